@@ -145,11 +145,10 @@ class MacArray(wiring.Component):
             a = delayed(a_0, i, f"skew_a{i}")
             last = delayed(last_in, i, f"skew_l{i}")
             west.append((a, last))
-        north = []
-        for j in range(C):
-            w_0 = Signal(signed(8), name=f"w_in{j}")
-            m.d.comb += w_0.eq(Mux(idle, 0, w_q[j]))
-            north.append(delayed(w_0, j, f"skew_w{j}", reset_less=True))
+        # (weights enter as they come: an invalid step's zero activation meets its weight,
+        # whatever it holds, at every element, so zeroing the weights too would only add
+        # 8·cols LUTs and load `idle` twice as much)
+        north = [delayed(w_q[j], j, f"skew_w{j}", reset_less=True) for j in range(C)]
 
         # weights and output registers need no reset: a weight only meets zero activations
         # until a valid step arrives with its own, and an output register is read only after

@@ -290,6 +290,9 @@ class Requantizer(wiring.Component):
                 s2m[f"dl{p}"] = Signal(8, name=f"r_lo_{p}")
                 m.d.comb += [s2m[f"dh{p}"].eq(Cat(hi_eq, hi_ge)),
                              s2m[f"dl{p}"].eq(Cat(lo_eq, lo_ge))]
+                if self._rounding == "double":
+                    s2m[f"rz{p}"] = Signal(name=f"r_zero_{p}")     # r = 0, kept to step 3a
+                    m.d.comb += s2m[f"rz{p}"].eq(r == 0)
         s2m = stage(s2m, reg_mid, "rq2m")
 
         s2 = drop(s2m, "o", "mi", "c", "m", "dh", "dl")
@@ -305,10 +308,10 @@ class Requantizer(wiring.Component):
                 m.d.comb += h.eq(((outer >> q) + mid) >> (31 - q))
             s2[f"h{lane}"] = h
         if flags:
-            # 2^(r−1) (0 if r = 0), bit b set when r = b + 1, and for double's negative h
-            # 2^(r−1) − 1 (0 if r ≤ 1), bit b set when r ≥ b + 2: from the flags, each bit a
-            # LUT of at most three of them (as shifts and compares r ≥ b + 2 they were carry
-            # chains, ecp5_8x8's critical path)
+            # double_half_up's 2^(r−1) (0 if r = 0), bit b set when r = b + 1, and double's
+            # 2^(r−1) − 1 (bit b set when r ≥ b + 2; all ones when r = 0): from the flags,
+            # each bit a LUT of at most four of them (with r = 0, a flag too) (as shifts and compares r ≥ b + 2 they
+            # were carry chains, ecp5_8x8's critical path)
             for p in range(n_par):
                 n_hi = r_max // 4 + 1
                 dh, dl = s2m[f"dh{p}"], s2m[f"dl{p}"]
@@ -317,18 +320,24 @@ class Requantizer(wiring.Component):
                 def flag(bits, i):
                     return bits[i] if i < len(bits) else Const(0)
 
-                half = Signal(unsigned(32), name=f"half_{p}")
-                m.d.comb += half.eq(Cat(*(
-                    flag(hi_eq, (b + 1) >> 2) & lo_eq[(b + 1) & 3] if b + 1 <= r_max
-                    else Const(0) for b in range(32))))
-                s2[f"hf{p}"] = half
                 if self._rounding == "double":
+                    # h + 2^(r−1) − [h < 0 and r > 0] as h + (2^(r−1) − 1) + carry-in, the
+                    # carry-in [h ≥ 0 or r = 0]: h's sign reaches the carry chain's input
+                    # alone, instead of choosing each bit of the constant (a 34-way fanout
+                    # in front of the chain). 2^(r−1) − 1 is all ones for r = 0.
+                    r_zero = s2m[f"rz{p}"]
                     below = Signal(unsigned(32), name=f"halfm_{p}")
                     m.d.comb += below.eq(Cat(*(
                         flag(hi_ge, ((b + 2) >> 2) + 1)
-                        | (flag(hi_eq, (b + 2) >> 2) & lo_ge[(b + 2) & 3]) if b + 2 <= r_max
-                        else Const(0) for b in range(32))))
+                        | (flag(hi_eq, (b + 2) >> 2) & lo_ge[(b + 2) & 3]) | r_zero
+                        if b + 2 <= r_max else r_zero for b in range(32))))
                     s2[f"hm{p}"] = below
+                else:
+                    half = Signal(unsigned(32), name=f"half_{p}")
+                    m.d.comb += half.eq(Cat(*(
+                        flag(hi_eq, (b + 1) >> 2) & lo_eq[(b + 1) & 3] if b + 1 <= r_max
+                        else Const(0) for b in range(32))))
+                    s2[f"hf{p}"] = half
         elif not single and lo_s < 0:
             for p in range(n_par):
                 r = s2m[f"r{p}"]
@@ -344,19 +353,24 @@ class Requantizer(wiring.Component):
 
         # step 3a: the rounding addition; double rounds half away from zero, so ties of
         # negative values go down: h + 2^(r−1) − [h < 0 and r > 0], one addition whose second
-        # operand h's sign picks (both decoded a step ahead): one carry chain, not two
-        s3a = drop(s2, "h", "hf", "hm")
+        # operand h's sign picks (both decoded a step ahead): one carry chain, not two. With
+        # the flags, the sign only sets the chain's carry-in (see above).
+        s3a = drop(s2, "h", "hf", "hm", "rz")
         for lane in range(L):
             h = s2[f"h{lane}"]
             if single or lo_s >= 0:
                 s3a[f"u{lane}"] = h
                 continue
             u = Signal(signed(34), name=f"u_{lane}")
-            half = par(s2, "hf", lane)
-            if self._rounding == "double":
+            if flags and self._rounding == "double":
+                below = par(s2, "hm", lane)
+                m.d.comb += u.eq(h + Cat(below, below[31], below[31]).as_signed()
+                                 + (~h[-1] | par(s2, "rz", lane)))
+            elif self._rounding == "double":
+                half = par(s2, "hf", lane)
                 m.d.comb += u.eq(h + Mux(h < 0, par(s2, "hm", lane), half))
             else:
-                m.d.comb += u.eq(h + half)
+                m.d.comb += u.eq(h + par(s2, "hf", lane))
             s3a[f"u{lane}"] = u
         s3a = stage(s3a, reg_add, "rq3a")
 

@@ -1919,10 +1919,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_5 = 8'h00;
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
-  wire [7:0] w_in0;
   assign _0028_ = drain_count - 1'h1;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign _0061_ = | { lr_7_7, rst };
   assign _0062_ = | { lr_7_7, rst };
   assign _0063_ = | { lr_7_6, rst };
@@ -2015,28 +2013,35 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w5 <= i_w[47:40];
     in_w6 <= i_w[55:48];
     in_w7 <= i_w[63:56];
+    skew_w1_d0 <= in_w1;
+    skew_w2_d0 <= in_w2;
     skew_w2_d1 <= skew_w2_d0;
+    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
+    skew_w4_d0 <= in_w4;
     skew_w4_d1 <= skew_w4_d0;
     skew_w4_d2 <= skew_w4_d1;
     skew_w4_d3 <= skew_w4_d2;
+    skew_w5_d0 <= in_w5;
     skew_w5_d1 <= skew_w5_d0;
     skew_w5_d2 <= skew_w5_d1;
     skew_w5_d3 <= skew_w5_d2;
     skew_w5_d4 <= skew_w5_d3;
+    skew_w6_d0 <= in_w6;
     skew_w6_d1 <= skew_w6_d0;
     skew_w6_d2 <= skew_w6_d1;
     skew_w6_d3 <= skew_w6_d2;
     skew_w6_d4 <= skew_w6_d3;
     skew_w6_d5 <= skew_w6_d4;
+    skew_w7_d0 <= in_w7;
     skew_w7_d1 <= skew_w7_d0;
     skew_w7_d2 <= skew_w7_d1;
     skew_w7_d3 <= skew_w7_d2;
     skew_w7_d4 <= skew_w7_d3;
     skew_w7_d5 <= skew_w7_d4;
     skew_w7_d6 <= skew_w7_d5;
-    w_0_0 <= w_in0;
+    w_0_0 <= in_w0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -2636,7 +2641,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      pr_0_0 <= $signed(a_in0) * $signed(in_w0);
       l_0_0 <= in_last;
       a_0_0 <= a_in0;
       skew_l7_d6 <= skew_l7_d5;
@@ -3207,23 +3212,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       acc_0_0 <= 26'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    end
-    if (in_idle) begin
-      skew_w7_d0 <= 8'h00;
-      skew_w6_d0 <= 8'h00;
-      skew_w5_d0 <= 8'h00;
-      skew_w4_d0 <= 8'h00;
-      skew_w3_d0 <= 8'h00;
-      skew_w2_d0 <= 8'h00;
-      skew_w1_d0 <= 8'h00;
-    end else begin
-      skew_w7_d0 <= in_w7;
-      skew_w6_d0 <= in_w6;
-      skew_w5_d0 <= in_w5;
-      skew_w4_d0 <= in_w4;
-      skew_w3_d0 <= in_w3;
-      skew_w2_d0 <= in_w2;
-      skew_w1_d0 <= in_w1;
     end
     if (_0126_) begin
       skew_a7_d0 <= 8'h00;

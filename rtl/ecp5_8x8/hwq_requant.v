@@ -33,7 +33,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _027_;
   wire _028_;
   wire _029_;
-  wire [30:0] _030_;
+  wire _030_;
   wire _031_;
   wire _032_;
   wire _033_;
@@ -41,7 +41,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _035_;
   wire _036_;
   wire _037_;
-  wire _038_;
+  wire [34:0] _038_;
   wire _039_;
   wire _040_;
   wire _041_;
@@ -53,23 +53,23 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _047_;
   wire _048_;
   wire _049_;
+  wire _050_;
+  wire _051_;
   wire _052_;
   wire _053_;
   wire _054_;
   wire _055_;
   wire _056_;
+  wire _057_;
   wire _058_;
+  wire _059_;
   wire _060_;
-  wire _061_;
-  wire _062_;
   wire _063_;
   wire _064_;
   wire _065_;
   wire _066_;
-  wire [32:0] _068_;
+  wire _067_;
   wire _069_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _070_;
   wire _071_;
   wire _072_;
   wire _073_;
@@ -77,10 +77,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _075_;
   wire _076_;
   wire _077_;
-  wire _078_;
-  wire _079_;
+  wire [32:0] _079_;
   wire _080_;
-  wire _081_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _081_;
   wire _082_;
   wire _083_;
   wire _084_;
@@ -95,17 +95,49 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _093_;
   wire _094_;
   wire _095_;
-  wire [7:0] _096_;
+  wire _096_;
   wire _097_;
+  wire _098_;
   wire _099_;
   wire _100_;
   wire _101_;
   wire _102_;
   wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire _119_;
+  wire _120_;
+  wire _121_;
+  wire _122_;
+  wire _123_;
+  wire _124_;
+  wire _125_;
+  wire _126_;
+  wire _127_;
+  wire [7:0] _128_;
+  wire _129_;
+  wire _131_;
+  wire _132_;
+  wire _133_;
+  wire _134_;
+  wire _135_;
   wire [7:0] \$signal ;
-  wire [7:0] \$signal$122 ;
-  wire [3:0] \$signal$123 ;
+  wire [7:0] \$signal$123 ;
   wire [3:0] \$signal$124 ;
+  wire [3:0] \$signal$125 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -115,8 +147,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input en;
   wire en;
   wire [32:0] h_0;
-  wire [30:0] half_0;
-  wire [29:0] halfm_0;
+  wire [31:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   input [25:0] i_acc;
@@ -163,12 +194,11 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [31:0] rq1b_s0 = 32'd0;
   reg rq1b_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf0;
-  (* init = 32'bxx000000000000000000000000000000 *)
+  (* init = 32'b0x000000000000000000000000000000 *)
   wire [31:0] rq2_hm0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
+  reg rq2_rz0 = 1'h0;
   reg rq2_valid = 1'h0;
   reg [31:0] rq2a_a0 = 32'd0;
   reg rq2a_last = 1'h0;
@@ -186,12 +216,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg rq2d_valid = 1'h0;
   (* unused_bits = "8" *)
   reg [15:0] rq2m_dh0 = 16'h0000;
+  (* unused_bits = "0 1 2 3" *)
   reg [7:0] rq2m_dl0 = 8'h00;
   reg rq2m_last = 1'h0;
   reg [33:0] rq2m_mi0 = 34'h000000000;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   reg [62:0] rq2m_o0 = 63'h0000000000000000;
   reg [4:0] rq2m_r0 = 5'h00;
+  reg rq2m_rz0 = 1'h0;
   reg rq2m_valid = 1'h0;
   reg [28:0] rq2p_phh0 = 29'h00000000;
   reg [31:0] rq2p_phl0 = 32'd0;
@@ -221,148 +253,147 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _000_ = en & i_valid;
-  assign _033_ = en & i_valid;
-  assign _042_ = en & i_valid;
-  assign _053_ = en & i_valid;
-  assign _064_ = en & rq0_valid;
-  assign _069_ = en & rq0_valid;
-  assign _071_ = en & rq0_valid;
-  assign _072_ = en & rq0_valid;
-  assign _073_ = en & rq1_valid;
+  assign _043_ = en & i_valid;
+  assign _052_ = en & i_valid;
+  assign _063_ = en & i_valid;
+  assign _074_ = en & rq0_valid;
+  assign _080_ = en & rq0_valid;
+  assign _087_ = en & rq0_valid;
+  assign _095_ = en & rq0_valid;
+  assign _102_ = en & rq1_valid;
   assign _001_ = en & rq1_valid;
-  assign _007_ = en & rq1_valid;
-  assign _013_ = en & rq1_valid;
-  assign _019_ = en & rq1b_valid;
-  assign _025_ = en & rq1b_valid;
-  assign _028_ = en & rq1b_valid;
-  assign _031_ = en & rq2a_valid;
-  assign _032_ = en & rq2b_valid;
-  assign _034_ = en & rq2c_valid;
-  assign _035_ = en & rq2d_valid;
-  assign _036_ = en & rq2d_valid;
-  assign _037_ = en & rq2d_valid;
-  assign _038_ = en & rq2d_valid;
-  assign _039_ = en & rq2d_valid;
-  assign _040_ = en & rq2m_valid;
-  assign _041_ = en & rq2m_valid;
-  assign _043_ = en & rq2m_valid;
-  assign _044_ = en & rq2m_valid;
-  assign _045_ = en & rq2_valid;
-  assign _046_ = en & rq2_valid;
-  assign _047_ = en & rq3a_valid;
-  assign _048_ = en & rq3a_valid;
-  assign _049_ = en & rq3b_valid;
-  assign _052_ = en & rq3_valid;
-  assign _054_ = en & rq3_valid;
-  assign _055_ = en & rq3_valid;
-  assign _056_ = en & rq3_valid;
-  assign _058_ = en & rq3_valid;
-  assign _060_ = en & rq4_valid;
-  assign _061_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
-  assign _062_ = ~ rq4_neg0;
-  assign _063_ = rq4_fits0 ? rq4_above0 : _062_;
-  assign _065_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _066_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _068_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign { h_0, _070_[13:0] } = $signed(rq2m_o0[62:17]) + $signed(rq2m_mi0);
-  assign half_0[0] = rq2m_dh0[0] & rq2m_dl0[1];
-  assign half_0[1] = rq2m_dh0[0] & rq2m_dl0[2];
-  assign half_0[2] = rq2m_dh0[0] & rq2m_dl0[3];
-  assign half_0[3] = rq2m_dh0[1] & rq2m_dl0[0];
-  assign half_0[4] = rq2m_dh0[1] & rq2m_dl0[1];
-  assign half_0[5] = rq2m_dh0[1] & rq2m_dl0[2];
-  assign half_0[6] = rq2m_dh0[1] & rq2m_dl0[3];
-  assign half_0[7] = rq2m_dh0[2] & rq2m_dl0[0];
-  assign half_0[8] = rq2m_dh0[2] & rq2m_dl0[1];
-  assign half_0[9] = rq2m_dh0[2] & rq2m_dl0[2];
-  assign half_0[10] = rq2m_dh0[2] & rq2m_dl0[3];
-  assign half_0[11] = rq2m_dh0[3] & rq2m_dl0[0];
-  assign half_0[12] = rq2m_dh0[3] & rq2m_dl0[1];
-  assign half_0[13] = rq2m_dh0[3] & rq2m_dl0[2];
-  assign half_0[14] = rq2m_dh0[3] & rq2m_dl0[3];
-  assign half_0[15] = rq2m_dh0[4] & rq2m_dl0[0];
-  assign half_0[16] = rq2m_dh0[4] & rq2m_dl0[1];
-  assign half_0[17] = rq2m_dh0[4] & rq2m_dl0[2];
-  assign half_0[18] = rq2m_dh0[4] & rq2m_dl0[3];
-  assign half_0[19] = rq2m_dh0[5] & rq2m_dl0[0];
-  assign half_0[20] = rq2m_dh0[5] & rq2m_dl0[1];
-  assign half_0[21] = rq2m_dh0[5] & rq2m_dl0[2];
-  assign half_0[22] = rq2m_dh0[5] & rq2m_dl0[3];
-  assign half_0[23] = rq2m_dh0[6] & rq2m_dl0[0];
-  assign half_0[24] = rq2m_dh0[6] & rq2m_dl0[1];
-  assign half_0[25] = rq2m_dh0[6] & rq2m_dl0[2];
-  assign half_0[26] = rq2m_dh0[6] & rq2m_dl0[3];
-  assign half_0[27] = rq2m_dh0[7] & rq2m_dl0[0];
-  assign half_0[28] = rq2m_dh0[7] & rq2m_dl0[1];
-  assign half_0[29] = rq2m_dh0[7] & rq2m_dl0[2];
-  assign half_0[30] = rq2m_dh0[7] & rq2m_dl0[3];
-  assign _074_ = rq2m_dh0[0] & rq2m_dl0[6];
-  assign halfm_0[0] = rq2m_dh0[9] | _074_;
-  assign _075_ = rq2m_dh0[0] & rq2m_dl0[7];
-  assign halfm_0[1] = rq2m_dh0[9] | _075_;
-  assign _076_ = rq2m_dh0[1] & rq2m_dl0[4];
-  assign halfm_0[2] = rq2m_dh0[10] | _076_;
-  assign _077_ = rq2m_dh0[1] & rq2m_dl0[5];
-  assign halfm_0[3] = rq2m_dh0[10] | _077_;
-  assign _002_ = rq2m_dh0[1] & rq2m_dl0[6];
-  assign halfm_0[4] = rq2m_dh0[10] | _002_;
-  assign _003_ = rq2m_dh0[1] & rq2m_dl0[7];
-  assign halfm_0[5] = rq2m_dh0[10] | _003_;
-  assign _004_ = rq2m_dh0[2] & rq2m_dl0[4];
-  assign halfm_0[6] = rq2m_dh0[11] | _004_;
-  assign _005_ = rq2m_dh0[2] & rq2m_dl0[5];
-  assign halfm_0[7] = rq2m_dh0[11] | _005_;
-  assign _006_ = rq2m_dh0[2] & rq2m_dl0[6];
-  assign halfm_0[8] = rq2m_dh0[11] | _006_;
-  assign _008_ = rq2m_dh0[2] & rq2m_dl0[7];
-  assign halfm_0[9] = rq2m_dh0[11] | _008_;
-  assign _009_ = rq2m_dh0[3] & rq2m_dl0[4];
-  assign halfm_0[10] = rq2m_dh0[12] | _009_;
-  assign _010_ = rq2m_dh0[3] & rq2m_dl0[5];
-  assign halfm_0[11] = rq2m_dh0[12] | _010_;
-  assign _011_ = rq2m_dh0[3] & rq2m_dl0[6];
-  assign halfm_0[12] = rq2m_dh0[12] | _011_;
-  assign _012_ = rq2m_dh0[3] & rq2m_dl0[7];
-  assign halfm_0[13] = rq2m_dh0[12] | _012_;
-  assign _014_ = rq2m_dh0[4] & rq2m_dl0[4];
-  assign halfm_0[14] = rq2m_dh0[13] | _014_;
-  assign _015_ = rq2m_dh0[4] & rq2m_dl0[5];
-  assign halfm_0[15] = rq2m_dh0[13] | _015_;
-  assign _016_ = rq2m_dh0[4] & rq2m_dl0[6];
-  assign halfm_0[16] = rq2m_dh0[13] | _016_;
-  assign _017_ = rq2m_dh0[4] & rq2m_dl0[7];
-  assign halfm_0[17] = rq2m_dh0[13] | _017_;
-  assign _018_ = rq2m_dh0[5] & rq2m_dl0[4];
-  assign halfm_0[18] = rq2m_dh0[14] | _018_;
-  assign _020_ = rq2m_dh0[5] & rq2m_dl0[5];
-  assign halfm_0[19] = rq2m_dh0[14] | _020_;
-  assign _021_ = rq2m_dh0[5] & rq2m_dl0[6];
-  assign halfm_0[20] = rq2m_dh0[14] | _021_;
-  assign _022_ = rq2m_dh0[5] & rq2m_dl0[7];
-  assign halfm_0[21] = rq2m_dh0[14] | _022_;
+  assign _009_ = en & rq1_valid;
+  assign _016_ = en & rq1_valid;
+  assign _024_ = en & rq1b_valid;
+  assign _032_ = en & rq1b_valid;
+  assign _036_ = en & rq1b_valid;
+  assign _041_ = en & rq2a_valid;
+  assign _042_ = en & rq2b_valid;
+  assign _044_ = en & rq2c_valid;
+  assign _045_ = en & rq2d_valid;
+  assign _046_ = en & rq2d_valid;
+  assign _047_ = en & rq2d_valid;
+  assign _048_ = en & rq2d_valid;
+  assign _049_ = en & rq2d_valid;
+  assign _050_ = en & rq2d_valid;
+  assign _051_ = en & rq2m_valid;
+  assign _053_ = en & rq2m_valid;
+  assign _054_ = en & rq2m_valid;
+  assign _055_ = en & rq2m_valid;
+  assign _056_ = en & rq2_valid;
+  assign _057_ = en & rq2_valid;
+  assign _058_ = en & rq3a_valid;
+  assign _059_ = en & rq3a_valid;
+  assign _060_ = en & rq3b_valid;
+  assign _064_ = en & rq3_valid;
+  assign _065_ = en & rq3_valid;
+  assign _066_ = en & rq3_valid;
+  assign _067_ = en & rq3_valid;
+  assign _069_ = en & rq3_valid;
+  assign _071_ = en & rq4_valid;
+  assign _072_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _073_ = ~ rq4_neg0;
+  assign _075_ = rq4_fits0 ? rq4_above0 : _073_;
+  assign _076_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _077_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _079_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign { h_0, _081_[13:0] } = $signed(rq2m_o0[62:17]) + $signed(rq2m_mi0);
+  assign _082_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign _083_ = rq2m_dh0[9] | _082_;
+  assign halfm_0[0] = _083_ | rq2m_rz0;
+  assign _084_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign _085_ = rq2m_dh0[9] | _084_;
+  assign halfm_0[1] = _085_ | rq2m_rz0;
+  assign _086_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign _088_ = rq2m_dh0[10] | _086_;
+  assign halfm_0[2] = _088_ | rq2m_rz0;
+  assign _089_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign _090_ = rq2m_dh0[10] | _089_;
+  assign halfm_0[3] = _090_ | rq2m_rz0;
+  assign _091_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign _092_ = rq2m_dh0[10] | _091_;
+  assign halfm_0[4] = _092_ | rq2m_rz0;
+  assign _093_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign _094_ = rq2m_dh0[10] | _093_;
+  assign halfm_0[5] = _094_ | rq2m_rz0;
+  assign _096_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign _097_ = rq2m_dh0[11] | _096_;
+  assign halfm_0[6] = _097_ | rq2m_rz0;
+  assign _098_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign _099_ = rq2m_dh0[11] | _098_;
+  assign halfm_0[7] = _099_ | rq2m_rz0;
+  assign _100_ = rq2m_dh0[2] & rq2m_dl0[6];
+  assign _101_ = rq2m_dh0[11] | _100_;
+  assign halfm_0[8] = _101_ | rq2m_rz0;
+  assign _103_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign _104_ = rq2m_dh0[11] | _103_;
+  assign halfm_0[9] = _104_ | rq2m_rz0;
+  assign _105_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign _106_ = rq2m_dh0[12] | _105_;
+  assign halfm_0[10] = _106_ | rq2m_rz0;
+  assign _107_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign _108_ = rq2m_dh0[12] | _107_;
+  assign halfm_0[11] = _108_ | rq2m_rz0;
+  assign _109_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign _002_ = rq2m_dh0[12] | _109_;
+  assign halfm_0[12] = _002_ | rq2m_rz0;
+  assign _003_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign _004_ = rq2m_dh0[12] | _003_;
+  assign halfm_0[13] = _004_ | rq2m_rz0;
+  assign _005_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign _006_ = rq2m_dh0[13] | _005_;
+  assign halfm_0[14] = _006_ | rq2m_rz0;
+  assign _007_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign _008_ = rq2m_dh0[13] | _007_;
+  assign halfm_0[15] = _008_ | rq2m_rz0;
+  assign _010_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign _011_ = rq2m_dh0[13] | _010_;
+  assign halfm_0[16] = _011_ | rq2m_rz0;
+  assign _012_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign _013_ = rq2m_dh0[13] | _012_;
+  assign halfm_0[17] = _013_ | rq2m_rz0;
+  assign _014_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign _015_ = rq2m_dh0[14] | _014_;
+  assign halfm_0[18] = _015_ | rq2m_rz0;
+  assign _017_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign _018_ = rq2m_dh0[14] | _017_;
+  assign halfm_0[19] = _018_ | rq2m_rz0;
+  assign _019_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign _020_ = rq2m_dh0[14] | _019_;
+  assign halfm_0[20] = _020_ | rq2m_rz0;
+  assign _021_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign _022_ = rq2m_dh0[14] | _021_;
+  assign halfm_0[21] = _022_ | rq2m_rz0;
   assign _023_ = rq2m_dh0[6] & rq2m_dl0[4];
-  assign halfm_0[22] = rq2m_dh0[15] | _023_;
-  assign _024_ = rq2m_dh0[6] & rq2m_dl0[5];
-  assign halfm_0[23] = rq2m_dh0[15] | _024_;
-  assign _026_ = rq2m_dh0[6] & rq2m_dl0[6];
-  assign halfm_0[24] = rq2m_dh0[15] | _026_;
-  assign _027_ = rq2m_dh0[6] & rq2m_dl0[7];
-  assign halfm_0[25] = rq2m_dh0[15] | _027_;
-  assign halfm_0[26] = rq2m_dh0[7] & rq2m_dl0[4];
-  assign halfm_0[27] = rq2m_dh0[7] & rq2m_dl0[5];
-  assign halfm_0[28] = rq2m_dh0[7] & rq2m_dl0[6];
-  assign halfm_0[29] = rq2m_dh0[7] & rq2m_dl0[7];
-  assign _029_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _030_ = _029_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
-  reg [8:0] _262_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _262_;
-  reg [8:0] _263_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _263_;
-  reg [30:0] _322_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _322_;
-  reg [29:0] _323_ = 30'h00000000;
-  assign rq2_hm0[29:0] = _323_;
-  function [3:0] _324_;
+  assign _025_ = rq2m_dh0[15] | _023_;
+  assign halfm_0[22] = _025_ | rq2m_rz0;
+  assign _026_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign _027_ = rq2m_dh0[15] | _026_;
+  assign halfm_0[23] = _027_ | rq2m_rz0;
+  assign _028_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign _029_ = rq2m_dh0[15] | _028_;
+  assign halfm_0[24] = _029_ | rq2m_rz0;
+  assign _030_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign _031_ = rq2m_dh0[15] | _030_;
+  assign halfm_0[25] = _031_ | rq2m_rz0;
+  assign _033_ = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[26] = _033_ | rq2m_rz0;
+  assign _034_ = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[27] = _034_ | rq2m_rz0;
+  assign _035_ = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[28] = _035_ | rq2m_rz0;
+  assign _037_ = rq2m_dh0[7] & rq2m_dl0[7];
+  assign halfm_0[29] = _037_ | rq2m_rz0;
+  assign { _038_[34], _038_[32:0] } = $signed(rq2_h0) + $signed({ rq2_hm0[31], rq2_hm0[29:0] });
+  assign _039_ = ~ rq2_h0[32];
+  assign _040_ = _039_ | rq2_rz0;
+  reg [8:0] _296_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _296_;
+  reg [8:0] _297_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _297_;
+  reg [30:0] _309_ = 31'h00000000;
+  assign { rq2_hm0[31], rq2_hm0[29:0] } = _309_;
+  function [3:0] _359_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -370,20 +401,20 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _324_ = b[3:0];
+        _359_ = b[3:0];
       4'b??1?:
-        _324_ = b[7:4];
+        _359_ = b[7:4];
       4'b?1??:
-        _324_ = b[11:8];
+        _359_ = b[11:8];
       4'b1???:
-        _324_ = b[15:12];
+        _359_ = b[15:12];
       default:
-        _324_ = a;
+        _359_ = a;
     endcase
   endfunction
-  assign \$signal$124  = _324_(4'hx, 16'h137f, { _100_, _099_, _097_, _095_ });
-  assign _078_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
-  function [7:0] _326_;
+  assign \$signal$125  = _359_(4'hx, 16'h137f, { _132_, _131_, _129_, _127_ });
+  assign _110_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
+  function [7:0] _361_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -391,35 +422,35 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _326_ = b[7:0];
+        _361_ = b[7:0];
       8'b??????1?:
-        _326_ = b[15:8];
+        _361_ = b[15:8];
       8'b?????1??:
-        _326_ = b[23:16];
+        _361_ = b[23:16];
       8'b????1???:
-        _326_ = b[31:24];
+        _361_ = b[31:24];
       8'b???1????:
-        _326_ = b[39:32];
+        _361_ = b[39:32];
       8'b??1?????:
-        _326_ = b[47:40];
+        _361_ = b[47:40];
       8'b?1??????:
-        _326_ = b[55:48];
+        _361_ = b[55:48];
       8'b1???????:
-        _326_ = b[63:56];
+        _361_ = b[63:56];
       default:
-        _326_ = a;
+        _361_ = a;
     endcase
   endfunction
-  assign \$signal$122  = _326_(8'hxx, 64'h0103070f1f3f7fff, { _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_ });
-  assign _079_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _080_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _081_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _082_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _083_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _084_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _085_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _086_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
-  function [7:0] _335_;
+  assign \$signal$123  = _361_(8'hxx, 64'h0103070f1f3f7fff, { _118_, _117_, _116_, _115_, _114_, _113_, _112_, _111_ });
+  assign _111_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _112_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _113_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _114_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _115_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _116_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _117_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _118_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
+  function [7:0] _370_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -427,40 +458,40 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _335_ = b[7:0];
+        _370_ = b[7:0];
       8'b??????1?:
-        _335_ = b[15:8];
+        _370_ = b[15:8];
       8'b?????1??:
-        _335_ = b[23:16];
+        _370_ = b[23:16];
       8'b????1???:
-        _335_ = b[31:24];
+        _370_ = b[31:24];
       8'b???1????:
-        _335_ = b[39:32];
+        _370_ = b[39:32];
       8'b??1?????:
-        _335_ = b[47:40];
+        _370_ = b[47:40];
       8'b?1??????:
-        _335_ = b[55:48];
+        _370_ = b[55:48];
       8'b1???????:
-        _335_ = b[63:56];
+        _370_ = b[63:56];
       default:
-        _335_ = a;
+        _370_ = a;
     endcase
   endfunction
-  assign \$signal  = _335_(8'hxx, 64'h0102040810204080, { _094_, _093_, _092_, _091_, _090_, _089_, _088_, _087_ });
-  assign _087_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _088_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _089_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _090_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _091_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _092_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _093_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _094_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
-  assign _095_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _096_ = _063_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
-  assign _097_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _099_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _100_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
-  function [3:0] _350_;
+  assign \$signal  = _370_(8'hxx, 64'h0102040810204080, { _126_, _125_, _124_, _123_, _122_, _121_, _120_, _119_ });
+  assign _119_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _120_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _121_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _122_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _123_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _124_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _125_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _126_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
+  assign _127_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _128_ = _075_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _129_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _131_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _132_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
+  function [3:0] _385_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -468,55 +499,55 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _350_ = b[3:0];
+        _385_ = b[3:0];
       4'b??1?:
-        _350_ = b[7:4];
+        _385_ = b[7:4];
       4'b?1??:
-        _350_ = b[11:8];
+        _385_ = b[11:8];
       4'b1???:
-        _350_ = b[15:12];
+        _385_ = b[15:12];
       default:
-        _350_ = a;
+        _385_ = a;
     endcase
   endfunction
-  assign \$signal$123  = _350_(4'hx, 16'h1248, { _078_, _103_, _102_, _101_ });
-  assign _101_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _102_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _103_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign \$signal$124  = _385_(4'hx, 16'h1248, { _110_, _135_, _134_, _133_ });
+  assign _133_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _134_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _135_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
   \hwq_requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$271$0 (\p$62 [0]),
-    .\port$271$1 (\p$62 [1]),
-    .\port$271$10 (\p$62 [10]),
-    .\port$271$11 (\p$62 [11]),
-    .\port$271$12 (\p$62 [12]),
-    .\port$271$13 (\p$62 [13]),
-    .\port$271$14 (\p$62 [14]),
-    .\port$271$15 (\p$62 [15]),
-    .\port$271$16 (\p$62 [16]),
-    .\port$271$17 (\p$62 [17]),
-    .\port$271$18 (\p$62 [18]),
-    .\port$271$19 (\p$62 [19]),
-    .\port$271$2 (\p$62 [2]),
-    .\port$271$20 (\p$62 [20]),
-    .\port$271$21 (\p$62 [21]),
-    .\port$271$22 (\p$62 [22]),
-    .\port$271$23 (\p$62 [23]),
-    .\port$271$24 (\p$62 [24]),
-    .\port$271$25 (\p$62 [25]),
-    .\port$271$26 (\p$62 [26]),
-    .\port$271$27 (\p$62 [27]),
-    .\port$271$28 (\p$62 [28]),
-    .\port$271$3 (\p$62 [3]),
-    .\port$271$4 (\p$62 [4]),
-    .\port$271$5 (\p$62 [5]),
-    .\port$271$6 (\p$62 [6]),
-    .\port$271$7 (\p$62 [7]),
-    .\port$271$8 (\p$62 [8]),
-    .\port$271$9 (\p$62 [9]),
+    .\port$275$0 (\p$62 [0]),
+    .\port$275$1 (\p$62 [1]),
+    .\port$275$10 (\p$62 [10]),
+    .\port$275$11 (\p$62 [11]),
+    .\port$275$12 (\p$62 [12]),
+    .\port$275$13 (\p$62 [13]),
+    .\port$275$14 (\p$62 [14]),
+    .\port$275$15 (\p$62 [15]),
+    .\port$275$16 (\p$62 [16]),
+    .\port$275$17 (\p$62 [17]),
+    .\port$275$18 (\p$62 [18]),
+    .\port$275$19 (\p$62 [19]),
+    .\port$275$2 (\p$62 [2]),
+    .\port$275$20 (\p$62 [20]),
+    .\port$275$21 (\p$62 [21]),
+    .\port$275$22 (\p$62 [22]),
+    .\port$275$23 (\p$62 [23]),
+    .\port$275$24 (\p$62 [24]),
+    .\port$275$25 (\p$62 [25]),
+    .\port$275$26 (\p$62 [26]),
+    .\port$275$27 (\p$62 [27]),
+    .\port$275$28 (\p$62 [28]),
+    .\port$275$3 (\p$62 [3]),
+    .\port$275$4 (\p$62 [4]),
+    .\port$275$5 (\p$62 [5]),
+    .\port$275$6 (\p$62 [6]),
+    .\port$275$7 (\p$62 [7]),
+    .\port$275$8 (\p$62 [8]),
+    .\port$275$9 (\p$62 [9]),
     .rst(rst)
   );
   \hwq_requant.phl_0  phl_0 (
@@ -524,38 +555,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$270$0 (\p$60 [0]),
-    .\port$270$1 (\p$60 [1]),
-    .\port$270$10 (\p$60 [10]),
-    .\port$270$11 (\p$60 [11]),
-    .\port$270$12 (\p$60 [12]),
-    .\port$270$13 (\p$60 [13]),
-    .\port$270$14 (\p$60 [14]),
-    .\port$270$15 (\p$60 [15]),
-    .\port$270$16 (\p$60 [16]),
-    .\port$270$17 (\p$60 [17]),
-    .\port$270$18 (\p$60 [18]),
-    .\port$270$19 (\p$60 [19]),
-    .\port$270$2 (\p$60 [2]),
-    .\port$270$20 (\p$60 [20]),
-    .\port$270$21 (\p$60 [21]),
-    .\port$270$22 (\p$60 [22]),
-    .\port$270$23 (\p$60 [23]),
-    .\port$270$24 (\p$60 [24]),
-    .\port$270$25 (\p$60 [25]),
-    .\port$270$26 (\p$60 [26]),
-    .\port$270$27 (\p$60 [27]),
-    .\port$270$28 (\p$60 [28]),
-    .\port$270$29 (\p$60 [29]),
-    .\port$270$3 (\p$60 [3]),
-    .\port$270$30 (\p$60 [30]),
-    .\port$270$31 (\p$60 [31]),
-    .\port$270$4 (\p$60 [4]),
-    .\port$270$5 (\p$60 [5]),
-    .\port$270$6 (\p$60 [6]),
-    .\port$270$7 (\p$60 [7]),
-    .\port$270$8 (\p$60 [8]),
-    .\port$270$9 (\p$60 [9]),
+    .\port$274$0 (\p$60 [0]),
+    .\port$274$1 (\p$60 [1]),
+    .\port$274$10 (\p$60 [10]),
+    .\port$274$11 (\p$60 [11]),
+    .\port$274$12 (\p$60 [12]),
+    .\port$274$13 (\p$60 [13]),
+    .\port$274$14 (\p$60 [14]),
+    .\port$274$15 (\p$60 [15]),
+    .\port$274$16 (\p$60 [16]),
+    .\port$274$17 (\p$60 [17]),
+    .\port$274$18 (\p$60 [18]),
+    .\port$274$19 (\p$60 [19]),
+    .\port$274$2 (\p$60 [2]),
+    .\port$274$20 (\p$60 [20]),
+    .\port$274$21 (\p$60 [21]),
+    .\port$274$22 (\p$60 [22]),
+    .\port$274$23 (\p$60 [23]),
+    .\port$274$24 (\p$60 [24]),
+    .\port$274$25 (\p$60 [25]),
+    .\port$274$26 (\p$60 [26]),
+    .\port$274$27 (\p$60 [27]),
+    .\port$274$28 (\p$60 [28]),
+    .\port$274$29 (\p$60 [29]),
+    .\port$274$3 (\p$60 [3]),
+    .\port$274$30 (\p$60 [30]),
+    .\port$274$31 (\p$60 [31]),
+    .\port$274$4 (\p$60 [4]),
+    .\port$274$5 (\p$60 [5]),
+    .\port$274$6 (\p$60 [6]),
+    .\port$274$7 (\p$60 [7]),
+    .\port$274$8 (\p$60 [8]),
+    .\port$274$9 (\p$60 [9]),
     .rst(rst)
   );
   \hwq_requant.plh_0  plh_0 (
@@ -563,37 +594,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$269$0 (\p$58 [0]),
-    .\port$269$1 (\p$58 [1]),
-    .\port$269$10 (\p$58 [10]),
-    .\port$269$11 (\p$58 [11]),
-    .\port$269$12 (\p$58 [12]),
-    .\port$269$13 (\p$58 [13]),
-    .\port$269$14 (\p$58 [14]),
-    .\port$269$15 (\p$58 [15]),
-    .\port$269$16 (\p$58 [16]),
-    .\port$269$17 (\p$58 [17]),
-    .\port$269$18 (\p$58 [18]),
-    .\port$269$19 (\p$58 [19]),
-    .\port$269$2 (\p$58 [2]),
-    .\port$269$20 (\p$58 [20]),
-    .\port$269$21 (\p$58 [21]),
-    .\port$269$22 (\p$58 [22]),
-    .\port$269$23 (\p$58 [23]),
-    .\port$269$24 (\p$58 [24]),
-    .\port$269$25 (\p$58 [25]),
-    .\port$269$26 (\p$58 [26]),
-    .\port$269$27 (\p$58 [27]),
-    .\port$269$28 (\p$58 [28]),
-    .\port$269$29 (\p$58 [29]),
-    .\port$269$3 (\p$58 [3]),
-    .\port$269$30 (\p$58 [30]),
-    .\port$269$4 (\p$58 [4]),
-    .\port$269$5 (\p$58 [5]),
-    .\port$269$6 (\p$58 [6]),
-    .\port$269$7 (\p$58 [7]),
-    .\port$269$8 (\p$58 [8]),
-    .\port$269$9 (\p$58 [9]),
+    .\port$273$0 (\p$58 [0]),
+    .\port$273$1 (\p$58 [1]),
+    .\port$273$10 (\p$58 [10]),
+    .\port$273$11 (\p$58 [11]),
+    .\port$273$12 (\p$58 [12]),
+    .\port$273$13 (\p$58 [13]),
+    .\port$273$14 (\p$58 [14]),
+    .\port$273$15 (\p$58 [15]),
+    .\port$273$16 (\p$58 [16]),
+    .\port$273$17 (\p$58 [17]),
+    .\port$273$18 (\p$58 [18]),
+    .\port$273$19 (\p$58 [19]),
+    .\port$273$2 (\p$58 [2]),
+    .\port$273$20 (\p$58 [20]),
+    .\port$273$21 (\p$58 [21]),
+    .\port$273$22 (\p$58 [22]),
+    .\port$273$23 (\p$58 [23]),
+    .\port$273$24 (\p$58 [24]),
+    .\port$273$25 (\p$58 [25]),
+    .\port$273$26 (\p$58 [26]),
+    .\port$273$27 (\p$58 [27]),
+    .\port$273$28 (\p$58 [28]),
+    .\port$273$29 (\p$58 [29]),
+    .\port$273$3 (\p$58 [3]),
+    .\port$273$30 (\p$58 [30]),
+    .\port$273$4 (\p$58 [4]),
+    .\port$273$5 (\p$58 [5]),
+    .\port$273$6 (\p$58 [6]),
+    .\port$273$7 (\p$58 [7]),
+    .\port$273$8 (\p$58 [8]),
+    .\port$273$9 (\p$58 [9]),
     .rst(rst)
   );
   \hwq_requant.pll_0  pll_0 (
@@ -601,55 +632,56 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$268$0 (p[0]),
-    .\port$268$1 (p[1]),
-    .\port$268$10 (p[10]),
-    .\port$268$11 (p[11]),
-    .\port$268$12 (p[12]),
-    .\port$268$13 (p[13]),
-    .\port$268$14 (p[14]),
-    .\port$268$15 (p[15]),
-    .\port$268$16 (p[16]),
-    .\port$268$17 (p[17]),
-    .\port$268$18 (p[18]),
-    .\port$268$19 (p[19]),
-    .\port$268$2 (p[2]),
-    .\port$268$20 (p[20]),
-    .\port$268$21 (p[21]),
-    .\port$268$22 (p[22]),
-    .\port$268$23 (p[23]),
-    .\port$268$24 (p[24]),
-    .\port$268$25 (p[25]),
-    .\port$268$26 (p[26]),
-    .\port$268$27 (p[27]),
-    .\port$268$28 (p[28]),
-    .\port$268$29 (p[29]),
-    .\port$268$3 (p[3]),
-    .\port$268$30 (p[30]),
-    .\port$268$31 (p[31]),
-    .\port$268$32 (p[32]),
-    .\port$268$33 (p[33]),
-    .\port$268$4 (p[4]),
-    .\port$268$5 (p[5]),
-    .\port$268$6 (p[6]),
-    .\port$268$7 (p[7]),
-    .\port$268$8 (p[8]),
-    .\port$268$9 (p[9]),
+    .\port$272$0 (p[0]),
+    .\port$272$1 (p[1]),
+    .\port$272$10 (p[10]),
+    .\port$272$11 (p[11]),
+    .\port$272$12 (p[12]),
+    .\port$272$13 (p[13]),
+    .\port$272$14 (p[14]),
+    .\port$272$15 (p[15]),
+    .\port$272$16 (p[16]),
+    .\port$272$17 (p[17]),
+    .\port$272$18 (p[18]),
+    .\port$272$19 (p[19]),
+    .\port$272$2 (p[2]),
+    .\port$272$20 (p[20]),
+    .\port$272$21 (p[21]),
+    .\port$272$22 (p[22]),
+    .\port$272$23 (p[23]),
+    .\port$272$24 (p[24]),
+    .\port$272$25 (p[25]),
+    .\port$272$26 (p[26]),
+    .\port$272$27 (p[27]),
+    .\port$272$28 (p[28]),
+    .\port$272$29 (p[29]),
+    .\port$272$3 (p[3]),
+    .\port$272$30 (p[30]),
+    .\port$272$31 (p[31]),
+    .\port$272$32 (p[32]),
+    .\port$272$33 (p[33]),
+    .\port$272$4 (p[4]),
+    .\port$272$5 (p[5]),
+    .\port$272$6 (p[6]),
+    .\port$272$7 (p[7]),
+    .\port$272$8 (p[8]),
+    .\port$272$9 (p[9]),
     .rst(rst)
   );
-  assign _070_[46:14] = h_0;
+  assign _038_[33] = _038_[34];
+  assign halfm_0[31:30] = { rq2m_rz0, rq2m_rz0 };
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
-  assign rq2_hf0[31] = 1'h0;
-  assign rq2_hm0[31:30] = 2'h0;
+  assign _081_[46:14] = h_0;
+  assign rq2_hm0[30] = rq2_hm0[31];
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
       rq4_last <= 1'h0;
       rq4_valid <= 1'h0;
-      _262_ <= 9'h000;
-      _263_ <= 9'h000;
+      _296_ <= 9'h000;
+      _297_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq3b_last <= 1'h0;
@@ -679,8 +711,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       o_valid <= rq4_valid;
       rq4_last <= rq3_last;
       rq4_valid <= rq3_valid;
-      _262_ <= $signed(act_max) - $signed(zero_point);
-      _263_ <= $signed(act_min) - $signed(zero_point);
+      _296_ <= $signed(act_max) - $signed(zero_point);
+      _297_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq3b_last;
       rq3_valid <= rq3b_valid;
       rq3b_last <= rq3a_last;
@@ -708,58 +740,67 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (rst) begin
       o_data <= 8'h00;
-    end else if (_060_) begin
-      o_data <= _061_ ? (* full_case = 32'd1 *) act_min : _096_;
+    end else if (_071_) begin
+      o_data <= _072_ ? (* full_case = 32'd1 *) act_min : _128_;
     end
-    if (_058_) begin
+    if (_069_) begin
       rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
     end
-    if (_056_) begin
+    if (_067_) begin
       rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
     end
-    if (_055_) begin
+    if (_066_) begin
       rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
     end
-    if (_054_) begin
+    if (_065_) begin
       rq4_neg0 <= rq3_y0[33];
     end
-    if (_052_) begin
+    if (_064_) begin
       rq4_t0 <= rq3_y0[7:0] + zero_point;
     end
-    if (_049_) begin
+    if (_060_) begin
       rq3_y0 <= $signed(rq3b_u0) >>> { rq3b_r0[4:2], 2'h0 };
     end
-    if (_048_) begin
+    if (_059_) begin
       rq3b_u0 <= $signed(rq3a_u0) >>> rq3a_r0[1:0];
     end
-    if (_047_) begin
+    if (_058_) begin
       rq3b_r0 <= rq3a_r0;
     end
-    if (_046_) begin
-      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _030_ });
+    if (_057_) begin
+      rq3a_u0 <= $signed({ _038_[34], _038_[32:0] }) + $signed({ 1'h0, _040_ });
     end
-    if (_045_) begin
+    if (_056_) begin
       rq3a_r0 <= rq2_r0;
     end
-    if (_041_) begin
+    if (_055_) begin
+      _309_ <= { rq2m_rz0, halfm_0[29:0] };
+    end
+    if (_054_) begin
       rq2_h0 <= h_0;
     end
-    if (_040_) begin
+    if (_053_) begin
+      rq2_rz0 <= rq2m_rz0;
+    end
+    if (_051_) begin
       rq2_r0 <= rq2m_r0;
     end
-    if (_039_) begin
-      rq2m_dl0 <= { \$signal$124 , \$signal$123  };
+    if (_050_) begin
+      rq2m_rz0 <= ! rq2d_r0;
     end
-    if (_038_) begin
-      rq2m_dh0 <= { \$signal$122 , \$signal  };
+    if (_049_) begin
+      rq2m_dl0 <= { \$signal$125 , \$signal$124  };
     end
-    if (_037_) begin
-      rq2m_mi0 <= $signed(_068_) + $signed(15'h2000);
+    if (_048_) begin
+      rq2m_dh0 <= { \$signal$123 , \$signal  };
     end
-    if (_036_) begin
+    if (_047_) begin
+      rq2m_mi0 <= $signed(_079_) + $signed(15'h2000);
+    end
+    if (_046_) begin
       rq2m_o0 <= { rq2p_phh0, rq2p_pll0 };
     end
-    if (_035_) begin
+    if (_045_) begin
       rq2m_r0 <= rq2d_r0;
     end
     if (en) begin
@@ -768,72 +809,66 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq2p_plh0 <= \p$58 ;
       rq2p_pll0 <= p;
     end
-    if (_034_) begin
+    if (_044_) begin
       rq2d_r0 <= rq2c_r0;
     end
-    if (_032_) begin
+    if (_042_) begin
       rq2c_r0 <= rq2b_r0;
     end
-    if (_031_) begin
+    if (_041_) begin
       rq2b_r0 <= rq2a_r0;
     end
-    if (_028_) begin
+    if (_036_) begin
       rq2a_a0 <= $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
     end
-    if (_025_) begin
+    if (_032_) begin
       rq2a_r0 <= rq1b_r0;
     end
-    if (_019_) begin
+    if (_024_) begin
       rq2a_m0 <= rq1b_m0;
     end
-    if (_013_) begin
+    if (_016_) begin
       rq1b_s0 <= $signed(rq1_s0) << rq1_l0[1:0];
     end
-    if (_007_) begin
+    if (_009_) begin
       rq1b_r0 <= rq1_r0;
     end
     if (_001_) begin
       rq1b_l0 <= rq1_l0;
     end
-    if (_073_) begin
+    if (_102_) begin
       rq1b_m0 <= rq1_m0;
     end
-    if (_072_) begin
+    if (_095_) begin
       rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
     end
-    if (_071_)
-      if (!_066_) rq1_r0 <= 5'h00;
+    if (_087_)
+      if (!_077_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
-    if (_069_)
-      if (!_065_) rq1_l0 <= 5'h00;
+    if (_080_)
+      if (!_076_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
-    if (_064_) begin
+    if (_074_) begin
       rq1_m0 <= rq0_m0;
     end
-    if (_053_) begin
+    if (_063_) begin
       rq0_b0 <= i_bias;
     end
-    if (_042_) begin
+    if (_052_) begin
       rq0_acc0 <= i_acc;
     end
-    if (_033_) begin
+    if (_043_) begin
       rq0_e0 <= i_shift;
     end
     if (_000_) begin
       rq0_m0 <= i_multiplier;
     end
-    if (_043_) begin
-      _322_ <= half_0;
-    end
-    if (_044_) begin
-      _323_ <= halfm_0;
-    end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phh_0 (clk, rst, \port$271$0 , \port$271$1 , \port$271$2 , \port$271$3 , \port$271$4 , \port$271$5 , \port$271$6 , \port$271$7 , \port$271$8 , \port$271$9 , \port$271$10 , \port$271$11 , \port$271$12 , \port$271$13 , \port$271$14 , \port$271$15 , \port$271$16 , \port$271$17 , \port$271$18 
-, \port$271$19 , \port$271$20 , \port$271$21 , \port$271$22 , \port$271$23 , \port$271$24 , \port$271$25 , \port$271$26 , \port$271$27 , \port$271$28 , b, a, en);
+module \hwq_requant.phh_0 (clk, rst, \port$275$0 , \port$275$1 , \port$275$2 , \port$275$3 , \port$275$4 , \port$275$5 , \port$275$6 , \port$275$7 , \port$275$8 , \port$275$9 , \port$275$10 , \port$275$11 , \port$275$12 , \port$275$13 , \port$275$14 , \port$275$15 , \port$275$16 , \port$275$17 , \port$275$18 
+, \port$275$19 , \port$275$20 , \port$275$21 , \port$275$22 , \port$275$23 , \port$275$24 , \port$275$25 , \port$275$26 , \port$275$27 , \port$275$28 , b, a, en);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -843,64 +878,64 @@ module \hwq_requant.phh_0 (clk, rst, \port$271$0 , \port$271$1 , \port$271$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$271$0 ;
-  wire \port$271$0 ;
-  output \port$271$1 ;
-  wire \port$271$1 ;
-  output \port$271$10 ;
-  wire \port$271$10 ;
-  output \port$271$11 ;
-  wire \port$271$11 ;
-  output \port$271$12 ;
-  wire \port$271$12 ;
-  output \port$271$13 ;
-  wire \port$271$13 ;
-  output \port$271$14 ;
-  wire \port$271$14 ;
-  output \port$271$15 ;
-  wire \port$271$15 ;
-  output \port$271$16 ;
-  wire \port$271$16 ;
-  output \port$271$17 ;
-  wire \port$271$17 ;
-  output \port$271$18 ;
-  wire \port$271$18 ;
-  output \port$271$19 ;
-  wire \port$271$19 ;
-  output \port$271$2 ;
-  wire \port$271$2 ;
-  output \port$271$20 ;
-  wire \port$271$20 ;
-  output \port$271$21 ;
-  wire \port$271$21 ;
-  output \port$271$22 ;
-  wire \port$271$22 ;
-  output \port$271$23 ;
-  wire \port$271$23 ;
-  output \port$271$24 ;
-  wire \port$271$24 ;
-  output \port$271$25 ;
-  wire \port$271$25 ;
-  output \port$271$26 ;
-  wire \port$271$26 ;
-  output \port$271$27 ;
-  wire \port$271$27 ;
-  output \port$271$28 ;
-  wire \port$271$28 ;
-  output \port$271$3 ;
-  wire \port$271$3 ;
-  output \port$271$4 ;
-  wire \port$271$4 ;
-  output \port$271$5 ;
-  wire \port$271$5 ;
-  output \port$271$6 ;
-  wire \port$271$6 ;
-  output \port$271$7 ;
-  wire \port$271$7 ;
-  output \port$271$8 ;
-  wire \port$271$8 ;
-  output \port$271$9 ;
-  wire \port$271$9 ;
+  output \port$275$0 ;
+  wire \port$275$0 ;
+  output \port$275$1 ;
+  wire \port$275$1 ;
+  output \port$275$10 ;
+  wire \port$275$10 ;
+  output \port$275$11 ;
+  wire \port$275$11 ;
+  output \port$275$12 ;
+  wire \port$275$12 ;
+  output \port$275$13 ;
+  wire \port$275$13 ;
+  output \port$275$14 ;
+  wire \port$275$14 ;
+  output \port$275$15 ;
+  wire \port$275$15 ;
+  output \port$275$16 ;
+  wire \port$275$16 ;
+  output \port$275$17 ;
+  wire \port$275$17 ;
+  output \port$275$18 ;
+  wire \port$275$18 ;
+  output \port$275$19 ;
+  wire \port$275$19 ;
+  output \port$275$2 ;
+  wire \port$275$2 ;
+  output \port$275$20 ;
+  wire \port$275$20 ;
+  output \port$275$21 ;
+  wire \port$275$21 ;
+  output \port$275$22 ;
+  wire \port$275$22 ;
+  output \port$275$23 ;
+  wire \port$275$23 ;
+  output \port$275$24 ;
+  wire \port$275$24 ;
+  output \port$275$25 ;
+  wire \port$275$25 ;
+  output \port$275$26 ;
+  wire \port$275$26 ;
+  output \port$275$27 ;
+  wire \port$275$27 ;
+  output \port$275$28 ;
+  wire \port$275$28 ;
+  output \port$275$3 ;
+  wire \port$275$3 ;
+  output \port$275$4 ;
+  wire \port$275$4 ;
+  output \port$275$5 ;
+  wire \port$275$5 ;
+  output \port$275$6 ;
+  wire \port$275$6 ;
+  output \port$275$7 ;
+  wire \port$275$7 ;
+  output \port$275$8 ;
+  wire \port$275$8 ;
+  output \port$275$9 ;
+  wire \port$275$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -976,54 +1011,54 @@ module \hwq_requant.phh_0 (clk, rst, \port$271$0 , \port$271$1 , \port$271$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$271$0 ),
-    .P1(\port$271$1 ),
-    .P10(\port$271$10 ),
-    .P11(\port$271$11 ),
-    .P12(\port$271$12 ),
-    .P13(\port$271$13 ),
-    .P14(\port$271$14 ),
-    .P15(\port$271$15 ),
-    .P16(\port$271$16 ),
-    .P17(\port$271$17 ),
-    .P18(\port$271$18 ),
-    .P19(\port$271$19 ),
-    .P2(\port$271$2 ),
-    .P20(\port$271$20 ),
-    .P21(\port$271$21 ),
-    .P22(\port$271$22 ),
-    .P23(\port$271$23 ),
-    .P24(\port$271$24 ),
-    .P25(\port$271$25 ),
-    .P26(\port$271$26 ),
-    .P27(\port$271$27 ),
-    .P28(\port$271$28 ),
+    .P0(\port$275$0 ),
+    .P1(\port$275$1 ),
+    .P10(\port$275$10 ),
+    .P11(\port$275$11 ),
+    .P12(\port$275$12 ),
+    .P13(\port$275$13 ),
+    .P14(\port$275$14 ),
+    .P15(\port$275$15 ),
+    .P16(\port$275$16 ),
+    .P17(\port$275$17 ),
+    .P18(\port$275$18 ),
+    .P19(\port$275$19 ),
+    .P2(\port$275$2 ),
+    .P20(\port$275$20 ),
+    .P21(\port$275$21 ),
+    .P22(\port$275$22 ),
+    .P23(\port$275$23 ),
+    .P24(\port$275$24 ),
+    .P25(\port$275$25 ),
+    .P26(\port$275$26 ),
+    .P27(\port$275$27 ),
+    .P28(\port$275$28 ),
     .P29(p36[29]),
-    .P3(\port$271$3 ),
+    .P3(\port$275$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$271$4 ),
-    .P5(\port$271$5 ),
-    .P6(\port$271$6 ),
-    .P7(\port$271$7 ),
-    .P8(\port$271$8 ),
-    .P9(\port$271$9 ),
+    .P4(\port$275$4 ),
+    .P5(\port$275$5 ),
+    .P6(\port$275$6 ),
+    .P7(\port$275$7 ),
+    .P8(\port$275$8 ),
+    .P9(\port$275$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$271$28 , \port$271$27 , \port$271$26 , \port$271$25 , \port$271$24 , \port$271$23 , \port$271$22 , \port$271$21 , \port$271$20 , \port$271$19 , \port$271$18 , \port$271$17 , \port$271$16 , \port$271$15 , \port$271$14 , \port$271$13 , \port$271$12 , \port$271$11 , \port$271$10 , \port$271$9 , \port$271$8 , \port$271$7 , \port$271$6 , \port$271$5 , \port$271$4 , \port$271$3 , \port$271$2 , \port$271$1 , \port$271$0  };
+  assign p36[28:0] = { \port$275$28 , \port$275$27 , \port$275$26 , \port$275$25 , \port$275$24 , \port$275$23 , \port$275$22 , \port$275$21 , \port$275$20 , \port$275$19 , \port$275$18 , \port$275$17 , \port$275$16 , \port$275$15 , \port$275$14 , \port$275$13 , \port$275$12 , \port$275$11 , \port$275$10 , \port$275$9 , \port$275$8 , \port$275$7 , \port$275$6 , \port$275$5 , \port$275$4 , \port$275$3 , \port$275$2 , \port$275$1 , \port$275$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phl_0 (clk, rst, \port$270$0 , \port$270$1 , \port$270$2 , \port$270$3 , \port$270$4 , \port$270$5 , \port$270$6 , \port$270$7 , \port$270$8 , \port$270$9 , \port$270$10 , \port$270$11 , \port$270$12 , \port$270$13 , \port$270$14 , \port$270$15 , \port$270$16 , \port$270$17 , \port$270$18 
-, \port$270$19 , \port$270$20 , \port$270$21 , \port$270$22 , \port$270$23 , \port$270$24 , \port$270$25 , \port$270$26 , \port$270$27 , \port$270$28 , \port$270$29 , \port$270$30 , \port$270$31 , b, a, en);
+module \hwq_requant.phl_0 (clk, rst, \port$274$0 , \port$274$1 , \port$274$2 , \port$274$3 , \port$274$4 , \port$274$5 , \port$274$6 , \port$274$7 , \port$274$8 , \port$274$9 , \port$274$10 , \port$274$11 , \port$274$12 , \port$274$13 , \port$274$14 , \port$274$15 , \port$274$16 , \port$274$17 , \port$274$18 
+, \port$274$19 , \port$274$20 , \port$274$21 , \port$274$22 , \port$274$23 , \port$274$24 , \port$274$25 , \port$274$26 , \port$274$27 , \port$274$28 , \port$274$29 , \port$274$30 , \port$274$31 , b, a, en);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -1033,70 +1068,70 @@ module \hwq_requant.phl_0 (clk, rst, \port$270$0 , \port$270$1 , \port$270$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$270$0 ;
-  wire \port$270$0 ;
-  output \port$270$1 ;
-  wire \port$270$1 ;
-  output \port$270$10 ;
-  wire \port$270$10 ;
-  output \port$270$11 ;
-  wire \port$270$11 ;
-  output \port$270$12 ;
-  wire \port$270$12 ;
-  output \port$270$13 ;
-  wire \port$270$13 ;
-  output \port$270$14 ;
-  wire \port$270$14 ;
-  output \port$270$15 ;
-  wire \port$270$15 ;
-  output \port$270$16 ;
-  wire \port$270$16 ;
-  output \port$270$17 ;
-  wire \port$270$17 ;
-  output \port$270$18 ;
-  wire \port$270$18 ;
-  output \port$270$19 ;
-  wire \port$270$19 ;
-  output \port$270$2 ;
-  wire \port$270$2 ;
-  output \port$270$20 ;
-  wire \port$270$20 ;
-  output \port$270$21 ;
-  wire \port$270$21 ;
-  output \port$270$22 ;
-  wire \port$270$22 ;
-  output \port$270$23 ;
-  wire \port$270$23 ;
-  output \port$270$24 ;
-  wire \port$270$24 ;
-  output \port$270$25 ;
-  wire \port$270$25 ;
-  output \port$270$26 ;
-  wire \port$270$26 ;
-  output \port$270$27 ;
-  wire \port$270$27 ;
-  output \port$270$28 ;
-  wire \port$270$28 ;
-  output \port$270$29 ;
-  wire \port$270$29 ;
-  output \port$270$3 ;
-  wire \port$270$3 ;
-  output \port$270$30 ;
-  wire \port$270$30 ;
-  output \port$270$31 ;
-  wire \port$270$31 ;
-  output \port$270$4 ;
-  wire \port$270$4 ;
-  output \port$270$5 ;
-  wire \port$270$5 ;
-  output \port$270$6 ;
-  wire \port$270$6 ;
-  output \port$270$7 ;
-  wire \port$270$7 ;
-  output \port$270$8 ;
-  wire \port$270$8 ;
-  output \port$270$9 ;
-  wire \port$270$9 ;
+  output \port$274$0 ;
+  wire \port$274$0 ;
+  output \port$274$1 ;
+  wire \port$274$1 ;
+  output \port$274$10 ;
+  wire \port$274$10 ;
+  output \port$274$11 ;
+  wire \port$274$11 ;
+  output \port$274$12 ;
+  wire \port$274$12 ;
+  output \port$274$13 ;
+  wire \port$274$13 ;
+  output \port$274$14 ;
+  wire \port$274$14 ;
+  output \port$274$15 ;
+  wire \port$274$15 ;
+  output \port$274$16 ;
+  wire \port$274$16 ;
+  output \port$274$17 ;
+  wire \port$274$17 ;
+  output \port$274$18 ;
+  wire \port$274$18 ;
+  output \port$274$19 ;
+  wire \port$274$19 ;
+  output \port$274$2 ;
+  wire \port$274$2 ;
+  output \port$274$20 ;
+  wire \port$274$20 ;
+  output \port$274$21 ;
+  wire \port$274$21 ;
+  output \port$274$22 ;
+  wire \port$274$22 ;
+  output \port$274$23 ;
+  wire \port$274$23 ;
+  output \port$274$24 ;
+  wire \port$274$24 ;
+  output \port$274$25 ;
+  wire \port$274$25 ;
+  output \port$274$26 ;
+  wire \port$274$26 ;
+  output \port$274$27 ;
+  wire \port$274$27 ;
+  output \port$274$28 ;
+  wire \port$274$28 ;
+  output \port$274$29 ;
+  wire \port$274$29 ;
+  output \port$274$3 ;
+  wire \port$274$3 ;
+  output \port$274$30 ;
+  wire \port$274$30 ;
+  output \port$274$31 ;
+  wire \port$274$31 ;
+  output \port$274$4 ;
+  wire \port$274$4 ;
+  output \port$274$5 ;
+  wire \port$274$5 ;
+  output \port$274$6 ;
+  wire \port$274$6 ;
+  output \port$274$7 ;
+  wire \port$274$7 ;
+  output \port$274$8 ;
+  wire \port$274$8 ;
+  output \port$274$9 ;
+  wire \port$274$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1172,54 +1207,54 @@ module \hwq_requant.phl_0 (clk, rst, \port$270$0 , \port$270$1 , \port$270$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$270$0 ),
-    .P1(\port$270$1 ),
-    .P10(\port$270$10 ),
-    .P11(\port$270$11 ),
-    .P12(\port$270$12 ),
-    .P13(\port$270$13 ),
-    .P14(\port$270$14 ),
-    .P15(\port$270$15 ),
-    .P16(\port$270$16 ),
-    .P17(\port$270$17 ),
-    .P18(\port$270$18 ),
-    .P19(\port$270$19 ),
-    .P2(\port$270$2 ),
-    .P20(\port$270$20 ),
-    .P21(\port$270$21 ),
-    .P22(\port$270$22 ),
-    .P23(\port$270$23 ),
-    .P24(\port$270$24 ),
-    .P25(\port$270$25 ),
-    .P26(\port$270$26 ),
-    .P27(\port$270$27 ),
-    .P28(\port$270$28 ),
-    .P29(\port$270$29 ),
-    .P3(\port$270$3 ),
-    .P30(\port$270$30 ),
-    .P31(\port$270$31 ),
+    .P0(\port$274$0 ),
+    .P1(\port$274$1 ),
+    .P10(\port$274$10 ),
+    .P11(\port$274$11 ),
+    .P12(\port$274$12 ),
+    .P13(\port$274$13 ),
+    .P14(\port$274$14 ),
+    .P15(\port$274$15 ),
+    .P16(\port$274$16 ),
+    .P17(\port$274$17 ),
+    .P18(\port$274$18 ),
+    .P19(\port$274$19 ),
+    .P2(\port$274$2 ),
+    .P20(\port$274$20 ),
+    .P21(\port$274$21 ),
+    .P22(\port$274$22 ),
+    .P23(\port$274$23 ),
+    .P24(\port$274$24 ),
+    .P25(\port$274$25 ),
+    .P26(\port$274$26 ),
+    .P27(\port$274$27 ),
+    .P28(\port$274$28 ),
+    .P29(\port$274$29 ),
+    .P3(\port$274$3 ),
+    .P30(\port$274$30 ),
+    .P31(\port$274$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$270$4 ),
-    .P5(\port$270$5 ),
-    .P6(\port$270$6 ),
-    .P7(\port$270$7 ),
-    .P8(\port$270$8 ),
-    .P9(\port$270$9 ),
+    .P4(\port$274$4 ),
+    .P5(\port$274$5 ),
+    .P6(\port$274$6 ),
+    .P7(\port$274$7 ),
+    .P8(\port$274$8 ),
+    .P9(\port$274$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$270$31 , \port$270$30 , \port$270$29 , \port$270$28 , \port$270$27 , \port$270$26 , \port$270$25 , \port$270$24 , \port$270$23 , \port$270$22 , \port$270$21 , \port$270$20 , \port$270$19 , \port$270$18 , \port$270$17 , \port$270$16 , \port$270$15 , \port$270$14 , \port$270$13 , \port$270$12 , \port$270$11 , \port$270$10 , \port$270$9 , \port$270$8 , \port$270$7 , \port$270$6 , \port$270$5 , \port$270$4 , \port$270$3 , \port$270$2 , \port$270$1 , \port$270$0  };
+  assign p36[31:0] = { \port$274$31 , \port$274$30 , \port$274$29 , \port$274$28 , \port$274$27 , \port$274$26 , \port$274$25 , \port$274$24 , \port$274$23 , \port$274$22 , \port$274$21 , \port$274$20 , \port$274$19 , \port$274$18 , \port$274$17 , \port$274$16 , \port$274$15 , \port$274$14 , \port$274$13 , \port$274$12 , \port$274$11 , \port$274$10 , \port$274$9 , \port$274$8 , \port$274$7 , \port$274$6 , \port$274$5 , \port$274$4 , \port$274$3 , \port$274$2 , \port$274$1 , \port$274$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.plh_0 (clk, rst, \port$269$0 , \port$269$1 , \port$269$2 , \port$269$3 , \port$269$4 , \port$269$5 , \port$269$6 , \port$269$7 , \port$269$8 , \port$269$9 , \port$269$10 , \port$269$11 , \port$269$12 , \port$269$13 , \port$269$14 , \port$269$15 , \port$269$16 , \port$269$17 , \port$269$18 
-, \port$269$19 , \port$269$20 , \port$269$21 , \port$269$22 , \port$269$23 , \port$269$24 , \port$269$25 , \port$269$26 , \port$269$27 , \port$269$28 , \port$269$29 , \port$269$30 , b, a, en);
+module \hwq_requant.plh_0 (clk, rst, \port$273$0 , \port$273$1 , \port$273$2 , \port$273$3 , \port$273$4 , \port$273$5 , \port$273$6 , \port$273$7 , \port$273$8 , \port$273$9 , \port$273$10 , \port$273$11 , \port$273$12 , \port$273$13 , \port$273$14 , \port$273$15 , \port$273$16 , \port$273$17 , \port$273$18 
+, \port$273$19 , \port$273$20 , \port$273$21 , \port$273$22 , \port$273$23 , \port$273$24 , \port$273$25 , \port$273$26 , \port$273$27 , \port$273$28 , \port$273$29 , \port$273$30 , b, a, en);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -1229,68 +1264,68 @@ module \hwq_requant.plh_0 (clk, rst, \port$269$0 , \port$269$1 , \port$269$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$269$0 ;
-  wire \port$269$0 ;
-  output \port$269$1 ;
-  wire \port$269$1 ;
-  output \port$269$10 ;
-  wire \port$269$10 ;
-  output \port$269$11 ;
-  wire \port$269$11 ;
-  output \port$269$12 ;
-  wire \port$269$12 ;
-  output \port$269$13 ;
-  wire \port$269$13 ;
-  output \port$269$14 ;
-  wire \port$269$14 ;
-  output \port$269$15 ;
-  wire \port$269$15 ;
-  output \port$269$16 ;
-  wire \port$269$16 ;
-  output \port$269$17 ;
-  wire \port$269$17 ;
-  output \port$269$18 ;
-  wire \port$269$18 ;
-  output \port$269$19 ;
-  wire \port$269$19 ;
-  output \port$269$2 ;
-  wire \port$269$2 ;
-  output \port$269$20 ;
-  wire \port$269$20 ;
-  output \port$269$21 ;
-  wire \port$269$21 ;
-  output \port$269$22 ;
-  wire \port$269$22 ;
-  output \port$269$23 ;
-  wire \port$269$23 ;
-  output \port$269$24 ;
-  wire \port$269$24 ;
-  output \port$269$25 ;
-  wire \port$269$25 ;
-  output \port$269$26 ;
-  wire \port$269$26 ;
-  output \port$269$27 ;
-  wire \port$269$27 ;
-  output \port$269$28 ;
-  wire \port$269$28 ;
-  output \port$269$29 ;
-  wire \port$269$29 ;
-  output \port$269$3 ;
-  wire \port$269$3 ;
-  output \port$269$30 ;
-  wire \port$269$30 ;
-  output \port$269$4 ;
-  wire \port$269$4 ;
-  output \port$269$5 ;
-  wire \port$269$5 ;
-  output \port$269$6 ;
-  wire \port$269$6 ;
-  output \port$269$7 ;
-  wire \port$269$7 ;
-  output \port$269$8 ;
-  wire \port$269$8 ;
-  output \port$269$9 ;
-  wire \port$269$9 ;
+  output \port$273$0 ;
+  wire \port$273$0 ;
+  output \port$273$1 ;
+  wire \port$273$1 ;
+  output \port$273$10 ;
+  wire \port$273$10 ;
+  output \port$273$11 ;
+  wire \port$273$11 ;
+  output \port$273$12 ;
+  wire \port$273$12 ;
+  output \port$273$13 ;
+  wire \port$273$13 ;
+  output \port$273$14 ;
+  wire \port$273$14 ;
+  output \port$273$15 ;
+  wire \port$273$15 ;
+  output \port$273$16 ;
+  wire \port$273$16 ;
+  output \port$273$17 ;
+  wire \port$273$17 ;
+  output \port$273$18 ;
+  wire \port$273$18 ;
+  output \port$273$19 ;
+  wire \port$273$19 ;
+  output \port$273$2 ;
+  wire \port$273$2 ;
+  output \port$273$20 ;
+  wire \port$273$20 ;
+  output \port$273$21 ;
+  wire \port$273$21 ;
+  output \port$273$22 ;
+  wire \port$273$22 ;
+  output \port$273$23 ;
+  wire \port$273$23 ;
+  output \port$273$24 ;
+  wire \port$273$24 ;
+  output \port$273$25 ;
+  wire \port$273$25 ;
+  output \port$273$26 ;
+  wire \port$273$26 ;
+  output \port$273$27 ;
+  wire \port$273$27 ;
+  output \port$273$28 ;
+  wire \port$273$28 ;
+  output \port$273$29 ;
+  wire \port$273$29 ;
+  output \port$273$3 ;
+  wire \port$273$3 ;
+  output \port$273$30 ;
+  wire \port$273$30 ;
+  output \port$273$4 ;
+  wire \port$273$4 ;
+  output \port$273$5 ;
+  wire \port$273$5 ;
+  output \port$273$6 ;
+  wire \port$273$6 ;
+  output \port$273$7 ;
+  wire \port$273$7 ;
+  output \port$273$8 ;
+  wire \port$273$8 ;
+  output \port$273$9 ;
+  wire \port$273$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1366,54 +1401,54 @@ module \hwq_requant.plh_0 (clk, rst, \port$269$0 , \port$269$1 , \port$269$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$269$0 ),
-    .P1(\port$269$1 ),
-    .P10(\port$269$10 ),
-    .P11(\port$269$11 ),
-    .P12(\port$269$12 ),
-    .P13(\port$269$13 ),
-    .P14(\port$269$14 ),
-    .P15(\port$269$15 ),
-    .P16(\port$269$16 ),
-    .P17(\port$269$17 ),
-    .P18(\port$269$18 ),
-    .P19(\port$269$19 ),
-    .P2(\port$269$2 ),
-    .P20(\port$269$20 ),
-    .P21(\port$269$21 ),
-    .P22(\port$269$22 ),
-    .P23(\port$269$23 ),
-    .P24(\port$269$24 ),
-    .P25(\port$269$25 ),
-    .P26(\port$269$26 ),
-    .P27(\port$269$27 ),
-    .P28(\port$269$28 ),
-    .P29(\port$269$29 ),
-    .P3(\port$269$3 ),
-    .P30(\port$269$30 ),
+    .P0(\port$273$0 ),
+    .P1(\port$273$1 ),
+    .P10(\port$273$10 ),
+    .P11(\port$273$11 ),
+    .P12(\port$273$12 ),
+    .P13(\port$273$13 ),
+    .P14(\port$273$14 ),
+    .P15(\port$273$15 ),
+    .P16(\port$273$16 ),
+    .P17(\port$273$17 ),
+    .P18(\port$273$18 ),
+    .P19(\port$273$19 ),
+    .P2(\port$273$2 ),
+    .P20(\port$273$20 ),
+    .P21(\port$273$21 ),
+    .P22(\port$273$22 ),
+    .P23(\port$273$23 ),
+    .P24(\port$273$24 ),
+    .P25(\port$273$25 ),
+    .P26(\port$273$26 ),
+    .P27(\port$273$27 ),
+    .P28(\port$273$28 ),
+    .P29(\port$273$29 ),
+    .P3(\port$273$3 ),
+    .P30(\port$273$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$269$4 ),
-    .P5(\port$269$5 ),
-    .P6(\port$269$6 ),
-    .P7(\port$269$7 ),
-    .P8(\port$269$8 ),
-    .P9(\port$269$9 ),
+    .P4(\port$273$4 ),
+    .P5(\port$273$5 ),
+    .P6(\port$273$6 ),
+    .P7(\port$273$7 ),
+    .P8(\port$273$8 ),
+    .P9(\port$273$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$269$30 , \port$269$29 , \port$269$28 , \port$269$27 , \port$269$26 , \port$269$25 , \port$269$24 , \port$269$23 , \port$269$22 , \port$269$21 , \port$269$20 , \port$269$19 , \port$269$18 , \port$269$17 , \port$269$16 , \port$269$15 , \port$269$14 , \port$269$13 , \port$269$12 , \port$269$11 , \port$269$10 , \port$269$9 , \port$269$8 , \port$269$7 , \port$269$6 , \port$269$5 , \port$269$4 , \port$269$3 , \port$269$2 , \port$269$1 , \port$269$0  };
+  assign p36[30:0] = { \port$273$30 , \port$273$29 , \port$273$28 , \port$273$27 , \port$273$26 , \port$273$25 , \port$273$24 , \port$273$23 , \port$273$22 , \port$273$21 , \port$273$20 , \port$273$19 , \port$273$18 , \port$273$17 , \port$273$16 , \port$273$15 , \port$273$14 , \port$273$13 , \port$273$12 , \port$273$11 , \port$273$10 , \port$273$9 , \port$273$8 , \port$273$7 , \port$273$6 , \port$273$5 , \port$273$4 , \port$273$3 , \port$273$2 , \port$273$1 , \port$273$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.pll_0 (clk, rst, \port$268$0 , \port$268$1 , \port$268$2 , \port$268$3 , \port$268$4 , \port$268$5 , \port$268$6 , \port$268$7 , \port$268$8 , \port$268$9 , \port$268$10 , \port$268$11 , \port$268$12 , \port$268$13 , \port$268$14 , \port$268$15 , \port$268$16 , \port$268$17 , \port$268$18 
-, \port$268$19 , \port$268$20 , \port$268$21 , \port$268$22 , \port$268$23 , \port$268$24 , \port$268$25 , \port$268$26 , \port$268$27 , \port$268$28 , \port$268$29 , \port$268$30 , \port$268$31 , \port$268$32 , \port$268$33 , b, a, en);
+module \hwq_requant.pll_0 (clk, rst, \port$272$0 , \port$272$1 , \port$272$2 , \port$272$3 , \port$272$4 , \port$272$5 , \port$272$6 , \port$272$7 , \port$272$8 , \port$272$9 , \port$272$10 , \port$272$11 , \port$272$12 , \port$272$13 , \port$272$14 , \port$272$15 , \port$272$16 , \port$272$17 , \port$272$18 
+, \port$272$19 , \port$272$20 , \port$272$21 , \port$272$22 , \port$272$23 , \port$272$24 , \port$272$25 , \port$272$26 , \port$272$27 , \port$272$28 , \port$272$29 , \port$272$30 , \port$272$31 , \port$272$32 , \port$272$33 , b, a, en);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -1423,74 +1458,74 @@ module \hwq_requant.pll_0 (clk, rst, \port$268$0 , \port$268$1 , \port$268$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$268$0 ;
-  wire \port$268$0 ;
-  output \port$268$1 ;
-  wire \port$268$1 ;
-  output \port$268$10 ;
-  wire \port$268$10 ;
-  output \port$268$11 ;
-  wire \port$268$11 ;
-  output \port$268$12 ;
-  wire \port$268$12 ;
-  output \port$268$13 ;
-  wire \port$268$13 ;
-  output \port$268$14 ;
-  wire \port$268$14 ;
-  output \port$268$15 ;
-  wire \port$268$15 ;
-  output \port$268$16 ;
-  wire \port$268$16 ;
-  output \port$268$17 ;
-  wire \port$268$17 ;
-  output \port$268$18 ;
-  wire \port$268$18 ;
-  output \port$268$19 ;
-  wire \port$268$19 ;
-  output \port$268$2 ;
-  wire \port$268$2 ;
-  output \port$268$20 ;
-  wire \port$268$20 ;
-  output \port$268$21 ;
-  wire \port$268$21 ;
-  output \port$268$22 ;
-  wire \port$268$22 ;
-  output \port$268$23 ;
-  wire \port$268$23 ;
-  output \port$268$24 ;
-  wire \port$268$24 ;
-  output \port$268$25 ;
-  wire \port$268$25 ;
-  output \port$268$26 ;
-  wire \port$268$26 ;
-  output \port$268$27 ;
-  wire \port$268$27 ;
-  output \port$268$28 ;
-  wire \port$268$28 ;
-  output \port$268$29 ;
-  wire \port$268$29 ;
-  output \port$268$3 ;
-  wire \port$268$3 ;
-  output \port$268$30 ;
-  wire \port$268$30 ;
-  output \port$268$31 ;
-  wire \port$268$31 ;
-  output \port$268$32 ;
-  wire \port$268$32 ;
-  output \port$268$33 ;
-  wire \port$268$33 ;
-  output \port$268$4 ;
-  wire \port$268$4 ;
-  output \port$268$5 ;
-  wire \port$268$5 ;
-  output \port$268$6 ;
-  wire \port$268$6 ;
-  output \port$268$7 ;
-  wire \port$268$7 ;
-  output \port$268$8 ;
-  wire \port$268$8 ;
-  output \port$268$9 ;
-  wire \port$268$9 ;
+  output \port$272$0 ;
+  wire \port$272$0 ;
+  output \port$272$1 ;
+  wire \port$272$1 ;
+  output \port$272$10 ;
+  wire \port$272$10 ;
+  output \port$272$11 ;
+  wire \port$272$11 ;
+  output \port$272$12 ;
+  wire \port$272$12 ;
+  output \port$272$13 ;
+  wire \port$272$13 ;
+  output \port$272$14 ;
+  wire \port$272$14 ;
+  output \port$272$15 ;
+  wire \port$272$15 ;
+  output \port$272$16 ;
+  wire \port$272$16 ;
+  output \port$272$17 ;
+  wire \port$272$17 ;
+  output \port$272$18 ;
+  wire \port$272$18 ;
+  output \port$272$19 ;
+  wire \port$272$19 ;
+  output \port$272$2 ;
+  wire \port$272$2 ;
+  output \port$272$20 ;
+  wire \port$272$20 ;
+  output \port$272$21 ;
+  wire \port$272$21 ;
+  output \port$272$22 ;
+  wire \port$272$22 ;
+  output \port$272$23 ;
+  wire \port$272$23 ;
+  output \port$272$24 ;
+  wire \port$272$24 ;
+  output \port$272$25 ;
+  wire \port$272$25 ;
+  output \port$272$26 ;
+  wire \port$272$26 ;
+  output \port$272$27 ;
+  wire \port$272$27 ;
+  output \port$272$28 ;
+  wire \port$272$28 ;
+  output \port$272$29 ;
+  wire \port$272$29 ;
+  output \port$272$3 ;
+  wire \port$272$3 ;
+  output \port$272$30 ;
+  wire \port$272$30 ;
+  output \port$272$31 ;
+  wire \port$272$31 ;
+  output \port$272$32 ;
+  wire \port$272$32 ;
+  output \port$272$33 ;
+  wire \port$272$33 ;
+  output \port$272$4 ;
+  wire \port$272$4 ;
+  output \port$272$5 ;
+  wire \port$272$5 ;
+  output \port$272$6 ;
+  wire \port$272$6 ;
+  output \port$272$7 ;
+  wire \port$272$7 ;
+  output \port$272$8 ;
+  wire \port$272$8 ;
+  output \port$272$9 ;
+  wire \port$272$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1566,47 +1601,47 @@ module \hwq_requant.pll_0 (clk, rst, \port$268$0 , \port$268$1 , \port$268$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$268$0 ),
-    .P1(\port$268$1 ),
-    .P10(\port$268$10 ),
-    .P11(\port$268$11 ),
-    .P12(\port$268$12 ),
-    .P13(\port$268$13 ),
-    .P14(\port$268$14 ),
-    .P15(\port$268$15 ),
-    .P16(\port$268$16 ),
-    .P17(\port$268$17 ),
-    .P18(\port$268$18 ),
-    .P19(\port$268$19 ),
-    .P2(\port$268$2 ),
-    .P20(\port$268$20 ),
-    .P21(\port$268$21 ),
-    .P22(\port$268$22 ),
-    .P23(\port$268$23 ),
-    .P24(\port$268$24 ),
-    .P25(\port$268$25 ),
-    .P26(\port$268$26 ),
-    .P27(\port$268$27 ),
-    .P28(\port$268$28 ),
-    .P29(\port$268$29 ),
-    .P3(\port$268$3 ),
-    .P30(\port$268$30 ),
-    .P31(\port$268$31 ),
-    .P32(\port$268$32 ),
-    .P33(\port$268$33 ),
+    .P0(\port$272$0 ),
+    .P1(\port$272$1 ),
+    .P10(\port$272$10 ),
+    .P11(\port$272$11 ),
+    .P12(\port$272$12 ),
+    .P13(\port$272$13 ),
+    .P14(\port$272$14 ),
+    .P15(\port$272$15 ),
+    .P16(\port$272$16 ),
+    .P17(\port$272$17 ),
+    .P18(\port$272$18 ),
+    .P19(\port$272$19 ),
+    .P2(\port$272$2 ),
+    .P20(\port$272$20 ),
+    .P21(\port$272$21 ),
+    .P22(\port$272$22 ),
+    .P23(\port$272$23 ),
+    .P24(\port$272$24 ),
+    .P25(\port$272$25 ),
+    .P26(\port$272$26 ),
+    .P27(\port$272$27 ),
+    .P28(\port$272$28 ),
+    .P29(\port$272$29 ),
+    .P3(\port$272$3 ),
+    .P30(\port$272$30 ),
+    .P31(\port$272$31 ),
+    .P32(\port$272$32 ),
+    .P33(\port$272$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$268$4 ),
-    .P5(\port$268$5 ),
-    .P6(\port$268$6 ),
-    .P7(\port$268$7 ),
-    .P8(\port$268$8 ),
-    .P9(\port$268$9 ),
+    .P4(\port$272$4 ),
+    .P5(\port$272$5 ),
+    .P6(\port$272$6 ),
+    .P7(\port$272$7 ),
+    .P8(\port$272$8 ),
+    .P9(\port$272$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$268$33 , \port$268$32 , \port$268$31 , \port$268$30 , \port$268$29 , \port$268$28 , \port$268$27 , \port$268$26 , \port$268$25 , \port$268$24 , \port$268$23 , \port$268$22 , \port$268$21 , \port$268$20 , \port$268$19 , \port$268$18 , \port$268$17 , \port$268$16 , \port$268$15 , \port$268$14 , \port$268$13 , \port$268$12 , \port$268$11 , \port$268$10 , \port$268$9 , \port$268$8 , \port$268$7 , \port$268$6 , \port$268$5 , \port$268$4 , \port$268$3 , \port$268$2 , \port$268$1 , \port$268$0  };
+  assign p36[33:0] = { \port$272$33 , \port$272$32 , \port$272$31 , \port$272$30 , \port$272$29 , \port$272$28 , \port$272$27 , \port$272$26 , \port$272$25 , \port$272$24 , \port$272$23 , \port$272$22 , \port$272$21 , \port$272$20 , \port$272$19 , \port$272$18 , \port$272$17 , \port$272$16 , \port$272$15 , \port$272$14 , \port$272$13 , \port$272$12 , \port$272$11 , \port$272$10 , \port$272$9 , \port$272$8 , \port$272$7 , \port$272$6 , \port$272$5 , \port$272$4 , \port$272$3 , \port$272$2 , \port$272$1 , \port$272$0  };
 endmodule

@@ -546,65 +546,65 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign drain_back[16:0] = _531_;
   reg [16:0] _532_ = 17'h00000;
   assign drain_plus[16:0] = _532_;
-  assign _150_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _105_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _106_ = { compute, adv } != 2'h2;
+  assign _150_ = { compute, adv } != 2'h2;
+  assign _105_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _106_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _107_ = { compute, adv } != 2'h2;
   assign _108_ = { compute, adv } != 2'h2;
-  assign _109_ = { _255_, _254_ } != 1'h0;
-  assign _110_ = { _266_, s_param__valid } != 2'h2;
-  assign _111_ = { _268_, s_param__valid } != 2'h2;
-  assign _112_ = { _266_, ch_last, s_param__valid } != 3'h5;
-  assign _113_ = { _263_, compute } != 2'h3;
-  assign _114_ = { _261_, _067_ } != 2'h2;
-  assign _115_ = { _268_, _266_, _263_, _261_ } != 1'h0;
-  assign _116_ = { _271_, s_param__valid } != 2'h2;
-  assign _117_ = { _273_, s_param__valid } != 2'h2;
-  assign _118_ = { _273_, _271_ } != 1'h0;
-  assign _119_ = { _276_, s_param__valid } != 2'h2;
-  assign _120_ = { _278_, s_param__valid } != 2'h2;
-  assign _121_ = { _278_, _276_ } != 1'h0;
-  assign _122_ = { _283_, s_param__valid } != 2'h2;
-  assign _123_ = { _285_, s_param__valid } != 2'h2;
-  assign _124_ = { _283_, lane, s_param__valid } != 3'h7;
-  assign _125_ = { _285_, _283_ } != 1'h0;
-  assign _126_ = { _289_, s_param__valid } != 2'h2;
-  assign _127_ = { _291_, s_param__valid } != 2'h2;
-  assign _128_ = { _289_, lane, s_param__valid } != 3'h7;
-  assign _129_ = { _291_, _289_ } != 1'h0;
-  assign _130_ = { _296_, s_param__valid } != 2'h2;
-  assign _131_ = { _298_, s_param__valid } != 2'h2;
-  assign _132_ = { _296_, _058_, lane, s_param__valid } != 4'h9;
-  assign _133_ = { _296_, lane, s_param__valid } != 3'h7;
-  assign _134_ = { _298_, _296_ } != 1'h0;
-  assign _135_ = { _302_, s_param__valid } != 2'h2;
-  assign _136_ = { _304_, s_param__valid } != 2'h2;
-  assign _137_ = { _304_, _302_ } != 1'h0;
-  assign _138_ = { _104_, _102_, enter_q, d_last } != 4'h8;
-  assign _139_ = { _104_, _102_, enter_q } != 1'h0;
-  assign _140_ = { _102_, enter_q } != 2'h2;
-  assign _141_ = { _104_, _102_, drain_restart } != 1'h0;
-  assign _142_ = { drain_restart, o_valid } != 1'h0;
+  assign _109_ = { compute, adv } != 2'h2;
+  assign _110_ = { _255_, _254_ } != 1'h0;
+  assign _111_ = { _266_, s_param__valid } != 2'h2;
+  assign _112_ = { _268_, s_param__valid } != 2'h2;
+  assign _113_ = { _266_, ch_last, s_param__valid } != 3'h5;
+  assign _114_ = { _263_, compute } != 2'h3;
+  assign _115_ = { _261_, _067_ } != 2'h2;
+  assign _116_ = { _268_, _266_, _263_, _261_ } != 1'h0;
+  assign _117_ = { _271_, s_param__valid } != 2'h2;
+  assign _118_ = { _273_, s_param__valid } != 2'h2;
+  assign _119_ = { _273_, _271_ } != 1'h0;
+  assign _120_ = { _276_, s_param__valid } != 2'h2;
+  assign _121_ = { _278_, s_param__valid } != 2'h2;
+  assign _122_ = { _278_, _276_ } != 1'h0;
+  assign _123_ = { _283_, s_param__valid } != 2'h2;
+  assign _124_ = { _285_, s_param__valid } != 2'h2;
+  assign _125_ = { _283_, lane, s_param__valid } != 3'h7;
+  assign _126_ = { _285_, _283_ } != 1'h0;
+  assign _127_ = { _289_, s_param__valid } != 2'h2;
+  assign _128_ = { _291_, s_param__valid } != 2'h2;
+  assign _129_ = { _289_, lane, s_param__valid } != 3'h7;
+  assign _130_ = { _291_, _289_ } != 1'h0;
+  assign _131_ = { _296_, s_param__valid } != 2'h2;
+  assign _132_ = { _298_, s_param__valid } != 2'h2;
+  assign _133_ = { _296_, _058_, lane, s_param__valid } != 4'h9;
+  assign _134_ = { _296_, lane, s_param__valid } != 3'h7;
+  assign _135_ = { _298_, _296_ } != 1'h0;
+  assign _136_ = { _302_, s_param__valid } != 2'h2;
+  assign _137_ = { _304_, s_param__valid } != 2'h2;
+  assign _138_ = { _304_, _302_ } != 1'h0;
+  assign _139_ = { _104_, _102_, enter_q, d_last } != 4'h8;
+  assign _140_ = { _104_, _102_, enter_q } != 1'h0;
+  assign _141_ = { _102_, enter_q } != 2'h2;
+  assign _142_ = { _104_, _102_, drain_restart } != 1'h0;
   assign _143_ = { drain_restart, o_valid } != 1'h0;
-  assign _144_ = { _104_, _102_, drain_restart } != 1'h0;
-  assign _145_ = { compute, adv } != 2'h2;
+  assign _144_ = { drain_restart, o_valid } != 1'h0;
+  assign _145_ = { _104_, _102_, drain_restart } != 1'h0;
   assign _146_ = { compute, adv } != 2'h2;
   assign _147_ = { compute, adv } != 2'h2;
-  assign _148_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _149_ = { compute, adv } != 2'h2;
-  assign _151_ = & { _150_, _149_ };
+  assign _148_ = { compute, adv } != 2'h2;
+  assign _149_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _151_ = & { _105_, _150_ };
   assign _152_ = & { fn_last, at_tile_last, adv };
-  assign _153_ = & { _106_, _105_ };
+  assign _153_ = & { _107_, _106_ };
   assign _154_ = & { _256_, ch_last, s_param__valid };
   assign _155_ = & { _257_, ch_last, s_param__valid };
   assign _156_ = & { _258_, ch_last, s_param__valid };
-  assign _157_ = & { _115_, _114_, _113_, _112_, _111_, _110_ };
-  assign _158_ = & { _118_, _117_, _116_ };
-  assign _159_ = & { _121_, _120_, _119_ };
-  assign _160_ = & { _125_, _124_, _123_, _122_ };
-  assign _161_ = & { _129_, _128_, _127_, _126_ };
-  assign _162_ = & { _134_, _133_, _132_, _131_, _130_ };
-  assign _163_ = & { _137_, _136_, _135_ };
+  assign _157_ = & { _116_, _115_, _114_, _113_, _112_, _111_ };
+  assign _158_ = & { _119_, _118_, _117_ };
+  assign _159_ = & { _122_, _121_, _120_ };
+  assign _160_ = & { _126_, _125_, _124_, _123_ };
+  assign _161_ = & { _130_, _129_, _128_, _127_ };
+  assign _162_ = & { _135_, _134_, _133_, _132_, _131_ };
+  assign _163_ = & { _138_, _137_, _136_ };
   assign _164_ = & { _305_, s_param__valid };
   assign _165_ = & { _306_, s_param__valid };
   assign _166_ = & { _307_, s_param__valid };
@@ -621,8 +621,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _177_ = & { _194_, \o_valid$78  };
   assign _178_ = & { _195_, \o_valid$78  };
   assign _179_ = & { _196_, \o_valid$78  };
-  assign _180_ = & { _140_, _139_, _138_ };
-  assign _181_ = & { _148_, _147_ };
+  assign _180_ = & { _141_, _140_, _139_ };
+  assign _181_ = & { _149_, _148_ };
   assign _190_ = ~ compute;
   assign _191_ = ~ _332_;
   assign _192_ = ~ _336_;
@@ -899,7 +899,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$78 ),
-    .\port$1109$0 (r_data),
+    .\port$1111$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -920,17 +920,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       t_rem <= 8'h00;
-    end else if (_107_) begin
+    end else if (_108_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _078_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 8'h00;
-    end else if (_108_) begin
+    end else if (_109_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _077_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_109_) begin
+    end else if (_110_) begin
       flush <= _685_(6'hxx, { 6'h23, _066_[5:0] }, { _255_, _254_ });
     end
     if (_183_) begin
@@ -1168,7 +1168,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_141_) begin
+    end else if (_142_) begin
       begin if (_102_) beat_last <= beat == 2'h2; else begin if (_104_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (_185_) begin
@@ -1178,7 +1178,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       _512_ <= 5'h00;
-    end else if (_142_) begin
+    end else if (_143_) begin
       _512_ <= { _216_[5:2], _216_[0] };
     end
     if (_186_) begin
@@ -1188,7 +1188,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_143_) begin
+    end else if (_144_) begin
       ra_inc[0] <= _193_[0];
     end
     if (_187_) begin
@@ -1198,7 +1198,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_144_) begin
+    end else if (_145_) begin
       begin if (_102_) beat <= beat + 1'h1; else begin if (_104_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (_188_) begin
@@ -1213,12 +1213,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_145_) begin
+    end else if (_146_) begin
       at_tile_last <= compute ? _230_ : \$signal$105 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_146_) begin
+    end else if (_147_) begin
       at_k_last <= compute ? _233_ : \$signal$104 ;
     end
     if (rst) begin
@@ -1269,7 +1269,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [23:0] acc_1_1 = 24'h000000;
   reg [23:0] acc_1_2 = 24'h000000;
   reg [23:0] acc_1_3 = 24'h000000;
-  wire [7:0] b0;
   wire [1:0] beat_next;
   input clk;
   wire clk;
@@ -1342,13 +1341,13 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [23:0] out_1_2 = 24'h000000;
   reg [23:0] out_1_3 = 24'h000000;
   wire [15:0] p0;
-  wire [15:0] \p0$111 ;
-  wire [15:0] \p0$59 ;
-  wire [15:0] \p0$85 ;
+  wire [15:0] \p0$107 ;
+  wire [15:0] \p0$55 ;
+  wire [15:0] \p0$81 ;
   wire [15:0] p1;
-  wire [15:0] \p1$124 ;
-  wire [15:0] \p1$72 ;
-  wire [15:0] \p1$98 ;
+  wire [15:0] \p1$120 ;
+  wire [15:0] \p1$68 ;
+  wire [15:0] \p1$94 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -1374,7 +1373,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _002_ = | count_next;
   assign _007_ = beat_next == 2'h3;
   assign a0 = in_idle ? 8'h00 : in_a0;
-  assign b0 = in_idle ? 8'h00 : in_w0;
   assign draining = | drain_count;
   assign _010_ = drain_count - 1'h1;
   assign _011_[1:0] = drain_beat + 1'h1;
@@ -1396,7 +1394,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a0(a0),
     .a1(a_0_0),
-    .b0(b0),
+    .b0(in_w0),
     .b1(skew_w1_d0),
     .clk(clk),
     .o({ p1, p0 }),
@@ -1408,7 +1406,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .b0(skew_w2_d1),
     .b1(skew_w3_d2),
     .clk(clk),
-    .o({ \p1$72 , \p0$59  }),
+    .o({ \p1$68 , \p0$55  }),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
@@ -1417,7 +1415,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .b0(w_0_0),
     .b1(w_0_1),
     .clk(clk),
-    .o({ \p1$98 , \p0$85  }),
+    .o({ \p1$94 , \p0$81  }),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
@@ -1426,7 +1424,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .b0(w_0_2),
     .b1(w_0_3),
     .clk(clk),
-    .o({ \p1$124 , \p0$111  }),
+    .o({ \p1$120 , \p0$107  }),
     .rst(rst)
   );
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
@@ -1437,10 +1435,13 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w1 <= i_w[15:8];
     in_w2 <= i_w[23:16];
     in_w3 <= i_w[31:24];
+    skew_w1_d0 <= in_w1;
+    skew_w2_d0 <= in_w2;
     skew_w2_d1 <= skew_w2_d0;
+    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
-    w_0_0 <= b0;
+    w_0_0 <= in_w0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -1508,33 +1509,33 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
-      p_1_3 <= \p1$124 ;
+      p_1_3 <= \p1$120 ;
       lr_1_2_d2 <= lr_1_2_d1;
       lr_1_2_d1 <= lr_1_2_d0;
       lr_1_2_d0 <= l_1_1;
-      p_1_2 <= \p0$111 ;
+      p_1_2 <= \p0$107 ;
       l_1_2 <= l_1_1;
       a_1_2 <= a_1_1;
       lr_1_1_d2 <= lr_1_1_d1;
       lr_1_1_d1 <= lr_1_1_d0;
       lr_1_1_d0 <= l_1_0;
-      p_1_1 <= \p1$98 ;
+      p_1_1 <= \p1$94 ;
       l_1_1 <= l_1_0;
       a_1_1 <= a_1_0;
       lr_1_0_d2 <= lr_1_0_d1;
       lr_1_0_d1 <= lr_1_0_d0;
       lr_1_0_d0 <= skew_l1_d0;
-      p_1_0 <= \p0$85 ;
+      p_1_0 <= \p0$81 ;
       l_1_0 <= skew_l1_d0;
       a_1_0 <= skew_a1_d0;
       lr_0_3_d2 <= lr_0_3_d1;
       lr_0_3_d1 <= lr_0_3_d0;
       lr_0_3_d0 <= l_0_2;
-      p_0_3 <= \p1$72 ;
+      p_0_3 <= \p1$68 ;
       lr_0_2_d2 <= lr_0_2_d1;
       lr_0_2_d1 <= lr_0_2_d0;
       lr_0_2_d0 <= l_0_1;
-      p_0_2 <= \p0$59 ;
+      p_0_2 <= \p0$55 ;
       l_0_2 <= l_0_1;
       a_0_2 <= a_0_1;
       lr_0_1_d2 <= lr_0_1_d1;
@@ -1622,15 +1623,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
-    if (in_idle) begin
-      skew_w3_d0 <= 8'h00;
-      skew_w2_d0 <= 8'h00;
-      skew_w1_d0 <= 8'h00;
-    end else begin
-      skew_w3_d0 <= in_w3;
-      skew_w2_d0 <= in_w2;
-      skew_w1_d0 <= in_w1;
-    end
     if (_022_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
@@ -1640,7 +1632,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, a0, b0, o, b1, a1, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, a0, o, b0, b1, a1, clk);
   input [7:0] a0;
   wire [7:0] a0;
   input [7:0] a1;
@@ -2065,7 +2057,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1109$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1111$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -2092,27 +2084,27 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _023_;
   wire _024_;
   wire _025_;
-  wire [30:0] _026_;
-  wire _035_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire [34:0] _035_;
   wire _036_;
   wire _037_;
-  wire _038_;
-  wire _039_;
-  wire [30:0] _041_;
-  wire [32:0] _042_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14" *)
-  wire [47:0] _043_;
-  wire _044_;
-  wire _045_;
   wire _046_;
   wire _047_;
   wire _048_;
   wire _049_;
   wire _050_;
-  wire _051_;
-  wire _052_;
-  wire _053_;
-  wire _054_;
+  wire [30:0] _052_;
+  wire [32:0] _053_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14" *)
+  wire [47:0] _054_;
   wire _055_;
   wire _056_;
   wire _057_;
@@ -2127,11 +2119,42 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _066_;
   wire _067_;
   wire _068_;
-  wire [7:0] _069_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire [7:0] _100_;
   wire [7:0] \$signal ;
-  wire [7:0] \$signal$100 ;
-  wire [3:0] \$signal$101 ;
+  wire [7:0] \$signal$101 ;
   wire [3:0] \$signal$102 ;
+  wire [3:0] \$signal$103 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -2139,8 +2162,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   input clk;
   wire clk;
   wire [32:0] h_0;
-  wire [30:0] half_0;
-  wire [29:0] halfm_0;
+  wire [31:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   wire [31:0] high_0;
@@ -2158,8 +2180,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  input [68:0] \port$1109$0 ;
-  wire [68:0] \port$1109$0 ;
+  input [68:0] \port$1111$0 ;
+  wire [68:0] \port$1111$0 ;
   reg [23:0] rq0_acc0 = 24'h000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -2180,12 +2202,11 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg [31:0] rq1b_s0 = 32'd0;
   reg rq1b_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf0;
-  (* init = 32'bxx000000000000000000000000000000 *)
+  (* init = 32'b0x000000000000000000000000000000 *)
   wire [31:0] rq2_hm0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
+  reg rq2_rz0 = 1'h0;
   reg rq2_valid = 1'h0;
   reg [31:0] rq2a_a0 = 32'd0;
   reg rq2a_last = 1'h0;
@@ -2203,12 +2224,14 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg rq2b_valid = 1'h0;
   (* unused_bits = "8" *)
   reg [15:0] rq2m_dh0 = 16'h0000;
+  (* unused_bits = "0 1 2 3" *)
   reg [7:0] rq2m_dl0 = 8'h00;
   reg rq2m_last = 1'h0;
   reg [33:0] rq2m_mi0 = 34'h000000000;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15" *)
   reg [63:0] rq2m_o0 = 64'h0000000000000000;
   reg [4:0] rq2m_r0 = 5'h00;
+  reg rq2m_rz0 = 1'h0;
   reg rq2m_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
@@ -2233,113 +2256,111 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire rst;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _035_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
-  assign _036_ = ~ rq4_neg0;
-  assign _037_ = rq4_fits0 ? rq4_above0 : _036_;
-  assign _038_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _039_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _041_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
-  assign high_0 = rq2b_phh0 - _041_;
-  assign _042_ = rq2b_phl0 + rq2b_plh0;
-  assign { h_0, _043_[14:0] } = $signed(rq2m_o0[63:16]) + $signed(rq2m_mi0);
-  assign half_0[0] = rq2m_dh0[0] & rq2m_dl0[1];
-  assign half_0[1] = rq2m_dh0[0] & rq2m_dl0[2];
-  assign half_0[2] = rq2m_dh0[0] & rq2m_dl0[3];
-  assign half_0[3] = rq2m_dh0[1] & rq2m_dl0[0];
-  assign half_0[4] = rq2m_dh0[1] & rq2m_dl0[1];
-  assign half_0[5] = rq2m_dh0[1] & rq2m_dl0[2];
-  assign half_0[6] = rq2m_dh0[1] & rq2m_dl0[3];
-  assign half_0[7] = rq2m_dh0[2] & rq2m_dl0[0];
-  assign half_0[8] = rq2m_dh0[2] & rq2m_dl0[1];
-  assign half_0[9] = rq2m_dh0[2] & rq2m_dl0[2];
-  assign half_0[10] = rq2m_dh0[2] & rq2m_dl0[3];
-  assign half_0[11] = rq2m_dh0[3] & rq2m_dl0[0];
-  assign half_0[12] = rq2m_dh0[3] & rq2m_dl0[1];
-  assign half_0[13] = rq2m_dh0[3] & rq2m_dl0[2];
-  assign half_0[14] = rq2m_dh0[3] & rq2m_dl0[3];
-  assign half_0[15] = rq2m_dh0[4] & rq2m_dl0[0];
-  assign half_0[16] = rq2m_dh0[4] & rq2m_dl0[1];
-  assign half_0[17] = rq2m_dh0[4] & rq2m_dl0[2];
-  assign half_0[18] = rq2m_dh0[4] & rq2m_dl0[3];
-  assign half_0[19] = rq2m_dh0[5] & rq2m_dl0[0];
-  assign half_0[20] = rq2m_dh0[5] & rq2m_dl0[1];
-  assign half_0[21] = rq2m_dh0[5] & rq2m_dl0[2];
-  assign half_0[22] = rq2m_dh0[5] & rq2m_dl0[3];
-  assign half_0[23] = rq2m_dh0[6] & rq2m_dl0[0];
-  assign half_0[24] = rq2m_dh0[6] & rq2m_dl0[1];
-  assign half_0[25] = rq2m_dh0[6] & rq2m_dl0[2];
-  assign half_0[26] = rq2m_dh0[6] & rq2m_dl0[3];
-  assign half_0[27] = rq2m_dh0[7] & rq2m_dl0[0];
-  assign half_0[28] = rq2m_dh0[7] & rq2m_dl0[1];
-  assign half_0[29] = rq2m_dh0[7] & rq2m_dl0[2];
-  assign half_0[30] = rq2m_dh0[7] & rq2m_dl0[3];
-  assign _044_ = rq2m_dh0[0] & rq2m_dl0[6];
-  assign halfm_0[0] = rq2m_dh0[9] | _044_;
-  assign _000_ = rq2m_dh0[0] & rq2m_dl0[7];
-  assign halfm_0[1] = rq2m_dh0[9] | _000_;
-  assign _001_ = rq2m_dh0[1] & rq2m_dl0[4];
-  assign halfm_0[2] = rq2m_dh0[10] | _001_;
-  assign _002_ = rq2m_dh0[1] & rq2m_dl0[5];
-  assign halfm_0[3] = rq2m_dh0[10] | _002_;
-  assign _003_ = rq2m_dh0[1] & rq2m_dl0[6];
-  assign halfm_0[4] = rq2m_dh0[10] | _003_;
-  assign _004_ = rq2m_dh0[1] & rq2m_dl0[7];
-  assign halfm_0[5] = rq2m_dh0[10] | _004_;
-  assign _005_ = rq2m_dh0[2] & rq2m_dl0[4];
-  assign halfm_0[6] = rq2m_dh0[11] | _005_;
-  assign _006_ = rq2m_dh0[2] & rq2m_dl0[5];
-  assign halfm_0[7] = rq2m_dh0[11] | _006_;
-  assign _007_ = rq2m_dh0[2] & rq2m_dl0[6];
-  assign halfm_0[8] = rq2m_dh0[11] | _007_;
-  assign _008_ = rq2m_dh0[2] & rq2m_dl0[7];
-  assign halfm_0[9] = rq2m_dh0[11] | _008_;
-  assign _009_ = rq2m_dh0[3] & rq2m_dl0[4];
-  assign halfm_0[10] = rq2m_dh0[12] | _009_;
-  assign _010_ = rq2m_dh0[3] & rq2m_dl0[5];
-  assign halfm_0[11] = rq2m_dh0[12] | _010_;
-  assign _011_ = rq2m_dh0[3] & rq2m_dl0[6];
-  assign halfm_0[12] = rq2m_dh0[12] | _011_;
-  assign _012_ = rq2m_dh0[3] & rq2m_dl0[7];
-  assign halfm_0[13] = rq2m_dh0[12] | _012_;
-  assign _013_ = rq2m_dh0[4] & rq2m_dl0[4];
-  assign halfm_0[14] = rq2m_dh0[13] | _013_;
-  assign _014_ = rq2m_dh0[4] & rq2m_dl0[5];
-  assign halfm_0[15] = rq2m_dh0[13] | _014_;
-  assign _015_ = rq2m_dh0[4] & rq2m_dl0[6];
-  assign halfm_0[16] = rq2m_dh0[13] | _015_;
-  assign _016_ = rq2m_dh0[4] & rq2m_dl0[7];
-  assign halfm_0[17] = rq2m_dh0[13] | _016_;
-  assign _017_ = rq2m_dh0[5] & rq2m_dl0[4];
-  assign halfm_0[18] = rq2m_dh0[14] | _017_;
-  assign _018_ = rq2m_dh0[5] & rq2m_dl0[5];
-  assign halfm_0[19] = rq2m_dh0[14] | _018_;
+  assign _046_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _047_ = ~ rq4_neg0;
+  assign _048_ = rq4_fits0 ? rq4_above0 : _047_;
+  assign _049_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _050_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _052_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
+  assign high_0 = rq2b_phh0 - _052_;
+  assign _053_ = rq2b_phl0 + rq2b_plh0;
+  assign { h_0, _054_[14:0] } = $signed(rq2m_o0[63:16]) + $signed(rq2m_mi0);
+  assign _055_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign _056_ = rq2m_dh0[9] | _055_;
+  assign halfm_0[0] = _056_ | rq2m_rz0;
+  assign _057_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign _058_ = rq2m_dh0[9] | _057_;
+  assign halfm_0[1] = _058_ | rq2m_rz0;
+  assign _059_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign _060_ = rq2m_dh0[10] | _059_;
+  assign halfm_0[2] = _060_ | rq2m_rz0;
+  assign _061_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign _062_ = rq2m_dh0[10] | _061_;
+  assign halfm_0[3] = _062_ | rq2m_rz0;
+  assign _063_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign _064_ = rq2m_dh0[10] | _063_;
+  assign halfm_0[4] = _064_ | rq2m_rz0;
+  assign _065_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign _066_ = rq2m_dh0[10] | _065_;
+  assign halfm_0[5] = _066_ | rq2m_rz0;
+  assign _067_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign _068_ = rq2m_dh0[11] | _067_;
+  assign halfm_0[6] = _068_ | rq2m_rz0;
+  assign _069_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign _070_ = rq2m_dh0[11] | _069_;
+  assign halfm_0[7] = _070_ | rq2m_rz0;
+  assign _071_ = rq2m_dh0[2] & rq2m_dl0[6];
+  assign _072_ = rq2m_dh0[11] | _071_;
+  assign halfm_0[8] = _072_ | rq2m_rz0;
+  assign _073_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign _074_ = rq2m_dh0[11] | _073_;
+  assign halfm_0[9] = _074_ | rq2m_rz0;
+  assign _075_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign _000_ = rq2m_dh0[12] | _075_;
+  assign halfm_0[10] = _000_ | rq2m_rz0;
+  assign _001_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign _002_ = rq2m_dh0[12] | _001_;
+  assign halfm_0[11] = _002_ | rq2m_rz0;
+  assign _003_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign _004_ = rq2m_dh0[12] | _003_;
+  assign halfm_0[12] = _004_ | rq2m_rz0;
+  assign _005_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign _006_ = rq2m_dh0[12] | _005_;
+  assign halfm_0[13] = _006_ | rq2m_rz0;
+  assign _007_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign _008_ = rq2m_dh0[13] | _007_;
+  assign halfm_0[14] = _008_ | rq2m_rz0;
+  assign _009_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign _010_ = rq2m_dh0[13] | _009_;
+  assign halfm_0[15] = _010_ | rq2m_rz0;
+  assign _011_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign _012_ = rq2m_dh0[13] | _011_;
+  assign halfm_0[16] = _012_ | rq2m_rz0;
+  assign _013_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign _014_ = rq2m_dh0[13] | _013_;
+  assign halfm_0[17] = _014_ | rq2m_rz0;
+  assign _015_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign _016_ = rq2m_dh0[14] | _015_;
+  assign halfm_0[18] = _016_ | rq2m_rz0;
+  assign _017_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign _018_ = rq2m_dh0[14] | _017_;
+  assign halfm_0[19] = _018_ | rq2m_rz0;
   assign _019_ = rq2m_dh0[5] & rq2m_dl0[6];
-  assign halfm_0[20] = rq2m_dh0[14] | _019_;
-  assign _020_ = rq2m_dh0[5] & rq2m_dl0[7];
-  assign halfm_0[21] = rq2m_dh0[14] | _020_;
-  assign _021_ = rq2m_dh0[6] & rq2m_dl0[4];
-  assign halfm_0[22] = rq2m_dh0[15] | _021_;
-  assign _022_ = rq2m_dh0[6] & rq2m_dl0[5];
-  assign halfm_0[23] = rq2m_dh0[15] | _022_;
-  assign _023_ = rq2m_dh0[6] & rq2m_dl0[6];
-  assign halfm_0[24] = rq2m_dh0[15] | _023_;
-  assign _024_ = rq2m_dh0[6] & rq2m_dl0[7];
-  assign halfm_0[25] = rq2m_dh0[15] | _024_;
-  assign halfm_0[26] = rq2m_dh0[7] & rq2m_dl0[4];
-  assign halfm_0[27] = rq2m_dh0[7] & rq2m_dl0[5];
-  assign halfm_0[28] = rq2m_dh0[7] & rq2m_dl0[6];
-  assign halfm_0[29] = rq2m_dh0[7] & rq2m_dl0[7];
-  assign _025_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _026_ = _025_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
-  reg [8:0] _197_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _197_;
-  reg [8:0] _198_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _198_;
-  reg [30:0] _253_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _253_;
-  reg [29:0] _254_ = 30'h00000000;
-  assign rq2_hm0[29:0] = _254_;
-  function [3:0] _255_;
+  assign _020_ = rq2m_dh0[14] | _019_;
+  assign halfm_0[20] = _020_ | rq2m_rz0;
+  assign _021_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign _022_ = rq2m_dh0[14] | _021_;
+  assign halfm_0[21] = _022_ | rq2m_rz0;
+  assign _023_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign _024_ = rq2m_dh0[15] | _023_;
+  assign halfm_0[22] = _024_ | rq2m_rz0;
+  assign _025_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign _026_ = rq2m_dh0[15] | _025_;
+  assign halfm_0[23] = _026_ | rq2m_rz0;
+  assign _027_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign _028_ = rq2m_dh0[15] | _027_;
+  assign halfm_0[24] = _028_ | rq2m_rz0;
+  assign _029_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign _030_ = rq2m_dh0[15] | _029_;
+  assign halfm_0[25] = _030_ | rq2m_rz0;
+  assign _031_ = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[26] = _031_ | rq2m_rz0;
+  assign _032_ = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[27] = _032_ | rq2m_rz0;
+  assign _033_ = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[28] = _033_ | rq2m_rz0;
+  assign _034_ = rq2m_dh0[7] & rq2m_dl0[7];
+  assign halfm_0[29] = _034_ | rq2m_rz0;
+  assign { _035_[34], _035_[32:0] } = $signed(rq2_h0) + $signed({ rq2_hm0[31], rq2_hm0[29:0] });
+  assign _036_ = ~ rq2_h0[32];
+  assign _037_ = _036_ | rq2_rz0;
+  reg [8:0] _229_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _229_;
+  reg [8:0] _230_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _230_;
+  reg [30:0] _242_ = 31'h00000000;
+  assign { rq2_hm0[31], rq2_hm0[29:0] } = _242_;
+  function [3:0] _288_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -2347,23 +2368,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _255_ = b[3:0];
+        _288_ = b[3:0];
       4'b??1?:
-        _255_ = b[7:4];
+        _288_ = b[7:4];
       4'b?1??:
-        _255_ = b[11:8];
+        _288_ = b[11:8];
       4'b1???:
-        _255_ = b[15:12];
+        _288_ = b[15:12];
       default:
-        _255_ = a;
+        _288_ = a;
     endcase
   endfunction
-  assign \$signal$102  = _255_(4'hx, 16'h137f, { _048_, _047_, _046_, _045_ });
-  assign _045_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _046_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _047_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _048_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
-  function [3:0] _260_;
+  assign \$signal$103  = _288_(4'hx, 16'h137f, { _079_, _078_, _077_, _076_ });
+  assign _076_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _077_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _078_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _079_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [3:0] _293_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -2371,23 +2392,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _260_ = b[3:0];
+        _293_ = b[3:0];
       4'b??1?:
-        _260_ = b[7:4];
+        _293_ = b[7:4];
       4'b?1??:
-        _260_ = b[11:8];
+        _293_ = b[11:8];
       4'b1???:
-        _260_ = b[15:12];
+        _293_ = b[15:12];
       default:
-        _260_ = a;
+        _293_ = a;
     endcase
   endfunction
-  assign \$signal$101  = _260_(4'hx, 16'h1248, { _052_, _051_, _050_, _049_ });
-  assign _049_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _050_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _051_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _052_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
-  function [7:0] _265_;
+  assign \$signal$102  = _293_(4'hx, 16'h1248, { _083_, _082_, _081_, _080_ });
+  assign _080_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _081_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _082_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _083_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [7:0] _298_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -2395,35 +2416,35 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _265_ = b[7:0];
+        _298_ = b[7:0];
       8'b??????1?:
-        _265_ = b[15:8];
+        _298_ = b[15:8];
       8'b?????1??:
-        _265_ = b[23:16];
+        _298_ = b[23:16];
       8'b????1???:
-        _265_ = b[31:24];
+        _298_ = b[31:24];
       8'b???1????:
-        _265_ = b[39:32];
+        _298_ = b[39:32];
       8'b??1?????:
-        _265_ = b[47:40];
+        _298_ = b[47:40];
       8'b?1??????:
-        _265_ = b[55:48];
+        _298_ = b[55:48];
       8'b1???????:
-        _265_ = b[63:56];
+        _298_ = b[63:56];
       default:
-        _265_ = a;
+        _298_ = a;
     endcase
   endfunction
-  assign \$signal$100  = _265_(8'hxx, 64'h0103070f1f3f7fff, { _060_, _059_, _058_, _057_, _056_, _055_, _054_, _053_ });
-  assign _053_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _054_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _055_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _056_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _057_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _058_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _059_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _060_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
-  function [7:0] _274_;
+  assign \$signal$101  = _298_(8'hxx, 64'h0103070f1f3f7fff, { _091_, _090_, _089_, _088_, _087_, _086_, _085_, _084_ });
+  assign _084_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _085_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _086_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _087_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _088_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _089_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _090_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _091_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  function [7:0] _307_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -2431,48 +2452,49 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _274_ = b[7:0];
+        _307_ = b[7:0];
       8'b??????1?:
-        _274_ = b[15:8];
+        _307_ = b[15:8];
       8'b?????1??:
-        _274_ = b[23:16];
+        _307_ = b[23:16];
       8'b????1???:
-        _274_ = b[31:24];
+        _307_ = b[31:24];
       8'b???1????:
-        _274_ = b[39:32];
+        _307_ = b[39:32];
       8'b??1?????:
-        _274_ = b[47:40];
+        _307_ = b[47:40];
       8'b?1??????:
-        _274_ = b[55:48];
+        _307_ = b[55:48];
       8'b1???????:
-        _274_ = b[63:56];
+        _307_ = b[63:56];
       default:
-        _274_ = a;
+        _307_ = a;
     endcase
   endfunction
-  assign \$signal  = _274_(8'hxx, 64'h0102040810204080, { _068_, _067_, _066_, _065_, _064_, _063_, _062_, _061_ });
-  assign _061_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _062_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _063_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _064_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _065_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _066_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _067_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _068_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
-  assign _069_ = _037_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
-  assign _043_[47:15] = h_0;
+  assign \$signal  = _307_(8'hxx, 64'h0102040810204080, { _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_ });
+  assign _092_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _093_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _094_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _095_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _096_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _097_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _098_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _099_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  assign _100_ = _048_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _035_[33] = _035_[34];
+  assign halfm_0[31:30] = { rq2m_rz0, rq2m_rz0 };
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
-  assign rq2_hf0[31] = 1'h0;
-  assign rq2_hm0[31:30] = 2'h0;
+  assign _054_[47:15] = h_0;
+  assign rq2_hm0[30] = rq2_hm0[31];
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
       rq4_last <= 1'h0;
       rq4_valid <= 1'h0;
-      _197_ <= 9'h000;
-      _198_ <= 9'h000;
+      _229_ <= 9'h000;
+      _230_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq3b_last <= 1'h0;
@@ -2498,8 +2520,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       o_valid <= rq4_valid;
       rq4_last <= rq3_last;
       rq4_valid <= rq3_valid;
-      _197_ <= $signed(act_max) - $signed(zero_point);
-      _198_ <= $signed(act_min) - $signed(zero_point);
+      _229_ <= $signed(act_max) - $signed(zero_point);
+      _230_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq3b_last;
       rq3_valid <= rq3b_valid;
       rq3b_last <= rq3a_last;
@@ -2524,7 +2546,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     if (rst) begin
       o_data <= 8'h00;
     end else if (rq4_valid) begin
-      o_data <= _035_ ? (* full_case = 32'd1 *) act_min : _069_;
+      o_data <= _046_ ? (* full_case = 32'd1 *) act_min : _100_;
     end
     if (rq3_valid) begin
       rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
@@ -2541,19 +2563,20 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq3b_r0 <= rq3a_r0;
     end
     if (rq2_valid) begin
-      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _026_ });
+      rq3a_u0 <= $signed({ _035_[34], _035_[32:0] }) + $signed({ 1'h0, _037_ });
       rq3a_r0 <= rq2_r0;
     end
     if (rq2m_valid) begin
+      _242_ <= { rq2m_rz0, halfm_0[29:0] };
       rq2_h0 <= h_0;
+      rq2_rz0 <= rq2m_rz0;
       rq2_r0 <= rq2m_r0;
-      _253_ <= half_0;
-      _254_ <= halfm_0;
     end
     if (rq2b_valid) begin
-      rq2m_dl0 <= { \$signal$102 , \$signal$101  };
-      rq2m_dh0 <= { \$signal$100 , \$signal  };
-      rq2m_mi0 <= _042_ + 15'h4000;
+      rq2m_rz0 <= ! rq2b_r0;
+      rq2m_dl0 <= { \$signal$103 , \$signal$102  };
+      rq2m_dh0 <= { \$signal$101 , \$signal  };
+      rq2m_mi0 <= _053_ + 15'h4000;
       rq2m_o0 <= { high_0, rq2b_pll0 };
       rq2m_r0 <= rq2b_r0;
     end
@@ -2582,16 +2605,16 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq1_m0 <= rq0_m0;
     end
     if (rq0_valid)
-      if (!_039_) rq1_r0 <= 5'h00;
+      if (!_050_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
     if (rq0_valid)
-      if (!_038_) rq1_l0 <= 5'h00;
+      if (!_049_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$1109$0 [31:0];
+      rq0_b0 <= \port$1111$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$1109$0 [68:63];
-      rq0_m0 <= \port$1109$0 [62:32];
+      rq0_e0 <= \port$1111$0 [68:63];
+      rq0_m0 <= \port$1111$0 [62:32];
     end
   end
 endmodule

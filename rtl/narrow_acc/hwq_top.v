@@ -1372,9 +1372,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_2_1 = 8'h00;
   reg [7:0] w_2_2 = 8'h00;
   reg [7:0] w_2_3 = 8'h00;
-  wire [7:0] w_in0;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign _016_ = drain_count - 1'h1;
   assign _017_ = | { lr_3_3, rst };
   assign _018_ = | { lr_3_3, rst };
@@ -1408,10 +1406,13 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w1 <= i_w[15:8];
     in_w2 <= i_w[23:16];
     in_w3 <= i_w[31:24];
+    skew_w1_d0 <= in_w1;
+    skew_w2_d0 <= in_w2;
     skew_w2_d1 <= skew_w2_d0;
+    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
-    w_0_0 <= w_in0;
+    w_0_0 <= in_w0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -1555,7 +1556,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      pr_0_0 <= $signed(a_in0) * $signed(in_w0);
       l_0_0 <= in_last;
       a_0_0 <= a_in0;
       skew_l3_d2 <= skew_l3_d1;
@@ -1702,15 +1703,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       acc_0_0 <= 22'h000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    end
-    if (in_idle) begin
-      skew_w3_d0 <= 8'h00;
-      skew_w2_d0 <= 8'h00;
-      skew_w1_d0 <= 8'h00;
-    end else begin
-      skew_w3_d0 <= in_w3;
-      skew_w2_d0 <= in_w2;
-      skew_w1_d0 <= in_w1;
     end
     if (_034_) begin
       skew_a3_d0 <= 8'h00;

@@ -1490,12 +1490,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_2_3 = 8'h00;
   reg [7:0] w_2_4 = 8'h00;
   reg [7:0] w_2_5 = 8'h00;
-  wire [7:0] w_in0;
   assign _011_ = | count_next;
   assign _012_ = beat_next == 2'h2;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
-  assign p_0_0 = $signed(a_in0) * $signed(w_in0);
+  assign p_0_0 = $signed(a_in0) * $signed(in_w0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
@@ -1568,17 +1566,22 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w3 <= i_w[31:24];
     in_w4 <= i_w[39:32];
     in_w5 <= i_w[47:40];
+    skew_w1_d0 <= in_w1;
+    skew_w2_d0 <= in_w2;
     skew_w2_d1 <= skew_w2_d0;
+    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
+    skew_w4_d0 <= in_w4;
     skew_w4_d1 <= skew_w4_d0;
     skew_w4_d2 <= skew_w4_d1;
     skew_w4_d3 <= skew_w4_d2;
+    skew_w5_d0 <= in_w5;
     skew_w5_d1 <= skew_w5_d0;
     skew_w5_d2 <= skew_w5_d1;
     skew_w5_d3 <= skew_w5_d2;
     skew_w5_d4 <= skew_w5_d3;
-    w_0_0 <= w_in0;
+    w_0_0 <= in_w0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -1911,19 +1914,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       acc_0_0 <= 25'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
-    end
-    if (in_idle) begin
-      skew_w5_d0 <= 8'h00;
-      skew_w4_d0 <= 8'h00;
-      skew_w3_d0 <= 8'h00;
-      skew_w2_d0 <= 8'h00;
-      skew_w1_d0 <= 8'h00;
-    end else begin
-      skew_w5_d0 <= in_w5;
-      skew_w4_d0 <= in_w4;
-      skew_w3_d0 <= in_w3;
-      skew_w2_d0 <= in_w2;
-      skew_w1_d0 <= in_w1;
     end
     if (_052_) begin
       skew_a3_d0 <= 8'h00;

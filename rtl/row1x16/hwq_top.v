@@ -1771,9 +1771,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
   reg [7:0] skew_w9_d6 = 8'h00;
   reg [7:0] skew_w9_d7 = 8'h00;
   reg [7:0] skew_w9_d8 = 8'h00;
-  wire [7:0] w_in0;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign _002_ = draining - 1'h1;
   assign _003_ = | { lr_0_15, rst };
   assign _004_ = | { lr_0_14, rst };
@@ -1812,27 +1810,35 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     in_w13 <= i_w[111:104];
     in_w14 <= i_w[119:112];
     in_w15 <= i_w[127:120];
+    skew_w1_d0 <= in_w1;
+    skew_w2_d0 <= in_w2;
     skew_w2_d1 <= skew_w2_d0;
+    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
+    skew_w4_d0 <= in_w4;
     skew_w4_d1 <= skew_w4_d0;
     skew_w4_d2 <= skew_w4_d1;
     skew_w4_d3 <= skew_w4_d2;
+    skew_w5_d0 <= in_w5;
     skew_w5_d1 <= skew_w5_d0;
     skew_w5_d2 <= skew_w5_d1;
     skew_w5_d3 <= skew_w5_d2;
     skew_w5_d4 <= skew_w5_d3;
+    skew_w6_d0 <= in_w6;
     skew_w6_d1 <= skew_w6_d0;
     skew_w6_d2 <= skew_w6_d1;
     skew_w6_d3 <= skew_w6_d2;
     skew_w6_d4 <= skew_w6_d3;
     skew_w6_d5 <= skew_w6_d4;
+    skew_w7_d0 <= in_w7;
     skew_w7_d1 <= skew_w7_d0;
     skew_w7_d2 <= skew_w7_d1;
     skew_w7_d3 <= skew_w7_d2;
     skew_w7_d4 <= skew_w7_d3;
     skew_w7_d5 <= skew_w7_d4;
     skew_w7_d6 <= skew_w7_d5;
+    skew_w8_d0 <= in_w8;
     skew_w8_d1 <= skew_w8_d0;
     skew_w8_d2 <= skew_w8_d1;
     skew_w8_d3 <= skew_w8_d2;
@@ -1840,6 +1846,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w8_d5 <= skew_w8_d4;
     skew_w8_d6 <= skew_w8_d5;
     skew_w8_d7 <= skew_w8_d6;
+    skew_w9_d0 <= in_w9;
     skew_w9_d1 <= skew_w9_d0;
     skew_w9_d2 <= skew_w9_d1;
     skew_w9_d3 <= skew_w9_d2;
@@ -1848,6 +1855,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w9_d6 <= skew_w9_d5;
     skew_w9_d7 <= skew_w9_d6;
     skew_w9_d8 <= skew_w9_d7;
+    skew_w10_d0 <= in_w10;
     skew_w10_d1 <= skew_w10_d0;
     skew_w10_d2 <= skew_w10_d1;
     skew_w10_d3 <= skew_w10_d2;
@@ -1857,6 +1865,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w10_d7 <= skew_w10_d6;
     skew_w10_d8 <= skew_w10_d7;
     skew_w10_d9 <= skew_w10_d8;
+    skew_w11_d0 <= in_w11;
     skew_w11_d1 <= skew_w11_d0;
     skew_w11_d2 <= skew_w11_d1;
     skew_w11_d3 <= skew_w11_d2;
@@ -1867,6 +1876,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w11_d8 <= skew_w11_d7;
     skew_w11_d9 <= skew_w11_d8;
     skew_w11_d10 <= skew_w11_d9;
+    skew_w12_d0 <= in_w12;
     skew_w12_d1 <= skew_w12_d0;
     skew_w12_d2 <= skew_w12_d1;
     skew_w12_d3 <= skew_w12_d2;
@@ -1878,6 +1888,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w12_d9 <= skew_w12_d8;
     skew_w12_d10 <= skew_w12_d9;
     skew_w12_d11 <= skew_w12_d10;
+    skew_w13_d0 <= in_w13;
     skew_w13_d1 <= skew_w13_d0;
     skew_w13_d2 <= skew_w13_d1;
     skew_w13_d3 <= skew_w13_d2;
@@ -1890,6 +1901,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w13_d10 <= skew_w13_d9;
     skew_w13_d11 <= skew_w13_d10;
     skew_w13_d12 <= skew_w13_d11;
+    skew_w14_d0 <= in_w14;
     skew_w14_d1 <= skew_w14_d0;
     skew_w14_d2 <= skew_w14_d1;
     skew_w14_d3 <= skew_w14_d2;
@@ -1903,6 +1915,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w14_d11 <= skew_w14_d10;
     skew_w14_d12 <= skew_w14_d11;
     skew_w14_d13 <= skew_w14_d12;
+    skew_w15_d0 <= in_w15;
     skew_w15_d1 <= skew_w15_d0;
     skew_w15_d2 <= skew_w15_d1;
     skew_w15_d3 <= skew_w15_d2;
@@ -2046,7 +2059,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      pr_0_0 <= $signed(a_in0) * $signed(in_w0);
       l_0_0 <= in_last;
       a_0_0 <= a_in0;
       in_last <= i_last & i_valid;
@@ -2179,39 +2192,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
       acc_0_0 <= 27'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    end
-    if (in_idle) begin
-      skew_w15_d0 <= 8'h00;
-      skew_w14_d0 <= 8'h00;
-      skew_w13_d0 <= 8'h00;
-      skew_w12_d0 <= 8'h00;
-      skew_w11_d0 <= 8'h00;
-      skew_w10_d0 <= 8'h00;
-      skew_w9_d0 <= 8'h00;
-      skew_w8_d0 <= 8'h00;
-      skew_w7_d0 <= 8'h00;
-      skew_w6_d0 <= 8'h00;
-      skew_w5_d0 <= 8'h00;
-      skew_w4_d0 <= 8'h00;
-      skew_w3_d0 <= 8'h00;
-      skew_w2_d0 <= 8'h00;
-      skew_w1_d0 <= 8'h00;
-    end else begin
-      skew_w15_d0 <= in_w15;
-      skew_w14_d0 <= in_w14;
-      skew_w13_d0 <= in_w13;
-      skew_w12_d0 <= in_w12;
-      skew_w11_d0 <= in_w11;
-      skew_w10_d0 <= in_w10;
-      skew_w9_d0 <= in_w9;
-      skew_w8_d0 <= in_w8;
-      skew_w7_d0 <= in_w7;
-      skew_w6_d0 <= in_w6;
-      skew_w5_d0 <= in_w5;
-      skew_w4_d0 <= in_w4;
-      skew_w3_d0 <= in_w3;
-      skew_w2_d0 <= in_w2;
-      skew_w1_d0 <= in_w1;
     end
   end
 endmodule

@@ -1530,9 +1530,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_1 = 8'h00;
   reg [7:0] w_6_2 = 8'h00;
   reg [7:0] w_6_3 = 8'h00;
-  wire [7:0] w_in0;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign _001_ = drain_count - 1'h1;
   assign _033_ = | { lr_3_1, rst };
   assign _034_ = | { lr_3_0, rst };
@@ -1578,7 +1576,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign count_next = lr_7_3 ? 4'h8 : _073_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
-    w_3_2 <= w_2_2;
     w_3_3 <= w_2_3;
     w_4_0 <= w_3_0;
     w_4_1 <= w_3_1;
@@ -1608,10 +1605,13 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w1 <= i_w[15:8];
     in_w2 <= i_w[23:16];
     in_w3 <= i_w[31:24];
+    skew_w1_d0 <= in_w1;
+    skew_w2_d0 <= in_w2;
     skew_w2_d1 <= skew_w2_d0;
+    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
-    w_0_0 <= w_in0;
+    w_0_0 <= in_w0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -1625,7 +1625,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     w_2_3 <= w_1_3;
     w_3_0 <= w_2_0;
     w_3_1 <= w_2_1;
+    w_3_2 <= w_2_2;
     if (rst) begin
+      pr_3_2 <= 16'h0000;
       l_3_2 <= 1'h0;
       a_3_2 <= 8'h00;
       lr_3_1 <= 1'h0;
@@ -1791,8 +1793,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_3_3 <= 1'h0;
       pr_3_3 <= 16'h0000;
       lr_3_2 <= 1'h0;
-      pr_3_2 <= 16'h0000;
     end else begin
+      pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
       l_3_2 <= l_3_1;
       a_3_2 <= a_3_1;
       lr_3_1 <= l_3_0;
@@ -1842,7 +1844,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      pr_0_0 <= $signed(a_in0) * $signed(in_w0);
       l_0_0 <= in_last;
       a_0_0 <= a_in0;
       skew_l7_d6 <= skew_l7_d5;
@@ -1958,7 +1960,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_3_3 <= l_3_2;
       pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
       lr_3_2 <= l_3_1;
-      pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
     end
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -2071,15 +2072,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       acc_0_0 <= 26'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    end
-    if (in_idle) begin
-      skew_w3_d0 <= 8'h00;
-      skew_w2_d0 <= 8'h00;
-      skew_w1_d0 <= 8'h00;
-    end else begin
-      skew_w3_d0 <= in_w3;
-      skew_w2_d0 <= in_w2;
-      skew_w1_d0 <= in_w1;
     end
     if (_047_) begin
       skew_a7_d0 <= 8'h00;
