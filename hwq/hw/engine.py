@@ -109,7 +109,7 @@ class GemmEngine(wiring.Component):
         hdr = Signal(ParamHeader)
         chan = Signal(ParamChannel)
         m.d.comb += [hdr.eq(self.s_param.payload), chan.eq(self.s_param.payload)]
-        M_ = Signal(16)
+        m_less = Signal(signed(17))               # M − rows (M < 2^16)
         m_last = Signal(16)                      # M − 1
         m_wrap = Signal(17)                      # M + rows − 1
         m_pen = Signal(17)                       # M − 2 (all ones for M = 1: never a row)
@@ -170,10 +170,12 @@ class GemmEngine(wiring.Component):
         operands = self.s_act.valid & self.s_wgt.valid
         take = Signal()
 
-        # the current row block is the last: a register, one step behind fm0, which changes only
-        # at the end of a row block's tiles, at least min_tile_steps steps before the next test
+        # the current row block is the last (fm0 + rows ≥ M, compared as fm0 ≥ M − rows: one
+        # carry chain, not an adder and then a compare): a register, one step behind fm0, which
+        # changes only at the end of a row block's tiles, at least min_tile_steps steps before
+        # the next test
         last_mblock = Signal()
-        m.d.sync += last_mblock.eq(fm0 + R >= M_)
+        m.d.sync += last_mblock.eq(fm0 >= m_less)
 
         # credits: FIFO words not yet reserved. A tile reserves `rows` with its last operand;
         # a word comes back when it leaves the FIFO, or when the drain drops a row past M —
@@ -227,7 +229,7 @@ class GemmEngine(wiring.Component):
                 m.d.comb += header_taken.eq(self.s_param.valid)
                 with m.If(self.s_param.valid):
                     m.d.sync += [
-                        M_.eq(hdr.m), m_last.eq(hdr.m - 1), m_wrap.eq(hdr.m + (R - 1)),
+                        m_less.eq(hdr.m - R), m_last.eq(hdr.m - 1), m_wrap.eq(hdr.m + (R - 1)),
                         m_pen.eq(hdr.m - 2), m_wrap_pen.eq(hdr.m + (R - 2)),
                         m_one.eq(hdr.m == 1),
                         zp.eq(hdr.zero_point),
@@ -379,9 +381,14 @@ class GemmEngine(wiring.Component):
         w_ra = len(ra)
         inc_next, row_ra_next = Signal.like(ra), Signal.like(ra)
         back = -(B - 1) % (1 << w_ra)                        # −(B − 1) mod 2^len(ra)
+        # (each pair of sums with the same constant written once as an addition and once as
+        # a subtraction, mod 2^len(ra): two cells of one type with a shared operand in front
+        # of one multiplexer are what Yosys's opt_share merges, moving the multiplexer in
+        # front of a single adder and the selects back onto the carry chain)
+        top = 1 << w_ra
         choices = {"hold": (ra, ra_inc, ra_row),
                    "inc": (ra_inc, ra_inc + 1, ra_inc + back),
-                   "row": (ra_row, ra_row + 1, ra_row + back),
+                   "row": (ra_row, ra_row - (top - 1), ra_row - (top - back)),
                    "zero": (0, 1, back)}
 
         def choose(which):
