@@ -138,6 +138,9 @@ class GemmEngine(wiring.Component):
         blk = Signal(range(max(blocks, 2)))
         wa = Signal(range(max(blocks * B, 2)))     # parameter word written next
         wb = Signal(range(max(B, 2)))              # its beat within the block
+        # lane = L − 1 and wb = B − 1 as registers kept with the counters (the compares after
+        # the FSM's state decode put four LUT levels in front of the block counter's enable)
+        lane_last, wb_last = Signal(init=L == 1), Signal(init=B == 1)
         # the channels after the current one (N − 1 − its index), counted down: the last is
         # next when it is 1, a compare with a constant (the index against N − 2, two
         # registers, was ecp5_8x8's critical path)
@@ -237,6 +240,7 @@ class GemmEngine(wiring.Component):
                         k_pen.eq(hdr.k - 2), tile_pen.eq(tile_len - 2),
                         k_one.eq(hdr.k == 1), tile_one.eq(tile_len == 1),
                         lane.eq(0), blk.eq(0), wa.eq(0), wb.eq(0),
+                        lane_last.eq(L == 1), wb_last.eq(B == 1),
                         ch_left.eq(hdr.n - 1), ch_first.eq(1), ch_last.eq(hdr.n == 1),
                     ]
                     m.next = "CHANNELS"
@@ -253,15 +257,15 @@ class GemmEngine(wiring.Component):
                         m.d.sync += [pt_mult.eq(chan.multiplier[:31]),
                                      pt_shift.eq(chan.shift[:6])]
                     m.d.sync += [ch_left.eq(ch_left - 1), ch_first.eq(0)]
-                    with m.If(lane == L - 1):
-                        m.d.sync += [lane.eq(0), wa.eq(wa + 1)]
+                    with m.If(lane_last):
+                        m.d.sync += [lane.eq(0), lane_last.eq(L == 1), wa.eq(wa + 1)]
                         # `beats` words make a block of `cols` channels
-                        with m.If(wb == B - 1):
-                            m.d.sync += [wb.eq(0), blk.eq(blk + 1)]
+                        with m.If(wb_last):
+                            m.d.sync += [wb.eq(0), wb_last.eq(B == 1), blk.eq(blk + 1)]
                         with m.Else():
-                            m.d.sync += wb.eq(wb + 1)
+                            m.d.sync += [wb.eq(wb + 1), wb_last.eq(wb == B - 2)]
                     with m.Else():
-                        m.d.sync += lane.eq(lane + 1)
+                        m.d.sync += [lane.eq(lane + 1), lane_last.eq(lane == L - 2)]
                     m.d.sync += ch_last.eq(ch_left == 1)
                     with m.If(ch_last):
                         m.d.comb += enter.eq(1)

@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..config import array_latency, min_tile_steps, mult_steps
+from ..config import array_latency, input_steps, min_tile_steps, mult_steps
 from .dsp import Mul8x2, Mul18
 from .layouts import lanes
 
@@ -74,7 +74,8 @@ class MacArray(wiring.Component):
     Latency (:func:`hwq.config.array_latency`): the first result row of a tile appears
     ``rows + cols`` steps after its last operand was presented, plus the multiplier's
     registers (:func:`hwq.config.mult_steps`), plus the read-out register when rows > 1 and
-    a second one when rows > 8.
+    a second one when rows > 8, plus a second input register on ECP5
+    (:func:`hwq.config.input_steps`).
     """
 
     def __init__(self, rows: int, cols: int, accumulator_width: int, mult_reg: bool = True,
@@ -138,6 +139,16 @@ class MacArray(wiring.Component):
             m.d.sync += [idle.eq(~self.i_valid), last_in.eq(self.i_last & self.i_valid)]
             m.d.sync += [a_q[i].eq(self.i_a[i]) for i in range(R)]
             m.d.sync += [w_q[j].eq(self.i_w[j]) for j in range(C)]
+        if input_steps(self._target) == 2:
+            # a second input register, beside the array (hwq.config.input_steps)
+            idle2, last2 = Signal(name="in_idle2", init=1), Signal(name="in_last2")
+            a_2 = [Signal(signed(8), name=f"in2_a{i}", reset_less=True) for i in range(R)]
+            w_2 = [Signal(signed(8), name=f"in2_w{j}", reset_less=True) for j in range(C)]
+            with m.If(en):
+                m.d.sync += [idle2.eq(idle), last2.eq(last_in)]
+                m.d.sync += [a_2[i].eq(a_q[i]) for i in range(R)]
+                m.d.sync += [w_2[j].eq(w_q[j]) for j in range(C)]
+            idle, last_in, a_q, w_q = idle2, last2, a_2, w_2
         west = []
         for i in range(R):
             a_0 = Signal(signed(8), name=f"a_in{i}")
@@ -145,10 +156,14 @@ class MacArray(wiring.Component):
             a = delayed(a_0, i, f"skew_a{i}")
             last = delayed(last_in, i, f"skew_l{i}")
             west.append((a, last))
-        # (weights enter as they come: an invalid step's zero activation meets its weight,
-        # whatever it holds, at every element, so zeroing the weights too would only add
-        # 8·cols LUTs and load `idle` twice as much)
-        north = [delayed(w_q[j], j, f"skew_w{j}", reset_less=True) for j in range(C)]
+        # (an invalid step's zero activation alone would make its products zero, but its
+        # weight may be undefined — AXI-Stream data is, without tvalid — and a simulator's
+        # 0·x is x: the weights are zeroed too)
+        north = []
+        for j in range(C):
+            w_0 = Signal(signed(8), name=f"w_in{j}")
+            m.d.comb += w_0.eq(Mux(idle, 0, w_q[j]))
+            north.append(delayed(w_0, j, f"skew_w{j}", reset_less=True))
 
         # weights and output registers need no reset: a weight only meets zero activations
         # until a valid step arrives with its own, and an output register is read only after

@@ -309,9 +309,9 @@ class Requantizer(wiring.Component):
             s2[f"h{lane}"] = h
         if flags:
             # double_half_up's 2^(r−1) (0 if r = 0), bit b set when r = b + 1, and double's
-            # 2^(r−1) − 1 (bit b set when r ≥ b + 2; all ones when r = 0): from the flags,
-            # each bit a LUT of at most four of them (with r = 0, a flag too) (as shifts and compares r ≥ b + 2 they
-            # were carry chains, ecp5_8x8's critical path)
+            # 2^(r−1) − 1 (bit b set when r ≥ b + 2; all ones when r = 0, a flag too): from
+            # the flags, each bit a LUT of at most four of them (as shifts and compares
+            # r ≥ b + 2 they were carry chains, ecp5_8x8's critical path)
             for p in range(n_par):
                 n_hi = r_max // 4 + 1
                 dh, dl = s2m[f"dh{p}"], s2m[f"dl{p}"]

@@ -629,6 +629,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_6_5 = 8'h00;
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
+  wire [7:0] w_in0;
+  assign cap_1_2 = en & lr_1_2;
+  assign cap_1_3 = en & lr_1_3;
   assign cap_1_4 = en & lr_1_4;
   assign cap_1_5 = en & lr_1_5;
   assign cap_1_6 = en & lr_1_6;
@@ -685,6 +688,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign _0045_ = drain_count - 1'h1;
   assign _0091_ = en & drain_advance;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
   assign cap_0_1 = en & lr_0_1;
   assign cap_0_2 = en & lr_0_2;
@@ -695,8 +699,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_0_7 = en & lr_0_7;
   assign cap_1_0 = en & lr_1_0;
   assign cap_1_1 = en & lr_1_1;
-  assign cap_1_2 = en & lr_1_2;
-  assign cap_1_3 = en & lr_1_3;
   assign _0127_ = | { rst, cap_7_7 };
   assign _0128_ = _0044_ ? _0045_ : drain_count;
   assign count_next = cap_7_7 ? 4'h8 : _0128_;
@@ -766,35 +768,28 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       w_0_3 <= skew_w3_d2;
       w_0_2 <= skew_w2_d1;
       w_0_1 <= skew_w1_d0;
-      w_0_0 <= in_w0;
+      w_0_0 <= w_in0;
       skew_w7_d6 <= skew_w7_d5;
       skew_w7_d5 <= skew_w7_d4;
       skew_w7_d4 <= skew_w7_d3;
       skew_w7_d3 <= skew_w7_d2;
       skew_w7_d2 <= skew_w7_d1;
       skew_w7_d1 <= skew_w7_d0;
-      skew_w7_d0 <= in_w7;
       skew_w6_d5 <= skew_w6_d4;
       skew_w6_d4 <= skew_w6_d3;
       skew_w6_d3 <= skew_w6_d2;
       skew_w6_d2 <= skew_w6_d1;
       skew_w6_d1 <= skew_w6_d0;
-      skew_w6_d0 <= in_w6;
       skew_w5_d4 <= skew_w5_d3;
       skew_w5_d3 <= skew_w5_d2;
       skew_w5_d2 <= skew_w5_d1;
       skew_w5_d1 <= skew_w5_d0;
-      skew_w5_d0 <= in_w5;
       skew_w4_d3 <= skew_w4_d2;
       skew_w4_d2 <= skew_w4_d1;
       skew_w4_d1 <= skew_w4_d0;
-      skew_w4_d0 <= in_w4;
       skew_w3_d2 <= skew_w3_d1;
       skew_w3_d1 <= skew_w3_d0;
-      skew_w3_d0 <= in_w3;
       skew_w2_d1 <= skew_w2_d0;
-      skew_w2_d0 <= in_w2;
-      skew_w1_d0 <= in_w1;
       in_w7 <= i_w[63:56];
       in_w6 <= i_w[55:48];
       in_w5 <= i_w[47:40];
@@ -1479,7 +1474,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       a_0_1 <= a_0_0;
       begin if (lr_0_0) acc_0_0 <= 26'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0); end
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(in_w0);
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
       l_0_0 <= in_last;
       a_0_0 <= a_in0;
       skew_l7_d6 <= skew_l7_d5;
@@ -1745,5 +1740,26 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     if (cap_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
+    if (en)
+      if (in_idle) skew_w7_d0 <= 8'h00;
+      else skew_w7_d0 <= in_w7;
+    if (en)
+      if (in_idle) skew_w6_d0 <= 8'h00;
+      else skew_w6_d0 <= in_w6;
+    if (en)
+      if (in_idle) skew_w5_d0 <= 8'h00;
+      else skew_w5_d0 <= in_w5;
+    if (en)
+      if (in_idle) skew_w4_d0 <= 8'h00;
+      else skew_w4_d0 <= in_w4;
+    if (en)
+      if (in_idle) skew_w3_d0 <= 8'h00;
+      else skew_w3_d0 <= in_w3;
+    if (en)
+      if (in_idle) skew_w2_d0 <= 8'h00;
+      else skew_w2_d0 <= in_w2;
+    if (en)
+      if (in_idle) skew_w1_d0 <= 8'h00;
+      else skew_w1_d0 <= in_w1;
   end
 endmodule

@@ -64,7 +64,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _005_;
   wire _006_;
   wire [4:0] _007_;
-  wire [2:0] _008_;
+  (* unused_bits = "3" *)
+  wire [3:0] _008_;
   wire _009_;
   wire _010_;
   wire _011_;
@@ -101,18 +102,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [4:0] _051_;
   (* unused_bits = "5" *)
   wire [5:0] _052_;
-  (* unused_bits = "5" *)
-  wire [5:0] _053_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _053_;
   (* unused_bits = "5" *)
   wire [5:0] _054_;
   (* unused_bits = "5" *)
   wire [5:0] _055_;
   wire _056_;
-  wire [17:0] _057_;
-  (* unused_bits = "5" *)
-  wire [5:0] _059_;
+  wire [4:0] _058_;
+  wire _059_;
   wire _060_;
-  wire _061_;
+  (* unused_bits = "16" *)
+  wire [16:0] _062_;
   wire _063_;
   (* unused_bits = "10 11 12 13 14 15 16" *)
   wire [16:0] _068_;
@@ -125,35 +126,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _074_;
   wire [15:0] _075_;
   wire _076_;
-  wire [15:0] _077_;
+  (* unused_bits = "16" *)
+  wire [16:0] _077_;
   wire _078_;
-  wire [15:0] _079_;
-  wire _080_;
+  (* unused_bits = "16" *)
+  wire [16:0] _079_;
+  (* unused_bits = "5" *)
+  wire [5:0] _080_;
   (* unused_bits = "5" *)
   wire [5:0] _081_;
-  (* unused_bits = "5" *)
-  wire [5:0] _082_;
-  (* unused_bits = "1" *)
-  wire [1:0] _083_;
-  wire _084_;
   (* unused_bits = "3" *)
-  wire [3:0] _085_;
-  wire _086_;
-  wire [5:0] _089_;
-  wire _090_;
-  wire _091_;
-  wire _093_;
-  wire _095_;
-  wire _096_;
-  (* unused_bits = "17" *)
-  wire [17:0] _097_;
+  wire [3:0] _082_;
+  wire _083_;
+  wire _084_;
+  wire _085_;
   (* unused_bits = "6" *)
-  wire [6:0] _098_;
-  wire _099_;
+  wire [6:0] _088_;
+  wire _089_;
+  wire _090_;
+  wire _092_;
+  wire _094_;
+  wire _095_;
+  (* unused_bits = "17" *)
+  wire [17:0] _096_;
+  (* unused_bits = "6" *)
+  wire [6:0] _097_;
+  wire _098_;
+  (* unused_bits = "10" *)
+  wire [10:0] _099_;
   (* unused_bits = "10" *)
   wire [10:0] _100_;
-  (* unused_bits = "10" *)
-  wire [10:0] _101_;
+  wire _101_;
   wire _102_;
   wire _103_;
   wire _104_;
@@ -252,91 +255,91 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _197_;
   wire _198_;
   wire _199_;
-  wire [4:0] _200_;
-  wire _205_;
-  wire _211_;
+  wire _200_;
+  wire _201_;
+  wire _202_;
+  wire [4:0] _203_;
+  wire _208_;
   wire _214_;
-  wire [16:0] _217_;
-  wire [4:0] _220_;
-  wire [2:0] _225_;
-  wire _229_;
-  wire _230_;
+  wire _217_;
+  wire [16:0] _220_;
+  wire [4:0] _223_;
+  wire [2:0] _228_;
   wire _232_;
   wire _233_;
-  wire _243_;
-  wire _254_;
-  wire _255_;
-  wire _256_;
+  wire _235_;
+  wire _236_;
+  wire _246_;
   wire _257_;
   wire _258_;
-  wire [1:0] _259_;
+  wire _259_;
+  wire _260_;
   wire _261_;
   wire [1:0] _262_;
-  wire _263_;
-  wire [1:0] _264_;
+  wire _264_;
   wire [1:0] _265_;
   wire _266_;
   wire [1:0] _267_;
-  wire _268_;
+  wire [1:0] _268_;
   wire _269_;
+  wire [1:0] _270_;
   wire _271_;
   wire _272_;
-  wire _273_;
-  wire [15:0] _274_;
+  wire _274_;
+  wire _275_;
   wire _276_;
   wire [15:0] _277_;
-  wire _278_;
   wire _279_;
-  wire _280_;
+  wire [15:0] _280_;
   wire _281_;
+  wire _282_;
   wire _283_;
   wire _284_;
-  wire _285_;
-  wire [4:0] _286_;
-  wire [4:0] _287_;
+  wire _286_;
+  wire _287_;
+  wire _288_;
   wire _289_;
-  wire [4:0] _290_;
+  wire _290_;
   wire _291_;
-  wire [4:0] _292_;
-  wire [4:0] _293_;
-  wire [4:0] _294_;
-  wire _296_;
-  wire [4:0] _297_;
+  wire _292_;
+  wire _293_;
+  wire _294_;
+  wire [4:0] _295_;
+  wire [4:0] _296_;
   wire _298_;
-  wire [2:0] _299_;
-  wire [2:0] _300_;
-  wire _302_;
-  wire [2:0] _303_;
-  wire _304_;
+  wire [4:0] _299_;
+  wire _300_;
+  wire [4:0] _301_;
+  wire [4:0] _302_;
+  wire [4:0] _303_;
   wire _305_;
-  wire _306_;
+  wire [4:0] _306_;
   wire _307_;
-  wire _308_;
-  wire _309_;
-  wire _310_;
+  wire [2:0] _308_;
+  wire [2:0] _309_;
   wire _311_;
-  wire _312_;
+  wire [2:0] _312_;
   wire _313_;
   wire _314_;
   wire _315_;
   wire _316_;
   wire _317_;
-  wire [4:0] _320_;
-  wire [4:0] _321_;
-  wire [4:0] _323_;
-  wire [4:0] _324_;
-  wire [4:0] _325_;
-  wire [4:0] _326_;
-  wire [4:0] _327_;
-  wire _329_;
-  wire _330_;
-  wire _331_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
-  wire _336_;
-  wire _337_;
+  wire _318_;
+  wire _319_;
+  wire _320_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire _325_;
+  wire _326_;
+  wire [4:0] _329_;
+  wire [4:0] _330_;
+  wire [4:0] _332_;
+  wire [4:0] _333_;
+  wire [4:0] _334_;
+  wire [4:0] _335_;
+  wire [4:0] _336_;
   wire _338_;
   wire _339_;
   wire _340_;
@@ -345,13 +348,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _343_;
   wire _344_;
   wire _345_;
+  wire _346_;
+  wire _347_;
+  wire _348_;
+  wire _349_;
+  wire _350_;
+  wire _351_;
+  wire _352_;
+  wire _353_;
+  wire _354_;
   wire \$like ;
   wire \$signal ;
   reg \$signal$159  = 1'h0;
   reg \$signal$160  = 1'h0;
-  reg \$signal$177  = 1'h0;
+  reg \$signal$163  = 1'h0;
+  reg \$signal$179  = 1'h0;
   wire \$signal$92 ;
-  reg [15:0] M_ = 16'h0000;
   reg [207:0] acc_chosen = 208'h0000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
@@ -398,6 +410,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [2:0] lane = 3'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
+  reg [16:0] m_less = 17'h00000;
   reg m_one = 1'h0;
   output [64:0] m_out__payload;
   wire [64:0] m_out__payload;
@@ -409,7 +422,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [63:0] o_data;
-  wire [207:0] \o_data$180 ;
+  wire [207:0] \o_data$182 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$138 ;
@@ -458,7 +471,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \w_en$31  = 1'h0;
   reg \w_en$35  = 1'h0;
   reg [4:0] wa = 5'h00;
-  reg wb = 1'h0;
+  reg wb_last = 1'h1;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
@@ -469,14 +482,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign take = _037_ & _056_;
   assign _063_ = s_act__valid & s_wgt__valid;
   assign _074_ = in_data & _063_;
-  assign _084_ = _074_ & credit_ok;
-  assign \$signal  = _084_ & at_k_last;
-  assign _093_ = ~ in_data;
+  assign _083_ = _074_ & credit_ok;
+  assign \$signal  = _083_ & at_k_last;
+  assign _092_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _009_ = ~ at_k_last;
   assign _018_ = credit_ok | _009_;
   assign _019_ = _000_ & _018_;
-  assign adv = _093_ | _019_;
+  assign adv = _092_ | _019_;
   assign _020_ = compute & adv;
   assign _021_ = _020_ & at_tile_last;
   assign block_end = _021_ & fn_last;
@@ -503,14 +516,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal$92  = d_last ? 1'h0 : _048_;
   assign _050_[4:0] = ra_inc + 1'h1;
   assign _051_ = ra_inc + 1'h0;
-  assign _052_[4:0] = ra_row + 1'h1;
-  assign _053_[4:0] = ra_row + 1'h0;
+  assign _052_[4:0] = ra_row - 5'h1f;
+  assign _053_[4:0] = ra_row - 1'h0;
   assign _054_[4:0] = ra_inc + 1'h1;
   assign _055_[4:0] = ra_inc + 1'h0;
-  assign _057_ = fm0 + 4'h8;
-  assign _059_[4:0] = kept - 4'h8;
-  assign _060_ = kept >= 5'h10;
-  assign _061_ = kept >= 4'h8;
+  assign _058_ = kept - 4'h8;
+  assign _059_ = kept >= 5'h10;
+  assign _060_ = kept >= 4'h8;
+  assign _062_[15:0] = hdr[15:0] - 1'h1;
   assign _068_[9:0] = hdr[41:32] - 2'h2;
   assign _069_ = hdr[47:32] > 4'hf;
   assign _070_[9:0] = _069_ ? hdr[41:32] : 10'h00f;
@@ -519,27 +532,26 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _073_ = hdr[47:32] > 4'hf;
   assign _075_ = _073_ ? hdr[47:32] : 16'h000f;
   assign _076_ = _075_ == 1'h1;
-  assign _077_ = hdr[31:16] - 1'h1;
+  assign _077_[15:0] = hdr[31:16] - 1'h1;
   assign _078_ = hdr[31:16] == 1'h1;
-  assign _079_ = ch_left - 1'h1;
-  assign _080_ = lane == 3'h7;
-  assign _081_[4:0] = wa + 1'h1;
-  assign _082_[4:0] = blk + 1'h1;
-  assign _083_[0] = wb + 1'h1;
-  assign _085_[2:0] = lane + 1'h1;
-  assign _086_ = ch_left == 1'h1;
-  assign _089_ = flush - 1'h1;
-  assign _090_ = ! flush;
-  assign _091_ = block_end & last_mblock;
-  assign _095_ = fn_last & last_mblock;
-  assign _096_ = ~ _095_;
-  assign _097_[16:0] = fm0 + 4'h8;
-  assign _098_[5:0] = fn_rem - 1'h1;
-  assign _099_ = ! fn_rem;
-  assign _100_[9:0] = k_rem - 1'h1;
-  assign _101_[9:0] = t_rem - 1'h1;
-  assign _102_ = ! k_rem;
-  assign _103_ = ! t_rem;
+  assign _079_[15:0] = ch_left - 1'h1;
+  assign _080_[4:0] = wa + 1'h1;
+  assign _081_[4:0] = blk + 1'h1;
+  assign _082_[2:0] = lane + 1'h1;
+  assign _084_ = lane == 3'h6;
+  assign _085_ = ch_left == 1'h1;
+  assign _088_[5:0] = flush - 1'h1;
+  assign _089_ = ! flush;
+  assign _090_ = block_end & last_mblock;
+  assign _094_ = fn_last & last_mblock;
+  assign _095_ = ~ _094_;
+  assign _096_[16:0] = fm0 + 4'h8;
+  assign _097_[5:0] = fn_rem - 1'h1;
+  assign _098_ = ! fn_rem;
+  assign _099_[9:0] = k_rem - 1'h1;
+  assign _100_[9:0] = t_rem - 1'h1;
+  assign _101_ = ! k_rem;
+  assign _102_ = ! t_rem;
   assign _001_ = ~ drain_restart;
   assign _002_ = _001_ & o_valid;
   assign _003_ = ~ beat_last;
@@ -547,122 +559,126 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _005_ = ~ drain_restart;
   assign _006_ = _005_ & row_end;
   assign _007_ = dn + 1'h1;
-  assign _008_ = d + 1'h1;
+  assign _008_[2:0] = d + 1'h1;
   assign _010_ = o_valid & row_valid;
   assign _011_ = row_end & row_valid;
   assign _012_ = _011_ & row_last;
   assign _014_ = r_en & m_out__valid;
   assign _015_ = ~ row_valid;
   assign _016_ = row_end & _015_;
-  assign _104_ = { _006_, _004_, enter_q, d_last } != 4'h8;
-  assign _105_ = { _006_, _004_, enter_q } != 1'h0;
-  assign _106_ = { _004_, enter_q } != 2'h2;
-  assign _107_ = { _006_, _004_, drain_restart } != 1'h0;
-  assign _108_ = { drain_restart, o_valid } != 1'h0;
+  assign _103_ = { _006_, _004_, enter_q, d_last } != 4'h8;
+  assign _104_ = { _006_, _004_, enter_q } != 1'h0;
+  assign _105_ = { _004_, enter_q } != 2'h2;
+  assign _106_ = { _006_, _004_, drain_restart } != 1'h0;
+  assign _107_ = { drain_restart, o_valid } != 1'h0;
+  assign _108_ = { compute, adv } != 2'h2;
   assign _109_ = { compute, adv } != 2'h2;
   assign _110_ = { compute, adv } != 2'h2;
-  assign _111_ = { compute, adv } != 2'h2;
-  assign _112_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _113_ = { compute, adv } != 2'h2;
-  assign _114_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _115_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _111_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _112_ = { compute, adv } != 2'h2;
+  assign _113_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _114_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _115_ = { compute, adv } != 2'h2;
   assign _116_ = { compute, adv } != 2'h2;
   assign _117_ = { compute, adv } != 2'h2;
-  assign _118_ = { compute, adv } != 2'h2;
-  assign _119_ = { _255_, _254_ } != 1'h0;
-  assign _120_ = { _266_, s_param__valid } != 2'h2;
-  assign _121_ = { _268_, s_param__valid } != 2'h2;
-  assign _122_ = { _266_, ch_last, s_param__valid } != 3'h5;
-  assign _123_ = { _263_, compute } != 2'h3;
-  assign _124_ = { _261_, _090_ } != 2'h2;
-  assign _125_ = { _268_, _266_, _263_, _261_ } != 1'h0;
-  assign _126_ = { _271_, s_param__valid } != 2'h2;
-  assign _127_ = { _273_, s_param__valid } != 2'h2;
-  assign _128_ = { _273_, _271_ } != 1'h0;
-  assign _129_ = { _276_, s_param__valid } != 2'h2;
-  assign _130_ = { _278_, s_param__valid } != 2'h2;
-  assign _131_ = { _278_, _276_ } != 1'h0;
-  assign _132_ = { _283_, s_param__valid } != 2'h2;
-  assign _133_ = { _285_, s_param__valid } != 2'h2;
-  assign _134_ = { _283_, _080_, s_param__valid } != 3'h5;
-  assign _135_ = { _285_, _283_ } != 1'h0;
-  assign _136_ = { _289_, s_param__valid } != 2'h2;
-  assign _137_ = { _291_, s_param__valid } != 2'h2;
-  assign _138_ = { _289_, _080_, s_param__valid } != 3'h5;
-  assign _139_ = { _291_, _289_ } != 1'h0;
-  assign _140_ = { _296_, s_param__valid } != 2'h2;
-  assign _141_ = { _298_, s_param__valid } != 2'h2;
-  assign _142_ = { _296_, _080_, wb, s_param__valid } != 4'hf;
-  assign _143_ = { _296_, _080_, s_param__valid } != 3'h5;
-  assign _144_ = { _298_, _296_ } != 1'h0;
-  assign _145_ = { _302_, s_param__valid } != 2'h2;
-  assign _146_ = { _304_, s_param__valid } != 2'h2;
-  assign _147_ = { _304_, _302_ } != 1'h0;
-  assign _148_ = & { _106_, _105_, _104_ };
-  assign _149_ = & { _112_, _111_ };
-  assign _150_ = & { _114_, _113_ };
-  assign _151_ = & { fn_last, at_tile_last, adv };
-  assign _152_ = & { _116_, _115_ };
-  assign _153_ = & { _256_, ch_last, s_param__valid };
-  assign _154_ = & { _257_, ch_last, s_param__valid };
-  assign _155_ = & { _258_, ch_last, s_param__valid };
-  assign _156_ = & { _125_, _124_, _123_, _122_, _121_, _120_ };
-  assign _157_ = & { _128_, _127_, _126_ };
-  assign _158_ = & { _131_, _130_, _129_ };
-  assign _159_ = & { _135_, _134_, _133_, _132_ };
-  assign _160_ = & { _139_, _138_, _137_, _136_ };
-  assign _161_ = & { _144_, _143_, _142_, _141_, _140_ };
-  assign _162_ = & { _147_, _146_, _145_ };
-  assign _163_ = & { _305_, s_param__valid };
-  assign _164_ = & { _306_, s_param__valid };
-  assign _165_ = & { _307_, s_param__valid };
-  assign _166_ = & { _308_, s_param__valid };
-  assign _167_ = & { _309_, s_param__valid };
-  assign _168_ = & { _310_, s_param__valid };
-  assign _169_ = & { _311_, s_param__valid };
-  assign _170_ = & { _312_, s_param__valid };
-  assign _171_ = & { _313_, s_param__valid };
-  assign _172_ = & { _314_, s_param__valid };
-  assign _173_ = & { _315_, s_param__valid };
-  assign _174_ = & { _316_, s_param__valid };
-  assign _175_ = & { _317_, s_param__valid };
-  assign _190_ = ~ _343_;
-  assign _191_ = ~ compute;
-  assign _192_ = ~ _332_;
-  assign _193_ = ~ _333_;
-  assign _194_ = ~ _334_;
-  assign _195_ = ~ _335_;
-  assign _196_ = ~ _336_;
-  assign _197_ = ~ _337_;
-  assign _198_ = ~ _338_;
-  assign _199_ = ~ _339_;
-  assign _176_ = | { drain_restart, rst };
-  assign _177_ = | { drain_restart, rst };
-  assign _178_ = | { drain_restart, rst };
-  assign _179_ = | { _190_, rst };
-  assign _180_ = | { _191_, rst };
-  assign _181_ = | { _091_, rst };
-  assign _182_ = | { _192_, rst };
-  assign _183_ = | { _193_, rst };
-  assign _184_ = | { _194_, rst };
+  assign _118_ = { _258_, _257_ } != 1'h0;
+  assign _119_ = { _269_, s_param__valid } != 2'h2;
+  assign _120_ = { _271_, s_param__valid } != 2'h2;
+  assign _121_ = { _269_, ch_last, s_param__valid } != 3'h5;
+  assign _122_ = { _266_, compute } != 2'h3;
+  assign _123_ = { _264_, _089_ } != 2'h2;
+  assign _124_ = { _271_, _269_, _266_, _264_ } != 1'h0;
+  assign _125_ = { _274_, s_param__valid } != 2'h2;
+  assign _126_ = { _276_, s_param__valid } != 2'h2;
+  assign _127_ = { _276_, _274_ } != 1'h0;
+  assign _128_ = { _279_, s_param__valid } != 2'h2;
+  assign _129_ = { _281_, s_param__valid } != 2'h2;
+  assign _130_ = { _281_, _279_ } != 1'h0;
+  assign _131_ = { _286_, s_param__valid } != 2'h2;
+  assign _132_ = { _288_, s_param__valid } != 2'h2;
+  assign _133_ = { _286_, \$signal$163 , s_param__valid } != 3'h5;
+  assign _134_ = { _288_, _286_ } != 1'h0;
+  assign _135_ = { _292_, s_param__valid } != 2'h2;
+  assign _136_ = { _294_, s_param__valid } != 2'h2;
+  assign _137_ = { _294_, _292_ } != 1'h0;
+  assign _138_ = { _298_, s_param__valid } != 2'h2;
+  assign _139_ = { _300_, s_param__valid } != 2'h2;
+  assign _140_ = { _298_, \$signal$163 , s_param__valid } != 3'h5;
+  assign _141_ = { _300_, _298_ } != 1'h0;
+  assign _142_ = { _305_, s_param__valid } != 2'h2;
+  assign _143_ = { _307_, s_param__valid } != 2'h2;
+  assign _144_ = { _305_, \$signal$163 , s_param__valid } != 3'h5;
+  assign _145_ = { _305_, wb_last, \$signal$163 , s_param__valid } != 4'hb;
+  assign _146_ = { _307_, _305_ } != 1'h0;
+  assign _147_ = { _311_, s_param__valid } != 2'h2;
+  assign _148_ = { _313_, s_param__valid } != 2'h2;
+  assign _149_ = { _313_, _311_ } != 1'h0;
+  assign _150_ = & { _105_, _104_, _103_ };
+  assign _151_ = & { _111_, _110_ };
+  assign _152_ = & { _113_, _112_ };
+  assign _153_ = & { fn_last, at_tile_last, adv };
+  assign _154_ = & { _115_, _114_ };
+  assign _155_ = & { _259_, ch_last, s_param__valid };
+  assign _156_ = & { _260_, ch_last, s_param__valid };
+  assign _157_ = & { _261_, ch_last, s_param__valid };
+  assign _158_ = & { _124_, _123_, _122_, _121_, _120_, _119_ };
+  assign _159_ = & { _127_, _126_, _125_ };
+  assign _160_ = & { _130_, _129_, _128_ };
+  assign _161_ = & { _134_, _133_, _132_, _131_ };
+  assign _162_ = & { _137_, _136_, _135_ };
+  assign _163_ = & { _141_, _140_, _139_, _138_ };
+  assign _164_ = & { _146_, _145_, _144_, _143_, _142_ };
+  assign _165_ = & { _149_, _148_, _147_ };
+  assign _166_ = & { _314_, s_param__valid };
+  assign _167_ = & { _315_, s_param__valid };
+  assign _168_ = & { _316_, s_param__valid };
+  assign _169_ = & { _317_, s_param__valid };
+  assign _170_ = & { _318_, s_param__valid };
+  assign _171_ = & { _319_, s_param__valid };
+  assign _172_ = & { _320_, s_param__valid };
+  assign _173_ = & { _321_, s_param__valid };
+  assign _174_ = & { _322_, s_param__valid };
+  assign _175_ = & { _323_, s_param__valid };
+  assign _176_ = & { _324_, s_param__valid };
+  assign _177_ = & { _325_, s_param__valid };
+  assign _178_ = & { _326_, s_param__valid };
+  assign _193_ = ~ _352_;
+  assign _194_ = ~ compute;
+  assign _195_ = ~ _341_;
+  assign _196_ = ~ _342_;
+  assign _197_ = ~ _343_;
+  assign _198_ = ~ _344_;
+  assign _199_ = ~ _345_;
+  assign _200_ = ~ _346_;
+  assign _201_ = ~ _347_;
+  assign _202_ = ~ _348_;
+  assign _179_ = | { drain_restart, rst };
+  assign _180_ = | { drain_restart, rst };
+  assign _181_ = | { drain_restart, rst };
+  assign _182_ = | { _193_, rst };
+  assign _183_ = | { _194_, rst };
+  assign _184_ = | { _090_, rst };
   assign _185_ = | { _195_, rst };
   assign _186_ = | { _196_, rst };
   assign _187_ = | { _197_, rst };
   assign _188_ = | { _198_, rst };
   assign _189_ = | { _199_, rst };
-  assign _205_ = drain_restart ? 1'h0 : d_last;
-  assign _211_ = drain_restart ? m_one : row_last;
-  assign _214_ = drain_restart ? 1'h1 : row_valid;
-  assign _217_ = drain_restart ? 17'h00000 : row;
-  assign _200_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _220_ = drain_restart ? 5'h00 : dn;
-  assign _225_ = drain_restart ? 3'h0 : d;
-  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$160  : _103_;
-  assign _230_ = adv ? _229_ : 1'hx;
-  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$159  : _102_;
+  assign _190_ = | { _200_, rst };
+  assign _191_ = | { _201_, rst };
+  assign _192_ = | { _202_, rst };
+  assign _208_ = drain_restart ? 1'h0 : d_last;
+  assign _214_ = drain_restart ? m_one : row_last;
+  assign _217_ = drain_restart ? 1'h1 : row_valid;
+  assign _220_ = drain_restart ? 17'h00000 : row;
+  assign _203_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _223_ = drain_restart ? 5'h00 : dn;
+  assign _228_ = drain_restart ? 3'h0 : d;
+  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$160  : _102_;
   assign _233_ = adv ? _232_ : 1'hx;
-  assign _243_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _682_;
+  assign _235_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$159  : _101_;
+  assign _236_ = adv ? _235_ : 1'hx;
+  assign _246_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _695_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -670,20 +686,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _682_ = b[5:0];
+        _695_ = b[5:0];
       2'b1?:
-        _682_ = b[11:6];
+        _695_ = b[11:6];
       default:
-        _682_ = a;
+        _695_ = a;
     endcase
   endfunction
-  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = _090_ ? 2'h0 : 2'hx;
-  function [1:0] _689_;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _259_ = ctrl_state == 1'h1;
+  assign _260_ = ctrl_state == 1'h1;
+  assign _261_ = ctrl_state == 1'h1;
+  assign _262_ = _089_ ? 2'h0 : 2'hx;
+  function [1:0] _702_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -691,193 +707,213 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _689_ = b[1:0];
+        _702_ = b[1:0];
       4'b??1?:
-        _689_ = b[3:2];
+        _702_ = b[3:2];
       4'b?1??:
-        _689_ = b[5:4];
+        _702_ = b[5:4];
       4'b1???:
-        _689_ = b[7:6];
+        _702_ = b[7:6];
       default:
-        _689_ = a;
+        _702_ = a;
     endcase
   endfunction
-  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _262_ = compute ? 2'hx : 2'h3;
-  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _264_ = ch_last ? 2'h2 : 2'hx;
-  assign _265_ = s_param__valid ? _264_ : 2'hx;
-  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _267_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _268_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _269_ = s_param__valid ? _086_ : 1'hx;
-  function [0:0] _699_;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _265_ = compute ? 2'hx : 2'h3;
+  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _267_ = ch_last ? 2'h2 : 2'hx;
+  assign _268_ = s_param__valid ? _267_ : 2'hx;
+  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _270_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _271_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _272_ = s_param__valid ? _085_ : 1'hx;
+  function [0:0] _712_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _699_ = b[0:0];
+        _712_ = b[0:0];
       2'b1?:
-        _699_ = b[1:1];
+        _712_ = b[1:1];
       default:
-        _699_ = a;
+        _712_ = a;
     endcase
   endfunction
-  assign _271_ = ctrl_state == 1'h1;
-  assign _272_ = s_param__valid ? _078_ : 1'hx;
-  assign _273_ = ! ctrl_state;
-  assign _274_ = s_param__valid ? _079_ : 16'hxxxx;
-  function [15:0] _704_;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = s_param__valid ? _078_ : 1'hx;
+  assign _276_ = ! ctrl_state;
+  assign _277_ = s_param__valid ? _079_[15:0] : 16'hxxxx;
+  function [15:0] _717_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _704_ = b[15:0];
+        _717_ = b[15:0];
       2'b1?:
-        _704_ = b[31:16];
+        _717_ = b[31:16];
       default:
-        _704_ = a;
+        _717_ = a;
     endcase
   endfunction
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? _077_ : 16'hxxxx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = wb ? (* full_case = 32'd1 *) _083_[0] : 1'h0;
-  assign _280_ = _080_ ? _279_ : 1'hx;
-  assign _281_ = s_param__valid ? _280_ : 1'hx;
-  function [0:0] _711_;
+  assign _279_ = ctrl_state == 1'h1;
+  assign _280_ = s_param__valid ? _077_[15:0] : 16'hxxxx;
+  assign _281_ = ! ctrl_state;
+  assign _282_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _283_ = \$signal$163  ? _282_ : 1'hx;
+  assign _284_ = s_param__valid ? _283_ : 1'hx;
+  function [0:0] _724_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _711_ = b[0:0];
+        _724_ = b[0:0];
       2'b1?:
-        _711_ = b[1:1];
-      default:
-        _711_ = a;
-    endcase
-  endfunction
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = _080_ ? _081_[4:0] : 5'hxx;
-  assign _287_ = s_param__valid ? _286_ : 5'hxx;
-  function [4:0] _717_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _717_ = b[4:0];
-      2'b1?:
-        _717_ = b[9:5];
-      default:
-        _717_ = a;
-    endcase
-  endfunction
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = wb ? 5'hxx : _082_[4:0];
-  assign _293_ = _080_ ? _292_ : 5'hxx;
-  assign _294_ = s_param__valid ? _293_ : 5'hxx;
-  function [4:0] _724_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _724_ = b[4:0];
-      2'b1?:
-        _724_ = b[9:5];
+        _724_ = b[1:1];
       default:
         _724_ = a;
     endcase
   endfunction
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = _080_ ? (* full_case = 32'd1 *) 3'h0 : _085_[2:0];
-  assign _300_ = s_param__valid ? _299_ : 3'hx;
-  function [2:0] _730_;
+  assign _286_ = ctrl_state == 1'h1;
+  assign _287_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _288_ = ! ctrl_state;
+  assign _289_ = \$signal$163  ? (* full_case = 32'd1 *) 1'h0 : _084_;
+  assign _290_ = s_param__valid ? _289_ : 1'hx;
+  function [0:0] _730_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _730_ = b[0:0];
+      2'b1?:
+        _730_ = b[1:1];
+      default:
+        _730_ = a;
+    endcase
+  endfunction
+  assign _291_ = _730_(1'hx, { _293_, _290_ }, { _294_, _292_ });
+  assign _292_ = ctrl_state == 1'h1;
+  assign _293_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _294_ = ! ctrl_state;
+  assign _295_ = \$signal$163  ? _080_[4:0] : 5'hxx;
+  assign _296_ = s_param__valid ? _295_ : 5'hxx;
+  function [4:0] _736_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _736_ = b[4:0];
+      2'b1?:
+        _736_ = b[9:5];
+      default:
+        _736_ = a;
+    endcase
+  endfunction
+  assign _298_ = ctrl_state == 1'h1;
+  assign _299_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = wb_last ? _081_[4:0] : 5'hxx;
+  assign _302_ = \$signal$163  ? _301_ : 5'hxx;
+  assign _303_ = s_param__valid ? _302_ : 5'hxx;
+  function [4:0] _743_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _743_ = b[4:0];
+      2'b1?:
+        _743_ = b[9:5];
+      default:
+        _743_ = a;
+    endcase
+  endfunction
+  assign _305_ = ctrl_state == 1'h1;
+  assign _306_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = \$signal$163  ? (* full_case = 32'd1 *) 3'h0 : _082_[2:0];
+  assign _309_ = s_param__valid ? _308_ : 3'hx;
+  function [2:0] _749_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _730_ = b[2:0];
+        _749_ = b[2:0];
       2'b1?:
-        _730_ = b[5:3];
+        _749_ = b[5:3];
       default:
-        _730_ = a;
+        _749_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = ! ctrl_state;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = ! ctrl_state;
+  assign _311_ = ctrl_state == 1'h1;
+  assign _312_ = s_param__valid ? 3'h0 : 3'hx;
   assign _313_ = ! ctrl_state;
   assign _314_ = ! ctrl_state;
   assign _315_ = ! ctrl_state;
   assign _316_ = ! ctrl_state;
   assign _317_ = ! ctrl_state;
-  assign _320_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _055_[4:0];
-  assign _321_ = d_last ? (* full_case = 32'd1 *) _320_ : _053_[4:0];
-  assign _323_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _054_[4:0];
-  assign _324_ = d_last ? (* full_case = 32'd1 *) _323_ : _052_[4:0];
-  assign _325_ = beat_last ? (* full_case = 32'd1 *) _324_ : _050_[4:0];
-  assign \$like  = o_valid ? _325_[0] : 1'hx;
-  assign _326_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
-  assign _327_ = d_last ? (* full_case = 32'd1 *) _326_ : ra_row;
-  assign _329_ = ch_last ? 1'h1 : 1'h0;
-  assign _330_ = s_param__valid ? _329_ : 1'h0;
-  assign enter = _331_ ? _330_ : 1'h0;
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ctrl_state == 1'h1;
-  assign _336_ = ctrl_state == 1'h1;
-  assign _337_ = ctrl_state == 1'h1;
-  assign _338_ = ctrl_state == 1'h1;
-  assign _339_ = ctrl_state == 1'h1;
+  assign _318_ = ! ctrl_state;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = ! ctrl_state;
+  assign _326_ = ! ctrl_state;
+  assign _329_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _055_[4:0];
+  assign _330_ = d_last ? (* full_case = 32'd1 *) _329_ : _053_[4:0];
+  assign _332_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _054_[4:0];
+  assign _333_ = d_last ? (* full_case = 32'd1 *) _332_ : _052_[4:0];
+  assign _334_ = beat_last ? (* full_case = 32'd1 *) _333_ : _050_[4:0];
+  assign \$like  = o_valid ? _334_[0] : 1'hx;
+  assign _335_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
+  assign _336_ = d_last ? (* full_case = 32'd1 *) _335_ : ra_row;
+  assign _338_ = ch_last ? 1'h1 : 1'h0;
+  assign _339_ = s_param__valid ? _338_ : 1'h0;
+  assign enter = _340_ ? _339_ : 1'h0;
   assign _340_ = ctrl_state == 1'h1;
   assign _341_ = ctrl_state == 1'h1;
   assign _342_ = ctrl_state == 1'h1;
-  assign _343_ = ! ctrl_state;
-  function [0:0] _775_;
+  assign _343_ = ctrl_state == 1'h1;
+  assign _344_ = ctrl_state == 1'h1;
+  assign _345_ = ctrl_state == 1'h1;
+  assign _346_ = ctrl_state == 1'h1;
+  assign _347_ = ctrl_state == 1'h1;
+  assign _348_ = ctrl_state == 1'h1;
+  assign _349_ = ctrl_state == 1'h1;
+  assign _350_ = ctrl_state == 1'h1;
+  assign _351_ = ctrl_state == 1'h1;
+  assign _352_ = ! ctrl_state;
+  function [0:0] _794_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _775_ = b[0:0];
+        _794_ = b[0:0];
       2'b1?:
-        _775_ = b[1:1];
+        _794_ = b[1:1];
       default:
-        _775_ = a;
+        _794_ = a;
     endcase
   endfunction
-  assign s_param__ready = _775_(1'h0, 2'h3, { _345_, _344_ });
-  assign _344_ = ctrl_state == 1'h1;
-  assign _345_ = ! ctrl_state;
+  assign s_param__ready = _794_(1'h0, 2'h3, { _354_, _353_ });
+  assign _353_ = ctrl_state == 1'h1;
+  assign _354_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -885,7 +921,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$180 ),
+    .o_data(\o_data$182 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -986,7 +1022,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .zero_point(zero_point)
   );
   assign _070_[15:10] = 6'hxx;
-  assign _200_[4:1] = 4'hx;
+  assign _203_[4:1] = 4'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -995,7 +1031,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$114  <= 1'h0;
       \i_valid$112  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$177  <= 1'h0;
+      \$signal$179  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1010,277 +1046,282 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       give_back <= _014_ + _016_;
       \w_en$140  <= \o_valid$138 ;
       \i_last$114  <= part_last;
-      \i_valid$112  <= \$signal$177 ;
+      \i_valid$112  <= \$signal$179 ;
       part_last <= _012_ & dn_last;
-      \$signal$177  <= _010_;
+      \$signal$179  <= _010_;
       enter_q <= enter;
-      begin if (_004_) d_last <= _205_; else d_last <= _006_ ? \$signal$92  : _205_; end
-      begin if (_004_) row_last <= _211_; else begin if (_006_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _211_; end end
-      begin if (_004_) row_valid <= _214_; else begin if (_006_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _214_; end end
-      begin if (_004_) row <= _217_; else begin if (_006_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _217_; end end
-      begin if (_004_) dn <= _220_; else begin if (_006_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _007_; else dn <= _220_; end else dn <= _220_; end end
-      begin if (_004_) d <= _225_; else begin if (_006_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _008_; else d <= _225_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _060_ : _061_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _059_[4:0] : kept;
-      last_mblock <= _057_ >= M_;
+      begin if (_004_) d_last <= _208_; else d_last <= _006_ ? \$signal$92  : _208_; end
+      begin if (_004_) row_last <= _214_; else begin if (_006_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _214_; end end
+      begin if (_004_) row_valid <= _217_; else begin if (_006_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _217_; end end
+      begin if (_004_) row <= _220_; else begin if (_006_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _220_; end end
+      begin if (_004_) dn <= _223_; else begin if (_006_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _007_; else dn <= _223_; end else dn <= _223_; end end
+      begin if (_004_) d <= _228_; else begin if (_006_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _008_[2:0]; else d <= _228_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _059_ : _060_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _058_ : kept;
+      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
       \w_data$142  <= 65'h00000000000000000;
     end else if (\o_valid$138 ) begin
       \w_data$142  <= { o_last, o_data };
     end
-    if (\$signal$177 ) begin
+    if (\$signal$179 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$180 ;
+      acc_chosen <= \o_data$182 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_148_) begin
+    end else if (_150_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_004_) dn_last <= 1'hx; else begin if (_006_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_107_) begin
+    end else if (_106_) begin
       begin if (_004_) beat_last <= 1'h0; else begin if (_006_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_176_) begin
+    if (_179_) begin
       ra_row <= 5'h00;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _321_ : _051_;
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _330_ : _051_;
     end
-    if (_177_) begin
+    if (_180_) begin
       ra_inc[4:1] <= 4'h0;
     end else if (o_valid) begin
-      ra_inc[4:1] <= _325_[4:1];
+      ra_inc[4:1] <= _334_[4:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_108_) begin
-      ra_inc[0] <= _200_[0];
+    end else if (_107_) begin
+      ra_inc[0] <= _203_[0];
     end
-    if (_178_) begin
+    if (_181_) begin
       ra <= 5'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _327_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _336_ : ra_inc;
     end
-    if (_179_) begin
+    if (_182_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_109_) begin
-      at_tile_last <= compute ? _230_ : \$signal$160 ;
+    end else if (_108_) begin
+      at_tile_last <= compute ? _233_ : \$signal$160 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_110_) begin
-      at_k_last <= compute ? _233_ : \$signal$159 ;
+    end else if (_109_) begin
+      at_k_last <= compute ? _236_ : \$signal$159 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_149_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _099_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_151_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _098_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_150_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _098_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_152_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _097_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_180_) begin
+    if (_183_) begin
       fm0 <= 17'h00000;
-    end else if (_151_) begin
-      fm0 <= _097_[16:0];
+    end else if (_153_) begin
+      fm0 <= _096_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_152_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _096_ : _243_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_154_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _095_ : _246_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_117_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _101_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end else if (_116_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _100_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_118_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _100_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end else if (_117_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _099_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_119_) begin
-      flush <= _682_(6'hxx, { 6'h23, _089_ }, { _255_, _254_ });
+    end else if (_118_) begin
+      flush <= _695_(6'hxx, { 6'h23, _088_[5:0] }, { _258_, _257_ });
     end
-    if (_181_) begin
+    if (_184_) begin
       compute <= 1'h0;
-    end else if (_153_) begin
+    end else if (_155_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_154_) begin
+    end else if (_156_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_155_) begin
+    end else if (_157_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_156_) begin
-      ctrl_state <= _689_(2'hx, { _267_, _265_, _262_, _259_ }, { _268_, _266_, _263_, _261_ });
+    end else if (_158_) begin
+      ctrl_state <= _702_(2'hx, { _270_, _268_, _265_, _262_ }, { _271_, _269_, _266_, _264_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_157_) begin
-      ch_last <= _699_(1'hx, { _272_, _269_ }, { _273_, _271_ });
+    end else if (_159_) begin
+      ch_last <= _712_(1'hx, { _275_, _272_ }, { _276_, _274_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_158_) begin
-      ch_left <= _704_(16'hxxxx, { _277_, _274_ }, { _278_, _276_ });
+    end else if (_160_) begin
+      ch_left <= _717_(16'hxxxx, { _280_, _277_ }, { _281_, _279_ });
     end
     if (rst) begin
-      wb <= 1'h0;
-    end else if (_159_) begin
-      wb <= _711_(1'hx, { _284_, _281_ }, { _285_, _283_ });
+      wb_last <= 1'h1;
+    end else if (_161_) begin
+      wb_last <= _724_(1'hx, { _287_, _284_ }, { _288_, _286_ });
+    end
+    if (rst) begin
+      \$signal$163  <= 1'h0;
+    end else if (_162_) begin
+      \$signal$163  <= _291_;
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_160_) begin
-      wa <= _717_(5'hxx, { _290_, _287_ }, { _291_, _289_ });
+    end else if (_163_) begin
+      wa <= _736_(5'hxx, { _299_, _296_ }, { _300_, _298_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_161_) begin
-      blk <= _724_(5'hxx, { _297_, _294_ }, { _298_, _296_ });
+    end else if (_164_) begin
+      blk <= _743_(5'hxx, { _306_, _303_ }, { _307_, _305_ });
     end
     if (rst) begin
       lane <= 3'h0;
-    end else if (_162_) begin
-      lane <= _730_(3'hx, { _303_, _300_ }, { _304_, _302_ });
+    end else if (_165_) begin
+      lane <= _749_(3'hx, { _312_, _309_ }, { _313_, _311_ });
     end
     if (rst) begin
       \$signal$160  <= 1'h0;
-    end else if (_163_) begin
+    end else if (_166_) begin
       \$signal$160  <= _076_;
     end
     if (rst) begin
       \$signal$159  <= 1'h0;
-    end else if (_164_) begin
+    end else if (_167_) begin
       \$signal$159  <= _072_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_165_) begin
+    end else if (_168_) begin
       tile_pen <= _071_[9:0];
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_166_) begin
+    end else if (_169_) begin
       k_pen <= _068_[9:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_167_) begin
+    end else if (_170_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_168_) begin
+    end else if (_171_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_169_) begin
+    end else if (_172_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_170_) begin
+    end else if (_173_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_171_) begin
+    end else if (_174_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_172_) begin
+    end else if (_175_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_173_) begin
+    end else if (_176_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_174_) begin
-      m_last <= hdr[15:0] - 1'h1;
+    end else if (_177_) begin
+      m_last <= _062_[15:0];
     end
     if (rst) begin
-      M_ <= 16'h0000;
-    end else if (_175_) begin
-      M_ <= hdr[15:0];
+      m_less <= 17'h00000;
+    end else if (_178_) begin
+      m_less <= hdr[15:0] - 4'h8;
     end
-    if (_182_) begin
+    if (_185_) begin
       \w_en$35  <= 1'h0;
     end else begin
       \w_en$35  <= _039_;
     end
-    if (_183_) begin
+    if (_186_) begin
       \w_en$31  <= 1'h0;
     end else begin
       \w_en$31  <= _036_;
     end
-    if (_184_) begin
+    if (_187_) begin
       \w_en$27  <= 1'h0;
     end else begin
       \w_en$27  <= _034_;
     end
-    if (_185_) begin
+    if (_188_) begin
       \w_en$23  <= 1'h0;
     end else begin
       \w_en$23  <= _032_;
     end
-    if (_186_) begin
+    if (_189_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _030_;
     end
-    if (_187_) begin
+    if (_190_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _028_;
     end
-    if (_188_) begin
+    if (_191_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _025_;
     end
-    if (_189_) begin
+    if (_192_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _022_;
     end
-    if (!_340_) begin
+    if (!_349_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_341_) begin
+    if (!_350_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_342_) begin
+    if (!_351_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1919,8 +1960,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_5 = 8'h00;
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
+  wire [7:0] w_in0;
   assign _0028_ = drain_count - 1'h1;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign _0061_ = | { lr_7_7, rst };
   assign _0062_ = | { lr_7_7, rst };
   assign _0063_ = | { lr_7_6, rst };
@@ -2013,35 +2056,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w5 <= i_w[47:40];
     in_w6 <= i_w[55:48];
     in_w7 <= i_w[63:56];
-    skew_w1_d0 <= in_w1;
-    skew_w2_d0 <= in_w2;
     skew_w2_d1 <= skew_w2_d0;
-    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
-    skew_w4_d0 <= in_w4;
     skew_w4_d1 <= skew_w4_d0;
     skew_w4_d2 <= skew_w4_d1;
     skew_w4_d3 <= skew_w4_d2;
-    skew_w5_d0 <= in_w5;
     skew_w5_d1 <= skew_w5_d0;
     skew_w5_d2 <= skew_w5_d1;
     skew_w5_d3 <= skew_w5_d2;
     skew_w5_d4 <= skew_w5_d3;
-    skew_w6_d0 <= in_w6;
     skew_w6_d1 <= skew_w6_d0;
     skew_w6_d2 <= skew_w6_d1;
     skew_w6_d3 <= skew_w6_d2;
     skew_w6_d4 <= skew_w6_d3;
     skew_w6_d5 <= skew_w6_d4;
-    skew_w7_d0 <= in_w7;
     skew_w7_d1 <= skew_w7_d0;
     skew_w7_d2 <= skew_w7_d1;
     skew_w7_d3 <= skew_w7_d2;
     skew_w7_d4 <= skew_w7_d3;
     skew_w7_d5 <= skew_w7_d4;
     skew_w7_d6 <= skew_w7_d5;
-    w_0_0 <= in_w0;
+    w_0_0 <= w_in0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -2641,7 +2677,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(in_w0);
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
       l_0_0 <= in_last;
       a_0_0 <= a_in0;
       skew_l7_d6 <= skew_l7_d5;
@@ -3212,6 +3248,23 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       acc_0_0 <= 26'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (in_idle) begin
+      skew_w7_d0 <= 8'h00;
+      skew_w6_d0 <= 8'h00;
+      skew_w5_d0 <= 8'h00;
+      skew_w4_d0 <= 8'h00;
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w7_d0 <= in_w7;
+      skew_w6_d0 <= in_w6;
+      skew_w5_d0 <= in_w5;
+      skew_w4_d0 <= in_w4;
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
     end
     if (_0126_) begin
       skew_a7_d0 <= 8'h00;

@@ -64,6 +64,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _006_;
   wire _007_;
   wire _011_;
+  wire [2:0] _014_;
+  wire [3:0] _015_;
   wire _017_;
   wire _018_;
   wire _019_;
@@ -86,10 +88,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "8" *)
   wire [8:0] _034_;
   wire _035_;
-  wire [17:0] _036_;
-  wire [4:0] _038_;
+  (* unused_bits = "5" *)
+  wire [5:0] _037_;
+  wire _038_;
   wire _039_;
-  wire _040_;
   wire _045_;
   wire _048_;
   wire [15:0] _049_;
@@ -105,11 +107,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "16" *)
   wire [16:0] _058_;
   wire [7:0] _059_;
-  wire _060_;
   (* unused_bits = "5" *)
-  wire [5:0] _061_;
+  wire [5:0] _060_;
   (* unused_bits = "3" *)
-  wire [3:0] _062_;
+  wire [3:0] _061_;
+  wire _062_;
   (* unused_bits = "1" *)
   wire [1:0] _063_;
   wire _064_;
@@ -238,7 +240,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _196_;
   wire _197_;
   wire _198_;
-  wire [7:0] _199_;
+  wire _199_;
   wire _200_;
   wire _201_;
   wire _202_;
@@ -246,84 +248,86 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _204_;
   wire _205_;
   wire _206_;
+  wire _207_;
+  wire [7:0] _208_;
+  wire _209_;
+  wire _210_;
   wire _211_;
-  wire _217_;
+  wire _212_;
+  wire _213_;
+  wire _214_;
+  wire _215_;
   wire _220_;
-  wire [16:0] _223_;
+  wire _226_;
+  wire _229_;
+  wire [16:0] _232_;
   (* unused_bits = "1 2" *)
-  wire [7:0] _226_;
-  wire [4:0] _230_;
-  wire [2:0] _235_;
-  wire _239_;
-  wire _240_;
-  wire _242_;
-  wire _243_;
-  wire _253_;
-  wire _264_;
-  wire _265_;
-  wire _266_;
-  wire _267_;
-  wire _268_;
-  wire [1:0] _269_;
-  wire _271_;
-  wire [1:0] _272_;
+  wire [7:0] _235_;
+  wire [4:0] _239_;
+  wire [2:0] _244_;
+  wire _248_;
+  wire _249_;
+  wire _251_;
+  wire _252_;
+  wire _262_;
   wire _273_;
-  wire [1:0] _274_;
-  wire [1:0] _275_;
+  wire _274_;
+  wire _275_;
   wire _276_;
-  wire [1:0] _277_;
-  wire _278_;
-  wire _279_;
-  wire _281_;
+  wire _277_;
+  wire [1:0] _278_;
+  wire _280_;
+  wire [1:0] _281_;
   wire _282_;
-  wire _283_;
-  wire [15:0] _284_;
-  wire _286_;
-  wire [15:0] _287_;
+  wire [1:0] _283_;
+  wire [1:0] _284_;
+  wire _285_;
+  wire [1:0] _286_;
+  wire _287_;
   wire _288_;
-  wire [2:0] _289_;
-  wire [2:0] _290_;
-  wire [2:0] _291_;
-  wire _293_;
-  wire [2:0] _294_;
+  wire _290_;
+  wire _291_;
+  wire _292_;
+  wire [15:0] _293_;
   wire _295_;
-  wire [7:0] _296_;
-  wire [7:0] _297_;
+  wire [15:0] _296_;
+  wire _297_;
+  wire _298_;
   wire _299_;
-  wire [7:0] _300_;
-  wire _301_;
-  wire [4:0] _302_;
-  wire [4:0] _303_;
-  wire [4:0] _304_;
+  wire _300_;
+  wire _302_;
+  wire _303_;
+  wire _304_;
+  wire _305_;
   wire _306_;
-  wire [4:0] _307_;
+  wire _307_;
   wire _308_;
   wire _309_;
   wire _310_;
-  wire _312_;
-  wire _313_;
-  wire _314_;
+  wire [2:0] _311_;
+  wire [2:0] _312_;
+  wire [2:0] _313_;
   wire _315_;
-  wire _316_;
+  wire [2:0] _316_;
   wire _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
+  wire [7:0] _318_;
+  wire [7:0] _319_;
   wire _321_;
-  wire _322_;
+  wire [7:0] _322_;
   wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire [7:0] _330_;
-  wire [7:0] _331_;
-  wire [7:0] _332_;
-  wire [7:0] _333_;
-  wire [7:0] _334_;
-  wire [7:0] _335_;
-  wire [7:0] _336_;
-  wire [7:0] _337_;
+  wire [4:0] _324_;
+  wire [4:0] _325_;
+  wire [4:0] _326_;
+  wire _328_;
+  wire [4:0] _329_;
+  wire _330_;
+  wire _331_;
+  wire _332_;
+  wire _334_;
+  wire _335_;
+  wire _336_;
+  wire _337_;
+  wire _338_;
   wire _339_;
   wire _340_;
   wire _341_;
@@ -334,14 +338,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _346_;
   wire _347_;
   wire _348_;
+  wire _349_;
+  wire [7:0] _352_;
+  wire [7:0] _353_;
+  wire [7:0] _354_;
+  wire [7:0] _355_;
+  wire [7:0] _356_;
+  wire [7:0] _357_;
+  wire [7:0] _358_;
+  wire [7:0] _359_;
+  wire _361_;
+  wire _362_;
+  wire _363_;
+  wire _364_;
+  wire _365_;
+  wire _366_;
+  wire _367_;
+  wire _368_;
+  wire _369_;
+  wire _370_;
   wire \$like ;
   wire [7:0] \$like$53 ;
   wire \$signal ;
   reg \$signal$108  = 1'h0;
   reg \$signal$109  = 1'h0;
-  reg \$signal$137  = 1'h0;
-  reg \$signal$144  = 1'h0;
-  reg [15:0] M_ = 16'h0000;
+  reg \$signal$112  = 1'h1;
+  reg \$signal$139  = 1'h0;
+  reg \$signal$146  = 1'h0;
   reg acc_odd = 1'h0;
   reg [51:0] acc_pair = 52'h0000000000000;
   reg [7:0] act_max = 8'h00;
@@ -403,6 +426,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
+  reg [16:0] m_less = 17'h00000;
   reg m_one = 1'h0;
   output [64:0] m_out__payload;
   wire [64:0] m_out__payload;
@@ -414,7 +438,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$147 ;
+  wire [207:0] \o_data$149 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$82 ;
@@ -464,6 +488,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \w_en$85  = 1'h0;
   reg [7:0] wa = 8'h00;
   reg [2:0] wb = 3'h0;
+  reg wb_last = 1'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
@@ -492,15 +517,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign wrap = d_last & _027_;
   assign _029_ = ra_inc + 1'h1;
   assign _030_[7:0] = ra_inc + 8'hf9;
-  assign _031_[7:0] = ra_row + 1'h1;
-  assign _032_[7:0] = ra_row + 8'hf9;
+  assign _031_[7:0] = ra_row - 8'hff;
+  assign _032_[7:0] = ra_row - 3'h7;
   assign _033_[7:0] = ra_inc + 1'h1;
   assign _034_[7:0] = ra_inc + 8'hf9;
   assign \w_en$81  = \o_valid$82  & ob_last;
-  assign _036_ = fm0 + 4'h8;
-  assign _038_ = kept - 4'h8;
-  assign _039_ = kept >= 5'h10;
-  assign _040_ = kept >= 4'h8;
+  assign _037_[4:0] = kept - 4'h8;
+  assign _038_ = kept >= 5'h10;
+  assign _039_ = kept >= 4'h8;
   assign _048_ = hdr[47:32] > 7'h47;
   assign _049_[9:0] = _048_ ? hdr[41:32] : 10'h047;
   assign _050_[9:0] = _049_[9:0] - 2'h2;
@@ -512,9 +536,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _057_ = hdr[31:16] == 1'h1;
   assign _058_[15:0] = ch_left - 1'h1;
   assign _059_ = wa + 1'h1;
-  assign _060_ = wb == 3'h7;
-  assign _061_[4:0] = blk + 1'h1;
-  assign _062_[2:0] = wb + 1'h1;
+  assign _060_[4:0] = blk + 1'h1;
+  assign _061_[2:0] = wb + 1'h1;
+  assign _062_ = wb == 3'h6;
   assign _063_[0] = lane + 1'h1;
   assign _064_ = ch_left == 1'h1;
   assign _068_[6:0] = flush - 1'h1;
@@ -545,17 +569,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _005_ = o_valid & row_valid;
   assign _006_ = row_end & row_valid;
   assign _007_ = _006_ & row_last;
+  assign _014_ = ob + 1'h1;
+  assign _015_[2:0] = ob_last ? 3'h0 : _014_;
   assign _017_ = r_en & m_out__valid;
   assign _018_ = ~ row_valid;
   assign _019_ = row_end & _018_;
-  reg [1:0] _492_ = 2'h0;
-  assign ra_row[2:1] = _492_;
-  reg [5:0] _493_ = 6'h00;
-  assign { ra_row[7:3], ra_row[0] } = _493_;
-  reg [16:0] _512_ = 17'h00000;
-  assign drain_back[16:0] = _512_;
-  reg [16:0] _513_ = 17'h00000;
-  assign drain_plus[16:0] = _513_;
+  reg [1:0] _514_ = 2'h0;
+  assign ra_row[2:1] = _514_;
+  reg [5:0] _515_ = 6'h00;
+  assign { ra_row[7:3], ra_row[0] } = _515_;
+  reg [16:0] _534_ = 17'h00000;
+  assign drain_back[16:0] = _534_;
+  reg [16:0] _535_ = 17'h00000;
+  assign drain_plus[16:0] = _535_;
   assign _107_ = { _106_, _104_, enter_q, d_last } != 4'h8;
   assign _108_ = { _106_, _104_, enter_q } != 1'h0;
   assign _109_ = { _104_, enter_q } != 2'h2;
@@ -573,102 +599,111 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _121_ = { compute, adv } != 2'h2;
   assign _122_ = { compute, adv } != 2'h2;
   assign _123_ = { compute, adv } != 2'h2;
-  assign _124_ = { _265_, _264_ } != 1'h0;
-  assign _125_ = { _276_, s_param__valid } != 2'h2;
-  assign _126_ = { _278_, s_param__valid } != 2'h2;
-  assign _127_ = { _276_, ch_last, s_param__valid } != 3'h5;
-  assign _128_ = { _273_, compute } != 2'h3;
-  assign _129_ = { _271_, _069_ } != 2'h2;
-  assign _130_ = { _278_, _276_, _273_, _271_ } != 1'h0;
-  assign _131_ = { _281_, s_param__valid } != 2'h2;
-  assign _132_ = { _283_, s_param__valid } != 2'h2;
-  assign _133_ = { _283_, _281_ } != 1'h0;
-  assign _134_ = { _286_, s_param__valid } != 2'h2;
-  assign _135_ = { _288_, s_param__valid } != 2'h2;
-  assign _136_ = { _288_, _286_ } != 1'h0;
-  assign _137_ = { _293_, s_param__valid } != 2'h2;
-  assign _138_ = { _295_, s_param__valid } != 2'h2;
-  assign _139_ = { _293_, lane, s_param__valid } != 3'h7;
-  assign _140_ = { _295_, _293_ } != 1'h0;
-  assign _141_ = { _299_, s_param__valid } != 2'h2;
-  assign _142_ = { _301_, s_param__valid } != 2'h2;
-  assign _143_ = { _299_, lane, s_param__valid } != 3'h7;
-  assign _144_ = { _301_, _299_ } != 1'h0;
-  assign _145_ = { _306_, s_param__valid } != 2'h2;
-  assign _146_ = { _308_, s_param__valid } != 2'h2;
-  assign _147_ = { _306_, _060_, lane, s_param__valid } != 4'h9;
-  assign _148_ = { _306_, lane, s_param__valid } != 3'h7;
-  assign _149_ = { _308_, _306_ } != 1'h0;
-  assign _150_ = { _312_, s_param__valid } != 2'h2;
-  assign _151_ = { _314_, s_param__valid } != 2'h2;
-  assign _152_ = { _314_, _312_ } != 1'h0;
-  assign _153_ = & { _200_, \o_valid$82  };
-  assign _154_ = & { _201_, \o_valid$82  };
-  assign _155_ = & { _202_, \o_valid$82  };
-  assign _156_ = & { _203_, \o_valid$82  };
-  assign _157_ = & { _204_, \o_valid$82  };
-  assign _158_ = & { _205_, \o_valid$82  };
-  assign _159_ = & { _206_, \o_valid$82  };
-  assign _160_ = & { _109_, _108_, _107_ };
-  assign _161_ = & { _117_, _116_ };
-  assign _162_ = & { _119_, _118_ };
-  assign _163_ = & { fn_last, at_tile_last, adv };
-  assign _164_ = & { _121_, _120_ };
-  assign _165_ = & { _266_, ch_last, s_param__valid };
-  assign _166_ = & { _267_, ch_last, s_param__valid };
-  assign _167_ = & { _268_, ch_last, s_param__valid };
-  assign _168_ = & { _130_, _129_, _128_, _127_, _126_, _125_ };
-  assign _169_ = & { _133_, _132_, _131_ };
-  assign _170_ = & { _136_, _135_, _134_ };
-  assign _171_ = & { _140_, _139_, _138_, _137_ };
-  assign _172_ = & { _144_, _143_, _142_, _141_ };
-  assign _173_ = & { _149_, _148_, _147_, _146_, _145_ };
-  assign _174_ = & { _152_, _151_, _150_ };
-  assign _175_ = & { _315_, s_param__valid };
-  assign _176_ = & { _316_, s_param__valid };
-  assign _177_ = & { _317_, s_param__valid };
-  assign _178_ = & { _318_, s_param__valid };
-  assign _179_ = & { _319_, s_param__valid };
-  assign _180_ = & { _320_, s_param__valid };
-  assign _181_ = & { _321_, s_param__valid };
-  assign _182_ = & { _322_, s_param__valid };
-  assign _183_ = & { _323_, s_param__valid };
-  assign _184_ = & { _324_, s_param__valid };
-  assign _185_ = & { _325_, s_param__valid };
-  assign _186_ = & { _326_, s_param__valid };
-  assign _187_ = & { _327_, s_param__valid };
-  assign _196_ = ~ _346_;
-  assign _197_ = ~ compute;
-  assign _198_ = ~ _342_;
-  assign _188_ = | { drain_restart, rst };
-  assign _189_ = | { drain_restart, rst };
-  assign _190_ = | { drain_restart, rst };
-  assign _191_ = | { _196_, rst };
-  assign _192_ = | { d_last, rst };
-  assign _193_ = | { _197_, rst };
-  assign _194_ = | { _070_, rst };
-  assign _195_ = | { _198_, rst };
-  assign _200_ = ob == 3'h6;
-  assign _201_ = ob == 3'h5;
-  assign _202_ = ob == 3'h4;
-  assign _203_ = ob == 2'h3;
-  assign _204_ = ob == 2'h2;
-  assign _205_ = ob == 1'h1;
-  assign _206_ = ! ob;
-  assign _211_ = drain_restart ? 1'h0 : d_last;
-  assign _217_ = drain_restart ? m_one : row_last;
-  assign _220_ = drain_restart ? 1'h1 : row_valid;
-  assign _223_ = drain_restart ? 17'h00000 : row;
-  assign _226_ = drain_restart ? (* full_case = 32'd1 *) 8'hf9 : \$like$53 ;
-  assign _199_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _230_ = drain_restart ? 5'h00 : dn;
-  assign _235_ = drain_restart ? 3'h0 : d;
-  assign _239_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$109  : _082_;
-  assign _240_ = adv ? _239_ : 1'hx;
-  assign _242_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$108  : _081_;
-  assign _243_ = adv ? _242_ : 1'hx;
-  assign _253_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _709_;
+  assign _124_ = { _274_, _273_ } != 1'h0;
+  assign _125_ = { _285_, s_param__valid } != 2'h2;
+  assign _126_ = { _287_, s_param__valid } != 2'h2;
+  assign _127_ = { _285_, ch_last, s_param__valid } != 3'h5;
+  assign _128_ = { _282_, compute } != 2'h3;
+  assign _129_ = { _280_, _069_ } != 2'h2;
+  assign _130_ = { _287_, _285_, _282_, _280_ } != 1'h0;
+  assign _131_ = { _290_, s_param__valid } != 2'h2;
+  assign _132_ = { _292_, s_param__valid } != 2'h2;
+  assign _133_ = { _292_, _290_ } != 1'h0;
+  assign _134_ = { _295_, s_param__valid } != 2'h2;
+  assign _135_ = { _297_, s_param__valid } != 2'h2;
+  assign _136_ = { _297_, _295_ } != 1'h0;
+  assign _137_ = { _302_, s_param__valid } != 2'h2;
+  assign _138_ = { _304_, s_param__valid } != 2'h2;
+  assign _139_ = { _302_, \$signal$112 , s_param__valid } != 3'h5;
+  assign _140_ = { _304_, _302_ } != 1'h0;
+  assign _141_ = { _308_, s_param__valid } != 2'h2;
+  assign _142_ = { _310_, s_param__valid } != 2'h2;
+  assign _143_ = { _310_, _308_ } != 1'h0;
+  assign _144_ = { _315_, s_param__valid } != 2'h2;
+  assign _145_ = { _317_, s_param__valid } != 2'h2;
+  assign _146_ = { _315_, \$signal$112 , s_param__valid } != 3'h5;
+  assign _147_ = { _317_, _315_ } != 1'h0;
+  assign _148_ = { _321_, s_param__valid } != 2'h2;
+  assign _149_ = { _323_, s_param__valid } != 2'h2;
+  assign _150_ = { _321_, \$signal$112 , s_param__valid } != 3'h5;
+  assign _151_ = { _323_, _321_ } != 1'h0;
+  assign _152_ = { _328_, s_param__valid } != 2'h2;
+  assign _153_ = { _330_, s_param__valid } != 2'h2;
+  assign _154_ = { _328_, \$signal$112 , s_param__valid } != 3'h5;
+  assign _155_ = { _328_, wb_last, \$signal$112 , s_param__valid } != 4'hb;
+  assign _156_ = { _330_, _328_ } != 1'h0;
+  assign _157_ = { _334_, s_param__valid } != 2'h2;
+  assign _158_ = { _336_, s_param__valid } != 2'h2;
+  assign _159_ = { _336_, _334_ } != 1'h0;
+  assign _160_ = & { _209_, \o_valid$82  };
+  assign _161_ = & { _210_, \o_valid$82  };
+  assign _162_ = & { _211_, \o_valid$82  };
+  assign _163_ = & { _212_, \o_valid$82  };
+  assign _164_ = & { _213_, \o_valid$82  };
+  assign _165_ = & { _214_, \o_valid$82  };
+  assign _166_ = & { _215_, \o_valid$82  };
+  assign _167_ = & { _109_, _108_, _107_ };
+  assign _168_ = & { _117_, _116_ };
+  assign _169_ = & { _119_, _118_ };
+  assign _170_ = & { fn_last, at_tile_last, adv };
+  assign _171_ = & { _121_, _120_ };
+  assign _172_ = & { _275_, ch_last, s_param__valid };
+  assign _173_ = & { _276_, ch_last, s_param__valid };
+  assign _174_ = & { _277_, ch_last, s_param__valid };
+  assign _175_ = & { _130_, _129_, _128_, _127_, _126_, _125_ };
+  assign _176_ = & { _133_, _132_, _131_ };
+  assign _177_ = & { _136_, _135_, _134_ };
+  assign _178_ = & { _140_, _139_, _138_, _137_ };
+  assign _179_ = & { _143_, _142_, _141_ };
+  assign _180_ = & { _147_, _146_, _145_, _144_ };
+  assign _181_ = & { _151_, _150_, _149_, _148_ };
+  assign _182_ = & { _156_, _155_, _154_, _153_, _152_ };
+  assign _183_ = & { _159_, _158_, _157_ };
+  assign _184_ = & { _337_, s_param__valid };
+  assign _185_ = & { _338_, s_param__valid };
+  assign _186_ = & { _339_, s_param__valid };
+  assign _187_ = & { _340_, s_param__valid };
+  assign _188_ = & { _341_, s_param__valid };
+  assign _189_ = & { _342_, s_param__valid };
+  assign _190_ = & { _343_, s_param__valid };
+  assign _191_ = & { _344_, s_param__valid };
+  assign _192_ = & { _345_, s_param__valid };
+  assign _193_ = & { _346_, s_param__valid };
+  assign _194_ = & { _347_, s_param__valid };
+  assign _195_ = & { _348_, s_param__valid };
+  assign _196_ = & { _349_, s_param__valid };
+  assign _205_ = ~ _368_;
+  assign _206_ = ~ compute;
+  assign _207_ = ~ _364_;
+  assign _197_ = | { drain_restart, rst };
+  assign _198_ = | { drain_restart, rst };
+  assign _199_ = | { drain_restart, rst };
+  assign _200_ = | { _205_, rst };
+  assign _201_ = | { d_last, rst };
+  assign _202_ = | { _206_, rst };
+  assign _203_ = | { _070_, rst };
+  assign _204_ = | { _207_, rst };
+  assign _209_ = ob == 3'h6;
+  assign _210_ = ob == 3'h5;
+  assign _211_ = ob == 3'h4;
+  assign _212_ = ob == 2'h3;
+  assign _213_ = ob == 2'h2;
+  assign _214_ = ob == 1'h1;
+  assign _215_ = ! ob;
+  assign _220_ = drain_restart ? 1'h0 : d_last;
+  assign _226_ = drain_restart ? m_one : row_last;
+  assign _229_ = drain_restart ? 1'h1 : row_valid;
+  assign _232_ = drain_restart ? 17'h00000 : row;
+  assign _235_ = drain_restart ? (* full_case = 32'd1 *) 8'hf9 : \$like$53 ;
+  assign _208_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _239_ = drain_restart ? 5'h00 : dn;
+  assign _244_ = drain_restart ? 3'h0 : d;
+  assign _248_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$109  : _082_;
+  assign _249_ = adv ? _248_ : 1'hx;
+  assign _251_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$108  : _081_;
+  assign _252_ = adv ? _251_ : 1'hx;
+  assign _262_ = at_k_last ? 1'h0 : 1'hx;
+  function [6:0] _742_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -676,20 +711,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _709_ = b[6:0];
+        _742_ = b[6:0];
       2'b1?:
-        _709_ = b[13:7];
+        _742_ = b[13:7];
       default:
-        _709_ = a;
+        _742_ = a;
     endcase
   endfunction
-  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _266_ = ctrl_state == 1'h1;
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = ctrl_state == 1'h1;
-  assign _269_ = _069_ ? 2'h0 : 2'hx;
-  function [1:0] _716_;
+  assign _273_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _274_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _275_ = ctrl_state == 1'h1;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = _069_ ? 2'h0 : 2'hx;
+  function [1:0] _749_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -697,188 +732,228 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _716_ = b[1:0];
+        _749_ = b[1:0];
       4'b??1?:
-        _716_ = b[3:2];
+        _749_ = b[3:2];
       4'b?1??:
-        _716_ = b[5:4];
+        _749_ = b[5:4];
       4'b1???:
-        _716_ = b[7:6];
+        _749_ = b[7:6];
       default:
-        _716_ = a;
+        _749_ = a;
     endcase
   endfunction
-  assign _271_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _272_ = compute ? 2'hx : 2'h3;
-  assign _273_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _274_ = ch_last ? 2'h2 : 2'hx;
-  assign _275_ = s_param__valid ? _274_ : 2'hx;
-  assign _276_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _277_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _278_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _279_ = s_param__valid ? _064_ : 1'hx;
-  function [0:0] _726_;
+  assign _280_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _281_ = compute ? 2'hx : 2'h3;
+  assign _282_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _283_ = ch_last ? 2'h2 : 2'hx;
+  assign _284_ = s_param__valid ? _283_ : 2'hx;
+  assign _285_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _286_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _287_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _288_ = s_param__valid ? _064_ : 1'hx;
+  function [0:0] _759_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _726_ = b[0:0];
+        _759_ = b[0:0];
       2'b1?:
-        _726_ = b[1:1];
+        _759_ = b[1:1];
       default:
-        _726_ = a;
+        _759_ = a;
     endcase
   endfunction
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = s_param__valid ? _057_ : 1'hx;
-  assign _283_ = ! ctrl_state;
-  assign _284_ = s_param__valid ? _058_[15:0] : 16'hxxxx;
-  function [15:0] _731_;
+  assign _290_ = ctrl_state == 1'h1;
+  assign _291_ = s_param__valid ? _057_ : 1'hx;
+  assign _292_ = ! ctrl_state;
+  assign _293_ = s_param__valid ? _058_[15:0] : 16'hxxxx;
+  function [15:0] _764_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _731_ = b[15:0];
+        _764_ = b[15:0];
       2'b1?:
-        _731_ = b[31:16];
+        _764_ = b[31:16];
       default:
-        _731_ = a;
+        _764_ = a;
     endcase
   endfunction
-  assign _286_ = ctrl_state == 1'h1;
-  assign _287_ = s_param__valid ? _055_ : 16'hxxxx;
-  assign _288_ = ! ctrl_state;
-  assign _289_ = _060_ ? (* full_case = 32'd1 *) 3'h0 : _062_[2:0];
-  assign _290_ = lane ? 3'hx : _289_;
-  assign _291_ = s_param__valid ? _290_ : 3'hx;
-  function [2:0] _738_;
+  assign _295_ = ctrl_state == 1'h1;
+  assign _296_ = s_param__valid ? _055_ : 16'hxxxx;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _062_;
+  assign _299_ = \$signal$112  ? _298_ : 1'hx;
+  assign _300_ = s_param__valid ? _299_ : 1'hx;
+  function [0:0] _771_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _771_ = b[0:0];
+      2'b1?:
+        _771_ = b[1:1];
+      default:
+        _771_ = a;
+    endcase
+  endfunction
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = \$signal$112  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _306_ = s_param__valid ? _305_ : 1'hx;
+  function [0:0] _777_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _777_ = b[0:0];
+      2'b1?:
+        _777_ = b[1:1];
+      default:
+        _777_ = a;
+    endcase
+  endfunction
+  assign _307_ = _777_(1'hx, { _309_, _306_ }, { _310_, _308_ });
+  assign _308_ = ctrl_state == 1'h1;
+  assign _309_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _061_[2:0];
+  assign _312_ = \$signal$112  ? _311_ : 3'hx;
+  assign _313_ = s_param__valid ? _312_ : 3'hx;
+  function [2:0] _784_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _738_ = b[2:0];
+        _784_ = b[2:0];
       2'b1?:
-        _738_ = b[5:3];
+        _784_ = b[5:3];
       default:
-        _738_ = a;
+        _784_ = a;
     endcase
   endfunction
-  assign _293_ = ctrl_state == 1'h1;
-  assign _294_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = lane ? 8'hxx : _059_;
-  assign _297_ = s_param__valid ? _296_ : 8'hxx;
-  function [7:0] _744_;
+  assign _315_ = ctrl_state == 1'h1;
+  assign _316_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _317_ = ! ctrl_state;
+  assign _318_ = \$signal$112  ? _059_ : 8'hxx;
+  assign _319_ = s_param__valid ? _318_ : 8'hxx;
+  function [7:0] _790_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _744_ = b[7:0];
+        _790_ = b[7:0];
       2'b1?:
-        _744_ = b[15:8];
+        _790_ = b[15:8];
       default:
-        _744_ = a;
+        _790_ = a;
     endcase
   endfunction
-  assign _299_ = ctrl_state == 1'h1;
-  assign _300_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _301_ = ! ctrl_state;
-  assign _302_ = _060_ ? _061_[4:0] : 5'hxx;
-  assign _303_ = lane ? 5'hxx : _302_;
-  assign _304_ = s_param__valid ? _303_ : 5'hxx;
-  function [4:0] _751_;
+  assign _321_ = ctrl_state == 1'h1;
+  assign _322_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = wb_last ? _060_[4:0] : 5'hxx;
+  assign _325_ = \$signal$112  ? _324_ : 5'hxx;
+  assign _326_ = s_param__valid ? _325_ : 5'hxx;
+  function [4:0] _797_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _751_ = b[4:0];
+        _797_ = b[4:0];
       2'b1?:
-        _751_ = b[9:5];
+        _797_ = b[9:5];
       default:
-        _751_ = a;
+        _797_ = a;
     endcase
   endfunction
-  assign _306_ = ctrl_state == 1'h1;
-  assign _307_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = lane ? (* full_case = 32'd1 *) _063_[0] : 1'h0;
-  assign _310_ = s_param__valid ? _309_ : 1'hx;
-  function [0:0] _757_;
+  assign _328_ = ctrl_state == 1'h1;
+  assign _329_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _330_ = ! ctrl_state;
+  assign _331_ = \$signal$112  ? (* full_case = 32'd1 *) 1'h0 : _063_[0];
+  assign _332_ = s_param__valid ? _331_ : 1'hx;
+  function [0:0] _803_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _757_ = b[0:0];
+        _803_ = b[0:0];
       2'b1?:
-        _757_ = b[1:1];
+        _803_ = b[1:1];
       default:
-        _757_ = a;
+        _803_ = a;
     endcase
   endfunction
-  assign _312_ = ctrl_state == 1'h1;
-  assign _313_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = ! ctrl_state;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = ! ctrl_state;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = ! ctrl_state;
-  assign _327_ = ! ctrl_state;
-  assign _330_ = dn_last ? (* full_case = 32'd1 *) 8'hf9 : _034_[7:0];
-  assign _331_ = d_last ? (* full_case = 32'd1 *) _330_ : _032_[7:0];
-  assign _332_ = beat_last ? (* full_case = 32'd1 *) _331_ : _030_[7:0];
-  assign \$like$53  = o_valid ? _332_ : { 5'hxx, ra_row[2:1], 1'hx };
-  assign _333_ = dn_last ? (* full_case = 32'd1 *) 8'h01 : _033_[7:0];
-  assign _334_ = d_last ? (* full_case = 32'd1 *) _333_ : _031_[7:0];
-  assign _335_ = beat_last ? (* full_case = 32'd1 *) _334_ : _029_;
-  assign \$like  = o_valid ? _335_[0] : 1'hx;
-  assign _336_ = dn_last ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
-  assign _337_ = d_last ? (* full_case = 32'd1 *) _336_ : ra_row;
-  assign _339_ = ch_last ? 1'h1 : 1'h0;
-  assign _340_ = s_param__valid ? _339_ : 1'h0;
-  assign enter = _341_ ? _340_ : 1'h0;
-  assign _341_ = ctrl_state == 1'h1;
-  assign _342_ = ctrl_state == 1'h1;
-  assign _343_ = ctrl_state == 1'h1;
-  assign _344_ = ctrl_state == 1'h1;
-  assign _345_ = ctrl_state == 1'h1;
+  assign _334_ = ctrl_state == 1'h1;
+  assign _335_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _336_ = ! ctrl_state;
+  assign _337_ = ! ctrl_state;
+  assign _338_ = ! ctrl_state;
+  assign _339_ = ! ctrl_state;
+  assign _340_ = ! ctrl_state;
+  assign _341_ = ! ctrl_state;
+  assign _342_ = ! ctrl_state;
+  assign _343_ = ! ctrl_state;
+  assign _344_ = ! ctrl_state;
+  assign _345_ = ! ctrl_state;
   assign _346_ = ! ctrl_state;
-  function [0:0] _796_;
+  assign _347_ = ! ctrl_state;
+  assign _348_ = ! ctrl_state;
+  assign _349_ = ! ctrl_state;
+  assign _352_ = dn_last ? (* full_case = 32'd1 *) 8'hf9 : _034_[7:0];
+  assign _353_ = d_last ? (* full_case = 32'd1 *) _352_ : _032_[7:0];
+  assign _354_ = beat_last ? (* full_case = 32'd1 *) _353_ : _030_[7:0];
+  assign \$like$53  = o_valid ? _354_ : { 5'hxx, ra_row[2:1], 1'hx };
+  assign _355_ = dn_last ? (* full_case = 32'd1 *) 8'h01 : _033_[7:0];
+  assign _356_ = d_last ? (* full_case = 32'd1 *) _355_ : _031_[7:0];
+  assign _357_ = beat_last ? (* full_case = 32'd1 *) _356_ : _029_;
+  assign \$like  = o_valid ? _357_[0] : 1'hx;
+  assign _358_ = dn_last ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
+  assign _359_ = d_last ? (* full_case = 32'd1 *) _358_ : ra_row;
+  assign _361_ = ch_last ? 1'h1 : 1'h0;
+  assign _362_ = s_param__valid ? _361_ : 1'h0;
+  assign enter = _363_ ? _362_ : 1'h0;
+  assign _363_ = ctrl_state == 1'h1;
+  assign _364_ = ctrl_state == 1'h1;
+  assign _365_ = ctrl_state == 1'h1;
+  assign _366_ = ctrl_state == 1'h1;
+  assign _367_ = ctrl_state == 1'h1;
+  assign _368_ = ! ctrl_state;
+  function [0:0] _842_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _796_ = b[0:0];
+        _842_ = b[0:0];
       2'b1?:
-        _796_ = b[1:1];
+        _842_ = b[1:1];
       default:
-        _796_ = a;
+        _842_ = a;
     endcase
   endfunction
-  assign s_param__ready = _796_(1'h0, 2'h3, { _348_, _347_ });
-  assign _347_ = ctrl_state == 1'h1;
-  assign _348_ = ! ctrl_state;
+  assign s_param__ready = _842_(1'h0, 2'h3, { _370_, _369_ });
+  assign _369_ = ctrl_state == 1'h1;
+  assign _370_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -886,7 +961,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$147 ),
+    .o_data(\o_data$149 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -916,13 +991,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$82 ),
-    .\port$2779$0 (r_data),
+    .\port$2829$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign _092_[18:17] = 2'hx;
   assign _049_[15:10] = 6'hxx;
-  assign _199_[7:1] = 7'hxx;
+  assign _015_[3] = 1'hx;
+  assign _208_[7:1] = 7'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -931,7 +1007,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$58  <= 1'h0;
       \i_valid$56  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$144  <= 1'h0;
+      \$signal$146  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -949,8 +1025,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _512_ <= 17'h00000;
-      _513_ <= 17'h00000;
+      _534_ <= 17'h00000;
+      _535_ <= 17'h00000;
       credit_ok <= 1'h1;
       credits <= 5'h14;
       last_mblock <= 1'h0;
@@ -958,16 +1034,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       give_back <= _017_ + _019_;
       \w_en$85  <= \w_en$81 ;
       \i_last$58  <= part_last;
-      \i_valid$56  <= \$signal$144 ;
+      \i_valid$56  <= \$signal$146 ;
       part_last <= _007_ & dn_last;
-      \$signal$144  <= _005_;
+      \$signal$146  <= _005_;
       enter_q <= enter;
-      begin if (_104_) d_last <= _211_; else d_last <= _106_ ? \$signal$137  : _211_; end
-      begin if (_104_) row_last <= _217_; else begin if (_106_) row_last <= row_last_next; else row_last <= _217_; end end
-      begin if (_104_) row_valid <= _220_; else begin if (_106_) row_valid <= row_valid_next; else row_valid <= _220_; end end
-      begin if (_104_) row <= _223_; else begin if (_106_) row <= row_next; else row <= _223_; end end
-      begin if (_104_) dn <= _230_; else begin if (_106_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _003_; else dn <= _230_; end else dn <= _230_; end end
-      begin if (_104_) d <= _235_; else begin if (_106_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _004_[2:0]; else d <= _235_; end end
+      begin if (_104_) d_last <= _220_; else d_last <= _106_ ? \$signal$139  : _220_; end
+      begin if (_104_) row_last <= _226_; else begin if (_106_) row_last <= row_last_next; else row_last <= _226_; end end
+      begin if (_104_) row_valid <= _229_; else begin if (_106_) row_valid <= row_valid_next; else row_valid <= _229_; end end
+      begin if (_104_) row <= _232_; else begin if (_106_) row <= row_next; else row <= _232_; end end
+      begin if (_104_) dn <= _239_; else begin if (_106_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _003_; else dn <= _239_; end else dn <= _239_; end end
+      begin if (_104_) d <= _244_; else begin if (_106_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _004_[2:0]; else d <= _244_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
       begin if (wrap) row_last_next <= drain_lt_wrap & _094_; else row_last_next <= drain_lt_last & _096_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
@@ -978,11 +1054,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _512_ <= _084_[16:0];
-      _513_ <= _083_[16:0];
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _039_ : _040_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _038_ : kept;
-      last_mblock <= _036_ >= M_;
+      _534_ <= _084_[16:0];
+      _535_ <= _083_[16:0];
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _038_ : _039_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _037_[4:0] : kept;
+      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
       \w_data$87  <= 65'h00000000000000000;
@@ -991,37 +1067,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_153_) begin
+    end else if (_160_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_154_) begin
+    end else if (_161_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_155_) begin
+    end else if (_162_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_156_) begin
+    end else if (_163_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_157_) begin
+    end else if (_164_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_158_) begin
+    end else if (_165_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_159_) begin
+    end else if (_166_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1029,18 +1105,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 3'h0;
     end else if (\o_valid$82 ) begin
       ob_last <= ob == 3'h6;
-      begin if (ob_last) ob <= 3'h0; else ob <= ob + 1'h1; end
+      ob <= _015_[2:0];
     end
-    if (\$signal$144 ) begin
+    if (\$signal$146 ) begin
       begin if (acc_odd) i_acc <= acc_pair[51:26]; else i_acc <= acc_pair[25:0]; end
     end
     if (o_valid) begin
       acc_odd <= beat[0];
-      begin if (beat[2]) acc_pair <= beat[1] ? \o_data$147 [207:156] : \o_data$147 [155:104]; else acc_pair <= beat[1] ? \o_data$147 [103:52] : \o_data$147 [51:0]; end
+      begin if (beat[2]) acc_pair <= beat[1] ? \o_data$149 [207:156] : \o_data$149 [155:104]; else acc_pair <= beat[1] ? \o_data$149 [103:52] : \o_data$149 [51:0]; end
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_160_) begin
+    end else if (_167_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_104_) dn_last <= 1'hx; else begin if (_106_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
@@ -1048,75 +1124,75 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_110_) begin
       begin if (_104_) beat_last <= beat == 3'h6; else begin if (_106_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_188_) begin
-      _492_ <= 2'h0;
+    if (_197_) begin
+      _514_ <= 2'h0;
     end else if (o_valid) begin
-      _492_ <= _332_[2:1];
+      _514_ <= _354_[2:1];
     end
     if (rst) begin
-      _493_ <= 6'h00;
+      _515_ <= 6'h00;
     end else if (_111_) begin
-      _493_ <= { _226_[7:3], _226_[0] };
+      _515_ <= { _235_[7:3], _235_[0] };
     end
-    if (_189_) begin
+    if (_198_) begin
       ra_inc[7:1] <= 7'h00;
     end else if (o_valid) begin
-      ra_inc[7:1] <= _335_[7:1];
+      ra_inc[7:1] <= _357_[7:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
     end else if (_112_) begin
-      ra_inc[0] <= _199_[0];
+      ra_inc[0] <= _208_[0];
     end
-    if (_190_) begin
+    if (_199_) begin
       ra <= 8'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _337_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _359_ : ra_inc;
     end
     if (rst) begin
       beat <= 3'h0;
     end else if (_113_) begin
       begin if (_104_) beat <= beat + 1'h1; else begin if (_106_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
-    if (_191_) begin
+    if (_200_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_192_) begin
-      \$signal$137  <= 1'h0;
+    if (_201_) begin
+      \$signal$139  <= 1'h0;
     end else begin
-      \$signal$137  <= drain_d_pen;
+      \$signal$139  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_114_) begin
-      at_tile_last <= compute ? _240_ : \$signal$109 ;
+      at_tile_last <= compute ? _249_ : \$signal$109 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_115_) begin
-      at_k_last <= compute ? _243_ : \$signal$108 ;
+      at_k_last <= compute ? _252_ : \$signal$108 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_161_) begin
+    end else if (_168_) begin
       begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _078_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_162_) begin
+    end else if (_169_) begin
       begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _077_; else fn_rem <= 6'hxx; end else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_193_) begin
+    if (_202_) begin
       fm0 <= 17'h00000;
-    end else if (_163_) begin
+    end else if (_170_) begin
       fm0 <= _076_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_164_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _074_ : _253_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_171_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _074_ : _262_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
@@ -1131,139 +1207,149 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 7'h00;
     end else if (_124_) begin
-      flush <= _709_(7'hxx, { 7'h67, _068_[6:0] }, { _265_, _264_ });
+      flush <= _742_(7'hxx, { 7'h68, _068_[6:0] }, { _274_, _273_ });
     end
-    if (_194_) begin
+    if (_203_) begin
       compute <= 1'h0;
-    end else if (_165_) begin
+    end else if (_172_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_166_) begin
+    end else if (_173_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_167_) begin
+    end else if (_174_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_168_) begin
-      ctrl_state <= _716_(2'hx, { _277_, _275_, _272_, _269_ }, { _278_, _276_, _273_, _271_ });
+    end else if (_175_) begin
+      ctrl_state <= _749_(2'hx, { _286_, _284_, _281_, _278_ }, { _287_, _285_, _282_, _280_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_169_) begin
-      ch_last <= _726_(1'hx, { _282_, _279_ }, { _283_, _281_ });
+    end else if (_176_) begin
+      ch_last <= _759_(1'hx, { _291_, _288_ }, { _292_, _290_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_170_) begin
-      ch_left <= _731_(16'hxxxx, { _287_, _284_ }, { _288_, _286_ });
+    end else if (_177_) begin
+      ch_left <= _764_(16'hxxxx, { _296_, _293_ }, { _297_, _295_ });
+    end
+    if (rst) begin
+      wb_last <= 1'h0;
+    end else if (_178_) begin
+      wb_last <= _771_(1'hx, { _303_, _300_ }, { _304_, _302_ });
+    end
+    if (rst) begin
+      \$signal$112  <= 1'h1;
+    end else if (_179_) begin
+      \$signal$112  <= _307_;
     end
     if (rst) begin
       wb <= 3'h0;
-    end else if (_171_) begin
-      wb <= _738_(3'hx, { _294_, _291_ }, { _295_, _293_ });
+    end else if (_180_) begin
+      wb <= _784_(3'hx, { _316_, _313_ }, { _317_, _315_ });
     end
     if (rst) begin
       wa <= 8'h00;
-    end else if (_172_) begin
-      wa <= _744_(8'hxx, { _300_, _297_ }, { _301_, _299_ });
+    end else if (_181_) begin
+      wa <= _790_(8'hxx, { _322_, _319_ }, { _323_, _321_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_173_) begin
-      blk <= _751_(5'hxx, { _307_, _304_ }, { _308_, _306_ });
+    end else if (_182_) begin
+      blk <= _797_(5'hxx, { _329_, _326_ }, { _330_, _328_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_174_) begin
-      lane <= _757_(1'hx, { _313_, _310_ }, { _314_, _312_ });
+    end else if (_183_) begin
+      lane <= _803_(1'hx, { _335_, _332_ }, { _336_, _334_ });
     end
     if (rst) begin
       \$signal$109  <= 1'h0;
-    end else if (_175_) begin
+    end else if (_184_) begin
       \$signal$109  <= _054_;
     end
     if (rst) begin
       \$signal$108  <= 1'h0;
-    end else if (_176_) begin
+    end else if (_185_) begin
       \$signal$108  <= _051_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_177_) begin
+    end else if (_186_) begin
       tile_pen <= _050_[9:0];
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_178_) begin
+    end else if (_187_) begin
       k_pen <= hdr[41:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_179_) begin
+    end else if (_188_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_180_) begin
+    end else if (_189_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_181_) begin
+    end else if (_190_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_182_) begin
+    end else if (_191_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_183_) begin
+    end else if (_192_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_184_) begin
+    end else if (_193_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_185_) begin
+    end else if (_194_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_186_) begin
+    end else if (_195_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
-      M_ <= 16'h0000;
-    end else if (_187_) begin
-      M_ <= hdr[15:0];
+      m_less <= 17'h00000;
+    end else if (_196_) begin
+      m_less <= hdr[15:0] - 4'h8;
     end
-    if (_195_) begin
+    if (_204_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _025_;
     end
-    if (!_343_) begin
+    if (!_365_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_344_) begin
+    if (!_366_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_345_) begin
+    if (!_367_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1274,8 +1360,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
   wire [3:0] _0030_;
-  (* unused_bits = "3" *)
-  wire [3:0] _0031_;
+  wire [2:0] _0031_;
   wire [3:0] _0032_;
   wire _0034_;
   wire _0035_;
@@ -1474,6 +1559,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [25:0] acc_7_5 = 26'h0000000;
   reg [25:0] acc_7_6 = 26'h0000000;
   reg [25:0] acc_7_7 = 26'h0000000;
+  wire [7:0] b;
   wire [2:0] beat_next;
   input clk;
   wire clk;
@@ -1501,6 +1587,22 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire i_valid;
   input [63:0] i_w;
   wire [63:0] i_w;
+  reg [7:0] in2_a0 = 8'h00;
+  reg [7:0] in2_a1 = 8'h00;
+  reg [7:0] in2_a2 = 8'h00;
+  reg [7:0] in2_a3 = 8'h00;
+  reg [7:0] in2_a4 = 8'h00;
+  reg [7:0] in2_a5 = 8'h00;
+  reg [7:0] in2_a6 = 8'h00;
+  reg [7:0] in2_a7 = 8'h00;
+  reg [7:0] in2_w0 = 8'h00;
+  reg [7:0] in2_w1 = 8'h00;
+  reg [7:0] in2_w2 = 8'h00;
+  reg [7:0] in2_w3 = 8'h00;
+  reg [7:0] in2_w4 = 8'h00;
+  reg [7:0] in2_w5 = 8'h00;
+  reg [7:0] in2_w6 = 8'h00;
+  reg [7:0] in2_w7 = 8'h00;
   reg [7:0] in_a0 = 8'h00;
   reg [7:0] in_a1 = 8'h00;
   reg [7:0] in_a2 = 8'h00;
@@ -1510,7 +1612,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] in_a6 = 8'h00;
   reg [7:0] in_a7 = 8'h00;
   reg in_idle = 1'h1;
+  reg in_idle2 = 1'h1;
   reg in_last = 1'h0;
+  reg in_last2 = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -1834,8 +1938,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [25:0] out_7_6 = 26'h0000000;
   reg [25:0] out_7_7 = 26'h0000000;
   wire [15:0] p;
-  wire [15:0] \p$134 ;
-  wire [15:0] \p$147 ;
   wire [15:0] \p$160 ;
   wire [15:0] \p$173 ;
   wire [15:0] \p$186 ;
@@ -1897,6 +1999,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire [15:0] \p$914 ;
   wire [15:0] \p$927 ;
   wire [15:0] \p$940 ;
+  wire [15:0] \p$953 ;
+  wire [15:0] \p$966 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -2105,11 +2209,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_7 = 8'h00;
   assign _0034_ = | count_next;
   assign _0035_ = beat_next == 3'h7;
-  assign a = in_idle ? 8'h00 : in_a0;
+  assign a = in_idle2 ? 8'h00 : in2_a0;
+  assign b = in_idle2 ? 8'h00 : in2_w0;
   assign draining = | drain_count;
   assign _0030_ = drain_count - 1'h1;
-  assign _0031_[2:0] = drain_beat + 1'h1;
-  assign _0032_[2:0] = drain_advance ? 3'h0 : _0031_[2:0];
+  assign _0031_ = drain_beat + 1'h1;
+  assign _0032_[2:0] = drain_advance ? 3'h0 : _0031_;
   assign _0065_ = | { lr_7_7_d2, rst };
   assign _0066_ = | { lr_7_7_d2, rst };
   assign _0067_ = | { lr_7_6_d2, rst };
@@ -2175,1423 +2280,1423 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _0127_ = | { lr_0_2_d2, rst };
   assign _0128_ = | { lr_0_1_d2, rst };
   assign _0129_ = | { lr_0_0_d2, rst };
-  assign _0130_ = | { in_idle, rst };
-  assign _0131_ = | { in_idle, rst };
-  assign _0132_ = | { in_idle, rst };
-  assign _0133_ = | { in_idle, rst };
-  assign _0134_ = | { in_idle, rst };
-  assign _0135_ = | { in_idle, rst };
-  assign _0136_ = | { in_idle, rst };
+  assign _0130_ = | { in_idle2, rst };
+  assign _0131_ = | { in_idle2, rst };
+  assign _0132_ = | { in_idle2, rst };
+  assign _0133_ = | { in_idle2, rst };
+  assign _0134_ = | { in_idle2, rst };
+  assign _0135_ = | { in_idle2, rst };
+  assign _0136_ = | { in_idle2, rst };
   assign _0137_ = draining ? _0032_[2:0] : drain_beat;
   assign beat_next = lr_7_7_d2 ? 3'h0 : _0137_;
   assign _0138_ = drain_advance ? _0030_ : drain_count;
   assign count_next = lr_7_7_d2 ? 4'h8 : _0138_;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a(a),
-    .b(in_w0),
+    .b(b),
     .clk(clk),
-    .\port$676$0 (p[0]),
-    .\port$676$1 (p[1]),
-    .\port$676$10 (p[10]),
-    .\port$676$11 (p[11]),
-    .\port$676$12 (p[12]),
-    .\port$676$13 (p[13]),
-    .\port$676$14 (p[14]),
-    .\port$676$15 (p[15]),
-    .\port$676$2 (p[2]),
-    .\port$676$3 (p[3]),
-    .\port$676$4 (p[4]),
-    .\port$676$5 (p[5]),
-    .\port$676$6 (p[6]),
-    .\port$676$7 (p[7]),
-    .\port$676$8 (p[8]),
-    .\port$676$9 (p[9]),
+    .\port$686$0 (p[0]),
+    .\port$686$1 (p[1]),
+    .\port$686$10 (p[10]),
+    .\port$686$11 (p[11]),
+    .\port$686$12 (p[12]),
+    .\port$686$13 (p[13]),
+    .\port$686$14 (p[14]),
+    .\port$686$15 (p[15]),
+    .\port$686$2 (p[2]),
+    .\port$686$3 (p[3]),
+    .\port$686$4 (p[4]),
+    .\port$686$5 (p[5]),
+    .\port$686$6 (p[6]),
+    .\port$686$7 (p[7]),
+    .\port$686$8 (p[8]),
+    .\port$686$9 (p[9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$677$0 (\p$134 [0]),
-    .\port$677$1 (\p$134 [1]),
-    .\port$677$10 (\p$134 [10]),
-    .\port$677$11 (\p$134 [11]),
-    .\port$677$12 (\p$134 [12]),
-    .\port$677$13 (\p$134 [13]),
-    .\port$677$14 (\p$134 [14]),
-    .\port$677$15 (\p$134 [15]),
-    .\port$677$2 (\p$134 [2]),
-    .\port$677$3 (\p$134 [3]),
-    .\port$677$4 (\p$134 [4]),
-    .\port$677$5 (\p$134 [5]),
-    .\port$677$6 (\p$134 [6]),
-    .\port$677$7 (\p$134 [7]),
-    .\port$677$8 (\p$134 [8]),
-    .\port$677$9 (\p$134 [9]),
+    .\port$687$0 (\p$160 [0]),
+    .\port$687$1 (\p$160 [1]),
+    .\port$687$10 (\p$160 [10]),
+    .\port$687$11 (\p$160 [11]),
+    .\port$687$12 (\p$160 [12]),
+    .\port$687$13 (\p$160 [13]),
+    .\port$687$14 (\p$160 [14]),
+    .\port$687$15 (\p$160 [15]),
+    .\port$687$2 (\p$160 [2]),
+    .\port$687$3 (\p$160 [3]),
+    .\port$687$4 (\p$160 [4]),
+    .\port$687$5 (\p$160 [5]),
+    .\port$687$6 (\p$160 [6]),
+    .\port$687$7 (\p$160 [7]),
+    .\port$687$8 (\p$160 [8]),
+    .\port$687$9 (\p$160 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$678$0 (\p$147 [0]),
-    .\port$678$1 (\p$147 [1]),
-    .\port$678$10 (\p$147 [10]),
-    .\port$678$11 (\p$147 [11]),
-    .\port$678$12 (\p$147 [12]),
-    .\port$678$13 (\p$147 [13]),
-    .\port$678$14 (\p$147 [14]),
-    .\port$678$15 (\p$147 [15]),
-    .\port$678$2 (\p$147 [2]),
-    .\port$678$3 (\p$147 [3]),
-    .\port$678$4 (\p$147 [4]),
-    .\port$678$5 (\p$147 [5]),
-    .\port$678$6 (\p$147 [6]),
-    .\port$678$7 (\p$147 [7]),
-    .\port$678$8 (\p$147 [8]),
-    .\port$678$9 (\p$147 [9]),
+    .\port$688$0 (\p$173 [0]),
+    .\port$688$1 (\p$173 [1]),
+    .\port$688$10 (\p$173 [10]),
+    .\port$688$11 (\p$173 [11]),
+    .\port$688$12 (\p$173 [12]),
+    .\port$688$13 (\p$173 [13]),
+    .\port$688$14 (\p$173 [14]),
+    .\port$688$15 (\p$173 [15]),
+    .\port$688$2 (\p$173 [2]),
+    .\port$688$3 (\p$173 [3]),
+    .\port$688$4 (\p$173 [4]),
+    .\port$688$5 (\p$173 [5]),
+    .\port$688$6 (\p$173 [6]),
+    .\port$688$7 (\p$173 [7]),
+    .\port$688$8 (\p$173 [8]),
+    .\port$688$9 (\p$173 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$679$0 (\p$160 [0]),
-    .\port$679$1 (\p$160 [1]),
-    .\port$679$10 (\p$160 [10]),
-    .\port$679$11 (\p$160 [11]),
-    .\port$679$12 (\p$160 [12]),
-    .\port$679$13 (\p$160 [13]),
-    .\port$679$14 (\p$160 [14]),
-    .\port$679$15 (\p$160 [15]),
-    .\port$679$2 (\p$160 [2]),
-    .\port$679$3 (\p$160 [3]),
-    .\port$679$4 (\p$160 [4]),
-    .\port$679$5 (\p$160 [5]),
-    .\port$679$6 (\p$160 [6]),
-    .\port$679$7 (\p$160 [7]),
-    .\port$679$8 (\p$160 [8]),
-    .\port$679$9 (\p$160 [9]),
+    .\port$689$0 (\p$186 [0]),
+    .\port$689$1 (\p$186 [1]),
+    .\port$689$10 (\p$186 [10]),
+    .\port$689$11 (\p$186 [11]),
+    .\port$689$12 (\p$186 [12]),
+    .\port$689$13 (\p$186 [13]),
+    .\port$689$14 (\p$186 [14]),
+    .\port$689$15 (\p$186 [15]),
+    .\port$689$2 (\p$186 [2]),
+    .\port$689$3 (\p$186 [3]),
+    .\port$689$4 (\p$186 [4]),
+    .\port$689$5 (\p$186 [5]),
+    .\port$689$6 (\p$186 [6]),
+    .\port$689$7 (\p$186 [7]),
+    .\port$689$8 (\p$186 [8]),
+    .\port$689$9 (\p$186 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$680$0 (\p$173 [0]),
-    .\port$680$1 (\p$173 [1]),
-    .\port$680$10 (\p$173 [10]),
-    .\port$680$11 (\p$173 [11]),
-    .\port$680$12 (\p$173 [12]),
-    .\port$680$13 (\p$173 [13]),
-    .\port$680$14 (\p$173 [14]),
-    .\port$680$15 (\p$173 [15]),
-    .\port$680$2 (\p$173 [2]),
-    .\port$680$3 (\p$173 [3]),
-    .\port$680$4 (\p$173 [4]),
-    .\port$680$5 (\p$173 [5]),
-    .\port$680$6 (\p$173 [6]),
-    .\port$680$7 (\p$173 [7]),
-    .\port$680$8 (\p$173 [8]),
-    .\port$680$9 (\p$173 [9]),
+    .\port$690$0 (\p$199 [0]),
+    .\port$690$1 (\p$199 [1]),
+    .\port$690$10 (\p$199 [10]),
+    .\port$690$11 (\p$199 [11]),
+    .\port$690$12 (\p$199 [12]),
+    .\port$690$13 (\p$199 [13]),
+    .\port$690$14 (\p$199 [14]),
+    .\port$690$15 (\p$199 [15]),
+    .\port$690$2 (\p$199 [2]),
+    .\port$690$3 (\p$199 [3]),
+    .\port$690$4 (\p$199 [4]),
+    .\port$690$5 (\p$199 [5]),
+    .\port$690$6 (\p$199 [6]),
+    .\port$690$7 (\p$199 [7]),
+    .\port$690$8 (\p$199 [8]),
+    .\port$690$9 (\p$199 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$681$0 (\p$186 [0]),
-    .\port$681$1 (\p$186 [1]),
-    .\port$681$10 (\p$186 [10]),
-    .\port$681$11 (\p$186 [11]),
-    .\port$681$12 (\p$186 [12]),
-    .\port$681$13 (\p$186 [13]),
-    .\port$681$14 (\p$186 [14]),
-    .\port$681$15 (\p$186 [15]),
-    .\port$681$2 (\p$186 [2]),
-    .\port$681$3 (\p$186 [3]),
-    .\port$681$4 (\p$186 [4]),
-    .\port$681$5 (\p$186 [5]),
-    .\port$681$6 (\p$186 [6]),
-    .\port$681$7 (\p$186 [7]),
-    .\port$681$8 (\p$186 [8]),
-    .\port$681$9 (\p$186 [9]),
+    .\port$691$0 (\p$212 [0]),
+    .\port$691$1 (\p$212 [1]),
+    .\port$691$10 (\p$212 [10]),
+    .\port$691$11 (\p$212 [11]),
+    .\port$691$12 (\p$212 [12]),
+    .\port$691$13 (\p$212 [13]),
+    .\port$691$14 (\p$212 [14]),
+    .\port$691$15 (\p$212 [15]),
+    .\port$691$2 (\p$212 [2]),
+    .\port$691$3 (\p$212 [3]),
+    .\port$691$4 (\p$212 [4]),
+    .\port$691$5 (\p$212 [5]),
+    .\port$691$6 (\p$212 [6]),
+    .\port$691$7 (\p$212 [7]),
+    .\port$691$8 (\p$212 [8]),
+    .\port$691$9 (\p$212 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$682$0 (\p$199 [0]),
-    .\port$682$1 (\p$199 [1]),
-    .\port$682$10 (\p$199 [10]),
-    .\port$682$11 (\p$199 [11]),
-    .\port$682$12 (\p$199 [12]),
-    .\port$682$13 (\p$199 [13]),
-    .\port$682$14 (\p$199 [14]),
-    .\port$682$15 (\p$199 [15]),
-    .\port$682$2 (\p$199 [2]),
-    .\port$682$3 (\p$199 [3]),
-    .\port$682$4 (\p$199 [4]),
-    .\port$682$5 (\p$199 [5]),
-    .\port$682$6 (\p$199 [6]),
-    .\port$682$7 (\p$199 [7]),
-    .\port$682$8 (\p$199 [8]),
-    .\port$682$9 (\p$199 [9]),
+    .\port$692$0 (\p$225 [0]),
+    .\port$692$1 (\p$225 [1]),
+    .\port$692$10 (\p$225 [10]),
+    .\port$692$11 (\p$225 [11]),
+    .\port$692$12 (\p$225 [12]),
+    .\port$692$13 (\p$225 [13]),
+    .\port$692$14 (\p$225 [14]),
+    .\port$692$15 (\p$225 [15]),
+    .\port$692$2 (\p$225 [2]),
+    .\port$692$3 (\p$225 [3]),
+    .\port$692$4 (\p$225 [4]),
+    .\port$692$5 (\p$225 [5]),
+    .\port$692$6 (\p$225 [6]),
+    .\port$692$7 (\p$225 [7]),
+    .\port$692$8 (\p$225 [8]),
+    .\port$692$9 (\p$225 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$683$0 (\p$212 [0]),
-    .\port$683$1 (\p$212 [1]),
-    .\port$683$10 (\p$212 [10]),
-    .\port$683$11 (\p$212 [11]),
-    .\port$683$12 (\p$212 [12]),
-    .\port$683$13 (\p$212 [13]),
-    .\port$683$14 (\p$212 [14]),
-    .\port$683$15 (\p$212 [15]),
-    .\port$683$2 (\p$212 [2]),
-    .\port$683$3 (\p$212 [3]),
-    .\port$683$4 (\p$212 [4]),
-    .\port$683$5 (\p$212 [5]),
-    .\port$683$6 (\p$212 [6]),
-    .\port$683$7 (\p$212 [7]),
-    .\port$683$8 (\p$212 [8]),
-    .\port$683$9 (\p$212 [9]),
+    .\port$693$0 (\p$238 [0]),
+    .\port$693$1 (\p$238 [1]),
+    .\port$693$10 (\p$238 [10]),
+    .\port$693$11 (\p$238 [11]),
+    .\port$693$12 (\p$238 [12]),
+    .\port$693$13 (\p$238 [13]),
+    .\port$693$14 (\p$238 [14]),
+    .\port$693$15 (\p$238 [15]),
+    .\port$693$2 (\p$238 [2]),
+    .\port$693$3 (\p$238 [3]),
+    .\port$693$4 (\p$238 [4]),
+    .\port$693$5 (\p$238 [5]),
+    .\port$693$6 (\p$238 [6]),
+    .\port$693$7 (\p$238 [7]),
+    .\port$693$8 (\p$238 [8]),
+    .\port$693$9 (\p$238 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$684$0 (\p$225 [0]),
-    .\port$684$1 (\p$225 [1]),
-    .\port$684$10 (\p$225 [10]),
-    .\port$684$11 (\p$225 [11]),
-    .\port$684$12 (\p$225 [12]),
-    .\port$684$13 (\p$225 [13]),
-    .\port$684$14 (\p$225 [14]),
-    .\port$684$15 (\p$225 [15]),
-    .\port$684$2 (\p$225 [2]),
-    .\port$684$3 (\p$225 [3]),
-    .\port$684$4 (\p$225 [4]),
-    .\port$684$5 (\p$225 [5]),
-    .\port$684$6 (\p$225 [6]),
-    .\port$684$7 (\p$225 [7]),
-    .\port$684$8 (\p$225 [8]),
-    .\port$684$9 (\p$225 [9]),
+    .\port$694$0 (\p$251 [0]),
+    .\port$694$1 (\p$251 [1]),
+    .\port$694$10 (\p$251 [10]),
+    .\port$694$11 (\p$251 [11]),
+    .\port$694$12 (\p$251 [12]),
+    .\port$694$13 (\p$251 [13]),
+    .\port$694$14 (\p$251 [14]),
+    .\port$694$15 (\p$251 [15]),
+    .\port$694$2 (\p$251 [2]),
+    .\port$694$3 (\p$251 [3]),
+    .\port$694$4 (\p$251 [4]),
+    .\port$694$5 (\p$251 [5]),
+    .\port$694$6 (\p$251 [6]),
+    .\port$694$7 (\p$251 [7]),
+    .\port$694$8 (\p$251 [8]),
+    .\port$694$9 (\p$251 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$685$0 (\p$238 [0]),
-    .\port$685$1 (\p$238 [1]),
-    .\port$685$10 (\p$238 [10]),
-    .\port$685$11 (\p$238 [11]),
-    .\port$685$12 (\p$238 [12]),
-    .\port$685$13 (\p$238 [13]),
-    .\port$685$14 (\p$238 [14]),
-    .\port$685$15 (\p$238 [15]),
-    .\port$685$2 (\p$238 [2]),
-    .\port$685$3 (\p$238 [3]),
-    .\port$685$4 (\p$238 [4]),
-    .\port$685$5 (\p$238 [5]),
-    .\port$685$6 (\p$238 [6]),
-    .\port$685$7 (\p$238 [7]),
-    .\port$685$8 (\p$238 [8]),
-    .\port$685$9 (\p$238 [9]),
+    .\port$695$0 (\p$264 [0]),
+    .\port$695$1 (\p$264 [1]),
+    .\port$695$10 (\p$264 [10]),
+    .\port$695$11 (\p$264 [11]),
+    .\port$695$12 (\p$264 [12]),
+    .\port$695$13 (\p$264 [13]),
+    .\port$695$14 (\p$264 [14]),
+    .\port$695$15 (\p$264 [15]),
+    .\port$695$2 (\p$264 [2]),
+    .\port$695$3 (\p$264 [3]),
+    .\port$695$4 (\p$264 [4]),
+    .\port$695$5 (\p$264 [5]),
+    .\port$695$6 (\p$264 [6]),
+    .\port$695$7 (\p$264 [7]),
+    .\port$695$8 (\p$264 [8]),
+    .\port$695$9 (\p$264 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$686$0 (\p$251 [0]),
-    .\port$686$1 (\p$251 [1]),
-    .\port$686$10 (\p$251 [10]),
-    .\port$686$11 (\p$251 [11]),
-    .\port$686$12 (\p$251 [12]),
-    .\port$686$13 (\p$251 [13]),
-    .\port$686$14 (\p$251 [14]),
-    .\port$686$15 (\p$251 [15]),
-    .\port$686$2 (\p$251 [2]),
-    .\port$686$3 (\p$251 [3]),
-    .\port$686$4 (\p$251 [4]),
-    .\port$686$5 (\p$251 [5]),
-    .\port$686$6 (\p$251 [6]),
-    .\port$686$7 (\p$251 [7]),
-    .\port$686$8 (\p$251 [8]),
-    .\port$686$9 (\p$251 [9]),
+    .\port$696$0 (\p$277 [0]),
+    .\port$696$1 (\p$277 [1]),
+    .\port$696$10 (\p$277 [10]),
+    .\port$696$11 (\p$277 [11]),
+    .\port$696$12 (\p$277 [12]),
+    .\port$696$13 (\p$277 [13]),
+    .\port$696$14 (\p$277 [14]),
+    .\port$696$15 (\p$277 [15]),
+    .\port$696$2 (\p$277 [2]),
+    .\port$696$3 (\p$277 [3]),
+    .\port$696$4 (\p$277 [4]),
+    .\port$696$5 (\p$277 [5]),
+    .\port$696$6 (\p$277 [6]),
+    .\port$696$7 (\p$277 [7]),
+    .\port$696$8 (\p$277 [8]),
+    .\port$696$9 (\p$277 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$687$0 (\p$264 [0]),
-    .\port$687$1 (\p$264 [1]),
-    .\port$687$10 (\p$264 [10]),
-    .\port$687$11 (\p$264 [11]),
-    .\port$687$12 (\p$264 [12]),
-    .\port$687$13 (\p$264 [13]),
-    .\port$687$14 (\p$264 [14]),
-    .\port$687$15 (\p$264 [15]),
-    .\port$687$2 (\p$264 [2]),
-    .\port$687$3 (\p$264 [3]),
-    .\port$687$4 (\p$264 [4]),
-    .\port$687$5 (\p$264 [5]),
-    .\port$687$6 (\p$264 [6]),
-    .\port$687$7 (\p$264 [7]),
-    .\port$687$8 (\p$264 [8]),
-    .\port$687$9 (\p$264 [9]),
+    .\port$697$0 (\p$290 [0]),
+    .\port$697$1 (\p$290 [1]),
+    .\port$697$10 (\p$290 [10]),
+    .\port$697$11 (\p$290 [11]),
+    .\port$697$12 (\p$290 [12]),
+    .\port$697$13 (\p$290 [13]),
+    .\port$697$14 (\p$290 [14]),
+    .\port$697$15 (\p$290 [15]),
+    .\port$697$2 (\p$290 [2]),
+    .\port$697$3 (\p$290 [3]),
+    .\port$697$4 (\p$290 [4]),
+    .\port$697$5 (\p$290 [5]),
+    .\port$697$6 (\p$290 [6]),
+    .\port$697$7 (\p$290 [7]),
+    .\port$697$8 (\p$290 [8]),
+    .\port$697$9 (\p$290 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$688$0 (\p$277 [0]),
-    .\port$688$1 (\p$277 [1]),
-    .\port$688$10 (\p$277 [10]),
-    .\port$688$11 (\p$277 [11]),
-    .\port$688$12 (\p$277 [12]),
-    .\port$688$13 (\p$277 [13]),
-    .\port$688$14 (\p$277 [14]),
-    .\port$688$15 (\p$277 [15]),
-    .\port$688$2 (\p$277 [2]),
-    .\port$688$3 (\p$277 [3]),
-    .\port$688$4 (\p$277 [4]),
-    .\port$688$5 (\p$277 [5]),
-    .\port$688$6 (\p$277 [6]),
-    .\port$688$7 (\p$277 [7]),
-    .\port$688$8 (\p$277 [8]),
-    .\port$688$9 (\p$277 [9]),
+    .\port$698$0 (\p$303 [0]),
+    .\port$698$1 (\p$303 [1]),
+    .\port$698$10 (\p$303 [10]),
+    .\port$698$11 (\p$303 [11]),
+    .\port$698$12 (\p$303 [12]),
+    .\port$698$13 (\p$303 [13]),
+    .\port$698$14 (\p$303 [14]),
+    .\port$698$15 (\p$303 [15]),
+    .\port$698$2 (\p$303 [2]),
+    .\port$698$3 (\p$303 [3]),
+    .\port$698$4 (\p$303 [4]),
+    .\port$698$5 (\p$303 [5]),
+    .\port$698$6 (\p$303 [6]),
+    .\port$698$7 (\p$303 [7]),
+    .\port$698$8 (\p$303 [8]),
+    .\port$698$9 (\p$303 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$689$0 (\p$290 [0]),
-    .\port$689$1 (\p$290 [1]),
-    .\port$689$10 (\p$290 [10]),
-    .\port$689$11 (\p$290 [11]),
-    .\port$689$12 (\p$290 [12]),
-    .\port$689$13 (\p$290 [13]),
-    .\port$689$14 (\p$290 [14]),
-    .\port$689$15 (\p$290 [15]),
-    .\port$689$2 (\p$290 [2]),
-    .\port$689$3 (\p$290 [3]),
-    .\port$689$4 (\p$290 [4]),
-    .\port$689$5 (\p$290 [5]),
-    .\port$689$6 (\p$290 [6]),
-    .\port$689$7 (\p$290 [7]),
-    .\port$689$8 (\p$290 [8]),
-    .\port$689$9 (\p$290 [9]),
+    .\port$699$0 (\p$316 [0]),
+    .\port$699$1 (\p$316 [1]),
+    .\port$699$10 (\p$316 [10]),
+    .\port$699$11 (\p$316 [11]),
+    .\port$699$12 (\p$316 [12]),
+    .\port$699$13 (\p$316 [13]),
+    .\port$699$14 (\p$316 [14]),
+    .\port$699$15 (\p$316 [15]),
+    .\port$699$2 (\p$316 [2]),
+    .\port$699$3 (\p$316 [3]),
+    .\port$699$4 (\p$316 [4]),
+    .\port$699$5 (\p$316 [5]),
+    .\port$699$6 (\p$316 [6]),
+    .\port$699$7 (\p$316 [7]),
+    .\port$699$8 (\p$316 [8]),
+    .\port$699$9 (\p$316 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$690$0 (\p$303 [0]),
-    .\port$690$1 (\p$303 [1]),
-    .\port$690$10 (\p$303 [10]),
-    .\port$690$11 (\p$303 [11]),
-    .\port$690$12 (\p$303 [12]),
-    .\port$690$13 (\p$303 [13]),
-    .\port$690$14 (\p$303 [14]),
-    .\port$690$15 (\p$303 [15]),
-    .\port$690$2 (\p$303 [2]),
-    .\port$690$3 (\p$303 [3]),
-    .\port$690$4 (\p$303 [4]),
-    .\port$690$5 (\p$303 [5]),
-    .\port$690$6 (\p$303 [6]),
-    .\port$690$7 (\p$303 [7]),
-    .\port$690$8 (\p$303 [8]),
-    .\port$690$9 (\p$303 [9]),
+    .\port$700$0 (\p$329 [0]),
+    .\port$700$1 (\p$329 [1]),
+    .\port$700$10 (\p$329 [10]),
+    .\port$700$11 (\p$329 [11]),
+    .\port$700$12 (\p$329 [12]),
+    .\port$700$13 (\p$329 [13]),
+    .\port$700$14 (\p$329 [14]),
+    .\port$700$15 (\p$329 [15]),
+    .\port$700$2 (\p$329 [2]),
+    .\port$700$3 (\p$329 [3]),
+    .\port$700$4 (\p$329 [4]),
+    .\port$700$5 (\p$329 [5]),
+    .\port$700$6 (\p$329 [6]),
+    .\port$700$7 (\p$329 [7]),
+    .\port$700$8 (\p$329 [8]),
+    .\port$700$9 (\p$329 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$691$0 (\p$316 [0]),
-    .\port$691$1 (\p$316 [1]),
-    .\port$691$10 (\p$316 [10]),
-    .\port$691$11 (\p$316 [11]),
-    .\port$691$12 (\p$316 [12]),
-    .\port$691$13 (\p$316 [13]),
-    .\port$691$14 (\p$316 [14]),
-    .\port$691$15 (\p$316 [15]),
-    .\port$691$2 (\p$316 [2]),
-    .\port$691$3 (\p$316 [3]),
-    .\port$691$4 (\p$316 [4]),
-    .\port$691$5 (\p$316 [5]),
-    .\port$691$6 (\p$316 [6]),
-    .\port$691$7 (\p$316 [7]),
-    .\port$691$8 (\p$316 [8]),
-    .\port$691$9 (\p$316 [9]),
+    .\port$701$0 (\p$342 [0]),
+    .\port$701$1 (\p$342 [1]),
+    .\port$701$10 (\p$342 [10]),
+    .\port$701$11 (\p$342 [11]),
+    .\port$701$12 (\p$342 [12]),
+    .\port$701$13 (\p$342 [13]),
+    .\port$701$14 (\p$342 [14]),
+    .\port$701$15 (\p$342 [15]),
+    .\port$701$2 (\p$342 [2]),
+    .\port$701$3 (\p$342 [3]),
+    .\port$701$4 (\p$342 [4]),
+    .\port$701$5 (\p$342 [5]),
+    .\port$701$6 (\p$342 [6]),
+    .\port$701$7 (\p$342 [7]),
+    .\port$701$8 (\p$342 [8]),
+    .\port$701$9 (\p$342 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$692$0 (\p$329 [0]),
-    .\port$692$1 (\p$329 [1]),
-    .\port$692$10 (\p$329 [10]),
-    .\port$692$11 (\p$329 [11]),
-    .\port$692$12 (\p$329 [12]),
-    .\port$692$13 (\p$329 [13]),
-    .\port$692$14 (\p$329 [14]),
-    .\port$692$15 (\p$329 [15]),
-    .\port$692$2 (\p$329 [2]),
-    .\port$692$3 (\p$329 [3]),
-    .\port$692$4 (\p$329 [4]),
-    .\port$692$5 (\p$329 [5]),
-    .\port$692$6 (\p$329 [6]),
-    .\port$692$7 (\p$329 [7]),
-    .\port$692$8 (\p$329 [8]),
-    .\port$692$9 (\p$329 [9]),
+    .\port$702$0 (\p$355 [0]),
+    .\port$702$1 (\p$355 [1]),
+    .\port$702$10 (\p$355 [10]),
+    .\port$702$11 (\p$355 [11]),
+    .\port$702$12 (\p$355 [12]),
+    .\port$702$13 (\p$355 [13]),
+    .\port$702$14 (\p$355 [14]),
+    .\port$702$15 (\p$355 [15]),
+    .\port$702$2 (\p$355 [2]),
+    .\port$702$3 (\p$355 [3]),
+    .\port$702$4 (\p$355 [4]),
+    .\port$702$5 (\p$355 [5]),
+    .\port$702$6 (\p$355 [6]),
+    .\port$702$7 (\p$355 [7]),
+    .\port$702$8 (\p$355 [8]),
+    .\port$702$9 (\p$355 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$693$0 (\p$342 [0]),
-    .\port$693$1 (\p$342 [1]),
-    .\port$693$10 (\p$342 [10]),
-    .\port$693$11 (\p$342 [11]),
-    .\port$693$12 (\p$342 [12]),
-    .\port$693$13 (\p$342 [13]),
-    .\port$693$14 (\p$342 [14]),
-    .\port$693$15 (\p$342 [15]),
-    .\port$693$2 (\p$342 [2]),
-    .\port$693$3 (\p$342 [3]),
-    .\port$693$4 (\p$342 [4]),
-    .\port$693$5 (\p$342 [5]),
-    .\port$693$6 (\p$342 [6]),
-    .\port$693$7 (\p$342 [7]),
-    .\port$693$8 (\p$342 [8]),
-    .\port$693$9 (\p$342 [9]),
+    .\port$703$0 (\p$368 [0]),
+    .\port$703$1 (\p$368 [1]),
+    .\port$703$10 (\p$368 [10]),
+    .\port$703$11 (\p$368 [11]),
+    .\port$703$12 (\p$368 [12]),
+    .\port$703$13 (\p$368 [13]),
+    .\port$703$14 (\p$368 [14]),
+    .\port$703$15 (\p$368 [15]),
+    .\port$703$2 (\p$368 [2]),
+    .\port$703$3 (\p$368 [3]),
+    .\port$703$4 (\p$368 [4]),
+    .\port$703$5 (\p$368 [5]),
+    .\port$703$6 (\p$368 [6]),
+    .\port$703$7 (\p$368 [7]),
+    .\port$703$8 (\p$368 [8]),
+    .\port$703$9 (\p$368 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$694$0 (\p$355 [0]),
-    .\port$694$1 (\p$355 [1]),
-    .\port$694$10 (\p$355 [10]),
-    .\port$694$11 (\p$355 [11]),
-    .\port$694$12 (\p$355 [12]),
-    .\port$694$13 (\p$355 [13]),
-    .\port$694$14 (\p$355 [14]),
-    .\port$694$15 (\p$355 [15]),
-    .\port$694$2 (\p$355 [2]),
-    .\port$694$3 (\p$355 [3]),
-    .\port$694$4 (\p$355 [4]),
-    .\port$694$5 (\p$355 [5]),
-    .\port$694$6 (\p$355 [6]),
-    .\port$694$7 (\p$355 [7]),
-    .\port$694$8 (\p$355 [8]),
-    .\port$694$9 (\p$355 [9]),
+    .\port$704$0 (\p$381 [0]),
+    .\port$704$1 (\p$381 [1]),
+    .\port$704$10 (\p$381 [10]),
+    .\port$704$11 (\p$381 [11]),
+    .\port$704$12 (\p$381 [12]),
+    .\port$704$13 (\p$381 [13]),
+    .\port$704$14 (\p$381 [14]),
+    .\port$704$15 (\p$381 [15]),
+    .\port$704$2 (\p$381 [2]),
+    .\port$704$3 (\p$381 [3]),
+    .\port$704$4 (\p$381 [4]),
+    .\port$704$5 (\p$381 [5]),
+    .\port$704$6 (\p$381 [6]),
+    .\port$704$7 (\p$381 [7]),
+    .\port$704$8 (\p$381 [8]),
+    .\port$704$9 (\p$381 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$695$0 (\p$368 [0]),
-    .\port$695$1 (\p$368 [1]),
-    .\port$695$10 (\p$368 [10]),
-    .\port$695$11 (\p$368 [11]),
-    .\port$695$12 (\p$368 [12]),
-    .\port$695$13 (\p$368 [13]),
-    .\port$695$14 (\p$368 [14]),
-    .\port$695$15 (\p$368 [15]),
-    .\port$695$2 (\p$368 [2]),
-    .\port$695$3 (\p$368 [3]),
-    .\port$695$4 (\p$368 [4]),
-    .\port$695$5 (\p$368 [5]),
-    .\port$695$6 (\p$368 [6]),
-    .\port$695$7 (\p$368 [7]),
-    .\port$695$8 (\p$368 [8]),
-    .\port$695$9 (\p$368 [9]),
+    .\port$705$0 (\p$394 [0]),
+    .\port$705$1 (\p$394 [1]),
+    .\port$705$10 (\p$394 [10]),
+    .\port$705$11 (\p$394 [11]),
+    .\port$705$12 (\p$394 [12]),
+    .\port$705$13 (\p$394 [13]),
+    .\port$705$14 (\p$394 [14]),
+    .\port$705$15 (\p$394 [15]),
+    .\port$705$2 (\p$394 [2]),
+    .\port$705$3 (\p$394 [3]),
+    .\port$705$4 (\p$394 [4]),
+    .\port$705$5 (\p$394 [5]),
+    .\port$705$6 (\p$394 [6]),
+    .\port$705$7 (\p$394 [7]),
+    .\port$705$8 (\p$394 [8]),
+    .\port$705$9 (\p$394 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$696$0 (\p$381 [0]),
-    .\port$696$1 (\p$381 [1]),
-    .\port$696$10 (\p$381 [10]),
-    .\port$696$11 (\p$381 [11]),
-    .\port$696$12 (\p$381 [12]),
-    .\port$696$13 (\p$381 [13]),
-    .\port$696$14 (\p$381 [14]),
-    .\port$696$15 (\p$381 [15]),
-    .\port$696$2 (\p$381 [2]),
-    .\port$696$3 (\p$381 [3]),
-    .\port$696$4 (\p$381 [4]),
-    .\port$696$5 (\p$381 [5]),
-    .\port$696$6 (\p$381 [6]),
-    .\port$696$7 (\p$381 [7]),
-    .\port$696$8 (\p$381 [8]),
-    .\port$696$9 (\p$381 [9]),
+    .\port$706$0 (\p$407 [0]),
+    .\port$706$1 (\p$407 [1]),
+    .\port$706$10 (\p$407 [10]),
+    .\port$706$11 (\p$407 [11]),
+    .\port$706$12 (\p$407 [12]),
+    .\port$706$13 (\p$407 [13]),
+    .\port$706$14 (\p$407 [14]),
+    .\port$706$15 (\p$407 [15]),
+    .\port$706$2 (\p$407 [2]),
+    .\port$706$3 (\p$407 [3]),
+    .\port$706$4 (\p$407 [4]),
+    .\port$706$5 (\p$407 [5]),
+    .\port$706$6 (\p$407 [6]),
+    .\port$706$7 (\p$407 [7]),
+    .\port$706$8 (\p$407 [8]),
+    .\port$706$9 (\p$407 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$697$0 (\p$394 [0]),
-    .\port$697$1 (\p$394 [1]),
-    .\port$697$10 (\p$394 [10]),
-    .\port$697$11 (\p$394 [11]),
-    .\port$697$12 (\p$394 [12]),
-    .\port$697$13 (\p$394 [13]),
-    .\port$697$14 (\p$394 [14]),
-    .\port$697$15 (\p$394 [15]),
-    .\port$697$2 (\p$394 [2]),
-    .\port$697$3 (\p$394 [3]),
-    .\port$697$4 (\p$394 [4]),
-    .\port$697$5 (\p$394 [5]),
-    .\port$697$6 (\p$394 [6]),
-    .\port$697$7 (\p$394 [7]),
-    .\port$697$8 (\p$394 [8]),
-    .\port$697$9 (\p$394 [9]),
+    .\port$707$0 (\p$420 [0]),
+    .\port$707$1 (\p$420 [1]),
+    .\port$707$10 (\p$420 [10]),
+    .\port$707$11 (\p$420 [11]),
+    .\port$707$12 (\p$420 [12]),
+    .\port$707$13 (\p$420 [13]),
+    .\port$707$14 (\p$420 [14]),
+    .\port$707$15 (\p$420 [15]),
+    .\port$707$2 (\p$420 [2]),
+    .\port$707$3 (\p$420 [3]),
+    .\port$707$4 (\p$420 [4]),
+    .\port$707$5 (\p$420 [5]),
+    .\port$707$6 (\p$420 [6]),
+    .\port$707$7 (\p$420 [7]),
+    .\port$707$8 (\p$420 [8]),
+    .\port$707$9 (\p$420 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$698$0 (\p$407 [0]),
-    .\port$698$1 (\p$407 [1]),
-    .\port$698$10 (\p$407 [10]),
-    .\port$698$11 (\p$407 [11]),
-    .\port$698$12 (\p$407 [12]),
-    .\port$698$13 (\p$407 [13]),
-    .\port$698$14 (\p$407 [14]),
-    .\port$698$15 (\p$407 [15]),
-    .\port$698$2 (\p$407 [2]),
-    .\port$698$3 (\p$407 [3]),
-    .\port$698$4 (\p$407 [4]),
-    .\port$698$5 (\p$407 [5]),
-    .\port$698$6 (\p$407 [6]),
-    .\port$698$7 (\p$407 [7]),
-    .\port$698$8 (\p$407 [8]),
-    .\port$698$9 (\p$407 [9]),
+    .\port$708$0 (\p$433 [0]),
+    .\port$708$1 (\p$433 [1]),
+    .\port$708$10 (\p$433 [10]),
+    .\port$708$11 (\p$433 [11]),
+    .\port$708$12 (\p$433 [12]),
+    .\port$708$13 (\p$433 [13]),
+    .\port$708$14 (\p$433 [14]),
+    .\port$708$15 (\p$433 [15]),
+    .\port$708$2 (\p$433 [2]),
+    .\port$708$3 (\p$433 [3]),
+    .\port$708$4 (\p$433 [4]),
+    .\port$708$5 (\p$433 [5]),
+    .\port$708$6 (\p$433 [6]),
+    .\port$708$7 (\p$433 [7]),
+    .\port$708$8 (\p$433 [8]),
+    .\port$708$9 (\p$433 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$699$0 (\p$420 [0]),
-    .\port$699$1 (\p$420 [1]),
-    .\port$699$10 (\p$420 [10]),
-    .\port$699$11 (\p$420 [11]),
-    .\port$699$12 (\p$420 [12]),
-    .\port$699$13 (\p$420 [13]),
-    .\port$699$14 (\p$420 [14]),
-    .\port$699$15 (\p$420 [15]),
-    .\port$699$2 (\p$420 [2]),
-    .\port$699$3 (\p$420 [3]),
-    .\port$699$4 (\p$420 [4]),
-    .\port$699$5 (\p$420 [5]),
-    .\port$699$6 (\p$420 [6]),
-    .\port$699$7 (\p$420 [7]),
-    .\port$699$8 (\p$420 [8]),
-    .\port$699$9 (\p$420 [9]),
+    .\port$709$0 (\p$446 [0]),
+    .\port$709$1 (\p$446 [1]),
+    .\port$709$10 (\p$446 [10]),
+    .\port$709$11 (\p$446 [11]),
+    .\port$709$12 (\p$446 [12]),
+    .\port$709$13 (\p$446 [13]),
+    .\port$709$14 (\p$446 [14]),
+    .\port$709$15 (\p$446 [15]),
+    .\port$709$2 (\p$446 [2]),
+    .\port$709$3 (\p$446 [3]),
+    .\port$709$4 (\p$446 [4]),
+    .\port$709$5 (\p$446 [5]),
+    .\port$709$6 (\p$446 [6]),
+    .\port$709$7 (\p$446 [7]),
+    .\port$709$8 (\p$446 [8]),
+    .\port$709$9 (\p$446 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$700$0 (\p$433 [0]),
-    .\port$700$1 (\p$433 [1]),
-    .\port$700$10 (\p$433 [10]),
-    .\port$700$11 (\p$433 [11]),
-    .\port$700$12 (\p$433 [12]),
-    .\port$700$13 (\p$433 [13]),
-    .\port$700$14 (\p$433 [14]),
-    .\port$700$15 (\p$433 [15]),
-    .\port$700$2 (\p$433 [2]),
-    .\port$700$3 (\p$433 [3]),
-    .\port$700$4 (\p$433 [4]),
-    .\port$700$5 (\p$433 [5]),
-    .\port$700$6 (\p$433 [6]),
-    .\port$700$7 (\p$433 [7]),
-    .\port$700$8 (\p$433 [8]),
-    .\port$700$9 (\p$433 [9]),
+    .\port$710$0 (\p$459 [0]),
+    .\port$710$1 (\p$459 [1]),
+    .\port$710$10 (\p$459 [10]),
+    .\port$710$11 (\p$459 [11]),
+    .\port$710$12 (\p$459 [12]),
+    .\port$710$13 (\p$459 [13]),
+    .\port$710$14 (\p$459 [14]),
+    .\port$710$15 (\p$459 [15]),
+    .\port$710$2 (\p$459 [2]),
+    .\port$710$3 (\p$459 [3]),
+    .\port$710$4 (\p$459 [4]),
+    .\port$710$5 (\p$459 [5]),
+    .\port$710$6 (\p$459 [6]),
+    .\port$710$7 (\p$459 [7]),
+    .\port$710$8 (\p$459 [8]),
+    .\port$710$9 (\p$459 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$701$0 (\p$446 [0]),
-    .\port$701$1 (\p$446 [1]),
-    .\port$701$10 (\p$446 [10]),
-    .\port$701$11 (\p$446 [11]),
-    .\port$701$12 (\p$446 [12]),
-    .\port$701$13 (\p$446 [13]),
-    .\port$701$14 (\p$446 [14]),
-    .\port$701$15 (\p$446 [15]),
-    .\port$701$2 (\p$446 [2]),
-    .\port$701$3 (\p$446 [3]),
-    .\port$701$4 (\p$446 [4]),
-    .\port$701$5 (\p$446 [5]),
-    .\port$701$6 (\p$446 [6]),
-    .\port$701$7 (\p$446 [7]),
-    .\port$701$8 (\p$446 [8]),
-    .\port$701$9 (\p$446 [9]),
+    .\port$711$0 (\p$472 [0]),
+    .\port$711$1 (\p$472 [1]),
+    .\port$711$10 (\p$472 [10]),
+    .\port$711$11 (\p$472 [11]),
+    .\port$711$12 (\p$472 [12]),
+    .\port$711$13 (\p$472 [13]),
+    .\port$711$14 (\p$472 [14]),
+    .\port$711$15 (\p$472 [15]),
+    .\port$711$2 (\p$472 [2]),
+    .\port$711$3 (\p$472 [3]),
+    .\port$711$4 (\p$472 [4]),
+    .\port$711$5 (\p$472 [5]),
+    .\port$711$6 (\p$472 [6]),
+    .\port$711$7 (\p$472 [7]),
+    .\port$711$8 (\p$472 [8]),
+    .\port$711$9 (\p$472 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$702$0 (\p$459 [0]),
-    .\port$702$1 (\p$459 [1]),
-    .\port$702$10 (\p$459 [10]),
-    .\port$702$11 (\p$459 [11]),
-    .\port$702$12 (\p$459 [12]),
-    .\port$702$13 (\p$459 [13]),
-    .\port$702$14 (\p$459 [14]),
-    .\port$702$15 (\p$459 [15]),
-    .\port$702$2 (\p$459 [2]),
-    .\port$702$3 (\p$459 [3]),
-    .\port$702$4 (\p$459 [4]),
-    .\port$702$5 (\p$459 [5]),
-    .\port$702$6 (\p$459 [6]),
-    .\port$702$7 (\p$459 [7]),
-    .\port$702$8 (\p$459 [8]),
-    .\port$702$9 (\p$459 [9]),
+    .\port$712$0 (\p$485 [0]),
+    .\port$712$1 (\p$485 [1]),
+    .\port$712$10 (\p$485 [10]),
+    .\port$712$11 (\p$485 [11]),
+    .\port$712$12 (\p$485 [12]),
+    .\port$712$13 (\p$485 [13]),
+    .\port$712$14 (\p$485 [14]),
+    .\port$712$15 (\p$485 [15]),
+    .\port$712$2 (\p$485 [2]),
+    .\port$712$3 (\p$485 [3]),
+    .\port$712$4 (\p$485 [4]),
+    .\port$712$5 (\p$485 [5]),
+    .\port$712$6 (\p$485 [6]),
+    .\port$712$7 (\p$485 [7]),
+    .\port$712$8 (\p$485 [8]),
+    .\port$712$9 (\p$485 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$703$0 (\p$472 [0]),
-    .\port$703$1 (\p$472 [1]),
-    .\port$703$10 (\p$472 [10]),
-    .\port$703$11 (\p$472 [11]),
-    .\port$703$12 (\p$472 [12]),
-    .\port$703$13 (\p$472 [13]),
-    .\port$703$14 (\p$472 [14]),
-    .\port$703$15 (\p$472 [15]),
-    .\port$703$2 (\p$472 [2]),
-    .\port$703$3 (\p$472 [3]),
-    .\port$703$4 (\p$472 [4]),
-    .\port$703$5 (\p$472 [5]),
-    .\port$703$6 (\p$472 [6]),
-    .\port$703$7 (\p$472 [7]),
-    .\port$703$8 (\p$472 [8]),
-    .\port$703$9 (\p$472 [9]),
+    .\port$713$0 (\p$498 [0]),
+    .\port$713$1 (\p$498 [1]),
+    .\port$713$10 (\p$498 [10]),
+    .\port$713$11 (\p$498 [11]),
+    .\port$713$12 (\p$498 [12]),
+    .\port$713$13 (\p$498 [13]),
+    .\port$713$14 (\p$498 [14]),
+    .\port$713$15 (\p$498 [15]),
+    .\port$713$2 (\p$498 [2]),
+    .\port$713$3 (\p$498 [3]),
+    .\port$713$4 (\p$498 [4]),
+    .\port$713$5 (\p$498 [5]),
+    .\port$713$6 (\p$498 [6]),
+    .\port$713$7 (\p$498 [7]),
+    .\port$713$8 (\p$498 [8]),
+    .\port$713$9 (\p$498 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$704$0 (\p$485 [0]),
-    .\port$704$1 (\p$485 [1]),
-    .\port$704$10 (\p$485 [10]),
-    .\port$704$11 (\p$485 [11]),
-    .\port$704$12 (\p$485 [12]),
-    .\port$704$13 (\p$485 [13]),
-    .\port$704$14 (\p$485 [14]),
-    .\port$704$15 (\p$485 [15]),
-    .\port$704$2 (\p$485 [2]),
-    .\port$704$3 (\p$485 [3]),
-    .\port$704$4 (\p$485 [4]),
-    .\port$704$5 (\p$485 [5]),
-    .\port$704$6 (\p$485 [6]),
-    .\port$704$7 (\p$485 [7]),
-    .\port$704$8 (\p$485 [8]),
-    .\port$704$9 (\p$485 [9]),
+    .\port$714$0 (\p$511 [0]),
+    .\port$714$1 (\p$511 [1]),
+    .\port$714$10 (\p$511 [10]),
+    .\port$714$11 (\p$511 [11]),
+    .\port$714$12 (\p$511 [12]),
+    .\port$714$13 (\p$511 [13]),
+    .\port$714$14 (\p$511 [14]),
+    .\port$714$15 (\p$511 [15]),
+    .\port$714$2 (\p$511 [2]),
+    .\port$714$3 (\p$511 [3]),
+    .\port$714$4 (\p$511 [4]),
+    .\port$714$5 (\p$511 [5]),
+    .\port$714$6 (\p$511 [6]),
+    .\port$714$7 (\p$511 [7]),
+    .\port$714$8 (\p$511 [8]),
+    .\port$714$9 (\p$511 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$705$0 (\p$498 [0]),
-    .\port$705$1 (\p$498 [1]),
-    .\port$705$10 (\p$498 [10]),
-    .\port$705$11 (\p$498 [11]),
-    .\port$705$12 (\p$498 [12]),
-    .\port$705$13 (\p$498 [13]),
-    .\port$705$14 (\p$498 [14]),
-    .\port$705$15 (\p$498 [15]),
-    .\port$705$2 (\p$498 [2]),
-    .\port$705$3 (\p$498 [3]),
-    .\port$705$4 (\p$498 [4]),
-    .\port$705$5 (\p$498 [5]),
-    .\port$705$6 (\p$498 [6]),
-    .\port$705$7 (\p$498 [7]),
-    .\port$705$8 (\p$498 [8]),
-    .\port$705$9 (\p$498 [9]),
+    .\port$715$0 (\p$524 [0]),
+    .\port$715$1 (\p$524 [1]),
+    .\port$715$10 (\p$524 [10]),
+    .\port$715$11 (\p$524 [11]),
+    .\port$715$12 (\p$524 [12]),
+    .\port$715$13 (\p$524 [13]),
+    .\port$715$14 (\p$524 [14]),
+    .\port$715$15 (\p$524 [15]),
+    .\port$715$2 (\p$524 [2]),
+    .\port$715$3 (\p$524 [3]),
+    .\port$715$4 (\p$524 [4]),
+    .\port$715$5 (\p$524 [5]),
+    .\port$715$6 (\p$524 [6]),
+    .\port$715$7 (\p$524 [7]),
+    .\port$715$8 (\p$524 [8]),
+    .\port$715$9 (\p$524 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$706$0 (\p$511 [0]),
-    .\port$706$1 (\p$511 [1]),
-    .\port$706$10 (\p$511 [10]),
-    .\port$706$11 (\p$511 [11]),
-    .\port$706$12 (\p$511 [12]),
-    .\port$706$13 (\p$511 [13]),
-    .\port$706$14 (\p$511 [14]),
-    .\port$706$15 (\p$511 [15]),
-    .\port$706$2 (\p$511 [2]),
-    .\port$706$3 (\p$511 [3]),
-    .\port$706$4 (\p$511 [4]),
-    .\port$706$5 (\p$511 [5]),
-    .\port$706$6 (\p$511 [6]),
-    .\port$706$7 (\p$511 [7]),
-    .\port$706$8 (\p$511 [8]),
-    .\port$706$9 (\p$511 [9]),
+    .\port$716$0 (\p$537 [0]),
+    .\port$716$1 (\p$537 [1]),
+    .\port$716$10 (\p$537 [10]),
+    .\port$716$11 (\p$537 [11]),
+    .\port$716$12 (\p$537 [12]),
+    .\port$716$13 (\p$537 [13]),
+    .\port$716$14 (\p$537 [14]),
+    .\port$716$15 (\p$537 [15]),
+    .\port$716$2 (\p$537 [2]),
+    .\port$716$3 (\p$537 [3]),
+    .\port$716$4 (\p$537 [4]),
+    .\port$716$5 (\p$537 [5]),
+    .\port$716$6 (\p$537 [6]),
+    .\port$716$7 (\p$537 [7]),
+    .\port$716$8 (\p$537 [8]),
+    .\port$716$9 (\p$537 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$707$0 (\p$524 [0]),
-    .\port$707$1 (\p$524 [1]),
-    .\port$707$10 (\p$524 [10]),
-    .\port$707$11 (\p$524 [11]),
-    .\port$707$12 (\p$524 [12]),
-    .\port$707$13 (\p$524 [13]),
-    .\port$707$14 (\p$524 [14]),
-    .\port$707$15 (\p$524 [15]),
-    .\port$707$2 (\p$524 [2]),
-    .\port$707$3 (\p$524 [3]),
-    .\port$707$4 (\p$524 [4]),
-    .\port$707$5 (\p$524 [5]),
-    .\port$707$6 (\p$524 [6]),
-    .\port$707$7 (\p$524 [7]),
-    .\port$707$8 (\p$524 [8]),
-    .\port$707$9 (\p$524 [9]),
+    .\port$717$0 (\p$550 [0]),
+    .\port$717$1 (\p$550 [1]),
+    .\port$717$10 (\p$550 [10]),
+    .\port$717$11 (\p$550 [11]),
+    .\port$717$12 (\p$550 [12]),
+    .\port$717$13 (\p$550 [13]),
+    .\port$717$14 (\p$550 [14]),
+    .\port$717$15 (\p$550 [15]),
+    .\port$717$2 (\p$550 [2]),
+    .\port$717$3 (\p$550 [3]),
+    .\port$717$4 (\p$550 [4]),
+    .\port$717$5 (\p$550 [5]),
+    .\port$717$6 (\p$550 [6]),
+    .\port$717$7 (\p$550 [7]),
+    .\port$717$8 (\p$550 [8]),
+    .\port$717$9 (\p$550 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$708$0 (\p$537 [0]),
-    .\port$708$1 (\p$537 [1]),
-    .\port$708$10 (\p$537 [10]),
-    .\port$708$11 (\p$537 [11]),
-    .\port$708$12 (\p$537 [12]),
-    .\port$708$13 (\p$537 [13]),
-    .\port$708$14 (\p$537 [14]),
-    .\port$708$15 (\p$537 [15]),
-    .\port$708$2 (\p$537 [2]),
-    .\port$708$3 (\p$537 [3]),
-    .\port$708$4 (\p$537 [4]),
-    .\port$708$5 (\p$537 [5]),
-    .\port$708$6 (\p$537 [6]),
-    .\port$708$7 (\p$537 [7]),
-    .\port$708$8 (\p$537 [8]),
-    .\port$708$9 (\p$537 [9]),
+    .\port$718$0 (\p$563 [0]),
+    .\port$718$1 (\p$563 [1]),
+    .\port$718$10 (\p$563 [10]),
+    .\port$718$11 (\p$563 [11]),
+    .\port$718$12 (\p$563 [12]),
+    .\port$718$13 (\p$563 [13]),
+    .\port$718$14 (\p$563 [14]),
+    .\port$718$15 (\p$563 [15]),
+    .\port$718$2 (\p$563 [2]),
+    .\port$718$3 (\p$563 [3]),
+    .\port$718$4 (\p$563 [4]),
+    .\port$718$5 (\p$563 [5]),
+    .\port$718$6 (\p$563 [6]),
+    .\port$718$7 (\p$563 [7]),
+    .\port$718$8 (\p$563 [8]),
+    .\port$718$9 (\p$563 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$709$0 (\p$550 [0]),
-    .\port$709$1 (\p$550 [1]),
-    .\port$709$10 (\p$550 [10]),
-    .\port$709$11 (\p$550 [11]),
-    .\port$709$12 (\p$550 [12]),
-    .\port$709$13 (\p$550 [13]),
-    .\port$709$14 (\p$550 [14]),
-    .\port$709$15 (\p$550 [15]),
-    .\port$709$2 (\p$550 [2]),
-    .\port$709$3 (\p$550 [3]),
-    .\port$709$4 (\p$550 [4]),
-    .\port$709$5 (\p$550 [5]),
-    .\port$709$6 (\p$550 [6]),
-    .\port$709$7 (\p$550 [7]),
-    .\port$709$8 (\p$550 [8]),
-    .\port$709$9 (\p$550 [9]),
+    .\port$719$0 (\p$576 [0]),
+    .\port$719$1 (\p$576 [1]),
+    .\port$719$10 (\p$576 [10]),
+    .\port$719$11 (\p$576 [11]),
+    .\port$719$12 (\p$576 [12]),
+    .\port$719$13 (\p$576 [13]),
+    .\port$719$14 (\p$576 [14]),
+    .\port$719$15 (\p$576 [15]),
+    .\port$719$2 (\p$576 [2]),
+    .\port$719$3 (\p$576 [3]),
+    .\port$719$4 (\p$576 [4]),
+    .\port$719$5 (\p$576 [5]),
+    .\port$719$6 (\p$576 [6]),
+    .\port$719$7 (\p$576 [7]),
+    .\port$719$8 (\p$576 [8]),
+    .\port$719$9 (\p$576 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$710$0 (\p$563 [0]),
-    .\port$710$1 (\p$563 [1]),
-    .\port$710$10 (\p$563 [10]),
-    .\port$710$11 (\p$563 [11]),
-    .\port$710$12 (\p$563 [12]),
-    .\port$710$13 (\p$563 [13]),
-    .\port$710$14 (\p$563 [14]),
-    .\port$710$15 (\p$563 [15]),
-    .\port$710$2 (\p$563 [2]),
-    .\port$710$3 (\p$563 [3]),
-    .\port$710$4 (\p$563 [4]),
-    .\port$710$5 (\p$563 [5]),
-    .\port$710$6 (\p$563 [6]),
-    .\port$710$7 (\p$563 [7]),
-    .\port$710$8 (\p$563 [8]),
-    .\port$710$9 (\p$563 [9]),
+    .\port$720$0 (\p$589 [0]),
+    .\port$720$1 (\p$589 [1]),
+    .\port$720$10 (\p$589 [10]),
+    .\port$720$11 (\p$589 [11]),
+    .\port$720$12 (\p$589 [12]),
+    .\port$720$13 (\p$589 [13]),
+    .\port$720$14 (\p$589 [14]),
+    .\port$720$15 (\p$589 [15]),
+    .\port$720$2 (\p$589 [2]),
+    .\port$720$3 (\p$589 [3]),
+    .\port$720$4 (\p$589 [4]),
+    .\port$720$5 (\p$589 [5]),
+    .\port$720$6 (\p$589 [6]),
+    .\port$720$7 (\p$589 [7]),
+    .\port$720$8 (\p$589 [8]),
+    .\port$720$9 (\p$589 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$711$0 (\p$576 [0]),
-    .\port$711$1 (\p$576 [1]),
-    .\port$711$10 (\p$576 [10]),
-    .\port$711$11 (\p$576 [11]),
-    .\port$711$12 (\p$576 [12]),
-    .\port$711$13 (\p$576 [13]),
-    .\port$711$14 (\p$576 [14]),
-    .\port$711$15 (\p$576 [15]),
-    .\port$711$2 (\p$576 [2]),
-    .\port$711$3 (\p$576 [3]),
-    .\port$711$4 (\p$576 [4]),
-    .\port$711$5 (\p$576 [5]),
-    .\port$711$6 (\p$576 [6]),
-    .\port$711$7 (\p$576 [7]),
-    .\port$711$8 (\p$576 [8]),
-    .\port$711$9 (\p$576 [9]),
+    .\port$721$0 (\p$602 [0]),
+    .\port$721$1 (\p$602 [1]),
+    .\port$721$10 (\p$602 [10]),
+    .\port$721$11 (\p$602 [11]),
+    .\port$721$12 (\p$602 [12]),
+    .\port$721$13 (\p$602 [13]),
+    .\port$721$14 (\p$602 [14]),
+    .\port$721$15 (\p$602 [15]),
+    .\port$721$2 (\p$602 [2]),
+    .\port$721$3 (\p$602 [3]),
+    .\port$721$4 (\p$602 [4]),
+    .\port$721$5 (\p$602 [5]),
+    .\port$721$6 (\p$602 [6]),
+    .\port$721$7 (\p$602 [7]),
+    .\port$721$8 (\p$602 [8]),
+    .\port$721$9 (\p$602 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$712$0 (\p$589 [0]),
-    .\port$712$1 (\p$589 [1]),
-    .\port$712$10 (\p$589 [10]),
-    .\port$712$11 (\p$589 [11]),
-    .\port$712$12 (\p$589 [12]),
-    .\port$712$13 (\p$589 [13]),
-    .\port$712$14 (\p$589 [14]),
-    .\port$712$15 (\p$589 [15]),
-    .\port$712$2 (\p$589 [2]),
-    .\port$712$3 (\p$589 [3]),
-    .\port$712$4 (\p$589 [4]),
-    .\port$712$5 (\p$589 [5]),
-    .\port$712$6 (\p$589 [6]),
-    .\port$712$7 (\p$589 [7]),
-    .\port$712$8 (\p$589 [8]),
-    .\port$712$9 (\p$589 [9]),
+    .\port$722$0 (\p$615 [0]),
+    .\port$722$1 (\p$615 [1]),
+    .\port$722$10 (\p$615 [10]),
+    .\port$722$11 (\p$615 [11]),
+    .\port$722$12 (\p$615 [12]),
+    .\port$722$13 (\p$615 [13]),
+    .\port$722$14 (\p$615 [14]),
+    .\port$722$15 (\p$615 [15]),
+    .\port$722$2 (\p$615 [2]),
+    .\port$722$3 (\p$615 [3]),
+    .\port$722$4 (\p$615 [4]),
+    .\port$722$5 (\p$615 [5]),
+    .\port$722$6 (\p$615 [6]),
+    .\port$722$7 (\p$615 [7]),
+    .\port$722$8 (\p$615 [8]),
+    .\port$722$9 (\p$615 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$713$0 (\p$602 [0]),
-    .\port$713$1 (\p$602 [1]),
-    .\port$713$10 (\p$602 [10]),
-    .\port$713$11 (\p$602 [11]),
-    .\port$713$12 (\p$602 [12]),
-    .\port$713$13 (\p$602 [13]),
-    .\port$713$14 (\p$602 [14]),
-    .\port$713$15 (\p$602 [15]),
-    .\port$713$2 (\p$602 [2]),
-    .\port$713$3 (\p$602 [3]),
-    .\port$713$4 (\p$602 [4]),
-    .\port$713$5 (\p$602 [5]),
-    .\port$713$6 (\p$602 [6]),
-    .\port$713$7 (\p$602 [7]),
-    .\port$713$8 (\p$602 [8]),
-    .\port$713$9 (\p$602 [9]),
+    .\port$723$0 (\p$628 [0]),
+    .\port$723$1 (\p$628 [1]),
+    .\port$723$10 (\p$628 [10]),
+    .\port$723$11 (\p$628 [11]),
+    .\port$723$12 (\p$628 [12]),
+    .\port$723$13 (\p$628 [13]),
+    .\port$723$14 (\p$628 [14]),
+    .\port$723$15 (\p$628 [15]),
+    .\port$723$2 (\p$628 [2]),
+    .\port$723$3 (\p$628 [3]),
+    .\port$723$4 (\p$628 [4]),
+    .\port$723$5 (\p$628 [5]),
+    .\port$723$6 (\p$628 [6]),
+    .\port$723$7 (\p$628 [7]),
+    .\port$723$8 (\p$628 [8]),
+    .\port$723$9 (\p$628 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$714$0 (\p$615 [0]),
-    .\port$714$1 (\p$615 [1]),
-    .\port$714$10 (\p$615 [10]),
-    .\port$714$11 (\p$615 [11]),
-    .\port$714$12 (\p$615 [12]),
-    .\port$714$13 (\p$615 [13]),
-    .\port$714$14 (\p$615 [14]),
-    .\port$714$15 (\p$615 [15]),
-    .\port$714$2 (\p$615 [2]),
-    .\port$714$3 (\p$615 [3]),
-    .\port$714$4 (\p$615 [4]),
-    .\port$714$5 (\p$615 [5]),
-    .\port$714$6 (\p$615 [6]),
-    .\port$714$7 (\p$615 [7]),
-    .\port$714$8 (\p$615 [8]),
-    .\port$714$9 (\p$615 [9]),
+    .\port$724$0 (\p$641 [0]),
+    .\port$724$1 (\p$641 [1]),
+    .\port$724$10 (\p$641 [10]),
+    .\port$724$11 (\p$641 [11]),
+    .\port$724$12 (\p$641 [12]),
+    .\port$724$13 (\p$641 [13]),
+    .\port$724$14 (\p$641 [14]),
+    .\port$724$15 (\p$641 [15]),
+    .\port$724$2 (\p$641 [2]),
+    .\port$724$3 (\p$641 [3]),
+    .\port$724$4 (\p$641 [4]),
+    .\port$724$5 (\p$641 [5]),
+    .\port$724$6 (\p$641 [6]),
+    .\port$724$7 (\p$641 [7]),
+    .\port$724$8 (\p$641 [8]),
+    .\port$724$9 (\p$641 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$715$0 (\p$628 [0]),
-    .\port$715$1 (\p$628 [1]),
-    .\port$715$10 (\p$628 [10]),
-    .\port$715$11 (\p$628 [11]),
-    .\port$715$12 (\p$628 [12]),
-    .\port$715$13 (\p$628 [13]),
-    .\port$715$14 (\p$628 [14]),
-    .\port$715$15 (\p$628 [15]),
-    .\port$715$2 (\p$628 [2]),
-    .\port$715$3 (\p$628 [3]),
-    .\port$715$4 (\p$628 [4]),
-    .\port$715$5 (\p$628 [5]),
-    .\port$715$6 (\p$628 [6]),
-    .\port$715$7 (\p$628 [7]),
-    .\port$715$8 (\p$628 [8]),
-    .\port$715$9 (\p$628 [9]),
+    .\port$725$0 (\p$654 [0]),
+    .\port$725$1 (\p$654 [1]),
+    .\port$725$10 (\p$654 [10]),
+    .\port$725$11 (\p$654 [11]),
+    .\port$725$12 (\p$654 [12]),
+    .\port$725$13 (\p$654 [13]),
+    .\port$725$14 (\p$654 [14]),
+    .\port$725$15 (\p$654 [15]),
+    .\port$725$2 (\p$654 [2]),
+    .\port$725$3 (\p$654 [3]),
+    .\port$725$4 (\p$654 [4]),
+    .\port$725$5 (\p$654 [5]),
+    .\port$725$6 (\p$654 [6]),
+    .\port$725$7 (\p$654 [7]),
+    .\port$725$8 (\p$654 [8]),
+    .\port$725$9 (\p$654 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$716$0 (\p$641 [0]),
-    .\port$716$1 (\p$641 [1]),
-    .\port$716$10 (\p$641 [10]),
-    .\port$716$11 (\p$641 [11]),
-    .\port$716$12 (\p$641 [12]),
-    .\port$716$13 (\p$641 [13]),
-    .\port$716$14 (\p$641 [14]),
-    .\port$716$15 (\p$641 [15]),
-    .\port$716$2 (\p$641 [2]),
-    .\port$716$3 (\p$641 [3]),
-    .\port$716$4 (\p$641 [4]),
-    .\port$716$5 (\p$641 [5]),
-    .\port$716$6 (\p$641 [6]),
-    .\port$716$7 (\p$641 [7]),
-    .\port$716$8 (\p$641 [8]),
-    .\port$716$9 (\p$641 [9]),
+    .\port$726$0 (\p$667 [0]),
+    .\port$726$1 (\p$667 [1]),
+    .\port$726$10 (\p$667 [10]),
+    .\port$726$11 (\p$667 [11]),
+    .\port$726$12 (\p$667 [12]),
+    .\port$726$13 (\p$667 [13]),
+    .\port$726$14 (\p$667 [14]),
+    .\port$726$15 (\p$667 [15]),
+    .\port$726$2 (\p$667 [2]),
+    .\port$726$3 (\p$667 [3]),
+    .\port$726$4 (\p$667 [4]),
+    .\port$726$5 (\p$667 [5]),
+    .\port$726$6 (\p$667 [6]),
+    .\port$726$7 (\p$667 [7]),
+    .\port$726$8 (\p$667 [8]),
+    .\port$726$9 (\p$667 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$717$0 (\p$654 [0]),
-    .\port$717$1 (\p$654 [1]),
-    .\port$717$10 (\p$654 [10]),
-    .\port$717$11 (\p$654 [11]),
-    .\port$717$12 (\p$654 [12]),
-    .\port$717$13 (\p$654 [13]),
-    .\port$717$14 (\p$654 [14]),
-    .\port$717$15 (\p$654 [15]),
-    .\port$717$2 (\p$654 [2]),
-    .\port$717$3 (\p$654 [3]),
-    .\port$717$4 (\p$654 [4]),
-    .\port$717$5 (\p$654 [5]),
-    .\port$717$6 (\p$654 [6]),
-    .\port$717$7 (\p$654 [7]),
-    .\port$717$8 (\p$654 [8]),
-    .\port$717$9 (\p$654 [9]),
+    .\port$727$0 (\p$680 [0]),
+    .\port$727$1 (\p$680 [1]),
+    .\port$727$10 (\p$680 [10]),
+    .\port$727$11 (\p$680 [11]),
+    .\port$727$12 (\p$680 [12]),
+    .\port$727$13 (\p$680 [13]),
+    .\port$727$14 (\p$680 [14]),
+    .\port$727$15 (\p$680 [15]),
+    .\port$727$2 (\p$680 [2]),
+    .\port$727$3 (\p$680 [3]),
+    .\port$727$4 (\p$680 [4]),
+    .\port$727$5 (\p$680 [5]),
+    .\port$727$6 (\p$680 [6]),
+    .\port$727$7 (\p$680 [7]),
+    .\port$727$8 (\p$680 [8]),
+    .\port$727$9 (\p$680 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$718$0 (\p$667 [0]),
-    .\port$718$1 (\p$667 [1]),
-    .\port$718$10 (\p$667 [10]),
-    .\port$718$11 (\p$667 [11]),
-    .\port$718$12 (\p$667 [12]),
-    .\port$718$13 (\p$667 [13]),
-    .\port$718$14 (\p$667 [14]),
-    .\port$718$15 (\p$667 [15]),
-    .\port$718$2 (\p$667 [2]),
-    .\port$718$3 (\p$667 [3]),
-    .\port$718$4 (\p$667 [4]),
-    .\port$718$5 (\p$667 [5]),
-    .\port$718$6 (\p$667 [6]),
-    .\port$718$7 (\p$667 [7]),
-    .\port$718$8 (\p$667 [8]),
-    .\port$718$9 (\p$667 [9]),
+    .\port$728$0 (\p$693 [0]),
+    .\port$728$1 (\p$693 [1]),
+    .\port$728$10 (\p$693 [10]),
+    .\port$728$11 (\p$693 [11]),
+    .\port$728$12 (\p$693 [12]),
+    .\port$728$13 (\p$693 [13]),
+    .\port$728$14 (\p$693 [14]),
+    .\port$728$15 (\p$693 [15]),
+    .\port$728$2 (\p$693 [2]),
+    .\port$728$3 (\p$693 [3]),
+    .\port$728$4 (\p$693 [4]),
+    .\port$728$5 (\p$693 [5]),
+    .\port$728$6 (\p$693 [6]),
+    .\port$728$7 (\p$693 [7]),
+    .\port$728$8 (\p$693 [8]),
+    .\port$728$9 (\p$693 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$719$0 (\p$680 [0]),
-    .\port$719$1 (\p$680 [1]),
-    .\port$719$10 (\p$680 [10]),
-    .\port$719$11 (\p$680 [11]),
-    .\port$719$12 (\p$680 [12]),
-    .\port$719$13 (\p$680 [13]),
-    .\port$719$14 (\p$680 [14]),
-    .\port$719$15 (\p$680 [15]),
-    .\port$719$2 (\p$680 [2]),
-    .\port$719$3 (\p$680 [3]),
-    .\port$719$4 (\p$680 [4]),
-    .\port$719$5 (\p$680 [5]),
-    .\port$719$6 (\p$680 [6]),
-    .\port$719$7 (\p$680 [7]),
-    .\port$719$8 (\p$680 [8]),
-    .\port$719$9 (\p$680 [9]),
+    .\port$729$0 (\p$706 [0]),
+    .\port$729$1 (\p$706 [1]),
+    .\port$729$10 (\p$706 [10]),
+    .\port$729$11 (\p$706 [11]),
+    .\port$729$12 (\p$706 [12]),
+    .\port$729$13 (\p$706 [13]),
+    .\port$729$14 (\p$706 [14]),
+    .\port$729$15 (\p$706 [15]),
+    .\port$729$2 (\p$706 [2]),
+    .\port$729$3 (\p$706 [3]),
+    .\port$729$4 (\p$706 [4]),
+    .\port$729$5 (\p$706 [5]),
+    .\port$729$6 (\p$706 [6]),
+    .\port$729$7 (\p$706 [7]),
+    .\port$729$8 (\p$706 [8]),
+    .\port$729$9 (\p$706 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$720$0 (\p$693 [0]),
-    .\port$720$1 (\p$693 [1]),
-    .\port$720$10 (\p$693 [10]),
-    .\port$720$11 (\p$693 [11]),
-    .\port$720$12 (\p$693 [12]),
-    .\port$720$13 (\p$693 [13]),
-    .\port$720$14 (\p$693 [14]),
-    .\port$720$15 (\p$693 [15]),
-    .\port$720$2 (\p$693 [2]),
-    .\port$720$3 (\p$693 [3]),
-    .\port$720$4 (\p$693 [4]),
-    .\port$720$5 (\p$693 [5]),
-    .\port$720$6 (\p$693 [6]),
-    .\port$720$7 (\p$693 [7]),
-    .\port$720$8 (\p$693 [8]),
-    .\port$720$9 (\p$693 [9]),
+    .\port$730$0 (\p$719 [0]),
+    .\port$730$1 (\p$719 [1]),
+    .\port$730$10 (\p$719 [10]),
+    .\port$730$11 (\p$719 [11]),
+    .\port$730$12 (\p$719 [12]),
+    .\port$730$13 (\p$719 [13]),
+    .\port$730$14 (\p$719 [14]),
+    .\port$730$15 (\p$719 [15]),
+    .\port$730$2 (\p$719 [2]),
+    .\port$730$3 (\p$719 [3]),
+    .\port$730$4 (\p$719 [4]),
+    .\port$730$5 (\p$719 [5]),
+    .\port$730$6 (\p$719 [6]),
+    .\port$730$7 (\p$719 [7]),
+    .\port$730$8 (\p$719 [8]),
+    .\port$730$9 (\p$719 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$721$0 (\p$706 [0]),
-    .\port$721$1 (\p$706 [1]),
-    .\port$721$10 (\p$706 [10]),
-    .\port$721$11 (\p$706 [11]),
-    .\port$721$12 (\p$706 [12]),
-    .\port$721$13 (\p$706 [13]),
-    .\port$721$14 (\p$706 [14]),
-    .\port$721$15 (\p$706 [15]),
-    .\port$721$2 (\p$706 [2]),
-    .\port$721$3 (\p$706 [3]),
-    .\port$721$4 (\p$706 [4]),
-    .\port$721$5 (\p$706 [5]),
-    .\port$721$6 (\p$706 [6]),
-    .\port$721$7 (\p$706 [7]),
-    .\port$721$8 (\p$706 [8]),
-    .\port$721$9 (\p$706 [9]),
+    .\port$731$0 (\p$732 [0]),
+    .\port$731$1 (\p$732 [1]),
+    .\port$731$10 (\p$732 [10]),
+    .\port$731$11 (\p$732 [11]),
+    .\port$731$12 (\p$732 [12]),
+    .\port$731$13 (\p$732 [13]),
+    .\port$731$14 (\p$732 [14]),
+    .\port$731$15 (\p$732 [15]),
+    .\port$731$2 (\p$732 [2]),
+    .\port$731$3 (\p$732 [3]),
+    .\port$731$4 (\p$732 [4]),
+    .\port$731$5 (\p$732 [5]),
+    .\port$731$6 (\p$732 [6]),
+    .\port$731$7 (\p$732 [7]),
+    .\port$731$8 (\p$732 [8]),
+    .\port$731$9 (\p$732 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$722$0 (\p$719 [0]),
-    .\port$722$1 (\p$719 [1]),
-    .\port$722$10 (\p$719 [10]),
-    .\port$722$11 (\p$719 [11]),
-    .\port$722$12 (\p$719 [12]),
-    .\port$722$13 (\p$719 [13]),
-    .\port$722$14 (\p$719 [14]),
-    .\port$722$15 (\p$719 [15]),
-    .\port$722$2 (\p$719 [2]),
-    .\port$722$3 (\p$719 [3]),
-    .\port$722$4 (\p$719 [4]),
-    .\port$722$5 (\p$719 [5]),
-    .\port$722$6 (\p$719 [6]),
-    .\port$722$7 (\p$719 [7]),
-    .\port$722$8 (\p$719 [8]),
-    .\port$722$9 (\p$719 [9]),
+    .\port$732$0 (\p$745 [0]),
+    .\port$732$1 (\p$745 [1]),
+    .\port$732$10 (\p$745 [10]),
+    .\port$732$11 (\p$745 [11]),
+    .\port$732$12 (\p$745 [12]),
+    .\port$732$13 (\p$745 [13]),
+    .\port$732$14 (\p$745 [14]),
+    .\port$732$15 (\p$745 [15]),
+    .\port$732$2 (\p$745 [2]),
+    .\port$732$3 (\p$745 [3]),
+    .\port$732$4 (\p$745 [4]),
+    .\port$732$5 (\p$745 [5]),
+    .\port$732$6 (\p$745 [6]),
+    .\port$732$7 (\p$745 [7]),
+    .\port$732$8 (\p$745 [8]),
+    .\port$732$9 (\p$745 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$723$0 (\p$732 [0]),
-    .\port$723$1 (\p$732 [1]),
-    .\port$723$10 (\p$732 [10]),
-    .\port$723$11 (\p$732 [11]),
-    .\port$723$12 (\p$732 [12]),
-    .\port$723$13 (\p$732 [13]),
-    .\port$723$14 (\p$732 [14]),
-    .\port$723$15 (\p$732 [15]),
-    .\port$723$2 (\p$732 [2]),
-    .\port$723$3 (\p$732 [3]),
-    .\port$723$4 (\p$732 [4]),
-    .\port$723$5 (\p$732 [5]),
-    .\port$723$6 (\p$732 [6]),
-    .\port$723$7 (\p$732 [7]),
-    .\port$723$8 (\p$732 [8]),
-    .\port$723$9 (\p$732 [9]),
+    .\port$733$0 (\p$758 [0]),
+    .\port$733$1 (\p$758 [1]),
+    .\port$733$10 (\p$758 [10]),
+    .\port$733$11 (\p$758 [11]),
+    .\port$733$12 (\p$758 [12]),
+    .\port$733$13 (\p$758 [13]),
+    .\port$733$14 (\p$758 [14]),
+    .\port$733$15 (\p$758 [15]),
+    .\port$733$2 (\p$758 [2]),
+    .\port$733$3 (\p$758 [3]),
+    .\port$733$4 (\p$758 [4]),
+    .\port$733$5 (\p$758 [5]),
+    .\port$733$6 (\p$758 [6]),
+    .\port$733$7 (\p$758 [7]),
+    .\port$733$8 (\p$758 [8]),
+    .\port$733$9 (\p$758 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$724$0 (\p$745 [0]),
-    .\port$724$1 (\p$745 [1]),
-    .\port$724$10 (\p$745 [10]),
-    .\port$724$11 (\p$745 [11]),
-    .\port$724$12 (\p$745 [12]),
-    .\port$724$13 (\p$745 [13]),
-    .\port$724$14 (\p$745 [14]),
-    .\port$724$15 (\p$745 [15]),
-    .\port$724$2 (\p$745 [2]),
-    .\port$724$3 (\p$745 [3]),
-    .\port$724$4 (\p$745 [4]),
-    .\port$724$5 (\p$745 [5]),
-    .\port$724$6 (\p$745 [6]),
-    .\port$724$7 (\p$745 [7]),
-    .\port$724$8 (\p$745 [8]),
-    .\port$724$9 (\p$745 [9]),
+    .\port$734$0 (\p$771 [0]),
+    .\port$734$1 (\p$771 [1]),
+    .\port$734$10 (\p$771 [10]),
+    .\port$734$11 (\p$771 [11]),
+    .\port$734$12 (\p$771 [12]),
+    .\port$734$13 (\p$771 [13]),
+    .\port$734$14 (\p$771 [14]),
+    .\port$734$15 (\p$771 [15]),
+    .\port$734$2 (\p$771 [2]),
+    .\port$734$3 (\p$771 [3]),
+    .\port$734$4 (\p$771 [4]),
+    .\port$734$5 (\p$771 [5]),
+    .\port$734$6 (\p$771 [6]),
+    .\port$734$7 (\p$771 [7]),
+    .\port$734$8 (\p$771 [8]),
+    .\port$734$9 (\p$771 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$725$0 (\p$758 [0]),
-    .\port$725$1 (\p$758 [1]),
-    .\port$725$10 (\p$758 [10]),
-    .\port$725$11 (\p$758 [11]),
-    .\port$725$12 (\p$758 [12]),
-    .\port$725$13 (\p$758 [13]),
-    .\port$725$14 (\p$758 [14]),
-    .\port$725$15 (\p$758 [15]),
-    .\port$725$2 (\p$758 [2]),
-    .\port$725$3 (\p$758 [3]),
-    .\port$725$4 (\p$758 [4]),
-    .\port$725$5 (\p$758 [5]),
-    .\port$725$6 (\p$758 [6]),
-    .\port$725$7 (\p$758 [7]),
-    .\port$725$8 (\p$758 [8]),
-    .\port$725$9 (\p$758 [9]),
+    .\port$735$0 (\p$784 [0]),
+    .\port$735$1 (\p$784 [1]),
+    .\port$735$10 (\p$784 [10]),
+    .\port$735$11 (\p$784 [11]),
+    .\port$735$12 (\p$784 [12]),
+    .\port$735$13 (\p$784 [13]),
+    .\port$735$14 (\p$784 [14]),
+    .\port$735$15 (\p$784 [15]),
+    .\port$735$2 (\p$784 [2]),
+    .\port$735$3 (\p$784 [3]),
+    .\port$735$4 (\p$784 [4]),
+    .\port$735$5 (\p$784 [5]),
+    .\port$735$6 (\p$784 [6]),
+    .\port$735$7 (\p$784 [7]),
+    .\port$735$8 (\p$784 [8]),
+    .\port$735$9 (\p$784 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$726$0 (\p$771 [0]),
-    .\port$726$1 (\p$771 [1]),
-    .\port$726$10 (\p$771 [10]),
-    .\port$726$11 (\p$771 [11]),
-    .\port$726$12 (\p$771 [12]),
-    .\port$726$13 (\p$771 [13]),
-    .\port$726$14 (\p$771 [14]),
-    .\port$726$15 (\p$771 [15]),
-    .\port$726$2 (\p$771 [2]),
-    .\port$726$3 (\p$771 [3]),
-    .\port$726$4 (\p$771 [4]),
-    .\port$726$5 (\p$771 [5]),
-    .\port$726$6 (\p$771 [6]),
-    .\port$726$7 (\p$771 [7]),
-    .\port$726$8 (\p$771 [8]),
-    .\port$726$9 (\p$771 [9]),
+    .\port$736$0 (\p$797 [0]),
+    .\port$736$1 (\p$797 [1]),
+    .\port$736$10 (\p$797 [10]),
+    .\port$736$11 (\p$797 [11]),
+    .\port$736$12 (\p$797 [12]),
+    .\port$736$13 (\p$797 [13]),
+    .\port$736$14 (\p$797 [14]),
+    .\port$736$15 (\p$797 [15]),
+    .\port$736$2 (\p$797 [2]),
+    .\port$736$3 (\p$797 [3]),
+    .\port$736$4 (\p$797 [4]),
+    .\port$736$5 (\p$797 [5]),
+    .\port$736$6 (\p$797 [6]),
+    .\port$736$7 (\p$797 [7]),
+    .\port$736$8 (\p$797 [8]),
+    .\port$736$9 (\p$797 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$727$0 (\p$784 [0]),
-    .\port$727$1 (\p$784 [1]),
-    .\port$727$10 (\p$784 [10]),
-    .\port$727$11 (\p$784 [11]),
-    .\port$727$12 (\p$784 [12]),
-    .\port$727$13 (\p$784 [13]),
-    .\port$727$14 (\p$784 [14]),
-    .\port$727$15 (\p$784 [15]),
-    .\port$727$2 (\p$784 [2]),
-    .\port$727$3 (\p$784 [3]),
-    .\port$727$4 (\p$784 [4]),
-    .\port$727$5 (\p$784 [5]),
-    .\port$727$6 (\p$784 [6]),
-    .\port$727$7 (\p$784 [7]),
-    .\port$727$8 (\p$784 [8]),
-    .\port$727$9 (\p$784 [9]),
+    .\port$737$0 (\p$810 [0]),
+    .\port$737$1 (\p$810 [1]),
+    .\port$737$10 (\p$810 [10]),
+    .\port$737$11 (\p$810 [11]),
+    .\port$737$12 (\p$810 [12]),
+    .\port$737$13 (\p$810 [13]),
+    .\port$737$14 (\p$810 [14]),
+    .\port$737$15 (\p$810 [15]),
+    .\port$737$2 (\p$810 [2]),
+    .\port$737$3 (\p$810 [3]),
+    .\port$737$4 (\p$810 [4]),
+    .\port$737$5 (\p$810 [5]),
+    .\port$737$6 (\p$810 [6]),
+    .\port$737$7 (\p$810 [7]),
+    .\port$737$8 (\p$810 [8]),
+    .\port$737$9 (\p$810 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$728$0 (\p$797 [0]),
-    .\port$728$1 (\p$797 [1]),
-    .\port$728$10 (\p$797 [10]),
-    .\port$728$11 (\p$797 [11]),
-    .\port$728$12 (\p$797 [12]),
-    .\port$728$13 (\p$797 [13]),
-    .\port$728$14 (\p$797 [14]),
-    .\port$728$15 (\p$797 [15]),
-    .\port$728$2 (\p$797 [2]),
-    .\port$728$3 (\p$797 [3]),
-    .\port$728$4 (\p$797 [4]),
-    .\port$728$5 (\p$797 [5]),
-    .\port$728$6 (\p$797 [6]),
-    .\port$728$7 (\p$797 [7]),
-    .\port$728$8 (\p$797 [8]),
-    .\port$728$9 (\p$797 [9]),
+    .\port$738$0 (\p$823 [0]),
+    .\port$738$1 (\p$823 [1]),
+    .\port$738$10 (\p$823 [10]),
+    .\port$738$11 (\p$823 [11]),
+    .\port$738$12 (\p$823 [12]),
+    .\port$738$13 (\p$823 [13]),
+    .\port$738$14 (\p$823 [14]),
+    .\port$738$15 (\p$823 [15]),
+    .\port$738$2 (\p$823 [2]),
+    .\port$738$3 (\p$823 [3]),
+    .\port$738$4 (\p$823 [4]),
+    .\port$738$5 (\p$823 [5]),
+    .\port$738$6 (\p$823 [6]),
+    .\port$738$7 (\p$823 [7]),
+    .\port$738$8 (\p$823 [8]),
+    .\port$738$9 (\p$823 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$729$0 (\p$810 [0]),
-    .\port$729$1 (\p$810 [1]),
-    .\port$729$10 (\p$810 [10]),
-    .\port$729$11 (\p$810 [11]),
-    .\port$729$12 (\p$810 [12]),
-    .\port$729$13 (\p$810 [13]),
-    .\port$729$14 (\p$810 [14]),
-    .\port$729$15 (\p$810 [15]),
-    .\port$729$2 (\p$810 [2]),
-    .\port$729$3 (\p$810 [3]),
-    .\port$729$4 (\p$810 [4]),
-    .\port$729$5 (\p$810 [5]),
-    .\port$729$6 (\p$810 [6]),
-    .\port$729$7 (\p$810 [7]),
-    .\port$729$8 (\p$810 [8]),
-    .\port$729$9 (\p$810 [9]),
+    .\port$739$0 (\p$836 [0]),
+    .\port$739$1 (\p$836 [1]),
+    .\port$739$10 (\p$836 [10]),
+    .\port$739$11 (\p$836 [11]),
+    .\port$739$12 (\p$836 [12]),
+    .\port$739$13 (\p$836 [13]),
+    .\port$739$14 (\p$836 [14]),
+    .\port$739$15 (\p$836 [15]),
+    .\port$739$2 (\p$836 [2]),
+    .\port$739$3 (\p$836 [3]),
+    .\port$739$4 (\p$836 [4]),
+    .\port$739$5 (\p$836 [5]),
+    .\port$739$6 (\p$836 [6]),
+    .\port$739$7 (\p$836 [7]),
+    .\port$739$8 (\p$836 [8]),
+    .\port$739$9 (\p$836 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$730$0 (\p$823 [0]),
-    .\port$730$1 (\p$823 [1]),
-    .\port$730$10 (\p$823 [10]),
-    .\port$730$11 (\p$823 [11]),
-    .\port$730$12 (\p$823 [12]),
-    .\port$730$13 (\p$823 [13]),
-    .\port$730$14 (\p$823 [14]),
-    .\port$730$15 (\p$823 [15]),
-    .\port$730$2 (\p$823 [2]),
-    .\port$730$3 (\p$823 [3]),
-    .\port$730$4 (\p$823 [4]),
-    .\port$730$5 (\p$823 [5]),
-    .\port$730$6 (\p$823 [6]),
-    .\port$730$7 (\p$823 [7]),
-    .\port$730$8 (\p$823 [8]),
-    .\port$730$9 (\p$823 [9]),
+    .\port$740$0 (\p$849 [0]),
+    .\port$740$1 (\p$849 [1]),
+    .\port$740$10 (\p$849 [10]),
+    .\port$740$11 (\p$849 [11]),
+    .\port$740$12 (\p$849 [12]),
+    .\port$740$13 (\p$849 [13]),
+    .\port$740$14 (\p$849 [14]),
+    .\port$740$15 (\p$849 [15]),
+    .\port$740$2 (\p$849 [2]),
+    .\port$740$3 (\p$849 [3]),
+    .\port$740$4 (\p$849 [4]),
+    .\port$740$5 (\p$849 [5]),
+    .\port$740$6 (\p$849 [6]),
+    .\port$740$7 (\p$849 [7]),
+    .\port$740$8 (\p$849 [8]),
+    .\port$740$9 (\p$849 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$731$0 (\p$836 [0]),
-    .\port$731$1 (\p$836 [1]),
-    .\port$731$10 (\p$836 [10]),
-    .\port$731$11 (\p$836 [11]),
-    .\port$731$12 (\p$836 [12]),
-    .\port$731$13 (\p$836 [13]),
-    .\port$731$14 (\p$836 [14]),
-    .\port$731$15 (\p$836 [15]),
-    .\port$731$2 (\p$836 [2]),
-    .\port$731$3 (\p$836 [3]),
-    .\port$731$4 (\p$836 [4]),
-    .\port$731$5 (\p$836 [5]),
-    .\port$731$6 (\p$836 [6]),
-    .\port$731$7 (\p$836 [7]),
-    .\port$731$8 (\p$836 [8]),
-    .\port$731$9 (\p$836 [9]),
+    .\port$741$0 (\p$862 [0]),
+    .\port$741$1 (\p$862 [1]),
+    .\port$741$10 (\p$862 [10]),
+    .\port$741$11 (\p$862 [11]),
+    .\port$741$12 (\p$862 [12]),
+    .\port$741$13 (\p$862 [13]),
+    .\port$741$14 (\p$862 [14]),
+    .\port$741$15 (\p$862 [15]),
+    .\port$741$2 (\p$862 [2]),
+    .\port$741$3 (\p$862 [3]),
+    .\port$741$4 (\p$862 [4]),
+    .\port$741$5 (\p$862 [5]),
+    .\port$741$6 (\p$862 [6]),
+    .\port$741$7 (\p$862 [7]),
+    .\port$741$8 (\p$862 [8]),
+    .\port$741$9 (\p$862 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$732$0 (\p$849 [0]),
-    .\port$732$1 (\p$849 [1]),
-    .\port$732$10 (\p$849 [10]),
-    .\port$732$11 (\p$849 [11]),
-    .\port$732$12 (\p$849 [12]),
-    .\port$732$13 (\p$849 [13]),
-    .\port$732$14 (\p$849 [14]),
-    .\port$732$15 (\p$849 [15]),
-    .\port$732$2 (\p$849 [2]),
-    .\port$732$3 (\p$849 [3]),
-    .\port$732$4 (\p$849 [4]),
-    .\port$732$5 (\p$849 [5]),
-    .\port$732$6 (\p$849 [6]),
-    .\port$732$7 (\p$849 [7]),
-    .\port$732$8 (\p$849 [8]),
-    .\port$732$9 (\p$849 [9]),
+    .\port$742$0 (\p$875 [0]),
+    .\port$742$1 (\p$875 [1]),
+    .\port$742$10 (\p$875 [10]),
+    .\port$742$11 (\p$875 [11]),
+    .\port$742$12 (\p$875 [12]),
+    .\port$742$13 (\p$875 [13]),
+    .\port$742$14 (\p$875 [14]),
+    .\port$742$15 (\p$875 [15]),
+    .\port$742$2 (\p$875 [2]),
+    .\port$742$3 (\p$875 [3]),
+    .\port$742$4 (\p$875 [4]),
+    .\port$742$5 (\p$875 [5]),
+    .\port$742$6 (\p$875 [6]),
+    .\port$742$7 (\p$875 [7]),
+    .\port$742$8 (\p$875 [8]),
+    .\port$742$9 (\p$875 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$733$0 (\p$862 [0]),
-    .\port$733$1 (\p$862 [1]),
-    .\port$733$10 (\p$862 [10]),
-    .\port$733$11 (\p$862 [11]),
-    .\port$733$12 (\p$862 [12]),
-    .\port$733$13 (\p$862 [13]),
-    .\port$733$14 (\p$862 [14]),
-    .\port$733$15 (\p$862 [15]),
-    .\port$733$2 (\p$862 [2]),
-    .\port$733$3 (\p$862 [3]),
-    .\port$733$4 (\p$862 [4]),
-    .\port$733$5 (\p$862 [5]),
-    .\port$733$6 (\p$862 [6]),
-    .\port$733$7 (\p$862 [7]),
-    .\port$733$8 (\p$862 [8]),
-    .\port$733$9 (\p$862 [9]),
+    .\port$743$0 (\p$888 [0]),
+    .\port$743$1 (\p$888 [1]),
+    .\port$743$10 (\p$888 [10]),
+    .\port$743$11 (\p$888 [11]),
+    .\port$743$12 (\p$888 [12]),
+    .\port$743$13 (\p$888 [13]),
+    .\port$743$14 (\p$888 [14]),
+    .\port$743$15 (\p$888 [15]),
+    .\port$743$2 (\p$888 [2]),
+    .\port$743$3 (\p$888 [3]),
+    .\port$743$4 (\p$888 [4]),
+    .\port$743$5 (\p$888 [5]),
+    .\port$743$6 (\p$888 [6]),
+    .\port$743$7 (\p$888 [7]),
+    .\port$743$8 (\p$888 [8]),
+    .\port$743$9 (\p$888 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$734$0 (\p$875 [0]),
-    .\port$734$1 (\p$875 [1]),
-    .\port$734$10 (\p$875 [10]),
-    .\port$734$11 (\p$875 [11]),
-    .\port$734$12 (\p$875 [12]),
-    .\port$734$13 (\p$875 [13]),
-    .\port$734$14 (\p$875 [14]),
-    .\port$734$15 (\p$875 [15]),
-    .\port$734$2 (\p$875 [2]),
-    .\port$734$3 (\p$875 [3]),
-    .\port$734$4 (\p$875 [4]),
-    .\port$734$5 (\p$875 [5]),
-    .\port$734$6 (\p$875 [6]),
-    .\port$734$7 (\p$875 [7]),
-    .\port$734$8 (\p$875 [8]),
-    .\port$734$9 (\p$875 [9]),
+    .\port$744$0 (\p$901 [0]),
+    .\port$744$1 (\p$901 [1]),
+    .\port$744$10 (\p$901 [10]),
+    .\port$744$11 (\p$901 [11]),
+    .\port$744$12 (\p$901 [12]),
+    .\port$744$13 (\p$901 [13]),
+    .\port$744$14 (\p$901 [14]),
+    .\port$744$15 (\p$901 [15]),
+    .\port$744$2 (\p$901 [2]),
+    .\port$744$3 (\p$901 [3]),
+    .\port$744$4 (\p$901 [4]),
+    .\port$744$5 (\p$901 [5]),
+    .\port$744$6 (\p$901 [6]),
+    .\port$744$7 (\p$901 [7]),
+    .\port$744$8 (\p$901 [8]),
+    .\port$744$9 (\p$901 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$735$0 (\p$888 [0]),
-    .\port$735$1 (\p$888 [1]),
-    .\port$735$10 (\p$888 [10]),
-    .\port$735$11 (\p$888 [11]),
-    .\port$735$12 (\p$888 [12]),
-    .\port$735$13 (\p$888 [13]),
-    .\port$735$14 (\p$888 [14]),
-    .\port$735$15 (\p$888 [15]),
-    .\port$735$2 (\p$888 [2]),
-    .\port$735$3 (\p$888 [3]),
-    .\port$735$4 (\p$888 [4]),
-    .\port$735$5 (\p$888 [5]),
-    .\port$735$6 (\p$888 [6]),
-    .\port$735$7 (\p$888 [7]),
-    .\port$735$8 (\p$888 [8]),
-    .\port$735$9 (\p$888 [9]),
+    .\port$745$0 (\p$914 [0]),
+    .\port$745$1 (\p$914 [1]),
+    .\port$745$10 (\p$914 [10]),
+    .\port$745$11 (\p$914 [11]),
+    .\port$745$12 (\p$914 [12]),
+    .\port$745$13 (\p$914 [13]),
+    .\port$745$14 (\p$914 [14]),
+    .\port$745$15 (\p$914 [15]),
+    .\port$745$2 (\p$914 [2]),
+    .\port$745$3 (\p$914 [3]),
+    .\port$745$4 (\p$914 [4]),
+    .\port$745$5 (\p$914 [5]),
+    .\port$745$6 (\p$914 [6]),
+    .\port$745$7 (\p$914 [7]),
+    .\port$745$8 (\p$914 [8]),
+    .\port$745$9 (\p$914 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$736$0 (\p$901 [0]),
-    .\port$736$1 (\p$901 [1]),
-    .\port$736$10 (\p$901 [10]),
-    .\port$736$11 (\p$901 [11]),
-    .\port$736$12 (\p$901 [12]),
-    .\port$736$13 (\p$901 [13]),
-    .\port$736$14 (\p$901 [14]),
-    .\port$736$15 (\p$901 [15]),
-    .\port$736$2 (\p$901 [2]),
-    .\port$736$3 (\p$901 [3]),
-    .\port$736$4 (\p$901 [4]),
-    .\port$736$5 (\p$901 [5]),
-    .\port$736$6 (\p$901 [6]),
-    .\port$736$7 (\p$901 [7]),
-    .\port$736$8 (\p$901 [8]),
-    .\port$736$9 (\p$901 [9]),
+    .\port$746$0 (\p$927 [0]),
+    .\port$746$1 (\p$927 [1]),
+    .\port$746$10 (\p$927 [10]),
+    .\port$746$11 (\p$927 [11]),
+    .\port$746$12 (\p$927 [12]),
+    .\port$746$13 (\p$927 [13]),
+    .\port$746$14 (\p$927 [14]),
+    .\port$746$15 (\p$927 [15]),
+    .\port$746$2 (\p$927 [2]),
+    .\port$746$3 (\p$927 [3]),
+    .\port$746$4 (\p$927 [4]),
+    .\port$746$5 (\p$927 [5]),
+    .\port$746$6 (\p$927 [6]),
+    .\port$746$7 (\p$927 [7]),
+    .\port$746$8 (\p$927 [8]),
+    .\port$746$9 (\p$927 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$737$0 (\p$914 [0]),
-    .\port$737$1 (\p$914 [1]),
-    .\port$737$10 (\p$914 [10]),
-    .\port$737$11 (\p$914 [11]),
-    .\port$737$12 (\p$914 [12]),
-    .\port$737$13 (\p$914 [13]),
-    .\port$737$14 (\p$914 [14]),
-    .\port$737$15 (\p$914 [15]),
-    .\port$737$2 (\p$914 [2]),
-    .\port$737$3 (\p$914 [3]),
-    .\port$737$4 (\p$914 [4]),
-    .\port$737$5 (\p$914 [5]),
-    .\port$737$6 (\p$914 [6]),
-    .\port$737$7 (\p$914 [7]),
-    .\port$737$8 (\p$914 [8]),
-    .\port$737$9 (\p$914 [9]),
+    .\port$747$0 (\p$940 [0]),
+    .\port$747$1 (\p$940 [1]),
+    .\port$747$10 (\p$940 [10]),
+    .\port$747$11 (\p$940 [11]),
+    .\port$747$12 (\p$940 [12]),
+    .\port$747$13 (\p$940 [13]),
+    .\port$747$14 (\p$940 [14]),
+    .\port$747$15 (\p$940 [15]),
+    .\port$747$2 (\p$940 [2]),
+    .\port$747$3 (\p$940 [3]),
+    .\port$747$4 (\p$940 [4]),
+    .\port$747$5 (\p$940 [5]),
+    .\port$747$6 (\p$940 [6]),
+    .\port$747$7 (\p$940 [7]),
+    .\port$747$8 (\p$940 [8]),
+    .\port$747$9 (\p$940 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$738$0 (\p$927 [0]),
-    .\port$738$1 (\p$927 [1]),
-    .\port$738$10 (\p$927 [10]),
-    .\port$738$11 (\p$927 [11]),
-    .\port$738$12 (\p$927 [12]),
-    .\port$738$13 (\p$927 [13]),
-    .\port$738$14 (\p$927 [14]),
-    .\port$738$15 (\p$927 [15]),
-    .\port$738$2 (\p$927 [2]),
-    .\port$738$3 (\p$927 [3]),
-    .\port$738$4 (\p$927 [4]),
-    .\port$738$5 (\p$927 [5]),
-    .\port$738$6 (\p$927 [6]),
-    .\port$738$7 (\p$927 [7]),
-    .\port$738$8 (\p$927 [8]),
-    .\port$738$9 (\p$927 [9]),
+    .\port$748$0 (\p$953 [0]),
+    .\port$748$1 (\p$953 [1]),
+    .\port$748$10 (\p$953 [10]),
+    .\port$748$11 (\p$953 [11]),
+    .\port$748$12 (\p$953 [12]),
+    .\port$748$13 (\p$953 [13]),
+    .\port$748$14 (\p$953 [14]),
+    .\port$748$15 (\p$953 [15]),
+    .\port$748$2 (\p$953 [2]),
+    .\port$748$3 (\p$953 [3]),
+    .\port$748$4 (\p$953 [4]),
+    .\port$748$5 (\p$953 [5]),
+    .\port$748$6 (\p$953 [6]),
+    .\port$748$7 (\p$953 [7]),
+    .\port$748$8 (\p$953 [8]),
+    .\port$748$9 (\p$953 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$739$0 (\p$940 [0]),
-    .\port$739$1 (\p$940 [1]),
-    .\port$739$10 (\p$940 [10]),
-    .\port$739$11 (\p$940 [11]),
-    .\port$739$12 (\p$940 [12]),
-    .\port$739$13 (\p$940 [13]),
-    .\port$739$14 (\p$940 [14]),
-    .\port$739$15 (\p$940 [15]),
-    .\port$739$2 (\p$940 [2]),
-    .\port$739$3 (\p$940 [3]),
-    .\port$739$4 (\p$940 [4]),
-    .\port$739$5 (\p$940 [5]),
-    .\port$739$6 (\p$940 [6]),
-    .\port$739$7 (\p$940 [7]),
-    .\port$739$8 (\p$940 [8]),
-    .\port$739$9 (\p$940 [9]),
+    .\port$749$0 (\p$966 [0]),
+    .\port$749$1 (\p$966 [1]),
+    .\port$749$10 (\p$966 [10]),
+    .\port$749$11 (\p$966 [11]),
+    .\port$749$12 (\p$966 [12]),
+    .\port$749$13 (\p$966 [13]),
+    .\port$749$14 (\p$966 [14]),
+    .\port$749$15 (\p$966 [15]),
+    .\port$749$2 (\p$966 [2]),
+    .\port$749$3 (\p$966 [3]),
+    .\port$749$4 (\p$966 [4]),
+    .\port$749$5 (\p$966 [5]),
+    .\port$749$6 (\p$966 [6]),
+    .\port$749$7 (\p$966 [7]),
+    .\port$749$8 (\p$966 [8]),
+    .\port$749$9 (\p$966 [9]),
     .rst(rst)
   );
   assign _0032_[3] = 1'hx;
@@ -3613,35 +3718,44 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w5 <= i_w[47:40];
     in_w6 <= i_w[55:48];
     in_w7 <= i_w[63:56];
-    skew_w1_d0 <= in_w1;
-    skew_w2_d0 <= in_w2;
+    in2_a0 <= in_a0;
+    in2_a1 <= in_a1;
+    in2_a2 <= in_a2;
+    in2_a3 <= in_a3;
+    in2_a4 <= in_a4;
+    in2_a5 <= in_a5;
+    in2_a6 <= in_a6;
+    in2_a7 <= in_a7;
+    in2_w0 <= in_w0;
+    in2_w1 <= in_w1;
+    in2_w2 <= in_w2;
+    in2_w3 <= in_w3;
+    in2_w4 <= in_w4;
+    in2_w5 <= in_w5;
+    in2_w6 <= in_w6;
+    in2_w7 <= in_w7;
     skew_w2_d1 <= skew_w2_d0;
-    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
-    skew_w4_d0 <= in_w4;
     skew_w4_d1 <= skew_w4_d0;
     skew_w4_d2 <= skew_w4_d1;
     skew_w4_d3 <= skew_w4_d2;
-    skew_w5_d0 <= in_w5;
     skew_w5_d1 <= skew_w5_d0;
     skew_w5_d2 <= skew_w5_d1;
     skew_w5_d3 <= skew_w5_d2;
     skew_w5_d4 <= skew_w5_d3;
-    skew_w6_d0 <= in_w6;
     skew_w6_d1 <= skew_w6_d0;
     skew_w6_d2 <= skew_w6_d1;
     skew_w6_d3 <= skew_w6_d2;
     skew_w6_d4 <= skew_w6_d3;
     skew_w6_d5 <= skew_w6_d4;
-    skew_w7_d0 <= in_w7;
     skew_w7_d1 <= skew_w7_d0;
     skew_w7_d2 <= skew_w7_d1;
     skew_w7_d3 <= skew_w7_d2;
     skew_w7_d4 <= skew_w7_d3;
     skew_w7_d5 <= skew_w7_d4;
     skew_w7_d6 <= skew_w7_d5;
-    w_0_0 <= in_w0;
+    w_0_0 <= b;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -4127,6 +4241,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l2_d0 <= 1'h0;
       skew_a2_d1 <= 8'h00;
       skew_l1_d0 <= 1'h0;
+      in_last2 <= 1'h0;
+      in_idle2 <= 1'h1;
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
@@ -4137,370 +4253,370 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_7_7_d2 <= lr_7_7_d1;
       lr_7_7_d1 <= lr_7_7_d0;
       lr_7_7_d0 <= l_7_6;
-      p_7_7 <= \p$940 ;
+      p_7_7 <= \p$966 ;
       lr_7_6_d2 <= lr_7_6_d1;
       lr_7_6_d1 <= lr_7_6_d0;
       lr_7_6_d0 <= l_7_5;
-      p_7_6 <= \p$927 ;
+      p_7_6 <= \p$953 ;
       l_7_6 <= l_7_5;
       a_7_6 <= a_7_5;
       lr_7_5_d2 <= lr_7_5_d1;
       lr_7_5_d1 <= lr_7_5_d0;
       lr_7_5_d0 <= l_7_4;
-      p_7_5 <= \p$914 ;
+      p_7_5 <= \p$940 ;
       l_7_5 <= l_7_4;
       a_7_5 <= a_7_4;
       lr_7_4_d2 <= lr_7_4_d1;
       lr_7_4_d1 <= lr_7_4_d0;
       lr_7_4_d0 <= l_7_3;
-      p_7_4 <= \p$901 ;
+      p_7_4 <= \p$927 ;
       l_7_4 <= l_7_3;
       a_7_4 <= a_7_3;
       lr_7_3_d2 <= lr_7_3_d1;
       lr_7_3_d1 <= lr_7_3_d0;
       lr_7_3_d0 <= l_7_2;
-      p_7_3 <= \p$888 ;
+      p_7_3 <= \p$914 ;
       l_7_3 <= l_7_2;
       a_7_3 <= a_7_2;
       lr_7_2_d2 <= lr_7_2_d1;
       lr_7_2_d1 <= lr_7_2_d0;
       lr_7_2_d0 <= l_7_1;
-      p_7_2 <= \p$875 ;
+      p_7_2 <= \p$901 ;
       l_7_2 <= l_7_1;
       a_7_2 <= a_7_1;
       lr_7_1_d2 <= lr_7_1_d1;
       lr_7_1_d1 <= lr_7_1_d0;
       lr_7_1_d0 <= l_7_0;
-      p_7_1 <= \p$862 ;
+      p_7_1 <= \p$888 ;
       l_7_1 <= l_7_0;
       a_7_1 <= a_7_0;
       lr_7_0_d2 <= lr_7_0_d1;
       lr_7_0_d1 <= lr_7_0_d0;
       lr_7_0_d0 <= skew_l7_d6;
-      p_7_0 <= \p$849 ;
+      p_7_0 <= \p$875 ;
       l_7_0 <= skew_l7_d6;
       a_7_0 <= skew_a7_d6;
       lr_6_7_d2 <= lr_6_7_d1;
       lr_6_7_d1 <= lr_6_7_d0;
       lr_6_7_d0 <= l_6_6;
-      p_6_7 <= \p$836 ;
+      p_6_7 <= \p$862 ;
       lr_6_6_d2 <= lr_6_6_d1;
       lr_6_6_d1 <= lr_6_6_d0;
       lr_6_6_d0 <= l_6_5;
-      p_6_6 <= \p$823 ;
+      p_6_6 <= \p$849 ;
       l_6_6 <= l_6_5;
       a_6_6 <= a_6_5;
       lr_6_5_d2 <= lr_6_5_d1;
       lr_6_5_d1 <= lr_6_5_d0;
       lr_6_5_d0 <= l_6_4;
-      p_6_5 <= \p$810 ;
+      p_6_5 <= \p$836 ;
       l_6_5 <= l_6_4;
       a_6_5 <= a_6_4;
       lr_6_4_d2 <= lr_6_4_d1;
       lr_6_4_d1 <= lr_6_4_d0;
       lr_6_4_d0 <= l_6_3;
-      p_6_4 <= \p$797 ;
+      p_6_4 <= \p$823 ;
       l_6_4 <= l_6_3;
       a_6_4 <= a_6_3;
       lr_6_3_d2 <= lr_6_3_d1;
       lr_6_3_d1 <= lr_6_3_d0;
       lr_6_3_d0 <= l_6_2;
-      p_6_3 <= \p$784 ;
+      p_6_3 <= \p$810 ;
       l_6_3 <= l_6_2;
       a_6_3 <= a_6_2;
       lr_6_2_d2 <= lr_6_2_d1;
       lr_6_2_d1 <= lr_6_2_d0;
       lr_6_2_d0 <= l_6_1;
-      p_6_2 <= \p$771 ;
+      p_6_2 <= \p$797 ;
       l_6_2 <= l_6_1;
       a_6_2 <= a_6_1;
       lr_6_1_d2 <= lr_6_1_d1;
       lr_6_1_d1 <= lr_6_1_d0;
       lr_6_1_d0 <= l_6_0;
-      p_6_1 <= \p$758 ;
+      p_6_1 <= \p$784 ;
       l_6_1 <= l_6_0;
       a_6_1 <= a_6_0;
       lr_6_0_d2 <= lr_6_0_d1;
       lr_6_0_d1 <= lr_6_0_d0;
       lr_6_0_d0 <= skew_l6_d5;
-      p_6_0 <= \p$745 ;
+      p_6_0 <= \p$771 ;
       l_6_0 <= skew_l6_d5;
       a_6_0 <= skew_a6_d5;
       lr_5_7_d2 <= lr_5_7_d1;
       lr_5_7_d1 <= lr_5_7_d0;
       lr_5_7_d0 <= l_5_6;
-      p_5_7 <= \p$732 ;
+      p_5_7 <= \p$758 ;
       lr_5_6_d2 <= lr_5_6_d1;
       lr_5_6_d1 <= lr_5_6_d0;
       lr_5_6_d0 <= l_5_5;
-      p_5_6 <= \p$719 ;
+      p_5_6 <= \p$745 ;
       l_5_6 <= l_5_5;
       a_5_6 <= a_5_5;
       lr_5_5_d2 <= lr_5_5_d1;
       lr_5_5_d1 <= lr_5_5_d0;
       lr_5_5_d0 <= l_5_4;
-      p_5_5 <= \p$706 ;
+      p_5_5 <= \p$732 ;
       l_5_5 <= l_5_4;
       a_5_5 <= a_5_4;
       lr_5_4_d2 <= lr_5_4_d1;
       lr_5_4_d1 <= lr_5_4_d0;
       lr_5_4_d0 <= l_5_3;
-      p_5_4 <= \p$693 ;
+      p_5_4 <= \p$719 ;
       l_5_4 <= l_5_3;
       a_5_4 <= a_5_3;
       lr_5_3_d2 <= lr_5_3_d1;
       lr_5_3_d1 <= lr_5_3_d0;
       lr_5_3_d0 <= l_5_2;
-      p_5_3 <= \p$680 ;
+      p_5_3 <= \p$706 ;
       l_5_3 <= l_5_2;
       a_5_3 <= a_5_2;
       lr_5_2_d2 <= lr_5_2_d1;
       lr_5_2_d1 <= lr_5_2_d0;
       lr_5_2_d0 <= l_5_1;
-      p_5_2 <= \p$667 ;
+      p_5_2 <= \p$693 ;
       l_5_2 <= l_5_1;
       a_5_2 <= a_5_1;
       lr_5_1_d2 <= lr_5_1_d1;
       lr_5_1_d1 <= lr_5_1_d0;
       lr_5_1_d0 <= l_5_0;
-      p_5_1 <= \p$654 ;
+      p_5_1 <= \p$680 ;
       l_5_1 <= l_5_0;
       a_5_1 <= a_5_0;
       lr_5_0_d2 <= lr_5_0_d1;
       lr_5_0_d1 <= lr_5_0_d0;
       lr_5_0_d0 <= skew_l5_d4;
-      p_5_0 <= \p$641 ;
+      p_5_0 <= \p$667 ;
       l_5_0 <= skew_l5_d4;
       a_5_0 <= skew_a5_d4;
       lr_4_7_d2 <= lr_4_7_d1;
       lr_4_7_d1 <= lr_4_7_d0;
       lr_4_7_d0 <= l_4_6;
-      p_4_7 <= \p$628 ;
+      p_4_7 <= \p$654 ;
       lr_4_6_d2 <= lr_4_6_d1;
       lr_4_6_d1 <= lr_4_6_d0;
       lr_4_6_d0 <= l_4_5;
-      p_4_6 <= \p$615 ;
+      p_4_6 <= \p$641 ;
       l_4_6 <= l_4_5;
       a_4_6 <= a_4_5;
       lr_4_5_d2 <= lr_4_5_d1;
       lr_4_5_d1 <= lr_4_5_d0;
       lr_4_5_d0 <= l_4_4;
-      p_4_5 <= \p$602 ;
+      p_4_5 <= \p$628 ;
       l_4_5 <= l_4_4;
       a_4_5 <= a_4_4;
       lr_4_4_d2 <= lr_4_4_d1;
       lr_4_4_d1 <= lr_4_4_d0;
       lr_4_4_d0 <= l_4_3;
-      p_4_4 <= \p$589 ;
+      p_4_4 <= \p$615 ;
       l_4_4 <= l_4_3;
       a_4_4 <= a_4_3;
       lr_4_3_d2 <= lr_4_3_d1;
       lr_4_3_d1 <= lr_4_3_d0;
       lr_4_3_d0 <= l_4_2;
-      p_4_3 <= \p$576 ;
+      p_4_3 <= \p$602 ;
       l_4_3 <= l_4_2;
       a_4_3 <= a_4_2;
       lr_4_2_d2 <= lr_4_2_d1;
       lr_4_2_d1 <= lr_4_2_d0;
       lr_4_2_d0 <= l_4_1;
-      p_4_2 <= \p$563 ;
+      p_4_2 <= \p$589 ;
       l_4_2 <= l_4_1;
       a_4_2 <= a_4_1;
       lr_4_1_d2 <= lr_4_1_d1;
       lr_4_1_d1 <= lr_4_1_d0;
       lr_4_1_d0 <= l_4_0;
-      p_4_1 <= \p$550 ;
+      p_4_1 <= \p$576 ;
       l_4_1 <= l_4_0;
       a_4_1 <= a_4_0;
       lr_4_0_d2 <= lr_4_0_d1;
       lr_4_0_d1 <= lr_4_0_d0;
       lr_4_0_d0 <= skew_l4_d3;
-      p_4_0 <= \p$537 ;
+      p_4_0 <= \p$563 ;
       l_4_0 <= skew_l4_d3;
       a_4_0 <= skew_a4_d3;
       lr_3_7_d2 <= lr_3_7_d1;
       lr_3_7_d1 <= lr_3_7_d0;
       lr_3_7_d0 <= l_3_6;
-      p_3_7 <= \p$524 ;
+      p_3_7 <= \p$550 ;
       lr_3_6_d2 <= lr_3_6_d1;
       lr_3_6_d1 <= lr_3_6_d0;
       lr_3_6_d0 <= l_3_5;
-      p_3_6 <= \p$511 ;
+      p_3_6 <= \p$537 ;
       l_3_6 <= l_3_5;
       a_3_6 <= a_3_5;
       lr_3_5_d2 <= lr_3_5_d1;
       lr_3_5_d1 <= lr_3_5_d0;
       lr_3_5_d0 <= l_3_4;
-      p_3_5 <= \p$498 ;
+      p_3_5 <= \p$524 ;
       l_3_5 <= l_3_4;
       a_3_5 <= a_3_4;
       lr_3_4_d2 <= lr_3_4_d1;
       lr_3_4_d1 <= lr_3_4_d0;
       lr_3_4_d0 <= l_3_3;
-      p_3_4 <= \p$485 ;
+      p_3_4 <= \p$511 ;
       l_3_4 <= l_3_3;
       a_3_4 <= a_3_3;
       lr_3_3_d2 <= lr_3_3_d1;
       lr_3_3_d1 <= lr_3_3_d0;
       lr_3_3_d0 <= l_3_2;
-      p_3_3 <= \p$472 ;
+      p_3_3 <= \p$498 ;
       l_3_3 <= l_3_2;
       a_3_3 <= a_3_2;
       lr_3_2_d2 <= lr_3_2_d1;
       lr_3_2_d1 <= lr_3_2_d0;
       lr_3_2_d0 <= l_3_1;
-      p_3_2 <= \p$459 ;
+      p_3_2 <= \p$485 ;
       l_3_2 <= l_3_1;
       a_3_2 <= a_3_1;
       lr_3_1_d2 <= lr_3_1_d1;
       lr_3_1_d1 <= lr_3_1_d0;
       lr_3_1_d0 <= l_3_0;
-      p_3_1 <= \p$446 ;
+      p_3_1 <= \p$472 ;
       l_3_1 <= l_3_0;
       a_3_1 <= a_3_0;
       lr_3_0_d2 <= lr_3_0_d1;
       lr_3_0_d1 <= lr_3_0_d0;
       lr_3_0_d0 <= skew_l3_d2;
-      p_3_0 <= \p$433 ;
+      p_3_0 <= \p$459 ;
       l_3_0 <= skew_l3_d2;
       a_3_0 <= skew_a3_d2;
       lr_2_7_d2 <= lr_2_7_d1;
       lr_2_7_d1 <= lr_2_7_d0;
       lr_2_7_d0 <= l_2_6;
-      p_2_7 <= \p$420 ;
+      p_2_7 <= \p$446 ;
       lr_2_6_d2 <= lr_2_6_d1;
       lr_2_6_d1 <= lr_2_6_d0;
       lr_2_6_d0 <= l_2_5;
-      p_2_6 <= \p$407 ;
+      p_2_6 <= \p$433 ;
       l_2_6 <= l_2_5;
       a_2_6 <= a_2_5;
       lr_2_5_d2 <= lr_2_5_d1;
       lr_2_5_d1 <= lr_2_5_d0;
       lr_2_5_d0 <= l_2_4;
-      p_2_5 <= \p$394 ;
+      p_2_5 <= \p$420 ;
       l_2_5 <= l_2_4;
       a_2_5 <= a_2_4;
       lr_2_4_d2 <= lr_2_4_d1;
       lr_2_4_d1 <= lr_2_4_d0;
       lr_2_4_d0 <= l_2_3;
-      p_2_4 <= \p$381 ;
+      p_2_4 <= \p$407 ;
       l_2_4 <= l_2_3;
       a_2_4 <= a_2_3;
       lr_2_3_d2 <= lr_2_3_d1;
       lr_2_3_d1 <= lr_2_3_d0;
       lr_2_3_d0 <= l_2_2;
-      p_2_3 <= \p$368 ;
+      p_2_3 <= \p$394 ;
       l_2_3 <= l_2_2;
       a_2_3 <= a_2_2;
       lr_2_2_d2 <= lr_2_2_d1;
       lr_2_2_d1 <= lr_2_2_d0;
       lr_2_2_d0 <= l_2_1;
-      p_2_2 <= \p$355 ;
+      p_2_2 <= \p$381 ;
       l_2_2 <= l_2_1;
       a_2_2 <= a_2_1;
       lr_2_1_d2 <= lr_2_1_d1;
       lr_2_1_d1 <= lr_2_1_d0;
       lr_2_1_d0 <= l_2_0;
-      p_2_1 <= \p$342 ;
+      p_2_1 <= \p$368 ;
       l_2_1 <= l_2_0;
       a_2_1 <= a_2_0;
       lr_2_0_d2 <= lr_2_0_d1;
       lr_2_0_d1 <= lr_2_0_d0;
       lr_2_0_d0 <= skew_l2_d1;
-      p_2_0 <= \p$329 ;
+      p_2_0 <= \p$355 ;
       l_2_0 <= skew_l2_d1;
       a_2_0 <= skew_a2_d1;
       lr_1_7_d2 <= lr_1_7_d1;
       lr_1_7_d1 <= lr_1_7_d0;
       lr_1_7_d0 <= l_1_6;
-      p_1_7 <= \p$316 ;
+      p_1_7 <= \p$342 ;
       lr_1_6_d2 <= lr_1_6_d1;
       lr_1_6_d1 <= lr_1_6_d0;
       lr_1_6_d0 <= l_1_5;
-      p_1_6 <= \p$303 ;
+      p_1_6 <= \p$329 ;
       l_1_6 <= l_1_5;
       a_1_6 <= a_1_5;
       lr_1_5_d2 <= lr_1_5_d1;
       lr_1_5_d1 <= lr_1_5_d0;
       lr_1_5_d0 <= l_1_4;
-      p_1_5 <= \p$290 ;
+      p_1_5 <= \p$316 ;
       l_1_5 <= l_1_4;
       a_1_5 <= a_1_4;
       lr_1_4_d2 <= lr_1_4_d1;
       lr_1_4_d1 <= lr_1_4_d0;
       lr_1_4_d0 <= l_1_3;
-      p_1_4 <= \p$277 ;
+      p_1_4 <= \p$303 ;
       l_1_4 <= l_1_3;
       a_1_4 <= a_1_3;
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
-      p_1_3 <= \p$264 ;
+      p_1_3 <= \p$290 ;
       l_1_3 <= l_1_2;
       a_1_3 <= a_1_2;
       lr_1_2_d2 <= lr_1_2_d1;
       lr_1_2_d1 <= lr_1_2_d0;
       lr_1_2_d0 <= l_1_1;
-      p_1_2 <= \p$251 ;
+      p_1_2 <= \p$277 ;
       l_1_2 <= l_1_1;
       a_1_2 <= a_1_1;
       lr_1_1_d2 <= lr_1_1_d1;
       lr_1_1_d1 <= lr_1_1_d0;
       lr_1_1_d0 <= l_1_0;
-      p_1_1 <= \p$238 ;
+      p_1_1 <= \p$264 ;
       l_1_1 <= l_1_0;
       a_1_1 <= a_1_0;
       lr_1_0_d2 <= lr_1_0_d1;
       lr_1_0_d1 <= lr_1_0_d0;
       lr_1_0_d0 <= skew_l1_d0;
-      p_1_0 <= \p$225 ;
+      p_1_0 <= \p$251 ;
       l_1_0 <= skew_l1_d0;
       a_1_0 <= skew_a1_d0;
       lr_0_7_d2 <= lr_0_7_d1;
       lr_0_7_d1 <= lr_0_7_d0;
       lr_0_7_d0 <= l_0_6;
-      p_0_7 <= \p$212 ;
+      p_0_7 <= \p$238 ;
       lr_0_6_d2 <= lr_0_6_d1;
       lr_0_6_d1 <= lr_0_6_d0;
       lr_0_6_d0 <= l_0_5;
-      p_0_6 <= \p$199 ;
+      p_0_6 <= \p$225 ;
       l_0_6 <= l_0_5;
       a_0_6 <= a_0_5;
       lr_0_5_d2 <= lr_0_5_d1;
       lr_0_5_d1 <= lr_0_5_d0;
       lr_0_5_d0 <= l_0_4;
-      p_0_5 <= \p$186 ;
+      p_0_5 <= \p$212 ;
       l_0_5 <= l_0_4;
       a_0_5 <= a_0_4;
       lr_0_4_d2 <= lr_0_4_d1;
       lr_0_4_d1 <= lr_0_4_d0;
       lr_0_4_d0 <= l_0_3;
-      p_0_4 <= \p$173 ;
+      p_0_4 <= \p$199 ;
       l_0_4 <= l_0_3;
       a_0_4 <= a_0_3;
       lr_0_3_d2 <= lr_0_3_d1;
       lr_0_3_d1 <= lr_0_3_d0;
       lr_0_3_d0 <= l_0_2;
-      p_0_3 <= \p$160 ;
+      p_0_3 <= \p$186 ;
       l_0_3 <= l_0_2;
       a_0_3 <= a_0_2;
       lr_0_2_d2 <= lr_0_2_d1;
       lr_0_2_d1 <= lr_0_2_d0;
       lr_0_2_d0 <= l_0_1;
-      p_0_2 <= \p$147 ;
+      p_0_2 <= \p$173 ;
       l_0_2 <= l_0_1;
       a_0_2 <= a_0_1;
       lr_0_1_d2 <= lr_0_1_d1;
       lr_0_1_d1 <= lr_0_1_d0;
       lr_0_1_d0 <= l_0_0;
-      p_0_1 <= \p$134 ;
+      p_0_1 <= \p$160 ;
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0_d2 <= lr_0_0_d1;
       lr_0_0_d1 <= lr_0_0_d0;
-      lr_0_0_d0 <= in_last;
+      lr_0_0_d0 <= in_last2;
       p_0_0 <= p;
-      l_0_0 <= in_last;
+      l_0_0 <= in_last2;
       a_0_0 <= a;
       skew_l7_d6 <= skew_l7_d5;
       skew_l7_d5 <= skew_l7_d4;
@@ -4508,7 +4624,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l7_d3 <= skew_l7_d2;
       skew_l7_d2 <= skew_l7_d1;
       skew_l7_d1 <= skew_l7_d0;
-      skew_l7_d0 <= in_last;
+      skew_l7_d0 <= in_last2;
       skew_a7_d6 <= skew_a7_d5;
       skew_a7_d5 <= skew_a7_d4;
       skew_a7_d4 <= skew_a7_d3;
@@ -4520,7 +4636,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l6_d3 <= skew_l6_d2;
       skew_l6_d2 <= skew_l6_d1;
       skew_l6_d1 <= skew_l6_d0;
-      skew_l6_d0 <= in_last;
+      skew_l6_d0 <= in_last2;
       skew_a6_d5 <= skew_a6_d4;
       skew_a6_d4 <= skew_a6_d3;
       skew_a6_d3 <= skew_a6_d2;
@@ -4530,7 +4646,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l5_d3 <= skew_l5_d2;
       skew_l5_d2 <= skew_l5_d1;
       skew_l5_d1 <= skew_l5_d0;
-      skew_l5_d0 <= in_last;
+      skew_l5_d0 <= in_last2;
       skew_a5_d4 <= skew_a5_d3;
       skew_a5_d3 <= skew_a5_d2;
       skew_a5_d2 <= skew_a5_d1;
@@ -4538,19 +4654,21 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l4_d3 <= skew_l4_d2;
       skew_l4_d2 <= skew_l4_d1;
       skew_l4_d1 <= skew_l4_d0;
-      skew_l4_d0 <= in_last;
+      skew_l4_d0 <= in_last2;
       skew_a4_d3 <= skew_a4_d2;
       skew_a4_d2 <= skew_a4_d1;
       skew_a4_d1 <= skew_a4_d0;
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
-      skew_l3_d0 <= in_last;
+      skew_l3_d0 <= in_last2;
       skew_a3_d2 <= skew_a3_d1;
       skew_a3_d1 <= skew_a3_d0;
       skew_l2_d1 <= skew_l2_d0;
-      skew_l2_d0 <= in_last;
+      skew_l2_d0 <= in_last2;
       skew_a2_d1 <= skew_a2_d0;
-      skew_l1_d0 <= in_last;
+      skew_l1_d0 <= in_last2;
+      in_last2 <= in_last;
+      in_idle2 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
@@ -5071,1656 +5189,63 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
+    if (in_idle2) begin
+      skew_w7_d0 <= 8'h00;
+      skew_w6_d0 <= 8'h00;
+      skew_w5_d0 <= 8'h00;
+      skew_w4_d0 <= 8'h00;
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w7_d0 <= in2_w7;
+      skew_w6_d0 <= in2_w6;
+      skew_w5_d0 <= in2_w5;
+      skew_w4_d0 <= in2_w4;
+      skew_w3_d0 <= in2_w3;
+      skew_w2_d0 <= in2_w2;
+      skew_w1_d0 <= in2_w1;
+    end
     if (_0130_) begin
       skew_a7_d0 <= 8'h00;
     end else begin
-      skew_a7_d0 <= in_a7;
+      skew_a7_d0 <= in2_a7;
     end
     if (_0131_) begin
       skew_a6_d0 <= 8'h00;
     end else begin
-      skew_a6_d0 <= in_a6;
+      skew_a6_d0 <= in2_a6;
     end
     if (_0132_) begin
       skew_a5_d0 <= 8'h00;
     end else begin
-      skew_a5_d0 <= in_a5;
+      skew_a5_d0 <= in2_a5;
     end
     if (_0133_) begin
       skew_a4_d0 <= 8'h00;
     end else begin
-      skew_a4_d0 <= in_a4;
+      skew_a4_d0 <= in2_a4;
     end
     if (_0134_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
-      skew_a3_d0 <= in_a3;
+      skew_a3_d0 <= in2_a3;
     end
     if (_0135_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
-      skew_a2_d0 <= in_a2;
+      skew_a2_d0 <= in2_a2;
     end
     if (_0136_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
-      skew_a1_d0 <= in_a1;
+      skew_a1_d0 <= in2_a1;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, a, \port$676$0 , \port$676$1 , \port$676$2 , \port$676$3 , \port$676$4 , \port$676$5 , \port$676$6 , \port$676$7 , \port$676$8 , \port$676$9 , \port$676$10 , \port$676$11 , \port$676$12 , \port$676$13 , \port$676$14 , \port$676$15 , b, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$676$0 ;
-  wire \port$676$0 ;
-  output \port$676$1 ;
-  wire \port$676$1 ;
-  output \port$676$10 ;
-  wire \port$676$10 ;
-  output \port$676$11 ;
-  wire \port$676$11 ;
-  output \port$676$12 ;
-  wire \port$676$12 ;
-  output \port$676$13 ;
-  wire \port$676$13 ;
-  output \port$676$14 ;
-  wire \port$676$14 ;
-  output \port$676$15 ;
-  wire \port$676$15 ;
-  output \port$676$2 ;
-  wire \port$676$2 ;
-  output \port$676$3 ;
-  wire \port$676$3 ;
-  output \port$676$4 ;
-  wire \port$676$4 ;
-  output \port$676$5 ;
-  wire \port$676$5 ;
-  output \port$676$6 ;
-  wire \port$676$6 ;
-  output \port$676$7 ;
-  wire \port$676$7 ;
-  output \port$676$8 ;
-  wire \port$676$8 ;
-  output \port$676$9 ;
-  wire \port$676$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$676$0 ),
-    .P1(\port$676$1 ),
-    .P10(\port$676$10 ),
-    .P11(\port$676$11 ),
-    .P12(\port$676$12 ),
-    .P13(\port$676$13 ),
-    .P14(\port$676$14 ),
-    .P15(\port$676$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$676$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$676$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$676$4 ),
-    .P5(\port$676$5 ),
-    .P6(\port$676$6 ),
-    .P7(\port$676$7 ),
-    .P8(\port$676$8 ),
-    .P9(\port$676$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$676$15 , \port$676$14 , \port$676$13 , \port$676$12 , \port$676$11 , \port$676$10 , \port$676$9 , \port$676$8 , \port$676$7 , \port$676$6 , \port$676$5 , \port$676$4 , \port$676$3 , \port$676$2 , \port$676$1 , \port$676$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$677$0 , \port$677$1 , \port$677$2 , \port$677$3 , \port$677$4 , \port$677$5 , \port$677$6 , \port$677$7 , \port$677$8 , \port$677$9 , \port$677$10 , \port$677$11 , \port$677$12 , \port$677$13 , \port$677$14 , \port$677$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$677$0 ;
-  wire \port$677$0 ;
-  output \port$677$1 ;
-  wire \port$677$1 ;
-  output \port$677$10 ;
-  wire \port$677$10 ;
-  output \port$677$11 ;
-  wire \port$677$11 ;
-  output \port$677$12 ;
-  wire \port$677$12 ;
-  output \port$677$13 ;
-  wire \port$677$13 ;
-  output \port$677$14 ;
-  wire \port$677$14 ;
-  output \port$677$15 ;
-  wire \port$677$15 ;
-  output \port$677$2 ;
-  wire \port$677$2 ;
-  output \port$677$3 ;
-  wire \port$677$3 ;
-  output \port$677$4 ;
-  wire \port$677$4 ;
-  output \port$677$5 ;
-  wire \port$677$5 ;
-  output \port$677$6 ;
-  wire \port$677$6 ;
-  output \port$677$7 ;
-  wire \port$677$7 ;
-  output \port$677$8 ;
-  wire \port$677$8 ;
-  output \port$677$9 ;
-  wire \port$677$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$677$0 ),
-    .P1(\port$677$1 ),
-    .P10(\port$677$10 ),
-    .P11(\port$677$11 ),
-    .P12(\port$677$12 ),
-    .P13(\port$677$13 ),
-    .P14(\port$677$14 ),
-    .P15(\port$677$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$677$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$677$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$677$4 ),
-    .P5(\port$677$5 ),
-    .P6(\port$677$6 ),
-    .P7(\port$677$7 ),
-    .P8(\port$677$8 ),
-    .P9(\port$677$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$677$15 , \port$677$14 , \port$677$13 , \port$677$12 , \port$677$11 , \port$677$10 , \port$677$9 , \port$677$8 , \port$677$7 , \port$677$6 , \port$677$5 , \port$677$4 , \port$677$3 , \port$677$2 , \port$677$1 , \port$677$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$678$0 , \port$678$1 , \port$678$2 , \port$678$3 , \port$678$4 , \port$678$5 , \port$678$6 , \port$678$7 , \port$678$8 , \port$678$9 , \port$678$10 , \port$678$11 , \port$678$12 , \port$678$13 , \port$678$14 , \port$678$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$678$0 ;
-  wire \port$678$0 ;
-  output \port$678$1 ;
-  wire \port$678$1 ;
-  output \port$678$10 ;
-  wire \port$678$10 ;
-  output \port$678$11 ;
-  wire \port$678$11 ;
-  output \port$678$12 ;
-  wire \port$678$12 ;
-  output \port$678$13 ;
-  wire \port$678$13 ;
-  output \port$678$14 ;
-  wire \port$678$14 ;
-  output \port$678$15 ;
-  wire \port$678$15 ;
-  output \port$678$2 ;
-  wire \port$678$2 ;
-  output \port$678$3 ;
-  wire \port$678$3 ;
-  output \port$678$4 ;
-  wire \port$678$4 ;
-  output \port$678$5 ;
-  wire \port$678$5 ;
-  output \port$678$6 ;
-  wire \port$678$6 ;
-  output \port$678$7 ;
-  wire \port$678$7 ;
-  output \port$678$8 ;
-  wire \port$678$8 ;
-  output \port$678$9 ;
-  wire \port$678$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$678$0 ),
-    .P1(\port$678$1 ),
-    .P10(\port$678$10 ),
-    .P11(\port$678$11 ),
-    .P12(\port$678$12 ),
-    .P13(\port$678$13 ),
-    .P14(\port$678$14 ),
-    .P15(\port$678$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$678$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$678$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$678$4 ),
-    .P5(\port$678$5 ),
-    .P6(\port$678$6 ),
-    .P7(\port$678$7 ),
-    .P8(\port$678$8 ),
-    .P9(\port$678$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$678$15 , \port$678$14 , \port$678$13 , \port$678$12 , \port$678$11 , \port$678$10 , \port$678$9 , \port$678$8 , \port$678$7 , \port$678$6 , \port$678$5 , \port$678$4 , \port$678$3 , \port$678$2 , \port$678$1 , \port$678$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$679$0 , \port$679$1 , \port$679$2 , \port$679$3 , \port$679$4 , \port$679$5 , \port$679$6 , \port$679$7 , \port$679$8 , \port$679$9 , \port$679$10 , \port$679$11 , \port$679$12 , \port$679$13 , \port$679$14 , \port$679$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$679$0 ;
-  wire \port$679$0 ;
-  output \port$679$1 ;
-  wire \port$679$1 ;
-  output \port$679$10 ;
-  wire \port$679$10 ;
-  output \port$679$11 ;
-  wire \port$679$11 ;
-  output \port$679$12 ;
-  wire \port$679$12 ;
-  output \port$679$13 ;
-  wire \port$679$13 ;
-  output \port$679$14 ;
-  wire \port$679$14 ;
-  output \port$679$15 ;
-  wire \port$679$15 ;
-  output \port$679$2 ;
-  wire \port$679$2 ;
-  output \port$679$3 ;
-  wire \port$679$3 ;
-  output \port$679$4 ;
-  wire \port$679$4 ;
-  output \port$679$5 ;
-  wire \port$679$5 ;
-  output \port$679$6 ;
-  wire \port$679$6 ;
-  output \port$679$7 ;
-  wire \port$679$7 ;
-  output \port$679$8 ;
-  wire \port$679$8 ;
-  output \port$679$9 ;
-  wire \port$679$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$679$0 ),
-    .P1(\port$679$1 ),
-    .P10(\port$679$10 ),
-    .P11(\port$679$11 ),
-    .P12(\port$679$12 ),
-    .P13(\port$679$13 ),
-    .P14(\port$679$14 ),
-    .P15(\port$679$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$679$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$679$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$679$4 ),
-    .P5(\port$679$5 ),
-    .P6(\port$679$6 ),
-    .P7(\port$679$7 ),
-    .P8(\port$679$8 ),
-    .P9(\port$679$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$679$15 , \port$679$14 , \port$679$13 , \port$679$12 , \port$679$11 , \port$679$10 , \port$679$9 , \port$679$8 , \port$679$7 , \port$679$6 , \port$679$5 , \port$679$4 , \port$679$3 , \port$679$2 , \port$679$1 , \port$679$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$680$0 , \port$680$1 , \port$680$2 , \port$680$3 , \port$680$4 , \port$680$5 , \port$680$6 , \port$680$7 , \port$680$8 , \port$680$9 , \port$680$10 , \port$680$11 , \port$680$12 , \port$680$13 , \port$680$14 , \port$680$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$680$0 ;
-  wire \port$680$0 ;
-  output \port$680$1 ;
-  wire \port$680$1 ;
-  output \port$680$10 ;
-  wire \port$680$10 ;
-  output \port$680$11 ;
-  wire \port$680$11 ;
-  output \port$680$12 ;
-  wire \port$680$12 ;
-  output \port$680$13 ;
-  wire \port$680$13 ;
-  output \port$680$14 ;
-  wire \port$680$14 ;
-  output \port$680$15 ;
-  wire \port$680$15 ;
-  output \port$680$2 ;
-  wire \port$680$2 ;
-  output \port$680$3 ;
-  wire \port$680$3 ;
-  output \port$680$4 ;
-  wire \port$680$4 ;
-  output \port$680$5 ;
-  wire \port$680$5 ;
-  output \port$680$6 ;
-  wire \port$680$6 ;
-  output \port$680$7 ;
-  wire \port$680$7 ;
-  output \port$680$8 ;
-  wire \port$680$8 ;
-  output \port$680$9 ;
-  wire \port$680$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$680$0 ),
-    .P1(\port$680$1 ),
-    .P10(\port$680$10 ),
-    .P11(\port$680$11 ),
-    .P12(\port$680$12 ),
-    .P13(\port$680$13 ),
-    .P14(\port$680$14 ),
-    .P15(\port$680$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$680$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$680$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$680$4 ),
-    .P5(\port$680$5 ),
-    .P6(\port$680$6 ),
-    .P7(\port$680$7 ),
-    .P8(\port$680$8 ),
-    .P9(\port$680$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$680$15 , \port$680$14 , \port$680$13 , \port$680$12 , \port$680$11 , \port$680$10 , \port$680$9 , \port$680$8 , \port$680$7 , \port$680$6 , \port$680$5 , \port$680$4 , \port$680$3 , \port$680$2 , \port$680$1 , \port$680$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$681$0 , \port$681$1 , \port$681$2 , \port$681$3 , \port$681$4 , \port$681$5 , \port$681$6 , \port$681$7 , \port$681$8 , \port$681$9 , \port$681$10 , \port$681$11 , \port$681$12 , \port$681$13 , \port$681$14 , \port$681$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$681$0 ;
-  wire \port$681$0 ;
-  output \port$681$1 ;
-  wire \port$681$1 ;
-  output \port$681$10 ;
-  wire \port$681$10 ;
-  output \port$681$11 ;
-  wire \port$681$11 ;
-  output \port$681$12 ;
-  wire \port$681$12 ;
-  output \port$681$13 ;
-  wire \port$681$13 ;
-  output \port$681$14 ;
-  wire \port$681$14 ;
-  output \port$681$15 ;
-  wire \port$681$15 ;
-  output \port$681$2 ;
-  wire \port$681$2 ;
-  output \port$681$3 ;
-  wire \port$681$3 ;
-  output \port$681$4 ;
-  wire \port$681$4 ;
-  output \port$681$5 ;
-  wire \port$681$5 ;
-  output \port$681$6 ;
-  wire \port$681$6 ;
-  output \port$681$7 ;
-  wire \port$681$7 ;
-  output \port$681$8 ;
-  wire \port$681$8 ;
-  output \port$681$9 ;
-  wire \port$681$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$681$0 ),
-    .P1(\port$681$1 ),
-    .P10(\port$681$10 ),
-    .P11(\port$681$11 ),
-    .P12(\port$681$12 ),
-    .P13(\port$681$13 ),
-    .P14(\port$681$14 ),
-    .P15(\port$681$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$681$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$681$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$681$4 ),
-    .P5(\port$681$5 ),
-    .P6(\port$681$6 ),
-    .P7(\port$681$7 ),
-    .P8(\port$681$8 ),
-    .P9(\port$681$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$681$15 , \port$681$14 , \port$681$13 , \port$681$12 , \port$681$11 , \port$681$10 , \port$681$9 , \port$681$8 , \port$681$7 , \port$681$6 , \port$681$5 , \port$681$4 , \port$681$3 , \port$681$2 , \port$681$1 , \port$681$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$682$0 , \port$682$1 , \port$682$2 , \port$682$3 , \port$682$4 , \port$682$5 , \port$682$6 , \port$682$7 , \port$682$8 , \port$682$9 , \port$682$10 , \port$682$11 , \port$682$12 , \port$682$13 , \port$682$14 , \port$682$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$682$0 ;
-  wire \port$682$0 ;
-  output \port$682$1 ;
-  wire \port$682$1 ;
-  output \port$682$10 ;
-  wire \port$682$10 ;
-  output \port$682$11 ;
-  wire \port$682$11 ;
-  output \port$682$12 ;
-  wire \port$682$12 ;
-  output \port$682$13 ;
-  wire \port$682$13 ;
-  output \port$682$14 ;
-  wire \port$682$14 ;
-  output \port$682$15 ;
-  wire \port$682$15 ;
-  output \port$682$2 ;
-  wire \port$682$2 ;
-  output \port$682$3 ;
-  wire \port$682$3 ;
-  output \port$682$4 ;
-  wire \port$682$4 ;
-  output \port$682$5 ;
-  wire \port$682$5 ;
-  output \port$682$6 ;
-  wire \port$682$6 ;
-  output \port$682$7 ;
-  wire \port$682$7 ;
-  output \port$682$8 ;
-  wire \port$682$8 ;
-  output \port$682$9 ;
-  wire \port$682$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$682$0 ),
-    .P1(\port$682$1 ),
-    .P10(\port$682$10 ),
-    .P11(\port$682$11 ),
-    .P12(\port$682$12 ),
-    .P13(\port$682$13 ),
-    .P14(\port$682$14 ),
-    .P15(\port$682$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$682$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$682$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$682$4 ),
-    .P5(\port$682$5 ),
-    .P6(\port$682$6 ),
-    .P7(\port$682$7 ),
-    .P8(\port$682$8 ),
-    .P9(\port$682$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$682$15 , \port$682$14 , \port$682$13 , \port$682$12 , \port$682$11 , \port$682$10 , \port$682$9 , \port$682$8 , \port$682$7 , \port$682$6 , \port$682$5 , \port$682$4 , \port$682$3 , \port$682$2 , \port$682$1 , \port$682$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$683$0 , \port$683$1 , \port$683$2 , \port$683$3 , \port$683$4 , \port$683$5 , \port$683$6 , \port$683$7 , \port$683$8 , \port$683$9 , \port$683$10 , \port$683$11 , \port$683$12 , \port$683$13 , \port$683$14 , \port$683$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$683$0 ;
-  wire \port$683$0 ;
-  output \port$683$1 ;
-  wire \port$683$1 ;
-  output \port$683$10 ;
-  wire \port$683$10 ;
-  output \port$683$11 ;
-  wire \port$683$11 ;
-  output \port$683$12 ;
-  wire \port$683$12 ;
-  output \port$683$13 ;
-  wire \port$683$13 ;
-  output \port$683$14 ;
-  wire \port$683$14 ;
-  output \port$683$15 ;
-  wire \port$683$15 ;
-  output \port$683$2 ;
-  wire \port$683$2 ;
-  output \port$683$3 ;
-  wire \port$683$3 ;
-  output \port$683$4 ;
-  wire \port$683$4 ;
-  output \port$683$5 ;
-  wire \port$683$5 ;
-  output \port$683$6 ;
-  wire \port$683$6 ;
-  output \port$683$7 ;
-  wire \port$683$7 ;
-  output \port$683$8 ;
-  wire \port$683$8 ;
-  output \port$683$9 ;
-  wire \port$683$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$683$0 ),
-    .P1(\port$683$1 ),
-    .P10(\port$683$10 ),
-    .P11(\port$683$11 ),
-    .P12(\port$683$12 ),
-    .P13(\port$683$13 ),
-    .P14(\port$683$14 ),
-    .P15(\port$683$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$683$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$683$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$683$4 ),
-    .P5(\port$683$5 ),
-    .P6(\port$683$6 ),
-    .P7(\port$683$7 ),
-    .P8(\port$683$8 ),
-    .P9(\port$683$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$683$15 , \port$683$14 , \port$683$13 , \port$683$12 , \port$683$11 , \port$683$10 , \port$683$9 , \port$683$8 , \port$683$7 , \port$683$6 , \port$683$5 , \port$683$4 , \port$683$3 , \port$683$2 , \port$683$1 , \port$683$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$684$0 , \port$684$1 , \port$684$2 , \port$684$3 , \port$684$4 , \port$684$5 , \port$684$6 , \port$684$7 , \port$684$8 , \port$684$9 , \port$684$10 , \port$684$11 , \port$684$12 , \port$684$13 , \port$684$14 , \port$684$15 , a, b, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$684$0 ;
-  wire \port$684$0 ;
-  output \port$684$1 ;
-  wire \port$684$1 ;
-  output \port$684$10 ;
-  wire \port$684$10 ;
-  output \port$684$11 ;
-  wire \port$684$11 ;
-  output \port$684$12 ;
-  wire \port$684$12 ;
-  output \port$684$13 ;
-  wire \port$684$13 ;
-  output \port$684$14 ;
-  wire \port$684$14 ;
-  output \port$684$15 ;
-  wire \port$684$15 ;
-  output \port$684$2 ;
-  wire \port$684$2 ;
-  output \port$684$3 ;
-  wire \port$684$3 ;
-  output \port$684$4 ;
-  wire \port$684$4 ;
-  output \port$684$5 ;
-  wire \port$684$5 ;
-  output \port$684$6 ;
-  wire \port$684$6 ;
-  output \port$684$7 ;
-  wire \port$684$7 ;
-  output \port$684$8 ;
-  wire \port$684$8 ;
-  output \port$684$9 ;
-  wire \port$684$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$684$0 ),
-    .P1(\port$684$1 ),
-    .P10(\port$684$10 ),
-    .P11(\port$684$11 ),
-    .P12(\port$684$12 ),
-    .P13(\port$684$13 ),
-    .P14(\port$684$14 ),
-    .P15(\port$684$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$684$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$684$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$684$4 ),
-    .P5(\port$684$5 ),
-    .P6(\port$684$6 ),
-    .P7(\port$684$7 ),
-    .P8(\port$684$8 ),
-    .P9(\port$684$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$684$15 , \port$684$14 , \port$684$13 , \port$684$12 , \port$684$11 , \port$684$10 , \port$684$9 , \port$684$8 , \port$684$7 , \port$684$6 , \port$684$5 , \port$684$4 , \port$684$3 , \port$684$2 , \port$684$1 , \port$684$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$685$0 , \port$685$1 , \port$685$2 , \port$685$3 , \port$685$4 , \port$685$5 , \port$685$6 , \port$685$7 , \port$685$8 , \port$685$9 , \port$685$10 , \port$685$11 , \port$685$12 , \port$685$13 , \port$685$14 , \port$685$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$685$0 ;
-  wire \port$685$0 ;
-  output \port$685$1 ;
-  wire \port$685$1 ;
-  output \port$685$10 ;
-  wire \port$685$10 ;
-  output \port$685$11 ;
-  wire \port$685$11 ;
-  output \port$685$12 ;
-  wire \port$685$12 ;
-  output \port$685$13 ;
-  wire \port$685$13 ;
-  output \port$685$14 ;
-  wire \port$685$14 ;
-  output \port$685$15 ;
-  wire \port$685$15 ;
-  output \port$685$2 ;
-  wire \port$685$2 ;
-  output \port$685$3 ;
-  wire \port$685$3 ;
-  output \port$685$4 ;
-  wire \port$685$4 ;
-  output \port$685$5 ;
-  wire \port$685$5 ;
-  output \port$685$6 ;
-  wire \port$685$6 ;
-  output \port$685$7 ;
-  wire \port$685$7 ;
-  output \port$685$8 ;
-  wire \port$685$8 ;
-  output \port$685$9 ;
-  wire \port$685$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$685$0 ),
-    .P1(\port$685$1 ),
-    .P10(\port$685$10 ),
-    .P11(\port$685$11 ),
-    .P12(\port$685$12 ),
-    .P13(\port$685$13 ),
-    .P14(\port$685$14 ),
-    .P15(\port$685$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$685$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$685$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$685$4 ),
-    .P5(\port$685$5 ),
-    .P6(\port$685$6 ),
-    .P7(\port$685$7 ),
-    .P8(\port$685$8 ),
-    .P9(\port$685$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$685$15 , \port$685$14 , \port$685$13 , \port$685$12 , \port$685$11 , \port$685$10 , \port$685$9 , \port$685$8 , \port$685$7 , \port$685$6 , \port$685$5 , \port$685$4 , \port$685$3 , \port$685$2 , \port$685$1 , \port$685$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6881,7 +5406,7 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$686$0 , \port$686$1 , \port$686
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7042,7 +5567,7 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$687$0 , \port$687$1 , \port$687
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7203,7 +5728,7 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$688$0 , \port$688$1 , \port$688
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7364,7 +5889,7 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$689$0 , \port$689$1 , \port$689
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7525,7 +6050,7 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$690$0 , \port$690$1 , \port$690
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7686,7 +6211,7 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$691$0 , \port$691$1 , \port$691
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7847,7 +6372,7 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$692$0 , \port$692$1 , \port$692
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8008,7 +6533,7 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$693$0 , \port$693$1 , \port$693
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8169,7 +6694,7 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$694$0 , \port$694$1 , \port$694
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8330,7 +6855,7 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$695$0 , \port$695$1 , \port$695
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8491,7 +7016,7 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$696$0 , \port$696$1 , \port$696
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8652,7 +7177,7 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$697$0 , \port$697$1 , \port$697
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8813,7 +7338,7 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$698$0 , \port$698$1 , \port$698
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8974,7 +7499,7 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$699$0 , \port$699$1 , \port$699
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9135,7 +7660,7 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$700$0 , \port$700$1 , \port$700
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9296,7 +7821,7 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$701$0 , \port$701$1 , \port$701
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9457,7 +7982,7 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$702$0 , \port$702$1 , \port$702
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9618,7 +8143,7 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$703$0 , \port$703$1 , \port$703
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$704$0 , \port$704$1 , \port$704$2 , \port$704$3 , \port$704$4 , \port$704$5 , \port$704$6 , \port$704$7 , \port$704$8 , \port$704$9 , \port$704$10 , \port$704$11 , \port$704$12 , \port$704$13 , \port$704$14 , \port$704$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$704$0 , \port$704$1 , \port$704$2 , \port$704$3 , \port$704$4 , \port$704$5 , \port$704$6 , \port$704$7 , \port$704$8 , \port$704$9 , \port$704$10 , \port$704$11 , \port$704$12 , \port$704$13 , \port$704$14 , \port$704$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9779,7 +8304,7 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$704$0 , \port$704$1 , \port$704
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$705$0 , \port$705$1 , \port$705$2 , \port$705$3 , \port$705$4 , \port$705$5 , \port$705$6 , \port$705$7 , \port$705$8 , \port$705$9 , \port$705$10 , \port$705$11 , \port$705$12 , \port$705$13 , \port$705$14 , \port$705$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$705$0 , \port$705$1 , \port$705$2 , \port$705$3 , \port$705$4 , \port$705$5 , \port$705$6 , \port$705$7 , \port$705$8 , \port$705$9 , \port$705$10 , \port$705$11 , \port$705$12 , \port$705$13 , \port$705$14 , \port$705$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9940,7 +8465,7 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$705$0 , \port$705$1 , \port$705
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10101,7 +8626,7 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$706$0 , \port$706$1 , \port$706
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10262,7 +8787,7 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$707$0 , \port$707$1 , \port$707
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10423,7 +8948,7 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$708$0 , \port$708$1 , \port$708
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10584,7 +9109,7 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$709$0 , \port$709$1 , \port$709
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$710$0 , \port$710$1 , \port$710$2 , \port$710$3 , \port$710$4 , \port$710$5 , \port$710$6 , \port$710$7 , \port$710$8 , \port$710$9 , \port$710$10 , \port$710$11 , \port$710$12 , \port$710$13 , \port$710$14 , \port$710$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$710$0 , \port$710$1 , \port$710$2 , \port$710$3 , \port$710$4 , \port$710$5 , \port$710$6 , \port$710$7 , \port$710$8 , \port$710$9 , \port$710$10 , \port$710$11 , \port$710$12 , \port$710$13 , \port$710$14 , \port$710$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10745,7 +9270,7 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$710$0 , \port$710$1 , \port$710
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$711$0 , \port$711$1 , \port$711$2 , \port$711$3 , \port$711$4 , \port$711$5 , \port$711$6 , \port$711$7 , \port$711$8 , \port$711$9 , \port$711$10 , \port$711$11 , \port$711$12 , \port$711$13 , \port$711$14 , \port$711$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$711$0 , \port$711$1 , \port$711$2 , \port$711$3 , \port$711$4 , \port$711$5 , \port$711$6 , \port$711$7 , \port$711$8 , \port$711$9 , \port$711$10 , \port$711$11 , \port$711$12 , \port$711$13 , \port$711$14 , \port$711$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10906,7 +9431,7 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$711$0 , \port$711$1 , \port$711
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$712$0 , \port$712$1 , \port$712$2 , \port$712$3 , \port$712$4 , \port$712$5 , \port$712$6 , \port$712$7 , \port$712$8 , \port$712$9 , \port$712$10 , \port$712$11 , \port$712$12 , \port$712$13 , \port$712$14 , \port$712$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$712$0 , \port$712$1 , \port$712$2 , \port$712$3 , \port$712$4 , \port$712$5 , \port$712$6 , \port$712$7 , \port$712$8 , \port$712$9 , \port$712$10 , \port$712$11 , \port$712$12 , \port$712$13 , \port$712$14 , \port$712$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11067,7 +9592,7 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$712$0 , \port$712$1 , \port$712
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$713$0 , \port$713$1 , \port$713$2 , \port$713$3 , \port$713$4 , \port$713$5 , \port$713$6 , \port$713$7 , \port$713$8 , \port$713$9 , \port$713$10 , \port$713$11 , \port$713$12 , \port$713$13 , \port$713$14 , \port$713$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$713$0 , \port$713$1 , \port$713$2 , \port$713$3 , \port$713$4 , \port$713$5 , \port$713$6 , \port$713$7 , \port$713$8 , \port$713$9 , \port$713$10 , \port$713$11 , \port$713$12 , \port$713$13 , \port$713$14 , \port$713$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11228,7 +9753,7 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$713$0 , \port$713$1 , \port$713
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$714$0 , \port$714$1 , \port$714$2 , \port$714$3 , \port$714$4 , \port$714$5 , \port$714$6 , \port$714$7 , \port$714$8 , \port$714$9 , \port$714$10 , \port$714$11 , \port$714$12 , \port$714$13 , \port$714$14 , \port$714$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$714$0 , \port$714$1 , \port$714$2 , \port$714$3 , \port$714$4 , \port$714$5 , \port$714$6 , \port$714$7 , \port$714$8 , \port$714$9 , \port$714$10 , \port$714$11 , \port$714$12 , \port$714$13 , \port$714$14 , \port$714$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11389,7 +9914,7 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$714$0 , \port$714$1 , \port$714
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$715$0 , \port$715$1 , \port$715$2 , \port$715$3 , \port$715$4 , \port$715$5 , \port$715$6 , \port$715$7 , \port$715$8 , \port$715$9 , \port$715$10 , \port$715$11 , \port$715$12 , \port$715$13 , \port$715$14 , \port$715$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$715$0 , \port$715$1 , \port$715$2 , \port$715$3 , \port$715$4 , \port$715$5 , \port$715$6 , \port$715$7 , \port$715$8 , \port$715$9 , \port$715$10 , \port$715$11 , \port$715$12 , \port$715$13 , \port$715$14 , \port$715$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11550,7 +10075,7 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$715$0 , \port$715$1 , \port$715
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$716$0 , \port$716$1 , \port$716$2 , \port$716$3 , \port$716$4 , \port$716$5 , \port$716$6 , \port$716$7 , \port$716$8 , \port$716$9 , \port$716$10 , \port$716$11 , \port$716$12 , \port$716$13 , \port$716$14 , \port$716$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$716$0 , \port$716$1 , \port$716$2 , \port$716$3 , \port$716$4 , \port$716$5 , \port$716$6 , \port$716$7 , \port$716$8 , \port$716$9 , \port$716$10 , \port$716$11 , \port$716$12 , \port$716$13 , \port$716$14 , \port$716$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11711,7 +10236,7 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$716$0 , \port$716$1 , \port$716
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$717$0 , \port$717$1 , \port$717$2 , \port$717$3 , \port$717$4 , \port$717$5 , \port$717$6 , \port$717$7 , \port$717$8 , \port$717$9 , \port$717$10 , \port$717$11 , \port$717$12 , \port$717$13 , \port$717$14 , \port$717$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$717$0 , \port$717$1 , \port$717$2 , \port$717$3 , \port$717$4 , \port$717$5 , \port$717$6 , \port$717$7 , \port$717$8 , \port$717$9 , \port$717$10 , \port$717$11 , \port$717$12 , \port$717$13 , \port$717$14 , \port$717$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11872,7 +10397,7 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$717$0 , \port$717$1 , \port$717
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$718$0 , \port$718$1 , \port$718$2 , \port$718$3 , \port$718$4 , \port$718$5 , \port$718$6 , \port$718$7 , \port$718$8 , \port$718$9 , \port$718$10 , \port$718$11 , \port$718$12 , \port$718$13 , \port$718$14 , \port$718$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$718$0 , \port$718$1 , \port$718$2 , \port$718$3 , \port$718$4 , \port$718$5 , \port$718$6 , \port$718$7 , \port$718$8 , \port$718$9 , \port$718$10 , \port$718$11 , \port$718$12 , \port$718$13 , \port$718$14 , \port$718$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12033,7 +10558,7 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$718$0 , \port$718$1 , \port$718
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$719$0 , \port$719$1 , \port$719$2 , \port$719$3 , \port$719$4 , \port$719$5 , \port$719$6 , \port$719$7 , \port$719$8 , \port$719$9 , \port$719$10 , \port$719$11 , \port$719$12 , \port$719$13 , \port$719$14 , \port$719$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$719$0 , \port$719$1 , \port$719$2 , \port$719$3 , \port$719$4 , \port$719$5 , \port$719$6 , \port$719$7 , \port$719$8 , \port$719$9 , \port$719$10 , \port$719$11 , \port$719$12 , \port$719$13 , \port$719$14 , \port$719$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12194,7 +10719,7 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$719$0 , \port$719$1 , \port$719
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$720$0 , \port$720$1 , \port$720$2 , \port$720$3 , \port$720$4 , \port$720$5 , \port$720$6 , \port$720$7 , \port$720$8 , \port$720$9 , \port$720$10 , \port$720$11 , \port$720$12 , \port$720$13 , \port$720$14 , \port$720$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$720$0 , \port$720$1 , \port$720$2 , \port$720$3 , \port$720$4 , \port$720$5 , \port$720$6 , \port$720$7 , \port$720$8 , \port$720$9 , \port$720$10 , \port$720$11 , \port$720$12 , \port$720$13 , \port$720$14 , \port$720$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12355,7 +10880,7 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$720$0 , \port$720$1 , \port$720
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$721$0 , \port$721$1 , \port$721$2 , \port$721$3 , \port$721$4 , \port$721$5 , \port$721$6 , \port$721$7 , \port$721$8 , \port$721$9 , \port$721$10 , \port$721$11 , \port$721$12 , \port$721$13 , \port$721$14 , \port$721$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$721$0 , \port$721$1 , \port$721$2 , \port$721$3 , \port$721$4 , \port$721$5 , \port$721$6 , \port$721$7 , \port$721$8 , \port$721$9 , \port$721$10 , \port$721$11 , \port$721$12 , \port$721$13 , \port$721$14 , \port$721$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12516,7 +11041,7 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$721$0 , \port$721$1 , \port$721
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$722$0 , \port$722$1 , \port$722$2 , \port$722$3 , \port$722$4 , \port$722$5 , \port$722$6 , \port$722$7 , \port$722$8 , \port$722$9 , \port$722$10 , \port$722$11 , \port$722$12 , \port$722$13 , \port$722$14 , \port$722$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$722$0 , \port$722$1 , \port$722$2 , \port$722$3 , \port$722$4 , \port$722$5 , \port$722$6 , \port$722$7 , \port$722$8 , \port$722$9 , \port$722$10 , \port$722$11 , \port$722$12 , \port$722$13 , \port$722$14 , \port$722$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12677,7 +11202,7 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$722$0 , \port$722$1 , \port$722
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$723$0 , \port$723$1 , \port$723$2 , \port$723$3 , \port$723$4 , \port$723$5 , \port$723$6 , \port$723$7 , \port$723$8 , \port$723$9 , \port$723$10 , \port$723$11 , \port$723$12 , \port$723$13 , \port$723$14 , \port$723$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$723$0 , \port$723$1 , \port$723$2 , \port$723$3 , \port$723$4 , \port$723$5 , \port$723$6 , \port$723$7 , \port$723$8 , \port$723$9 , \port$723$10 , \port$723$11 , \port$723$12 , \port$723$13 , \port$723$14 , \port$723$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12838,7 +11363,7 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$723$0 , \port$723$1 , \port$723
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$724$0 , \port$724$1 , \port$724$2 , \port$724$3 , \port$724$4 , \port$724$5 , \port$724$6 , \port$724$7 , \port$724$8 , \port$724$9 , \port$724$10 , \port$724$11 , \port$724$12 , \port$724$13 , \port$724$14 , \port$724$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$724$0 , \port$724$1 , \port$724$2 , \port$724$3 , \port$724$4 , \port$724$5 , \port$724$6 , \port$724$7 , \port$724$8 , \port$724$9 , \port$724$10 , \port$724$11 , \port$724$12 , \port$724$13 , \port$724$14 , \port$724$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12999,7 +11524,7 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$724$0 , \port$724$1 , \port$724
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13160,7 +11685,7 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$725$0 , \port$725$1 , \port$725
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$726$0 , \port$726$1 , \port$726$2 , \port$726$3 , \port$726$4 , \port$726$5 , \port$726$6 , \port$726$7 , \port$726$8 , \port$726$9 , \port$726$10 , \port$726$11 , \port$726$12 , \port$726$13 , \port$726$14 , \port$726$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$726$0 , \port$726$1 , \port$726$2 , \port$726$3 , \port$726$4 , \port$726$5 , \port$726$6 , \port$726$7 , \port$726$8 , \port$726$9 , \port$726$10 , \port$726$11 , \port$726$12 , \port$726$13 , \port$726$14 , \port$726$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13321,7 +11846,7 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$726$0 , \port$726$1 , \port$726
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$727$0 , \port$727$1 , \port$727$2 , \port$727$3 , \port$727$4 , \port$727$5 , \port$727$6 , \port$727$7 , \port$727$8 , \port$727$9 , \port$727$10 , \port$727$11 , \port$727$12 , \port$727$13 , \port$727$14 , \port$727$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$727$0 , \port$727$1 , \port$727$2 , \port$727$3 , \port$727$4 , \port$727$5 , \port$727$6 , \port$727$7 , \port$727$8 , \port$727$9 , \port$727$10 , \port$727$11 , \port$727$12 , \port$727$13 , \port$727$14 , \port$727$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13482,7 +12007,7 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$727$0 , \port$727$1 , \port$727
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$728$0 , \port$728$1 , \port$728$2 , \port$728$3 , \port$728$4 , \port$728$5 , \port$728$6 , \port$728$7 , \port$728$8 , \port$728$9 , \port$728$10 , \port$728$11 , \port$728$12 , \port$728$13 , \port$728$14 , \port$728$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$728$0 , \port$728$1 , \port$728$2 , \port$728$3 , \port$728$4 , \port$728$5 , \port$728$6 , \port$728$7 , \port$728$8 , \port$728$9 , \port$728$10 , \port$728$11 , \port$728$12 , \port$728$13 , \port$728$14 , \port$728$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13643,7 +12168,7 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$728$0 , \port$728$1 , \port$728
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13804,7 +12329,7 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$729$0 , \port$729$1 , \port$729
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$730$0 , \port$730$1 , \port$730$2 , \port$730$3 , \port$730$4 , \port$730$5 , \port$730$6 , \port$730$7 , \port$730$8 , \port$730$9 , \port$730$10 , \port$730$11 , \port$730$12 , \port$730$13 , \port$730$14 , \port$730$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$730$0 , \port$730$1 , \port$730$2 , \port$730$3 , \port$730$4 , \port$730$5 , \port$730$6 , \port$730$7 , \port$730$8 , \port$730$9 , \port$730$10 , \port$730$11 , \port$730$12 , \port$730$13 , \port$730$14 , \port$730$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13965,7 +12490,7 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$730$0 , \port$730$1 , \port$730
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$731$0 , \port$731$1 , \port$731$2 , \port$731$3 , \port$731$4 , \port$731$5 , \port$731$6 , \port$731$7 , \port$731$8 , \port$731$9 , \port$731$10 , \port$731$11 , \port$731$12 , \port$731$13 , \port$731$14 , \port$731$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$731$0 , \port$731$1 , \port$731$2 , \port$731$3 , \port$731$4 , \port$731$5 , \port$731$6 , \port$731$7 , \port$731$8 , \port$731$9 , \port$731$10 , \port$731$11 , \port$731$12 , \port$731$13 , \port$731$14 , \port$731$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14126,7 +12651,7 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$731$0 , \port$731$1 , \port$731
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$732$0 , \port$732$1 , \port$732$2 , \port$732$3 , \port$732$4 , \port$732$5 , \port$732$6 , \port$732$7 , \port$732$8 , \port$732$9 , \port$732$10 , \port$732$11 , \port$732$12 , \port$732$13 , \port$732$14 , \port$732$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$732$0 , \port$732$1 , \port$732$2 , \port$732$3 , \port$732$4 , \port$732$5 , \port$732$6 , \port$732$7 , \port$732$8 , \port$732$9 , \port$732$10 , \port$732$11 , \port$732$12 , \port$732$13 , \port$732$14 , \port$732$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14287,7 +12812,7 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$732$0 , \port$732$1 , \port$732
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$733$0 , \port$733$1 , \port$733$2 , \port$733$3 , \port$733$4 , \port$733$5 , \port$733$6 , \port$733$7 , \port$733$8 , \port$733$9 , \port$733$10 , \port$733$11 , \port$733$12 , \port$733$13 , \port$733$14 , \port$733$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$733$0 , \port$733$1 , \port$733$2 , \port$733$3 , \port$733$4 , \port$733$5 , \port$733$6 , \port$733$7 , \port$733$8 , \port$733$9 , \port$733$10 , \port$733$11 , \port$733$12 , \port$733$13 , \port$733$14 , \port$733$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14448,7 +12973,7 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$733$0 , \port$733$1 , \port$733
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$734$0 , \port$734$1 , \port$734$2 , \port$734$3 , \port$734$4 , \port$734$5 , \port$734$6 , \port$734$7 , \port$734$8 , \port$734$9 , \port$734$10 , \port$734$11 , \port$734$12 , \port$734$13 , \port$734$14 , \port$734$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$734$0 , \port$734$1 , \port$734$2 , \port$734$3 , \port$734$4 , \port$734$5 , \port$734$6 , \port$734$7 , \port$734$8 , \port$734$9 , \port$734$10 , \port$734$11 , \port$734$12 , \port$734$13 , \port$734$14 , \port$734$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14609,7 +13134,7 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$734$0 , \port$734$1 , \port$734
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$735$0 , \port$735$1 , \port$735$2 , \port$735$3 , \port$735$4 , \port$735$5 , \port$735$6 , \port$735$7 , \port$735$8 , \port$735$9 , \port$735$10 , \port$735$11 , \port$735$12 , \port$735$13 , \port$735$14 , \port$735$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$735$0 , \port$735$1 , \port$735$2 , \port$735$3 , \port$735$4 , \port$735$5 , \port$735$6 , \port$735$7 , \port$735$8 , \port$735$9 , \port$735$10 , \port$735$11 , \port$735$12 , \port$735$13 , \port$735$14 , \port$735$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14770,7 +13295,7 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$735$0 , \port$735$1 , \port$735
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$736$0 , \port$736$1 , \port$736$2 , \port$736$3 , \port$736$4 , \port$736$5 , \port$736$6 , \port$736$7 , \port$736$8 , \port$736$9 , \port$736$10 , \port$736$11 , \port$736$12 , \port$736$13 , \port$736$14 , \port$736$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$736$0 , \port$736$1 , \port$736$2 , \port$736$3 , \port$736$4 , \port$736$5 , \port$736$6 , \port$736$7 , \port$736$8 , \port$736$9 , \port$736$10 , \port$736$11 , \port$736$12 , \port$736$13 , \port$736$14 , \port$736$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14931,7 +13456,7 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$736$0 , \port$736$1 , \port$736
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$737$0 , \port$737$1 , \port$737$2 , \port$737$3 , \port$737$4 , \port$737$5 , \port$737$6 , \port$737$7 , \port$737$8 , \port$737$9 , \port$737$10 , \port$737$11 , \port$737$12 , \port$737$13 , \port$737$14 , \port$737$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$737$0 , \port$737$1 , \port$737$2 , \port$737$3 , \port$737$4 , \port$737$5 , \port$737$6 , \port$737$7 , \port$737$8 , \port$737$9 , \port$737$10 , \port$737$11 , \port$737$12 , \port$737$13 , \port$737$14 , \port$737$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -15092,7 +13617,7 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$737$0 , \port$737$1 , \port$737
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -15253,7 +13778,7 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$738$0 , \port$738$1 , \port$738
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -15411,6 +13936,1616 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$739$0 , \port$739$1 , \port$739
     .SOURCEB(1'h0)
   );
   assign p36[15:0] = { \port$739$15 , \port$739$14 , \port$739$13 , \port$739$12 , \port$739$11 , \port$739$10 , \port$739$9 , \port$739$8 , \port$739$7 , \port$739$6 , \port$739$5 , \port$739$4 , \port$739$3 , \port$739$2 , \port$739$1 , \port$739$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_6 (rst, \port$740$0 , \port$740$1 , \port$740$2 , \port$740$3 , \port$740$4 , \port$740$5 , \port$740$6 , \port$740$7 , \port$740$8 , \port$740$9 , \port$740$10 , \port$740$11 , \port$740$12 , \port$740$13 , \port$740$14 , \port$740$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$740$0 ;
+  wire \port$740$0 ;
+  output \port$740$1 ;
+  wire \port$740$1 ;
+  output \port$740$10 ;
+  wire \port$740$10 ;
+  output \port$740$11 ;
+  wire \port$740$11 ;
+  output \port$740$12 ;
+  wire \port$740$12 ;
+  output \port$740$13 ;
+  wire \port$740$13 ;
+  output \port$740$14 ;
+  wire \port$740$14 ;
+  output \port$740$15 ;
+  wire \port$740$15 ;
+  output \port$740$2 ;
+  wire \port$740$2 ;
+  output \port$740$3 ;
+  wire \port$740$3 ;
+  output \port$740$4 ;
+  wire \port$740$4 ;
+  output \port$740$5 ;
+  wire \port$740$5 ;
+  output \port$740$6 ;
+  wire \port$740$6 ;
+  output \port$740$7 ;
+  wire \port$740$7 ;
+  output \port$740$8 ;
+  wire \port$740$8 ;
+  output \port$740$9 ;
+  wire \port$740$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$740$0 ),
+    .P1(\port$740$1 ),
+    .P10(\port$740$10 ),
+    .P11(\port$740$11 ),
+    .P12(\port$740$12 ),
+    .P13(\port$740$13 ),
+    .P14(\port$740$14 ),
+    .P15(\port$740$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$740$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$740$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$740$4 ),
+    .P5(\port$740$5 ),
+    .P6(\port$740$6 ),
+    .P7(\port$740$7 ),
+    .P8(\port$740$8 ),
+    .P9(\port$740$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$740$15 , \port$740$14 , \port$740$13 , \port$740$12 , \port$740$11 , \port$740$10 , \port$740$9 , \port$740$8 , \port$740$7 , \port$740$6 , \port$740$5 , \port$740$4 , \port$740$3 , \port$740$2 , \port$740$1 , \port$740$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_7 (rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$741$0 ;
+  wire \port$741$0 ;
+  output \port$741$1 ;
+  wire \port$741$1 ;
+  output \port$741$10 ;
+  wire \port$741$10 ;
+  output \port$741$11 ;
+  wire \port$741$11 ;
+  output \port$741$12 ;
+  wire \port$741$12 ;
+  output \port$741$13 ;
+  wire \port$741$13 ;
+  output \port$741$14 ;
+  wire \port$741$14 ;
+  output \port$741$15 ;
+  wire \port$741$15 ;
+  output \port$741$2 ;
+  wire \port$741$2 ;
+  output \port$741$3 ;
+  wire \port$741$3 ;
+  output \port$741$4 ;
+  wire \port$741$4 ;
+  output \port$741$5 ;
+  wire \port$741$5 ;
+  output \port$741$6 ;
+  wire \port$741$6 ;
+  output \port$741$7 ;
+  wire \port$741$7 ;
+  output \port$741$8 ;
+  wire \port$741$8 ;
+  output \port$741$9 ;
+  wire \port$741$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$741$0 ),
+    .P1(\port$741$1 ),
+    .P10(\port$741$10 ),
+    .P11(\port$741$11 ),
+    .P12(\port$741$12 ),
+    .P13(\port$741$13 ),
+    .P14(\port$741$14 ),
+    .P15(\port$741$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$741$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$741$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$741$4 ),
+    .P5(\port$741$5 ),
+    .P6(\port$741$6 ),
+    .P7(\port$741$7 ),
+    .P8(\port$741$8 ),
+    .P9(\port$741$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$741$15 , \port$741$14 , \port$741$13 , \port$741$12 , \port$741$11 , \port$741$10 , \port$741$9 , \port$741$8 , \port$741$7 , \port$741$6 , \port$741$5 , \port$741$4 , \port$741$3 , \port$741$2 , \port$741$1 , \port$741$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_0 (rst, \port$742$0 , \port$742$1 , \port$742$2 , \port$742$3 , \port$742$4 , \port$742$5 , \port$742$6 , \port$742$7 , \port$742$8 , \port$742$9 , \port$742$10 , \port$742$11 , \port$742$12 , \port$742$13 , \port$742$14 , \port$742$15 , a, b, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$742$0 ;
+  wire \port$742$0 ;
+  output \port$742$1 ;
+  wire \port$742$1 ;
+  output \port$742$10 ;
+  wire \port$742$10 ;
+  output \port$742$11 ;
+  wire \port$742$11 ;
+  output \port$742$12 ;
+  wire \port$742$12 ;
+  output \port$742$13 ;
+  wire \port$742$13 ;
+  output \port$742$14 ;
+  wire \port$742$14 ;
+  output \port$742$15 ;
+  wire \port$742$15 ;
+  output \port$742$2 ;
+  wire \port$742$2 ;
+  output \port$742$3 ;
+  wire \port$742$3 ;
+  output \port$742$4 ;
+  wire \port$742$4 ;
+  output \port$742$5 ;
+  wire \port$742$5 ;
+  output \port$742$6 ;
+  wire \port$742$6 ;
+  output \port$742$7 ;
+  wire \port$742$7 ;
+  output \port$742$8 ;
+  wire \port$742$8 ;
+  output \port$742$9 ;
+  wire \port$742$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$742$0 ),
+    .P1(\port$742$1 ),
+    .P10(\port$742$10 ),
+    .P11(\port$742$11 ),
+    .P12(\port$742$12 ),
+    .P13(\port$742$13 ),
+    .P14(\port$742$14 ),
+    .P15(\port$742$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$742$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$742$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$742$4 ),
+    .P5(\port$742$5 ),
+    .P6(\port$742$6 ),
+    .P7(\port$742$7 ),
+    .P8(\port$742$8 ),
+    .P9(\port$742$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$742$15 , \port$742$14 , \port$742$13 , \port$742$12 , \port$742$11 , \port$742$10 , \port$742$9 , \port$742$8 , \port$742$7 , \port$742$6 , \port$742$5 , \port$742$4 , \port$742$3 , \port$742$2 , \port$742$1 , \port$742$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_1 (rst, \port$743$0 , \port$743$1 , \port$743$2 , \port$743$3 , \port$743$4 , \port$743$5 , \port$743$6 , \port$743$7 , \port$743$8 , \port$743$9 , \port$743$10 , \port$743$11 , \port$743$12 , \port$743$13 , \port$743$14 , \port$743$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$743$0 ;
+  wire \port$743$0 ;
+  output \port$743$1 ;
+  wire \port$743$1 ;
+  output \port$743$10 ;
+  wire \port$743$10 ;
+  output \port$743$11 ;
+  wire \port$743$11 ;
+  output \port$743$12 ;
+  wire \port$743$12 ;
+  output \port$743$13 ;
+  wire \port$743$13 ;
+  output \port$743$14 ;
+  wire \port$743$14 ;
+  output \port$743$15 ;
+  wire \port$743$15 ;
+  output \port$743$2 ;
+  wire \port$743$2 ;
+  output \port$743$3 ;
+  wire \port$743$3 ;
+  output \port$743$4 ;
+  wire \port$743$4 ;
+  output \port$743$5 ;
+  wire \port$743$5 ;
+  output \port$743$6 ;
+  wire \port$743$6 ;
+  output \port$743$7 ;
+  wire \port$743$7 ;
+  output \port$743$8 ;
+  wire \port$743$8 ;
+  output \port$743$9 ;
+  wire \port$743$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$743$0 ),
+    .P1(\port$743$1 ),
+    .P10(\port$743$10 ),
+    .P11(\port$743$11 ),
+    .P12(\port$743$12 ),
+    .P13(\port$743$13 ),
+    .P14(\port$743$14 ),
+    .P15(\port$743$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$743$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$743$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$743$4 ),
+    .P5(\port$743$5 ),
+    .P6(\port$743$6 ),
+    .P7(\port$743$7 ),
+    .P8(\port$743$8 ),
+    .P9(\port$743$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$743$15 , \port$743$14 , \port$743$13 , \port$743$12 , \port$743$11 , \port$743$10 , \port$743$9 , \port$743$8 , \port$743$7 , \port$743$6 , \port$743$5 , \port$743$4 , \port$743$3 , \port$743$2 , \port$743$1 , \port$743$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_2 (rst, \port$744$0 , \port$744$1 , \port$744$2 , \port$744$3 , \port$744$4 , \port$744$5 , \port$744$6 , \port$744$7 , \port$744$8 , \port$744$9 , \port$744$10 , \port$744$11 , \port$744$12 , \port$744$13 , \port$744$14 , \port$744$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$744$0 ;
+  wire \port$744$0 ;
+  output \port$744$1 ;
+  wire \port$744$1 ;
+  output \port$744$10 ;
+  wire \port$744$10 ;
+  output \port$744$11 ;
+  wire \port$744$11 ;
+  output \port$744$12 ;
+  wire \port$744$12 ;
+  output \port$744$13 ;
+  wire \port$744$13 ;
+  output \port$744$14 ;
+  wire \port$744$14 ;
+  output \port$744$15 ;
+  wire \port$744$15 ;
+  output \port$744$2 ;
+  wire \port$744$2 ;
+  output \port$744$3 ;
+  wire \port$744$3 ;
+  output \port$744$4 ;
+  wire \port$744$4 ;
+  output \port$744$5 ;
+  wire \port$744$5 ;
+  output \port$744$6 ;
+  wire \port$744$6 ;
+  output \port$744$7 ;
+  wire \port$744$7 ;
+  output \port$744$8 ;
+  wire \port$744$8 ;
+  output \port$744$9 ;
+  wire \port$744$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$744$0 ),
+    .P1(\port$744$1 ),
+    .P10(\port$744$10 ),
+    .P11(\port$744$11 ),
+    .P12(\port$744$12 ),
+    .P13(\port$744$13 ),
+    .P14(\port$744$14 ),
+    .P15(\port$744$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$744$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$744$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$744$4 ),
+    .P5(\port$744$5 ),
+    .P6(\port$744$6 ),
+    .P7(\port$744$7 ),
+    .P8(\port$744$8 ),
+    .P9(\port$744$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$744$15 , \port$744$14 , \port$744$13 , \port$744$12 , \port$744$11 , \port$744$10 , \port$744$9 , \port$744$8 , \port$744$7 , \port$744$6 , \port$744$5 , \port$744$4 , \port$744$3 , \port$744$2 , \port$744$1 , \port$744$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_3 (rst, \port$745$0 , \port$745$1 , \port$745$2 , \port$745$3 , \port$745$4 , \port$745$5 , \port$745$6 , \port$745$7 , \port$745$8 , \port$745$9 , \port$745$10 , \port$745$11 , \port$745$12 , \port$745$13 , \port$745$14 , \port$745$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$745$0 ;
+  wire \port$745$0 ;
+  output \port$745$1 ;
+  wire \port$745$1 ;
+  output \port$745$10 ;
+  wire \port$745$10 ;
+  output \port$745$11 ;
+  wire \port$745$11 ;
+  output \port$745$12 ;
+  wire \port$745$12 ;
+  output \port$745$13 ;
+  wire \port$745$13 ;
+  output \port$745$14 ;
+  wire \port$745$14 ;
+  output \port$745$15 ;
+  wire \port$745$15 ;
+  output \port$745$2 ;
+  wire \port$745$2 ;
+  output \port$745$3 ;
+  wire \port$745$3 ;
+  output \port$745$4 ;
+  wire \port$745$4 ;
+  output \port$745$5 ;
+  wire \port$745$5 ;
+  output \port$745$6 ;
+  wire \port$745$6 ;
+  output \port$745$7 ;
+  wire \port$745$7 ;
+  output \port$745$8 ;
+  wire \port$745$8 ;
+  output \port$745$9 ;
+  wire \port$745$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$745$0 ),
+    .P1(\port$745$1 ),
+    .P10(\port$745$10 ),
+    .P11(\port$745$11 ),
+    .P12(\port$745$12 ),
+    .P13(\port$745$13 ),
+    .P14(\port$745$14 ),
+    .P15(\port$745$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$745$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$745$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$745$4 ),
+    .P5(\port$745$5 ),
+    .P6(\port$745$6 ),
+    .P7(\port$745$7 ),
+    .P8(\port$745$8 ),
+    .P9(\port$745$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$745$15 , \port$745$14 , \port$745$13 , \port$745$12 , \port$745$11 , \port$745$10 , \port$745$9 , \port$745$8 , \port$745$7 , \port$745$6 , \port$745$5 , \port$745$4 , \port$745$3 , \port$745$2 , \port$745$1 , \port$745$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_4 (rst, \port$746$0 , \port$746$1 , \port$746$2 , \port$746$3 , \port$746$4 , \port$746$5 , \port$746$6 , \port$746$7 , \port$746$8 , \port$746$9 , \port$746$10 , \port$746$11 , \port$746$12 , \port$746$13 , \port$746$14 , \port$746$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$746$0 ;
+  wire \port$746$0 ;
+  output \port$746$1 ;
+  wire \port$746$1 ;
+  output \port$746$10 ;
+  wire \port$746$10 ;
+  output \port$746$11 ;
+  wire \port$746$11 ;
+  output \port$746$12 ;
+  wire \port$746$12 ;
+  output \port$746$13 ;
+  wire \port$746$13 ;
+  output \port$746$14 ;
+  wire \port$746$14 ;
+  output \port$746$15 ;
+  wire \port$746$15 ;
+  output \port$746$2 ;
+  wire \port$746$2 ;
+  output \port$746$3 ;
+  wire \port$746$3 ;
+  output \port$746$4 ;
+  wire \port$746$4 ;
+  output \port$746$5 ;
+  wire \port$746$5 ;
+  output \port$746$6 ;
+  wire \port$746$6 ;
+  output \port$746$7 ;
+  wire \port$746$7 ;
+  output \port$746$8 ;
+  wire \port$746$8 ;
+  output \port$746$9 ;
+  wire \port$746$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$746$0 ),
+    .P1(\port$746$1 ),
+    .P10(\port$746$10 ),
+    .P11(\port$746$11 ),
+    .P12(\port$746$12 ),
+    .P13(\port$746$13 ),
+    .P14(\port$746$14 ),
+    .P15(\port$746$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$746$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$746$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$746$4 ),
+    .P5(\port$746$5 ),
+    .P6(\port$746$6 ),
+    .P7(\port$746$7 ),
+    .P8(\port$746$8 ),
+    .P9(\port$746$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$746$15 , \port$746$14 , \port$746$13 , \port$746$12 , \port$746$11 , \port$746$10 , \port$746$9 , \port$746$8 , \port$746$7 , \port$746$6 , \port$746$5 , \port$746$4 , \port$746$3 , \port$746$2 , \port$746$1 , \port$746$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_5 (rst, \port$747$0 , \port$747$1 , \port$747$2 , \port$747$3 , \port$747$4 , \port$747$5 , \port$747$6 , \port$747$7 , \port$747$8 , \port$747$9 , \port$747$10 , \port$747$11 , \port$747$12 , \port$747$13 , \port$747$14 , \port$747$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$747$0 ;
+  wire \port$747$0 ;
+  output \port$747$1 ;
+  wire \port$747$1 ;
+  output \port$747$10 ;
+  wire \port$747$10 ;
+  output \port$747$11 ;
+  wire \port$747$11 ;
+  output \port$747$12 ;
+  wire \port$747$12 ;
+  output \port$747$13 ;
+  wire \port$747$13 ;
+  output \port$747$14 ;
+  wire \port$747$14 ;
+  output \port$747$15 ;
+  wire \port$747$15 ;
+  output \port$747$2 ;
+  wire \port$747$2 ;
+  output \port$747$3 ;
+  wire \port$747$3 ;
+  output \port$747$4 ;
+  wire \port$747$4 ;
+  output \port$747$5 ;
+  wire \port$747$5 ;
+  output \port$747$6 ;
+  wire \port$747$6 ;
+  output \port$747$7 ;
+  wire \port$747$7 ;
+  output \port$747$8 ;
+  wire \port$747$8 ;
+  output \port$747$9 ;
+  wire \port$747$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$747$0 ),
+    .P1(\port$747$1 ),
+    .P10(\port$747$10 ),
+    .P11(\port$747$11 ),
+    .P12(\port$747$12 ),
+    .P13(\port$747$13 ),
+    .P14(\port$747$14 ),
+    .P15(\port$747$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$747$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$747$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$747$4 ),
+    .P5(\port$747$5 ),
+    .P6(\port$747$6 ),
+    .P7(\port$747$7 ),
+    .P8(\port$747$8 ),
+    .P9(\port$747$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$747$15 , \port$747$14 , \port$747$13 , \port$747$12 , \port$747$11 , \port$747$10 , \port$747$9 , \port$747$8 , \port$747$7 , \port$747$6 , \port$747$5 , \port$747$4 , \port$747$3 , \port$747$2 , \port$747$1 , \port$747$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_6 (rst, \port$748$0 , \port$748$1 , \port$748$2 , \port$748$3 , \port$748$4 , \port$748$5 , \port$748$6 , \port$748$7 , \port$748$8 , \port$748$9 , \port$748$10 , \port$748$11 , \port$748$12 , \port$748$13 , \port$748$14 , \port$748$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$748$0 ;
+  wire \port$748$0 ;
+  output \port$748$1 ;
+  wire \port$748$1 ;
+  output \port$748$10 ;
+  wire \port$748$10 ;
+  output \port$748$11 ;
+  wire \port$748$11 ;
+  output \port$748$12 ;
+  wire \port$748$12 ;
+  output \port$748$13 ;
+  wire \port$748$13 ;
+  output \port$748$14 ;
+  wire \port$748$14 ;
+  output \port$748$15 ;
+  wire \port$748$15 ;
+  output \port$748$2 ;
+  wire \port$748$2 ;
+  output \port$748$3 ;
+  wire \port$748$3 ;
+  output \port$748$4 ;
+  wire \port$748$4 ;
+  output \port$748$5 ;
+  wire \port$748$5 ;
+  output \port$748$6 ;
+  wire \port$748$6 ;
+  output \port$748$7 ;
+  wire \port$748$7 ;
+  output \port$748$8 ;
+  wire \port$748$8 ;
+  output \port$748$9 ;
+  wire \port$748$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$748$0 ),
+    .P1(\port$748$1 ),
+    .P10(\port$748$10 ),
+    .P11(\port$748$11 ),
+    .P12(\port$748$12 ),
+    .P13(\port$748$13 ),
+    .P14(\port$748$14 ),
+    .P15(\port$748$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$748$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$748$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$748$4 ),
+    .P5(\port$748$5 ),
+    .P6(\port$748$6 ),
+    .P7(\port$748$7 ),
+    .P8(\port$748$8 ),
+    .P9(\port$748$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$748$15 , \port$748$14 , \port$748$13 , \port$748$12 , \port$748$11 , \port$748$10 , \port$748$9 , \port$748$8 , \port$748$7 , \port$748$6 , \port$748$5 , \port$748$4 , \port$748$3 , \port$748$2 , \port$748$1 , \port$748$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_7 (rst, \port$749$0 , \port$749$1 , \port$749$2 , \port$749$3 , \port$749$4 , \port$749$5 , \port$749$6 , \port$749$7 , \port$749$8 , \port$749$9 , \port$749$10 , \port$749$11 , \port$749$12 , \port$749$13 , \port$749$14 , \port$749$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$749$0 ;
+  wire \port$749$0 ;
+  output \port$749$1 ;
+  wire \port$749$1 ;
+  output \port$749$10 ;
+  wire \port$749$10 ;
+  output \port$749$11 ;
+  wire \port$749$11 ;
+  output \port$749$12 ;
+  wire \port$749$12 ;
+  output \port$749$13 ;
+  wire \port$749$13 ;
+  output \port$749$14 ;
+  wire \port$749$14 ;
+  output \port$749$15 ;
+  wire \port$749$15 ;
+  output \port$749$2 ;
+  wire \port$749$2 ;
+  output \port$749$3 ;
+  wire \port$749$3 ;
+  output \port$749$4 ;
+  wire \port$749$4 ;
+  output \port$749$5 ;
+  wire \port$749$5 ;
+  output \port$749$6 ;
+  wire \port$749$6 ;
+  output \port$749$7 ;
+  wire \port$749$7 ;
+  output \port$749$8 ;
+  wire \port$749$8 ;
+  output \port$749$9 ;
+  wire \port$749$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$749$0 ),
+    .P1(\port$749$1 ),
+    .P10(\port$749$10 ),
+    .P11(\port$749$11 ),
+    .P12(\port$749$12 ),
+    .P13(\port$749$13 ),
+    .P14(\port$749$14 ),
+    .P15(\port$749$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$749$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$749$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$749$4 ),
+    .P5(\port$749$5 ),
+    .P6(\port$749$6 ),
+    .P7(\port$749$7 ),
+    .P8(\port$749$8 ),
+    .P9(\port$749$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$749$15 , \port$749$14 , \port$749$13 , \port$749$12 , \port$749$11 , \port$749$10 , \port$749$9 , \port$749$8 , \port$749$7 , \port$749$6 , \port$749$5 , \port$749$4 , \port$749$3 , \port$749$2 , \port$749$1 , \port$749$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -15781,7 +15916,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2779$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2829$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -15906,8 +16041,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$2779$0 ;
-  wire [68:0] \port$2779$0 ;
+  input [68:0] \port$2829$0 ;
+  wire [68:0] \port$2829$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -16213,150 +16348,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1014$0 (\p$56 [0]),
-    .\port$1014$1 (\p$56 [1]),
-    .\port$1014$10 (\p$56 [10]),
-    .\port$1014$11 (\p$56 [11]),
-    .\port$1014$12 (\p$56 [12]),
-    .\port$1014$13 (\p$56 [13]),
-    .\port$1014$14 (\p$56 [14]),
-    .\port$1014$15 (\p$56 [15]),
-    .\port$1014$16 (\p$56 [16]),
-    .\port$1014$17 (\p$56 [17]),
-    .\port$1014$18 (\p$56 [18]),
-    .\port$1014$19 (\p$56 [19]),
-    .\port$1014$2 (\p$56 [2]),
-    .\port$1014$20 (\p$56 [20]),
-    .\port$1014$21 (\p$56 [21]),
-    .\port$1014$22 (\p$56 [22]),
-    .\port$1014$23 (\p$56 [23]),
-    .\port$1014$24 (\p$56 [24]),
-    .\port$1014$25 (\p$56 [25]),
-    .\port$1014$26 (\p$56 [26]),
-    .\port$1014$27 (\p$56 [27]),
-    .\port$1014$28 (\p$56 [28]),
-    .\port$1014$3 (\p$56 [3]),
-    .\port$1014$4 (\p$56 [4]),
-    .\port$1014$5 (\p$56 [5]),
-    .\port$1014$6 (\p$56 [6]),
-    .\port$1014$7 (\p$56 [7]),
-    .\port$1014$8 (\p$56 [8]),
-    .\port$1014$9 (\p$56 [9]),
+    .\port$1024$0 (\p$56 [0]),
+    .\port$1024$1 (\p$56 [1]),
+    .\port$1024$10 (\p$56 [10]),
+    .\port$1024$11 (\p$56 [11]),
+    .\port$1024$12 (\p$56 [12]),
+    .\port$1024$13 (\p$56 [13]),
+    .\port$1024$14 (\p$56 [14]),
+    .\port$1024$15 (\p$56 [15]),
+    .\port$1024$16 (\p$56 [16]),
+    .\port$1024$17 (\p$56 [17]),
+    .\port$1024$18 (\p$56 [18]),
+    .\port$1024$19 (\p$56 [19]),
+    .\port$1024$2 (\p$56 [2]),
+    .\port$1024$20 (\p$56 [20]),
+    .\port$1024$21 (\p$56 [21]),
+    .\port$1024$22 (\p$56 [22]),
+    .\port$1024$23 (\p$56 [23]),
+    .\port$1024$24 (\p$56 [24]),
+    .\port$1024$25 (\p$56 [25]),
+    .\port$1024$26 (\p$56 [26]),
+    .\port$1024$27 (\p$56 [27]),
+    .\port$1024$28 (\p$56 [28]),
+    .\port$1024$3 (\p$56 [3]),
+    .\port$1024$4 (\p$56 [4]),
+    .\port$1024$5 (\p$56 [5]),
+    .\port$1024$6 (\p$56 [6]),
+    .\port$1024$7 (\p$56 [7]),
+    .\port$1024$8 (\p$56 [8]),
+    .\port$1024$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1013$0 (\p$54 [0]),
-    .\port$1013$1 (\p$54 [1]),
-    .\port$1013$10 (\p$54 [10]),
-    .\port$1013$11 (\p$54 [11]),
-    .\port$1013$12 (\p$54 [12]),
-    .\port$1013$13 (\p$54 [13]),
-    .\port$1013$14 (\p$54 [14]),
-    .\port$1013$15 (\p$54 [15]),
-    .\port$1013$16 (\p$54 [16]),
-    .\port$1013$17 (\p$54 [17]),
-    .\port$1013$18 (\p$54 [18]),
-    .\port$1013$19 (\p$54 [19]),
-    .\port$1013$2 (\p$54 [2]),
-    .\port$1013$20 (\p$54 [20]),
-    .\port$1013$21 (\p$54 [21]),
-    .\port$1013$22 (\p$54 [22]),
-    .\port$1013$23 (\p$54 [23]),
-    .\port$1013$24 (\p$54 [24]),
-    .\port$1013$25 (\p$54 [25]),
-    .\port$1013$26 (\p$54 [26]),
-    .\port$1013$27 (\p$54 [27]),
-    .\port$1013$28 (\p$54 [28]),
-    .\port$1013$29 (\p$54 [29]),
-    .\port$1013$3 (\p$54 [3]),
-    .\port$1013$30 (\p$54 [30]),
-    .\port$1013$31 (\p$54 [31]),
-    .\port$1013$4 (\p$54 [4]),
-    .\port$1013$5 (\p$54 [5]),
-    .\port$1013$6 (\p$54 [6]),
-    .\port$1013$7 (\p$54 [7]),
-    .\port$1013$8 (\p$54 [8]),
-    .\port$1013$9 (\p$54 [9]),
+    .\port$1023$0 (\p$54 [0]),
+    .\port$1023$1 (\p$54 [1]),
+    .\port$1023$10 (\p$54 [10]),
+    .\port$1023$11 (\p$54 [11]),
+    .\port$1023$12 (\p$54 [12]),
+    .\port$1023$13 (\p$54 [13]),
+    .\port$1023$14 (\p$54 [14]),
+    .\port$1023$15 (\p$54 [15]),
+    .\port$1023$16 (\p$54 [16]),
+    .\port$1023$17 (\p$54 [17]),
+    .\port$1023$18 (\p$54 [18]),
+    .\port$1023$19 (\p$54 [19]),
+    .\port$1023$2 (\p$54 [2]),
+    .\port$1023$20 (\p$54 [20]),
+    .\port$1023$21 (\p$54 [21]),
+    .\port$1023$22 (\p$54 [22]),
+    .\port$1023$23 (\p$54 [23]),
+    .\port$1023$24 (\p$54 [24]),
+    .\port$1023$25 (\p$54 [25]),
+    .\port$1023$26 (\p$54 [26]),
+    .\port$1023$27 (\p$54 [27]),
+    .\port$1023$28 (\p$54 [28]),
+    .\port$1023$29 (\p$54 [29]),
+    .\port$1023$3 (\p$54 [3]),
+    .\port$1023$30 (\p$54 [30]),
+    .\port$1023$31 (\p$54 [31]),
+    .\port$1023$4 (\p$54 [4]),
+    .\port$1023$5 (\p$54 [5]),
+    .\port$1023$6 (\p$54 [6]),
+    .\port$1023$7 (\p$54 [7]),
+    .\port$1023$8 (\p$54 [8]),
+    .\port$1023$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1012$0 (\p$52 [0]),
-    .\port$1012$1 (\p$52 [1]),
-    .\port$1012$10 (\p$52 [10]),
-    .\port$1012$11 (\p$52 [11]),
-    .\port$1012$12 (\p$52 [12]),
-    .\port$1012$13 (\p$52 [13]),
-    .\port$1012$14 (\p$52 [14]),
-    .\port$1012$15 (\p$52 [15]),
-    .\port$1012$16 (\p$52 [16]),
-    .\port$1012$17 (\p$52 [17]),
-    .\port$1012$18 (\p$52 [18]),
-    .\port$1012$19 (\p$52 [19]),
-    .\port$1012$2 (\p$52 [2]),
-    .\port$1012$20 (\p$52 [20]),
-    .\port$1012$21 (\p$52 [21]),
-    .\port$1012$22 (\p$52 [22]),
-    .\port$1012$23 (\p$52 [23]),
-    .\port$1012$24 (\p$52 [24]),
-    .\port$1012$25 (\p$52 [25]),
-    .\port$1012$26 (\p$52 [26]),
-    .\port$1012$27 (\p$52 [27]),
-    .\port$1012$28 (\p$52 [28]),
-    .\port$1012$29 (\p$52 [29]),
-    .\port$1012$3 (\p$52 [3]),
-    .\port$1012$30 (\p$52 [30]),
-    .\port$1012$4 (\p$52 [4]),
-    .\port$1012$5 (\p$52 [5]),
-    .\port$1012$6 (\p$52 [6]),
-    .\port$1012$7 (\p$52 [7]),
-    .\port$1012$8 (\p$52 [8]),
-    .\port$1012$9 (\p$52 [9]),
+    .\port$1022$0 (\p$52 [0]),
+    .\port$1022$1 (\p$52 [1]),
+    .\port$1022$10 (\p$52 [10]),
+    .\port$1022$11 (\p$52 [11]),
+    .\port$1022$12 (\p$52 [12]),
+    .\port$1022$13 (\p$52 [13]),
+    .\port$1022$14 (\p$52 [14]),
+    .\port$1022$15 (\p$52 [15]),
+    .\port$1022$16 (\p$52 [16]),
+    .\port$1022$17 (\p$52 [17]),
+    .\port$1022$18 (\p$52 [18]),
+    .\port$1022$19 (\p$52 [19]),
+    .\port$1022$2 (\p$52 [2]),
+    .\port$1022$20 (\p$52 [20]),
+    .\port$1022$21 (\p$52 [21]),
+    .\port$1022$22 (\p$52 [22]),
+    .\port$1022$23 (\p$52 [23]),
+    .\port$1022$24 (\p$52 [24]),
+    .\port$1022$25 (\p$52 [25]),
+    .\port$1022$26 (\p$52 [26]),
+    .\port$1022$27 (\p$52 [27]),
+    .\port$1022$28 (\p$52 [28]),
+    .\port$1022$29 (\p$52 [29]),
+    .\port$1022$3 (\p$52 [3]),
+    .\port$1022$30 (\p$52 [30]),
+    .\port$1022$4 (\p$52 [4]),
+    .\port$1022$5 (\p$52 [5]),
+    .\port$1022$6 (\p$52 [6]),
+    .\port$1022$7 (\p$52 [7]),
+    .\port$1022$8 (\p$52 [8]),
+    .\port$1022$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1011$0 (p[0]),
-    .\port$1011$1 (p[1]),
-    .\port$1011$10 (p[10]),
-    .\port$1011$11 (p[11]),
-    .\port$1011$12 (p[12]),
-    .\port$1011$13 (p[13]),
-    .\port$1011$14 (p[14]),
-    .\port$1011$15 (p[15]),
-    .\port$1011$16 (p[16]),
-    .\port$1011$17 (p[17]),
-    .\port$1011$18 (p[18]),
-    .\port$1011$19 (p[19]),
-    .\port$1011$2 (p[2]),
-    .\port$1011$20 (p[20]),
-    .\port$1011$21 (p[21]),
-    .\port$1011$22 (p[22]),
-    .\port$1011$23 (p[23]),
-    .\port$1011$24 (p[24]),
-    .\port$1011$25 (p[25]),
-    .\port$1011$26 (p[26]),
-    .\port$1011$27 (p[27]),
-    .\port$1011$28 (p[28]),
-    .\port$1011$29 (p[29]),
-    .\port$1011$3 (p[3]),
-    .\port$1011$30 (p[30]),
-    .\port$1011$31 (p[31]),
-    .\port$1011$32 (p[32]),
-    .\port$1011$33 (p[33]),
-    .\port$1011$4 (p[4]),
-    .\port$1011$5 (p[5]),
-    .\port$1011$6 (p[6]),
-    .\port$1011$7 (p[7]),
-    .\port$1011$8 (p[8]),
-    .\port$1011$9 (p[9]),
+    .\port$1021$0 (p[0]),
+    .\port$1021$1 (p[1]),
+    .\port$1021$10 (p[10]),
+    .\port$1021$11 (p[11]),
+    .\port$1021$12 (p[12]),
+    .\port$1021$13 (p[13]),
+    .\port$1021$14 (p[14]),
+    .\port$1021$15 (p[15]),
+    .\port$1021$16 (p[16]),
+    .\port$1021$17 (p[17]),
+    .\port$1021$18 (p[18]),
+    .\port$1021$19 (p[19]),
+    .\port$1021$2 (p[2]),
+    .\port$1021$20 (p[20]),
+    .\port$1021$21 (p[21]),
+    .\port$1021$22 (p[22]),
+    .\port$1021$23 (p[23]),
+    .\port$1021$24 (p[24]),
+    .\port$1021$25 (p[25]),
+    .\port$1021$26 (p[26]),
+    .\port$1021$27 (p[27]),
+    .\port$1021$28 (p[28]),
+    .\port$1021$29 (p[29]),
+    .\port$1021$3 (p[3]),
+    .\port$1021$30 (p[30]),
+    .\port$1021$31 (p[31]),
+    .\port$1021$32 (p[32]),
+    .\port$1021$33 (p[33]),
+    .\port$1021$4 (p[4]),
+    .\port$1021$5 (p[5]),
+    .\port$1021$6 (p[6]),
+    .\port$1021$7 (p[7]),
+    .\port$1021$8 (p[8]),
+    .\port$1021$9 (p[9]),
     .rst(rst)
   );
   assign _031_[33] = _031_[34];
@@ -16501,17 +16636,17 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_041_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$2779$0 [31:0];
+      rq0_b0 <= \port$2829$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$2779$0 [68:63];
-      rq0_m0 <= \port$2779$0 [62:32];
+      rq0_e0 <= \port$2829$0 [68:63];
+      rq0_m0 <= \port$2829$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$1014$0 , \port$1014$1 , \port$1014$2 , \port$1014$3 , \port$1014$4 , \port$1014$5 , \port$1014$6 , \port$1014$7 , \port$1014$8 , \port$1014$9 , \port$1014$10 , \port$1014$11 , \port$1014$12 , \port$1014$13 , \port$1014$14 , \port$1014$15 , \port$1014$16 , \port$1014$17 , \port$1014$18 , \port$1014$19 
-, \port$1014$20 , \port$1014$21 , \port$1014$22 , \port$1014$23 , \port$1014$24 , \port$1014$25 , \port$1014$26 , \port$1014$27 , \port$1014$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$1024$0 , \port$1024$1 , \port$1024$2 , \port$1024$3 , \port$1024$4 , \port$1024$5 , \port$1024$6 , \port$1024$7 , \port$1024$8 , \port$1024$9 , \port$1024$10 , \port$1024$11 , \port$1024$12 , \port$1024$13 , \port$1024$14 , \port$1024$15 , \port$1024$16 , \port$1024$17 , \port$1024$18 , \port$1024$19 
+, \port$1024$20 , \port$1024$21 , \port$1024$22 , \port$1024$23 , \port$1024$24 , \port$1024$25 , \port$1024$26 , \port$1024$27 , \port$1024$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -16519,64 +16654,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$1014$0 , \port$1014$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1014$0 ;
-  wire \port$1014$0 ;
-  output \port$1014$1 ;
-  wire \port$1014$1 ;
-  output \port$1014$10 ;
-  wire \port$1014$10 ;
-  output \port$1014$11 ;
-  wire \port$1014$11 ;
-  output \port$1014$12 ;
-  wire \port$1014$12 ;
-  output \port$1014$13 ;
-  wire \port$1014$13 ;
-  output \port$1014$14 ;
-  wire \port$1014$14 ;
-  output \port$1014$15 ;
-  wire \port$1014$15 ;
-  output \port$1014$16 ;
-  wire \port$1014$16 ;
-  output \port$1014$17 ;
-  wire \port$1014$17 ;
-  output \port$1014$18 ;
-  wire \port$1014$18 ;
-  output \port$1014$19 ;
-  wire \port$1014$19 ;
-  output \port$1014$2 ;
-  wire \port$1014$2 ;
-  output \port$1014$20 ;
-  wire \port$1014$20 ;
-  output \port$1014$21 ;
-  wire \port$1014$21 ;
-  output \port$1014$22 ;
-  wire \port$1014$22 ;
-  output \port$1014$23 ;
-  wire \port$1014$23 ;
-  output \port$1014$24 ;
-  wire \port$1014$24 ;
-  output \port$1014$25 ;
-  wire \port$1014$25 ;
-  output \port$1014$26 ;
-  wire \port$1014$26 ;
-  output \port$1014$27 ;
-  wire \port$1014$27 ;
-  output \port$1014$28 ;
-  wire \port$1014$28 ;
-  output \port$1014$3 ;
-  wire \port$1014$3 ;
-  output \port$1014$4 ;
-  wire \port$1014$4 ;
-  output \port$1014$5 ;
-  wire \port$1014$5 ;
-  output \port$1014$6 ;
-  wire \port$1014$6 ;
-  output \port$1014$7 ;
-  wire \port$1014$7 ;
-  output \port$1014$8 ;
-  wire \port$1014$8 ;
-  output \port$1014$9 ;
-  wire \port$1014$9 ;
+  output \port$1024$0 ;
+  wire \port$1024$0 ;
+  output \port$1024$1 ;
+  wire \port$1024$1 ;
+  output \port$1024$10 ;
+  wire \port$1024$10 ;
+  output \port$1024$11 ;
+  wire \port$1024$11 ;
+  output \port$1024$12 ;
+  wire \port$1024$12 ;
+  output \port$1024$13 ;
+  wire \port$1024$13 ;
+  output \port$1024$14 ;
+  wire \port$1024$14 ;
+  output \port$1024$15 ;
+  wire \port$1024$15 ;
+  output \port$1024$16 ;
+  wire \port$1024$16 ;
+  output \port$1024$17 ;
+  wire \port$1024$17 ;
+  output \port$1024$18 ;
+  wire \port$1024$18 ;
+  output \port$1024$19 ;
+  wire \port$1024$19 ;
+  output \port$1024$2 ;
+  wire \port$1024$2 ;
+  output \port$1024$20 ;
+  wire \port$1024$20 ;
+  output \port$1024$21 ;
+  wire \port$1024$21 ;
+  output \port$1024$22 ;
+  wire \port$1024$22 ;
+  output \port$1024$23 ;
+  wire \port$1024$23 ;
+  output \port$1024$24 ;
+  wire \port$1024$24 ;
+  output \port$1024$25 ;
+  wire \port$1024$25 ;
+  output \port$1024$26 ;
+  wire \port$1024$26 ;
+  output \port$1024$27 ;
+  wire \port$1024$27 ;
+  output \port$1024$28 ;
+  wire \port$1024$28 ;
+  output \port$1024$3 ;
+  wire \port$1024$3 ;
+  output \port$1024$4 ;
+  wire \port$1024$4 ;
+  output \port$1024$5 ;
+  wire \port$1024$5 ;
+  output \port$1024$6 ;
+  wire \port$1024$6 ;
+  output \port$1024$7 ;
+  wire \port$1024$7 ;
+  output \port$1024$8 ;
+  wire \port$1024$8 ;
+  output \port$1024$9 ;
+  wire \port$1024$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16652,54 +16787,54 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$1014$0 , \port$1014$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1014$0 ),
-    .P1(\port$1014$1 ),
-    .P10(\port$1014$10 ),
-    .P11(\port$1014$11 ),
-    .P12(\port$1014$12 ),
-    .P13(\port$1014$13 ),
-    .P14(\port$1014$14 ),
-    .P15(\port$1014$15 ),
-    .P16(\port$1014$16 ),
-    .P17(\port$1014$17 ),
-    .P18(\port$1014$18 ),
-    .P19(\port$1014$19 ),
-    .P2(\port$1014$2 ),
-    .P20(\port$1014$20 ),
-    .P21(\port$1014$21 ),
-    .P22(\port$1014$22 ),
-    .P23(\port$1014$23 ),
-    .P24(\port$1014$24 ),
-    .P25(\port$1014$25 ),
-    .P26(\port$1014$26 ),
-    .P27(\port$1014$27 ),
-    .P28(\port$1014$28 ),
+    .P0(\port$1024$0 ),
+    .P1(\port$1024$1 ),
+    .P10(\port$1024$10 ),
+    .P11(\port$1024$11 ),
+    .P12(\port$1024$12 ),
+    .P13(\port$1024$13 ),
+    .P14(\port$1024$14 ),
+    .P15(\port$1024$15 ),
+    .P16(\port$1024$16 ),
+    .P17(\port$1024$17 ),
+    .P18(\port$1024$18 ),
+    .P19(\port$1024$19 ),
+    .P2(\port$1024$2 ),
+    .P20(\port$1024$20 ),
+    .P21(\port$1024$21 ),
+    .P22(\port$1024$22 ),
+    .P23(\port$1024$23 ),
+    .P24(\port$1024$24 ),
+    .P25(\port$1024$25 ),
+    .P26(\port$1024$26 ),
+    .P27(\port$1024$27 ),
+    .P28(\port$1024$28 ),
     .P29(p36[29]),
-    .P3(\port$1014$3 ),
+    .P3(\port$1024$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1014$4 ),
-    .P5(\port$1014$5 ),
-    .P6(\port$1014$6 ),
-    .P7(\port$1014$7 ),
-    .P8(\port$1014$8 ),
-    .P9(\port$1014$9 ),
+    .P4(\port$1024$4 ),
+    .P5(\port$1024$5 ),
+    .P6(\port$1024$6 ),
+    .P7(\port$1024$7 ),
+    .P8(\port$1024$8 ),
+    .P9(\port$1024$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$1014$28 , \port$1014$27 , \port$1014$26 , \port$1014$25 , \port$1014$24 , \port$1014$23 , \port$1014$22 , \port$1014$21 , \port$1014$20 , \port$1014$19 , \port$1014$18 , \port$1014$17 , \port$1014$16 , \port$1014$15 , \port$1014$14 , \port$1014$13 , \port$1014$12 , \port$1014$11 , \port$1014$10 , \port$1014$9 , \port$1014$8 , \port$1014$7 , \port$1014$6 , \port$1014$5 , \port$1014$4 , \port$1014$3 , \port$1014$2 , \port$1014$1 , \port$1014$0  };
+  assign p36[28:0] = { \port$1024$28 , \port$1024$27 , \port$1024$26 , \port$1024$25 , \port$1024$24 , \port$1024$23 , \port$1024$22 , \port$1024$21 , \port$1024$20 , \port$1024$19 , \port$1024$18 , \port$1024$17 , \port$1024$16 , \port$1024$15 , \port$1024$14 , \port$1024$13 , \port$1024$12 , \port$1024$11 , \port$1024$10 , \port$1024$9 , \port$1024$8 , \port$1024$7 , \port$1024$6 , \port$1024$5 , \port$1024$4 , \port$1024$3 , \port$1024$2 , \port$1024$1 , \port$1024$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$1013$0 , \port$1013$1 , \port$1013$2 , \port$1013$3 , \port$1013$4 , \port$1013$5 , \port$1013$6 , \port$1013$7 , \port$1013$8 , \port$1013$9 , \port$1013$10 , \port$1013$11 , \port$1013$12 , \port$1013$13 , \port$1013$14 , \port$1013$15 , \port$1013$16 , \port$1013$17 , \port$1013$18 , \port$1013$19 
-, \port$1013$20 , \port$1013$21 , \port$1013$22 , \port$1013$23 , \port$1013$24 , \port$1013$25 , \port$1013$26 , \port$1013$27 , \port$1013$28 , \port$1013$29 , \port$1013$30 , \port$1013$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$1023$0 , \port$1023$1 , \port$1023$2 , \port$1023$3 , \port$1023$4 , \port$1023$5 , \port$1023$6 , \port$1023$7 , \port$1023$8 , \port$1023$9 , \port$1023$10 , \port$1023$11 , \port$1023$12 , \port$1023$13 , \port$1023$14 , \port$1023$15 , \port$1023$16 , \port$1023$17 , \port$1023$18 , \port$1023$19 
+, \port$1023$20 , \port$1023$21 , \port$1023$22 , \port$1023$23 , \port$1023$24 , \port$1023$25 , \port$1023$26 , \port$1023$27 , \port$1023$28 , \port$1023$29 , \port$1023$30 , \port$1023$31 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -16707,70 +16842,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1013$0 , \port$1013$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1013$0 ;
-  wire \port$1013$0 ;
-  output \port$1013$1 ;
-  wire \port$1013$1 ;
-  output \port$1013$10 ;
-  wire \port$1013$10 ;
-  output \port$1013$11 ;
-  wire \port$1013$11 ;
-  output \port$1013$12 ;
-  wire \port$1013$12 ;
-  output \port$1013$13 ;
-  wire \port$1013$13 ;
-  output \port$1013$14 ;
-  wire \port$1013$14 ;
-  output \port$1013$15 ;
-  wire \port$1013$15 ;
-  output \port$1013$16 ;
-  wire \port$1013$16 ;
-  output \port$1013$17 ;
-  wire \port$1013$17 ;
-  output \port$1013$18 ;
-  wire \port$1013$18 ;
-  output \port$1013$19 ;
-  wire \port$1013$19 ;
-  output \port$1013$2 ;
-  wire \port$1013$2 ;
-  output \port$1013$20 ;
-  wire \port$1013$20 ;
-  output \port$1013$21 ;
-  wire \port$1013$21 ;
-  output \port$1013$22 ;
-  wire \port$1013$22 ;
-  output \port$1013$23 ;
-  wire \port$1013$23 ;
-  output \port$1013$24 ;
-  wire \port$1013$24 ;
-  output \port$1013$25 ;
-  wire \port$1013$25 ;
-  output \port$1013$26 ;
-  wire \port$1013$26 ;
-  output \port$1013$27 ;
-  wire \port$1013$27 ;
-  output \port$1013$28 ;
-  wire \port$1013$28 ;
-  output \port$1013$29 ;
-  wire \port$1013$29 ;
-  output \port$1013$3 ;
-  wire \port$1013$3 ;
-  output \port$1013$30 ;
-  wire \port$1013$30 ;
-  output \port$1013$31 ;
-  wire \port$1013$31 ;
-  output \port$1013$4 ;
-  wire \port$1013$4 ;
-  output \port$1013$5 ;
-  wire \port$1013$5 ;
-  output \port$1013$6 ;
-  wire \port$1013$6 ;
-  output \port$1013$7 ;
-  wire \port$1013$7 ;
-  output \port$1013$8 ;
-  wire \port$1013$8 ;
-  output \port$1013$9 ;
-  wire \port$1013$9 ;
+  output \port$1023$0 ;
+  wire \port$1023$0 ;
+  output \port$1023$1 ;
+  wire \port$1023$1 ;
+  output \port$1023$10 ;
+  wire \port$1023$10 ;
+  output \port$1023$11 ;
+  wire \port$1023$11 ;
+  output \port$1023$12 ;
+  wire \port$1023$12 ;
+  output \port$1023$13 ;
+  wire \port$1023$13 ;
+  output \port$1023$14 ;
+  wire \port$1023$14 ;
+  output \port$1023$15 ;
+  wire \port$1023$15 ;
+  output \port$1023$16 ;
+  wire \port$1023$16 ;
+  output \port$1023$17 ;
+  wire \port$1023$17 ;
+  output \port$1023$18 ;
+  wire \port$1023$18 ;
+  output \port$1023$19 ;
+  wire \port$1023$19 ;
+  output \port$1023$2 ;
+  wire \port$1023$2 ;
+  output \port$1023$20 ;
+  wire \port$1023$20 ;
+  output \port$1023$21 ;
+  wire \port$1023$21 ;
+  output \port$1023$22 ;
+  wire \port$1023$22 ;
+  output \port$1023$23 ;
+  wire \port$1023$23 ;
+  output \port$1023$24 ;
+  wire \port$1023$24 ;
+  output \port$1023$25 ;
+  wire \port$1023$25 ;
+  output \port$1023$26 ;
+  wire \port$1023$26 ;
+  output \port$1023$27 ;
+  wire \port$1023$27 ;
+  output \port$1023$28 ;
+  wire \port$1023$28 ;
+  output \port$1023$29 ;
+  wire \port$1023$29 ;
+  output \port$1023$3 ;
+  wire \port$1023$3 ;
+  output \port$1023$30 ;
+  wire \port$1023$30 ;
+  output \port$1023$31 ;
+  wire \port$1023$31 ;
+  output \port$1023$4 ;
+  wire \port$1023$4 ;
+  output \port$1023$5 ;
+  wire \port$1023$5 ;
+  output \port$1023$6 ;
+  wire \port$1023$6 ;
+  output \port$1023$7 ;
+  wire \port$1023$7 ;
+  output \port$1023$8 ;
+  wire \port$1023$8 ;
+  output \port$1023$9 ;
+  wire \port$1023$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16846,54 +16981,54 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1013$0 , \port$1013$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1013$0 ),
-    .P1(\port$1013$1 ),
-    .P10(\port$1013$10 ),
-    .P11(\port$1013$11 ),
-    .P12(\port$1013$12 ),
-    .P13(\port$1013$13 ),
-    .P14(\port$1013$14 ),
-    .P15(\port$1013$15 ),
-    .P16(\port$1013$16 ),
-    .P17(\port$1013$17 ),
-    .P18(\port$1013$18 ),
-    .P19(\port$1013$19 ),
-    .P2(\port$1013$2 ),
-    .P20(\port$1013$20 ),
-    .P21(\port$1013$21 ),
-    .P22(\port$1013$22 ),
-    .P23(\port$1013$23 ),
-    .P24(\port$1013$24 ),
-    .P25(\port$1013$25 ),
-    .P26(\port$1013$26 ),
-    .P27(\port$1013$27 ),
-    .P28(\port$1013$28 ),
-    .P29(\port$1013$29 ),
-    .P3(\port$1013$3 ),
-    .P30(\port$1013$30 ),
-    .P31(\port$1013$31 ),
+    .P0(\port$1023$0 ),
+    .P1(\port$1023$1 ),
+    .P10(\port$1023$10 ),
+    .P11(\port$1023$11 ),
+    .P12(\port$1023$12 ),
+    .P13(\port$1023$13 ),
+    .P14(\port$1023$14 ),
+    .P15(\port$1023$15 ),
+    .P16(\port$1023$16 ),
+    .P17(\port$1023$17 ),
+    .P18(\port$1023$18 ),
+    .P19(\port$1023$19 ),
+    .P2(\port$1023$2 ),
+    .P20(\port$1023$20 ),
+    .P21(\port$1023$21 ),
+    .P22(\port$1023$22 ),
+    .P23(\port$1023$23 ),
+    .P24(\port$1023$24 ),
+    .P25(\port$1023$25 ),
+    .P26(\port$1023$26 ),
+    .P27(\port$1023$27 ),
+    .P28(\port$1023$28 ),
+    .P29(\port$1023$29 ),
+    .P3(\port$1023$3 ),
+    .P30(\port$1023$30 ),
+    .P31(\port$1023$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1013$4 ),
-    .P5(\port$1013$5 ),
-    .P6(\port$1013$6 ),
-    .P7(\port$1013$7 ),
-    .P8(\port$1013$8 ),
-    .P9(\port$1013$9 ),
+    .P4(\port$1023$4 ),
+    .P5(\port$1023$5 ),
+    .P6(\port$1023$6 ),
+    .P7(\port$1023$7 ),
+    .P8(\port$1023$8 ),
+    .P9(\port$1023$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$1013$31 , \port$1013$30 , \port$1013$29 , \port$1013$28 , \port$1013$27 , \port$1013$26 , \port$1013$25 , \port$1013$24 , \port$1013$23 , \port$1013$22 , \port$1013$21 , \port$1013$20 , \port$1013$19 , \port$1013$18 , \port$1013$17 , \port$1013$16 , \port$1013$15 , \port$1013$14 , \port$1013$13 , \port$1013$12 , \port$1013$11 , \port$1013$10 , \port$1013$9 , \port$1013$8 , \port$1013$7 , \port$1013$6 , \port$1013$5 , \port$1013$4 , \port$1013$3 , \port$1013$2 , \port$1013$1 , \port$1013$0  };
+  assign p36[31:0] = { \port$1023$31 , \port$1023$30 , \port$1023$29 , \port$1023$28 , \port$1023$27 , \port$1023$26 , \port$1023$25 , \port$1023$24 , \port$1023$23 , \port$1023$22 , \port$1023$21 , \port$1023$20 , \port$1023$19 , \port$1023$18 , \port$1023$17 , \port$1023$16 , \port$1023$15 , \port$1023$14 , \port$1023$13 , \port$1023$12 , \port$1023$11 , \port$1023$10 , \port$1023$9 , \port$1023$8 , \port$1023$7 , \port$1023$6 , \port$1023$5 , \port$1023$4 , \port$1023$3 , \port$1023$2 , \port$1023$1 , \port$1023$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$1012$0 , \port$1012$1 , \port$1012$2 , \port$1012$3 , \port$1012$4 , \port$1012$5 , \port$1012$6 , \port$1012$7 , \port$1012$8 , \port$1012$9 , \port$1012$10 , \port$1012$11 , \port$1012$12 , \port$1012$13 , \port$1012$14 , \port$1012$15 , \port$1012$16 , \port$1012$17 , \port$1012$18 , \port$1012$19 
-, \port$1012$20 , \port$1012$21 , \port$1012$22 , \port$1012$23 , \port$1012$24 , \port$1012$25 , \port$1012$26 , \port$1012$27 , \port$1012$28 , \port$1012$29 , \port$1012$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$1022$0 , \port$1022$1 , \port$1022$2 , \port$1022$3 , \port$1022$4 , \port$1022$5 , \port$1022$6 , \port$1022$7 , \port$1022$8 , \port$1022$9 , \port$1022$10 , \port$1022$11 , \port$1022$12 , \port$1022$13 , \port$1022$14 , \port$1022$15 , \port$1022$16 , \port$1022$17 , \port$1022$18 , \port$1022$19 
+, \port$1022$20 , \port$1022$21 , \port$1022$22 , \port$1022$23 , \port$1022$24 , \port$1022$25 , \port$1022$26 , \port$1022$27 , \port$1022$28 , \port$1022$29 , \port$1022$30 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -16901,68 +17036,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1012$0 , \port$1012$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1012$0 ;
-  wire \port$1012$0 ;
-  output \port$1012$1 ;
-  wire \port$1012$1 ;
-  output \port$1012$10 ;
-  wire \port$1012$10 ;
-  output \port$1012$11 ;
-  wire \port$1012$11 ;
-  output \port$1012$12 ;
-  wire \port$1012$12 ;
-  output \port$1012$13 ;
-  wire \port$1012$13 ;
-  output \port$1012$14 ;
-  wire \port$1012$14 ;
-  output \port$1012$15 ;
-  wire \port$1012$15 ;
-  output \port$1012$16 ;
-  wire \port$1012$16 ;
-  output \port$1012$17 ;
-  wire \port$1012$17 ;
-  output \port$1012$18 ;
-  wire \port$1012$18 ;
-  output \port$1012$19 ;
-  wire \port$1012$19 ;
-  output \port$1012$2 ;
-  wire \port$1012$2 ;
-  output \port$1012$20 ;
-  wire \port$1012$20 ;
-  output \port$1012$21 ;
-  wire \port$1012$21 ;
-  output \port$1012$22 ;
-  wire \port$1012$22 ;
-  output \port$1012$23 ;
-  wire \port$1012$23 ;
-  output \port$1012$24 ;
-  wire \port$1012$24 ;
-  output \port$1012$25 ;
-  wire \port$1012$25 ;
-  output \port$1012$26 ;
-  wire \port$1012$26 ;
-  output \port$1012$27 ;
-  wire \port$1012$27 ;
-  output \port$1012$28 ;
-  wire \port$1012$28 ;
-  output \port$1012$29 ;
-  wire \port$1012$29 ;
-  output \port$1012$3 ;
-  wire \port$1012$3 ;
-  output \port$1012$30 ;
-  wire \port$1012$30 ;
-  output \port$1012$4 ;
-  wire \port$1012$4 ;
-  output \port$1012$5 ;
-  wire \port$1012$5 ;
-  output \port$1012$6 ;
-  wire \port$1012$6 ;
-  output \port$1012$7 ;
-  wire \port$1012$7 ;
-  output \port$1012$8 ;
-  wire \port$1012$8 ;
-  output \port$1012$9 ;
-  wire \port$1012$9 ;
+  output \port$1022$0 ;
+  wire \port$1022$0 ;
+  output \port$1022$1 ;
+  wire \port$1022$1 ;
+  output \port$1022$10 ;
+  wire \port$1022$10 ;
+  output \port$1022$11 ;
+  wire \port$1022$11 ;
+  output \port$1022$12 ;
+  wire \port$1022$12 ;
+  output \port$1022$13 ;
+  wire \port$1022$13 ;
+  output \port$1022$14 ;
+  wire \port$1022$14 ;
+  output \port$1022$15 ;
+  wire \port$1022$15 ;
+  output \port$1022$16 ;
+  wire \port$1022$16 ;
+  output \port$1022$17 ;
+  wire \port$1022$17 ;
+  output \port$1022$18 ;
+  wire \port$1022$18 ;
+  output \port$1022$19 ;
+  wire \port$1022$19 ;
+  output \port$1022$2 ;
+  wire \port$1022$2 ;
+  output \port$1022$20 ;
+  wire \port$1022$20 ;
+  output \port$1022$21 ;
+  wire \port$1022$21 ;
+  output \port$1022$22 ;
+  wire \port$1022$22 ;
+  output \port$1022$23 ;
+  wire \port$1022$23 ;
+  output \port$1022$24 ;
+  wire \port$1022$24 ;
+  output \port$1022$25 ;
+  wire \port$1022$25 ;
+  output \port$1022$26 ;
+  wire \port$1022$26 ;
+  output \port$1022$27 ;
+  wire \port$1022$27 ;
+  output \port$1022$28 ;
+  wire \port$1022$28 ;
+  output \port$1022$29 ;
+  wire \port$1022$29 ;
+  output \port$1022$3 ;
+  wire \port$1022$3 ;
+  output \port$1022$30 ;
+  wire \port$1022$30 ;
+  output \port$1022$4 ;
+  wire \port$1022$4 ;
+  output \port$1022$5 ;
+  wire \port$1022$5 ;
+  output \port$1022$6 ;
+  wire \port$1022$6 ;
+  output \port$1022$7 ;
+  wire \port$1022$7 ;
+  output \port$1022$8 ;
+  wire \port$1022$8 ;
+  output \port$1022$9 ;
+  wire \port$1022$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -17038,54 +17173,54 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1012$0 , \port$1012$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1012$0 ),
-    .P1(\port$1012$1 ),
-    .P10(\port$1012$10 ),
-    .P11(\port$1012$11 ),
-    .P12(\port$1012$12 ),
-    .P13(\port$1012$13 ),
-    .P14(\port$1012$14 ),
-    .P15(\port$1012$15 ),
-    .P16(\port$1012$16 ),
-    .P17(\port$1012$17 ),
-    .P18(\port$1012$18 ),
-    .P19(\port$1012$19 ),
-    .P2(\port$1012$2 ),
-    .P20(\port$1012$20 ),
-    .P21(\port$1012$21 ),
-    .P22(\port$1012$22 ),
-    .P23(\port$1012$23 ),
-    .P24(\port$1012$24 ),
-    .P25(\port$1012$25 ),
-    .P26(\port$1012$26 ),
-    .P27(\port$1012$27 ),
-    .P28(\port$1012$28 ),
-    .P29(\port$1012$29 ),
-    .P3(\port$1012$3 ),
-    .P30(\port$1012$30 ),
+    .P0(\port$1022$0 ),
+    .P1(\port$1022$1 ),
+    .P10(\port$1022$10 ),
+    .P11(\port$1022$11 ),
+    .P12(\port$1022$12 ),
+    .P13(\port$1022$13 ),
+    .P14(\port$1022$14 ),
+    .P15(\port$1022$15 ),
+    .P16(\port$1022$16 ),
+    .P17(\port$1022$17 ),
+    .P18(\port$1022$18 ),
+    .P19(\port$1022$19 ),
+    .P2(\port$1022$2 ),
+    .P20(\port$1022$20 ),
+    .P21(\port$1022$21 ),
+    .P22(\port$1022$22 ),
+    .P23(\port$1022$23 ),
+    .P24(\port$1022$24 ),
+    .P25(\port$1022$25 ),
+    .P26(\port$1022$26 ),
+    .P27(\port$1022$27 ),
+    .P28(\port$1022$28 ),
+    .P29(\port$1022$29 ),
+    .P3(\port$1022$3 ),
+    .P30(\port$1022$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1012$4 ),
-    .P5(\port$1012$5 ),
-    .P6(\port$1012$6 ),
-    .P7(\port$1012$7 ),
-    .P8(\port$1012$8 ),
-    .P9(\port$1012$9 ),
+    .P4(\port$1022$4 ),
+    .P5(\port$1022$5 ),
+    .P6(\port$1022$6 ),
+    .P7(\port$1022$7 ),
+    .P8(\port$1022$8 ),
+    .P9(\port$1022$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$1012$30 , \port$1012$29 , \port$1012$28 , \port$1012$27 , \port$1012$26 , \port$1012$25 , \port$1012$24 , \port$1012$23 , \port$1012$22 , \port$1012$21 , \port$1012$20 , \port$1012$19 , \port$1012$18 , \port$1012$17 , \port$1012$16 , \port$1012$15 , \port$1012$14 , \port$1012$13 , \port$1012$12 , \port$1012$11 , \port$1012$10 , \port$1012$9 , \port$1012$8 , \port$1012$7 , \port$1012$6 , \port$1012$5 , \port$1012$4 , \port$1012$3 , \port$1012$2 , \port$1012$1 , \port$1012$0  };
+  assign p36[30:0] = { \port$1022$30 , \port$1022$29 , \port$1022$28 , \port$1022$27 , \port$1022$26 , \port$1022$25 , \port$1022$24 , \port$1022$23 , \port$1022$22 , \port$1022$21 , \port$1022$20 , \port$1022$19 , \port$1022$18 , \port$1022$17 , \port$1022$16 , \port$1022$15 , \port$1022$14 , \port$1022$13 , \port$1022$12 , \port$1022$11 , \port$1022$10 , \port$1022$9 , \port$1022$8 , \port$1022$7 , \port$1022$6 , \port$1022$5 , \port$1022$4 , \port$1022$3 , \port$1022$2 , \port$1022$1 , \port$1022$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$1011$0 , \port$1011$1 , \port$1011$2 , \port$1011$3 , \port$1011$4 , \port$1011$5 , \port$1011$6 , \port$1011$7 , \port$1011$8 , \port$1011$9 , \port$1011$10 , \port$1011$11 , \port$1011$12 , \port$1011$13 , \port$1011$14 , \port$1011$15 , \port$1011$16 , \port$1011$17 , \port$1011$18 , \port$1011$19 
-, \port$1011$20 , \port$1011$21 , \port$1011$22 , \port$1011$23 , \port$1011$24 , \port$1011$25 , \port$1011$26 , \port$1011$27 , \port$1011$28 , \port$1011$29 , \port$1011$30 , \port$1011$31 , \port$1011$32 , \port$1011$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$1021$0 , \port$1021$1 , \port$1021$2 , \port$1021$3 , \port$1021$4 , \port$1021$5 , \port$1021$6 , \port$1021$7 , \port$1021$8 , \port$1021$9 , \port$1021$10 , \port$1021$11 , \port$1021$12 , \port$1021$13 , \port$1021$14 , \port$1021$15 , \port$1021$16 , \port$1021$17 , \port$1021$18 , \port$1021$19 
+, \port$1021$20 , \port$1021$21 , \port$1021$22 , \port$1021$23 , \port$1021$24 , \port$1021$25 , \port$1021$26 , \port$1021$27 , \port$1021$28 , \port$1021$29 , \port$1021$30 , \port$1021$31 , \port$1021$32 , \port$1021$33 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -17093,74 +17228,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$1011$0 , \port$1011$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1011$0 ;
-  wire \port$1011$0 ;
-  output \port$1011$1 ;
-  wire \port$1011$1 ;
-  output \port$1011$10 ;
-  wire \port$1011$10 ;
-  output \port$1011$11 ;
-  wire \port$1011$11 ;
-  output \port$1011$12 ;
-  wire \port$1011$12 ;
-  output \port$1011$13 ;
-  wire \port$1011$13 ;
-  output \port$1011$14 ;
-  wire \port$1011$14 ;
-  output \port$1011$15 ;
-  wire \port$1011$15 ;
-  output \port$1011$16 ;
-  wire \port$1011$16 ;
-  output \port$1011$17 ;
-  wire \port$1011$17 ;
-  output \port$1011$18 ;
-  wire \port$1011$18 ;
-  output \port$1011$19 ;
-  wire \port$1011$19 ;
-  output \port$1011$2 ;
-  wire \port$1011$2 ;
-  output \port$1011$20 ;
-  wire \port$1011$20 ;
-  output \port$1011$21 ;
-  wire \port$1011$21 ;
-  output \port$1011$22 ;
-  wire \port$1011$22 ;
-  output \port$1011$23 ;
-  wire \port$1011$23 ;
-  output \port$1011$24 ;
-  wire \port$1011$24 ;
-  output \port$1011$25 ;
-  wire \port$1011$25 ;
-  output \port$1011$26 ;
-  wire \port$1011$26 ;
-  output \port$1011$27 ;
-  wire \port$1011$27 ;
-  output \port$1011$28 ;
-  wire \port$1011$28 ;
-  output \port$1011$29 ;
-  wire \port$1011$29 ;
-  output \port$1011$3 ;
-  wire \port$1011$3 ;
-  output \port$1011$30 ;
-  wire \port$1011$30 ;
-  output \port$1011$31 ;
-  wire \port$1011$31 ;
-  output \port$1011$32 ;
-  wire \port$1011$32 ;
-  output \port$1011$33 ;
-  wire \port$1011$33 ;
-  output \port$1011$4 ;
-  wire \port$1011$4 ;
-  output \port$1011$5 ;
-  wire \port$1011$5 ;
-  output \port$1011$6 ;
-  wire \port$1011$6 ;
-  output \port$1011$7 ;
-  wire \port$1011$7 ;
-  output \port$1011$8 ;
-  wire \port$1011$8 ;
-  output \port$1011$9 ;
-  wire \port$1011$9 ;
+  output \port$1021$0 ;
+  wire \port$1021$0 ;
+  output \port$1021$1 ;
+  wire \port$1021$1 ;
+  output \port$1021$10 ;
+  wire \port$1021$10 ;
+  output \port$1021$11 ;
+  wire \port$1021$11 ;
+  output \port$1021$12 ;
+  wire \port$1021$12 ;
+  output \port$1021$13 ;
+  wire \port$1021$13 ;
+  output \port$1021$14 ;
+  wire \port$1021$14 ;
+  output \port$1021$15 ;
+  wire \port$1021$15 ;
+  output \port$1021$16 ;
+  wire \port$1021$16 ;
+  output \port$1021$17 ;
+  wire \port$1021$17 ;
+  output \port$1021$18 ;
+  wire \port$1021$18 ;
+  output \port$1021$19 ;
+  wire \port$1021$19 ;
+  output \port$1021$2 ;
+  wire \port$1021$2 ;
+  output \port$1021$20 ;
+  wire \port$1021$20 ;
+  output \port$1021$21 ;
+  wire \port$1021$21 ;
+  output \port$1021$22 ;
+  wire \port$1021$22 ;
+  output \port$1021$23 ;
+  wire \port$1021$23 ;
+  output \port$1021$24 ;
+  wire \port$1021$24 ;
+  output \port$1021$25 ;
+  wire \port$1021$25 ;
+  output \port$1021$26 ;
+  wire \port$1021$26 ;
+  output \port$1021$27 ;
+  wire \port$1021$27 ;
+  output \port$1021$28 ;
+  wire \port$1021$28 ;
+  output \port$1021$29 ;
+  wire \port$1021$29 ;
+  output \port$1021$3 ;
+  wire \port$1021$3 ;
+  output \port$1021$30 ;
+  wire \port$1021$30 ;
+  output \port$1021$31 ;
+  wire \port$1021$31 ;
+  output \port$1021$32 ;
+  wire \port$1021$32 ;
+  output \port$1021$33 ;
+  wire \port$1021$33 ;
+  output \port$1021$4 ;
+  wire \port$1021$4 ;
+  output \port$1021$5 ;
+  wire \port$1021$5 ;
+  output \port$1021$6 ;
+  wire \port$1021$6 ;
+  output \port$1021$7 ;
+  wire \port$1021$7 ;
+  output \port$1021$8 ;
+  wire \port$1021$8 ;
+  output \port$1021$9 ;
+  wire \port$1021$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -17236,47 +17371,47 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$1011$0 , \port$1011$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1011$0 ),
-    .P1(\port$1011$1 ),
-    .P10(\port$1011$10 ),
-    .P11(\port$1011$11 ),
-    .P12(\port$1011$12 ),
-    .P13(\port$1011$13 ),
-    .P14(\port$1011$14 ),
-    .P15(\port$1011$15 ),
-    .P16(\port$1011$16 ),
-    .P17(\port$1011$17 ),
-    .P18(\port$1011$18 ),
-    .P19(\port$1011$19 ),
-    .P2(\port$1011$2 ),
-    .P20(\port$1011$20 ),
-    .P21(\port$1011$21 ),
-    .P22(\port$1011$22 ),
-    .P23(\port$1011$23 ),
-    .P24(\port$1011$24 ),
-    .P25(\port$1011$25 ),
-    .P26(\port$1011$26 ),
-    .P27(\port$1011$27 ),
-    .P28(\port$1011$28 ),
-    .P29(\port$1011$29 ),
-    .P3(\port$1011$3 ),
-    .P30(\port$1011$30 ),
-    .P31(\port$1011$31 ),
-    .P32(\port$1011$32 ),
-    .P33(\port$1011$33 ),
+    .P0(\port$1021$0 ),
+    .P1(\port$1021$1 ),
+    .P10(\port$1021$10 ),
+    .P11(\port$1021$11 ),
+    .P12(\port$1021$12 ),
+    .P13(\port$1021$13 ),
+    .P14(\port$1021$14 ),
+    .P15(\port$1021$15 ),
+    .P16(\port$1021$16 ),
+    .P17(\port$1021$17 ),
+    .P18(\port$1021$18 ),
+    .P19(\port$1021$19 ),
+    .P2(\port$1021$2 ),
+    .P20(\port$1021$20 ),
+    .P21(\port$1021$21 ),
+    .P22(\port$1021$22 ),
+    .P23(\port$1021$23 ),
+    .P24(\port$1021$24 ),
+    .P25(\port$1021$25 ),
+    .P26(\port$1021$26 ),
+    .P27(\port$1021$27 ),
+    .P28(\port$1021$28 ),
+    .P29(\port$1021$29 ),
+    .P3(\port$1021$3 ),
+    .P30(\port$1021$30 ),
+    .P31(\port$1021$31 ),
+    .P32(\port$1021$32 ),
+    .P33(\port$1021$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1011$4 ),
-    .P5(\port$1011$5 ),
-    .P6(\port$1011$6 ),
-    .P7(\port$1011$7 ),
-    .P8(\port$1011$8 ),
-    .P9(\port$1011$9 ),
+    .P4(\port$1021$4 ),
+    .P5(\port$1021$5 ),
+    .P6(\port$1021$6 ),
+    .P7(\port$1021$7 ),
+    .P8(\port$1021$8 ),
+    .P9(\port$1021$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$1011$33 , \port$1011$32 , \port$1011$31 , \port$1011$30 , \port$1011$29 , \port$1011$28 , \port$1011$27 , \port$1011$26 , \port$1011$25 , \port$1011$24 , \port$1011$23 , \port$1011$22 , \port$1011$21 , \port$1011$20 , \port$1011$19 , \port$1011$18 , \port$1011$17 , \port$1011$16 , \port$1011$15 , \port$1011$14 , \port$1011$13 , \port$1011$12 , \port$1011$11 , \port$1011$10 , \port$1011$9 , \port$1011$8 , \port$1011$7 , \port$1011$6 , \port$1011$5 , \port$1011$4 , \port$1011$3 , \port$1011$2 , \port$1011$1 , \port$1011$0  };
+  assign p36[33:0] = { \port$1021$33 , \port$1021$32 , \port$1021$31 , \port$1021$30 , \port$1021$29 , \port$1021$28 , \port$1021$27 , \port$1021$26 , \port$1021$25 , \port$1021$24 , \port$1021$23 , \port$1021$22 , \port$1021$21 , \port$1021$20 , \port$1021$19 , \port$1021$18 , \port$1021$17 , \port$1021$16 , \port$1021$15 , \port$1021$14 , \port$1021$13 , \port$1021$12 , \port$1021$11 , \port$1021$10 , \port$1021$9 , \port$1021$8 , \port$1021$7 , \port$1021$6 , \port$1021$5 , \port$1021$4 , \port$1021$3 , \port$1021$2 , \port$1021$1 , \port$1021$0  };
 endmodule

@@ -30,6 +30,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [23:0] acc_1_1 = 24'h000000;
   reg [23:0] acc_1_2 = 24'h000000;
   reg [23:0] acc_1_3 = 24'h000000;
+  wire [7:0] b0;
   wire [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
@@ -112,13 +113,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [23:0] out_1_2 = 24'h000000;
   reg [23:0] out_1_3 = 24'h000000;
   wire [15:0] p0;
-  wire [15:0] \p0$109 ;
-  wire [15:0] \p0$57 ;
-  wire [15:0] \p0$83 ;
+  wire [15:0] \p0$113 ;
+  wire [15:0] \p0$61 ;
+  wire [15:0] \p0$87 ;
   wire [15:0] p1;
-  wire [15:0] \p1$122 ;
-  wire [15:0] \p1$70 ;
-  wire [15:0] \p1$96 ;
+  wire [15:0] \p1$100 ;
+  wire [15:0] \p1$126 ;
+  wire [15:0] \p1$74 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -145,6 +146,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign _004_ = | count_next;
   assign _005_ = beat_next == 2'h3;
   assign a0 = in_idle ? 8'h00 : in_a0;
+  assign b0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0_d2;
   assign cap_0_1 = en & lr_0_1_d2;
   assign cap_0_2 = en & lr_0_2_d2;
@@ -167,7 +169,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   \hwq_mac_array.mul_0_0  mul_0_0 (
     .a0(a0),
     .a1(a_0_0),
-    .b0(in_w0),
+    .b0(b0),
     .b1(skew_w1_d0),
     .clk(clk),
     .en(en),
@@ -181,7 +183,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .o({ \p1$70 , \p0$57  }),
+    .o({ \p1$74 , \p0$61  }),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
@@ -191,7 +193,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(w_0_1),
     .clk(clk),
     .en(en),
-    .o({ \p1$96 , \p0$83  }),
+    .o({ \p1$100 , \p0$87  }),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
@@ -201,7 +203,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(w_0_3),
     .clk(clk),
     .en(en),
-    .o({ \p1$122 , \p0$109  }),
+    .o({ \p1$126 , \p0$113  }),
     .rst(rst)
   );
   assign _018_[2] = 1'hx;
@@ -215,13 +217,10 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       w_0_3 <= skew_w3_d2;
       w_0_2 <= skew_w2_d1;
       w_0_1 <= skew_w1_d0;
-      w_0_0 <= in_w0;
+      w_0_0 <= b0;
       skew_w3_d2 <= skew_w3_d1;
       skew_w3_d1 <= skew_w3_d0;
-      skew_w3_d0 <= in_w3;
       skew_w2_d1 <= skew_w2_d0;
-      skew_w2_d0 <= in_w2;
-      skew_w1_d0 <= in_w1;
       in_w3 <= i_w[31:24];
       in_w2 <= i_w[23:16];
       in_w1 <= i_w[15:8];
@@ -293,38 +292,38 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
-      p_1_3 <= \p1$122 ;
+      p_1_3 <= \p1$126 ;
       begin if (lr_1_2_d2) acc_1_2 <= 24'h000000; else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2); end
       lr_1_2_d2 <= lr_1_2_d1;
       lr_1_2_d1 <= lr_1_2_d0;
       lr_1_2_d0 <= l_1_1;
-      p_1_2 <= \p0$109 ;
+      p_1_2 <= \p0$113 ;
       l_1_2 <= l_1_1;
       a_1_2 <= a_1_1;
       begin if (lr_1_1_d2) acc_1_1 <= 24'h000000; else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1); end
       lr_1_1_d2 <= lr_1_1_d1;
       lr_1_1_d1 <= lr_1_1_d0;
       lr_1_1_d0 <= l_1_0;
-      p_1_1 <= \p1$96 ;
+      p_1_1 <= \p1$100 ;
       l_1_1 <= l_1_0;
       a_1_1 <= a_1_0;
       begin if (lr_1_0_d2) acc_1_0 <= 24'h000000; else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0); end
       lr_1_0_d2 <= lr_1_0_d1;
       lr_1_0_d1 <= lr_1_0_d0;
       lr_1_0_d0 <= skew_l1_d0;
-      p_1_0 <= \p0$83 ;
+      p_1_0 <= \p0$87 ;
       l_1_0 <= skew_l1_d0;
       a_1_0 <= skew_a1_d0;
       begin if (lr_0_3_d2) acc_0_3 <= 24'h000000; else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3); end
       lr_0_3_d2 <= lr_0_3_d1;
       lr_0_3_d1 <= lr_0_3_d0;
       lr_0_3_d0 <= l_0_2;
-      p_0_3 <= \p1$70 ;
+      p_0_3 <= \p1$74 ;
       begin if (lr_0_2_d2) acc_0_2 <= 24'h000000; else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2); end
       lr_0_2_d2 <= lr_0_2_d1;
       lr_0_2_d1 <= lr_0_2_d0;
       lr_0_2_d0 <= l_0_1;
-      p_0_2 <= \p0$57 ;
+      p_0_2 <= \p0$61 ;
       l_0_2 <= l_0_1;
       a_0_2 <= a_0_1;
       begin if (lr_0_1_d2) acc_0_1 <= 24'h000000; else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1); end
@@ -384,11 +383,20 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     if (cap_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
+    if (en)
+      if (in_idle) skew_w3_d0 <= 8'h00;
+      else skew_w3_d0 <= in_w3;
+    if (en)
+      if (in_idle) skew_w2_d0 <= 8'h00;
+      else skew_w2_d0 <= in_w2;
+    if (en)
+      if (in_idle) skew_w1_d0 <= 8'h00;
+      else skew_w1_d0 <= in_w1;
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_0 (clk, rst, a0, o, b0, b1, a1, en);
+module \hwq_mac_array.mul_0_0 (clk, rst, a0, b0, o, b1, a1, en);
   input [7:0] a0;
   wire [7:0] a0;
   input [7:0] a1;

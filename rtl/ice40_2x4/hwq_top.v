@@ -57,7 +57,8 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire [3:0] _003_;
+  (* unused_bits = "4" *)
+  wire [4:0] _003_;
   (* unused_bits = "1" *)
   wire [1:0] _004_;
   wire _005_;
@@ -87,10 +88,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "6" *)
   wire [6:0] _032_;
   wire _033_;
-  wire [17:0] _034_;
-  wire [3:0] _036_;
+  (* unused_bits = "4" *)
+  wire [4:0] _035_;
+  wire _036_;
   wire _037_;
-  wire _038_;
   wire _043_;
   wire _046_;
   wire [15:0] _047_;
@@ -106,11 +107,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "16" *)
   wire [16:0] _056_;
   wire [5:0] _057_;
-  wire _058_;
   (* unused_bits = "4" *)
-  wire [4:0] _059_;
+  wire [4:0] _058_;
   (* unused_bits = "2" *)
-  wire [2:0] _060_;
+  wire [2:0] _059_;
+  wire _060_;
   (* unused_bits = "1" *)
   wire [1:0] _061_;
   wire _062_;
@@ -235,88 +236,90 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _190_;
   wire _191_;
   wire _192_;
-  wire [5:0] _193_;
+  wire _193_;
   wire _194_;
   wire _195_;
   wire _196_;
+  wire _197_;
+  wire _198_;
+  wire _199_;
+  wire _200_;
   wire _201_;
-  wire _207_;
+  wire [5:0] _202_;
+  wire _203_;
+  wire _204_;
+  wire _205_;
   wire _210_;
-  wire [16:0] _213_;
+  wire _216_;
+  wire _219_;
+  wire [16:0] _222_;
   (* unused_bits = "1" *)
-  wire [5:0] _216_;
-  wire [3:0] _220_;
-  wire _225_;
-  wire _229_;
-  wire _230_;
-  wire _232_;
-  wire _233_;
-  wire _243_;
-  wire _254_;
-  wire _255_;
-  wire _256_;
-  wire _257_;
-  wire _258_;
-  wire [1:0] _259_;
-  wire _261_;
-  wire [1:0] _262_;
+  wire [5:0] _225_;
+  wire [3:0] _229_;
+  wire _234_;
+  wire _238_;
+  wire _239_;
+  wire _241_;
+  wire _242_;
+  wire _252_;
   wire _263_;
-  wire [1:0] _264_;
-  wire [1:0] _265_;
+  wire _264_;
+  wire _265_;
   wire _266_;
-  wire [1:0] _267_;
-  wire _268_;
-  wire _269_;
-  wire _271_;
+  wire _267_;
+  wire [1:0] _268_;
+  wire _270_;
+  wire [1:0] _271_;
   wire _272_;
-  wire _273_;
-  wire [15:0] _274_;
-  wire _276_;
-  wire [15:0] _277_;
+  wire [1:0] _273_;
+  wire [1:0] _274_;
+  wire _275_;
+  wire [1:0] _276_;
+  wire _277_;
   wire _278_;
-  wire [1:0] _279_;
-  wire [1:0] _280_;
-  wire [1:0] _281_;
-  wire _283_;
-  wire [1:0] _284_;
+  wire _280_;
+  wire _281_;
+  wire _282_;
+  wire [15:0] _283_;
   wire _285_;
-  wire [5:0] _286_;
-  wire [5:0] _287_;
+  wire [15:0] _286_;
+  wire _287_;
+  wire _288_;
   wire _289_;
-  wire [5:0] _290_;
-  wire _291_;
-  wire [3:0] _292_;
-  wire [3:0] _293_;
-  wire [3:0] _294_;
+  wire _290_;
+  wire _292_;
+  wire _293_;
+  wire _294_;
+  wire _295_;
   wire _296_;
-  wire [3:0] _297_;
+  wire _297_;
   wire _298_;
   wire _299_;
   wire _300_;
-  wire _302_;
-  wire _303_;
-  wire _304_;
+  wire [1:0] _301_;
+  wire [1:0] _302_;
+  wire [1:0] _303_;
   wire _305_;
-  wire _306_;
+  wire [1:0] _306_;
   wire _307_;
-  wire _308_;
-  wire _309_;
-  wire _310_;
+  wire [5:0] _308_;
+  wire [5:0] _309_;
   wire _311_;
-  wire _312_;
+  wire [5:0] _312_;
   wire _313_;
-  wire _314_;
-  wire _315_;
-  wire _316_;
-  wire _317_;
-  wire [5:0] _320_;
-  wire [5:0] _321_;
-  wire [5:0] _322_;
-  wire [5:0] _323_;
-  wire [5:0] _324_;
-  wire [5:0] _325_;
-  wire [5:0] _326_;
-  wire [5:0] _327_;
+  wire [3:0] _314_;
+  wire [3:0] _315_;
+  wire [3:0] _316_;
+  wire _318_;
+  wire [3:0] _319_;
+  wire _320_;
+  wire _321_;
+  wire _322_;
+  wire _324_;
+  wire _325_;
+  wire _326_;
+  wire _327_;
+  wire _328_;
   wire _329_;
   wire _330_;
   wire _331_;
@@ -327,14 +330,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _336_;
   wire _337_;
   wire _338_;
+  wire _339_;
+  wire [5:0] _342_;
+  wire [5:0] _343_;
+  wire [5:0] _344_;
+  wire [5:0] _345_;
+  wire [5:0] _346_;
+  wire [5:0] _347_;
+  wire [5:0] _348_;
+  wire [5:0] _349_;
+  wire _351_;
+  wire _352_;
+  wire _353_;
+  wire _354_;
+  wire _355_;
+  wire _356_;
+  wire _357_;
+  wire _358_;
+  wire _359_;
+  wire _360_;
   wire \$like ;
   wire [5:0] \$like$53 ;
   wire \$signal ;
   reg \$signal$104  = 1'h0;
   reg \$signal$105  = 1'h0;
-  reg \$signal$133  = 1'h0;
-  reg \$signal$140  = 1'h0;
-  reg [15:0] M_ = 16'h0000;
+  reg \$signal$108  = 1'h1;
+  reg \$signal$135  = 1'h0;
+  reg \$signal$142  = 1'h0;
   reg acc_odd = 1'h0;
   reg [47:0] acc_pair = 48'h000000000000;
   reg [7:0] act_max = 8'h00;
@@ -396,6 +418,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
+  reg [16:0] m_less = 17'h00000;
   reg m_one = 1'h0;
   output [32:0] m_out__payload;
   wire [32:0] m_out__payload;
@@ -407,7 +430,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$143 ;
+  wire [95:0] \o_data$145 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$78 ;
@@ -453,6 +476,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \w_en$81  = 1'h0;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
+  reg wb_last = 1'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
@@ -481,15 +505,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign wrap = d_last & _025_;
   assign _027_ = ra_inc + 1'h1;
   assign _028_[5:0] = ra_inc + 6'h3d;
-  assign _029_ = ra_row + 1'h1;
-  assign _030_[5:0] = ra_row + 6'h3d;
+  assign _029_ = ra_row - 6'h3f;
+  assign _030_[5:0] = ra_row - 2'h3;
   assign _031_[5:0] = ra_inc + 1'h1;
   assign _032_[5:0] = ra_inc + 6'h3d;
   assign \w_en$77  = \o_valid$78  & ob_last;
-  assign _034_ = fm0 + 2'h2;
-  assign _036_ = kept - 2'h2;
-  assign _037_ = kept >= 3'h4;
-  assign _038_ = kept >= 2'h2;
+  assign _035_[3:0] = kept - 2'h2;
+  assign _036_ = kept >= 3'h4;
+  assign _037_ = kept >= 2'h2;
   assign _046_ = hdr[47:32] > 4'hb;
   assign _047_[7:0] = _046_ ? hdr[39:32] : 8'h0b;
   assign _048_[7:0] = _047_[7:0] - 2'h2;
@@ -501,9 +524,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _055_ = hdr[31:16] == 1'h1;
   assign _056_[15:0] = ch_left - 1'h1;
   assign _057_ = wa + 1'h1;
-  assign _058_ = wb == 2'h3;
-  assign _059_[3:0] = blk + 1'h1;
-  assign _060_[1:0] = wb + 1'h1;
+  assign _058_[3:0] = blk + 1'h1;
+  assign _059_[1:0] = wb + 1'h1;
+  assign _060_ = wb == 2'h2;
   assign _061_[0] = lane + 1'h1;
   assign _062_ = ch_left == 1'h1;
   assign _066_[5:0] = flush - 1'h1;
@@ -528,7 +551,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _102_ = _100_ & _101_;
   assign _103_ = ~ drain_restart;
   assign _104_ = _103_ & row_end;
-  assign _003_ = dn + 1'h1;
+  assign _003_[3:0] = dn + 1'h1;
   assign _004_[0] = d + 1'h1;
   assign _005_ = o_valid & row_valid;
   assign _006_ = row_end & row_valid;
@@ -538,119 +561,128 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _015_ = r_en & m_out__valid;
   assign _016_ = ~ row_valid;
   assign _017_ = row_end & _016_;
+  reg [16:0] _481_ = 17'h00000;
+  assign drain_back[16:0] = _481_;
+  reg [16:0] _482_ = 17'h00000;
+  assign drain_plus[16:0] = _482_;
   reg \ra_row_reg[1]  = 1'h0;
   assign ra_row[1] = \ra_row_reg[1] ;
-  reg [4:0] _512_ = 5'h00;
-  assign { ra_row[5:2], ra_row[0] } = _512_;
-  reg [16:0] _531_ = 17'h00000;
-  assign drain_back[16:0] = _531_;
-  reg [16:0] _532_ = 17'h00000;
-  assign drain_plus[16:0] = _532_;
-  assign _150_ = { compute, adv } != 2'h2;
-  assign _105_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _106_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  reg [4:0] _547_ = 5'h00;
+  assign { ra_row[5:2], ra_row[0] } = _547_;
+  assign _105_ = { compute, adv } != 2'h2;
+  assign _106_ = { compute, adv } != 2'h2;
   assign _107_ = { compute, adv } != 2'h2;
-  assign _108_ = { compute, adv } != 2'h2;
+  assign _108_ = { at_tile_last, compute, adv } != 2'h3;
   assign _109_ = { compute, adv } != 2'h2;
-  assign _110_ = { _255_, _254_ } != 1'h0;
-  assign _111_ = { _266_, s_param__valid } != 2'h2;
-  assign _112_ = { _268_, s_param__valid } != 2'h2;
-  assign _113_ = { _266_, ch_last, s_param__valid } != 3'h5;
-  assign _114_ = { _263_, compute } != 2'h3;
-  assign _115_ = { _261_, _067_ } != 2'h2;
-  assign _116_ = { _268_, _266_, _263_, _261_ } != 1'h0;
-  assign _117_ = { _271_, s_param__valid } != 2'h2;
-  assign _118_ = { _273_, s_param__valid } != 2'h2;
-  assign _119_ = { _273_, _271_ } != 1'h0;
-  assign _120_ = { _276_, s_param__valid } != 2'h2;
-  assign _121_ = { _278_, s_param__valid } != 2'h2;
-  assign _122_ = { _278_, _276_ } != 1'h0;
-  assign _123_ = { _283_, s_param__valid } != 2'h2;
-  assign _124_ = { _285_, s_param__valid } != 2'h2;
-  assign _125_ = { _283_, lane, s_param__valid } != 3'h7;
-  assign _126_ = { _285_, _283_ } != 1'h0;
-  assign _127_ = { _289_, s_param__valid } != 2'h2;
-  assign _128_ = { _291_, s_param__valid } != 2'h2;
-  assign _129_ = { _289_, lane, s_param__valid } != 3'h7;
-  assign _130_ = { _291_, _289_ } != 1'h0;
-  assign _131_ = { _296_, s_param__valid } != 2'h2;
+  assign _110_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _111_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _112_ = { compute, adv } != 2'h2;
+  assign _113_ = { compute, adv } != 2'h2;
+  assign _114_ = { compute, adv } != 2'h2;
+  assign _115_ = { _264_, _263_ } != 1'h0;
+  assign _116_ = { _275_, s_param__valid } != 2'h2;
+  assign _117_ = { _277_, s_param__valid } != 2'h2;
+  assign _118_ = { _275_, ch_last, s_param__valid } != 3'h5;
+  assign _119_ = { _272_, compute } != 2'h3;
+  assign _120_ = { _270_, _067_ } != 2'h2;
+  assign _121_ = { _277_, _275_, _272_, _270_ } != 1'h0;
+  assign _122_ = { _280_, s_param__valid } != 2'h2;
+  assign _123_ = { _282_, s_param__valid } != 2'h2;
+  assign _124_ = { _282_, _280_ } != 1'h0;
+  assign _125_ = { _285_, s_param__valid } != 2'h2;
+  assign _126_ = { _287_, s_param__valid } != 2'h2;
+  assign _127_ = { _287_, _285_ } != 1'h0;
+  assign _128_ = { _292_, s_param__valid } != 2'h2;
+  assign _129_ = { _294_, s_param__valid } != 2'h2;
+  assign _130_ = { _292_, \$signal$108 , s_param__valid } != 3'h5;
+  assign _131_ = { _294_, _292_ } != 1'h0;
   assign _132_ = { _298_, s_param__valid } != 2'h2;
-  assign _133_ = { _296_, _058_, lane, s_param__valid } != 4'h9;
-  assign _134_ = { _296_, lane, s_param__valid } != 3'h7;
-  assign _135_ = { _298_, _296_ } != 1'h0;
-  assign _136_ = { _302_, s_param__valid } != 2'h2;
-  assign _137_ = { _304_, s_param__valid } != 2'h2;
-  assign _138_ = { _304_, _302_ } != 1'h0;
-  assign _139_ = { _104_, _102_, enter_q, d_last } != 4'h8;
-  assign _140_ = { _104_, _102_, enter_q } != 1'h0;
-  assign _141_ = { _102_, enter_q } != 2'h2;
-  assign _142_ = { _104_, _102_, drain_restart } != 1'h0;
-  assign _143_ = { drain_restart, o_valid } != 1'h0;
-  assign _144_ = { drain_restart, o_valid } != 1'h0;
-  assign _145_ = { _104_, _102_, drain_restart } != 1'h0;
-  assign _146_ = { compute, adv } != 2'h2;
-  assign _147_ = { compute, adv } != 2'h2;
-  assign _148_ = { compute, adv } != 2'h2;
-  assign _149_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _151_ = & { _105_, _150_ };
-  assign _152_ = & { fn_last, at_tile_last, adv };
-  assign _153_ = & { _107_, _106_ };
-  assign _154_ = & { _256_, ch_last, s_param__valid };
-  assign _155_ = & { _257_, ch_last, s_param__valid };
-  assign _156_ = & { _258_, ch_last, s_param__valid };
-  assign _157_ = & { _116_, _115_, _114_, _113_, _112_, _111_ };
-  assign _158_ = & { _119_, _118_, _117_ };
-  assign _159_ = & { _122_, _121_, _120_ };
-  assign _160_ = & { _126_, _125_, _124_, _123_ };
-  assign _161_ = & { _130_, _129_, _128_, _127_ };
-  assign _162_ = & { _135_, _134_, _133_, _132_, _131_ };
-  assign _163_ = & { _138_, _137_, _136_ };
-  assign _164_ = & { _305_, s_param__valid };
-  assign _165_ = & { _306_, s_param__valid };
-  assign _166_ = & { _307_, s_param__valid };
-  assign _167_ = & { _308_, s_param__valid };
-  assign _168_ = & { _309_, s_param__valid };
-  assign _169_ = & { _310_, s_param__valid };
-  assign _170_ = & { _311_, s_param__valid };
-  assign _171_ = & { _312_, s_param__valid };
-  assign _172_ = & { _313_, s_param__valid };
-  assign _173_ = & { _314_, s_param__valid };
-  assign _174_ = & { _315_, s_param__valid };
-  assign _175_ = & { _316_, s_param__valid };
-  assign _176_ = & { _317_, s_param__valid };
-  assign _177_ = & { _194_, \o_valid$78  };
-  assign _178_ = & { _195_, \o_valid$78  };
-  assign _179_ = & { _196_, \o_valid$78  };
-  assign _180_ = & { _141_, _140_, _139_ };
-  assign _181_ = & { _149_, _148_ };
-  assign _190_ = ~ compute;
-  assign _191_ = ~ _332_;
-  assign _192_ = ~ _336_;
-  assign _182_ = | { _190_, rst };
-  assign _183_ = | { _068_, rst };
-  assign _184_ = | { _191_, rst };
-  assign _185_ = | { drain_restart, rst };
-  assign _186_ = | { drain_restart, rst };
-  assign _187_ = | { drain_restart, rst };
-  assign _188_ = | { _192_, rst };
-  assign _189_ = | { d_last, rst };
-  assign _194_ = ob == 2'h2;
-  assign _195_ = ob == 1'h1;
-  assign _196_ = ! ob;
-  assign _201_ = drain_restart ? 1'h0 : d_last;
-  assign _207_ = drain_restart ? m_one : row_last;
-  assign _210_ = drain_restart ? 1'h1 : row_valid;
-  assign _213_ = drain_restart ? 17'h00000 : row;
-  assign _216_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
-  assign _193_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _220_ = drain_restart ? 4'h0 : dn;
-  assign _225_ = drain_restart ? 1'h0 : d;
-  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$105  : _080_;
-  assign _230_ = adv ? _229_ : 1'hx;
-  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$104  : _079_;
-  assign _233_ = adv ? _232_ : 1'hx;
-  assign _243_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _685_;
+  assign _133_ = { _300_, s_param__valid } != 2'h2;
+  assign _134_ = { _300_, _298_ } != 1'h0;
+  assign _135_ = { _305_, s_param__valid } != 2'h2;
+  assign _136_ = { _307_, s_param__valid } != 2'h2;
+  assign _137_ = { _305_, \$signal$108 , s_param__valid } != 3'h5;
+  assign _138_ = { _307_, _305_ } != 1'h0;
+  assign _139_ = { _311_, s_param__valid } != 2'h2;
+  assign _140_ = { _313_, s_param__valid } != 2'h2;
+  assign _141_ = { _311_, \$signal$108 , s_param__valid } != 3'h5;
+  assign _142_ = { _313_, _311_ } != 1'h0;
+  assign _143_ = { _318_, s_param__valid } != 2'h2;
+  assign _144_ = { _320_, s_param__valid } != 2'h2;
+  assign _145_ = { _318_, \$signal$108 , s_param__valid } != 3'h5;
+  assign _146_ = { _318_, wb_last, \$signal$108 , s_param__valid } != 4'hb;
+  assign _147_ = { _320_, _318_ } != 1'h0;
+  assign _148_ = { _324_, s_param__valid } != 2'h2;
+  assign _149_ = { _326_, s_param__valid } != 2'h2;
+  assign _150_ = { _326_, _324_ } != 1'h0;
+  assign _151_ = { _104_, _102_, enter_q, d_last } != 4'h8;
+  assign _152_ = { _104_, _102_, enter_q } != 1'h0;
+  assign _153_ = { _102_, enter_q } != 2'h2;
+  assign _154_ = { _104_, _102_, drain_restart } != 1'h0;
+  assign _155_ = { drain_restart, o_valid } != 1'h0;
+  assign _156_ = { drain_restart, o_valid } != 1'h0;
+  assign _157_ = { _104_, _102_, drain_restart } != 1'h0;
+  assign _158_ = & { _108_, _107_ };
+  assign _159_ = & { _110_, _109_ };
+  assign _160_ = & { fn_last, at_tile_last, adv };
+  assign _161_ = & { _112_, _111_ };
+  assign _162_ = & { _265_, ch_last, s_param__valid };
+  assign _163_ = & { _266_, ch_last, s_param__valid };
+  assign _164_ = & { _267_, ch_last, s_param__valid };
+  assign _165_ = & { _121_, _120_, _119_, _118_, _117_, _116_ };
+  assign _166_ = & { _124_, _123_, _122_ };
+  assign _167_ = & { _127_, _126_, _125_ };
+  assign _168_ = & { _131_, _130_, _129_, _128_ };
+  assign _169_ = & { _134_, _133_, _132_ };
+  assign _170_ = & { _138_, _137_, _136_, _135_ };
+  assign _171_ = & { _142_, _141_, _140_, _139_ };
+  assign _172_ = & { _147_, _146_, _145_, _144_, _143_ };
+  assign _173_ = & { _150_, _149_, _148_ };
+  assign _174_ = & { _327_, s_param__valid };
+  assign _175_ = & { _328_, s_param__valid };
+  assign _176_ = & { _329_, s_param__valid };
+  assign _177_ = & { _330_, s_param__valid };
+  assign _178_ = & { _331_, s_param__valid };
+  assign _179_ = & { _332_, s_param__valid };
+  assign _180_ = & { _333_, s_param__valid };
+  assign _181_ = & { _334_, s_param__valid };
+  assign _182_ = & { _335_, s_param__valid };
+  assign _183_ = & { _336_, s_param__valid };
+  assign _184_ = & { _337_, s_param__valid };
+  assign _185_ = & { _338_, s_param__valid };
+  assign _186_ = & { _339_, s_param__valid };
+  assign _187_ = & { _203_, \o_valid$78  };
+  assign _188_ = & { _204_, \o_valid$78  };
+  assign _189_ = & { _205_, \o_valid$78  };
+  assign _190_ = & { _153_, _152_, _151_ };
+  assign _199_ = ~ compute;
+  assign _200_ = ~ _354_;
+  assign _201_ = ~ _358_;
+  assign _191_ = | { _199_, rst };
+  assign _192_ = | { _068_, rst };
+  assign _193_ = | { _200_, rst };
+  assign _194_ = | { drain_restart, rst };
+  assign _195_ = | { drain_restart, rst };
+  assign _196_ = | { drain_restart, rst };
+  assign _197_ = | { _201_, rst };
+  assign _198_ = | { d_last, rst };
+  assign _203_ = ob == 2'h2;
+  assign _204_ = ob == 1'h1;
+  assign _205_ = ! ob;
+  assign _210_ = drain_restart ? 1'h0 : d_last;
+  assign _216_ = drain_restart ? m_one : row_last;
+  assign _219_ = drain_restart ? 1'h1 : row_valid;
+  assign _222_ = drain_restart ? 17'h00000 : row;
+  assign _225_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
+  assign _202_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _229_ = drain_restart ? 4'h0 : dn;
+  assign _234_ = drain_restart ? 1'h0 : d;
+  assign _238_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$105  : _080_;
+  assign _239_ = adv ? _238_ : 1'hx;
+  assign _241_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$104  : _079_;
+  assign _242_ = adv ? _241_ : 1'hx;
+  assign _252_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _718_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -658,20 +690,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _685_ = b[5:0];
+        _718_ = b[5:0];
       2'b1?:
-        _685_ = b[11:6];
+        _718_ = b[11:6];
       default:
-        _685_ = a;
+        _718_ = a;
     endcase
   endfunction
-  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = _067_ ? 2'h0 : 2'hx;
-  function [1:0] _692_;
+  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _265_ = ctrl_state == 1'h1;
+  assign _266_ = ctrl_state == 1'h1;
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = _067_ ? 2'h0 : 2'hx;
+  function [1:0] _725_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -679,188 +711,228 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _692_ = b[1:0];
+        _725_ = b[1:0];
       4'b??1?:
-        _692_ = b[3:2];
+        _725_ = b[3:2];
       4'b?1??:
-        _692_ = b[5:4];
+        _725_ = b[5:4];
       4'b1???:
-        _692_ = b[7:6];
+        _725_ = b[7:6];
       default:
-        _692_ = a;
+        _725_ = a;
     endcase
   endfunction
-  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _262_ = compute ? 2'hx : 2'h3;
-  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _264_ = ch_last ? 2'h2 : 2'hx;
-  assign _265_ = s_param__valid ? _264_ : 2'hx;
-  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _267_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _268_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _269_ = s_param__valid ? _062_ : 1'hx;
-  function [0:0] _702_;
+  assign _270_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _271_ = compute ? 2'hx : 2'h3;
+  assign _272_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _273_ = ch_last ? 2'h2 : 2'hx;
+  assign _274_ = s_param__valid ? _273_ : 2'hx;
+  assign _275_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _276_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _277_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _278_ = s_param__valid ? _062_ : 1'hx;
+  function [0:0] _735_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _702_ = b[0:0];
+        _735_ = b[0:0];
       2'b1?:
-        _702_ = b[1:1];
+        _735_ = b[1:1];
       default:
-        _702_ = a;
+        _735_ = a;
     endcase
   endfunction
-  assign _271_ = ctrl_state == 1'h1;
-  assign _272_ = s_param__valid ? _055_ : 1'hx;
-  assign _273_ = ! ctrl_state;
-  assign _274_ = s_param__valid ? _056_[15:0] : 16'hxxxx;
-  function [15:0] _707_;
+  assign _280_ = ctrl_state == 1'h1;
+  assign _281_ = s_param__valid ? _055_ : 1'hx;
+  assign _282_ = ! ctrl_state;
+  assign _283_ = s_param__valid ? _056_[15:0] : 16'hxxxx;
+  function [15:0] _740_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _707_ = b[15:0];
+        _740_ = b[15:0];
       2'b1?:
-        _707_ = b[31:16];
+        _740_ = b[31:16];
       default:
-        _707_ = a;
+        _740_ = a;
     endcase
   endfunction
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? _053_ : 16'hxxxx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = _058_ ? (* full_case = 32'd1 *) 2'h0 : _060_[1:0];
-  assign _280_ = lane ? 2'hx : _279_;
-  assign _281_ = s_param__valid ? _280_ : 2'hx;
-  function [1:0] _714_;
+  assign _285_ = ctrl_state == 1'h1;
+  assign _286_ = s_param__valid ? _053_ : 16'hxxxx;
+  assign _287_ = ! ctrl_state;
+  assign _288_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _060_;
+  assign _289_ = \$signal$108  ? _288_ : 1'hx;
+  assign _290_ = s_param__valid ? _289_ : 1'hx;
+  function [0:0] _747_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _747_ = b[0:0];
+      2'b1?:
+        _747_ = b[1:1];
+      default:
+        _747_ = a;
+    endcase
+  endfunction
+  assign _292_ = ctrl_state == 1'h1;
+  assign _293_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _294_ = ! ctrl_state;
+  assign _295_ = \$signal$108  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _296_ = s_param__valid ? _295_ : 1'hx;
+  function [0:0] _753_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _753_ = b[0:0];
+      2'b1?:
+        _753_ = b[1:1];
+      default:
+        _753_ = a;
+    endcase
+  endfunction
+  assign _297_ = _753_(1'hx, { _299_, _296_ }, { _300_, _298_ });
+  assign _298_ = ctrl_state == 1'h1;
+  assign _299_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _059_[1:0];
+  assign _302_ = \$signal$108  ? _301_ : 2'hx;
+  assign _303_ = s_param__valid ? _302_ : 2'hx;
+  function [1:0] _760_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _714_ = b[1:0];
+        _760_ = b[1:0];
       2'b1?:
-        _714_ = b[3:2];
+        _760_ = b[3:2];
       default:
-        _714_ = a;
+        _760_ = a;
     endcase
   endfunction
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = lane ? 6'hxx : _057_;
-  assign _287_ = s_param__valid ? _286_ : 6'hxx;
-  function [5:0] _720_;
+  assign _305_ = ctrl_state == 1'h1;
+  assign _306_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = \$signal$108  ? _057_ : 6'hxx;
+  assign _309_ = s_param__valid ? _308_ : 6'hxx;
+  function [5:0] _766_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _720_ = b[5:0];
+        _766_ = b[5:0];
       2'b1?:
-        _720_ = b[11:6];
+        _766_ = b[11:6];
       default:
-        _720_ = a;
+        _766_ = a;
     endcase
   endfunction
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = _058_ ? _059_[3:0] : 4'hx;
-  assign _293_ = lane ? 4'hx : _292_;
-  assign _294_ = s_param__valid ? _293_ : 4'hx;
-  function [3:0] _727_;
+  assign _311_ = ctrl_state == 1'h1;
+  assign _312_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = wb_last ? _058_[3:0] : 4'hx;
+  assign _315_ = \$signal$108  ? _314_ : 4'hx;
+  assign _316_ = s_param__valid ? _315_ : 4'hx;
+  function [3:0] _773_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _727_ = b[3:0];
+        _773_ = b[3:0];
       2'b1?:
-        _727_ = b[7:4];
+        _773_ = b[7:4];
       default:
-        _727_ = a;
+        _773_ = a;
     endcase
   endfunction
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = lane ? (* full_case = 32'd1 *) _061_[0] : 1'h0;
-  assign _300_ = s_param__valid ? _299_ : 1'hx;
-  function [0:0] _733_;
+  assign _318_ = ctrl_state == 1'h1;
+  assign _319_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = \$signal$108  ? (* full_case = 32'd1 *) 1'h0 : _061_[0];
+  assign _322_ = s_param__valid ? _321_ : 1'hx;
+  function [0:0] _779_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _733_ = b[0:0];
+        _779_ = b[0:0];
       2'b1?:
-        _733_ = b[1:1];
+        _779_ = b[1:1];
       default:
-        _733_ = a;
+        _779_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = ! ctrl_state;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = ! ctrl_state;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = ! ctrl_state;
-  assign _317_ = ! ctrl_state;
-  assign _320_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _032_[5:0];
-  assign _321_ = d_last ? (* full_case = 32'd1 *) _320_ : _030_[5:0];
-  assign _322_ = beat_last ? (* full_case = 32'd1 *) _321_ : _028_[5:0];
-  assign \$like$53  = o_valid ? _322_ : { 4'hx, ra_row[1], 1'hx };
-  assign _323_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _031_[5:0];
-  assign _324_ = d_last ? (* full_case = 32'd1 *) _323_ : _029_;
-  assign _325_ = beat_last ? (* full_case = 32'd1 *) _324_ : _027_;
-  assign \$like  = o_valid ? _325_[0] : 1'hx;
-  assign _326_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _327_ = d_last ? (* full_case = 32'd1 *) _326_ : ra_row;
-  assign _329_ = ch_last ? 1'h1 : 1'h0;
-  assign _330_ = s_param__valid ? _329_ : 1'h0;
-  assign enter = _331_ ? _330_ : 1'h0;
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ctrl_state == 1'h1;
+  assign _324_ = ctrl_state == 1'h1;
+  assign _325_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _326_ = ! ctrl_state;
+  assign _327_ = ! ctrl_state;
+  assign _328_ = ! ctrl_state;
+  assign _329_ = ! ctrl_state;
+  assign _330_ = ! ctrl_state;
+  assign _331_ = ! ctrl_state;
+  assign _332_ = ! ctrl_state;
+  assign _333_ = ! ctrl_state;
+  assign _334_ = ! ctrl_state;
+  assign _335_ = ! ctrl_state;
   assign _336_ = ! ctrl_state;
-  function [0:0] _772_;
+  assign _337_ = ! ctrl_state;
+  assign _338_ = ! ctrl_state;
+  assign _339_ = ! ctrl_state;
+  assign _342_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _032_[5:0];
+  assign _343_ = d_last ? (* full_case = 32'd1 *) _342_ : _030_[5:0];
+  assign _344_ = beat_last ? (* full_case = 32'd1 *) _343_ : _028_[5:0];
+  assign \$like$53  = o_valid ? _344_ : { 4'hx, ra_row[1], 1'hx };
+  assign _345_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _031_[5:0];
+  assign _346_ = d_last ? (* full_case = 32'd1 *) _345_ : _029_;
+  assign _347_ = beat_last ? (* full_case = 32'd1 *) _346_ : _027_;
+  assign \$like  = o_valid ? _347_[0] : 1'hx;
+  assign _348_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _349_ = d_last ? (* full_case = 32'd1 *) _348_ : ra_row;
+  assign _351_ = ch_last ? 1'h1 : 1'h0;
+  assign _352_ = s_param__valid ? _351_ : 1'h0;
+  assign enter = _353_ ? _352_ : 1'h0;
+  assign _353_ = ctrl_state == 1'h1;
+  assign _354_ = ctrl_state == 1'h1;
+  assign _355_ = ctrl_state == 1'h1;
+  assign _356_ = ctrl_state == 1'h1;
+  assign _357_ = ctrl_state == 1'h1;
+  assign _358_ = ! ctrl_state;
+  function [0:0] _818_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _772_ = b[0:0];
+        _818_ = b[0:0];
       2'b1?:
-        _772_ = b[1:1];
+        _818_ = b[1:1];
       default:
-        _772_ = a;
+        _818_ = a;
     endcase
   endfunction
-  assign s_param__ready = _772_(1'h0, 2'h3, { _338_, _337_ });
-  assign _337_ = ctrl_state == 1'h1;
-  assign _338_ = ! ctrl_state;
+  assign s_param__ready = _818_(1'h0, 2'h3, { _360_, _359_ });
+  assign _359_ = ctrl_state == 1'h1;
+  assign _360_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -868,7 +940,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$143 ),
+    .o_data(\o_data$145 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -899,156 +971,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$78 ),
-    .\port$1111$0 (r_data),
+    .\port$1119$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign _047_[15:8] = 8'hxx;
   assign _013_[2] = 1'hx;
-  assign _193_[5:1] = 5'hxx;
+  assign _202_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (_182_) begin
-      fm0 <= 17'h00000;
-    end else if (_152_) begin
-      fm0 <= _074_[16:0];
-    end
     if (rst) begin
-      in_data <= 1'h0;
-    end else if (_153_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _072_ : _243_; else in_data <= 1'hx; end else in_data <= enter; end
-    end
-    if (rst) begin
-      t_rem <= 8'h00;
-    end else if (_108_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _078_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
-    end
-    if (rst) begin
-      k_rem <= 8'h00;
-    end else if (_109_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _077_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
-    end
-    if (rst) begin
-      flush <= 6'h00;
-    end else if (_110_) begin
-      flush <= _685_(6'hxx, { 6'h23, _066_[5:0] }, { _255_, _254_ });
-    end
-    if (_183_) begin
-      compute <= 1'h0;
-    end else if (_154_) begin
-      compute <= 1'h1;
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_155_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 5'h00;
-    end else if (_156_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_157_) begin
-      ctrl_state <= _692_(2'hx, { _267_, _265_, _262_, _259_ }, { _268_, _266_, _263_, _261_ });
-    end
-    if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_158_) begin
-      ch_last <= _702_(1'hx, { _272_, _269_ }, { _273_, _271_ });
-    end
-    if (rst) begin
-      ch_left <= 16'h0000;
-    end else if (_159_) begin
-      ch_left <= _707_(16'hxxxx, { _277_, _274_ }, { _278_, _276_ });
-    end
-    if (rst) begin
-      wb <= 2'h0;
-    end else if (_160_) begin
-      wb <= _714_(2'hx, { _284_, _281_ }, { _285_, _283_ });
-    end
-    if (rst) begin
-      wa <= 6'h00;
-    end else if (_161_) begin
-      wa <= _720_(6'hxx, { _290_, _287_ }, { _291_, _289_ });
-    end
-    if (rst) begin
-      blk <= 4'h0;
-    end else if (_162_) begin
-      blk <= _727_(4'hx, { _297_, _294_ }, { _298_, _296_ });
-    end
-    if (rst) begin
-      lane <= 1'h0;
-    end else if (_163_) begin
-      lane <= _733_(1'hx, { _303_, _300_ }, { _304_, _302_ });
-    end
-    if (rst) begin
-      \$signal$105  <= 1'h0;
-    end else if (_164_) begin
-      \$signal$105  <= _052_;
-    end
-    if (rst) begin
-      \$signal$104  <= 1'h0;
-    end else if (_165_) begin
-      \$signal$104  <= _049_;
-    end
-    if (rst) begin
-      tile_pen <= 8'h00;
-    end else if (_166_) begin
-      tile_pen <= _048_[7:0];
-    end
-    if (rst) begin
-      k_pen <= 8'h00;
-    end else if (_167_) begin
-      k_pen <= hdr[39:32] - 2'h2;
-    end
-    if (rst) begin
-      act_max <= 8'h00;
-    end else if (_168_) begin
-      act_max <= hdr[71:64];
-    end
-    if (rst) begin
-      act_min <= 8'h00;
-    end else if (_169_) begin
-      act_min <= hdr[63:56];
-    end
-    if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_170_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
-      m_one <= 1'h0;
-    end else if (_171_) begin
-      m_one <= hdr[15:0] == 1'h1;
-    end
-    if (rst) begin
-      m_wrap_pen <= 17'h00000;
-    end else if (_172_) begin
-      m_wrap_pen <= hdr[15:0] + 1'h0;
-    end
-    if (rst) begin
-      m_pen <= 17'h00000;
-    end else if (_173_) begin
-      m_pen <= hdr[15:0] - 2'h2;
-    end
-    if (rst) begin
-      m_wrap <= 17'h00000;
-    end else if (_174_) begin
-      m_wrap <= hdr[15:0] + 1'h1;
-    end
-    if (rst) begin
-      m_last <= 16'h0000;
-    end else if (_175_) begin
-      m_last <= hdr[15:0] - 1'h1;
-    end
-    if (rst) begin
-      M_ <= 16'h0000;
-    end else if (_176_) begin
-      M_ <= hdr[15:0];
-    end
-    if (rst) begin
+      drain_d_pen <= 1'h0;
+      drain_lt_pen <= 1'h0;
+      drain_lt_last <= 1'h0;
+      drain_lt_wrap_pen <= 1'h0;
+      drain_lt_wrap <= 1'h0;
+      _481_ <= 17'h00000;
+      _482_ <= 17'h00000;
       credit_ok <= 1'h1;
       credits <= 4'h8;
       last_mblock <= 1'h0;
@@ -1057,7 +996,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$58  <= 1'h0;
       \i_valid$56  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$140  <= 1'h0;
+      \$signal$142  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1070,59 +1009,222 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row_valid_next <= 1'h0;
       row_next <= 17'h00000;
       drain_dn_pen <= 1'h0;
-      drain_d_pen <= 1'h0;
-      drain_lt_pen <= 1'h0;
-      drain_lt_last <= 1'h0;
-      drain_lt_wrap_pen <= 1'h0;
-      drain_lt_wrap <= 1'h0;
-      _531_ <= 17'h00000;
-      _532_ <= 17'h00000;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _037_ : _038_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _036_ : kept;
-      last_mblock <= _034_ >= M_;
-      give_back <= _015_ + _017_;
-      \w_en$81  <= \w_en$77 ;
-      \i_last$58  <= part_last;
-      \i_valid$56  <= \$signal$140 ;
-      part_last <= _007_ & dn_last;
-      \$signal$140  <= _005_;
-      enter_q <= enter;
-      begin if (_102_) d_last <= _201_; else d_last <= _104_ ? \$signal$133  : _201_; end
-      begin if (_102_) row_last <= _207_; else begin if (_104_) row_last <= row_last_next; else row_last <= _207_; end end
-      begin if (_102_) row_valid <= _210_; else begin if (_104_) row_valid <= row_valid_next; else row_valid <= _210_; end end
-      begin if (_102_) row <= _213_; else begin if (_104_) row <= row_next; else row <= _213_; end end
-      begin if (_102_) dn <= _220_; else begin if (_104_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _003_; else dn <= _220_; end else dn <= _220_; end end
-      begin if (_102_) d <= _225_; else begin if (_104_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _004_[0]; else d <= _225_; end end
-      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _092_; else row_last_next <= drain_lt_last & _094_; end
-      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
-      drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= ! d;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _531_ <= _082_[16:0];
-      _532_ <= _081_[16:0];
+      _481_ <= _082_[16:0];
+      _482_ <= _081_[16:0];
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _036_ : _037_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _035_[3:0] : kept;
+      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
+      give_back <= _015_ + _017_;
+      \w_en$81  <= \w_en$77 ;
+      \i_last$58  <= part_last;
+      \i_valid$56  <= \$signal$142 ;
+      part_last <= _007_ & dn_last;
+      \$signal$142  <= _005_;
+      enter_q <= enter;
+      begin if (_102_) d_last <= _210_; else d_last <= _104_ ? \$signal$135  : _210_; end
+      begin if (_102_) row_last <= _216_; else begin if (_104_) row_last <= row_last_next; else row_last <= _216_; end end
+      begin if (_102_) row_valid <= _219_; else begin if (_104_) row_valid <= row_valid_next; else row_valid <= _219_; end end
+      begin if (_102_) row <= _222_; else begin if (_104_) row <= row_next; else row <= _222_; end end
+      begin if (_102_) dn <= _229_; else begin if (_104_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _003_[3:0]; else dn <= _229_; end else dn <= _229_; end end
+      begin if (_102_) d <= _234_; else begin if (_104_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _004_[0]; else d <= _234_; end end
+      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _092_; else row_last_next <= drain_lt_last & _094_; end
+      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
+      begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
+      drain_dn_pen <= dn == nb_pen;
     end
-    if (_184_) begin
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_105_) begin
+      at_tile_last <= compute ? _239_ : \$signal$105 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_106_) begin
+      at_k_last <= compute ? _242_ : \$signal$104 ;
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_158_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _076_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 5'h00;
+    end else if (_159_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _075_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_191_) begin
+      fm0 <= 17'h00000;
+    end else if (_160_) begin
+      fm0 <= _074_[16:0];
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_161_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _072_ : _252_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (rst) begin
+      t_rem <= 8'h00;
+    end else if (_113_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _078_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 8'h00;
+    end else if (_114_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _077_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      flush <= 6'h00;
+    end else if (_115_) begin
+      flush <= _718_(6'hxx, { 6'h23, _066_[5:0] }, { _264_, _263_ });
+    end
+    if (_192_) begin
+      compute <= 1'h0;
+    end else if (_162_) begin
+      compute <= 1'h1;
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_163_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_164_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_165_) begin
+      ctrl_state <= _725_(2'hx, { _276_, _274_, _271_, _268_ }, { _277_, _275_, _272_, _270_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_166_) begin
+      ch_last <= _735_(1'hx, { _281_, _278_ }, { _282_, _280_ });
+    end
+    if (rst) begin
+      ch_left <= 16'h0000;
+    end else if (_167_) begin
+      ch_left <= _740_(16'hxxxx, { _286_, _283_ }, { _287_, _285_ });
+    end
+    if (rst) begin
+      wb_last <= 1'h0;
+    end else if (_168_) begin
+      wb_last <= _747_(1'hx, { _293_, _290_ }, { _294_, _292_ });
+    end
+    if (rst) begin
+      \$signal$108  <= 1'h1;
+    end else if (_169_) begin
+      \$signal$108  <= _297_;
+    end
+    if (rst) begin
+      wb <= 2'h0;
+    end else if (_170_) begin
+      wb <= _760_(2'hx, { _306_, _303_ }, { _307_, _305_ });
+    end
+    if (rst) begin
+      wa <= 6'h00;
+    end else if (_171_) begin
+      wa <= _766_(6'hxx, { _312_, _309_ }, { _313_, _311_ });
+    end
+    if (rst) begin
+      blk <= 4'h0;
+    end else if (_172_) begin
+      blk <= _773_(4'hx, { _319_, _316_ }, { _320_, _318_ });
+    end
+    if (rst) begin
+      lane <= 1'h0;
+    end else if (_173_) begin
+      lane <= _779_(1'hx, { _325_, _322_ }, { _326_, _324_ });
+    end
+    if (rst) begin
+      \$signal$105  <= 1'h0;
+    end else if (_174_) begin
+      \$signal$105  <= _052_;
+    end
+    if (rst) begin
+      \$signal$104  <= 1'h0;
+    end else if (_175_) begin
+      \$signal$104  <= _049_;
+    end
+    if (rst) begin
+      tile_pen <= 8'h00;
+    end else if (_176_) begin
+      tile_pen <= _048_[7:0];
+    end
+    if (rst) begin
+      k_pen <= 8'h00;
+    end else if (_177_) begin
+      k_pen <= hdr[39:32] - 2'h2;
+    end
+    if (rst) begin
+      act_max <= 8'h00;
+    end else if (_178_) begin
+      act_max <= hdr[71:64];
+    end
+    if (rst) begin
+      act_min <= 8'h00;
+    end else if (_179_) begin
+      act_min <= hdr[63:56];
+    end
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (_180_) begin
+      zero_point <= hdr[55:48];
+    end
+    if (rst) begin
+      m_one <= 1'h0;
+    end else if (_181_) begin
+      m_one <= hdr[15:0] == 1'h1;
+    end
+    if (rst) begin
+      m_wrap_pen <= 17'h00000;
+    end else if (_182_) begin
+      m_wrap_pen <= hdr[15:0] + 1'h0;
+    end
+    if (rst) begin
+      m_pen <= 17'h00000;
+    end else if (_183_) begin
+      m_pen <= hdr[15:0] - 2'h2;
+    end
+    if (rst) begin
+      m_wrap <= 17'h00000;
+    end else if (_184_) begin
+      m_wrap <= hdr[15:0] + 1'h1;
+    end
+    if (rst) begin
+      m_last <= 16'h0000;
+    end else if (_185_) begin
+      m_last <= hdr[15:0] - 1'h1;
+    end
+    if (rst) begin
+      m_less <= 17'h00000;
+    end else if (_186_) begin
+      m_less <= hdr[15:0] - 2'h2;
+    end
+    if (_193_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _023_;
     end
-    if (!_333_) begin
+    if (!_355_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_334_) begin
+    if (!_356_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_335_) begin
+    if (!_357_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1134,17 +1236,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_177_) begin
+    end else if (_187_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_178_) begin
+    end else if (_188_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_179_) begin
+    end else if (_189_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1154,82 +1256,62 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob_last <= ob == 2'h2;
       ob <= _013_[1:0];
     end
-    if (\$signal$140 ) begin
+    if (\$signal$142 ) begin
       begin if (acc_odd) i_acc <= acc_pair[47:24]; else i_acc <= acc_pair[23:0]; end
     end
     if (o_valid) begin
       acc_odd <= beat[0];
-      acc_pair <= beat[1] ? \o_data$143 [95:48] : \o_data$143 [47:0];
+      acc_pair <= beat[1] ? \o_data$145 [95:48] : \o_data$145 [47:0];
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_180_) begin
+    end else if (_190_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_102_) dn_last <= 1'hx; else begin if (_104_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_142_) begin
+    end else if (_154_) begin
       begin if (_102_) beat_last <= beat == 2'h2; else begin if (_104_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_185_) begin
+    if (_194_) begin
       \ra_row_reg[1]  <= 1'h0;
     end else if (o_valid) begin
-      \ra_row_reg[1]  <= _322_[1];
+      \ra_row_reg[1]  <= _344_[1];
     end
     if (rst) begin
-      _512_ <= 5'h00;
-    end else if (_143_) begin
-      _512_ <= { _216_[5:2], _216_[0] };
+      _547_ <= 5'h00;
+    end else if (_155_) begin
+      _547_ <= { _225_[5:2], _225_[0] };
     end
-    if (_186_) begin
+    if (_195_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _325_[5:1];
+      ra_inc[5:1] <= _347_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_144_) begin
-      ra_inc[0] <= _193_[0];
+    end else if (_156_) begin
+      ra_inc[0] <= _202_[0];
     end
-    if (_187_) begin
+    if (_196_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _327_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _349_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_145_) begin
+    end else if (_157_) begin
       begin if (_102_) beat <= beat + 1'h1; else begin if (_104_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_188_) begin
+    if (_197_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_189_) begin
-      \$signal$133  <= 1'h0;
+    if (_198_) begin
+      \$signal$135  <= 1'h0;
     end else begin
-      \$signal$133  <= drain_d_pen;
-    end
-    if (rst) begin
-      at_tile_last <= 1'h0;
-    end else if (_146_) begin
-      at_tile_last <= compute ? _230_ : \$signal$105 ;
-    end
-    if (rst) begin
-      at_k_last <= 1'h0;
-    end else if (_147_) begin
-      at_k_last <= compute ? _233_ : \$signal$104 ;
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_181_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _076_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (rst) begin
-      fn_rem <= 5'h00;
-    end else if (_151_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _075_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+      \$signal$135  <= drain_d_pen;
     end
   end
 endmodule
@@ -1269,6 +1351,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [23:0] acc_1_1 = 24'h000000;
   reg [23:0] acc_1_2 = 24'h000000;
   reg [23:0] acc_1_3 = 24'h000000;
+  wire [7:0] b0;
   wire [1:0] beat_next;
   input clk;
   wire clk;
@@ -1341,13 +1424,13 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [23:0] out_1_2 = 24'h000000;
   reg [23:0] out_1_3 = 24'h000000;
   wire [15:0] p0;
-  wire [15:0] \p0$107 ;
-  wire [15:0] \p0$55 ;
-  wire [15:0] \p0$81 ;
+  wire [15:0] \p0$111 ;
+  wire [15:0] \p0$59 ;
+  wire [15:0] \p0$85 ;
   wire [15:0] p1;
-  wire [15:0] \p1$120 ;
-  wire [15:0] \p1$68 ;
-  wire [15:0] \p1$94 ;
+  wire [15:0] \p1$124 ;
+  wire [15:0] \p1$72 ;
+  wire [15:0] \p1$98 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -1373,6 +1456,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _002_ = | count_next;
   assign _007_ = beat_next == 2'h3;
   assign a0 = in_idle ? 8'h00 : in_a0;
+  assign b0 = in_idle ? 8'h00 : in_w0;
   assign draining = | drain_count;
   assign _010_ = drain_count - 1'h1;
   assign _011_[1:0] = drain_beat + 1'h1;
@@ -1394,7 +1478,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a0(a0),
     .a1(a_0_0),
-    .b0(in_w0),
+    .b0(b0),
     .b1(skew_w1_d0),
     .clk(clk),
     .o({ p1, p0 }),
@@ -1406,7 +1490,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .b0(skew_w2_d1),
     .b1(skew_w3_d2),
     .clk(clk),
-    .o({ \p1$68 , \p0$55  }),
+    .o({ \p1$72 , \p0$59  }),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
@@ -1415,7 +1499,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .b0(w_0_0),
     .b1(w_0_1),
     .clk(clk),
-    .o({ \p1$94 , \p0$81  }),
+    .o({ \p1$98 , \p0$85  }),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
@@ -1424,7 +1508,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .b0(w_0_2),
     .b1(w_0_3),
     .clk(clk),
-    .o({ \p1$120 , \p0$107  }),
+    .o({ \p1$124 , \p0$111  }),
     .rst(rst)
   );
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
@@ -1435,13 +1519,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w1 <= i_w[15:8];
     in_w2 <= i_w[23:16];
     in_w3 <= i_w[31:24];
-    skew_w1_d0 <= in_w1;
-    skew_w2_d0 <= in_w2;
     skew_w2_d1 <= skew_w2_d0;
-    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
-    w_0_0 <= in_w0;
+    w_0_0 <= b0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -1509,33 +1590,33 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
-      p_1_3 <= \p1$120 ;
+      p_1_3 <= \p1$124 ;
       lr_1_2_d2 <= lr_1_2_d1;
       lr_1_2_d1 <= lr_1_2_d0;
       lr_1_2_d0 <= l_1_1;
-      p_1_2 <= \p0$107 ;
+      p_1_2 <= \p0$111 ;
       l_1_2 <= l_1_1;
       a_1_2 <= a_1_1;
       lr_1_1_d2 <= lr_1_1_d1;
       lr_1_1_d1 <= lr_1_1_d0;
       lr_1_1_d0 <= l_1_0;
-      p_1_1 <= \p1$94 ;
+      p_1_1 <= \p1$98 ;
       l_1_1 <= l_1_0;
       a_1_1 <= a_1_0;
       lr_1_0_d2 <= lr_1_0_d1;
       lr_1_0_d1 <= lr_1_0_d0;
       lr_1_0_d0 <= skew_l1_d0;
-      p_1_0 <= \p0$81 ;
+      p_1_0 <= \p0$85 ;
       l_1_0 <= skew_l1_d0;
       a_1_0 <= skew_a1_d0;
       lr_0_3_d2 <= lr_0_3_d1;
       lr_0_3_d1 <= lr_0_3_d0;
       lr_0_3_d0 <= l_0_2;
-      p_0_3 <= \p1$68 ;
+      p_0_3 <= \p1$72 ;
       lr_0_2_d2 <= lr_0_2_d1;
       lr_0_2_d1 <= lr_0_2_d0;
       lr_0_2_d0 <= l_0_1;
-      p_0_2 <= \p0$55 ;
+      p_0_2 <= \p0$59 ;
       l_0_2 <= l_0_1;
       a_0_2 <= a_0_1;
       lr_0_1_d2 <= lr_0_1_d1;
@@ -1623,6 +1704,15 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
+    if (in_idle) begin
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
+    end
     if (_022_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
@@ -1632,7 +1722,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, a0, o, b0, b1, a1, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, a0, b0, o, b1, a1, clk);
   input [7:0] a0;
   wire [7:0] a0;
   input [7:0] a1;
@@ -2057,7 +2147,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1111$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1119$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -2180,8 +2270,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  input [68:0] \port$1111$0 ;
-  wire [68:0] \port$1111$0 ;
+  input [68:0] \port$1119$0 ;
+  wire [68:0] \port$1119$0 ;
   reg [23:0] rq0_acc0 = 24'h000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -2611,10 +2701,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_049_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$1111$0 [31:0];
+      rq0_b0 <= \port$1119$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$1111$0 [68:63];
-      rq0_m0 <= \port$1111$0 [62:32];
+      rq0_e0 <= \port$1119$0 [68:63];
+      rq0_m0 <= \port$1119$0 [62:32];
     end
   end
 endmodule

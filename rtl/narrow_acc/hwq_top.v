@@ -90,19 +90,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [3:0] _036_;
   (* unused_bits = "3" *)
   wire [3:0] _037_;
-  (* unused_bits = "3" *)
-  wire [3:0] _038_;
+  (* unused_bits = "3 4" *)
+  wire [4:0] _038_;
   wire _039_;
   (* unused_bits = "3" *)
   wire [3:0] _040_;
   (* unused_bits = "3" *)
   wire [3:0] _041_;
-  wire [17:0] _042_;
   (* unused_bits = "4" *)
-  wire [4:0] _044_;
+  wire [4:0] _043_;
+  wire _044_;
   wire _045_;
   wire _046_;
-  wire _047_;
   (* unused_bits = "16" *)
   wire [16:0] _048_;
   (* unused_bits = "6 7 8 9 10 11 12 13 14 15 16" *)
@@ -121,33 +120,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _063_;
   (* unused_bits = "16" *)
   wire [16:0] _064_;
-  wire _065_;
+  (* unused_bits = "3" *)
+  wire [3:0] _065_;
   (* unused_bits = "3" *)
   wire [3:0] _066_;
   wire _067_;
-  (* unused_bits = "3" *)
-  wire [3:0] _068_;
-  (* unused_bits = "1" *)
-  wire [1:0] _069_;
   (* unused_bits = "2" *)
-  wire [2:0] _070_;
-  wire _071_;
+  wire [2:0] _068_;
+  wire _069_;
+  wire _070_;
   (* unused_bits = "5" *)
-  wire [5:0] _074_;
+  wire [5:0] _073_;
+  wire _074_;
   wire _075_;
   wire _076_;
-  wire _077_;
+  wire _079_;
   wire _080_;
-  wire _081_;
   (* unused_bits = "17" *)
-  wire [17:0] _082_;
+  wire [17:0] _081_;
   (* unused_bits = "4" *)
-  wire [4:0] _083_;
-  wire _084_;
+  wire [4:0] _082_;
+  wire _083_;
+  (* unused_bits = "6" *)
+  wire [6:0] _084_;
   (* unused_bits = "6" *)
   wire [6:0] _085_;
-  (* unused_bits = "6" *)
-  wire [6:0] _086_;
+  wire _086_;
   wire _087_;
   wire _088_;
   wire _089_;
@@ -245,102 +243,111 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _181_;
   wire _182_;
   wire _183_;
-  wire [2:0] _184_;
-  wire _189_;
-  wire _195_;
+  wire _184_;
+  wire _185_;
+  wire _186_;
+  wire [2:0] _187_;
+  wire _192_;
   wire _198_;
-  wire [16:0] _201_;
-  wire [2:0] _204_;
-  wire [1:0] _209_;
-  wire _213_;
-  wire _214_;
+  wire _201_;
+  wire [16:0] _204_;
+  wire [2:0] _207_;
+  wire [1:0] _212_;
   wire _216_;
   wire _217_;
-  wire _227_;
-  wire _238_;
-  wire _239_;
-  wire _240_;
+  wire _219_;
+  wire _220_;
+  wire _230_;
   wire _241_;
   wire _242_;
-  wire [1:0] _243_;
+  wire _243_;
+  wire _244_;
   wire _245_;
   wire [1:0] _246_;
-  wire _247_;
-  wire [1:0] _248_;
+  wire _248_;
   wire [1:0] _249_;
   wire _250_;
   wire [1:0] _251_;
-  wire _252_;
+  wire [1:0] _252_;
   wire _253_;
+  wire [1:0] _254_;
   wire _255_;
   wire _256_;
-  wire _257_;
-  wire [15:0] _258_;
+  wire _258_;
+  wire _259_;
   wire _260_;
   wire [15:0] _261_;
-  wire _262_;
   wire _263_;
-  wire _264_;
+  wire [15:0] _264_;
   wire _265_;
+  wire _266_;
   wire _267_;
   wire _268_;
-  wire _269_;
-  wire [2:0] _270_;
-  wire [2:0] _271_;
+  wire _270_;
+  wire _271_;
+  wire _272_;
   wire _273_;
-  wire [2:0] _274_;
+  wire _274_;
   wire _275_;
-  wire [2:0] _276_;
-  wire [2:0] _277_;
-  wire [2:0] _278_;
-  wire _280_;
-  wire [2:0] _281_;
+  wire _276_;
+  wire _277_;
+  wire _278_;
+  wire [2:0] _279_;
+  wire [2:0] _280_;
   wire _282_;
-  wire [1:0] _283_;
-  wire [1:0] _284_;
-  wire _286_;
-  wire [1:0] _287_;
-  wire _288_;
+  wire [2:0] _283_;
+  wire _284_;
+  wire [2:0] _285_;
+  wire [2:0] _286_;
+  wire [2:0] _287_;
   wire _289_;
-  wire _290_;
+  wire [2:0] _290_;
   wire _291_;
-  wire _292_;
-  wire _293_;
-  wire _294_;
+  wire [1:0] _292_;
+  wire [1:0] _293_;
   wire _295_;
-  wire _296_;
+  wire [1:0] _296_;
   wire _297_;
   wire _298_;
   wire _299_;
   wire _300_;
   wire _301_;
-  wire [2:0] _304_;
-  wire [2:0] _305_;
-  wire [2:0] _307_;
-  wire [2:0] _308_;
-  wire [2:0] _309_;
-  wire [2:0] _310_;
-  wire [2:0] _311_;
-  wire _313_;
-  wire _314_;
-  wire _315_;
-  wire _316_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
+  wire _302_;
+  wire _303_;
+  wire _304_;
+  wire _305_;
+  wire _306_;
+  wire _307_;
+  wire _308_;
+  wire _309_;
+  wire _310_;
+  wire [2:0] _313_;
+  wire [2:0] _314_;
+  wire [2:0] _316_;
+  wire [2:0] _317_;
+  wire [2:0] _318_;
+  wire [2:0] _319_;
+  wire [2:0] _320_;
   wire _322_;
   wire _323_;
   wire _324_;
   wire _325_;
+  wire _326_;
+  wire _327_;
+  wire _328_;
+  wire _329_;
+  wire _330_;
+  wire _331_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
   wire \$like ;
   wire \$signal ;
   reg \$signal$131  = 1'h0;
   reg \$signal$132  = 1'h0;
-  reg \$signal$149  = 1'h0;
+  reg \$signal$135  = 1'h0;
+  reg \$signal$151  = 1'h0;
   wire \$signal$72 ;
-  reg [15:0] M_ = 16'h0000;
   reg [87:0] acc_chosen = 88'h0000000000000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
@@ -387,6 +394,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] lane = 2'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
+  reg [16:0] m_less = 17'h00000;
   reg m_one = 1'h0;
   output [32:0] m_out__payload;
   wire [32:0] m_out__payload;
@@ -398,7 +406,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [3:0] nb_pen = 4'h0;
   wire [31:0] o_data;
-  wire [87:0] \o_data$152 ;
+  wire [87:0] \o_data$154 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$110 ;
@@ -439,7 +447,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg [2:0] wa = 3'h0;
-  reg wb = 1'h0;
+  reg wb_last = 1'h1;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
@@ -450,14 +458,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign take = _030_ & _046_;
   assign _057_ = s_act__valid & s_wgt__valid;
   assign _067_ = in_data & _057_;
-  assign _077_ = _067_ & credit_ok;
-  assign \$signal  = _077_ & at_k_last;
-  assign _087_ = ~ in_data;
+  assign _076_ = _067_ & credit_ok;
+  assign \$signal  = _076_ & at_k_last;
+  assign _086_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
   assign _012_ = credit_ok | _011_;
   assign _013_ = _000_ & _012_;
-  assign adv = _087_ | _013_;
+  assign adv = _086_ | _013_;
   assign _014_ = compute & adv;
   assign _015_ = _014_ & at_tile_last;
   assign block_end = _015_ & fn_last;
@@ -477,14 +485,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal$72  = d_last ? 1'h0 : _033_;
   assign _035_[2:0] = ra_inc + 1'h1;
   assign _036_[2:0] = ra_inc + 1'h0;
-  assign _037_[2:0] = ra_row + 1'h1;
-  assign _038_[2:0] = ra_row + 1'h0;
+  assign _037_[2:0] = ra_row - 3'h7;
+  assign _038_[2:0] = ra_row - 1'h0;
   assign _040_[2:0] = ra_inc + 1'h1;
   assign _041_[2:0] = ra_inc + 1'h0;
-  assign _042_ = fm0 + 3'h4;
-  assign _044_[3:0] = kept - 3'h4;
-  assign _045_ = kept >= 4'h8;
-  assign _047_ = kept >= 3'h4;
+  assign _043_[3:0] = kept - 3'h4;
+  assign _044_ = kept >= 4'h8;
+  assign _045_ = kept >= 3'h4;
   assign _048_[15:0] = hdr[15:0] - 1'h1;
   assign _053_[5:0] = hdr[37:32] - 2'h2;
   assign _054_ = hdr[47:32] > 3'h7;
@@ -497,30 +504,29 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _062_[15:0] = hdr[31:16] - 1'h1;
   assign _063_ = hdr[31:16] == 1'h1;
   assign _064_[15:0] = ch_left - 1'h1;
-  assign _065_ = lane == 2'h3;
-  assign _066_[2:0] = wa + 1'h1;
-  assign _068_[2:0] = blk + 1'h1;
-  assign _069_[0] = wb + 1'h1;
-  assign _070_[1:0] = lane + 1'h1;
-  assign _071_ = ch_left == 1'h1;
-  assign _074_[4:0] = flush - 1'h1;
-  assign _075_ = ! flush;
-  assign _076_ = block_end & last_mblock;
-  assign _080_ = fn_last & last_mblock;
-  assign _081_ = ~ _080_;
-  assign _082_[16:0] = fm0 + 3'h4;
-  assign _083_[3:0] = fn_rem - 1'h1;
-  assign _084_ = ! fn_rem;
-  assign _085_[5:0] = k_rem - 1'h1;
-  assign _086_[5:0] = t_rem - 1'h1;
-  assign _088_ = ! k_rem;
-  assign _089_ = ! t_rem;
-  assign _090_ = ~ drain_restart;
-  assign _091_ = _090_ & o_valid;
-  assign _092_ = ~ beat_last;
-  assign _093_ = _091_ & _092_;
-  assign _094_ = ~ drain_restart;
-  assign _095_ = _094_ & row_end;
+  assign _065_[2:0] = wa + 1'h1;
+  assign _066_[2:0] = blk + 1'h1;
+  assign _068_[1:0] = lane + 1'h1;
+  assign _069_ = lane == 2'h2;
+  assign _070_ = ch_left == 1'h1;
+  assign _073_[4:0] = flush - 1'h1;
+  assign _074_ = ! flush;
+  assign _075_ = block_end & last_mblock;
+  assign _079_ = fn_last & last_mblock;
+  assign _080_ = ~ _079_;
+  assign _081_[16:0] = fm0 + 3'h4;
+  assign _082_[3:0] = fn_rem - 1'h1;
+  assign _083_ = ! fn_rem;
+  assign _084_[5:0] = k_rem - 1'h1;
+  assign _085_[5:0] = t_rem - 1'h1;
+  assign _087_ = ! k_rem;
+  assign _088_ = ! t_rem;
+  assign _089_ = ~ drain_restart;
+  assign _090_ = _089_ & o_valid;
+  assign _091_ = ~ beat_last;
+  assign _092_ = _090_ & _091_;
+  assign _093_ = ~ drain_restart;
+  assign _094_ = _093_ & row_end;
   assign _001_ = dn + 1'h1;
   assign _002_[1:0] = d + 1'h1;
   assign _003_ = o_valid & row_valid;
@@ -529,107 +535,111 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _007_ = r_en & m_out__valid;
   assign _008_ = ~ row_valid;
   assign _009_ = row_end & _008_;
-  assign _096_ = { _275_, s_param__valid } != 2'h2;
-  assign _097_ = { _273_, _065_, s_param__valid } != 3'h5;
-  assign _098_ = { _275_, _273_ } != 1'h0;
-  assign _099_ = { _280_, s_param__valid } != 2'h2;
-  assign _100_ = { _282_, s_param__valid } != 2'h2;
-  assign _101_ = { _280_, _065_, wb, s_param__valid } != 4'hf;
-  assign _102_ = { _280_, _065_, s_param__valid } != 3'h5;
-  assign _103_ = { _282_, _280_ } != 1'h0;
-  assign _104_ = { _286_, s_param__valid } != 2'h2;
-  assign _105_ = { _288_, s_param__valid } != 2'h2;
-  assign _106_ = { _288_, _286_ } != 1'h0;
-  assign _107_ = { _095_, _093_, enter_q, d_last } != 4'h8;
-  assign _108_ = { _095_, _093_, enter_q } != 1'h0;
-  assign _109_ = { _093_, enter_q } != 2'h2;
-  assign _110_ = { _095_, _093_, drain_restart } != 1'h0;
-  assign _111_ = { drain_restart, o_valid } != 1'h0;
-  assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { compute, adv } != 2'h2;
-  assign _114_ = { compute, adv } != 2'h2;
-  assign _115_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _116_ = { compute, adv } != 2'h2;
-  assign _117_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _118_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _119_ = { compute, adv } != 2'h2;
-  assign _120_ = { compute, adv } != 2'h2;
-  assign _121_ = { compute, adv } != 2'h2;
-  assign _122_ = { _239_, _238_ } != 1'h0;
-  assign _123_ = { _250_, s_param__valid } != 2'h2;
-  assign _124_ = { _252_, s_param__valid } != 2'h2;
-  assign _125_ = { _250_, ch_last, s_param__valid } != 3'h5;
-  assign _126_ = { _247_, compute } != 2'h3;
-  assign _127_ = { _245_, _075_ } != 2'h2;
-  assign _128_ = { _252_, _250_, _247_, _245_ } != 1'h0;
-  assign _129_ = { _255_, s_param__valid } != 2'h2;
-  assign _130_ = { _257_, s_param__valid } != 2'h2;
-  assign _131_ = { _257_, _255_ } != 1'h0;
-  assign _132_ = { _260_, s_param__valid } != 2'h2;
-  assign _133_ = { _262_, s_param__valid } != 2'h2;
-  assign _134_ = { _262_, _260_ } != 1'h0;
-  assign _135_ = { _267_, s_param__valid } != 2'h2;
-  assign _136_ = { _269_, s_param__valid } != 2'h2;
-  assign _137_ = { _267_, _065_, s_param__valid } != 3'h5;
-  assign _138_ = { _269_, _267_ } != 1'h0;
-  assign _139_ = { _273_, s_param__valid } != 2'h2;
-  assign _140_ = & { _098_, _097_, _096_, _139_ };
-  assign _141_ = & { _103_, _102_, _101_, _100_, _099_ };
-  assign _142_ = & { _106_, _105_, _104_ };
-  assign _143_ = & { _289_, s_param__valid };
-  assign _144_ = & { _290_, s_param__valid };
-  assign _145_ = & { _291_, s_param__valid };
-  assign _146_ = & { _292_, s_param__valid };
-  assign _147_ = & { _293_, s_param__valid };
-  assign _148_ = & { _294_, s_param__valid };
-  assign _149_ = & { _295_, s_param__valid };
-  assign _150_ = & { _296_, s_param__valid };
-  assign _151_ = & { _297_, s_param__valid };
-  assign _152_ = & { _298_, s_param__valid };
-  assign _153_ = & { _299_, s_param__valid };
-  assign _154_ = & { _300_, s_param__valid };
-  assign _155_ = & { _301_, s_param__valid };
-  assign _156_ = & { _109_, _108_, _107_ };
-  assign _157_ = & { _115_, _114_ };
-  assign _158_ = & { _117_, _116_ };
-  assign _159_ = & { fn_last, at_tile_last, adv };
-  assign _160_ = & { _119_, _118_ };
-  assign _161_ = & { _240_, ch_last, s_param__valid };
-  assign _162_ = & { _241_, ch_last, s_param__valid };
-  assign _163_ = & { _242_, ch_last, s_param__valid };
-  assign _164_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
-  assign _165_ = & { _131_, _130_, _129_ };
-  assign _166_ = & { _134_, _133_, _132_ };
-  assign _167_ = & { _138_, _137_, _136_, _135_ };
-  assign _178_ = ~ _316_;
-  assign _179_ = ~ _317_;
-  assign _180_ = ~ _318_;
-  assign _181_ = ~ _319_;
-  assign _182_ = ~ _323_;
-  assign _183_ = ~ compute;
-  assign _168_ = | { _178_, rst };
-  assign _169_ = | { _179_, rst };
-  assign _170_ = | { _180_, rst };
+  assign _095_ = { _263_, s_param__valid } != 2'h2;
+  assign _096_ = { _265_, s_param__valid } != 2'h2;
+  assign _097_ = { _265_, _263_ } != 1'h0;
+  assign _098_ = { _270_, s_param__valid } != 2'h2;
+  assign _099_ = { _272_, s_param__valid } != 2'h2;
+  assign _100_ = { _270_, \$signal$135 , s_param__valid } != 3'h5;
+  assign _101_ = { _272_, _270_ } != 1'h0;
+  assign _102_ = { _276_, s_param__valid } != 2'h2;
+  assign _103_ = { _278_, s_param__valid } != 2'h2;
+  assign _104_ = { _278_, _276_ } != 1'h0;
+  assign _105_ = { _282_, s_param__valid } != 2'h2;
+  assign _106_ = { _284_, s_param__valid } != 2'h2;
+  assign _107_ = { _282_, \$signal$135 , s_param__valid } != 3'h5;
+  assign _108_ = { _284_, _282_ } != 1'h0;
+  assign _109_ = { _289_, s_param__valid } != 2'h2;
+  assign _110_ = { _291_, s_param__valid } != 2'h2;
+  assign _111_ = { _289_, \$signal$135 , s_param__valid } != 3'h5;
+  assign _112_ = { _289_, wb_last, \$signal$135 , s_param__valid } != 4'hb;
+  assign _113_ = { _291_, _289_ } != 1'h0;
+  assign _114_ = { _295_, s_param__valid } != 2'h2;
+  assign _115_ = { _297_, s_param__valid } != 2'h2;
+  assign _116_ = { _297_, _295_ } != 1'h0;
+  assign _117_ = { _094_, _092_, enter_q, d_last } != 4'h8;
+  assign _118_ = { _094_, _092_, enter_q } != 1'h0;
+  assign _119_ = { _092_, enter_q } != 2'h2;
+  assign _120_ = { _094_, _092_, drain_restart } != 1'h0;
+  assign _121_ = { drain_restart, o_valid } != 1'h0;
+  assign _122_ = { compute, adv } != 2'h2;
+  assign _123_ = { compute, adv } != 2'h2;
+  assign _124_ = { compute, adv } != 2'h2;
+  assign _125_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _126_ = { compute, adv } != 2'h2;
+  assign _127_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _128_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _129_ = { compute, adv } != 2'h2;
+  assign _130_ = { compute, adv } != 2'h2;
+  assign _131_ = { compute, adv } != 2'h2;
+  assign _132_ = { _242_, _241_ } != 1'h0;
+  assign _133_ = { _253_, s_param__valid } != 2'h2;
+  assign _134_ = { _255_, s_param__valid } != 2'h2;
+  assign _135_ = { _253_, ch_last, s_param__valid } != 3'h5;
+  assign _136_ = { _250_, compute } != 2'h3;
+  assign _137_ = { _248_, _074_ } != 2'h2;
+  assign _138_ = { _255_, _253_, _250_, _248_ } != 1'h0;
+  assign _139_ = { _258_, s_param__valid } != 2'h2;
+  assign _140_ = { _260_, s_param__valid } != 2'h2;
+  assign _141_ = { _260_, _258_ } != 1'h0;
+  assign _142_ = & { _097_, _096_, _095_ };
+  assign _143_ = & { _101_, _100_, _099_, _098_ };
+  assign _144_ = & { _104_, _103_, _102_ };
+  assign _145_ = & { _108_, _107_, _106_, _105_ };
+  assign _146_ = & { _113_, _112_, _111_, _110_, _109_ };
+  assign _147_ = & { _116_, _115_, _114_ };
+  assign _148_ = & { _298_, s_param__valid };
+  assign _149_ = & { _299_, s_param__valid };
+  assign _150_ = & { _300_, s_param__valid };
+  assign _151_ = & { _301_, s_param__valid };
+  assign _152_ = & { _302_, s_param__valid };
+  assign _153_ = & { _303_, s_param__valid };
+  assign _154_ = & { _304_, s_param__valid };
+  assign _155_ = & { _305_, s_param__valid };
+  assign _156_ = & { _306_, s_param__valid };
+  assign _157_ = & { _307_, s_param__valid };
+  assign _158_ = & { _308_, s_param__valid };
+  assign _159_ = & { _309_, s_param__valid };
+  assign _160_ = & { _310_, s_param__valid };
+  assign _161_ = & { _119_, _118_, _117_ };
+  assign _162_ = & { _125_, _124_ };
+  assign _163_ = & { _127_, _126_ };
+  assign _164_ = & { fn_last, at_tile_last, adv };
+  assign _165_ = & { _129_, _128_ };
+  assign _166_ = & { _243_, ch_last, s_param__valid };
+  assign _167_ = & { _244_, ch_last, s_param__valid };
+  assign _168_ = & { _245_, ch_last, s_param__valid };
+  assign _169_ = & { _138_, _137_, _136_, _135_, _134_, _133_ };
+  assign _170_ = & { _141_, _140_, _139_ };
+  assign _181_ = ~ _325_;
+  assign _182_ = ~ _326_;
+  assign _183_ = ~ _327_;
+  assign _184_ = ~ _328_;
+  assign _185_ = ~ _332_;
+  assign _186_ = ~ compute;
   assign _171_ = | { _181_, rst };
-  assign _172_ = | { drain_restart, rst };
-  assign _173_ = | { drain_restart, rst };
-  assign _174_ = | { drain_restart, rst };
-  assign _175_ = | { _182_, rst };
-  assign _176_ = | { _183_, rst };
-  assign _177_ = | { _076_, rst };
-  assign _189_ = drain_restart ? 1'h0 : d_last;
-  assign _195_ = drain_restart ? m_one : row_last;
-  assign _198_ = drain_restart ? 1'h1 : row_valid;
-  assign _201_ = drain_restart ? 17'h00000 : row;
-  assign _184_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _204_ = drain_restart ? 3'h0 : dn;
-  assign _209_ = drain_restart ? 2'h0 : d;
-  assign _213_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _089_;
-  assign _214_ = adv ? _213_ : 1'hx;
-  assign _216_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$131  : _088_;
+  assign _172_ = | { _182_, rst };
+  assign _173_ = | { _183_, rst };
+  assign _174_ = | { _184_, rst };
+  assign _175_ = | { drain_restart, rst };
+  assign _176_ = | { drain_restart, rst };
+  assign _177_ = | { drain_restart, rst };
+  assign _178_ = | { _185_, rst };
+  assign _179_ = | { _186_, rst };
+  assign _180_ = | { _075_, rst };
+  assign _192_ = drain_restart ? 1'h0 : d_last;
+  assign _198_ = drain_restart ? m_one : row_last;
+  assign _201_ = drain_restart ? 1'h1 : row_valid;
+  assign _204_ = drain_restart ? 17'h00000 : row;
+  assign _187_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _207_ = drain_restart ? 3'h0 : dn;
+  assign _212_ = drain_restart ? 2'h0 : d;
+  assign _216_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _088_;
   assign _217_ = adv ? _216_ : 1'hx;
-  assign _227_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _642_;
+  assign _219_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$131  : _087_;
+  assign _220_ = adv ? _219_ : 1'hx;
+  assign _230_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _655_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -637,20 +647,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _642_ = b[4:0];
+        _655_ = b[4:0];
       2'b1?:
-        _642_ = b[9:5];
+        _655_ = b[9:5];
       default:
-        _642_ = a;
+        _655_ = a;
     endcase
   endfunction
-  assign _238_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _239_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _240_ = ctrl_state == 1'h1;
-  assign _241_ = ctrl_state == 1'h1;
-  assign _242_ = ctrl_state == 1'h1;
-  assign _243_ = _075_ ? 2'h0 : 2'hx;
-  function [1:0] _649_;
+  assign _241_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _242_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _243_ = ctrl_state == 1'h1;
+  assign _244_ = ctrl_state == 1'h1;
+  assign _245_ = ctrl_state == 1'h1;
+  assign _246_ = _074_ ? 2'h0 : 2'hx;
+  function [1:0] _662_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -658,189 +668,209 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _649_ = b[1:0];
+        _662_ = b[1:0];
       4'b??1?:
-        _649_ = b[3:2];
+        _662_ = b[3:2];
       4'b?1??:
-        _649_ = b[5:4];
+        _662_ = b[5:4];
       4'b1???:
-        _649_ = b[7:6];
+        _662_ = b[7:6];
       default:
-        _649_ = a;
+        _662_ = a;
     endcase
   endfunction
-  assign _245_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _246_ = compute ? 2'hx : 2'h3;
-  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _248_ = ch_last ? 2'h2 : 2'hx;
-  assign _249_ = s_param__valid ? _248_ : 2'hx;
-  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _251_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _252_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _253_ = s_param__valid ? _071_ : 1'hx;
-  function [0:0] _659_;
+  assign _248_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _249_ = compute ? 2'hx : 2'h3;
+  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _251_ = ch_last ? 2'h2 : 2'hx;
+  assign _252_ = s_param__valid ? _251_ : 2'hx;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _254_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _255_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _256_ = s_param__valid ? _070_ : 1'hx;
+  function [0:0] _672_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _659_ = b[0:0];
+        _672_ = b[0:0];
       2'b1?:
-        _659_ = b[1:1];
+        _672_ = b[1:1];
       default:
-        _659_ = a;
+        _672_ = a;
     endcase
   endfunction
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = s_param__valid ? _063_ : 1'hx;
-  assign _257_ = ! ctrl_state;
-  assign _258_ = s_param__valid ? _064_[15:0] : 16'hxxxx;
-  function [15:0] _664_;
+  assign _258_ = ctrl_state == 1'h1;
+  assign _259_ = s_param__valid ? _063_ : 1'hx;
+  assign _260_ = ! ctrl_state;
+  assign _261_ = s_param__valid ? _064_[15:0] : 16'hxxxx;
+  function [15:0] _677_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _664_ = b[15:0];
+        _677_ = b[15:0];
       2'b1?:
-        _664_ = b[31:16];
+        _677_ = b[31:16];
       default:
-        _664_ = a;
+        _677_ = a;
     endcase
   endfunction
-  assign _260_ = ctrl_state == 1'h1;
-  assign _261_ = s_param__valid ? _062_[15:0] : 16'hxxxx;
-  assign _262_ = ! ctrl_state;
-  assign _263_ = wb ? (* full_case = 32'd1 *) _069_[0] : 1'h0;
-  assign _264_ = _065_ ? _263_ : 1'hx;
-  assign _265_ = s_param__valid ? _264_ : 1'hx;
-  function [0:0] _671_;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = s_param__valid ? _062_[15:0] : 16'hxxxx;
+  assign _265_ = ! ctrl_state;
+  assign _266_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _267_ = \$signal$135  ? _266_ : 1'hx;
+  assign _268_ = s_param__valid ? _267_ : 1'hx;
+  function [0:0] _684_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _671_ = b[0:0];
+        _684_ = b[0:0];
       2'b1?:
-        _671_ = b[1:1];
-      default:
-        _671_ = a;
-    endcase
-  endfunction
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _269_ = ! ctrl_state;
-  assign _270_ = _065_ ? _066_[2:0] : 3'hx;
-  assign _271_ = s_param__valid ? _270_ : 3'hx;
-  function [2:0] _677_;
-    input [2:0] a;
-    input [5:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _677_ = b[2:0];
-      2'b1?:
-        _677_ = b[5:3];
-      default:
-        _677_ = a;
-    endcase
-  endfunction
-  assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _275_ = ! ctrl_state;
-  assign _276_ = wb ? 3'hx : _068_[2:0];
-  assign _277_ = _065_ ? _276_ : 3'hx;
-  assign _278_ = s_param__valid ? _277_ : 3'hx;
-  function [2:0] _684_;
-    input [2:0] a;
-    input [5:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _684_ = b[2:0];
-      2'b1?:
-        _684_ = b[5:3];
+        _684_ = b[1:1];
       default:
         _684_ = a;
     endcase
   endfunction
-  assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _282_ = ! ctrl_state;
-  assign _283_ = _065_ ? (* full_case = 32'd1 *) 2'h0 : _070_[1:0];
-  assign _284_ = s_param__valid ? _283_ : 2'hx;
-  function [1:0] _690_;
+  assign _270_ = ctrl_state == 1'h1;
+  assign _271_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _272_ = ! ctrl_state;
+  assign _273_ = \$signal$135  ? (* full_case = 32'd1 *) 1'h0 : _069_;
+  assign _274_ = s_param__valid ? _273_ : 1'hx;
+  function [0:0] _690_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _690_ = b[0:0];
+      2'b1?:
+        _690_ = b[1:1];
+      default:
+        _690_ = a;
+    endcase
+  endfunction
+  assign _275_ = _690_(1'hx, { _277_, _274_ }, { _278_, _276_ });
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = \$signal$135  ? _065_[2:0] : 3'hx;
+  assign _280_ = s_param__valid ? _279_ : 3'hx;
+  function [2:0] _696_;
+    input [2:0] a;
+    input [5:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _696_ = b[2:0];
+      2'b1?:
+        _696_ = b[5:3];
+      default:
+        _696_ = a;
+    endcase
+  endfunction
+  assign _282_ = ctrl_state == 1'h1;
+  assign _283_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _284_ = ! ctrl_state;
+  assign _285_ = wb_last ? _066_[2:0] : 3'hx;
+  assign _286_ = \$signal$135  ? _285_ : 3'hx;
+  assign _287_ = s_param__valid ? _286_ : 3'hx;
+  function [2:0] _703_;
+    input [2:0] a;
+    input [5:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _703_ = b[2:0];
+      2'b1?:
+        _703_ = b[5:3];
+      default:
+        _703_ = a;
+    endcase
+  endfunction
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = \$signal$135  ? (* full_case = 32'd1 *) 2'h0 : _068_[1:0];
+  assign _293_ = s_param__valid ? _292_ : 2'hx;
+  function [1:0] _709_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _690_ = b[1:0];
+        _709_ = b[1:0];
       2'b1?:
-        _690_ = b[3:2];
+        _709_ = b[3:2];
       default:
-        _690_ = a;
+        _709_ = a;
     endcase
   endfunction
-  assign _286_ = ctrl_state == 1'h1;
-  assign _287_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _288_ = ! ctrl_state;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = ! ctrl_state;
+  assign _295_ = ctrl_state == 1'h1;
+  assign _296_ = s_param__valid ? 2'h0 : 2'hx;
   assign _297_ = ! ctrl_state;
   assign _298_ = ! ctrl_state;
   assign _299_ = ! ctrl_state;
   assign _300_ = ! ctrl_state;
   assign _301_ = ! ctrl_state;
-  assign _304_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : _041_[2:0];
-  assign _305_ = d_last ? (* full_case = 32'd1 *) _304_ : _038_[2:0];
-  assign _307_ = dn_last ? (* full_case = 32'd1 *) 3'h1 : _040_[2:0];
-  assign _308_ = d_last ? (* full_case = 32'd1 *) _307_ : _037_[2:0];
-  assign _309_ = beat_last ? (* full_case = 32'd1 *) _308_ : _035_[2:0];
-  assign \$like  = o_valid ? _309_[0] : 1'hx;
-  assign _310_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : ra_inc;
-  assign _311_ = d_last ? (* full_case = 32'd1 *) _310_ : ra_row;
-  assign _313_ = ch_last ? 1'h1 : 1'h0;
-  assign _314_ = s_param__valid ? _313_ : 1'h0;
-  assign enter = _315_ ? _314_ : 1'h0;
-  assign _315_ = ctrl_state == 1'h1;
-  assign _316_ = ctrl_state == 1'h1;
-  assign _317_ = ctrl_state == 1'h1;
-  assign _318_ = ctrl_state == 1'h1;
-  assign _319_ = ctrl_state == 1'h1;
-  assign _320_ = ctrl_state == 1'h1;
-  assign _321_ = ctrl_state == 1'h1;
-  assign _322_ = ctrl_state == 1'h1;
-  assign _323_ = ! ctrl_state;
-  function [0:0] _731_;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = ! ctrl_state;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = ! ctrl_state;
+  assign _313_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : _041_[2:0];
+  assign _314_ = d_last ? (* full_case = 32'd1 *) _313_ : _038_[2:0];
+  assign _316_ = dn_last ? (* full_case = 32'd1 *) 3'h1 : _040_[2:0];
+  assign _317_ = d_last ? (* full_case = 32'd1 *) _316_ : _037_[2:0];
+  assign _318_ = beat_last ? (* full_case = 32'd1 *) _317_ : _035_[2:0];
+  assign \$like  = o_valid ? _318_[0] : 1'hx;
+  assign _319_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : ra_inc;
+  assign _320_ = d_last ? (* full_case = 32'd1 *) _319_ : ra_row;
+  assign _322_ = ch_last ? 1'h1 : 1'h0;
+  assign _323_ = s_param__valid ? _322_ : 1'h0;
+  assign enter = _324_ ? _323_ : 1'h0;
+  assign _324_ = ctrl_state == 1'h1;
+  assign _325_ = ctrl_state == 1'h1;
+  assign _326_ = ctrl_state == 1'h1;
+  assign _327_ = ctrl_state == 1'h1;
+  assign _328_ = ctrl_state == 1'h1;
+  assign _329_ = ctrl_state == 1'h1;
+  assign _330_ = ctrl_state == 1'h1;
+  assign _331_ = ctrl_state == 1'h1;
+  assign _332_ = ! ctrl_state;
+  function [0:0] _750_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _731_ = b[0:0];
+        _750_ = b[0:0];
       2'b1?:
-        _731_ = b[1:1];
+        _750_ = b[1:1];
       default:
-        _731_ = a;
+        _750_ = a;
     endcase
   endfunction
-  assign s_param__ready = _731_(1'h0, 2'h3, { _325_, _324_ });
-  assign _324_ = ctrl_state == 1'h1;
-  assign _325_ = ! ctrl_state;
+  assign s_param__ready = _750_(1'h0, 2'h3, { _334_, _333_ });
+  assign _333_ = ctrl_state == 1'h1;
+  assign _334_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -848,7 +878,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$152 ),
+    .o_data(\o_data$154 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -913,83 +943,103 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .zero_point(zero_point)
   );
   assign _055_[15:6] = 10'hxxx;
-  assign _184_[2:1] = 2'hx;
+  assign _187_[2:1] = 2'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
+      ch_left <= 16'h0000;
+    end else if (_142_) begin
+      ch_left <= _677_(16'hxxxx, { _264_, _261_ }, { _265_, _263_ });
+    end
+    if (rst) begin
+      wb_last <= 1'h1;
+    end else if (_143_) begin
+      wb_last <= _684_(1'hx, { _271_, _268_ }, { _272_, _270_ });
+    end
+    if (rst) begin
+      \$signal$135  <= 1'h0;
+    end else if (_144_) begin
+      \$signal$135  <= _275_;
+    end
+    if (rst) begin
+      wa <= 3'h0;
+    end else if (_145_) begin
+      wa <= _696_(3'hx, { _283_, _280_ }, { _284_, _282_ });
+    end
+    if (rst) begin
       blk <= 3'h0;
-    end else if (_141_) begin
-      blk <= _684_(3'hx, { _281_, _278_ }, { _282_, _280_ });
+    end else if (_146_) begin
+      blk <= _703_(3'hx, { _290_, _287_ }, { _291_, _289_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_142_) begin
-      lane <= _690_(2'hx, { _287_, _284_ }, { _288_, _286_ });
+    end else if (_147_) begin
+      lane <= _709_(2'hx, { _296_, _293_ }, { _297_, _295_ });
     end
     if (rst) begin
       \$signal$132  <= 1'h0;
-    end else if (_143_) begin
+    end else if (_148_) begin
       \$signal$132  <= _061_;
     end
     if (rst) begin
       \$signal$131  <= 1'h0;
-    end else if (_144_) begin
+    end else if (_149_) begin
       \$signal$131  <= _058_;
     end
     if (rst) begin
       tile_pen <= 6'h00;
-    end else if (_145_) begin
+    end else if (_150_) begin
       tile_pen <= _056_[5:0];
     end
     if (rst) begin
       k_pen <= 6'h00;
-    end else if (_146_) begin
+    end else if (_151_) begin
       k_pen <= _053_[5:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_147_) begin
+    end else if (_152_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_148_) begin
+    end else if (_153_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_149_) begin
+    end else if (_154_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_150_) begin
+    end else if (_155_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_151_) begin
+    end else if (_156_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_152_) begin
+    end else if (_157_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_153_) begin
+    end else if (_158_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_154_) begin
+    end else if (_159_) begin
       m_last <= _048_[15:0];
     end
     if (rst) begin
-      M_ <= 16'h0000;
-    end else if (_155_) begin
-      M_ <= hdr[15:0];
+      m_less <= 17'h00000;
+    end else if (_160_) begin
+      m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
       credit_ok <= 1'h1;
@@ -1000,7 +1050,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$90  <= 1'h0;
       \i_valid$88  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$149  <= 1'h0;
+      \$signal$151  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1009,54 +1059,54 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       dn <= 3'h0;
       d <= 2'h0;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _045_ : _047_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _044_[3:0] : kept;
-      last_mblock <= _042_ >= M_;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _044_ : _045_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _043_[3:0] : kept;
+      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       give_back <= _007_ + _009_;
       \w_en$112  <= \o_valid$110 ;
       \i_last$90  <= part_last;
-      \i_valid$88  <= \$signal$149 ;
+      \i_valid$88  <= \$signal$151 ;
       part_last <= _005_ & dn_last;
-      \$signal$149  <= _003_;
+      \$signal$151  <= _003_;
       enter_q <= enter;
-      begin if (_093_) d_last <= _189_; else d_last <= _095_ ? \$signal$72  : _189_; end
-      begin if (_093_) row_last <= _195_; else begin if (_095_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _195_; end end
-      begin if (_093_) row_valid <= _198_; else begin if (_095_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _198_; end end
-      begin if (_093_) row <= _201_; else begin if (_095_) begin if (wrap) row <= row - 2'h3; else row <= _027_[16:0]; end else row <= _201_; end end
-      begin if (_093_) dn <= _204_; else begin if (_095_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else dn <= _204_; end else dn <= _204_; end end
-      begin if (_093_) d <= _209_; else begin if (_095_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _002_[1:0]; else d <= _209_; end end
+      begin if (_092_) d_last <= _192_; else d_last <= _094_ ? \$signal$72  : _192_; end
+      begin if (_092_) row_last <= _198_; else begin if (_094_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _198_; end end
+      begin if (_092_) row_valid <= _201_; else begin if (_094_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _201_; end end
+      begin if (_092_) row <= _204_; else begin if (_094_) begin if (wrap) row <= row - 2'h3; else row <= _027_[16:0]; end else row <= _204_; end end
+      begin if (_092_) dn <= _207_; else begin if (_094_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else dn <= _207_; end else dn <= _207_; end end
+      begin if (_092_) d <= _212_; else begin if (_094_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _002_[1:0]; else d <= _212_; end end
     end
-    if (_168_) begin
+    if (_171_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _024_;
     end
-    if (_169_) begin
+    if (_172_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _022_;
     end
-    if (_170_) begin
+    if (_173_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _019_;
     end
-    if (_171_) begin
+    if (_174_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _016_;
     end
-    if (!_320_) begin
+    if (!_329_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_321_) begin
+    if (!_330_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_322_) begin
+    if (!_331_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1066,131 +1116,116 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (\o_valid$110 ) begin
       \w_data$114  <= { o_last, o_data };
     end
-    if (\$signal$149 ) begin
+    if (\$signal$151 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$152 ;
+      acc_chosen <= \o_data$154 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_156_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_093_) dn_last <= 1'hx; else begin if (_095_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_161_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_092_) dn_last <= 1'hx; else begin if (_094_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_110_) begin
-      begin if (_093_) beat_last <= 1'h0; else begin if (_095_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_120_) begin
+      begin if (_092_) beat_last <= 1'h0; else begin if (_094_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_172_) begin
+    if (_175_) begin
       ra_row <= 3'h0;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _305_ : _036_[2:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _314_ : _036_[2:0];
     end
-    if (_173_) begin
+    if (_176_) begin
       ra_inc[2:1] <= 2'h0;
     end else if (o_valid) begin
-      ra_inc[2:1] <= _309_[2:1];
+      ra_inc[2:1] <= _318_[2:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_111_) begin
-      ra_inc[0] <= _184_[0];
+    end else if (_121_) begin
+      ra_inc[0] <= _187_[0];
     end
-    if (_174_) begin
+    if (_177_) begin
       ra <= 3'h0;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _311_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _320_ : ra_inc;
     end
-    if (_175_) begin
+    if (_178_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_112_) begin
-      at_tile_last <= compute ? _214_ : \$signal$132 ;
+    end else if (_122_) begin
+      at_tile_last <= compute ? _217_ : \$signal$132 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_113_) begin
-      at_k_last <= compute ? _217_ : \$signal$131 ;
+    end else if (_123_) begin
+      at_k_last <= compute ? _220_ : \$signal$131 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_157_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _084_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_162_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _083_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 4'h0;
-    end else if (_158_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _083_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
+    end else if (_163_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _082_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_176_) begin
+    if (_179_) begin
       fm0 <= 17'h00000;
-    end else if (_159_) begin
-      fm0 <= _082_[16:0];
+    end else if (_164_) begin
+      fm0 <= _081_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_160_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _081_ : _227_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_165_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _080_ : _230_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 6'h00;
-    end else if (_120_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _086_[5:0]; else t_rem <= 6'hxx; end else t_rem <= tile_pen; end
+    end else if (_130_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _085_[5:0]; else t_rem <= 6'hxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 6'h00;
-    end else if (_121_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _085_[5:0]; else k_rem <= 6'hxx; end else k_rem <= k_pen; end
+    end else if (_131_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _084_[5:0]; else k_rem <= 6'hxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_122_) begin
-      flush <= _642_(5'hxx, { 5'h15, _074_[4:0] }, { _239_, _238_ });
+    end else if (_132_) begin
+      flush <= _655_(5'hxx, { 5'h15, _073_[4:0] }, { _242_, _241_ });
     end
-    if (_177_) begin
+    if (_180_) begin
       compute <= 1'h0;
-    end else if (_161_) begin
+    end else if (_166_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_162_) begin
+    end else if (_167_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 4'h0;
-    end else if (_163_) begin
+    end else if (_168_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_164_) begin
-      ctrl_state <= _649_(2'hx, { _251_, _249_, _246_, _243_ }, { _252_, _250_, _247_, _245_ });
+    end else if (_169_) begin
+      ctrl_state <= _662_(2'hx, { _254_, _252_, _249_, _246_ }, { _255_, _253_, _250_, _248_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_165_) begin
-      ch_last <= _659_(1'hx, { _256_, _253_ }, { _257_, _255_ });
-    end
-    if (rst) begin
-      ch_left <= 16'h0000;
-    end else if (_166_) begin
-      ch_left <= _664_(16'hxxxx, { _261_, _258_ }, { _262_, _260_ });
-    end
-    if (rst) begin
-      wb <= 1'h0;
-    end else if (_167_) begin
-      wb <= _671_(1'hx, { _268_, _265_ }, { _269_, _267_ });
-    end
-    if (rst) begin
-      wa <= 3'h0;
-    end else if (_140_) begin
-      wa <= _677_(3'hx, { _274_, _271_ }, { _275_, _273_ });
+    end else if (_170_) begin
+      ch_last <= _672_(1'hx, { _259_, _256_ }, { _260_, _258_ });
     end
   end
 endmodule
@@ -1372,7 +1407,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_2_1 = 8'h00;
   reg [7:0] w_2_2 = 8'h00;
   reg [7:0] w_2_3 = 8'h00;
+  wire [7:0] w_in0;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign _016_ = drain_count - 1'h1;
   assign _017_ = | { lr_3_3, rst };
   assign _018_ = | { lr_3_3, rst };
@@ -1406,13 +1443,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w1 <= i_w[15:8];
     in_w2 <= i_w[23:16];
     in_w3 <= i_w[31:24];
-    skew_w1_d0 <= in_w1;
-    skew_w2_d0 <= in_w2;
     skew_w2_d1 <= skew_w2_d0;
-    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
-    w_0_0 <= in_w0;
+    w_0_0 <= w_in0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -1556,7 +1590,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(in_w0);
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
       l_0_0 <= in_last;
       a_0_0 <= a_in0;
       skew_l3_d2 <= skew_l3_d1;
@@ -1703,6 +1737,15 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       acc_0_0 <= 22'h000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (in_idle) begin
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
     end
     if (_034_) begin
       skew_a3_d0 <= 8'h00;

@@ -239,11 +239,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_2_3 = 8'h00;
   reg [7:0] w_2_4 = 8'h00;
   reg [7:0] w_2_5 = 8'h00;
+  wire [7:0] w_in0;
   assign _022_ = en & drain_advance;
   assign _024_ = | count_next;
   assign _026_ = beat_next == 2'h2;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign p_0_0 = $signed(a_in0) * $signed(in_w0);
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
+  assign p_0_0 = $signed(a_in0) * $signed(w_in0);
   assign cap_0_0 = en & in_last;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
   assign cap_0_1 = en & l_0_0;
@@ -329,22 +331,17 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       w_0_3 <= skew_w3_d2;
       w_0_2 <= skew_w2_d1;
       w_0_1 <= skew_w1_d0;
-      w_0_0 <= in_w0;
+      w_0_0 <= w_in0;
       skew_w5_d4 <= skew_w5_d3;
       skew_w5_d3 <= skew_w5_d2;
       skew_w5_d2 <= skew_w5_d1;
       skew_w5_d1 <= skew_w5_d0;
-      skew_w5_d0 <= in_w5;
       skew_w4_d3 <= skew_w4_d2;
       skew_w4_d2 <= skew_w4_d1;
       skew_w4_d1 <= skew_w4_d0;
-      skew_w4_d0 <= in_w4;
       skew_w3_d2 <= skew_w3_d1;
       skew_w3_d1 <= skew_w3_d0;
-      skew_w3_d0 <= in_w3;
       skew_w2_d1 <= skew_w2_d0;
-      skew_w2_d0 <= in_w2;
-      skew_w1_d0 <= in_w1;
       in_w5 <= i_w[47:40];
       in_w4 <= i_w[39:32];
       in_w3 <= i_w[31:24];
@@ -603,5 +600,20 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     if (cap_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
+    if (en)
+      if (in_idle) skew_w5_d0 <= 8'h00;
+      else skew_w5_d0 <= in_w5;
+    if (en)
+      if (in_idle) skew_w4_d0 <= 8'h00;
+      else skew_w4_d0 <= in_w4;
+    if (en)
+      if (in_idle) skew_w3_d0 <= 8'h00;
+      else skew_w3_d0 <= in_w3;
+    if (en)
+      if (in_idle) skew_w2_d0 <= 8'h00;
+      else skew_w2_d0 <= in_w2;
+    if (en)
+      if (in_idle) skew_w1_d0 <= 8'h00;
+      else skew_w1_d0 <= in_w1;
   end
 endmodule

@@ -91,11 +91,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "6" *)
   wire [6:0] _035_;
   wire _036_;
-  wire [17:0] _037_;
   (* unused_bits = "4" *)
-  wire [4:0] _039_;
+  wire [4:0] _038_;
+  wire _039_;
   wire _040_;
-  wire _041_;
   wire _044_;
   (* unused_bits = "9 10 11 12 13 14 15 16" *)
   wire [16:0] _048_;
@@ -115,43 +114,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] _059_;
   (* unused_bits = "6" *)
   wire [6:0] _060_;
-  wire _061_;
   (* unused_bits = "4" *)
-  wire [4:0] _062_;
+  wire [4:0] _061_;
   (* unused_bits = "2" *)
-  wire [2:0] _063_;
+  wire [2:0] _062_;
+  wire _063_;
   (* unused_bits = "1" *)
   wire [1:0] _064_;
   wire _065_;
   wire _066_;
+  wire _067_;
   (* unused_bits = "5" *)
-  wire [5:0] _069_;
-  wire _070_;
+  wire [5:0] _070_;
   wire _071_;
-  wire _074_;
+  wire _072_;
   wire _075_;
   wire _076_;
+  wire _077_;
   (* unused_bits = "17" *)
-  wire [17:0] _077_;
+  wire [17:0] _078_;
   (* unused_bits = "5" *)
-  wire [5:0] _078_;
-  wire _079_;
-  (* unused_bits = "9" *)
-  wire [9:0] _080_;
+  wire [5:0] _079_;
+  wire _080_;
   (* unused_bits = "9" *)
   wire [9:0] _081_;
-  wire _082_;
+  (* unused_bits = "9" *)
+  wire [9:0] _082_;
   wire _083_;
+  wire _084_;
   (* unused_bits = "17" *)
-  wire [17:0] _084_;
-  wire _085_;
+  wire [17:0] _085_;
+  wire _086_;
   (* unused_bits = "17" *)
-  wire [17:0] _086_;
-  wire [18:0] _093_;
-  wire _095_;
+  wire [17:0] _087_;
+  wire [18:0] _094_;
   wire _096_;
-  wire _098_;
-  wire _102_;
+  wire _097_;
+  wire _099_;
   wire _103_;
   wire _104_;
   wire _105_;
@@ -244,87 +243,89 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _192_;
   wire _193_;
   wire _194_;
-  wire [5:0] _195_;
+  wire _195_;
   wire _196_;
   wire _197_;
+  wire _198_;
+  wire _199_;
+  wire _200_;
+  wire _201_;
   wire _202_;
-  wire _208_;
-  wire _211_;
-  wire [16:0] _214_;
+  wire _203_;
+  wire _204_;
+  wire [5:0] _205_;
+  wire _206_;
+  wire _207_;
+  wire _212_;
+  wire _218_;
+  wire _221_;
+  wire [16:0] _224_;
   (* unused_bits = "0" *)
-  wire [5:0] _217_;
-  wire [3:0] _221_;
-  wire [1:0] _226_;
-  wire _230_;
-  wire _231_;
-  wire _233_;
-  wire _234_;
+  wire [5:0] _227_;
+  wire [3:0] _231_;
+  wire [1:0] _236_;
+  wire _240_;
+  wire _241_;
+  wire _243_;
   wire _244_;
-  wire _255_;
-  wire _256_;
-  wire _257_;
-  wire _258_;
-  wire _259_;
-  wire [1:0] _260_;
-  wire _262_;
-  wire [1:0] _263_;
-  wire _264_;
-  wire [1:0] _265_;
-  wire [1:0] _266_;
+  wire _254_;
+  wire _265_;
+  wire _266_;
   wire _267_;
-  wire [1:0] _268_;
+  wire _268_;
   wire _269_;
-  wire _270_;
+  wire [1:0] _270_;
   wire _272_;
-  wire _273_;
+  wire [1:0] _273_;
   wire _274_;
-  wire [15:0] _275_;
+  wire [1:0] _275_;
+  wire [1:0] _276_;
   wire _277_;
-  wire [15:0] _278_;
+  wire [1:0] _278_;
   wire _279_;
-  wire [1:0] _280_;
-  wire [1:0] _281_;
-  wire [1:0] _282_;
+  wire _280_;
+  wire _282_;
+  wire _283_;
   wire _284_;
-  wire [1:0] _285_;
-  wire _286_;
-  wire [5:0] _287_;
-  wire [5:0] _288_;
+  wire [15:0] _285_;
+  wire _287_;
+  wire [15:0] _288_;
+  wire _289_;
   wire _290_;
-  wire [5:0] _291_;
+  wire _291_;
   wire _292_;
-  wire [3:0] _293_;
-  wire [3:0] _294_;
-  wire [3:0] _295_;
+  wire _294_;
+  wire _295_;
+  wire _296_;
   wire _297_;
-  wire [3:0] _298_;
+  wire _298_;
   wire _299_;
   wire _300_;
   wire _301_;
-  wire _303_;
-  wire _304_;
-  wire _305_;
-  wire _306_;
+  wire _302_;
+  wire [1:0] _303_;
+  wire [1:0] _304_;
+  wire [1:0] _305_;
   wire _307_;
-  wire _308_;
+  wire [1:0] _308_;
   wire _309_;
-  wire _310_;
-  wire _311_;
-  wire _312_;
+  wire [5:0] _310_;
+  wire [5:0] _311_;
   wire _313_;
-  wire _314_;
+  wire [5:0] _314_;
   wire _315_;
-  wire _316_;
-  wire _317_;
-  wire _318_;
-  wire [5:0] _321_;
-  wire [5:0] _322_;
-  wire [5:0] _323_;
-  wire [5:0] _324_;
-  wire [5:0] _325_;
-  wire [5:0] _326_;
-  wire [5:0] _327_;
-  wire [5:0] _328_;
+  wire [3:0] _316_;
+  wire [3:0] _317_;
+  wire [3:0] _318_;
+  wire _320_;
+  wire [3:0] _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire _326_;
+  wire _327_;
+  wire _328_;
+  wire _329_;
   wire _330_;
   wire _331_;
   wire _332_;
@@ -336,14 +337,34 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _338_;
   wire _339_;
   wire _340_;
+  wire _341_;
+  wire [5:0] _344_;
+  wire [5:0] _345_;
+  wire [5:0] _346_;
+  wire [5:0] _347_;
+  wire [5:0] _348_;
+  wire [5:0] _349_;
+  wire [5:0] _350_;
+  wire [5:0] _351_;
+  wire _353_;
+  wire _354_;
+  wire _355_;
+  wire _356_;
+  wire _357_;
+  wire _358_;
+  wire _359_;
+  wire _360_;
+  wire _361_;
+  wire _362_;
+  wire _363_;
   wire \$like ;
   wire [5:0] \$like$58 ;
   wire \$signal ;
   reg \$signal$110  = 1'h0;
   reg \$signal$111  = 1'h0;
-  reg \$signal$139  = 1'h0;
-  reg \$signal$146  = 1'h0;
-  reg [15:0] M_ = 16'h0000;
+  reg \$signal$114  = 1'h0;
+  reg \$signal$141  = 1'h0;
+  reg \$signal$148  = 1'h0;
   reg [49:0] acc_chosen = 50'h0000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
@@ -404,6 +425,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
+  reg [16:0] m_less = 17'h00000;
   reg m_one = 1'h0;
   output [48:0] m_out__payload;
   wire [48:0] m_out__payload;
@@ -415,7 +437,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [15:0] o_data;
-  wire [149:0] \o_data$149 ;
+  wire [149:0] \o_data$151 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$84 ;
@@ -461,6 +483,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \w_en$87  = 1'h0;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
+  reg wb_last = 1'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
@@ -469,16 +492,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _044_ = ~ at_k_last;
   assign _055_ = credit_ok | _044_;
   assign take = _036_ & _055_;
-  assign _065_ = s_act__valid & s_wgt__valid;
-  assign _074_ = in_data & _065_;
-  assign _085_ = _074_ & credit_ok;
-  assign \$signal  = _085_ & at_k_last;
-  assign _096_ = ~ in_data;
+  assign _066_ = s_act__valid & s_wgt__valid;
+  assign _075_ = in_data & _066_;
+  assign _086_ = _075_ & credit_ok;
+  assign \$signal  = _086_ & at_k_last;
+  assign _097_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
   assign _021_ = credit_ok | _011_;
   assign _022_ = _000_ & _021_;
-  assign adv = _096_ | _022_;
+  assign adv = _097_ | _022_;
   assign _023_ = compute & adv;
   assign _024_ = _023_ & at_tile_last;
   assign block_end = _024_ & fn_last;
@@ -490,15 +513,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign wrap = d_last & _029_;
   assign _030_ = ra_inc + 1'h1;
   assign _031_[5:0] = ra_inc + 6'h3e;
-  assign _032_ = ra_row + 1'h1;
-  assign _033_[5:0] = ra_row + 6'h3e;
+  assign _032_ = ra_row - 6'h3f;
+  assign _033_[5:0] = ra_row - 2'h2;
   assign _034_[5:0] = ra_inc + 1'h1;
   assign _035_[5:0] = ra_inc + 6'h3e;
   assign \w_en$83  = \o_valid$84  & ob_last;
-  assign _037_ = fm0 + 3'h4;
-  assign _039_[3:0] = kept - 3'h4;
-  assign _040_ = kept >= 4'h8;
-  assign _041_ = kept >= 3'h4;
+  assign _038_[3:0] = kept - 3'h4;
+  assign _039_ = kept >= 4'h8;
+  assign _040_ = kept >= 3'h4;
   assign _048_[8:0] = hdr[40:32] - 2'h2;
   assign _049_ = hdr[47:32] > 5'h11;
   assign _050_[8:0] = _049_ ? hdr[40:32] : 9'h011;
@@ -511,32 +533,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _058_ = hdr[31:16] == 1'h1;
   assign _059_[15:0] = ch_left - 1'h1;
   assign _060_[5:0] = wa + 1'h1;
-  assign _061_ = wb == 2'h2;
-  assign _062_[3:0] = blk + 1'h1;
-  assign _063_[1:0] = wb + 1'h1;
+  assign _061_[3:0] = blk + 1'h1;
+  assign _062_[1:0] = wb + 1'h1;
+  assign _063_ = wb == 1'h1;
   assign _064_[0] = lane + 1'h1;
-  assign _066_ = ch_left == 1'h1;
-  assign _069_[4:0] = flush - 1'h1;
-  assign _070_ = ! flush;
-  assign _071_ = block_end & last_mblock;
-  assign _075_ = fn_last & last_mblock;
-  assign _076_ = ~ _075_;
-  assign _077_[16:0] = fm0 + 3'h4;
-  assign _078_[4:0] = fn_rem - 1'h1;
-  assign _079_ = ! fn_rem;
-  assign _080_[8:0] = k_rem - 1'h1;
-  assign _081_[8:0] = t_rem - 1'h1;
-  assign _082_ = ! k_rem;
-  assign _083_ = ! t_rem;
-  assign _084_[16:0] = row + 1'h1;
-  assign _086_[16:0] = row - 2'h3;
-  assign _093_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _095_ = ~ drain_lt_wrap_pen;
-  assign _098_ = ~ drain_lt_pen;
-  assign _102_ = ~ drain_restart;
-  assign _103_ = _102_ & o_valid;
-  assign _104_ = ~ beat_last;
-  assign _105_ = _103_ & _104_;
+  assign _065_ = ! lane;
+  assign _067_ = ch_left == 1'h1;
+  assign _070_[4:0] = flush - 1'h1;
+  assign _071_ = ! flush;
+  assign _072_ = block_end & last_mblock;
+  assign _076_ = fn_last & last_mblock;
+  assign _077_ = ~ _076_;
+  assign _078_[16:0] = fm0 + 3'h4;
+  assign _079_[4:0] = fn_rem - 1'h1;
+  assign _080_ = ! fn_rem;
+  assign _081_[8:0] = k_rem - 1'h1;
+  assign _082_[8:0] = t_rem - 1'h1;
+  assign _083_ = ! k_rem;
+  assign _084_ = ! t_rem;
+  assign _085_[16:0] = row + 1'h1;
+  assign _087_[16:0] = row - 2'h3;
+  assign _094_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _096_ = ~ drain_lt_wrap_pen;
+  assign _099_ = ~ drain_lt_pen;
+  assign _103_ = ~ drain_restart;
+  assign _104_ = _103_ & o_valid;
+  assign _105_ = ~ beat_last;
+  assign _106_ = _104_ & _105_;
   assign _001_ = ~ drain_restart;
   assign _002_ = _001_ & row_end;
   assign _005_ = dn + 1'h1;
@@ -544,121 +567,130 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _007_ = o_valid & row_valid;
   assign _008_ = row_end & row_valid;
   assign _009_ = _008_ & row_last;
-  assign _012_ = beat[0] ? \o_data$149 [99:50] : \o_data$149 [49:0];
+  assign _012_ = beat[0] ? \o_data$151 [99:50] : \o_data$151 [49:0];
   assign _014_ = ob + 1'h1;
   assign _015_[1:0] = ob_last ? 2'h0 : _014_;
   assign _017_ = r_en & m_out__valid;
   assign _018_ = ~ row_valid;
   assign _019_ = row_end & _018_;
-  reg [16:0] _527_ = 17'h00000;
-  assign drain_back[16:0] = _527_;
-  reg [16:0] _528_ = 17'h00000;
-  assign drain_plus[16:0] = _528_;
-  assign _106_ = { _267_, s_param__valid } != 2'h2;
-  assign _107_ = { _269_, s_param__valid } != 2'h2;
-  assign _108_ = { _267_, ch_last, s_param__valid } != 3'h5;
-  assign _109_ = { _264_, compute } != 2'h3;
-  assign _110_ = { _262_, _070_ } != 2'h2;
-  assign _111_ = { _269_, _267_, _264_, _262_ } != 1'h0;
-  assign _112_ = { _272_, s_param__valid } != 2'h2;
-  assign _113_ = { _274_, s_param__valid } != 2'h2;
-  assign _114_ = { _274_, _272_ } != 1'h0;
-  assign _115_ = { _277_, s_param__valid } != 2'h2;
-  assign _116_ = { _279_, s_param__valid } != 2'h2;
-  assign _117_ = { _279_, _277_ } != 1'h0;
-  assign _118_ = { _284_, s_param__valid } != 2'h2;
-  assign _119_ = { _286_, s_param__valid } != 2'h2;
-  assign _120_ = { _284_, lane, s_param__valid } != 3'h5;
-  assign _121_ = { _286_, _284_ } != 1'h0;
-  assign _122_ = { _290_, s_param__valid } != 2'h2;
-  assign _123_ = { _292_, s_param__valid } != 2'h2;
-  assign _124_ = { _290_, lane, s_param__valid } != 3'h5;
-  assign _125_ = { _292_, _290_ } != 1'h0;
-  assign _126_ = { _297_, s_param__valid } != 2'h2;
-  assign _127_ = { _299_, s_param__valid } != 2'h2;
-  assign _128_ = { _297_, lane, s_param__valid } != 3'h5;
-  assign _129_ = { _297_, _061_, lane, s_param__valid } != 4'hb;
-  assign _130_ = { _299_, _297_ } != 1'h0;
-  assign _131_ = { _303_, s_param__valid } != 2'h2;
-  assign _132_ = { _305_, s_param__valid } != 2'h2;
-  assign _133_ = { _305_, _303_ } != 1'h0;
-  assign _134_ = { _002_, _105_, enter_q, d_last } != 4'h8;
-  assign _135_ = { _002_, _105_, enter_q } != 1'h0;
-  assign _136_ = { _105_, enter_q } != 2'h2;
-  assign _137_ = { _002_, _105_, drain_restart } != 1'h0;
-  assign _138_ = { drain_restart, o_valid } != 1'h0;
-  assign _139_ = { drain_restart, o_valid } != 1'h0;
-  assign _140_ = { _002_, _105_, drain_restart } != 1'h0;
-  assign _141_ = { compute, adv } != 2'h2;
-  assign _142_ = { compute, adv } != 2'h2;
-  assign _143_ = { compute, adv } != 2'h2;
-  assign _144_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _145_ = { compute, adv } != 2'h2;
-  assign _146_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _147_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _148_ = { compute, adv } != 2'h2;
-  assign _149_ = { compute, adv } != 2'h2;
-  assign _150_ = { compute, adv } != 2'h2;
-  assign _151_ = { _256_, _255_ } != 1'h0;
-  assign _181_ = & { _257_, ch_last, s_param__valid };
-  assign _152_ = & { _258_, ch_last, s_param__valid };
-  assign _153_ = & { _259_, ch_last, s_param__valid };
-  assign _154_ = & { _111_, _110_, _109_, _108_, _107_, _106_ };
-  assign _155_ = & { _114_, _113_, _112_ };
-  assign _156_ = & { _117_, _116_, _115_ };
-  assign _157_ = & { _121_, _120_, _119_, _118_ };
-  assign _158_ = & { _125_, _124_, _123_, _122_ };
-  assign _159_ = & { _130_, _129_, _128_, _127_, _126_ };
-  assign _160_ = & { _133_, _132_, _131_ };
-  assign _161_ = & { _306_, s_param__valid };
-  assign _162_ = & { _307_, s_param__valid };
-  assign _163_ = & { _308_, s_param__valid };
-  assign _164_ = & { _309_, s_param__valid };
-  assign _165_ = & { _310_, s_param__valid };
-  assign _166_ = & { _311_, s_param__valid };
-  assign _167_ = & { _312_, s_param__valid };
-  assign _168_ = & { _313_, s_param__valid };
-  assign _169_ = & { _314_, s_param__valid };
-  assign _170_ = & { _315_, s_param__valid };
-  assign _171_ = & { _316_, s_param__valid };
-  assign _172_ = & { _317_, s_param__valid };
-  assign _173_ = & { _318_, s_param__valid };
-  assign _174_ = & { _196_, \o_valid$84  };
-  assign _175_ = & { _197_, \o_valid$84  };
-  assign _176_ = & { _136_, _135_, _134_ };
-  assign _177_ = & { _144_, _143_ };
-  assign _178_ = & { _146_, _145_ };
-  assign _179_ = & { fn_last, at_tile_last, adv };
-  assign _180_ = & { _148_, _147_ };
-  assign _191_ = ~ _333_;
-  assign _192_ = ~ _334_;
-  assign _193_ = ~ _338_;
-  assign _194_ = ~ compute;
-  assign _182_ = | { _191_, rst };
-  assign _183_ = | { _192_, rst };
-  assign _184_ = | { drain_restart, rst };
-  assign _185_ = | { drain_restart, rst };
-  assign _186_ = | { drain_restart, rst };
-  assign _187_ = | { _193_, rst };
-  assign _188_ = | { d_last, rst };
-  assign _189_ = | { _194_, rst };
-  assign _190_ = | { _071_, rst };
-  assign _196_ = ob == 1'h1;
-  assign _197_ = ! ob;
-  assign _202_ = drain_restart ? 1'h0 : d_last;
-  assign _208_ = drain_restart ? m_one : row_last;
-  assign _211_ = drain_restart ? 1'h1 : row_valid;
-  assign _214_ = drain_restart ? 17'h00000 : row;
-  assign _217_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
-  assign _195_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _221_ = drain_restart ? 4'h0 : dn;
-  assign _226_ = drain_restart ? 2'h0 : d;
-  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$111  : _083_;
-  assign _231_ = adv ? _230_ : 1'hx;
-  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$110  : _082_;
-  assign _234_ = adv ? _233_ : 1'hx;
-  assign _244_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _687_;
+  reg [16:0] _558_ = 17'h00000;
+  assign drain_back[16:0] = _558_;
+  reg [16:0] _559_ = 17'h00000;
+  assign drain_plus[16:0] = _559_;
+  assign _107_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _108_ = { compute, adv } != 2'h2;
+  assign _109_ = { compute, adv } != 2'h2;
+  assign _110_ = { compute, adv } != 2'h2;
+  assign _111_ = { _266_, _265_ } != 1'h0;
+  assign _112_ = { _277_, s_param__valid } != 2'h2;
+  assign _113_ = { _279_, s_param__valid } != 2'h2;
+  assign _114_ = { _277_, ch_last, s_param__valid } != 3'h5;
+  assign _115_ = { _274_, compute } != 2'h3;
+  assign _116_ = { _272_, _071_ } != 2'h2;
+  assign _117_ = { _279_, _277_, _274_, _272_ } != 1'h0;
+  assign _118_ = { _282_, s_param__valid } != 2'h2;
+  assign _119_ = { _284_, s_param__valid } != 2'h2;
+  assign _120_ = { _284_, _282_ } != 1'h0;
+  assign _121_ = { _287_, s_param__valid } != 2'h2;
+  assign _122_ = { _289_, s_param__valid } != 2'h2;
+  assign _123_ = { _289_, _287_ } != 1'h0;
+  assign _124_ = { _294_, s_param__valid } != 2'h2;
+  assign _125_ = { _296_, s_param__valid } != 2'h2;
+  assign _126_ = { _294_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _127_ = { _296_, _294_ } != 1'h0;
+  assign _128_ = { _300_, s_param__valid } != 2'h2;
+  assign _129_ = { _302_, s_param__valid } != 2'h2;
+  assign _130_ = { _302_, _300_ } != 1'h0;
+  assign _131_ = { _307_, s_param__valid } != 2'h2;
+  assign _132_ = { _309_, s_param__valid } != 2'h2;
+  assign _133_ = { _307_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _134_ = { _309_, _307_ } != 1'h0;
+  assign _135_ = { _313_, s_param__valid } != 2'h2;
+  assign _136_ = { _315_, s_param__valid } != 2'h2;
+  assign _137_ = { _313_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _138_ = { _315_, _313_ } != 1'h0;
+  assign _139_ = { _320_, s_param__valid } != 2'h2;
+  assign _140_ = { _322_, s_param__valid } != 2'h2;
+  assign _141_ = { _320_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _142_ = { _320_, wb_last, \$signal$114 , s_param__valid } != 4'hb;
+  assign _143_ = { _322_, _320_ } != 1'h0;
+  assign _144_ = { _326_, s_param__valid } != 2'h2;
+  assign _145_ = { _328_, s_param__valid } != 2'h2;
+  assign _146_ = { _328_, _326_ } != 1'h0;
+  assign _147_ = { _002_, _106_, enter_q, d_last } != 4'h8;
+  assign _148_ = { _002_, _106_, enter_q } != 1'h0;
+  assign _149_ = { _106_, enter_q } != 2'h2;
+  assign _150_ = { _002_, _106_, drain_restart } != 1'h0;
+  assign _151_ = { drain_restart, o_valid } != 1'h0;
+  assign _152_ = { drain_restart, o_valid } != 1'h0;
+  assign _153_ = { _002_, _106_, drain_restart } != 1'h0;
+  assign _154_ = { compute, adv } != 2'h2;
+  assign _155_ = { compute, adv } != 2'h2;
+  assign _156_ = { compute, adv } != 2'h2;
+  assign _157_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _158_ = { compute, adv } != 2'h2;
+  assign _159_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _191_ = & { fn_last, at_tile_last, adv };
+  assign _160_ = & { _108_, _107_ };
+  assign _161_ = & { _267_, ch_last, s_param__valid };
+  assign _162_ = & { _268_, ch_last, s_param__valid };
+  assign _163_ = & { _269_, ch_last, s_param__valid };
+  assign _164_ = & { _117_, _116_, _115_, _114_, _113_, _112_ };
+  assign _165_ = & { _120_, _119_, _118_ };
+  assign _166_ = & { _123_, _122_, _121_ };
+  assign _167_ = & { _127_, _126_, _125_, _124_ };
+  assign _168_ = & { _130_, _129_, _128_ };
+  assign _169_ = & { _134_, _133_, _132_, _131_ };
+  assign _170_ = & { _138_, _137_, _136_, _135_ };
+  assign _171_ = & { _143_, _142_, _141_, _140_, _139_ };
+  assign _172_ = & { _146_, _145_, _144_ };
+  assign _173_ = & { _329_, s_param__valid };
+  assign _174_ = & { _330_, s_param__valid };
+  assign _175_ = & { _331_, s_param__valid };
+  assign _176_ = & { _332_, s_param__valid };
+  assign _177_ = & { _333_, s_param__valid };
+  assign _178_ = & { _334_, s_param__valid };
+  assign _179_ = & { _335_, s_param__valid };
+  assign _180_ = & { _336_, s_param__valid };
+  assign _181_ = & { _337_, s_param__valid };
+  assign _182_ = & { _338_, s_param__valid };
+  assign _183_ = & { _339_, s_param__valid };
+  assign _184_ = & { _340_, s_param__valid };
+  assign _185_ = & { _341_, s_param__valid };
+  assign _186_ = & { _206_, \o_valid$84  };
+  assign _187_ = & { _207_, \o_valid$84  };
+  assign _188_ = & { _149_, _148_, _147_ };
+  assign _189_ = & { _157_, _156_ };
+  assign _190_ = & { _159_, _158_ };
+  assign _201_ = ~ _356_;
+  assign _202_ = ~ _357_;
+  assign _203_ = ~ _361_;
+  assign _204_ = ~ compute;
+  assign _192_ = | { _072_, rst };
+  assign _193_ = | { _201_, rst };
+  assign _194_ = | { _202_, rst };
+  assign _195_ = | { drain_restart, rst };
+  assign _196_ = | { drain_restart, rst };
+  assign _197_ = | { drain_restart, rst };
+  assign _198_ = | { _203_, rst };
+  assign _199_ = | { d_last, rst };
+  assign _200_ = | { _204_, rst };
+  assign _206_ = ob == 1'h1;
+  assign _207_ = ! ob;
+  assign _212_ = drain_restart ? 1'h0 : d_last;
+  assign _218_ = drain_restart ? m_one : row_last;
+  assign _221_ = drain_restart ? 1'h1 : row_valid;
+  assign _224_ = drain_restart ? 17'h00000 : row;
+  assign _227_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
+  assign _205_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _231_ = drain_restart ? 4'h0 : dn;
+  assign _236_ = drain_restart ? 2'h0 : d;
+  assign _240_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$111  : _084_;
+  assign _241_ = adv ? _240_ : 1'hx;
+  assign _243_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$110  : _083_;
+  assign _244_ = adv ? _243_ : 1'hx;
+  assign _254_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _722_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -666,20 +698,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _687_ = b[4:0];
+        _722_ = b[4:0];
       2'b1?:
-        _687_ = b[9:5];
+        _722_ = b[9:5];
       default:
-        _687_ = a;
+        _722_ = a;
     endcase
   endfunction
-  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = _070_ ? 2'h0 : 2'hx;
-  function [1:0] _694_;
+  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = ctrl_state == 1'h1;
+  assign _269_ = ctrl_state == 1'h1;
+  assign _270_ = _071_ ? 2'h0 : 2'hx;
+  function [1:0] _729_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -687,189 +719,229 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _694_ = b[1:0];
+        _729_ = b[1:0];
       4'b??1?:
-        _694_ = b[3:2];
+        _729_ = b[3:2];
       4'b?1??:
-        _694_ = b[5:4];
+        _729_ = b[5:4];
       4'b1???:
-        _694_ = b[7:6];
+        _729_ = b[7:6];
       default:
-        _694_ = a;
+        _729_ = a;
     endcase
   endfunction
-  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _263_ = compute ? 2'hx : 2'h3;
-  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _265_ = ch_last ? 2'h2 : 2'hx;
-  assign _266_ = s_param__valid ? _265_ : 2'hx;
-  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _268_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _269_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _270_ = s_param__valid ? _066_ : 1'hx;
-  function [0:0] _704_;
+  assign _272_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _273_ = compute ? 2'hx : 2'h3;
+  assign _274_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _275_ = ch_last ? 2'h2 : 2'hx;
+  assign _276_ = s_param__valid ? _275_ : 2'hx;
+  assign _277_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _278_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _279_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _280_ = s_param__valid ? _067_ : 1'hx;
+  function [0:0] _739_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _704_ = b[0:0];
+        _739_ = b[0:0];
       2'b1?:
-        _704_ = b[1:1];
+        _739_ = b[1:1];
       default:
-        _704_ = a;
+        _739_ = a;
     endcase
   endfunction
-  assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = s_param__valid ? _058_ : 1'hx;
-  assign _274_ = ! ctrl_state;
-  assign _275_ = s_param__valid ? _059_[15:0] : 16'hxxxx;
-  function [15:0] _709_;
+  assign _282_ = ctrl_state == 1'h1;
+  assign _283_ = s_param__valid ? _058_ : 1'hx;
+  assign _284_ = ! ctrl_state;
+  assign _285_ = s_param__valid ? _059_[15:0] : 16'hxxxx;
+  function [15:0] _744_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _709_ = b[15:0];
+        _744_ = b[15:0];
       2'b1?:
-        _709_ = b[31:16];
+        _744_ = b[31:16];
       default:
-        _709_ = a;
+        _744_ = a;
     endcase
   endfunction
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = s_param__valid ? _057_[15:0] : 16'hxxxx;
-  assign _279_ = ! ctrl_state;
-  assign _280_ = _061_ ? (* full_case = 32'd1 *) 2'h0 : _063_[1:0];
-  assign _281_ = lane ? _280_ : 2'hx;
-  assign _282_ = s_param__valid ? _281_ : 2'hx;
-  function [1:0] _716_;
+  assign _287_ = ctrl_state == 1'h1;
+  assign _288_ = s_param__valid ? _057_[15:0] : 16'hxxxx;
+  assign _289_ = ! ctrl_state;
+  assign _290_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _063_;
+  assign _291_ = \$signal$114  ? _290_ : 1'hx;
+  assign _292_ = s_param__valid ? _291_ : 1'hx;
+  function [0:0] _751_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _751_ = b[0:0];
+      2'b1?:
+        _751_ = b[1:1];
+      default:
+        _751_ = a;
+    endcase
+  endfunction
+  assign _294_ = ctrl_state == 1'h1;
+  assign _295_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _296_ = ! ctrl_state;
+  assign _297_ = \$signal$114  ? (* full_case = 32'd1 *) 1'h0 : _065_;
+  assign _298_ = s_param__valid ? _297_ : 1'hx;
+  function [0:0] _757_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _757_ = b[0:0];
+      2'b1?:
+        _757_ = b[1:1];
+      default:
+        _757_ = a;
+    endcase
+  endfunction
+  assign _299_ = _757_(1'hx, { _301_, _298_ }, { _302_, _300_ });
+  assign _300_ = ctrl_state == 1'h1;
+  assign _301_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _062_[1:0];
+  assign _304_ = \$signal$114  ? _303_ : 2'hx;
+  assign _305_ = s_param__valid ? _304_ : 2'hx;
+  function [1:0] _764_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _716_ = b[1:0];
+        _764_ = b[1:0];
       2'b1?:
-        _716_ = b[3:2];
+        _764_ = b[3:2];
       default:
-        _716_ = a;
+        _764_ = a;
     endcase
   endfunction
-  assign _284_ = ctrl_state == 1'h1;
-  assign _285_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _286_ = ! ctrl_state;
-  assign _287_ = lane ? _060_[5:0] : 6'hxx;
-  assign _288_ = s_param__valid ? _287_ : 6'hxx;
-  function [5:0] _722_;
+  assign _307_ = ctrl_state == 1'h1;
+  assign _308_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = \$signal$114  ? _060_[5:0] : 6'hxx;
+  assign _311_ = s_param__valid ? _310_ : 6'hxx;
+  function [5:0] _770_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _722_ = b[5:0];
+        _770_ = b[5:0];
       2'b1?:
-        _722_ = b[11:6];
+        _770_ = b[11:6];
       default:
-        _722_ = a;
+        _770_ = a;
     endcase
   endfunction
-  assign _290_ = ctrl_state == 1'h1;
-  assign _291_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = _061_ ? _062_[3:0] : 4'hx;
-  assign _294_ = lane ? _293_ : 4'hx;
-  assign _295_ = s_param__valid ? _294_ : 4'hx;
-  function [3:0] _729_;
+  assign _313_ = ctrl_state == 1'h1;
+  assign _314_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = wb_last ? _061_[3:0] : 4'hx;
+  assign _317_ = \$signal$114  ? _316_ : 4'hx;
+  assign _318_ = s_param__valid ? _317_ : 4'hx;
+  function [3:0] _777_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _729_ = b[3:0];
+        _777_ = b[3:0];
       2'b1?:
-        _729_ = b[7:4];
+        _777_ = b[7:4];
       default:
-        _729_ = a;
+        _777_ = a;
     endcase
   endfunction
-  assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = lane ? (* full_case = 32'd1 *) 1'h0 : _064_[0];
-  assign _301_ = s_param__valid ? _300_ : 1'hx;
-  function [0:0] _735_;
+  assign _320_ = ctrl_state == 1'h1;
+  assign _321_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = \$signal$114  ? (* full_case = 32'd1 *) 1'h0 : _064_[0];
+  assign _324_ = s_param__valid ? _323_ : 1'hx;
+  function [0:0] _783_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _735_ = b[0:0];
+        _783_ = b[0:0];
       2'b1?:
-        _735_ = b[1:1];
+        _783_ = b[1:1];
       default:
-        _735_ = a;
+        _783_ = a;
     endcase
   endfunction
-  assign _303_ = ctrl_state == 1'h1;
-  assign _304_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = ! ctrl_state;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = ! ctrl_state;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = ! ctrl_state;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = ! ctrl_state;
-  assign _321_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _035_[5:0];
-  assign _322_ = d_last ? (* full_case = 32'd1 *) _321_ : _033_[5:0];
-  assign _323_ = beat_last ? (* full_case = 32'd1 *) _322_ : _031_[5:0];
-  assign \$like$58  = o_valid ? _323_ : { 5'hxx, ra_row[0] };
-  assign _324_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _034_[5:0];
-  assign _325_ = d_last ? (* full_case = 32'd1 *) _324_ : _032_;
-  assign _326_ = beat_last ? (* full_case = 32'd1 *) _325_ : _030_;
-  assign \$like  = o_valid ? _326_[0] : 1'hx;
-  assign _327_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _328_ = d_last ? (* full_case = 32'd1 *) _327_ : ra_row;
-  assign _330_ = ch_last ? 1'h1 : 1'h0;
-  assign _331_ = s_param__valid ? _330_ : 1'h0;
-  assign enter = _332_ ? _331_ : 1'h0;
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ctrl_state == 1'h1;
-  assign _336_ = ctrl_state == 1'h1;
-  assign _337_ = ctrl_state == 1'h1;
+  assign _326_ = ctrl_state == 1'h1;
+  assign _327_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _328_ = ! ctrl_state;
+  assign _329_ = ! ctrl_state;
+  assign _330_ = ! ctrl_state;
+  assign _331_ = ! ctrl_state;
+  assign _332_ = ! ctrl_state;
+  assign _333_ = ! ctrl_state;
+  assign _334_ = ! ctrl_state;
+  assign _335_ = ! ctrl_state;
+  assign _336_ = ! ctrl_state;
+  assign _337_ = ! ctrl_state;
   assign _338_ = ! ctrl_state;
-  function [0:0] _775_;
+  assign _339_ = ! ctrl_state;
+  assign _340_ = ! ctrl_state;
+  assign _341_ = ! ctrl_state;
+  assign _344_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _035_[5:0];
+  assign _345_ = d_last ? (* full_case = 32'd1 *) _344_ : _033_[5:0];
+  assign _346_ = beat_last ? (* full_case = 32'd1 *) _345_ : _031_[5:0];
+  assign \$like$58  = o_valid ? _346_ : { 5'hxx, ra_row[0] };
+  assign _347_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _034_[5:0];
+  assign _348_ = d_last ? (* full_case = 32'd1 *) _347_ : _032_;
+  assign _349_ = beat_last ? (* full_case = 32'd1 *) _348_ : _030_;
+  assign \$like  = o_valid ? _349_[0] : 1'hx;
+  assign _350_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _351_ = d_last ? (* full_case = 32'd1 *) _350_ : ra_row;
+  assign _353_ = ch_last ? 1'h1 : 1'h0;
+  assign _354_ = s_param__valid ? _353_ : 1'h0;
+  assign enter = _355_ ? _354_ : 1'h0;
+  assign _355_ = ctrl_state == 1'h1;
+  assign _356_ = ctrl_state == 1'h1;
+  assign _357_ = ctrl_state == 1'h1;
+  assign _358_ = ctrl_state == 1'h1;
+  assign _359_ = ctrl_state == 1'h1;
+  assign _360_ = ctrl_state == 1'h1;
+  assign _361_ = ! ctrl_state;
+  function [0:0] _823_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _775_ = b[0:0];
+        _823_ = b[0:0];
       2'b1?:
-        _775_ = b[1:1];
+        _823_ = b[1:1];
       default:
-        _775_ = a;
+        _823_ = a;
     endcase
   endfunction
-  assign s_param__ready = _775_(1'h0, 2'h3, { _340_, _339_ });
-  assign _339_ = ctrl_state == 1'h1;
-  assign _340_ = ! ctrl_state;
+  assign s_param__ready = _823_(1'h0, 2'h3, { _363_, _362_ });
+  assign _362_ = ctrl_state == 1'h1;
+  assign _363_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -877,7 +949,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$149 ),
+    .o_data(\o_data$151 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -923,121 +995,156 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _093_[18:17] = 2'hx;
+  assign _094_[18:17] = 2'hx;
   assign _050_[15:9] = 7'hxx;
   assign _015_[2] = 1'hx;
-  assign _195_[5:1] = 5'hxx;
+  assign _205_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
+      in_data <= 1'h0;
+    end else if (_160_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _077_ : _254_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (rst) begin
+      t_rem <= 9'h000;
+    end else if (_109_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _082_[8:0]; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 9'h000;
+    end else if (_110_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _081_[8:0]; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      flush <= 5'h00;
+    end else if (_111_) begin
+      flush <= _722_(5'hxx, { 5'h1f, _070_[4:0] }, { _266_, _265_ });
+    end
+    if (_192_) begin
+      compute <= 1'h0;
+    end else if (_161_) begin
+      compute <= 1'h1;
+    end
+    if (rst) begin
       nb_one <= 1'h0;
-    end else if (_152_) begin
+    end else if (_162_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_153_) begin
+    end else if (_163_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_154_) begin
-      ctrl_state <= _694_(2'hx, { _268_, _266_, _263_, _260_ }, { _269_, _267_, _264_, _262_ });
+    end else if (_164_) begin
+      ctrl_state <= _729_(2'hx, { _278_, _276_, _273_, _270_ }, { _279_, _277_, _274_, _272_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_155_) begin
-      ch_last <= _704_(1'hx, { _273_, _270_ }, { _274_, _272_ });
+    end else if (_165_) begin
+      ch_last <= _739_(1'hx, { _283_, _280_ }, { _284_, _282_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_156_) begin
-      ch_left <= _709_(16'hxxxx, { _278_, _275_ }, { _279_, _277_ });
+    end else if (_166_) begin
+      ch_left <= _744_(16'hxxxx, { _288_, _285_ }, { _289_, _287_ });
+    end
+    if (rst) begin
+      wb_last <= 1'h0;
+    end else if (_167_) begin
+      wb_last <= _751_(1'hx, { _295_, _292_ }, { _296_, _294_ });
+    end
+    if (rst) begin
+      \$signal$114  <= 1'h0;
+    end else if (_168_) begin
+      \$signal$114  <= _299_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_157_) begin
-      wb <= _716_(2'hx, { _285_, _282_ }, { _286_, _284_ });
+    end else if (_169_) begin
+      wb <= _764_(2'hx, { _308_, _305_ }, { _309_, _307_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_158_) begin
-      wa <= _722_(6'hxx, { _291_, _288_ }, { _292_, _290_ });
+    end else if (_170_) begin
+      wa <= _770_(6'hxx, { _314_, _311_ }, { _315_, _313_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_159_) begin
-      blk <= _729_(4'hx, { _298_, _295_ }, { _299_, _297_ });
+    end else if (_171_) begin
+      blk <= _777_(4'hx, { _321_, _318_ }, { _322_, _320_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_160_) begin
-      lane <= _735_(1'hx, { _304_, _301_ }, { _305_, _303_ });
+    end else if (_172_) begin
+      lane <= _783_(1'hx, { _327_, _324_ }, { _328_, _326_ });
     end
     if (rst) begin
       \$signal$111  <= 1'h0;
-    end else if (_161_) begin
+    end else if (_173_) begin
       \$signal$111  <= _056_;
     end
     if (rst) begin
       \$signal$110  <= 1'h0;
-    end else if (_162_) begin
+    end else if (_174_) begin
       \$signal$110  <= _052_;
     end
     if (rst) begin
       tile_pen <= 9'h000;
-    end else if (_163_) begin
+    end else if (_175_) begin
       tile_pen <= _051_[8:0];
     end
     if (rst) begin
       k_pen <= 9'h000;
-    end else if (_164_) begin
+    end else if (_176_) begin
       k_pen <= _048_[8:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_165_) begin
+    end else if (_177_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_166_) begin
+    end else if (_178_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_167_) begin
+    end else if (_179_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_168_) begin
+    end else if (_180_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_169_) begin
+    end else if (_181_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_170_) begin
+    end else if (_182_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_171_) begin
+    end else if (_183_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_172_) begin
+    end else if (_184_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
-      M_ <= 16'h0000;
-    end else if (_173_) begin
-      M_ <= hdr[15:0];
+      m_less <= 17'h00000;
+    end else if (_185_) begin
+      m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
       credit_ok <= 1'h1;
@@ -1048,7 +1155,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$64  <= 1'h0;
       \i_valid$62  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$146  <= 1'h0;
+      \$signal$148  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1066,59 +1173,59 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _527_ <= 17'h00000;
-      _528_ <= 17'h00000;
+      _558_ <= 17'h00000;
+      _559_ <= 17'h00000;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _040_ : _041_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _039_[3:0] : kept;
-      last_mblock <= _037_ >= M_;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _039_ : _040_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _038_[3:0] : kept;
+      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       give_back <= _017_ + _019_;
       \w_en$87  <= \w_en$83 ;
       \i_last$64  <= part_last;
-      \i_valid$62  <= \$signal$146 ;
+      \i_valid$62  <= \$signal$148 ;
       part_last <= _009_ & dn_last;
-      \$signal$146  <= _007_;
+      \$signal$148  <= _007_;
       enter_q <= enter;
-      begin if (_105_) d_last <= _202_; else d_last <= _002_ ? \$signal$139  : _202_; end
-      begin if (_105_) row_last <= _208_; else begin if (_002_) row_last <= row_last_next; else row_last <= _208_; end end
-      begin if (_105_) row_valid <= _211_; else begin if (_002_) row_valid <= row_valid_next; else row_valid <= _211_; end end
-      begin if (_105_) row <= _214_; else begin if (_002_) row <= row_next; else row <= _214_; end end
-      begin if (_105_) dn <= _221_; else begin if (_002_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _005_; else dn <= _221_; end else dn <= _221_; end end
-      begin if (_105_) d <= _226_; else begin if (_002_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _006_[1:0]; else d <= _226_; end end
+      begin if (_106_) d_last <= _212_; else d_last <= _002_ ? \$signal$141  : _212_; end
+      begin if (_106_) row_last <= _218_; else begin if (_002_) row_last <= row_last_next; else row_last <= _218_; end end
+      begin if (_106_) row_valid <= _221_; else begin if (_002_) row_valid <= row_valid_next; else row_valid <= _221_; end end
+      begin if (_106_) row <= _224_; else begin if (_002_) row <= row_next; else row <= _224_; end end
+      begin if (_106_) dn <= _231_; else begin if (_002_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _005_; else dn <= _231_; end else dn <= _231_; end end
+      begin if (_106_) d <= _236_; else begin if (_002_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _006_[1:0]; else d <= _236_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _095_; else row_last_next <= drain_lt_last & _098_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _096_; else row_last_next <= drain_lt_last & _099_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _093_[16:0];
+      row_next <= _094_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _527_ <= _086_[16:0];
-      _528_ <= _084_[16:0];
+      _558_ <= _087_[16:0];
+      _559_ <= _085_[16:0];
     end
-    if (_182_) begin
+    if (_193_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _027_;
     end
-    if (_183_) begin
+    if (_194_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _025_;
     end
-    if (!_335_) begin
+    if (!_358_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_336_) begin
+    if (!_359_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_337_) begin
+    if (!_360_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1130,12 +1237,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part1 <= 16'h0000;
-    end else if (_174_) begin
+    end else if (_186_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_175_) begin
+    end else if (_187_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1145,111 +1252,86 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob_last <= ob == 1'h1;
       ob <= _015_[1:0];
     end
-    if (\$signal$146 ) begin
+    if (\$signal$148 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= beat[1] ? \o_data$149 [149:100] : _012_;
+      acc_chosen <= beat[1] ? \o_data$151 [149:100] : _012_;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_176_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_105_) dn_last <= 1'hx; else begin if (_002_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_188_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_106_) dn_last <= 1'hx; else begin if (_002_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_137_) begin
-      begin if (_105_) beat_last <= beat == 1'h1; else begin if (_002_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_150_) begin
+      begin if (_106_) beat_last <= beat == 1'h1; else begin if (_002_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_184_) begin
+    if (_195_) begin
       ra_row[0] <= 1'h0;
     end else if (o_valid) begin
-      ra_row[0] <= _323_[0];
+      ra_row[0] <= _346_[0];
     end
     if (rst) begin
       ra_row[5:1] <= 5'h00;
-    end else if (_138_) begin
-      ra_row[5:1] <= _217_[5:1];
+    end else if (_151_) begin
+      ra_row[5:1] <= _227_[5:1];
     end
-    if (_185_) begin
+    if (_196_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _326_[5:1];
+      ra_inc[5:1] <= _349_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_139_) begin
-      ra_inc[0] <= _195_[0];
+    end else if (_152_) begin
+      ra_inc[0] <= _205_[0];
     end
-    if (_186_) begin
+    if (_197_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _328_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _351_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_140_) begin
-      begin if (_105_) beat <= beat + 1'h1; else begin if (_002_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_153_) begin
+      begin if (_106_) beat <= beat + 1'h1; else begin if (_002_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_187_) begin
+    if (_198_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_188_) begin
-      \$signal$139  <= 1'h0;
+    if (_199_) begin
+      \$signal$141  <= 1'h0;
     end else begin
-      \$signal$139  <= drain_d_pen;
+      \$signal$141  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_141_) begin
-      at_tile_last <= compute ? _231_ : \$signal$111 ;
+    end else if (_154_) begin
+      at_tile_last <= compute ? _241_ : \$signal$111 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_142_) begin
-      at_k_last <= compute ? _234_ : \$signal$110 ;
+    end else if (_155_) begin
+      at_k_last <= compute ? _244_ : \$signal$110 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_177_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _079_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_189_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _080_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_178_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _078_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_190_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _079_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_189_) begin
+    if (_200_) begin
       fm0 <= 17'h00000;
-    end else if (_179_) begin
-      fm0 <= _077_[16:0];
-    end
-    if (rst) begin
-      in_data <= 1'h0;
-    end else if (_180_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _076_ : _244_; else in_data <= 1'hx; end else in_data <= enter; end
-    end
-    if (rst) begin
-      t_rem <= 9'h000;
-    end else if (_149_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _081_[8:0]; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
-    end
-    if (rst) begin
-      k_rem <= 9'h000;
-    end else if (_150_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _080_[8:0]; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
-    end
-    if (rst) begin
-      flush <= 5'h00;
-    end else if (_151_) begin
-      flush <= _687_(5'hxx, { 5'h1f, _069_[4:0] }, { _256_, _255_ });
-    end
-    if (_190_) begin
-      compute <= 1'h0;
-    end else if (_181_) begin
-      compute <= 1'h1;
+    end else if (_191_) begin
+      fm0 <= _078_[16:0];
     end
   end
 endmodule
@@ -1490,10 +1572,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_2_3 = 8'h00;
   reg [7:0] w_2_4 = 8'h00;
   reg [7:0] w_2_5 = 8'h00;
+  wire [7:0] w_in0;
   assign _011_ = | count_next;
   assign _012_ = beat_next == 2'h2;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign p_0_0 = $signed(a_in0) * $signed(in_w0);
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
+  assign p_0_0 = $signed(a_in0) * $signed(w_in0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
@@ -1566,22 +1650,17 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w3 <= i_w[31:24];
     in_w4 <= i_w[39:32];
     in_w5 <= i_w[47:40];
-    skew_w1_d0 <= in_w1;
-    skew_w2_d0 <= in_w2;
     skew_w2_d1 <= skew_w2_d0;
-    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
-    skew_w4_d0 <= in_w4;
     skew_w4_d1 <= skew_w4_d0;
     skew_w4_d2 <= skew_w4_d1;
     skew_w4_d3 <= skew_w4_d2;
-    skew_w5_d0 <= in_w5;
     skew_w5_d1 <= skew_w5_d0;
     skew_w5_d2 <= skew_w5_d1;
     skew_w5_d3 <= skew_w5_d2;
     skew_w5_d4 <= skew_w5_d3;
-    w_0_0 <= in_w0;
+    w_0_0 <= w_in0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -1914,6 +1993,19 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       acc_0_0 <= 25'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
+    end
+    if (in_idle) begin
+      skew_w5_d0 <= 8'h00;
+      skew_w4_d0 <= 8'h00;
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w5_d0 <= in_w5;
+      skew_w4_d0 <= in_w4;
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
     end
     if (_052_) begin
       skew_a3_d0 <= 8'h00;

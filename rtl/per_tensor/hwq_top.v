@@ -57,13 +57,16 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire [3:0] _003_;
+  (* unused_bits = "4" *)
+  wire [4:0] _003_;
   (* unused_bits = "2" *)
   wire [2:0] _004_;
   wire _005_;
   wire _006_;
   wire _007_;
   wire _011_;
+  wire [1:0] _013_;
+  wire [2:0] _014_;
   wire _016_;
   wire _017_;
   wire _018_;
@@ -85,14 +88,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "6" *)
   wire [6:0] _033_;
   wire _034_;
-  wire [17:0] _035_;
   (* unused_bits = "4" *)
-  wire [4:0] _037_;
+  wire [4:0] _036_;
+  wire _037_;
   wire _038_;
-  wire _039_;
+  (* unused_bits = "16" *)
+  wire [16:0] _040_;
   wire _044_;
-  (* unused_bits = "8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _046_;
   wire _047_;
   wire [15:0] _048_;
   (* unused_bits = "8 9 10 11 12 13 14 15 16" *)
@@ -101,19 +103,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _051_;
   wire [15:0] _052_;
   wire _053_;
-  (* unused_bits = "16" *)
-  wire [16:0] _054_;
+  wire [15:0] _054_;
   wire _055_;
   wire _056_;
   (* unused_bits = "16" *)
   wire [16:0] _057_;
   (* unused_bits = "6" *)
   wire [6:0] _058_;
-  wire _059_;
   (* unused_bits = "4" *)
-  wire [4:0] _060_;
+  wire [4:0] _059_;
   (* unused_bits = "2" *)
-  wire [2:0] _061_;
+  wire [2:0] _060_;
+  wire _061_;
   (* unused_bits = "1" *)
   wire [1:0] _062_;
   wire _063_;
@@ -136,8 +137,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [8:0] _079_;
   wire _080_;
   wire _081_;
-  (* unused_bits = "17" *)
-  wire [17:0] _082_;
   (* unused_bits = "17" *)
   wire [17:0] _083_;
   wire _085_;
@@ -243,92 +242,94 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _195_;
   wire _196_;
   wire _197_;
-  wire [5:0] _198_;
+  wire _198_;
   wire _199_;
   wire _200_;
   wire _201_;
+  wire _202_;
+  wire _203_;
+  wire _204_;
+  wire _205_;
   wire _206_;
-  wire _212_;
+  wire [5:0] _207_;
+  wire _208_;
+  wire _209_;
+  wire _210_;
   wire _215_;
-  wire [16:0] _218_;
+  wire _221_;
+  wire _224_;
+  wire [16:0] _227_;
   (* unused_bits = "1" *)
-  wire [5:0] _221_;
-  wire [3:0] _225_;
-  wire [1:0] _230_;
-  wire _234_;
-  wire _235_;
-  wire _237_;
-  wire _238_;
-  wire _248_;
-  wire _259_;
-  wire _260_;
-  wire _261_;
-  wire _262_;
-  wire _263_;
-  wire _264_;
-  wire _265_;
-  wire [1:0] _266_;
+  wire [5:0] _230_;
+  wire [3:0] _234_;
+  wire [1:0] _239_;
+  wire _243_;
+  wire _244_;
+  wire _246_;
+  wire _247_;
+  wire _257_;
   wire _268_;
-  wire [1:0] _269_;
+  wire _269_;
   wire _270_;
-  wire [1:0] _271_;
-  wire [1:0] _272_;
+  wire _271_;
+  wire _272_;
   wire _273_;
-  wire [1:0] _274_;
-  wire _275_;
-  wire _276_;
-  wire _278_;
+  wire _274_;
+  wire [1:0] _275_;
+  wire _277_;
+  wire [1:0] _278_;
   wire _279_;
-  wire _280_;
-  wire _281_;
-  wire _283_;
+  wire [1:0] _280_;
+  wire [1:0] _281_;
+  wire _282_;
+  wire [1:0] _283_;
   wire _284_;
   wire _285_;
-  wire [15:0] _286_;
+  wire _287_;
   wire _288_;
-  wire [15:0] _289_;
+  wire _289_;
   wire _290_;
-  wire [1:0] _291_;
-  wire [1:0] _292_;
-  wire [1:0] _293_;
-  wire _295_;
-  wire [1:0] _296_;
+  wire _292_;
+  wire _293_;
+  wire _294_;
+  wire [15:0] _295_;
   wire _297_;
-  wire [5:0] _298_;
-  wire [5:0] _299_;
+  wire [15:0] _298_;
+  wire _299_;
+  wire _300_;
   wire _301_;
-  wire [5:0] _302_;
-  wire _303_;
-  wire [3:0] _304_;
-  wire [3:0] _305_;
-  wire [3:0] _306_;
+  wire _302_;
+  wire _304_;
+  wire _305_;
+  wire _306_;
+  wire _307_;
   wire _308_;
-  wire [3:0] _309_;
+  wire _309_;
   wire _310_;
   wire _311_;
   wire _312_;
-  wire _314_;
-  wire _315_;
-  wire _316_;
+  wire [1:0] _313_;
+  wire [1:0] _314_;
+  wire [1:0] _315_;
   wire _317_;
-  wire _318_;
+  wire [1:0] _318_;
   wire _319_;
-  wire _320_;
-  wire _321_;
-  wire _322_;
+  wire [5:0] _320_;
+  wire [5:0] _321_;
   wire _323_;
-  wire _324_;
+  wire [5:0] _324_;
   wire _325_;
-  wire _326_;
-  wire _327_;
-  wire [5:0] _330_;
-  wire [5:0] _331_;
-  wire [5:0] _332_;
-  wire [5:0] _333_;
-  wire [5:0] _334_;
-  wire [5:0] _335_;
-  wire [5:0] _336_;
-  wire [5:0] _337_;
+  wire [3:0] _326_;
+  wire [3:0] _327_;
+  wire [3:0] _328_;
+  wire _330_;
+  wire [3:0] _331_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
+  wire _336_;
+  wire _337_;
+  wire _338_;
   wire _339_;
   wire _340_;
   wire _341_;
@@ -337,14 +338,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _344_;
   wire _345_;
   wire _346_;
+  wire _347_;
+  wire _348_;
+  wire _349_;
+  wire [5:0] _352_;
+  wire [5:0] _353_;
+  wire [5:0] _354_;
+  wire [5:0] _355_;
+  wire [5:0] _356_;
+  wire [5:0] _357_;
+  wire [5:0] _358_;
+  wire [5:0] _359_;
+  wire _361_;
+  wire _362_;
+  wire _363_;
+  wire _364_;
+  wire _365_;
+  wire _366_;
+  wire _367_;
+  wire _368_;
   wire \$like ;
   wire [5:0] \$like$53 ;
   wire \$signal ;
   reg \$signal$106  = 1'h0;
   reg \$signal$107  = 1'h0;
-  reg \$signal$133  = 1'h0;
-  reg \$signal$140  = 1'h0;
-  reg [15:0] M_ = 16'h0000;
+  reg \$signal$110  = 1'h1;
+  reg \$signal$135  = 1'h0;
+  reg \$signal$142  = 1'h0;
   reg [23:0] acc_chosen = 24'h000000;
   (* init = 8'h00 *)
   (* unused_bits = "0 1 2 3 4 5 6 7" *)
@@ -413,6 +433,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
+  reg [16:0] m_less = 17'h00000;
   reg m_one = 1'h0;
   output [32:0] m_out__payload;
   wire [32:0] m_out__payload;
@@ -424,7 +445,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$143 ;
+  wire [95:0] \o_data$145 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$80 ;
@@ -469,6 +490,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \w_en$83  = 1'h0;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
+  reg wb_last = 1'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
@@ -497,16 +519,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign wrap = d_last & _026_;
   assign _028_ = ra_inc + 1'h1;
   assign _029_[5:0] = ra_inc + 6'h3d;
-  assign _030_ = ra_row + 1'h1;
-  assign _031_[5:0] = ra_row + 6'h3d;
+  assign _030_ = ra_row - 6'h3f;
+  assign _031_[5:0] = ra_row - 2'h3;
   assign _032_[5:0] = ra_inc + 1'h1;
   assign _033_[5:0] = ra_inc + 6'h3d;
   assign \w_en$79  = \o_valid$80  & ob_last;
-  assign _035_ = fm0 + 3'h4;
-  assign _037_[3:0] = kept - 3'h4;
-  assign _038_ = kept >= 4'h8;
-  assign _039_ = kept >= 3'h4;
-  assign _046_[7:0] = hdr[39:32] - 2'h2;
+  assign _036_[3:0] = kept - 3'h4;
+  assign _037_ = kept >= 4'h8;
+  assign _038_ = kept >= 3'h4;
+  assign _040_[15:0] = hdr[15:0] - 1'h1;
   assign _047_ = hdr[47:32] > 5'h13;
   assign _048_[7:0] = _047_ ? hdr[39:32] : 8'h13;
   assign _049_[7:0] = _048_[7:0] - 2'h2;
@@ -514,13 +535,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _051_ = hdr[47:32] > 5'h13;
   assign _052_ = _051_ ? hdr[47:32] : 16'h0013;
   assign _053_ = _052_ == 1'h1;
-  assign _054_[15:0] = hdr[31:16] - 1'h1;
+  assign _054_ = hdr[31:16] - 1'h1;
   assign _056_ = hdr[31:16] == 1'h1;
   assign _057_[15:0] = ch_left - 1'h1;
   assign _058_[5:0] = wa + 1'h1;
-  assign _059_ = wb == 2'h3;
-  assign _060_[3:0] = blk + 1'h1;
-  assign _061_[1:0] = wb + 1'h1;
+  assign _059_[3:0] = blk + 1'h1;
+  assign _060_[1:0] = wb + 1'h1;
+  assign _061_ = wb == 2'h2;
   assign _062_[0] = lane + 1'h1;
   assign _063_ = ch_left == 1'h1;
   assign _067_[5:0] = flush - 1'h1;
@@ -535,7 +556,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _079_[7:0] = t_rem - 1'h1;
   assign _080_ = ! k_rem;
   assign _081_ = ! t_rem;
-  assign _082_[16:0] = row + 1'h1;
   assign _083_[16:0] = row - 2'h3;
   assign _091_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
   assign _093_ = ~ drain_lt_wrap_pen;
@@ -546,131 +566,142 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _103_ = _101_ & _102_;
   assign _104_ = ~ drain_restart;
   assign _105_ = _104_ & row_end;
-  assign _003_ = dn + 1'h1;
+  assign _003_[3:0] = dn + 1'h1;
   assign _004_[1:0] = d + 1'h1;
   assign _005_ = o_valid & row_valid;
   assign _006_ = row_end & row_valid;
   assign _007_ = _006_ & row_last;
+  assign _013_ = ob + 1'h1;
+  assign _014_[1:0] = ob_last ? 2'h0 : _013_;
   assign _016_ = r_en & m_out__valid;
   assign _017_ = ~ row_valid;
   assign _018_ = row_end & _017_;
   reg \ra_row_reg[1]  = 1'h0;
   assign ra_row[1] = \ra_row_reg[1] ;
-  reg [4:0] _510_ = 5'h00;
-  assign { ra_row[5:2], ra_row[0] } = _510_;
-  reg [16:0] _529_ = 17'h00000;
-  assign drain_back[16:0] = _529_;
-  reg [16:0] _530_ = 17'h00000;
-  assign drain_plus[16:0] = _530_;
-  assign _106_ = { _273_, s_param__valid } != 2'h2;
-  assign _107_ = { _275_, s_param__valid } != 2'h2;
-  assign _108_ = { _273_, ch_last, s_param__valid } != 3'h5;
-  assign _109_ = { _270_, compute } != 2'h3;
-  assign _110_ = { _268_, _068_ } != 2'h2;
-  assign _111_ = { _275_, _273_, _270_, _268_ } != 1'h0;
-  assign _112_ = { _278_, s_param__valid } != 2'h2;
-  assign _113_ = { _280_, s_param__valid } != 2'h2;
-  assign _114_ = { _280_, _278_ } != 1'h0;
-  assign _115_ = { _283_, s_param__valid } != 2'h2;
-  assign _116_ = { _285_, s_param__valid } != 2'h2;
-  assign _117_ = { _285_, _283_ } != 1'h0;
-  assign _118_ = { _288_, s_param__valid } != 2'h2;
-  assign _119_ = { _290_, s_param__valid } != 2'h2;
-  assign _120_ = { _290_, _288_ } != 1'h0;
-  assign _121_ = { _295_, s_param__valid } != 2'h2;
-  assign _122_ = { _297_, s_param__valid } != 2'h2;
-  assign _123_ = { _295_, lane, s_param__valid } != 3'h7;
-  assign _124_ = { _297_, _295_ } != 1'h0;
-  assign _125_ = { _301_, s_param__valid } != 2'h2;
-  assign _126_ = { _303_, s_param__valid } != 2'h2;
-  assign _127_ = { _301_, lane, s_param__valid } != 3'h7;
-  assign _128_ = { _303_, _301_ } != 1'h0;
-  assign _129_ = { _308_, s_param__valid } != 2'h2;
-  assign _130_ = { _310_, s_param__valid } != 2'h2;
-  assign _131_ = { _308_, _059_, lane, s_param__valid } != 4'h9;
-  assign _132_ = { _308_, lane, s_param__valid } != 3'h7;
-  assign _133_ = { _310_, _308_ } != 1'h0;
-  assign _134_ = { _314_, s_param__valid } != 2'h2;
-  assign _135_ = { _316_, s_param__valid } != 2'h2;
-  assign _136_ = { _316_, _314_ } != 1'h0;
-  assign _137_ = { _105_, _103_, enter_q, d_last } != 4'h8;
-  assign _138_ = { _105_, _103_, enter_q } != 1'h0;
-  assign _139_ = { _103_, enter_q } != 2'h2;
-  assign _140_ = { _105_, _103_, drain_restart } != 1'h0;
-  assign _141_ = { drain_restart, o_valid } != 1'h0;
-  assign _142_ = { drain_restart, o_valid } != 1'h0;
-  assign _143_ = { _105_, _103_, drain_restart } != 1'h0;
-  assign _144_ = { compute, adv } != 2'h2;
-  assign _145_ = { compute, adv } != 2'h2;
-  assign _146_ = { compute, adv } != 2'h2;
-  assign _147_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _148_ = { compute, adv } != 2'h2;
-  assign _149_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _150_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _151_ = { compute, adv } != 2'h2;
-  assign _152_ = { compute, adv } != 2'h2;
+  reg [4:0] _540_ = 5'h00;
+  assign { ra_row[5:2], ra_row[0] } = _540_;
+  reg [16:0] _559_ = 17'h00000;
+  assign drain_back[16:0] = _559_;
+  reg [16:0] _560_ = 17'h00000;
+  assign drain_plus[16:0] = _560_;
+  assign _106_ = { compute, adv } != 2'h2;
+  assign _107_ = { _269_, _268_ } != 1'h0;
+  assign _108_ = { _282_, s_param__valid } != 2'h2;
+  assign _109_ = { _284_, s_param__valid } != 2'h2;
+  assign _110_ = { _282_, ch_last, s_param__valid } != 3'h5;
+  assign _111_ = { _279_, compute } != 2'h3;
+  assign _112_ = { _277_, _068_ } != 2'h2;
+  assign _113_ = { _284_, _282_, _279_, _277_ } != 1'h0;
+  assign _114_ = { _287_, s_param__valid } != 2'h2;
+  assign _115_ = { _289_, s_param__valid } != 2'h2;
+  assign _116_ = { _289_, _287_ } != 1'h0;
+  assign _117_ = { _292_, s_param__valid } != 2'h2;
+  assign _118_ = { _294_, s_param__valid } != 2'h2;
+  assign _119_ = { _294_, _292_ } != 1'h0;
+  assign _120_ = { _297_, s_param__valid } != 2'h2;
+  assign _121_ = { _299_, s_param__valid } != 2'h2;
+  assign _122_ = { _299_, _297_ } != 1'h0;
+  assign _123_ = { _304_, s_param__valid } != 2'h2;
+  assign _124_ = { _306_, s_param__valid } != 2'h2;
+  assign _125_ = { _304_, \$signal$110 , s_param__valid } != 3'h5;
+  assign _126_ = { _306_, _304_ } != 1'h0;
+  assign _127_ = { _310_, s_param__valid } != 2'h2;
+  assign _128_ = { _312_, s_param__valid } != 2'h2;
+  assign _129_ = { _312_, _310_ } != 1'h0;
+  assign _130_ = { _317_, s_param__valid } != 2'h2;
+  assign _131_ = { _319_, s_param__valid } != 2'h2;
+  assign _132_ = { _317_, \$signal$110 , s_param__valid } != 3'h5;
+  assign _133_ = { _319_, _317_ } != 1'h0;
+  assign _134_ = { _323_, s_param__valid } != 2'h2;
+  assign _135_ = { _325_, s_param__valid } != 2'h2;
+  assign _136_ = { _323_, \$signal$110 , s_param__valid } != 3'h5;
+  assign _137_ = { _325_, _323_ } != 1'h0;
+  assign _138_ = { _330_, s_param__valid } != 2'h2;
+  assign _139_ = { _332_, s_param__valid } != 2'h2;
+  assign _140_ = { _330_, \$signal$110 , s_param__valid } != 3'h5;
+  assign _141_ = { _330_, wb_last, \$signal$110 , s_param__valid } != 4'hb;
+  assign _142_ = { _332_, _330_ } != 1'h0;
+  assign _143_ = { _336_, s_param__valid } != 2'h2;
+  assign _144_ = { _338_, s_param__valid } != 2'h2;
+  assign _145_ = { _338_, _336_ } != 1'h0;
+  assign _146_ = { _105_, _103_, enter_q, d_last } != 4'h8;
+  assign _147_ = { _105_, _103_, enter_q } != 1'h0;
+  assign _148_ = { _103_, enter_q } != 2'h2;
+  assign _149_ = { _105_, _103_, drain_restart } != 1'h0;
+  assign _150_ = { drain_restart, o_valid } != 1'h0;
+  assign _151_ = { drain_restart, o_valid } != 1'h0;
+  assign _152_ = { _105_, _103_, drain_restart } != 1'h0;
   assign _153_ = { compute, adv } != 2'h2;
-  assign _154_ = { _260_, _259_ } != 1'h0;
-  assign _155_ = & { _265_, ch_first, s_param__valid };
-  assign _156_ = & { _111_, _110_, _109_, _108_, _107_, _106_ };
-  assign _157_ = & { _114_, _113_, _112_ };
-  assign _158_ = & { _117_, _116_, _115_ };
-  assign _159_ = & { _120_, _119_, _118_ };
-  assign _160_ = & { _124_, _123_, _122_, _121_ };
-  assign _161_ = & { _128_, _127_, _126_, _125_ };
-  assign _162_ = & { _133_, _132_, _131_, _130_, _129_ };
-  assign _163_ = & { _136_, _135_, _134_ };
-  assign _164_ = & { _317_, s_param__valid };
-  assign _165_ = & { _318_, s_param__valid };
-  assign _166_ = & { _319_, s_param__valid };
-  assign _167_ = & { _320_, s_param__valid };
-  assign _168_ = & { _321_, s_param__valid };
-  assign _169_ = & { _322_, s_param__valid };
-  assign _170_ = & { _323_, s_param__valid };
-  assign _171_ = & { _324_, s_param__valid };
-  assign _172_ = & { _325_, s_param__valid };
-  assign _173_ = & { _326_, s_param__valid };
-  assign _174_ = & { _327_, s_param__valid };
-  assign _175_ = & { _199_, \o_valid$80  };
-  assign _176_ = & { _200_, \o_valid$80  };
-  assign _177_ = & { _201_, \o_valid$80  };
-  assign _178_ = & { _139_, _138_, _137_ };
-  assign _179_ = & { _147_, _146_ };
-  assign _180_ = & { _149_, _148_ };
-  assign _181_ = & { fn_last, at_tile_last, adv };
-  assign _182_ = & { _151_, _150_ };
-  assign _183_ = & { _261_, ch_last, s_param__valid };
-  assign _184_ = & { _262_, ch_last, s_param__valid };
-  assign _185_ = & { _263_, ch_last, s_param__valid };
-  assign _186_ = & { _264_, ch_first, s_param__valid };
-  assign _195_ = ~ _342_;
-  assign _196_ = ~ _344_;
-  assign _197_ = ~ compute;
-  assign _187_ = | { _195_, rst };
-  assign _188_ = | { drain_restart, rst };
-  assign _189_ = | { drain_restart, rst };
-  assign _190_ = | { drain_restart, rst };
-  assign _191_ = | { _196_, rst };
-  assign _192_ = | { d_last, rst };
-  assign _193_ = | { _197_, rst };
-  assign _194_ = | { _069_, rst };
-  assign _199_ = ob == 2'h2;
-  assign _200_ = ob == 1'h1;
-  assign _201_ = ! ob;
-  assign _206_ = drain_restart ? 1'h0 : d_last;
-  assign _212_ = drain_restart ? m_one : row_last;
-  assign _215_ = drain_restart ? 1'h1 : row_valid;
-  assign _218_ = drain_restart ? 17'h00000 : row;
-  assign _221_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
-  assign _198_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _225_ = drain_restart ? 4'h0 : dn;
-  assign _230_ = drain_restart ? 2'h0 : d;
-  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$107  : _081_;
-  assign _235_ = adv ? _234_ : 1'hx;
-  assign _237_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _080_;
-  assign _238_ = adv ? _237_ : 1'hx;
-  assign _248_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _696_;
+  assign _154_ = { compute, adv } != 2'h2;
+  assign _155_ = { compute, adv } != 2'h2;
+  assign _156_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _157_ = { compute, adv } != 2'h2;
+  assign _158_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _159_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _160_ = { compute, adv } != 2'h2;
+  assign _161_ = { compute, adv } != 2'h2;
+  assign _162_ = & { _270_, ch_last, s_param__valid };
+  assign _163_ = & { _271_, ch_last, s_param__valid };
+  assign _164_ = & { _272_, ch_last, s_param__valid };
+  assign _165_ = & { _273_, ch_first, s_param__valid };
+  assign _166_ = & { _274_, ch_first, s_param__valid };
+  assign _167_ = & { _113_, _112_, _111_, _110_, _109_, _108_ };
+  assign _168_ = & { _116_, _115_, _114_ };
+  assign _169_ = & { _119_, _118_, _117_ };
+  assign _170_ = & { _122_, _121_, _120_ };
+  assign _171_ = & { _126_, _125_, _124_, _123_ };
+  assign _172_ = & { _129_, _128_, _127_ };
+  assign _173_ = & { _133_, _132_, _131_, _130_ };
+  assign _174_ = & { _137_, _136_, _135_, _134_ };
+  assign _175_ = & { _142_, _141_, _140_, _139_, _138_ };
+  assign _176_ = & { _145_, _144_, _143_ };
+  assign _177_ = & { _339_, s_param__valid };
+  assign _178_ = & { _340_, s_param__valid };
+  assign _179_ = & { _341_, s_param__valid };
+  assign _180_ = & { _342_, s_param__valid };
+  assign _181_ = & { _343_, s_param__valid };
+  assign _182_ = & { _344_, s_param__valid };
+  assign _183_ = & { _345_, s_param__valid };
+  assign _184_ = & { _346_, s_param__valid };
+  assign _185_ = & { _347_, s_param__valid };
+  assign _186_ = & { _348_, s_param__valid };
+  assign _187_ = & { _349_, s_param__valid };
+  assign _188_ = & { _208_, \o_valid$80  };
+  assign _189_ = & { _209_, \o_valid$80  };
+  assign _190_ = & { _210_, \o_valid$80  };
+  assign _191_ = & { _148_, _147_, _146_ };
+  assign _192_ = & { _156_, _155_ };
+  assign _193_ = & { _158_, _157_ };
+  assign _194_ = & { fn_last, at_tile_last, adv };
+  assign _195_ = & { _160_, _159_ };
+  assign _204_ = ~ _364_;
+  assign _205_ = ~ _366_;
+  assign _206_ = ~ compute;
+  assign _196_ = | { _069_, rst };
+  assign _197_ = | { _204_, rst };
+  assign _198_ = | { drain_restart, rst };
+  assign _199_ = | { drain_restart, rst };
+  assign _200_ = | { drain_restart, rst };
+  assign _201_ = | { _205_, rst };
+  assign _202_ = | { d_last, rst };
+  assign _203_ = | { _206_, rst };
+  assign _208_ = ob == 2'h2;
+  assign _209_ = ob == 1'h1;
+  assign _210_ = ! ob;
+  assign _215_ = drain_restart ? 1'h0 : d_last;
+  assign _221_ = drain_restart ? m_one : row_last;
+  assign _224_ = drain_restart ? 1'h1 : row_valid;
+  assign _227_ = drain_restart ? 17'h00000 : row;
+  assign _230_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
+  assign _207_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _234_ = drain_restart ? 4'h0 : dn;
+  assign _239_ = drain_restart ? 2'h0 : d;
+  assign _243_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$107  : _081_;
+  assign _244_ = adv ? _243_ : 1'hx;
+  assign _246_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _080_;
+  assign _247_ = adv ? _246_ : 1'hx;
+  assign _257_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _729_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -678,22 +709,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _696_ = b[5:0];
+        _729_ = b[5:0];
       2'b1?:
-        _696_ = b[11:6];
+        _729_ = b[11:6];
       default:
-        _696_ = a;
+        _729_ = a;
     endcase
   endfunction
-  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = ctrl_state == 1'h1;
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = ctrl_state == 1'h1;
-  assign _265_ = ctrl_state == 1'h1;
-  assign _266_ = _068_ ? 2'h0 : 2'hx;
-  function [1:0] _705_;
+  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _270_ = ctrl_state == 1'h1;
+  assign _271_ = ctrl_state == 1'h1;
+  assign _272_ = ctrl_state == 1'h1;
+  assign _273_ = ctrl_state == 1'h1;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = _068_ ? 2'h0 : 2'hx;
+  function [1:0] _738_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -701,202 +732,242 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _705_ = b[1:0];
+        _738_ = b[1:0];
       4'b??1?:
-        _705_ = b[3:2];
+        _738_ = b[3:2];
       4'b?1??:
-        _705_ = b[5:4];
+        _738_ = b[5:4];
       4'b1???:
-        _705_ = b[7:6];
+        _738_ = b[7:6];
       default:
-        _705_ = a;
+        _738_ = a;
     endcase
   endfunction
-  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _269_ = compute ? 2'hx : 2'h3;
-  assign _270_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _271_ = ch_last ? 2'h2 : 2'hx;
-  assign _272_ = s_param__valid ? _271_ : 2'hx;
-  assign _273_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _274_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _275_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _276_ = s_param__valid ? _063_ : 1'hx;
-  function [0:0] _715_;
+  assign _277_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _278_ = compute ? 2'hx : 2'h3;
+  assign _279_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _280_ = ch_last ? 2'h2 : 2'hx;
+  assign _281_ = s_param__valid ? _280_ : 2'hx;
+  assign _282_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _283_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _284_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _285_ = s_param__valid ? _063_ : 1'hx;
+  function [0:0] _748_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _715_ = b[0:0];
+        _748_ = b[0:0];
       2'b1?:
-        _715_ = b[1:1];
+        _748_ = b[1:1];
       default:
-        _715_ = a;
+        _748_ = a;
     endcase
   endfunction
-  assign _278_ = ctrl_state == 1'h1;
-  assign _279_ = s_param__valid ? _056_ : 1'hx;
-  assign _280_ = ! ctrl_state;
-  assign _281_ = s_param__valid ? 1'h0 : 1'hx;
-  function [0:0] _720_;
+  assign _287_ = ctrl_state == 1'h1;
+  assign _288_ = s_param__valid ? _056_ : 1'hx;
+  assign _289_ = ! ctrl_state;
+  assign _290_ = s_param__valid ? 1'h0 : 1'hx;
+  function [0:0] _753_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _720_ = b[0:0];
+        _753_ = b[0:0];
       2'b1?:
-        _720_ = b[1:1];
+        _753_ = b[1:1];
       default:
-        _720_ = a;
+        _753_ = a;
     endcase
   endfunction
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = s_param__valid ? _057_[15:0] : 16'hxxxx;
-  function [15:0] _725_;
+  assign _292_ = ctrl_state == 1'h1;
+  assign _293_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _294_ = ! ctrl_state;
+  assign _295_ = s_param__valid ? _057_[15:0] : 16'hxxxx;
+  function [15:0] _758_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _725_ = b[15:0];
+        _758_ = b[15:0];
       2'b1?:
-        _725_ = b[31:16];
+        _758_ = b[31:16];
       default:
-        _725_ = a;
+        _758_ = a;
     endcase
   endfunction
-  assign _288_ = ctrl_state == 1'h1;
-  assign _289_ = s_param__valid ? _054_[15:0] : 16'hxxxx;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = _059_ ? (* full_case = 32'd1 *) 2'h0 : _061_[1:0];
-  assign _292_ = lane ? 2'hx : _291_;
-  assign _293_ = s_param__valid ? _292_ : 2'hx;
-  function [1:0] _732_;
+  assign _297_ = ctrl_state == 1'h1;
+  assign _298_ = s_param__valid ? _054_ : 16'hxxxx;
+  assign _299_ = ! ctrl_state;
+  assign _300_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _061_;
+  assign _301_ = \$signal$110  ? _300_ : 1'hx;
+  assign _302_ = s_param__valid ? _301_ : 1'hx;
+  function [0:0] _765_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _765_ = b[0:0];
+      2'b1?:
+        _765_ = b[1:1];
+      default:
+        _765_ = a;
+    endcase
+  endfunction
+  assign _304_ = ctrl_state == 1'h1;
+  assign _305_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = \$signal$110  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _308_ = s_param__valid ? _307_ : 1'hx;
+  function [0:0] _771_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _771_ = b[0:0];
+      2'b1?:
+        _771_ = b[1:1];
+      default:
+        _771_ = a;
+    endcase
+  endfunction
+  assign _309_ = _771_(1'hx, { _311_, _308_ }, { _312_, _310_ });
+  assign _310_ = ctrl_state == 1'h1;
+  assign _311_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _312_ = ! ctrl_state;
+  assign _313_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _060_[1:0];
+  assign _314_ = \$signal$110  ? _313_ : 2'hx;
+  assign _315_ = s_param__valid ? _314_ : 2'hx;
+  function [1:0] _778_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _732_ = b[1:0];
+        _778_ = b[1:0];
       2'b1?:
-        _732_ = b[3:2];
+        _778_ = b[3:2];
       default:
-        _732_ = a;
+        _778_ = a;
     endcase
   endfunction
-  assign _295_ = ctrl_state == 1'h1;
-  assign _296_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = lane ? 6'hxx : _058_[5:0];
-  assign _299_ = s_param__valid ? _298_ : 6'hxx;
-  function [5:0] _738_;
+  assign _317_ = ctrl_state == 1'h1;
+  assign _318_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = \$signal$110  ? _058_[5:0] : 6'hxx;
+  assign _321_ = s_param__valid ? _320_ : 6'hxx;
+  function [5:0] _784_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _738_ = b[5:0];
+        _784_ = b[5:0];
       2'b1?:
-        _738_ = b[11:6];
+        _784_ = b[11:6];
       default:
-        _738_ = a;
+        _784_ = a;
     endcase
   endfunction
-  assign _301_ = ctrl_state == 1'h1;
-  assign _302_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _303_ = ! ctrl_state;
-  assign _304_ = _059_ ? _060_[3:0] : 4'hx;
-  assign _305_ = lane ? 4'hx : _304_;
-  assign _306_ = s_param__valid ? _305_ : 4'hx;
-  function [3:0] _745_;
+  assign _323_ = ctrl_state == 1'h1;
+  assign _324_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _325_ = ! ctrl_state;
+  assign _326_ = wb_last ? _059_[3:0] : 4'hx;
+  assign _327_ = \$signal$110  ? _326_ : 4'hx;
+  assign _328_ = s_param__valid ? _327_ : 4'hx;
+  function [3:0] _791_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _745_ = b[3:0];
+        _791_ = b[3:0];
       2'b1?:
-        _745_ = b[7:4];
+        _791_ = b[7:4];
       default:
-        _745_ = a;
+        _791_ = a;
     endcase
   endfunction
-  assign _308_ = ctrl_state == 1'h1;
-  assign _309_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _310_ = ! ctrl_state;
-  assign _311_ = lane ? (* full_case = 32'd1 *) _062_[0] : 1'h0;
-  assign _312_ = s_param__valid ? _311_ : 1'hx;
-  function [0:0] _751_;
+  assign _330_ = ctrl_state == 1'h1;
+  assign _331_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _332_ = ! ctrl_state;
+  assign _333_ = \$signal$110  ? (* full_case = 32'd1 *) 1'h0 : _062_[0];
+  assign _334_ = s_param__valid ? _333_ : 1'hx;
+  function [0:0] _797_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _751_ = b[0:0];
+        _797_ = b[0:0];
       2'b1?:
-        _751_ = b[1:1];
+        _797_ = b[1:1];
       default:
-        _751_ = a;
+        _797_ = a;
     endcase
   endfunction
-  assign _314_ = ctrl_state == 1'h1;
-  assign _315_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _316_ = ! ctrl_state;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = ! ctrl_state;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = ! ctrl_state;
-  assign _327_ = ! ctrl_state;
-  assign _330_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _033_[5:0];
-  assign _331_ = d_last ? (* full_case = 32'd1 *) _330_ : _031_[5:0];
-  assign _332_ = beat_last ? (* full_case = 32'd1 *) _331_ : _029_[5:0];
-  assign \$like$53  = o_valid ? _332_ : { 4'hx, ra_row[1], 1'hx };
-  assign _333_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _032_[5:0];
-  assign _334_ = d_last ? (* full_case = 32'd1 *) _333_ : _030_;
-  assign _335_ = beat_last ? (* full_case = 32'd1 *) _334_ : _028_;
-  assign \$like  = o_valid ? _335_[0] : 1'hx;
-  assign _336_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _337_ = d_last ? (* full_case = 32'd1 *) _336_ : ra_row;
-  assign _339_ = ch_last ? 1'h1 : 1'h0;
-  assign _340_ = s_param__valid ? _339_ : 1'h0;
-  assign enter = _341_ ? _340_ : 1'h0;
-  assign _341_ = ctrl_state == 1'h1;
-  assign _342_ = ctrl_state == 1'h1;
-  assign _343_ = ctrl_state == 1'h1;
+  assign _336_ = ctrl_state == 1'h1;
+  assign _337_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _338_ = ! ctrl_state;
+  assign _339_ = ! ctrl_state;
+  assign _340_ = ! ctrl_state;
+  assign _341_ = ! ctrl_state;
+  assign _342_ = ! ctrl_state;
+  assign _343_ = ! ctrl_state;
   assign _344_ = ! ctrl_state;
-  function [0:0] _786_;
+  assign _345_ = ! ctrl_state;
+  assign _346_ = ! ctrl_state;
+  assign _347_ = ! ctrl_state;
+  assign _348_ = ! ctrl_state;
+  assign _349_ = ! ctrl_state;
+  assign _352_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _033_[5:0];
+  assign _353_ = d_last ? (* full_case = 32'd1 *) _352_ : _031_[5:0];
+  assign _354_ = beat_last ? (* full_case = 32'd1 *) _353_ : _029_[5:0];
+  assign \$like$53  = o_valid ? _354_ : { 4'hx, ra_row[1], 1'hx };
+  assign _355_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _032_[5:0];
+  assign _356_ = d_last ? (* full_case = 32'd1 *) _355_ : _030_;
+  assign _357_ = beat_last ? (* full_case = 32'd1 *) _356_ : _028_;
+  assign \$like  = o_valid ? _357_[0] : 1'hx;
+  assign _358_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _359_ = d_last ? (* full_case = 32'd1 *) _358_ : ra_row;
+  assign _361_ = ch_last ? 1'h1 : 1'h0;
+  assign _362_ = s_param__valid ? _361_ : 1'h0;
+  assign enter = _363_ ? _362_ : 1'h0;
+  assign _363_ = ctrl_state == 1'h1;
+  assign _364_ = ctrl_state == 1'h1;
+  assign _365_ = ctrl_state == 1'h1;
+  assign _366_ = ! ctrl_state;
+  function [0:0] _832_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _786_ = b[0:0];
+        _832_ = b[0:0];
       2'b1?:
-        _786_ = b[1:1];
+        _832_ = b[1:1];
       default:
-        _786_ = a;
+        _832_ = a;
     endcase
   endfunction
-  assign s_param__ready = _786_(1'h0, 2'h3, { _346_, _345_ });
-  assign _345_ = ctrl_state == 1'h1;
-  assign _346_ = ! ctrl_state;
+  assign s_param__ready = _832_(1'h0, 2'h3, { _368_, _367_ });
+  assign _367_ = ctrl_state == 1'h1;
+  assign _368_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -904,7 +975,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$143 ),
+    .o_data(\o_data$145 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -941,108 +1012,149 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   assign _091_[18:17] = 2'hx;
   assign _048_[15:8] = 8'hxx;
-  assign _198_[5:1] = 5'hxx;
+  assign _014_[2] = 1'hx;
+  assign _207_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
+      k_rem <= 8'h00;
+    end else if (_106_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _078_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      flush <= 6'h00;
+    end else if (_107_) begin
+      flush <= _729_(6'hxx, { 6'h23, _067_[5:0] }, { _269_, _268_ });
+    end
+    if (_196_) begin
+      compute <= 1'h0;
+    end else if (_162_) begin
+      compute <= 1'h1;
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_163_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_164_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      i_shift <= 6'h00;
+    end else if (_165_) begin
+      i_shift <= hdr[69:64];
+    end
+    if (rst) begin
       i_multiplier <= 31'h00000000;
-    end else if (_155_) begin
+    end else if (_166_) begin
       i_multiplier <= hdr[62:32];
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_156_) begin
-      ctrl_state <= _705_(2'hx, { _274_, _272_, _269_, _266_ }, { _275_, _273_, _270_, _268_ });
+    end else if (_167_) begin
+      ctrl_state <= _738_(2'hx, { _283_, _281_, _278_, _275_ }, { _284_, _282_, _279_, _277_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_157_) begin
-      ch_last <= _715_(1'hx, { _279_, _276_ }, { _280_, _278_ });
+    end else if (_168_) begin
+      ch_last <= _748_(1'hx, { _288_, _285_ }, { _289_, _287_ });
     end
     if (rst) begin
       ch_first <= 1'h0;
-    end else if (_158_) begin
-      ch_first <= _720_(1'hx, { _284_, _281_ }, { _285_, _283_ });
+    end else if (_169_) begin
+      ch_first <= _753_(1'hx, { _293_, _290_ }, { _294_, _292_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_159_) begin
-      ch_left <= _725_(16'hxxxx, { _289_, _286_ }, { _290_, _288_ });
+    end else if (_170_) begin
+      ch_left <= _758_(16'hxxxx, { _298_, _295_ }, { _299_, _297_ });
+    end
+    if (rst) begin
+      wb_last <= 1'h0;
+    end else if (_171_) begin
+      wb_last <= _765_(1'hx, { _305_, _302_ }, { _306_, _304_ });
+    end
+    if (rst) begin
+      \$signal$110  <= 1'h1;
+    end else if (_172_) begin
+      \$signal$110  <= _309_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_160_) begin
-      wb <= _732_(2'hx, { _296_, _293_ }, { _297_, _295_ });
+    end else if (_173_) begin
+      wb <= _778_(2'hx, { _318_, _315_ }, { _319_, _317_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_161_) begin
-      wa <= _738_(6'hxx, { _302_, _299_ }, { _303_, _301_ });
+    end else if (_174_) begin
+      wa <= _784_(6'hxx, { _324_, _321_ }, { _325_, _323_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_162_) begin
-      blk <= _745_(4'hx, { _309_, _306_ }, { _310_, _308_ });
+    end else if (_175_) begin
+      blk <= _791_(4'hx, { _331_, _328_ }, { _332_, _330_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_163_) begin
-      lane <= _751_(1'hx, { _315_, _312_ }, { _316_, _314_ });
+    end else if (_176_) begin
+      lane <= _797_(1'hx, { _337_, _334_ }, { _338_, _336_ });
     end
     if (rst) begin
       \$signal$107  <= 1'h0;
-    end else if (_164_) begin
+    end else if (_177_) begin
       \$signal$107  <= _053_;
     end
     if (rst) begin
       \$signal$106  <= 1'h0;
-    end else if (_165_) begin
+    end else if (_178_) begin
       \$signal$106  <= _050_;
     end
     if (rst) begin
       tile_pen <= 8'h00;
-    end else if (_166_) begin
+    end else if (_179_) begin
       tile_pen <= _049_[7:0];
     end
     if (rst) begin
       k_pen <= 8'h00;
-    end else if (_167_) begin
-      k_pen <= _046_[7:0];
+    end else if (_180_) begin
+      k_pen <= hdr[39:32] - 2'h2;
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_168_) begin
+    end else if (_181_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_169_) begin
+    end else if (_182_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_170_) begin
+    end else if (_183_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_171_) begin
+    end else if (_184_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_172_) begin
+    end else if (_185_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_173_) begin
-      m_last <= hdr[15:0] - 1'h1;
+    end else if (_186_) begin
+      m_last <= _040_[15:0];
     end
     if (rst) begin
-      M_ <= 16'h0000;
-    end else if (_174_) begin
-      M_ <= hdr[15:0];
+      m_less <= 17'h00000;
+    end else if (_187_) begin
+      m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
       credit_ok <= 1'h1;
@@ -1053,7 +1165,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$58  <= 1'h0;
       \i_valid$56  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$140  <= 1'h0;
+      \$signal$142  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1071,25 +1183,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _529_ <= 17'h00000;
-      _530_ <= 17'h00000;
+      _559_ <= 17'h00000;
+      _560_ <= 17'h00000;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _038_ : _039_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _037_[3:0] : kept;
-      last_mblock <= _035_ >= M_;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _037_ : _038_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _036_[3:0] : kept;
+      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       give_back <= _016_ + _018_;
       \w_en$83  <= \w_en$79 ;
       \i_last$58  <= part_last;
-      \i_valid$56  <= \$signal$140 ;
+      \i_valid$56  <= \$signal$142 ;
       part_last <= _007_ & dn_last;
-      \$signal$140  <= _005_;
+      \$signal$142  <= _005_;
       enter_q <= enter;
-      begin if (_103_) d_last <= _206_; else d_last <= _105_ ? \$signal$133  : _206_; end
-      begin if (_103_) row_last <= _212_; else begin if (_105_) row_last <= row_last_next; else row_last <= _212_; end end
-      begin if (_103_) row_valid <= _215_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _215_; end end
-      begin if (_103_) row <= _218_; else begin if (_105_) row <= row_next; else row <= _218_; end end
-      begin if (_103_) dn <= _225_; else begin if (_105_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _003_; else dn <= _225_; end else dn <= _225_; end end
-      begin if (_103_) d <= _230_; else begin if (_105_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _004_[1:0]; else d <= _230_; end end
+      begin if (_103_) d_last <= _215_; else d_last <= _105_ ? \$signal$135  : _215_; end
+      begin if (_103_) row_last <= _221_; else begin if (_105_) row_last <= row_last_next; else row_last <= _221_; end end
+      begin if (_103_) row_valid <= _224_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _224_; end end
+      begin if (_103_) row <= _227_; else begin if (_105_) row <= row_next; else row <= _227_; end end
+      begin if (_103_) dn <= _234_; else begin if (_105_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _003_[3:0]; else dn <= _234_; end else dn <= _234_; end end
+      begin if (_103_) d <= _239_; else begin if (_105_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _004_[1:0]; else d <= _239_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
       begin if (wrap) row_last_next <= drain_lt_wrap & _093_; else row_last_next <= drain_lt_last & _095_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
@@ -1100,15 +1212,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _529_ <= _083_[16:0];
-      _530_ <= _082_[16:0];
+      _559_ <= _083_[16:0];
+      _560_ <= row + 1'h1;
     end
-    if (_187_) begin
+    if (_197_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _024_;
     end
-    if (!_343_) begin
+    if (!_365_) begin
       w_data <= 32'd0;
     end else begin
       w_data <= hdr[31:0];
@@ -1120,17 +1232,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_175_) begin
+    end else if (_188_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_176_) begin
+    end else if (_189_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_177_) begin
+    end else if (_190_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1138,128 +1250,98 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$80 ) begin
       ob_last <= ob == 2'h2;
-      begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
+      ob <= _014_[1:0];
     end
-    if (\$signal$140 ) begin
+    if (\$signal$142 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$143 [95:72] : \o_data$143 [71:48]; else acc_chosen <= beat[0] ? \o_data$143 [47:24] : \o_data$143 [23:0]; end
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$145 [95:72] : \o_data$145 [71:48]; else acc_chosen <= beat[0] ? \o_data$145 [47:24] : \o_data$145 [23:0]; end
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_178_) begin
+    end else if (_191_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_103_) dn_last <= 1'hx; else begin if (_105_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_140_) begin
+    end else if (_149_) begin
       begin if (_103_) beat_last <= beat == 2'h2; else begin if (_105_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_188_) begin
+    if (_198_) begin
       \ra_row_reg[1]  <= 1'h0;
     end else if (o_valid) begin
-      \ra_row_reg[1]  <= _332_[1];
+      \ra_row_reg[1]  <= _354_[1];
     end
     if (rst) begin
-      _510_ <= 5'h00;
-    end else if (_141_) begin
-      _510_ <= { _221_[5:2], _221_[0] };
+      _540_ <= 5'h00;
+    end else if (_150_) begin
+      _540_ <= { _230_[5:2], _230_[0] };
     end
-    if (_189_) begin
+    if (_199_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _335_[5:1];
+      ra_inc[5:1] <= _357_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_142_) begin
-      ra_inc[0] <= _198_[0];
+    end else if (_151_) begin
+      ra_inc[0] <= _207_[0];
     end
-    if (_190_) begin
+    if (_200_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _337_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _359_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_143_) begin
+    end else if (_152_) begin
       begin if (_103_) beat <= beat + 1'h1; else begin if (_105_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_191_) begin
+    if (_201_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_192_) begin
-      \$signal$133  <= 1'h0;
+    if (_202_) begin
+      \$signal$135  <= 1'h0;
     end else begin
-      \$signal$133  <= drain_d_pen;
+      \$signal$135  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_144_) begin
-      at_tile_last <= compute ? _235_ : \$signal$107 ;
+    end else if (_153_) begin
+      at_tile_last <= compute ? _244_ : \$signal$107 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_145_) begin
-      at_k_last <= compute ? _238_ : \$signal$106 ;
+    end else if (_154_) begin
+      at_k_last <= compute ? _247_ : \$signal$106 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_179_) begin
+    end else if (_192_) begin
       begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _077_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_180_) begin
+    end else if (_193_) begin
       begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _076_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_193_) begin
+    if (_203_) begin
       fm0 <= 17'h00000;
-    end else if (_181_) begin
+    end else if (_194_) begin
       fm0 <= _075_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_182_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _248_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_195_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _257_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 8'h00;
-    end else if (_152_) begin
+    end else if (_161_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _079_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
-    end
-    if (rst) begin
-      k_rem <= 8'h00;
-    end else if (_153_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _078_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
-    end
-    if (rst) begin
-      flush <= 6'h00;
-    end else if (_154_) begin
-      flush <= _696_(6'hxx, { 6'h23, _067_[5:0] }, { _260_, _259_ });
-    end
-    if (_194_) begin
-      compute <= 1'h0;
-    end else if (_183_) begin
-      compute <= 1'h1;
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_184_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 5'h00;
-    end else if (_185_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      i_shift <= 6'h00;
-    end else if (_186_) begin
-      i_shift <= hdr[69:64];
     end
   end
 endmodule
@@ -1450,9 +1532,11 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_2_1 = 8'h00;
   reg [7:0] w_2_2 = 8'h00;
   reg [7:0] w_2_3 = 8'h00;
+  wire [7:0] w_in0;
   assign _003_ = | count_next;
   assign _006_ = beat_next == 2'h3;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign draining = | drain_count;
   assign _018_ = drain_count - 1'h1;
   assign _019_[1:0] = drain_beat + 1'h1;
@@ -1491,13 +1575,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w1 <= i_w[15:8];
     in_w2 <= i_w[23:16];
     in_w3 <= i_w[31:24];
-    skew_w1_d0 <= in_w1;
-    skew_w2_d0 <= in_w2;
     skew_w2_d1 <= skew_w2_d0;
-    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
-    w_0_0 <= in_w0;
+    w_0_0 <= w_in0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -1643,7 +1724,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(in_w0);
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
       l_0_0 <= in_last;
       a_0_0 <= a_in0;
       skew_l3_d2 <= skew_l3_d1;
@@ -1790,6 +1871,15 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       acc_0_0 <= 24'h000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (in_idle) begin
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
     end
     if (_038_) begin
       skew_a3_d0 <= 8'h00;

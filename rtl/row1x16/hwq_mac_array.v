@@ -276,7 +276,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] skew_w9_d6 = 8'h00;
   reg [7:0] skew_w9_d7 = 8'h00;
   reg [7:0] skew_w9_d8 = 8'h00;
+  wire [7:0] w_in0;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
   assign cap_0_1 = en & lr_0_1;
   assign cap_0_2 = en & lr_0_2;
@@ -299,17 +301,133 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign count_next = cap_0_15 ? 1'h1 : _020_;
   assign o_data = { out_0_15, out_0_14, out_0_13, out_0_12, out_0_11, out_0_10, out_0_9, out_0_8, out_0_7, out_0_6, out_0_5, out_0_4, out_0_3, out_0_2, out_0_1, out_0_0 };
   always @(posedge clk) begin
-    if (rst) begin
-      drain_advance <= 1'h0;
-      o_valid <= 1'h0;
-    end else begin
-      drain_advance <= count_next;
-      o_valid <= count_next;
+    if (en) begin
+      in_w5 <= i_w[47:40];
+      in_w4 <= i_w[39:32];
+      in_w3 <= i_w[31:24];
+      in_w2 <= i_w[23:16];
+      in_w1 <= i_w[15:8];
+      in_w0 <= i_w[7:0];
+      in_a0 <= i_a;
+      skew_w15_d14 <= skew_w15_d13;
+      skew_w15_d13 <= skew_w15_d12;
+      skew_w15_d12 <= skew_w15_d11;
+      skew_w15_d11 <= skew_w15_d10;
+      skew_w15_d10 <= skew_w15_d9;
+      skew_w15_d9 <= skew_w15_d8;
+      skew_w15_d8 <= skew_w15_d7;
+      skew_w15_d7 <= skew_w15_d6;
+      skew_w15_d6 <= skew_w15_d5;
+      skew_w15_d5 <= skew_w15_d4;
+      skew_w15_d4 <= skew_w15_d3;
+      skew_w15_d3 <= skew_w15_d2;
+      skew_w15_d2 <= skew_w15_d1;
+      skew_w15_d1 <= skew_w15_d0;
+      skew_w14_d13 <= skew_w14_d12;
+      skew_w14_d12 <= skew_w14_d11;
+      skew_w14_d11 <= skew_w14_d10;
+      skew_w14_d10 <= skew_w14_d9;
+      skew_w14_d9 <= skew_w14_d8;
+      skew_w14_d8 <= skew_w14_d7;
+      skew_w14_d7 <= skew_w14_d6;
+      skew_w14_d6 <= skew_w14_d5;
+      skew_w14_d5 <= skew_w14_d4;
+      skew_w14_d4 <= skew_w14_d3;
+      skew_w14_d3 <= skew_w14_d2;
+      skew_w14_d2 <= skew_w14_d1;
+      skew_w14_d1 <= skew_w14_d0;
+      skew_w13_d12 <= skew_w13_d11;
+      skew_w13_d11 <= skew_w13_d10;
+      skew_w13_d10 <= skew_w13_d9;
+      skew_w13_d9 <= skew_w13_d8;
+      skew_w13_d8 <= skew_w13_d7;
+      skew_w13_d7 <= skew_w13_d6;
+      skew_w13_d6 <= skew_w13_d5;
+      skew_w13_d5 <= skew_w13_d4;
+      skew_w13_d4 <= skew_w13_d3;
+      skew_w13_d3 <= skew_w13_d2;
+      skew_w13_d2 <= skew_w13_d1;
+      skew_w13_d1 <= skew_w13_d0;
+      skew_w12_d11 <= skew_w12_d10;
+      skew_w12_d10 <= skew_w12_d9;
+      skew_w12_d9 <= skew_w12_d8;
+      skew_w12_d8 <= skew_w12_d7;
+      skew_w12_d7 <= skew_w12_d6;
+      skew_w12_d6 <= skew_w12_d5;
+      skew_w12_d5 <= skew_w12_d4;
+      skew_w12_d4 <= skew_w12_d3;
+      skew_w12_d3 <= skew_w12_d2;
+      skew_w12_d2 <= skew_w12_d1;
+      skew_w12_d1 <= skew_w12_d0;
+      skew_w11_d10 <= skew_w11_d9;
+      skew_w11_d9 <= skew_w11_d8;
+      skew_w11_d8 <= skew_w11_d7;
+      skew_w11_d7 <= skew_w11_d6;
+      skew_w11_d6 <= skew_w11_d5;
+      skew_w11_d5 <= skew_w11_d4;
+      skew_w11_d4 <= skew_w11_d3;
+      skew_w11_d3 <= skew_w11_d2;
+      skew_w11_d2 <= skew_w11_d1;
+      skew_w11_d1 <= skew_w11_d0;
+      skew_w10_d9 <= skew_w10_d8;
+      skew_w10_d8 <= skew_w10_d7;
+      skew_w10_d7 <= skew_w10_d6;
+      skew_w10_d6 <= skew_w10_d5;
+      skew_w10_d5 <= skew_w10_d4;
+      skew_w10_d4 <= skew_w10_d3;
+      skew_w10_d3 <= skew_w10_d2;
+      skew_w10_d2 <= skew_w10_d1;
+      skew_w10_d1 <= skew_w10_d0;
+      skew_w9_d8 <= skew_w9_d7;
+      skew_w9_d7 <= skew_w9_d6;
+      skew_w9_d6 <= skew_w9_d5;
+      skew_w9_d5 <= skew_w9_d4;
+      skew_w9_d4 <= skew_w9_d3;
+      skew_w9_d3 <= skew_w9_d2;
+      skew_w9_d2 <= skew_w9_d1;
+      skew_w9_d1 <= skew_w9_d0;
+      skew_w8_d7 <= skew_w8_d6;
+      skew_w8_d6 <= skew_w8_d5;
+      skew_w8_d5 <= skew_w8_d4;
+      skew_w8_d4 <= skew_w8_d3;
+      skew_w8_d3 <= skew_w8_d2;
+      skew_w8_d2 <= skew_w8_d1;
+      skew_w8_d1 <= skew_w8_d0;
+      skew_w7_d6 <= skew_w7_d5;
+      skew_w7_d5 <= skew_w7_d4;
+      skew_w7_d4 <= skew_w7_d3;
+      skew_w7_d3 <= skew_w7_d2;
+      skew_w7_d2 <= skew_w7_d1;
+      skew_w7_d1 <= skew_w7_d0;
+      skew_w6_d5 <= skew_w6_d4;
+      skew_w6_d4 <= skew_w6_d3;
+      skew_w6_d3 <= skew_w6_d2;
+      skew_w6_d2 <= skew_w6_d1;
+      skew_w6_d1 <= skew_w6_d0;
+      skew_w5_d4 <= skew_w5_d3;
+      skew_w5_d3 <= skew_w5_d2;
+      skew_w5_d2 <= skew_w5_d1;
+      skew_w5_d1 <= skew_w5_d0;
+      skew_w4_d3 <= skew_w4_d2;
+      skew_w4_d2 <= skew_w4_d1;
+      skew_w4_d1 <= skew_w4_d0;
+      skew_w3_d2 <= skew_w3_d1;
+      skew_w3_d1 <= skew_w3_d0;
+      skew_w2_d1 <= skew_w2_d0;
+      in_w15 <= i_w[127:120];
+      in_w14 <= i_w[119:112];
+      in_w13 <= i_w[111:104];
+      in_w12 <= i_w[103:96];
+      in_w11 <= i_w[95:88];
+      in_w10 <= i_w[87:80];
+      in_w9 <= i_w[79:72];
+      in_w8 <= i_w[71:64];
+      in_w7 <= i_w[63:56];
+      in_w6 <= i_w[55:48];
     end
-    if (cap_0_15) begin
-      out_0_15 <= $signed(acc_0_15) + $signed(pr_0_15);
-    end
     if (rst) begin
+      in_last <= 1'h0;
+      in_idle <= 1'h1;
       acc_0_15 <= 27'h0000000;
       lr_0_15 <= 1'h0;
       pr_0_15 <= 16'h0000;
@@ -388,9 +506,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       pr_0_0 <= 16'h0000;
       l_0_0 <= 1'h0;
       a_0_0 <= 8'h00;
-      in_last <= 1'h0;
-      in_idle <= 1'h1;
     end else if (en) begin
+      in_last <= i_last & i_valid;
+      in_idle <= ~ i_valid;
       begin if (lr_0_15) acc_0_15 <= 27'h0000000; else acc_0_15 <= $signed(acc_0_15) + $signed(pr_0_15); end
       lr_0_15 <= l_0_14;
       pr_0_15 <= $signed(a_0_14) * $signed(skew_w15_d14);
@@ -466,11 +584,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       a_0_1 <= a_0_0;
       begin if (lr_0_0) acc_0_0 <= 27'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0); end
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(in_w0);
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
       l_0_0 <= in_last;
       a_0_0 <= a_in0;
-      in_last <= i_last & i_valid;
-      in_idle <= ~ i_valid;
+    end
+    if (rst) begin
+      drain_advance <= 1'h0;
+      o_valid <= 1'h0;
+    end else begin
+      drain_advance <= count_next;
+      o_valid <= count_next;
+    end
+    if (cap_0_15) begin
+      out_0_15 <= $signed(acc_0_15) + $signed(pr_0_15);
     end
     if (cap_0_14) begin
       out_0_14 <= $signed(acc_0_14) + $signed(pr_0_14);
@@ -517,144 +643,50 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     if (cap_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (en) begin
-      skew_w15_d14 <= skew_w15_d13;
-      skew_w15_d13 <= skew_w15_d12;
-      skew_w15_d12 <= skew_w15_d11;
-      skew_w15_d11 <= skew_w15_d10;
-      skew_w15_d10 <= skew_w15_d9;
-      skew_w15_d9 <= skew_w15_d8;
-      skew_w15_d8 <= skew_w15_d7;
-      skew_w15_d7 <= skew_w15_d6;
-      skew_w15_d6 <= skew_w15_d5;
-      skew_w15_d5 <= skew_w15_d4;
-      skew_w15_d4 <= skew_w15_d3;
-      skew_w15_d3 <= skew_w15_d2;
-      skew_w15_d2 <= skew_w15_d1;
-      skew_w15_d1 <= skew_w15_d0;
-      skew_w15_d0 <= in_w15;
-      skew_w14_d13 <= skew_w14_d12;
-      skew_w14_d12 <= skew_w14_d11;
-      skew_w14_d11 <= skew_w14_d10;
-      skew_w14_d10 <= skew_w14_d9;
-      skew_w14_d9 <= skew_w14_d8;
-      skew_w14_d8 <= skew_w14_d7;
-      skew_w14_d7 <= skew_w14_d6;
-      skew_w14_d6 <= skew_w14_d5;
-      skew_w14_d5 <= skew_w14_d4;
-      skew_w14_d4 <= skew_w14_d3;
-      skew_w14_d3 <= skew_w14_d2;
-      skew_w14_d2 <= skew_w14_d1;
-      skew_w14_d1 <= skew_w14_d0;
-      skew_w14_d0 <= in_w14;
-      skew_w13_d12 <= skew_w13_d11;
-      skew_w13_d11 <= skew_w13_d10;
-      skew_w13_d10 <= skew_w13_d9;
-      skew_w13_d9 <= skew_w13_d8;
-      skew_w13_d8 <= skew_w13_d7;
-      skew_w13_d7 <= skew_w13_d6;
-      skew_w13_d6 <= skew_w13_d5;
-      skew_w13_d5 <= skew_w13_d4;
-      skew_w13_d4 <= skew_w13_d3;
-      skew_w13_d3 <= skew_w13_d2;
-      skew_w13_d2 <= skew_w13_d1;
-      skew_w13_d1 <= skew_w13_d0;
-      skew_w13_d0 <= in_w13;
-      skew_w12_d11 <= skew_w12_d10;
-      skew_w12_d10 <= skew_w12_d9;
-      skew_w12_d9 <= skew_w12_d8;
-      skew_w12_d8 <= skew_w12_d7;
-      skew_w12_d7 <= skew_w12_d6;
-      skew_w12_d6 <= skew_w12_d5;
-      skew_w12_d5 <= skew_w12_d4;
-      skew_w12_d4 <= skew_w12_d3;
-      skew_w12_d3 <= skew_w12_d2;
-      skew_w12_d2 <= skew_w12_d1;
-      skew_w12_d1 <= skew_w12_d0;
-      skew_w12_d0 <= in_w12;
-      skew_w11_d10 <= skew_w11_d9;
-      skew_w11_d9 <= skew_w11_d8;
-      skew_w11_d8 <= skew_w11_d7;
-      skew_w11_d7 <= skew_w11_d6;
-      skew_w11_d6 <= skew_w11_d5;
-      skew_w11_d5 <= skew_w11_d4;
-      skew_w11_d4 <= skew_w11_d3;
-      skew_w11_d3 <= skew_w11_d2;
-      skew_w11_d2 <= skew_w11_d1;
-      skew_w11_d1 <= skew_w11_d0;
-      skew_w11_d0 <= in_w11;
-      skew_w10_d9 <= skew_w10_d8;
-      skew_w10_d8 <= skew_w10_d7;
-      skew_w10_d7 <= skew_w10_d6;
-      skew_w10_d6 <= skew_w10_d5;
-      skew_w10_d5 <= skew_w10_d4;
-      skew_w10_d4 <= skew_w10_d3;
-      skew_w10_d3 <= skew_w10_d2;
-      skew_w10_d2 <= skew_w10_d1;
-      skew_w10_d1 <= skew_w10_d0;
-      skew_w10_d0 <= in_w10;
-      skew_w9_d8 <= skew_w9_d7;
-      skew_w9_d7 <= skew_w9_d6;
-      skew_w9_d6 <= skew_w9_d5;
-      skew_w9_d5 <= skew_w9_d4;
-      skew_w9_d4 <= skew_w9_d3;
-      skew_w9_d3 <= skew_w9_d2;
-      skew_w9_d2 <= skew_w9_d1;
-      skew_w9_d1 <= skew_w9_d0;
-      skew_w9_d0 <= in_w9;
-      skew_w8_d7 <= skew_w8_d6;
-      skew_w8_d6 <= skew_w8_d5;
-      skew_w8_d5 <= skew_w8_d4;
-      skew_w8_d4 <= skew_w8_d3;
-      skew_w8_d3 <= skew_w8_d2;
-      skew_w8_d2 <= skew_w8_d1;
-      skew_w8_d1 <= skew_w8_d0;
-      skew_w8_d0 <= in_w8;
-      skew_w7_d6 <= skew_w7_d5;
-      skew_w7_d5 <= skew_w7_d4;
-      skew_w7_d4 <= skew_w7_d3;
-      skew_w7_d3 <= skew_w7_d2;
-      skew_w7_d2 <= skew_w7_d1;
-      skew_w7_d1 <= skew_w7_d0;
-      skew_w7_d0 <= in_w7;
-      skew_w6_d5 <= skew_w6_d4;
-      skew_w6_d4 <= skew_w6_d3;
-      skew_w6_d3 <= skew_w6_d2;
-      skew_w6_d2 <= skew_w6_d1;
-      skew_w6_d1 <= skew_w6_d0;
-      skew_w6_d0 <= in_w6;
-      skew_w5_d4 <= skew_w5_d3;
-      skew_w5_d3 <= skew_w5_d2;
-      skew_w5_d2 <= skew_w5_d1;
-      skew_w5_d1 <= skew_w5_d0;
-      skew_w5_d0 <= in_w5;
-      skew_w4_d3 <= skew_w4_d2;
-      skew_w4_d2 <= skew_w4_d1;
-      skew_w4_d1 <= skew_w4_d0;
-      skew_w4_d0 <= in_w4;
-      skew_w3_d2 <= skew_w3_d1;
-      skew_w3_d1 <= skew_w3_d0;
-      skew_w3_d0 <= in_w3;
-      skew_w2_d1 <= skew_w2_d0;
-      skew_w2_d0 <= in_w2;
-      skew_w1_d0 <= in_w1;
-      in_w15 <= i_w[127:120];
-      in_w14 <= i_w[119:112];
-      in_w13 <= i_w[111:104];
-      in_w12 <= i_w[103:96];
-      in_w11 <= i_w[95:88];
-      in_w10 <= i_w[87:80];
-      in_w9 <= i_w[79:72];
-      in_w8 <= i_w[71:64];
-      in_w7 <= i_w[63:56];
-      in_w6 <= i_w[55:48];
-      in_w5 <= i_w[47:40];
-      in_w4 <= i_w[39:32];
-      in_w3 <= i_w[31:24];
-      in_w2 <= i_w[23:16];
-      in_w1 <= i_w[15:8];
-      in_w0 <= i_w[7:0];
-      in_a0 <= i_a;
-    end
+    if (en)
+      if (in_idle) skew_w15_d0 <= 8'h00;
+      else skew_w15_d0 <= in_w15;
+    if (en)
+      if (in_idle) skew_w14_d0 <= 8'h00;
+      else skew_w14_d0 <= in_w14;
+    if (en)
+      if (in_idle) skew_w13_d0 <= 8'h00;
+      else skew_w13_d0 <= in_w13;
+    if (en)
+      if (in_idle) skew_w12_d0 <= 8'h00;
+      else skew_w12_d0 <= in_w12;
+    if (en)
+      if (in_idle) skew_w11_d0 <= 8'h00;
+      else skew_w11_d0 <= in_w11;
+    if (en)
+      if (in_idle) skew_w10_d0 <= 8'h00;
+      else skew_w10_d0 <= in_w10;
+    if (en)
+      if (in_idle) skew_w9_d0 <= 8'h00;
+      else skew_w9_d0 <= in_w9;
+    if (en)
+      if (in_idle) skew_w8_d0 <= 8'h00;
+      else skew_w8_d0 <= in_w8;
+    if (en)
+      if (in_idle) skew_w7_d0 <= 8'h00;
+      else skew_w7_d0 <= in_w7;
+    if (en)
+      if (in_idle) skew_w6_d0 <= 8'h00;
+      else skew_w6_d0 <= in_w6;
+    if (en)
+      if (in_idle) skew_w5_d0 <= 8'h00;
+      else skew_w5_d0 <= in_w5;
+    if (en)
+      if (in_idle) skew_w4_d0 <= 8'h00;
+      else skew_w4_d0 <= in_w4;
+    if (en)
+      if (in_idle) skew_w3_d0 <= 8'h00;
+      else skew_w3_d0 <= in_w3;
+    if (en)
+      if (in_idle) skew_w2_d0 <= 8'h00;
+      else skew_w2_d0 <= in_w2;
+    if (en)
+      if (in_idle) skew_w1_d0 <= 8'h00;
+      else skew_w1_d0 <= in_w1;
   end
 endmodule

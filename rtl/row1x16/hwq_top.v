@@ -136,18 +136,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [4:0] _081_;
   (* unused_bits = "4" *)
   wire [4:0] _082_;
-  (* unused_bits = "4" *)
-  wire [4:0] _083_;
+  (* unused_bits = "4 5" *)
+  wire [5:0] _083_;
   (* unused_bits = "4" *)
   wire [4:0] _084_;
   (* unused_bits = "4" *)
   wire [4:0] _085_;
-  wire [17:0] _086_;
   wire _087_;
   (* unused_bits = "3 4" *)
-  wire [4:0] _089_;
+  wire [4:0] _088_;
+  wire _089_;
   wire _090_;
-  wire _091_;
   (* unused_bits = "16" *)
   wire [16:0] _092_;
   (* unused_bits = "17" *)
@@ -169,16 +168,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "16" *)
   wire [16:0] _108_;
   wire _109_;
-  wire _110_;
+  (* unused_bits = "4" *)
+  wire [4:0] _110_;
   (* unused_bits = "4" *)
   wire [4:0] _111_;
   (* unused_bits = "4" *)
   wire [4:0] _112_;
-  (* unused_bits = "1" *)
-  wire [1:0] _113_;
-  (* unused_bits = "4" *)
-  wire [4:0] _114_;
-  wire _115_;
+  wire _113_;
+  wire _114_;
+  wire _117_;
   wire _118_;
   wire _119_;
   wire _120_;
@@ -291,47 +289,46 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _227_;
   wire _228_;
   wire _229_;
-  wire [3:0] _230_;
-  wire [3:0] _231_;
-  wire [3:0] _232_;
+  wire _230_;
+  wire _231_;
+  wire _232_;
   wire [3:0] _233_;
-  wire _235_;
-  wire [3:0] _236_;
+  wire [3:0] _234_;
+  wire [3:0] _235_;
   wire _237_;
   wire [3:0] _238_;
-  wire [3:0] _239_;
-  wire _241_;
+  wire _239_;
+  wire [3:0] _240_;
+  wire [3:0] _241_;
   wire [3:0] _242_;
-  wire _243_;
   wire _244_;
-  wire _245_;
+  wire [3:0] _245_;
   wire _246_;
-  wire _247_;
-  wire _248_;
-  wire _249_;
+  wire [3:0] _247_;
+  wire [3:0] _248_;
   wire _250_;
-  wire _251_;
+  wire [3:0] _251_;
   wire _252_;
   wire _253_;
   wire _254_;
   wire _255_;
   wire _256_;
-  wire [3:0] _259_;
-  wire [3:0] _260_;
-  wire [3:0] _262_;
-  wire [3:0] _263_;
-  wire [3:0] _264_;
-  wire [3:0] _265_;
-  wire [3:0] _266_;
-  wire _268_;
-  wire _269_;
-  wire _270_;
-  wire _271_;
-  wire _272_;
-  wire _273_;
-  wire _274_;
-  wire _275_;
-  wire _276_;
+  wire _257_;
+  wire _258_;
+  wire _259_;
+  wire _260_;
+  wire _261_;
+  wire _262_;
+  wire _263_;
+  wire _264_;
+  wire _265_;
+  wire [3:0] _268_;
+  wire [3:0] _269_;
+  wire [3:0] _271_;
+  wire [3:0] _272_;
+  wire [3:0] _273_;
+  wire [3:0] _274_;
+  wire [3:0] _275_;
   wire _277_;
   wire _278_;
   wire _279_;
@@ -348,56 +345,66 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _290_;
   wire _291_;
   wire _292_;
+  wire _293_;
+  wire _294_;
+  wire _295_;
+  wire _296_;
   wire _297_;
-  wire _303_;
+  wire _298_;
+  wire _299_;
+  wire _300_;
+  wire _301_;
   wire _306_;
-  wire [16:0] _309_;
-  wire [3:0] _312_;
-  wire _317_;
-  wire _318_;
-  wire _320_;
-  wire _321_;
-  wire _331_;
-  wire _342_;
-  wire _343_;
-  wire _344_;
-  wire _345_;
-  wire _346_;
-  wire [1:0] _347_;
-  wire _349_;
-  wire [1:0] _350_;
+  wire _312_;
+  wire _315_;
+  wire [16:0] _318_;
+  wire [3:0] _321_;
+  wire _326_;
+  wire _327_;
+  wire _329_;
+  wire _330_;
+  wire _340_;
   wire _351_;
-  wire [1:0] _352_;
-  wire [1:0] _353_;
+  wire _352_;
+  wire _353_;
   wire _354_;
-  wire [1:0] _355_;
-  wire _356_;
-  wire _357_;
-  wire _359_;
+  wire _355_;
+  wire [1:0] _356_;
+  wire _358_;
+  wire [1:0] _359_;
   wire _360_;
-  wire _361_;
-  wire [15:0] _362_;
-  wire _364_;
-  wire [15:0] _365_;
+  wire [1:0] _361_;
+  wire [1:0] _362_;
+  wire _363_;
+  wire [1:0] _364_;
+  wire _365_;
   wire _366_;
-  wire _367_;
   wire _368_;
   wire _369_;
-  wire _371_;
-  wire _372_;
+  wire _370_;
+  wire [15:0] _371_;
   wire _373_;
-  wire [3:0] _374_;
-  wire [3:0] _375_;
+  wire [15:0] _374_;
+  wire _375_;
+  wire _376_;
   wire _377_;
-  wire [3:0] _378_;
-  wire _379_;
+  wire _378_;
+  wire _380_;
+  wire _381_;
+  wire _382_;
+  wire _383_;
+  wire _384_;
+  wire _385_;
+  wire _386_;
+  wire _387_;
+  wire _388_;
   wire \$like ;
   wire \$signal ;
   wire \$signal$132 ;
   reg \$signal$215  = 1'h0;
   reg \$signal$216  = 1'h0;
-  reg \$signal$233  = 1'h0;
-  reg [15:0] M_ = 16'h0000;
+  reg \$signal$219  = 1'h0;
+  reg \$signal$235  = 1'h0;
   reg [431:0] acc_chosen = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
@@ -443,6 +450,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [3:0] lane = 4'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
+  reg [16:0] m_less = 17'h00000;
   reg m_one = 1'h0;
   output [128:0] m_out__payload;
   wire [128:0] m_out__payload;
@@ -454,7 +462,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [127:0] o_data;
-  wire [431:0] \o_data$236 ;
+  wire [431:0] \o_data$238 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$194 ;
@@ -519,7 +527,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \w_en$63  = 1'h0;
   reg \w_en$67  = 1'h0;
   reg [3:0] wa = 4'h0;
-  reg wb = 1'h0;
+  reg wb_last = 1'h1;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
@@ -580,14 +588,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal$132  = d_last ? 1'h1 : 1'h0;
   assign _079_ = ra_inc + 1'h1;
   assign _081_[3:0] = ra_inc + 1'h0;
-  assign _082_[3:0] = ra_row + 1'h1;
-  assign _083_[3:0] = ra_row + 1'h0;
+  assign _082_[3:0] = ra_row - 4'hf;
+  assign _083_[3:0] = ra_row - 1'h0;
   assign _084_[3:0] = ra_inc + 1'h1;
   assign _085_[3:0] = ra_inc + 1'h0;
-  assign _086_ = fm0 + 1'h1;
-  assign _089_[2:0] = kept[2:0] - 1'h1;
-  assign _090_ = kept >= 2'h2;
-  assign _091_ = kept >= 1'h1;
+  assign _088_[2:0] = kept[2:0] - 1'h1;
+  assign _089_ = kept >= 2'h2;
+  assign _090_ = kept >= 1'h1;
   assign _092_[15:0] = hdr[15:0] - 1'h1;
   assign _095_[16:0] = hdr[15:0] + 17'h1ffff;
   assign _097_[10:0] = hdr[42:32] - 2'h2;
@@ -601,12 +608,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _106_[15:0] = hdr[31:16] - 1'h1;
   assign _107_ = hdr[31:16] == 1'h1;
   assign _108_[15:0] = ch_left - 1'h1;
-  assign _110_ = lane == 4'hf;
-  assign _111_[3:0] = wa + 1'h1;
-  assign _112_[3:0] = blk + 1'h1;
-  assign _113_[0] = wb + 1'h1;
-  assign _114_[3:0] = lane + 1'h1;
-  assign _115_ = ch_left == 1'h1;
+  assign _110_[3:0] = wa + 1'h1;
+  assign _111_[3:0] = blk + 1'h1;
+  assign _112_[3:0] = lane + 1'h1;
+  assign _113_ = lane == 4'he;
+  assign _114_ = ch_left == 1'h1;
   assign _002_ = flush - 1'h1;
   assign _003_ = ! flush;
   assign _004_ = block_end & last_mblock;
@@ -632,105 +638,106 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _029_ = r_en & m_out__valid;
   assign _031_ = ~ row_valid;
   assign _032_ = row_end & _031_;
-  assign _118_ = { _023_, _020_, enter_q, d_last } != 4'h8;
-  assign _119_ = { _023_, _020_, enter_q } != 1'h0;
-  assign _120_ = { _020_, enter_q } != 2'h2;
-  assign _121_ = { _023_, _020_, drain_restart } != 1'h0;
-  assign _122_ = { drain_restart, o_valid } != 1'h0;
+  assign _117_ = { _023_, _020_, enter_q, d_last } != 4'h8;
+  assign _118_ = { _023_, _020_, enter_q } != 1'h0;
+  assign _119_ = { _020_, enter_q } != 2'h2;
+  assign _120_ = { _023_, _020_, drain_restart } != 1'h0;
+  assign _121_ = { drain_restart, o_valid } != 1'h0;
+  assign _122_ = { compute, adv } != 2'h2;
   assign _123_ = { compute, adv } != 2'h2;
   assign _124_ = { compute, adv } != 2'h2;
-  assign _125_ = { compute, adv } != 2'h2;
-  assign _126_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _127_ = { compute, adv } != 2'h2;
-  assign _128_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _129_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _125_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _126_ = { compute, adv } != 2'h2;
+  assign _127_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _128_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _129_ = { compute, adv } != 2'h2;
   assign _130_ = { compute, adv } != 2'h2;
   assign _131_ = { compute, adv } != 2'h2;
-  assign _132_ = { compute, adv } != 2'h2;
-  assign _133_ = { _343_, _342_ } != 1'h0;
-  assign _134_ = { _354_, s_param__valid } != 2'h2;
-  assign _135_ = { _356_, s_param__valid } != 2'h2;
-  assign _136_ = { _354_, ch_last, s_param__valid } != 3'h5;
-  assign _137_ = { _351_, compute } != 2'h3;
-  assign _138_ = { _349_, _003_ } != 2'h2;
-  assign _139_ = { _356_, _354_, _351_, _349_ } != 1'h0;
-  assign _140_ = { _359_, s_param__valid } != 2'h2;
-  assign _141_ = { _361_, s_param__valid } != 2'h2;
-  assign _142_ = { _361_, _359_ } != 1'h0;
-  assign _143_ = { _364_, s_param__valid } != 2'h2;
-  assign _144_ = { _366_, s_param__valid } != 2'h2;
-  assign _145_ = { _366_, _364_ } != 1'h0;
-  assign _146_ = { _371_, s_param__valid } != 2'h2;
-  assign _147_ = { _373_, s_param__valid } != 2'h2;
-  assign _148_ = { _371_, _110_, s_param__valid } != 3'h5;
-  assign _149_ = { _373_, _371_ } != 1'h0;
-  assign _150_ = { _377_, s_param__valid } != 2'h2;
-  assign _151_ = { _379_, s_param__valid } != 2'h2;
-  assign _152_ = { _377_, _110_, s_param__valid } != 3'h5;
-  assign _153_ = { _379_, _377_ } != 1'h0;
-  assign _154_ = { _235_, s_param__valid } != 2'h2;
-  assign _155_ = { _237_, s_param__valid } != 2'h2;
-  assign _156_ = { _235_, _110_, wb, s_param__valid } != 4'hf;
-  assign _157_ = { _235_, _110_, s_param__valid } != 3'h5;
-  assign _158_ = { _237_, _235_ } != 1'h0;
-  assign _159_ = { _241_, s_param__valid } != 2'h2;
-  assign _160_ = { _243_, s_param__valid } != 2'h2;
-  assign _161_ = { _243_, _241_ } != 1'h0;
-  assign _162_ = & { _120_, _119_, _118_ };
-  assign _163_ = & { _126_, _125_ };
-  assign _164_ = & { _128_, _127_ };
-  assign _165_ = & { fn_last, at_tile_last, adv };
-  assign _166_ = & { _130_, _129_ };
-  assign _167_ = & { _344_, ch_last, s_param__valid };
-  assign _168_ = & { _345_, ch_last, s_param__valid };
-  assign _169_ = & { _346_, ch_last, s_param__valid };
-  assign _170_ = & { _139_, _138_, _137_, _136_, _135_, _134_ };
-  assign _171_ = & { _142_, _141_, _140_ };
-  assign _172_ = & { _145_, _144_, _143_ };
-  assign _173_ = & { _149_, _148_, _147_, _146_ };
-  assign _174_ = & { _153_, _152_, _151_, _150_ };
-  assign _175_ = & { _158_, _157_, _156_, _155_, _154_ };
-  assign _176_ = & { _161_, _160_, _159_ };
-  assign _177_ = & { _244_, s_param__valid };
-  assign _178_ = & { _245_, s_param__valid };
-  assign _179_ = & { _246_, s_param__valid };
-  assign _180_ = & { _247_, s_param__valid };
-  assign _181_ = & { _248_, s_param__valid };
-  assign _182_ = & { _249_, s_param__valid };
-  assign _183_ = & { _250_, s_param__valid };
-  assign _184_ = & { _251_, s_param__valid };
-  assign _185_ = & { _252_, s_param__valid };
-  assign _186_ = & { _253_, s_param__valid };
-  assign _187_ = & { _254_, s_param__valid };
-  assign _188_ = & { _255_, s_param__valid };
-  assign _189_ = & { _256_, s_param__valid };
-  assign _212_ = ~ _290_;
-  assign _213_ = ~ compute;
-  assign _214_ = ~ _271_;
-  assign _215_ = ~ _272_;
-  assign _216_ = ~ _273_;
-  assign _217_ = ~ _274_;
-  assign _218_ = ~ _275_;
-  assign _219_ = ~ _276_;
-  assign _220_ = ~ _277_;
-  assign _221_ = ~ _278_;
-  assign _222_ = ~ _279_;
-  assign _223_ = ~ _280_;
-  assign _224_ = ~ _281_;
-  assign _225_ = ~ _282_;
-  assign _226_ = ~ _283_;
-  assign _227_ = ~ _284_;
-  assign _228_ = ~ _285_;
-  assign _229_ = ~ _286_;
-  assign _190_ = | { drain_restart, rst };
-  assign _191_ = | { drain_restart, rst };
-  assign _192_ = | { drain_restart, rst };
-  assign _193_ = | { _212_, rst };
-  assign _194_ = | { _213_, rst };
-  assign _195_ = | { _004_, rst };
-  assign _196_ = | { _214_, rst };
-  assign _197_ = | { _215_, rst };
-  assign _198_ = | { _216_, rst };
+  assign _132_ = { _352_, _351_ } != 1'h0;
+  assign _133_ = { _363_, s_param__valid } != 2'h2;
+  assign _134_ = { _365_, s_param__valid } != 2'h2;
+  assign _135_ = { _363_, ch_last, s_param__valid } != 3'h5;
+  assign _136_ = { _360_, compute } != 2'h3;
+  assign _137_ = { _358_, _003_ } != 2'h2;
+  assign _138_ = { _365_, _363_, _360_, _358_ } != 1'h0;
+  assign _139_ = { _368_, s_param__valid } != 2'h2;
+  assign _140_ = { _370_, s_param__valid } != 2'h2;
+  assign _141_ = { _370_, _368_ } != 1'h0;
+  assign _142_ = { _373_, s_param__valid } != 2'h2;
+  assign _143_ = { _375_, s_param__valid } != 2'h2;
+  assign _144_ = { _375_, _373_ } != 1'h0;
+  assign _145_ = { _380_, s_param__valid } != 2'h2;
+  assign _146_ = { _382_, s_param__valid } != 2'h2;
+  assign _147_ = { _380_, \$signal$219 , s_param__valid } != 3'h5;
+  assign _148_ = { _382_, _380_ } != 1'h0;
+  assign _149_ = { _386_, s_param__valid } != 2'h2;
+  assign _150_ = { _388_, s_param__valid } != 2'h2;
+  assign _151_ = { _388_, _386_ } != 1'h0;
+  assign _152_ = { _237_, s_param__valid } != 2'h2;
+  assign _153_ = { _239_, s_param__valid } != 2'h2;
+  assign _154_ = { _237_, \$signal$219 , s_param__valid } != 3'h5;
+  assign _155_ = { _239_, _237_ } != 1'h0;
+  assign _156_ = { _244_, s_param__valid } != 2'h2;
+  assign _157_ = { _246_, s_param__valid } != 2'h2;
+  assign _158_ = { _244_, \$signal$219 , s_param__valid } != 3'h5;
+  assign _159_ = { _244_, wb_last, \$signal$219 , s_param__valid } != 4'hb;
+  assign _160_ = { _246_, _244_ } != 1'h0;
+  assign _161_ = { _250_, s_param__valid } != 2'h2;
+  assign _162_ = { _252_, s_param__valid } != 2'h2;
+  assign _163_ = { _252_, _250_ } != 1'h0;
+  assign _164_ = & { _119_, _118_, _117_ };
+  assign _165_ = & { _125_, _124_ };
+  assign _166_ = & { _127_, _126_ };
+  assign _167_ = & { fn_last, at_tile_last, adv };
+  assign _168_ = & { _129_, _128_ };
+  assign _169_ = & { _353_, ch_last, s_param__valid };
+  assign _170_ = & { _354_, ch_last, s_param__valid };
+  assign _171_ = & { _355_, ch_last, s_param__valid };
+  assign _172_ = & { _138_, _137_, _136_, _135_, _134_, _133_ };
+  assign _173_ = & { _141_, _140_, _139_ };
+  assign _174_ = & { _144_, _143_, _142_ };
+  assign _175_ = & { _148_, _147_, _146_, _145_ };
+  assign _176_ = & { _151_, _150_, _149_ };
+  assign _177_ = & { _155_, _154_, _153_, _152_ };
+  assign _178_ = & { _160_, _159_, _158_, _157_, _156_ };
+  assign _179_ = & { _163_, _162_, _161_ };
+  assign _180_ = & { _253_, s_param__valid };
+  assign _181_ = & { _254_, s_param__valid };
+  assign _182_ = & { _255_, s_param__valid };
+  assign _183_ = & { _256_, s_param__valid };
+  assign _184_ = & { _257_, s_param__valid };
+  assign _185_ = & { _258_, s_param__valid };
+  assign _186_ = & { _259_, s_param__valid };
+  assign _187_ = & { _260_, s_param__valid };
+  assign _188_ = & { _261_, s_param__valid };
+  assign _189_ = & { _262_, s_param__valid };
+  assign _190_ = & { _263_, s_param__valid };
+  assign _191_ = & { _264_, s_param__valid };
+  assign _192_ = & { _265_, s_param__valid };
+  assign _215_ = ~ _299_;
+  assign _216_ = ~ compute;
+  assign _217_ = ~ _280_;
+  assign _218_ = ~ _281_;
+  assign _219_ = ~ _282_;
+  assign _220_ = ~ _283_;
+  assign _221_ = ~ _284_;
+  assign _222_ = ~ _285_;
+  assign _223_ = ~ _286_;
+  assign _224_ = ~ _287_;
+  assign _225_ = ~ _288_;
+  assign _226_ = ~ _289_;
+  assign _227_ = ~ _290_;
+  assign _228_ = ~ _291_;
+  assign _229_ = ~ _292_;
+  assign _230_ = ~ _293_;
+  assign _231_ = ~ _294_;
+  assign _232_ = ~ _295_;
+  assign _193_ = | { drain_restart, rst };
+  assign _194_ = | { drain_restart, rst };
+  assign _195_ = | { drain_restart, rst };
+  assign _196_ = | { _215_, rst };
+  assign _197_ = | { _216_, rst };
+  assign _198_ = | { _004_, rst };
   assign _199_ = | { _217_, rst };
   assign _200_ = | { _218_, rst };
   assign _201_ = | { _219_, rst };
@@ -744,78 +751,91 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _209_ = | { _227_, rst };
   assign _210_ = | { _228_, rst };
   assign _211_ = | { _229_, rst };
-  assign _231_ = wb ? 4'hx : _112_[3:0];
-  assign _232_ = _110_ ? _231_ : 4'hx;
-  assign _233_ = s_param__valid ? _232_ : 4'hx;
-  function [3:0] _703_;
+  assign _212_ = | { _230_, rst };
+  assign _213_ = | { _231_, rst };
+  assign _214_ = | { _232_, rst };
+  assign _234_ = \$signal$219  ? _110_[3:0] : 4'hx;
+  assign _235_ = s_param__valid ? _234_ : 4'hx;
+  function [3:0] _715_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _703_ = b[3:0];
+        _715_ = b[3:0];
       2'b1?:
-        _703_ = b[7:4];
+        _715_ = b[7:4];
       default:
-        _703_ = a;
+        _715_ = a;
     endcase
   endfunction
-  assign _235_ = ctrl_state == 1'h1;
-  assign _236_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _237_ = ! ctrl_state;
-  assign _238_ = _110_ ? (* full_case = 32'd1 *) 4'h0 : _114_[3:0];
-  assign _239_ = s_param__valid ? _238_ : 4'hx;
-  function [3:0] _709_;
+  assign _237_ = ctrl_state == 1'h1;
+  assign _238_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _239_ = ! ctrl_state;
+  assign _240_ = wb_last ? _111_[3:0] : 4'hx;
+  assign _241_ = \$signal$219  ? _240_ : 4'hx;
+  assign _242_ = s_param__valid ? _241_ : 4'hx;
+  function [3:0] _722_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _709_ = b[3:0];
+        _722_ = b[3:0];
       2'b1?:
-        _709_ = b[7:4];
+        _722_ = b[7:4];
       default:
-        _709_ = a;
+        _722_ = a;
     endcase
   endfunction
-  assign _241_ = ctrl_state == 1'h1;
-  assign _242_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _243_ = ! ctrl_state;
-  assign _244_ = ! ctrl_state;
-  assign _245_ = ! ctrl_state;
+  assign _244_ = ctrl_state == 1'h1;
+  assign _245_ = s_param__valid ? 4'h0 : 4'hx;
   assign _246_ = ! ctrl_state;
-  assign _247_ = ! ctrl_state;
-  assign _248_ = ! ctrl_state;
-  assign _249_ = ! ctrl_state;
-  assign _250_ = ! ctrl_state;
-  assign _251_ = ! ctrl_state;
+  assign _247_ = \$signal$219  ? (* full_case = 32'd1 *) 4'h0 : _112_[3:0];
+  assign _248_ = s_param__valid ? _247_ : 4'hx;
+  function [3:0] _728_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _728_ = b[3:0];
+      2'b1?:
+        _728_ = b[7:4];
+      default:
+        _728_ = a;
+    endcase
+  endfunction
+  assign _250_ = ctrl_state == 1'h1;
+  assign _251_ = s_param__valid ? 4'h0 : 4'hx;
   assign _252_ = ! ctrl_state;
   assign _253_ = ! ctrl_state;
   assign _254_ = ! ctrl_state;
   assign _255_ = ! ctrl_state;
   assign _256_ = ! ctrl_state;
-  assign _259_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : _085_[3:0];
-  assign _260_ = d_last ? (* full_case = 32'd1 *) _259_ : _083_[3:0];
-  assign _262_ = dn_last ? (* full_case = 32'd1 *) 4'h1 : _084_[3:0];
-  assign _263_ = d_last ? (* full_case = 32'd1 *) _262_ : _082_[3:0];
-  assign _264_ = beat_last ? (* full_case = 32'd1 *) _263_ : _079_;
-  assign \$like  = o_valid ? _264_[0] : 1'hx;
-  assign _265_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
-  assign _266_ = d_last ? (* full_case = 32'd1 *) _265_ : ra_row;
-  assign _268_ = ch_last ? 1'h1 : 1'h0;
-  assign _269_ = s_param__valid ? _268_ : 1'h0;
-  assign enter = _270_ ? _269_ : 1'h0;
-  assign _270_ = ctrl_state == 1'h1;
-  assign _271_ = ctrl_state == 1'h1;
-  assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = ctrl_state == 1'h1;
+  assign _257_ = ! ctrl_state;
+  assign _258_ = ! ctrl_state;
+  assign _259_ = ! ctrl_state;
+  assign _260_ = ! ctrl_state;
+  assign _261_ = ! ctrl_state;
+  assign _262_ = ! ctrl_state;
+  assign _263_ = ! ctrl_state;
+  assign _264_ = ! ctrl_state;
+  assign _265_ = ! ctrl_state;
+  assign _268_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : _085_[3:0];
+  assign _269_ = d_last ? (* full_case = 32'd1 *) _268_ : _083_[3:0];
+  assign _271_ = dn_last ? (* full_case = 32'd1 *) 4'h1 : _084_[3:0];
+  assign _272_ = d_last ? (* full_case = 32'd1 *) _271_ : _082_[3:0];
+  assign _273_ = beat_last ? (* full_case = 32'd1 *) _272_ : _079_;
+  assign \$like  = o_valid ? _273_[0] : 1'hx;
+  assign _274_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
+  assign _275_ = d_last ? (* full_case = 32'd1 *) _274_ : ra_row;
+  assign _277_ = ch_last ? 1'h1 : 1'h0;
+  assign _278_ = s_param__valid ? _277_ : 1'h0;
+  assign enter = _279_ ? _278_ : 1'h0;
   assign _279_ = ctrl_state == 1'h1;
   assign _280_ = ctrl_state == 1'h1;
   assign _281_ = ctrl_state == 1'h1;
@@ -827,36 +847,45 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _287_ = ctrl_state == 1'h1;
   assign _288_ = ctrl_state == 1'h1;
   assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = ! ctrl_state;
-  function [0:0] _762_;
+  assign _290_ = ctrl_state == 1'h1;
+  assign _291_ = ctrl_state == 1'h1;
+  assign _292_ = ctrl_state == 1'h1;
+  assign _293_ = ctrl_state == 1'h1;
+  assign _294_ = ctrl_state == 1'h1;
+  assign _295_ = ctrl_state == 1'h1;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = ctrl_state == 1'h1;
+  assign _298_ = ctrl_state == 1'h1;
+  assign _299_ = ! ctrl_state;
+  function [0:0] _781_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _762_ = b[0:0];
+        _781_ = b[0:0];
       2'b1?:
-        _762_ = b[1:1];
+        _781_ = b[1:1];
       default:
-        _762_ = a;
+        _781_ = a;
     endcase
   endfunction
-  assign s_param__ready = _762_(1'h0, 2'h3, { _292_, _291_ });
-  assign _291_ = ctrl_state == 1'h1;
-  assign _292_ = ! ctrl_state;
-  assign _297_ = drain_restart ? 1'h1 : d_last;
-  assign _303_ = drain_restart ? m_one : row_last;
-  assign _306_ = drain_restart ? 1'h1 : row_valid;
-  assign _309_ = drain_restart ? 17'h00000 : row;
-  assign _230_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _312_ = drain_restart ? 4'h0 : dn;
-  assign _317_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$216  : _016_;
-  assign _318_ = adv ? _317_ : 1'hx;
-  assign _320_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$215  : _015_;
-  assign _321_ = adv ? _320_ : 1'hx;
-  assign _331_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _814_;
+  assign s_param__ready = _781_(1'h0, 2'h3, { _301_, _300_ });
+  assign _300_ = ctrl_state == 1'h1;
+  assign _301_ = ! ctrl_state;
+  assign _306_ = drain_restart ? 1'h1 : d_last;
+  assign _312_ = drain_restart ? m_one : row_last;
+  assign _315_ = drain_restart ? 1'h1 : row_valid;
+  assign _318_ = drain_restart ? 17'h00000 : row;
+  assign _233_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _321_ = drain_restart ? 4'h0 : dn;
+  assign _326_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$216  : _016_;
+  assign _327_ = adv ? _326_ : 1'hx;
+  assign _329_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$215  : _015_;
+  assign _330_ = adv ? _329_ : 1'hx;
+  assign _340_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _833_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -864,20 +893,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _814_ = b[4:0];
+        _833_ = b[4:0];
       2'b1?:
-        _814_ = b[9:5];
+        _833_ = b[9:5];
       default:
-        _814_ = a;
+        _833_ = a;
     endcase
   endfunction
-  assign _342_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _343_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _344_ = ctrl_state == 1'h1;
-  assign _345_ = ctrl_state == 1'h1;
-  assign _346_ = ctrl_state == 1'h1;
-  assign _347_ = _003_ ? 2'h0 : 2'hx;
-  function [1:0] _821_;
+  assign _351_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _352_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _353_ = ctrl_state == 1'h1;
+  assign _354_ = ctrl_state == 1'h1;
+  assign _355_ = ctrl_state == 1'h1;
+  assign _356_ = _003_ ? 2'h0 : 2'hx;
+  function [1:0] _840_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -885,100 +914,101 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _821_ = b[1:0];
+        _840_ = b[1:0];
       4'b??1?:
-        _821_ = b[3:2];
+        _840_ = b[3:2];
       4'b?1??:
-        _821_ = b[5:4];
+        _840_ = b[5:4];
       4'b1???:
-        _821_ = b[7:6];
+        _840_ = b[7:6];
       default:
-        _821_ = a;
+        _840_ = a;
     endcase
   endfunction
-  assign _349_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _350_ = compute ? 2'hx : 2'h3;
-  assign _351_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _352_ = ch_last ? 2'h2 : 2'hx;
-  assign _353_ = s_param__valid ? _352_ : 2'hx;
-  assign _354_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _355_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _356_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _357_ = s_param__valid ? _115_ : 1'hx;
-  function [0:0] _831_;
+  assign _358_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _359_ = compute ? 2'hx : 2'h3;
+  assign _360_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _361_ = ch_last ? 2'h2 : 2'hx;
+  assign _362_ = s_param__valid ? _361_ : 2'hx;
+  assign _363_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _364_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _365_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _366_ = s_param__valid ? _114_ : 1'hx;
+  function [0:0] _850_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _831_ = b[0:0];
+        _850_ = b[0:0];
       2'b1?:
-        _831_ = b[1:1];
+        _850_ = b[1:1];
       default:
-        _831_ = a;
+        _850_ = a;
     endcase
   endfunction
-  assign _359_ = ctrl_state == 1'h1;
-  assign _360_ = s_param__valid ? _107_ : 1'hx;
-  assign _361_ = ! ctrl_state;
-  assign _362_ = s_param__valid ? _108_[15:0] : 16'hxxxx;
-  function [15:0] _836_;
+  assign _368_ = ctrl_state == 1'h1;
+  assign _369_ = s_param__valid ? _107_ : 1'hx;
+  assign _370_ = ! ctrl_state;
+  assign _371_ = s_param__valid ? _108_[15:0] : 16'hxxxx;
+  function [15:0] _855_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _836_ = b[15:0];
+        _855_ = b[15:0];
       2'b1?:
-        _836_ = b[31:16];
+        _855_ = b[31:16];
       default:
-        _836_ = a;
+        _855_ = a;
     endcase
   endfunction
-  assign _364_ = ctrl_state == 1'h1;
-  assign _365_ = s_param__valid ? _106_[15:0] : 16'hxxxx;
-  assign _366_ = ! ctrl_state;
-  assign _367_ = wb ? (* full_case = 32'd1 *) _113_[0] : 1'h0;
-  assign _368_ = _110_ ? _367_ : 1'hx;
-  assign _369_ = s_param__valid ? _368_ : 1'hx;
-  function [0:0] _843_;
+  assign _373_ = ctrl_state == 1'h1;
+  assign _374_ = s_param__valid ? _106_[15:0] : 16'hxxxx;
+  assign _375_ = ! ctrl_state;
+  assign _376_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _377_ = \$signal$219  ? _376_ : 1'hx;
+  assign _378_ = s_param__valid ? _377_ : 1'hx;
+  function [0:0] _862_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _843_ = b[0:0];
+        _862_ = b[0:0];
       2'b1?:
-        _843_ = b[1:1];
+        _862_ = b[1:1];
       default:
-        _843_ = a;
+        _862_ = a;
     endcase
   endfunction
-  assign _371_ = ctrl_state == 1'h1;
-  assign _372_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _373_ = ! ctrl_state;
-  assign _374_ = _110_ ? _111_[3:0] : 4'hx;
-  assign _375_ = s_param__valid ? _374_ : 4'hx;
-  function [3:0] _849_;
-    input [3:0] a;
-    input [7:0] b;
+  assign _380_ = ctrl_state == 1'h1;
+  assign _381_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _382_ = ! ctrl_state;
+  assign _383_ = \$signal$219  ? (* full_case = 32'd1 *) 1'h0 : _113_;
+  assign _384_ = s_param__valid ? _383_ : 1'hx;
+  function [0:0] _868_;
+    input [0:0] a;
+    input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _849_ = b[3:0];
+        _868_ = b[0:0];
       2'b1?:
-        _849_ = b[7:4];
+        _868_ = b[1:1];
       default:
-        _849_ = a;
+        _868_ = a;
     endcase
   endfunction
-  assign _377_ = ctrl_state == 1'h1;
-  assign _378_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _379_ = ! ctrl_state;
+  assign _385_ = _868_(1'hx, { _387_, _384_ }, { _388_, _386_ });
+  assign _386_ = ctrl_state == 1'h1;
+  assign _387_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _388_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -986,7 +1016,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$236 ),
+    .o_data(\o_data$238 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1159,7 +1189,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .zero_point(zero_point)
   );
   assign _100_[15:11] = 5'hxx;
-  assign _230_[3:1] = 3'hx;
+  assign _233_[3:1] = 3'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -1168,7 +1198,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$162  <= 1'h0;
       \i_valid$160  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$233  <= 1'h0;
+      \$signal$235  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h1;
       row_last <= 1'h0;
@@ -1182,316 +1212,321 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       give_back <= _029_ + _032_;
       \w_en$196  <= \o_valid$194 ;
       \i_last$162  <= part_last;
-      \i_valid$160  <= \$signal$233 ;
+      \i_valid$160  <= \$signal$235 ;
       part_last <= _027_ & dn_last;
-      \$signal$233  <= _025_;
+      \$signal$235  <= _025_;
       enter_q <= enter;
-      begin if (_020_) d_last <= _297_; else d_last <= _023_ ? \$signal$132  : _297_; end
-      begin if (_020_) row_last <= _303_; else begin if (_023_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _303_; end end
-      begin if (_020_) row_valid <= _306_; else begin if (_023_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _306_; end end
-      begin if (_020_) row <= _309_; else begin if (_023_) begin if (wrap) row <= row - 1'h0; else row <= _072_[16:0]; end else row <= _309_; end end
-      begin if (_020_) dn <= _312_; else begin if (_023_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _024_[3:0]; else dn <= _312_; end else dn <= _312_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _090_ : _091_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _089_[2:0] : kept[2:0];
-      last_mblock <= _086_ >= M_;
+      begin if (_020_) d_last <= _306_; else d_last <= _023_ ? \$signal$132  : _306_; end
+      begin if (_020_) row_last <= _312_; else begin if (_023_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _312_; end end
+      begin if (_020_) row_valid <= _315_; else begin if (_023_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _315_; end end
+      begin if (_020_) row <= _318_; else begin if (_023_) begin if (wrap) row <= row - 1'h0; else row <= _072_[16:0]; end else row <= _318_; end end
+      begin if (_020_) dn <= _321_; else begin if (_023_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _024_[3:0]; else dn <= _321_; end else dn <= _321_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _089_ : _090_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _088_[2:0] : kept[2:0];
+      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
       \w_data$198  <= 129'h000000000000000000000000000000000;
     end else if (\o_valid$194 ) begin
       \w_data$198  <= { o_last, o_data };
     end
-    if (\$signal$233 ) begin
+    if (\$signal$235 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$236 ;
+      acc_chosen <= \o_data$238 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_162_) begin
+    end else if (_164_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_020_) dn_last <= 1'hx; else begin if (_023_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_121_) begin
+    end else if (_120_) begin
       begin if (_020_) beat_last <= 1'h0; else begin if (_023_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_190_) begin
+    if (_193_) begin
       ra_row <= 4'h0;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _260_ : _081_[3:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _269_ : _081_[3:0];
     end
-    if (_191_) begin
+    if (_194_) begin
       ra_inc[3:1] <= 3'h0;
     end else if (o_valid) begin
-      ra_inc[3:1] <= _264_[3:1];
+      ra_inc[3:1] <= _273_[3:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_122_) begin
-      ra_inc[0] <= _230_[0];
+    end else if (_121_) begin
+      ra_inc[0] <= _233_[0];
     end
-    if (_192_) begin
+    if (_195_) begin
       ra <= 4'h0;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _266_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _275_ : ra_inc;
     end
-    if (_193_) begin
+    if (_196_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_123_) begin
-      at_tile_last <= compute ? _318_ : \$signal$216 ;
+    end else if (_122_) begin
+      at_tile_last <= compute ? _327_ : \$signal$216 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_124_) begin
-      at_k_last <= compute ? _321_ : \$signal$215 ;
+    end else if (_123_) begin
+      at_k_last <= compute ? _330_ : \$signal$215 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_163_) begin
+    end else if (_165_) begin
       begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _012_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_164_) begin
+    end else if (_166_) begin
       begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _010_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_194_) begin
+    if (_197_) begin
       fm0 <= 17'h00000;
-    end else if (_165_) begin
+    end else if (_167_) begin
       fm0 <= _009_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_166_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _008_ : _331_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_168_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _008_ : _340_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_131_) begin
+    end else if (_130_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _014_[10:0]; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_132_) begin
+    end else if (_131_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _013_[10:0]; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_133_) begin
-      flush <= _814_(5'hxx, { 5'h1c, _002_ }, { _343_, _342_ });
+    end else if (_132_) begin
+      flush <= _833_(5'hxx, { 5'h1c, _002_ }, { _352_, _351_ });
     end
-    if (_195_) begin
+    if (_198_) begin
       compute <= 1'h0;
-    end else if (_167_) begin
+    end else if (_169_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_168_) begin
+    end else if (_170_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_169_) begin
+    end else if (_171_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_170_) begin
-      ctrl_state <= _821_(2'hx, { _355_, _353_, _350_, _347_ }, { _356_, _354_, _351_, _349_ });
+    end else if (_172_) begin
+      ctrl_state <= _840_(2'hx, { _364_, _362_, _359_, _356_ }, { _365_, _363_, _360_, _358_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_171_) begin
-      ch_last <= _831_(1'hx, { _360_, _357_ }, { _361_, _359_ });
+    end else if (_173_) begin
+      ch_last <= _850_(1'hx, { _369_, _366_ }, { _370_, _368_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_172_) begin
-      ch_left <= _836_(16'hxxxx, { _365_, _362_ }, { _366_, _364_ });
+    end else if (_174_) begin
+      ch_left <= _855_(16'hxxxx, { _374_, _371_ }, { _375_, _373_ });
     end
     if (rst) begin
-      wb <= 1'h0;
-    end else if (_173_) begin
-      wb <= _843_(1'hx, { _372_, _369_ }, { _373_, _371_ });
+      wb_last <= 1'h1;
+    end else if (_175_) begin
+      wb_last <= _862_(1'hx, { _381_, _378_ }, { _382_, _380_ });
+    end
+    if (rst) begin
+      \$signal$219  <= 1'h0;
+    end else if (_176_) begin
+      \$signal$219  <= _385_;
     end
     if (rst) begin
       wa <= 4'h0;
-    end else if (_174_) begin
-      wa <= _849_(4'hx, { _378_, _375_ }, { _379_, _377_ });
+    end else if (_177_) begin
+      wa <= _715_(4'hx, { _238_, _235_ }, { _239_, _237_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_175_) begin
-      blk <= _703_(4'hx, { _236_, _233_ }, { _237_, _235_ });
+    end else if (_178_) begin
+      blk <= _722_(4'hx, { _245_, _242_ }, { _246_, _244_ });
     end
     if (rst) begin
       lane <= 4'h0;
-    end else if (_176_) begin
-      lane <= _709_(4'hx, { _242_, _239_ }, { _243_, _241_ });
+    end else if (_179_) begin
+      lane <= _728_(4'hx, { _251_, _248_ }, { _252_, _250_ });
     end
     if (rst) begin
       \$signal$216  <= 1'h0;
-    end else if (_177_) begin
+    end else if (_180_) begin
       \$signal$216  <= _105_;
     end
     if (rst) begin
       \$signal$215  <= 1'h0;
-    end else if (_178_) begin
+    end else if (_181_) begin
       \$signal$215  <= _102_;
     end
     if (rst) begin
       tile_pen <= 11'h000;
-    end else if (_179_) begin
+    end else if (_182_) begin
       tile_pen <= _101_[10:0];
     end
     if (rst) begin
       k_pen <= 11'h000;
-    end else if (_180_) begin
+    end else if (_183_) begin
       k_pen <= _097_[10:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_181_) begin
+    end else if (_184_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_182_) begin
+    end else if (_185_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_183_) begin
+    end else if (_186_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_184_) begin
+    end else if (_187_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_185_) begin
+    end else if (_188_) begin
       m_wrap_pen <= _095_[16:0];
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_186_) begin
+    end else if (_189_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_187_) begin
+    end else if (_190_) begin
       m_wrap <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_188_) begin
+    end else if (_191_) begin
       m_last <= _092_[15:0];
     end
     if (rst) begin
-      M_ <= 16'h0000;
-    end else if (_189_) begin
-      M_ <= hdr[15:0];
+      m_less <= 17'h00000;
+    end else if (_192_) begin
+      m_less <= hdr[15:0] - 1'h1;
     end
-    if (_196_) begin
+    if (_199_) begin
       \w_en$67  <= 1'h0;
     end else begin
       \w_en$67  <= _069_;
     end
-    if (_197_) begin
+    if (_200_) begin
       \w_en$63  <= 1'h0;
     end else begin
       \w_en$63  <= _067_;
     end
-    if (_198_) begin
+    if (_201_) begin
       \w_en$59  <= 1'h0;
     end else begin
       \w_en$59  <= _065_;
     end
-    if (_199_) begin
+    if (_202_) begin
       \w_en$55  <= 1'h0;
     end else begin
       \w_en$55  <= _063_;
     end
-    if (_200_) begin
+    if (_203_) begin
       \w_en$51  <= 1'h0;
     end else begin
       \w_en$51  <= _060_;
     end
-    if (_201_) begin
+    if (_204_) begin
       \w_en$47  <= 1'h0;
     end else begin
       \w_en$47  <= _058_;
     end
-    if (_202_) begin
+    if (_205_) begin
       \w_en$43  <= 1'h0;
     end else begin
       \w_en$43  <= _056_;
     end
-    if (_203_) begin
+    if (_206_) begin
       \w_en$39  <= 1'h0;
     end else begin
       \w_en$39  <= _054_;
     end
-    if (_204_) begin
+    if (_207_) begin
       \w_en$35  <= 1'h0;
     end else begin
       \w_en$35  <= _052_;
     end
-    if (_205_) begin
+    if (_208_) begin
       \w_en$31  <= 1'h0;
     end else begin
       \w_en$31  <= _049_;
     end
-    if (_206_) begin
+    if (_209_) begin
       \w_en$27  <= 1'h0;
     end else begin
       \w_en$27  <= _047_;
     end
-    if (_207_) begin
+    if (_210_) begin
       \w_en$23  <= 1'h0;
     end else begin
       \w_en$23  <= _045_;
     end
-    if (_208_) begin
+    if (_211_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _043_;
     end
-    if (_209_) begin
+    if (_212_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _041_;
     end
-    if (_210_) begin
+    if (_213_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _038_;
     end
-    if (_211_) begin
+    if (_214_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _035_;
     end
-    if (!_287_) begin
+    if (!_296_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_288_) begin
+    if (!_297_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_289_) begin
+    if (!_298_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1771,7 +1806,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
   reg [7:0] skew_w9_d6 = 8'h00;
   reg [7:0] skew_w9_d7 = 8'h00;
   reg [7:0] skew_w9_d8 = 8'h00;
+  wire [7:0] w_in0;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign _002_ = draining - 1'h1;
   assign _003_ = | { lr_0_15, rst };
   assign _004_ = | { lr_0_14, rst };
@@ -1810,35 +1847,27 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     in_w13 <= i_w[111:104];
     in_w14 <= i_w[119:112];
     in_w15 <= i_w[127:120];
-    skew_w1_d0 <= in_w1;
-    skew_w2_d0 <= in_w2;
     skew_w2_d1 <= skew_w2_d0;
-    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
-    skew_w4_d0 <= in_w4;
     skew_w4_d1 <= skew_w4_d0;
     skew_w4_d2 <= skew_w4_d1;
     skew_w4_d3 <= skew_w4_d2;
-    skew_w5_d0 <= in_w5;
     skew_w5_d1 <= skew_w5_d0;
     skew_w5_d2 <= skew_w5_d1;
     skew_w5_d3 <= skew_w5_d2;
     skew_w5_d4 <= skew_w5_d3;
-    skew_w6_d0 <= in_w6;
     skew_w6_d1 <= skew_w6_d0;
     skew_w6_d2 <= skew_w6_d1;
     skew_w6_d3 <= skew_w6_d2;
     skew_w6_d4 <= skew_w6_d3;
     skew_w6_d5 <= skew_w6_d4;
-    skew_w7_d0 <= in_w7;
     skew_w7_d1 <= skew_w7_d0;
     skew_w7_d2 <= skew_w7_d1;
     skew_w7_d3 <= skew_w7_d2;
     skew_w7_d4 <= skew_w7_d3;
     skew_w7_d5 <= skew_w7_d4;
     skew_w7_d6 <= skew_w7_d5;
-    skew_w8_d0 <= in_w8;
     skew_w8_d1 <= skew_w8_d0;
     skew_w8_d2 <= skew_w8_d1;
     skew_w8_d3 <= skew_w8_d2;
@@ -1846,7 +1875,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w8_d5 <= skew_w8_d4;
     skew_w8_d6 <= skew_w8_d5;
     skew_w8_d7 <= skew_w8_d6;
-    skew_w9_d0 <= in_w9;
     skew_w9_d1 <= skew_w9_d0;
     skew_w9_d2 <= skew_w9_d1;
     skew_w9_d3 <= skew_w9_d2;
@@ -1855,7 +1883,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w9_d6 <= skew_w9_d5;
     skew_w9_d7 <= skew_w9_d6;
     skew_w9_d8 <= skew_w9_d7;
-    skew_w10_d0 <= in_w10;
     skew_w10_d1 <= skew_w10_d0;
     skew_w10_d2 <= skew_w10_d1;
     skew_w10_d3 <= skew_w10_d2;
@@ -1865,7 +1892,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w10_d7 <= skew_w10_d6;
     skew_w10_d8 <= skew_w10_d7;
     skew_w10_d9 <= skew_w10_d8;
-    skew_w11_d0 <= in_w11;
     skew_w11_d1 <= skew_w11_d0;
     skew_w11_d2 <= skew_w11_d1;
     skew_w11_d3 <= skew_w11_d2;
@@ -1876,7 +1902,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w11_d8 <= skew_w11_d7;
     skew_w11_d9 <= skew_w11_d8;
     skew_w11_d10 <= skew_w11_d9;
-    skew_w12_d0 <= in_w12;
     skew_w12_d1 <= skew_w12_d0;
     skew_w12_d2 <= skew_w12_d1;
     skew_w12_d3 <= skew_w12_d2;
@@ -1888,7 +1913,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w12_d9 <= skew_w12_d8;
     skew_w12_d10 <= skew_w12_d9;
     skew_w12_d11 <= skew_w12_d10;
-    skew_w13_d0 <= in_w13;
     skew_w13_d1 <= skew_w13_d0;
     skew_w13_d2 <= skew_w13_d1;
     skew_w13_d3 <= skew_w13_d2;
@@ -1901,7 +1925,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w13_d10 <= skew_w13_d9;
     skew_w13_d11 <= skew_w13_d10;
     skew_w13_d12 <= skew_w13_d11;
-    skew_w14_d0 <= in_w14;
     skew_w14_d1 <= skew_w14_d0;
     skew_w14_d2 <= skew_w14_d1;
     skew_w14_d3 <= skew_w14_d2;
@@ -1915,7 +1938,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w14_d11 <= skew_w14_d10;
     skew_w14_d12 <= skew_w14_d11;
     skew_w14_d13 <= skew_w14_d12;
-    skew_w15_d0 <= in_w15;
     skew_w15_d1 <= skew_w15_d0;
     skew_w15_d2 <= skew_w15_d1;
     skew_w15_d3 <= skew_w15_d2;
@@ -2059,7 +2081,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(in_w0);
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
       l_0_0 <= in_last;
       a_0_0 <= a_in0;
       in_last <= i_last & i_valid;
@@ -2192,6 +2214,39 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
       acc_0_0 <= 27'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (in_idle) begin
+      skew_w15_d0 <= 8'h00;
+      skew_w14_d0 <= 8'h00;
+      skew_w13_d0 <= 8'h00;
+      skew_w12_d0 <= 8'h00;
+      skew_w11_d0 <= 8'h00;
+      skew_w10_d0 <= 8'h00;
+      skew_w9_d0 <= 8'h00;
+      skew_w8_d0 <= 8'h00;
+      skew_w7_d0 <= 8'h00;
+      skew_w6_d0 <= 8'h00;
+      skew_w5_d0 <= 8'h00;
+      skew_w4_d0 <= 8'h00;
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w15_d0 <= in_w15;
+      skew_w14_d0 <= in_w14;
+      skew_w13_d0 <= in_w13;
+      skew_w12_d0 <= in_w12;
+      skew_w11_d0 <= in_w11;
+      skew_w10_d0 <= in_w10;
+      skew_w9_d0 <= in_w9;
+      skew_w8_d0 <= in_w8;
+      skew_w7_d0 <= in_w7;
+      skew_w6_d0 <= in_w6;
+      skew_w5_d0 <= in_w5;
+      skew_w4_d0 <= in_w4;
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
     end
   end
 endmodule

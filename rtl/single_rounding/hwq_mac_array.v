@@ -347,8 +347,10 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_6_1 = 8'h00;
   reg [7:0] w_6_2 = 8'h00;
   reg [7:0] w_6_3 = 8'h00;
+  wire [7:0] w_in0;
   assign _030_ = en & drain_advance;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
   assign cap_0_1 = en & lr_0_1;
   assign cap_0_2 = en & lr_0_2;
@@ -389,7 +391,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (rst) begin
-      pr_3_2 <= 16'h0000;
       l_3_2 <= 1'h0;
       a_3_2 <= 8'h00;
       acc_3_1 <= 26'h0000000;
@@ -592,8 +593,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       pr_3_3 <= 16'h0000;
       acc_3_2 <= 26'h0000000;
       lr_3_2 <= 1'h0;
+      pr_3_2 <= 16'h0000;
     end else if (en) begin
-      pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
       l_3_2 <= l_3_1;
       a_3_2 <= a_3_1;
       begin if (lr_3_1) acc_3_1 <= 26'h0000000; else acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1); end
@@ -657,7 +658,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       a_0_1 <= a_0_0;
       begin if (lr_0_0) acc_0_0 <= 26'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0); end
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(in_w0);
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
       l_0_0 <= in_last;
       a_0_0 <= a_in0;
       skew_l7_d6 <= skew_l7_d5;
@@ -796,9 +797,12 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
       begin if (lr_3_2) acc_3_2 <= 26'h0000000; else acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2); end
       lr_3_2 <= l_3_1;
+      pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
+    end
+    if (cap_3_1) begin
+      out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
     if (en) begin
-      w_3_2 <= w_2_2;
       w_3_1 <= w_2_1;
       w_3_0 <= w_2_0;
       w_2_3 <= w_1_3;
@@ -812,13 +816,10 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       w_0_3 <= skew_w3_d2;
       w_0_2 <= skew_w2_d1;
       w_0_1 <= skew_w1_d0;
-      w_0_0 <= in_w0;
+      w_0_0 <= w_in0;
       skew_w3_d2 <= skew_w3_d1;
       skew_w3_d1 <= skew_w3_d0;
-      skew_w3_d0 <= in_w3;
       skew_w2_d1 <= skew_w2_d0;
-      skew_w2_d0 <= in_w2;
-      skew_w1_d0 <= in_w1;
       in_w3 <= i_w[31:24];
       in_w2 <= i_w[23:16];
       in_w1 <= i_w[15:8];
@@ -848,9 +849,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       w_4_1 <= w_3_1;
       w_4_0 <= w_3_0;
       w_3_3 <= w_2_3;
-    end
-    if (cap_3_1) begin
-      out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+      w_3_2 <= w_2_2;
     end
     if (cap_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -891,6 +890,15 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     if (cap_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
+    if (en)
+      if (in_idle) skew_w3_d0 <= 8'h00;
+      else skew_w3_d0 <= in_w3;
+    if (en)
+      if (in_idle) skew_w2_d0 <= 8'h00;
+      else skew_w2_d0 <= in_w2;
+    if (en)
+      if (in_idle) skew_w1_d0 <= 8'h00;
+      else skew_w1_d0 <= in_w1;
     if (rst) begin
       drain_advance <= 1'h0;
       drain_count <= 4'h0;

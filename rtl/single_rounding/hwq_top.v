@@ -89,19 +89,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] _036_;
   (* unused_bits = "5" *)
   wire [5:0] _037_;
-  (* unused_bits = "5" *)
-  wire [5:0] _038_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _038_;
   wire _039_;
   (* unused_bits = "5" *)
   wire [5:0] _040_;
   (* unused_bits = "5" *)
   wire [5:0] _041_;
-  wire [17:0] _042_;
   (* unused_bits = "5" *)
-  wire [5:0] _044_;
+  wire [5:0] _043_;
+  wire _044_;
   wire _045_;
   wire _046_;
-  wire _047_;
   (* unused_bits = "16" *)
   wire [16:0] _048_;
   wire _054_;
@@ -114,29 +113,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [15:0] _062_;
   wire _063_;
   wire [15:0] _064_;
-  wire _065_;
+  (* unused_bits = "5" *)
+  wire [5:0] _065_;
   (* unused_bits = "5" *)
   wire [5:0] _066_;
   wire _067_;
-  (* unused_bits = "5" *)
-  wire [5:0] _068_;
-  (* unused_bits = "1" *)
-  wire [1:0] _069_;
   (* unused_bits = "2" *)
-  wire [2:0] _070_;
-  wire _071_;
-  wire [4:0] _074_;
+  wire [2:0] _068_;
+  wire _069_;
+  wire _070_;
+  wire [4:0] _073_;
+  wire _074_;
   wire _075_;
   wire _076_;
-  wire _077_;
+  wire _079_;
   wire _080_;
-  wire _081_;
   (* unused_bits = "6" *)
-  wire [6:0] _083_;
-  wire _084_;
+  wire [6:0] _082_;
+  wire _083_;
   (* unused_bits = "10" *)
-  wire [10:0] _085_;
-  wire [9:0] _086_;
+  wire [10:0] _084_;
+  wire [9:0] _085_;
+  wire _086_;
   wire _087_;
   wire _088_;
   wire _089_;
@@ -234,102 +232,111 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _181_;
   wire _182_;
   wire _183_;
-  wire [4:0] _184_;
+  wire _184_;
   wire _185_;
   wire _186_;
-  wire _187_;
-  wire _188_;
-  wire _189_;
+  wire [4:0] _187_;
+  wire [1:0] _188_;
   wire _190_;
-  wire _191_;
+  wire [1:0] _191_;
   wire _192_;
   wire _193_;
   wire _194_;
-  wire [4:0] _197_;
-  wire [4:0] _198_;
-  wire [4:0] _200_;
-  wire [4:0] _201_;
-  wire [4:0] _202_;
-  wire [4:0] _203_;
-  wire [4:0] _204_;
-  wire _206_;
-  wire _207_;
-  wire _208_;
-  wire _209_;
-  wire _210_;
-  wire _211_;
-  wire _212_;
-  wire _213_;
-  wire _214_;
-  wire _215_;
-  wire _216_;
+  wire _195_;
+  wire _196_;
+  wire _197_;
+  wire _198_;
+  wire _199_;
+  wire _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
+  wire _204_;
+  wire _205_;
+  wire [4:0] _208_;
+  wire [4:0] _209_;
+  wire [4:0] _211_;
+  wire [4:0] _212_;
+  wire [4:0] _213_;
+  wire [4:0] _214_;
+  wire [4:0] _215_;
   wire _217_;
   wire _218_;
+  wire _219_;
+  wire _220_;
+  wire _221_;
+  wire _222_;
   wire _223_;
+  wire _224_;
+  wire _225_;
+  wire _226_;
+  wire _227_;
+  wire _228_;
   wire _229_;
-  wire _232_;
-  wire [16:0] _235_;
-  wire [4:0] _238_;
-  wire [2:0] _243_;
-  wire _247_;
-  wire _248_;
-  wire _250_;
-  wire _251_;
+  wire _234_;
+  wire _240_;
+  wire _243_;
+  wire [16:0] _246_;
+  wire [4:0] _249_;
+  wire [2:0] _254_;
+  wire _258_;
+  wire _259_;
   wire _261_;
+  wire _262_;
   wire _272_;
-  wire _273_;
-  wire _274_;
-  wire _275_;
-  wire _276_;
-  wire [1:0] _277_;
-  wire _279_;
-  wire [1:0] _280_;
-  wire _281_;
-  wire [1:0] _282_;
-  wire [1:0] _283_;
+  wire _283_;
   wire _284_;
-  wire [1:0] _285_;
+  wire _285_;
   wire _286_;
   wire _287_;
-  wire _289_;
+  wire [1:0] _288_;
   wire _290_;
-  wire _291_;
-  wire [15:0] _292_;
-  wire _294_;
-  wire [15:0] _295_;
-  wire _296_;
+  wire [1:0] _291_;
+  wire _292_;
+  wire [1:0] _293_;
+  wire [1:0] _294_;
+  wire _295_;
+  wire [1:0] _296_;
   wire _297_;
   wire _298_;
-  wire _299_;
+  wire _300_;
   wire _301_;
   wire _302_;
-  wire _303_;
-  wire [4:0] _304_;
-  wire [4:0] _305_;
+  wire [15:0] _303_;
+  wire _305_;
+  wire [15:0] _306_;
   wire _307_;
-  wire [4:0] _308_;
+  wire _308_;
   wire _309_;
-  wire [4:0] _310_;
-  wire [4:0] _311_;
-  wire [4:0] _312_;
+  wire _310_;
+  wire _312_;
+  wire _313_;
   wire _314_;
-  wire [4:0] _315_;
+  wire _315_;
   wire _316_;
-  wire [1:0] _317_;
-  wire [1:0] _318_;
+  wire _317_;
+  wire _318_;
+  wire _319_;
   wire _320_;
-  wire [1:0] _321_;
-  wire _322_;
-  wire _323_;
+  wire [4:0] _321_;
+  wire [4:0] _322_;
   wire _324_;
-  wire _325_;
+  wire [4:0] _325_;
+  wire _326_;
+  wire [4:0] _327_;
+  wire [4:0] _328_;
+  wire [4:0] _329_;
+  wire _331_;
+  wire [4:0] _332_;
+  wire _333_;
+  wire [1:0] _334_;
   wire \$like ;
   wire \$signal ;
   reg \$signal$131  = 1'h0;
   reg \$signal$132  = 1'h0;
-  reg \$signal$149  = 1'h0;
+  reg \$signal$135  = 1'h0;
+  reg \$signal$151  = 1'h0;
   wire \$signal$72 ;
-  reg [15:0] M_ = 16'h0000;
   reg [103:0] acc_chosen = 104'h00000000000000000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
@@ -376,6 +383,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] lane = 2'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
+  reg [16:0] m_less = 17'h00000;
   reg m_one = 1'h0;
   output [32:0] m_out__payload;
   wire [32:0] m_out__payload;
@@ -387,7 +395,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [31:0] o_data;
-  wire [103:0] \o_data$152 ;
+  wire [103:0] \o_data$154 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$110 ;
@@ -428,7 +436,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg [4:0] wa = 5'h00;
-  reg wb = 1'h0;
+  reg wb_last = 1'h1;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
@@ -439,14 +447,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign take = _030_ & _046_;
   assign _057_ = s_act__valid & s_wgt__valid;
   assign _067_ = in_data & _057_;
-  assign _077_ = _067_ & credit_ok;
-  assign \$signal  = _077_ & at_k_last;
-  assign _087_ = ~ in_data;
+  assign _076_ = _067_ & credit_ok;
+  assign \$signal  = _076_ & at_k_last;
+  assign _086_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
   assign _012_ = credit_ok | _011_;
   assign _013_ = _000_ & _012_;
-  assign adv = _087_ | _013_;
+  assign adv = _086_ | _013_;
   assign _014_ = compute & adv;
   assign _015_ = _014_ & at_tile_last;
   assign block_end = _015_ & fn_last;
@@ -466,14 +474,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal$72  = d_last ? 1'h0 : _033_;
   assign _035_ = ra_inc + 1'h1;
   assign _036_[4:0] = ra_inc + 1'h0;
-  assign _037_[4:0] = ra_row + 1'h1;
-  assign _038_[4:0] = ra_row + 1'h0;
+  assign _037_[4:0] = ra_row - 5'h1f;
+  assign _038_[4:0] = ra_row - 1'h0;
   assign _040_[4:0] = ra_inc + 1'h1;
   assign _041_[4:0] = ra_inc + 1'h0;
-  assign _042_ = fm0 + 4'h8;
-  assign _044_[4:0] = kept - 4'h8;
-  assign _045_ = kept >= 5'h10;
-  assign _047_ = kept >= 4'h8;
+  assign _043_[4:0] = kept - 4'h8;
+  assign _044_ = kept >= 5'h10;
+  assign _045_ = kept >= 4'h8;
   assign _048_[15:0] = hdr[15:0] - 1'h1;
   assign _054_ = hdr[47:32] > 4'hb;
   assign _055_[9:0] = _054_ ? hdr[41:32] : 10'h00b;
@@ -484,29 +491,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _062_ = hdr[31:16] - 1'h1;
   assign _063_ = hdr[31:16] == 1'h1;
   assign _064_ = ch_left - 1'h1;
-  assign _065_ = lane == 2'h3;
-  assign _066_[4:0] = wa + 1'h1;
-  assign _068_[4:0] = blk + 1'h1;
-  assign _069_[0] = wb + 1'h1;
-  assign _070_[1:0] = lane + 1'h1;
-  assign _071_ = ch_left == 1'h1;
-  assign _074_ = flush - 1'h1;
-  assign _075_ = ! flush;
-  assign _076_ = block_end & last_mblock;
-  assign _080_ = fn_last & last_mblock;
-  assign _081_ = ~ _080_;
-  assign _083_[5:0] = fn_rem - 1'h1;
-  assign _084_ = ! fn_rem;
-  assign _085_[9:0] = k_rem - 1'h1;
-  assign _086_ = t_rem - 1'h1;
-  assign _088_ = ! k_rem;
-  assign _089_ = ! t_rem;
-  assign _090_ = ~ drain_restart;
-  assign _091_ = _090_ & o_valid;
-  assign _092_ = ~ beat_last;
-  assign _093_ = _091_ & _092_;
-  assign _094_ = ~ drain_restart;
-  assign _095_ = _094_ & row_end;
+  assign _065_[4:0] = wa + 1'h1;
+  assign _066_[4:0] = blk + 1'h1;
+  assign _068_[1:0] = lane + 1'h1;
+  assign _069_ = lane == 2'h2;
+  assign _070_ = ch_left == 1'h1;
+  assign _073_ = flush - 1'h1;
+  assign _074_ = ! flush;
+  assign _075_ = block_end & last_mblock;
+  assign _079_ = fn_last & last_mblock;
+  assign _080_ = ~ _079_;
+  assign _082_[5:0] = fn_rem - 1'h1;
+  assign _083_ = ! fn_rem;
+  assign _084_[9:0] = k_rem - 1'h1;
+  assign _085_ = t_rem - 1'h1;
+  assign _087_ = ! k_rem;
+  assign _088_ = ! t_rem;
+  assign _089_ = ~ drain_restart;
+  assign _090_ = _089_ & o_valid;
+  assign _091_ = ~ beat_last;
+  assign _092_ = _090_ & _091_;
+  assign _093_ = ~ drain_restart;
+  assign _094_ = _093_ & row_end;
   assign _001_ = dn + 1'h1;
   assign _002_[2:0] = d + 1'h1;
   assign _003_ = o_valid & row_valid;
@@ -515,154 +521,179 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _007_ = r_en & m_out__valid;
   assign _008_ = ~ row_valid;
   assign _009_ = row_end & _008_;
-  assign _096_ = { _095_, _093_, enter_q, d_last } != 4'h8;
-  assign _097_ = { _095_, _093_, enter_q } != 1'h0;
-  assign _098_ = { _093_, enter_q } != 2'h2;
-  assign _099_ = { _095_, _093_, drain_restart } != 1'h0;
-  assign _100_ = { drain_restart, o_valid } != 1'h0;
+  assign _095_ = { _094_, _092_, enter_q, d_last } != 4'h8;
+  assign _096_ = { _094_, _092_, enter_q } != 1'h0;
+  assign _097_ = { _092_, enter_q } != 2'h2;
+  assign _098_ = { _094_, _092_, drain_restart } != 1'h0;
+  assign _099_ = { drain_restart, o_valid } != 1'h0;
+  assign _100_ = { compute, adv } != 2'h2;
   assign _101_ = { compute, adv } != 2'h2;
   assign _102_ = { compute, adv } != 2'h2;
-  assign _103_ = { compute, adv } != 2'h2;
-  assign _104_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _105_ = { compute, adv } != 2'h2;
-  assign _106_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _107_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _103_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _104_ = { compute, adv } != 2'h2;
+  assign _105_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _106_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _107_ = { compute, adv } != 2'h2;
   assign _108_ = { compute, adv } != 2'h2;
   assign _109_ = { compute, adv } != 2'h2;
-  assign _110_ = { compute, adv } != 2'h2;
-  assign _111_ = { _273_, _272_ } != 1'h0;
-  assign _112_ = { _284_, s_param__valid } != 2'h2;
-  assign _113_ = { _286_, s_param__valid } != 2'h2;
-  assign _114_ = { _284_, ch_last, s_param__valid } != 3'h5;
-  assign _115_ = { _281_, compute } != 2'h3;
-  assign _116_ = { _279_, _075_ } != 2'h2;
-  assign _117_ = { _286_, _284_, _281_, _279_ } != 1'h0;
-  assign _118_ = { _289_, s_param__valid } != 2'h2;
-  assign _119_ = { _291_, s_param__valid } != 2'h2;
-  assign _120_ = { _291_, _289_ } != 1'h0;
-  assign _121_ = { _294_, s_param__valid } != 2'h2;
-  assign _122_ = { _296_, s_param__valid } != 2'h2;
-  assign _123_ = { _296_, _294_ } != 1'h0;
-  assign _124_ = { _301_, s_param__valid } != 2'h2;
-  assign _125_ = { _303_, s_param__valid } != 2'h2;
-  assign _126_ = { _301_, _065_, s_param__valid } != 3'h5;
-  assign _127_ = { _303_, _301_ } != 1'h0;
-  assign _128_ = { _307_, s_param__valid } != 2'h2;
-  assign _129_ = { _309_, s_param__valid } != 2'h2;
-  assign _130_ = { _307_, _065_, s_param__valid } != 3'h5;
-  assign _131_ = { _309_, _307_ } != 1'h0;
-  assign _132_ = { _314_, s_param__valid } != 2'h2;
-  assign _133_ = { _316_, s_param__valid } != 2'h2;
-  assign _134_ = { _314_, _065_, wb, s_param__valid } != 4'hf;
-  assign _135_ = { _314_, _065_, s_param__valid } != 3'h5;
-  assign _136_ = { _316_, _314_ } != 1'h0;
-  assign _137_ = { _320_, s_param__valid } != 2'h2;
-  assign _138_ = { _322_, s_param__valid } != 2'h2;
-  assign _139_ = { _322_, _320_ } != 1'h0;
-  assign _140_ = & { _098_, _097_, _096_ };
-  assign _141_ = & { _104_, _103_ };
-  assign _142_ = & { _106_, _105_ };
-  assign _143_ = & { fn_last, at_tile_last, adv };
-  assign _144_ = & { _108_, _107_ };
-  assign _145_ = & { _274_, ch_last, s_param__valid };
-  assign _146_ = & { _275_, ch_last, s_param__valid };
-  assign _147_ = & { _276_, ch_last, s_param__valid };
-  assign _148_ = & { _117_, _116_, _115_, _114_, _113_, _112_ };
-  assign _149_ = & { _120_, _119_, _118_ };
-  assign _150_ = & { _123_, _122_, _121_ };
-  assign _151_ = & { _127_, _126_, _125_, _124_ };
-  assign _152_ = & { _131_, _130_, _129_, _128_ };
-  assign _153_ = & { _136_, _135_, _134_, _133_, _132_ };
-  assign _154_ = & { _139_, _138_, _137_ };
-  assign _155_ = & { _323_, s_param__valid };
-  assign _156_ = & { _324_, s_param__valid };
-  assign _157_ = & { _325_, s_param__valid };
-  assign _158_ = & { _185_, s_param__valid };
-  assign _159_ = & { _186_, s_param__valid };
-  assign _160_ = & { _187_, s_param__valid };
-  assign _161_ = & { _188_, s_param__valid };
-  assign _162_ = & { _189_, s_param__valid };
-  assign _163_ = & { _190_, s_param__valid };
-  assign _164_ = & { _191_, s_param__valid };
-  assign _165_ = & { _192_, s_param__valid };
-  assign _166_ = & { _193_, s_param__valid };
-  assign _167_ = & { _194_, s_param__valid };
-  assign _178_ = ~ _216_;
-  assign _179_ = ~ compute;
-  assign _180_ = ~ _209_;
-  assign _181_ = ~ _210_;
-  assign _182_ = ~ _211_;
-  assign _183_ = ~ _212_;
-  assign _168_ = | { drain_restart, rst };
-  assign _169_ = | { drain_restart, rst };
-  assign _170_ = | { drain_restart, rst };
-  assign _171_ = | { _178_, rst };
-  assign _172_ = | { _179_, rst };
-  assign _173_ = | { _076_, rst };
-  assign _174_ = | { _180_, rst };
-  assign _175_ = | { _181_, rst };
-  assign _176_ = | { _182_, rst };
+  assign _110_ = { _284_, _283_ } != 1'h0;
+  assign _111_ = { _295_, s_param__valid } != 2'h2;
+  assign _112_ = { _297_, s_param__valid } != 2'h2;
+  assign _113_ = { _295_, ch_last, s_param__valid } != 3'h5;
+  assign _114_ = { _292_, compute } != 2'h3;
+  assign _115_ = { _290_, _074_ } != 2'h2;
+  assign _116_ = { _297_, _295_, _292_, _290_ } != 1'h0;
+  assign _117_ = { _300_, s_param__valid } != 2'h2;
+  assign _118_ = { _302_, s_param__valid } != 2'h2;
+  assign _119_ = { _302_, _300_ } != 1'h0;
+  assign _120_ = { _305_, s_param__valid } != 2'h2;
+  assign _121_ = { _307_, s_param__valid } != 2'h2;
+  assign _122_ = { _307_, _305_ } != 1'h0;
+  assign _123_ = { _312_, s_param__valid } != 2'h2;
+  assign _124_ = { _314_, s_param__valid } != 2'h2;
+  assign _125_ = { _312_, \$signal$135 , s_param__valid } != 3'h5;
+  assign _126_ = { _314_, _312_ } != 1'h0;
+  assign _127_ = { _318_, s_param__valid } != 2'h2;
+  assign _128_ = { _320_, s_param__valid } != 2'h2;
+  assign _129_ = { _320_, _318_ } != 1'h0;
+  assign _130_ = { _324_, s_param__valid } != 2'h2;
+  assign _131_ = { _326_, s_param__valid } != 2'h2;
+  assign _132_ = { _324_, \$signal$135 , s_param__valid } != 3'h5;
+  assign _133_ = { _326_, _324_ } != 1'h0;
+  assign _134_ = { _331_, s_param__valid } != 2'h2;
+  assign _135_ = { _333_, s_param__valid } != 2'h2;
+  assign _136_ = { _331_, \$signal$135 , s_param__valid } != 3'h5;
+  assign _137_ = { _331_, wb_last, \$signal$135 , s_param__valid } != 4'hb;
+  assign _138_ = { _333_, _331_ } != 1'h0;
+  assign _139_ = { _190_, s_param__valid } != 2'h2;
+  assign _140_ = { _192_, s_param__valid } != 2'h2;
+  assign _141_ = { _192_, _190_ } != 1'h0;
+  assign _142_ = & { _097_, _096_, _095_ };
+  assign _143_ = & { _103_, _102_ };
+  assign _144_ = & { _105_, _104_ };
+  assign _145_ = & { fn_last, at_tile_last, adv };
+  assign _146_ = & { _107_, _106_ };
+  assign _147_ = & { _285_, ch_last, s_param__valid };
+  assign _148_ = & { _286_, ch_last, s_param__valid };
+  assign _149_ = & { _287_, ch_last, s_param__valid };
+  assign _150_ = & { _116_, _115_, _114_, _113_, _112_, _111_ };
+  assign _151_ = & { _119_, _118_, _117_ };
+  assign _152_ = & { _122_, _121_, _120_ };
+  assign _153_ = & { _126_, _125_, _124_, _123_ };
+  assign _154_ = & { _129_, _128_, _127_ };
+  assign _155_ = & { _133_, _132_, _131_, _130_ };
+  assign _156_ = & { _138_, _137_, _136_, _135_, _134_ };
+  assign _157_ = & { _141_, _140_, _139_ };
+  assign _158_ = & { _193_, s_param__valid };
+  assign _159_ = & { _194_, s_param__valid };
+  assign _160_ = & { _195_, s_param__valid };
+  assign _161_ = & { _196_, s_param__valid };
+  assign _162_ = & { _197_, s_param__valid };
+  assign _163_ = & { _198_, s_param__valid };
+  assign _164_ = & { _199_, s_param__valid };
+  assign _165_ = & { _200_, s_param__valid };
+  assign _166_ = & { _201_, s_param__valid };
+  assign _167_ = & { _202_, s_param__valid };
+  assign _168_ = & { _203_, s_param__valid };
+  assign _169_ = & { _204_, s_param__valid };
+  assign _170_ = & { _205_, s_param__valid };
+  assign _181_ = ~ _227_;
+  assign _182_ = ~ compute;
+  assign _183_ = ~ _220_;
+  assign _184_ = ~ _221_;
+  assign _185_ = ~ _222_;
+  assign _186_ = ~ _223_;
+  assign _171_ = | { drain_restart, rst };
+  assign _172_ = | { drain_restart, rst };
+  assign _173_ = | { drain_restart, rst };
+  assign _174_ = | { _181_, rst };
+  assign _175_ = | { _182_, rst };
+  assign _176_ = | { _075_, rst };
   assign _177_ = | { _183_, rst };
-  assign _185_ = ! ctrl_state;
-  assign _186_ = ! ctrl_state;
-  assign _187_ = ! ctrl_state;
-  assign _188_ = ! ctrl_state;
-  assign _189_ = ! ctrl_state;
-  assign _190_ = ! ctrl_state;
-  assign _191_ = ! ctrl_state;
+  assign _178_ = | { _184_, rst };
+  assign _179_ = | { _185_, rst };
+  assign _180_ = | { _186_, rst };
+  assign _188_ = s_param__valid ? _334_ : 2'hx;
+  function [1:0] _603_;
+    input [1:0] a;
+    input [3:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _603_ = b[1:0];
+      2'b1?:
+        _603_ = b[3:2];
+      default:
+        _603_ = a;
+    endcase
+  endfunction
+  assign _190_ = ctrl_state == 1'h1;
+  assign _191_ = s_param__valid ? 2'h0 : 2'hx;
   assign _192_ = ! ctrl_state;
   assign _193_ = ! ctrl_state;
   assign _194_ = ! ctrl_state;
-  assign _197_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _041_[4:0];
-  assign _198_ = d_last ? (* full_case = 32'd1 *) _197_ : _038_[4:0];
-  assign _200_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _040_[4:0];
-  assign _201_ = d_last ? (* full_case = 32'd1 *) _200_ : _037_[4:0];
-  assign _202_ = beat_last ? (* full_case = 32'd1 *) _201_ : _035_;
-  assign \$like  = o_valid ? _202_[0] : 1'hx;
-  assign _203_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
-  assign _204_ = d_last ? (* full_case = 32'd1 *) _203_ : ra_row;
-  assign _206_ = ch_last ? 1'h1 : 1'h0;
-  assign _207_ = s_param__valid ? _206_ : 1'h0;
-  assign enter = _208_ ? _207_ : 1'h0;
-  assign _208_ = ctrl_state == 1'h1;
-  assign _209_ = ctrl_state == 1'h1;
-  assign _210_ = ctrl_state == 1'h1;
-  assign _211_ = ctrl_state == 1'h1;
-  assign _212_ = ctrl_state == 1'h1;
-  assign _213_ = ctrl_state == 1'h1;
-  assign _214_ = ctrl_state == 1'h1;
-  assign _215_ = ctrl_state == 1'h1;
-  assign _216_ = ! ctrl_state;
-  function [0:0] _623_;
+  assign _195_ = ! ctrl_state;
+  assign _196_ = ! ctrl_state;
+  assign _197_ = ! ctrl_state;
+  assign _198_ = ! ctrl_state;
+  assign _199_ = ! ctrl_state;
+  assign _200_ = ! ctrl_state;
+  assign _201_ = ! ctrl_state;
+  assign _202_ = ! ctrl_state;
+  assign _203_ = ! ctrl_state;
+  assign _204_ = ! ctrl_state;
+  assign _205_ = ! ctrl_state;
+  assign _208_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _041_[4:0];
+  assign _209_ = d_last ? (* full_case = 32'd1 *) _208_ : _038_[4:0];
+  assign _211_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _040_[4:0];
+  assign _212_ = d_last ? (* full_case = 32'd1 *) _211_ : _037_[4:0];
+  assign _213_ = beat_last ? (* full_case = 32'd1 *) _212_ : _035_;
+  assign \$like  = o_valid ? _213_[0] : 1'hx;
+  assign _214_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
+  assign _215_ = d_last ? (* full_case = 32'd1 *) _214_ : ra_row;
+  assign _217_ = ch_last ? 1'h1 : 1'h0;
+  assign _218_ = s_param__valid ? _217_ : 1'h0;
+  assign enter = _219_ ? _218_ : 1'h0;
+  assign _219_ = ctrl_state == 1'h1;
+  assign _220_ = ctrl_state == 1'h1;
+  assign _221_ = ctrl_state == 1'h1;
+  assign _222_ = ctrl_state == 1'h1;
+  assign _223_ = ctrl_state == 1'h1;
+  assign _224_ = ctrl_state == 1'h1;
+  assign _225_ = ctrl_state == 1'h1;
+  assign _226_ = ctrl_state == 1'h1;
+  assign _227_ = ! ctrl_state;
+  function [0:0] _644_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _623_ = b[0:0];
+        _644_ = b[0:0];
       2'b1?:
-        _623_ = b[1:1];
+        _644_ = b[1:1];
       default:
-        _623_ = a;
+        _644_ = a;
     endcase
   endfunction
-  assign s_param__ready = _623_(1'h0, 2'h3, { _218_, _217_ });
-  assign _217_ = ctrl_state == 1'h1;
-  assign _218_ = ! ctrl_state;
-  assign _223_ = drain_restart ? 1'h0 : d_last;
-  assign _229_ = drain_restart ? m_one : row_last;
-  assign _232_ = drain_restart ? 1'h1 : row_valid;
-  assign _235_ = drain_restart ? 17'h00000 : row;
-  assign _184_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _238_ = drain_restart ? 5'h00 : dn;
-  assign _243_ = drain_restart ? 3'h0 : d;
-  assign _247_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _089_;
-  assign _248_ = adv ? _247_ : 1'hx;
-  assign _250_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$131  : _088_;
-  assign _251_ = adv ? _250_ : 1'hx;
-  assign _261_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _679_;
+  assign s_param__ready = _644_(1'h0, 2'h3, { _229_, _228_ });
+  assign _228_ = ctrl_state == 1'h1;
+  assign _229_ = ! ctrl_state;
+  assign _234_ = drain_restart ? 1'h0 : d_last;
+  assign _240_ = drain_restart ? m_one : row_last;
+  assign _243_ = drain_restart ? 1'h1 : row_valid;
+  assign _246_ = drain_restart ? 17'h00000 : row;
+  assign _187_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _249_ = drain_restart ? 5'h00 : dn;
+  assign _254_ = drain_restart ? 3'h0 : d;
+  assign _258_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _088_;
+  assign _259_ = adv ? _258_ : 1'hx;
+  assign _261_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$131  : _087_;
+  assign _262_ = adv ? _261_ : 1'hx;
+  assign _272_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _700_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -670,20 +701,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _679_ = b[4:0];
+        _700_ = b[4:0];
       2'b1?:
-        _679_ = b[9:5];
+        _700_ = b[9:5];
       default:
-        _679_ = a;
+        _700_ = a;
     endcase
   endfunction
-  assign _272_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _273_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = _075_ ? 2'h0 : 2'hx;
-  function [1:0] _686_;
+  assign _283_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _284_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _285_ = ctrl_state == 1'h1;
+  assign _286_ = ctrl_state == 1'h1;
+  assign _287_ = ctrl_state == 1'h1;
+  assign _288_ = _074_ ? 2'h0 : 2'hx;
+  function [1:0] _707_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -691,142 +722,141 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _686_ = b[1:0];
+        _707_ = b[1:0];
       4'b??1?:
-        _686_ = b[3:2];
+        _707_ = b[3:2];
       4'b?1??:
-        _686_ = b[5:4];
+        _707_ = b[5:4];
       4'b1???:
-        _686_ = b[7:6];
+        _707_ = b[7:6];
       default:
-        _686_ = a;
+        _707_ = a;
     endcase
   endfunction
-  assign _279_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _280_ = compute ? 2'hx : 2'h3;
-  assign _281_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _282_ = ch_last ? 2'h2 : 2'hx;
-  assign _283_ = s_param__valid ? _282_ : 2'hx;
-  assign _284_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _285_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _286_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _287_ = s_param__valid ? _071_ : 1'hx;
-  function [0:0] _696_;
+  assign _290_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _291_ = compute ? 2'hx : 2'h3;
+  assign _292_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _293_ = ch_last ? 2'h2 : 2'hx;
+  assign _294_ = s_param__valid ? _293_ : 2'hx;
+  assign _295_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _296_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _297_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _298_ = s_param__valid ? _070_ : 1'hx;
+  function [0:0] _717_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _696_ = b[0:0];
+        _717_ = b[0:0];
       2'b1?:
-        _696_ = b[1:1];
+        _717_ = b[1:1];
       default:
-        _696_ = a;
+        _717_ = a;
     endcase
   endfunction
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? _063_ : 1'hx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = s_param__valid ? _064_ : 16'hxxxx;
-  function [15:0] _701_;
+  assign _300_ = ctrl_state == 1'h1;
+  assign _301_ = s_param__valid ? _063_ : 1'hx;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = s_param__valid ? _064_ : 16'hxxxx;
+  function [15:0] _722_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _701_ = b[15:0];
+        _722_ = b[15:0];
       2'b1?:
-        _701_ = b[31:16];
+        _722_ = b[31:16];
       default:
-        _701_ = a;
+        _722_ = a;
     endcase
   endfunction
-  assign _294_ = ctrl_state == 1'h1;
-  assign _295_ = s_param__valid ? _062_ : 16'hxxxx;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = wb ? (* full_case = 32'd1 *) _069_[0] : 1'h0;
-  assign _298_ = _065_ ? _297_ : 1'hx;
-  assign _299_ = s_param__valid ? _298_ : 1'hx;
-  function [0:0] _708_;
+  assign _305_ = ctrl_state == 1'h1;
+  assign _306_ = s_param__valid ? _062_ : 16'hxxxx;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _309_ = \$signal$135  ? _308_ : 1'hx;
+  assign _310_ = s_param__valid ? _309_ : 1'hx;
+  function [0:0] _729_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _708_ = b[0:0];
+        _729_ = b[0:0];
       2'b1?:
-        _708_ = b[1:1];
+        _729_ = b[1:1];
       default:
-        _708_ = a;
+        _729_ = a;
     endcase
   endfunction
-  assign _301_ = ctrl_state == 1'h1;
-  assign _302_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _303_ = ! ctrl_state;
-  assign _304_ = _065_ ? _066_[4:0] : 5'hxx;
-  assign _305_ = s_param__valid ? _304_ : 5'hxx;
-  function [4:0] _714_;
+  assign _312_ = ctrl_state == 1'h1;
+  assign _313_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _314_ = ! ctrl_state;
+  assign _315_ = \$signal$135  ? (* full_case = 32'd1 *) 1'h0 : _069_;
+  assign _316_ = s_param__valid ? _315_ : 1'hx;
+  function [0:0] _735_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _735_ = b[0:0];
+      2'b1?:
+        _735_ = b[1:1];
+      default:
+        _735_ = a;
+    endcase
+  endfunction
+  assign _317_ = _735_(1'hx, { _319_, _316_ }, { _320_, _318_ });
+  assign _318_ = ctrl_state == 1'h1;
+  assign _319_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = \$signal$135  ? _065_[4:0] : 5'hxx;
+  assign _322_ = s_param__valid ? _321_ : 5'hxx;
+  function [4:0] _741_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _714_ = b[4:0];
+        _741_ = b[4:0];
       2'b1?:
-        _714_ = b[9:5];
+        _741_ = b[9:5];
       default:
-        _714_ = a;
+        _741_ = a;
     endcase
   endfunction
-  assign _307_ = ctrl_state == 1'h1;
-  assign _308_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = wb ? 5'hxx : _068_[4:0];
-  assign _311_ = _065_ ? _310_ : 5'hxx;
-  assign _312_ = s_param__valid ? _311_ : 5'hxx;
-  function [4:0] _721_;
+  assign _324_ = ctrl_state == 1'h1;
+  assign _325_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _326_ = ! ctrl_state;
+  assign _327_ = wb_last ? _066_[4:0] : 5'hxx;
+  assign _328_ = \$signal$135  ? _327_ : 5'hxx;
+  assign _329_ = s_param__valid ? _328_ : 5'hxx;
+  function [4:0] _748_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _721_ = b[4:0];
+        _748_ = b[4:0];
       2'b1?:
-        _721_ = b[9:5];
+        _748_ = b[9:5];
       default:
-        _721_ = a;
+        _748_ = a;
     endcase
   endfunction
-  assign _314_ = ctrl_state == 1'h1;
-  assign _315_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _316_ = ! ctrl_state;
-  assign _317_ = _065_ ? (* full_case = 32'd1 *) 2'h0 : _070_[1:0];
-  assign _318_ = s_param__valid ? _317_ : 2'hx;
-  function [1:0] _727_;
-    input [1:0] a;
-    input [3:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _727_ = b[1:0];
-      2'b1?:
-        _727_ = b[3:2];
-      default:
-        _727_ = a;
-    endcase
-  endfunction
-  assign _320_ = ctrl_state == 1'h1;
-  assign _321_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
+  assign _331_ = ctrl_state == 1'h1;
+  assign _332_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _333_ = ! ctrl_state;
+  assign _334_ = \$signal$135  ? (* full_case = 32'd1 *) 2'h0 : _068_[1:0];
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -834,7 +864,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$152 ),
+    .o_data(\o_data$154 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -899,7 +929,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .zero_point(zero_point)
   );
   assign _055_[15:10] = 6'hxx;
-  assign _184_[4:1] = 4'hx;
+  assign _187_[4:1] = 4'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -908,7 +938,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$90  <= 1'h0;
       \i_valid$88  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$149  <= 1'h0;
+      \$signal$151  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -923,257 +953,262 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       give_back <= _007_ + _009_;
       \w_en$112  <= \o_valid$110 ;
       \i_last$90  <= part_last;
-      \i_valid$88  <= \$signal$149 ;
+      \i_valid$88  <= \$signal$151 ;
       part_last <= _005_ & dn_last;
-      \$signal$149  <= _003_;
+      \$signal$151  <= _003_;
       enter_q <= enter;
-      begin if (_093_) d_last <= _223_; else d_last <= _095_ ? \$signal$72  : _223_; end
-      begin if (_093_) row_last <= _229_; else begin if (_095_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _229_; end end
-      begin if (_093_) row_valid <= _232_; else begin if (_095_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _232_; end end
-      begin if (_093_) row <= _235_; else begin if (_095_) begin if (wrap) row <= row - 3'h7; else row <= _027_[16:0]; end else row <= _235_; end end
-      begin if (_093_) dn <= _238_; else begin if (_095_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _001_; else dn <= _238_; end else dn <= _238_; end end
-      begin if (_093_) d <= _243_; else begin if (_095_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _002_[2:0]; else d <= _243_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _045_ : _047_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _044_[4:0] : kept;
-      last_mblock <= _042_ >= M_;
+      begin if (_092_) d_last <= _234_; else d_last <= _094_ ? \$signal$72  : _234_; end
+      begin if (_092_) row_last <= _240_; else begin if (_094_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _240_; end end
+      begin if (_092_) row_valid <= _243_; else begin if (_094_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _243_; end end
+      begin if (_092_) row <= _246_; else begin if (_094_) begin if (wrap) row <= row - 3'h7; else row <= _027_[16:0]; end else row <= _246_; end end
+      begin if (_092_) dn <= _249_; else begin if (_094_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _001_; else dn <= _249_; end else dn <= _249_; end end
+      begin if (_092_) d <= _254_; else begin if (_094_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _002_[2:0]; else d <= _254_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _044_ : _045_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _043_[4:0] : kept;
+      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
       \w_data$114  <= 33'h000000000;
     end else if (\o_valid$110 ) begin
       \w_data$114  <= { o_last, o_data };
     end
-    if (\$signal$149 ) begin
+    if (\$signal$151 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$152 ;
+      acc_chosen <= \o_data$154 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_140_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_093_) dn_last <= 1'hx; else begin if (_095_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_142_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_092_) dn_last <= 1'hx; else begin if (_094_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_099_) begin
-      begin if (_093_) beat_last <= 1'h0; else begin if (_095_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_098_) begin
+      begin if (_092_) beat_last <= 1'h0; else begin if (_094_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_168_) begin
+    if (_171_) begin
       ra_row <= 5'h00;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _198_ : _036_[4:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _209_ : _036_[4:0];
     end
-    if (_169_) begin
+    if (_172_) begin
       ra_inc[4:1] <= 4'h0;
     end else if (o_valid) begin
-      ra_inc[4:1] <= _202_[4:1];
+      ra_inc[4:1] <= _213_[4:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_100_) begin
-      ra_inc[0] <= _184_[0];
+    end else if (_099_) begin
+      ra_inc[0] <= _187_[0];
     end
-    if (_170_) begin
+    if (_173_) begin
       ra <= 5'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _204_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _215_ : ra_inc;
     end
-    if (_171_) begin
+    if (_174_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_101_) begin
-      at_tile_last <= compute ? _248_ : \$signal$132 ;
+    end else if (_100_) begin
+      at_tile_last <= compute ? _259_ : \$signal$132 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_102_) begin
-      at_k_last <= compute ? _251_ : \$signal$131 ;
+    end else if (_101_) begin
+      at_k_last <= compute ? _262_ : \$signal$131 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_141_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _084_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_143_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _083_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_142_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _083_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_144_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _082_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_172_) begin
+    if (_175_) begin
       fm0 <= 17'h00000;
-    end else if (_143_) begin
+    end else if (_145_) begin
       fm0 <= fm0 + 4'h8;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_144_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _081_ : _261_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_146_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _080_ : _272_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_109_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _086_; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end else if (_108_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _085_; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_110_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _085_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end else if (_109_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _084_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_111_) begin
-      flush <= _679_(5'hxx, { 5'h1f, _074_ }, { _273_, _272_ });
+    end else if (_110_) begin
+      flush <= _700_(5'hxx, { 5'h1f, _073_ }, { _284_, _283_ });
     end
-    if (_173_) begin
+    if (_176_) begin
       compute <= 1'h0;
-    end else if (_145_) begin
+    end else if (_147_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_146_) begin
+    end else if (_148_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_147_) begin
+    end else if (_149_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_148_) begin
-      ctrl_state <= _686_(2'hx, { _285_, _283_, _280_, _277_ }, { _286_, _284_, _281_, _279_ });
+    end else if (_150_) begin
+      ctrl_state <= _707_(2'hx, { _296_, _294_, _291_, _288_ }, { _297_, _295_, _292_, _290_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_149_) begin
-      ch_last <= _696_(1'hx, { _290_, _287_ }, { _291_, _289_ });
+    end else if (_151_) begin
+      ch_last <= _717_(1'hx, { _301_, _298_ }, { _302_, _300_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_150_) begin
-      ch_left <= _701_(16'hxxxx, { _295_, _292_ }, { _296_, _294_ });
+    end else if (_152_) begin
+      ch_left <= _722_(16'hxxxx, { _306_, _303_ }, { _307_, _305_ });
     end
     if (rst) begin
-      wb <= 1'h0;
-    end else if (_151_) begin
-      wb <= _708_(1'hx, { _302_, _299_ }, { _303_, _301_ });
+      wb_last <= 1'h1;
+    end else if (_153_) begin
+      wb_last <= _729_(1'hx, { _313_, _310_ }, { _314_, _312_ });
+    end
+    if (rst) begin
+      \$signal$135  <= 1'h0;
+    end else if (_154_) begin
+      \$signal$135  <= _317_;
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_152_) begin
-      wa <= _714_(5'hxx, { _308_, _305_ }, { _309_, _307_ });
+    end else if (_155_) begin
+      wa <= _741_(5'hxx, { _325_, _322_ }, { _326_, _324_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_153_) begin
-      blk <= _721_(5'hxx, { _315_, _312_ }, { _316_, _314_ });
+    end else if (_156_) begin
+      blk <= _748_(5'hxx, { _332_, _329_ }, { _333_, _331_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_154_) begin
-      lane <= _727_(2'hx, { _321_, _318_ }, { _322_, _320_ });
+    end else if (_157_) begin
+      lane <= _603_(2'hx, { _191_, _188_ }, { _192_, _190_ });
     end
     if (rst) begin
       \$signal$132  <= 1'h0;
-    end else if (_155_) begin
+    end else if (_158_) begin
       \$signal$132  <= _061_;
     end
     if (rst) begin
       \$signal$131  <= 1'h0;
-    end else if (_156_) begin
+    end else if (_159_) begin
       \$signal$131  <= _058_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_157_) begin
+    end else if (_160_) begin
       tile_pen <= _055_[9:0] - 2'h2;
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_158_) begin
+    end else if (_161_) begin
       k_pen <= hdr[41:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_159_) begin
+    end else if (_162_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_160_) begin
+    end else if (_163_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_161_) begin
+    end else if (_164_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_162_) begin
+    end else if (_165_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_163_) begin
+    end else if (_166_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_167_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_165_) begin
+    end else if (_168_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_166_) begin
+    end else if (_169_) begin
       m_last <= _048_[15:0];
     end
     if (rst) begin
-      M_ <= 16'h0000;
-    end else if (_167_) begin
-      M_ <= hdr[15:0];
+      m_less <= 17'h00000;
+    end else if (_170_) begin
+      m_less <= hdr[15:0] - 4'h8;
     end
-    if (_174_) begin
+    if (_177_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _024_;
     end
-    if (_175_) begin
+    if (_178_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _022_;
     end
-    if (_176_) begin
+    if (_179_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _019_;
     end
-    if (_177_) begin
+    if (_180_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _016_;
     end
-    if (!_213_) begin
+    if (!_224_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_214_) begin
+    if (!_225_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_215_) begin
+    if (!_226_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1530,7 +1565,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_1 = 8'h00;
   reg [7:0] w_6_2 = 8'h00;
   reg [7:0] w_6_3 = 8'h00;
+  wire [7:0] w_in0;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign _001_ = drain_count - 1'h1;
   assign _033_ = | { lr_3_1, rst };
   assign _034_ = | { lr_3_0, rst };
@@ -1576,6 +1613,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign count_next = lr_7_3 ? 4'h8 : _073_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
+    w_3_2 <= w_2_2;
     w_3_3 <= w_2_3;
     w_4_0 <= w_3_0;
     w_4_1 <= w_3_1;
@@ -1605,13 +1643,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w1 <= i_w[15:8];
     in_w2 <= i_w[23:16];
     in_w3 <= i_w[31:24];
-    skew_w1_d0 <= in_w1;
-    skew_w2_d0 <= in_w2;
     skew_w2_d1 <= skew_w2_d0;
-    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
-    w_0_0 <= in_w0;
+    w_0_0 <= w_in0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -1625,9 +1660,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     w_2_3 <= w_1_3;
     w_3_0 <= w_2_0;
     w_3_1 <= w_2_1;
-    w_3_2 <= w_2_2;
     if (rst) begin
-      pr_3_2 <= 16'h0000;
       l_3_2 <= 1'h0;
       a_3_2 <= 8'h00;
       lr_3_1 <= 1'h0;
@@ -1793,8 +1826,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_3_3 <= 1'h0;
       pr_3_3 <= 16'h0000;
       lr_3_2 <= 1'h0;
+      pr_3_2 <= 16'h0000;
     end else begin
-      pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
       l_3_2 <= l_3_1;
       a_3_2 <= a_3_1;
       lr_3_1 <= l_3_0;
@@ -1844,7 +1877,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(in_w0);
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
       l_0_0 <= in_last;
       a_0_0 <= a_in0;
       skew_l7_d6 <= skew_l7_d5;
@@ -1960,6 +1993,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_3_3 <= l_3_2;
       pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
       lr_3_2 <= l_3_1;
+      pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
     end
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -2072,6 +2106,15 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       acc_0_0 <= 26'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (in_idle) begin
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
     end
     if (_047_) begin
       skew_a7_d0 <= 8'h00;

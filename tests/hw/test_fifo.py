@@ -11,7 +11,6 @@ from amaranth.sim import Simulator
 
 from hwq.hw.fifo import ReservedFifo
 
-
 PHASES = [(0.9, 0.2), (0.2, 0.9), (0.6, 0.6)]     # (write, read) probabilities, 40 clocks each
 
 
