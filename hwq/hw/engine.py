@@ -385,14 +385,9 @@ class GemmEngine(wiring.Component):
         w_ra = len(ra)
         inc_next, row_ra_next = Signal.like(ra), Signal.like(ra)
         back = -(B - 1) % (1 << w_ra)                        # −(B − 1) mod 2^len(ra)
-        # (each pair of sums with the same constant written once as an addition and once as
-        # a subtraction, mod 2^len(ra): two cells of one type with a shared operand in front
-        # of one multiplexer are what Yosys's opt_share merges, moving the multiplexer in
-        # front of a single adder and the selects back onto the carry chain)
-        top = 1 << w_ra
         choices = {"hold": (ra, ra_inc, ra_row),
                    "inc": (ra_inc, ra_inc + 1, ra_inc + back),
-                   "row": (ra_row, ra_row - (top - 1), ra_row - (top - back)),
+                   "row": (ra_row, ra_row + 1, ra_row + back),
                    "zero": (0, 1, back)}
 
         def choose(which):

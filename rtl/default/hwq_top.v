@@ -102,8 +102,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [4:0] _051_;
   (* unused_bits = "5" *)
   wire [5:0] _052_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _053_;
+  (* unused_bits = "5" *)
+  wire [5:0] _053_;
   (* unused_bits = "5" *)
   wire [5:0] _054_;
   (* unused_bits = "5" *)
@@ -516,8 +516,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal$92  = d_last ? 1'h0 : _048_;
   assign _050_[4:0] = ra_inc + 1'h1;
   assign _051_ = ra_inc + 1'h0;
-  assign _052_[4:0] = ra_row - 5'h1f;
-  assign _053_[4:0] = ra_row - 1'h0;
+  assign _052_[4:0] = ra_row + 1'h1;
+  assign _053_[4:0] = ra_row + 1'h0;
   assign _054_[4:0] = ra_inc + 1'h1;
   assign _055_[4:0] = ra_inc + 1'h0;
   assign _058_ = kept - 4'h8;

@@ -505,8 +505,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign wrap = d_last & _025_;
   assign _027_ = ra_inc + 1'h1;
   assign _028_[5:0] = ra_inc + 6'h3d;
-  assign _029_ = ra_row - 6'h3f;
-  assign _030_[5:0] = ra_row - 2'h3;
+  assign _029_ = ra_row + 1'h1;
+  assign _030_[5:0] = ra_row + 6'h3d;
   assign _031_[5:0] = ra_inc + 1'h1;
   assign _032_[5:0] = ra_inc + 6'h3d;
   assign \w_en$77  = \o_valid$78  & ob_last;

@@ -90,8 +90,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [3:0] _036_;
   (* unused_bits = "3" *)
   wire [3:0] _037_;
-  (* unused_bits = "3 4" *)
-  wire [4:0] _038_;
+  (* unused_bits = "3" *)
+  wire [3:0] _038_;
   wire _039_;
   (* unused_bits = "3" *)
   wire [3:0] _040_;
@@ -485,8 +485,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal$72  = d_last ? 1'h0 : _033_;
   assign _035_[2:0] = ra_inc + 1'h1;
   assign _036_[2:0] = ra_inc + 1'h0;
-  assign _037_[2:0] = ra_row - 3'h7;
-  assign _038_[2:0] = ra_row - 1'h0;
+  assign _037_[2:0] = ra_row + 1'h1;
+  assign _038_[2:0] = ra_row + 1'h0;
   assign _040_[2:0] = ra_inc + 1'h1;
   assign _041_[2:0] = ra_inc + 1'h0;
   assign _043_[3:0] = kept - 3'h4;

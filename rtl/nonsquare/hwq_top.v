@@ -513,8 +513,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign wrap = d_last & _029_;
   assign _030_ = ra_inc + 1'h1;
   assign _031_[5:0] = ra_inc + 6'h3e;
-  assign _032_ = ra_row - 6'h3f;
-  assign _033_[5:0] = ra_row - 2'h2;
+  assign _032_ = ra_row + 1'h1;
+  assign _033_[5:0] = ra_row + 6'h3e;
   assign _034_[5:0] = ra_inc + 1'h1;
   assign _035_[5:0] = ra_inc + 6'h3e;
   assign \w_en$83  = \o_valid$84  & ob_last;

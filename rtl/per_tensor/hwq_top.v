@@ -519,8 +519,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign wrap = d_last & _026_;
   assign _028_ = ra_inc + 1'h1;
   assign _029_[5:0] = ra_inc + 6'h3d;
-  assign _030_ = ra_row - 6'h3f;
-  assign _031_[5:0] = ra_row - 2'h3;
+  assign _030_ = ra_row + 1'h1;
+  assign _031_[5:0] = ra_row + 6'h3d;
   assign _032_[5:0] = ra_inc + 1'h1;
   assign _033_[5:0] = ra_inc + 6'h3d;
   assign \w_en$79  = \o_valid$80  & ob_last;

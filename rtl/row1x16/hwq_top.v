@@ -136,8 +136,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [4:0] _081_;
   (* unused_bits = "4" *)
   wire [4:0] _082_;
-  (* unused_bits = "4 5" *)
-  wire [5:0] _083_;
+  (* unused_bits = "4" *)
+  wire [4:0] _083_;
   (* unused_bits = "4" *)
   wire [4:0] _084_;
   (* unused_bits = "4" *)
@@ -588,8 +588,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal$132  = d_last ? 1'h1 : 1'h0;
   assign _079_ = ra_inc + 1'h1;
   assign _081_[3:0] = ra_inc + 1'h0;
-  assign _082_[3:0] = ra_row - 4'hf;
-  assign _083_[3:0] = ra_row - 1'h0;
+  assign _082_[3:0] = ra_row + 1'h1;
+  assign _083_[3:0] = ra_row + 1'h0;
   assign _084_[3:0] = ra_inc + 1'h1;
   assign _085_[3:0] = ra_inc + 1'h0;
   assign _088_[2:0] = kept[2:0] - 1'h1;

@@ -89,8 +89,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] _036_;
   (* unused_bits = "5" *)
   wire [5:0] _037_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _038_;
+  (* unused_bits = "5" *)
+  wire [5:0] _038_;
   wire _039_;
   (* unused_bits = "5" *)
   wire [5:0] _040_;
@@ -474,8 +474,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal$72  = d_last ? 1'h0 : _033_;
   assign _035_ = ra_inc + 1'h1;
   assign _036_[4:0] = ra_inc + 1'h0;
-  assign _037_[4:0] = ra_row - 5'h1f;
-  assign _038_[4:0] = ra_row - 1'h0;
+  assign _037_[4:0] = ra_row + 1'h1;
+  assign _038_[4:0] = ra_row + 1'h0;
   assign _040_[4:0] = ra_inc + 1'h1;
   assign _041_[4:0] = ra_inc + 1'h0;
   assign _043_[4:0] = kept - 4'h8;
