@@ -58,8 +58,10 @@ def test_corner_classes(name):
         assert np.array_equal(out, run_layer(layer, x)), job
 
 
-@pytest.mark.parametrize("name", ["default", "row1x16", "per_tensor"])
+@pytest.mark.parametrize("name", ["default", "row1x16", "per_tensor", "ecp5_8x8"])
 def test_reset_in_the_middle_of_a_tile(name):
+    # (ecp5_8x8: two input registers, the second zeroing the operands and reset with the
+    # domain)
     cfg = load_config(f"configs/{name}.yaml")
     rng = np.random.default_rng(2)
     jobs = [make_job(rng, cfg, cfg.rows + 2, cfg.cols + 1, cfg.min_tile_steps + 7),
