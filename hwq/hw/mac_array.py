@@ -130,9 +130,8 @@ class MacArray(wiring.Component):
         # An invalid step enters as a zero activation, so it adds 0 wherever it goes and the
         # elements need no valid flag of their own; only `last` travels with the operands.
         # (the input register holds "idle", the step's valid inverted: the zeroing below maps
-        # onto a synchronous reset — of the skew registers, or on ECP5 of the second input
-        # register — which then comes straight from this flip-flop, without an inverter in
-        # front of its fanout)
+        # onto the skew registers' synchronous reset, which on ECP5 then comes straight from
+        # this flip-flop, without an inverter in front of its fanout)
         idle, last_in = Signal(name="in_idle", init=1), Signal(name="in_last")
         a_q = [Signal(signed(8), name=f"in_a{i}", reset_less=True) for i in range(R)]
         w_q = [Signal(signed(8), name=f"in_w{j}", reset_less=True) for j in range(C)]
@@ -141,29 +140,34 @@ class MacArray(wiring.Component):
             m.d.sync += [a_q[i].eq(self.i_a[i]) for i in range(R)]
             m.d.sync += [w_q[j].eq(self.i_w[j]) for j in range(C)]
         if input_steps(self._target) == 2:
-            # a second input register, beside the array (hwq.config.input_steps), which takes
-            # the operands already zeroed: the zeroing is its synchronous reset, driven by the
-            # first register's idle flag, and no logic stands between it and the first
-            # element's DSP (a zeroing LUT there, behind a flag that fans out over the whole
-            # array, made paths of up to 6.7 ns into element (0, 0)'s DSP inputs). The
-            # operands reset with the domain like the skewed activations, so no stale
-            # operand survives a reset.
-            last2 = Signal(name="in_last2")
-            a_2 = [Signal(signed(8), name=f"in2_a{i}") for i in range(R)]
-            w_2 = [Signal(signed(8), name=f"in2_w{j}") for j in range(C)]
+            # a second input register, beside the array (hwq.config.input_steps). Row 0's
+            # activation and column 0's weight go from it straight into element (0, 0)'s DSP,
+            # so they are zeroed on their way in (the register's synchronous reset, with the
+            # domain's: no stale operand survives a reset): a zeroing LUT between it and the
+            # DSP, behind a flag that loads the whole array, made paths of up to 6.7 ns. The
+            # other lanes are zeroed behind it as on the other targets, into their first skew
+            # register's synchronous reset (zeroing all lanes on the way in had 19×8's reset
+            # net of 27 × 8 flip-flops at 8.9 ns).
+            idle2, last2 = Signal(name="in_idle2", init=1), Signal(name="in_last2")
+            a_2 = [Signal(signed(8), name=f"in2_a{i}", reset_less=i > 0) for i in range(R)]
+            w_2 = [Signal(signed(8), name=f"in2_w{j}", reset_less=j > 0) for j in range(C)]
             with m.If(en):
-                m.d.sync += last2.eq(last_in)
-                m.d.sync += [a_2[i].eq(Mux(idle, 0, a_q[i])) for i in range(R)]
-                m.d.sync += [w_2[j].eq(Mux(idle, 0, w_q[j])) for j in range(C)]
-            last_in, a_0, w_0 = last2, a_2, w_2
+                m.d.sync += [idle2.eq(idle), last2.eq(last_in)]
+                m.d.sync += [a_2[i].eq(Mux(idle, 0, a_q[i]) if i == 0 else a_q[i])
+                             for i in range(R)]
+                m.d.sync += [w_2[j].eq(Mux(idle, 0, w_q[j]) if j == 0 else w_q[j])
+                             for j in range(C)]
+            idle, last_in, a_q, w_q = idle2, last2, a_2, w_2
+            zeroed_in = 1               # lane 0 of each is already zeroed
         else:
-            a_0 = [Signal(signed(8), name=f"a_in{i}") for i in range(R)]
-            # (an invalid step's zero activation alone would make its products zero, but its
-            # weight may be undefined — AXI-Stream data is, without tvalid — and a
-            # simulator's 0·x is x: the weights are zeroed too)
-            w_0 = [Signal(signed(8), name=f"w_in{j}") for j in range(C)]
-            m.d.comb += [a_0[i].eq(Mux(idle, 0, a_q[i])) for i in range(R)]
-            m.d.comb += [w_0[j].eq(Mux(idle, 0, w_q[j])) for j in range(C)]
+            zeroed_in = 0
+        a_0 = a_q[:zeroed_in] + [Signal(signed(8), name=f"a_in{i}") for i in range(zeroed_in, R)]
+        # (an invalid step's zero activation alone would make its products zero, but its
+        # weight may be undefined — AXI-Stream data is, without tvalid — and a simulator's
+        # 0·x is x: the weights are zeroed too)
+        w_0 = w_q[:zeroed_in] + [Signal(signed(8), name=f"w_in{j}") for j in range(zeroed_in, C)]
+        m.d.comb += [a_0[i].eq(Mux(idle, 0, a_q[i])) for i in range(zeroed_in, R)]
+        m.d.comb += [w_0[j].eq(Mux(idle, 0, w_q[j])) for j in range(zeroed_in, C)]
         west = []
         for i in range(R):
             a = delayed(a_0[i], i, f"skew_a{i}")
