@@ -363,6 +363,7 @@ class Requantizer(wiring.Component):
                 continue
             u = Signal(signed(34), name=f"u_{lane}")
             if flags and self._rounding == "double":
+                # (the constant's sign extension is its bit 31, set by r = 0 alone: r ≤ 31)
                 below = par(s2, "hm", lane)
                 m.d.comb += u.eq(h + Cat(below, below[31], below[31]).as_signed()
                                  + (~h[-1] | par(s2, "rz", lane)))
