@@ -104,14 +104,23 @@ def input_steps(target: str) -> int:
     return 2 if target == "ecp5" else 1
 
 
+def capture_steps(target: str) -> int:
+    """Steps from an element's accumulator holding a tile's sum to its output register
+    holding it: 0, the output register taking the sum from the adder beside the accumulator,
+    or 1 with ``target: ecp5``, the output register loading from the accumulator a step later
+    (:class:`hwq.hw.accumulator.Accumulator`: the sum then has no load but the accumulator)."""
+    return 1 if target == "ecp5" else 0
+
+
 def array_latency(rows: int, cols: int, target: str, mult_reg: bool) -> int:
     """Steps from a tile's last operand entering the array to its first result row: the
     input registers (:func:`input_steps`), the skew to the bottom-right element
-    (``rows + cols − 2``), the multiplier (:func:`mult_steps`), the accumulator and, with more
-    than one row, the register after the row multiplexer that reads the results out (two
-    from nine rows: groups of four rows, then one group)."""
+    (``rows + cols − 2``), the multiplier (:func:`mult_steps`), the accumulator, the output
+    register's capture (:func:`capture_steps`) and, with more than one row, the register
+    after the row multiplexer that reads the results out (two from nine rows: groups of four
+    rows, then one group)."""
     return (input_steps(target) + rows + cols - 1 + mult_steps(target, mult_reg)
-            + (rows > 1) + (rows > 8))
+            + capture_steps(target) + (rows > 1) + (rows > 8))
 
 
 def _int(name, v, lo, hi):

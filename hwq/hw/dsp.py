@@ -35,14 +35,15 @@ __all__ = ["Mul18", "Mul8x2", "TARGETS", "sim_models"]
 TARGETS = ("generic", "ecp5", "ice40")
 LATENCY = DSP_LATENCY     # (hwq.config states it: the array's latency formula needs it)
 
-_MODELS = {"ecp5": ("ecp5_dp16kd.v", "ecp5_mult18x18d.v"), "ice40": ("ice40_sb_mac16.v",)}
+_MODELS = {"ecp5": ("ecp5_ccu2c.v", "ecp5_dp16kd.v", "ecp5_mult18x18d.v"),
+           "ice40": ("ice40_sb_mac16.v",)}
 _HDL = Path(__file__).resolve().parent.parent / "sim" / "hdl"
 
 
 def sim_models(target: str) -> dict[str, str]:
     """``{file name: Verilog}`` of the primitive models a target's Verilog needs in a
     simulator (none for ``generic``): DSP multipliers and, on ECP5, the block RAM
-    (:mod:`hwq.hw.bram`)."""
+    (:mod:`hwq.hw.bram`) and the carry chain (:mod:`hwq.hw.accumulator`)."""
     return {name: (_HDL / name).read_text() for name in _MODELS.get(target, ())}
 
 

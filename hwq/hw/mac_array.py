@@ -4,7 +4,8 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..config import array_latency, input_steps, min_tile_steps, mult_steps
+from ..config import array_latency, capture_steps, input_steps, min_tile_steps, mult_steps
+from .accumulator import Accumulator
 from .dsp import Mul8x2, Mul18
 from .layouts import lanes
 
@@ -46,6 +47,9 @@ class MacArray(wiring.Component):
     Each element accumulates ``Σ_k a·w`` in ``accumulator_width`` bits. When a tile's last
     operand passes, it hands the finished sum to its output register and restarts from 0, so
     the next tile's first operand may follow on the very next step: tiles run back to back.
+    (On ECP5 the output register loads the sum from the accumulator in the next step, while
+    the accumulator restarts inside its carry chain: :class:`hwq.hw.accumulator.Accumulator`,
+    :func:`hwq.config.capture_steps`.)
     Once the bottom-right element has finished, the array reads its output registers out a
     row at a time over one multiplexer per column, into a register (with more than one row;
     from nine rows, groups of four rows into registers first, then one of the groups):
@@ -74,8 +78,9 @@ class MacArray(wiring.Component):
     Latency (:func:`hwq.config.array_latency`): the first result row of a tile appears
     ``rows + cols`` steps after its last operand was presented, plus the multiplier's
     registers (:func:`hwq.config.mult_steps`), plus the read-out register when rows > 1 and
-    a second one when rows > 8, plus a second input register on ECP5
-    (:func:`hwq.config.input_steps`).
+    a second one when rows > 8, plus on ECP5 a second input register
+    (:func:`hwq.config.input_steps`) and the output register's capture a step after the
+    accumulator's last sum (:func:`hwq.config.capture_steps`).
     """
 
     def __init__(self, rows: int, cols: int, accumulator_width: int, mult_reg: bool = True,
@@ -91,6 +96,7 @@ class MacArray(wiring.Component):
         self._target, self._model = target, model
         self._beats = beats
         self._mult_steps = mult_steps(target, mult_reg)
+        self._capture_steps = capture_steps(target)
         super().__init__({
             "en": In(1),
             "i_valid": In(1),
@@ -226,21 +232,35 @@ class MacArray(wiring.Component):
                 else:
                     m.d.comb += prod.eq(a_in * w_in)
                     l_use = l_in
-                acc = Signal(signed(W), name=f"acc_{i}_{j}")
-                # the sum is written twice, once for each register it feeds: synthesis merges
-                # the two adders (Yosys's opt_merge), and each becomes the register's input
-                # inside the Verilog's clocked process, which Icarus computes a word at a
-                # time instead of bit by bit (hwq.build.inline_register_inputs)
-                total = Signal(signed(W), name=f"sum_{i}_{j}")
-                total_out = Signal(signed(W), name=f"sum_out_{i}_{j}")
-                m.d.comb += [total.eq(acc + prod), total_out.eq(acc + prod)]
                 capture = Signal(name=f"cap_{i}_{j}")
-                m.d.comb += capture.eq(en & l_use)
-                with m.If(en):
-                    m.d.sync += acc.eq(Mux(l_use, 0, total))
-                # output register: capture the finished sum (read out over the column's mux)
-                with m.If(capture):
-                    m.d.sync += out[i][j].eq(total_out)
+                if self._capture_steps:
+                    # the accumulator restarts inside its carry chain (hwq.hw.accumulator)
+                    # in the step after a tile's last product, while the output register
+                    # loads the finished sum from it: the sum's only load is the accumulator
+                    first = delayed(l_use, 1, f"lf_{i}_{j}")
+                    accumulator = Accumulator(W, 16, self._target, self._model)
+                    m.submodules[f"acc_{i}_{j}"] = accumulator
+                    m.d.comb += [accumulator.en.eq(en), accumulator.clear.eq(first),
+                                 accumulator.addend.eq(prod), capture.eq(en & first)]
+                    with m.If(capture):
+                        m.d.sync += out[i][j].eq(accumulator.acc)
+                else:
+                    acc = Signal(signed(W), name=f"acc_{i}_{j}")
+                    # the sum is written twice, once for each register it feeds: synthesis
+                    # merges the two adders (Yosys's opt_merge), and each becomes the
+                    # register's input inside the Verilog's clocked process, which Icarus
+                    # computes a word at a time instead of bit by bit
+                    # (hwq.build.inline_register_inputs)
+                    total = Signal(signed(W), name=f"sum_{i}_{j}")
+                    total_out = Signal(signed(W), name=f"sum_out_{i}_{j}")
+                    m.d.comb += [total.eq(acc + prod), total_out.eq(acc + prod)]
+                    m.d.comb += capture.eq(en & l_use)
+                    with m.If(en):
+                        m.d.sync += acc.eq(Mux(l_use, 0, total))
+                    # output register: capture the finished sum (read out over the column's
+                    # mux)
+                    with m.If(capture):
+                        m.d.sync += out[i][j].eq(total_out)
                 if i == R - 1 and j == C - 1:
                     done = capture
                 a_in, l_in = a_e, l_e

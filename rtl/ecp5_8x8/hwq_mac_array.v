@@ -3,18 +3,18 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _0048_;
-  wire [3:0] _0049_;
-  wire _0051_;
+  wire _044_;
+  wire _062_;
+  wire [3:0] _063_;
+  wire _064_;
   (* unused_bits = "3" *)
-  wire [3:0] _0052_;
-  wire [3:0] _0053_;
-  wire _0100_;
-  wire _0103_;
-  wire _0104_;
-  wire _0134_;
-  wire [2:0] _0135_;
-  wire [3:0] _0136_;
+  wire [3:0] _065_;
+  wire _066_;
+  wire [3:0] _067_;
+  wire _068_;
+  wire _070_;
+  wire [2:0] _071_;
+  wire [3:0] _072_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -71,70 +71,70 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] a_7_4 = 8'h00;
   reg [7:0] a_7_5 = 8'h00;
   reg [7:0] a_7_6 = 8'h00;
-  reg [25:0] acc_0_0 = 26'h0000000;
-  reg [25:0] acc_0_1 = 26'h0000000;
-  reg [25:0] acc_0_2 = 26'h0000000;
-  reg [25:0] acc_0_3 = 26'h0000000;
-  reg [25:0] acc_0_4 = 26'h0000000;
-  reg [25:0] acc_0_5 = 26'h0000000;
-  reg [25:0] acc_0_6 = 26'h0000000;
-  reg [25:0] acc_0_7 = 26'h0000000;
-  reg [25:0] acc_1_0 = 26'h0000000;
-  reg [25:0] acc_1_1 = 26'h0000000;
-  reg [25:0] acc_1_2 = 26'h0000000;
-  reg [25:0] acc_1_3 = 26'h0000000;
-  reg [25:0] acc_1_4 = 26'h0000000;
-  reg [25:0] acc_1_5 = 26'h0000000;
-  reg [25:0] acc_1_6 = 26'h0000000;
-  reg [25:0] acc_1_7 = 26'h0000000;
-  reg [25:0] acc_2_0 = 26'h0000000;
-  reg [25:0] acc_2_1 = 26'h0000000;
-  reg [25:0] acc_2_2 = 26'h0000000;
-  reg [25:0] acc_2_3 = 26'h0000000;
-  reg [25:0] acc_2_4 = 26'h0000000;
-  reg [25:0] acc_2_5 = 26'h0000000;
-  reg [25:0] acc_2_6 = 26'h0000000;
-  reg [25:0] acc_2_7 = 26'h0000000;
-  reg [25:0] acc_3_0 = 26'h0000000;
-  reg [25:0] acc_3_1 = 26'h0000000;
-  reg [25:0] acc_3_2 = 26'h0000000;
-  reg [25:0] acc_3_3 = 26'h0000000;
-  reg [25:0] acc_3_4 = 26'h0000000;
-  reg [25:0] acc_3_5 = 26'h0000000;
-  reg [25:0] acc_3_6 = 26'h0000000;
-  reg [25:0] acc_3_7 = 26'h0000000;
-  reg [25:0] acc_4_0 = 26'h0000000;
-  reg [25:0] acc_4_1 = 26'h0000000;
-  reg [25:0] acc_4_2 = 26'h0000000;
-  reg [25:0] acc_4_3 = 26'h0000000;
-  reg [25:0] acc_4_4 = 26'h0000000;
-  reg [25:0] acc_4_5 = 26'h0000000;
-  reg [25:0] acc_4_6 = 26'h0000000;
-  reg [25:0] acc_4_7 = 26'h0000000;
-  reg [25:0] acc_5_0 = 26'h0000000;
-  reg [25:0] acc_5_1 = 26'h0000000;
-  reg [25:0] acc_5_2 = 26'h0000000;
-  reg [25:0] acc_5_3 = 26'h0000000;
-  reg [25:0] acc_5_4 = 26'h0000000;
-  reg [25:0] acc_5_5 = 26'h0000000;
-  reg [25:0] acc_5_6 = 26'h0000000;
-  reg [25:0] acc_5_7 = 26'h0000000;
-  reg [25:0] acc_6_0 = 26'h0000000;
-  reg [25:0] acc_6_1 = 26'h0000000;
-  reg [25:0] acc_6_2 = 26'h0000000;
-  reg [25:0] acc_6_3 = 26'h0000000;
-  reg [25:0] acc_6_4 = 26'h0000000;
-  reg [25:0] acc_6_5 = 26'h0000000;
-  reg [25:0] acc_6_6 = 26'h0000000;
-  reg [25:0] acc_6_7 = 26'h0000000;
-  reg [25:0] acc_7_0 = 26'h0000000;
-  reg [25:0] acc_7_1 = 26'h0000000;
-  reg [25:0] acc_7_2 = 26'h0000000;
-  reg [25:0] acc_7_3 = 26'h0000000;
-  reg [25:0] acc_7_4 = 26'h0000000;
-  reg [25:0] acc_7_5 = 26'h0000000;
-  reg [25:0] acc_7_6 = 26'h0000000;
-  reg [25:0] acc_7_7 = 26'h0000000;
+  wire [25:0] acc;
+  wire [25:0] \acc$166 ;
+  wire [25:0] \acc$178 ;
+  wire [25:0] \acc$190 ;
+  wire [25:0] \acc$202 ;
+  wire [25:0] \acc$214 ;
+  wire [25:0] \acc$226 ;
+  wire [25:0] \acc$238 ;
+  wire [25:0] \acc$250 ;
+  wire [25:0] \acc$262 ;
+  wire [25:0] \acc$274 ;
+  wire [25:0] \acc$286 ;
+  wire [25:0] \acc$298 ;
+  wire [25:0] \acc$310 ;
+  wire [25:0] \acc$322 ;
+  wire [25:0] \acc$334 ;
+  wire [25:0] \acc$346 ;
+  wire [25:0] \acc$358 ;
+  wire [25:0] \acc$370 ;
+  wire [25:0] \acc$382 ;
+  wire [25:0] \acc$394 ;
+  wire [25:0] \acc$406 ;
+  wire [25:0] \acc$418 ;
+  wire [25:0] \acc$430 ;
+  wire [25:0] \acc$442 ;
+  wire [25:0] \acc$454 ;
+  wire [25:0] \acc$466 ;
+  wire [25:0] \acc$478 ;
+  wire [25:0] \acc$490 ;
+  wire [25:0] \acc$502 ;
+  wire [25:0] \acc$514 ;
+  wire [25:0] \acc$526 ;
+  wire [25:0] \acc$538 ;
+  wire [25:0] \acc$550 ;
+  wire [25:0] \acc$562 ;
+  wire [25:0] \acc$574 ;
+  wire [25:0] \acc$586 ;
+  wire [25:0] \acc$598 ;
+  wire [25:0] \acc$610 ;
+  wire [25:0] \acc$622 ;
+  wire [25:0] \acc$634 ;
+  wire [25:0] \acc$646 ;
+  wire [25:0] \acc$658 ;
+  wire [25:0] \acc$670 ;
+  wire [25:0] \acc$682 ;
+  wire [25:0] \acc$694 ;
+  wire [25:0] \acc$706 ;
+  wire [25:0] \acc$718 ;
+  wire [25:0] \acc$730 ;
+  wire [25:0] \acc$742 ;
+  wire [25:0] \acc$754 ;
+  wire [25:0] \acc$766 ;
+  wire [25:0] \acc$778 ;
+  wire [25:0] \acc$790 ;
+  wire [25:0] \acc$802 ;
+  wire [25:0] \acc$814 ;
+  wire [25:0] \acc$826 ;
+  wire [25:0] \acc$838 ;
+  wire [25:0] \acc$850 ;
+  wire [25:0] \acc$862 ;
+  wire [25:0] \acc$874 ;
+  wire [25:0] \acc$886 ;
+  wire [25:0] \acc$898 ;
+  wire [25:0] \acc$910 ;
   wire [2:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
@@ -318,6 +318,70 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg l_7_4 = 1'h0;
   reg l_7_5 = 1'h0;
   reg l_7_6 = 1'h0;
+  reg lf_0_0_d0 = 1'h0;
+  reg lf_0_1_d0 = 1'h0;
+  reg lf_0_2_d0 = 1'h0;
+  reg lf_0_3_d0 = 1'h0;
+  reg lf_0_4_d0 = 1'h0;
+  reg lf_0_5_d0 = 1'h0;
+  reg lf_0_6_d0 = 1'h0;
+  reg lf_0_7_d0 = 1'h0;
+  reg lf_1_0_d0 = 1'h0;
+  reg lf_1_1_d0 = 1'h0;
+  reg lf_1_2_d0 = 1'h0;
+  reg lf_1_3_d0 = 1'h0;
+  reg lf_1_4_d0 = 1'h0;
+  reg lf_1_5_d0 = 1'h0;
+  reg lf_1_6_d0 = 1'h0;
+  reg lf_1_7_d0 = 1'h0;
+  reg lf_2_0_d0 = 1'h0;
+  reg lf_2_1_d0 = 1'h0;
+  reg lf_2_2_d0 = 1'h0;
+  reg lf_2_3_d0 = 1'h0;
+  reg lf_2_4_d0 = 1'h0;
+  reg lf_2_5_d0 = 1'h0;
+  reg lf_2_6_d0 = 1'h0;
+  reg lf_2_7_d0 = 1'h0;
+  reg lf_3_0_d0 = 1'h0;
+  reg lf_3_1_d0 = 1'h0;
+  reg lf_3_2_d0 = 1'h0;
+  reg lf_3_3_d0 = 1'h0;
+  reg lf_3_4_d0 = 1'h0;
+  reg lf_3_5_d0 = 1'h0;
+  reg lf_3_6_d0 = 1'h0;
+  reg lf_3_7_d0 = 1'h0;
+  reg lf_4_0_d0 = 1'h0;
+  reg lf_4_1_d0 = 1'h0;
+  reg lf_4_2_d0 = 1'h0;
+  reg lf_4_3_d0 = 1'h0;
+  reg lf_4_4_d0 = 1'h0;
+  reg lf_4_5_d0 = 1'h0;
+  reg lf_4_6_d0 = 1'h0;
+  reg lf_4_7_d0 = 1'h0;
+  reg lf_5_0_d0 = 1'h0;
+  reg lf_5_1_d0 = 1'h0;
+  reg lf_5_2_d0 = 1'h0;
+  reg lf_5_3_d0 = 1'h0;
+  reg lf_5_4_d0 = 1'h0;
+  reg lf_5_5_d0 = 1'h0;
+  reg lf_5_6_d0 = 1'h0;
+  reg lf_5_7_d0 = 1'h0;
+  reg lf_6_0_d0 = 1'h0;
+  reg lf_6_1_d0 = 1'h0;
+  reg lf_6_2_d0 = 1'h0;
+  reg lf_6_3_d0 = 1'h0;
+  reg lf_6_4_d0 = 1'h0;
+  reg lf_6_5_d0 = 1'h0;
+  reg lf_6_6_d0 = 1'h0;
+  reg lf_6_7_d0 = 1'h0;
+  reg lf_7_0_d0 = 1'h0;
+  reg lf_7_1_d0 = 1'h0;
+  reg lf_7_2_d0 = 1'h0;
+  reg lf_7_3_d0 = 1'h0;
+  reg lf_7_4_d0 = 1'h0;
+  reg lf_7_5_d0 = 1'h0;
+  reg lf_7_6_d0 = 1'h0;
+  reg lf_7_7_d0 = 1'h0;
   reg lr_0_0_d0 = 1'h0;
   reg lr_0_0_d1 = 1'h0;
   reg lr_0_0_d2 = 1'h0;
@@ -579,69 +643,69 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [25:0] out_7_6 = 26'h0000000;
   reg [25:0] out_7_7 = 26'h0000000;
   wire [15:0] p;
-  wire [15:0] \p$160 ;
-  wire [15:0] \p$173 ;
-  wire [15:0] \p$186 ;
-  wire [15:0] \p$199 ;
-  wire [15:0] \p$212 ;
-  wire [15:0] \p$225 ;
-  wire [15:0] \p$238 ;
-  wire [15:0] \p$251 ;
-  wire [15:0] \p$264 ;
-  wire [15:0] \p$277 ;
-  wire [15:0] \p$290 ;
+  wire [15:0] \p$159 ;
+  wire [15:0] \p$171 ;
+  wire [15:0] \p$183 ;
+  wire [15:0] \p$195 ;
+  wire [15:0] \p$207 ;
+  wire [15:0] \p$219 ;
+  wire [15:0] \p$231 ;
+  wire [15:0] \p$243 ;
+  wire [15:0] \p$255 ;
+  wire [15:0] \p$267 ;
+  wire [15:0] \p$279 ;
+  wire [15:0] \p$291 ;
   wire [15:0] \p$303 ;
-  wire [15:0] \p$316 ;
-  wire [15:0] \p$329 ;
-  wire [15:0] \p$342 ;
-  wire [15:0] \p$355 ;
-  wire [15:0] \p$368 ;
-  wire [15:0] \p$381 ;
-  wire [15:0] \p$394 ;
-  wire [15:0] \p$407 ;
-  wire [15:0] \p$420 ;
-  wire [15:0] \p$433 ;
-  wire [15:0] \p$446 ;
+  wire [15:0] \p$315 ;
+  wire [15:0] \p$327 ;
+  wire [15:0] \p$339 ;
+  wire [15:0] \p$351 ;
+  wire [15:0] \p$363 ;
+  wire [15:0] \p$375 ;
+  wire [15:0] \p$387 ;
+  wire [15:0] \p$399 ;
+  wire [15:0] \p$411 ;
+  wire [15:0] \p$423 ;
+  wire [15:0] \p$435 ;
+  wire [15:0] \p$447 ;
   wire [15:0] \p$459 ;
-  wire [15:0] \p$472 ;
-  wire [15:0] \p$485 ;
-  wire [15:0] \p$498 ;
-  wire [15:0] \p$511 ;
-  wire [15:0] \p$524 ;
-  wire [15:0] \p$537 ;
-  wire [15:0] \p$550 ;
-  wire [15:0] \p$563 ;
-  wire [15:0] \p$576 ;
-  wire [15:0] \p$589 ;
-  wire [15:0] \p$602 ;
+  wire [15:0] \p$471 ;
+  wire [15:0] \p$483 ;
+  wire [15:0] \p$495 ;
+  wire [15:0] \p$507 ;
+  wire [15:0] \p$519 ;
+  wire [15:0] \p$531 ;
+  wire [15:0] \p$543 ;
+  wire [15:0] \p$555 ;
+  wire [15:0] \p$567 ;
+  wire [15:0] \p$579 ;
+  wire [15:0] \p$591 ;
+  wire [15:0] \p$603 ;
   wire [15:0] \p$615 ;
-  wire [15:0] \p$628 ;
-  wire [15:0] \p$641 ;
-  wire [15:0] \p$654 ;
-  wire [15:0] \p$667 ;
-  wire [15:0] \p$680 ;
-  wire [15:0] \p$693 ;
-  wire [15:0] \p$706 ;
-  wire [15:0] \p$719 ;
-  wire [15:0] \p$732 ;
-  wire [15:0] \p$745 ;
-  wire [15:0] \p$758 ;
+  wire [15:0] \p$627 ;
+  wire [15:0] \p$639 ;
+  wire [15:0] \p$651 ;
+  wire [15:0] \p$663 ;
+  wire [15:0] \p$675 ;
+  wire [15:0] \p$687 ;
+  wire [15:0] \p$699 ;
+  wire [15:0] \p$711 ;
+  wire [15:0] \p$723 ;
+  wire [15:0] \p$735 ;
+  wire [15:0] \p$747 ;
+  wire [15:0] \p$759 ;
   wire [15:0] \p$771 ;
-  wire [15:0] \p$784 ;
-  wire [15:0] \p$797 ;
-  wire [15:0] \p$810 ;
-  wire [15:0] \p$823 ;
-  wire [15:0] \p$836 ;
-  wire [15:0] \p$849 ;
-  wire [15:0] \p$862 ;
-  wire [15:0] \p$875 ;
-  wire [15:0] \p$888 ;
-  wire [15:0] \p$901 ;
-  wire [15:0] \p$914 ;
-  wire [15:0] \p$927 ;
-  wire [15:0] \p$940 ;
-  wire [15:0] \p$953 ;
-  wire [15:0] \p$966 ;
+  wire [15:0] \p$783 ;
+  wire [15:0] \p$795 ;
+  wire [15:0] \p$807 ;
+  wire [15:0] \p$819 ;
+  wire [15:0] \p$831 ;
+  wire [15:0] \p$843 ;
+  wire [15:0] \p$855 ;
+  wire [15:0] \p$867 ;
+  wire [15:0] \p$879 ;
+  wire [15:0] \p$891 ;
+  wire [15:0] \p$903 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -848,105 +912,617 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_6_5 = 8'h00;
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
-  assign _0100_ = en & drain_advance;
-  assign _0103_ = | count_next;
-  assign _0104_ = beat_next == 3'h7;
-  assign cap_0_0 = en & lr_0_0_d2;
-  assign cap_0_1 = en & lr_0_1_d2;
-  assign cap_0_2 = en & lr_0_2_d2;
-  assign cap_0_3 = en & lr_0_3_d2;
-  assign cap_0_4 = en & lr_0_4_d2;
-  assign cap_0_5 = en & lr_0_5_d2;
-  assign cap_0_6 = en & lr_0_6_d2;
-  assign cap_0_7 = en & lr_0_7_d2;
-  assign cap_1_0 = en & lr_1_0_d2;
-  assign cap_1_1 = en & lr_1_1_d2;
-  assign cap_1_2 = en & lr_1_2_d2;
-  assign cap_1_3 = en & lr_1_3_d2;
-  assign cap_1_4 = en & lr_1_4_d2;
-  assign cap_1_5 = en & lr_1_5_d2;
-  assign cap_1_6 = en & lr_1_6_d2;
-  assign cap_1_7 = en & lr_1_7_d2;
-  assign cap_2_0 = en & lr_2_0_d2;
-  assign cap_2_1 = en & lr_2_1_d2;
-  assign cap_2_2 = en & lr_2_2_d2;
-  assign cap_2_3 = en & lr_2_3_d2;
-  assign cap_2_4 = en & lr_2_4_d2;
-  assign cap_2_5 = en & lr_2_5_d2;
-  assign cap_2_6 = en & lr_2_6_d2;
-  assign cap_2_7 = en & lr_2_7_d2;
-  assign cap_3_0 = en & lr_3_0_d2;
-  assign cap_3_1 = en & lr_3_1_d2;
-  assign cap_3_2 = en & lr_3_2_d2;
-  assign cap_3_3 = en & lr_3_3_d2;
-  assign cap_3_4 = en & lr_3_4_d2;
-  assign cap_3_5 = en & lr_3_5_d2;
-  assign cap_3_6 = en & lr_3_6_d2;
-  assign cap_3_7 = en & lr_3_7_d2;
-  assign cap_4_0 = en & lr_4_0_d2;
-  assign cap_4_1 = en & lr_4_1_d2;
-  assign cap_4_2 = en & lr_4_2_d2;
-  assign cap_4_3 = en & lr_4_3_d2;
-  assign cap_4_4 = en & lr_4_4_d2;
-  assign cap_4_5 = en & lr_4_5_d2;
-  assign cap_4_6 = en & lr_4_6_d2;
-  assign cap_4_7 = en & lr_4_7_d2;
-  assign cap_5_0 = en & lr_5_0_d2;
-  assign cap_5_1 = en & lr_5_1_d2;
-  assign cap_5_2 = en & lr_5_2_d2;
-  assign cap_5_3 = en & lr_5_3_d2;
-  assign cap_5_4 = en & lr_5_4_d2;
-  assign cap_5_5 = en & lr_5_5_d2;
-  assign cap_5_6 = en & lr_5_6_d2;
-  assign cap_5_7 = en & lr_5_7_d2;
-  assign cap_6_0 = en & lr_6_0_d2;
-  assign cap_6_1 = en & lr_6_1_d2;
-  assign cap_6_2 = en & lr_6_2_d2;
-  assign cap_6_3 = en & lr_6_3_d2;
-  assign cap_6_4 = en & lr_6_4_d2;
-  assign cap_6_5 = en & lr_6_5_d2;
-  assign cap_6_6 = en & lr_6_6_d2;
-  assign cap_6_7 = en & lr_6_7_d2;
-  assign cap_7_0 = en & lr_7_0_d2;
-  assign cap_7_1 = en & lr_7_1_d2;
-  assign cap_7_2 = en & lr_7_2_d2;
-  assign cap_7_3 = en & lr_7_3_d2;
-  assign cap_7_4 = en & lr_7_4_d2;
-  assign cap_7_5 = en & lr_7_5_d2;
-  assign cap_7_6 = en & lr_7_6_d2;
-  assign cap_7_7 = en & lr_7_7_d2;
+  assign _044_ = en & drain_advance;
+  assign _066_ = | count_next;
+  assign _068_ = beat_next == 3'h7;
+  assign cap_0_0 = en & lf_0_0_d0;
+  assign cap_0_1 = en & lf_0_1_d0;
+  assign cap_0_2 = en & lf_0_2_d0;
+  assign cap_0_3 = en & lf_0_3_d0;
+  assign cap_0_4 = en & lf_0_4_d0;
+  assign cap_0_5 = en & lf_0_5_d0;
+  assign cap_0_6 = en & lf_0_6_d0;
+  assign cap_0_7 = en & lf_0_7_d0;
+  assign cap_1_0 = en & lf_1_0_d0;
+  assign cap_1_1 = en & lf_1_1_d0;
+  assign cap_1_2 = en & lf_1_2_d0;
+  assign cap_1_3 = en & lf_1_3_d0;
+  assign cap_1_4 = en & lf_1_4_d0;
+  assign cap_1_5 = en & lf_1_5_d0;
+  assign cap_1_6 = en & lf_1_6_d0;
+  assign cap_1_7 = en & lf_1_7_d0;
+  assign cap_2_0 = en & lf_2_0_d0;
+  assign cap_2_1 = en & lf_2_1_d0;
+  assign cap_2_2 = en & lf_2_2_d0;
+  assign cap_2_3 = en & lf_2_3_d0;
+  assign cap_2_4 = en & lf_2_4_d0;
+  assign cap_2_5 = en & lf_2_5_d0;
+  assign cap_2_6 = en & lf_2_6_d0;
+  assign cap_2_7 = en & lf_2_7_d0;
+  assign cap_3_0 = en & lf_3_0_d0;
+  assign cap_3_1 = en & lf_3_1_d0;
+  assign cap_3_2 = en & lf_3_2_d0;
+  assign cap_3_3 = en & lf_3_3_d0;
+  assign cap_3_4 = en & lf_3_4_d0;
+  assign cap_3_5 = en & lf_3_5_d0;
+  assign cap_3_6 = en & lf_3_6_d0;
+  assign cap_3_7 = en & lf_3_7_d0;
+  assign cap_4_0 = en & lf_4_0_d0;
+  assign cap_4_1 = en & lf_4_1_d0;
+  assign cap_4_2 = en & lf_4_2_d0;
+  assign cap_4_3 = en & lf_4_3_d0;
+  assign cap_4_4 = en & lf_4_4_d0;
+  assign cap_4_5 = en & lf_4_5_d0;
+  assign cap_4_6 = en & lf_4_6_d0;
+  assign cap_4_7 = en & lf_4_7_d0;
+  assign cap_5_0 = en & lf_5_0_d0;
+  assign cap_5_1 = en & lf_5_1_d0;
+  assign cap_5_2 = en & lf_5_2_d0;
+  assign cap_5_3 = en & lf_5_3_d0;
+  assign cap_5_4 = en & lf_5_4_d0;
+  assign cap_5_5 = en & lf_5_5_d0;
+  assign cap_5_6 = en & lf_5_6_d0;
+  assign cap_5_7 = en & lf_5_7_d0;
+  assign cap_6_0 = en & lf_6_0_d0;
+  assign cap_6_1 = en & lf_6_1_d0;
+  assign cap_6_2 = en & lf_6_2_d0;
+  assign cap_6_3 = en & lf_6_3_d0;
+  assign cap_6_4 = en & lf_6_4_d0;
+  assign cap_6_5 = en & lf_6_5_d0;
+  assign cap_6_6 = en & lf_6_6_d0;
+  assign cap_6_7 = en & lf_6_7_d0;
+  assign cap_7_0 = en & lf_7_0_d0;
+  assign cap_7_1 = en & lf_7_1_d0;
+  assign cap_7_2 = en & lf_7_2_d0;
+  assign cap_7_3 = en & lf_7_3_d0;
+  assign cap_7_4 = en & lf_7_4_d0;
+  assign cap_7_5 = en & lf_7_5_d0;
+  assign cap_7_6 = en & lf_7_6_d0;
+  assign cap_7_7 = en & lf_7_7_d0;
   assign draining = | drain_count;
-  assign _0048_ = en & drain_advance;
-  assign _0049_ = drain_count - 1'h1;
-  assign _0051_ = en & draining;
-  assign _0052_[2:0] = drain_beat + 1'h1;
-  assign _0053_[2:0] = drain_advance ? 3'h0 : _0052_[2:0];
-  assign _0134_ = | { rst, cap_7_7 };
-  assign _0135_ = _0051_ ? _0053_[2:0] : drain_beat;
-  assign beat_next = cap_7_7 ? 3'h0 : _0135_;
-  assign _0136_ = _0048_ ? _0049_ : drain_count;
-  assign count_next = cap_7_7 ? 4'h8 : _0136_;
+  assign _062_ = en & drain_advance;
+  assign _063_ = drain_count - 1'h1;
+  assign _064_ = en & draining;
+  assign _065_[2:0] = drain_beat + 1'h1;
+  assign _067_[2:0] = drain_advance ? 3'h0 : _065_[2:0];
+  assign _070_ = | { rst, cap_7_7 };
+  assign _071_ = _064_ ? _067_[2:0] : drain_beat;
+  assign beat_next = cap_7_7 ? 3'h0 : _071_;
+  assign _072_ = _062_ ? _063_ : drain_count;
+  assign count_next = cap_7_7 ? 4'h8 : _072_;
+  \hwq_mac_array.acc_0_0  acc_0_0 (
+    .acc(acc),
+    .addend(p_0_0),
+    .clear(lf_0_0_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_0_1  acc_0_1 (
+    .acc(\acc$166 ),
+    .addend(p_0_1),
+    .clear(lf_0_1_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_0_2  acc_0_2 (
+    .acc(\acc$178 ),
+    .addend(p_0_2),
+    .clear(lf_0_2_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_0_3  acc_0_3 (
+    .acc(\acc$190 ),
+    .addend(p_0_3),
+    .clear(lf_0_3_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_0_4  acc_0_4 (
+    .acc(\acc$202 ),
+    .addend(p_0_4),
+    .clear(lf_0_4_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_0_5  acc_0_5 (
+    .acc(\acc$214 ),
+    .addend(p_0_5),
+    .clear(lf_0_5_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_0_6  acc_0_6 (
+    .acc(\acc$226 ),
+    .addend(p_0_6),
+    .clear(lf_0_6_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_0_7  acc_0_7 (
+    .acc(\acc$238 ),
+    .addend(p_0_7),
+    .clear(lf_0_7_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_1_0  acc_1_0 (
+    .acc(\acc$250 ),
+    .addend(p_1_0),
+    .clear(lf_1_0_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_1_1  acc_1_1 (
+    .acc(\acc$262 ),
+    .addend(p_1_1),
+    .clear(lf_1_1_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_1_2  acc_1_2 (
+    .acc(\acc$274 ),
+    .addend(p_1_2),
+    .clear(lf_1_2_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_1_3  acc_1_3 (
+    .acc(\acc$286 ),
+    .addend(p_1_3),
+    .clear(lf_1_3_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_1_4  acc_1_4 (
+    .acc(\acc$298 ),
+    .addend(p_1_4),
+    .clear(lf_1_4_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_1_5  acc_1_5 (
+    .acc(\acc$310 ),
+    .addend(p_1_5),
+    .clear(lf_1_5_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_1_6  acc_1_6 (
+    .acc(\acc$322 ),
+    .addend(p_1_6),
+    .clear(lf_1_6_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_1_7  acc_1_7 (
+    .acc(\acc$334 ),
+    .addend(p_1_7),
+    .clear(lf_1_7_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_2_0  acc_2_0 (
+    .acc(\acc$346 ),
+    .addend(p_2_0),
+    .clear(lf_2_0_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_2_1  acc_2_1 (
+    .acc(\acc$358 ),
+    .addend(p_2_1),
+    .clear(lf_2_1_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_2_2  acc_2_2 (
+    .acc(\acc$370 ),
+    .addend(p_2_2),
+    .clear(lf_2_2_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_2_3  acc_2_3 (
+    .acc(\acc$382 ),
+    .addend(p_2_3),
+    .clear(lf_2_3_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_2_4  acc_2_4 (
+    .acc(\acc$394 ),
+    .addend(p_2_4),
+    .clear(lf_2_4_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_2_5  acc_2_5 (
+    .acc(\acc$406 ),
+    .addend(p_2_5),
+    .clear(lf_2_5_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_2_6  acc_2_6 (
+    .acc(\acc$418 ),
+    .addend(p_2_6),
+    .clear(lf_2_6_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_2_7  acc_2_7 (
+    .acc(\acc$430 ),
+    .addend(p_2_7),
+    .clear(lf_2_7_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_3_0  acc_3_0 (
+    .acc(\acc$442 ),
+    .addend(p_3_0),
+    .clear(lf_3_0_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_3_1  acc_3_1 (
+    .acc(\acc$454 ),
+    .addend(p_3_1),
+    .clear(lf_3_1_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_3_2  acc_3_2 (
+    .acc(\acc$466 ),
+    .addend(p_3_2),
+    .clear(lf_3_2_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_3_3  acc_3_3 (
+    .acc(\acc$478 ),
+    .addend(p_3_3),
+    .clear(lf_3_3_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_3_4  acc_3_4 (
+    .acc(\acc$490 ),
+    .addend(p_3_4),
+    .clear(lf_3_4_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_3_5  acc_3_5 (
+    .acc(\acc$502 ),
+    .addend(p_3_5),
+    .clear(lf_3_5_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_3_6  acc_3_6 (
+    .acc(\acc$514 ),
+    .addend(p_3_6),
+    .clear(lf_3_6_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_3_7  acc_3_7 (
+    .acc(\acc$526 ),
+    .addend(p_3_7),
+    .clear(lf_3_7_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_4_0  acc_4_0 (
+    .acc(\acc$538 ),
+    .addend(p_4_0),
+    .clear(lf_4_0_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_4_1  acc_4_1 (
+    .acc(\acc$550 ),
+    .addend(p_4_1),
+    .clear(lf_4_1_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_4_2  acc_4_2 (
+    .acc(\acc$562 ),
+    .addend(p_4_2),
+    .clear(lf_4_2_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_4_3  acc_4_3 (
+    .acc(\acc$574 ),
+    .addend(p_4_3),
+    .clear(lf_4_3_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_4_4  acc_4_4 (
+    .acc(\acc$586 ),
+    .addend(p_4_4),
+    .clear(lf_4_4_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_4_5  acc_4_5 (
+    .acc(\acc$598 ),
+    .addend(p_4_5),
+    .clear(lf_4_5_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_4_6  acc_4_6 (
+    .acc(\acc$610 ),
+    .addend(p_4_6),
+    .clear(lf_4_6_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_4_7  acc_4_7 (
+    .acc(\acc$622 ),
+    .addend(p_4_7),
+    .clear(lf_4_7_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_5_0  acc_5_0 (
+    .acc(\acc$634 ),
+    .addend(p_5_0),
+    .clear(lf_5_0_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_5_1  acc_5_1 (
+    .acc(\acc$646 ),
+    .addend(p_5_1),
+    .clear(lf_5_1_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_5_2  acc_5_2 (
+    .acc(\acc$658 ),
+    .addend(p_5_2),
+    .clear(lf_5_2_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_5_3  acc_5_3 (
+    .acc(\acc$670 ),
+    .addend(p_5_3),
+    .clear(lf_5_3_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_5_4  acc_5_4 (
+    .acc(\acc$682 ),
+    .addend(p_5_4),
+    .clear(lf_5_4_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_5_5  acc_5_5 (
+    .acc(\acc$694 ),
+    .addend(p_5_5),
+    .clear(lf_5_5_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_5_6  acc_5_6 (
+    .acc(\acc$706 ),
+    .addend(p_5_6),
+    .clear(lf_5_6_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_5_7  acc_5_7 (
+    .acc(\acc$718 ),
+    .addend(p_5_7),
+    .clear(lf_5_7_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_6_0  acc_6_0 (
+    .acc(\acc$730 ),
+    .addend(p_6_0),
+    .clear(lf_6_0_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_6_1  acc_6_1 (
+    .acc(\acc$742 ),
+    .addend(p_6_1),
+    .clear(lf_6_1_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_6_2  acc_6_2 (
+    .acc(\acc$754 ),
+    .addend(p_6_2),
+    .clear(lf_6_2_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_6_3  acc_6_3 (
+    .acc(\acc$766 ),
+    .addend(p_6_3),
+    .clear(lf_6_3_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_6_4  acc_6_4 (
+    .acc(\acc$778 ),
+    .addend(p_6_4),
+    .clear(lf_6_4_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_6_5  acc_6_5 (
+    .acc(\acc$790 ),
+    .addend(p_6_5),
+    .clear(lf_6_5_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_6_6  acc_6_6 (
+    .acc(\acc$802 ),
+    .addend(p_6_6),
+    .clear(lf_6_6_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_6_7  acc_6_7 (
+    .acc(\acc$814 ),
+    .addend(p_6_7),
+    .clear(lf_6_7_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_7_0  acc_7_0 (
+    .acc(\acc$826 ),
+    .addend(p_7_0),
+    .clear(lf_7_0_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_7_1  acc_7_1 (
+    .acc(\acc$838 ),
+    .addend(p_7_1),
+    .clear(lf_7_1_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_7_2  acc_7_2 (
+    .acc(\acc$850 ),
+    .addend(p_7_2),
+    .clear(lf_7_2_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_7_3  acc_7_3 (
+    .acc(\acc$862 ),
+    .addend(p_7_3),
+    .clear(lf_7_3_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_7_4  acc_7_4 (
+    .acc(\acc$874 ),
+    .addend(p_7_4),
+    .clear(lf_7_4_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_7_5  acc_7_5 (
+    .acc(\acc$886 ),
+    .addend(p_7_5),
+    .clear(lf_7_5_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_7_6  acc_7_6 (
+    .acc(\acc$898 ),
+    .addend(p_7_6),
+    .clear(lf_7_6_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
+  \hwq_mac_array.acc_7_7  acc_7_7 (
+    .acc(\acc$910 ),
+    .addend(p_7_7),
+    .clear(lf_7_7_d0),
+    .clk(clk),
+    .en(en),
+    .rst(rst)
+  );
   \hwq_mac_array.mul_0_0  mul_0_0 (
     .a(in2_a0),
     .b(in2_w0),
     .clk(clk),
     .en(en),
-    .\port$493$0 (p[0]),
-    .\port$493$1 (p[1]),
-    .\port$493$10 (p[10]),
-    .\port$493$11 (p[11]),
-    .\port$493$12 (p[12]),
-    .\port$493$13 (p[13]),
-    .\port$493$14 (p[14]),
-    .\port$493$15 (p[15]),
-    .\port$493$2 (p[2]),
-    .\port$493$3 (p[3]),
-    .\port$493$4 (p[4]),
-    .\port$493$5 (p[5]),
-    .\port$493$6 (p[6]),
-    .\port$493$7 (p[7]),
-    .\port$493$8 (p[8]),
-    .\port$493$9 (p[9]),
+    .\port$299$0 (p[0]),
+    .\port$299$1 (p[1]),
+    .\port$299$10 (p[10]),
+    .\port$299$11 (p[11]),
+    .\port$299$12 (p[12]),
+    .\port$299$13 (p[13]),
+    .\port$299$14 (p[14]),
+    .\port$299$15 (p[15]),
+    .\port$299$2 (p[2]),
+    .\port$299$3 (p[3]),
+    .\port$299$4 (p[4]),
+    .\port$299$5 (p[5]),
+    .\port$299$6 (p[6]),
+    .\port$299$7 (p[7]),
+    .\port$299$8 (p[8]),
+    .\port$299$9 (p[9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_1  mul_0_1 (
@@ -954,22 +1530,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w1_d0),
     .clk(clk),
     .en(en),
-    .\port$494$0 (\p$160 [0]),
-    .\port$494$1 (\p$160 [1]),
-    .\port$494$10 (\p$160 [10]),
-    .\port$494$11 (\p$160 [11]),
-    .\port$494$12 (\p$160 [12]),
-    .\port$494$13 (\p$160 [13]),
-    .\port$494$14 (\p$160 [14]),
-    .\port$494$15 (\p$160 [15]),
-    .\port$494$2 (\p$160 [2]),
-    .\port$494$3 (\p$160 [3]),
-    .\port$494$4 (\p$160 [4]),
-    .\port$494$5 (\p$160 [5]),
-    .\port$494$6 (\p$160 [6]),
-    .\port$494$7 (\p$160 [7]),
-    .\port$494$8 (\p$160 [8]),
-    .\port$494$9 (\p$160 [9]),
+    .\port$315$0 (\p$159 [0]),
+    .\port$315$1 (\p$159 [1]),
+    .\port$315$10 (\p$159 [10]),
+    .\port$315$11 (\p$159 [11]),
+    .\port$315$12 (\p$159 [12]),
+    .\port$315$13 (\p$159 [13]),
+    .\port$315$14 (\p$159 [14]),
+    .\port$315$15 (\p$159 [15]),
+    .\port$315$2 (\p$159 [2]),
+    .\port$315$3 (\p$159 [3]),
+    .\port$315$4 (\p$159 [4]),
+    .\port$315$5 (\p$159 [5]),
+    .\port$315$6 (\p$159 [6]),
+    .\port$315$7 (\p$159 [7]),
+    .\port$315$8 (\p$159 [8]),
+    .\port$315$9 (\p$159 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_2  mul_0_2 (
@@ -977,22 +1553,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w2_d1),
     .clk(clk),
     .en(en),
-    .\port$495$0 (\p$173 [0]),
-    .\port$495$1 (\p$173 [1]),
-    .\port$495$10 (\p$173 [10]),
-    .\port$495$11 (\p$173 [11]),
-    .\port$495$12 (\p$173 [12]),
-    .\port$495$13 (\p$173 [13]),
-    .\port$495$14 (\p$173 [14]),
-    .\port$495$15 (\p$173 [15]),
-    .\port$495$2 (\p$173 [2]),
-    .\port$495$3 (\p$173 [3]),
-    .\port$495$4 (\p$173 [4]),
-    .\port$495$5 (\p$173 [5]),
-    .\port$495$6 (\p$173 [6]),
-    .\port$495$7 (\p$173 [7]),
-    .\port$495$8 (\p$173 [8]),
-    .\port$495$9 (\p$173 [9]),
+    .\port$331$0 (\p$171 [0]),
+    .\port$331$1 (\p$171 [1]),
+    .\port$331$10 (\p$171 [10]),
+    .\port$331$11 (\p$171 [11]),
+    .\port$331$12 (\p$171 [12]),
+    .\port$331$13 (\p$171 [13]),
+    .\port$331$14 (\p$171 [14]),
+    .\port$331$15 (\p$171 [15]),
+    .\port$331$2 (\p$171 [2]),
+    .\port$331$3 (\p$171 [3]),
+    .\port$331$4 (\p$171 [4]),
+    .\port$331$5 (\p$171 [5]),
+    .\port$331$6 (\p$171 [6]),
+    .\port$331$7 (\p$171 [7]),
+    .\port$331$8 (\p$171 [8]),
+    .\port$331$9 (\p$171 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_3  mul_0_3 (
@@ -1000,22 +1576,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .\port$496$0 (\p$186 [0]),
-    .\port$496$1 (\p$186 [1]),
-    .\port$496$10 (\p$186 [10]),
-    .\port$496$11 (\p$186 [11]),
-    .\port$496$12 (\p$186 [12]),
-    .\port$496$13 (\p$186 [13]),
-    .\port$496$14 (\p$186 [14]),
-    .\port$496$15 (\p$186 [15]),
-    .\port$496$2 (\p$186 [2]),
-    .\port$496$3 (\p$186 [3]),
-    .\port$496$4 (\p$186 [4]),
-    .\port$496$5 (\p$186 [5]),
-    .\port$496$6 (\p$186 [6]),
-    .\port$496$7 (\p$186 [7]),
-    .\port$496$8 (\p$186 [8]),
-    .\port$496$9 (\p$186 [9]),
+    .\port$347$0 (\p$183 [0]),
+    .\port$347$1 (\p$183 [1]),
+    .\port$347$10 (\p$183 [10]),
+    .\port$347$11 (\p$183 [11]),
+    .\port$347$12 (\p$183 [12]),
+    .\port$347$13 (\p$183 [13]),
+    .\port$347$14 (\p$183 [14]),
+    .\port$347$15 (\p$183 [15]),
+    .\port$347$2 (\p$183 [2]),
+    .\port$347$3 (\p$183 [3]),
+    .\port$347$4 (\p$183 [4]),
+    .\port$347$5 (\p$183 [5]),
+    .\port$347$6 (\p$183 [6]),
+    .\port$347$7 (\p$183 [7]),
+    .\port$347$8 (\p$183 [8]),
+    .\port$347$9 (\p$183 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_4  mul_0_4 (
@@ -1023,22 +1599,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w4_d3),
     .clk(clk),
     .en(en),
-    .\port$497$0 (\p$199 [0]),
-    .\port$497$1 (\p$199 [1]),
-    .\port$497$10 (\p$199 [10]),
-    .\port$497$11 (\p$199 [11]),
-    .\port$497$12 (\p$199 [12]),
-    .\port$497$13 (\p$199 [13]),
-    .\port$497$14 (\p$199 [14]),
-    .\port$497$15 (\p$199 [15]),
-    .\port$497$2 (\p$199 [2]),
-    .\port$497$3 (\p$199 [3]),
-    .\port$497$4 (\p$199 [4]),
-    .\port$497$5 (\p$199 [5]),
-    .\port$497$6 (\p$199 [6]),
-    .\port$497$7 (\p$199 [7]),
-    .\port$497$8 (\p$199 [8]),
-    .\port$497$9 (\p$199 [9]),
+    .\port$363$0 (\p$195 [0]),
+    .\port$363$1 (\p$195 [1]),
+    .\port$363$10 (\p$195 [10]),
+    .\port$363$11 (\p$195 [11]),
+    .\port$363$12 (\p$195 [12]),
+    .\port$363$13 (\p$195 [13]),
+    .\port$363$14 (\p$195 [14]),
+    .\port$363$15 (\p$195 [15]),
+    .\port$363$2 (\p$195 [2]),
+    .\port$363$3 (\p$195 [3]),
+    .\port$363$4 (\p$195 [4]),
+    .\port$363$5 (\p$195 [5]),
+    .\port$363$6 (\p$195 [6]),
+    .\port$363$7 (\p$195 [7]),
+    .\port$363$8 (\p$195 [8]),
+    .\port$363$9 (\p$195 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_5  mul_0_5 (
@@ -1046,22 +1622,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w5_d4),
     .clk(clk),
     .en(en),
-    .\port$498$0 (\p$212 [0]),
-    .\port$498$1 (\p$212 [1]),
-    .\port$498$10 (\p$212 [10]),
-    .\port$498$11 (\p$212 [11]),
-    .\port$498$12 (\p$212 [12]),
-    .\port$498$13 (\p$212 [13]),
-    .\port$498$14 (\p$212 [14]),
-    .\port$498$15 (\p$212 [15]),
-    .\port$498$2 (\p$212 [2]),
-    .\port$498$3 (\p$212 [3]),
-    .\port$498$4 (\p$212 [4]),
-    .\port$498$5 (\p$212 [5]),
-    .\port$498$6 (\p$212 [6]),
-    .\port$498$7 (\p$212 [7]),
-    .\port$498$8 (\p$212 [8]),
-    .\port$498$9 (\p$212 [9]),
+    .\port$379$0 (\p$207 [0]),
+    .\port$379$1 (\p$207 [1]),
+    .\port$379$10 (\p$207 [10]),
+    .\port$379$11 (\p$207 [11]),
+    .\port$379$12 (\p$207 [12]),
+    .\port$379$13 (\p$207 [13]),
+    .\port$379$14 (\p$207 [14]),
+    .\port$379$15 (\p$207 [15]),
+    .\port$379$2 (\p$207 [2]),
+    .\port$379$3 (\p$207 [3]),
+    .\port$379$4 (\p$207 [4]),
+    .\port$379$5 (\p$207 [5]),
+    .\port$379$6 (\p$207 [6]),
+    .\port$379$7 (\p$207 [7]),
+    .\port$379$8 (\p$207 [8]),
+    .\port$379$9 (\p$207 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_6  mul_0_6 (
@@ -1069,22 +1645,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w6_d5),
     .clk(clk),
     .en(en),
-    .\port$499$0 (\p$225 [0]),
-    .\port$499$1 (\p$225 [1]),
-    .\port$499$10 (\p$225 [10]),
-    .\port$499$11 (\p$225 [11]),
-    .\port$499$12 (\p$225 [12]),
-    .\port$499$13 (\p$225 [13]),
-    .\port$499$14 (\p$225 [14]),
-    .\port$499$15 (\p$225 [15]),
-    .\port$499$2 (\p$225 [2]),
-    .\port$499$3 (\p$225 [3]),
-    .\port$499$4 (\p$225 [4]),
-    .\port$499$5 (\p$225 [5]),
-    .\port$499$6 (\p$225 [6]),
-    .\port$499$7 (\p$225 [7]),
-    .\port$499$8 (\p$225 [8]),
-    .\port$499$9 (\p$225 [9]),
+    .\port$395$0 (\p$219 [0]),
+    .\port$395$1 (\p$219 [1]),
+    .\port$395$10 (\p$219 [10]),
+    .\port$395$11 (\p$219 [11]),
+    .\port$395$12 (\p$219 [12]),
+    .\port$395$13 (\p$219 [13]),
+    .\port$395$14 (\p$219 [14]),
+    .\port$395$15 (\p$219 [15]),
+    .\port$395$2 (\p$219 [2]),
+    .\port$395$3 (\p$219 [3]),
+    .\port$395$4 (\p$219 [4]),
+    .\port$395$5 (\p$219 [5]),
+    .\port$395$6 (\p$219 [6]),
+    .\port$395$7 (\p$219 [7]),
+    .\port$395$8 (\p$219 [8]),
+    .\port$395$9 (\p$219 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_7  mul_0_7 (
@@ -1092,22 +1668,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w7_d6),
     .clk(clk),
     .en(en),
-    .\port$500$0 (\p$238 [0]),
-    .\port$500$1 (\p$238 [1]),
-    .\port$500$10 (\p$238 [10]),
-    .\port$500$11 (\p$238 [11]),
-    .\port$500$12 (\p$238 [12]),
-    .\port$500$13 (\p$238 [13]),
-    .\port$500$14 (\p$238 [14]),
-    .\port$500$15 (\p$238 [15]),
-    .\port$500$2 (\p$238 [2]),
-    .\port$500$3 (\p$238 [3]),
-    .\port$500$4 (\p$238 [4]),
-    .\port$500$5 (\p$238 [5]),
-    .\port$500$6 (\p$238 [6]),
-    .\port$500$7 (\p$238 [7]),
-    .\port$500$8 (\p$238 [8]),
-    .\port$500$9 (\p$238 [9]),
+    .\port$411$0 (\p$231 [0]),
+    .\port$411$1 (\p$231 [1]),
+    .\port$411$10 (\p$231 [10]),
+    .\port$411$11 (\p$231 [11]),
+    .\port$411$12 (\p$231 [12]),
+    .\port$411$13 (\p$231 [13]),
+    .\port$411$14 (\p$231 [14]),
+    .\port$411$15 (\p$231 [15]),
+    .\port$411$2 (\p$231 [2]),
+    .\port$411$3 (\p$231 [3]),
+    .\port$411$4 (\p$231 [4]),
+    .\port$411$5 (\p$231 [5]),
+    .\port$411$6 (\p$231 [6]),
+    .\port$411$7 (\p$231 [7]),
+    .\port$411$8 (\p$231 [8]),
+    .\port$411$9 (\p$231 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
@@ -1115,22 +1691,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_0),
     .clk(clk),
     .en(en),
-    .\port$501$0 (\p$251 [0]),
-    .\port$501$1 (\p$251 [1]),
-    .\port$501$10 (\p$251 [10]),
-    .\port$501$11 (\p$251 [11]),
-    .\port$501$12 (\p$251 [12]),
-    .\port$501$13 (\p$251 [13]),
-    .\port$501$14 (\p$251 [14]),
-    .\port$501$15 (\p$251 [15]),
-    .\port$501$2 (\p$251 [2]),
-    .\port$501$3 (\p$251 [3]),
-    .\port$501$4 (\p$251 [4]),
-    .\port$501$5 (\p$251 [5]),
-    .\port$501$6 (\p$251 [6]),
-    .\port$501$7 (\p$251 [7]),
-    .\port$501$8 (\p$251 [8]),
-    .\port$501$9 (\p$251 [9]),
+    .\port$427$0 (\p$243 [0]),
+    .\port$427$1 (\p$243 [1]),
+    .\port$427$10 (\p$243 [10]),
+    .\port$427$11 (\p$243 [11]),
+    .\port$427$12 (\p$243 [12]),
+    .\port$427$13 (\p$243 [13]),
+    .\port$427$14 (\p$243 [14]),
+    .\port$427$15 (\p$243 [15]),
+    .\port$427$2 (\p$243 [2]),
+    .\port$427$3 (\p$243 [3]),
+    .\port$427$4 (\p$243 [4]),
+    .\port$427$5 (\p$243 [5]),
+    .\port$427$6 (\p$243 [6]),
+    .\port$427$7 (\p$243 [7]),
+    .\port$427$8 (\p$243 [8]),
+    .\port$427$9 (\p$243 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_1  mul_1_1 (
@@ -1138,22 +1714,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_1),
     .clk(clk),
     .en(en),
-    .\port$502$0 (\p$264 [0]),
-    .\port$502$1 (\p$264 [1]),
-    .\port$502$10 (\p$264 [10]),
-    .\port$502$11 (\p$264 [11]),
-    .\port$502$12 (\p$264 [12]),
-    .\port$502$13 (\p$264 [13]),
-    .\port$502$14 (\p$264 [14]),
-    .\port$502$15 (\p$264 [15]),
-    .\port$502$2 (\p$264 [2]),
-    .\port$502$3 (\p$264 [3]),
-    .\port$502$4 (\p$264 [4]),
-    .\port$502$5 (\p$264 [5]),
-    .\port$502$6 (\p$264 [6]),
-    .\port$502$7 (\p$264 [7]),
-    .\port$502$8 (\p$264 [8]),
-    .\port$502$9 (\p$264 [9]),
+    .\port$443$0 (\p$255 [0]),
+    .\port$443$1 (\p$255 [1]),
+    .\port$443$10 (\p$255 [10]),
+    .\port$443$11 (\p$255 [11]),
+    .\port$443$12 (\p$255 [12]),
+    .\port$443$13 (\p$255 [13]),
+    .\port$443$14 (\p$255 [14]),
+    .\port$443$15 (\p$255 [15]),
+    .\port$443$2 (\p$255 [2]),
+    .\port$443$3 (\p$255 [3]),
+    .\port$443$4 (\p$255 [4]),
+    .\port$443$5 (\p$255 [5]),
+    .\port$443$6 (\p$255 [6]),
+    .\port$443$7 (\p$255 [7]),
+    .\port$443$8 (\p$255 [8]),
+    .\port$443$9 (\p$255 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
@@ -1161,22 +1737,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_2),
     .clk(clk),
     .en(en),
-    .\port$503$0 (\p$277 [0]),
-    .\port$503$1 (\p$277 [1]),
-    .\port$503$10 (\p$277 [10]),
-    .\port$503$11 (\p$277 [11]),
-    .\port$503$12 (\p$277 [12]),
-    .\port$503$13 (\p$277 [13]),
-    .\port$503$14 (\p$277 [14]),
-    .\port$503$15 (\p$277 [15]),
-    .\port$503$2 (\p$277 [2]),
-    .\port$503$3 (\p$277 [3]),
-    .\port$503$4 (\p$277 [4]),
-    .\port$503$5 (\p$277 [5]),
-    .\port$503$6 (\p$277 [6]),
-    .\port$503$7 (\p$277 [7]),
-    .\port$503$8 (\p$277 [8]),
-    .\port$503$9 (\p$277 [9]),
+    .\port$459$0 (\p$267 [0]),
+    .\port$459$1 (\p$267 [1]),
+    .\port$459$10 (\p$267 [10]),
+    .\port$459$11 (\p$267 [11]),
+    .\port$459$12 (\p$267 [12]),
+    .\port$459$13 (\p$267 [13]),
+    .\port$459$14 (\p$267 [14]),
+    .\port$459$15 (\p$267 [15]),
+    .\port$459$2 (\p$267 [2]),
+    .\port$459$3 (\p$267 [3]),
+    .\port$459$4 (\p$267 [4]),
+    .\port$459$5 (\p$267 [5]),
+    .\port$459$6 (\p$267 [6]),
+    .\port$459$7 (\p$267 [7]),
+    .\port$459$8 (\p$267 [8]),
+    .\port$459$9 (\p$267 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_3  mul_1_3 (
@@ -1184,22 +1760,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_3),
     .clk(clk),
     .en(en),
-    .\port$504$0 (\p$290 [0]),
-    .\port$504$1 (\p$290 [1]),
-    .\port$504$10 (\p$290 [10]),
-    .\port$504$11 (\p$290 [11]),
-    .\port$504$12 (\p$290 [12]),
-    .\port$504$13 (\p$290 [13]),
-    .\port$504$14 (\p$290 [14]),
-    .\port$504$15 (\p$290 [15]),
-    .\port$504$2 (\p$290 [2]),
-    .\port$504$3 (\p$290 [3]),
-    .\port$504$4 (\p$290 [4]),
-    .\port$504$5 (\p$290 [5]),
-    .\port$504$6 (\p$290 [6]),
-    .\port$504$7 (\p$290 [7]),
-    .\port$504$8 (\p$290 [8]),
-    .\port$504$9 (\p$290 [9]),
+    .\port$475$0 (\p$279 [0]),
+    .\port$475$1 (\p$279 [1]),
+    .\port$475$10 (\p$279 [10]),
+    .\port$475$11 (\p$279 [11]),
+    .\port$475$12 (\p$279 [12]),
+    .\port$475$13 (\p$279 [13]),
+    .\port$475$14 (\p$279 [14]),
+    .\port$475$15 (\p$279 [15]),
+    .\port$475$2 (\p$279 [2]),
+    .\port$475$3 (\p$279 [3]),
+    .\port$475$4 (\p$279 [4]),
+    .\port$475$5 (\p$279 [5]),
+    .\port$475$6 (\p$279 [6]),
+    .\port$475$7 (\p$279 [7]),
+    .\port$475$8 (\p$279 [8]),
+    .\port$475$9 (\p$279 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_4  mul_1_4 (
@@ -1207,22 +1783,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_4),
     .clk(clk),
     .en(en),
-    .\port$505$0 (\p$303 [0]),
-    .\port$505$1 (\p$303 [1]),
-    .\port$505$10 (\p$303 [10]),
-    .\port$505$11 (\p$303 [11]),
-    .\port$505$12 (\p$303 [12]),
-    .\port$505$13 (\p$303 [13]),
-    .\port$505$14 (\p$303 [14]),
-    .\port$505$15 (\p$303 [15]),
-    .\port$505$2 (\p$303 [2]),
-    .\port$505$3 (\p$303 [3]),
-    .\port$505$4 (\p$303 [4]),
-    .\port$505$5 (\p$303 [5]),
-    .\port$505$6 (\p$303 [6]),
-    .\port$505$7 (\p$303 [7]),
-    .\port$505$8 (\p$303 [8]),
-    .\port$505$9 (\p$303 [9]),
+    .\port$491$0 (\p$291 [0]),
+    .\port$491$1 (\p$291 [1]),
+    .\port$491$10 (\p$291 [10]),
+    .\port$491$11 (\p$291 [11]),
+    .\port$491$12 (\p$291 [12]),
+    .\port$491$13 (\p$291 [13]),
+    .\port$491$14 (\p$291 [14]),
+    .\port$491$15 (\p$291 [15]),
+    .\port$491$2 (\p$291 [2]),
+    .\port$491$3 (\p$291 [3]),
+    .\port$491$4 (\p$291 [4]),
+    .\port$491$5 (\p$291 [5]),
+    .\port$491$6 (\p$291 [6]),
+    .\port$491$7 (\p$291 [7]),
+    .\port$491$8 (\p$291 [8]),
+    .\port$491$9 (\p$291 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_5  mul_1_5 (
@@ -1230,22 +1806,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_5),
     .clk(clk),
     .en(en),
-    .\port$506$0 (\p$316 [0]),
-    .\port$506$1 (\p$316 [1]),
-    .\port$506$10 (\p$316 [10]),
-    .\port$506$11 (\p$316 [11]),
-    .\port$506$12 (\p$316 [12]),
-    .\port$506$13 (\p$316 [13]),
-    .\port$506$14 (\p$316 [14]),
-    .\port$506$15 (\p$316 [15]),
-    .\port$506$2 (\p$316 [2]),
-    .\port$506$3 (\p$316 [3]),
-    .\port$506$4 (\p$316 [4]),
-    .\port$506$5 (\p$316 [5]),
-    .\port$506$6 (\p$316 [6]),
-    .\port$506$7 (\p$316 [7]),
-    .\port$506$8 (\p$316 [8]),
-    .\port$506$9 (\p$316 [9]),
+    .\port$507$0 (\p$303 [0]),
+    .\port$507$1 (\p$303 [1]),
+    .\port$507$10 (\p$303 [10]),
+    .\port$507$11 (\p$303 [11]),
+    .\port$507$12 (\p$303 [12]),
+    .\port$507$13 (\p$303 [13]),
+    .\port$507$14 (\p$303 [14]),
+    .\port$507$15 (\p$303 [15]),
+    .\port$507$2 (\p$303 [2]),
+    .\port$507$3 (\p$303 [3]),
+    .\port$507$4 (\p$303 [4]),
+    .\port$507$5 (\p$303 [5]),
+    .\port$507$6 (\p$303 [6]),
+    .\port$507$7 (\p$303 [7]),
+    .\port$507$8 (\p$303 [8]),
+    .\port$507$9 (\p$303 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_6  mul_1_6 (
@@ -1253,22 +1829,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_6),
     .clk(clk),
     .en(en),
-    .\port$507$0 (\p$329 [0]),
-    .\port$507$1 (\p$329 [1]),
-    .\port$507$10 (\p$329 [10]),
-    .\port$507$11 (\p$329 [11]),
-    .\port$507$12 (\p$329 [12]),
-    .\port$507$13 (\p$329 [13]),
-    .\port$507$14 (\p$329 [14]),
-    .\port$507$15 (\p$329 [15]),
-    .\port$507$2 (\p$329 [2]),
-    .\port$507$3 (\p$329 [3]),
-    .\port$507$4 (\p$329 [4]),
-    .\port$507$5 (\p$329 [5]),
-    .\port$507$6 (\p$329 [6]),
-    .\port$507$7 (\p$329 [7]),
-    .\port$507$8 (\p$329 [8]),
-    .\port$507$9 (\p$329 [9]),
+    .\port$523$0 (\p$315 [0]),
+    .\port$523$1 (\p$315 [1]),
+    .\port$523$10 (\p$315 [10]),
+    .\port$523$11 (\p$315 [11]),
+    .\port$523$12 (\p$315 [12]),
+    .\port$523$13 (\p$315 [13]),
+    .\port$523$14 (\p$315 [14]),
+    .\port$523$15 (\p$315 [15]),
+    .\port$523$2 (\p$315 [2]),
+    .\port$523$3 (\p$315 [3]),
+    .\port$523$4 (\p$315 [4]),
+    .\port$523$5 (\p$315 [5]),
+    .\port$523$6 (\p$315 [6]),
+    .\port$523$7 (\p$315 [7]),
+    .\port$523$8 (\p$315 [8]),
+    .\port$523$9 (\p$315 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_7  mul_1_7 (
@@ -1276,22 +1852,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_7),
     .clk(clk),
     .en(en),
-    .\port$508$0 (\p$342 [0]),
-    .\port$508$1 (\p$342 [1]),
-    .\port$508$10 (\p$342 [10]),
-    .\port$508$11 (\p$342 [11]),
-    .\port$508$12 (\p$342 [12]),
-    .\port$508$13 (\p$342 [13]),
-    .\port$508$14 (\p$342 [14]),
-    .\port$508$15 (\p$342 [15]),
-    .\port$508$2 (\p$342 [2]),
-    .\port$508$3 (\p$342 [3]),
-    .\port$508$4 (\p$342 [4]),
-    .\port$508$5 (\p$342 [5]),
-    .\port$508$6 (\p$342 [6]),
-    .\port$508$7 (\p$342 [7]),
-    .\port$508$8 (\p$342 [8]),
-    .\port$508$9 (\p$342 [9]),
+    .\port$539$0 (\p$327 [0]),
+    .\port$539$1 (\p$327 [1]),
+    .\port$539$10 (\p$327 [10]),
+    .\port$539$11 (\p$327 [11]),
+    .\port$539$12 (\p$327 [12]),
+    .\port$539$13 (\p$327 [13]),
+    .\port$539$14 (\p$327 [14]),
+    .\port$539$15 (\p$327 [15]),
+    .\port$539$2 (\p$327 [2]),
+    .\port$539$3 (\p$327 [3]),
+    .\port$539$4 (\p$327 [4]),
+    .\port$539$5 (\p$327 [5]),
+    .\port$539$6 (\p$327 [6]),
+    .\port$539$7 (\p$327 [7]),
+    .\port$539$8 (\p$327 [8]),
+    .\port$539$9 (\p$327 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_0  mul_2_0 (
@@ -1299,22 +1875,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_0),
     .clk(clk),
     .en(en),
-    .\port$509$0 (\p$355 [0]),
-    .\port$509$1 (\p$355 [1]),
-    .\port$509$10 (\p$355 [10]),
-    .\port$509$11 (\p$355 [11]),
-    .\port$509$12 (\p$355 [12]),
-    .\port$509$13 (\p$355 [13]),
-    .\port$509$14 (\p$355 [14]),
-    .\port$509$15 (\p$355 [15]),
-    .\port$509$2 (\p$355 [2]),
-    .\port$509$3 (\p$355 [3]),
-    .\port$509$4 (\p$355 [4]),
-    .\port$509$5 (\p$355 [5]),
-    .\port$509$6 (\p$355 [6]),
-    .\port$509$7 (\p$355 [7]),
-    .\port$509$8 (\p$355 [8]),
-    .\port$509$9 (\p$355 [9]),
+    .\port$555$0 (\p$339 [0]),
+    .\port$555$1 (\p$339 [1]),
+    .\port$555$10 (\p$339 [10]),
+    .\port$555$11 (\p$339 [11]),
+    .\port$555$12 (\p$339 [12]),
+    .\port$555$13 (\p$339 [13]),
+    .\port$555$14 (\p$339 [14]),
+    .\port$555$15 (\p$339 [15]),
+    .\port$555$2 (\p$339 [2]),
+    .\port$555$3 (\p$339 [3]),
+    .\port$555$4 (\p$339 [4]),
+    .\port$555$5 (\p$339 [5]),
+    .\port$555$6 (\p$339 [6]),
+    .\port$555$7 (\p$339 [7]),
+    .\port$555$8 (\p$339 [8]),
+    .\port$555$9 (\p$339 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_1  mul_2_1 (
@@ -1322,22 +1898,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_1),
     .clk(clk),
     .en(en),
-    .\port$510$0 (\p$368 [0]),
-    .\port$510$1 (\p$368 [1]),
-    .\port$510$10 (\p$368 [10]),
-    .\port$510$11 (\p$368 [11]),
-    .\port$510$12 (\p$368 [12]),
-    .\port$510$13 (\p$368 [13]),
-    .\port$510$14 (\p$368 [14]),
-    .\port$510$15 (\p$368 [15]),
-    .\port$510$2 (\p$368 [2]),
-    .\port$510$3 (\p$368 [3]),
-    .\port$510$4 (\p$368 [4]),
-    .\port$510$5 (\p$368 [5]),
-    .\port$510$6 (\p$368 [6]),
-    .\port$510$7 (\p$368 [7]),
-    .\port$510$8 (\p$368 [8]),
-    .\port$510$9 (\p$368 [9]),
+    .\port$571$0 (\p$351 [0]),
+    .\port$571$1 (\p$351 [1]),
+    .\port$571$10 (\p$351 [10]),
+    .\port$571$11 (\p$351 [11]),
+    .\port$571$12 (\p$351 [12]),
+    .\port$571$13 (\p$351 [13]),
+    .\port$571$14 (\p$351 [14]),
+    .\port$571$15 (\p$351 [15]),
+    .\port$571$2 (\p$351 [2]),
+    .\port$571$3 (\p$351 [3]),
+    .\port$571$4 (\p$351 [4]),
+    .\port$571$5 (\p$351 [5]),
+    .\port$571$6 (\p$351 [6]),
+    .\port$571$7 (\p$351 [7]),
+    .\port$571$8 (\p$351 [8]),
+    .\port$571$9 (\p$351 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_2  mul_2_2 (
@@ -1345,22 +1921,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_2),
     .clk(clk),
     .en(en),
-    .\port$511$0 (\p$381 [0]),
-    .\port$511$1 (\p$381 [1]),
-    .\port$511$10 (\p$381 [10]),
-    .\port$511$11 (\p$381 [11]),
-    .\port$511$12 (\p$381 [12]),
-    .\port$511$13 (\p$381 [13]),
-    .\port$511$14 (\p$381 [14]),
-    .\port$511$15 (\p$381 [15]),
-    .\port$511$2 (\p$381 [2]),
-    .\port$511$3 (\p$381 [3]),
-    .\port$511$4 (\p$381 [4]),
-    .\port$511$5 (\p$381 [5]),
-    .\port$511$6 (\p$381 [6]),
-    .\port$511$7 (\p$381 [7]),
-    .\port$511$8 (\p$381 [8]),
-    .\port$511$9 (\p$381 [9]),
+    .\port$587$0 (\p$363 [0]),
+    .\port$587$1 (\p$363 [1]),
+    .\port$587$10 (\p$363 [10]),
+    .\port$587$11 (\p$363 [11]),
+    .\port$587$12 (\p$363 [12]),
+    .\port$587$13 (\p$363 [13]),
+    .\port$587$14 (\p$363 [14]),
+    .\port$587$15 (\p$363 [15]),
+    .\port$587$2 (\p$363 [2]),
+    .\port$587$3 (\p$363 [3]),
+    .\port$587$4 (\p$363 [4]),
+    .\port$587$5 (\p$363 [5]),
+    .\port$587$6 (\p$363 [6]),
+    .\port$587$7 (\p$363 [7]),
+    .\port$587$8 (\p$363 [8]),
+    .\port$587$9 (\p$363 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_3  mul_2_3 (
@@ -1368,22 +1944,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_3),
     .clk(clk),
     .en(en),
-    .\port$512$0 (\p$394 [0]),
-    .\port$512$1 (\p$394 [1]),
-    .\port$512$10 (\p$394 [10]),
-    .\port$512$11 (\p$394 [11]),
-    .\port$512$12 (\p$394 [12]),
-    .\port$512$13 (\p$394 [13]),
-    .\port$512$14 (\p$394 [14]),
-    .\port$512$15 (\p$394 [15]),
-    .\port$512$2 (\p$394 [2]),
-    .\port$512$3 (\p$394 [3]),
-    .\port$512$4 (\p$394 [4]),
-    .\port$512$5 (\p$394 [5]),
-    .\port$512$6 (\p$394 [6]),
-    .\port$512$7 (\p$394 [7]),
-    .\port$512$8 (\p$394 [8]),
-    .\port$512$9 (\p$394 [9]),
+    .\port$603$0 (\p$375 [0]),
+    .\port$603$1 (\p$375 [1]),
+    .\port$603$10 (\p$375 [10]),
+    .\port$603$11 (\p$375 [11]),
+    .\port$603$12 (\p$375 [12]),
+    .\port$603$13 (\p$375 [13]),
+    .\port$603$14 (\p$375 [14]),
+    .\port$603$15 (\p$375 [15]),
+    .\port$603$2 (\p$375 [2]),
+    .\port$603$3 (\p$375 [3]),
+    .\port$603$4 (\p$375 [4]),
+    .\port$603$5 (\p$375 [5]),
+    .\port$603$6 (\p$375 [6]),
+    .\port$603$7 (\p$375 [7]),
+    .\port$603$8 (\p$375 [8]),
+    .\port$603$9 (\p$375 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_4  mul_2_4 (
@@ -1391,22 +1967,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_4),
     .clk(clk),
     .en(en),
-    .\port$513$0 (\p$407 [0]),
-    .\port$513$1 (\p$407 [1]),
-    .\port$513$10 (\p$407 [10]),
-    .\port$513$11 (\p$407 [11]),
-    .\port$513$12 (\p$407 [12]),
-    .\port$513$13 (\p$407 [13]),
-    .\port$513$14 (\p$407 [14]),
-    .\port$513$15 (\p$407 [15]),
-    .\port$513$2 (\p$407 [2]),
-    .\port$513$3 (\p$407 [3]),
-    .\port$513$4 (\p$407 [4]),
-    .\port$513$5 (\p$407 [5]),
-    .\port$513$6 (\p$407 [6]),
-    .\port$513$7 (\p$407 [7]),
-    .\port$513$8 (\p$407 [8]),
-    .\port$513$9 (\p$407 [9]),
+    .\port$619$0 (\p$387 [0]),
+    .\port$619$1 (\p$387 [1]),
+    .\port$619$10 (\p$387 [10]),
+    .\port$619$11 (\p$387 [11]),
+    .\port$619$12 (\p$387 [12]),
+    .\port$619$13 (\p$387 [13]),
+    .\port$619$14 (\p$387 [14]),
+    .\port$619$15 (\p$387 [15]),
+    .\port$619$2 (\p$387 [2]),
+    .\port$619$3 (\p$387 [3]),
+    .\port$619$4 (\p$387 [4]),
+    .\port$619$5 (\p$387 [5]),
+    .\port$619$6 (\p$387 [6]),
+    .\port$619$7 (\p$387 [7]),
+    .\port$619$8 (\p$387 [8]),
+    .\port$619$9 (\p$387 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_5  mul_2_5 (
@@ -1414,22 +1990,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_5),
     .clk(clk),
     .en(en),
-    .\port$514$0 (\p$420 [0]),
-    .\port$514$1 (\p$420 [1]),
-    .\port$514$10 (\p$420 [10]),
-    .\port$514$11 (\p$420 [11]),
-    .\port$514$12 (\p$420 [12]),
-    .\port$514$13 (\p$420 [13]),
-    .\port$514$14 (\p$420 [14]),
-    .\port$514$15 (\p$420 [15]),
-    .\port$514$2 (\p$420 [2]),
-    .\port$514$3 (\p$420 [3]),
-    .\port$514$4 (\p$420 [4]),
-    .\port$514$5 (\p$420 [5]),
-    .\port$514$6 (\p$420 [6]),
-    .\port$514$7 (\p$420 [7]),
-    .\port$514$8 (\p$420 [8]),
-    .\port$514$9 (\p$420 [9]),
+    .\port$635$0 (\p$399 [0]),
+    .\port$635$1 (\p$399 [1]),
+    .\port$635$10 (\p$399 [10]),
+    .\port$635$11 (\p$399 [11]),
+    .\port$635$12 (\p$399 [12]),
+    .\port$635$13 (\p$399 [13]),
+    .\port$635$14 (\p$399 [14]),
+    .\port$635$15 (\p$399 [15]),
+    .\port$635$2 (\p$399 [2]),
+    .\port$635$3 (\p$399 [3]),
+    .\port$635$4 (\p$399 [4]),
+    .\port$635$5 (\p$399 [5]),
+    .\port$635$6 (\p$399 [6]),
+    .\port$635$7 (\p$399 [7]),
+    .\port$635$8 (\p$399 [8]),
+    .\port$635$9 (\p$399 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_6  mul_2_6 (
@@ -1437,22 +2013,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_6),
     .clk(clk),
     .en(en),
-    .\port$515$0 (\p$433 [0]),
-    .\port$515$1 (\p$433 [1]),
-    .\port$515$10 (\p$433 [10]),
-    .\port$515$11 (\p$433 [11]),
-    .\port$515$12 (\p$433 [12]),
-    .\port$515$13 (\p$433 [13]),
-    .\port$515$14 (\p$433 [14]),
-    .\port$515$15 (\p$433 [15]),
-    .\port$515$2 (\p$433 [2]),
-    .\port$515$3 (\p$433 [3]),
-    .\port$515$4 (\p$433 [4]),
-    .\port$515$5 (\p$433 [5]),
-    .\port$515$6 (\p$433 [6]),
-    .\port$515$7 (\p$433 [7]),
-    .\port$515$8 (\p$433 [8]),
-    .\port$515$9 (\p$433 [9]),
+    .\port$651$0 (\p$411 [0]),
+    .\port$651$1 (\p$411 [1]),
+    .\port$651$10 (\p$411 [10]),
+    .\port$651$11 (\p$411 [11]),
+    .\port$651$12 (\p$411 [12]),
+    .\port$651$13 (\p$411 [13]),
+    .\port$651$14 (\p$411 [14]),
+    .\port$651$15 (\p$411 [15]),
+    .\port$651$2 (\p$411 [2]),
+    .\port$651$3 (\p$411 [3]),
+    .\port$651$4 (\p$411 [4]),
+    .\port$651$5 (\p$411 [5]),
+    .\port$651$6 (\p$411 [6]),
+    .\port$651$7 (\p$411 [7]),
+    .\port$651$8 (\p$411 [8]),
+    .\port$651$9 (\p$411 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_7  mul_2_7 (
@@ -1460,22 +2036,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_7),
     .clk(clk),
     .en(en),
-    .\port$516$0 (\p$446 [0]),
-    .\port$516$1 (\p$446 [1]),
-    .\port$516$10 (\p$446 [10]),
-    .\port$516$11 (\p$446 [11]),
-    .\port$516$12 (\p$446 [12]),
-    .\port$516$13 (\p$446 [13]),
-    .\port$516$14 (\p$446 [14]),
-    .\port$516$15 (\p$446 [15]),
-    .\port$516$2 (\p$446 [2]),
-    .\port$516$3 (\p$446 [3]),
-    .\port$516$4 (\p$446 [4]),
-    .\port$516$5 (\p$446 [5]),
-    .\port$516$6 (\p$446 [6]),
-    .\port$516$7 (\p$446 [7]),
-    .\port$516$8 (\p$446 [8]),
-    .\port$516$9 (\p$446 [9]),
+    .\port$667$0 (\p$423 [0]),
+    .\port$667$1 (\p$423 [1]),
+    .\port$667$10 (\p$423 [10]),
+    .\port$667$11 (\p$423 [11]),
+    .\port$667$12 (\p$423 [12]),
+    .\port$667$13 (\p$423 [13]),
+    .\port$667$14 (\p$423 [14]),
+    .\port$667$15 (\p$423 [15]),
+    .\port$667$2 (\p$423 [2]),
+    .\port$667$3 (\p$423 [3]),
+    .\port$667$4 (\p$423 [4]),
+    .\port$667$5 (\p$423 [5]),
+    .\port$667$6 (\p$423 [6]),
+    .\port$667$7 (\p$423 [7]),
+    .\port$667$8 (\p$423 [8]),
+    .\port$667$9 (\p$423 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_0  mul_3_0 (
@@ -1483,22 +2059,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_0),
     .clk(clk),
     .en(en),
-    .\port$517$0 (\p$459 [0]),
-    .\port$517$1 (\p$459 [1]),
-    .\port$517$10 (\p$459 [10]),
-    .\port$517$11 (\p$459 [11]),
-    .\port$517$12 (\p$459 [12]),
-    .\port$517$13 (\p$459 [13]),
-    .\port$517$14 (\p$459 [14]),
-    .\port$517$15 (\p$459 [15]),
-    .\port$517$2 (\p$459 [2]),
-    .\port$517$3 (\p$459 [3]),
-    .\port$517$4 (\p$459 [4]),
-    .\port$517$5 (\p$459 [5]),
-    .\port$517$6 (\p$459 [6]),
-    .\port$517$7 (\p$459 [7]),
-    .\port$517$8 (\p$459 [8]),
-    .\port$517$9 (\p$459 [9]),
+    .\port$683$0 (\p$435 [0]),
+    .\port$683$1 (\p$435 [1]),
+    .\port$683$10 (\p$435 [10]),
+    .\port$683$11 (\p$435 [11]),
+    .\port$683$12 (\p$435 [12]),
+    .\port$683$13 (\p$435 [13]),
+    .\port$683$14 (\p$435 [14]),
+    .\port$683$15 (\p$435 [15]),
+    .\port$683$2 (\p$435 [2]),
+    .\port$683$3 (\p$435 [3]),
+    .\port$683$4 (\p$435 [4]),
+    .\port$683$5 (\p$435 [5]),
+    .\port$683$6 (\p$435 [6]),
+    .\port$683$7 (\p$435 [7]),
+    .\port$683$8 (\p$435 [8]),
+    .\port$683$9 (\p$435 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_1  mul_3_1 (
@@ -1506,22 +2082,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_1),
     .clk(clk),
     .en(en),
-    .\port$518$0 (\p$472 [0]),
-    .\port$518$1 (\p$472 [1]),
-    .\port$518$10 (\p$472 [10]),
-    .\port$518$11 (\p$472 [11]),
-    .\port$518$12 (\p$472 [12]),
-    .\port$518$13 (\p$472 [13]),
-    .\port$518$14 (\p$472 [14]),
-    .\port$518$15 (\p$472 [15]),
-    .\port$518$2 (\p$472 [2]),
-    .\port$518$3 (\p$472 [3]),
-    .\port$518$4 (\p$472 [4]),
-    .\port$518$5 (\p$472 [5]),
-    .\port$518$6 (\p$472 [6]),
-    .\port$518$7 (\p$472 [7]),
-    .\port$518$8 (\p$472 [8]),
-    .\port$518$9 (\p$472 [9]),
+    .\port$699$0 (\p$447 [0]),
+    .\port$699$1 (\p$447 [1]),
+    .\port$699$10 (\p$447 [10]),
+    .\port$699$11 (\p$447 [11]),
+    .\port$699$12 (\p$447 [12]),
+    .\port$699$13 (\p$447 [13]),
+    .\port$699$14 (\p$447 [14]),
+    .\port$699$15 (\p$447 [15]),
+    .\port$699$2 (\p$447 [2]),
+    .\port$699$3 (\p$447 [3]),
+    .\port$699$4 (\p$447 [4]),
+    .\port$699$5 (\p$447 [5]),
+    .\port$699$6 (\p$447 [6]),
+    .\port$699$7 (\p$447 [7]),
+    .\port$699$8 (\p$447 [8]),
+    .\port$699$9 (\p$447 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_2  mul_3_2 (
@@ -1529,22 +2105,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_2),
     .clk(clk),
     .en(en),
-    .\port$519$0 (\p$485 [0]),
-    .\port$519$1 (\p$485 [1]),
-    .\port$519$10 (\p$485 [10]),
-    .\port$519$11 (\p$485 [11]),
-    .\port$519$12 (\p$485 [12]),
-    .\port$519$13 (\p$485 [13]),
-    .\port$519$14 (\p$485 [14]),
-    .\port$519$15 (\p$485 [15]),
-    .\port$519$2 (\p$485 [2]),
-    .\port$519$3 (\p$485 [3]),
-    .\port$519$4 (\p$485 [4]),
-    .\port$519$5 (\p$485 [5]),
-    .\port$519$6 (\p$485 [6]),
-    .\port$519$7 (\p$485 [7]),
-    .\port$519$8 (\p$485 [8]),
-    .\port$519$9 (\p$485 [9]),
+    .\port$715$0 (\p$459 [0]),
+    .\port$715$1 (\p$459 [1]),
+    .\port$715$10 (\p$459 [10]),
+    .\port$715$11 (\p$459 [11]),
+    .\port$715$12 (\p$459 [12]),
+    .\port$715$13 (\p$459 [13]),
+    .\port$715$14 (\p$459 [14]),
+    .\port$715$15 (\p$459 [15]),
+    .\port$715$2 (\p$459 [2]),
+    .\port$715$3 (\p$459 [3]),
+    .\port$715$4 (\p$459 [4]),
+    .\port$715$5 (\p$459 [5]),
+    .\port$715$6 (\p$459 [6]),
+    .\port$715$7 (\p$459 [7]),
+    .\port$715$8 (\p$459 [8]),
+    .\port$715$9 (\p$459 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_3  mul_3_3 (
@@ -1552,22 +2128,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_3),
     .clk(clk),
     .en(en),
-    .\port$520$0 (\p$498 [0]),
-    .\port$520$1 (\p$498 [1]),
-    .\port$520$10 (\p$498 [10]),
-    .\port$520$11 (\p$498 [11]),
-    .\port$520$12 (\p$498 [12]),
-    .\port$520$13 (\p$498 [13]),
-    .\port$520$14 (\p$498 [14]),
-    .\port$520$15 (\p$498 [15]),
-    .\port$520$2 (\p$498 [2]),
-    .\port$520$3 (\p$498 [3]),
-    .\port$520$4 (\p$498 [4]),
-    .\port$520$5 (\p$498 [5]),
-    .\port$520$6 (\p$498 [6]),
-    .\port$520$7 (\p$498 [7]),
-    .\port$520$8 (\p$498 [8]),
-    .\port$520$9 (\p$498 [9]),
+    .\port$731$0 (\p$471 [0]),
+    .\port$731$1 (\p$471 [1]),
+    .\port$731$10 (\p$471 [10]),
+    .\port$731$11 (\p$471 [11]),
+    .\port$731$12 (\p$471 [12]),
+    .\port$731$13 (\p$471 [13]),
+    .\port$731$14 (\p$471 [14]),
+    .\port$731$15 (\p$471 [15]),
+    .\port$731$2 (\p$471 [2]),
+    .\port$731$3 (\p$471 [3]),
+    .\port$731$4 (\p$471 [4]),
+    .\port$731$5 (\p$471 [5]),
+    .\port$731$6 (\p$471 [6]),
+    .\port$731$7 (\p$471 [7]),
+    .\port$731$8 (\p$471 [8]),
+    .\port$731$9 (\p$471 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_4  mul_3_4 (
@@ -1575,22 +2151,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_4),
     .clk(clk),
     .en(en),
-    .\port$521$0 (\p$511 [0]),
-    .\port$521$1 (\p$511 [1]),
-    .\port$521$10 (\p$511 [10]),
-    .\port$521$11 (\p$511 [11]),
-    .\port$521$12 (\p$511 [12]),
-    .\port$521$13 (\p$511 [13]),
-    .\port$521$14 (\p$511 [14]),
-    .\port$521$15 (\p$511 [15]),
-    .\port$521$2 (\p$511 [2]),
-    .\port$521$3 (\p$511 [3]),
-    .\port$521$4 (\p$511 [4]),
-    .\port$521$5 (\p$511 [5]),
-    .\port$521$6 (\p$511 [6]),
-    .\port$521$7 (\p$511 [7]),
-    .\port$521$8 (\p$511 [8]),
-    .\port$521$9 (\p$511 [9]),
+    .\port$747$0 (\p$483 [0]),
+    .\port$747$1 (\p$483 [1]),
+    .\port$747$10 (\p$483 [10]),
+    .\port$747$11 (\p$483 [11]),
+    .\port$747$12 (\p$483 [12]),
+    .\port$747$13 (\p$483 [13]),
+    .\port$747$14 (\p$483 [14]),
+    .\port$747$15 (\p$483 [15]),
+    .\port$747$2 (\p$483 [2]),
+    .\port$747$3 (\p$483 [3]),
+    .\port$747$4 (\p$483 [4]),
+    .\port$747$5 (\p$483 [5]),
+    .\port$747$6 (\p$483 [6]),
+    .\port$747$7 (\p$483 [7]),
+    .\port$747$8 (\p$483 [8]),
+    .\port$747$9 (\p$483 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_5  mul_3_5 (
@@ -1598,22 +2174,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_5),
     .clk(clk),
     .en(en),
-    .\port$522$0 (\p$524 [0]),
-    .\port$522$1 (\p$524 [1]),
-    .\port$522$10 (\p$524 [10]),
-    .\port$522$11 (\p$524 [11]),
-    .\port$522$12 (\p$524 [12]),
-    .\port$522$13 (\p$524 [13]),
-    .\port$522$14 (\p$524 [14]),
-    .\port$522$15 (\p$524 [15]),
-    .\port$522$2 (\p$524 [2]),
-    .\port$522$3 (\p$524 [3]),
-    .\port$522$4 (\p$524 [4]),
-    .\port$522$5 (\p$524 [5]),
-    .\port$522$6 (\p$524 [6]),
-    .\port$522$7 (\p$524 [7]),
-    .\port$522$8 (\p$524 [8]),
-    .\port$522$9 (\p$524 [9]),
+    .\port$763$0 (\p$495 [0]),
+    .\port$763$1 (\p$495 [1]),
+    .\port$763$10 (\p$495 [10]),
+    .\port$763$11 (\p$495 [11]),
+    .\port$763$12 (\p$495 [12]),
+    .\port$763$13 (\p$495 [13]),
+    .\port$763$14 (\p$495 [14]),
+    .\port$763$15 (\p$495 [15]),
+    .\port$763$2 (\p$495 [2]),
+    .\port$763$3 (\p$495 [3]),
+    .\port$763$4 (\p$495 [4]),
+    .\port$763$5 (\p$495 [5]),
+    .\port$763$6 (\p$495 [6]),
+    .\port$763$7 (\p$495 [7]),
+    .\port$763$8 (\p$495 [8]),
+    .\port$763$9 (\p$495 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_6  mul_3_6 (
@@ -1621,22 +2197,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_6),
     .clk(clk),
     .en(en),
-    .\port$523$0 (\p$537 [0]),
-    .\port$523$1 (\p$537 [1]),
-    .\port$523$10 (\p$537 [10]),
-    .\port$523$11 (\p$537 [11]),
-    .\port$523$12 (\p$537 [12]),
-    .\port$523$13 (\p$537 [13]),
-    .\port$523$14 (\p$537 [14]),
-    .\port$523$15 (\p$537 [15]),
-    .\port$523$2 (\p$537 [2]),
-    .\port$523$3 (\p$537 [3]),
-    .\port$523$4 (\p$537 [4]),
-    .\port$523$5 (\p$537 [5]),
-    .\port$523$6 (\p$537 [6]),
-    .\port$523$7 (\p$537 [7]),
-    .\port$523$8 (\p$537 [8]),
-    .\port$523$9 (\p$537 [9]),
+    .\port$779$0 (\p$507 [0]),
+    .\port$779$1 (\p$507 [1]),
+    .\port$779$10 (\p$507 [10]),
+    .\port$779$11 (\p$507 [11]),
+    .\port$779$12 (\p$507 [12]),
+    .\port$779$13 (\p$507 [13]),
+    .\port$779$14 (\p$507 [14]),
+    .\port$779$15 (\p$507 [15]),
+    .\port$779$2 (\p$507 [2]),
+    .\port$779$3 (\p$507 [3]),
+    .\port$779$4 (\p$507 [4]),
+    .\port$779$5 (\p$507 [5]),
+    .\port$779$6 (\p$507 [6]),
+    .\port$779$7 (\p$507 [7]),
+    .\port$779$8 (\p$507 [8]),
+    .\port$779$9 (\p$507 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_7  mul_3_7 (
@@ -1644,22 +2220,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_7),
     .clk(clk),
     .en(en),
-    .\port$524$0 (\p$550 [0]),
-    .\port$524$1 (\p$550 [1]),
-    .\port$524$10 (\p$550 [10]),
-    .\port$524$11 (\p$550 [11]),
-    .\port$524$12 (\p$550 [12]),
-    .\port$524$13 (\p$550 [13]),
-    .\port$524$14 (\p$550 [14]),
-    .\port$524$15 (\p$550 [15]),
-    .\port$524$2 (\p$550 [2]),
-    .\port$524$3 (\p$550 [3]),
-    .\port$524$4 (\p$550 [4]),
-    .\port$524$5 (\p$550 [5]),
-    .\port$524$6 (\p$550 [6]),
-    .\port$524$7 (\p$550 [7]),
-    .\port$524$8 (\p$550 [8]),
-    .\port$524$9 (\p$550 [9]),
+    .\port$795$0 (\p$519 [0]),
+    .\port$795$1 (\p$519 [1]),
+    .\port$795$10 (\p$519 [10]),
+    .\port$795$11 (\p$519 [11]),
+    .\port$795$12 (\p$519 [12]),
+    .\port$795$13 (\p$519 [13]),
+    .\port$795$14 (\p$519 [14]),
+    .\port$795$15 (\p$519 [15]),
+    .\port$795$2 (\p$519 [2]),
+    .\port$795$3 (\p$519 [3]),
+    .\port$795$4 (\p$519 [4]),
+    .\port$795$5 (\p$519 [5]),
+    .\port$795$6 (\p$519 [6]),
+    .\port$795$7 (\p$519 [7]),
+    .\port$795$8 (\p$519 [8]),
+    .\port$795$9 (\p$519 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_0  mul_4_0 (
@@ -1667,22 +2243,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_0),
     .clk(clk),
     .en(en),
-    .\port$525$0 (\p$563 [0]),
-    .\port$525$1 (\p$563 [1]),
-    .\port$525$10 (\p$563 [10]),
-    .\port$525$11 (\p$563 [11]),
-    .\port$525$12 (\p$563 [12]),
-    .\port$525$13 (\p$563 [13]),
-    .\port$525$14 (\p$563 [14]),
-    .\port$525$15 (\p$563 [15]),
-    .\port$525$2 (\p$563 [2]),
-    .\port$525$3 (\p$563 [3]),
-    .\port$525$4 (\p$563 [4]),
-    .\port$525$5 (\p$563 [5]),
-    .\port$525$6 (\p$563 [6]),
-    .\port$525$7 (\p$563 [7]),
-    .\port$525$8 (\p$563 [8]),
-    .\port$525$9 (\p$563 [9]),
+    .\port$811$0 (\p$531 [0]),
+    .\port$811$1 (\p$531 [1]),
+    .\port$811$10 (\p$531 [10]),
+    .\port$811$11 (\p$531 [11]),
+    .\port$811$12 (\p$531 [12]),
+    .\port$811$13 (\p$531 [13]),
+    .\port$811$14 (\p$531 [14]),
+    .\port$811$15 (\p$531 [15]),
+    .\port$811$2 (\p$531 [2]),
+    .\port$811$3 (\p$531 [3]),
+    .\port$811$4 (\p$531 [4]),
+    .\port$811$5 (\p$531 [5]),
+    .\port$811$6 (\p$531 [6]),
+    .\port$811$7 (\p$531 [7]),
+    .\port$811$8 (\p$531 [8]),
+    .\port$811$9 (\p$531 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_1  mul_4_1 (
@@ -1690,22 +2266,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_1),
     .clk(clk),
     .en(en),
-    .\port$526$0 (\p$576 [0]),
-    .\port$526$1 (\p$576 [1]),
-    .\port$526$10 (\p$576 [10]),
-    .\port$526$11 (\p$576 [11]),
-    .\port$526$12 (\p$576 [12]),
-    .\port$526$13 (\p$576 [13]),
-    .\port$526$14 (\p$576 [14]),
-    .\port$526$15 (\p$576 [15]),
-    .\port$526$2 (\p$576 [2]),
-    .\port$526$3 (\p$576 [3]),
-    .\port$526$4 (\p$576 [4]),
-    .\port$526$5 (\p$576 [5]),
-    .\port$526$6 (\p$576 [6]),
-    .\port$526$7 (\p$576 [7]),
-    .\port$526$8 (\p$576 [8]),
-    .\port$526$9 (\p$576 [9]),
+    .\port$827$0 (\p$543 [0]),
+    .\port$827$1 (\p$543 [1]),
+    .\port$827$10 (\p$543 [10]),
+    .\port$827$11 (\p$543 [11]),
+    .\port$827$12 (\p$543 [12]),
+    .\port$827$13 (\p$543 [13]),
+    .\port$827$14 (\p$543 [14]),
+    .\port$827$15 (\p$543 [15]),
+    .\port$827$2 (\p$543 [2]),
+    .\port$827$3 (\p$543 [3]),
+    .\port$827$4 (\p$543 [4]),
+    .\port$827$5 (\p$543 [5]),
+    .\port$827$6 (\p$543 [6]),
+    .\port$827$7 (\p$543 [7]),
+    .\port$827$8 (\p$543 [8]),
+    .\port$827$9 (\p$543 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_2  mul_4_2 (
@@ -1713,22 +2289,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_2),
     .clk(clk),
     .en(en),
-    .\port$527$0 (\p$589 [0]),
-    .\port$527$1 (\p$589 [1]),
-    .\port$527$10 (\p$589 [10]),
-    .\port$527$11 (\p$589 [11]),
-    .\port$527$12 (\p$589 [12]),
-    .\port$527$13 (\p$589 [13]),
-    .\port$527$14 (\p$589 [14]),
-    .\port$527$15 (\p$589 [15]),
-    .\port$527$2 (\p$589 [2]),
-    .\port$527$3 (\p$589 [3]),
-    .\port$527$4 (\p$589 [4]),
-    .\port$527$5 (\p$589 [5]),
-    .\port$527$6 (\p$589 [6]),
-    .\port$527$7 (\p$589 [7]),
-    .\port$527$8 (\p$589 [8]),
-    .\port$527$9 (\p$589 [9]),
+    .\port$843$0 (\p$555 [0]),
+    .\port$843$1 (\p$555 [1]),
+    .\port$843$10 (\p$555 [10]),
+    .\port$843$11 (\p$555 [11]),
+    .\port$843$12 (\p$555 [12]),
+    .\port$843$13 (\p$555 [13]),
+    .\port$843$14 (\p$555 [14]),
+    .\port$843$15 (\p$555 [15]),
+    .\port$843$2 (\p$555 [2]),
+    .\port$843$3 (\p$555 [3]),
+    .\port$843$4 (\p$555 [4]),
+    .\port$843$5 (\p$555 [5]),
+    .\port$843$6 (\p$555 [6]),
+    .\port$843$7 (\p$555 [7]),
+    .\port$843$8 (\p$555 [8]),
+    .\port$843$9 (\p$555 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_3  mul_4_3 (
@@ -1736,22 +2312,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_3),
     .clk(clk),
     .en(en),
-    .\port$528$0 (\p$602 [0]),
-    .\port$528$1 (\p$602 [1]),
-    .\port$528$10 (\p$602 [10]),
-    .\port$528$11 (\p$602 [11]),
-    .\port$528$12 (\p$602 [12]),
-    .\port$528$13 (\p$602 [13]),
-    .\port$528$14 (\p$602 [14]),
-    .\port$528$15 (\p$602 [15]),
-    .\port$528$2 (\p$602 [2]),
-    .\port$528$3 (\p$602 [3]),
-    .\port$528$4 (\p$602 [4]),
-    .\port$528$5 (\p$602 [5]),
-    .\port$528$6 (\p$602 [6]),
-    .\port$528$7 (\p$602 [7]),
-    .\port$528$8 (\p$602 [8]),
-    .\port$528$9 (\p$602 [9]),
+    .\port$859$0 (\p$567 [0]),
+    .\port$859$1 (\p$567 [1]),
+    .\port$859$10 (\p$567 [10]),
+    .\port$859$11 (\p$567 [11]),
+    .\port$859$12 (\p$567 [12]),
+    .\port$859$13 (\p$567 [13]),
+    .\port$859$14 (\p$567 [14]),
+    .\port$859$15 (\p$567 [15]),
+    .\port$859$2 (\p$567 [2]),
+    .\port$859$3 (\p$567 [3]),
+    .\port$859$4 (\p$567 [4]),
+    .\port$859$5 (\p$567 [5]),
+    .\port$859$6 (\p$567 [6]),
+    .\port$859$7 (\p$567 [7]),
+    .\port$859$8 (\p$567 [8]),
+    .\port$859$9 (\p$567 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_4  mul_4_4 (
@@ -1759,22 +2335,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_4),
     .clk(clk),
     .en(en),
-    .\port$529$0 (\p$615 [0]),
-    .\port$529$1 (\p$615 [1]),
-    .\port$529$10 (\p$615 [10]),
-    .\port$529$11 (\p$615 [11]),
-    .\port$529$12 (\p$615 [12]),
-    .\port$529$13 (\p$615 [13]),
-    .\port$529$14 (\p$615 [14]),
-    .\port$529$15 (\p$615 [15]),
-    .\port$529$2 (\p$615 [2]),
-    .\port$529$3 (\p$615 [3]),
-    .\port$529$4 (\p$615 [4]),
-    .\port$529$5 (\p$615 [5]),
-    .\port$529$6 (\p$615 [6]),
-    .\port$529$7 (\p$615 [7]),
-    .\port$529$8 (\p$615 [8]),
-    .\port$529$9 (\p$615 [9]),
+    .\port$875$0 (\p$579 [0]),
+    .\port$875$1 (\p$579 [1]),
+    .\port$875$10 (\p$579 [10]),
+    .\port$875$11 (\p$579 [11]),
+    .\port$875$12 (\p$579 [12]),
+    .\port$875$13 (\p$579 [13]),
+    .\port$875$14 (\p$579 [14]),
+    .\port$875$15 (\p$579 [15]),
+    .\port$875$2 (\p$579 [2]),
+    .\port$875$3 (\p$579 [3]),
+    .\port$875$4 (\p$579 [4]),
+    .\port$875$5 (\p$579 [5]),
+    .\port$875$6 (\p$579 [6]),
+    .\port$875$7 (\p$579 [7]),
+    .\port$875$8 (\p$579 [8]),
+    .\port$875$9 (\p$579 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_5  mul_4_5 (
@@ -1782,22 +2358,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_5),
     .clk(clk),
     .en(en),
-    .\port$530$0 (\p$628 [0]),
-    .\port$530$1 (\p$628 [1]),
-    .\port$530$10 (\p$628 [10]),
-    .\port$530$11 (\p$628 [11]),
-    .\port$530$12 (\p$628 [12]),
-    .\port$530$13 (\p$628 [13]),
-    .\port$530$14 (\p$628 [14]),
-    .\port$530$15 (\p$628 [15]),
-    .\port$530$2 (\p$628 [2]),
-    .\port$530$3 (\p$628 [3]),
-    .\port$530$4 (\p$628 [4]),
-    .\port$530$5 (\p$628 [5]),
-    .\port$530$6 (\p$628 [6]),
-    .\port$530$7 (\p$628 [7]),
-    .\port$530$8 (\p$628 [8]),
-    .\port$530$9 (\p$628 [9]),
+    .\port$891$0 (\p$591 [0]),
+    .\port$891$1 (\p$591 [1]),
+    .\port$891$10 (\p$591 [10]),
+    .\port$891$11 (\p$591 [11]),
+    .\port$891$12 (\p$591 [12]),
+    .\port$891$13 (\p$591 [13]),
+    .\port$891$14 (\p$591 [14]),
+    .\port$891$15 (\p$591 [15]),
+    .\port$891$2 (\p$591 [2]),
+    .\port$891$3 (\p$591 [3]),
+    .\port$891$4 (\p$591 [4]),
+    .\port$891$5 (\p$591 [5]),
+    .\port$891$6 (\p$591 [6]),
+    .\port$891$7 (\p$591 [7]),
+    .\port$891$8 (\p$591 [8]),
+    .\port$891$9 (\p$591 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_6  mul_4_6 (
@@ -1805,22 +2381,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_6),
     .clk(clk),
     .en(en),
-    .\port$531$0 (\p$641 [0]),
-    .\port$531$1 (\p$641 [1]),
-    .\port$531$10 (\p$641 [10]),
-    .\port$531$11 (\p$641 [11]),
-    .\port$531$12 (\p$641 [12]),
-    .\port$531$13 (\p$641 [13]),
-    .\port$531$14 (\p$641 [14]),
-    .\port$531$15 (\p$641 [15]),
-    .\port$531$2 (\p$641 [2]),
-    .\port$531$3 (\p$641 [3]),
-    .\port$531$4 (\p$641 [4]),
-    .\port$531$5 (\p$641 [5]),
-    .\port$531$6 (\p$641 [6]),
-    .\port$531$7 (\p$641 [7]),
-    .\port$531$8 (\p$641 [8]),
-    .\port$531$9 (\p$641 [9]),
+    .\port$907$0 (\p$603 [0]),
+    .\port$907$1 (\p$603 [1]),
+    .\port$907$10 (\p$603 [10]),
+    .\port$907$11 (\p$603 [11]),
+    .\port$907$12 (\p$603 [12]),
+    .\port$907$13 (\p$603 [13]),
+    .\port$907$14 (\p$603 [14]),
+    .\port$907$15 (\p$603 [15]),
+    .\port$907$2 (\p$603 [2]),
+    .\port$907$3 (\p$603 [3]),
+    .\port$907$4 (\p$603 [4]),
+    .\port$907$5 (\p$603 [5]),
+    .\port$907$6 (\p$603 [6]),
+    .\port$907$7 (\p$603 [7]),
+    .\port$907$8 (\p$603 [8]),
+    .\port$907$9 (\p$603 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_7  mul_4_7 (
@@ -1828,22 +2404,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_7),
     .clk(clk),
     .en(en),
-    .\port$532$0 (\p$654 [0]),
-    .\port$532$1 (\p$654 [1]),
-    .\port$532$10 (\p$654 [10]),
-    .\port$532$11 (\p$654 [11]),
-    .\port$532$12 (\p$654 [12]),
-    .\port$532$13 (\p$654 [13]),
-    .\port$532$14 (\p$654 [14]),
-    .\port$532$15 (\p$654 [15]),
-    .\port$532$2 (\p$654 [2]),
-    .\port$532$3 (\p$654 [3]),
-    .\port$532$4 (\p$654 [4]),
-    .\port$532$5 (\p$654 [5]),
-    .\port$532$6 (\p$654 [6]),
-    .\port$532$7 (\p$654 [7]),
-    .\port$532$8 (\p$654 [8]),
-    .\port$532$9 (\p$654 [9]),
+    .\port$923$0 (\p$615 [0]),
+    .\port$923$1 (\p$615 [1]),
+    .\port$923$10 (\p$615 [10]),
+    .\port$923$11 (\p$615 [11]),
+    .\port$923$12 (\p$615 [12]),
+    .\port$923$13 (\p$615 [13]),
+    .\port$923$14 (\p$615 [14]),
+    .\port$923$15 (\p$615 [15]),
+    .\port$923$2 (\p$615 [2]),
+    .\port$923$3 (\p$615 [3]),
+    .\port$923$4 (\p$615 [4]),
+    .\port$923$5 (\p$615 [5]),
+    .\port$923$6 (\p$615 [6]),
+    .\port$923$7 (\p$615 [7]),
+    .\port$923$8 (\p$615 [8]),
+    .\port$923$9 (\p$615 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_0  mul_5_0 (
@@ -1851,22 +2427,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_0),
     .clk(clk),
     .en(en),
-    .\port$533$0 (\p$667 [0]),
-    .\port$533$1 (\p$667 [1]),
-    .\port$533$10 (\p$667 [10]),
-    .\port$533$11 (\p$667 [11]),
-    .\port$533$12 (\p$667 [12]),
-    .\port$533$13 (\p$667 [13]),
-    .\port$533$14 (\p$667 [14]),
-    .\port$533$15 (\p$667 [15]),
-    .\port$533$2 (\p$667 [2]),
-    .\port$533$3 (\p$667 [3]),
-    .\port$533$4 (\p$667 [4]),
-    .\port$533$5 (\p$667 [5]),
-    .\port$533$6 (\p$667 [6]),
-    .\port$533$7 (\p$667 [7]),
-    .\port$533$8 (\p$667 [8]),
-    .\port$533$9 (\p$667 [9]),
+    .\port$939$0 (\p$627 [0]),
+    .\port$939$1 (\p$627 [1]),
+    .\port$939$10 (\p$627 [10]),
+    .\port$939$11 (\p$627 [11]),
+    .\port$939$12 (\p$627 [12]),
+    .\port$939$13 (\p$627 [13]),
+    .\port$939$14 (\p$627 [14]),
+    .\port$939$15 (\p$627 [15]),
+    .\port$939$2 (\p$627 [2]),
+    .\port$939$3 (\p$627 [3]),
+    .\port$939$4 (\p$627 [4]),
+    .\port$939$5 (\p$627 [5]),
+    .\port$939$6 (\p$627 [6]),
+    .\port$939$7 (\p$627 [7]),
+    .\port$939$8 (\p$627 [8]),
+    .\port$939$9 (\p$627 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_1  mul_5_1 (
@@ -1874,22 +2450,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_1),
     .clk(clk),
     .en(en),
-    .\port$534$0 (\p$680 [0]),
-    .\port$534$1 (\p$680 [1]),
-    .\port$534$10 (\p$680 [10]),
-    .\port$534$11 (\p$680 [11]),
-    .\port$534$12 (\p$680 [12]),
-    .\port$534$13 (\p$680 [13]),
-    .\port$534$14 (\p$680 [14]),
-    .\port$534$15 (\p$680 [15]),
-    .\port$534$2 (\p$680 [2]),
-    .\port$534$3 (\p$680 [3]),
-    .\port$534$4 (\p$680 [4]),
-    .\port$534$5 (\p$680 [5]),
-    .\port$534$6 (\p$680 [6]),
-    .\port$534$7 (\p$680 [7]),
-    .\port$534$8 (\p$680 [8]),
-    .\port$534$9 (\p$680 [9]),
+    .\port$955$0 (\p$639 [0]),
+    .\port$955$1 (\p$639 [1]),
+    .\port$955$10 (\p$639 [10]),
+    .\port$955$11 (\p$639 [11]),
+    .\port$955$12 (\p$639 [12]),
+    .\port$955$13 (\p$639 [13]),
+    .\port$955$14 (\p$639 [14]),
+    .\port$955$15 (\p$639 [15]),
+    .\port$955$2 (\p$639 [2]),
+    .\port$955$3 (\p$639 [3]),
+    .\port$955$4 (\p$639 [4]),
+    .\port$955$5 (\p$639 [5]),
+    .\port$955$6 (\p$639 [6]),
+    .\port$955$7 (\p$639 [7]),
+    .\port$955$8 (\p$639 [8]),
+    .\port$955$9 (\p$639 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_2  mul_5_2 (
@@ -1897,22 +2473,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_2),
     .clk(clk),
     .en(en),
-    .\port$535$0 (\p$693 [0]),
-    .\port$535$1 (\p$693 [1]),
-    .\port$535$10 (\p$693 [10]),
-    .\port$535$11 (\p$693 [11]),
-    .\port$535$12 (\p$693 [12]),
-    .\port$535$13 (\p$693 [13]),
-    .\port$535$14 (\p$693 [14]),
-    .\port$535$15 (\p$693 [15]),
-    .\port$535$2 (\p$693 [2]),
-    .\port$535$3 (\p$693 [3]),
-    .\port$535$4 (\p$693 [4]),
-    .\port$535$5 (\p$693 [5]),
-    .\port$535$6 (\p$693 [6]),
-    .\port$535$7 (\p$693 [7]),
-    .\port$535$8 (\p$693 [8]),
-    .\port$535$9 (\p$693 [9]),
+    .\port$971$0 (\p$651 [0]),
+    .\port$971$1 (\p$651 [1]),
+    .\port$971$10 (\p$651 [10]),
+    .\port$971$11 (\p$651 [11]),
+    .\port$971$12 (\p$651 [12]),
+    .\port$971$13 (\p$651 [13]),
+    .\port$971$14 (\p$651 [14]),
+    .\port$971$15 (\p$651 [15]),
+    .\port$971$2 (\p$651 [2]),
+    .\port$971$3 (\p$651 [3]),
+    .\port$971$4 (\p$651 [4]),
+    .\port$971$5 (\p$651 [5]),
+    .\port$971$6 (\p$651 [6]),
+    .\port$971$7 (\p$651 [7]),
+    .\port$971$8 (\p$651 [8]),
+    .\port$971$9 (\p$651 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_3  mul_5_3 (
@@ -1920,22 +2496,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_3),
     .clk(clk),
     .en(en),
-    .\port$536$0 (\p$706 [0]),
-    .\port$536$1 (\p$706 [1]),
-    .\port$536$10 (\p$706 [10]),
-    .\port$536$11 (\p$706 [11]),
-    .\port$536$12 (\p$706 [12]),
-    .\port$536$13 (\p$706 [13]),
-    .\port$536$14 (\p$706 [14]),
-    .\port$536$15 (\p$706 [15]),
-    .\port$536$2 (\p$706 [2]),
-    .\port$536$3 (\p$706 [3]),
-    .\port$536$4 (\p$706 [4]),
-    .\port$536$5 (\p$706 [5]),
-    .\port$536$6 (\p$706 [6]),
-    .\port$536$7 (\p$706 [7]),
-    .\port$536$8 (\p$706 [8]),
-    .\port$536$9 (\p$706 [9]),
+    .\port$987$0 (\p$663 [0]),
+    .\port$987$1 (\p$663 [1]),
+    .\port$987$10 (\p$663 [10]),
+    .\port$987$11 (\p$663 [11]),
+    .\port$987$12 (\p$663 [12]),
+    .\port$987$13 (\p$663 [13]),
+    .\port$987$14 (\p$663 [14]),
+    .\port$987$15 (\p$663 [15]),
+    .\port$987$2 (\p$663 [2]),
+    .\port$987$3 (\p$663 [3]),
+    .\port$987$4 (\p$663 [4]),
+    .\port$987$5 (\p$663 [5]),
+    .\port$987$6 (\p$663 [6]),
+    .\port$987$7 (\p$663 [7]),
+    .\port$987$8 (\p$663 [8]),
+    .\port$987$9 (\p$663 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_4  mul_5_4 (
@@ -1943,22 +2519,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_4),
     .clk(clk),
     .en(en),
-    .\port$537$0 (\p$719 [0]),
-    .\port$537$1 (\p$719 [1]),
-    .\port$537$10 (\p$719 [10]),
-    .\port$537$11 (\p$719 [11]),
-    .\port$537$12 (\p$719 [12]),
-    .\port$537$13 (\p$719 [13]),
-    .\port$537$14 (\p$719 [14]),
-    .\port$537$15 (\p$719 [15]),
-    .\port$537$2 (\p$719 [2]),
-    .\port$537$3 (\p$719 [3]),
-    .\port$537$4 (\p$719 [4]),
-    .\port$537$5 (\p$719 [5]),
-    .\port$537$6 (\p$719 [6]),
-    .\port$537$7 (\p$719 [7]),
-    .\port$537$8 (\p$719 [8]),
-    .\port$537$9 (\p$719 [9]),
+    .\port$1003$0 (\p$675 [0]),
+    .\port$1003$1 (\p$675 [1]),
+    .\port$1003$10 (\p$675 [10]),
+    .\port$1003$11 (\p$675 [11]),
+    .\port$1003$12 (\p$675 [12]),
+    .\port$1003$13 (\p$675 [13]),
+    .\port$1003$14 (\p$675 [14]),
+    .\port$1003$15 (\p$675 [15]),
+    .\port$1003$2 (\p$675 [2]),
+    .\port$1003$3 (\p$675 [3]),
+    .\port$1003$4 (\p$675 [4]),
+    .\port$1003$5 (\p$675 [5]),
+    .\port$1003$6 (\p$675 [6]),
+    .\port$1003$7 (\p$675 [7]),
+    .\port$1003$8 (\p$675 [8]),
+    .\port$1003$9 (\p$675 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_5  mul_5_5 (
@@ -1966,22 +2542,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_5),
     .clk(clk),
     .en(en),
-    .\port$538$0 (\p$732 [0]),
-    .\port$538$1 (\p$732 [1]),
-    .\port$538$10 (\p$732 [10]),
-    .\port$538$11 (\p$732 [11]),
-    .\port$538$12 (\p$732 [12]),
-    .\port$538$13 (\p$732 [13]),
-    .\port$538$14 (\p$732 [14]),
-    .\port$538$15 (\p$732 [15]),
-    .\port$538$2 (\p$732 [2]),
-    .\port$538$3 (\p$732 [3]),
-    .\port$538$4 (\p$732 [4]),
-    .\port$538$5 (\p$732 [5]),
-    .\port$538$6 (\p$732 [6]),
-    .\port$538$7 (\p$732 [7]),
-    .\port$538$8 (\p$732 [8]),
-    .\port$538$9 (\p$732 [9]),
+    .\port$1019$0 (\p$687 [0]),
+    .\port$1019$1 (\p$687 [1]),
+    .\port$1019$10 (\p$687 [10]),
+    .\port$1019$11 (\p$687 [11]),
+    .\port$1019$12 (\p$687 [12]),
+    .\port$1019$13 (\p$687 [13]),
+    .\port$1019$14 (\p$687 [14]),
+    .\port$1019$15 (\p$687 [15]),
+    .\port$1019$2 (\p$687 [2]),
+    .\port$1019$3 (\p$687 [3]),
+    .\port$1019$4 (\p$687 [4]),
+    .\port$1019$5 (\p$687 [5]),
+    .\port$1019$6 (\p$687 [6]),
+    .\port$1019$7 (\p$687 [7]),
+    .\port$1019$8 (\p$687 [8]),
+    .\port$1019$9 (\p$687 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_6  mul_5_6 (
@@ -1989,22 +2565,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_6),
     .clk(clk),
     .en(en),
-    .\port$539$0 (\p$745 [0]),
-    .\port$539$1 (\p$745 [1]),
-    .\port$539$10 (\p$745 [10]),
-    .\port$539$11 (\p$745 [11]),
-    .\port$539$12 (\p$745 [12]),
-    .\port$539$13 (\p$745 [13]),
-    .\port$539$14 (\p$745 [14]),
-    .\port$539$15 (\p$745 [15]),
-    .\port$539$2 (\p$745 [2]),
-    .\port$539$3 (\p$745 [3]),
-    .\port$539$4 (\p$745 [4]),
-    .\port$539$5 (\p$745 [5]),
-    .\port$539$6 (\p$745 [6]),
-    .\port$539$7 (\p$745 [7]),
-    .\port$539$8 (\p$745 [8]),
-    .\port$539$9 (\p$745 [9]),
+    .\port$1035$0 (\p$699 [0]),
+    .\port$1035$1 (\p$699 [1]),
+    .\port$1035$10 (\p$699 [10]),
+    .\port$1035$11 (\p$699 [11]),
+    .\port$1035$12 (\p$699 [12]),
+    .\port$1035$13 (\p$699 [13]),
+    .\port$1035$14 (\p$699 [14]),
+    .\port$1035$15 (\p$699 [15]),
+    .\port$1035$2 (\p$699 [2]),
+    .\port$1035$3 (\p$699 [3]),
+    .\port$1035$4 (\p$699 [4]),
+    .\port$1035$5 (\p$699 [5]),
+    .\port$1035$6 (\p$699 [6]),
+    .\port$1035$7 (\p$699 [7]),
+    .\port$1035$8 (\p$699 [8]),
+    .\port$1035$9 (\p$699 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_7  mul_5_7 (
@@ -2012,22 +2588,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_7),
     .clk(clk),
     .en(en),
-    .\port$540$0 (\p$758 [0]),
-    .\port$540$1 (\p$758 [1]),
-    .\port$540$10 (\p$758 [10]),
-    .\port$540$11 (\p$758 [11]),
-    .\port$540$12 (\p$758 [12]),
-    .\port$540$13 (\p$758 [13]),
-    .\port$540$14 (\p$758 [14]),
-    .\port$540$15 (\p$758 [15]),
-    .\port$540$2 (\p$758 [2]),
-    .\port$540$3 (\p$758 [3]),
-    .\port$540$4 (\p$758 [4]),
-    .\port$540$5 (\p$758 [5]),
-    .\port$540$6 (\p$758 [6]),
-    .\port$540$7 (\p$758 [7]),
-    .\port$540$8 (\p$758 [8]),
-    .\port$540$9 (\p$758 [9]),
+    .\port$1051$0 (\p$711 [0]),
+    .\port$1051$1 (\p$711 [1]),
+    .\port$1051$10 (\p$711 [10]),
+    .\port$1051$11 (\p$711 [11]),
+    .\port$1051$12 (\p$711 [12]),
+    .\port$1051$13 (\p$711 [13]),
+    .\port$1051$14 (\p$711 [14]),
+    .\port$1051$15 (\p$711 [15]),
+    .\port$1051$2 (\p$711 [2]),
+    .\port$1051$3 (\p$711 [3]),
+    .\port$1051$4 (\p$711 [4]),
+    .\port$1051$5 (\p$711 [5]),
+    .\port$1051$6 (\p$711 [6]),
+    .\port$1051$7 (\p$711 [7]),
+    .\port$1051$8 (\p$711 [8]),
+    .\port$1051$9 (\p$711 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_0  mul_6_0 (
@@ -2035,22 +2611,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_0),
     .clk(clk),
     .en(en),
-    .\port$541$0 (\p$771 [0]),
-    .\port$541$1 (\p$771 [1]),
-    .\port$541$10 (\p$771 [10]),
-    .\port$541$11 (\p$771 [11]),
-    .\port$541$12 (\p$771 [12]),
-    .\port$541$13 (\p$771 [13]),
-    .\port$541$14 (\p$771 [14]),
-    .\port$541$15 (\p$771 [15]),
-    .\port$541$2 (\p$771 [2]),
-    .\port$541$3 (\p$771 [3]),
-    .\port$541$4 (\p$771 [4]),
-    .\port$541$5 (\p$771 [5]),
-    .\port$541$6 (\p$771 [6]),
-    .\port$541$7 (\p$771 [7]),
-    .\port$541$8 (\p$771 [8]),
-    .\port$541$9 (\p$771 [9]),
+    .\port$1067$0 (\p$723 [0]),
+    .\port$1067$1 (\p$723 [1]),
+    .\port$1067$10 (\p$723 [10]),
+    .\port$1067$11 (\p$723 [11]),
+    .\port$1067$12 (\p$723 [12]),
+    .\port$1067$13 (\p$723 [13]),
+    .\port$1067$14 (\p$723 [14]),
+    .\port$1067$15 (\p$723 [15]),
+    .\port$1067$2 (\p$723 [2]),
+    .\port$1067$3 (\p$723 [3]),
+    .\port$1067$4 (\p$723 [4]),
+    .\port$1067$5 (\p$723 [5]),
+    .\port$1067$6 (\p$723 [6]),
+    .\port$1067$7 (\p$723 [7]),
+    .\port$1067$8 (\p$723 [8]),
+    .\port$1067$9 (\p$723 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_1  mul_6_1 (
@@ -2058,22 +2634,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_1),
     .clk(clk),
     .en(en),
-    .\port$542$0 (\p$784 [0]),
-    .\port$542$1 (\p$784 [1]),
-    .\port$542$10 (\p$784 [10]),
-    .\port$542$11 (\p$784 [11]),
-    .\port$542$12 (\p$784 [12]),
-    .\port$542$13 (\p$784 [13]),
-    .\port$542$14 (\p$784 [14]),
-    .\port$542$15 (\p$784 [15]),
-    .\port$542$2 (\p$784 [2]),
-    .\port$542$3 (\p$784 [3]),
-    .\port$542$4 (\p$784 [4]),
-    .\port$542$5 (\p$784 [5]),
-    .\port$542$6 (\p$784 [6]),
-    .\port$542$7 (\p$784 [7]),
-    .\port$542$8 (\p$784 [8]),
-    .\port$542$9 (\p$784 [9]),
+    .\port$1083$0 (\p$735 [0]),
+    .\port$1083$1 (\p$735 [1]),
+    .\port$1083$10 (\p$735 [10]),
+    .\port$1083$11 (\p$735 [11]),
+    .\port$1083$12 (\p$735 [12]),
+    .\port$1083$13 (\p$735 [13]),
+    .\port$1083$14 (\p$735 [14]),
+    .\port$1083$15 (\p$735 [15]),
+    .\port$1083$2 (\p$735 [2]),
+    .\port$1083$3 (\p$735 [3]),
+    .\port$1083$4 (\p$735 [4]),
+    .\port$1083$5 (\p$735 [5]),
+    .\port$1083$6 (\p$735 [6]),
+    .\port$1083$7 (\p$735 [7]),
+    .\port$1083$8 (\p$735 [8]),
+    .\port$1083$9 (\p$735 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_2  mul_6_2 (
@@ -2081,22 +2657,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_2),
     .clk(clk),
     .en(en),
-    .\port$543$0 (\p$797 [0]),
-    .\port$543$1 (\p$797 [1]),
-    .\port$543$10 (\p$797 [10]),
-    .\port$543$11 (\p$797 [11]),
-    .\port$543$12 (\p$797 [12]),
-    .\port$543$13 (\p$797 [13]),
-    .\port$543$14 (\p$797 [14]),
-    .\port$543$15 (\p$797 [15]),
-    .\port$543$2 (\p$797 [2]),
-    .\port$543$3 (\p$797 [3]),
-    .\port$543$4 (\p$797 [4]),
-    .\port$543$5 (\p$797 [5]),
-    .\port$543$6 (\p$797 [6]),
-    .\port$543$7 (\p$797 [7]),
-    .\port$543$8 (\p$797 [8]),
-    .\port$543$9 (\p$797 [9]),
+    .\port$1099$0 (\p$747 [0]),
+    .\port$1099$1 (\p$747 [1]),
+    .\port$1099$10 (\p$747 [10]),
+    .\port$1099$11 (\p$747 [11]),
+    .\port$1099$12 (\p$747 [12]),
+    .\port$1099$13 (\p$747 [13]),
+    .\port$1099$14 (\p$747 [14]),
+    .\port$1099$15 (\p$747 [15]),
+    .\port$1099$2 (\p$747 [2]),
+    .\port$1099$3 (\p$747 [3]),
+    .\port$1099$4 (\p$747 [4]),
+    .\port$1099$5 (\p$747 [5]),
+    .\port$1099$6 (\p$747 [6]),
+    .\port$1099$7 (\p$747 [7]),
+    .\port$1099$8 (\p$747 [8]),
+    .\port$1099$9 (\p$747 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_3  mul_6_3 (
@@ -2104,22 +2680,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_3),
     .clk(clk),
     .en(en),
-    .\port$544$0 (\p$810 [0]),
-    .\port$544$1 (\p$810 [1]),
-    .\port$544$10 (\p$810 [10]),
-    .\port$544$11 (\p$810 [11]),
-    .\port$544$12 (\p$810 [12]),
-    .\port$544$13 (\p$810 [13]),
-    .\port$544$14 (\p$810 [14]),
-    .\port$544$15 (\p$810 [15]),
-    .\port$544$2 (\p$810 [2]),
-    .\port$544$3 (\p$810 [3]),
-    .\port$544$4 (\p$810 [4]),
-    .\port$544$5 (\p$810 [5]),
-    .\port$544$6 (\p$810 [6]),
-    .\port$544$7 (\p$810 [7]),
-    .\port$544$8 (\p$810 [8]),
-    .\port$544$9 (\p$810 [9]),
+    .\port$1115$0 (\p$759 [0]),
+    .\port$1115$1 (\p$759 [1]),
+    .\port$1115$10 (\p$759 [10]),
+    .\port$1115$11 (\p$759 [11]),
+    .\port$1115$12 (\p$759 [12]),
+    .\port$1115$13 (\p$759 [13]),
+    .\port$1115$14 (\p$759 [14]),
+    .\port$1115$15 (\p$759 [15]),
+    .\port$1115$2 (\p$759 [2]),
+    .\port$1115$3 (\p$759 [3]),
+    .\port$1115$4 (\p$759 [4]),
+    .\port$1115$5 (\p$759 [5]),
+    .\port$1115$6 (\p$759 [6]),
+    .\port$1115$7 (\p$759 [7]),
+    .\port$1115$8 (\p$759 [8]),
+    .\port$1115$9 (\p$759 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_4  mul_6_4 (
@@ -2127,22 +2703,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_4),
     .clk(clk),
     .en(en),
-    .\port$545$0 (\p$823 [0]),
-    .\port$545$1 (\p$823 [1]),
-    .\port$545$10 (\p$823 [10]),
-    .\port$545$11 (\p$823 [11]),
-    .\port$545$12 (\p$823 [12]),
-    .\port$545$13 (\p$823 [13]),
-    .\port$545$14 (\p$823 [14]),
-    .\port$545$15 (\p$823 [15]),
-    .\port$545$2 (\p$823 [2]),
-    .\port$545$3 (\p$823 [3]),
-    .\port$545$4 (\p$823 [4]),
-    .\port$545$5 (\p$823 [5]),
-    .\port$545$6 (\p$823 [6]),
-    .\port$545$7 (\p$823 [7]),
-    .\port$545$8 (\p$823 [8]),
-    .\port$545$9 (\p$823 [9]),
+    .\port$1131$0 (\p$771 [0]),
+    .\port$1131$1 (\p$771 [1]),
+    .\port$1131$10 (\p$771 [10]),
+    .\port$1131$11 (\p$771 [11]),
+    .\port$1131$12 (\p$771 [12]),
+    .\port$1131$13 (\p$771 [13]),
+    .\port$1131$14 (\p$771 [14]),
+    .\port$1131$15 (\p$771 [15]),
+    .\port$1131$2 (\p$771 [2]),
+    .\port$1131$3 (\p$771 [3]),
+    .\port$1131$4 (\p$771 [4]),
+    .\port$1131$5 (\p$771 [5]),
+    .\port$1131$6 (\p$771 [6]),
+    .\port$1131$7 (\p$771 [7]),
+    .\port$1131$8 (\p$771 [8]),
+    .\port$1131$9 (\p$771 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_5  mul_6_5 (
@@ -2150,22 +2726,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_5),
     .clk(clk),
     .en(en),
-    .\port$546$0 (\p$836 [0]),
-    .\port$546$1 (\p$836 [1]),
-    .\port$546$10 (\p$836 [10]),
-    .\port$546$11 (\p$836 [11]),
-    .\port$546$12 (\p$836 [12]),
-    .\port$546$13 (\p$836 [13]),
-    .\port$546$14 (\p$836 [14]),
-    .\port$546$15 (\p$836 [15]),
-    .\port$546$2 (\p$836 [2]),
-    .\port$546$3 (\p$836 [3]),
-    .\port$546$4 (\p$836 [4]),
-    .\port$546$5 (\p$836 [5]),
-    .\port$546$6 (\p$836 [6]),
-    .\port$546$7 (\p$836 [7]),
-    .\port$546$8 (\p$836 [8]),
-    .\port$546$9 (\p$836 [9]),
+    .\port$1147$0 (\p$783 [0]),
+    .\port$1147$1 (\p$783 [1]),
+    .\port$1147$10 (\p$783 [10]),
+    .\port$1147$11 (\p$783 [11]),
+    .\port$1147$12 (\p$783 [12]),
+    .\port$1147$13 (\p$783 [13]),
+    .\port$1147$14 (\p$783 [14]),
+    .\port$1147$15 (\p$783 [15]),
+    .\port$1147$2 (\p$783 [2]),
+    .\port$1147$3 (\p$783 [3]),
+    .\port$1147$4 (\p$783 [4]),
+    .\port$1147$5 (\p$783 [5]),
+    .\port$1147$6 (\p$783 [6]),
+    .\port$1147$7 (\p$783 [7]),
+    .\port$1147$8 (\p$783 [8]),
+    .\port$1147$9 (\p$783 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_6  mul_6_6 (
@@ -2173,22 +2749,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_6),
     .clk(clk),
     .en(en),
-    .\port$547$0 (\p$849 [0]),
-    .\port$547$1 (\p$849 [1]),
-    .\port$547$10 (\p$849 [10]),
-    .\port$547$11 (\p$849 [11]),
-    .\port$547$12 (\p$849 [12]),
-    .\port$547$13 (\p$849 [13]),
-    .\port$547$14 (\p$849 [14]),
-    .\port$547$15 (\p$849 [15]),
-    .\port$547$2 (\p$849 [2]),
-    .\port$547$3 (\p$849 [3]),
-    .\port$547$4 (\p$849 [4]),
-    .\port$547$5 (\p$849 [5]),
-    .\port$547$6 (\p$849 [6]),
-    .\port$547$7 (\p$849 [7]),
-    .\port$547$8 (\p$849 [8]),
-    .\port$547$9 (\p$849 [9]),
+    .\port$1163$0 (\p$795 [0]),
+    .\port$1163$1 (\p$795 [1]),
+    .\port$1163$10 (\p$795 [10]),
+    .\port$1163$11 (\p$795 [11]),
+    .\port$1163$12 (\p$795 [12]),
+    .\port$1163$13 (\p$795 [13]),
+    .\port$1163$14 (\p$795 [14]),
+    .\port$1163$15 (\p$795 [15]),
+    .\port$1163$2 (\p$795 [2]),
+    .\port$1163$3 (\p$795 [3]),
+    .\port$1163$4 (\p$795 [4]),
+    .\port$1163$5 (\p$795 [5]),
+    .\port$1163$6 (\p$795 [6]),
+    .\port$1163$7 (\p$795 [7]),
+    .\port$1163$8 (\p$795 [8]),
+    .\port$1163$9 (\p$795 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_7  mul_6_7 (
@@ -2196,22 +2772,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_7),
     .clk(clk),
     .en(en),
-    .\port$548$0 (\p$862 [0]),
-    .\port$548$1 (\p$862 [1]),
-    .\port$548$10 (\p$862 [10]),
-    .\port$548$11 (\p$862 [11]),
-    .\port$548$12 (\p$862 [12]),
-    .\port$548$13 (\p$862 [13]),
-    .\port$548$14 (\p$862 [14]),
-    .\port$548$15 (\p$862 [15]),
-    .\port$548$2 (\p$862 [2]),
-    .\port$548$3 (\p$862 [3]),
-    .\port$548$4 (\p$862 [4]),
-    .\port$548$5 (\p$862 [5]),
-    .\port$548$6 (\p$862 [6]),
-    .\port$548$7 (\p$862 [7]),
-    .\port$548$8 (\p$862 [8]),
-    .\port$548$9 (\p$862 [9]),
+    .\port$1179$0 (\p$807 [0]),
+    .\port$1179$1 (\p$807 [1]),
+    .\port$1179$10 (\p$807 [10]),
+    .\port$1179$11 (\p$807 [11]),
+    .\port$1179$12 (\p$807 [12]),
+    .\port$1179$13 (\p$807 [13]),
+    .\port$1179$14 (\p$807 [14]),
+    .\port$1179$15 (\p$807 [15]),
+    .\port$1179$2 (\p$807 [2]),
+    .\port$1179$3 (\p$807 [3]),
+    .\port$1179$4 (\p$807 [4]),
+    .\port$1179$5 (\p$807 [5]),
+    .\port$1179$6 (\p$807 [6]),
+    .\port$1179$7 (\p$807 [7]),
+    .\port$1179$8 (\p$807 [8]),
+    .\port$1179$9 (\p$807 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_0  mul_7_0 (
@@ -2219,22 +2795,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_0),
     .clk(clk),
     .en(en),
-    .\port$549$0 (\p$875 [0]),
-    .\port$549$1 (\p$875 [1]),
-    .\port$549$10 (\p$875 [10]),
-    .\port$549$11 (\p$875 [11]),
-    .\port$549$12 (\p$875 [12]),
-    .\port$549$13 (\p$875 [13]),
-    .\port$549$14 (\p$875 [14]),
-    .\port$549$15 (\p$875 [15]),
-    .\port$549$2 (\p$875 [2]),
-    .\port$549$3 (\p$875 [3]),
-    .\port$549$4 (\p$875 [4]),
-    .\port$549$5 (\p$875 [5]),
-    .\port$549$6 (\p$875 [6]),
-    .\port$549$7 (\p$875 [7]),
-    .\port$549$8 (\p$875 [8]),
-    .\port$549$9 (\p$875 [9]),
+    .\port$1195$0 (\p$819 [0]),
+    .\port$1195$1 (\p$819 [1]),
+    .\port$1195$10 (\p$819 [10]),
+    .\port$1195$11 (\p$819 [11]),
+    .\port$1195$12 (\p$819 [12]),
+    .\port$1195$13 (\p$819 [13]),
+    .\port$1195$14 (\p$819 [14]),
+    .\port$1195$15 (\p$819 [15]),
+    .\port$1195$2 (\p$819 [2]),
+    .\port$1195$3 (\p$819 [3]),
+    .\port$1195$4 (\p$819 [4]),
+    .\port$1195$5 (\p$819 [5]),
+    .\port$1195$6 (\p$819 [6]),
+    .\port$1195$7 (\p$819 [7]),
+    .\port$1195$8 (\p$819 [8]),
+    .\port$1195$9 (\p$819 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_1  mul_7_1 (
@@ -2242,22 +2818,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_1),
     .clk(clk),
     .en(en),
-    .\port$550$0 (\p$888 [0]),
-    .\port$550$1 (\p$888 [1]),
-    .\port$550$10 (\p$888 [10]),
-    .\port$550$11 (\p$888 [11]),
-    .\port$550$12 (\p$888 [12]),
-    .\port$550$13 (\p$888 [13]),
-    .\port$550$14 (\p$888 [14]),
-    .\port$550$15 (\p$888 [15]),
-    .\port$550$2 (\p$888 [2]),
-    .\port$550$3 (\p$888 [3]),
-    .\port$550$4 (\p$888 [4]),
-    .\port$550$5 (\p$888 [5]),
-    .\port$550$6 (\p$888 [6]),
-    .\port$550$7 (\p$888 [7]),
-    .\port$550$8 (\p$888 [8]),
-    .\port$550$9 (\p$888 [9]),
+    .\port$1211$0 (\p$831 [0]),
+    .\port$1211$1 (\p$831 [1]),
+    .\port$1211$10 (\p$831 [10]),
+    .\port$1211$11 (\p$831 [11]),
+    .\port$1211$12 (\p$831 [12]),
+    .\port$1211$13 (\p$831 [13]),
+    .\port$1211$14 (\p$831 [14]),
+    .\port$1211$15 (\p$831 [15]),
+    .\port$1211$2 (\p$831 [2]),
+    .\port$1211$3 (\p$831 [3]),
+    .\port$1211$4 (\p$831 [4]),
+    .\port$1211$5 (\p$831 [5]),
+    .\port$1211$6 (\p$831 [6]),
+    .\port$1211$7 (\p$831 [7]),
+    .\port$1211$8 (\p$831 [8]),
+    .\port$1211$9 (\p$831 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_2  mul_7_2 (
@@ -2265,22 +2841,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_2),
     .clk(clk),
     .en(en),
-    .\port$551$0 (\p$901 [0]),
-    .\port$551$1 (\p$901 [1]),
-    .\port$551$10 (\p$901 [10]),
-    .\port$551$11 (\p$901 [11]),
-    .\port$551$12 (\p$901 [12]),
-    .\port$551$13 (\p$901 [13]),
-    .\port$551$14 (\p$901 [14]),
-    .\port$551$15 (\p$901 [15]),
-    .\port$551$2 (\p$901 [2]),
-    .\port$551$3 (\p$901 [3]),
-    .\port$551$4 (\p$901 [4]),
-    .\port$551$5 (\p$901 [5]),
-    .\port$551$6 (\p$901 [6]),
-    .\port$551$7 (\p$901 [7]),
-    .\port$551$8 (\p$901 [8]),
-    .\port$551$9 (\p$901 [9]),
+    .\port$1227$0 (\p$843 [0]),
+    .\port$1227$1 (\p$843 [1]),
+    .\port$1227$10 (\p$843 [10]),
+    .\port$1227$11 (\p$843 [11]),
+    .\port$1227$12 (\p$843 [12]),
+    .\port$1227$13 (\p$843 [13]),
+    .\port$1227$14 (\p$843 [14]),
+    .\port$1227$15 (\p$843 [15]),
+    .\port$1227$2 (\p$843 [2]),
+    .\port$1227$3 (\p$843 [3]),
+    .\port$1227$4 (\p$843 [4]),
+    .\port$1227$5 (\p$843 [5]),
+    .\port$1227$6 (\p$843 [6]),
+    .\port$1227$7 (\p$843 [7]),
+    .\port$1227$8 (\p$843 [8]),
+    .\port$1227$9 (\p$843 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_3  mul_7_3 (
@@ -2288,22 +2864,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_3),
     .clk(clk),
     .en(en),
-    .\port$552$0 (\p$914 [0]),
-    .\port$552$1 (\p$914 [1]),
-    .\port$552$10 (\p$914 [10]),
-    .\port$552$11 (\p$914 [11]),
-    .\port$552$12 (\p$914 [12]),
-    .\port$552$13 (\p$914 [13]),
-    .\port$552$14 (\p$914 [14]),
-    .\port$552$15 (\p$914 [15]),
-    .\port$552$2 (\p$914 [2]),
-    .\port$552$3 (\p$914 [3]),
-    .\port$552$4 (\p$914 [4]),
-    .\port$552$5 (\p$914 [5]),
-    .\port$552$6 (\p$914 [6]),
-    .\port$552$7 (\p$914 [7]),
-    .\port$552$8 (\p$914 [8]),
-    .\port$552$9 (\p$914 [9]),
+    .\port$1243$0 (\p$855 [0]),
+    .\port$1243$1 (\p$855 [1]),
+    .\port$1243$10 (\p$855 [10]),
+    .\port$1243$11 (\p$855 [11]),
+    .\port$1243$12 (\p$855 [12]),
+    .\port$1243$13 (\p$855 [13]),
+    .\port$1243$14 (\p$855 [14]),
+    .\port$1243$15 (\p$855 [15]),
+    .\port$1243$2 (\p$855 [2]),
+    .\port$1243$3 (\p$855 [3]),
+    .\port$1243$4 (\p$855 [4]),
+    .\port$1243$5 (\p$855 [5]),
+    .\port$1243$6 (\p$855 [6]),
+    .\port$1243$7 (\p$855 [7]),
+    .\port$1243$8 (\p$855 [8]),
+    .\port$1243$9 (\p$855 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_4  mul_7_4 (
@@ -2311,22 +2887,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_4),
     .clk(clk),
     .en(en),
-    .\port$553$0 (\p$927 [0]),
-    .\port$553$1 (\p$927 [1]),
-    .\port$553$10 (\p$927 [10]),
-    .\port$553$11 (\p$927 [11]),
-    .\port$553$12 (\p$927 [12]),
-    .\port$553$13 (\p$927 [13]),
-    .\port$553$14 (\p$927 [14]),
-    .\port$553$15 (\p$927 [15]),
-    .\port$553$2 (\p$927 [2]),
-    .\port$553$3 (\p$927 [3]),
-    .\port$553$4 (\p$927 [4]),
-    .\port$553$5 (\p$927 [5]),
-    .\port$553$6 (\p$927 [6]),
-    .\port$553$7 (\p$927 [7]),
-    .\port$553$8 (\p$927 [8]),
-    .\port$553$9 (\p$927 [9]),
+    .\port$1259$0 (\p$867 [0]),
+    .\port$1259$1 (\p$867 [1]),
+    .\port$1259$10 (\p$867 [10]),
+    .\port$1259$11 (\p$867 [11]),
+    .\port$1259$12 (\p$867 [12]),
+    .\port$1259$13 (\p$867 [13]),
+    .\port$1259$14 (\p$867 [14]),
+    .\port$1259$15 (\p$867 [15]),
+    .\port$1259$2 (\p$867 [2]),
+    .\port$1259$3 (\p$867 [3]),
+    .\port$1259$4 (\p$867 [4]),
+    .\port$1259$5 (\p$867 [5]),
+    .\port$1259$6 (\p$867 [6]),
+    .\port$1259$7 (\p$867 [7]),
+    .\port$1259$8 (\p$867 [8]),
+    .\port$1259$9 (\p$867 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_5  mul_7_5 (
@@ -2334,22 +2910,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_5),
     .clk(clk),
     .en(en),
-    .\port$554$0 (\p$940 [0]),
-    .\port$554$1 (\p$940 [1]),
-    .\port$554$10 (\p$940 [10]),
-    .\port$554$11 (\p$940 [11]),
-    .\port$554$12 (\p$940 [12]),
-    .\port$554$13 (\p$940 [13]),
-    .\port$554$14 (\p$940 [14]),
-    .\port$554$15 (\p$940 [15]),
-    .\port$554$2 (\p$940 [2]),
-    .\port$554$3 (\p$940 [3]),
-    .\port$554$4 (\p$940 [4]),
-    .\port$554$5 (\p$940 [5]),
-    .\port$554$6 (\p$940 [6]),
-    .\port$554$7 (\p$940 [7]),
-    .\port$554$8 (\p$940 [8]),
-    .\port$554$9 (\p$940 [9]),
+    .\port$1275$0 (\p$879 [0]),
+    .\port$1275$1 (\p$879 [1]),
+    .\port$1275$10 (\p$879 [10]),
+    .\port$1275$11 (\p$879 [11]),
+    .\port$1275$12 (\p$879 [12]),
+    .\port$1275$13 (\p$879 [13]),
+    .\port$1275$14 (\p$879 [14]),
+    .\port$1275$15 (\p$879 [15]),
+    .\port$1275$2 (\p$879 [2]),
+    .\port$1275$3 (\p$879 [3]),
+    .\port$1275$4 (\p$879 [4]),
+    .\port$1275$5 (\p$879 [5]),
+    .\port$1275$6 (\p$879 [6]),
+    .\port$1275$7 (\p$879 [7]),
+    .\port$1275$8 (\p$879 [8]),
+    .\port$1275$9 (\p$879 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_6  mul_7_6 (
@@ -2357,22 +2933,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_6),
     .clk(clk),
     .en(en),
-    .\port$555$0 (\p$953 [0]),
-    .\port$555$1 (\p$953 [1]),
-    .\port$555$10 (\p$953 [10]),
-    .\port$555$11 (\p$953 [11]),
-    .\port$555$12 (\p$953 [12]),
-    .\port$555$13 (\p$953 [13]),
-    .\port$555$14 (\p$953 [14]),
-    .\port$555$15 (\p$953 [15]),
-    .\port$555$2 (\p$953 [2]),
-    .\port$555$3 (\p$953 [3]),
-    .\port$555$4 (\p$953 [4]),
-    .\port$555$5 (\p$953 [5]),
-    .\port$555$6 (\p$953 [6]),
-    .\port$555$7 (\p$953 [7]),
-    .\port$555$8 (\p$953 [8]),
-    .\port$555$9 (\p$953 [9]),
+    .\port$1291$0 (\p$891 [0]),
+    .\port$1291$1 (\p$891 [1]),
+    .\port$1291$10 (\p$891 [10]),
+    .\port$1291$11 (\p$891 [11]),
+    .\port$1291$12 (\p$891 [12]),
+    .\port$1291$13 (\p$891 [13]),
+    .\port$1291$14 (\p$891 [14]),
+    .\port$1291$15 (\p$891 [15]),
+    .\port$1291$2 (\p$891 [2]),
+    .\port$1291$3 (\p$891 [3]),
+    .\port$1291$4 (\p$891 [4]),
+    .\port$1291$5 (\p$891 [5]),
+    .\port$1291$6 (\p$891 [6]),
+    .\port$1291$7 (\p$891 [7]),
+    .\port$1291$8 (\p$891 [8]),
+    .\port$1291$9 (\p$891 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_7  mul_7_7 (
@@ -2380,25 +2956,25 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_7),
     .clk(clk),
     .en(en),
-    .\port$556$0 (\p$966 [0]),
-    .\port$556$1 (\p$966 [1]),
-    .\port$556$10 (\p$966 [10]),
-    .\port$556$11 (\p$966 [11]),
-    .\port$556$12 (\p$966 [12]),
-    .\port$556$13 (\p$966 [13]),
-    .\port$556$14 (\p$966 [14]),
-    .\port$556$15 (\p$966 [15]),
-    .\port$556$2 (\p$966 [2]),
-    .\port$556$3 (\p$966 [3]),
-    .\port$556$4 (\p$966 [4]),
-    .\port$556$5 (\p$966 [5]),
-    .\port$556$6 (\p$966 [6]),
-    .\port$556$7 (\p$966 [7]),
-    .\port$556$8 (\p$966 [8]),
-    .\port$556$9 (\p$966 [9]),
+    .\port$1307$0 (\p$903 [0]),
+    .\port$1307$1 (\p$903 [1]),
+    .\port$1307$10 (\p$903 [10]),
+    .\port$1307$11 (\p$903 [11]),
+    .\port$1307$12 (\p$903 [12]),
+    .\port$1307$13 (\p$903 [13]),
+    .\port$1307$14 (\p$903 [14]),
+    .\port$1307$15 (\p$903 [15]),
+    .\port$1307$2 (\p$903 [2]),
+    .\port$1307$3 (\p$903 [3]),
+    .\port$1307$4 (\p$903 [4]),
+    .\port$1307$5 (\p$903 [5]),
+    .\port$1307$6 (\p$903 [6]),
+    .\port$1307$7 (\p$903 [7]),
+    .\port$1307$8 (\p$903 [8]),
+    .\port$1307$9 (\p$903 [9]),
     .rst(rst)
   );
-  assign _0053_[3] = 1'hx;
+  assign _067_[3] = 1'hx;
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -2520,432 +3096,432 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     end
     if (rst) begin
       o_valid <= 1'h0;
-      acc_7_7 <= 26'h0000000;
+      lf_7_7_d0 <= 1'h0;
       lr_7_7_d2 <= 1'h0;
       lr_7_7_d1 <= 1'h0;
       lr_7_7_d0 <= 1'h0;
       p_7_7 <= 16'h0000;
-      acc_7_6 <= 26'h0000000;
+      lf_7_6_d0 <= 1'h0;
       lr_7_6_d2 <= 1'h0;
       lr_7_6_d1 <= 1'h0;
       lr_7_6_d0 <= 1'h0;
       p_7_6 <= 16'h0000;
       l_7_6 <= 1'h0;
       a_7_6 <= 8'h00;
-      acc_7_5 <= 26'h0000000;
+      lf_7_5_d0 <= 1'h0;
       lr_7_5_d2 <= 1'h0;
       lr_7_5_d1 <= 1'h0;
       lr_7_5_d0 <= 1'h0;
       p_7_5 <= 16'h0000;
       l_7_5 <= 1'h0;
       a_7_5 <= 8'h00;
-      acc_7_4 <= 26'h0000000;
+      lf_7_4_d0 <= 1'h0;
       lr_7_4_d2 <= 1'h0;
       lr_7_4_d1 <= 1'h0;
       lr_7_4_d0 <= 1'h0;
       p_7_4 <= 16'h0000;
       l_7_4 <= 1'h0;
       a_7_4 <= 8'h00;
-      acc_7_3 <= 26'h0000000;
+      lf_7_3_d0 <= 1'h0;
       lr_7_3_d2 <= 1'h0;
       lr_7_3_d1 <= 1'h0;
       lr_7_3_d0 <= 1'h0;
       p_7_3 <= 16'h0000;
       l_7_3 <= 1'h0;
       a_7_3 <= 8'h00;
-      acc_7_2 <= 26'h0000000;
+      lf_7_2_d0 <= 1'h0;
       lr_7_2_d2 <= 1'h0;
       lr_7_2_d1 <= 1'h0;
       lr_7_2_d0 <= 1'h0;
       p_7_2 <= 16'h0000;
       l_7_2 <= 1'h0;
       a_7_2 <= 8'h00;
-      acc_7_1 <= 26'h0000000;
+      lf_7_1_d0 <= 1'h0;
       lr_7_1_d2 <= 1'h0;
       lr_7_1_d1 <= 1'h0;
       lr_7_1_d0 <= 1'h0;
       p_7_1 <= 16'h0000;
       l_7_1 <= 1'h0;
       a_7_1 <= 8'h00;
-      acc_7_0 <= 26'h0000000;
+      lf_7_0_d0 <= 1'h0;
       lr_7_0_d2 <= 1'h0;
       lr_7_0_d1 <= 1'h0;
       lr_7_0_d0 <= 1'h0;
       p_7_0 <= 16'h0000;
       l_7_0 <= 1'h0;
       a_7_0 <= 8'h00;
-      acc_6_7 <= 26'h0000000;
+      lf_6_7_d0 <= 1'h0;
       lr_6_7_d2 <= 1'h0;
       lr_6_7_d1 <= 1'h0;
       lr_6_7_d0 <= 1'h0;
       p_6_7 <= 16'h0000;
-      acc_6_6 <= 26'h0000000;
+      lf_6_6_d0 <= 1'h0;
       lr_6_6_d2 <= 1'h0;
       lr_6_6_d1 <= 1'h0;
       lr_6_6_d0 <= 1'h0;
       p_6_6 <= 16'h0000;
       l_6_6 <= 1'h0;
       a_6_6 <= 8'h00;
-      acc_6_5 <= 26'h0000000;
+      lf_6_5_d0 <= 1'h0;
       lr_6_5_d2 <= 1'h0;
       lr_6_5_d1 <= 1'h0;
       lr_6_5_d0 <= 1'h0;
       p_6_5 <= 16'h0000;
       l_6_5 <= 1'h0;
       a_6_5 <= 8'h00;
-      acc_6_4 <= 26'h0000000;
+      lf_6_4_d0 <= 1'h0;
       lr_6_4_d2 <= 1'h0;
       lr_6_4_d1 <= 1'h0;
       lr_6_4_d0 <= 1'h0;
       p_6_4 <= 16'h0000;
       l_6_4 <= 1'h0;
       a_6_4 <= 8'h00;
-      acc_6_3 <= 26'h0000000;
+      lf_6_3_d0 <= 1'h0;
       lr_6_3_d2 <= 1'h0;
       lr_6_3_d1 <= 1'h0;
       lr_6_3_d0 <= 1'h0;
       p_6_3 <= 16'h0000;
       l_6_3 <= 1'h0;
       a_6_3 <= 8'h00;
-      acc_6_2 <= 26'h0000000;
+      lf_6_2_d0 <= 1'h0;
       lr_6_2_d2 <= 1'h0;
       lr_6_2_d1 <= 1'h0;
       lr_6_2_d0 <= 1'h0;
       p_6_2 <= 16'h0000;
       l_6_2 <= 1'h0;
       a_6_2 <= 8'h00;
-      acc_6_1 <= 26'h0000000;
+      lf_6_1_d0 <= 1'h0;
       lr_6_1_d2 <= 1'h0;
       lr_6_1_d1 <= 1'h0;
       lr_6_1_d0 <= 1'h0;
       p_6_1 <= 16'h0000;
       l_6_1 <= 1'h0;
       a_6_1 <= 8'h00;
-      acc_6_0 <= 26'h0000000;
+      lf_6_0_d0 <= 1'h0;
       lr_6_0_d2 <= 1'h0;
       lr_6_0_d1 <= 1'h0;
       lr_6_0_d0 <= 1'h0;
       p_6_0 <= 16'h0000;
       l_6_0 <= 1'h0;
       a_6_0 <= 8'h00;
-      acc_5_7 <= 26'h0000000;
+      lf_5_7_d0 <= 1'h0;
       lr_5_7_d2 <= 1'h0;
       lr_5_7_d1 <= 1'h0;
       lr_5_7_d0 <= 1'h0;
       p_5_7 <= 16'h0000;
-      acc_5_6 <= 26'h0000000;
+      lf_5_6_d0 <= 1'h0;
       lr_5_6_d2 <= 1'h0;
       lr_5_6_d1 <= 1'h0;
       lr_5_6_d0 <= 1'h0;
       p_5_6 <= 16'h0000;
       l_5_6 <= 1'h0;
       a_5_6 <= 8'h00;
-      acc_5_5 <= 26'h0000000;
+      lf_5_5_d0 <= 1'h0;
       lr_5_5_d2 <= 1'h0;
       lr_5_5_d1 <= 1'h0;
       lr_5_5_d0 <= 1'h0;
       p_5_5 <= 16'h0000;
       l_5_5 <= 1'h0;
       a_5_5 <= 8'h00;
-      acc_5_4 <= 26'h0000000;
+      lf_5_4_d0 <= 1'h0;
       lr_5_4_d2 <= 1'h0;
       lr_5_4_d1 <= 1'h0;
       lr_5_4_d0 <= 1'h0;
       p_5_4 <= 16'h0000;
       l_5_4 <= 1'h0;
       a_5_4 <= 8'h00;
-      acc_5_3 <= 26'h0000000;
+      lf_5_3_d0 <= 1'h0;
       lr_5_3_d2 <= 1'h0;
       lr_5_3_d1 <= 1'h0;
       lr_5_3_d0 <= 1'h0;
       p_5_3 <= 16'h0000;
       l_5_3 <= 1'h0;
       a_5_3 <= 8'h00;
-      acc_5_2 <= 26'h0000000;
+      lf_5_2_d0 <= 1'h0;
       lr_5_2_d2 <= 1'h0;
       lr_5_2_d1 <= 1'h0;
       lr_5_2_d0 <= 1'h0;
       p_5_2 <= 16'h0000;
       l_5_2 <= 1'h0;
       a_5_2 <= 8'h00;
-      acc_5_1 <= 26'h0000000;
+      lf_5_1_d0 <= 1'h0;
       lr_5_1_d2 <= 1'h0;
       lr_5_1_d1 <= 1'h0;
       lr_5_1_d0 <= 1'h0;
       p_5_1 <= 16'h0000;
       l_5_1 <= 1'h0;
       a_5_1 <= 8'h00;
-      acc_5_0 <= 26'h0000000;
+      lf_5_0_d0 <= 1'h0;
       lr_5_0_d2 <= 1'h0;
       lr_5_0_d1 <= 1'h0;
       lr_5_0_d0 <= 1'h0;
       p_5_0 <= 16'h0000;
       l_5_0 <= 1'h0;
       a_5_0 <= 8'h00;
-      acc_4_7 <= 26'h0000000;
+      lf_4_7_d0 <= 1'h0;
       lr_4_7_d2 <= 1'h0;
       lr_4_7_d1 <= 1'h0;
       lr_4_7_d0 <= 1'h0;
       p_4_7 <= 16'h0000;
-      acc_4_6 <= 26'h0000000;
+      lf_4_6_d0 <= 1'h0;
       lr_4_6_d2 <= 1'h0;
       lr_4_6_d1 <= 1'h0;
       lr_4_6_d0 <= 1'h0;
       p_4_6 <= 16'h0000;
       l_4_6 <= 1'h0;
       a_4_6 <= 8'h00;
-      acc_4_5 <= 26'h0000000;
+      lf_4_5_d0 <= 1'h0;
       lr_4_5_d2 <= 1'h0;
       lr_4_5_d1 <= 1'h0;
       lr_4_5_d0 <= 1'h0;
       p_4_5 <= 16'h0000;
       l_4_5 <= 1'h0;
       a_4_5 <= 8'h00;
-      acc_4_4 <= 26'h0000000;
+      lf_4_4_d0 <= 1'h0;
       lr_4_4_d2 <= 1'h0;
       lr_4_4_d1 <= 1'h0;
       lr_4_4_d0 <= 1'h0;
       p_4_4 <= 16'h0000;
       l_4_4 <= 1'h0;
       a_4_4 <= 8'h00;
-      acc_4_3 <= 26'h0000000;
+      lf_4_3_d0 <= 1'h0;
       lr_4_3_d2 <= 1'h0;
       lr_4_3_d1 <= 1'h0;
       lr_4_3_d0 <= 1'h0;
       p_4_3 <= 16'h0000;
       l_4_3 <= 1'h0;
       a_4_3 <= 8'h00;
-      acc_4_2 <= 26'h0000000;
+      lf_4_2_d0 <= 1'h0;
       lr_4_2_d2 <= 1'h0;
       lr_4_2_d1 <= 1'h0;
       lr_4_2_d0 <= 1'h0;
       p_4_2 <= 16'h0000;
       l_4_2 <= 1'h0;
       a_4_2 <= 8'h00;
-      acc_4_1 <= 26'h0000000;
+      lf_4_1_d0 <= 1'h0;
       lr_4_1_d2 <= 1'h0;
       lr_4_1_d1 <= 1'h0;
       lr_4_1_d0 <= 1'h0;
       p_4_1 <= 16'h0000;
       l_4_1 <= 1'h0;
       a_4_1 <= 8'h00;
-      acc_4_0 <= 26'h0000000;
+      lf_4_0_d0 <= 1'h0;
       lr_4_0_d2 <= 1'h0;
       lr_4_0_d1 <= 1'h0;
       lr_4_0_d0 <= 1'h0;
       p_4_0 <= 16'h0000;
       l_4_0 <= 1'h0;
       a_4_0 <= 8'h00;
-      acc_3_7 <= 26'h0000000;
+      lf_3_7_d0 <= 1'h0;
       lr_3_7_d2 <= 1'h0;
       lr_3_7_d1 <= 1'h0;
       lr_3_7_d0 <= 1'h0;
       p_3_7 <= 16'h0000;
-      acc_3_6 <= 26'h0000000;
+      lf_3_6_d0 <= 1'h0;
       lr_3_6_d2 <= 1'h0;
       lr_3_6_d1 <= 1'h0;
       lr_3_6_d0 <= 1'h0;
       p_3_6 <= 16'h0000;
       l_3_6 <= 1'h0;
       a_3_6 <= 8'h00;
-      acc_3_5 <= 26'h0000000;
+      lf_3_5_d0 <= 1'h0;
       lr_3_5_d2 <= 1'h0;
       lr_3_5_d1 <= 1'h0;
       lr_3_5_d0 <= 1'h0;
       p_3_5 <= 16'h0000;
       l_3_5 <= 1'h0;
       a_3_5 <= 8'h00;
-      acc_3_4 <= 26'h0000000;
+      lf_3_4_d0 <= 1'h0;
       lr_3_4_d2 <= 1'h0;
       lr_3_4_d1 <= 1'h0;
       lr_3_4_d0 <= 1'h0;
       p_3_4 <= 16'h0000;
       l_3_4 <= 1'h0;
       a_3_4 <= 8'h00;
-      acc_3_3 <= 26'h0000000;
+      lf_3_3_d0 <= 1'h0;
       lr_3_3_d2 <= 1'h0;
       lr_3_3_d1 <= 1'h0;
       lr_3_3_d0 <= 1'h0;
       p_3_3 <= 16'h0000;
       l_3_3 <= 1'h0;
       a_3_3 <= 8'h00;
-      acc_3_2 <= 26'h0000000;
+      lf_3_2_d0 <= 1'h0;
       lr_3_2_d2 <= 1'h0;
       lr_3_2_d1 <= 1'h0;
       lr_3_2_d0 <= 1'h0;
       p_3_2 <= 16'h0000;
       l_3_2 <= 1'h0;
       a_3_2 <= 8'h00;
-      acc_3_1 <= 26'h0000000;
+      lf_3_1_d0 <= 1'h0;
       lr_3_1_d2 <= 1'h0;
       lr_3_1_d1 <= 1'h0;
       lr_3_1_d0 <= 1'h0;
       p_3_1 <= 16'h0000;
       l_3_1 <= 1'h0;
       a_3_1 <= 8'h00;
-      acc_3_0 <= 26'h0000000;
+      lf_3_0_d0 <= 1'h0;
       lr_3_0_d2 <= 1'h0;
       lr_3_0_d1 <= 1'h0;
       lr_3_0_d0 <= 1'h0;
       p_3_0 <= 16'h0000;
       l_3_0 <= 1'h0;
       a_3_0 <= 8'h00;
-      acc_2_7 <= 26'h0000000;
+      lf_2_7_d0 <= 1'h0;
       lr_2_7_d2 <= 1'h0;
       lr_2_7_d1 <= 1'h0;
       lr_2_7_d0 <= 1'h0;
       p_2_7 <= 16'h0000;
-      acc_2_6 <= 26'h0000000;
+      lf_2_6_d0 <= 1'h0;
       lr_2_6_d2 <= 1'h0;
       lr_2_6_d1 <= 1'h0;
       lr_2_6_d0 <= 1'h0;
       p_2_6 <= 16'h0000;
       l_2_6 <= 1'h0;
       a_2_6 <= 8'h00;
-      acc_2_5 <= 26'h0000000;
+      lf_2_5_d0 <= 1'h0;
       lr_2_5_d2 <= 1'h0;
       lr_2_5_d1 <= 1'h0;
       lr_2_5_d0 <= 1'h0;
       p_2_5 <= 16'h0000;
       l_2_5 <= 1'h0;
       a_2_5 <= 8'h00;
-      acc_2_4 <= 26'h0000000;
+      lf_2_4_d0 <= 1'h0;
       lr_2_4_d2 <= 1'h0;
       lr_2_4_d1 <= 1'h0;
       lr_2_4_d0 <= 1'h0;
       p_2_4 <= 16'h0000;
       l_2_4 <= 1'h0;
       a_2_4 <= 8'h00;
-      acc_2_3 <= 26'h0000000;
+      lf_2_3_d0 <= 1'h0;
       lr_2_3_d2 <= 1'h0;
       lr_2_3_d1 <= 1'h0;
       lr_2_3_d0 <= 1'h0;
       p_2_3 <= 16'h0000;
       l_2_3 <= 1'h0;
       a_2_3 <= 8'h00;
-      acc_2_2 <= 26'h0000000;
+      lf_2_2_d0 <= 1'h0;
       lr_2_2_d2 <= 1'h0;
       lr_2_2_d1 <= 1'h0;
       lr_2_2_d0 <= 1'h0;
       p_2_2 <= 16'h0000;
       l_2_2 <= 1'h0;
       a_2_2 <= 8'h00;
-      acc_2_1 <= 26'h0000000;
+      lf_2_1_d0 <= 1'h0;
       lr_2_1_d2 <= 1'h0;
       lr_2_1_d1 <= 1'h0;
       lr_2_1_d0 <= 1'h0;
       p_2_1 <= 16'h0000;
       l_2_1 <= 1'h0;
       a_2_1 <= 8'h00;
-      acc_2_0 <= 26'h0000000;
+      lf_2_0_d0 <= 1'h0;
       lr_2_0_d2 <= 1'h0;
       lr_2_0_d1 <= 1'h0;
       lr_2_0_d0 <= 1'h0;
       p_2_0 <= 16'h0000;
       l_2_0 <= 1'h0;
       a_2_0 <= 8'h00;
-      acc_1_7 <= 26'h0000000;
+      lf_1_7_d0 <= 1'h0;
       lr_1_7_d2 <= 1'h0;
       lr_1_7_d1 <= 1'h0;
       lr_1_7_d0 <= 1'h0;
       p_1_7 <= 16'h0000;
-      acc_1_6 <= 26'h0000000;
+      lf_1_6_d0 <= 1'h0;
       lr_1_6_d2 <= 1'h0;
       lr_1_6_d1 <= 1'h0;
       lr_1_6_d0 <= 1'h0;
       p_1_6 <= 16'h0000;
       l_1_6 <= 1'h0;
       a_1_6 <= 8'h00;
-      acc_1_5 <= 26'h0000000;
+      lf_1_5_d0 <= 1'h0;
       lr_1_5_d2 <= 1'h0;
       lr_1_5_d1 <= 1'h0;
       lr_1_5_d0 <= 1'h0;
       p_1_5 <= 16'h0000;
       l_1_5 <= 1'h0;
       a_1_5 <= 8'h00;
-      acc_1_4 <= 26'h0000000;
+      lf_1_4_d0 <= 1'h0;
       lr_1_4_d2 <= 1'h0;
       lr_1_4_d1 <= 1'h0;
       lr_1_4_d0 <= 1'h0;
       p_1_4 <= 16'h0000;
       l_1_4 <= 1'h0;
       a_1_4 <= 8'h00;
-      acc_1_3 <= 26'h0000000;
+      lf_1_3_d0 <= 1'h0;
       lr_1_3_d2 <= 1'h0;
       lr_1_3_d1 <= 1'h0;
       lr_1_3_d0 <= 1'h0;
       p_1_3 <= 16'h0000;
       l_1_3 <= 1'h0;
       a_1_3 <= 8'h00;
-      acc_1_2 <= 26'h0000000;
+      lf_1_2_d0 <= 1'h0;
       lr_1_2_d2 <= 1'h0;
       lr_1_2_d1 <= 1'h0;
       lr_1_2_d0 <= 1'h0;
       p_1_2 <= 16'h0000;
       l_1_2 <= 1'h0;
       a_1_2 <= 8'h00;
-      acc_1_1 <= 26'h0000000;
+      lf_1_1_d0 <= 1'h0;
       lr_1_1_d2 <= 1'h0;
       lr_1_1_d1 <= 1'h0;
       lr_1_1_d0 <= 1'h0;
       p_1_1 <= 16'h0000;
       l_1_1 <= 1'h0;
       a_1_1 <= 8'h00;
-      acc_1_0 <= 26'h0000000;
+      lf_1_0_d0 <= 1'h0;
       lr_1_0_d2 <= 1'h0;
       lr_1_0_d1 <= 1'h0;
       lr_1_0_d0 <= 1'h0;
       p_1_0 <= 16'h0000;
       l_1_0 <= 1'h0;
       a_1_0 <= 8'h00;
-      acc_0_7 <= 26'h0000000;
+      lf_0_7_d0 <= 1'h0;
       lr_0_7_d2 <= 1'h0;
       lr_0_7_d1 <= 1'h0;
       lr_0_7_d0 <= 1'h0;
       p_0_7 <= 16'h0000;
-      acc_0_6 <= 26'h0000000;
+      lf_0_6_d0 <= 1'h0;
       lr_0_6_d2 <= 1'h0;
       lr_0_6_d1 <= 1'h0;
       lr_0_6_d0 <= 1'h0;
       p_0_6 <= 16'h0000;
       l_0_6 <= 1'h0;
       a_0_6 <= 8'h00;
-      acc_0_5 <= 26'h0000000;
+      lf_0_5_d0 <= 1'h0;
       lr_0_5_d2 <= 1'h0;
       lr_0_5_d1 <= 1'h0;
       lr_0_5_d0 <= 1'h0;
       p_0_5 <= 16'h0000;
       l_0_5 <= 1'h0;
       a_0_5 <= 8'h00;
-      acc_0_4 <= 26'h0000000;
+      lf_0_4_d0 <= 1'h0;
       lr_0_4_d2 <= 1'h0;
       lr_0_4_d1 <= 1'h0;
       lr_0_4_d0 <= 1'h0;
       p_0_4 <= 16'h0000;
       l_0_4 <= 1'h0;
       a_0_4 <= 8'h00;
-      acc_0_3 <= 26'h0000000;
+      lf_0_3_d0 <= 1'h0;
       lr_0_3_d2 <= 1'h0;
       lr_0_3_d1 <= 1'h0;
       lr_0_3_d0 <= 1'h0;
       p_0_3 <= 16'h0000;
       l_0_3 <= 1'h0;
       a_0_3 <= 8'h00;
-      acc_0_2 <= 26'h0000000;
+      lf_0_2_d0 <= 1'h0;
       lr_0_2_d2 <= 1'h0;
       lr_0_2_d1 <= 1'h0;
       lr_0_2_d0 <= 1'h0;
       p_0_2 <= 16'h0000;
       l_0_2 <= 1'h0;
       a_0_2 <= 8'h00;
-      acc_0_1 <= 26'h0000000;
+      lf_0_1_d0 <= 1'h0;
       lr_0_1_d2 <= 1'h0;
       lr_0_1_d1 <= 1'h0;
       lr_0_1_d0 <= 1'h0;
       p_0_1 <= 16'h0000;
       l_0_1 <= 1'h0;
       a_0_1 <= 8'h00;
-      acc_0_0 <= 26'h0000000;
+      lf_0_0_d0 <= 1'h0;
       lr_0_0_d2 <= 1'h0;
       lr_0_0_d1 <= 1'h0;
       lr_0_0_d0 <= 1'h0;
@@ -3016,432 +3592,432 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       in_idle <= 1'h1;
     end else if (en) begin
       o_valid <= draining;
-      begin if (lr_7_7_d2) acc_7_7 <= 26'h0000000; else acc_7_7 <= $signed(acc_7_7) + $signed(p_7_7); end
+      lf_7_7_d0 <= lr_7_7_d2;
       lr_7_7_d2 <= lr_7_7_d1;
       lr_7_7_d1 <= lr_7_7_d0;
       lr_7_7_d0 <= l_7_6;
-      p_7_7 <= \p$966 ;
-      begin if (lr_7_6_d2) acc_7_6 <= 26'h0000000; else acc_7_6 <= $signed(acc_7_6) + $signed(p_7_6); end
+      p_7_7 <= \p$903 ;
+      lf_7_6_d0 <= lr_7_6_d2;
       lr_7_6_d2 <= lr_7_6_d1;
       lr_7_6_d1 <= lr_7_6_d0;
       lr_7_6_d0 <= l_7_5;
-      p_7_6 <= \p$953 ;
+      p_7_6 <= \p$891 ;
       l_7_6 <= l_7_5;
       a_7_6 <= a_7_5;
-      begin if (lr_7_5_d2) acc_7_5 <= 26'h0000000; else acc_7_5 <= $signed(acc_7_5) + $signed(p_7_5); end
+      lf_7_5_d0 <= lr_7_5_d2;
       lr_7_5_d2 <= lr_7_5_d1;
       lr_7_5_d1 <= lr_7_5_d0;
       lr_7_5_d0 <= l_7_4;
-      p_7_5 <= \p$940 ;
+      p_7_5 <= \p$879 ;
       l_7_5 <= l_7_4;
       a_7_5 <= a_7_4;
-      begin if (lr_7_4_d2) acc_7_4 <= 26'h0000000; else acc_7_4 <= $signed(acc_7_4) + $signed(p_7_4); end
+      lf_7_4_d0 <= lr_7_4_d2;
       lr_7_4_d2 <= lr_7_4_d1;
       lr_7_4_d1 <= lr_7_4_d0;
       lr_7_4_d0 <= l_7_3;
-      p_7_4 <= \p$927 ;
+      p_7_4 <= \p$867 ;
       l_7_4 <= l_7_3;
       a_7_4 <= a_7_3;
-      begin if (lr_7_3_d2) acc_7_3 <= 26'h0000000; else acc_7_3 <= $signed(acc_7_3) + $signed(p_7_3); end
+      lf_7_3_d0 <= lr_7_3_d2;
       lr_7_3_d2 <= lr_7_3_d1;
       lr_7_3_d1 <= lr_7_3_d0;
       lr_7_3_d0 <= l_7_2;
-      p_7_3 <= \p$914 ;
+      p_7_3 <= \p$855 ;
       l_7_3 <= l_7_2;
       a_7_3 <= a_7_2;
-      begin if (lr_7_2_d2) acc_7_2 <= 26'h0000000; else acc_7_2 <= $signed(acc_7_2) + $signed(p_7_2); end
+      lf_7_2_d0 <= lr_7_2_d2;
       lr_7_2_d2 <= lr_7_2_d1;
       lr_7_2_d1 <= lr_7_2_d0;
       lr_7_2_d0 <= l_7_1;
-      p_7_2 <= \p$901 ;
+      p_7_2 <= \p$843 ;
       l_7_2 <= l_7_1;
       a_7_2 <= a_7_1;
-      begin if (lr_7_1_d2) acc_7_1 <= 26'h0000000; else acc_7_1 <= $signed(acc_7_1) + $signed(p_7_1); end
+      lf_7_1_d0 <= lr_7_1_d2;
       lr_7_1_d2 <= lr_7_1_d1;
       lr_7_1_d1 <= lr_7_1_d0;
       lr_7_1_d0 <= l_7_0;
-      p_7_1 <= \p$888 ;
+      p_7_1 <= \p$831 ;
       l_7_1 <= l_7_0;
       a_7_1 <= a_7_0;
-      begin if (lr_7_0_d2) acc_7_0 <= 26'h0000000; else acc_7_0 <= $signed(acc_7_0) + $signed(p_7_0); end
+      lf_7_0_d0 <= lr_7_0_d2;
       lr_7_0_d2 <= lr_7_0_d1;
       lr_7_0_d1 <= lr_7_0_d0;
       lr_7_0_d0 <= skew_l7_d6;
-      p_7_0 <= \p$875 ;
+      p_7_0 <= \p$819 ;
       l_7_0 <= skew_l7_d6;
       a_7_0 <= skew_a7_d6;
-      begin if (lr_6_7_d2) acc_6_7 <= 26'h0000000; else acc_6_7 <= $signed(acc_6_7) + $signed(p_6_7); end
+      lf_6_7_d0 <= lr_6_7_d2;
       lr_6_7_d2 <= lr_6_7_d1;
       lr_6_7_d1 <= lr_6_7_d0;
       lr_6_7_d0 <= l_6_6;
-      p_6_7 <= \p$862 ;
-      begin if (lr_6_6_d2) acc_6_6 <= 26'h0000000; else acc_6_6 <= $signed(acc_6_6) + $signed(p_6_6); end
+      p_6_7 <= \p$807 ;
+      lf_6_6_d0 <= lr_6_6_d2;
       lr_6_6_d2 <= lr_6_6_d1;
       lr_6_6_d1 <= lr_6_6_d0;
       lr_6_6_d0 <= l_6_5;
-      p_6_6 <= \p$849 ;
+      p_6_6 <= \p$795 ;
       l_6_6 <= l_6_5;
       a_6_6 <= a_6_5;
-      begin if (lr_6_5_d2) acc_6_5 <= 26'h0000000; else acc_6_5 <= $signed(acc_6_5) + $signed(p_6_5); end
+      lf_6_5_d0 <= lr_6_5_d2;
       lr_6_5_d2 <= lr_6_5_d1;
       lr_6_5_d1 <= lr_6_5_d0;
       lr_6_5_d0 <= l_6_4;
-      p_6_5 <= \p$836 ;
+      p_6_5 <= \p$783 ;
       l_6_5 <= l_6_4;
       a_6_5 <= a_6_4;
-      begin if (lr_6_4_d2) acc_6_4 <= 26'h0000000; else acc_6_4 <= $signed(acc_6_4) + $signed(p_6_4); end
+      lf_6_4_d0 <= lr_6_4_d2;
       lr_6_4_d2 <= lr_6_4_d1;
       lr_6_4_d1 <= lr_6_4_d0;
       lr_6_4_d0 <= l_6_3;
-      p_6_4 <= \p$823 ;
+      p_6_4 <= \p$771 ;
       l_6_4 <= l_6_3;
       a_6_4 <= a_6_3;
-      begin if (lr_6_3_d2) acc_6_3 <= 26'h0000000; else acc_6_3 <= $signed(acc_6_3) + $signed(p_6_3); end
+      lf_6_3_d0 <= lr_6_3_d2;
       lr_6_3_d2 <= lr_6_3_d1;
       lr_6_3_d1 <= lr_6_3_d0;
       lr_6_3_d0 <= l_6_2;
-      p_6_3 <= \p$810 ;
+      p_6_3 <= \p$759 ;
       l_6_3 <= l_6_2;
       a_6_3 <= a_6_2;
-      begin if (lr_6_2_d2) acc_6_2 <= 26'h0000000; else acc_6_2 <= $signed(acc_6_2) + $signed(p_6_2); end
+      lf_6_2_d0 <= lr_6_2_d2;
       lr_6_2_d2 <= lr_6_2_d1;
       lr_6_2_d1 <= lr_6_2_d0;
       lr_6_2_d0 <= l_6_1;
-      p_6_2 <= \p$797 ;
+      p_6_2 <= \p$747 ;
       l_6_2 <= l_6_1;
       a_6_2 <= a_6_1;
-      begin if (lr_6_1_d2) acc_6_1 <= 26'h0000000; else acc_6_1 <= $signed(acc_6_1) + $signed(p_6_1); end
+      lf_6_1_d0 <= lr_6_1_d2;
       lr_6_1_d2 <= lr_6_1_d1;
       lr_6_1_d1 <= lr_6_1_d0;
       lr_6_1_d0 <= l_6_0;
-      p_6_1 <= \p$784 ;
+      p_6_1 <= \p$735 ;
       l_6_1 <= l_6_0;
       a_6_1 <= a_6_0;
-      begin if (lr_6_0_d2) acc_6_0 <= 26'h0000000; else acc_6_0 <= $signed(acc_6_0) + $signed(p_6_0); end
+      lf_6_0_d0 <= lr_6_0_d2;
       lr_6_0_d2 <= lr_6_0_d1;
       lr_6_0_d1 <= lr_6_0_d0;
       lr_6_0_d0 <= skew_l6_d5;
-      p_6_0 <= \p$771 ;
+      p_6_0 <= \p$723 ;
       l_6_0 <= skew_l6_d5;
       a_6_0 <= skew_a6_d5;
-      begin if (lr_5_7_d2) acc_5_7 <= 26'h0000000; else acc_5_7 <= $signed(acc_5_7) + $signed(p_5_7); end
+      lf_5_7_d0 <= lr_5_7_d2;
       lr_5_7_d2 <= lr_5_7_d1;
       lr_5_7_d1 <= lr_5_7_d0;
       lr_5_7_d0 <= l_5_6;
-      p_5_7 <= \p$758 ;
-      begin if (lr_5_6_d2) acc_5_6 <= 26'h0000000; else acc_5_6 <= $signed(acc_5_6) + $signed(p_5_6); end
+      p_5_7 <= \p$711 ;
+      lf_5_6_d0 <= lr_5_6_d2;
       lr_5_6_d2 <= lr_5_6_d1;
       lr_5_6_d1 <= lr_5_6_d0;
       lr_5_6_d0 <= l_5_5;
-      p_5_6 <= \p$745 ;
+      p_5_6 <= \p$699 ;
       l_5_6 <= l_5_5;
       a_5_6 <= a_5_5;
-      begin if (lr_5_5_d2) acc_5_5 <= 26'h0000000; else acc_5_5 <= $signed(acc_5_5) + $signed(p_5_5); end
+      lf_5_5_d0 <= lr_5_5_d2;
       lr_5_5_d2 <= lr_5_5_d1;
       lr_5_5_d1 <= lr_5_5_d0;
       lr_5_5_d0 <= l_5_4;
-      p_5_5 <= \p$732 ;
+      p_5_5 <= \p$687 ;
       l_5_5 <= l_5_4;
       a_5_5 <= a_5_4;
-      begin if (lr_5_4_d2) acc_5_4 <= 26'h0000000; else acc_5_4 <= $signed(acc_5_4) + $signed(p_5_4); end
+      lf_5_4_d0 <= lr_5_4_d2;
       lr_5_4_d2 <= lr_5_4_d1;
       lr_5_4_d1 <= lr_5_4_d0;
       lr_5_4_d0 <= l_5_3;
-      p_5_4 <= \p$719 ;
+      p_5_4 <= \p$675 ;
       l_5_4 <= l_5_3;
       a_5_4 <= a_5_3;
-      begin if (lr_5_3_d2) acc_5_3 <= 26'h0000000; else acc_5_3 <= $signed(acc_5_3) + $signed(p_5_3); end
+      lf_5_3_d0 <= lr_5_3_d2;
       lr_5_3_d2 <= lr_5_3_d1;
       lr_5_3_d1 <= lr_5_3_d0;
       lr_5_3_d0 <= l_5_2;
-      p_5_3 <= \p$706 ;
+      p_5_3 <= \p$663 ;
       l_5_3 <= l_5_2;
       a_5_3 <= a_5_2;
-      begin if (lr_5_2_d2) acc_5_2 <= 26'h0000000; else acc_5_2 <= $signed(acc_5_2) + $signed(p_5_2); end
+      lf_5_2_d0 <= lr_5_2_d2;
       lr_5_2_d2 <= lr_5_2_d1;
       lr_5_2_d1 <= lr_5_2_d0;
       lr_5_2_d0 <= l_5_1;
-      p_5_2 <= \p$693 ;
+      p_5_2 <= \p$651 ;
       l_5_2 <= l_5_1;
       a_5_2 <= a_5_1;
-      begin if (lr_5_1_d2) acc_5_1 <= 26'h0000000; else acc_5_1 <= $signed(acc_5_1) + $signed(p_5_1); end
+      lf_5_1_d0 <= lr_5_1_d2;
       lr_5_1_d2 <= lr_5_1_d1;
       lr_5_1_d1 <= lr_5_1_d0;
       lr_5_1_d0 <= l_5_0;
-      p_5_1 <= \p$680 ;
+      p_5_1 <= \p$639 ;
       l_5_1 <= l_5_0;
       a_5_1 <= a_5_0;
-      begin if (lr_5_0_d2) acc_5_0 <= 26'h0000000; else acc_5_0 <= $signed(acc_5_0) + $signed(p_5_0); end
+      lf_5_0_d0 <= lr_5_0_d2;
       lr_5_0_d2 <= lr_5_0_d1;
       lr_5_0_d1 <= lr_5_0_d0;
       lr_5_0_d0 <= skew_l5_d4;
-      p_5_0 <= \p$667 ;
+      p_5_0 <= \p$627 ;
       l_5_0 <= skew_l5_d4;
       a_5_0 <= skew_a5_d4;
-      begin if (lr_4_7_d2) acc_4_7 <= 26'h0000000; else acc_4_7 <= $signed(acc_4_7) + $signed(p_4_7); end
+      lf_4_7_d0 <= lr_4_7_d2;
       lr_4_7_d2 <= lr_4_7_d1;
       lr_4_7_d1 <= lr_4_7_d0;
       lr_4_7_d0 <= l_4_6;
-      p_4_7 <= \p$654 ;
-      begin if (lr_4_6_d2) acc_4_6 <= 26'h0000000; else acc_4_6 <= $signed(acc_4_6) + $signed(p_4_6); end
+      p_4_7 <= \p$615 ;
+      lf_4_6_d0 <= lr_4_6_d2;
       lr_4_6_d2 <= lr_4_6_d1;
       lr_4_6_d1 <= lr_4_6_d0;
       lr_4_6_d0 <= l_4_5;
-      p_4_6 <= \p$641 ;
+      p_4_6 <= \p$603 ;
       l_4_6 <= l_4_5;
       a_4_6 <= a_4_5;
-      begin if (lr_4_5_d2) acc_4_5 <= 26'h0000000; else acc_4_5 <= $signed(acc_4_5) + $signed(p_4_5); end
+      lf_4_5_d0 <= lr_4_5_d2;
       lr_4_5_d2 <= lr_4_5_d1;
       lr_4_5_d1 <= lr_4_5_d0;
       lr_4_5_d0 <= l_4_4;
-      p_4_5 <= \p$628 ;
+      p_4_5 <= \p$591 ;
       l_4_5 <= l_4_4;
       a_4_5 <= a_4_4;
-      begin if (lr_4_4_d2) acc_4_4 <= 26'h0000000; else acc_4_4 <= $signed(acc_4_4) + $signed(p_4_4); end
+      lf_4_4_d0 <= lr_4_4_d2;
       lr_4_4_d2 <= lr_4_4_d1;
       lr_4_4_d1 <= lr_4_4_d0;
       lr_4_4_d0 <= l_4_3;
-      p_4_4 <= \p$615 ;
+      p_4_4 <= \p$579 ;
       l_4_4 <= l_4_3;
       a_4_4 <= a_4_3;
-      begin if (lr_4_3_d2) acc_4_3 <= 26'h0000000; else acc_4_3 <= $signed(acc_4_3) + $signed(p_4_3); end
+      lf_4_3_d0 <= lr_4_3_d2;
       lr_4_3_d2 <= lr_4_3_d1;
       lr_4_3_d1 <= lr_4_3_d0;
       lr_4_3_d0 <= l_4_2;
-      p_4_3 <= \p$602 ;
+      p_4_3 <= \p$567 ;
       l_4_3 <= l_4_2;
       a_4_3 <= a_4_2;
-      begin if (lr_4_2_d2) acc_4_2 <= 26'h0000000; else acc_4_2 <= $signed(acc_4_2) + $signed(p_4_2); end
+      lf_4_2_d0 <= lr_4_2_d2;
       lr_4_2_d2 <= lr_4_2_d1;
       lr_4_2_d1 <= lr_4_2_d0;
       lr_4_2_d0 <= l_4_1;
-      p_4_2 <= \p$589 ;
+      p_4_2 <= \p$555 ;
       l_4_2 <= l_4_1;
       a_4_2 <= a_4_1;
-      begin if (lr_4_1_d2) acc_4_1 <= 26'h0000000; else acc_4_1 <= $signed(acc_4_1) + $signed(p_4_1); end
+      lf_4_1_d0 <= lr_4_1_d2;
       lr_4_1_d2 <= lr_4_1_d1;
       lr_4_1_d1 <= lr_4_1_d0;
       lr_4_1_d0 <= l_4_0;
-      p_4_1 <= \p$576 ;
+      p_4_1 <= \p$543 ;
       l_4_1 <= l_4_0;
       a_4_1 <= a_4_0;
-      begin if (lr_4_0_d2) acc_4_0 <= 26'h0000000; else acc_4_0 <= $signed(acc_4_0) + $signed(p_4_0); end
+      lf_4_0_d0 <= lr_4_0_d2;
       lr_4_0_d2 <= lr_4_0_d1;
       lr_4_0_d1 <= lr_4_0_d0;
       lr_4_0_d0 <= skew_l4_d3;
-      p_4_0 <= \p$563 ;
+      p_4_0 <= \p$531 ;
       l_4_0 <= skew_l4_d3;
       a_4_0 <= skew_a4_d3;
-      begin if (lr_3_7_d2) acc_3_7 <= 26'h0000000; else acc_3_7 <= $signed(acc_3_7) + $signed(p_3_7); end
+      lf_3_7_d0 <= lr_3_7_d2;
       lr_3_7_d2 <= lr_3_7_d1;
       lr_3_7_d1 <= lr_3_7_d0;
       lr_3_7_d0 <= l_3_6;
-      p_3_7 <= \p$550 ;
-      begin if (lr_3_6_d2) acc_3_6 <= 26'h0000000; else acc_3_6 <= $signed(acc_3_6) + $signed(p_3_6); end
+      p_3_7 <= \p$519 ;
+      lf_3_6_d0 <= lr_3_6_d2;
       lr_3_6_d2 <= lr_3_6_d1;
       lr_3_6_d1 <= lr_3_6_d0;
       lr_3_6_d0 <= l_3_5;
-      p_3_6 <= \p$537 ;
+      p_3_6 <= \p$507 ;
       l_3_6 <= l_3_5;
       a_3_6 <= a_3_5;
-      begin if (lr_3_5_d2) acc_3_5 <= 26'h0000000; else acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5); end
+      lf_3_5_d0 <= lr_3_5_d2;
       lr_3_5_d2 <= lr_3_5_d1;
       lr_3_5_d1 <= lr_3_5_d0;
       lr_3_5_d0 <= l_3_4;
-      p_3_5 <= \p$524 ;
+      p_3_5 <= \p$495 ;
       l_3_5 <= l_3_4;
       a_3_5 <= a_3_4;
-      begin if (lr_3_4_d2) acc_3_4 <= 26'h0000000; else acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4); end
+      lf_3_4_d0 <= lr_3_4_d2;
       lr_3_4_d2 <= lr_3_4_d1;
       lr_3_4_d1 <= lr_3_4_d0;
       lr_3_4_d0 <= l_3_3;
-      p_3_4 <= \p$511 ;
+      p_3_4 <= \p$483 ;
       l_3_4 <= l_3_3;
       a_3_4 <= a_3_3;
-      begin if (lr_3_3_d2) acc_3_3 <= 26'h0000000; else acc_3_3 <= $signed(acc_3_3) + $signed(p_3_3); end
+      lf_3_3_d0 <= lr_3_3_d2;
       lr_3_3_d2 <= lr_3_3_d1;
       lr_3_3_d1 <= lr_3_3_d0;
       lr_3_3_d0 <= l_3_2;
-      p_3_3 <= \p$498 ;
+      p_3_3 <= \p$471 ;
       l_3_3 <= l_3_2;
       a_3_3 <= a_3_2;
-      begin if (lr_3_2_d2) acc_3_2 <= 26'h0000000; else acc_3_2 <= $signed(acc_3_2) + $signed(p_3_2); end
+      lf_3_2_d0 <= lr_3_2_d2;
       lr_3_2_d2 <= lr_3_2_d1;
       lr_3_2_d1 <= lr_3_2_d0;
       lr_3_2_d0 <= l_3_1;
-      p_3_2 <= \p$485 ;
+      p_3_2 <= \p$459 ;
       l_3_2 <= l_3_1;
       a_3_2 <= a_3_1;
-      begin if (lr_3_1_d2) acc_3_1 <= 26'h0000000; else acc_3_1 <= $signed(acc_3_1) + $signed(p_3_1); end
+      lf_3_1_d0 <= lr_3_1_d2;
       lr_3_1_d2 <= lr_3_1_d1;
       lr_3_1_d1 <= lr_3_1_d0;
       lr_3_1_d0 <= l_3_0;
-      p_3_1 <= \p$472 ;
+      p_3_1 <= \p$447 ;
       l_3_1 <= l_3_0;
       a_3_1 <= a_3_0;
-      begin if (lr_3_0_d2) acc_3_0 <= 26'h0000000; else acc_3_0 <= $signed(acc_3_0) + $signed(p_3_0); end
+      lf_3_0_d0 <= lr_3_0_d2;
       lr_3_0_d2 <= lr_3_0_d1;
       lr_3_0_d1 <= lr_3_0_d0;
       lr_3_0_d0 <= skew_l3_d2;
-      p_3_0 <= \p$459 ;
+      p_3_0 <= \p$435 ;
       l_3_0 <= skew_l3_d2;
       a_3_0 <= skew_a3_d2;
-      begin if (lr_2_7_d2) acc_2_7 <= 26'h0000000; else acc_2_7 <= $signed(acc_2_7) + $signed(p_2_7); end
+      lf_2_7_d0 <= lr_2_7_d2;
       lr_2_7_d2 <= lr_2_7_d1;
       lr_2_7_d1 <= lr_2_7_d0;
       lr_2_7_d0 <= l_2_6;
-      p_2_7 <= \p$446 ;
-      begin if (lr_2_6_d2) acc_2_6 <= 26'h0000000; else acc_2_6 <= $signed(acc_2_6) + $signed(p_2_6); end
+      p_2_7 <= \p$423 ;
+      lf_2_6_d0 <= lr_2_6_d2;
       lr_2_6_d2 <= lr_2_6_d1;
       lr_2_6_d1 <= lr_2_6_d0;
       lr_2_6_d0 <= l_2_5;
-      p_2_6 <= \p$433 ;
+      p_2_6 <= \p$411 ;
       l_2_6 <= l_2_5;
       a_2_6 <= a_2_5;
-      begin if (lr_2_5_d2) acc_2_5 <= 26'h0000000; else acc_2_5 <= $signed(acc_2_5) + $signed(p_2_5); end
+      lf_2_5_d0 <= lr_2_5_d2;
       lr_2_5_d2 <= lr_2_5_d1;
       lr_2_5_d1 <= lr_2_5_d0;
       lr_2_5_d0 <= l_2_4;
-      p_2_5 <= \p$420 ;
+      p_2_5 <= \p$399 ;
       l_2_5 <= l_2_4;
       a_2_5 <= a_2_4;
-      begin if (lr_2_4_d2) acc_2_4 <= 26'h0000000; else acc_2_4 <= $signed(acc_2_4) + $signed(p_2_4); end
+      lf_2_4_d0 <= lr_2_4_d2;
       lr_2_4_d2 <= lr_2_4_d1;
       lr_2_4_d1 <= lr_2_4_d0;
       lr_2_4_d0 <= l_2_3;
-      p_2_4 <= \p$407 ;
+      p_2_4 <= \p$387 ;
       l_2_4 <= l_2_3;
       a_2_4 <= a_2_3;
-      begin if (lr_2_3_d2) acc_2_3 <= 26'h0000000; else acc_2_3 <= $signed(acc_2_3) + $signed(p_2_3); end
+      lf_2_3_d0 <= lr_2_3_d2;
       lr_2_3_d2 <= lr_2_3_d1;
       lr_2_3_d1 <= lr_2_3_d0;
       lr_2_3_d0 <= l_2_2;
-      p_2_3 <= \p$394 ;
+      p_2_3 <= \p$375 ;
       l_2_3 <= l_2_2;
       a_2_3 <= a_2_2;
-      begin if (lr_2_2_d2) acc_2_2 <= 26'h0000000; else acc_2_2 <= $signed(acc_2_2) + $signed(p_2_2); end
+      lf_2_2_d0 <= lr_2_2_d2;
       lr_2_2_d2 <= lr_2_2_d1;
       lr_2_2_d1 <= lr_2_2_d0;
       lr_2_2_d0 <= l_2_1;
-      p_2_2 <= \p$381 ;
+      p_2_2 <= \p$363 ;
       l_2_2 <= l_2_1;
       a_2_2 <= a_2_1;
-      begin if (lr_2_1_d2) acc_2_1 <= 26'h0000000; else acc_2_1 <= $signed(acc_2_1) + $signed(p_2_1); end
+      lf_2_1_d0 <= lr_2_1_d2;
       lr_2_1_d2 <= lr_2_1_d1;
       lr_2_1_d1 <= lr_2_1_d0;
       lr_2_1_d0 <= l_2_0;
-      p_2_1 <= \p$368 ;
+      p_2_1 <= \p$351 ;
       l_2_1 <= l_2_0;
       a_2_1 <= a_2_0;
-      begin if (lr_2_0_d2) acc_2_0 <= 26'h0000000; else acc_2_0 <= $signed(acc_2_0) + $signed(p_2_0); end
+      lf_2_0_d0 <= lr_2_0_d2;
       lr_2_0_d2 <= lr_2_0_d1;
       lr_2_0_d1 <= lr_2_0_d0;
       lr_2_0_d0 <= skew_l2_d1;
-      p_2_0 <= \p$355 ;
+      p_2_0 <= \p$339 ;
       l_2_0 <= skew_l2_d1;
       a_2_0 <= skew_a2_d1;
-      begin if (lr_1_7_d2) acc_1_7 <= 26'h0000000; else acc_1_7 <= $signed(acc_1_7) + $signed(p_1_7); end
+      lf_1_7_d0 <= lr_1_7_d2;
       lr_1_7_d2 <= lr_1_7_d1;
       lr_1_7_d1 <= lr_1_7_d0;
       lr_1_7_d0 <= l_1_6;
-      p_1_7 <= \p$342 ;
-      begin if (lr_1_6_d2) acc_1_6 <= 26'h0000000; else acc_1_6 <= $signed(acc_1_6) + $signed(p_1_6); end
+      p_1_7 <= \p$327 ;
+      lf_1_6_d0 <= lr_1_6_d2;
       lr_1_6_d2 <= lr_1_6_d1;
       lr_1_6_d1 <= lr_1_6_d0;
       lr_1_6_d0 <= l_1_5;
-      p_1_6 <= \p$329 ;
+      p_1_6 <= \p$315 ;
       l_1_6 <= l_1_5;
       a_1_6 <= a_1_5;
-      begin if (lr_1_5_d2) acc_1_5 <= 26'h0000000; else acc_1_5 <= $signed(acc_1_5) + $signed(p_1_5); end
+      lf_1_5_d0 <= lr_1_5_d2;
       lr_1_5_d2 <= lr_1_5_d1;
       lr_1_5_d1 <= lr_1_5_d0;
       lr_1_5_d0 <= l_1_4;
-      p_1_5 <= \p$316 ;
+      p_1_5 <= \p$303 ;
       l_1_5 <= l_1_4;
       a_1_5 <= a_1_4;
-      begin if (lr_1_4_d2) acc_1_4 <= 26'h0000000; else acc_1_4 <= $signed(acc_1_4) + $signed(p_1_4); end
+      lf_1_4_d0 <= lr_1_4_d2;
       lr_1_4_d2 <= lr_1_4_d1;
       lr_1_4_d1 <= lr_1_4_d0;
       lr_1_4_d0 <= l_1_3;
-      p_1_4 <= \p$303 ;
+      p_1_4 <= \p$291 ;
       l_1_4 <= l_1_3;
       a_1_4 <= a_1_3;
-      begin if (lr_1_3_d2) acc_1_3 <= 26'h0000000; else acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3); end
+      lf_1_3_d0 <= lr_1_3_d2;
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
-      p_1_3 <= \p$290 ;
+      p_1_3 <= \p$279 ;
       l_1_3 <= l_1_2;
       a_1_3 <= a_1_2;
-      begin if (lr_1_2_d2) acc_1_2 <= 26'h0000000; else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2); end
+      lf_1_2_d0 <= lr_1_2_d2;
       lr_1_2_d2 <= lr_1_2_d1;
       lr_1_2_d1 <= lr_1_2_d0;
       lr_1_2_d0 <= l_1_1;
-      p_1_2 <= \p$277 ;
+      p_1_2 <= \p$267 ;
       l_1_2 <= l_1_1;
       a_1_2 <= a_1_1;
-      begin if (lr_1_1_d2) acc_1_1 <= 26'h0000000; else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1); end
+      lf_1_1_d0 <= lr_1_1_d2;
       lr_1_1_d2 <= lr_1_1_d1;
       lr_1_1_d1 <= lr_1_1_d0;
       lr_1_1_d0 <= l_1_0;
-      p_1_1 <= \p$264 ;
+      p_1_1 <= \p$255 ;
       l_1_1 <= l_1_0;
       a_1_1 <= a_1_0;
-      begin if (lr_1_0_d2) acc_1_0 <= 26'h0000000; else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0); end
+      lf_1_0_d0 <= lr_1_0_d2;
       lr_1_0_d2 <= lr_1_0_d1;
       lr_1_0_d1 <= lr_1_0_d0;
       lr_1_0_d0 <= skew_l1_d0;
-      p_1_0 <= \p$251 ;
+      p_1_0 <= \p$243 ;
       l_1_0 <= skew_l1_d0;
       a_1_0 <= skew_a1_d0;
-      begin if (lr_0_7_d2) acc_0_7 <= 26'h0000000; else acc_0_7 <= $signed(acc_0_7) + $signed(p_0_7); end
+      lf_0_7_d0 <= lr_0_7_d2;
       lr_0_7_d2 <= lr_0_7_d1;
       lr_0_7_d1 <= lr_0_7_d0;
       lr_0_7_d0 <= l_0_6;
-      p_0_7 <= \p$238 ;
-      begin if (lr_0_6_d2) acc_0_6 <= 26'h0000000; else acc_0_6 <= $signed(acc_0_6) + $signed(p_0_6); end
+      p_0_7 <= \p$231 ;
+      lf_0_6_d0 <= lr_0_6_d2;
       lr_0_6_d2 <= lr_0_6_d1;
       lr_0_6_d1 <= lr_0_6_d0;
       lr_0_6_d0 <= l_0_5;
-      p_0_6 <= \p$225 ;
+      p_0_6 <= \p$219 ;
       l_0_6 <= l_0_5;
       a_0_6 <= a_0_5;
-      begin if (lr_0_5_d2) acc_0_5 <= 26'h0000000; else acc_0_5 <= $signed(acc_0_5) + $signed(p_0_5); end
+      lf_0_5_d0 <= lr_0_5_d2;
       lr_0_5_d2 <= lr_0_5_d1;
       lr_0_5_d1 <= lr_0_5_d0;
       lr_0_5_d0 <= l_0_4;
-      p_0_5 <= \p$212 ;
+      p_0_5 <= \p$207 ;
       l_0_5 <= l_0_4;
       a_0_5 <= a_0_4;
-      begin if (lr_0_4_d2) acc_0_4 <= 26'h0000000; else acc_0_4 <= $signed(acc_0_4) + $signed(p_0_4); end
+      lf_0_4_d0 <= lr_0_4_d2;
       lr_0_4_d2 <= lr_0_4_d1;
       lr_0_4_d1 <= lr_0_4_d0;
       lr_0_4_d0 <= l_0_3;
-      p_0_4 <= \p$199 ;
+      p_0_4 <= \p$195 ;
       l_0_4 <= l_0_3;
       a_0_4 <= a_0_3;
-      begin if (lr_0_3_d2) acc_0_3 <= 26'h0000000; else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3); end
+      lf_0_3_d0 <= lr_0_3_d2;
       lr_0_3_d2 <= lr_0_3_d1;
       lr_0_3_d1 <= lr_0_3_d0;
       lr_0_3_d0 <= l_0_2;
-      p_0_3 <= \p$186 ;
+      p_0_3 <= \p$183 ;
       l_0_3 <= l_0_2;
       a_0_3 <= a_0_2;
-      begin if (lr_0_2_d2) acc_0_2 <= 26'h0000000; else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2); end
+      lf_0_2_d0 <= lr_0_2_d2;
       lr_0_2_d2 <= lr_0_2_d1;
       lr_0_2_d1 <= lr_0_2_d0;
       lr_0_2_d0 <= l_0_1;
-      p_0_2 <= \p$173 ;
+      p_0_2 <= \p$171 ;
       l_0_2 <= l_0_1;
       a_0_2 <= a_0_1;
-      begin if (lr_0_1_d2) acc_0_1 <= 26'h0000000; else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1); end
+      lf_0_1_d0 <= lr_0_1_d2;
       lr_0_1_d2 <= lr_0_1_d1;
       lr_0_1_d1 <= lr_0_1_d0;
       lr_0_1_d0 <= l_0_0;
-      p_0_1 <= \p$160 ;
+      p_0_1 <= \p$159 ;
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
-      begin if (lr_0_0_d2) acc_0_0 <= 26'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0); end
+      lf_0_0_d0 <= lr_0_0_d2;
       lr_0_0_d2 <= lr_0_0_d1;
       lr_0_0_d1 <= lr_0_0_d0;
       lr_0_0_d0 <= in_last2;
@@ -3516,206 +4092,206 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_beat <= 3'h0;
       drain_count <= 4'h0;
     end else begin
-      drain_advance <= _0103_ & _0104_;
+      drain_advance <= _066_ & _068_;
       drain_beat <= beat_next;
       drain_count <= count_next;
     end
-    if (_0134_) begin
+    if (_070_) begin
       drain_row <= 3'h0;
-    end else if (_0100_) begin
+    end else if (_044_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_7_7) begin
-      out_7_7 <= $signed(acc_7_7) + $signed(p_7_7);
+      out_7_7 <= \acc$910 ;
     end
     if (cap_7_6) begin
-      out_7_6 <= $signed(acc_7_6) + $signed(p_7_6);
+      out_7_6 <= \acc$898 ;
     end
     if (cap_7_5) begin
-      out_7_5 <= $signed(acc_7_5) + $signed(p_7_5);
+      out_7_5 <= \acc$886 ;
     end
     if (cap_7_4) begin
-      out_7_4 <= $signed(acc_7_4) + $signed(p_7_4);
+      out_7_4 <= \acc$874 ;
     end
     if (cap_7_3) begin
-      out_7_3 <= $signed(acc_7_3) + $signed(p_7_3);
+      out_7_3 <= \acc$862 ;
     end
     if (cap_7_2) begin
-      out_7_2 <= $signed(acc_7_2) + $signed(p_7_2);
+      out_7_2 <= \acc$850 ;
     end
     if (cap_7_1) begin
-      out_7_1 <= $signed(acc_7_1) + $signed(p_7_1);
+      out_7_1 <= \acc$838 ;
     end
     if (cap_7_0) begin
-      out_7_0 <= $signed(acc_7_0) + $signed(p_7_0);
+      out_7_0 <= \acc$826 ;
     end
     if (cap_6_7) begin
-      out_6_7 <= $signed(acc_6_7) + $signed(p_6_7);
+      out_6_7 <= \acc$814 ;
     end
     if (cap_6_6) begin
-      out_6_6 <= $signed(acc_6_6) + $signed(p_6_6);
+      out_6_6 <= \acc$802 ;
     end
     if (cap_6_5) begin
-      out_6_5 <= $signed(acc_6_5) + $signed(p_6_5);
+      out_6_5 <= \acc$790 ;
     end
     if (cap_6_4) begin
-      out_6_4 <= $signed(acc_6_4) + $signed(p_6_4);
+      out_6_4 <= \acc$778 ;
     end
     if (cap_6_3) begin
-      out_6_3 <= $signed(acc_6_3) + $signed(p_6_3);
+      out_6_3 <= \acc$766 ;
     end
     if (cap_6_2) begin
-      out_6_2 <= $signed(acc_6_2) + $signed(p_6_2);
+      out_6_2 <= \acc$754 ;
     end
     if (cap_6_1) begin
-      out_6_1 <= $signed(acc_6_1) + $signed(p_6_1);
+      out_6_1 <= \acc$742 ;
     end
     if (cap_6_0) begin
-      out_6_0 <= $signed(acc_6_0) + $signed(p_6_0);
+      out_6_0 <= \acc$730 ;
     end
     if (cap_5_7) begin
-      out_5_7 <= $signed(acc_5_7) + $signed(p_5_7);
+      out_5_7 <= \acc$718 ;
     end
     if (cap_5_6) begin
-      out_5_6 <= $signed(acc_5_6) + $signed(p_5_6);
+      out_5_6 <= \acc$706 ;
     end
     if (cap_5_5) begin
-      out_5_5 <= $signed(acc_5_5) + $signed(p_5_5);
+      out_5_5 <= \acc$694 ;
     end
     if (cap_5_4) begin
-      out_5_4 <= $signed(acc_5_4) + $signed(p_5_4);
+      out_5_4 <= \acc$682 ;
     end
     if (cap_5_3) begin
-      out_5_3 <= $signed(acc_5_3) + $signed(p_5_3);
+      out_5_3 <= \acc$670 ;
     end
     if (cap_5_2) begin
-      out_5_2 <= $signed(acc_5_2) + $signed(p_5_2);
+      out_5_2 <= \acc$658 ;
     end
     if (cap_5_1) begin
-      out_5_1 <= $signed(acc_5_1) + $signed(p_5_1);
+      out_5_1 <= \acc$646 ;
     end
     if (cap_5_0) begin
-      out_5_0 <= $signed(acc_5_0) + $signed(p_5_0);
+      out_5_0 <= \acc$634 ;
     end
     if (cap_4_7) begin
-      out_4_7 <= $signed(acc_4_7) + $signed(p_4_7);
+      out_4_7 <= \acc$622 ;
     end
     if (cap_4_6) begin
-      out_4_6 <= $signed(acc_4_6) + $signed(p_4_6);
+      out_4_6 <= \acc$610 ;
     end
     if (cap_4_5) begin
-      out_4_5 <= $signed(acc_4_5) + $signed(p_4_5);
+      out_4_5 <= \acc$598 ;
     end
     if (cap_4_4) begin
-      out_4_4 <= $signed(acc_4_4) + $signed(p_4_4);
+      out_4_4 <= \acc$586 ;
     end
     if (cap_4_3) begin
-      out_4_3 <= $signed(acc_4_3) + $signed(p_4_3);
+      out_4_3 <= \acc$574 ;
     end
     if (cap_4_2) begin
-      out_4_2 <= $signed(acc_4_2) + $signed(p_4_2);
+      out_4_2 <= \acc$562 ;
     end
     if (cap_4_1) begin
-      out_4_1 <= $signed(acc_4_1) + $signed(p_4_1);
+      out_4_1 <= \acc$550 ;
     end
     if (cap_4_0) begin
-      out_4_0 <= $signed(acc_4_0) + $signed(p_4_0);
+      out_4_0 <= \acc$538 ;
     end
     if (cap_3_7) begin
-      out_3_7 <= $signed(acc_3_7) + $signed(p_3_7);
+      out_3_7 <= \acc$526 ;
     end
     if (cap_3_6) begin
-      out_3_6 <= $signed(acc_3_6) + $signed(p_3_6);
+      out_3_6 <= \acc$514 ;
     end
     if (cap_3_5) begin
-      out_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
+      out_3_5 <= \acc$502 ;
     end
     if (cap_3_4) begin
-      out_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
+      out_3_4 <= \acc$490 ;
     end
     if (cap_3_3) begin
-      out_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
+      out_3_3 <= \acc$478 ;
     end
     if (cap_3_2) begin
-      out_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
+      out_3_2 <= \acc$466 ;
     end
     if (cap_3_1) begin
-      out_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
+      out_3_1 <= \acc$454 ;
     end
     if (cap_3_0) begin
-      out_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
+      out_3_0 <= \acc$442 ;
     end
     if (cap_2_7) begin
-      out_2_7 <= $signed(acc_2_7) + $signed(p_2_7);
+      out_2_7 <= \acc$430 ;
     end
     if (cap_2_6) begin
-      out_2_6 <= $signed(acc_2_6) + $signed(p_2_6);
+      out_2_6 <= \acc$418 ;
     end
     if (cap_2_5) begin
-      out_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
+      out_2_5 <= \acc$406 ;
     end
     if (cap_2_4) begin
-      out_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
+      out_2_4 <= \acc$394 ;
     end
     if (cap_2_3) begin
-      out_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
+      out_2_3 <= \acc$382 ;
     end
     if (cap_2_2) begin
-      out_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
+      out_2_2 <= \acc$370 ;
     end
     if (cap_2_1) begin
-      out_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
+      out_2_1 <= \acc$358 ;
     end
     if (cap_2_0) begin
-      out_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
+      out_2_0 <= \acc$346 ;
     end
     if (cap_1_7) begin
-      out_1_7 <= $signed(acc_1_7) + $signed(p_1_7);
+      out_1_7 <= \acc$334 ;
     end
     if (cap_1_6) begin
-      out_1_6 <= $signed(acc_1_6) + $signed(p_1_6);
+      out_1_6 <= \acc$322 ;
     end
     if (cap_1_5) begin
-      out_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
+      out_1_5 <= \acc$310 ;
     end
     if (cap_1_4) begin
-      out_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
+      out_1_4 <= \acc$298 ;
     end
     if (cap_1_3) begin
-      out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
+      out_1_3 <= \acc$286 ;
     end
     if (cap_1_2) begin
-      out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
+      out_1_2 <= \acc$274 ;
     end
     if (cap_1_1) begin
-      out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
+      out_1_1 <= \acc$262 ;
     end
     if (cap_1_0) begin
-      out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
+      out_1_0 <= \acc$250 ;
     end
     if (cap_0_7) begin
-      out_0_7 <= $signed(acc_0_7) + $signed(p_0_7);
+      out_0_7 <= \acc$238 ;
     end
     if (cap_0_6) begin
-      out_0_6 <= $signed(acc_0_6) + $signed(p_0_6);
+      out_0_6 <= \acc$226 ;
     end
     if (cap_0_5) begin
-      out_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
+      out_0_5 <= \acc$214 ;
     end
     if (cap_0_4) begin
-      out_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
+      out_0_4 <= \acc$202 ;
     end
     if (cap_0_3) begin
-      out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
+      out_0_3 <= \acc$190 ;
     end
     if (cap_0_2) begin
-      out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
+      out_0_2 <= \acc$178 ;
     end
     if (cap_0_1) begin
-      out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
+      out_0_1 <= \acc$166 ;
     end
     if (cap_0_0) begin
-      out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
+      out_0_0 <= acc;
     end
     if (en)
       if (in_idle2) skew_w7_d0 <= 8'h00;
@@ -3742,7 +4318,18183 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_0 (clk, rst, \port$493$0 , \port$493$1 , \port$493$2 , \port$493$3 , \port$493$4 , \port$493$5 , \port$493$6 , \port$493$7 , \port$493$8 , \port$493$9 , \port$493$10 , \port$493$11 , \port$493$12 , \port$493$13 , \port$493$14 , \port$493$15 , a, b, en
+module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else if (en) begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_0_0 (clk, rst, \port$299$0 , \port$299$1 , \port$299$2 , \port$299$3 , \port$299$4 , \port$299$5 , \port$299$6 , \port$299$7 , \port$299$8 , \port$299$9 , \port$299$10 , \port$299$11 , \port$299$12 , \port$299$13 , \port$299$14 , \port$299$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -3753,38 +22505,38 @@ module \hwq_mac_array.mul_0_0 (clk, rst, \port$493$0 , \port$493$1 , \port$493$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$493$0 ;
-  wire \port$493$0 ;
-  output \port$493$1 ;
-  wire \port$493$1 ;
-  output \port$493$10 ;
-  wire \port$493$10 ;
-  output \port$493$11 ;
-  wire \port$493$11 ;
-  output \port$493$12 ;
-  wire \port$493$12 ;
-  output \port$493$13 ;
-  wire \port$493$13 ;
-  output \port$493$14 ;
-  wire \port$493$14 ;
-  output \port$493$15 ;
-  wire \port$493$15 ;
-  output \port$493$2 ;
-  wire \port$493$2 ;
-  output \port$493$3 ;
-  wire \port$493$3 ;
-  output \port$493$4 ;
-  wire \port$493$4 ;
-  output \port$493$5 ;
-  wire \port$493$5 ;
-  output \port$493$6 ;
-  wire \port$493$6 ;
-  output \port$493$7 ;
-  wire \port$493$7 ;
-  output \port$493$8 ;
-  wire \port$493$8 ;
-  output \port$493$9 ;
-  wire \port$493$9 ;
+  output \port$299$0 ;
+  wire \port$299$0 ;
+  output \port$299$1 ;
+  wire \port$299$1 ;
+  output \port$299$10 ;
+  wire \port$299$10 ;
+  output \port$299$11 ;
+  wire \port$299$11 ;
+  output \port$299$12 ;
+  wire \port$299$12 ;
+  output \port$299$13 ;
+  wire \port$299$13 ;
+  output \port$299$14 ;
+  wire \port$299$14 ;
+  output \port$299$15 ;
+  wire \port$299$15 ;
+  output \port$299$2 ;
+  wire \port$299$2 ;
+  output \port$299$3 ;
+  wire \port$299$3 ;
+  output \port$299$4 ;
+  wire \port$299$4 ;
+  output \port$299$5 ;
+  wire \port$299$5 ;
+  output \port$299$6 ;
+  wire \port$299$6 ;
+  output \port$299$7 ;
+  wire \port$299$7 ;
+  output \port$299$8 ;
+  wire \port$299$8 ;
+  output \port$299$9 ;
+  wire \port$299$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -3860,19 +22612,19 @@ module \hwq_mac_array.mul_0_0 (clk, rst, \port$493$0 , \port$493$1 , \port$493$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$493$0 ),
-    .P1(\port$493$1 ),
-    .P10(\port$493$10 ),
-    .P11(\port$493$11 ),
-    .P12(\port$493$12 ),
-    .P13(\port$493$13 ),
-    .P14(\port$493$14 ),
-    .P15(\port$493$15 ),
+    .P0(\port$299$0 ),
+    .P1(\port$299$1 ),
+    .P10(\port$299$10 ),
+    .P11(\port$299$11 ),
+    .P12(\port$299$12 ),
+    .P13(\port$299$13 ),
+    .P14(\port$299$14 ),
+    .P15(\port$299$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$493$2 ),
+    .P2(\port$299$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -3883,30 +22635,30 @@ module \hwq_mac_array.mul_0_0 (clk, rst, \port$493$0 , \port$493$1 , \port$493$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$493$3 ),
+    .P3(\port$299$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$493$4 ),
-    .P5(\port$493$5 ),
-    .P6(\port$493$6 ),
-    .P7(\port$493$7 ),
-    .P8(\port$493$8 ),
-    .P9(\port$493$9 ),
+    .P4(\port$299$4 ),
+    .P5(\port$299$5 ),
+    .P6(\port$299$6 ),
+    .P7(\port$299$7 ),
+    .P8(\port$299$8 ),
+    .P9(\port$299$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$493$15 , \port$493$14 , \port$493$13 , \port$493$12 , \port$493$11 , \port$493$10 , \port$493$9 , \port$493$8 , \port$493$7 , \port$493$6 , \port$493$5 , \port$493$4 , \port$493$3 , \port$493$2 , \port$493$1 , \port$493$0  };
+  assign p36[15:0] = { \port$299$15 , \port$299$14 , \port$299$13 , \port$299$12 , \port$299$11 , \port$299$10 , \port$299$9 , \port$299$8 , \port$299$7 , \port$299$6 , \port$299$5 , \port$299$4 , \port$299$3 , \port$299$2 , \port$299$1 , \port$299$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_1 (clk, rst, \port$494$0 , \port$494$1 , \port$494$2 , \port$494$3 , \port$494$4 , \port$494$5 , \port$494$6 , \port$494$7 , \port$494$8 , \port$494$9 , \port$494$10 , \port$494$11 , \port$494$12 , \port$494$13 , \port$494$14 , \port$494$15 , b, a, en
+module \hwq_mac_array.mul_0_1 (clk, rst, \port$315$0 , \port$315$1 , \port$315$2 , \port$315$3 , \port$315$4 , \port$315$5 , \port$315$6 , \port$315$7 , \port$315$8 , \port$315$9 , \port$315$10 , \port$315$11 , \port$315$12 , \port$315$13 , \port$315$14 , \port$315$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -3917,38 +22669,38 @@ module \hwq_mac_array.mul_0_1 (clk, rst, \port$494$0 , \port$494$1 , \port$494$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$494$0 ;
-  wire \port$494$0 ;
-  output \port$494$1 ;
-  wire \port$494$1 ;
-  output \port$494$10 ;
-  wire \port$494$10 ;
-  output \port$494$11 ;
-  wire \port$494$11 ;
-  output \port$494$12 ;
-  wire \port$494$12 ;
-  output \port$494$13 ;
-  wire \port$494$13 ;
-  output \port$494$14 ;
-  wire \port$494$14 ;
-  output \port$494$15 ;
-  wire \port$494$15 ;
-  output \port$494$2 ;
-  wire \port$494$2 ;
-  output \port$494$3 ;
-  wire \port$494$3 ;
-  output \port$494$4 ;
-  wire \port$494$4 ;
-  output \port$494$5 ;
-  wire \port$494$5 ;
-  output \port$494$6 ;
-  wire \port$494$6 ;
-  output \port$494$7 ;
-  wire \port$494$7 ;
-  output \port$494$8 ;
-  wire \port$494$8 ;
-  output \port$494$9 ;
-  wire \port$494$9 ;
+  output \port$315$0 ;
+  wire \port$315$0 ;
+  output \port$315$1 ;
+  wire \port$315$1 ;
+  output \port$315$10 ;
+  wire \port$315$10 ;
+  output \port$315$11 ;
+  wire \port$315$11 ;
+  output \port$315$12 ;
+  wire \port$315$12 ;
+  output \port$315$13 ;
+  wire \port$315$13 ;
+  output \port$315$14 ;
+  wire \port$315$14 ;
+  output \port$315$15 ;
+  wire \port$315$15 ;
+  output \port$315$2 ;
+  wire \port$315$2 ;
+  output \port$315$3 ;
+  wire \port$315$3 ;
+  output \port$315$4 ;
+  wire \port$315$4 ;
+  output \port$315$5 ;
+  wire \port$315$5 ;
+  output \port$315$6 ;
+  wire \port$315$6 ;
+  output \port$315$7 ;
+  wire \port$315$7 ;
+  output \port$315$8 ;
+  wire \port$315$8 ;
+  output \port$315$9 ;
+  wire \port$315$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -4024,19 +22776,19 @@ module \hwq_mac_array.mul_0_1 (clk, rst, \port$494$0 , \port$494$1 , \port$494$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$494$0 ),
-    .P1(\port$494$1 ),
-    .P10(\port$494$10 ),
-    .P11(\port$494$11 ),
-    .P12(\port$494$12 ),
-    .P13(\port$494$13 ),
-    .P14(\port$494$14 ),
-    .P15(\port$494$15 ),
+    .P0(\port$315$0 ),
+    .P1(\port$315$1 ),
+    .P10(\port$315$10 ),
+    .P11(\port$315$11 ),
+    .P12(\port$315$12 ),
+    .P13(\port$315$13 ),
+    .P14(\port$315$14 ),
+    .P15(\port$315$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$494$2 ),
+    .P2(\port$315$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -4047,30 +22799,30 @@ module \hwq_mac_array.mul_0_1 (clk, rst, \port$494$0 , \port$494$1 , \port$494$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$494$3 ),
+    .P3(\port$315$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$494$4 ),
-    .P5(\port$494$5 ),
-    .P6(\port$494$6 ),
-    .P7(\port$494$7 ),
-    .P8(\port$494$8 ),
-    .P9(\port$494$9 ),
+    .P4(\port$315$4 ),
+    .P5(\port$315$5 ),
+    .P6(\port$315$6 ),
+    .P7(\port$315$7 ),
+    .P8(\port$315$8 ),
+    .P9(\port$315$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$494$15 , \port$494$14 , \port$494$13 , \port$494$12 , \port$494$11 , \port$494$10 , \port$494$9 , \port$494$8 , \port$494$7 , \port$494$6 , \port$494$5 , \port$494$4 , \port$494$3 , \port$494$2 , \port$494$1 , \port$494$0  };
+  assign p36[15:0] = { \port$315$15 , \port$315$14 , \port$315$13 , \port$315$12 , \port$315$11 , \port$315$10 , \port$315$9 , \port$315$8 , \port$315$7 , \port$315$6 , \port$315$5 , \port$315$4 , \port$315$3 , \port$315$2 , \port$315$1 , \port$315$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_2 (clk, rst, \port$495$0 , \port$495$1 , \port$495$2 , \port$495$3 , \port$495$4 , \port$495$5 , \port$495$6 , \port$495$7 , \port$495$8 , \port$495$9 , \port$495$10 , \port$495$11 , \port$495$12 , \port$495$13 , \port$495$14 , \port$495$15 , b, a, en
+module \hwq_mac_array.mul_0_2 (clk, rst, \port$331$0 , \port$331$1 , \port$331$2 , \port$331$3 , \port$331$4 , \port$331$5 , \port$331$6 , \port$331$7 , \port$331$8 , \port$331$9 , \port$331$10 , \port$331$11 , \port$331$12 , \port$331$13 , \port$331$14 , \port$331$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -4081,38 +22833,38 @@ module \hwq_mac_array.mul_0_2 (clk, rst, \port$495$0 , \port$495$1 , \port$495$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$495$0 ;
-  wire \port$495$0 ;
-  output \port$495$1 ;
-  wire \port$495$1 ;
-  output \port$495$10 ;
-  wire \port$495$10 ;
-  output \port$495$11 ;
-  wire \port$495$11 ;
-  output \port$495$12 ;
-  wire \port$495$12 ;
-  output \port$495$13 ;
-  wire \port$495$13 ;
-  output \port$495$14 ;
-  wire \port$495$14 ;
-  output \port$495$15 ;
-  wire \port$495$15 ;
-  output \port$495$2 ;
-  wire \port$495$2 ;
-  output \port$495$3 ;
-  wire \port$495$3 ;
-  output \port$495$4 ;
-  wire \port$495$4 ;
-  output \port$495$5 ;
-  wire \port$495$5 ;
-  output \port$495$6 ;
-  wire \port$495$6 ;
-  output \port$495$7 ;
-  wire \port$495$7 ;
-  output \port$495$8 ;
-  wire \port$495$8 ;
-  output \port$495$9 ;
-  wire \port$495$9 ;
+  output \port$331$0 ;
+  wire \port$331$0 ;
+  output \port$331$1 ;
+  wire \port$331$1 ;
+  output \port$331$10 ;
+  wire \port$331$10 ;
+  output \port$331$11 ;
+  wire \port$331$11 ;
+  output \port$331$12 ;
+  wire \port$331$12 ;
+  output \port$331$13 ;
+  wire \port$331$13 ;
+  output \port$331$14 ;
+  wire \port$331$14 ;
+  output \port$331$15 ;
+  wire \port$331$15 ;
+  output \port$331$2 ;
+  wire \port$331$2 ;
+  output \port$331$3 ;
+  wire \port$331$3 ;
+  output \port$331$4 ;
+  wire \port$331$4 ;
+  output \port$331$5 ;
+  wire \port$331$5 ;
+  output \port$331$6 ;
+  wire \port$331$6 ;
+  output \port$331$7 ;
+  wire \port$331$7 ;
+  output \port$331$8 ;
+  wire \port$331$8 ;
+  output \port$331$9 ;
+  wire \port$331$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -4188,19 +22940,19 @@ module \hwq_mac_array.mul_0_2 (clk, rst, \port$495$0 , \port$495$1 , \port$495$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$495$0 ),
-    .P1(\port$495$1 ),
-    .P10(\port$495$10 ),
-    .P11(\port$495$11 ),
-    .P12(\port$495$12 ),
-    .P13(\port$495$13 ),
-    .P14(\port$495$14 ),
-    .P15(\port$495$15 ),
+    .P0(\port$331$0 ),
+    .P1(\port$331$1 ),
+    .P10(\port$331$10 ),
+    .P11(\port$331$11 ),
+    .P12(\port$331$12 ),
+    .P13(\port$331$13 ),
+    .P14(\port$331$14 ),
+    .P15(\port$331$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$495$2 ),
+    .P2(\port$331$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -4211,30 +22963,30 @@ module \hwq_mac_array.mul_0_2 (clk, rst, \port$495$0 , \port$495$1 , \port$495$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$495$3 ),
+    .P3(\port$331$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$495$4 ),
-    .P5(\port$495$5 ),
-    .P6(\port$495$6 ),
-    .P7(\port$495$7 ),
-    .P8(\port$495$8 ),
-    .P9(\port$495$9 ),
+    .P4(\port$331$4 ),
+    .P5(\port$331$5 ),
+    .P6(\port$331$6 ),
+    .P7(\port$331$7 ),
+    .P8(\port$331$8 ),
+    .P9(\port$331$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$495$15 , \port$495$14 , \port$495$13 , \port$495$12 , \port$495$11 , \port$495$10 , \port$495$9 , \port$495$8 , \port$495$7 , \port$495$6 , \port$495$5 , \port$495$4 , \port$495$3 , \port$495$2 , \port$495$1 , \port$495$0  };
+  assign p36[15:0] = { \port$331$15 , \port$331$14 , \port$331$13 , \port$331$12 , \port$331$11 , \port$331$10 , \port$331$9 , \port$331$8 , \port$331$7 , \port$331$6 , \port$331$5 , \port$331$4 , \port$331$3 , \port$331$2 , \port$331$1 , \port$331$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_3 (clk, rst, \port$496$0 , \port$496$1 , \port$496$2 , \port$496$3 , \port$496$4 , \port$496$5 , \port$496$6 , \port$496$7 , \port$496$8 , \port$496$9 , \port$496$10 , \port$496$11 , \port$496$12 , \port$496$13 , \port$496$14 , \port$496$15 , b, a, en
+module \hwq_mac_array.mul_0_3 (clk, rst, \port$347$0 , \port$347$1 , \port$347$2 , \port$347$3 , \port$347$4 , \port$347$5 , \port$347$6 , \port$347$7 , \port$347$8 , \port$347$9 , \port$347$10 , \port$347$11 , \port$347$12 , \port$347$13 , \port$347$14 , \port$347$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -4245,38 +22997,38 @@ module \hwq_mac_array.mul_0_3 (clk, rst, \port$496$0 , \port$496$1 , \port$496$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$496$0 ;
-  wire \port$496$0 ;
-  output \port$496$1 ;
-  wire \port$496$1 ;
-  output \port$496$10 ;
-  wire \port$496$10 ;
-  output \port$496$11 ;
-  wire \port$496$11 ;
-  output \port$496$12 ;
-  wire \port$496$12 ;
-  output \port$496$13 ;
-  wire \port$496$13 ;
-  output \port$496$14 ;
-  wire \port$496$14 ;
-  output \port$496$15 ;
-  wire \port$496$15 ;
-  output \port$496$2 ;
-  wire \port$496$2 ;
-  output \port$496$3 ;
-  wire \port$496$3 ;
-  output \port$496$4 ;
-  wire \port$496$4 ;
-  output \port$496$5 ;
-  wire \port$496$5 ;
-  output \port$496$6 ;
-  wire \port$496$6 ;
-  output \port$496$7 ;
-  wire \port$496$7 ;
-  output \port$496$8 ;
-  wire \port$496$8 ;
-  output \port$496$9 ;
-  wire \port$496$9 ;
+  output \port$347$0 ;
+  wire \port$347$0 ;
+  output \port$347$1 ;
+  wire \port$347$1 ;
+  output \port$347$10 ;
+  wire \port$347$10 ;
+  output \port$347$11 ;
+  wire \port$347$11 ;
+  output \port$347$12 ;
+  wire \port$347$12 ;
+  output \port$347$13 ;
+  wire \port$347$13 ;
+  output \port$347$14 ;
+  wire \port$347$14 ;
+  output \port$347$15 ;
+  wire \port$347$15 ;
+  output \port$347$2 ;
+  wire \port$347$2 ;
+  output \port$347$3 ;
+  wire \port$347$3 ;
+  output \port$347$4 ;
+  wire \port$347$4 ;
+  output \port$347$5 ;
+  wire \port$347$5 ;
+  output \port$347$6 ;
+  wire \port$347$6 ;
+  output \port$347$7 ;
+  wire \port$347$7 ;
+  output \port$347$8 ;
+  wire \port$347$8 ;
+  output \port$347$9 ;
+  wire \port$347$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -4352,19 +23104,19 @@ module \hwq_mac_array.mul_0_3 (clk, rst, \port$496$0 , \port$496$1 , \port$496$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$496$0 ),
-    .P1(\port$496$1 ),
-    .P10(\port$496$10 ),
-    .P11(\port$496$11 ),
-    .P12(\port$496$12 ),
-    .P13(\port$496$13 ),
-    .P14(\port$496$14 ),
-    .P15(\port$496$15 ),
+    .P0(\port$347$0 ),
+    .P1(\port$347$1 ),
+    .P10(\port$347$10 ),
+    .P11(\port$347$11 ),
+    .P12(\port$347$12 ),
+    .P13(\port$347$13 ),
+    .P14(\port$347$14 ),
+    .P15(\port$347$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$496$2 ),
+    .P2(\port$347$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -4375,30 +23127,30 @@ module \hwq_mac_array.mul_0_3 (clk, rst, \port$496$0 , \port$496$1 , \port$496$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$496$3 ),
+    .P3(\port$347$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$496$4 ),
-    .P5(\port$496$5 ),
-    .P6(\port$496$6 ),
-    .P7(\port$496$7 ),
-    .P8(\port$496$8 ),
-    .P9(\port$496$9 ),
+    .P4(\port$347$4 ),
+    .P5(\port$347$5 ),
+    .P6(\port$347$6 ),
+    .P7(\port$347$7 ),
+    .P8(\port$347$8 ),
+    .P9(\port$347$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$496$15 , \port$496$14 , \port$496$13 , \port$496$12 , \port$496$11 , \port$496$10 , \port$496$9 , \port$496$8 , \port$496$7 , \port$496$6 , \port$496$5 , \port$496$4 , \port$496$3 , \port$496$2 , \port$496$1 , \port$496$0  };
+  assign p36[15:0] = { \port$347$15 , \port$347$14 , \port$347$13 , \port$347$12 , \port$347$11 , \port$347$10 , \port$347$9 , \port$347$8 , \port$347$7 , \port$347$6 , \port$347$5 , \port$347$4 , \port$347$3 , \port$347$2 , \port$347$1 , \port$347$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_4 (clk, rst, \port$497$0 , \port$497$1 , \port$497$2 , \port$497$3 , \port$497$4 , \port$497$5 , \port$497$6 , \port$497$7 , \port$497$8 , \port$497$9 , \port$497$10 , \port$497$11 , \port$497$12 , \port$497$13 , \port$497$14 , \port$497$15 , b, a, en
+module \hwq_mac_array.mul_0_4 (clk, rst, \port$363$0 , \port$363$1 , \port$363$2 , \port$363$3 , \port$363$4 , \port$363$5 , \port$363$6 , \port$363$7 , \port$363$8 , \port$363$9 , \port$363$10 , \port$363$11 , \port$363$12 , \port$363$13 , \port$363$14 , \port$363$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -4409,38 +23161,38 @@ module \hwq_mac_array.mul_0_4 (clk, rst, \port$497$0 , \port$497$1 , \port$497$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$497$0 ;
-  wire \port$497$0 ;
-  output \port$497$1 ;
-  wire \port$497$1 ;
-  output \port$497$10 ;
-  wire \port$497$10 ;
-  output \port$497$11 ;
-  wire \port$497$11 ;
-  output \port$497$12 ;
-  wire \port$497$12 ;
-  output \port$497$13 ;
-  wire \port$497$13 ;
-  output \port$497$14 ;
-  wire \port$497$14 ;
-  output \port$497$15 ;
-  wire \port$497$15 ;
-  output \port$497$2 ;
-  wire \port$497$2 ;
-  output \port$497$3 ;
-  wire \port$497$3 ;
-  output \port$497$4 ;
-  wire \port$497$4 ;
-  output \port$497$5 ;
-  wire \port$497$5 ;
-  output \port$497$6 ;
-  wire \port$497$6 ;
-  output \port$497$7 ;
-  wire \port$497$7 ;
-  output \port$497$8 ;
-  wire \port$497$8 ;
-  output \port$497$9 ;
-  wire \port$497$9 ;
+  output \port$363$0 ;
+  wire \port$363$0 ;
+  output \port$363$1 ;
+  wire \port$363$1 ;
+  output \port$363$10 ;
+  wire \port$363$10 ;
+  output \port$363$11 ;
+  wire \port$363$11 ;
+  output \port$363$12 ;
+  wire \port$363$12 ;
+  output \port$363$13 ;
+  wire \port$363$13 ;
+  output \port$363$14 ;
+  wire \port$363$14 ;
+  output \port$363$15 ;
+  wire \port$363$15 ;
+  output \port$363$2 ;
+  wire \port$363$2 ;
+  output \port$363$3 ;
+  wire \port$363$3 ;
+  output \port$363$4 ;
+  wire \port$363$4 ;
+  output \port$363$5 ;
+  wire \port$363$5 ;
+  output \port$363$6 ;
+  wire \port$363$6 ;
+  output \port$363$7 ;
+  wire \port$363$7 ;
+  output \port$363$8 ;
+  wire \port$363$8 ;
+  output \port$363$9 ;
+  wire \port$363$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -4516,19 +23268,19 @@ module \hwq_mac_array.mul_0_4 (clk, rst, \port$497$0 , \port$497$1 , \port$497$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$497$0 ),
-    .P1(\port$497$1 ),
-    .P10(\port$497$10 ),
-    .P11(\port$497$11 ),
-    .P12(\port$497$12 ),
-    .P13(\port$497$13 ),
-    .P14(\port$497$14 ),
-    .P15(\port$497$15 ),
+    .P0(\port$363$0 ),
+    .P1(\port$363$1 ),
+    .P10(\port$363$10 ),
+    .P11(\port$363$11 ),
+    .P12(\port$363$12 ),
+    .P13(\port$363$13 ),
+    .P14(\port$363$14 ),
+    .P15(\port$363$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$497$2 ),
+    .P2(\port$363$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -4539,30 +23291,30 @@ module \hwq_mac_array.mul_0_4 (clk, rst, \port$497$0 , \port$497$1 , \port$497$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$497$3 ),
+    .P3(\port$363$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$497$4 ),
-    .P5(\port$497$5 ),
-    .P6(\port$497$6 ),
-    .P7(\port$497$7 ),
-    .P8(\port$497$8 ),
-    .P9(\port$497$9 ),
+    .P4(\port$363$4 ),
+    .P5(\port$363$5 ),
+    .P6(\port$363$6 ),
+    .P7(\port$363$7 ),
+    .P8(\port$363$8 ),
+    .P9(\port$363$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$497$15 , \port$497$14 , \port$497$13 , \port$497$12 , \port$497$11 , \port$497$10 , \port$497$9 , \port$497$8 , \port$497$7 , \port$497$6 , \port$497$5 , \port$497$4 , \port$497$3 , \port$497$2 , \port$497$1 , \port$497$0  };
+  assign p36[15:0] = { \port$363$15 , \port$363$14 , \port$363$13 , \port$363$12 , \port$363$11 , \port$363$10 , \port$363$9 , \port$363$8 , \port$363$7 , \port$363$6 , \port$363$5 , \port$363$4 , \port$363$3 , \port$363$2 , \port$363$1 , \port$363$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_5 (clk, rst, \port$498$0 , \port$498$1 , \port$498$2 , \port$498$3 , \port$498$4 , \port$498$5 , \port$498$6 , \port$498$7 , \port$498$8 , \port$498$9 , \port$498$10 , \port$498$11 , \port$498$12 , \port$498$13 , \port$498$14 , \port$498$15 , b, a, en
+module \hwq_mac_array.mul_0_5 (clk, rst, \port$379$0 , \port$379$1 , \port$379$2 , \port$379$3 , \port$379$4 , \port$379$5 , \port$379$6 , \port$379$7 , \port$379$8 , \port$379$9 , \port$379$10 , \port$379$11 , \port$379$12 , \port$379$13 , \port$379$14 , \port$379$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -4573,38 +23325,38 @@ module \hwq_mac_array.mul_0_5 (clk, rst, \port$498$0 , \port$498$1 , \port$498$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$498$0 ;
-  wire \port$498$0 ;
-  output \port$498$1 ;
-  wire \port$498$1 ;
-  output \port$498$10 ;
-  wire \port$498$10 ;
-  output \port$498$11 ;
-  wire \port$498$11 ;
-  output \port$498$12 ;
-  wire \port$498$12 ;
-  output \port$498$13 ;
-  wire \port$498$13 ;
-  output \port$498$14 ;
-  wire \port$498$14 ;
-  output \port$498$15 ;
-  wire \port$498$15 ;
-  output \port$498$2 ;
-  wire \port$498$2 ;
-  output \port$498$3 ;
-  wire \port$498$3 ;
-  output \port$498$4 ;
-  wire \port$498$4 ;
-  output \port$498$5 ;
-  wire \port$498$5 ;
-  output \port$498$6 ;
-  wire \port$498$6 ;
-  output \port$498$7 ;
-  wire \port$498$7 ;
-  output \port$498$8 ;
-  wire \port$498$8 ;
-  output \port$498$9 ;
-  wire \port$498$9 ;
+  output \port$379$0 ;
+  wire \port$379$0 ;
+  output \port$379$1 ;
+  wire \port$379$1 ;
+  output \port$379$10 ;
+  wire \port$379$10 ;
+  output \port$379$11 ;
+  wire \port$379$11 ;
+  output \port$379$12 ;
+  wire \port$379$12 ;
+  output \port$379$13 ;
+  wire \port$379$13 ;
+  output \port$379$14 ;
+  wire \port$379$14 ;
+  output \port$379$15 ;
+  wire \port$379$15 ;
+  output \port$379$2 ;
+  wire \port$379$2 ;
+  output \port$379$3 ;
+  wire \port$379$3 ;
+  output \port$379$4 ;
+  wire \port$379$4 ;
+  output \port$379$5 ;
+  wire \port$379$5 ;
+  output \port$379$6 ;
+  wire \port$379$6 ;
+  output \port$379$7 ;
+  wire \port$379$7 ;
+  output \port$379$8 ;
+  wire \port$379$8 ;
+  output \port$379$9 ;
+  wire \port$379$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -4680,19 +23432,19 @@ module \hwq_mac_array.mul_0_5 (clk, rst, \port$498$0 , \port$498$1 , \port$498$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$498$0 ),
-    .P1(\port$498$1 ),
-    .P10(\port$498$10 ),
-    .P11(\port$498$11 ),
-    .P12(\port$498$12 ),
-    .P13(\port$498$13 ),
-    .P14(\port$498$14 ),
-    .P15(\port$498$15 ),
+    .P0(\port$379$0 ),
+    .P1(\port$379$1 ),
+    .P10(\port$379$10 ),
+    .P11(\port$379$11 ),
+    .P12(\port$379$12 ),
+    .P13(\port$379$13 ),
+    .P14(\port$379$14 ),
+    .P15(\port$379$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$498$2 ),
+    .P2(\port$379$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -4703,30 +23455,30 @@ module \hwq_mac_array.mul_0_5 (clk, rst, \port$498$0 , \port$498$1 , \port$498$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$498$3 ),
+    .P3(\port$379$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$498$4 ),
-    .P5(\port$498$5 ),
-    .P6(\port$498$6 ),
-    .P7(\port$498$7 ),
-    .P8(\port$498$8 ),
-    .P9(\port$498$9 ),
+    .P4(\port$379$4 ),
+    .P5(\port$379$5 ),
+    .P6(\port$379$6 ),
+    .P7(\port$379$7 ),
+    .P8(\port$379$8 ),
+    .P9(\port$379$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$498$15 , \port$498$14 , \port$498$13 , \port$498$12 , \port$498$11 , \port$498$10 , \port$498$9 , \port$498$8 , \port$498$7 , \port$498$6 , \port$498$5 , \port$498$4 , \port$498$3 , \port$498$2 , \port$498$1 , \port$498$0  };
+  assign p36[15:0] = { \port$379$15 , \port$379$14 , \port$379$13 , \port$379$12 , \port$379$11 , \port$379$10 , \port$379$9 , \port$379$8 , \port$379$7 , \port$379$6 , \port$379$5 , \port$379$4 , \port$379$3 , \port$379$2 , \port$379$1 , \port$379$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_6 (clk, rst, \port$499$0 , \port$499$1 , \port$499$2 , \port$499$3 , \port$499$4 , \port$499$5 , \port$499$6 , \port$499$7 , \port$499$8 , \port$499$9 , \port$499$10 , \port$499$11 , \port$499$12 , \port$499$13 , \port$499$14 , \port$499$15 , b, a, en
+module \hwq_mac_array.mul_0_6 (clk, rst, \port$395$0 , \port$395$1 , \port$395$2 , \port$395$3 , \port$395$4 , \port$395$5 , \port$395$6 , \port$395$7 , \port$395$8 , \port$395$9 , \port$395$10 , \port$395$11 , \port$395$12 , \port$395$13 , \port$395$14 , \port$395$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -4737,38 +23489,38 @@ module \hwq_mac_array.mul_0_6 (clk, rst, \port$499$0 , \port$499$1 , \port$499$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$499$0 ;
-  wire \port$499$0 ;
-  output \port$499$1 ;
-  wire \port$499$1 ;
-  output \port$499$10 ;
-  wire \port$499$10 ;
-  output \port$499$11 ;
-  wire \port$499$11 ;
-  output \port$499$12 ;
-  wire \port$499$12 ;
-  output \port$499$13 ;
-  wire \port$499$13 ;
-  output \port$499$14 ;
-  wire \port$499$14 ;
-  output \port$499$15 ;
-  wire \port$499$15 ;
-  output \port$499$2 ;
-  wire \port$499$2 ;
-  output \port$499$3 ;
-  wire \port$499$3 ;
-  output \port$499$4 ;
-  wire \port$499$4 ;
-  output \port$499$5 ;
-  wire \port$499$5 ;
-  output \port$499$6 ;
-  wire \port$499$6 ;
-  output \port$499$7 ;
-  wire \port$499$7 ;
-  output \port$499$8 ;
-  wire \port$499$8 ;
-  output \port$499$9 ;
-  wire \port$499$9 ;
+  output \port$395$0 ;
+  wire \port$395$0 ;
+  output \port$395$1 ;
+  wire \port$395$1 ;
+  output \port$395$10 ;
+  wire \port$395$10 ;
+  output \port$395$11 ;
+  wire \port$395$11 ;
+  output \port$395$12 ;
+  wire \port$395$12 ;
+  output \port$395$13 ;
+  wire \port$395$13 ;
+  output \port$395$14 ;
+  wire \port$395$14 ;
+  output \port$395$15 ;
+  wire \port$395$15 ;
+  output \port$395$2 ;
+  wire \port$395$2 ;
+  output \port$395$3 ;
+  wire \port$395$3 ;
+  output \port$395$4 ;
+  wire \port$395$4 ;
+  output \port$395$5 ;
+  wire \port$395$5 ;
+  output \port$395$6 ;
+  wire \port$395$6 ;
+  output \port$395$7 ;
+  wire \port$395$7 ;
+  output \port$395$8 ;
+  wire \port$395$8 ;
+  output \port$395$9 ;
+  wire \port$395$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -4844,19 +23596,19 @@ module \hwq_mac_array.mul_0_6 (clk, rst, \port$499$0 , \port$499$1 , \port$499$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$499$0 ),
-    .P1(\port$499$1 ),
-    .P10(\port$499$10 ),
-    .P11(\port$499$11 ),
-    .P12(\port$499$12 ),
-    .P13(\port$499$13 ),
-    .P14(\port$499$14 ),
-    .P15(\port$499$15 ),
+    .P0(\port$395$0 ),
+    .P1(\port$395$1 ),
+    .P10(\port$395$10 ),
+    .P11(\port$395$11 ),
+    .P12(\port$395$12 ),
+    .P13(\port$395$13 ),
+    .P14(\port$395$14 ),
+    .P15(\port$395$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$499$2 ),
+    .P2(\port$395$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -4867,30 +23619,30 @@ module \hwq_mac_array.mul_0_6 (clk, rst, \port$499$0 , \port$499$1 , \port$499$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$499$3 ),
+    .P3(\port$395$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$499$4 ),
-    .P5(\port$499$5 ),
-    .P6(\port$499$6 ),
-    .P7(\port$499$7 ),
-    .P8(\port$499$8 ),
-    .P9(\port$499$9 ),
+    .P4(\port$395$4 ),
+    .P5(\port$395$5 ),
+    .P6(\port$395$6 ),
+    .P7(\port$395$7 ),
+    .P8(\port$395$8 ),
+    .P9(\port$395$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$499$15 , \port$499$14 , \port$499$13 , \port$499$12 , \port$499$11 , \port$499$10 , \port$499$9 , \port$499$8 , \port$499$7 , \port$499$6 , \port$499$5 , \port$499$4 , \port$499$3 , \port$499$2 , \port$499$1 , \port$499$0  };
+  assign p36[15:0] = { \port$395$15 , \port$395$14 , \port$395$13 , \port$395$12 , \port$395$11 , \port$395$10 , \port$395$9 , \port$395$8 , \port$395$7 , \port$395$6 , \port$395$5 , \port$395$4 , \port$395$3 , \port$395$2 , \port$395$1 , \port$395$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_7 (clk, rst, \port$500$0 , \port$500$1 , \port$500$2 , \port$500$3 , \port$500$4 , \port$500$5 , \port$500$6 , \port$500$7 , \port$500$8 , \port$500$9 , \port$500$10 , \port$500$11 , \port$500$12 , \port$500$13 , \port$500$14 , \port$500$15 , b, a, en
+module \hwq_mac_array.mul_0_7 (clk, rst, \port$411$0 , \port$411$1 , \port$411$2 , \port$411$3 , \port$411$4 , \port$411$5 , \port$411$6 , \port$411$7 , \port$411$8 , \port$411$9 , \port$411$10 , \port$411$11 , \port$411$12 , \port$411$13 , \port$411$14 , \port$411$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -4901,38 +23653,38 @@ module \hwq_mac_array.mul_0_7 (clk, rst, \port$500$0 , \port$500$1 , \port$500$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$500$0 ;
-  wire \port$500$0 ;
-  output \port$500$1 ;
-  wire \port$500$1 ;
-  output \port$500$10 ;
-  wire \port$500$10 ;
-  output \port$500$11 ;
-  wire \port$500$11 ;
-  output \port$500$12 ;
-  wire \port$500$12 ;
-  output \port$500$13 ;
-  wire \port$500$13 ;
-  output \port$500$14 ;
-  wire \port$500$14 ;
-  output \port$500$15 ;
-  wire \port$500$15 ;
-  output \port$500$2 ;
-  wire \port$500$2 ;
-  output \port$500$3 ;
-  wire \port$500$3 ;
-  output \port$500$4 ;
-  wire \port$500$4 ;
-  output \port$500$5 ;
-  wire \port$500$5 ;
-  output \port$500$6 ;
-  wire \port$500$6 ;
-  output \port$500$7 ;
-  wire \port$500$7 ;
-  output \port$500$8 ;
-  wire \port$500$8 ;
-  output \port$500$9 ;
-  wire \port$500$9 ;
+  output \port$411$0 ;
+  wire \port$411$0 ;
+  output \port$411$1 ;
+  wire \port$411$1 ;
+  output \port$411$10 ;
+  wire \port$411$10 ;
+  output \port$411$11 ;
+  wire \port$411$11 ;
+  output \port$411$12 ;
+  wire \port$411$12 ;
+  output \port$411$13 ;
+  wire \port$411$13 ;
+  output \port$411$14 ;
+  wire \port$411$14 ;
+  output \port$411$15 ;
+  wire \port$411$15 ;
+  output \port$411$2 ;
+  wire \port$411$2 ;
+  output \port$411$3 ;
+  wire \port$411$3 ;
+  output \port$411$4 ;
+  wire \port$411$4 ;
+  output \port$411$5 ;
+  wire \port$411$5 ;
+  output \port$411$6 ;
+  wire \port$411$6 ;
+  output \port$411$7 ;
+  wire \port$411$7 ;
+  output \port$411$8 ;
+  wire \port$411$8 ;
+  output \port$411$9 ;
+  wire \port$411$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -5008,19 +23760,19 @@ module \hwq_mac_array.mul_0_7 (clk, rst, \port$500$0 , \port$500$1 , \port$500$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$500$0 ),
-    .P1(\port$500$1 ),
-    .P10(\port$500$10 ),
-    .P11(\port$500$11 ),
-    .P12(\port$500$12 ),
-    .P13(\port$500$13 ),
-    .P14(\port$500$14 ),
-    .P15(\port$500$15 ),
+    .P0(\port$411$0 ),
+    .P1(\port$411$1 ),
+    .P10(\port$411$10 ),
+    .P11(\port$411$11 ),
+    .P12(\port$411$12 ),
+    .P13(\port$411$13 ),
+    .P14(\port$411$14 ),
+    .P15(\port$411$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$500$2 ),
+    .P2(\port$411$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -5031,30 +23783,30 @@ module \hwq_mac_array.mul_0_7 (clk, rst, \port$500$0 , \port$500$1 , \port$500$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$500$3 ),
+    .P3(\port$411$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$500$4 ),
-    .P5(\port$500$5 ),
-    .P6(\port$500$6 ),
-    .P7(\port$500$7 ),
-    .P8(\port$500$8 ),
-    .P9(\port$500$9 ),
+    .P4(\port$411$4 ),
+    .P5(\port$411$5 ),
+    .P6(\port$411$6 ),
+    .P7(\port$411$7 ),
+    .P8(\port$411$8 ),
+    .P9(\port$411$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$500$15 , \port$500$14 , \port$500$13 , \port$500$12 , \port$500$11 , \port$500$10 , \port$500$9 , \port$500$8 , \port$500$7 , \port$500$6 , \port$500$5 , \port$500$4 , \port$500$3 , \port$500$2 , \port$500$1 , \port$500$0  };
+  assign p36[15:0] = { \port$411$15 , \port$411$14 , \port$411$13 , \port$411$12 , \port$411$11 , \port$411$10 , \port$411$9 , \port$411$8 , \port$411$7 , \port$411$6 , \port$411$5 , \port$411$4 , \port$411$3 , \port$411$2 , \port$411$1 , \port$411$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_0 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2 , \port$501$3 , \port$501$4 , \port$501$5 , \port$501$6 , \port$501$7 , \port$501$8 , \port$501$9 , \port$501$10 , \port$501$11 , \port$501$12 , \port$501$13 , \port$501$14 , \port$501$15 , a, b, en
+module \hwq_mac_array.mul_1_0 (clk, rst, \port$427$0 , \port$427$1 , \port$427$2 , \port$427$3 , \port$427$4 , \port$427$5 , \port$427$6 , \port$427$7 , \port$427$8 , \port$427$9 , \port$427$10 , \port$427$11 , \port$427$12 , \port$427$13 , \port$427$14 , \port$427$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -5065,38 +23817,38 @@ module \hwq_mac_array.mul_1_0 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$501$0 ;
-  wire \port$501$0 ;
-  output \port$501$1 ;
-  wire \port$501$1 ;
-  output \port$501$10 ;
-  wire \port$501$10 ;
-  output \port$501$11 ;
-  wire \port$501$11 ;
-  output \port$501$12 ;
-  wire \port$501$12 ;
-  output \port$501$13 ;
-  wire \port$501$13 ;
-  output \port$501$14 ;
-  wire \port$501$14 ;
-  output \port$501$15 ;
-  wire \port$501$15 ;
-  output \port$501$2 ;
-  wire \port$501$2 ;
-  output \port$501$3 ;
-  wire \port$501$3 ;
-  output \port$501$4 ;
-  wire \port$501$4 ;
-  output \port$501$5 ;
-  wire \port$501$5 ;
-  output \port$501$6 ;
-  wire \port$501$6 ;
-  output \port$501$7 ;
-  wire \port$501$7 ;
-  output \port$501$8 ;
-  wire \port$501$8 ;
-  output \port$501$9 ;
-  wire \port$501$9 ;
+  output \port$427$0 ;
+  wire \port$427$0 ;
+  output \port$427$1 ;
+  wire \port$427$1 ;
+  output \port$427$10 ;
+  wire \port$427$10 ;
+  output \port$427$11 ;
+  wire \port$427$11 ;
+  output \port$427$12 ;
+  wire \port$427$12 ;
+  output \port$427$13 ;
+  wire \port$427$13 ;
+  output \port$427$14 ;
+  wire \port$427$14 ;
+  output \port$427$15 ;
+  wire \port$427$15 ;
+  output \port$427$2 ;
+  wire \port$427$2 ;
+  output \port$427$3 ;
+  wire \port$427$3 ;
+  output \port$427$4 ;
+  wire \port$427$4 ;
+  output \port$427$5 ;
+  wire \port$427$5 ;
+  output \port$427$6 ;
+  wire \port$427$6 ;
+  output \port$427$7 ;
+  wire \port$427$7 ;
+  output \port$427$8 ;
+  wire \port$427$8 ;
+  output \port$427$9 ;
+  wire \port$427$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -5172,19 +23924,19 @@ module \hwq_mac_array.mul_1_0 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$501$0 ),
-    .P1(\port$501$1 ),
-    .P10(\port$501$10 ),
-    .P11(\port$501$11 ),
-    .P12(\port$501$12 ),
-    .P13(\port$501$13 ),
-    .P14(\port$501$14 ),
-    .P15(\port$501$15 ),
+    .P0(\port$427$0 ),
+    .P1(\port$427$1 ),
+    .P10(\port$427$10 ),
+    .P11(\port$427$11 ),
+    .P12(\port$427$12 ),
+    .P13(\port$427$13 ),
+    .P14(\port$427$14 ),
+    .P15(\port$427$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$501$2 ),
+    .P2(\port$427$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -5195,30 +23947,30 @@ module \hwq_mac_array.mul_1_0 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$501$3 ),
+    .P3(\port$427$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$501$4 ),
-    .P5(\port$501$5 ),
-    .P6(\port$501$6 ),
-    .P7(\port$501$7 ),
-    .P8(\port$501$8 ),
-    .P9(\port$501$9 ),
+    .P4(\port$427$4 ),
+    .P5(\port$427$5 ),
+    .P6(\port$427$6 ),
+    .P7(\port$427$7 ),
+    .P8(\port$427$8 ),
+    .P9(\port$427$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$501$15 , \port$501$14 , \port$501$13 , \port$501$12 , \port$501$11 , \port$501$10 , \port$501$9 , \port$501$8 , \port$501$7 , \port$501$6 , \port$501$5 , \port$501$4 , \port$501$3 , \port$501$2 , \port$501$1 , \port$501$0  };
+  assign p36[15:0] = { \port$427$15 , \port$427$14 , \port$427$13 , \port$427$12 , \port$427$11 , \port$427$10 , \port$427$9 , \port$427$8 , \port$427$7 , \port$427$6 , \port$427$5 , \port$427$4 , \port$427$3 , \port$427$2 , \port$427$1 , \port$427$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_1 (clk, rst, \port$502$0 , \port$502$1 , \port$502$2 , \port$502$3 , \port$502$4 , \port$502$5 , \port$502$6 , \port$502$7 , \port$502$8 , \port$502$9 , \port$502$10 , \port$502$11 , \port$502$12 , \port$502$13 , \port$502$14 , \port$502$15 , b, a, en
+module \hwq_mac_array.mul_1_1 (clk, rst, \port$443$0 , \port$443$1 , \port$443$2 , \port$443$3 , \port$443$4 , \port$443$5 , \port$443$6 , \port$443$7 , \port$443$8 , \port$443$9 , \port$443$10 , \port$443$11 , \port$443$12 , \port$443$13 , \port$443$14 , \port$443$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -5229,38 +23981,38 @@ module \hwq_mac_array.mul_1_1 (clk, rst, \port$502$0 , \port$502$1 , \port$502$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$502$0 ;
-  wire \port$502$0 ;
-  output \port$502$1 ;
-  wire \port$502$1 ;
-  output \port$502$10 ;
-  wire \port$502$10 ;
-  output \port$502$11 ;
-  wire \port$502$11 ;
-  output \port$502$12 ;
-  wire \port$502$12 ;
-  output \port$502$13 ;
-  wire \port$502$13 ;
-  output \port$502$14 ;
-  wire \port$502$14 ;
-  output \port$502$15 ;
-  wire \port$502$15 ;
-  output \port$502$2 ;
-  wire \port$502$2 ;
-  output \port$502$3 ;
-  wire \port$502$3 ;
-  output \port$502$4 ;
-  wire \port$502$4 ;
-  output \port$502$5 ;
-  wire \port$502$5 ;
-  output \port$502$6 ;
-  wire \port$502$6 ;
-  output \port$502$7 ;
-  wire \port$502$7 ;
-  output \port$502$8 ;
-  wire \port$502$8 ;
-  output \port$502$9 ;
-  wire \port$502$9 ;
+  output \port$443$0 ;
+  wire \port$443$0 ;
+  output \port$443$1 ;
+  wire \port$443$1 ;
+  output \port$443$10 ;
+  wire \port$443$10 ;
+  output \port$443$11 ;
+  wire \port$443$11 ;
+  output \port$443$12 ;
+  wire \port$443$12 ;
+  output \port$443$13 ;
+  wire \port$443$13 ;
+  output \port$443$14 ;
+  wire \port$443$14 ;
+  output \port$443$15 ;
+  wire \port$443$15 ;
+  output \port$443$2 ;
+  wire \port$443$2 ;
+  output \port$443$3 ;
+  wire \port$443$3 ;
+  output \port$443$4 ;
+  wire \port$443$4 ;
+  output \port$443$5 ;
+  wire \port$443$5 ;
+  output \port$443$6 ;
+  wire \port$443$6 ;
+  output \port$443$7 ;
+  wire \port$443$7 ;
+  output \port$443$8 ;
+  wire \port$443$8 ;
+  output \port$443$9 ;
+  wire \port$443$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -5336,19 +24088,19 @@ module \hwq_mac_array.mul_1_1 (clk, rst, \port$502$0 , \port$502$1 , \port$502$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$502$0 ),
-    .P1(\port$502$1 ),
-    .P10(\port$502$10 ),
-    .P11(\port$502$11 ),
-    .P12(\port$502$12 ),
-    .P13(\port$502$13 ),
-    .P14(\port$502$14 ),
-    .P15(\port$502$15 ),
+    .P0(\port$443$0 ),
+    .P1(\port$443$1 ),
+    .P10(\port$443$10 ),
+    .P11(\port$443$11 ),
+    .P12(\port$443$12 ),
+    .P13(\port$443$13 ),
+    .P14(\port$443$14 ),
+    .P15(\port$443$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$502$2 ),
+    .P2(\port$443$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -5359,30 +24111,30 @@ module \hwq_mac_array.mul_1_1 (clk, rst, \port$502$0 , \port$502$1 , \port$502$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$502$3 ),
+    .P3(\port$443$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$502$4 ),
-    .P5(\port$502$5 ),
-    .P6(\port$502$6 ),
-    .P7(\port$502$7 ),
-    .P8(\port$502$8 ),
-    .P9(\port$502$9 ),
+    .P4(\port$443$4 ),
+    .P5(\port$443$5 ),
+    .P6(\port$443$6 ),
+    .P7(\port$443$7 ),
+    .P8(\port$443$8 ),
+    .P9(\port$443$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$502$15 , \port$502$14 , \port$502$13 , \port$502$12 , \port$502$11 , \port$502$10 , \port$502$9 , \port$502$8 , \port$502$7 , \port$502$6 , \port$502$5 , \port$502$4 , \port$502$3 , \port$502$2 , \port$502$1 , \port$502$0  };
+  assign p36[15:0] = { \port$443$15 , \port$443$14 , \port$443$13 , \port$443$12 , \port$443$11 , \port$443$10 , \port$443$9 , \port$443$8 , \port$443$7 , \port$443$6 , \port$443$5 , \port$443$4 , \port$443$3 , \port$443$2 , \port$443$1 , \port$443$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_2 (clk, rst, \port$503$0 , \port$503$1 , \port$503$2 , \port$503$3 , \port$503$4 , \port$503$5 , \port$503$6 , \port$503$7 , \port$503$8 , \port$503$9 , \port$503$10 , \port$503$11 , \port$503$12 , \port$503$13 , \port$503$14 , \port$503$15 , b, a, en
+module \hwq_mac_array.mul_1_2 (clk, rst, \port$459$0 , \port$459$1 , \port$459$2 , \port$459$3 , \port$459$4 , \port$459$5 , \port$459$6 , \port$459$7 , \port$459$8 , \port$459$9 , \port$459$10 , \port$459$11 , \port$459$12 , \port$459$13 , \port$459$14 , \port$459$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -5393,38 +24145,38 @@ module \hwq_mac_array.mul_1_2 (clk, rst, \port$503$0 , \port$503$1 , \port$503$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$503$0 ;
-  wire \port$503$0 ;
-  output \port$503$1 ;
-  wire \port$503$1 ;
-  output \port$503$10 ;
-  wire \port$503$10 ;
-  output \port$503$11 ;
-  wire \port$503$11 ;
-  output \port$503$12 ;
-  wire \port$503$12 ;
-  output \port$503$13 ;
-  wire \port$503$13 ;
-  output \port$503$14 ;
-  wire \port$503$14 ;
-  output \port$503$15 ;
-  wire \port$503$15 ;
-  output \port$503$2 ;
-  wire \port$503$2 ;
-  output \port$503$3 ;
-  wire \port$503$3 ;
-  output \port$503$4 ;
-  wire \port$503$4 ;
-  output \port$503$5 ;
-  wire \port$503$5 ;
-  output \port$503$6 ;
-  wire \port$503$6 ;
-  output \port$503$7 ;
-  wire \port$503$7 ;
-  output \port$503$8 ;
-  wire \port$503$8 ;
-  output \port$503$9 ;
-  wire \port$503$9 ;
+  output \port$459$0 ;
+  wire \port$459$0 ;
+  output \port$459$1 ;
+  wire \port$459$1 ;
+  output \port$459$10 ;
+  wire \port$459$10 ;
+  output \port$459$11 ;
+  wire \port$459$11 ;
+  output \port$459$12 ;
+  wire \port$459$12 ;
+  output \port$459$13 ;
+  wire \port$459$13 ;
+  output \port$459$14 ;
+  wire \port$459$14 ;
+  output \port$459$15 ;
+  wire \port$459$15 ;
+  output \port$459$2 ;
+  wire \port$459$2 ;
+  output \port$459$3 ;
+  wire \port$459$3 ;
+  output \port$459$4 ;
+  wire \port$459$4 ;
+  output \port$459$5 ;
+  wire \port$459$5 ;
+  output \port$459$6 ;
+  wire \port$459$6 ;
+  output \port$459$7 ;
+  wire \port$459$7 ;
+  output \port$459$8 ;
+  wire \port$459$8 ;
+  output \port$459$9 ;
+  wire \port$459$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -5500,19 +24252,19 @@ module \hwq_mac_array.mul_1_2 (clk, rst, \port$503$0 , \port$503$1 , \port$503$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$503$0 ),
-    .P1(\port$503$1 ),
-    .P10(\port$503$10 ),
-    .P11(\port$503$11 ),
-    .P12(\port$503$12 ),
-    .P13(\port$503$13 ),
-    .P14(\port$503$14 ),
-    .P15(\port$503$15 ),
+    .P0(\port$459$0 ),
+    .P1(\port$459$1 ),
+    .P10(\port$459$10 ),
+    .P11(\port$459$11 ),
+    .P12(\port$459$12 ),
+    .P13(\port$459$13 ),
+    .P14(\port$459$14 ),
+    .P15(\port$459$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$503$2 ),
+    .P2(\port$459$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -5523,30 +24275,30 @@ module \hwq_mac_array.mul_1_2 (clk, rst, \port$503$0 , \port$503$1 , \port$503$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$503$3 ),
+    .P3(\port$459$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$503$4 ),
-    .P5(\port$503$5 ),
-    .P6(\port$503$6 ),
-    .P7(\port$503$7 ),
-    .P8(\port$503$8 ),
-    .P9(\port$503$9 ),
+    .P4(\port$459$4 ),
+    .P5(\port$459$5 ),
+    .P6(\port$459$6 ),
+    .P7(\port$459$7 ),
+    .P8(\port$459$8 ),
+    .P9(\port$459$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$503$15 , \port$503$14 , \port$503$13 , \port$503$12 , \port$503$11 , \port$503$10 , \port$503$9 , \port$503$8 , \port$503$7 , \port$503$6 , \port$503$5 , \port$503$4 , \port$503$3 , \port$503$2 , \port$503$1 , \port$503$0  };
+  assign p36[15:0] = { \port$459$15 , \port$459$14 , \port$459$13 , \port$459$12 , \port$459$11 , \port$459$10 , \port$459$9 , \port$459$8 , \port$459$7 , \port$459$6 , \port$459$5 , \port$459$4 , \port$459$3 , \port$459$2 , \port$459$1 , \port$459$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_3 (clk, rst, \port$504$0 , \port$504$1 , \port$504$2 , \port$504$3 , \port$504$4 , \port$504$5 , \port$504$6 , \port$504$7 , \port$504$8 , \port$504$9 , \port$504$10 , \port$504$11 , \port$504$12 , \port$504$13 , \port$504$14 , \port$504$15 , b, a, en
+module \hwq_mac_array.mul_1_3 (clk, rst, \port$475$0 , \port$475$1 , \port$475$2 , \port$475$3 , \port$475$4 , \port$475$5 , \port$475$6 , \port$475$7 , \port$475$8 , \port$475$9 , \port$475$10 , \port$475$11 , \port$475$12 , \port$475$13 , \port$475$14 , \port$475$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -5557,38 +24309,38 @@ module \hwq_mac_array.mul_1_3 (clk, rst, \port$504$0 , \port$504$1 , \port$504$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$504$0 ;
-  wire \port$504$0 ;
-  output \port$504$1 ;
-  wire \port$504$1 ;
-  output \port$504$10 ;
-  wire \port$504$10 ;
-  output \port$504$11 ;
-  wire \port$504$11 ;
-  output \port$504$12 ;
-  wire \port$504$12 ;
-  output \port$504$13 ;
-  wire \port$504$13 ;
-  output \port$504$14 ;
-  wire \port$504$14 ;
-  output \port$504$15 ;
-  wire \port$504$15 ;
-  output \port$504$2 ;
-  wire \port$504$2 ;
-  output \port$504$3 ;
-  wire \port$504$3 ;
-  output \port$504$4 ;
-  wire \port$504$4 ;
-  output \port$504$5 ;
-  wire \port$504$5 ;
-  output \port$504$6 ;
-  wire \port$504$6 ;
-  output \port$504$7 ;
-  wire \port$504$7 ;
-  output \port$504$8 ;
-  wire \port$504$8 ;
-  output \port$504$9 ;
-  wire \port$504$9 ;
+  output \port$475$0 ;
+  wire \port$475$0 ;
+  output \port$475$1 ;
+  wire \port$475$1 ;
+  output \port$475$10 ;
+  wire \port$475$10 ;
+  output \port$475$11 ;
+  wire \port$475$11 ;
+  output \port$475$12 ;
+  wire \port$475$12 ;
+  output \port$475$13 ;
+  wire \port$475$13 ;
+  output \port$475$14 ;
+  wire \port$475$14 ;
+  output \port$475$15 ;
+  wire \port$475$15 ;
+  output \port$475$2 ;
+  wire \port$475$2 ;
+  output \port$475$3 ;
+  wire \port$475$3 ;
+  output \port$475$4 ;
+  wire \port$475$4 ;
+  output \port$475$5 ;
+  wire \port$475$5 ;
+  output \port$475$6 ;
+  wire \port$475$6 ;
+  output \port$475$7 ;
+  wire \port$475$7 ;
+  output \port$475$8 ;
+  wire \port$475$8 ;
+  output \port$475$9 ;
+  wire \port$475$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -5664,19 +24416,19 @@ module \hwq_mac_array.mul_1_3 (clk, rst, \port$504$0 , \port$504$1 , \port$504$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$504$0 ),
-    .P1(\port$504$1 ),
-    .P10(\port$504$10 ),
-    .P11(\port$504$11 ),
-    .P12(\port$504$12 ),
-    .P13(\port$504$13 ),
-    .P14(\port$504$14 ),
-    .P15(\port$504$15 ),
+    .P0(\port$475$0 ),
+    .P1(\port$475$1 ),
+    .P10(\port$475$10 ),
+    .P11(\port$475$11 ),
+    .P12(\port$475$12 ),
+    .P13(\port$475$13 ),
+    .P14(\port$475$14 ),
+    .P15(\port$475$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$504$2 ),
+    .P2(\port$475$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -5687,30 +24439,30 @@ module \hwq_mac_array.mul_1_3 (clk, rst, \port$504$0 , \port$504$1 , \port$504$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$504$3 ),
+    .P3(\port$475$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$504$4 ),
-    .P5(\port$504$5 ),
-    .P6(\port$504$6 ),
-    .P7(\port$504$7 ),
-    .P8(\port$504$8 ),
-    .P9(\port$504$9 ),
+    .P4(\port$475$4 ),
+    .P5(\port$475$5 ),
+    .P6(\port$475$6 ),
+    .P7(\port$475$7 ),
+    .P8(\port$475$8 ),
+    .P9(\port$475$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$504$15 , \port$504$14 , \port$504$13 , \port$504$12 , \port$504$11 , \port$504$10 , \port$504$9 , \port$504$8 , \port$504$7 , \port$504$6 , \port$504$5 , \port$504$4 , \port$504$3 , \port$504$2 , \port$504$1 , \port$504$0  };
+  assign p36[15:0] = { \port$475$15 , \port$475$14 , \port$475$13 , \port$475$12 , \port$475$11 , \port$475$10 , \port$475$9 , \port$475$8 , \port$475$7 , \port$475$6 , \port$475$5 , \port$475$4 , \port$475$3 , \port$475$2 , \port$475$1 , \port$475$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_4 (clk, rst, \port$505$0 , \port$505$1 , \port$505$2 , \port$505$3 , \port$505$4 , \port$505$5 , \port$505$6 , \port$505$7 , \port$505$8 , \port$505$9 , \port$505$10 , \port$505$11 , \port$505$12 , \port$505$13 , \port$505$14 , \port$505$15 , b, a, en
+module \hwq_mac_array.mul_1_4 (clk, rst, \port$491$0 , \port$491$1 , \port$491$2 , \port$491$3 , \port$491$4 , \port$491$5 , \port$491$6 , \port$491$7 , \port$491$8 , \port$491$9 , \port$491$10 , \port$491$11 , \port$491$12 , \port$491$13 , \port$491$14 , \port$491$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -5721,38 +24473,38 @@ module \hwq_mac_array.mul_1_4 (clk, rst, \port$505$0 , \port$505$1 , \port$505$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$505$0 ;
-  wire \port$505$0 ;
-  output \port$505$1 ;
-  wire \port$505$1 ;
-  output \port$505$10 ;
-  wire \port$505$10 ;
-  output \port$505$11 ;
-  wire \port$505$11 ;
-  output \port$505$12 ;
-  wire \port$505$12 ;
-  output \port$505$13 ;
-  wire \port$505$13 ;
-  output \port$505$14 ;
-  wire \port$505$14 ;
-  output \port$505$15 ;
-  wire \port$505$15 ;
-  output \port$505$2 ;
-  wire \port$505$2 ;
-  output \port$505$3 ;
-  wire \port$505$3 ;
-  output \port$505$4 ;
-  wire \port$505$4 ;
-  output \port$505$5 ;
-  wire \port$505$5 ;
-  output \port$505$6 ;
-  wire \port$505$6 ;
-  output \port$505$7 ;
-  wire \port$505$7 ;
-  output \port$505$8 ;
-  wire \port$505$8 ;
-  output \port$505$9 ;
-  wire \port$505$9 ;
+  output \port$491$0 ;
+  wire \port$491$0 ;
+  output \port$491$1 ;
+  wire \port$491$1 ;
+  output \port$491$10 ;
+  wire \port$491$10 ;
+  output \port$491$11 ;
+  wire \port$491$11 ;
+  output \port$491$12 ;
+  wire \port$491$12 ;
+  output \port$491$13 ;
+  wire \port$491$13 ;
+  output \port$491$14 ;
+  wire \port$491$14 ;
+  output \port$491$15 ;
+  wire \port$491$15 ;
+  output \port$491$2 ;
+  wire \port$491$2 ;
+  output \port$491$3 ;
+  wire \port$491$3 ;
+  output \port$491$4 ;
+  wire \port$491$4 ;
+  output \port$491$5 ;
+  wire \port$491$5 ;
+  output \port$491$6 ;
+  wire \port$491$6 ;
+  output \port$491$7 ;
+  wire \port$491$7 ;
+  output \port$491$8 ;
+  wire \port$491$8 ;
+  output \port$491$9 ;
+  wire \port$491$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -5828,19 +24580,19 @@ module \hwq_mac_array.mul_1_4 (clk, rst, \port$505$0 , \port$505$1 , \port$505$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$505$0 ),
-    .P1(\port$505$1 ),
-    .P10(\port$505$10 ),
-    .P11(\port$505$11 ),
-    .P12(\port$505$12 ),
-    .P13(\port$505$13 ),
-    .P14(\port$505$14 ),
-    .P15(\port$505$15 ),
+    .P0(\port$491$0 ),
+    .P1(\port$491$1 ),
+    .P10(\port$491$10 ),
+    .P11(\port$491$11 ),
+    .P12(\port$491$12 ),
+    .P13(\port$491$13 ),
+    .P14(\port$491$14 ),
+    .P15(\port$491$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$505$2 ),
+    .P2(\port$491$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -5851,194 +24603,30 @@ module \hwq_mac_array.mul_1_4 (clk, rst, \port$505$0 , \port$505$1 , \port$505$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$505$3 ),
+    .P3(\port$491$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$505$4 ),
-    .P5(\port$505$5 ),
-    .P6(\port$505$6 ),
-    .P7(\port$505$7 ),
-    .P8(\port$505$8 ),
-    .P9(\port$505$9 ),
+    .P4(\port$491$4 ),
+    .P5(\port$491$5 ),
+    .P6(\port$491$6 ),
+    .P7(\port$491$7 ),
+    .P8(\port$491$8 ),
+    .P9(\port$491$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$505$15 , \port$505$14 , \port$505$13 , \port$505$12 , \port$505$11 , \port$505$10 , \port$505$9 , \port$505$8 , \port$505$7 , \port$505$6 , \port$505$5 , \port$505$4 , \port$505$3 , \port$505$2 , \port$505$1 , \port$505$0  };
+  assign p36[15:0] = { \port$491$15 , \port$491$14 , \port$491$13 , \port$491$12 , \port$491$11 , \port$491$10 , \port$491$9 , \port$491$8 , \port$491$7 , \port$491$6 , \port$491$5 , \port$491$4 , \port$491$3 , \port$491$2 , \port$491$1 , \port$491$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_5 (clk, rst, \port$506$0 , \port$506$1 , \port$506$2 , \port$506$3 , \port$506$4 , \port$506$5 , \port$506$6 , \port$506$7 , \port$506$8 , \port$506$9 , \port$506$10 , \port$506$11 , \port$506$12 , \port$506$13 , \port$506$14 , \port$506$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$506$0 ;
-  wire \port$506$0 ;
-  output \port$506$1 ;
-  wire \port$506$1 ;
-  output \port$506$10 ;
-  wire \port$506$10 ;
-  output \port$506$11 ;
-  wire \port$506$11 ;
-  output \port$506$12 ;
-  wire \port$506$12 ;
-  output \port$506$13 ;
-  wire \port$506$13 ;
-  output \port$506$14 ;
-  wire \port$506$14 ;
-  output \port$506$15 ;
-  wire \port$506$15 ;
-  output \port$506$2 ;
-  wire \port$506$2 ;
-  output \port$506$3 ;
-  wire \port$506$3 ;
-  output \port$506$4 ;
-  wire \port$506$4 ;
-  output \port$506$5 ;
-  wire \port$506$5 ;
-  output \port$506$6 ;
-  wire \port$506$6 ;
-  output \port$506$7 ;
-  wire \port$506$7 ;
-  output \port$506$8 ;
-  wire \port$506$8 ;
-  output \port$506$9 ;
-  wire \port$506$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$506$0 ),
-    .P1(\port$506$1 ),
-    .P10(\port$506$10 ),
-    .P11(\port$506$11 ),
-    .P12(\port$506$12 ),
-    .P13(\port$506$13 ),
-    .P14(\port$506$14 ),
-    .P15(\port$506$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$506$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$506$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$506$4 ),
-    .P5(\port$506$5 ),
-    .P6(\port$506$6 ),
-    .P7(\port$506$7 ),
-    .P8(\port$506$8 ),
-    .P9(\port$506$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$506$15 , \port$506$14 , \port$506$13 , \port$506$12 , \port$506$11 , \port$506$10 , \port$506$9 , \port$506$8 , \port$506$7 , \port$506$6 , \port$506$5 , \port$506$4 , \port$506$3 , \port$506$2 , \port$506$1 , \port$506$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_6 (clk, rst, \port$507$0 , \port$507$1 , \port$507$2 , \port$507$3 , \port$507$4 , \port$507$5 , \port$507$6 , \port$507$7 , \port$507$8 , \port$507$9 , \port$507$10 , \port$507$11 , \port$507$12 , \port$507$13 , \port$507$14 , \port$507$15 , b, a, en
+module \hwq_mac_array.mul_1_5 (clk, rst, \port$507$0 , \port$507$1 , \port$507$2 , \port$507$3 , \port$507$4 , \port$507$5 , \port$507$6 , \port$507$7 , \port$507$8 , \port$507$9 , \port$507$10 , \port$507$11 , \port$507$12 , \port$507$13 , \port$507$14 , \port$507$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -6202,2467 +24790,7 @@ module \hwq_mac_array.mul_1_6 (clk, rst, \port$507$0 , \port$507$1 , \port$507$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_7 (clk, rst, \port$508$0 , \port$508$1 , \port$508$2 , \port$508$3 , \port$508$4 , \port$508$5 , \port$508$6 , \port$508$7 , \port$508$8 , \port$508$9 , \port$508$10 , \port$508$11 , \port$508$12 , \port$508$13 , \port$508$14 , \port$508$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$508$0 ;
-  wire \port$508$0 ;
-  output \port$508$1 ;
-  wire \port$508$1 ;
-  output \port$508$10 ;
-  wire \port$508$10 ;
-  output \port$508$11 ;
-  wire \port$508$11 ;
-  output \port$508$12 ;
-  wire \port$508$12 ;
-  output \port$508$13 ;
-  wire \port$508$13 ;
-  output \port$508$14 ;
-  wire \port$508$14 ;
-  output \port$508$15 ;
-  wire \port$508$15 ;
-  output \port$508$2 ;
-  wire \port$508$2 ;
-  output \port$508$3 ;
-  wire \port$508$3 ;
-  output \port$508$4 ;
-  wire \port$508$4 ;
-  output \port$508$5 ;
-  wire \port$508$5 ;
-  output \port$508$6 ;
-  wire \port$508$6 ;
-  output \port$508$7 ;
-  wire \port$508$7 ;
-  output \port$508$8 ;
-  wire \port$508$8 ;
-  output \port$508$9 ;
-  wire \port$508$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$508$0 ),
-    .P1(\port$508$1 ),
-    .P10(\port$508$10 ),
-    .P11(\port$508$11 ),
-    .P12(\port$508$12 ),
-    .P13(\port$508$13 ),
-    .P14(\port$508$14 ),
-    .P15(\port$508$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$508$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$508$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$508$4 ),
-    .P5(\port$508$5 ),
-    .P6(\port$508$6 ),
-    .P7(\port$508$7 ),
-    .P8(\port$508$8 ),
-    .P9(\port$508$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$508$15 , \port$508$14 , \port$508$13 , \port$508$12 , \port$508$11 , \port$508$10 , \port$508$9 , \port$508$8 , \port$508$7 , \port$508$6 , \port$508$5 , \port$508$4 , \port$508$3 , \port$508$2 , \port$508$1 , \port$508$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_0 (clk, rst, \port$509$0 , \port$509$1 , \port$509$2 , \port$509$3 , \port$509$4 , \port$509$5 , \port$509$6 , \port$509$7 , \port$509$8 , \port$509$9 , \port$509$10 , \port$509$11 , \port$509$12 , \port$509$13 , \port$509$14 , \port$509$15 , a, b, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$509$0 ;
-  wire \port$509$0 ;
-  output \port$509$1 ;
-  wire \port$509$1 ;
-  output \port$509$10 ;
-  wire \port$509$10 ;
-  output \port$509$11 ;
-  wire \port$509$11 ;
-  output \port$509$12 ;
-  wire \port$509$12 ;
-  output \port$509$13 ;
-  wire \port$509$13 ;
-  output \port$509$14 ;
-  wire \port$509$14 ;
-  output \port$509$15 ;
-  wire \port$509$15 ;
-  output \port$509$2 ;
-  wire \port$509$2 ;
-  output \port$509$3 ;
-  wire \port$509$3 ;
-  output \port$509$4 ;
-  wire \port$509$4 ;
-  output \port$509$5 ;
-  wire \port$509$5 ;
-  output \port$509$6 ;
-  wire \port$509$6 ;
-  output \port$509$7 ;
-  wire \port$509$7 ;
-  output \port$509$8 ;
-  wire \port$509$8 ;
-  output \port$509$9 ;
-  wire \port$509$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$509$0 ),
-    .P1(\port$509$1 ),
-    .P10(\port$509$10 ),
-    .P11(\port$509$11 ),
-    .P12(\port$509$12 ),
-    .P13(\port$509$13 ),
-    .P14(\port$509$14 ),
-    .P15(\port$509$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$509$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$509$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$509$4 ),
-    .P5(\port$509$5 ),
-    .P6(\port$509$6 ),
-    .P7(\port$509$7 ),
-    .P8(\port$509$8 ),
-    .P9(\port$509$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$509$15 , \port$509$14 , \port$509$13 , \port$509$12 , \port$509$11 , \port$509$10 , \port$509$9 , \port$509$8 , \port$509$7 , \port$509$6 , \port$509$5 , \port$509$4 , \port$509$3 , \port$509$2 , \port$509$1 , \port$509$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_1 (clk, rst, \port$510$0 , \port$510$1 , \port$510$2 , \port$510$3 , \port$510$4 , \port$510$5 , \port$510$6 , \port$510$7 , \port$510$8 , \port$510$9 , \port$510$10 , \port$510$11 , \port$510$12 , \port$510$13 , \port$510$14 , \port$510$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$510$0 ;
-  wire \port$510$0 ;
-  output \port$510$1 ;
-  wire \port$510$1 ;
-  output \port$510$10 ;
-  wire \port$510$10 ;
-  output \port$510$11 ;
-  wire \port$510$11 ;
-  output \port$510$12 ;
-  wire \port$510$12 ;
-  output \port$510$13 ;
-  wire \port$510$13 ;
-  output \port$510$14 ;
-  wire \port$510$14 ;
-  output \port$510$15 ;
-  wire \port$510$15 ;
-  output \port$510$2 ;
-  wire \port$510$2 ;
-  output \port$510$3 ;
-  wire \port$510$3 ;
-  output \port$510$4 ;
-  wire \port$510$4 ;
-  output \port$510$5 ;
-  wire \port$510$5 ;
-  output \port$510$6 ;
-  wire \port$510$6 ;
-  output \port$510$7 ;
-  wire \port$510$7 ;
-  output \port$510$8 ;
-  wire \port$510$8 ;
-  output \port$510$9 ;
-  wire \port$510$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$510$0 ),
-    .P1(\port$510$1 ),
-    .P10(\port$510$10 ),
-    .P11(\port$510$11 ),
-    .P12(\port$510$12 ),
-    .P13(\port$510$13 ),
-    .P14(\port$510$14 ),
-    .P15(\port$510$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$510$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$510$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$510$4 ),
-    .P5(\port$510$5 ),
-    .P6(\port$510$6 ),
-    .P7(\port$510$7 ),
-    .P8(\port$510$8 ),
-    .P9(\port$510$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$510$15 , \port$510$14 , \port$510$13 , \port$510$12 , \port$510$11 , \port$510$10 , \port$510$9 , \port$510$8 , \port$510$7 , \port$510$6 , \port$510$5 , \port$510$4 , \port$510$3 , \port$510$2 , \port$510$1 , \port$510$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_2 (clk, rst, \port$511$0 , \port$511$1 , \port$511$2 , \port$511$3 , \port$511$4 , \port$511$5 , \port$511$6 , \port$511$7 , \port$511$8 , \port$511$9 , \port$511$10 , \port$511$11 , \port$511$12 , \port$511$13 , \port$511$14 , \port$511$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$511$0 ;
-  wire \port$511$0 ;
-  output \port$511$1 ;
-  wire \port$511$1 ;
-  output \port$511$10 ;
-  wire \port$511$10 ;
-  output \port$511$11 ;
-  wire \port$511$11 ;
-  output \port$511$12 ;
-  wire \port$511$12 ;
-  output \port$511$13 ;
-  wire \port$511$13 ;
-  output \port$511$14 ;
-  wire \port$511$14 ;
-  output \port$511$15 ;
-  wire \port$511$15 ;
-  output \port$511$2 ;
-  wire \port$511$2 ;
-  output \port$511$3 ;
-  wire \port$511$3 ;
-  output \port$511$4 ;
-  wire \port$511$4 ;
-  output \port$511$5 ;
-  wire \port$511$5 ;
-  output \port$511$6 ;
-  wire \port$511$6 ;
-  output \port$511$7 ;
-  wire \port$511$7 ;
-  output \port$511$8 ;
-  wire \port$511$8 ;
-  output \port$511$9 ;
-  wire \port$511$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$511$0 ),
-    .P1(\port$511$1 ),
-    .P10(\port$511$10 ),
-    .P11(\port$511$11 ),
-    .P12(\port$511$12 ),
-    .P13(\port$511$13 ),
-    .P14(\port$511$14 ),
-    .P15(\port$511$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$511$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$511$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$511$4 ),
-    .P5(\port$511$5 ),
-    .P6(\port$511$6 ),
-    .P7(\port$511$7 ),
-    .P8(\port$511$8 ),
-    .P9(\port$511$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$511$15 , \port$511$14 , \port$511$13 , \port$511$12 , \port$511$11 , \port$511$10 , \port$511$9 , \port$511$8 , \port$511$7 , \port$511$6 , \port$511$5 , \port$511$4 , \port$511$3 , \port$511$2 , \port$511$1 , \port$511$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_3 (clk, rst, \port$512$0 , \port$512$1 , \port$512$2 , \port$512$3 , \port$512$4 , \port$512$5 , \port$512$6 , \port$512$7 , \port$512$8 , \port$512$9 , \port$512$10 , \port$512$11 , \port$512$12 , \port$512$13 , \port$512$14 , \port$512$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$512$0 ;
-  wire \port$512$0 ;
-  output \port$512$1 ;
-  wire \port$512$1 ;
-  output \port$512$10 ;
-  wire \port$512$10 ;
-  output \port$512$11 ;
-  wire \port$512$11 ;
-  output \port$512$12 ;
-  wire \port$512$12 ;
-  output \port$512$13 ;
-  wire \port$512$13 ;
-  output \port$512$14 ;
-  wire \port$512$14 ;
-  output \port$512$15 ;
-  wire \port$512$15 ;
-  output \port$512$2 ;
-  wire \port$512$2 ;
-  output \port$512$3 ;
-  wire \port$512$3 ;
-  output \port$512$4 ;
-  wire \port$512$4 ;
-  output \port$512$5 ;
-  wire \port$512$5 ;
-  output \port$512$6 ;
-  wire \port$512$6 ;
-  output \port$512$7 ;
-  wire \port$512$7 ;
-  output \port$512$8 ;
-  wire \port$512$8 ;
-  output \port$512$9 ;
-  wire \port$512$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$512$0 ),
-    .P1(\port$512$1 ),
-    .P10(\port$512$10 ),
-    .P11(\port$512$11 ),
-    .P12(\port$512$12 ),
-    .P13(\port$512$13 ),
-    .P14(\port$512$14 ),
-    .P15(\port$512$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$512$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$512$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$512$4 ),
-    .P5(\port$512$5 ),
-    .P6(\port$512$6 ),
-    .P7(\port$512$7 ),
-    .P8(\port$512$8 ),
-    .P9(\port$512$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$512$15 , \port$512$14 , \port$512$13 , \port$512$12 , \port$512$11 , \port$512$10 , \port$512$9 , \port$512$8 , \port$512$7 , \port$512$6 , \port$512$5 , \port$512$4 , \port$512$3 , \port$512$2 , \port$512$1 , \port$512$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_4 (clk, rst, \port$513$0 , \port$513$1 , \port$513$2 , \port$513$3 , \port$513$4 , \port$513$5 , \port$513$6 , \port$513$7 , \port$513$8 , \port$513$9 , \port$513$10 , \port$513$11 , \port$513$12 , \port$513$13 , \port$513$14 , \port$513$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$513$0 ;
-  wire \port$513$0 ;
-  output \port$513$1 ;
-  wire \port$513$1 ;
-  output \port$513$10 ;
-  wire \port$513$10 ;
-  output \port$513$11 ;
-  wire \port$513$11 ;
-  output \port$513$12 ;
-  wire \port$513$12 ;
-  output \port$513$13 ;
-  wire \port$513$13 ;
-  output \port$513$14 ;
-  wire \port$513$14 ;
-  output \port$513$15 ;
-  wire \port$513$15 ;
-  output \port$513$2 ;
-  wire \port$513$2 ;
-  output \port$513$3 ;
-  wire \port$513$3 ;
-  output \port$513$4 ;
-  wire \port$513$4 ;
-  output \port$513$5 ;
-  wire \port$513$5 ;
-  output \port$513$6 ;
-  wire \port$513$6 ;
-  output \port$513$7 ;
-  wire \port$513$7 ;
-  output \port$513$8 ;
-  wire \port$513$8 ;
-  output \port$513$9 ;
-  wire \port$513$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$513$0 ),
-    .P1(\port$513$1 ),
-    .P10(\port$513$10 ),
-    .P11(\port$513$11 ),
-    .P12(\port$513$12 ),
-    .P13(\port$513$13 ),
-    .P14(\port$513$14 ),
-    .P15(\port$513$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$513$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$513$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$513$4 ),
-    .P5(\port$513$5 ),
-    .P6(\port$513$6 ),
-    .P7(\port$513$7 ),
-    .P8(\port$513$8 ),
-    .P9(\port$513$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$513$15 , \port$513$14 , \port$513$13 , \port$513$12 , \port$513$11 , \port$513$10 , \port$513$9 , \port$513$8 , \port$513$7 , \port$513$6 , \port$513$5 , \port$513$4 , \port$513$3 , \port$513$2 , \port$513$1 , \port$513$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_5 (clk, rst, \port$514$0 , \port$514$1 , \port$514$2 , \port$514$3 , \port$514$4 , \port$514$5 , \port$514$6 , \port$514$7 , \port$514$8 , \port$514$9 , \port$514$10 , \port$514$11 , \port$514$12 , \port$514$13 , \port$514$14 , \port$514$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$514$0 ;
-  wire \port$514$0 ;
-  output \port$514$1 ;
-  wire \port$514$1 ;
-  output \port$514$10 ;
-  wire \port$514$10 ;
-  output \port$514$11 ;
-  wire \port$514$11 ;
-  output \port$514$12 ;
-  wire \port$514$12 ;
-  output \port$514$13 ;
-  wire \port$514$13 ;
-  output \port$514$14 ;
-  wire \port$514$14 ;
-  output \port$514$15 ;
-  wire \port$514$15 ;
-  output \port$514$2 ;
-  wire \port$514$2 ;
-  output \port$514$3 ;
-  wire \port$514$3 ;
-  output \port$514$4 ;
-  wire \port$514$4 ;
-  output \port$514$5 ;
-  wire \port$514$5 ;
-  output \port$514$6 ;
-  wire \port$514$6 ;
-  output \port$514$7 ;
-  wire \port$514$7 ;
-  output \port$514$8 ;
-  wire \port$514$8 ;
-  output \port$514$9 ;
-  wire \port$514$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$514$0 ),
-    .P1(\port$514$1 ),
-    .P10(\port$514$10 ),
-    .P11(\port$514$11 ),
-    .P12(\port$514$12 ),
-    .P13(\port$514$13 ),
-    .P14(\port$514$14 ),
-    .P15(\port$514$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$514$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$514$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$514$4 ),
-    .P5(\port$514$5 ),
-    .P6(\port$514$6 ),
-    .P7(\port$514$7 ),
-    .P8(\port$514$8 ),
-    .P9(\port$514$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$514$15 , \port$514$14 , \port$514$13 , \port$514$12 , \port$514$11 , \port$514$10 , \port$514$9 , \port$514$8 , \port$514$7 , \port$514$6 , \port$514$5 , \port$514$4 , \port$514$3 , \port$514$2 , \port$514$1 , \port$514$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_6 (clk, rst, \port$515$0 , \port$515$1 , \port$515$2 , \port$515$3 , \port$515$4 , \port$515$5 , \port$515$6 , \port$515$7 , \port$515$8 , \port$515$9 , \port$515$10 , \port$515$11 , \port$515$12 , \port$515$13 , \port$515$14 , \port$515$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$515$0 ;
-  wire \port$515$0 ;
-  output \port$515$1 ;
-  wire \port$515$1 ;
-  output \port$515$10 ;
-  wire \port$515$10 ;
-  output \port$515$11 ;
-  wire \port$515$11 ;
-  output \port$515$12 ;
-  wire \port$515$12 ;
-  output \port$515$13 ;
-  wire \port$515$13 ;
-  output \port$515$14 ;
-  wire \port$515$14 ;
-  output \port$515$15 ;
-  wire \port$515$15 ;
-  output \port$515$2 ;
-  wire \port$515$2 ;
-  output \port$515$3 ;
-  wire \port$515$3 ;
-  output \port$515$4 ;
-  wire \port$515$4 ;
-  output \port$515$5 ;
-  wire \port$515$5 ;
-  output \port$515$6 ;
-  wire \port$515$6 ;
-  output \port$515$7 ;
-  wire \port$515$7 ;
-  output \port$515$8 ;
-  wire \port$515$8 ;
-  output \port$515$9 ;
-  wire \port$515$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$515$0 ),
-    .P1(\port$515$1 ),
-    .P10(\port$515$10 ),
-    .P11(\port$515$11 ),
-    .P12(\port$515$12 ),
-    .P13(\port$515$13 ),
-    .P14(\port$515$14 ),
-    .P15(\port$515$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$515$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$515$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$515$4 ),
-    .P5(\port$515$5 ),
-    .P6(\port$515$6 ),
-    .P7(\port$515$7 ),
-    .P8(\port$515$8 ),
-    .P9(\port$515$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$515$15 , \port$515$14 , \port$515$13 , \port$515$12 , \port$515$11 , \port$515$10 , \port$515$9 , \port$515$8 , \port$515$7 , \port$515$6 , \port$515$5 , \port$515$4 , \port$515$3 , \port$515$2 , \port$515$1 , \port$515$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_7 (clk, rst, \port$516$0 , \port$516$1 , \port$516$2 , \port$516$3 , \port$516$4 , \port$516$5 , \port$516$6 , \port$516$7 , \port$516$8 , \port$516$9 , \port$516$10 , \port$516$11 , \port$516$12 , \port$516$13 , \port$516$14 , \port$516$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$516$0 ;
-  wire \port$516$0 ;
-  output \port$516$1 ;
-  wire \port$516$1 ;
-  output \port$516$10 ;
-  wire \port$516$10 ;
-  output \port$516$11 ;
-  wire \port$516$11 ;
-  output \port$516$12 ;
-  wire \port$516$12 ;
-  output \port$516$13 ;
-  wire \port$516$13 ;
-  output \port$516$14 ;
-  wire \port$516$14 ;
-  output \port$516$15 ;
-  wire \port$516$15 ;
-  output \port$516$2 ;
-  wire \port$516$2 ;
-  output \port$516$3 ;
-  wire \port$516$3 ;
-  output \port$516$4 ;
-  wire \port$516$4 ;
-  output \port$516$5 ;
-  wire \port$516$5 ;
-  output \port$516$6 ;
-  wire \port$516$6 ;
-  output \port$516$7 ;
-  wire \port$516$7 ;
-  output \port$516$8 ;
-  wire \port$516$8 ;
-  output \port$516$9 ;
-  wire \port$516$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$516$0 ),
-    .P1(\port$516$1 ),
-    .P10(\port$516$10 ),
-    .P11(\port$516$11 ),
-    .P12(\port$516$12 ),
-    .P13(\port$516$13 ),
-    .P14(\port$516$14 ),
-    .P15(\port$516$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$516$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$516$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$516$4 ),
-    .P5(\port$516$5 ),
-    .P6(\port$516$6 ),
-    .P7(\port$516$7 ),
-    .P8(\port$516$8 ),
-    .P9(\port$516$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$516$15 , \port$516$14 , \port$516$13 , \port$516$12 , \port$516$11 , \port$516$10 , \port$516$9 , \port$516$8 , \port$516$7 , \port$516$6 , \port$516$5 , \port$516$4 , \port$516$3 , \port$516$2 , \port$516$1 , \port$516$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_0 (clk, rst, \port$517$0 , \port$517$1 , \port$517$2 , \port$517$3 , \port$517$4 , \port$517$5 , \port$517$6 , \port$517$7 , \port$517$8 , \port$517$9 , \port$517$10 , \port$517$11 , \port$517$12 , \port$517$13 , \port$517$14 , \port$517$15 , a, b, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$517$0 ;
-  wire \port$517$0 ;
-  output \port$517$1 ;
-  wire \port$517$1 ;
-  output \port$517$10 ;
-  wire \port$517$10 ;
-  output \port$517$11 ;
-  wire \port$517$11 ;
-  output \port$517$12 ;
-  wire \port$517$12 ;
-  output \port$517$13 ;
-  wire \port$517$13 ;
-  output \port$517$14 ;
-  wire \port$517$14 ;
-  output \port$517$15 ;
-  wire \port$517$15 ;
-  output \port$517$2 ;
-  wire \port$517$2 ;
-  output \port$517$3 ;
-  wire \port$517$3 ;
-  output \port$517$4 ;
-  wire \port$517$4 ;
-  output \port$517$5 ;
-  wire \port$517$5 ;
-  output \port$517$6 ;
-  wire \port$517$6 ;
-  output \port$517$7 ;
-  wire \port$517$7 ;
-  output \port$517$8 ;
-  wire \port$517$8 ;
-  output \port$517$9 ;
-  wire \port$517$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$517$0 ),
-    .P1(\port$517$1 ),
-    .P10(\port$517$10 ),
-    .P11(\port$517$11 ),
-    .P12(\port$517$12 ),
-    .P13(\port$517$13 ),
-    .P14(\port$517$14 ),
-    .P15(\port$517$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$517$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$517$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$517$4 ),
-    .P5(\port$517$5 ),
-    .P6(\port$517$6 ),
-    .P7(\port$517$7 ),
-    .P8(\port$517$8 ),
-    .P9(\port$517$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$517$15 , \port$517$14 , \port$517$13 , \port$517$12 , \port$517$11 , \port$517$10 , \port$517$9 , \port$517$8 , \port$517$7 , \port$517$6 , \port$517$5 , \port$517$4 , \port$517$3 , \port$517$2 , \port$517$1 , \port$517$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_1 (clk, rst, \port$518$0 , \port$518$1 , \port$518$2 , \port$518$3 , \port$518$4 , \port$518$5 , \port$518$6 , \port$518$7 , \port$518$8 , \port$518$9 , \port$518$10 , \port$518$11 , \port$518$12 , \port$518$13 , \port$518$14 , \port$518$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$518$0 ;
-  wire \port$518$0 ;
-  output \port$518$1 ;
-  wire \port$518$1 ;
-  output \port$518$10 ;
-  wire \port$518$10 ;
-  output \port$518$11 ;
-  wire \port$518$11 ;
-  output \port$518$12 ;
-  wire \port$518$12 ;
-  output \port$518$13 ;
-  wire \port$518$13 ;
-  output \port$518$14 ;
-  wire \port$518$14 ;
-  output \port$518$15 ;
-  wire \port$518$15 ;
-  output \port$518$2 ;
-  wire \port$518$2 ;
-  output \port$518$3 ;
-  wire \port$518$3 ;
-  output \port$518$4 ;
-  wire \port$518$4 ;
-  output \port$518$5 ;
-  wire \port$518$5 ;
-  output \port$518$6 ;
-  wire \port$518$6 ;
-  output \port$518$7 ;
-  wire \port$518$7 ;
-  output \port$518$8 ;
-  wire \port$518$8 ;
-  output \port$518$9 ;
-  wire \port$518$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$518$0 ),
-    .P1(\port$518$1 ),
-    .P10(\port$518$10 ),
-    .P11(\port$518$11 ),
-    .P12(\port$518$12 ),
-    .P13(\port$518$13 ),
-    .P14(\port$518$14 ),
-    .P15(\port$518$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$518$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$518$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$518$4 ),
-    .P5(\port$518$5 ),
-    .P6(\port$518$6 ),
-    .P7(\port$518$7 ),
-    .P8(\port$518$8 ),
-    .P9(\port$518$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$518$15 , \port$518$14 , \port$518$13 , \port$518$12 , \port$518$11 , \port$518$10 , \port$518$9 , \port$518$8 , \port$518$7 , \port$518$6 , \port$518$5 , \port$518$4 , \port$518$3 , \port$518$2 , \port$518$1 , \port$518$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_2 (clk, rst, \port$519$0 , \port$519$1 , \port$519$2 , \port$519$3 , \port$519$4 , \port$519$5 , \port$519$6 , \port$519$7 , \port$519$8 , \port$519$9 , \port$519$10 , \port$519$11 , \port$519$12 , \port$519$13 , \port$519$14 , \port$519$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$519$0 ;
-  wire \port$519$0 ;
-  output \port$519$1 ;
-  wire \port$519$1 ;
-  output \port$519$10 ;
-  wire \port$519$10 ;
-  output \port$519$11 ;
-  wire \port$519$11 ;
-  output \port$519$12 ;
-  wire \port$519$12 ;
-  output \port$519$13 ;
-  wire \port$519$13 ;
-  output \port$519$14 ;
-  wire \port$519$14 ;
-  output \port$519$15 ;
-  wire \port$519$15 ;
-  output \port$519$2 ;
-  wire \port$519$2 ;
-  output \port$519$3 ;
-  wire \port$519$3 ;
-  output \port$519$4 ;
-  wire \port$519$4 ;
-  output \port$519$5 ;
-  wire \port$519$5 ;
-  output \port$519$6 ;
-  wire \port$519$6 ;
-  output \port$519$7 ;
-  wire \port$519$7 ;
-  output \port$519$8 ;
-  wire \port$519$8 ;
-  output \port$519$9 ;
-  wire \port$519$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$519$0 ),
-    .P1(\port$519$1 ),
-    .P10(\port$519$10 ),
-    .P11(\port$519$11 ),
-    .P12(\port$519$12 ),
-    .P13(\port$519$13 ),
-    .P14(\port$519$14 ),
-    .P15(\port$519$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$519$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$519$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$519$4 ),
-    .P5(\port$519$5 ),
-    .P6(\port$519$6 ),
-    .P7(\port$519$7 ),
-    .P8(\port$519$8 ),
-    .P9(\port$519$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$519$15 , \port$519$14 , \port$519$13 , \port$519$12 , \port$519$11 , \port$519$10 , \port$519$9 , \port$519$8 , \port$519$7 , \port$519$6 , \port$519$5 , \port$519$4 , \port$519$3 , \port$519$2 , \port$519$1 , \port$519$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_3 (clk, rst, \port$520$0 , \port$520$1 , \port$520$2 , \port$520$3 , \port$520$4 , \port$520$5 , \port$520$6 , \port$520$7 , \port$520$8 , \port$520$9 , \port$520$10 , \port$520$11 , \port$520$12 , \port$520$13 , \port$520$14 , \port$520$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$520$0 ;
-  wire \port$520$0 ;
-  output \port$520$1 ;
-  wire \port$520$1 ;
-  output \port$520$10 ;
-  wire \port$520$10 ;
-  output \port$520$11 ;
-  wire \port$520$11 ;
-  output \port$520$12 ;
-  wire \port$520$12 ;
-  output \port$520$13 ;
-  wire \port$520$13 ;
-  output \port$520$14 ;
-  wire \port$520$14 ;
-  output \port$520$15 ;
-  wire \port$520$15 ;
-  output \port$520$2 ;
-  wire \port$520$2 ;
-  output \port$520$3 ;
-  wire \port$520$3 ;
-  output \port$520$4 ;
-  wire \port$520$4 ;
-  output \port$520$5 ;
-  wire \port$520$5 ;
-  output \port$520$6 ;
-  wire \port$520$6 ;
-  output \port$520$7 ;
-  wire \port$520$7 ;
-  output \port$520$8 ;
-  wire \port$520$8 ;
-  output \port$520$9 ;
-  wire \port$520$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$520$0 ),
-    .P1(\port$520$1 ),
-    .P10(\port$520$10 ),
-    .P11(\port$520$11 ),
-    .P12(\port$520$12 ),
-    .P13(\port$520$13 ),
-    .P14(\port$520$14 ),
-    .P15(\port$520$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$520$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$520$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$520$4 ),
-    .P5(\port$520$5 ),
-    .P6(\port$520$6 ),
-    .P7(\port$520$7 ),
-    .P8(\port$520$8 ),
-    .P9(\port$520$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$520$15 , \port$520$14 , \port$520$13 , \port$520$12 , \port$520$11 , \port$520$10 , \port$520$9 , \port$520$8 , \port$520$7 , \port$520$6 , \port$520$5 , \port$520$4 , \port$520$3 , \port$520$2 , \port$520$1 , \port$520$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_4 (clk, rst, \port$521$0 , \port$521$1 , \port$521$2 , \port$521$3 , \port$521$4 , \port$521$5 , \port$521$6 , \port$521$7 , \port$521$8 , \port$521$9 , \port$521$10 , \port$521$11 , \port$521$12 , \port$521$13 , \port$521$14 , \port$521$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$521$0 ;
-  wire \port$521$0 ;
-  output \port$521$1 ;
-  wire \port$521$1 ;
-  output \port$521$10 ;
-  wire \port$521$10 ;
-  output \port$521$11 ;
-  wire \port$521$11 ;
-  output \port$521$12 ;
-  wire \port$521$12 ;
-  output \port$521$13 ;
-  wire \port$521$13 ;
-  output \port$521$14 ;
-  wire \port$521$14 ;
-  output \port$521$15 ;
-  wire \port$521$15 ;
-  output \port$521$2 ;
-  wire \port$521$2 ;
-  output \port$521$3 ;
-  wire \port$521$3 ;
-  output \port$521$4 ;
-  wire \port$521$4 ;
-  output \port$521$5 ;
-  wire \port$521$5 ;
-  output \port$521$6 ;
-  wire \port$521$6 ;
-  output \port$521$7 ;
-  wire \port$521$7 ;
-  output \port$521$8 ;
-  wire \port$521$8 ;
-  output \port$521$9 ;
-  wire \port$521$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$521$0 ),
-    .P1(\port$521$1 ),
-    .P10(\port$521$10 ),
-    .P11(\port$521$11 ),
-    .P12(\port$521$12 ),
-    .P13(\port$521$13 ),
-    .P14(\port$521$14 ),
-    .P15(\port$521$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$521$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$521$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$521$4 ),
-    .P5(\port$521$5 ),
-    .P6(\port$521$6 ),
-    .P7(\port$521$7 ),
-    .P8(\port$521$8 ),
-    .P9(\port$521$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$521$15 , \port$521$14 , \port$521$13 , \port$521$12 , \port$521$11 , \port$521$10 , \port$521$9 , \port$521$8 , \port$521$7 , \port$521$6 , \port$521$5 , \port$521$4 , \port$521$3 , \port$521$2 , \port$521$1 , \port$521$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_5 (clk, rst, \port$522$0 , \port$522$1 , \port$522$2 , \port$522$3 , \port$522$4 , \port$522$5 , \port$522$6 , \port$522$7 , \port$522$8 , \port$522$9 , \port$522$10 , \port$522$11 , \port$522$12 , \port$522$13 , \port$522$14 , \port$522$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$522$0 ;
-  wire \port$522$0 ;
-  output \port$522$1 ;
-  wire \port$522$1 ;
-  output \port$522$10 ;
-  wire \port$522$10 ;
-  output \port$522$11 ;
-  wire \port$522$11 ;
-  output \port$522$12 ;
-  wire \port$522$12 ;
-  output \port$522$13 ;
-  wire \port$522$13 ;
-  output \port$522$14 ;
-  wire \port$522$14 ;
-  output \port$522$15 ;
-  wire \port$522$15 ;
-  output \port$522$2 ;
-  wire \port$522$2 ;
-  output \port$522$3 ;
-  wire \port$522$3 ;
-  output \port$522$4 ;
-  wire \port$522$4 ;
-  output \port$522$5 ;
-  wire \port$522$5 ;
-  output \port$522$6 ;
-  wire \port$522$6 ;
-  output \port$522$7 ;
-  wire \port$522$7 ;
-  output \port$522$8 ;
-  wire \port$522$8 ;
-  output \port$522$9 ;
-  wire \port$522$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$522$0 ),
-    .P1(\port$522$1 ),
-    .P10(\port$522$10 ),
-    .P11(\port$522$11 ),
-    .P12(\port$522$12 ),
-    .P13(\port$522$13 ),
-    .P14(\port$522$14 ),
-    .P15(\port$522$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$522$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$522$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$522$4 ),
-    .P5(\port$522$5 ),
-    .P6(\port$522$6 ),
-    .P7(\port$522$7 ),
-    .P8(\port$522$8 ),
-    .P9(\port$522$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$522$15 , \port$522$14 , \port$522$13 , \port$522$12 , \port$522$11 , \port$522$10 , \port$522$9 , \port$522$8 , \port$522$7 , \port$522$6 , \port$522$5 , \port$522$4 , \port$522$3 , \port$522$2 , \port$522$1 , \port$522$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_6 (clk, rst, \port$523$0 , \port$523$1 , \port$523$2 , \port$523$3 , \port$523$4 , \port$523$5 , \port$523$6 , \port$523$7 , \port$523$8 , \port$523$9 , \port$523$10 , \port$523$11 , \port$523$12 , \port$523$13 , \port$523$14 , \port$523$15 , b, a, en
+module \hwq_mac_array.mul_1_6 (clk, rst, \port$523$0 , \port$523$1 , \port$523$2 , \port$523$3 , \port$523$4 , \port$523$5 , \port$523$6 , \port$523$7 , \port$523$8 , \port$523$9 , \port$523$10 , \port$523$11 , \port$523$12 , \port$523$13 , \port$523$14 , \port$523$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -8826,2467 +24954,7 @@ module \hwq_mac_array.mul_3_6 (clk, rst, \port$523$0 , \port$523$1 , \port$523$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_7 (clk, rst, \port$524$0 , \port$524$1 , \port$524$2 , \port$524$3 , \port$524$4 , \port$524$5 , \port$524$6 , \port$524$7 , \port$524$8 , \port$524$9 , \port$524$10 , \port$524$11 , \port$524$12 , \port$524$13 , \port$524$14 , \port$524$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$524$0 ;
-  wire \port$524$0 ;
-  output \port$524$1 ;
-  wire \port$524$1 ;
-  output \port$524$10 ;
-  wire \port$524$10 ;
-  output \port$524$11 ;
-  wire \port$524$11 ;
-  output \port$524$12 ;
-  wire \port$524$12 ;
-  output \port$524$13 ;
-  wire \port$524$13 ;
-  output \port$524$14 ;
-  wire \port$524$14 ;
-  output \port$524$15 ;
-  wire \port$524$15 ;
-  output \port$524$2 ;
-  wire \port$524$2 ;
-  output \port$524$3 ;
-  wire \port$524$3 ;
-  output \port$524$4 ;
-  wire \port$524$4 ;
-  output \port$524$5 ;
-  wire \port$524$5 ;
-  output \port$524$6 ;
-  wire \port$524$6 ;
-  output \port$524$7 ;
-  wire \port$524$7 ;
-  output \port$524$8 ;
-  wire \port$524$8 ;
-  output \port$524$9 ;
-  wire \port$524$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$524$0 ),
-    .P1(\port$524$1 ),
-    .P10(\port$524$10 ),
-    .P11(\port$524$11 ),
-    .P12(\port$524$12 ),
-    .P13(\port$524$13 ),
-    .P14(\port$524$14 ),
-    .P15(\port$524$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$524$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$524$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$524$4 ),
-    .P5(\port$524$5 ),
-    .P6(\port$524$6 ),
-    .P7(\port$524$7 ),
-    .P8(\port$524$8 ),
-    .P9(\port$524$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$524$15 , \port$524$14 , \port$524$13 , \port$524$12 , \port$524$11 , \port$524$10 , \port$524$9 , \port$524$8 , \port$524$7 , \port$524$6 , \port$524$5 , \port$524$4 , \port$524$3 , \port$524$2 , \port$524$1 , \port$524$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_0 (clk, rst, \port$525$0 , \port$525$1 , \port$525$2 , \port$525$3 , \port$525$4 , \port$525$5 , \port$525$6 , \port$525$7 , \port$525$8 , \port$525$9 , \port$525$10 , \port$525$11 , \port$525$12 , \port$525$13 , \port$525$14 , \port$525$15 , a, b, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$525$0 ;
-  wire \port$525$0 ;
-  output \port$525$1 ;
-  wire \port$525$1 ;
-  output \port$525$10 ;
-  wire \port$525$10 ;
-  output \port$525$11 ;
-  wire \port$525$11 ;
-  output \port$525$12 ;
-  wire \port$525$12 ;
-  output \port$525$13 ;
-  wire \port$525$13 ;
-  output \port$525$14 ;
-  wire \port$525$14 ;
-  output \port$525$15 ;
-  wire \port$525$15 ;
-  output \port$525$2 ;
-  wire \port$525$2 ;
-  output \port$525$3 ;
-  wire \port$525$3 ;
-  output \port$525$4 ;
-  wire \port$525$4 ;
-  output \port$525$5 ;
-  wire \port$525$5 ;
-  output \port$525$6 ;
-  wire \port$525$6 ;
-  output \port$525$7 ;
-  wire \port$525$7 ;
-  output \port$525$8 ;
-  wire \port$525$8 ;
-  output \port$525$9 ;
-  wire \port$525$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$525$0 ),
-    .P1(\port$525$1 ),
-    .P10(\port$525$10 ),
-    .P11(\port$525$11 ),
-    .P12(\port$525$12 ),
-    .P13(\port$525$13 ),
-    .P14(\port$525$14 ),
-    .P15(\port$525$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$525$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$525$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$525$4 ),
-    .P5(\port$525$5 ),
-    .P6(\port$525$6 ),
-    .P7(\port$525$7 ),
-    .P8(\port$525$8 ),
-    .P9(\port$525$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$525$15 , \port$525$14 , \port$525$13 , \port$525$12 , \port$525$11 , \port$525$10 , \port$525$9 , \port$525$8 , \port$525$7 , \port$525$6 , \port$525$5 , \port$525$4 , \port$525$3 , \port$525$2 , \port$525$1 , \port$525$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_1 (clk, rst, \port$526$0 , \port$526$1 , \port$526$2 , \port$526$3 , \port$526$4 , \port$526$5 , \port$526$6 , \port$526$7 , \port$526$8 , \port$526$9 , \port$526$10 , \port$526$11 , \port$526$12 , \port$526$13 , \port$526$14 , \port$526$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$526$0 ;
-  wire \port$526$0 ;
-  output \port$526$1 ;
-  wire \port$526$1 ;
-  output \port$526$10 ;
-  wire \port$526$10 ;
-  output \port$526$11 ;
-  wire \port$526$11 ;
-  output \port$526$12 ;
-  wire \port$526$12 ;
-  output \port$526$13 ;
-  wire \port$526$13 ;
-  output \port$526$14 ;
-  wire \port$526$14 ;
-  output \port$526$15 ;
-  wire \port$526$15 ;
-  output \port$526$2 ;
-  wire \port$526$2 ;
-  output \port$526$3 ;
-  wire \port$526$3 ;
-  output \port$526$4 ;
-  wire \port$526$4 ;
-  output \port$526$5 ;
-  wire \port$526$5 ;
-  output \port$526$6 ;
-  wire \port$526$6 ;
-  output \port$526$7 ;
-  wire \port$526$7 ;
-  output \port$526$8 ;
-  wire \port$526$8 ;
-  output \port$526$9 ;
-  wire \port$526$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$526$0 ),
-    .P1(\port$526$1 ),
-    .P10(\port$526$10 ),
-    .P11(\port$526$11 ),
-    .P12(\port$526$12 ),
-    .P13(\port$526$13 ),
-    .P14(\port$526$14 ),
-    .P15(\port$526$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$526$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$526$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$526$4 ),
-    .P5(\port$526$5 ),
-    .P6(\port$526$6 ),
-    .P7(\port$526$7 ),
-    .P8(\port$526$8 ),
-    .P9(\port$526$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$526$15 , \port$526$14 , \port$526$13 , \port$526$12 , \port$526$11 , \port$526$10 , \port$526$9 , \port$526$8 , \port$526$7 , \port$526$6 , \port$526$5 , \port$526$4 , \port$526$3 , \port$526$2 , \port$526$1 , \port$526$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_2 (clk, rst, \port$527$0 , \port$527$1 , \port$527$2 , \port$527$3 , \port$527$4 , \port$527$5 , \port$527$6 , \port$527$7 , \port$527$8 , \port$527$9 , \port$527$10 , \port$527$11 , \port$527$12 , \port$527$13 , \port$527$14 , \port$527$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$527$0 ;
-  wire \port$527$0 ;
-  output \port$527$1 ;
-  wire \port$527$1 ;
-  output \port$527$10 ;
-  wire \port$527$10 ;
-  output \port$527$11 ;
-  wire \port$527$11 ;
-  output \port$527$12 ;
-  wire \port$527$12 ;
-  output \port$527$13 ;
-  wire \port$527$13 ;
-  output \port$527$14 ;
-  wire \port$527$14 ;
-  output \port$527$15 ;
-  wire \port$527$15 ;
-  output \port$527$2 ;
-  wire \port$527$2 ;
-  output \port$527$3 ;
-  wire \port$527$3 ;
-  output \port$527$4 ;
-  wire \port$527$4 ;
-  output \port$527$5 ;
-  wire \port$527$5 ;
-  output \port$527$6 ;
-  wire \port$527$6 ;
-  output \port$527$7 ;
-  wire \port$527$7 ;
-  output \port$527$8 ;
-  wire \port$527$8 ;
-  output \port$527$9 ;
-  wire \port$527$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$527$0 ),
-    .P1(\port$527$1 ),
-    .P10(\port$527$10 ),
-    .P11(\port$527$11 ),
-    .P12(\port$527$12 ),
-    .P13(\port$527$13 ),
-    .P14(\port$527$14 ),
-    .P15(\port$527$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$527$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$527$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$527$4 ),
-    .P5(\port$527$5 ),
-    .P6(\port$527$6 ),
-    .P7(\port$527$7 ),
-    .P8(\port$527$8 ),
-    .P9(\port$527$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$527$15 , \port$527$14 , \port$527$13 , \port$527$12 , \port$527$11 , \port$527$10 , \port$527$9 , \port$527$8 , \port$527$7 , \port$527$6 , \port$527$5 , \port$527$4 , \port$527$3 , \port$527$2 , \port$527$1 , \port$527$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_3 (clk, rst, \port$528$0 , \port$528$1 , \port$528$2 , \port$528$3 , \port$528$4 , \port$528$5 , \port$528$6 , \port$528$7 , \port$528$8 , \port$528$9 , \port$528$10 , \port$528$11 , \port$528$12 , \port$528$13 , \port$528$14 , \port$528$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$528$0 ;
-  wire \port$528$0 ;
-  output \port$528$1 ;
-  wire \port$528$1 ;
-  output \port$528$10 ;
-  wire \port$528$10 ;
-  output \port$528$11 ;
-  wire \port$528$11 ;
-  output \port$528$12 ;
-  wire \port$528$12 ;
-  output \port$528$13 ;
-  wire \port$528$13 ;
-  output \port$528$14 ;
-  wire \port$528$14 ;
-  output \port$528$15 ;
-  wire \port$528$15 ;
-  output \port$528$2 ;
-  wire \port$528$2 ;
-  output \port$528$3 ;
-  wire \port$528$3 ;
-  output \port$528$4 ;
-  wire \port$528$4 ;
-  output \port$528$5 ;
-  wire \port$528$5 ;
-  output \port$528$6 ;
-  wire \port$528$6 ;
-  output \port$528$7 ;
-  wire \port$528$7 ;
-  output \port$528$8 ;
-  wire \port$528$8 ;
-  output \port$528$9 ;
-  wire \port$528$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$528$0 ),
-    .P1(\port$528$1 ),
-    .P10(\port$528$10 ),
-    .P11(\port$528$11 ),
-    .P12(\port$528$12 ),
-    .P13(\port$528$13 ),
-    .P14(\port$528$14 ),
-    .P15(\port$528$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$528$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$528$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$528$4 ),
-    .P5(\port$528$5 ),
-    .P6(\port$528$6 ),
-    .P7(\port$528$7 ),
-    .P8(\port$528$8 ),
-    .P9(\port$528$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$528$15 , \port$528$14 , \port$528$13 , \port$528$12 , \port$528$11 , \port$528$10 , \port$528$9 , \port$528$8 , \port$528$7 , \port$528$6 , \port$528$5 , \port$528$4 , \port$528$3 , \port$528$2 , \port$528$1 , \port$528$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_4 (clk, rst, \port$529$0 , \port$529$1 , \port$529$2 , \port$529$3 , \port$529$4 , \port$529$5 , \port$529$6 , \port$529$7 , \port$529$8 , \port$529$9 , \port$529$10 , \port$529$11 , \port$529$12 , \port$529$13 , \port$529$14 , \port$529$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$529$0 ;
-  wire \port$529$0 ;
-  output \port$529$1 ;
-  wire \port$529$1 ;
-  output \port$529$10 ;
-  wire \port$529$10 ;
-  output \port$529$11 ;
-  wire \port$529$11 ;
-  output \port$529$12 ;
-  wire \port$529$12 ;
-  output \port$529$13 ;
-  wire \port$529$13 ;
-  output \port$529$14 ;
-  wire \port$529$14 ;
-  output \port$529$15 ;
-  wire \port$529$15 ;
-  output \port$529$2 ;
-  wire \port$529$2 ;
-  output \port$529$3 ;
-  wire \port$529$3 ;
-  output \port$529$4 ;
-  wire \port$529$4 ;
-  output \port$529$5 ;
-  wire \port$529$5 ;
-  output \port$529$6 ;
-  wire \port$529$6 ;
-  output \port$529$7 ;
-  wire \port$529$7 ;
-  output \port$529$8 ;
-  wire \port$529$8 ;
-  output \port$529$9 ;
-  wire \port$529$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$529$0 ),
-    .P1(\port$529$1 ),
-    .P10(\port$529$10 ),
-    .P11(\port$529$11 ),
-    .P12(\port$529$12 ),
-    .P13(\port$529$13 ),
-    .P14(\port$529$14 ),
-    .P15(\port$529$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$529$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$529$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$529$4 ),
-    .P5(\port$529$5 ),
-    .P6(\port$529$6 ),
-    .P7(\port$529$7 ),
-    .P8(\port$529$8 ),
-    .P9(\port$529$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$529$15 , \port$529$14 , \port$529$13 , \port$529$12 , \port$529$11 , \port$529$10 , \port$529$9 , \port$529$8 , \port$529$7 , \port$529$6 , \port$529$5 , \port$529$4 , \port$529$3 , \port$529$2 , \port$529$1 , \port$529$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_5 (clk, rst, \port$530$0 , \port$530$1 , \port$530$2 , \port$530$3 , \port$530$4 , \port$530$5 , \port$530$6 , \port$530$7 , \port$530$8 , \port$530$9 , \port$530$10 , \port$530$11 , \port$530$12 , \port$530$13 , \port$530$14 , \port$530$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$530$0 ;
-  wire \port$530$0 ;
-  output \port$530$1 ;
-  wire \port$530$1 ;
-  output \port$530$10 ;
-  wire \port$530$10 ;
-  output \port$530$11 ;
-  wire \port$530$11 ;
-  output \port$530$12 ;
-  wire \port$530$12 ;
-  output \port$530$13 ;
-  wire \port$530$13 ;
-  output \port$530$14 ;
-  wire \port$530$14 ;
-  output \port$530$15 ;
-  wire \port$530$15 ;
-  output \port$530$2 ;
-  wire \port$530$2 ;
-  output \port$530$3 ;
-  wire \port$530$3 ;
-  output \port$530$4 ;
-  wire \port$530$4 ;
-  output \port$530$5 ;
-  wire \port$530$5 ;
-  output \port$530$6 ;
-  wire \port$530$6 ;
-  output \port$530$7 ;
-  wire \port$530$7 ;
-  output \port$530$8 ;
-  wire \port$530$8 ;
-  output \port$530$9 ;
-  wire \port$530$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$530$0 ),
-    .P1(\port$530$1 ),
-    .P10(\port$530$10 ),
-    .P11(\port$530$11 ),
-    .P12(\port$530$12 ),
-    .P13(\port$530$13 ),
-    .P14(\port$530$14 ),
-    .P15(\port$530$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$530$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$530$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$530$4 ),
-    .P5(\port$530$5 ),
-    .P6(\port$530$6 ),
-    .P7(\port$530$7 ),
-    .P8(\port$530$8 ),
-    .P9(\port$530$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$530$15 , \port$530$14 , \port$530$13 , \port$530$12 , \port$530$11 , \port$530$10 , \port$530$9 , \port$530$8 , \port$530$7 , \port$530$6 , \port$530$5 , \port$530$4 , \port$530$3 , \port$530$2 , \port$530$1 , \port$530$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_6 (clk, rst, \port$531$0 , \port$531$1 , \port$531$2 , \port$531$3 , \port$531$4 , \port$531$5 , \port$531$6 , \port$531$7 , \port$531$8 , \port$531$9 , \port$531$10 , \port$531$11 , \port$531$12 , \port$531$13 , \port$531$14 , \port$531$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$531$0 ;
-  wire \port$531$0 ;
-  output \port$531$1 ;
-  wire \port$531$1 ;
-  output \port$531$10 ;
-  wire \port$531$10 ;
-  output \port$531$11 ;
-  wire \port$531$11 ;
-  output \port$531$12 ;
-  wire \port$531$12 ;
-  output \port$531$13 ;
-  wire \port$531$13 ;
-  output \port$531$14 ;
-  wire \port$531$14 ;
-  output \port$531$15 ;
-  wire \port$531$15 ;
-  output \port$531$2 ;
-  wire \port$531$2 ;
-  output \port$531$3 ;
-  wire \port$531$3 ;
-  output \port$531$4 ;
-  wire \port$531$4 ;
-  output \port$531$5 ;
-  wire \port$531$5 ;
-  output \port$531$6 ;
-  wire \port$531$6 ;
-  output \port$531$7 ;
-  wire \port$531$7 ;
-  output \port$531$8 ;
-  wire \port$531$8 ;
-  output \port$531$9 ;
-  wire \port$531$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$531$0 ),
-    .P1(\port$531$1 ),
-    .P10(\port$531$10 ),
-    .P11(\port$531$11 ),
-    .P12(\port$531$12 ),
-    .P13(\port$531$13 ),
-    .P14(\port$531$14 ),
-    .P15(\port$531$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$531$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$531$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$531$4 ),
-    .P5(\port$531$5 ),
-    .P6(\port$531$6 ),
-    .P7(\port$531$7 ),
-    .P8(\port$531$8 ),
-    .P9(\port$531$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$531$15 , \port$531$14 , \port$531$13 , \port$531$12 , \port$531$11 , \port$531$10 , \port$531$9 , \port$531$8 , \port$531$7 , \port$531$6 , \port$531$5 , \port$531$4 , \port$531$3 , \port$531$2 , \port$531$1 , \port$531$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_7 (clk, rst, \port$532$0 , \port$532$1 , \port$532$2 , \port$532$3 , \port$532$4 , \port$532$5 , \port$532$6 , \port$532$7 , \port$532$8 , \port$532$9 , \port$532$10 , \port$532$11 , \port$532$12 , \port$532$13 , \port$532$14 , \port$532$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$532$0 ;
-  wire \port$532$0 ;
-  output \port$532$1 ;
-  wire \port$532$1 ;
-  output \port$532$10 ;
-  wire \port$532$10 ;
-  output \port$532$11 ;
-  wire \port$532$11 ;
-  output \port$532$12 ;
-  wire \port$532$12 ;
-  output \port$532$13 ;
-  wire \port$532$13 ;
-  output \port$532$14 ;
-  wire \port$532$14 ;
-  output \port$532$15 ;
-  wire \port$532$15 ;
-  output \port$532$2 ;
-  wire \port$532$2 ;
-  output \port$532$3 ;
-  wire \port$532$3 ;
-  output \port$532$4 ;
-  wire \port$532$4 ;
-  output \port$532$5 ;
-  wire \port$532$5 ;
-  output \port$532$6 ;
-  wire \port$532$6 ;
-  output \port$532$7 ;
-  wire \port$532$7 ;
-  output \port$532$8 ;
-  wire \port$532$8 ;
-  output \port$532$9 ;
-  wire \port$532$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$532$0 ),
-    .P1(\port$532$1 ),
-    .P10(\port$532$10 ),
-    .P11(\port$532$11 ),
-    .P12(\port$532$12 ),
-    .P13(\port$532$13 ),
-    .P14(\port$532$14 ),
-    .P15(\port$532$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$532$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$532$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$532$4 ),
-    .P5(\port$532$5 ),
-    .P6(\port$532$6 ),
-    .P7(\port$532$7 ),
-    .P8(\port$532$8 ),
-    .P9(\port$532$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$532$15 , \port$532$14 , \port$532$13 , \port$532$12 , \port$532$11 , \port$532$10 , \port$532$9 , \port$532$8 , \port$532$7 , \port$532$6 , \port$532$5 , \port$532$4 , \port$532$3 , \port$532$2 , \port$532$1 , \port$532$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_0 (clk, rst, \port$533$0 , \port$533$1 , \port$533$2 , \port$533$3 , \port$533$4 , \port$533$5 , \port$533$6 , \port$533$7 , \port$533$8 , \port$533$9 , \port$533$10 , \port$533$11 , \port$533$12 , \port$533$13 , \port$533$14 , \port$533$15 , a, b, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$533$0 ;
-  wire \port$533$0 ;
-  output \port$533$1 ;
-  wire \port$533$1 ;
-  output \port$533$10 ;
-  wire \port$533$10 ;
-  output \port$533$11 ;
-  wire \port$533$11 ;
-  output \port$533$12 ;
-  wire \port$533$12 ;
-  output \port$533$13 ;
-  wire \port$533$13 ;
-  output \port$533$14 ;
-  wire \port$533$14 ;
-  output \port$533$15 ;
-  wire \port$533$15 ;
-  output \port$533$2 ;
-  wire \port$533$2 ;
-  output \port$533$3 ;
-  wire \port$533$3 ;
-  output \port$533$4 ;
-  wire \port$533$4 ;
-  output \port$533$5 ;
-  wire \port$533$5 ;
-  output \port$533$6 ;
-  wire \port$533$6 ;
-  output \port$533$7 ;
-  wire \port$533$7 ;
-  output \port$533$8 ;
-  wire \port$533$8 ;
-  output \port$533$9 ;
-  wire \port$533$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$533$0 ),
-    .P1(\port$533$1 ),
-    .P10(\port$533$10 ),
-    .P11(\port$533$11 ),
-    .P12(\port$533$12 ),
-    .P13(\port$533$13 ),
-    .P14(\port$533$14 ),
-    .P15(\port$533$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$533$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$533$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$533$4 ),
-    .P5(\port$533$5 ),
-    .P6(\port$533$6 ),
-    .P7(\port$533$7 ),
-    .P8(\port$533$8 ),
-    .P9(\port$533$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$533$15 , \port$533$14 , \port$533$13 , \port$533$12 , \port$533$11 , \port$533$10 , \port$533$9 , \port$533$8 , \port$533$7 , \port$533$6 , \port$533$5 , \port$533$4 , \port$533$3 , \port$533$2 , \port$533$1 , \port$533$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_1 (clk, rst, \port$534$0 , \port$534$1 , \port$534$2 , \port$534$3 , \port$534$4 , \port$534$5 , \port$534$6 , \port$534$7 , \port$534$8 , \port$534$9 , \port$534$10 , \port$534$11 , \port$534$12 , \port$534$13 , \port$534$14 , \port$534$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$534$0 ;
-  wire \port$534$0 ;
-  output \port$534$1 ;
-  wire \port$534$1 ;
-  output \port$534$10 ;
-  wire \port$534$10 ;
-  output \port$534$11 ;
-  wire \port$534$11 ;
-  output \port$534$12 ;
-  wire \port$534$12 ;
-  output \port$534$13 ;
-  wire \port$534$13 ;
-  output \port$534$14 ;
-  wire \port$534$14 ;
-  output \port$534$15 ;
-  wire \port$534$15 ;
-  output \port$534$2 ;
-  wire \port$534$2 ;
-  output \port$534$3 ;
-  wire \port$534$3 ;
-  output \port$534$4 ;
-  wire \port$534$4 ;
-  output \port$534$5 ;
-  wire \port$534$5 ;
-  output \port$534$6 ;
-  wire \port$534$6 ;
-  output \port$534$7 ;
-  wire \port$534$7 ;
-  output \port$534$8 ;
-  wire \port$534$8 ;
-  output \port$534$9 ;
-  wire \port$534$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$534$0 ),
-    .P1(\port$534$1 ),
-    .P10(\port$534$10 ),
-    .P11(\port$534$11 ),
-    .P12(\port$534$12 ),
-    .P13(\port$534$13 ),
-    .P14(\port$534$14 ),
-    .P15(\port$534$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$534$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$534$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$534$4 ),
-    .P5(\port$534$5 ),
-    .P6(\port$534$6 ),
-    .P7(\port$534$7 ),
-    .P8(\port$534$8 ),
-    .P9(\port$534$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$534$15 , \port$534$14 , \port$534$13 , \port$534$12 , \port$534$11 , \port$534$10 , \port$534$9 , \port$534$8 , \port$534$7 , \port$534$6 , \port$534$5 , \port$534$4 , \port$534$3 , \port$534$2 , \port$534$1 , \port$534$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_2 (clk, rst, \port$535$0 , \port$535$1 , \port$535$2 , \port$535$3 , \port$535$4 , \port$535$5 , \port$535$6 , \port$535$7 , \port$535$8 , \port$535$9 , \port$535$10 , \port$535$11 , \port$535$12 , \port$535$13 , \port$535$14 , \port$535$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$535$0 ;
-  wire \port$535$0 ;
-  output \port$535$1 ;
-  wire \port$535$1 ;
-  output \port$535$10 ;
-  wire \port$535$10 ;
-  output \port$535$11 ;
-  wire \port$535$11 ;
-  output \port$535$12 ;
-  wire \port$535$12 ;
-  output \port$535$13 ;
-  wire \port$535$13 ;
-  output \port$535$14 ;
-  wire \port$535$14 ;
-  output \port$535$15 ;
-  wire \port$535$15 ;
-  output \port$535$2 ;
-  wire \port$535$2 ;
-  output \port$535$3 ;
-  wire \port$535$3 ;
-  output \port$535$4 ;
-  wire \port$535$4 ;
-  output \port$535$5 ;
-  wire \port$535$5 ;
-  output \port$535$6 ;
-  wire \port$535$6 ;
-  output \port$535$7 ;
-  wire \port$535$7 ;
-  output \port$535$8 ;
-  wire \port$535$8 ;
-  output \port$535$9 ;
-  wire \port$535$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$535$0 ),
-    .P1(\port$535$1 ),
-    .P10(\port$535$10 ),
-    .P11(\port$535$11 ),
-    .P12(\port$535$12 ),
-    .P13(\port$535$13 ),
-    .P14(\port$535$14 ),
-    .P15(\port$535$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$535$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$535$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$535$4 ),
-    .P5(\port$535$5 ),
-    .P6(\port$535$6 ),
-    .P7(\port$535$7 ),
-    .P8(\port$535$8 ),
-    .P9(\port$535$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$535$15 , \port$535$14 , \port$535$13 , \port$535$12 , \port$535$11 , \port$535$10 , \port$535$9 , \port$535$8 , \port$535$7 , \port$535$6 , \port$535$5 , \port$535$4 , \port$535$3 , \port$535$2 , \port$535$1 , \port$535$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_3 (clk, rst, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$536$0 ;
-  wire \port$536$0 ;
-  output \port$536$1 ;
-  wire \port$536$1 ;
-  output \port$536$10 ;
-  wire \port$536$10 ;
-  output \port$536$11 ;
-  wire \port$536$11 ;
-  output \port$536$12 ;
-  wire \port$536$12 ;
-  output \port$536$13 ;
-  wire \port$536$13 ;
-  output \port$536$14 ;
-  wire \port$536$14 ;
-  output \port$536$15 ;
-  wire \port$536$15 ;
-  output \port$536$2 ;
-  wire \port$536$2 ;
-  output \port$536$3 ;
-  wire \port$536$3 ;
-  output \port$536$4 ;
-  wire \port$536$4 ;
-  output \port$536$5 ;
-  wire \port$536$5 ;
-  output \port$536$6 ;
-  wire \port$536$6 ;
-  output \port$536$7 ;
-  wire \port$536$7 ;
-  output \port$536$8 ;
-  wire \port$536$8 ;
-  output \port$536$9 ;
-  wire \port$536$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$536$0 ),
-    .P1(\port$536$1 ),
-    .P10(\port$536$10 ),
-    .P11(\port$536$11 ),
-    .P12(\port$536$12 ),
-    .P13(\port$536$13 ),
-    .P14(\port$536$14 ),
-    .P15(\port$536$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$536$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$536$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$536$4 ),
-    .P5(\port$536$5 ),
-    .P6(\port$536$6 ),
-    .P7(\port$536$7 ),
-    .P8(\port$536$8 ),
-    .P9(\port$536$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$536$15 , \port$536$14 , \port$536$13 , \port$536$12 , \port$536$11 , \port$536$10 , \port$536$9 , \port$536$8 , \port$536$7 , \port$536$6 , \port$536$5 , \port$536$4 , \port$536$3 , \port$536$2 , \port$536$1 , \port$536$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_4 (clk, rst, \port$537$0 , \port$537$1 , \port$537$2 , \port$537$3 , \port$537$4 , \port$537$5 , \port$537$6 , \port$537$7 , \port$537$8 , \port$537$9 , \port$537$10 , \port$537$11 , \port$537$12 , \port$537$13 , \port$537$14 , \port$537$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$537$0 ;
-  wire \port$537$0 ;
-  output \port$537$1 ;
-  wire \port$537$1 ;
-  output \port$537$10 ;
-  wire \port$537$10 ;
-  output \port$537$11 ;
-  wire \port$537$11 ;
-  output \port$537$12 ;
-  wire \port$537$12 ;
-  output \port$537$13 ;
-  wire \port$537$13 ;
-  output \port$537$14 ;
-  wire \port$537$14 ;
-  output \port$537$15 ;
-  wire \port$537$15 ;
-  output \port$537$2 ;
-  wire \port$537$2 ;
-  output \port$537$3 ;
-  wire \port$537$3 ;
-  output \port$537$4 ;
-  wire \port$537$4 ;
-  output \port$537$5 ;
-  wire \port$537$5 ;
-  output \port$537$6 ;
-  wire \port$537$6 ;
-  output \port$537$7 ;
-  wire \port$537$7 ;
-  output \port$537$8 ;
-  wire \port$537$8 ;
-  output \port$537$9 ;
-  wire \port$537$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$537$0 ),
-    .P1(\port$537$1 ),
-    .P10(\port$537$10 ),
-    .P11(\port$537$11 ),
-    .P12(\port$537$12 ),
-    .P13(\port$537$13 ),
-    .P14(\port$537$14 ),
-    .P15(\port$537$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$537$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$537$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$537$4 ),
-    .P5(\port$537$5 ),
-    .P6(\port$537$6 ),
-    .P7(\port$537$7 ),
-    .P8(\port$537$8 ),
-    .P9(\port$537$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$537$15 , \port$537$14 , \port$537$13 , \port$537$12 , \port$537$11 , \port$537$10 , \port$537$9 , \port$537$8 , \port$537$7 , \port$537$6 , \port$537$5 , \port$537$4 , \port$537$3 , \port$537$2 , \port$537$1 , \port$537$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_5 (clk, rst, \port$538$0 , \port$538$1 , \port$538$2 , \port$538$3 , \port$538$4 , \port$538$5 , \port$538$6 , \port$538$7 , \port$538$8 , \port$538$9 , \port$538$10 , \port$538$11 , \port$538$12 , \port$538$13 , \port$538$14 , \port$538$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$538$0 ;
-  wire \port$538$0 ;
-  output \port$538$1 ;
-  wire \port$538$1 ;
-  output \port$538$10 ;
-  wire \port$538$10 ;
-  output \port$538$11 ;
-  wire \port$538$11 ;
-  output \port$538$12 ;
-  wire \port$538$12 ;
-  output \port$538$13 ;
-  wire \port$538$13 ;
-  output \port$538$14 ;
-  wire \port$538$14 ;
-  output \port$538$15 ;
-  wire \port$538$15 ;
-  output \port$538$2 ;
-  wire \port$538$2 ;
-  output \port$538$3 ;
-  wire \port$538$3 ;
-  output \port$538$4 ;
-  wire \port$538$4 ;
-  output \port$538$5 ;
-  wire \port$538$5 ;
-  output \port$538$6 ;
-  wire \port$538$6 ;
-  output \port$538$7 ;
-  wire \port$538$7 ;
-  output \port$538$8 ;
-  wire \port$538$8 ;
-  output \port$538$9 ;
-  wire \port$538$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$538$0 ),
-    .P1(\port$538$1 ),
-    .P10(\port$538$10 ),
-    .P11(\port$538$11 ),
-    .P12(\port$538$12 ),
-    .P13(\port$538$13 ),
-    .P14(\port$538$14 ),
-    .P15(\port$538$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$538$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$538$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$538$4 ),
-    .P5(\port$538$5 ),
-    .P6(\port$538$6 ),
-    .P7(\port$538$7 ),
-    .P8(\port$538$8 ),
-    .P9(\port$538$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$538$15 , \port$538$14 , \port$538$13 , \port$538$12 , \port$538$11 , \port$538$10 , \port$538$9 , \port$538$8 , \port$538$7 , \port$538$6 , \port$538$5 , \port$538$4 , \port$538$3 , \port$538$2 , \port$538$1 , \port$538$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_6 (clk, rst, \port$539$0 , \port$539$1 , \port$539$2 , \port$539$3 , \port$539$4 , \port$539$5 , \port$539$6 , \port$539$7 , \port$539$8 , \port$539$9 , \port$539$10 , \port$539$11 , \port$539$12 , \port$539$13 , \port$539$14 , \port$539$15 , b, a, en
+module \hwq_mac_array.mul_1_7 (clk, rst, \port$539$0 , \port$539$1 , \port$539$2 , \port$539$3 , \port$539$4 , \port$539$5 , \port$539$6 , \port$539$7 , \port$539$8 , \port$539$9 , \port$539$10 , \port$539$11 , \port$539$12 , \port$539$13 , \port$539$14 , \port$539$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -11450,2467 +25118,7 @@ module \hwq_mac_array.mul_5_6 (clk, rst, \port$539$0 , \port$539$1 , \port$539$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_7 (clk, rst, \port$540$0 , \port$540$1 , \port$540$2 , \port$540$3 , \port$540$4 , \port$540$5 , \port$540$6 , \port$540$7 , \port$540$8 , \port$540$9 , \port$540$10 , \port$540$11 , \port$540$12 , \port$540$13 , \port$540$14 , \port$540$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$540$0 ;
-  wire \port$540$0 ;
-  output \port$540$1 ;
-  wire \port$540$1 ;
-  output \port$540$10 ;
-  wire \port$540$10 ;
-  output \port$540$11 ;
-  wire \port$540$11 ;
-  output \port$540$12 ;
-  wire \port$540$12 ;
-  output \port$540$13 ;
-  wire \port$540$13 ;
-  output \port$540$14 ;
-  wire \port$540$14 ;
-  output \port$540$15 ;
-  wire \port$540$15 ;
-  output \port$540$2 ;
-  wire \port$540$2 ;
-  output \port$540$3 ;
-  wire \port$540$3 ;
-  output \port$540$4 ;
-  wire \port$540$4 ;
-  output \port$540$5 ;
-  wire \port$540$5 ;
-  output \port$540$6 ;
-  wire \port$540$6 ;
-  output \port$540$7 ;
-  wire \port$540$7 ;
-  output \port$540$8 ;
-  wire \port$540$8 ;
-  output \port$540$9 ;
-  wire \port$540$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$540$0 ),
-    .P1(\port$540$1 ),
-    .P10(\port$540$10 ),
-    .P11(\port$540$11 ),
-    .P12(\port$540$12 ),
-    .P13(\port$540$13 ),
-    .P14(\port$540$14 ),
-    .P15(\port$540$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$540$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$540$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$540$4 ),
-    .P5(\port$540$5 ),
-    .P6(\port$540$6 ),
-    .P7(\port$540$7 ),
-    .P8(\port$540$8 ),
-    .P9(\port$540$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$540$15 , \port$540$14 , \port$540$13 , \port$540$12 , \port$540$11 , \port$540$10 , \port$540$9 , \port$540$8 , \port$540$7 , \port$540$6 , \port$540$5 , \port$540$4 , \port$540$3 , \port$540$2 , \port$540$1 , \port$540$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_0 (clk, rst, \port$541$0 , \port$541$1 , \port$541$2 , \port$541$3 , \port$541$4 , \port$541$5 , \port$541$6 , \port$541$7 , \port$541$8 , \port$541$9 , \port$541$10 , \port$541$11 , \port$541$12 , \port$541$13 , \port$541$14 , \port$541$15 , a, b, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$541$0 ;
-  wire \port$541$0 ;
-  output \port$541$1 ;
-  wire \port$541$1 ;
-  output \port$541$10 ;
-  wire \port$541$10 ;
-  output \port$541$11 ;
-  wire \port$541$11 ;
-  output \port$541$12 ;
-  wire \port$541$12 ;
-  output \port$541$13 ;
-  wire \port$541$13 ;
-  output \port$541$14 ;
-  wire \port$541$14 ;
-  output \port$541$15 ;
-  wire \port$541$15 ;
-  output \port$541$2 ;
-  wire \port$541$2 ;
-  output \port$541$3 ;
-  wire \port$541$3 ;
-  output \port$541$4 ;
-  wire \port$541$4 ;
-  output \port$541$5 ;
-  wire \port$541$5 ;
-  output \port$541$6 ;
-  wire \port$541$6 ;
-  output \port$541$7 ;
-  wire \port$541$7 ;
-  output \port$541$8 ;
-  wire \port$541$8 ;
-  output \port$541$9 ;
-  wire \port$541$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$541$0 ),
-    .P1(\port$541$1 ),
-    .P10(\port$541$10 ),
-    .P11(\port$541$11 ),
-    .P12(\port$541$12 ),
-    .P13(\port$541$13 ),
-    .P14(\port$541$14 ),
-    .P15(\port$541$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$541$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$541$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$541$4 ),
-    .P5(\port$541$5 ),
-    .P6(\port$541$6 ),
-    .P7(\port$541$7 ),
-    .P8(\port$541$8 ),
-    .P9(\port$541$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$541$15 , \port$541$14 , \port$541$13 , \port$541$12 , \port$541$11 , \port$541$10 , \port$541$9 , \port$541$8 , \port$541$7 , \port$541$6 , \port$541$5 , \port$541$4 , \port$541$3 , \port$541$2 , \port$541$1 , \port$541$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_1 (clk, rst, \port$542$0 , \port$542$1 , \port$542$2 , \port$542$3 , \port$542$4 , \port$542$5 , \port$542$6 , \port$542$7 , \port$542$8 , \port$542$9 , \port$542$10 , \port$542$11 , \port$542$12 , \port$542$13 , \port$542$14 , \port$542$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$542$0 ;
-  wire \port$542$0 ;
-  output \port$542$1 ;
-  wire \port$542$1 ;
-  output \port$542$10 ;
-  wire \port$542$10 ;
-  output \port$542$11 ;
-  wire \port$542$11 ;
-  output \port$542$12 ;
-  wire \port$542$12 ;
-  output \port$542$13 ;
-  wire \port$542$13 ;
-  output \port$542$14 ;
-  wire \port$542$14 ;
-  output \port$542$15 ;
-  wire \port$542$15 ;
-  output \port$542$2 ;
-  wire \port$542$2 ;
-  output \port$542$3 ;
-  wire \port$542$3 ;
-  output \port$542$4 ;
-  wire \port$542$4 ;
-  output \port$542$5 ;
-  wire \port$542$5 ;
-  output \port$542$6 ;
-  wire \port$542$6 ;
-  output \port$542$7 ;
-  wire \port$542$7 ;
-  output \port$542$8 ;
-  wire \port$542$8 ;
-  output \port$542$9 ;
-  wire \port$542$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$542$0 ),
-    .P1(\port$542$1 ),
-    .P10(\port$542$10 ),
-    .P11(\port$542$11 ),
-    .P12(\port$542$12 ),
-    .P13(\port$542$13 ),
-    .P14(\port$542$14 ),
-    .P15(\port$542$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$542$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$542$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$542$4 ),
-    .P5(\port$542$5 ),
-    .P6(\port$542$6 ),
-    .P7(\port$542$7 ),
-    .P8(\port$542$8 ),
-    .P9(\port$542$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$542$15 , \port$542$14 , \port$542$13 , \port$542$12 , \port$542$11 , \port$542$10 , \port$542$9 , \port$542$8 , \port$542$7 , \port$542$6 , \port$542$5 , \port$542$4 , \port$542$3 , \port$542$2 , \port$542$1 , \port$542$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_2 (clk, rst, \port$543$0 , \port$543$1 , \port$543$2 , \port$543$3 , \port$543$4 , \port$543$5 , \port$543$6 , \port$543$7 , \port$543$8 , \port$543$9 , \port$543$10 , \port$543$11 , \port$543$12 , \port$543$13 , \port$543$14 , \port$543$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$543$0 ;
-  wire \port$543$0 ;
-  output \port$543$1 ;
-  wire \port$543$1 ;
-  output \port$543$10 ;
-  wire \port$543$10 ;
-  output \port$543$11 ;
-  wire \port$543$11 ;
-  output \port$543$12 ;
-  wire \port$543$12 ;
-  output \port$543$13 ;
-  wire \port$543$13 ;
-  output \port$543$14 ;
-  wire \port$543$14 ;
-  output \port$543$15 ;
-  wire \port$543$15 ;
-  output \port$543$2 ;
-  wire \port$543$2 ;
-  output \port$543$3 ;
-  wire \port$543$3 ;
-  output \port$543$4 ;
-  wire \port$543$4 ;
-  output \port$543$5 ;
-  wire \port$543$5 ;
-  output \port$543$6 ;
-  wire \port$543$6 ;
-  output \port$543$7 ;
-  wire \port$543$7 ;
-  output \port$543$8 ;
-  wire \port$543$8 ;
-  output \port$543$9 ;
-  wire \port$543$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$543$0 ),
-    .P1(\port$543$1 ),
-    .P10(\port$543$10 ),
-    .P11(\port$543$11 ),
-    .P12(\port$543$12 ),
-    .P13(\port$543$13 ),
-    .P14(\port$543$14 ),
-    .P15(\port$543$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$543$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$543$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$543$4 ),
-    .P5(\port$543$5 ),
-    .P6(\port$543$6 ),
-    .P7(\port$543$7 ),
-    .P8(\port$543$8 ),
-    .P9(\port$543$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$543$15 , \port$543$14 , \port$543$13 , \port$543$12 , \port$543$11 , \port$543$10 , \port$543$9 , \port$543$8 , \port$543$7 , \port$543$6 , \port$543$5 , \port$543$4 , \port$543$3 , \port$543$2 , \port$543$1 , \port$543$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_3 (clk, rst, \port$544$0 , \port$544$1 , \port$544$2 , \port$544$3 , \port$544$4 , \port$544$5 , \port$544$6 , \port$544$7 , \port$544$8 , \port$544$9 , \port$544$10 , \port$544$11 , \port$544$12 , \port$544$13 , \port$544$14 , \port$544$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$544$0 ;
-  wire \port$544$0 ;
-  output \port$544$1 ;
-  wire \port$544$1 ;
-  output \port$544$10 ;
-  wire \port$544$10 ;
-  output \port$544$11 ;
-  wire \port$544$11 ;
-  output \port$544$12 ;
-  wire \port$544$12 ;
-  output \port$544$13 ;
-  wire \port$544$13 ;
-  output \port$544$14 ;
-  wire \port$544$14 ;
-  output \port$544$15 ;
-  wire \port$544$15 ;
-  output \port$544$2 ;
-  wire \port$544$2 ;
-  output \port$544$3 ;
-  wire \port$544$3 ;
-  output \port$544$4 ;
-  wire \port$544$4 ;
-  output \port$544$5 ;
-  wire \port$544$5 ;
-  output \port$544$6 ;
-  wire \port$544$6 ;
-  output \port$544$7 ;
-  wire \port$544$7 ;
-  output \port$544$8 ;
-  wire \port$544$8 ;
-  output \port$544$9 ;
-  wire \port$544$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$544$0 ),
-    .P1(\port$544$1 ),
-    .P10(\port$544$10 ),
-    .P11(\port$544$11 ),
-    .P12(\port$544$12 ),
-    .P13(\port$544$13 ),
-    .P14(\port$544$14 ),
-    .P15(\port$544$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$544$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$544$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$544$4 ),
-    .P5(\port$544$5 ),
-    .P6(\port$544$6 ),
-    .P7(\port$544$7 ),
-    .P8(\port$544$8 ),
-    .P9(\port$544$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$544$15 , \port$544$14 , \port$544$13 , \port$544$12 , \port$544$11 , \port$544$10 , \port$544$9 , \port$544$8 , \port$544$7 , \port$544$6 , \port$544$5 , \port$544$4 , \port$544$3 , \port$544$2 , \port$544$1 , \port$544$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_4 (clk, rst, \port$545$0 , \port$545$1 , \port$545$2 , \port$545$3 , \port$545$4 , \port$545$5 , \port$545$6 , \port$545$7 , \port$545$8 , \port$545$9 , \port$545$10 , \port$545$11 , \port$545$12 , \port$545$13 , \port$545$14 , \port$545$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$545$0 ;
-  wire \port$545$0 ;
-  output \port$545$1 ;
-  wire \port$545$1 ;
-  output \port$545$10 ;
-  wire \port$545$10 ;
-  output \port$545$11 ;
-  wire \port$545$11 ;
-  output \port$545$12 ;
-  wire \port$545$12 ;
-  output \port$545$13 ;
-  wire \port$545$13 ;
-  output \port$545$14 ;
-  wire \port$545$14 ;
-  output \port$545$15 ;
-  wire \port$545$15 ;
-  output \port$545$2 ;
-  wire \port$545$2 ;
-  output \port$545$3 ;
-  wire \port$545$3 ;
-  output \port$545$4 ;
-  wire \port$545$4 ;
-  output \port$545$5 ;
-  wire \port$545$5 ;
-  output \port$545$6 ;
-  wire \port$545$6 ;
-  output \port$545$7 ;
-  wire \port$545$7 ;
-  output \port$545$8 ;
-  wire \port$545$8 ;
-  output \port$545$9 ;
-  wire \port$545$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$545$0 ),
-    .P1(\port$545$1 ),
-    .P10(\port$545$10 ),
-    .P11(\port$545$11 ),
-    .P12(\port$545$12 ),
-    .P13(\port$545$13 ),
-    .P14(\port$545$14 ),
-    .P15(\port$545$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$545$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$545$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$545$4 ),
-    .P5(\port$545$5 ),
-    .P6(\port$545$6 ),
-    .P7(\port$545$7 ),
-    .P8(\port$545$8 ),
-    .P9(\port$545$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$545$15 , \port$545$14 , \port$545$13 , \port$545$12 , \port$545$11 , \port$545$10 , \port$545$9 , \port$545$8 , \port$545$7 , \port$545$6 , \port$545$5 , \port$545$4 , \port$545$3 , \port$545$2 , \port$545$1 , \port$545$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_5 (clk, rst, \port$546$0 , \port$546$1 , \port$546$2 , \port$546$3 , \port$546$4 , \port$546$5 , \port$546$6 , \port$546$7 , \port$546$8 , \port$546$9 , \port$546$10 , \port$546$11 , \port$546$12 , \port$546$13 , \port$546$14 , \port$546$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$546$0 ;
-  wire \port$546$0 ;
-  output \port$546$1 ;
-  wire \port$546$1 ;
-  output \port$546$10 ;
-  wire \port$546$10 ;
-  output \port$546$11 ;
-  wire \port$546$11 ;
-  output \port$546$12 ;
-  wire \port$546$12 ;
-  output \port$546$13 ;
-  wire \port$546$13 ;
-  output \port$546$14 ;
-  wire \port$546$14 ;
-  output \port$546$15 ;
-  wire \port$546$15 ;
-  output \port$546$2 ;
-  wire \port$546$2 ;
-  output \port$546$3 ;
-  wire \port$546$3 ;
-  output \port$546$4 ;
-  wire \port$546$4 ;
-  output \port$546$5 ;
-  wire \port$546$5 ;
-  output \port$546$6 ;
-  wire \port$546$6 ;
-  output \port$546$7 ;
-  wire \port$546$7 ;
-  output \port$546$8 ;
-  wire \port$546$8 ;
-  output \port$546$9 ;
-  wire \port$546$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$546$0 ),
-    .P1(\port$546$1 ),
-    .P10(\port$546$10 ),
-    .P11(\port$546$11 ),
-    .P12(\port$546$12 ),
-    .P13(\port$546$13 ),
-    .P14(\port$546$14 ),
-    .P15(\port$546$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$546$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$546$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$546$4 ),
-    .P5(\port$546$5 ),
-    .P6(\port$546$6 ),
-    .P7(\port$546$7 ),
-    .P8(\port$546$8 ),
-    .P9(\port$546$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$546$15 , \port$546$14 , \port$546$13 , \port$546$12 , \port$546$11 , \port$546$10 , \port$546$9 , \port$546$8 , \port$546$7 , \port$546$6 , \port$546$5 , \port$546$4 , \port$546$3 , \port$546$2 , \port$546$1 , \port$546$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_6 (clk, rst, \port$547$0 , \port$547$1 , \port$547$2 , \port$547$3 , \port$547$4 , \port$547$5 , \port$547$6 , \port$547$7 , \port$547$8 , \port$547$9 , \port$547$10 , \port$547$11 , \port$547$12 , \port$547$13 , \port$547$14 , \port$547$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$547$0 ;
-  wire \port$547$0 ;
-  output \port$547$1 ;
-  wire \port$547$1 ;
-  output \port$547$10 ;
-  wire \port$547$10 ;
-  output \port$547$11 ;
-  wire \port$547$11 ;
-  output \port$547$12 ;
-  wire \port$547$12 ;
-  output \port$547$13 ;
-  wire \port$547$13 ;
-  output \port$547$14 ;
-  wire \port$547$14 ;
-  output \port$547$15 ;
-  wire \port$547$15 ;
-  output \port$547$2 ;
-  wire \port$547$2 ;
-  output \port$547$3 ;
-  wire \port$547$3 ;
-  output \port$547$4 ;
-  wire \port$547$4 ;
-  output \port$547$5 ;
-  wire \port$547$5 ;
-  output \port$547$6 ;
-  wire \port$547$6 ;
-  output \port$547$7 ;
-  wire \port$547$7 ;
-  output \port$547$8 ;
-  wire \port$547$8 ;
-  output \port$547$9 ;
-  wire \port$547$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$547$0 ),
-    .P1(\port$547$1 ),
-    .P10(\port$547$10 ),
-    .P11(\port$547$11 ),
-    .P12(\port$547$12 ),
-    .P13(\port$547$13 ),
-    .P14(\port$547$14 ),
-    .P15(\port$547$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$547$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$547$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$547$4 ),
-    .P5(\port$547$5 ),
-    .P6(\port$547$6 ),
-    .P7(\port$547$7 ),
-    .P8(\port$547$8 ),
-    .P9(\port$547$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$547$15 , \port$547$14 , \port$547$13 , \port$547$12 , \port$547$11 , \port$547$10 , \port$547$9 , \port$547$8 , \port$547$7 , \port$547$6 , \port$547$5 , \port$547$4 , \port$547$3 , \port$547$2 , \port$547$1 , \port$547$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_7 (clk, rst, \port$548$0 , \port$548$1 , \port$548$2 , \port$548$3 , \port$548$4 , \port$548$5 , \port$548$6 , \port$548$7 , \port$548$8 , \port$548$9 , \port$548$10 , \port$548$11 , \port$548$12 , \port$548$13 , \port$548$14 , \port$548$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$548$0 ;
-  wire \port$548$0 ;
-  output \port$548$1 ;
-  wire \port$548$1 ;
-  output \port$548$10 ;
-  wire \port$548$10 ;
-  output \port$548$11 ;
-  wire \port$548$11 ;
-  output \port$548$12 ;
-  wire \port$548$12 ;
-  output \port$548$13 ;
-  wire \port$548$13 ;
-  output \port$548$14 ;
-  wire \port$548$14 ;
-  output \port$548$15 ;
-  wire \port$548$15 ;
-  output \port$548$2 ;
-  wire \port$548$2 ;
-  output \port$548$3 ;
-  wire \port$548$3 ;
-  output \port$548$4 ;
-  wire \port$548$4 ;
-  output \port$548$5 ;
-  wire \port$548$5 ;
-  output \port$548$6 ;
-  wire \port$548$6 ;
-  output \port$548$7 ;
-  wire \port$548$7 ;
-  output \port$548$8 ;
-  wire \port$548$8 ;
-  output \port$548$9 ;
-  wire \port$548$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$548$0 ),
-    .P1(\port$548$1 ),
-    .P10(\port$548$10 ),
-    .P11(\port$548$11 ),
-    .P12(\port$548$12 ),
-    .P13(\port$548$13 ),
-    .P14(\port$548$14 ),
-    .P15(\port$548$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$548$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$548$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$548$4 ),
-    .P5(\port$548$5 ),
-    .P6(\port$548$6 ),
-    .P7(\port$548$7 ),
-    .P8(\port$548$8 ),
-    .P9(\port$548$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$548$15 , \port$548$14 , \port$548$13 , \port$548$12 , \port$548$11 , \port$548$10 , \port$548$9 , \port$548$8 , \port$548$7 , \port$548$6 , \port$548$5 , \port$548$4 , \port$548$3 , \port$548$2 , \port$548$1 , \port$548$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_0 (clk, rst, \port$549$0 , \port$549$1 , \port$549$2 , \port$549$3 , \port$549$4 , \port$549$5 , \port$549$6 , \port$549$7 , \port$549$8 , \port$549$9 , \port$549$10 , \port$549$11 , \port$549$12 , \port$549$13 , \port$549$14 , \port$549$15 , a, b, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$549$0 ;
-  wire \port$549$0 ;
-  output \port$549$1 ;
-  wire \port$549$1 ;
-  output \port$549$10 ;
-  wire \port$549$10 ;
-  output \port$549$11 ;
-  wire \port$549$11 ;
-  output \port$549$12 ;
-  wire \port$549$12 ;
-  output \port$549$13 ;
-  wire \port$549$13 ;
-  output \port$549$14 ;
-  wire \port$549$14 ;
-  output \port$549$15 ;
-  wire \port$549$15 ;
-  output \port$549$2 ;
-  wire \port$549$2 ;
-  output \port$549$3 ;
-  wire \port$549$3 ;
-  output \port$549$4 ;
-  wire \port$549$4 ;
-  output \port$549$5 ;
-  wire \port$549$5 ;
-  output \port$549$6 ;
-  wire \port$549$6 ;
-  output \port$549$7 ;
-  wire \port$549$7 ;
-  output \port$549$8 ;
-  wire \port$549$8 ;
-  output \port$549$9 ;
-  wire \port$549$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$549$0 ),
-    .P1(\port$549$1 ),
-    .P10(\port$549$10 ),
-    .P11(\port$549$11 ),
-    .P12(\port$549$12 ),
-    .P13(\port$549$13 ),
-    .P14(\port$549$14 ),
-    .P15(\port$549$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$549$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$549$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$549$4 ),
-    .P5(\port$549$5 ),
-    .P6(\port$549$6 ),
-    .P7(\port$549$7 ),
-    .P8(\port$549$8 ),
-    .P9(\port$549$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$549$15 , \port$549$14 , \port$549$13 , \port$549$12 , \port$549$11 , \port$549$10 , \port$549$9 , \port$549$8 , \port$549$7 , \port$549$6 , \port$549$5 , \port$549$4 , \port$549$3 , \port$549$2 , \port$549$1 , \port$549$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_1 (clk, rst, \port$550$0 , \port$550$1 , \port$550$2 , \port$550$3 , \port$550$4 , \port$550$5 , \port$550$6 , \port$550$7 , \port$550$8 , \port$550$9 , \port$550$10 , \port$550$11 , \port$550$12 , \port$550$13 , \port$550$14 , \port$550$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$550$0 ;
-  wire \port$550$0 ;
-  output \port$550$1 ;
-  wire \port$550$1 ;
-  output \port$550$10 ;
-  wire \port$550$10 ;
-  output \port$550$11 ;
-  wire \port$550$11 ;
-  output \port$550$12 ;
-  wire \port$550$12 ;
-  output \port$550$13 ;
-  wire \port$550$13 ;
-  output \port$550$14 ;
-  wire \port$550$14 ;
-  output \port$550$15 ;
-  wire \port$550$15 ;
-  output \port$550$2 ;
-  wire \port$550$2 ;
-  output \port$550$3 ;
-  wire \port$550$3 ;
-  output \port$550$4 ;
-  wire \port$550$4 ;
-  output \port$550$5 ;
-  wire \port$550$5 ;
-  output \port$550$6 ;
-  wire \port$550$6 ;
-  output \port$550$7 ;
-  wire \port$550$7 ;
-  output \port$550$8 ;
-  wire \port$550$8 ;
-  output \port$550$9 ;
-  wire \port$550$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$550$0 ),
-    .P1(\port$550$1 ),
-    .P10(\port$550$10 ),
-    .P11(\port$550$11 ),
-    .P12(\port$550$12 ),
-    .P13(\port$550$13 ),
-    .P14(\port$550$14 ),
-    .P15(\port$550$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$550$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$550$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$550$4 ),
-    .P5(\port$550$5 ),
-    .P6(\port$550$6 ),
-    .P7(\port$550$7 ),
-    .P8(\port$550$8 ),
-    .P9(\port$550$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$550$15 , \port$550$14 , \port$550$13 , \port$550$12 , \port$550$11 , \port$550$10 , \port$550$9 , \port$550$8 , \port$550$7 , \port$550$6 , \port$550$5 , \port$550$4 , \port$550$3 , \port$550$2 , \port$550$1 , \port$550$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_2 (clk, rst, \port$551$0 , \port$551$1 , \port$551$2 , \port$551$3 , \port$551$4 , \port$551$5 , \port$551$6 , \port$551$7 , \port$551$8 , \port$551$9 , \port$551$10 , \port$551$11 , \port$551$12 , \port$551$13 , \port$551$14 , \port$551$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$551$0 ;
-  wire \port$551$0 ;
-  output \port$551$1 ;
-  wire \port$551$1 ;
-  output \port$551$10 ;
-  wire \port$551$10 ;
-  output \port$551$11 ;
-  wire \port$551$11 ;
-  output \port$551$12 ;
-  wire \port$551$12 ;
-  output \port$551$13 ;
-  wire \port$551$13 ;
-  output \port$551$14 ;
-  wire \port$551$14 ;
-  output \port$551$15 ;
-  wire \port$551$15 ;
-  output \port$551$2 ;
-  wire \port$551$2 ;
-  output \port$551$3 ;
-  wire \port$551$3 ;
-  output \port$551$4 ;
-  wire \port$551$4 ;
-  output \port$551$5 ;
-  wire \port$551$5 ;
-  output \port$551$6 ;
-  wire \port$551$6 ;
-  output \port$551$7 ;
-  wire \port$551$7 ;
-  output \port$551$8 ;
-  wire \port$551$8 ;
-  output \port$551$9 ;
-  wire \port$551$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$551$0 ),
-    .P1(\port$551$1 ),
-    .P10(\port$551$10 ),
-    .P11(\port$551$11 ),
-    .P12(\port$551$12 ),
-    .P13(\port$551$13 ),
-    .P14(\port$551$14 ),
-    .P15(\port$551$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$551$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$551$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$551$4 ),
-    .P5(\port$551$5 ),
-    .P6(\port$551$6 ),
-    .P7(\port$551$7 ),
-    .P8(\port$551$8 ),
-    .P9(\port$551$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$551$15 , \port$551$14 , \port$551$13 , \port$551$12 , \port$551$11 , \port$551$10 , \port$551$9 , \port$551$8 , \port$551$7 , \port$551$6 , \port$551$5 , \port$551$4 , \port$551$3 , \port$551$2 , \port$551$1 , \port$551$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_3 (clk, rst, \port$552$0 , \port$552$1 , \port$552$2 , \port$552$3 , \port$552$4 , \port$552$5 , \port$552$6 , \port$552$7 , \port$552$8 , \port$552$9 , \port$552$10 , \port$552$11 , \port$552$12 , \port$552$13 , \port$552$14 , \port$552$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$552$0 ;
-  wire \port$552$0 ;
-  output \port$552$1 ;
-  wire \port$552$1 ;
-  output \port$552$10 ;
-  wire \port$552$10 ;
-  output \port$552$11 ;
-  wire \port$552$11 ;
-  output \port$552$12 ;
-  wire \port$552$12 ;
-  output \port$552$13 ;
-  wire \port$552$13 ;
-  output \port$552$14 ;
-  wire \port$552$14 ;
-  output \port$552$15 ;
-  wire \port$552$15 ;
-  output \port$552$2 ;
-  wire \port$552$2 ;
-  output \port$552$3 ;
-  wire \port$552$3 ;
-  output \port$552$4 ;
-  wire \port$552$4 ;
-  output \port$552$5 ;
-  wire \port$552$5 ;
-  output \port$552$6 ;
-  wire \port$552$6 ;
-  output \port$552$7 ;
-  wire \port$552$7 ;
-  output \port$552$8 ;
-  wire \port$552$8 ;
-  output \port$552$9 ;
-  wire \port$552$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$552$0 ),
-    .P1(\port$552$1 ),
-    .P10(\port$552$10 ),
-    .P11(\port$552$11 ),
-    .P12(\port$552$12 ),
-    .P13(\port$552$13 ),
-    .P14(\port$552$14 ),
-    .P15(\port$552$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$552$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$552$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$552$4 ),
-    .P5(\port$552$5 ),
-    .P6(\port$552$6 ),
-    .P7(\port$552$7 ),
-    .P8(\port$552$8 ),
-    .P9(\port$552$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$552$15 , \port$552$14 , \port$552$13 , \port$552$12 , \port$552$11 , \port$552$10 , \port$552$9 , \port$552$8 , \port$552$7 , \port$552$6 , \port$552$5 , \port$552$4 , \port$552$3 , \port$552$2 , \port$552$1 , \port$552$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_4 (clk, rst, \port$553$0 , \port$553$1 , \port$553$2 , \port$553$3 , \port$553$4 , \port$553$5 , \port$553$6 , \port$553$7 , \port$553$8 , \port$553$9 , \port$553$10 , \port$553$11 , \port$553$12 , \port$553$13 , \port$553$14 , \port$553$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$553$0 ;
-  wire \port$553$0 ;
-  output \port$553$1 ;
-  wire \port$553$1 ;
-  output \port$553$10 ;
-  wire \port$553$10 ;
-  output \port$553$11 ;
-  wire \port$553$11 ;
-  output \port$553$12 ;
-  wire \port$553$12 ;
-  output \port$553$13 ;
-  wire \port$553$13 ;
-  output \port$553$14 ;
-  wire \port$553$14 ;
-  output \port$553$15 ;
-  wire \port$553$15 ;
-  output \port$553$2 ;
-  wire \port$553$2 ;
-  output \port$553$3 ;
-  wire \port$553$3 ;
-  output \port$553$4 ;
-  wire \port$553$4 ;
-  output \port$553$5 ;
-  wire \port$553$5 ;
-  output \port$553$6 ;
-  wire \port$553$6 ;
-  output \port$553$7 ;
-  wire \port$553$7 ;
-  output \port$553$8 ;
-  wire \port$553$8 ;
-  output \port$553$9 ;
-  wire \port$553$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$553$0 ),
-    .P1(\port$553$1 ),
-    .P10(\port$553$10 ),
-    .P11(\port$553$11 ),
-    .P12(\port$553$12 ),
-    .P13(\port$553$13 ),
-    .P14(\port$553$14 ),
-    .P15(\port$553$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$553$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$553$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$553$4 ),
-    .P5(\port$553$5 ),
-    .P6(\port$553$6 ),
-    .P7(\port$553$7 ),
-    .P8(\port$553$8 ),
-    .P9(\port$553$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$553$15 , \port$553$14 , \port$553$13 , \port$553$12 , \port$553$11 , \port$553$10 , \port$553$9 , \port$553$8 , \port$553$7 , \port$553$6 , \port$553$5 , \port$553$4 , \port$553$3 , \port$553$2 , \port$553$1 , \port$553$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_5 (clk, rst, \port$554$0 , \port$554$1 , \port$554$2 , \port$554$3 , \port$554$4 , \port$554$5 , \port$554$6 , \port$554$7 , \port$554$8 , \port$554$9 , \port$554$10 , \port$554$11 , \port$554$12 , \port$554$13 , \port$554$14 , \port$554$15 , b, a, en
-);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [35:0] p36;
-  output \port$554$0 ;
-  wire \port$554$0 ;
-  output \port$554$1 ;
-  wire \port$554$1 ;
-  output \port$554$10 ;
-  wire \port$554$10 ;
-  output \port$554$11 ;
-  wire \port$554$11 ;
-  output \port$554$12 ;
-  wire \port$554$12 ;
-  output \port$554$13 ;
-  wire \port$554$13 ;
-  output \port$554$14 ;
-  wire \port$554$14 ;
-  output \port$554$15 ;
-  wire \port$554$15 ;
-  output \port$554$2 ;
-  wire \port$554$2 ;
-  output \port$554$3 ;
-  wire \port$554$3 ;
-  output \port$554$4 ;
-  wire \port$554$4 ;
-  output \port$554$5 ;
-  wire \port$554$5 ;
-  output \port$554$6 ;
-  wire \port$554$6 ;
-  output \port$554$7 ;
-  wire \port$554$7 ;
-  output \port$554$8 ;
-  wire \port$554$8 ;
-  output \port$554$9 ;
-  wire \port$554$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\port$554$0 ),
-    .P1(\port$554$1 ),
-    .P10(\port$554$10 ),
-    .P11(\port$554$11 ),
-    .P12(\port$554$12 ),
-    .P13(\port$554$13 ),
-    .P14(\port$554$14 ),
-    .P15(\port$554$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$554$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$554$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$554$4 ),
-    .P5(\port$554$5 ),
-    .P6(\port$554$6 ),
-    .P7(\port$554$7 ),
-    .P8(\port$554$8 ),
-    .P9(\port$554$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$554$15 , \port$554$14 , \port$554$13 , \port$554$12 , \port$554$11 , \port$554$10 , \port$554$9 , \port$554$8 , \port$554$7 , \port$554$6 , \port$554$5 , \port$554$4 , \port$554$3 , \port$554$2 , \port$554$1 , \port$554$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_6 (clk, rst, \port$555$0 , \port$555$1 , \port$555$2 , \port$555$3 , \port$555$4 , \port$555$5 , \port$555$6 , \port$555$7 , \port$555$8 , \port$555$9 , \port$555$10 , \port$555$11 , \port$555$12 , \port$555$13 , \port$555$14 , \port$555$15 , b, a, en
+module \hwq_mac_array.mul_2_0 (clk, rst, \port$555$0 , \port$555$1 , \port$555$2 , \port$555$3 , \port$555$4 , \port$555$5 , \port$555$6 , \port$555$7 , \port$555$8 , \port$555$9 , \port$555$10 , \port$555$11 , \port$555$12 , \port$555$13 , \port$555$14 , \port$555$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -14074,7 +25282,7 @@ module \hwq_mac_array.mul_7_6 (clk, rst, \port$555$0 , \port$555$1 , \port$555$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_7 (clk, rst, \port$556$0 , \port$556$1 , \port$556$2 , \port$556$3 , \port$556$4 , \port$556$5 , \port$556$6 , \port$556$7 , \port$556$8 , \port$556$9 , \port$556$10 , \port$556$11 , \port$556$12 , \port$556$13 , \port$556$14 , \port$556$15 , b, a, en
+module \hwq_mac_array.mul_2_1 (clk, rst, \port$571$0 , \port$571$1 , \port$571$2 , \port$571$3 , \port$571$4 , \port$571$5 , \port$571$6 , \port$571$7 , \port$571$8 , \port$571$9 , \port$571$10 , \port$571$11 , \port$571$12 , \port$571$13 , \port$571$14 , \port$571$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -14085,38 +25293,38 @@ module \hwq_mac_array.mul_7_7 (clk, rst, \port$556$0 , \port$556$1 , \port$556$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$556$0 ;
-  wire \port$556$0 ;
-  output \port$556$1 ;
-  wire \port$556$1 ;
-  output \port$556$10 ;
-  wire \port$556$10 ;
-  output \port$556$11 ;
-  wire \port$556$11 ;
-  output \port$556$12 ;
-  wire \port$556$12 ;
-  output \port$556$13 ;
-  wire \port$556$13 ;
-  output \port$556$14 ;
-  wire \port$556$14 ;
-  output \port$556$15 ;
-  wire \port$556$15 ;
-  output \port$556$2 ;
-  wire \port$556$2 ;
-  output \port$556$3 ;
-  wire \port$556$3 ;
-  output \port$556$4 ;
-  wire \port$556$4 ;
-  output \port$556$5 ;
-  wire \port$556$5 ;
-  output \port$556$6 ;
-  wire \port$556$6 ;
-  output \port$556$7 ;
-  wire \port$556$7 ;
-  output \port$556$8 ;
-  wire \port$556$8 ;
-  output \port$556$9 ;
-  wire \port$556$9 ;
+  output \port$571$0 ;
+  wire \port$571$0 ;
+  output \port$571$1 ;
+  wire \port$571$1 ;
+  output \port$571$10 ;
+  wire \port$571$10 ;
+  output \port$571$11 ;
+  wire \port$571$11 ;
+  output \port$571$12 ;
+  wire \port$571$12 ;
+  output \port$571$13 ;
+  wire \port$571$13 ;
+  output \port$571$14 ;
+  wire \port$571$14 ;
+  output \port$571$15 ;
+  wire \port$571$15 ;
+  output \port$571$2 ;
+  wire \port$571$2 ;
+  output \port$571$3 ;
+  wire \port$571$3 ;
+  output \port$571$4 ;
+  wire \port$571$4 ;
+  output \port$571$5 ;
+  wire \port$571$5 ;
+  output \port$571$6 ;
+  wire \port$571$6 ;
+  output \port$571$7 ;
+  wire \port$571$7 ;
+  output \port$571$8 ;
+  wire \port$571$8 ;
+  output \port$571$9 ;
+  wire \port$571$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -14192,19 +25400,19 @@ module \hwq_mac_array.mul_7_7 (clk, rst, \port$556$0 , \port$556$1 , \port$556$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$556$0 ),
-    .P1(\port$556$1 ),
-    .P10(\port$556$10 ),
-    .P11(\port$556$11 ),
-    .P12(\port$556$12 ),
-    .P13(\port$556$13 ),
-    .P14(\port$556$14 ),
-    .P15(\port$556$15 ),
+    .P0(\port$571$0 ),
+    .P1(\port$571$1 ),
+    .P10(\port$571$10 ),
+    .P11(\port$571$11 ),
+    .P12(\port$571$12 ),
+    .P13(\port$571$13 ),
+    .P14(\port$571$14 ),
+    .P15(\port$571$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$556$2 ),
+    .P2(\port$571$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -14215,24 +25423,7568 @@ module \hwq_mac_array.mul_7_7 (clk, rst, \port$556$0 , \port$556$1 , \port$556$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$556$3 ),
+    .P3(\port$571$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$556$4 ),
-    .P5(\port$556$5 ),
-    .P6(\port$556$6 ),
-    .P7(\port$556$7 ),
-    .P8(\port$556$8 ),
-    .P9(\port$556$9 ),
+    .P4(\port$571$4 ),
+    .P5(\port$571$5 ),
+    .P6(\port$571$6 ),
+    .P7(\port$571$7 ),
+    .P8(\port$571$8 ),
+    .P9(\port$571$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$556$15 , \port$556$14 , \port$556$13 , \port$556$12 , \port$556$11 , \port$556$10 , \port$556$9 , \port$556$8 , \port$556$7 , \port$556$6 , \port$556$5 , \port$556$4 , \port$556$3 , \port$556$2 , \port$556$1 , \port$556$0  };
+  assign p36[15:0] = { \port$571$15 , \port$571$14 , \port$571$13 , \port$571$12 , \port$571$11 , \port$571$10 , \port$571$9 , \port$571$8 , \port$571$7 , \port$571$6 , \port$571$5 , \port$571$4 , \port$571$3 , \port$571$2 , \port$571$1 , \port$571$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_2_2 (clk, rst, \port$587$0 , \port$587$1 , \port$587$2 , \port$587$3 , \port$587$4 , \port$587$5 , \port$587$6 , \port$587$7 , \port$587$8 , \port$587$9 , \port$587$10 , \port$587$11 , \port$587$12 , \port$587$13 , \port$587$14 , \port$587$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$587$0 ;
+  wire \port$587$0 ;
+  output \port$587$1 ;
+  wire \port$587$1 ;
+  output \port$587$10 ;
+  wire \port$587$10 ;
+  output \port$587$11 ;
+  wire \port$587$11 ;
+  output \port$587$12 ;
+  wire \port$587$12 ;
+  output \port$587$13 ;
+  wire \port$587$13 ;
+  output \port$587$14 ;
+  wire \port$587$14 ;
+  output \port$587$15 ;
+  wire \port$587$15 ;
+  output \port$587$2 ;
+  wire \port$587$2 ;
+  output \port$587$3 ;
+  wire \port$587$3 ;
+  output \port$587$4 ;
+  wire \port$587$4 ;
+  output \port$587$5 ;
+  wire \port$587$5 ;
+  output \port$587$6 ;
+  wire \port$587$6 ;
+  output \port$587$7 ;
+  wire \port$587$7 ;
+  output \port$587$8 ;
+  wire \port$587$8 ;
+  output \port$587$9 ;
+  wire \port$587$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$587$0 ),
+    .P1(\port$587$1 ),
+    .P10(\port$587$10 ),
+    .P11(\port$587$11 ),
+    .P12(\port$587$12 ),
+    .P13(\port$587$13 ),
+    .P14(\port$587$14 ),
+    .P15(\port$587$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$587$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$587$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$587$4 ),
+    .P5(\port$587$5 ),
+    .P6(\port$587$6 ),
+    .P7(\port$587$7 ),
+    .P8(\port$587$8 ),
+    .P9(\port$587$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$587$15 , \port$587$14 , \port$587$13 , \port$587$12 , \port$587$11 , \port$587$10 , \port$587$9 , \port$587$8 , \port$587$7 , \port$587$6 , \port$587$5 , \port$587$4 , \port$587$3 , \port$587$2 , \port$587$1 , \port$587$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_2_3 (clk, rst, \port$603$0 , \port$603$1 , \port$603$2 , \port$603$3 , \port$603$4 , \port$603$5 , \port$603$6 , \port$603$7 , \port$603$8 , \port$603$9 , \port$603$10 , \port$603$11 , \port$603$12 , \port$603$13 , \port$603$14 , \port$603$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$603$0 ;
+  wire \port$603$0 ;
+  output \port$603$1 ;
+  wire \port$603$1 ;
+  output \port$603$10 ;
+  wire \port$603$10 ;
+  output \port$603$11 ;
+  wire \port$603$11 ;
+  output \port$603$12 ;
+  wire \port$603$12 ;
+  output \port$603$13 ;
+  wire \port$603$13 ;
+  output \port$603$14 ;
+  wire \port$603$14 ;
+  output \port$603$15 ;
+  wire \port$603$15 ;
+  output \port$603$2 ;
+  wire \port$603$2 ;
+  output \port$603$3 ;
+  wire \port$603$3 ;
+  output \port$603$4 ;
+  wire \port$603$4 ;
+  output \port$603$5 ;
+  wire \port$603$5 ;
+  output \port$603$6 ;
+  wire \port$603$6 ;
+  output \port$603$7 ;
+  wire \port$603$7 ;
+  output \port$603$8 ;
+  wire \port$603$8 ;
+  output \port$603$9 ;
+  wire \port$603$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$603$0 ),
+    .P1(\port$603$1 ),
+    .P10(\port$603$10 ),
+    .P11(\port$603$11 ),
+    .P12(\port$603$12 ),
+    .P13(\port$603$13 ),
+    .P14(\port$603$14 ),
+    .P15(\port$603$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$603$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$603$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$603$4 ),
+    .P5(\port$603$5 ),
+    .P6(\port$603$6 ),
+    .P7(\port$603$7 ),
+    .P8(\port$603$8 ),
+    .P9(\port$603$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$603$15 , \port$603$14 , \port$603$13 , \port$603$12 , \port$603$11 , \port$603$10 , \port$603$9 , \port$603$8 , \port$603$7 , \port$603$6 , \port$603$5 , \port$603$4 , \port$603$3 , \port$603$2 , \port$603$1 , \port$603$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_2_4 (clk, rst, \port$619$0 , \port$619$1 , \port$619$2 , \port$619$3 , \port$619$4 , \port$619$5 , \port$619$6 , \port$619$7 , \port$619$8 , \port$619$9 , \port$619$10 , \port$619$11 , \port$619$12 , \port$619$13 , \port$619$14 , \port$619$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$619$0 ;
+  wire \port$619$0 ;
+  output \port$619$1 ;
+  wire \port$619$1 ;
+  output \port$619$10 ;
+  wire \port$619$10 ;
+  output \port$619$11 ;
+  wire \port$619$11 ;
+  output \port$619$12 ;
+  wire \port$619$12 ;
+  output \port$619$13 ;
+  wire \port$619$13 ;
+  output \port$619$14 ;
+  wire \port$619$14 ;
+  output \port$619$15 ;
+  wire \port$619$15 ;
+  output \port$619$2 ;
+  wire \port$619$2 ;
+  output \port$619$3 ;
+  wire \port$619$3 ;
+  output \port$619$4 ;
+  wire \port$619$4 ;
+  output \port$619$5 ;
+  wire \port$619$5 ;
+  output \port$619$6 ;
+  wire \port$619$6 ;
+  output \port$619$7 ;
+  wire \port$619$7 ;
+  output \port$619$8 ;
+  wire \port$619$8 ;
+  output \port$619$9 ;
+  wire \port$619$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$619$0 ),
+    .P1(\port$619$1 ),
+    .P10(\port$619$10 ),
+    .P11(\port$619$11 ),
+    .P12(\port$619$12 ),
+    .P13(\port$619$13 ),
+    .P14(\port$619$14 ),
+    .P15(\port$619$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$619$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$619$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$619$4 ),
+    .P5(\port$619$5 ),
+    .P6(\port$619$6 ),
+    .P7(\port$619$7 ),
+    .P8(\port$619$8 ),
+    .P9(\port$619$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$619$15 , \port$619$14 , \port$619$13 , \port$619$12 , \port$619$11 , \port$619$10 , \port$619$9 , \port$619$8 , \port$619$7 , \port$619$6 , \port$619$5 , \port$619$4 , \port$619$3 , \port$619$2 , \port$619$1 , \port$619$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_2_5 (clk, rst, \port$635$0 , \port$635$1 , \port$635$2 , \port$635$3 , \port$635$4 , \port$635$5 , \port$635$6 , \port$635$7 , \port$635$8 , \port$635$9 , \port$635$10 , \port$635$11 , \port$635$12 , \port$635$13 , \port$635$14 , \port$635$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$635$0 ;
+  wire \port$635$0 ;
+  output \port$635$1 ;
+  wire \port$635$1 ;
+  output \port$635$10 ;
+  wire \port$635$10 ;
+  output \port$635$11 ;
+  wire \port$635$11 ;
+  output \port$635$12 ;
+  wire \port$635$12 ;
+  output \port$635$13 ;
+  wire \port$635$13 ;
+  output \port$635$14 ;
+  wire \port$635$14 ;
+  output \port$635$15 ;
+  wire \port$635$15 ;
+  output \port$635$2 ;
+  wire \port$635$2 ;
+  output \port$635$3 ;
+  wire \port$635$3 ;
+  output \port$635$4 ;
+  wire \port$635$4 ;
+  output \port$635$5 ;
+  wire \port$635$5 ;
+  output \port$635$6 ;
+  wire \port$635$6 ;
+  output \port$635$7 ;
+  wire \port$635$7 ;
+  output \port$635$8 ;
+  wire \port$635$8 ;
+  output \port$635$9 ;
+  wire \port$635$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$635$0 ),
+    .P1(\port$635$1 ),
+    .P10(\port$635$10 ),
+    .P11(\port$635$11 ),
+    .P12(\port$635$12 ),
+    .P13(\port$635$13 ),
+    .P14(\port$635$14 ),
+    .P15(\port$635$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$635$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$635$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$635$4 ),
+    .P5(\port$635$5 ),
+    .P6(\port$635$6 ),
+    .P7(\port$635$7 ),
+    .P8(\port$635$8 ),
+    .P9(\port$635$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$635$15 , \port$635$14 , \port$635$13 , \port$635$12 , \port$635$11 , \port$635$10 , \port$635$9 , \port$635$8 , \port$635$7 , \port$635$6 , \port$635$5 , \port$635$4 , \port$635$3 , \port$635$2 , \port$635$1 , \port$635$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_2_6 (clk, rst, \port$651$0 , \port$651$1 , \port$651$2 , \port$651$3 , \port$651$4 , \port$651$5 , \port$651$6 , \port$651$7 , \port$651$8 , \port$651$9 , \port$651$10 , \port$651$11 , \port$651$12 , \port$651$13 , \port$651$14 , \port$651$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$651$0 ;
+  wire \port$651$0 ;
+  output \port$651$1 ;
+  wire \port$651$1 ;
+  output \port$651$10 ;
+  wire \port$651$10 ;
+  output \port$651$11 ;
+  wire \port$651$11 ;
+  output \port$651$12 ;
+  wire \port$651$12 ;
+  output \port$651$13 ;
+  wire \port$651$13 ;
+  output \port$651$14 ;
+  wire \port$651$14 ;
+  output \port$651$15 ;
+  wire \port$651$15 ;
+  output \port$651$2 ;
+  wire \port$651$2 ;
+  output \port$651$3 ;
+  wire \port$651$3 ;
+  output \port$651$4 ;
+  wire \port$651$4 ;
+  output \port$651$5 ;
+  wire \port$651$5 ;
+  output \port$651$6 ;
+  wire \port$651$6 ;
+  output \port$651$7 ;
+  wire \port$651$7 ;
+  output \port$651$8 ;
+  wire \port$651$8 ;
+  output \port$651$9 ;
+  wire \port$651$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$651$0 ),
+    .P1(\port$651$1 ),
+    .P10(\port$651$10 ),
+    .P11(\port$651$11 ),
+    .P12(\port$651$12 ),
+    .P13(\port$651$13 ),
+    .P14(\port$651$14 ),
+    .P15(\port$651$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$651$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$651$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$651$4 ),
+    .P5(\port$651$5 ),
+    .P6(\port$651$6 ),
+    .P7(\port$651$7 ),
+    .P8(\port$651$8 ),
+    .P9(\port$651$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$651$15 , \port$651$14 , \port$651$13 , \port$651$12 , \port$651$11 , \port$651$10 , \port$651$9 , \port$651$8 , \port$651$7 , \port$651$6 , \port$651$5 , \port$651$4 , \port$651$3 , \port$651$2 , \port$651$1 , \port$651$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_2_7 (clk, rst, \port$667$0 , \port$667$1 , \port$667$2 , \port$667$3 , \port$667$4 , \port$667$5 , \port$667$6 , \port$667$7 , \port$667$8 , \port$667$9 , \port$667$10 , \port$667$11 , \port$667$12 , \port$667$13 , \port$667$14 , \port$667$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$667$0 ;
+  wire \port$667$0 ;
+  output \port$667$1 ;
+  wire \port$667$1 ;
+  output \port$667$10 ;
+  wire \port$667$10 ;
+  output \port$667$11 ;
+  wire \port$667$11 ;
+  output \port$667$12 ;
+  wire \port$667$12 ;
+  output \port$667$13 ;
+  wire \port$667$13 ;
+  output \port$667$14 ;
+  wire \port$667$14 ;
+  output \port$667$15 ;
+  wire \port$667$15 ;
+  output \port$667$2 ;
+  wire \port$667$2 ;
+  output \port$667$3 ;
+  wire \port$667$3 ;
+  output \port$667$4 ;
+  wire \port$667$4 ;
+  output \port$667$5 ;
+  wire \port$667$5 ;
+  output \port$667$6 ;
+  wire \port$667$6 ;
+  output \port$667$7 ;
+  wire \port$667$7 ;
+  output \port$667$8 ;
+  wire \port$667$8 ;
+  output \port$667$9 ;
+  wire \port$667$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$667$0 ),
+    .P1(\port$667$1 ),
+    .P10(\port$667$10 ),
+    .P11(\port$667$11 ),
+    .P12(\port$667$12 ),
+    .P13(\port$667$13 ),
+    .P14(\port$667$14 ),
+    .P15(\port$667$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$667$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$667$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$667$4 ),
+    .P5(\port$667$5 ),
+    .P6(\port$667$6 ),
+    .P7(\port$667$7 ),
+    .P8(\port$667$8 ),
+    .P9(\port$667$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$667$15 , \port$667$14 , \port$667$13 , \port$667$12 , \port$667$11 , \port$667$10 , \port$667$9 , \port$667$8 , \port$667$7 , \port$667$6 , \port$667$5 , \port$667$4 , \port$667$3 , \port$667$2 , \port$667$1 , \port$667$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_0 (clk, rst, \port$683$0 , \port$683$1 , \port$683$2 , \port$683$3 , \port$683$4 , \port$683$5 , \port$683$6 , \port$683$7 , \port$683$8 , \port$683$9 , \port$683$10 , \port$683$11 , \port$683$12 , \port$683$13 , \port$683$14 , \port$683$15 , a, b, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$683$0 ;
+  wire \port$683$0 ;
+  output \port$683$1 ;
+  wire \port$683$1 ;
+  output \port$683$10 ;
+  wire \port$683$10 ;
+  output \port$683$11 ;
+  wire \port$683$11 ;
+  output \port$683$12 ;
+  wire \port$683$12 ;
+  output \port$683$13 ;
+  wire \port$683$13 ;
+  output \port$683$14 ;
+  wire \port$683$14 ;
+  output \port$683$15 ;
+  wire \port$683$15 ;
+  output \port$683$2 ;
+  wire \port$683$2 ;
+  output \port$683$3 ;
+  wire \port$683$3 ;
+  output \port$683$4 ;
+  wire \port$683$4 ;
+  output \port$683$5 ;
+  wire \port$683$5 ;
+  output \port$683$6 ;
+  wire \port$683$6 ;
+  output \port$683$7 ;
+  wire \port$683$7 ;
+  output \port$683$8 ;
+  wire \port$683$8 ;
+  output \port$683$9 ;
+  wire \port$683$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$683$0 ),
+    .P1(\port$683$1 ),
+    .P10(\port$683$10 ),
+    .P11(\port$683$11 ),
+    .P12(\port$683$12 ),
+    .P13(\port$683$13 ),
+    .P14(\port$683$14 ),
+    .P15(\port$683$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$683$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$683$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$683$4 ),
+    .P5(\port$683$5 ),
+    .P6(\port$683$6 ),
+    .P7(\port$683$7 ),
+    .P8(\port$683$8 ),
+    .P9(\port$683$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$683$15 , \port$683$14 , \port$683$13 , \port$683$12 , \port$683$11 , \port$683$10 , \port$683$9 , \port$683$8 , \port$683$7 , \port$683$6 , \port$683$5 , \port$683$4 , \port$683$3 , \port$683$2 , \port$683$1 , \port$683$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_1 (clk, rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$699$0 ;
+  wire \port$699$0 ;
+  output \port$699$1 ;
+  wire \port$699$1 ;
+  output \port$699$10 ;
+  wire \port$699$10 ;
+  output \port$699$11 ;
+  wire \port$699$11 ;
+  output \port$699$12 ;
+  wire \port$699$12 ;
+  output \port$699$13 ;
+  wire \port$699$13 ;
+  output \port$699$14 ;
+  wire \port$699$14 ;
+  output \port$699$15 ;
+  wire \port$699$15 ;
+  output \port$699$2 ;
+  wire \port$699$2 ;
+  output \port$699$3 ;
+  wire \port$699$3 ;
+  output \port$699$4 ;
+  wire \port$699$4 ;
+  output \port$699$5 ;
+  wire \port$699$5 ;
+  output \port$699$6 ;
+  wire \port$699$6 ;
+  output \port$699$7 ;
+  wire \port$699$7 ;
+  output \port$699$8 ;
+  wire \port$699$8 ;
+  output \port$699$9 ;
+  wire \port$699$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$699$0 ),
+    .P1(\port$699$1 ),
+    .P10(\port$699$10 ),
+    .P11(\port$699$11 ),
+    .P12(\port$699$12 ),
+    .P13(\port$699$13 ),
+    .P14(\port$699$14 ),
+    .P15(\port$699$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$699$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$699$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$699$4 ),
+    .P5(\port$699$5 ),
+    .P6(\port$699$6 ),
+    .P7(\port$699$7 ),
+    .P8(\port$699$8 ),
+    .P9(\port$699$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$699$15 , \port$699$14 , \port$699$13 , \port$699$12 , \port$699$11 , \port$699$10 , \port$699$9 , \port$699$8 , \port$699$7 , \port$699$6 , \port$699$5 , \port$699$4 , \port$699$3 , \port$699$2 , \port$699$1 , \port$699$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_2 (clk, rst, \port$715$0 , \port$715$1 , \port$715$2 , \port$715$3 , \port$715$4 , \port$715$5 , \port$715$6 , \port$715$7 , \port$715$8 , \port$715$9 , \port$715$10 , \port$715$11 , \port$715$12 , \port$715$13 , \port$715$14 , \port$715$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$715$0 ;
+  wire \port$715$0 ;
+  output \port$715$1 ;
+  wire \port$715$1 ;
+  output \port$715$10 ;
+  wire \port$715$10 ;
+  output \port$715$11 ;
+  wire \port$715$11 ;
+  output \port$715$12 ;
+  wire \port$715$12 ;
+  output \port$715$13 ;
+  wire \port$715$13 ;
+  output \port$715$14 ;
+  wire \port$715$14 ;
+  output \port$715$15 ;
+  wire \port$715$15 ;
+  output \port$715$2 ;
+  wire \port$715$2 ;
+  output \port$715$3 ;
+  wire \port$715$3 ;
+  output \port$715$4 ;
+  wire \port$715$4 ;
+  output \port$715$5 ;
+  wire \port$715$5 ;
+  output \port$715$6 ;
+  wire \port$715$6 ;
+  output \port$715$7 ;
+  wire \port$715$7 ;
+  output \port$715$8 ;
+  wire \port$715$8 ;
+  output \port$715$9 ;
+  wire \port$715$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$715$0 ),
+    .P1(\port$715$1 ),
+    .P10(\port$715$10 ),
+    .P11(\port$715$11 ),
+    .P12(\port$715$12 ),
+    .P13(\port$715$13 ),
+    .P14(\port$715$14 ),
+    .P15(\port$715$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$715$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$715$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$715$4 ),
+    .P5(\port$715$5 ),
+    .P6(\port$715$6 ),
+    .P7(\port$715$7 ),
+    .P8(\port$715$8 ),
+    .P9(\port$715$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$715$15 , \port$715$14 , \port$715$13 , \port$715$12 , \port$715$11 , \port$715$10 , \port$715$9 , \port$715$8 , \port$715$7 , \port$715$6 , \port$715$5 , \port$715$4 , \port$715$3 , \port$715$2 , \port$715$1 , \port$715$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_3 (clk, rst, \port$731$0 , \port$731$1 , \port$731$2 , \port$731$3 , \port$731$4 , \port$731$5 , \port$731$6 , \port$731$7 , \port$731$8 , \port$731$9 , \port$731$10 , \port$731$11 , \port$731$12 , \port$731$13 , \port$731$14 , \port$731$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$731$0 ;
+  wire \port$731$0 ;
+  output \port$731$1 ;
+  wire \port$731$1 ;
+  output \port$731$10 ;
+  wire \port$731$10 ;
+  output \port$731$11 ;
+  wire \port$731$11 ;
+  output \port$731$12 ;
+  wire \port$731$12 ;
+  output \port$731$13 ;
+  wire \port$731$13 ;
+  output \port$731$14 ;
+  wire \port$731$14 ;
+  output \port$731$15 ;
+  wire \port$731$15 ;
+  output \port$731$2 ;
+  wire \port$731$2 ;
+  output \port$731$3 ;
+  wire \port$731$3 ;
+  output \port$731$4 ;
+  wire \port$731$4 ;
+  output \port$731$5 ;
+  wire \port$731$5 ;
+  output \port$731$6 ;
+  wire \port$731$6 ;
+  output \port$731$7 ;
+  wire \port$731$7 ;
+  output \port$731$8 ;
+  wire \port$731$8 ;
+  output \port$731$9 ;
+  wire \port$731$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$731$0 ),
+    .P1(\port$731$1 ),
+    .P10(\port$731$10 ),
+    .P11(\port$731$11 ),
+    .P12(\port$731$12 ),
+    .P13(\port$731$13 ),
+    .P14(\port$731$14 ),
+    .P15(\port$731$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$731$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$731$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$731$4 ),
+    .P5(\port$731$5 ),
+    .P6(\port$731$6 ),
+    .P7(\port$731$7 ),
+    .P8(\port$731$8 ),
+    .P9(\port$731$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$731$15 , \port$731$14 , \port$731$13 , \port$731$12 , \port$731$11 , \port$731$10 , \port$731$9 , \port$731$8 , \port$731$7 , \port$731$6 , \port$731$5 , \port$731$4 , \port$731$3 , \port$731$2 , \port$731$1 , \port$731$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_4 (clk, rst, \port$747$0 , \port$747$1 , \port$747$2 , \port$747$3 , \port$747$4 , \port$747$5 , \port$747$6 , \port$747$7 , \port$747$8 , \port$747$9 , \port$747$10 , \port$747$11 , \port$747$12 , \port$747$13 , \port$747$14 , \port$747$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$747$0 ;
+  wire \port$747$0 ;
+  output \port$747$1 ;
+  wire \port$747$1 ;
+  output \port$747$10 ;
+  wire \port$747$10 ;
+  output \port$747$11 ;
+  wire \port$747$11 ;
+  output \port$747$12 ;
+  wire \port$747$12 ;
+  output \port$747$13 ;
+  wire \port$747$13 ;
+  output \port$747$14 ;
+  wire \port$747$14 ;
+  output \port$747$15 ;
+  wire \port$747$15 ;
+  output \port$747$2 ;
+  wire \port$747$2 ;
+  output \port$747$3 ;
+  wire \port$747$3 ;
+  output \port$747$4 ;
+  wire \port$747$4 ;
+  output \port$747$5 ;
+  wire \port$747$5 ;
+  output \port$747$6 ;
+  wire \port$747$6 ;
+  output \port$747$7 ;
+  wire \port$747$7 ;
+  output \port$747$8 ;
+  wire \port$747$8 ;
+  output \port$747$9 ;
+  wire \port$747$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$747$0 ),
+    .P1(\port$747$1 ),
+    .P10(\port$747$10 ),
+    .P11(\port$747$11 ),
+    .P12(\port$747$12 ),
+    .P13(\port$747$13 ),
+    .P14(\port$747$14 ),
+    .P15(\port$747$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$747$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$747$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$747$4 ),
+    .P5(\port$747$5 ),
+    .P6(\port$747$6 ),
+    .P7(\port$747$7 ),
+    .P8(\port$747$8 ),
+    .P9(\port$747$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$747$15 , \port$747$14 , \port$747$13 , \port$747$12 , \port$747$11 , \port$747$10 , \port$747$9 , \port$747$8 , \port$747$7 , \port$747$6 , \port$747$5 , \port$747$4 , \port$747$3 , \port$747$2 , \port$747$1 , \port$747$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_5 (clk, rst, \port$763$0 , \port$763$1 , \port$763$2 , \port$763$3 , \port$763$4 , \port$763$5 , \port$763$6 , \port$763$7 , \port$763$8 , \port$763$9 , \port$763$10 , \port$763$11 , \port$763$12 , \port$763$13 , \port$763$14 , \port$763$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$763$0 ;
+  wire \port$763$0 ;
+  output \port$763$1 ;
+  wire \port$763$1 ;
+  output \port$763$10 ;
+  wire \port$763$10 ;
+  output \port$763$11 ;
+  wire \port$763$11 ;
+  output \port$763$12 ;
+  wire \port$763$12 ;
+  output \port$763$13 ;
+  wire \port$763$13 ;
+  output \port$763$14 ;
+  wire \port$763$14 ;
+  output \port$763$15 ;
+  wire \port$763$15 ;
+  output \port$763$2 ;
+  wire \port$763$2 ;
+  output \port$763$3 ;
+  wire \port$763$3 ;
+  output \port$763$4 ;
+  wire \port$763$4 ;
+  output \port$763$5 ;
+  wire \port$763$5 ;
+  output \port$763$6 ;
+  wire \port$763$6 ;
+  output \port$763$7 ;
+  wire \port$763$7 ;
+  output \port$763$8 ;
+  wire \port$763$8 ;
+  output \port$763$9 ;
+  wire \port$763$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$763$0 ),
+    .P1(\port$763$1 ),
+    .P10(\port$763$10 ),
+    .P11(\port$763$11 ),
+    .P12(\port$763$12 ),
+    .P13(\port$763$13 ),
+    .P14(\port$763$14 ),
+    .P15(\port$763$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$763$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$763$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$763$4 ),
+    .P5(\port$763$5 ),
+    .P6(\port$763$6 ),
+    .P7(\port$763$7 ),
+    .P8(\port$763$8 ),
+    .P9(\port$763$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$763$15 , \port$763$14 , \port$763$13 , \port$763$12 , \port$763$11 , \port$763$10 , \port$763$9 , \port$763$8 , \port$763$7 , \port$763$6 , \port$763$5 , \port$763$4 , \port$763$3 , \port$763$2 , \port$763$1 , \port$763$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_6 (clk, rst, \port$779$0 , \port$779$1 , \port$779$2 , \port$779$3 , \port$779$4 , \port$779$5 , \port$779$6 , \port$779$7 , \port$779$8 , \port$779$9 , \port$779$10 , \port$779$11 , \port$779$12 , \port$779$13 , \port$779$14 , \port$779$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$779$0 ;
+  wire \port$779$0 ;
+  output \port$779$1 ;
+  wire \port$779$1 ;
+  output \port$779$10 ;
+  wire \port$779$10 ;
+  output \port$779$11 ;
+  wire \port$779$11 ;
+  output \port$779$12 ;
+  wire \port$779$12 ;
+  output \port$779$13 ;
+  wire \port$779$13 ;
+  output \port$779$14 ;
+  wire \port$779$14 ;
+  output \port$779$15 ;
+  wire \port$779$15 ;
+  output \port$779$2 ;
+  wire \port$779$2 ;
+  output \port$779$3 ;
+  wire \port$779$3 ;
+  output \port$779$4 ;
+  wire \port$779$4 ;
+  output \port$779$5 ;
+  wire \port$779$5 ;
+  output \port$779$6 ;
+  wire \port$779$6 ;
+  output \port$779$7 ;
+  wire \port$779$7 ;
+  output \port$779$8 ;
+  wire \port$779$8 ;
+  output \port$779$9 ;
+  wire \port$779$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$779$0 ),
+    .P1(\port$779$1 ),
+    .P10(\port$779$10 ),
+    .P11(\port$779$11 ),
+    .P12(\port$779$12 ),
+    .P13(\port$779$13 ),
+    .P14(\port$779$14 ),
+    .P15(\port$779$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$779$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$779$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$779$4 ),
+    .P5(\port$779$5 ),
+    .P6(\port$779$6 ),
+    .P7(\port$779$7 ),
+    .P8(\port$779$8 ),
+    .P9(\port$779$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$779$15 , \port$779$14 , \port$779$13 , \port$779$12 , \port$779$11 , \port$779$10 , \port$779$9 , \port$779$8 , \port$779$7 , \port$779$6 , \port$779$5 , \port$779$4 , \port$779$3 , \port$779$2 , \port$779$1 , \port$779$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_7 (clk, rst, \port$795$0 , \port$795$1 , \port$795$2 , \port$795$3 , \port$795$4 , \port$795$5 , \port$795$6 , \port$795$7 , \port$795$8 , \port$795$9 , \port$795$10 , \port$795$11 , \port$795$12 , \port$795$13 , \port$795$14 , \port$795$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$795$0 ;
+  wire \port$795$0 ;
+  output \port$795$1 ;
+  wire \port$795$1 ;
+  output \port$795$10 ;
+  wire \port$795$10 ;
+  output \port$795$11 ;
+  wire \port$795$11 ;
+  output \port$795$12 ;
+  wire \port$795$12 ;
+  output \port$795$13 ;
+  wire \port$795$13 ;
+  output \port$795$14 ;
+  wire \port$795$14 ;
+  output \port$795$15 ;
+  wire \port$795$15 ;
+  output \port$795$2 ;
+  wire \port$795$2 ;
+  output \port$795$3 ;
+  wire \port$795$3 ;
+  output \port$795$4 ;
+  wire \port$795$4 ;
+  output \port$795$5 ;
+  wire \port$795$5 ;
+  output \port$795$6 ;
+  wire \port$795$6 ;
+  output \port$795$7 ;
+  wire \port$795$7 ;
+  output \port$795$8 ;
+  wire \port$795$8 ;
+  output \port$795$9 ;
+  wire \port$795$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$795$0 ),
+    .P1(\port$795$1 ),
+    .P10(\port$795$10 ),
+    .P11(\port$795$11 ),
+    .P12(\port$795$12 ),
+    .P13(\port$795$13 ),
+    .P14(\port$795$14 ),
+    .P15(\port$795$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$795$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$795$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$795$4 ),
+    .P5(\port$795$5 ),
+    .P6(\port$795$6 ),
+    .P7(\port$795$7 ),
+    .P8(\port$795$8 ),
+    .P9(\port$795$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$795$15 , \port$795$14 , \port$795$13 , \port$795$12 , \port$795$11 , \port$795$10 , \port$795$9 , \port$795$8 , \port$795$7 , \port$795$6 , \port$795$5 , \port$795$4 , \port$795$3 , \port$795$2 , \port$795$1 , \port$795$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_0 (clk, rst, \port$811$0 , \port$811$1 , \port$811$2 , \port$811$3 , \port$811$4 , \port$811$5 , \port$811$6 , \port$811$7 , \port$811$8 , \port$811$9 , \port$811$10 , \port$811$11 , \port$811$12 , \port$811$13 , \port$811$14 , \port$811$15 , a, b, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$811$0 ;
+  wire \port$811$0 ;
+  output \port$811$1 ;
+  wire \port$811$1 ;
+  output \port$811$10 ;
+  wire \port$811$10 ;
+  output \port$811$11 ;
+  wire \port$811$11 ;
+  output \port$811$12 ;
+  wire \port$811$12 ;
+  output \port$811$13 ;
+  wire \port$811$13 ;
+  output \port$811$14 ;
+  wire \port$811$14 ;
+  output \port$811$15 ;
+  wire \port$811$15 ;
+  output \port$811$2 ;
+  wire \port$811$2 ;
+  output \port$811$3 ;
+  wire \port$811$3 ;
+  output \port$811$4 ;
+  wire \port$811$4 ;
+  output \port$811$5 ;
+  wire \port$811$5 ;
+  output \port$811$6 ;
+  wire \port$811$6 ;
+  output \port$811$7 ;
+  wire \port$811$7 ;
+  output \port$811$8 ;
+  wire \port$811$8 ;
+  output \port$811$9 ;
+  wire \port$811$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$811$0 ),
+    .P1(\port$811$1 ),
+    .P10(\port$811$10 ),
+    .P11(\port$811$11 ),
+    .P12(\port$811$12 ),
+    .P13(\port$811$13 ),
+    .P14(\port$811$14 ),
+    .P15(\port$811$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$811$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$811$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$811$4 ),
+    .P5(\port$811$5 ),
+    .P6(\port$811$6 ),
+    .P7(\port$811$7 ),
+    .P8(\port$811$8 ),
+    .P9(\port$811$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$811$15 , \port$811$14 , \port$811$13 , \port$811$12 , \port$811$11 , \port$811$10 , \port$811$9 , \port$811$8 , \port$811$7 , \port$811$6 , \port$811$5 , \port$811$4 , \port$811$3 , \port$811$2 , \port$811$1 , \port$811$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_1 (clk, rst, \port$827$0 , \port$827$1 , \port$827$2 , \port$827$3 , \port$827$4 , \port$827$5 , \port$827$6 , \port$827$7 , \port$827$8 , \port$827$9 , \port$827$10 , \port$827$11 , \port$827$12 , \port$827$13 , \port$827$14 , \port$827$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$827$0 ;
+  wire \port$827$0 ;
+  output \port$827$1 ;
+  wire \port$827$1 ;
+  output \port$827$10 ;
+  wire \port$827$10 ;
+  output \port$827$11 ;
+  wire \port$827$11 ;
+  output \port$827$12 ;
+  wire \port$827$12 ;
+  output \port$827$13 ;
+  wire \port$827$13 ;
+  output \port$827$14 ;
+  wire \port$827$14 ;
+  output \port$827$15 ;
+  wire \port$827$15 ;
+  output \port$827$2 ;
+  wire \port$827$2 ;
+  output \port$827$3 ;
+  wire \port$827$3 ;
+  output \port$827$4 ;
+  wire \port$827$4 ;
+  output \port$827$5 ;
+  wire \port$827$5 ;
+  output \port$827$6 ;
+  wire \port$827$6 ;
+  output \port$827$7 ;
+  wire \port$827$7 ;
+  output \port$827$8 ;
+  wire \port$827$8 ;
+  output \port$827$9 ;
+  wire \port$827$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$827$0 ),
+    .P1(\port$827$1 ),
+    .P10(\port$827$10 ),
+    .P11(\port$827$11 ),
+    .P12(\port$827$12 ),
+    .P13(\port$827$13 ),
+    .P14(\port$827$14 ),
+    .P15(\port$827$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$827$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$827$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$827$4 ),
+    .P5(\port$827$5 ),
+    .P6(\port$827$6 ),
+    .P7(\port$827$7 ),
+    .P8(\port$827$8 ),
+    .P9(\port$827$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$827$15 , \port$827$14 , \port$827$13 , \port$827$12 , \port$827$11 , \port$827$10 , \port$827$9 , \port$827$8 , \port$827$7 , \port$827$6 , \port$827$5 , \port$827$4 , \port$827$3 , \port$827$2 , \port$827$1 , \port$827$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_2 (clk, rst, \port$843$0 , \port$843$1 , \port$843$2 , \port$843$3 , \port$843$4 , \port$843$5 , \port$843$6 , \port$843$7 , \port$843$8 , \port$843$9 , \port$843$10 , \port$843$11 , \port$843$12 , \port$843$13 , \port$843$14 , \port$843$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$843$0 ;
+  wire \port$843$0 ;
+  output \port$843$1 ;
+  wire \port$843$1 ;
+  output \port$843$10 ;
+  wire \port$843$10 ;
+  output \port$843$11 ;
+  wire \port$843$11 ;
+  output \port$843$12 ;
+  wire \port$843$12 ;
+  output \port$843$13 ;
+  wire \port$843$13 ;
+  output \port$843$14 ;
+  wire \port$843$14 ;
+  output \port$843$15 ;
+  wire \port$843$15 ;
+  output \port$843$2 ;
+  wire \port$843$2 ;
+  output \port$843$3 ;
+  wire \port$843$3 ;
+  output \port$843$4 ;
+  wire \port$843$4 ;
+  output \port$843$5 ;
+  wire \port$843$5 ;
+  output \port$843$6 ;
+  wire \port$843$6 ;
+  output \port$843$7 ;
+  wire \port$843$7 ;
+  output \port$843$8 ;
+  wire \port$843$8 ;
+  output \port$843$9 ;
+  wire \port$843$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$843$0 ),
+    .P1(\port$843$1 ),
+    .P10(\port$843$10 ),
+    .P11(\port$843$11 ),
+    .P12(\port$843$12 ),
+    .P13(\port$843$13 ),
+    .P14(\port$843$14 ),
+    .P15(\port$843$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$843$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$843$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$843$4 ),
+    .P5(\port$843$5 ),
+    .P6(\port$843$6 ),
+    .P7(\port$843$7 ),
+    .P8(\port$843$8 ),
+    .P9(\port$843$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$843$15 , \port$843$14 , \port$843$13 , \port$843$12 , \port$843$11 , \port$843$10 , \port$843$9 , \port$843$8 , \port$843$7 , \port$843$6 , \port$843$5 , \port$843$4 , \port$843$3 , \port$843$2 , \port$843$1 , \port$843$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_3 (clk, rst, \port$859$0 , \port$859$1 , \port$859$2 , \port$859$3 , \port$859$4 , \port$859$5 , \port$859$6 , \port$859$7 , \port$859$8 , \port$859$9 , \port$859$10 , \port$859$11 , \port$859$12 , \port$859$13 , \port$859$14 , \port$859$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$859$0 ;
+  wire \port$859$0 ;
+  output \port$859$1 ;
+  wire \port$859$1 ;
+  output \port$859$10 ;
+  wire \port$859$10 ;
+  output \port$859$11 ;
+  wire \port$859$11 ;
+  output \port$859$12 ;
+  wire \port$859$12 ;
+  output \port$859$13 ;
+  wire \port$859$13 ;
+  output \port$859$14 ;
+  wire \port$859$14 ;
+  output \port$859$15 ;
+  wire \port$859$15 ;
+  output \port$859$2 ;
+  wire \port$859$2 ;
+  output \port$859$3 ;
+  wire \port$859$3 ;
+  output \port$859$4 ;
+  wire \port$859$4 ;
+  output \port$859$5 ;
+  wire \port$859$5 ;
+  output \port$859$6 ;
+  wire \port$859$6 ;
+  output \port$859$7 ;
+  wire \port$859$7 ;
+  output \port$859$8 ;
+  wire \port$859$8 ;
+  output \port$859$9 ;
+  wire \port$859$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$859$0 ),
+    .P1(\port$859$1 ),
+    .P10(\port$859$10 ),
+    .P11(\port$859$11 ),
+    .P12(\port$859$12 ),
+    .P13(\port$859$13 ),
+    .P14(\port$859$14 ),
+    .P15(\port$859$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$859$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$859$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$859$4 ),
+    .P5(\port$859$5 ),
+    .P6(\port$859$6 ),
+    .P7(\port$859$7 ),
+    .P8(\port$859$8 ),
+    .P9(\port$859$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$859$15 , \port$859$14 , \port$859$13 , \port$859$12 , \port$859$11 , \port$859$10 , \port$859$9 , \port$859$8 , \port$859$7 , \port$859$6 , \port$859$5 , \port$859$4 , \port$859$3 , \port$859$2 , \port$859$1 , \port$859$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_4 (clk, rst, \port$875$0 , \port$875$1 , \port$875$2 , \port$875$3 , \port$875$4 , \port$875$5 , \port$875$6 , \port$875$7 , \port$875$8 , \port$875$9 , \port$875$10 , \port$875$11 , \port$875$12 , \port$875$13 , \port$875$14 , \port$875$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$875$0 ;
+  wire \port$875$0 ;
+  output \port$875$1 ;
+  wire \port$875$1 ;
+  output \port$875$10 ;
+  wire \port$875$10 ;
+  output \port$875$11 ;
+  wire \port$875$11 ;
+  output \port$875$12 ;
+  wire \port$875$12 ;
+  output \port$875$13 ;
+  wire \port$875$13 ;
+  output \port$875$14 ;
+  wire \port$875$14 ;
+  output \port$875$15 ;
+  wire \port$875$15 ;
+  output \port$875$2 ;
+  wire \port$875$2 ;
+  output \port$875$3 ;
+  wire \port$875$3 ;
+  output \port$875$4 ;
+  wire \port$875$4 ;
+  output \port$875$5 ;
+  wire \port$875$5 ;
+  output \port$875$6 ;
+  wire \port$875$6 ;
+  output \port$875$7 ;
+  wire \port$875$7 ;
+  output \port$875$8 ;
+  wire \port$875$8 ;
+  output \port$875$9 ;
+  wire \port$875$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$875$0 ),
+    .P1(\port$875$1 ),
+    .P10(\port$875$10 ),
+    .P11(\port$875$11 ),
+    .P12(\port$875$12 ),
+    .P13(\port$875$13 ),
+    .P14(\port$875$14 ),
+    .P15(\port$875$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$875$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$875$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$875$4 ),
+    .P5(\port$875$5 ),
+    .P6(\port$875$6 ),
+    .P7(\port$875$7 ),
+    .P8(\port$875$8 ),
+    .P9(\port$875$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$875$15 , \port$875$14 , \port$875$13 , \port$875$12 , \port$875$11 , \port$875$10 , \port$875$9 , \port$875$8 , \port$875$7 , \port$875$6 , \port$875$5 , \port$875$4 , \port$875$3 , \port$875$2 , \port$875$1 , \port$875$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_5 (clk, rst, \port$891$0 , \port$891$1 , \port$891$2 , \port$891$3 , \port$891$4 , \port$891$5 , \port$891$6 , \port$891$7 , \port$891$8 , \port$891$9 , \port$891$10 , \port$891$11 , \port$891$12 , \port$891$13 , \port$891$14 , \port$891$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$891$0 ;
+  wire \port$891$0 ;
+  output \port$891$1 ;
+  wire \port$891$1 ;
+  output \port$891$10 ;
+  wire \port$891$10 ;
+  output \port$891$11 ;
+  wire \port$891$11 ;
+  output \port$891$12 ;
+  wire \port$891$12 ;
+  output \port$891$13 ;
+  wire \port$891$13 ;
+  output \port$891$14 ;
+  wire \port$891$14 ;
+  output \port$891$15 ;
+  wire \port$891$15 ;
+  output \port$891$2 ;
+  wire \port$891$2 ;
+  output \port$891$3 ;
+  wire \port$891$3 ;
+  output \port$891$4 ;
+  wire \port$891$4 ;
+  output \port$891$5 ;
+  wire \port$891$5 ;
+  output \port$891$6 ;
+  wire \port$891$6 ;
+  output \port$891$7 ;
+  wire \port$891$7 ;
+  output \port$891$8 ;
+  wire \port$891$8 ;
+  output \port$891$9 ;
+  wire \port$891$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$891$0 ),
+    .P1(\port$891$1 ),
+    .P10(\port$891$10 ),
+    .P11(\port$891$11 ),
+    .P12(\port$891$12 ),
+    .P13(\port$891$13 ),
+    .P14(\port$891$14 ),
+    .P15(\port$891$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$891$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$891$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$891$4 ),
+    .P5(\port$891$5 ),
+    .P6(\port$891$6 ),
+    .P7(\port$891$7 ),
+    .P8(\port$891$8 ),
+    .P9(\port$891$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$891$15 , \port$891$14 , \port$891$13 , \port$891$12 , \port$891$11 , \port$891$10 , \port$891$9 , \port$891$8 , \port$891$7 , \port$891$6 , \port$891$5 , \port$891$4 , \port$891$3 , \port$891$2 , \port$891$1 , \port$891$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_6 (clk, rst, \port$907$0 , \port$907$1 , \port$907$2 , \port$907$3 , \port$907$4 , \port$907$5 , \port$907$6 , \port$907$7 , \port$907$8 , \port$907$9 , \port$907$10 , \port$907$11 , \port$907$12 , \port$907$13 , \port$907$14 , \port$907$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$907$0 ;
+  wire \port$907$0 ;
+  output \port$907$1 ;
+  wire \port$907$1 ;
+  output \port$907$10 ;
+  wire \port$907$10 ;
+  output \port$907$11 ;
+  wire \port$907$11 ;
+  output \port$907$12 ;
+  wire \port$907$12 ;
+  output \port$907$13 ;
+  wire \port$907$13 ;
+  output \port$907$14 ;
+  wire \port$907$14 ;
+  output \port$907$15 ;
+  wire \port$907$15 ;
+  output \port$907$2 ;
+  wire \port$907$2 ;
+  output \port$907$3 ;
+  wire \port$907$3 ;
+  output \port$907$4 ;
+  wire \port$907$4 ;
+  output \port$907$5 ;
+  wire \port$907$5 ;
+  output \port$907$6 ;
+  wire \port$907$6 ;
+  output \port$907$7 ;
+  wire \port$907$7 ;
+  output \port$907$8 ;
+  wire \port$907$8 ;
+  output \port$907$9 ;
+  wire \port$907$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$907$0 ),
+    .P1(\port$907$1 ),
+    .P10(\port$907$10 ),
+    .P11(\port$907$11 ),
+    .P12(\port$907$12 ),
+    .P13(\port$907$13 ),
+    .P14(\port$907$14 ),
+    .P15(\port$907$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$907$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$907$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$907$4 ),
+    .P5(\port$907$5 ),
+    .P6(\port$907$6 ),
+    .P7(\port$907$7 ),
+    .P8(\port$907$8 ),
+    .P9(\port$907$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$907$15 , \port$907$14 , \port$907$13 , \port$907$12 , \port$907$11 , \port$907$10 , \port$907$9 , \port$907$8 , \port$907$7 , \port$907$6 , \port$907$5 , \port$907$4 , \port$907$3 , \port$907$2 , \port$907$1 , \port$907$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_7 (clk, rst, \port$923$0 , \port$923$1 , \port$923$2 , \port$923$3 , \port$923$4 , \port$923$5 , \port$923$6 , \port$923$7 , \port$923$8 , \port$923$9 , \port$923$10 , \port$923$11 , \port$923$12 , \port$923$13 , \port$923$14 , \port$923$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$923$0 ;
+  wire \port$923$0 ;
+  output \port$923$1 ;
+  wire \port$923$1 ;
+  output \port$923$10 ;
+  wire \port$923$10 ;
+  output \port$923$11 ;
+  wire \port$923$11 ;
+  output \port$923$12 ;
+  wire \port$923$12 ;
+  output \port$923$13 ;
+  wire \port$923$13 ;
+  output \port$923$14 ;
+  wire \port$923$14 ;
+  output \port$923$15 ;
+  wire \port$923$15 ;
+  output \port$923$2 ;
+  wire \port$923$2 ;
+  output \port$923$3 ;
+  wire \port$923$3 ;
+  output \port$923$4 ;
+  wire \port$923$4 ;
+  output \port$923$5 ;
+  wire \port$923$5 ;
+  output \port$923$6 ;
+  wire \port$923$6 ;
+  output \port$923$7 ;
+  wire \port$923$7 ;
+  output \port$923$8 ;
+  wire \port$923$8 ;
+  output \port$923$9 ;
+  wire \port$923$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$923$0 ),
+    .P1(\port$923$1 ),
+    .P10(\port$923$10 ),
+    .P11(\port$923$11 ),
+    .P12(\port$923$12 ),
+    .P13(\port$923$13 ),
+    .P14(\port$923$14 ),
+    .P15(\port$923$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$923$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$923$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$923$4 ),
+    .P5(\port$923$5 ),
+    .P6(\port$923$6 ),
+    .P7(\port$923$7 ),
+    .P8(\port$923$8 ),
+    .P9(\port$923$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$923$15 , \port$923$14 , \port$923$13 , \port$923$12 , \port$923$11 , \port$923$10 , \port$923$9 , \port$923$8 , \port$923$7 , \port$923$6 , \port$923$5 , \port$923$4 , \port$923$3 , \port$923$2 , \port$923$1 , \port$923$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_0 (clk, rst, \port$939$0 , \port$939$1 , \port$939$2 , \port$939$3 , \port$939$4 , \port$939$5 , \port$939$6 , \port$939$7 , \port$939$8 , \port$939$9 , \port$939$10 , \port$939$11 , \port$939$12 , \port$939$13 , \port$939$14 , \port$939$15 , a, b, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$939$0 ;
+  wire \port$939$0 ;
+  output \port$939$1 ;
+  wire \port$939$1 ;
+  output \port$939$10 ;
+  wire \port$939$10 ;
+  output \port$939$11 ;
+  wire \port$939$11 ;
+  output \port$939$12 ;
+  wire \port$939$12 ;
+  output \port$939$13 ;
+  wire \port$939$13 ;
+  output \port$939$14 ;
+  wire \port$939$14 ;
+  output \port$939$15 ;
+  wire \port$939$15 ;
+  output \port$939$2 ;
+  wire \port$939$2 ;
+  output \port$939$3 ;
+  wire \port$939$3 ;
+  output \port$939$4 ;
+  wire \port$939$4 ;
+  output \port$939$5 ;
+  wire \port$939$5 ;
+  output \port$939$6 ;
+  wire \port$939$6 ;
+  output \port$939$7 ;
+  wire \port$939$7 ;
+  output \port$939$8 ;
+  wire \port$939$8 ;
+  output \port$939$9 ;
+  wire \port$939$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$939$0 ),
+    .P1(\port$939$1 ),
+    .P10(\port$939$10 ),
+    .P11(\port$939$11 ),
+    .P12(\port$939$12 ),
+    .P13(\port$939$13 ),
+    .P14(\port$939$14 ),
+    .P15(\port$939$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$939$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$939$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$939$4 ),
+    .P5(\port$939$5 ),
+    .P6(\port$939$6 ),
+    .P7(\port$939$7 ),
+    .P8(\port$939$8 ),
+    .P9(\port$939$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$939$15 , \port$939$14 , \port$939$13 , \port$939$12 , \port$939$11 , \port$939$10 , \port$939$9 , \port$939$8 , \port$939$7 , \port$939$6 , \port$939$5 , \port$939$4 , \port$939$3 , \port$939$2 , \port$939$1 , \port$939$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_1 (clk, rst, \port$955$0 , \port$955$1 , \port$955$2 , \port$955$3 , \port$955$4 , \port$955$5 , \port$955$6 , \port$955$7 , \port$955$8 , \port$955$9 , \port$955$10 , \port$955$11 , \port$955$12 , \port$955$13 , \port$955$14 , \port$955$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$955$0 ;
+  wire \port$955$0 ;
+  output \port$955$1 ;
+  wire \port$955$1 ;
+  output \port$955$10 ;
+  wire \port$955$10 ;
+  output \port$955$11 ;
+  wire \port$955$11 ;
+  output \port$955$12 ;
+  wire \port$955$12 ;
+  output \port$955$13 ;
+  wire \port$955$13 ;
+  output \port$955$14 ;
+  wire \port$955$14 ;
+  output \port$955$15 ;
+  wire \port$955$15 ;
+  output \port$955$2 ;
+  wire \port$955$2 ;
+  output \port$955$3 ;
+  wire \port$955$3 ;
+  output \port$955$4 ;
+  wire \port$955$4 ;
+  output \port$955$5 ;
+  wire \port$955$5 ;
+  output \port$955$6 ;
+  wire \port$955$6 ;
+  output \port$955$7 ;
+  wire \port$955$7 ;
+  output \port$955$8 ;
+  wire \port$955$8 ;
+  output \port$955$9 ;
+  wire \port$955$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$955$0 ),
+    .P1(\port$955$1 ),
+    .P10(\port$955$10 ),
+    .P11(\port$955$11 ),
+    .P12(\port$955$12 ),
+    .P13(\port$955$13 ),
+    .P14(\port$955$14 ),
+    .P15(\port$955$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$955$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$955$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$955$4 ),
+    .P5(\port$955$5 ),
+    .P6(\port$955$6 ),
+    .P7(\port$955$7 ),
+    .P8(\port$955$8 ),
+    .P9(\port$955$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$955$15 , \port$955$14 , \port$955$13 , \port$955$12 , \port$955$11 , \port$955$10 , \port$955$9 , \port$955$8 , \port$955$7 , \port$955$6 , \port$955$5 , \port$955$4 , \port$955$3 , \port$955$2 , \port$955$1 , \port$955$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_2 (clk, rst, \port$971$0 , \port$971$1 , \port$971$2 , \port$971$3 , \port$971$4 , \port$971$5 , \port$971$6 , \port$971$7 , \port$971$8 , \port$971$9 , \port$971$10 , \port$971$11 , \port$971$12 , \port$971$13 , \port$971$14 , \port$971$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$971$0 ;
+  wire \port$971$0 ;
+  output \port$971$1 ;
+  wire \port$971$1 ;
+  output \port$971$10 ;
+  wire \port$971$10 ;
+  output \port$971$11 ;
+  wire \port$971$11 ;
+  output \port$971$12 ;
+  wire \port$971$12 ;
+  output \port$971$13 ;
+  wire \port$971$13 ;
+  output \port$971$14 ;
+  wire \port$971$14 ;
+  output \port$971$15 ;
+  wire \port$971$15 ;
+  output \port$971$2 ;
+  wire \port$971$2 ;
+  output \port$971$3 ;
+  wire \port$971$3 ;
+  output \port$971$4 ;
+  wire \port$971$4 ;
+  output \port$971$5 ;
+  wire \port$971$5 ;
+  output \port$971$6 ;
+  wire \port$971$6 ;
+  output \port$971$7 ;
+  wire \port$971$7 ;
+  output \port$971$8 ;
+  wire \port$971$8 ;
+  output \port$971$9 ;
+  wire \port$971$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$971$0 ),
+    .P1(\port$971$1 ),
+    .P10(\port$971$10 ),
+    .P11(\port$971$11 ),
+    .P12(\port$971$12 ),
+    .P13(\port$971$13 ),
+    .P14(\port$971$14 ),
+    .P15(\port$971$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$971$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$971$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$971$4 ),
+    .P5(\port$971$5 ),
+    .P6(\port$971$6 ),
+    .P7(\port$971$7 ),
+    .P8(\port$971$8 ),
+    .P9(\port$971$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$971$15 , \port$971$14 , \port$971$13 , \port$971$12 , \port$971$11 , \port$971$10 , \port$971$9 , \port$971$8 , \port$971$7 , \port$971$6 , \port$971$5 , \port$971$4 , \port$971$3 , \port$971$2 , \port$971$1 , \port$971$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_3 (clk, rst, \port$987$0 , \port$987$1 , \port$987$2 , \port$987$3 , \port$987$4 , \port$987$5 , \port$987$6 , \port$987$7 , \port$987$8 , \port$987$9 , \port$987$10 , \port$987$11 , \port$987$12 , \port$987$13 , \port$987$14 , \port$987$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$987$0 ;
+  wire \port$987$0 ;
+  output \port$987$1 ;
+  wire \port$987$1 ;
+  output \port$987$10 ;
+  wire \port$987$10 ;
+  output \port$987$11 ;
+  wire \port$987$11 ;
+  output \port$987$12 ;
+  wire \port$987$12 ;
+  output \port$987$13 ;
+  wire \port$987$13 ;
+  output \port$987$14 ;
+  wire \port$987$14 ;
+  output \port$987$15 ;
+  wire \port$987$15 ;
+  output \port$987$2 ;
+  wire \port$987$2 ;
+  output \port$987$3 ;
+  wire \port$987$3 ;
+  output \port$987$4 ;
+  wire \port$987$4 ;
+  output \port$987$5 ;
+  wire \port$987$5 ;
+  output \port$987$6 ;
+  wire \port$987$6 ;
+  output \port$987$7 ;
+  wire \port$987$7 ;
+  output \port$987$8 ;
+  wire \port$987$8 ;
+  output \port$987$9 ;
+  wire \port$987$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$987$0 ),
+    .P1(\port$987$1 ),
+    .P10(\port$987$10 ),
+    .P11(\port$987$11 ),
+    .P12(\port$987$12 ),
+    .P13(\port$987$13 ),
+    .P14(\port$987$14 ),
+    .P15(\port$987$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$987$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$987$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$987$4 ),
+    .P5(\port$987$5 ),
+    .P6(\port$987$6 ),
+    .P7(\port$987$7 ),
+    .P8(\port$987$8 ),
+    .P9(\port$987$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$987$15 , \port$987$14 , \port$987$13 , \port$987$12 , \port$987$11 , \port$987$10 , \port$987$9 , \port$987$8 , \port$987$7 , \port$987$6 , \port$987$5 , \port$987$4 , \port$987$3 , \port$987$2 , \port$987$1 , \port$987$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_4 (clk, rst, \port$1003$0 , \port$1003$1 , \port$1003$2 , \port$1003$3 , \port$1003$4 , \port$1003$5 , \port$1003$6 , \port$1003$7 , \port$1003$8 , \port$1003$9 , \port$1003$10 , \port$1003$11 , \port$1003$12 , \port$1003$13 , \port$1003$14 , \port$1003$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1003$0 ;
+  wire \port$1003$0 ;
+  output \port$1003$1 ;
+  wire \port$1003$1 ;
+  output \port$1003$10 ;
+  wire \port$1003$10 ;
+  output \port$1003$11 ;
+  wire \port$1003$11 ;
+  output \port$1003$12 ;
+  wire \port$1003$12 ;
+  output \port$1003$13 ;
+  wire \port$1003$13 ;
+  output \port$1003$14 ;
+  wire \port$1003$14 ;
+  output \port$1003$15 ;
+  wire \port$1003$15 ;
+  output \port$1003$2 ;
+  wire \port$1003$2 ;
+  output \port$1003$3 ;
+  wire \port$1003$3 ;
+  output \port$1003$4 ;
+  wire \port$1003$4 ;
+  output \port$1003$5 ;
+  wire \port$1003$5 ;
+  output \port$1003$6 ;
+  wire \port$1003$6 ;
+  output \port$1003$7 ;
+  wire \port$1003$7 ;
+  output \port$1003$8 ;
+  wire \port$1003$8 ;
+  output \port$1003$9 ;
+  wire \port$1003$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1003$0 ),
+    .P1(\port$1003$1 ),
+    .P10(\port$1003$10 ),
+    .P11(\port$1003$11 ),
+    .P12(\port$1003$12 ),
+    .P13(\port$1003$13 ),
+    .P14(\port$1003$14 ),
+    .P15(\port$1003$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1003$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1003$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1003$4 ),
+    .P5(\port$1003$5 ),
+    .P6(\port$1003$6 ),
+    .P7(\port$1003$7 ),
+    .P8(\port$1003$8 ),
+    .P9(\port$1003$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1003$15 , \port$1003$14 , \port$1003$13 , \port$1003$12 , \port$1003$11 , \port$1003$10 , \port$1003$9 , \port$1003$8 , \port$1003$7 , \port$1003$6 , \port$1003$5 , \port$1003$4 , \port$1003$3 , \port$1003$2 , \port$1003$1 , \port$1003$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_5 (clk, rst, \port$1019$0 , \port$1019$1 , \port$1019$2 , \port$1019$3 , \port$1019$4 , \port$1019$5 , \port$1019$6 , \port$1019$7 , \port$1019$8 , \port$1019$9 , \port$1019$10 , \port$1019$11 , \port$1019$12 , \port$1019$13 , \port$1019$14 , \port$1019$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1019$0 ;
+  wire \port$1019$0 ;
+  output \port$1019$1 ;
+  wire \port$1019$1 ;
+  output \port$1019$10 ;
+  wire \port$1019$10 ;
+  output \port$1019$11 ;
+  wire \port$1019$11 ;
+  output \port$1019$12 ;
+  wire \port$1019$12 ;
+  output \port$1019$13 ;
+  wire \port$1019$13 ;
+  output \port$1019$14 ;
+  wire \port$1019$14 ;
+  output \port$1019$15 ;
+  wire \port$1019$15 ;
+  output \port$1019$2 ;
+  wire \port$1019$2 ;
+  output \port$1019$3 ;
+  wire \port$1019$3 ;
+  output \port$1019$4 ;
+  wire \port$1019$4 ;
+  output \port$1019$5 ;
+  wire \port$1019$5 ;
+  output \port$1019$6 ;
+  wire \port$1019$6 ;
+  output \port$1019$7 ;
+  wire \port$1019$7 ;
+  output \port$1019$8 ;
+  wire \port$1019$8 ;
+  output \port$1019$9 ;
+  wire \port$1019$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1019$0 ),
+    .P1(\port$1019$1 ),
+    .P10(\port$1019$10 ),
+    .P11(\port$1019$11 ),
+    .P12(\port$1019$12 ),
+    .P13(\port$1019$13 ),
+    .P14(\port$1019$14 ),
+    .P15(\port$1019$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1019$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1019$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1019$4 ),
+    .P5(\port$1019$5 ),
+    .P6(\port$1019$6 ),
+    .P7(\port$1019$7 ),
+    .P8(\port$1019$8 ),
+    .P9(\port$1019$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1019$15 , \port$1019$14 , \port$1019$13 , \port$1019$12 , \port$1019$11 , \port$1019$10 , \port$1019$9 , \port$1019$8 , \port$1019$7 , \port$1019$6 , \port$1019$5 , \port$1019$4 , \port$1019$3 , \port$1019$2 , \port$1019$1 , \port$1019$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_6 (clk, rst, \port$1035$0 , \port$1035$1 , \port$1035$2 , \port$1035$3 , \port$1035$4 , \port$1035$5 , \port$1035$6 , \port$1035$7 , \port$1035$8 , \port$1035$9 , \port$1035$10 , \port$1035$11 , \port$1035$12 , \port$1035$13 , \port$1035$14 , \port$1035$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1035$0 ;
+  wire \port$1035$0 ;
+  output \port$1035$1 ;
+  wire \port$1035$1 ;
+  output \port$1035$10 ;
+  wire \port$1035$10 ;
+  output \port$1035$11 ;
+  wire \port$1035$11 ;
+  output \port$1035$12 ;
+  wire \port$1035$12 ;
+  output \port$1035$13 ;
+  wire \port$1035$13 ;
+  output \port$1035$14 ;
+  wire \port$1035$14 ;
+  output \port$1035$15 ;
+  wire \port$1035$15 ;
+  output \port$1035$2 ;
+  wire \port$1035$2 ;
+  output \port$1035$3 ;
+  wire \port$1035$3 ;
+  output \port$1035$4 ;
+  wire \port$1035$4 ;
+  output \port$1035$5 ;
+  wire \port$1035$5 ;
+  output \port$1035$6 ;
+  wire \port$1035$6 ;
+  output \port$1035$7 ;
+  wire \port$1035$7 ;
+  output \port$1035$8 ;
+  wire \port$1035$8 ;
+  output \port$1035$9 ;
+  wire \port$1035$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1035$0 ),
+    .P1(\port$1035$1 ),
+    .P10(\port$1035$10 ),
+    .P11(\port$1035$11 ),
+    .P12(\port$1035$12 ),
+    .P13(\port$1035$13 ),
+    .P14(\port$1035$14 ),
+    .P15(\port$1035$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1035$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1035$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1035$4 ),
+    .P5(\port$1035$5 ),
+    .P6(\port$1035$6 ),
+    .P7(\port$1035$7 ),
+    .P8(\port$1035$8 ),
+    .P9(\port$1035$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1035$15 , \port$1035$14 , \port$1035$13 , \port$1035$12 , \port$1035$11 , \port$1035$10 , \port$1035$9 , \port$1035$8 , \port$1035$7 , \port$1035$6 , \port$1035$5 , \port$1035$4 , \port$1035$3 , \port$1035$2 , \port$1035$1 , \port$1035$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_7 (clk, rst, \port$1051$0 , \port$1051$1 , \port$1051$2 , \port$1051$3 , \port$1051$4 , \port$1051$5 , \port$1051$6 , \port$1051$7 , \port$1051$8 , \port$1051$9 , \port$1051$10 , \port$1051$11 , \port$1051$12 , \port$1051$13 , \port$1051$14 , \port$1051$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1051$0 ;
+  wire \port$1051$0 ;
+  output \port$1051$1 ;
+  wire \port$1051$1 ;
+  output \port$1051$10 ;
+  wire \port$1051$10 ;
+  output \port$1051$11 ;
+  wire \port$1051$11 ;
+  output \port$1051$12 ;
+  wire \port$1051$12 ;
+  output \port$1051$13 ;
+  wire \port$1051$13 ;
+  output \port$1051$14 ;
+  wire \port$1051$14 ;
+  output \port$1051$15 ;
+  wire \port$1051$15 ;
+  output \port$1051$2 ;
+  wire \port$1051$2 ;
+  output \port$1051$3 ;
+  wire \port$1051$3 ;
+  output \port$1051$4 ;
+  wire \port$1051$4 ;
+  output \port$1051$5 ;
+  wire \port$1051$5 ;
+  output \port$1051$6 ;
+  wire \port$1051$6 ;
+  output \port$1051$7 ;
+  wire \port$1051$7 ;
+  output \port$1051$8 ;
+  wire \port$1051$8 ;
+  output \port$1051$9 ;
+  wire \port$1051$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1051$0 ),
+    .P1(\port$1051$1 ),
+    .P10(\port$1051$10 ),
+    .P11(\port$1051$11 ),
+    .P12(\port$1051$12 ),
+    .P13(\port$1051$13 ),
+    .P14(\port$1051$14 ),
+    .P15(\port$1051$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1051$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1051$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1051$4 ),
+    .P5(\port$1051$5 ),
+    .P6(\port$1051$6 ),
+    .P7(\port$1051$7 ),
+    .P8(\port$1051$8 ),
+    .P9(\port$1051$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1051$15 , \port$1051$14 , \port$1051$13 , \port$1051$12 , \port$1051$11 , \port$1051$10 , \port$1051$9 , \port$1051$8 , \port$1051$7 , \port$1051$6 , \port$1051$5 , \port$1051$4 , \port$1051$3 , \port$1051$2 , \port$1051$1 , \port$1051$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_0 (clk, rst, \port$1067$0 , \port$1067$1 , \port$1067$2 , \port$1067$3 , \port$1067$4 , \port$1067$5 , \port$1067$6 , \port$1067$7 , \port$1067$8 , \port$1067$9 , \port$1067$10 , \port$1067$11 , \port$1067$12 , \port$1067$13 , \port$1067$14 , \port$1067$15 , a, b, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1067$0 ;
+  wire \port$1067$0 ;
+  output \port$1067$1 ;
+  wire \port$1067$1 ;
+  output \port$1067$10 ;
+  wire \port$1067$10 ;
+  output \port$1067$11 ;
+  wire \port$1067$11 ;
+  output \port$1067$12 ;
+  wire \port$1067$12 ;
+  output \port$1067$13 ;
+  wire \port$1067$13 ;
+  output \port$1067$14 ;
+  wire \port$1067$14 ;
+  output \port$1067$15 ;
+  wire \port$1067$15 ;
+  output \port$1067$2 ;
+  wire \port$1067$2 ;
+  output \port$1067$3 ;
+  wire \port$1067$3 ;
+  output \port$1067$4 ;
+  wire \port$1067$4 ;
+  output \port$1067$5 ;
+  wire \port$1067$5 ;
+  output \port$1067$6 ;
+  wire \port$1067$6 ;
+  output \port$1067$7 ;
+  wire \port$1067$7 ;
+  output \port$1067$8 ;
+  wire \port$1067$8 ;
+  output \port$1067$9 ;
+  wire \port$1067$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1067$0 ),
+    .P1(\port$1067$1 ),
+    .P10(\port$1067$10 ),
+    .P11(\port$1067$11 ),
+    .P12(\port$1067$12 ),
+    .P13(\port$1067$13 ),
+    .P14(\port$1067$14 ),
+    .P15(\port$1067$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1067$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1067$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1067$4 ),
+    .P5(\port$1067$5 ),
+    .P6(\port$1067$6 ),
+    .P7(\port$1067$7 ),
+    .P8(\port$1067$8 ),
+    .P9(\port$1067$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1067$15 , \port$1067$14 , \port$1067$13 , \port$1067$12 , \port$1067$11 , \port$1067$10 , \port$1067$9 , \port$1067$8 , \port$1067$7 , \port$1067$6 , \port$1067$5 , \port$1067$4 , \port$1067$3 , \port$1067$2 , \port$1067$1 , \port$1067$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_1 (clk, rst, \port$1083$0 , \port$1083$1 , \port$1083$2 , \port$1083$3 , \port$1083$4 , \port$1083$5 , \port$1083$6 , \port$1083$7 , \port$1083$8 , \port$1083$9 , \port$1083$10 , \port$1083$11 , \port$1083$12 , \port$1083$13 , \port$1083$14 , \port$1083$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1083$0 ;
+  wire \port$1083$0 ;
+  output \port$1083$1 ;
+  wire \port$1083$1 ;
+  output \port$1083$10 ;
+  wire \port$1083$10 ;
+  output \port$1083$11 ;
+  wire \port$1083$11 ;
+  output \port$1083$12 ;
+  wire \port$1083$12 ;
+  output \port$1083$13 ;
+  wire \port$1083$13 ;
+  output \port$1083$14 ;
+  wire \port$1083$14 ;
+  output \port$1083$15 ;
+  wire \port$1083$15 ;
+  output \port$1083$2 ;
+  wire \port$1083$2 ;
+  output \port$1083$3 ;
+  wire \port$1083$3 ;
+  output \port$1083$4 ;
+  wire \port$1083$4 ;
+  output \port$1083$5 ;
+  wire \port$1083$5 ;
+  output \port$1083$6 ;
+  wire \port$1083$6 ;
+  output \port$1083$7 ;
+  wire \port$1083$7 ;
+  output \port$1083$8 ;
+  wire \port$1083$8 ;
+  output \port$1083$9 ;
+  wire \port$1083$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1083$0 ),
+    .P1(\port$1083$1 ),
+    .P10(\port$1083$10 ),
+    .P11(\port$1083$11 ),
+    .P12(\port$1083$12 ),
+    .P13(\port$1083$13 ),
+    .P14(\port$1083$14 ),
+    .P15(\port$1083$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1083$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1083$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1083$4 ),
+    .P5(\port$1083$5 ),
+    .P6(\port$1083$6 ),
+    .P7(\port$1083$7 ),
+    .P8(\port$1083$8 ),
+    .P9(\port$1083$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1083$15 , \port$1083$14 , \port$1083$13 , \port$1083$12 , \port$1083$11 , \port$1083$10 , \port$1083$9 , \port$1083$8 , \port$1083$7 , \port$1083$6 , \port$1083$5 , \port$1083$4 , \port$1083$3 , \port$1083$2 , \port$1083$1 , \port$1083$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_2 (clk, rst, \port$1099$0 , \port$1099$1 , \port$1099$2 , \port$1099$3 , \port$1099$4 , \port$1099$5 , \port$1099$6 , \port$1099$7 , \port$1099$8 , \port$1099$9 , \port$1099$10 , \port$1099$11 , \port$1099$12 , \port$1099$13 , \port$1099$14 , \port$1099$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1099$0 ;
+  wire \port$1099$0 ;
+  output \port$1099$1 ;
+  wire \port$1099$1 ;
+  output \port$1099$10 ;
+  wire \port$1099$10 ;
+  output \port$1099$11 ;
+  wire \port$1099$11 ;
+  output \port$1099$12 ;
+  wire \port$1099$12 ;
+  output \port$1099$13 ;
+  wire \port$1099$13 ;
+  output \port$1099$14 ;
+  wire \port$1099$14 ;
+  output \port$1099$15 ;
+  wire \port$1099$15 ;
+  output \port$1099$2 ;
+  wire \port$1099$2 ;
+  output \port$1099$3 ;
+  wire \port$1099$3 ;
+  output \port$1099$4 ;
+  wire \port$1099$4 ;
+  output \port$1099$5 ;
+  wire \port$1099$5 ;
+  output \port$1099$6 ;
+  wire \port$1099$6 ;
+  output \port$1099$7 ;
+  wire \port$1099$7 ;
+  output \port$1099$8 ;
+  wire \port$1099$8 ;
+  output \port$1099$9 ;
+  wire \port$1099$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1099$0 ),
+    .P1(\port$1099$1 ),
+    .P10(\port$1099$10 ),
+    .P11(\port$1099$11 ),
+    .P12(\port$1099$12 ),
+    .P13(\port$1099$13 ),
+    .P14(\port$1099$14 ),
+    .P15(\port$1099$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1099$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1099$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1099$4 ),
+    .P5(\port$1099$5 ),
+    .P6(\port$1099$6 ),
+    .P7(\port$1099$7 ),
+    .P8(\port$1099$8 ),
+    .P9(\port$1099$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1099$15 , \port$1099$14 , \port$1099$13 , \port$1099$12 , \port$1099$11 , \port$1099$10 , \port$1099$9 , \port$1099$8 , \port$1099$7 , \port$1099$6 , \port$1099$5 , \port$1099$4 , \port$1099$3 , \port$1099$2 , \port$1099$1 , \port$1099$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_3 (clk, rst, \port$1115$0 , \port$1115$1 , \port$1115$2 , \port$1115$3 , \port$1115$4 , \port$1115$5 , \port$1115$6 , \port$1115$7 , \port$1115$8 , \port$1115$9 , \port$1115$10 , \port$1115$11 , \port$1115$12 , \port$1115$13 , \port$1115$14 , \port$1115$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1115$0 ;
+  wire \port$1115$0 ;
+  output \port$1115$1 ;
+  wire \port$1115$1 ;
+  output \port$1115$10 ;
+  wire \port$1115$10 ;
+  output \port$1115$11 ;
+  wire \port$1115$11 ;
+  output \port$1115$12 ;
+  wire \port$1115$12 ;
+  output \port$1115$13 ;
+  wire \port$1115$13 ;
+  output \port$1115$14 ;
+  wire \port$1115$14 ;
+  output \port$1115$15 ;
+  wire \port$1115$15 ;
+  output \port$1115$2 ;
+  wire \port$1115$2 ;
+  output \port$1115$3 ;
+  wire \port$1115$3 ;
+  output \port$1115$4 ;
+  wire \port$1115$4 ;
+  output \port$1115$5 ;
+  wire \port$1115$5 ;
+  output \port$1115$6 ;
+  wire \port$1115$6 ;
+  output \port$1115$7 ;
+  wire \port$1115$7 ;
+  output \port$1115$8 ;
+  wire \port$1115$8 ;
+  output \port$1115$9 ;
+  wire \port$1115$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1115$0 ),
+    .P1(\port$1115$1 ),
+    .P10(\port$1115$10 ),
+    .P11(\port$1115$11 ),
+    .P12(\port$1115$12 ),
+    .P13(\port$1115$13 ),
+    .P14(\port$1115$14 ),
+    .P15(\port$1115$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1115$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1115$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1115$4 ),
+    .P5(\port$1115$5 ),
+    .P6(\port$1115$6 ),
+    .P7(\port$1115$7 ),
+    .P8(\port$1115$8 ),
+    .P9(\port$1115$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1115$15 , \port$1115$14 , \port$1115$13 , \port$1115$12 , \port$1115$11 , \port$1115$10 , \port$1115$9 , \port$1115$8 , \port$1115$7 , \port$1115$6 , \port$1115$5 , \port$1115$4 , \port$1115$3 , \port$1115$2 , \port$1115$1 , \port$1115$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_4 (clk, rst, \port$1131$0 , \port$1131$1 , \port$1131$2 , \port$1131$3 , \port$1131$4 , \port$1131$5 , \port$1131$6 , \port$1131$7 , \port$1131$8 , \port$1131$9 , \port$1131$10 , \port$1131$11 , \port$1131$12 , \port$1131$13 , \port$1131$14 , \port$1131$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1131$0 ;
+  wire \port$1131$0 ;
+  output \port$1131$1 ;
+  wire \port$1131$1 ;
+  output \port$1131$10 ;
+  wire \port$1131$10 ;
+  output \port$1131$11 ;
+  wire \port$1131$11 ;
+  output \port$1131$12 ;
+  wire \port$1131$12 ;
+  output \port$1131$13 ;
+  wire \port$1131$13 ;
+  output \port$1131$14 ;
+  wire \port$1131$14 ;
+  output \port$1131$15 ;
+  wire \port$1131$15 ;
+  output \port$1131$2 ;
+  wire \port$1131$2 ;
+  output \port$1131$3 ;
+  wire \port$1131$3 ;
+  output \port$1131$4 ;
+  wire \port$1131$4 ;
+  output \port$1131$5 ;
+  wire \port$1131$5 ;
+  output \port$1131$6 ;
+  wire \port$1131$6 ;
+  output \port$1131$7 ;
+  wire \port$1131$7 ;
+  output \port$1131$8 ;
+  wire \port$1131$8 ;
+  output \port$1131$9 ;
+  wire \port$1131$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1131$0 ),
+    .P1(\port$1131$1 ),
+    .P10(\port$1131$10 ),
+    .P11(\port$1131$11 ),
+    .P12(\port$1131$12 ),
+    .P13(\port$1131$13 ),
+    .P14(\port$1131$14 ),
+    .P15(\port$1131$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1131$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1131$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1131$4 ),
+    .P5(\port$1131$5 ),
+    .P6(\port$1131$6 ),
+    .P7(\port$1131$7 ),
+    .P8(\port$1131$8 ),
+    .P9(\port$1131$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1131$15 , \port$1131$14 , \port$1131$13 , \port$1131$12 , \port$1131$11 , \port$1131$10 , \port$1131$9 , \port$1131$8 , \port$1131$7 , \port$1131$6 , \port$1131$5 , \port$1131$4 , \port$1131$3 , \port$1131$2 , \port$1131$1 , \port$1131$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_5 (clk, rst, \port$1147$0 , \port$1147$1 , \port$1147$2 , \port$1147$3 , \port$1147$4 , \port$1147$5 , \port$1147$6 , \port$1147$7 , \port$1147$8 , \port$1147$9 , \port$1147$10 , \port$1147$11 , \port$1147$12 , \port$1147$13 , \port$1147$14 , \port$1147$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1147$0 ;
+  wire \port$1147$0 ;
+  output \port$1147$1 ;
+  wire \port$1147$1 ;
+  output \port$1147$10 ;
+  wire \port$1147$10 ;
+  output \port$1147$11 ;
+  wire \port$1147$11 ;
+  output \port$1147$12 ;
+  wire \port$1147$12 ;
+  output \port$1147$13 ;
+  wire \port$1147$13 ;
+  output \port$1147$14 ;
+  wire \port$1147$14 ;
+  output \port$1147$15 ;
+  wire \port$1147$15 ;
+  output \port$1147$2 ;
+  wire \port$1147$2 ;
+  output \port$1147$3 ;
+  wire \port$1147$3 ;
+  output \port$1147$4 ;
+  wire \port$1147$4 ;
+  output \port$1147$5 ;
+  wire \port$1147$5 ;
+  output \port$1147$6 ;
+  wire \port$1147$6 ;
+  output \port$1147$7 ;
+  wire \port$1147$7 ;
+  output \port$1147$8 ;
+  wire \port$1147$8 ;
+  output \port$1147$9 ;
+  wire \port$1147$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1147$0 ),
+    .P1(\port$1147$1 ),
+    .P10(\port$1147$10 ),
+    .P11(\port$1147$11 ),
+    .P12(\port$1147$12 ),
+    .P13(\port$1147$13 ),
+    .P14(\port$1147$14 ),
+    .P15(\port$1147$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1147$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1147$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1147$4 ),
+    .P5(\port$1147$5 ),
+    .P6(\port$1147$6 ),
+    .P7(\port$1147$7 ),
+    .P8(\port$1147$8 ),
+    .P9(\port$1147$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1147$15 , \port$1147$14 , \port$1147$13 , \port$1147$12 , \port$1147$11 , \port$1147$10 , \port$1147$9 , \port$1147$8 , \port$1147$7 , \port$1147$6 , \port$1147$5 , \port$1147$4 , \port$1147$3 , \port$1147$2 , \port$1147$1 , \port$1147$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_6 (clk, rst, \port$1163$0 , \port$1163$1 , \port$1163$2 , \port$1163$3 , \port$1163$4 , \port$1163$5 , \port$1163$6 , \port$1163$7 , \port$1163$8 , \port$1163$9 , \port$1163$10 , \port$1163$11 , \port$1163$12 , \port$1163$13 , \port$1163$14 , \port$1163$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1163$0 ;
+  wire \port$1163$0 ;
+  output \port$1163$1 ;
+  wire \port$1163$1 ;
+  output \port$1163$10 ;
+  wire \port$1163$10 ;
+  output \port$1163$11 ;
+  wire \port$1163$11 ;
+  output \port$1163$12 ;
+  wire \port$1163$12 ;
+  output \port$1163$13 ;
+  wire \port$1163$13 ;
+  output \port$1163$14 ;
+  wire \port$1163$14 ;
+  output \port$1163$15 ;
+  wire \port$1163$15 ;
+  output \port$1163$2 ;
+  wire \port$1163$2 ;
+  output \port$1163$3 ;
+  wire \port$1163$3 ;
+  output \port$1163$4 ;
+  wire \port$1163$4 ;
+  output \port$1163$5 ;
+  wire \port$1163$5 ;
+  output \port$1163$6 ;
+  wire \port$1163$6 ;
+  output \port$1163$7 ;
+  wire \port$1163$7 ;
+  output \port$1163$8 ;
+  wire \port$1163$8 ;
+  output \port$1163$9 ;
+  wire \port$1163$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1163$0 ),
+    .P1(\port$1163$1 ),
+    .P10(\port$1163$10 ),
+    .P11(\port$1163$11 ),
+    .P12(\port$1163$12 ),
+    .P13(\port$1163$13 ),
+    .P14(\port$1163$14 ),
+    .P15(\port$1163$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1163$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1163$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1163$4 ),
+    .P5(\port$1163$5 ),
+    .P6(\port$1163$6 ),
+    .P7(\port$1163$7 ),
+    .P8(\port$1163$8 ),
+    .P9(\port$1163$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1163$15 , \port$1163$14 , \port$1163$13 , \port$1163$12 , \port$1163$11 , \port$1163$10 , \port$1163$9 , \port$1163$8 , \port$1163$7 , \port$1163$6 , \port$1163$5 , \port$1163$4 , \port$1163$3 , \port$1163$2 , \port$1163$1 , \port$1163$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_7 (clk, rst, \port$1179$0 , \port$1179$1 , \port$1179$2 , \port$1179$3 , \port$1179$4 , \port$1179$5 , \port$1179$6 , \port$1179$7 , \port$1179$8 , \port$1179$9 , \port$1179$10 , \port$1179$11 , \port$1179$12 , \port$1179$13 , \port$1179$14 , \port$1179$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1179$0 ;
+  wire \port$1179$0 ;
+  output \port$1179$1 ;
+  wire \port$1179$1 ;
+  output \port$1179$10 ;
+  wire \port$1179$10 ;
+  output \port$1179$11 ;
+  wire \port$1179$11 ;
+  output \port$1179$12 ;
+  wire \port$1179$12 ;
+  output \port$1179$13 ;
+  wire \port$1179$13 ;
+  output \port$1179$14 ;
+  wire \port$1179$14 ;
+  output \port$1179$15 ;
+  wire \port$1179$15 ;
+  output \port$1179$2 ;
+  wire \port$1179$2 ;
+  output \port$1179$3 ;
+  wire \port$1179$3 ;
+  output \port$1179$4 ;
+  wire \port$1179$4 ;
+  output \port$1179$5 ;
+  wire \port$1179$5 ;
+  output \port$1179$6 ;
+  wire \port$1179$6 ;
+  output \port$1179$7 ;
+  wire \port$1179$7 ;
+  output \port$1179$8 ;
+  wire \port$1179$8 ;
+  output \port$1179$9 ;
+  wire \port$1179$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1179$0 ),
+    .P1(\port$1179$1 ),
+    .P10(\port$1179$10 ),
+    .P11(\port$1179$11 ),
+    .P12(\port$1179$12 ),
+    .P13(\port$1179$13 ),
+    .P14(\port$1179$14 ),
+    .P15(\port$1179$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1179$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1179$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1179$4 ),
+    .P5(\port$1179$5 ),
+    .P6(\port$1179$6 ),
+    .P7(\port$1179$7 ),
+    .P8(\port$1179$8 ),
+    .P9(\port$1179$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1179$15 , \port$1179$14 , \port$1179$13 , \port$1179$12 , \port$1179$11 , \port$1179$10 , \port$1179$9 , \port$1179$8 , \port$1179$7 , \port$1179$6 , \port$1179$5 , \port$1179$4 , \port$1179$3 , \port$1179$2 , \port$1179$1 , \port$1179$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_0 (clk, rst, \port$1195$0 , \port$1195$1 , \port$1195$2 , \port$1195$3 , \port$1195$4 , \port$1195$5 , \port$1195$6 , \port$1195$7 , \port$1195$8 , \port$1195$9 , \port$1195$10 , \port$1195$11 , \port$1195$12 , \port$1195$13 , \port$1195$14 , \port$1195$15 , a, b, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1195$0 ;
+  wire \port$1195$0 ;
+  output \port$1195$1 ;
+  wire \port$1195$1 ;
+  output \port$1195$10 ;
+  wire \port$1195$10 ;
+  output \port$1195$11 ;
+  wire \port$1195$11 ;
+  output \port$1195$12 ;
+  wire \port$1195$12 ;
+  output \port$1195$13 ;
+  wire \port$1195$13 ;
+  output \port$1195$14 ;
+  wire \port$1195$14 ;
+  output \port$1195$15 ;
+  wire \port$1195$15 ;
+  output \port$1195$2 ;
+  wire \port$1195$2 ;
+  output \port$1195$3 ;
+  wire \port$1195$3 ;
+  output \port$1195$4 ;
+  wire \port$1195$4 ;
+  output \port$1195$5 ;
+  wire \port$1195$5 ;
+  output \port$1195$6 ;
+  wire \port$1195$6 ;
+  output \port$1195$7 ;
+  wire \port$1195$7 ;
+  output \port$1195$8 ;
+  wire \port$1195$8 ;
+  output \port$1195$9 ;
+  wire \port$1195$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1195$0 ),
+    .P1(\port$1195$1 ),
+    .P10(\port$1195$10 ),
+    .P11(\port$1195$11 ),
+    .P12(\port$1195$12 ),
+    .P13(\port$1195$13 ),
+    .P14(\port$1195$14 ),
+    .P15(\port$1195$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1195$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1195$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1195$4 ),
+    .P5(\port$1195$5 ),
+    .P6(\port$1195$6 ),
+    .P7(\port$1195$7 ),
+    .P8(\port$1195$8 ),
+    .P9(\port$1195$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1195$15 , \port$1195$14 , \port$1195$13 , \port$1195$12 , \port$1195$11 , \port$1195$10 , \port$1195$9 , \port$1195$8 , \port$1195$7 , \port$1195$6 , \port$1195$5 , \port$1195$4 , \port$1195$3 , \port$1195$2 , \port$1195$1 , \port$1195$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_1 (clk, rst, \port$1211$0 , \port$1211$1 , \port$1211$2 , \port$1211$3 , \port$1211$4 , \port$1211$5 , \port$1211$6 , \port$1211$7 , \port$1211$8 , \port$1211$9 , \port$1211$10 , \port$1211$11 , \port$1211$12 , \port$1211$13 , \port$1211$14 , \port$1211$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1211$0 ;
+  wire \port$1211$0 ;
+  output \port$1211$1 ;
+  wire \port$1211$1 ;
+  output \port$1211$10 ;
+  wire \port$1211$10 ;
+  output \port$1211$11 ;
+  wire \port$1211$11 ;
+  output \port$1211$12 ;
+  wire \port$1211$12 ;
+  output \port$1211$13 ;
+  wire \port$1211$13 ;
+  output \port$1211$14 ;
+  wire \port$1211$14 ;
+  output \port$1211$15 ;
+  wire \port$1211$15 ;
+  output \port$1211$2 ;
+  wire \port$1211$2 ;
+  output \port$1211$3 ;
+  wire \port$1211$3 ;
+  output \port$1211$4 ;
+  wire \port$1211$4 ;
+  output \port$1211$5 ;
+  wire \port$1211$5 ;
+  output \port$1211$6 ;
+  wire \port$1211$6 ;
+  output \port$1211$7 ;
+  wire \port$1211$7 ;
+  output \port$1211$8 ;
+  wire \port$1211$8 ;
+  output \port$1211$9 ;
+  wire \port$1211$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1211$0 ),
+    .P1(\port$1211$1 ),
+    .P10(\port$1211$10 ),
+    .P11(\port$1211$11 ),
+    .P12(\port$1211$12 ),
+    .P13(\port$1211$13 ),
+    .P14(\port$1211$14 ),
+    .P15(\port$1211$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1211$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1211$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1211$4 ),
+    .P5(\port$1211$5 ),
+    .P6(\port$1211$6 ),
+    .P7(\port$1211$7 ),
+    .P8(\port$1211$8 ),
+    .P9(\port$1211$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1211$15 , \port$1211$14 , \port$1211$13 , \port$1211$12 , \port$1211$11 , \port$1211$10 , \port$1211$9 , \port$1211$8 , \port$1211$7 , \port$1211$6 , \port$1211$5 , \port$1211$4 , \port$1211$3 , \port$1211$2 , \port$1211$1 , \port$1211$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_2 (clk, rst, \port$1227$0 , \port$1227$1 , \port$1227$2 , \port$1227$3 , \port$1227$4 , \port$1227$5 , \port$1227$6 , \port$1227$7 , \port$1227$8 , \port$1227$9 , \port$1227$10 , \port$1227$11 , \port$1227$12 , \port$1227$13 , \port$1227$14 , \port$1227$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1227$0 ;
+  wire \port$1227$0 ;
+  output \port$1227$1 ;
+  wire \port$1227$1 ;
+  output \port$1227$10 ;
+  wire \port$1227$10 ;
+  output \port$1227$11 ;
+  wire \port$1227$11 ;
+  output \port$1227$12 ;
+  wire \port$1227$12 ;
+  output \port$1227$13 ;
+  wire \port$1227$13 ;
+  output \port$1227$14 ;
+  wire \port$1227$14 ;
+  output \port$1227$15 ;
+  wire \port$1227$15 ;
+  output \port$1227$2 ;
+  wire \port$1227$2 ;
+  output \port$1227$3 ;
+  wire \port$1227$3 ;
+  output \port$1227$4 ;
+  wire \port$1227$4 ;
+  output \port$1227$5 ;
+  wire \port$1227$5 ;
+  output \port$1227$6 ;
+  wire \port$1227$6 ;
+  output \port$1227$7 ;
+  wire \port$1227$7 ;
+  output \port$1227$8 ;
+  wire \port$1227$8 ;
+  output \port$1227$9 ;
+  wire \port$1227$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1227$0 ),
+    .P1(\port$1227$1 ),
+    .P10(\port$1227$10 ),
+    .P11(\port$1227$11 ),
+    .P12(\port$1227$12 ),
+    .P13(\port$1227$13 ),
+    .P14(\port$1227$14 ),
+    .P15(\port$1227$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1227$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1227$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1227$4 ),
+    .P5(\port$1227$5 ),
+    .P6(\port$1227$6 ),
+    .P7(\port$1227$7 ),
+    .P8(\port$1227$8 ),
+    .P9(\port$1227$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1227$15 , \port$1227$14 , \port$1227$13 , \port$1227$12 , \port$1227$11 , \port$1227$10 , \port$1227$9 , \port$1227$8 , \port$1227$7 , \port$1227$6 , \port$1227$5 , \port$1227$4 , \port$1227$3 , \port$1227$2 , \port$1227$1 , \port$1227$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_3 (clk, rst, \port$1243$0 , \port$1243$1 , \port$1243$2 , \port$1243$3 , \port$1243$4 , \port$1243$5 , \port$1243$6 , \port$1243$7 , \port$1243$8 , \port$1243$9 , \port$1243$10 , \port$1243$11 , \port$1243$12 , \port$1243$13 , \port$1243$14 , \port$1243$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1243$0 ;
+  wire \port$1243$0 ;
+  output \port$1243$1 ;
+  wire \port$1243$1 ;
+  output \port$1243$10 ;
+  wire \port$1243$10 ;
+  output \port$1243$11 ;
+  wire \port$1243$11 ;
+  output \port$1243$12 ;
+  wire \port$1243$12 ;
+  output \port$1243$13 ;
+  wire \port$1243$13 ;
+  output \port$1243$14 ;
+  wire \port$1243$14 ;
+  output \port$1243$15 ;
+  wire \port$1243$15 ;
+  output \port$1243$2 ;
+  wire \port$1243$2 ;
+  output \port$1243$3 ;
+  wire \port$1243$3 ;
+  output \port$1243$4 ;
+  wire \port$1243$4 ;
+  output \port$1243$5 ;
+  wire \port$1243$5 ;
+  output \port$1243$6 ;
+  wire \port$1243$6 ;
+  output \port$1243$7 ;
+  wire \port$1243$7 ;
+  output \port$1243$8 ;
+  wire \port$1243$8 ;
+  output \port$1243$9 ;
+  wire \port$1243$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1243$0 ),
+    .P1(\port$1243$1 ),
+    .P10(\port$1243$10 ),
+    .P11(\port$1243$11 ),
+    .P12(\port$1243$12 ),
+    .P13(\port$1243$13 ),
+    .P14(\port$1243$14 ),
+    .P15(\port$1243$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1243$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1243$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1243$4 ),
+    .P5(\port$1243$5 ),
+    .P6(\port$1243$6 ),
+    .P7(\port$1243$7 ),
+    .P8(\port$1243$8 ),
+    .P9(\port$1243$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1243$15 , \port$1243$14 , \port$1243$13 , \port$1243$12 , \port$1243$11 , \port$1243$10 , \port$1243$9 , \port$1243$8 , \port$1243$7 , \port$1243$6 , \port$1243$5 , \port$1243$4 , \port$1243$3 , \port$1243$2 , \port$1243$1 , \port$1243$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_4 (clk, rst, \port$1259$0 , \port$1259$1 , \port$1259$2 , \port$1259$3 , \port$1259$4 , \port$1259$5 , \port$1259$6 , \port$1259$7 , \port$1259$8 , \port$1259$9 , \port$1259$10 , \port$1259$11 , \port$1259$12 , \port$1259$13 , \port$1259$14 , \port$1259$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1259$0 ;
+  wire \port$1259$0 ;
+  output \port$1259$1 ;
+  wire \port$1259$1 ;
+  output \port$1259$10 ;
+  wire \port$1259$10 ;
+  output \port$1259$11 ;
+  wire \port$1259$11 ;
+  output \port$1259$12 ;
+  wire \port$1259$12 ;
+  output \port$1259$13 ;
+  wire \port$1259$13 ;
+  output \port$1259$14 ;
+  wire \port$1259$14 ;
+  output \port$1259$15 ;
+  wire \port$1259$15 ;
+  output \port$1259$2 ;
+  wire \port$1259$2 ;
+  output \port$1259$3 ;
+  wire \port$1259$3 ;
+  output \port$1259$4 ;
+  wire \port$1259$4 ;
+  output \port$1259$5 ;
+  wire \port$1259$5 ;
+  output \port$1259$6 ;
+  wire \port$1259$6 ;
+  output \port$1259$7 ;
+  wire \port$1259$7 ;
+  output \port$1259$8 ;
+  wire \port$1259$8 ;
+  output \port$1259$9 ;
+  wire \port$1259$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1259$0 ),
+    .P1(\port$1259$1 ),
+    .P10(\port$1259$10 ),
+    .P11(\port$1259$11 ),
+    .P12(\port$1259$12 ),
+    .P13(\port$1259$13 ),
+    .P14(\port$1259$14 ),
+    .P15(\port$1259$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1259$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1259$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1259$4 ),
+    .P5(\port$1259$5 ),
+    .P6(\port$1259$6 ),
+    .P7(\port$1259$7 ),
+    .P8(\port$1259$8 ),
+    .P9(\port$1259$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1259$15 , \port$1259$14 , \port$1259$13 , \port$1259$12 , \port$1259$11 , \port$1259$10 , \port$1259$9 , \port$1259$8 , \port$1259$7 , \port$1259$6 , \port$1259$5 , \port$1259$4 , \port$1259$3 , \port$1259$2 , \port$1259$1 , \port$1259$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_5 (clk, rst, \port$1275$0 , \port$1275$1 , \port$1275$2 , \port$1275$3 , \port$1275$4 , \port$1275$5 , \port$1275$6 , \port$1275$7 , \port$1275$8 , \port$1275$9 , \port$1275$10 , \port$1275$11 , \port$1275$12 , \port$1275$13 , \port$1275$14 , \port$1275$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1275$0 ;
+  wire \port$1275$0 ;
+  output \port$1275$1 ;
+  wire \port$1275$1 ;
+  output \port$1275$10 ;
+  wire \port$1275$10 ;
+  output \port$1275$11 ;
+  wire \port$1275$11 ;
+  output \port$1275$12 ;
+  wire \port$1275$12 ;
+  output \port$1275$13 ;
+  wire \port$1275$13 ;
+  output \port$1275$14 ;
+  wire \port$1275$14 ;
+  output \port$1275$15 ;
+  wire \port$1275$15 ;
+  output \port$1275$2 ;
+  wire \port$1275$2 ;
+  output \port$1275$3 ;
+  wire \port$1275$3 ;
+  output \port$1275$4 ;
+  wire \port$1275$4 ;
+  output \port$1275$5 ;
+  wire \port$1275$5 ;
+  output \port$1275$6 ;
+  wire \port$1275$6 ;
+  output \port$1275$7 ;
+  wire \port$1275$7 ;
+  output \port$1275$8 ;
+  wire \port$1275$8 ;
+  output \port$1275$9 ;
+  wire \port$1275$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1275$0 ),
+    .P1(\port$1275$1 ),
+    .P10(\port$1275$10 ),
+    .P11(\port$1275$11 ),
+    .P12(\port$1275$12 ),
+    .P13(\port$1275$13 ),
+    .P14(\port$1275$14 ),
+    .P15(\port$1275$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1275$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1275$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1275$4 ),
+    .P5(\port$1275$5 ),
+    .P6(\port$1275$6 ),
+    .P7(\port$1275$7 ),
+    .P8(\port$1275$8 ),
+    .P9(\port$1275$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1275$15 , \port$1275$14 , \port$1275$13 , \port$1275$12 , \port$1275$11 , \port$1275$10 , \port$1275$9 , \port$1275$8 , \port$1275$7 , \port$1275$6 , \port$1275$5 , \port$1275$4 , \port$1275$3 , \port$1275$2 , \port$1275$1 , \port$1275$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_6 (clk, rst, \port$1291$0 , \port$1291$1 , \port$1291$2 , \port$1291$3 , \port$1291$4 , \port$1291$5 , \port$1291$6 , \port$1291$7 , \port$1291$8 , \port$1291$9 , \port$1291$10 , \port$1291$11 , \port$1291$12 , \port$1291$13 , \port$1291$14 , \port$1291$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1291$0 ;
+  wire \port$1291$0 ;
+  output \port$1291$1 ;
+  wire \port$1291$1 ;
+  output \port$1291$10 ;
+  wire \port$1291$10 ;
+  output \port$1291$11 ;
+  wire \port$1291$11 ;
+  output \port$1291$12 ;
+  wire \port$1291$12 ;
+  output \port$1291$13 ;
+  wire \port$1291$13 ;
+  output \port$1291$14 ;
+  wire \port$1291$14 ;
+  output \port$1291$15 ;
+  wire \port$1291$15 ;
+  output \port$1291$2 ;
+  wire \port$1291$2 ;
+  output \port$1291$3 ;
+  wire \port$1291$3 ;
+  output \port$1291$4 ;
+  wire \port$1291$4 ;
+  output \port$1291$5 ;
+  wire \port$1291$5 ;
+  output \port$1291$6 ;
+  wire \port$1291$6 ;
+  output \port$1291$7 ;
+  wire \port$1291$7 ;
+  output \port$1291$8 ;
+  wire \port$1291$8 ;
+  output \port$1291$9 ;
+  wire \port$1291$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1291$0 ),
+    .P1(\port$1291$1 ),
+    .P10(\port$1291$10 ),
+    .P11(\port$1291$11 ),
+    .P12(\port$1291$12 ),
+    .P13(\port$1291$13 ),
+    .P14(\port$1291$14 ),
+    .P15(\port$1291$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1291$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1291$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1291$4 ),
+    .P5(\port$1291$5 ),
+    .P6(\port$1291$6 ),
+    .P7(\port$1291$7 ),
+    .P8(\port$1291$8 ),
+    .P9(\port$1291$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1291$15 , \port$1291$14 , \port$1291$13 , \port$1291$12 , \port$1291$11 , \port$1291$10 , \port$1291$9 , \port$1291$8 , \port$1291$7 , \port$1291$6 , \port$1291$5 , \port$1291$4 , \port$1291$3 , \port$1291$2 , \port$1291$1 , \port$1291$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_7 (clk, rst, \port$1307$0 , \port$1307$1 , \port$1307$2 , \port$1307$3 , \port$1307$4 , \port$1307$5 , \port$1307$6 , \port$1307$7 , \port$1307$8 , \port$1307$9 , \port$1307$10 , \port$1307$11 , \port$1307$12 , \port$1307$13 , \port$1307$14 , \port$1307$15 , b, a, en
+);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [35:0] p36;
+  output \port$1307$0 ;
+  wire \port$1307$0 ;
+  output \port$1307$1 ;
+  wire \port$1307$1 ;
+  output \port$1307$10 ;
+  wire \port$1307$10 ;
+  output \port$1307$11 ;
+  wire \port$1307$11 ;
+  output \port$1307$12 ;
+  wire \port$1307$12 ;
+  output \port$1307$13 ;
+  wire \port$1307$13 ;
+  output \port$1307$14 ;
+  wire \port$1307$14 ;
+  output \port$1307$15 ;
+  wire \port$1307$15 ;
+  output \port$1307$2 ;
+  wire \port$1307$2 ;
+  output \port$1307$3 ;
+  wire \port$1307$3 ;
+  output \port$1307$4 ;
+  wire \port$1307$4 ;
+  output \port$1307$5 ;
+  wire \port$1307$5 ;
+  output \port$1307$6 ;
+  wire \port$1307$6 ;
+  output \port$1307$7 ;
+  wire \port$1307$7 ;
+  output \port$1307$8 ;
+  wire \port$1307$8 ;
+  output \port$1307$9 ;
+  wire \port$1307$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\port$1307$0 ),
+    .P1(\port$1307$1 ),
+    .P10(\port$1307$10 ),
+    .P11(\port$1307$11 ),
+    .P12(\port$1307$12 ),
+    .P13(\port$1307$13 ),
+    .P14(\port$1307$14 ),
+    .P15(\port$1307$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1307$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1307$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1307$4 ),
+    .P5(\port$1307$5 ),
+    .P6(\port$1307$6 ),
+    .P7(\port$1307$7 ),
+    .P8(\port$1307$8 ),
+    .P9(\port$1307$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1307$15 , \port$1307$14 , \port$1307$13 , \port$1307$12 , \port$1307$11 , \port$1307$10 , \port$1307$9 , \port$1307$8 , \port$1307$7 , \port$1307$6 , \port$1307$5 , \port$1307$4 , \port$1307$3 , \port$1307$2 , \port$1307$1 , \port$1307$0  };
 endmodule

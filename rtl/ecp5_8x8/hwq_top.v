@@ -991,7 +991,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$82 ),
-    .\port$2829$0 (r_data),
+    .\port$3851$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -1207,7 +1207,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 7'h00;
     end else if (_124_) begin
-      flush <= _742_(7'hxx, { 7'h68, _068_[6:0] }, { _274_, _273_ });
+      flush <= _742_(7'hxx, { 7'h69, _068_[6:0] }, { _274_, _273_ });
     end
     if (_203_) begin
       compute <= 1'h0;
@@ -1359,88 +1359,24 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
-  wire [3:0] _0032_;
+  wire [3:0] _059_;
   (* unused_bits = "3" *)
-  wire [3:0] _0033_;
-  wire [3:0] _0034_;
-  wire _0036_;
-  wire _0037_;
-  wire _0065_;
-  wire _0066_;
-  wire _0067_;
-  wire _0068_;
-  wire _0069_;
-  wire _0070_;
-  wire _0071_;
-  wire _0072_;
-  wire _0073_;
-  wire _0074_;
-  wire _0075_;
-  wire _0076_;
-  wire _0077_;
-  wire _0078_;
-  wire _0079_;
-  wire _0080_;
-  wire _0081_;
-  wire _0082_;
-  wire _0083_;
-  wire _0084_;
-  wire _0085_;
-  wire _0086_;
-  wire _0087_;
-  wire _0088_;
-  wire _0089_;
-  wire _0090_;
-  wire _0091_;
-  wire _0092_;
-  wire _0093_;
-  wire _0094_;
-  wire _0095_;
-  wire _0096_;
-  wire _0097_;
-  wire _0098_;
-  wire _0099_;
-  wire _0100_;
-  wire _0101_;
-  wire _0102_;
-  wire _0103_;
-  wire _0104_;
-  wire _0105_;
-  wire _0106_;
-  wire _0107_;
-  wire _0108_;
-  wire _0109_;
-  wire _0110_;
-  wire _0111_;
-  wire _0112_;
-  wire _0113_;
-  wire _0114_;
-  wire _0115_;
-  wire _0116_;
-  wire _0117_;
-  wire _0118_;
-  wire _0119_;
-  wire _0120_;
-  wire _0121_;
-  wire _0122_;
-  wire _0123_;
-  wire _0124_;
-  wire _0125_;
-  wire _0126_;
-  wire _0127_;
-  wire _0128_;
-  wire _0129_;
-  wire _0130_;
-  wire _0131_;
-  wire _0132_;
-  wire _0133_;
-  wire _0134_;
-  wire _0135_;
-  wire _0136_;
-  wire _0137_;
-  wire _0138_;
-  wire [2:0] _0139_;
-  wire [3:0] _0140_;
+  wire [3:0] _060_;
+  wire _061_;
+  wire [3:0] _062_;
+  wire _063_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
+  wire _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire [2:0] _075_;
+  wire [3:0] _076_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1497,70 +1433,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_7_4 = 8'h00;
   reg [7:0] a_7_5 = 8'h00;
   reg [7:0] a_7_6 = 8'h00;
-  reg [25:0] acc_0_0 = 26'h0000000;
-  reg [25:0] acc_0_1 = 26'h0000000;
-  reg [25:0] acc_0_2 = 26'h0000000;
-  reg [25:0] acc_0_3 = 26'h0000000;
-  reg [25:0] acc_0_4 = 26'h0000000;
-  reg [25:0] acc_0_5 = 26'h0000000;
-  reg [25:0] acc_0_6 = 26'h0000000;
-  reg [25:0] acc_0_7 = 26'h0000000;
-  reg [25:0] acc_1_0 = 26'h0000000;
-  reg [25:0] acc_1_1 = 26'h0000000;
-  reg [25:0] acc_1_2 = 26'h0000000;
-  reg [25:0] acc_1_3 = 26'h0000000;
-  reg [25:0] acc_1_4 = 26'h0000000;
-  reg [25:0] acc_1_5 = 26'h0000000;
-  reg [25:0] acc_1_6 = 26'h0000000;
-  reg [25:0] acc_1_7 = 26'h0000000;
-  reg [25:0] acc_2_0 = 26'h0000000;
-  reg [25:0] acc_2_1 = 26'h0000000;
-  reg [25:0] acc_2_2 = 26'h0000000;
-  reg [25:0] acc_2_3 = 26'h0000000;
-  reg [25:0] acc_2_4 = 26'h0000000;
-  reg [25:0] acc_2_5 = 26'h0000000;
-  reg [25:0] acc_2_6 = 26'h0000000;
-  reg [25:0] acc_2_7 = 26'h0000000;
-  reg [25:0] acc_3_0 = 26'h0000000;
-  reg [25:0] acc_3_1 = 26'h0000000;
-  reg [25:0] acc_3_2 = 26'h0000000;
-  reg [25:0] acc_3_3 = 26'h0000000;
-  reg [25:0] acc_3_4 = 26'h0000000;
-  reg [25:0] acc_3_5 = 26'h0000000;
-  reg [25:0] acc_3_6 = 26'h0000000;
-  reg [25:0] acc_3_7 = 26'h0000000;
-  reg [25:0] acc_4_0 = 26'h0000000;
-  reg [25:0] acc_4_1 = 26'h0000000;
-  reg [25:0] acc_4_2 = 26'h0000000;
-  reg [25:0] acc_4_3 = 26'h0000000;
-  reg [25:0] acc_4_4 = 26'h0000000;
-  reg [25:0] acc_4_5 = 26'h0000000;
-  reg [25:0] acc_4_6 = 26'h0000000;
-  reg [25:0] acc_4_7 = 26'h0000000;
-  reg [25:0] acc_5_0 = 26'h0000000;
-  reg [25:0] acc_5_1 = 26'h0000000;
-  reg [25:0] acc_5_2 = 26'h0000000;
-  reg [25:0] acc_5_3 = 26'h0000000;
-  reg [25:0] acc_5_4 = 26'h0000000;
-  reg [25:0] acc_5_5 = 26'h0000000;
-  reg [25:0] acc_5_6 = 26'h0000000;
-  reg [25:0] acc_5_7 = 26'h0000000;
-  reg [25:0] acc_6_0 = 26'h0000000;
-  reg [25:0] acc_6_1 = 26'h0000000;
-  reg [25:0] acc_6_2 = 26'h0000000;
-  reg [25:0] acc_6_3 = 26'h0000000;
-  reg [25:0] acc_6_4 = 26'h0000000;
-  reg [25:0] acc_6_5 = 26'h0000000;
-  reg [25:0] acc_6_6 = 26'h0000000;
-  reg [25:0] acc_6_7 = 26'h0000000;
-  reg [25:0] acc_7_0 = 26'h0000000;
-  reg [25:0] acc_7_1 = 26'h0000000;
-  reg [25:0] acc_7_2 = 26'h0000000;
-  reg [25:0] acc_7_3 = 26'h0000000;
-  reg [25:0] acc_7_4 = 26'h0000000;
-  reg [25:0] acc_7_5 = 26'h0000000;
-  reg [25:0] acc_7_6 = 26'h0000000;
-  reg [25:0] acc_7_7 = 26'h0000000;
+  wire [25:0] acc;
+  wire [25:0] \acc$164 ;
+  wire [25:0] \acc$176 ;
+  wire [25:0] \acc$188 ;
+  wire [25:0] \acc$200 ;
+  wire [25:0] \acc$212 ;
+  wire [25:0] \acc$224 ;
+  wire [25:0] \acc$236 ;
+  wire [25:0] \acc$248 ;
+  wire [25:0] \acc$260 ;
+  wire [25:0] \acc$272 ;
+  wire [25:0] \acc$284 ;
+  wire [25:0] \acc$296 ;
+  wire [25:0] \acc$308 ;
+  wire [25:0] \acc$320 ;
+  wire [25:0] \acc$332 ;
+  wire [25:0] \acc$344 ;
+  wire [25:0] \acc$356 ;
+  wire [25:0] \acc$368 ;
+  wire [25:0] \acc$380 ;
+  wire [25:0] \acc$392 ;
+  wire [25:0] \acc$404 ;
+  wire [25:0] \acc$416 ;
+  wire [25:0] \acc$428 ;
+  wire [25:0] \acc$440 ;
+  wire [25:0] \acc$452 ;
+  wire [25:0] \acc$464 ;
+  wire [25:0] \acc$476 ;
+  wire [25:0] \acc$488 ;
+  wire [25:0] \acc$500 ;
+  wire [25:0] \acc$512 ;
+  wire [25:0] \acc$524 ;
+  wire [25:0] \acc$536 ;
+  wire [25:0] \acc$548 ;
+  wire [25:0] \acc$560 ;
+  wire [25:0] \acc$572 ;
+  wire [25:0] \acc$584 ;
+  wire [25:0] \acc$596 ;
+  wire [25:0] \acc$608 ;
+  wire [25:0] \acc$620 ;
+  wire [25:0] \acc$632 ;
+  wire [25:0] \acc$644 ;
+  wire [25:0] \acc$656 ;
+  wire [25:0] \acc$668 ;
+  wire [25:0] \acc$680 ;
+  wire [25:0] \acc$692 ;
+  wire [25:0] \acc$704 ;
+  wire [25:0] \acc$716 ;
+  wire [25:0] \acc$728 ;
+  wire [25:0] \acc$740 ;
+  wire [25:0] \acc$752 ;
+  wire [25:0] \acc$764 ;
+  wire [25:0] \acc$776 ;
+  wire [25:0] \acc$788 ;
+  wire [25:0] \acc$800 ;
+  wire [25:0] \acc$812 ;
+  wire [25:0] \acc$824 ;
+  wire [25:0] \acc$836 ;
+  wire [25:0] \acc$848 ;
+  wire [25:0] \acc$860 ;
+  wire [25:0] \acc$872 ;
+  wire [25:0] \acc$884 ;
+  wire [25:0] \acc$896 ;
+  wire [25:0] \acc$908 ;
   wire [2:0] beat_next;
   input clk;
   wire clk;
@@ -1680,6 +1616,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg l_7_4 = 1'h0;
   reg l_7_5 = 1'h0;
   reg l_7_6 = 1'h0;
+  reg lf_0_0_d0 = 1'h0;
+  reg lf_0_1_d0 = 1'h0;
+  reg lf_0_2_d0 = 1'h0;
+  reg lf_0_3_d0 = 1'h0;
+  reg lf_0_4_d0 = 1'h0;
+  reg lf_0_5_d0 = 1'h0;
+  reg lf_0_6_d0 = 1'h0;
+  reg lf_0_7_d0 = 1'h0;
+  reg lf_1_0_d0 = 1'h0;
+  reg lf_1_1_d0 = 1'h0;
+  reg lf_1_2_d0 = 1'h0;
+  reg lf_1_3_d0 = 1'h0;
+  reg lf_1_4_d0 = 1'h0;
+  reg lf_1_5_d0 = 1'h0;
+  reg lf_1_6_d0 = 1'h0;
+  reg lf_1_7_d0 = 1'h0;
+  reg lf_2_0_d0 = 1'h0;
+  reg lf_2_1_d0 = 1'h0;
+  reg lf_2_2_d0 = 1'h0;
+  reg lf_2_3_d0 = 1'h0;
+  reg lf_2_4_d0 = 1'h0;
+  reg lf_2_5_d0 = 1'h0;
+  reg lf_2_6_d0 = 1'h0;
+  reg lf_2_7_d0 = 1'h0;
+  reg lf_3_0_d0 = 1'h0;
+  reg lf_3_1_d0 = 1'h0;
+  reg lf_3_2_d0 = 1'h0;
+  reg lf_3_3_d0 = 1'h0;
+  reg lf_3_4_d0 = 1'h0;
+  reg lf_3_5_d0 = 1'h0;
+  reg lf_3_6_d0 = 1'h0;
+  reg lf_3_7_d0 = 1'h0;
+  reg lf_4_0_d0 = 1'h0;
+  reg lf_4_1_d0 = 1'h0;
+  reg lf_4_2_d0 = 1'h0;
+  reg lf_4_3_d0 = 1'h0;
+  reg lf_4_4_d0 = 1'h0;
+  reg lf_4_5_d0 = 1'h0;
+  reg lf_4_6_d0 = 1'h0;
+  reg lf_4_7_d0 = 1'h0;
+  reg lf_5_0_d0 = 1'h0;
+  reg lf_5_1_d0 = 1'h0;
+  reg lf_5_2_d0 = 1'h0;
+  reg lf_5_3_d0 = 1'h0;
+  reg lf_5_4_d0 = 1'h0;
+  reg lf_5_5_d0 = 1'h0;
+  reg lf_5_6_d0 = 1'h0;
+  reg lf_5_7_d0 = 1'h0;
+  reg lf_6_0_d0 = 1'h0;
+  reg lf_6_1_d0 = 1'h0;
+  reg lf_6_2_d0 = 1'h0;
+  reg lf_6_3_d0 = 1'h0;
+  reg lf_6_4_d0 = 1'h0;
+  reg lf_6_5_d0 = 1'h0;
+  reg lf_6_6_d0 = 1'h0;
+  reg lf_6_7_d0 = 1'h0;
+  reg lf_7_0_d0 = 1'h0;
+  reg lf_7_1_d0 = 1'h0;
+  reg lf_7_2_d0 = 1'h0;
+  reg lf_7_3_d0 = 1'h0;
+  reg lf_7_4_d0 = 1'h0;
+  reg lf_7_5_d0 = 1'h0;
+  reg lf_7_6_d0 = 1'h0;
+  reg lf_7_7_d0 = 1'h0;
   reg lr_0_0_d0 = 1'h0;
   reg lr_0_0_d1 = 1'h0;
   reg lr_0_0_d2 = 1'h0;
@@ -1939,69 +1939,69 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [25:0] out_7_6 = 26'h0000000;
   reg [25:0] out_7_7 = 26'h0000000;
   wire [15:0] p;
-  wire [15:0] \p$158 ;
-  wire [15:0] \p$171 ;
-  wire [15:0] \p$184 ;
-  wire [15:0] \p$197 ;
-  wire [15:0] \p$210 ;
-  wire [15:0] \p$223 ;
-  wire [15:0] \p$236 ;
-  wire [15:0] \p$249 ;
-  wire [15:0] \p$262 ;
-  wire [15:0] \p$275 ;
-  wire [15:0] \p$288 ;
+  wire [15:0] \p$157 ;
+  wire [15:0] \p$169 ;
+  wire [15:0] \p$181 ;
+  wire [15:0] \p$193 ;
+  wire [15:0] \p$205 ;
+  wire [15:0] \p$217 ;
+  wire [15:0] \p$229 ;
+  wire [15:0] \p$241 ;
+  wire [15:0] \p$253 ;
+  wire [15:0] \p$265 ;
+  wire [15:0] \p$277 ;
+  wire [15:0] \p$289 ;
   wire [15:0] \p$301 ;
-  wire [15:0] \p$314 ;
-  wire [15:0] \p$327 ;
-  wire [15:0] \p$340 ;
-  wire [15:0] \p$353 ;
-  wire [15:0] \p$366 ;
-  wire [15:0] \p$379 ;
-  wire [15:0] \p$392 ;
-  wire [15:0] \p$405 ;
-  wire [15:0] \p$418 ;
-  wire [15:0] \p$431 ;
-  wire [15:0] \p$444 ;
+  wire [15:0] \p$313 ;
+  wire [15:0] \p$325 ;
+  wire [15:0] \p$337 ;
+  wire [15:0] \p$349 ;
+  wire [15:0] \p$361 ;
+  wire [15:0] \p$373 ;
+  wire [15:0] \p$385 ;
+  wire [15:0] \p$397 ;
+  wire [15:0] \p$409 ;
+  wire [15:0] \p$421 ;
+  wire [15:0] \p$433 ;
+  wire [15:0] \p$445 ;
   wire [15:0] \p$457 ;
-  wire [15:0] \p$470 ;
-  wire [15:0] \p$483 ;
-  wire [15:0] \p$496 ;
-  wire [15:0] \p$509 ;
-  wire [15:0] \p$522 ;
-  wire [15:0] \p$535 ;
-  wire [15:0] \p$548 ;
-  wire [15:0] \p$561 ;
-  wire [15:0] \p$574 ;
-  wire [15:0] \p$587 ;
-  wire [15:0] \p$600 ;
+  wire [15:0] \p$469 ;
+  wire [15:0] \p$481 ;
+  wire [15:0] \p$493 ;
+  wire [15:0] \p$505 ;
+  wire [15:0] \p$517 ;
+  wire [15:0] \p$529 ;
+  wire [15:0] \p$541 ;
+  wire [15:0] \p$553 ;
+  wire [15:0] \p$565 ;
+  wire [15:0] \p$577 ;
+  wire [15:0] \p$589 ;
+  wire [15:0] \p$601 ;
   wire [15:0] \p$613 ;
-  wire [15:0] \p$626 ;
-  wire [15:0] \p$639 ;
-  wire [15:0] \p$652 ;
-  wire [15:0] \p$665 ;
-  wire [15:0] \p$678 ;
-  wire [15:0] \p$691 ;
-  wire [15:0] \p$704 ;
-  wire [15:0] \p$717 ;
-  wire [15:0] \p$730 ;
-  wire [15:0] \p$743 ;
-  wire [15:0] \p$756 ;
+  wire [15:0] \p$625 ;
+  wire [15:0] \p$637 ;
+  wire [15:0] \p$649 ;
+  wire [15:0] \p$661 ;
+  wire [15:0] \p$673 ;
+  wire [15:0] \p$685 ;
+  wire [15:0] \p$697 ;
+  wire [15:0] \p$709 ;
+  wire [15:0] \p$721 ;
+  wire [15:0] \p$733 ;
+  wire [15:0] \p$745 ;
+  wire [15:0] \p$757 ;
   wire [15:0] \p$769 ;
-  wire [15:0] \p$782 ;
-  wire [15:0] \p$795 ;
-  wire [15:0] \p$808 ;
-  wire [15:0] \p$821 ;
-  wire [15:0] \p$834 ;
-  wire [15:0] \p$847 ;
-  wire [15:0] \p$860 ;
-  wire [15:0] \p$873 ;
-  wire [15:0] \p$886 ;
-  wire [15:0] \p$899 ;
-  wire [15:0] \p$912 ;
-  wire [15:0] \p$925 ;
-  wire [15:0] \p$938 ;
-  wire [15:0] \p$951 ;
-  wire [15:0] \p$964 ;
+  wire [15:0] \p$781 ;
+  wire [15:0] \p$793 ;
+  wire [15:0] \p$805 ;
+  wire [15:0] \p$817 ;
+  wire [15:0] \p$829 ;
+  wire [15:0] \p$841 ;
+  wire [15:0] \p$853 ;
+  wire [15:0] \p$865 ;
+  wire [15:0] \p$877 ;
+  wire [15:0] \p$889 ;
+  wire [15:0] \p$901 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -2208,1499 +2208,1883 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_5 = 8'h00;
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
-  assign _0036_ = | count_next;
-  assign _0037_ = beat_next == 3'h7;
+  assign _061_ = | count_next;
+  assign _063_ = beat_next == 3'h7;
   assign draining = | drain_count;
-  assign _0032_ = drain_count - 1'h1;
-  assign _0033_[2:0] = drain_beat + 1'h1;
-  assign _0034_[2:0] = drain_advance ? 3'h0 : _0033_[2:0];
-  assign _0065_ = | { lr_7_7_d2, rst };
-  assign _0066_ = | { lr_7_7_d2, rst };
-  assign _0067_ = | { lr_7_6_d2, rst };
-  assign _0068_ = | { lr_7_5_d2, rst };
-  assign _0069_ = | { lr_7_4_d2, rst };
-  assign _0070_ = | { lr_7_3_d2, rst };
-  assign _0071_ = | { lr_7_2_d2, rst };
-  assign _0072_ = | { lr_7_1_d2, rst };
-  assign _0073_ = | { lr_7_0_d2, rst };
-  assign _0074_ = | { lr_6_7_d2, rst };
-  assign _0075_ = | { lr_6_6_d2, rst };
-  assign _0076_ = | { lr_6_5_d2, rst };
-  assign _0077_ = | { lr_6_4_d2, rst };
-  assign _0078_ = | { lr_6_3_d2, rst };
-  assign _0079_ = | { lr_6_2_d2, rst };
-  assign _0080_ = | { lr_6_1_d2, rst };
-  assign _0081_ = | { lr_6_0_d2, rst };
-  assign _0082_ = | { lr_5_7_d2, rst };
-  assign _0083_ = | { lr_5_6_d2, rst };
-  assign _0084_ = | { lr_5_5_d2, rst };
-  assign _0085_ = | { lr_5_4_d2, rst };
-  assign _0086_ = | { lr_5_3_d2, rst };
-  assign _0087_ = | { lr_5_2_d2, rst };
-  assign _0088_ = | { lr_5_1_d2, rst };
-  assign _0089_ = | { lr_5_0_d2, rst };
-  assign _0090_ = | { lr_4_7_d2, rst };
-  assign _0091_ = | { lr_4_6_d2, rst };
-  assign _0092_ = | { lr_4_5_d2, rst };
-  assign _0093_ = | { lr_4_4_d2, rst };
-  assign _0094_ = | { lr_4_3_d2, rst };
-  assign _0095_ = | { lr_4_2_d2, rst };
-  assign _0096_ = | { lr_4_1_d2, rst };
-  assign _0097_ = | { lr_4_0_d2, rst };
-  assign _0098_ = | { lr_3_7_d2, rst };
-  assign _0099_ = | { lr_3_6_d2, rst };
-  assign _0100_ = | { lr_3_5_d2, rst };
-  assign _0101_ = | { lr_3_4_d2, rst };
-  assign _0102_ = | { lr_3_3_d2, rst };
-  assign _0103_ = | { lr_3_2_d2, rst };
-  assign _0104_ = | { lr_3_1_d2, rst };
-  assign _0105_ = | { lr_3_0_d2, rst };
-  assign _0106_ = | { lr_2_7_d2, rst };
-  assign _0107_ = | { lr_2_6_d2, rst };
-  assign _0108_ = | { lr_2_5_d2, rst };
-  assign _0109_ = | { lr_2_4_d2, rst };
-  assign _0110_ = | { lr_2_3_d2, rst };
-  assign _0111_ = | { lr_2_2_d2, rst };
-  assign _0112_ = | { lr_2_1_d2, rst };
-  assign _0113_ = | { lr_2_0_d2, rst };
-  assign _0114_ = | { lr_1_7_d2, rst };
-  assign _0115_ = | { lr_1_6_d2, rst };
-  assign _0116_ = | { lr_1_5_d2, rst };
-  assign _0117_ = | { lr_1_4_d2, rst };
-  assign _0118_ = | { lr_1_3_d2, rst };
-  assign _0119_ = | { lr_1_2_d2, rst };
-  assign _0120_ = | { lr_1_1_d2, rst };
-  assign _0121_ = | { lr_1_0_d2, rst };
-  assign _0122_ = | { lr_0_7_d2, rst };
-  assign _0123_ = | { lr_0_6_d2, rst };
-  assign _0124_ = | { lr_0_5_d2, rst };
-  assign _0125_ = | { lr_0_4_d2, rst };
-  assign _0126_ = | { lr_0_3_d2, rst };
-  assign _0127_ = | { lr_0_2_d2, rst };
-  assign _0128_ = | { lr_0_1_d2, rst };
-  assign _0129_ = | { lr_0_0_d2, rst };
-  assign _0130_ = | { in_idle2, rst };
-  assign _0131_ = | { in_idle2, rst };
-  assign _0132_ = | { in_idle2, rst };
-  assign _0133_ = | { in_idle2, rst };
-  assign _0134_ = | { in_idle2, rst };
-  assign _0135_ = | { in_idle2, rst };
-  assign _0136_ = | { in_idle2, rst };
-  assign _0137_ = | { in_idle, rst };
-  assign _0138_ = | { in_idle, rst };
-  assign _0139_ = draining ? _0034_[2:0] : drain_beat;
-  assign beat_next = lr_7_7_d2 ? 3'h0 : _0139_;
-  assign _0140_ = drain_advance ? _0032_ : drain_count;
-  assign count_next = lr_7_7_d2 ? 4'h8 : _0140_;
+  assign _059_ = drain_count - 1'h1;
+  assign _060_[2:0] = drain_beat + 1'h1;
+  assign _062_[2:0] = drain_advance ? 3'h0 : _060_[2:0];
+  assign _065_ = | { lf_7_7_d0, rst };
+  assign _066_ = | { in_idle2, rst };
+  assign _067_ = | { in_idle2, rst };
+  assign _068_ = | { in_idle2, rst };
+  assign _069_ = | { in_idle2, rst };
+  assign _070_ = | { in_idle2, rst };
+  assign _071_ = | { in_idle2, rst };
+  assign _072_ = | { in_idle2, rst };
+  assign _073_ = | { in_idle, rst };
+  assign _074_ = | { in_idle, rst };
+  assign _075_ = draining ? _062_[2:0] : drain_beat;
+  assign beat_next = lf_7_7_d0 ? 3'h0 : _075_;
+  assign _076_ = drain_advance ? _059_ : drain_count;
+  assign count_next = lf_7_7_d0 ? 4'h8 : _076_;
+  \hwq_top.engine.array.acc_0_0  acc_0_0 (
+    .acc(acc),
+    .addend(p_0_0),
+    .clear(lf_0_0_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_0_1  acc_0_1 (
+    .acc(\acc$164 ),
+    .addend(p_0_1),
+    .clear(lf_0_1_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_0_2  acc_0_2 (
+    .acc(\acc$176 ),
+    .addend(p_0_2),
+    .clear(lf_0_2_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_0_3  acc_0_3 (
+    .acc(\acc$188 ),
+    .addend(p_0_3),
+    .clear(lf_0_3_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_0_4  acc_0_4 (
+    .acc(\acc$200 ),
+    .addend(p_0_4),
+    .clear(lf_0_4_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_0_5  acc_0_5 (
+    .acc(\acc$212 ),
+    .addend(p_0_5),
+    .clear(lf_0_5_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_0_6  acc_0_6 (
+    .acc(\acc$224 ),
+    .addend(p_0_6),
+    .clear(lf_0_6_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_0_7  acc_0_7 (
+    .acc(\acc$236 ),
+    .addend(p_0_7),
+    .clear(lf_0_7_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_1_0  acc_1_0 (
+    .acc(\acc$248 ),
+    .addend(p_1_0),
+    .clear(lf_1_0_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_1_1  acc_1_1 (
+    .acc(\acc$260 ),
+    .addend(p_1_1),
+    .clear(lf_1_1_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_1_2  acc_1_2 (
+    .acc(\acc$272 ),
+    .addend(p_1_2),
+    .clear(lf_1_2_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_1_3  acc_1_3 (
+    .acc(\acc$284 ),
+    .addend(p_1_3),
+    .clear(lf_1_3_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_1_4  acc_1_4 (
+    .acc(\acc$296 ),
+    .addend(p_1_4),
+    .clear(lf_1_4_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_1_5  acc_1_5 (
+    .acc(\acc$308 ),
+    .addend(p_1_5),
+    .clear(lf_1_5_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_1_6  acc_1_6 (
+    .acc(\acc$320 ),
+    .addend(p_1_6),
+    .clear(lf_1_6_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_1_7  acc_1_7 (
+    .acc(\acc$332 ),
+    .addend(p_1_7),
+    .clear(lf_1_7_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_2_0  acc_2_0 (
+    .acc(\acc$344 ),
+    .addend(p_2_0),
+    .clear(lf_2_0_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_2_1  acc_2_1 (
+    .acc(\acc$356 ),
+    .addend(p_2_1),
+    .clear(lf_2_1_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_2_2  acc_2_2 (
+    .acc(\acc$368 ),
+    .addend(p_2_2),
+    .clear(lf_2_2_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_2_3  acc_2_3 (
+    .acc(\acc$380 ),
+    .addend(p_2_3),
+    .clear(lf_2_3_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_2_4  acc_2_4 (
+    .acc(\acc$392 ),
+    .addend(p_2_4),
+    .clear(lf_2_4_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_2_5  acc_2_5 (
+    .acc(\acc$404 ),
+    .addend(p_2_5),
+    .clear(lf_2_5_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_2_6  acc_2_6 (
+    .acc(\acc$416 ),
+    .addend(p_2_6),
+    .clear(lf_2_6_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_2_7  acc_2_7 (
+    .acc(\acc$428 ),
+    .addend(p_2_7),
+    .clear(lf_2_7_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_3_0  acc_3_0 (
+    .acc(\acc$440 ),
+    .addend(p_3_0),
+    .clear(lf_3_0_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_3_1  acc_3_1 (
+    .acc(\acc$452 ),
+    .addend(p_3_1),
+    .clear(lf_3_1_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_3_2  acc_3_2 (
+    .acc(\acc$464 ),
+    .addend(p_3_2),
+    .clear(lf_3_2_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_3_3  acc_3_3 (
+    .acc(\acc$476 ),
+    .addend(p_3_3),
+    .clear(lf_3_3_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_3_4  acc_3_4 (
+    .acc(\acc$488 ),
+    .addend(p_3_4),
+    .clear(lf_3_4_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_3_5  acc_3_5 (
+    .acc(\acc$500 ),
+    .addend(p_3_5),
+    .clear(lf_3_5_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_3_6  acc_3_6 (
+    .acc(\acc$512 ),
+    .addend(p_3_6),
+    .clear(lf_3_6_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_3_7  acc_3_7 (
+    .acc(\acc$524 ),
+    .addend(p_3_7),
+    .clear(lf_3_7_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_4_0  acc_4_0 (
+    .acc(\acc$536 ),
+    .addend(p_4_0),
+    .clear(lf_4_0_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_4_1  acc_4_1 (
+    .acc(\acc$548 ),
+    .addend(p_4_1),
+    .clear(lf_4_1_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_4_2  acc_4_2 (
+    .acc(\acc$560 ),
+    .addend(p_4_2),
+    .clear(lf_4_2_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_4_3  acc_4_3 (
+    .acc(\acc$572 ),
+    .addend(p_4_3),
+    .clear(lf_4_3_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_4_4  acc_4_4 (
+    .acc(\acc$584 ),
+    .addend(p_4_4),
+    .clear(lf_4_4_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_4_5  acc_4_5 (
+    .acc(\acc$596 ),
+    .addend(p_4_5),
+    .clear(lf_4_5_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_4_6  acc_4_6 (
+    .acc(\acc$608 ),
+    .addend(p_4_6),
+    .clear(lf_4_6_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_4_7  acc_4_7 (
+    .acc(\acc$620 ),
+    .addend(p_4_7),
+    .clear(lf_4_7_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_5_0  acc_5_0 (
+    .acc(\acc$632 ),
+    .addend(p_5_0),
+    .clear(lf_5_0_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_5_1  acc_5_1 (
+    .acc(\acc$644 ),
+    .addend(p_5_1),
+    .clear(lf_5_1_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_5_2  acc_5_2 (
+    .acc(\acc$656 ),
+    .addend(p_5_2),
+    .clear(lf_5_2_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_5_3  acc_5_3 (
+    .acc(\acc$668 ),
+    .addend(p_5_3),
+    .clear(lf_5_3_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_5_4  acc_5_4 (
+    .acc(\acc$680 ),
+    .addend(p_5_4),
+    .clear(lf_5_4_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_5_5  acc_5_5 (
+    .acc(\acc$692 ),
+    .addend(p_5_5),
+    .clear(lf_5_5_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_5_6  acc_5_6 (
+    .acc(\acc$704 ),
+    .addend(p_5_6),
+    .clear(lf_5_6_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_5_7  acc_5_7 (
+    .acc(\acc$716 ),
+    .addend(p_5_7),
+    .clear(lf_5_7_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_6_0  acc_6_0 (
+    .acc(\acc$728 ),
+    .addend(p_6_0),
+    .clear(lf_6_0_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_6_1  acc_6_1 (
+    .acc(\acc$740 ),
+    .addend(p_6_1),
+    .clear(lf_6_1_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_6_2  acc_6_2 (
+    .acc(\acc$752 ),
+    .addend(p_6_2),
+    .clear(lf_6_2_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_6_3  acc_6_3 (
+    .acc(\acc$764 ),
+    .addend(p_6_3),
+    .clear(lf_6_3_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_6_4  acc_6_4 (
+    .acc(\acc$776 ),
+    .addend(p_6_4),
+    .clear(lf_6_4_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_6_5  acc_6_5 (
+    .acc(\acc$788 ),
+    .addend(p_6_5),
+    .clear(lf_6_5_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_6_6  acc_6_6 (
+    .acc(\acc$800 ),
+    .addend(p_6_6),
+    .clear(lf_6_6_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_6_7  acc_6_7 (
+    .acc(\acc$812 ),
+    .addend(p_6_7),
+    .clear(lf_6_7_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_7_0  acc_7_0 (
+    .acc(\acc$824 ),
+    .addend(p_7_0),
+    .clear(lf_7_0_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_7_1  acc_7_1 (
+    .acc(\acc$836 ),
+    .addend(p_7_1),
+    .clear(lf_7_1_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_7_2  acc_7_2 (
+    .acc(\acc$848 ),
+    .addend(p_7_2),
+    .clear(lf_7_2_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_7_3  acc_7_3 (
+    .acc(\acc$860 ),
+    .addend(p_7_3),
+    .clear(lf_7_3_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_7_4  acc_7_4 (
+    .acc(\acc$872 ),
+    .addend(p_7_4),
+    .clear(lf_7_4_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_7_5  acc_7_5 (
+    .acc(\acc$884 ),
+    .addend(p_7_5),
+    .clear(lf_7_5_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_7_6  acc_7_6 (
+    .acc(\acc$896 ),
+    .addend(p_7_6),
+    .clear(lf_7_6_d0),
+    .clk(clk),
+    .rst(rst)
+  );
+  \hwq_top.engine.array.acc_7_7  acc_7_7 (
+    .acc(\acc$908 ),
+    .addend(p_7_7),
+    .clear(lf_7_7_d0),
+    .clk(clk),
+    .rst(rst)
+  );
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a(in2_a0),
     .b(in2_w0),
     .clk(clk),
-    .\port$686$0 (p[0]),
-    .\port$686$1 (p[1]),
-    .\port$686$10 (p[10]),
-    .\port$686$11 (p[11]),
-    .\port$686$12 (p[12]),
-    .\port$686$13 (p[13]),
-    .\port$686$14 (p[14]),
-    .\port$686$15 (p[15]),
-    .\port$686$2 (p[2]),
-    .\port$686$3 (p[3]),
-    .\port$686$4 (p[4]),
-    .\port$686$5 (p[5]),
-    .\port$686$6 (p[6]),
-    .\port$686$7 (p[7]),
-    .\port$686$8 (p[8]),
-    .\port$686$9 (p[9]),
+    .\port$492$0 (p[0]),
+    .\port$492$1 (p[1]),
+    .\port$492$10 (p[10]),
+    .\port$492$11 (p[11]),
+    .\port$492$12 (p[12]),
+    .\port$492$13 (p[13]),
+    .\port$492$14 (p[14]),
+    .\port$492$15 (p[15]),
+    .\port$492$2 (p[2]),
+    .\port$492$3 (p[3]),
+    .\port$492$4 (p[4]),
+    .\port$492$5 (p[5]),
+    .\port$492$6 (p[6]),
+    .\port$492$7 (p[7]),
+    .\port$492$8 (p[8]),
+    .\port$492$9 (p[9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$687$0 (\p$158 [0]),
-    .\port$687$1 (\p$158 [1]),
-    .\port$687$10 (\p$158 [10]),
-    .\port$687$11 (\p$158 [11]),
-    .\port$687$12 (\p$158 [12]),
-    .\port$687$13 (\p$158 [13]),
-    .\port$687$14 (\p$158 [14]),
-    .\port$687$15 (\p$158 [15]),
-    .\port$687$2 (\p$158 [2]),
-    .\port$687$3 (\p$158 [3]),
-    .\port$687$4 (\p$158 [4]),
-    .\port$687$5 (\p$158 [5]),
-    .\port$687$6 (\p$158 [6]),
-    .\port$687$7 (\p$158 [7]),
-    .\port$687$8 (\p$158 [8]),
-    .\port$687$9 (\p$158 [9]),
+    .\port$508$0 (\p$157 [0]),
+    .\port$508$1 (\p$157 [1]),
+    .\port$508$10 (\p$157 [10]),
+    .\port$508$11 (\p$157 [11]),
+    .\port$508$12 (\p$157 [12]),
+    .\port$508$13 (\p$157 [13]),
+    .\port$508$14 (\p$157 [14]),
+    .\port$508$15 (\p$157 [15]),
+    .\port$508$2 (\p$157 [2]),
+    .\port$508$3 (\p$157 [3]),
+    .\port$508$4 (\p$157 [4]),
+    .\port$508$5 (\p$157 [5]),
+    .\port$508$6 (\p$157 [6]),
+    .\port$508$7 (\p$157 [7]),
+    .\port$508$8 (\p$157 [8]),
+    .\port$508$9 (\p$157 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$688$0 (\p$171 [0]),
-    .\port$688$1 (\p$171 [1]),
-    .\port$688$10 (\p$171 [10]),
-    .\port$688$11 (\p$171 [11]),
-    .\port$688$12 (\p$171 [12]),
-    .\port$688$13 (\p$171 [13]),
-    .\port$688$14 (\p$171 [14]),
-    .\port$688$15 (\p$171 [15]),
-    .\port$688$2 (\p$171 [2]),
-    .\port$688$3 (\p$171 [3]),
-    .\port$688$4 (\p$171 [4]),
-    .\port$688$5 (\p$171 [5]),
-    .\port$688$6 (\p$171 [6]),
-    .\port$688$7 (\p$171 [7]),
-    .\port$688$8 (\p$171 [8]),
-    .\port$688$9 (\p$171 [9]),
+    .\port$524$0 (\p$169 [0]),
+    .\port$524$1 (\p$169 [1]),
+    .\port$524$10 (\p$169 [10]),
+    .\port$524$11 (\p$169 [11]),
+    .\port$524$12 (\p$169 [12]),
+    .\port$524$13 (\p$169 [13]),
+    .\port$524$14 (\p$169 [14]),
+    .\port$524$15 (\p$169 [15]),
+    .\port$524$2 (\p$169 [2]),
+    .\port$524$3 (\p$169 [3]),
+    .\port$524$4 (\p$169 [4]),
+    .\port$524$5 (\p$169 [5]),
+    .\port$524$6 (\p$169 [6]),
+    .\port$524$7 (\p$169 [7]),
+    .\port$524$8 (\p$169 [8]),
+    .\port$524$9 (\p$169 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$689$0 (\p$184 [0]),
-    .\port$689$1 (\p$184 [1]),
-    .\port$689$10 (\p$184 [10]),
-    .\port$689$11 (\p$184 [11]),
-    .\port$689$12 (\p$184 [12]),
-    .\port$689$13 (\p$184 [13]),
-    .\port$689$14 (\p$184 [14]),
-    .\port$689$15 (\p$184 [15]),
-    .\port$689$2 (\p$184 [2]),
-    .\port$689$3 (\p$184 [3]),
-    .\port$689$4 (\p$184 [4]),
-    .\port$689$5 (\p$184 [5]),
-    .\port$689$6 (\p$184 [6]),
-    .\port$689$7 (\p$184 [7]),
-    .\port$689$8 (\p$184 [8]),
-    .\port$689$9 (\p$184 [9]),
+    .\port$540$0 (\p$181 [0]),
+    .\port$540$1 (\p$181 [1]),
+    .\port$540$10 (\p$181 [10]),
+    .\port$540$11 (\p$181 [11]),
+    .\port$540$12 (\p$181 [12]),
+    .\port$540$13 (\p$181 [13]),
+    .\port$540$14 (\p$181 [14]),
+    .\port$540$15 (\p$181 [15]),
+    .\port$540$2 (\p$181 [2]),
+    .\port$540$3 (\p$181 [3]),
+    .\port$540$4 (\p$181 [4]),
+    .\port$540$5 (\p$181 [5]),
+    .\port$540$6 (\p$181 [6]),
+    .\port$540$7 (\p$181 [7]),
+    .\port$540$8 (\p$181 [8]),
+    .\port$540$9 (\p$181 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$690$0 (\p$197 [0]),
-    .\port$690$1 (\p$197 [1]),
-    .\port$690$10 (\p$197 [10]),
-    .\port$690$11 (\p$197 [11]),
-    .\port$690$12 (\p$197 [12]),
-    .\port$690$13 (\p$197 [13]),
-    .\port$690$14 (\p$197 [14]),
-    .\port$690$15 (\p$197 [15]),
-    .\port$690$2 (\p$197 [2]),
-    .\port$690$3 (\p$197 [3]),
-    .\port$690$4 (\p$197 [4]),
-    .\port$690$5 (\p$197 [5]),
-    .\port$690$6 (\p$197 [6]),
-    .\port$690$7 (\p$197 [7]),
-    .\port$690$8 (\p$197 [8]),
-    .\port$690$9 (\p$197 [9]),
+    .\port$556$0 (\p$193 [0]),
+    .\port$556$1 (\p$193 [1]),
+    .\port$556$10 (\p$193 [10]),
+    .\port$556$11 (\p$193 [11]),
+    .\port$556$12 (\p$193 [12]),
+    .\port$556$13 (\p$193 [13]),
+    .\port$556$14 (\p$193 [14]),
+    .\port$556$15 (\p$193 [15]),
+    .\port$556$2 (\p$193 [2]),
+    .\port$556$3 (\p$193 [3]),
+    .\port$556$4 (\p$193 [4]),
+    .\port$556$5 (\p$193 [5]),
+    .\port$556$6 (\p$193 [6]),
+    .\port$556$7 (\p$193 [7]),
+    .\port$556$8 (\p$193 [8]),
+    .\port$556$9 (\p$193 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$691$0 (\p$210 [0]),
-    .\port$691$1 (\p$210 [1]),
-    .\port$691$10 (\p$210 [10]),
-    .\port$691$11 (\p$210 [11]),
-    .\port$691$12 (\p$210 [12]),
-    .\port$691$13 (\p$210 [13]),
-    .\port$691$14 (\p$210 [14]),
-    .\port$691$15 (\p$210 [15]),
-    .\port$691$2 (\p$210 [2]),
-    .\port$691$3 (\p$210 [3]),
-    .\port$691$4 (\p$210 [4]),
-    .\port$691$5 (\p$210 [5]),
-    .\port$691$6 (\p$210 [6]),
-    .\port$691$7 (\p$210 [7]),
-    .\port$691$8 (\p$210 [8]),
-    .\port$691$9 (\p$210 [9]),
+    .\port$572$0 (\p$205 [0]),
+    .\port$572$1 (\p$205 [1]),
+    .\port$572$10 (\p$205 [10]),
+    .\port$572$11 (\p$205 [11]),
+    .\port$572$12 (\p$205 [12]),
+    .\port$572$13 (\p$205 [13]),
+    .\port$572$14 (\p$205 [14]),
+    .\port$572$15 (\p$205 [15]),
+    .\port$572$2 (\p$205 [2]),
+    .\port$572$3 (\p$205 [3]),
+    .\port$572$4 (\p$205 [4]),
+    .\port$572$5 (\p$205 [5]),
+    .\port$572$6 (\p$205 [6]),
+    .\port$572$7 (\p$205 [7]),
+    .\port$572$8 (\p$205 [8]),
+    .\port$572$9 (\p$205 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$692$0 (\p$223 [0]),
-    .\port$692$1 (\p$223 [1]),
-    .\port$692$10 (\p$223 [10]),
-    .\port$692$11 (\p$223 [11]),
-    .\port$692$12 (\p$223 [12]),
-    .\port$692$13 (\p$223 [13]),
-    .\port$692$14 (\p$223 [14]),
-    .\port$692$15 (\p$223 [15]),
-    .\port$692$2 (\p$223 [2]),
-    .\port$692$3 (\p$223 [3]),
-    .\port$692$4 (\p$223 [4]),
-    .\port$692$5 (\p$223 [5]),
-    .\port$692$6 (\p$223 [6]),
-    .\port$692$7 (\p$223 [7]),
-    .\port$692$8 (\p$223 [8]),
-    .\port$692$9 (\p$223 [9]),
+    .\port$588$0 (\p$217 [0]),
+    .\port$588$1 (\p$217 [1]),
+    .\port$588$10 (\p$217 [10]),
+    .\port$588$11 (\p$217 [11]),
+    .\port$588$12 (\p$217 [12]),
+    .\port$588$13 (\p$217 [13]),
+    .\port$588$14 (\p$217 [14]),
+    .\port$588$15 (\p$217 [15]),
+    .\port$588$2 (\p$217 [2]),
+    .\port$588$3 (\p$217 [3]),
+    .\port$588$4 (\p$217 [4]),
+    .\port$588$5 (\p$217 [5]),
+    .\port$588$6 (\p$217 [6]),
+    .\port$588$7 (\p$217 [7]),
+    .\port$588$8 (\p$217 [8]),
+    .\port$588$9 (\p$217 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$693$0 (\p$236 [0]),
-    .\port$693$1 (\p$236 [1]),
-    .\port$693$10 (\p$236 [10]),
-    .\port$693$11 (\p$236 [11]),
-    .\port$693$12 (\p$236 [12]),
-    .\port$693$13 (\p$236 [13]),
-    .\port$693$14 (\p$236 [14]),
-    .\port$693$15 (\p$236 [15]),
-    .\port$693$2 (\p$236 [2]),
-    .\port$693$3 (\p$236 [3]),
-    .\port$693$4 (\p$236 [4]),
-    .\port$693$5 (\p$236 [5]),
-    .\port$693$6 (\p$236 [6]),
-    .\port$693$7 (\p$236 [7]),
-    .\port$693$8 (\p$236 [8]),
-    .\port$693$9 (\p$236 [9]),
+    .\port$604$0 (\p$229 [0]),
+    .\port$604$1 (\p$229 [1]),
+    .\port$604$10 (\p$229 [10]),
+    .\port$604$11 (\p$229 [11]),
+    .\port$604$12 (\p$229 [12]),
+    .\port$604$13 (\p$229 [13]),
+    .\port$604$14 (\p$229 [14]),
+    .\port$604$15 (\p$229 [15]),
+    .\port$604$2 (\p$229 [2]),
+    .\port$604$3 (\p$229 [3]),
+    .\port$604$4 (\p$229 [4]),
+    .\port$604$5 (\p$229 [5]),
+    .\port$604$6 (\p$229 [6]),
+    .\port$604$7 (\p$229 [7]),
+    .\port$604$8 (\p$229 [8]),
+    .\port$604$9 (\p$229 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$694$0 (\p$249 [0]),
-    .\port$694$1 (\p$249 [1]),
-    .\port$694$10 (\p$249 [10]),
-    .\port$694$11 (\p$249 [11]),
-    .\port$694$12 (\p$249 [12]),
-    .\port$694$13 (\p$249 [13]),
-    .\port$694$14 (\p$249 [14]),
-    .\port$694$15 (\p$249 [15]),
-    .\port$694$2 (\p$249 [2]),
-    .\port$694$3 (\p$249 [3]),
-    .\port$694$4 (\p$249 [4]),
-    .\port$694$5 (\p$249 [5]),
-    .\port$694$6 (\p$249 [6]),
-    .\port$694$7 (\p$249 [7]),
-    .\port$694$8 (\p$249 [8]),
-    .\port$694$9 (\p$249 [9]),
+    .\port$620$0 (\p$241 [0]),
+    .\port$620$1 (\p$241 [1]),
+    .\port$620$10 (\p$241 [10]),
+    .\port$620$11 (\p$241 [11]),
+    .\port$620$12 (\p$241 [12]),
+    .\port$620$13 (\p$241 [13]),
+    .\port$620$14 (\p$241 [14]),
+    .\port$620$15 (\p$241 [15]),
+    .\port$620$2 (\p$241 [2]),
+    .\port$620$3 (\p$241 [3]),
+    .\port$620$4 (\p$241 [4]),
+    .\port$620$5 (\p$241 [5]),
+    .\port$620$6 (\p$241 [6]),
+    .\port$620$7 (\p$241 [7]),
+    .\port$620$8 (\p$241 [8]),
+    .\port$620$9 (\p$241 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$695$0 (\p$262 [0]),
-    .\port$695$1 (\p$262 [1]),
-    .\port$695$10 (\p$262 [10]),
-    .\port$695$11 (\p$262 [11]),
-    .\port$695$12 (\p$262 [12]),
-    .\port$695$13 (\p$262 [13]),
-    .\port$695$14 (\p$262 [14]),
-    .\port$695$15 (\p$262 [15]),
-    .\port$695$2 (\p$262 [2]),
-    .\port$695$3 (\p$262 [3]),
-    .\port$695$4 (\p$262 [4]),
-    .\port$695$5 (\p$262 [5]),
-    .\port$695$6 (\p$262 [6]),
-    .\port$695$7 (\p$262 [7]),
-    .\port$695$8 (\p$262 [8]),
-    .\port$695$9 (\p$262 [9]),
+    .\port$636$0 (\p$253 [0]),
+    .\port$636$1 (\p$253 [1]),
+    .\port$636$10 (\p$253 [10]),
+    .\port$636$11 (\p$253 [11]),
+    .\port$636$12 (\p$253 [12]),
+    .\port$636$13 (\p$253 [13]),
+    .\port$636$14 (\p$253 [14]),
+    .\port$636$15 (\p$253 [15]),
+    .\port$636$2 (\p$253 [2]),
+    .\port$636$3 (\p$253 [3]),
+    .\port$636$4 (\p$253 [4]),
+    .\port$636$5 (\p$253 [5]),
+    .\port$636$6 (\p$253 [6]),
+    .\port$636$7 (\p$253 [7]),
+    .\port$636$8 (\p$253 [8]),
+    .\port$636$9 (\p$253 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$696$0 (\p$275 [0]),
-    .\port$696$1 (\p$275 [1]),
-    .\port$696$10 (\p$275 [10]),
-    .\port$696$11 (\p$275 [11]),
-    .\port$696$12 (\p$275 [12]),
-    .\port$696$13 (\p$275 [13]),
-    .\port$696$14 (\p$275 [14]),
-    .\port$696$15 (\p$275 [15]),
-    .\port$696$2 (\p$275 [2]),
-    .\port$696$3 (\p$275 [3]),
-    .\port$696$4 (\p$275 [4]),
-    .\port$696$5 (\p$275 [5]),
-    .\port$696$6 (\p$275 [6]),
-    .\port$696$7 (\p$275 [7]),
-    .\port$696$8 (\p$275 [8]),
-    .\port$696$9 (\p$275 [9]),
+    .\port$652$0 (\p$265 [0]),
+    .\port$652$1 (\p$265 [1]),
+    .\port$652$10 (\p$265 [10]),
+    .\port$652$11 (\p$265 [11]),
+    .\port$652$12 (\p$265 [12]),
+    .\port$652$13 (\p$265 [13]),
+    .\port$652$14 (\p$265 [14]),
+    .\port$652$15 (\p$265 [15]),
+    .\port$652$2 (\p$265 [2]),
+    .\port$652$3 (\p$265 [3]),
+    .\port$652$4 (\p$265 [4]),
+    .\port$652$5 (\p$265 [5]),
+    .\port$652$6 (\p$265 [6]),
+    .\port$652$7 (\p$265 [7]),
+    .\port$652$8 (\p$265 [8]),
+    .\port$652$9 (\p$265 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$697$0 (\p$288 [0]),
-    .\port$697$1 (\p$288 [1]),
-    .\port$697$10 (\p$288 [10]),
-    .\port$697$11 (\p$288 [11]),
-    .\port$697$12 (\p$288 [12]),
-    .\port$697$13 (\p$288 [13]),
-    .\port$697$14 (\p$288 [14]),
-    .\port$697$15 (\p$288 [15]),
-    .\port$697$2 (\p$288 [2]),
-    .\port$697$3 (\p$288 [3]),
-    .\port$697$4 (\p$288 [4]),
-    .\port$697$5 (\p$288 [5]),
-    .\port$697$6 (\p$288 [6]),
-    .\port$697$7 (\p$288 [7]),
-    .\port$697$8 (\p$288 [8]),
-    .\port$697$9 (\p$288 [9]),
+    .\port$668$0 (\p$277 [0]),
+    .\port$668$1 (\p$277 [1]),
+    .\port$668$10 (\p$277 [10]),
+    .\port$668$11 (\p$277 [11]),
+    .\port$668$12 (\p$277 [12]),
+    .\port$668$13 (\p$277 [13]),
+    .\port$668$14 (\p$277 [14]),
+    .\port$668$15 (\p$277 [15]),
+    .\port$668$2 (\p$277 [2]),
+    .\port$668$3 (\p$277 [3]),
+    .\port$668$4 (\p$277 [4]),
+    .\port$668$5 (\p$277 [5]),
+    .\port$668$6 (\p$277 [6]),
+    .\port$668$7 (\p$277 [7]),
+    .\port$668$8 (\p$277 [8]),
+    .\port$668$9 (\p$277 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$698$0 (\p$301 [0]),
-    .\port$698$1 (\p$301 [1]),
-    .\port$698$10 (\p$301 [10]),
-    .\port$698$11 (\p$301 [11]),
-    .\port$698$12 (\p$301 [12]),
-    .\port$698$13 (\p$301 [13]),
-    .\port$698$14 (\p$301 [14]),
-    .\port$698$15 (\p$301 [15]),
-    .\port$698$2 (\p$301 [2]),
-    .\port$698$3 (\p$301 [3]),
-    .\port$698$4 (\p$301 [4]),
-    .\port$698$5 (\p$301 [5]),
-    .\port$698$6 (\p$301 [6]),
-    .\port$698$7 (\p$301 [7]),
-    .\port$698$8 (\p$301 [8]),
-    .\port$698$9 (\p$301 [9]),
+    .\port$684$0 (\p$289 [0]),
+    .\port$684$1 (\p$289 [1]),
+    .\port$684$10 (\p$289 [10]),
+    .\port$684$11 (\p$289 [11]),
+    .\port$684$12 (\p$289 [12]),
+    .\port$684$13 (\p$289 [13]),
+    .\port$684$14 (\p$289 [14]),
+    .\port$684$15 (\p$289 [15]),
+    .\port$684$2 (\p$289 [2]),
+    .\port$684$3 (\p$289 [3]),
+    .\port$684$4 (\p$289 [4]),
+    .\port$684$5 (\p$289 [5]),
+    .\port$684$6 (\p$289 [6]),
+    .\port$684$7 (\p$289 [7]),
+    .\port$684$8 (\p$289 [8]),
+    .\port$684$9 (\p$289 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$699$0 (\p$314 [0]),
-    .\port$699$1 (\p$314 [1]),
-    .\port$699$10 (\p$314 [10]),
-    .\port$699$11 (\p$314 [11]),
-    .\port$699$12 (\p$314 [12]),
-    .\port$699$13 (\p$314 [13]),
-    .\port$699$14 (\p$314 [14]),
-    .\port$699$15 (\p$314 [15]),
-    .\port$699$2 (\p$314 [2]),
-    .\port$699$3 (\p$314 [3]),
-    .\port$699$4 (\p$314 [4]),
-    .\port$699$5 (\p$314 [5]),
-    .\port$699$6 (\p$314 [6]),
-    .\port$699$7 (\p$314 [7]),
-    .\port$699$8 (\p$314 [8]),
-    .\port$699$9 (\p$314 [9]),
+    .\port$700$0 (\p$301 [0]),
+    .\port$700$1 (\p$301 [1]),
+    .\port$700$10 (\p$301 [10]),
+    .\port$700$11 (\p$301 [11]),
+    .\port$700$12 (\p$301 [12]),
+    .\port$700$13 (\p$301 [13]),
+    .\port$700$14 (\p$301 [14]),
+    .\port$700$15 (\p$301 [15]),
+    .\port$700$2 (\p$301 [2]),
+    .\port$700$3 (\p$301 [3]),
+    .\port$700$4 (\p$301 [4]),
+    .\port$700$5 (\p$301 [5]),
+    .\port$700$6 (\p$301 [6]),
+    .\port$700$7 (\p$301 [7]),
+    .\port$700$8 (\p$301 [8]),
+    .\port$700$9 (\p$301 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$700$0 (\p$327 [0]),
-    .\port$700$1 (\p$327 [1]),
-    .\port$700$10 (\p$327 [10]),
-    .\port$700$11 (\p$327 [11]),
-    .\port$700$12 (\p$327 [12]),
-    .\port$700$13 (\p$327 [13]),
-    .\port$700$14 (\p$327 [14]),
-    .\port$700$15 (\p$327 [15]),
-    .\port$700$2 (\p$327 [2]),
-    .\port$700$3 (\p$327 [3]),
-    .\port$700$4 (\p$327 [4]),
-    .\port$700$5 (\p$327 [5]),
-    .\port$700$6 (\p$327 [6]),
-    .\port$700$7 (\p$327 [7]),
-    .\port$700$8 (\p$327 [8]),
-    .\port$700$9 (\p$327 [9]),
+    .\port$716$0 (\p$313 [0]),
+    .\port$716$1 (\p$313 [1]),
+    .\port$716$10 (\p$313 [10]),
+    .\port$716$11 (\p$313 [11]),
+    .\port$716$12 (\p$313 [12]),
+    .\port$716$13 (\p$313 [13]),
+    .\port$716$14 (\p$313 [14]),
+    .\port$716$15 (\p$313 [15]),
+    .\port$716$2 (\p$313 [2]),
+    .\port$716$3 (\p$313 [3]),
+    .\port$716$4 (\p$313 [4]),
+    .\port$716$5 (\p$313 [5]),
+    .\port$716$6 (\p$313 [6]),
+    .\port$716$7 (\p$313 [7]),
+    .\port$716$8 (\p$313 [8]),
+    .\port$716$9 (\p$313 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$701$0 (\p$340 [0]),
-    .\port$701$1 (\p$340 [1]),
-    .\port$701$10 (\p$340 [10]),
-    .\port$701$11 (\p$340 [11]),
-    .\port$701$12 (\p$340 [12]),
-    .\port$701$13 (\p$340 [13]),
-    .\port$701$14 (\p$340 [14]),
-    .\port$701$15 (\p$340 [15]),
-    .\port$701$2 (\p$340 [2]),
-    .\port$701$3 (\p$340 [3]),
-    .\port$701$4 (\p$340 [4]),
-    .\port$701$5 (\p$340 [5]),
-    .\port$701$6 (\p$340 [6]),
-    .\port$701$7 (\p$340 [7]),
-    .\port$701$8 (\p$340 [8]),
-    .\port$701$9 (\p$340 [9]),
+    .\port$732$0 (\p$325 [0]),
+    .\port$732$1 (\p$325 [1]),
+    .\port$732$10 (\p$325 [10]),
+    .\port$732$11 (\p$325 [11]),
+    .\port$732$12 (\p$325 [12]),
+    .\port$732$13 (\p$325 [13]),
+    .\port$732$14 (\p$325 [14]),
+    .\port$732$15 (\p$325 [15]),
+    .\port$732$2 (\p$325 [2]),
+    .\port$732$3 (\p$325 [3]),
+    .\port$732$4 (\p$325 [4]),
+    .\port$732$5 (\p$325 [5]),
+    .\port$732$6 (\p$325 [6]),
+    .\port$732$7 (\p$325 [7]),
+    .\port$732$8 (\p$325 [8]),
+    .\port$732$9 (\p$325 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$702$0 (\p$353 [0]),
-    .\port$702$1 (\p$353 [1]),
-    .\port$702$10 (\p$353 [10]),
-    .\port$702$11 (\p$353 [11]),
-    .\port$702$12 (\p$353 [12]),
-    .\port$702$13 (\p$353 [13]),
-    .\port$702$14 (\p$353 [14]),
-    .\port$702$15 (\p$353 [15]),
-    .\port$702$2 (\p$353 [2]),
-    .\port$702$3 (\p$353 [3]),
-    .\port$702$4 (\p$353 [4]),
-    .\port$702$5 (\p$353 [5]),
-    .\port$702$6 (\p$353 [6]),
-    .\port$702$7 (\p$353 [7]),
-    .\port$702$8 (\p$353 [8]),
-    .\port$702$9 (\p$353 [9]),
+    .\port$748$0 (\p$337 [0]),
+    .\port$748$1 (\p$337 [1]),
+    .\port$748$10 (\p$337 [10]),
+    .\port$748$11 (\p$337 [11]),
+    .\port$748$12 (\p$337 [12]),
+    .\port$748$13 (\p$337 [13]),
+    .\port$748$14 (\p$337 [14]),
+    .\port$748$15 (\p$337 [15]),
+    .\port$748$2 (\p$337 [2]),
+    .\port$748$3 (\p$337 [3]),
+    .\port$748$4 (\p$337 [4]),
+    .\port$748$5 (\p$337 [5]),
+    .\port$748$6 (\p$337 [6]),
+    .\port$748$7 (\p$337 [7]),
+    .\port$748$8 (\p$337 [8]),
+    .\port$748$9 (\p$337 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$703$0 (\p$366 [0]),
-    .\port$703$1 (\p$366 [1]),
-    .\port$703$10 (\p$366 [10]),
-    .\port$703$11 (\p$366 [11]),
-    .\port$703$12 (\p$366 [12]),
-    .\port$703$13 (\p$366 [13]),
-    .\port$703$14 (\p$366 [14]),
-    .\port$703$15 (\p$366 [15]),
-    .\port$703$2 (\p$366 [2]),
-    .\port$703$3 (\p$366 [3]),
-    .\port$703$4 (\p$366 [4]),
-    .\port$703$5 (\p$366 [5]),
-    .\port$703$6 (\p$366 [6]),
-    .\port$703$7 (\p$366 [7]),
-    .\port$703$8 (\p$366 [8]),
-    .\port$703$9 (\p$366 [9]),
+    .\port$764$0 (\p$349 [0]),
+    .\port$764$1 (\p$349 [1]),
+    .\port$764$10 (\p$349 [10]),
+    .\port$764$11 (\p$349 [11]),
+    .\port$764$12 (\p$349 [12]),
+    .\port$764$13 (\p$349 [13]),
+    .\port$764$14 (\p$349 [14]),
+    .\port$764$15 (\p$349 [15]),
+    .\port$764$2 (\p$349 [2]),
+    .\port$764$3 (\p$349 [3]),
+    .\port$764$4 (\p$349 [4]),
+    .\port$764$5 (\p$349 [5]),
+    .\port$764$6 (\p$349 [6]),
+    .\port$764$7 (\p$349 [7]),
+    .\port$764$8 (\p$349 [8]),
+    .\port$764$9 (\p$349 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$704$0 (\p$379 [0]),
-    .\port$704$1 (\p$379 [1]),
-    .\port$704$10 (\p$379 [10]),
-    .\port$704$11 (\p$379 [11]),
-    .\port$704$12 (\p$379 [12]),
-    .\port$704$13 (\p$379 [13]),
-    .\port$704$14 (\p$379 [14]),
-    .\port$704$15 (\p$379 [15]),
-    .\port$704$2 (\p$379 [2]),
-    .\port$704$3 (\p$379 [3]),
-    .\port$704$4 (\p$379 [4]),
-    .\port$704$5 (\p$379 [5]),
-    .\port$704$6 (\p$379 [6]),
-    .\port$704$7 (\p$379 [7]),
-    .\port$704$8 (\p$379 [8]),
-    .\port$704$9 (\p$379 [9]),
+    .\port$780$0 (\p$361 [0]),
+    .\port$780$1 (\p$361 [1]),
+    .\port$780$10 (\p$361 [10]),
+    .\port$780$11 (\p$361 [11]),
+    .\port$780$12 (\p$361 [12]),
+    .\port$780$13 (\p$361 [13]),
+    .\port$780$14 (\p$361 [14]),
+    .\port$780$15 (\p$361 [15]),
+    .\port$780$2 (\p$361 [2]),
+    .\port$780$3 (\p$361 [3]),
+    .\port$780$4 (\p$361 [4]),
+    .\port$780$5 (\p$361 [5]),
+    .\port$780$6 (\p$361 [6]),
+    .\port$780$7 (\p$361 [7]),
+    .\port$780$8 (\p$361 [8]),
+    .\port$780$9 (\p$361 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$705$0 (\p$392 [0]),
-    .\port$705$1 (\p$392 [1]),
-    .\port$705$10 (\p$392 [10]),
-    .\port$705$11 (\p$392 [11]),
-    .\port$705$12 (\p$392 [12]),
-    .\port$705$13 (\p$392 [13]),
-    .\port$705$14 (\p$392 [14]),
-    .\port$705$15 (\p$392 [15]),
-    .\port$705$2 (\p$392 [2]),
-    .\port$705$3 (\p$392 [3]),
-    .\port$705$4 (\p$392 [4]),
-    .\port$705$5 (\p$392 [5]),
-    .\port$705$6 (\p$392 [6]),
-    .\port$705$7 (\p$392 [7]),
-    .\port$705$8 (\p$392 [8]),
-    .\port$705$9 (\p$392 [9]),
+    .\port$796$0 (\p$373 [0]),
+    .\port$796$1 (\p$373 [1]),
+    .\port$796$10 (\p$373 [10]),
+    .\port$796$11 (\p$373 [11]),
+    .\port$796$12 (\p$373 [12]),
+    .\port$796$13 (\p$373 [13]),
+    .\port$796$14 (\p$373 [14]),
+    .\port$796$15 (\p$373 [15]),
+    .\port$796$2 (\p$373 [2]),
+    .\port$796$3 (\p$373 [3]),
+    .\port$796$4 (\p$373 [4]),
+    .\port$796$5 (\p$373 [5]),
+    .\port$796$6 (\p$373 [6]),
+    .\port$796$7 (\p$373 [7]),
+    .\port$796$8 (\p$373 [8]),
+    .\port$796$9 (\p$373 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$706$0 (\p$405 [0]),
-    .\port$706$1 (\p$405 [1]),
-    .\port$706$10 (\p$405 [10]),
-    .\port$706$11 (\p$405 [11]),
-    .\port$706$12 (\p$405 [12]),
-    .\port$706$13 (\p$405 [13]),
-    .\port$706$14 (\p$405 [14]),
-    .\port$706$15 (\p$405 [15]),
-    .\port$706$2 (\p$405 [2]),
-    .\port$706$3 (\p$405 [3]),
-    .\port$706$4 (\p$405 [4]),
-    .\port$706$5 (\p$405 [5]),
-    .\port$706$6 (\p$405 [6]),
-    .\port$706$7 (\p$405 [7]),
-    .\port$706$8 (\p$405 [8]),
-    .\port$706$9 (\p$405 [9]),
+    .\port$812$0 (\p$385 [0]),
+    .\port$812$1 (\p$385 [1]),
+    .\port$812$10 (\p$385 [10]),
+    .\port$812$11 (\p$385 [11]),
+    .\port$812$12 (\p$385 [12]),
+    .\port$812$13 (\p$385 [13]),
+    .\port$812$14 (\p$385 [14]),
+    .\port$812$15 (\p$385 [15]),
+    .\port$812$2 (\p$385 [2]),
+    .\port$812$3 (\p$385 [3]),
+    .\port$812$4 (\p$385 [4]),
+    .\port$812$5 (\p$385 [5]),
+    .\port$812$6 (\p$385 [6]),
+    .\port$812$7 (\p$385 [7]),
+    .\port$812$8 (\p$385 [8]),
+    .\port$812$9 (\p$385 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$707$0 (\p$418 [0]),
-    .\port$707$1 (\p$418 [1]),
-    .\port$707$10 (\p$418 [10]),
-    .\port$707$11 (\p$418 [11]),
-    .\port$707$12 (\p$418 [12]),
-    .\port$707$13 (\p$418 [13]),
-    .\port$707$14 (\p$418 [14]),
-    .\port$707$15 (\p$418 [15]),
-    .\port$707$2 (\p$418 [2]),
-    .\port$707$3 (\p$418 [3]),
-    .\port$707$4 (\p$418 [4]),
-    .\port$707$5 (\p$418 [5]),
-    .\port$707$6 (\p$418 [6]),
-    .\port$707$7 (\p$418 [7]),
-    .\port$707$8 (\p$418 [8]),
-    .\port$707$9 (\p$418 [9]),
+    .\port$828$0 (\p$397 [0]),
+    .\port$828$1 (\p$397 [1]),
+    .\port$828$10 (\p$397 [10]),
+    .\port$828$11 (\p$397 [11]),
+    .\port$828$12 (\p$397 [12]),
+    .\port$828$13 (\p$397 [13]),
+    .\port$828$14 (\p$397 [14]),
+    .\port$828$15 (\p$397 [15]),
+    .\port$828$2 (\p$397 [2]),
+    .\port$828$3 (\p$397 [3]),
+    .\port$828$4 (\p$397 [4]),
+    .\port$828$5 (\p$397 [5]),
+    .\port$828$6 (\p$397 [6]),
+    .\port$828$7 (\p$397 [7]),
+    .\port$828$8 (\p$397 [8]),
+    .\port$828$9 (\p$397 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$708$0 (\p$431 [0]),
-    .\port$708$1 (\p$431 [1]),
-    .\port$708$10 (\p$431 [10]),
-    .\port$708$11 (\p$431 [11]),
-    .\port$708$12 (\p$431 [12]),
-    .\port$708$13 (\p$431 [13]),
-    .\port$708$14 (\p$431 [14]),
-    .\port$708$15 (\p$431 [15]),
-    .\port$708$2 (\p$431 [2]),
-    .\port$708$3 (\p$431 [3]),
-    .\port$708$4 (\p$431 [4]),
-    .\port$708$5 (\p$431 [5]),
-    .\port$708$6 (\p$431 [6]),
-    .\port$708$7 (\p$431 [7]),
-    .\port$708$8 (\p$431 [8]),
-    .\port$708$9 (\p$431 [9]),
+    .\port$844$0 (\p$409 [0]),
+    .\port$844$1 (\p$409 [1]),
+    .\port$844$10 (\p$409 [10]),
+    .\port$844$11 (\p$409 [11]),
+    .\port$844$12 (\p$409 [12]),
+    .\port$844$13 (\p$409 [13]),
+    .\port$844$14 (\p$409 [14]),
+    .\port$844$15 (\p$409 [15]),
+    .\port$844$2 (\p$409 [2]),
+    .\port$844$3 (\p$409 [3]),
+    .\port$844$4 (\p$409 [4]),
+    .\port$844$5 (\p$409 [5]),
+    .\port$844$6 (\p$409 [6]),
+    .\port$844$7 (\p$409 [7]),
+    .\port$844$8 (\p$409 [8]),
+    .\port$844$9 (\p$409 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$709$0 (\p$444 [0]),
-    .\port$709$1 (\p$444 [1]),
-    .\port$709$10 (\p$444 [10]),
-    .\port$709$11 (\p$444 [11]),
-    .\port$709$12 (\p$444 [12]),
-    .\port$709$13 (\p$444 [13]),
-    .\port$709$14 (\p$444 [14]),
-    .\port$709$15 (\p$444 [15]),
-    .\port$709$2 (\p$444 [2]),
-    .\port$709$3 (\p$444 [3]),
-    .\port$709$4 (\p$444 [4]),
-    .\port$709$5 (\p$444 [5]),
-    .\port$709$6 (\p$444 [6]),
-    .\port$709$7 (\p$444 [7]),
-    .\port$709$8 (\p$444 [8]),
-    .\port$709$9 (\p$444 [9]),
+    .\port$860$0 (\p$421 [0]),
+    .\port$860$1 (\p$421 [1]),
+    .\port$860$10 (\p$421 [10]),
+    .\port$860$11 (\p$421 [11]),
+    .\port$860$12 (\p$421 [12]),
+    .\port$860$13 (\p$421 [13]),
+    .\port$860$14 (\p$421 [14]),
+    .\port$860$15 (\p$421 [15]),
+    .\port$860$2 (\p$421 [2]),
+    .\port$860$3 (\p$421 [3]),
+    .\port$860$4 (\p$421 [4]),
+    .\port$860$5 (\p$421 [5]),
+    .\port$860$6 (\p$421 [6]),
+    .\port$860$7 (\p$421 [7]),
+    .\port$860$8 (\p$421 [8]),
+    .\port$860$9 (\p$421 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$710$0 (\p$457 [0]),
-    .\port$710$1 (\p$457 [1]),
-    .\port$710$10 (\p$457 [10]),
-    .\port$710$11 (\p$457 [11]),
-    .\port$710$12 (\p$457 [12]),
-    .\port$710$13 (\p$457 [13]),
-    .\port$710$14 (\p$457 [14]),
-    .\port$710$15 (\p$457 [15]),
-    .\port$710$2 (\p$457 [2]),
-    .\port$710$3 (\p$457 [3]),
-    .\port$710$4 (\p$457 [4]),
-    .\port$710$5 (\p$457 [5]),
-    .\port$710$6 (\p$457 [6]),
-    .\port$710$7 (\p$457 [7]),
-    .\port$710$8 (\p$457 [8]),
-    .\port$710$9 (\p$457 [9]),
+    .\port$876$0 (\p$433 [0]),
+    .\port$876$1 (\p$433 [1]),
+    .\port$876$10 (\p$433 [10]),
+    .\port$876$11 (\p$433 [11]),
+    .\port$876$12 (\p$433 [12]),
+    .\port$876$13 (\p$433 [13]),
+    .\port$876$14 (\p$433 [14]),
+    .\port$876$15 (\p$433 [15]),
+    .\port$876$2 (\p$433 [2]),
+    .\port$876$3 (\p$433 [3]),
+    .\port$876$4 (\p$433 [4]),
+    .\port$876$5 (\p$433 [5]),
+    .\port$876$6 (\p$433 [6]),
+    .\port$876$7 (\p$433 [7]),
+    .\port$876$8 (\p$433 [8]),
+    .\port$876$9 (\p$433 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$711$0 (\p$470 [0]),
-    .\port$711$1 (\p$470 [1]),
-    .\port$711$10 (\p$470 [10]),
-    .\port$711$11 (\p$470 [11]),
-    .\port$711$12 (\p$470 [12]),
-    .\port$711$13 (\p$470 [13]),
-    .\port$711$14 (\p$470 [14]),
-    .\port$711$15 (\p$470 [15]),
-    .\port$711$2 (\p$470 [2]),
-    .\port$711$3 (\p$470 [3]),
-    .\port$711$4 (\p$470 [4]),
-    .\port$711$5 (\p$470 [5]),
-    .\port$711$6 (\p$470 [6]),
-    .\port$711$7 (\p$470 [7]),
-    .\port$711$8 (\p$470 [8]),
-    .\port$711$9 (\p$470 [9]),
+    .\port$892$0 (\p$445 [0]),
+    .\port$892$1 (\p$445 [1]),
+    .\port$892$10 (\p$445 [10]),
+    .\port$892$11 (\p$445 [11]),
+    .\port$892$12 (\p$445 [12]),
+    .\port$892$13 (\p$445 [13]),
+    .\port$892$14 (\p$445 [14]),
+    .\port$892$15 (\p$445 [15]),
+    .\port$892$2 (\p$445 [2]),
+    .\port$892$3 (\p$445 [3]),
+    .\port$892$4 (\p$445 [4]),
+    .\port$892$5 (\p$445 [5]),
+    .\port$892$6 (\p$445 [6]),
+    .\port$892$7 (\p$445 [7]),
+    .\port$892$8 (\p$445 [8]),
+    .\port$892$9 (\p$445 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$712$0 (\p$483 [0]),
-    .\port$712$1 (\p$483 [1]),
-    .\port$712$10 (\p$483 [10]),
-    .\port$712$11 (\p$483 [11]),
-    .\port$712$12 (\p$483 [12]),
-    .\port$712$13 (\p$483 [13]),
-    .\port$712$14 (\p$483 [14]),
-    .\port$712$15 (\p$483 [15]),
-    .\port$712$2 (\p$483 [2]),
-    .\port$712$3 (\p$483 [3]),
-    .\port$712$4 (\p$483 [4]),
-    .\port$712$5 (\p$483 [5]),
-    .\port$712$6 (\p$483 [6]),
-    .\port$712$7 (\p$483 [7]),
-    .\port$712$8 (\p$483 [8]),
-    .\port$712$9 (\p$483 [9]),
+    .\port$908$0 (\p$457 [0]),
+    .\port$908$1 (\p$457 [1]),
+    .\port$908$10 (\p$457 [10]),
+    .\port$908$11 (\p$457 [11]),
+    .\port$908$12 (\p$457 [12]),
+    .\port$908$13 (\p$457 [13]),
+    .\port$908$14 (\p$457 [14]),
+    .\port$908$15 (\p$457 [15]),
+    .\port$908$2 (\p$457 [2]),
+    .\port$908$3 (\p$457 [3]),
+    .\port$908$4 (\p$457 [4]),
+    .\port$908$5 (\p$457 [5]),
+    .\port$908$6 (\p$457 [6]),
+    .\port$908$7 (\p$457 [7]),
+    .\port$908$8 (\p$457 [8]),
+    .\port$908$9 (\p$457 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$713$0 (\p$496 [0]),
-    .\port$713$1 (\p$496 [1]),
-    .\port$713$10 (\p$496 [10]),
-    .\port$713$11 (\p$496 [11]),
-    .\port$713$12 (\p$496 [12]),
-    .\port$713$13 (\p$496 [13]),
-    .\port$713$14 (\p$496 [14]),
-    .\port$713$15 (\p$496 [15]),
-    .\port$713$2 (\p$496 [2]),
-    .\port$713$3 (\p$496 [3]),
-    .\port$713$4 (\p$496 [4]),
-    .\port$713$5 (\p$496 [5]),
-    .\port$713$6 (\p$496 [6]),
-    .\port$713$7 (\p$496 [7]),
-    .\port$713$8 (\p$496 [8]),
-    .\port$713$9 (\p$496 [9]),
+    .\port$924$0 (\p$469 [0]),
+    .\port$924$1 (\p$469 [1]),
+    .\port$924$10 (\p$469 [10]),
+    .\port$924$11 (\p$469 [11]),
+    .\port$924$12 (\p$469 [12]),
+    .\port$924$13 (\p$469 [13]),
+    .\port$924$14 (\p$469 [14]),
+    .\port$924$15 (\p$469 [15]),
+    .\port$924$2 (\p$469 [2]),
+    .\port$924$3 (\p$469 [3]),
+    .\port$924$4 (\p$469 [4]),
+    .\port$924$5 (\p$469 [5]),
+    .\port$924$6 (\p$469 [6]),
+    .\port$924$7 (\p$469 [7]),
+    .\port$924$8 (\p$469 [8]),
+    .\port$924$9 (\p$469 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$714$0 (\p$509 [0]),
-    .\port$714$1 (\p$509 [1]),
-    .\port$714$10 (\p$509 [10]),
-    .\port$714$11 (\p$509 [11]),
-    .\port$714$12 (\p$509 [12]),
-    .\port$714$13 (\p$509 [13]),
-    .\port$714$14 (\p$509 [14]),
-    .\port$714$15 (\p$509 [15]),
-    .\port$714$2 (\p$509 [2]),
-    .\port$714$3 (\p$509 [3]),
-    .\port$714$4 (\p$509 [4]),
-    .\port$714$5 (\p$509 [5]),
-    .\port$714$6 (\p$509 [6]),
-    .\port$714$7 (\p$509 [7]),
-    .\port$714$8 (\p$509 [8]),
-    .\port$714$9 (\p$509 [9]),
+    .\port$940$0 (\p$481 [0]),
+    .\port$940$1 (\p$481 [1]),
+    .\port$940$10 (\p$481 [10]),
+    .\port$940$11 (\p$481 [11]),
+    .\port$940$12 (\p$481 [12]),
+    .\port$940$13 (\p$481 [13]),
+    .\port$940$14 (\p$481 [14]),
+    .\port$940$15 (\p$481 [15]),
+    .\port$940$2 (\p$481 [2]),
+    .\port$940$3 (\p$481 [3]),
+    .\port$940$4 (\p$481 [4]),
+    .\port$940$5 (\p$481 [5]),
+    .\port$940$6 (\p$481 [6]),
+    .\port$940$7 (\p$481 [7]),
+    .\port$940$8 (\p$481 [8]),
+    .\port$940$9 (\p$481 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$715$0 (\p$522 [0]),
-    .\port$715$1 (\p$522 [1]),
-    .\port$715$10 (\p$522 [10]),
-    .\port$715$11 (\p$522 [11]),
-    .\port$715$12 (\p$522 [12]),
-    .\port$715$13 (\p$522 [13]),
-    .\port$715$14 (\p$522 [14]),
-    .\port$715$15 (\p$522 [15]),
-    .\port$715$2 (\p$522 [2]),
-    .\port$715$3 (\p$522 [3]),
-    .\port$715$4 (\p$522 [4]),
-    .\port$715$5 (\p$522 [5]),
-    .\port$715$6 (\p$522 [6]),
-    .\port$715$7 (\p$522 [7]),
-    .\port$715$8 (\p$522 [8]),
-    .\port$715$9 (\p$522 [9]),
+    .\port$956$0 (\p$493 [0]),
+    .\port$956$1 (\p$493 [1]),
+    .\port$956$10 (\p$493 [10]),
+    .\port$956$11 (\p$493 [11]),
+    .\port$956$12 (\p$493 [12]),
+    .\port$956$13 (\p$493 [13]),
+    .\port$956$14 (\p$493 [14]),
+    .\port$956$15 (\p$493 [15]),
+    .\port$956$2 (\p$493 [2]),
+    .\port$956$3 (\p$493 [3]),
+    .\port$956$4 (\p$493 [4]),
+    .\port$956$5 (\p$493 [5]),
+    .\port$956$6 (\p$493 [6]),
+    .\port$956$7 (\p$493 [7]),
+    .\port$956$8 (\p$493 [8]),
+    .\port$956$9 (\p$493 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$716$0 (\p$535 [0]),
-    .\port$716$1 (\p$535 [1]),
-    .\port$716$10 (\p$535 [10]),
-    .\port$716$11 (\p$535 [11]),
-    .\port$716$12 (\p$535 [12]),
-    .\port$716$13 (\p$535 [13]),
-    .\port$716$14 (\p$535 [14]),
-    .\port$716$15 (\p$535 [15]),
-    .\port$716$2 (\p$535 [2]),
-    .\port$716$3 (\p$535 [3]),
-    .\port$716$4 (\p$535 [4]),
-    .\port$716$5 (\p$535 [5]),
-    .\port$716$6 (\p$535 [6]),
-    .\port$716$7 (\p$535 [7]),
-    .\port$716$8 (\p$535 [8]),
-    .\port$716$9 (\p$535 [9]),
+    .\port$972$0 (\p$505 [0]),
+    .\port$972$1 (\p$505 [1]),
+    .\port$972$10 (\p$505 [10]),
+    .\port$972$11 (\p$505 [11]),
+    .\port$972$12 (\p$505 [12]),
+    .\port$972$13 (\p$505 [13]),
+    .\port$972$14 (\p$505 [14]),
+    .\port$972$15 (\p$505 [15]),
+    .\port$972$2 (\p$505 [2]),
+    .\port$972$3 (\p$505 [3]),
+    .\port$972$4 (\p$505 [4]),
+    .\port$972$5 (\p$505 [5]),
+    .\port$972$6 (\p$505 [6]),
+    .\port$972$7 (\p$505 [7]),
+    .\port$972$8 (\p$505 [8]),
+    .\port$972$9 (\p$505 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$717$0 (\p$548 [0]),
-    .\port$717$1 (\p$548 [1]),
-    .\port$717$10 (\p$548 [10]),
-    .\port$717$11 (\p$548 [11]),
-    .\port$717$12 (\p$548 [12]),
-    .\port$717$13 (\p$548 [13]),
-    .\port$717$14 (\p$548 [14]),
-    .\port$717$15 (\p$548 [15]),
-    .\port$717$2 (\p$548 [2]),
-    .\port$717$3 (\p$548 [3]),
-    .\port$717$4 (\p$548 [4]),
-    .\port$717$5 (\p$548 [5]),
-    .\port$717$6 (\p$548 [6]),
-    .\port$717$7 (\p$548 [7]),
-    .\port$717$8 (\p$548 [8]),
-    .\port$717$9 (\p$548 [9]),
+    .\port$988$0 (\p$517 [0]),
+    .\port$988$1 (\p$517 [1]),
+    .\port$988$10 (\p$517 [10]),
+    .\port$988$11 (\p$517 [11]),
+    .\port$988$12 (\p$517 [12]),
+    .\port$988$13 (\p$517 [13]),
+    .\port$988$14 (\p$517 [14]),
+    .\port$988$15 (\p$517 [15]),
+    .\port$988$2 (\p$517 [2]),
+    .\port$988$3 (\p$517 [3]),
+    .\port$988$4 (\p$517 [4]),
+    .\port$988$5 (\p$517 [5]),
+    .\port$988$6 (\p$517 [6]),
+    .\port$988$7 (\p$517 [7]),
+    .\port$988$8 (\p$517 [8]),
+    .\port$988$9 (\p$517 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$718$0 (\p$561 [0]),
-    .\port$718$1 (\p$561 [1]),
-    .\port$718$10 (\p$561 [10]),
-    .\port$718$11 (\p$561 [11]),
-    .\port$718$12 (\p$561 [12]),
-    .\port$718$13 (\p$561 [13]),
-    .\port$718$14 (\p$561 [14]),
-    .\port$718$15 (\p$561 [15]),
-    .\port$718$2 (\p$561 [2]),
-    .\port$718$3 (\p$561 [3]),
-    .\port$718$4 (\p$561 [4]),
-    .\port$718$5 (\p$561 [5]),
-    .\port$718$6 (\p$561 [6]),
-    .\port$718$7 (\p$561 [7]),
-    .\port$718$8 (\p$561 [8]),
-    .\port$718$9 (\p$561 [9]),
+    .\port$1004$0 (\p$529 [0]),
+    .\port$1004$1 (\p$529 [1]),
+    .\port$1004$10 (\p$529 [10]),
+    .\port$1004$11 (\p$529 [11]),
+    .\port$1004$12 (\p$529 [12]),
+    .\port$1004$13 (\p$529 [13]),
+    .\port$1004$14 (\p$529 [14]),
+    .\port$1004$15 (\p$529 [15]),
+    .\port$1004$2 (\p$529 [2]),
+    .\port$1004$3 (\p$529 [3]),
+    .\port$1004$4 (\p$529 [4]),
+    .\port$1004$5 (\p$529 [5]),
+    .\port$1004$6 (\p$529 [6]),
+    .\port$1004$7 (\p$529 [7]),
+    .\port$1004$8 (\p$529 [8]),
+    .\port$1004$9 (\p$529 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$719$0 (\p$574 [0]),
-    .\port$719$1 (\p$574 [1]),
-    .\port$719$10 (\p$574 [10]),
-    .\port$719$11 (\p$574 [11]),
-    .\port$719$12 (\p$574 [12]),
-    .\port$719$13 (\p$574 [13]),
-    .\port$719$14 (\p$574 [14]),
-    .\port$719$15 (\p$574 [15]),
-    .\port$719$2 (\p$574 [2]),
-    .\port$719$3 (\p$574 [3]),
-    .\port$719$4 (\p$574 [4]),
-    .\port$719$5 (\p$574 [5]),
-    .\port$719$6 (\p$574 [6]),
-    .\port$719$7 (\p$574 [7]),
-    .\port$719$8 (\p$574 [8]),
-    .\port$719$9 (\p$574 [9]),
+    .\port$1020$0 (\p$541 [0]),
+    .\port$1020$1 (\p$541 [1]),
+    .\port$1020$10 (\p$541 [10]),
+    .\port$1020$11 (\p$541 [11]),
+    .\port$1020$12 (\p$541 [12]),
+    .\port$1020$13 (\p$541 [13]),
+    .\port$1020$14 (\p$541 [14]),
+    .\port$1020$15 (\p$541 [15]),
+    .\port$1020$2 (\p$541 [2]),
+    .\port$1020$3 (\p$541 [3]),
+    .\port$1020$4 (\p$541 [4]),
+    .\port$1020$5 (\p$541 [5]),
+    .\port$1020$6 (\p$541 [6]),
+    .\port$1020$7 (\p$541 [7]),
+    .\port$1020$8 (\p$541 [8]),
+    .\port$1020$9 (\p$541 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$720$0 (\p$587 [0]),
-    .\port$720$1 (\p$587 [1]),
-    .\port$720$10 (\p$587 [10]),
-    .\port$720$11 (\p$587 [11]),
-    .\port$720$12 (\p$587 [12]),
-    .\port$720$13 (\p$587 [13]),
-    .\port$720$14 (\p$587 [14]),
-    .\port$720$15 (\p$587 [15]),
-    .\port$720$2 (\p$587 [2]),
-    .\port$720$3 (\p$587 [3]),
-    .\port$720$4 (\p$587 [4]),
-    .\port$720$5 (\p$587 [5]),
-    .\port$720$6 (\p$587 [6]),
-    .\port$720$7 (\p$587 [7]),
-    .\port$720$8 (\p$587 [8]),
-    .\port$720$9 (\p$587 [9]),
+    .\port$1036$0 (\p$553 [0]),
+    .\port$1036$1 (\p$553 [1]),
+    .\port$1036$10 (\p$553 [10]),
+    .\port$1036$11 (\p$553 [11]),
+    .\port$1036$12 (\p$553 [12]),
+    .\port$1036$13 (\p$553 [13]),
+    .\port$1036$14 (\p$553 [14]),
+    .\port$1036$15 (\p$553 [15]),
+    .\port$1036$2 (\p$553 [2]),
+    .\port$1036$3 (\p$553 [3]),
+    .\port$1036$4 (\p$553 [4]),
+    .\port$1036$5 (\p$553 [5]),
+    .\port$1036$6 (\p$553 [6]),
+    .\port$1036$7 (\p$553 [7]),
+    .\port$1036$8 (\p$553 [8]),
+    .\port$1036$9 (\p$553 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$721$0 (\p$600 [0]),
-    .\port$721$1 (\p$600 [1]),
-    .\port$721$10 (\p$600 [10]),
-    .\port$721$11 (\p$600 [11]),
-    .\port$721$12 (\p$600 [12]),
-    .\port$721$13 (\p$600 [13]),
-    .\port$721$14 (\p$600 [14]),
-    .\port$721$15 (\p$600 [15]),
-    .\port$721$2 (\p$600 [2]),
-    .\port$721$3 (\p$600 [3]),
-    .\port$721$4 (\p$600 [4]),
-    .\port$721$5 (\p$600 [5]),
-    .\port$721$6 (\p$600 [6]),
-    .\port$721$7 (\p$600 [7]),
-    .\port$721$8 (\p$600 [8]),
-    .\port$721$9 (\p$600 [9]),
+    .\port$1052$0 (\p$565 [0]),
+    .\port$1052$1 (\p$565 [1]),
+    .\port$1052$10 (\p$565 [10]),
+    .\port$1052$11 (\p$565 [11]),
+    .\port$1052$12 (\p$565 [12]),
+    .\port$1052$13 (\p$565 [13]),
+    .\port$1052$14 (\p$565 [14]),
+    .\port$1052$15 (\p$565 [15]),
+    .\port$1052$2 (\p$565 [2]),
+    .\port$1052$3 (\p$565 [3]),
+    .\port$1052$4 (\p$565 [4]),
+    .\port$1052$5 (\p$565 [5]),
+    .\port$1052$6 (\p$565 [6]),
+    .\port$1052$7 (\p$565 [7]),
+    .\port$1052$8 (\p$565 [8]),
+    .\port$1052$9 (\p$565 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$722$0 (\p$613 [0]),
-    .\port$722$1 (\p$613 [1]),
-    .\port$722$10 (\p$613 [10]),
-    .\port$722$11 (\p$613 [11]),
-    .\port$722$12 (\p$613 [12]),
-    .\port$722$13 (\p$613 [13]),
-    .\port$722$14 (\p$613 [14]),
-    .\port$722$15 (\p$613 [15]),
-    .\port$722$2 (\p$613 [2]),
-    .\port$722$3 (\p$613 [3]),
-    .\port$722$4 (\p$613 [4]),
-    .\port$722$5 (\p$613 [5]),
-    .\port$722$6 (\p$613 [6]),
-    .\port$722$7 (\p$613 [7]),
-    .\port$722$8 (\p$613 [8]),
-    .\port$722$9 (\p$613 [9]),
+    .\port$1068$0 (\p$577 [0]),
+    .\port$1068$1 (\p$577 [1]),
+    .\port$1068$10 (\p$577 [10]),
+    .\port$1068$11 (\p$577 [11]),
+    .\port$1068$12 (\p$577 [12]),
+    .\port$1068$13 (\p$577 [13]),
+    .\port$1068$14 (\p$577 [14]),
+    .\port$1068$15 (\p$577 [15]),
+    .\port$1068$2 (\p$577 [2]),
+    .\port$1068$3 (\p$577 [3]),
+    .\port$1068$4 (\p$577 [4]),
+    .\port$1068$5 (\p$577 [5]),
+    .\port$1068$6 (\p$577 [6]),
+    .\port$1068$7 (\p$577 [7]),
+    .\port$1068$8 (\p$577 [8]),
+    .\port$1068$9 (\p$577 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$723$0 (\p$626 [0]),
-    .\port$723$1 (\p$626 [1]),
-    .\port$723$10 (\p$626 [10]),
-    .\port$723$11 (\p$626 [11]),
-    .\port$723$12 (\p$626 [12]),
-    .\port$723$13 (\p$626 [13]),
-    .\port$723$14 (\p$626 [14]),
-    .\port$723$15 (\p$626 [15]),
-    .\port$723$2 (\p$626 [2]),
-    .\port$723$3 (\p$626 [3]),
-    .\port$723$4 (\p$626 [4]),
-    .\port$723$5 (\p$626 [5]),
-    .\port$723$6 (\p$626 [6]),
-    .\port$723$7 (\p$626 [7]),
-    .\port$723$8 (\p$626 [8]),
-    .\port$723$9 (\p$626 [9]),
+    .\port$1084$0 (\p$589 [0]),
+    .\port$1084$1 (\p$589 [1]),
+    .\port$1084$10 (\p$589 [10]),
+    .\port$1084$11 (\p$589 [11]),
+    .\port$1084$12 (\p$589 [12]),
+    .\port$1084$13 (\p$589 [13]),
+    .\port$1084$14 (\p$589 [14]),
+    .\port$1084$15 (\p$589 [15]),
+    .\port$1084$2 (\p$589 [2]),
+    .\port$1084$3 (\p$589 [3]),
+    .\port$1084$4 (\p$589 [4]),
+    .\port$1084$5 (\p$589 [5]),
+    .\port$1084$6 (\p$589 [6]),
+    .\port$1084$7 (\p$589 [7]),
+    .\port$1084$8 (\p$589 [8]),
+    .\port$1084$9 (\p$589 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$724$0 (\p$639 [0]),
-    .\port$724$1 (\p$639 [1]),
-    .\port$724$10 (\p$639 [10]),
-    .\port$724$11 (\p$639 [11]),
-    .\port$724$12 (\p$639 [12]),
-    .\port$724$13 (\p$639 [13]),
-    .\port$724$14 (\p$639 [14]),
-    .\port$724$15 (\p$639 [15]),
-    .\port$724$2 (\p$639 [2]),
-    .\port$724$3 (\p$639 [3]),
-    .\port$724$4 (\p$639 [4]),
-    .\port$724$5 (\p$639 [5]),
-    .\port$724$6 (\p$639 [6]),
-    .\port$724$7 (\p$639 [7]),
-    .\port$724$8 (\p$639 [8]),
-    .\port$724$9 (\p$639 [9]),
+    .\port$1100$0 (\p$601 [0]),
+    .\port$1100$1 (\p$601 [1]),
+    .\port$1100$10 (\p$601 [10]),
+    .\port$1100$11 (\p$601 [11]),
+    .\port$1100$12 (\p$601 [12]),
+    .\port$1100$13 (\p$601 [13]),
+    .\port$1100$14 (\p$601 [14]),
+    .\port$1100$15 (\p$601 [15]),
+    .\port$1100$2 (\p$601 [2]),
+    .\port$1100$3 (\p$601 [3]),
+    .\port$1100$4 (\p$601 [4]),
+    .\port$1100$5 (\p$601 [5]),
+    .\port$1100$6 (\p$601 [6]),
+    .\port$1100$7 (\p$601 [7]),
+    .\port$1100$8 (\p$601 [8]),
+    .\port$1100$9 (\p$601 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$725$0 (\p$652 [0]),
-    .\port$725$1 (\p$652 [1]),
-    .\port$725$10 (\p$652 [10]),
-    .\port$725$11 (\p$652 [11]),
-    .\port$725$12 (\p$652 [12]),
-    .\port$725$13 (\p$652 [13]),
-    .\port$725$14 (\p$652 [14]),
-    .\port$725$15 (\p$652 [15]),
-    .\port$725$2 (\p$652 [2]),
-    .\port$725$3 (\p$652 [3]),
-    .\port$725$4 (\p$652 [4]),
-    .\port$725$5 (\p$652 [5]),
-    .\port$725$6 (\p$652 [6]),
-    .\port$725$7 (\p$652 [7]),
-    .\port$725$8 (\p$652 [8]),
-    .\port$725$9 (\p$652 [9]),
+    .\port$1116$0 (\p$613 [0]),
+    .\port$1116$1 (\p$613 [1]),
+    .\port$1116$10 (\p$613 [10]),
+    .\port$1116$11 (\p$613 [11]),
+    .\port$1116$12 (\p$613 [12]),
+    .\port$1116$13 (\p$613 [13]),
+    .\port$1116$14 (\p$613 [14]),
+    .\port$1116$15 (\p$613 [15]),
+    .\port$1116$2 (\p$613 [2]),
+    .\port$1116$3 (\p$613 [3]),
+    .\port$1116$4 (\p$613 [4]),
+    .\port$1116$5 (\p$613 [5]),
+    .\port$1116$6 (\p$613 [6]),
+    .\port$1116$7 (\p$613 [7]),
+    .\port$1116$8 (\p$613 [8]),
+    .\port$1116$9 (\p$613 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$726$0 (\p$665 [0]),
-    .\port$726$1 (\p$665 [1]),
-    .\port$726$10 (\p$665 [10]),
-    .\port$726$11 (\p$665 [11]),
-    .\port$726$12 (\p$665 [12]),
-    .\port$726$13 (\p$665 [13]),
-    .\port$726$14 (\p$665 [14]),
-    .\port$726$15 (\p$665 [15]),
-    .\port$726$2 (\p$665 [2]),
-    .\port$726$3 (\p$665 [3]),
-    .\port$726$4 (\p$665 [4]),
-    .\port$726$5 (\p$665 [5]),
-    .\port$726$6 (\p$665 [6]),
-    .\port$726$7 (\p$665 [7]),
-    .\port$726$8 (\p$665 [8]),
-    .\port$726$9 (\p$665 [9]),
+    .\port$1132$0 (\p$625 [0]),
+    .\port$1132$1 (\p$625 [1]),
+    .\port$1132$10 (\p$625 [10]),
+    .\port$1132$11 (\p$625 [11]),
+    .\port$1132$12 (\p$625 [12]),
+    .\port$1132$13 (\p$625 [13]),
+    .\port$1132$14 (\p$625 [14]),
+    .\port$1132$15 (\p$625 [15]),
+    .\port$1132$2 (\p$625 [2]),
+    .\port$1132$3 (\p$625 [3]),
+    .\port$1132$4 (\p$625 [4]),
+    .\port$1132$5 (\p$625 [5]),
+    .\port$1132$6 (\p$625 [6]),
+    .\port$1132$7 (\p$625 [7]),
+    .\port$1132$8 (\p$625 [8]),
+    .\port$1132$9 (\p$625 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$727$0 (\p$678 [0]),
-    .\port$727$1 (\p$678 [1]),
-    .\port$727$10 (\p$678 [10]),
-    .\port$727$11 (\p$678 [11]),
-    .\port$727$12 (\p$678 [12]),
-    .\port$727$13 (\p$678 [13]),
-    .\port$727$14 (\p$678 [14]),
-    .\port$727$15 (\p$678 [15]),
-    .\port$727$2 (\p$678 [2]),
-    .\port$727$3 (\p$678 [3]),
-    .\port$727$4 (\p$678 [4]),
-    .\port$727$5 (\p$678 [5]),
-    .\port$727$6 (\p$678 [6]),
-    .\port$727$7 (\p$678 [7]),
-    .\port$727$8 (\p$678 [8]),
-    .\port$727$9 (\p$678 [9]),
+    .\port$1148$0 (\p$637 [0]),
+    .\port$1148$1 (\p$637 [1]),
+    .\port$1148$10 (\p$637 [10]),
+    .\port$1148$11 (\p$637 [11]),
+    .\port$1148$12 (\p$637 [12]),
+    .\port$1148$13 (\p$637 [13]),
+    .\port$1148$14 (\p$637 [14]),
+    .\port$1148$15 (\p$637 [15]),
+    .\port$1148$2 (\p$637 [2]),
+    .\port$1148$3 (\p$637 [3]),
+    .\port$1148$4 (\p$637 [4]),
+    .\port$1148$5 (\p$637 [5]),
+    .\port$1148$6 (\p$637 [6]),
+    .\port$1148$7 (\p$637 [7]),
+    .\port$1148$8 (\p$637 [8]),
+    .\port$1148$9 (\p$637 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$728$0 (\p$691 [0]),
-    .\port$728$1 (\p$691 [1]),
-    .\port$728$10 (\p$691 [10]),
-    .\port$728$11 (\p$691 [11]),
-    .\port$728$12 (\p$691 [12]),
-    .\port$728$13 (\p$691 [13]),
-    .\port$728$14 (\p$691 [14]),
-    .\port$728$15 (\p$691 [15]),
-    .\port$728$2 (\p$691 [2]),
-    .\port$728$3 (\p$691 [3]),
-    .\port$728$4 (\p$691 [4]),
-    .\port$728$5 (\p$691 [5]),
-    .\port$728$6 (\p$691 [6]),
-    .\port$728$7 (\p$691 [7]),
-    .\port$728$8 (\p$691 [8]),
-    .\port$728$9 (\p$691 [9]),
+    .\port$1164$0 (\p$649 [0]),
+    .\port$1164$1 (\p$649 [1]),
+    .\port$1164$10 (\p$649 [10]),
+    .\port$1164$11 (\p$649 [11]),
+    .\port$1164$12 (\p$649 [12]),
+    .\port$1164$13 (\p$649 [13]),
+    .\port$1164$14 (\p$649 [14]),
+    .\port$1164$15 (\p$649 [15]),
+    .\port$1164$2 (\p$649 [2]),
+    .\port$1164$3 (\p$649 [3]),
+    .\port$1164$4 (\p$649 [4]),
+    .\port$1164$5 (\p$649 [5]),
+    .\port$1164$6 (\p$649 [6]),
+    .\port$1164$7 (\p$649 [7]),
+    .\port$1164$8 (\p$649 [8]),
+    .\port$1164$9 (\p$649 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$729$0 (\p$704 [0]),
-    .\port$729$1 (\p$704 [1]),
-    .\port$729$10 (\p$704 [10]),
-    .\port$729$11 (\p$704 [11]),
-    .\port$729$12 (\p$704 [12]),
-    .\port$729$13 (\p$704 [13]),
-    .\port$729$14 (\p$704 [14]),
-    .\port$729$15 (\p$704 [15]),
-    .\port$729$2 (\p$704 [2]),
-    .\port$729$3 (\p$704 [3]),
-    .\port$729$4 (\p$704 [4]),
-    .\port$729$5 (\p$704 [5]),
-    .\port$729$6 (\p$704 [6]),
-    .\port$729$7 (\p$704 [7]),
-    .\port$729$8 (\p$704 [8]),
-    .\port$729$9 (\p$704 [9]),
+    .\port$1180$0 (\p$661 [0]),
+    .\port$1180$1 (\p$661 [1]),
+    .\port$1180$10 (\p$661 [10]),
+    .\port$1180$11 (\p$661 [11]),
+    .\port$1180$12 (\p$661 [12]),
+    .\port$1180$13 (\p$661 [13]),
+    .\port$1180$14 (\p$661 [14]),
+    .\port$1180$15 (\p$661 [15]),
+    .\port$1180$2 (\p$661 [2]),
+    .\port$1180$3 (\p$661 [3]),
+    .\port$1180$4 (\p$661 [4]),
+    .\port$1180$5 (\p$661 [5]),
+    .\port$1180$6 (\p$661 [6]),
+    .\port$1180$7 (\p$661 [7]),
+    .\port$1180$8 (\p$661 [8]),
+    .\port$1180$9 (\p$661 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$730$0 (\p$717 [0]),
-    .\port$730$1 (\p$717 [1]),
-    .\port$730$10 (\p$717 [10]),
-    .\port$730$11 (\p$717 [11]),
-    .\port$730$12 (\p$717 [12]),
-    .\port$730$13 (\p$717 [13]),
-    .\port$730$14 (\p$717 [14]),
-    .\port$730$15 (\p$717 [15]),
-    .\port$730$2 (\p$717 [2]),
-    .\port$730$3 (\p$717 [3]),
-    .\port$730$4 (\p$717 [4]),
-    .\port$730$5 (\p$717 [5]),
-    .\port$730$6 (\p$717 [6]),
-    .\port$730$7 (\p$717 [7]),
-    .\port$730$8 (\p$717 [8]),
-    .\port$730$9 (\p$717 [9]),
+    .\port$1196$0 (\p$673 [0]),
+    .\port$1196$1 (\p$673 [1]),
+    .\port$1196$10 (\p$673 [10]),
+    .\port$1196$11 (\p$673 [11]),
+    .\port$1196$12 (\p$673 [12]),
+    .\port$1196$13 (\p$673 [13]),
+    .\port$1196$14 (\p$673 [14]),
+    .\port$1196$15 (\p$673 [15]),
+    .\port$1196$2 (\p$673 [2]),
+    .\port$1196$3 (\p$673 [3]),
+    .\port$1196$4 (\p$673 [4]),
+    .\port$1196$5 (\p$673 [5]),
+    .\port$1196$6 (\p$673 [6]),
+    .\port$1196$7 (\p$673 [7]),
+    .\port$1196$8 (\p$673 [8]),
+    .\port$1196$9 (\p$673 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$731$0 (\p$730 [0]),
-    .\port$731$1 (\p$730 [1]),
-    .\port$731$10 (\p$730 [10]),
-    .\port$731$11 (\p$730 [11]),
-    .\port$731$12 (\p$730 [12]),
-    .\port$731$13 (\p$730 [13]),
-    .\port$731$14 (\p$730 [14]),
-    .\port$731$15 (\p$730 [15]),
-    .\port$731$2 (\p$730 [2]),
-    .\port$731$3 (\p$730 [3]),
-    .\port$731$4 (\p$730 [4]),
-    .\port$731$5 (\p$730 [5]),
-    .\port$731$6 (\p$730 [6]),
-    .\port$731$7 (\p$730 [7]),
-    .\port$731$8 (\p$730 [8]),
-    .\port$731$9 (\p$730 [9]),
+    .\port$1212$0 (\p$685 [0]),
+    .\port$1212$1 (\p$685 [1]),
+    .\port$1212$10 (\p$685 [10]),
+    .\port$1212$11 (\p$685 [11]),
+    .\port$1212$12 (\p$685 [12]),
+    .\port$1212$13 (\p$685 [13]),
+    .\port$1212$14 (\p$685 [14]),
+    .\port$1212$15 (\p$685 [15]),
+    .\port$1212$2 (\p$685 [2]),
+    .\port$1212$3 (\p$685 [3]),
+    .\port$1212$4 (\p$685 [4]),
+    .\port$1212$5 (\p$685 [5]),
+    .\port$1212$6 (\p$685 [6]),
+    .\port$1212$7 (\p$685 [7]),
+    .\port$1212$8 (\p$685 [8]),
+    .\port$1212$9 (\p$685 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$732$0 (\p$743 [0]),
-    .\port$732$1 (\p$743 [1]),
-    .\port$732$10 (\p$743 [10]),
-    .\port$732$11 (\p$743 [11]),
-    .\port$732$12 (\p$743 [12]),
-    .\port$732$13 (\p$743 [13]),
-    .\port$732$14 (\p$743 [14]),
-    .\port$732$15 (\p$743 [15]),
-    .\port$732$2 (\p$743 [2]),
-    .\port$732$3 (\p$743 [3]),
-    .\port$732$4 (\p$743 [4]),
-    .\port$732$5 (\p$743 [5]),
-    .\port$732$6 (\p$743 [6]),
-    .\port$732$7 (\p$743 [7]),
-    .\port$732$8 (\p$743 [8]),
-    .\port$732$9 (\p$743 [9]),
+    .\port$1228$0 (\p$697 [0]),
+    .\port$1228$1 (\p$697 [1]),
+    .\port$1228$10 (\p$697 [10]),
+    .\port$1228$11 (\p$697 [11]),
+    .\port$1228$12 (\p$697 [12]),
+    .\port$1228$13 (\p$697 [13]),
+    .\port$1228$14 (\p$697 [14]),
+    .\port$1228$15 (\p$697 [15]),
+    .\port$1228$2 (\p$697 [2]),
+    .\port$1228$3 (\p$697 [3]),
+    .\port$1228$4 (\p$697 [4]),
+    .\port$1228$5 (\p$697 [5]),
+    .\port$1228$6 (\p$697 [6]),
+    .\port$1228$7 (\p$697 [7]),
+    .\port$1228$8 (\p$697 [8]),
+    .\port$1228$9 (\p$697 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$733$0 (\p$756 [0]),
-    .\port$733$1 (\p$756 [1]),
-    .\port$733$10 (\p$756 [10]),
-    .\port$733$11 (\p$756 [11]),
-    .\port$733$12 (\p$756 [12]),
-    .\port$733$13 (\p$756 [13]),
-    .\port$733$14 (\p$756 [14]),
-    .\port$733$15 (\p$756 [15]),
-    .\port$733$2 (\p$756 [2]),
-    .\port$733$3 (\p$756 [3]),
-    .\port$733$4 (\p$756 [4]),
-    .\port$733$5 (\p$756 [5]),
-    .\port$733$6 (\p$756 [6]),
-    .\port$733$7 (\p$756 [7]),
-    .\port$733$8 (\p$756 [8]),
-    .\port$733$9 (\p$756 [9]),
+    .\port$1244$0 (\p$709 [0]),
+    .\port$1244$1 (\p$709 [1]),
+    .\port$1244$10 (\p$709 [10]),
+    .\port$1244$11 (\p$709 [11]),
+    .\port$1244$12 (\p$709 [12]),
+    .\port$1244$13 (\p$709 [13]),
+    .\port$1244$14 (\p$709 [14]),
+    .\port$1244$15 (\p$709 [15]),
+    .\port$1244$2 (\p$709 [2]),
+    .\port$1244$3 (\p$709 [3]),
+    .\port$1244$4 (\p$709 [4]),
+    .\port$1244$5 (\p$709 [5]),
+    .\port$1244$6 (\p$709 [6]),
+    .\port$1244$7 (\p$709 [7]),
+    .\port$1244$8 (\p$709 [8]),
+    .\port$1244$9 (\p$709 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$734$0 (\p$769 [0]),
-    .\port$734$1 (\p$769 [1]),
-    .\port$734$10 (\p$769 [10]),
-    .\port$734$11 (\p$769 [11]),
-    .\port$734$12 (\p$769 [12]),
-    .\port$734$13 (\p$769 [13]),
-    .\port$734$14 (\p$769 [14]),
-    .\port$734$15 (\p$769 [15]),
-    .\port$734$2 (\p$769 [2]),
-    .\port$734$3 (\p$769 [3]),
-    .\port$734$4 (\p$769 [4]),
-    .\port$734$5 (\p$769 [5]),
-    .\port$734$6 (\p$769 [6]),
-    .\port$734$7 (\p$769 [7]),
-    .\port$734$8 (\p$769 [8]),
-    .\port$734$9 (\p$769 [9]),
+    .\port$1260$0 (\p$721 [0]),
+    .\port$1260$1 (\p$721 [1]),
+    .\port$1260$10 (\p$721 [10]),
+    .\port$1260$11 (\p$721 [11]),
+    .\port$1260$12 (\p$721 [12]),
+    .\port$1260$13 (\p$721 [13]),
+    .\port$1260$14 (\p$721 [14]),
+    .\port$1260$15 (\p$721 [15]),
+    .\port$1260$2 (\p$721 [2]),
+    .\port$1260$3 (\p$721 [3]),
+    .\port$1260$4 (\p$721 [4]),
+    .\port$1260$5 (\p$721 [5]),
+    .\port$1260$6 (\p$721 [6]),
+    .\port$1260$7 (\p$721 [7]),
+    .\port$1260$8 (\p$721 [8]),
+    .\port$1260$9 (\p$721 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$735$0 (\p$782 [0]),
-    .\port$735$1 (\p$782 [1]),
-    .\port$735$10 (\p$782 [10]),
-    .\port$735$11 (\p$782 [11]),
-    .\port$735$12 (\p$782 [12]),
-    .\port$735$13 (\p$782 [13]),
-    .\port$735$14 (\p$782 [14]),
-    .\port$735$15 (\p$782 [15]),
-    .\port$735$2 (\p$782 [2]),
-    .\port$735$3 (\p$782 [3]),
-    .\port$735$4 (\p$782 [4]),
-    .\port$735$5 (\p$782 [5]),
-    .\port$735$6 (\p$782 [6]),
-    .\port$735$7 (\p$782 [7]),
-    .\port$735$8 (\p$782 [8]),
-    .\port$735$9 (\p$782 [9]),
+    .\port$1276$0 (\p$733 [0]),
+    .\port$1276$1 (\p$733 [1]),
+    .\port$1276$10 (\p$733 [10]),
+    .\port$1276$11 (\p$733 [11]),
+    .\port$1276$12 (\p$733 [12]),
+    .\port$1276$13 (\p$733 [13]),
+    .\port$1276$14 (\p$733 [14]),
+    .\port$1276$15 (\p$733 [15]),
+    .\port$1276$2 (\p$733 [2]),
+    .\port$1276$3 (\p$733 [3]),
+    .\port$1276$4 (\p$733 [4]),
+    .\port$1276$5 (\p$733 [5]),
+    .\port$1276$6 (\p$733 [6]),
+    .\port$1276$7 (\p$733 [7]),
+    .\port$1276$8 (\p$733 [8]),
+    .\port$1276$9 (\p$733 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$736$0 (\p$795 [0]),
-    .\port$736$1 (\p$795 [1]),
-    .\port$736$10 (\p$795 [10]),
-    .\port$736$11 (\p$795 [11]),
-    .\port$736$12 (\p$795 [12]),
-    .\port$736$13 (\p$795 [13]),
-    .\port$736$14 (\p$795 [14]),
-    .\port$736$15 (\p$795 [15]),
-    .\port$736$2 (\p$795 [2]),
-    .\port$736$3 (\p$795 [3]),
-    .\port$736$4 (\p$795 [4]),
-    .\port$736$5 (\p$795 [5]),
-    .\port$736$6 (\p$795 [6]),
-    .\port$736$7 (\p$795 [7]),
-    .\port$736$8 (\p$795 [8]),
-    .\port$736$9 (\p$795 [9]),
+    .\port$1292$0 (\p$745 [0]),
+    .\port$1292$1 (\p$745 [1]),
+    .\port$1292$10 (\p$745 [10]),
+    .\port$1292$11 (\p$745 [11]),
+    .\port$1292$12 (\p$745 [12]),
+    .\port$1292$13 (\p$745 [13]),
+    .\port$1292$14 (\p$745 [14]),
+    .\port$1292$15 (\p$745 [15]),
+    .\port$1292$2 (\p$745 [2]),
+    .\port$1292$3 (\p$745 [3]),
+    .\port$1292$4 (\p$745 [4]),
+    .\port$1292$5 (\p$745 [5]),
+    .\port$1292$6 (\p$745 [6]),
+    .\port$1292$7 (\p$745 [7]),
+    .\port$1292$8 (\p$745 [8]),
+    .\port$1292$9 (\p$745 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$737$0 (\p$808 [0]),
-    .\port$737$1 (\p$808 [1]),
-    .\port$737$10 (\p$808 [10]),
-    .\port$737$11 (\p$808 [11]),
-    .\port$737$12 (\p$808 [12]),
-    .\port$737$13 (\p$808 [13]),
-    .\port$737$14 (\p$808 [14]),
-    .\port$737$15 (\p$808 [15]),
-    .\port$737$2 (\p$808 [2]),
-    .\port$737$3 (\p$808 [3]),
-    .\port$737$4 (\p$808 [4]),
-    .\port$737$5 (\p$808 [5]),
-    .\port$737$6 (\p$808 [6]),
-    .\port$737$7 (\p$808 [7]),
-    .\port$737$8 (\p$808 [8]),
-    .\port$737$9 (\p$808 [9]),
+    .\port$1308$0 (\p$757 [0]),
+    .\port$1308$1 (\p$757 [1]),
+    .\port$1308$10 (\p$757 [10]),
+    .\port$1308$11 (\p$757 [11]),
+    .\port$1308$12 (\p$757 [12]),
+    .\port$1308$13 (\p$757 [13]),
+    .\port$1308$14 (\p$757 [14]),
+    .\port$1308$15 (\p$757 [15]),
+    .\port$1308$2 (\p$757 [2]),
+    .\port$1308$3 (\p$757 [3]),
+    .\port$1308$4 (\p$757 [4]),
+    .\port$1308$5 (\p$757 [5]),
+    .\port$1308$6 (\p$757 [6]),
+    .\port$1308$7 (\p$757 [7]),
+    .\port$1308$8 (\p$757 [8]),
+    .\port$1308$9 (\p$757 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$738$0 (\p$821 [0]),
-    .\port$738$1 (\p$821 [1]),
-    .\port$738$10 (\p$821 [10]),
-    .\port$738$11 (\p$821 [11]),
-    .\port$738$12 (\p$821 [12]),
-    .\port$738$13 (\p$821 [13]),
-    .\port$738$14 (\p$821 [14]),
-    .\port$738$15 (\p$821 [15]),
-    .\port$738$2 (\p$821 [2]),
-    .\port$738$3 (\p$821 [3]),
-    .\port$738$4 (\p$821 [4]),
-    .\port$738$5 (\p$821 [5]),
-    .\port$738$6 (\p$821 [6]),
-    .\port$738$7 (\p$821 [7]),
-    .\port$738$8 (\p$821 [8]),
-    .\port$738$9 (\p$821 [9]),
+    .\port$1324$0 (\p$769 [0]),
+    .\port$1324$1 (\p$769 [1]),
+    .\port$1324$10 (\p$769 [10]),
+    .\port$1324$11 (\p$769 [11]),
+    .\port$1324$12 (\p$769 [12]),
+    .\port$1324$13 (\p$769 [13]),
+    .\port$1324$14 (\p$769 [14]),
+    .\port$1324$15 (\p$769 [15]),
+    .\port$1324$2 (\p$769 [2]),
+    .\port$1324$3 (\p$769 [3]),
+    .\port$1324$4 (\p$769 [4]),
+    .\port$1324$5 (\p$769 [5]),
+    .\port$1324$6 (\p$769 [6]),
+    .\port$1324$7 (\p$769 [7]),
+    .\port$1324$8 (\p$769 [8]),
+    .\port$1324$9 (\p$769 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$739$0 (\p$834 [0]),
-    .\port$739$1 (\p$834 [1]),
-    .\port$739$10 (\p$834 [10]),
-    .\port$739$11 (\p$834 [11]),
-    .\port$739$12 (\p$834 [12]),
-    .\port$739$13 (\p$834 [13]),
-    .\port$739$14 (\p$834 [14]),
-    .\port$739$15 (\p$834 [15]),
-    .\port$739$2 (\p$834 [2]),
-    .\port$739$3 (\p$834 [3]),
-    .\port$739$4 (\p$834 [4]),
-    .\port$739$5 (\p$834 [5]),
-    .\port$739$6 (\p$834 [6]),
-    .\port$739$7 (\p$834 [7]),
-    .\port$739$8 (\p$834 [8]),
-    .\port$739$9 (\p$834 [9]),
+    .\port$1340$0 (\p$781 [0]),
+    .\port$1340$1 (\p$781 [1]),
+    .\port$1340$10 (\p$781 [10]),
+    .\port$1340$11 (\p$781 [11]),
+    .\port$1340$12 (\p$781 [12]),
+    .\port$1340$13 (\p$781 [13]),
+    .\port$1340$14 (\p$781 [14]),
+    .\port$1340$15 (\p$781 [15]),
+    .\port$1340$2 (\p$781 [2]),
+    .\port$1340$3 (\p$781 [3]),
+    .\port$1340$4 (\p$781 [4]),
+    .\port$1340$5 (\p$781 [5]),
+    .\port$1340$6 (\p$781 [6]),
+    .\port$1340$7 (\p$781 [7]),
+    .\port$1340$8 (\p$781 [8]),
+    .\port$1340$9 (\p$781 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$740$0 (\p$847 [0]),
-    .\port$740$1 (\p$847 [1]),
-    .\port$740$10 (\p$847 [10]),
-    .\port$740$11 (\p$847 [11]),
-    .\port$740$12 (\p$847 [12]),
-    .\port$740$13 (\p$847 [13]),
-    .\port$740$14 (\p$847 [14]),
-    .\port$740$15 (\p$847 [15]),
-    .\port$740$2 (\p$847 [2]),
-    .\port$740$3 (\p$847 [3]),
-    .\port$740$4 (\p$847 [4]),
-    .\port$740$5 (\p$847 [5]),
-    .\port$740$6 (\p$847 [6]),
-    .\port$740$7 (\p$847 [7]),
-    .\port$740$8 (\p$847 [8]),
-    .\port$740$9 (\p$847 [9]),
+    .\port$1356$0 (\p$793 [0]),
+    .\port$1356$1 (\p$793 [1]),
+    .\port$1356$10 (\p$793 [10]),
+    .\port$1356$11 (\p$793 [11]),
+    .\port$1356$12 (\p$793 [12]),
+    .\port$1356$13 (\p$793 [13]),
+    .\port$1356$14 (\p$793 [14]),
+    .\port$1356$15 (\p$793 [15]),
+    .\port$1356$2 (\p$793 [2]),
+    .\port$1356$3 (\p$793 [3]),
+    .\port$1356$4 (\p$793 [4]),
+    .\port$1356$5 (\p$793 [5]),
+    .\port$1356$6 (\p$793 [6]),
+    .\port$1356$7 (\p$793 [7]),
+    .\port$1356$8 (\p$793 [8]),
+    .\port$1356$9 (\p$793 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$741$0 (\p$860 [0]),
-    .\port$741$1 (\p$860 [1]),
-    .\port$741$10 (\p$860 [10]),
-    .\port$741$11 (\p$860 [11]),
-    .\port$741$12 (\p$860 [12]),
-    .\port$741$13 (\p$860 [13]),
-    .\port$741$14 (\p$860 [14]),
-    .\port$741$15 (\p$860 [15]),
-    .\port$741$2 (\p$860 [2]),
-    .\port$741$3 (\p$860 [3]),
-    .\port$741$4 (\p$860 [4]),
-    .\port$741$5 (\p$860 [5]),
-    .\port$741$6 (\p$860 [6]),
-    .\port$741$7 (\p$860 [7]),
-    .\port$741$8 (\p$860 [8]),
-    .\port$741$9 (\p$860 [9]),
+    .\port$1372$0 (\p$805 [0]),
+    .\port$1372$1 (\p$805 [1]),
+    .\port$1372$10 (\p$805 [10]),
+    .\port$1372$11 (\p$805 [11]),
+    .\port$1372$12 (\p$805 [12]),
+    .\port$1372$13 (\p$805 [13]),
+    .\port$1372$14 (\p$805 [14]),
+    .\port$1372$15 (\p$805 [15]),
+    .\port$1372$2 (\p$805 [2]),
+    .\port$1372$3 (\p$805 [3]),
+    .\port$1372$4 (\p$805 [4]),
+    .\port$1372$5 (\p$805 [5]),
+    .\port$1372$6 (\p$805 [6]),
+    .\port$1372$7 (\p$805 [7]),
+    .\port$1372$8 (\p$805 [8]),
+    .\port$1372$9 (\p$805 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$742$0 (\p$873 [0]),
-    .\port$742$1 (\p$873 [1]),
-    .\port$742$10 (\p$873 [10]),
-    .\port$742$11 (\p$873 [11]),
-    .\port$742$12 (\p$873 [12]),
-    .\port$742$13 (\p$873 [13]),
-    .\port$742$14 (\p$873 [14]),
-    .\port$742$15 (\p$873 [15]),
-    .\port$742$2 (\p$873 [2]),
-    .\port$742$3 (\p$873 [3]),
-    .\port$742$4 (\p$873 [4]),
-    .\port$742$5 (\p$873 [5]),
-    .\port$742$6 (\p$873 [6]),
-    .\port$742$7 (\p$873 [7]),
-    .\port$742$8 (\p$873 [8]),
-    .\port$742$9 (\p$873 [9]),
+    .\port$1388$0 (\p$817 [0]),
+    .\port$1388$1 (\p$817 [1]),
+    .\port$1388$10 (\p$817 [10]),
+    .\port$1388$11 (\p$817 [11]),
+    .\port$1388$12 (\p$817 [12]),
+    .\port$1388$13 (\p$817 [13]),
+    .\port$1388$14 (\p$817 [14]),
+    .\port$1388$15 (\p$817 [15]),
+    .\port$1388$2 (\p$817 [2]),
+    .\port$1388$3 (\p$817 [3]),
+    .\port$1388$4 (\p$817 [4]),
+    .\port$1388$5 (\p$817 [5]),
+    .\port$1388$6 (\p$817 [6]),
+    .\port$1388$7 (\p$817 [7]),
+    .\port$1388$8 (\p$817 [8]),
+    .\port$1388$9 (\p$817 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$743$0 (\p$886 [0]),
-    .\port$743$1 (\p$886 [1]),
-    .\port$743$10 (\p$886 [10]),
-    .\port$743$11 (\p$886 [11]),
-    .\port$743$12 (\p$886 [12]),
-    .\port$743$13 (\p$886 [13]),
-    .\port$743$14 (\p$886 [14]),
-    .\port$743$15 (\p$886 [15]),
-    .\port$743$2 (\p$886 [2]),
-    .\port$743$3 (\p$886 [3]),
-    .\port$743$4 (\p$886 [4]),
-    .\port$743$5 (\p$886 [5]),
-    .\port$743$6 (\p$886 [6]),
-    .\port$743$7 (\p$886 [7]),
-    .\port$743$8 (\p$886 [8]),
-    .\port$743$9 (\p$886 [9]),
+    .\port$1404$0 (\p$829 [0]),
+    .\port$1404$1 (\p$829 [1]),
+    .\port$1404$10 (\p$829 [10]),
+    .\port$1404$11 (\p$829 [11]),
+    .\port$1404$12 (\p$829 [12]),
+    .\port$1404$13 (\p$829 [13]),
+    .\port$1404$14 (\p$829 [14]),
+    .\port$1404$15 (\p$829 [15]),
+    .\port$1404$2 (\p$829 [2]),
+    .\port$1404$3 (\p$829 [3]),
+    .\port$1404$4 (\p$829 [4]),
+    .\port$1404$5 (\p$829 [5]),
+    .\port$1404$6 (\p$829 [6]),
+    .\port$1404$7 (\p$829 [7]),
+    .\port$1404$8 (\p$829 [8]),
+    .\port$1404$9 (\p$829 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$744$0 (\p$899 [0]),
-    .\port$744$1 (\p$899 [1]),
-    .\port$744$10 (\p$899 [10]),
-    .\port$744$11 (\p$899 [11]),
-    .\port$744$12 (\p$899 [12]),
-    .\port$744$13 (\p$899 [13]),
-    .\port$744$14 (\p$899 [14]),
-    .\port$744$15 (\p$899 [15]),
-    .\port$744$2 (\p$899 [2]),
-    .\port$744$3 (\p$899 [3]),
-    .\port$744$4 (\p$899 [4]),
-    .\port$744$5 (\p$899 [5]),
-    .\port$744$6 (\p$899 [6]),
-    .\port$744$7 (\p$899 [7]),
-    .\port$744$8 (\p$899 [8]),
-    .\port$744$9 (\p$899 [9]),
+    .\port$1420$0 (\p$841 [0]),
+    .\port$1420$1 (\p$841 [1]),
+    .\port$1420$10 (\p$841 [10]),
+    .\port$1420$11 (\p$841 [11]),
+    .\port$1420$12 (\p$841 [12]),
+    .\port$1420$13 (\p$841 [13]),
+    .\port$1420$14 (\p$841 [14]),
+    .\port$1420$15 (\p$841 [15]),
+    .\port$1420$2 (\p$841 [2]),
+    .\port$1420$3 (\p$841 [3]),
+    .\port$1420$4 (\p$841 [4]),
+    .\port$1420$5 (\p$841 [5]),
+    .\port$1420$6 (\p$841 [6]),
+    .\port$1420$7 (\p$841 [7]),
+    .\port$1420$8 (\p$841 [8]),
+    .\port$1420$9 (\p$841 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$745$0 (\p$912 [0]),
-    .\port$745$1 (\p$912 [1]),
-    .\port$745$10 (\p$912 [10]),
-    .\port$745$11 (\p$912 [11]),
-    .\port$745$12 (\p$912 [12]),
-    .\port$745$13 (\p$912 [13]),
-    .\port$745$14 (\p$912 [14]),
-    .\port$745$15 (\p$912 [15]),
-    .\port$745$2 (\p$912 [2]),
-    .\port$745$3 (\p$912 [3]),
-    .\port$745$4 (\p$912 [4]),
-    .\port$745$5 (\p$912 [5]),
-    .\port$745$6 (\p$912 [6]),
-    .\port$745$7 (\p$912 [7]),
-    .\port$745$8 (\p$912 [8]),
-    .\port$745$9 (\p$912 [9]),
+    .\port$1436$0 (\p$853 [0]),
+    .\port$1436$1 (\p$853 [1]),
+    .\port$1436$10 (\p$853 [10]),
+    .\port$1436$11 (\p$853 [11]),
+    .\port$1436$12 (\p$853 [12]),
+    .\port$1436$13 (\p$853 [13]),
+    .\port$1436$14 (\p$853 [14]),
+    .\port$1436$15 (\p$853 [15]),
+    .\port$1436$2 (\p$853 [2]),
+    .\port$1436$3 (\p$853 [3]),
+    .\port$1436$4 (\p$853 [4]),
+    .\port$1436$5 (\p$853 [5]),
+    .\port$1436$6 (\p$853 [6]),
+    .\port$1436$7 (\p$853 [7]),
+    .\port$1436$8 (\p$853 [8]),
+    .\port$1436$9 (\p$853 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$746$0 (\p$925 [0]),
-    .\port$746$1 (\p$925 [1]),
-    .\port$746$10 (\p$925 [10]),
-    .\port$746$11 (\p$925 [11]),
-    .\port$746$12 (\p$925 [12]),
-    .\port$746$13 (\p$925 [13]),
-    .\port$746$14 (\p$925 [14]),
-    .\port$746$15 (\p$925 [15]),
-    .\port$746$2 (\p$925 [2]),
-    .\port$746$3 (\p$925 [3]),
-    .\port$746$4 (\p$925 [4]),
-    .\port$746$5 (\p$925 [5]),
-    .\port$746$6 (\p$925 [6]),
-    .\port$746$7 (\p$925 [7]),
-    .\port$746$8 (\p$925 [8]),
-    .\port$746$9 (\p$925 [9]),
+    .\port$1452$0 (\p$865 [0]),
+    .\port$1452$1 (\p$865 [1]),
+    .\port$1452$10 (\p$865 [10]),
+    .\port$1452$11 (\p$865 [11]),
+    .\port$1452$12 (\p$865 [12]),
+    .\port$1452$13 (\p$865 [13]),
+    .\port$1452$14 (\p$865 [14]),
+    .\port$1452$15 (\p$865 [15]),
+    .\port$1452$2 (\p$865 [2]),
+    .\port$1452$3 (\p$865 [3]),
+    .\port$1452$4 (\p$865 [4]),
+    .\port$1452$5 (\p$865 [5]),
+    .\port$1452$6 (\p$865 [6]),
+    .\port$1452$7 (\p$865 [7]),
+    .\port$1452$8 (\p$865 [8]),
+    .\port$1452$9 (\p$865 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$747$0 (\p$938 [0]),
-    .\port$747$1 (\p$938 [1]),
-    .\port$747$10 (\p$938 [10]),
-    .\port$747$11 (\p$938 [11]),
-    .\port$747$12 (\p$938 [12]),
-    .\port$747$13 (\p$938 [13]),
-    .\port$747$14 (\p$938 [14]),
-    .\port$747$15 (\p$938 [15]),
-    .\port$747$2 (\p$938 [2]),
-    .\port$747$3 (\p$938 [3]),
-    .\port$747$4 (\p$938 [4]),
-    .\port$747$5 (\p$938 [5]),
-    .\port$747$6 (\p$938 [6]),
-    .\port$747$7 (\p$938 [7]),
-    .\port$747$8 (\p$938 [8]),
-    .\port$747$9 (\p$938 [9]),
+    .\port$1468$0 (\p$877 [0]),
+    .\port$1468$1 (\p$877 [1]),
+    .\port$1468$10 (\p$877 [10]),
+    .\port$1468$11 (\p$877 [11]),
+    .\port$1468$12 (\p$877 [12]),
+    .\port$1468$13 (\p$877 [13]),
+    .\port$1468$14 (\p$877 [14]),
+    .\port$1468$15 (\p$877 [15]),
+    .\port$1468$2 (\p$877 [2]),
+    .\port$1468$3 (\p$877 [3]),
+    .\port$1468$4 (\p$877 [4]),
+    .\port$1468$5 (\p$877 [5]),
+    .\port$1468$6 (\p$877 [6]),
+    .\port$1468$7 (\p$877 [7]),
+    .\port$1468$8 (\p$877 [8]),
+    .\port$1468$9 (\p$877 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$748$0 (\p$951 [0]),
-    .\port$748$1 (\p$951 [1]),
-    .\port$748$10 (\p$951 [10]),
-    .\port$748$11 (\p$951 [11]),
-    .\port$748$12 (\p$951 [12]),
-    .\port$748$13 (\p$951 [13]),
-    .\port$748$14 (\p$951 [14]),
-    .\port$748$15 (\p$951 [15]),
-    .\port$748$2 (\p$951 [2]),
-    .\port$748$3 (\p$951 [3]),
-    .\port$748$4 (\p$951 [4]),
-    .\port$748$5 (\p$951 [5]),
-    .\port$748$6 (\p$951 [6]),
-    .\port$748$7 (\p$951 [7]),
-    .\port$748$8 (\p$951 [8]),
-    .\port$748$9 (\p$951 [9]),
+    .\port$1484$0 (\p$889 [0]),
+    .\port$1484$1 (\p$889 [1]),
+    .\port$1484$10 (\p$889 [10]),
+    .\port$1484$11 (\p$889 [11]),
+    .\port$1484$12 (\p$889 [12]),
+    .\port$1484$13 (\p$889 [13]),
+    .\port$1484$14 (\p$889 [14]),
+    .\port$1484$15 (\p$889 [15]),
+    .\port$1484$2 (\p$889 [2]),
+    .\port$1484$3 (\p$889 [3]),
+    .\port$1484$4 (\p$889 [4]),
+    .\port$1484$5 (\p$889 [5]),
+    .\port$1484$6 (\p$889 [6]),
+    .\port$1484$7 (\p$889 [7]),
+    .\port$1484$8 (\p$889 [8]),
+    .\port$1484$9 (\p$889 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$749$0 (\p$964 [0]),
-    .\port$749$1 (\p$964 [1]),
-    .\port$749$10 (\p$964 [10]),
-    .\port$749$11 (\p$964 [11]),
-    .\port$749$12 (\p$964 [12]),
-    .\port$749$13 (\p$964 [13]),
-    .\port$749$14 (\p$964 [14]),
-    .\port$749$15 (\p$964 [15]),
-    .\port$749$2 (\p$964 [2]),
-    .\port$749$3 (\p$964 [3]),
-    .\port$749$4 (\p$964 [4]),
-    .\port$749$5 (\p$964 [5]),
-    .\port$749$6 (\p$964 [6]),
-    .\port$749$7 (\p$964 [7]),
-    .\port$749$8 (\p$964 [8]),
-    .\port$749$9 (\p$964 [9]),
+    .\port$1500$0 (\p$901 [0]),
+    .\port$1500$1 (\p$901 [1]),
+    .\port$1500$10 (\p$901 [10]),
+    .\port$1500$11 (\p$901 [11]),
+    .\port$1500$12 (\p$901 [12]),
+    .\port$1500$13 (\p$901 [13]),
+    .\port$1500$14 (\p$901 [14]),
+    .\port$1500$15 (\p$901 [15]),
+    .\port$1500$2 (\p$901 [2]),
+    .\port$1500$3 (\p$901 [3]),
+    .\port$1500$4 (\p$901 [4]),
+    .\port$1500$5 (\p$901 [5]),
+    .\port$1500$6 (\p$901 [6]),
+    .\port$1500$7 (\p$901 [7]),
+    .\port$1500$8 (\p$901 [8]),
+    .\port$1500$9 (\p$901 [9]),
     .rst(rst)
   );
-  assign _0034_[3] = 1'hx;
+  assign _062_[3] = 1'hx;
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -3823,368 +4207,432 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       drain_advance <= 1'h0;
       drain_beat <= 3'h0;
       drain_count <= 4'h0;
+      lf_7_7_d0 <= 1'h0;
       lr_7_7_d2 <= 1'h0;
       lr_7_7_d1 <= 1'h0;
       lr_7_7_d0 <= 1'h0;
       p_7_7 <= 16'h0000;
+      lf_7_6_d0 <= 1'h0;
       lr_7_6_d2 <= 1'h0;
       lr_7_6_d1 <= 1'h0;
       lr_7_6_d0 <= 1'h0;
       p_7_6 <= 16'h0000;
       l_7_6 <= 1'h0;
       a_7_6 <= 8'h00;
+      lf_7_5_d0 <= 1'h0;
       lr_7_5_d2 <= 1'h0;
       lr_7_5_d1 <= 1'h0;
       lr_7_5_d0 <= 1'h0;
       p_7_5 <= 16'h0000;
       l_7_5 <= 1'h0;
       a_7_5 <= 8'h00;
+      lf_7_4_d0 <= 1'h0;
       lr_7_4_d2 <= 1'h0;
       lr_7_4_d1 <= 1'h0;
       lr_7_4_d0 <= 1'h0;
       p_7_4 <= 16'h0000;
       l_7_4 <= 1'h0;
       a_7_4 <= 8'h00;
+      lf_7_3_d0 <= 1'h0;
       lr_7_3_d2 <= 1'h0;
       lr_7_3_d1 <= 1'h0;
       lr_7_3_d0 <= 1'h0;
       p_7_3 <= 16'h0000;
       l_7_3 <= 1'h0;
       a_7_3 <= 8'h00;
+      lf_7_2_d0 <= 1'h0;
       lr_7_2_d2 <= 1'h0;
       lr_7_2_d1 <= 1'h0;
       lr_7_2_d0 <= 1'h0;
       p_7_2 <= 16'h0000;
       l_7_2 <= 1'h0;
       a_7_2 <= 8'h00;
+      lf_7_1_d0 <= 1'h0;
       lr_7_1_d2 <= 1'h0;
       lr_7_1_d1 <= 1'h0;
       lr_7_1_d0 <= 1'h0;
       p_7_1 <= 16'h0000;
       l_7_1 <= 1'h0;
       a_7_1 <= 8'h00;
+      lf_7_0_d0 <= 1'h0;
       lr_7_0_d2 <= 1'h0;
       lr_7_0_d1 <= 1'h0;
       lr_7_0_d0 <= 1'h0;
       p_7_0 <= 16'h0000;
       l_7_0 <= 1'h0;
       a_7_0 <= 8'h00;
+      lf_6_7_d0 <= 1'h0;
       lr_6_7_d2 <= 1'h0;
       lr_6_7_d1 <= 1'h0;
       lr_6_7_d0 <= 1'h0;
       p_6_7 <= 16'h0000;
+      lf_6_6_d0 <= 1'h0;
       lr_6_6_d2 <= 1'h0;
       lr_6_6_d1 <= 1'h0;
       lr_6_6_d0 <= 1'h0;
       p_6_6 <= 16'h0000;
       l_6_6 <= 1'h0;
       a_6_6 <= 8'h00;
+      lf_6_5_d0 <= 1'h0;
       lr_6_5_d2 <= 1'h0;
       lr_6_5_d1 <= 1'h0;
       lr_6_5_d0 <= 1'h0;
       p_6_5 <= 16'h0000;
       l_6_5 <= 1'h0;
       a_6_5 <= 8'h00;
+      lf_6_4_d0 <= 1'h0;
       lr_6_4_d2 <= 1'h0;
       lr_6_4_d1 <= 1'h0;
       lr_6_4_d0 <= 1'h0;
       p_6_4 <= 16'h0000;
       l_6_4 <= 1'h0;
       a_6_4 <= 8'h00;
+      lf_6_3_d0 <= 1'h0;
       lr_6_3_d2 <= 1'h0;
       lr_6_3_d1 <= 1'h0;
       lr_6_3_d0 <= 1'h0;
       p_6_3 <= 16'h0000;
       l_6_3 <= 1'h0;
       a_6_3 <= 8'h00;
+      lf_6_2_d0 <= 1'h0;
       lr_6_2_d2 <= 1'h0;
       lr_6_2_d1 <= 1'h0;
       lr_6_2_d0 <= 1'h0;
       p_6_2 <= 16'h0000;
       l_6_2 <= 1'h0;
       a_6_2 <= 8'h00;
+      lf_6_1_d0 <= 1'h0;
       lr_6_1_d2 <= 1'h0;
       lr_6_1_d1 <= 1'h0;
       lr_6_1_d0 <= 1'h0;
       p_6_1 <= 16'h0000;
       l_6_1 <= 1'h0;
       a_6_1 <= 8'h00;
+      lf_6_0_d0 <= 1'h0;
       lr_6_0_d2 <= 1'h0;
       lr_6_0_d1 <= 1'h0;
       lr_6_0_d0 <= 1'h0;
       p_6_0 <= 16'h0000;
       l_6_0 <= 1'h0;
       a_6_0 <= 8'h00;
+      lf_5_7_d0 <= 1'h0;
       lr_5_7_d2 <= 1'h0;
       lr_5_7_d1 <= 1'h0;
       lr_5_7_d0 <= 1'h0;
       p_5_7 <= 16'h0000;
+      lf_5_6_d0 <= 1'h0;
       lr_5_6_d2 <= 1'h0;
       lr_5_6_d1 <= 1'h0;
       lr_5_6_d0 <= 1'h0;
       p_5_6 <= 16'h0000;
       l_5_6 <= 1'h0;
       a_5_6 <= 8'h00;
+      lf_5_5_d0 <= 1'h0;
       lr_5_5_d2 <= 1'h0;
       lr_5_5_d1 <= 1'h0;
       lr_5_5_d0 <= 1'h0;
       p_5_5 <= 16'h0000;
       l_5_5 <= 1'h0;
       a_5_5 <= 8'h00;
+      lf_5_4_d0 <= 1'h0;
       lr_5_4_d2 <= 1'h0;
       lr_5_4_d1 <= 1'h0;
       lr_5_4_d0 <= 1'h0;
       p_5_4 <= 16'h0000;
       l_5_4 <= 1'h0;
       a_5_4 <= 8'h00;
+      lf_5_3_d0 <= 1'h0;
       lr_5_3_d2 <= 1'h0;
       lr_5_3_d1 <= 1'h0;
       lr_5_3_d0 <= 1'h0;
       p_5_3 <= 16'h0000;
       l_5_3 <= 1'h0;
       a_5_3 <= 8'h00;
+      lf_5_2_d0 <= 1'h0;
       lr_5_2_d2 <= 1'h0;
       lr_5_2_d1 <= 1'h0;
       lr_5_2_d0 <= 1'h0;
       p_5_2 <= 16'h0000;
       l_5_2 <= 1'h0;
       a_5_2 <= 8'h00;
+      lf_5_1_d0 <= 1'h0;
       lr_5_1_d2 <= 1'h0;
       lr_5_1_d1 <= 1'h0;
       lr_5_1_d0 <= 1'h0;
       p_5_1 <= 16'h0000;
       l_5_1 <= 1'h0;
       a_5_1 <= 8'h00;
+      lf_5_0_d0 <= 1'h0;
       lr_5_0_d2 <= 1'h0;
       lr_5_0_d1 <= 1'h0;
       lr_5_0_d0 <= 1'h0;
       p_5_0 <= 16'h0000;
       l_5_0 <= 1'h0;
       a_5_0 <= 8'h00;
+      lf_4_7_d0 <= 1'h0;
       lr_4_7_d2 <= 1'h0;
       lr_4_7_d1 <= 1'h0;
       lr_4_7_d0 <= 1'h0;
       p_4_7 <= 16'h0000;
+      lf_4_6_d0 <= 1'h0;
       lr_4_6_d2 <= 1'h0;
       lr_4_6_d1 <= 1'h0;
       lr_4_6_d0 <= 1'h0;
       p_4_6 <= 16'h0000;
       l_4_6 <= 1'h0;
       a_4_6 <= 8'h00;
+      lf_4_5_d0 <= 1'h0;
       lr_4_5_d2 <= 1'h0;
       lr_4_5_d1 <= 1'h0;
       lr_4_5_d0 <= 1'h0;
       p_4_5 <= 16'h0000;
       l_4_5 <= 1'h0;
       a_4_5 <= 8'h00;
+      lf_4_4_d0 <= 1'h0;
       lr_4_4_d2 <= 1'h0;
       lr_4_4_d1 <= 1'h0;
       lr_4_4_d0 <= 1'h0;
       p_4_4 <= 16'h0000;
       l_4_4 <= 1'h0;
       a_4_4 <= 8'h00;
+      lf_4_3_d0 <= 1'h0;
       lr_4_3_d2 <= 1'h0;
       lr_4_3_d1 <= 1'h0;
       lr_4_3_d0 <= 1'h0;
       p_4_3 <= 16'h0000;
       l_4_3 <= 1'h0;
       a_4_3 <= 8'h00;
+      lf_4_2_d0 <= 1'h0;
       lr_4_2_d2 <= 1'h0;
       lr_4_2_d1 <= 1'h0;
       lr_4_2_d0 <= 1'h0;
       p_4_2 <= 16'h0000;
       l_4_2 <= 1'h0;
       a_4_2 <= 8'h00;
+      lf_4_1_d0 <= 1'h0;
       lr_4_1_d2 <= 1'h0;
       lr_4_1_d1 <= 1'h0;
       lr_4_1_d0 <= 1'h0;
       p_4_1 <= 16'h0000;
       l_4_1 <= 1'h0;
       a_4_1 <= 8'h00;
+      lf_4_0_d0 <= 1'h0;
       lr_4_0_d2 <= 1'h0;
       lr_4_0_d1 <= 1'h0;
       lr_4_0_d0 <= 1'h0;
       p_4_0 <= 16'h0000;
       l_4_0 <= 1'h0;
       a_4_0 <= 8'h00;
+      lf_3_7_d0 <= 1'h0;
       lr_3_7_d2 <= 1'h0;
       lr_3_7_d1 <= 1'h0;
       lr_3_7_d0 <= 1'h0;
       p_3_7 <= 16'h0000;
+      lf_3_6_d0 <= 1'h0;
       lr_3_6_d2 <= 1'h0;
       lr_3_6_d1 <= 1'h0;
       lr_3_6_d0 <= 1'h0;
       p_3_6 <= 16'h0000;
       l_3_6 <= 1'h0;
       a_3_6 <= 8'h00;
+      lf_3_5_d0 <= 1'h0;
       lr_3_5_d2 <= 1'h0;
       lr_3_5_d1 <= 1'h0;
       lr_3_5_d0 <= 1'h0;
       p_3_5 <= 16'h0000;
       l_3_5 <= 1'h0;
       a_3_5 <= 8'h00;
+      lf_3_4_d0 <= 1'h0;
       lr_3_4_d2 <= 1'h0;
       lr_3_4_d1 <= 1'h0;
       lr_3_4_d0 <= 1'h0;
       p_3_4 <= 16'h0000;
       l_3_4 <= 1'h0;
       a_3_4 <= 8'h00;
+      lf_3_3_d0 <= 1'h0;
       lr_3_3_d2 <= 1'h0;
       lr_3_3_d1 <= 1'h0;
       lr_3_3_d0 <= 1'h0;
       p_3_3 <= 16'h0000;
       l_3_3 <= 1'h0;
       a_3_3 <= 8'h00;
+      lf_3_2_d0 <= 1'h0;
       lr_3_2_d2 <= 1'h0;
       lr_3_2_d1 <= 1'h0;
       lr_3_2_d0 <= 1'h0;
       p_3_2 <= 16'h0000;
       l_3_2 <= 1'h0;
       a_3_2 <= 8'h00;
+      lf_3_1_d0 <= 1'h0;
       lr_3_1_d2 <= 1'h0;
       lr_3_1_d1 <= 1'h0;
       lr_3_1_d0 <= 1'h0;
       p_3_1 <= 16'h0000;
       l_3_1 <= 1'h0;
       a_3_1 <= 8'h00;
+      lf_3_0_d0 <= 1'h0;
       lr_3_0_d2 <= 1'h0;
       lr_3_0_d1 <= 1'h0;
       lr_3_0_d0 <= 1'h0;
       p_3_0 <= 16'h0000;
       l_3_0 <= 1'h0;
       a_3_0 <= 8'h00;
+      lf_2_7_d0 <= 1'h0;
       lr_2_7_d2 <= 1'h0;
       lr_2_7_d1 <= 1'h0;
       lr_2_7_d0 <= 1'h0;
       p_2_7 <= 16'h0000;
+      lf_2_6_d0 <= 1'h0;
       lr_2_6_d2 <= 1'h0;
       lr_2_6_d1 <= 1'h0;
       lr_2_6_d0 <= 1'h0;
       p_2_6 <= 16'h0000;
       l_2_6 <= 1'h0;
       a_2_6 <= 8'h00;
+      lf_2_5_d0 <= 1'h0;
       lr_2_5_d2 <= 1'h0;
       lr_2_5_d1 <= 1'h0;
       lr_2_5_d0 <= 1'h0;
       p_2_5 <= 16'h0000;
       l_2_5 <= 1'h0;
       a_2_5 <= 8'h00;
+      lf_2_4_d0 <= 1'h0;
       lr_2_4_d2 <= 1'h0;
       lr_2_4_d1 <= 1'h0;
       lr_2_4_d0 <= 1'h0;
       p_2_4 <= 16'h0000;
       l_2_4 <= 1'h0;
       a_2_4 <= 8'h00;
+      lf_2_3_d0 <= 1'h0;
       lr_2_3_d2 <= 1'h0;
       lr_2_3_d1 <= 1'h0;
       lr_2_3_d0 <= 1'h0;
       p_2_3 <= 16'h0000;
       l_2_3 <= 1'h0;
       a_2_3 <= 8'h00;
+      lf_2_2_d0 <= 1'h0;
       lr_2_2_d2 <= 1'h0;
       lr_2_2_d1 <= 1'h0;
       lr_2_2_d0 <= 1'h0;
       p_2_2 <= 16'h0000;
       l_2_2 <= 1'h0;
       a_2_2 <= 8'h00;
+      lf_2_1_d0 <= 1'h0;
       lr_2_1_d2 <= 1'h0;
       lr_2_1_d1 <= 1'h0;
       lr_2_1_d0 <= 1'h0;
       p_2_1 <= 16'h0000;
       l_2_1 <= 1'h0;
       a_2_1 <= 8'h00;
+      lf_2_0_d0 <= 1'h0;
       lr_2_0_d2 <= 1'h0;
       lr_2_0_d1 <= 1'h0;
       lr_2_0_d0 <= 1'h0;
       p_2_0 <= 16'h0000;
       l_2_0 <= 1'h0;
       a_2_0 <= 8'h00;
+      lf_1_7_d0 <= 1'h0;
       lr_1_7_d2 <= 1'h0;
       lr_1_7_d1 <= 1'h0;
       lr_1_7_d0 <= 1'h0;
       p_1_7 <= 16'h0000;
+      lf_1_6_d0 <= 1'h0;
       lr_1_6_d2 <= 1'h0;
       lr_1_6_d1 <= 1'h0;
       lr_1_6_d0 <= 1'h0;
       p_1_6 <= 16'h0000;
       l_1_6 <= 1'h0;
       a_1_6 <= 8'h00;
+      lf_1_5_d0 <= 1'h0;
       lr_1_5_d2 <= 1'h0;
       lr_1_5_d1 <= 1'h0;
       lr_1_5_d0 <= 1'h0;
       p_1_5 <= 16'h0000;
       l_1_5 <= 1'h0;
       a_1_5 <= 8'h00;
+      lf_1_4_d0 <= 1'h0;
       lr_1_4_d2 <= 1'h0;
       lr_1_4_d1 <= 1'h0;
       lr_1_4_d0 <= 1'h0;
       p_1_4 <= 16'h0000;
       l_1_4 <= 1'h0;
       a_1_4 <= 8'h00;
+      lf_1_3_d0 <= 1'h0;
       lr_1_3_d2 <= 1'h0;
       lr_1_3_d1 <= 1'h0;
       lr_1_3_d0 <= 1'h0;
       p_1_3 <= 16'h0000;
       l_1_3 <= 1'h0;
       a_1_3 <= 8'h00;
+      lf_1_2_d0 <= 1'h0;
       lr_1_2_d2 <= 1'h0;
       lr_1_2_d1 <= 1'h0;
       lr_1_2_d0 <= 1'h0;
       p_1_2 <= 16'h0000;
       l_1_2 <= 1'h0;
       a_1_2 <= 8'h00;
+      lf_1_1_d0 <= 1'h0;
       lr_1_1_d2 <= 1'h0;
       lr_1_1_d1 <= 1'h0;
       lr_1_1_d0 <= 1'h0;
       p_1_1 <= 16'h0000;
       l_1_1 <= 1'h0;
       a_1_1 <= 8'h00;
+      lf_1_0_d0 <= 1'h0;
       lr_1_0_d2 <= 1'h0;
       lr_1_0_d1 <= 1'h0;
       lr_1_0_d0 <= 1'h0;
       p_1_0 <= 16'h0000;
       l_1_0 <= 1'h0;
       a_1_0 <= 8'h00;
+      lf_0_7_d0 <= 1'h0;
       lr_0_7_d2 <= 1'h0;
       lr_0_7_d1 <= 1'h0;
       lr_0_7_d0 <= 1'h0;
       p_0_7 <= 16'h0000;
+      lf_0_6_d0 <= 1'h0;
       lr_0_6_d2 <= 1'h0;
       lr_0_6_d1 <= 1'h0;
       lr_0_6_d0 <= 1'h0;
       p_0_6 <= 16'h0000;
       l_0_6 <= 1'h0;
       a_0_6 <= 8'h00;
+      lf_0_5_d0 <= 1'h0;
       lr_0_5_d2 <= 1'h0;
       lr_0_5_d1 <= 1'h0;
       lr_0_5_d0 <= 1'h0;
       p_0_5 <= 16'h0000;
       l_0_5 <= 1'h0;
       a_0_5 <= 8'h00;
+      lf_0_4_d0 <= 1'h0;
       lr_0_4_d2 <= 1'h0;
       lr_0_4_d1 <= 1'h0;
       lr_0_4_d0 <= 1'h0;
       p_0_4 <= 16'h0000;
       l_0_4 <= 1'h0;
       a_0_4 <= 8'h00;
+      lf_0_3_d0 <= 1'h0;
       lr_0_3_d2 <= 1'h0;
       lr_0_3_d1 <= 1'h0;
       lr_0_3_d0 <= 1'h0;
       p_0_3 <= 16'h0000;
       l_0_3 <= 1'h0;
       a_0_3 <= 8'h00;
+      lf_0_2_d0 <= 1'h0;
       lr_0_2_d2 <= 1'h0;
       lr_0_2_d1 <= 1'h0;
       lr_0_2_d0 <= 1'h0;
       p_0_2 <= 16'h0000;
       l_0_2 <= 1'h0;
       a_0_2 <= 8'h00;
+      lf_0_1_d0 <= 1'h0;
       lr_0_1_d2 <= 1'h0;
       lr_0_1_d1 <= 1'h0;
       lr_0_1_d0 <= 1'h0;
       p_0_1 <= 16'h0000;
       l_0_1 <= 1'h0;
       a_0_1 <= 8'h00;
+      lf_0_0_d0 <= 1'h0;
       lr_0_0_d2 <= 1'h0;
       lr_0_0_d1 <= 1'h0;
       lr_0_0_d0 <= 1'h0;
@@ -4246,371 +4694,435 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_idle <= 1'h1;
     end else begin
       drain_valid <= draining;
-      drain_advance <= _0036_ & _0037_;
+      drain_advance <= _061_ & _063_;
       drain_beat <= beat_next;
       drain_count <= count_next;
+      lf_7_7_d0 <= lr_7_7_d2;
       lr_7_7_d2 <= lr_7_7_d1;
       lr_7_7_d1 <= lr_7_7_d0;
       lr_7_7_d0 <= l_7_6;
-      p_7_7 <= \p$964 ;
+      p_7_7 <= \p$901 ;
+      lf_7_6_d0 <= lr_7_6_d2;
       lr_7_6_d2 <= lr_7_6_d1;
       lr_7_6_d1 <= lr_7_6_d0;
       lr_7_6_d0 <= l_7_5;
-      p_7_6 <= \p$951 ;
+      p_7_6 <= \p$889 ;
       l_7_6 <= l_7_5;
       a_7_6 <= a_7_5;
+      lf_7_5_d0 <= lr_7_5_d2;
       lr_7_5_d2 <= lr_7_5_d1;
       lr_7_5_d1 <= lr_7_5_d0;
       lr_7_5_d0 <= l_7_4;
-      p_7_5 <= \p$938 ;
+      p_7_5 <= \p$877 ;
       l_7_5 <= l_7_4;
       a_7_5 <= a_7_4;
+      lf_7_4_d0 <= lr_7_4_d2;
       lr_7_4_d2 <= lr_7_4_d1;
       lr_7_4_d1 <= lr_7_4_d0;
       lr_7_4_d0 <= l_7_3;
-      p_7_4 <= \p$925 ;
+      p_7_4 <= \p$865 ;
       l_7_4 <= l_7_3;
       a_7_4 <= a_7_3;
+      lf_7_3_d0 <= lr_7_3_d2;
       lr_7_3_d2 <= lr_7_3_d1;
       lr_7_3_d1 <= lr_7_3_d0;
       lr_7_3_d0 <= l_7_2;
-      p_7_3 <= \p$912 ;
+      p_7_3 <= \p$853 ;
       l_7_3 <= l_7_2;
       a_7_3 <= a_7_2;
+      lf_7_2_d0 <= lr_7_2_d2;
       lr_7_2_d2 <= lr_7_2_d1;
       lr_7_2_d1 <= lr_7_2_d0;
       lr_7_2_d0 <= l_7_1;
-      p_7_2 <= \p$899 ;
+      p_7_2 <= \p$841 ;
       l_7_2 <= l_7_1;
       a_7_2 <= a_7_1;
+      lf_7_1_d0 <= lr_7_1_d2;
       lr_7_1_d2 <= lr_7_1_d1;
       lr_7_1_d1 <= lr_7_1_d0;
       lr_7_1_d0 <= l_7_0;
-      p_7_1 <= \p$886 ;
+      p_7_1 <= \p$829 ;
       l_7_1 <= l_7_0;
       a_7_1 <= a_7_0;
+      lf_7_0_d0 <= lr_7_0_d2;
       lr_7_0_d2 <= lr_7_0_d1;
       lr_7_0_d1 <= lr_7_0_d0;
       lr_7_0_d0 <= skew_l7_d6;
-      p_7_0 <= \p$873 ;
+      p_7_0 <= \p$817 ;
       l_7_0 <= skew_l7_d6;
       a_7_0 <= skew_a7_d6;
+      lf_6_7_d0 <= lr_6_7_d2;
       lr_6_7_d2 <= lr_6_7_d1;
       lr_6_7_d1 <= lr_6_7_d0;
       lr_6_7_d0 <= l_6_6;
-      p_6_7 <= \p$860 ;
+      p_6_7 <= \p$805 ;
+      lf_6_6_d0 <= lr_6_6_d2;
       lr_6_6_d2 <= lr_6_6_d1;
       lr_6_6_d1 <= lr_6_6_d0;
       lr_6_6_d0 <= l_6_5;
-      p_6_6 <= \p$847 ;
+      p_6_6 <= \p$793 ;
       l_6_6 <= l_6_5;
       a_6_6 <= a_6_5;
+      lf_6_5_d0 <= lr_6_5_d2;
       lr_6_5_d2 <= lr_6_5_d1;
       lr_6_5_d1 <= lr_6_5_d0;
       lr_6_5_d0 <= l_6_4;
-      p_6_5 <= \p$834 ;
+      p_6_5 <= \p$781 ;
       l_6_5 <= l_6_4;
       a_6_5 <= a_6_4;
+      lf_6_4_d0 <= lr_6_4_d2;
       lr_6_4_d2 <= lr_6_4_d1;
       lr_6_4_d1 <= lr_6_4_d0;
       lr_6_4_d0 <= l_6_3;
-      p_6_4 <= \p$821 ;
+      p_6_4 <= \p$769 ;
       l_6_4 <= l_6_3;
       a_6_4 <= a_6_3;
+      lf_6_3_d0 <= lr_6_3_d2;
       lr_6_3_d2 <= lr_6_3_d1;
       lr_6_3_d1 <= lr_6_3_d0;
       lr_6_3_d0 <= l_6_2;
-      p_6_3 <= \p$808 ;
+      p_6_3 <= \p$757 ;
       l_6_3 <= l_6_2;
       a_6_3 <= a_6_2;
+      lf_6_2_d0 <= lr_6_2_d2;
       lr_6_2_d2 <= lr_6_2_d1;
       lr_6_2_d1 <= lr_6_2_d0;
       lr_6_2_d0 <= l_6_1;
-      p_6_2 <= \p$795 ;
+      p_6_2 <= \p$745 ;
       l_6_2 <= l_6_1;
       a_6_2 <= a_6_1;
+      lf_6_1_d0 <= lr_6_1_d2;
       lr_6_1_d2 <= lr_6_1_d1;
       lr_6_1_d1 <= lr_6_1_d0;
       lr_6_1_d0 <= l_6_0;
-      p_6_1 <= \p$782 ;
+      p_6_1 <= \p$733 ;
       l_6_1 <= l_6_0;
       a_6_1 <= a_6_0;
+      lf_6_0_d0 <= lr_6_0_d2;
       lr_6_0_d2 <= lr_6_0_d1;
       lr_6_0_d1 <= lr_6_0_d0;
       lr_6_0_d0 <= skew_l6_d5;
-      p_6_0 <= \p$769 ;
+      p_6_0 <= \p$721 ;
       l_6_0 <= skew_l6_d5;
       a_6_0 <= skew_a6_d5;
+      lf_5_7_d0 <= lr_5_7_d2;
       lr_5_7_d2 <= lr_5_7_d1;
       lr_5_7_d1 <= lr_5_7_d0;
       lr_5_7_d0 <= l_5_6;
-      p_5_7 <= \p$756 ;
+      p_5_7 <= \p$709 ;
+      lf_5_6_d0 <= lr_5_6_d2;
       lr_5_6_d2 <= lr_5_6_d1;
       lr_5_6_d1 <= lr_5_6_d0;
       lr_5_6_d0 <= l_5_5;
-      p_5_6 <= \p$743 ;
+      p_5_6 <= \p$697 ;
       l_5_6 <= l_5_5;
       a_5_6 <= a_5_5;
+      lf_5_5_d0 <= lr_5_5_d2;
       lr_5_5_d2 <= lr_5_5_d1;
       lr_5_5_d1 <= lr_5_5_d0;
       lr_5_5_d0 <= l_5_4;
-      p_5_5 <= \p$730 ;
+      p_5_5 <= \p$685 ;
       l_5_5 <= l_5_4;
       a_5_5 <= a_5_4;
+      lf_5_4_d0 <= lr_5_4_d2;
       lr_5_4_d2 <= lr_5_4_d1;
       lr_5_4_d1 <= lr_5_4_d0;
       lr_5_4_d0 <= l_5_3;
-      p_5_4 <= \p$717 ;
+      p_5_4 <= \p$673 ;
       l_5_4 <= l_5_3;
       a_5_4 <= a_5_3;
+      lf_5_3_d0 <= lr_5_3_d2;
       lr_5_3_d2 <= lr_5_3_d1;
       lr_5_3_d1 <= lr_5_3_d0;
       lr_5_3_d0 <= l_5_2;
-      p_5_3 <= \p$704 ;
+      p_5_3 <= \p$661 ;
       l_5_3 <= l_5_2;
       a_5_3 <= a_5_2;
+      lf_5_2_d0 <= lr_5_2_d2;
       lr_5_2_d2 <= lr_5_2_d1;
       lr_5_2_d1 <= lr_5_2_d0;
       lr_5_2_d0 <= l_5_1;
-      p_5_2 <= \p$691 ;
+      p_5_2 <= \p$649 ;
       l_5_2 <= l_5_1;
       a_5_2 <= a_5_1;
+      lf_5_1_d0 <= lr_5_1_d2;
       lr_5_1_d2 <= lr_5_1_d1;
       lr_5_1_d1 <= lr_5_1_d0;
       lr_5_1_d0 <= l_5_0;
-      p_5_1 <= \p$678 ;
+      p_5_1 <= \p$637 ;
       l_5_1 <= l_5_0;
       a_5_1 <= a_5_0;
+      lf_5_0_d0 <= lr_5_0_d2;
       lr_5_0_d2 <= lr_5_0_d1;
       lr_5_0_d1 <= lr_5_0_d0;
       lr_5_0_d0 <= skew_l5_d4;
-      p_5_0 <= \p$665 ;
+      p_5_0 <= \p$625 ;
       l_5_0 <= skew_l5_d4;
       a_5_0 <= skew_a5_d4;
+      lf_4_7_d0 <= lr_4_7_d2;
       lr_4_7_d2 <= lr_4_7_d1;
       lr_4_7_d1 <= lr_4_7_d0;
       lr_4_7_d0 <= l_4_6;
-      p_4_7 <= \p$652 ;
+      p_4_7 <= \p$613 ;
+      lf_4_6_d0 <= lr_4_6_d2;
       lr_4_6_d2 <= lr_4_6_d1;
       lr_4_6_d1 <= lr_4_6_d0;
       lr_4_6_d0 <= l_4_5;
-      p_4_6 <= \p$639 ;
+      p_4_6 <= \p$601 ;
       l_4_6 <= l_4_5;
       a_4_6 <= a_4_5;
+      lf_4_5_d0 <= lr_4_5_d2;
       lr_4_5_d2 <= lr_4_5_d1;
       lr_4_5_d1 <= lr_4_5_d0;
       lr_4_5_d0 <= l_4_4;
-      p_4_5 <= \p$626 ;
+      p_4_5 <= \p$589 ;
       l_4_5 <= l_4_4;
       a_4_5 <= a_4_4;
+      lf_4_4_d0 <= lr_4_4_d2;
       lr_4_4_d2 <= lr_4_4_d1;
       lr_4_4_d1 <= lr_4_4_d0;
       lr_4_4_d0 <= l_4_3;
-      p_4_4 <= \p$613 ;
+      p_4_4 <= \p$577 ;
       l_4_4 <= l_4_3;
       a_4_4 <= a_4_3;
+      lf_4_3_d0 <= lr_4_3_d2;
       lr_4_3_d2 <= lr_4_3_d1;
       lr_4_3_d1 <= lr_4_3_d0;
       lr_4_3_d0 <= l_4_2;
-      p_4_3 <= \p$600 ;
+      p_4_3 <= \p$565 ;
       l_4_3 <= l_4_2;
       a_4_3 <= a_4_2;
+      lf_4_2_d0 <= lr_4_2_d2;
       lr_4_2_d2 <= lr_4_2_d1;
       lr_4_2_d1 <= lr_4_2_d0;
       lr_4_2_d0 <= l_4_1;
-      p_4_2 <= \p$587 ;
+      p_4_2 <= \p$553 ;
       l_4_2 <= l_4_1;
       a_4_2 <= a_4_1;
+      lf_4_1_d0 <= lr_4_1_d2;
       lr_4_1_d2 <= lr_4_1_d1;
       lr_4_1_d1 <= lr_4_1_d0;
       lr_4_1_d0 <= l_4_0;
-      p_4_1 <= \p$574 ;
+      p_4_1 <= \p$541 ;
       l_4_1 <= l_4_0;
       a_4_1 <= a_4_0;
+      lf_4_0_d0 <= lr_4_0_d2;
       lr_4_0_d2 <= lr_4_0_d1;
       lr_4_0_d1 <= lr_4_0_d0;
       lr_4_0_d0 <= skew_l4_d3;
-      p_4_0 <= \p$561 ;
+      p_4_0 <= \p$529 ;
       l_4_0 <= skew_l4_d3;
       a_4_0 <= skew_a4_d3;
+      lf_3_7_d0 <= lr_3_7_d2;
       lr_3_7_d2 <= lr_3_7_d1;
       lr_3_7_d1 <= lr_3_7_d0;
       lr_3_7_d0 <= l_3_6;
-      p_3_7 <= \p$548 ;
+      p_3_7 <= \p$517 ;
+      lf_3_6_d0 <= lr_3_6_d2;
       lr_3_6_d2 <= lr_3_6_d1;
       lr_3_6_d1 <= lr_3_6_d0;
       lr_3_6_d0 <= l_3_5;
-      p_3_6 <= \p$535 ;
+      p_3_6 <= \p$505 ;
       l_3_6 <= l_3_5;
       a_3_6 <= a_3_5;
+      lf_3_5_d0 <= lr_3_5_d2;
       lr_3_5_d2 <= lr_3_5_d1;
       lr_3_5_d1 <= lr_3_5_d0;
       lr_3_5_d0 <= l_3_4;
-      p_3_5 <= \p$522 ;
+      p_3_5 <= \p$493 ;
       l_3_5 <= l_3_4;
       a_3_5 <= a_3_4;
+      lf_3_4_d0 <= lr_3_4_d2;
       lr_3_4_d2 <= lr_3_4_d1;
       lr_3_4_d1 <= lr_3_4_d0;
       lr_3_4_d0 <= l_3_3;
-      p_3_4 <= \p$509 ;
+      p_3_4 <= \p$481 ;
       l_3_4 <= l_3_3;
       a_3_4 <= a_3_3;
+      lf_3_3_d0 <= lr_3_3_d2;
       lr_3_3_d2 <= lr_3_3_d1;
       lr_3_3_d1 <= lr_3_3_d0;
       lr_3_3_d0 <= l_3_2;
-      p_3_3 <= \p$496 ;
+      p_3_3 <= \p$469 ;
       l_3_3 <= l_3_2;
       a_3_3 <= a_3_2;
+      lf_3_2_d0 <= lr_3_2_d2;
       lr_3_2_d2 <= lr_3_2_d1;
       lr_3_2_d1 <= lr_3_2_d0;
       lr_3_2_d0 <= l_3_1;
-      p_3_2 <= \p$483 ;
+      p_3_2 <= \p$457 ;
       l_3_2 <= l_3_1;
       a_3_2 <= a_3_1;
+      lf_3_1_d0 <= lr_3_1_d2;
       lr_3_1_d2 <= lr_3_1_d1;
       lr_3_1_d1 <= lr_3_1_d0;
       lr_3_1_d0 <= l_3_0;
-      p_3_1 <= \p$470 ;
+      p_3_1 <= \p$445 ;
       l_3_1 <= l_3_0;
       a_3_1 <= a_3_0;
+      lf_3_0_d0 <= lr_3_0_d2;
       lr_3_0_d2 <= lr_3_0_d1;
       lr_3_0_d1 <= lr_3_0_d0;
       lr_3_0_d0 <= skew_l3_d2;
-      p_3_0 <= \p$457 ;
+      p_3_0 <= \p$433 ;
       l_3_0 <= skew_l3_d2;
       a_3_0 <= skew_a3_d2;
+      lf_2_7_d0 <= lr_2_7_d2;
       lr_2_7_d2 <= lr_2_7_d1;
       lr_2_7_d1 <= lr_2_7_d0;
       lr_2_7_d0 <= l_2_6;
-      p_2_7 <= \p$444 ;
+      p_2_7 <= \p$421 ;
+      lf_2_6_d0 <= lr_2_6_d2;
       lr_2_6_d2 <= lr_2_6_d1;
       lr_2_6_d1 <= lr_2_6_d0;
       lr_2_6_d0 <= l_2_5;
-      p_2_6 <= \p$431 ;
+      p_2_6 <= \p$409 ;
       l_2_6 <= l_2_5;
       a_2_6 <= a_2_5;
+      lf_2_5_d0 <= lr_2_5_d2;
       lr_2_5_d2 <= lr_2_5_d1;
       lr_2_5_d1 <= lr_2_5_d0;
       lr_2_5_d0 <= l_2_4;
-      p_2_5 <= \p$418 ;
+      p_2_5 <= \p$397 ;
       l_2_5 <= l_2_4;
       a_2_5 <= a_2_4;
+      lf_2_4_d0 <= lr_2_4_d2;
       lr_2_4_d2 <= lr_2_4_d1;
       lr_2_4_d1 <= lr_2_4_d0;
       lr_2_4_d0 <= l_2_3;
-      p_2_4 <= \p$405 ;
+      p_2_4 <= \p$385 ;
       l_2_4 <= l_2_3;
       a_2_4 <= a_2_3;
+      lf_2_3_d0 <= lr_2_3_d2;
       lr_2_3_d2 <= lr_2_3_d1;
       lr_2_3_d1 <= lr_2_3_d0;
       lr_2_3_d0 <= l_2_2;
-      p_2_3 <= \p$392 ;
+      p_2_3 <= \p$373 ;
       l_2_3 <= l_2_2;
       a_2_3 <= a_2_2;
+      lf_2_2_d0 <= lr_2_2_d2;
       lr_2_2_d2 <= lr_2_2_d1;
       lr_2_2_d1 <= lr_2_2_d0;
       lr_2_2_d0 <= l_2_1;
-      p_2_2 <= \p$379 ;
+      p_2_2 <= \p$361 ;
       l_2_2 <= l_2_1;
       a_2_2 <= a_2_1;
+      lf_2_1_d0 <= lr_2_1_d2;
       lr_2_1_d2 <= lr_2_1_d1;
       lr_2_1_d1 <= lr_2_1_d0;
       lr_2_1_d0 <= l_2_0;
-      p_2_1 <= \p$366 ;
+      p_2_1 <= \p$349 ;
       l_2_1 <= l_2_0;
       a_2_1 <= a_2_0;
+      lf_2_0_d0 <= lr_2_0_d2;
       lr_2_0_d2 <= lr_2_0_d1;
       lr_2_0_d1 <= lr_2_0_d0;
       lr_2_0_d0 <= skew_l2_d1;
-      p_2_0 <= \p$353 ;
+      p_2_0 <= \p$337 ;
       l_2_0 <= skew_l2_d1;
       a_2_0 <= skew_a2_d1;
+      lf_1_7_d0 <= lr_1_7_d2;
       lr_1_7_d2 <= lr_1_7_d1;
       lr_1_7_d1 <= lr_1_7_d0;
       lr_1_7_d0 <= l_1_6;
-      p_1_7 <= \p$340 ;
+      p_1_7 <= \p$325 ;
+      lf_1_6_d0 <= lr_1_6_d2;
       lr_1_6_d2 <= lr_1_6_d1;
       lr_1_6_d1 <= lr_1_6_d0;
       lr_1_6_d0 <= l_1_5;
-      p_1_6 <= \p$327 ;
+      p_1_6 <= \p$313 ;
       l_1_6 <= l_1_5;
       a_1_6 <= a_1_5;
+      lf_1_5_d0 <= lr_1_5_d2;
       lr_1_5_d2 <= lr_1_5_d1;
       lr_1_5_d1 <= lr_1_5_d0;
       lr_1_5_d0 <= l_1_4;
-      p_1_5 <= \p$314 ;
+      p_1_5 <= \p$301 ;
       l_1_5 <= l_1_4;
       a_1_5 <= a_1_4;
+      lf_1_4_d0 <= lr_1_4_d2;
       lr_1_4_d2 <= lr_1_4_d1;
       lr_1_4_d1 <= lr_1_4_d0;
       lr_1_4_d0 <= l_1_3;
-      p_1_4 <= \p$301 ;
+      p_1_4 <= \p$289 ;
       l_1_4 <= l_1_3;
       a_1_4 <= a_1_3;
+      lf_1_3_d0 <= lr_1_3_d2;
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
-      p_1_3 <= \p$288 ;
+      p_1_3 <= \p$277 ;
       l_1_3 <= l_1_2;
       a_1_3 <= a_1_2;
+      lf_1_2_d0 <= lr_1_2_d2;
       lr_1_2_d2 <= lr_1_2_d1;
       lr_1_2_d1 <= lr_1_2_d0;
       lr_1_2_d0 <= l_1_1;
-      p_1_2 <= \p$275 ;
+      p_1_2 <= \p$265 ;
       l_1_2 <= l_1_1;
       a_1_2 <= a_1_1;
+      lf_1_1_d0 <= lr_1_1_d2;
       lr_1_1_d2 <= lr_1_1_d1;
       lr_1_1_d1 <= lr_1_1_d0;
       lr_1_1_d0 <= l_1_0;
-      p_1_1 <= \p$262 ;
+      p_1_1 <= \p$253 ;
       l_1_1 <= l_1_0;
       a_1_1 <= a_1_0;
+      lf_1_0_d0 <= lr_1_0_d2;
       lr_1_0_d2 <= lr_1_0_d1;
       lr_1_0_d1 <= lr_1_0_d0;
       lr_1_0_d0 <= skew_l1_d0;
-      p_1_0 <= \p$249 ;
+      p_1_0 <= \p$241 ;
       l_1_0 <= skew_l1_d0;
       a_1_0 <= skew_a1_d0;
+      lf_0_7_d0 <= lr_0_7_d2;
       lr_0_7_d2 <= lr_0_7_d1;
       lr_0_7_d1 <= lr_0_7_d0;
       lr_0_7_d0 <= l_0_6;
-      p_0_7 <= \p$236 ;
+      p_0_7 <= \p$229 ;
+      lf_0_6_d0 <= lr_0_6_d2;
       lr_0_6_d2 <= lr_0_6_d1;
       lr_0_6_d1 <= lr_0_6_d0;
       lr_0_6_d0 <= l_0_5;
-      p_0_6 <= \p$223 ;
+      p_0_6 <= \p$217 ;
       l_0_6 <= l_0_5;
       a_0_6 <= a_0_5;
+      lf_0_5_d0 <= lr_0_5_d2;
       lr_0_5_d2 <= lr_0_5_d1;
       lr_0_5_d1 <= lr_0_5_d0;
       lr_0_5_d0 <= l_0_4;
-      p_0_5 <= \p$210 ;
+      p_0_5 <= \p$205 ;
       l_0_5 <= l_0_4;
       a_0_5 <= a_0_4;
+      lf_0_4_d0 <= lr_0_4_d2;
       lr_0_4_d2 <= lr_0_4_d1;
       lr_0_4_d1 <= lr_0_4_d0;
       lr_0_4_d0 <= l_0_3;
-      p_0_4 <= \p$197 ;
+      p_0_4 <= \p$193 ;
       l_0_4 <= l_0_3;
       a_0_4 <= a_0_3;
+      lf_0_3_d0 <= lr_0_3_d2;
       lr_0_3_d2 <= lr_0_3_d1;
       lr_0_3_d1 <= lr_0_3_d0;
       lr_0_3_d0 <= l_0_2;
-      p_0_3 <= \p$184 ;
+      p_0_3 <= \p$181 ;
       l_0_3 <= l_0_2;
       a_0_3 <= a_0_2;
+      lf_0_2_d0 <= lr_0_2_d2;
       lr_0_2_d2 <= lr_0_2_d1;
       lr_0_2_d1 <= lr_0_2_d0;
       lr_0_2_d0 <= l_0_1;
-      p_0_2 <= \p$171 ;
+      p_0_2 <= \p$169 ;
       l_0_2 <= l_0_1;
       a_0_2 <= a_0_1;
+      lf_0_1_d0 <= lr_0_1_d2;
       lr_0_1_d2 <= lr_0_1_d1;
       lr_0_1_d1 <= lr_0_1_d0;
       lr_0_1_d0 <= l_0_0;
-      p_0_1 <= \p$158 ;
+      p_0_1 <= \p$157 ;
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
+      lf_0_0_d0 <= lr_0_0_d2;
       lr_0_0_d2 <= lr_0_0_d1;
       lr_0_0_d1 <= lr_0_0_d0;
       lr_0_0_d0 <= in_last2;
@@ -4671,522 +5183,202 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
-    if (_0065_) begin
+    if (_065_) begin
       drain_row <= 3'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
     end
-    if (lr_7_7_d2) begin
-      out_7_7 <= $signed(acc_7_7) + $signed(p_7_7);
-    end
-    if (_0066_) begin
-      acc_7_7 <= 26'h0000000;
-    end else begin
-      acc_7_7 <= $signed(acc_7_7) + $signed(p_7_7);
+    if (lf_7_7_d0) begin
+      out_7_7 <= \acc$908 ;
     end
-    if (lr_7_6_d2) begin
-      out_7_6 <= $signed(acc_7_6) + $signed(p_7_6);
-    end
-    if (_0067_) begin
-      acc_7_6 <= 26'h0000000;
-    end else begin
-      acc_7_6 <= $signed(acc_7_6) + $signed(p_7_6);
+    if (lf_7_6_d0) begin
+      out_7_6 <= \acc$896 ;
     end
-    if (lr_7_5_d2) begin
-      out_7_5 <= $signed(acc_7_5) + $signed(p_7_5);
-    end
-    if (_0068_) begin
-      acc_7_5 <= 26'h0000000;
-    end else begin
-      acc_7_5 <= $signed(acc_7_5) + $signed(p_7_5);
+    if (lf_7_5_d0) begin
+      out_7_5 <= \acc$884 ;
     end
-    if (lr_7_4_d2) begin
-      out_7_4 <= $signed(acc_7_4) + $signed(p_7_4);
-    end
-    if (_0069_) begin
-      acc_7_4 <= 26'h0000000;
-    end else begin
-      acc_7_4 <= $signed(acc_7_4) + $signed(p_7_4);
+    if (lf_7_4_d0) begin
+      out_7_4 <= \acc$872 ;
     end
-    if (lr_7_3_d2) begin
-      out_7_3 <= $signed(acc_7_3) + $signed(p_7_3);
-    end
-    if (_0070_) begin
-      acc_7_3 <= 26'h0000000;
-    end else begin
-      acc_7_3 <= $signed(acc_7_3) + $signed(p_7_3);
+    if (lf_7_3_d0) begin
+      out_7_3 <= \acc$860 ;
     end
-    if (lr_7_2_d2) begin
-      out_7_2 <= $signed(acc_7_2) + $signed(p_7_2);
-    end
-    if (_0071_) begin
-      acc_7_2 <= 26'h0000000;
-    end else begin
-      acc_7_2 <= $signed(acc_7_2) + $signed(p_7_2);
+    if (lf_7_2_d0) begin
+      out_7_2 <= \acc$848 ;
     end
-    if (lr_7_1_d2) begin
-      out_7_1 <= $signed(acc_7_1) + $signed(p_7_1);
-    end
-    if (_0072_) begin
-      acc_7_1 <= 26'h0000000;
-    end else begin
-      acc_7_1 <= $signed(acc_7_1) + $signed(p_7_1);
+    if (lf_7_1_d0) begin
+      out_7_1 <= \acc$836 ;
     end
-    if (lr_7_0_d2) begin
-      out_7_0 <= $signed(acc_7_0) + $signed(p_7_0);
-    end
-    if (_0073_) begin
-      acc_7_0 <= 26'h0000000;
-    end else begin
-      acc_7_0 <= $signed(acc_7_0) + $signed(p_7_0);
+    if (lf_7_0_d0) begin
+      out_7_0 <= \acc$824 ;
     end
-    if (lr_6_7_d2) begin
-      out_6_7 <= $signed(acc_6_7) + $signed(p_6_7);
-    end
-    if (_0074_) begin
-      acc_6_7 <= 26'h0000000;
-    end else begin
-      acc_6_7 <= $signed(acc_6_7) + $signed(p_6_7);
+    if (lf_6_7_d0) begin
+      out_6_7 <= \acc$812 ;
     end
-    if (lr_6_6_d2) begin
-      out_6_6 <= $signed(acc_6_6) + $signed(p_6_6);
-    end
-    if (_0075_) begin
-      acc_6_6 <= 26'h0000000;
-    end else begin
-      acc_6_6 <= $signed(acc_6_6) + $signed(p_6_6);
+    if (lf_6_6_d0) begin
+      out_6_6 <= \acc$800 ;
     end
-    if (lr_6_5_d2) begin
-      out_6_5 <= $signed(acc_6_5) + $signed(p_6_5);
-    end
-    if (_0076_) begin
-      acc_6_5 <= 26'h0000000;
-    end else begin
-      acc_6_5 <= $signed(acc_6_5) + $signed(p_6_5);
+    if (lf_6_5_d0) begin
+      out_6_5 <= \acc$788 ;
     end
-    if (lr_6_4_d2) begin
-      out_6_4 <= $signed(acc_6_4) + $signed(p_6_4);
-    end
-    if (_0077_) begin
-      acc_6_4 <= 26'h0000000;
-    end else begin
-      acc_6_4 <= $signed(acc_6_4) + $signed(p_6_4);
+    if (lf_6_4_d0) begin
+      out_6_4 <= \acc$776 ;
     end
-    if (lr_6_3_d2) begin
-      out_6_3 <= $signed(acc_6_3) + $signed(p_6_3);
-    end
-    if (_0078_) begin
-      acc_6_3 <= 26'h0000000;
-    end else begin
-      acc_6_3 <= $signed(acc_6_3) + $signed(p_6_3);
+    if (lf_6_3_d0) begin
+      out_6_3 <= \acc$764 ;
     end
-    if (lr_6_2_d2) begin
-      out_6_2 <= $signed(acc_6_2) + $signed(p_6_2);
-    end
-    if (_0079_) begin
-      acc_6_2 <= 26'h0000000;
-    end else begin
-      acc_6_2 <= $signed(acc_6_2) + $signed(p_6_2);
+    if (lf_6_2_d0) begin
+      out_6_2 <= \acc$752 ;
     end
-    if (lr_6_1_d2) begin
-      out_6_1 <= $signed(acc_6_1) + $signed(p_6_1);
-    end
-    if (_0080_) begin
-      acc_6_1 <= 26'h0000000;
-    end else begin
-      acc_6_1 <= $signed(acc_6_1) + $signed(p_6_1);
+    if (lf_6_1_d0) begin
+      out_6_1 <= \acc$740 ;
     end
-    if (lr_6_0_d2) begin
-      out_6_0 <= $signed(acc_6_0) + $signed(p_6_0);
-    end
-    if (_0081_) begin
-      acc_6_0 <= 26'h0000000;
-    end else begin
-      acc_6_0 <= $signed(acc_6_0) + $signed(p_6_0);
+    if (lf_6_0_d0) begin
+      out_6_0 <= \acc$728 ;
     end
-    if (lr_5_7_d2) begin
-      out_5_7 <= $signed(acc_5_7) + $signed(p_5_7);
-    end
-    if (_0082_) begin
-      acc_5_7 <= 26'h0000000;
-    end else begin
-      acc_5_7 <= $signed(acc_5_7) + $signed(p_5_7);
+    if (lf_5_7_d0) begin
+      out_5_7 <= \acc$716 ;
     end
-    if (lr_5_6_d2) begin
-      out_5_6 <= $signed(acc_5_6) + $signed(p_5_6);
-    end
-    if (_0083_) begin
-      acc_5_6 <= 26'h0000000;
-    end else begin
-      acc_5_6 <= $signed(acc_5_6) + $signed(p_5_6);
+    if (lf_5_6_d0) begin
+      out_5_6 <= \acc$704 ;
     end
-    if (lr_5_5_d2) begin
-      out_5_5 <= $signed(acc_5_5) + $signed(p_5_5);
-    end
-    if (_0084_) begin
-      acc_5_5 <= 26'h0000000;
-    end else begin
-      acc_5_5 <= $signed(acc_5_5) + $signed(p_5_5);
+    if (lf_5_5_d0) begin
+      out_5_5 <= \acc$692 ;
     end
-    if (lr_5_4_d2) begin
-      out_5_4 <= $signed(acc_5_4) + $signed(p_5_4);
-    end
-    if (_0085_) begin
-      acc_5_4 <= 26'h0000000;
-    end else begin
-      acc_5_4 <= $signed(acc_5_4) + $signed(p_5_4);
+    if (lf_5_4_d0) begin
+      out_5_4 <= \acc$680 ;
     end
-    if (lr_5_3_d2) begin
-      out_5_3 <= $signed(acc_5_3) + $signed(p_5_3);
-    end
-    if (_0086_) begin
-      acc_5_3 <= 26'h0000000;
-    end else begin
-      acc_5_3 <= $signed(acc_5_3) + $signed(p_5_3);
+    if (lf_5_3_d0) begin
+      out_5_3 <= \acc$668 ;
     end
-    if (lr_5_2_d2) begin
-      out_5_2 <= $signed(acc_5_2) + $signed(p_5_2);
-    end
-    if (_0087_) begin
-      acc_5_2 <= 26'h0000000;
-    end else begin
-      acc_5_2 <= $signed(acc_5_2) + $signed(p_5_2);
+    if (lf_5_2_d0) begin
+      out_5_2 <= \acc$656 ;
     end
-    if (lr_5_1_d2) begin
-      out_5_1 <= $signed(acc_5_1) + $signed(p_5_1);
-    end
-    if (_0088_) begin
-      acc_5_1 <= 26'h0000000;
-    end else begin
-      acc_5_1 <= $signed(acc_5_1) + $signed(p_5_1);
+    if (lf_5_1_d0) begin
+      out_5_1 <= \acc$644 ;
     end
-    if (lr_5_0_d2) begin
-      out_5_0 <= $signed(acc_5_0) + $signed(p_5_0);
-    end
-    if (_0089_) begin
-      acc_5_0 <= 26'h0000000;
-    end else begin
-      acc_5_0 <= $signed(acc_5_0) + $signed(p_5_0);
+    if (lf_5_0_d0) begin
+      out_5_0 <= \acc$632 ;
     end
-    if (lr_4_7_d2) begin
-      out_4_7 <= $signed(acc_4_7) + $signed(p_4_7);
-    end
-    if (_0090_) begin
-      acc_4_7 <= 26'h0000000;
-    end else begin
-      acc_4_7 <= $signed(acc_4_7) + $signed(p_4_7);
+    if (lf_4_7_d0) begin
+      out_4_7 <= \acc$620 ;
     end
-    if (lr_4_6_d2) begin
-      out_4_6 <= $signed(acc_4_6) + $signed(p_4_6);
-    end
-    if (_0091_) begin
-      acc_4_6 <= 26'h0000000;
-    end else begin
-      acc_4_6 <= $signed(acc_4_6) + $signed(p_4_6);
+    if (lf_4_6_d0) begin
+      out_4_6 <= \acc$608 ;
     end
-    if (lr_4_5_d2) begin
-      out_4_5 <= $signed(acc_4_5) + $signed(p_4_5);
-    end
-    if (_0092_) begin
-      acc_4_5 <= 26'h0000000;
-    end else begin
-      acc_4_5 <= $signed(acc_4_5) + $signed(p_4_5);
+    if (lf_4_5_d0) begin
+      out_4_5 <= \acc$596 ;
     end
-    if (lr_4_4_d2) begin
-      out_4_4 <= $signed(acc_4_4) + $signed(p_4_4);
-    end
-    if (_0093_) begin
-      acc_4_4 <= 26'h0000000;
-    end else begin
-      acc_4_4 <= $signed(acc_4_4) + $signed(p_4_4);
+    if (lf_4_4_d0) begin
+      out_4_4 <= \acc$584 ;
     end
-    if (lr_4_3_d2) begin
-      out_4_3 <= $signed(acc_4_3) + $signed(p_4_3);
-    end
-    if (_0094_) begin
-      acc_4_3 <= 26'h0000000;
-    end else begin
-      acc_4_3 <= $signed(acc_4_3) + $signed(p_4_3);
+    if (lf_4_3_d0) begin
+      out_4_3 <= \acc$572 ;
     end
-    if (lr_4_2_d2) begin
-      out_4_2 <= $signed(acc_4_2) + $signed(p_4_2);
-    end
-    if (_0095_) begin
-      acc_4_2 <= 26'h0000000;
-    end else begin
-      acc_4_2 <= $signed(acc_4_2) + $signed(p_4_2);
+    if (lf_4_2_d0) begin
+      out_4_2 <= \acc$560 ;
     end
-    if (lr_4_1_d2) begin
-      out_4_1 <= $signed(acc_4_1) + $signed(p_4_1);
-    end
-    if (_0096_) begin
-      acc_4_1 <= 26'h0000000;
-    end else begin
-      acc_4_1 <= $signed(acc_4_1) + $signed(p_4_1);
+    if (lf_4_1_d0) begin
+      out_4_1 <= \acc$548 ;
     end
-    if (lr_4_0_d2) begin
-      out_4_0 <= $signed(acc_4_0) + $signed(p_4_0);
-    end
-    if (_0097_) begin
-      acc_4_0 <= 26'h0000000;
-    end else begin
-      acc_4_0 <= $signed(acc_4_0) + $signed(p_4_0);
+    if (lf_4_0_d0) begin
+      out_4_0 <= \acc$536 ;
     end
-    if (lr_3_7_d2) begin
-      out_3_7 <= $signed(acc_3_7) + $signed(p_3_7);
-    end
-    if (_0098_) begin
-      acc_3_7 <= 26'h0000000;
-    end else begin
-      acc_3_7 <= $signed(acc_3_7) + $signed(p_3_7);
+    if (lf_3_7_d0) begin
+      out_3_7 <= \acc$524 ;
     end
-    if (lr_3_6_d2) begin
-      out_3_6 <= $signed(acc_3_6) + $signed(p_3_6);
-    end
-    if (_0099_) begin
-      acc_3_6 <= 26'h0000000;
-    end else begin
-      acc_3_6 <= $signed(acc_3_6) + $signed(p_3_6);
+    if (lf_3_6_d0) begin
+      out_3_6 <= \acc$512 ;
     end
-    if (lr_3_5_d2) begin
-      out_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
-    end
-    if (_0100_) begin
-      acc_3_5 <= 26'h0000000;
-    end else begin
-      acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
+    if (lf_3_5_d0) begin
+      out_3_5 <= \acc$500 ;
     end
-    if (lr_3_4_d2) begin
-      out_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
-    end
-    if (_0101_) begin
-      acc_3_4 <= 26'h0000000;
-    end else begin
-      acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
+    if (lf_3_4_d0) begin
+      out_3_4 <= \acc$488 ;
     end
-    if (lr_3_3_d2) begin
-      out_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
-    end
-    if (_0102_) begin
-      acc_3_3 <= 26'h0000000;
-    end else begin
-      acc_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
+    if (lf_3_3_d0) begin
+      out_3_3 <= \acc$476 ;
     end
-    if (lr_3_2_d2) begin
-      out_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
-    end
-    if (_0103_) begin
-      acc_3_2 <= 26'h0000000;
-    end else begin
-      acc_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
+    if (lf_3_2_d0) begin
+      out_3_2 <= \acc$464 ;
     end
-    if (lr_3_1_d2) begin
-      out_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
-    end
-    if (_0104_) begin
-      acc_3_1 <= 26'h0000000;
-    end else begin
-      acc_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
+    if (lf_3_1_d0) begin
+      out_3_1 <= \acc$452 ;
     end
-    if (lr_3_0_d2) begin
-      out_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
-    end
-    if (_0105_) begin
-      acc_3_0 <= 26'h0000000;
-    end else begin
-      acc_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
+    if (lf_3_0_d0) begin
+      out_3_0 <= \acc$440 ;
     end
-    if (lr_2_7_d2) begin
-      out_2_7 <= $signed(acc_2_7) + $signed(p_2_7);
-    end
-    if (_0106_) begin
-      acc_2_7 <= 26'h0000000;
-    end else begin
-      acc_2_7 <= $signed(acc_2_7) + $signed(p_2_7);
+    if (lf_2_7_d0) begin
+      out_2_7 <= \acc$428 ;
     end
-    if (lr_2_6_d2) begin
-      out_2_6 <= $signed(acc_2_6) + $signed(p_2_6);
-    end
-    if (_0107_) begin
-      acc_2_6 <= 26'h0000000;
-    end else begin
-      acc_2_6 <= $signed(acc_2_6) + $signed(p_2_6);
+    if (lf_2_6_d0) begin
+      out_2_6 <= \acc$416 ;
     end
-    if (lr_2_5_d2) begin
-      out_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
-    end
-    if (_0108_) begin
-      acc_2_5 <= 26'h0000000;
-    end else begin
-      acc_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
+    if (lf_2_5_d0) begin
+      out_2_5 <= \acc$404 ;
     end
-    if (lr_2_4_d2) begin
-      out_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
-    end
-    if (_0109_) begin
-      acc_2_4 <= 26'h0000000;
-    end else begin
-      acc_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
+    if (lf_2_4_d0) begin
+      out_2_4 <= \acc$392 ;
     end
-    if (lr_2_3_d2) begin
-      out_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
-    end
-    if (_0110_) begin
-      acc_2_3 <= 26'h0000000;
-    end else begin
-      acc_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
+    if (lf_2_3_d0) begin
+      out_2_3 <= \acc$380 ;
     end
-    if (lr_2_2_d2) begin
-      out_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
-    end
-    if (_0111_) begin
-      acc_2_2 <= 26'h0000000;
-    end else begin
-      acc_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
+    if (lf_2_2_d0) begin
+      out_2_2 <= \acc$368 ;
     end
-    if (lr_2_1_d2) begin
-      out_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
-    end
-    if (_0112_) begin
-      acc_2_1 <= 26'h0000000;
-    end else begin
-      acc_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
+    if (lf_2_1_d0) begin
+      out_2_1 <= \acc$356 ;
     end
-    if (lr_2_0_d2) begin
-      out_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
-    end
-    if (_0113_) begin
-      acc_2_0 <= 26'h0000000;
-    end else begin
-      acc_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
+    if (lf_2_0_d0) begin
+      out_2_0 <= \acc$344 ;
     end
-    if (lr_1_7_d2) begin
-      out_1_7 <= $signed(acc_1_7) + $signed(p_1_7);
-    end
-    if (_0114_) begin
-      acc_1_7 <= 26'h0000000;
-    end else begin
-      acc_1_7 <= $signed(acc_1_7) + $signed(p_1_7);
+    if (lf_1_7_d0) begin
+      out_1_7 <= \acc$332 ;
     end
-    if (lr_1_6_d2) begin
-      out_1_6 <= $signed(acc_1_6) + $signed(p_1_6);
-    end
-    if (_0115_) begin
-      acc_1_6 <= 26'h0000000;
-    end else begin
-      acc_1_6 <= $signed(acc_1_6) + $signed(p_1_6);
+    if (lf_1_6_d0) begin
+      out_1_6 <= \acc$320 ;
     end
-    if (lr_1_5_d2) begin
-      out_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
-    end
-    if (_0116_) begin
-      acc_1_5 <= 26'h0000000;
-    end else begin
-      acc_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
+    if (lf_1_5_d0) begin
+      out_1_5 <= \acc$308 ;
     end
-    if (lr_1_4_d2) begin
-      out_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
-    end
-    if (_0117_) begin
-      acc_1_4 <= 26'h0000000;
-    end else begin
-      acc_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
-    end
-    if (lr_1_3_d2) begin
-      out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
-    end
-    if (_0118_) begin
-      acc_1_3 <= 26'h0000000;
-    end else begin
-      acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
-    end
-    if (lr_1_2_d2) begin
-      out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
-    end
-    if (_0119_) begin
-      acc_1_2 <= 26'h0000000;
-    end else begin
-      acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
-    end
-    if (lr_1_1_d2) begin
-      out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
-    end
-    if (_0120_) begin
-      acc_1_1 <= 26'h0000000;
-    end else begin
-      acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
-    end
-    if (lr_1_0_d2) begin
-      out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
-    end
-    if (_0121_) begin
-      acc_1_0 <= 26'h0000000;
-    end else begin
-      acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
-    end
-    if (lr_0_7_d2) begin
-      out_0_7 <= $signed(acc_0_7) + $signed(p_0_7);
-    end
-    if (_0122_) begin
-      acc_0_7 <= 26'h0000000;
-    end else begin
-      acc_0_7 <= $signed(acc_0_7) + $signed(p_0_7);
-    end
-    if (lr_0_6_d2) begin
-      out_0_6 <= $signed(acc_0_6) + $signed(p_0_6);
-    end
-    if (_0123_) begin
-      acc_0_6 <= 26'h0000000;
-    end else begin
-      acc_0_6 <= $signed(acc_0_6) + $signed(p_0_6);
-    end
-    if (lr_0_5_d2) begin
-      out_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
-    end
-    if (_0124_) begin
-      acc_0_5 <= 26'h0000000;
-    end else begin
-      acc_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
-    end
-    if (lr_0_4_d2) begin
-      out_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
-    end
-    if (_0125_) begin
-      acc_0_4 <= 26'h0000000;
-    end else begin
-      acc_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
-    end
-    if (lr_0_3_d2) begin
-      out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
-    end
-    if (_0126_) begin
-      acc_0_3 <= 26'h0000000;
-    end else begin
-      acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
-    end
-    if (lr_0_2_d2) begin
-      out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
-    end
-    if (_0127_) begin
-      acc_0_2 <= 26'h0000000;
-    end else begin
-      acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
-    end
-    if (lr_0_1_d2) begin
-      out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
-    end
-    if (_0128_) begin
-      acc_0_1 <= 26'h0000000;
-    end else begin
-      acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
-    end
-    if (lr_0_0_d2) begin
-      out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
-    end
-    if (_0129_) begin
-      acc_0_0 <= 26'h0000000;
-    end else begin
-      acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
+    if (lf_1_4_d0) begin
+      out_1_4 <= \acc$296 ;
+    end
+    if (lf_1_3_d0) begin
+      out_1_3 <= \acc$284 ;
+    end
+    if (lf_1_2_d0) begin
+      out_1_2 <= \acc$272 ;
+    end
+    if (lf_1_1_d0) begin
+      out_1_1 <= \acc$260 ;
+    end
+    if (lf_1_0_d0) begin
+      out_1_0 <= \acc$248 ;
+    end
+    if (lf_0_7_d0) begin
+      out_0_7 <= \acc$236 ;
+    end
+    if (lf_0_6_d0) begin
+      out_0_6 <= \acc$224 ;
+    end
+    if (lf_0_5_d0) begin
+      out_0_5 <= \acc$212 ;
+    end
+    if (lf_0_4_d0) begin
+      out_0_4 <= \acc$200 ;
+    end
+    if (lf_0_3_d0) begin
+      out_0_3 <= \acc$188 ;
+    end
+    if (lf_0_2_d0) begin
+      out_0_2 <= \acc$176 ;
+    end
+    if (lf_0_1_d0) begin
+      out_0_1 <= \acc$164 ;
+    end
+    if (lf_0_0_d0) begin
+      out_0_0 <= acc;
     end
     if (in_idle2) begin
       skew_w7_d0 <= 8'h00;
@@ -5205,47 +5397,47 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in2_w2;
       skew_w1_d0 <= in2_w1;
     end
-    if (_0130_) begin
+    if (_066_) begin
       skew_a7_d0 <= 8'h00;
     end else begin
       skew_a7_d0 <= in2_a7;
     end
-    if (_0131_) begin
+    if (_067_) begin
       skew_a6_d0 <= 8'h00;
     end else begin
       skew_a6_d0 <= in2_a6;
     end
-    if (_0132_) begin
+    if (_068_) begin
       skew_a5_d0 <= 8'h00;
     end else begin
       skew_a5_d0 <= in2_a5;
     end
-    if (_0133_) begin
+    if (_069_) begin
       skew_a4_d0 <= 8'h00;
     end else begin
       skew_a4_d0 <= in2_a4;
     end
-    if (_0134_) begin
+    if (_070_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in2_a3;
     end
-    if (_0135_) begin
+    if (_071_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in2_a2;
     end
-    if (_0136_) begin
+    if (_072_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in2_a1;
     end
-    if (_0137_) begin
+    if (_073_) begin
       in2_w0 <= 8'h00;
     end else begin
       in2_w0 <= in_w0;
     end
-    if (_0138_) begin
+    if (_074_) begin
       in2_a0 <= 8'h00;
     end else begin
       in2_a0 <= in_a0;
@@ -5254,7 +5446,18055 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , a, b, clk);
+module \hwq_top.engine.array.acc_0_0 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_0_1 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_0_2 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_0_3 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_0_4 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_0_5 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_0_6 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_0_7 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_1_0 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_1_1 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_1_2 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_1_3 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_1_4 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_1_5 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_1_6 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_1_7 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_2_0 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_2_1 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_2_2 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_2_3 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_2_4 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_2_5 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_2_6 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_2_7 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_3_0 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_3_1 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_3_2 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_3_3 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_3_4 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_3_5 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_3_6 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_3_7 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_4_0 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_4_1 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_4_2 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_4_3 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_4_4 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_4_5 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_4_6 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_4_7 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_5_0 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_5_1 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_5_2 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_5_3 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_5_4 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_5_5 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_5_6 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_5_7 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_6_0 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_6_1 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_6_2 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_6_3 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_6_4 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_6_5 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_6_6 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_6_7 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_7_0 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_7_1 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_7_2 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_7_3 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_7_4 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_7_5 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_7_6 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.acc_7_7 (rst, addend, clear, acc, clk);
+  wire _0_;
+  output [25:0] acc;
+  reg [25:0] acc = 26'h0000000;
+  input [15:0] addend;
+  wire [15:0] addend;
+  wire carry1;
+  wire carry11;
+  wire carry13;
+  wire carry15;
+  wire carry17;
+  wire carry19;
+  wire carry21;
+  wire carry23;
+  wire carry3;
+  wire carry5;
+  wire carry7;
+  wire carry9;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input rst;
+  wire rst;
+  wire [25:0] total;
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu0 (
+    .A0(addend[0]),
+    .A1(addend[1]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(1'h0),
+    .COUT(carry1),
+    .D0(acc[0]),
+    .D1(acc[1]),
+    .S0(total[0]),
+    .S1(total[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu10 (
+    .A0(addend[10]),
+    .A1(addend[11]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry9),
+    .COUT(carry11),
+    .D0(acc[10]),
+    .D1(acc[11]),
+    .S0(total[10]),
+    .S1(total[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu12 (
+    .A0(addend[12]),
+    .A1(addend[13]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry11),
+    .COUT(carry13),
+    .D0(acc[12]),
+    .D1(acc[13]),
+    .S0(total[12]),
+    .S1(total[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu14 (
+    .A0(addend[14]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry13),
+    .COUT(carry15),
+    .D0(acc[14]),
+    .D1(acc[15]),
+    .S0(total[14]),
+    .S1(total[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu16 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry15),
+    .COUT(carry17),
+    .D0(acc[16]),
+    .D1(acc[17]),
+    .S0(total[16]),
+    .S1(total[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu18 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry17),
+    .COUT(carry19),
+    .D0(acc[18]),
+    .D1(acc[19]),
+    .S0(total[18]),
+    .S1(total[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu2 (
+    .A0(addend[2]),
+    .A1(addend[3]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry1),
+    .COUT(carry3),
+    .D0(acc[2]),
+    .D1(acc[3]),
+    .S0(total[2]),
+    .S1(total[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu20 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry19),
+    .COUT(carry21),
+    .D0(acc[20]),
+    .D1(acc[21]),
+    .S0(total[20]),
+    .S1(total[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu22 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry21),
+    .COUT(carry23),
+    .D0(acc[22]),
+    .D1(acc[23]),
+    .S0(total[22]),
+    .S1(total[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu24 (
+    .A0(addend[15]),
+    .A1(addend[15]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry23),
+    .COUT(_0_),
+    .D0(acc[24]),
+    .D1(acc[25]),
+    .S0(total[24]),
+    .S1(total[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu4 (
+    .A0(addend[4]),
+    .A1(addend[5]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry3),
+    .COUT(carry5),
+    .D0(acc[4]),
+    .D1(acc[5]),
+    .S0(total[4]),
+    .S1(total[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu6 (
+    .A0(addend[6]),
+    .A1(addend[7]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry5),
+    .COUT(carry7),
+    .D0(acc[6]),
+    .D1(acc[7]),
+    .S0(total[6]),
+    .S1(total[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) ccu8 (
+    .A0(addend[8]),
+    .A1(addend[9]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(clear),
+    .C1(clear),
+    .CIN(carry7),
+    .COUT(carry9),
+    .D0(acc[8]),
+    .D1(acc[9]),
+    .S0(total[8]),
+    .S1(total[9])
+  );
+  always @(posedge clk) begin
+    if (rst) begin
+      acc <= 26'h0000000;
+    end else begin
+      acc <= total;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_0_0 (rst, \port$492$0 , \port$492$1 , \port$492$2 , \port$492$3 , \port$492$4 , \port$492$5 , \port$492$6 , \port$492$7 , \port$492$8 , \port$492$9 , \port$492$10 , \port$492$11 , \port$492$12 , \port$492$13 , \port$492$14 , \port$492$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -5262,38 +23502,38 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$686$0 , \port$686$1 , \port$686
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$686$0 ;
-  wire \port$686$0 ;
-  output \port$686$1 ;
-  wire \port$686$1 ;
-  output \port$686$10 ;
-  wire \port$686$10 ;
-  output \port$686$11 ;
-  wire \port$686$11 ;
-  output \port$686$12 ;
-  wire \port$686$12 ;
-  output \port$686$13 ;
-  wire \port$686$13 ;
-  output \port$686$14 ;
-  wire \port$686$14 ;
-  output \port$686$15 ;
-  wire \port$686$15 ;
-  output \port$686$2 ;
-  wire \port$686$2 ;
-  output \port$686$3 ;
-  wire \port$686$3 ;
-  output \port$686$4 ;
-  wire \port$686$4 ;
-  output \port$686$5 ;
-  wire \port$686$5 ;
-  output \port$686$6 ;
-  wire \port$686$6 ;
-  output \port$686$7 ;
-  wire \port$686$7 ;
-  output \port$686$8 ;
-  wire \port$686$8 ;
-  output \port$686$9 ;
-  wire \port$686$9 ;
+  output \port$492$0 ;
+  wire \port$492$0 ;
+  output \port$492$1 ;
+  wire \port$492$1 ;
+  output \port$492$10 ;
+  wire \port$492$10 ;
+  output \port$492$11 ;
+  wire \port$492$11 ;
+  output \port$492$12 ;
+  wire \port$492$12 ;
+  output \port$492$13 ;
+  wire \port$492$13 ;
+  output \port$492$14 ;
+  wire \port$492$14 ;
+  output \port$492$15 ;
+  wire \port$492$15 ;
+  output \port$492$2 ;
+  wire \port$492$2 ;
+  output \port$492$3 ;
+  wire \port$492$3 ;
+  output \port$492$4 ;
+  wire \port$492$4 ;
+  output \port$492$5 ;
+  wire \port$492$5 ;
+  output \port$492$6 ;
+  wire \port$492$6 ;
+  output \port$492$7 ;
+  wire \port$492$7 ;
+  output \port$492$8 ;
+  wire \port$492$8 ;
+  output \port$492$9 ;
+  wire \port$492$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -5369,19 +23609,19 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$686$0 , \port$686$1 , \port$686
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$686$0 ),
-    .P1(\port$686$1 ),
-    .P10(\port$686$10 ),
-    .P11(\port$686$11 ),
-    .P12(\port$686$12 ),
-    .P13(\port$686$13 ),
-    .P14(\port$686$14 ),
-    .P15(\port$686$15 ),
+    .P0(\port$492$0 ),
+    .P1(\port$492$1 ),
+    .P10(\port$492$10 ),
+    .P11(\port$492$11 ),
+    .P12(\port$492$12 ),
+    .P13(\port$492$13 ),
+    .P14(\port$492$14 ),
+    .P15(\port$492$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$686$2 ),
+    .P2(\port$492$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -5392,30 +23632,30 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$686$0 , \port$686$1 , \port$686
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$686$3 ),
+    .P3(\port$492$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$686$4 ),
-    .P5(\port$686$5 ),
-    .P6(\port$686$6 ),
-    .P7(\port$686$7 ),
-    .P8(\port$686$8 ),
-    .P9(\port$686$9 ),
+    .P4(\port$492$4 ),
+    .P5(\port$492$5 ),
+    .P6(\port$492$6 ),
+    .P7(\port$492$7 ),
+    .P8(\port$492$8 ),
+    .P9(\port$492$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$686$15 , \port$686$14 , \port$686$13 , \port$686$12 , \port$686$11 , \port$686$10 , \port$686$9 , \port$686$8 , \port$686$7 , \port$686$6 , \port$686$5 , \port$686$4 , \port$686$3 , \port$686$2 , \port$686$1 , \port$686$0  };
+  assign p36[15:0] = { \port$492$15 , \port$492$14 , \port$492$13 , \port$492$12 , \port$492$11 , \port$492$10 , \port$492$9 , \port$492$8 , \port$492$7 , \port$492$6 , \port$492$5 , \port$492$4 , \port$492$3 , \port$492$2 , \port$492$1 , \port$492$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$508$0 , \port$508$1 , \port$508$2 , \port$508$3 , \port$508$4 , \port$508$5 , \port$508$6 , \port$508$7 , \port$508$8 , \port$508$9 , \port$508$10 , \port$508$11 , \port$508$12 , \port$508$13 , \port$508$14 , \port$508$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -5423,38 +23663,38 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$687$0 , \port$687$1 , \port$687
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$687$0 ;
-  wire \port$687$0 ;
-  output \port$687$1 ;
-  wire \port$687$1 ;
-  output \port$687$10 ;
-  wire \port$687$10 ;
-  output \port$687$11 ;
-  wire \port$687$11 ;
-  output \port$687$12 ;
-  wire \port$687$12 ;
-  output \port$687$13 ;
-  wire \port$687$13 ;
-  output \port$687$14 ;
-  wire \port$687$14 ;
-  output \port$687$15 ;
-  wire \port$687$15 ;
-  output \port$687$2 ;
-  wire \port$687$2 ;
-  output \port$687$3 ;
-  wire \port$687$3 ;
-  output \port$687$4 ;
-  wire \port$687$4 ;
-  output \port$687$5 ;
-  wire \port$687$5 ;
-  output \port$687$6 ;
-  wire \port$687$6 ;
-  output \port$687$7 ;
-  wire \port$687$7 ;
-  output \port$687$8 ;
-  wire \port$687$8 ;
-  output \port$687$9 ;
-  wire \port$687$9 ;
+  output \port$508$0 ;
+  wire \port$508$0 ;
+  output \port$508$1 ;
+  wire \port$508$1 ;
+  output \port$508$10 ;
+  wire \port$508$10 ;
+  output \port$508$11 ;
+  wire \port$508$11 ;
+  output \port$508$12 ;
+  wire \port$508$12 ;
+  output \port$508$13 ;
+  wire \port$508$13 ;
+  output \port$508$14 ;
+  wire \port$508$14 ;
+  output \port$508$15 ;
+  wire \port$508$15 ;
+  output \port$508$2 ;
+  wire \port$508$2 ;
+  output \port$508$3 ;
+  wire \port$508$3 ;
+  output \port$508$4 ;
+  wire \port$508$4 ;
+  output \port$508$5 ;
+  wire \port$508$5 ;
+  output \port$508$6 ;
+  wire \port$508$6 ;
+  output \port$508$7 ;
+  wire \port$508$7 ;
+  output \port$508$8 ;
+  wire \port$508$8 ;
+  output \port$508$9 ;
+  wire \port$508$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -5530,19 +23770,19 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$687$0 , \port$687$1 , \port$687
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$687$0 ),
-    .P1(\port$687$1 ),
-    .P10(\port$687$10 ),
-    .P11(\port$687$11 ),
-    .P12(\port$687$12 ),
-    .P13(\port$687$13 ),
-    .P14(\port$687$14 ),
-    .P15(\port$687$15 ),
+    .P0(\port$508$0 ),
+    .P1(\port$508$1 ),
+    .P10(\port$508$10 ),
+    .P11(\port$508$11 ),
+    .P12(\port$508$12 ),
+    .P13(\port$508$13 ),
+    .P14(\port$508$14 ),
+    .P15(\port$508$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$687$2 ),
+    .P2(\port$508$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -5553,30 +23793,30 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$687$0 , \port$687$1 , \port$687
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$687$3 ),
+    .P3(\port$508$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$687$4 ),
-    .P5(\port$687$5 ),
-    .P6(\port$687$6 ),
-    .P7(\port$687$7 ),
-    .P8(\port$687$8 ),
-    .P9(\port$687$9 ),
+    .P4(\port$508$4 ),
+    .P5(\port$508$5 ),
+    .P6(\port$508$6 ),
+    .P7(\port$508$7 ),
+    .P8(\port$508$8 ),
+    .P9(\port$508$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$687$15 , \port$687$14 , \port$687$13 , \port$687$12 , \port$687$11 , \port$687$10 , \port$687$9 , \port$687$8 , \port$687$7 , \port$687$6 , \port$687$5 , \port$687$4 , \port$687$3 , \port$687$2 , \port$687$1 , \port$687$0  };
+  assign p36[15:0] = { \port$508$15 , \port$508$14 , \port$508$13 , \port$508$12 , \port$508$11 , \port$508$10 , \port$508$9 , \port$508$8 , \port$508$7 , \port$508$6 , \port$508$5 , \port$508$4 , \port$508$3 , \port$508$2 , \port$508$1 , \port$508$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$524$0 , \port$524$1 , \port$524$2 , \port$524$3 , \port$524$4 , \port$524$5 , \port$524$6 , \port$524$7 , \port$524$8 , \port$524$9 , \port$524$10 , \port$524$11 , \port$524$12 , \port$524$13 , \port$524$14 , \port$524$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -5584,38 +23824,38 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$688$0 , \port$688$1 , \port$688
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$688$0 ;
-  wire \port$688$0 ;
-  output \port$688$1 ;
-  wire \port$688$1 ;
-  output \port$688$10 ;
-  wire \port$688$10 ;
-  output \port$688$11 ;
-  wire \port$688$11 ;
-  output \port$688$12 ;
-  wire \port$688$12 ;
-  output \port$688$13 ;
-  wire \port$688$13 ;
-  output \port$688$14 ;
-  wire \port$688$14 ;
-  output \port$688$15 ;
-  wire \port$688$15 ;
-  output \port$688$2 ;
-  wire \port$688$2 ;
-  output \port$688$3 ;
-  wire \port$688$3 ;
-  output \port$688$4 ;
-  wire \port$688$4 ;
-  output \port$688$5 ;
-  wire \port$688$5 ;
-  output \port$688$6 ;
-  wire \port$688$6 ;
-  output \port$688$7 ;
-  wire \port$688$7 ;
-  output \port$688$8 ;
-  wire \port$688$8 ;
-  output \port$688$9 ;
-  wire \port$688$9 ;
+  output \port$524$0 ;
+  wire \port$524$0 ;
+  output \port$524$1 ;
+  wire \port$524$1 ;
+  output \port$524$10 ;
+  wire \port$524$10 ;
+  output \port$524$11 ;
+  wire \port$524$11 ;
+  output \port$524$12 ;
+  wire \port$524$12 ;
+  output \port$524$13 ;
+  wire \port$524$13 ;
+  output \port$524$14 ;
+  wire \port$524$14 ;
+  output \port$524$15 ;
+  wire \port$524$15 ;
+  output \port$524$2 ;
+  wire \port$524$2 ;
+  output \port$524$3 ;
+  wire \port$524$3 ;
+  output \port$524$4 ;
+  wire \port$524$4 ;
+  output \port$524$5 ;
+  wire \port$524$5 ;
+  output \port$524$6 ;
+  wire \port$524$6 ;
+  output \port$524$7 ;
+  wire \port$524$7 ;
+  output \port$524$8 ;
+  wire \port$524$8 ;
+  output \port$524$9 ;
+  wire \port$524$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -5691,19 +23931,19 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$688$0 , \port$688$1 , \port$688
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$688$0 ),
-    .P1(\port$688$1 ),
-    .P10(\port$688$10 ),
-    .P11(\port$688$11 ),
-    .P12(\port$688$12 ),
-    .P13(\port$688$13 ),
-    .P14(\port$688$14 ),
-    .P15(\port$688$15 ),
+    .P0(\port$524$0 ),
+    .P1(\port$524$1 ),
+    .P10(\port$524$10 ),
+    .P11(\port$524$11 ),
+    .P12(\port$524$12 ),
+    .P13(\port$524$13 ),
+    .P14(\port$524$14 ),
+    .P15(\port$524$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$688$2 ),
+    .P2(\port$524$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -5714,30 +23954,30 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$688$0 , \port$688$1 , \port$688
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$688$3 ),
+    .P3(\port$524$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$688$4 ),
-    .P5(\port$688$5 ),
-    .P6(\port$688$6 ),
-    .P7(\port$688$7 ),
-    .P8(\port$688$8 ),
-    .P9(\port$688$9 ),
+    .P4(\port$524$4 ),
+    .P5(\port$524$5 ),
+    .P6(\port$524$6 ),
+    .P7(\port$524$7 ),
+    .P8(\port$524$8 ),
+    .P9(\port$524$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$688$15 , \port$688$14 , \port$688$13 , \port$688$12 , \port$688$11 , \port$688$10 , \port$688$9 , \port$688$8 , \port$688$7 , \port$688$6 , \port$688$5 , \port$688$4 , \port$688$3 , \port$688$2 , \port$688$1 , \port$688$0  };
+  assign p36[15:0] = { \port$524$15 , \port$524$14 , \port$524$13 , \port$524$12 , \port$524$11 , \port$524$10 , \port$524$9 , \port$524$8 , \port$524$7 , \port$524$6 , \port$524$5 , \port$524$4 , \port$524$3 , \port$524$2 , \port$524$1 , \port$524$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$540$0 , \port$540$1 , \port$540$2 , \port$540$3 , \port$540$4 , \port$540$5 , \port$540$6 , \port$540$7 , \port$540$8 , \port$540$9 , \port$540$10 , \port$540$11 , \port$540$12 , \port$540$13 , \port$540$14 , \port$540$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -5745,38 +23985,38 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$689$0 , \port$689$1 , \port$689
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$689$0 ;
-  wire \port$689$0 ;
-  output \port$689$1 ;
-  wire \port$689$1 ;
-  output \port$689$10 ;
-  wire \port$689$10 ;
-  output \port$689$11 ;
-  wire \port$689$11 ;
-  output \port$689$12 ;
-  wire \port$689$12 ;
-  output \port$689$13 ;
-  wire \port$689$13 ;
-  output \port$689$14 ;
-  wire \port$689$14 ;
-  output \port$689$15 ;
-  wire \port$689$15 ;
-  output \port$689$2 ;
-  wire \port$689$2 ;
-  output \port$689$3 ;
-  wire \port$689$3 ;
-  output \port$689$4 ;
-  wire \port$689$4 ;
-  output \port$689$5 ;
-  wire \port$689$5 ;
-  output \port$689$6 ;
-  wire \port$689$6 ;
-  output \port$689$7 ;
-  wire \port$689$7 ;
-  output \port$689$8 ;
-  wire \port$689$8 ;
-  output \port$689$9 ;
-  wire \port$689$9 ;
+  output \port$540$0 ;
+  wire \port$540$0 ;
+  output \port$540$1 ;
+  wire \port$540$1 ;
+  output \port$540$10 ;
+  wire \port$540$10 ;
+  output \port$540$11 ;
+  wire \port$540$11 ;
+  output \port$540$12 ;
+  wire \port$540$12 ;
+  output \port$540$13 ;
+  wire \port$540$13 ;
+  output \port$540$14 ;
+  wire \port$540$14 ;
+  output \port$540$15 ;
+  wire \port$540$15 ;
+  output \port$540$2 ;
+  wire \port$540$2 ;
+  output \port$540$3 ;
+  wire \port$540$3 ;
+  output \port$540$4 ;
+  wire \port$540$4 ;
+  output \port$540$5 ;
+  wire \port$540$5 ;
+  output \port$540$6 ;
+  wire \port$540$6 ;
+  output \port$540$7 ;
+  wire \port$540$7 ;
+  output \port$540$8 ;
+  wire \port$540$8 ;
+  output \port$540$9 ;
+  wire \port$540$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -5852,19 +24092,19 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$689$0 , \port$689$1 , \port$689
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$689$0 ),
-    .P1(\port$689$1 ),
-    .P10(\port$689$10 ),
-    .P11(\port$689$11 ),
-    .P12(\port$689$12 ),
-    .P13(\port$689$13 ),
-    .P14(\port$689$14 ),
-    .P15(\port$689$15 ),
+    .P0(\port$540$0 ),
+    .P1(\port$540$1 ),
+    .P10(\port$540$10 ),
+    .P11(\port$540$11 ),
+    .P12(\port$540$12 ),
+    .P13(\port$540$13 ),
+    .P14(\port$540$14 ),
+    .P15(\port$540$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$689$2 ),
+    .P2(\port$540$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -5875,30 +24115,30 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$689$0 , \port$689$1 , \port$689
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$689$3 ),
+    .P3(\port$540$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$689$4 ),
-    .P5(\port$689$5 ),
-    .P6(\port$689$6 ),
-    .P7(\port$689$7 ),
-    .P8(\port$689$8 ),
-    .P9(\port$689$9 ),
+    .P4(\port$540$4 ),
+    .P5(\port$540$5 ),
+    .P6(\port$540$6 ),
+    .P7(\port$540$7 ),
+    .P8(\port$540$8 ),
+    .P9(\port$540$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$689$15 , \port$689$14 , \port$689$13 , \port$689$12 , \port$689$11 , \port$689$10 , \port$689$9 , \port$689$8 , \port$689$7 , \port$689$6 , \port$689$5 , \port$689$4 , \port$689$3 , \port$689$2 , \port$689$1 , \port$689$0  };
+  assign p36[15:0] = { \port$540$15 , \port$540$14 , \port$540$13 , \port$540$12 , \port$540$11 , \port$540$10 , \port$540$9 , \port$540$8 , \port$540$7 , \port$540$6 , \port$540$5 , \port$540$4 , \port$540$3 , \port$540$2 , \port$540$1 , \port$540$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$556$0 , \port$556$1 , \port$556$2 , \port$556$3 , \port$556$4 , \port$556$5 , \port$556$6 , \port$556$7 , \port$556$8 , \port$556$9 , \port$556$10 , \port$556$11 , \port$556$12 , \port$556$13 , \port$556$14 , \port$556$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -5906,38 +24146,38 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$690$0 , \port$690$1 , \port$690
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$690$0 ;
-  wire \port$690$0 ;
-  output \port$690$1 ;
-  wire \port$690$1 ;
-  output \port$690$10 ;
-  wire \port$690$10 ;
-  output \port$690$11 ;
-  wire \port$690$11 ;
-  output \port$690$12 ;
-  wire \port$690$12 ;
-  output \port$690$13 ;
-  wire \port$690$13 ;
-  output \port$690$14 ;
-  wire \port$690$14 ;
-  output \port$690$15 ;
-  wire \port$690$15 ;
-  output \port$690$2 ;
-  wire \port$690$2 ;
-  output \port$690$3 ;
-  wire \port$690$3 ;
-  output \port$690$4 ;
-  wire \port$690$4 ;
-  output \port$690$5 ;
-  wire \port$690$5 ;
-  output \port$690$6 ;
-  wire \port$690$6 ;
-  output \port$690$7 ;
-  wire \port$690$7 ;
-  output \port$690$8 ;
-  wire \port$690$8 ;
-  output \port$690$9 ;
-  wire \port$690$9 ;
+  output \port$556$0 ;
+  wire \port$556$0 ;
+  output \port$556$1 ;
+  wire \port$556$1 ;
+  output \port$556$10 ;
+  wire \port$556$10 ;
+  output \port$556$11 ;
+  wire \port$556$11 ;
+  output \port$556$12 ;
+  wire \port$556$12 ;
+  output \port$556$13 ;
+  wire \port$556$13 ;
+  output \port$556$14 ;
+  wire \port$556$14 ;
+  output \port$556$15 ;
+  wire \port$556$15 ;
+  output \port$556$2 ;
+  wire \port$556$2 ;
+  output \port$556$3 ;
+  wire \port$556$3 ;
+  output \port$556$4 ;
+  wire \port$556$4 ;
+  output \port$556$5 ;
+  wire \port$556$5 ;
+  output \port$556$6 ;
+  wire \port$556$6 ;
+  output \port$556$7 ;
+  wire \port$556$7 ;
+  output \port$556$8 ;
+  wire \port$556$8 ;
+  output \port$556$9 ;
+  wire \port$556$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -6013,19 +24253,19 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$690$0 , \port$690$1 , \port$690
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$690$0 ),
-    .P1(\port$690$1 ),
-    .P10(\port$690$10 ),
-    .P11(\port$690$11 ),
-    .P12(\port$690$12 ),
-    .P13(\port$690$13 ),
-    .P14(\port$690$14 ),
-    .P15(\port$690$15 ),
+    .P0(\port$556$0 ),
+    .P1(\port$556$1 ),
+    .P10(\port$556$10 ),
+    .P11(\port$556$11 ),
+    .P12(\port$556$12 ),
+    .P13(\port$556$13 ),
+    .P14(\port$556$14 ),
+    .P15(\port$556$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$690$2 ),
+    .P2(\port$556$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -6036,30 +24276,30 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$690$0 , \port$690$1 , \port$690
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$690$3 ),
+    .P3(\port$556$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$690$4 ),
-    .P5(\port$690$5 ),
-    .P6(\port$690$6 ),
-    .P7(\port$690$7 ),
-    .P8(\port$690$8 ),
-    .P9(\port$690$9 ),
+    .P4(\port$556$4 ),
+    .P5(\port$556$5 ),
+    .P6(\port$556$6 ),
+    .P7(\port$556$7 ),
+    .P8(\port$556$8 ),
+    .P9(\port$556$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$690$15 , \port$690$14 , \port$690$13 , \port$690$12 , \port$690$11 , \port$690$10 , \port$690$9 , \port$690$8 , \port$690$7 , \port$690$6 , \port$690$5 , \port$690$4 , \port$690$3 , \port$690$2 , \port$690$1 , \port$690$0  };
+  assign p36[15:0] = { \port$556$15 , \port$556$14 , \port$556$13 , \port$556$12 , \port$556$11 , \port$556$10 , \port$556$9 , \port$556$8 , \port$556$7 , \port$556$6 , \port$556$5 , \port$556$4 , \port$556$3 , \port$556$2 , \port$556$1 , \port$556$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$572$0 , \port$572$1 , \port$572$2 , \port$572$3 , \port$572$4 , \port$572$5 , \port$572$6 , \port$572$7 , \port$572$8 , \port$572$9 , \port$572$10 , \port$572$11 , \port$572$12 , \port$572$13 , \port$572$14 , \port$572$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6067,38 +24307,38 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$691$0 , \port$691$1 , \port$691
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$691$0 ;
-  wire \port$691$0 ;
-  output \port$691$1 ;
-  wire \port$691$1 ;
-  output \port$691$10 ;
-  wire \port$691$10 ;
-  output \port$691$11 ;
-  wire \port$691$11 ;
-  output \port$691$12 ;
-  wire \port$691$12 ;
-  output \port$691$13 ;
-  wire \port$691$13 ;
-  output \port$691$14 ;
-  wire \port$691$14 ;
-  output \port$691$15 ;
-  wire \port$691$15 ;
-  output \port$691$2 ;
-  wire \port$691$2 ;
-  output \port$691$3 ;
-  wire \port$691$3 ;
-  output \port$691$4 ;
-  wire \port$691$4 ;
-  output \port$691$5 ;
-  wire \port$691$5 ;
-  output \port$691$6 ;
-  wire \port$691$6 ;
-  output \port$691$7 ;
-  wire \port$691$7 ;
-  output \port$691$8 ;
-  wire \port$691$8 ;
-  output \port$691$9 ;
-  wire \port$691$9 ;
+  output \port$572$0 ;
+  wire \port$572$0 ;
+  output \port$572$1 ;
+  wire \port$572$1 ;
+  output \port$572$10 ;
+  wire \port$572$10 ;
+  output \port$572$11 ;
+  wire \port$572$11 ;
+  output \port$572$12 ;
+  wire \port$572$12 ;
+  output \port$572$13 ;
+  wire \port$572$13 ;
+  output \port$572$14 ;
+  wire \port$572$14 ;
+  output \port$572$15 ;
+  wire \port$572$15 ;
+  output \port$572$2 ;
+  wire \port$572$2 ;
+  output \port$572$3 ;
+  wire \port$572$3 ;
+  output \port$572$4 ;
+  wire \port$572$4 ;
+  output \port$572$5 ;
+  wire \port$572$5 ;
+  output \port$572$6 ;
+  wire \port$572$6 ;
+  output \port$572$7 ;
+  wire \port$572$7 ;
+  output \port$572$8 ;
+  wire \port$572$8 ;
+  output \port$572$9 ;
+  wire \port$572$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -6174,19 +24414,19 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$691$0 , \port$691$1 , \port$691
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$691$0 ),
-    .P1(\port$691$1 ),
-    .P10(\port$691$10 ),
-    .P11(\port$691$11 ),
-    .P12(\port$691$12 ),
-    .P13(\port$691$13 ),
-    .P14(\port$691$14 ),
-    .P15(\port$691$15 ),
+    .P0(\port$572$0 ),
+    .P1(\port$572$1 ),
+    .P10(\port$572$10 ),
+    .P11(\port$572$11 ),
+    .P12(\port$572$12 ),
+    .P13(\port$572$13 ),
+    .P14(\port$572$14 ),
+    .P15(\port$572$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$691$2 ),
+    .P2(\port$572$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -6197,30 +24437,30 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$691$0 , \port$691$1 , \port$691
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$691$3 ),
+    .P3(\port$572$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$691$4 ),
-    .P5(\port$691$5 ),
-    .P6(\port$691$6 ),
-    .P7(\port$691$7 ),
-    .P8(\port$691$8 ),
-    .P9(\port$691$9 ),
+    .P4(\port$572$4 ),
+    .P5(\port$572$5 ),
+    .P6(\port$572$6 ),
+    .P7(\port$572$7 ),
+    .P8(\port$572$8 ),
+    .P9(\port$572$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$691$15 , \port$691$14 , \port$691$13 , \port$691$12 , \port$691$11 , \port$691$10 , \port$691$9 , \port$691$8 , \port$691$7 , \port$691$6 , \port$691$5 , \port$691$4 , \port$691$3 , \port$691$2 , \port$691$1 , \port$691$0  };
+  assign p36[15:0] = { \port$572$15 , \port$572$14 , \port$572$13 , \port$572$12 , \port$572$11 , \port$572$10 , \port$572$9 , \port$572$8 , \port$572$7 , \port$572$6 , \port$572$5 , \port$572$4 , \port$572$3 , \port$572$2 , \port$572$1 , \port$572$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$588$0 , \port$588$1 , \port$588$2 , \port$588$3 , \port$588$4 , \port$588$5 , \port$588$6 , \port$588$7 , \port$588$8 , \port$588$9 , \port$588$10 , \port$588$11 , \port$588$12 , \port$588$13 , \port$588$14 , \port$588$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6228,38 +24468,38 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$692$0 , \port$692$1 , \port$692
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$692$0 ;
-  wire \port$692$0 ;
-  output \port$692$1 ;
-  wire \port$692$1 ;
-  output \port$692$10 ;
-  wire \port$692$10 ;
-  output \port$692$11 ;
-  wire \port$692$11 ;
-  output \port$692$12 ;
-  wire \port$692$12 ;
-  output \port$692$13 ;
-  wire \port$692$13 ;
-  output \port$692$14 ;
-  wire \port$692$14 ;
-  output \port$692$15 ;
-  wire \port$692$15 ;
-  output \port$692$2 ;
-  wire \port$692$2 ;
-  output \port$692$3 ;
-  wire \port$692$3 ;
-  output \port$692$4 ;
-  wire \port$692$4 ;
-  output \port$692$5 ;
-  wire \port$692$5 ;
-  output \port$692$6 ;
-  wire \port$692$6 ;
-  output \port$692$7 ;
-  wire \port$692$7 ;
-  output \port$692$8 ;
-  wire \port$692$8 ;
-  output \port$692$9 ;
-  wire \port$692$9 ;
+  output \port$588$0 ;
+  wire \port$588$0 ;
+  output \port$588$1 ;
+  wire \port$588$1 ;
+  output \port$588$10 ;
+  wire \port$588$10 ;
+  output \port$588$11 ;
+  wire \port$588$11 ;
+  output \port$588$12 ;
+  wire \port$588$12 ;
+  output \port$588$13 ;
+  wire \port$588$13 ;
+  output \port$588$14 ;
+  wire \port$588$14 ;
+  output \port$588$15 ;
+  wire \port$588$15 ;
+  output \port$588$2 ;
+  wire \port$588$2 ;
+  output \port$588$3 ;
+  wire \port$588$3 ;
+  output \port$588$4 ;
+  wire \port$588$4 ;
+  output \port$588$5 ;
+  wire \port$588$5 ;
+  output \port$588$6 ;
+  wire \port$588$6 ;
+  output \port$588$7 ;
+  wire \port$588$7 ;
+  output \port$588$8 ;
+  wire \port$588$8 ;
+  output \port$588$9 ;
+  wire \port$588$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -6335,19 +24575,19 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$692$0 , \port$692$1 , \port$692
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$692$0 ),
-    .P1(\port$692$1 ),
-    .P10(\port$692$10 ),
-    .P11(\port$692$11 ),
-    .P12(\port$692$12 ),
-    .P13(\port$692$13 ),
-    .P14(\port$692$14 ),
-    .P15(\port$692$15 ),
+    .P0(\port$588$0 ),
+    .P1(\port$588$1 ),
+    .P10(\port$588$10 ),
+    .P11(\port$588$11 ),
+    .P12(\port$588$12 ),
+    .P13(\port$588$13 ),
+    .P14(\port$588$14 ),
+    .P15(\port$588$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$692$2 ),
+    .P2(\port$588$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -6358,30 +24598,30 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$692$0 , \port$692$1 , \port$692
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$692$3 ),
+    .P3(\port$588$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$692$4 ),
-    .P5(\port$692$5 ),
-    .P6(\port$692$6 ),
-    .P7(\port$692$7 ),
-    .P8(\port$692$8 ),
-    .P9(\port$692$9 ),
+    .P4(\port$588$4 ),
+    .P5(\port$588$5 ),
+    .P6(\port$588$6 ),
+    .P7(\port$588$7 ),
+    .P8(\port$588$8 ),
+    .P9(\port$588$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$692$15 , \port$692$14 , \port$692$13 , \port$692$12 , \port$692$11 , \port$692$10 , \port$692$9 , \port$692$8 , \port$692$7 , \port$692$6 , \port$692$5 , \port$692$4 , \port$692$3 , \port$692$2 , \port$692$1 , \port$692$0  };
+  assign p36[15:0] = { \port$588$15 , \port$588$14 , \port$588$13 , \port$588$12 , \port$588$11 , \port$588$10 , \port$588$9 , \port$588$8 , \port$588$7 , \port$588$6 , \port$588$5 , \port$588$4 , \port$588$3 , \port$588$2 , \port$588$1 , \port$588$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$604$0 , \port$604$1 , \port$604$2 , \port$604$3 , \port$604$4 , \port$604$5 , \port$604$6 , \port$604$7 , \port$604$8 , \port$604$9 , \port$604$10 , \port$604$11 , \port$604$12 , \port$604$13 , \port$604$14 , \port$604$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6389,38 +24629,38 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$693$0 , \port$693$1 , \port$693
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$693$0 ;
-  wire \port$693$0 ;
-  output \port$693$1 ;
-  wire \port$693$1 ;
-  output \port$693$10 ;
-  wire \port$693$10 ;
-  output \port$693$11 ;
-  wire \port$693$11 ;
-  output \port$693$12 ;
-  wire \port$693$12 ;
-  output \port$693$13 ;
-  wire \port$693$13 ;
-  output \port$693$14 ;
-  wire \port$693$14 ;
-  output \port$693$15 ;
-  wire \port$693$15 ;
-  output \port$693$2 ;
-  wire \port$693$2 ;
-  output \port$693$3 ;
-  wire \port$693$3 ;
-  output \port$693$4 ;
-  wire \port$693$4 ;
-  output \port$693$5 ;
-  wire \port$693$5 ;
-  output \port$693$6 ;
-  wire \port$693$6 ;
-  output \port$693$7 ;
-  wire \port$693$7 ;
-  output \port$693$8 ;
-  wire \port$693$8 ;
-  output \port$693$9 ;
-  wire \port$693$9 ;
+  output \port$604$0 ;
+  wire \port$604$0 ;
+  output \port$604$1 ;
+  wire \port$604$1 ;
+  output \port$604$10 ;
+  wire \port$604$10 ;
+  output \port$604$11 ;
+  wire \port$604$11 ;
+  output \port$604$12 ;
+  wire \port$604$12 ;
+  output \port$604$13 ;
+  wire \port$604$13 ;
+  output \port$604$14 ;
+  wire \port$604$14 ;
+  output \port$604$15 ;
+  wire \port$604$15 ;
+  output \port$604$2 ;
+  wire \port$604$2 ;
+  output \port$604$3 ;
+  wire \port$604$3 ;
+  output \port$604$4 ;
+  wire \port$604$4 ;
+  output \port$604$5 ;
+  wire \port$604$5 ;
+  output \port$604$6 ;
+  wire \port$604$6 ;
+  output \port$604$7 ;
+  wire \port$604$7 ;
+  output \port$604$8 ;
+  wire \port$604$8 ;
+  output \port$604$9 ;
+  wire \port$604$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -6496,19 +24736,19 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$693$0 , \port$693$1 , \port$693
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$693$0 ),
-    .P1(\port$693$1 ),
-    .P10(\port$693$10 ),
-    .P11(\port$693$11 ),
-    .P12(\port$693$12 ),
-    .P13(\port$693$13 ),
-    .P14(\port$693$14 ),
-    .P15(\port$693$15 ),
+    .P0(\port$604$0 ),
+    .P1(\port$604$1 ),
+    .P10(\port$604$10 ),
+    .P11(\port$604$11 ),
+    .P12(\port$604$12 ),
+    .P13(\port$604$13 ),
+    .P14(\port$604$14 ),
+    .P15(\port$604$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$693$2 ),
+    .P2(\port$604$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -6519,30 +24759,30 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$693$0 , \port$693$1 , \port$693
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$693$3 ),
+    .P3(\port$604$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$693$4 ),
-    .P5(\port$693$5 ),
-    .P6(\port$693$6 ),
-    .P7(\port$693$7 ),
-    .P8(\port$693$8 ),
-    .P9(\port$693$9 ),
+    .P4(\port$604$4 ),
+    .P5(\port$604$5 ),
+    .P6(\port$604$6 ),
+    .P7(\port$604$7 ),
+    .P8(\port$604$8 ),
+    .P9(\port$604$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$693$15 , \port$693$14 , \port$693$13 , \port$693$12 , \port$693$11 , \port$693$10 , \port$693$9 , \port$693$8 , \port$693$7 , \port$693$6 , \port$693$5 , \port$693$4 , \port$693$3 , \port$693$2 , \port$693$1 , \port$693$0  };
+  assign p36[15:0] = { \port$604$15 , \port$604$14 , \port$604$13 , \port$604$12 , \port$604$11 , \port$604$10 , \port$604$9 , \port$604$8 , \port$604$7 , \port$604$6 , \port$604$5 , \port$604$4 , \port$604$3 , \port$604$2 , \port$604$1 , \port$604$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$620$0 , \port$620$1 , \port$620$2 , \port$620$3 , \port$620$4 , \port$620$5 , \port$620$6 , \port$620$7 , \port$620$8 , \port$620$9 , \port$620$10 , \port$620$11 , \port$620$12 , \port$620$13 , \port$620$14 , \port$620$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6550,38 +24790,38 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$694$0 , \port$694$1 , \port$694
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$694$0 ;
-  wire \port$694$0 ;
-  output \port$694$1 ;
-  wire \port$694$1 ;
-  output \port$694$10 ;
-  wire \port$694$10 ;
-  output \port$694$11 ;
-  wire \port$694$11 ;
-  output \port$694$12 ;
-  wire \port$694$12 ;
-  output \port$694$13 ;
-  wire \port$694$13 ;
-  output \port$694$14 ;
-  wire \port$694$14 ;
-  output \port$694$15 ;
-  wire \port$694$15 ;
-  output \port$694$2 ;
-  wire \port$694$2 ;
-  output \port$694$3 ;
-  wire \port$694$3 ;
-  output \port$694$4 ;
-  wire \port$694$4 ;
-  output \port$694$5 ;
-  wire \port$694$5 ;
-  output \port$694$6 ;
-  wire \port$694$6 ;
-  output \port$694$7 ;
-  wire \port$694$7 ;
-  output \port$694$8 ;
-  wire \port$694$8 ;
-  output \port$694$9 ;
-  wire \port$694$9 ;
+  output \port$620$0 ;
+  wire \port$620$0 ;
+  output \port$620$1 ;
+  wire \port$620$1 ;
+  output \port$620$10 ;
+  wire \port$620$10 ;
+  output \port$620$11 ;
+  wire \port$620$11 ;
+  output \port$620$12 ;
+  wire \port$620$12 ;
+  output \port$620$13 ;
+  wire \port$620$13 ;
+  output \port$620$14 ;
+  wire \port$620$14 ;
+  output \port$620$15 ;
+  wire \port$620$15 ;
+  output \port$620$2 ;
+  wire \port$620$2 ;
+  output \port$620$3 ;
+  wire \port$620$3 ;
+  output \port$620$4 ;
+  wire \port$620$4 ;
+  output \port$620$5 ;
+  wire \port$620$5 ;
+  output \port$620$6 ;
+  wire \port$620$6 ;
+  output \port$620$7 ;
+  wire \port$620$7 ;
+  output \port$620$8 ;
+  wire \port$620$8 ;
+  output \port$620$9 ;
+  wire \port$620$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -6657,19 +24897,19 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$694$0 , \port$694$1 , \port$694
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$694$0 ),
-    .P1(\port$694$1 ),
-    .P10(\port$694$10 ),
-    .P11(\port$694$11 ),
-    .P12(\port$694$12 ),
-    .P13(\port$694$13 ),
-    .P14(\port$694$14 ),
-    .P15(\port$694$15 ),
+    .P0(\port$620$0 ),
+    .P1(\port$620$1 ),
+    .P10(\port$620$10 ),
+    .P11(\port$620$11 ),
+    .P12(\port$620$12 ),
+    .P13(\port$620$13 ),
+    .P14(\port$620$14 ),
+    .P15(\port$620$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$694$2 ),
+    .P2(\port$620$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -6680,30 +24920,30 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$694$0 , \port$694$1 , \port$694
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$694$3 ),
+    .P3(\port$620$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$694$4 ),
-    .P5(\port$694$5 ),
-    .P6(\port$694$6 ),
-    .P7(\port$694$7 ),
-    .P8(\port$694$8 ),
-    .P9(\port$694$9 ),
+    .P4(\port$620$4 ),
+    .P5(\port$620$5 ),
+    .P6(\port$620$6 ),
+    .P7(\port$620$7 ),
+    .P8(\port$620$8 ),
+    .P9(\port$620$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$694$15 , \port$694$14 , \port$694$13 , \port$694$12 , \port$694$11 , \port$694$10 , \port$694$9 , \port$694$8 , \port$694$7 , \port$694$6 , \port$694$5 , \port$694$4 , \port$694$3 , \port$694$2 , \port$694$1 , \port$694$0  };
+  assign p36[15:0] = { \port$620$15 , \port$620$14 , \port$620$13 , \port$620$12 , \port$620$11 , \port$620$10 , \port$620$9 , \port$620$8 , \port$620$7 , \port$620$6 , \port$620$5 , \port$620$4 , \port$620$3 , \port$620$2 , \port$620$1 , \port$620$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$636$0 , \port$636$1 , \port$636$2 , \port$636$3 , \port$636$4 , \port$636$5 , \port$636$6 , \port$636$7 , \port$636$8 , \port$636$9 , \port$636$10 , \port$636$11 , \port$636$12 , \port$636$13 , \port$636$14 , \port$636$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6711,38 +24951,38 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$695$0 , \port$695$1 , \port$695
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$695$0 ;
-  wire \port$695$0 ;
-  output \port$695$1 ;
-  wire \port$695$1 ;
-  output \port$695$10 ;
-  wire \port$695$10 ;
-  output \port$695$11 ;
-  wire \port$695$11 ;
-  output \port$695$12 ;
-  wire \port$695$12 ;
-  output \port$695$13 ;
-  wire \port$695$13 ;
-  output \port$695$14 ;
-  wire \port$695$14 ;
-  output \port$695$15 ;
-  wire \port$695$15 ;
-  output \port$695$2 ;
-  wire \port$695$2 ;
-  output \port$695$3 ;
-  wire \port$695$3 ;
-  output \port$695$4 ;
-  wire \port$695$4 ;
-  output \port$695$5 ;
-  wire \port$695$5 ;
-  output \port$695$6 ;
-  wire \port$695$6 ;
-  output \port$695$7 ;
-  wire \port$695$7 ;
-  output \port$695$8 ;
-  wire \port$695$8 ;
-  output \port$695$9 ;
-  wire \port$695$9 ;
+  output \port$636$0 ;
+  wire \port$636$0 ;
+  output \port$636$1 ;
+  wire \port$636$1 ;
+  output \port$636$10 ;
+  wire \port$636$10 ;
+  output \port$636$11 ;
+  wire \port$636$11 ;
+  output \port$636$12 ;
+  wire \port$636$12 ;
+  output \port$636$13 ;
+  wire \port$636$13 ;
+  output \port$636$14 ;
+  wire \port$636$14 ;
+  output \port$636$15 ;
+  wire \port$636$15 ;
+  output \port$636$2 ;
+  wire \port$636$2 ;
+  output \port$636$3 ;
+  wire \port$636$3 ;
+  output \port$636$4 ;
+  wire \port$636$4 ;
+  output \port$636$5 ;
+  wire \port$636$5 ;
+  output \port$636$6 ;
+  wire \port$636$6 ;
+  output \port$636$7 ;
+  wire \port$636$7 ;
+  output \port$636$8 ;
+  wire \port$636$8 ;
+  output \port$636$9 ;
+  wire \port$636$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -6818,19 +25058,19 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$695$0 , \port$695$1 , \port$695
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$695$0 ),
-    .P1(\port$695$1 ),
-    .P10(\port$695$10 ),
-    .P11(\port$695$11 ),
-    .P12(\port$695$12 ),
-    .P13(\port$695$13 ),
-    .P14(\port$695$14 ),
-    .P15(\port$695$15 ),
+    .P0(\port$636$0 ),
+    .P1(\port$636$1 ),
+    .P10(\port$636$10 ),
+    .P11(\port$636$11 ),
+    .P12(\port$636$12 ),
+    .P13(\port$636$13 ),
+    .P14(\port$636$14 ),
+    .P15(\port$636$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$695$2 ),
+    .P2(\port$636$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -6841,30 +25081,30 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$695$0 , \port$695$1 , \port$695
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$695$3 ),
+    .P3(\port$636$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$695$4 ),
-    .P5(\port$695$5 ),
-    .P6(\port$695$6 ),
-    .P7(\port$695$7 ),
-    .P8(\port$695$8 ),
-    .P9(\port$695$9 ),
+    .P4(\port$636$4 ),
+    .P5(\port$636$5 ),
+    .P6(\port$636$6 ),
+    .P7(\port$636$7 ),
+    .P8(\port$636$8 ),
+    .P9(\port$636$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$695$15 , \port$695$14 , \port$695$13 , \port$695$12 , \port$695$11 , \port$695$10 , \port$695$9 , \port$695$8 , \port$695$7 , \port$695$6 , \port$695$5 , \port$695$4 , \port$695$3 , \port$695$2 , \port$695$1 , \port$695$0  };
+  assign p36[15:0] = { \port$636$15 , \port$636$14 , \port$636$13 , \port$636$12 , \port$636$11 , \port$636$10 , \port$636$9 , \port$636$8 , \port$636$7 , \port$636$6 , \port$636$5 , \port$636$4 , \port$636$3 , \port$636$2 , \port$636$1 , \port$636$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$652$0 , \port$652$1 , \port$652$2 , \port$652$3 , \port$652$4 , \port$652$5 , \port$652$6 , \port$652$7 , \port$652$8 , \port$652$9 , \port$652$10 , \port$652$11 , \port$652$12 , \port$652$13 , \port$652$14 , \port$652$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6872,38 +25112,38 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$696$0 , \port$696$1 , \port$696
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$696$0 ;
-  wire \port$696$0 ;
-  output \port$696$1 ;
-  wire \port$696$1 ;
-  output \port$696$10 ;
-  wire \port$696$10 ;
-  output \port$696$11 ;
-  wire \port$696$11 ;
-  output \port$696$12 ;
-  wire \port$696$12 ;
-  output \port$696$13 ;
-  wire \port$696$13 ;
-  output \port$696$14 ;
-  wire \port$696$14 ;
-  output \port$696$15 ;
-  wire \port$696$15 ;
-  output \port$696$2 ;
-  wire \port$696$2 ;
-  output \port$696$3 ;
-  wire \port$696$3 ;
-  output \port$696$4 ;
-  wire \port$696$4 ;
-  output \port$696$5 ;
-  wire \port$696$5 ;
-  output \port$696$6 ;
-  wire \port$696$6 ;
-  output \port$696$7 ;
-  wire \port$696$7 ;
-  output \port$696$8 ;
-  wire \port$696$8 ;
-  output \port$696$9 ;
-  wire \port$696$9 ;
+  output \port$652$0 ;
+  wire \port$652$0 ;
+  output \port$652$1 ;
+  wire \port$652$1 ;
+  output \port$652$10 ;
+  wire \port$652$10 ;
+  output \port$652$11 ;
+  wire \port$652$11 ;
+  output \port$652$12 ;
+  wire \port$652$12 ;
+  output \port$652$13 ;
+  wire \port$652$13 ;
+  output \port$652$14 ;
+  wire \port$652$14 ;
+  output \port$652$15 ;
+  wire \port$652$15 ;
+  output \port$652$2 ;
+  wire \port$652$2 ;
+  output \port$652$3 ;
+  wire \port$652$3 ;
+  output \port$652$4 ;
+  wire \port$652$4 ;
+  output \port$652$5 ;
+  wire \port$652$5 ;
+  output \port$652$6 ;
+  wire \port$652$6 ;
+  output \port$652$7 ;
+  wire \port$652$7 ;
+  output \port$652$8 ;
+  wire \port$652$8 ;
+  output \port$652$9 ;
+  wire \port$652$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -6979,19 +25219,19 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$696$0 , \port$696$1 , \port$696
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$696$0 ),
-    .P1(\port$696$1 ),
-    .P10(\port$696$10 ),
-    .P11(\port$696$11 ),
-    .P12(\port$696$12 ),
-    .P13(\port$696$13 ),
-    .P14(\port$696$14 ),
-    .P15(\port$696$15 ),
+    .P0(\port$652$0 ),
+    .P1(\port$652$1 ),
+    .P10(\port$652$10 ),
+    .P11(\port$652$11 ),
+    .P12(\port$652$12 ),
+    .P13(\port$652$13 ),
+    .P14(\port$652$14 ),
+    .P15(\port$652$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$696$2 ),
+    .P2(\port$652$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -7002,30 +25242,30 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$696$0 , \port$696$1 , \port$696
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$696$3 ),
+    .P3(\port$652$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$696$4 ),
-    .P5(\port$696$5 ),
-    .P6(\port$696$6 ),
-    .P7(\port$696$7 ),
-    .P8(\port$696$8 ),
-    .P9(\port$696$9 ),
+    .P4(\port$652$4 ),
+    .P5(\port$652$5 ),
+    .P6(\port$652$6 ),
+    .P7(\port$652$7 ),
+    .P8(\port$652$8 ),
+    .P9(\port$652$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$696$15 , \port$696$14 , \port$696$13 , \port$696$12 , \port$696$11 , \port$696$10 , \port$696$9 , \port$696$8 , \port$696$7 , \port$696$6 , \port$696$5 , \port$696$4 , \port$696$3 , \port$696$2 , \port$696$1 , \port$696$0  };
+  assign p36[15:0] = { \port$652$15 , \port$652$14 , \port$652$13 , \port$652$12 , \port$652$11 , \port$652$10 , \port$652$9 , \port$652$8 , \port$652$7 , \port$652$6 , \port$652$5 , \port$652$4 , \port$652$3 , \port$652$2 , \port$652$1 , \port$652$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$668$0 , \port$668$1 , \port$668$2 , \port$668$3 , \port$668$4 , \port$668$5 , \port$668$6 , \port$668$7 , \port$668$8 , \port$668$9 , \port$668$10 , \port$668$11 , \port$668$12 , \port$668$13 , \port$668$14 , \port$668$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7033,38 +25273,38 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$697$0 , \port$697$1 , \port$697
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$697$0 ;
-  wire \port$697$0 ;
-  output \port$697$1 ;
-  wire \port$697$1 ;
-  output \port$697$10 ;
-  wire \port$697$10 ;
-  output \port$697$11 ;
-  wire \port$697$11 ;
-  output \port$697$12 ;
-  wire \port$697$12 ;
-  output \port$697$13 ;
-  wire \port$697$13 ;
-  output \port$697$14 ;
-  wire \port$697$14 ;
-  output \port$697$15 ;
-  wire \port$697$15 ;
-  output \port$697$2 ;
-  wire \port$697$2 ;
-  output \port$697$3 ;
-  wire \port$697$3 ;
-  output \port$697$4 ;
-  wire \port$697$4 ;
-  output \port$697$5 ;
-  wire \port$697$5 ;
-  output \port$697$6 ;
-  wire \port$697$6 ;
-  output \port$697$7 ;
-  wire \port$697$7 ;
-  output \port$697$8 ;
-  wire \port$697$8 ;
-  output \port$697$9 ;
-  wire \port$697$9 ;
+  output \port$668$0 ;
+  wire \port$668$0 ;
+  output \port$668$1 ;
+  wire \port$668$1 ;
+  output \port$668$10 ;
+  wire \port$668$10 ;
+  output \port$668$11 ;
+  wire \port$668$11 ;
+  output \port$668$12 ;
+  wire \port$668$12 ;
+  output \port$668$13 ;
+  wire \port$668$13 ;
+  output \port$668$14 ;
+  wire \port$668$14 ;
+  output \port$668$15 ;
+  wire \port$668$15 ;
+  output \port$668$2 ;
+  wire \port$668$2 ;
+  output \port$668$3 ;
+  wire \port$668$3 ;
+  output \port$668$4 ;
+  wire \port$668$4 ;
+  output \port$668$5 ;
+  wire \port$668$5 ;
+  output \port$668$6 ;
+  wire \port$668$6 ;
+  output \port$668$7 ;
+  wire \port$668$7 ;
+  output \port$668$8 ;
+  wire \port$668$8 ;
+  output \port$668$9 ;
+  wire \port$668$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -7140,19 +25380,19 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$697$0 , \port$697$1 , \port$697
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$697$0 ),
-    .P1(\port$697$1 ),
-    .P10(\port$697$10 ),
-    .P11(\port$697$11 ),
-    .P12(\port$697$12 ),
-    .P13(\port$697$13 ),
-    .P14(\port$697$14 ),
-    .P15(\port$697$15 ),
+    .P0(\port$668$0 ),
+    .P1(\port$668$1 ),
+    .P10(\port$668$10 ),
+    .P11(\port$668$11 ),
+    .P12(\port$668$12 ),
+    .P13(\port$668$13 ),
+    .P14(\port$668$14 ),
+    .P15(\port$668$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$697$2 ),
+    .P2(\port$668$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -7163,30 +25403,30 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$697$0 , \port$697$1 , \port$697
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$697$3 ),
+    .P3(\port$668$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$697$4 ),
-    .P5(\port$697$5 ),
-    .P6(\port$697$6 ),
-    .P7(\port$697$7 ),
-    .P8(\port$697$8 ),
-    .P9(\port$697$9 ),
+    .P4(\port$668$4 ),
+    .P5(\port$668$5 ),
+    .P6(\port$668$6 ),
+    .P7(\port$668$7 ),
+    .P8(\port$668$8 ),
+    .P9(\port$668$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$697$15 , \port$697$14 , \port$697$13 , \port$697$12 , \port$697$11 , \port$697$10 , \port$697$9 , \port$697$8 , \port$697$7 , \port$697$6 , \port$697$5 , \port$697$4 , \port$697$3 , \port$697$2 , \port$697$1 , \port$697$0  };
+  assign p36[15:0] = { \port$668$15 , \port$668$14 , \port$668$13 , \port$668$12 , \port$668$11 , \port$668$10 , \port$668$9 , \port$668$8 , \port$668$7 , \port$668$6 , \port$668$5 , \port$668$4 , \port$668$3 , \port$668$2 , \port$668$1 , \port$668$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$684$0 , \port$684$1 , \port$684$2 , \port$684$3 , \port$684$4 , \port$684$5 , \port$684$6 , \port$684$7 , \port$684$8 , \port$684$9 , \port$684$10 , \port$684$11 , \port$684$12 , \port$684$13 , \port$684$14 , \port$684$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7194,38 +25434,38 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$698$0 , \port$698$1 , \port$698
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$698$0 ;
-  wire \port$698$0 ;
-  output \port$698$1 ;
-  wire \port$698$1 ;
-  output \port$698$10 ;
-  wire \port$698$10 ;
-  output \port$698$11 ;
-  wire \port$698$11 ;
-  output \port$698$12 ;
-  wire \port$698$12 ;
-  output \port$698$13 ;
-  wire \port$698$13 ;
-  output \port$698$14 ;
-  wire \port$698$14 ;
-  output \port$698$15 ;
-  wire \port$698$15 ;
-  output \port$698$2 ;
-  wire \port$698$2 ;
-  output \port$698$3 ;
-  wire \port$698$3 ;
-  output \port$698$4 ;
-  wire \port$698$4 ;
-  output \port$698$5 ;
-  wire \port$698$5 ;
-  output \port$698$6 ;
-  wire \port$698$6 ;
-  output \port$698$7 ;
-  wire \port$698$7 ;
-  output \port$698$8 ;
-  wire \port$698$8 ;
-  output \port$698$9 ;
-  wire \port$698$9 ;
+  output \port$684$0 ;
+  wire \port$684$0 ;
+  output \port$684$1 ;
+  wire \port$684$1 ;
+  output \port$684$10 ;
+  wire \port$684$10 ;
+  output \port$684$11 ;
+  wire \port$684$11 ;
+  output \port$684$12 ;
+  wire \port$684$12 ;
+  output \port$684$13 ;
+  wire \port$684$13 ;
+  output \port$684$14 ;
+  wire \port$684$14 ;
+  output \port$684$15 ;
+  wire \port$684$15 ;
+  output \port$684$2 ;
+  wire \port$684$2 ;
+  output \port$684$3 ;
+  wire \port$684$3 ;
+  output \port$684$4 ;
+  wire \port$684$4 ;
+  output \port$684$5 ;
+  wire \port$684$5 ;
+  output \port$684$6 ;
+  wire \port$684$6 ;
+  output \port$684$7 ;
+  wire \port$684$7 ;
+  output \port$684$8 ;
+  wire \port$684$8 ;
+  output \port$684$9 ;
+  wire \port$684$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -7301,19 +25541,19 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$698$0 , \port$698$1 , \port$698
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$698$0 ),
-    .P1(\port$698$1 ),
-    .P10(\port$698$10 ),
-    .P11(\port$698$11 ),
-    .P12(\port$698$12 ),
-    .P13(\port$698$13 ),
-    .P14(\port$698$14 ),
-    .P15(\port$698$15 ),
+    .P0(\port$684$0 ),
+    .P1(\port$684$1 ),
+    .P10(\port$684$10 ),
+    .P11(\port$684$11 ),
+    .P12(\port$684$12 ),
+    .P13(\port$684$13 ),
+    .P14(\port$684$14 ),
+    .P15(\port$684$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$698$2 ),
+    .P2(\port$684$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -7324,191 +25564,30 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$698$0 , \port$698$1 , \port$698
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$698$3 ),
+    .P3(\port$684$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$698$4 ),
-    .P5(\port$698$5 ),
-    .P6(\port$698$6 ),
-    .P7(\port$698$7 ),
-    .P8(\port$698$8 ),
-    .P9(\port$698$9 ),
+    .P4(\port$684$4 ),
+    .P5(\port$684$5 ),
+    .P6(\port$684$6 ),
+    .P7(\port$684$7 ),
+    .P8(\port$684$8 ),
+    .P9(\port$684$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$698$15 , \port$698$14 , \port$698$13 , \port$698$12 , \port$698$11 , \port$698$10 , \port$698$9 , \port$698$8 , \port$698$7 , \port$698$6 , \port$698$5 , \port$698$4 , \port$698$3 , \port$698$2 , \port$698$1 , \port$698$0  };
+  assign p36[15:0] = { \port$684$15 , \port$684$14 , \port$684$13 , \port$684$12 , \port$684$11 , \port$684$10 , \port$684$9 , \port$684$8 , \port$684$7 , \port$684$6 , \port$684$5 , \port$684$4 , \port$684$3 , \port$684$2 , \port$684$1 , \port$684$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$699$0 ;
-  wire \port$699$0 ;
-  output \port$699$1 ;
-  wire \port$699$1 ;
-  output \port$699$10 ;
-  wire \port$699$10 ;
-  output \port$699$11 ;
-  wire \port$699$11 ;
-  output \port$699$12 ;
-  wire \port$699$12 ;
-  output \port$699$13 ;
-  wire \port$699$13 ;
-  output \port$699$14 ;
-  wire \port$699$14 ;
-  output \port$699$15 ;
-  wire \port$699$15 ;
-  output \port$699$2 ;
-  wire \port$699$2 ;
-  output \port$699$3 ;
-  wire \port$699$3 ;
-  output \port$699$4 ;
-  wire \port$699$4 ;
-  output \port$699$5 ;
-  wire \port$699$5 ;
-  output \port$699$6 ;
-  wire \port$699$6 ;
-  output \port$699$7 ;
-  wire \port$699$7 ;
-  output \port$699$8 ;
-  wire \port$699$8 ;
-  output \port$699$9 ;
-  wire \port$699$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$699$0 ),
-    .P1(\port$699$1 ),
-    .P10(\port$699$10 ),
-    .P11(\port$699$11 ),
-    .P12(\port$699$12 ),
-    .P13(\port$699$13 ),
-    .P14(\port$699$14 ),
-    .P15(\port$699$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$699$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$699$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$699$4 ),
-    .P5(\port$699$5 ),
-    .P6(\port$699$6 ),
-    .P7(\port$699$7 ),
-    .P8(\port$699$8 ),
-    .P9(\port$699$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$699$15 , \port$699$14 , \port$699$13 , \port$699$12 , \port$699$11 , \port$699$10 , \port$699$9 , \port$699$8 , \port$699$7 , \port$699$6 , \port$699$5 , \port$699$4 , \port$699$3 , \port$699$2 , \port$699$1 , \port$699$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7669,2422 +25748,7 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$700$0 , \port$700$1 , \port$700
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$701$0 ;
-  wire \port$701$0 ;
-  output \port$701$1 ;
-  wire \port$701$1 ;
-  output \port$701$10 ;
-  wire \port$701$10 ;
-  output \port$701$11 ;
-  wire \port$701$11 ;
-  output \port$701$12 ;
-  wire \port$701$12 ;
-  output \port$701$13 ;
-  wire \port$701$13 ;
-  output \port$701$14 ;
-  wire \port$701$14 ;
-  output \port$701$15 ;
-  wire \port$701$15 ;
-  output \port$701$2 ;
-  wire \port$701$2 ;
-  output \port$701$3 ;
-  wire \port$701$3 ;
-  output \port$701$4 ;
-  wire \port$701$4 ;
-  output \port$701$5 ;
-  wire \port$701$5 ;
-  output \port$701$6 ;
-  wire \port$701$6 ;
-  output \port$701$7 ;
-  wire \port$701$7 ;
-  output \port$701$8 ;
-  wire \port$701$8 ;
-  output \port$701$9 ;
-  wire \port$701$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$701$0 ),
-    .P1(\port$701$1 ),
-    .P10(\port$701$10 ),
-    .P11(\port$701$11 ),
-    .P12(\port$701$12 ),
-    .P13(\port$701$13 ),
-    .P14(\port$701$14 ),
-    .P15(\port$701$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$701$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$701$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$701$4 ),
-    .P5(\port$701$5 ),
-    .P6(\port$701$6 ),
-    .P7(\port$701$7 ),
-    .P8(\port$701$8 ),
-    .P9(\port$701$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$701$15 , \port$701$14 , \port$701$13 , \port$701$12 , \port$701$11 , \port$701$10 , \port$701$9 , \port$701$8 , \port$701$7 , \port$701$6 , \port$701$5 , \port$701$4 , \port$701$3 , \port$701$2 , \port$701$1 , \port$701$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , a, b, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$702$0 ;
-  wire \port$702$0 ;
-  output \port$702$1 ;
-  wire \port$702$1 ;
-  output \port$702$10 ;
-  wire \port$702$10 ;
-  output \port$702$11 ;
-  wire \port$702$11 ;
-  output \port$702$12 ;
-  wire \port$702$12 ;
-  output \port$702$13 ;
-  wire \port$702$13 ;
-  output \port$702$14 ;
-  wire \port$702$14 ;
-  output \port$702$15 ;
-  wire \port$702$15 ;
-  output \port$702$2 ;
-  wire \port$702$2 ;
-  output \port$702$3 ;
-  wire \port$702$3 ;
-  output \port$702$4 ;
-  wire \port$702$4 ;
-  output \port$702$5 ;
-  wire \port$702$5 ;
-  output \port$702$6 ;
-  wire \port$702$6 ;
-  output \port$702$7 ;
-  wire \port$702$7 ;
-  output \port$702$8 ;
-  wire \port$702$8 ;
-  output \port$702$9 ;
-  wire \port$702$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$702$0 ),
-    .P1(\port$702$1 ),
-    .P10(\port$702$10 ),
-    .P11(\port$702$11 ),
-    .P12(\port$702$12 ),
-    .P13(\port$702$13 ),
-    .P14(\port$702$14 ),
-    .P15(\port$702$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$702$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$702$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$702$4 ),
-    .P5(\port$702$5 ),
-    .P6(\port$702$6 ),
-    .P7(\port$702$7 ),
-    .P8(\port$702$8 ),
-    .P9(\port$702$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$702$15 , \port$702$14 , \port$702$13 , \port$702$12 , \port$702$11 , \port$702$10 , \port$702$9 , \port$702$8 , \port$702$7 , \port$702$6 , \port$702$5 , \port$702$4 , \port$702$3 , \port$702$2 , \port$702$1 , \port$702$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$703$0 ;
-  wire \port$703$0 ;
-  output \port$703$1 ;
-  wire \port$703$1 ;
-  output \port$703$10 ;
-  wire \port$703$10 ;
-  output \port$703$11 ;
-  wire \port$703$11 ;
-  output \port$703$12 ;
-  wire \port$703$12 ;
-  output \port$703$13 ;
-  wire \port$703$13 ;
-  output \port$703$14 ;
-  wire \port$703$14 ;
-  output \port$703$15 ;
-  wire \port$703$15 ;
-  output \port$703$2 ;
-  wire \port$703$2 ;
-  output \port$703$3 ;
-  wire \port$703$3 ;
-  output \port$703$4 ;
-  wire \port$703$4 ;
-  output \port$703$5 ;
-  wire \port$703$5 ;
-  output \port$703$6 ;
-  wire \port$703$6 ;
-  output \port$703$7 ;
-  wire \port$703$7 ;
-  output \port$703$8 ;
-  wire \port$703$8 ;
-  output \port$703$9 ;
-  wire \port$703$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$703$0 ),
-    .P1(\port$703$1 ),
-    .P10(\port$703$10 ),
-    .P11(\port$703$11 ),
-    .P12(\port$703$12 ),
-    .P13(\port$703$13 ),
-    .P14(\port$703$14 ),
-    .P15(\port$703$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$703$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$703$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$703$4 ),
-    .P5(\port$703$5 ),
-    .P6(\port$703$6 ),
-    .P7(\port$703$7 ),
-    .P8(\port$703$8 ),
-    .P9(\port$703$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$703$15 , \port$703$14 , \port$703$13 , \port$703$12 , \port$703$11 , \port$703$10 , \port$703$9 , \port$703$8 , \port$703$7 , \port$703$6 , \port$703$5 , \port$703$4 , \port$703$3 , \port$703$2 , \port$703$1 , \port$703$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$704$0 , \port$704$1 , \port$704$2 , \port$704$3 , \port$704$4 , \port$704$5 , \port$704$6 , \port$704$7 , \port$704$8 , \port$704$9 , \port$704$10 , \port$704$11 , \port$704$12 , \port$704$13 , \port$704$14 , \port$704$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$704$0 ;
-  wire \port$704$0 ;
-  output \port$704$1 ;
-  wire \port$704$1 ;
-  output \port$704$10 ;
-  wire \port$704$10 ;
-  output \port$704$11 ;
-  wire \port$704$11 ;
-  output \port$704$12 ;
-  wire \port$704$12 ;
-  output \port$704$13 ;
-  wire \port$704$13 ;
-  output \port$704$14 ;
-  wire \port$704$14 ;
-  output \port$704$15 ;
-  wire \port$704$15 ;
-  output \port$704$2 ;
-  wire \port$704$2 ;
-  output \port$704$3 ;
-  wire \port$704$3 ;
-  output \port$704$4 ;
-  wire \port$704$4 ;
-  output \port$704$5 ;
-  wire \port$704$5 ;
-  output \port$704$6 ;
-  wire \port$704$6 ;
-  output \port$704$7 ;
-  wire \port$704$7 ;
-  output \port$704$8 ;
-  wire \port$704$8 ;
-  output \port$704$9 ;
-  wire \port$704$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$704$0 ),
-    .P1(\port$704$1 ),
-    .P10(\port$704$10 ),
-    .P11(\port$704$11 ),
-    .P12(\port$704$12 ),
-    .P13(\port$704$13 ),
-    .P14(\port$704$14 ),
-    .P15(\port$704$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$704$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$704$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$704$4 ),
-    .P5(\port$704$5 ),
-    .P6(\port$704$6 ),
-    .P7(\port$704$7 ),
-    .P8(\port$704$8 ),
-    .P9(\port$704$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$704$15 , \port$704$14 , \port$704$13 , \port$704$12 , \port$704$11 , \port$704$10 , \port$704$9 , \port$704$8 , \port$704$7 , \port$704$6 , \port$704$5 , \port$704$4 , \port$704$3 , \port$704$2 , \port$704$1 , \port$704$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$705$0 , \port$705$1 , \port$705$2 , \port$705$3 , \port$705$4 , \port$705$5 , \port$705$6 , \port$705$7 , \port$705$8 , \port$705$9 , \port$705$10 , \port$705$11 , \port$705$12 , \port$705$13 , \port$705$14 , \port$705$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$705$0 ;
-  wire \port$705$0 ;
-  output \port$705$1 ;
-  wire \port$705$1 ;
-  output \port$705$10 ;
-  wire \port$705$10 ;
-  output \port$705$11 ;
-  wire \port$705$11 ;
-  output \port$705$12 ;
-  wire \port$705$12 ;
-  output \port$705$13 ;
-  wire \port$705$13 ;
-  output \port$705$14 ;
-  wire \port$705$14 ;
-  output \port$705$15 ;
-  wire \port$705$15 ;
-  output \port$705$2 ;
-  wire \port$705$2 ;
-  output \port$705$3 ;
-  wire \port$705$3 ;
-  output \port$705$4 ;
-  wire \port$705$4 ;
-  output \port$705$5 ;
-  wire \port$705$5 ;
-  output \port$705$6 ;
-  wire \port$705$6 ;
-  output \port$705$7 ;
-  wire \port$705$7 ;
-  output \port$705$8 ;
-  wire \port$705$8 ;
-  output \port$705$9 ;
-  wire \port$705$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$705$0 ),
-    .P1(\port$705$1 ),
-    .P10(\port$705$10 ),
-    .P11(\port$705$11 ),
-    .P12(\port$705$12 ),
-    .P13(\port$705$13 ),
-    .P14(\port$705$14 ),
-    .P15(\port$705$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$705$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$705$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$705$4 ),
-    .P5(\port$705$5 ),
-    .P6(\port$705$6 ),
-    .P7(\port$705$7 ),
-    .P8(\port$705$8 ),
-    .P9(\port$705$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$705$15 , \port$705$14 , \port$705$13 , \port$705$12 , \port$705$11 , \port$705$10 , \port$705$9 , \port$705$8 , \port$705$7 , \port$705$6 , \port$705$5 , \port$705$4 , \port$705$3 , \port$705$2 , \port$705$1 , \port$705$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$706$0 ;
-  wire \port$706$0 ;
-  output \port$706$1 ;
-  wire \port$706$1 ;
-  output \port$706$10 ;
-  wire \port$706$10 ;
-  output \port$706$11 ;
-  wire \port$706$11 ;
-  output \port$706$12 ;
-  wire \port$706$12 ;
-  output \port$706$13 ;
-  wire \port$706$13 ;
-  output \port$706$14 ;
-  wire \port$706$14 ;
-  output \port$706$15 ;
-  wire \port$706$15 ;
-  output \port$706$2 ;
-  wire \port$706$2 ;
-  output \port$706$3 ;
-  wire \port$706$3 ;
-  output \port$706$4 ;
-  wire \port$706$4 ;
-  output \port$706$5 ;
-  wire \port$706$5 ;
-  output \port$706$6 ;
-  wire \port$706$6 ;
-  output \port$706$7 ;
-  wire \port$706$7 ;
-  output \port$706$8 ;
-  wire \port$706$8 ;
-  output \port$706$9 ;
-  wire \port$706$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$706$0 ),
-    .P1(\port$706$1 ),
-    .P10(\port$706$10 ),
-    .P11(\port$706$11 ),
-    .P12(\port$706$12 ),
-    .P13(\port$706$13 ),
-    .P14(\port$706$14 ),
-    .P15(\port$706$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$706$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$706$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$706$4 ),
-    .P5(\port$706$5 ),
-    .P6(\port$706$6 ),
-    .P7(\port$706$7 ),
-    .P8(\port$706$8 ),
-    .P9(\port$706$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$706$15 , \port$706$14 , \port$706$13 , \port$706$12 , \port$706$11 , \port$706$10 , \port$706$9 , \port$706$8 , \port$706$7 , \port$706$6 , \port$706$5 , \port$706$4 , \port$706$3 , \port$706$2 , \port$706$1 , \port$706$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$707$0 ;
-  wire \port$707$0 ;
-  output \port$707$1 ;
-  wire \port$707$1 ;
-  output \port$707$10 ;
-  wire \port$707$10 ;
-  output \port$707$11 ;
-  wire \port$707$11 ;
-  output \port$707$12 ;
-  wire \port$707$12 ;
-  output \port$707$13 ;
-  wire \port$707$13 ;
-  output \port$707$14 ;
-  wire \port$707$14 ;
-  output \port$707$15 ;
-  wire \port$707$15 ;
-  output \port$707$2 ;
-  wire \port$707$2 ;
-  output \port$707$3 ;
-  wire \port$707$3 ;
-  output \port$707$4 ;
-  wire \port$707$4 ;
-  output \port$707$5 ;
-  wire \port$707$5 ;
-  output \port$707$6 ;
-  wire \port$707$6 ;
-  output \port$707$7 ;
-  wire \port$707$7 ;
-  output \port$707$8 ;
-  wire \port$707$8 ;
-  output \port$707$9 ;
-  wire \port$707$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$707$0 ),
-    .P1(\port$707$1 ),
-    .P10(\port$707$10 ),
-    .P11(\port$707$11 ),
-    .P12(\port$707$12 ),
-    .P13(\port$707$13 ),
-    .P14(\port$707$14 ),
-    .P15(\port$707$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$707$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$707$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$707$4 ),
-    .P5(\port$707$5 ),
-    .P6(\port$707$6 ),
-    .P7(\port$707$7 ),
-    .P8(\port$707$8 ),
-    .P9(\port$707$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$707$15 , \port$707$14 , \port$707$13 , \port$707$12 , \port$707$11 , \port$707$10 , \port$707$9 , \port$707$8 , \port$707$7 , \port$707$6 , \port$707$5 , \port$707$4 , \port$707$3 , \port$707$2 , \port$707$1 , \port$707$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$708$0 ;
-  wire \port$708$0 ;
-  output \port$708$1 ;
-  wire \port$708$1 ;
-  output \port$708$10 ;
-  wire \port$708$10 ;
-  output \port$708$11 ;
-  wire \port$708$11 ;
-  output \port$708$12 ;
-  wire \port$708$12 ;
-  output \port$708$13 ;
-  wire \port$708$13 ;
-  output \port$708$14 ;
-  wire \port$708$14 ;
-  output \port$708$15 ;
-  wire \port$708$15 ;
-  output \port$708$2 ;
-  wire \port$708$2 ;
-  output \port$708$3 ;
-  wire \port$708$3 ;
-  output \port$708$4 ;
-  wire \port$708$4 ;
-  output \port$708$5 ;
-  wire \port$708$5 ;
-  output \port$708$6 ;
-  wire \port$708$6 ;
-  output \port$708$7 ;
-  wire \port$708$7 ;
-  output \port$708$8 ;
-  wire \port$708$8 ;
-  output \port$708$9 ;
-  wire \port$708$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$708$0 ),
-    .P1(\port$708$1 ),
-    .P10(\port$708$10 ),
-    .P11(\port$708$11 ),
-    .P12(\port$708$12 ),
-    .P13(\port$708$13 ),
-    .P14(\port$708$14 ),
-    .P15(\port$708$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$708$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$708$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$708$4 ),
-    .P5(\port$708$5 ),
-    .P6(\port$708$6 ),
-    .P7(\port$708$7 ),
-    .P8(\port$708$8 ),
-    .P9(\port$708$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$708$15 , \port$708$14 , \port$708$13 , \port$708$12 , \port$708$11 , \port$708$10 , \port$708$9 , \port$708$8 , \port$708$7 , \port$708$6 , \port$708$5 , \port$708$4 , \port$708$3 , \port$708$2 , \port$708$1 , \port$708$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$709$0 ;
-  wire \port$709$0 ;
-  output \port$709$1 ;
-  wire \port$709$1 ;
-  output \port$709$10 ;
-  wire \port$709$10 ;
-  output \port$709$11 ;
-  wire \port$709$11 ;
-  output \port$709$12 ;
-  wire \port$709$12 ;
-  output \port$709$13 ;
-  wire \port$709$13 ;
-  output \port$709$14 ;
-  wire \port$709$14 ;
-  output \port$709$15 ;
-  wire \port$709$15 ;
-  output \port$709$2 ;
-  wire \port$709$2 ;
-  output \port$709$3 ;
-  wire \port$709$3 ;
-  output \port$709$4 ;
-  wire \port$709$4 ;
-  output \port$709$5 ;
-  wire \port$709$5 ;
-  output \port$709$6 ;
-  wire \port$709$6 ;
-  output \port$709$7 ;
-  wire \port$709$7 ;
-  output \port$709$8 ;
-  wire \port$709$8 ;
-  output \port$709$9 ;
-  wire \port$709$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$709$0 ),
-    .P1(\port$709$1 ),
-    .P10(\port$709$10 ),
-    .P11(\port$709$11 ),
-    .P12(\port$709$12 ),
-    .P13(\port$709$13 ),
-    .P14(\port$709$14 ),
-    .P15(\port$709$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$709$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$709$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$709$4 ),
-    .P5(\port$709$5 ),
-    .P6(\port$709$6 ),
-    .P7(\port$709$7 ),
-    .P8(\port$709$8 ),
-    .P9(\port$709$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$709$15 , \port$709$14 , \port$709$13 , \port$709$12 , \port$709$11 , \port$709$10 , \port$709$9 , \port$709$8 , \port$709$7 , \port$709$6 , \port$709$5 , \port$709$4 , \port$709$3 , \port$709$2 , \port$709$1 , \port$709$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$710$0 , \port$710$1 , \port$710$2 , \port$710$3 , \port$710$4 , \port$710$5 , \port$710$6 , \port$710$7 , \port$710$8 , \port$710$9 , \port$710$10 , \port$710$11 , \port$710$12 , \port$710$13 , \port$710$14 , \port$710$15 , a, b, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$710$0 ;
-  wire \port$710$0 ;
-  output \port$710$1 ;
-  wire \port$710$1 ;
-  output \port$710$10 ;
-  wire \port$710$10 ;
-  output \port$710$11 ;
-  wire \port$710$11 ;
-  output \port$710$12 ;
-  wire \port$710$12 ;
-  output \port$710$13 ;
-  wire \port$710$13 ;
-  output \port$710$14 ;
-  wire \port$710$14 ;
-  output \port$710$15 ;
-  wire \port$710$15 ;
-  output \port$710$2 ;
-  wire \port$710$2 ;
-  output \port$710$3 ;
-  wire \port$710$3 ;
-  output \port$710$4 ;
-  wire \port$710$4 ;
-  output \port$710$5 ;
-  wire \port$710$5 ;
-  output \port$710$6 ;
-  wire \port$710$6 ;
-  output \port$710$7 ;
-  wire \port$710$7 ;
-  output \port$710$8 ;
-  wire \port$710$8 ;
-  output \port$710$9 ;
-  wire \port$710$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$710$0 ),
-    .P1(\port$710$1 ),
-    .P10(\port$710$10 ),
-    .P11(\port$710$11 ),
-    .P12(\port$710$12 ),
-    .P13(\port$710$13 ),
-    .P14(\port$710$14 ),
-    .P15(\port$710$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$710$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$710$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$710$4 ),
-    .P5(\port$710$5 ),
-    .P6(\port$710$6 ),
-    .P7(\port$710$7 ),
-    .P8(\port$710$8 ),
-    .P9(\port$710$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$710$15 , \port$710$14 , \port$710$13 , \port$710$12 , \port$710$11 , \port$710$10 , \port$710$9 , \port$710$8 , \port$710$7 , \port$710$6 , \port$710$5 , \port$710$4 , \port$710$3 , \port$710$2 , \port$710$1 , \port$710$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$711$0 , \port$711$1 , \port$711$2 , \port$711$3 , \port$711$4 , \port$711$5 , \port$711$6 , \port$711$7 , \port$711$8 , \port$711$9 , \port$711$10 , \port$711$11 , \port$711$12 , \port$711$13 , \port$711$14 , \port$711$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$711$0 ;
-  wire \port$711$0 ;
-  output \port$711$1 ;
-  wire \port$711$1 ;
-  output \port$711$10 ;
-  wire \port$711$10 ;
-  output \port$711$11 ;
-  wire \port$711$11 ;
-  output \port$711$12 ;
-  wire \port$711$12 ;
-  output \port$711$13 ;
-  wire \port$711$13 ;
-  output \port$711$14 ;
-  wire \port$711$14 ;
-  output \port$711$15 ;
-  wire \port$711$15 ;
-  output \port$711$2 ;
-  wire \port$711$2 ;
-  output \port$711$3 ;
-  wire \port$711$3 ;
-  output \port$711$4 ;
-  wire \port$711$4 ;
-  output \port$711$5 ;
-  wire \port$711$5 ;
-  output \port$711$6 ;
-  wire \port$711$6 ;
-  output \port$711$7 ;
-  wire \port$711$7 ;
-  output \port$711$8 ;
-  wire \port$711$8 ;
-  output \port$711$9 ;
-  wire \port$711$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$711$0 ),
-    .P1(\port$711$1 ),
-    .P10(\port$711$10 ),
-    .P11(\port$711$11 ),
-    .P12(\port$711$12 ),
-    .P13(\port$711$13 ),
-    .P14(\port$711$14 ),
-    .P15(\port$711$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$711$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$711$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$711$4 ),
-    .P5(\port$711$5 ),
-    .P6(\port$711$6 ),
-    .P7(\port$711$7 ),
-    .P8(\port$711$8 ),
-    .P9(\port$711$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$711$15 , \port$711$14 , \port$711$13 , \port$711$12 , \port$711$11 , \port$711$10 , \port$711$9 , \port$711$8 , \port$711$7 , \port$711$6 , \port$711$5 , \port$711$4 , \port$711$3 , \port$711$2 , \port$711$1 , \port$711$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$712$0 , \port$712$1 , \port$712$2 , \port$712$3 , \port$712$4 , \port$712$5 , \port$712$6 , \port$712$7 , \port$712$8 , \port$712$9 , \port$712$10 , \port$712$11 , \port$712$12 , \port$712$13 , \port$712$14 , \port$712$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$712$0 ;
-  wire \port$712$0 ;
-  output \port$712$1 ;
-  wire \port$712$1 ;
-  output \port$712$10 ;
-  wire \port$712$10 ;
-  output \port$712$11 ;
-  wire \port$712$11 ;
-  output \port$712$12 ;
-  wire \port$712$12 ;
-  output \port$712$13 ;
-  wire \port$712$13 ;
-  output \port$712$14 ;
-  wire \port$712$14 ;
-  output \port$712$15 ;
-  wire \port$712$15 ;
-  output \port$712$2 ;
-  wire \port$712$2 ;
-  output \port$712$3 ;
-  wire \port$712$3 ;
-  output \port$712$4 ;
-  wire \port$712$4 ;
-  output \port$712$5 ;
-  wire \port$712$5 ;
-  output \port$712$6 ;
-  wire \port$712$6 ;
-  output \port$712$7 ;
-  wire \port$712$7 ;
-  output \port$712$8 ;
-  wire \port$712$8 ;
-  output \port$712$9 ;
-  wire \port$712$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$712$0 ),
-    .P1(\port$712$1 ),
-    .P10(\port$712$10 ),
-    .P11(\port$712$11 ),
-    .P12(\port$712$12 ),
-    .P13(\port$712$13 ),
-    .P14(\port$712$14 ),
-    .P15(\port$712$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$712$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$712$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$712$4 ),
-    .P5(\port$712$5 ),
-    .P6(\port$712$6 ),
-    .P7(\port$712$7 ),
-    .P8(\port$712$8 ),
-    .P9(\port$712$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$712$15 , \port$712$14 , \port$712$13 , \port$712$12 , \port$712$11 , \port$712$10 , \port$712$9 , \port$712$8 , \port$712$7 , \port$712$6 , \port$712$5 , \port$712$4 , \port$712$3 , \port$712$2 , \port$712$1 , \port$712$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$713$0 , \port$713$1 , \port$713$2 , \port$713$3 , \port$713$4 , \port$713$5 , \port$713$6 , \port$713$7 , \port$713$8 , \port$713$9 , \port$713$10 , \port$713$11 , \port$713$12 , \port$713$13 , \port$713$14 , \port$713$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$713$0 ;
-  wire \port$713$0 ;
-  output \port$713$1 ;
-  wire \port$713$1 ;
-  output \port$713$10 ;
-  wire \port$713$10 ;
-  output \port$713$11 ;
-  wire \port$713$11 ;
-  output \port$713$12 ;
-  wire \port$713$12 ;
-  output \port$713$13 ;
-  wire \port$713$13 ;
-  output \port$713$14 ;
-  wire \port$713$14 ;
-  output \port$713$15 ;
-  wire \port$713$15 ;
-  output \port$713$2 ;
-  wire \port$713$2 ;
-  output \port$713$3 ;
-  wire \port$713$3 ;
-  output \port$713$4 ;
-  wire \port$713$4 ;
-  output \port$713$5 ;
-  wire \port$713$5 ;
-  output \port$713$6 ;
-  wire \port$713$6 ;
-  output \port$713$7 ;
-  wire \port$713$7 ;
-  output \port$713$8 ;
-  wire \port$713$8 ;
-  output \port$713$9 ;
-  wire \port$713$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$713$0 ),
-    .P1(\port$713$1 ),
-    .P10(\port$713$10 ),
-    .P11(\port$713$11 ),
-    .P12(\port$713$12 ),
-    .P13(\port$713$13 ),
-    .P14(\port$713$14 ),
-    .P15(\port$713$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$713$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$713$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$713$4 ),
-    .P5(\port$713$5 ),
-    .P6(\port$713$6 ),
-    .P7(\port$713$7 ),
-    .P8(\port$713$8 ),
-    .P9(\port$713$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$713$15 , \port$713$14 , \port$713$13 , \port$713$12 , \port$713$11 , \port$713$10 , \port$713$9 , \port$713$8 , \port$713$7 , \port$713$6 , \port$713$5 , \port$713$4 , \port$713$3 , \port$713$2 , \port$713$1 , \port$713$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$714$0 , \port$714$1 , \port$714$2 , \port$714$3 , \port$714$4 , \port$714$5 , \port$714$6 , \port$714$7 , \port$714$8 , \port$714$9 , \port$714$10 , \port$714$11 , \port$714$12 , \port$714$13 , \port$714$14 , \port$714$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$714$0 ;
-  wire \port$714$0 ;
-  output \port$714$1 ;
-  wire \port$714$1 ;
-  output \port$714$10 ;
-  wire \port$714$10 ;
-  output \port$714$11 ;
-  wire \port$714$11 ;
-  output \port$714$12 ;
-  wire \port$714$12 ;
-  output \port$714$13 ;
-  wire \port$714$13 ;
-  output \port$714$14 ;
-  wire \port$714$14 ;
-  output \port$714$15 ;
-  wire \port$714$15 ;
-  output \port$714$2 ;
-  wire \port$714$2 ;
-  output \port$714$3 ;
-  wire \port$714$3 ;
-  output \port$714$4 ;
-  wire \port$714$4 ;
-  output \port$714$5 ;
-  wire \port$714$5 ;
-  output \port$714$6 ;
-  wire \port$714$6 ;
-  output \port$714$7 ;
-  wire \port$714$7 ;
-  output \port$714$8 ;
-  wire \port$714$8 ;
-  output \port$714$9 ;
-  wire \port$714$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$714$0 ),
-    .P1(\port$714$1 ),
-    .P10(\port$714$10 ),
-    .P11(\port$714$11 ),
-    .P12(\port$714$12 ),
-    .P13(\port$714$13 ),
-    .P14(\port$714$14 ),
-    .P15(\port$714$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$714$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$714$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$714$4 ),
-    .P5(\port$714$5 ),
-    .P6(\port$714$6 ),
-    .P7(\port$714$7 ),
-    .P8(\port$714$8 ),
-    .P9(\port$714$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$714$15 , \port$714$14 , \port$714$13 , \port$714$12 , \port$714$11 , \port$714$10 , \port$714$9 , \port$714$8 , \port$714$7 , \port$714$6 , \port$714$5 , \port$714$4 , \port$714$3 , \port$714$2 , \port$714$1 , \port$714$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$715$0 , \port$715$1 , \port$715$2 , \port$715$3 , \port$715$4 , \port$715$5 , \port$715$6 , \port$715$7 , \port$715$8 , \port$715$9 , \port$715$10 , \port$715$11 , \port$715$12 , \port$715$13 , \port$715$14 , \port$715$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$715$0 ;
-  wire \port$715$0 ;
-  output \port$715$1 ;
-  wire \port$715$1 ;
-  output \port$715$10 ;
-  wire \port$715$10 ;
-  output \port$715$11 ;
-  wire \port$715$11 ;
-  output \port$715$12 ;
-  wire \port$715$12 ;
-  output \port$715$13 ;
-  wire \port$715$13 ;
-  output \port$715$14 ;
-  wire \port$715$14 ;
-  output \port$715$15 ;
-  wire \port$715$15 ;
-  output \port$715$2 ;
-  wire \port$715$2 ;
-  output \port$715$3 ;
-  wire \port$715$3 ;
-  output \port$715$4 ;
-  wire \port$715$4 ;
-  output \port$715$5 ;
-  wire \port$715$5 ;
-  output \port$715$6 ;
-  wire \port$715$6 ;
-  output \port$715$7 ;
-  wire \port$715$7 ;
-  output \port$715$8 ;
-  wire \port$715$8 ;
-  output \port$715$9 ;
-  wire \port$715$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$715$0 ),
-    .P1(\port$715$1 ),
-    .P10(\port$715$10 ),
-    .P11(\port$715$11 ),
-    .P12(\port$715$12 ),
-    .P13(\port$715$13 ),
-    .P14(\port$715$14 ),
-    .P15(\port$715$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$715$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$715$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$715$4 ),
-    .P5(\port$715$5 ),
-    .P6(\port$715$6 ),
-    .P7(\port$715$7 ),
-    .P8(\port$715$8 ),
-    .P9(\port$715$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$715$15 , \port$715$14 , \port$715$13 , \port$715$12 , \port$715$11 , \port$715$10 , \port$715$9 , \port$715$8 , \port$715$7 , \port$715$6 , \port$715$5 , \port$715$4 , \port$715$3 , \port$715$2 , \port$715$1 , \port$715$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$716$0 , \port$716$1 , \port$716$2 , \port$716$3 , \port$716$4 , \port$716$5 , \port$716$6 , \port$716$7 , \port$716$8 , \port$716$9 , \port$716$10 , \port$716$11 , \port$716$12 , \port$716$13 , \port$716$14 , \port$716$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$716$0 , \port$716$1 , \port$716$2 , \port$716$3 , \port$716$4 , \port$716$5 , \port$716$6 , \port$716$7 , \port$716$8 , \port$716$9 , \port$716$10 , \port$716$11 , \port$716$12 , \port$716$13 , \port$716$14 , \port$716$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10245,2422 +25909,7 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$716$0 , \port$716$1 , \port$716
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$717$0 , \port$717$1 , \port$717$2 , \port$717$3 , \port$717$4 , \port$717$5 , \port$717$6 , \port$717$7 , \port$717$8 , \port$717$9 , \port$717$10 , \port$717$11 , \port$717$12 , \port$717$13 , \port$717$14 , \port$717$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$717$0 ;
-  wire \port$717$0 ;
-  output \port$717$1 ;
-  wire \port$717$1 ;
-  output \port$717$10 ;
-  wire \port$717$10 ;
-  output \port$717$11 ;
-  wire \port$717$11 ;
-  output \port$717$12 ;
-  wire \port$717$12 ;
-  output \port$717$13 ;
-  wire \port$717$13 ;
-  output \port$717$14 ;
-  wire \port$717$14 ;
-  output \port$717$15 ;
-  wire \port$717$15 ;
-  output \port$717$2 ;
-  wire \port$717$2 ;
-  output \port$717$3 ;
-  wire \port$717$3 ;
-  output \port$717$4 ;
-  wire \port$717$4 ;
-  output \port$717$5 ;
-  wire \port$717$5 ;
-  output \port$717$6 ;
-  wire \port$717$6 ;
-  output \port$717$7 ;
-  wire \port$717$7 ;
-  output \port$717$8 ;
-  wire \port$717$8 ;
-  output \port$717$9 ;
-  wire \port$717$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$717$0 ),
-    .P1(\port$717$1 ),
-    .P10(\port$717$10 ),
-    .P11(\port$717$11 ),
-    .P12(\port$717$12 ),
-    .P13(\port$717$13 ),
-    .P14(\port$717$14 ),
-    .P15(\port$717$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$717$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$717$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$717$4 ),
-    .P5(\port$717$5 ),
-    .P6(\port$717$6 ),
-    .P7(\port$717$7 ),
-    .P8(\port$717$8 ),
-    .P9(\port$717$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$717$15 , \port$717$14 , \port$717$13 , \port$717$12 , \port$717$11 , \port$717$10 , \port$717$9 , \port$717$8 , \port$717$7 , \port$717$6 , \port$717$5 , \port$717$4 , \port$717$3 , \port$717$2 , \port$717$1 , \port$717$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$718$0 , \port$718$1 , \port$718$2 , \port$718$3 , \port$718$4 , \port$718$5 , \port$718$6 , \port$718$7 , \port$718$8 , \port$718$9 , \port$718$10 , \port$718$11 , \port$718$12 , \port$718$13 , \port$718$14 , \port$718$15 , a, b, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$718$0 ;
-  wire \port$718$0 ;
-  output \port$718$1 ;
-  wire \port$718$1 ;
-  output \port$718$10 ;
-  wire \port$718$10 ;
-  output \port$718$11 ;
-  wire \port$718$11 ;
-  output \port$718$12 ;
-  wire \port$718$12 ;
-  output \port$718$13 ;
-  wire \port$718$13 ;
-  output \port$718$14 ;
-  wire \port$718$14 ;
-  output \port$718$15 ;
-  wire \port$718$15 ;
-  output \port$718$2 ;
-  wire \port$718$2 ;
-  output \port$718$3 ;
-  wire \port$718$3 ;
-  output \port$718$4 ;
-  wire \port$718$4 ;
-  output \port$718$5 ;
-  wire \port$718$5 ;
-  output \port$718$6 ;
-  wire \port$718$6 ;
-  output \port$718$7 ;
-  wire \port$718$7 ;
-  output \port$718$8 ;
-  wire \port$718$8 ;
-  output \port$718$9 ;
-  wire \port$718$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$718$0 ),
-    .P1(\port$718$1 ),
-    .P10(\port$718$10 ),
-    .P11(\port$718$11 ),
-    .P12(\port$718$12 ),
-    .P13(\port$718$13 ),
-    .P14(\port$718$14 ),
-    .P15(\port$718$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$718$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$718$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$718$4 ),
-    .P5(\port$718$5 ),
-    .P6(\port$718$6 ),
-    .P7(\port$718$7 ),
-    .P8(\port$718$8 ),
-    .P9(\port$718$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$718$15 , \port$718$14 , \port$718$13 , \port$718$12 , \port$718$11 , \port$718$10 , \port$718$9 , \port$718$8 , \port$718$7 , \port$718$6 , \port$718$5 , \port$718$4 , \port$718$3 , \port$718$2 , \port$718$1 , \port$718$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$719$0 , \port$719$1 , \port$719$2 , \port$719$3 , \port$719$4 , \port$719$5 , \port$719$6 , \port$719$7 , \port$719$8 , \port$719$9 , \port$719$10 , \port$719$11 , \port$719$12 , \port$719$13 , \port$719$14 , \port$719$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$719$0 ;
-  wire \port$719$0 ;
-  output \port$719$1 ;
-  wire \port$719$1 ;
-  output \port$719$10 ;
-  wire \port$719$10 ;
-  output \port$719$11 ;
-  wire \port$719$11 ;
-  output \port$719$12 ;
-  wire \port$719$12 ;
-  output \port$719$13 ;
-  wire \port$719$13 ;
-  output \port$719$14 ;
-  wire \port$719$14 ;
-  output \port$719$15 ;
-  wire \port$719$15 ;
-  output \port$719$2 ;
-  wire \port$719$2 ;
-  output \port$719$3 ;
-  wire \port$719$3 ;
-  output \port$719$4 ;
-  wire \port$719$4 ;
-  output \port$719$5 ;
-  wire \port$719$5 ;
-  output \port$719$6 ;
-  wire \port$719$6 ;
-  output \port$719$7 ;
-  wire \port$719$7 ;
-  output \port$719$8 ;
-  wire \port$719$8 ;
-  output \port$719$9 ;
-  wire \port$719$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$719$0 ),
-    .P1(\port$719$1 ),
-    .P10(\port$719$10 ),
-    .P11(\port$719$11 ),
-    .P12(\port$719$12 ),
-    .P13(\port$719$13 ),
-    .P14(\port$719$14 ),
-    .P15(\port$719$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$719$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$719$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$719$4 ),
-    .P5(\port$719$5 ),
-    .P6(\port$719$6 ),
-    .P7(\port$719$7 ),
-    .P8(\port$719$8 ),
-    .P9(\port$719$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$719$15 , \port$719$14 , \port$719$13 , \port$719$12 , \port$719$11 , \port$719$10 , \port$719$9 , \port$719$8 , \port$719$7 , \port$719$6 , \port$719$5 , \port$719$4 , \port$719$3 , \port$719$2 , \port$719$1 , \port$719$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$720$0 , \port$720$1 , \port$720$2 , \port$720$3 , \port$720$4 , \port$720$5 , \port$720$6 , \port$720$7 , \port$720$8 , \port$720$9 , \port$720$10 , \port$720$11 , \port$720$12 , \port$720$13 , \port$720$14 , \port$720$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$720$0 ;
-  wire \port$720$0 ;
-  output \port$720$1 ;
-  wire \port$720$1 ;
-  output \port$720$10 ;
-  wire \port$720$10 ;
-  output \port$720$11 ;
-  wire \port$720$11 ;
-  output \port$720$12 ;
-  wire \port$720$12 ;
-  output \port$720$13 ;
-  wire \port$720$13 ;
-  output \port$720$14 ;
-  wire \port$720$14 ;
-  output \port$720$15 ;
-  wire \port$720$15 ;
-  output \port$720$2 ;
-  wire \port$720$2 ;
-  output \port$720$3 ;
-  wire \port$720$3 ;
-  output \port$720$4 ;
-  wire \port$720$4 ;
-  output \port$720$5 ;
-  wire \port$720$5 ;
-  output \port$720$6 ;
-  wire \port$720$6 ;
-  output \port$720$7 ;
-  wire \port$720$7 ;
-  output \port$720$8 ;
-  wire \port$720$8 ;
-  output \port$720$9 ;
-  wire \port$720$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$720$0 ),
-    .P1(\port$720$1 ),
-    .P10(\port$720$10 ),
-    .P11(\port$720$11 ),
-    .P12(\port$720$12 ),
-    .P13(\port$720$13 ),
-    .P14(\port$720$14 ),
-    .P15(\port$720$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$720$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$720$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$720$4 ),
-    .P5(\port$720$5 ),
-    .P6(\port$720$6 ),
-    .P7(\port$720$7 ),
-    .P8(\port$720$8 ),
-    .P9(\port$720$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$720$15 , \port$720$14 , \port$720$13 , \port$720$12 , \port$720$11 , \port$720$10 , \port$720$9 , \port$720$8 , \port$720$7 , \port$720$6 , \port$720$5 , \port$720$4 , \port$720$3 , \port$720$2 , \port$720$1 , \port$720$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$721$0 , \port$721$1 , \port$721$2 , \port$721$3 , \port$721$4 , \port$721$5 , \port$721$6 , \port$721$7 , \port$721$8 , \port$721$9 , \port$721$10 , \port$721$11 , \port$721$12 , \port$721$13 , \port$721$14 , \port$721$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$721$0 ;
-  wire \port$721$0 ;
-  output \port$721$1 ;
-  wire \port$721$1 ;
-  output \port$721$10 ;
-  wire \port$721$10 ;
-  output \port$721$11 ;
-  wire \port$721$11 ;
-  output \port$721$12 ;
-  wire \port$721$12 ;
-  output \port$721$13 ;
-  wire \port$721$13 ;
-  output \port$721$14 ;
-  wire \port$721$14 ;
-  output \port$721$15 ;
-  wire \port$721$15 ;
-  output \port$721$2 ;
-  wire \port$721$2 ;
-  output \port$721$3 ;
-  wire \port$721$3 ;
-  output \port$721$4 ;
-  wire \port$721$4 ;
-  output \port$721$5 ;
-  wire \port$721$5 ;
-  output \port$721$6 ;
-  wire \port$721$6 ;
-  output \port$721$7 ;
-  wire \port$721$7 ;
-  output \port$721$8 ;
-  wire \port$721$8 ;
-  output \port$721$9 ;
-  wire \port$721$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$721$0 ),
-    .P1(\port$721$1 ),
-    .P10(\port$721$10 ),
-    .P11(\port$721$11 ),
-    .P12(\port$721$12 ),
-    .P13(\port$721$13 ),
-    .P14(\port$721$14 ),
-    .P15(\port$721$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$721$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$721$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$721$4 ),
-    .P5(\port$721$5 ),
-    .P6(\port$721$6 ),
-    .P7(\port$721$7 ),
-    .P8(\port$721$8 ),
-    .P9(\port$721$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$721$15 , \port$721$14 , \port$721$13 , \port$721$12 , \port$721$11 , \port$721$10 , \port$721$9 , \port$721$8 , \port$721$7 , \port$721$6 , \port$721$5 , \port$721$4 , \port$721$3 , \port$721$2 , \port$721$1 , \port$721$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$722$0 , \port$722$1 , \port$722$2 , \port$722$3 , \port$722$4 , \port$722$5 , \port$722$6 , \port$722$7 , \port$722$8 , \port$722$9 , \port$722$10 , \port$722$11 , \port$722$12 , \port$722$13 , \port$722$14 , \port$722$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$722$0 ;
-  wire \port$722$0 ;
-  output \port$722$1 ;
-  wire \port$722$1 ;
-  output \port$722$10 ;
-  wire \port$722$10 ;
-  output \port$722$11 ;
-  wire \port$722$11 ;
-  output \port$722$12 ;
-  wire \port$722$12 ;
-  output \port$722$13 ;
-  wire \port$722$13 ;
-  output \port$722$14 ;
-  wire \port$722$14 ;
-  output \port$722$15 ;
-  wire \port$722$15 ;
-  output \port$722$2 ;
-  wire \port$722$2 ;
-  output \port$722$3 ;
-  wire \port$722$3 ;
-  output \port$722$4 ;
-  wire \port$722$4 ;
-  output \port$722$5 ;
-  wire \port$722$5 ;
-  output \port$722$6 ;
-  wire \port$722$6 ;
-  output \port$722$7 ;
-  wire \port$722$7 ;
-  output \port$722$8 ;
-  wire \port$722$8 ;
-  output \port$722$9 ;
-  wire \port$722$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$722$0 ),
-    .P1(\port$722$1 ),
-    .P10(\port$722$10 ),
-    .P11(\port$722$11 ),
-    .P12(\port$722$12 ),
-    .P13(\port$722$13 ),
-    .P14(\port$722$14 ),
-    .P15(\port$722$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$722$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$722$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$722$4 ),
-    .P5(\port$722$5 ),
-    .P6(\port$722$6 ),
-    .P7(\port$722$7 ),
-    .P8(\port$722$8 ),
-    .P9(\port$722$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$722$15 , \port$722$14 , \port$722$13 , \port$722$12 , \port$722$11 , \port$722$10 , \port$722$9 , \port$722$8 , \port$722$7 , \port$722$6 , \port$722$5 , \port$722$4 , \port$722$3 , \port$722$2 , \port$722$1 , \port$722$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$723$0 , \port$723$1 , \port$723$2 , \port$723$3 , \port$723$4 , \port$723$5 , \port$723$6 , \port$723$7 , \port$723$8 , \port$723$9 , \port$723$10 , \port$723$11 , \port$723$12 , \port$723$13 , \port$723$14 , \port$723$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$723$0 ;
-  wire \port$723$0 ;
-  output \port$723$1 ;
-  wire \port$723$1 ;
-  output \port$723$10 ;
-  wire \port$723$10 ;
-  output \port$723$11 ;
-  wire \port$723$11 ;
-  output \port$723$12 ;
-  wire \port$723$12 ;
-  output \port$723$13 ;
-  wire \port$723$13 ;
-  output \port$723$14 ;
-  wire \port$723$14 ;
-  output \port$723$15 ;
-  wire \port$723$15 ;
-  output \port$723$2 ;
-  wire \port$723$2 ;
-  output \port$723$3 ;
-  wire \port$723$3 ;
-  output \port$723$4 ;
-  wire \port$723$4 ;
-  output \port$723$5 ;
-  wire \port$723$5 ;
-  output \port$723$6 ;
-  wire \port$723$6 ;
-  output \port$723$7 ;
-  wire \port$723$7 ;
-  output \port$723$8 ;
-  wire \port$723$8 ;
-  output \port$723$9 ;
-  wire \port$723$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$723$0 ),
-    .P1(\port$723$1 ),
-    .P10(\port$723$10 ),
-    .P11(\port$723$11 ),
-    .P12(\port$723$12 ),
-    .P13(\port$723$13 ),
-    .P14(\port$723$14 ),
-    .P15(\port$723$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$723$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$723$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$723$4 ),
-    .P5(\port$723$5 ),
-    .P6(\port$723$6 ),
-    .P7(\port$723$7 ),
-    .P8(\port$723$8 ),
-    .P9(\port$723$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$723$15 , \port$723$14 , \port$723$13 , \port$723$12 , \port$723$11 , \port$723$10 , \port$723$9 , \port$723$8 , \port$723$7 , \port$723$6 , \port$723$5 , \port$723$4 , \port$723$3 , \port$723$2 , \port$723$1 , \port$723$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$724$0 , \port$724$1 , \port$724$2 , \port$724$3 , \port$724$4 , \port$724$5 , \port$724$6 , \port$724$7 , \port$724$8 , \port$724$9 , \port$724$10 , \port$724$11 , \port$724$12 , \port$724$13 , \port$724$14 , \port$724$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$724$0 ;
-  wire \port$724$0 ;
-  output \port$724$1 ;
-  wire \port$724$1 ;
-  output \port$724$10 ;
-  wire \port$724$10 ;
-  output \port$724$11 ;
-  wire \port$724$11 ;
-  output \port$724$12 ;
-  wire \port$724$12 ;
-  output \port$724$13 ;
-  wire \port$724$13 ;
-  output \port$724$14 ;
-  wire \port$724$14 ;
-  output \port$724$15 ;
-  wire \port$724$15 ;
-  output \port$724$2 ;
-  wire \port$724$2 ;
-  output \port$724$3 ;
-  wire \port$724$3 ;
-  output \port$724$4 ;
-  wire \port$724$4 ;
-  output \port$724$5 ;
-  wire \port$724$5 ;
-  output \port$724$6 ;
-  wire \port$724$6 ;
-  output \port$724$7 ;
-  wire \port$724$7 ;
-  output \port$724$8 ;
-  wire \port$724$8 ;
-  output \port$724$9 ;
-  wire \port$724$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$724$0 ),
-    .P1(\port$724$1 ),
-    .P10(\port$724$10 ),
-    .P11(\port$724$11 ),
-    .P12(\port$724$12 ),
-    .P13(\port$724$13 ),
-    .P14(\port$724$14 ),
-    .P15(\port$724$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$724$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$724$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$724$4 ),
-    .P5(\port$724$5 ),
-    .P6(\port$724$6 ),
-    .P7(\port$724$7 ),
-    .P8(\port$724$8 ),
-    .P9(\port$724$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$724$15 , \port$724$14 , \port$724$13 , \port$724$12 , \port$724$11 , \port$724$10 , \port$724$9 , \port$724$8 , \port$724$7 , \port$724$6 , \port$724$5 , \port$724$4 , \port$724$3 , \port$724$2 , \port$724$1 , \port$724$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$725$0 ;
-  wire \port$725$0 ;
-  output \port$725$1 ;
-  wire \port$725$1 ;
-  output \port$725$10 ;
-  wire \port$725$10 ;
-  output \port$725$11 ;
-  wire \port$725$11 ;
-  output \port$725$12 ;
-  wire \port$725$12 ;
-  output \port$725$13 ;
-  wire \port$725$13 ;
-  output \port$725$14 ;
-  wire \port$725$14 ;
-  output \port$725$15 ;
-  wire \port$725$15 ;
-  output \port$725$2 ;
-  wire \port$725$2 ;
-  output \port$725$3 ;
-  wire \port$725$3 ;
-  output \port$725$4 ;
-  wire \port$725$4 ;
-  output \port$725$5 ;
-  wire \port$725$5 ;
-  output \port$725$6 ;
-  wire \port$725$6 ;
-  output \port$725$7 ;
-  wire \port$725$7 ;
-  output \port$725$8 ;
-  wire \port$725$8 ;
-  output \port$725$9 ;
-  wire \port$725$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$725$0 ),
-    .P1(\port$725$1 ),
-    .P10(\port$725$10 ),
-    .P11(\port$725$11 ),
-    .P12(\port$725$12 ),
-    .P13(\port$725$13 ),
-    .P14(\port$725$14 ),
-    .P15(\port$725$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$725$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$725$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$725$4 ),
-    .P5(\port$725$5 ),
-    .P6(\port$725$6 ),
-    .P7(\port$725$7 ),
-    .P8(\port$725$8 ),
-    .P9(\port$725$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$725$15 , \port$725$14 , \port$725$13 , \port$725$12 , \port$725$11 , \port$725$10 , \port$725$9 , \port$725$8 , \port$725$7 , \port$725$6 , \port$725$5 , \port$725$4 , \port$725$3 , \port$725$2 , \port$725$1 , \port$725$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$726$0 , \port$726$1 , \port$726$2 , \port$726$3 , \port$726$4 , \port$726$5 , \port$726$6 , \port$726$7 , \port$726$8 , \port$726$9 , \port$726$10 , \port$726$11 , \port$726$12 , \port$726$13 , \port$726$14 , \port$726$15 , a, b, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$726$0 ;
-  wire \port$726$0 ;
-  output \port$726$1 ;
-  wire \port$726$1 ;
-  output \port$726$10 ;
-  wire \port$726$10 ;
-  output \port$726$11 ;
-  wire \port$726$11 ;
-  output \port$726$12 ;
-  wire \port$726$12 ;
-  output \port$726$13 ;
-  wire \port$726$13 ;
-  output \port$726$14 ;
-  wire \port$726$14 ;
-  output \port$726$15 ;
-  wire \port$726$15 ;
-  output \port$726$2 ;
-  wire \port$726$2 ;
-  output \port$726$3 ;
-  wire \port$726$3 ;
-  output \port$726$4 ;
-  wire \port$726$4 ;
-  output \port$726$5 ;
-  wire \port$726$5 ;
-  output \port$726$6 ;
-  wire \port$726$6 ;
-  output \port$726$7 ;
-  wire \port$726$7 ;
-  output \port$726$8 ;
-  wire \port$726$8 ;
-  output \port$726$9 ;
-  wire \port$726$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$726$0 ),
-    .P1(\port$726$1 ),
-    .P10(\port$726$10 ),
-    .P11(\port$726$11 ),
-    .P12(\port$726$12 ),
-    .P13(\port$726$13 ),
-    .P14(\port$726$14 ),
-    .P15(\port$726$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$726$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$726$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$726$4 ),
-    .P5(\port$726$5 ),
-    .P6(\port$726$6 ),
-    .P7(\port$726$7 ),
-    .P8(\port$726$8 ),
-    .P9(\port$726$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$726$15 , \port$726$14 , \port$726$13 , \port$726$12 , \port$726$11 , \port$726$10 , \port$726$9 , \port$726$8 , \port$726$7 , \port$726$6 , \port$726$5 , \port$726$4 , \port$726$3 , \port$726$2 , \port$726$1 , \port$726$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$727$0 , \port$727$1 , \port$727$2 , \port$727$3 , \port$727$4 , \port$727$5 , \port$727$6 , \port$727$7 , \port$727$8 , \port$727$9 , \port$727$10 , \port$727$11 , \port$727$12 , \port$727$13 , \port$727$14 , \port$727$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$727$0 ;
-  wire \port$727$0 ;
-  output \port$727$1 ;
-  wire \port$727$1 ;
-  output \port$727$10 ;
-  wire \port$727$10 ;
-  output \port$727$11 ;
-  wire \port$727$11 ;
-  output \port$727$12 ;
-  wire \port$727$12 ;
-  output \port$727$13 ;
-  wire \port$727$13 ;
-  output \port$727$14 ;
-  wire \port$727$14 ;
-  output \port$727$15 ;
-  wire \port$727$15 ;
-  output \port$727$2 ;
-  wire \port$727$2 ;
-  output \port$727$3 ;
-  wire \port$727$3 ;
-  output \port$727$4 ;
-  wire \port$727$4 ;
-  output \port$727$5 ;
-  wire \port$727$5 ;
-  output \port$727$6 ;
-  wire \port$727$6 ;
-  output \port$727$7 ;
-  wire \port$727$7 ;
-  output \port$727$8 ;
-  wire \port$727$8 ;
-  output \port$727$9 ;
-  wire \port$727$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$727$0 ),
-    .P1(\port$727$1 ),
-    .P10(\port$727$10 ),
-    .P11(\port$727$11 ),
-    .P12(\port$727$12 ),
-    .P13(\port$727$13 ),
-    .P14(\port$727$14 ),
-    .P15(\port$727$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$727$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$727$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$727$4 ),
-    .P5(\port$727$5 ),
-    .P6(\port$727$6 ),
-    .P7(\port$727$7 ),
-    .P8(\port$727$8 ),
-    .P9(\port$727$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$727$15 , \port$727$14 , \port$727$13 , \port$727$12 , \port$727$11 , \port$727$10 , \port$727$9 , \port$727$8 , \port$727$7 , \port$727$6 , \port$727$5 , \port$727$4 , \port$727$3 , \port$727$2 , \port$727$1 , \port$727$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$728$0 , \port$728$1 , \port$728$2 , \port$728$3 , \port$728$4 , \port$728$5 , \port$728$6 , \port$728$7 , \port$728$8 , \port$728$9 , \port$728$10 , \port$728$11 , \port$728$12 , \port$728$13 , \port$728$14 , \port$728$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$728$0 ;
-  wire \port$728$0 ;
-  output \port$728$1 ;
-  wire \port$728$1 ;
-  output \port$728$10 ;
-  wire \port$728$10 ;
-  output \port$728$11 ;
-  wire \port$728$11 ;
-  output \port$728$12 ;
-  wire \port$728$12 ;
-  output \port$728$13 ;
-  wire \port$728$13 ;
-  output \port$728$14 ;
-  wire \port$728$14 ;
-  output \port$728$15 ;
-  wire \port$728$15 ;
-  output \port$728$2 ;
-  wire \port$728$2 ;
-  output \port$728$3 ;
-  wire \port$728$3 ;
-  output \port$728$4 ;
-  wire \port$728$4 ;
-  output \port$728$5 ;
-  wire \port$728$5 ;
-  output \port$728$6 ;
-  wire \port$728$6 ;
-  output \port$728$7 ;
-  wire \port$728$7 ;
-  output \port$728$8 ;
-  wire \port$728$8 ;
-  output \port$728$9 ;
-  wire \port$728$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$728$0 ),
-    .P1(\port$728$1 ),
-    .P10(\port$728$10 ),
-    .P11(\port$728$11 ),
-    .P12(\port$728$12 ),
-    .P13(\port$728$13 ),
-    .P14(\port$728$14 ),
-    .P15(\port$728$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$728$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$728$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$728$4 ),
-    .P5(\port$728$5 ),
-    .P6(\port$728$6 ),
-    .P7(\port$728$7 ),
-    .P8(\port$728$8 ),
-    .P9(\port$728$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$728$15 , \port$728$14 , \port$728$13 , \port$728$12 , \port$728$11 , \port$728$10 , \port$728$9 , \port$728$8 , \port$728$7 , \port$728$6 , \port$728$5 , \port$728$4 , \port$728$3 , \port$728$2 , \port$728$1 , \port$728$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$729$0 ;
-  wire \port$729$0 ;
-  output \port$729$1 ;
-  wire \port$729$1 ;
-  output \port$729$10 ;
-  wire \port$729$10 ;
-  output \port$729$11 ;
-  wire \port$729$11 ;
-  output \port$729$12 ;
-  wire \port$729$12 ;
-  output \port$729$13 ;
-  wire \port$729$13 ;
-  output \port$729$14 ;
-  wire \port$729$14 ;
-  output \port$729$15 ;
-  wire \port$729$15 ;
-  output \port$729$2 ;
-  wire \port$729$2 ;
-  output \port$729$3 ;
-  wire \port$729$3 ;
-  output \port$729$4 ;
-  wire \port$729$4 ;
-  output \port$729$5 ;
-  wire \port$729$5 ;
-  output \port$729$6 ;
-  wire \port$729$6 ;
-  output \port$729$7 ;
-  wire \port$729$7 ;
-  output \port$729$8 ;
-  wire \port$729$8 ;
-  output \port$729$9 ;
-  wire \port$729$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$729$0 ),
-    .P1(\port$729$1 ),
-    .P10(\port$729$10 ),
-    .P11(\port$729$11 ),
-    .P12(\port$729$12 ),
-    .P13(\port$729$13 ),
-    .P14(\port$729$14 ),
-    .P15(\port$729$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$729$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$729$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$729$4 ),
-    .P5(\port$729$5 ),
-    .P6(\port$729$6 ),
-    .P7(\port$729$7 ),
-    .P8(\port$729$8 ),
-    .P9(\port$729$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$729$15 , \port$729$14 , \port$729$13 , \port$729$12 , \port$729$11 , \port$729$10 , \port$729$9 , \port$729$8 , \port$729$7 , \port$729$6 , \port$729$5 , \port$729$4 , \port$729$3 , \port$729$2 , \port$729$1 , \port$729$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$730$0 , \port$730$1 , \port$730$2 , \port$730$3 , \port$730$4 , \port$730$5 , \port$730$6 , \port$730$7 , \port$730$8 , \port$730$9 , \port$730$10 , \port$730$11 , \port$730$12 , \port$730$13 , \port$730$14 , \port$730$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$730$0 ;
-  wire \port$730$0 ;
-  output \port$730$1 ;
-  wire \port$730$1 ;
-  output \port$730$10 ;
-  wire \port$730$10 ;
-  output \port$730$11 ;
-  wire \port$730$11 ;
-  output \port$730$12 ;
-  wire \port$730$12 ;
-  output \port$730$13 ;
-  wire \port$730$13 ;
-  output \port$730$14 ;
-  wire \port$730$14 ;
-  output \port$730$15 ;
-  wire \port$730$15 ;
-  output \port$730$2 ;
-  wire \port$730$2 ;
-  output \port$730$3 ;
-  wire \port$730$3 ;
-  output \port$730$4 ;
-  wire \port$730$4 ;
-  output \port$730$5 ;
-  wire \port$730$5 ;
-  output \port$730$6 ;
-  wire \port$730$6 ;
-  output \port$730$7 ;
-  wire \port$730$7 ;
-  output \port$730$8 ;
-  wire \port$730$8 ;
-  output \port$730$9 ;
-  wire \port$730$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$730$0 ),
-    .P1(\port$730$1 ),
-    .P10(\port$730$10 ),
-    .P11(\port$730$11 ),
-    .P12(\port$730$12 ),
-    .P13(\port$730$13 ),
-    .P14(\port$730$14 ),
-    .P15(\port$730$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$730$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$730$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$730$4 ),
-    .P5(\port$730$5 ),
-    .P6(\port$730$6 ),
-    .P7(\port$730$7 ),
-    .P8(\port$730$8 ),
-    .P9(\port$730$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$730$15 , \port$730$14 , \port$730$13 , \port$730$12 , \port$730$11 , \port$730$10 , \port$730$9 , \port$730$8 , \port$730$7 , \port$730$6 , \port$730$5 , \port$730$4 , \port$730$3 , \port$730$2 , \port$730$1 , \port$730$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$731$0 , \port$731$1 , \port$731$2 , \port$731$3 , \port$731$4 , \port$731$5 , \port$731$6 , \port$731$7 , \port$731$8 , \port$731$9 , \port$731$10 , \port$731$11 , \port$731$12 , \port$731$13 , \port$731$14 , \port$731$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$731$0 ;
-  wire \port$731$0 ;
-  output \port$731$1 ;
-  wire \port$731$1 ;
-  output \port$731$10 ;
-  wire \port$731$10 ;
-  output \port$731$11 ;
-  wire \port$731$11 ;
-  output \port$731$12 ;
-  wire \port$731$12 ;
-  output \port$731$13 ;
-  wire \port$731$13 ;
-  output \port$731$14 ;
-  wire \port$731$14 ;
-  output \port$731$15 ;
-  wire \port$731$15 ;
-  output \port$731$2 ;
-  wire \port$731$2 ;
-  output \port$731$3 ;
-  wire \port$731$3 ;
-  output \port$731$4 ;
-  wire \port$731$4 ;
-  output \port$731$5 ;
-  wire \port$731$5 ;
-  output \port$731$6 ;
-  wire \port$731$6 ;
-  output \port$731$7 ;
-  wire \port$731$7 ;
-  output \port$731$8 ;
-  wire \port$731$8 ;
-  output \port$731$9 ;
-  wire \port$731$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$731$0 ),
-    .P1(\port$731$1 ),
-    .P10(\port$731$10 ),
-    .P11(\port$731$11 ),
-    .P12(\port$731$12 ),
-    .P13(\port$731$13 ),
-    .P14(\port$731$14 ),
-    .P15(\port$731$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$731$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$731$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$731$4 ),
-    .P5(\port$731$5 ),
-    .P6(\port$731$6 ),
-    .P7(\port$731$7 ),
-    .P8(\port$731$8 ),
-    .P9(\port$731$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$731$15 , \port$731$14 , \port$731$13 , \port$731$12 , \port$731$11 , \port$731$10 , \port$731$9 , \port$731$8 , \port$731$7 , \port$731$6 , \port$731$5 , \port$731$4 , \port$731$3 , \port$731$2 , \port$731$1 , \port$731$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$732$0 , \port$732$1 , \port$732$2 , \port$732$3 , \port$732$4 , \port$732$5 , \port$732$6 , \port$732$7 , \port$732$8 , \port$732$9 , \port$732$10 , \port$732$11 , \port$732$12 , \port$732$13 , \port$732$14 , \port$732$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$732$0 , \port$732$1 , \port$732$2 , \port$732$3 , \port$732$4 , \port$732$5 , \port$732$6 , \port$732$7 , \port$732$8 , \port$732$9 , \port$732$10 , \port$732$11 , \port$732$12 , \port$732$13 , \port$732$14 , \port$732$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12821,2422 +26070,7 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$732$0 , \port$732$1 , \port$732
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$733$0 , \port$733$1 , \port$733$2 , \port$733$3 , \port$733$4 , \port$733$5 , \port$733$6 , \port$733$7 , \port$733$8 , \port$733$9 , \port$733$10 , \port$733$11 , \port$733$12 , \port$733$13 , \port$733$14 , \port$733$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$733$0 ;
-  wire \port$733$0 ;
-  output \port$733$1 ;
-  wire \port$733$1 ;
-  output \port$733$10 ;
-  wire \port$733$10 ;
-  output \port$733$11 ;
-  wire \port$733$11 ;
-  output \port$733$12 ;
-  wire \port$733$12 ;
-  output \port$733$13 ;
-  wire \port$733$13 ;
-  output \port$733$14 ;
-  wire \port$733$14 ;
-  output \port$733$15 ;
-  wire \port$733$15 ;
-  output \port$733$2 ;
-  wire \port$733$2 ;
-  output \port$733$3 ;
-  wire \port$733$3 ;
-  output \port$733$4 ;
-  wire \port$733$4 ;
-  output \port$733$5 ;
-  wire \port$733$5 ;
-  output \port$733$6 ;
-  wire \port$733$6 ;
-  output \port$733$7 ;
-  wire \port$733$7 ;
-  output \port$733$8 ;
-  wire \port$733$8 ;
-  output \port$733$9 ;
-  wire \port$733$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$733$0 ),
-    .P1(\port$733$1 ),
-    .P10(\port$733$10 ),
-    .P11(\port$733$11 ),
-    .P12(\port$733$12 ),
-    .P13(\port$733$13 ),
-    .P14(\port$733$14 ),
-    .P15(\port$733$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$733$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$733$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$733$4 ),
-    .P5(\port$733$5 ),
-    .P6(\port$733$6 ),
-    .P7(\port$733$7 ),
-    .P8(\port$733$8 ),
-    .P9(\port$733$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$733$15 , \port$733$14 , \port$733$13 , \port$733$12 , \port$733$11 , \port$733$10 , \port$733$9 , \port$733$8 , \port$733$7 , \port$733$6 , \port$733$5 , \port$733$4 , \port$733$3 , \port$733$2 , \port$733$1 , \port$733$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$734$0 , \port$734$1 , \port$734$2 , \port$734$3 , \port$734$4 , \port$734$5 , \port$734$6 , \port$734$7 , \port$734$8 , \port$734$9 , \port$734$10 , \port$734$11 , \port$734$12 , \port$734$13 , \port$734$14 , \port$734$15 , a, b, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$734$0 ;
-  wire \port$734$0 ;
-  output \port$734$1 ;
-  wire \port$734$1 ;
-  output \port$734$10 ;
-  wire \port$734$10 ;
-  output \port$734$11 ;
-  wire \port$734$11 ;
-  output \port$734$12 ;
-  wire \port$734$12 ;
-  output \port$734$13 ;
-  wire \port$734$13 ;
-  output \port$734$14 ;
-  wire \port$734$14 ;
-  output \port$734$15 ;
-  wire \port$734$15 ;
-  output \port$734$2 ;
-  wire \port$734$2 ;
-  output \port$734$3 ;
-  wire \port$734$3 ;
-  output \port$734$4 ;
-  wire \port$734$4 ;
-  output \port$734$5 ;
-  wire \port$734$5 ;
-  output \port$734$6 ;
-  wire \port$734$6 ;
-  output \port$734$7 ;
-  wire \port$734$7 ;
-  output \port$734$8 ;
-  wire \port$734$8 ;
-  output \port$734$9 ;
-  wire \port$734$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$734$0 ),
-    .P1(\port$734$1 ),
-    .P10(\port$734$10 ),
-    .P11(\port$734$11 ),
-    .P12(\port$734$12 ),
-    .P13(\port$734$13 ),
-    .P14(\port$734$14 ),
-    .P15(\port$734$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$734$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$734$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$734$4 ),
-    .P5(\port$734$5 ),
-    .P6(\port$734$6 ),
-    .P7(\port$734$7 ),
-    .P8(\port$734$8 ),
-    .P9(\port$734$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$734$15 , \port$734$14 , \port$734$13 , \port$734$12 , \port$734$11 , \port$734$10 , \port$734$9 , \port$734$8 , \port$734$7 , \port$734$6 , \port$734$5 , \port$734$4 , \port$734$3 , \port$734$2 , \port$734$1 , \port$734$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$735$0 , \port$735$1 , \port$735$2 , \port$735$3 , \port$735$4 , \port$735$5 , \port$735$6 , \port$735$7 , \port$735$8 , \port$735$9 , \port$735$10 , \port$735$11 , \port$735$12 , \port$735$13 , \port$735$14 , \port$735$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$735$0 ;
-  wire \port$735$0 ;
-  output \port$735$1 ;
-  wire \port$735$1 ;
-  output \port$735$10 ;
-  wire \port$735$10 ;
-  output \port$735$11 ;
-  wire \port$735$11 ;
-  output \port$735$12 ;
-  wire \port$735$12 ;
-  output \port$735$13 ;
-  wire \port$735$13 ;
-  output \port$735$14 ;
-  wire \port$735$14 ;
-  output \port$735$15 ;
-  wire \port$735$15 ;
-  output \port$735$2 ;
-  wire \port$735$2 ;
-  output \port$735$3 ;
-  wire \port$735$3 ;
-  output \port$735$4 ;
-  wire \port$735$4 ;
-  output \port$735$5 ;
-  wire \port$735$5 ;
-  output \port$735$6 ;
-  wire \port$735$6 ;
-  output \port$735$7 ;
-  wire \port$735$7 ;
-  output \port$735$8 ;
-  wire \port$735$8 ;
-  output \port$735$9 ;
-  wire \port$735$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$735$0 ),
-    .P1(\port$735$1 ),
-    .P10(\port$735$10 ),
-    .P11(\port$735$11 ),
-    .P12(\port$735$12 ),
-    .P13(\port$735$13 ),
-    .P14(\port$735$14 ),
-    .P15(\port$735$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$735$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$735$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$735$4 ),
-    .P5(\port$735$5 ),
-    .P6(\port$735$6 ),
-    .P7(\port$735$7 ),
-    .P8(\port$735$8 ),
-    .P9(\port$735$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$735$15 , \port$735$14 , \port$735$13 , \port$735$12 , \port$735$11 , \port$735$10 , \port$735$9 , \port$735$8 , \port$735$7 , \port$735$6 , \port$735$5 , \port$735$4 , \port$735$3 , \port$735$2 , \port$735$1 , \port$735$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$736$0 , \port$736$1 , \port$736$2 , \port$736$3 , \port$736$4 , \port$736$5 , \port$736$6 , \port$736$7 , \port$736$8 , \port$736$9 , \port$736$10 , \port$736$11 , \port$736$12 , \port$736$13 , \port$736$14 , \port$736$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$736$0 ;
-  wire \port$736$0 ;
-  output \port$736$1 ;
-  wire \port$736$1 ;
-  output \port$736$10 ;
-  wire \port$736$10 ;
-  output \port$736$11 ;
-  wire \port$736$11 ;
-  output \port$736$12 ;
-  wire \port$736$12 ;
-  output \port$736$13 ;
-  wire \port$736$13 ;
-  output \port$736$14 ;
-  wire \port$736$14 ;
-  output \port$736$15 ;
-  wire \port$736$15 ;
-  output \port$736$2 ;
-  wire \port$736$2 ;
-  output \port$736$3 ;
-  wire \port$736$3 ;
-  output \port$736$4 ;
-  wire \port$736$4 ;
-  output \port$736$5 ;
-  wire \port$736$5 ;
-  output \port$736$6 ;
-  wire \port$736$6 ;
-  output \port$736$7 ;
-  wire \port$736$7 ;
-  output \port$736$8 ;
-  wire \port$736$8 ;
-  output \port$736$9 ;
-  wire \port$736$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$736$0 ),
-    .P1(\port$736$1 ),
-    .P10(\port$736$10 ),
-    .P11(\port$736$11 ),
-    .P12(\port$736$12 ),
-    .P13(\port$736$13 ),
-    .P14(\port$736$14 ),
-    .P15(\port$736$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$736$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$736$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$736$4 ),
-    .P5(\port$736$5 ),
-    .P6(\port$736$6 ),
-    .P7(\port$736$7 ),
-    .P8(\port$736$8 ),
-    .P9(\port$736$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$736$15 , \port$736$14 , \port$736$13 , \port$736$12 , \port$736$11 , \port$736$10 , \port$736$9 , \port$736$8 , \port$736$7 , \port$736$6 , \port$736$5 , \port$736$4 , \port$736$3 , \port$736$2 , \port$736$1 , \port$736$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$737$0 , \port$737$1 , \port$737$2 , \port$737$3 , \port$737$4 , \port$737$5 , \port$737$6 , \port$737$7 , \port$737$8 , \port$737$9 , \port$737$10 , \port$737$11 , \port$737$12 , \port$737$13 , \port$737$14 , \port$737$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$737$0 ;
-  wire \port$737$0 ;
-  output \port$737$1 ;
-  wire \port$737$1 ;
-  output \port$737$10 ;
-  wire \port$737$10 ;
-  output \port$737$11 ;
-  wire \port$737$11 ;
-  output \port$737$12 ;
-  wire \port$737$12 ;
-  output \port$737$13 ;
-  wire \port$737$13 ;
-  output \port$737$14 ;
-  wire \port$737$14 ;
-  output \port$737$15 ;
-  wire \port$737$15 ;
-  output \port$737$2 ;
-  wire \port$737$2 ;
-  output \port$737$3 ;
-  wire \port$737$3 ;
-  output \port$737$4 ;
-  wire \port$737$4 ;
-  output \port$737$5 ;
-  wire \port$737$5 ;
-  output \port$737$6 ;
-  wire \port$737$6 ;
-  output \port$737$7 ;
-  wire \port$737$7 ;
-  output \port$737$8 ;
-  wire \port$737$8 ;
-  output \port$737$9 ;
-  wire \port$737$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$737$0 ),
-    .P1(\port$737$1 ),
-    .P10(\port$737$10 ),
-    .P11(\port$737$11 ),
-    .P12(\port$737$12 ),
-    .P13(\port$737$13 ),
-    .P14(\port$737$14 ),
-    .P15(\port$737$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$737$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$737$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$737$4 ),
-    .P5(\port$737$5 ),
-    .P6(\port$737$6 ),
-    .P7(\port$737$7 ),
-    .P8(\port$737$8 ),
-    .P9(\port$737$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$737$15 , \port$737$14 , \port$737$13 , \port$737$12 , \port$737$11 , \port$737$10 , \port$737$9 , \port$737$8 , \port$737$7 , \port$737$6 , \port$737$5 , \port$737$4 , \port$737$3 , \port$737$2 , \port$737$1 , \port$737$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$738$0 ;
-  wire \port$738$0 ;
-  output \port$738$1 ;
-  wire \port$738$1 ;
-  output \port$738$10 ;
-  wire \port$738$10 ;
-  output \port$738$11 ;
-  wire \port$738$11 ;
-  output \port$738$12 ;
-  wire \port$738$12 ;
-  output \port$738$13 ;
-  wire \port$738$13 ;
-  output \port$738$14 ;
-  wire \port$738$14 ;
-  output \port$738$15 ;
-  wire \port$738$15 ;
-  output \port$738$2 ;
-  wire \port$738$2 ;
-  output \port$738$3 ;
-  wire \port$738$3 ;
-  output \port$738$4 ;
-  wire \port$738$4 ;
-  output \port$738$5 ;
-  wire \port$738$5 ;
-  output \port$738$6 ;
-  wire \port$738$6 ;
-  output \port$738$7 ;
-  wire \port$738$7 ;
-  output \port$738$8 ;
-  wire \port$738$8 ;
-  output \port$738$9 ;
-  wire \port$738$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$738$0 ),
-    .P1(\port$738$1 ),
-    .P10(\port$738$10 ),
-    .P11(\port$738$11 ),
-    .P12(\port$738$12 ),
-    .P13(\port$738$13 ),
-    .P14(\port$738$14 ),
-    .P15(\port$738$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$738$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$738$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$738$4 ),
-    .P5(\port$738$5 ),
-    .P6(\port$738$6 ),
-    .P7(\port$738$7 ),
-    .P8(\port$738$8 ),
-    .P9(\port$738$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$738$15 , \port$738$14 , \port$738$13 , \port$738$12 , \port$738$11 , \port$738$10 , \port$738$9 , \port$738$8 , \port$738$7 , \port$738$6 , \port$738$5 , \port$738$4 , \port$738$3 , \port$738$2 , \port$738$1 , \port$738$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$739$0 ;
-  wire \port$739$0 ;
-  output \port$739$1 ;
-  wire \port$739$1 ;
-  output \port$739$10 ;
-  wire \port$739$10 ;
-  output \port$739$11 ;
-  wire \port$739$11 ;
-  output \port$739$12 ;
-  wire \port$739$12 ;
-  output \port$739$13 ;
-  wire \port$739$13 ;
-  output \port$739$14 ;
-  wire \port$739$14 ;
-  output \port$739$15 ;
-  wire \port$739$15 ;
-  output \port$739$2 ;
-  wire \port$739$2 ;
-  output \port$739$3 ;
-  wire \port$739$3 ;
-  output \port$739$4 ;
-  wire \port$739$4 ;
-  output \port$739$5 ;
-  wire \port$739$5 ;
-  output \port$739$6 ;
-  wire \port$739$6 ;
-  output \port$739$7 ;
-  wire \port$739$7 ;
-  output \port$739$8 ;
-  wire \port$739$8 ;
-  output \port$739$9 ;
-  wire \port$739$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$739$0 ),
-    .P1(\port$739$1 ),
-    .P10(\port$739$10 ),
-    .P11(\port$739$11 ),
-    .P12(\port$739$12 ),
-    .P13(\port$739$13 ),
-    .P14(\port$739$14 ),
-    .P15(\port$739$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$739$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$739$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$739$4 ),
-    .P5(\port$739$5 ),
-    .P6(\port$739$6 ),
-    .P7(\port$739$7 ),
-    .P8(\port$739$8 ),
-    .P9(\port$739$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$739$15 , \port$739$14 , \port$739$13 , \port$739$12 , \port$739$11 , \port$739$10 , \port$739$9 , \port$739$8 , \port$739$7 , \port$739$6 , \port$739$5 , \port$739$4 , \port$739$3 , \port$739$2 , \port$739$1 , \port$739$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$740$0 , \port$740$1 , \port$740$2 , \port$740$3 , \port$740$4 , \port$740$5 , \port$740$6 , \port$740$7 , \port$740$8 , \port$740$9 , \port$740$10 , \port$740$11 , \port$740$12 , \port$740$13 , \port$740$14 , \port$740$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$740$0 ;
-  wire \port$740$0 ;
-  output \port$740$1 ;
-  wire \port$740$1 ;
-  output \port$740$10 ;
-  wire \port$740$10 ;
-  output \port$740$11 ;
-  wire \port$740$11 ;
-  output \port$740$12 ;
-  wire \port$740$12 ;
-  output \port$740$13 ;
-  wire \port$740$13 ;
-  output \port$740$14 ;
-  wire \port$740$14 ;
-  output \port$740$15 ;
-  wire \port$740$15 ;
-  output \port$740$2 ;
-  wire \port$740$2 ;
-  output \port$740$3 ;
-  wire \port$740$3 ;
-  output \port$740$4 ;
-  wire \port$740$4 ;
-  output \port$740$5 ;
-  wire \port$740$5 ;
-  output \port$740$6 ;
-  wire \port$740$6 ;
-  output \port$740$7 ;
-  wire \port$740$7 ;
-  output \port$740$8 ;
-  wire \port$740$8 ;
-  output \port$740$9 ;
-  wire \port$740$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$740$0 ),
-    .P1(\port$740$1 ),
-    .P10(\port$740$10 ),
-    .P11(\port$740$11 ),
-    .P12(\port$740$12 ),
-    .P13(\port$740$13 ),
-    .P14(\port$740$14 ),
-    .P15(\port$740$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$740$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$740$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$740$4 ),
-    .P5(\port$740$5 ),
-    .P6(\port$740$6 ),
-    .P7(\port$740$7 ),
-    .P8(\port$740$8 ),
-    .P9(\port$740$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$740$15 , \port$740$14 , \port$740$13 , \port$740$12 , \port$740$11 , \port$740$10 , \port$740$9 , \port$740$8 , \port$740$7 , \port$740$6 , \port$740$5 , \port$740$4 , \port$740$3 , \port$740$2 , \port$740$1 , \port$740$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$741$0 ;
-  wire \port$741$0 ;
-  output \port$741$1 ;
-  wire \port$741$1 ;
-  output \port$741$10 ;
-  wire \port$741$10 ;
-  output \port$741$11 ;
-  wire \port$741$11 ;
-  output \port$741$12 ;
-  wire \port$741$12 ;
-  output \port$741$13 ;
-  wire \port$741$13 ;
-  output \port$741$14 ;
-  wire \port$741$14 ;
-  output \port$741$15 ;
-  wire \port$741$15 ;
-  output \port$741$2 ;
-  wire \port$741$2 ;
-  output \port$741$3 ;
-  wire \port$741$3 ;
-  output \port$741$4 ;
-  wire \port$741$4 ;
-  output \port$741$5 ;
-  wire \port$741$5 ;
-  output \port$741$6 ;
-  wire \port$741$6 ;
-  output \port$741$7 ;
-  wire \port$741$7 ;
-  output \port$741$8 ;
-  wire \port$741$8 ;
-  output \port$741$9 ;
-  wire \port$741$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$741$0 ),
-    .P1(\port$741$1 ),
-    .P10(\port$741$10 ),
-    .P11(\port$741$11 ),
-    .P12(\port$741$12 ),
-    .P13(\port$741$13 ),
-    .P14(\port$741$14 ),
-    .P15(\port$741$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$741$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$741$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$741$4 ),
-    .P5(\port$741$5 ),
-    .P6(\port$741$6 ),
-    .P7(\port$741$7 ),
-    .P8(\port$741$8 ),
-    .P9(\port$741$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$741$15 , \port$741$14 , \port$741$13 , \port$741$12 , \port$741$11 , \port$741$10 , \port$741$9 , \port$741$8 , \port$741$7 , \port$741$6 , \port$741$5 , \port$741$4 , \port$741$3 , \port$741$2 , \port$741$1 , \port$741$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$742$0 , \port$742$1 , \port$742$2 , \port$742$3 , \port$742$4 , \port$742$5 , \port$742$6 , \port$742$7 , \port$742$8 , \port$742$9 , \port$742$10 , \port$742$11 , \port$742$12 , \port$742$13 , \port$742$14 , \port$742$15 , a, b, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$742$0 ;
-  wire \port$742$0 ;
-  output \port$742$1 ;
-  wire \port$742$1 ;
-  output \port$742$10 ;
-  wire \port$742$10 ;
-  output \port$742$11 ;
-  wire \port$742$11 ;
-  output \port$742$12 ;
-  wire \port$742$12 ;
-  output \port$742$13 ;
-  wire \port$742$13 ;
-  output \port$742$14 ;
-  wire \port$742$14 ;
-  output \port$742$15 ;
-  wire \port$742$15 ;
-  output \port$742$2 ;
-  wire \port$742$2 ;
-  output \port$742$3 ;
-  wire \port$742$3 ;
-  output \port$742$4 ;
-  wire \port$742$4 ;
-  output \port$742$5 ;
-  wire \port$742$5 ;
-  output \port$742$6 ;
-  wire \port$742$6 ;
-  output \port$742$7 ;
-  wire \port$742$7 ;
-  output \port$742$8 ;
-  wire \port$742$8 ;
-  output \port$742$9 ;
-  wire \port$742$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$742$0 ),
-    .P1(\port$742$1 ),
-    .P10(\port$742$10 ),
-    .P11(\port$742$11 ),
-    .P12(\port$742$12 ),
-    .P13(\port$742$13 ),
-    .P14(\port$742$14 ),
-    .P15(\port$742$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$742$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$742$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$742$4 ),
-    .P5(\port$742$5 ),
-    .P6(\port$742$6 ),
-    .P7(\port$742$7 ),
-    .P8(\port$742$8 ),
-    .P9(\port$742$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$742$15 , \port$742$14 , \port$742$13 , \port$742$12 , \port$742$11 , \port$742$10 , \port$742$9 , \port$742$8 , \port$742$7 , \port$742$6 , \port$742$5 , \port$742$4 , \port$742$3 , \port$742$2 , \port$742$1 , \port$742$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$743$0 , \port$743$1 , \port$743$2 , \port$743$3 , \port$743$4 , \port$743$5 , \port$743$6 , \port$743$7 , \port$743$8 , \port$743$9 , \port$743$10 , \port$743$11 , \port$743$12 , \port$743$13 , \port$743$14 , \port$743$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$743$0 ;
-  wire \port$743$0 ;
-  output \port$743$1 ;
-  wire \port$743$1 ;
-  output \port$743$10 ;
-  wire \port$743$10 ;
-  output \port$743$11 ;
-  wire \port$743$11 ;
-  output \port$743$12 ;
-  wire \port$743$12 ;
-  output \port$743$13 ;
-  wire \port$743$13 ;
-  output \port$743$14 ;
-  wire \port$743$14 ;
-  output \port$743$15 ;
-  wire \port$743$15 ;
-  output \port$743$2 ;
-  wire \port$743$2 ;
-  output \port$743$3 ;
-  wire \port$743$3 ;
-  output \port$743$4 ;
-  wire \port$743$4 ;
-  output \port$743$5 ;
-  wire \port$743$5 ;
-  output \port$743$6 ;
-  wire \port$743$6 ;
-  output \port$743$7 ;
-  wire \port$743$7 ;
-  output \port$743$8 ;
-  wire \port$743$8 ;
-  output \port$743$9 ;
-  wire \port$743$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$743$0 ),
-    .P1(\port$743$1 ),
-    .P10(\port$743$10 ),
-    .P11(\port$743$11 ),
-    .P12(\port$743$12 ),
-    .P13(\port$743$13 ),
-    .P14(\port$743$14 ),
-    .P15(\port$743$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$743$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$743$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$743$4 ),
-    .P5(\port$743$5 ),
-    .P6(\port$743$6 ),
-    .P7(\port$743$7 ),
-    .P8(\port$743$8 ),
-    .P9(\port$743$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$743$15 , \port$743$14 , \port$743$13 , \port$743$12 , \port$743$11 , \port$743$10 , \port$743$9 , \port$743$8 , \port$743$7 , \port$743$6 , \port$743$5 , \port$743$4 , \port$743$3 , \port$743$2 , \port$743$1 , \port$743$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$744$0 , \port$744$1 , \port$744$2 , \port$744$3 , \port$744$4 , \port$744$5 , \port$744$6 , \port$744$7 , \port$744$8 , \port$744$9 , \port$744$10 , \port$744$11 , \port$744$12 , \port$744$13 , \port$744$14 , \port$744$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$744$0 ;
-  wire \port$744$0 ;
-  output \port$744$1 ;
-  wire \port$744$1 ;
-  output \port$744$10 ;
-  wire \port$744$10 ;
-  output \port$744$11 ;
-  wire \port$744$11 ;
-  output \port$744$12 ;
-  wire \port$744$12 ;
-  output \port$744$13 ;
-  wire \port$744$13 ;
-  output \port$744$14 ;
-  wire \port$744$14 ;
-  output \port$744$15 ;
-  wire \port$744$15 ;
-  output \port$744$2 ;
-  wire \port$744$2 ;
-  output \port$744$3 ;
-  wire \port$744$3 ;
-  output \port$744$4 ;
-  wire \port$744$4 ;
-  output \port$744$5 ;
-  wire \port$744$5 ;
-  output \port$744$6 ;
-  wire \port$744$6 ;
-  output \port$744$7 ;
-  wire \port$744$7 ;
-  output \port$744$8 ;
-  wire \port$744$8 ;
-  output \port$744$9 ;
-  wire \port$744$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$744$0 ),
-    .P1(\port$744$1 ),
-    .P10(\port$744$10 ),
-    .P11(\port$744$11 ),
-    .P12(\port$744$12 ),
-    .P13(\port$744$13 ),
-    .P14(\port$744$14 ),
-    .P15(\port$744$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$744$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$744$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$744$4 ),
-    .P5(\port$744$5 ),
-    .P6(\port$744$6 ),
-    .P7(\port$744$7 ),
-    .P8(\port$744$8 ),
-    .P9(\port$744$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$744$15 , \port$744$14 , \port$744$13 , \port$744$12 , \port$744$11 , \port$744$10 , \port$744$9 , \port$744$8 , \port$744$7 , \port$744$6 , \port$744$5 , \port$744$4 , \port$744$3 , \port$744$2 , \port$744$1 , \port$744$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$745$0 , \port$745$1 , \port$745$2 , \port$745$3 , \port$745$4 , \port$745$5 , \port$745$6 , \port$745$7 , \port$745$8 , \port$745$9 , \port$745$10 , \port$745$11 , \port$745$12 , \port$745$13 , \port$745$14 , \port$745$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$745$0 ;
-  wire \port$745$0 ;
-  output \port$745$1 ;
-  wire \port$745$1 ;
-  output \port$745$10 ;
-  wire \port$745$10 ;
-  output \port$745$11 ;
-  wire \port$745$11 ;
-  output \port$745$12 ;
-  wire \port$745$12 ;
-  output \port$745$13 ;
-  wire \port$745$13 ;
-  output \port$745$14 ;
-  wire \port$745$14 ;
-  output \port$745$15 ;
-  wire \port$745$15 ;
-  output \port$745$2 ;
-  wire \port$745$2 ;
-  output \port$745$3 ;
-  wire \port$745$3 ;
-  output \port$745$4 ;
-  wire \port$745$4 ;
-  output \port$745$5 ;
-  wire \port$745$5 ;
-  output \port$745$6 ;
-  wire \port$745$6 ;
-  output \port$745$7 ;
-  wire \port$745$7 ;
-  output \port$745$8 ;
-  wire \port$745$8 ;
-  output \port$745$9 ;
-  wire \port$745$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$745$0 ),
-    .P1(\port$745$1 ),
-    .P10(\port$745$10 ),
-    .P11(\port$745$11 ),
-    .P12(\port$745$12 ),
-    .P13(\port$745$13 ),
-    .P14(\port$745$14 ),
-    .P15(\port$745$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$745$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$745$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$745$4 ),
-    .P5(\port$745$5 ),
-    .P6(\port$745$6 ),
-    .P7(\port$745$7 ),
-    .P8(\port$745$8 ),
-    .P9(\port$745$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$745$15 , \port$745$14 , \port$745$13 , \port$745$12 , \port$745$11 , \port$745$10 , \port$745$9 , \port$745$8 , \port$745$7 , \port$745$6 , \port$745$5 , \port$745$4 , \port$745$3 , \port$745$2 , \port$745$1 , \port$745$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$746$0 , \port$746$1 , \port$746$2 , \port$746$3 , \port$746$4 , \port$746$5 , \port$746$6 , \port$746$7 , \port$746$8 , \port$746$9 , \port$746$10 , \port$746$11 , \port$746$12 , \port$746$13 , \port$746$14 , \port$746$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$746$0 ;
-  wire \port$746$0 ;
-  output \port$746$1 ;
-  wire \port$746$1 ;
-  output \port$746$10 ;
-  wire \port$746$10 ;
-  output \port$746$11 ;
-  wire \port$746$11 ;
-  output \port$746$12 ;
-  wire \port$746$12 ;
-  output \port$746$13 ;
-  wire \port$746$13 ;
-  output \port$746$14 ;
-  wire \port$746$14 ;
-  output \port$746$15 ;
-  wire \port$746$15 ;
-  output \port$746$2 ;
-  wire \port$746$2 ;
-  output \port$746$3 ;
-  wire \port$746$3 ;
-  output \port$746$4 ;
-  wire \port$746$4 ;
-  output \port$746$5 ;
-  wire \port$746$5 ;
-  output \port$746$6 ;
-  wire \port$746$6 ;
-  output \port$746$7 ;
-  wire \port$746$7 ;
-  output \port$746$8 ;
-  wire \port$746$8 ;
-  output \port$746$9 ;
-  wire \port$746$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$746$0 ),
-    .P1(\port$746$1 ),
-    .P10(\port$746$10 ),
-    .P11(\port$746$11 ),
-    .P12(\port$746$12 ),
-    .P13(\port$746$13 ),
-    .P14(\port$746$14 ),
-    .P15(\port$746$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$746$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$746$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$746$4 ),
-    .P5(\port$746$5 ),
-    .P6(\port$746$6 ),
-    .P7(\port$746$7 ),
-    .P8(\port$746$8 ),
-    .P9(\port$746$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$746$15 , \port$746$14 , \port$746$13 , \port$746$12 , \port$746$11 , \port$746$10 , \port$746$9 , \port$746$8 , \port$746$7 , \port$746$6 , \port$746$5 , \port$746$4 , \port$746$3 , \port$746$2 , \port$746$1 , \port$746$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$747$0 , \port$747$1 , \port$747$2 , \port$747$3 , \port$747$4 , \port$747$5 , \port$747$6 , \port$747$7 , \port$747$8 , \port$747$9 , \port$747$10 , \port$747$11 , \port$747$12 , \port$747$13 , \port$747$14 , \port$747$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$747$0 ;
-  wire \port$747$0 ;
-  output \port$747$1 ;
-  wire \port$747$1 ;
-  output \port$747$10 ;
-  wire \port$747$10 ;
-  output \port$747$11 ;
-  wire \port$747$11 ;
-  output \port$747$12 ;
-  wire \port$747$12 ;
-  output \port$747$13 ;
-  wire \port$747$13 ;
-  output \port$747$14 ;
-  wire \port$747$14 ;
-  output \port$747$15 ;
-  wire \port$747$15 ;
-  output \port$747$2 ;
-  wire \port$747$2 ;
-  output \port$747$3 ;
-  wire \port$747$3 ;
-  output \port$747$4 ;
-  wire \port$747$4 ;
-  output \port$747$5 ;
-  wire \port$747$5 ;
-  output \port$747$6 ;
-  wire \port$747$6 ;
-  output \port$747$7 ;
-  wire \port$747$7 ;
-  output \port$747$8 ;
-  wire \port$747$8 ;
-  output \port$747$9 ;
-  wire \port$747$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$747$0 ),
-    .P1(\port$747$1 ),
-    .P10(\port$747$10 ),
-    .P11(\port$747$11 ),
-    .P12(\port$747$12 ),
-    .P13(\port$747$13 ),
-    .P14(\port$747$14 ),
-    .P15(\port$747$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$747$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$747$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$747$4 ),
-    .P5(\port$747$5 ),
-    .P6(\port$747$6 ),
-    .P7(\port$747$7 ),
-    .P8(\port$747$8 ),
-    .P9(\port$747$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$747$15 , \port$747$14 , \port$747$13 , \port$747$12 , \port$747$11 , \port$747$10 , \port$747$9 , \port$747$8 , \port$747$7 , \port$747$6 , \port$747$5 , \port$747$4 , \port$747$3 , \port$747$2 , \port$747$1 , \port$747$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$748$0 , \port$748$1 , \port$748$2 , \port$748$3 , \port$748$4 , \port$748$5 , \port$748$6 , \port$748$7 , \port$748$8 , \port$748$9 , \port$748$10 , \port$748$11 , \port$748$12 , \port$748$13 , \port$748$14 , \port$748$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$748$0 , \port$748$1 , \port$748$2 , \port$748$3 , \port$748$4 , \port$748$5 , \port$748$6 , \port$748$7 , \port$748$8 , \port$748$9 , \port$748$10 , \port$748$11 , \port$748$12 , \port$748$13 , \port$748$14 , \port$748$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -15397,7 +26231,7 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$748$0 , \port$748$1 , \port$748
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$749$0 , \port$749$1 , \port$749$2 , \port$749$3 , \port$749$4 , \port$749$5 , \port$749$6 , \port$749$7 , \port$749$8 , \port$749$9 , \port$749$10 , \port$749$11 , \port$749$12 , \port$749$13 , \port$749$14 , \port$749$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$764$0 , \port$764$1 , \port$764$2 , \port$764$3 , \port$764$4 , \port$764$5 , \port$764$6 , \port$764$7 , \port$764$8 , \port$764$9 , \port$764$10 , \port$764$11 , \port$764$12 , \port$764$13 , \port$764$14 , \port$764$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -15405,38 +26239,38 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$749$0 , \port$749$1 , \port$749
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$749$0 ;
-  wire \port$749$0 ;
-  output \port$749$1 ;
-  wire \port$749$1 ;
-  output \port$749$10 ;
-  wire \port$749$10 ;
-  output \port$749$11 ;
-  wire \port$749$11 ;
-  output \port$749$12 ;
-  wire \port$749$12 ;
-  output \port$749$13 ;
-  wire \port$749$13 ;
-  output \port$749$14 ;
-  wire \port$749$14 ;
-  output \port$749$15 ;
-  wire \port$749$15 ;
-  output \port$749$2 ;
-  wire \port$749$2 ;
-  output \port$749$3 ;
-  wire \port$749$3 ;
-  output \port$749$4 ;
-  wire \port$749$4 ;
-  output \port$749$5 ;
-  wire \port$749$5 ;
-  output \port$749$6 ;
-  wire \port$749$6 ;
-  output \port$749$7 ;
-  wire \port$749$7 ;
-  output \port$749$8 ;
-  wire \port$749$8 ;
-  output \port$749$9 ;
-  wire \port$749$9 ;
+  output \port$764$0 ;
+  wire \port$764$0 ;
+  output \port$764$1 ;
+  wire \port$764$1 ;
+  output \port$764$10 ;
+  wire \port$764$10 ;
+  output \port$764$11 ;
+  wire \port$764$11 ;
+  output \port$764$12 ;
+  wire \port$764$12 ;
+  output \port$764$13 ;
+  wire \port$764$13 ;
+  output \port$764$14 ;
+  wire \port$764$14 ;
+  output \port$764$15 ;
+  wire \port$764$15 ;
+  output \port$764$2 ;
+  wire \port$764$2 ;
+  output \port$764$3 ;
+  wire \port$764$3 ;
+  output \port$764$4 ;
+  wire \port$764$4 ;
+  output \port$764$5 ;
+  wire \port$764$5 ;
+  output \port$764$6 ;
+  wire \port$764$6 ;
+  output \port$764$7 ;
+  wire \port$764$7 ;
+  output \port$764$8 ;
+  wire \port$764$8 ;
+  output \port$764$9 ;
+  wire \port$764$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -15512,19 +26346,19 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$749$0 , \port$749$1 , \port$749
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$749$0 ),
-    .P1(\port$749$1 ),
-    .P10(\port$749$10 ),
-    .P11(\port$749$11 ),
-    .P12(\port$749$12 ),
-    .P13(\port$749$13 ),
-    .P14(\port$749$14 ),
-    .P15(\port$749$15 ),
+    .P0(\port$764$0 ),
+    .P1(\port$764$1 ),
+    .P10(\port$764$10 ),
+    .P11(\port$764$11 ),
+    .P12(\port$764$12 ),
+    .P13(\port$764$13 ),
+    .P14(\port$764$14 ),
+    .P15(\port$764$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$749$2 ),
+    .P2(\port$764$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -15535,26 +26369,7432 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$749$0 , \port$749$1 , \port$749
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$749$3 ),
+    .P3(\port$764$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$749$4 ),
-    .P5(\port$749$5 ),
-    .P6(\port$749$6 ),
-    .P7(\port$749$7 ),
-    .P8(\port$749$8 ),
-    .P9(\port$749$9 ),
+    .P4(\port$764$4 ),
+    .P5(\port$764$5 ),
+    .P6(\port$764$6 ),
+    .P7(\port$764$7 ),
+    .P8(\port$764$8 ),
+    .P9(\port$764$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$749$15 , \port$749$14 , \port$749$13 , \port$749$12 , \port$749$11 , \port$749$10 , \port$749$9 , \port$749$8 , \port$749$7 , \port$749$6 , \port$749$5 , \port$749$4 , \port$749$3 , \port$749$2 , \port$749$1 , \port$749$0  };
+  assign p36[15:0] = { \port$764$15 , \port$764$14 , \port$764$13 , \port$764$12 , \port$764$11 , \port$764$10 , \port$764$9 , \port$764$8 , \port$764$7 , \port$764$6 , \port$764$5 , \port$764$4 , \port$764$3 , \port$764$2 , \port$764$1 , \port$764$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_2_2 (rst, \port$780$0 , \port$780$1 , \port$780$2 , \port$780$3 , \port$780$4 , \port$780$5 , \port$780$6 , \port$780$7 , \port$780$8 , \port$780$9 , \port$780$10 , \port$780$11 , \port$780$12 , \port$780$13 , \port$780$14 , \port$780$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$780$0 ;
+  wire \port$780$0 ;
+  output \port$780$1 ;
+  wire \port$780$1 ;
+  output \port$780$10 ;
+  wire \port$780$10 ;
+  output \port$780$11 ;
+  wire \port$780$11 ;
+  output \port$780$12 ;
+  wire \port$780$12 ;
+  output \port$780$13 ;
+  wire \port$780$13 ;
+  output \port$780$14 ;
+  wire \port$780$14 ;
+  output \port$780$15 ;
+  wire \port$780$15 ;
+  output \port$780$2 ;
+  wire \port$780$2 ;
+  output \port$780$3 ;
+  wire \port$780$3 ;
+  output \port$780$4 ;
+  wire \port$780$4 ;
+  output \port$780$5 ;
+  wire \port$780$5 ;
+  output \port$780$6 ;
+  wire \port$780$6 ;
+  output \port$780$7 ;
+  wire \port$780$7 ;
+  output \port$780$8 ;
+  wire \port$780$8 ;
+  output \port$780$9 ;
+  wire \port$780$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$780$0 ),
+    .P1(\port$780$1 ),
+    .P10(\port$780$10 ),
+    .P11(\port$780$11 ),
+    .P12(\port$780$12 ),
+    .P13(\port$780$13 ),
+    .P14(\port$780$14 ),
+    .P15(\port$780$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$780$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$780$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$780$4 ),
+    .P5(\port$780$5 ),
+    .P6(\port$780$6 ),
+    .P7(\port$780$7 ),
+    .P8(\port$780$8 ),
+    .P9(\port$780$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$780$15 , \port$780$14 , \port$780$13 , \port$780$12 , \port$780$11 , \port$780$10 , \port$780$9 , \port$780$8 , \port$780$7 , \port$780$6 , \port$780$5 , \port$780$4 , \port$780$3 , \port$780$2 , \port$780$1 , \port$780$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_2_3 (rst, \port$796$0 , \port$796$1 , \port$796$2 , \port$796$3 , \port$796$4 , \port$796$5 , \port$796$6 , \port$796$7 , \port$796$8 , \port$796$9 , \port$796$10 , \port$796$11 , \port$796$12 , \port$796$13 , \port$796$14 , \port$796$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$796$0 ;
+  wire \port$796$0 ;
+  output \port$796$1 ;
+  wire \port$796$1 ;
+  output \port$796$10 ;
+  wire \port$796$10 ;
+  output \port$796$11 ;
+  wire \port$796$11 ;
+  output \port$796$12 ;
+  wire \port$796$12 ;
+  output \port$796$13 ;
+  wire \port$796$13 ;
+  output \port$796$14 ;
+  wire \port$796$14 ;
+  output \port$796$15 ;
+  wire \port$796$15 ;
+  output \port$796$2 ;
+  wire \port$796$2 ;
+  output \port$796$3 ;
+  wire \port$796$3 ;
+  output \port$796$4 ;
+  wire \port$796$4 ;
+  output \port$796$5 ;
+  wire \port$796$5 ;
+  output \port$796$6 ;
+  wire \port$796$6 ;
+  output \port$796$7 ;
+  wire \port$796$7 ;
+  output \port$796$8 ;
+  wire \port$796$8 ;
+  output \port$796$9 ;
+  wire \port$796$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$796$0 ),
+    .P1(\port$796$1 ),
+    .P10(\port$796$10 ),
+    .P11(\port$796$11 ),
+    .P12(\port$796$12 ),
+    .P13(\port$796$13 ),
+    .P14(\port$796$14 ),
+    .P15(\port$796$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$796$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$796$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$796$4 ),
+    .P5(\port$796$5 ),
+    .P6(\port$796$6 ),
+    .P7(\port$796$7 ),
+    .P8(\port$796$8 ),
+    .P9(\port$796$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$796$15 , \port$796$14 , \port$796$13 , \port$796$12 , \port$796$11 , \port$796$10 , \port$796$9 , \port$796$8 , \port$796$7 , \port$796$6 , \port$796$5 , \port$796$4 , \port$796$3 , \port$796$2 , \port$796$1 , \port$796$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_2_4 (rst, \port$812$0 , \port$812$1 , \port$812$2 , \port$812$3 , \port$812$4 , \port$812$5 , \port$812$6 , \port$812$7 , \port$812$8 , \port$812$9 , \port$812$10 , \port$812$11 , \port$812$12 , \port$812$13 , \port$812$14 , \port$812$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$812$0 ;
+  wire \port$812$0 ;
+  output \port$812$1 ;
+  wire \port$812$1 ;
+  output \port$812$10 ;
+  wire \port$812$10 ;
+  output \port$812$11 ;
+  wire \port$812$11 ;
+  output \port$812$12 ;
+  wire \port$812$12 ;
+  output \port$812$13 ;
+  wire \port$812$13 ;
+  output \port$812$14 ;
+  wire \port$812$14 ;
+  output \port$812$15 ;
+  wire \port$812$15 ;
+  output \port$812$2 ;
+  wire \port$812$2 ;
+  output \port$812$3 ;
+  wire \port$812$3 ;
+  output \port$812$4 ;
+  wire \port$812$4 ;
+  output \port$812$5 ;
+  wire \port$812$5 ;
+  output \port$812$6 ;
+  wire \port$812$6 ;
+  output \port$812$7 ;
+  wire \port$812$7 ;
+  output \port$812$8 ;
+  wire \port$812$8 ;
+  output \port$812$9 ;
+  wire \port$812$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$812$0 ),
+    .P1(\port$812$1 ),
+    .P10(\port$812$10 ),
+    .P11(\port$812$11 ),
+    .P12(\port$812$12 ),
+    .P13(\port$812$13 ),
+    .P14(\port$812$14 ),
+    .P15(\port$812$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$812$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$812$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$812$4 ),
+    .P5(\port$812$5 ),
+    .P6(\port$812$6 ),
+    .P7(\port$812$7 ),
+    .P8(\port$812$8 ),
+    .P9(\port$812$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$812$15 , \port$812$14 , \port$812$13 , \port$812$12 , \port$812$11 , \port$812$10 , \port$812$9 , \port$812$8 , \port$812$7 , \port$812$6 , \port$812$5 , \port$812$4 , \port$812$3 , \port$812$2 , \port$812$1 , \port$812$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_2_5 (rst, \port$828$0 , \port$828$1 , \port$828$2 , \port$828$3 , \port$828$4 , \port$828$5 , \port$828$6 , \port$828$7 , \port$828$8 , \port$828$9 , \port$828$10 , \port$828$11 , \port$828$12 , \port$828$13 , \port$828$14 , \port$828$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$828$0 ;
+  wire \port$828$0 ;
+  output \port$828$1 ;
+  wire \port$828$1 ;
+  output \port$828$10 ;
+  wire \port$828$10 ;
+  output \port$828$11 ;
+  wire \port$828$11 ;
+  output \port$828$12 ;
+  wire \port$828$12 ;
+  output \port$828$13 ;
+  wire \port$828$13 ;
+  output \port$828$14 ;
+  wire \port$828$14 ;
+  output \port$828$15 ;
+  wire \port$828$15 ;
+  output \port$828$2 ;
+  wire \port$828$2 ;
+  output \port$828$3 ;
+  wire \port$828$3 ;
+  output \port$828$4 ;
+  wire \port$828$4 ;
+  output \port$828$5 ;
+  wire \port$828$5 ;
+  output \port$828$6 ;
+  wire \port$828$6 ;
+  output \port$828$7 ;
+  wire \port$828$7 ;
+  output \port$828$8 ;
+  wire \port$828$8 ;
+  output \port$828$9 ;
+  wire \port$828$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$828$0 ),
+    .P1(\port$828$1 ),
+    .P10(\port$828$10 ),
+    .P11(\port$828$11 ),
+    .P12(\port$828$12 ),
+    .P13(\port$828$13 ),
+    .P14(\port$828$14 ),
+    .P15(\port$828$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$828$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$828$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$828$4 ),
+    .P5(\port$828$5 ),
+    .P6(\port$828$6 ),
+    .P7(\port$828$7 ),
+    .P8(\port$828$8 ),
+    .P9(\port$828$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$828$15 , \port$828$14 , \port$828$13 , \port$828$12 , \port$828$11 , \port$828$10 , \port$828$9 , \port$828$8 , \port$828$7 , \port$828$6 , \port$828$5 , \port$828$4 , \port$828$3 , \port$828$2 , \port$828$1 , \port$828$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_2_6 (rst, \port$844$0 , \port$844$1 , \port$844$2 , \port$844$3 , \port$844$4 , \port$844$5 , \port$844$6 , \port$844$7 , \port$844$8 , \port$844$9 , \port$844$10 , \port$844$11 , \port$844$12 , \port$844$13 , \port$844$14 , \port$844$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$844$0 ;
+  wire \port$844$0 ;
+  output \port$844$1 ;
+  wire \port$844$1 ;
+  output \port$844$10 ;
+  wire \port$844$10 ;
+  output \port$844$11 ;
+  wire \port$844$11 ;
+  output \port$844$12 ;
+  wire \port$844$12 ;
+  output \port$844$13 ;
+  wire \port$844$13 ;
+  output \port$844$14 ;
+  wire \port$844$14 ;
+  output \port$844$15 ;
+  wire \port$844$15 ;
+  output \port$844$2 ;
+  wire \port$844$2 ;
+  output \port$844$3 ;
+  wire \port$844$3 ;
+  output \port$844$4 ;
+  wire \port$844$4 ;
+  output \port$844$5 ;
+  wire \port$844$5 ;
+  output \port$844$6 ;
+  wire \port$844$6 ;
+  output \port$844$7 ;
+  wire \port$844$7 ;
+  output \port$844$8 ;
+  wire \port$844$8 ;
+  output \port$844$9 ;
+  wire \port$844$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$844$0 ),
+    .P1(\port$844$1 ),
+    .P10(\port$844$10 ),
+    .P11(\port$844$11 ),
+    .P12(\port$844$12 ),
+    .P13(\port$844$13 ),
+    .P14(\port$844$14 ),
+    .P15(\port$844$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$844$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$844$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$844$4 ),
+    .P5(\port$844$5 ),
+    .P6(\port$844$6 ),
+    .P7(\port$844$7 ),
+    .P8(\port$844$8 ),
+    .P9(\port$844$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$844$15 , \port$844$14 , \port$844$13 , \port$844$12 , \port$844$11 , \port$844$10 , \port$844$9 , \port$844$8 , \port$844$7 , \port$844$6 , \port$844$5 , \port$844$4 , \port$844$3 , \port$844$2 , \port$844$1 , \port$844$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_2_7 (rst, \port$860$0 , \port$860$1 , \port$860$2 , \port$860$3 , \port$860$4 , \port$860$5 , \port$860$6 , \port$860$7 , \port$860$8 , \port$860$9 , \port$860$10 , \port$860$11 , \port$860$12 , \port$860$13 , \port$860$14 , \port$860$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$860$0 ;
+  wire \port$860$0 ;
+  output \port$860$1 ;
+  wire \port$860$1 ;
+  output \port$860$10 ;
+  wire \port$860$10 ;
+  output \port$860$11 ;
+  wire \port$860$11 ;
+  output \port$860$12 ;
+  wire \port$860$12 ;
+  output \port$860$13 ;
+  wire \port$860$13 ;
+  output \port$860$14 ;
+  wire \port$860$14 ;
+  output \port$860$15 ;
+  wire \port$860$15 ;
+  output \port$860$2 ;
+  wire \port$860$2 ;
+  output \port$860$3 ;
+  wire \port$860$3 ;
+  output \port$860$4 ;
+  wire \port$860$4 ;
+  output \port$860$5 ;
+  wire \port$860$5 ;
+  output \port$860$6 ;
+  wire \port$860$6 ;
+  output \port$860$7 ;
+  wire \port$860$7 ;
+  output \port$860$8 ;
+  wire \port$860$8 ;
+  output \port$860$9 ;
+  wire \port$860$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$860$0 ),
+    .P1(\port$860$1 ),
+    .P10(\port$860$10 ),
+    .P11(\port$860$11 ),
+    .P12(\port$860$12 ),
+    .P13(\port$860$13 ),
+    .P14(\port$860$14 ),
+    .P15(\port$860$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$860$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$860$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$860$4 ),
+    .P5(\port$860$5 ),
+    .P6(\port$860$6 ),
+    .P7(\port$860$7 ),
+    .P8(\port$860$8 ),
+    .P9(\port$860$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$860$15 , \port$860$14 , \port$860$13 , \port$860$12 , \port$860$11 , \port$860$10 , \port$860$9 , \port$860$8 , \port$860$7 , \port$860$6 , \port$860$5 , \port$860$4 , \port$860$3 , \port$860$2 , \port$860$1 , \port$860$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_3_0 (rst, \port$876$0 , \port$876$1 , \port$876$2 , \port$876$3 , \port$876$4 , \port$876$5 , \port$876$6 , \port$876$7 , \port$876$8 , \port$876$9 , \port$876$10 , \port$876$11 , \port$876$12 , \port$876$13 , \port$876$14 , \port$876$15 , a, b, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$876$0 ;
+  wire \port$876$0 ;
+  output \port$876$1 ;
+  wire \port$876$1 ;
+  output \port$876$10 ;
+  wire \port$876$10 ;
+  output \port$876$11 ;
+  wire \port$876$11 ;
+  output \port$876$12 ;
+  wire \port$876$12 ;
+  output \port$876$13 ;
+  wire \port$876$13 ;
+  output \port$876$14 ;
+  wire \port$876$14 ;
+  output \port$876$15 ;
+  wire \port$876$15 ;
+  output \port$876$2 ;
+  wire \port$876$2 ;
+  output \port$876$3 ;
+  wire \port$876$3 ;
+  output \port$876$4 ;
+  wire \port$876$4 ;
+  output \port$876$5 ;
+  wire \port$876$5 ;
+  output \port$876$6 ;
+  wire \port$876$6 ;
+  output \port$876$7 ;
+  wire \port$876$7 ;
+  output \port$876$8 ;
+  wire \port$876$8 ;
+  output \port$876$9 ;
+  wire \port$876$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$876$0 ),
+    .P1(\port$876$1 ),
+    .P10(\port$876$10 ),
+    .P11(\port$876$11 ),
+    .P12(\port$876$12 ),
+    .P13(\port$876$13 ),
+    .P14(\port$876$14 ),
+    .P15(\port$876$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$876$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$876$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$876$4 ),
+    .P5(\port$876$5 ),
+    .P6(\port$876$6 ),
+    .P7(\port$876$7 ),
+    .P8(\port$876$8 ),
+    .P9(\port$876$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$876$15 , \port$876$14 , \port$876$13 , \port$876$12 , \port$876$11 , \port$876$10 , \port$876$9 , \port$876$8 , \port$876$7 , \port$876$6 , \port$876$5 , \port$876$4 , \port$876$3 , \port$876$2 , \port$876$1 , \port$876$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_3_1 (rst, \port$892$0 , \port$892$1 , \port$892$2 , \port$892$3 , \port$892$4 , \port$892$5 , \port$892$6 , \port$892$7 , \port$892$8 , \port$892$9 , \port$892$10 , \port$892$11 , \port$892$12 , \port$892$13 , \port$892$14 , \port$892$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$892$0 ;
+  wire \port$892$0 ;
+  output \port$892$1 ;
+  wire \port$892$1 ;
+  output \port$892$10 ;
+  wire \port$892$10 ;
+  output \port$892$11 ;
+  wire \port$892$11 ;
+  output \port$892$12 ;
+  wire \port$892$12 ;
+  output \port$892$13 ;
+  wire \port$892$13 ;
+  output \port$892$14 ;
+  wire \port$892$14 ;
+  output \port$892$15 ;
+  wire \port$892$15 ;
+  output \port$892$2 ;
+  wire \port$892$2 ;
+  output \port$892$3 ;
+  wire \port$892$3 ;
+  output \port$892$4 ;
+  wire \port$892$4 ;
+  output \port$892$5 ;
+  wire \port$892$5 ;
+  output \port$892$6 ;
+  wire \port$892$6 ;
+  output \port$892$7 ;
+  wire \port$892$7 ;
+  output \port$892$8 ;
+  wire \port$892$8 ;
+  output \port$892$9 ;
+  wire \port$892$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$892$0 ),
+    .P1(\port$892$1 ),
+    .P10(\port$892$10 ),
+    .P11(\port$892$11 ),
+    .P12(\port$892$12 ),
+    .P13(\port$892$13 ),
+    .P14(\port$892$14 ),
+    .P15(\port$892$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$892$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$892$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$892$4 ),
+    .P5(\port$892$5 ),
+    .P6(\port$892$6 ),
+    .P7(\port$892$7 ),
+    .P8(\port$892$8 ),
+    .P9(\port$892$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$892$15 , \port$892$14 , \port$892$13 , \port$892$12 , \port$892$11 , \port$892$10 , \port$892$9 , \port$892$8 , \port$892$7 , \port$892$6 , \port$892$5 , \port$892$4 , \port$892$3 , \port$892$2 , \port$892$1 , \port$892$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_3_2 (rst, \port$908$0 , \port$908$1 , \port$908$2 , \port$908$3 , \port$908$4 , \port$908$5 , \port$908$6 , \port$908$7 , \port$908$8 , \port$908$9 , \port$908$10 , \port$908$11 , \port$908$12 , \port$908$13 , \port$908$14 , \port$908$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$908$0 ;
+  wire \port$908$0 ;
+  output \port$908$1 ;
+  wire \port$908$1 ;
+  output \port$908$10 ;
+  wire \port$908$10 ;
+  output \port$908$11 ;
+  wire \port$908$11 ;
+  output \port$908$12 ;
+  wire \port$908$12 ;
+  output \port$908$13 ;
+  wire \port$908$13 ;
+  output \port$908$14 ;
+  wire \port$908$14 ;
+  output \port$908$15 ;
+  wire \port$908$15 ;
+  output \port$908$2 ;
+  wire \port$908$2 ;
+  output \port$908$3 ;
+  wire \port$908$3 ;
+  output \port$908$4 ;
+  wire \port$908$4 ;
+  output \port$908$5 ;
+  wire \port$908$5 ;
+  output \port$908$6 ;
+  wire \port$908$6 ;
+  output \port$908$7 ;
+  wire \port$908$7 ;
+  output \port$908$8 ;
+  wire \port$908$8 ;
+  output \port$908$9 ;
+  wire \port$908$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$908$0 ),
+    .P1(\port$908$1 ),
+    .P10(\port$908$10 ),
+    .P11(\port$908$11 ),
+    .P12(\port$908$12 ),
+    .P13(\port$908$13 ),
+    .P14(\port$908$14 ),
+    .P15(\port$908$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$908$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$908$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$908$4 ),
+    .P5(\port$908$5 ),
+    .P6(\port$908$6 ),
+    .P7(\port$908$7 ),
+    .P8(\port$908$8 ),
+    .P9(\port$908$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$908$15 , \port$908$14 , \port$908$13 , \port$908$12 , \port$908$11 , \port$908$10 , \port$908$9 , \port$908$8 , \port$908$7 , \port$908$6 , \port$908$5 , \port$908$4 , \port$908$3 , \port$908$2 , \port$908$1 , \port$908$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_3_3 (rst, \port$924$0 , \port$924$1 , \port$924$2 , \port$924$3 , \port$924$4 , \port$924$5 , \port$924$6 , \port$924$7 , \port$924$8 , \port$924$9 , \port$924$10 , \port$924$11 , \port$924$12 , \port$924$13 , \port$924$14 , \port$924$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$924$0 ;
+  wire \port$924$0 ;
+  output \port$924$1 ;
+  wire \port$924$1 ;
+  output \port$924$10 ;
+  wire \port$924$10 ;
+  output \port$924$11 ;
+  wire \port$924$11 ;
+  output \port$924$12 ;
+  wire \port$924$12 ;
+  output \port$924$13 ;
+  wire \port$924$13 ;
+  output \port$924$14 ;
+  wire \port$924$14 ;
+  output \port$924$15 ;
+  wire \port$924$15 ;
+  output \port$924$2 ;
+  wire \port$924$2 ;
+  output \port$924$3 ;
+  wire \port$924$3 ;
+  output \port$924$4 ;
+  wire \port$924$4 ;
+  output \port$924$5 ;
+  wire \port$924$5 ;
+  output \port$924$6 ;
+  wire \port$924$6 ;
+  output \port$924$7 ;
+  wire \port$924$7 ;
+  output \port$924$8 ;
+  wire \port$924$8 ;
+  output \port$924$9 ;
+  wire \port$924$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$924$0 ),
+    .P1(\port$924$1 ),
+    .P10(\port$924$10 ),
+    .P11(\port$924$11 ),
+    .P12(\port$924$12 ),
+    .P13(\port$924$13 ),
+    .P14(\port$924$14 ),
+    .P15(\port$924$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$924$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$924$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$924$4 ),
+    .P5(\port$924$5 ),
+    .P6(\port$924$6 ),
+    .P7(\port$924$7 ),
+    .P8(\port$924$8 ),
+    .P9(\port$924$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$924$15 , \port$924$14 , \port$924$13 , \port$924$12 , \port$924$11 , \port$924$10 , \port$924$9 , \port$924$8 , \port$924$7 , \port$924$6 , \port$924$5 , \port$924$4 , \port$924$3 , \port$924$2 , \port$924$1 , \port$924$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_3_4 (rst, \port$940$0 , \port$940$1 , \port$940$2 , \port$940$3 , \port$940$4 , \port$940$5 , \port$940$6 , \port$940$7 , \port$940$8 , \port$940$9 , \port$940$10 , \port$940$11 , \port$940$12 , \port$940$13 , \port$940$14 , \port$940$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$940$0 ;
+  wire \port$940$0 ;
+  output \port$940$1 ;
+  wire \port$940$1 ;
+  output \port$940$10 ;
+  wire \port$940$10 ;
+  output \port$940$11 ;
+  wire \port$940$11 ;
+  output \port$940$12 ;
+  wire \port$940$12 ;
+  output \port$940$13 ;
+  wire \port$940$13 ;
+  output \port$940$14 ;
+  wire \port$940$14 ;
+  output \port$940$15 ;
+  wire \port$940$15 ;
+  output \port$940$2 ;
+  wire \port$940$2 ;
+  output \port$940$3 ;
+  wire \port$940$3 ;
+  output \port$940$4 ;
+  wire \port$940$4 ;
+  output \port$940$5 ;
+  wire \port$940$5 ;
+  output \port$940$6 ;
+  wire \port$940$6 ;
+  output \port$940$7 ;
+  wire \port$940$7 ;
+  output \port$940$8 ;
+  wire \port$940$8 ;
+  output \port$940$9 ;
+  wire \port$940$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$940$0 ),
+    .P1(\port$940$1 ),
+    .P10(\port$940$10 ),
+    .P11(\port$940$11 ),
+    .P12(\port$940$12 ),
+    .P13(\port$940$13 ),
+    .P14(\port$940$14 ),
+    .P15(\port$940$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$940$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$940$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$940$4 ),
+    .P5(\port$940$5 ),
+    .P6(\port$940$6 ),
+    .P7(\port$940$7 ),
+    .P8(\port$940$8 ),
+    .P9(\port$940$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$940$15 , \port$940$14 , \port$940$13 , \port$940$12 , \port$940$11 , \port$940$10 , \port$940$9 , \port$940$8 , \port$940$7 , \port$940$6 , \port$940$5 , \port$940$4 , \port$940$3 , \port$940$2 , \port$940$1 , \port$940$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_3_5 (rst, \port$956$0 , \port$956$1 , \port$956$2 , \port$956$3 , \port$956$4 , \port$956$5 , \port$956$6 , \port$956$7 , \port$956$8 , \port$956$9 , \port$956$10 , \port$956$11 , \port$956$12 , \port$956$13 , \port$956$14 , \port$956$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$956$0 ;
+  wire \port$956$0 ;
+  output \port$956$1 ;
+  wire \port$956$1 ;
+  output \port$956$10 ;
+  wire \port$956$10 ;
+  output \port$956$11 ;
+  wire \port$956$11 ;
+  output \port$956$12 ;
+  wire \port$956$12 ;
+  output \port$956$13 ;
+  wire \port$956$13 ;
+  output \port$956$14 ;
+  wire \port$956$14 ;
+  output \port$956$15 ;
+  wire \port$956$15 ;
+  output \port$956$2 ;
+  wire \port$956$2 ;
+  output \port$956$3 ;
+  wire \port$956$3 ;
+  output \port$956$4 ;
+  wire \port$956$4 ;
+  output \port$956$5 ;
+  wire \port$956$5 ;
+  output \port$956$6 ;
+  wire \port$956$6 ;
+  output \port$956$7 ;
+  wire \port$956$7 ;
+  output \port$956$8 ;
+  wire \port$956$8 ;
+  output \port$956$9 ;
+  wire \port$956$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$956$0 ),
+    .P1(\port$956$1 ),
+    .P10(\port$956$10 ),
+    .P11(\port$956$11 ),
+    .P12(\port$956$12 ),
+    .P13(\port$956$13 ),
+    .P14(\port$956$14 ),
+    .P15(\port$956$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$956$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$956$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$956$4 ),
+    .P5(\port$956$5 ),
+    .P6(\port$956$6 ),
+    .P7(\port$956$7 ),
+    .P8(\port$956$8 ),
+    .P9(\port$956$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$956$15 , \port$956$14 , \port$956$13 , \port$956$12 , \port$956$11 , \port$956$10 , \port$956$9 , \port$956$8 , \port$956$7 , \port$956$6 , \port$956$5 , \port$956$4 , \port$956$3 , \port$956$2 , \port$956$1 , \port$956$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_3_6 (rst, \port$972$0 , \port$972$1 , \port$972$2 , \port$972$3 , \port$972$4 , \port$972$5 , \port$972$6 , \port$972$7 , \port$972$8 , \port$972$9 , \port$972$10 , \port$972$11 , \port$972$12 , \port$972$13 , \port$972$14 , \port$972$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$972$0 ;
+  wire \port$972$0 ;
+  output \port$972$1 ;
+  wire \port$972$1 ;
+  output \port$972$10 ;
+  wire \port$972$10 ;
+  output \port$972$11 ;
+  wire \port$972$11 ;
+  output \port$972$12 ;
+  wire \port$972$12 ;
+  output \port$972$13 ;
+  wire \port$972$13 ;
+  output \port$972$14 ;
+  wire \port$972$14 ;
+  output \port$972$15 ;
+  wire \port$972$15 ;
+  output \port$972$2 ;
+  wire \port$972$2 ;
+  output \port$972$3 ;
+  wire \port$972$3 ;
+  output \port$972$4 ;
+  wire \port$972$4 ;
+  output \port$972$5 ;
+  wire \port$972$5 ;
+  output \port$972$6 ;
+  wire \port$972$6 ;
+  output \port$972$7 ;
+  wire \port$972$7 ;
+  output \port$972$8 ;
+  wire \port$972$8 ;
+  output \port$972$9 ;
+  wire \port$972$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$972$0 ),
+    .P1(\port$972$1 ),
+    .P10(\port$972$10 ),
+    .P11(\port$972$11 ),
+    .P12(\port$972$12 ),
+    .P13(\port$972$13 ),
+    .P14(\port$972$14 ),
+    .P15(\port$972$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$972$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$972$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$972$4 ),
+    .P5(\port$972$5 ),
+    .P6(\port$972$6 ),
+    .P7(\port$972$7 ),
+    .P8(\port$972$8 ),
+    .P9(\port$972$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$972$15 , \port$972$14 , \port$972$13 , \port$972$12 , \port$972$11 , \port$972$10 , \port$972$9 , \port$972$8 , \port$972$7 , \port$972$6 , \port$972$5 , \port$972$4 , \port$972$3 , \port$972$2 , \port$972$1 , \port$972$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_3_7 (rst, \port$988$0 , \port$988$1 , \port$988$2 , \port$988$3 , \port$988$4 , \port$988$5 , \port$988$6 , \port$988$7 , \port$988$8 , \port$988$9 , \port$988$10 , \port$988$11 , \port$988$12 , \port$988$13 , \port$988$14 , \port$988$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$988$0 ;
+  wire \port$988$0 ;
+  output \port$988$1 ;
+  wire \port$988$1 ;
+  output \port$988$10 ;
+  wire \port$988$10 ;
+  output \port$988$11 ;
+  wire \port$988$11 ;
+  output \port$988$12 ;
+  wire \port$988$12 ;
+  output \port$988$13 ;
+  wire \port$988$13 ;
+  output \port$988$14 ;
+  wire \port$988$14 ;
+  output \port$988$15 ;
+  wire \port$988$15 ;
+  output \port$988$2 ;
+  wire \port$988$2 ;
+  output \port$988$3 ;
+  wire \port$988$3 ;
+  output \port$988$4 ;
+  wire \port$988$4 ;
+  output \port$988$5 ;
+  wire \port$988$5 ;
+  output \port$988$6 ;
+  wire \port$988$6 ;
+  output \port$988$7 ;
+  wire \port$988$7 ;
+  output \port$988$8 ;
+  wire \port$988$8 ;
+  output \port$988$9 ;
+  wire \port$988$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$988$0 ),
+    .P1(\port$988$1 ),
+    .P10(\port$988$10 ),
+    .P11(\port$988$11 ),
+    .P12(\port$988$12 ),
+    .P13(\port$988$13 ),
+    .P14(\port$988$14 ),
+    .P15(\port$988$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$988$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$988$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$988$4 ),
+    .P5(\port$988$5 ),
+    .P6(\port$988$6 ),
+    .P7(\port$988$7 ),
+    .P8(\port$988$8 ),
+    .P9(\port$988$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$988$15 , \port$988$14 , \port$988$13 , \port$988$12 , \port$988$11 , \port$988$10 , \port$988$9 , \port$988$8 , \port$988$7 , \port$988$6 , \port$988$5 , \port$988$4 , \port$988$3 , \port$988$2 , \port$988$1 , \port$988$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_4_0 (rst, \port$1004$0 , \port$1004$1 , \port$1004$2 , \port$1004$3 , \port$1004$4 , \port$1004$5 , \port$1004$6 , \port$1004$7 , \port$1004$8 , \port$1004$9 , \port$1004$10 , \port$1004$11 , \port$1004$12 , \port$1004$13 , \port$1004$14 , \port$1004$15 , a, b, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1004$0 ;
+  wire \port$1004$0 ;
+  output \port$1004$1 ;
+  wire \port$1004$1 ;
+  output \port$1004$10 ;
+  wire \port$1004$10 ;
+  output \port$1004$11 ;
+  wire \port$1004$11 ;
+  output \port$1004$12 ;
+  wire \port$1004$12 ;
+  output \port$1004$13 ;
+  wire \port$1004$13 ;
+  output \port$1004$14 ;
+  wire \port$1004$14 ;
+  output \port$1004$15 ;
+  wire \port$1004$15 ;
+  output \port$1004$2 ;
+  wire \port$1004$2 ;
+  output \port$1004$3 ;
+  wire \port$1004$3 ;
+  output \port$1004$4 ;
+  wire \port$1004$4 ;
+  output \port$1004$5 ;
+  wire \port$1004$5 ;
+  output \port$1004$6 ;
+  wire \port$1004$6 ;
+  output \port$1004$7 ;
+  wire \port$1004$7 ;
+  output \port$1004$8 ;
+  wire \port$1004$8 ;
+  output \port$1004$9 ;
+  wire \port$1004$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1004$0 ),
+    .P1(\port$1004$1 ),
+    .P10(\port$1004$10 ),
+    .P11(\port$1004$11 ),
+    .P12(\port$1004$12 ),
+    .P13(\port$1004$13 ),
+    .P14(\port$1004$14 ),
+    .P15(\port$1004$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1004$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1004$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1004$4 ),
+    .P5(\port$1004$5 ),
+    .P6(\port$1004$6 ),
+    .P7(\port$1004$7 ),
+    .P8(\port$1004$8 ),
+    .P9(\port$1004$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1004$15 , \port$1004$14 , \port$1004$13 , \port$1004$12 , \port$1004$11 , \port$1004$10 , \port$1004$9 , \port$1004$8 , \port$1004$7 , \port$1004$6 , \port$1004$5 , \port$1004$4 , \port$1004$3 , \port$1004$2 , \port$1004$1 , \port$1004$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_4_1 (rst, \port$1020$0 , \port$1020$1 , \port$1020$2 , \port$1020$3 , \port$1020$4 , \port$1020$5 , \port$1020$6 , \port$1020$7 , \port$1020$8 , \port$1020$9 , \port$1020$10 , \port$1020$11 , \port$1020$12 , \port$1020$13 , \port$1020$14 , \port$1020$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1020$0 ;
+  wire \port$1020$0 ;
+  output \port$1020$1 ;
+  wire \port$1020$1 ;
+  output \port$1020$10 ;
+  wire \port$1020$10 ;
+  output \port$1020$11 ;
+  wire \port$1020$11 ;
+  output \port$1020$12 ;
+  wire \port$1020$12 ;
+  output \port$1020$13 ;
+  wire \port$1020$13 ;
+  output \port$1020$14 ;
+  wire \port$1020$14 ;
+  output \port$1020$15 ;
+  wire \port$1020$15 ;
+  output \port$1020$2 ;
+  wire \port$1020$2 ;
+  output \port$1020$3 ;
+  wire \port$1020$3 ;
+  output \port$1020$4 ;
+  wire \port$1020$4 ;
+  output \port$1020$5 ;
+  wire \port$1020$5 ;
+  output \port$1020$6 ;
+  wire \port$1020$6 ;
+  output \port$1020$7 ;
+  wire \port$1020$7 ;
+  output \port$1020$8 ;
+  wire \port$1020$8 ;
+  output \port$1020$9 ;
+  wire \port$1020$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1020$0 ),
+    .P1(\port$1020$1 ),
+    .P10(\port$1020$10 ),
+    .P11(\port$1020$11 ),
+    .P12(\port$1020$12 ),
+    .P13(\port$1020$13 ),
+    .P14(\port$1020$14 ),
+    .P15(\port$1020$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1020$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1020$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1020$4 ),
+    .P5(\port$1020$5 ),
+    .P6(\port$1020$6 ),
+    .P7(\port$1020$7 ),
+    .P8(\port$1020$8 ),
+    .P9(\port$1020$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1020$15 , \port$1020$14 , \port$1020$13 , \port$1020$12 , \port$1020$11 , \port$1020$10 , \port$1020$9 , \port$1020$8 , \port$1020$7 , \port$1020$6 , \port$1020$5 , \port$1020$4 , \port$1020$3 , \port$1020$2 , \port$1020$1 , \port$1020$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_4_2 (rst, \port$1036$0 , \port$1036$1 , \port$1036$2 , \port$1036$3 , \port$1036$4 , \port$1036$5 , \port$1036$6 , \port$1036$7 , \port$1036$8 , \port$1036$9 , \port$1036$10 , \port$1036$11 , \port$1036$12 , \port$1036$13 , \port$1036$14 , \port$1036$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1036$0 ;
+  wire \port$1036$0 ;
+  output \port$1036$1 ;
+  wire \port$1036$1 ;
+  output \port$1036$10 ;
+  wire \port$1036$10 ;
+  output \port$1036$11 ;
+  wire \port$1036$11 ;
+  output \port$1036$12 ;
+  wire \port$1036$12 ;
+  output \port$1036$13 ;
+  wire \port$1036$13 ;
+  output \port$1036$14 ;
+  wire \port$1036$14 ;
+  output \port$1036$15 ;
+  wire \port$1036$15 ;
+  output \port$1036$2 ;
+  wire \port$1036$2 ;
+  output \port$1036$3 ;
+  wire \port$1036$3 ;
+  output \port$1036$4 ;
+  wire \port$1036$4 ;
+  output \port$1036$5 ;
+  wire \port$1036$5 ;
+  output \port$1036$6 ;
+  wire \port$1036$6 ;
+  output \port$1036$7 ;
+  wire \port$1036$7 ;
+  output \port$1036$8 ;
+  wire \port$1036$8 ;
+  output \port$1036$9 ;
+  wire \port$1036$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1036$0 ),
+    .P1(\port$1036$1 ),
+    .P10(\port$1036$10 ),
+    .P11(\port$1036$11 ),
+    .P12(\port$1036$12 ),
+    .P13(\port$1036$13 ),
+    .P14(\port$1036$14 ),
+    .P15(\port$1036$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1036$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1036$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1036$4 ),
+    .P5(\port$1036$5 ),
+    .P6(\port$1036$6 ),
+    .P7(\port$1036$7 ),
+    .P8(\port$1036$8 ),
+    .P9(\port$1036$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1036$15 , \port$1036$14 , \port$1036$13 , \port$1036$12 , \port$1036$11 , \port$1036$10 , \port$1036$9 , \port$1036$8 , \port$1036$7 , \port$1036$6 , \port$1036$5 , \port$1036$4 , \port$1036$3 , \port$1036$2 , \port$1036$1 , \port$1036$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_4_3 (rst, \port$1052$0 , \port$1052$1 , \port$1052$2 , \port$1052$3 , \port$1052$4 , \port$1052$5 , \port$1052$6 , \port$1052$7 , \port$1052$8 , \port$1052$9 , \port$1052$10 , \port$1052$11 , \port$1052$12 , \port$1052$13 , \port$1052$14 , \port$1052$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1052$0 ;
+  wire \port$1052$0 ;
+  output \port$1052$1 ;
+  wire \port$1052$1 ;
+  output \port$1052$10 ;
+  wire \port$1052$10 ;
+  output \port$1052$11 ;
+  wire \port$1052$11 ;
+  output \port$1052$12 ;
+  wire \port$1052$12 ;
+  output \port$1052$13 ;
+  wire \port$1052$13 ;
+  output \port$1052$14 ;
+  wire \port$1052$14 ;
+  output \port$1052$15 ;
+  wire \port$1052$15 ;
+  output \port$1052$2 ;
+  wire \port$1052$2 ;
+  output \port$1052$3 ;
+  wire \port$1052$3 ;
+  output \port$1052$4 ;
+  wire \port$1052$4 ;
+  output \port$1052$5 ;
+  wire \port$1052$5 ;
+  output \port$1052$6 ;
+  wire \port$1052$6 ;
+  output \port$1052$7 ;
+  wire \port$1052$7 ;
+  output \port$1052$8 ;
+  wire \port$1052$8 ;
+  output \port$1052$9 ;
+  wire \port$1052$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1052$0 ),
+    .P1(\port$1052$1 ),
+    .P10(\port$1052$10 ),
+    .P11(\port$1052$11 ),
+    .P12(\port$1052$12 ),
+    .P13(\port$1052$13 ),
+    .P14(\port$1052$14 ),
+    .P15(\port$1052$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1052$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1052$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1052$4 ),
+    .P5(\port$1052$5 ),
+    .P6(\port$1052$6 ),
+    .P7(\port$1052$7 ),
+    .P8(\port$1052$8 ),
+    .P9(\port$1052$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1052$15 , \port$1052$14 , \port$1052$13 , \port$1052$12 , \port$1052$11 , \port$1052$10 , \port$1052$9 , \port$1052$8 , \port$1052$7 , \port$1052$6 , \port$1052$5 , \port$1052$4 , \port$1052$3 , \port$1052$2 , \port$1052$1 , \port$1052$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_4_4 (rst, \port$1068$0 , \port$1068$1 , \port$1068$2 , \port$1068$3 , \port$1068$4 , \port$1068$5 , \port$1068$6 , \port$1068$7 , \port$1068$8 , \port$1068$9 , \port$1068$10 , \port$1068$11 , \port$1068$12 , \port$1068$13 , \port$1068$14 , \port$1068$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1068$0 ;
+  wire \port$1068$0 ;
+  output \port$1068$1 ;
+  wire \port$1068$1 ;
+  output \port$1068$10 ;
+  wire \port$1068$10 ;
+  output \port$1068$11 ;
+  wire \port$1068$11 ;
+  output \port$1068$12 ;
+  wire \port$1068$12 ;
+  output \port$1068$13 ;
+  wire \port$1068$13 ;
+  output \port$1068$14 ;
+  wire \port$1068$14 ;
+  output \port$1068$15 ;
+  wire \port$1068$15 ;
+  output \port$1068$2 ;
+  wire \port$1068$2 ;
+  output \port$1068$3 ;
+  wire \port$1068$3 ;
+  output \port$1068$4 ;
+  wire \port$1068$4 ;
+  output \port$1068$5 ;
+  wire \port$1068$5 ;
+  output \port$1068$6 ;
+  wire \port$1068$6 ;
+  output \port$1068$7 ;
+  wire \port$1068$7 ;
+  output \port$1068$8 ;
+  wire \port$1068$8 ;
+  output \port$1068$9 ;
+  wire \port$1068$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1068$0 ),
+    .P1(\port$1068$1 ),
+    .P10(\port$1068$10 ),
+    .P11(\port$1068$11 ),
+    .P12(\port$1068$12 ),
+    .P13(\port$1068$13 ),
+    .P14(\port$1068$14 ),
+    .P15(\port$1068$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1068$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1068$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1068$4 ),
+    .P5(\port$1068$5 ),
+    .P6(\port$1068$6 ),
+    .P7(\port$1068$7 ),
+    .P8(\port$1068$8 ),
+    .P9(\port$1068$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1068$15 , \port$1068$14 , \port$1068$13 , \port$1068$12 , \port$1068$11 , \port$1068$10 , \port$1068$9 , \port$1068$8 , \port$1068$7 , \port$1068$6 , \port$1068$5 , \port$1068$4 , \port$1068$3 , \port$1068$2 , \port$1068$1 , \port$1068$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_4_5 (rst, \port$1084$0 , \port$1084$1 , \port$1084$2 , \port$1084$3 , \port$1084$4 , \port$1084$5 , \port$1084$6 , \port$1084$7 , \port$1084$8 , \port$1084$9 , \port$1084$10 , \port$1084$11 , \port$1084$12 , \port$1084$13 , \port$1084$14 , \port$1084$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1084$0 ;
+  wire \port$1084$0 ;
+  output \port$1084$1 ;
+  wire \port$1084$1 ;
+  output \port$1084$10 ;
+  wire \port$1084$10 ;
+  output \port$1084$11 ;
+  wire \port$1084$11 ;
+  output \port$1084$12 ;
+  wire \port$1084$12 ;
+  output \port$1084$13 ;
+  wire \port$1084$13 ;
+  output \port$1084$14 ;
+  wire \port$1084$14 ;
+  output \port$1084$15 ;
+  wire \port$1084$15 ;
+  output \port$1084$2 ;
+  wire \port$1084$2 ;
+  output \port$1084$3 ;
+  wire \port$1084$3 ;
+  output \port$1084$4 ;
+  wire \port$1084$4 ;
+  output \port$1084$5 ;
+  wire \port$1084$5 ;
+  output \port$1084$6 ;
+  wire \port$1084$6 ;
+  output \port$1084$7 ;
+  wire \port$1084$7 ;
+  output \port$1084$8 ;
+  wire \port$1084$8 ;
+  output \port$1084$9 ;
+  wire \port$1084$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1084$0 ),
+    .P1(\port$1084$1 ),
+    .P10(\port$1084$10 ),
+    .P11(\port$1084$11 ),
+    .P12(\port$1084$12 ),
+    .P13(\port$1084$13 ),
+    .P14(\port$1084$14 ),
+    .P15(\port$1084$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1084$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1084$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1084$4 ),
+    .P5(\port$1084$5 ),
+    .P6(\port$1084$6 ),
+    .P7(\port$1084$7 ),
+    .P8(\port$1084$8 ),
+    .P9(\port$1084$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1084$15 , \port$1084$14 , \port$1084$13 , \port$1084$12 , \port$1084$11 , \port$1084$10 , \port$1084$9 , \port$1084$8 , \port$1084$7 , \port$1084$6 , \port$1084$5 , \port$1084$4 , \port$1084$3 , \port$1084$2 , \port$1084$1 , \port$1084$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_4_6 (rst, \port$1100$0 , \port$1100$1 , \port$1100$2 , \port$1100$3 , \port$1100$4 , \port$1100$5 , \port$1100$6 , \port$1100$7 , \port$1100$8 , \port$1100$9 , \port$1100$10 , \port$1100$11 , \port$1100$12 , \port$1100$13 , \port$1100$14 , \port$1100$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1100$0 ;
+  wire \port$1100$0 ;
+  output \port$1100$1 ;
+  wire \port$1100$1 ;
+  output \port$1100$10 ;
+  wire \port$1100$10 ;
+  output \port$1100$11 ;
+  wire \port$1100$11 ;
+  output \port$1100$12 ;
+  wire \port$1100$12 ;
+  output \port$1100$13 ;
+  wire \port$1100$13 ;
+  output \port$1100$14 ;
+  wire \port$1100$14 ;
+  output \port$1100$15 ;
+  wire \port$1100$15 ;
+  output \port$1100$2 ;
+  wire \port$1100$2 ;
+  output \port$1100$3 ;
+  wire \port$1100$3 ;
+  output \port$1100$4 ;
+  wire \port$1100$4 ;
+  output \port$1100$5 ;
+  wire \port$1100$5 ;
+  output \port$1100$6 ;
+  wire \port$1100$6 ;
+  output \port$1100$7 ;
+  wire \port$1100$7 ;
+  output \port$1100$8 ;
+  wire \port$1100$8 ;
+  output \port$1100$9 ;
+  wire \port$1100$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1100$0 ),
+    .P1(\port$1100$1 ),
+    .P10(\port$1100$10 ),
+    .P11(\port$1100$11 ),
+    .P12(\port$1100$12 ),
+    .P13(\port$1100$13 ),
+    .P14(\port$1100$14 ),
+    .P15(\port$1100$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1100$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1100$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1100$4 ),
+    .P5(\port$1100$5 ),
+    .P6(\port$1100$6 ),
+    .P7(\port$1100$7 ),
+    .P8(\port$1100$8 ),
+    .P9(\port$1100$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1100$15 , \port$1100$14 , \port$1100$13 , \port$1100$12 , \port$1100$11 , \port$1100$10 , \port$1100$9 , \port$1100$8 , \port$1100$7 , \port$1100$6 , \port$1100$5 , \port$1100$4 , \port$1100$3 , \port$1100$2 , \port$1100$1 , \port$1100$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_4_7 (rst, \port$1116$0 , \port$1116$1 , \port$1116$2 , \port$1116$3 , \port$1116$4 , \port$1116$5 , \port$1116$6 , \port$1116$7 , \port$1116$8 , \port$1116$9 , \port$1116$10 , \port$1116$11 , \port$1116$12 , \port$1116$13 , \port$1116$14 , \port$1116$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1116$0 ;
+  wire \port$1116$0 ;
+  output \port$1116$1 ;
+  wire \port$1116$1 ;
+  output \port$1116$10 ;
+  wire \port$1116$10 ;
+  output \port$1116$11 ;
+  wire \port$1116$11 ;
+  output \port$1116$12 ;
+  wire \port$1116$12 ;
+  output \port$1116$13 ;
+  wire \port$1116$13 ;
+  output \port$1116$14 ;
+  wire \port$1116$14 ;
+  output \port$1116$15 ;
+  wire \port$1116$15 ;
+  output \port$1116$2 ;
+  wire \port$1116$2 ;
+  output \port$1116$3 ;
+  wire \port$1116$3 ;
+  output \port$1116$4 ;
+  wire \port$1116$4 ;
+  output \port$1116$5 ;
+  wire \port$1116$5 ;
+  output \port$1116$6 ;
+  wire \port$1116$6 ;
+  output \port$1116$7 ;
+  wire \port$1116$7 ;
+  output \port$1116$8 ;
+  wire \port$1116$8 ;
+  output \port$1116$9 ;
+  wire \port$1116$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1116$0 ),
+    .P1(\port$1116$1 ),
+    .P10(\port$1116$10 ),
+    .P11(\port$1116$11 ),
+    .P12(\port$1116$12 ),
+    .P13(\port$1116$13 ),
+    .P14(\port$1116$14 ),
+    .P15(\port$1116$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1116$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1116$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1116$4 ),
+    .P5(\port$1116$5 ),
+    .P6(\port$1116$6 ),
+    .P7(\port$1116$7 ),
+    .P8(\port$1116$8 ),
+    .P9(\port$1116$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1116$15 , \port$1116$14 , \port$1116$13 , \port$1116$12 , \port$1116$11 , \port$1116$10 , \port$1116$9 , \port$1116$8 , \port$1116$7 , \port$1116$6 , \port$1116$5 , \port$1116$4 , \port$1116$3 , \port$1116$2 , \port$1116$1 , \port$1116$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_0 (rst, \port$1132$0 , \port$1132$1 , \port$1132$2 , \port$1132$3 , \port$1132$4 , \port$1132$5 , \port$1132$6 , \port$1132$7 , \port$1132$8 , \port$1132$9 , \port$1132$10 , \port$1132$11 , \port$1132$12 , \port$1132$13 , \port$1132$14 , \port$1132$15 , a, b, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1132$0 ;
+  wire \port$1132$0 ;
+  output \port$1132$1 ;
+  wire \port$1132$1 ;
+  output \port$1132$10 ;
+  wire \port$1132$10 ;
+  output \port$1132$11 ;
+  wire \port$1132$11 ;
+  output \port$1132$12 ;
+  wire \port$1132$12 ;
+  output \port$1132$13 ;
+  wire \port$1132$13 ;
+  output \port$1132$14 ;
+  wire \port$1132$14 ;
+  output \port$1132$15 ;
+  wire \port$1132$15 ;
+  output \port$1132$2 ;
+  wire \port$1132$2 ;
+  output \port$1132$3 ;
+  wire \port$1132$3 ;
+  output \port$1132$4 ;
+  wire \port$1132$4 ;
+  output \port$1132$5 ;
+  wire \port$1132$5 ;
+  output \port$1132$6 ;
+  wire \port$1132$6 ;
+  output \port$1132$7 ;
+  wire \port$1132$7 ;
+  output \port$1132$8 ;
+  wire \port$1132$8 ;
+  output \port$1132$9 ;
+  wire \port$1132$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1132$0 ),
+    .P1(\port$1132$1 ),
+    .P10(\port$1132$10 ),
+    .P11(\port$1132$11 ),
+    .P12(\port$1132$12 ),
+    .P13(\port$1132$13 ),
+    .P14(\port$1132$14 ),
+    .P15(\port$1132$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1132$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1132$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1132$4 ),
+    .P5(\port$1132$5 ),
+    .P6(\port$1132$6 ),
+    .P7(\port$1132$7 ),
+    .P8(\port$1132$8 ),
+    .P9(\port$1132$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1132$15 , \port$1132$14 , \port$1132$13 , \port$1132$12 , \port$1132$11 , \port$1132$10 , \port$1132$9 , \port$1132$8 , \port$1132$7 , \port$1132$6 , \port$1132$5 , \port$1132$4 , \port$1132$3 , \port$1132$2 , \port$1132$1 , \port$1132$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_1 (rst, \port$1148$0 , \port$1148$1 , \port$1148$2 , \port$1148$3 , \port$1148$4 , \port$1148$5 , \port$1148$6 , \port$1148$7 , \port$1148$8 , \port$1148$9 , \port$1148$10 , \port$1148$11 , \port$1148$12 , \port$1148$13 , \port$1148$14 , \port$1148$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1148$0 ;
+  wire \port$1148$0 ;
+  output \port$1148$1 ;
+  wire \port$1148$1 ;
+  output \port$1148$10 ;
+  wire \port$1148$10 ;
+  output \port$1148$11 ;
+  wire \port$1148$11 ;
+  output \port$1148$12 ;
+  wire \port$1148$12 ;
+  output \port$1148$13 ;
+  wire \port$1148$13 ;
+  output \port$1148$14 ;
+  wire \port$1148$14 ;
+  output \port$1148$15 ;
+  wire \port$1148$15 ;
+  output \port$1148$2 ;
+  wire \port$1148$2 ;
+  output \port$1148$3 ;
+  wire \port$1148$3 ;
+  output \port$1148$4 ;
+  wire \port$1148$4 ;
+  output \port$1148$5 ;
+  wire \port$1148$5 ;
+  output \port$1148$6 ;
+  wire \port$1148$6 ;
+  output \port$1148$7 ;
+  wire \port$1148$7 ;
+  output \port$1148$8 ;
+  wire \port$1148$8 ;
+  output \port$1148$9 ;
+  wire \port$1148$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1148$0 ),
+    .P1(\port$1148$1 ),
+    .P10(\port$1148$10 ),
+    .P11(\port$1148$11 ),
+    .P12(\port$1148$12 ),
+    .P13(\port$1148$13 ),
+    .P14(\port$1148$14 ),
+    .P15(\port$1148$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1148$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1148$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1148$4 ),
+    .P5(\port$1148$5 ),
+    .P6(\port$1148$6 ),
+    .P7(\port$1148$7 ),
+    .P8(\port$1148$8 ),
+    .P9(\port$1148$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1148$15 , \port$1148$14 , \port$1148$13 , \port$1148$12 , \port$1148$11 , \port$1148$10 , \port$1148$9 , \port$1148$8 , \port$1148$7 , \port$1148$6 , \port$1148$5 , \port$1148$4 , \port$1148$3 , \port$1148$2 , \port$1148$1 , \port$1148$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_2 (rst, \port$1164$0 , \port$1164$1 , \port$1164$2 , \port$1164$3 , \port$1164$4 , \port$1164$5 , \port$1164$6 , \port$1164$7 , \port$1164$8 , \port$1164$9 , \port$1164$10 , \port$1164$11 , \port$1164$12 , \port$1164$13 , \port$1164$14 , \port$1164$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1164$0 ;
+  wire \port$1164$0 ;
+  output \port$1164$1 ;
+  wire \port$1164$1 ;
+  output \port$1164$10 ;
+  wire \port$1164$10 ;
+  output \port$1164$11 ;
+  wire \port$1164$11 ;
+  output \port$1164$12 ;
+  wire \port$1164$12 ;
+  output \port$1164$13 ;
+  wire \port$1164$13 ;
+  output \port$1164$14 ;
+  wire \port$1164$14 ;
+  output \port$1164$15 ;
+  wire \port$1164$15 ;
+  output \port$1164$2 ;
+  wire \port$1164$2 ;
+  output \port$1164$3 ;
+  wire \port$1164$3 ;
+  output \port$1164$4 ;
+  wire \port$1164$4 ;
+  output \port$1164$5 ;
+  wire \port$1164$5 ;
+  output \port$1164$6 ;
+  wire \port$1164$6 ;
+  output \port$1164$7 ;
+  wire \port$1164$7 ;
+  output \port$1164$8 ;
+  wire \port$1164$8 ;
+  output \port$1164$9 ;
+  wire \port$1164$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1164$0 ),
+    .P1(\port$1164$1 ),
+    .P10(\port$1164$10 ),
+    .P11(\port$1164$11 ),
+    .P12(\port$1164$12 ),
+    .P13(\port$1164$13 ),
+    .P14(\port$1164$14 ),
+    .P15(\port$1164$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1164$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1164$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1164$4 ),
+    .P5(\port$1164$5 ),
+    .P6(\port$1164$6 ),
+    .P7(\port$1164$7 ),
+    .P8(\port$1164$8 ),
+    .P9(\port$1164$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1164$15 , \port$1164$14 , \port$1164$13 , \port$1164$12 , \port$1164$11 , \port$1164$10 , \port$1164$9 , \port$1164$8 , \port$1164$7 , \port$1164$6 , \port$1164$5 , \port$1164$4 , \port$1164$3 , \port$1164$2 , \port$1164$1 , \port$1164$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_3 (rst, \port$1180$0 , \port$1180$1 , \port$1180$2 , \port$1180$3 , \port$1180$4 , \port$1180$5 , \port$1180$6 , \port$1180$7 , \port$1180$8 , \port$1180$9 , \port$1180$10 , \port$1180$11 , \port$1180$12 , \port$1180$13 , \port$1180$14 , \port$1180$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1180$0 ;
+  wire \port$1180$0 ;
+  output \port$1180$1 ;
+  wire \port$1180$1 ;
+  output \port$1180$10 ;
+  wire \port$1180$10 ;
+  output \port$1180$11 ;
+  wire \port$1180$11 ;
+  output \port$1180$12 ;
+  wire \port$1180$12 ;
+  output \port$1180$13 ;
+  wire \port$1180$13 ;
+  output \port$1180$14 ;
+  wire \port$1180$14 ;
+  output \port$1180$15 ;
+  wire \port$1180$15 ;
+  output \port$1180$2 ;
+  wire \port$1180$2 ;
+  output \port$1180$3 ;
+  wire \port$1180$3 ;
+  output \port$1180$4 ;
+  wire \port$1180$4 ;
+  output \port$1180$5 ;
+  wire \port$1180$5 ;
+  output \port$1180$6 ;
+  wire \port$1180$6 ;
+  output \port$1180$7 ;
+  wire \port$1180$7 ;
+  output \port$1180$8 ;
+  wire \port$1180$8 ;
+  output \port$1180$9 ;
+  wire \port$1180$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1180$0 ),
+    .P1(\port$1180$1 ),
+    .P10(\port$1180$10 ),
+    .P11(\port$1180$11 ),
+    .P12(\port$1180$12 ),
+    .P13(\port$1180$13 ),
+    .P14(\port$1180$14 ),
+    .P15(\port$1180$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1180$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1180$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1180$4 ),
+    .P5(\port$1180$5 ),
+    .P6(\port$1180$6 ),
+    .P7(\port$1180$7 ),
+    .P8(\port$1180$8 ),
+    .P9(\port$1180$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1180$15 , \port$1180$14 , \port$1180$13 , \port$1180$12 , \port$1180$11 , \port$1180$10 , \port$1180$9 , \port$1180$8 , \port$1180$7 , \port$1180$6 , \port$1180$5 , \port$1180$4 , \port$1180$3 , \port$1180$2 , \port$1180$1 , \port$1180$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_4 (rst, \port$1196$0 , \port$1196$1 , \port$1196$2 , \port$1196$3 , \port$1196$4 , \port$1196$5 , \port$1196$6 , \port$1196$7 , \port$1196$8 , \port$1196$9 , \port$1196$10 , \port$1196$11 , \port$1196$12 , \port$1196$13 , \port$1196$14 , \port$1196$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1196$0 ;
+  wire \port$1196$0 ;
+  output \port$1196$1 ;
+  wire \port$1196$1 ;
+  output \port$1196$10 ;
+  wire \port$1196$10 ;
+  output \port$1196$11 ;
+  wire \port$1196$11 ;
+  output \port$1196$12 ;
+  wire \port$1196$12 ;
+  output \port$1196$13 ;
+  wire \port$1196$13 ;
+  output \port$1196$14 ;
+  wire \port$1196$14 ;
+  output \port$1196$15 ;
+  wire \port$1196$15 ;
+  output \port$1196$2 ;
+  wire \port$1196$2 ;
+  output \port$1196$3 ;
+  wire \port$1196$3 ;
+  output \port$1196$4 ;
+  wire \port$1196$4 ;
+  output \port$1196$5 ;
+  wire \port$1196$5 ;
+  output \port$1196$6 ;
+  wire \port$1196$6 ;
+  output \port$1196$7 ;
+  wire \port$1196$7 ;
+  output \port$1196$8 ;
+  wire \port$1196$8 ;
+  output \port$1196$9 ;
+  wire \port$1196$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1196$0 ),
+    .P1(\port$1196$1 ),
+    .P10(\port$1196$10 ),
+    .P11(\port$1196$11 ),
+    .P12(\port$1196$12 ),
+    .P13(\port$1196$13 ),
+    .P14(\port$1196$14 ),
+    .P15(\port$1196$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1196$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1196$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1196$4 ),
+    .P5(\port$1196$5 ),
+    .P6(\port$1196$6 ),
+    .P7(\port$1196$7 ),
+    .P8(\port$1196$8 ),
+    .P9(\port$1196$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1196$15 , \port$1196$14 , \port$1196$13 , \port$1196$12 , \port$1196$11 , \port$1196$10 , \port$1196$9 , \port$1196$8 , \port$1196$7 , \port$1196$6 , \port$1196$5 , \port$1196$4 , \port$1196$3 , \port$1196$2 , \port$1196$1 , \port$1196$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_5 (rst, \port$1212$0 , \port$1212$1 , \port$1212$2 , \port$1212$3 , \port$1212$4 , \port$1212$5 , \port$1212$6 , \port$1212$7 , \port$1212$8 , \port$1212$9 , \port$1212$10 , \port$1212$11 , \port$1212$12 , \port$1212$13 , \port$1212$14 , \port$1212$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1212$0 ;
+  wire \port$1212$0 ;
+  output \port$1212$1 ;
+  wire \port$1212$1 ;
+  output \port$1212$10 ;
+  wire \port$1212$10 ;
+  output \port$1212$11 ;
+  wire \port$1212$11 ;
+  output \port$1212$12 ;
+  wire \port$1212$12 ;
+  output \port$1212$13 ;
+  wire \port$1212$13 ;
+  output \port$1212$14 ;
+  wire \port$1212$14 ;
+  output \port$1212$15 ;
+  wire \port$1212$15 ;
+  output \port$1212$2 ;
+  wire \port$1212$2 ;
+  output \port$1212$3 ;
+  wire \port$1212$3 ;
+  output \port$1212$4 ;
+  wire \port$1212$4 ;
+  output \port$1212$5 ;
+  wire \port$1212$5 ;
+  output \port$1212$6 ;
+  wire \port$1212$6 ;
+  output \port$1212$7 ;
+  wire \port$1212$7 ;
+  output \port$1212$8 ;
+  wire \port$1212$8 ;
+  output \port$1212$9 ;
+  wire \port$1212$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1212$0 ),
+    .P1(\port$1212$1 ),
+    .P10(\port$1212$10 ),
+    .P11(\port$1212$11 ),
+    .P12(\port$1212$12 ),
+    .P13(\port$1212$13 ),
+    .P14(\port$1212$14 ),
+    .P15(\port$1212$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1212$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1212$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1212$4 ),
+    .P5(\port$1212$5 ),
+    .P6(\port$1212$6 ),
+    .P7(\port$1212$7 ),
+    .P8(\port$1212$8 ),
+    .P9(\port$1212$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1212$15 , \port$1212$14 , \port$1212$13 , \port$1212$12 , \port$1212$11 , \port$1212$10 , \port$1212$9 , \port$1212$8 , \port$1212$7 , \port$1212$6 , \port$1212$5 , \port$1212$4 , \port$1212$3 , \port$1212$2 , \port$1212$1 , \port$1212$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_6 (rst, \port$1228$0 , \port$1228$1 , \port$1228$2 , \port$1228$3 , \port$1228$4 , \port$1228$5 , \port$1228$6 , \port$1228$7 , \port$1228$8 , \port$1228$9 , \port$1228$10 , \port$1228$11 , \port$1228$12 , \port$1228$13 , \port$1228$14 , \port$1228$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1228$0 ;
+  wire \port$1228$0 ;
+  output \port$1228$1 ;
+  wire \port$1228$1 ;
+  output \port$1228$10 ;
+  wire \port$1228$10 ;
+  output \port$1228$11 ;
+  wire \port$1228$11 ;
+  output \port$1228$12 ;
+  wire \port$1228$12 ;
+  output \port$1228$13 ;
+  wire \port$1228$13 ;
+  output \port$1228$14 ;
+  wire \port$1228$14 ;
+  output \port$1228$15 ;
+  wire \port$1228$15 ;
+  output \port$1228$2 ;
+  wire \port$1228$2 ;
+  output \port$1228$3 ;
+  wire \port$1228$3 ;
+  output \port$1228$4 ;
+  wire \port$1228$4 ;
+  output \port$1228$5 ;
+  wire \port$1228$5 ;
+  output \port$1228$6 ;
+  wire \port$1228$6 ;
+  output \port$1228$7 ;
+  wire \port$1228$7 ;
+  output \port$1228$8 ;
+  wire \port$1228$8 ;
+  output \port$1228$9 ;
+  wire \port$1228$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1228$0 ),
+    .P1(\port$1228$1 ),
+    .P10(\port$1228$10 ),
+    .P11(\port$1228$11 ),
+    .P12(\port$1228$12 ),
+    .P13(\port$1228$13 ),
+    .P14(\port$1228$14 ),
+    .P15(\port$1228$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1228$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1228$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1228$4 ),
+    .P5(\port$1228$5 ),
+    .P6(\port$1228$6 ),
+    .P7(\port$1228$7 ),
+    .P8(\port$1228$8 ),
+    .P9(\port$1228$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1228$15 , \port$1228$14 , \port$1228$13 , \port$1228$12 , \port$1228$11 , \port$1228$10 , \port$1228$9 , \port$1228$8 , \port$1228$7 , \port$1228$6 , \port$1228$5 , \port$1228$4 , \port$1228$3 , \port$1228$2 , \port$1228$1 , \port$1228$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_7 (rst, \port$1244$0 , \port$1244$1 , \port$1244$2 , \port$1244$3 , \port$1244$4 , \port$1244$5 , \port$1244$6 , \port$1244$7 , \port$1244$8 , \port$1244$9 , \port$1244$10 , \port$1244$11 , \port$1244$12 , \port$1244$13 , \port$1244$14 , \port$1244$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1244$0 ;
+  wire \port$1244$0 ;
+  output \port$1244$1 ;
+  wire \port$1244$1 ;
+  output \port$1244$10 ;
+  wire \port$1244$10 ;
+  output \port$1244$11 ;
+  wire \port$1244$11 ;
+  output \port$1244$12 ;
+  wire \port$1244$12 ;
+  output \port$1244$13 ;
+  wire \port$1244$13 ;
+  output \port$1244$14 ;
+  wire \port$1244$14 ;
+  output \port$1244$15 ;
+  wire \port$1244$15 ;
+  output \port$1244$2 ;
+  wire \port$1244$2 ;
+  output \port$1244$3 ;
+  wire \port$1244$3 ;
+  output \port$1244$4 ;
+  wire \port$1244$4 ;
+  output \port$1244$5 ;
+  wire \port$1244$5 ;
+  output \port$1244$6 ;
+  wire \port$1244$6 ;
+  output \port$1244$7 ;
+  wire \port$1244$7 ;
+  output \port$1244$8 ;
+  wire \port$1244$8 ;
+  output \port$1244$9 ;
+  wire \port$1244$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1244$0 ),
+    .P1(\port$1244$1 ),
+    .P10(\port$1244$10 ),
+    .P11(\port$1244$11 ),
+    .P12(\port$1244$12 ),
+    .P13(\port$1244$13 ),
+    .P14(\port$1244$14 ),
+    .P15(\port$1244$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1244$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1244$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1244$4 ),
+    .P5(\port$1244$5 ),
+    .P6(\port$1244$6 ),
+    .P7(\port$1244$7 ),
+    .P8(\port$1244$8 ),
+    .P9(\port$1244$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1244$15 , \port$1244$14 , \port$1244$13 , \port$1244$12 , \port$1244$11 , \port$1244$10 , \port$1244$9 , \port$1244$8 , \port$1244$7 , \port$1244$6 , \port$1244$5 , \port$1244$4 , \port$1244$3 , \port$1244$2 , \port$1244$1 , \port$1244$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_0 (rst, \port$1260$0 , \port$1260$1 , \port$1260$2 , \port$1260$3 , \port$1260$4 , \port$1260$5 , \port$1260$6 , \port$1260$7 , \port$1260$8 , \port$1260$9 , \port$1260$10 , \port$1260$11 , \port$1260$12 , \port$1260$13 , \port$1260$14 , \port$1260$15 , a, b, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1260$0 ;
+  wire \port$1260$0 ;
+  output \port$1260$1 ;
+  wire \port$1260$1 ;
+  output \port$1260$10 ;
+  wire \port$1260$10 ;
+  output \port$1260$11 ;
+  wire \port$1260$11 ;
+  output \port$1260$12 ;
+  wire \port$1260$12 ;
+  output \port$1260$13 ;
+  wire \port$1260$13 ;
+  output \port$1260$14 ;
+  wire \port$1260$14 ;
+  output \port$1260$15 ;
+  wire \port$1260$15 ;
+  output \port$1260$2 ;
+  wire \port$1260$2 ;
+  output \port$1260$3 ;
+  wire \port$1260$3 ;
+  output \port$1260$4 ;
+  wire \port$1260$4 ;
+  output \port$1260$5 ;
+  wire \port$1260$5 ;
+  output \port$1260$6 ;
+  wire \port$1260$6 ;
+  output \port$1260$7 ;
+  wire \port$1260$7 ;
+  output \port$1260$8 ;
+  wire \port$1260$8 ;
+  output \port$1260$9 ;
+  wire \port$1260$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1260$0 ),
+    .P1(\port$1260$1 ),
+    .P10(\port$1260$10 ),
+    .P11(\port$1260$11 ),
+    .P12(\port$1260$12 ),
+    .P13(\port$1260$13 ),
+    .P14(\port$1260$14 ),
+    .P15(\port$1260$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1260$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1260$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1260$4 ),
+    .P5(\port$1260$5 ),
+    .P6(\port$1260$6 ),
+    .P7(\port$1260$7 ),
+    .P8(\port$1260$8 ),
+    .P9(\port$1260$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1260$15 , \port$1260$14 , \port$1260$13 , \port$1260$12 , \port$1260$11 , \port$1260$10 , \port$1260$9 , \port$1260$8 , \port$1260$7 , \port$1260$6 , \port$1260$5 , \port$1260$4 , \port$1260$3 , \port$1260$2 , \port$1260$1 , \port$1260$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_1 (rst, \port$1276$0 , \port$1276$1 , \port$1276$2 , \port$1276$3 , \port$1276$4 , \port$1276$5 , \port$1276$6 , \port$1276$7 , \port$1276$8 , \port$1276$9 , \port$1276$10 , \port$1276$11 , \port$1276$12 , \port$1276$13 , \port$1276$14 , \port$1276$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1276$0 ;
+  wire \port$1276$0 ;
+  output \port$1276$1 ;
+  wire \port$1276$1 ;
+  output \port$1276$10 ;
+  wire \port$1276$10 ;
+  output \port$1276$11 ;
+  wire \port$1276$11 ;
+  output \port$1276$12 ;
+  wire \port$1276$12 ;
+  output \port$1276$13 ;
+  wire \port$1276$13 ;
+  output \port$1276$14 ;
+  wire \port$1276$14 ;
+  output \port$1276$15 ;
+  wire \port$1276$15 ;
+  output \port$1276$2 ;
+  wire \port$1276$2 ;
+  output \port$1276$3 ;
+  wire \port$1276$3 ;
+  output \port$1276$4 ;
+  wire \port$1276$4 ;
+  output \port$1276$5 ;
+  wire \port$1276$5 ;
+  output \port$1276$6 ;
+  wire \port$1276$6 ;
+  output \port$1276$7 ;
+  wire \port$1276$7 ;
+  output \port$1276$8 ;
+  wire \port$1276$8 ;
+  output \port$1276$9 ;
+  wire \port$1276$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1276$0 ),
+    .P1(\port$1276$1 ),
+    .P10(\port$1276$10 ),
+    .P11(\port$1276$11 ),
+    .P12(\port$1276$12 ),
+    .P13(\port$1276$13 ),
+    .P14(\port$1276$14 ),
+    .P15(\port$1276$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1276$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1276$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1276$4 ),
+    .P5(\port$1276$5 ),
+    .P6(\port$1276$6 ),
+    .P7(\port$1276$7 ),
+    .P8(\port$1276$8 ),
+    .P9(\port$1276$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1276$15 , \port$1276$14 , \port$1276$13 , \port$1276$12 , \port$1276$11 , \port$1276$10 , \port$1276$9 , \port$1276$8 , \port$1276$7 , \port$1276$6 , \port$1276$5 , \port$1276$4 , \port$1276$3 , \port$1276$2 , \port$1276$1 , \port$1276$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_2 (rst, \port$1292$0 , \port$1292$1 , \port$1292$2 , \port$1292$3 , \port$1292$4 , \port$1292$5 , \port$1292$6 , \port$1292$7 , \port$1292$8 , \port$1292$9 , \port$1292$10 , \port$1292$11 , \port$1292$12 , \port$1292$13 , \port$1292$14 , \port$1292$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1292$0 ;
+  wire \port$1292$0 ;
+  output \port$1292$1 ;
+  wire \port$1292$1 ;
+  output \port$1292$10 ;
+  wire \port$1292$10 ;
+  output \port$1292$11 ;
+  wire \port$1292$11 ;
+  output \port$1292$12 ;
+  wire \port$1292$12 ;
+  output \port$1292$13 ;
+  wire \port$1292$13 ;
+  output \port$1292$14 ;
+  wire \port$1292$14 ;
+  output \port$1292$15 ;
+  wire \port$1292$15 ;
+  output \port$1292$2 ;
+  wire \port$1292$2 ;
+  output \port$1292$3 ;
+  wire \port$1292$3 ;
+  output \port$1292$4 ;
+  wire \port$1292$4 ;
+  output \port$1292$5 ;
+  wire \port$1292$5 ;
+  output \port$1292$6 ;
+  wire \port$1292$6 ;
+  output \port$1292$7 ;
+  wire \port$1292$7 ;
+  output \port$1292$8 ;
+  wire \port$1292$8 ;
+  output \port$1292$9 ;
+  wire \port$1292$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1292$0 ),
+    .P1(\port$1292$1 ),
+    .P10(\port$1292$10 ),
+    .P11(\port$1292$11 ),
+    .P12(\port$1292$12 ),
+    .P13(\port$1292$13 ),
+    .P14(\port$1292$14 ),
+    .P15(\port$1292$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1292$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1292$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1292$4 ),
+    .P5(\port$1292$5 ),
+    .P6(\port$1292$6 ),
+    .P7(\port$1292$7 ),
+    .P8(\port$1292$8 ),
+    .P9(\port$1292$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1292$15 , \port$1292$14 , \port$1292$13 , \port$1292$12 , \port$1292$11 , \port$1292$10 , \port$1292$9 , \port$1292$8 , \port$1292$7 , \port$1292$6 , \port$1292$5 , \port$1292$4 , \port$1292$3 , \port$1292$2 , \port$1292$1 , \port$1292$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_3 (rst, \port$1308$0 , \port$1308$1 , \port$1308$2 , \port$1308$3 , \port$1308$4 , \port$1308$5 , \port$1308$6 , \port$1308$7 , \port$1308$8 , \port$1308$9 , \port$1308$10 , \port$1308$11 , \port$1308$12 , \port$1308$13 , \port$1308$14 , \port$1308$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1308$0 ;
+  wire \port$1308$0 ;
+  output \port$1308$1 ;
+  wire \port$1308$1 ;
+  output \port$1308$10 ;
+  wire \port$1308$10 ;
+  output \port$1308$11 ;
+  wire \port$1308$11 ;
+  output \port$1308$12 ;
+  wire \port$1308$12 ;
+  output \port$1308$13 ;
+  wire \port$1308$13 ;
+  output \port$1308$14 ;
+  wire \port$1308$14 ;
+  output \port$1308$15 ;
+  wire \port$1308$15 ;
+  output \port$1308$2 ;
+  wire \port$1308$2 ;
+  output \port$1308$3 ;
+  wire \port$1308$3 ;
+  output \port$1308$4 ;
+  wire \port$1308$4 ;
+  output \port$1308$5 ;
+  wire \port$1308$5 ;
+  output \port$1308$6 ;
+  wire \port$1308$6 ;
+  output \port$1308$7 ;
+  wire \port$1308$7 ;
+  output \port$1308$8 ;
+  wire \port$1308$8 ;
+  output \port$1308$9 ;
+  wire \port$1308$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1308$0 ),
+    .P1(\port$1308$1 ),
+    .P10(\port$1308$10 ),
+    .P11(\port$1308$11 ),
+    .P12(\port$1308$12 ),
+    .P13(\port$1308$13 ),
+    .P14(\port$1308$14 ),
+    .P15(\port$1308$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1308$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1308$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1308$4 ),
+    .P5(\port$1308$5 ),
+    .P6(\port$1308$6 ),
+    .P7(\port$1308$7 ),
+    .P8(\port$1308$8 ),
+    .P9(\port$1308$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1308$15 , \port$1308$14 , \port$1308$13 , \port$1308$12 , \port$1308$11 , \port$1308$10 , \port$1308$9 , \port$1308$8 , \port$1308$7 , \port$1308$6 , \port$1308$5 , \port$1308$4 , \port$1308$3 , \port$1308$2 , \port$1308$1 , \port$1308$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_4 (rst, \port$1324$0 , \port$1324$1 , \port$1324$2 , \port$1324$3 , \port$1324$4 , \port$1324$5 , \port$1324$6 , \port$1324$7 , \port$1324$8 , \port$1324$9 , \port$1324$10 , \port$1324$11 , \port$1324$12 , \port$1324$13 , \port$1324$14 , \port$1324$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1324$0 ;
+  wire \port$1324$0 ;
+  output \port$1324$1 ;
+  wire \port$1324$1 ;
+  output \port$1324$10 ;
+  wire \port$1324$10 ;
+  output \port$1324$11 ;
+  wire \port$1324$11 ;
+  output \port$1324$12 ;
+  wire \port$1324$12 ;
+  output \port$1324$13 ;
+  wire \port$1324$13 ;
+  output \port$1324$14 ;
+  wire \port$1324$14 ;
+  output \port$1324$15 ;
+  wire \port$1324$15 ;
+  output \port$1324$2 ;
+  wire \port$1324$2 ;
+  output \port$1324$3 ;
+  wire \port$1324$3 ;
+  output \port$1324$4 ;
+  wire \port$1324$4 ;
+  output \port$1324$5 ;
+  wire \port$1324$5 ;
+  output \port$1324$6 ;
+  wire \port$1324$6 ;
+  output \port$1324$7 ;
+  wire \port$1324$7 ;
+  output \port$1324$8 ;
+  wire \port$1324$8 ;
+  output \port$1324$9 ;
+  wire \port$1324$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1324$0 ),
+    .P1(\port$1324$1 ),
+    .P10(\port$1324$10 ),
+    .P11(\port$1324$11 ),
+    .P12(\port$1324$12 ),
+    .P13(\port$1324$13 ),
+    .P14(\port$1324$14 ),
+    .P15(\port$1324$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1324$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1324$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1324$4 ),
+    .P5(\port$1324$5 ),
+    .P6(\port$1324$6 ),
+    .P7(\port$1324$7 ),
+    .P8(\port$1324$8 ),
+    .P9(\port$1324$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1324$15 , \port$1324$14 , \port$1324$13 , \port$1324$12 , \port$1324$11 , \port$1324$10 , \port$1324$9 , \port$1324$8 , \port$1324$7 , \port$1324$6 , \port$1324$5 , \port$1324$4 , \port$1324$3 , \port$1324$2 , \port$1324$1 , \port$1324$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_5 (rst, \port$1340$0 , \port$1340$1 , \port$1340$2 , \port$1340$3 , \port$1340$4 , \port$1340$5 , \port$1340$6 , \port$1340$7 , \port$1340$8 , \port$1340$9 , \port$1340$10 , \port$1340$11 , \port$1340$12 , \port$1340$13 , \port$1340$14 , \port$1340$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1340$0 ;
+  wire \port$1340$0 ;
+  output \port$1340$1 ;
+  wire \port$1340$1 ;
+  output \port$1340$10 ;
+  wire \port$1340$10 ;
+  output \port$1340$11 ;
+  wire \port$1340$11 ;
+  output \port$1340$12 ;
+  wire \port$1340$12 ;
+  output \port$1340$13 ;
+  wire \port$1340$13 ;
+  output \port$1340$14 ;
+  wire \port$1340$14 ;
+  output \port$1340$15 ;
+  wire \port$1340$15 ;
+  output \port$1340$2 ;
+  wire \port$1340$2 ;
+  output \port$1340$3 ;
+  wire \port$1340$3 ;
+  output \port$1340$4 ;
+  wire \port$1340$4 ;
+  output \port$1340$5 ;
+  wire \port$1340$5 ;
+  output \port$1340$6 ;
+  wire \port$1340$6 ;
+  output \port$1340$7 ;
+  wire \port$1340$7 ;
+  output \port$1340$8 ;
+  wire \port$1340$8 ;
+  output \port$1340$9 ;
+  wire \port$1340$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1340$0 ),
+    .P1(\port$1340$1 ),
+    .P10(\port$1340$10 ),
+    .P11(\port$1340$11 ),
+    .P12(\port$1340$12 ),
+    .P13(\port$1340$13 ),
+    .P14(\port$1340$14 ),
+    .P15(\port$1340$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1340$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1340$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1340$4 ),
+    .P5(\port$1340$5 ),
+    .P6(\port$1340$6 ),
+    .P7(\port$1340$7 ),
+    .P8(\port$1340$8 ),
+    .P9(\port$1340$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1340$15 , \port$1340$14 , \port$1340$13 , \port$1340$12 , \port$1340$11 , \port$1340$10 , \port$1340$9 , \port$1340$8 , \port$1340$7 , \port$1340$6 , \port$1340$5 , \port$1340$4 , \port$1340$3 , \port$1340$2 , \port$1340$1 , \port$1340$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_6 (rst, \port$1356$0 , \port$1356$1 , \port$1356$2 , \port$1356$3 , \port$1356$4 , \port$1356$5 , \port$1356$6 , \port$1356$7 , \port$1356$8 , \port$1356$9 , \port$1356$10 , \port$1356$11 , \port$1356$12 , \port$1356$13 , \port$1356$14 , \port$1356$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1356$0 ;
+  wire \port$1356$0 ;
+  output \port$1356$1 ;
+  wire \port$1356$1 ;
+  output \port$1356$10 ;
+  wire \port$1356$10 ;
+  output \port$1356$11 ;
+  wire \port$1356$11 ;
+  output \port$1356$12 ;
+  wire \port$1356$12 ;
+  output \port$1356$13 ;
+  wire \port$1356$13 ;
+  output \port$1356$14 ;
+  wire \port$1356$14 ;
+  output \port$1356$15 ;
+  wire \port$1356$15 ;
+  output \port$1356$2 ;
+  wire \port$1356$2 ;
+  output \port$1356$3 ;
+  wire \port$1356$3 ;
+  output \port$1356$4 ;
+  wire \port$1356$4 ;
+  output \port$1356$5 ;
+  wire \port$1356$5 ;
+  output \port$1356$6 ;
+  wire \port$1356$6 ;
+  output \port$1356$7 ;
+  wire \port$1356$7 ;
+  output \port$1356$8 ;
+  wire \port$1356$8 ;
+  output \port$1356$9 ;
+  wire \port$1356$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1356$0 ),
+    .P1(\port$1356$1 ),
+    .P10(\port$1356$10 ),
+    .P11(\port$1356$11 ),
+    .P12(\port$1356$12 ),
+    .P13(\port$1356$13 ),
+    .P14(\port$1356$14 ),
+    .P15(\port$1356$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1356$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1356$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1356$4 ),
+    .P5(\port$1356$5 ),
+    .P6(\port$1356$6 ),
+    .P7(\port$1356$7 ),
+    .P8(\port$1356$8 ),
+    .P9(\port$1356$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1356$15 , \port$1356$14 , \port$1356$13 , \port$1356$12 , \port$1356$11 , \port$1356$10 , \port$1356$9 , \port$1356$8 , \port$1356$7 , \port$1356$6 , \port$1356$5 , \port$1356$4 , \port$1356$3 , \port$1356$2 , \port$1356$1 , \port$1356$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_7 (rst, \port$1372$0 , \port$1372$1 , \port$1372$2 , \port$1372$3 , \port$1372$4 , \port$1372$5 , \port$1372$6 , \port$1372$7 , \port$1372$8 , \port$1372$9 , \port$1372$10 , \port$1372$11 , \port$1372$12 , \port$1372$13 , \port$1372$14 , \port$1372$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1372$0 ;
+  wire \port$1372$0 ;
+  output \port$1372$1 ;
+  wire \port$1372$1 ;
+  output \port$1372$10 ;
+  wire \port$1372$10 ;
+  output \port$1372$11 ;
+  wire \port$1372$11 ;
+  output \port$1372$12 ;
+  wire \port$1372$12 ;
+  output \port$1372$13 ;
+  wire \port$1372$13 ;
+  output \port$1372$14 ;
+  wire \port$1372$14 ;
+  output \port$1372$15 ;
+  wire \port$1372$15 ;
+  output \port$1372$2 ;
+  wire \port$1372$2 ;
+  output \port$1372$3 ;
+  wire \port$1372$3 ;
+  output \port$1372$4 ;
+  wire \port$1372$4 ;
+  output \port$1372$5 ;
+  wire \port$1372$5 ;
+  output \port$1372$6 ;
+  wire \port$1372$6 ;
+  output \port$1372$7 ;
+  wire \port$1372$7 ;
+  output \port$1372$8 ;
+  wire \port$1372$8 ;
+  output \port$1372$9 ;
+  wire \port$1372$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1372$0 ),
+    .P1(\port$1372$1 ),
+    .P10(\port$1372$10 ),
+    .P11(\port$1372$11 ),
+    .P12(\port$1372$12 ),
+    .P13(\port$1372$13 ),
+    .P14(\port$1372$14 ),
+    .P15(\port$1372$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1372$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1372$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1372$4 ),
+    .P5(\port$1372$5 ),
+    .P6(\port$1372$6 ),
+    .P7(\port$1372$7 ),
+    .P8(\port$1372$8 ),
+    .P9(\port$1372$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1372$15 , \port$1372$14 , \port$1372$13 , \port$1372$12 , \port$1372$11 , \port$1372$10 , \port$1372$9 , \port$1372$8 , \port$1372$7 , \port$1372$6 , \port$1372$5 , \port$1372$4 , \port$1372$3 , \port$1372$2 , \port$1372$1 , \port$1372$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_0 (rst, \port$1388$0 , \port$1388$1 , \port$1388$2 , \port$1388$3 , \port$1388$4 , \port$1388$5 , \port$1388$6 , \port$1388$7 , \port$1388$8 , \port$1388$9 , \port$1388$10 , \port$1388$11 , \port$1388$12 , \port$1388$13 , \port$1388$14 , \port$1388$15 , a, b, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1388$0 ;
+  wire \port$1388$0 ;
+  output \port$1388$1 ;
+  wire \port$1388$1 ;
+  output \port$1388$10 ;
+  wire \port$1388$10 ;
+  output \port$1388$11 ;
+  wire \port$1388$11 ;
+  output \port$1388$12 ;
+  wire \port$1388$12 ;
+  output \port$1388$13 ;
+  wire \port$1388$13 ;
+  output \port$1388$14 ;
+  wire \port$1388$14 ;
+  output \port$1388$15 ;
+  wire \port$1388$15 ;
+  output \port$1388$2 ;
+  wire \port$1388$2 ;
+  output \port$1388$3 ;
+  wire \port$1388$3 ;
+  output \port$1388$4 ;
+  wire \port$1388$4 ;
+  output \port$1388$5 ;
+  wire \port$1388$5 ;
+  output \port$1388$6 ;
+  wire \port$1388$6 ;
+  output \port$1388$7 ;
+  wire \port$1388$7 ;
+  output \port$1388$8 ;
+  wire \port$1388$8 ;
+  output \port$1388$9 ;
+  wire \port$1388$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1388$0 ),
+    .P1(\port$1388$1 ),
+    .P10(\port$1388$10 ),
+    .P11(\port$1388$11 ),
+    .P12(\port$1388$12 ),
+    .P13(\port$1388$13 ),
+    .P14(\port$1388$14 ),
+    .P15(\port$1388$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1388$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1388$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1388$4 ),
+    .P5(\port$1388$5 ),
+    .P6(\port$1388$6 ),
+    .P7(\port$1388$7 ),
+    .P8(\port$1388$8 ),
+    .P9(\port$1388$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1388$15 , \port$1388$14 , \port$1388$13 , \port$1388$12 , \port$1388$11 , \port$1388$10 , \port$1388$9 , \port$1388$8 , \port$1388$7 , \port$1388$6 , \port$1388$5 , \port$1388$4 , \port$1388$3 , \port$1388$2 , \port$1388$1 , \port$1388$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_1 (rst, \port$1404$0 , \port$1404$1 , \port$1404$2 , \port$1404$3 , \port$1404$4 , \port$1404$5 , \port$1404$6 , \port$1404$7 , \port$1404$8 , \port$1404$9 , \port$1404$10 , \port$1404$11 , \port$1404$12 , \port$1404$13 , \port$1404$14 , \port$1404$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1404$0 ;
+  wire \port$1404$0 ;
+  output \port$1404$1 ;
+  wire \port$1404$1 ;
+  output \port$1404$10 ;
+  wire \port$1404$10 ;
+  output \port$1404$11 ;
+  wire \port$1404$11 ;
+  output \port$1404$12 ;
+  wire \port$1404$12 ;
+  output \port$1404$13 ;
+  wire \port$1404$13 ;
+  output \port$1404$14 ;
+  wire \port$1404$14 ;
+  output \port$1404$15 ;
+  wire \port$1404$15 ;
+  output \port$1404$2 ;
+  wire \port$1404$2 ;
+  output \port$1404$3 ;
+  wire \port$1404$3 ;
+  output \port$1404$4 ;
+  wire \port$1404$4 ;
+  output \port$1404$5 ;
+  wire \port$1404$5 ;
+  output \port$1404$6 ;
+  wire \port$1404$6 ;
+  output \port$1404$7 ;
+  wire \port$1404$7 ;
+  output \port$1404$8 ;
+  wire \port$1404$8 ;
+  output \port$1404$9 ;
+  wire \port$1404$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1404$0 ),
+    .P1(\port$1404$1 ),
+    .P10(\port$1404$10 ),
+    .P11(\port$1404$11 ),
+    .P12(\port$1404$12 ),
+    .P13(\port$1404$13 ),
+    .P14(\port$1404$14 ),
+    .P15(\port$1404$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1404$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1404$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1404$4 ),
+    .P5(\port$1404$5 ),
+    .P6(\port$1404$6 ),
+    .P7(\port$1404$7 ),
+    .P8(\port$1404$8 ),
+    .P9(\port$1404$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1404$15 , \port$1404$14 , \port$1404$13 , \port$1404$12 , \port$1404$11 , \port$1404$10 , \port$1404$9 , \port$1404$8 , \port$1404$7 , \port$1404$6 , \port$1404$5 , \port$1404$4 , \port$1404$3 , \port$1404$2 , \port$1404$1 , \port$1404$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_2 (rst, \port$1420$0 , \port$1420$1 , \port$1420$2 , \port$1420$3 , \port$1420$4 , \port$1420$5 , \port$1420$6 , \port$1420$7 , \port$1420$8 , \port$1420$9 , \port$1420$10 , \port$1420$11 , \port$1420$12 , \port$1420$13 , \port$1420$14 , \port$1420$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1420$0 ;
+  wire \port$1420$0 ;
+  output \port$1420$1 ;
+  wire \port$1420$1 ;
+  output \port$1420$10 ;
+  wire \port$1420$10 ;
+  output \port$1420$11 ;
+  wire \port$1420$11 ;
+  output \port$1420$12 ;
+  wire \port$1420$12 ;
+  output \port$1420$13 ;
+  wire \port$1420$13 ;
+  output \port$1420$14 ;
+  wire \port$1420$14 ;
+  output \port$1420$15 ;
+  wire \port$1420$15 ;
+  output \port$1420$2 ;
+  wire \port$1420$2 ;
+  output \port$1420$3 ;
+  wire \port$1420$3 ;
+  output \port$1420$4 ;
+  wire \port$1420$4 ;
+  output \port$1420$5 ;
+  wire \port$1420$5 ;
+  output \port$1420$6 ;
+  wire \port$1420$6 ;
+  output \port$1420$7 ;
+  wire \port$1420$7 ;
+  output \port$1420$8 ;
+  wire \port$1420$8 ;
+  output \port$1420$9 ;
+  wire \port$1420$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1420$0 ),
+    .P1(\port$1420$1 ),
+    .P10(\port$1420$10 ),
+    .P11(\port$1420$11 ),
+    .P12(\port$1420$12 ),
+    .P13(\port$1420$13 ),
+    .P14(\port$1420$14 ),
+    .P15(\port$1420$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1420$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1420$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1420$4 ),
+    .P5(\port$1420$5 ),
+    .P6(\port$1420$6 ),
+    .P7(\port$1420$7 ),
+    .P8(\port$1420$8 ),
+    .P9(\port$1420$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1420$15 , \port$1420$14 , \port$1420$13 , \port$1420$12 , \port$1420$11 , \port$1420$10 , \port$1420$9 , \port$1420$8 , \port$1420$7 , \port$1420$6 , \port$1420$5 , \port$1420$4 , \port$1420$3 , \port$1420$2 , \port$1420$1 , \port$1420$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_3 (rst, \port$1436$0 , \port$1436$1 , \port$1436$2 , \port$1436$3 , \port$1436$4 , \port$1436$5 , \port$1436$6 , \port$1436$7 , \port$1436$8 , \port$1436$9 , \port$1436$10 , \port$1436$11 , \port$1436$12 , \port$1436$13 , \port$1436$14 , \port$1436$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1436$0 ;
+  wire \port$1436$0 ;
+  output \port$1436$1 ;
+  wire \port$1436$1 ;
+  output \port$1436$10 ;
+  wire \port$1436$10 ;
+  output \port$1436$11 ;
+  wire \port$1436$11 ;
+  output \port$1436$12 ;
+  wire \port$1436$12 ;
+  output \port$1436$13 ;
+  wire \port$1436$13 ;
+  output \port$1436$14 ;
+  wire \port$1436$14 ;
+  output \port$1436$15 ;
+  wire \port$1436$15 ;
+  output \port$1436$2 ;
+  wire \port$1436$2 ;
+  output \port$1436$3 ;
+  wire \port$1436$3 ;
+  output \port$1436$4 ;
+  wire \port$1436$4 ;
+  output \port$1436$5 ;
+  wire \port$1436$5 ;
+  output \port$1436$6 ;
+  wire \port$1436$6 ;
+  output \port$1436$7 ;
+  wire \port$1436$7 ;
+  output \port$1436$8 ;
+  wire \port$1436$8 ;
+  output \port$1436$9 ;
+  wire \port$1436$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1436$0 ),
+    .P1(\port$1436$1 ),
+    .P10(\port$1436$10 ),
+    .P11(\port$1436$11 ),
+    .P12(\port$1436$12 ),
+    .P13(\port$1436$13 ),
+    .P14(\port$1436$14 ),
+    .P15(\port$1436$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1436$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1436$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1436$4 ),
+    .P5(\port$1436$5 ),
+    .P6(\port$1436$6 ),
+    .P7(\port$1436$7 ),
+    .P8(\port$1436$8 ),
+    .P9(\port$1436$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1436$15 , \port$1436$14 , \port$1436$13 , \port$1436$12 , \port$1436$11 , \port$1436$10 , \port$1436$9 , \port$1436$8 , \port$1436$7 , \port$1436$6 , \port$1436$5 , \port$1436$4 , \port$1436$3 , \port$1436$2 , \port$1436$1 , \port$1436$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_4 (rst, \port$1452$0 , \port$1452$1 , \port$1452$2 , \port$1452$3 , \port$1452$4 , \port$1452$5 , \port$1452$6 , \port$1452$7 , \port$1452$8 , \port$1452$9 , \port$1452$10 , \port$1452$11 , \port$1452$12 , \port$1452$13 , \port$1452$14 , \port$1452$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1452$0 ;
+  wire \port$1452$0 ;
+  output \port$1452$1 ;
+  wire \port$1452$1 ;
+  output \port$1452$10 ;
+  wire \port$1452$10 ;
+  output \port$1452$11 ;
+  wire \port$1452$11 ;
+  output \port$1452$12 ;
+  wire \port$1452$12 ;
+  output \port$1452$13 ;
+  wire \port$1452$13 ;
+  output \port$1452$14 ;
+  wire \port$1452$14 ;
+  output \port$1452$15 ;
+  wire \port$1452$15 ;
+  output \port$1452$2 ;
+  wire \port$1452$2 ;
+  output \port$1452$3 ;
+  wire \port$1452$3 ;
+  output \port$1452$4 ;
+  wire \port$1452$4 ;
+  output \port$1452$5 ;
+  wire \port$1452$5 ;
+  output \port$1452$6 ;
+  wire \port$1452$6 ;
+  output \port$1452$7 ;
+  wire \port$1452$7 ;
+  output \port$1452$8 ;
+  wire \port$1452$8 ;
+  output \port$1452$9 ;
+  wire \port$1452$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1452$0 ),
+    .P1(\port$1452$1 ),
+    .P10(\port$1452$10 ),
+    .P11(\port$1452$11 ),
+    .P12(\port$1452$12 ),
+    .P13(\port$1452$13 ),
+    .P14(\port$1452$14 ),
+    .P15(\port$1452$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1452$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1452$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1452$4 ),
+    .P5(\port$1452$5 ),
+    .P6(\port$1452$6 ),
+    .P7(\port$1452$7 ),
+    .P8(\port$1452$8 ),
+    .P9(\port$1452$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1452$15 , \port$1452$14 , \port$1452$13 , \port$1452$12 , \port$1452$11 , \port$1452$10 , \port$1452$9 , \port$1452$8 , \port$1452$7 , \port$1452$6 , \port$1452$5 , \port$1452$4 , \port$1452$3 , \port$1452$2 , \port$1452$1 , \port$1452$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_5 (rst, \port$1468$0 , \port$1468$1 , \port$1468$2 , \port$1468$3 , \port$1468$4 , \port$1468$5 , \port$1468$6 , \port$1468$7 , \port$1468$8 , \port$1468$9 , \port$1468$10 , \port$1468$11 , \port$1468$12 , \port$1468$13 , \port$1468$14 , \port$1468$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1468$0 ;
+  wire \port$1468$0 ;
+  output \port$1468$1 ;
+  wire \port$1468$1 ;
+  output \port$1468$10 ;
+  wire \port$1468$10 ;
+  output \port$1468$11 ;
+  wire \port$1468$11 ;
+  output \port$1468$12 ;
+  wire \port$1468$12 ;
+  output \port$1468$13 ;
+  wire \port$1468$13 ;
+  output \port$1468$14 ;
+  wire \port$1468$14 ;
+  output \port$1468$15 ;
+  wire \port$1468$15 ;
+  output \port$1468$2 ;
+  wire \port$1468$2 ;
+  output \port$1468$3 ;
+  wire \port$1468$3 ;
+  output \port$1468$4 ;
+  wire \port$1468$4 ;
+  output \port$1468$5 ;
+  wire \port$1468$5 ;
+  output \port$1468$6 ;
+  wire \port$1468$6 ;
+  output \port$1468$7 ;
+  wire \port$1468$7 ;
+  output \port$1468$8 ;
+  wire \port$1468$8 ;
+  output \port$1468$9 ;
+  wire \port$1468$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1468$0 ),
+    .P1(\port$1468$1 ),
+    .P10(\port$1468$10 ),
+    .P11(\port$1468$11 ),
+    .P12(\port$1468$12 ),
+    .P13(\port$1468$13 ),
+    .P14(\port$1468$14 ),
+    .P15(\port$1468$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1468$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1468$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1468$4 ),
+    .P5(\port$1468$5 ),
+    .P6(\port$1468$6 ),
+    .P7(\port$1468$7 ),
+    .P8(\port$1468$8 ),
+    .P9(\port$1468$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1468$15 , \port$1468$14 , \port$1468$13 , \port$1468$12 , \port$1468$11 , \port$1468$10 , \port$1468$9 , \port$1468$8 , \port$1468$7 , \port$1468$6 , \port$1468$5 , \port$1468$4 , \port$1468$3 , \port$1468$2 , \port$1468$1 , \port$1468$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_6 (rst, \port$1484$0 , \port$1484$1 , \port$1484$2 , \port$1484$3 , \port$1484$4 , \port$1484$5 , \port$1484$6 , \port$1484$7 , \port$1484$8 , \port$1484$9 , \port$1484$10 , \port$1484$11 , \port$1484$12 , \port$1484$13 , \port$1484$14 , \port$1484$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1484$0 ;
+  wire \port$1484$0 ;
+  output \port$1484$1 ;
+  wire \port$1484$1 ;
+  output \port$1484$10 ;
+  wire \port$1484$10 ;
+  output \port$1484$11 ;
+  wire \port$1484$11 ;
+  output \port$1484$12 ;
+  wire \port$1484$12 ;
+  output \port$1484$13 ;
+  wire \port$1484$13 ;
+  output \port$1484$14 ;
+  wire \port$1484$14 ;
+  output \port$1484$15 ;
+  wire \port$1484$15 ;
+  output \port$1484$2 ;
+  wire \port$1484$2 ;
+  output \port$1484$3 ;
+  wire \port$1484$3 ;
+  output \port$1484$4 ;
+  wire \port$1484$4 ;
+  output \port$1484$5 ;
+  wire \port$1484$5 ;
+  output \port$1484$6 ;
+  wire \port$1484$6 ;
+  output \port$1484$7 ;
+  wire \port$1484$7 ;
+  output \port$1484$8 ;
+  wire \port$1484$8 ;
+  output \port$1484$9 ;
+  wire \port$1484$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1484$0 ),
+    .P1(\port$1484$1 ),
+    .P10(\port$1484$10 ),
+    .P11(\port$1484$11 ),
+    .P12(\port$1484$12 ),
+    .P13(\port$1484$13 ),
+    .P14(\port$1484$14 ),
+    .P15(\port$1484$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1484$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1484$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1484$4 ),
+    .P5(\port$1484$5 ),
+    .P6(\port$1484$6 ),
+    .P7(\port$1484$7 ),
+    .P8(\port$1484$8 ),
+    .P9(\port$1484$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1484$15 , \port$1484$14 , \port$1484$13 , \port$1484$12 , \port$1484$11 , \port$1484$10 , \port$1484$9 , \port$1484$8 , \port$1484$7 , \port$1484$6 , \port$1484$5 , \port$1484$4 , \port$1484$3 , \port$1484$2 , \port$1484$1 , \port$1484$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_7 (rst, \port$1500$0 , \port$1500$1 , \port$1500$2 , \port$1500$3 , \port$1500$4 , \port$1500$5 , \port$1500$6 , \port$1500$7 , \port$1500$8 , \port$1500$9 , \port$1500$10 , \port$1500$11 , \port$1500$12 , \port$1500$13 , \port$1500$14 , \port$1500$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1500$0 ;
+  wire \port$1500$0 ;
+  output \port$1500$1 ;
+  wire \port$1500$1 ;
+  output \port$1500$10 ;
+  wire \port$1500$10 ;
+  output \port$1500$11 ;
+  wire \port$1500$11 ;
+  output \port$1500$12 ;
+  wire \port$1500$12 ;
+  output \port$1500$13 ;
+  wire \port$1500$13 ;
+  output \port$1500$14 ;
+  wire \port$1500$14 ;
+  output \port$1500$15 ;
+  wire \port$1500$15 ;
+  output \port$1500$2 ;
+  wire \port$1500$2 ;
+  output \port$1500$3 ;
+  wire \port$1500$3 ;
+  output \port$1500$4 ;
+  wire \port$1500$4 ;
+  output \port$1500$5 ;
+  wire \port$1500$5 ;
+  output \port$1500$6 ;
+  wire \port$1500$6 ;
+  output \port$1500$7 ;
+  wire \port$1500$7 ;
+  output \port$1500$8 ;
+  wire \port$1500$8 ;
+  output \port$1500$9 ;
+  wire \port$1500$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1500$0 ),
+    .P1(\port$1500$1 ),
+    .P10(\port$1500$10 ),
+    .P11(\port$1500$11 ),
+    .P12(\port$1500$12 ),
+    .P13(\port$1500$13 ),
+    .P14(\port$1500$14 ),
+    .P15(\port$1500$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$1500$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$1500$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1500$4 ),
+    .P5(\port$1500$5 ),
+    .P6(\port$1500$6 ),
+    .P7(\port$1500$7 ),
+    .P8(\port$1500$8 ),
+    .P9(\port$1500$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$1500$15 , \port$1500$14 , \port$1500$13 , \port$1500$12 , \port$1500$11 , \port$1500$10 , \port$1500$9 , \port$1500$8 , \port$1500$7 , \port$1500$6 , \port$1500$5 , \port$1500$4 , \port$1500$3 , \port$1500$2 , \port$1500$1 , \port$1500$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -15925,7 +34165,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2829$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$3851$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -16050,8 +34290,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$2829$0 ;
-  wire [68:0] \port$2829$0 ;
+  input [68:0] \port$3851$0 ;
+  wire [68:0] \port$3851$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -16357,150 +34597,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1024$0 (\p$56 [0]),
-    .\port$1024$1 (\p$56 [1]),
-    .\port$1024$10 (\p$56 [10]),
-    .\port$1024$11 (\p$56 [11]),
-    .\port$1024$12 (\p$56 [12]),
-    .\port$1024$13 (\p$56 [13]),
-    .\port$1024$14 (\p$56 [14]),
-    .\port$1024$15 (\p$56 [15]),
-    .\port$1024$16 (\p$56 [16]),
-    .\port$1024$17 (\p$56 [17]),
-    .\port$1024$18 (\p$56 [18]),
-    .\port$1024$19 (\p$56 [19]),
-    .\port$1024$2 (\p$56 [2]),
-    .\port$1024$20 (\p$56 [20]),
-    .\port$1024$21 (\p$56 [21]),
-    .\port$1024$22 (\p$56 [22]),
-    .\port$1024$23 (\p$56 [23]),
-    .\port$1024$24 (\p$56 [24]),
-    .\port$1024$25 (\p$56 [25]),
-    .\port$1024$26 (\p$56 [26]),
-    .\port$1024$27 (\p$56 [27]),
-    .\port$1024$28 (\p$56 [28]),
-    .\port$1024$3 (\p$56 [3]),
-    .\port$1024$4 (\p$56 [4]),
-    .\port$1024$5 (\p$56 [5]),
-    .\port$1024$6 (\p$56 [6]),
-    .\port$1024$7 (\p$56 [7]),
-    .\port$1024$8 (\p$56 [8]),
-    .\port$1024$9 (\p$56 [9]),
+    .\port$1790$0 (\p$56 [0]),
+    .\port$1790$1 (\p$56 [1]),
+    .\port$1790$10 (\p$56 [10]),
+    .\port$1790$11 (\p$56 [11]),
+    .\port$1790$12 (\p$56 [12]),
+    .\port$1790$13 (\p$56 [13]),
+    .\port$1790$14 (\p$56 [14]),
+    .\port$1790$15 (\p$56 [15]),
+    .\port$1790$16 (\p$56 [16]),
+    .\port$1790$17 (\p$56 [17]),
+    .\port$1790$18 (\p$56 [18]),
+    .\port$1790$19 (\p$56 [19]),
+    .\port$1790$2 (\p$56 [2]),
+    .\port$1790$20 (\p$56 [20]),
+    .\port$1790$21 (\p$56 [21]),
+    .\port$1790$22 (\p$56 [22]),
+    .\port$1790$23 (\p$56 [23]),
+    .\port$1790$24 (\p$56 [24]),
+    .\port$1790$25 (\p$56 [25]),
+    .\port$1790$26 (\p$56 [26]),
+    .\port$1790$27 (\p$56 [27]),
+    .\port$1790$28 (\p$56 [28]),
+    .\port$1790$3 (\p$56 [3]),
+    .\port$1790$4 (\p$56 [4]),
+    .\port$1790$5 (\p$56 [5]),
+    .\port$1790$6 (\p$56 [6]),
+    .\port$1790$7 (\p$56 [7]),
+    .\port$1790$8 (\p$56 [8]),
+    .\port$1790$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1023$0 (\p$54 [0]),
-    .\port$1023$1 (\p$54 [1]),
-    .\port$1023$10 (\p$54 [10]),
-    .\port$1023$11 (\p$54 [11]),
-    .\port$1023$12 (\p$54 [12]),
-    .\port$1023$13 (\p$54 [13]),
-    .\port$1023$14 (\p$54 [14]),
-    .\port$1023$15 (\p$54 [15]),
-    .\port$1023$16 (\p$54 [16]),
-    .\port$1023$17 (\p$54 [17]),
-    .\port$1023$18 (\p$54 [18]),
-    .\port$1023$19 (\p$54 [19]),
-    .\port$1023$2 (\p$54 [2]),
-    .\port$1023$20 (\p$54 [20]),
-    .\port$1023$21 (\p$54 [21]),
-    .\port$1023$22 (\p$54 [22]),
-    .\port$1023$23 (\p$54 [23]),
-    .\port$1023$24 (\p$54 [24]),
-    .\port$1023$25 (\p$54 [25]),
-    .\port$1023$26 (\p$54 [26]),
-    .\port$1023$27 (\p$54 [27]),
-    .\port$1023$28 (\p$54 [28]),
-    .\port$1023$29 (\p$54 [29]),
-    .\port$1023$3 (\p$54 [3]),
-    .\port$1023$30 (\p$54 [30]),
-    .\port$1023$31 (\p$54 [31]),
-    .\port$1023$4 (\p$54 [4]),
-    .\port$1023$5 (\p$54 [5]),
-    .\port$1023$6 (\p$54 [6]),
-    .\port$1023$7 (\p$54 [7]),
-    .\port$1023$8 (\p$54 [8]),
-    .\port$1023$9 (\p$54 [9]),
+    .\port$1789$0 (\p$54 [0]),
+    .\port$1789$1 (\p$54 [1]),
+    .\port$1789$10 (\p$54 [10]),
+    .\port$1789$11 (\p$54 [11]),
+    .\port$1789$12 (\p$54 [12]),
+    .\port$1789$13 (\p$54 [13]),
+    .\port$1789$14 (\p$54 [14]),
+    .\port$1789$15 (\p$54 [15]),
+    .\port$1789$16 (\p$54 [16]),
+    .\port$1789$17 (\p$54 [17]),
+    .\port$1789$18 (\p$54 [18]),
+    .\port$1789$19 (\p$54 [19]),
+    .\port$1789$2 (\p$54 [2]),
+    .\port$1789$20 (\p$54 [20]),
+    .\port$1789$21 (\p$54 [21]),
+    .\port$1789$22 (\p$54 [22]),
+    .\port$1789$23 (\p$54 [23]),
+    .\port$1789$24 (\p$54 [24]),
+    .\port$1789$25 (\p$54 [25]),
+    .\port$1789$26 (\p$54 [26]),
+    .\port$1789$27 (\p$54 [27]),
+    .\port$1789$28 (\p$54 [28]),
+    .\port$1789$29 (\p$54 [29]),
+    .\port$1789$3 (\p$54 [3]),
+    .\port$1789$30 (\p$54 [30]),
+    .\port$1789$31 (\p$54 [31]),
+    .\port$1789$4 (\p$54 [4]),
+    .\port$1789$5 (\p$54 [5]),
+    .\port$1789$6 (\p$54 [6]),
+    .\port$1789$7 (\p$54 [7]),
+    .\port$1789$8 (\p$54 [8]),
+    .\port$1789$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1022$0 (\p$52 [0]),
-    .\port$1022$1 (\p$52 [1]),
-    .\port$1022$10 (\p$52 [10]),
-    .\port$1022$11 (\p$52 [11]),
-    .\port$1022$12 (\p$52 [12]),
-    .\port$1022$13 (\p$52 [13]),
-    .\port$1022$14 (\p$52 [14]),
-    .\port$1022$15 (\p$52 [15]),
-    .\port$1022$16 (\p$52 [16]),
-    .\port$1022$17 (\p$52 [17]),
-    .\port$1022$18 (\p$52 [18]),
-    .\port$1022$19 (\p$52 [19]),
-    .\port$1022$2 (\p$52 [2]),
-    .\port$1022$20 (\p$52 [20]),
-    .\port$1022$21 (\p$52 [21]),
-    .\port$1022$22 (\p$52 [22]),
-    .\port$1022$23 (\p$52 [23]),
-    .\port$1022$24 (\p$52 [24]),
-    .\port$1022$25 (\p$52 [25]),
-    .\port$1022$26 (\p$52 [26]),
-    .\port$1022$27 (\p$52 [27]),
-    .\port$1022$28 (\p$52 [28]),
-    .\port$1022$29 (\p$52 [29]),
-    .\port$1022$3 (\p$52 [3]),
-    .\port$1022$30 (\p$52 [30]),
-    .\port$1022$4 (\p$52 [4]),
-    .\port$1022$5 (\p$52 [5]),
-    .\port$1022$6 (\p$52 [6]),
-    .\port$1022$7 (\p$52 [7]),
-    .\port$1022$8 (\p$52 [8]),
-    .\port$1022$9 (\p$52 [9]),
+    .\port$1788$0 (\p$52 [0]),
+    .\port$1788$1 (\p$52 [1]),
+    .\port$1788$10 (\p$52 [10]),
+    .\port$1788$11 (\p$52 [11]),
+    .\port$1788$12 (\p$52 [12]),
+    .\port$1788$13 (\p$52 [13]),
+    .\port$1788$14 (\p$52 [14]),
+    .\port$1788$15 (\p$52 [15]),
+    .\port$1788$16 (\p$52 [16]),
+    .\port$1788$17 (\p$52 [17]),
+    .\port$1788$18 (\p$52 [18]),
+    .\port$1788$19 (\p$52 [19]),
+    .\port$1788$2 (\p$52 [2]),
+    .\port$1788$20 (\p$52 [20]),
+    .\port$1788$21 (\p$52 [21]),
+    .\port$1788$22 (\p$52 [22]),
+    .\port$1788$23 (\p$52 [23]),
+    .\port$1788$24 (\p$52 [24]),
+    .\port$1788$25 (\p$52 [25]),
+    .\port$1788$26 (\p$52 [26]),
+    .\port$1788$27 (\p$52 [27]),
+    .\port$1788$28 (\p$52 [28]),
+    .\port$1788$29 (\p$52 [29]),
+    .\port$1788$3 (\p$52 [3]),
+    .\port$1788$30 (\p$52 [30]),
+    .\port$1788$4 (\p$52 [4]),
+    .\port$1788$5 (\p$52 [5]),
+    .\port$1788$6 (\p$52 [6]),
+    .\port$1788$7 (\p$52 [7]),
+    .\port$1788$8 (\p$52 [8]),
+    .\port$1788$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1021$0 (p[0]),
-    .\port$1021$1 (p[1]),
-    .\port$1021$10 (p[10]),
-    .\port$1021$11 (p[11]),
-    .\port$1021$12 (p[12]),
-    .\port$1021$13 (p[13]),
-    .\port$1021$14 (p[14]),
-    .\port$1021$15 (p[15]),
-    .\port$1021$16 (p[16]),
-    .\port$1021$17 (p[17]),
-    .\port$1021$18 (p[18]),
-    .\port$1021$19 (p[19]),
-    .\port$1021$2 (p[2]),
-    .\port$1021$20 (p[20]),
-    .\port$1021$21 (p[21]),
-    .\port$1021$22 (p[22]),
-    .\port$1021$23 (p[23]),
-    .\port$1021$24 (p[24]),
-    .\port$1021$25 (p[25]),
-    .\port$1021$26 (p[26]),
-    .\port$1021$27 (p[27]),
-    .\port$1021$28 (p[28]),
-    .\port$1021$29 (p[29]),
-    .\port$1021$3 (p[3]),
-    .\port$1021$30 (p[30]),
-    .\port$1021$31 (p[31]),
-    .\port$1021$32 (p[32]),
-    .\port$1021$33 (p[33]),
-    .\port$1021$4 (p[4]),
-    .\port$1021$5 (p[5]),
-    .\port$1021$6 (p[6]),
-    .\port$1021$7 (p[7]),
-    .\port$1021$8 (p[8]),
-    .\port$1021$9 (p[9]),
+    .\port$1787$0 (p[0]),
+    .\port$1787$1 (p[1]),
+    .\port$1787$10 (p[10]),
+    .\port$1787$11 (p[11]),
+    .\port$1787$12 (p[12]),
+    .\port$1787$13 (p[13]),
+    .\port$1787$14 (p[14]),
+    .\port$1787$15 (p[15]),
+    .\port$1787$16 (p[16]),
+    .\port$1787$17 (p[17]),
+    .\port$1787$18 (p[18]),
+    .\port$1787$19 (p[19]),
+    .\port$1787$2 (p[2]),
+    .\port$1787$20 (p[20]),
+    .\port$1787$21 (p[21]),
+    .\port$1787$22 (p[22]),
+    .\port$1787$23 (p[23]),
+    .\port$1787$24 (p[24]),
+    .\port$1787$25 (p[25]),
+    .\port$1787$26 (p[26]),
+    .\port$1787$27 (p[27]),
+    .\port$1787$28 (p[28]),
+    .\port$1787$29 (p[29]),
+    .\port$1787$3 (p[3]),
+    .\port$1787$30 (p[30]),
+    .\port$1787$31 (p[31]),
+    .\port$1787$32 (p[32]),
+    .\port$1787$33 (p[33]),
+    .\port$1787$4 (p[4]),
+    .\port$1787$5 (p[5]),
+    .\port$1787$6 (p[6]),
+    .\port$1787$7 (p[7]),
+    .\port$1787$8 (p[8]),
+    .\port$1787$9 (p[9]),
     .rst(rst)
   );
   assign _031_[33] = _031_[34];
@@ -16645,17 +34885,17 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_041_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$2829$0 [31:0];
+      rq0_b0 <= \port$3851$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$2829$0 [68:63];
-      rq0_m0 <= \port$2829$0 [62:32];
+      rq0_e0 <= \port$3851$0 [68:63];
+      rq0_m0 <= \port$3851$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$1024$0 , \port$1024$1 , \port$1024$2 , \port$1024$3 , \port$1024$4 , \port$1024$5 , \port$1024$6 , \port$1024$7 , \port$1024$8 , \port$1024$9 , \port$1024$10 , \port$1024$11 , \port$1024$12 , \port$1024$13 , \port$1024$14 , \port$1024$15 , \port$1024$16 , \port$1024$17 , \port$1024$18 , \port$1024$19 
-, \port$1024$20 , \port$1024$21 , \port$1024$22 , \port$1024$23 , \port$1024$24 , \port$1024$25 , \port$1024$26 , \port$1024$27 , \port$1024$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$1790$0 , \port$1790$1 , \port$1790$2 , \port$1790$3 , \port$1790$4 , \port$1790$5 , \port$1790$6 , \port$1790$7 , \port$1790$8 , \port$1790$9 , \port$1790$10 , \port$1790$11 , \port$1790$12 , \port$1790$13 , \port$1790$14 , \port$1790$15 , \port$1790$16 , \port$1790$17 , \port$1790$18 , \port$1790$19 
+, \port$1790$20 , \port$1790$21 , \port$1790$22 , \port$1790$23 , \port$1790$24 , \port$1790$25 , \port$1790$26 , \port$1790$27 , \port$1790$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -16663,64 +34903,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$1024$0 , \port$1024$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1024$0 ;
-  wire \port$1024$0 ;
-  output \port$1024$1 ;
-  wire \port$1024$1 ;
-  output \port$1024$10 ;
-  wire \port$1024$10 ;
-  output \port$1024$11 ;
-  wire \port$1024$11 ;
-  output \port$1024$12 ;
-  wire \port$1024$12 ;
-  output \port$1024$13 ;
-  wire \port$1024$13 ;
-  output \port$1024$14 ;
-  wire \port$1024$14 ;
-  output \port$1024$15 ;
-  wire \port$1024$15 ;
-  output \port$1024$16 ;
-  wire \port$1024$16 ;
-  output \port$1024$17 ;
-  wire \port$1024$17 ;
-  output \port$1024$18 ;
-  wire \port$1024$18 ;
-  output \port$1024$19 ;
-  wire \port$1024$19 ;
-  output \port$1024$2 ;
-  wire \port$1024$2 ;
-  output \port$1024$20 ;
-  wire \port$1024$20 ;
-  output \port$1024$21 ;
-  wire \port$1024$21 ;
-  output \port$1024$22 ;
-  wire \port$1024$22 ;
-  output \port$1024$23 ;
-  wire \port$1024$23 ;
-  output \port$1024$24 ;
-  wire \port$1024$24 ;
-  output \port$1024$25 ;
-  wire \port$1024$25 ;
-  output \port$1024$26 ;
-  wire \port$1024$26 ;
-  output \port$1024$27 ;
-  wire \port$1024$27 ;
-  output \port$1024$28 ;
-  wire \port$1024$28 ;
-  output \port$1024$3 ;
-  wire \port$1024$3 ;
-  output \port$1024$4 ;
-  wire \port$1024$4 ;
-  output \port$1024$5 ;
-  wire \port$1024$5 ;
-  output \port$1024$6 ;
-  wire \port$1024$6 ;
-  output \port$1024$7 ;
-  wire \port$1024$7 ;
-  output \port$1024$8 ;
-  wire \port$1024$8 ;
-  output \port$1024$9 ;
-  wire \port$1024$9 ;
+  output \port$1790$0 ;
+  wire \port$1790$0 ;
+  output \port$1790$1 ;
+  wire \port$1790$1 ;
+  output \port$1790$10 ;
+  wire \port$1790$10 ;
+  output \port$1790$11 ;
+  wire \port$1790$11 ;
+  output \port$1790$12 ;
+  wire \port$1790$12 ;
+  output \port$1790$13 ;
+  wire \port$1790$13 ;
+  output \port$1790$14 ;
+  wire \port$1790$14 ;
+  output \port$1790$15 ;
+  wire \port$1790$15 ;
+  output \port$1790$16 ;
+  wire \port$1790$16 ;
+  output \port$1790$17 ;
+  wire \port$1790$17 ;
+  output \port$1790$18 ;
+  wire \port$1790$18 ;
+  output \port$1790$19 ;
+  wire \port$1790$19 ;
+  output \port$1790$2 ;
+  wire \port$1790$2 ;
+  output \port$1790$20 ;
+  wire \port$1790$20 ;
+  output \port$1790$21 ;
+  wire \port$1790$21 ;
+  output \port$1790$22 ;
+  wire \port$1790$22 ;
+  output \port$1790$23 ;
+  wire \port$1790$23 ;
+  output \port$1790$24 ;
+  wire \port$1790$24 ;
+  output \port$1790$25 ;
+  wire \port$1790$25 ;
+  output \port$1790$26 ;
+  wire \port$1790$26 ;
+  output \port$1790$27 ;
+  wire \port$1790$27 ;
+  output \port$1790$28 ;
+  wire \port$1790$28 ;
+  output \port$1790$3 ;
+  wire \port$1790$3 ;
+  output \port$1790$4 ;
+  wire \port$1790$4 ;
+  output \port$1790$5 ;
+  wire \port$1790$5 ;
+  output \port$1790$6 ;
+  wire \port$1790$6 ;
+  output \port$1790$7 ;
+  wire \port$1790$7 ;
+  output \port$1790$8 ;
+  wire \port$1790$8 ;
+  output \port$1790$9 ;
+  wire \port$1790$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16796,54 +35036,54 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$1024$0 , \port$1024$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1024$0 ),
-    .P1(\port$1024$1 ),
-    .P10(\port$1024$10 ),
-    .P11(\port$1024$11 ),
-    .P12(\port$1024$12 ),
-    .P13(\port$1024$13 ),
-    .P14(\port$1024$14 ),
-    .P15(\port$1024$15 ),
-    .P16(\port$1024$16 ),
-    .P17(\port$1024$17 ),
-    .P18(\port$1024$18 ),
-    .P19(\port$1024$19 ),
-    .P2(\port$1024$2 ),
-    .P20(\port$1024$20 ),
-    .P21(\port$1024$21 ),
-    .P22(\port$1024$22 ),
-    .P23(\port$1024$23 ),
-    .P24(\port$1024$24 ),
-    .P25(\port$1024$25 ),
-    .P26(\port$1024$26 ),
-    .P27(\port$1024$27 ),
-    .P28(\port$1024$28 ),
+    .P0(\port$1790$0 ),
+    .P1(\port$1790$1 ),
+    .P10(\port$1790$10 ),
+    .P11(\port$1790$11 ),
+    .P12(\port$1790$12 ),
+    .P13(\port$1790$13 ),
+    .P14(\port$1790$14 ),
+    .P15(\port$1790$15 ),
+    .P16(\port$1790$16 ),
+    .P17(\port$1790$17 ),
+    .P18(\port$1790$18 ),
+    .P19(\port$1790$19 ),
+    .P2(\port$1790$2 ),
+    .P20(\port$1790$20 ),
+    .P21(\port$1790$21 ),
+    .P22(\port$1790$22 ),
+    .P23(\port$1790$23 ),
+    .P24(\port$1790$24 ),
+    .P25(\port$1790$25 ),
+    .P26(\port$1790$26 ),
+    .P27(\port$1790$27 ),
+    .P28(\port$1790$28 ),
     .P29(p36[29]),
-    .P3(\port$1024$3 ),
+    .P3(\port$1790$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1024$4 ),
-    .P5(\port$1024$5 ),
-    .P6(\port$1024$6 ),
-    .P7(\port$1024$7 ),
-    .P8(\port$1024$8 ),
-    .P9(\port$1024$9 ),
+    .P4(\port$1790$4 ),
+    .P5(\port$1790$5 ),
+    .P6(\port$1790$6 ),
+    .P7(\port$1790$7 ),
+    .P8(\port$1790$8 ),
+    .P9(\port$1790$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$1024$28 , \port$1024$27 , \port$1024$26 , \port$1024$25 , \port$1024$24 , \port$1024$23 , \port$1024$22 , \port$1024$21 , \port$1024$20 , \port$1024$19 , \port$1024$18 , \port$1024$17 , \port$1024$16 , \port$1024$15 , \port$1024$14 , \port$1024$13 , \port$1024$12 , \port$1024$11 , \port$1024$10 , \port$1024$9 , \port$1024$8 , \port$1024$7 , \port$1024$6 , \port$1024$5 , \port$1024$4 , \port$1024$3 , \port$1024$2 , \port$1024$1 , \port$1024$0  };
+  assign p36[28:0] = { \port$1790$28 , \port$1790$27 , \port$1790$26 , \port$1790$25 , \port$1790$24 , \port$1790$23 , \port$1790$22 , \port$1790$21 , \port$1790$20 , \port$1790$19 , \port$1790$18 , \port$1790$17 , \port$1790$16 , \port$1790$15 , \port$1790$14 , \port$1790$13 , \port$1790$12 , \port$1790$11 , \port$1790$10 , \port$1790$9 , \port$1790$8 , \port$1790$7 , \port$1790$6 , \port$1790$5 , \port$1790$4 , \port$1790$3 , \port$1790$2 , \port$1790$1 , \port$1790$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$1023$0 , \port$1023$1 , \port$1023$2 , \port$1023$3 , \port$1023$4 , \port$1023$5 , \port$1023$6 , \port$1023$7 , \port$1023$8 , \port$1023$9 , \port$1023$10 , \port$1023$11 , \port$1023$12 , \port$1023$13 , \port$1023$14 , \port$1023$15 , \port$1023$16 , \port$1023$17 , \port$1023$18 , \port$1023$19 
-, \port$1023$20 , \port$1023$21 , \port$1023$22 , \port$1023$23 , \port$1023$24 , \port$1023$25 , \port$1023$26 , \port$1023$27 , \port$1023$28 , \port$1023$29 , \port$1023$30 , \port$1023$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$1789$0 , \port$1789$1 , \port$1789$2 , \port$1789$3 , \port$1789$4 , \port$1789$5 , \port$1789$6 , \port$1789$7 , \port$1789$8 , \port$1789$9 , \port$1789$10 , \port$1789$11 , \port$1789$12 , \port$1789$13 , \port$1789$14 , \port$1789$15 , \port$1789$16 , \port$1789$17 , \port$1789$18 , \port$1789$19 
+, \port$1789$20 , \port$1789$21 , \port$1789$22 , \port$1789$23 , \port$1789$24 , \port$1789$25 , \port$1789$26 , \port$1789$27 , \port$1789$28 , \port$1789$29 , \port$1789$30 , \port$1789$31 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -16851,70 +35091,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1023$0 , \port$1023$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1023$0 ;
-  wire \port$1023$0 ;
-  output \port$1023$1 ;
-  wire \port$1023$1 ;
-  output \port$1023$10 ;
-  wire \port$1023$10 ;
-  output \port$1023$11 ;
-  wire \port$1023$11 ;
-  output \port$1023$12 ;
-  wire \port$1023$12 ;
-  output \port$1023$13 ;
-  wire \port$1023$13 ;
-  output \port$1023$14 ;
-  wire \port$1023$14 ;
-  output \port$1023$15 ;
-  wire \port$1023$15 ;
-  output \port$1023$16 ;
-  wire \port$1023$16 ;
-  output \port$1023$17 ;
-  wire \port$1023$17 ;
-  output \port$1023$18 ;
-  wire \port$1023$18 ;
-  output \port$1023$19 ;
-  wire \port$1023$19 ;
-  output \port$1023$2 ;
-  wire \port$1023$2 ;
-  output \port$1023$20 ;
-  wire \port$1023$20 ;
-  output \port$1023$21 ;
-  wire \port$1023$21 ;
-  output \port$1023$22 ;
-  wire \port$1023$22 ;
-  output \port$1023$23 ;
-  wire \port$1023$23 ;
-  output \port$1023$24 ;
-  wire \port$1023$24 ;
-  output \port$1023$25 ;
-  wire \port$1023$25 ;
-  output \port$1023$26 ;
-  wire \port$1023$26 ;
-  output \port$1023$27 ;
-  wire \port$1023$27 ;
-  output \port$1023$28 ;
-  wire \port$1023$28 ;
-  output \port$1023$29 ;
-  wire \port$1023$29 ;
-  output \port$1023$3 ;
-  wire \port$1023$3 ;
-  output \port$1023$30 ;
-  wire \port$1023$30 ;
-  output \port$1023$31 ;
-  wire \port$1023$31 ;
-  output \port$1023$4 ;
-  wire \port$1023$4 ;
-  output \port$1023$5 ;
-  wire \port$1023$5 ;
-  output \port$1023$6 ;
-  wire \port$1023$6 ;
-  output \port$1023$7 ;
-  wire \port$1023$7 ;
-  output \port$1023$8 ;
-  wire \port$1023$8 ;
-  output \port$1023$9 ;
-  wire \port$1023$9 ;
+  output \port$1789$0 ;
+  wire \port$1789$0 ;
+  output \port$1789$1 ;
+  wire \port$1789$1 ;
+  output \port$1789$10 ;
+  wire \port$1789$10 ;
+  output \port$1789$11 ;
+  wire \port$1789$11 ;
+  output \port$1789$12 ;
+  wire \port$1789$12 ;
+  output \port$1789$13 ;
+  wire \port$1789$13 ;
+  output \port$1789$14 ;
+  wire \port$1789$14 ;
+  output \port$1789$15 ;
+  wire \port$1789$15 ;
+  output \port$1789$16 ;
+  wire \port$1789$16 ;
+  output \port$1789$17 ;
+  wire \port$1789$17 ;
+  output \port$1789$18 ;
+  wire \port$1789$18 ;
+  output \port$1789$19 ;
+  wire \port$1789$19 ;
+  output \port$1789$2 ;
+  wire \port$1789$2 ;
+  output \port$1789$20 ;
+  wire \port$1789$20 ;
+  output \port$1789$21 ;
+  wire \port$1789$21 ;
+  output \port$1789$22 ;
+  wire \port$1789$22 ;
+  output \port$1789$23 ;
+  wire \port$1789$23 ;
+  output \port$1789$24 ;
+  wire \port$1789$24 ;
+  output \port$1789$25 ;
+  wire \port$1789$25 ;
+  output \port$1789$26 ;
+  wire \port$1789$26 ;
+  output \port$1789$27 ;
+  wire \port$1789$27 ;
+  output \port$1789$28 ;
+  wire \port$1789$28 ;
+  output \port$1789$29 ;
+  wire \port$1789$29 ;
+  output \port$1789$3 ;
+  wire \port$1789$3 ;
+  output \port$1789$30 ;
+  wire \port$1789$30 ;
+  output \port$1789$31 ;
+  wire \port$1789$31 ;
+  output \port$1789$4 ;
+  wire \port$1789$4 ;
+  output \port$1789$5 ;
+  wire \port$1789$5 ;
+  output \port$1789$6 ;
+  wire \port$1789$6 ;
+  output \port$1789$7 ;
+  wire \port$1789$7 ;
+  output \port$1789$8 ;
+  wire \port$1789$8 ;
+  output \port$1789$9 ;
+  wire \port$1789$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16990,54 +35230,54 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1023$0 , \port$1023$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1023$0 ),
-    .P1(\port$1023$1 ),
-    .P10(\port$1023$10 ),
-    .P11(\port$1023$11 ),
-    .P12(\port$1023$12 ),
-    .P13(\port$1023$13 ),
-    .P14(\port$1023$14 ),
-    .P15(\port$1023$15 ),
-    .P16(\port$1023$16 ),
-    .P17(\port$1023$17 ),
-    .P18(\port$1023$18 ),
-    .P19(\port$1023$19 ),
-    .P2(\port$1023$2 ),
-    .P20(\port$1023$20 ),
-    .P21(\port$1023$21 ),
-    .P22(\port$1023$22 ),
-    .P23(\port$1023$23 ),
-    .P24(\port$1023$24 ),
-    .P25(\port$1023$25 ),
-    .P26(\port$1023$26 ),
-    .P27(\port$1023$27 ),
-    .P28(\port$1023$28 ),
-    .P29(\port$1023$29 ),
-    .P3(\port$1023$3 ),
-    .P30(\port$1023$30 ),
-    .P31(\port$1023$31 ),
+    .P0(\port$1789$0 ),
+    .P1(\port$1789$1 ),
+    .P10(\port$1789$10 ),
+    .P11(\port$1789$11 ),
+    .P12(\port$1789$12 ),
+    .P13(\port$1789$13 ),
+    .P14(\port$1789$14 ),
+    .P15(\port$1789$15 ),
+    .P16(\port$1789$16 ),
+    .P17(\port$1789$17 ),
+    .P18(\port$1789$18 ),
+    .P19(\port$1789$19 ),
+    .P2(\port$1789$2 ),
+    .P20(\port$1789$20 ),
+    .P21(\port$1789$21 ),
+    .P22(\port$1789$22 ),
+    .P23(\port$1789$23 ),
+    .P24(\port$1789$24 ),
+    .P25(\port$1789$25 ),
+    .P26(\port$1789$26 ),
+    .P27(\port$1789$27 ),
+    .P28(\port$1789$28 ),
+    .P29(\port$1789$29 ),
+    .P3(\port$1789$3 ),
+    .P30(\port$1789$30 ),
+    .P31(\port$1789$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1023$4 ),
-    .P5(\port$1023$5 ),
-    .P6(\port$1023$6 ),
-    .P7(\port$1023$7 ),
-    .P8(\port$1023$8 ),
-    .P9(\port$1023$9 ),
+    .P4(\port$1789$4 ),
+    .P5(\port$1789$5 ),
+    .P6(\port$1789$6 ),
+    .P7(\port$1789$7 ),
+    .P8(\port$1789$8 ),
+    .P9(\port$1789$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$1023$31 , \port$1023$30 , \port$1023$29 , \port$1023$28 , \port$1023$27 , \port$1023$26 , \port$1023$25 , \port$1023$24 , \port$1023$23 , \port$1023$22 , \port$1023$21 , \port$1023$20 , \port$1023$19 , \port$1023$18 , \port$1023$17 , \port$1023$16 , \port$1023$15 , \port$1023$14 , \port$1023$13 , \port$1023$12 , \port$1023$11 , \port$1023$10 , \port$1023$9 , \port$1023$8 , \port$1023$7 , \port$1023$6 , \port$1023$5 , \port$1023$4 , \port$1023$3 , \port$1023$2 , \port$1023$1 , \port$1023$0  };
+  assign p36[31:0] = { \port$1789$31 , \port$1789$30 , \port$1789$29 , \port$1789$28 , \port$1789$27 , \port$1789$26 , \port$1789$25 , \port$1789$24 , \port$1789$23 , \port$1789$22 , \port$1789$21 , \port$1789$20 , \port$1789$19 , \port$1789$18 , \port$1789$17 , \port$1789$16 , \port$1789$15 , \port$1789$14 , \port$1789$13 , \port$1789$12 , \port$1789$11 , \port$1789$10 , \port$1789$9 , \port$1789$8 , \port$1789$7 , \port$1789$6 , \port$1789$5 , \port$1789$4 , \port$1789$3 , \port$1789$2 , \port$1789$1 , \port$1789$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$1022$0 , \port$1022$1 , \port$1022$2 , \port$1022$3 , \port$1022$4 , \port$1022$5 , \port$1022$6 , \port$1022$7 , \port$1022$8 , \port$1022$9 , \port$1022$10 , \port$1022$11 , \port$1022$12 , \port$1022$13 , \port$1022$14 , \port$1022$15 , \port$1022$16 , \port$1022$17 , \port$1022$18 , \port$1022$19 
-, \port$1022$20 , \port$1022$21 , \port$1022$22 , \port$1022$23 , \port$1022$24 , \port$1022$25 , \port$1022$26 , \port$1022$27 , \port$1022$28 , \port$1022$29 , \port$1022$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$1788$0 , \port$1788$1 , \port$1788$2 , \port$1788$3 , \port$1788$4 , \port$1788$5 , \port$1788$6 , \port$1788$7 , \port$1788$8 , \port$1788$9 , \port$1788$10 , \port$1788$11 , \port$1788$12 , \port$1788$13 , \port$1788$14 , \port$1788$15 , \port$1788$16 , \port$1788$17 , \port$1788$18 , \port$1788$19 
+, \port$1788$20 , \port$1788$21 , \port$1788$22 , \port$1788$23 , \port$1788$24 , \port$1788$25 , \port$1788$26 , \port$1788$27 , \port$1788$28 , \port$1788$29 , \port$1788$30 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -17045,68 +35285,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1022$0 , \port$1022$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1022$0 ;
-  wire \port$1022$0 ;
-  output \port$1022$1 ;
-  wire \port$1022$1 ;
-  output \port$1022$10 ;
-  wire \port$1022$10 ;
-  output \port$1022$11 ;
-  wire \port$1022$11 ;
-  output \port$1022$12 ;
-  wire \port$1022$12 ;
-  output \port$1022$13 ;
-  wire \port$1022$13 ;
-  output \port$1022$14 ;
-  wire \port$1022$14 ;
-  output \port$1022$15 ;
-  wire \port$1022$15 ;
-  output \port$1022$16 ;
-  wire \port$1022$16 ;
-  output \port$1022$17 ;
-  wire \port$1022$17 ;
-  output \port$1022$18 ;
-  wire \port$1022$18 ;
-  output \port$1022$19 ;
-  wire \port$1022$19 ;
-  output \port$1022$2 ;
-  wire \port$1022$2 ;
-  output \port$1022$20 ;
-  wire \port$1022$20 ;
-  output \port$1022$21 ;
-  wire \port$1022$21 ;
-  output \port$1022$22 ;
-  wire \port$1022$22 ;
-  output \port$1022$23 ;
-  wire \port$1022$23 ;
-  output \port$1022$24 ;
-  wire \port$1022$24 ;
-  output \port$1022$25 ;
-  wire \port$1022$25 ;
-  output \port$1022$26 ;
-  wire \port$1022$26 ;
-  output \port$1022$27 ;
-  wire \port$1022$27 ;
-  output \port$1022$28 ;
-  wire \port$1022$28 ;
-  output \port$1022$29 ;
-  wire \port$1022$29 ;
-  output \port$1022$3 ;
-  wire \port$1022$3 ;
-  output \port$1022$30 ;
-  wire \port$1022$30 ;
-  output \port$1022$4 ;
-  wire \port$1022$4 ;
-  output \port$1022$5 ;
-  wire \port$1022$5 ;
-  output \port$1022$6 ;
-  wire \port$1022$6 ;
-  output \port$1022$7 ;
-  wire \port$1022$7 ;
-  output \port$1022$8 ;
-  wire \port$1022$8 ;
-  output \port$1022$9 ;
-  wire \port$1022$9 ;
+  output \port$1788$0 ;
+  wire \port$1788$0 ;
+  output \port$1788$1 ;
+  wire \port$1788$1 ;
+  output \port$1788$10 ;
+  wire \port$1788$10 ;
+  output \port$1788$11 ;
+  wire \port$1788$11 ;
+  output \port$1788$12 ;
+  wire \port$1788$12 ;
+  output \port$1788$13 ;
+  wire \port$1788$13 ;
+  output \port$1788$14 ;
+  wire \port$1788$14 ;
+  output \port$1788$15 ;
+  wire \port$1788$15 ;
+  output \port$1788$16 ;
+  wire \port$1788$16 ;
+  output \port$1788$17 ;
+  wire \port$1788$17 ;
+  output \port$1788$18 ;
+  wire \port$1788$18 ;
+  output \port$1788$19 ;
+  wire \port$1788$19 ;
+  output \port$1788$2 ;
+  wire \port$1788$2 ;
+  output \port$1788$20 ;
+  wire \port$1788$20 ;
+  output \port$1788$21 ;
+  wire \port$1788$21 ;
+  output \port$1788$22 ;
+  wire \port$1788$22 ;
+  output \port$1788$23 ;
+  wire \port$1788$23 ;
+  output \port$1788$24 ;
+  wire \port$1788$24 ;
+  output \port$1788$25 ;
+  wire \port$1788$25 ;
+  output \port$1788$26 ;
+  wire \port$1788$26 ;
+  output \port$1788$27 ;
+  wire \port$1788$27 ;
+  output \port$1788$28 ;
+  wire \port$1788$28 ;
+  output \port$1788$29 ;
+  wire \port$1788$29 ;
+  output \port$1788$3 ;
+  wire \port$1788$3 ;
+  output \port$1788$30 ;
+  wire \port$1788$30 ;
+  output \port$1788$4 ;
+  wire \port$1788$4 ;
+  output \port$1788$5 ;
+  wire \port$1788$5 ;
+  output \port$1788$6 ;
+  wire \port$1788$6 ;
+  output \port$1788$7 ;
+  wire \port$1788$7 ;
+  output \port$1788$8 ;
+  wire \port$1788$8 ;
+  output \port$1788$9 ;
+  wire \port$1788$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -17182,54 +35422,54 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1022$0 , \port$1022$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1022$0 ),
-    .P1(\port$1022$1 ),
-    .P10(\port$1022$10 ),
-    .P11(\port$1022$11 ),
-    .P12(\port$1022$12 ),
-    .P13(\port$1022$13 ),
-    .P14(\port$1022$14 ),
-    .P15(\port$1022$15 ),
-    .P16(\port$1022$16 ),
-    .P17(\port$1022$17 ),
-    .P18(\port$1022$18 ),
-    .P19(\port$1022$19 ),
-    .P2(\port$1022$2 ),
-    .P20(\port$1022$20 ),
-    .P21(\port$1022$21 ),
-    .P22(\port$1022$22 ),
-    .P23(\port$1022$23 ),
-    .P24(\port$1022$24 ),
-    .P25(\port$1022$25 ),
-    .P26(\port$1022$26 ),
-    .P27(\port$1022$27 ),
-    .P28(\port$1022$28 ),
-    .P29(\port$1022$29 ),
-    .P3(\port$1022$3 ),
-    .P30(\port$1022$30 ),
+    .P0(\port$1788$0 ),
+    .P1(\port$1788$1 ),
+    .P10(\port$1788$10 ),
+    .P11(\port$1788$11 ),
+    .P12(\port$1788$12 ),
+    .P13(\port$1788$13 ),
+    .P14(\port$1788$14 ),
+    .P15(\port$1788$15 ),
+    .P16(\port$1788$16 ),
+    .P17(\port$1788$17 ),
+    .P18(\port$1788$18 ),
+    .P19(\port$1788$19 ),
+    .P2(\port$1788$2 ),
+    .P20(\port$1788$20 ),
+    .P21(\port$1788$21 ),
+    .P22(\port$1788$22 ),
+    .P23(\port$1788$23 ),
+    .P24(\port$1788$24 ),
+    .P25(\port$1788$25 ),
+    .P26(\port$1788$26 ),
+    .P27(\port$1788$27 ),
+    .P28(\port$1788$28 ),
+    .P29(\port$1788$29 ),
+    .P3(\port$1788$3 ),
+    .P30(\port$1788$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1022$4 ),
-    .P5(\port$1022$5 ),
-    .P6(\port$1022$6 ),
-    .P7(\port$1022$7 ),
-    .P8(\port$1022$8 ),
-    .P9(\port$1022$9 ),
+    .P4(\port$1788$4 ),
+    .P5(\port$1788$5 ),
+    .P6(\port$1788$6 ),
+    .P7(\port$1788$7 ),
+    .P8(\port$1788$8 ),
+    .P9(\port$1788$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$1022$30 , \port$1022$29 , \port$1022$28 , \port$1022$27 , \port$1022$26 , \port$1022$25 , \port$1022$24 , \port$1022$23 , \port$1022$22 , \port$1022$21 , \port$1022$20 , \port$1022$19 , \port$1022$18 , \port$1022$17 , \port$1022$16 , \port$1022$15 , \port$1022$14 , \port$1022$13 , \port$1022$12 , \port$1022$11 , \port$1022$10 , \port$1022$9 , \port$1022$8 , \port$1022$7 , \port$1022$6 , \port$1022$5 , \port$1022$4 , \port$1022$3 , \port$1022$2 , \port$1022$1 , \port$1022$0  };
+  assign p36[30:0] = { \port$1788$30 , \port$1788$29 , \port$1788$28 , \port$1788$27 , \port$1788$26 , \port$1788$25 , \port$1788$24 , \port$1788$23 , \port$1788$22 , \port$1788$21 , \port$1788$20 , \port$1788$19 , \port$1788$18 , \port$1788$17 , \port$1788$16 , \port$1788$15 , \port$1788$14 , \port$1788$13 , \port$1788$12 , \port$1788$11 , \port$1788$10 , \port$1788$9 , \port$1788$8 , \port$1788$7 , \port$1788$6 , \port$1788$5 , \port$1788$4 , \port$1788$3 , \port$1788$2 , \port$1788$1 , \port$1788$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$1021$0 , \port$1021$1 , \port$1021$2 , \port$1021$3 , \port$1021$4 , \port$1021$5 , \port$1021$6 , \port$1021$7 , \port$1021$8 , \port$1021$9 , \port$1021$10 , \port$1021$11 , \port$1021$12 , \port$1021$13 , \port$1021$14 , \port$1021$15 , \port$1021$16 , \port$1021$17 , \port$1021$18 , \port$1021$19 
-, \port$1021$20 , \port$1021$21 , \port$1021$22 , \port$1021$23 , \port$1021$24 , \port$1021$25 , \port$1021$26 , \port$1021$27 , \port$1021$28 , \port$1021$29 , \port$1021$30 , \port$1021$31 , \port$1021$32 , \port$1021$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$1787$0 , \port$1787$1 , \port$1787$2 , \port$1787$3 , \port$1787$4 , \port$1787$5 , \port$1787$6 , \port$1787$7 , \port$1787$8 , \port$1787$9 , \port$1787$10 , \port$1787$11 , \port$1787$12 , \port$1787$13 , \port$1787$14 , \port$1787$15 , \port$1787$16 , \port$1787$17 , \port$1787$18 , \port$1787$19 
+, \port$1787$20 , \port$1787$21 , \port$1787$22 , \port$1787$23 , \port$1787$24 , \port$1787$25 , \port$1787$26 , \port$1787$27 , \port$1787$28 , \port$1787$29 , \port$1787$30 , \port$1787$31 , \port$1787$32 , \port$1787$33 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -17237,74 +35477,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$1021$0 , \port$1021$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1021$0 ;
-  wire \port$1021$0 ;
-  output \port$1021$1 ;
-  wire \port$1021$1 ;
-  output \port$1021$10 ;
-  wire \port$1021$10 ;
-  output \port$1021$11 ;
-  wire \port$1021$11 ;
-  output \port$1021$12 ;
-  wire \port$1021$12 ;
-  output \port$1021$13 ;
-  wire \port$1021$13 ;
-  output \port$1021$14 ;
-  wire \port$1021$14 ;
-  output \port$1021$15 ;
-  wire \port$1021$15 ;
-  output \port$1021$16 ;
-  wire \port$1021$16 ;
-  output \port$1021$17 ;
-  wire \port$1021$17 ;
-  output \port$1021$18 ;
-  wire \port$1021$18 ;
-  output \port$1021$19 ;
-  wire \port$1021$19 ;
-  output \port$1021$2 ;
-  wire \port$1021$2 ;
-  output \port$1021$20 ;
-  wire \port$1021$20 ;
-  output \port$1021$21 ;
-  wire \port$1021$21 ;
-  output \port$1021$22 ;
-  wire \port$1021$22 ;
-  output \port$1021$23 ;
-  wire \port$1021$23 ;
-  output \port$1021$24 ;
-  wire \port$1021$24 ;
-  output \port$1021$25 ;
-  wire \port$1021$25 ;
-  output \port$1021$26 ;
-  wire \port$1021$26 ;
-  output \port$1021$27 ;
-  wire \port$1021$27 ;
-  output \port$1021$28 ;
-  wire \port$1021$28 ;
-  output \port$1021$29 ;
-  wire \port$1021$29 ;
-  output \port$1021$3 ;
-  wire \port$1021$3 ;
-  output \port$1021$30 ;
-  wire \port$1021$30 ;
-  output \port$1021$31 ;
-  wire \port$1021$31 ;
-  output \port$1021$32 ;
-  wire \port$1021$32 ;
-  output \port$1021$33 ;
-  wire \port$1021$33 ;
-  output \port$1021$4 ;
-  wire \port$1021$4 ;
-  output \port$1021$5 ;
-  wire \port$1021$5 ;
-  output \port$1021$6 ;
-  wire \port$1021$6 ;
-  output \port$1021$7 ;
-  wire \port$1021$7 ;
-  output \port$1021$8 ;
-  wire \port$1021$8 ;
-  output \port$1021$9 ;
-  wire \port$1021$9 ;
+  output \port$1787$0 ;
+  wire \port$1787$0 ;
+  output \port$1787$1 ;
+  wire \port$1787$1 ;
+  output \port$1787$10 ;
+  wire \port$1787$10 ;
+  output \port$1787$11 ;
+  wire \port$1787$11 ;
+  output \port$1787$12 ;
+  wire \port$1787$12 ;
+  output \port$1787$13 ;
+  wire \port$1787$13 ;
+  output \port$1787$14 ;
+  wire \port$1787$14 ;
+  output \port$1787$15 ;
+  wire \port$1787$15 ;
+  output \port$1787$16 ;
+  wire \port$1787$16 ;
+  output \port$1787$17 ;
+  wire \port$1787$17 ;
+  output \port$1787$18 ;
+  wire \port$1787$18 ;
+  output \port$1787$19 ;
+  wire \port$1787$19 ;
+  output \port$1787$2 ;
+  wire \port$1787$2 ;
+  output \port$1787$20 ;
+  wire \port$1787$20 ;
+  output \port$1787$21 ;
+  wire \port$1787$21 ;
+  output \port$1787$22 ;
+  wire \port$1787$22 ;
+  output \port$1787$23 ;
+  wire \port$1787$23 ;
+  output \port$1787$24 ;
+  wire \port$1787$24 ;
+  output \port$1787$25 ;
+  wire \port$1787$25 ;
+  output \port$1787$26 ;
+  wire \port$1787$26 ;
+  output \port$1787$27 ;
+  wire \port$1787$27 ;
+  output \port$1787$28 ;
+  wire \port$1787$28 ;
+  output \port$1787$29 ;
+  wire \port$1787$29 ;
+  output \port$1787$3 ;
+  wire \port$1787$3 ;
+  output \port$1787$30 ;
+  wire \port$1787$30 ;
+  output \port$1787$31 ;
+  wire \port$1787$31 ;
+  output \port$1787$32 ;
+  wire \port$1787$32 ;
+  output \port$1787$33 ;
+  wire \port$1787$33 ;
+  output \port$1787$4 ;
+  wire \port$1787$4 ;
+  output \port$1787$5 ;
+  wire \port$1787$5 ;
+  output \port$1787$6 ;
+  wire \port$1787$6 ;
+  output \port$1787$7 ;
+  wire \port$1787$7 ;
+  output \port$1787$8 ;
+  wire \port$1787$8 ;
+  output \port$1787$9 ;
+  wire \port$1787$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -17380,47 +35620,47 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$1021$0 , \port$1021$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1021$0 ),
-    .P1(\port$1021$1 ),
-    .P10(\port$1021$10 ),
-    .P11(\port$1021$11 ),
-    .P12(\port$1021$12 ),
-    .P13(\port$1021$13 ),
-    .P14(\port$1021$14 ),
-    .P15(\port$1021$15 ),
-    .P16(\port$1021$16 ),
-    .P17(\port$1021$17 ),
-    .P18(\port$1021$18 ),
-    .P19(\port$1021$19 ),
-    .P2(\port$1021$2 ),
-    .P20(\port$1021$20 ),
-    .P21(\port$1021$21 ),
-    .P22(\port$1021$22 ),
-    .P23(\port$1021$23 ),
-    .P24(\port$1021$24 ),
-    .P25(\port$1021$25 ),
-    .P26(\port$1021$26 ),
-    .P27(\port$1021$27 ),
-    .P28(\port$1021$28 ),
-    .P29(\port$1021$29 ),
-    .P3(\port$1021$3 ),
-    .P30(\port$1021$30 ),
-    .P31(\port$1021$31 ),
-    .P32(\port$1021$32 ),
-    .P33(\port$1021$33 ),
+    .P0(\port$1787$0 ),
+    .P1(\port$1787$1 ),
+    .P10(\port$1787$10 ),
+    .P11(\port$1787$11 ),
+    .P12(\port$1787$12 ),
+    .P13(\port$1787$13 ),
+    .P14(\port$1787$14 ),
+    .P15(\port$1787$15 ),
+    .P16(\port$1787$16 ),
+    .P17(\port$1787$17 ),
+    .P18(\port$1787$18 ),
+    .P19(\port$1787$19 ),
+    .P2(\port$1787$2 ),
+    .P20(\port$1787$20 ),
+    .P21(\port$1787$21 ),
+    .P22(\port$1787$22 ),
+    .P23(\port$1787$23 ),
+    .P24(\port$1787$24 ),
+    .P25(\port$1787$25 ),
+    .P26(\port$1787$26 ),
+    .P27(\port$1787$27 ),
+    .P28(\port$1787$28 ),
+    .P29(\port$1787$29 ),
+    .P3(\port$1787$3 ),
+    .P30(\port$1787$30 ),
+    .P31(\port$1787$31 ),
+    .P32(\port$1787$32 ),
+    .P33(\port$1787$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1021$4 ),
-    .P5(\port$1021$5 ),
-    .P6(\port$1021$6 ),
-    .P7(\port$1021$7 ),
-    .P8(\port$1021$8 ),
-    .P9(\port$1021$9 ),
+    .P4(\port$1787$4 ),
+    .P5(\port$1787$5 ),
+    .P6(\port$1787$6 ),
+    .P7(\port$1787$7 ),
+    .P8(\port$1787$8 ),
+    .P9(\port$1787$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$1021$33 , \port$1021$32 , \port$1021$31 , \port$1021$30 , \port$1021$29 , \port$1021$28 , \port$1021$27 , \port$1021$26 , \port$1021$25 , \port$1021$24 , \port$1021$23 , \port$1021$22 , \port$1021$21 , \port$1021$20 , \port$1021$19 , \port$1021$18 , \port$1021$17 , \port$1021$16 , \port$1021$15 , \port$1021$14 , \port$1021$13 , \port$1021$12 , \port$1021$11 , \port$1021$10 , \port$1021$9 , \port$1021$8 , \port$1021$7 , \port$1021$6 , \port$1021$5 , \port$1021$4 , \port$1021$3 , \port$1021$2 , \port$1021$1 , \port$1021$0  };
+  assign p36[33:0] = { \port$1787$33 , \port$1787$32 , \port$1787$31 , \port$1787$30 , \port$1787$29 , \port$1787$28 , \port$1787$27 , \port$1787$26 , \port$1787$25 , \port$1787$24 , \port$1787$23 , \port$1787$22 , \port$1787$21 , \port$1787$20 , \port$1787$19 , \port$1787$18 , \port$1787$17 , \port$1787$16 , \port$1787$15 , \port$1787$14 , \port$1787$13 , \port$1787$12 , \port$1787$11 , \port$1787$10 , \port$1787$9 , \port$1787$8 , \port$1787$7 , \port$1787$6 , \port$1787$5 , \port$1787$4 , \port$1787$3 , \port$1787$2 , \port$1787$1 , \port$1787$0  };
 endmodule
