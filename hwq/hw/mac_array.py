@@ -281,6 +281,20 @@ class MacArray(wiring.Component):
             m.d.comb += count_next.eq(count - 1)
             m.d.sync += row.eq(row + 1)
         m.d.sync += count.eq(count_next)
+        # the row select reaches every bit of every column's multiplexer (a LUT per bit for
+        # its lowest bit: 208 loads on 8×8). On ECP5, with up to eight rows, each column
+        # counts its own copy, beside its multiplexer (a column's own state in its next
+        # value, so synthesis cannot merge the copies): ecp5_8x8's read-out paths were 5.3-
+        # 5.4 ns with the one counter, most of it the select's route; with the copies its
+        # slowest registers are elsewhere
+        row_sel = [row] * C
+        if self._target == "ecp5" and 1 < R <= 8:
+            row_sel = [Signal.like(row, name=f"drain_row{j}") for j in range(C)]
+            for copy in row_sel:
+                with m.If(done):
+                    m.d.sync += copy.eq(0)
+                with m.Elif(en & advance):
+                    m.d.sync += copy.eq(copy + 1)
         if self._beats == 1:
             m.d.sync += advance.eq(count_next != 0)
         else:
@@ -324,7 +338,8 @@ class MacArray(wiring.Component):
                 with m.If(en):
                     m.d.sync += o_valid.eq(draining)
                     for j in range(C):
-                        m.d.sync += o_data[j].eq(mux_tree([out[i][j] for i in range(R)], row))
+                        m.d.sync += o_data[j].eq(mux_tree([out[i][j] for i in range(R)],
+                                                          row_sel[j]))
             m.d.comb += self.o_valid.eq(o_valid)
             m.d.comb += [self.o_data[j].eq(o_data[j]) for j in range(C)]
         return m
