@@ -22,7 +22,7 @@ Targets:
 After place and route, ``slowest`` lists the registers the data reach last
 (:func:`slowest_registers`, from nextpnr's detailed timing report): where the critical path
 names one register, these are what stand between the design and a faster clock. Placement
-moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 171.3–188.3 MHz over
+moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 184.0–200.2 MHz over
 seeds 1–4), so a change is judged over several seeds.
 
 The first run of each yowasp tool compiles its WebAssembly (a minute or two); later runs use

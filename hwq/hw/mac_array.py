@@ -236,7 +236,9 @@ class MacArray(wiring.Component):
                 if self._capture_steps:
                     # the accumulator restarts inside its carry chain (hwq.hw.accumulator)
                     # in the step after a tile's last product, while the output register
-                    # loads the finished sum from it: the sum's only load is the accumulator
+                    # loads the finished sum from it: the sum's only load is the accumulator.
+                    # (Yosys merges the elements' identical flag registers along each
+                    # anti-diagonal; one instantiated per element measured no faster)
                     first = delayed(l_use, 1, f"lf_{i}_{j}")
                     accumulator = Accumulator(W, 16, self._target, self._model)
                     m.submodules[f"acc_{i}_{j}"] = accumulator
@@ -282,13 +284,13 @@ class MacArray(wiring.Component):
             m.d.sync += row.eq(row + 1)
         m.d.sync += count.eq(count_next)
         # the row select reaches every bit of every column's multiplexer (a LUT per bit for
-        # its lowest bit: 208 loads on 8×8). On ECP5, with up to eight rows, each column
-        # counts its own copy, beside its multiplexer (a column's own state in its next
-        # value, so synthesis cannot merge the copies): ecp5_8x8's read-out paths were 5.3-
-        # 5.4 ns with the one counter, most of it the select's route; with the copies its
-        # slowest registers are elsewhere
+        # its lowest bit: 208 loads on 8×8). On ECP5 each column counts its own copy, beside
+        # its multiplexer (a column's own state in its next value, so synthesis cannot merge
+        # the copies): ecp5_8x8's read-out paths were 5.0-5.4 ns with the one counter, most
+        # of it the select's route, and left the slowest paths with the copies; 19×8's
+        # group registers were its critical path, 7.2 ns (139.3 MHz at seed 1), 148.7 with
         row_sel = [row] * C
-        if self._target == "ecp5" and 1 < R <= 8:
+        if self._target == "ecp5" and R > 1:
             row_sel = [Signal.like(row, name=f"drain_row{j}") for j in range(C)]
             for copy in row_sel:
                 with m.If(done):
@@ -325,15 +327,16 @@ class MacArray(wiring.Component):
                 group = [[Signal(signed(W), name=f"drain_g{g}_{j}", reset_less=True)
                           for j in range(C)] for g in range(n_g)]
                 valid_g = Signal(name="drain_valid_g")
-                row_hi = Signal(len(row) - 2, name="drain_row_hi")
+                row_hi = [Signal(len(row) - 2, name=f"drain_row_hi{j}") for j in range(C)]
                 with m.If(en):
-                    m.d.sync += [valid_g.eq(draining), row_hi.eq(row[2:]), o_valid.eq(valid_g)]
+                    m.d.sync += [valid_g.eq(draining), o_valid.eq(valid_g)]
                     for j in range(C):
+                        m.d.sync += row_hi[j].eq(row_sel[j][2:])
                         for g in range(n_g):
                             rows_g = [out[i][j] for i in range(4 * g, min(4 * g + 4, R))]
-                            m.d.sync += group[g][j].eq(mux_tree(rows_g, row[:2]))
+                            m.d.sync += group[g][j].eq(mux_tree(rows_g, row_sel[j][:2]))
                         m.d.sync += o_data[j].eq(mux_tree([group[g][j] for g in range(n_g)],
-                                                          row_hi))
+                                                          row_hi[j]))
             else:
                 with m.If(en):
                     m.d.sync += o_valid.eq(draining)
