@@ -288,7 +288,8 @@ class MacArray(wiring.Component):
         # its multiplexer (a column's own state in its next value, so synthesis cannot merge
         # the copies): ecp5_8x8's read-out paths were 5.0-5.4 ns with the one counter, most
         # of it the select's route, and left the slowest paths with the copies; 19×8's
-        # group registers were its critical path, 7.2 ns (139.3 MHz at seed 1), 148.7 with
+        # group registers were its critical path, 7.2 ns (139.3 MHz at seed 1; 148.7 MHz
+        # with the copies, which select its groups of four rows too)
         row_sel = [row] * C
         if self._target == "ecp5" and R > 1:
             row_sel = [Signal.like(row, name=f"drain_row{j}") for j in range(C)]
