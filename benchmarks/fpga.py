@@ -7,8 +7,9 @@ FIFO) by rows·cols. ``DSP`` counts MULT18X18D on ECP5 or SB_MAC16 on iCE40 (the
 plus 4 per requantizer lane for the 32×31 multiply).
 
 Run: python benchmarks/fpga.py [CONFIG.yaml ...] [--target ecp5|ice40|generic]
-[--seeds 1,2,3,4] (default: configs/default.yaml and configs/ecp5_8x8.yaml on ecp5, seed 1;
-each ECP5 run places and routes out of context and takes a minute or more).
+[--seeds 1,2,3,4] [--timing-weight N] (default: configs/default.yaml and configs/ecp5_8x8.yaml
+on ecp5, seed 1, nextpnr's placer timing weight from hwq.fpga.TIMING_WEIGHTS; each ECP5 run
+places and routes out of context and takes a minute or more).
 
 nextpnr's Fmax moves by several per cent with the placement seed (and with any change to the
 netlist, which perturbs placement as a new seed would): with several seeds the table has a row
@@ -35,7 +36,11 @@ def main(argv=None):
     p.add_argument("--device")
     p.add_argument("--seeds", default="1",
                    help="comma-separated nextpnr placement seeds (default 1)")
+    p.add_argument("--timing-weight", type=int, default=None,
+                   help="nextpnr's placer timing weight (default: hwq.fpga.TIMING_WEIGHTS)")
     args = p.parse_args(argv)
+    if args.timing_weight is not None and args.timing_weight < 1:
+        p.error(f"--timing-weight must be a positive integer, not {args.timing_weight}")
     try:
         seeds = [int(x) for x in args.seeds.split(",")]
     except ValueError:
@@ -53,6 +58,7 @@ def main(argv=None):
         runs = []
         for seed in seeds:
             r = synth(cfg, args.target, device=args.device, seed=seed,
+                      timing_weight=args.timing_weight,
                       progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
             runs.append(r)
             macs = cfg.rows * cfg.cols
@@ -65,7 +71,8 @@ def main(argv=None):
         placed = [r for r in runs if r.fmax_mhz]
         if len(placed) > 1:
             f = [r.fmax_mhz for r in placed]
-            print(f"{'':<14} Fmax over seeds {args.seeds}: median {statistics.median(f):.1f} "
+            print(f"{'':<14} Fmax over seeds {args.seeds} (placer timing weight "
+                  f"{placed[0].timing_weight}): median {statistics.median(f):.1f} "
                   f"MHz, {min(f):.1f}..{max(f):.1f}", flush=True)
         if placed:
             worst = min(placed, key=lambda r: r.fmax_mhz)

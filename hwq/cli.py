@@ -164,7 +164,8 @@ def _cmd_synth(args) -> int:
     def progress(msg):
         print(f"hwq synth: {msg}", file=sys.stderr, flush=True)
 
-    res = synth(config, args.target, args.device, args.package, progress, seed=args.seed)
+    res = synth(config, args.target, args.device, args.package, progress, seed=args.seed,
+                timing_weight=args.timing_weight)
     if args.json:
         print(json.dumps(res.to_dict()))
         return 0
@@ -296,6 +297,9 @@ def _parser() -> argparse.ArgumentParser:
     y.add_argument("--seed", type=int, default=1,
                    help="nextpnr's placement seed (default 1; Fmax moves by several per cent "
                    "with it)")
+    y.add_argument("--timing-weight", type=int, default=None,
+                   help="nextpnr's placer timing weight (--placer-heap-timingweight; default "
+                   "10, nextpnr's own)")
     y.add_argument("--json", action="store_true", help="print one JSON object")
     y.set_defaults(func=_cmd_synth)
 

