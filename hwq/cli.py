@@ -178,7 +178,7 @@ def _cmd_synth(args) -> int:
                                        if res.critical_path else ""))
     if res.slowest:
         print(f"  latest arrivals (ns after the clock edge, setup not included; seed "
-              f"{res.seed}):")
+              f"{res.seed}, placer timing weight {res.timing_weight}):")
         for g in res.slowest[:5]:
             print(f"    {g['arrival_ns']:6.2f}  {g['register']}.{g['port']}"
                   f"  ({g['endpoints']} endpoint{'s' if g['endpoints'] > 1 else ''})")

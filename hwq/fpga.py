@@ -284,7 +284,7 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
                       "--timing-allow-fail", "--seed", str(seed),
                       "--placer-heap-timingweight", str(timing_weight)], work,
                      f"nextpnr-ice40 ({device} {package}, in a {wrapper_ffs}-flip-flop pin "
-                     f"wrapper, seed {seed})", progress)
+                     f"wrapper, seed {seed}, timing weight {timing_weight})", progress)
                 report = json.loads((work / "report.json").read_text())
                 fmax, path = _timing(report)
                 slowest = slowest_registers(report)
