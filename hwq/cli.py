@@ -160,6 +160,9 @@ def _cmd_synth(args) -> int:
     config = load_config(args.config if args.config else _default_config_path())
     if args.target == "generic" and args.package:
         raise CliError("--package applies to --target ecp5 or ice40 only")
+    if args.target == "generic" and args.timing_weight is not None:
+        raise CliError("--timing-weight applies to --target ecp5 or ice40 only (generic "
+                       "places nothing)")
 
     def progress(msg):
         print(f"hwq synth: {msg}", file=sys.stderr, flush=True)

@@ -197,9 +197,10 @@ def _timing(report: dict) -> tuple[float | None, str]:
 def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
           package: str | None = None, progress=None, workdir=None,
           place: bool = True, seed: int = 1, timing_weight: int | None = None) -> SynthResult:
-    """Synthesise and (ECP5 and iCE40, unless ``place`` is false) place and route ``hwq_top``
-    of ``config``, with nextpnr's placement ``seed`` (a positive integer) and its placer's
-    ``timing_weight`` (a positive integer; default ``TIMING_WEIGHTS[target]``)."""
+    """Synthesise and (ECP5 always, iCE40 unless ``place`` is false) place and route
+    ``hwq_top`` of ``config``, with nextpnr's placement ``seed`` (a positive integer) and its
+    placer's ``timing_weight`` (a positive integer; default ``TIMING_WEIGHTS[target]``; a run
+    that places nothing records None)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
         raise ValueError(f"seed must be a positive integer, not {seed!r}")
     if timing_weight is not None and (isinstance(timing_weight, bool)
@@ -223,7 +224,8 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
         package = package or ICE40_DEVICES[device][1]
     else:
         device = "generic"
-    placed = target != "generic" and (target == "ecp5" or place)
+    # (an ECP5 run is always placed: its figures come from nextpnr's report)
+    placed = target == "ecp5" or (target == "ice40" and place)
     if placed and timing_weight is None:
         timing_weight = TIMING_WEIGHTS[target]
     elif not placed:

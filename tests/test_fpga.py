@@ -191,3 +191,12 @@ def test_bad_arguments():
                         "--package", "sg48"], capture_output=True, text=True)
     assert r.returncode == 1
     assert r.stderr.strip() == "hwq: error: --package applies to --target ecp5 or ice40 only"
+    r = subprocess.run([sys.executable, "-m", "hwq.cli", "synth", "--target", "generic",
+                        "--timing-weight", "5"], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stderr.strip() == ("hwq: error: --timing-weight applies to --target ecp5 or ice40 "
+                                "only (generic places nothing)")
+    r = subprocess.run([sys.executable, "-m", "hwq.cli", "synth", "--timing-weight", "0"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stderr.strip() == "hwq: error: timing_weight must be a positive integer, not 0"
