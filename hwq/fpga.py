@@ -22,8 +22,8 @@ Targets:
 After place and route, ``slowest`` lists the registers the data reach last
 (:func:`slowest_registers`, from nextpnr's detailed timing report): where the critical path
 names one register, these are what stand between the design and a faster clock. Placement
-moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 184.0–201.0 MHz over
-seeds 1–8), so a change is judged over several seeds: :func:`sweep` synthesises once and
+moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 178.0–201.0 MHz over
+seeds 1–16), so a change is judged over several seeds: :func:`sweep` synthesises once and
 places at each seed, several nextpnr runs at a time (``hwq synth --seeds 1-8 --jobs 2``).
 
 nextpnr's analytic placer weighs timing against wire length with ``--placer-heap-timingweight``;
