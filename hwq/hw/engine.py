@@ -37,11 +37,11 @@ class GemmEngine(wiring.Component):
        lane ``j``; ``last`` marks the final word of the GEMM. Then the engine waits for the
        next header; layers run back to back.
 
-    Tiles shorter than ``HwConfig.min_tile_steps`` (``B·rows + cols − 1``) steps are
-    padded with idle steps, so with larger K the array does one MAC per element per clock with
-    no bubble between tiles. ``B = cols / requant.lanes``: the requantizer has ``lanes`` lanes
-    and takes each result row in ``B`` parts (beats), with the parameters of those channels;
-    the parts are collected into one output word. The datapath
+    Tiles shorter than ``HwConfig.min_tile_steps`` (``B·rows + cols − 1``) steps, and than
+    3 steps, are padded with idle steps, so with larger K the array does one MAC per element
+    per clock with no bubble between tiles. ``B = cols / requant.lanes``: the requantizer has
+    ``lanes`` lanes and takes each result row in ``B`` parts (beats), with the parameters of
+    those channels; the parts are collected into one output word. The datapath
     runs every clock, with no global enable: a step without both operands is a bubble (an
     invalid step the elements ignore), and backpressure on ``m_out`` is absorbed by credits —
     a tile's last operand is taken only once the output FIFO (``out_fifo_depth + 2·rows``
@@ -121,7 +121,10 @@ class GemmEngine(wiring.Component):
         # a value they never reach), loaded into them at each tile's start; and `in_data`
         # (step < K) as a register: the step enable that every register of the datapath waits
         # on is then one gate from flip-flops
-        steps_width = max(1, (max(cfg.max_k, cfg.min_tile_steps) - 1).bit_length())
+        # (a tile takes at least 3 steps, even where the array allows fewer (1×1 and 1×2):
+        # the column block and row block move on a step after a tile's last step, see below)
+        shortest = max(cfg.min_tile_steps, 3)
+        steps_width = max(1, (max(cfg.max_k, shortest) - 1).bit_length())
         k_pen = Signal(steps_width)
         tile_pen = Signal(steps_width)
         in_data = Signal()
@@ -141,10 +144,11 @@ class GemmEngine(wiring.Component):
         # lane = L − 1 and wb = B − 1 as registers kept with the counters (the compares after
         # the FSM's state decode put four LUT levels in front of the block counter's enable)
         lane_last, wb_last = Signal(init=L == 1), Signal(init=B == 1)
-        # the channels after the current one (N − 1 − its index), counted down: the last is
-        # next when it is 1, a compare with a constant (the index against N − 2, two
-        # registers, was ecp5_8x8's critical path)
-        ch_left = Signal(16)
+        # the channels after the current one less one (N − 2 − its index), counted down:
+        # the current channel is the last when it is below zero, its sign bit (the index
+        # against N − 2, two registers, was ecp5_8x8's critical path; then a compare of the
+        # count with 1 beside the count, which ABC mapped as a chain of five LUTs at times)
+        ch_left = Signal(signed(17))
         ch_first = Signal()
 
         m.d.sync += [w_addr_q.eq(wa), w_data_q.eq(w_word)] + \
@@ -197,7 +201,7 @@ class GemmEngine(wiring.Component):
             m.d.sync += [credits.eq(kept), credit_ok.eq(kept >= R)]
         at_k_last = Signal()                     # the step is the tile's K-th, as a register
         at_tile_last = Signal()                  # the step is the tile's last, likewise
-        ch_last = Signal()                       # the current channel is the last
+        ch_last = ch_left[-1]                    # the current channel is the last
 
         # The issue side's state: `compute` is a flip-flop set with the layer's last channel
         # and cleared with its last tile (the FSM's COMPUTE state, kept as one register so that
@@ -224,7 +228,7 @@ class GemmEngine(wiring.Component):
         ]
 
         # a tile's steps: K, or min_tile_steps when K is shorter (idle steps pad it)
-        tile_len = Mux(hdr.k > cfg.min_tile_steps, hdr.k, cfg.min_tile_steps)
+        tile_len = Mux(hdr.k > shortest, hdr.k, shortest)
 
         with m.FSM(name="ctrl"):
             with m.State("HEADER"):
@@ -241,7 +245,7 @@ class GemmEngine(wiring.Component):
                         k_one.eq(hdr.k == 1), tile_one.eq(tile_len == 1),
                         lane.eq(0), blk.eq(0), wa.eq(0), wb.eq(0),
                         lane_last.eq(L == 1), wb_last.eq(B == 1),
-                        ch_left.eq(hdr.n - 1), ch_first.eq(1), ch_last.eq(hdr.n == 1),
+                        ch_left.eq(hdr.n - 2), ch_first.eq(1),
                     ]
                     m.next = "CHANNELS"
             with m.State("CHANNELS"):
@@ -266,7 +270,6 @@ class GemmEngine(wiring.Component):
                             m.d.sync += [wb.eq(wb + 1), wb_last.eq(wb == B - 2)]
                     with m.Else():
                         m.d.sync += [lane.eq(lane + 1), lane_last.eq(lane == L - 2)]
-                    m.d.sync += ch_last.eq(ch_left == 1)
                     with m.If(ch_last):
                         m.d.comb += enter.eq(1)
                         m.d.sync += [nb_last.eq(blk), nb_pen.eq(blk - 1), nb_one.eq(blk == 0),
@@ -293,20 +296,29 @@ class GemmEngine(wiring.Component):
         # The tile counters: held at a layer's start values while not computing (they are
         # loaded on the clock that sets `compute`, from the registers the header and the
         # channels wrote), then moved by `adv`. The start values depend only on flip-flops.
+        # The column block and the row block move on in the step after a tile's last step
+        # (`tile_end`, a register): their flags are read only at the next tile's last step,
+        # at least 3 steps later (`shortest`; last_mblock follows fm0 a step behind), and
+        # their registers' enable is then one gate from flip-flops (behind `adv`, it was
+        # ecp5_8x8's critical path at some seeds: 6.2 ns)
+        tile_end = Signal()
+        m.d.sync += tile_end.eq(compute & adv & at_tile_last)
         with m.If(~compute):
-            m.d.sync += [k_rem.eq(k_pen), t_rem.eq(tile_pen), in_data.eq(enter), fm0.eq(0),
-                         fn_rem.eq(blk - 1), fn_last.eq(blk == 0), at_k_last.eq(k_one),
-                         at_tile_last.eq(tile_one)]
+            m.d.sync += [fm0.eq(0), fn_rem.eq(blk - 1), fn_last.eq(blk == 0)]
+        with m.Elif(tile_end):
+            with m.If(fn_last):
+                m.d.sync += [fn_rem.eq(nb_pen), fn_last.eq(nb_one), fm0.eq(fm0 + R)]
+            with m.Else():
+                m.d.sync += [fn_rem.eq(fn_rem - 1), fn_last.eq(fn_rem == 0)]
+        with m.If(~compute):
+            m.d.sync += [k_rem.eq(k_pen), t_rem.eq(tile_pen), in_data.eq(enter),
+                         at_k_last.eq(k_one), at_tile_last.eq(tile_one)]
         with m.Elif(adv):
             with m.If(at_tile_last):
                 # (the layer's last tile: no next one)
                 m.d.sync += [k_rem.eq(k_pen), t_rem.eq(tile_pen),
                              in_data.eq(~(fn_last & last_mblock)),
                              at_k_last.eq(k_one), at_tile_last.eq(tile_one)]
-                with m.If(fn_last):
-                    m.d.sync += [fn_rem.eq(nb_pen), fn_last.eq(nb_one), fm0.eq(fm0 + R)]
-                with m.Else():
-                    m.d.sync += [fn_rem.eq(fn_rem - 1), fn_last.eq(fn_rem == 0)]
             with m.Else():
                 m.d.sync += [k_rem.eq(k_rem - 1), t_rem.eq(t_rem - 1),
                              at_k_last.eq(k_rem == 0), at_tile_last.eq(t_rem == 0)]
@@ -321,11 +333,6 @@ class GemmEngine(wiring.Component):
         beat = Signal(range(max(B, 2)))
         row_end = Signal()
         ra = Signal(range(max(blocks * B, 2)))
-        ra_next = Signal.like(ra)
-        # ra + 1 and ra − (B − 1) (the block's first word, for its next row) as registers
-        # beside ra, so the memory's address is a multiplexer of flip-flops, with no adder
-        ra_inc = Signal.like(ra)
-        ra_row = Signal.like(ra)
         # the output row m0 + d of the current beat, and whether it exists (row < M), as
         # registers (they feed the credits and the requantizer's `last`)
         row = Signal(17)
@@ -377,48 +384,79 @@ class GemmEngine(wiring.Component):
             m.d.sync += nexts
         else:
             m.d.comb += nexts
-        # `ra` is the word of the beat the array shows now (and `ra_next` of the next one).
-        # ra_inc = ra + 1 and ra_row = ra − (B − 1) (mod 2^len(ra)) hold at every step, so
-        # what they become is chosen, with the same selects as ra_next, among sums of the
-        # registers computed beside the choice (adders behind the beat's flags and the choice
-        # were ecp5_8x8's critical paths)
-        w_ra = len(ra)
-        inc_next, row_ra_next = Signal.like(ra), Signal.like(ra)
-        back = -(B - 1) % (1 << w_ra)                        # −(B − 1) mod 2^len(ra)
-        choices = {"hold": (ra, ra_inc, ra_row),
-                   "inc": (ra_inc, ra_inc + 1, ra_inc + back),
-                   "row": (ra_row, ra_row + 1, ra_row + back),
-                   "zero": (0, 1, back)}
-
-        def choose(which):
-            a, b, c = choices[which]
-            m.d.comb += [ra_next.eq(a), inc_next.eq(b), row_ra_next.eq(c)]
-
-        choose("hold")
-        with m.If(array.o_valid):
-            with m.If(~beat_last):
-                choose("inc")
-            with m.Elif(~d_last):
-                choose("row")                       # the same block for the next row
-            with m.Elif(dn_last):
-                choose("zero")
-            with m.Else():
-                choose("inc")
-        # the memory is addressed from the flip-flop `ra` (the route to the block RAM's address
-        # pins is long): its word arrives two steps after the beat, as the beat's accumulators
-        # do through the two register stages below
-        m.d.comb += [ram.r_addr.eq(ra) for ram in rams]
-        # the drain side restarts for a new layer a step after its header was taken (the
-        # previous layer has fully drained by then, and the new one's first result row is a
-        # whole tile away): a register, so the header's handshake stays off the drain's paths
+        # `ra` = dn·B + beat is the word of the beat the array shows now; the memory is
+        # addressed from flip-flops (the route to the block RAM's address pins is long): its
+        # word arrives two steps after the beat, as the beat's accumulators do through the two
+        # register stages below. The drain restarts for a new layer a step after its header
+        # was taken (the previous layer has fully drained by then, and the new one's first
+        # result row is a whole tile away): a register, so the header's handshake stays off
+        # the drain's paths
         drain_restart = Signal()
         m.d.sync += drain_restart.eq(header_taken)
+        pow2 = B & (B - 1) == 0
+        if pow2:
+            # B a power of two: ra is the concatenation of the beat and the block, kept in
+            # their own counters (each counts from its own state, so synthesis keeps them
+            # apart from `beat` and `dn`, which select the array's parts and the row
+            # bookkeeping): no adder and no choice among sums in front of the address (that
+            # choice, four LUT levels from the drain's flags, was ecp5_8x8's critical path)
+            # (no beat counter for B = 1: a zero-width signal is a `[-1:0]` vector in Verilog)
+            ra_beat = [Signal(B.bit_length() - 1, name="ra_beat")] if B > 1 else []
+            ra_blk = Signal.like(dn, name="ra_blk")
+            m.d.comb += ra.eq(Cat(*ra_beat, ra_blk))
+            # the block after this one (0 after the last) as a register: the block and
+            # dn_last hold for a whole tile's drain (R·B steps) before the block moves, so the
+            # register is current whenever it is taken, from R·B ≥ 2
+            blk_next = Mux(dn_last, 0, ra_blk + 1)
+            if R * B >= 2:
+                blk_next_q = Signal.like(ra_blk, name="ra_blk_next")
+                m.d.sync += blk_next_q.eq(blk_next)
+                blk_next = blk_next_q
+            with m.If(drain_restart):
+                m.d.sync += [r.eq(0) for r in ra_beat] + [ra_blk.eq(0)]
+            with m.Elif(array.o_valid):
+                m.d.sync += [r.eq(r + 1) for r in ra_beat]     # wraps to 0 after beat B − 1
+                with m.If(beat_last & d_last):
+                    m.d.sync += ra_blk.eq(blk_next)
+        else:
+            # ra_inc = ra + 1 and ra_row = ra − (B − 1) (the block's first word, for its next
+            # row) (mod 2^len(ra)) as registers beside ra, which hold at every step: what they
+            # become is chosen, with the same selects as ra's next value, among sums of the
+            # registers computed beside the choice (adders behind the beat's flags and the
+            # choice were ecp5_8x8's critical paths when it took this form)
+            ra_inc = Signal.like(ra)
+            ra_row = Signal.like(ra)
+            ra_next = Signal.like(ra)
+            w_ra = len(ra)
+            inc_next, row_ra_next = Signal.like(ra), Signal.like(ra)
+            back = -(B - 1) % (1 << w_ra)                        # −(B − 1) mod 2^len(ra)
+            choices = {"hold": (ra, ra_inc, ra_row),
+                       "inc": (ra_inc, ra_inc + 1, ra_inc + back),
+                       "row": (ra_row, ra_row + 1, ra_row + back),
+                       "zero": (0, 1, back)}
+
+            def choose(which):
+                a, b, c = choices[which]
+                m.d.comb += [ra_next.eq(a), inc_next.eq(b), row_ra_next.eq(c)]
+
+            choose("hold")
+            with m.If(array.o_valid):
+                with m.If(~beat_last):
+                    choose("inc")
+                with m.Elif(~d_last):
+                    choose("row")                       # the same block for the next row
+                with m.Elif(dn_last):
+                    choose("zero")
+                with m.Else():
+                    choose("inc")
+            with m.If(drain_restart):
+                m.d.sync += [ra.eq(0), ra_inc.eq(1), ra_row.eq(back)]
+            with m.Else():
+                m.d.sync += [ra.eq(ra_next), ra_inc.eq(inc_next), ra_row.eq(row_ra_next)]
+        m.d.comb += [ram.r_addr.eq(ra) for ram in rams]
         with m.If(drain_restart):
-            m.d.sync += [d.eq(0), dn.eq(0), beat.eq(0), ra.eq(0), ra_inc.eq(1),
-                         ra_row.eq(back), row.eq(0), row_valid.eq(1), row_last.eq(m_one),
-                         beat_last.eq(B == 1), d_last.eq(R == 1)]
-        with m.Else():
-            m.d.sync += [ra.eq(ra_next), ra_inc.eq(inc_next), ra_row.eq(row_ra_next)]
+            m.d.sync += [d.eq(0), dn.eq(0), beat.eq(0), row.eq(0), row_valid.eq(1),
+                         row_last.eq(m_one), beat_last.eq(B == 1), d_last.eq(R == 1)]
         with m.If(~drain_restart & array.o_valid & ~beat_last):
             m.d.sync += [beat.eq(beat + 1), beat_last.eq(beat == B - 2)]
         with m.Elif(~drain_restart & row_end):

@@ -248,11 +248,15 @@ class Requantizer(wiring.Component):
 
         # step 2c: sum the partial products and round: h = (a·M + 2^30) >> 31, or for single
         # rounding s·M + 2^(30−e) (shifted in step 3); 2^(r−1) for step 3 is decoded here
-        # hh·2^(2q) + ll is a concatenation (ll < 2^(2q)); the middle terms sit at 2^q, where
-        # the double roundings' constant 2^30 = 2^(30−q)·2^q joins them. With q = 16 the high
-        # part is hh − M·[a < 0] (the unsigned reading of a was 2^32 too large when a < 0).
+        # hh·2^(2q) + ll is a concatenation (ll < 2^(2q)); the middle terms sit at 2^q. The
+        # double roundings' constant 2^30 is added to one of the two (below). With q = 16 the
+        # high part is hh − M·[a < 0] (the unsigned reading of a was 2^32 too large when a < 0).
         # Registered here from 9 stages.
         s2m = drop(s2b, "pll", "plh", "phl", "phh", "ng")
+        # The double roundings' constant 2^30 joins `outer` when it lies inside the low
+        # product's bits (2q > 30) and the high part needs no correction (q = 17); otherwise
+        # the middle sum takes it
+        bump = not single and q == 17
         for lane in range(L):
             high = s2b[f"phh{lane}"]
             if q == 16:
@@ -265,8 +269,18 @@ class Requantizer(wiring.Component):
             outer = Signal(signed(2 * q + len(high)), name=f"outer_{lane}")
             m.d.comb += outer.eq(Cat(s2b[f"pll{lane}"], high).as_signed())
             mid = Signal(signed(34), name=f"mid_{lane}")
-            m.d.comb += mid.eq(s2b[f"phl{lane}"] + s2b[f"plh{lane}"]
-                               + (0 if single else 1 << (30 - q)))
+            if bump:
+                # 2^30 into `outer` as the carry-in of an increment of its bits from 30 up:
+                # the middle sum stays an addition of two terms (with the constant as a
+                # third, Yosys put a layer of LUTs in front of its carry chain, the path
+                # out of the partial products' registers that was among ecp5_8x8's slowest)
+                bumped = Signal(signed(len(outer) - 30), name=f"outer_hi_{lane}")
+                m.d.comb += bumped.eq(outer[30:].as_signed() + 1)
+                outer = Cat(outer[:30], bumped).as_signed()
+                m.d.comb += mid.eq(s2b[f"phl{lane}"] + s2b[f"plh{lane}"])
+            else:
+                m.d.comb += mid.eq(s2b[f"phl{lane}"] + s2b[f"plh{lane}"]
+                                   + (0 if single else 1 << (30 - q)))
             s2m[f"o{lane}"], s2m[f"mi{lane}"] = outer, mid
         # the right shift r = 4·hi + lo as flags, each a function of hi's or lo's bits alone
         # (a LUT each): hi = k, hi ≥ k, lo = j, lo ≥ j; registered with the middle sum (from 9

@@ -59,13 +59,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _000_;
   wire _001_;
   wire _002_;
-  wire _003_;
-  wire _004_;
+  wire [4:0] _003_;
+  (* unused_bits = "3" *)
+  wire [3:0] _004_;
   wire _005_;
   wire _006_;
-  wire [4:0] _007_;
-  (* unused_bits = "3" *)
-  wire [3:0] _008_;
+  wire _007_;
   wire _009_;
   wire _010_;
   wire _011_;
@@ -73,11 +72,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _014_;
   wire _015_;
   wire _016_;
+  wire _017_;
   wire _018_;
-  wire _019_;
   wire _020_;
   wire _021_;
   wire _022_;
+  wire _023_;
   wire _024_;
   wire _025_;
   wire _026_;
@@ -91,71 +91,64 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _034_;
   wire _035_;
   wire _036_;
-  wire _037_;
-  wire _038_;
-  wire _039_;
-  wire _040_;
-  wire _047_;
+  wire _043_;
+  wire _044_;
+  (* unused_bits = "5" *)
+  wire [5:0] _047_;
   wire _048_;
-  (* unused_bits = "5" *)
-  wire [5:0] _050_;
-  wire [4:0] _051_;
-  (* unused_bits = "5" *)
-  wire [5:0] _052_;
-  (* unused_bits = "5" *)
-  wire [5:0] _053_;
-  (* unused_bits = "5" *)
-  wire [5:0] _054_;
-  (* unused_bits = "5" *)
-  wire [5:0] _055_;
-  wire _056_;
-  wire [4:0] _058_;
-  wire _059_;
-  wire _060_;
-  (* unused_bits = "16" *)
-  wire [16:0] _062_;
+  wire _049_;
+  wire _050_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
+  wire [16:0] _057_;
+  wire _058_;
+  wire [15:0] _059_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
+  wire [16:0] _060_;
+  wire _061_;
+  wire _062_;
   wire _063_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _068_;
-  wire _069_;
-  wire [15:0] _070_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _071_;
-  wire _072_;
-  wire _073_;
-  wire _074_;
-  wire [15:0] _075_;
-  wire _076_;
-  (* unused_bits = "16" *)
-  wire [16:0] _077_;
-  wire _078_;
-  (* unused_bits = "16" *)
-  wire [16:0] _079_;
+  wire [15:0] _064_;
+  wire _065_;
+  wire [16:0] _066_;
+  (* unused_bits = "17" *)
+  wire [17:0] _067_;
   (* unused_bits = "5" *)
-  wire [5:0] _080_;
+  wire [5:0] _068_;
   (* unused_bits = "5" *)
-  wire [5:0] _081_;
+  wire [5:0] _069_;
+  wire _070_;
   (* unused_bits = "3" *)
-  wire [3:0] _082_;
-  wire _083_;
-  wire _084_;
-  wire _085_;
+  wire [3:0] _071_;
+  wire _072_;
   (* unused_bits = "6" *)
-  wire [6:0] _088_;
+  wire [6:0] _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _080_;
+  (* unused_bits = "17" *)
+  wire [17:0] _083_;
+  (* unused_bits = "6" *)
+  wire [6:0] _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  (* unused_bits = "10" *)
+  wire [10:0] _088_;
   wire _089_;
-  wire _090_;
+  (* unused_bits = "10" *)
+  wire [10:0] _090_;
+  wire _091_;
   wire _092_;
+  (* unused_bits = "5" *)
+  wire [5:0] _093_;
   wire _094_;
   wire _095_;
-  (* unused_bits = "17" *)
-  wire [17:0] _096_;
-  (* unused_bits = "6" *)
-  wire [6:0] _097_;
+  wire _096_;
+  wire _097_;
   wire _098_;
-  (* unused_bits = "10" *)
-  wire [10:0] _099_;
-  (* unused_bits = "10" *)
-  wire [10:0] _100_;
+  wire _099_;
+  wire _100_;
   wire _101_;
   wire _102_;
   wire _103_;
@@ -245,80 +238,81 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _187_;
   wire _188_;
   wire _189_;
-  wire _190_;
-  wire _191_;
-  wire _192_;
-  wire _193_;
   wire _194_;
-  wire _195_;
-  wire _196_;
-  wire _197_;
-  wire _198_;
-  wire _199_;
   wire _200_;
-  wire _201_;
-  wire _202_;
-  wire [4:0] _203_;
-  wire _208_;
-  wire _214_;
-  wire _217_;
-  wire [16:0] _220_;
-  wire [4:0] _223_;
-  wire [2:0] _228_;
-  wire _232_;
-  wire _233_;
-  wire _235_;
-  wire _236_;
-  wire _246_;
-  wire _257_;
+  wire _203_;
+  wire [16:0] _206_;
+  wire [4:0] _209_;
+  wire [2:0] _214_;
+  wire _218_;
+  wire _219_;
+  wire _221_;
+  wire _222_;
+  wire _224_;
+  wire _241_;
+  wire _242_;
+  wire _243_;
+  wire _244_;
+  wire _245_;
+  wire [1:0] _246_;
+  wire _248_;
+  wire [1:0] _249_;
+  wire _250_;
+  wire [1:0] _251_;
+  wire [1:0] _252_;
+  wire _253_;
+  wire [1:0] _254_;
+  wire _255_;
+  wire [16:0] _256_;
   wire _258_;
-  wire _259_;
+  wire [16:0] _259_;
   wire _260_;
   wire _261_;
-  wire [1:0] _262_;
-  wire _264_;
-  wire [1:0] _265_;
+  wire _262_;
+  wire _263_;
+  wire _265_;
   wire _266_;
-  wire [1:0] _267_;
-  wire [1:0] _268_;
+  wire _267_;
+  wire _268_;
   wire _269_;
-  wire [1:0] _270_;
+  wire _270_;
   wire _271_;
   wire _272_;
-  wire _274_;
-  wire _275_;
-  wire _276_;
-  wire [15:0] _277_;
+  wire _273_;
+  wire [4:0] _274_;
+  wire [4:0] _275_;
+  wire _277_;
+  wire [4:0] _278_;
   wire _279_;
-  wire [15:0] _280_;
-  wire _281_;
-  wire _282_;
-  wire _283_;
+  wire [4:0] _280_;
+  wire [4:0] _281_;
+  wire [4:0] _282_;
   wire _284_;
+  wire [4:0] _285_;
   wire _286_;
-  wire _287_;
-  wire _288_;
-  wire _289_;
+  wire [2:0] _287_;
+  wire [2:0] _288_;
   wire _290_;
-  wire _291_;
+  wire [2:0] _291_;
   wire _292_;
   wire _293_;
   wire _294_;
-  wire [4:0] _295_;
-  wire [4:0] _296_;
+  wire _295_;
+  wire _296_;
+  wire _297_;
   wire _298_;
-  wire [4:0] _299_;
+  wire _299_;
   wire _300_;
-  wire [4:0] _301_;
-  wire [4:0] _302_;
-  wire [4:0] _303_;
+  wire _301_;
+  wire _302_;
+  wire _303_;
+  wire _304_;
   wire _305_;
-  wire [4:0] _306_;
-  wire _307_;
-  wire [2:0] _308_;
-  wire [2:0] _309_;
+  wire _308_;
+  wire _309_;
+  wire _310_;
   wire _311_;
-  wire [2:0] _312_;
+  wire _312_;
   wire _313_;
   wire _314_;
   wire _315_;
@@ -331,38 +325,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _322_;
   wire _323_;
   wire _324_;
-  wire _325_;
-  wire _326_;
-  wire [4:0] _329_;
-  wire [4:0] _330_;
-  wire [4:0] _332_;
-  wire [4:0] _333_;
-  wire [4:0] _334_;
-  wire [4:0] _335_;
-  wire [4:0] _336_;
-  wire _338_;
-  wire _339_;
-  wire _340_;
-  wire _341_;
-  wire _342_;
-  wire _343_;
-  wire _344_;
-  wire _345_;
-  wire _346_;
-  wire _347_;
-  wire _348_;
-  wire _349_;
-  wire _350_;
-  wire _351_;
-  wire _352_;
-  wire _353_;
-  wire _354_;
-  wire \$like ;
   wire \$signal ;
+  reg \$signal$155  = 1'h0;
+  reg \$signal$156  = 1'h0;
   reg \$signal$159  = 1'h0;
-  reg \$signal$160  = 1'h0;
-  reg \$signal$163  = 1'h0;
-  reg \$signal$179  = 1'h0;
+  reg \$signal$176  = 1'h0;
   wire \$signal$92 ;
   reg [207:0] acc_chosen = 208'h0000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -373,8 +340,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg beat_last = 1'h1;
   reg [4:0] blk = 5'h00;
   wire block_end;
-  reg ch_last = 1'h0;
-  reg [15:0] ch_left = 16'h0000;
+  reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -399,8 +365,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [207:0] i_acc = 208'h0000000000000000000000000000000000000000000000000000;
   wire i_last;
-  reg \i_last$114  = 1'h0;
-  reg \i_valid$112  = 1'h0;
+  reg \i_last$110  = 1'h0;
+  reg \i_valid$108  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
@@ -422,24 +388,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [63:0] o_data;
-  wire [207:0] \o_data$182 ;
+  wire [207:0] \o_data$179 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$138 ;
+  wire \o_valid$134 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
+  wire [68:0] \r_data$122 ;
+  wire [68:0] \r_data$123 ;
+  wire [68:0] \r_data$124 ;
+  wire [68:0] \r_data$125 ;
   wire [68:0] \r_data$126 ;
   wire [68:0] \r_data$127 ;
   wire [68:0] \r_data$128 ;
-  wire [68:0] \r_data$129 ;
-  wire [68:0] \r_data$130 ;
-  wire [68:0] \r_data$131 ;
-  wire [68:0] \r_data$132 ;
   input r_en;
   wire r_en;
   reg [4:0] ra = 5'h00;
-  reg [4:0] ra_inc = 5'h00;
-  reg [4:0] ra_row = 5'h00;
+  reg [4:0] ra_blk_next = 5'h00;
   reg [16:0] row = 17'h00000;
   wire row_end;
   reg row_last = 1'h0;
@@ -457,13 +422,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [9:0] t_rem = 10'h000;
   output take;
   wire take;
+  reg tile_end = 1'h0;
   reg [9:0] tile_pen = 10'h000;
   reg [4:0] w_addr = 5'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [64:0] \w_data$142  = 65'h00000000000000000;
+  reg [64:0] \w_data$138  = 65'h00000000000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
-  reg \w_en$140  = 1'h0;
+  reg \w_en$136  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg \w_en$23  = 1'h0;
@@ -475,210 +441,194 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _026_ = s_act__valid & s_wgt__valid;
-  assign _037_ = in_data & _026_;
-  assign _047_ = ~ at_k_last;
-  assign _056_ = credit_ok | _047_;
-  assign take = _037_ & _056_;
-  assign _063_ = s_act__valid & s_wgt__valid;
-  assign _074_ = in_data & _063_;
-  assign _083_ = _074_ & credit_ok;
-  assign \$signal  = _083_ & at_k_last;
-  assign _092_ = ~ in_data;
+  assign _022_ = s_act__valid & s_wgt__valid;
+  assign _033_ = in_data & _022_;
+  assign _043_ = ~ at_k_last;
+  assign _050_ = credit_ok | _043_;
+  assign take = _033_ & _050_;
+  assign _061_ = s_act__valid & s_wgt__valid;
+  assign _070_ = in_data & _061_;
+  assign _080_ = _070_ & credit_ok;
+  assign \$signal  = _080_ & at_k_last;
+  assign _089_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _009_ = ~ at_k_last;
-  assign _018_ = credit_ok | _009_;
-  assign _019_ = _000_ & _018_;
-  assign adv = _092_ | _019_;
-  assign _020_ = compute & adv;
-  assign _021_ = _020_ & at_tile_last;
-  assign block_end = _021_ & fn_last;
+  assign _014_ = credit_ok | _009_;
+  assign _015_ = _000_ & _014_;
+  assign adv = _089_ | _015_;
+  assign _016_ = compute & adv;
+  assign _017_ = _016_ & at_tile_last;
+  assign block_end = _017_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _022_ = ! lane;
-  assign _024_ = lane == 1'h1;
-  assign _025_ = s_param__valid & _024_;
-  assign _027_ = lane == 2'h2;
+  assign _018_ = ! lane;
+  assign _020_ = lane == 1'h1;
+  assign _021_ = s_param__valid & _020_;
+  assign _023_ = lane == 2'h2;
+  assign _024_ = s_param__valid & _023_;
+  assign _025_ = lane == 2'h3;
+  assign _026_ = s_param__valid & _025_;
+  assign _027_ = lane == 3'h4;
   assign _028_ = s_param__valid & _027_;
-  assign _029_ = lane == 2'h3;
+  assign _029_ = lane == 3'h5;
   assign _030_ = s_param__valid & _029_;
-  assign _031_ = lane == 3'h4;
+  assign _031_ = lane == 3'h6;
   assign _032_ = s_param__valid & _031_;
-  assign _033_ = lane == 3'h5;
-  assign _034_ = s_param__valid & _033_;
-  assign _035_ = lane == 3'h6;
-  assign _036_ = s_param__valid & _035_;
-  assign _038_ = lane == 3'h7;
-  assign _039_ = s_param__valid & _038_;
+  assign _034_ = lane == 3'h7;
+  assign _035_ = s_param__valid & _034_;
   assign row_end = o_valid & beat_last;
-  assign _040_ = ~ dn_last;
-  assign wrap = d_last & _040_;
-  assign _048_ = d == 3'h6;
-  assign \$signal$92  = d_last ? 1'h0 : _048_;
-  assign _050_[4:0] = ra_inc + 1'h1;
-  assign _051_ = ra_inc + 1'h0;
-  assign _052_[4:0] = ra_row + 1'h1;
-  assign _053_[4:0] = ra_row + 1'h0;
-  assign _054_[4:0] = ra_inc + 1'h1;
-  assign _055_[4:0] = ra_inc + 1'h0;
-  assign _058_ = kept - 4'h8;
-  assign _059_ = kept >= 5'h10;
-  assign _060_ = kept >= 4'h8;
-  assign _062_[15:0] = hdr[15:0] - 1'h1;
-  assign _068_[9:0] = hdr[41:32] - 2'h2;
-  assign _069_ = hdr[47:32] > 4'hf;
-  assign _070_[9:0] = _069_ ? hdr[41:32] : 10'h00f;
-  assign _071_[9:0] = _070_[9:0] - 2'h2;
-  assign _072_ = hdr[47:32] == 1'h1;
-  assign _073_ = hdr[47:32] > 4'hf;
-  assign _075_ = _073_ ? hdr[47:32] : 16'h000f;
-  assign _076_ = _075_ == 1'h1;
-  assign _077_[15:0] = hdr[31:16] - 1'h1;
-  assign _078_ = hdr[31:16] == 1'h1;
-  assign _079_[15:0] = ch_left - 1'h1;
-  assign _080_[4:0] = wa + 1'h1;
-  assign _081_[4:0] = blk + 1'h1;
-  assign _082_[2:0] = lane + 1'h1;
-  assign _084_ = lane == 3'h6;
-  assign _085_ = ch_left == 1'h1;
-  assign _088_[5:0] = flush - 1'h1;
-  assign _089_ = ! flush;
-  assign _090_ = block_end & last_mblock;
-  assign _094_ = fn_last & last_mblock;
-  assign _095_ = ~ _094_;
-  assign _096_[16:0] = fm0 + 4'h8;
-  assign _097_[5:0] = fn_rem - 1'h1;
-  assign _098_ = ! fn_rem;
-  assign _099_[9:0] = k_rem - 1'h1;
-  assign _100_[9:0] = t_rem - 1'h1;
-  assign _101_ = ! k_rem;
-  assign _102_ = ! t_rem;
+  assign _036_ = ~ dn_last;
+  assign wrap = d_last & _036_;
+  assign _044_ = d == 3'h6;
+  assign \$signal$92  = d_last ? 1'h0 : _044_;
+  assign _047_[4:0] = kept - 4'h8;
+  assign _048_ = kept >= 5'h10;
+  assign _049_ = kept >= 4'h8;
+  assign _057_[9:0] = hdr[41:32] - 2'h2;
+  assign _058_ = hdr[47:32] > 4'hf;
+  assign _059_[9:0] = _058_ ? hdr[41:32] : 10'h00f;
+  assign _060_[9:0] = _059_[9:0] - 2'h2;
+  assign _062_ = hdr[47:32] == 1'h1;
+  assign _063_ = hdr[47:32] > 4'hf;
+  assign _064_ = _063_ ? hdr[47:32] : 16'h000f;
+  assign _065_ = _064_ == 1'h1;
+  assign _066_ = hdr[31:16] - 2'h2;
+  assign _067_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _068_[4:0] = wa + 1'h1;
+  assign _069_[4:0] = blk + 1'h1;
+  assign _071_[2:0] = lane + 1'h1;
+  assign _072_ = lane == 3'h6;
+  assign _075_[5:0] = flush - 1'h1;
+  assign _076_ = ! flush;
+  assign _077_ = block_end & last_mblock;
+  assign _078_ = compute & adv;
+  assign _083_[16:0] = fm0 + 4'h8;
+  assign _084_[5:0] = fn_rem - 1'h1;
+  assign _085_ = ! fn_rem;
+  assign _086_ = fn_last & last_mblock;
+  assign _087_ = ~ _086_;
+  assign _088_[9:0] = k_rem - 1'h1;
+  assign _090_[9:0] = t_rem - 1'h1;
+  assign _091_ = ! k_rem;
+  assign _092_ = ! t_rem;
+  assign _093_[4:0] = ra + 1'h1;
+  assign _094_ = beat_last & d_last;
+  assign _095_ = ~ drain_restart;
+  assign _096_ = _095_ & o_valid;
+  assign _097_ = ~ beat_last;
+  assign _098_ = _096_ & _097_;
   assign _001_ = ~ drain_restart;
-  assign _002_ = _001_ & o_valid;
-  assign _003_ = ~ beat_last;
-  assign _004_ = _002_ & _003_;
-  assign _005_ = ~ drain_restart;
-  assign _006_ = _005_ & row_end;
-  assign _007_ = dn + 1'h1;
-  assign _008_[2:0] = d + 1'h1;
-  assign _010_ = o_valid & row_valid;
-  assign _011_ = row_end & row_valid;
-  assign _012_ = _011_ & row_last;
-  assign _014_ = r_en & m_out__valid;
-  assign _015_ = ~ row_valid;
-  assign _016_ = row_end & _015_;
-  assign _103_ = { _006_, _004_, enter_q, d_last } != 4'h8;
-  assign _104_ = { _006_, _004_, enter_q } != 1'h0;
-  assign _105_ = { _004_, enter_q } != 2'h2;
-  assign _106_ = { _006_, _004_, drain_restart } != 1'h0;
-  assign _107_ = { drain_restart, o_valid } != 1'h0;
+  assign _002_ = _001_ & row_end;
+  assign _003_ = dn + 1'h1;
+  assign _004_[2:0] = d + 1'h1;
+  assign _005_ = o_valid & row_valid;
+  assign _006_ = row_end & row_valid;
+  assign _007_ = _006_ & row_last;
+  assign _010_ = r_en & m_out__valid;
+  assign _011_ = ~ row_valid;
+  assign _012_ = row_end & _011_;
+  assign _099_ = { _002_, _098_, enter_q, d_last } != 4'h8;
+  assign _100_ = { _002_, _098_, enter_q } != 1'h0;
+  assign _101_ = { _098_, enter_q } != 2'h2;
+  assign _102_ = { _002_, _098_, drain_restart } != 1'h0;
+  assign _103_ = { compute, adv } != 2'h2;
+  assign _104_ = { compute, adv } != 2'h2;
+  assign _105_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _106_ = { compute, adv } != 2'h2;
+  assign _107_ = { compute, adv } != 2'h2;
   assign _108_ = { compute, adv } != 2'h2;
-  assign _109_ = { compute, adv } != 2'h2;
-  assign _110_ = { compute, adv } != 2'h2;
-  assign _111_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _114_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { compute, adv } != 2'h2;
-  assign _117_ = { compute, adv } != 2'h2;
-  assign _118_ = { _258_, _257_ } != 1'h0;
-  assign _119_ = { _269_, s_param__valid } != 2'h2;
-  assign _120_ = { _271_, s_param__valid } != 2'h2;
-  assign _121_ = { _269_, ch_last, s_param__valid } != 3'h5;
-  assign _122_ = { _266_, compute } != 2'h3;
-  assign _123_ = { _264_, _089_ } != 2'h2;
-  assign _124_ = { _271_, _269_, _266_, _264_ } != 1'h0;
-  assign _125_ = { _274_, s_param__valid } != 2'h2;
-  assign _126_ = { _276_, s_param__valid } != 2'h2;
-  assign _127_ = { _276_, _274_ } != 1'h0;
-  assign _128_ = { _279_, s_param__valid } != 2'h2;
-  assign _129_ = { _281_, s_param__valid } != 2'h2;
-  assign _130_ = { _281_, _279_ } != 1'h0;
-  assign _131_ = { _286_, s_param__valid } != 2'h2;
-  assign _132_ = { _288_, s_param__valid } != 2'h2;
-  assign _133_ = { _286_, \$signal$163 , s_param__valid } != 3'h5;
-  assign _134_ = { _288_, _286_ } != 1'h0;
-  assign _135_ = { _292_, s_param__valid } != 2'h2;
-  assign _136_ = { _294_, s_param__valid } != 2'h2;
-  assign _137_ = { _294_, _292_ } != 1'h0;
-  assign _138_ = { _298_, s_param__valid } != 2'h2;
-  assign _139_ = { _300_, s_param__valid } != 2'h2;
-  assign _140_ = { _298_, \$signal$163 , s_param__valid } != 3'h5;
-  assign _141_ = { _300_, _298_ } != 1'h0;
-  assign _142_ = { _305_, s_param__valid } != 2'h2;
-  assign _143_ = { _307_, s_param__valid } != 2'h2;
-  assign _144_ = { _305_, \$signal$163 , s_param__valid } != 3'h5;
-  assign _145_ = { _305_, wb_last, \$signal$163 , s_param__valid } != 4'hb;
-  assign _146_ = { _307_, _305_ } != 1'h0;
-  assign _147_ = { _311_, s_param__valid } != 2'h2;
-  assign _148_ = { _313_, s_param__valid } != 2'h2;
-  assign _149_ = { _313_, _311_ } != 1'h0;
-  assign _150_ = & { _105_, _104_, _103_ };
-  assign _151_ = & { _111_, _110_ };
-  assign _152_ = & { _113_, _112_ };
-  assign _153_ = & { fn_last, at_tile_last, adv };
-  assign _154_ = & { _115_, _114_ };
-  assign _155_ = & { _259_, ch_last, s_param__valid };
-  assign _156_ = & { _260_, ch_last, s_param__valid };
-  assign _157_ = & { _261_, ch_last, s_param__valid };
-  assign _158_ = & { _124_, _123_, _122_, _121_, _120_, _119_ };
-  assign _159_ = & { _127_, _126_, _125_ };
-  assign _160_ = & { _130_, _129_, _128_ };
-  assign _161_ = & { _134_, _133_, _132_, _131_ };
-  assign _162_ = & { _137_, _136_, _135_ };
-  assign _163_ = & { _141_, _140_, _139_, _138_ };
-  assign _164_ = & { _146_, _145_, _144_, _143_, _142_ };
-  assign _165_ = & { _149_, _148_, _147_ };
-  assign _166_ = & { _314_, s_param__valid };
-  assign _167_ = & { _315_, s_param__valid };
-  assign _168_ = & { _316_, s_param__valid };
-  assign _169_ = & { _317_, s_param__valid };
-  assign _170_ = & { _318_, s_param__valid };
-  assign _171_ = & { _319_, s_param__valid };
-  assign _172_ = & { _320_, s_param__valid };
-  assign _173_ = & { _321_, s_param__valid };
-  assign _174_ = & { _322_, s_param__valid };
-  assign _175_ = & { _323_, s_param__valid };
-  assign _176_ = & { _324_, s_param__valid };
-  assign _177_ = & { _325_, s_param__valid };
-  assign _178_ = & { _326_, s_param__valid };
-  assign _193_ = ~ _352_;
-  assign _194_ = ~ compute;
-  assign _195_ = ~ _341_;
-  assign _196_ = ~ _342_;
-  assign _197_ = ~ _343_;
-  assign _198_ = ~ _344_;
-  assign _199_ = ~ _345_;
-  assign _200_ = ~ _346_;
-  assign _201_ = ~ _347_;
-  assign _202_ = ~ _348_;
-  assign _179_ = | { drain_restart, rst };
-  assign _180_ = | { drain_restart, rst };
-  assign _181_ = | { drain_restart, rst };
-  assign _182_ = | { _193_, rst };
-  assign _183_ = | { _194_, rst };
-  assign _184_ = | { _090_, rst };
-  assign _185_ = | { _195_, rst };
-  assign _186_ = | { _196_, rst };
-  assign _187_ = | { _197_, rst };
-  assign _188_ = | { _198_, rst };
-  assign _189_ = | { _199_, rst };
-  assign _190_ = | { _200_, rst };
-  assign _191_ = | { _201_, rst };
-  assign _192_ = | { _202_, rst };
-  assign _208_ = drain_restart ? 1'h0 : d_last;
-  assign _214_ = drain_restart ? m_one : row_last;
-  assign _217_ = drain_restart ? 1'h1 : row_valid;
-  assign _220_ = drain_restart ? 17'h00000 : row;
-  assign _203_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _223_ = drain_restart ? 5'h00 : dn;
-  assign _228_ = drain_restart ? 3'h0 : d;
-  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$160  : _102_;
-  assign _233_ = adv ? _232_ : 1'hx;
-  assign _235_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$159  : _101_;
-  assign _236_ = adv ? _235_ : 1'hx;
-  assign _246_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _695_;
+  assign _109_ = { tile_end, compute } != 1'h1;
+  assign _110_ = { tile_end, compute } != 1'h1;
+  assign _111_ = { _242_, _241_ } != 1'h0;
+  assign _112_ = { _253_, s_param__valid } != 2'h2;
+  assign _113_ = { _255_, s_param__valid } != 2'h2;
+  assign _114_ = { _253_, ch_left[16], s_param__valid } != 3'h5;
+  assign _115_ = { _250_, compute } != 2'h3;
+  assign _116_ = { _248_, _076_ } != 2'h2;
+  assign _117_ = { _255_, _253_, _250_, _248_ } != 1'h0;
+  assign _118_ = { _258_, s_param__valid } != 2'h2;
+  assign _119_ = { _260_, s_param__valid } != 2'h2;
+  assign _120_ = { _260_, _258_ } != 1'h0;
+  assign _121_ = { _265_, s_param__valid } != 2'h2;
+  assign _122_ = { _267_, s_param__valid } != 2'h2;
+  assign _123_ = { _265_, \$signal$159 , s_param__valid } != 3'h5;
+  assign _124_ = { _267_, _265_ } != 1'h0;
+  assign _125_ = { _271_, s_param__valid } != 2'h2;
+  assign _126_ = { _273_, s_param__valid } != 2'h2;
+  assign _127_ = { _273_, _271_ } != 1'h0;
+  assign _128_ = { _277_, s_param__valid } != 2'h2;
+  assign _129_ = { _279_, s_param__valid } != 2'h2;
+  assign _130_ = { _277_, \$signal$159 , s_param__valid } != 3'h5;
+  assign _131_ = { _279_, _277_ } != 1'h0;
+  assign _132_ = { _284_, s_param__valid } != 2'h2;
+  assign _133_ = { _286_, s_param__valid } != 2'h2;
+  assign _134_ = { _284_, \$signal$159 , s_param__valid } != 3'h5;
+  assign _135_ = { _284_, wb_last, \$signal$159 , s_param__valid } != 4'hb;
+  assign _136_ = { _286_, _284_ } != 1'h0;
+  assign _137_ = { _290_, s_param__valid } != 2'h2;
+  assign _138_ = { _292_, s_param__valid } != 2'h2;
+  assign _139_ = { _292_, _290_ } != 1'h0;
+  assign _140_ = & { _101_, _100_, _099_ };
+  assign _141_ = & { _094_, o_valid };
+  assign _142_ = & { _106_, _105_ };
+  assign _143_ = & { tile_end, fn_last };
+  assign _144_ = & { _243_, ch_left[16], s_param__valid };
+  assign _145_ = & { _244_, ch_left[16], s_param__valid };
+  assign _146_ = & { _245_, ch_left[16], s_param__valid };
+  assign _147_ = & { _117_, _116_, _115_, _114_, _113_, _112_ };
+  assign _148_ = & { _120_, _119_, _118_ };
+  assign _149_ = & { _124_, _123_, _122_, _121_ };
+  assign _150_ = & { _127_, _126_, _125_ };
+  assign _151_ = & { _131_, _130_, _129_, _128_ };
+  assign _152_ = & { _136_, _135_, _134_, _133_, _132_ };
+  assign _153_ = & { _139_, _138_, _137_ };
+  assign _154_ = & { _293_, s_param__valid };
+  assign _155_ = & { _294_, s_param__valid };
+  assign _156_ = & { _295_, s_param__valid };
+  assign _157_ = & { _296_, s_param__valid };
+  assign _158_ = & { _297_, s_param__valid };
+  assign _159_ = & { _298_, s_param__valid };
+  assign _160_ = & { _299_, s_param__valid };
+  assign _161_ = & { _300_, s_param__valid };
+  assign _162_ = & { _301_, s_param__valid };
+  assign _163_ = & { _302_, s_param__valid };
+  assign _164_ = & { _303_, s_param__valid };
+  assign _165_ = & { _304_, s_param__valid };
+  assign _166_ = & { _305_, s_param__valid };
+  assign _180_ = ~ _322_;
+  assign _181_ = ~ compute;
+  assign _182_ = ~ _311_;
+  assign _183_ = ~ _312_;
+  assign _184_ = ~ _313_;
+  assign _185_ = ~ _314_;
+  assign _186_ = ~ _315_;
+  assign _187_ = ~ _316_;
+  assign _188_ = ~ _317_;
+  assign _189_ = ~ _318_;
+  assign _167_ = | { drain_restart, rst };
+  assign _168_ = | { dn_last, rst };
+  assign _169_ = | { _180_, rst };
+  assign _170_ = | { _181_, rst };
+  assign _171_ = | { _077_, rst };
+  assign _172_ = | { _182_, rst };
+  assign _173_ = | { _183_, rst };
+  assign _174_ = | { _184_, rst };
+  assign _175_ = | { _185_, rst };
+  assign _176_ = | { _186_, rst };
+  assign _177_ = | { _187_, rst };
+  assign _178_ = | { _188_, rst };
+  assign _179_ = | { _189_, rst };
+  assign _194_ = drain_restart ? 1'h0 : d_last;
+  assign _200_ = drain_restart ? m_one : row_last;
+  assign _203_ = drain_restart ? 1'h1 : row_valid;
+  assign _206_ = drain_restart ? 17'h00000 : row;
+  assign _209_ = drain_restart ? 5'h00 : dn;
+  assign _214_ = drain_restart ? 3'h0 : d;
+  assign _218_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$156  : _092_;
+  assign _219_ = adv ? _218_ : 1'hx;
+  assign _221_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$155  : _091_;
+  assign _222_ = adv ? _221_ : 1'hx;
+  assign _224_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _647_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -686,20 +636,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _695_ = b[5:0];
+        _647_ = b[5:0];
       2'b1?:
-        _695_ = b[11:6];
+        _647_ = b[11:6];
       default:
-        _695_ = a;
+        _647_ = a;
     endcase
   endfunction
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = ctrl_state == 1'h1;
-  assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = _089_ ? 2'h0 : 2'hx;
-  function [1:0] _702_;
+  assign _241_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _242_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _243_ = ctrl_state == 1'h1;
+  assign _244_ = ctrl_state == 1'h1;
+  assign _245_ = ctrl_state == 1'h1;
+  assign _246_ = _076_ ? 2'h0 : 2'hx;
+  function [1:0] _654_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -707,213 +657,187 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _702_ = b[1:0];
+        _654_ = b[1:0];
       4'b??1?:
-        _702_ = b[3:2];
+        _654_ = b[3:2];
       4'b?1??:
-        _702_ = b[5:4];
+        _654_ = b[5:4];
       4'b1???:
-        _702_ = b[7:6];
+        _654_ = b[7:6];
       default:
-        _702_ = a;
+        _654_ = a;
     endcase
   endfunction
-  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _265_ = compute ? 2'hx : 2'h3;
-  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _267_ = ch_last ? 2'h2 : 2'hx;
-  assign _268_ = s_param__valid ? _267_ : 2'hx;
-  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _270_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _271_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _272_ = s_param__valid ? _085_ : 1'hx;
-  function [0:0] _712_;
+  assign _248_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _249_ = compute ? 2'hx : 2'h3;
+  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _251_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _252_ = s_param__valid ? _251_ : 2'hx;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _254_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _255_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _256_ = s_param__valid ? _067_[16:0] : 17'hxxxxx;
+  function [16:0] _664_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _664_ = b[16:0];
+      2'b1?:
+        _664_ = b[33:17];
+      default:
+        _664_ = a;
+    endcase
+  endfunction
+  assign _258_ = ctrl_state == 1'h1;
+  assign _259_ = s_param__valid ? _066_ : 17'hxxxxx;
+  assign _260_ = ! ctrl_state;
+  assign _261_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _262_ = \$signal$159  ? _261_ : 1'hx;
+  assign _263_ = s_param__valid ? _262_ : 1'hx;
+  function [0:0] _671_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _712_ = b[0:0];
+        _671_ = b[0:0];
       2'b1?:
-        _712_ = b[1:1];
+        _671_ = b[1:1];
       default:
-        _712_ = a;
+        _671_ = a;
     endcase
   endfunction
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = s_param__valid ? _078_ : 1'hx;
-  assign _276_ = ! ctrl_state;
-  assign _277_ = s_param__valid ? _079_[15:0] : 16'hxxxx;
-  function [15:0] _717_;
-    input [15:0] a;
-    input [31:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _717_ = b[15:0];
-      2'b1?:
-        _717_ = b[31:16];
-      default:
-        _717_ = a;
-    endcase
-  endfunction
-  assign _279_ = ctrl_state == 1'h1;
-  assign _280_ = s_param__valid ? _077_[15:0] : 16'hxxxx;
-  assign _281_ = ! ctrl_state;
-  assign _282_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _283_ = \$signal$163  ? _282_ : 1'hx;
-  assign _284_ = s_param__valid ? _283_ : 1'hx;
-  function [0:0] _724_;
+  assign _265_ = ctrl_state == 1'h1;
+  assign _266_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _267_ = ! ctrl_state;
+  assign _268_ = \$signal$159  ? (* full_case = 32'd1 *) 1'h0 : _072_;
+  assign _269_ = s_param__valid ? _268_ : 1'hx;
+  function [0:0] _677_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _724_ = b[0:0];
+        _677_ = b[0:0];
       2'b1?:
-        _724_ = b[1:1];
+        _677_ = b[1:1];
       default:
-        _724_ = a;
+        _677_ = a;
     endcase
   endfunction
-  assign _286_ = ctrl_state == 1'h1;
-  assign _287_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _288_ = ! ctrl_state;
-  assign _289_ = \$signal$163  ? (* full_case = 32'd1 *) 1'h0 : _084_;
-  assign _290_ = s_param__valid ? _289_ : 1'hx;
-  function [0:0] _730_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _730_ = b[0:0];
-      2'b1?:
-        _730_ = b[1:1];
-      default:
-        _730_ = a;
-    endcase
-  endfunction
-  assign _291_ = _730_(1'hx, { _293_, _290_ }, { _294_, _292_ });
-  assign _292_ = ctrl_state == 1'h1;
-  assign _293_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = \$signal$163  ? _080_[4:0] : 5'hxx;
-  assign _296_ = s_param__valid ? _295_ : 5'hxx;
-  function [4:0] _736_;
+  assign _270_ = _677_(1'hx, { _272_, _269_ }, { _273_, _271_ });
+  assign _271_ = ctrl_state == 1'h1;
+  assign _272_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _273_ = ! ctrl_state;
+  assign _274_ = \$signal$159  ? _068_[4:0] : 5'hxx;
+  assign _275_ = s_param__valid ? _274_ : 5'hxx;
+  function [4:0] _683_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _736_ = b[4:0];
+        _683_ = b[4:0];
       2'b1?:
-        _736_ = b[9:5];
+        _683_ = b[9:5];
       default:
-        _736_ = a;
+        _683_ = a;
     endcase
   endfunction
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = wb_last ? _081_[4:0] : 5'hxx;
-  assign _302_ = \$signal$163  ? _301_ : 5'hxx;
-  assign _303_ = s_param__valid ? _302_ : 5'hxx;
-  function [4:0] _743_;
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _279_ = ! ctrl_state;
+  assign _280_ = wb_last ? _069_[4:0] : 5'hxx;
+  assign _281_ = \$signal$159  ? _280_ : 5'hxx;
+  assign _282_ = s_param__valid ? _281_ : 5'hxx;
+  function [4:0] _690_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _743_ = b[4:0];
+        _690_ = b[4:0];
       2'b1?:
-        _743_ = b[9:5];
+        _690_ = b[9:5];
       default:
-        _743_ = a;
+        _690_ = a;
     endcase
   endfunction
-  assign _305_ = ctrl_state == 1'h1;
-  assign _306_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = \$signal$163  ? (* full_case = 32'd1 *) 3'h0 : _082_[2:0];
-  assign _309_ = s_param__valid ? _308_ : 3'hx;
-  function [2:0] _749_;
+  assign _284_ = ctrl_state == 1'h1;
+  assign _285_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _286_ = ! ctrl_state;
+  assign _287_ = \$signal$159  ? (* full_case = 32'd1 *) 3'h0 : _071_[2:0];
+  assign _288_ = s_param__valid ? _287_ : 3'hx;
+  function [2:0] _696_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _749_ = b[2:0];
+        _696_ = b[2:0];
       2'b1?:
-        _749_ = b[5:3];
+        _696_ = b[5:3];
       default:
-        _749_ = a;
+        _696_ = a;
     endcase
   endfunction
+  assign _290_ = ctrl_state == 1'h1;
+  assign _291_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _292_ = ! ctrl_state;
+  assign _293_ = ! ctrl_state;
+  assign _294_ = ! ctrl_state;
+  assign _295_ = ! ctrl_state;
+  assign _296_ = ! ctrl_state;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = ! ctrl_state;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = ! ctrl_state;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = ! ctrl_state;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = ! ctrl_state;
+  assign _308_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _309_ = s_param__valid ? _308_ : 1'h0;
+  assign enter = _310_ ? _309_ : 1'h0;
+  assign _310_ = ctrl_state == 1'h1;
   assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = ! ctrl_state;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = ! ctrl_state;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
+  assign _312_ = ctrl_state == 1'h1;
+  assign _313_ = ctrl_state == 1'h1;
+  assign _314_ = ctrl_state == 1'h1;
+  assign _315_ = ctrl_state == 1'h1;
+  assign _316_ = ctrl_state == 1'h1;
+  assign _317_ = ctrl_state == 1'h1;
+  assign _318_ = ctrl_state == 1'h1;
+  assign _319_ = ctrl_state == 1'h1;
+  assign _320_ = ctrl_state == 1'h1;
+  assign _321_ = ctrl_state == 1'h1;
   assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = ! ctrl_state;
-  assign _329_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _055_[4:0];
-  assign _330_ = d_last ? (* full_case = 32'd1 *) _329_ : _053_[4:0];
-  assign _332_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _054_[4:0];
-  assign _333_ = d_last ? (* full_case = 32'd1 *) _332_ : _052_[4:0];
-  assign _334_ = beat_last ? (* full_case = 32'd1 *) _333_ : _050_[4:0];
-  assign \$like  = o_valid ? _334_[0] : 1'hx;
-  assign _335_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
-  assign _336_ = d_last ? (* full_case = 32'd1 *) _335_ : ra_row;
-  assign _338_ = ch_last ? 1'h1 : 1'h0;
-  assign _339_ = s_param__valid ? _338_ : 1'h0;
-  assign enter = _340_ ? _339_ : 1'h0;
-  assign _340_ = ctrl_state == 1'h1;
-  assign _341_ = ctrl_state == 1'h1;
-  assign _342_ = ctrl_state == 1'h1;
-  assign _343_ = ctrl_state == 1'h1;
-  assign _344_ = ctrl_state == 1'h1;
-  assign _345_ = ctrl_state == 1'h1;
-  assign _346_ = ctrl_state == 1'h1;
-  assign _347_ = ctrl_state == 1'h1;
-  assign _348_ = ctrl_state == 1'h1;
-  assign _349_ = ctrl_state == 1'h1;
-  assign _350_ = ctrl_state == 1'h1;
-  assign _351_ = ctrl_state == 1'h1;
-  assign _352_ = ! ctrl_state;
-  function [0:0] _794_;
+  function [0:0] _731_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _794_ = b[0:0];
+        _731_ = b[0:0];
       2'b1?:
-        _794_ = b[1:1];
+        _731_ = b[1:1];
       default:
-        _794_ = a;
+        _731_ = a;
     endcase
   endfunction
-  assign s_param__ready = _794_(1'h0, 2'h3, { _354_, _353_ });
-  assign _353_ = ctrl_state == 1'h1;
-  assign _354_ = ! ctrl_state;
+  assign s_param__ready = _731_(1'h0, 2'h3, { _324_, _323_ });
+  assign _323_ = ctrl_state == 1'h1;
+  assign _324_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -921,7 +845,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$182 ),
+    .o_data(\o_data$179 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -930,8 +854,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$142 ),
-    .wp__en(\w_en$140 )
+    .wp__data(\w_data$138 ),
+    .wp__en(\w_en$136 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -944,7 +868,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$126 ),
+    .r_data(\r_data$122 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -953,7 +877,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$127 ),
+    .r_data(\r_data$123 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -962,7 +886,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$128 ),
+    .r_data(\r_data$124 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -971,7 +895,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params4  params4 (
     .clk(clk),
-    .r_data(\r_data$129 ),
+    .r_data(\r_data$125 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -980,7 +904,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params5  params5 (
     .clk(clk),
-    .r_data(\r_data$130 ),
+    .r_data(\r_data$126 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -989,7 +913,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params6  params6 (
     .clk(clk),
-    .r_data(\r_data$131 ),
+    .r_data(\r_data$127 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -998,7 +922,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params7  params7 (
     .clk(clk),
-    .r_data(\r_data$132 ),
+    .r_data(\r_data$128 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1010,28 +934,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$132 [31:0], \r_data$131 [31:0], \r_data$130 [31:0], \r_data$129 [31:0], \r_data$128 [31:0], \r_data$127 [31:0], \r_data$126 [31:0], r_data[31:0] }),
-    .i_last(\i_last$114 ),
-    .i_multiplier({ \r_data$132 [62:32], \r_data$131 [62:32], \r_data$130 [62:32], \r_data$129 [62:32], \r_data$128 [62:32], \r_data$127 [62:32], \r_data$126 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$132 [68:63], \r_data$131 [68:63], \r_data$130 [68:63], \r_data$129 [68:63], \r_data$128 [68:63], \r_data$127 [68:63], \r_data$126 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$112 ),
+    .i_bias({ \r_data$128 [31:0], \r_data$127 [31:0], \r_data$126 [31:0], \r_data$125 [31:0], \r_data$124 [31:0], \r_data$123 [31:0], \r_data$122 [31:0], r_data[31:0] }),
+    .i_last(\i_last$110 ),
+    .i_multiplier({ \r_data$128 [62:32], \r_data$127 [62:32], \r_data$126 [62:32], \r_data$125 [62:32], \r_data$124 [62:32], \r_data$123 [62:32], \r_data$122 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$128 [68:63], \r_data$127 [68:63], \r_data$126 [68:63], \r_data$125 [68:63], \r_data$124 [68:63], \r_data$123 [68:63], \r_data$122 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$108 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$138 ),
+    .o_valid(\o_valid$134 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _070_[15:10] = 6'hxx;
-  assign _203_[4:1] = 4'hx;
+  assign _059_[15:10] = 6'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$140  <= 1'h0;
-      \i_last$114  <= 1'h0;
-      \i_valid$112  <= 1'h0;
+      \w_en$136  <= 1'h0;
+      \i_last$110  <= 1'h0;
+      \i_valid$108  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$179  <= 1'h0;
+      \$signal$176  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1039,289 +962,276 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row <= 17'h00000;
       dn <= 5'h00;
       d <= 3'h0;
+      tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _014_ + _016_;
-      \w_en$140  <= \o_valid$138 ;
-      \i_last$114  <= part_last;
-      \i_valid$112  <= \$signal$179 ;
-      part_last <= _012_ & dn_last;
-      \$signal$179  <= _010_;
+      give_back <= _010_ + _012_;
+      \w_en$136  <= \o_valid$134 ;
+      \i_last$110  <= part_last;
+      \i_valid$108  <= \$signal$176 ;
+      part_last <= _007_ & dn_last;
+      \$signal$176  <= _005_;
       enter_q <= enter;
-      begin if (_004_) d_last <= _208_; else d_last <= _006_ ? \$signal$92  : _208_; end
-      begin if (_004_) row_last <= _214_; else begin if (_006_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _214_; end end
-      begin if (_004_) row_valid <= _217_; else begin if (_006_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _217_; end end
-      begin if (_004_) row <= _220_; else begin if (_006_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _220_; end end
-      begin if (_004_) dn <= _223_; else begin if (_006_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _007_; else dn <= _223_; end else dn <= _223_; end end
-      begin if (_004_) d <= _228_; else begin if (_006_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _008_[2:0]; else d <= _228_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _059_ : _060_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _058_ : kept;
+      begin if (_098_) d_last <= _194_; else d_last <= _002_ ? \$signal$92  : _194_; end
+      begin if (_098_) row_last <= _200_; else begin if (_002_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _200_; end end
+      begin if (_098_) row_valid <= _203_; else begin if (_002_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _203_; end end
+      begin if (_098_) row <= _206_; else begin if (_002_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _206_; end end
+      begin if (_098_) dn <= _209_; else begin if (_002_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _003_; else dn <= _209_; end else dn <= _209_; end end
+      begin if (_098_) d <= _214_; else begin if (_002_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _004_[2:0]; else d <= _214_; end end
+      tile_end <= _078_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _048_ : _049_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _047_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
-      \w_data$142  <= 65'h00000000000000000;
-    end else if (\o_valid$138 ) begin
-      \w_data$142  <= { o_last, o_data };
+      \w_data$138  <= 65'h00000000000000000;
+    end else if (\o_valid$134 ) begin
+      \w_data$138  <= { o_last, o_data };
     end
-    if (\$signal$179 ) begin
+    if (\$signal$176 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$182 ;
+      acc_chosen <= \o_data$179 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_150_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_004_) dn_last <= 1'hx; else begin if (_006_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_140_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_098_) dn_last <= 1'hx; else begin if (_002_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_106_) begin
-      begin if (_004_) beat_last <= 1'h0; else begin if (_006_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_102_) begin
+      begin if (_098_) beat_last <= 1'h0; else begin if (_002_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_179_) begin
-      ra_row <= 5'h00;
-    end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _330_ : _051_;
-    end
-    if (_180_) begin
-      ra_inc[4:1] <= 4'h0;
-    end else if (o_valid) begin
-      ra_inc[4:1] <= _334_[4:1];
-    end
-    if (rst) begin
-      ra_inc[0] <= 1'h0;
-    end else if (_107_) begin
-      ra_inc[0] <= _203_[0];
-    end
-    if (_181_) begin
+    if (_167_) begin
       ra <= 5'h00;
-    end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _336_ : ra_inc;
+    end else if (_141_) begin
+      ra <= ra_blk_next;
     end
-    if (_182_) begin
+    if (_168_) begin
+      ra_blk_next <= 5'h00;
+    end else begin
+      ra_blk_next <= _093_[4:0];
+    end
+    if (_169_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_108_) begin
-      at_tile_last <= compute ? _233_ : \$signal$160 ;
+    end else if (_103_) begin
+      at_tile_last <= compute ? _219_ : \$signal$156 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_109_) begin
-      at_k_last <= compute ? _236_ : \$signal$159 ;
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_151_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _098_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (rst) begin
-      fn_rem <= 6'h00;
-    end else if (_152_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _097_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_183_) begin
-      fm0 <= 17'h00000;
-    end else if (_153_) begin
-      fm0 <= _096_[16:0];
+    end else if (_104_) begin
+      at_k_last <= compute ? _222_ : \$signal$155 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_154_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _095_ : _246_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_142_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _087_ : _224_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_116_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _100_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end else if (_107_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _090_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_117_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _099_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end else if (_108_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _088_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_109_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _085_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 6'h00;
+    end else if (_110_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _084_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_170_) begin
+      fm0 <= 17'h00000;
+    end else if (_143_) begin
+      fm0 <= _083_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_118_) begin
-      flush <= _695_(6'hxx, { 6'h23, _088_[5:0] }, { _258_, _257_ });
+    end else if (_111_) begin
+      flush <= _647_(6'hxx, { 6'h23, _075_[5:0] }, { _242_, _241_ });
     end
-    if (_184_) begin
+    if (_171_) begin
       compute <= 1'h0;
-    end else if (_155_) begin
+    end else if (_144_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_156_) begin
+    end else if (_145_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_157_) begin
+    end else if (_146_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_158_) begin
-      ctrl_state <= _702_(2'hx, { _270_, _268_, _265_, _262_ }, { _271_, _269_, _266_, _264_ });
+    end else if (_147_) begin
+      ctrl_state <= _654_(2'hx, { _254_, _252_, _249_, _246_ }, { _255_, _253_, _250_, _248_ });
     end
     if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_159_) begin
-      ch_last <= _712_(1'hx, { _275_, _272_ }, { _276_, _274_ });
-    end
-    if (rst) begin
-      ch_left <= 16'h0000;
-    end else if (_160_) begin
-      ch_left <= _717_(16'hxxxx, { _280_, _277_ }, { _281_, _279_ });
+      ch_left <= 17'h00000;
+    end else if (_148_) begin
+      ch_left <= _664_(17'hxxxxx, { _259_, _256_ }, { _260_, _258_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_161_) begin
-      wb_last <= _724_(1'hx, { _287_, _284_ }, { _288_, _286_ });
-    end
-    if (rst) begin
-      \$signal$163  <= 1'h0;
-    end else if (_162_) begin
-      \$signal$163  <= _291_;
-    end
-    if (rst) begin
-      wa <= 5'h00;
-    end else if (_163_) begin
-      wa <= _736_(5'hxx, { _299_, _296_ }, { _300_, _298_ });
-    end
-    if (rst) begin
-      blk <= 5'h00;
-    end else if (_164_) begin
-      blk <= _743_(5'hxx, { _306_, _303_ }, { _307_, _305_ });
-    end
-    if (rst) begin
-      lane <= 3'h0;
-    end else if (_165_) begin
-      lane <= _749_(3'hx, { _312_, _309_ }, { _313_, _311_ });
-    end
-    if (rst) begin
-      \$signal$160  <= 1'h0;
-    end else if (_166_) begin
-      \$signal$160  <= _076_;
+    end else if (_149_) begin
+      wb_last <= _671_(1'hx, { _266_, _263_ }, { _267_, _265_ });
     end
     if (rst) begin
       \$signal$159  <= 1'h0;
-    end else if (_167_) begin
-      \$signal$159  <= _072_;
+    end else if (_150_) begin
+      \$signal$159  <= _270_;
+    end
+    if (rst) begin
+      wa <= 5'h00;
+    end else if (_151_) begin
+      wa <= _683_(5'hxx, { _278_, _275_ }, { _279_, _277_ });
+    end
+    if (rst) begin
+      blk <= 5'h00;
+    end else if (_152_) begin
+      blk <= _690_(5'hxx, { _285_, _282_ }, { _286_, _284_ });
+    end
+    if (rst) begin
+      lane <= 3'h0;
+    end else if (_153_) begin
+      lane <= _696_(3'hx, { _291_, _288_ }, { _292_, _290_ });
+    end
+    if (rst) begin
+      \$signal$156  <= 1'h0;
+    end else if (_154_) begin
+      \$signal$156  <= _065_;
+    end
+    if (rst) begin
+      \$signal$155  <= 1'h0;
+    end else if (_155_) begin
+      \$signal$155  <= _062_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_168_) begin
-      tile_pen <= _071_[9:0];
+    end else if (_156_) begin
+      tile_pen <= _060_[9:0];
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_169_) begin
-      k_pen <= _068_[9:0];
+    end else if (_157_) begin
+      k_pen <= _057_[9:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_170_) begin
+    end else if (_158_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_171_) begin
+    end else if (_159_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_172_) begin
+    end else if (_160_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_173_) begin
+    end else if (_161_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_174_) begin
+    end else if (_162_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_175_) begin
+    end else if (_163_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_176_) begin
+    end else if (_164_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_177_) begin
-      m_last <= _062_[15:0];
+    end else if (_165_) begin
+      m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_178_) begin
+    end else if (_166_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_185_) begin
+    if (_172_) begin
       \w_en$35  <= 1'h0;
     end else begin
-      \w_en$35  <= _039_;
+      \w_en$35  <= _035_;
     end
-    if (_186_) begin
+    if (_173_) begin
       \w_en$31  <= 1'h0;
     end else begin
-      \w_en$31  <= _036_;
+      \w_en$31  <= _032_;
     end
-    if (_187_) begin
+    if (_174_) begin
       \w_en$27  <= 1'h0;
     end else begin
-      \w_en$27  <= _034_;
+      \w_en$27  <= _030_;
     end
-    if (_188_) begin
+    if (_175_) begin
       \w_en$23  <= 1'h0;
     end else begin
-      \w_en$23  <= _032_;
+      \w_en$23  <= _028_;
     end
-    if (_189_) begin
+    if (_176_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _030_;
+      \w_en$19  <= _026_;
     end
-    if (_190_) begin
+    if (_177_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _028_;
+      \w_en$15  <= _024_;
     end
-    if (_191_) begin
+    if (_178_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _025_;
+      \w_en$11  <= _021_;
     end
-    if (_192_) begin
+    if (_179_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _022_;
+      w_en <= s_param__valid & _018_;
     end
-    if (!_349_) begin
+    if (!_319_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_350_) begin
+    if (!_320_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_351_) begin
+    if (!_321_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -3916,76 +3826,77 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
   wire _000_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _001_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _002_;
+  wire [31:0] _001_;
+  wire [30:0] _002_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _003_;
-  wire _004_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _005_;
+  wire [46:0] _004_;
+  wire _005_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _006_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _007_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _008_;
-  (* unused_bits = "0" *)
-  wire [32:0] _009_;
-  wire _010_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _009_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _010_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _011_;
   (* unused_bits = "0" *)
   wire [32:0] _012_;
   wire _013_;
-  wire _014_;
+  wire _015_;
   (* unused_bits = "0" *)
-  wire [32:0] _015_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _016_;
+  wire [32:0] _016_;
   wire _017_;
-  (* unused_bits = "0" *)
-  wire [32:0] _018_;
-  wire _019_;
-  (* unused_bits = "0" *)
-  wire [32:0] _021_;
-  wire _022_;
-  wire _023_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _024_;
+  wire [6:0] _018_;
+  (* unused_bits = "0" *)
+  wire [32:0] _019_;
+  wire _020_;
+  wire _021_;
+  (* unused_bits = "0" *)
+  wire [32:0] _022_;
+  wire _024_;
   (* unused_bits = "0" *)
   wire [32:0] _025_;
   wire _026_;
-  wire _027_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _027_;
   (* unused_bits = "0" *)
   wire [32:0] _028_;
   wire _029_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _030_;
+  wire _030_;
+  wire _031_;
   (* unused_bits = "0" *)
-  wire [32:0] _031_;
-  wire _032_;
-  wire _033_;
+  wire [32:0] _032_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _034_;
-  wire _035_;
-  wire [31:0] _036_;
-  wire _037_;
-  wire [31:0] _038_;
+  wire [6:0] _033_;
+  wire _034_;
+  (* unused_bits = "0" *)
+  wire [32:0] _035_;
+  wire _036_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _037_;
   wire _039_;
   wire [31:0] _040_;
   wire _041_;
-  wire [31:0] _043_;
-  wire _044_;
-  wire [31:0] _045_;
-  wire _046_;
-  wire [31:0] _047_;
-  wire _048_;
-  wire [31:0] _049_;
-  wire _050_;
-  wire [31:0] _051_;
-  wire _054_;
-  wire _055_;
-  wire _056_;
+  wire [31:0] _042_;
+  wire _043_;
+  wire [31:0] _044_;
+  wire _045_;
+  wire [31:0] _046_;
+  wire _047_;
+  wire [31:0] _048_;
+  wire _049_;
+  wire [31:0] _050_;
+  wire _051_;
+  wire [31:0] _052_;
+  wire _053_;
+  wire [31:0] _054_;
   wire _057_;
   wire _058_;
   wire _059_;
@@ -4023,36 +3934,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _091_;
   wire _092_;
   wire _093_;
-  wire [31:0] _094_;
+  wire _094_;
   wire _095_;
-  wire [30:0] _096_;
-  wire [32:0] _097_;
+  wire _096_;
+  wire _097_;
   wire [31:0] _098_;
   wire [30:0] _099_;
-  wire [32:0] _100_;
-  wire [31:0] _101_;
-  wire [30:0] _102_;
-  wire [32:0] _103_;
+  wire [31:0] _100_;
+  wire [30:0] _101_;
+  wire [31:0] _102_;
+  wire [30:0] _103_;
   wire [31:0] _104_;
   wire [30:0] _105_;
-  wire [32:0] _106_;
+  wire _106_;
   wire [31:0] _107_;
-  wire _108_;
-  wire [30:0] _109_;
-  wire [32:0] _110_;
-  wire [31:0] _111_;
-  wire [30:0] _112_;
-  wire [32:0] _113_;
-  wire [31:0] _114_;
+  wire [30:0] _108_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _115_;
-  wire [30:0] _116_;
-  wire [32:0] _117_;
-  wire [31:0] _118_;
-  wire [30:0] _119_;
-  wire [32:0] _120_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _121_;
+  wire [6:0] _109_;
+  wire [31:0] _110_;
+  wire [30:0] _111_;
+  wire [31:0] _112_;
+  wire [30:0] _113_;
+  wire [7:0] _114_;
+  wire [7:0] _115_;
+  wire [7:0] _116_;
+  wire [7:0] _117_;
+  wire [7:0] _118_;
+  wire [7:0] _119_;
+  wire [7:0] _120_;
+  wire [7:0] _121_;
   wire [7:0] _122_;
   wire [7:0] _123_;
   wire [7:0] _124_;
@@ -4061,14 +3971,6 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [7:0] _127_;
   wire [7:0] _128_;
   wire [7:0] _129_;
-  wire [7:0] _130_;
-  wire [7:0] _131_;
-  wire [7:0] _132_;
-  wire [7:0] _133_;
-  wire [7:0] _134_;
-  wire [7:0] _135_;
-  wire [7:0] _136_;
-  wire [7:0] _137_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -4161,6 +4063,14 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [62:0] outer_6;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_7;
+  wire [32:0] outer_hi_0;
+  wire [32:0] outer_hi_1;
+  wire [32:0] outer_hi_2;
+  wire [32:0] outer_hi_3;
+  wire [32:0] outer_hi_4;
+  wire [32:0] outer_hi_5;
+  wire [32:0] outer_hi_6;
+  wire [32:0] outer_hi_7;
   reg [4:0] rq1_l0 = 5'h00;
   reg [4:0] rq1_l1 = 5'h00;
   reg [4:0] rq1_l2 = 5'h00;
@@ -4259,6 +4169,14 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [33:0] u_7;
   input [7:0] zero_point;
   wire [7:0] zero_point;
+  assign halfm_7[9] = rq1_r7 >= 4'hb;
+  assign halfm_7[10] = rq1_r7 >= 4'hc;
+  assign halfm_7[11] = rq1_r7 >= 4'hd;
+  assign halfm_7[12] = rq1_r7 >= 4'he;
+  assign halfm_7[13] = rq1_r7 >= 4'hf;
+  assign halfm_7[14] = rq1_r7 >= 5'h10;
+  assign halfm_7[15] = rq1_r7 >= 5'h11;
+  assign halfm_7[16] = rq1_r7 >= 5'h12;
   assign halfm_7[17] = rq1_r7 >= 5'h13;
   assign halfm_7[18] = rq1_r7 >= 5'h14;
   assign halfm_7[19] = rq1_r7 >= 5'h15;
@@ -4274,30 +4192,30 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_7[29] = rq1_r7 >= 5'h1f;
   assign halfm_7[30] = rq1_r7 >= 6'h20;
   assign halfm_7[31] = rq1_r7 >= 6'h21;
-  assign _035_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _036_ = _035_ ? rq2_hm0 : rq2_hf0;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _036_ });
-  assign _037_ = $signed(rq2_h1) < $signed(1'h0);
-  assign _038_ = _037_ ? rq2_hm1 : rq2_hf1;
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _038_ });
-  assign _039_ = $signed(rq2_h2) < $signed(1'h0);
-  assign _040_ = _039_ ? rq2_hm2 : rq2_hf2;
-  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _040_ });
-  assign _041_ = $signed(rq2_h3) < $signed(1'h0);
-  assign _043_ = _041_ ? rq2_hm3 : rq2_hf3;
-  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _043_ });
-  assign _044_ = $signed(rq2_h4) < $signed(1'h0);
-  assign _045_ = _044_ ? rq2_hm4 : rq2_hf4;
-  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _045_ });
-  assign _046_ = $signed(rq2_h5) < $signed(1'h0);
-  assign _047_ = _046_ ? rq2_hm5 : rq2_hf5;
-  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _047_ });
-  assign _048_ = $signed(rq2_h6) < $signed(1'h0);
-  assign _049_ = _048_ ? rq2_hm6 : rq2_hf6;
-  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _049_ });
-  assign _050_ = $signed(rq2_h7) < $signed(1'h0);
-  assign _051_ = _050_ ? rq2_hm7 : rq2_hf7;
-  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _051_ });
+  assign _039_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _040_ = _039_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _040_ });
+  assign _041_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _042_ = _041_ ? rq2_hm1 : rq2_hf1;
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _042_ });
+  assign _043_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _044_ = _043_ ? rq2_hm2 : rq2_hf2;
+  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _044_ });
+  assign _045_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _046_ = _045_ ? rq2_hm3 : rq2_hf3;
+  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _046_ });
+  assign _047_ = $signed(rq2_h4) < $signed(1'h0);
+  assign _048_ = _047_ ? rq2_hm4 : rq2_hf4;
+  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _048_ });
+  assign _049_ = $signed(rq2_h5) < $signed(1'h0);
+  assign _050_ = _049_ ? rq2_hm5 : rq2_hf5;
+  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _050_ });
+  assign _051_ = $signed(rq2_h6) < $signed(1'h0);
+  assign _052_ = _051_ ? rq2_hm6 : rq2_hf6;
+  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _052_ });
+  assign _053_ = $signed(rq2_h7) < $signed(1'h0);
+  assign _054_ = _053_ ? rq2_hm7 : rq2_hf7;
+  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _054_ });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
   assign t_1 = rq3_y1[7:0] + zero_point;
@@ -4314,67 +4232,67 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign fits_6 = $signed(rq3_y6[32:8]) == $signed(rq3_y6[33]);
   assign t_7 = rq3_y7[7:0] + zero_point;
   assign fits_7 = $signed(rq3_y7[32:8]) == $signed(rq3_y7[33]);
-  assign _054_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _055_ = fits_0 ? _054_ : rq3_y0[33];
-  assign _056_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _057_ = ~ rq3_y0[33];
-  assign _058_ = fits_0 ? _056_ : _057_;
-  assign _059_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _060_ = fits_1 ? _059_ : rq3_y1[33];
-  assign _061_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _062_ = ~ rq3_y1[33];
-  assign _063_ = fits_1 ? _061_ : _062_;
-  assign _064_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _065_ = fits_2 ? _064_ : rq3_y2[33];
-  assign _066_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _067_ = ~ rq3_y2[33];
-  assign _068_ = fits_2 ? _066_ : _067_;
-  assign _069_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _070_ = fits_3 ? _069_ : rq3_y3[33];
-  assign _071_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _072_ = ~ rq3_y3[33];
-  assign _073_ = fits_3 ? _071_ : _072_;
-  assign _074_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _075_ = fits_4 ? _074_ : rq3_y4[33];
-  assign _076_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _077_ = ~ rq3_y4[33];
-  assign _078_ = fits_4 ? _076_ : _077_;
-  assign _079_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _080_ = fits_5 ? _079_ : rq3_y5[33];
-  assign _081_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _082_ = ~ rq3_y5[33];
-  assign _083_ = fits_5 ? _081_ : _082_;
-  assign _084_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _085_ = fits_6 ? _084_ : rq3_y6[33];
-  assign _086_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _087_ = ~ rq3_y6[33];
-  assign _088_ = fits_6 ? _086_ : _087_;
-  assign _089_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _090_ = fits_7 ? _089_ : rq3_y7[33];
-  assign _091_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _092_ = ~ rq3_y7[33];
-  assign _093_ = fits_7 ? _091_ : _092_;
+  assign _057_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _058_ = fits_0 ? _057_ : rq3_y0[33];
+  assign _059_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _060_ = ~ rq3_y0[33];
+  assign _061_ = fits_0 ? _059_ : _060_;
+  assign _062_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _063_ = fits_1 ? _062_ : rq3_y1[33];
+  assign _064_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _065_ = ~ rq3_y1[33];
+  assign _066_ = fits_1 ? _064_ : _065_;
+  assign _067_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _068_ = fits_2 ? _067_ : rq3_y2[33];
+  assign _069_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _070_ = ~ rq3_y2[33];
+  assign _071_ = fits_2 ? _069_ : _070_;
+  assign _072_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _073_ = fits_3 ? _072_ : rq3_y3[33];
+  assign _074_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _075_ = ~ rq3_y3[33];
+  assign _076_ = fits_3 ? _074_ : _075_;
+  assign _077_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _078_ = fits_4 ? _077_ : rq3_y4[33];
+  assign _079_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _080_ = ~ rq3_y4[33];
+  assign _081_ = fits_4 ? _079_ : _080_;
+  assign _082_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _083_ = fits_5 ? _082_ : rq3_y5[33];
+  assign _084_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _085_ = ~ rq3_y5[33];
+  assign _086_ = fits_5 ? _084_ : _085_;
+  assign _087_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _088_ = fits_6 ? _087_ : rq3_y6[33];
+  assign _089_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _090_ = ~ rq3_y6[33];
+  assign _091_ = fits_6 ? _089_ : _090_;
+  assign _092_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _093_ = fits_7 ? _092_ : rq3_y7[33];
+  assign _094_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _095_ = ~ rq3_y7[33];
+  assign _096_ = fits_7 ? _094_ : _095_;
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign _026_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _095_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _108_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _115_[4:0] = - $signed(i_shift[10:6]);
-  assign _004_ = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign _010_ = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign _013_ = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign _014_ = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign _016_[4:0] = - $signed(i_shift[22:18]);
-  assign _017_ = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign _019_ = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign _022_ = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign _023_ = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign _024_[4:0] = - $signed(i_shift[34:30]);
-  assign _027_ = $signed(i_shift[41:36]) > $signed(1'h0);
-  assign _029_ = $signed(i_shift[41:36]) < $signed(1'h0);
-  assign _030_[4:0] = - $signed(i_shift[40:36]);
-  assign _032_ = $signed(i_shift[47:42]) > $signed(1'h0);
-  assign _033_ = $signed(i_shift[47:42]) < $signed(1'h0);
-  assign _034_[4:0] = - $signed(i_shift[46:42]);
+  assign _029_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _097_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _106_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _109_[4:0] = - $signed(i_shift[10:6]);
+  assign _005_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _013_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _015_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _017_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _018_[4:0] = - $signed(i_shift[22:18]);
+  assign _020_ = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign _021_ = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign _024_ = $signed(i_shift[35:30]) > $signed(1'h0);
+  assign _026_ = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign _027_[4:0] = - $signed(i_shift[34:30]);
+  assign _030_ = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign _031_ = $signed(i_shift[41:36]) < $signed(1'h0);
+  assign _033_[4:0] = - $signed(i_shift[40:36]);
+  assign _034_ = $signed(i_shift[47:42]) > $signed(1'h0);
+  assign _036_ = $signed(i_shift[47:42]) < $signed(1'h0);
+  assign _037_[4:0] = - $signed(i_shift[46:42]);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign a_1 = $signed(rq1_s1) << rq1_l1;
   assign a_2 = $signed(rq1_s2) << rq1_l2;
@@ -4385,61 +4303,61 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign a_7 = $signed(rq1_s7) << rq1_l7;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _094_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _096_ = a_0[16:0] * rq1_m0[30:17];
-  assign _097_ = $signed(_094_) + $signed({ 1'h0, _096_ });
-  assign mid_0 = $signed(_097_) + $signed(15'h2000);
+  assign outer_hi_0 = $signed(outer_0[62:30]) + $signed(2'h1);
+  assign _098_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _099_ = a_0[16:0] * rq1_m0[30:17];
+  assign { mid_0[33], mid_0[31:0] } = $signed(_098_) + $signed({ 1'h0, _099_ });
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign _098_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _099_ = a_1[16:0] * rq1_m1[30:17];
-  assign _100_ = $signed(_098_) + $signed({ 1'h0, _099_ });
-  assign mid_1 = $signed(_100_) + $signed(15'h2000);
+  assign outer_hi_1 = $signed(outer_1[62:30]) + $signed(2'h1);
+  assign _100_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _101_ = a_1[16:0] * rq1_m1[30:17];
+  assign { mid_1[33], mid_1[31:0] } = $signed(_100_) + $signed({ 1'h0, _101_ });
   assign outer_2[33:0] = a_2[16:0] * rq1_m2[16:0];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign _101_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign _102_ = a_2[16:0] * rq1_m2[30:17];
-  assign _103_ = $signed(_101_) + $signed({ 1'h0, _102_ });
-  assign mid_2 = $signed(_103_) + $signed(15'h2000);
+  assign outer_hi_2 = $signed(outer_2[62:30]) + $signed(2'h1);
+  assign _102_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _103_ = a_2[16:0] * rq1_m2[30:17];
+  assign { mid_2[33], mid_2[31:0] } = $signed(_102_) + $signed({ 1'h0, _103_ });
   assign outer_3[33:0] = a_3[16:0] * rq1_m3[16:0];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign outer_hi_3 = $signed(outer_3[62:30]) + $signed(2'h1);
   assign _104_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
   assign _105_ = a_3[16:0] * rq1_m3[30:17];
-  assign _106_ = $signed(_104_) + $signed({ 1'h0, _105_ });
-  assign mid_3 = $signed(_106_) + $signed(15'h2000);
+  assign { mid_3[33], mid_3[31:0] } = $signed(_104_) + $signed({ 1'h0, _105_ });
   assign outer_4[33:0] = a_4[16:0] * rq1_m4[16:0];
   assign outer_4[62:34] = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign outer_hi_4 = $signed(outer_4[62:30]) + $signed(2'h1);
   assign _107_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign _109_ = a_4[16:0] * rq1_m4[30:17];
-  assign _110_ = $signed(_107_) + $signed({ 1'h0, _109_ });
-  assign mid_4 = $signed(_110_) + $signed(15'h2000);
+  assign _108_ = a_4[16:0] * rq1_m4[30:17];
+  assign { mid_4[33], mid_4[31:0] } = $signed(_107_) + $signed({ 1'h0, _108_ });
   assign outer_5[33:0] = a_5[16:0] * rq1_m5[16:0];
   assign outer_5[62:34] = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign _111_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign _112_ = a_5[16:0] * rq1_m5[30:17];
-  assign _113_ = $signed(_111_) + $signed({ 1'h0, _112_ });
-  assign mid_5 = $signed(_113_) + $signed(15'h2000);
+  assign outer_hi_5 = $signed(outer_5[62:30]) + $signed(2'h1);
+  assign _110_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign _111_ = a_5[16:0] * rq1_m5[30:17];
+  assign { mid_5[33], mid_5[31:0] } = $signed(_110_) + $signed({ 1'h0, _111_ });
   assign outer_6[33:0] = a_6[16:0] * rq1_m6[16:0];
   assign outer_6[62:34] = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign _114_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign _116_ = a_6[16:0] * rq1_m6[30:17];
-  assign _117_ = $signed(_114_) + $signed({ 1'h0, _116_ });
-  assign mid_6 = $signed(_117_) + $signed(15'h2000);
+  assign outer_hi_6 = $signed(outer_6[62:30]) + $signed(2'h1);
+  assign _112_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign _113_ = a_6[16:0] * rq1_m6[30:17];
+  assign { mid_6[33], mid_6[31:0] } = $signed(_112_) + $signed({ 1'h0, _113_ });
   assign outer_7[33:0] = a_7[16:0] * rq1_m7[16:0];
   assign outer_7[62:34] = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign _118_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign _119_ = a_7[16:0] * rq1_m7[30:17];
-  assign _120_ = $signed(_118_) + $signed({ 1'h0, _119_ });
-  assign mid_7 = $signed(_120_) + $signed(15'h2000);
-  assign { h_0, _121_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _001_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { h_2, _002_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
-  assign { h_3, _003_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
-  assign { h_4, _005_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
-  assign { h_5, _006_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
-  assign { h_6, _007_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
-  assign { h_7, _008_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
-  assign { half_0, _009_[0] } = 1'h1 << rq1_r0;
+  assign outer_hi_7 = $signed(outer_7[62:30]) + $signed(2'h1);
+  assign _001_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign _002_ = a_7[16:0] * rq1_m7[30:17];
+  assign { mid_7[33], mid_7[31:0] } = $signed(_001_) + $signed({ 1'h0, _002_ });
+  assign { h_0, _003_[13:0] } = $signed({ outer_hi_0, outer_0[29:17] }) + $signed({ mid_0[33], mid_0[31:0] });
+  assign { h_1, _004_[13:0] } = $signed({ outer_hi_1, outer_1[29:17] }) + $signed({ mid_1[33], mid_1[31:0] });
+  assign { h_2, _006_[13:0] } = $signed({ outer_hi_2, outer_2[29:17] }) + $signed({ mid_2[33], mid_2[31:0] });
+  assign { h_3, _007_[13:0] } = $signed({ outer_hi_3, outer_3[29:17] }) + $signed({ mid_3[33], mid_3[31:0] });
+  assign { h_4, _008_[13:0] } = $signed({ outer_hi_4, outer_4[29:17] }) + $signed({ mid_4[33], mid_4[31:0] });
+  assign { h_5, _009_[13:0] } = $signed({ outer_hi_5, outer_5[29:17] }) + $signed({ mid_5[33], mid_5[31:0] });
+  assign { h_6, _010_[13:0] } = $signed({ outer_hi_6, outer_6[29:17] }) + $signed({ mid_6[33], mid_6[31:0] });
+  assign { h_7, _011_[13:0] } = $signed({ outer_hi_7, outer_7[29:17] }) + $signed({ mid_7[33], mid_7[31:0] });
+  assign { half_0, _012_[0] } = 1'h1 << rq1_r0;
   assign halfm_0[0] = rq1_r0 >= 2'h2;
   assign halfm_0[1] = rq1_r0 >= 2'h3;
   assign halfm_0[2] = rq1_r0 >= 3'h4;
@@ -4472,7 +4390,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_0[29] = rq1_r0 >= 5'h1f;
   assign halfm_0[30] = rq1_r0 >= 6'h20;
   assign halfm_0[31] = rq1_r0 >= 6'h21;
-  assign { half_1, _012_[0] } = 1'h1 << rq1_r1;
+  assign { half_1, _016_[0] } = 1'h1 << rq1_r1;
   assign halfm_1[0] = rq1_r1 >= 2'h2;
   assign halfm_1[1] = rq1_r1 >= 2'h3;
   assign halfm_1[2] = rq1_r1 >= 3'h4;
@@ -4505,7 +4423,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_1[29] = rq1_r1 >= 5'h1f;
   assign halfm_1[30] = rq1_r1 >= 6'h20;
   assign halfm_1[31] = rq1_r1 >= 6'h21;
-  assign { half_2, _015_[0] } = 1'h1 << rq1_r2;
+  assign { half_2, _019_[0] } = 1'h1 << rq1_r2;
   assign halfm_2[0] = rq1_r2 >= 2'h2;
   assign halfm_2[1] = rq1_r2 >= 2'h3;
   assign halfm_2[2] = rq1_r2 >= 3'h4;
@@ -4538,7 +4456,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_2[29] = rq1_r2 >= 5'h1f;
   assign halfm_2[30] = rq1_r2 >= 6'h20;
   assign halfm_2[31] = rq1_r2 >= 6'h21;
-  assign { half_3, _018_[0] } = 1'h1 << rq1_r3;
+  assign { half_3, _022_[0] } = 1'h1 << rq1_r3;
   assign halfm_3[0] = rq1_r3 >= 2'h2;
   assign halfm_3[1] = rq1_r3 >= 2'h3;
   assign halfm_3[2] = rq1_r3 >= 3'h4;
@@ -4571,7 +4489,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_3[29] = rq1_r3 >= 5'h1f;
   assign halfm_3[30] = rq1_r3 >= 6'h20;
   assign halfm_3[31] = rq1_r3 >= 6'h21;
-  assign { half_4, _021_[0] } = 1'h1 << rq1_r4;
+  assign { half_4, _025_[0] } = 1'h1 << rq1_r4;
   assign halfm_4[0] = rq1_r4 >= 2'h2;
   assign halfm_4[1] = rq1_r4 >= 2'h3;
   assign halfm_4[2] = rq1_r4 >= 3'h4;
@@ -4604,7 +4522,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_4[29] = rq1_r4 >= 5'h1f;
   assign halfm_4[30] = rq1_r4 >= 6'h20;
   assign halfm_4[31] = rq1_r4 >= 6'h21;
-  assign { half_5, _025_[0] } = 1'h1 << rq1_r5;
+  assign { half_5, _028_[0] } = 1'h1 << rq1_r5;
   assign halfm_5[0] = rq1_r5 >= 2'h2;
   assign halfm_5[1] = rq1_r5 >= 2'h3;
   assign halfm_5[2] = rq1_r5 >= 3'h4;
@@ -4637,7 +4555,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_5[29] = rq1_r5 >= 5'h1f;
   assign halfm_5[30] = rq1_r5 >= 6'h20;
   assign halfm_5[31] = rq1_r5 >= 6'h21;
-  assign { half_6, _028_[0] } = 1'h1 << rq1_r6;
+  assign { half_6, _032_[0] } = 1'h1 << rq1_r6;
   assign halfm_6[0] = rq1_r6 >= 2'h2;
   assign halfm_6[1] = rq1_r6 >= 2'h3;
   assign halfm_6[2] = rq1_r6 >= 3'h4;
@@ -4670,7 +4588,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_6[29] = rq1_r6 >= 5'h1f;
   assign halfm_6[30] = rq1_r6 >= 6'h20;
   assign halfm_6[31] = rq1_r6 >= 6'h21;
-  assign { half_7, _031_[0] } = 1'h1 << rq1_r7;
+  assign { half_7, _035_[0] } = 1'h1 << rq1_r7;
   assign halfm_7[0] = rq1_r7 >= 2'h2;
   assign halfm_7[1] = rq1_r7 >= 2'h3;
   assign halfm_7[2] = rq1_r7 >= 3'h4;
@@ -4680,58 +4598,58 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_7[6] = rq1_r7 >= 4'h8;
   assign halfm_7[7] = rq1_r7 >= 4'h9;
   assign halfm_7[8] = rq1_r7 >= 4'ha;
-  assign halfm_7[9] = rq1_r7 >= 4'hb;
-  assign halfm_7[10] = rq1_r7 >= 4'hc;
-  assign halfm_7[11] = rq1_r7 >= 4'hd;
-  assign halfm_7[12] = rq1_r7 >= 4'he;
-  assign halfm_7[13] = rq1_r7 >= 4'hf;
-  assign halfm_7[14] = rq1_r7 >= 5'h10;
-  assign halfm_7[15] = rq1_r7 >= 5'h11;
-  assign halfm_7[16] = rq1_r7 >= 5'h12;
-  reg [8:0] _591_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _591_;
-  reg [8:0] _592_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _592_;
-  assign _122_ = _093_ ? (* full_case = 32'd1 *) act_max : t_7;
-  assign _123_ = _090_ ? (* full_case = 32'd1 *) act_min : _122_;
-  assign _124_ = _083_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _125_ = _080_ ? (* full_case = 32'd1 *) act_min : _124_;
-  assign _126_ = _078_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _127_ = _075_ ? (* full_case = 32'd1 *) act_min : _126_;
-  assign _128_ = _073_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _129_ = _070_ ? (* full_case = 32'd1 *) act_min : _128_;
-  assign _130_ = _068_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _131_ = _065_ ? (* full_case = 32'd1 *) act_min : _130_;
-  assign _132_ = _063_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _133_ = _060_ ? (* full_case = 32'd1 *) act_min : _132_;
-  assign _134_ = _058_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _135_ = _055_ ? (* full_case = 32'd1 *) act_min : _134_;
-  assign _136_ = _088_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _137_ = _085_ ? (* full_case = 32'd1 *) act_min : _136_;
-  assign _028_[32:1] = half_6;
-  assign _025_[32:1] = half_5;
-  assign _021_[32:1] = half_4;
+  reg [8:0] _583_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _583_;
+  reg [8:0] _584_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _584_;
+  assign _114_ = _096_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _115_ = _093_ ? (* full_case = 32'd1 *) act_min : _114_;
+  assign _116_ = _086_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _117_ = _083_ ? (* full_case = 32'd1 *) act_min : _116_;
+  assign _118_ = _081_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _119_ = _078_ ? (* full_case = 32'd1 *) act_min : _118_;
+  assign _120_ = _076_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _121_ = _073_ ? (* full_case = 32'd1 *) act_min : _120_;
+  assign _122_ = _071_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _123_ = _068_ ? (* full_case = 32'd1 *) act_min : _122_;
+  assign _124_ = _066_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _125_ = _063_ ? (* full_case = 32'd1 *) act_min : _124_;
+  assign _126_ = _061_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _127_ = _058_ ? (* full_case = 32'd1 *) act_min : _126_;
+  assign _128_ = _091_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _129_ = _088_ ? (* full_case = 32'd1 *) act_min : _128_;
+  assign _028_[32:1] = half_5;
+  assign _025_[32:1] = half_4;
+  assign _022_[32:1] = half_3;
+  assign _019_[32:1] = half_2;
   assign hi_z[8] = hi_z[9];
-  assign _018_[32:1] = half_3;
-  assign _015_[32:1] = half_2;
-  assign _012_[32:1] = half_1;
-  assign _009_[32:1] = half_0;
-  assign _008_[46:14] = h_7;
-  assign _007_[46:14] = h_6;
-  assign _006_[46:14] = h_5;
-  assign _005_[46:14] = h_4;
-  assign _003_[46:14] = h_3;
-  assign _002_[46:14] = h_2;
-  assign _001_[46:14] = h_1;
-  assign _031_[32:1] = half_7;
+  assign _016_[32:1] = half_1;
+  assign _012_[32:1] = half_0;
+  assign _011_[46:14] = h_7;
+  assign _010_[46:14] = h_6;
+  assign _009_[46:14] = h_5;
+  assign _008_[46:14] = h_4;
+  assign _007_[46:14] = h_3;
+  assign _006_[46:14] = h_2;
+  assign _004_[46:14] = h_1;
+  assign _003_[46:14] = h_0;
   assign lo_z[8] = lo_z[9];
-  assign _121_[46:14] = h_0;
+  assign mid_0[32] = mid_0[33];
+  assign mid_1[32] = mid_1[33];
+  assign mid_2[32] = mid_2[33];
+  assign mid_3[32] = mid_3[33];
+  assign mid_4[32] = mid_4[33];
+  assign mid_5[32] = mid_5[33];
+  assign mid_6[32] = mid_6[33];
+  assign mid_7[32] = mid_7[33];
+  assign _035_[32:1] = half_7;
+  assign _032_[32:1] = half_6;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _591_ <= 9'h000;
-      _592_ <= 9'h000;
+      _583_ <= 9'h000;
+      _584_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -4741,8 +4659,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _591_ <= $signed(act_max) - $signed(zero_point);
-      _592_ <= $signed(act_min) - $signed(zero_point);
+      _583_ <= $signed(act_max) - $signed(zero_point);
+      _584_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -4753,7 +4671,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 64'h0000000000000000;
     end else if (rq3_valid) begin
-      o_data <= { _123_, _137_, _125_, _127_, _129_, _131_, _133_, _135_ };
+      o_data <= { _115_, _129_, _117_, _119_, _121_, _123_, _125_, _127_ };
     end
     if (rq2_valid) begin
       rq3_y7 <= $signed(u_7) >>> rq2_r7;
@@ -4818,49 +4736,49 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq1_m0 <= i_multiplier[30:0];
     end
     if (i_valid)
-      if (!_033_) rq1_r7 <= 5'h00;
-      else rq1_r7 <= _034_[4:0];
+      if (!_036_) rq1_r7 <= 5'h00;
+      else rq1_r7 <= _037_[4:0];
     if (i_valid)
-      if (!_032_) rq1_l7 <= 5'h00;
+      if (!_034_) rq1_l7 <= 5'h00;
       else rq1_l7 <= i_shift[46:42];
     if (i_valid)
-      if (!_029_) rq1_r6 <= 5'h00;
-      else rq1_r6 <= _030_[4:0];
+      if (!_031_) rq1_r6 <= 5'h00;
+      else rq1_r6 <= _033_[4:0];
     if (i_valid)
-      if (!_027_) rq1_l6 <= 5'h00;
+      if (!_030_) rq1_l6 <= 5'h00;
       else rq1_l6 <= i_shift[40:36];
     if (i_valid)
-      if (!_023_) rq1_r5 <= 5'h00;
-      else rq1_r5 <= _024_[4:0];
+      if (!_026_) rq1_r5 <= 5'h00;
+      else rq1_r5 <= _027_[4:0];
     if (i_valid)
-      if (!_022_) rq1_l5 <= 5'h00;
+      if (!_024_) rq1_l5 <= 5'h00;
       else rq1_l5 <= i_shift[34:30];
     if (i_valid)
-      if (!_019_) rq1_r4 <= 5'h00;
+      if (!_021_) rq1_r4 <= 5'h00;
       else rq1_r4 <= - $signed(i_shift[28:24]);
     if (i_valid)
-      if (!_017_) rq1_l4 <= 5'h00;
+      if (!_020_) rq1_l4 <= 5'h00;
       else rq1_l4 <= i_shift[28:24];
     if (i_valid)
-      if (!_014_) rq1_r3 <= 5'h00;
-      else rq1_r3 <= _016_[4:0];
+      if (!_017_) rq1_r3 <= 5'h00;
+      else rq1_r3 <= _018_[4:0];
     if (i_valid)
-      if (!_013_) rq1_l3 <= 5'h00;
+      if (!_015_) rq1_l3 <= 5'h00;
       else rq1_l3 <= i_shift[22:18];
     if (i_valid)
-      if (!_010_) rq1_r2 <= 5'h00;
+      if (!_013_) rq1_r2 <= 5'h00;
       else rq1_r2 <= - $signed(i_shift[16:12]);
     if (i_valid)
-      if (!_004_) rq1_l2 <= 5'h00;
+      if (!_005_) rq1_l2 <= 5'h00;
       else rq1_l2 <= i_shift[16:12];
     if (i_valid)
-      if (!_108_) rq1_r1 <= 5'h00;
-      else rq1_r1 <= _115_[4:0];
+      if (!_106_) rq1_r1 <= 5'h00;
+      else rq1_r1 <= _109_[4:0];
     if (i_valid)
-      if (!_095_) rq1_l1 <= 5'h00;
+      if (!_097_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
     if (i_valid)
-      if (!_026_) rq1_r0 <= 5'h00;
+      if (!_029_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
       if (!_000_) rq1_l0 <= 5'h00;

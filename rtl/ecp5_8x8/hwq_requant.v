@@ -41,8 +41,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _035_;
   wire _036_;
   wire _037_;
-  wire [34:0] _038_;
-  wire _039_;
+  wire _038_;
+  wire [34:0] _039_;
   wire _040_;
   wire _041_;
   wire _042_;
@@ -64,20 +64,20 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _058_;
   wire _059_;
   wire _060_;
-  wire _063_;
+  wire _061_;
   wire _064_;
   wire _065_;
   wire _066_;
   wire _067_;
-  wire _069_;
-  wire _071_;
+  wire _068_;
+  wire _070_;
   wire _072_;
   wire _073_;
   wire _074_;
   wire _075_;
   wire _076_;
   wire _077_;
-  wire [32:0] _079_;
+  wire _078_;
   wire _080_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _081_;
@@ -126,18 +126,17 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _124_;
   wire _125_;
   wire _126_;
-  wire _127_;
-  wire [7:0] _128_;
-  wire _129_;
+  wire [7:0] _127_;
+  wire _128_;
+  wire _130_;
   wire _131_;
   wire _132_;
   wire _133_;
   wire _134_;
-  wire _135_;
   wire [7:0] \$signal ;
-  wire [7:0] \$signal$123 ;
-  wire [3:0] \$signal$124 ;
+  wire [7:0] \$signal$124 ;
   wire [3:0] \$signal$125 ;
+  wire [3:0] \$signal$126 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -164,12 +163,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire i_valid;
   (* init = 10'b0x00000000 *)
   wire [9:0] lo_z;
+  wire [33:0] mid_0;
   output [7:0] o_data;
   reg [7:0] o_data = 8'h00;
   output o_last;
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
+  wire [32:0] outer_hi_0;
   wire [33:0] p;
   wire [30:0] \p$58 ;
   wire [31:0] \p$60 ;
@@ -219,7 +220,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   (* unused_bits = "0 1 2 3" *)
   reg [7:0] rq2m_dl0 = 8'h00;
   reg rq2m_last = 1'h0;
-  reg [33:0] rq2m_mi0 = 34'h000000000;
+  (* init = 34'b0x00000000000000000000000000000000 *)
+  wire [33:0] rq2m_mi0;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   reg [62:0] rq2m_o0 = 63'h0000000000000000;
   reg [4:0] rq2m_r0 = 5'h00;
@@ -253,59 +255,60 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _000_ = en & i_valid;
-  assign _043_ = en & i_valid;
-  assign _052_ = en & i_valid;
-  assign _063_ = en & i_valid;
-  assign _074_ = en & rq0_valid;
+  assign _044_ = en & i_valid;
+  assign _053_ = en & i_valid;
+  assign _064_ = en & i_valid;
+  assign _075_ = en & rq0_valid;
   assign _080_ = en & rq0_valid;
-  assign _087_ = en & rq0_valid;
-  assign _095_ = en & rq0_valid;
+  assign _086_ = en & rq0_valid;
+  assign _094_ = en & rq0_valid;
   assign _102_ = en & rq1_valid;
   assign _001_ = en & rq1_valid;
   assign _009_ = en & rq1_valid;
-  assign _016_ = en & rq1_valid;
+  assign _017_ = en & rq1_valid;
   assign _024_ = en & rq1b_valid;
   assign _032_ = en & rq1b_valid;
-  assign _036_ = en & rq1b_valid;
-  assign _041_ = en & rq2a_valid;
-  assign _042_ = en & rq2b_valid;
-  assign _044_ = en & rq2c_valid;
-  assign _045_ = en & rq2d_valid;
+  assign _037_ = en & rq1b_valid;
+  assign _042_ = en & rq2a_valid;
+  assign _043_ = en & rq2b_valid;
+  assign _045_ = en & rq2c_valid;
   assign _046_ = en & rq2d_valid;
   assign _047_ = en & rq2d_valid;
   assign _048_ = en & rq2d_valid;
   assign _049_ = en & rq2d_valid;
   assign _050_ = en & rq2d_valid;
-  assign _051_ = en & rq2m_valid;
-  assign _053_ = en & rq2m_valid;
+  assign _051_ = en & rq2d_valid;
+  assign _052_ = en & rq2m_valid;
   assign _054_ = en & rq2m_valid;
   assign _055_ = en & rq2m_valid;
-  assign _056_ = en & rq2_valid;
+  assign _056_ = en & rq2m_valid;
   assign _057_ = en & rq2_valid;
-  assign _058_ = en & rq3a_valid;
+  assign _058_ = en & rq2_valid;
   assign _059_ = en & rq3a_valid;
-  assign _060_ = en & rq3b_valid;
-  assign _064_ = en & rq3_valid;
+  assign _060_ = en & rq3a_valid;
+  assign _061_ = en & rq3b_valid;
   assign _065_ = en & rq3_valid;
   assign _066_ = en & rq3_valid;
   assign _067_ = en & rq3_valid;
-  assign _069_ = en & rq3_valid;
-  assign _071_ = en & rq4_valid;
-  assign _072_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
-  assign _073_ = ~ rq4_neg0;
-  assign _075_ = rq4_fits0 ? rq4_above0 : _073_;
-  assign _076_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _077_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _079_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign { h_0, _081_[13:0] } = $signed(rq2m_o0[62:17]) + $signed(rq2m_mi0);
+  assign _068_ = en & rq3_valid;
+  assign _070_ = en & rq3_valid;
+  assign _072_ = en & rq4_valid;
+  assign _073_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _074_ = ~ rq4_neg0;
+  assign _076_ = rq4_fits0 ? rq4_above0 : _074_;
+  assign _077_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _078_ = $signed(rq0_e0) < $signed(1'h0);
+  assign outer_hi_0 = $signed({ rq2p_phh0, rq2p_pll0[33:30] }) + $signed(2'h1);
+  assign { mid_0[33], mid_0[31:0] } = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign { h_0, _081_[13:0] } = $signed(rq2m_o0[62:17]) + $signed({ rq2m_mi0[33], rq2m_mi0[31:0] });
   assign _082_ = rq2m_dh0[0] & rq2m_dl0[6];
   assign _083_ = rq2m_dh0[9] | _082_;
   assign halfm_0[0] = _083_ | rq2m_rz0;
   assign _084_ = rq2m_dh0[0] & rq2m_dl0[7];
   assign _085_ = rq2m_dh0[9] | _084_;
   assign halfm_0[1] = _085_ | rq2m_rz0;
-  assign _086_ = rq2m_dh0[1] & rq2m_dl0[4];
-  assign _088_ = rq2m_dh0[10] | _086_;
+  assign _087_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign _088_ = rq2m_dh0[10] | _087_;
   assign halfm_0[2] = _088_ | rq2m_rz0;
   assign _089_ = rq2m_dh0[1] & rq2m_dl0[5];
   assign _090_ = rq2m_dh0[10] | _089_;
@@ -314,8 +317,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _092_ = rq2m_dh0[10] | _091_;
   assign halfm_0[4] = _092_ | rq2m_rz0;
   assign _093_ = rq2m_dh0[1] & rq2m_dl0[7];
-  assign _094_ = rq2m_dh0[10] | _093_;
-  assign halfm_0[5] = _094_ | rq2m_rz0;
+  assign _095_ = rq2m_dh0[10] | _093_;
+  assign halfm_0[5] = _095_ | rq2m_rz0;
   assign _096_ = rq2m_dh0[2] & rq2m_dl0[4];
   assign _097_ = rq2m_dh0[11] | _096_;
   assign halfm_0[6] = _097_ | rq2m_rz0;
@@ -334,66 +337,68 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _107_ = rq2m_dh0[3] & rq2m_dl0[5];
   assign _108_ = rq2m_dh0[12] | _107_;
   assign halfm_0[11] = _108_ | rq2m_rz0;
-  assign _109_ = rq2m_dh0[3] & rq2m_dl0[6];
-  assign _002_ = rq2m_dh0[12] | _109_;
-  assign halfm_0[12] = _002_ | rq2m_rz0;
-  assign _003_ = rq2m_dh0[3] & rq2m_dl0[7];
-  assign _004_ = rq2m_dh0[12] | _003_;
-  assign halfm_0[13] = _004_ | rq2m_rz0;
-  assign _005_ = rq2m_dh0[4] & rq2m_dl0[4];
-  assign _006_ = rq2m_dh0[13] | _005_;
-  assign halfm_0[14] = _006_ | rq2m_rz0;
-  assign _007_ = rq2m_dh0[4] & rq2m_dl0[5];
-  assign _008_ = rq2m_dh0[13] | _007_;
-  assign halfm_0[15] = _008_ | rq2m_rz0;
-  assign _010_ = rq2m_dh0[4] & rq2m_dl0[6];
-  assign _011_ = rq2m_dh0[13] | _010_;
-  assign halfm_0[16] = _011_ | rq2m_rz0;
-  assign _012_ = rq2m_dh0[4] & rq2m_dl0[7];
-  assign _013_ = rq2m_dh0[13] | _012_;
-  assign halfm_0[17] = _013_ | rq2m_rz0;
-  assign _014_ = rq2m_dh0[5] & rq2m_dl0[4];
-  assign _015_ = rq2m_dh0[14] | _014_;
-  assign halfm_0[18] = _015_ | rq2m_rz0;
-  assign _017_ = rq2m_dh0[5] & rq2m_dl0[5];
-  assign _018_ = rq2m_dh0[14] | _017_;
-  assign halfm_0[19] = _018_ | rq2m_rz0;
-  assign _019_ = rq2m_dh0[5] & rq2m_dl0[6];
-  assign _020_ = rq2m_dh0[14] | _019_;
-  assign halfm_0[20] = _020_ | rq2m_rz0;
-  assign _021_ = rq2m_dh0[5] & rq2m_dl0[7];
-  assign _022_ = rq2m_dh0[14] | _021_;
-  assign halfm_0[21] = _022_ | rq2m_rz0;
-  assign _023_ = rq2m_dh0[6] & rq2m_dl0[4];
-  assign _025_ = rq2m_dh0[15] | _023_;
-  assign halfm_0[22] = _025_ | rq2m_rz0;
-  assign _026_ = rq2m_dh0[6] & rq2m_dl0[5];
-  assign _027_ = rq2m_dh0[15] | _026_;
-  assign halfm_0[23] = _027_ | rq2m_rz0;
-  assign _028_ = rq2m_dh0[6] & rq2m_dl0[6];
-  assign _029_ = rq2m_dh0[15] | _028_;
-  assign halfm_0[24] = _029_ | rq2m_rz0;
-  assign _030_ = rq2m_dh0[6] & rq2m_dl0[7];
-  assign _031_ = rq2m_dh0[15] | _030_;
-  assign halfm_0[25] = _031_ | rq2m_rz0;
-  assign _033_ = rq2m_dh0[7] & rq2m_dl0[4];
-  assign halfm_0[26] = _033_ | rq2m_rz0;
-  assign _034_ = rq2m_dh0[7] & rq2m_dl0[5];
-  assign halfm_0[27] = _034_ | rq2m_rz0;
-  assign _035_ = rq2m_dh0[7] & rq2m_dl0[6];
-  assign halfm_0[28] = _035_ | rq2m_rz0;
-  assign _037_ = rq2m_dh0[7] & rq2m_dl0[7];
-  assign halfm_0[29] = _037_ | rq2m_rz0;
-  assign { _038_[34], _038_[32:0] } = $signed(rq2_h0) + $signed({ rq2_hm0[31], rq2_hm0[29:0] });
-  assign _039_ = ~ rq2_h0[32];
-  assign _040_ = _039_ | rq2_rz0;
+  assign _002_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign _003_ = rq2m_dh0[12] | _002_;
+  assign halfm_0[12] = _003_ | rq2m_rz0;
+  assign _004_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign _005_ = rq2m_dh0[12] | _004_;
+  assign halfm_0[13] = _005_ | rq2m_rz0;
+  assign _006_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign _007_ = rq2m_dh0[13] | _006_;
+  assign halfm_0[14] = _007_ | rq2m_rz0;
+  assign _008_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign _010_ = rq2m_dh0[13] | _008_;
+  assign halfm_0[15] = _010_ | rq2m_rz0;
+  assign _011_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign _012_ = rq2m_dh0[13] | _011_;
+  assign halfm_0[16] = _012_ | rq2m_rz0;
+  assign _013_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign _014_ = rq2m_dh0[13] | _013_;
+  assign halfm_0[17] = _014_ | rq2m_rz0;
+  assign _015_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign _016_ = rq2m_dh0[14] | _015_;
+  assign halfm_0[18] = _016_ | rq2m_rz0;
+  assign _018_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign _019_ = rq2m_dh0[14] | _018_;
+  assign halfm_0[19] = _019_ | rq2m_rz0;
+  assign _020_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign _021_ = rq2m_dh0[14] | _020_;
+  assign halfm_0[20] = _021_ | rq2m_rz0;
+  assign _022_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign _023_ = rq2m_dh0[14] | _022_;
+  assign halfm_0[21] = _023_ | rq2m_rz0;
+  assign _025_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign _026_ = rq2m_dh0[15] | _025_;
+  assign halfm_0[22] = _026_ | rq2m_rz0;
+  assign _027_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign _028_ = rq2m_dh0[15] | _027_;
+  assign halfm_0[23] = _028_ | rq2m_rz0;
+  assign _029_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign _030_ = rq2m_dh0[15] | _029_;
+  assign halfm_0[24] = _030_ | rq2m_rz0;
+  assign _031_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign _033_ = rq2m_dh0[15] | _031_;
+  assign halfm_0[25] = _033_ | rq2m_rz0;
+  assign _034_ = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[26] = _034_ | rq2m_rz0;
+  assign _035_ = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[27] = _035_ | rq2m_rz0;
+  assign _036_ = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[28] = _036_ | rq2m_rz0;
+  assign _038_ = rq2m_dh0[7] & rq2m_dl0[7];
+  assign halfm_0[29] = _038_ | rq2m_rz0;
+  assign { _039_[34], _039_[32:0] } = $signed(rq2_h0) + $signed({ rq2_hm0[31], rq2_hm0[29:0] });
+  assign _040_ = ~ rq2_h0[32];
+  assign _041_ = _040_ | rq2_rz0;
+  reg [8:0] _295_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _295_;
   reg [8:0] _296_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _296_;
-  reg [8:0] _297_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _297_;
-  reg [30:0] _309_ = 31'h00000000;
-  assign { rq2_hm0[31], rq2_hm0[29:0] } = _309_;
-  function [3:0] _359_;
+  assign { lo_z[9], lo_z[7:0] } = _296_;
+  reg [30:0] _308_ = 31'h00000000;
+  assign { rq2_hm0[31], rq2_hm0[29:0] } = _308_;
+  reg [32:0] _317_ = 33'h000000000;
+  assign { rq2m_mi0[33], rq2m_mi0[31:0] } = _317_;
+  function [3:0] _358_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -401,20 +406,20 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _359_ = b[3:0];
+        _358_ = b[3:0];
       4'b??1?:
-        _359_ = b[7:4];
+        _358_ = b[7:4];
       4'b?1??:
-        _359_ = b[11:8];
+        _358_ = b[11:8];
       4'b1???:
-        _359_ = b[15:12];
+        _358_ = b[15:12];
       default:
-        _359_ = a;
+        _358_ = a;
     endcase
   endfunction
-  assign \$signal$125  = _359_(4'hx, 16'h137f, { _132_, _131_, _129_, _127_ });
-  assign _110_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
-  function [7:0] _361_;
+  assign \$signal$126  = _358_(4'hx, 16'h137f, { _131_, _130_, _128_, _126_ });
+  assign _109_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
+  function [7:0] _360_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -422,35 +427,35 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _361_ = b[7:0];
+        _360_ = b[7:0];
       8'b??????1?:
-        _361_ = b[15:8];
+        _360_ = b[15:8];
       8'b?????1??:
-        _361_ = b[23:16];
+        _360_ = b[23:16];
       8'b????1???:
-        _361_ = b[31:24];
+        _360_ = b[31:24];
       8'b???1????:
-        _361_ = b[39:32];
+        _360_ = b[39:32];
       8'b??1?????:
-        _361_ = b[47:40];
+        _360_ = b[47:40];
       8'b?1??????:
-        _361_ = b[55:48];
+        _360_ = b[55:48];
       8'b1???????:
-        _361_ = b[63:56];
+        _360_ = b[63:56];
       default:
-        _361_ = a;
+        _360_ = a;
     endcase
   endfunction
-  assign \$signal$123  = _361_(8'hxx, 64'h0103070f1f3f7fff, { _118_, _117_, _116_, _115_, _114_, _113_, _112_, _111_ });
-  assign _111_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _112_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _113_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _114_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _115_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _116_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _117_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _118_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
-  function [7:0] _370_;
+  assign \$signal$124  = _360_(8'hxx, 64'h0103070f1f3f7fff, { _117_, _116_, _115_, _114_, _113_, _112_, _111_, _110_ });
+  assign _110_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _111_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _112_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _113_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _114_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _115_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _116_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _117_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
+  function [7:0] _369_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -458,40 +463,40 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _370_ = b[7:0];
+        _369_ = b[7:0];
       8'b??????1?:
-        _370_ = b[15:8];
+        _369_ = b[15:8];
       8'b?????1??:
-        _370_ = b[23:16];
+        _369_ = b[23:16];
       8'b????1???:
-        _370_ = b[31:24];
+        _369_ = b[31:24];
       8'b???1????:
-        _370_ = b[39:32];
+        _369_ = b[39:32];
       8'b??1?????:
-        _370_ = b[47:40];
+        _369_ = b[47:40];
       8'b?1??????:
-        _370_ = b[55:48];
+        _369_ = b[55:48];
       8'b1???????:
-        _370_ = b[63:56];
+        _369_ = b[63:56];
       default:
-        _370_ = a;
+        _369_ = a;
     endcase
   endfunction
-  assign \$signal  = _370_(8'hxx, 64'h0102040810204080, { _126_, _125_, _124_, _123_, _122_, _121_, _120_, _119_ });
-  assign _119_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _120_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _121_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _122_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _123_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _124_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _125_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _126_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
-  assign _127_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _128_ = _075_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
-  assign _129_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _131_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _132_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
-  function [3:0] _385_;
+  assign \$signal  = _369_(8'hxx, 64'h0102040810204080, { _125_, _124_, _123_, _122_, _121_, _120_, _119_, _118_ });
+  assign _118_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _119_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _120_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _121_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _122_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _123_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _124_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _125_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
+  assign _126_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _127_ = _076_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _128_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _130_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _131_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
+  function [3:0] _384_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -499,21 +504,21 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _385_ = b[3:0];
+        _384_ = b[3:0];
       4'b??1?:
-        _385_ = b[7:4];
+        _384_ = b[7:4];
       4'b?1??:
-        _385_ = b[11:8];
+        _384_ = b[11:8];
       4'b1???:
-        _385_ = b[15:12];
+        _384_ = b[15:12];
       default:
-        _385_ = a;
+        _384_ = a;
     endcase
   endfunction
-  assign \$signal$124  = _385_(4'hx, 16'h1248, { _110_, _135_, _134_, _133_ });
-  assign _133_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _134_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _135_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign \$signal$125  = _384_(4'hx, 16'h1248, { _109_, _134_, _133_, _132_ });
+  assign _132_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _133_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _134_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
   \hwq_requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
@@ -668,20 +673,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .\port$272$9 (p[9]),
     .rst(rst)
   );
-  assign _038_[33] = _038_[34];
+  assign _039_[33] = _039_[34];
   assign halfm_0[31:30] = { rq2m_rz0, rq2m_rz0 };
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
+  assign mid_0[32] = mid_0[33];
   assign _081_[46:14] = h_0;
   assign rq2_hm0[30] = rq2_hm0[31];
+  assign rq2m_mi0[32] = rq2m_mi0[33];
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
       rq4_last <= 1'h0;
       rq4_valid <= 1'h0;
+      _295_ <= 9'h000;
       _296_ <= 9'h000;
-      _297_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq3b_last <= 1'h0;
@@ -711,8 +718,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       o_valid <= rq4_valid;
       rq4_last <= rq3_last;
       rq4_valid <= rq3_valid;
-      _296_ <= $signed(act_max) - $signed(zero_point);
-      _297_ <= $signed(act_min) - $signed(zero_point);
+      _295_ <= $signed(act_max) - $signed(zero_point);
+      _296_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq3b_last;
       rq3_valid <= rq3b_valid;
       rq3b_last <= rq3a_last;
@@ -740,67 +747,67 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (rst) begin
       o_data <= 8'h00;
-    end else if (_071_) begin
-      o_data <= _072_ ? (* full_case = 32'd1 *) act_min : _128_;
+    end else if (_072_) begin
+      o_data <= _073_ ? (* full_case = 32'd1 *) act_min : _127_;
     end
-    if (_069_) begin
+    if (_070_) begin
       rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
     end
-    if (_067_) begin
+    if (_068_) begin
       rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
     end
-    if (_066_) begin
+    if (_067_) begin
       rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
     end
-    if (_065_) begin
+    if (_066_) begin
       rq4_neg0 <= rq3_y0[33];
     end
-    if (_064_) begin
+    if (_065_) begin
       rq4_t0 <= rq3_y0[7:0] + zero_point;
     end
-    if (_060_) begin
+    if (_061_) begin
       rq3_y0 <= $signed(rq3b_u0) >>> { rq3b_r0[4:2], 2'h0 };
     end
-    if (_059_) begin
+    if (_060_) begin
       rq3b_u0 <= $signed(rq3a_u0) >>> rq3a_r0[1:0];
     end
-    if (_058_) begin
+    if (_059_) begin
       rq3b_r0 <= rq3a_r0;
     end
-    if (_057_) begin
-      rq3a_u0 <= $signed({ _038_[34], _038_[32:0] }) + $signed({ 1'h0, _040_ });
+    if (_058_) begin
+      rq3a_u0 <= $signed({ _039_[34], _039_[32:0] }) + $signed({ 1'h0, _041_ });
     end
-    if (_056_) begin
+    if (_057_) begin
       rq3a_r0 <= rq2_r0;
     end
-    if (_055_) begin
-      _309_ <= { rq2m_rz0, halfm_0[29:0] };
+    if (_056_) begin
+      _308_ <= { rq2m_rz0, halfm_0[29:0] };
     end
-    if (_054_) begin
+    if (_055_) begin
       rq2_h0 <= h_0;
     end
-    if (_053_) begin
+    if (_054_) begin
       rq2_rz0 <= rq2m_rz0;
     end
-    if (_051_) begin
+    if (_052_) begin
       rq2_r0 <= rq2m_r0;
     end
-    if (_050_) begin
+    if (_051_) begin
       rq2m_rz0 <= ! rq2d_r0;
     end
+    if (_050_) begin
+      rq2m_dl0 <= { \$signal$126 , \$signal$125  };
+    end
     if (_049_) begin
-      rq2m_dl0 <= { \$signal$125 , \$signal$124  };
+      rq2m_dh0 <= { \$signal$124 , \$signal  };
     end
     if (_048_) begin
-      rq2m_dh0 <= { \$signal$123 , \$signal  };
+      _317_ <= { mid_0[33], mid_0[31:0] };
     end
     if (_047_) begin
-      rq2m_mi0 <= $signed(_079_) + $signed(15'h2000);
+      rq2m_o0 <= { outer_hi_0, rq2p_pll0[29:0] };
     end
     if (_046_) begin
-      rq2m_o0 <= { rq2p_phh0, rq2p_pll0 };
-    end
-    if (_045_) begin
       rq2m_r0 <= rq2d_r0;
     end
     if (en) begin
@@ -809,16 +816,16 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq2p_plh0 <= \p$58 ;
       rq2p_pll0 <= p;
     end
-    if (_044_) begin
+    if (_045_) begin
       rq2d_r0 <= rq2c_r0;
     end
-    if (_042_) begin
+    if (_043_) begin
       rq2c_r0 <= rq2b_r0;
     end
-    if (_041_) begin
+    if (_042_) begin
       rq2b_r0 <= rq2a_r0;
     end
-    if (_036_) begin
+    if (_037_) begin
       rq2a_a0 <= $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
     end
     if (_032_) begin
@@ -827,7 +834,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (_024_) begin
       rq2a_m0 <= rq1b_m0;
     end
-    if (_016_) begin
+    if (_017_) begin
       rq1b_s0 <= $signed(rq1_s0) << rq1_l0[1:0];
     end
     if (_009_) begin
@@ -839,25 +846,25 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (_102_) begin
       rq1b_m0 <= rq1_m0;
     end
-    if (_095_) begin
+    if (_094_) begin
       rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
     end
-    if (_087_)
-      if (!_077_) rq1_r0 <= 5'h00;
+    if (_086_)
+      if (!_078_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
     if (_080_)
-      if (!_076_) rq1_l0 <= 5'h00;
+      if (!_077_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
-    if (_074_) begin
+    if (_075_) begin
       rq1_m0 <= rq0_m0;
     end
-    if (_063_) begin
+    if (_064_) begin
       rq0_b0 <= i_bias;
     end
-    if (_052_) begin
+    if (_053_) begin
       rq0_acc0 <= i_acc;
     end
-    if (_043_) begin
+    if (_044_) begin
       rq0_e0 <= i_shift;
     end
     if (_000_) begin

@@ -57,94 +57,95 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire [4:0] _003_;
-  (* unused_bits = "3" *)
-  wire [3:0] _004_;
-  wire _005_;
-  wire _006_;
-  wire _007_;
+  wire [2:0] _001_;
+  wire _002_;
+  wire _003_;
+  wire _004_;
+  wire [2:0] _010_;
   wire _011_;
-  wire [2:0] _014_;
-  wire [3:0] _015_;
-  wire _017_;
+  wire [3:0] _012_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
   wire _018_;
   wire _019_;
+  wire _020_;
   wire _021_;
   wire _022_;
-  wire _023_;
   wire _024_;
   wire _025_;
-  wire _027_;
+  wire [4:0] _027_;
   wire _028_;
-  wire [7:0] _029_;
-  (* unused_bits = "8" *)
-  wire [8:0] _030_;
-  (* unused_bits = "8" *)
-  wire [8:0] _031_;
-  (* unused_bits = "8" *)
-  wire [8:0] _032_;
-  (* unused_bits = "8" *)
-  wire [8:0] _033_;
-  (* unused_bits = "8" *)
-  wire [8:0] _034_;
-  wire _035_;
-  (* unused_bits = "5" *)
-  wire [5:0] _037_;
-  wire _038_;
-  wire _039_;
-  wire _045_;
-  wire _048_;
-  wire [15:0] _049_;
+  wire _029_;
+  wire _033_;
   (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _050_;
-  wire _051_;
-  wire _052_;
-  wire [15:0] _053_;
-  wire _054_;
-  wire [15:0] _055_;
-  wire _056_;
-  wire _057_;
-  (* unused_bits = "16" *)
-  wire [16:0] _058_;
-  wire [7:0] _059_;
+  wire [16:0] _037_;
+  wire _038_;
+  wire [15:0] _039_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
+  wire [16:0] _040_;
+  wire _041_;
+  wire _042_;
+  wire [15:0] _043_;
+  wire _044_;
+  wire _045_;
+  wire [16:0] _046_;
+  (* unused_bits = "17" *)
+  wire [17:0] _047_;
+  (* unused_bits = "8" *)
+  wire [8:0] _048_;
   (* unused_bits = "5" *)
-  wire [5:0] _060_;
+  wire [5:0] _049_;
   (* unused_bits = "3" *)
-  wire [3:0] _061_;
-  wire _062_;
+  wire [3:0] _050_;
+  wire _051_;
   (* unused_bits = "1" *)
-  wire [1:0] _063_;
-  wire _064_;
-  wire _066_;
+  wire [1:0] _052_;
+  wire _054_;
   (* unused_bits = "7" *)
-  wire [7:0] _068_;
-  wire _069_;
-  wire _070_;
+  wire [7:0] _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _063_;
+  (* unused_bits = "17" *)
+  wire [17:0] _064_;
+  (* unused_bits = "6" *)
+  wire [6:0] _065_;
+  wire _066_;
+  wire _067_;
+  wire _068_;
+  (* unused_bits = "10" *)
+  wire [10:0] _069_;
+  (* unused_bits = "10" *)
+  wire [10:0] _070_;
+  wire _071_;
+  wire _072_;
   wire _073_;
-  wire _074_;
-  wire _075_;
   (* unused_bits = "17" *)
-  wire [17:0] _076_;
-  wire [5:0] _077_;
-  wire _078_;
-  (* unused_bits = "10" *)
-  wire [10:0] _079_;
-  (* unused_bits = "10" *)
-  wire [10:0] _080_;
-  wire _081_;
-  wire _082_;
+  wire [17:0] _074_;
   (* unused_bits = "17" *)
-  wire [17:0] _083_;
-  (* unused_bits = "17" *)
-  wire [17:0] _084_;
-  wire _086_;
-  wire [18:0] _092_;
+  wire [17:0] _075_;
+  wire [18:0] _082_;
+  wire _084_;
+  wire _085_;
+  wire _087_;
+  (* unused_bits = "5" *)
+  wire [5:0] _091_;
+  (* unused_bits = "3" *)
+  wire [3:0] _092_;
+  wire _093_;
   wire _094_;
+  wire _095_;
   wire _096_;
   wire _097_;
-  wire _101_;
-  wire _102_;
-  wire _103_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  (* unused_bits = "3" *)
+  wire [3:0] _101_;
+  (* unused_bits = "5" *)
+  wire [5:0] _103_;
   wire _104_;
   wire _105_;
   wire _106_;
@@ -244,85 +245,85 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _200_;
   wire _201_;
   wire _202_;
-  wire _203_;
-  wire _204_;
-  wire _205_;
-  wire _206_;
   wire _207_;
-  wire [7:0] _208_;
-  wire _209_;
-  wire _210_;
-  wire _211_;
-  wire _212_;
   wire _213_;
-  wire _214_;
-  wire _215_;
-  wire _220_;
-  wire _226_;
-  wire _229_;
-  wire [16:0] _232_;
-  (* unused_bits = "1 2" *)
-  wire [7:0] _235_;
-  wire [4:0] _239_;
-  wire [2:0] _244_;
-  wire _248_;
-  wire _249_;
-  wire _251_;
-  wire _252_;
-  wire _262_;
-  wire _273_;
+  wire _216_;
+  wire [16:0] _219_;
+  wire [4:0] _225_;
+  wire [2:0] _230_;
+  wire _234_;
+  wire _235_;
+  wire _237_;
+  wire _238_;
+  wire _240_;
+  wire _257_;
+  wire _258_;
+  wire _259_;
+  wire _260_;
+  wire _261_;
+  wire [1:0] _262_;
+  wire _264_;
+  wire [1:0] _265_;
+  wire _266_;
+  wire [1:0] _267_;
+  wire [1:0] _268_;
+  wire _269_;
+  wire [1:0] _270_;
+  wire _271_;
+  wire [16:0] _272_;
   wire _274_;
-  wire _275_;
+  wire [16:0] _275_;
   wire _276_;
   wire _277_;
-  wire [1:0] _278_;
-  wire _280_;
-  wire [1:0] _281_;
+  wire _278_;
+  wire _279_;
+  wire _281_;
   wire _282_;
-  wire [1:0] _283_;
-  wire [1:0] _284_;
+  wire _283_;
+  wire _284_;
   wire _285_;
-  wire [1:0] _286_;
+  wire _286_;
   wire _287_;
   wire _288_;
-  wire _290_;
-  wire _291_;
-  wire _292_;
-  wire [15:0] _293_;
-  wire _295_;
-  wire [15:0] _296_;
-  wire _297_;
-  wire _298_;
-  wire _299_;
+  wire _289_;
+  wire [2:0] _290_;
+  wire [2:0] _291_;
+  wire [2:0] _292_;
+  wire _294_;
+  wire [2:0] _295_;
+  wire _296_;
+  wire [7:0] _297_;
+  wire [7:0] _298_;
   wire _300_;
+  wire [7:0] _301_;
   wire _302_;
-  wire _303_;
-  wire _304_;
-  wire _305_;
-  wire _306_;
+  wire [4:0] _303_;
+  wire [4:0] _304_;
+  wire [4:0] _305_;
   wire _307_;
-  wire _308_;
+  wire [4:0] _308_;
   wire _309_;
   wire _310_;
-  wire [2:0] _311_;
-  wire [2:0] _312_;
-  wire [2:0] _313_;
+  wire _311_;
+  wire _313_;
+  wire _314_;
   wire _315_;
-  wire [2:0] _316_;
+  wire _316_;
   wire _317_;
-  wire [7:0] _318_;
-  wire [7:0] _319_;
+  wire _318_;
+  wire _319_;
+  wire _320_;
   wire _321_;
-  wire [7:0] _322_;
+  wire _322_;
   wire _323_;
-  wire [4:0] _324_;
-  wire [4:0] _325_;
-  wire [4:0] _326_;
+  wire _324_;
+  wire _325_;
+  wire _326_;
+  wire _327_;
   wire _328_;
-  wire [4:0] _329_;
-  wire _330_;
   wire _331_;
   wire _332_;
+  wire _333_;
   wire _334_;
   wire _335_;
   wire _336_;
@@ -330,41 +331,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _338_;
   wire _339_;
   wire _340_;
-  wire _341_;
-  wire _342_;
-  wire _343_;
-  wire _344_;
-  wire _345_;
-  wire _346_;
-  wire _347_;
-  wire _348_;
-  wire _349_;
-  wire [7:0] _352_;
-  wire [7:0] _353_;
-  wire [7:0] _354_;
-  wire [7:0] _355_;
-  wire [7:0] _356_;
-  wire [7:0] _357_;
-  wire [7:0] _358_;
-  wire [7:0] _359_;
-  wire _361_;
-  wire _362_;
-  wire _363_;
-  wire _364_;
-  wire _365_;
-  wire _366_;
-  wire _367_;
-  wire _368_;
-  wire _369_;
-  wire _370_;
-  wire \$like ;
-  wire [7:0] \$like$53 ;
   wire \$signal ;
-  reg \$signal$108  = 1'h0;
-  reg \$signal$109  = 1'h0;
-  reg \$signal$112  = 1'h1;
-  reg \$signal$139  = 1'h0;
-  reg \$signal$146  = 1'h0;
+  reg \$signal$105  = 1'h0;
+  reg \$signal$106  = 1'h0;
+  reg \$signal$109  = 1'h1;
+  reg \$signal$136  = 1'h0;
+  reg \$signal$144  = 1'h0;
   reg acc_odd = 1'h0;
   reg [51:0] acc_pair = 52'h0000000000000;
   reg [7:0] act_max = 8'h00;
@@ -376,8 +348,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg beat_last = 1'h0;
   reg [4:0] blk = 5'h00;
   wire block_end;
-  reg ch_last = 1'h0;
-  reg [15:0] ch_left = 16'h0000;
+  reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -415,8 +386,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [25:0] i_acc = 26'h0000000;
   wire i_last;
-  reg \i_last$58  = 1'h0;
-  reg \i_valid$56  = 1'h0;
+  reg \i_last$55  = 1'h0;
+  reg \i_valid$53  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
@@ -438,10 +409,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$149 ;
+  wire [207:0] \o_data$147 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$82 ;
+  wire \o_valid$79 ;
   reg [2:0] ob = 3'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -455,10 +426,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [68:0] r_data;
   input r_en;
   wire r_en;
-  reg [7:0] ra = 8'h00;
-  reg [7:0] ra_inc = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] ra_row;
+  reg [2:0] ra_beat = 3'h0;
+  reg [4:0] ra_blk = 5'h00;
+  reg [4:0] ra_blk_next = 5'h00;
   reg [16:0] row = 17'h00000;
   wire row_end;
   reg row_last = 1'h0;
@@ -479,231 +449,215 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [9:0] t_rem = 10'h000;
   output take;
   wire take;
+  reg tile_end = 1'h0;
   reg [9:0] tile_pen = 10'h000;
   reg [7:0] w_addr = 8'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [64:0] \w_data$87  = 65'h00000000000000000;
+  reg [64:0] \w_data$84  = 65'h00000000000000000;
   reg w_en = 1'h0;
-  wire \w_en$81 ;
-  reg \w_en$85  = 1'h0;
+  wire \w_en$78 ;
+  reg \w_en$82  = 1'h0;
   reg [7:0] wa = 8'h00;
   reg [2:0] wb = 3'h0;
   reg wb_last = 1'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _028_ = s_act__valid & s_wgt__valid;
-  assign _035_ = in_data & _028_;
-  assign _045_ = ~ at_k_last;
-  assign _056_ = credit_ok | _045_;
-  assign take = _035_ & _056_;
-  assign _066_ = s_act__valid & s_wgt__valid;
-  assign _075_ = in_data & _066_;
-  assign _086_ = _075_ & credit_ok;
-  assign \$signal  = _086_ & at_k_last;
-  assign _097_ = ~ in_data;
+  assign _025_ = s_act__valid & s_wgt__valid;
+  assign _033_ = in_data & _025_;
+  assign _044_ = ~ at_k_last;
+  assign _054_ = credit_ok | _044_;
+  assign take = _033_ & _054_;
+  assign _063_ = s_act__valid & s_wgt__valid;
+  assign _073_ = in_data & _063_;
+  assign _084_ = _073_ & credit_ok;
+  assign \$signal  = _084_ & at_k_last;
+  assign _093_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _021_ = credit_ok | _011_;
-  assign _022_ = _000_ & _021_;
-  assign adv = _097_ | _022_;
-  assign _023_ = compute & adv;
-  assign _024_ = _023_ & at_tile_last;
-  assign block_end = _024_ & fn_last;
+  assign _018_ = credit_ok | _011_;
+  assign _019_ = _000_ & _018_;
+  assign adv = _093_ | _019_;
+  assign _020_ = compute & adv;
+  assign _021_ = _020_ & at_tile_last;
+  assign block_end = _021_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _025_ = ! lane;
+  assign _022_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _027_ = ~ dn_last;
-  assign wrap = d_last & _027_;
-  assign _029_ = ra_inc + 1'h1;
-  assign _030_[7:0] = ra_inc + 8'hf9;
-  assign _031_[7:0] = ra_row + 1'h1;
-  assign _032_[7:0] = ra_row + 8'hf9;
-  assign _033_[7:0] = ra_inc + 1'h1;
-  assign _034_[7:0] = ra_inc + 8'hf9;
-  assign \w_en$81  = \o_valid$82  & ob_last;
-  assign _037_[4:0] = kept - 4'h8;
-  assign _038_ = kept >= 5'h10;
-  assign _039_ = kept >= 4'h8;
-  assign _048_ = hdr[47:32] > 7'h47;
-  assign _049_[9:0] = _048_ ? hdr[41:32] : 10'h047;
-  assign _050_[9:0] = _049_[9:0] - 2'h2;
-  assign _051_ = hdr[47:32] == 1'h1;
-  assign _052_ = hdr[47:32] > 7'h47;
-  assign _053_ = _052_ ? hdr[47:32] : 16'h0047;
-  assign _054_ = _053_ == 1'h1;
-  assign _055_ = hdr[31:16] - 1'h1;
-  assign _057_ = hdr[31:16] == 1'h1;
-  assign _058_[15:0] = ch_left - 1'h1;
-  assign _059_ = wa + 1'h1;
-  assign _060_[4:0] = blk + 1'h1;
-  assign _061_[2:0] = wb + 1'h1;
-  assign _062_ = wb == 3'h6;
-  assign _063_[0] = lane + 1'h1;
-  assign _064_ = ch_left == 1'h1;
-  assign _068_[6:0] = flush - 1'h1;
-  assign _069_ = ! flush;
-  assign _070_ = block_end & last_mblock;
-  assign _073_ = fn_last & last_mblock;
-  assign _074_ = ~ _073_;
-  assign _076_[16:0] = fm0 + 4'h8;
-  assign _077_ = fn_rem - 1'h1;
-  assign _078_ = ! fn_rem;
-  assign _079_[9:0] = k_rem - 1'h1;
-  assign _080_[9:0] = t_rem - 1'h1;
-  assign _081_ = ! k_rem;
-  assign _082_ = ! t_rem;
-  assign _083_[16:0] = row + 1'h1;
-  assign _084_[16:0] = row - 3'h7;
-  assign _092_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _094_ = ~ drain_lt_wrap_pen;
-  assign _096_ = ~ drain_lt_pen;
-  assign _101_ = ~ drain_restart;
-  assign _102_ = _101_ & o_valid;
-  assign _103_ = ~ beat_last;
-  assign _104_ = _102_ & _103_;
-  assign _105_ = ~ drain_restart;
-  assign _106_ = _105_ & row_end;
-  assign _003_ = dn + 1'h1;
-  assign _004_[2:0] = d + 1'h1;
-  assign _005_ = o_valid & row_valid;
-  assign _006_ = row_end & row_valid;
-  assign _007_ = _006_ & row_last;
-  assign _014_ = ob + 1'h1;
-  assign _015_[2:0] = ob_last ? 3'h0 : _014_;
-  assign _017_ = r_en & m_out__valid;
-  assign _018_ = ~ row_valid;
-  assign _019_ = row_end & _018_;
-  reg [1:0] _514_ = 2'h0;
-  assign ra_row[2:1] = _514_;
-  reg [5:0] _515_ = 6'h00;
-  assign { ra_row[7:3], ra_row[0] } = _515_;
-  reg [16:0] _534_ = 17'h00000;
-  assign drain_back[16:0] = _534_;
-  reg [16:0] _535_ = 17'h00000;
-  assign drain_plus[16:0] = _535_;
-  assign _107_ = { _106_, _104_, enter_q, d_last } != 4'h8;
-  assign _108_ = { _106_, _104_, enter_q } != 1'h0;
-  assign _109_ = { _104_, enter_q } != 2'h2;
-  assign _110_ = { _106_, _104_, drain_restart } != 1'h0;
-  assign _111_ = { drain_restart, o_valid } != 1'h0;
-  assign _112_ = { drain_restart, o_valid } != 1'h0;
-  assign _113_ = { _106_, _104_, drain_restart } != 1'h0;
+  assign _024_ = ~ dn_last;
+  assign wrap = d_last & _024_;
+  assign \w_en$78  = \o_valid$79  & ob_last;
+  assign _027_ = kept - 4'h8;
+  assign _028_ = kept >= 5'h10;
+  assign _029_ = kept >= 4'h8;
+  assign _037_[9:0] = hdr[41:32] - 2'h2;
+  assign _038_ = hdr[47:32] > 7'h47;
+  assign _039_[9:0] = _038_ ? hdr[41:32] : 10'h047;
+  assign _040_[9:0] = _039_[9:0] - 2'h2;
+  assign _041_ = hdr[47:32] == 1'h1;
+  assign _042_ = hdr[47:32] > 7'h47;
+  assign _043_ = _042_ ? hdr[47:32] : 16'h0047;
+  assign _045_ = _043_ == 1'h1;
+  assign _046_ = hdr[31:16] - 2'h2;
+  assign _047_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _048_[7:0] = wa + 1'h1;
+  assign _049_[4:0] = blk + 1'h1;
+  assign _050_[2:0] = wb + 1'h1;
+  assign _051_ = wb == 3'h6;
+  assign _052_[0] = lane + 1'h1;
+  assign _056_[6:0] = flush - 1'h1;
+  assign _057_ = ! flush;
+  assign _058_ = block_end & last_mblock;
+  assign _059_ = compute & adv;
+  assign _064_[16:0] = fm0 + 4'h8;
+  assign _065_[5:0] = fn_rem - 1'h1;
+  assign _066_ = ! fn_rem;
+  assign _067_ = fn_last & last_mblock;
+  assign _068_ = ~ _067_;
+  assign _069_[9:0] = k_rem - 1'h1;
+  assign _070_[9:0] = t_rem - 1'h1;
+  assign _071_ = ! k_rem;
+  assign _072_ = ! t_rem;
+  assign _074_[16:0] = row + 1'h1;
+  assign _075_[16:0] = row - 3'h7;
+  assign _082_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _085_ = ~ drain_lt_wrap_pen;
+  assign _087_ = ~ drain_lt_pen;
+  assign _091_[4:0] = ra_blk + 1'h1;
+  assign _092_[2:0] = ra_beat + 1'h1;
+  assign _094_ = beat_last & d_last;
+  assign _095_ = ~ drain_restart;
+  assign _096_ = _095_ & o_valid;
+  assign _097_ = ~ beat_last;
+  assign _098_ = _096_ & _097_;
+  assign _099_ = ~ drain_restart;
+  assign _100_ = _099_ & row_end;
+  assign _101_[2:0] = beat + 1'h1;
+  assign _103_[4:0] = dn + 1'h1;
+  assign _001_ = d + 1'h1;
+  assign _002_ = o_valid & row_valid;
+  assign _003_ = row_end & row_valid;
+  assign _004_ = _003_ & row_last;
+  assign _010_ = ob + 1'h1;
+  assign _012_[2:0] = ob_last ? 3'h0 : _010_;
+  assign _014_ = r_en & m_out__valid;
+  assign _015_ = ~ row_valid;
+  assign _016_ = row_end & _015_;
+  reg [16:0] _499_ = 17'h00000;
+  assign drain_back[16:0] = _499_;
+  reg [16:0] _500_ = 17'h00000;
+  assign drain_plus[16:0] = _500_;
+  assign _104_ = { _100_, _098_, enter_q, d_last } != 4'h8;
+  assign _105_ = { _100_, _098_, enter_q } != 1'h0;
+  assign _106_ = { _098_, enter_q } != 2'h2;
+  assign _107_ = { _100_, _098_, drain_restart } != 1'h0;
+  assign _108_ = { _100_, _098_, drain_restart } != 1'h0;
+  assign _109_ = { compute, adv } != 2'h2;
+  assign _110_ = { compute, adv } != 2'h2;
+  assign _111_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _112_ = { compute, adv } != 2'h2;
+  assign _113_ = { compute, adv } != 2'h2;
   assign _114_ = { compute, adv } != 2'h2;
-  assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { compute, adv } != 2'h2;
-  assign _117_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _118_ = { compute, adv } != 2'h2;
-  assign _119_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _120_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _121_ = { compute, adv } != 2'h2;
-  assign _122_ = { compute, adv } != 2'h2;
-  assign _123_ = { compute, adv } != 2'h2;
-  assign _124_ = { _274_, _273_ } != 1'h0;
-  assign _125_ = { _285_, s_param__valid } != 2'h2;
-  assign _126_ = { _287_, s_param__valid } != 2'h2;
-  assign _127_ = { _285_, ch_last, s_param__valid } != 3'h5;
-  assign _128_ = { _282_, compute } != 2'h3;
-  assign _129_ = { _280_, _069_ } != 2'h2;
-  assign _130_ = { _287_, _285_, _282_, _280_ } != 1'h0;
-  assign _131_ = { _290_, s_param__valid } != 2'h2;
-  assign _132_ = { _292_, s_param__valid } != 2'h2;
-  assign _133_ = { _292_, _290_ } != 1'h0;
-  assign _134_ = { _295_, s_param__valid } != 2'h2;
-  assign _135_ = { _297_, s_param__valid } != 2'h2;
-  assign _136_ = { _297_, _295_ } != 1'h0;
-  assign _137_ = { _302_, s_param__valid } != 2'h2;
-  assign _138_ = { _304_, s_param__valid } != 2'h2;
-  assign _139_ = { _302_, \$signal$112 , s_param__valid } != 3'h5;
-  assign _140_ = { _304_, _302_ } != 1'h0;
-  assign _141_ = { _308_, s_param__valid } != 2'h2;
-  assign _142_ = { _310_, s_param__valid } != 2'h2;
-  assign _143_ = { _310_, _308_ } != 1'h0;
-  assign _144_ = { _315_, s_param__valid } != 2'h2;
-  assign _145_ = { _317_, s_param__valid } != 2'h2;
-  assign _146_ = { _315_, \$signal$112 , s_param__valid } != 3'h5;
-  assign _147_ = { _317_, _315_ } != 1'h0;
-  assign _148_ = { _321_, s_param__valid } != 2'h2;
-  assign _149_ = { _323_, s_param__valid } != 2'h2;
-  assign _150_ = { _321_, \$signal$112 , s_param__valid } != 3'h5;
-  assign _151_ = { _323_, _321_ } != 1'h0;
-  assign _152_ = { _328_, s_param__valid } != 2'h2;
-  assign _153_ = { _330_, s_param__valid } != 2'h2;
-  assign _154_ = { _328_, \$signal$112 , s_param__valid } != 3'h5;
-  assign _155_ = { _328_, wb_last, \$signal$112 , s_param__valid } != 4'hb;
-  assign _156_ = { _330_, _328_ } != 1'h0;
-  assign _157_ = { _334_, s_param__valid } != 2'h2;
-  assign _158_ = { _336_, s_param__valid } != 2'h2;
-  assign _159_ = { _336_, _334_ } != 1'h0;
-  assign _160_ = & { _209_, \o_valid$82  };
-  assign _161_ = & { _210_, \o_valid$82  };
-  assign _162_ = & { _211_, \o_valid$82  };
-  assign _163_ = & { _212_, \o_valid$82  };
-  assign _164_ = & { _213_, \o_valid$82  };
-  assign _165_ = & { _214_, \o_valid$82  };
-  assign _166_ = & { _215_, \o_valid$82  };
-  assign _167_ = & { _109_, _108_, _107_ };
-  assign _168_ = & { _117_, _116_ };
-  assign _169_ = & { _119_, _118_ };
-  assign _170_ = & { fn_last, at_tile_last, adv };
-  assign _171_ = & { _121_, _120_ };
-  assign _172_ = & { _275_, ch_last, s_param__valid };
-  assign _173_ = & { _276_, ch_last, s_param__valid };
-  assign _174_ = & { _277_, ch_last, s_param__valid };
-  assign _175_ = & { _130_, _129_, _128_, _127_, _126_, _125_ };
-  assign _176_ = & { _133_, _132_, _131_ };
-  assign _177_ = & { _136_, _135_, _134_ };
-  assign _178_ = & { _140_, _139_, _138_, _137_ };
-  assign _179_ = & { _143_, _142_, _141_ };
-  assign _180_ = & { _147_, _146_, _145_, _144_ };
-  assign _181_ = & { _151_, _150_, _149_, _148_ };
-  assign _182_ = & { _156_, _155_, _154_, _153_, _152_ };
-  assign _183_ = & { _159_, _158_, _157_ };
-  assign _184_ = & { _337_, s_param__valid };
-  assign _185_ = & { _338_, s_param__valid };
-  assign _186_ = & { _339_, s_param__valid };
-  assign _187_ = & { _340_, s_param__valid };
-  assign _188_ = & { _341_, s_param__valid };
-  assign _189_ = & { _342_, s_param__valid };
-  assign _190_ = & { _343_, s_param__valid };
-  assign _191_ = & { _344_, s_param__valid };
-  assign _192_ = & { _345_, s_param__valid };
-  assign _193_ = & { _346_, s_param__valid };
-  assign _194_ = & { _347_, s_param__valid };
-  assign _195_ = & { _348_, s_param__valid };
-  assign _196_ = & { _349_, s_param__valid };
-  assign _205_ = ~ _368_;
-  assign _206_ = ~ compute;
-  assign _207_ = ~ _364_;
-  assign _197_ = | { drain_restart, rst };
-  assign _198_ = | { drain_restart, rst };
-  assign _199_ = | { drain_restart, rst };
-  assign _200_ = | { _205_, rst };
-  assign _201_ = | { d_last, rst };
-  assign _202_ = | { _206_, rst };
-  assign _203_ = | { _070_, rst };
-  assign _204_ = | { _207_, rst };
-  assign _209_ = ob == 3'h6;
-  assign _210_ = ob == 3'h5;
-  assign _211_ = ob == 3'h4;
-  assign _212_ = ob == 2'h3;
-  assign _213_ = ob == 2'h2;
-  assign _214_ = ob == 1'h1;
-  assign _215_ = ! ob;
-  assign _220_ = drain_restart ? 1'h0 : d_last;
-  assign _226_ = drain_restart ? m_one : row_last;
-  assign _229_ = drain_restart ? 1'h1 : row_valid;
-  assign _232_ = drain_restart ? 17'h00000 : row;
-  assign _235_ = drain_restart ? (* full_case = 32'd1 *) 8'hf9 : \$like$53 ;
-  assign _208_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _239_ = drain_restart ? 5'h00 : dn;
-  assign _244_ = drain_restart ? 3'h0 : d;
-  assign _248_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$109  : _082_;
-  assign _249_ = adv ? _248_ : 1'hx;
-  assign _251_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$108  : _081_;
-  assign _252_ = adv ? _251_ : 1'hx;
-  assign _262_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _742_;
+  assign _115_ = { tile_end, compute } != 1'h1;
+  assign _116_ = { tile_end, compute } != 1'h1;
+  assign _117_ = { _258_, _257_ } != 1'h0;
+  assign _118_ = { _269_, s_param__valid } != 2'h2;
+  assign _119_ = { _271_, s_param__valid } != 2'h2;
+  assign _120_ = { _269_, ch_left[16], s_param__valid } != 3'h5;
+  assign _121_ = { _266_, compute } != 2'h3;
+  assign _122_ = { _264_, _057_ } != 2'h2;
+  assign _123_ = { _271_, _269_, _266_, _264_ } != 1'h0;
+  assign _124_ = { _274_, s_param__valid } != 2'h2;
+  assign _125_ = { _276_, s_param__valid } != 2'h2;
+  assign _126_ = { _276_, _274_ } != 1'h0;
+  assign _127_ = { _281_, s_param__valid } != 2'h2;
+  assign _128_ = { _283_, s_param__valid } != 2'h2;
+  assign _129_ = { _281_, \$signal$109 , s_param__valid } != 3'h5;
+  assign _130_ = { _283_, _281_ } != 1'h0;
+  assign _131_ = { _287_, s_param__valid } != 2'h2;
+  assign _132_ = { _289_, s_param__valid } != 2'h2;
+  assign _133_ = { _289_, _287_ } != 1'h0;
+  assign _134_ = { _294_, s_param__valid } != 2'h2;
+  assign _135_ = { _296_, s_param__valid } != 2'h2;
+  assign _136_ = { _294_, \$signal$109 , s_param__valid } != 3'h5;
+  assign _137_ = { _296_, _294_ } != 1'h0;
+  assign _138_ = { _300_, s_param__valid } != 2'h2;
+  assign _139_ = { _302_, s_param__valid } != 2'h2;
+  assign _140_ = { _300_, \$signal$109 , s_param__valid } != 3'h5;
+  assign _141_ = { _302_, _300_ } != 1'h0;
+  assign _142_ = { _307_, s_param__valid } != 2'h2;
+  assign _143_ = { _309_, s_param__valid } != 2'h2;
+  assign _144_ = { _307_, \$signal$109 , s_param__valid } != 3'h5;
+  assign _145_ = { _307_, wb_last, \$signal$109 , s_param__valid } != 4'hb;
+  assign _146_ = { _309_, _307_ } != 1'h0;
+  assign _147_ = { _313_, s_param__valid } != 2'h2;
+  assign _148_ = { _315_, s_param__valid } != 2'h2;
+  assign _149_ = { _315_, _313_ } != 1'h0;
+  assign _150_ = & { _196_, \o_valid$79  };
+  assign _151_ = & { _197_, \o_valid$79  };
+  assign _152_ = & { _198_, \o_valid$79  };
+  assign _153_ = & { _199_, \o_valid$79  };
+  assign _154_ = & { _200_, \o_valid$79  };
+  assign _155_ = & { _201_, \o_valid$79  };
+  assign _156_ = & { _202_, \o_valid$79  };
+  assign _157_ = & { _106_, _105_, _104_ };
+  assign _158_ = & { _094_, o_valid };
+  assign _159_ = & { _112_, _111_ };
+  assign _160_ = & { tile_end, fn_last };
+  assign _161_ = & { _259_, ch_left[16], s_param__valid };
+  assign _162_ = & { _260_, ch_left[16], s_param__valid };
+  assign _163_ = & { _261_, ch_left[16], s_param__valid };
+  assign _164_ = & { _123_, _122_, _121_, _120_, _119_, _118_ };
+  assign _165_ = & { _126_, _125_, _124_ };
+  assign _166_ = & { _130_, _129_, _128_, _127_ };
+  assign _167_ = & { _133_, _132_, _131_ };
+  assign _168_ = & { _137_, _136_, _135_, _134_ };
+  assign _169_ = & { _141_, _140_, _139_, _138_ };
+  assign _170_ = & { _146_, _145_, _144_, _143_, _142_ };
+  assign _171_ = & { _149_, _148_, _147_ };
+  assign _172_ = & { _316_, s_param__valid };
+  assign _173_ = & { _317_, s_param__valid };
+  assign _174_ = & { _318_, s_param__valid };
+  assign _175_ = & { _319_, s_param__valid };
+  assign _176_ = & { _320_, s_param__valid };
+  assign _177_ = & { _321_, s_param__valid };
+  assign _178_ = & { _322_, s_param__valid };
+  assign _179_ = & { _323_, s_param__valid };
+  assign _180_ = & { _324_, s_param__valid };
+  assign _181_ = & { _325_, s_param__valid };
+  assign _182_ = & { _326_, s_param__valid };
+  assign _183_ = & { _327_, s_param__valid };
+  assign _184_ = & { _328_, s_param__valid };
+  assign _193_ = ~ _338_;
+  assign _194_ = ~ compute;
+  assign _195_ = ~ _334_;
+  assign _185_ = | { drain_restart, rst };
+  assign _186_ = | { drain_restart, rst };
+  assign _187_ = | { dn_last, rst };
+  assign _188_ = | { _193_, rst };
+  assign _189_ = | { d_last, rst };
+  assign _190_ = | { _194_, rst };
+  assign _191_ = | { _058_, rst };
+  assign _192_ = | { _195_, rst };
+  assign _196_ = ob == 3'h6;
+  assign _197_ = ob == 3'h5;
+  assign _198_ = ob == 3'h4;
+  assign _199_ = ob == 2'h3;
+  assign _200_ = ob == 2'h2;
+  assign _201_ = ob == 1'h1;
+  assign _202_ = ! ob;
+  assign _207_ = drain_restart ? 1'h0 : d_last;
+  assign _213_ = drain_restart ? m_one : row_last;
+  assign _216_ = drain_restart ? 1'h1 : row_valid;
+  assign _219_ = drain_restart ? 17'h00000 : row;
+  assign _225_ = drain_restart ? 5'h00 : dn;
+  assign _230_ = drain_restart ? 3'h0 : d;
+  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _072_;
+  assign _235_ = adv ? _234_ : 1'hx;
+  assign _237_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$105  : _071_;
+  assign _238_ = adv ? _237_ : 1'hx;
+  assign _240_ = at_k_last ? 1'h0 : 1'hx;
+  function [6:0] _694_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -711,20 +665,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _742_ = b[6:0];
+        _694_ = b[6:0];
       2'b1?:
-        _742_ = b[13:7];
+        _694_ = b[13:7];
       default:
-        _742_ = a;
+        _694_ = a;
     endcase
   endfunction
-  assign _273_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _274_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = _069_ ? 2'h0 : 2'hx;
-  function [1:0] _749_;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _259_ = ctrl_state == 1'h1;
+  assign _260_ = ctrl_state == 1'h1;
+  assign _261_ = ctrl_state == 1'h1;
+  assign _262_ = _057_ ? 2'h0 : 2'hx;
+  function [1:0] _701_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -732,228 +686,200 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _749_ = b[1:0];
+        _701_ = b[1:0];
       4'b??1?:
-        _749_ = b[3:2];
+        _701_ = b[3:2];
       4'b?1??:
-        _749_ = b[5:4];
+        _701_ = b[5:4];
       4'b1???:
-        _749_ = b[7:6];
+        _701_ = b[7:6];
       default:
-        _749_ = a;
+        _701_ = a;
     endcase
   endfunction
-  assign _280_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _281_ = compute ? 2'hx : 2'h3;
-  assign _282_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _283_ = ch_last ? 2'h2 : 2'hx;
-  assign _284_ = s_param__valid ? _283_ : 2'hx;
-  assign _285_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _286_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _287_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _288_ = s_param__valid ? _064_ : 1'hx;
-  function [0:0] _759_;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _265_ = compute ? 2'hx : 2'h3;
+  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _267_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _268_ = s_param__valid ? _267_ : 2'hx;
+  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _270_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _271_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _272_ = s_param__valid ? _047_[16:0] : 17'hxxxxx;
+  function [16:0] _711_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _711_ = b[16:0];
+      2'b1?:
+        _711_ = b[33:17];
+      default:
+        _711_ = a;
+    endcase
+  endfunction
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = s_param__valid ? _046_ : 17'hxxxxx;
+  assign _276_ = ! ctrl_state;
+  assign _277_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _051_;
+  assign _278_ = \$signal$109  ? _277_ : 1'hx;
+  assign _279_ = s_param__valid ? _278_ : 1'hx;
+  function [0:0] _718_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _759_ = b[0:0];
+        _718_ = b[0:0];
       2'b1?:
-        _759_ = b[1:1];
+        _718_ = b[1:1];
       default:
-        _759_ = a;
+        _718_ = a;
     endcase
   endfunction
-  assign _290_ = ctrl_state == 1'h1;
-  assign _291_ = s_param__valid ? _057_ : 1'hx;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = s_param__valid ? _058_[15:0] : 16'hxxxx;
-  function [15:0] _764_;
-    input [15:0] a;
-    input [31:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _764_ = b[15:0];
-      2'b1?:
-        _764_ = b[31:16];
-      default:
-        _764_ = a;
-    endcase
-  endfunction
-  assign _295_ = ctrl_state == 1'h1;
-  assign _296_ = s_param__valid ? _055_ : 16'hxxxx;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _062_;
-  assign _299_ = \$signal$112  ? _298_ : 1'hx;
-  assign _300_ = s_param__valid ? _299_ : 1'hx;
-  function [0:0] _771_;
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _283_ = ! ctrl_state;
+  assign _284_ = \$signal$109  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _285_ = s_param__valid ? _284_ : 1'hx;
+  function [0:0] _724_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _771_ = b[0:0];
+        _724_ = b[0:0];
       2'b1?:
-        _771_ = b[1:1];
+        _724_ = b[1:1];
       default:
-        _771_ = a;
+        _724_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = \$signal$112  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _306_ = s_param__valid ? _305_ : 1'hx;
-  function [0:0] _777_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _777_ = b[0:0];
-      2'b1?:
-        _777_ = b[1:1];
-      default:
-        _777_ = a;
-    endcase
-  endfunction
-  assign _307_ = _777_(1'hx, { _309_, _306_ }, { _310_, _308_ });
-  assign _308_ = ctrl_state == 1'h1;
-  assign _309_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _310_ = ! ctrl_state;
-  assign _311_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _061_[2:0];
-  assign _312_ = \$signal$112  ? _311_ : 3'hx;
-  assign _313_ = s_param__valid ? _312_ : 3'hx;
-  function [2:0] _784_;
+  assign _286_ = _724_(1'hx, { _288_, _285_ }, { _289_, _287_ });
+  assign _287_ = ctrl_state == 1'h1;
+  assign _288_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _289_ = ! ctrl_state;
+  assign _290_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _050_[2:0];
+  assign _291_ = \$signal$109  ? _290_ : 3'hx;
+  assign _292_ = s_param__valid ? _291_ : 3'hx;
+  function [2:0] _731_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _784_ = b[2:0];
+        _731_ = b[2:0];
       2'b1?:
-        _784_ = b[5:3];
+        _731_ = b[5:3];
       default:
-        _784_ = a;
+        _731_ = a;
     endcase
   endfunction
-  assign _315_ = ctrl_state == 1'h1;
-  assign _316_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = \$signal$112  ? _059_ : 8'hxx;
-  assign _319_ = s_param__valid ? _318_ : 8'hxx;
-  function [7:0] _790_;
+  assign _294_ = ctrl_state == 1'h1;
+  assign _295_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _296_ = ! ctrl_state;
+  assign _297_ = \$signal$109  ? _048_[7:0] : 8'hxx;
+  assign _298_ = s_param__valid ? _297_ : 8'hxx;
+  function [7:0] _737_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _790_ = b[7:0];
+        _737_ = b[7:0];
       2'b1?:
-        _790_ = b[15:8];
+        _737_ = b[15:8];
       default:
-        _790_ = a;
+        _737_ = a;
     endcase
   endfunction
-  assign _321_ = ctrl_state == 1'h1;
-  assign _322_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = wb_last ? _060_[4:0] : 5'hxx;
-  assign _325_ = \$signal$112  ? _324_ : 5'hxx;
-  assign _326_ = s_param__valid ? _325_ : 5'hxx;
-  function [4:0] _797_;
+  assign _300_ = ctrl_state == 1'h1;
+  assign _301_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = wb_last ? _049_[4:0] : 5'hxx;
+  assign _304_ = \$signal$109  ? _303_ : 5'hxx;
+  assign _305_ = s_param__valid ? _304_ : 5'hxx;
+  function [4:0] _744_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _797_ = b[4:0];
+        _744_ = b[4:0];
       2'b1?:
-        _797_ = b[9:5];
+        _744_ = b[9:5];
       default:
-        _797_ = a;
+        _744_ = a;
     endcase
   endfunction
-  assign _328_ = ctrl_state == 1'h1;
-  assign _329_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _330_ = ! ctrl_state;
-  assign _331_ = \$signal$112  ? (* full_case = 32'd1 *) 1'h0 : _063_[0];
-  assign _332_ = s_param__valid ? _331_ : 1'hx;
-  function [0:0] _803_;
+  assign _307_ = ctrl_state == 1'h1;
+  assign _308_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = \$signal$109  ? (* full_case = 32'd1 *) 1'h0 : _052_[0];
+  assign _311_ = s_param__valid ? _310_ : 1'hx;
+  function [0:0] _750_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _803_ = b[0:0];
+        _750_ = b[0:0];
       2'b1?:
-        _803_ = b[1:1];
+        _750_ = b[1:1];
       default:
-        _803_ = a;
+        _750_ = a;
     endcase
   endfunction
+  assign _313_ = ctrl_state == 1'h1;
+  assign _314_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = ! ctrl_state;
+  assign _317_ = ! ctrl_state;
+  assign _318_ = ! ctrl_state;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = ! ctrl_state;
+  assign _326_ = ! ctrl_state;
+  assign _327_ = ! ctrl_state;
+  assign _328_ = ! ctrl_state;
+  assign _331_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _332_ = s_param__valid ? _331_ : 1'h0;
+  assign enter = _333_ ? _332_ : 1'h0;
+  assign _333_ = ctrl_state == 1'h1;
   assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _336_ = ! ctrl_state;
-  assign _337_ = ! ctrl_state;
+  assign _335_ = ctrl_state == 1'h1;
+  assign _336_ = ctrl_state == 1'h1;
+  assign _337_ = ctrl_state == 1'h1;
   assign _338_ = ! ctrl_state;
-  assign _339_ = ! ctrl_state;
-  assign _340_ = ! ctrl_state;
-  assign _341_ = ! ctrl_state;
-  assign _342_ = ! ctrl_state;
-  assign _343_ = ! ctrl_state;
-  assign _344_ = ! ctrl_state;
-  assign _345_ = ! ctrl_state;
-  assign _346_ = ! ctrl_state;
-  assign _347_ = ! ctrl_state;
-  assign _348_ = ! ctrl_state;
-  assign _349_ = ! ctrl_state;
-  assign _352_ = dn_last ? (* full_case = 32'd1 *) 8'hf9 : _034_[7:0];
-  assign _353_ = d_last ? (* full_case = 32'd1 *) _352_ : _032_[7:0];
-  assign _354_ = beat_last ? (* full_case = 32'd1 *) _353_ : _030_[7:0];
-  assign \$like$53  = o_valid ? _354_ : { 5'hxx, ra_row[2:1], 1'hx };
-  assign _355_ = dn_last ? (* full_case = 32'd1 *) 8'h01 : _033_[7:0];
-  assign _356_ = d_last ? (* full_case = 32'd1 *) _355_ : _031_[7:0];
-  assign _357_ = beat_last ? (* full_case = 32'd1 *) _356_ : _029_;
-  assign \$like  = o_valid ? _357_[0] : 1'hx;
-  assign _358_ = dn_last ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
-  assign _359_ = d_last ? (* full_case = 32'd1 *) _358_ : ra_row;
-  assign _361_ = ch_last ? 1'h1 : 1'h0;
-  assign _362_ = s_param__valid ? _361_ : 1'h0;
-  assign enter = _363_ ? _362_ : 1'h0;
-  assign _363_ = ctrl_state == 1'h1;
-  assign _364_ = ctrl_state == 1'h1;
-  assign _365_ = ctrl_state == 1'h1;
-  assign _366_ = ctrl_state == 1'h1;
-  assign _367_ = ctrl_state == 1'h1;
-  assign _368_ = ! ctrl_state;
-  function [0:0] _842_;
+  function [0:0] _778_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _842_ = b[0:0];
+        _778_ = b[0:0];
       2'b1?:
-        _842_ = b[1:1];
+        _778_ = b[1:1];
       default:
-        _842_ = a;
+        _778_ = a;
     endcase
   endfunction
-  assign s_param__ready = _842_(1'h0, 2'h3, { _370_, _369_ });
-  assign _369_ = ctrl_state == 1'h1;
-  assign _370_ = ! ctrl_state;
+  assign s_param__ready = _778_(1'h0, 2'h3, { _340_, _339_ });
+  assign _339_ = ctrl_state == 1'h1;
+  assign _340_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -961,7 +887,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$149 ),
+    .o_data(\o_data$147 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -970,12 +896,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$87 ),
-    .wp__en(\w_en$85 )
+    .wp__data(\w_data$84 ),
+    .wp__en(\w_en$82 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\r_addr$3 (ra),
+    .\port$1977$0 (ra_beat),
+    .\port$1979$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -986,28 +913,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$58 ),
-    .i_valid(\i_valid$56 ),
+    .i_last(\i_last$55 ),
+    .i_valid(\i_valid$53 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$82 ),
-    .\port$3907$0 (r_data),
+    .o_valid(\o_valid$79 ),
+    .\port$3903$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _092_[18:17] = 2'hx;
-  assign _049_[15:10] = 6'hxx;
-  assign _015_[3] = 1'hx;
-  assign _208_[7:1] = 7'hxx;
+  assign _082_[18:17] = 2'hx;
+  assign _039_[15:10] = 6'hxx;
+  assign _012_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$85  <= 1'h0;
-      \i_last$58  <= 1'h0;
-      \i_valid$56  <= 1'h0;
+      \w_en$82  <= 1'h0;
+      \i_last$55  <= 1'h0;
+      \i_valid$53  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$146  <= 1'h0;
+      \$signal$144  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1025,331 +951,318 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _534_ <= 17'h00000;
-      _535_ <= 17'h00000;
+      _499_ <= 17'h00000;
+      _500_ <= 17'h00000;
+      tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _017_ + _019_;
-      \w_en$85  <= \w_en$81 ;
-      \i_last$58  <= part_last;
-      \i_valid$56  <= \$signal$146 ;
-      part_last <= _007_ & dn_last;
-      \$signal$146  <= _005_;
+      give_back <= _014_ + _016_;
+      \w_en$82  <= \w_en$78 ;
+      \i_last$55  <= part_last;
+      \i_valid$53  <= \$signal$144 ;
+      part_last <= _004_ & dn_last;
+      \$signal$144  <= _002_;
       enter_q <= enter;
-      begin if (_104_) d_last <= _220_; else d_last <= _106_ ? \$signal$139  : _220_; end
-      begin if (_104_) row_last <= _226_; else begin if (_106_) row_last <= row_last_next; else row_last <= _226_; end end
-      begin if (_104_) row_valid <= _229_; else begin if (_106_) row_valid <= row_valid_next; else row_valid <= _229_; end end
-      begin if (_104_) row <= _232_; else begin if (_106_) row <= row_next; else row <= _232_; end end
-      begin if (_104_) dn <= _239_; else begin if (_106_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _003_; else dn <= _239_; end else dn <= _239_; end end
-      begin if (_104_) d <= _244_; else begin if (_106_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _004_[2:0]; else d <= _244_; end end
+      begin if (_098_) d_last <= _207_; else d_last <= _100_ ? \$signal$136  : _207_; end
+      begin if (_098_) row_last <= _213_; else begin if (_100_) row_last <= row_last_next; else row_last <= _213_; end end
+      begin if (_098_) row_valid <= _216_; else begin if (_100_) row_valid <= row_valid_next; else row_valid <= _216_; end end
+      begin if (_098_) row <= _219_; else begin if (_100_) row <= row_next; else row <= _219_; end end
+      begin if (_098_) dn <= _225_; else begin if (_100_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _103_[4:0]; else dn <= _225_; end else dn <= _225_; end end
+      begin if (_098_) d <= _230_; else begin if (_100_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else d <= _230_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _094_; else row_last_next <= drain_lt_last & _096_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _085_; else row_last_next <= drain_lt_last & _087_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _092_[16:0];
+      row_next <= _082_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 3'h6;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _534_ <= _084_[16:0];
-      _535_ <= _083_[16:0];
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _038_ : _039_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _037_[4:0] : kept;
+      _499_ <= _075_[16:0];
+      _500_ <= _074_[16:0];
+      tile_end <= _059_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _028_ : _029_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _027_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
-      \w_data$87  <= 65'h00000000000000000;
-    end else if (\w_en$81 ) begin
-      \w_data$87  <= { o_last, o_data, part6, part5, part4, part3, part2, part1, part0 };
+      \w_data$84  <= 65'h00000000000000000;
+    end else if (\w_en$78 ) begin
+      \w_data$84  <= { o_last, o_data, part6, part5, part4, part3, part2, part1, part0 };
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_160_) begin
+    end else if (_150_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_161_) begin
+    end else if (_151_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_162_) begin
+    end else if (_152_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_163_) begin
+    end else if (_153_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_164_) begin
+    end else if (_154_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_165_) begin
+    end else if (_155_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_166_) begin
+    end else if (_156_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 3'h0;
-    end else if (\o_valid$82 ) begin
+    end else if (\o_valid$79 ) begin
       ob_last <= ob == 3'h6;
-      ob <= _015_[2:0];
+      ob <= _012_[2:0];
     end
-    if (\$signal$146 ) begin
+    if (\$signal$144 ) begin
       begin if (acc_odd) i_acc <= acc_pair[51:26]; else i_acc <= acc_pair[25:0]; end
     end
     if (o_valid) begin
       acc_odd <= beat[0];
-      begin if (beat[2]) acc_pair <= beat[1] ? \o_data$149 [207:156] : \o_data$149 [155:104]; else acc_pair <= beat[1] ? \o_data$149 [103:52] : \o_data$149 [51:0]; end
+      begin if (beat[2]) acc_pair <= beat[1] ? \o_data$147 [207:156] : \o_data$147 [155:104]; else acc_pair <= beat[1] ? \o_data$147 [103:52] : \o_data$147 [51:0]; end
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_167_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_104_) dn_last <= 1'hx; else begin if (_106_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_157_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_098_) dn_last <= 1'hx; else begin if (_100_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_110_) begin
-      begin if (_104_) beat_last <= beat == 3'h6; else begin if (_106_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
-    end
-    if (_197_) begin
-      _514_ <= 2'h0;
-    end else if (o_valid) begin
-      _514_ <= _354_[2:1];
-    end
-    if (rst) begin
-      _515_ <= 6'h00;
-    end else if (_111_) begin
-      _515_ <= { _235_[7:3], _235_[0] };
-    end
-    if (_198_) begin
-      ra_inc[7:1] <= 7'h00;
-    end else if (o_valid) begin
-      ra_inc[7:1] <= _357_[7:1];
-    end
-    if (rst) begin
-      ra_inc[0] <= 1'h0;
-    end else if (_112_) begin
-      ra_inc[0] <= _208_[0];
-    end
-    if (_199_) begin
-      ra <= 8'h00;
-    end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _359_ : ra_inc;
+    end else if (_107_) begin
+      begin if (_098_) beat_last <= beat == 3'h6; else begin if (_100_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_113_) begin
-      begin if (_104_) beat <= beat + 1'h1; else begin if (_106_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    end else if (_108_) begin
+      begin if (_098_) beat <= _101_[2:0]; else begin if (_100_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
-    if (_200_) begin
+    if (_185_) begin
+      ra_blk <= 5'h00;
+    end else if (_158_) begin
+      ra_blk <= ra_blk_next;
+    end
+    if (_186_) begin
+      ra_beat <= 3'h0;
+    end else if (o_valid) begin
+      ra_beat <= _092_[2:0];
+    end
+    if (_187_) begin
+      ra_blk_next <= 5'h00;
+    end else begin
+      ra_blk_next <= _091_[4:0];
+    end
+    if (_188_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_201_) begin
-      \$signal$139  <= 1'h0;
+    if (_189_) begin
+      \$signal$136  <= 1'h0;
     end else begin
-      \$signal$139  <= drain_d_pen;
+      \$signal$136  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_114_) begin
-      at_tile_last <= compute ? _249_ : \$signal$109 ;
+    end else if (_109_) begin
+      at_tile_last <= compute ? _235_ : \$signal$106 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_115_) begin
-      at_k_last <= compute ? _252_ : \$signal$108 ;
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_168_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _078_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (rst) begin
-      fn_rem <= 6'h00;
-    end else if (_169_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _077_; else fn_rem <= 6'hxx; end else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_202_) begin
-      fm0 <= 17'h00000;
-    end else if (_170_) begin
-      fm0 <= _076_[16:0];
+    end else if (_110_) begin
+      at_k_last <= compute ? _238_ : \$signal$105 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_171_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _074_ : _262_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_159_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _068_ : _240_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_122_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _080_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end else if (_113_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _070_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_123_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _079_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end else if (_114_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _069_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_115_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _066_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 6'h00;
+    end else if (_116_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _065_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_190_) begin
+      fm0 <= 17'h00000;
+    end else if (_160_) begin
+      fm0 <= _064_[16:0];
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_124_) begin
-      flush <= _742_(7'hxx, { 7'h69, _068_[6:0] }, { _274_, _273_ });
+    end else if (_117_) begin
+      flush <= _694_(7'hxx, { 7'h69, _056_[6:0] }, { _258_, _257_ });
     end
-    if (_203_) begin
+    if (_191_) begin
       compute <= 1'h0;
-    end else if (_172_) begin
+    end else if (_161_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_173_) begin
+    end else if (_162_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_174_) begin
+    end else if (_163_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_175_) begin
-      ctrl_state <= _749_(2'hx, { _286_, _284_, _281_, _278_ }, { _287_, _285_, _282_, _280_ });
+    end else if (_164_) begin
+      ctrl_state <= _701_(2'hx, { _270_, _268_, _265_, _262_ }, { _271_, _269_, _266_, _264_ });
     end
     if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_176_) begin
-      ch_last <= _759_(1'hx, { _291_, _288_ }, { _292_, _290_ });
-    end
-    if (rst) begin
-      ch_left <= 16'h0000;
-    end else if (_177_) begin
-      ch_left <= _764_(16'hxxxx, { _296_, _293_ }, { _297_, _295_ });
+      ch_left <= 17'h00000;
+    end else if (_165_) begin
+      ch_left <= _711_(17'hxxxxx, { _275_, _272_ }, { _276_, _274_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_178_) begin
-      wb_last <= _771_(1'hx, { _303_, _300_ }, { _304_, _302_ });
+    end else if (_166_) begin
+      wb_last <= _718_(1'hx, { _282_, _279_ }, { _283_, _281_ });
     end
     if (rst) begin
-      \$signal$112  <= 1'h1;
-    end else if (_179_) begin
-      \$signal$112  <= _307_;
+      \$signal$109  <= 1'h1;
+    end else if (_167_) begin
+      \$signal$109  <= _286_;
     end
     if (rst) begin
       wb <= 3'h0;
-    end else if (_180_) begin
-      wb <= _784_(3'hx, { _316_, _313_ }, { _317_, _315_ });
+    end else if (_168_) begin
+      wb <= _731_(3'hx, { _295_, _292_ }, { _296_, _294_ });
     end
     if (rst) begin
       wa <= 8'h00;
-    end else if (_181_) begin
-      wa <= _790_(8'hxx, { _322_, _319_ }, { _323_, _321_ });
+    end else if (_169_) begin
+      wa <= _737_(8'hxx, { _301_, _298_ }, { _302_, _300_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_182_) begin
-      blk <= _797_(5'hxx, { _329_, _326_ }, { _330_, _328_ });
+    end else if (_170_) begin
+      blk <= _744_(5'hxx, { _308_, _305_ }, { _309_, _307_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_183_) begin
-      lane <= _803_(1'hx, { _335_, _332_ }, { _336_, _334_ });
+    end else if (_171_) begin
+      lane <= _750_(1'hx, { _314_, _311_ }, { _315_, _313_ });
     end
     if (rst) begin
-      \$signal$109  <= 1'h0;
-    end else if (_184_) begin
-      \$signal$109  <= _054_;
+      \$signal$106  <= 1'h0;
+    end else if (_172_) begin
+      \$signal$106  <= _045_;
     end
     if (rst) begin
-      \$signal$108  <= 1'h0;
-    end else if (_185_) begin
-      \$signal$108  <= _051_;
+      \$signal$105  <= 1'h0;
+    end else if (_173_) begin
+      \$signal$105  <= _041_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_186_) begin
-      tile_pen <= _050_[9:0];
+    end else if (_174_) begin
+      tile_pen <= _040_[9:0];
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_187_) begin
-      k_pen <= hdr[41:32] - 2'h2;
+    end else if (_175_) begin
+      k_pen <= _037_[9:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_188_) begin
+    end else if (_176_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_189_) begin
+    end else if (_177_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_190_) begin
+    end else if (_178_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_191_) begin
+    end else if (_179_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_192_) begin
+    end else if (_180_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_193_) begin
+    end else if (_181_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_194_) begin
+    end else if (_182_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_195_) begin
+    end else if (_183_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_196_) begin
+    end else if (_184_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_204_) begin
+    if (_192_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _025_;
+      w_en <= s_param__valid & _022_;
     end
-    if (!_365_) begin
+    if (!_335_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_366_) begin
+    if (!_336_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_367_) begin
+    if (!_337_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -2710,1408 +2623,1408 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .a(in2_a0),
     .b(in2_w0),
     .clk(clk),
-    .\port$532$0 (p[0]),
-    .\port$532$1 (p[1]),
-    .\port$532$10 (p[10]),
-    .\port$532$11 (p[11]),
-    .\port$532$12 (p[12]),
-    .\port$532$13 (p[13]),
-    .\port$532$14 (p[14]),
-    .\port$532$15 (p[15]),
-    .\port$532$2 (p[2]),
-    .\port$532$3 (p[3]),
-    .\port$532$4 (p[4]),
-    .\port$532$5 (p[5]),
-    .\port$532$6 (p[6]),
-    .\port$532$7 (p[7]),
-    .\port$532$8 (p[8]),
-    .\port$532$9 (p[9]),
+    .\port$531$0 (p[0]),
+    .\port$531$1 (p[1]),
+    .\port$531$10 (p[10]),
+    .\port$531$11 (p[11]),
+    .\port$531$12 (p[12]),
+    .\port$531$13 (p[13]),
+    .\port$531$14 (p[14]),
+    .\port$531$15 (p[15]),
+    .\port$531$2 (p[2]),
+    .\port$531$3 (p[3]),
+    .\port$531$4 (p[4]),
+    .\port$531$5 (p[5]),
+    .\port$531$6 (p[6]),
+    .\port$531$7 (p[7]),
+    .\port$531$8 (p[8]),
+    .\port$531$9 (p[9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$548$0 (\p$157 [0]),
-    .\port$548$1 (\p$157 [1]),
-    .\port$548$10 (\p$157 [10]),
-    .\port$548$11 (\p$157 [11]),
-    .\port$548$12 (\p$157 [12]),
-    .\port$548$13 (\p$157 [13]),
-    .\port$548$14 (\p$157 [14]),
-    .\port$548$15 (\p$157 [15]),
-    .\port$548$2 (\p$157 [2]),
-    .\port$548$3 (\p$157 [3]),
-    .\port$548$4 (\p$157 [4]),
-    .\port$548$5 (\p$157 [5]),
-    .\port$548$6 (\p$157 [6]),
-    .\port$548$7 (\p$157 [7]),
-    .\port$548$8 (\p$157 [8]),
-    .\port$548$9 (\p$157 [9]),
+    .\port$547$0 (\p$157 [0]),
+    .\port$547$1 (\p$157 [1]),
+    .\port$547$10 (\p$157 [10]),
+    .\port$547$11 (\p$157 [11]),
+    .\port$547$12 (\p$157 [12]),
+    .\port$547$13 (\p$157 [13]),
+    .\port$547$14 (\p$157 [14]),
+    .\port$547$15 (\p$157 [15]),
+    .\port$547$2 (\p$157 [2]),
+    .\port$547$3 (\p$157 [3]),
+    .\port$547$4 (\p$157 [4]),
+    .\port$547$5 (\p$157 [5]),
+    .\port$547$6 (\p$157 [6]),
+    .\port$547$7 (\p$157 [7]),
+    .\port$547$8 (\p$157 [8]),
+    .\port$547$9 (\p$157 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$564$0 (\p$169 [0]),
-    .\port$564$1 (\p$169 [1]),
-    .\port$564$10 (\p$169 [10]),
-    .\port$564$11 (\p$169 [11]),
-    .\port$564$12 (\p$169 [12]),
-    .\port$564$13 (\p$169 [13]),
-    .\port$564$14 (\p$169 [14]),
-    .\port$564$15 (\p$169 [15]),
-    .\port$564$2 (\p$169 [2]),
-    .\port$564$3 (\p$169 [3]),
-    .\port$564$4 (\p$169 [4]),
-    .\port$564$5 (\p$169 [5]),
-    .\port$564$6 (\p$169 [6]),
-    .\port$564$7 (\p$169 [7]),
-    .\port$564$8 (\p$169 [8]),
-    .\port$564$9 (\p$169 [9]),
+    .\port$563$0 (\p$169 [0]),
+    .\port$563$1 (\p$169 [1]),
+    .\port$563$10 (\p$169 [10]),
+    .\port$563$11 (\p$169 [11]),
+    .\port$563$12 (\p$169 [12]),
+    .\port$563$13 (\p$169 [13]),
+    .\port$563$14 (\p$169 [14]),
+    .\port$563$15 (\p$169 [15]),
+    .\port$563$2 (\p$169 [2]),
+    .\port$563$3 (\p$169 [3]),
+    .\port$563$4 (\p$169 [4]),
+    .\port$563$5 (\p$169 [5]),
+    .\port$563$6 (\p$169 [6]),
+    .\port$563$7 (\p$169 [7]),
+    .\port$563$8 (\p$169 [8]),
+    .\port$563$9 (\p$169 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$580$0 (\p$181 [0]),
-    .\port$580$1 (\p$181 [1]),
-    .\port$580$10 (\p$181 [10]),
-    .\port$580$11 (\p$181 [11]),
-    .\port$580$12 (\p$181 [12]),
-    .\port$580$13 (\p$181 [13]),
-    .\port$580$14 (\p$181 [14]),
-    .\port$580$15 (\p$181 [15]),
-    .\port$580$2 (\p$181 [2]),
-    .\port$580$3 (\p$181 [3]),
-    .\port$580$4 (\p$181 [4]),
-    .\port$580$5 (\p$181 [5]),
-    .\port$580$6 (\p$181 [6]),
-    .\port$580$7 (\p$181 [7]),
-    .\port$580$8 (\p$181 [8]),
-    .\port$580$9 (\p$181 [9]),
+    .\port$579$0 (\p$181 [0]),
+    .\port$579$1 (\p$181 [1]),
+    .\port$579$10 (\p$181 [10]),
+    .\port$579$11 (\p$181 [11]),
+    .\port$579$12 (\p$181 [12]),
+    .\port$579$13 (\p$181 [13]),
+    .\port$579$14 (\p$181 [14]),
+    .\port$579$15 (\p$181 [15]),
+    .\port$579$2 (\p$181 [2]),
+    .\port$579$3 (\p$181 [3]),
+    .\port$579$4 (\p$181 [4]),
+    .\port$579$5 (\p$181 [5]),
+    .\port$579$6 (\p$181 [6]),
+    .\port$579$7 (\p$181 [7]),
+    .\port$579$8 (\p$181 [8]),
+    .\port$579$9 (\p$181 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$596$0 (\p$193 [0]),
-    .\port$596$1 (\p$193 [1]),
-    .\port$596$10 (\p$193 [10]),
-    .\port$596$11 (\p$193 [11]),
-    .\port$596$12 (\p$193 [12]),
-    .\port$596$13 (\p$193 [13]),
-    .\port$596$14 (\p$193 [14]),
-    .\port$596$15 (\p$193 [15]),
-    .\port$596$2 (\p$193 [2]),
-    .\port$596$3 (\p$193 [3]),
-    .\port$596$4 (\p$193 [4]),
-    .\port$596$5 (\p$193 [5]),
-    .\port$596$6 (\p$193 [6]),
-    .\port$596$7 (\p$193 [7]),
-    .\port$596$8 (\p$193 [8]),
-    .\port$596$9 (\p$193 [9]),
+    .\port$595$0 (\p$193 [0]),
+    .\port$595$1 (\p$193 [1]),
+    .\port$595$10 (\p$193 [10]),
+    .\port$595$11 (\p$193 [11]),
+    .\port$595$12 (\p$193 [12]),
+    .\port$595$13 (\p$193 [13]),
+    .\port$595$14 (\p$193 [14]),
+    .\port$595$15 (\p$193 [15]),
+    .\port$595$2 (\p$193 [2]),
+    .\port$595$3 (\p$193 [3]),
+    .\port$595$4 (\p$193 [4]),
+    .\port$595$5 (\p$193 [5]),
+    .\port$595$6 (\p$193 [6]),
+    .\port$595$7 (\p$193 [7]),
+    .\port$595$8 (\p$193 [8]),
+    .\port$595$9 (\p$193 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$612$0 (\p$205 [0]),
-    .\port$612$1 (\p$205 [1]),
-    .\port$612$10 (\p$205 [10]),
-    .\port$612$11 (\p$205 [11]),
-    .\port$612$12 (\p$205 [12]),
-    .\port$612$13 (\p$205 [13]),
-    .\port$612$14 (\p$205 [14]),
-    .\port$612$15 (\p$205 [15]),
-    .\port$612$2 (\p$205 [2]),
-    .\port$612$3 (\p$205 [3]),
-    .\port$612$4 (\p$205 [4]),
-    .\port$612$5 (\p$205 [5]),
-    .\port$612$6 (\p$205 [6]),
-    .\port$612$7 (\p$205 [7]),
-    .\port$612$8 (\p$205 [8]),
-    .\port$612$9 (\p$205 [9]),
+    .\port$611$0 (\p$205 [0]),
+    .\port$611$1 (\p$205 [1]),
+    .\port$611$10 (\p$205 [10]),
+    .\port$611$11 (\p$205 [11]),
+    .\port$611$12 (\p$205 [12]),
+    .\port$611$13 (\p$205 [13]),
+    .\port$611$14 (\p$205 [14]),
+    .\port$611$15 (\p$205 [15]),
+    .\port$611$2 (\p$205 [2]),
+    .\port$611$3 (\p$205 [3]),
+    .\port$611$4 (\p$205 [4]),
+    .\port$611$5 (\p$205 [5]),
+    .\port$611$6 (\p$205 [6]),
+    .\port$611$7 (\p$205 [7]),
+    .\port$611$8 (\p$205 [8]),
+    .\port$611$9 (\p$205 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$628$0 (\p$217 [0]),
-    .\port$628$1 (\p$217 [1]),
-    .\port$628$10 (\p$217 [10]),
-    .\port$628$11 (\p$217 [11]),
-    .\port$628$12 (\p$217 [12]),
-    .\port$628$13 (\p$217 [13]),
-    .\port$628$14 (\p$217 [14]),
-    .\port$628$15 (\p$217 [15]),
-    .\port$628$2 (\p$217 [2]),
-    .\port$628$3 (\p$217 [3]),
-    .\port$628$4 (\p$217 [4]),
-    .\port$628$5 (\p$217 [5]),
-    .\port$628$6 (\p$217 [6]),
-    .\port$628$7 (\p$217 [7]),
-    .\port$628$8 (\p$217 [8]),
-    .\port$628$9 (\p$217 [9]),
+    .\port$627$0 (\p$217 [0]),
+    .\port$627$1 (\p$217 [1]),
+    .\port$627$10 (\p$217 [10]),
+    .\port$627$11 (\p$217 [11]),
+    .\port$627$12 (\p$217 [12]),
+    .\port$627$13 (\p$217 [13]),
+    .\port$627$14 (\p$217 [14]),
+    .\port$627$15 (\p$217 [15]),
+    .\port$627$2 (\p$217 [2]),
+    .\port$627$3 (\p$217 [3]),
+    .\port$627$4 (\p$217 [4]),
+    .\port$627$5 (\p$217 [5]),
+    .\port$627$6 (\p$217 [6]),
+    .\port$627$7 (\p$217 [7]),
+    .\port$627$8 (\p$217 [8]),
+    .\port$627$9 (\p$217 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$644$0 (\p$229 [0]),
-    .\port$644$1 (\p$229 [1]),
-    .\port$644$10 (\p$229 [10]),
-    .\port$644$11 (\p$229 [11]),
-    .\port$644$12 (\p$229 [12]),
-    .\port$644$13 (\p$229 [13]),
-    .\port$644$14 (\p$229 [14]),
-    .\port$644$15 (\p$229 [15]),
-    .\port$644$2 (\p$229 [2]),
-    .\port$644$3 (\p$229 [3]),
-    .\port$644$4 (\p$229 [4]),
-    .\port$644$5 (\p$229 [5]),
-    .\port$644$6 (\p$229 [6]),
-    .\port$644$7 (\p$229 [7]),
-    .\port$644$8 (\p$229 [8]),
-    .\port$644$9 (\p$229 [9]),
+    .\port$643$0 (\p$229 [0]),
+    .\port$643$1 (\p$229 [1]),
+    .\port$643$10 (\p$229 [10]),
+    .\port$643$11 (\p$229 [11]),
+    .\port$643$12 (\p$229 [12]),
+    .\port$643$13 (\p$229 [13]),
+    .\port$643$14 (\p$229 [14]),
+    .\port$643$15 (\p$229 [15]),
+    .\port$643$2 (\p$229 [2]),
+    .\port$643$3 (\p$229 [3]),
+    .\port$643$4 (\p$229 [4]),
+    .\port$643$5 (\p$229 [5]),
+    .\port$643$6 (\p$229 [6]),
+    .\port$643$7 (\p$229 [7]),
+    .\port$643$8 (\p$229 [8]),
+    .\port$643$9 (\p$229 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$660$0 (\p$241 [0]),
-    .\port$660$1 (\p$241 [1]),
-    .\port$660$10 (\p$241 [10]),
-    .\port$660$11 (\p$241 [11]),
-    .\port$660$12 (\p$241 [12]),
-    .\port$660$13 (\p$241 [13]),
-    .\port$660$14 (\p$241 [14]),
-    .\port$660$15 (\p$241 [15]),
-    .\port$660$2 (\p$241 [2]),
-    .\port$660$3 (\p$241 [3]),
-    .\port$660$4 (\p$241 [4]),
-    .\port$660$5 (\p$241 [5]),
-    .\port$660$6 (\p$241 [6]),
-    .\port$660$7 (\p$241 [7]),
-    .\port$660$8 (\p$241 [8]),
-    .\port$660$9 (\p$241 [9]),
+    .\port$659$0 (\p$241 [0]),
+    .\port$659$1 (\p$241 [1]),
+    .\port$659$10 (\p$241 [10]),
+    .\port$659$11 (\p$241 [11]),
+    .\port$659$12 (\p$241 [12]),
+    .\port$659$13 (\p$241 [13]),
+    .\port$659$14 (\p$241 [14]),
+    .\port$659$15 (\p$241 [15]),
+    .\port$659$2 (\p$241 [2]),
+    .\port$659$3 (\p$241 [3]),
+    .\port$659$4 (\p$241 [4]),
+    .\port$659$5 (\p$241 [5]),
+    .\port$659$6 (\p$241 [6]),
+    .\port$659$7 (\p$241 [7]),
+    .\port$659$8 (\p$241 [8]),
+    .\port$659$9 (\p$241 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$676$0 (\p$253 [0]),
-    .\port$676$1 (\p$253 [1]),
-    .\port$676$10 (\p$253 [10]),
-    .\port$676$11 (\p$253 [11]),
-    .\port$676$12 (\p$253 [12]),
-    .\port$676$13 (\p$253 [13]),
-    .\port$676$14 (\p$253 [14]),
-    .\port$676$15 (\p$253 [15]),
-    .\port$676$2 (\p$253 [2]),
-    .\port$676$3 (\p$253 [3]),
-    .\port$676$4 (\p$253 [4]),
-    .\port$676$5 (\p$253 [5]),
-    .\port$676$6 (\p$253 [6]),
-    .\port$676$7 (\p$253 [7]),
-    .\port$676$8 (\p$253 [8]),
-    .\port$676$9 (\p$253 [9]),
+    .\port$675$0 (\p$253 [0]),
+    .\port$675$1 (\p$253 [1]),
+    .\port$675$10 (\p$253 [10]),
+    .\port$675$11 (\p$253 [11]),
+    .\port$675$12 (\p$253 [12]),
+    .\port$675$13 (\p$253 [13]),
+    .\port$675$14 (\p$253 [14]),
+    .\port$675$15 (\p$253 [15]),
+    .\port$675$2 (\p$253 [2]),
+    .\port$675$3 (\p$253 [3]),
+    .\port$675$4 (\p$253 [4]),
+    .\port$675$5 (\p$253 [5]),
+    .\port$675$6 (\p$253 [6]),
+    .\port$675$7 (\p$253 [7]),
+    .\port$675$8 (\p$253 [8]),
+    .\port$675$9 (\p$253 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$692$0 (\p$265 [0]),
-    .\port$692$1 (\p$265 [1]),
-    .\port$692$10 (\p$265 [10]),
-    .\port$692$11 (\p$265 [11]),
-    .\port$692$12 (\p$265 [12]),
-    .\port$692$13 (\p$265 [13]),
-    .\port$692$14 (\p$265 [14]),
-    .\port$692$15 (\p$265 [15]),
-    .\port$692$2 (\p$265 [2]),
-    .\port$692$3 (\p$265 [3]),
-    .\port$692$4 (\p$265 [4]),
-    .\port$692$5 (\p$265 [5]),
-    .\port$692$6 (\p$265 [6]),
-    .\port$692$7 (\p$265 [7]),
-    .\port$692$8 (\p$265 [8]),
-    .\port$692$9 (\p$265 [9]),
+    .\port$691$0 (\p$265 [0]),
+    .\port$691$1 (\p$265 [1]),
+    .\port$691$10 (\p$265 [10]),
+    .\port$691$11 (\p$265 [11]),
+    .\port$691$12 (\p$265 [12]),
+    .\port$691$13 (\p$265 [13]),
+    .\port$691$14 (\p$265 [14]),
+    .\port$691$15 (\p$265 [15]),
+    .\port$691$2 (\p$265 [2]),
+    .\port$691$3 (\p$265 [3]),
+    .\port$691$4 (\p$265 [4]),
+    .\port$691$5 (\p$265 [5]),
+    .\port$691$6 (\p$265 [6]),
+    .\port$691$7 (\p$265 [7]),
+    .\port$691$8 (\p$265 [8]),
+    .\port$691$9 (\p$265 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$708$0 (\p$277 [0]),
-    .\port$708$1 (\p$277 [1]),
-    .\port$708$10 (\p$277 [10]),
-    .\port$708$11 (\p$277 [11]),
-    .\port$708$12 (\p$277 [12]),
-    .\port$708$13 (\p$277 [13]),
-    .\port$708$14 (\p$277 [14]),
-    .\port$708$15 (\p$277 [15]),
-    .\port$708$2 (\p$277 [2]),
-    .\port$708$3 (\p$277 [3]),
-    .\port$708$4 (\p$277 [4]),
-    .\port$708$5 (\p$277 [5]),
-    .\port$708$6 (\p$277 [6]),
-    .\port$708$7 (\p$277 [7]),
-    .\port$708$8 (\p$277 [8]),
-    .\port$708$9 (\p$277 [9]),
+    .\port$707$0 (\p$277 [0]),
+    .\port$707$1 (\p$277 [1]),
+    .\port$707$10 (\p$277 [10]),
+    .\port$707$11 (\p$277 [11]),
+    .\port$707$12 (\p$277 [12]),
+    .\port$707$13 (\p$277 [13]),
+    .\port$707$14 (\p$277 [14]),
+    .\port$707$15 (\p$277 [15]),
+    .\port$707$2 (\p$277 [2]),
+    .\port$707$3 (\p$277 [3]),
+    .\port$707$4 (\p$277 [4]),
+    .\port$707$5 (\p$277 [5]),
+    .\port$707$6 (\p$277 [6]),
+    .\port$707$7 (\p$277 [7]),
+    .\port$707$8 (\p$277 [8]),
+    .\port$707$9 (\p$277 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$724$0 (\p$289 [0]),
-    .\port$724$1 (\p$289 [1]),
-    .\port$724$10 (\p$289 [10]),
-    .\port$724$11 (\p$289 [11]),
-    .\port$724$12 (\p$289 [12]),
-    .\port$724$13 (\p$289 [13]),
-    .\port$724$14 (\p$289 [14]),
-    .\port$724$15 (\p$289 [15]),
-    .\port$724$2 (\p$289 [2]),
-    .\port$724$3 (\p$289 [3]),
-    .\port$724$4 (\p$289 [4]),
-    .\port$724$5 (\p$289 [5]),
-    .\port$724$6 (\p$289 [6]),
-    .\port$724$7 (\p$289 [7]),
-    .\port$724$8 (\p$289 [8]),
-    .\port$724$9 (\p$289 [9]),
+    .\port$723$0 (\p$289 [0]),
+    .\port$723$1 (\p$289 [1]),
+    .\port$723$10 (\p$289 [10]),
+    .\port$723$11 (\p$289 [11]),
+    .\port$723$12 (\p$289 [12]),
+    .\port$723$13 (\p$289 [13]),
+    .\port$723$14 (\p$289 [14]),
+    .\port$723$15 (\p$289 [15]),
+    .\port$723$2 (\p$289 [2]),
+    .\port$723$3 (\p$289 [3]),
+    .\port$723$4 (\p$289 [4]),
+    .\port$723$5 (\p$289 [5]),
+    .\port$723$6 (\p$289 [6]),
+    .\port$723$7 (\p$289 [7]),
+    .\port$723$8 (\p$289 [8]),
+    .\port$723$9 (\p$289 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$740$0 (\p$301 [0]),
-    .\port$740$1 (\p$301 [1]),
-    .\port$740$10 (\p$301 [10]),
-    .\port$740$11 (\p$301 [11]),
-    .\port$740$12 (\p$301 [12]),
-    .\port$740$13 (\p$301 [13]),
-    .\port$740$14 (\p$301 [14]),
-    .\port$740$15 (\p$301 [15]),
-    .\port$740$2 (\p$301 [2]),
-    .\port$740$3 (\p$301 [3]),
-    .\port$740$4 (\p$301 [4]),
-    .\port$740$5 (\p$301 [5]),
-    .\port$740$6 (\p$301 [6]),
-    .\port$740$7 (\p$301 [7]),
-    .\port$740$8 (\p$301 [8]),
-    .\port$740$9 (\p$301 [9]),
+    .\port$739$0 (\p$301 [0]),
+    .\port$739$1 (\p$301 [1]),
+    .\port$739$10 (\p$301 [10]),
+    .\port$739$11 (\p$301 [11]),
+    .\port$739$12 (\p$301 [12]),
+    .\port$739$13 (\p$301 [13]),
+    .\port$739$14 (\p$301 [14]),
+    .\port$739$15 (\p$301 [15]),
+    .\port$739$2 (\p$301 [2]),
+    .\port$739$3 (\p$301 [3]),
+    .\port$739$4 (\p$301 [4]),
+    .\port$739$5 (\p$301 [5]),
+    .\port$739$6 (\p$301 [6]),
+    .\port$739$7 (\p$301 [7]),
+    .\port$739$8 (\p$301 [8]),
+    .\port$739$9 (\p$301 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$756$0 (\p$313 [0]),
-    .\port$756$1 (\p$313 [1]),
-    .\port$756$10 (\p$313 [10]),
-    .\port$756$11 (\p$313 [11]),
-    .\port$756$12 (\p$313 [12]),
-    .\port$756$13 (\p$313 [13]),
-    .\port$756$14 (\p$313 [14]),
-    .\port$756$15 (\p$313 [15]),
-    .\port$756$2 (\p$313 [2]),
-    .\port$756$3 (\p$313 [3]),
-    .\port$756$4 (\p$313 [4]),
-    .\port$756$5 (\p$313 [5]),
-    .\port$756$6 (\p$313 [6]),
-    .\port$756$7 (\p$313 [7]),
-    .\port$756$8 (\p$313 [8]),
-    .\port$756$9 (\p$313 [9]),
+    .\port$755$0 (\p$313 [0]),
+    .\port$755$1 (\p$313 [1]),
+    .\port$755$10 (\p$313 [10]),
+    .\port$755$11 (\p$313 [11]),
+    .\port$755$12 (\p$313 [12]),
+    .\port$755$13 (\p$313 [13]),
+    .\port$755$14 (\p$313 [14]),
+    .\port$755$15 (\p$313 [15]),
+    .\port$755$2 (\p$313 [2]),
+    .\port$755$3 (\p$313 [3]),
+    .\port$755$4 (\p$313 [4]),
+    .\port$755$5 (\p$313 [5]),
+    .\port$755$6 (\p$313 [6]),
+    .\port$755$7 (\p$313 [7]),
+    .\port$755$8 (\p$313 [8]),
+    .\port$755$9 (\p$313 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$772$0 (\p$325 [0]),
-    .\port$772$1 (\p$325 [1]),
-    .\port$772$10 (\p$325 [10]),
-    .\port$772$11 (\p$325 [11]),
-    .\port$772$12 (\p$325 [12]),
-    .\port$772$13 (\p$325 [13]),
-    .\port$772$14 (\p$325 [14]),
-    .\port$772$15 (\p$325 [15]),
-    .\port$772$2 (\p$325 [2]),
-    .\port$772$3 (\p$325 [3]),
-    .\port$772$4 (\p$325 [4]),
-    .\port$772$5 (\p$325 [5]),
-    .\port$772$6 (\p$325 [6]),
-    .\port$772$7 (\p$325 [7]),
-    .\port$772$8 (\p$325 [8]),
-    .\port$772$9 (\p$325 [9]),
+    .\port$771$0 (\p$325 [0]),
+    .\port$771$1 (\p$325 [1]),
+    .\port$771$10 (\p$325 [10]),
+    .\port$771$11 (\p$325 [11]),
+    .\port$771$12 (\p$325 [12]),
+    .\port$771$13 (\p$325 [13]),
+    .\port$771$14 (\p$325 [14]),
+    .\port$771$15 (\p$325 [15]),
+    .\port$771$2 (\p$325 [2]),
+    .\port$771$3 (\p$325 [3]),
+    .\port$771$4 (\p$325 [4]),
+    .\port$771$5 (\p$325 [5]),
+    .\port$771$6 (\p$325 [6]),
+    .\port$771$7 (\p$325 [7]),
+    .\port$771$8 (\p$325 [8]),
+    .\port$771$9 (\p$325 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$788$0 (\p$337 [0]),
-    .\port$788$1 (\p$337 [1]),
-    .\port$788$10 (\p$337 [10]),
-    .\port$788$11 (\p$337 [11]),
-    .\port$788$12 (\p$337 [12]),
-    .\port$788$13 (\p$337 [13]),
-    .\port$788$14 (\p$337 [14]),
-    .\port$788$15 (\p$337 [15]),
-    .\port$788$2 (\p$337 [2]),
-    .\port$788$3 (\p$337 [3]),
-    .\port$788$4 (\p$337 [4]),
-    .\port$788$5 (\p$337 [5]),
-    .\port$788$6 (\p$337 [6]),
-    .\port$788$7 (\p$337 [7]),
-    .\port$788$8 (\p$337 [8]),
-    .\port$788$9 (\p$337 [9]),
+    .\port$787$0 (\p$337 [0]),
+    .\port$787$1 (\p$337 [1]),
+    .\port$787$10 (\p$337 [10]),
+    .\port$787$11 (\p$337 [11]),
+    .\port$787$12 (\p$337 [12]),
+    .\port$787$13 (\p$337 [13]),
+    .\port$787$14 (\p$337 [14]),
+    .\port$787$15 (\p$337 [15]),
+    .\port$787$2 (\p$337 [2]),
+    .\port$787$3 (\p$337 [3]),
+    .\port$787$4 (\p$337 [4]),
+    .\port$787$5 (\p$337 [5]),
+    .\port$787$6 (\p$337 [6]),
+    .\port$787$7 (\p$337 [7]),
+    .\port$787$8 (\p$337 [8]),
+    .\port$787$9 (\p$337 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$804$0 (\p$349 [0]),
-    .\port$804$1 (\p$349 [1]),
-    .\port$804$10 (\p$349 [10]),
-    .\port$804$11 (\p$349 [11]),
-    .\port$804$12 (\p$349 [12]),
-    .\port$804$13 (\p$349 [13]),
-    .\port$804$14 (\p$349 [14]),
-    .\port$804$15 (\p$349 [15]),
-    .\port$804$2 (\p$349 [2]),
-    .\port$804$3 (\p$349 [3]),
-    .\port$804$4 (\p$349 [4]),
-    .\port$804$5 (\p$349 [5]),
-    .\port$804$6 (\p$349 [6]),
-    .\port$804$7 (\p$349 [7]),
-    .\port$804$8 (\p$349 [8]),
-    .\port$804$9 (\p$349 [9]),
+    .\port$803$0 (\p$349 [0]),
+    .\port$803$1 (\p$349 [1]),
+    .\port$803$10 (\p$349 [10]),
+    .\port$803$11 (\p$349 [11]),
+    .\port$803$12 (\p$349 [12]),
+    .\port$803$13 (\p$349 [13]),
+    .\port$803$14 (\p$349 [14]),
+    .\port$803$15 (\p$349 [15]),
+    .\port$803$2 (\p$349 [2]),
+    .\port$803$3 (\p$349 [3]),
+    .\port$803$4 (\p$349 [4]),
+    .\port$803$5 (\p$349 [5]),
+    .\port$803$6 (\p$349 [6]),
+    .\port$803$7 (\p$349 [7]),
+    .\port$803$8 (\p$349 [8]),
+    .\port$803$9 (\p$349 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$820$0 (\p$361 [0]),
-    .\port$820$1 (\p$361 [1]),
-    .\port$820$10 (\p$361 [10]),
-    .\port$820$11 (\p$361 [11]),
-    .\port$820$12 (\p$361 [12]),
-    .\port$820$13 (\p$361 [13]),
-    .\port$820$14 (\p$361 [14]),
-    .\port$820$15 (\p$361 [15]),
-    .\port$820$2 (\p$361 [2]),
-    .\port$820$3 (\p$361 [3]),
-    .\port$820$4 (\p$361 [4]),
-    .\port$820$5 (\p$361 [5]),
-    .\port$820$6 (\p$361 [6]),
-    .\port$820$7 (\p$361 [7]),
-    .\port$820$8 (\p$361 [8]),
-    .\port$820$9 (\p$361 [9]),
+    .\port$819$0 (\p$361 [0]),
+    .\port$819$1 (\p$361 [1]),
+    .\port$819$10 (\p$361 [10]),
+    .\port$819$11 (\p$361 [11]),
+    .\port$819$12 (\p$361 [12]),
+    .\port$819$13 (\p$361 [13]),
+    .\port$819$14 (\p$361 [14]),
+    .\port$819$15 (\p$361 [15]),
+    .\port$819$2 (\p$361 [2]),
+    .\port$819$3 (\p$361 [3]),
+    .\port$819$4 (\p$361 [4]),
+    .\port$819$5 (\p$361 [5]),
+    .\port$819$6 (\p$361 [6]),
+    .\port$819$7 (\p$361 [7]),
+    .\port$819$8 (\p$361 [8]),
+    .\port$819$9 (\p$361 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$836$0 (\p$373 [0]),
-    .\port$836$1 (\p$373 [1]),
-    .\port$836$10 (\p$373 [10]),
-    .\port$836$11 (\p$373 [11]),
-    .\port$836$12 (\p$373 [12]),
-    .\port$836$13 (\p$373 [13]),
-    .\port$836$14 (\p$373 [14]),
-    .\port$836$15 (\p$373 [15]),
-    .\port$836$2 (\p$373 [2]),
-    .\port$836$3 (\p$373 [3]),
-    .\port$836$4 (\p$373 [4]),
-    .\port$836$5 (\p$373 [5]),
-    .\port$836$6 (\p$373 [6]),
-    .\port$836$7 (\p$373 [7]),
-    .\port$836$8 (\p$373 [8]),
-    .\port$836$9 (\p$373 [9]),
+    .\port$835$0 (\p$373 [0]),
+    .\port$835$1 (\p$373 [1]),
+    .\port$835$10 (\p$373 [10]),
+    .\port$835$11 (\p$373 [11]),
+    .\port$835$12 (\p$373 [12]),
+    .\port$835$13 (\p$373 [13]),
+    .\port$835$14 (\p$373 [14]),
+    .\port$835$15 (\p$373 [15]),
+    .\port$835$2 (\p$373 [2]),
+    .\port$835$3 (\p$373 [3]),
+    .\port$835$4 (\p$373 [4]),
+    .\port$835$5 (\p$373 [5]),
+    .\port$835$6 (\p$373 [6]),
+    .\port$835$7 (\p$373 [7]),
+    .\port$835$8 (\p$373 [8]),
+    .\port$835$9 (\p$373 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$852$0 (\p$385 [0]),
-    .\port$852$1 (\p$385 [1]),
-    .\port$852$10 (\p$385 [10]),
-    .\port$852$11 (\p$385 [11]),
-    .\port$852$12 (\p$385 [12]),
-    .\port$852$13 (\p$385 [13]),
-    .\port$852$14 (\p$385 [14]),
-    .\port$852$15 (\p$385 [15]),
-    .\port$852$2 (\p$385 [2]),
-    .\port$852$3 (\p$385 [3]),
-    .\port$852$4 (\p$385 [4]),
-    .\port$852$5 (\p$385 [5]),
-    .\port$852$6 (\p$385 [6]),
-    .\port$852$7 (\p$385 [7]),
-    .\port$852$8 (\p$385 [8]),
-    .\port$852$9 (\p$385 [9]),
+    .\port$851$0 (\p$385 [0]),
+    .\port$851$1 (\p$385 [1]),
+    .\port$851$10 (\p$385 [10]),
+    .\port$851$11 (\p$385 [11]),
+    .\port$851$12 (\p$385 [12]),
+    .\port$851$13 (\p$385 [13]),
+    .\port$851$14 (\p$385 [14]),
+    .\port$851$15 (\p$385 [15]),
+    .\port$851$2 (\p$385 [2]),
+    .\port$851$3 (\p$385 [3]),
+    .\port$851$4 (\p$385 [4]),
+    .\port$851$5 (\p$385 [5]),
+    .\port$851$6 (\p$385 [6]),
+    .\port$851$7 (\p$385 [7]),
+    .\port$851$8 (\p$385 [8]),
+    .\port$851$9 (\p$385 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$868$0 (\p$397 [0]),
-    .\port$868$1 (\p$397 [1]),
-    .\port$868$10 (\p$397 [10]),
-    .\port$868$11 (\p$397 [11]),
-    .\port$868$12 (\p$397 [12]),
-    .\port$868$13 (\p$397 [13]),
-    .\port$868$14 (\p$397 [14]),
-    .\port$868$15 (\p$397 [15]),
-    .\port$868$2 (\p$397 [2]),
-    .\port$868$3 (\p$397 [3]),
-    .\port$868$4 (\p$397 [4]),
-    .\port$868$5 (\p$397 [5]),
-    .\port$868$6 (\p$397 [6]),
-    .\port$868$7 (\p$397 [7]),
-    .\port$868$8 (\p$397 [8]),
-    .\port$868$9 (\p$397 [9]),
+    .\port$867$0 (\p$397 [0]),
+    .\port$867$1 (\p$397 [1]),
+    .\port$867$10 (\p$397 [10]),
+    .\port$867$11 (\p$397 [11]),
+    .\port$867$12 (\p$397 [12]),
+    .\port$867$13 (\p$397 [13]),
+    .\port$867$14 (\p$397 [14]),
+    .\port$867$15 (\p$397 [15]),
+    .\port$867$2 (\p$397 [2]),
+    .\port$867$3 (\p$397 [3]),
+    .\port$867$4 (\p$397 [4]),
+    .\port$867$5 (\p$397 [5]),
+    .\port$867$6 (\p$397 [6]),
+    .\port$867$7 (\p$397 [7]),
+    .\port$867$8 (\p$397 [8]),
+    .\port$867$9 (\p$397 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$884$0 (\p$409 [0]),
-    .\port$884$1 (\p$409 [1]),
-    .\port$884$10 (\p$409 [10]),
-    .\port$884$11 (\p$409 [11]),
-    .\port$884$12 (\p$409 [12]),
-    .\port$884$13 (\p$409 [13]),
-    .\port$884$14 (\p$409 [14]),
-    .\port$884$15 (\p$409 [15]),
-    .\port$884$2 (\p$409 [2]),
-    .\port$884$3 (\p$409 [3]),
-    .\port$884$4 (\p$409 [4]),
-    .\port$884$5 (\p$409 [5]),
-    .\port$884$6 (\p$409 [6]),
-    .\port$884$7 (\p$409 [7]),
-    .\port$884$8 (\p$409 [8]),
-    .\port$884$9 (\p$409 [9]),
+    .\port$883$0 (\p$409 [0]),
+    .\port$883$1 (\p$409 [1]),
+    .\port$883$10 (\p$409 [10]),
+    .\port$883$11 (\p$409 [11]),
+    .\port$883$12 (\p$409 [12]),
+    .\port$883$13 (\p$409 [13]),
+    .\port$883$14 (\p$409 [14]),
+    .\port$883$15 (\p$409 [15]),
+    .\port$883$2 (\p$409 [2]),
+    .\port$883$3 (\p$409 [3]),
+    .\port$883$4 (\p$409 [4]),
+    .\port$883$5 (\p$409 [5]),
+    .\port$883$6 (\p$409 [6]),
+    .\port$883$7 (\p$409 [7]),
+    .\port$883$8 (\p$409 [8]),
+    .\port$883$9 (\p$409 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$900$0 (\p$421 [0]),
-    .\port$900$1 (\p$421 [1]),
-    .\port$900$10 (\p$421 [10]),
-    .\port$900$11 (\p$421 [11]),
-    .\port$900$12 (\p$421 [12]),
-    .\port$900$13 (\p$421 [13]),
-    .\port$900$14 (\p$421 [14]),
-    .\port$900$15 (\p$421 [15]),
-    .\port$900$2 (\p$421 [2]),
-    .\port$900$3 (\p$421 [3]),
-    .\port$900$4 (\p$421 [4]),
-    .\port$900$5 (\p$421 [5]),
-    .\port$900$6 (\p$421 [6]),
-    .\port$900$7 (\p$421 [7]),
-    .\port$900$8 (\p$421 [8]),
-    .\port$900$9 (\p$421 [9]),
+    .\port$899$0 (\p$421 [0]),
+    .\port$899$1 (\p$421 [1]),
+    .\port$899$10 (\p$421 [10]),
+    .\port$899$11 (\p$421 [11]),
+    .\port$899$12 (\p$421 [12]),
+    .\port$899$13 (\p$421 [13]),
+    .\port$899$14 (\p$421 [14]),
+    .\port$899$15 (\p$421 [15]),
+    .\port$899$2 (\p$421 [2]),
+    .\port$899$3 (\p$421 [3]),
+    .\port$899$4 (\p$421 [4]),
+    .\port$899$5 (\p$421 [5]),
+    .\port$899$6 (\p$421 [6]),
+    .\port$899$7 (\p$421 [7]),
+    .\port$899$8 (\p$421 [8]),
+    .\port$899$9 (\p$421 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$916$0 (\p$433 [0]),
-    .\port$916$1 (\p$433 [1]),
-    .\port$916$10 (\p$433 [10]),
-    .\port$916$11 (\p$433 [11]),
-    .\port$916$12 (\p$433 [12]),
-    .\port$916$13 (\p$433 [13]),
-    .\port$916$14 (\p$433 [14]),
-    .\port$916$15 (\p$433 [15]),
-    .\port$916$2 (\p$433 [2]),
-    .\port$916$3 (\p$433 [3]),
-    .\port$916$4 (\p$433 [4]),
-    .\port$916$5 (\p$433 [5]),
-    .\port$916$6 (\p$433 [6]),
-    .\port$916$7 (\p$433 [7]),
-    .\port$916$8 (\p$433 [8]),
-    .\port$916$9 (\p$433 [9]),
+    .\port$915$0 (\p$433 [0]),
+    .\port$915$1 (\p$433 [1]),
+    .\port$915$10 (\p$433 [10]),
+    .\port$915$11 (\p$433 [11]),
+    .\port$915$12 (\p$433 [12]),
+    .\port$915$13 (\p$433 [13]),
+    .\port$915$14 (\p$433 [14]),
+    .\port$915$15 (\p$433 [15]),
+    .\port$915$2 (\p$433 [2]),
+    .\port$915$3 (\p$433 [3]),
+    .\port$915$4 (\p$433 [4]),
+    .\port$915$5 (\p$433 [5]),
+    .\port$915$6 (\p$433 [6]),
+    .\port$915$7 (\p$433 [7]),
+    .\port$915$8 (\p$433 [8]),
+    .\port$915$9 (\p$433 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$932$0 (\p$445 [0]),
-    .\port$932$1 (\p$445 [1]),
-    .\port$932$10 (\p$445 [10]),
-    .\port$932$11 (\p$445 [11]),
-    .\port$932$12 (\p$445 [12]),
-    .\port$932$13 (\p$445 [13]),
-    .\port$932$14 (\p$445 [14]),
-    .\port$932$15 (\p$445 [15]),
-    .\port$932$2 (\p$445 [2]),
-    .\port$932$3 (\p$445 [3]),
-    .\port$932$4 (\p$445 [4]),
-    .\port$932$5 (\p$445 [5]),
-    .\port$932$6 (\p$445 [6]),
-    .\port$932$7 (\p$445 [7]),
-    .\port$932$8 (\p$445 [8]),
-    .\port$932$9 (\p$445 [9]),
+    .\port$931$0 (\p$445 [0]),
+    .\port$931$1 (\p$445 [1]),
+    .\port$931$10 (\p$445 [10]),
+    .\port$931$11 (\p$445 [11]),
+    .\port$931$12 (\p$445 [12]),
+    .\port$931$13 (\p$445 [13]),
+    .\port$931$14 (\p$445 [14]),
+    .\port$931$15 (\p$445 [15]),
+    .\port$931$2 (\p$445 [2]),
+    .\port$931$3 (\p$445 [3]),
+    .\port$931$4 (\p$445 [4]),
+    .\port$931$5 (\p$445 [5]),
+    .\port$931$6 (\p$445 [6]),
+    .\port$931$7 (\p$445 [7]),
+    .\port$931$8 (\p$445 [8]),
+    .\port$931$9 (\p$445 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$948$0 (\p$457 [0]),
-    .\port$948$1 (\p$457 [1]),
-    .\port$948$10 (\p$457 [10]),
-    .\port$948$11 (\p$457 [11]),
-    .\port$948$12 (\p$457 [12]),
-    .\port$948$13 (\p$457 [13]),
-    .\port$948$14 (\p$457 [14]),
-    .\port$948$15 (\p$457 [15]),
-    .\port$948$2 (\p$457 [2]),
-    .\port$948$3 (\p$457 [3]),
-    .\port$948$4 (\p$457 [4]),
-    .\port$948$5 (\p$457 [5]),
-    .\port$948$6 (\p$457 [6]),
-    .\port$948$7 (\p$457 [7]),
-    .\port$948$8 (\p$457 [8]),
-    .\port$948$9 (\p$457 [9]),
+    .\port$947$0 (\p$457 [0]),
+    .\port$947$1 (\p$457 [1]),
+    .\port$947$10 (\p$457 [10]),
+    .\port$947$11 (\p$457 [11]),
+    .\port$947$12 (\p$457 [12]),
+    .\port$947$13 (\p$457 [13]),
+    .\port$947$14 (\p$457 [14]),
+    .\port$947$15 (\p$457 [15]),
+    .\port$947$2 (\p$457 [2]),
+    .\port$947$3 (\p$457 [3]),
+    .\port$947$4 (\p$457 [4]),
+    .\port$947$5 (\p$457 [5]),
+    .\port$947$6 (\p$457 [6]),
+    .\port$947$7 (\p$457 [7]),
+    .\port$947$8 (\p$457 [8]),
+    .\port$947$9 (\p$457 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$964$0 (\p$469 [0]),
-    .\port$964$1 (\p$469 [1]),
-    .\port$964$10 (\p$469 [10]),
-    .\port$964$11 (\p$469 [11]),
-    .\port$964$12 (\p$469 [12]),
-    .\port$964$13 (\p$469 [13]),
-    .\port$964$14 (\p$469 [14]),
-    .\port$964$15 (\p$469 [15]),
-    .\port$964$2 (\p$469 [2]),
-    .\port$964$3 (\p$469 [3]),
-    .\port$964$4 (\p$469 [4]),
-    .\port$964$5 (\p$469 [5]),
-    .\port$964$6 (\p$469 [6]),
-    .\port$964$7 (\p$469 [7]),
-    .\port$964$8 (\p$469 [8]),
-    .\port$964$9 (\p$469 [9]),
+    .\port$963$0 (\p$469 [0]),
+    .\port$963$1 (\p$469 [1]),
+    .\port$963$10 (\p$469 [10]),
+    .\port$963$11 (\p$469 [11]),
+    .\port$963$12 (\p$469 [12]),
+    .\port$963$13 (\p$469 [13]),
+    .\port$963$14 (\p$469 [14]),
+    .\port$963$15 (\p$469 [15]),
+    .\port$963$2 (\p$469 [2]),
+    .\port$963$3 (\p$469 [3]),
+    .\port$963$4 (\p$469 [4]),
+    .\port$963$5 (\p$469 [5]),
+    .\port$963$6 (\p$469 [6]),
+    .\port$963$7 (\p$469 [7]),
+    .\port$963$8 (\p$469 [8]),
+    .\port$963$9 (\p$469 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$980$0 (\p$481 [0]),
-    .\port$980$1 (\p$481 [1]),
-    .\port$980$10 (\p$481 [10]),
-    .\port$980$11 (\p$481 [11]),
-    .\port$980$12 (\p$481 [12]),
-    .\port$980$13 (\p$481 [13]),
-    .\port$980$14 (\p$481 [14]),
-    .\port$980$15 (\p$481 [15]),
-    .\port$980$2 (\p$481 [2]),
-    .\port$980$3 (\p$481 [3]),
-    .\port$980$4 (\p$481 [4]),
-    .\port$980$5 (\p$481 [5]),
-    .\port$980$6 (\p$481 [6]),
-    .\port$980$7 (\p$481 [7]),
-    .\port$980$8 (\p$481 [8]),
-    .\port$980$9 (\p$481 [9]),
+    .\port$979$0 (\p$481 [0]),
+    .\port$979$1 (\p$481 [1]),
+    .\port$979$10 (\p$481 [10]),
+    .\port$979$11 (\p$481 [11]),
+    .\port$979$12 (\p$481 [12]),
+    .\port$979$13 (\p$481 [13]),
+    .\port$979$14 (\p$481 [14]),
+    .\port$979$15 (\p$481 [15]),
+    .\port$979$2 (\p$481 [2]),
+    .\port$979$3 (\p$481 [3]),
+    .\port$979$4 (\p$481 [4]),
+    .\port$979$5 (\p$481 [5]),
+    .\port$979$6 (\p$481 [6]),
+    .\port$979$7 (\p$481 [7]),
+    .\port$979$8 (\p$481 [8]),
+    .\port$979$9 (\p$481 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$996$0 (\p$493 [0]),
-    .\port$996$1 (\p$493 [1]),
-    .\port$996$10 (\p$493 [10]),
-    .\port$996$11 (\p$493 [11]),
-    .\port$996$12 (\p$493 [12]),
-    .\port$996$13 (\p$493 [13]),
-    .\port$996$14 (\p$493 [14]),
-    .\port$996$15 (\p$493 [15]),
-    .\port$996$2 (\p$493 [2]),
-    .\port$996$3 (\p$493 [3]),
-    .\port$996$4 (\p$493 [4]),
-    .\port$996$5 (\p$493 [5]),
-    .\port$996$6 (\p$493 [6]),
-    .\port$996$7 (\p$493 [7]),
-    .\port$996$8 (\p$493 [8]),
-    .\port$996$9 (\p$493 [9]),
+    .\port$995$0 (\p$493 [0]),
+    .\port$995$1 (\p$493 [1]),
+    .\port$995$10 (\p$493 [10]),
+    .\port$995$11 (\p$493 [11]),
+    .\port$995$12 (\p$493 [12]),
+    .\port$995$13 (\p$493 [13]),
+    .\port$995$14 (\p$493 [14]),
+    .\port$995$15 (\p$493 [15]),
+    .\port$995$2 (\p$493 [2]),
+    .\port$995$3 (\p$493 [3]),
+    .\port$995$4 (\p$493 [4]),
+    .\port$995$5 (\p$493 [5]),
+    .\port$995$6 (\p$493 [6]),
+    .\port$995$7 (\p$493 [7]),
+    .\port$995$8 (\p$493 [8]),
+    .\port$995$9 (\p$493 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$1012$0 (\p$505 [0]),
-    .\port$1012$1 (\p$505 [1]),
-    .\port$1012$10 (\p$505 [10]),
-    .\port$1012$11 (\p$505 [11]),
-    .\port$1012$12 (\p$505 [12]),
-    .\port$1012$13 (\p$505 [13]),
-    .\port$1012$14 (\p$505 [14]),
-    .\port$1012$15 (\p$505 [15]),
-    .\port$1012$2 (\p$505 [2]),
-    .\port$1012$3 (\p$505 [3]),
-    .\port$1012$4 (\p$505 [4]),
-    .\port$1012$5 (\p$505 [5]),
-    .\port$1012$6 (\p$505 [6]),
-    .\port$1012$7 (\p$505 [7]),
-    .\port$1012$8 (\p$505 [8]),
-    .\port$1012$9 (\p$505 [9]),
+    .\port$1011$0 (\p$505 [0]),
+    .\port$1011$1 (\p$505 [1]),
+    .\port$1011$10 (\p$505 [10]),
+    .\port$1011$11 (\p$505 [11]),
+    .\port$1011$12 (\p$505 [12]),
+    .\port$1011$13 (\p$505 [13]),
+    .\port$1011$14 (\p$505 [14]),
+    .\port$1011$15 (\p$505 [15]),
+    .\port$1011$2 (\p$505 [2]),
+    .\port$1011$3 (\p$505 [3]),
+    .\port$1011$4 (\p$505 [4]),
+    .\port$1011$5 (\p$505 [5]),
+    .\port$1011$6 (\p$505 [6]),
+    .\port$1011$7 (\p$505 [7]),
+    .\port$1011$8 (\p$505 [8]),
+    .\port$1011$9 (\p$505 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$1028$0 (\p$517 [0]),
-    .\port$1028$1 (\p$517 [1]),
-    .\port$1028$10 (\p$517 [10]),
-    .\port$1028$11 (\p$517 [11]),
-    .\port$1028$12 (\p$517 [12]),
-    .\port$1028$13 (\p$517 [13]),
-    .\port$1028$14 (\p$517 [14]),
-    .\port$1028$15 (\p$517 [15]),
-    .\port$1028$2 (\p$517 [2]),
-    .\port$1028$3 (\p$517 [3]),
-    .\port$1028$4 (\p$517 [4]),
-    .\port$1028$5 (\p$517 [5]),
-    .\port$1028$6 (\p$517 [6]),
-    .\port$1028$7 (\p$517 [7]),
-    .\port$1028$8 (\p$517 [8]),
-    .\port$1028$9 (\p$517 [9]),
+    .\port$1027$0 (\p$517 [0]),
+    .\port$1027$1 (\p$517 [1]),
+    .\port$1027$10 (\p$517 [10]),
+    .\port$1027$11 (\p$517 [11]),
+    .\port$1027$12 (\p$517 [12]),
+    .\port$1027$13 (\p$517 [13]),
+    .\port$1027$14 (\p$517 [14]),
+    .\port$1027$15 (\p$517 [15]),
+    .\port$1027$2 (\p$517 [2]),
+    .\port$1027$3 (\p$517 [3]),
+    .\port$1027$4 (\p$517 [4]),
+    .\port$1027$5 (\p$517 [5]),
+    .\port$1027$6 (\p$517 [6]),
+    .\port$1027$7 (\p$517 [7]),
+    .\port$1027$8 (\p$517 [8]),
+    .\port$1027$9 (\p$517 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$1044$0 (\p$529 [0]),
-    .\port$1044$1 (\p$529 [1]),
-    .\port$1044$10 (\p$529 [10]),
-    .\port$1044$11 (\p$529 [11]),
-    .\port$1044$12 (\p$529 [12]),
-    .\port$1044$13 (\p$529 [13]),
-    .\port$1044$14 (\p$529 [14]),
-    .\port$1044$15 (\p$529 [15]),
-    .\port$1044$2 (\p$529 [2]),
-    .\port$1044$3 (\p$529 [3]),
-    .\port$1044$4 (\p$529 [4]),
-    .\port$1044$5 (\p$529 [5]),
-    .\port$1044$6 (\p$529 [6]),
-    .\port$1044$7 (\p$529 [7]),
-    .\port$1044$8 (\p$529 [8]),
-    .\port$1044$9 (\p$529 [9]),
+    .\port$1043$0 (\p$529 [0]),
+    .\port$1043$1 (\p$529 [1]),
+    .\port$1043$10 (\p$529 [10]),
+    .\port$1043$11 (\p$529 [11]),
+    .\port$1043$12 (\p$529 [12]),
+    .\port$1043$13 (\p$529 [13]),
+    .\port$1043$14 (\p$529 [14]),
+    .\port$1043$15 (\p$529 [15]),
+    .\port$1043$2 (\p$529 [2]),
+    .\port$1043$3 (\p$529 [3]),
+    .\port$1043$4 (\p$529 [4]),
+    .\port$1043$5 (\p$529 [5]),
+    .\port$1043$6 (\p$529 [6]),
+    .\port$1043$7 (\p$529 [7]),
+    .\port$1043$8 (\p$529 [8]),
+    .\port$1043$9 (\p$529 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$1060$0 (\p$541 [0]),
-    .\port$1060$1 (\p$541 [1]),
-    .\port$1060$10 (\p$541 [10]),
-    .\port$1060$11 (\p$541 [11]),
-    .\port$1060$12 (\p$541 [12]),
-    .\port$1060$13 (\p$541 [13]),
-    .\port$1060$14 (\p$541 [14]),
-    .\port$1060$15 (\p$541 [15]),
-    .\port$1060$2 (\p$541 [2]),
-    .\port$1060$3 (\p$541 [3]),
-    .\port$1060$4 (\p$541 [4]),
-    .\port$1060$5 (\p$541 [5]),
-    .\port$1060$6 (\p$541 [6]),
-    .\port$1060$7 (\p$541 [7]),
-    .\port$1060$8 (\p$541 [8]),
-    .\port$1060$9 (\p$541 [9]),
+    .\port$1059$0 (\p$541 [0]),
+    .\port$1059$1 (\p$541 [1]),
+    .\port$1059$10 (\p$541 [10]),
+    .\port$1059$11 (\p$541 [11]),
+    .\port$1059$12 (\p$541 [12]),
+    .\port$1059$13 (\p$541 [13]),
+    .\port$1059$14 (\p$541 [14]),
+    .\port$1059$15 (\p$541 [15]),
+    .\port$1059$2 (\p$541 [2]),
+    .\port$1059$3 (\p$541 [3]),
+    .\port$1059$4 (\p$541 [4]),
+    .\port$1059$5 (\p$541 [5]),
+    .\port$1059$6 (\p$541 [6]),
+    .\port$1059$7 (\p$541 [7]),
+    .\port$1059$8 (\p$541 [8]),
+    .\port$1059$9 (\p$541 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$1076$0 (\p$553 [0]),
-    .\port$1076$1 (\p$553 [1]),
-    .\port$1076$10 (\p$553 [10]),
-    .\port$1076$11 (\p$553 [11]),
-    .\port$1076$12 (\p$553 [12]),
-    .\port$1076$13 (\p$553 [13]),
-    .\port$1076$14 (\p$553 [14]),
-    .\port$1076$15 (\p$553 [15]),
-    .\port$1076$2 (\p$553 [2]),
-    .\port$1076$3 (\p$553 [3]),
-    .\port$1076$4 (\p$553 [4]),
-    .\port$1076$5 (\p$553 [5]),
-    .\port$1076$6 (\p$553 [6]),
-    .\port$1076$7 (\p$553 [7]),
-    .\port$1076$8 (\p$553 [8]),
-    .\port$1076$9 (\p$553 [9]),
+    .\port$1075$0 (\p$553 [0]),
+    .\port$1075$1 (\p$553 [1]),
+    .\port$1075$10 (\p$553 [10]),
+    .\port$1075$11 (\p$553 [11]),
+    .\port$1075$12 (\p$553 [12]),
+    .\port$1075$13 (\p$553 [13]),
+    .\port$1075$14 (\p$553 [14]),
+    .\port$1075$15 (\p$553 [15]),
+    .\port$1075$2 (\p$553 [2]),
+    .\port$1075$3 (\p$553 [3]),
+    .\port$1075$4 (\p$553 [4]),
+    .\port$1075$5 (\p$553 [5]),
+    .\port$1075$6 (\p$553 [6]),
+    .\port$1075$7 (\p$553 [7]),
+    .\port$1075$8 (\p$553 [8]),
+    .\port$1075$9 (\p$553 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$1092$0 (\p$565 [0]),
-    .\port$1092$1 (\p$565 [1]),
-    .\port$1092$10 (\p$565 [10]),
-    .\port$1092$11 (\p$565 [11]),
-    .\port$1092$12 (\p$565 [12]),
-    .\port$1092$13 (\p$565 [13]),
-    .\port$1092$14 (\p$565 [14]),
-    .\port$1092$15 (\p$565 [15]),
-    .\port$1092$2 (\p$565 [2]),
-    .\port$1092$3 (\p$565 [3]),
-    .\port$1092$4 (\p$565 [4]),
-    .\port$1092$5 (\p$565 [5]),
-    .\port$1092$6 (\p$565 [6]),
-    .\port$1092$7 (\p$565 [7]),
-    .\port$1092$8 (\p$565 [8]),
-    .\port$1092$9 (\p$565 [9]),
+    .\port$1091$0 (\p$565 [0]),
+    .\port$1091$1 (\p$565 [1]),
+    .\port$1091$10 (\p$565 [10]),
+    .\port$1091$11 (\p$565 [11]),
+    .\port$1091$12 (\p$565 [12]),
+    .\port$1091$13 (\p$565 [13]),
+    .\port$1091$14 (\p$565 [14]),
+    .\port$1091$15 (\p$565 [15]),
+    .\port$1091$2 (\p$565 [2]),
+    .\port$1091$3 (\p$565 [3]),
+    .\port$1091$4 (\p$565 [4]),
+    .\port$1091$5 (\p$565 [5]),
+    .\port$1091$6 (\p$565 [6]),
+    .\port$1091$7 (\p$565 [7]),
+    .\port$1091$8 (\p$565 [8]),
+    .\port$1091$9 (\p$565 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$1108$0 (\p$577 [0]),
-    .\port$1108$1 (\p$577 [1]),
-    .\port$1108$10 (\p$577 [10]),
-    .\port$1108$11 (\p$577 [11]),
-    .\port$1108$12 (\p$577 [12]),
-    .\port$1108$13 (\p$577 [13]),
-    .\port$1108$14 (\p$577 [14]),
-    .\port$1108$15 (\p$577 [15]),
-    .\port$1108$2 (\p$577 [2]),
-    .\port$1108$3 (\p$577 [3]),
-    .\port$1108$4 (\p$577 [4]),
-    .\port$1108$5 (\p$577 [5]),
-    .\port$1108$6 (\p$577 [6]),
-    .\port$1108$7 (\p$577 [7]),
-    .\port$1108$8 (\p$577 [8]),
-    .\port$1108$9 (\p$577 [9]),
+    .\port$1107$0 (\p$577 [0]),
+    .\port$1107$1 (\p$577 [1]),
+    .\port$1107$10 (\p$577 [10]),
+    .\port$1107$11 (\p$577 [11]),
+    .\port$1107$12 (\p$577 [12]),
+    .\port$1107$13 (\p$577 [13]),
+    .\port$1107$14 (\p$577 [14]),
+    .\port$1107$15 (\p$577 [15]),
+    .\port$1107$2 (\p$577 [2]),
+    .\port$1107$3 (\p$577 [3]),
+    .\port$1107$4 (\p$577 [4]),
+    .\port$1107$5 (\p$577 [5]),
+    .\port$1107$6 (\p$577 [6]),
+    .\port$1107$7 (\p$577 [7]),
+    .\port$1107$8 (\p$577 [8]),
+    .\port$1107$9 (\p$577 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$1124$0 (\p$589 [0]),
-    .\port$1124$1 (\p$589 [1]),
-    .\port$1124$10 (\p$589 [10]),
-    .\port$1124$11 (\p$589 [11]),
-    .\port$1124$12 (\p$589 [12]),
-    .\port$1124$13 (\p$589 [13]),
-    .\port$1124$14 (\p$589 [14]),
-    .\port$1124$15 (\p$589 [15]),
-    .\port$1124$2 (\p$589 [2]),
-    .\port$1124$3 (\p$589 [3]),
-    .\port$1124$4 (\p$589 [4]),
-    .\port$1124$5 (\p$589 [5]),
-    .\port$1124$6 (\p$589 [6]),
-    .\port$1124$7 (\p$589 [7]),
-    .\port$1124$8 (\p$589 [8]),
-    .\port$1124$9 (\p$589 [9]),
+    .\port$1123$0 (\p$589 [0]),
+    .\port$1123$1 (\p$589 [1]),
+    .\port$1123$10 (\p$589 [10]),
+    .\port$1123$11 (\p$589 [11]),
+    .\port$1123$12 (\p$589 [12]),
+    .\port$1123$13 (\p$589 [13]),
+    .\port$1123$14 (\p$589 [14]),
+    .\port$1123$15 (\p$589 [15]),
+    .\port$1123$2 (\p$589 [2]),
+    .\port$1123$3 (\p$589 [3]),
+    .\port$1123$4 (\p$589 [4]),
+    .\port$1123$5 (\p$589 [5]),
+    .\port$1123$6 (\p$589 [6]),
+    .\port$1123$7 (\p$589 [7]),
+    .\port$1123$8 (\p$589 [8]),
+    .\port$1123$9 (\p$589 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$1140$0 (\p$601 [0]),
-    .\port$1140$1 (\p$601 [1]),
-    .\port$1140$10 (\p$601 [10]),
-    .\port$1140$11 (\p$601 [11]),
-    .\port$1140$12 (\p$601 [12]),
-    .\port$1140$13 (\p$601 [13]),
-    .\port$1140$14 (\p$601 [14]),
-    .\port$1140$15 (\p$601 [15]),
-    .\port$1140$2 (\p$601 [2]),
-    .\port$1140$3 (\p$601 [3]),
-    .\port$1140$4 (\p$601 [4]),
-    .\port$1140$5 (\p$601 [5]),
-    .\port$1140$6 (\p$601 [6]),
-    .\port$1140$7 (\p$601 [7]),
-    .\port$1140$8 (\p$601 [8]),
-    .\port$1140$9 (\p$601 [9]),
+    .\port$1139$0 (\p$601 [0]),
+    .\port$1139$1 (\p$601 [1]),
+    .\port$1139$10 (\p$601 [10]),
+    .\port$1139$11 (\p$601 [11]),
+    .\port$1139$12 (\p$601 [12]),
+    .\port$1139$13 (\p$601 [13]),
+    .\port$1139$14 (\p$601 [14]),
+    .\port$1139$15 (\p$601 [15]),
+    .\port$1139$2 (\p$601 [2]),
+    .\port$1139$3 (\p$601 [3]),
+    .\port$1139$4 (\p$601 [4]),
+    .\port$1139$5 (\p$601 [5]),
+    .\port$1139$6 (\p$601 [6]),
+    .\port$1139$7 (\p$601 [7]),
+    .\port$1139$8 (\p$601 [8]),
+    .\port$1139$9 (\p$601 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$1156$0 (\p$613 [0]),
-    .\port$1156$1 (\p$613 [1]),
-    .\port$1156$10 (\p$613 [10]),
-    .\port$1156$11 (\p$613 [11]),
-    .\port$1156$12 (\p$613 [12]),
-    .\port$1156$13 (\p$613 [13]),
-    .\port$1156$14 (\p$613 [14]),
-    .\port$1156$15 (\p$613 [15]),
-    .\port$1156$2 (\p$613 [2]),
-    .\port$1156$3 (\p$613 [3]),
-    .\port$1156$4 (\p$613 [4]),
-    .\port$1156$5 (\p$613 [5]),
-    .\port$1156$6 (\p$613 [6]),
-    .\port$1156$7 (\p$613 [7]),
-    .\port$1156$8 (\p$613 [8]),
-    .\port$1156$9 (\p$613 [9]),
+    .\port$1155$0 (\p$613 [0]),
+    .\port$1155$1 (\p$613 [1]),
+    .\port$1155$10 (\p$613 [10]),
+    .\port$1155$11 (\p$613 [11]),
+    .\port$1155$12 (\p$613 [12]),
+    .\port$1155$13 (\p$613 [13]),
+    .\port$1155$14 (\p$613 [14]),
+    .\port$1155$15 (\p$613 [15]),
+    .\port$1155$2 (\p$613 [2]),
+    .\port$1155$3 (\p$613 [3]),
+    .\port$1155$4 (\p$613 [4]),
+    .\port$1155$5 (\p$613 [5]),
+    .\port$1155$6 (\p$613 [6]),
+    .\port$1155$7 (\p$613 [7]),
+    .\port$1155$8 (\p$613 [8]),
+    .\port$1155$9 (\p$613 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$1172$0 (\p$625 [0]),
-    .\port$1172$1 (\p$625 [1]),
-    .\port$1172$10 (\p$625 [10]),
-    .\port$1172$11 (\p$625 [11]),
-    .\port$1172$12 (\p$625 [12]),
-    .\port$1172$13 (\p$625 [13]),
-    .\port$1172$14 (\p$625 [14]),
-    .\port$1172$15 (\p$625 [15]),
-    .\port$1172$2 (\p$625 [2]),
-    .\port$1172$3 (\p$625 [3]),
-    .\port$1172$4 (\p$625 [4]),
-    .\port$1172$5 (\p$625 [5]),
-    .\port$1172$6 (\p$625 [6]),
-    .\port$1172$7 (\p$625 [7]),
-    .\port$1172$8 (\p$625 [8]),
-    .\port$1172$9 (\p$625 [9]),
+    .\port$1171$0 (\p$625 [0]),
+    .\port$1171$1 (\p$625 [1]),
+    .\port$1171$10 (\p$625 [10]),
+    .\port$1171$11 (\p$625 [11]),
+    .\port$1171$12 (\p$625 [12]),
+    .\port$1171$13 (\p$625 [13]),
+    .\port$1171$14 (\p$625 [14]),
+    .\port$1171$15 (\p$625 [15]),
+    .\port$1171$2 (\p$625 [2]),
+    .\port$1171$3 (\p$625 [3]),
+    .\port$1171$4 (\p$625 [4]),
+    .\port$1171$5 (\p$625 [5]),
+    .\port$1171$6 (\p$625 [6]),
+    .\port$1171$7 (\p$625 [7]),
+    .\port$1171$8 (\p$625 [8]),
+    .\port$1171$9 (\p$625 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$1188$0 (\p$637 [0]),
-    .\port$1188$1 (\p$637 [1]),
-    .\port$1188$10 (\p$637 [10]),
-    .\port$1188$11 (\p$637 [11]),
-    .\port$1188$12 (\p$637 [12]),
-    .\port$1188$13 (\p$637 [13]),
-    .\port$1188$14 (\p$637 [14]),
-    .\port$1188$15 (\p$637 [15]),
-    .\port$1188$2 (\p$637 [2]),
-    .\port$1188$3 (\p$637 [3]),
-    .\port$1188$4 (\p$637 [4]),
-    .\port$1188$5 (\p$637 [5]),
-    .\port$1188$6 (\p$637 [6]),
-    .\port$1188$7 (\p$637 [7]),
-    .\port$1188$8 (\p$637 [8]),
-    .\port$1188$9 (\p$637 [9]),
+    .\port$1187$0 (\p$637 [0]),
+    .\port$1187$1 (\p$637 [1]),
+    .\port$1187$10 (\p$637 [10]),
+    .\port$1187$11 (\p$637 [11]),
+    .\port$1187$12 (\p$637 [12]),
+    .\port$1187$13 (\p$637 [13]),
+    .\port$1187$14 (\p$637 [14]),
+    .\port$1187$15 (\p$637 [15]),
+    .\port$1187$2 (\p$637 [2]),
+    .\port$1187$3 (\p$637 [3]),
+    .\port$1187$4 (\p$637 [4]),
+    .\port$1187$5 (\p$637 [5]),
+    .\port$1187$6 (\p$637 [6]),
+    .\port$1187$7 (\p$637 [7]),
+    .\port$1187$8 (\p$637 [8]),
+    .\port$1187$9 (\p$637 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$1204$0 (\p$649 [0]),
-    .\port$1204$1 (\p$649 [1]),
-    .\port$1204$10 (\p$649 [10]),
-    .\port$1204$11 (\p$649 [11]),
-    .\port$1204$12 (\p$649 [12]),
-    .\port$1204$13 (\p$649 [13]),
-    .\port$1204$14 (\p$649 [14]),
-    .\port$1204$15 (\p$649 [15]),
-    .\port$1204$2 (\p$649 [2]),
-    .\port$1204$3 (\p$649 [3]),
-    .\port$1204$4 (\p$649 [4]),
-    .\port$1204$5 (\p$649 [5]),
-    .\port$1204$6 (\p$649 [6]),
-    .\port$1204$7 (\p$649 [7]),
-    .\port$1204$8 (\p$649 [8]),
-    .\port$1204$9 (\p$649 [9]),
+    .\port$1203$0 (\p$649 [0]),
+    .\port$1203$1 (\p$649 [1]),
+    .\port$1203$10 (\p$649 [10]),
+    .\port$1203$11 (\p$649 [11]),
+    .\port$1203$12 (\p$649 [12]),
+    .\port$1203$13 (\p$649 [13]),
+    .\port$1203$14 (\p$649 [14]),
+    .\port$1203$15 (\p$649 [15]),
+    .\port$1203$2 (\p$649 [2]),
+    .\port$1203$3 (\p$649 [3]),
+    .\port$1203$4 (\p$649 [4]),
+    .\port$1203$5 (\p$649 [5]),
+    .\port$1203$6 (\p$649 [6]),
+    .\port$1203$7 (\p$649 [7]),
+    .\port$1203$8 (\p$649 [8]),
+    .\port$1203$9 (\p$649 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$1220$0 (\p$661 [0]),
-    .\port$1220$1 (\p$661 [1]),
-    .\port$1220$10 (\p$661 [10]),
-    .\port$1220$11 (\p$661 [11]),
-    .\port$1220$12 (\p$661 [12]),
-    .\port$1220$13 (\p$661 [13]),
-    .\port$1220$14 (\p$661 [14]),
-    .\port$1220$15 (\p$661 [15]),
-    .\port$1220$2 (\p$661 [2]),
-    .\port$1220$3 (\p$661 [3]),
-    .\port$1220$4 (\p$661 [4]),
-    .\port$1220$5 (\p$661 [5]),
-    .\port$1220$6 (\p$661 [6]),
-    .\port$1220$7 (\p$661 [7]),
-    .\port$1220$8 (\p$661 [8]),
-    .\port$1220$9 (\p$661 [9]),
+    .\port$1219$0 (\p$661 [0]),
+    .\port$1219$1 (\p$661 [1]),
+    .\port$1219$10 (\p$661 [10]),
+    .\port$1219$11 (\p$661 [11]),
+    .\port$1219$12 (\p$661 [12]),
+    .\port$1219$13 (\p$661 [13]),
+    .\port$1219$14 (\p$661 [14]),
+    .\port$1219$15 (\p$661 [15]),
+    .\port$1219$2 (\p$661 [2]),
+    .\port$1219$3 (\p$661 [3]),
+    .\port$1219$4 (\p$661 [4]),
+    .\port$1219$5 (\p$661 [5]),
+    .\port$1219$6 (\p$661 [6]),
+    .\port$1219$7 (\p$661 [7]),
+    .\port$1219$8 (\p$661 [8]),
+    .\port$1219$9 (\p$661 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$1236$0 (\p$673 [0]),
-    .\port$1236$1 (\p$673 [1]),
-    .\port$1236$10 (\p$673 [10]),
-    .\port$1236$11 (\p$673 [11]),
-    .\port$1236$12 (\p$673 [12]),
-    .\port$1236$13 (\p$673 [13]),
-    .\port$1236$14 (\p$673 [14]),
-    .\port$1236$15 (\p$673 [15]),
-    .\port$1236$2 (\p$673 [2]),
-    .\port$1236$3 (\p$673 [3]),
-    .\port$1236$4 (\p$673 [4]),
-    .\port$1236$5 (\p$673 [5]),
-    .\port$1236$6 (\p$673 [6]),
-    .\port$1236$7 (\p$673 [7]),
-    .\port$1236$8 (\p$673 [8]),
-    .\port$1236$9 (\p$673 [9]),
+    .\port$1235$0 (\p$673 [0]),
+    .\port$1235$1 (\p$673 [1]),
+    .\port$1235$10 (\p$673 [10]),
+    .\port$1235$11 (\p$673 [11]),
+    .\port$1235$12 (\p$673 [12]),
+    .\port$1235$13 (\p$673 [13]),
+    .\port$1235$14 (\p$673 [14]),
+    .\port$1235$15 (\p$673 [15]),
+    .\port$1235$2 (\p$673 [2]),
+    .\port$1235$3 (\p$673 [3]),
+    .\port$1235$4 (\p$673 [4]),
+    .\port$1235$5 (\p$673 [5]),
+    .\port$1235$6 (\p$673 [6]),
+    .\port$1235$7 (\p$673 [7]),
+    .\port$1235$8 (\p$673 [8]),
+    .\port$1235$9 (\p$673 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$1252$0 (\p$685 [0]),
-    .\port$1252$1 (\p$685 [1]),
-    .\port$1252$10 (\p$685 [10]),
-    .\port$1252$11 (\p$685 [11]),
-    .\port$1252$12 (\p$685 [12]),
-    .\port$1252$13 (\p$685 [13]),
-    .\port$1252$14 (\p$685 [14]),
-    .\port$1252$15 (\p$685 [15]),
-    .\port$1252$2 (\p$685 [2]),
-    .\port$1252$3 (\p$685 [3]),
-    .\port$1252$4 (\p$685 [4]),
-    .\port$1252$5 (\p$685 [5]),
-    .\port$1252$6 (\p$685 [6]),
-    .\port$1252$7 (\p$685 [7]),
-    .\port$1252$8 (\p$685 [8]),
-    .\port$1252$9 (\p$685 [9]),
+    .\port$1251$0 (\p$685 [0]),
+    .\port$1251$1 (\p$685 [1]),
+    .\port$1251$10 (\p$685 [10]),
+    .\port$1251$11 (\p$685 [11]),
+    .\port$1251$12 (\p$685 [12]),
+    .\port$1251$13 (\p$685 [13]),
+    .\port$1251$14 (\p$685 [14]),
+    .\port$1251$15 (\p$685 [15]),
+    .\port$1251$2 (\p$685 [2]),
+    .\port$1251$3 (\p$685 [3]),
+    .\port$1251$4 (\p$685 [4]),
+    .\port$1251$5 (\p$685 [5]),
+    .\port$1251$6 (\p$685 [6]),
+    .\port$1251$7 (\p$685 [7]),
+    .\port$1251$8 (\p$685 [8]),
+    .\port$1251$9 (\p$685 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$1268$0 (\p$697 [0]),
-    .\port$1268$1 (\p$697 [1]),
-    .\port$1268$10 (\p$697 [10]),
-    .\port$1268$11 (\p$697 [11]),
-    .\port$1268$12 (\p$697 [12]),
-    .\port$1268$13 (\p$697 [13]),
-    .\port$1268$14 (\p$697 [14]),
-    .\port$1268$15 (\p$697 [15]),
-    .\port$1268$2 (\p$697 [2]),
-    .\port$1268$3 (\p$697 [3]),
-    .\port$1268$4 (\p$697 [4]),
-    .\port$1268$5 (\p$697 [5]),
-    .\port$1268$6 (\p$697 [6]),
-    .\port$1268$7 (\p$697 [7]),
-    .\port$1268$8 (\p$697 [8]),
-    .\port$1268$9 (\p$697 [9]),
+    .\port$1267$0 (\p$697 [0]),
+    .\port$1267$1 (\p$697 [1]),
+    .\port$1267$10 (\p$697 [10]),
+    .\port$1267$11 (\p$697 [11]),
+    .\port$1267$12 (\p$697 [12]),
+    .\port$1267$13 (\p$697 [13]),
+    .\port$1267$14 (\p$697 [14]),
+    .\port$1267$15 (\p$697 [15]),
+    .\port$1267$2 (\p$697 [2]),
+    .\port$1267$3 (\p$697 [3]),
+    .\port$1267$4 (\p$697 [4]),
+    .\port$1267$5 (\p$697 [5]),
+    .\port$1267$6 (\p$697 [6]),
+    .\port$1267$7 (\p$697 [7]),
+    .\port$1267$8 (\p$697 [8]),
+    .\port$1267$9 (\p$697 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$1284$0 (\p$709 [0]),
-    .\port$1284$1 (\p$709 [1]),
-    .\port$1284$10 (\p$709 [10]),
-    .\port$1284$11 (\p$709 [11]),
-    .\port$1284$12 (\p$709 [12]),
-    .\port$1284$13 (\p$709 [13]),
-    .\port$1284$14 (\p$709 [14]),
-    .\port$1284$15 (\p$709 [15]),
-    .\port$1284$2 (\p$709 [2]),
-    .\port$1284$3 (\p$709 [3]),
-    .\port$1284$4 (\p$709 [4]),
-    .\port$1284$5 (\p$709 [5]),
-    .\port$1284$6 (\p$709 [6]),
-    .\port$1284$7 (\p$709 [7]),
-    .\port$1284$8 (\p$709 [8]),
-    .\port$1284$9 (\p$709 [9]),
+    .\port$1283$0 (\p$709 [0]),
+    .\port$1283$1 (\p$709 [1]),
+    .\port$1283$10 (\p$709 [10]),
+    .\port$1283$11 (\p$709 [11]),
+    .\port$1283$12 (\p$709 [12]),
+    .\port$1283$13 (\p$709 [13]),
+    .\port$1283$14 (\p$709 [14]),
+    .\port$1283$15 (\p$709 [15]),
+    .\port$1283$2 (\p$709 [2]),
+    .\port$1283$3 (\p$709 [3]),
+    .\port$1283$4 (\p$709 [4]),
+    .\port$1283$5 (\p$709 [5]),
+    .\port$1283$6 (\p$709 [6]),
+    .\port$1283$7 (\p$709 [7]),
+    .\port$1283$8 (\p$709 [8]),
+    .\port$1283$9 (\p$709 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$1300$0 (\p$721 [0]),
-    .\port$1300$1 (\p$721 [1]),
-    .\port$1300$10 (\p$721 [10]),
-    .\port$1300$11 (\p$721 [11]),
-    .\port$1300$12 (\p$721 [12]),
-    .\port$1300$13 (\p$721 [13]),
-    .\port$1300$14 (\p$721 [14]),
-    .\port$1300$15 (\p$721 [15]),
-    .\port$1300$2 (\p$721 [2]),
-    .\port$1300$3 (\p$721 [3]),
-    .\port$1300$4 (\p$721 [4]),
-    .\port$1300$5 (\p$721 [5]),
-    .\port$1300$6 (\p$721 [6]),
-    .\port$1300$7 (\p$721 [7]),
-    .\port$1300$8 (\p$721 [8]),
-    .\port$1300$9 (\p$721 [9]),
+    .\port$1299$0 (\p$721 [0]),
+    .\port$1299$1 (\p$721 [1]),
+    .\port$1299$10 (\p$721 [10]),
+    .\port$1299$11 (\p$721 [11]),
+    .\port$1299$12 (\p$721 [12]),
+    .\port$1299$13 (\p$721 [13]),
+    .\port$1299$14 (\p$721 [14]),
+    .\port$1299$15 (\p$721 [15]),
+    .\port$1299$2 (\p$721 [2]),
+    .\port$1299$3 (\p$721 [3]),
+    .\port$1299$4 (\p$721 [4]),
+    .\port$1299$5 (\p$721 [5]),
+    .\port$1299$6 (\p$721 [6]),
+    .\port$1299$7 (\p$721 [7]),
+    .\port$1299$8 (\p$721 [8]),
+    .\port$1299$9 (\p$721 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$1316$0 (\p$733 [0]),
-    .\port$1316$1 (\p$733 [1]),
-    .\port$1316$10 (\p$733 [10]),
-    .\port$1316$11 (\p$733 [11]),
-    .\port$1316$12 (\p$733 [12]),
-    .\port$1316$13 (\p$733 [13]),
-    .\port$1316$14 (\p$733 [14]),
-    .\port$1316$15 (\p$733 [15]),
-    .\port$1316$2 (\p$733 [2]),
-    .\port$1316$3 (\p$733 [3]),
-    .\port$1316$4 (\p$733 [4]),
-    .\port$1316$5 (\p$733 [5]),
-    .\port$1316$6 (\p$733 [6]),
-    .\port$1316$7 (\p$733 [7]),
-    .\port$1316$8 (\p$733 [8]),
-    .\port$1316$9 (\p$733 [9]),
+    .\port$1315$0 (\p$733 [0]),
+    .\port$1315$1 (\p$733 [1]),
+    .\port$1315$10 (\p$733 [10]),
+    .\port$1315$11 (\p$733 [11]),
+    .\port$1315$12 (\p$733 [12]),
+    .\port$1315$13 (\p$733 [13]),
+    .\port$1315$14 (\p$733 [14]),
+    .\port$1315$15 (\p$733 [15]),
+    .\port$1315$2 (\p$733 [2]),
+    .\port$1315$3 (\p$733 [3]),
+    .\port$1315$4 (\p$733 [4]),
+    .\port$1315$5 (\p$733 [5]),
+    .\port$1315$6 (\p$733 [6]),
+    .\port$1315$7 (\p$733 [7]),
+    .\port$1315$8 (\p$733 [8]),
+    .\port$1315$9 (\p$733 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$1332$0 (\p$745 [0]),
-    .\port$1332$1 (\p$745 [1]),
-    .\port$1332$10 (\p$745 [10]),
-    .\port$1332$11 (\p$745 [11]),
-    .\port$1332$12 (\p$745 [12]),
-    .\port$1332$13 (\p$745 [13]),
-    .\port$1332$14 (\p$745 [14]),
-    .\port$1332$15 (\p$745 [15]),
-    .\port$1332$2 (\p$745 [2]),
-    .\port$1332$3 (\p$745 [3]),
-    .\port$1332$4 (\p$745 [4]),
-    .\port$1332$5 (\p$745 [5]),
-    .\port$1332$6 (\p$745 [6]),
-    .\port$1332$7 (\p$745 [7]),
-    .\port$1332$8 (\p$745 [8]),
-    .\port$1332$9 (\p$745 [9]),
+    .\port$1331$0 (\p$745 [0]),
+    .\port$1331$1 (\p$745 [1]),
+    .\port$1331$10 (\p$745 [10]),
+    .\port$1331$11 (\p$745 [11]),
+    .\port$1331$12 (\p$745 [12]),
+    .\port$1331$13 (\p$745 [13]),
+    .\port$1331$14 (\p$745 [14]),
+    .\port$1331$15 (\p$745 [15]),
+    .\port$1331$2 (\p$745 [2]),
+    .\port$1331$3 (\p$745 [3]),
+    .\port$1331$4 (\p$745 [4]),
+    .\port$1331$5 (\p$745 [5]),
+    .\port$1331$6 (\p$745 [6]),
+    .\port$1331$7 (\p$745 [7]),
+    .\port$1331$8 (\p$745 [8]),
+    .\port$1331$9 (\p$745 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$1348$0 (\p$757 [0]),
-    .\port$1348$1 (\p$757 [1]),
-    .\port$1348$10 (\p$757 [10]),
-    .\port$1348$11 (\p$757 [11]),
-    .\port$1348$12 (\p$757 [12]),
-    .\port$1348$13 (\p$757 [13]),
-    .\port$1348$14 (\p$757 [14]),
-    .\port$1348$15 (\p$757 [15]),
-    .\port$1348$2 (\p$757 [2]),
-    .\port$1348$3 (\p$757 [3]),
-    .\port$1348$4 (\p$757 [4]),
-    .\port$1348$5 (\p$757 [5]),
-    .\port$1348$6 (\p$757 [6]),
-    .\port$1348$7 (\p$757 [7]),
-    .\port$1348$8 (\p$757 [8]),
-    .\port$1348$9 (\p$757 [9]),
+    .\port$1347$0 (\p$757 [0]),
+    .\port$1347$1 (\p$757 [1]),
+    .\port$1347$10 (\p$757 [10]),
+    .\port$1347$11 (\p$757 [11]),
+    .\port$1347$12 (\p$757 [12]),
+    .\port$1347$13 (\p$757 [13]),
+    .\port$1347$14 (\p$757 [14]),
+    .\port$1347$15 (\p$757 [15]),
+    .\port$1347$2 (\p$757 [2]),
+    .\port$1347$3 (\p$757 [3]),
+    .\port$1347$4 (\p$757 [4]),
+    .\port$1347$5 (\p$757 [5]),
+    .\port$1347$6 (\p$757 [6]),
+    .\port$1347$7 (\p$757 [7]),
+    .\port$1347$8 (\p$757 [8]),
+    .\port$1347$9 (\p$757 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$1364$0 (\p$769 [0]),
-    .\port$1364$1 (\p$769 [1]),
-    .\port$1364$10 (\p$769 [10]),
-    .\port$1364$11 (\p$769 [11]),
-    .\port$1364$12 (\p$769 [12]),
-    .\port$1364$13 (\p$769 [13]),
-    .\port$1364$14 (\p$769 [14]),
-    .\port$1364$15 (\p$769 [15]),
-    .\port$1364$2 (\p$769 [2]),
-    .\port$1364$3 (\p$769 [3]),
-    .\port$1364$4 (\p$769 [4]),
-    .\port$1364$5 (\p$769 [5]),
-    .\port$1364$6 (\p$769 [6]),
-    .\port$1364$7 (\p$769 [7]),
-    .\port$1364$8 (\p$769 [8]),
-    .\port$1364$9 (\p$769 [9]),
+    .\port$1363$0 (\p$769 [0]),
+    .\port$1363$1 (\p$769 [1]),
+    .\port$1363$10 (\p$769 [10]),
+    .\port$1363$11 (\p$769 [11]),
+    .\port$1363$12 (\p$769 [12]),
+    .\port$1363$13 (\p$769 [13]),
+    .\port$1363$14 (\p$769 [14]),
+    .\port$1363$15 (\p$769 [15]),
+    .\port$1363$2 (\p$769 [2]),
+    .\port$1363$3 (\p$769 [3]),
+    .\port$1363$4 (\p$769 [4]),
+    .\port$1363$5 (\p$769 [5]),
+    .\port$1363$6 (\p$769 [6]),
+    .\port$1363$7 (\p$769 [7]),
+    .\port$1363$8 (\p$769 [8]),
+    .\port$1363$9 (\p$769 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$1380$0 (\p$781 [0]),
-    .\port$1380$1 (\p$781 [1]),
-    .\port$1380$10 (\p$781 [10]),
-    .\port$1380$11 (\p$781 [11]),
-    .\port$1380$12 (\p$781 [12]),
-    .\port$1380$13 (\p$781 [13]),
-    .\port$1380$14 (\p$781 [14]),
-    .\port$1380$15 (\p$781 [15]),
-    .\port$1380$2 (\p$781 [2]),
-    .\port$1380$3 (\p$781 [3]),
-    .\port$1380$4 (\p$781 [4]),
-    .\port$1380$5 (\p$781 [5]),
-    .\port$1380$6 (\p$781 [6]),
-    .\port$1380$7 (\p$781 [7]),
-    .\port$1380$8 (\p$781 [8]),
-    .\port$1380$9 (\p$781 [9]),
+    .\port$1379$0 (\p$781 [0]),
+    .\port$1379$1 (\p$781 [1]),
+    .\port$1379$10 (\p$781 [10]),
+    .\port$1379$11 (\p$781 [11]),
+    .\port$1379$12 (\p$781 [12]),
+    .\port$1379$13 (\p$781 [13]),
+    .\port$1379$14 (\p$781 [14]),
+    .\port$1379$15 (\p$781 [15]),
+    .\port$1379$2 (\p$781 [2]),
+    .\port$1379$3 (\p$781 [3]),
+    .\port$1379$4 (\p$781 [4]),
+    .\port$1379$5 (\p$781 [5]),
+    .\port$1379$6 (\p$781 [6]),
+    .\port$1379$7 (\p$781 [7]),
+    .\port$1379$8 (\p$781 [8]),
+    .\port$1379$9 (\p$781 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$1396$0 (\p$793 [0]),
-    .\port$1396$1 (\p$793 [1]),
-    .\port$1396$10 (\p$793 [10]),
-    .\port$1396$11 (\p$793 [11]),
-    .\port$1396$12 (\p$793 [12]),
-    .\port$1396$13 (\p$793 [13]),
-    .\port$1396$14 (\p$793 [14]),
-    .\port$1396$15 (\p$793 [15]),
-    .\port$1396$2 (\p$793 [2]),
-    .\port$1396$3 (\p$793 [3]),
-    .\port$1396$4 (\p$793 [4]),
-    .\port$1396$5 (\p$793 [5]),
-    .\port$1396$6 (\p$793 [6]),
-    .\port$1396$7 (\p$793 [7]),
-    .\port$1396$8 (\p$793 [8]),
-    .\port$1396$9 (\p$793 [9]),
+    .\port$1395$0 (\p$793 [0]),
+    .\port$1395$1 (\p$793 [1]),
+    .\port$1395$10 (\p$793 [10]),
+    .\port$1395$11 (\p$793 [11]),
+    .\port$1395$12 (\p$793 [12]),
+    .\port$1395$13 (\p$793 [13]),
+    .\port$1395$14 (\p$793 [14]),
+    .\port$1395$15 (\p$793 [15]),
+    .\port$1395$2 (\p$793 [2]),
+    .\port$1395$3 (\p$793 [3]),
+    .\port$1395$4 (\p$793 [4]),
+    .\port$1395$5 (\p$793 [5]),
+    .\port$1395$6 (\p$793 [6]),
+    .\port$1395$7 (\p$793 [7]),
+    .\port$1395$8 (\p$793 [8]),
+    .\port$1395$9 (\p$793 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$1412$0 (\p$805 [0]),
-    .\port$1412$1 (\p$805 [1]),
-    .\port$1412$10 (\p$805 [10]),
-    .\port$1412$11 (\p$805 [11]),
-    .\port$1412$12 (\p$805 [12]),
-    .\port$1412$13 (\p$805 [13]),
-    .\port$1412$14 (\p$805 [14]),
-    .\port$1412$15 (\p$805 [15]),
-    .\port$1412$2 (\p$805 [2]),
-    .\port$1412$3 (\p$805 [3]),
-    .\port$1412$4 (\p$805 [4]),
-    .\port$1412$5 (\p$805 [5]),
-    .\port$1412$6 (\p$805 [6]),
-    .\port$1412$7 (\p$805 [7]),
-    .\port$1412$8 (\p$805 [8]),
-    .\port$1412$9 (\p$805 [9]),
+    .\port$1411$0 (\p$805 [0]),
+    .\port$1411$1 (\p$805 [1]),
+    .\port$1411$10 (\p$805 [10]),
+    .\port$1411$11 (\p$805 [11]),
+    .\port$1411$12 (\p$805 [12]),
+    .\port$1411$13 (\p$805 [13]),
+    .\port$1411$14 (\p$805 [14]),
+    .\port$1411$15 (\p$805 [15]),
+    .\port$1411$2 (\p$805 [2]),
+    .\port$1411$3 (\p$805 [3]),
+    .\port$1411$4 (\p$805 [4]),
+    .\port$1411$5 (\p$805 [5]),
+    .\port$1411$6 (\p$805 [6]),
+    .\port$1411$7 (\p$805 [7]),
+    .\port$1411$8 (\p$805 [8]),
+    .\port$1411$9 (\p$805 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$1428$0 (\p$817 [0]),
-    .\port$1428$1 (\p$817 [1]),
-    .\port$1428$10 (\p$817 [10]),
-    .\port$1428$11 (\p$817 [11]),
-    .\port$1428$12 (\p$817 [12]),
-    .\port$1428$13 (\p$817 [13]),
-    .\port$1428$14 (\p$817 [14]),
-    .\port$1428$15 (\p$817 [15]),
-    .\port$1428$2 (\p$817 [2]),
-    .\port$1428$3 (\p$817 [3]),
-    .\port$1428$4 (\p$817 [4]),
-    .\port$1428$5 (\p$817 [5]),
-    .\port$1428$6 (\p$817 [6]),
-    .\port$1428$7 (\p$817 [7]),
-    .\port$1428$8 (\p$817 [8]),
-    .\port$1428$9 (\p$817 [9]),
+    .\port$1427$0 (\p$817 [0]),
+    .\port$1427$1 (\p$817 [1]),
+    .\port$1427$10 (\p$817 [10]),
+    .\port$1427$11 (\p$817 [11]),
+    .\port$1427$12 (\p$817 [12]),
+    .\port$1427$13 (\p$817 [13]),
+    .\port$1427$14 (\p$817 [14]),
+    .\port$1427$15 (\p$817 [15]),
+    .\port$1427$2 (\p$817 [2]),
+    .\port$1427$3 (\p$817 [3]),
+    .\port$1427$4 (\p$817 [4]),
+    .\port$1427$5 (\p$817 [5]),
+    .\port$1427$6 (\p$817 [6]),
+    .\port$1427$7 (\p$817 [7]),
+    .\port$1427$8 (\p$817 [8]),
+    .\port$1427$9 (\p$817 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$1444$0 (\p$829 [0]),
-    .\port$1444$1 (\p$829 [1]),
-    .\port$1444$10 (\p$829 [10]),
-    .\port$1444$11 (\p$829 [11]),
-    .\port$1444$12 (\p$829 [12]),
-    .\port$1444$13 (\p$829 [13]),
-    .\port$1444$14 (\p$829 [14]),
-    .\port$1444$15 (\p$829 [15]),
-    .\port$1444$2 (\p$829 [2]),
-    .\port$1444$3 (\p$829 [3]),
-    .\port$1444$4 (\p$829 [4]),
-    .\port$1444$5 (\p$829 [5]),
-    .\port$1444$6 (\p$829 [6]),
-    .\port$1444$7 (\p$829 [7]),
-    .\port$1444$8 (\p$829 [8]),
-    .\port$1444$9 (\p$829 [9]),
+    .\port$1443$0 (\p$829 [0]),
+    .\port$1443$1 (\p$829 [1]),
+    .\port$1443$10 (\p$829 [10]),
+    .\port$1443$11 (\p$829 [11]),
+    .\port$1443$12 (\p$829 [12]),
+    .\port$1443$13 (\p$829 [13]),
+    .\port$1443$14 (\p$829 [14]),
+    .\port$1443$15 (\p$829 [15]),
+    .\port$1443$2 (\p$829 [2]),
+    .\port$1443$3 (\p$829 [3]),
+    .\port$1443$4 (\p$829 [4]),
+    .\port$1443$5 (\p$829 [5]),
+    .\port$1443$6 (\p$829 [6]),
+    .\port$1443$7 (\p$829 [7]),
+    .\port$1443$8 (\p$829 [8]),
+    .\port$1443$9 (\p$829 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$1460$0 (\p$841 [0]),
-    .\port$1460$1 (\p$841 [1]),
-    .\port$1460$10 (\p$841 [10]),
-    .\port$1460$11 (\p$841 [11]),
-    .\port$1460$12 (\p$841 [12]),
-    .\port$1460$13 (\p$841 [13]),
-    .\port$1460$14 (\p$841 [14]),
-    .\port$1460$15 (\p$841 [15]),
-    .\port$1460$2 (\p$841 [2]),
-    .\port$1460$3 (\p$841 [3]),
-    .\port$1460$4 (\p$841 [4]),
-    .\port$1460$5 (\p$841 [5]),
-    .\port$1460$6 (\p$841 [6]),
-    .\port$1460$7 (\p$841 [7]),
-    .\port$1460$8 (\p$841 [8]),
-    .\port$1460$9 (\p$841 [9]),
+    .\port$1459$0 (\p$841 [0]),
+    .\port$1459$1 (\p$841 [1]),
+    .\port$1459$10 (\p$841 [10]),
+    .\port$1459$11 (\p$841 [11]),
+    .\port$1459$12 (\p$841 [12]),
+    .\port$1459$13 (\p$841 [13]),
+    .\port$1459$14 (\p$841 [14]),
+    .\port$1459$15 (\p$841 [15]),
+    .\port$1459$2 (\p$841 [2]),
+    .\port$1459$3 (\p$841 [3]),
+    .\port$1459$4 (\p$841 [4]),
+    .\port$1459$5 (\p$841 [5]),
+    .\port$1459$6 (\p$841 [6]),
+    .\port$1459$7 (\p$841 [7]),
+    .\port$1459$8 (\p$841 [8]),
+    .\port$1459$9 (\p$841 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$1476$0 (\p$853 [0]),
-    .\port$1476$1 (\p$853 [1]),
-    .\port$1476$10 (\p$853 [10]),
-    .\port$1476$11 (\p$853 [11]),
-    .\port$1476$12 (\p$853 [12]),
-    .\port$1476$13 (\p$853 [13]),
-    .\port$1476$14 (\p$853 [14]),
-    .\port$1476$15 (\p$853 [15]),
-    .\port$1476$2 (\p$853 [2]),
-    .\port$1476$3 (\p$853 [3]),
-    .\port$1476$4 (\p$853 [4]),
-    .\port$1476$5 (\p$853 [5]),
-    .\port$1476$6 (\p$853 [6]),
-    .\port$1476$7 (\p$853 [7]),
-    .\port$1476$8 (\p$853 [8]),
-    .\port$1476$9 (\p$853 [9]),
+    .\port$1475$0 (\p$853 [0]),
+    .\port$1475$1 (\p$853 [1]),
+    .\port$1475$10 (\p$853 [10]),
+    .\port$1475$11 (\p$853 [11]),
+    .\port$1475$12 (\p$853 [12]),
+    .\port$1475$13 (\p$853 [13]),
+    .\port$1475$14 (\p$853 [14]),
+    .\port$1475$15 (\p$853 [15]),
+    .\port$1475$2 (\p$853 [2]),
+    .\port$1475$3 (\p$853 [3]),
+    .\port$1475$4 (\p$853 [4]),
+    .\port$1475$5 (\p$853 [5]),
+    .\port$1475$6 (\p$853 [6]),
+    .\port$1475$7 (\p$853 [7]),
+    .\port$1475$8 (\p$853 [8]),
+    .\port$1475$9 (\p$853 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$1492$0 (\p$865 [0]),
-    .\port$1492$1 (\p$865 [1]),
-    .\port$1492$10 (\p$865 [10]),
-    .\port$1492$11 (\p$865 [11]),
-    .\port$1492$12 (\p$865 [12]),
-    .\port$1492$13 (\p$865 [13]),
-    .\port$1492$14 (\p$865 [14]),
-    .\port$1492$15 (\p$865 [15]),
-    .\port$1492$2 (\p$865 [2]),
-    .\port$1492$3 (\p$865 [3]),
-    .\port$1492$4 (\p$865 [4]),
-    .\port$1492$5 (\p$865 [5]),
-    .\port$1492$6 (\p$865 [6]),
-    .\port$1492$7 (\p$865 [7]),
-    .\port$1492$8 (\p$865 [8]),
-    .\port$1492$9 (\p$865 [9]),
+    .\port$1491$0 (\p$865 [0]),
+    .\port$1491$1 (\p$865 [1]),
+    .\port$1491$10 (\p$865 [10]),
+    .\port$1491$11 (\p$865 [11]),
+    .\port$1491$12 (\p$865 [12]),
+    .\port$1491$13 (\p$865 [13]),
+    .\port$1491$14 (\p$865 [14]),
+    .\port$1491$15 (\p$865 [15]),
+    .\port$1491$2 (\p$865 [2]),
+    .\port$1491$3 (\p$865 [3]),
+    .\port$1491$4 (\p$865 [4]),
+    .\port$1491$5 (\p$865 [5]),
+    .\port$1491$6 (\p$865 [6]),
+    .\port$1491$7 (\p$865 [7]),
+    .\port$1491$8 (\p$865 [8]),
+    .\port$1491$9 (\p$865 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$1508$0 (\p$877 [0]),
-    .\port$1508$1 (\p$877 [1]),
-    .\port$1508$10 (\p$877 [10]),
-    .\port$1508$11 (\p$877 [11]),
-    .\port$1508$12 (\p$877 [12]),
-    .\port$1508$13 (\p$877 [13]),
-    .\port$1508$14 (\p$877 [14]),
-    .\port$1508$15 (\p$877 [15]),
-    .\port$1508$2 (\p$877 [2]),
-    .\port$1508$3 (\p$877 [3]),
-    .\port$1508$4 (\p$877 [4]),
-    .\port$1508$5 (\p$877 [5]),
-    .\port$1508$6 (\p$877 [6]),
-    .\port$1508$7 (\p$877 [7]),
-    .\port$1508$8 (\p$877 [8]),
-    .\port$1508$9 (\p$877 [9]),
+    .\port$1507$0 (\p$877 [0]),
+    .\port$1507$1 (\p$877 [1]),
+    .\port$1507$10 (\p$877 [10]),
+    .\port$1507$11 (\p$877 [11]),
+    .\port$1507$12 (\p$877 [12]),
+    .\port$1507$13 (\p$877 [13]),
+    .\port$1507$14 (\p$877 [14]),
+    .\port$1507$15 (\p$877 [15]),
+    .\port$1507$2 (\p$877 [2]),
+    .\port$1507$3 (\p$877 [3]),
+    .\port$1507$4 (\p$877 [4]),
+    .\port$1507$5 (\p$877 [5]),
+    .\port$1507$6 (\p$877 [6]),
+    .\port$1507$7 (\p$877 [7]),
+    .\port$1507$8 (\p$877 [8]),
+    .\port$1507$9 (\p$877 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$1524$0 (\p$889 [0]),
-    .\port$1524$1 (\p$889 [1]),
-    .\port$1524$10 (\p$889 [10]),
-    .\port$1524$11 (\p$889 [11]),
-    .\port$1524$12 (\p$889 [12]),
-    .\port$1524$13 (\p$889 [13]),
-    .\port$1524$14 (\p$889 [14]),
-    .\port$1524$15 (\p$889 [15]),
-    .\port$1524$2 (\p$889 [2]),
-    .\port$1524$3 (\p$889 [3]),
-    .\port$1524$4 (\p$889 [4]),
-    .\port$1524$5 (\p$889 [5]),
-    .\port$1524$6 (\p$889 [6]),
-    .\port$1524$7 (\p$889 [7]),
-    .\port$1524$8 (\p$889 [8]),
-    .\port$1524$9 (\p$889 [9]),
+    .\port$1523$0 (\p$889 [0]),
+    .\port$1523$1 (\p$889 [1]),
+    .\port$1523$10 (\p$889 [10]),
+    .\port$1523$11 (\p$889 [11]),
+    .\port$1523$12 (\p$889 [12]),
+    .\port$1523$13 (\p$889 [13]),
+    .\port$1523$14 (\p$889 [14]),
+    .\port$1523$15 (\p$889 [15]),
+    .\port$1523$2 (\p$889 [2]),
+    .\port$1523$3 (\p$889 [3]),
+    .\port$1523$4 (\p$889 [4]),
+    .\port$1523$5 (\p$889 [5]),
+    .\port$1523$6 (\p$889 [6]),
+    .\port$1523$7 (\p$889 [7]),
+    .\port$1523$8 (\p$889 [8]),
+    .\port$1523$9 (\p$889 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$1540$0 (\p$901 [0]),
-    .\port$1540$1 (\p$901 [1]),
-    .\port$1540$10 (\p$901 [10]),
-    .\port$1540$11 (\p$901 [11]),
-    .\port$1540$12 (\p$901 [12]),
-    .\port$1540$13 (\p$901 [13]),
-    .\port$1540$14 (\p$901 [14]),
-    .\port$1540$15 (\p$901 [15]),
-    .\port$1540$2 (\p$901 [2]),
-    .\port$1540$3 (\p$901 [3]),
-    .\port$1540$4 (\p$901 [4]),
-    .\port$1540$5 (\p$901 [5]),
-    .\port$1540$6 (\p$901 [6]),
-    .\port$1540$7 (\p$901 [7]),
-    .\port$1540$8 (\p$901 [8]),
-    .\port$1540$9 (\p$901 [9]),
+    .\port$1539$0 (\p$901 [0]),
+    .\port$1539$1 (\p$901 [1]),
+    .\port$1539$10 (\p$901 [10]),
+    .\port$1539$11 (\p$901 [11]),
+    .\port$1539$12 (\p$901 [12]),
+    .\port$1539$13 (\p$901 [13]),
+    .\port$1539$14 (\p$901 [14]),
+    .\port$1539$15 (\p$901 [15]),
+    .\port$1539$2 (\p$901 [2]),
+    .\port$1539$3 (\p$901 [3]),
+    .\port$1539$4 (\p$901 [4]),
+    .\port$1539$5 (\p$901 [5]),
+    .\port$1539$6 (\p$901 [6]),
+    .\port$1539$7 (\p$901 [7]),
+    .\port$1539$8 (\p$901 [8]),
+    .\port$1539$9 (\p$901 [9]),
     .rst(rst)
   );
   assign _071_[3] = 1'hx;
@@ -23559,7 +23472,7 @@ module \hwq_top.engine.array.acc_7_7 (rst, addend, clear, acc, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, \port$532$0 , \port$532$1 , \port$532$2 , \port$532$3 , \port$532$4 , \port$532$5 , \port$532$6 , \port$532$7 , \port$532$8 , \port$532$9 , \port$532$10 , \port$532$11 , \port$532$12 , \port$532$13 , \port$532$14 , \port$532$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, \port$531$0 , \port$531$1 , \port$531$2 , \port$531$3 , \port$531$4 , \port$531$5 , \port$531$6 , \port$531$7 , \port$531$8 , \port$531$9 , \port$531$10 , \port$531$11 , \port$531$12 , \port$531$13 , \port$531$14 , \port$531$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -23567,38 +23480,38 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$532$0 , \port$532$1 , \port$532
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$532$0 ;
-  wire \port$532$0 ;
-  output \port$532$1 ;
-  wire \port$532$1 ;
-  output \port$532$10 ;
-  wire \port$532$10 ;
-  output \port$532$11 ;
-  wire \port$532$11 ;
-  output \port$532$12 ;
-  wire \port$532$12 ;
-  output \port$532$13 ;
-  wire \port$532$13 ;
-  output \port$532$14 ;
-  wire \port$532$14 ;
-  output \port$532$15 ;
-  wire \port$532$15 ;
-  output \port$532$2 ;
-  wire \port$532$2 ;
-  output \port$532$3 ;
-  wire \port$532$3 ;
-  output \port$532$4 ;
-  wire \port$532$4 ;
-  output \port$532$5 ;
-  wire \port$532$5 ;
-  output \port$532$6 ;
-  wire \port$532$6 ;
-  output \port$532$7 ;
-  wire \port$532$7 ;
-  output \port$532$8 ;
-  wire \port$532$8 ;
-  output \port$532$9 ;
-  wire \port$532$9 ;
+  output \port$531$0 ;
+  wire \port$531$0 ;
+  output \port$531$1 ;
+  wire \port$531$1 ;
+  output \port$531$10 ;
+  wire \port$531$10 ;
+  output \port$531$11 ;
+  wire \port$531$11 ;
+  output \port$531$12 ;
+  wire \port$531$12 ;
+  output \port$531$13 ;
+  wire \port$531$13 ;
+  output \port$531$14 ;
+  wire \port$531$14 ;
+  output \port$531$15 ;
+  wire \port$531$15 ;
+  output \port$531$2 ;
+  wire \port$531$2 ;
+  output \port$531$3 ;
+  wire \port$531$3 ;
+  output \port$531$4 ;
+  wire \port$531$4 ;
+  output \port$531$5 ;
+  wire \port$531$5 ;
+  output \port$531$6 ;
+  wire \port$531$6 ;
+  output \port$531$7 ;
+  wire \port$531$7 ;
+  output \port$531$8 ;
+  wire \port$531$8 ;
+  output \port$531$9 ;
+  wire \port$531$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23674,19 +23587,19 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$532$0 , \port$532$1 , \port$532
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$532$0 ),
-    .P1(\port$532$1 ),
-    .P10(\port$532$10 ),
-    .P11(\port$532$11 ),
-    .P12(\port$532$12 ),
-    .P13(\port$532$13 ),
-    .P14(\port$532$14 ),
-    .P15(\port$532$15 ),
+    .P0(\port$531$0 ),
+    .P1(\port$531$1 ),
+    .P10(\port$531$10 ),
+    .P11(\port$531$11 ),
+    .P12(\port$531$12 ),
+    .P13(\port$531$13 ),
+    .P14(\port$531$14 ),
+    .P15(\port$531$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$532$2 ),
+    .P2(\port$531$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23697,30 +23610,30 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$532$0 , \port$532$1 , \port$532
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$532$3 ),
+    .P3(\port$531$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$532$4 ),
-    .P5(\port$532$5 ),
-    .P6(\port$532$6 ),
-    .P7(\port$532$7 ),
-    .P8(\port$532$8 ),
-    .P9(\port$532$9 ),
+    .P4(\port$531$4 ),
+    .P5(\port$531$5 ),
+    .P6(\port$531$6 ),
+    .P7(\port$531$7 ),
+    .P8(\port$531$8 ),
+    .P9(\port$531$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$532$15 , \port$532$14 , \port$532$13 , \port$532$12 , \port$532$11 , \port$532$10 , \port$532$9 , \port$532$8 , \port$532$7 , \port$532$6 , \port$532$5 , \port$532$4 , \port$532$3 , \port$532$2 , \port$532$1 , \port$532$0  };
+  assign p36[15:0] = { \port$531$15 , \port$531$14 , \port$531$13 , \port$531$12 , \port$531$11 , \port$531$10 , \port$531$9 , \port$531$8 , \port$531$7 , \port$531$6 , \port$531$5 , \port$531$4 , \port$531$3 , \port$531$2 , \port$531$1 , \port$531$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$548$0 , \port$548$1 , \port$548$2 , \port$548$3 , \port$548$4 , \port$548$5 , \port$548$6 , \port$548$7 , \port$548$8 , \port$548$9 , \port$548$10 , \port$548$11 , \port$548$12 , \port$548$13 , \port$548$14 , \port$548$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$547$0 , \port$547$1 , \port$547$2 , \port$547$3 , \port$547$4 , \port$547$5 , \port$547$6 , \port$547$7 , \port$547$8 , \port$547$9 , \port$547$10 , \port$547$11 , \port$547$12 , \port$547$13 , \port$547$14 , \port$547$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -23728,38 +23641,38 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$548$0 , \port$548$1 , \port$548
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$548$0 ;
-  wire \port$548$0 ;
-  output \port$548$1 ;
-  wire \port$548$1 ;
-  output \port$548$10 ;
-  wire \port$548$10 ;
-  output \port$548$11 ;
-  wire \port$548$11 ;
-  output \port$548$12 ;
-  wire \port$548$12 ;
-  output \port$548$13 ;
-  wire \port$548$13 ;
-  output \port$548$14 ;
-  wire \port$548$14 ;
-  output \port$548$15 ;
-  wire \port$548$15 ;
-  output \port$548$2 ;
-  wire \port$548$2 ;
-  output \port$548$3 ;
-  wire \port$548$3 ;
-  output \port$548$4 ;
-  wire \port$548$4 ;
-  output \port$548$5 ;
-  wire \port$548$5 ;
-  output \port$548$6 ;
-  wire \port$548$6 ;
-  output \port$548$7 ;
-  wire \port$548$7 ;
-  output \port$548$8 ;
-  wire \port$548$8 ;
-  output \port$548$9 ;
-  wire \port$548$9 ;
+  output \port$547$0 ;
+  wire \port$547$0 ;
+  output \port$547$1 ;
+  wire \port$547$1 ;
+  output \port$547$10 ;
+  wire \port$547$10 ;
+  output \port$547$11 ;
+  wire \port$547$11 ;
+  output \port$547$12 ;
+  wire \port$547$12 ;
+  output \port$547$13 ;
+  wire \port$547$13 ;
+  output \port$547$14 ;
+  wire \port$547$14 ;
+  output \port$547$15 ;
+  wire \port$547$15 ;
+  output \port$547$2 ;
+  wire \port$547$2 ;
+  output \port$547$3 ;
+  wire \port$547$3 ;
+  output \port$547$4 ;
+  wire \port$547$4 ;
+  output \port$547$5 ;
+  wire \port$547$5 ;
+  output \port$547$6 ;
+  wire \port$547$6 ;
+  output \port$547$7 ;
+  wire \port$547$7 ;
+  output \port$547$8 ;
+  wire \port$547$8 ;
+  output \port$547$9 ;
+  wire \port$547$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23835,19 +23748,19 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$548$0 , \port$548$1 , \port$548
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$548$0 ),
-    .P1(\port$548$1 ),
-    .P10(\port$548$10 ),
-    .P11(\port$548$11 ),
-    .P12(\port$548$12 ),
-    .P13(\port$548$13 ),
-    .P14(\port$548$14 ),
-    .P15(\port$548$15 ),
+    .P0(\port$547$0 ),
+    .P1(\port$547$1 ),
+    .P10(\port$547$10 ),
+    .P11(\port$547$11 ),
+    .P12(\port$547$12 ),
+    .P13(\port$547$13 ),
+    .P14(\port$547$14 ),
+    .P15(\port$547$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$548$2 ),
+    .P2(\port$547$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23858,30 +23771,30 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$548$0 , \port$548$1 , \port$548
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$548$3 ),
+    .P3(\port$547$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$548$4 ),
-    .P5(\port$548$5 ),
-    .P6(\port$548$6 ),
-    .P7(\port$548$7 ),
-    .P8(\port$548$8 ),
-    .P9(\port$548$9 ),
+    .P4(\port$547$4 ),
+    .P5(\port$547$5 ),
+    .P6(\port$547$6 ),
+    .P7(\port$547$7 ),
+    .P8(\port$547$8 ),
+    .P9(\port$547$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$548$15 , \port$548$14 , \port$548$13 , \port$548$12 , \port$548$11 , \port$548$10 , \port$548$9 , \port$548$8 , \port$548$7 , \port$548$6 , \port$548$5 , \port$548$4 , \port$548$3 , \port$548$2 , \port$548$1 , \port$548$0  };
+  assign p36[15:0] = { \port$547$15 , \port$547$14 , \port$547$13 , \port$547$12 , \port$547$11 , \port$547$10 , \port$547$9 , \port$547$8 , \port$547$7 , \port$547$6 , \port$547$5 , \port$547$4 , \port$547$3 , \port$547$2 , \port$547$1 , \port$547$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$564$0 , \port$564$1 , \port$564$2 , \port$564$3 , \port$564$4 , \port$564$5 , \port$564$6 , \port$564$7 , \port$564$8 , \port$564$9 , \port$564$10 , \port$564$11 , \port$564$12 , \port$564$13 , \port$564$14 , \port$564$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$563$0 , \port$563$1 , \port$563$2 , \port$563$3 , \port$563$4 , \port$563$5 , \port$563$6 , \port$563$7 , \port$563$8 , \port$563$9 , \port$563$10 , \port$563$11 , \port$563$12 , \port$563$13 , \port$563$14 , \port$563$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -23889,38 +23802,38 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$564$0 , \port$564$1 , \port$564
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$564$0 ;
-  wire \port$564$0 ;
-  output \port$564$1 ;
-  wire \port$564$1 ;
-  output \port$564$10 ;
-  wire \port$564$10 ;
-  output \port$564$11 ;
-  wire \port$564$11 ;
-  output \port$564$12 ;
-  wire \port$564$12 ;
-  output \port$564$13 ;
-  wire \port$564$13 ;
-  output \port$564$14 ;
-  wire \port$564$14 ;
-  output \port$564$15 ;
-  wire \port$564$15 ;
-  output \port$564$2 ;
-  wire \port$564$2 ;
-  output \port$564$3 ;
-  wire \port$564$3 ;
-  output \port$564$4 ;
-  wire \port$564$4 ;
-  output \port$564$5 ;
-  wire \port$564$5 ;
-  output \port$564$6 ;
-  wire \port$564$6 ;
-  output \port$564$7 ;
-  wire \port$564$7 ;
-  output \port$564$8 ;
-  wire \port$564$8 ;
-  output \port$564$9 ;
-  wire \port$564$9 ;
+  output \port$563$0 ;
+  wire \port$563$0 ;
+  output \port$563$1 ;
+  wire \port$563$1 ;
+  output \port$563$10 ;
+  wire \port$563$10 ;
+  output \port$563$11 ;
+  wire \port$563$11 ;
+  output \port$563$12 ;
+  wire \port$563$12 ;
+  output \port$563$13 ;
+  wire \port$563$13 ;
+  output \port$563$14 ;
+  wire \port$563$14 ;
+  output \port$563$15 ;
+  wire \port$563$15 ;
+  output \port$563$2 ;
+  wire \port$563$2 ;
+  output \port$563$3 ;
+  wire \port$563$3 ;
+  output \port$563$4 ;
+  wire \port$563$4 ;
+  output \port$563$5 ;
+  wire \port$563$5 ;
+  output \port$563$6 ;
+  wire \port$563$6 ;
+  output \port$563$7 ;
+  wire \port$563$7 ;
+  output \port$563$8 ;
+  wire \port$563$8 ;
+  output \port$563$9 ;
+  wire \port$563$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23996,19 +23909,19 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$564$0 , \port$564$1 , \port$564
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$564$0 ),
-    .P1(\port$564$1 ),
-    .P10(\port$564$10 ),
-    .P11(\port$564$11 ),
-    .P12(\port$564$12 ),
-    .P13(\port$564$13 ),
-    .P14(\port$564$14 ),
-    .P15(\port$564$15 ),
+    .P0(\port$563$0 ),
+    .P1(\port$563$1 ),
+    .P10(\port$563$10 ),
+    .P11(\port$563$11 ),
+    .P12(\port$563$12 ),
+    .P13(\port$563$13 ),
+    .P14(\port$563$14 ),
+    .P15(\port$563$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$564$2 ),
+    .P2(\port$563$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24019,30 +23932,30 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$564$0 , \port$564$1 , \port$564
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$564$3 ),
+    .P3(\port$563$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$564$4 ),
-    .P5(\port$564$5 ),
-    .P6(\port$564$6 ),
-    .P7(\port$564$7 ),
-    .P8(\port$564$8 ),
-    .P9(\port$564$9 ),
+    .P4(\port$563$4 ),
+    .P5(\port$563$5 ),
+    .P6(\port$563$6 ),
+    .P7(\port$563$7 ),
+    .P8(\port$563$8 ),
+    .P9(\port$563$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$564$15 , \port$564$14 , \port$564$13 , \port$564$12 , \port$564$11 , \port$564$10 , \port$564$9 , \port$564$8 , \port$564$7 , \port$564$6 , \port$564$5 , \port$564$4 , \port$564$3 , \port$564$2 , \port$564$1 , \port$564$0  };
+  assign p36[15:0] = { \port$563$15 , \port$563$14 , \port$563$13 , \port$563$12 , \port$563$11 , \port$563$10 , \port$563$9 , \port$563$8 , \port$563$7 , \port$563$6 , \port$563$5 , \port$563$4 , \port$563$3 , \port$563$2 , \port$563$1 , \port$563$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$580$0 , \port$580$1 , \port$580$2 , \port$580$3 , \port$580$4 , \port$580$5 , \port$580$6 , \port$580$7 , \port$580$8 , \port$580$9 , \port$580$10 , \port$580$11 , \port$580$12 , \port$580$13 , \port$580$14 , \port$580$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$579$0 , \port$579$1 , \port$579$2 , \port$579$3 , \port$579$4 , \port$579$5 , \port$579$6 , \port$579$7 , \port$579$8 , \port$579$9 , \port$579$10 , \port$579$11 , \port$579$12 , \port$579$13 , \port$579$14 , \port$579$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24050,38 +23963,38 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$580$0 , \port$580$1 , \port$580
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$580$0 ;
-  wire \port$580$0 ;
-  output \port$580$1 ;
-  wire \port$580$1 ;
-  output \port$580$10 ;
-  wire \port$580$10 ;
-  output \port$580$11 ;
-  wire \port$580$11 ;
-  output \port$580$12 ;
-  wire \port$580$12 ;
-  output \port$580$13 ;
-  wire \port$580$13 ;
-  output \port$580$14 ;
-  wire \port$580$14 ;
-  output \port$580$15 ;
-  wire \port$580$15 ;
-  output \port$580$2 ;
-  wire \port$580$2 ;
-  output \port$580$3 ;
-  wire \port$580$3 ;
-  output \port$580$4 ;
-  wire \port$580$4 ;
-  output \port$580$5 ;
-  wire \port$580$5 ;
-  output \port$580$6 ;
-  wire \port$580$6 ;
-  output \port$580$7 ;
-  wire \port$580$7 ;
-  output \port$580$8 ;
-  wire \port$580$8 ;
-  output \port$580$9 ;
-  wire \port$580$9 ;
+  output \port$579$0 ;
+  wire \port$579$0 ;
+  output \port$579$1 ;
+  wire \port$579$1 ;
+  output \port$579$10 ;
+  wire \port$579$10 ;
+  output \port$579$11 ;
+  wire \port$579$11 ;
+  output \port$579$12 ;
+  wire \port$579$12 ;
+  output \port$579$13 ;
+  wire \port$579$13 ;
+  output \port$579$14 ;
+  wire \port$579$14 ;
+  output \port$579$15 ;
+  wire \port$579$15 ;
+  output \port$579$2 ;
+  wire \port$579$2 ;
+  output \port$579$3 ;
+  wire \port$579$3 ;
+  output \port$579$4 ;
+  wire \port$579$4 ;
+  output \port$579$5 ;
+  wire \port$579$5 ;
+  output \port$579$6 ;
+  wire \port$579$6 ;
+  output \port$579$7 ;
+  wire \port$579$7 ;
+  output \port$579$8 ;
+  wire \port$579$8 ;
+  output \port$579$9 ;
+  wire \port$579$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24157,19 +24070,19 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$580$0 , \port$580$1 , \port$580
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$580$0 ),
-    .P1(\port$580$1 ),
-    .P10(\port$580$10 ),
-    .P11(\port$580$11 ),
-    .P12(\port$580$12 ),
-    .P13(\port$580$13 ),
-    .P14(\port$580$14 ),
-    .P15(\port$580$15 ),
+    .P0(\port$579$0 ),
+    .P1(\port$579$1 ),
+    .P10(\port$579$10 ),
+    .P11(\port$579$11 ),
+    .P12(\port$579$12 ),
+    .P13(\port$579$13 ),
+    .P14(\port$579$14 ),
+    .P15(\port$579$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$580$2 ),
+    .P2(\port$579$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24180,30 +24093,30 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$580$0 , \port$580$1 , \port$580
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$580$3 ),
+    .P3(\port$579$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$580$4 ),
-    .P5(\port$580$5 ),
-    .P6(\port$580$6 ),
-    .P7(\port$580$7 ),
-    .P8(\port$580$8 ),
-    .P9(\port$580$9 ),
+    .P4(\port$579$4 ),
+    .P5(\port$579$5 ),
+    .P6(\port$579$6 ),
+    .P7(\port$579$7 ),
+    .P8(\port$579$8 ),
+    .P9(\port$579$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$580$15 , \port$580$14 , \port$580$13 , \port$580$12 , \port$580$11 , \port$580$10 , \port$580$9 , \port$580$8 , \port$580$7 , \port$580$6 , \port$580$5 , \port$580$4 , \port$580$3 , \port$580$2 , \port$580$1 , \port$580$0  };
+  assign p36[15:0] = { \port$579$15 , \port$579$14 , \port$579$13 , \port$579$12 , \port$579$11 , \port$579$10 , \port$579$9 , \port$579$8 , \port$579$7 , \port$579$6 , \port$579$5 , \port$579$4 , \port$579$3 , \port$579$2 , \port$579$1 , \port$579$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$596$0 , \port$596$1 , \port$596$2 , \port$596$3 , \port$596$4 , \port$596$5 , \port$596$6 , \port$596$7 , \port$596$8 , \port$596$9 , \port$596$10 , \port$596$11 , \port$596$12 , \port$596$13 , \port$596$14 , \port$596$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$595$0 , \port$595$1 , \port$595$2 , \port$595$3 , \port$595$4 , \port$595$5 , \port$595$6 , \port$595$7 , \port$595$8 , \port$595$9 , \port$595$10 , \port$595$11 , \port$595$12 , \port$595$13 , \port$595$14 , \port$595$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24211,38 +24124,38 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$596$0 , \port$596$1 , \port$596
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$596$0 ;
-  wire \port$596$0 ;
-  output \port$596$1 ;
-  wire \port$596$1 ;
-  output \port$596$10 ;
-  wire \port$596$10 ;
-  output \port$596$11 ;
-  wire \port$596$11 ;
-  output \port$596$12 ;
-  wire \port$596$12 ;
-  output \port$596$13 ;
-  wire \port$596$13 ;
-  output \port$596$14 ;
-  wire \port$596$14 ;
-  output \port$596$15 ;
-  wire \port$596$15 ;
-  output \port$596$2 ;
-  wire \port$596$2 ;
-  output \port$596$3 ;
-  wire \port$596$3 ;
-  output \port$596$4 ;
-  wire \port$596$4 ;
-  output \port$596$5 ;
-  wire \port$596$5 ;
-  output \port$596$6 ;
-  wire \port$596$6 ;
-  output \port$596$7 ;
-  wire \port$596$7 ;
-  output \port$596$8 ;
-  wire \port$596$8 ;
-  output \port$596$9 ;
-  wire \port$596$9 ;
+  output \port$595$0 ;
+  wire \port$595$0 ;
+  output \port$595$1 ;
+  wire \port$595$1 ;
+  output \port$595$10 ;
+  wire \port$595$10 ;
+  output \port$595$11 ;
+  wire \port$595$11 ;
+  output \port$595$12 ;
+  wire \port$595$12 ;
+  output \port$595$13 ;
+  wire \port$595$13 ;
+  output \port$595$14 ;
+  wire \port$595$14 ;
+  output \port$595$15 ;
+  wire \port$595$15 ;
+  output \port$595$2 ;
+  wire \port$595$2 ;
+  output \port$595$3 ;
+  wire \port$595$3 ;
+  output \port$595$4 ;
+  wire \port$595$4 ;
+  output \port$595$5 ;
+  wire \port$595$5 ;
+  output \port$595$6 ;
+  wire \port$595$6 ;
+  output \port$595$7 ;
+  wire \port$595$7 ;
+  output \port$595$8 ;
+  wire \port$595$8 ;
+  output \port$595$9 ;
+  wire \port$595$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24318,19 +24231,19 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$596$0 , \port$596$1 , \port$596
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$596$0 ),
-    .P1(\port$596$1 ),
-    .P10(\port$596$10 ),
-    .P11(\port$596$11 ),
-    .P12(\port$596$12 ),
-    .P13(\port$596$13 ),
-    .P14(\port$596$14 ),
-    .P15(\port$596$15 ),
+    .P0(\port$595$0 ),
+    .P1(\port$595$1 ),
+    .P10(\port$595$10 ),
+    .P11(\port$595$11 ),
+    .P12(\port$595$12 ),
+    .P13(\port$595$13 ),
+    .P14(\port$595$14 ),
+    .P15(\port$595$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$596$2 ),
+    .P2(\port$595$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24341,30 +24254,30 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$596$0 , \port$596$1 , \port$596
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$596$3 ),
+    .P3(\port$595$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$596$4 ),
-    .P5(\port$596$5 ),
-    .P6(\port$596$6 ),
-    .P7(\port$596$7 ),
-    .P8(\port$596$8 ),
-    .P9(\port$596$9 ),
+    .P4(\port$595$4 ),
+    .P5(\port$595$5 ),
+    .P6(\port$595$6 ),
+    .P7(\port$595$7 ),
+    .P8(\port$595$8 ),
+    .P9(\port$595$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$596$15 , \port$596$14 , \port$596$13 , \port$596$12 , \port$596$11 , \port$596$10 , \port$596$9 , \port$596$8 , \port$596$7 , \port$596$6 , \port$596$5 , \port$596$4 , \port$596$3 , \port$596$2 , \port$596$1 , \port$596$0  };
+  assign p36[15:0] = { \port$595$15 , \port$595$14 , \port$595$13 , \port$595$12 , \port$595$11 , \port$595$10 , \port$595$9 , \port$595$8 , \port$595$7 , \port$595$6 , \port$595$5 , \port$595$4 , \port$595$3 , \port$595$2 , \port$595$1 , \port$595$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$612$0 , \port$612$1 , \port$612$2 , \port$612$3 , \port$612$4 , \port$612$5 , \port$612$6 , \port$612$7 , \port$612$8 , \port$612$9 , \port$612$10 , \port$612$11 , \port$612$12 , \port$612$13 , \port$612$14 , \port$612$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$611$0 , \port$611$1 , \port$611$2 , \port$611$3 , \port$611$4 , \port$611$5 , \port$611$6 , \port$611$7 , \port$611$8 , \port$611$9 , \port$611$10 , \port$611$11 , \port$611$12 , \port$611$13 , \port$611$14 , \port$611$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24372,38 +24285,38 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$612$0 , \port$612$1 , \port$612
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$612$0 ;
-  wire \port$612$0 ;
-  output \port$612$1 ;
-  wire \port$612$1 ;
-  output \port$612$10 ;
-  wire \port$612$10 ;
-  output \port$612$11 ;
-  wire \port$612$11 ;
-  output \port$612$12 ;
-  wire \port$612$12 ;
-  output \port$612$13 ;
-  wire \port$612$13 ;
-  output \port$612$14 ;
-  wire \port$612$14 ;
-  output \port$612$15 ;
-  wire \port$612$15 ;
-  output \port$612$2 ;
-  wire \port$612$2 ;
-  output \port$612$3 ;
-  wire \port$612$3 ;
-  output \port$612$4 ;
-  wire \port$612$4 ;
-  output \port$612$5 ;
-  wire \port$612$5 ;
-  output \port$612$6 ;
-  wire \port$612$6 ;
-  output \port$612$7 ;
-  wire \port$612$7 ;
-  output \port$612$8 ;
-  wire \port$612$8 ;
-  output \port$612$9 ;
-  wire \port$612$9 ;
+  output \port$611$0 ;
+  wire \port$611$0 ;
+  output \port$611$1 ;
+  wire \port$611$1 ;
+  output \port$611$10 ;
+  wire \port$611$10 ;
+  output \port$611$11 ;
+  wire \port$611$11 ;
+  output \port$611$12 ;
+  wire \port$611$12 ;
+  output \port$611$13 ;
+  wire \port$611$13 ;
+  output \port$611$14 ;
+  wire \port$611$14 ;
+  output \port$611$15 ;
+  wire \port$611$15 ;
+  output \port$611$2 ;
+  wire \port$611$2 ;
+  output \port$611$3 ;
+  wire \port$611$3 ;
+  output \port$611$4 ;
+  wire \port$611$4 ;
+  output \port$611$5 ;
+  wire \port$611$5 ;
+  output \port$611$6 ;
+  wire \port$611$6 ;
+  output \port$611$7 ;
+  wire \port$611$7 ;
+  output \port$611$8 ;
+  wire \port$611$8 ;
+  output \port$611$9 ;
+  wire \port$611$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24479,19 +24392,19 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$612$0 , \port$612$1 , \port$612
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$612$0 ),
-    .P1(\port$612$1 ),
-    .P10(\port$612$10 ),
-    .P11(\port$612$11 ),
-    .P12(\port$612$12 ),
-    .P13(\port$612$13 ),
-    .P14(\port$612$14 ),
-    .P15(\port$612$15 ),
+    .P0(\port$611$0 ),
+    .P1(\port$611$1 ),
+    .P10(\port$611$10 ),
+    .P11(\port$611$11 ),
+    .P12(\port$611$12 ),
+    .P13(\port$611$13 ),
+    .P14(\port$611$14 ),
+    .P15(\port$611$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$612$2 ),
+    .P2(\port$611$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24502,30 +24415,30 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$612$0 , \port$612$1 , \port$612
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$612$3 ),
+    .P3(\port$611$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$612$4 ),
-    .P5(\port$612$5 ),
-    .P6(\port$612$6 ),
-    .P7(\port$612$7 ),
-    .P8(\port$612$8 ),
-    .P9(\port$612$9 ),
+    .P4(\port$611$4 ),
+    .P5(\port$611$5 ),
+    .P6(\port$611$6 ),
+    .P7(\port$611$7 ),
+    .P8(\port$611$8 ),
+    .P9(\port$611$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$612$15 , \port$612$14 , \port$612$13 , \port$612$12 , \port$612$11 , \port$612$10 , \port$612$9 , \port$612$8 , \port$612$7 , \port$612$6 , \port$612$5 , \port$612$4 , \port$612$3 , \port$612$2 , \port$612$1 , \port$612$0  };
+  assign p36[15:0] = { \port$611$15 , \port$611$14 , \port$611$13 , \port$611$12 , \port$611$11 , \port$611$10 , \port$611$9 , \port$611$8 , \port$611$7 , \port$611$6 , \port$611$5 , \port$611$4 , \port$611$3 , \port$611$2 , \port$611$1 , \port$611$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$628$0 , \port$628$1 , \port$628$2 , \port$628$3 , \port$628$4 , \port$628$5 , \port$628$6 , \port$628$7 , \port$628$8 , \port$628$9 , \port$628$10 , \port$628$11 , \port$628$12 , \port$628$13 , \port$628$14 , \port$628$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$627$0 , \port$627$1 , \port$627$2 , \port$627$3 , \port$627$4 , \port$627$5 , \port$627$6 , \port$627$7 , \port$627$8 , \port$627$9 , \port$627$10 , \port$627$11 , \port$627$12 , \port$627$13 , \port$627$14 , \port$627$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24533,38 +24446,38 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$628$0 , \port$628$1 , \port$628
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$628$0 ;
-  wire \port$628$0 ;
-  output \port$628$1 ;
-  wire \port$628$1 ;
-  output \port$628$10 ;
-  wire \port$628$10 ;
-  output \port$628$11 ;
-  wire \port$628$11 ;
-  output \port$628$12 ;
-  wire \port$628$12 ;
-  output \port$628$13 ;
-  wire \port$628$13 ;
-  output \port$628$14 ;
-  wire \port$628$14 ;
-  output \port$628$15 ;
-  wire \port$628$15 ;
-  output \port$628$2 ;
-  wire \port$628$2 ;
-  output \port$628$3 ;
-  wire \port$628$3 ;
-  output \port$628$4 ;
-  wire \port$628$4 ;
-  output \port$628$5 ;
-  wire \port$628$5 ;
-  output \port$628$6 ;
-  wire \port$628$6 ;
-  output \port$628$7 ;
-  wire \port$628$7 ;
-  output \port$628$8 ;
-  wire \port$628$8 ;
-  output \port$628$9 ;
-  wire \port$628$9 ;
+  output \port$627$0 ;
+  wire \port$627$0 ;
+  output \port$627$1 ;
+  wire \port$627$1 ;
+  output \port$627$10 ;
+  wire \port$627$10 ;
+  output \port$627$11 ;
+  wire \port$627$11 ;
+  output \port$627$12 ;
+  wire \port$627$12 ;
+  output \port$627$13 ;
+  wire \port$627$13 ;
+  output \port$627$14 ;
+  wire \port$627$14 ;
+  output \port$627$15 ;
+  wire \port$627$15 ;
+  output \port$627$2 ;
+  wire \port$627$2 ;
+  output \port$627$3 ;
+  wire \port$627$3 ;
+  output \port$627$4 ;
+  wire \port$627$4 ;
+  output \port$627$5 ;
+  wire \port$627$5 ;
+  output \port$627$6 ;
+  wire \port$627$6 ;
+  output \port$627$7 ;
+  wire \port$627$7 ;
+  output \port$627$8 ;
+  wire \port$627$8 ;
+  output \port$627$9 ;
+  wire \port$627$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24640,19 +24553,19 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$628$0 , \port$628$1 , \port$628
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$628$0 ),
-    .P1(\port$628$1 ),
-    .P10(\port$628$10 ),
-    .P11(\port$628$11 ),
-    .P12(\port$628$12 ),
-    .P13(\port$628$13 ),
-    .P14(\port$628$14 ),
-    .P15(\port$628$15 ),
+    .P0(\port$627$0 ),
+    .P1(\port$627$1 ),
+    .P10(\port$627$10 ),
+    .P11(\port$627$11 ),
+    .P12(\port$627$12 ),
+    .P13(\port$627$13 ),
+    .P14(\port$627$14 ),
+    .P15(\port$627$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$628$2 ),
+    .P2(\port$627$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24663,30 +24576,30 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$628$0 , \port$628$1 , \port$628
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$628$3 ),
+    .P3(\port$627$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$628$4 ),
-    .P5(\port$628$5 ),
-    .P6(\port$628$6 ),
-    .P7(\port$628$7 ),
-    .P8(\port$628$8 ),
-    .P9(\port$628$9 ),
+    .P4(\port$627$4 ),
+    .P5(\port$627$5 ),
+    .P6(\port$627$6 ),
+    .P7(\port$627$7 ),
+    .P8(\port$627$8 ),
+    .P9(\port$627$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$628$15 , \port$628$14 , \port$628$13 , \port$628$12 , \port$628$11 , \port$628$10 , \port$628$9 , \port$628$8 , \port$628$7 , \port$628$6 , \port$628$5 , \port$628$4 , \port$628$3 , \port$628$2 , \port$628$1 , \port$628$0  };
+  assign p36[15:0] = { \port$627$15 , \port$627$14 , \port$627$13 , \port$627$12 , \port$627$11 , \port$627$10 , \port$627$9 , \port$627$8 , \port$627$7 , \port$627$6 , \port$627$5 , \port$627$4 , \port$627$3 , \port$627$2 , \port$627$1 , \port$627$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$644$0 , \port$644$1 , \port$644$2 , \port$644$3 , \port$644$4 , \port$644$5 , \port$644$6 , \port$644$7 , \port$644$8 , \port$644$9 , \port$644$10 , \port$644$11 , \port$644$12 , \port$644$13 , \port$644$14 , \port$644$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$643$0 , \port$643$1 , \port$643$2 , \port$643$3 , \port$643$4 , \port$643$5 , \port$643$6 , \port$643$7 , \port$643$8 , \port$643$9 , \port$643$10 , \port$643$11 , \port$643$12 , \port$643$13 , \port$643$14 , \port$643$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24694,38 +24607,38 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$644$0 , \port$644$1 , \port$644
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$644$0 ;
-  wire \port$644$0 ;
-  output \port$644$1 ;
-  wire \port$644$1 ;
-  output \port$644$10 ;
-  wire \port$644$10 ;
-  output \port$644$11 ;
-  wire \port$644$11 ;
-  output \port$644$12 ;
-  wire \port$644$12 ;
-  output \port$644$13 ;
-  wire \port$644$13 ;
-  output \port$644$14 ;
-  wire \port$644$14 ;
-  output \port$644$15 ;
-  wire \port$644$15 ;
-  output \port$644$2 ;
-  wire \port$644$2 ;
-  output \port$644$3 ;
-  wire \port$644$3 ;
-  output \port$644$4 ;
-  wire \port$644$4 ;
-  output \port$644$5 ;
-  wire \port$644$5 ;
-  output \port$644$6 ;
-  wire \port$644$6 ;
-  output \port$644$7 ;
-  wire \port$644$7 ;
-  output \port$644$8 ;
-  wire \port$644$8 ;
-  output \port$644$9 ;
-  wire \port$644$9 ;
+  output \port$643$0 ;
+  wire \port$643$0 ;
+  output \port$643$1 ;
+  wire \port$643$1 ;
+  output \port$643$10 ;
+  wire \port$643$10 ;
+  output \port$643$11 ;
+  wire \port$643$11 ;
+  output \port$643$12 ;
+  wire \port$643$12 ;
+  output \port$643$13 ;
+  wire \port$643$13 ;
+  output \port$643$14 ;
+  wire \port$643$14 ;
+  output \port$643$15 ;
+  wire \port$643$15 ;
+  output \port$643$2 ;
+  wire \port$643$2 ;
+  output \port$643$3 ;
+  wire \port$643$3 ;
+  output \port$643$4 ;
+  wire \port$643$4 ;
+  output \port$643$5 ;
+  wire \port$643$5 ;
+  output \port$643$6 ;
+  wire \port$643$6 ;
+  output \port$643$7 ;
+  wire \port$643$7 ;
+  output \port$643$8 ;
+  wire \port$643$8 ;
+  output \port$643$9 ;
+  wire \port$643$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24801,19 +24714,19 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$644$0 , \port$644$1 , \port$644
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$644$0 ),
-    .P1(\port$644$1 ),
-    .P10(\port$644$10 ),
-    .P11(\port$644$11 ),
-    .P12(\port$644$12 ),
-    .P13(\port$644$13 ),
-    .P14(\port$644$14 ),
-    .P15(\port$644$15 ),
+    .P0(\port$643$0 ),
+    .P1(\port$643$1 ),
+    .P10(\port$643$10 ),
+    .P11(\port$643$11 ),
+    .P12(\port$643$12 ),
+    .P13(\port$643$13 ),
+    .P14(\port$643$14 ),
+    .P15(\port$643$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$644$2 ),
+    .P2(\port$643$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24824,30 +24737,30 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$644$0 , \port$644$1 , \port$644
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$644$3 ),
+    .P3(\port$643$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$644$4 ),
-    .P5(\port$644$5 ),
-    .P6(\port$644$6 ),
-    .P7(\port$644$7 ),
-    .P8(\port$644$8 ),
-    .P9(\port$644$9 ),
+    .P4(\port$643$4 ),
+    .P5(\port$643$5 ),
+    .P6(\port$643$6 ),
+    .P7(\port$643$7 ),
+    .P8(\port$643$8 ),
+    .P9(\port$643$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$644$15 , \port$644$14 , \port$644$13 , \port$644$12 , \port$644$11 , \port$644$10 , \port$644$9 , \port$644$8 , \port$644$7 , \port$644$6 , \port$644$5 , \port$644$4 , \port$644$3 , \port$644$2 , \port$644$1 , \port$644$0  };
+  assign p36[15:0] = { \port$643$15 , \port$643$14 , \port$643$13 , \port$643$12 , \port$643$11 , \port$643$10 , \port$643$9 , \port$643$8 , \port$643$7 , \port$643$6 , \port$643$5 , \port$643$4 , \port$643$3 , \port$643$2 , \port$643$1 , \port$643$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$660$0 , \port$660$1 , \port$660$2 , \port$660$3 , \port$660$4 , \port$660$5 , \port$660$6 , \port$660$7 , \port$660$8 , \port$660$9 , \port$660$10 , \port$660$11 , \port$660$12 , \port$660$13 , \port$660$14 , \port$660$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$659$0 , \port$659$1 , \port$659$2 , \port$659$3 , \port$659$4 , \port$659$5 , \port$659$6 , \port$659$7 , \port$659$8 , \port$659$9 , \port$659$10 , \port$659$11 , \port$659$12 , \port$659$13 , \port$659$14 , \port$659$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24855,38 +24768,38 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$660$0 , \port$660$1 , \port$660
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$660$0 ;
-  wire \port$660$0 ;
-  output \port$660$1 ;
-  wire \port$660$1 ;
-  output \port$660$10 ;
-  wire \port$660$10 ;
-  output \port$660$11 ;
-  wire \port$660$11 ;
-  output \port$660$12 ;
-  wire \port$660$12 ;
-  output \port$660$13 ;
-  wire \port$660$13 ;
-  output \port$660$14 ;
-  wire \port$660$14 ;
-  output \port$660$15 ;
-  wire \port$660$15 ;
-  output \port$660$2 ;
-  wire \port$660$2 ;
-  output \port$660$3 ;
-  wire \port$660$3 ;
-  output \port$660$4 ;
-  wire \port$660$4 ;
-  output \port$660$5 ;
-  wire \port$660$5 ;
-  output \port$660$6 ;
-  wire \port$660$6 ;
-  output \port$660$7 ;
-  wire \port$660$7 ;
-  output \port$660$8 ;
-  wire \port$660$8 ;
-  output \port$660$9 ;
-  wire \port$660$9 ;
+  output \port$659$0 ;
+  wire \port$659$0 ;
+  output \port$659$1 ;
+  wire \port$659$1 ;
+  output \port$659$10 ;
+  wire \port$659$10 ;
+  output \port$659$11 ;
+  wire \port$659$11 ;
+  output \port$659$12 ;
+  wire \port$659$12 ;
+  output \port$659$13 ;
+  wire \port$659$13 ;
+  output \port$659$14 ;
+  wire \port$659$14 ;
+  output \port$659$15 ;
+  wire \port$659$15 ;
+  output \port$659$2 ;
+  wire \port$659$2 ;
+  output \port$659$3 ;
+  wire \port$659$3 ;
+  output \port$659$4 ;
+  wire \port$659$4 ;
+  output \port$659$5 ;
+  wire \port$659$5 ;
+  output \port$659$6 ;
+  wire \port$659$6 ;
+  output \port$659$7 ;
+  wire \port$659$7 ;
+  output \port$659$8 ;
+  wire \port$659$8 ;
+  output \port$659$9 ;
+  wire \port$659$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24962,19 +24875,19 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$660$0 , \port$660$1 , \port$660
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$660$0 ),
-    .P1(\port$660$1 ),
-    .P10(\port$660$10 ),
-    .P11(\port$660$11 ),
-    .P12(\port$660$12 ),
-    .P13(\port$660$13 ),
-    .P14(\port$660$14 ),
-    .P15(\port$660$15 ),
+    .P0(\port$659$0 ),
+    .P1(\port$659$1 ),
+    .P10(\port$659$10 ),
+    .P11(\port$659$11 ),
+    .P12(\port$659$12 ),
+    .P13(\port$659$13 ),
+    .P14(\port$659$14 ),
+    .P15(\port$659$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$660$2 ),
+    .P2(\port$659$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24985,30 +24898,30 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$660$0 , \port$660$1 , \port$660
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$660$3 ),
+    .P3(\port$659$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$660$4 ),
-    .P5(\port$660$5 ),
-    .P6(\port$660$6 ),
-    .P7(\port$660$7 ),
-    .P8(\port$660$8 ),
-    .P9(\port$660$9 ),
+    .P4(\port$659$4 ),
+    .P5(\port$659$5 ),
+    .P6(\port$659$6 ),
+    .P7(\port$659$7 ),
+    .P8(\port$659$8 ),
+    .P9(\port$659$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$660$15 , \port$660$14 , \port$660$13 , \port$660$12 , \port$660$11 , \port$660$10 , \port$660$9 , \port$660$8 , \port$660$7 , \port$660$6 , \port$660$5 , \port$660$4 , \port$660$3 , \port$660$2 , \port$660$1 , \port$660$0  };
+  assign p36[15:0] = { \port$659$15 , \port$659$14 , \port$659$13 , \port$659$12 , \port$659$11 , \port$659$10 , \port$659$9 , \port$659$8 , \port$659$7 , \port$659$6 , \port$659$5 , \port$659$4 , \port$659$3 , \port$659$2 , \port$659$1 , \port$659$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$676$0 , \port$676$1 , \port$676$2 , \port$676$3 , \port$676$4 , \port$676$5 , \port$676$6 , \port$676$7 , \port$676$8 , \port$676$9 , \port$676$10 , \port$676$11 , \port$676$12 , \port$676$13 , \port$676$14 , \port$676$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$675$0 , \port$675$1 , \port$675$2 , \port$675$3 , \port$675$4 , \port$675$5 , \port$675$6 , \port$675$7 , \port$675$8 , \port$675$9 , \port$675$10 , \port$675$11 , \port$675$12 , \port$675$13 , \port$675$14 , \port$675$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25016,38 +24929,38 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$676$0 , \port$676$1 , \port$676
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$676$0 ;
-  wire \port$676$0 ;
-  output \port$676$1 ;
-  wire \port$676$1 ;
-  output \port$676$10 ;
-  wire \port$676$10 ;
-  output \port$676$11 ;
-  wire \port$676$11 ;
-  output \port$676$12 ;
-  wire \port$676$12 ;
-  output \port$676$13 ;
-  wire \port$676$13 ;
-  output \port$676$14 ;
-  wire \port$676$14 ;
-  output \port$676$15 ;
-  wire \port$676$15 ;
-  output \port$676$2 ;
-  wire \port$676$2 ;
-  output \port$676$3 ;
-  wire \port$676$3 ;
-  output \port$676$4 ;
-  wire \port$676$4 ;
-  output \port$676$5 ;
-  wire \port$676$5 ;
-  output \port$676$6 ;
-  wire \port$676$6 ;
-  output \port$676$7 ;
-  wire \port$676$7 ;
-  output \port$676$8 ;
-  wire \port$676$8 ;
-  output \port$676$9 ;
-  wire \port$676$9 ;
+  output \port$675$0 ;
+  wire \port$675$0 ;
+  output \port$675$1 ;
+  wire \port$675$1 ;
+  output \port$675$10 ;
+  wire \port$675$10 ;
+  output \port$675$11 ;
+  wire \port$675$11 ;
+  output \port$675$12 ;
+  wire \port$675$12 ;
+  output \port$675$13 ;
+  wire \port$675$13 ;
+  output \port$675$14 ;
+  wire \port$675$14 ;
+  output \port$675$15 ;
+  wire \port$675$15 ;
+  output \port$675$2 ;
+  wire \port$675$2 ;
+  output \port$675$3 ;
+  wire \port$675$3 ;
+  output \port$675$4 ;
+  wire \port$675$4 ;
+  output \port$675$5 ;
+  wire \port$675$5 ;
+  output \port$675$6 ;
+  wire \port$675$6 ;
+  output \port$675$7 ;
+  wire \port$675$7 ;
+  output \port$675$8 ;
+  wire \port$675$8 ;
+  output \port$675$9 ;
+  wire \port$675$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25123,19 +25036,19 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$676$0 , \port$676$1 , \port$676
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$676$0 ),
-    .P1(\port$676$1 ),
-    .P10(\port$676$10 ),
-    .P11(\port$676$11 ),
-    .P12(\port$676$12 ),
-    .P13(\port$676$13 ),
-    .P14(\port$676$14 ),
-    .P15(\port$676$15 ),
+    .P0(\port$675$0 ),
+    .P1(\port$675$1 ),
+    .P10(\port$675$10 ),
+    .P11(\port$675$11 ),
+    .P12(\port$675$12 ),
+    .P13(\port$675$13 ),
+    .P14(\port$675$14 ),
+    .P15(\port$675$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$676$2 ),
+    .P2(\port$675$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25146,30 +25059,30 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$676$0 , \port$676$1 , \port$676
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$676$3 ),
+    .P3(\port$675$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$676$4 ),
-    .P5(\port$676$5 ),
-    .P6(\port$676$6 ),
-    .P7(\port$676$7 ),
-    .P8(\port$676$8 ),
-    .P9(\port$676$9 ),
+    .P4(\port$675$4 ),
+    .P5(\port$675$5 ),
+    .P6(\port$675$6 ),
+    .P7(\port$675$7 ),
+    .P8(\port$675$8 ),
+    .P9(\port$675$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$676$15 , \port$676$14 , \port$676$13 , \port$676$12 , \port$676$11 , \port$676$10 , \port$676$9 , \port$676$8 , \port$676$7 , \port$676$6 , \port$676$5 , \port$676$4 , \port$676$3 , \port$676$2 , \port$676$1 , \port$676$0  };
+  assign p36[15:0] = { \port$675$15 , \port$675$14 , \port$675$13 , \port$675$12 , \port$675$11 , \port$675$10 , \port$675$9 , \port$675$8 , \port$675$7 , \port$675$6 , \port$675$5 , \port$675$4 , \port$675$3 , \port$675$2 , \port$675$1 , \port$675$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25177,38 +25090,38 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$692$0 , \port$692$1 , \port$692
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$692$0 ;
-  wire \port$692$0 ;
-  output \port$692$1 ;
-  wire \port$692$1 ;
-  output \port$692$10 ;
-  wire \port$692$10 ;
-  output \port$692$11 ;
-  wire \port$692$11 ;
-  output \port$692$12 ;
-  wire \port$692$12 ;
-  output \port$692$13 ;
-  wire \port$692$13 ;
-  output \port$692$14 ;
-  wire \port$692$14 ;
-  output \port$692$15 ;
-  wire \port$692$15 ;
-  output \port$692$2 ;
-  wire \port$692$2 ;
-  output \port$692$3 ;
-  wire \port$692$3 ;
-  output \port$692$4 ;
-  wire \port$692$4 ;
-  output \port$692$5 ;
-  wire \port$692$5 ;
-  output \port$692$6 ;
-  wire \port$692$6 ;
-  output \port$692$7 ;
-  wire \port$692$7 ;
-  output \port$692$8 ;
-  wire \port$692$8 ;
-  output \port$692$9 ;
-  wire \port$692$9 ;
+  output \port$691$0 ;
+  wire \port$691$0 ;
+  output \port$691$1 ;
+  wire \port$691$1 ;
+  output \port$691$10 ;
+  wire \port$691$10 ;
+  output \port$691$11 ;
+  wire \port$691$11 ;
+  output \port$691$12 ;
+  wire \port$691$12 ;
+  output \port$691$13 ;
+  wire \port$691$13 ;
+  output \port$691$14 ;
+  wire \port$691$14 ;
+  output \port$691$15 ;
+  wire \port$691$15 ;
+  output \port$691$2 ;
+  wire \port$691$2 ;
+  output \port$691$3 ;
+  wire \port$691$3 ;
+  output \port$691$4 ;
+  wire \port$691$4 ;
+  output \port$691$5 ;
+  wire \port$691$5 ;
+  output \port$691$6 ;
+  wire \port$691$6 ;
+  output \port$691$7 ;
+  wire \port$691$7 ;
+  output \port$691$8 ;
+  wire \port$691$8 ;
+  output \port$691$9 ;
+  wire \port$691$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25284,19 +25197,19 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$692$0 , \port$692$1 , \port$692
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$692$0 ),
-    .P1(\port$692$1 ),
-    .P10(\port$692$10 ),
-    .P11(\port$692$11 ),
-    .P12(\port$692$12 ),
-    .P13(\port$692$13 ),
-    .P14(\port$692$14 ),
-    .P15(\port$692$15 ),
+    .P0(\port$691$0 ),
+    .P1(\port$691$1 ),
+    .P10(\port$691$10 ),
+    .P11(\port$691$11 ),
+    .P12(\port$691$12 ),
+    .P13(\port$691$13 ),
+    .P14(\port$691$14 ),
+    .P15(\port$691$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$692$2 ),
+    .P2(\port$691$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25307,30 +25220,30 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$692$0 , \port$692$1 , \port$692
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$692$3 ),
+    .P3(\port$691$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$692$4 ),
-    .P5(\port$692$5 ),
-    .P6(\port$692$6 ),
-    .P7(\port$692$7 ),
-    .P8(\port$692$8 ),
-    .P9(\port$692$9 ),
+    .P4(\port$691$4 ),
+    .P5(\port$691$5 ),
+    .P6(\port$691$6 ),
+    .P7(\port$691$7 ),
+    .P8(\port$691$8 ),
+    .P9(\port$691$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$692$15 , \port$692$14 , \port$692$13 , \port$692$12 , \port$692$11 , \port$692$10 , \port$692$9 , \port$692$8 , \port$692$7 , \port$692$6 , \port$692$5 , \port$692$4 , \port$692$3 , \port$692$2 , \port$692$1 , \port$692$0  };
+  assign p36[15:0] = { \port$691$15 , \port$691$14 , \port$691$13 , \port$691$12 , \port$691$11 , \port$691$10 , \port$691$9 , \port$691$8 , \port$691$7 , \port$691$6 , \port$691$5 , \port$691$4 , \port$691$3 , \port$691$2 , \port$691$1 , \port$691$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25338,38 +25251,38 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$708$0 , \port$708$1 , \port$708
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$708$0 ;
-  wire \port$708$0 ;
-  output \port$708$1 ;
-  wire \port$708$1 ;
-  output \port$708$10 ;
-  wire \port$708$10 ;
-  output \port$708$11 ;
-  wire \port$708$11 ;
-  output \port$708$12 ;
-  wire \port$708$12 ;
-  output \port$708$13 ;
-  wire \port$708$13 ;
-  output \port$708$14 ;
-  wire \port$708$14 ;
-  output \port$708$15 ;
-  wire \port$708$15 ;
-  output \port$708$2 ;
-  wire \port$708$2 ;
-  output \port$708$3 ;
-  wire \port$708$3 ;
-  output \port$708$4 ;
-  wire \port$708$4 ;
-  output \port$708$5 ;
-  wire \port$708$5 ;
-  output \port$708$6 ;
-  wire \port$708$6 ;
-  output \port$708$7 ;
-  wire \port$708$7 ;
-  output \port$708$8 ;
-  wire \port$708$8 ;
-  output \port$708$9 ;
-  wire \port$708$9 ;
+  output \port$707$0 ;
+  wire \port$707$0 ;
+  output \port$707$1 ;
+  wire \port$707$1 ;
+  output \port$707$10 ;
+  wire \port$707$10 ;
+  output \port$707$11 ;
+  wire \port$707$11 ;
+  output \port$707$12 ;
+  wire \port$707$12 ;
+  output \port$707$13 ;
+  wire \port$707$13 ;
+  output \port$707$14 ;
+  wire \port$707$14 ;
+  output \port$707$15 ;
+  wire \port$707$15 ;
+  output \port$707$2 ;
+  wire \port$707$2 ;
+  output \port$707$3 ;
+  wire \port$707$3 ;
+  output \port$707$4 ;
+  wire \port$707$4 ;
+  output \port$707$5 ;
+  wire \port$707$5 ;
+  output \port$707$6 ;
+  wire \port$707$6 ;
+  output \port$707$7 ;
+  wire \port$707$7 ;
+  output \port$707$8 ;
+  wire \port$707$8 ;
+  output \port$707$9 ;
+  wire \port$707$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25445,19 +25358,19 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$708$0 , \port$708$1 , \port$708
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$708$0 ),
-    .P1(\port$708$1 ),
-    .P10(\port$708$10 ),
-    .P11(\port$708$11 ),
-    .P12(\port$708$12 ),
-    .P13(\port$708$13 ),
-    .P14(\port$708$14 ),
-    .P15(\port$708$15 ),
+    .P0(\port$707$0 ),
+    .P1(\port$707$1 ),
+    .P10(\port$707$10 ),
+    .P11(\port$707$11 ),
+    .P12(\port$707$12 ),
+    .P13(\port$707$13 ),
+    .P14(\port$707$14 ),
+    .P15(\port$707$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$708$2 ),
+    .P2(\port$707$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25468,30 +25381,30 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$708$0 , \port$708$1 , \port$708
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$708$3 ),
+    .P3(\port$707$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$708$4 ),
-    .P5(\port$708$5 ),
-    .P6(\port$708$6 ),
-    .P7(\port$708$7 ),
-    .P8(\port$708$8 ),
-    .P9(\port$708$9 ),
+    .P4(\port$707$4 ),
+    .P5(\port$707$5 ),
+    .P6(\port$707$6 ),
+    .P7(\port$707$7 ),
+    .P8(\port$707$8 ),
+    .P9(\port$707$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$708$15 , \port$708$14 , \port$708$13 , \port$708$12 , \port$708$11 , \port$708$10 , \port$708$9 , \port$708$8 , \port$708$7 , \port$708$6 , \port$708$5 , \port$708$4 , \port$708$3 , \port$708$2 , \port$708$1 , \port$708$0  };
+  assign p36[15:0] = { \port$707$15 , \port$707$14 , \port$707$13 , \port$707$12 , \port$707$11 , \port$707$10 , \port$707$9 , \port$707$8 , \port$707$7 , \port$707$6 , \port$707$5 , \port$707$4 , \port$707$3 , \port$707$2 , \port$707$1 , \port$707$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$724$0 , \port$724$1 , \port$724$2 , \port$724$3 , \port$724$4 , \port$724$5 , \port$724$6 , \port$724$7 , \port$724$8 , \port$724$9 , \port$724$10 , \port$724$11 , \port$724$12 , \port$724$13 , \port$724$14 , \port$724$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$723$0 , \port$723$1 , \port$723$2 , \port$723$3 , \port$723$4 , \port$723$5 , \port$723$6 , \port$723$7 , \port$723$8 , \port$723$9 , \port$723$10 , \port$723$11 , \port$723$12 , \port$723$13 , \port$723$14 , \port$723$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25499,38 +25412,38 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$724$0 , \port$724$1 , \port$724
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$724$0 ;
-  wire \port$724$0 ;
-  output \port$724$1 ;
-  wire \port$724$1 ;
-  output \port$724$10 ;
-  wire \port$724$10 ;
-  output \port$724$11 ;
-  wire \port$724$11 ;
-  output \port$724$12 ;
-  wire \port$724$12 ;
-  output \port$724$13 ;
-  wire \port$724$13 ;
-  output \port$724$14 ;
-  wire \port$724$14 ;
-  output \port$724$15 ;
-  wire \port$724$15 ;
-  output \port$724$2 ;
-  wire \port$724$2 ;
-  output \port$724$3 ;
-  wire \port$724$3 ;
-  output \port$724$4 ;
-  wire \port$724$4 ;
-  output \port$724$5 ;
-  wire \port$724$5 ;
-  output \port$724$6 ;
-  wire \port$724$6 ;
-  output \port$724$7 ;
-  wire \port$724$7 ;
-  output \port$724$8 ;
-  wire \port$724$8 ;
-  output \port$724$9 ;
-  wire \port$724$9 ;
+  output \port$723$0 ;
+  wire \port$723$0 ;
+  output \port$723$1 ;
+  wire \port$723$1 ;
+  output \port$723$10 ;
+  wire \port$723$10 ;
+  output \port$723$11 ;
+  wire \port$723$11 ;
+  output \port$723$12 ;
+  wire \port$723$12 ;
+  output \port$723$13 ;
+  wire \port$723$13 ;
+  output \port$723$14 ;
+  wire \port$723$14 ;
+  output \port$723$15 ;
+  wire \port$723$15 ;
+  output \port$723$2 ;
+  wire \port$723$2 ;
+  output \port$723$3 ;
+  wire \port$723$3 ;
+  output \port$723$4 ;
+  wire \port$723$4 ;
+  output \port$723$5 ;
+  wire \port$723$5 ;
+  output \port$723$6 ;
+  wire \port$723$6 ;
+  output \port$723$7 ;
+  wire \port$723$7 ;
+  output \port$723$8 ;
+  wire \port$723$8 ;
+  output \port$723$9 ;
+  wire \port$723$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25606,19 +25519,19 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$724$0 , \port$724$1 , \port$724
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$724$0 ),
-    .P1(\port$724$1 ),
-    .P10(\port$724$10 ),
-    .P11(\port$724$11 ),
-    .P12(\port$724$12 ),
-    .P13(\port$724$13 ),
-    .P14(\port$724$14 ),
-    .P15(\port$724$15 ),
+    .P0(\port$723$0 ),
+    .P1(\port$723$1 ),
+    .P10(\port$723$10 ),
+    .P11(\port$723$11 ),
+    .P12(\port$723$12 ),
+    .P13(\port$723$13 ),
+    .P14(\port$723$14 ),
+    .P15(\port$723$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$724$2 ),
+    .P2(\port$723$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25629,30 +25542,30 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$724$0 , \port$724$1 , \port$724
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$724$3 ),
+    .P3(\port$723$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$724$4 ),
-    .P5(\port$724$5 ),
-    .P6(\port$724$6 ),
-    .P7(\port$724$7 ),
-    .P8(\port$724$8 ),
-    .P9(\port$724$9 ),
+    .P4(\port$723$4 ),
+    .P5(\port$723$5 ),
+    .P6(\port$723$6 ),
+    .P7(\port$723$7 ),
+    .P8(\port$723$8 ),
+    .P9(\port$723$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$724$15 , \port$724$14 , \port$724$13 , \port$724$12 , \port$724$11 , \port$724$10 , \port$724$9 , \port$724$8 , \port$724$7 , \port$724$6 , \port$724$5 , \port$724$4 , \port$724$3 , \port$724$2 , \port$724$1 , \port$724$0  };
+  assign p36[15:0] = { \port$723$15 , \port$723$14 , \port$723$13 , \port$723$12 , \port$723$11 , \port$723$10 , \port$723$9 , \port$723$8 , \port$723$7 , \port$723$6 , \port$723$5 , \port$723$4 , \port$723$3 , \port$723$2 , \port$723$1 , \port$723$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$740$0 , \port$740$1 , \port$740$2 , \port$740$3 , \port$740$4 , \port$740$5 , \port$740$6 , \port$740$7 , \port$740$8 , \port$740$9 , \port$740$10 , \port$740$11 , \port$740$12 , \port$740$13 , \port$740$14 , \port$740$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25660,38 +25573,38 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$740$0 , \port$740$1 , \port$740
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$740$0 ;
-  wire \port$740$0 ;
-  output \port$740$1 ;
-  wire \port$740$1 ;
-  output \port$740$10 ;
-  wire \port$740$10 ;
-  output \port$740$11 ;
-  wire \port$740$11 ;
-  output \port$740$12 ;
-  wire \port$740$12 ;
-  output \port$740$13 ;
-  wire \port$740$13 ;
-  output \port$740$14 ;
-  wire \port$740$14 ;
-  output \port$740$15 ;
-  wire \port$740$15 ;
-  output \port$740$2 ;
-  wire \port$740$2 ;
-  output \port$740$3 ;
-  wire \port$740$3 ;
-  output \port$740$4 ;
-  wire \port$740$4 ;
-  output \port$740$5 ;
-  wire \port$740$5 ;
-  output \port$740$6 ;
-  wire \port$740$6 ;
-  output \port$740$7 ;
-  wire \port$740$7 ;
-  output \port$740$8 ;
-  wire \port$740$8 ;
-  output \port$740$9 ;
-  wire \port$740$9 ;
+  output \port$739$0 ;
+  wire \port$739$0 ;
+  output \port$739$1 ;
+  wire \port$739$1 ;
+  output \port$739$10 ;
+  wire \port$739$10 ;
+  output \port$739$11 ;
+  wire \port$739$11 ;
+  output \port$739$12 ;
+  wire \port$739$12 ;
+  output \port$739$13 ;
+  wire \port$739$13 ;
+  output \port$739$14 ;
+  wire \port$739$14 ;
+  output \port$739$15 ;
+  wire \port$739$15 ;
+  output \port$739$2 ;
+  wire \port$739$2 ;
+  output \port$739$3 ;
+  wire \port$739$3 ;
+  output \port$739$4 ;
+  wire \port$739$4 ;
+  output \port$739$5 ;
+  wire \port$739$5 ;
+  output \port$739$6 ;
+  wire \port$739$6 ;
+  output \port$739$7 ;
+  wire \port$739$7 ;
+  output \port$739$8 ;
+  wire \port$739$8 ;
+  output \port$739$9 ;
+  wire \port$739$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25767,19 +25680,19 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$740$0 , \port$740$1 , \port$740
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$740$0 ),
-    .P1(\port$740$1 ),
-    .P10(\port$740$10 ),
-    .P11(\port$740$11 ),
-    .P12(\port$740$12 ),
-    .P13(\port$740$13 ),
-    .P14(\port$740$14 ),
-    .P15(\port$740$15 ),
+    .P0(\port$739$0 ),
+    .P1(\port$739$1 ),
+    .P10(\port$739$10 ),
+    .P11(\port$739$11 ),
+    .P12(\port$739$12 ),
+    .P13(\port$739$13 ),
+    .P14(\port$739$14 ),
+    .P15(\port$739$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$740$2 ),
+    .P2(\port$739$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25790,30 +25703,30 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$740$0 , \port$740$1 , \port$740
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$740$3 ),
+    .P3(\port$739$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$740$4 ),
-    .P5(\port$740$5 ),
-    .P6(\port$740$6 ),
-    .P7(\port$740$7 ),
-    .P8(\port$740$8 ),
-    .P9(\port$740$9 ),
+    .P4(\port$739$4 ),
+    .P5(\port$739$5 ),
+    .P6(\port$739$6 ),
+    .P7(\port$739$7 ),
+    .P8(\port$739$8 ),
+    .P9(\port$739$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$740$15 , \port$740$14 , \port$740$13 , \port$740$12 , \port$740$11 , \port$740$10 , \port$740$9 , \port$740$8 , \port$740$7 , \port$740$6 , \port$740$5 , \port$740$4 , \port$740$3 , \port$740$2 , \port$740$1 , \port$740$0  };
+  assign p36[15:0] = { \port$739$15 , \port$739$14 , \port$739$13 , \port$739$12 , \port$739$11 , \port$739$10 , \port$739$9 , \port$739$8 , \port$739$7 , \port$739$6 , \port$739$5 , \port$739$4 , \port$739$3 , \port$739$2 , \port$739$1 , \port$739$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$756$0 , \port$756$1 , \port$756$2 , \port$756$3 , \port$756$4 , \port$756$5 , \port$756$6 , \port$756$7 , \port$756$8 , \port$756$9 , \port$756$10 , \port$756$11 , \port$756$12 , \port$756$13 , \port$756$14 , \port$756$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$755$0 , \port$755$1 , \port$755$2 , \port$755$3 , \port$755$4 , \port$755$5 , \port$755$6 , \port$755$7 , \port$755$8 , \port$755$9 , \port$755$10 , \port$755$11 , \port$755$12 , \port$755$13 , \port$755$14 , \port$755$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25821,38 +25734,38 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$756$0 , \port$756$1 , \port$756
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$756$0 ;
-  wire \port$756$0 ;
-  output \port$756$1 ;
-  wire \port$756$1 ;
-  output \port$756$10 ;
-  wire \port$756$10 ;
-  output \port$756$11 ;
-  wire \port$756$11 ;
-  output \port$756$12 ;
-  wire \port$756$12 ;
-  output \port$756$13 ;
-  wire \port$756$13 ;
-  output \port$756$14 ;
-  wire \port$756$14 ;
-  output \port$756$15 ;
-  wire \port$756$15 ;
-  output \port$756$2 ;
-  wire \port$756$2 ;
-  output \port$756$3 ;
-  wire \port$756$3 ;
-  output \port$756$4 ;
-  wire \port$756$4 ;
-  output \port$756$5 ;
-  wire \port$756$5 ;
-  output \port$756$6 ;
-  wire \port$756$6 ;
-  output \port$756$7 ;
-  wire \port$756$7 ;
-  output \port$756$8 ;
-  wire \port$756$8 ;
-  output \port$756$9 ;
-  wire \port$756$9 ;
+  output \port$755$0 ;
+  wire \port$755$0 ;
+  output \port$755$1 ;
+  wire \port$755$1 ;
+  output \port$755$10 ;
+  wire \port$755$10 ;
+  output \port$755$11 ;
+  wire \port$755$11 ;
+  output \port$755$12 ;
+  wire \port$755$12 ;
+  output \port$755$13 ;
+  wire \port$755$13 ;
+  output \port$755$14 ;
+  wire \port$755$14 ;
+  output \port$755$15 ;
+  wire \port$755$15 ;
+  output \port$755$2 ;
+  wire \port$755$2 ;
+  output \port$755$3 ;
+  wire \port$755$3 ;
+  output \port$755$4 ;
+  wire \port$755$4 ;
+  output \port$755$5 ;
+  wire \port$755$5 ;
+  output \port$755$6 ;
+  wire \port$755$6 ;
+  output \port$755$7 ;
+  wire \port$755$7 ;
+  output \port$755$8 ;
+  wire \port$755$8 ;
+  output \port$755$9 ;
+  wire \port$755$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25928,19 +25841,19 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$756$0 , \port$756$1 , \port$756
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$756$0 ),
-    .P1(\port$756$1 ),
-    .P10(\port$756$10 ),
-    .P11(\port$756$11 ),
-    .P12(\port$756$12 ),
-    .P13(\port$756$13 ),
-    .P14(\port$756$14 ),
-    .P15(\port$756$15 ),
+    .P0(\port$755$0 ),
+    .P1(\port$755$1 ),
+    .P10(\port$755$10 ),
+    .P11(\port$755$11 ),
+    .P12(\port$755$12 ),
+    .P13(\port$755$13 ),
+    .P14(\port$755$14 ),
+    .P15(\port$755$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$756$2 ),
+    .P2(\port$755$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25951,30 +25864,30 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$756$0 , \port$756$1 , \port$756
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$756$3 ),
+    .P3(\port$755$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$756$4 ),
-    .P5(\port$756$5 ),
-    .P6(\port$756$6 ),
-    .P7(\port$756$7 ),
-    .P8(\port$756$8 ),
-    .P9(\port$756$9 ),
+    .P4(\port$755$4 ),
+    .P5(\port$755$5 ),
+    .P6(\port$755$6 ),
+    .P7(\port$755$7 ),
+    .P8(\port$755$8 ),
+    .P9(\port$755$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$756$15 , \port$756$14 , \port$756$13 , \port$756$12 , \port$756$11 , \port$756$10 , \port$756$9 , \port$756$8 , \port$756$7 , \port$756$6 , \port$756$5 , \port$756$4 , \port$756$3 , \port$756$2 , \port$756$1 , \port$756$0  };
+  assign p36[15:0] = { \port$755$15 , \port$755$14 , \port$755$13 , \port$755$12 , \port$755$11 , \port$755$10 , \port$755$9 , \port$755$8 , \port$755$7 , \port$755$6 , \port$755$5 , \port$755$4 , \port$755$3 , \port$755$2 , \port$755$1 , \port$755$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$772$0 , \port$772$1 , \port$772$2 , \port$772$3 , \port$772$4 , \port$772$5 , \port$772$6 , \port$772$7 , \port$772$8 , \port$772$9 , \port$772$10 , \port$772$11 , \port$772$12 , \port$772$13 , \port$772$14 , \port$772$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$771$0 , \port$771$1 , \port$771$2 , \port$771$3 , \port$771$4 , \port$771$5 , \port$771$6 , \port$771$7 , \port$771$8 , \port$771$9 , \port$771$10 , \port$771$11 , \port$771$12 , \port$771$13 , \port$771$14 , \port$771$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25982,38 +25895,38 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$772$0 , \port$772$1 , \port$772
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$772$0 ;
-  wire \port$772$0 ;
-  output \port$772$1 ;
-  wire \port$772$1 ;
-  output \port$772$10 ;
-  wire \port$772$10 ;
-  output \port$772$11 ;
-  wire \port$772$11 ;
-  output \port$772$12 ;
-  wire \port$772$12 ;
-  output \port$772$13 ;
-  wire \port$772$13 ;
-  output \port$772$14 ;
-  wire \port$772$14 ;
-  output \port$772$15 ;
-  wire \port$772$15 ;
-  output \port$772$2 ;
-  wire \port$772$2 ;
-  output \port$772$3 ;
-  wire \port$772$3 ;
-  output \port$772$4 ;
-  wire \port$772$4 ;
-  output \port$772$5 ;
-  wire \port$772$5 ;
-  output \port$772$6 ;
-  wire \port$772$6 ;
-  output \port$772$7 ;
-  wire \port$772$7 ;
-  output \port$772$8 ;
-  wire \port$772$8 ;
-  output \port$772$9 ;
-  wire \port$772$9 ;
+  output \port$771$0 ;
+  wire \port$771$0 ;
+  output \port$771$1 ;
+  wire \port$771$1 ;
+  output \port$771$10 ;
+  wire \port$771$10 ;
+  output \port$771$11 ;
+  wire \port$771$11 ;
+  output \port$771$12 ;
+  wire \port$771$12 ;
+  output \port$771$13 ;
+  wire \port$771$13 ;
+  output \port$771$14 ;
+  wire \port$771$14 ;
+  output \port$771$15 ;
+  wire \port$771$15 ;
+  output \port$771$2 ;
+  wire \port$771$2 ;
+  output \port$771$3 ;
+  wire \port$771$3 ;
+  output \port$771$4 ;
+  wire \port$771$4 ;
+  output \port$771$5 ;
+  wire \port$771$5 ;
+  output \port$771$6 ;
+  wire \port$771$6 ;
+  output \port$771$7 ;
+  wire \port$771$7 ;
+  output \port$771$8 ;
+  wire \port$771$8 ;
+  output \port$771$9 ;
+  wire \port$771$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26089,19 +26002,19 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$772$0 , \port$772$1 , \port$772
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$772$0 ),
-    .P1(\port$772$1 ),
-    .P10(\port$772$10 ),
-    .P11(\port$772$11 ),
-    .P12(\port$772$12 ),
-    .P13(\port$772$13 ),
-    .P14(\port$772$14 ),
-    .P15(\port$772$15 ),
+    .P0(\port$771$0 ),
+    .P1(\port$771$1 ),
+    .P10(\port$771$10 ),
+    .P11(\port$771$11 ),
+    .P12(\port$771$12 ),
+    .P13(\port$771$13 ),
+    .P14(\port$771$14 ),
+    .P15(\port$771$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$772$2 ),
+    .P2(\port$771$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26112,30 +26025,30 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$772$0 , \port$772$1 , \port$772
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$772$3 ),
+    .P3(\port$771$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$772$4 ),
-    .P5(\port$772$5 ),
-    .P6(\port$772$6 ),
-    .P7(\port$772$7 ),
-    .P8(\port$772$8 ),
-    .P9(\port$772$9 ),
+    .P4(\port$771$4 ),
+    .P5(\port$771$5 ),
+    .P6(\port$771$6 ),
+    .P7(\port$771$7 ),
+    .P8(\port$771$8 ),
+    .P9(\port$771$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$772$15 , \port$772$14 , \port$772$13 , \port$772$12 , \port$772$11 , \port$772$10 , \port$772$9 , \port$772$8 , \port$772$7 , \port$772$6 , \port$772$5 , \port$772$4 , \port$772$3 , \port$772$2 , \port$772$1 , \port$772$0  };
+  assign p36[15:0] = { \port$771$15 , \port$771$14 , \port$771$13 , \port$771$12 , \port$771$11 , \port$771$10 , \port$771$9 , \port$771$8 , \port$771$7 , \port$771$6 , \port$771$5 , \port$771$4 , \port$771$3 , \port$771$2 , \port$771$1 , \port$771$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$788$0 , \port$788$1 , \port$788$2 , \port$788$3 , \port$788$4 , \port$788$5 , \port$788$6 , \port$788$7 , \port$788$8 , \port$788$9 , \port$788$10 , \port$788$11 , \port$788$12 , \port$788$13 , \port$788$14 , \port$788$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$787$0 , \port$787$1 , \port$787$2 , \port$787$3 , \port$787$4 , \port$787$5 , \port$787$6 , \port$787$7 , \port$787$8 , \port$787$9 , \port$787$10 , \port$787$11 , \port$787$12 , \port$787$13 , \port$787$14 , \port$787$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26143,38 +26056,38 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$788$0 , \port$788$1 , \port$788
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$788$0 ;
-  wire \port$788$0 ;
-  output \port$788$1 ;
-  wire \port$788$1 ;
-  output \port$788$10 ;
-  wire \port$788$10 ;
-  output \port$788$11 ;
-  wire \port$788$11 ;
-  output \port$788$12 ;
-  wire \port$788$12 ;
-  output \port$788$13 ;
-  wire \port$788$13 ;
-  output \port$788$14 ;
-  wire \port$788$14 ;
-  output \port$788$15 ;
-  wire \port$788$15 ;
-  output \port$788$2 ;
-  wire \port$788$2 ;
-  output \port$788$3 ;
-  wire \port$788$3 ;
-  output \port$788$4 ;
-  wire \port$788$4 ;
-  output \port$788$5 ;
-  wire \port$788$5 ;
-  output \port$788$6 ;
-  wire \port$788$6 ;
-  output \port$788$7 ;
-  wire \port$788$7 ;
-  output \port$788$8 ;
-  wire \port$788$8 ;
-  output \port$788$9 ;
-  wire \port$788$9 ;
+  output \port$787$0 ;
+  wire \port$787$0 ;
+  output \port$787$1 ;
+  wire \port$787$1 ;
+  output \port$787$10 ;
+  wire \port$787$10 ;
+  output \port$787$11 ;
+  wire \port$787$11 ;
+  output \port$787$12 ;
+  wire \port$787$12 ;
+  output \port$787$13 ;
+  wire \port$787$13 ;
+  output \port$787$14 ;
+  wire \port$787$14 ;
+  output \port$787$15 ;
+  wire \port$787$15 ;
+  output \port$787$2 ;
+  wire \port$787$2 ;
+  output \port$787$3 ;
+  wire \port$787$3 ;
+  output \port$787$4 ;
+  wire \port$787$4 ;
+  output \port$787$5 ;
+  wire \port$787$5 ;
+  output \port$787$6 ;
+  wire \port$787$6 ;
+  output \port$787$7 ;
+  wire \port$787$7 ;
+  output \port$787$8 ;
+  wire \port$787$8 ;
+  output \port$787$9 ;
+  wire \port$787$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26250,19 +26163,19 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$788$0 , \port$788$1 , \port$788
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$788$0 ),
-    .P1(\port$788$1 ),
-    .P10(\port$788$10 ),
-    .P11(\port$788$11 ),
-    .P12(\port$788$12 ),
-    .P13(\port$788$13 ),
-    .P14(\port$788$14 ),
-    .P15(\port$788$15 ),
+    .P0(\port$787$0 ),
+    .P1(\port$787$1 ),
+    .P10(\port$787$10 ),
+    .P11(\port$787$11 ),
+    .P12(\port$787$12 ),
+    .P13(\port$787$13 ),
+    .P14(\port$787$14 ),
+    .P15(\port$787$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$788$2 ),
+    .P2(\port$787$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26273,30 +26186,30 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$788$0 , \port$788$1 , \port$788
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$788$3 ),
+    .P3(\port$787$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$788$4 ),
-    .P5(\port$788$5 ),
-    .P6(\port$788$6 ),
-    .P7(\port$788$7 ),
-    .P8(\port$788$8 ),
-    .P9(\port$788$9 ),
+    .P4(\port$787$4 ),
+    .P5(\port$787$5 ),
+    .P6(\port$787$6 ),
+    .P7(\port$787$7 ),
+    .P8(\port$787$8 ),
+    .P9(\port$787$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$788$15 , \port$788$14 , \port$788$13 , \port$788$12 , \port$788$11 , \port$788$10 , \port$788$9 , \port$788$8 , \port$788$7 , \port$788$6 , \port$788$5 , \port$788$4 , \port$788$3 , \port$788$2 , \port$788$1 , \port$788$0  };
+  assign p36[15:0] = { \port$787$15 , \port$787$14 , \port$787$13 , \port$787$12 , \port$787$11 , \port$787$10 , \port$787$9 , \port$787$8 , \port$787$7 , \port$787$6 , \port$787$5 , \port$787$4 , \port$787$3 , \port$787$2 , \port$787$1 , \port$787$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$804$0 , \port$804$1 , \port$804$2 , \port$804$3 , \port$804$4 , \port$804$5 , \port$804$6 , \port$804$7 , \port$804$8 , \port$804$9 , \port$804$10 , \port$804$11 , \port$804$12 , \port$804$13 , \port$804$14 , \port$804$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$803$0 , \port$803$1 , \port$803$2 , \port$803$3 , \port$803$4 , \port$803$5 , \port$803$6 , \port$803$7 , \port$803$8 , \port$803$9 , \port$803$10 , \port$803$11 , \port$803$12 , \port$803$13 , \port$803$14 , \port$803$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26304,38 +26217,38 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$804$0 , \port$804$1 , \port$804
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$804$0 ;
-  wire \port$804$0 ;
-  output \port$804$1 ;
-  wire \port$804$1 ;
-  output \port$804$10 ;
-  wire \port$804$10 ;
-  output \port$804$11 ;
-  wire \port$804$11 ;
-  output \port$804$12 ;
-  wire \port$804$12 ;
-  output \port$804$13 ;
-  wire \port$804$13 ;
-  output \port$804$14 ;
-  wire \port$804$14 ;
-  output \port$804$15 ;
-  wire \port$804$15 ;
-  output \port$804$2 ;
-  wire \port$804$2 ;
-  output \port$804$3 ;
-  wire \port$804$3 ;
-  output \port$804$4 ;
-  wire \port$804$4 ;
-  output \port$804$5 ;
-  wire \port$804$5 ;
-  output \port$804$6 ;
-  wire \port$804$6 ;
-  output \port$804$7 ;
-  wire \port$804$7 ;
-  output \port$804$8 ;
-  wire \port$804$8 ;
-  output \port$804$9 ;
-  wire \port$804$9 ;
+  output \port$803$0 ;
+  wire \port$803$0 ;
+  output \port$803$1 ;
+  wire \port$803$1 ;
+  output \port$803$10 ;
+  wire \port$803$10 ;
+  output \port$803$11 ;
+  wire \port$803$11 ;
+  output \port$803$12 ;
+  wire \port$803$12 ;
+  output \port$803$13 ;
+  wire \port$803$13 ;
+  output \port$803$14 ;
+  wire \port$803$14 ;
+  output \port$803$15 ;
+  wire \port$803$15 ;
+  output \port$803$2 ;
+  wire \port$803$2 ;
+  output \port$803$3 ;
+  wire \port$803$3 ;
+  output \port$803$4 ;
+  wire \port$803$4 ;
+  output \port$803$5 ;
+  wire \port$803$5 ;
+  output \port$803$6 ;
+  wire \port$803$6 ;
+  output \port$803$7 ;
+  wire \port$803$7 ;
+  output \port$803$8 ;
+  wire \port$803$8 ;
+  output \port$803$9 ;
+  wire \port$803$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26411,19 +26324,19 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$804$0 , \port$804$1 , \port$804
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$804$0 ),
-    .P1(\port$804$1 ),
-    .P10(\port$804$10 ),
-    .P11(\port$804$11 ),
-    .P12(\port$804$12 ),
-    .P13(\port$804$13 ),
-    .P14(\port$804$14 ),
-    .P15(\port$804$15 ),
+    .P0(\port$803$0 ),
+    .P1(\port$803$1 ),
+    .P10(\port$803$10 ),
+    .P11(\port$803$11 ),
+    .P12(\port$803$12 ),
+    .P13(\port$803$13 ),
+    .P14(\port$803$14 ),
+    .P15(\port$803$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$804$2 ),
+    .P2(\port$803$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26434,30 +26347,30 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$804$0 , \port$804$1 , \port$804
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$804$3 ),
+    .P3(\port$803$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$804$4 ),
-    .P5(\port$804$5 ),
-    .P6(\port$804$6 ),
-    .P7(\port$804$7 ),
-    .P8(\port$804$8 ),
-    .P9(\port$804$9 ),
+    .P4(\port$803$4 ),
+    .P5(\port$803$5 ),
+    .P6(\port$803$6 ),
+    .P7(\port$803$7 ),
+    .P8(\port$803$8 ),
+    .P9(\port$803$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$804$15 , \port$804$14 , \port$804$13 , \port$804$12 , \port$804$11 , \port$804$10 , \port$804$9 , \port$804$8 , \port$804$7 , \port$804$6 , \port$804$5 , \port$804$4 , \port$804$3 , \port$804$2 , \port$804$1 , \port$804$0  };
+  assign p36[15:0] = { \port$803$15 , \port$803$14 , \port$803$13 , \port$803$12 , \port$803$11 , \port$803$10 , \port$803$9 , \port$803$8 , \port$803$7 , \port$803$6 , \port$803$5 , \port$803$4 , \port$803$3 , \port$803$2 , \port$803$1 , \port$803$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$820$0 , \port$820$1 , \port$820$2 , \port$820$3 , \port$820$4 , \port$820$5 , \port$820$6 , \port$820$7 , \port$820$8 , \port$820$9 , \port$820$10 , \port$820$11 , \port$820$12 , \port$820$13 , \port$820$14 , \port$820$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$819$0 , \port$819$1 , \port$819$2 , \port$819$3 , \port$819$4 , \port$819$5 , \port$819$6 , \port$819$7 , \port$819$8 , \port$819$9 , \port$819$10 , \port$819$11 , \port$819$12 , \port$819$13 , \port$819$14 , \port$819$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26465,38 +26378,38 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$820$0 , \port$820$1 , \port$820
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$820$0 ;
-  wire \port$820$0 ;
-  output \port$820$1 ;
-  wire \port$820$1 ;
-  output \port$820$10 ;
-  wire \port$820$10 ;
-  output \port$820$11 ;
-  wire \port$820$11 ;
-  output \port$820$12 ;
-  wire \port$820$12 ;
-  output \port$820$13 ;
-  wire \port$820$13 ;
-  output \port$820$14 ;
-  wire \port$820$14 ;
-  output \port$820$15 ;
-  wire \port$820$15 ;
-  output \port$820$2 ;
-  wire \port$820$2 ;
-  output \port$820$3 ;
-  wire \port$820$3 ;
-  output \port$820$4 ;
-  wire \port$820$4 ;
-  output \port$820$5 ;
-  wire \port$820$5 ;
-  output \port$820$6 ;
-  wire \port$820$6 ;
-  output \port$820$7 ;
-  wire \port$820$7 ;
-  output \port$820$8 ;
-  wire \port$820$8 ;
-  output \port$820$9 ;
-  wire \port$820$9 ;
+  output \port$819$0 ;
+  wire \port$819$0 ;
+  output \port$819$1 ;
+  wire \port$819$1 ;
+  output \port$819$10 ;
+  wire \port$819$10 ;
+  output \port$819$11 ;
+  wire \port$819$11 ;
+  output \port$819$12 ;
+  wire \port$819$12 ;
+  output \port$819$13 ;
+  wire \port$819$13 ;
+  output \port$819$14 ;
+  wire \port$819$14 ;
+  output \port$819$15 ;
+  wire \port$819$15 ;
+  output \port$819$2 ;
+  wire \port$819$2 ;
+  output \port$819$3 ;
+  wire \port$819$3 ;
+  output \port$819$4 ;
+  wire \port$819$4 ;
+  output \port$819$5 ;
+  wire \port$819$5 ;
+  output \port$819$6 ;
+  wire \port$819$6 ;
+  output \port$819$7 ;
+  wire \port$819$7 ;
+  output \port$819$8 ;
+  wire \port$819$8 ;
+  output \port$819$9 ;
+  wire \port$819$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26572,19 +26485,19 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$820$0 , \port$820$1 , \port$820
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$820$0 ),
-    .P1(\port$820$1 ),
-    .P10(\port$820$10 ),
-    .P11(\port$820$11 ),
-    .P12(\port$820$12 ),
-    .P13(\port$820$13 ),
-    .P14(\port$820$14 ),
-    .P15(\port$820$15 ),
+    .P0(\port$819$0 ),
+    .P1(\port$819$1 ),
+    .P10(\port$819$10 ),
+    .P11(\port$819$11 ),
+    .P12(\port$819$12 ),
+    .P13(\port$819$13 ),
+    .P14(\port$819$14 ),
+    .P15(\port$819$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$820$2 ),
+    .P2(\port$819$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26595,30 +26508,30 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$820$0 , \port$820$1 , \port$820
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$820$3 ),
+    .P3(\port$819$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$820$4 ),
-    .P5(\port$820$5 ),
-    .P6(\port$820$6 ),
-    .P7(\port$820$7 ),
-    .P8(\port$820$8 ),
-    .P9(\port$820$9 ),
+    .P4(\port$819$4 ),
+    .P5(\port$819$5 ),
+    .P6(\port$819$6 ),
+    .P7(\port$819$7 ),
+    .P8(\port$819$8 ),
+    .P9(\port$819$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$820$15 , \port$820$14 , \port$820$13 , \port$820$12 , \port$820$11 , \port$820$10 , \port$820$9 , \port$820$8 , \port$820$7 , \port$820$6 , \port$820$5 , \port$820$4 , \port$820$3 , \port$820$2 , \port$820$1 , \port$820$0  };
+  assign p36[15:0] = { \port$819$15 , \port$819$14 , \port$819$13 , \port$819$12 , \port$819$11 , \port$819$10 , \port$819$9 , \port$819$8 , \port$819$7 , \port$819$6 , \port$819$5 , \port$819$4 , \port$819$3 , \port$819$2 , \port$819$1 , \port$819$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$836$0 , \port$836$1 , \port$836$2 , \port$836$3 , \port$836$4 , \port$836$5 , \port$836$6 , \port$836$7 , \port$836$8 , \port$836$9 , \port$836$10 , \port$836$11 , \port$836$12 , \port$836$13 , \port$836$14 , \port$836$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$835$0 , \port$835$1 , \port$835$2 , \port$835$3 , \port$835$4 , \port$835$5 , \port$835$6 , \port$835$7 , \port$835$8 , \port$835$9 , \port$835$10 , \port$835$11 , \port$835$12 , \port$835$13 , \port$835$14 , \port$835$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26626,38 +26539,38 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$836$0 , \port$836$1 , \port$836
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$836$0 ;
-  wire \port$836$0 ;
-  output \port$836$1 ;
-  wire \port$836$1 ;
-  output \port$836$10 ;
-  wire \port$836$10 ;
-  output \port$836$11 ;
-  wire \port$836$11 ;
-  output \port$836$12 ;
-  wire \port$836$12 ;
-  output \port$836$13 ;
-  wire \port$836$13 ;
-  output \port$836$14 ;
-  wire \port$836$14 ;
-  output \port$836$15 ;
-  wire \port$836$15 ;
-  output \port$836$2 ;
-  wire \port$836$2 ;
-  output \port$836$3 ;
-  wire \port$836$3 ;
-  output \port$836$4 ;
-  wire \port$836$4 ;
-  output \port$836$5 ;
-  wire \port$836$5 ;
-  output \port$836$6 ;
-  wire \port$836$6 ;
-  output \port$836$7 ;
-  wire \port$836$7 ;
-  output \port$836$8 ;
-  wire \port$836$8 ;
-  output \port$836$9 ;
-  wire \port$836$9 ;
+  output \port$835$0 ;
+  wire \port$835$0 ;
+  output \port$835$1 ;
+  wire \port$835$1 ;
+  output \port$835$10 ;
+  wire \port$835$10 ;
+  output \port$835$11 ;
+  wire \port$835$11 ;
+  output \port$835$12 ;
+  wire \port$835$12 ;
+  output \port$835$13 ;
+  wire \port$835$13 ;
+  output \port$835$14 ;
+  wire \port$835$14 ;
+  output \port$835$15 ;
+  wire \port$835$15 ;
+  output \port$835$2 ;
+  wire \port$835$2 ;
+  output \port$835$3 ;
+  wire \port$835$3 ;
+  output \port$835$4 ;
+  wire \port$835$4 ;
+  output \port$835$5 ;
+  wire \port$835$5 ;
+  output \port$835$6 ;
+  wire \port$835$6 ;
+  output \port$835$7 ;
+  wire \port$835$7 ;
+  output \port$835$8 ;
+  wire \port$835$8 ;
+  output \port$835$9 ;
+  wire \port$835$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26733,19 +26646,19 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$836$0 , \port$836$1 , \port$836
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$836$0 ),
-    .P1(\port$836$1 ),
-    .P10(\port$836$10 ),
-    .P11(\port$836$11 ),
-    .P12(\port$836$12 ),
-    .P13(\port$836$13 ),
-    .P14(\port$836$14 ),
-    .P15(\port$836$15 ),
+    .P0(\port$835$0 ),
+    .P1(\port$835$1 ),
+    .P10(\port$835$10 ),
+    .P11(\port$835$11 ),
+    .P12(\port$835$12 ),
+    .P13(\port$835$13 ),
+    .P14(\port$835$14 ),
+    .P15(\port$835$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$836$2 ),
+    .P2(\port$835$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26756,30 +26669,30 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$836$0 , \port$836$1 , \port$836
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$836$3 ),
+    .P3(\port$835$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$836$4 ),
-    .P5(\port$836$5 ),
-    .P6(\port$836$6 ),
-    .P7(\port$836$7 ),
-    .P8(\port$836$8 ),
-    .P9(\port$836$9 ),
+    .P4(\port$835$4 ),
+    .P5(\port$835$5 ),
+    .P6(\port$835$6 ),
+    .P7(\port$835$7 ),
+    .P8(\port$835$8 ),
+    .P9(\port$835$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$836$15 , \port$836$14 , \port$836$13 , \port$836$12 , \port$836$11 , \port$836$10 , \port$836$9 , \port$836$8 , \port$836$7 , \port$836$6 , \port$836$5 , \port$836$4 , \port$836$3 , \port$836$2 , \port$836$1 , \port$836$0  };
+  assign p36[15:0] = { \port$835$15 , \port$835$14 , \port$835$13 , \port$835$12 , \port$835$11 , \port$835$10 , \port$835$9 , \port$835$8 , \port$835$7 , \port$835$6 , \port$835$5 , \port$835$4 , \port$835$3 , \port$835$2 , \port$835$1 , \port$835$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$852$0 , \port$852$1 , \port$852$2 , \port$852$3 , \port$852$4 , \port$852$5 , \port$852$6 , \port$852$7 , \port$852$8 , \port$852$9 , \port$852$10 , \port$852$11 , \port$852$12 , \port$852$13 , \port$852$14 , \port$852$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$851$0 , \port$851$1 , \port$851$2 , \port$851$3 , \port$851$4 , \port$851$5 , \port$851$6 , \port$851$7 , \port$851$8 , \port$851$9 , \port$851$10 , \port$851$11 , \port$851$12 , \port$851$13 , \port$851$14 , \port$851$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26787,38 +26700,38 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$852$0 , \port$852$1 , \port$852
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$852$0 ;
-  wire \port$852$0 ;
-  output \port$852$1 ;
-  wire \port$852$1 ;
-  output \port$852$10 ;
-  wire \port$852$10 ;
-  output \port$852$11 ;
-  wire \port$852$11 ;
-  output \port$852$12 ;
-  wire \port$852$12 ;
-  output \port$852$13 ;
-  wire \port$852$13 ;
-  output \port$852$14 ;
-  wire \port$852$14 ;
-  output \port$852$15 ;
-  wire \port$852$15 ;
-  output \port$852$2 ;
-  wire \port$852$2 ;
-  output \port$852$3 ;
-  wire \port$852$3 ;
-  output \port$852$4 ;
-  wire \port$852$4 ;
-  output \port$852$5 ;
-  wire \port$852$5 ;
-  output \port$852$6 ;
-  wire \port$852$6 ;
-  output \port$852$7 ;
-  wire \port$852$7 ;
-  output \port$852$8 ;
-  wire \port$852$8 ;
-  output \port$852$9 ;
-  wire \port$852$9 ;
+  output \port$851$0 ;
+  wire \port$851$0 ;
+  output \port$851$1 ;
+  wire \port$851$1 ;
+  output \port$851$10 ;
+  wire \port$851$10 ;
+  output \port$851$11 ;
+  wire \port$851$11 ;
+  output \port$851$12 ;
+  wire \port$851$12 ;
+  output \port$851$13 ;
+  wire \port$851$13 ;
+  output \port$851$14 ;
+  wire \port$851$14 ;
+  output \port$851$15 ;
+  wire \port$851$15 ;
+  output \port$851$2 ;
+  wire \port$851$2 ;
+  output \port$851$3 ;
+  wire \port$851$3 ;
+  output \port$851$4 ;
+  wire \port$851$4 ;
+  output \port$851$5 ;
+  wire \port$851$5 ;
+  output \port$851$6 ;
+  wire \port$851$6 ;
+  output \port$851$7 ;
+  wire \port$851$7 ;
+  output \port$851$8 ;
+  wire \port$851$8 ;
+  output \port$851$9 ;
+  wire \port$851$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26894,19 +26807,19 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$852$0 , \port$852$1 , \port$852
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$852$0 ),
-    .P1(\port$852$1 ),
-    .P10(\port$852$10 ),
-    .P11(\port$852$11 ),
-    .P12(\port$852$12 ),
-    .P13(\port$852$13 ),
-    .P14(\port$852$14 ),
-    .P15(\port$852$15 ),
+    .P0(\port$851$0 ),
+    .P1(\port$851$1 ),
+    .P10(\port$851$10 ),
+    .P11(\port$851$11 ),
+    .P12(\port$851$12 ),
+    .P13(\port$851$13 ),
+    .P14(\port$851$14 ),
+    .P15(\port$851$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$852$2 ),
+    .P2(\port$851$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26917,30 +26830,30 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$852$0 , \port$852$1 , \port$852
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$852$3 ),
+    .P3(\port$851$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$852$4 ),
-    .P5(\port$852$5 ),
-    .P6(\port$852$6 ),
-    .P7(\port$852$7 ),
-    .P8(\port$852$8 ),
-    .P9(\port$852$9 ),
+    .P4(\port$851$4 ),
+    .P5(\port$851$5 ),
+    .P6(\port$851$6 ),
+    .P7(\port$851$7 ),
+    .P8(\port$851$8 ),
+    .P9(\port$851$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$852$15 , \port$852$14 , \port$852$13 , \port$852$12 , \port$852$11 , \port$852$10 , \port$852$9 , \port$852$8 , \port$852$7 , \port$852$6 , \port$852$5 , \port$852$4 , \port$852$3 , \port$852$2 , \port$852$1 , \port$852$0  };
+  assign p36[15:0] = { \port$851$15 , \port$851$14 , \port$851$13 , \port$851$12 , \port$851$11 , \port$851$10 , \port$851$9 , \port$851$8 , \port$851$7 , \port$851$6 , \port$851$5 , \port$851$4 , \port$851$3 , \port$851$2 , \port$851$1 , \port$851$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$868$0 , \port$868$1 , \port$868$2 , \port$868$3 , \port$868$4 , \port$868$5 , \port$868$6 , \port$868$7 , \port$868$8 , \port$868$9 , \port$868$10 , \port$868$11 , \port$868$12 , \port$868$13 , \port$868$14 , \port$868$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$867$0 , \port$867$1 , \port$867$2 , \port$867$3 , \port$867$4 , \port$867$5 , \port$867$6 , \port$867$7 , \port$867$8 , \port$867$9 , \port$867$10 , \port$867$11 , \port$867$12 , \port$867$13 , \port$867$14 , \port$867$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26948,38 +26861,38 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$868$0 , \port$868$1 , \port$868
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$868$0 ;
-  wire \port$868$0 ;
-  output \port$868$1 ;
-  wire \port$868$1 ;
-  output \port$868$10 ;
-  wire \port$868$10 ;
-  output \port$868$11 ;
-  wire \port$868$11 ;
-  output \port$868$12 ;
-  wire \port$868$12 ;
-  output \port$868$13 ;
-  wire \port$868$13 ;
-  output \port$868$14 ;
-  wire \port$868$14 ;
-  output \port$868$15 ;
-  wire \port$868$15 ;
-  output \port$868$2 ;
-  wire \port$868$2 ;
-  output \port$868$3 ;
-  wire \port$868$3 ;
-  output \port$868$4 ;
-  wire \port$868$4 ;
-  output \port$868$5 ;
-  wire \port$868$5 ;
-  output \port$868$6 ;
-  wire \port$868$6 ;
-  output \port$868$7 ;
-  wire \port$868$7 ;
-  output \port$868$8 ;
-  wire \port$868$8 ;
-  output \port$868$9 ;
-  wire \port$868$9 ;
+  output \port$867$0 ;
+  wire \port$867$0 ;
+  output \port$867$1 ;
+  wire \port$867$1 ;
+  output \port$867$10 ;
+  wire \port$867$10 ;
+  output \port$867$11 ;
+  wire \port$867$11 ;
+  output \port$867$12 ;
+  wire \port$867$12 ;
+  output \port$867$13 ;
+  wire \port$867$13 ;
+  output \port$867$14 ;
+  wire \port$867$14 ;
+  output \port$867$15 ;
+  wire \port$867$15 ;
+  output \port$867$2 ;
+  wire \port$867$2 ;
+  output \port$867$3 ;
+  wire \port$867$3 ;
+  output \port$867$4 ;
+  wire \port$867$4 ;
+  output \port$867$5 ;
+  wire \port$867$5 ;
+  output \port$867$6 ;
+  wire \port$867$6 ;
+  output \port$867$7 ;
+  wire \port$867$7 ;
+  output \port$867$8 ;
+  wire \port$867$8 ;
+  output \port$867$9 ;
+  wire \port$867$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27055,19 +26968,19 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$868$0 , \port$868$1 , \port$868
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$868$0 ),
-    .P1(\port$868$1 ),
-    .P10(\port$868$10 ),
-    .P11(\port$868$11 ),
-    .P12(\port$868$12 ),
-    .P13(\port$868$13 ),
-    .P14(\port$868$14 ),
-    .P15(\port$868$15 ),
+    .P0(\port$867$0 ),
+    .P1(\port$867$1 ),
+    .P10(\port$867$10 ),
+    .P11(\port$867$11 ),
+    .P12(\port$867$12 ),
+    .P13(\port$867$13 ),
+    .P14(\port$867$14 ),
+    .P15(\port$867$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$868$2 ),
+    .P2(\port$867$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27078,30 +26991,30 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$868$0 , \port$868$1 , \port$868
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$868$3 ),
+    .P3(\port$867$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$868$4 ),
-    .P5(\port$868$5 ),
-    .P6(\port$868$6 ),
-    .P7(\port$868$7 ),
-    .P8(\port$868$8 ),
-    .P9(\port$868$9 ),
+    .P4(\port$867$4 ),
+    .P5(\port$867$5 ),
+    .P6(\port$867$6 ),
+    .P7(\port$867$7 ),
+    .P8(\port$867$8 ),
+    .P9(\port$867$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$868$15 , \port$868$14 , \port$868$13 , \port$868$12 , \port$868$11 , \port$868$10 , \port$868$9 , \port$868$8 , \port$868$7 , \port$868$6 , \port$868$5 , \port$868$4 , \port$868$3 , \port$868$2 , \port$868$1 , \port$868$0  };
+  assign p36[15:0] = { \port$867$15 , \port$867$14 , \port$867$13 , \port$867$12 , \port$867$11 , \port$867$10 , \port$867$9 , \port$867$8 , \port$867$7 , \port$867$6 , \port$867$5 , \port$867$4 , \port$867$3 , \port$867$2 , \port$867$1 , \port$867$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$884$0 , \port$884$1 , \port$884$2 , \port$884$3 , \port$884$4 , \port$884$5 , \port$884$6 , \port$884$7 , \port$884$8 , \port$884$9 , \port$884$10 , \port$884$11 , \port$884$12 , \port$884$13 , \port$884$14 , \port$884$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$883$0 , \port$883$1 , \port$883$2 , \port$883$3 , \port$883$4 , \port$883$5 , \port$883$6 , \port$883$7 , \port$883$8 , \port$883$9 , \port$883$10 , \port$883$11 , \port$883$12 , \port$883$13 , \port$883$14 , \port$883$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27109,38 +27022,38 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$884$0 , \port$884$1 , \port$884
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$884$0 ;
-  wire \port$884$0 ;
-  output \port$884$1 ;
-  wire \port$884$1 ;
-  output \port$884$10 ;
-  wire \port$884$10 ;
-  output \port$884$11 ;
-  wire \port$884$11 ;
-  output \port$884$12 ;
-  wire \port$884$12 ;
-  output \port$884$13 ;
-  wire \port$884$13 ;
-  output \port$884$14 ;
-  wire \port$884$14 ;
-  output \port$884$15 ;
-  wire \port$884$15 ;
-  output \port$884$2 ;
-  wire \port$884$2 ;
-  output \port$884$3 ;
-  wire \port$884$3 ;
-  output \port$884$4 ;
-  wire \port$884$4 ;
-  output \port$884$5 ;
-  wire \port$884$5 ;
-  output \port$884$6 ;
-  wire \port$884$6 ;
-  output \port$884$7 ;
-  wire \port$884$7 ;
-  output \port$884$8 ;
-  wire \port$884$8 ;
-  output \port$884$9 ;
-  wire \port$884$9 ;
+  output \port$883$0 ;
+  wire \port$883$0 ;
+  output \port$883$1 ;
+  wire \port$883$1 ;
+  output \port$883$10 ;
+  wire \port$883$10 ;
+  output \port$883$11 ;
+  wire \port$883$11 ;
+  output \port$883$12 ;
+  wire \port$883$12 ;
+  output \port$883$13 ;
+  wire \port$883$13 ;
+  output \port$883$14 ;
+  wire \port$883$14 ;
+  output \port$883$15 ;
+  wire \port$883$15 ;
+  output \port$883$2 ;
+  wire \port$883$2 ;
+  output \port$883$3 ;
+  wire \port$883$3 ;
+  output \port$883$4 ;
+  wire \port$883$4 ;
+  output \port$883$5 ;
+  wire \port$883$5 ;
+  output \port$883$6 ;
+  wire \port$883$6 ;
+  output \port$883$7 ;
+  wire \port$883$7 ;
+  output \port$883$8 ;
+  wire \port$883$8 ;
+  output \port$883$9 ;
+  wire \port$883$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27216,19 +27129,19 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$884$0 , \port$884$1 , \port$884
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$884$0 ),
-    .P1(\port$884$1 ),
-    .P10(\port$884$10 ),
-    .P11(\port$884$11 ),
-    .P12(\port$884$12 ),
-    .P13(\port$884$13 ),
-    .P14(\port$884$14 ),
-    .P15(\port$884$15 ),
+    .P0(\port$883$0 ),
+    .P1(\port$883$1 ),
+    .P10(\port$883$10 ),
+    .P11(\port$883$11 ),
+    .P12(\port$883$12 ),
+    .P13(\port$883$13 ),
+    .P14(\port$883$14 ),
+    .P15(\port$883$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$884$2 ),
+    .P2(\port$883$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27239,30 +27152,30 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$884$0 , \port$884$1 , \port$884
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$884$3 ),
+    .P3(\port$883$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$884$4 ),
-    .P5(\port$884$5 ),
-    .P6(\port$884$6 ),
-    .P7(\port$884$7 ),
-    .P8(\port$884$8 ),
-    .P9(\port$884$9 ),
+    .P4(\port$883$4 ),
+    .P5(\port$883$5 ),
+    .P6(\port$883$6 ),
+    .P7(\port$883$7 ),
+    .P8(\port$883$8 ),
+    .P9(\port$883$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$884$15 , \port$884$14 , \port$884$13 , \port$884$12 , \port$884$11 , \port$884$10 , \port$884$9 , \port$884$8 , \port$884$7 , \port$884$6 , \port$884$5 , \port$884$4 , \port$884$3 , \port$884$2 , \port$884$1 , \port$884$0  };
+  assign p36[15:0] = { \port$883$15 , \port$883$14 , \port$883$13 , \port$883$12 , \port$883$11 , \port$883$10 , \port$883$9 , \port$883$8 , \port$883$7 , \port$883$6 , \port$883$5 , \port$883$4 , \port$883$3 , \port$883$2 , \port$883$1 , \port$883$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$900$0 , \port$900$1 , \port$900$2 , \port$900$3 , \port$900$4 , \port$900$5 , \port$900$6 , \port$900$7 , \port$900$8 , \port$900$9 , \port$900$10 , \port$900$11 , \port$900$12 , \port$900$13 , \port$900$14 , \port$900$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$899$0 , \port$899$1 , \port$899$2 , \port$899$3 , \port$899$4 , \port$899$5 , \port$899$6 , \port$899$7 , \port$899$8 , \port$899$9 , \port$899$10 , \port$899$11 , \port$899$12 , \port$899$13 , \port$899$14 , \port$899$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27270,38 +27183,38 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$900$0 , \port$900$1 , \port$900
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$900$0 ;
-  wire \port$900$0 ;
-  output \port$900$1 ;
-  wire \port$900$1 ;
-  output \port$900$10 ;
-  wire \port$900$10 ;
-  output \port$900$11 ;
-  wire \port$900$11 ;
-  output \port$900$12 ;
-  wire \port$900$12 ;
-  output \port$900$13 ;
-  wire \port$900$13 ;
-  output \port$900$14 ;
-  wire \port$900$14 ;
-  output \port$900$15 ;
-  wire \port$900$15 ;
-  output \port$900$2 ;
-  wire \port$900$2 ;
-  output \port$900$3 ;
-  wire \port$900$3 ;
-  output \port$900$4 ;
-  wire \port$900$4 ;
-  output \port$900$5 ;
-  wire \port$900$5 ;
-  output \port$900$6 ;
-  wire \port$900$6 ;
-  output \port$900$7 ;
-  wire \port$900$7 ;
-  output \port$900$8 ;
-  wire \port$900$8 ;
-  output \port$900$9 ;
-  wire \port$900$9 ;
+  output \port$899$0 ;
+  wire \port$899$0 ;
+  output \port$899$1 ;
+  wire \port$899$1 ;
+  output \port$899$10 ;
+  wire \port$899$10 ;
+  output \port$899$11 ;
+  wire \port$899$11 ;
+  output \port$899$12 ;
+  wire \port$899$12 ;
+  output \port$899$13 ;
+  wire \port$899$13 ;
+  output \port$899$14 ;
+  wire \port$899$14 ;
+  output \port$899$15 ;
+  wire \port$899$15 ;
+  output \port$899$2 ;
+  wire \port$899$2 ;
+  output \port$899$3 ;
+  wire \port$899$3 ;
+  output \port$899$4 ;
+  wire \port$899$4 ;
+  output \port$899$5 ;
+  wire \port$899$5 ;
+  output \port$899$6 ;
+  wire \port$899$6 ;
+  output \port$899$7 ;
+  wire \port$899$7 ;
+  output \port$899$8 ;
+  wire \port$899$8 ;
+  output \port$899$9 ;
+  wire \port$899$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27377,19 +27290,19 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$900$0 , \port$900$1 , \port$900
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$900$0 ),
-    .P1(\port$900$1 ),
-    .P10(\port$900$10 ),
-    .P11(\port$900$11 ),
-    .P12(\port$900$12 ),
-    .P13(\port$900$13 ),
-    .P14(\port$900$14 ),
-    .P15(\port$900$15 ),
+    .P0(\port$899$0 ),
+    .P1(\port$899$1 ),
+    .P10(\port$899$10 ),
+    .P11(\port$899$11 ),
+    .P12(\port$899$12 ),
+    .P13(\port$899$13 ),
+    .P14(\port$899$14 ),
+    .P15(\port$899$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$900$2 ),
+    .P2(\port$899$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27400,30 +27313,30 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$900$0 , \port$900$1 , \port$900
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$900$3 ),
+    .P3(\port$899$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$900$4 ),
-    .P5(\port$900$5 ),
-    .P6(\port$900$6 ),
-    .P7(\port$900$7 ),
-    .P8(\port$900$8 ),
-    .P9(\port$900$9 ),
+    .P4(\port$899$4 ),
+    .P5(\port$899$5 ),
+    .P6(\port$899$6 ),
+    .P7(\port$899$7 ),
+    .P8(\port$899$8 ),
+    .P9(\port$899$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$900$15 , \port$900$14 , \port$900$13 , \port$900$12 , \port$900$11 , \port$900$10 , \port$900$9 , \port$900$8 , \port$900$7 , \port$900$6 , \port$900$5 , \port$900$4 , \port$900$3 , \port$900$2 , \port$900$1 , \port$900$0  };
+  assign p36[15:0] = { \port$899$15 , \port$899$14 , \port$899$13 , \port$899$12 , \port$899$11 , \port$899$10 , \port$899$9 , \port$899$8 , \port$899$7 , \port$899$6 , \port$899$5 , \port$899$4 , \port$899$3 , \port$899$2 , \port$899$1 , \port$899$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$916$0 , \port$916$1 , \port$916$2 , \port$916$3 , \port$916$4 , \port$916$5 , \port$916$6 , \port$916$7 , \port$916$8 , \port$916$9 , \port$916$10 , \port$916$11 , \port$916$12 , \port$916$13 , \port$916$14 , \port$916$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$915$0 , \port$915$1 , \port$915$2 , \port$915$3 , \port$915$4 , \port$915$5 , \port$915$6 , \port$915$7 , \port$915$8 , \port$915$9 , \port$915$10 , \port$915$11 , \port$915$12 , \port$915$13 , \port$915$14 , \port$915$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27431,38 +27344,38 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$916$0 , \port$916$1 , \port$916
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$916$0 ;
-  wire \port$916$0 ;
-  output \port$916$1 ;
-  wire \port$916$1 ;
-  output \port$916$10 ;
-  wire \port$916$10 ;
-  output \port$916$11 ;
-  wire \port$916$11 ;
-  output \port$916$12 ;
-  wire \port$916$12 ;
-  output \port$916$13 ;
-  wire \port$916$13 ;
-  output \port$916$14 ;
-  wire \port$916$14 ;
-  output \port$916$15 ;
-  wire \port$916$15 ;
-  output \port$916$2 ;
-  wire \port$916$2 ;
-  output \port$916$3 ;
-  wire \port$916$3 ;
-  output \port$916$4 ;
-  wire \port$916$4 ;
-  output \port$916$5 ;
-  wire \port$916$5 ;
-  output \port$916$6 ;
-  wire \port$916$6 ;
-  output \port$916$7 ;
-  wire \port$916$7 ;
-  output \port$916$8 ;
-  wire \port$916$8 ;
-  output \port$916$9 ;
-  wire \port$916$9 ;
+  output \port$915$0 ;
+  wire \port$915$0 ;
+  output \port$915$1 ;
+  wire \port$915$1 ;
+  output \port$915$10 ;
+  wire \port$915$10 ;
+  output \port$915$11 ;
+  wire \port$915$11 ;
+  output \port$915$12 ;
+  wire \port$915$12 ;
+  output \port$915$13 ;
+  wire \port$915$13 ;
+  output \port$915$14 ;
+  wire \port$915$14 ;
+  output \port$915$15 ;
+  wire \port$915$15 ;
+  output \port$915$2 ;
+  wire \port$915$2 ;
+  output \port$915$3 ;
+  wire \port$915$3 ;
+  output \port$915$4 ;
+  wire \port$915$4 ;
+  output \port$915$5 ;
+  wire \port$915$5 ;
+  output \port$915$6 ;
+  wire \port$915$6 ;
+  output \port$915$7 ;
+  wire \port$915$7 ;
+  output \port$915$8 ;
+  wire \port$915$8 ;
+  output \port$915$9 ;
+  wire \port$915$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27538,19 +27451,19 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$916$0 , \port$916$1 , \port$916
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$916$0 ),
-    .P1(\port$916$1 ),
-    .P10(\port$916$10 ),
-    .P11(\port$916$11 ),
-    .P12(\port$916$12 ),
-    .P13(\port$916$13 ),
-    .P14(\port$916$14 ),
-    .P15(\port$916$15 ),
+    .P0(\port$915$0 ),
+    .P1(\port$915$1 ),
+    .P10(\port$915$10 ),
+    .P11(\port$915$11 ),
+    .P12(\port$915$12 ),
+    .P13(\port$915$13 ),
+    .P14(\port$915$14 ),
+    .P15(\port$915$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$916$2 ),
+    .P2(\port$915$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27561,30 +27474,30 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$916$0 , \port$916$1 , \port$916
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$916$3 ),
+    .P3(\port$915$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$916$4 ),
-    .P5(\port$916$5 ),
-    .P6(\port$916$6 ),
-    .P7(\port$916$7 ),
-    .P8(\port$916$8 ),
-    .P9(\port$916$9 ),
+    .P4(\port$915$4 ),
+    .P5(\port$915$5 ),
+    .P6(\port$915$6 ),
+    .P7(\port$915$7 ),
+    .P8(\port$915$8 ),
+    .P9(\port$915$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$916$15 , \port$916$14 , \port$916$13 , \port$916$12 , \port$916$11 , \port$916$10 , \port$916$9 , \port$916$8 , \port$916$7 , \port$916$6 , \port$916$5 , \port$916$4 , \port$916$3 , \port$916$2 , \port$916$1 , \port$916$0  };
+  assign p36[15:0] = { \port$915$15 , \port$915$14 , \port$915$13 , \port$915$12 , \port$915$11 , \port$915$10 , \port$915$9 , \port$915$8 , \port$915$7 , \port$915$6 , \port$915$5 , \port$915$4 , \port$915$3 , \port$915$2 , \port$915$1 , \port$915$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$932$0 , \port$932$1 , \port$932$2 , \port$932$3 , \port$932$4 , \port$932$5 , \port$932$6 , \port$932$7 , \port$932$8 , \port$932$9 , \port$932$10 , \port$932$11 , \port$932$12 , \port$932$13 , \port$932$14 , \port$932$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$931$0 , \port$931$1 , \port$931$2 , \port$931$3 , \port$931$4 , \port$931$5 , \port$931$6 , \port$931$7 , \port$931$8 , \port$931$9 , \port$931$10 , \port$931$11 , \port$931$12 , \port$931$13 , \port$931$14 , \port$931$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27592,38 +27505,38 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$932$0 , \port$932$1 , \port$932
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$932$0 ;
-  wire \port$932$0 ;
-  output \port$932$1 ;
-  wire \port$932$1 ;
-  output \port$932$10 ;
-  wire \port$932$10 ;
-  output \port$932$11 ;
-  wire \port$932$11 ;
-  output \port$932$12 ;
-  wire \port$932$12 ;
-  output \port$932$13 ;
-  wire \port$932$13 ;
-  output \port$932$14 ;
-  wire \port$932$14 ;
-  output \port$932$15 ;
-  wire \port$932$15 ;
-  output \port$932$2 ;
-  wire \port$932$2 ;
-  output \port$932$3 ;
-  wire \port$932$3 ;
-  output \port$932$4 ;
-  wire \port$932$4 ;
-  output \port$932$5 ;
-  wire \port$932$5 ;
-  output \port$932$6 ;
-  wire \port$932$6 ;
-  output \port$932$7 ;
-  wire \port$932$7 ;
-  output \port$932$8 ;
-  wire \port$932$8 ;
-  output \port$932$9 ;
-  wire \port$932$9 ;
+  output \port$931$0 ;
+  wire \port$931$0 ;
+  output \port$931$1 ;
+  wire \port$931$1 ;
+  output \port$931$10 ;
+  wire \port$931$10 ;
+  output \port$931$11 ;
+  wire \port$931$11 ;
+  output \port$931$12 ;
+  wire \port$931$12 ;
+  output \port$931$13 ;
+  wire \port$931$13 ;
+  output \port$931$14 ;
+  wire \port$931$14 ;
+  output \port$931$15 ;
+  wire \port$931$15 ;
+  output \port$931$2 ;
+  wire \port$931$2 ;
+  output \port$931$3 ;
+  wire \port$931$3 ;
+  output \port$931$4 ;
+  wire \port$931$4 ;
+  output \port$931$5 ;
+  wire \port$931$5 ;
+  output \port$931$6 ;
+  wire \port$931$6 ;
+  output \port$931$7 ;
+  wire \port$931$7 ;
+  output \port$931$8 ;
+  wire \port$931$8 ;
+  output \port$931$9 ;
+  wire \port$931$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27699,19 +27612,19 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$932$0 , \port$932$1 , \port$932
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$932$0 ),
-    .P1(\port$932$1 ),
-    .P10(\port$932$10 ),
-    .P11(\port$932$11 ),
-    .P12(\port$932$12 ),
-    .P13(\port$932$13 ),
-    .P14(\port$932$14 ),
-    .P15(\port$932$15 ),
+    .P0(\port$931$0 ),
+    .P1(\port$931$1 ),
+    .P10(\port$931$10 ),
+    .P11(\port$931$11 ),
+    .P12(\port$931$12 ),
+    .P13(\port$931$13 ),
+    .P14(\port$931$14 ),
+    .P15(\port$931$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$932$2 ),
+    .P2(\port$931$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27722,30 +27635,30 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$932$0 , \port$932$1 , \port$932
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$932$3 ),
+    .P3(\port$931$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$932$4 ),
-    .P5(\port$932$5 ),
-    .P6(\port$932$6 ),
-    .P7(\port$932$7 ),
-    .P8(\port$932$8 ),
-    .P9(\port$932$9 ),
+    .P4(\port$931$4 ),
+    .P5(\port$931$5 ),
+    .P6(\port$931$6 ),
+    .P7(\port$931$7 ),
+    .P8(\port$931$8 ),
+    .P9(\port$931$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$932$15 , \port$932$14 , \port$932$13 , \port$932$12 , \port$932$11 , \port$932$10 , \port$932$9 , \port$932$8 , \port$932$7 , \port$932$6 , \port$932$5 , \port$932$4 , \port$932$3 , \port$932$2 , \port$932$1 , \port$932$0  };
+  assign p36[15:0] = { \port$931$15 , \port$931$14 , \port$931$13 , \port$931$12 , \port$931$11 , \port$931$10 , \port$931$9 , \port$931$8 , \port$931$7 , \port$931$6 , \port$931$5 , \port$931$4 , \port$931$3 , \port$931$2 , \port$931$1 , \port$931$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$948$0 , \port$948$1 , \port$948$2 , \port$948$3 , \port$948$4 , \port$948$5 , \port$948$6 , \port$948$7 , \port$948$8 , \port$948$9 , \port$948$10 , \port$948$11 , \port$948$12 , \port$948$13 , \port$948$14 , \port$948$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$947$0 , \port$947$1 , \port$947$2 , \port$947$3 , \port$947$4 , \port$947$5 , \port$947$6 , \port$947$7 , \port$947$8 , \port$947$9 , \port$947$10 , \port$947$11 , \port$947$12 , \port$947$13 , \port$947$14 , \port$947$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27753,38 +27666,38 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$948$0 , \port$948$1 , \port$948
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$948$0 ;
-  wire \port$948$0 ;
-  output \port$948$1 ;
-  wire \port$948$1 ;
-  output \port$948$10 ;
-  wire \port$948$10 ;
-  output \port$948$11 ;
-  wire \port$948$11 ;
-  output \port$948$12 ;
-  wire \port$948$12 ;
-  output \port$948$13 ;
-  wire \port$948$13 ;
-  output \port$948$14 ;
-  wire \port$948$14 ;
-  output \port$948$15 ;
-  wire \port$948$15 ;
-  output \port$948$2 ;
-  wire \port$948$2 ;
-  output \port$948$3 ;
-  wire \port$948$3 ;
-  output \port$948$4 ;
-  wire \port$948$4 ;
-  output \port$948$5 ;
-  wire \port$948$5 ;
-  output \port$948$6 ;
-  wire \port$948$6 ;
-  output \port$948$7 ;
-  wire \port$948$7 ;
-  output \port$948$8 ;
-  wire \port$948$8 ;
-  output \port$948$9 ;
-  wire \port$948$9 ;
+  output \port$947$0 ;
+  wire \port$947$0 ;
+  output \port$947$1 ;
+  wire \port$947$1 ;
+  output \port$947$10 ;
+  wire \port$947$10 ;
+  output \port$947$11 ;
+  wire \port$947$11 ;
+  output \port$947$12 ;
+  wire \port$947$12 ;
+  output \port$947$13 ;
+  wire \port$947$13 ;
+  output \port$947$14 ;
+  wire \port$947$14 ;
+  output \port$947$15 ;
+  wire \port$947$15 ;
+  output \port$947$2 ;
+  wire \port$947$2 ;
+  output \port$947$3 ;
+  wire \port$947$3 ;
+  output \port$947$4 ;
+  wire \port$947$4 ;
+  output \port$947$5 ;
+  wire \port$947$5 ;
+  output \port$947$6 ;
+  wire \port$947$6 ;
+  output \port$947$7 ;
+  wire \port$947$7 ;
+  output \port$947$8 ;
+  wire \port$947$8 ;
+  output \port$947$9 ;
+  wire \port$947$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27860,19 +27773,19 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$948$0 , \port$948$1 , \port$948
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$948$0 ),
-    .P1(\port$948$1 ),
-    .P10(\port$948$10 ),
-    .P11(\port$948$11 ),
-    .P12(\port$948$12 ),
-    .P13(\port$948$13 ),
-    .P14(\port$948$14 ),
-    .P15(\port$948$15 ),
+    .P0(\port$947$0 ),
+    .P1(\port$947$1 ),
+    .P10(\port$947$10 ),
+    .P11(\port$947$11 ),
+    .P12(\port$947$12 ),
+    .P13(\port$947$13 ),
+    .P14(\port$947$14 ),
+    .P15(\port$947$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$948$2 ),
+    .P2(\port$947$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27883,30 +27796,30 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$948$0 , \port$948$1 , \port$948
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$948$3 ),
+    .P3(\port$947$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$948$4 ),
-    .P5(\port$948$5 ),
-    .P6(\port$948$6 ),
-    .P7(\port$948$7 ),
-    .P8(\port$948$8 ),
-    .P9(\port$948$9 ),
+    .P4(\port$947$4 ),
+    .P5(\port$947$5 ),
+    .P6(\port$947$6 ),
+    .P7(\port$947$7 ),
+    .P8(\port$947$8 ),
+    .P9(\port$947$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$948$15 , \port$948$14 , \port$948$13 , \port$948$12 , \port$948$11 , \port$948$10 , \port$948$9 , \port$948$8 , \port$948$7 , \port$948$6 , \port$948$5 , \port$948$4 , \port$948$3 , \port$948$2 , \port$948$1 , \port$948$0  };
+  assign p36[15:0] = { \port$947$15 , \port$947$14 , \port$947$13 , \port$947$12 , \port$947$11 , \port$947$10 , \port$947$9 , \port$947$8 , \port$947$7 , \port$947$6 , \port$947$5 , \port$947$4 , \port$947$3 , \port$947$2 , \port$947$1 , \port$947$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$964$0 , \port$964$1 , \port$964$2 , \port$964$3 , \port$964$4 , \port$964$5 , \port$964$6 , \port$964$7 , \port$964$8 , \port$964$9 , \port$964$10 , \port$964$11 , \port$964$12 , \port$964$13 , \port$964$14 , \port$964$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$963$0 , \port$963$1 , \port$963$2 , \port$963$3 , \port$963$4 , \port$963$5 , \port$963$6 , \port$963$7 , \port$963$8 , \port$963$9 , \port$963$10 , \port$963$11 , \port$963$12 , \port$963$13 , \port$963$14 , \port$963$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27914,38 +27827,38 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$964$0 , \port$964$1 , \port$964
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$964$0 ;
-  wire \port$964$0 ;
-  output \port$964$1 ;
-  wire \port$964$1 ;
-  output \port$964$10 ;
-  wire \port$964$10 ;
-  output \port$964$11 ;
-  wire \port$964$11 ;
-  output \port$964$12 ;
-  wire \port$964$12 ;
-  output \port$964$13 ;
-  wire \port$964$13 ;
-  output \port$964$14 ;
-  wire \port$964$14 ;
-  output \port$964$15 ;
-  wire \port$964$15 ;
-  output \port$964$2 ;
-  wire \port$964$2 ;
-  output \port$964$3 ;
-  wire \port$964$3 ;
-  output \port$964$4 ;
-  wire \port$964$4 ;
-  output \port$964$5 ;
-  wire \port$964$5 ;
-  output \port$964$6 ;
-  wire \port$964$6 ;
-  output \port$964$7 ;
-  wire \port$964$7 ;
-  output \port$964$8 ;
-  wire \port$964$8 ;
-  output \port$964$9 ;
-  wire \port$964$9 ;
+  output \port$963$0 ;
+  wire \port$963$0 ;
+  output \port$963$1 ;
+  wire \port$963$1 ;
+  output \port$963$10 ;
+  wire \port$963$10 ;
+  output \port$963$11 ;
+  wire \port$963$11 ;
+  output \port$963$12 ;
+  wire \port$963$12 ;
+  output \port$963$13 ;
+  wire \port$963$13 ;
+  output \port$963$14 ;
+  wire \port$963$14 ;
+  output \port$963$15 ;
+  wire \port$963$15 ;
+  output \port$963$2 ;
+  wire \port$963$2 ;
+  output \port$963$3 ;
+  wire \port$963$3 ;
+  output \port$963$4 ;
+  wire \port$963$4 ;
+  output \port$963$5 ;
+  wire \port$963$5 ;
+  output \port$963$6 ;
+  wire \port$963$6 ;
+  output \port$963$7 ;
+  wire \port$963$7 ;
+  output \port$963$8 ;
+  wire \port$963$8 ;
+  output \port$963$9 ;
+  wire \port$963$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28021,19 +27934,19 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$964$0 , \port$964$1 , \port$964
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$964$0 ),
-    .P1(\port$964$1 ),
-    .P10(\port$964$10 ),
-    .P11(\port$964$11 ),
-    .P12(\port$964$12 ),
-    .P13(\port$964$13 ),
-    .P14(\port$964$14 ),
-    .P15(\port$964$15 ),
+    .P0(\port$963$0 ),
+    .P1(\port$963$1 ),
+    .P10(\port$963$10 ),
+    .P11(\port$963$11 ),
+    .P12(\port$963$12 ),
+    .P13(\port$963$13 ),
+    .P14(\port$963$14 ),
+    .P15(\port$963$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$964$2 ),
+    .P2(\port$963$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28044,30 +27957,30 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$964$0 , \port$964$1 , \port$964
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$964$3 ),
+    .P3(\port$963$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$964$4 ),
-    .P5(\port$964$5 ),
-    .P6(\port$964$6 ),
-    .P7(\port$964$7 ),
-    .P8(\port$964$8 ),
-    .P9(\port$964$9 ),
+    .P4(\port$963$4 ),
+    .P5(\port$963$5 ),
+    .P6(\port$963$6 ),
+    .P7(\port$963$7 ),
+    .P8(\port$963$8 ),
+    .P9(\port$963$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$964$15 , \port$964$14 , \port$964$13 , \port$964$12 , \port$964$11 , \port$964$10 , \port$964$9 , \port$964$8 , \port$964$7 , \port$964$6 , \port$964$5 , \port$964$4 , \port$964$3 , \port$964$2 , \port$964$1 , \port$964$0  };
+  assign p36[15:0] = { \port$963$15 , \port$963$14 , \port$963$13 , \port$963$12 , \port$963$11 , \port$963$10 , \port$963$9 , \port$963$8 , \port$963$7 , \port$963$6 , \port$963$5 , \port$963$4 , \port$963$3 , \port$963$2 , \port$963$1 , \port$963$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$980$0 , \port$980$1 , \port$980$2 , \port$980$3 , \port$980$4 , \port$980$5 , \port$980$6 , \port$980$7 , \port$980$8 , \port$980$9 , \port$980$10 , \port$980$11 , \port$980$12 , \port$980$13 , \port$980$14 , \port$980$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$979$0 , \port$979$1 , \port$979$2 , \port$979$3 , \port$979$4 , \port$979$5 , \port$979$6 , \port$979$7 , \port$979$8 , \port$979$9 , \port$979$10 , \port$979$11 , \port$979$12 , \port$979$13 , \port$979$14 , \port$979$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28075,38 +27988,38 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$980$0 , \port$980$1 , \port$980
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$980$0 ;
-  wire \port$980$0 ;
-  output \port$980$1 ;
-  wire \port$980$1 ;
-  output \port$980$10 ;
-  wire \port$980$10 ;
-  output \port$980$11 ;
-  wire \port$980$11 ;
-  output \port$980$12 ;
-  wire \port$980$12 ;
-  output \port$980$13 ;
-  wire \port$980$13 ;
-  output \port$980$14 ;
-  wire \port$980$14 ;
-  output \port$980$15 ;
-  wire \port$980$15 ;
-  output \port$980$2 ;
-  wire \port$980$2 ;
-  output \port$980$3 ;
-  wire \port$980$3 ;
-  output \port$980$4 ;
-  wire \port$980$4 ;
-  output \port$980$5 ;
-  wire \port$980$5 ;
-  output \port$980$6 ;
-  wire \port$980$6 ;
-  output \port$980$7 ;
-  wire \port$980$7 ;
-  output \port$980$8 ;
-  wire \port$980$8 ;
-  output \port$980$9 ;
-  wire \port$980$9 ;
+  output \port$979$0 ;
+  wire \port$979$0 ;
+  output \port$979$1 ;
+  wire \port$979$1 ;
+  output \port$979$10 ;
+  wire \port$979$10 ;
+  output \port$979$11 ;
+  wire \port$979$11 ;
+  output \port$979$12 ;
+  wire \port$979$12 ;
+  output \port$979$13 ;
+  wire \port$979$13 ;
+  output \port$979$14 ;
+  wire \port$979$14 ;
+  output \port$979$15 ;
+  wire \port$979$15 ;
+  output \port$979$2 ;
+  wire \port$979$2 ;
+  output \port$979$3 ;
+  wire \port$979$3 ;
+  output \port$979$4 ;
+  wire \port$979$4 ;
+  output \port$979$5 ;
+  wire \port$979$5 ;
+  output \port$979$6 ;
+  wire \port$979$6 ;
+  output \port$979$7 ;
+  wire \port$979$7 ;
+  output \port$979$8 ;
+  wire \port$979$8 ;
+  output \port$979$9 ;
+  wire \port$979$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28182,19 +28095,19 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$980$0 , \port$980$1 , \port$980
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$980$0 ),
-    .P1(\port$980$1 ),
-    .P10(\port$980$10 ),
-    .P11(\port$980$11 ),
-    .P12(\port$980$12 ),
-    .P13(\port$980$13 ),
-    .P14(\port$980$14 ),
-    .P15(\port$980$15 ),
+    .P0(\port$979$0 ),
+    .P1(\port$979$1 ),
+    .P10(\port$979$10 ),
+    .P11(\port$979$11 ),
+    .P12(\port$979$12 ),
+    .P13(\port$979$13 ),
+    .P14(\port$979$14 ),
+    .P15(\port$979$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$980$2 ),
+    .P2(\port$979$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28205,30 +28118,30 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$980$0 , \port$980$1 , \port$980
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$980$3 ),
+    .P3(\port$979$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$980$4 ),
-    .P5(\port$980$5 ),
-    .P6(\port$980$6 ),
-    .P7(\port$980$7 ),
-    .P8(\port$980$8 ),
-    .P9(\port$980$9 ),
+    .P4(\port$979$4 ),
+    .P5(\port$979$5 ),
+    .P6(\port$979$6 ),
+    .P7(\port$979$7 ),
+    .P8(\port$979$8 ),
+    .P9(\port$979$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$980$15 , \port$980$14 , \port$980$13 , \port$980$12 , \port$980$11 , \port$980$10 , \port$980$9 , \port$980$8 , \port$980$7 , \port$980$6 , \port$980$5 , \port$980$4 , \port$980$3 , \port$980$2 , \port$980$1 , \port$980$0  };
+  assign p36[15:0] = { \port$979$15 , \port$979$14 , \port$979$13 , \port$979$12 , \port$979$11 , \port$979$10 , \port$979$9 , \port$979$8 , \port$979$7 , \port$979$6 , \port$979$5 , \port$979$4 , \port$979$3 , \port$979$2 , \port$979$1 , \port$979$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$996$0 , \port$996$1 , \port$996$2 , \port$996$3 , \port$996$4 , \port$996$5 , \port$996$6 , \port$996$7 , \port$996$8 , \port$996$9 , \port$996$10 , \port$996$11 , \port$996$12 , \port$996$13 , \port$996$14 , \port$996$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$995$0 , \port$995$1 , \port$995$2 , \port$995$3 , \port$995$4 , \port$995$5 , \port$995$6 , \port$995$7 , \port$995$8 , \port$995$9 , \port$995$10 , \port$995$11 , \port$995$12 , \port$995$13 , \port$995$14 , \port$995$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28236,38 +28149,38 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$996$0 , \port$996$1 , \port$996
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$996$0 ;
-  wire \port$996$0 ;
-  output \port$996$1 ;
-  wire \port$996$1 ;
-  output \port$996$10 ;
-  wire \port$996$10 ;
-  output \port$996$11 ;
-  wire \port$996$11 ;
-  output \port$996$12 ;
-  wire \port$996$12 ;
-  output \port$996$13 ;
-  wire \port$996$13 ;
-  output \port$996$14 ;
-  wire \port$996$14 ;
-  output \port$996$15 ;
-  wire \port$996$15 ;
-  output \port$996$2 ;
-  wire \port$996$2 ;
-  output \port$996$3 ;
-  wire \port$996$3 ;
-  output \port$996$4 ;
-  wire \port$996$4 ;
-  output \port$996$5 ;
-  wire \port$996$5 ;
-  output \port$996$6 ;
-  wire \port$996$6 ;
-  output \port$996$7 ;
-  wire \port$996$7 ;
-  output \port$996$8 ;
-  wire \port$996$8 ;
-  output \port$996$9 ;
-  wire \port$996$9 ;
+  output \port$995$0 ;
+  wire \port$995$0 ;
+  output \port$995$1 ;
+  wire \port$995$1 ;
+  output \port$995$10 ;
+  wire \port$995$10 ;
+  output \port$995$11 ;
+  wire \port$995$11 ;
+  output \port$995$12 ;
+  wire \port$995$12 ;
+  output \port$995$13 ;
+  wire \port$995$13 ;
+  output \port$995$14 ;
+  wire \port$995$14 ;
+  output \port$995$15 ;
+  wire \port$995$15 ;
+  output \port$995$2 ;
+  wire \port$995$2 ;
+  output \port$995$3 ;
+  wire \port$995$3 ;
+  output \port$995$4 ;
+  wire \port$995$4 ;
+  output \port$995$5 ;
+  wire \port$995$5 ;
+  output \port$995$6 ;
+  wire \port$995$6 ;
+  output \port$995$7 ;
+  wire \port$995$7 ;
+  output \port$995$8 ;
+  wire \port$995$8 ;
+  output \port$995$9 ;
+  wire \port$995$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28343,19 +28256,19 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$996$0 , \port$996$1 , \port$996
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$996$0 ),
-    .P1(\port$996$1 ),
-    .P10(\port$996$10 ),
-    .P11(\port$996$11 ),
-    .P12(\port$996$12 ),
-    .P13(\port$996$13 ),
-    .P14(\port$996$14 ),
-    .P15(\port$996$15 ),
+    .P0(\port$995$0 ),
+    .P1(\port$995$1 ),
+    .P10(\port$995$10 ),
+    .P11(\port$995$11 ),
+    .P12(\port$995$12 ),
+    .P13(\port$995$13 ),
+    .P14(\port$995$14 ),
+    .P15(\port$995$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$996$2 ),
+    .P2(\port$995$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28366,30 +28279,30 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$996$0 , \port$996$1 , \port$996
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$996$3 ),
+    .P3(\port$995$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$996$4 ),
-    .P5(\port$996$5 ),
-    .P6(\port$996$6 ),
-    .P7(\port$996$7 ),
-    .P8(\port$996$8 ),
-    .P9(\port$996$9 ),
+    .P4(\port$995$4 ),
+    .P5(\port$995$5 ),
+    .P6(\port$995$6 ),
+    .P7(\port$995$7 ),
+    .P8(\port$995$8 ),
+    .P9(\port$995$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$996$15 , \port$996$14 , \port$996$13 , \port$996$12 , \port$996$11 , \port$996$10 , \port$996$9 , \port$996$8 , \port$996$7 , \port$996$6 , \port$996$5 , \port$996$4 , \port$996$3 , \port$996$2 , \port$996$1 , \port$996$0  };
+  assign p36[15:0] = { \port$995$15 , \port$995$14 , \port$995$13 , \port$995$12 , \port$995$11 , \port$995$10 , \port$995$9 , \port$995$8 , \port$995$7 , \port$995$6 , \port$995$5 , \port$995$4 , \port$995$3 , \port$995$2 , \port$995$1 , \port$995$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$1012$0 , \port$1012$1 , \port$1012$2 , \port$1012$3 , \port$1012$4 , \port$1012$5 , \port$1012$6 , \port$1012$7 , \port$1012$8 , \port$1012$9 , \port$1012$10 , \port$1012$11 , \port$1012$12 , \port$1012$13 , \port$1012$14 , \port$1012$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$1011$0 , \port$1011$1 , \port$1011$2 , \port$1011$3 , \port$1011$4 , \port$1011$5 , \port$1011$6 , \port$1011$7 , \port$1011$8 , \port$1011$9 , \port$1011$10 , \port$1011$11 , \port$1011$12 , \port$1011$13 , \port$1011$14 , \port$1011$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28397,38 +28310,38 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$1012$0 , \port$1012$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1012$0 ;
-  wire \port$1012$0 ;
-  output \port$1012$1 ;
-  wire \port$1012$1 ;
-  output \port$1012$10 ;
-  wire \port$1012$10 ;
-  output \port$1012$11 ;
-  wire \port$1012$11 ;
-  output \port$1012$12 ;
-  wire \port$1012$12 ;
-  output \port$1012$13 ;
-  wire \port$1012$13 ;
-  output \port$1012$14 ;
-  wire \port$1012$14 ;
-  output \port$1012$15 ;
-  wire \port$1012$15 ;
-  output \port$1012$2 ;
-  wire \port$1012$2 ;
-  output \port$1012$3 ;
-  wire \port$1012$3 ;
-  output \port$1012$4 ;
-  wire \port$1012$4 ;
-  output \port$1012$5 ;
-  wire \port$1012$5 ;
-  output \port$1012$6 ;
-  wire \port$1012$6 ;
-  output \port$1012$7 ;
-  wire \port$1012$7 ;
-  output \port$1012$8 ;
-  wire \port$1012$8 ;
-  output \port$1012$9 ;
-  wire \port$1012$9 ;
+  output \port$1011$0 ;
+  wire \port$1011$0 ;
+  output \port$1011$1 ;
+  wire \port$1011$1 ;
+  output \port$1011$10 ;
+  wire \port$1011$10 ;
+  output \port$1011$11 ;
+  wire \port$1011$11 ;
+  output \port$1011$12 ;
+  wire \port$1011$12 ;
+  output \port$1011$13 ;
+  wire \port$1011$13 ;
+  output \port$1011$14 ;
+  wire \port$1011$14 ;
+  output \port$1011$15 ;
+  wire \port$1011$15 ;
+  output \port$1011$2 ;
+  wire \port$1011$2 ;
+  output \port$1011$3 ;
+  wire \port$1011$3 ;
+  output \port$1011$4 ;
+  wire \port$1011$4 ;
+  output \port$1011$5 ;
+  wire \port$1011$5 ;
+  output \port$1011$6 ;
+  wire \port$1011$6 ;
+  output \port$1011$7 ;
+  wire \port$1011$7 ;
+  output \port$1011$8 ;
+  wire \port$1011$8 ;
+  output \port$1011$9 ;
+  wire \port$1011$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28504,19 +28417,19 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$1012$0 , \port$1012$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1012$0 ),
-    .P1(\port$1012$1 ),
-    .P10(\port$1012$10 ),
-    .P11(\port$1012$11 ),
-    .P12(\port$1012$12 ),
-    .P13(\port$1012$13 ),
-    .P14(\port$1012$14 ),
-    .P15(\port$1012$15 ),
+    .P0(\port$1011$0 ),
+    .P1(\port$1011$1 ),
+    .P10(\port$1011$10 ),
+    .P11(\port$1011$11 ),
+    .P12(\port$1011$12 ),
+    .P13(\port$1011$13 ),
+    .P14(\port$1011$14 ),
+    .P15(\port$1011$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1012$2 ),
+    .P2(\port$1011$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28527,30 +28440,30 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$1012$0 , \port$1012$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1012$3 ),
+    .P3(\port$1011$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1012$4 ),
-    .P5(\port$1012$5 ),
-    .P6(\port$1012$6 ),
-    .P7(\port$1012$7 ),
-    .P8(\port$1012$8 ),
-    .P9(\port$1012$9 ),
+    .P4(\port$1011$4 ),
+    .P5(\port$1011$5 ),
+    .P6(\port$1011$6 ),
+    .P7(\port$1011$7 ),
+    .P8(\port$1011$8 ),
+    .P9(\port$1011$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1012$15 , \port$1012$14 , \port$1012$13 , \port$1012$12 , \port$1012$11 , \port$1012$10 , \port$1012$9 , \port$1012$8 , \port$1012$7 , \port$1012$6 , \port$1012$5 , \port$1012$4 , \port$1012$3 , \port$1012$2 , \port$1012$1 , \port$1012$0  };
+  assign p36[15:0] = { \port$1011$15 , \port$1011$14 , \port$1011$13 , \port$1011$12 , \port$1011$11 , \port$1011$10 , \port$1011$9 , \port$1011$8 , \port$1011$7 , \port$1011$6 , \port$1011$5 , \port$1011$4 , \port$1011$3 , \port$1011$2 , \port$1011$1 , \port$1011$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$1028$0 , \port$1028$1 , \port$1028$2 , \port$1028$3 , \port$1028$4 , \port$1028$5 , \port$1028$6 , \port$1028$7 , \port$1028$8 , \port$1028$9 , \port$1028$10 , \port$1028$11 , \port$1028$12 , \port$1028$13 , \port$1028$14 , \port$1028$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$1027$0 , \port$1027$1 , \port$1027$2 , \port$1027$3 , \port$1027$4 , \port$1027$5 , \port$1027$6 , \port$1027$7 , \port$1027$8 , \port$1027$9 , \port$1027$10 , \port$1027$11 , \port$1027$12 , \port$1027$13 , \port$1027$14 , \port$1027$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28558,38 +28471,38 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$1028$0 , \port$1028$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1028$0 ;
-  wire \port$1028$0 ;
-  output \port$1028$1 ;
-  wire \port$1028$1 ;
-  output \port$1028$10 ;
-  wire \port$1028$10 ;
-  output \port$1028$11 ;
-  wire \port$1028$11 ;
-  output \port$1028$12 ;
-  wire \port$1028$12 ;
-  output \port$1028$13 ;
-  wire \port$1028$13 ;
-  output \port$1028$14 ;
-  wire \port$1028$14 ;
-  output \port$1028$15 ;
-  wire \port$1028$15 ;
-  output \port$1028$2 ;
-  wire \port$1028$2 ;
-  output \port$1028$3 ;
-  wire \port$1028$3 ;
-  output \port$1028$4 ;
-  wire \port$1028$4 ;
-  output \port$1028$5 ;
-  wire \port$1028$5 ;
-  output \port$1028$6 ;
-  wire \port$1028$6 ;
-  output \port$1028$7 ;
-  wire \port$1028$7 ;
-  output \port$1028$8 ;
-  wire \port$1028$8 ;
-  output \port$1028$9 ;
-  wire \port$1028$9 ;
+  output \port$1027$0 ;
+  wire \port$1027$0 ;
+  output \port$1027$1 ;
+  wire \port$1027$1 ;
+  output \port$1027$10 ;
+  wire \port$1027$10 ;
+  output \port$1027$11 ;
+  wire \port$1027$11 ;
+  output \port$1027$12 ;
+  wire \port$1027$12 ;
+  output \port$1027$13 ;
+  wire \port$1027$13 ;
+  output \port$1027$14 ;
+  wire \port$1027$14 ;
+  output \port$1027$15 ;
+  wire \port$1027$15 ;
+  output \port$1027$2 ;
+  wire \port$1027$2 ;
+  output \port$1027$3 ;
+  wire \port$1027$3 ;
+  output \port$1027$4 ;
+  wire \port$1027$4 ;
+  output \port$1027$5 ;
+  wire \port$1027$5 ;
+  output \port$1027$6 ;
+  wire \port$1027$6 ;
+  output \port$1027$7 ;
+  wire \port$1027$7 ;
+  output \port$1027$8 ;
+  wire \port$1027$8 ;
+  output \port$1027$9 ;
+  wire \port$1027$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28665,19 +28578,19 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$1028$0 , \port$1028$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1028$0 ),
-    .P1(\port$1028$1 ),
-    .P10(\port$1028$10 ),
-    .P11(\port$1028$11 ),
-    .P12(\port$1028$12 ),
-    .P13(\port$1028$13 ),
-    .P14(\port$1028$14 ),
-    .P15(\port$1028$15 ),
+    .P0(\port$1027$0 ),
+    .P1(\port$1027$1 ),
+    .P10(\port$1027$10 ),
+    .P11(\port$1027$11 ),
+    .P12(\port$1027$12 ),
+    .P13(\port$1027$13 ),
+    .P14(\port$1027$14 ),
+    .P15(\port$1027$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1028$2 ),
+    .P2(\port$1027$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28688,30 +28601,30 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$1028$0 , \port$1028$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1028$3 ),
+    .P3(\port$1027$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1028$4 ),
-    .P5(\port$1028$5 ),
-    .P6(\port$1028$6 ),
-    .P7(\port$1028$7 ),
-    .P8(\port$1028$8 ),
-    .P9(\port$1028$9 ),
+    .P4(\port$1027$4 ),
+    .P5(\port$1027$5 ),
+    .P6(\port$1027$6 ),
+    .P7(\port$1027$7 ),
+    .P8(\port$1027$8 ),
+    .P9(\port$1027$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1028$15 , \port$1028$14 , \port$1028$13 , \port$1028$12 , \port$1028$11 , \port$1028$10 , \port$1028$9 , \port$1028$8 , \port$1028$7 , \port$1028$6 , \port$1028$5 , \port$1028$4 , \port$1028$3 , \port$1028$2 , \port$1028$1 , \port$1028$0  };
+  assign p36[15:0] = { \port$1027$15 , \port$1027$14 , \port$1027$13 , \port$1027$12 , \port$1027$11 , \port$1027$10 , \port$1027$9 , \port$1027$8 , \port$1027$7 , \port$1027$6 , \port$1027$5 , \port$1027$4 , \port$1027$3 , \port$1027$2 , \port$1027$1 , \port$1027$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$1044$0 , \port$1044$1 , \port$1044$2 , \port$1044$3 , \port$1044$4 , \port$1044$5 , \port$1044$6 , \port$1044$7 , \port$1044$8 , \port$1044$9 , \port$1044$10 , \port$1044$11 , \port$1044$12 , \port$1044$13 , \port$1044$14 , \port$1044$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$1043$0 , \port$1043$1 , \port$1043$2 , \port$1043$3 , \port$1043$4 , \port$1043$5 , \port$1043$6 , \port$1043$7 , \port$1043$8 , \port$1043$9 , \port$1043$10 , \port$1043$11 , \port$1043$12 , \port$1043$13 , \port$1043$14 , \port$1043$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28719,38 +28632,38 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1044$0 , \port$1044$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1044$0 ;
-  wire \port$1044$0 ;
-  output \port$1044$1 ;
-  wire \port$1044$1 ;
-  output \port$1044$10 ;
-  wire \port$1044$10 ;
-  output \port$1044$11 ;
-  wire \port$1044$11 ;
-  output \port$1044$12 ;
-  wire \port$1044$12 ;
-  output \port$1044$13 ;
-  wire \port$1044$13 ;
-  output \port$1044$14 ;
-  wire \port$1044$14 ;
-  output \port$1044$15 ;
-  wire \port$1044$15 ;
-  output \port$1044$2 ;
-  wire \port$1044$2 ;
-  output \port$1044$3 ;
-  wire \port$1044$3 ;
-  output \port$1044$4 ;
-  wire \port$1044$4 ;
-  output \port$1044$5 ;
-  wire \port$1044$5 ;
-  output \port$1044$6 ;
-  wire \port$1044$6 ;
-  output \port$1044$7 ;
-  wire \port$1044$7 ;
-  output \port$1044$8 ;
-  wire \port$1044$8 ;
-  output \port$1044$9 ;
-  wire \port$1044$9 ;
+  output \port$1043$0 ;
+  wire \port$1043$0 ;
+  output \port$1043$1 ;
+  wire \port$1043$1 ;
+  output \port$1043$10 ;
+  wire \port$1043$10 ;
+  output \port$1043$11 ;
+  wire \port$1043$11 ;
+  output \port$1043$12 ;
+  wire \port$1043$12 ;
+  output \port$1043$13 ;
+  wire \port$1043$13 ;
+  output \port$1043$14 ;
+  wire \port$1043$14 ;
+  output \port$1043$15 ;
+  wire \port$1043$15 ;
+  output \port$1043$2 ;
+  wire \port$1043$2 ;
+  output \port$1043$3 ;
+  wire \port$1043$3 ;
+  output \port$1043$4 ;
+  wire \port$1043$4 ;
+  output \port$1043$5 ;
+  wire \port$1043$5 ;
+  output \port$1043$6 ;
+  wire \port$1043$6 ;
+  output \port$1043$7 ;
+  wire \port$1043$7 ;
+  output \port$1043$8 ;
+  wire \port$1043$8 ;
+  output \port$1043$9 ;
+  wire \port$1043$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28826,19 +28739,19 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1044$0 , \port$1044$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1044$0 ),
-    .P1(\port$1044$1 ),
-    .P10(\port$1044$10 ),
-    .P11(\port$1044$11 ),
-    .P12(\port$1044$12 ),
-    .P13(\port$1044$13 ),
-    .P14(\port$1044$14 ),
-    .P15(\port$1044$15 ),
+    .P0(\port$1043$0 ),
+    .P1(\port$1043$1 ),
+    .P10(\port$1043$10 ),
+    .P11(\port$1043$11 ),
+    .P12(\port$1043$12 ),
+    .P13(\port$1043$13 ),
+    .P14(\port$1043$14 ),
+    .P15(\port$1043$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1044$2 ),
+    .P2(\port$1043$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28849,30 +28762,30 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1044$0 , \port$1044$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1044$3 ),
+    .P3(\port$1043$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1044$4 ),
-    .P5(\port$1044$5 ),
-    .P6(\port$1044$6 ),
-    .P7(\port$1044$7 ),
-    .P8(\port$1044$8 ),
-    .P9(\port$1044$9 ),
+    .P4(\port$1043$4 ),
+    .P5(\port$1043$5 ),
+    .P6(\port$1043$6 ),
+    .P7(\port$1043$7 ),
+    .P8(\port$1043$8 ),
+    .P9(\port$1043$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1044$15 , \port$1044$14 , \port$1044$13 , \port$1044$12 , \port$1044$11 , \port$1044$10 , \port$1044$9 , \port$1044$8 , \port$1044$7 , \port$1044$6 , \port$1044$5 , \port$1044$4 , \port$1044$3 , \port$1044$2 , \port$1044$1 , \port$1044$0  };
+  assign p36[15:0] = { \port$1043$15 , \port$1043$14 , \port$1043$13 , \port$1043$12 , \port$1043$11 , \port$1043$10 , \port$1043$9 , \port$1043$8 , \port$1043$7 , \port$1043$6 , \port$1043$5 , \port$1043$4 , \port$1043$3 , \port$1043$2 , \port$1043$1 , \port$1043$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$1060$0 , \port$1060$1 , \port$1060$2 , \port$1060$3 , \port$1060$4 , \port$1060$5 , \port$1060$6 , \port$1060$7 , \port$1060$8 , \port$1060$9 , \port$1060$10 , \port$1060$11 , \port$1060$12 , \port$1060$13 , \port$1060$14 , \port$1060$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$1059$0 , \port$1059$1 , \port$1059$2 , \port$1059$3 , \port$1059$4 , \port$1059$5 , \port$1059$6 , \port$1059$7 , \port$1059$8 , \port$1059$9 , \port$1059$10 , \port$1059$11 , \port$1059$12 , \port$1059$13 , \port$1059$14 , \port$1059$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28880,38 +28793,38 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1060$0 , \port$1060$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1060$0 ;
-  wire \port$1060$0 ;
-  output \port$1060$1 ;
-  wire \port$1060$1 ;
-  output \port$1060$10 ;
-  wire \port$1060$10 ;
-  output \port$1060$11 ;
-  wire \port$1060$11 ;
-  output \port$1060$12 ;
-  wire \port$1060$12 ;
-  output \port$1060$13 ;
-  wire \port$1060$13 ;
-  output \port$1060$14 ;
-  wire \port$1060$14 ;
-  output \port$1060$15 ;
-  wire \port$1060$15 ;
-  output \port$1060$2 ;
-  wire \port$1060$2 ;
-  output \port$1060$3 ;
-  wire \port$1060$3 ;
-  output \port$1060$4 ;
-  wire \port$1060$4 ;
-  output \port$1060$5 ;
-  wire \port$1060$5 ;
-  output \port$1060$6 ;
-  wire \port$1060$6 ;
-  output \port$1060$7 ;
-  wire \port$1060$7 ;
-  output \port$1060$8 ;
-  wire \port$1060$8 ;
-  output \port$1060$9 ;
-  wire \port$1060$9 ;
+  output \port$1059$0 ;
+  wire \port$1059$0 ;
+  output \port$1059$1 ;
+  wire \port$1059$1 ;
+  output \port$1059$10 ;
+  wire \port$1059$10 ;
+  output \port$1059$11 ;
+  wire \port$1059$11 ;
+  output \port$1059$12 ;
+  wire \port$1059$12 ;
+  output \port$1059$13 ;
+  wire \port$1059$13 ;
+  output \port$1059$14 ;
+  wire \port$1059$14 ;
+  output \port$1059$15 ;
+  wire \port$1059$15 ;
+  output \port$1059$2 ;
+  wire \port$1059$2 ;
+  output \port$1059$3 ;
+  wire \port$1059$3 ;
+  output \port$1059$4 ;
+  wire \port$1059$4 ;
+  output \port$1059$5 ;
+  wire \port$1059$5 ;
+  output \port$1059$6 ;
+  wire \port$1059$6 ;
+  output \port$1059$7 ;
+  wire \port$1059$7 ;
+  output \port$1059$8 ;
+  wire \port$1059$8 ;
+  output \port$1059$9 ;
+  wire \port$1059$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28987,19 +28900,19 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1060$0 , \port$1060$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1060$0 ),
-    .P1(\port$1060$1 ),
-    .P10(\port$1060$10 ),
-    .P11(\port$1060$11 ),
-    .P12(\port$1060$12 ),
-    .P13(\port$1060$13 ),
-    .P14(\port$1060$14 ),
-    .P15(\port$1060$15 ),
+    .P0(\port$1059$0 ),
+    .P1(\port$1059$1 ),
+    .P10(\port$1059$10 ),
+    .P11(\port$1059$11 ),
+    .P12(\port$1059$12 ),
+    .P13(\port$1059$13 ),
+    .P14(\port$1059$14 ),
+    .P15(\port$1059$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1060$2 ),
+    .P2(\port$1059$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29010,30 +28923,30 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1060$0 , \port$1060$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1060$3 ),
+    .P3(\port$1059$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1060$4 ),
-    .P5(\port$1060$5 ),
-    .P6(\port$1060$6 ),
-    .P7(\port$1060$7 ),
-    .P8(\port$1060$8 ),
-    .P9(\port$1060$9 ),
+    .P4(\port$1059$4 ),
+    .P5(\port$1059$5 ),
+    .P6(\port$1059$6 ),
+    .P7(\port$1059$7 ),
+    .P8(\port$1059$8 ),
+    .P9(\port$1059$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1060$15 , \port$1060$14 , \port$1060$13 , \port$1060$12 , \port$1060$11 , \port$1060$10 , \port$1060$9 , \port$1060$8 , \port$1060$7 , \port$1060$6 , \port$1060$5 , \port$1060$4 , \port$1060$3 , \port$1060$2 , \port$1060$1 , \port$1060$0  };
+  assign p36[15:0] = { \port$1059$15 , \port$1059$14 , \port$1059$13 , \port$1059$12 , \port$1059$11 , \port$1059$10 , \port$1059$9 , \port$1059$8 , \port$1059$7 , \port$1059$6 , \port$1059$5 , \port$1059$4 , \port$1059$3 , \port$1059$2 , \port$1059$1 , \port$1059$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$1076$0 , \port$1076$1 , \port$1076$2 , \port$1076$3 , \port$1076$4 , \port$1076$5 , \port$1076$6 , \port$1076$7 , \port$1076$8 , \port$1076$9 , \port$1076$10 , \port$1076$11 , \port$1076$12 , \port$1076$13 , \port$1076$14 , \port$1076$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$1075$0 , \port$1075$1 , \port$1075$2 , \port$1075$3 , \port$1075$4 , \port$1075$5 , \port$1075$6 , \port$1075$7 , \port$1075$8 , \port$1075$9 , \port$1075$10 , \port$1075$11 , \port$1075$12 , \port$1075$13 , \port$1075$14 , \port$1075$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29041,38 +28954,38 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1076$0 , \port$1076$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1076$0 ;
-  wire \port$1076$0 ;
-  output \port$1076$1 ;
-  wire \port$1076$1 ;
-  output \port$1076$10 ;
-  wire \port$1076$10 ;
-  output \port$1076$11 ;
-  wire \port$1076$11 ;
-  output \port$1076$12 ;
-  wire \port$1076$12 ;
-  output \port$1076$13 ;
-  wire \port$1076$13 ;
-  output \port$1076$14 ;
-  wire \port$1076$14 ;
-  output \port$1076$15 ;
-  wire \port$1076$15 ;
-  output \port$1076$2 ;
-  wire \port$1076$2 ;
-  output \port$1076$3 ;
-  wire \port$1076$3 ;
-  output \port$1076$4 ;
-  wire \port$1076$4 ;
-  output \port$1076$5 ;
-  wire \port$1076$5 ;
-  output \port$1076$6 ;
-  wire \port$1076$6 ;
-  output \port$1076$7 ;
-  wire \port$1076$7 ;
-  output \port$1076$8 ;
-  wire \port$1076$8 ;
-  output \port$1076$9 ;
-  wire \port$1076$9 ;
+  output \port$1075$0 ;
+  wire \port$1075$0 ;
+  output \port$1075$1 ;
+  wire \port$1075$1 ;
+  output \port$1075$10 ;
+  wire \port$1075$10 ;
+  output \port$1075$11 ;
+  wire \port$1075$11 ;
+  output \port$1075$12 ;
+  wire \port$1075$12 ;
+  output \port$1075$13 ;
+  wire \port$1075$13 ;
+  output \port$1075$14 ;
+  wire \port$1075$14 ;
+  output \port$1075$15 ;
+  wire \port$1075$15 ;
+  output \port$1075$2 ;
+  wire \port$1075$2 ;
+  output \port$1075$3 ;
+  wire \port$1075$3 ;
+  output \port$1075$4 ;
+  wire \port$1075$4 ;
+  output \port$1075$5 ;
+  wire \port$1075$5 ;
+  output \port$1075$6 ;
+  wire \port$1075$6 ;
+  output \port$1075$7 ;
+  wire \port$1075$7 ;
+  output \port$1075$8 ;
+  wire \port$1075$8 ;
+  output \port$1075$9 ;
+  wire \port$1075$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29148,19 +29061,19 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1076$0 , \port$1076$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1076$0 ),
-    .P1(\port$1076$1 ),
-    .P10(\port$1076$10 ),
-    .P11(\port$1076$11 ),
-    .P12(\port$1076$12 ),
-    .P13(\port$1076$13 ),
-    .P14(\port$1076$14 ),
-    .P15(\port$1076$15 ),
+    .P0(\port$1075$0 ),
+    .P1(\port$1075$1 ),
+    .P10(\port$1075$10 ),
+    .P11(\port$1075$11 ),
+    .P12(\port$1075$12 ),
+    .P13(\port$1075$13 ),
+    .P14(\port$1075$14 ),
+    .P15(\port$1075$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1076$2 ),
+    .P2(\port$1075$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29171,30 +29084,30 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1076$0 , \port$1076$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1076$3 ),
+    .P3(\port$1075$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1076$4 ),
-    .P5(\port$1076$5 ),
-    .P6(\port$1076$6 ),
-    .P7(\port$1076$7 ),
-    .P8(\port$1076$8 ),
-    .P9(\port$1076$9 ),
+    .P4(\port$1075$4 ),
+    .P5(\port$1075$5 ),
+    .P6(\port$1075$6 ),
+    .P7(\port$1075$7 ),
+    .P8(\port$1075$8 ),
+    .P9(\port$1075$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1076$15 , \port$1076$14 , \port$1076$13 , \port$1076$12 , \port$1076$11 , \port$1076$10 , \port$1076$9 , \port$1076$8 , \port$1076$7 , \port$1076$6 , \port$1076$5 , \port$1076$4 , \port$1076$3 , \port$1076$2 , \port$1076$1 , \port$1076$0  };
+  assign p36[15:0] = { \port$1075$15 , \port$1075$14 , \port$1075$13 , \port$1075$12 , \port$1075$11 , \port$1075$10 , \port$1075$9 , \port$1075$8 , \port$1075$7 , \port$1075$6 , \port$1075$5 , \port$1075$4 , \port$1075$3 , \port$1075$2 , \port$1075$1 , \port$1075$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$1092$0 , \port$1092$1 , \port$1092$2 , \port$1092$3 , \port$1092$4 , \port$1092$5 , \port$1092$6 , \port$1092$7 , \port$1092$8 , \port$1092$9 , \port$1092$10 , \port$1092$11 , \port$1092$12 , \port$1092$13 , \port$1092$14 , \port$1092$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$1091$0 , \port$1091$1 , \port$1091$2 , \port$1091$3 , \port$1091$4 , \port$1091$5 , \port$1091$6 , \port$1091$7 , \port$1091$8 , \port$1091$9 , \port$1091$10 , \port$1091$11 , \port$1091$12 , \port$1091$13 , \port$1091$14 , \port$1091$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29202,38 +29115,38 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1092$0 , \port$1092$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1092$0 ;
-  wire \port$1092$0 ;
-  output \port$1092$1 ;
-  wire \port$1092$1 ;
-  output \port$1092$10 ;
-  wire \port$1092$10 ;
-  output \port$1092$11 ;
-  wire \port$1092$11 ;
-  output \port$1092$12 ;
-  wire \port$1092$12 ;
-  output \port$1092$13 ;
-  wire \port$1092$13 ;
-  output \port$1092$14 ;
-  wire \port$1092$14 ;
-  output \port$1092$15 ;
-  wire \port$1092$15 ;
-  output \port$1092$2 ;
-  wire \port$1092$2 ;
-  output \port$1092$3 ;
-  wire \port$1092$3 ;
-  output \port$1092$4 ;
-  wire \port$1092$4 ;
-  output \port$1092$5 ;
-  wire \port$1092$5 ;
-  output \port$1092$6 ;
-  wire \port$1092$6 ;
-  output \port$1092$7 ;
-  wire \port$1092$7 ;
-  output \port$1092$8 ;
-  wire \port$1092$8 ;
-  output \port$1092$9 ;
-  wire \port$1092$9 ;
+  output \port$1091$0 ;
+  wire \port$1091$0 ;
+  output \port$1091$1 ;
+  wire \port$1091$1 ;
+  output \port$1091$10 ;
+  wire \port$1091$10 ;
+  output \port$1091$11 ;
+  wire \port$1091$11 ;
+  output \port$1091$12 ;
+  wire \port$1091$12 ;
+  output \port$1091$13 ;
+  wire \port$1091$13 ;
+  output \port$1091$14 ;
+  wire \port$1091$14 ;
+  output \port$1091$15 ;
+  wire \port$1091$15 ;
+  output \port$1091$2 ;
+  wire \port$1091$2 ;
+  output \port$1091$3 ;
+  wire \port$1091$3 ;
+  output \port$1091$4 ;
+  wire \port$1091$4 ;
+  output \port$1091$5 ;
+  wire \port$1091$5 ;
+  output \port$1091$6 ;
+  wire \port$1091$6 ;
+  output \port$1091$7 ;
+  wire \port$1091$7 ;
+  output \port$1091$8 ;
+  wire \port$1091$8 ;
+  output \port$1091$9 ;
+  wire \port$1091$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29309,19 +29222,19 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1092$0 , \port$1092$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1092$0 ),
-    .P1(\port$1092$1 ),
-    .P10(\port$1092$10 ),
-    .P11(\port$1092$11 ),
-    .P12(\port$1092$12 ),
-    .P13(\port$1092$13 ),
-    .P14(\port$1092$14 ),
-    .P15(\port$1092$15 ),
+    .P0(\port$1091$0 ),
+    .P1(\port$1091$1 ),
+    .P10(\port$1091$10 ),
+    .P11(\port$1091$11 ),
+    .P12(\port$1091$12 ),
+    .P13(\port$1091$13 ),
+    .P14(\port$1091$14 ),
+    .P15(\port$1091$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1092$2 ),
+    .P2(\port$1091$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29332,30 +29245,30 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1092$0 , \port$1092$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1092$3 ),
+    .P3(\port$1091$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1092$4 ),
-    .P5(\port$1092$5 ),
-    .P6(\port$1092$6 ),
-    .P7(\port$1092$7 ),
-    .P8(\port$1092$8 ),
-    .P9(\port$1092$9 ),
+    .P4(\port$1091$4 ),
+    .P5(\port$1091$5 ),
+    .P6(\port$1091$6 ),
+    .P7(\port$1091$7 ),
+    .P8(\port$1091$8 ),
+    .P9(\port$1091$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1092$15 , \port$1092$14 , \port$1092$13 , \port$1092$12 , \port$1092$11 , \port$1092$10 , \port$1092$9 , \port$1092$8 , \port$1092$7 , \port$1092$6 , \port$1092$5 , \port$1092$4 , \port$1092$3 , \port$1092$2 , \port$1092$1 , \port$1092$0  };
+  assign p36[15:0] = { \port$1091$15 , \port$1091$14 , \port$1091$13 , \port$1091$12 , \port$1091$11 , \port$1091$10 , \port$1091$9 , \port$1091$8 , \port$1091$7 , \port$1091$6 , \port$1091$5 , \port$1091$4 , \port$1091$3 , \port$1091$2 , \port$1091$1 , \port$1091$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$1108$0 , \port$1108$1 , \port$1108$2 , \port$1108$3 , \port$1108$4 , \port$1108$5 , \port$1108$6 , \port$1108$7 , \port$1108$8 , \port$1108$9 , \port$1108$10 , \port$1108$11 , \port$1108$12 , \port$1108$13 , \port$1108$14 , \port$1108$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$1107$0 , \port$1107$1 , \port$1107$2 , \port$1107$3 , \port$1107$4 , \port$1107$5 , \port$1107$6 , \port$1107$7 , \port$1107$8 , \port$1107$9 , \port$1107$10 , \port$1107$11 , \port$1107$12 , \port$1107$13 , \port$1107$14 , \port$1107$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29363,38 +29276,38 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1108$0 , \port$1108$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1108$0 ;
-  wire \port$1108$0 ;
-  output \port$1108$1 ;
-  wire \port$1108$1 ;
-  output \port$1108$10 ;
-  wire \port$1108$10 ;
-  output \port$1108$11 ;
-  wire \port$1108$11 ;
-  output \port$1108$12 ;
-  wire \port$1108$12 ;
-  output \port$1108$13 ;
-  wire \port$1108$13 ;
-  output \port$1108$14 ;
-  wire \port$1108$14 ;
-  output \port$1108$15 ;
-  wire \port$1108$15 ;
-  output \port$1108$2 ;
-  wire \port$1108$2 ;
-  output \port$1108$3 ;
-  wire \port$1108$3 ;
-  output \port$1108$4 ;
-  wire \port$1108$4 ;
-  output \port$1108$5 ;
-  wire \port$1108$5 ;
-  output \port$1108$6 ;
-  wire \port$1108$6 ;
-  output \port$1108$7 ;
-  wire \port$1108$7 ;
-  output \port$1108$8 ;
-  wire \port$1108$8 ;
-  output \port$1108$9 ;
-  wire \port$1108$9 ;
+  output \port$1107$0 ;
+  wire \port$1107$0 ;
+  output \port$1107$1 ;
+  wire \port$1107$1 ;
+  output \port$1107$10 ;
+  wire \port$1107$10 ;
+  output \port$1107$11 ;
+  wire \port$1107$11 ;
+  output \port$1107$12 ;
+  wire \port$1107$12 ;
+  output \port$1107$13 ;
+  wire \port$1107$13 ;
+  output \port$1107$14 ;
+  wire \port$1107$14 ;
+  output \port$1107$15 ;
+  wire \port$1107$15 ;
+  output \port$1107$2 ;
+  wire \port$1107$2 ;
+  output \port$1107$3 ;
+  wire \port$1107$3 ;
+  output \port$1107$4 ;
+  wire \port$1107$4 ;
+  output \port$1107$5 ;
+  wire \port$1107$5 ;
+  output \port$1107$6 ;
+  wire \port$1107$6 ;
+  output \port$1107$7 ;
+  wire \port$1107$7 ;
+  output \port$1107$8 ;
+  wire \port$1107$8 ;
+  output \port$1107$9 ;
+  wire \port$1107$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29470,19 +29383,19 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1108$0 , \port$1108$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1108$0 ),
-    .P1(\port$1108$1 ),
-    .P10(\port$1108$10 ),
-    .P11(\port$1108$11 ),
-    .P12(\port$1108$12 ),
-    .P13(\port$1108$13 ),
-    .P14(\port$1108$14 ),
-    .P15(\port$1108$15 ),
+    .P0(\port$1107$0 ),
+    .P1(\port$1107$1 ),
+    .P10(\port$1107$10 ),
+    .P11(\port$1107$11 ),
+    .P12(\port$1107$12 ),
+    .P13(\port$1107$13 ),
+    .P14(\port$1107$14 ),
+    .P15(\port$1107$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1108$2 ),
+    .P2(\port$1107$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29493,30 +29406,30 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1108$0 , \port$1108$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1108$3 ),
+    .P3(\port$1107$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1108$4 ),
-    .P5(\port$1108$5 ),
-    .P6(\port$1108$6 ),
-    .P7(\port$1108$7 ),
-    .P8(\port$1108$8 ),
-    .P9(\port$1108$9 ),
+    .P4(\port$1107$4 ),
+    .P5(\port$1107$5 ),
+    .P6(\port$1107$6 ),
+    .P7(\port$1107$7 ),
+    .P8(\port$1107$8 ),
+    .P9(\port$1107$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1108$15 , \port$1108$14 , \port$1108$13 , \port$1108$12 , \port$1108$11 , \port$1108$10 , \port$1108$9 , \port$1108$8 , \port$1108$7 , \port$1108$6 , \port$1108$5 , \port$1108$4 , \port$1108$3 , \port$1108$2 , \port$1108$1 , \port$1108$0  };
+  assign p36[15:0] = { \port$1107$15 , \port$1107$14 , \port$1107$13 , \port$1107$12 , \port$1107$11 , \port$1107$10 , \port$1107$9 , \port$1107$8 , \port$1107$7 , \port$1107$6 , \port$1107$5 , \port$1107$4 , \port$1107$3 , \port$1107$2 , \port$1107$1 , \port$1107$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$1124$0 , \port$1124$1 , \port$1124$2 , \port$1124$3 , \port$1124$4 , \port$1124$5 , \port$1124$6 , \port$1124$7 , \port$1124$8 , \port$1124$9 , \port$1124$10 , \port$1124$11 , \port$1124$12 , \port$1124$13 , \port$1124$14 , \port$1124$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$1123$0 , \port$1123$1 , \port$1123$2 , \port$1123$3 , \port$1123$4 , \port$1123$5 , \port$1123$6 , \port$1123$7 , \port$1123$8 , \port$1123$9 , \port$1123$10 , \port$1123$11 , \port$1123$12 , \port$1123$13 , \port$1123$14 , \port$1123$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29524,38 +29437,38 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1124$0 , \port$1124$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1124$0 ;
-  wire \port$1124$0 ;
-  output \port$1124$1 ;
-  wire \port$1124$1 ;
-  output \port$1124$10 ;
-  wire \port$1124$10 ;
-  output \port$1124$11 ;
-  wire \port$1124$11 ;
-  output \port$1124$12 ;
-  wire \port$1124$12 ;
-  output \port$1124$13 ;
-  wire \port$1124$13 ;
-  output \port$1124$14 ;
-  wire \port$1124$14 ;
-  output \port$1124$15 ;
-  wire \port$1124$15 ;
-  output \port$1124$2 ;
-  wire \port$1124$2 ;
-  output \port$1124$3 ;
-  wire \port$1124$3 ;
-  output \port$1124$4 ;
-  wire \port$1124$4 ;
-  output \port$1124$5 ;
-  wire \port$1124$5 ;
-  output \port$1124$6 ;
-  wire \port$1124$6 ;
-  output \port$1124$7 ;
-  wire \port$1124$7 ;
-  output \port$1124$8 ;
-  wire \port$1124$8 ;
-  output \port$1124$9 ;
-  wire \port$1124$9 ;
+  output \port$1123$0 ;
+  wire \port$1123$0 ;
+  output \port$1123$1 ;
+  wire \port$1123$1 ;
+  output \port$1123$10 ;
+  wire \port$1123$10 ;
+  output \port$1123$11 ;
+  wire \port$1123$11 ;
+  output \port$1123$12 ;
+  wire \port$1123$12 ;
+  output \port$1123$13 ;
+  wire \port$1123$13 ;
+  output \port$1123$14 ;
+  wire \port$1123$14 ;
+  output \port$1123$15 ;
+  wire \port$1123$15 ;
+  output \port$1123$2 ;
+  wire \port$1123$2 ;
+  output \port$1123$3 ;
+  wire \port$1123$3 ;
+  output \port$1123$4 ;
+  wire \port$1123$4 ;
+  output \port$1123$5 ;
+  wire \port$1123$5 ;
+  output \port$1123$6 ;
+  wire \port$1123$6 ;
+  output \port$1123$7 ;
+  wire \port$1123$7 ;
+  output \port$1123$8 ;
+  wire \port$1123$8 ;
+  output \port$1123$9 ;
+  wire \port$1123$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29631,19 +29544,19 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1124$0 , \port$1124$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1124$0 ),
-    .P1(\port$1124$1 ),
-    .P10(\port$1124$10 ),
-    .P11(\port$1124$11 ),
-    .P12(\port$1124$12 ),
-    .P13(\port$1124$13 ),
-    .P14(\port$1124$14 ),
-    .P15(\port$1124$15 ),
+    .P0(\port$1123$0 ),
+    .P1(\port$1123$1 ),
+    .P10(\port$1123$10 ),
+    .P11(\port$1123$11 ),
+    .P12(\port$1123$12 ),
+    .P13(\port$1123$13 ),
+    .P14(\port$1123$14 ),
+    .P15(\port$1123$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1124$2 ),
+    .P2(\port$1123$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29654,30 +29567,30 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1124$0 , \port$1124$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1124$3 ),
+    .P3(\port$1123$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1124$4 ),
-    .P5(\port$1124$5 ),
-    .P6(\port$1124$6 ),
-    .P7(\port$1124$7 ),
-    .P8(\port$1124$8 ),
-    .P9(\port$1124$9 ),
+    .P4(\port$1123$4 ),
+    .P5(\port$1123$5 ),
+    .P6(\port$1123$6 ),
+    .P7(\port$1123$7 ),
+    .P8(\port$1123$8 ),
+    .P9(\port$1123$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1124$15 , \port$1124$14 , \port$1124$13 , \port$1124$12 , \port$1124$11 , \port$1124$10 , \port$1124$9 , \port$1124$8 , \port$1124$7 , \port$1124$6 , \port$1124$5 , \port$1124$4 , \port$1124$3 , \port$1124$2 , \port$1124$1 , \port$1124$0  };
+  assign p36[15:0] = { \port$1123$15 , \port$1123$14 , \port$1123$13 , \port$1123$12 , \port$1123$11 , \port$1123$10 , \port$1123$9 , \port$1123$8 , \port$1123$7 , \port$1123$6 , \port$1123$5 , \port$1123$4 , \port$1123$3 , \port$1123$2 , \port$1123$1 , \port$1123$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$1140$0 , \port$1140$1 , \port$1140$2 , \port$1140$3 , \port$1140$4 , \port$1140$5 , \port$1140$6 , \port$1140$7 , \port$1140$8 , \port$1140$9 , \port$1140$10 , \port$1140$11 , \port$1140$12 , \port$1140$13 , \port$1140$14 , \port$1140$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$1139$0 , \port$1139$1 , \port$1139$2 , \port$1139$3 , \port$1139$4 , \port$1139$5 , \port$1139$6 , \port$1139$7 , \port$1139$8 , \port$1139$9 , \port$1139$10 , \port$1139$11 , \port$1139$12 , \port$1139$13 , \port$1139$14 , \port$1139$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29685,38 +29598,38 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1140$0 , \port$1140$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1140$0 ;
-  wire \port$1140$0 ;
-  output \port$1140$1 ;
-  wire \port$1140$1 ;
-  output \port$1140$10 ;
-  wire \port$1140$10 ;
-  output \port$1140$11 ;
-  wire \port$1140$11 ;
-  output \port$1140$12 ;
-  wire \port$1140$12 ;
-  output \port$1140$13 ;
-  wire \port$1140$13 ;
-  output \port$1140$14 ;
-  wire \port$1140$14 ;
-  output \port$1140$15 ;
-  wire \port$1140$15 ;
-  output \port$1140$2 ;
-  wire \port$1140$2 ;
-  output \port$1140$3 ;
-  wire \port$1140$3 ;
-  output \port$1140$4 ;
-  wire \port$1140$4 ;
-  output \port$1140$5 ;
-  wire \port$1140$5 ;
-  output \port$1140$6 ;
-  wire \port$1140$6 ;
-  output \port$1140$7 ;
-  wire \port$1140$7 ;
-  output \port$1140$8 ;
-  wire \port$1140$8 ;
-  output \port$1140$9 ;
-  wire \port$1140$9 ;
+  output \port$1139$0 ;
+  wire \port$1139$0 ;
+  output \port$1139$1 ;
+  wire \port$1139$1 ;
+  output \port$1139$10 ;
+  wire \port$1139$10 ;
+  output \port$1139$11 ;
+  wire \port$1139$11 ;
+  output \port$1139$12 ;
+  wire \port$1139$12 ;
+  output \port$1139$13 ;
+  wire \port$1139$13 ;
+  output \port$1139$14 ;
+  wire \port$1139$14 ;
+  output \port$1139$15 ;
+  wire \port$1139$15 ;
+  output \port$1139$2 ;
+  wire \port$1139$2 ;
+  output \port$1139$3 ;
+  wire \port$1139$3 ;
+  output \port$1139$4 ;
+  wire \port$1139$4 ;
+  output \port$1139$5 ;
+  wire \port$1139$5 ;
+  output \port$1139$6 ;
+  wire \port$1139$6 ;
+  output \port$1139$7 ;
+  wire \port$1139$7 ;
+  output \port$1139$8 ;
+  wire \port$1139$8 ;
+  output \port$1139$9 ;
+  wire \port$1139$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29792,19 +29705,19 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1140$0 , \port$1140$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1140$0 ),
-    .P1(\port$1140$1 ),
-    .P10(\port$1140$10 ),
-    .P11(\port$1140$11 ),
-    .P12(\port$1140$12 ),
-    .P13(\port$1140$13 ),
-    .P14(\port$1140$14 ),
-    .P15(\port$1140$15 ),
+    .P0(\port$1139$0 ),
+    .P1(\port$1139$1 ),
+    .P10(\port$1139$10 ),
+    .P11(\port$1139$11 ),
+    .P12(\port$1139$12 ),
+    .P13(\port$1139$13 ),
+    .P14(\port$1139$14 ),
+    .P15(\port$1139$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1140$2 ),
+    .P2(\port$1139$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29815,30 +29728,30 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1140$0 , \port$1140$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1140$3 ),
+    .P3(\port$1139$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1140$4 ),
-    .P5(\port$1140$5 ),
-    .P6(\port$1140$6 ),
-    .P7(\port$1140$7 ),
-    .P8(\port$1140$8 ),
-    .P9(\port$1140$9 ),
+    .P4(\port$1139$4 ),
+    .P5(\port$1139$5 ),
+    .P6(\port$1139$6 ),
+    .P7(\port$1139$7 ),
+    .P8(\port$1139$8 ),
+    .P9(\port$1139$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1140$15 , \port$1140$14 , \port$1140$13 , \port$1140$12 , \port$1140$11 , \port$1140$10 , \port$1140$9 , \port$1140$8 , \port$1140$7 , \port$1140$6 , \port$1140$5 , \port$1140$4 , \port$1140$3 , \port$1140$2 , \port$1140$1 , \port$1140$0  };
+  assign p36[15:0] = { \port$1139$15 , \port$1139$14 , \port$1139$13 , \port$1139$12 , \port$1139$11 , \port$1139$10 , \port$1139$9 , \port$1139$8 , \port$1139$7 , \port$1139$6 , \port$1139$5 , \port$1139$4 , \port$1139$3 , \port$1139$2 , \port$1139$1 , \port$1139$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$1156$0 , \port$1156$1 , \port$1156$2 , \port$1156$3 , \port$1156$4 , \port$1156$5 , \port$1156$6 , \port$1156$7 , \port$1156$8 , \port$1156$9 , \port$1156$10 , \port$1156$11 , \port$1156$12 , \port$1156$13 , \port$1156$14 , \port$1156$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$1155$0 , \port$1155$1 , \port$1155$2 , \port$1155$3 , \port$1155$4 , \port$1155$5 , \port$1155$6 , \port$1155$7 , \port$1155$8 , \port$1155$9 , \port$1155$10 , \port$1155$11 , \port$1155$12 , \port$1155$13 , \port$1155$14 , \port$1155$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29846,38 +29759,38 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1156$0 , \port$1156$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1156$0 ;
-  wire \port$1156$0 ;
-  output \port$1156$1 ;
-  wire \port$1156$1 ;
-  output \port$1156$10 ;
-  wire \port$1156$10 ;
-  output \port$1156$11 ;
-  wire \port$1156$11 ;
-  output \port$1156$12 ;
-  wire \port$1156$12 ;
-  output \port$1156$13 ;
-  wire \port$1156$13 ;
-  output \port$1156$14 ;
-  wire \port$1156$14 ;
-  output \port$1156$15 ;
-  wire \port$1156$15 ;
-  output \port$1156$2 ;
-  wire \port$1156$2 ;
-  output \port$1156$3 ;
-  wire \port$1156$3 ;
-  output \port$1156$4 ;
-  wire \port$1156$4 ;
-  output \port$1156$5 ;
-  wire \port$1156$5 ;
-  output \port$1156$6 ;
-  wire \port$1156$6 ;
-  output \port$1156$7 ;
-  wire \port$1156$7 ;
-  output \port$1156$8 ;
-  wire \port$1156$8 ;
-  output \port$1156$9 ;
-  wire \port$1156$9 ;
+  output \port$1155$0 ;
+  wire \port$1155$0 ;
+  output \port$1155$1 ;
+  wire \port$1155$1 ;
+  output \port$1155$10 ;
+  wire \port$1155$10 ;
+  output \port$1155$11 ;
+  wire \port$1155$11 ;
+  output \port$1155$12 ;
+  wire \port$1155$12 ;
+  output \port$1155$13 ;
+  wire \port$1155$13 ;
+  output \port$1155$14 ;
+  wire \port$1155$14 ;
+  output \port$1155$15 ;
+  wire \port$1155$15 ;
+  output \port$1155$2 ;
+  wire \port$1155$2 ;
+  output \port$1155$3 ;
+  wire \port$1155$3 ;
+  output \port$1155$4 ;
+  wire \port$1155$4 ;
+  output \port$1155$5 ;
+  wire \port$1155$5 ;
+  output \port$1155$6 ;
+  wire \port$1155$6 ;
+  output \port$1155$7 ;
+  wire \port$1155$7 ;
+  output \port$1155$8 ;
+  wire \port$1155$8 ;
+  output \port$1155$9 ;
+  wire \port$1155$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29953,19 +29866,19 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1156$0 , \port$1156$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1156$0 ),
-    .P1(\port$1156$1 ),
-    .P10(\port$1156$10 ),
-    .P11(\port$1156$11 ),
-    .P12(\port$1156$12 ),
-    .P13(\port$1156$13 ),
-    .P14(\port$1156$14 ),
-    .P15(\port$1156$15 ),
+    .P0(\port$1155$0 ),
+    .P1(\port$1155$1 ),
+    .P10(\port$1155$10 ),
+    .P11(\port$1155$11 ),
+    .P12(\port$1155$12 ),
+    .P13(\port$1155$13 ),
+    .P14(\port$1155$14 ),
+    .P15(\port$1155$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1156$2 ),
+    .P2(\port$1155$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29976,30 +29889,30 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1156$0 , \port$1156$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1156$3 ),
+    .P3(\port$1155$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1156$4 ),
-    .P5(\port$1156$5 ),
-    .P6(\port$1156$6 ),
-    .P7(\port$1156$7 ),
-    .P8(\port$1156$8 ),
-    .P9(\port$1156$9 ),
+    .P4(\port$1155$4 ),
+    .P5(\port$1155$5 ),
+    .P6(\port$1155$6 ),
+    .P7(\port$1155$7 ),
+    .P8(\port$1155$8 ),
+    .P9(\port$1155$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1156$15 , \port$1156$14 , \port$1156$13 , \port$1156$12 , \port$1156$11 , \port$1156$10 , \port$1156$9 , \port$1156$8 , \port$1156$7 , \port$1156$6 , \port$1156$5 , \port$1156$4 , \port$1156$3 , \port$1156$2 , \port$1156$1 , \port$1156$0  };
+  assign p36[15:0] = { \port$1155$15 , \port$1155$14 , \port$1155$13 , \port$1155$12 , \port$1155$11 , \port$1155$10 , \port$1155$9 , \port$1155$8 , \port$1155$7 , \port$1155$6 , \port$1155$5 , \port$1155$4 , \port$1155$3 , \port$1155$2 , \port$1155$1 , \port$1155$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$1172$0 , \port$1172$1 , \port$1172$2 , \port$1172$3 , \port$1172$4 , \port$1172$5 , \port$1172$6 , \port$1172$7 , \port$1172$8 , \port$1172$9 , \port$1172$10 , \port$1172$11 , \port$1172$12 , \port$1172$13 , \port$1172$14 , \port$1172$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$1171$0 , \port$1171$1 , \port$1171$2 , \port$1171$3 , \port$1171$4 , \port$1171$5 , \port$1171$6 , \port$1171$7 , \port$1171$8 , \port$1171$9 , \port$1171$10 , \port$1171$11 , \port$1171$12 , \port$1171$13 , \port$1171$14 , \port$1171$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30007,38 +29920,38 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1172$0 , \port$1172$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1172$0 ;
-  wire \port$1172$0 ;
-  output \port$1172$1 ;
-  wire \port$1172$1 ;
-  output \port$1172$10 ;
-  wire \port$1172$10 ;
-  output \port$1172$11 ;
-  wire \port$1172$11 ;
-  output \port$1172$12 ;
-  wire \port$1172$12 ;
-  output \port$1172$13 ;
-  wire \port$1172$13 ;
-  output \port$1172$14 ;
-  wire \port$1172$14 ;
-  output \port$1172$15 ;
-  wire \port$1172$15 ;
-  output \port$1172$2 ;
-  wire \port$1172$2 ;
-  output \port$1172$3 ;
-  wire \port$1172$3 ;
-  output \port$1172$4 ;
-  wire \port$1172$4 ;
-  output \port$1172$5 ;
-  wire \port$1172$5 ;
-  output \port$1172$6 ;
-  wire \port$1172$6 ;
-  output \port$1172$7 ;
-  wire \port$1172$7 ;
-  output \port$1172$8 ;
-  wire \port$1172$8 ;
-  output \port$1172$9 ;
-  wire \port$1172$9 ;
+  output \port$1171$0 ;
+  wire \port$1171$0 ;
+  output \port$1171$1 ;
+  wire \port$1171$1 ;
+  output \port$1171$10 ;
+  wire \port$1171$10 ;
+  output \port$1171$11 ;
+  wire \port$1171$11 ;
+  output \port$1171$12 ;
+  wire \port$1171$12 ;
+  output \port$1171$13 ;
+  wire \port$1171$13 ;
+  output \port$1171$14 ;
+  wire \port$1171$14 ;
+  output \port$1171$15 ;
+  wire \port$1171$15 ;
+  output \port$1171$2 ;
+  wire \port$1171$2 ;
+  output \port$1171$3 ;
+  wire \port$1171$3 ;
+  output \port$1171$4 ;
+  wire \port$1171$4 ;
+  output \port$1171$5 ;
+  wire \port$1171$5 ;
+  output \port$1171$6 ;
+  wire \port$1171$6 ;
+  output \port$1171$7 ;
+  wire \port$1171$7 ;
+  output \port$1171$8 ;
+  wire \port$1171$8 ;
+  output \port$1171$9 ;
+  wire \port$1171$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30114,19 +30027,19 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1172$0 , \port$1172$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1172$0 ),
-    .P1(\port$1172$1 ),
-    .P10(\port$1172$10 ),
-    .P11(\port$1172$11 ),
-    .P12(\port$1172$12 ),
-    .P13(\port$1172$13 ),
-    .P14(\port$1172$14 ),
-    .P15(\port$1172$15 ),
+    .P0(\port$1171$0 ),
+    .P1(\port$1171$1 ),
+    .P10(\port$1171$10 ),
+    .P11(\port$1171$11 ),
+    .P12(\port$1171$12 ),
+    .P13(\port$1171$13 ),
+    .P14(\port$1171$14 ),
+    .P15(\port$1171$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1172$2 ),
+    .P2(\port$1171$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30137,30 +30050,30 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1172$0 , \port$1172$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1172$3 ),
+    .P3(\port$1171$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1172$4 ),
-    .P5(\port$1172$5 ),
-    .P6(\port$1172$6 ),
-    .P7(\port$1172$7 ),
-    .P8(\port$1172$8 ),
-    .P9(\port$1172$9 ),
+    .P4(\port$1171$4 ),
+    .P5(\port$1171$5 ),
+    .P6(\port$1171$6 ),
+    .P7(\port$1171$7 ),
+    .P8(\port$1171$8 ),
+    .P9(\port$1171$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1172$15 , \port$1172$14 , \port$1172$13 , \port$1172$12 , \port$1172$11 , \port$1172$10 , \port$1172$9 , \port$1172$8 , \port$1172$7 , \port$1172$6 , \port$1172$5 , \port$1172$4 , \port$1172$3 , \port$1172$2 , \port$1172$1 , \port$1172$0  };
+  assign p36[15:0] = { \port$1171$15 , \port$1171$14 , \port$1171$13 , \port$1171$12 , \port$1171$11 , \port$1171$10 , \port$1171$9 , \port$1171$8 , \port$1171$7 , \port$1171$6 , \port$1171$5 , \port$1171$4 , \port$1171$3 , \port$1171$2 , \port$1171$1 , \port$1171$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$1188$0 , \port$1188$1 , \port$1188$2 , \port$1188$3 , \port$1188$4 , \port$1188$5 , \port$1188$6 , \port$1188$7 , \port$1188$8 , \port$1188$9 , \port$1188$10 , \port$1188$11 , \port$1188$12 , \port$1188$13 , \port$1188$14 , \port$1188$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$1187$0 , \port$1187$1 , \port$1187$2 , \port$1187$3 , \port$1187$4 , \port$1187$5 , \port$1187$6 , \port$1187$7 , \port$1187$8 , \port$1187$9 , \port$1187$10 , \port$1187$11 , \port$1187$12 , \port$1187$13 , \port$1187$14 , \port$1187$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30168,38 +30081,38 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1188$0 , \port$1188$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1188$0 ;
-  wire \port$1188$0 ;
-  output \port$1188$1 ;
-  wire \port$1188$1 ;
-  output \port$1188$10 ;
-  wire \port$1188$10 ;
-  output \port$1188$11 ;
-  wire \port$1188$11 ;
-  output \port$1188$12 ;
-  wire \port$1188$12 ;
-  output \port$1188$13 ;
-  wire \port$1188$13 ;
-  output \port$1188$14 ;
-  wire \port$1188$14 ;
-  output \port$1188$15 ;
-  wire \port$1188$15 ;
-  output \port$1188$2 ;
-  wire \port$1188$2 ;
-  output \port$1188$3 ;
-  wire \port$1188$3 ;
-  output \port$1188$4 ;
-  wire \port$1188$4 ;
-  output \port$1188$5 ;
-  wire \port$1188$5 ;
-  output \port$1188$6 ;
-  wire \port$1188$6 ;
-  output \port$1188$7 ;
-  wire \port$1188$7 ;
-  output \port$1188$8 ;
-  wire \port$1188$8 ;
-  output \port$1188$9 ;
-  wire \port$1188$9 ;
+  output \port$1187$0 ;
+  wire \port$1187$0 ;
+  output \port$1187$1 ;
+  wire \port$1187$1 ;
+  output \port$1187$10 ;
+  wire \port$1187$10 ;
+  output \port$1187$11 ;
+  wire \port$1187$11 ;
+  output \port$1187$12 ;
+  wire \port$1187$12 ;
+  output \port$1187$13 ;
+  wire \port$1187$13 ;
+  output \port$1187$14 ;
+  wire \port$1187$14 ;
+  output \port$1187$15 ;
+  wire \port$1187$15 ;
+  output \port$1187$2 ;
+  wire \port$1187$2 ;
+  output \port$1187$3 ;
+  wire \port$1187$3 ;
+  output \port$1187$4 ;
+  wire \port$1187$4 ;
+  output \port$1187$5 ;
+  wire \port$1187$5 ;
+  output \port$1187$6 ;
+  wire \port$1187$6 ;
+  output \port$1187$7 ;
+  wire \port$1187$7 ;
+  output \port$1187$8 ;
+  wire \port$1187$8 ;
+  output \port$1187$9 ;
+  wire \port$1187$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30275,19 +30188,19 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1188$0 , \port$1188$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1188$0 ),
-    .P1(\port$1188$1 ),
-    .P10(\port$1188$10 ),
-    .P11(\port$1188$11 ),
-    .P12(\port$1188$12 ),
-    .P13(\port$1188$13 ),
-    .P14(\port$1188$14 ),
-    .P15(\port$1188$15 ),
+    .P0(\port$1187$0 ),
+    .P1(\port$1187$1 ),
+    .P10(\port$1187$10 ),
+    .P11(\port$1187$11 ),
+    .P12(\port$1187$12 ),
+    .P13(\port$1187$13 ),
+    .P14(\port$1187$14 ),
+    .P15(\port$1187$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1188$2 ),
+    .P2(\port$1187$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30298,30 +30211,30 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1188$0 , \port$1188$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1188$3 ),
+    .P3(\port$1187$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1188$4 ),
-    .P5(\port$1188$5 ),
-    .P6(\port$1188$6 ),
-    .P7(\port$1188$7 ),
-    .P8(\port$1188$8 ),
-    .P9(\port$1188$9 ),
+    .P4(\port$1187$4 ),
+    .P5(\port$1187$5 ),
+    .P6(\port$1187$6 ),
+    .P7(\port$1187$7 ),
+    .P8(\port$1187$8 ),
+    .P9(\port$1187$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1188$15 , \port$1188$14 , \port$1188$13 , \port$1188$12 , \port$1188$11 , \port$1188$10 , \port$1188$9 , \port$1188$8 , \port$1188$7 , \port$1188$6 , \port$1188$5 , \port$1188$4 , \port$1188$3 , \port$1188$2 , \port$1188$1 , \port$1188$0  };
+  assign p36[15:0] = { \port$1187$15 , \port$1187$14 , \port$1187$13 , \port$1187$12 , \port$1187$11 , \port$1187$10 , \port$1187$9 , \port$1187$8 , \port$1187$7 , \port$1187$6 , \port$1187$5 , \port$1187$4 , \port$1187$3 , \port$1187$2 , \port$1187$1 , \port$1187$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$1204$0 , \port$1204$1 , \port$1204$2 , \port$1204$3 , \port$1204$4 , \port$1204$5 , \port$1204$6 , \port$1204$7 , \port$1204$8 , \port$1204$9 , \port$1204$10 , \port$1204$11 , \port$1204$12 , \port$1204$13 , \port$1204$14 , \port$1204$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$1203$0 , \port$1203$1 , \port$1203$2 , \port$1203$3 , \port$1203$4 , \port$1203$5 , \port$1203$6 , \port$1203$7 , \port$1203$8 , \port$1203$9 , \port$1203$10 , \port$1203$11 , \port$1203$12 , \port$1203$13 , \port$1203$14 , \port$1203$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30329,38 +30242,38 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1204$0 , \port$1204$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1204$0 ;
-  wire \port$1204$0 ;
-  output \port$1204$1 ;
-  wire \port$1204$1 ;
-  output \port$1204$10 ;
-  wire \port$1204$10 ;
-  output \port$1204$11 ;
-  wire \port$1204$11 ;
-  output \port$1204$12 ;
-  wire \port$1204$12 ;
-  output \port$1204$13 ;
-  wire \port$1204$13 ;
-  output \port$1204$14 ;
-  wire \port$1204$14 ;
-  output \port$1204$15 ;
-  wire \port$1204$15 ;
-  output \port$1204$2 ;
-  wire \port$1204$2 ;
-  output \port$1204$3 ;
-  wire \port$1204$3 ;
-  output \port$1204$4 ;
-  wire \port$1204$4 ;
-  output \port$1204$5 ;
-  wire \port$1204$5 ;
-  output \port$1204$6 ;
-  wire \port$1204$6 ;
-  output \port$1204$7 ;
-  wire \port$1204$7 ;
-  output \port$1204$8 ;
-  wire \port$1204$8 ;
-  output \port$1204$9 ;
-  wire \port$1204$9 ;
+  output \port$1203$0 ;
+  wire \port$1203$0 ;
+  output \port$1203$1 ;
+  wire \port$1203$1 ;
+  output \port$1203$10 ;
+  wire \port$1203$10 ;
+  output \port$1203$11 ;
+  wire \port$1203$11 ;
+  output \port$1203$12 ;
+  wire \port$1203$12 ;
+  output \port$1203$13 ;
+  wire \port$1203$13 ;
+  output \port$1203$14 ;
+  wire \port$1203$14 ;
+  output \port$1203$15 ;
+  wire \port$1203$15 ;
+  output \port$1203$2 ;
+  wire \port$1203$2 ;
+  output \port$1203$3 ;
+  wire \port$1203$3 ;
+  output \port$1203$4 ;
+  wire \port$1203$4 ;
+  output \port$1203$5 ;
+  wire \port$1203$5 ;
+  output \port$1203$6 ;
+  wire \port$1203$6 ;
+  output \port$1203$7 ;
+  wire \port$1203$7 ;
+  output \port$1203$8 ;
+  wire \port$1203$8 ;
+  output \port$1203$9 ;
+  wire \port$1203$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30436,19 +30349,19 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1204$0 , \port$1204$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1204$0 ),
-    .P1(\port$1204$1 ),
-    .P10(\port$1204$10 ),
-    .P11(\port$1204$11 ),
-    .P12(\port$1204$12 ),
-    .P13(\port$1204$13 ),
-    .P14(\port$1204$14 ),
-    .P15(\port$1204$15 ),
+    .P0(\port$1203$0 ),
+    .P1(\port$1203$1 ),
+    .P10(\port$1203$10 ),
+    .P11(\port$1203$11 ),
+    .P12(\port$1203$12 ),
+    .P13(\port$1203$13 ),
+    .P14(\port$1203$14 ),
+    .P15(\port$1203$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1204$2 ),
+    .P2(\port$1203$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30459,30 +30372,30 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1204$0 , \port$1204$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1204$3 ),
+    .P3(\port$1203$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1204$4 ),
-    .P5(\port$1204$5 ),
-    .P6(\port$1204$6 ),
-    .P7(\port$1204$7 ),
-    .P8(\port$1204$8 ),
-    .P9(\port$1204$9 ),
+    .P4(\port$1203$4 ),
+    .P5(\port$1203$5 ),
+    .P6(\port$1203$6 ),
+    .P7(\port$1203$7 ),
+    .P8(\port$1203$8 ),
+    .P9(\port$1203$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1204$15 , \port$1204$14 , \port$1204$13 , \port$1204$12 , \port$1204$11 , \port$1204$10 , \port$1204$9 , \port$1204$8 , \port$1204$7 , \port$1204$6 , \port$1204$5 , \port$1204$4 , \port$1204$3 , \port$1204$2 , \port$1204$1 , \port$1204$0  };
+  assign p36[15:0] = { \port$1203$15 , \port$1203$14 , \port$1203$13 , \port$1203$12 , \port$1203$11 , \port$1203$10 , \port$1203$9 , \port$1203$8 , \port$1203$7 , \port$1203$6 , \port$1203$5 , \port$1203$4 , \port$1203$3 , \port$1203$2 , \port$1203$1 , \port$1203$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$1220$0 , \port$1220$1 , \port$1220$2 , \port$1220$3 , \port$1220$4 , \port$1220$5 , \port$1220$6 , \port$1220$7 , \port$1220$8 , \port$1220$9 , \port$1220$10 , \port$1220$11 , \port$1220$12 , \port$1220$13 , \port$1220$14 , \port$1220$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$1219$0 , \port$1219$1 , \port$1219$2 , \port$1219$3 , \port$1219$4 , \port$1219$5 , \port$1219$6 , \port$1219$7 , \port$1219$8 , \port$1219$9 , \port$1219$10 , \port$1219$11 , \port$1219$12 , \port$1219$13 , \port$1219$14 , \port$1219$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30490,38 +30403,38 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1220$0 , \port$1220$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1220$0 ;
-  wire \port$1220$0 ;
-  output \port$1220$1 ;
-  wire \port$1220$1 ;
-  output \port$1220$10 ;
-  wire \port$1220$10 ;
-  output \port$1220$11 ;
-  wire \port$1220$11 ;
-  output \port$1220$12 ;
-  wire \port$1220$12 ;
-  output \port$1220$13 ;
-  wire \port$1220$13 ;
-  output \port$1220$14 ;
-  wire \port$1220$14 ;
-  output \port$1220$15 ;
-  wire \port$1220$15 ;
-  output \port$1220$2 ;
-  wire \port$1220$2 ;
-  output \port$1220$3 ;
-  wire \port$1220$3 ;
-  output \port$1220$4 ;
-  wire \port$1220$4 ;
-  output \port$1220$5 ;
-  wire \port$1220$5 ;
-  output \port$1220$6 ;
-  wire \port$1220$6 ;
-  output \port$1220$7 ;
-  wire \port$1220$7 ;
-  output \port$1220$8 ;
-  wire \port$1220$8 ;
-  output \port$1220$9 ;
-  wire \port$1220$9 ;
+  output \port$1219$0 ;
+  wire \port$1219$0 ;
+  output \port$1219$1 ;
+  wire \port$1219$1 ;
+  output \port$1219$10 ;
+  wire \port$1219$10 ;
+  output \port$1219$11 ;
+  wire \port$1219$11 ;
+  output \port$1219$12 ;
+  wire \port$1219$12 ;
+  output \port$1219$13 ;
+  wire \port$1219$13 ;
+  output \port$1219$14 ;
+  wire \port$1219$14 ;
+  output \port$1219$15 ;
+  wire \port$1219$15 ;
+  output \port$1219$2 ;
+  wire \port$1219$2 ;
+  output \port$1219$3 ;
+  wire \port$1219$3 ;
+  output \port$1219$4 ;
+  wire \port$1219$4 ;
+  output \port$1219$5 ;
+  wire \port$1219$5 ;
+  output \port$1219$6 ;
+  wire \port$1219$6 ;
+  output \port$1219$7 ;
+  wire \port$1219$7 ;
+  output \port$1219$8 ;
+  wire \port$1219$8 ;
+  output \port$1219$9 ;
+  wire \port$1219$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30597,19 +30510,19 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1220$0 , \port$1220$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1220$0 ),
-    .P1(\port$1220$1 ),
-    .P10(\port$1220$10 ),
-    .P11(\port$1220$11 ),
-    .P12(\port$1220$12 ),
-    .P13(\port$1220$13 ),
-    .P14(\port$1220$14 ),
-    .P15(\port$1220$15 ),
+    .P0(\port$1219$0 ),
+    .P1(\port$1219$1 ),
+    .P10(\port$1219$10 ),
+    .P11(\port$1219$11 ),
+    .P12(\port$1219$12 ),
+    .P13(\port$1219$13 ),
+    .P14(\port$1219$14 ),
+    .P15(\port$1219$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1220$2 ),
+    .P2(\port$1219$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30620,30 +30533,30 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1220$0 , \port$1220$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1220$3 ),
+    .P3(\port$1219$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1220$4 ),
-    .P5(\port$1220$5 ),
-    .P6(\port$1220$6 ),
-    .P7(\port$1220$7 ),
-    .P8(\port$1220$8 ),
-    .P9(\port$1220$9 ),
+    .P4(\port$1219$4 ),
+    .P5(\port$1219$5 ),
+    .P6(\port$1219$6 ),
+    .P7(\port$1219$7 ),
+    .P8(\port$1219$8 ),
+    .P9(\port$1219$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1220$15 , \port$1220$14 , \port$1220$13 , \port$1220$12 , \port$1220$11 , \port$1220$10 , \port$1220$9 , \port$1220$8 , \port$1220$7 , \port$1220$6 , \port$1220$5 , \port$1220$4 , \port$1220$3 , \port$1220$2 , \port$1220$1 , \port$1220$0  };
+  assign p36[15:0] = { \port$1219$15 , \port$1219$14 , \port$1219$13 , \port$1219$12 , \port$1219$11 , \port$1219$10 , \port$1219$9 , \port$1219$8 , \port$1219$7 , \port$1219$6 , \port$1219$5 , \port$1219$4 , \port$1219$3 , \port$1219$2 , \port$1219$1 , \port$1219$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$1236$0 , \port$1236$1 , \port$1236$2 , \port$1236$3 , \port$1236$4 , \port$1236$5 , \port$1236$6 , \port$1236$7 , \port$1236$8 , \port$1236$9 , \port$1236$10 , \port$1236$11 , \port$1236$12 , \port$1236$13 , \port$1236$14 , \port$1236$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$1235$0 , \port$1235$1 , \port$1235$2 , \port$1235$3 , \port$1235$4 , \port$1235$5 , \port$1235$6 , \port$1235$7 , \port$1235$8 , \port$1235$9 , \port$1235$10 , \port$1235$11 , \port$1235$12 , \port$1235$13 , \port$1235$14 , \port$1235$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30651,38 +30564,38 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1236$0 , \port$1236$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1236$0 ;
-  wire \port$1236$0 ;
-  output \port$1236$1 ;
-  wire \port$1236$1 ;
-  output \port$1236$10 ;
-  wire \port$1236$10 ;
-  output \port$1236$11 ;
-  wire \port$1236$11 ;
-  output \port$1236$12 ;
-  wire \port$1236$12 ;
-  output \port$1236$13 ;
-  wire \port$1236$13 ;
-  output \port$1236$14 ;
-  wire \port$1236$14 ;
-  output \port$1236$15 ;
-  wire \port$1236$15 ;
-  output \port$1236$2 ;
-  wire \port$1236$2 ;
-  output \port$1236$3 ;
-  wire \port$1236$3 ;
-  output \port$1236$4 ;
-  wire \port$1236$4 ;
-  output \port$1236$5 ;
-  wire \port$1236$5 ;
-  output \port$1236$6 ;
-  wire \port$1236$6 ;
-  output \port$1236$7 ;
-  wire \port$1236$7 ;
-  output \port$1236$8 ;
-  wire \port$1236$8 ;
-  output \port$1236$9 ;
-  wire \port$1236$9 ;
+  output \port$1235$0 ;
+  wire \port$1235$0 ;
+  output \port$1235$1 ;
+  wire \port$1235$1 ;
+  output \port$1235$10 ;
+  wire \port$1235$10 ;
+  output \port$1235$11 ;
+  wire \port$1235$11 ;
+  output \port$1235$12 ;
+  wire \port$1235$12 ;
+  output \port$1235$13 ;
+  wire \port$1235$13 ;
+  output \port$1235$14 ;
+  wire \port$1235$14 ;
+  output \port$1235$15 ;
+  wire \port$1235$15 ;
+  output \port$1235$2 ;
+  wire \port$1235$2 ;
+  output \port$1235$3 ;
+  wire \port$1235$3 ;
+  output \port$1235$4 ;
+  wire \port$1235$4 ;
+  output \port$1235$5 ;
+  wire \port$1235$5 ;
+  output \port$1235$6 ;
+  wire \port$1235$6 ;
+  output \port$1235$7 ;
+  wire \port$1235$7 ;
+  output \port$1235$8 ;
+  wire \port$1235$8 ;
+  output \port$1235$9 ;
+  wire \port$1235$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30758,19 +30671,19 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1236$0 , \port$1236$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1236$0 ),
-    .P1(\port$1236$1 ),
-    .P10(\port$1236$10 ),
-    .P11(\port$1236$11 ),
-    .P12(\port$1236$12 ),
-    .P13(\port$1236$13 ),
-    .P14(\port$1236$14 ),
-    .P15(\port$1236$15 ),
+    .P0(\port$1235$0 ),
+    .P1(\port$1235$1 ),
+    .P10(\port$1235$10 ),
+    .P11(\port$1235$11 ),
+    .P12(\port$1235$12 ),
+    .P13(\port$1235$13 ),
+    .P14(\port$1235$14 ),
+    .P15(\port$1235$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1236$2 ),
+    .P2(\port$1235$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30781,30 +30694,30 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1236$0 , \port$1236$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1236$3 ),
+    .P3(\port$1235$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1236$4 ),
-    .P5(\port$1236$5 ),
-    .P6(\port$1236$6 ),
-    .P7(\port$1236$7 ),
-    .P8(\port$1236$8 ),
-    .P9(\port$1236$9 ),
+    .P4(\port$1235$4 ),
+    .P5(\port$1235$5 ),
+    .P6(\port$1235$6 ),
+    .P7(\port$1235$7 ),
+    .P8(\port$1235$8 ),
+    .P9(\port$1235$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1236$15 , \port$1236$14 , \port$1236$13 , \port$1236$12 , \port$1236$11 , \port$1236$10 , \port$1236$9 , \port$1236$8 , \port$1236$7 , \port$1236$6 , \port$1236$5 , \port$1236$4 , \port$1236$3 , \port$1236$2 , \port$1236$1 , \port$1236$0  };
+  assign p36[15:0] = { \port$1235$15 , \port$1235$14 , \port$1235$13 , \port$1235$12 , \port$1235$11 , \port$1235$10 , \port$1235$9 , \port$1235$8 , \port$1235$7 , \port$1235$6 , \port$1235$5 , \port$1235$4 , \port$1235$3 , \port$1235$2 , \port$1235$1 , \port$1235$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$1252$0 , \port$1252$1 , \port$1252$2 , \port$1252$3 , \port$1252$4 , \port$1252$5 , \port$1252$6 , \port$1252$7 , \port$1252$8 , \port$1252$9 , \port$1252$10 , \port$1252$11 , \port$1252$12 , \port$1252$13 , \port$1252$14 , \port$1252$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$1251$0 , \port$1251$1 , \port$1251$2 , \port$1251$3 , \port$1251$4 , \port$1251$5 , \port$1251$6 , \port$1251$7 , \port$1251$8 , \port$1251$9 , \port$1251$10 , \port$1251$11 , \port$1251$12 , \port$1251$13 , \port$1251$14 , \port$1251$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30812,38 +30725,38 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1252$0 , \port$1252$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1252$0 ;
-  wire \port$1252$0 ;
-  output \port$1252$1 ;
-  wire \port$1252$1 ;
-  output \port$1252$10 ;
-  wire \port$1252$10 ;
-  output \port$1252$11 ;
-  wire \port$1252$11 ;
-  output \port$1252$12 ;
-  wire \port$1252$12 ;
-  output \port$1252$13 ;
-  wire \port$1252$13 ;
-  output \port$1252$14 ;
-  wire \port$1252$14 ;
-  output \port$1252$15 ;
-  wire \port$1252$15 ;
-  output \port$1252$2 ;
-  wire \port$1252$2 ;
-  output \port$1252$3 ;
-  wire \port$1252$3 ;
-  output \port$1252$4 ;
-  wire \port$1252$4 ;
-  output \port$1252$5 ;
-  wire \port$1252$5 ;
-  output \port$1252$6 ;
-  wire \port$1252$6 ;
-  output \port$1252$7 ;
-  wire \port$1252$7 ;
-  output \port$1252$8 ;
-  wire \port$1252$8 ;
-  output \port$1252$9 ;
-  wire \port$1252$9 ;
+  output \port$1251$0 ;
+  wire \port$1251$0 ;
+  output \port$1251$1 ;
+  wire \port$1251$1 ;
+  output \port$1251$10 ;
+  wire \port$1251$10 ;
+  output \port$1251$11 ;
+  wire \port$1251$11 ;
+  output \port$1251$12 ;
+  wire \port$1251$12 ;
+  output \port$1251$13 ;
+  wire \port$1251$13 ;
+  output \port$1251$14 ;
+  wire \port$1251$14 ;
+  output \port$1251$15 ;
+  wire \port$1251$15 ;
+  output \port$1251$2 ;
+  wire \port$1251$2 ;
+  output \port$1251$3 ;
+  wire \port$1251$3 ;
+  output \port$1251$4 ;
+  wire \port$1251$4 ;
+  output \port$1251$5 ;
+  wire \port$1251$5 ;
+  output \port$1251$6 ;
+  wire \port$1251$6 ;
+  output \port$1251$7 ;
+  wire \port$1251$7 ;
+  output \port$1251$8 ;
+  wire \port$1251$8 ;
+  output \port$1251$9 ;
+  wire \port$1251$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30919,19 +30832,19 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1252$0 , \port$1252$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1252$0 ),
-    .P1(\port$1252$1 ),
-    .P10(\port$1252$10 ),
-    .P11(\port$1252$11 ),
-    .P12(\port$1252$12 ),
-    .P13(\port$1252$13 ),
-    .P14(\port$1252$14 ),
-    .P15(\port$1252$15 ),
+    .P0(\port$1251$0 ),
+    .P1(\port$1251$1 ),
+    .P10(\port$1251$10 ),
+    .P11(\port$1251$11 ),
+    .P12(\port$1251$12 ),
+    .P13(\port$1251$13 ),
+    .P14(\port$1251$14 ),
+    .P15(\port$1251$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1252$2 ),
+    .P2(\port$1251$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30942,30 +30855,30 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1252$0 , \port$1252$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1252$3 ),
+    .P3(\port$1251$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1252$4 ),
-    .P5(\port$1252$5 ),
-    .P6(\port$1252$6 ),
-    .P7(\port$1252$7 ),
-    .P8(\port$1252$8 ),
-    .P9(\port$1252$9 ),
+    .P4(\port$1251$4 ),
+    .P5(\port$1251$5 ),
+    .P6(\port$1251$6 ),
+    .P7(\port$1251$7 ),
+    .P8(\port$1251$8 ),
+    .P9(\port$1251$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1252$15 , \port$1252$14 , \port$1252$13 , \port$1252$12 , \port$1252$11 , \port$1252$10 , \port$1252$9 , \port$1252$8 , \port$1252$7 , \port$1252$6 , \port$1252$5 , \port$1252$4 , \port$1252$3 , \port$1252$2 , \port$1252$1 , \port$1252$0  };
+  assign p36[15:0] = { \port$1251$15 , \port$1251$14 , \port$1251$13 , \port$1251$12 , \port$1251$11 , \port$1251$10 , \port$1251$9 , \port$1251$8 , \port$1251$7 , \port$1251$6 , \port$1251$5 , \port$1251$4 , \port$1251$3 , \port$1251$2 , \port$1251$1 , \port$1251$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$1268$0 , \port$1268$1 , \port$1268$2 , \port$1268$3 , \port$1268$4 , \port$1268$5 , \port$1268$6 , \port$1268$7 , \port$1268$8 , \port$1268$9 , \port$1268$10 , \port$1268$11 , \port$1268$12 , \port$1268$13 , \port$1268$14 , \port$1268$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$1267$0 , \port$1267$1 , \port$1267$2 , \port$1267$3 , \port$1267$4 , \port$1267$5 , \port$1267$6 , \port$1267$7 , \port$1267$8 , \port$1267$9 , \port$1267$10 , \port$1267$11 , \port$1267$12 , \port$1267$13 , \port$1267$14 , \port$1267$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30973,38 +30886,38 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1268$0 , \port$1268$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1268$0 ;
-  wire \port$1268$0 ;
-  output \port$1268$1 ;
-  wire \port$1268$1 ;
-  output \port$1268$10 ;
-  wire \port$1268$10 ;
-  output \port$1268$11 ;
-  wire \port$1268$11 ;
-  output \port$1268$12 ;
-  wire \port$1268$12 ;
-  output \port$1268$13 ;
-  wire \port$1268$13 ;
-  output \port$1268$14 ;
-  wire \port$1268$14 ;
-  output \port$1268$15 ;
-  wire \port$1268$15 ;
-  output \port$1268$2 ;
-  wire \port$1268$2 ;
-  output \port$1268$3 ;
-  wire \port$1268$3 ;
-  output \port$1268$4 ;
-  wire \port$1268$4 ;
-  output \port$1268$5 ;
-  wire \port$1268$5 ;
-  output \port$1268$6 ;
-  wire \port$1268$6 ;
-  output \port$1268$7 ;
-  wire \port$1268$7 ;
-  output \port$1268$8 ;
-  wire \port$1268$8 ;
-  output \port$1268$9 ;
-  wire \port$1268$9 ;
+  output \port$1267$0 ;
+  wire \port$1267$0 ;
+  output \port$1267$1 ;
+  wire \port$1267$1 ;
+  output \port$1267$10 ;
+  wire \port$1267$10 ;
+  output \port$1267$11 ;
+  wire \port$1267$11 ;
+  output \port$1267$12 ;
+  wire \port$1267$12 ;
+  output \port$1267$13 ;
+  wire \port$1267$13 ;
+  output \port$1267$14 ;
+  wire \port$1267$14 ;
+  output \port$1267$15 ;
+  wire \port$1267$15 ;
+  output \port$1267$2 ;
+  wire \port$1267$2 ;
+  output \port$1267$3 ;
+  wire \port$1267$3 ;
+  output \port$1267$4 ;
+  wire \port$1267$4 ;
+  output \port$1267$5 ;
+  wire \port$1267$5 ;
+  output \port$1267$6 ;
+  wire \port$1267$6 ;
+  output \port$1267$7 ;
+  wire \port$1267$7 ;
+  output \port$1267$8 ;
+  wire \port$1267$8 ;
+  output \port$1267$9 ;
+  wire \port$1267$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31080,19 +30993,19 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1268$0 , \port$1268$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1268$0 ),
-    .P1(\port$1268$1 ),
-    .P10(\port$1268$10 ),
-    .P11(\port$1268$11 ),
-    .P12(\port$1268$12 ),
-    .P13(\port$1268$13 ),
-    .P14(\port$1268$14 ),
-    .P15(\port$1268$15 ),
+    .P0(\port$1267$0 ),
+    .P1(\port$1267$1 ),
+    .P10(\port$1267$10 ),
+    .P11(\port$1267$11 ),
+    .P12(\port$1267$12 ),
+    .P13(\port$1267$13 ),
+    .P14(\port$1267$14 ),
+    .P15(\port$1267$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1268$2 ),
+    .P2(\port$1267$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31103,30 +31016,30 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1268$0 , \port$1268$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1268$3 ),
+    .P3(\port$1267$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1268$4 ),
-    .P5(\port$1268$5 ),
-    .P6(\port$1268$6 ),
-    .P7(\port$1268$7 ),
-    .P8(\port$1268$8 ),
-    .P9(\port$1268$9 ),
+    .P4(\port$1267$4 ),
+    .P5(\port$1267$5 ),
+    .P6(\port$1267$6 ),
+    .P7(\port$1267$7 ),
+    .P8(\port$1267$8 ),
+    .P9(\port$1267$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1268$15 , \port$1268$14 , \port$1268$13 , \port$1268$12 , \port$1268$11 , \port$1268$10 , \port$1268$9 , \port$1268$8 , \port$1268$7 , \port$1268$6 , \port$1268$5 , \port$1268$4 , \port$1268$3 , \port$1268$2 , \port$1268$1 , \port$1268$0  };
+  assign p36[15:0] = { \port$1267$15 , \port$1267$14 , \port$1267$13 , \port$1267$12 , \port$1267$11 , \port$1267$10 , \port$1267$9 , \port$1267$8 , \port$1267$7 , \port$1267$6 , \port$1267$5 , \port$1267$4 , \port$1267$3 , \port$1267$2 , \port$1267$1 , \port$1267$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$1284$0 , \port$1284$1 , \port$1284$2 , \port$1284$3 , \port$1284$4 , \port$1284$5 , \port$1284$6 , \port$1284$7 , \port$1284$8 , \port$1284$9 , \port$1284$10 , \port$1284$11 , \port$1284$12 , \port$1284$13 , \port$1284$14 , \port$1284$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$1283$0 , \port$1283$1 , \port$1283$2 , \port$1283$3 , \port$1283$4 , \port$1283$5 , \port$1283$6 , \port$1283$7 , \port$1283$8 , \port$1283$9 , \port$1283$10 , \port$1283$11 , \port$1283$12 , \port$1283$13 , \port$1283$14 , \port$1283$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31134,38 +31047,38 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1284$0 , \port$1284$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1284$0 ;
-  wire \port$1284$0 ;
-  output \port$1284$1 ;
-  wire \port$1284$1 ;
-  output \port$1284$10 ;
-  wire \port$1284$10 ;
-  output \port$1284$11 ;
-  wire \port$1284$11 ;
-  output \port$1284$12 ;
-  wire \port$1284$12 ;
-  output \port$1284$13 ;
-  wire \port$1284$13 ;
-  output \port$1284$14 ;
-  wire \port$1284$14 ;
-  output \port$1284$15 ;
-  wire \port$1284$15 ;
-  output \port$1284$2 ;
-  wire \port$1284$2 ;
-  output \port$1284$3 ;
-  wire \port$1284$3 ;
-  output \port$1284$4 ;
-  wire \port$1284$4 ;
-  output \port$1284$5 ;
-  wire \port$1284$5 ;
-  output \port$1284$6 ;
-  wire \port$1284$6 ;
-  output \port$1284$7 ;
-  wire \port$1284$7 ;
-  output \port$1284$8 ;
-  wire \port$1284$8 ;
-  output \port$1284$9 ;
-  wire \port$1284$9 ;
+  output \port$1283$0 ;
+  wire \port$1283$0 ;
+  output \port$1283$1 ;
+  wire \port$1283$1 ;
+  output \port$1283$10 ;
+  wire \port$1283$10 ;
+  output \port$1283$11 ;
+  wire \port$1283$11 ;
+  output \port$1283$12 ;
+  wire \port$1283$12 ;
+  output \port$1283$13 ;
+  wire \port$1283$13 ;
+  output \port$1283$14 ;
+  wire \port$1283$14 ;
+  output \port$1283$15 ;
+  wire \port$1283$15 ;
+  output \port$1283$2 ;
+  wire \port$1283$2 ;
+  output \port$1283$3 ;
+  wire \port$1283$3 ;
+  output \port$1283$4 ;
+  wire \port$1283$4 ;
+  output \port$1283$5 ;
+  wire \port$1283$5 ;
+  output \port$1283$6 ;
+  wire \port$1283$6 ;
+  output \port$1283$7 ;
+  wire \port$1283$7 ;
+  output \port$1283$8 ;
+  wire \port$1283$8 ;
+  output \port$1283$9 ;
+  wire \port$1283$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31241,19 +31154,19 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1284$0 , \port$1284$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1284$0 ),
-    .P1(\port$1284$1 ),
-    .P10(\port$1284$10 ),
-    .P11(\port$1284$11 ),
-    .P12(\port$1284$12 ),
-    .P13(\port$1284$13 ),
-    .P14(\port$1284$14 ),
-    .P15(\port$1284$15 ),
+    .P0(\port$1283$0 ),
+    .P1(\port$1283$1 ),
+    .P10(\port$1283$10 ),
+    .P11(\port$1283$11 ),
+    .P12(\port$1283$12 ),
+    .P13(\port$1283$13 ),
+    .P14(\port$1283$14 ),
+    .P15(\port$1283$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1284$2 ),
+    .P2(\port$1283$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31264,30 +31177,30 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1284$0 , \port$1284$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1284$3 ),
+    .P3(\port$1283$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1284$4 ),
-    .P5(\port$1284$5 ),
-    .P6(\port$1284$6 ),
-    .P7(\port$1284$7 ),
-    .P8(\port$1284$8 ),
-    .P9(\port$1284$9 ),
+    .P4(\port$1283$4 ),
+    .P5(\port$1283$5 ),
+    .P6(\port$1283$6 ),
+    .P7(\port$1283$7 ),
+    .P8(\port$1283$8 ),
+    .P9(\port$1283$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1284$15 , \port$1284$14 , \port$1284$13 , \port$1284$12 , \port$1284$11 , \port$1284$10 , \port$1284$9 , \port$1284$8 , \port$1284$7 , \port$1284$6 , \port$1284$5 , \port$1284$4 , \port$1284$3 , \port$1284$2 , \port$1284$1 , \port$1284$0  };
+  assign p36[15:0] = { \port$1283$15 , \port$1283$14 , \port$1283$13 , \port$1283$12 , \port$1283$11 , \port$1283$10 , \port$1283$9 , \port$1283$8 , \port$1283$7 , \port$1283$6 , \port$1283$5 , \port$1283$4 , \port$1283$3 , \port$1283$2 , \port$1283$1 , \port$1283$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$1300$0 , \port$1300$1 , \port$1300$2 , \port$1300$3 , \port$1300$4 , \port$1300$5 , \port$1300$6 , \port$1300$7 , \port$1300$8 , \port$1300$9 , \port$1300$10 , \port$1300$11 , \port$1300$12 , \port$1300$13 , \port$1300$14 , \port$1300$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$1299$0 , \port$1299$1 , \port$1299$2 , \port$1299$3 , \port$1299$4 , \port$1299$5 , \port$1299$6 , \port$1299$7 , \port$1299$8 , \port$1299$9 , \port$1299$10 , \port$1299$11 , \port$1299$12 , \port$1299$13 , \port$1299$14 , \port$1299$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31295,38 +31208,38 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1300$0 , \port$1300$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1300$0 ;
-  wire \port$1300$0 ;
-  output \port$1300$1 ;
-  wire \port$1300$1 ;
-  output \port$1300$10 ;
-  wire \port$1300$10 ;
-  output \port$1300$11 ;
-  wire \port$1300$11 ;
-  output \port$1300$12 ;
-  wire \port$1300$12 ;
-  output \port$1300$13 ;
-  wire \port$1300$13 ;
-  output \port$1300$14 ;
-  wire \port$1300$14 ;
-  output \port$1300$15 ;
-  wire \port$1300$15 ;
-  output \port$1300$2 ;
-  wire \port$1300$2 ;
-  output \port$1300$3 ;
-  wire \port$1300$3 ;
-  output \port$1300$4 ;
-  wire \port$1300$4 ;
-  output \port$1300$5 ;
-  wire \port$1300$5 ;
-  output \port$1300$6 ;
-  wire \port$1300$6 ;
-  output \port$1300$7 ;
-  wire \port$1300$7 ;
-  output \port$1300$8 ;
-  wire \port$1300$8 ;
-  output \port$1300$9 ;
-  wire \port$1300$9 ;
+  output \port$1299$0 ;
+  wire \port$1299$0 ;
+  output \port$1299$1 ;
+  wire \port$1299$1 ;
+  output \port$1299$10 ;
+  wire \port$1299$10 ;
+  output \port$1299$11 ;
+  wire \port$1299$11 ;
+  output \port$1299$12 ;
+  wire \port$1299$12 ;
+  output \port$1299$13 ;
+  wire \port$1299$13 ;
+  output \port$1299$14 ;
+  wire \port$1299$14 ;
+  output \port$1299$15 ;
+  wire \port$1299$15 ;
+  output \port$1299$2 ;
+  wire \port$1299$2 ;
+  output \port$1299$3 ;
+  wire \port$1299$3 ;
+  output \port$1299$4 ;
+  wire \port$1299$4 ;
+  output \port$1299$5 ;
+  wire \port$1299$5 ;
+  output \port$1299$6 ;
+  wire \port$1299$6 ;
+  output \port$1299$7 ;
+  wire \port$1299$7 ;
+  output \port$1299$8 ;
+  wire \port$1299$8 ;
+  output \port$1299$9 ;
+  wire \port$1299$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31402,19 +31315,19 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1300$0 , \port$1300$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1300$0 ),
-    .P1(\port$1300$1 ),
-    .P10(\port$1300$10 ),
-    .P11(\port$1300$11 ),
-    .P12(\port$1300$12 ),
-    .P13(\port$1300$13 ),
-    .P14(\port$1300$14 ),
-    .P15(\port$1300$15 ),
+    .P0(\port$1299$0 ),
+    .P1(\port$1299$1 ),
+    .P10(\port$1299$10 ),
+    .P11(\port$1299$11 ),
+    .P12(\port$1299$12 ),
+    .P13(\port$1299$13 ),
+    .P14(\port$1299$14 ),
+    .P15(\port$1299$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1300$2 ),
+    .P2(\port$1299$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31425,30 +31338,30 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1300$0 , \port$1300$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1300$3 ),
+    .P3(\port$1299$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1300$4 ),
-    .P5(\port$1300$5 ),
-    .P6(\port$1300$6 ),
-    .P7(\port$1300$7 ),
-    .P8(\port$1300$8 ),
-    .P9(\port$1300$9 ),
+    .P4(\port$1299$4 ),
+    .P5(\port$1299$5 ),
+    .P6(\port$1299$6 ),
+    .P7(\port$1299$7 ),
+    .P8(\port$1299$8 ),
+    .P9(\port$1299$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1300$15 , \port$1300$14 , \port$1300$13 , \port$1300$12 , \port$1300$11 , \port$1300$10 , \port$1300$9 , \port$1300$8 , \port$1300$7 , \port$1300$6 , \port$1300$5 , \port$1300$4 , \port$1300$3 , \port$1300$2 , \port$1300$1 , \port$1300$0  };
+  assign p36[15:0] = { \port$1299$15 , \port$1299$14 , \port$1299$13 , \port$1299$12 , \port$1299$11 , \port$1299$10 , \port$1299$9 , \port$1299$8 , \port$1299$7 , \port$1299$6 , \port$1299$5 , \port$1299$4 , \port$1299$3 , \port$1299$2 , \port$1299$1 , \port$1299$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$1316$0 , \port$1316$1 , \port$1316$2 , \port$1316$3 , \port$1316$4 , \port$1316$5 , \port$1316$6 , \port$1316$7 , \port$1316$8 , \port$1316$9 , \port$1316$10 , \port$1316$11 , \port$1316$12 , \port$1316$13 , \port$1316$14 , \port$1316$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$1315$0 , \port$1315$1 , \port$1315$2 , \port$1315$3 , \port$1315$4 , \port$1315$5 , \port$1315$6 , \port$1315$7 , \port$1315$8 , \port$1315$9 , \port$1315$10 , \port$1315$11 , \port$1315$12 , \port$1315$13 , \port$1315$14 , \port$1315$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31456,38 +31369,38 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1316$0 , \port$1316$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1316$0 ;
-  wire \port$1316$0 ;
-  output \port$1316$1 ;
-  wire \port$1316$1 ;
-  output \port$1316$10 ;
-  wire \port$1316$10 ;
-  output \port$1316$11 ;
-  wire \port$1316$11 ;
-  output \port$1316$12 ;
-  wire \port$1316$12 ;
-  output \port$1316$13 ;
-  wire \port$1316$13 ;
-  output \port$1316$14 ;
-  wire \port$1316$14 ;
-  output \port$1316$15 ;
-  wire \port$1316$15 ;
-  output \port$1316$2 ;
-  wire \port$1316$2 ;
-  output \port$1316$3 ;
-  wire \port$1316$3 ;
-  output \port$1316$4 ;
-  wire \port$1316$4 ;
-  output \port$1316$5 ;
-  wire \port$1316$5 ;
-  output \port$1316$6 ;
-  wire \port$1316$6 ;
-  output \port$1316$7 ;
-  wire \port$1316$7 ;
-  output \port$1316$8 ;
-  wire \port$1316$8 ;
-  output \port$1316$9 ;
-  wire \port$1316$9 ;
+  output \port$1315$0 ;
+  wire \port$1315$0 ;
+  output \port$1315$1 ;
+  wire \port$1315$1 ;
+  output \port$1315$10 ;
+  wire \port$1315$10 ;
+  output \port$1315$11 ;
+  wire \port$1315$11 ;
+  output \port$1315$12 ;
+  wire \port$1315$12 ;
+  output \port$1315$13 ;
+  wire \port$1315$13 ;
+  output \port$1315$14 ;
+  wire \port$1315$14 ;
+  output \port$1315$15 ;
+  wire \port$1315$15 ;
+  output \port$1315$2 ;
+  wire \port$1315$2 ;
+  output \port$1315$3 ;
+  wire \port$1315$3 ;
+  output \port$1315$4 ;
+  wire \port$1315$4 ;
+  output \port$1315$5 ;
+  wire \port$1315$5 ;
+  output \port$1315$6 ;
+  wire \port$1315$6 ;
+  output \port$1315$7 ;
+  wire \port$1315$7 ;
+  output \port$1315$8 ;
+  wire \port$1315$8 ;
+  output \port$1315$9 ;
+  wire \port$1315$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31563,19 +31476,19 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1316$0 , \port$1316$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1316$0 ),
-    .P1(\port$1316$1 ),
-    .P10(\port$1316$10 ),
-    .P11(\port$1316$11 ),
-    .P12(\port$1316$12 ),
-    .P13(\port$1316$13 ),
-    .P14(\port$1316$14 ),
-    .P15(\port$1316$15 ),
+    .P0(\port$1315$0 ),
+    .P1(\port$1315$1 ),
+    .P10(\port$1315$10 ),
+    .P11(\port$1315$11 ),
+    .P12(\port$1315$12 ),
+    .P13(\port$1315$13 ),
+    .P14(\port$1315$14 ),
+    .P15(\port$1315$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1316$2 ),
+    .P2(\port$1315$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31586,30 +31499,30 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1316$0 , \port$1316$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1316$3 ),
+    .P3(\port$1315$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1316$4 ),
-    .P5(\port$1316$5 ),
-    .P6(\port$1316$6 ),
-    .P7(\port$1316$7 ),
-    .P8(\port$1316$8 ),
-    .P9(\port$1316$9 ),
+    .P4(\port$1315$4 ),
+    .P5(\port$1315$5 ),
+    .P6(\port$1315$6 ),
+    .P7(\port$1315$7 ),
+    .P8(\port$1315$8 ),
+    .P9(\port$1315$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1316$15 , \port$1316$14 , \port$1316$13 , \port$1316$12 , \port$1316$11 , \port$1316$10 , \port$1316$9 , \port$1316$8 , \port$1316$7 , \port$1316$6 , \port$1316$5 , \port$1316$4 , \port$1316$3 , \port$1316$2 , \port$1316$1 , \port$1316$0  };
+  assign p36[15:0] = { \port$1315$15 , \port$1315$14 , \port$1315$13 , \port$1315$12 , \port$1315$11 , \port$1315$10 , \port$1315$9 , \port$1315$8 , \port$1315$7 , \port$1315$6 , \port$1315$5 , \port$1315$4 , \port$1315$3 , \port$1315$2 , \port$1315$1 , \port$1315$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$1332$0 , \port$1332$1 , \port$1332$2 , \port$1332$3 , \port$1332$4 , \port$1332$5 , \port$1332$6 , \port$1332$7 , \port$1332$8 , \port$1332$9 , \port$1332$10 , \port$1332$11 , \port$1332$12 , \port$1332$13 , \port$1332$14 , \port$1332$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$1331$0 , \port$1331$1 , \port$1331$2 , \port$1331$3 , \port$1331$4 , \port$1331$5 , \port$1331$6 , \port$1331$7 , \port$1331$8 , \port$1331$9 , \port$1331$10 , \port$1331$11 , \port$1331$12 , \port$1331$13 , \port$1331$14 , \port$1331$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31617,38 +31530,38 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1332$0 , \port$1332$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1332$0 ;
-  wire \port$1332$0 ;
-  output \port$1332$1 ;
-  wire \port$1332$1 ;
-  output \port$1332$10 ;
-  wire \port$1332$10 ;
-  output \port$1332$11 ;
-  wire \port$1332$11 ;
-  output \port$1332$12 ;
-  wire \port$1332$12 ;
-  output \port$1332$13 ;
-  wire \port$1332$13 ;
-  output \port$1332$14 ;
-  wire \port$1332$14 ;
-  output \port$1332$15 ;
-  wire \port$1332$15 ;
-  output \port$1332$2 ;
-  wire \port$1332$2 ;
-  output \port$1332$3 ;
-  wire \port$1332$3 ;
-  output \port$1332$4 ;
-  wire \port$1332$4 ;
-  output \port$1332$5 ;
-  wire \port$1332$5 ;
-  output \port$1332$6 ;
-  wire \port$1332$6 ;
-  output \port$1332$7 ;
-  wire \port$1332$7 ;
-  output \port$1332$8 ;
-  wire \port$1332$8 ;
-  output \port$1332$9 ;
-  wire \port$1332$9 ;
+  output \port$1331$0 ;
+  wire \port$1331$0 ;
+  output \port$1331$1 ;
+  wire \port$1331$1 ;
+  output \port$1331$10 ;
+  wire \port$1331$10 ;
+  output \port$1331$11 ;
+  wire \port$1331$11 ;
+  output \port$1331$12 ;
+  wire \port$1331$12 ;
+  output \port$1331$13 ;
+  wire \port$1331$13 ;
+  output \port$1331$14 ;
+  wire \port$1331$14 ;
+  output \port$1331$15 ;
+  wire \port$1331$15 ;
+  output \port$1331$2 ;
+  wire \port$1331$2 ;
+  output \port$1331$3 ;
+  wire \port$1331$3 ;
+  output \port$1331$4 ;
+  wire \port$1331$4 ;
+  output \port$1331$5 ;
+  wire \port$1331$5 ;
+  output \port$1331$6 ;
+  wire \port$1331$6 ;
+  output \port$1331$7 ;
+  wire \port$1331$7 ;
+  output \port$1331$8 ;
+  wire \port$1331$8 ;
+  output \port$1331$9 ;
+  wire \port$1331$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31724,19 +31637,19 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1332$0 , \port$1332$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1332$0 ),
-    .P1(\port$1332$1 ),
-    .P10(\port$1332$10 ),
-    .P11(\port$1332$11 ),
-    .P12(\port$1332$12 ),
-    .P13(\port$1332$13 ),
-    .P14(\port$1332$14 ),
-    .P15(\port$1332$15 ),
+    .P0(\port$1331$0 ),
+    .P1(\port$1331$1 ),
+    .P10(\port$1331$10 ),
+    .P11(\port$1331$11 ),
+    .P12(\port$1331$12 ),
+    .P13(\port$1331$13 ),
+    .P14(\port$1331$14 ),
+    .P15(\port$1331$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1332$2 ),
+    .P2(\port$1331$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31747,30 +31660,30 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1332$0 , \port$1332$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1332$3 ),
+    .P3(\port$1331$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1332$4 ),
-    .P5(\port$1332$5 ),
-    .P6(\port$1332$6 ),
-    .P7(\port$1332$7 ),
-    .P8(\port$1332$8 ),
-    .P9(\port$1332$9 ),
+    .P4(\port$1331$4 ),
+    .P5(\port$1331$5 ),
+    .P6(\port$1331$6 ),
+    .P7(\port$1331$7 ),
+    .P8(\port$1331$8 ),
+    .P9(\port$1331$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1332$15 , \port$1332$14 , \port$1332$13 , \port$1332$12 , \port$1332$11 , \port$1332$10 , \port$1332$9 , \port$1332$8 , \port$1332$7 , \port$1332$6 , \port$1332$5 , \port$1332$4 , \port$1332$3 , \port$1332$2 , \port$1332$1 , \port$1332$0  };
+  assign p36[15:0] = { \port$1331$15 , \port$1331$14 , \port$1331$13 , \port$1331$12 , \port$1331$11 , \port$1331$10 , \port$1331$9 , \port$1331$8 , \port$1331$7 , \port$1331$6 , \port$1331$5 , \port$1331$4 , \port$1331$3 , \port$1331$2 , \port$1331$1 , \port$1331$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$1348$0 , \port$1348$1 , \port$1348$2 , \port$1348$3 , \port$1348$4 , \port$1348$5 , \port$1348$6 , \port$1348$7 , \port$1348$8 , \port$1348$9 , \port$1348$10 , \port$1348$11 , \port$1348$12 , \port$1348$13 , \port$1348$14 , \port$1348$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$1347$0 , \port$1347$1 , \port$1347$2 , \port$1347$3 , \port$1347$4 , \port$1347$5 , \port$1347$6 , \port$1347$7 , \port$1347$8 , \port$1347$9 , \port$1347$10 , \port$1347$11 , \port$1347$12 , \port$1347$13 , \port$1347$14 , \port$1347$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31778,38 +31691,38 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1348$0 , \port$1348$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1348$0 ;
-  wire \port$1348$0 ;
-  output \port$1348$1 ;
-  wire \port$1348$1 ;
-  output \port$1348$10 ;
-  wire \port$1348$10 ;
-  output \port$1348$11 ;
-  wire \port$1348$11 ;
-  output \port$1348$12 ;
-  wire \port$1348$12 ;
-  output \port$1348$13 ;
-  wire \port$1348$13 ;
-  output \port$1348$14 ;
-  wire \port$1348$14 ;
-  output \port$1348$15 ;
-  wire \port$1348$15 ;
-  output \port$1348$2 ;
-  wire \port$1348$2 ;
-  output \port$1348$3 ;
-  wire \port$1348$3 ;
-  output \port$1348$4 ;
-  wire \port$1348$4 ;
-  output \port$1348$5 ;
-  wire \port$1348$5 ;
-  output \port$1348$6 ;
-  wire \port$1348$6 ;
-  output \port$1348$7 ;
-  wire \port$1348$7 ;
-  output \port$1348$8 ;
-  wire \port$1348$8 ;
-  output \port$1348$9 ;
-  wire \port$1348$9 ;
+  output \port$1347$0 ;
+  wire \port$1347$0 ;
+  output \port$1347$1 ;
+  wire \port$1347$1 ;
+  output \port$1347$10 ;
+  wire \port$1347$10 ;
+  output \port$1347$11 ;
+  wire \port$1347$11 ;
+  output \port$1347$12 ;
+  wire \port$1347$12 ;
+  output \port$1347$13 ;
+  wire \port$1347$13 ;
+  output \port$1347$14 ;
+  wire \port$1347$14 ;
+  output \port$1347$15 ;
+  wire \port$1347$15 ;
+  output \port$1347$2 ;
+  wire \port$1347$2 ;
+  output \port$1347$3 ;
+  wire \port$1347$3 ;
+  output \port$1347$4 ;
+  wire \port$1347$4 ;
+  output \port$1347$5 ;
+  wire \port$1347$5 ;
+  output \port$1347$6 ;
+  wire \port$1347$6 ;
+  output \port$1347$7 ;
+  wire \port$1347$7 ;
+  output \port$1347$8 ;
+  wire \port$1347$8 ;
+  output \port$1347$9 ;
+  wire \port$1347$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31885,19 +31798,19 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1348$0 , \port$1348$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1348$0 ),
-    .P1(\port$1348$1 ),
-    .P10(\port$1348$10 ),
-    .P11(\port$1348$11 ),
-    .P12(\port$1348$12 ),
-    .P13(\port$1348$13 ),
-    .P14(\port$1348$14 ),
-    .P15(\port$1348$15 ),
+    .P0(\port$1347$0 ),
+    .P1(\port$1347$1 ),
+    .P10(\port$1347$10 ),
+    .P11(\port$1347$11 ),
+    .P12(\port$1347$12 ),
+    .P13(\port$1347$13 ),
+    .P14(\port$1347$14 ),
+    .P15(\port$1347$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1348$2 ),
+    .P2(\port$1347$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31908,30 +31821,30 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1348$0 , \port$1348$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1348$3 ),
+    .P3(\port$1347$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1348$4 ),
-    .P5(\port$1348$5 ),
-    .P6(\port$1348$6 ),
-    .P7(\port$1348$7 ),
-    .P8(\port$1348$8 ),
-    .P9(\port$1348$9 ),
+    .P4(\port$1347$4 ),
+    .P5(\port$1347$5 ),
+    .P6(\port$1347$6 ),
+    .P7(\port$1347$7 ),
+    .P8(\port$1347$8 ),
+    .P9(\port$1347$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1348$15 , \port$1348$14 , \port$1348$13 , \port$1348$12 , \port$1348$11 , \port$1348$10 , \port$1348$9 , \port$1348$8 , \port$1348$7 , \port$1348$6 , \port$1348$5 , \port$1348$4 , \port$1348$3 , \port$1348$2 , \port$1348$1 , \port$1348$0  };
+  assign p36[15:0] = { \port$1347$15 , \port$1347$14 , \port$1347$13 , \port$1347$12 , \port$1347$11 , \port$1347$10 , \port$1347$9 , \port$1347$8 , \port$1347$7 , \port$1347$6 , \port$1347$5 , \port$1347$4 , \port$1347$3 , \port$1347$2 , \port$1347$1 , \port$1347$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$1364$0 , \port$1364$1 , \port$1364$2 , \port$1364$3 , \port$1364$4 , \port$1364$5 , \port$1364$6 , \port$1364$7 , \port$1364$8 , \port$1364$9 , \port$1364$10 , \port$1364$11 , \port$1364$12 , \port$1364$13 , \port$1364$14 , \port$1364$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$1363$0 , \port$1363$1 , \port$1363$2 , \port$1363$3 , \port$1363$4 , \port$1363$5 , \port$1363$6 , \port$1363$7 , \port$1363$8 , \port$1363$9 , \port$1363$10 , \port$1363$11 , \port$1363$12 , \port$1363$13 , \port$1363$14 , \port$1363$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31939,38 +31852,38 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1364$0 , \port$1364$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1364$0 ;
-  wire \port$1364$0 ;
-  output \port$1364$1 ;
-  wire \port$1364$1 ;
-  output \port$1364$10 ;
-  wire \port$1364$10 ;
-  output \port$1364$11 ;
-  wire \port$1364$11 ;
-  output \port$1364$12 ;
-  wire \port$1364$12 ;
-  output \port$1364$13 ;
-  wire \port$1364$13 ;
-  output \port$1364$14 ;
-  wire \port$1364$14 ;
-  output \port$1364$15 ;
-  wire \port$1364$15 ;
-  output \port$1364$2 ;
-  wire \port$1364$2 ;
-  output \port$1364$3 ;
-  wire \port$1364$3 ;
-  output \port$1364$4 ;
-  wire \port$1364$4 ;
-  output \port$1364$5 ;
-  wire \port$1364$5 ;
-  output \port$1364$6 ;
-  wire \port$1364$6 ;
-  output \port$1364$7 ;
-  wire \port$1364$7 ;
-  output \port$1364$8 ;
-  wire \port$1364$8 ;
-  output \port$1364$9 ;
-  wire \port$1364$9 ;
+  output \port$1363$0 ;
+  wire \port$1363$0 ;
+  output \port$1363$1 ;
+  wire \port$1363$1 ;
+  output \port$1363$10 ;
+  wire \port$1363$10 ;
+  output \port$1363$11 ;
+  wire \port$1363$11 ;
+  output \port$1363$12 ;
+  wire \port$1363$12 ;
+  output \port$1363$13 ;
+  wire \port$1363$13 ;
+  output \port$1363$14 ;
+  wire \port$1363$14 ;
+  output \port$1363$15 ;
+  wire \port$1363$15 ;
+  output \port$1363$2 ;
+  wire \port$1363$2 ;
+  output \port$1363$3 ;
+  wire \port$1363$3 ;
+  output \port$1363$4 ;
+  wire \port$1363$4 ;
+  output \port$1363$5 ;
+  wire \port$1363$5 ;
+  output \port$1363$6 ;
+  wire \port$1363$6 ;
+  output \port$1363$7 ;
+  wire \port$1363$7 ;
+  output \port$1363$8 ;
+  wire \port$1363$8 ;
+  output \port$1363$9 ;
+  wire \port$1363$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32046,19 +31959,19 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1364$0 , \port$1364$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1364$0 ),
-    .P1(\port$1364$1 ),
-    .P10(\port$1364$10 ),
-    .P11(\port$1364$11 ),
-    .P12(\port$1364$12 ),
-    .P13(\port$1364$13 ),
-    .P14(\port$1364$14 ),
-    .P15(\port$1364$15 ),
+    .P0(\port$1363$0 ),
+    .P1(\port$1363$1 ),
+    .P10(\port$1363$10 ),
+    .P11(\port$1363$11 ),
+    .P12(\port$1363$12 ),
+    .P13(\port$1363$13 ),
+    .P14(\port$1363$14 ),
+    .P15(\port$1363$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1364$2 ),
+    .P2(\port$1363$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32069,30 +31982,30 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1364$0 , \port$1364$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1364$3 ),
+    .P3(\port$1363$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1364$4 ),
-    .P5(\port$1364$5 ),
-    .P6(\port$1364$6 ),
-    .P7(\port$1364$7 ),
-    .P8(\port$1364$8 ),
-    .P9(\port$1364$9 ),
+    .P4(\port$1363$4 ),
+    .P5(\port$1363$5 ),
+    .P6(\port$1363$6 ),
+    .P7(\port$1363$7 ),
+    .P8(\port$1363$8 ),
+    .P9(\port$1363$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1364$15 , \port$1364$14 , \port$1364$13 , \port$1364$12 , \port$1364$11 , \port$1364$10 , \port$1364$9 , \port$1364$8 , \port$1364$7 , \port$1364$6 , \port$1364$5 , \port$1364$4 , \port$1364$3 , \port$1364$2 , \port$1364$1 , \port$1364$0  };
+  assign p36[15:0] = { \port$1363$15 , \port$1363$14 , \port$1363$13 , \port$1363$12 , \port$1363$11 , \port$1363$10 , \port$1363$9 , \port$1363$8 , \port$1363$7 , \port$1363$6 , \port$1363$5 , \port$1363$4 , \port$1363$3 , \port$1363$2 , \port$1363$1 , \port$1363$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$1380$0 , \port$1380$1 , \port$1380$2 , \port$1380$3 , \port$1380$4 , \port$1380$5 , \port$1380$6 , \port$1380$7 , \port$1380$8 , \port$1380$9 , \port$1380$10 , \port$1380$11 , \port$1380$12 , \port$1380$13 , \port$1380$14 , \port$1380$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$1379$0 , \port$1379$1 , \port$1379$2 , \port$1379$3 , \port$1379$4 , \port$1379$5 , \port$1379$6 , \port$1379$7 , \port$1379$8 , \port$1379$9 , \port$1379$10 , \port$1379$11 , \port$1379$12 , \port$1379$13 , \port$1379$14 , \port$1379$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32100,38 +32013,38 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1380$0 , \port$1380$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1380$0 ;
-  wire \port$1380$0 ;
-  output \port$1380$1 ;
-  wire \port$1380$1 ;
-  output \port$1380$10 ;
-  wire \port$1380$10 ;
-  output \port$1380$11 ;
-  wire \port$1380$11 ;
-  output \port$1380$12 ;
-  wire \port$1380$12 ;
-  output \port$1380$13 ;
-  wire \port$1380$13 ;
-  output \port$1380$14 ;
-  wire \port$1380$14 ;
-  output \port$1380$15 ;
-  wire \port$1380$15 ;
-  output \port$1380$2 ;
-  wire \port$1380$2 ;
-  output \port$1380$3 ;
-  wire \port$1380$3 ;
-  output \port$1380$4 ;
-  wire \port$1380$4 ;
-  output \port$1380$5 ;
-  wire \port$1380$5 ;
-  output \port$1380$6 ;
-  wire \port$1380$6 ;
-  output \port$1380$7 ;
-  wire \port$1380$7 ;
-  output \port$1380$8 ;
-  wire \port$1380$8 ;
-  output \port$1380$9 ;
-  wire \port$1380$9 ;
+  output \port$1379$0 ;
+  wire \port$1379$0 ;
+  output \port$1379$1 ;
+  wire \port$1379$1 ;
+  output \port$1379$10 ;
+  wire \port$1379$10 ;
+  output \port$1379$11 ;
+  wire \port$1379$11 ;
+  output \port$1379$12 ;
+  wire \port$1379$12 ;
+  output \port$1379$13 ;
+  wire \port$1379$13 ;
+  output \port$1379$14 ;
+  wire \port$1379$14 ;
+  output \port$1379$15 ;
+  wire \port$1379$15 ;
+  output \port$1379$2 ;
+  wire \port$1379$2 ;
+  output \port$1379$3 ;
+  wire \port$1379$3 ;
+  output \port$1379$4 ;
+  wire \port$1379$4 ;
+  output \port$1379$5 ;
+  wire \port$1379$5 ;
+  output \port$1379$6 ;
+  wire \port$1379$6 ;
+  output \port$1379$7 ;
+  wire \port$1379$7 ;
+  output \port$1379$8 ;
+  wire \port$1379$8 ;
+  output \port$1379$9 ;
+  wire \port$1379$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32207,19 +32120,19 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1380$0 , \port$1380$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1380$0 ),
-    .P1(\port$1380$1 ),
-    .P10(\port$1380$10 ),
-    .P11(\port$1380$11 ),
-    .P12(\port$1380$12 ),
-    .P13(\port$1380$13 ),
-    .P14(\port$1380$14 ),
-    .P15(\port$1380$15 ),
+    .P0(\port$1379$0 ),
+    .P1(\port$1379$1 ),
+    .P10(\port$1379$10 ),
+    .P11(\port$1379$11 ),
+    .P12(\port$1379$12 ),
+    .P13(\port$1379$13 ),
+    .P14(\port$1379$14 ),
+    .P15(\port$1379$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1380$2 ),
+    .P2(\port$1379$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32230,30 +32143,30 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1380$0 , \port$1380$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1380$3 ),
+    .P3(\port$1379$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1380$4 ),
-    .P5(\port$1380$5 ),
-    .P6(\port$1380$6 ),
-    .P7(\port$1380$7 ),
-    .P8(\port$1380$8 ),
-    .P9(\port$1380$9 ),
+    .P4(\port$1379$4 ),
+    .P5(\port$1379$5 ),
+    .P6(\port$1379$6 ),
+    .P7(\port$1379$7 ),
+    .P8(\port$1379$8 ),
+    .P9(\port$1379$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1380$15 , \port$1380$14 , \port$1380$13 , \port$1380$12 , \port$1380$11 , \port$1380$10 , \port$1380$9 , \port$1380$8 , \port$1380$7 , \port$1380$6 , \port$1380$5 , \port$1380$4 , \port$1380$3 , \port$1380$2 , \port$1380$1 , \port$1380$0  };
+  assign p36[15:0] = { \port$1379$15 , \port$1379$14 , \port$1379$13 , \port$1379$12 , \port$1379$11 , \port$1379$10 , \port$1379$9 , \port$1379$8 , \port$1379$7 , \port$1379$6 , \port$1379$5 , \port$1379$4 , \port$1379$3 , \port$1379$2 , \port$1379$1 , \port$1379$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$1396$0 , \port$1396$1 , \port$1396$2 , \port$1396$3 , \port$1396$4 , \port$1396$5 , \port$1396$6 , \port$1396$7 , \port$1396$8 , \port$1396$9 , \port$1396$10 , \port$1396$11 , \port$1396$12 , \port$1396$13 , \port$1396$14 , \port$1396$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$1395$0 , \port$1395$1 , \port$1395$2 , \port$1395$3 , \port$1395$4 , \port$1395$5 , \port$1395$6 , \port$1395$7 , \port$1395$8 , \port$1395$9 , \port$1395$10 , \port$1395$11 , \port$1395$12 , \port$1395$13 , \port$1395$14 , \port$1395$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32261,38 +32174,38 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1396$0 , \port$1396$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1396$0 ;
-  wire \port$1396$0 ;
-  output \port$1396$1 ;
-  wire \port$1396$1 ;
-  output \port$1396$10 ;
-  wire \port$1396$10 ;
-  output \port$1396$11 ;
-  wire \port$1396$11 ;
-  output \port$1396$12 ;
-  wire \port$1396$12 ;
-  output \port$1396$13 ;
-  wire \port$1396$13 ;
-  output \port$1396$14 ;
-  wire \port$1396$14 ;
-  output \port$1396$15 ;
-  wire \port$1396$15 ;
-  output \port$1396$2 ;
-  wire \port$1396$2 ;
-  output \port$1396$3 ;
-  wire \port$1396$3 ;
-  output \port$1396$4 ;
-  wire \port$1396$4 ;
-  output \port$1396$5 ;
-  wire \port$1396$5 ;
-  output \port$1396$6 ;
-  wire \port$1396$6 ;
-  output \port$1396$7 ;
-  wire \port$1396$7 ;
-  output \port$1396$8 ;
-  wire \port$1396$8 ;
-  output \port$1396$9 ;
-  wire \port$1396$9 ;
+  output \port$1395$0 ;
+  wire \port$1395$0 ;
+  output \port$1395$1 ;
+  wire \port$1395$1 ;
+  output \port$1395$10 ;
+  wire \port$1395$10 ;
+  output \port$1395$11 ;
+  wire \port$1395$11 ;
+  output \port$1395$12 ;
+  wire \port$1395$12 ;
+  output \port$1395$13 ;
+  wire \port$1395$13 ;
+  output \port$1395$14 ;
+  wire \port$1395$14 ;
+  output \port$1395$15 ;
+  wire \port$1395$15 ;
+  output \port$1395$2 ;
+  wire \port$1395$2 ;
+  output \port$1395$3 ;
+  wire \port$1395$3 ;
+  output \port$1395$4 ;
+  wire \port$1395$4 ;
+  output \port$1395$5 ;
+  wire \port$1395$5 ;
+  output \port$1395$6 ;
+  wire \port$1395$6 ;
+  output \port$1395$7 ;
+  wire \port$1395$7 ;
+  output \port$1395$8 ;
+  wire \port$1395$8 ;
+  output \port$1395$9 ;
+  wire \port$1395$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32368,19 +32281,19 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1396$0 , \port$1396$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1396$0 ),
-    .P1(\port$1396$1 ),
-    .P10(\port$1396$10 ),
-    .P11(\port$1396$11 ),
-    .P12(\port$1396$12 ),
-    .P13(\port$1396$13 ),
-    .P14(\port$1396$14 ),
-    .P15(\port$1396$15 ),
+    .P0(\port$1395$0 ),
+    .P1(\port$1395$1 ),
+    .P10(\port$1395$10 ),
+    .P11(\port$1395$11 ),
+    .P12(\port$1395$12 ),
+    .P13(\port$1395$13 ),
+    .P14(\port$1395$14 ),
+    .P15(\port$1395$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1396$2 ),
+    .P2(\port$1395$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32391,30 +32304,30 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1396$0 , \port$1396$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1396$3 ),
+    .P3(\port$1395$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1396$4 ),
-    .P5(\port$1396$5 ),
-    .P6(\port$1396$6 ),
-    .P7(\port$1396$7 ),
-    .P8(\port$1396$8 ),
-    .P9(\port$1396$9 ),
+    .P4(\port$1395$4 ),
+    .P5(\port$1395$5 ),
+    .P6(\port$1395$6 ),
+    .P7(\port$1395$7 ),
+    .P8(\port$1395$8 ),
+    .P9(\port$1395$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1396$15 , \port$1396$14 , \port$1396$13 , \port$1396$12 , \port$1396$11 , \port$1396$10 , \port$1396$9 , \port$1396$8 , \port$1396$7 , \port$1396$6 , \port$1396$5 , \port$1396$4 , \port$1396$3 , \port$1396$2 , \port$1396$1 , \port$1396$0  };
+  assign p36[15:0] = { \port$1395$15 , \port$1395$14 , \port$1395$13 , \port$1395$12 , \port$1395$11 , \port$1395$10 , \port$1395$9 , \port$1395$8 , \port$1395$7 , \port$1395$6 , \port$1395$5 , \port$1395$4 , \port$1395$3 , \port$1395$2 , \port$1395$1 , \port$1395$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$1412$0 , \port$1412$1 , \port$1412$2 , \port$1412$3 , \port$1412$4 , \port$1412$5 , \port$1412$6 , \port$1412$7 , \port$1412$8 , \port$1412$9 , \port$1412$10 , \port$1412$11 , \port$1412$12 , \port$1412$13 , \port$1412$14 , \port$1412$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$1411$0 , \port$1411$1 , \port$1411$2 , \port$1411$3 , \port$1411$4 , \port$1411$5 , \port$1411$6 , \port$1411$7 , \port$1411$8 , \port$1411$9 , \port$1411$10 , \port$1411$11 , \port$1411$12 , \port$1411$13 , \port$1411$14 , \port$1411$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32422,38 +32335,38 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1412$0 , \port$1412$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1412$0 ;
-  wire \port$1412$0 ;
-  output \port$1412$1 ;
-  wire \port$1412$1 ;
-  output \port$1412$10 ;
-  wire \port$1412$10 ;
-  output \port$1412$11 ;
-  wire \port$1412$11 ;
-  output \port$1412$12 ;
-  wire \port$1412$12 ;
-  output \port$1412$13 ;
-  wire \port$1412$13 ;
-  output \port$1412$14 ;
-  wire \port$1412$14 ;
-  output \port$1412$15 ;
-  wire \port$1412$15 ;
-  output \port$1412$2 ;
-  wire \port$1412$2 ;
-  output \port$1412$3 ;
-  wire \port$1412$3 ;
-  output \port$1412$4 ;
-  wire \port$1412$4 ;
-  output \port$1412$5 ;
-  wire \port$1412$5 ;
-  output \port$1412$6 ;
-  wire \port$1412$6 ;
-  output \port$1412$7 ;
-  wire \port$1412$7 ;
-  output \port$1412$8 ;
-  wire \port$1412$8 ;
-  output \port$1412$9 ;
-  wire \port$1412$9 ;
+  output \port$1411$0 ;
+  wire \port$1411$0 ;
+  output \port$1411$1 ;
+  wire \port$1411$1 ;
+  output \port$1411$10 ;
+  wire \port$1411$10 ;
+  output \port$1411$11 ;
+  wire \port$1411$11 ;
+  output \port$1411$12 ;
+  wire \port$1411$12 ;
+  output \port$1411$13 ;
+  wire \port$1411$13 ;
+  output \port$1411$14 ;
+  wire \port$1411$14 ;
+  output \port$1411$15 ;
+  wire \port$1411$15 ;
+  output \port$1411$2 ;
+  wire \port$1411$2 ;
+  output \port$1411$3 ;
+  wire \port$1411$3 ;
+  output \port$1411$4 ;
+  wire \port$1411$4 ;
+  output \port$1411$5 ;
+  wire \port$1411$5 ;
+  output \port$1411$6 ;
+  wire \port$1411$6 ;
+  output \port$1411$7 ;
+  wire \port$1411$7 ;
+  output \port$1411$8 ;
+  wire \port$1411$8 ;
+  output \port$1411$9 ;
+  wire \port$1411$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32529,19 +32442,19 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1412$0 , \port$1412$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1412$0 ),
-    .P1(\port$1412$1 ),
-    .P10(\port$1412$10 ),
-    .P11(\port$1412$11 ),
-    .P12(\port$1412$12 ),
-    .P13(\port$1412$13 ),
-    .P14(\port$1412$14 ),
-    .P15(\port$1412$15 ),
+    .P0(\port$1411$0 ),
+    .P1(\port$1411$1 ),
+    .P10(\port$1411$10 ),
+    .P11(\port$1411$11 ),
+    .P12(\port$1411$12 ),
+    .P13(\port$1411$13 ),
+    .P14(\port$1411$14 ),
+    .P15(\port$1411$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1412$2 ),
+    .P2(\port$1411$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32552,30 +32465,30 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1412$0 , \port$1412$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1412$3 ),
+    .P3(\port$1411$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1412$4 ),
-    .P5(\port$1412$5 ),
-    .P6(\port$1412$6 ),
-    .P7(\port$1412$7 ),
-    .P8(\port$1412$8 ),
-    .P9(\port$1412$9 ),
+    .P4(\port$1411$4 ),
+    .P5(\port$1411$5 ),
+    .P6(\port$1411$6 ),
+    .P7(\port$1411$7 ),
+    .P8(\port$1411$8 ),
+    .P9(\port$1411$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1412$15 , \port$1412$14 , \port$1412$13 , \port$1412$12 , \port$1412$11 , \port$1412$10 , \port$1412$9 , \port$1412$8 , \port$1412$7 , \port$1412$6 , \port$1412$5 , \port$1412$4 , \port$1412$3 , \port$1412$2 , \port$1412$1 , \port$1412$0  };
+  assign p36[15:0] = { \port$1411$15 , \port$1411$14 , \port$1411$13 , \port$1411$12 , \port$1411$11 , \port$1411$10 , \port$1411$9 , \port$1411$8 , \port$1411$7 , \port$1411$6 , \port$1411$5 , \port$1411$4 , \port$1411$3 , \port$1411$2 , \port$1411$1 , \port$1411$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$1428$0 , \port$1428$1 , \port$1428$2 , \port$1428$3 , \port$1428$4 , \port$1428$5 , \port$1428$6 , \port$1428$7 , \port$1428$8 , \port$1428$9 , \port$1428$10 , \port$1428$11 , \port$1428$12 , \port$1428$13 , \port$1428$14 , \port$1428$15 , a, b, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$1427$0 , \port$1427$1 , \port$1427$2 , \port$1427$3 , \port$1427$4 , \port$1427$5 , \port$1427$6 , \port$1427$7 , \port$1427$8 , \port$1427$9 , \port$1427$10 , \port$1427$11 , \port$1427$12 , \port$1427$13 , \port$1427$14 , \port$1427$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32583,38 +32496,38 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1428$0 , \port$1428$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1428$0 ;
-  wire \port$1428$0 ;
-  output \port$1428$1 ;
-  wire \port$1428$1 ;
-  output \port$1428$10 ;
-  wire \port$1428$10 ;
-  output \port$1428$11 ;
-  wire \port$1428$11 ;
-  output \port$1428$12 ;
-  wire \port$1428$12 ;
-  output \port$1428$13 ;
-  wire \port$1428$13 ;
-  output \port$1428$14 ;
-  wire \port$1428$14 ;
-  output \port$1428$15 ;
-  wire \port$1428$15 ;
-  output \port$1428$2 ;
-  wire \port$1428$2 ;
-  output \port$1428$3 ;
-  wire \port$1428$3 ;
-  output \port$1428$4 ;
-  wire \port$1428$4 ;
-  output \port$1428$5 ;
-  wire \port$1428$5 ;
-  output \port$1428$6 ;
-  wire \port$1428$6 ;
-  output \port$1428$7 ;
-  wire \port$1428$7 ;
-  output \port$1428$8 ;
-  wire \port$1428$8 ;
-  output \port$1428$9 ;
-  wire \port$1428$9 ;
+  output \port$1427$0 ;
+  wire \port$1427$0 ;
+  output \port$1427$1 ;
+  wire \port$1427$1 ;
+  output \port$1427$10 ;
+  wire \port$1427$10 ;
+  output \port$1427$11 ;
+  wire \port$1427$11 ;
+  output \port$1427$12 ;
+  wire \port$1427$12 ;
+  output \port$1427$13 ;
+  wire \port$1427$13 ;
+  output \port$1427$14 ;
+  wire \port$1427$14 ;
+  output \port$1427$15 ;
+  wire \port$1427$15 ;
+  output \port$1427$2 ;
+  wire \port$1427$2 ;
+  output \port$1427$3 ;
+  wire \port$1427$3 ;
+  output \port$1427$4 ;
+  wire \port$1427$4 ;
+  output \port$1427$5 ;
+  wire \port$1427$5 ;
+  output \port$1427$6 ;
+  wire \port$1427$6 ;
+  output \port$1427$7 ;
+  wire \port$1427$7 ;
+  output \port$1427$8 ;
+  wire \port$1427$8 ;
+  output \port$1427$9 ;
+  wire \port$1427$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32690,19 +32603,19 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1428$0 , \port$1428$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1428$0 ),
-    .P1(\port$1428$1 ),
-    .P10(\port$1428$10 ),
-    .P11(\port$1428$11 ),
-    .P12(\port$1428$12 ),
-    .P13(\port$1428$13 ),
-    .P14(\port$1428$14 ),
-    .P15(\port$1428$15 ),
+    .P0(\port$1427$0 ),
+    .P1(\port$1427$1 ),
+    .P10(\port$1427$10 ),
+    .P11(\port$1427$11 ),
+    .P12(\port$1427$12 ),
+    .P13(\port$1427$13 ),
+    .P14(\port$1427$14 ),
+    .P15(\port$1427$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1428$2 ),
+    .P2(\port$1427$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32713,30 +32626,30 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1428$0 , \port$1428$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1428$3 ),
+    .P3(\port$1427$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1428$4 ),
-    .P5(\port$1428$5 ),
-    .P6(\port$1428$6 ),
-    .P7(\port$1428$7 ),
-    .P8(\port$1428$8 ),
-    .P9(\port$1428$9 ),
+    .P4(\port$1427$4 ),
+    .P5(\port$1427$5 ),
+    .P6(\port$1427$6 ),
+    .P7(\port$1427$7 ),
+    .P8(\port$1427$8 ),
+    .P9(\port$1427$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1428$15 , \port$1428$14 , \port$1428$13 , \port$1428$12 , \port$1428$11 , \port$1428$10 , \port$1428$9 , \port$1428$8 , \port$1428$7 , \port$1428$6 , \port$1428$5 , \port$1428$4 , \port$1428$3 , \port$1428$2 , \port$1428$1 , \port$1428$0  };
+  assign p36[15:0] = { \port$1427$15 , \port$1427$14 , \port$1427$13 , \port$1427$12 , \port$1427$11 , \port$1427$10 , \port$1427$9 , \port$1427$8 , \port$1427$7 , \port$1427$6 , \port$1427$5 , \port$1427$4 , \port$1427$3 , \port$1427$2 , \port$1427$1 , \port$1427$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$1444$0 , \port$1444$1 , \port$1444$2 , \port$1444$3 , \port$1444$4 , \port$1444$5 , \port$1444$6 , \port$1444$7 , \port$1444$8 , \port$1444$9 , \port$1444$10 , \port$1444$11 , \port$1444$12 , \port$1444$13 , \port$1444$14 , \port$1444$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$1443$0 , \port$1443$1 , \port$1443$2 , \port$1443$3 , \port$1443$4 , \port$1443$5 , \port$1443$6 , \port$1443$7 , \port$1443$8 , \port$1443$9 , \port$1443$10 , \port$1443$11 , \port$1443$12 , \port$1443$13 , \port$1443$14 , \port$1443$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32744,38 +32657,38 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1444$0 , \port$1444$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1444$0 ;
-  wire \port$1444$0 ;
-  output \port$1444$1 ;
-  wire \port$1444$1 ;
-  output \port$1444$10 ;
-  wire \port$1444$10 ;
-  output \port$1444$11 ;
-  wire \port$1444$11 ;
-  output \port$1444$12 ;
-  wire \port$1444$12 ;
-  output \port$1444$13 ;
-  wire \port$1444$13 ;
-  output \port$1444$14 ;
-  wire \port$1444$14 ;
-  output \port$1444$15 ;
-  wire \port$1444$15 ;
-  output \port$1444$2 ;
-  wire \port$1444$2 ;
-  output \port$1444$3 ;
-  wire \port$1444$3 ;
-  output \port$1444$4 ;
-  wire \port$1444$4 ;
-  output \port$1444$5 ;
-  wire \port$1444$5 ;
-  output \port$1444$6 ;
-  wire \port$1444$6 ;
-  output \port$1444$7 ;
-  wire \port$1444$7 ;
-  output \port$1444$8 ;
-  wire \port$1444$8 ;
-  output \port$1444$9 ;
-  wire \port$1444$9 ;
+  output \port$1443$0 ;
+  wire \port$1443$0 ;
+  output \port$1443$1 ;
+  wire \port$1443$1 ;
+  output \port$1443$10 ;
+  wire \port$1443$10 ;
+  output \port$1443$11 ;
+  wire \port$1443$11 ;
+  output \port$1443$12 ;
+  wire \port$1443$12 ;
+  output \port$1443$13 ;
+  wire \port$1443$13 ;
+  output \port$1443$14 ;
+  wire \port$1443$14 ;
+  output \port$1443$15 ;
+  wire \port$1443$15 ;
+  output \port$1443$2 ;
+  wire \port$1443$2 ;
+  output \port$1443$3 ;
+  wire \port$1443$3 ;
+  output \port$1443$4 ;
+  wire \port$1443$4 ;
+  output \port$1443$5 ;
+  wire \port$1443$5 ;
+  output \port$1443$6 ;
+  wire \port$1443$6 ;
+  output \port$1443$7 ;
+  wire \port$1443$7 ;
+  output \port$1443$8 ;
+  wire \port$1443$8 ;
+  output \port$1443$9 ;
+  wire \port$1443$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32851,19 +32764,19 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1444$0 , \port$1444$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1444$0 ),
-    .P1(\port$1444$1 ),
-    .P10(\port$1444$10 ),
-    .P11(\port$1444$11 ),
-    .P12(\port$1444$12 ),
-    .P13(\port$1444$13 ),
-    .P14(\port$1444$14 ),
-    .P15(\port$1444$15 ),
+    .P0(\port$1443$0 ),
+    .P1(\port$1443$1 ),
+    .P10(\port$1443$10 ),
+    .P11(\port$1443$11 ),
+    .P12(\port$1443$12 ),
+    .P13(\port$1443$13 ),
+    .P14(\port$1443$14 ),
+    .P15(\port$1443$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1444$2 ),
+    .P2(\port$1443$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32874,30 +32787,30 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1444$0 , \port$1444$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1444$3 ),
+    .P3(\port$1443$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1444$4 ),
-    .P5(\port$1444$5 ),
-    .P6(\port$1444$6 ),
-    .P7(\port$1444$7 ),
-    .P8(\port$1444$8 ),
-    .P9(\port$1444$9 ),
+    .P4(\port$1443$4 ),
+    .P5(\port$1443$5 ),
+    .P6(\port$1443$6 ),
+    .P7(\port$1443$7 ),
+    .P8(\port$1443$8 ),
+    .P9(\port$1443$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1444$15 , \port$1444$14 , \port$1444$13 , \port$1444$12 , \port$1444$11 , \port$1444$10 , \port$1444$9 , \port$1444$8 , \port$1444$7 , \port$1444$6 , \port$1444$5 , \port$1444$4 , \port$1444$3 , \port$1444$2 , \port$1444$1 , \port$1444$0  };
+  assign p36[15:0] = { \port$1443$15 , \port$1443$14 , \port$1443$13 , \port$1443$12 , \port$1443$11 , \port$1443$10 , \port$1443$9 , \port$1443$8 , \port$1443$7 , \port$1443$6 , \port$1443$5 , \port$1443$4 , \port$1443$3 , \port$1443$2 , \port$1443$1 , \port$1443$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$1460$0 , \port$1460$1 , \port$1460$2 , \port$1460$3 , \port$1460$4 , \port$1460$5 , \port$1460$6 , \port$1460$7 , \port$1460$8 , \port$1460$9 , \port$1460$10 , \port$1460$11 , \port$1460$12 , \port$1460$13 , \port$1460$14 , \port$1460$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$1459$0 , \port$1459$1 , \port$1459$2 , \port$1459$3 , \port$1459$4 , \port$1459$5 , \port$1459$6 , \port$1459$7 , \port$1459$8 , \port$1459$9 , \port$1459$10 , \port$1459$11 , \port$1459$12 , \port$1459$13 , \port$1459$14 , \port$1459$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32905,38 +32818,38 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1460$0 , \port$1460$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1460$0 ;
-  wire \port$1460$0 ;
-  output \port$1460$1 ;
-  wire \port$1460$1 ;
-  output \port$1460$10 ;
-  wire \port$1460$10 ;
-  output \port$1460$11 ;
-  wire \port$1460$11 ;
-  output \port$1460$12 ;
-  wire \port$1460$12 ;
-  output \port$1460$13 ;
-  wire \port$1460$13 ;
-  output \port$1460$14 ;
-  wire \port$1460$14 ;
-  output \port$1460$15 ;
-  wire \port$1460$15 ;
-  output \port$1460$2 ;
-  wire \port$1460$2 ;
-  output \port$1460$3 ;
-  wire \port$1460$3 ;
-  output \port$1460$4 ;
-  wire \port$1460$4 ;
-  output \port$1460$5 ;
-  wire \port$1460$5 ;
-  output \port$1460$6 ;
-  wire \port$1460$6 ;
-  output \port$1460$7 ;
-  wire \port$1460$7 ;
-  output \port$1460$8 ;
-  wire \port$1460$8 ;
-  output \port$1460$9 ;
-  wire \port$1460$9 ;
+  output \port$1459$0 ;
+  wire \port$1459$0 ;
+  output \port$1459$1 ;
+  wire \port$1459$1 ;
+  output \port$1459$10 ;
+  wire \port$1459$10 ;
+  output \port$1459$11 ;
+  wire \port$1459$11 ;
+  output \port$1459$12 ;
+  wire \port$1459$12 ;
+  output \port$1459$13 ;
+  wire \port$1459$13 ;
+  output \port$1459$14 ;
+  wire \port$1459$14 ;
+  output \port$1459$15 ;
+  wire \port$1459$15 ;
+  output \port$1459$2 ;
+  wire \port$1459$2 ;
+  output \port$1459$3 ;
+  wire \port$1459$3 ;
+  output \port$1459$4 ;
+  wire \port$1459$4 ;
+  output \port$1459$5 ;
+  wire \port$1459$5 ;
+  output \port$1459$6 ;
+  wire \port$1459$6 ;
+  output \port$1459$7 ;
+  wire \port$1459$7 ;
+  output \port$1459$8 ;
+  wire \port$1459$8 ;
+  output \port$1459$9 ;
+  wire \port$1459$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33012,19 +32925,19 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1460$0 , \port$1460$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1460$0 ),
-    .P1(\port$1460$1 ),
-    .P10(\port$1460$10 ),
-    .P11(\port$1460$11 ),
-    .P12(\port$1460$12 ),
-    .P13(\port$1460$13 ),
-    .P14(\port$1460$14 ),
-    .P15(\port$1460$15 ),
+    .P0(\port$1459$0 ),
+    .P1(\port$1459$1 ),
+    .P10(\port$1459$10 ),
+    .P11(\port$1459$11 ),
+    .P12(\port$1459$12 ),
+    .P13(\port$1459$13 ),
+    .P14(\port$1459$14 ),
+    .P15(\port$1459$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1460$2 ),
+    .P2(\port$1459$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33035,30 +32948,30 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1460$0 , \port$1460$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1460$3 ),
+    .P3(\port$1459$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1460$4 ),
-    .P5(\port$1460$5 ),
-    .P6(\port$1460$6 ),
-    .P7(\port$1460$7 ),
-    .P8(\port$1460$8 ),
-    .P9(\port$1460$9 ),
+    .P4(\port$1459$4 ),
+    .P5(\port$1459$5 ),
+    .P6(\port$1459$6 ),
+    .P7(\port$1459$7 ),
+    .P8(\port$1459$8 ),
+    .P9(\port$1459$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1460$15 , \port$1460$14 , \port$1460$13 , \port$1460$12 , \port$1460$11 , \port$1460$10 , \port$1460$9 , \port$1460$8 , \port$1460$7 , \port$1460$6 , \port$1460$5 , \port$1460$4 , \port$1460$3 , \port$1460$2 , \port$1460$1 , \port$1460$0  };
+  assign p36[15:0] = { \port$1459$15 , \port$1459$14 , \port$1459$13 , \port$1459$12 , \port$1459$11 , \port$1459$10 , \port$1459$9 , \port$1459$8 , \port$1459$7 , \port$1459$6 , \port$1459$5 , \port$1459$4 , \port$1459$3 , \port$1459$2 , \port$1459$1 , \port$1459$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$1476$0 , \port$1476$1 , \port$1476$2 , \port$1476$3 , \port$1476$4 , \port$1476$5 , \port$1476$6 , \port$1476$7 , \port$1476$8 , \port$1476$9 , \port$1476$10 , \port$1476$11 , \port$1476$12 , \port$1476$13 , \port$1476$14 , \port$1476$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$1475$0 , \port$1475$1 , \port$1475$2 , \port$1475$3 , \port$1475$4 , \port$1475$5 , \port$1475$6 , \port$1475$7 , \port$1475$8 , \port$1475$9 , \port$1475$10 , \port$1475$11 , \port$1475$12 , \port$1475$13 , \port$1475$14 , \port$1475$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -33066,38 +32979,38 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1476$0 , \port$1476$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1476$0 ;
-  wire \port$1476$0 ;
-  output \port$1476$1 ;
-  wire \port$1476$1 ;
-  output \port$1476$10 ;
-  wire \port$1476$10 ;
-  output \port$1476$11 ;
-  wire \port$1476$11 ;
-  output \port$1476$12 ;
-  wire \port$1476$12 ;
-  output \port$1476$13 ;
-  wire \port$1476$13 ;
-  output \port$1476$14 ;
-  wire \port$1476$14 ;
-  output \port$1476$15 ;
-  wire \port$1476$15 ;
-  output \port$1476$2 ;
-  wire \port$1476$2 ;
-  output \port$1476$3 ;
-  wire \port$1476$3 ;
-  output \port$1476$4 ;
-  wire \port$1476$4 ;
-  output \port$1476$5 ;
-  wire \port$1476$5 ;
-  output \port$1476$6 ;
-  wire \port$1476$6 ;
-  output \port$1476$7 ;
-  wire \port$1476$7 ;
-  output \port$1476$8 ;
-  wire \port$1476$8 ;
-  output \port$1476$9 ;
-  wire \port$1476$9 ;
+  output \port$1475$0 ;
+  wire \port$1475$0 ;
+  output \port$1475$1 ;
+  wire \port$1475$1 ;
+  output \port$1475$10 ;
+  wire \port$1475$10 ;
+  output \port$1475$11 ;
+  wire \port$1475$11 ;
+  output \port$1475$12 ;
+  wire \port$1475$12 ;
+  output \port$1475$13 ;
+  wire \port$1475$13 ;
+  output \port$1475$14 ;
+  wire \port$1475$14 ;
+  output \port$1475$15 ;
+  wire \port$1475$15 ;
+  output \port$1475$2 ;
+  wire \port$1475$2 ;
+  output \port$1475$3 ;
+  wire \port$1475$3 ;
+  output \port$1475$4 ;
+  wire \port$1475$4 ;
+  output \port$1475$5 ;
+  wire \port$1475$5 ;
+  output \port$1475$6 ;
+  wire \port$1475$6 ;
+  output \port$1475$7 ;
+  wire \port$1475$7 ;
+  output \port$1475$8 ;
+  wire \port$1475$8 ;
+  output \port$1475$9 ;
+  wire \port$1475$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33173,19 +33086,19 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1476$0 , \port$1476$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1476$0 ),
-    .P1(\port$1476$1 ),
-    .P10(\port$1476$10 ),
-    .P11(\port$1476$11 ),
-    .P12(\port$1476$12 ),
-    .P13(\port$1476$13 ),
-    .P14(\port$1476$14 ),
-    .P15(\port$1476$15 ),
+    .P0(\port$1475$0 ),
+    .P1(\port$1475$1 ),
+    .P10(\port$1475$10 ),
+    .P11(\port$1475$11 ),
+    .P12(\port$1475$12 ),
+    .P13(\port$1475$13 ),
+    .P14(\port$1475$14 ),
+    .P15(\port$1475$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1476$2 ),
+    .P2(\port$1475$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33196,30 +33109,30 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1476$0 , \port$1476$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1476$3 ),
+    .P3(\port$1475$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1476$4 ),
-    .P5(\port$1476$5 ),
-    .P6(\port$1476$6 ),
-    .P7(\port$1476$7 ),
-    .P8(\port$1476$8 ),
-    .P9(\port$1476$9 ),
+    .P4(\port$1475$4 ),
+    .P5(\port$1475$5 ),
+    .P6(\port$1475$6 ),
+    .P7(\port$1475$7 ),
+    .P8(\port$1475$8 ),
+    .P9(\port$1475$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1476$15 , \port$1476$14 , \port$1476$13 , \port$1476$12 , \port$1476$11 , \port$1476$10 , \port$1476$9 , \port$1476$8 , \port$1476$7 , \port$1476$6 , \port$1476$5 , \port$1476$4 , \port$1476$3 , \port$1476$2 , \port$1476$1 , \port$1476$0  };
+  assign p36[15:0] = { \port$1475$15 , \port$1475$14 , \port$1475$13 , \port$1475$12 , \port$1475$11 , \port$1475$10 , \port$1475$9 , \port$1475$8 , \port$1475$7 , \port$1475$6 , \port$1475$5 , \port$1475$4 , \port$1475$3 , \port$1475$2 , \port$1475$1 , \port$1475$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$1492$0 , \port$1492$1 , \port$1492$2 , \port$1492$3 , \port$1492$4 , \port$1492$5 , \port$1492$6 , \port$1492$7 , \port$1492$8 , \port$1492$9 , \port$1492$10 , \port$1492$11 , \port$1492$12 , \port$1492$13 , \port$1492$14 , \port$1492$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_4 (rst, \port$1491$0 , \port$1491$1 , \port$1491$2 , \port$1491$3 , \port$1491$4 , \port$1491$5 , \port$1491$6 , \port$1491$7 , \port$1491$8 , \port$1491$9 , \port$1491$10 , \port$1491$11 , \port$1491$12 , \port$1491$13 , \port$1491$14 , \port$1491$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -33227,38 +33140,38 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1492$0 , \port$1492$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1492$0 ;
-  wire \port$1492$0 ;
-  output \port$1492$1 ;
-  wire \port$1492$1 ;
-  output \port$1492$10 ;
-  wire \port$1492$10 ;
-  output \port$1492$11 ;
-  wire \port$1492$11 ;
-  output \port$1492$12 ;
-  wire \port$1492$12 ;
-  output \port$1492$13 ;
-  wire \port$1492$13 ;
-  output \port$1492$14 ;
-  wire \port$1492$14 ;
-  output \port$1492$15 ;
-  wire \port$1492$15 ;
-  output \port$1492$2 ;
-  wire \port$1492$2 ;
-  output \port$1492$3 ;
-  wire \port$1492$3 ;
-  output \port$1492$4 ;
-  wire \port$1492$4 ;
-  output \port$1492$5 ;
-  wire \port$1492$5 ;
-  output \port$1492$6 ;
-  wire \port$1492$6 ;
-  output \port$1492$7 ;
-  wire \port$1492$7 ;
-  output \port$1492$8 ;
-  wire \port$1492$8 ;
-  output \port$1492$9 ;
-  wire \port$1492$9 ;
+  output \port$1491$0 ;
+  wire \port$1491$0 ;
+  output \port$1491$1 ;
+  wire \port$1491$1 ;
+  output \port$1491$10 ;
+  wire \port$1491$10 ;
+  output \port$1491$11 ;
+  wire \port$1491$11 ;
+  output \port$1491$12 ;
+  wire \port$1491$12 ;
+  output \port$1491$13 ;
+  wire \port$1491$13 ;
+  output \port$1491$14 ;
+  wire \port$1491$14 ;
+  output \port$1491$15 ;
+  wire \port$1491$15 ;
+  output \port$1491$2 ;
+  wire \port$1491$2 ;
+  output \port$1491$3 ;
+  wire \port$1491$3 ;
+  output \port$1491$4 ;
+  wire \port$1491$4 ;
+  output \port$1491$5 ;
+  wire \port$1491$5 ;
+  output \port$1491$6 ;
+  wire \port$1491$6 ;
+  output \port$1491$7 ;
+  wire \port$1491$7 ;
+  output \port$1491$8 ;
+  wire \port$1491$8 ;
+  output \port$1491$9 ;
+  wire \port$1491$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33334,19 +33247,19 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1492$0 , \port$1492$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1492$0 ),
-    .P1(\port$1492$1 ),
-    .P10(\port$1492$10 ),
-    .P11(\port$1492$11 ),
-    .P12(\port$1492$12 ),
-    .P13(\port$1492$13 ),
-    .P14(\port$1492$14 ),
-    .P15(\port$1492$15 ),
+    .P0(\port$1491$0 ),
+    .P1(\port$1491$1 ),
+    .P10(\port$1491$10 ),
+    .P11(\port$1491$11 ),
+    .P12(\port$1491$12 ),
+    .P13(\port$1491$13 ),
+    .P14(\port$1491$14 ),
+    .P15(\port$1491$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1492$2 ),
+    .P2(\port$1491$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33357,30 +33270,30 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1492$0 , \port$1492$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1492$3 ),
+    .P3(\port$1491$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1492$4 ),
-    .P5(\port$1492$5 ),
-    .P6(\port$1492$6 ),
-    .P7(\port$1492$7 ),
-    .P8(\port$1492$8 ),
-    .P9(\port$1492$9 ),
+    .P4(\port$1491$4 ),
+    .P5(\port$1491$5 ),
+    .P6(\port$1491$6 ),
+    .P7(\port$1491$7 ),
+    .P8(\port$1491$8 ),
+    .P9(\port$1491$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1492$15 , \port$1492$14 , \port$1492$13 , \port$1492$12 , \port$1492$11 , \port$1492$10 , \port$1492$9 , \port$1492$8 , \port$1492$7 , \port$1492$6 , \port$1492$5 , \port$1492$4 , \port$1492$3 , \port$1492$2 , \port$1492$1 , \port$1492$0  };
+  assign p36[15:0] = { \port$1491$15 , \port$1491$14 , \port$1491$13 , \port$1491$12 , \port$1491$11 , \port$1491$10 , \port$1491$9 , \port$1491$8 , \port$1491$7 , \port$1491$6 , \port$1491$5 , \port$1491$4 , \port$1491$3 , \port$1491$2 , \port$1491$1 , \port$1491$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$1508$0 , \port$1508$1 , \port$1508$2 , \port$1508$3 , \port$1508$4 , \port$1508$5 , \port$1508$6 , \port$1508$7 , \port$1508$8 , \port$1508$9 , \port$1508$10 , \port$1508$11 , \port$1508$12 , \port$1508$13 , \port$1508$14 , \port$1508$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_5 (rst, \port$1507$0 , \port$1507$1 , \port$1507$2 , \port$1507$3 , \port$1507$4 , \port$1507$5 , \port$1507$6 , \port$1507$7 , \port$1507$8 , \port$1507$9 , \port$1507$10 , \port$1507$11 , \port$1507$12 , \port$1507$13 , \port$1507$14 , \port$1507$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -33388,38 +33301,38 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1508$0 , \port$1508$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1508$0 ;
-  wire \port$1508$0 ;
-  output \port$1508$1 ;
-  wire \port$1508$1 ;
-  output \port$1508$10 ;
-  wire \port$1508$10 ;
-  output \port$1508$11 ;
-  wire \port$1508$11 ;
-  output \port$1508$12 ;
-  wire \port$1508$12 ;
-  output \port$1508$13 ;
-  wire \port$1508$13 ;
-  output \port$1508$14 ;
-  wire \port$1508$14 ;
-  output \port$1508$15 ;
-  wire \port$1508$15 ;
-  output \port$1508$2 ;
-  wire \port$1508$2 ;
-  output \port$1508$3 ;
-  wire \port$1508$3 ;
-  output \port$1508$4 ;
-  wire \port$1508$4 ;
-  output \port$1508$5 ;
-  wire \port$1508$5 ;
-  output \port$1508$6 ;
-  wire \port$1508$6 ;
-  output \port$1508$7 ;
-  wire \port$1508$7 ;
-  output \port$1508$8 ;
-  wire \port$1508$8 ;
-  output \port$1508$9 ;
-  wire \port$1508$9 ;
+  output \port$1507$0 ;
+  wire \port$1507$0 ;
+  output \port$1507$1 ;
+  wire \port$1507$1 ;
+  output \port$1507$10 ;
+  wire \port$1507$10 ;
+  output \port$1507$11 ;
+  wire \port$1507$11 ;
+  output \port$1507$12 ;
+  wire \port$1507$12 ;
+  output \port$1507$13 ;
+  wire \port$1507$13 ;
+  output \port$1507$14 ;
+  wire \port$1507$14 ;
+  output \port$1507$15 ;
+  wire \port$1507$15 ;
+  output \port$1507$2 ;
+  wire \port$1507$2 ;
+  output \port$1507$3 ;
+  wire \port$1507$3 ;
+  output \port$1507$4 ;
+  wire \port$1507$4 ;
+  output \port$1507$5 ;
+  wire \port$1507$5 ;
+  output \port$1507$6 ;
+  wire \port$1507$6 ;
+  output \port$1507$7 ;
+  wire \port$1507$7 ;
+  output \port$1507$8 ;
+  wire \port$1507$8 ;
+  output \port$1507$9 ;
+  wire \port$1507$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33495,19 +33408,19 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1508$0 , \port$1508$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1508$0 ),
-    .P1(\port$1508$1 ),
-    .P10(\port$1508$10 ),
-    .P11(\port$1508$11 ),
-    .P12(\port$1508$12 ),
-    .P13(\port$1508$13 ),
-    .P14(\port$1508$14 ),
-    .P15(\port$1508$15 ),
+    .P0(\port$1507$0 ),
+    .P1(\port$1507$1 ),
+    .P10(\port$1507$10 ),
+    .P11(\port$1507$11 ),
+    .P12(\port$1507$12 ),
+    .P13(\port$1507$13 ),
+    .P14(\port$1507$14 ),
+    .P15(\port$1507$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1508$2 ),
+    .P2(\port$1507$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33518,30 +33431,30 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1508$0 , \port$1508$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1508$3 ),
+    .P3(\port$1507$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1508$4 ),
-    .P5(\port$1508$5 ),
-    .P6(\port$1508$6 ),
-    .P7(\port$1508$7 ),
-    .P8(\port$1508$8 ),
-    .P9(\port$1508$9 ),
+    .P4(\port$1507$4 ),
+    .P5(\port$1507$5 ),
+    .P6(\port$1507$6 ),
+    .P7(\port$1507$7 ),
+    .P8(\port$1507$8 ),
+    .P9(\port$1507$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1508$15 , \port$1508$14 , \port$1508$13 , \port$1508$12 , \port$1508$11 , \port$1508$10 , \port$1508$9 , \port$1508$8 , \port$1508$7 , \port$1508$6 , \port$1508$5 , \port$1508$4 , \port$1508$3 , \port$1508$2 , \port$1508$1 , \port$1508$0  };
+  assign p36[15:0] = { \port$1507$15 , \port$1507$14 , \port$1507$13 , \port$1507$12 , \port$1507$11 , \port$1507$10 , \port$1507$9 , \port$1507$8 , \port$1507$7 , \port$1507$6 , \port$1507$5 , \port$1507$4 , \port$1507$3 , \port$1507$2 , \port$1507$1 , \port$1507$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$1524$0 , \port$1524$1 , \port$1524$2 , \port$1524$3 , \port$1524$4 , \port$1524$5 , \port$1524$6 , \port$1524$7 , \port$1524$8 , \port$1524$9 , \port$1524$10 , \port$1524$11 , \port$1524$12 , \port$1524$13 , \port$1524$14 , \port$1524$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_6 (rst, \port$1523$0 , \port$1523$1 , \port$1523$2 , \port$1523$3 , \port$1523$4 , \port$1523$5 , \port$1523$6 , \port$1523$7 , \port$1523$8 , \port$1523$9 , \port$1523$10 , \port$1523$11 , \port$1523$12 , \port$1523$13 , \port$1523$14 , \port$1523$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -33549,38 +33462,38 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1524$0 , \port$1524$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1524$0 ;
-  wire \port$1524$0 ;
-  output \port$1524$1 ;
-  wire \port$1524$1 ;
-  output \port$1524$10 ;
-  wire \port$1524$10 ;
-  output \port$1524$11 ;
-  wire \port$1524$11 ;
-  output \port$1524$12 ;
-  wire \port$1524$12 ;
-  output \port$1524$13 ;
-  wire \port$1524$13 ;
-  output \port$1524$14 ;
-  wire \port$1524$14 ;
-  output \port$1524$15 ;
-  wire \port$1524$15 ;
-  output \port$1524$2 ;
-  wire \port$1524$2 ;
-  output \port$1524$3 ;
-  wire \port$1524$3 ;
-  output \port$1524$4 ;
-  wire \port$1524$4 ;
-  output \port$1524$5 ;
-  wire \port$1524$5 ;
-  output \port$1524$6 ;
-  wire \port$1524$6 ;
-  output \port$1524$7 ;
-  wire \port$1524$7 ;
-  output \port$1524$8 ;
-  wire \port$1524$8 ;
-  output \port$1524$9 ;
-  wire \port$1524$9 ;
+  output \port$1523$0 ;
+  wire \port$1523$0 ;
+  output \port$1523$1 ;
+  wire \port$1523$1 ;
+  output \port$1523$10 ;
+  wire \port$1523$10 ;
+  output \port$1523$11 ;
+  wire \port$1523$11 ;
+  output \port$1523$12 ;
+  wire \port$1523$12 ;
+  output \port$1523$13 ;
+  wire \port$1523$13 ;
+  output \port$1523$14 ;
+  wire \port$1523$14 ;
+  output \port$1523$15 ;
+  wire \port$1523$15 ;
+  output \port$1523$2 ;
+  wire \port$1523$2 ;
+  output \port$1523$3 ;
+  wire \port$1523$3 ;
+  output \port$1523$4 ;
+  wire \port$1523$4 ;
+  output \port$1523$5 ;
+  wire \port$1523$5 ;
+  output \port$1523$6 ;
+  wire \port$1523$6 ;
+  output \port$1523$7 ;
+  wire \port$1523$7 ;
+  output \port$1523$8 ;
+  wire \port$1523$8 ;
+  output \port$1523$9 ;
+  wire \port$1523$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33656,19 +33569,19 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1524$0 , \port$1524$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1524$0 ),
-    .P1(\port$1524$1 ),
-    .P10(\port$1524$10 ),
-    .P11(\port$1524$11 ),
-    .P12(\port$1524$12 ),
-    .P13(\port$1524$13 ),
-    .P14(\port$1524$14 ),
-    .P15(\port$1524$15 ),
+    .P0(\port$1523$0 ),
+    .P1(\port$1523$1 ),
+    .P10(\port$1523$10 ),
+    .P11(\port$1523$11 ),
+    .P12(\port$1523$12 ),
+    .P13(\port$1523$13 ),
+    .P14(\port$1523$14 ),
+    .P15(\port$1523$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1524$2 ),
+    .P2(\port$1523$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33679,30 +33592,30 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1524$0 , \port$1524$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1524$3 ),
+    .P3(\port$1523$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1524$4 ),
-    .P5(\port$1524$5 ),
-    .P6(\port$1524$6 ),
-    .P7(\port$1524$7 ),
-    .P8(\port$1524$8 ),
-    .P9(\port$1524$9 ),
+    .P4(\port$1523$4 ),
+    .P5(\port$1523$5 ),
+    .P6(\port$1523$6 ),
+    .P7(\port$1523$7 ),
+    .P8(\port$1523$8 ),
+    .P9(\port$1523$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1524$15 , \port$1524$14 , \port$1524$13 , \port$1524$12 , \port$1524$11 , \port$1524$10 , \port$1524$9 , \port$1524$8 , \port$1524$7 , \port$1524$6 , \port$1524$5 , \port$1524$4 , \port$1524$3 , \port$1524$2 , \port$1524$1 , \port$1524$0  };
+  assign p36[15:0] = { \port$1523$15 , \port$1523$14 , \port$1523$13 , \port$1523$12 , \port$1523$11 , \port$1523$10 , \port$1523$9 , \port$1523$8 , \port$1523$7 , \port$1523$6 , \port$1523$5 , \port$1523$4 , \port$1523$3 , \port$1523$2 , \port$1523$1 , \port$1523$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$1540$0 , \port$1540$1 , \port$1540$2 , \port$1540$3 , \port$1540$4 , \port$1540$5 , \port$1540$6 , \port$1540$7 , \port$1540$8 , \port$1540$9 , \port$1540$10 , \port$1540$11 , \port$1540$12 , \port$1540$13 , \port$1540$14 , \port$1540$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_7 (rst, \port$1539$0 , \port$1539$1 , \port$1539$2 , \port$1539$3 , \port$1539$4 , \port$1539$5 , \port$1539$6 , \port$1539$7 , \port$1539$8 , \port$1539$9 , \port$1539$10 , \port$1539$11 , \port$1539$12 , \port$1539$13 , \port$1539$14 , \port$1539$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -33710,38 +33623,38 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1540$0 , \port$1540$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1540$0 ;
-  wire \port$1540$0 ;
-  output \port$1540$1 ;
-  wire \port$1540$1 ;
-  output \port$1540$10 ;
-  wire \port$1540$10 ;
-  output \port$1540$11 ;
-  wire \port$1540$11 ;
-  output \port$1540$12 ;
-  wire \port$1540$12 ;
-  output \port$1540$13 ;
-  wire \port$1540$13 ;
-  output \port$1540$14 ;
-  wire \port$1540$14 ;
-  output \port$1540$15 ;
-  wire \port$1540$15 ;
-  output \port$1540$2 ;
-  wire \port$1540$2 ;
-  output \port$1540$3 ;
-  wire \port$1540$3 ;
-  output \port$1540$4 ;
-  wire \port$1540$4 ;
-  output \port$1540$5 ;
-  wire \port$1540$5 ;
-  output \port$1540$6 ;
-  wire \port$1540$6 ;
-  output \port$1540$7 ;
-  wire \port$1540$7 ;
-  output \port$1540$8 ;
-  wire \port$1540$8 ;
-  output \port$1540$9 ;
-  wire \port$1540$9 ;
+  output \port$1539$0 ;
+  wire \port$1539$0 ;
+  output \port$1539$1 ;
+  wire \port$1539$1 ;
+  output \port$1539$10 ;
+  wire \port$1539$10 ;
+  output \port$1539$11 ;
+  wire \port$1539$11 ;
+  output \port$1539$12 ;
+  wire \port$1539$12 ;
+  output \port$1539$13 ;
+  wire \port$1539$13 ;
+  output \port$1539$14 ;
+  wire \port$1539$14 ;
+  output \port$1539$15 ;
+  wire \port$1539$15 ;
+  output \port$1539$2 ;
+  wire \port$1539$2 ;
+  output \port$1539$3 ;
+  wire \port$1539$3 ;
+  output \port$1539$4 ;
+  wire \port$1539$4 ;
+  output \port$1539$5 ;
+  wire \port$1539$5 ;
+  output \port$1539$6 ;
+  wire \port$1539$6 ;
+  output \port$1539$7 ;
+  wire \port$1539$7 ;
+  output \port$1539$8 ;
+  wire \port$1539$8 ;
+  output \port$1539$9 ;
+  wire \port$1539$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33817,19 +33730,19 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1540$0 , \port$1540$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1540$0 ),
-    .P1(\port$1540$1 ),
-    .P10(\port$1540$10 ),
-    .P11(\port$1540$11 ),
-    .P12(\port$1540$12 ),
-    .P13(\port$1540$13 ),
-    .P14(\port$1540$14 ),
-    .P15(\port$1540$15 ),
+    .P0(\port$1539$0 ),
+    .P1(\port$1539$1 ),
+    .P10(\port$1539$10 ),
+    .P11(\port$1539$11 ),
+    .P12(\port$1539$12 ),
+    .P13(\port$1539$13 ),
+    .P14(\port$1539$14 ),
+    .P15(\port$1539$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1540$2 ),
+    .P2(\port$1539$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33840,26 +33753,26 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1540$0 , \port$1540$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1540$3 ),
+    .P3(\port$1539$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1540$4 ),
-    .P5(\port$1540$5 ),
-    .P6(\port$1540$6 ),
-    .P7(\port$1540$7 ),
-    .P8(\port$1540$8 ),
-    .P9(\port$1540$9 ),
+    .P4(\port$1539$4 ),
+    .P5(\port$1539$5 ),
+    .P6(\port$1539$6 ),
+    .P7(\port$1539$7 ),
+    .P8(\port$1539$8 ),
+    .P9(\port$1539$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1540$15 , \port$1540$14 , \port$1540$13 , \port$1540$12 , \port$1540$11 , \port$1540$10 , \port$1540$9 , \port$1540$8 , \port$1540$7 , \port$1540$6 , \port$1540$5 , \port$1540$4 , \port$1540$3 , \port$1540$2 , \port$1540$1 , \port$1540$0  };
+  assign p36[15:0] = { \port$1539$15 , \port$1539$14 , \port$1539$13 , \port$1539$12 , \port$1539$11 , \port$1539$10 , \port$1539$9 , \port$1539$8 , \port$1539$7 , \port$1539$6 , \port$1539$5 , \port$1539$4 , \port$1539$3 , \port$1539$2 , \port$1539$1 , \port$1539$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -33952,12 +33865,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$1977$0 , \port$1979$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [7:0] \r_addr$3 ;
-  wire [7:0] \r_addr$3 ;
+  input [2:0] \port$1977$0 ;
+  wire [2:0] \port$1977$0 ;
+  input [4:0] \port$1979$0 ;
+  wire [4:0] \port$1979$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -33995,18 +33910,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\r_addr$3 [5]),
-    .ADB11(\r_addr$3 [6]),
-    .ADB12(\r_addr$3 [7]),
+    .ADB10(\port$1979$0 [2]),
+    .ADB11(\port$1979$0 [3]),
+    .ADB12(\port$1979$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\r_addr$3 [0]),
-    .ADB6(\r_addr$3 [1]),
-    .ADB7(\r_addr$3 [2]),
-    .ADB8(\r_addr$3 [3]),
-    .ADB9(\r_addr$3 [4]),
+    .ADB5(\port$1977$0 [0]),
+    .ADB6(\port$1977$0 [1]),
+    .ADB7(\port$1977$0 [2]),
+    .ADB8(\port$1979$0 [0]),
+    .ADB9(\port$1979$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -34125,18 +34040,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\r_addr$3 [5]),
-    .ADB11(\r_addr$3 [6]),
-    .ADB12(\r_addr$3 [7]),
+    .ADB10(\port$1979$0 [2]),
+    .ADB11(\port$1979$0 [3]),
+    .ADB12(\port$1979$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\r_addr$3 [0]),
-    .ADB6(\r_addr$3 [1]),
-    .ADB7(\r_addr$3 [2]),
-    .ADB8(\r_addr$3 [3]),
-    .ADB9(\r_addr$3 [4]),
+    .ADB5(\port$1977$0 [0]),
+    .ADB6(\port$1977$0 [1]),
+    .ADB7(\port$1977$0 [2]),
+    .ADB8(\port$1979$0 [0]),
+    .ADB9(\port$1979$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -34230,7 +34145,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$3907$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$3903$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -34262,15 +34177,15 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _028_;
   wire _029_;
   wire _030_;
-  wire [34:0] _031_;
-  wire _032_;
+  wire _031_;
+  wire [34:0] _032_;
   wire _033_;
-  wire _038_;
+  wire _034_;
   wire _039_;
   wire _040_;
   wire _041_;
   wire _042_;
-  wire [32:0] _044_;
+  wire _043_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _045_;
   wire _046_;
@@ -34321,12 +34236,11 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _091_;
   wire _092_;
   wire _093_;
-  wire _094_;
-  wire [7:0] _095_;
+  wire [7:0] _094_;
   wire [7:0] \$signal ;
-  wire [7:0] \$signal$123 ;
-  wire [3:0] \$signal$124 ;
+  wire [7:0] \$signal$124 ;
   wire [3:0] \$signal$125 ;
+  wire [3:0] \$signal$126 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -34345,18 +34259,20 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire i_valid;
   (* init = 10'b0x00000000 *)
   wire [9:0] lo_z;
+  wire [33:0] mid_0;
   output [7:0] o_data;
   reg [7:0] o_data = 8'h00;
   output o_last;
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
+  wire [32:0] outer_hi_0;
   wire [33:0] p;
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$3907$0 ;
-  wire [68:0] \port$3907$0 ;
+  input [68:0] \port$3903$0 ;
+  wire [68:0] \port$3903$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -34402,7 +34318,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   (* unused_bits = "0 1 2 3" *)
   reg [7:0] rq2m_dl0 = 8'h00;
   reg rq2m_last = 1'h0;
-  reg [33:0] rq2m_mi0 = 34'h000000000;
+  (* init = 34'b0x00000000000000000000000000000000 *)
+  wire [33:0] rq2m_mi0;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   reg [62:0] rq2m_o0 = 63'h0000000000000000;
   reg [4:0] rq2m_r0 = 5'h00;
@@ -34435,13 +34352,14 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire rst;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _038_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
-  assign _039_ = ~ rq4_neg0;
-  assign _040_ = rq4_fits0 ? rq4_above0 : _039_;
-  assign _041_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _042_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _044_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign { h_0, _045_[13:0] } = $signed(rq2m_o0[62:17]) + $signed(rq2m_mi0);
+  assign _039_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _040_ = ~ rq4_neg0;
+  assign _041_ = rq4_fits0 ? rq4_above0 : _040_;
+  assign _042_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _043_ = $signed(rq0_e0) < $signed(1'h0);
+  assign outer_hi_0 = $signed({ rq2p_phh0, rq2p_pll0[33:30] }) + $signed(2'h1);
+  assign { mid_0[33], mid_0[31:0] } = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign { h_0, _045_[13:0] } = $signed(rq2m_o0[62:17]) + $signed({ rq2m_mi0[33], rq2m_mi0[31:0] });
   assign _046_ = rq2m_dh0[0] & rq2m_dl0[6];
   assign _047_ = rq2m_dh0[9] | _046_;
   assign halfm_0[0] = _047_ | rq2m_rz0;
@@ -34478,66 +34396,68 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   assign _068_ = rq2m_dh0[3] & rq2m_dl0[5];
   assign _069_ = rq2m_dh0[12] | _068_;
   assign halfm_0[11] = _069_ | rq2m_rz0;
-  assign _070_ = rq2m_dh0[3] & rq2m_dl0[6];
-  assign _000_ = rq2m_dh0[12] | _070_;
-  assign halfm_0[12] = _000_ | rq2m_rz0;
-  assign _001_ = rq2m_dh0[3] & rq2m_dl0[7];
-  assign _002_ = rq2m_dh0[12] | _001_;
-  assign halfm_0[13] = _002_ | rq2m_rz0;
-  assign _003_ = rq2m_dh0[4] & rq2m_dl0[4];
-  assign _004_ = rq2m_dh0[13] | _003_;
-  assign halfm_0[14] = _004_ | rq2m_rz0;
-  assign _005_ = rq2m_dh0[4] & rq2m_dl0[5];
-  assign _006_ = rq2m_dh0[13] | _005_;
-  assign halfm_0[15] = _006_ | rq2m_rz0;
-  assign _007_ = rq2m_dh0[4] & rq2m_dl0[6];
-  assign _008_ = rq2m_dh0[13] | _007_;
-  assign halfm_0[16] = _008_ | rq2m_rz0;
-  assign _009_ = rq2m_dh0[4] & rq2m_dl0[7];
-  assign _010_ = rq2m_dh0[13] | _009_;
-  assign halfm_0[17] = _010_ | rq2m_rz0;
-  assign _011_ = rq2m_dh0[5] & rq2m_dl0[4];
-  assign _012_ = rq2m_dh0[14] | _011_;
-  assign halfm_0[18] = _012_ | rq2m_rz0;
-  assign _013_ = rq2m_dh0[5] & rq2m_dl0[5];
-  assign _014_ = rq2m_dh0[14] | _013_;
-  assign halfm_0[19] = _014_ | rq2m_rz0;
-  assign _015_ = rq2m_dh0[5] & rq2m_dl0[6];
-  assign _016_ = rq2m_dh0[14] | _015_;
-  assign halfm_0[20] = _016_ | rq2m_rz0;
-  assign _017_ = rq2m_dh0[5] & rq2m_dl0[7];
-  assign _018_ = rq2m_dh0[14] | _017_;
-  assign halfm_0[21] = _018_ | rq2m_rz0;
-  assign _019_ = rq2m_dh0[6] & rq2m_dl0[4];
-  assign _020_ = rq2m_dh0[15] | _019_;
-  assign halfm_0[22] = _020_ | rq2m_rz0;
-  assign _021_ = rq2m_dh0[6] & rq2m_dl0[5];
-  assign _022_ = rq2m_dh0[15] | _021_;
-  assign halfm_0[23] = _022_ | rq2m_rz0;
-  assign _023_ = rq2m_dh0[6] & rq2m_dl0[6];
-  assign _024_ = rq2m_dh0[15] | _023_;
-  assign halfm_0[24] = _024_ | rq2m_rz0;
-  assign _025_ = rq2m_dh0[6] & rq2m_dl0[7];
-  assign _026_ = rq2m_dh0[15] | _025_;
-  assign halfm_0[25] = _026_ | rq2m_rz0;
-  assign _027_ = rq2m_dh0[7] & rq2m_dl0[4];
-  assign halfm_0[26] = _027_ | rq2m_rz0;
-  assign _028_ = rq2m_dh0[7] & rq2m_dl0[5];
-  assign halfm_0[27] = _028_ | rq2m_rz0;
-  assign _029_ = rq2m_dh0[7] & rq2m_dl0[6];
-  assign halfm_0[28] = _029_ | rq2m_rz0;
-  assign _030_ = rq2m_dh0[7] & rq2m_dl0[7];
-  assign halfm_0[29] = _030_ | rq2m_rz0;
-  assign { _031_[34], _031_[32:0] } = $signed(rq2_h0) + $signed({ rq2_hm0[31], rq2_hm0[29:0] });
-  assign _032_ = ~ rq2_h0[32];
-  assign _033_ = _032_ | rq2_rz0;
+  assign _000_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign _001_ = rq2m_dh0[12] | _000_;
+  assign halfm_0[12] = _001_ | rq2m_rz0;
+  assign _002_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign _003_ = rq2m_dh0[12] | _002_;
+  assign halfm_0[13] = _003_ | rq2m_rz0;
+  assign _004_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign _005_ = rq2m_dh0[13] | _004_;
+  assign halfm_0[14] = _005_ | rq2m_rz0;
+  assign _006_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign _007_ = rq2m_dh0[13] | _006_;
+  assign halfm_0[15] = _007_ | rq2m_rz0;
+  assign _008_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign _009_ = rq2m_dh0[13] | _008_;
+  assign halfm_0[16] = _009_ | rq2m_rz0;
+  assign _010_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign _011_ = rq2m_dh0[13] | _010_;
+  assign halfm_0[17] = _011_ | rq2m_rz0;
+  assign _012_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign _013_ = rq2m_dh0[14] | _012_;
+  assign halfm_0[18] = _013_ | rq2m_rz0;
+  assign _014_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign _015_ = rq2m_dh0[14] | _014_;
+  assign halfm_0[19] = _015_ | rq2m_rz0;
+  assign _016_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign _017_ = rq2m_dh0[14] | _016_;
+  assign halfm_0[20] = _017_ | rq2m_rz0;
+  assign _018_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign _019_ = rq2m_dh0[14] | _018_;
+  assign halfm_0[21] = _019_ | rq2m_rz0;
+  assign _020_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign _021_ = rq2m_dh0[15] | _020_;
+  assign halfm_0[22] = _021_ | rq2m_rz0;
+  assign _022_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign _023_ = rq2m_dh0[15] | _022_;
+  assign halfm_0[23] = _023_ | rq2m_rz0;
+  assign _024_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign _025_ = rq2m_dh0[15] | _024_;
+  assign halfm_0[24] = _025_ | rq2m_rz0;
+  assign _026_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign _027_ = rq2m_dh0[15] | _026_;
+  assign halfm_0[25] = _027_ | rq2m_rz0;
+  assign _028_ = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[26] = _028_ | rq2m_rz0;
+  assign _029_ = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[27] = _029_ | rq2m_rz0;
+  assign _030_ = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[28] = _030_ | rq2m_rz0;
+  assign _031_ = rq2m_dh0[7] & rq2m_dl0[7];
+  assign halfm_0[29] = _031_ | rq2m_rz0;
+  assign { _032_[34], _032_[32:0] } = $signed(rq2_h0) + $signed({ rq2_hm0[31], rq2_hm0[29:0] });
+  assign _033_ = ~ rq2_h0[32];
+  assign _034_ = _033_ | rq2_rz0;
+  reg [8:0] _221_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _221_;
   reg [8:0] _222_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _222_;
-  reg [8:0] _223_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _223_;
-  reg [30:0] _235_ = 31'h00000000;
-  assign { rq2_hm0[31], rq2_hm0[29:0] } = _235_;
-  function [3:0] _281_;
+  assign { lo_z[9], lo_z[7:0] } = _222_;
+  reg [30:0] _234_ = 31'h00000000;
+  assign { rq2_hm0[31], rq2_hm0[29:0] } = _234_;
+  reg [32:0] _243_ = 33'h000000000;
+  assign { rq2m_mi0[33], rq2m_mi0[31:0] } = _243_;
+  function [3:0] _280_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -34545,23 +34465,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _281_ = b[3:0];
+        _280_ = b[3:0];
       4'b??1?:
-        _281_ = b[7:4];
+        _280_ = b[7:4];
       4'b?1??:
-        _281_ = b[11:8];
+        _280_ = b[11:8];
       4'b1???:
-        _281_ = b[15:12];
+        _280_ = b[15:12];
       default:
-        _281_ = a;
+        _280_ = a;
     endcase
   endfunction
-  assign \$signal$125  = _281_(4'hx, 16'h137f, { _074_, _073_, _072_, _071_ });
-  assign _071_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _072_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _073_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _074_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
-  function [3:0] _286_;
+  assign \$signal$126  = _280_(4'hx, 16'h137f, { _073_, _072_, _071_, _070_ });
+  assign _070_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _071_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _072_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _073_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
+  function [3:0] _285_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -34569,23 +34489,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _286_ = b[3:0];
+        _285_ = b[3:0];
       4'b??1?:
-        _286_ = b[7:4];
+        _285_ = b[7:4];
       4'b?1??:
-        _286_ = b[11:8];
+        _285_ = b[11:8];
       4'b1???:
-        _286_ = b[15:12];
+        _285_ = b[15:12];
       default:
-        _286_ = a;
+        _285_ = a;
     endcase
   endfunction
-  assign \$signal$124  = _286_(4'hx, 16'h1248, { _078_, _077_, _076_, _075_ });
-  assign _075_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _076_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _077_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _078_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
-  function [7:0] _291_;
+  assign \$signal$125  = _285_(4'hx, 16'h1248, { _077_, _076_, _075_, _074_ });
+  assign _074_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _075_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _076_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _077_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
+  function [7:0] _290_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -34593,35 +34513,35 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _291_ = b[7:0];
+        _290_ = b[7:0];
       8'b??????1?:
-        _291_ = b[15:8];
+        _290_ = b[15:8];
       8'b?????1??:
-        _291_ = b[23:16];
+        _290_ = b[23:16];
       8'b????1???:
-        _291_ = b[31:24];
+        _290_ = b[31:24];
       8'b???1????:
-        _291_ = b[39:32];
+        _290_ = b[39:32];
       8'b??1?????:
-        _291_ = b[47:40];
+        _290_ = b[47:40];
       8'b?1??????:
-        _291_ = b[55:48];
+        _290_ = b[55:48];
       8'b1???????:
-        _291_ = b[63:56];
+        _290_ = b[63:56];
       default:
-        _291_ = a;
+        _290_ = a;
     endcase
   endfunction
-  assign \$signal$123  = _291_(8'hxx, 64'h0103070f1f3f7fff, { _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_ });
-  assign _079_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _080_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _081_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _082_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _083_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _084_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _085_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _086_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
-  function [7:0] _300_;
+  assign \$signal$124  = _290_(8'hxx, 64'h0103070f1f3f7fff, { _085_, _084_, _083_, _082_, _081_, _080_, _079_, _078_ });
+  assign _078_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _079_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _080_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _081_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _082_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _083_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _084_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _085_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
+  function [7:0] _299_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -34629,191 +34549,193 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _300_ = b[7:0];
+        _299_ = b[7:0];
       8'b??????1?:
-        _300_ = b[15:8];
+        _299_ = b[15:8];
       8'b?????1??:
-        _300_ = b[23:16];
+        _299_ = b[23:16];
       8'b????1???:
-        _300_ = b[31:24];
+        _299_ = b[31:24];
       8'b???1????:
-        _300_ = b[39:32];
+        _299_ = b[39:32];
       8'b??1?????:
-        _300_ = b[47:40];
+        _299_ = b[47:40];
       8'b?1??????:
-        _300_ = b[55:48];
+        _299_ = b[55:48];
       8'b1???????:
-        _300_ = b[63:56];
+        _299_ = b[63:56];
       default:
-        _300_ = a;
+        _299_ = a;
     endcase
   endfunction
-  assign \$signal  = _300_(8'hxx, 64'h0102040810204080, { _094_, _093_, _092_, _091_, _090_, _089_, _088_, _087_ });
-  assign _087_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _088_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _089_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _090_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _091_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _092_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _093_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _094_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
-  assign _095_ = _040_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign \$signal  = _299_(8'hxx, 64'h0102040810204080, { _093_, _092_, _091_, _090_, _089_, _088_, _087_, _086_ });
+  assign _086_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _087_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _088_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _089_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _090_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _091_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _092_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _093_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
+  assign _094_ = _041_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
   \hwq_top.engine.requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1830$0 (\p$56 [0]),
-    .\port$1830$1 (\p$56 [1]),
-    .\port$1830$10 (\p$56 [10]),
-    .\port$1830$11 (\p$56 [11]),
-    .\port$1830$12 (\p$56 [12]),
-    .\port$1830$13 (\p$56 [13]),
-    .\port$1830$14 (\p$56 [14]),
-    .\port$1830$15 (\p$56 [15]),
-    .\port$1830$16 (\p$56 [16]),
-    .\port$1830$17 (\p$56 [17]),
-    .\port$1830$18 (\p$56 [18]),
-    .\port$1830$19 (\p$56 [19]),
-    .\port$1830$2 (\p$56 [2]),
-    .\port$1830$20 (\p$56 [20]),
-    .\port$1830$21 (\p$56 [21]),
-    .\port$1830$22 (\p$56 [22]),
-    .\port$1830$23 (\p$56 [23]),
-    .\port$1830$24 (\p$56 [24]),
-    .\port$1830$25 (\p$56 [25]),
-    .\port$1830$26 (\p$56 [26]),
-    .\port$1830$27 (\p$56 [27]),
-    .\port$1830$28 (\p$56 [28]),
-    .\port$1830$3 (\p$56 [3]),
-    .\port$1830$4 (\p$56 [4]),
-    .\port$1830$5 (\p$56 [5]),
-    .\port$1830$6 (\p$56 [6]),
-    .\port$1830$7 (\p$56 [7]),
-    .\port$1830$8 (\p$56 [8]),
-    .\port$1830$9 (\p$56 [9]),
+    .\port$1829$0 (\p$56 [0]),
+    .\port$1829$1 (\p$56 [1]),
+    .\port$1829$10 (\p$56 [10]),
+    .\port$1829$11 (\p$56 [11]),
+    .\port$1829$12 (\p$56 [12]),
+    .\port$1829$13 (\p$56 [13]),
+    .\port$1829$14 (\p$56 [14]),
+    .\port$1829$15 (\p$56 [15]),
+    .\port$1829$16 (\p$56 [16]),
+    .\port$1829$17 (\p$56 [17]),
+    .\port$1829$18 (\p$56 [18]),
+    .\port$1829$19 (\p$56 [19]),
+    .\port$1829$2 (\p$56 [2]),
+    .\port$1829$20 (\p$56 [20]),
+    .\port$1829$21 (\p$56 [21]),
+    .\port$1829$22 (\p$56 [22]),
+    .\port$1829$23 (\p$56 [23]),
+    .\port$1829$24 (\p$56 [24]),
+    .\port$1829$25 (\p$56 [25]),
+    .\port$1829$26 (\p$56 [26]),
+    .\port$1829$27 (\p$56 [27]),
+    .\port$1829$28 (\p$56 [28]),
+    .\port$1829$3 (\p$56 [3]),
+    .\port$1829$4 (\p$56 [4]),
+    .\port$1829$5 (\p$56 [5]),
+    .\port$1829$6 (\p$56 [6]),
+    .\port$1829$7 (\p$56 [7]),
+    .\port$1829$8 (\p$56 [8]),
+    .\port$1829$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1829$0 (\p$54 [0]),
-    .\port$1829$1 (\p$54 [1]),
-    .\port$1829$10 (\p$54 [10]),
-    .\port$1829$11 (\p$54 [11]),
-    .\port$1829$12 (\p$54 [12]),
-    .\port$1829$13 (\p$54 [13]),
-    .\port$1829$14 (\p$54 [14]),
-    .\port$1829$15 (\p$54 [15]),
-    .\port$1829$16 (\p$54 [16]),
-    .\port$1829$17 (\p$54 [17]),
-    .\port$1829$18 (\p$54 [18]),
-    .\port$1829$19 (\p$54 [19]),
-    .\port$1829$2 (\p$54 [2]),
-    .\port$1829$20 (\p$54 [20]),
-    .\port$1829$21 (\p$54 [21]),
-    .\port$1829$22 (\p$54 [22]),
-    .\port$1829$23 (\p$54 [23]),
-    .\port$1829$24 (\p$54 [24]),
-    .\port$1829$25 (\p$54 [25]),
-    .\port$1829$26 (\p$54 [26]),
-    .\port$1829$27 (\p$54 [27]),
-    .\port$1829$28 (\p$54 [28]),
-    .\port$1829$29 (\p$54 [29]),
-    .\port$1829$3 (\p$54 [3]),
-    .\port$1829$30 (\p$54 [30]),
-    .\port$1829$31 (\p$54 [31]),
-    .\port$1829$4 (\p$54 [4]),
-    .\port$1829$5 (\p$54 [5]),
-    .\port$1829$6 (\p$54 [6]),
-    .\port$1829$7 (\p$54 [7]),
-    .\port$1829$8 (\p$54 [8]),
-    .\port$1829$9 (\p$54 [9]),
+    .\port$1828$0 (\p$54 [0]),
+    .\port$1828$1 (\p$54 [1]),
+    .\port$1828$10 (\p$54 [10]),
+    .\port$1828$11 (\p$54 [11]),
+    .\port$1828$12 (\p$54 [12]),
+    .\port$1828$13 (\p$54 [13]),
+    .\port$1828$14 (\p$54 [14]),
+    .\port$1828$15 (\p$54 [15]),
+    .\port$1828$16 (\p$54 [16]),
+    .\port$1828$17 (\p$54 [17]),
+    .\port$1828$18 (\p$54 [18]),
+    .\port$1828$19 (\p$54 [19]),
+    .\port$1828$2 (\p$54 [2]),
+    .\port$1828$20 (\p$54 [20]),
+    .\port$1828$21 (\p$54 [21]),
+    .\port$1828$22 (\p$54 [22]),
+    .\port$1828$23 (\p$54 [23]),
+    .\port$1828$24 (\p$54 [24]),
+    .\port$1828$25 (\p$54 [25]),
+    .\port$1828$26 (\p$54 [26]),
+    .\port$1828$27 (\p$54 [27]),
+    .\port$1828$28 (\p$54 [28]),
+    .\port$1828$29 (\p$54 [29]),
+    .\port$1828$3 (\p$54 [3]),
+    .\port$1828$30 (\p$54 [30]),
+    .\port$1828$31 (\p$54 [31]),
+    .\port$1828$4 (\p$54 [4]),
+    .\port$1828$5 (\p$54 [5]),
+    .\port$1828$6 (\p$54 [6]),
+    .\port$1828$7 (\p$54 [7]),
+    .\port$1828$8 (\p$54 [8]),
+    .\port$1828$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1828$0 (\p$52 [0]),
-    .\port$1828$1 (\p$52 [1]),
-    .\port$1828$10 (\p$52 [10]),
-    .\port$1828$11 (\p$52 [11]),
-    .\port$1828$12 (\p$52 [12]),
-    .\port$1828$13 (\p$52 [13]),
-    .\port$1828$14 (\p$52 [14]),
-    .\port$1828$15 (\p$52 [15]),
-    .\port$1828$16 (\p$52 [16]),
-    .\port$1828$17 (\p$52 [17]),
-    .\port$1828$18 (\p$52 [18]),
-    .\port$1828$19 (\p$52 [19]),
-    .\port$1828$2 (\p$52 [2]),
-    .\port$1828$20 (\p$52 [20]),
-    .\port$1828$21 (\p$52 [21]),
-    .\port$1828$22 (\p$52 [22]),
-    .\port$1828$23 (\p$52 [23]),
-    .\port$1828$24 (\p$52 [24]),
-    .\port$1828$25 (\p$52 [25]),
-    .\port$1828$26 (\p$52 [26]),
-    .\port$1828$27 (\p$52 [27]),
-    .\port$1828$28 (\p$52 [28]),
-    .\port$1828$29 (\p$52 [29]),
-    .\port$1828$3 (\p$52 [3]),
-    .\port$1828$30 (\p$52 [30]),
-    .\port$1828$4 (\p$52 [4]),
-    .\port$1828$5 (\p$52 [5]),
-    .\port$1828$6 (\p$52 [6]),
-    .\port$1828$7 (\p$52 [7]),
-    .\port$1828$8 (\p$52 [8]),
-    .\port$1828$9 (\p$52 [9]),
+    .\port$1827$0 (\p$52 [0]),
+    .\port$1827$1 (\p$52 [1]),
+    .\port$1827$10 (\p$52 [10]),
+    .\port$1827$11 (\p$52 [11]),
+    .\port$1827$12 (\p$52 [12]),
+    .\port$1827$13 (\p$52 [13]),
+    .\port$1827$14 (\p$52 [14]),
+    .\port$1827$15 (\p$52 [15]),
+    .\port$1827$16 (\p$52 [16]),
+    .\port$1827$17 (\p$52 [17]),
+    .\port$1827$18 (\p$52 [18]),
+    .\port$1827$19 (\p$52 [19]),
+    .\port$1827$2 (\p$52 [2]),
+    .\port$1827$20 (\p$52 [20]),
+    .\port$1827$21 (\p$52 [21]),
+    .\port$1827$22 (\p$52 [22]),
+    .\port$1827$23 (\p$52 [23]),
+    .\port$1827$24 (\p$52 [24]),
+    .\port$1827$25 (\p$52 [25]),
+    .\port$1827$26 (\p$52 [26]),
+    .\port$1827$27 (\p$52 [27]),
+    .\port$1827$28 (\p$52 [28]),
+    .\port$1827$29 (\p$52 [29]),
+    .\port$1827$3 (\p$52 [3]),
+    .\port$1827$30 (\p$52 [30]),
+    .\port$1827$4 (\p$52 [4]),
+    .\port$1827$5 (\p$52 [5]),
+    .\port$1827$6 (\p$52 [6]),
+    .\port$1827$7 (\p$52 [7]),
+    .\port$1827$8 (\p$52 [8]),
+    .\port$1827$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1827$0 (p[0]),
-    .\port$1827$1 (p[1]),
-    .\port$1827$10 (p[10]),
-    .\port$1827$11 (p[11]),
-    .\port$1827$12 (p[12]),
-    .\port$1827$13 (p[13]),
-    .\port$1827$14 (p[14]),
-    .\port$1827$15 (p[15]),
-    .\port$1827$16 (p[16]),
-    .\port$1827$17 (p[17]),
-    .\port$1827$18 (p[18]),
-    .\port$1827$19 (p[19]),
-    .\port$1827$2 (p[2]),
-    .\port$1827$20 (p[20]),
-    .\port$1827$21 (p[21]),
-    .\port$1827$22 (p[22]),
-    .\port$1827$23 (p[23]),
-    .\port$1827$24 (p[24]),
-    .\port$1827$25 (p[25]),
-    .\port$1827$26 (p[26]),
-    .\port$1827$27 (p[27]),
-    .\port$1827$28 (p[28]),
-    .\port$1827$29 (p[29]),
-    .\port$1827$3 (p[3]),
-    .\port$1827$30 (p[30]),
-    .\port$1827$31 (p[31]),
-    .\port$1827$32 (p[32]),
-    .\port$1827$33 (p[33]),
-    .\port$1827$4 (p[4]),
-    .\port$1827$5 (p[5]),
-    .\port$1827$6 (p[6]),
-    .\port$1827$7 (p[7]),
-    .\port$1827$8 (p[8]),
-    .\port$1827$9 (p[9]),
+    .\port$1826$0 (p[0]),
+    .\port$1826$1 (p[1]),
+    .\port$1826$10 (p[10]),
+    .\port$1826$11 (p[11]),
+    .\port$1826$12 (p[12]),
+    .\port$1826$13 (p[13]),
+    .\port$1826$14 (p[14]),
+    .\port$1826$15 (p[15]),
+    .\port$1826$16 (p[16]),
+    .\port$1826$17 (p[17]),
+    .\port$1826$18 (p[18]),
+    .\port$1826$19 (p[19]),
+    .\port$1826$2 (p[2]),
+    .\port$1826$20 (p[20]),
+    .\port$1826$21 (p[21]),
+    .\port$1826$22 (p[22]),
+    .\port$1826$23 (p[23]),
+    .\port$1826$24 (p[24]),
+    .\port$1826$25 (p[25]),
+    .\port$1826$26 (p[26]),
+    .\port$1826$27 (p[27]),
+    .\port$1826$28 (p[28]),
+    .\port$1826$29 (p[29]),
+    .\port$1826$3 (p[3]),
+    .\port$1826$30 (p[30]),
+    .\port$1826$31 (p[31]),
+    .\port$1826$32 (p[32]),
+    .\port$1826$33 (p[33]),
+    .\port$1826$4 (p[4]),
+    .\port$1826$5 (p[5]),
+    .\port$1826$6 (p[6]),
+    .\port$1826$7 (p[7]),
+    .\port$1826$8 (p[8]),
+    .\port$1826$9 (p[9]),
     .rst(rst)
   );
-  assign _031_[33] = _031_[34];
+  assign _032_[33] = _032_[34];
   assign halfm_0[31:30] = { rq2m_rz0, rq2m_rz0 };
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
+  assign mid_0[32] = mid_0[33];
   assign _045_[46:14] = h_0;
   assign rq2_hm0[30] = rq2_hm0[31];
+  assign rq2m_mi0[32] = rq2m_mi0[33];
   always @(posedge clk) begin
     rq2p_pll0 <= p;
     rq2p_plh0 <= \p$52 ;
@@ -34824,8 +34746,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       o_valid <= 1'h0;
       rq4_last <= 1'h0;
       rq4_valid <= 1'h0;
+      _221_ <= 9'h000;
       _222_ <= 9'h000;
-      _223_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq3b_last <= 1'h0;
@@ -34855,8 +34777,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       o_valid <= rq4_valid;
       rq4_last <= rq3_last;
       rq4_valid <= rq3_valid;
-      _222_ <= $signed(act_max) - $signed(zero_point);
-      _223_ <= $signed(act_min) - $signed(zero_point);
+      _221_ <= $signed(act_max) - $signed(zero_point);
+      _222_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq3b_last;
       rq3_valid <= rq3b_valid;
       rq3b_last <= rq3a_last;
@@ -34885,7 +34807,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     if (rst) begin
       o_data <= 8'h00;
     end else if (rq4_valid) begin
-      o_data <= _038_ ? (* full_case = 32'd1 *) act_min : _095_;
+      o_data <= _039_ ? (* full_case = 32'd1 *) act_min : _094_;
     end
     if (rq3_valid) begin
       rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
@@ -34902,21 +34824,21 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq3b_r0 <= rq3a_r0;
     end
     if (rq2_valid) begin
-      rq3a_u0 <= $signed({ _031_[34], _031_[32:0] }) + $signed({ 1'h0, _033_ });
+      rq3a_u0 <= $signed({ _032_[34], _032_[32:0] }) + $signed({ 1'h0, _034_ });
       rq3a_r0 <= rq2_r0;
     end
     if (rq2m_valid) begin
-      _235_ <= { rq2m_rz0, halfm_0[29:0] };
+      _234_ <= { rq2m_rz0, halfm_0[29:0] };
       rq2_h0 <= h_0;
       rq2_rz0 <= rq2m_rz0;
       rq2_r0 <= rq2m_r0;
     end
     if (rq2d_valid) begin
       rq2m_rz0 <= ! rq2d_r0;
-      rq2m_dl0 <= { \$signal$125 , \$signal$124  };
-      rq2m_dh0 <= { \$signal$123 , \$signal  };
-      rq2m_mi0 <= $signed(_044_) + $signed(15'h2000);
-      rq2m_o0 <= { rq2p_phh0, rq2p_pll0 };
+      rq2m_dl0 <= { \$signal$126 , \$signal$125  };
+      rq2m_dh0 <= { \$signal$124 , \$signal  };
+      _243_ <= { mid_0[33], mid_0[31:0] };
+      rq2m_o0 <= { outer_hi_0, rq2p_pll0[29:0] };
       rq2m_r0 <= rq2d_r0;
     end
     if (rq2c_valid) begin
@@ -34944,215 +34866,27 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq1_m0 <= rq0_m0;
     end
     if (rq0_valid)
-      if (!_042_) rq1_r0 <= 5'h00;
+      if (!_043_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
     if (rq0_valid)
-      if (!_041_) rq1_l0 <= 5'h00;
+      if (!_042_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$3907$0 [31:0];
+      rq0_b0 <= \port$3903$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$3907$0 [68:63];
-      rq0_m0 <= \port$3907$0 [62:32];
+      rq0_e0 <= \port$3903$0 [68:63];
+      rq0_m0 <= \port$3903$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$1830$0 , \port$1830$1 , \port$1830$2 , \port$1830$3 , \port$1830$4 , \port$1830$5 , \port$1830$6 , \port$1830$7 , \port$1830$8 , \port$1830$9 , \port$1830$10 , \port$1830$11 , \port$1830$12 , \port$1830$13 , \port$1830$14 , \port$1830$15 , \port$1830$16 , \port$1830$17 , \port$1830$18 , \port$1830$19 
-, \port$1830$20 , \port$1830$21 , \port$1830$22 , \port$1830$23 , \port$1830$24 , \port$1830$25 , \port$1830$26 , \port$1830$27 , \port$1830$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$1829$0 , \port$1829$1 , \port$1829$2 , \port$1829$3 , \port$1829$4 , \port$1829$5 , \port$1829$6 , \port$1829$7 , \port$1829$8 , \port$1829$9 , \port$1829$10 , \port$1829$11 , \port$1829$12 , \port$1829$13 , \port$1829$14 , \port$1829$15 , \port$1829$16 , \port$1829$17 , \port$1829$18 , \port$1829$19 
+, \port$1829$20 , \port$1829$21 , \port$1829$22 , \port$1829$23 , \port$1829$24 , \port$1829$25 , \port$1829$26 , \port$1829$27 , \port$1829$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
   wire [13:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$1830$0 ;
-  wire \port$1830$0 ;
-  output \port$1830$1 ;
-  wire \port$1830$1 ;
-  output \port$1830$10 ;
-  wire \port$1830$10 ;
-  output \port$1830$11 ;
-  wire \port$1830$11 ;
-  output \port$1830$12 ;
-  wire \port$1830$12 ;
-  output \port$1830$13 ;
-  wire \port$1830$13 ;
-  output \port$1830$14 ;
-  wire \port$1830$14 ;
-  output \port$1830$15 ;
-  wire \port$1830$15 ;
-  output \port$1830$16 ;
-  wire \port$1830$16 ;
-  output \port$1830$17 ;
-  wire \port$1830$17 ;
-  output \port$1830$18 ;
-  wire \port$1830$18 ;
-  output \port$1830$19 ;
-  wire \port$1830$19 ;
-  output \port$1830$2 ;
-  wire \port$1830$2 ;
-  output \port$1830$20 ;
-  wire \port$1830$20 ;
-  output \port$1830$21 ;
-  wire \port$1830$21 ;
-  output \port$1830$22 ;
-  wire \port$1830$22 ;
-  output \port$1830$23 ;
-  wire \port$1830$23 ;
-  output \port$1830$24 ;
-  wire \port$1830$24 ;
-  output \port$1830$25 ;
-  wire \port$1830$25 ;
-  output \port$1830$26 ;
-  wire \port$1830$26 ;
-  output \port$1830$27 ;
-  wire \port$1830$27 ;
-  output \port$1830$28 ;
-  wire \port$1830$28 ;
-  output \port$1830$3 ;
-  wire \port$1830$3 ;
-  output \port$1830$4 ;
-  wire \port$1830$4 ;
-  output \port$1830$5 ;
-  wire \port$1830$5 ;
-  output \port$1830$6 ;
-  wire \port$1830$6 ;
-  output \port$1830$7 ;
-  wire \port$1830$7 ;
-  output \port$1830$8 ;
-  wire \port$1830$8 ;
-  output \port$1830$9 ;
-  wire \port$1830$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$1830$0 ),
-    .P1(\port$1830$1 ),
-    .P10(\port$1830$10 ),
-    .P11(\port$1830$11 ),
-    .P12(\port$1830$12 ),
-    .P13(\port$1830$13 ),
-    .P14(\port$1830$14 ),
-    .P15(\port$1830$15 ),
-    .P16(\port$1830$16 ),
-    .P17(\port$1830$17 ),
-    .P18(\port$1830$18 ),
-    .P19(\port$1830$19 ),
-    .P2(\port$1830$2 ),
-    .P20(\port$1830$20 ),
-    .P21(\port$1830$21 ),
-    .P22(\port$1830$22 ),
-    .P23(\port$1830$23 ),
-    .P24(\port$1830$24 ),
-    .P25(\port$1830$25 ),
-    .P26(\port$1830$26 ),
-    .P27(\port$1830$27 ),
-    .P28(\port$1830$28 ),
-    .P29(p36[29]),
-    .P3(\port$1830$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$1830$4 ),
-    .P5(\port$1830$5 ),
-    .P6(\port$1830$6 ),
-    .P7(\port$1830$7 ),
-    .P8(\port$1830$8 ),
-    .P9(\port$1830$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[28:0] = { \port$1830$28 , \port$1830$27 , \port$1830$26 , \port$1830$25 , \port$1830$24 , \port$1830$23 , \port$1830$22 , \port$1830$21 , \port$1830$20 , \port$1830$19 , \port$1830$18 , \port$1830$17 , \port$1830$16 , \port$1830$15 , \port$1830$14 , \port$1830$13 , \port$1830$12 , \port$1830$11 , \port$1830$10 , \port$1830$9 , \port$1830$8 , \port$1830$7 , \port$1830$6 , \port$1830$5 , \port$1830$4 , \port$1830$3 , \port$1830$2 , \port$1830$1 , \port$1830$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$1829$0 , \port$1829$1 , \port$1829$2 , \port$1829$3 , \port$1829$4 , \port$1829$5 , \port$1829$6 , \port$1829$7 , \port$1829$8 , \port$1829$9 , \port$1829$10 , \port$1829$11 , \port$1829$12 , \port$1829$13 , \port$1829$14 , \port$1829$15 , \port$1829$16 , \port$1829$17 , \port$1829$18 , \port$1829$19 
-, \port$1829$20 , \port$1829$21 , \port$1829$22 , \port$1829$23 , \port$1829$24 , \port$1829$25 , \port$1829$26 , \port$1829$27 , \port$1829$28 , \port$1829$29 , \port$1829$30 , \port$1829$31 , b, a, clk);
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
   input clk;
   wire clk;
   wire [35:0] p36;
@@ -35200,14 +34934,8 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1829$0 , \port$1829$1 , \port$1
   wire \port$1829$27 ;
   output \port$1829$28 ;
   wire \port$1829$28 ;
-  output \port$1829$29 ;
-  wire \port$1829$29 ;
   output \port$1829$3 ;
   wire \port$1829$3 ;
-  output \port$1829$30 ;
-  wire \port$1829$30 ;
-  output \port$1829$31 ;
-  wire \port$1829$31 ;
   output \port$1829$4 ;
   wire \port$1829$4 ;
   output \port$1829$5 ;
@@ -35263,9 +34991,9 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1829$0 , \port$1829$1 , \port$1
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -35317,10 +35045,10 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1829$0 , \port$1829$1 , \port$1
     .P26(\port$1829$26 ),
     .P27(\port$1829$27 ),
     .P28(\port$1829$28 ),
-    .P29(\port$1829$29 ),
+    .P29(p36[29]),
     .P3(\port$1829$3 ),
-    .P30(\port$1829$30 ),
-    .P31(\port$1829$31 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
@@ -35337,16 +35065,16 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1829$0 , \port$1829$1 , \port$1
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$1829$31 , \port$1829$30 , \port$1829$29 , \port$1829$28 , \port$1829$27 , \port$1829$26 , \port$1829$25 , \port$1829$24 , \port$1829$23 , \port$1829$22 , \port$1829$21 , \port$1829$20 , \port$1829$19 , \port$1829$18 , \port$1829$17 , \port$1829$16 , \port$1829$15 , \port$1829$14 , \port$1829$13 , \port$1829$12 , \port$1829$11 , \port$1829$10 , \port$1829$9 , \port$1829$8 , \port$1829$7 , \port$1829$6 , \port$1829$5 , \port$1829$4 , \port$1829$3 , \port$1829$2 , \port$1829$1 , \port$1829$0  };
+  assign p36[28:0] = { \port$1829$28 , \port$1829$27 , \port$1829$26 , \port$1829$25 , \port$1829$24 , \port$1829$23 , \port$1829$22 , \port$1829$21 , \port$1829$20 , \port$1829$19 , \port$1829$18 , \port$1829$17 , \port$1829$16 , \port$1829$15 , \port$1829$14 , \port$1829$13 , \port$1829$12 , \port$1829$11 , \port$1829$10 , \port$1829$9 , \port$1829$8 , \port$1829$7 , \port$1829$6 , \port$1829$5 , \port$1829$4 , \port$1829$3 , \port$1829$2 , \port$1829$1 , \port$1829$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$1828$0 , \port$1828$1 , \port$1828$2 , \port$1828$3 , \port$1828$4 , \port$1828$5 , \port$1828$6 , \port$1828$7 , \port$1828$8 , \port$1828$9 , \port$1828$10 , \port$1828$11 , \port$1828$12 , \port$1828$13 , \port$1828$14 , \port$1828$15 , \port$1828$16 , \port$1828$17 , \port$1828$18 , \port$1828$19 
-, \port$1828$20 , \port$1828$21 , \port$1828$22 , \port$1828$23 , \port$1828$24 , \port$1828$25 , \port$1828$26 , \port$1828$27 , \port$1828$28 , \port$1828$29 , \port$1828$30 , b, a, clk);
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
+module \hwq_top.engine.requant.phl_0 (rst, \port$1828$0 , \port$1828$1 , \port$1828$2 , \port$1828$3 , \port$1828$4 , \port$1828$5 , \port$1828$6 , \port$1828$7 , \port$1828$8 , \port$1828$9 , \port$1828$10 , \port$1828$11 , \port$1828$12 , \port$1828$13 , \port$1828$14 , \port$1828$15 , \port$1828$16 , \port$1828$17 , \port$1828$18 , \port$1828$19 
+, \port$1828$20 , \port$1828$21 , \port$1828$22 , \port$1828$23 , \port$1828$24 , \port$1828$25 , \port$1828$26 , \port$1828$27 , \port$1828$28 , \port$1828$29 , \port$1828$30 , \port$1828$31 , b, a, clk);
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
   input clk;
   wire clk;
   wire [35:0] p36;
@@ -35400,6 +35128,8 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1828$0 , \port$1828$1 , \port$1
   wire \port$1828$3 ;
   output \port$1828$30 ;
   wire \port$1828$30 ;
+  output \port$1828$31 ;
+  wire \port$1828$31 ;
   output \port$1828$4 ;
   wire \port$1828$4 ;
   output \port$1828$5 ;
@@ -35412,6 +35142,198 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1828$0 , \port$1828$1 , \port$1
   wire \port$1828$8 ;
   output \port$1828$9 ;
   wire \port$1828$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1828$0 ),
+    .P1(\port$1828$1 ),
+    .P10(\port$1828$10 ),
+    .P11(\port$1828$11 ),
+    .P12(\port$1828$12 ),
+    .P13(\port$1828$13 ),
+    .P14(\port$1828$14 ),
+    .P15(\port$1828$15 ),
+    .P16(\port$1828$16 ),
+    .P17(\port$1828$17 ),
+    .P18(\port$1828$18 ),
+    .P19(\port$1828$19 ),
+    .P2(\port$1828$2 ),
+    .P20(\port$1828$20 ),
+    .P21(\port$1828$21 ),
+    .P22(\port$1828$22 ),
+    .P23(\port$1828$23 ),
+    .P24(\port$1828$24 ),
+    .P25(\port$1828$25 ),
+    .P26(\port$1828$26 ),
+    .P27(\port$1828$27 ),
+    .P28(\port$1828$28 ),
+    .P29(\port$1828$29 ),
+    .P3(\port$1828$3 ),
+    .P30(\port$1828$30 ),
+    .P31(\port$1828$31 ),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1828$4 ),
+    .P5(\port$1828$5 ),
+    .P6(\port$1828$6 ),
+    .P7(\port$1828$7 ),
+    .P8(\port$1828$8 ),
+    .P9(\port$1828$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[31:0] = { \port$1828$31 , \port$1828$30 , \port$1828$29 , \port$1828$28 , \port$1828$27 , \port$1828$26 , \port$1828$25 , \port$1828$24 , \port$1828$23 , \port$1828$22 , \port$1828$21 , \port$1828$20 , \port$1828$19 , \port$1828$18 , \port$1828$17 , \port$1828$16 , \port$1828$15 , \port$1828$14 , \port$1828$13 , \port$1828$12 , \port$1828$11 , \port$1828$10 , \port$1828$9 , \port$1828$8 , \port$1828$7 , \port$1828$6 , \port$1828$5 , \port$1828$4 , \port$1828$3 , \port$1828$2 , \port$1828$1 , \port$1828$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.plh_0 (rst, \port$1827$0 , \port$1827$1 , \port$1827$2 , \port$1827$3 , \port$1827$4 , \port$1827$5 , \port$1827$6 , \port$1827$7 , \port$1827$8 , \port$1827$9 , \port$1827$10 , \port$1827$11 , \port$1827$12 , \port$1827$13 , \port$1827$14 , \port$1827$15 , \port$1827$16 , \port$1827$17 , \port$1827$18 , \port$1827$19 
+, \port$1827$20 , \port$1827$21 , \port$1827$22 , \port$1827$23 , \port$1827$24 , \port$1827$25 , \port$1827$26 , \port$1827$27 , \port$1827$28 , \port$1827$29 , \port$1827$30 , b, a, clk);
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1827$0 ;
+  wire \port$1827$0 ;
+  output \port$1827$1 ;
+  wire \port$1827$1 ;
+  output \port$1827$10 ;
+  wire \port$1827$10 ;
+  output \port$1827$11 ;
+  wire \port$1827$11 ;
+  output \port$1827$12 ;
+  wire \port$1827$12 ;
+  output \port$1827$13 ;
+  wire \port$1827$13 ;
+  output \port$1827$14 ;
+  wire \port$1827$14 ;
+  output \port$1827$15 ;
+  wire \port$1827$15 ;
+  output \port$1827$16 ;
+  wire \port$1827$16 ;
+  output \port$1827$17 ;
+  wire \port$1827$17 ;
+  output \port$1827$18 ;
+  wire \port$1827$18 ;
+  output \port$1827$19 ;
+  wire \port$1827$19 ;
+  output \port$1827$2 ;
+  wire \port$1827$2 ;
+  output \port$1827$20 ;
+  wire \port$1827$20 ;
+  output \port$1827$21 ;
+  wire \port$1827$21 ;
+  output \port$1827$22 ;
+  wire \port$1827$22 ;
+  output \port$1827$23 ;
+  wire \port$1827$23 ;
+  output \port$1827$24 ;
+  wire \port$1827$24 ;
+  output \port$1827$25 ;
+  wire \port$1827$25 ;
+  output \port$1827$26 ;
+  wire \port$1827$26 ;
+  output \port$1827$27 ;
+  wire \port$1827$27 ;
+  output \port$1827$28 ;
+  wire \port$1827$28 ;
+  output \port$1827$29 ;
+  wire \port$1827$29 ;
+  output \port$1827$3 ;
+  wire \port$1827$3 ;
+  output \port$1827$30 ;
+  wire \port$1827$30 ;
+  output \port$1827$4 ;
+  wire \port$1827$4 ;
+  output \port$1827$5 ;
+  wire \port$1827$5 ;
+  output \port$1827$6 ;
+  wire \port$1827$6 ;
+  output \port$1827$7 ;
+  wire \port$1827$7 ;
+  output \port$1827$8 ;
+  wire \port$1827$8 ;
+  output \port$1827$9 ;
+  wire \port$1827$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -35487,54 +35409,54 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1828$0 , \port$1828$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1828$0 ),
-    .P1(\port$1828$1 ),
-    .P10(\port$1828$10 ),
-    .P11(\port$1828$11 ),
-    .P12(\port$1828$12 ),
-    .P13(\port$1828$13 ),
-    .P14(\port$1828$14 ),
-    .P15(\port$1828$15 ),
-    .P16(\port$1828$16 ),
-    .P17(\port$1828$17 ),
-    .P18(\port$1828$18 ),
-    .P19(\port$1828$19 ),
-    .P2(\port$1828$2 ),
-    .P20(\port$1828$20 ),
-    .P21(\port$1828$21 ),
-    .P22(\port$1828$22 ),
-    .P23(\port$1828$23 ),
-    .P24(\port$1828$24 ),
-    .P25(\port$1828$25 ),
-    .P26(\port$1828$26 ),
-    .P27(\port$1828$27 ),
-    .P28(\port$1828$28 ),
-    .P29(\port$1828$29 ),
-    .P3(\port$1828$3 ),
-    .P30(\port$1828$30 ),
+    .P0(\port$1827$0 ),
+    .P1(\port$1827$1 ),
+    .P10(\port$1827$10 ),
+    .P11(\port$1827$11 ),
+    .P12(\port$1827$12 ),
+    .P13(\port$1827$13 ),
+    .P14(\port$1827$14 ),
+    .P15(\port$1827$15 ),
+    .P16(\port$1827$16 ),
+    .P17(\port$1827$17 ),
+    .P18(\port$1827$18 ),
+    .P19(\port$1827$19 ),
+    .P2(\port$1827$2 ),
+    .P20(\port$1827$20 ),
+    .P21(\port$1827$21 ),
+    .P22(\port$1827$22 ),
+    .P23(\port$1827$23 ),
+    .P24(\port$1827$24 ),
+    .P25(\port$1827$25 ),
+    .P26(\port$1827$26 ),
+    .P27(\port$1827$27 ),
+    .P28(\port$1827$28 ),
+    .P29(\port$1827$29 ),
+    .P3(\port$1827$3 ),
+    .P30(\port$1827$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1828$4 ),
-    .P5(\port$1828$5 ),
-    .P6(\port$1828$6 ),
-    .P7(\port$1828$7 ),
-    .P8(\port$1828$8 ),
-    .P9(\port$1828$9 ),
+    .P4(\port$1827$4 ),
+    .P5(\port$1827$5 ),
+    .P6(\port$1827$6 ),
+    .P7(\port$1827$7 ),
+    .P8(\port$1827$8 ),
+    .P9(\port$1827$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$1828$30 , \port$1828$29 , \port$1828$28 , \port$1828$27 , \port$1828$26 , \port$1828$25 , \port$1828$24 , \port$1828$23 , \port$1828$22 , \port$1828$21 , \port$1828$20 , \port$1828$19 , \port$1828$18 , \port$1828$17 , \port$1828$16 , \port$1828$15 , \port$1828$14 , \port$1828$13 , \port$1828$12 , \port$1828$11 , \port$1828$10 , \port$1828$9 , \port$1828$8 , \port$1828$7 , \port$1828$6 , \port$1828$5 , \port$1828$4 , \port$1828$3 , \port$1828$2 , \port$1828$1 , \port$1828$0  };
+  assign p36[30:0] = { \port$1827$30 , \port$1827$29 , \port$1827$28 , \port$1827$27 , \port$1827$26 , \port$1827$25 , \port$1827$24 , \port$1827$23 , \port$1827$22 , \port$1827$21 , \port$1827$20 , \port$1827$19 , \port$1827$18 , \port$1827$17 , \port$1827$16 , \port$1827$15 , \port$1827$14 , \port$1827$13 , \port$1827$12 , \port$1827$11 , \port$1827$10 , \port$1827$9 , \port$1827$8 , \port$1827$7 , \port$1827$6 , \port$1827$5 , \port$1827$4 , \port$1827$3 , \port$1827$2 , \port$1827$1 , \port$1827$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$1827$0 , \port$1827$1 , \port$1827$2 , \port$1827$3 , \port$1827$4 , \port$1827$5 , \port$1827$6 , \port$1827$7 , \port$1827$8 , \port$1827$9 , \port$1827$10 , \port$1827$11 , \port$1827$12 , \port$1827$13 , \port$1827$14 , \port$1827$15 , \port$1827$16 , \port$1827$17 , \port$1827$18 , \port$1827$19 
-, \port$1827$20 , \port$1827$21 , \port$1827$22 , \port$1827$23 , \port$1827$24 , \port$1827$25 , \port$1827$26 , \port$1827$27 , \port$1827$28 , \port$1827$29 , \port$1827$30 , \port$1827$31 , \port$1827$32 , \port$1827$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$1826$0 , \port$1826$1 , \port$1826$2 , \port$1826$3 , \port$1826$4 , \port$1826$5 , \port$1826$6 , \port$1826$7 , \port$1826$8 , \port$1826$9 , \port$1826$10 , \port$1826$11 , \port$1826$12 , \port$1826$13 , \port$1826$14 , \port$1826$15 , \port$1826$16 , \port$1826$17 , \port$1826$18 , \port$1826$19 
+, \port$1826$20 , \port$1826$21 , \port$1826$22 , \port$1826$23 , \port$1826$24 , \port$1826$25 , \port$1826$26 , \port$1826$27 , \port$1826$28 , \port$1826$29 , \port$1826$30 , \port$1826$31 , \port$1826$32 , \port$1826$33 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -35542,74 +35464,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$1827$0 , \port$1827$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1827$0 ;
-  wire \port$1827$0 ;
-  output \port$1827$1 ;
-  wire \port$1827$1 ;
-  output \port$1827$10 ;
-  wire \port$1827$10 ;
-  output \port$1827$11 ;
-  wire \port$1827$11 ;
-  output \port$1827$12 ;
-  wire \port$1827$12 ;
-  output \port$1827$13 ;
-  wire \port$1827$13 ;
-  output \port$1827$14 ;
-  wire \port$1827$14 ;
-  output \port$1827$15 ;
-  wire \port$1827$15 ;
-  output \port$1827$16 ;
-  wire \port$1827$16 ;
-  output \port$1827$17 ;
-  wire \port$1827$17 ;
-  output \port$1827$18 ;
-  wire \port$1827$18 ;
-  output \port$1827$19 ;
-  wire \port$1827$19 ;
-  output \port$1827$2 ;
-  wire \port$1827$2 ;
-  output \port$1827$20 ;
-  wire \port$1827$20 ;
-  output \port$1827$21 ;
-  wire \port$1827$21 ;
-  output \port$1827$22 ;
-  wire \port$1827$22 ;
-  output \port$1827$23 ;
-  wire \port$1827$23 ;
-  output \port$1827$24 ;
-  wire \port$1827$24 ;
-  output \port$1827$25 ;
-  wire \port$1827$25 ;
-  output \port$1827$26 ;
-  wire \port$1827$26 ;
-  output \port$1827$27 ;
-  wire \port$1827$27 ;
-  output \port$1827$28 ;
-  wire \port$1827$28 ;
-  output \port$1827$29 ;
-  wire \port$1827$29 ;
-  output \port$1827$3 ;
-  wire \port$1827$3 ;
-  output \port$1827$30 ;
-  wire \port$1827$30 ;
-  output \port$1827$31 ;
-  wire \port$1827$31 ;
-  output \port$1827$32 ;
-  wire \port$1827$32 ;
-  output \port$1827$33 ;
-  wire \port$1827$33 ;
-  output \port$1827$4 ;
-  wire \port$1827$4 ;
-  output \port$1827$5 ;
-  wire \port$1827$5 ;
-  output \port$1827$6 ;
-  wire \port$1827$6 ;
-  output \port$1827$7 ;
-  wire \port$1827$7 ;
-  output \port$1827$8 ;
-  wire \port$1827$8 ;
-  output \port$1827$9 ;
-  wire \port$1827$9 ;
+  output \port$1826$0 ;
+  wire \port$1826$0 ;
+  output \port$1826$1 ;
+  wire \port$1826$1 ;
+  output \port$1826$10 ;
+  wire \port$1826$10 ;
+  output \port$1826$11 ;
+  wire \port$1826$11 ;
+  output \port$1826$12 ;
+  wire \port$1826$12 ;
+  output \port$1826$13 ;
+  wire \port$1826$13 ;
+  output \port$1826$14 ;
+  wire \port$1826$14 ;
+  output \port$1826$15 ;
+  wire \port$1826$15 ;
+  output \port$1826$16 ;
+  wire \port$1826$16 ;
+  output \port$1826$17 ;
+  wire \port$1826$17 ;
+  output \port$1826$18 ;
+  wire \port$1826$18 ;
+  output \port$1826$19 ;
+  wire \port$1826$19 ;
+  output \port$1826$2 ;
+  wire \port$1826$2 ;
+  output \port$1826$20 ;
+  wire \port$1826$20 ;
+  output \port$1826$21 ;
+  wire \port$1826$21 ;
+  output \port$1826$22 ;
+  wire \port$1826$22 ;
+  output \port$1826$23 ;
+  wire \port$1826$23 ;
+  output \port$1826$24 ;
+  wire \port$1826$24 ;
+  output \port$1826$25 ;
+  wire \port$1826$25 ;
+  output \port$1826$26 ;
+  wire \port$1826$26 ;
+  output \port$1826$27 ;
+  wire \port$1826$27 ;
+  output \port$1826$28 ;
+  wire \port$1826$28 ;
+  output \port$1826$29 ;
+  wire \port$1826$29 ;
+  output \port$1826$3 ;
+  wire \port$1826$3 ;
+  output \port$1826$30 ;
+  wire \port$1826$30 ;
+  output \port$1826$31 ;
+  wire \port$1826$31 ;
+  output \port$1826$32 ;
+  wire \port$1826$32 ;
+  output \port$1826$33 ;
+  wire \port$1826$33 ;
+  output \port$1826$4 ;
+  wire \port$1826$4 ;
+  output \port$1826$5 ;
+  wire \port$1826$5 ;
+  output \port$1826$6 ;
+  wire \port$1826$6 ;
+  output \port$1826$7 ;
+  wire \port$1826$7 ;
+  output \port$1826$8 ;
+  wire \port$1826$8 ;
+  output \port$1826$9 ;
+  wire \port$1826$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -35685,47 +35607,47 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$1827$0 , \port$1827$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1827$0 ),
-    .P1(\port$1827$1 ),
-    .P10(\port$1827$10 ),
-    .P11(\port$1827$11 ),
-    .P12(\port$1827$12 ),
-    .P13(\port$1827$13 ),
-    .P14(\port$1827$14 ),
-    .P15(\port$1827$15 ),
-    .P16(\port$1827$16 ),
-    .P17(\port$1827$17 ),
-    .P18(\port$1827$18 ),
-    .P19(\port$1827$19 ),
-    .P2(\port$1827$2 ),
-    .P20(\port$1827$20 ),
-    .P21(\port$1827$21 ),
-    .P22(\port$1827$22 ),
-    .P23(\port$1827$23 ),
-    .P24(\port$1827$24 ),
-    .P25(\port$1827$25 ),
-    .P26(\port$1827$26 ),
-    .P27(\port$1827$27 ),
-    .P28(\port$1827$28 ),
-    .P29(\port$1827$29 ),
-    .P3(\port$1827$3 ),
-    .P30(\port$1827$30 ),
-    .P31(\port$1827$31 ),
-    .P32(\port$1827$32 ),
-    .P33(\port$1827$33 ),
+    .P0(\port$1826$0 ),
+    .P1(\port$1826$1 ),
+    .P10(\port$1826$10 ),
+    .P11(\port$1826$11 ),
+    .P12(\port$1826$12 ),
+    .P13(\port$1826$13 ),
+    .P14(\port$1826$14 ),
+    .P15(\port$1826$15 ),
+    .P16(\port$1826$16 ),
+    .P17(\port$1826$17 ),
+    .P18(\port$1826$18 ),
+    .P19(\port$1826$19 ),
+    .P2(\port$1826$2 ),
+    .P20(\port$1826$20 ),
+    .P21(\port$1826$21 ),
+    .P22(\port$1826$22 ),
+    .P23(\port$1826$23 ),
+    .P24(\port$1826$24 ),
+    .P25(\port$1826$25 ),
+    .P26(\port$1826$26 ),
+    .P27(\port$1826$27 ),
+    .P28(\port$1826$28 ),
+    .P29(\port$1826$29 ),
+    .P3(\port$1826$3 ),
+    .P30(\port$1826$30 ),
+    .P31(\port$1826$31 ),
+    .P32(\port$1826$32 ),
+    .P33(\port$1826$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1827$4 ),
-    .P5(\port$1827$5 ),
-    .P6(\port$1827$6 ),
-    .P7(\port$1827$7 ),
-    .P8(\port$1827$8 ),
-    .P9(\port$1827$9 ),
+    .P4(\port$1826$4 ),
+    .P5(\port$1826$5 ),
+    .P6(\port$1826$6 ),
+    .P7(\port$1826$7 ),
+    .P8(\port$1826$8 ),
+    .P9(\port$1826$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$1827$33 , \port$1827$32 , \port$1827$31 , \port$1827$30 , \port$1827$29 , \port$1827$28 , \port$1827$27 , \port$1827$26 , \port$1827$25 , \port$1827$24 , \port$1827$23 , \port$1827$22 , \port$1827$21 , \port$1827$20 , \port$1827$19 , \port$1827$18 , \port$1827$17 , \port$1827$16 , \port$1827$15 , \port$1827$14 , \port$1827$13 , \port$1827$12 , \port$1827$11 , \port$1827$10 , \port$1827$9 , \port$1827$8 , \port$1827$7 , \port$1827$6 , \port$1827$5 , \port$1827$4 , \port$1827$3 , \port$1827$2 , \port$1827$1 , \port$1827$0  };
+  assign p36[33:0] = { \port$1826$33 , \port$1826$32 , \port$1826$31 , \port$1826$30 , \port$1826$29 , \port$1826$28 , \port$1826$27 , \port$1826$26 , \port$1826$25 , \port$1826$24 , \port$1826$23 , \port$1826$22 , \port$1826$21 , \port$1826$20 , \port$1826$19 , \port$1826$18 , \port$1826$17 , \port$1826$16 , \port$1826$15 , \port$1826$14 , \port$1826$13 , \port$1826$12 , \port$1826$11 , \port$1826$10 , \port$1826$9 , \port$1826$8 , \port$1826$7 , \port$1826$6 , \port$1826$5 , \port$1826$4 , \port$1826$3 , \port$1826$2 , \port$1826$1 , \port$1826$0  };
 endmodule

@@ -57,94 +57,93 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  (* unused_bits = "4" *)
-  wire [4:0] _003_;
-  (* unused_bits = "1" *)
-  wire [1:0] _004_;
-  wire _005_;
-  wire _006_;
-  wire _007_;
+  wire _001_;
+  wire _002_;
+  wire _003_;
+  wire _004_;
+  wire [1:0] _008_;
+  wire [2:0] _009_;
   wire _011_;
-  wire [1:0] _012_;
-  wire [2:0] _013_;
-  wire _015_;
+  wire _012_;
+  wire _013_;
+  wire _014_;
   wire _016_;
   wire _017_;
+  wire _018_;
   wire _019_;
   wire _020_;
-  wire _021_;
   wire _022_;
   wire _023_;
-  wire _025_;
+  wire [3:0] _025_;
   wire _026_;
-  wire [5:0] _027_;
-  (* unused_bits = "6" *)
-  wire [6:0] _028_;
-  wire [5:0] _029_;
-  (* unused_bits = "6" *)
-  wire [6:0] _030_;
-  (* unused_bits = "6" *)
-  wire [6:0] _031_;
-  (* unused_bits = "6" *)
-  wire [6:0] _032_;
-  wire _033_;
-  (* unused_bits = "4" *)
-  wire [4:0] _035_;
+  wire _027_;
+  wire _031_;
   wire _036_;
-  wire _037_;
-  wire _043_;
-  wire _046_;
-  wire [15:0] _047_;
+  wire [15:0] _037_;
   (* unused_bits = "8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _048_;
-  wire _049_;
-  wire _050_;
-  wire [15:0] _051_;
-  wire _052_;
-  wire [15:0] _053_;
-  wire _054_;
-  wire _055_;
-  (* unused_bits = "16" *)
-  wire [16:0] _056_;
-  wire [5:0] _057_;
-  (* unused_bits = "4" *)
-  wire [4:0] _058_;
-  (* unused_bits = "2" *)
-  wire [2:0] _059_;
-  wire _060_;
-  (* unused_bits = "1" *)
-  wire [1:0] _061_;
-  wire _062_;
-  wire _064_;
+  wire [16:0] _038_;
+  wire _039_;
+  wire _040_;
+  wire [15:0] _041_;
+  wire _042_;
+  wire _043_;
+  wire [16:0] _044_;
+  (* unused_bits = "17" *)
+  wire [17:0] _045_;
   (* unused_bits = "6" *)
-  wire [6:0] _066_;
-  wire _067_;
-  wire _068_;
-  wire _071_;
-  wire _072_;
-  wire _073_;
+  wire [6:0] _046_;
+  (* unused_bits = "4" *)
+  wire [4:0] _047_;
+  (* unused_bits = "2" *)
+  wire [2:0] _048_;
+  wire _049_;
+  (* unused_bits = "1" *)
+  wire [1:0] _050_;
+  wire _052_;
+  (* unused_bits = "6" *)
+  wire [6:0] _054_;
+  wire _055_;
+  wire _056_;
+  wire _057_;
+  wire _061_;
   (* unused_bits = "17" *)
-  wire [17:0] _074_;
+  wire [17:0] _062_;
   (* unused_bits = "5" *)
-  wire [5:0] _075_;
-  wire _076_;
+  wire [5:0] _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
   (* unused_bits = "8" *)
-  wire [8:0] _077_;
+  wire [8:0] _067_;
   (* unused_bits = "8" *)
-  wire [8:0] _078_;
-  wire _079_;
-  wire _080_;
+  wire [8:0] _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
   (* unused_bits = "17" *)
-  wire [17:0] _081_;
+  wire [17:0] _072_;
   (* unused_bits = "17" *)
-  wire [17:0] _082_;
-  wire _084_;
+  wire [17:0] _073_;
+  wire [18:0] _080_;
+  wire _082_;
+  wire _083_;
+  wire _085_;
+  (* unused_bits = "4" *)
+  wire [4:0] _089_;
+  (* unused_bits = "2" *)
+  wire [2:0] _090_;
+  wire _091_;
   wire _092_;
+  wire _093_;
   wire _094_;
   wire _095_;
-  wire _099_;
-  wire _100_;
-  wire _101_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  (* unused_bits = "2" *)
+  wire [2:0] _099_;
+  (* unused_bits = "4" *)
+  wire [4:0] _101_;
   wire _102_;
   wire _103_;
   wire _104_;
@@ -236,85 +235,85 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _190_;
   wire _191_;
   wire _192_;
-  wire _193_;
-  wire _194_;
-  wire _195_;
-  wire _196_;
   wire _197_;
-  wire _198_;
-  wire _199_;
-  wire _200_;
-  wire _201_;
-  wire [5:0] _202_;
   wire _203_;
-  wire _204_;
-  wire _205_;
-  wire _210_;
-  wire _216_;
-  wire _219_;
-  wire [16:0] _222_;
-  (* unused_bits = "1" *)
-  wire [5:0] _225_;
-  wire [3:0] _229_;
-  wire _234_;
-  wire _238_;
-  wire _239_;
-  wire _241_;
-  wire _242_;
-  wire _252_;
-  wire _263_;
+  wire _206_;
+  wire [16:0] _209_;
+  wire [3:0] _215_;
+  wire _220_;
+  wire _224_;
+  wire _225_;
+  wire _227_;
+  wire _228_;
+  wire _230_;
+  wire _247_;
+  wire _248_;
+  wire _249_;
+  wire _250_;
+  wire _251_;
+  wire [1:0] _252_;
+  wire _254_;
+  wire [1:0] _255_;
+  wire _256_;
+  wire [1:0] _257_;
+  wire [1:0] _258_;
+  wire _259_;
+  wire [1:0] _260_;
+  wire _261_;
+  wire [16:0] _262_;
   wire _264_;
-  wire _265_;
+  wire [16:0] _265_;
   wire _266_;
   wire _267_;
-  wire [1:0] _268_;
-  wire _270_;
-  wire [1:0] _271_;
+  wire _268_;
+  wire _269_;
+  wire _271_;
   wire _272_;
-  wire [1:0] _273_;
-  wire [1:0] _274_;
+  wire _273_;
+  wire _274_;
   wire _275_;
-  wire [1:0] _276_;
+  wire _276_;
   wire _277_;
   wire _278_;
-  wire _280_;
-  wire _281_;
-  wire _282_;
-  wire [15:0] _283_;
-  wire _285_;
-  wire [15:0] _286_;
-  wire _287_;
-  wire _288_;
-  wire _289_;
+  wire _279_;
+  wire [1:0] _280_;
+  wire [1:0] _281_;
+  wire [1:0] _282_;
+  wire _284_;
+  wire [1:0] _285_;
+  wire _286_;
+  wire [5:0] _287_;
+  wire [5:0] _288_;
   wire _290_;
+  wire [5:0] _291_;
   wire _292_;
-  wire _293_;
-  wire _294_;
-  wire _295_;
-  wire _296_;
+  wire [3:0] _293_;
+  wire [3:0] _294_;
+  wire [3:0] _295_;
   wire _297_;
-  wire _298_;
+  wire [3:0] _298_;
   wire _299_;
   wire _300_;
-  wire [1:0] _301_;
-  wire [1:0] _302_;
-  wire [1:0] _303_;
+  wire _301_;
+  wire _303_;
+  wire _304_;
   wire _305_;
-  wire [1:0] _306_;
+  wire _306_;
   wire _307_;
-  wire [5:0] _308_;
-  wire [5:0] _309_;
+  wire _308_;
+  wire _309_;
+  wire _310_;
   wire _311_;
-  wire [5:0] _312_;
+  wire _312_;
   wire _313_;
-  wire [3:0] _314_;
-  wire [3:0] _315_;
-  wire [3:0] _316_;
+  wire _314_;
+  wire _315_;
+  wire _316_;
+  wire _317_;
   wire _318_;
-  wire [3:0] _319_;
-  wire _320_;
   wire _321_;
   wire _322_;
+  wire _323_;
   wire _324_;
   wire _325_;
   wire _326_;
@@ -322,41 +321,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _328_;
   wire _329_;
   wire _330_;
-  wire _331_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
-  wire _336_;
-  wire _337_;
-  wire _338_;
-  wire _339_;
-  wire [5:0] _342_;
-  wire [5:0] _343_;
-  wire [5:0] _344_;
-  wire [5:0] _345_;
-  wire [5:0] _346_;
-  wire [5:0] _347_;
-  wire [5:0] _348_;
-  wire [5:0] _349_;
-  wire _351_;
-  wire _352_;
-  wire _353_;
-  wire _354_;
-  wire _355_;
-  wire _356_;
-  wire _357_;
-  wire _358_;
-  wire _359_;
-  wire _360_;
-  wire \$like ;
-  wire [5:0] \$like$53 ;
   wire \$signal ;
-  reg \$signal$104  = 1'h0;
-  reg \$signal$105  = 1'h0;
-  reg \$signal$108  = 1'h1;
-  reg \$signal$135  = 1'h0;
-  reg \$signal$142  = 1'h0;
+  reg \$signal$101  = 1'h0;
+  reg \$signal$102  = 1'h0;
+  reg \$signal$105  = 1'h1;
+  reg \$signal$132  = 1'h0;
+  reg \$signal$140  = 1'h0;
   reg acc_odd = 1'h0;
   reg [47:0] acc_pair = 48'h000000000000;
   reg [7:0] act_max = 8'h00;
@@ -368,8 +338,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg beat_last = 1'h0;
   reg [3:0] blk = 4'h0;
   wire block_end;
-  reg ch_last = 1'h0;
-  reg [15:0] ch_left = 16'h0000;
+  reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -407,8 +376,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [15:0] i_a;
   reg [23:0] i_acc = 24'h000000;
   wire i_last;
-  reg \i_last$58  = 1'h0;
-  reg \i_valid$56  = 1'h0;
+  reg \i_last$55  = 1'h0;
+  reg \i_valid$53  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
@@ -430,10 +399,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$145 ;
+  wire [95:0] \o_data$143 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$78 ;
+  wire \o_valid$75 ;
   reg [1:0] ob = 2'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -443,10 +412,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [68:0] r_data;
   input r_en;
   wire r_en;
-  reg [5:0] ra = 6'h00;
-  reg [5:0] ra_inc = 6'h00;
-  (* init = 6'h00 *)
-  wire [5:0] ra_row;
+  reg [1:0] ra_beat = 2'h0;
+  reg [3:0] ra_blk = 4'h0;
+  reg [3:0] ra_blk_next = 4'h0;
   reg [16:0] row = 17'h00000;
   wire row_end;
   reg row_last = 1'h0;
@@ -467,222 +435,206 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] t_rem = 8'h00;
   output take;
   wire take;
+  reg tile_end = 1'h0;
   reg [7:0] tile_pen = 8'h00;
   reg [5:0] w_addr = 6'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [32:0] \w_data$83  = 33'h000000000;
+  reg [32:0] \w_data$80  = 33'h000000000;
   reg w_en = 1'h0;
-  wire \w_en$77 ;
-  reg \w_en$81  = 1'h0;
+  wire \w_en$74 ;
+  reg \w_en$78  = 1'h0;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   reg wb_last = 1'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _026_ = s_act__valid & s_wgt__valid;
-  assign _033_ = in_data & _026_;
-  assign _043_ = ~ at_k_last;
-  assign _054_ = credit_ok | _043_;
-  assign take = _033_ & _054_;
-  assign _064_ = s_act__valid & s_wgt__valid;
-  assign _073_ = in_data & _064_;
-  assign _084_ = _073_ & credit_ok;
-  assign \$signal  = _084_ & at_k_last;
-  assign _095_ = ~ in_data;
+  assign _023_ = s_act__valid & s_wgt__valid;
+  assign _031_ = in_data & _023_;
+  assign _042_ = ~ at_k_last;
+  assign _052_ = credit_ok | _042_;
+  assign take = _031_ & _052_;
+  assign _061_ = s_act__valid & s_wgt__valid;
+  assign _071_ = in_data & _061_;
+  assign _082_ = _071_ & credit_ok;
+  assign \$signal  = _082_ & at_k_last;
+  assign _091_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _019_ = credit_ok | _011_;
-  assign _020_ = _000_ & _019_;
-  assign adv = _095_ | _020_;
-  assign _021_ = compute & adv;
-  assign _022_ = _021_ & at_tile_last;
-  assign block_end = _022_ & fn_last;
+  assign _016_ = credit_ok | _011_;
+  assign _017_ = _000_ & _016_;
+  assign adv = _091_ | _017_;
+  assign _018_ = compute & adv;
+  assign _019_ = _018_ & at_tile_last;
+  assign block_end = _019_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _023_ = ! lane;
+  assign _020_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _025_ = ~ dn_last;
-  assign wrap = d_last & _025_;
-  assign _027_ = ra_inc + 1'h1;
-  assign _028_[5:0] = ra_inc + 6'h3d;
-  assign _029_ = ra_row + 1'h1;
-  assign _030_[5:0] = ra_row + 6'h3d;
-  assign _031_[5:0] = ra_inc + 1'h1;
-  assign _032_[5:0] = ra_inc + 6'h3d;
-  assign \w_en$77  = \o_valid$78  & ob_last;
-  assign _035_[3:0] = kept - 2'h2;
-  assign _036_ = kept >= 3'h4;
-  assign _037_ = kept >= 2'h2;
-  assign _046_ = hdr[47:32] > 4'hb;
-  assign _047_[7:0] = _046_ ? hdr[39:32] : 8'h0b;
-  assign _048_[7:0] = _047_[7:0] - 2'h2;
-  assign _049_ = hdr[47:32] == 1'h1;
-  assign _050_ = hdr[47:32] > 4'hb;
-  assign _051_ = _050_ ? hdr[47:32] : 16'h000b;
-  assign _052_ = _051_ == 1'h1;
-  assign _053_ = hdr[31:16] - 1'h1;
-  assign _055_ = hdr[31:16] == 1'h1;
-  assign _056_[15:0] = ch_left - 1'h1;
-  assign _057_ = wa + 1'h1;
-  assign _058_[3:0] = blk + 1'h1;
-  assign _059_[1:0] = wb + 1'h1;
-  assign _060_ = wb == 2'h2;
-  assign _061_[0] = lane + 1'h1;
-  assign _062_ = ch_left == 1'h1;
-  assign _066_[5:0] = flush - 1'h1;
-  assign _067_ = ! flush;
-  assign _068_ = block_end & last_mblock;
-  assign _071_ = fn_last & last_mblock;
-  assign _072_ = ~ _071_;
-  assign _074_[16:0] = fm0 + 2'h2;
-  assign _075_[4:0] = fn_rem - 1'h1;
-  assign _076_ = ! fn_rem;
-  assign _077_[7:0] = k_rem - 1'h1;
-  assign _078_[7:0] = t_rem - 1'h1;
-  assign _079_ = ! k_rem;
-  assign _080_ = ! t_rem;
-  assign _081_[16:0] = row + 1'h1;
-  assign _082_[16:0] = row - 1'h1;
-  assign _092_ = ~ drain_lt_wrap_pen;
-  assign _094_ = ~ drain_lt_pen;
-  assign _099_ = ~ drain_restart;
-  assign _100_ = _099_ & o_valid;
-  assign _101_ = ~ beat_last;
-  assign _102_ = _100_ & _101_;
-  assign _103_ = ~ drain_restart;
-  assign _104_ = _103_ & row_end;
-  assign _003_[3:0] = dn + 1'h1;
-  assign _004_[0] = d + 1'h1;
-  assign _005_ = o_valid & row_valid;
-  assign _006_ = row_end & row_valid;
-  assign _007_ = _006_ & row_last;
-  assign _012_ = ob + 1'h1;
-  assign _013_[1:0] = ob_last ? 2'h0 : _012_;
-  assign _015_ = r_en & m_out__valid;
-  assign _016_ = ~ row_valid;
-  assign _017_ = row_end & _016_;
-  reg [16:0] _481_ = 17'h00000;
-  assign drain_back[16:0] = _481_;
-  reg [16:0] _482_ = 17'h00000;
-  assign drain_plus[16:0] = _482_;
-  reg \ra_row_reg[1]  = 1'h0;
-  assign ra_row[1] = \ra_row_reg[1] ;
-  reg [4:0] _547_ = 5'h00;
-  assign { ra_row[5:2], ra_row[0] } = _547_;
-  assign _105_ = { compute, adv } != 2'h2;
-  assign _106_ = { compute, adv } != 2'h2;
-  assign _107_ = { compute, adv } != 2'h2;
-  assign _108_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _109_ = { compute, adv } != 2'h2;
-  assign _110_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _111_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { compute, adv } != 2'h2;
-  assign _114_ = { compute, adv } != 2'h2;
-  assign _115_ = { _264_, _263_ } != 1'h0;
-  assign _116_ = { _275_, s_param__valid } != 2'h2;
-  assign _117_ = { _277_, s_param__valid } != 2'h2;
-  assign _118_ = { _275_, ch_last, s_param__valid } != 3'h5;
-  assign _119_ = { _272_, compute } != 2'h3;
-  assign _120_ = { _270_, _067_ } != 2'h2;
-  assign _121_ = { _277_, _275_, _272_, _270_ } != 1'h0;
-  assign _122_ = { _280_, s_param__valid } != 2'h2;
-  assign _123_ = { _282_, s_param__valid } != 2'h2;
-  assign _124_ = { _282_, _280_ } != 1'h0;
-  assign _125_ = { _285_, s_param__valid } != 2'h2;
-  assign _126_ = { _287_, s_param__valid } != 2'h2;
-  assign _127_ = { _287_, _285_ } != 1'h0;
-  assign _128_ = { _292_, s_param__valid } != 2'h2;
-  assign _129_ = { _294_, s_param__valid } != 2'h2;
-  assign _130_ = { _292_, \$signal$108 , s_param__valid } != 3'h5;
-  assign _131_ = { _294_, _292_ } != 1'h0;
-  assign _132_ = { _298_, s_param__valid } != 2'h2;
-  assign _133_ = { _300_, s_param__valid } != 2'h2;
-  assign _134_ = { _300_, _298_ } != 1'h0;
-  assign _135_ = { _305_, s_param__valid } != 2'h2;
-  assign _136_ = { _307_, s_param__valid } != 2'h2;
-  assign _137_ = { _305_, \$signal$108 , s_param__valid } != 3'h5;
-  assign _138_ = { _307_, _305_ } != 1'h0;
-  assign _139_ = { _311_, s_param__valid } != 2'h2;
-  assign _140_ = { _313_, s_param__valid } != 2'h2;
-  assign _141_ = { _311_, \$signal$108 , s_param__valid } != 3'h5;
-  assign _142_ = { _313_, _311_ } != 1'h0;
-  assign _143_ = { _318_, s_param__valid } != 2'h2;
-  assign _144_ = { _320_, s_param__valid } != 2'h2;
-  assign _145_ = { _318_, \$signal$108 , s_param__valid } != 3'h5;
-  assign _146_ = { _318_, wb_last, \$signal$108 , s_param__valid } != 4'hb;
-  assign _147_ = { _320_, _318_ } != 1'h0;
-  assign _148_ = { _324_, s_param__valid } != 2'h2;
-  assign _149_ = { _326_, s_param__valid } != 2'h2;
-  assign _150_ = { _326_, _324_ } != 1'h0;
-  assign _151_ = { _104_, _102_, enter_q, d_last } != 4'h8;
-  assign _152_ = { _104_, _102_, enter_q } != 1'h0;
-  assign _153_ = { _102_, enter_q } != 2'h2;
-  assign _154_ = { _104_, _102_, drain_restart } != 1'h0;
-  assign _155_ = { drain_restart, o_valid } != 1'h0;
-  assign _156_ = { drain_restart, o_valid } != 1'h0;
-  assign _157_ = { _104_, _102_, drain_restart } != 1'h0;
-  assign _158_ = & { _108_, _107_ };
-  assign _159_ = & { _110_, _109_ };
-  assign _160_ = & { fn_last, at_tile_last, adv };
-  assign _161_ = & { _112_, _111_ };
-  assign _162_ = & { _265_, ch_last, s_param__valid };
-  assign _163_ = & { _266_, ch_last, s_param__valid };
-  assign _164_ = & { _267_, ch_last, s_param__valid };
-  assign _165_ = & { _121_, _120_, _119_, _118_, _117_, _116_ };
-  assign _166_ = & { _124_, _123_, _122_ };
-  assign _167_ = & { _127_, _126_, _125_ };
-  assign _168_ = & { _131_, _130_, _129_, _128_ };
-  assign _169_ = & { _134_, _133_, _132_ };
-  assign _170_ = & { _138_, _137_, _136_, _135_ };
-  assign _171_ = & { _142_, _141_, _140_, _139_ };
-  assign _172_ = & { _147_, _146_, _145_, _144_, _143_ };
-  assign _173_ = & { _150_, _149_, _148_ };
-  assign _174_ = & { _327_, s_param__valid };
-  assign _175_ = & { _328_, s_param__valid };
-  assign _176_ = & { _329_, s_param__valid };
-  assign _177_ = & { _330_, s_param__valid };
-  assign _178_ = & { _331_, s_param__valid };
-  assign _179_ = & { _332_, s_param__valid };
-  assign _180_ = & { _333_, s_param__valid };
-  assign _181_ = & { _334_, s_param__valid };
-  assign _182_ = & { _335_, s_param__valid };
-  assign _183_ = & { _336_, s_param__valid };
-  assign _184_ = & { _337_, s_param__valid };
-  assign _185_ = & { _338_, s_param__valid };
-  assign _186_ = & { _339_, s_param__valid };
-  assign _187_ = & { _203_, \o_valid$78  };
-  assign _188_ = & { _204_, \o_valid$78  };
-  assign _189_ = & { _205_, \o_valid$78  };
-  assign _190_ = & { _153_, _152_, _151_ };
-  assign _199_ = ~ compute;
-  assign _200_ = ~ _354_;
-  assign _201_ = ~ _358_;
-  assign _191_ = | { _199_, rst };
-  assign _192_ = | { _068_, rst };
-  assign _193_ = | { _200_, rst };
-  assign _194_ = | { drain_restart, rst };
-  assign _195_ = | { drain_restart, rst };
-  assign _196_ = | { drain_restart, rst };
-  assign _197_ = | { _201_, rst };
-  assign _198_ = | { d_last, rst };
-  assign _203_ = ob == 2'h2;
-  assign _204_ = ob == 1'h1;
-  assign _205_ = ! ob;
-  assign _210_ = drain_restart ? 1'h0 : d_last;
-  assign _216_ = drain_restart ? m_one : row_last;
-  assign _219_ = drain_restart ? 1'h1 : row_valid;
-  assign _222_ = drain_restart ? 17'h00000 : row;
-  assign _225_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
-  assign _202_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _229_ = drain_restart ? 4'h0 : dn;
-  assign _234_ = drain_restart ? 1'h0 : d;
-  assign _238_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$105  : _080_;
-  assign _239_ = adv ? _238_ : 1'hx;
-  assign _241_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$104  : _079_;
-  assign _242_ = adv ? _241_ : 1'hx;
-  assign _252_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _718_;
+  assign _022_ = ~ dn_last;
+  assign wrap = d_last & _022_;
+  assign \w_en$74  = \o_valid$75  & ob_last;
+  assign _025_ = kept - 2'h2;
+  assign _026_ = kept >= 3'h4;
+  assign _027_ = kept >= 2'h2;
+  assign _036_ = hdr[47:32] > 4'hb;
+  assign _037_[7:0] = _036_ ? hdr[39:32] : 8'h0b;
+  assign _038_[7:0] = _037_[7:0] - 2'h2;
+  assign _039_ = hdr[47:32] == 1'h1;
+  assign _040_ = hdr[47:32] > 4'hb;
+  assign _041_ = _040_ ? hdr[47:32] : 16'h000b;
+  assign _043_ = _041_ == 1'h1;
+  assign _044_ = hdr[31:16] - 2'h2;
+  assign _045_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _046_[5:0] = wa + 1'h1;
+  assign _047_[3:0] = blk + 1'h1;
+  assign _048_[1:0] = wb + 1'h1;
+  assign _049_ = wb == 2'h2;
+  assign _050_[0] = lane + 1'h1;
+  assign _054_[5:0] = flush - 1'h1;
+  assign _055_ = ! flush;
+  assign _056_ = block_end & last_mblock;
+  assign _057_ = compute & adv;
+  assign _062_[16:0] = fm0 + 2'h2;
+  assign _063_[4:0] = fn_rem - 1'h1;
+  assign _064_ = ! fn_rem;
+  assign _065_ = fn_last & last_mblock;
+  assign _066_ = ~ _065_;
+  assign _067_[7:0] = k_rem - 1'h1;
+  assign _068_[7:0] = t_rem - 1'h1;
+  assign _069_ = ! k_rem;
+  assign _070_ = ! t_rem;
+  assign _072_[16:0] = row + 1'h1;
+  assign _073_[16:0] = row - 1'h1;
+  assign _080_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _083_ = ~ drain_lt_wrap_pen;
+  assign _085_ = ~ drain_lt_pen;
+  assign _089_[3:0] = ra_blk + 1'h1;
+  assign _090_[1:0] = ra_beat + 1'h1;
+  assign _092_ = beat_last & d_last;
+  assign _093_ = ~ drain_restart;
+  assign _094_ = _093_ & o_valid;
+  assign _095_ = ~ beat_last;
+  assign _096_ = _094_ & _095_;
+  assign _097_ = ~ drain_restart;
+  assign _098_ = _097_ & row_end;
+  assign _099_[1:0] = beat + 1'h1;
+  assign _101_[3:0] = dn + 1'h1;
+  assign _001_ = d + 1'h1;
+  assign _002_ = o_valid & row_valid;
+  assign _003_ = row_end & row_valid;
+  assign _004_ = _003_ & row_last;
+  assign _008_ = ob + 1'h1;
+  assign _009_[1:0] = ob_last ? 2'h0 : _008_;
+  assign _012_ = r_en & m_out__valid;
+  assign _013_ = ~ row_valid;
+  assign _014_ = row_end & _013_;
+  reg [16:0] _516_ = 17'h00000;
+  assign drain_back[16:0] = _516_;
+  reg [16:0] _517_ = 17'h00000;
+  assign drain_plus[16:0] = _517_;
+  assign _102_ = { _248_, _247_ } != 1'h0;
+  assign _103_ = { _259_, s_param__valid } != 2'h2;
+  assign _104_ = { _261_, s_param__valid } != 2'h2;
+  assign _105_ = { _259_, ch_left[16], s_param__valid } != 3'h5;
+  assign _106_ = { _256_, compute } != 2'h3;
+  assign _107_ = { _254_, _055_ } != 2'h2;
+  assign _108_ = { _261_, _259_, _256_, _254_ } != 1'h0;
+  assign _109_ = { _264_, s_param__valid } != 2'h2;
+  assign _110_ = { _266_, s_param__valid } != 2'h2;
+  assign _111_ = { _266_, _264_ } != 1'h0;
+  assign _112_ = { _271_, s_param__valid } != 2'h2;
+  assign _113_ = { _273_, s_param__valid } != 2'h2;
+  assign _114_ = { _271_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _115_ = { _273_, _271_ } != 1'h0;
+  assign _116_ = { _277_, s_param__valid } != 2'h2;
+  assign _117_ = { _279_, s_param__valid } != 2'h2;
+  assign _118_ = { _279_, _277_ } != 1'h0;
+  assign _119_ = { _284_, s_param__valid } != 2'h2;
+  assign _120_ = { _286_, s_param__valid } != 2'h2;
+  assign _121_ = { _284_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _122_ = { _286_, _284_ } != 1'h0;
+  assign _123_ = { _290_, s_param__valid } != 2'h2;
+  assign _124_ = { _292_, s_param__valid } != 2'h2;
+  assign _125_ = { _290_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _126_ = { _292_, _290_ } != 1'h0;
+  assign _127_ = { _297_, s_param__valid } != 2'h2;
+  assign _128_ = { _299_, s_param__valid } != 2'h2;
+  assign _129_ = { _297_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _130_ = { _297_, wb_last, \$signal$105 , s_param__valid } != 4'hb;
+  assign _131_ = { _299_, _297_ } != 1'h0;
+  assign _132_ = { _303_, s_param__valid } != 2'h2;
+  assign _133_ = { _305_, s_param__valid } != 2'h2;
+  assign _134_ = { _305_, _303_ } != 1'h0;
+  assign _135_ = { _098_, _096_, enter_q, d_last } != 4'h8;
+  assign _136_ = { _098_, _096_, enter_q } != 1'h0;
+  assign _137_ = { _096_, enter_q } != 2'h2;
+  assign _138_ = { _098_, _096_, drain_restart } != 1'h0;
+  assign _139_ = { _098_, _096_, drain_restart } != 1'h0;
+  assign _140_ = { compute, adv } != 2'h2;
+  assign _141_ = { compute, adv } != 2'h2;
+  assign _142_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _143_ = { compute, adv } != 2'h2;
+  assign _144_ = { compute, adv } != 2'h2;
+  assign _145_ = { compute, adv } != 2'h2;
+  assign _146_ = { tile_end, compute } != 1'h1;
+  assign _147_ = { tile_end, compute } != 1'h1;
+  assign _178_ = & { tile_end, fn_last };
+  assign _148_ = & { _249_, ch_left[16], s_param__valid };
+  assign _149_ = & { _250_, ch_left[16], s_param__valid };
+  assign _150_ = & { _251_, ch_left[16], s_param__valid };
+  assign _151_ = & { _108_, _107_, _106_, _105_, _104_, _103_ };
+  assign _152_ = & { _111_, _110_, _109_ };
+  assign _153_ = & { _115_, _114_, _113_, _112_ };
+  assign _154_ = & { _118_, _117_, _116_ };
+  assign _155_ = & { _122_, _121_, _120_, _119_ };
+  assign _156_ = & { _126_, _125_, _124_, _123_ };
+  assign _157_ = & { _131_, _130_, _129_, _128_, _127_ };
+  assign _158_ = & { _134_, _133_, _132_ };
+  assign _159_ = & { _306_, s_param__valid };
+  assign _160_ = & { _307_, s_param__valid };
+  assign _161_ = & { _308_, s_param__valid };
+  assign _162_ = & { _309_, s_param__valid };
+  assign _163_ = & { _310_, s_param__valid };
+  assign _164_ = & { _311_, s_param__valid };
+  assign _165_ = & { _312_, s_param__valid };
+  assign _166_ = & { _313_, s_param__valid };
+  assign _167_ = & { _314_, s_param__valid };
+  assign _168_ = & { _315_, s_param__valid };
+  assign _169_ = & { _316_, s_param__valid };
+  assign _170_ = & { _317_, s_param__valid };
+  assign _171_ = & { _318_, s_param__valid };
+  assign _172_ = & { _190_, \o_valid$75  };
+  assign _173_ = & { _191_, \o_valid$75  };
+  assign _174_ = & { _192_, \o_valid$75  };
+  assign _175_ = & { _137_, _136_, _135_ };
+  assign _176_ = & { _092_, o_valid };
+  assign _177_ = & { _143_, _142_ };
+  assign _187_ = ~ _324_;
+  assign _188_ = ~ _328_;
+  assign _189_ = ~ compute;
+  assign _179_ = | { _056_, rst };
+  assign _180_ = | { _187_, rst };
+  assign _181_ = | { drain_restart, rst };
+  assign _182_ = | { drain_restart, rst };
+  assign _183_ = | { dn_last, rst };
+  assign _184_ = | { _188_, rst };
+  assign _185_ = | { d_last, rst };
+  assign _186_ = | { _189_, rst };
+  assign _190_ = ob == 2'h2;
+  assign _191_ = ob == 1'h1;
+  assign _192_ = ! ob;
+  assign _197_ = drain_restart ? 1'h0 : d_last;
+  assign _203_ = drain_restart ? m_one : row_last;
+  assign _206_ = drain_restart ? 1'h1 : row_valid;
+  assign _209_ = drain_restart ? 17'h00000 : row;
+  assign _215_ = drain_restart ? 4'h0 : dn;
+  assign _220_ = drain_restart ? 1'h0 : d;
+  assign _224_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$102  : _070_;
+  assign _225_ = adv ? _224_ : 1'hx;
+  assign _227_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$101  : _069_;
+  assign _228_ = adv ? _227_ : 1'hx;
+  assign _230_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _670_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -690,20 +642,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _718_ = b[5:0];
+        _670_ = b[5:0];
       2'b1?:
-        _718_ = b[11:6];
+        _670_ = b[11:6];
       default:
-        _718_ = a;
+        _670_ = a;
     endcase
   endfunction
-  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _265_ = ctrl_state == 1'h1;
-  assign _266_ = ctrl_state == 1'h1;
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = _067_ ? 2'h0 : 2'hx;
-  function [1:0] _725_;
+  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _248_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _249_ = ctrl_state == 1'h1;
+  assign _250_ = ctrl_state == 1'h1;
+  assign _251_ = ctrl_state == 1'h1;
+  assign _252_ = _055_ ? 2'h0 : 2'hx;
+  function [1:0] _677_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -711,228 +663,200 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _725_ = b[1:0];
+        _677_ = b[1:0];
       4'b??1?:
-        _725_ = b[3:2];
+        _677_ = b[3:2];
       4'b?1??:
-        _725_ = b[5:4];
+        _677_ = b[5:4];
       4'b1???:
-        _725_ = b[7:6];
+        _677_ = b[7:6];
       default:
-        _725_ = a;
+        _677_ = a;
     endcase
   endfunction
-  assign _270_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _271_ = compute ? 2'hx : 2'h3;
-  assign _272_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _273_ = ch_last ? 2'h2 : 2'hx;
-  assign _274_ = s_param__valid ? _273_ : 2'hx;
-  assign _275_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _276_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _277_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _278_ = s_param__valid ? _062_ : 1'hx;
-  function [0:0] _735_;
+  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _255_ = compute ? 2'hx : 2'h3;
+  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _257_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _258_ = s_param__valid ? _257_ : 2'hx;
+  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _260_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _261_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _262_ = s_param__valid ? _045_[16:0] : 17'hxxxxx;
+  function [16:0] _687_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _687_ = b[16:0];
+      2'b1?:
+        _687_ = b[33:17];
+      default:
+        _687_ = a;
+    endcase
+  endfunction
+  assign _264_ = ctrl_state == 1'h1;
+  assign _265_ = s_param__valid ? _044_ : 17'hxxxxx;
+  assign _266_ = ! ctrl_state;
+  assign _267_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _049_;
+  assign _268_ = \$signal$105  ? _267_ : 1'hx;
+  assign _269_ = s_param__valid ? _268_ : 1'hx;
+  function [0:0] _694_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _735_ = b[0:0];
+        _694_ = b[0:0];
       2'b1?:
-        _735_ = b[1:1];
+        _694_ = b[1:1];
       default:
-        _735_ = a;
+        _694_ = a;
     endcase
   endfunction
-  assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = s_param__valid ? _055_ : 1'hx;
-  assign _282_ = ! ctrl_state;
-  assign _283_ = s_param__valid ? _056_[15:0] : 16'hxxxx;
-  function [15:0] _740_;
-    input [15:0] a;
-    input [31:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _740_ = b[15:0];
-      2'b1?:
-        _740_ = b[31:16];
-      default:
-        _740_ = a;
-    endcase
-  endfunction
-  assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = s_param__valid ? _053_ : 16'hxxxx;
-  assign _287_ = ! ctrl_state;
-  assign _288_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _060_;
-  assign _289_ = \$signal$108  ? _288_ : 1'hx;
-  assign _290_ = s_param__valid ? _289_ : 1'hx;
-  function [0:0] _747_;
+  assign _271_ = ctrl_state == 1'h1;
+  assign _272_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _273_ = ! ctrl_state;
+  assign _274_ = \$signal$105  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _275_ = s_param__valid ? _274_ : 1'hx;
+  function [0:0] _700_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _747_ = b[0:0];
+        _700_ = b[0:0];
       2'b1?:
-        _747_ = b[1:1];
+        _700_ = b[1:1];
       default:
-        _747_ = a;
+        _700_ = a;
     endcase
   endfunction
-  assign _292_ = ctrl_state == 1'h1;
-  assign _293_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = \$signal$108  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _296_ = s_param__valid ? _295_ : 1'hx;
-  function [0:0] _753_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _753_ = b[0:0];
-      2'b1?:
-        _753_ = b[1:1];
-      default:
-        _753_ = a;
-    endcase
-  endfunction
-  assign _297_ = _753_(1'hx, { _299_, _296_ }, { _300_, _298_ });
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _059_[1:0];
-  assign _302_ = \$signal$108  ? _301_ : 2'hx;
-  assign _303_ = s_param__valid ? _302_ : 2'hx;
-  function [1:0] _760_;
+  assign _276_ = _700_(1'hx, { _278_, _275_ }, { _279_, _277_ });
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _279_ = ! ctrl_state;
+  assign _280_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _048_[1:0];
+  assign _281_ = \$signal$105  ? _280_ : 2'hx;
+  assign _282_ = s_param__valid ? _281_ : 2'hx;
+  function [1:0] _707_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _760_ = b[1:0];
+        _707_ = b[1:0];
       2'b1?:
-        _760_ = b[3:2];
+        _707_ = b[3:2];
       default:
-        _760_ = a;
+        _707_ = a;
     endcase
   endfunction
-  assign _305_ = ctrl_state == 1'h1;
-  assign _306_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = \$signal$108  ? _057_ : 6'hxx;
-  assign _309_ = s_param__valid ? _308_ : 6'hxx;
-  function [5:0] _766_;
+  assign _284_ = ctrl_state == 1'h1;
+  assign _285_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _286_ = ! ctrl_state;
+  assign _287_ = \$signal$105  ? _046_[5:0] : 6'hxx;
+  assign _288_ = s_param__valid ? _287_ : 6'hxx;
+  function [5:0] _713_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _766_ = b[5:0];
+        _713_ = b[5:0];
       2'b1?:
-        _766_ = b[11:6];
+        _713_ = b[11:6];
       default:
-        _766_ = a;
+        _713_ = a;
     endcase
   endfunction
-  assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = wb_last ? _058_[3:0] : 4'hx;
-  assign _315_ = \$signal$108  ? _314_ : 4'hx;
-  assign _316_ = s_param__valid ? _315_ : 4'hx;
-  function [3:0] _773_;
+  assign _290_ = ctrl_state == 1'h1;
+  assign _291_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _292_ = ! ctrl_state;
+  assign _293_ = wb_last ? _047_[3:0] : 4'hx;
+  assign _294_ = \$signal$105  ? _293_ : 4'hx;
+  assign _295_ = s_param__valid ? _294_ : 4'hx;
+  function [3:0] _720_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _773_ = b[3:0];
+        _720_ = b[3:0];
       2'b1?:
-        _773_ = b[7:4];
+        _720_ = b[7:4];
       default:
-        _773_ = a;
+        _720_ = a;
     endcase
   endfunction
-  assign _318_ = ctrl_state == 1'h1;
-  assign _319_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = \$signal$108  ? (* full_case = 32'd1 *) 1'h0 : _061_[0];
-  assign _322_ = s_param__valid ? _321_ : 1'hx;
-  function [0:0] _779_;
+  assign _297_ = ctrl_state == 1'h1;
+  assign _298_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _299_ = ! ctrl_state;
+  assign _300_ = \$signal$105  ? (* full_case = 32'd1 *) 1'h0 : _050_[0];
+  assign _301_ = s_param__valid ? _300_ : 1'hx;
+  function [0:0] _726_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _779_ = b[0:0];
+        _726_ = b[0:0];
       2'b1?:
-        _779_ = b[1:1];
+        _726_ = b[1:1];
       default:
-        _779_ = a;
+        _726_ = a;
     endcase
   endfunction
+  assign _303_ = ctrl_state == 1'h1;
+  assign _304_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = ! ctrl_state;
+  assign _312_ = ! ctrl_state;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = ! ctrl_state;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = ! ctrl_state;
+  assign _317_ = ! ctrl_state;
+  assign _318_ = ! ctrl_state;
+  assign _321_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _322_ = s_param__valid ? _321_ : 1'h0;
+  assign enter = _323_ ? _322_ : 1'h0;
+  assign _323_ = ctrl_state == 1'h1;
   assign _324_ = ctrl_state == 1'h1;
-  assign _325_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _326_ = ! ctrl_state;
-  assign _327_ = ! ctrl_state;
+  assign _325_ = ctrl_state == 1'h1;
+  assign _326_ = ctrl_state == 1'h1;
+  assign _327_ = ctrl_state == 1'h1;
   assign _328_ = ! ctrl_state;
-  assign _329_ = ! ctrl_state;
-  assign _330_ = ! ctrl_state;
-  assign _331_ = ! ctrl_state;
-  assign _332_ = ! ctrl_state;
-  assign _333_ = ! ctrl_state;
-  assign _334_ = ! ctrl_state;
-  assign _335_ = ! ctrl_state;
-  assign _336_ = ! ctrl_state;
-  assign _337_ = ! ctrl_state;
-  assign _338_ = ! ctrl_state;
-  assign _339_ = ! ctrl_state;
-  assign _342_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _032_[5:0];
-  assign _343_ = d_last ? (* full_case = 32'd1 *) _342_ : _030_[5:0];
-  assign _344_ = beat_last ? (* full_case = 32'd1 *) _343_ : _028_[5:0];
-  assign \$like$53  = o_valid ? _344_ : { 4'hx, ra_row[1], 1'hx };
-  assign _345_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _031_[5:0];
-  assign _346_ = d_last ? (* full_case = 32'd1 *) _345_ : _029_;
-  assign _347_ = beat_last ? (* full_case = 32'd1 *) _346_ : _027_;
-  assign \$like  = o_valid ? _347_[0] : 1'hx;
-  assign _348_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _349_ = d_last ? (* full_case = 32'd1 *) _348_ : ra_row;
-  assign _351_ = ch_last ? 1'h1 : 1'h0;
-  assign _352_ = s_param__valid ? _351_ : 1'h0;
-  assign enter = _353_ ? _352_ : 1'h0;
-  assign _353_ = ctrl_state == 1'h1;
-  assign _354_ = ctrl_state == 1'h1;
-  assign _355_ = ctrl_state == 1'h1;
-  assign _356_ = ctrl_state == 1'h1;
-  assign _357_ = ctrl_state == 1'h1;
-  assign _358_ = ! ctrl_state;
-  function [0:0] _818_;
+  function [0:0] _754_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _818_ = b[0:0];
+        _754_ = b[0:0];
       2'b1?:
-        _818_ = b[1:1];
+        _754_ = b[1:1];
       default:
-        _818_ = a;
+        _754_ = a;
     endcase
   endfunction
-  assign s_param__ready = _818_(1'h0, 2'h3, { _360_, _359_ });
-  assign _359_ = ctrl_state == 1'h1;
-  assign _360_ = ! ctrl_state;
+  assign s_param__ready = _754_(1'h0, 2'h3, { _330_, _329_ });
+  assign _329_ = ctrl_state == 1'h1;
+  assign _330_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -940,7 +864,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$145 ),
+    .o_data(\o_data$143 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -949,13 +873,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$83 ),
-    .wp__en(\w_en$81 )
+    .wp__data(\w_data$80 ),
+    .wp__en(\w_en$78 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
+    .\port$707$0 (ra_beat),
+    .\port$709$0 (ra_blk),
     .r_data(r_data),
-    .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
     .wp__data(w_data),
@@ -966,37 +891,31 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$58 ),
-    .i_valid(\i_valid$56 ),
+    .i_last(\i_last$55 ),
+    .i_valid(\i_valid$53 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$78 ),
-    .\port$1119$0 (r_data),
+    .o_valid(\o_valid$75 ),
+    .\port$1115$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _047_[15:8] = 8'hxx;
-  assign _013_[2] = 1'hx;
-  assign _202_[5:1] = 5'hxx;
+  assign _037_[15:8] = 8'hxx;
+  assign _009_[2] = 1'hx;
+  assign _080_[18:17] = 2'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      drain_d_pen <= 1'h0;
-      drain_lt_pen <= 1'h0;
-      drain_lt_last <= 1'h0;
-      drain_lt_wrap_pen <= 1'h0;
-      drain_lt_wrap <= 1'h0;
-      _481_ <= 17'h00000;
-      _482_ <= 17'h00000;
+      tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'h8;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
-      \w_en$81  <= 1'h0;
-      \i_last$58  <= 1'h0;
-      \i_valid$56  <= 1'h0;
+      \w_en$78  <= 1'h0;
+      \i_last$55  <= 1'h0;
+      \i_valid$53  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$142  <= 1'h0;
+      \$signal$140  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1009,309 +928,302 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row_valid_next <= 1'h0;
       row_next <= 17'h00000;
       drain_dn_pen <= 1'h0;
+      drain_d_pen <= 1'h0;
+      drain_lt_pen <= 1'h0;
+      drain_lt_last <= 1'h0;
+      drain_lt_wrap_pen <= 1'h0;
+      drain_lt_wrap <= 1'h0;
+      _516_ <= 17'h00000;
+      _517_ <= 17'h00000;
     end else begin
+      tile_end <= _057_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _026_ : _027_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _025_ : kept;
+      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
+      give_back <= _012_ + _014_;
+      \w_en$78  <= \w_en$74 ;
+      \i_last$55  <= part_last;
+      \i_valid$53  <= \$signal$140 ;
+      part_last <= _004_ & dn_last;
+      \$signal$140  <= _002_;
+      enter_q <= enter;
+      begin if (_096_) d_last <= _197_; else d_last <= _098_ ? \$signal$132  : _197_; end
+      begin if (_096_) row_last <= _203_; else begin if (_098_) row_last <= row_last_next; else row_last <= _203_; end end
+      begin if (_096_) row_valid <= _206_; else begin if (_098_) row_valid <= row_valid_next; else row_valid <= _206_; end end
+      begin if (_096_) row <= _209_; else begin if (_098_) row <= row_next; else row <= _209_; end end
+      begin if (_096_) dn <= _215_; else begin if (_098_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _101_[3:0]; else dn <= _215_; end else dn <= _215_; end end
+      begin if (_096_) d <= _220_; else begin if (_098_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _001_; else d <= _220_; end end
+      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _083_; else row_last_next <= drain_lt_last & _085_; end
+      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
+      row_next <= _080_[16:0];
+      drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= ! d;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _481_ <= _082_[16:0];
-      _482_ <= _081_[16:0];
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _036_ : _037_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _035_[3:0] : kept;
-      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _015_ + _017_;
-      \w_en$81  <= \w_en$77 ;
-      \i_last$58  <= part_last;
-      \i_valid$56  <= \$signal$142 ;
-      part_last <= _007_ & dn_last;
-      \$signal$142  <= _005_;
-      enter_q <= enter;
-      begin if (_102_) d_last <= _210_; else d_last <= _104_ ? \$signal$135  : _210_; end
-      begin if (_102_) row_last <= _216_; else begin if (_104_) row_last <= row_last_next; else row_last <= _216_; end end
-      begin if (_102_) row_valid <= _219_; else begin if (_104_) row_valid <= row_valid_next; else row_valid <= _219_; end end
-      begin if (_102_) row <= _222_; else begin if (_104_) row <= row_next; else row <= _222_; end end
-      begin if (_102_) dn <= _229_; else begin if (_104_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _003_[3:0]; else dn <= _229_; end else dn <= _229_; end end
-      begin if (_102_) d <= _234_; else begin if (_104_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _004_[0]; else d <= _234_; end end
-      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _092_; else row_last_next <= drain_lt_last & _094_; end
-      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
-      drain_dn_pen <= dn == nb_pen;
-    end
-    if (rst) begin
-      at_tile_last <= 1'h0;
-    end else if (_105_) begin
-      at_tile_last <= compute ? _239_ : \$signal$105 ;
-    end
-    if (rst) begin
-      at_k_last <= 1'h0;
-    end else if (_106_) begin
-      at_k_last <= compute ? _242_ : \$signal$104 ;
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_158_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _076_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (rst) begin
-      fn_rem <= 5'h00;
-    end else if (_159_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _075_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_191_) begin
-      fm0 <= 17'h00000;
-    end else if (_160_) begin
-      fm0 <= _074_[16:0];
-    end
-    if (rst) begin
-      in_data <= 1'h0;
-    end else if (_161_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _072_ : _252_; else in_data <= 1'hx; end else in_data <= enter; end
-    end
-    if (rst) begin
-      t_rem <= 8'h00;
-    end else if (_113_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _078_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
-    end
-    if (rst) begin
-      k_rem <= 8'h00;
-    end else if (_114_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _077_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
+      _516_ <= _073_[16:0];
+      _517_ <= _072_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_115_) begin
-      flush <= _718_(6'hxx, { 6'h23, _066_[5:0] }, { _264_, _263_ });
+    end else if (_102_) begin
+      flush <= _670_(6'hxx, { 6'h23, _054_[5:0] }, { _248_, _247_ });
     end
-    if (_192_) begin
+    if (_179_) begin
       compute <= 1'h0;
-    end else if (_162_) begin
+    end else if (_148_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_163_) begin
+    end else if (_149_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_164_) begin
+    end else if (_150_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_165_) begin
-      ctrl_state <= _725_(2'hx, { _276_, _274_, _271_, _268_ }, { _277_, _275_, _272_, _270_ });
+    end else if (_151_) begin
+      ctrl_state <= _677_(2'hx, { _260_, _258_, _255_, _252_ }, { _261_, _259_, _256_, _254_ });
     end
     if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_166_) begin
-      ch_last <= _735_(1'hx, { _281_, _278_ }, { _282_, _280_ });
-    end
-    if (rst) begin
-      ch_left <= 16'h0000;
-    end else if (_167_) begin
-      ch_left <= _740_(16'hxxxx, { _286_, _283_ }, { _287_, _285_ });
+      ch_left <= 17'h00000;
+    end else if (_152_) begin
+      ch_left <= _687_(17'hxxxxx, { _265_, _262_ }, { _266_, _264_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_168_) begin
-      wb_last <= _747_(1'hx, { _293_, _290_ }, { _294_, _292_ });
+    end else if (_153_) begin
+      wb_last <= _694_(1'hx, { _272_, _269_ }, { _273_, _271_ });
     end
     if (rst) begin
-      \$signal$108  <= 1'h1;
-    end else if (_169_) begin
-      \$signal$108  <= _297_;
+      \$signal$105  <= 1'h1;
+    end else if (_154_) begin
+      \$signal$105  <= _276_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_170_) begin
-      wb <= _760_(2'hx, { _306_, _303_ }, { _307_, _305_ });
+    end else if (_155_) begin
+      wb <= _707_(2'hx, { _285_, _282_ }, { _286_, _284_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_171_) begin
-      wa <= _766_(6'hxx, { _312_, _309_ }, { _313_, _311_ });
+    end else if (_156_) begin
+      wa <= _713_(6'hxx, { _291_, _288_ }, { _292_, _290_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_172_) begin
-      blk <= _773_(4'hx, { _319_, _316_ }, { _320_, _318_ });
+    end else if (_157_) begin
+      blk <= _720_(4'hx, { _298_, _295_ }, { _299_, _297_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_173_) begin
-      lane <= _779_(1'hx, { _325_, _322_ }, { _326_, _324_ });
+    end else if (_158_) begin
+      lane <= _726_(1'hx, { _304_, _301_ }, { _305_, _303_ });
     end
     if (rst) begin
-      \$signal$105  <= 1'h0;
-    end else if (_174_) begin
-      \$signal$105  <= _052_;
+      \$signal$102  <= 1'h0;
+    end else if (_159_) begin
+      \$signal$102  <= _043_;
     end
     if (rst) begin
-      \$signal$104  <= 1'h0;
-    end else if (_175_) begin
-      \$signal$104  <= _049_;
+      \$signal$101  <= 1'h0;
+    end else if (_160_) begin
+      \$signal$101  <= _039_;
     end
     if (rst) begin
       tile_pen <= 8'h00;
-    end else if (_176_) begin
-      tile_pen <= _048_[7:0];
+    end else if (_161_) begin
+      tile_pen <= _038_[7:0];
     end
     if (rst) begin
       k_pen <= 8'h00;
-    end else if (_177_) begin
+    end else if (_162_) begin
       k_pen <= hdr[39:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_178_) begin
+    end else if (_163_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_179_) begin
+    end else if (_164_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_180_) begin
+    end else if (_165_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_181_) begin
+    end else if (_166_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_182_) begin
+    end else if (_167_) begin
       m_wrap_pen <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_183_) begin
+    end else if (_168_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_184_) begin
+    end else if (_169_) begin
       m_wrap <= hdr[15:0] + 1'h1;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_185_) begin
+    end else if (_170_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_186_) begin
+    end else if (_171_) begin
       m_less <= hdr[15:0] - 2'h2;
     end
-    if (_193_) begin
+    if (_180_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _023_;
+      w_en <= s_param__valid & _020_;
     end
-    if (!_355_) begin
+    if (!_325_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_356_) begin
+    if (!_326_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_357_) begin
+    if (!_327_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
     end
     if (rst) begin
-      \w_data$83  <= 33'h000000000;
-    end else if (\w_en$77 ) begin
-      \w_data$83  <= { o_last, o_data, part2, part1, part0 };
+      \w_data$80  <= 33'h000000000;
+    end else if (\w_en$74 ) begin
+      \w_data$80  <= { o_last, o_data, part2, part1, part0 };
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_187_) begin
+    end else if (_172_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_188_) begin
+    end else if (_173_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_189_) begin
+    end else if (_174_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 2'h0;
-    end else if (\o_valid$78 ) begin
+    end else if (\o_valid$75 ) begin
       ob_last <= ob == 2'h2;
-      ob <= _013_[1:0];
+      ob <= _009_[1:0];
     end
-    if (\$signal$142 ) begin
+    if (\$signal$140 ) begin
       begin if (acc_odd) i_acc <= acc_pair[47:24]; else i_acc <= acc_pair[23:0]; end
     end
     if (o_valid) begin
       acc_odd <= beat[0];
-      acc_pair <= beat[1] ? \o_data$145 [95:48] : \o_data$145 [47:0];
+      acc_pair <= beat[1] ? \o_data$143 [95:48] : \o_data$143 [47:0];
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_190_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_102_) dn_last <= 1'hx; else begin if (_104_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_175_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_096_) dn_last <= 1'hx; else begin if (_098_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_154_) begin
-      begin if (_102_) beat_last <= beat == 2'h2; else begin if (_104_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
-    end
-    if (_194_) begin
-      \ra_row_reg[1]  <= 1'h0;
-    end else if (o_valid) begin
-      \ra_row_reg[1]  <= _344_[1];
-    end
-    if (rst) begin
-      _547_ <= 5'h00;
-    end else if (_155_) begin
-      _547_ <= { _225_[5:2], _225_[0] };
-    end
-    if (_195_) begin
-      ra_inc[5:1] <= 5'h00;
-    end else if (o_valid) begin
-      ra_inc[5:1] <= _347_[5:1];
-    end
-    if (rst) begin
-      ra_inc[0] <= 1'h0;
-    end else if (_156_) begin
-      ra_inc[0] <= _202_[0];
-    end
-    if (_196_) begin
-      ra <= 6'h00;
-    end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _349_ : ra_inc;
+    end else if (_138_) begin
+      begin if (_096_) beat_last <= beat == 2'h2; else begin if (_098_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_157_) begin
-      begin if (_102_) beat <= beat + 1'h1; else begin if (_104_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_139_) begin
+      begin if (_096_) beat <= _099_[1:0]; else begin if (_098_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_197_) begin
+    if (_181_) begin
+      ra_blk <= 4'h0;
+    end else if (_176_) begin
+      ra_blk <= ra_blk_next;
+    end
+    if (_182_) begin
+      ra_beat <= 2'h0;
+    end else if (o_valid) begin
+      ra_beat <= _090_[1:0];
+    end
+    if (_183_) begin
+      ra_blk_next <= 4'h0;
+    end else begin
+      ra_blk_next <= _089_[3:0];
+    end
+    if (_184_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_198_) begin
-      \$signal$135  <= 1'h0;
+    if (_185_) begin
+      \$signal$132  <= 1'h0;
     end else begin
-      \$signal$135  <= drain_d_pen;
+      \$signal$132  <= drain_d_pen;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_140_) begin
+      at_tile_last <= compute ? _225_ : \$signal$102 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_141_) begin
+      at_k_last <= compute ? _228_ : \$signal$101 ;
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_177_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _066_ : _230_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (rst) begin
+      t_rem <= 8'h00;
+    end else if (_144_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _068_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 8'h00;
+    end else if (_145_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _067_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_146_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _064_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 5'h00;
+    end else if (_147_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _063_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_186_) begin
+      fm0 <= 17'h00000;
+    end else if (_178_) begin
+      fm0 <= _062_[16:0];
     end
   end
 endmodule
@@ -2050,13 +1962,15 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$707$0 , \port$709$0 , r_data, clk);
   input clk;
   wire clk;
+  input [1:0] \port$707$0 ;
+  wire [1:0] \port$707$0 ;
+  input [3:0] \port$709$0 ;
+  wire [3:0] \port$709$0 ;
   output [68:0] r_data;
   reg [68:0] r_data = 69'h000000000000000000;
-  input [5:0] rp__addr;
-  wire [5:0] rp__addr;
   input rst;
   wire rst;
   input [5:0] wp__addr;
@@ -2139,7 +2053,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
   end
   reg [68:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[rp__addr];
+    _1_ <= mem[{ \port$709$0 , \port$707$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;
@@ -2147,7 +2061,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1119$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1115$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -2270,8 +2184,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  input [68:0] \port$1119$0 ;
-  wire [68:0] \port$1119$0 ;
+  input [68:0] \port$1115$0 ;
+  wire [68:0] \port$1115$0 ;
   reg [23:0] rq0_acc0 = 24'h000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -2701,10 +2615,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_049_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$1119$0 [31:0];
+      rq0_b0 <= \port$1115$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$1119$0 [68:63];
-      rq0_m0 <= \port$1119$0 [62:32];
+      rq0_e0 <= \port$1115$0 [68:63];
+      rq0_m0 <= \port$1115$0 [62:32];
     end
   end
 endmodule

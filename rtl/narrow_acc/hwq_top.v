@@ -57,97 +57,91 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire [2:0] _001_;
-  (* unused_bits = "2" *)
-  wire [2:0] _002_;
+  wire _001_;
   wire _003_;
   wire _004_;
   wire _005_;
   wire _007_;
   wire _008_;
   wire _009_;
+  wire _010_;
   wire _011_;
   wire _012_;
-  wire _013_;
   wire _014_;
   wire _015_;
   wire _016_;
+  wire _017_;
   wire _018_;
   wire _019_;
   wire _020_;
   wire _021_;
-  wire _022_;
-  wire _023_;
-  wire _024_;
-  wire _025_;
   (* unused_bits = "17" *)
-  wire [17:0] _027_;
-  wire _030_;
-  wire _033_;
-  (* unused_bits = "3" *)
-  wire [3:0] _035_;
-  (* unused_bits = "3" *)
-  wire [3:0] _036_;
-  (* unused_bits = "3" *)
-  wire [3:0] _037_;
-  (* unused_bits = "3" *)
-  wire [3:0] _038_;
-  wire _039_;
-  (* unused_bits = "3" *)
-  wire [3:0] _040_;
-  (* unused_bits = "3" *)
-  wire [3:0] _041_;
+  wire [17:0] _023_;
+  wire _026_;
+  wire _029_;
   (* unused_bits = "4" *)
-  wire [4:0] _043_;
+  wire [4:0] _032_;
+  wire _033_;
+  wire _034_;
+  wire _035_;
+  (* unused_bits = "16" *)
+  wire [16:0] _037_;
+  (* unused_bits = "6 7 8 9 10 11 12 13 14 15 16" *)
+  wire [16:0] _042_;
+  wire _043_;
   wire _044_;
-  wire _045_;
-  wire _046_;
-  (* unused_bits = "16" *)
-  wire [16:0] _048_;
+  wire [15:0] _045_;
   (* unused_bits = "6 7 8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _053_;
-  wire _054_;
-  wire [15:0] _055_;
-  (* unused_bits = "6 7 8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _056_;
-  wire _057_;
-  wire _058_;
-  wire _059_;
-  wire [15:0] _060_;
-  wire _061_;
-  (* unused_bits = "16" *)
-  wire [16:0] _062_;
-  wire _063_;
-  (* unused_bits = "16" *)
-  wire [16:0] _064_;
+  wire [16:0] _046_;
+  wire _047_;
+  wire _048_;
+  wire [15:0] _049_;
+  wire _050_;
+  wire [16:0] _051_;
+  (* unused_bits = "17" *)
+  wire [17:0] _052_;
   (* unused_bits = "3" *)
-  wire [3:0] _065_;
+  wire [3:0] _053_;
   (* unused_bits = "3" *)
-  wire [3:0] _066_;
-  wire _067_;
+  wire [3:0] _054_;
+  wire _055_;
   (* unused_bits = "2" *)
-  wire [2:0] _068_;
-  wire _069_;
-  wire _070_;
+  wire [2:0] _056_;
+  wire _057_;
   (* unused_bits = "5" *)
-  wire [5:0] _073_;
-  wire _074_;
-  wire _075_;
+  wire [5:0] _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  (* unused_bits = "17" *)
+  wire [17:0] _068_;
+  (* unused_bits = "4" *)
+  wire [4:0] _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  (* unused_bits = "6" *)
+  wire [6:0] _074_;
+  (* unused_bits = "6" *)
+  wire [6:0] _075_;
   wire _076_;
+  wire _077_;
+  (* unused_bits = "3" *)
+  wire [3:0] _078_;
   wire _079_;
   wire _080_;
-  (* unused_bits = "17" *)
-  wire [17:0] _081_;
-  (* unused_bits = "4" *)
-  wire [4:0] _082_;
+  wire _081_;
+  wire _082_;
   wire _083_;
-  (* unused_bits = "6" *)
-  wire [6:0] _084_;
-  (* unused_bits = "6" *)
-  wire [6:0] _085_;
+  wire _084_;
+  wire _085_;
   wire _086_;
-  wire _087_;
-  wire _088_;
+  (* unused_bits = "3" *)
+  wire [3:0] _087_;
+  (* unused_bits = "2" *)
+  wire [2:0] _088_;
   wire _089_;
   wire _090_;
   wire _091_;
@@ -233,80 +227,81 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _171_;
   wire _172_;
   wire _173_;
-  wire _174_;
-  wire _175_;
-  wire _176_;
-  wire _177_;
   wire _178_;
-  wire _179_;
-  wire _180_;
-  wire _181_;
-  wire _182_;
-  wire _183_;
   wire _184_;
-  wire _185_;
-  wire _186_;
-  wire [2:0] _187_;
-  wire _192_;
-  wire _198_;
-  wire _201_;
-  wire [16:0] _204_;
-  wire [2:0] _207_;
-  wire [1:0] _212_;
-  wire _216_;
-  wire _217_;
-  wire _219_;
-  wire _220_;
-  wire _230_;
-  wire _241_;
+  wire _187_;
+  wire [16:0] _190_;
+  wire [2:0] _193_;
+  wire [1:0] _198_;
+  wire _202_;
+  wire _203_;
+  wire _205_;
+  wire _206_;
+  wire _208_;
+  wire _225_;
+  wire _226_;
+  wire _227_;
+  wire _228_;
+  wire _229_;
+  wire [1:0] _230_;
+  wire _232_;
+  wire [1:0] _233_;
+  wire _234_;
+  wire [1:0] _235_;
+  wire [1:0] _236_;
+  wire _237_;
+  wire [1:0] _238_;
+  wire _239_;
+  wire [16:0] _240_;
   wire _242_;
-  wire _243_;
+  wire [16:0] _243_;
   wire _244_;
   wire _245_;
-  wire [1:0] _246_;
-  wire _248_;
-  wire [1:0] _249_;
+  wire _246_;
+  wire _247_;
+  wire _249_;
   wire _250_;
-  wire [1:0] _251_;
-  wire [1:0] _252_;
+  wire _251_;
+  wire _252_;
   wire _253_;
-  wire [1:0] _254_;
+  wire _254_;
   wire _255_;
   wire _256_;
-  wire _258_;
-  wire _259_;
-  wire _260_;
-  wire [15:0] _261_;
+  wire _257_;
+  wire [2:0] _258_;
+  wire [2:0] _259_;
+  wire _261_;
+  wire [2:0] _262_;
   wire _263_;
-  wire [15:0] _264_;
-  wire _265_;
-  wire _266_;
-  wire _267_;
+  wire [2:0] _264_;
+  wire [2:0] _265_;
+  wire [2:0] _266_;
   wire _268_;
+  wire [2:0] _269_;
   wire _270_;
-  wire _271_;
-  wire _272_;
-  wire _273_;
+  wire [1:0] _271_;
+  wire [1:0] _272_;
   wire _274_;
-  wire _275_;
+  wire [1:0] _275_;
   wire _276_;
   wire _277_;
   wire _278_;
-  wire [2:0] _279_;
-  wire [2:0] _280_;
+  wire _279_;
+  wire _280_;
+  wire _281_;
   wire _282_;
-  wire [2:0] _283_;
+  wire _283_;
   wire _284_;
-  wire [2:0] _285_;
-  wire [2:0] _286_;
-  wire [2:0] _287_;
+  wire _285_;
+  wire _286_;
+  wire _287_;
+  wire _288_;
   wire _289_;
-  wire [2:0] _290_;
-  wire _291_;
-  wire [1:0] _292_;
-  wire [1:0] _293_;
+  wire _292_;
+  wire _293_;
+  wire _294_;
   wire _295_;
-  wire [1:0] _296_;
+  wire _296_;
   wire _297_;
   wire _298_;
   wire _299_;
@@ -315,38 +310,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _302_;
   wire _303_;
   wire _304_;
-  wire _305_;
-  wire _306_;
-  wire _307_;
-  wire _308_;
-  wire _309_;
-  wire _310_;
-  wire [2:0] _313_;
-  wire [2:0] _314_;
-  wire [2:0] _316_;
-  wire [2:0] _317_;
-  wire [2:0] _318_;
-  wire [2:0] _319_;
-  wire [2:0] _320_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
-  wire _330_;
-  wire _331_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
-  wire \$like ;
   wire \$signal ;
+  reg \$signal$127  = 1'h0;
+  reg \$signal$128  = 1'h0;
   reg \$signal$131  = 1'h0;
-  reg \$signal$132  = 1'h0;
-  reg \$signal$135  = 1'h0;
-  reg \$signal$151  = 1'h0;
+  reg \$signal$148  = 1'h0;
   wire \$signal$72 ;
   reg [87:0] acc_chosen = 88'h0000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -357,8 +325,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg beat_last = 1'h1;
   reg [2:0] blk = 3'h0;
   wire block_end;
-  reg ch_last = 1'h0;
-  reg [15:0] ch_left = 16'h0000;
+  reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -383,8 +350,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_a;
   reg [87:0] i_acc = 88'h0000000000000000000000;
   wire i_last;
-  reg \i_last$90  = 1'h0;
-  reg \i_valid$88  = 1'h0;
+  reg \i_last$86  = 1'h0;
+  reg \i_valid$84  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
@@ -406,20 +373,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [3:0] nb_pen = 4'h0;
   wire [31:0] o_data;
-  wire [87:0] \o_data$154 ;
+  wire [87:0] \o_data$151 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$110 ;
+  wire \o_valid$106 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$102 ;
-  wire [68:0] \r_data$103 ;
-  wire [68:0] \r_data$104 ;
+  wire [68:0] \r_data$100 ;
+  wire [68:0] \r_data$98 ;
+  wire [68:0] \r_data$99 ;
   input r_en;
   wire r_en;
   reg [2:0] ra = 3'h0;
-  reg [2:0] ra_inc = 3'h0;
-  reg [2:0] ra_row = 3'h0;
+  reg [2:0] ra_blk_next = 3'h0;
   reg [16:0] row = 17'h00000;
   wire row_end;
   reg row_last = 1'h0;
@@ -437,13 +403,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [5:0] t_rem = 6'h00;
   output take;
   wire take;
+  reg tile_end = 1'h0;
   reg [5:0] tile_pen = 6'h00;
   reg [2:0] w_addr = 3'h0;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [32:0] \w_data$114  = 33'h000000000;
+  reg [32:0] \w_data$110  = 33'h000000000;
   reg w_en = 1'h0;
+  reg \w_en$108  = 1'h0;
   reg \w_en$11  = 1'h0;
-  reg \w_en$112  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg [2:0] wa = 3'h0;
@@ -451,195 +418,180 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _020_ = s_act__valid & s_wgt__valid;
-  assign _030_ = in_data & _020_;
-  assign _039_ = ~ at_k_last;
-  assign _046_ = credit_ok | _039_;
-  assign take = _030_ & _046_;
-  assign _057_ = s_act__valid & s_wgt__valid;
-  assign _067_ = in_data & _057_;
-  assign _076_ = _067_ & credit_ok;
-  assign \$signal  = _076_ & at_k_last;
-  assign _086_ = ~ in_data;
+  assign _016_ = s_act__valid & s_wgt__valid;
+  assign _026_ = in_data & _016_;
+  assign _033_ = ~ at_k_last;
+  assign _044_ = credit_ok | _033_;
+  assign take = _026_ & _044_;
+  assign _055_ = s_act__valid & s_wgt__valid;
+  assign _063_ = in_data & _055_;
+  assign _072_ = _063_ & credit_ok;
+  assign \$signal  = _072_ & at_k_last;
+  assign _082_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _011_ = ~ at_k_last;
-  assign _012_ = credit_ok | _011_;
-  assign _013_ = _000_ & _012_;
-  assign adv = _086_ | _013_;
-  assign _014_ = compute & adv;
-  assign _015_ = _014_ & at_tile_last;
-  assign block_end = _015_ & fn_last;
+  assign _007_ = ~ at_k_last;
+  assign _008_ = credit_ok | _007_;
+  assign _009_ = _000_ & _008_;
+  assign adv = _082_ | _009_;
+  assign _010_ = compute & adv;
+  assign _011_ = _010_ & at_tile_last;
+  assign block_end = _011_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _016_ = ! lane;
-  assign _018_ = lane == 1'h1;
-  assign _019_ = s_param__valid & _018_;
-  assign _021_ = lane == 2'h2;
-  assign _022_ = s_param__valid & _021_;
-  assign _023_ = lane == 2'h3;
-  assign _024_ = s_param__valid & _023_;
+  assign _012_ = ! lane;
+  assign _014_ = lane == 1'h1;
+  assign _015_ = s_param__valid & _014_;
+  assign _017_ = lane == 2'h2;
+  assign _018_ = s_param__valid & _017_;
+  assign _019_ = lane == 2'h3;
+  assign _020_ = s_param__valid & _019_;
   assign row_end = o_valid & beat_last;
-  assign _025_ = ~ dn_last;
-  assign wrap = d_last & _025_;
-  assign _027_[16:0] = row + 1'h1;
-  assign _033_ = d == 2'h2;
-  assign \$signal$72  = d_last ? 1'h0 : _033_;
-  assign _035_[2:0] = ra_inc + 1'h1;
-  assign _036_[2:0] = ra_inc + 1'h0;
-  assign _037_[2:0] = ra_row + 1'h1;
-  assign _038_[2:0] = ra_row + 1'h0;
-  assign _040_[2:0] = ra_inc + 1'h1;
-  assign _041_[2:0] = ra_inc + 1'h0;
-  assign _043_[3:0] = kept - 3'h4;
-  assign _044_ = kept >= 4'h8;
-  assign _045_ = kept >= 3'h4;
-  assign _048_[15:0] = hdr[15:0] - 1'h1;
-  assign _053_[5:0] = hdr[37:32] - 2'h2;
-  assign _054_ = hdr[47:32] > 3'h7;
-  assign _055_[5:0] = _054_ ? hdr[37:32] : 6'h07;
-  assign _056_[5:0] = _055_[5:0] - 2'h2;
-  assign _058_ = hdr[47:32] == 1'h1;
-  assign _059_ = hdr[47:32] > 3'h7;
-  assign _060_ = _059_ ? hdr[47:32] : 16'h0007;
-  assign _061_ = _060_ == 1'h1;
-  assign _062_[15:0] = hdr[31:16] - 1'h1;
-  assign _063_ = hdr[31:16] == 1'h1;
-  assign _064_[15:0] = ch_left - 1'h1;
-  assign _065_[2:0] = wa + 1'h1;
-  assign _066_[2:0] = blk + 1'h1;
-  assign _068_[1:0] = lane + 1'h1;
-  assign _069_ = lane == 2'h2;
-  assign _070_ = ch_left == 1'h1;
-  assign _073_[4:0] = flush - 1'h1;
-  assign _074_ = ! flush;
-  assign _075_ = block_end & last_mblock;
-  assign _079_ = fn_last & last_mblock;
-  assign _080_ = ~ _079_;
-  assign _081_[16:0] = fm0 + 3'h4;
-  assign _082_[3:0] = fn_rem - 1'h1;
-  assign _083_ = ! fn_rem;
-  assign _084_[5:0] = k_rem - 1'h1;
-  assign _085_[5:0] = t_rem - 1'h1;
-  assign _087_ = ! k_rem;
-  assign _088_ = ! t_rem;
-  assign _089_ = ~ drain_restart;
-  assign _090_ = _089_ & o_valid;
-  assign _091_ = ~ beat_last;
-  assign _092_ = _090_ & _091_;
-  assign _093_ = ~ drain_restart;
-  assign _094_ = _093_ & row_end;
-  assign _001_ = dn + 1'h1;
-  assign _002_[1:0] = d + 1'h1;
-  assign _003_ = o_valid & row_valid;
-  assign _004_ = row_end & row_valid;
-  assign _005_ = _004_ & row_last;
-  assign _007_ = r_en & m_out__valid;
-  assign _008_ = ~ row_valid;
-  assign _009_ = row_end & _008_;
-  assign _095_ = { _263_, s_param__valid } != 2'h2;
-  assign _096_ = { _265_, s_param__valid } != 2'h2;
-  assign _097_ = { _265_, _263_ } != 1'h0;
-  assign _098_ = { _270_, s_param__valid } != 2'h2;
-  assign _099_ = { _272_, s_param__valid } != 2'h2;
-  assign _100_ = { _270_, \$signal$135 , s_param__valid } != 3'h5;
-  assign _101_ = { _272_, _270_ } != 1'h0;
-  assign _102_ = { _276_, s_param__valid } != 2'h2;
-  assign _103_ = { _278_, s_param__valid } != 2'h2;
-  assign _104_ = { _278_, _276_ } != 1'h0;
-  assign _105_ = { _282_, s_param__valid } != 2'h2;
-  assign _106_ = { _284_, s_param__valid } != 2'h2;
-  assign _107_ = { _282_, \$signal$135 , s_param__valid } != 3'h5;
-  assign _108_ = { _284_, _282_ } != 1'h0;
-  assign _109_ = { _289_, s_param__valid } != 2'h2;
-  assign _110_ = { _291_, s_param__valid } != 2'h2;
-  assign _111_ = { _289_, \$signal$135 , s_param__valid } != 3'h5;
-  assign _112_ = { _289_, wb_last, \$signal$135 , s_param__valid } != 4'hb;
-  assign _113_ = { _291_, _289_ } != 1'h0;
-  assign _114_ = { _295_, s_param__valid } != 2'h2;
-  assign _115_ = { _297_, s_param__valid } != 2'h2;
-  assign _116_ = { _297_, _295_ } != 1'h0;
-  assign _117_ = { _094_, _092_, enter_q, d_last } != 4'h8;
-  assign _118_ = { _094_, _092_, enter_q } != 1'h0;
-  assign _119_ = { _092_, enter_q } != 2'h2;
-  assign _120_ = { _094_, _092_, drain_restart } != 1'h0;
-  assign _121_ = { drain_restart, o_valid } != 1'h0;
-  assign _122_ = { compute, adv } != 2'h2;
-  assign _123_ = { compute, adv } != 2'h2;
-  assign _124_ = { compute, adv } != 2'h2;
-  assign _125_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _126_ = { compute, adv } != 2'h2;
-  assign _127_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _128_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _129_ = { compute, adv } != 2'h2;
-  assign _130_ = { compute, adv } != 2'h2;
-  assign _131_ = { compute, adv } != 2'h2;
-  assign _132_ = { _242_, _241_ } != 1'h0;
-  assign _133_ = { _253_, s_param__valid } != 2'h2;
-  assign _134_ = { _255_, s_param__valid } != 2'h2;
-  assign _135_ = { _253_, ch_last, s_param__valid } != 3'h5;
-  assign _136_ = { _250_, compute } != 2'h3;
-  assign _137_ = { _248_, _074_ } != 2'h2;
-  assign _138_ = { _255_, _253_, _250_, _248_ } != 1'h0;
-  assign _139_ = { _258_, s_param__valid } != 2'h2;
-  assign _140_ = { _260_, s_param__valid } != 2'h2;
-  assign _141_ = { _260_, _258_ } != 1'h0;
-  assign _142_ = & { _097_, _096_, _095_ };
-  assign _143_ = & { _101_, _100_, _099_, _098_ };
-  assign _144_ = & { _104_, _103_, _102_ };
-  assign _145_ = & { _108_, _107_, _106_, _105_ };
-  assign _146_ = & { _113_, _112_, _111_, _110_, _109_ };
-  assign _147_ = & { _116_, _115_, _114_ };
-  assign _148_ = & { _298_, s_param__valid };
-  assign _149_ = & { _299_, s_param__valid };
-  assign _150_ = & { _300_, s_param__valid };
-  assign _151_ = & { _301_, s_param__valid };
-  assign _152_ = & { _302_, s_param__valid };
-  assign _153_ = & { _303_, s_param__valid };
-  assign _154_ = & { _304_, s_param__valid };
-  assign _155_ = & { _305_, s_param__valid };
-  assign _156_ = & { _306_, s_param__valid };
-  assign _157_ = & { _307_, s_param__valid };
-  assign _158_ = & { _308_, s_param__valid };
-  assign _159_ = & { _309_, s_param__valid };
-  assign _160_ = & { _310_, s_param__valid };
-  assign _161_ = & { _119_, _118_, _117_ };
-  assign _162_ = & { _125_, _124_ };
-  assign _163_ = & { _127_, _126_ };
-  assign _164_ = & { fn_last, at_tile_last, adv };
-  assign _165_ = & { _129_, _128_ };
-  assign _166_ = & { _243_, ch_last, s_param__valid };
-  assign _167_ = & { _244_, ch_last, s_param__valid };
-  assign _168_ = & { _245_, ch_last, s_param__valid };
-  assign _169_ = & { _138_, _137_, _136_, _135_, _134_, _133_ };
-  assign _170_ = & { _141_, _140_, _139_ };
-  assign _181_ = ~ _325_;
-  assign _182_ = ~ _326_;
-  assign _183_ = ~ _327_;
-  assign _184_ = ~ _328_;
-  assign _185_ = ~ _332_;
-  assign _186_ = ~ compute;
-  assign _171_ = | { _181_, rst };
-  assign _172_ = | { _182_, rst };
-  assign _173_ = | { _183_, rst };
-  assign _174_ = | { _184_, rst };
-  assign _175_ = | { drain_restart, rst };
-  assign _176_ = | { drain_restart, rst };
-  assign _177_ = | { drain_restart, rst };
-  assign _178_ = | { _185_, rst };
-  assign _179_ = | { _186_, rst };
-  assign _180_ = | { _075_, rst };
-  assign _192_ = drain_restart ? 1'h0 : d_last;
-  assign _198_ = drain_restart ? m_one : row_last;
-  assign _201_ = drain_restart ? 1'h1 : row_valid;
-  assign _204_ = drain_restart ? 17'h00000 : row;
-  assign _187_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _207_ = drain_restart ? 3'h0 : dn;
-  assign _212_ = drain_restart ? 2'h0 : d;
-  assign _216_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _088_;
-  assign _217_ = adv ? _216_ : 1'hx;
-  assign _219_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$131  : _087_;
-  assign _220_ = adv ? _219_ : 1'hx;
-  assign _230_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _655_;
+  assign _021_ = ~ dn_last;
+  assign wrap = d_last & _021_;
+  assign _023_[16:0] = row + 1'h1;
+  assign _029_ = d == 2'h2;
+  assign \$signal$72  = d_last ? 1'h0 : _029_;
+  assign _032_[3:0] = kept - 3'h4;
+  assign _034_ = kept >= 4'h8;
+  assign _035_ = kept >= 3'h4;
+  assign _037_[15:0] = hdr[15:0] - 1'h1;
+  assign _042_[5:0] = hdr[37:32] - 2'h2;
+  assign _043_ = hdr[47:32] > 3'h7;
+  assign _045_[5:0] = _043_ ? hdr[37:32] : 6'h07;
+  assign _046_[5:0] = _045_[5:0] - 2'h2;
+  assign _047_ = hdr[47:32] == 1'h1;
+  assign _048_ = hdr[47:32] > 3'h7;
+  assign _049_ = _048_ ? hdr[47:32] : 16'h0007;
+  assign _050_ = _049_ == 1'h1;
+  assign _051_ = hdr[31:16] - 2'h2;
+  assign _052_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _053_[2:0] = wa + 1'h1;
+  assign _054_[2:0] = blk + 1'h1;
+  assign _056_[1:0] = lane + 1'h1;
+  assign _057_ = lane == 2'h2;
+  assign _060_[4:0] = flush - 1'h1;
+  assign _061_ = ! flush;
+  assign _062_ = block_end & last_mblock;
+  assign _064_ = compute & adv;
+  assign _068_[16:0] = fm0 + 3'h4;
+  assign _069_[3:0] = fn_rem - 1'h1;
+  assign _070_ = ! fn_rem;
+  assign _071_ = fn_last & last_mblock;
+  assign _073_ = ~ _071_;
+  assign _074_[5:0] = k_rem - 1'h1;
+  assign _075_[5:0] = t_rem - 1'h1;
+  assign _076_ = ! k_rem;
+  assign _077_ = ! t_rem;
+  assign _078_[2:0] = ra + 1'h1;
+  assign _079_ = beat_last & d_last;
+  assign _080_ = ~ drain_restart;
+  assign _081_ = _080_ & o_valid;
+  assign _083_ = ~ beat_last;
+  assign _084_ = _081_ & _083_;
+  assign _085_ = ~ drain_restart;
+  assign _086_ = _085_ & row_end;
+  assign _087_[2:0] = dn + 1'h1;
+  assign _088_[1:0] = d + 1'h1;
+  assign _089_ = o_valid & row_valid;
+  assign _090_ = row_end & row_valid;
+  assign _001_ = _090_ & row_last;
+  assign _003_ = r_en & m_out__valid;
+  assign _004_ = ~ row_valid;
+  assign _005_ = row_end & _004_;
+  assign _091_ = { _086_, _084_, enter_q, d_last } != 4'h8;
+  assign _092_ = { _086_, _084_, enter_q } != 1'h0;
+  assign _093_ = { _084_, enter_q } != 2'h2;
+  assign _094_ = { _086_, _084_, drain_restart } != 1'h0;
+  assign _095_ = { compute, adv } != 2'h2;
+  assign _096_ = { compute, adv } != 2'h2;
+  assign _097_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _098_ = { compute, adv } != 2'h2;
+  assign _099_ = { compute, adv } != 2'h2;
+  assign _100_ = { compute, adv } != 2'h2;
+  assign _101_ = { tile_end, compute } != 1'h1;
+  assign _102_ = { tile_end, compute } != 1'h1;
+  assign _103_ = { _226_, _225_ } != 1'h0;
+  assign _104_ = { _237_, s_param__valid } != 2'h2;
+  assign _105_ = { _239_, s_param__valid } != 2'h2;
+  assign _106_ = { _237_, ch_left[16], s_param__valid } != 3'h5;
+  assign _107_ = { _234_, compute } != 2'h3;
+  assign _108_ = { _232_, _061_ } != 2'h2;
+  assign _109_ = { _239_, _237_, _234_, _232_ } != 1'h0;
+  assign _110_ = { _242_, s_param__valid } != 2'h2;
+  assign _111_ = { _244_, s_param__valid } != 2'h2;
+  assign _112_ = { _244_, _242_ } != 1'h0;
+  assign _113_ = { _249_, s_param__valid } != 2'h2;
+  assign _114_ = { _251_, s_param__valid } != 2'h2;
+  assign _115_ = { _249_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _116_ = { _251_, _249_ } != 1'h0;
+  assign _117_ = { _255_, s_param__valid } != 2'h2;
+  assign _118_ = { _257_, s_param__valid } != 2'h2;
+  assign _119_ = { _257_, _255_ } != 1'h0;
+  assign _120_ = { _261_, s_param__valid } != 2'h2;
+  assign _121_ = { _263_, s_param__valid } != 2'h2;
+  assign _122_ = { _261_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _123_ = { _263_, _261_ } != 1'h0;
+  assign _124_ = { _268_, s_param__valid } != 2'h2;
+  assign _125_ = { _270_, s_param__valid } != 2'h2;
+  assign _126_ = { _268_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _127_ = { _268_, wb_last, \$signal$131 , s_param__valid } != 4'hb;
+  assign _128_ = { _270_, _268_ } != 1'h0;
+  assign _129_ = { _274_, s_param__valid } != 2'h2;
+  assign _130_ = { _276_, s_param__valid } != 2'h2;
+  assign _131_ = { _276_, _274_ } != 1'h0;
+  assign _132_ = & { _277_, s_param__valid };
+  assign _133_ = & { _278_, s_param__valid };
+  assign _134_ = & { _279_, s_param__valid };
+  assign _135_ = & { _280_, s_param__valid };
+  assign _136_ = & { _281_, s_param__valid };
+  assign _137_ = & { _282_, s_param__valid };
+  assign _138_ = & { _283_, s_param__valid };
+  assign _139_ = & { _284_, s_param__valid };
+  assign _140_ = & { _285_, s_param__valid };
+  assign _141_ = & { _286_, s_param__valid };
+  assign _142_ = & { _287_, s_param__valid };
+  assign _143_ = & { _288_, s_param__valid };
+  assign _144_ = & { _289_, s_param__valid };
+  assign _145_ = & { _093_, _092_, _091_ };
+  assign _146_ = & { _079_, o_valid };
+  assign _147_ = & { _098_, _097_ };
+  assign _148_ = & { tile_end, fn_last };
+  assign _149_ = & { _227_, ch_left[16], s_param__valid };
+  assign _150_ = & { _228_, ch_left[16], s_param__valid };
+  assign _151_ = & { _229_, ch_left[16], s_param__valid };
+  assign _152_ = & { _109_, _108_, _107_, _106_, _105_, _104_ };
+  assign _153_ = & { _112_, _111_, _110_ };
+  assign _154_ = & { _116_, _115_, _114_, _113_ };
+  assign _155_ = & { _119_, _118_, _117_ };
+  assign _156_ = & { _123_, _122_, _121_, _120_ };
+  assign _157_ = & { _128_, _127_, _126_, _125_, _124_ };
+  assign _158_ = & { _131_, _130_, _129_ };
+  assign _168_ = ~ _295_;
+  assign _169_ = ~ _296_;
+  assign _170_ = ~ _297_;
+  assign _171_ = ~ _298_;
+  assign _172_ = ~ _302_;
+  assign _173_ = ~ compute;
+  assign _159_ = | { _168_, rst };
+  assign _160_ = | { _169_, rst };
+  assign _161_ = | { _170_, rst };
+  assign _162_ = | { _171_, rst };
+  assign _163_ = | { drain_restart, rst };
+  assign _164_ = | { dn_last, rst };
+  assign _165_ = | { _172_, rst };
+  assign _166_ = | { _173_, rst };
+  assign _167_ = | { _062_, rst };
+  assign _178_ = drain_restart ? 1'h0 : d_last;
+  assign _184_ = drain_restart ? m_one : row_last;
+  assign _187_ = drain_restart ? 1'h1 : row_valid;
+  assign _190_ = drain_restart ? 17'h00000 : row;
+  assign _193_ = drain_restart ? 3'h0 : dn;
+  assign _198_ = drain_restart ? 2'h0 : d;
+  assign _202_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$128  : _077_;
+  assign _203_ = adv ? _202_ : 1'hx;
+  assign _205_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$127  : _076_;
+  assign _206_ = adv ? _205_ : 1'hx;
+  assign _208_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _607_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -647,20 +599,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _655_ = b[4:0];
+        _607_ = b[4:0];
       2'b1?:
-        _655_ = b[9:5];
+        _607_ = b[9:5];
       default:
-        _655_ = a;
+        _607_ = a;
     endcase
   endfunction
-  assign _241_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _242_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _243_ = ctrl_state == 1'h1;
-  assign _244_ = ctrl_state == 1'h1;
-  assign _245_ = ctrl_state == 1'h1;
-  assign _246_ = _074_ ? 2'h0 : 2'hx;
-  function [1:0] _662_;
+  assign _225_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _226_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _227_ = ctrl_state == 1'h1;
+  assign _228_ = ctrl_state == 1'h1;
+  assign _229_ = ctrl_state == 1'h1;
+  assign _230_ = _061_ ? 2'h0 : 2'hx;
+  function [1:0] _614_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -668,209 +620,183 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _662_ = b[1:0];
+        _614_ = b[1:0];
       4'b??1?:
-        _662_ = b[3:2];
+        _614_ = b[3:2];
       4'b?1??:
-        _662_ = b[5:4];
+        _614_ = b[5:4];
       4'b1???:
-        _662_ = b[7:6];
+        _614_ = b[7:6];
       default:
-        _662_ = a;
+        _614_ = a;
     endcase
   endfunction
-  assign _248_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _249_ = compute ? 2'hx : 2'h3;
-  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _251_ = ch_last ? 2'h2 : 2'hx;
-  assign _252_ = s_param__valid ? _251_ : 2'hx;
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _254_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _255_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _256_ = s_param__valid ? _070_ : 1'hx;
-  function [0:0] _672_;
+  assign _232_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _233_ = compute ? 2'hx : 2'h3;
+  assign _234_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _235_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _236_ = s_param__valid ? _235_ : 2'hx;
+  assign _237_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _238_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _239_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _240_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
+  function [16:0] _624_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _624_ = b[16:0];
+      2'b1?:
+        _624_ = b[33:17];
+      default:
+        _624_ = a;
+    endcase
+  endfunction
+  assign _242_ = ctrl_state == 1'h1;
+  assign _243_ = s_param__valid ? _051_ : 17'hxxxxx;
+  assign _244_ = ! ctrl_state;
+  assign _245_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _246_ = \$signal$131  ? _245_ : 1'hx;
+  assign _247_ = s_param__valid ? _246_ : 1'hx;
+  function [0:0] _631_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _672_ = b[0:0];
+        _631_ = b[0:0];
       2'b1?:
-        _672_ = b[1:1];
+        _631_ = b[1:1];
       default:
-        _672_ = a;
+        _631_ = a;
     endcase
   endfunction
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = s_param__valid ? _063_ : 1'hx;
-  assign _260_ = ! ctrl_state;
-  assign _261_ = s_param__valid ? _064_[15:0] : 16'hxxxx;
-  function [15:0] _677_;
-    input [15:0] a;
-    input [31:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _677_ = b[15:0];
-      2'b1?:
-        _677_ = b[31:16];
-      default:
-        _677_ = a;
-    endcase
-  endfunction
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = s_param__valid ? _062_[15:0] : 16'hxxxx;
-  assign _265_ = ! ctrl_state;
-  assign _266_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _267_ = \$signal$135  ? _266_ : 1'hx;
-  assign _268_ = s_param__valid ? _267_ : 1'hx;
-  function [0:0] _684_;
+  assign _249_ = ctrl_state == 1'h1;
+  assign _250_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _251_ = ! ctrl_state;
+  assign _252_ = \$signal$131  ? (* full_case = 32'd1 *) 1'h0 : _057_;
+  assign _253_ = s_param__valid ? _252_ : 1'hx;
+  function [0:0] _637_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _684_ = b[0:0];
+        _637_ = b[0:0];
       2'b1?:
-        _684_ = b[1:1];
+        _637_ = b[1:1];
       default:
-        _684_ = a;
+        _637_ = a;
     endcase
   endfunction
-  assign _270_ = ctrl_state == 1'h1;
-  assign _271_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _272_ = ! ctrl_state;
-  assign _273_ = \$signal$135  ? (* full_case = 32'd1 *) 1'h0 : _069_;
-  assign _274_ = s_param__valid ? _273_ : 1'hx;
-  function [0:0] _690_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _690_ = b[0:0];
-      2'b1?:
-        _690_ = b[1:1];
-      default:
-        _690_ = a;
-    endcase
-  endfunction
-  assign _275_ = _690_(1'hx, { _277_, _274_ }, { _278_, _276_ });
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = \$signal$135  ? _065_[2:0] : 3'hx;
-  assign _280_ = s_param__valid ? _279_ : 3'hx;
-  function [2:0] _696_;
+  assign _254_ = _637_(1'hx, { _256_, _253_ }, { _257_, _255_ });
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _257_ = ! ctrl_state;
+  assign _258_ = \$signal$131  ? _053_[2:0] : 3'hx;
+  assign _259_ = s_param__valid ? _258_ : 3'hx;
+  function [2:0] _643_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _696_ = b[2:0];
+        _643_ = b[2:0];
       2'b1?:
-        _696_ = b[5:3];
+        _643_ = b[5:3];
       default:
-        _696_ = a;
+        _643_ = a;
     endcase
   endfunction
-  assign _282_ = ctrl_state == 1'h1;
-  assign _283_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _284_ = ! ctrl_state;
-  assign _285_ = wb_last ? _066_[2:0] : 3'hx;
-  assign _286_ = \$signal$135  ? _285_ : 3'hx;
-  assign _287_ = s_param__valid ? _286_ : 3'hx;
-  function [2:0] _703_;
+  assign _261_ = ctrl_state == 1'h1;
+  assign _262_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _263_ = ! ctrl_state;
+  assign _264_ = wb_last ? _054_[2:0] : 3'hx;
+  assign _265_ = \$signal$131  ? _264_ : 3'hx;
+  assign _266_ = s_param__valid ? _265_ : 3'hx;
+  function [2:0] _650_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _703_ = b[2:0];
+        _650_ = b[2:0];
       2'b1?:
-        _703_ = b[5:3];
+        _650_ = b[5:3];
       default:
-        _703_ = a;
+        _650_ = a;
     endcase
   endfunction
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = \$signal$135  ? (* full_case = 32'd1 *) 2'h0 : _068_[1:0];
-  assign _293_ = s_param__valid ? _292_ : 2'hx;
-  function [1:0] _709_;
+  assign _268_ = ctrl_state == 1'h1;
+  assign _269_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _270_ = ! ctrl_state;
+  assign _271_ = \$signal$131  ? (* full_case = 32'd1 *) 2'h0 : _056_[1:0];
+  assign _272_ = s_param__valid ? _271_ : 2'hx;
+  function [1:0] _656_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _709_ = b[1:0];
+        _656_ = b[1:0];
       2'b1?:
-        _709_ = b[3:2];
+        _656_ = b[3:2];
       default:
-        _709_ = a;
+        _656_ = a;
     endcase
   endfunction
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _276_ = ! ctrl_state;
+  assign _277_ = ! ctrl_state;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = ! ctrl_state;
+  assign _280_ = ! ctrl_state;
+  assign _281_ = ! ctrl_state;
+  assign _282_ = ! ctrl_state;
+  assign _283_ = ! ctrl_state;
+  assign _284_ = ! ctrl_state;
+  assign _285_ = ! ctrl_state;
+  assign _286_ = ! ctrl_state;
+  assign _287_ = ! ctrl_state;
+  assign _288_ = ! ctrl_state;
+  assign _289_ = ! ctrl_state;
+  assign _292_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _293_ = s_param__valid ? _292_ : 1'h0;
+  assign enter = _294_ ? _293_ : 1'h0;
+  assign _294_ = ctrl_state == 1'h1;
   assign _295_ = ctrl_state == 1'h1;
-  assign _296_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = ! ctrl_state;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = ctrl_state == 1'h1;
+  assign _298_ = ctrl_state == 1'h1;
+  assign _299_ = ctrl_state == 1'h1;
+  assign _300_ = ctrl_state == 1'h1;
+  assign _301_ = ctrl_state == 1'h1;
   assign _302_ = ! ctrl_state;
-  assign _303_ = ! ctrl_state;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = ! ctrl_state;
-  assign _313_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : _041_[2:0];
-  assign _314_ = d_last ? (* full_case = 32'd1 *) _313_ : _038_[2:0];
-  assign _316_ = dn_last ? (* full_case = 32'd1 *) 3'h1 : _040_[2:0];
-  assign _317_ = d_last ? (* full_case = 32'd1 *) _316_ : _037_[2:0];
-  assign _318_ = beat_last ? (* full_case = 32'd1 *) _317_ : _035_[2:0];
-  assign \$like  = o_valid ? _318_[0] : 1'hx;
-  assign _319_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : ra_inc;
-  assign _320_ = d_last ? (* full_case = 32'd1 *) _319_ : ra_row;
-  assign _322_ = ch_last ? 1'h1 : 1'h0;
-  assign _323_ = s_param__valid ? _322_ : 1'h0;
-  assign enter = _324_ ? _323_ : 1'h0;
-  assign _324_ = ctrl_state == 1'h1;
-  assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = ctrl_state == 1'h1;
-  assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ctrl_state == 1'h1;
-  assign _329_ = ctrl_state == 1'h1;
-  assign _330_ = ctrl_state == 1'h1;
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = ! ctrl_state;
-  function [0:0] _750_;
+  function [0:0] _687_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _750_ = b[0:0];
+        _687_ = b[0:0];
       2'b1?:
-        _750_ = b[1:1];
+        _687_ = b[1:1];
       default:
-        _750_ = a;
+        _687_ = a;
     endcase
   endfunction
-  assign s_param__ready = _750_(1'h0, 2'h3, { _334_, _333_ });
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ! ctrl_state;
+  assign s_param__ready = _687_(1'h0, 2'h3, { _304_, _303_ });
+  assign _303_ = ctrl_state == 1'h1;
+  assign _304_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -878,7 +804,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$154 ),
+    .o_data(\o_data$151 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -887,8 +813,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$114 ),
-    .wp__en(\w_en$112 )
+    .wp__data(\w_data$110 ),
+    .wp__en(\w_en$108 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -901,7 +827,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$102 ),
+    .r_data(\r_data$98 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -910,7 +836,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$103 ),
+    .r_data(\r_data$99 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -919,7 +845,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$104 ),
+    .r_data(\r_data$100 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -931,114 +857,83 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$104 [31:0], \r_data$103 [31:0], \r_data$102 [31:0], r_data[31:0] }),
-    .i_last(\i_last$90 ),
-    .i_multiplier({ \r_data$104 [62:32], \r_data$103 [62:32], \r_data$102 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$104 [68:63], \r_data$103 [68:63], \r_data$102 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$88 ),
+    .i_bias({ \r_data$100 [31:0], \r_data$99 [31:0], \r_data$98 [31:0], r_data[31:0] }),
+    .i_last(\i_last$86 ),
+    .i_multiplier({ \r_data$100 [62:32], \r_data$99 [62:32], \r_data$98 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$100 [68:63], \r_data$99 [68:63], \r_data$98 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$84 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$110 ),
+    .o_valid(\o_valid$106 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _055_[15:6] = 10'hxxx;
-  assign _187_[2:1] = 2'hx;
+  assign _045_[15:6] = 10'hxxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      ch_left <= 16'h0000;
-    end else if (_142_) begin
-      ch_left <= _677_(16'hxxxx, { _264_, _261_ }, { _265_, _263_ });
+      \$signal$128  <= 1'h0;
+    end else if (_132_) begin
+      \$signal$128  <= _050_;
     end
     if (rst) begin
-      wb_last <= 1'h1;
-    end else if (_143_) begin
-      wb_last <= _684_(1'hx, { _271_, _268_ }, { _272_, _270_ });
-    end
-    if (rst) begin
-      \$signal$135  <= 1'h0;
-    end else if (_144_) begin
-      \$signal$135  <= _275_;
-    end
-    if (rst) begin
-      wa <= 3'h0;
-    end else if (_145_) begin
-      wa <= _696_(3'hx, { _283_, _280_ }, { _284_, _282_ });
-    end
-    if (rst) begin
-      blk <= 3'h0;
-    end else if (_146_) begin
-      blk <= _703_(3'hx, { _290_, _287_ }, { _291_, _289_ });
-    end
-    if (rst) begin
-      lane <= 2'h0;
-    end else if (_147_) begin
-      lane <= _709_(2'hx, { _296_, _293_ }, { _297_, _295_ });
-    end
-    if (rst) begin
-      \$signal$132  <= 1'h0;
-    end else if (_148_) begin
-      \$signal$132  <= _061_;
-    end
-    if (rst) begin
-      \$signal$131  <= 1'h0;
-    end else if (_149_) begin
-      \$signal$131  <= _058_;
+      \$signal$127  <= 1'h0;
+    end else if (_133_) begin
+      \$signal$127  <= _047_;
     end
     if (rst) begin
       tile_pen <= 6'h00;
-    end else if (_150_) begin
-      tile_pen <= _056_[5:0];
+    end else if (_134_) begin
+      tile_pen <= _046_[5:0];
     end
     if (rst) begin
       k_pen <= 6'h00;
-    end else if (_151_) begin
-      k_pen <= _053_[5:0];
+    end else if (_135_) begin
+      k_pen <= _042_[5:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_152_) begin
+    end else if (_136_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_153_) begin
+    end else if (_137_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_154_) begin
+    end else if (_138_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_155_) begin
+    end else if (_139_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_156_) begin
+    end else if (_140_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_157_) begin
+    end else if (_141_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_158_) begin
+    end else if (_142_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_159_) begin
-      m_last <= _048_[15:0];
+    end else if (_143_) begin
+      m_last <= _037_[15:0];
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_160_) begin
+    end else if (_144_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
@@ -1046,11 +941,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 4'hc;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
-      \w_en$112  <= 1'h0;
-      \i_last$90  <= 1'h0;
-      \i_valid$88  <= 1'h0;
+      \w_en$108  <= 1'h0;
+      \i_last$86  <= 1'h0;
+      \i_valid$84  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$151  <= 1'h0;
+      \$signal$148  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1058,174 +953,191 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row <= 17'h00000;
       dn <= 3'h0;
       d <= 2'h0;
+      tile_end <= 1'h0;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _044_ : _045_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _043_[3:0] : kept;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _034_ : _035_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _032_[3:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _007_ + _009_;
-      \w_en$112  <= \o_valid$110 ;
-      \i_last$90  <= part_last;
-      \i_valid$88  <= \$signal$151 ;
-      part_last <= _005_ & dn_last;
-      \$signal$151  <= _003_;
+      give_back <= _003_ + _005_;
+      \w_en$108  <= \o_valid$106 ;
+      \i_last$86  <= part_last;
+      \i_valid$84  <= \$signal$148 ;
+      part_last <= _001_ & dn_last;
+      \$signal$148  <= _089_;
       enter_q <= enter;
-      begin if (_092_) d_last <= _192_; else d_last <= _094_ ? \$signal$72  : _192_; end
-      begin if (_092_) row_last <= _198_; else begin if (_094_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _198_; end end
-      begin if (_092_) row_valid <= _201_; else begin if (_094_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _201_; end end
-      begin if (_092_) row <= _204_; else begin if (_094_) begin if (wrap) row <= row - 2'h3; else row <= _027_[16:0]; end else row <= _204_; end end
-      begin if (_092_) dn <= _207_; else begin if (_094_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else dn <= _207_; end else dn <= _207_; end end
-      begin if (_092_) d <= _212_; else begin if (_094_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _002_[1:0]; else d <= _212_; end end
+      begin if (_084_) d_last <= _178_; else d_last <= _086_ ? \$signal$72  : _178_; end
+      begin if (_084_) row_last <= _184_; else begin if (_086_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _184_; end end
+      begin if (_084_) row_valid <= _187_; else begin if (_086_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _187_; end end
+      begin if (_084_) row <= _190_; else begin if (_086_) begin if (wrap) row <= row - 2'h3; else row <= _023_[16:0]; end else row <= _190_; end end
+      begin if (_084_) dn <= _193_; else begin if (_086_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _087_[2:0]; else dn <= _193_; end else dn <= _193_; end end
+      begin if (_084_) d <= _198_; else begin if (_086_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _088_[1:0]; else d <= _198_; end end
+      tile_end <= _064_ & at_tile_last;
     end
-    if (_171_) begin
+    if (_159_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _024_;
+      \w_en$19  <= _020_;
     end
-    if (_172_) begin
+    if (_160_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _022_;
+      \w_en$15  <= _018_;
     end
-    if (_173_) begin
+    if (_161_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _019_;
+      \w_en$11  <= _015_;
     end
-    if (_174_) begin
+    if (_162_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _016_;
+      w_en <= s_param__valid & _012_;
     end
-    if (!_329_) begin
+    if (!_299_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_330_) begin
+    if (!_300_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_331_) begin
+    if (!_301_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
     end
     if (rst) begin
-      \w_data$114  <= 33'h000000000;
-    end else if (\o_valid$110 ) begin
-      \w_data$114  <= { o_last, o_data };
+      \w_data$110  <= 33'h000000000;
+    end else if (\o_valid$106 ) begin
+      \w_data$110  <= { o_last, o_data };
     end
-    if (\$signal$151 ) begin
+    if (\$signal$148 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$154 ;
+      acc_chosen <= \o_data$151 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_161_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_092_) dn_last <= 1'hx; else begin if (_094_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_145_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_084_) dn_last <= 1'hx; else begin if (_086_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_120_) begin
-      begin if (_092_) beat_last <= 1'h0; else begin if (_094_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_094_) begin
+      begin if (_084_) beat_last <= 1'h0; else begin if (_086_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_175_) begin
-      ra_row <= 3'h0;
-    end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _314_ : _036_[2:0];
-    end
-    if (_176_) begin
-      ra_inc[2:1] <= 2'h0;
-    end else if (o_valid) begin
-      ra_inc[2:1] <= _318_[2:1];
-    end
-    if (rst) begin
-      ra_inc[0] <= 1'h0;
-    end else if (_121_) begin
-      ra_inc[0] <= _187_[0];
-    end
-    if (_177_) begin
+    if (_163_) begin
       ra <= 3'h0;
-    end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _320_ : ra_inc;
+    end else if (_146_) begin
+      ra <= ra_blk_next;
     end
-    if (_178_) begin
+    if (_164_) begin
+      ra_blk_next <= 3'h0;
+    end else begin
+      ra_blk_next <= _078_[2:0];
+    end
+    if (_165_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_122_) begin
-      at_tile_last <= compute ? _217_ : \$signal$132 ;
+    end else if (_095_) begin
+      at_tile_last <= compute ? _203_ : \$signal$128 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_123_) begin
-      at_k_last <= compute ? _220_ : \$signal$131 ;
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_162_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _083_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (rst) begin
-      fn_rem <= 4'h0;
-    end else if (_163_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _082_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_179_) begin
-      fm0 <= 17'h00000;
-    end else if (_164_) begin
-      fm0 <= _081_[16:0];
+    end else if (_096_) begin
+      at_k_last <= compute ? _206_ : \$signal$127 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_165_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _080_ : _230_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_147_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _208_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 6'h00;
-    end else if (_130_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _085_[5:0]; else t_rem <= 6'hxx; end else t_rem <= tile_pen; end
+    end else if (_099_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _075_[5:0]; else t_rem <= 6'hxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 6'h00;
-    end else if (_131_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _084_[5:0]; else k_rem <= 6'hxx; end else k_rem <= k_pen; end
+    end else if (_100_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _074_[5:0]; else k_rem <= 6'hxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_101_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _070_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 4'h0;
+    end else if (_102_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _069_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_166_) begin
+      fm0 <= 17'h00000;
+    end else if (_148_) begin
+      fm0 <= _068_[16:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_132_) begin
-      flush <= _655_(5'hxx, { 5'h15, _073_[4:0] }, { _242_, _241_ });
+    end else if (_103_) begin
+      flush <= _607_(5'hxx, { 5'h15, _060_[4:0] }, { _226_, _225_ });
     end
-    if (_180_) begin
+    if (_167_) begin
       compute <= 1'h0;
-    end else if (_166_) begin
+    end else if (_149_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_167_) begin
+    end else if (_150_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 4'h0;
-    end else if (_168_) begin
+    end else if (_151_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_169_) begin
-      ctrl_state <= _662_(2'hx, { _254_, _252_, _249_, _246_ }, { _255_, _253_, _250_, _248_ });
+    end else if (_152_) begin
+      ctrl_state <= _614_(2'hx, { _238_, _236_, _233_, _230_ }, { _239_, _237_, _234_, _232_ });
     end
     if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_170_) begin
-      ch_last <= _672_(1'hx, { _259_, _256_ }, { _260_, _258_ });
+      ch_left <= 17'h00000;
+    end else if (_153_) begin
+      ch_left <= _624_(17'hxxxxx, { _243_, _240_ }, { _244_, _242_ });
+    end
+    if (rst) begin
+      wb_last <= 1'h1;
+    end else if (_154_) begin
+      wb_last <= _631_(1'hx, { _250_, _247_ }, { _251_, _249_ });
+    end
+    if (rst) begin
+      \$signal$131  <= 1'h0;
+    end else if (_155_) begin
+      \$signal$131  <= _254_;
+    end
+    if (rst) begin
+      wa <= 3'h0;
+    end else if (_156_) begin
+      wa <= _643_(3'hx, { _262_, _259_ }, { _263_, _261_ });
+    end
+    if (rst) begin
+      blk <= 3'h0;
+    end else if (_157_) begin
+      blk <= _650_(3'hx, { _269_, _266_ }, { _270_, _268_ });
+    end
+    if (rst) begin
+      lane <= 2'h0;
+    end else if (_158_) begin
+      lane <= _656_(2'hx, { _275_, _272_ }, { _276_, _274_ });
     end
   end
 endmodule
@@ -2014,9 +1926,9 @@ endmodule
 module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
   wire _000_;
   wire _001_;
+  wire _002_;
   (* unused_bits = "0" *)
-  wire [32:0] _002_;
-  wire _003_;
+  wire [32:0] _003_;
   wire [4:0] _004_;
   wire _005_;
   (* unused_bits = "0" *)
@@ -2054,40 +1966,36 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _039_;
   wire [31:0] _040_;
   wire [30:0] _041_;
-  wire [32:0] _042_;
-  wire [31:0] _043_;
-  wire [30:0] _044_;
-  wire [32:0] _045_;
-  wire [4:0] _046_;
+  wire [31:0] _042_;
+  wire [30:0] _043_;
+  wire [4:0] _044_;
+  wire [31:0] _045_;
+  wire [30:0] _046_;
   wire [31:0] _047_;
   wire [30:0] _048_;
-  wire [32:0] _049_;
-  wire [31:0] _050_;
-  wire [30:0] _051_;
-  wire [32:0] _052_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _049_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _050_;
+  wire _051_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _052_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _053_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _054_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _055_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _056_;
-  wire _057_;
   (* unused_bits = "0" *)
-  wire [32:0] _058_;
-  wire _059_;
-  wire [4:0] _060_;
+  wire [32:0] _054_;
+  wire _055_;
+  wire [4:0] _056_;
   (* unused_bits = "0" *)
-  wire [32:0] _061_;
+  wire [32:0] _057_;
+  wire [7:0] _058_;
+  wire [7:0] _059_;
+  wire [7:0] _060_;
+  wire [7:0] _061_;
   wire [7:0] _062_;
   wire [7:0] _063_;
   wire [7:0] _064_;
   wire [7:0] _065_;
-  wire [7:0] _066_;
-  wire [7:0] _067_;
-  wire [7:0] _068_;
-  wire [7:0] _069_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -2152,6 +2060,10 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [62:0] outer_2;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_3;
+  wire [32:0] outer_hi_0;
+  wire [32:0] outer_hi_1;
+  wire [32:0] outer_hi_2;
+  wire [32:0] outer_hi_3;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -2197,18 +2109,18 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign left_0 = _000_ ? i_shift[4:0] : 5'h00;
   assign _039_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _046_ = - $signed(i_shift[4:0]);
-  assign r_0 = _039_ ? _046_ : 5'h00;
-  assign _057_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign left_1 = _057_ ? i_shift[10:6] : 5'h00;
-  assign _059_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _060_ = - $signed(i_shift[10:6]);
-  assign r_1 = _059_ ? _060_ : 5'h00;
+  assign _044_ = - $signed(i_shift[4:0]);
+  assign r_0 = _039_ ? _044_ : 5'h00;
+  assign _051_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign left_1 = _051_ ? i_shift[10:6] : 5'h00;
+  assign _055_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _056_ = - $signed(i_shift[10:6]);
+  assign r_1 = _055_ ? _056_ : 5'h00;
   assign _001_ = $signed(i_shift[17:12]) > $signed(1'h0);
   assign left_2 = _001_ ? i_shift[16:12] : 5'h00;
-  assign _003_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _002_ = $signed(i_shift[17:12]) < $signed(1'h0);
   assign _004_ = - $signed(i_shift[16:12]);
-  assign r_2 = _003_ ? _004_ : 5'h00;
+  assign r_2 = _002_ ? _004_ : 5'h00;
   assign _005_ = $signed(i_shift[23:18]) > $signed(1'h0);
   assign left_3 = _005_ ? i_shift[22:18] : 5'h00;
   assign _007_ = $signed(i_shift[23:18]) < $signed(1'h0);
@@ -2224,33 +2136,33 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign a_3 = $signed(s_3) << left_3;
   assign outer_0[33:0] = a_0[16:0] * i_multiplier[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
+  assign outer_hi_0 = $signed(outer_0[62:30]) + $signed(2'h1);
   assign _040_ = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
   assign _041_ = a_0[16:0] * i_multiplier[30:17];
-  assign _042_ = $signed(_040_) + $signed({ 1'h0, _041_ });
-  assign mid_0 = $signed(_042_) + $signed(15'h2000);
+  assign { mid_0[33], mid_0[31:0] } = $signed(_040_) + $signed({ 1'h0, _041_ });
   assign outer_1[33:0] = a_1[16:0] * i_multiplier[47:31];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
-  assign _043_ = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
-  assign _044_ = a_1[16:0] * i_multiplier[61:48];
-  assign _045_ = $signed(_043_) + $signed({ 1'h0, _044_ });
-  assign mid_1 = $signed(_045_) + $signed(15'h2000);
+  assign outer_hi_1 = $signed(outer_1[62:30]) + $signed(2'h1);
+  assign _042_ = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
+  assign _043_ = a_1[16:0] * i_multiplier[61:48];
+  assign { mid_1[33], mid_1[31:0] } = $signed(_042_) + $signed({ 1'h0, _043_ });
   assign outer_2[33:0] = a_2[16:0] * i_multiplier[78:62];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
-  assign _047_ = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
-  assign _048_ = a_2[16:0] * i_multiplier[92:79];
-  assign _049_ = $signed(_047_) + $signed({ 1'h0, _048_ });
-  assign mid_2 = $signed(_049_) + $signed(15'h2000);
+  assign outer_hi_2 = $signed(outer_2[62:30]) + $signed(2'h1);
+  assign _045_ = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
+  assign _046_ = a_2[16:0] * i_multiplier[92:79];
+  assign { mid_2[33], mid_2[31:0] } = $signed(_045_) + $signed({ 1'h0, _046_ });
   assign outer_3[33:0] = a_3[16:0] * i_multiplier[109:93];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
-  assign _050_ = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
-  assign _051_ = a_3[16:0] * i_multiplier[123:110];
-  assign _052_ = $signed(_050_) + $signed({ 1'h0, _051_ });
-  assign mid_3 = $signed(_052_) + $signed(15'h2000);
-  assign { h_0, _053_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _054_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { h_2, _055_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
-  assign { h_3, _056_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
-  assign { half_0, _058_[0] } = 1'h1 << r_0;
+  assign outer_hi_3 = $signed(outer_3[62:30]) + $signed(2'h1);
+  assign _047_ = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
+  assign _048_ = a_3[16:0] * i_multiplier[123:110];
+  assign { mid_3[33], mid_3[31:0] } = $signed(_047_) + $signed({ 1'h0, _048_ });
+  assign { h_0, _049_[13:0] } = $signed({ outer_hi_0, outer_0[29:17] }) + $signed({ mid_0[33], mid_0[31:0] });
+  assign { h_1, _050_[13:0] } = $signed({ outer_hi_1, outer_1[29:17] }) + $signed({ mid_1[33], mid_1[31:0] });
+  assign { h_2, _052_[13:0] } = $signed({ outer_hi_2, outer_2[29:17] }) + $signed({ mid_2[33], mid_2[31:0] });
+  assign { h_3, _053_[13:0] } = $signed({ outer_hi_3, outer_3[29:17] }) + $signed({ mid_3[33], mid_3[31:0] });
+  assign { half_0, _054_[0] } = 1'h1 << r_0;
   assign halfm_0[0] = r_0 >= 2'h2;
   assign halfm_0[1] = r_0 >= 2'h3;
   assign halfm_0[2] = r_0 >= 3'h4;
@@ -2283,7 +2195,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_0[29] = r_0 >= 5'h1f;
   assign halfm_0[30] = r_0 >= 6'h20;
   assign halfm_0[31] = r_0 >= 6'h21;
-  assign { half_1, _061_[0] } = 1'h1 << r_1;
+  assign { half_1, _057_[0] } = 1'h1 << r_1;
   assign halfm_1[0] = r_1 >= 2'h2;
   assign halfm_1[1] = r_1 >= 2'h3;
   assign halfm_1[2] = r_1 >= 3'h4;
@@ -2316,7 +2228,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_1[29] = r_1 >= 5'h1f;
   assign halfm_1[30] = r_1 >= 6'h20;
   assign halfm_1[31] = r_1 >= 6'h21;
-  assign { half_2, _002_[0] } = 1'h1 << r_2;
+  assign { half_2, _003_[0] } = 1'h1 << r_2;
   assign halfm_2[0] = r_2 >= 2'h2;
   assign halfm_2[1] = r_2 >= 2'h3;
   assign halfm_2[2] = r_2 >= 3'h4;
@@ -2426,48 +2338,52 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _036_ = $signed(y_3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
   assign _037_ = ~ y_3[33];
   assign _038_ = fits_3 ? _036_ : _037_;
-  reg [8:0] _307_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _307_;
-  reg [8:0] _308_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _308_;
-  assign _062_ = _038_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _063_ = _035_ ? (* full_case = 32'd1 *) act_min : _062_;
-  assign _064_ = _028_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _065_ = _025_ ? (* full_case = 32'd1 *) act_min : _064_;
-  assign _066_ = _023_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _067_ = _020_ ? (* full_case = 32'd1 *) act_min : _066_;
-  assign _068_ = _033_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _069_ = _030_ ? (* full_case = 32'd1 *) act_min : _068_;
+  reg [8:0] _303_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _303_;
+  reg [8:0] _304_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _304_;
+  assign _058_ = _038_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _059_ = _035_ ? (* full_case = 32'd1 *) act_min : _058_;
+  assign _060_ = _028_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _061_ = _025_ ? (* full_case = 32'd1 *) act_min : _060_;
+  assign _062_ = _023_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _063_ = _020_ ? (* full_case = 32'd1 *) act_min : _062_;
+  assign _064_ = _033_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _065_ = _030_ ? (* full_case = 32'd1 *) act_min : _064_;
   assign _006_[32:1] = half_3;
-  assign _053_[46:14] = h_0;
-  assign _054_[46:14] = h_1;
-  assign _055_[46:14] = h_2;
-  assign _056_[46:14] = h_3;
-  assign _058_[32:1] = half_0;
+  assign _049_[46:14] = h_0;
+  assign _050_[46:14] = h_1;
+  assign _052_[46:14] = h_2;
+  assign _053_[46:14] = h_3;
+  assign _054_[32:1] = half_0;
   assign hi_z[8] = hi_z[9];
-  assign _002_[32:1] = half_2;
+  assign _003_[32:1] = half_2;
   assign lo_z[8] = lo_z[9];
-  assign _061_[32:1] = half_1;
+  assign mid_0[32] = mid_0[33];
+  assign mid_1[32] = mid_1[33];
+  assign mid_2[32] = mid_2[33];
+  assign mid_3[32] = mid_3[33];
+  assign _057_[32:1] = half_1;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _307_ <= 9'h000;
-      _308_ <= 9'h000;
+      _303_ <= 9'h000;
+      _304_ <= 9'h000;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
     end else begin
       o_last <= rq2_last;
       o_valid <= rq2_valid;
-      _307_ <= $signed(act_max) - $signed(zero_point);
-      _308_ <= $signed(act_min) - $signed(zero_point);
+      _303_ <= $signed(act_max) - $signed(zero_point);
+      _304_ <= $signed(act_min) - $signed(zero_point);
       rq2_last <= i_last;
       rq2_valid <= i_valid;
     end
     if (rst) begin
       o_data <= 32'd0;
     end else if (rq2_valid) begin
-      o_data <= { _063_, _069_, _065_, _067_ };
+      o_data <= { _059_, _065_, _061_, _063_ };
     end
     if (i_valid) begin
       rq2_hm3 <= halfm_3;

@@ -59,59 +59,58 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _000_;
   wire _001_;
   wire _002_;
-  wire [3:0] _005_;
+  wire _003_;
+  wire [3:0] _006_;
   (* unused_bits = "2" *)
-  wire [2:0] _006_;
-  wire _007_;
+  wire [2:0] _007_;
   wire _008_;
   wire _009_;
+  wire _010_;
   wire _011_;
-  wire [49:0] _012_;
-  wire [1:0] _014_;
-  wire [2:0] _015_;
-  wire _017_;
+  wire [49:0] _013_;
+  wire [1:0] _015_;
+  wire [2:0] _016_;
   wire _018_;
   wire _019_;
-  wire _021_;
+  wire _020_;
   wire _022_;
   wire _023_;
   wire _024_;
   wire _025_;
-  wire _027_;
+  wire _026_;
   wire _028_;
   wire _029_;
-  wire [5:0] _030_;
+  wire _030_;
+  wire [5:0] _031_;
   (* unused_bits = "6" *)
-  wire [6:0] _031_;
-  wire [5:0] _032_;
-  (* unused_bits = "6" *)
-  wire [6:0] _033_;
+  wire [6:0] _032_;
+  wire [5:0] _033_;
   (* unused_bits = "6" *)
   wire [6:0] _034_;
   (* unused_bits = "6" *)
   wire [6:0] _035_;
-  wire _036_;
+  (* unused_bits = "6" *)
+  wire [6:0] _036_;
+  wire _037_;
   (* unused_bits = "4" *)
-  wire [4:0] _038_;
-  wire _039_;
+  wire [4:0] _039_;
   wire _040_;
-  wire _044_;
+  wire _041_;
+  wire _045_;
   (* unused_bits = "9 10 11 12 13 14 15 16" *)
-  wire [16:0] _048_;
-  wire _049_;
-  wire [15:0] _050_;
+  wire [16:0] _049_;
+  wire _050_;
+  wire [15:0] _051_;
   (* unused_bits = "9 10 11 12 13 14 15 16" *)
-  wire [16:0] _051_;
-  wire _052_;
+  wire [16:0] _052_;
   wire _053_;
-  wire [15:0] _054_;
-  wire _055_;
+  wire _054_;
+  wire [15:0] _055_;
   wire _056_;
-  (* unused_bits = "16" *)
-  wire [16:0] _057_;
-  wire _058_;
-  (* unused_bits = "16" *)
-  wire [16:0] _059_;
+  wire _057_;
+  wire [16:0] _058_;
+  (* unused_bits = "17" *)
+  wire [17:0] _059_;
   (* unused_bits = "6" *)
   wire [6:0] _060_;
   (* unused_bits = "4" *)
@@ -122,36 +121,35 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "1" *)
   wire [1:0] _064_;
   wire _065_;
-  wire _066_;
   wire _067_;
   (* unused_bits = "5" *)
-  wire [5:0] _070_;
+  wire [5:0] _069_;
+  wire _070_;
   wire _071_;
   wire _072_;
-  wire _075_;
   wire _076_;
-  wire _077_;
   (* unused_bits = "17" *)
-  wire [17:0] _078_;
+  wire [17:0] _077_;
   (* unused_bits = "5" *)
-  wire [5:0] _079_;
+  wire [5:0] _078_;
+  wire _079_;
   wire _080_;
-  (* unused_bits = "9" *)
-  wire [9:0] _081_;
+  wire _081_;
   (* unused_bits = "9" *)
   wire [9:0] _082_;
-  wire _083_;
+  (* unused_bits = "9" *)
+  wire [9:0] _083_;
   wire _084_;
-  (* unused_bits = "17" *)
-  wire [17:0] _085_;
+  wire _085_;
   wire _086_;
   (* unused_bits = "17" *)
   wire [17:0] _087_;
-  wire [18:0] _094_;
-  wire _096_;
+  (* unused_bits = "17" *)
+  wire [17:0] _088_;
+  wire [18:0] _095_;
   wire _097_;
-  wire _099_;
-  wire _103_;
+  wire _098_;
+  wire _100_;
   wire _104_;
   wire _105_;
   wire _106_;
@@ -245,118 +243,106 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _194_;
   wire _195_;
   wire _196_;
-  wire _197_;
+  wire [5:0] _197_;
   wire _198_;
   wire _199_;
-  wire _200_;
-  wire _201_;
-  wire _202_;
-  wire _203_;
   wire _204_;
-  wire [5:0] _205_;
-  wire _206_;
-  wire _207_;
-  wire _212_;
-  wire _218_;
-  wire _221_;
-  wire [16:0] _224_;
+  wire _210_;
+  wire _213_;
+  wire [16:0] _216_;
+  wire [3:0] _222_;
+  wire [1:0] _227_;
   (* unused_bits = "0" *)
-  wire [5:0] _227_;
-  wire [3:0] _231_;
-  wire [1:0] _236_;
-  wire _240_;
-  wire _241_;
-  wire _243_;
-  wire _244_;
-  wire _254_;
-  wire _265_;
-  wire _266_;
+  wire [5:0] _231_;
+  wire _232_;
+  wire _233_;
+  wire _235_;
+  wire _236_;
+  wire _238_;
+  wire _255_;
+  wire _256_;
+  wire _257_;
+  wire _258_;
+  wire _259_;
+  wire [1:0] _260_;
+  wire _262_;
+  wire [1:0] _263_;
+  wire _264_;
+  wire [1:0] _265_;
+  wire [1:0] _266_;
   wire _267_;
-  wire _268_;
+  wire [1:0] _268_;
   wire _269_;
-  wire [1:0] _270_;
+  wire [16:0] _270_;
   wire _272_;
-  wire [1:0] _273_;
+  wire [16:0] _273_;
   wire _274_;
-  wire [1:0] _275_;
-  wire [1:0] _276_;
+  wire _275_;
+  wire _276_;
   wire _277_;
-  wire [1:0] _278_;
   wire _279_;
   wire _280_;
+  wire _281_;
   wire _282_;
   wire _283_;
   wire _284_;
-  wire [15:0] _285_;
+  wire _285_;
+  wire _286_;
   wire _287_;
-  wire [15:0] _288_;
-  wire _289_;
-  wire _290_;
-  wire _291_;
+  wire [1:0] _288_;
+  wire [1:0] _289_;
+  wire [1:0] _290_;
   wire _292_;
+  wire [1:0] _293_;
   wire _294_;
-  wire _295_;
-  wire _296_;
-  wire _297_;
+  wire [5:0] _295_;
+  wire [5:0] _296_;
   wire _298_;
-  wire _299_;
+  wire [5:0] _299_;
   wire _300_;
-  wire _301_;
-  wire _302_;
-  wire [1:0] _303_;
-  wire [1:0] _304_;
-  wire [1:0] _305_;
+  wire [3:0] _301_;
+  wire [3:0] _302_;
+  wire [3:0] _303_;
+  wire _305_;
+  wire [3:0] _306_;
   wire _307_;
-  wire [1:0] _308_;
+  wire _308_;
   wire _309_;
-  wire [5:0] _310_;
-  wire [5:0] _311_;
+  wire _311_;
+  wire _312_;
   wire _313_;
-  wire [5:0] _314_;
+  wire _314_;
   wire _315_;
-  wire [3:0] _316_;
-  wire [3:0] _317_;
-  wire [3:0] _318_;
+  wire _316_;
+  wire _317_;
+  wire _318_;
+  wire _319_;
   wire _320_;
-  wire [3:0] _321_;
+  wire _321_;
   wire _322_;
   wire _323_;
   wire _324_;
+  wire _325_;
   wire _326_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
-  wire _330_;
-  wire _331_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
-  wire _336_;
-  wire _337_;
+  wire [5:0] _329_;
+  wire [5:0] _330_;
+  wire [5:0] _331_;
+  wire [5:0] _332_;
+  wire [5:0] _333_;
+  wire [5:0] _334_;
+  wire [5:0] _335_;
+  wire [5:0] _336_;
   wire _338_;
   wire _339_;
   wire _340_;
   wire _341_;
-  wire [5:0] _344_;
-  wire [5:0] _345_;
-  wire [5:0] _346_;
-  wire [5:0] _347_;
-  wire [5:0] _348_;
-  wire [5:0] _349_;
-  wire [5:0] _350_;
-  wire [5:0] _351_;
-  wire _353_;
-  wire _354_;
-  wire _355_;
-  wire _356_;
-  wire _357_;
-  wire _358_;
-  wire _359_;
-  wire _360_;
-  wire _361_;
-  wire _362_;
-  wire _363_;
+  wire _342_;
+  wire _343_;
+  wire _344_;
+  wire _345_;
+  wire _346_;
+  wire _347_;
+  wire _348_;
   wire \$like ;
   wire [5:0] \$like$58 ;
   wire \$signal ;
@@ -375,8 +361,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg beat_last = 1'h0;
   reg [3:0] blk = 4'h0;
   wire block_end;
-  reg ch_last = 1'h0;
-  reg [15:0] ch_left = 16'h0000;
+  reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -473,6 +458,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [8:0] t_rem = 9'h000;
   output take;
   wire take;
+  reg tile_end = 1'h0;
   reg [8:0] tile_pen = 9'h000;
   reg [5:0] w_addr = 6'h00;
   reg [68:0] w_data = 69'h000000000000000000;
@@ -487,210 +473,201 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _028_ = s_act__valid & s_wgt__valid;
-  assign _036_ = in_data & _028_;
-  assign _044_ = ~ at_k_last;
-  assign _055_ = credit_ok | _044_;
-  assign take = _036_ & _055_;
-  assign _066_ = s_act__valid & s_wgt__valid;
-  assign _075_ = in_data & _066_;
-  assign _086_ = _075_ & credit_ok;
+  assign _029_ = s_act__valid & s_wgt__valid;
+  assign _037_ = in_data & _029_;
+  assign _045_ = ~ at_k_last;
+  assign _056_ = credit_ok | _045_;
+  assign take = _037_ & _056_;
+  assign _067_ = s_act__valid & s_wgt__valid;
+  assign _076_ = in_data & _067_;
+  assign _086_ = _076_ & credit_ok;
   assign \$signal  = _086_ & at_k_last;
   assign _097_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _021_ = credit_ok | _011_;
-  assign _022_ = _000_ & _021_;
-  assign adv = _097_ | _022_;
-  assign _023_ = compute & adv;
-  assign _024_ = _023_ & at_tile_last;
-  assign block_end = _024_ & fn_last;
+  assign _022_ = credit_ok | _011_;
+  assign _023_ = _000_ & _022_;
+  assign adv = _097_ | _023_;
+  assign _024_ = compute & adv;
+  assign _025_ = _024_ & at_tile_last;
+  assign block_end = _025_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _025_ = ! lane;
-  assign _027_ = s_param__valid & lane;
+  assign _026_ = ! lane;
+  assign _028_ = s_param__valid & lane;
   assign row_end = o_valid & beat_last;
-  assign _029_ = ~ dn_last;
-  assign wrap = d_last & _029_;
-  assign _030_ = ra_inc + 1'h1;
-  assign _031_[5:0] = ra_inc + 6'h3e;
-  assign _032_ = ra_row + 1'h1;
-  assign _033_[5:0] = ra_row + 6'h3e;
-  assign _034_[5:0] = ra_inc + 1'h1;
-  assign _035_[5:0] = ra_inc + 6'h3e;
+  assign _030_ = ~ dn_last;
+  assign wrap = d_last & _030_;
+  assign _031_ = ra_inc + 1'h1;
+  assign _032_[5:0] = ra_inc + 6'h3e;
+  assign _033_ = ra_row + 1'h1;
+  assign _034_[5:0] = ra_row + 6'h3e;
+  assign _035_[5:0] = ra_inc + 1'h1;
+  assign _036_[5:0] = ra_inc + 6'h3e;
   assign \w_en$83  = \o_valid$84  & ob_last;
-  assign _038_[3:0] = kept - 3'h4;
-  assign _039_ = kept >= 4'h8;
-  assign _040_ = kept >= 3'h4;
-  assign _048_[8:0] = hdr[40:32] - 2'h2;
-  assign _049_ = hdr[47:32] > 5'h11;
-  assign _050_[8:0] = _049_ ? hdr[40:32] : 9'h011;
-  assign _051_[8:0] = _050_[8:0] - 2'h2;
-  assign _052_ = hdr[47:32] == 1'h1;
-  assign _053_ = hdr[47:32] > 5'h11;
-  assign _054_ = _053_ ? hdr[47:32] : 16'h0011;
-  assign _056_ = _054_ == 1'h1;
-  assign _057_[15:0] = hdr[31:16] - 1'h1;
-  assign _058_ = hdr[31:16] == 1'h1;
-  assign _059_[15:0] = ch_left - 1'h1;
+  assign _039_[3:0] = kept - 3'h4;
+  assign _040_ = kept >= 4'h8;
+  assign _041_ = kept >= 3'h4;
+  assign _049_[8:0] = hdr[40:32] - 2'h2;
+  assign _050_ = hdr[47:32] > 5'h11;
+  assign _051_[8:0] = _050_ ? hdr[40:32] : 9'h011;
+  assign _052_[8:0] = _051_[8:0] - 2'h2;
+  assign _053_ = hdr[47:32] == 1'h1;
+  assign _054_ = hdr[47:32] > 5'h11;
+  assign _055_ = _054_ ? hdr[47:32] : 16'h0011;
+  assign _057_ = _055_ == 1'h1;
+  assign _058_ = hdr[31:16] - 2'h2;
+  assign _059_[16:0] = $signed(ch_left) - $signed(2'h1);
   assign _060_[5:0] = wa + 1'h1;
   assign _061_[3:0] = blk + 1'h1;
   assign _062_[1:0] = wb + 1'h1;
   assign _063_ = wb == 1'h1;
   assign _064_[0] = lane + 1'h1;
   assign _065_ = ! lane;
-  assign _067_ = ch_left == 1'h1;
-  assign _070_[4:0] = flush - 1'h1;
-  assign _071_ = ! flush;
-  assign _072_ = block_end & last_mblock;
-  assign _076_ = fn_last & last_mblock;
-  assign _077_ = ~ _076_;
-  assign _078_[16:0] = fm0 + 3'h4;
-  assign _079_[4:0] = fn_rem - 1'h1;
-  assign _080_ = ! fn_rem;
-  assign _081_[8:0] = k_rem - 1'h1;
-  assign _082_[8:0] = t_rem - 1'h1;
-  assign _083_ = ! k_rem;
-  assign _084_ = ! t_rem;
-  assign _085_[16:0] = row + 1'h1;
-  assign _087_[16:0] = row - 2'h3;
-  assign _094_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _096_ = ~ drain_lt_wrap_pen;
-  assign _099_ = ~ drain_lt_pen;
-  assign _103_ = ~ drain_restart;
-  assign _104_ = _103_ & o_valid;
-  assign _105_ = ~ beat_last;
-  assign _106_ = _104_ & _105_;
-  assign _001_ = ~ drain_restart;
-  assign _002_ = _001_ & row_end;
-  assign _005_ = dn + 1'h1;
-  assign _006_[1:0] = d + 1'h1;
-  assign _007_ = o_valid & row_valid;
-  assign _008_ = row_end & row_valid;
-  assign _009_ = _008_ & row_last;
-  assign _012_ = beat[0] ? \o_data$151 [99:50] : \o_data$151 [49:0];
-  assign _014_ = ob + 1'h1;
-  assign _015_[1:0] = ob_last ? 2'h0 : _014_;
-  assign _017_ = r_en & m_out__valid;
-  assign _018_ = ~ row_valid;
-  assign _019_ = row_end & _018_;
-  reg [16:0] _558_ = 17'h00000;
-  assign drain_back[16:0] = _558_;
-  reg [16:0] _559_ = 17'h00000;
-  assign drain_plus[16:0] = _559_;
-  assign _107_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _108_ = { compute, adv } != 2'h2;
-  assign _109_ = { compute, adv } != 2'h2;
-  assign _110_ = { compute, adv } != 2'h2;
-  assign _111_ = { _266_, _265_ } != 1'h0;
-  assign _112_ = { _277_, s_param__valid } != 2'h2;
-  assign _113_ = { _279_, s_param__valid } != 2'h2;
-  assign _114_ = { _277_, ch_last, s_param__valid } != 3'h5;
-  assign _115_ = { _274_, compute } != 2'h3;
-  assign _116_ = { _272_, _071_ } != 2'h2;
-  assign _117_ = { _279_, _277_, _274_, _272_ } != 1'h0;
-  assign _118_ = { _282_, s_param__valid } != 2'h2;
-  assign _119_ = { _284_, s_param__valid } != 2'h2;
-  assign _120_ = { _284_, _282_ } != 1'h0;
+  assign _069_[4:0] = flush - 1'h1;
+  assign _070_ = ! flush;
+  assign _071_ = block_end & last_mblock;
+  assign _072_ = compute & adv;
+  assign _077_[16:0] = fm0 + 3'h4;
+  assign _078_[4:0] = fn_rem - 1'h1;
+  assign _079_ = ! fn_rem;
+  assign _080_ = fn_last & last_mblock;
+  assign _081_ = ~ _080_;
+  assign _082_[8:0] = k_rem - 1'h1;
+  assign _083_[8:0] = t_rem - 1'h1;
+  assign _084_ = ! k_rem;
+  assign _085_ = ! t_rem;
+  assign _087_[16:0] = row + 1'h1;
+  assign _088_[16:0] = row - 2'h3;
+  assign _095_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _098_ = ~ drain_lt_wrap_pen;
+  assign _100_ = ~ drain_lt_pen;
+  assign _104_ = ~ drain_restart;
+  assign _105_ = _104_ & o_valid;
+  assign _106_ = ~ beat_last;
+  assign _001_ = _105_ & _106_;
+  assign _002_ = ~ drain_restart;
+  assign _003_ = _002_ & row_end;
+  assign _006_ = dn + 1'h1;
+  assign _007_[1:0] = d + 1'h1;
+  assign _008_ = o_valid & row_valid;
+  assign _009_ = row_end & row_valid;
+  assign _010_ = _009_ & row_last;
+  assign _013_ = beat[0] ? \o_data$151 [99:50] : \o_data$151 [49:0];
+  assign _015_ = ob + 1'h1;
+  assign _016_[1:0] = ob_last ? 2'h0 : _015_;
+  assign _018_ = r_en & m_out__valid;
+  assign _019_ = ~ row_valid;
+  assign _020_ = row_end & _019_;
+  reg [16:0] _538_ = 17'h00000;
+  assign drain_back[16:0] = _538_;
+  reg [16:0] _539_ = 17'h00000;
+  assign drain_plus[16:0] = _539_;
+  assign _154_ = { _256_, _255_ } != 1'h0;
+  assign _107_ = { _267_, s_param__valid } != 2'h2;
+  assign _108_ = { _269_, s_param__valid } != 2'h2;
+  assign _109_ = { _267_, ch_left[16], s_param__valid } != 3'h5;
+  assign _110_ = { _264_, compute } != 2'h3;
+  assign _111_ = { _262_, _070_ } != 2'h2;
+  assign _112_ = { _269_, _267_, _264_, _262_ } != 1'h0;
+  assign _113_ = { _272_, s_param__valid } != 2'h2;
+  assign _114_ = { _274_, s_param__valid } != 2'h2;
+  assign _115_ = { _274_, _272_ } != 1'h0;
+  assign _116_ = { _279_, s_param__valid } != 2'h2;
+  assign _117_ = { _281_, s_param__valid } != 2'h2;
+  assign _118_ = { _279_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _119_ = { _281_, _279_ } != 1'h0;
+  assign _120_ = { _285_, s_param__valid } != 2'h2;
   assign _121_ = { _287_, s_param__valid } != 2'h2;
-  assign _122_ = { _289_, s_param__valid } != 2'h2;
-  assign _123_ = { _289_, _287_ } != 1'h0;
+  assign _122_ = { _287_, _285_ } != 1'h0;
+  assign _123_ = { _292_, s_param__valid } != 2'h2;
   assign _124_ = { _294_, s_param__valid } != 2'h2;
-  assign _125_ = { _296_, s_param__valid } != 2'h2;
-  assign _126_ = { _294_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _127_ = { _296_, _294_ } != 1'h0;
+  assign _125_ = { _292_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _126_ = { _294_, _292_ } != 1'h0;
+  assign _127_ = { _298_, s_param__valid } != 2'h2;
   assign _128_ = { _300_, s_param__valid } != 2'h2;
-  assign _129_ = { _302_, s_param__valid } != 2'h2;
-  assign _130_ = { _302_, _300_ } != 1'h0;
-  assign _131_ = { _307_, s_param__valid } != 2'h2;
-  assign _132_ = { _309_, s_param__valid } != 2'h2;
-  assign _133_ = { _307_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _134_ = { _309_, _307_ } != 1'h0;
-  assign _135_ = { _313_, s_param__valid } != 2'h2;
-  assign _136_ = { _315_, s_param__valid } != 2'h2;
-  assign _137_ = { _313_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _138_ = { _315_, _313_ } != 1'h0;
-  assign _139_ = { _320_, s_param__valid } != 2'h2;
-  assign _140_ = { _322_, s_param__valid } != 2'h2;
-  assign _141_ = { _320_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _142_ = { _320_, wb_last, \$signal$114 , s_param__valid } != 4'hb;
-  assign _143_ = { _322_, _320_ } != 1'h0;
-  assign _144_ = { _326_, s_param__valid } != 2'h2;
-  assign _145_ = { _328_, s_param__valid } != 2'h2;
-  assign _146_ = { _328_, _326_ } != 1'h0;
-  assign _147_ = { _002_, _106_, enter_q, d_last } != 4'h8;
-  assign _148_ = { _002_, _106_, enter_q } != 1'h0;
-  assign _149_ = { _106_, enter_q } != 2'h2;
-  assign _150_ = { _002_, _106_, drain_restart } != 1'h0;
-  assign _151_ = { drain_restart, o_valid } != 1'h0;
-  assign _152_ = { drain_restart, o_valid } != 1'h0;
-  assign _153_ = { _002_, _106_, drain_restart } != 1'h0;
-  assign _154_ = { compute, adv } != 2'h2;
-  assign _155_ = { compute, adv } != 2'h2;
-  assign _156_ = { compute, adv } != 2'h2;
-  assign _157_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _158_ = { compute, adv } != 2'h2;
-  assign _159_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _191_ = & { fn_last, at_tile_last, adv };
-  assign _160_ = & { _108_, _107_ };
-  assign _161_ = & { _267_, ch_last, s_param__valid };
-  assign _162_ = & { _268_, ch_last, s_param__valid };
-  assign _163_ = & { _269_, ch_last, s_param__valid };
-  assign _164_ = & { _117_, _116_, _115_, _114_, _113_, _112_ };
-  assign _165_ = & { _120_, _119_, _118_ };
-  assign _166_ = & { _123_, _122_, _121_ };
-  assign _167_ = & { _127_, _126_, _125_, _124_ };
-  assign _168_ = & { _130_, _129_, _128_ };
-  assign _169_ = & { _134_, _133_, _132_, _131_ };
-  assign _170_ = & { _138_, _137_, _136_, _135_ };
-  assign _171_ = & { _143_, _142_, _141_, _140_, _139_ };
-  assign _172_ = & { _146_, _145_, _144_ };
-  assign _173_ = & { _329_, s_param__valid };
-  assign _174_ = & { _330_, s_param__valid };
-  assign _175_ = & { _331_, s_param__valid };
-  assign _176_ = & { _332_, s_param__valid };
-  assign _177_ = & { _333_, s_param__valid };
-  assign _178_ = & { _334_, s_param__valid };
-  assign _179_ = & { _335_, s_param__valid };
-  assign _180_ = & { _336_, s_param__valid };
-  assign _181_ = & { _337_, s_param__valid };
-  assign _182_ = & { _338_, s_param__valid };
-  assign _183_ = & { _339_, s_param__valid };
-  assign _184_ = & { _340_, s_param__valid };
-  assign _185_ = & { _341_, s_param__valid };
-  assign _186_ = & { _206_, \o_valid$84  };
-  assign _187_ = & { _207_, \o_valid$84  };
-  assign _188_ = & { _149_, _148_, _147_ };
-  assign _189_ = & { _157_, _156_ };
-  assign _190_ = & { _159_, _158_ };
-  assign _201_ = ~ _356_;
-  assign _202_ = ~ _357_;
-  assign _203_ = ~ _361_;
-  assign _204_ = ~ compute;
-  assign _192_ = | { _072_, rst };
-  assign _193_ = | { _201_, rst };
-  assign _194_ = | { _202_, rst };
-  assign _195_ = | { drain_restart, rst };
-  assign _196_ = | { drain_restart, rst };
-  assign _197_ = | { drain_restart, rst };
-  assign _198_ = | { _203_, rst };
-  assign _199_ = | { d_last, rst };
-  assign _200_ = | { _204_, rst };
-  assign _206_ = ob == 1'h1;
-  assign _207_ = ! ob;
-  assign _212_ = drain_restart ? 1'h0 : d_last;
-  assign _218_ = drain_restart ? m_one : row_last;
-  assign _221_ = drain_restart ? 1'h1 : row_valid;
-  assign _224_ = drain_restart ? 17'h00000 : row;
-  assign _227_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
-  assign _205_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _231_ = drain_restart ? 4'h0 : dn;
-  assign _236_ = drain_restart ? 2'h0 : d;
-  assign _240_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$111  : _084_;
-  assign _241_ = adv ? _240_ : 1'hx;
-  assign _243_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$110  : _083_;
-  assign _244_ = adv ? _243_ : 1'hx;
-  assign _254_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _722_;
+  assign _129_ = { _298_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _130_ = { _300_, _298_ } != 1'h0;
+  assign _131_ = { _305_, s_param__valid } != 2'h2;
+  assign _132_ = { _307_, s_param__valid } != 2'h2;
+  assign _133_ = { _305_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _134_ = { _305_, wb_last, \$signal$114 , s_param__valid } != 4'hb;
+  assign _135_ = { _307_, _305_ } != 1'h0;
+  assign _136_ = { _311_, s_param__valid } != 2'h2;
+  assign _137_ = { _313_, s_param__valid } != 2'h2;
+  assign _138_ = { _313_, _311_ } != 1'h0;
+  assign _139_ = { _003_, _001_, enter_q, d_last } != 4'h8;
+  assign _140_ = { _003_, _001_, enter_q } != 1'h0;
+  assign _141_ = { _001_, enter_q } != 2'h2;
+  assign _142_ = { _003_, _001_, drain_restart } != 1'h0;
+  assign _143_ = { _003_, _001_, drain_restart } != 1'h0;
+  assign _144_ = { drain_restart, o_valid } != 1'h0;
+  assign _145_ = { drain_restart, o_valid } != 1'h0;
+  assign _146_ = { compute, adv } != 2'h2;
+  assign _147_ = { compute, adv } != 2'h2;
+  assign _148_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _149_ = { compute, adv } != 2'h2;
+  assign _150_ = { compute, adv } != 2'h2;
+  assign _151_ = { compute, adv } != 2'h2;
+  assign _152_ = { tile_end, compute } != 1'h1;
+  assign _153_ = { tile_end, compute } != 1'h1;
+  assign _155_ = & { _257_, ch_left[16], s_param__valid };
+  assign _156_ = & { _258_, ch_left[16], s_param__valid };
+  assign _157_ = & { _259_, ch_left[16], s_param__valid };
+  assign _158_ = & { _112_, _111_, _110_, _109_, _108_, _107_ };
+  assign _159_ = & { _115_, _114_, _113_ };
+  assign _160_ = & { _119_, _118_, _117_, _116_ };
+  assign _161_ = & { _122_, _121_, _120_ };
+  assign _162_ = & { _126_, _125_, _124_, _123_ };
+  assign _163_ = & { _130_, _129_, _128_, _127_ };
+  assign _164_ = & { _135_, _134_, _133_, _132_, _131_ };
+  assign _165_ = & { _138_, _137_, _136_ };
+  assign _166_ = & { _314_, s_param__valid };
+  assign _167_ = & { _315_, s_param__valid };
+  assign _168_ = & { _316_, s_param__valid };
+  assign _169_ = & { _317_, s_param__valid };
+  assign _170_ = & { _318_, s_param__valid };
+  assign _171_ = & { _319_, s_param__valid };
+  assign _172_ = & { _320_, s_param__valid };
+  assign _173_ = & { _321_, s_param__valid };
+  assign _174_ = & { _322_, s_param__valid };
+  assign _175_ = & { _323_, s_param__valid };
+  assign _176_ = & { _324_, s_param__valid };
+  assign _177_ = & { _325_, s_param__valid };
+  assign _178_ = & { _326_, s_param__valid };
+  assign _179_ = & { _198_, \o_valid$84  };
+  assign _180_ = & { _199_, \o_valid$84  };
+  assign _181_ = & { _141_, _140_, _139_ };
+  assign _182_ = & { _149_, _148_ };
+  assign _183_ = & { tile_end, fn_last };
+  assign _193_ = ~ _341_;
+  assign _194_ = ~ _342_;
+  assign _195_ = ~ _346_;
+  assign _196_ = ~ compute;
+  assign _184_ = | { _071_, rst };
+  assign _185_ = | { _193_, rst };
+  assign _186_ = | { _194_, rst };
+  assign _187_ = | { drain_restart, rst };
+  assign _188_ = | { drain_restart, rst };
+  assign _189_ = | { drain_restart, rst };
+  assign _190_ = | { _195_, rst };
+  assign _191_ = | { d_last, rst };
+  assign _192_ = | { _196_, rst };
+  assign _198_ = ob == 1'h1;
+  assign _199_ = ! ob;
+  assign _204_ = drain_restart ? 1'h0 : d_last;
+  assign _210_ = drain_restart ? m_one : row_last;
+  assign _213_ = drain_restart ? 1'h1 : row_valid;
+  assign _216_ = drain_restart ? 17'h00000 : row;
+  assign _222_ = drain_restart ? 4'h0 : dn;
+  assign _227_ = drain_restart ? 2'h0 : d;
+  assign _231_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
+  assign _197_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$111  : _085_;
+  assign _233_ = adv ? _232_ : 1'hx;
+  assign _235_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$110  : _084_;
+  assign _236_ = adv ? _235_ : 1'hx;
+  assign _238_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _697_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -698,20 +675,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _722_ = b[4:0];
+        _697_ = b[4:0];
       2'b1?:
-        _722_ = b[9:5];
+        _697_ = b[9:5];
       default:
-        _722_ = a;
+        _697_ = a;
     endcase
   endfunction
-  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = ctrl_state == 1'h1;
-  assign _269_ = ctrl_state == 1'h1;
-  assign _270_ = _071_ ? 2'h0 : 2'hx;
-  function [1:0] _729_;
+  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = ctrl_state == 1'h1;
+  assign _259_ = ctrl_state == 1'h1;
+  assign _260_ = _070_ ? 2'h0 : 2'hx;
+  function [1:0] _704_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -719,229 +696,211 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _729_ = b[1:0];
+        _704_ = b[1:0];
       4'b??1?:
-        _729_ = b[3:2];
+        _704_ = b[3:2];
       4'b?1??:
-        _729_ = b[5:4];
+        _704_ = b[5:4];
       4'b1???:
-        _729_ = b[7:6];
+        _704_ = b[7:6];
       default:
-        _729_ = a;
+        _704_ = a;
     endcase
   endfunction
-  assign _272_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _273_ = compute ? 2'hx : 2'h3;
-  assign _274_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _275_ = ch_last ? 2'h2 : 2'hx;
-  assign _276_ = s_param__valid ? _275_ : 2'hx;
-  assign _277_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _278_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _279_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _280_ = s_param__valid ? _067_ : 1'hx;
-  function [0:0] _739_;
+  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _263_ = compute ? 2'hx : 2'h3;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _265_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _266_ = s_param__valid ? _265_ : 2'hx;
+  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _268_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _269_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _270_ = s_param__valid ? _059_[16:0] : 17'hxxxxx;
+  function [16:0] _714_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _714_ = b[16:0];
+      2'b1?:
+        _714_ = b[33:17];
+      default:
+        _714_ = a;
+    endcase
+  endfunction
+  assign _272_ = ctrl_state == 1'h1;
+  assign _273_ = s_param__valid ? _058_ : 17'hxxxxx;
+  assign _274_ = ! ctrl_state;
+  assign _275_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _063_;
+  assign _276_ = \$signal$114  ? _275_ : 1'hx;
+  assign _277_ = s_param__valid ? _276_ : 1'hx;
+  function [0:0] _721_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _739_ = b[0:0];
+        _721_ = b[0:0];
       2'b1?:
-        _739_ = b[1:1];
+        _721_ = b[1:1];
       default:
-        _739_ = a;
+        _721_ = a;
     endcase
   endfunction
-  assign _282_ = ctrl_state == 1'h1;
-  assign _283_ = s_param__valid ? _058_ : 1'hx;
-  assign _284_ = ! ctrl_state;
-  assign _285_ = s_param__valid ? _059_[15:0] : 16'hxxxx;
-  function [15:0] _744_;
-    input [15:0] a;
-    input [31:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _744_ = b[15:0];
-      2'b1?:
-        _744_ = b[31:16];
-      default:
-        _744_ = a;
-    endcase
-  endfunction
-  assign _287_ = ctrl_state == 1'h1;
-  assign _288_ = s_param__valid ? _057_[15:0] : 16'hxxxx;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _063_;
-  assign _291_ = \$signal$114  ? _290_ : 1'hx;
-  assign _292_ = s_param__valid ? _291_ : 1'hx;
-  function [0:0] _751_;
+  assign _279_ = ctrl_state == 1'h1;
+  assign _280_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _281_ = ! ctrl_state;
+  assign _282_ = \$signal$114  ? (* full_case = 32'd1 *) 1'h0 : _065_;
+  assign _283_ = s_param__valid ? _282_ : 1'hx;
+  function [0:0] _727_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _751_ = b[0:0];
+        _727_ = b[0:0];
       2'b1?:
-        _751_ = b[1:1];
+        _727_ = b[1:1];
       default:
-        _751_ = a;
+        _727_ = a;
     endcase
   endfunction
-  assign _294_ = ctrl_state == 1'h1;
-  assign _295_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = \$signal$114  ? (* full_case = 32'd1 *) 1'h0 : _065_;
-  assign _298_ = s_param__valid ? _297_ : 1'hx;
-  function [0:0] _757_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _757_ = b[0:0];
-      2'b1?:
-        _757_ = b[1:1];
-      default:
-        _757_ = a;
-    endcase
-  endfunction
-  assign _299_ = _757_(1'hx, { _301_, _298_ }, { _302_, _300_ });
-  assign _300_ = ctrl_state == 1'h1;
-  assign _301_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _062_[1:0];
-  assign _304_ = \$signal$114  ? _303_ : 2'hx;
-  assign _305_ = s_param__valid ? _304_ : 2'hx;
-  function [1:0] _764_;
+  assign _284_ = _727_(1'hx, { _286_, _283_ }, { _287_, _285_ });
+  assign _285_ = ctrl_state == 1'h1;
+  assign _286_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _287_ = ! ctrl_state;
+  assign _288_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _062_[1:0];
+  assign _289_ = \$signal$114  ? _288_ : 2'hx;
+  assign _290_ = s_param__valid ? _289_ : 2'hx;
+  function [1:0] _734_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _764_ = b[1:0];
+        _734_ = b[1:0];
       2'b1?:
-        _764_ = b[3:2];
+        _734_ = b[3:2];
       default:
-        _764_ = a;
+        _734_ = a;
     endcase
   endfunction
-  assign _307_ = ctrl_state == 1'h1;
-  assign _308_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = \$signal$114  ? _060_[5:0] : 6'hxx;
-  assign _311_ = s_param__valid ? _310_ : 6'hxx;
-  function [5:0] _770_;
+  assign _292_ = ctrl_state == 1'h1;
+  assign _293_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _294_ = ! ctrl_state;
+  assign _295_ = \$signal$114  ? _060_[5:0] : 6'hxx;
+  assign _296_ = s_param__valid ? _295_ : 6'hxx;
+  function [5:0] _740_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _770_ = b[5:0];
+        _740_ = b[5:0];
       2'b1?:
-        _770_ = b[11:6];
+        _740_ = b[11:6];
       default:
-        _770_ = a;
+        _740_ = a;
     endcase
   endfunction
-  assign _313_ = ctrl_state == 1'h1;
-  assign _314_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = wb_last ? _061_[3:0] : 4'hx;
-  assign _317_ = \$signal$114  ? _316_ : 4'hx;
-  assign _318_ = s_param__valid ? _317_ : 4'hx;
-  function [3:0] _777_;
+  assign _298_ = ctrl_state == 1'h1;
+  assign _299_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = wb_last ? _061_[3:0] : 4'hx;
+  assign _302_ = \$signal$114  ? _301_ : 4'hx;
+  assign _303_ = s_param__valid ? _302_ : 4'hx;
+  function [3:0] _747_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _777_ = b[3:0];
+        _747_ = b[3:0];
       2'b1?:
-        _777_ = b[7:4];
+        _747_ = b[7:4];
       default:
-        _777_ = a;
+        _747_ = a;
     endcase
   endfunction
-  assign _320_ = ctrl_state == 1'h1;
-  assign _321_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _305_ = ctrl_state == 1'h1;
+  assign _306_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = \$signal$114  ? (* full_case = 32'd1 *) 1'h0 : _064_[0];
+  assign _309_ = s_param__valid ? _308_ : 1'hx;
+  function [0:0] _753_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _753_ = b[0:0];
+      2'b1?:
+        _753_ = b[1:1];
+      default:
+        _753_ = a;
+    endcase
+  endfunction
+  assign _311_ = ctrl_state == 1'h1;
+  assign _312_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = ! ctrl_state;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = ! ctrl_state;
+  assign _317_ = ! ctrl_state;
+  assign _318_ = ! ctrl_state;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = ! ctrl_state;
   assign _322_ = ! ctrl_state;
-  assign _323_ = \$signal$114  ? (* full_case = 32'd1 *) 1'h0 : _064_[0];
-  assign _324_ = s_param__valid ? _323_ : 1'hx;
-  function [0:0] _783_;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = ! ctrl_state;
+  assign _326_ = ! ctrl_state;
+  assign _329_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _036_[5:0];
+  assign _330_ = d_last ? (* full_case = 32'd1 *) _329_ : _034_[5:0];
+  assign _331_ = beat_last ? (* full_case = 32'd1 *) _330_ : _032_[5:0];
+  assign \$like$58  = o_valid ? _331_ : { 5'hxx, ra_row[0] };
+  assign _332_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _035_[5:0];
+  assign _333_ = d_last ? (* full_case = 32'd1 *) _332_ : _033_;
+  assign _334_ = beat_last ? (* full_case = 32'd1 *) _333_ : _031_;
+  assign \$like  = o_valid ? _334_[0] : 1'hx;
+  assign _335_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _336_ = d_last ? (* full_case = 32'd1 *) _335_ : ra_row;
+  assign _338_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _339_ = s_param__valid ? _338_ : 1'h0;
+  assign enter = _340_ ? _339_ : 1'h0;
+  assign _340_ = ctrl_state == 1'h1;
+  assign _341_ = ctrl_state == 1'h1;
+  assign _342_ = ctrl_state == 1'h1;
+  assign _343_ = ctrl_state == 1'h1;
+  assign _344_ = ctrl_state == 1'h1;
+  assign _345_ = ctrl_state == 1'h1;
+  assign _346_ = ! ctrl_state;
+  function [0:0] _793_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _783_ = b[0:0];
+        _793_ = b[0:0];
       2'b1?:
-        _783_ = b[1:1];
+        _793_ = b[1:1];
       default:
-        _783_ = a;
+        _793_ = a;
     endcase
   endfunction
-  assign _326_ = ctrl_state == 1'h1;
-  assign _327_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _328_ = ! ctrl_state;
-  assign _329_ = ! ctrl_state;
-  assign _330_ = ! ctrl_state;
-  assign _331_ = ! ctrl_state;
-  assign _332_ = ! ctrl_state;
-  assign _333_ = ! ctrl_state;
-  assign _334_ = ! ctrl_state;
-  assign _335_ = ! ctrl_state;
-  assign _336_ = ! ctrl_state;
-  assign _337_ = ! ctrl_state;
-  assign _338_ = ! ctrl_state;
-  assign _339_ = ! ctrl_state;
-  assign _340_ = ! ctrl_state;
-  assign _341_ = ! ctrl_state;
-  assign _344_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _035_[5:0];
-  assign _345_ = d_last ? (* full_case = 32'd1 *) _344_ : _033_[5:0];
-  assign _346_ = beat_last ? (* full_case = 32'd1 *) _345_ : _031_[5:0];
-  assign \$like$58  = o_valid ? _346_ : { 5'hxx, ra_row[0] };
-  assign _347_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _034_[5:0];
-  assign _348_ = d_last ? (* full_case = 32'd1 *) _347_ : _032_;
-  assign _349_ = beat_last ? (* full_case = 32'd1 *) _348_ : _030_;
-  assign \$like  = o_valid ? _349_[0] : 1'hx;
-  assign _350_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _351_ = d_last ? (* full_case = 32'd1 *) _350_ : ra_row;
-  assign _353_ = ch_last ? 1'h1 : 1'h0;
-  assign _354_ = s_param__valid ? _353_ : 1'h0;
-  assign enter = _355_ ? _354_ : 1'h0;
-  assign _355_ = ctrl_state == 1'h1;
-  assign _356_ = ctrl_state == 1'h1;
-  assign _357_ = ctrl_state == 1'h1;
-  assign _358_ = ctrl_state == 1'h1;
-  assign _359_ = ctrl_state == 1'h1;
-  assign _360_ = ctrl_state == 1'h1;
-  assign _361_ = ! ctrl_state;
-  function [0:0] _823_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _823_ = b[0:0];
-      2'b1?:
-        _823_ = b[1:1];
-      default:
-        _823_ = a;
-    endcase
-  endfunction
-  assign s_param__ready = _823_(1'h0, 2'h3, { _363_, _362_ });
-  assign _362_ = ctrl_state == 1'h1;
-  assign _363_ = ! ctrl_state;
+  assign s_param__ready = _793_(1'h0, 2'h3, { _348_, _347_ });
+  assign _347_ = ctrl_state == 1'h1;
+  assign _348_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -995,155 +954,130 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _094_[18:17] = 2'hx;
-  assign _050_[15:9] = 7'hxx;
-  assign _015_[2] = 1'hx;
-  assign _205_[5:1] = 5'hxx;
+  assign _095_[18:17] = 2'hx;
+  assign _051_[15:9] = 7'hxx;
+  assign _016_[2] = 1'hx;
+  assign _197_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (rst) begin
-      in_data <= 1'h0;
-    end else if (_160_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _077_ : _254_; else in_data <= 1'hx; end else in_data <= enter; end
-    end
-    if (rst) begin
-      t_rem <= 9'h000;
-    end else if (_109_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _082_[8:0]; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
-    end
-    if (rst) begin
-      k_rem <= 9'h000;
-    end else if (_110_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _081_[8:0]; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
-    end
-    if (rst) begin
-      flush <= 5'h00;
-    end else if (_111_) begin
-      flush <= _722_(5'hxx, { 5'h1f, _070_[4:0] }, { _266_, _265_ });
-    end
-    if (_192_) begin
+    if (_184_) begin
       compute <= 1'h0;
-    end else if (_161_) begin
+    end else if (_155_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_162_) begin
+    end else if (_156_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_163_) begin
+    end else if (_157_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_164_) begin
-      ctrl_state <= _729_(2'hx, { _278_, _276_, _273_, _270_ }, { _279_, _277_, _274_, _272_ });
+    end else if (_158_) begin
+      ctrl_state <= _704_(2'hx, { _268_, _266_, _263_, _260_ }, { _269_, _267_, _264_, _262_ });
     end
     if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_165_) begin
-      ch_last <= _739_(1'hx, { _283_, _280_ }, { _284_, _282_ });
-    end
-    if (rst) begin
-      ch_left <= 16'h0000;
-    end else if (_166_) begin
-      ch_left <= _744_(16'hxxxx, { _288_, _285_ }, { _289_, _287_ });
+      ch_left <= 17'h00000;
+    end else if (_159_) begin
+      ch_left <= _714_(17'hxxxxx, { _273_, _270_ }, { _274_, _272_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_167_) begin
-      wb_last <= _751_(1'hx, { _295_, _292_ }, { _296_, _294_ });
+    end else if (_160_) begin
+      wb_last <= _721_(1'hx, { _280_, _277_ }, { _281_, _279_ });
     end
     if (rst) begin
       \$signal$114  <= 1'h0;
-    end else if (_168_) begin
-      \$signal$114  <= _299_;
+    end else if (_161_) begin
+      \$signal$114  <= _284_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_169_) begin
-      wb <= _764_(2'hx, { _308_, _305_ }, { _309_, _307_ });
+    end else if (_162_) begin
+      wb <= _734_(2'hx, { _293_, _290_ }, { _294_, _292_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_170_) begin
-      wa <= _770_(6'hxx, { _314_, _311_ }, { _315_, _313_ });
+    end else if (_163_) begin
+      wa <= _740_(6'hxx, { _299_, _296_ }, { _300_, _298_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_171_) begin
-      blk <= _777_(4'hx, { _321_, _318_ }, { _322_, _320_ });
+    end else if (_164_) begin
+      blk <= _747_(4'hx, { _306_, _303_ }, { _307_, _305_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_172_) begin
-      lane <= _783_(1'hx, { _327_, _324_ }, { _328_, _326_ });
+    end else if (_165_) begin
+      lane <= _753_(1'hx, { _312_, _309_ }, { _313_, _311_ });
     end
     if (rst) begin
       \$signal$111  <= 1'h0;
-    end else if (_173_) begin
-      \$signal$111  <= _056_;
+    end else if (_166_) begin
+      \$signal$111  <= _057_;
     end
     if (rst) begin
       \$signal$110  <= 1'h0;
-    end else if (_174_) begin
-      \$signal$110  <= _052_;
+    end else if (_167_) begin
+      \$signal$110  <= _053_;
     end
     if (rst) begin
       tile_pen <= 9'h000;
-    end else if (_175_) begin
-      tile_pen <= _051_[8:0];
+    end else if (_168_) begin
+      tile_pen <= _052_[8:0];
     end
     if (rst) begin
       k_pen <= 9'h000;
-    end else if (_176_) begin
-      k_pen <= _048_[8:0];
+    end else if (_169_) begin
+      k_pen <= _049_[8:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_177_) begin
+    end else if (_170_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_178_) begin
+    end else if (_171_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_179_) begin
+    end else if (_172_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_180_) begin
+    end else if (_173_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_181_) begin
+    end else if (_174_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_182_) begin
+    end else if (_175_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_183_) begin
+    end else if (_176_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_184_) begin
+    end else if (_177_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_185_) begin
+    end else if (_178_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
@@ -1173,59 +1107,61 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _558_ <= 17'h00000;
-      _559_ <= 17'h00000;
+      _538_ <= 17'h00000;
+      _539_ <= 17'h00000;
+      tile_end <= 1'h0;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _039_ : _040_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _038_[3:0] : kept;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _040_ : _041_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _039_[3:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _017_ + _019_;
+      give_back <= _018_ + _020_;
       \w_en$87  <= \w_en$83 ;
       \i_last$64  <= part_last;
       \i_valid$62  <= \$signal$148 ;
-      part_last <= _009_ & dn_last;
-      \$signal$148  <= _007_;
+      part_last <= _010_ & dn_last;
+      \$signal$148  <= _008_;
       enter_q <= enter;
-      begin if (_106_) d_last <= _212_; else d_last <= _002_ ? \$signal$141  : _212_; end
-      begin if (_106_) row_last <= _218_; else begin if (_002_) row_last <= row_last_next; else row_last <= _218_; end end
-      begin if (_106_) row_valid <= _221_; else begin if (_002_) row_valid <= row_valid_next; else row_valid <= _221_; end end
-      begin if (_106_) row <= _224_; else begin if (_002_) row <= row_next; else row <= _224_; end end
-      begin if (_106_) dn <= _231_; else begin if (_002_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _005_; else dn <= _231_; end else dn <= _231_; end end
-      begin if (_106_) d <= _236_; else begin if (_002_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _006_[1:0]; else d <= _236_; end end
+      begin if (_001_) d_last <= _204_; else d_last <= _003_ ? \$signal$141  : _204_; end
+      begin if (_001_) row_last <= _210_; else begin if (_003_) row_last <= row_last_next; else row_last <= _210_; end end
+      begin if (_001_) row_valid <= _213_; else begin if (_003_) row_valid <= row_valid_next; else row_valid <= _213_; end end
+      begin if (_001_) row <= _216_; else begin if (_003_) row <= row_next; else row <= _216_; end end
+      begin if (_001_) dn <= _222_; else begin if (_003_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _006_; else dn <= _222_; end else dn <= _222_; end end
+      begin if (_001_) d <= _227_; else begin if (_003_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _007_[1:0]; else d <= _227_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _096_; else row_last_next <= drain_lt_last & _099_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _098_; else row_last_next <= drain_lt_last & _100_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _094_[16:0];
+      row_next <= _095_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _558_ <= _087_[16:0];
-      _559_ <= _085_[16:0];
+      _538_ <= _088_[16:0];
+      _539_ <= _087_[16:0];
+      tile_end <= _072_ & at_tile_last;
     end
-    if (_193_) begin
+    if (_185_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _027_;
+      \w_en$11  <= _028_;
     end
-    if (_194_) begin
+    if (_186_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _025_;
+      w_en <= s_param__valid & _026_;
     end
-    if (!_358_) begin
+    if (!_343_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_359_) begin
+    if (!_344_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_360_) begin
+    if (!_345_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1237,12 +1173,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part1 <= 16'h0000;
-    end else if (_186_) begin
+    end else if (_179_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_187_) begin
+    end else if (_180_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1250,88 +1186,108 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$84 ) begin
       ob_last <= ob == 1'h1;
-      ob <= _015_[1:0];
+      ob <= _016_[1:0];
     end
     if (\$signal$148 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= beat[1] ? \o_data$151 [149:100] : _012_;
+      acc_chosen <= beat[1] ? \o_data$151 [149:100] : _013_;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_188_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_106_) dn_last <= 1'hx; else begin if (_002_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_181_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_001_) dn_last <= 1'hx; else begin if (_003_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_150_) begin
-      begin if (_106_) beat_last <= beat == 1'h1; else begin if (_002_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
-    end
-    if (_195_) begin
-      ra_row[0] <= 1'h0;
-    end else if (o_valid) begin
-      ra_row[0] <= _346_[0];
-    end
-    if (rst) begin
-      ra_row[5:1] <= 5'h00;
-    end else if (_151_) begin
-      ra_row[5:1] <= _227_[5:1];
-    end
-    if (_196_) begin
-      ra_inc[5:1] <= 5'h00;
-    end else if (o_valid) begin
-      ra_inc[5:1] <= _349_[5:1];
-    end
-    if (rst) begin
-      ra_inc[0] <= 1'h0;
-    end else if (_152_) begin
-      ra_inc[0] <= _205_[0];
-    end
-    if (_197_) begin
-      ra <= 6'h00;
-    end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _351_ : ra_inc;
+    end else if (_142_) begin
+      begin if (_001_) beat_last <= beat == 1'h1; else begin if (_003_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_153_) begin
-      begin if (_106_) beat <= beat + 1'h1; else begin if (_002_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_143_) begin
+      begin if (_001_) beat <= beat + 1'h1; else begin if (_003_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_198_) begin
+    if (_187_) begin
+      ra_row[0] <= 1'h0;
+    end else if (o_valid) begin
+      ra_row[0] <= _331_[0];
+    end
+    if (rst) begin
+      ra_row[5:1] <= 5'h00;
+    end else if (_144_) begin
+      ra_row[5:1] <= _231_[5:1];
+    end
+    if (_188_) begin
+      ra_inc[5:1] <= 5'h00;
+    end else if (o_valid) begin
+      ra_inc[5:1] <= _334_[5:1];
+    end
+    if (rst) begin
+      ra_inc[0] <= 1'h0;
+    end else if (_145_) begin
+      ra_inc[0] <= _197_[0];
+    end
+    if (_189_) begin
+      ra <= 6'h00;
+    end else if (o_valid) begin
+      ra <= beat_last ? (* full_case = 32'd1 *) _336_ : ra_inc;
+    end
+    if (_190_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_199_) begin
+    if (_191_) begin
       \$signal$141  <= 1'h0;
     end else begin
       \$signal$141  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_154_) begin
-      at_tile_last <= compute ? _241_ : \$signal$111 ;
+    end else if (_146_) begin
+      at_tile_last <= compute ? _233_ : \$signal$111 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_155_) begin
-      at_k_last <= compute ? _244_ : \$signal$110 ;
+    end else if (_147_) begin
+      at_k_last <= compute ? _236_ : \$signal$110 ;
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_182_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _081_ : _238_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (rst) begin
+      t_rem <= 9'h000;
+    end else if (_150_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _083_[8:0]; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 9'h000;
+    end else if (_151_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _082_[8:0]; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_189_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _080_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_152_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _079_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_190_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _079_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_153_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _078_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_200_) begin
+    if (_192_) begin
       fm0 <= 17'h00000;
-    end else if (_191_) begin
-      fm0 <= _078_[16:0];
+    end else if (_183_) begin
+      fm0 <= _077_[16:0];
+    end
+    if (rst) begin
+      flush <= 5'h00;
+    end else if (_154_) begin
+      flush <= _697_(5'hxx, { 5'h1f, _069_[4:0] }, { _256_, _255_ });
     end
   end
 endmodule
@@ -2273,19 +2229,19 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _000_;
   wire [31:0] _001_;
   wire [30:0] _002_;
-  wire [32:0] _003_;
-  wire [31:0] _004_;
-  wire [30:0] _005_;
-  wire [32:0] _006_;
+  wire [31:0] _003_;
+  wire [30:0] _004_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _005_;
+  wire _006_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _007_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _008_;
-  wire _009_;
   (* unused_bits = "0" *)
-  wire [32:0] _010_;
+  wire [32:0] _008_;
   (* unused_bits = "0" *)
-  wire [32:0] _011_;
+  wire [32:0] _009_;
+  wire _013_;
+  wire _014_;
   wire _015_;
   wire _016_;
   wire _017_;
@@ -2296,12 +2252,10 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _022_;
   wire _023_;
   wire _024_;
-  wire _025_;
-  wire _026_;
+  wire [7:0] _026_;
+  wire [7:0] _027_;
   wire [7:0] _028_;
   wire [7:0] _029_;
-  wire [7:0] _030_;
-  wire [7:0] _031_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   input [7:0] act_max;
@@ -2344,6 +2298,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [62:0] outer_0;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_1;
+  wire [32:0] outer_hi_0;
+  wire [32:0] outer_hi_1;
   reg [4:0] rq1_l0 = 5'h00;
   reg [4:0] rq1_l1 = 5'h00;
   reg rq1_last = 1'h0;
@@ -2372,23 +2328,24 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [33:0] y_1;
   input [7:0] zero_point;
   wire [7:0] zero_point;
+  assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign a_1 = $signed(rq1_s1) << rq1_l1;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign outer_hi_0 = $signed(outer_0[62:30]) + $signed(2'h1);
   assign _001_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   assign _002_ = a_0[16:0] * rq1_m0[30:17];
-  assign _003_ = $signed(_001_) + $signed({ 1'h0, _002_ });
-  assign mid_0 = $signed(_003_) + $signed(15'h2000);
+  assign { mid_0[33], mid_0[31:0] } = $signed(_001_) + $signed({ 1'h0, _002_ });
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign _004_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _005_ = a_1[16:0] * rq1_m1[30:17];
-  assign _006_ = $signed(_004_) + $signed({ 1'h0, _005_ });
-  assign mid_1 = $signed(_006_) + $signed(15'h2000);
-  assign { h_0, _007_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _008_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { half_0, _010_[0] } = 1'h1 << rq1_r0;
-  assign { half_1, _011_[0] } = 1'h1 << rq1_r1;
+  assign outer_hi_1 = $signed(outer_1[62:30]) + $signed(2'h1);
+  assign _003_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _004_ = a_1[16:0] * rq1_m1[30:17];
+  assign { mid_1[33], mid_1[31:0] } = $signed(_003_) + $signed({ 1'h0, _004_ });
+  assign { h_0, _005_[13:0] } = $signed({ outer_hi_0, outer_0[29:17] }) + $signed({ mid_0[33], mid_0[31:0] });
+  assign { h_1, _007_[13:0] } = $signed({ outer_hi_1, outer_1[29:17] }) + $signed({ mid_1[33], mid_1[31:0] });
+  assign { half_0, _008_[0] } = 1'h1 << rq1_r0;
+  assign { half_1, _009_[0] } = 1'h1 << rq1_r1;
   assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
   assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
   assign y_0 = $signed(u_0) >>> rq2_r0;
@@ -2397,41 +2354,42 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign fits_0 = $signed(y_0[32:8]) == $signed(y_0[33]);
   assign t_1 = y_1[7:0] + zero_point;
   assign fits_1 = $signed(y_1[32:8]) == $signed(y_1[33]);
-  assign _015_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _016_ = fits_0 ? _015_ : y_0[33];
-  assign _017_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _018_ = ~ y_0[33];
-  assign _019_ = fits_0 ? _017_ : _018_;
-  assign _020_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _022_ = fits_1 ? _020_ : y_1[33];
-  assign _023_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _024_ = ~ y_1[33];
-  assign _025_ = fits_1 ? _023_ : _024_;
+  assign _013_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _014_ = fits_0 ? _013_ : y_0[33];
+  assign _015_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _016_ = ~ y_0[33];
+  assign _018_ = fits_0 ? _015_ : _016_;
+  assign _019_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _020_ = fits_1 ? _019_ : y_1[33];
+  assign _021_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _022_ = ~ y_1[33];
+  assign _023_ = fits_1 ? _021_ : _022_;
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign _009_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _021_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _026_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign a_0 = $signed(rq1_s0) << rq1_l0;
-  reg [8:0] _081_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _081_;
-  reg [8:0] _082_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _082_;
-  assign _028_ = _025_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _029_ = _022_ ? (* full_case = 32'd1 *) act_min : _028_;
-  assign _030_ = _019_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _031_ = _016_ ? (* full_case = 32'd1 *) act_min : _030_;
-  assign _011_[32:1] = half_1;
+  assign _006_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _017_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _024_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  reg [8:0] _079_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _079_;
+  reg [8:0] _080_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _080_;
+  assign _026_ = _023_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _027_ = _020_ ? (* full_case = 32'd1 *) act_min : _026_;
+  assign _028_ = _018_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _029_ = _014_ ? (* full_case = 32'd1 *) act_min : _028_;
   assign hi_z[8] = hi_z[9];
-  assign _007_[46:14] = h_0;
-  assign _008_[46:14] = h_1;
-  assign _010_[32:1] = half_0;
+  assign _005_[46:14] = h_0;
+  assign _007_[46:14] = h_1;
+  assign _008_[32:1] = half_0;
   assign lo_z[8] = lo_z[9];
+  assign mid_0[32] = mid_0[33];
+  assign mid_1[32] = mid_1[33];
+  assign _009_[32:1] = half_1;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _081_ <= 9'h000;
-      _082_ <= 9'h000;
+      _079_ <= 9'h000;
+      _080_ <= 9'h000;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
       rq1_last <= 1'h0;
@@ -2439,8 +2397,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq2_last;
       o_valid <= rq2_valid;
-      _081_ <= $signed(act_max) - $signed(zero_point);
-      _082_ <= $signed(act_min) - $signed(zero_point);
+      _079_ <= $signed(act_max) - $signed(zero_point);
+      _080_ <= $signed(act_min) - $signed(zero_point);
       rq2_last <= rq1_last;
       rq2_valid <= rq1_valid;
       rq1_last <= i_last;
@@ -2449,7 +2407,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 16'h0000;
     end else if (rq2_valid) begin
-      o_data <= { _029_, _031_ };
+      o_data <= { _027_, _029_ };
     end
     if (rq1_valid) begin
       rq2_hf1 <= half_1;
@@ -2466,13 +2424,13 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq1_m0 <= i_multiplier[30:0];
     end
     if (i_valid)
-      if (!_026_) rq1_r1 <= 5'h00;
+      if (!_024_) rq1_r1 <= 5'h00;
       else rq1_r1 <= - $signed(i_shift[10:6]);
     if (i_valid)
-      if (!_021_) rq1_l1 <= 5'h00;
+      if (!_017_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
     if (i_valid)
-      if (!_009_) rq1_r0 <= 5'h00;
+      if (!_006_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
       if (!_000_) rq1_l0 <= 5'h00;

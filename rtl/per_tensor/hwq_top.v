@@ -57,96 +57,85 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  (* unused_bits = "4" *)
-  wire [4:0] _003_;
-  (* unused_bits = "2" *)
-  wire [2:0] _004_;
-  wire _005_;
-  wire _006_;
-  wire _007_;
+  wire [1:0] _001_;
+  wire _002_;
+  wire _003_;
+  wire _004_;
   wire _011_;
-  wire [1:0] _013_;
-  wire [2:0] _014_;
-  wire _016_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
   wire _017_;
   wire _018_;
+  wire _019_;
   wire _020_;
   wire _021_;
-  wire _022_;
   wire _023_;
   wire _024_;
-  wire _026_;
+  wire [3:0] _026_;
   wire _027_;
-  wire [5:0] _028_;
-  (* unused_bits = "6" *)
-  wire [6:0] _029_;
-  wire [5:0] _030_;
-  (* unused_bits = "6" *)
-  wire [6:0] _031_;
-  (* unused_bits = "6" *)
-  wire [6:0] _032_;
-  (* unused_bits = "6" *)
-  wire [6:0] _033_;
-  wire _034_;
-  (* unused_bits = "4" *)
-  wire [4:0] _036_;
+  wire _028_;
+  (* unused_bits = "16" *)
+  wire [16:0] _030_;
+  wire _032_;
   wire _037_;
-  wire _038_;
-  (* unused_bits = "16" *)
-  wire [16:0] _040_;
+  wire [15:0] _038_;
+  wire _040_;
+  wire _041_;
+  wire [15:0] _042_;
+  wire _043_;
   wire _044_;
-  wire _047_;
-  wire [15:0] _048_;
-  (* unused_bits = "8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _049_;
-  wire _050_;
-  wire _051_;
-  wire [15:0] _052_;
-  wire _053_;
-  wire [15:0] _054_;
-  wire _055_;
-  wire _056_;
-  (* unused_bits = "16" *)
-  wire [16:0] _057_;
+  wire [16:0] _045_;
+  wire [16:0] _046_;
   (* unused_bits = "6" *)
-  wire [6:0] _058_;
+  wire [6:0] _047_;
   (* unused_bits = "4" *)
-  wire [4:0] _059_;
+  wire [4:0] _048_;
   (* unused_bits = "2" *)
-  wire [2:0] _060_;
-  wire _061_;
+  wire [2:0] _049_;
+  wire _050_;
   (* unused_bits = "1" *)
-  wire [1:0] _062_;
-  wire _063_;
-  wire _065_;
+  wire [1:0] _051_;
+  wire _053_;
   (* unused_bits = "6" *)
-  wire [6:0] _067_;
-  wire _068_;
-  wire _069_;
-  wire _072_;
-  wire _073_;
-  wire _074_;
+  wire [6:0] _055_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire _062_;
   (* unused_bits = "17" *)
-  wire [17:0] _075_;
+  wire [17:0] _063_;
   (* unused_bits = "5" *)
-  wire [5:0] _076_;
-  wire _077_;
+  wire [5:0] _064_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
   (* unused_bits = "8" *)
-  wire [8:0] _078_;
+  wire [8:0] _068_;
   (* unused_bits = "8" *)
-  wire [8:0] _079_;
-  wire _080_;
-  wire _081_;
+  wire [8:0] _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
   (* unused_bits = "17" *)
-  wire [17:0] _083_;
-  wire _085_;
-  wire [18:0] _091_;
+  wire [17:0] _073_;
+  (* unused_bits = "17" *)
+  wire [17:0] _074_;
+  wire _083_;
+  wire _084_;
+  wire _086_;
+  (* unused_bits = "2" *)
+  wire [2:0] _091_;
+  wire _092_;
   wire _093_;
+  wire _094_;
   wire _095_;
   wire _096_;
-  wire _100_;
-  wire _101_;
-  wire _102_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  (* unused_bits = "4" *)
+  wire [4:0] _102_;
   wire _103_;
   wire _104_;
   wire _105_;
@@ -242,129 +231,100 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _195_;
   wire _196_;
   wire _197_;
-  wire _198_;
-  wire _199_;
-  wire _200_;
-  wire _201_;
   wire _202_;
-  wire _203_;
-  wire _204_;
-  wire _205_;
-  wire _206_;
-  wire [5:0] _207_;
   wire _208_;
-  wire _209_;
-  wire _210_;
-  wire _215_;
-  wire _221_;
-  wire _224_;
-  wire [16:0] _227_;
-  (* unused_bits = "1" *)
-  wire [5:0] _230_;
-  wire [3:0] _234_;
-  wire [1:0] _239_;
-  wire _243_;
-  wire _244_;
-  wire _246_;
-  wire _247_;
+  wire _211_;
+  wire [16:0] _214_;
+  wire [3:0] _220_;
+  wire [1:0] _225_;
+  wire _229_;
+  wire _230_;
+  wire _232_;
+  wire _233_;
+  wire _235_;
+  wire _252_;
+  wire _253_;
+  wire _254_;
+  wire _255_;
+  wire _256_;
   wire _257_;
+  wire _258_;
+  wire [1:0] _259_;
+  wire _261_;
+  wire [1:0] _262_;
+  wire _263_;
+  wire [1:0] _264_;
+  wire [1:0] _265_;
+  wire _266_;
+  wire [1:0] _267_;
   wire _268_;
   wire _269_;
-  wire _270_;
   wire _271_;
   wire _272_;
   wire _273_;
-  wire _274_;
-  wire [1:0] _275_;
-  wire _277_;
-  wire [1:0] _278_;
+  wire [16:0] _274_;
+  wire _276_;
+  wire [16:0] _277_;
+  wire _278_;
   wire _279_;
-  wire [1:0] _280_;
-  wire [1:0] _281_;
-  wire _282_;
-  wire [1:0] _283_;
+  wire _280_;
+  wire _281_;
+  wire _283_;
   wire _284_;
   wire _285_;
+  wire _286_;
   wire _287_;
   wire _288_;
   wire _289_;
   wire _290_;
-  wire _292_;
-  wire _293_;
-  wire _294_;
-  wire [15:0] _295_;
-  wire _297_;
-  wire [15:0] _298_;
-  wire _299_;
-  wire _300_;
-  wire _301_;
+  wire _291_;
+  wire [1:0] _292_;
+  wire [1:0] _293_;
+  wire [1:0] _294_;
+  wire _296_;
+  wire [1:0] _297_;
+  wire _298_;
+  wire [5:0] _299_;
+  wire [5:0] _300_;
   wire _302_;
+  wire [5:0] _303_;
   wire _304_;
-  wire _305_;
-  wire _306_;
-  wire _307_;
-  wire _308_;
+  wire [3:0] _305_;
+  wire [3:0] _306_;
+  wire [3:0] _307_;
   wire _309_;
-  wire _310_;
+  wire [3:0] _310_;
   wire _311_;
   wire _312_;
-  wire [1:0] _313_;
-  wire [1:0] _314_;
-  wire [1:0] _315_;
+  wire _313_;
+  wire _315_;
+  wire _316_;
   wire _317_;
-  wire [1:0] _318_;
+  wire _318_;
   wire _319_;
-  wire [5:0] _320_;
-  wire [5:0] _321_;
+  wire _320_;
+  wire _321_;
+  wire _322_;
   wire _323_;
-  wire [5:0] _324_;
+  wire _324_;
   wire _325_;
-  wire [3:0] _326_;
-  wire [3:0] _327_;
-  wire [3:0] _328_;
-  wire _330_;
-  wire [3:0] _331_;
+  wire _326_;
+  wire _327_;
+  wire _328_;
+  wire _331_;
   wire _332_;
   wire _333_;
   wire _334_;
+  wire _335_;
   wire _336_;
   wire _337_;
   wire _338_;
-  wire _339_;
-  wire _340_;
-  wire _341_;
-  wire _342_;
-  wire _343_;
-  wire _344_;
-  wire _345_;
-  wire _346_;
-  wire _347_;
-  wire _348_;
-  wire _349_;
-  wire [5:0] _352_;
-  wire [5:0] _353_;
-  wire [5:0] _354_;
-  wire [5:0] _355_;
-  wire [5:0] _356_;
-  wire [5:0] _357_;
-  wire [5:0] _358_;
-  wire [5:0] _359_;
-  wire _361_;
-  wire _362_;
-  wire _363_;
-  wire _364_;
-  wire _365_;
-  wire _366_;
-  wire _367_;
-  wire _368_;
-  wire \$like ;
-  wire [5:0] \$like$53 ;
   wire \$signal ;
-  reg \$signal$106  = 1'h0;
-  reg \$signal$107  = 1'h0;
-  reg \$signal$110  = 1'h1;
-  reg \$signal$135  = 1'h0;
-  reg \$signal$142  = 1'h0;
+  reg \$signal$103  = 1'h0;
+  reg \$signal$104  = 1'h0;
+  reg \$signal$107  = 1'h1;
+  reg \$signal$132  = 1'h0;
+  reg \$signal$140  = 1'h0;
   reg [23:0] acc_chosen = 24'h000000;
   (* init = 8'h00 *)
   (* unused_bits = "0 1 2 3 4 5 6 7" *)
@@ -380,8 +340,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [3:0] blk = 4'h0;
   wire block_end;
   reg ch_first = 1'h0;
-  reg ch_last = 1'h0;
-  reg [15:0] ch_left = 16'h0000;
+  reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -420,10 +379,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [23:0] i_acc = 24'h000000;
   wire [31:0] i_bias;
   wire i_last;
-  reg \i_last$58  = 1'h0;
+  reg \i_last$55  = 1'h0;
   reg [30:0] i_multiplier = 31'h00000000;
   reg [5:0] i_shift = 6'h00;
-  reg \i_valid$56  = 1'h0;
+  reg \i_valid$53  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
@@ -445,10 +404,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$145 ;
+  wire [95:0] \o_data$143 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$80 ;
+  wire \o_valid$77 ;
   reg [1:0] ob = 2'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -457,10 +416,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg part_last = 1'h0;
   input r_en;
   wire r_en;
-  reg [5:0] ra = 6'h00;
-  reg [5:0] ra_inc = 6'h00;
-  (* init = 6'h00 *)
-  wire [5:0] ra_row;
+  reg [1:0] ra_beat = 2'h0;
+  reg [3:0] ra_blk = 4'h0;
+  reg [3:0] ra_blk_next = 4'h0;
   reg [16:0] row = 17'h00000;
   wire row_end;
   reg row_last = 1'h0;
@@ -481,227 +439,205 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] t_rem = 8'h00;
   output take;
   wire take;
+  reg tile_end = 1'h0;
   reg [7:0] tile_pen = 8'h00;
   reg [5:0] w_addr = 6'h00;
   reg [31:0] w_data = 32'd0;
-  reg [32:0] \w_data$85  = 33'h000000000;
+  reg [32:0] \w_data$82  = 33'h000000000;
   reg w_en = 1'h0;
-  wire \w_en$79 ;
-  reg \w_en$83  = 1'h0;
+  wire \w_en$76 ;
+  reg \w_en$80  = 1'h0;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   reg wb_last = 1'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _027_ = s_act__valid & s_wgt__valid;
-  assign _034_ = in_data & _027_;
-  assign _044_ = ~ at_k_last;
-  assign _055_ = credit_ok | _044_;
-  assign take = _034_ & _055_;
-  assign _065_ = s_act__valid & s_wgt__valid;
-  assign _074_ = in_data & _065_;
-  assign _085_ = _074_ & credit_ok;
-  assign \$signal  = _085_ & at_k_last;
-  assign _096_ = ~ in_data;
+  assign _024_ = s_act__valid & s_wgt__valid;
+  assign _032_ = in_data & _024_;
+  assign _043_ = ~ at_k_last;
+  assign _053_ = credit_ok | _043_;
+  assign take = _032_ & _053_;
+  assign _062_ = s_act__valid & s_wgt__valid;
+  assign _072_ = in_data & _062_;
+  assign _083_ = _072_ & credit_ok;
+  assign \$signal  = _083_ & at_k_last;
+  assign _092_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _020_ = credit_ok | _011_;
-  assign _021_ = _000_ & _020_;
-  assign adv = _096_ | _021_;
-  assign _022_ = compute & adv;
-  assign _023_ = _022_ & at_tile_last;
-  assign block_end = _023_ & fn_last;
+  assign _017_ = credit_ok | _011_;
+  assign _018_ = _000_ & _017_;
+  assign adv = _092_ | _018_;
+  assign _019_ = compute & adv;
+  assign _020_ = _019_ & at_tile_last;
+  assign block_end = _020_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _024_ = ! lane;
+  assign _021_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _026_ = ~ dn_last;
-  assign wrap = d_last & _026_;
-  assign _028_ = ra_inc + 1'h1;
-  assign _029_[5:0] = ra_inc + 6'h3d;
-  assign _030_ = ra_row + 1'h1;
-  assign _031_[5:0] = ra_row + 6'h3d;
-  assign _032_[5:0] = ra_inc + 1'h1;
-  assign _033_[5:0] = ra_inc + 6'h3d;
-  assign \w_en$79  = \o_valid$80  & ob_last;
-  assign _036_[3:0] = kept - 3'h4;
-  assign _037_ = kept >= 4'h8;
-  assign _038_ = kept >= 3'h4;
-  assign _040_[15:0] = hdr[15:0] - 1'h1;
-  assign _047_ = hdr[47:32] > 5'h13;
-  assign _048_[7:0] = _047_ ? hdr[39:32] : 8'h13;
-  assign _049_[7:0] = _048_[7:0] - 2'h2;
-  assign _050_ = hdr[47:32] == 1'h1;
-  assign _051_ = hdr[47:32] > 5'h13;
-  assign _052_ = _051_ ? hdr[47:32] : 16'h0013;
-  assign _053_ = _052_ == 1'h1;
-  assign _054_ = hdr[31:16] - 1'h1;
-  assign _056_ = hdr[31:16] == 1'h1;
-  assign _057_[15:0] = ch_left - 1'h1;
-  assign _058_[5:0] = wa + 1'h1;
-  assign _059_[3:0] = blk + 1'h1;
-  assign _060_[1:0] = wb + 1'h1;
-  assign _061_ = wb == 2'h2;
-  assign _062_[0] = lane + 1'h1;
-  assign _063_ = ch_left == 1'h1;
-  assign _067_[5:0] = flush - 1'h1;
-  assign _068_ = ! flush;
-  assign _069_ = block_end & last_mblock;
-  assign _072_ = fn_last & last_mblock;
-  assign _073_ = ~ _072_;
-  assign _075_[16:0] = fm0 + 3'h4;
-  assign _076_[4:0] = fn_rem - 1'h1;
-  assign _077_ = ! fn_rem;
-  assign _078_[7:0] = k_rem - 1'h1;
-  assign _079_[7:0] = t_rem - 1'h1;
-  assign _080_ = ! k_rem;
-  assign _081_ = ! t_rem;
-  assign _083_[16:0] = row - 2'h3;
-  assign _091_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _093_ = ~ drain_lt_wrap_pen;
-  assign _095_ = ~ drain_lt_pen;
-  assign _100_ = ~ drain_restart;
-  assign _101_ = _100_ & o_valid;
-  assign _102_ = ~ beat_last;
-  assign _103_ = _101_ & _102_;
-  assign _104_ = ~ drain_restart;
-  assign _105_ = _104_ & row_end;
-  assign _003_[3:0] = dn + 1'h1;
-  assign _004_[1:0] = d + 1'h1;
-  assign _005_ = o_valid & row_valid;
-  assign _006_ = row_end & row_valid;
-  assign _007_ = _006_ & row_last;
-  assign _013_ = ob + 1'h1;
-  assign _014_[1:0] = ob_last ? 2'h0 : _013_;
-  assign _016_ = r_en & m_out__valid;
-  assign _017_ = ~ row_valid;
-  assign _018_ = row_end & _017_;
-  reg \ra_row_reg[1]  = 1'h0;
-  assign ra_row[1] = \ra_row_reg[1] ;
-  reg [4:0] _540_ = 5'h00;
-  assign { ra_row[5:2], ra_row[0] } = _540_;
-  reg [16:0] _559_ = 17'h00000;
-  assign drain_back[16:0] = _559_;
-  reg [16:0] _560_ = 17'h00000;
-  assign drain_plus[16:0] = _560_;
-  assign _106_ = { compute, adv } != 2'h2;
-  assign _107_ = { _269_, _268_ } != 1'h0;
-  assign _108_ = { _282_, s_param__valid } != 2'h2;
-  assign _109_ = { _284_, s_param__valid } != 2'h2;
-  assign _110_ = { _282_, ch_last, s_param__valid } != 3'h5;
-  assign _111_ = { _279_, compute } != 2'h3;
-  assign _112_ = { _277_, _068_ } != 2'h2;
-  assign _113_ = { _284_, _282_, _279_, _277_ } != 1'h0;
-  assign _114_ = { _287_, s_param__valid } != 2'h2;
-  assign _115_ = { _289_, s_param__valid } != 2'h2;
-  assign _116_ = { _289_, _287_ } != 1'h0;
-  assign _117_ = { _292_, s_param__valid } != 2'h2;
-  assign _118_ = { _294_, s_param__valid } != 2'h2;
-  assign _119_ = { _294_, _292_ } != 1'h0;
-  assign _120_ = { _297_, s_param__valid } != 2'h2;
-  assign _121_ = { _299_, s_param__valid } != 2'h2;
-  assign _122_ = { _299_, _297_ } != 1'h0;
-  assign _123_ = { _304_, s_param__valid } != 2'h2;
-  assign _124_ = { _306_, s_param__valid } != 2'h2;
-  assign _125_ = { _304_, \$signal$110 , s_param__valid } != 3'h5;
-  assign _126_ = { _306_, _304_ } != 1'h0;
-  assign _127_ = { _310_, s_param__valid } != 2'h2;
-  assign _128_ = { _312_, s_param__valid } != 2'h2;
-  assign _129_ = { _312_, _310_ } != 1'h0;
-  assign _130_ = { _317_, s_param__valid } != 2'h2;
-  assign _131_ = { _319_, s_param__valid } != 2'h2;
-  assign _132_ = { _317_, \$signal$110 , s_param__valid } != 3'h5;
-  assign _133_ = { _319_, _317_ } != 1'h0;
-  assign _134_ = { _323_, s_param__valid } != 2'h2;
-  assign _135_ = { _325_, s_param__valid } != 2'h2;
-  assign _136_ = { _323_, \$signal$110 , s_param__valid } != 3'h5;
-  assign _137_ = { _325_, _323_ } != 1'h0;
-  assign _138_ = { _330_, s_param__valid } != 2'h2;
-  assign _139_ = { _332_, s_param__valid } != 2'h2;
-  assign _140_ = { _330_, \$signal$110 , s_param__valid } != 3'h5;
-  assign _141_ = { _330_, wb_last, \$signal$110 , s_param__valid } != 4'hb;
-  assign _142_ = { _332_, _330_ } != 1'h0;
-  assign _143_ = { _336_, s_param__valid } != 2'h2;
-  assign _144_ = { _338_, s_param__valid } != 2'h2;
-  assign _145_ = { _338_, _336_ } != 1'h0;
-  assign _146_ = { _105_, _103_, enter_q, d_last } != 4'h8;
-  assign _147_ = { _105_, _103_, enter_q } != 1'h0;
-  assign _148_ = { _103_, enter_q } != 2'h2;
-  assign _149_ = { _105_, _103_, drain_restart } != 1'h0;
-  assign _150_ = { drain_restart, o_valid } != 1'h0;
-  assign _151_ = { drain_restart, o_valid } != 1'h0;
-  assign _152_ = { _105_, _103_, drain_restart } != 1'h0;
-  assign _153_ = { compute, adv } != 2'h2;
-  assign _154_ = { compute, adv } != 2'h2;
-  assign _155_ = { compute, adv } != 2'h2;
-  assign _156_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _157_ = { compute, adv } != 2'h2;
-  assign _158_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _159_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _160_ = { compute, adv } != 2'h2;
-  assign _161_ = { compute, adv } != 2'h2;
-  assign _162_ = & { _270_, ch_last, s_param__valid };
-  assign _163_ = & { _271_, ch_last, s_param__valid };
-  assign _164_ = & { _272_, ch_last, s_param__valid };
-  assign _165_ = & { _273_, ch_first, s_param__valid };
-  assign _166_ = & { _274_, ch_first, s_param__valid };
-  assign _167_ = & { _113_, _112_, _111_, _110_, _109_, _108_ };
-  assign _168_ = & { _116_, _115_, _114_ };
-  assign _169_ = & { _119_, _118_, _117_ };
-  assign _170_ = & { _122_, _121_, _120_ };
-  assign _171_ = & { _126_, _125_, _124_, _123_ };
-  assign _172_ = & { _129_, _128_, _127_ };
-  assign _173_ = & { _133_, _132_, _131_, _130_ };
-  assign _174_ = & { _137_, _136_, _135_, _134_ };
-  assign _175_ = & { _142_, _141_, _140_, _139_, _138_ };
-  assign _176_ = & { _145_, _144_, _143_ };
-  assign _177_ = & { _339_, s_param__valid };
-  assign _178_ = & { _340_, s_param__valid };
-  assign _179_ = & { _341_, s_param__valid };
-  assign _180_ = & { _342_, s_param__valid };
-  assign _181_ = & { _343_, s_param__valid };
-  assign _182_ = & { _344_, s_param__valid };
-  assign _183_ = & { _345_, s_param__valid };
-  assign _184_ = & { _346_, s_param__valid };
-  assign _185_ = & { _347_, s_param__valid };
-  assign _186_ = & { _348_, s_param__valid };
-  assign _187_ = & { _349_, s_param__valid };
-  assign _188_ = & { _208_, \o_valid$80  };
-  assign _189_ = & { _209_, \o_valid$80  };
-  assign _190_ = & { _210_, \o_valid$80  };
-  assign _191_ = & { _148_, _147_, _146_ };
-  assign _192_ = & { _156_, _155_ };
-  assign _193_ = & { _158_, _157_ };
-  assign _194_ = & { fn_last, at_tile_last, adv };
-  assign _195_ = & { _160_, _159_ };
-  assign _204_ = ~ _364_;
-  assign _205_ = ~ _366_;
-  assign _206_ = ~ compute;
-  assign _196_ = | { _069_, rst };
-  assign _197_ = | { _204_, rst };
-  assign _198_ = | { drain_restart, rst };
-  assign _199_ = | { drain_restart, rst };
-  assign _200_ = | { drain_restart, rst };
-  assign _201_ = | { _205_, rst };
-  assign _202_ = | { d_last, rst };
-  assign _203_ = | { _206_, rst };
-  assign _208_ = ob == 2'h2;
-  assign _209_ = ob == 1'h1;
-  assign _210_ = ! ob;
-  assign _215_ = drain_restart ? 1'h0 : d_last;
-  assign _221_ = drain_restart ? m_one : row_last;
-  assign _224_ = drain_restart ? 1'h1 : row_valid;
-  assign _227_ = drain_restart ? 17'h00000 : row;
-  assign _230_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
-  assign _207_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _234_ = drain_restart ? 4'h0 : dn;
-  assign _239_ = drain_restart ? 2'h0 : d;
-  assign _243_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$107  : _081_;
-  assign _244_ = adv ? _243_ : 1'hx;
-  assign _246_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _080_;
-  assign _247_ = adv ? _246_ : 1'hx;
-  assign _257_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _729_;
+  assign _023_ = ~ dn_last;
+  assign wrap = d_last & _023_;
+  assign \w_en$76  = \o_valid$77  & ob_last;
+  assign _026_ = kept - 3'h4;
+  assign _027_ = kept >= 4'h8;
+  assign _028_ = kept >= 3'h4;
+  assign _030_[15:0] = hdr[15:0] - 1'h1;
+  assign _037_ = hdr[47:32] > 5'h13;
+  assign _038_[7:0] = _037_ ? hdr[39:32] : 8'h13;
+  assign _040_ = hdr[47:32] == 1'h1;
+  assign _041_ = hdr[47:32] > 5'h13;
+  assign _042_ = _041_ ? hdr[47:32] : 16'h0013;
+  assign _044_ = _042_ == 1'h1;
+  assign _045_ = hdr[31:16] - 2'h2;
+  assign _046_ = $signed(ch_left) - $signed(2'h1);
+  assign _047_[5:0] = wa + 1'h1;
+  assign _048_[3:0] = blk + 1'h1;
+  assign _049_[1:0] = wb + 1'h1;
+  assign _050_ = wb == 2'h2;
+  assign _051_[0] = lane + 1'h1;
+  assign _055_[5:0] = flush - 1'h1;
+  assign _056_ = ! flush;
+  assign _057_ = block_end & last_mblock;
+  assign _058_ = compute & adv;
+  assign _063_[16:0] = fm0 + 3'h4;
+  assign _064_[4:0] = fn_rem - 1'h1;
+  assign _065_ = ! fn_rem;
+  assign _066_ = fn_last & last_mblock;
+  assign _067_ = ~ _066_;
+  assign _068_[7:0] = k_rem - 1'h1;
+  assign _069_[7:0] = t_rem - 1'h1;
+  assign _070_ = ! k_rem;
+  assign _071_ = ! t_rem;
+  assign _073_[16:0] = row + 1'h1;
+  assign _074_[16:0] = row - 2'h3;
+  assign _084_ = ~ drain_lt_wrap_pen;
+  assign _086_ = ~ drain_lt_pen;
+  assign _091_[1:0] = ra_beat + 1'h1;
+  assign _093_ = beat_last & d_last;
+  assign _094_ = ~ drain_restart;
+  assign _095_ = _094_ & o_valid;
+  assign _096_ = ~ beat_last;
+  assign _097_ = _095_ & _096_;
+  assign _098_ = ~ drain_restart;
+  assign _099_ = _098_ & row_end;
+  assign _102_[3:0] = dn + 1'h1;
+  assign _001_ = d + 1'h1;
+  assign _002_ = o_valid & row_valid;
+  assign _003_ = row_end & row_valid;
+  assign _004_ = _003_ & row_last;
+  assign _013_ = r_en & m_out__valid;
+  assign _014_ = ~ row_valid;
+  assign _015_ = row_end & _014_;
+  reg [16:0] _514_ = 17'h00000;
+  assign drain_back[16:0] = _514_;
+  reg [16:0] _515_ = 17'h00000;
+  assign drain_plus[16:0] = _515_;
+  assign _151_ = { _273_, _271_ } != 1'h0;
+  assign _103_ = { _276_, s_param__valid } != 2'h2;
+  assign _104_ = { _278_, s_param__valid } != 2'h2;
+  assign _105_ = { _278_, _276_ } != 1'h0;
+  assign _106_ = { _283_, s_param__valid } != 2'h2;
+  assign _107_ = { _285_, s_param__valid } != 2'h2;
+  assign _108_ = { _283_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _109_ = { _285_, _283_ } != 1'h0;
+  assign _110_ = { _289_, s_param__valid } != 2'h2;
+  assign _111_ = { _291_, s_param__valid } != 2'h2;
+  assign _112_ = { _291_, _289_ } != 1'h0;
+  assign _113_ = { _296_, s_param__valid } != 2'h2;
+  assign _114_ = { _298_, s_param__valid } != 2'h2;
+  assign _115_ = { _296_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _116_ = { _298_, _296_ } != 1'h0;
+  assign _117_ = { _302_, s_param__valid } != 2'h2;
+  assign _118_ = { _304_, s_param__valid } != 2'h2;
+  assign _119_ = { _302_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _120_ = { _304_, _302_ } != 1'h0;
+  assign _121_ = { _309_, s_param__valid } != 2'h2;
+  assign _122_ = { _311_, s_param__valid } != 2'h2;
+  assign _123_ = { _309_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _124_ = { _309_, wb_last, \$signal$107 , s_param__valid } != 4'hb;
+  assign _125_ = { _311_, _309_ } != 1'h0;
+  assign _126_ = { _315_, s_param__valid } != 2'h2;
+  assign _127_ = { _317_, s_param__valid } != 2'h2;
+  assign _128_ = { _317_, _315_ } != 1'h0;
+  assign _129_ = { _099_, _097_, enter_q, d_last } != 4'h8;
+  assign _130_ = { _099_, _097_, enter_q } != 1'h0;
+  assign _131_ = { _097_, enter_q } != 2'h2;
+  assign _132_ = { _099_, _097_, drain_restart } != 1'h0;
+  assign _133_ = { _099_, _097_, drain_restart } != 1'h0;
+  assign _134_ = { compute, adv } != 2'h2;
+  assign _135_ = { compute, adv } != 2'h2;
+  assign _136_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _137_ = { compute, adv } != 2'h2;
+  assign _138_ = { compute, adv } != 2'h2;
+  assign _139_ = { compute, adv } != 2'h2;
+  assign _140_ = { tile_end, compute } != 1'h1;
+  assign _141_ = { tile_end, compute } != 1'h1;
+  assign _142_ = { _253_, _252_ } != 1'h0;
+  assign _143_ = { _266_, s_param__valid } != 2'h2;
+  assign _144_ = { _268_, s_param__valid } != 2'h2;
+  assign _145_ = { _266_, ch_left[16], s_param__valid } != 3'h5;
+  assign _146_ = { _263_, compute } != 2'h3;
+  assign _147_ = { _261_, _056_ } != 2'h2;
+  assign _148_ = { _268_, _266_, _263_, _261_ } != 1'h0;
+  assign _149_ = { _271_, s_param__valid } != 2'h2;
+  assign _150_ = { _273_, s_param__valid } != 2'h2;
+  assign _152_ = & { _151_, _150_, _149_ };
+  assign _153_ = & { _105_, _104_, _103_ };
+  assign _154_ = & { _109_, _108_, _107_, _106_ };
+  assign _155_ = & { _112_, _111_, _110_ };
+  assign _156_ = & { _116_, _115_, _114_, _113_ };
+  assign _157_ = & { _120_, _119_, _118_, _117_ };
+  assign _158_ = & { _125_, _124_, _123_, _122_, _121_ };
+  assign _159_ = & { _128_, _127_, _126_ };
+  assign _160_ = & { _318_, s_param__valid };
+  assign _161_ = & { _319_, s_param__valid };
+  assign _162_ = & { _320_, s_param__valid };
+  assign _163_ = & { _321_, s_param__valid };
+  assign _164_ = & { _322_, s_param__valid };
+  assign _165_ = & { _323_, s_param__valid };
+  assign _166_ = & { _324_, s_param__valid };
+  assign _167_ = & { _325_, s_param__valid };
+  assign _168_ = & { _326_, s_param__valid };
+  assign _169_ = & { _327_, s_param__valid };
+  assign _170_ = & { _328_, s_param__valid };
+  assign _171_ = & { _195_, \o_valid$77  };
+  assign _172_ = & { _196_, \o_valid$77  };
+  assign _173_ = & { _197_, \o_valid$77  };
+  assign _174_ = & { _131_, _130_, _129_ };
+  assign _175_ = & { _093_, o_valid };
+  assign _176_ = & { _137_, _136_ };
+  assign _177_ = & { tile_end, fn_last };
+  assign _178_ = & { _254_, ch_left[16], s_param__valid };
+  assign _179_ = & { _255_, ch_left[16], s_param__valid };
+  assign _180_ = & { _256_, ch_left[16], s_param__valid };
+  assign _181_ = & { _257_, ch_first, s_param__valid };
+  assign _182_ = & { _258_, ch_first, s_param__valid };
+  assign _183_ = & { _148_, _147_, _146_, _145_, _144_, _143_ };
+  assign _192_ = ~ _334_;
+  assign _193_ = ~ _336_;
+  assign _194_ = ~ compute;
+  assign _184_ = | { _192_, rst };
+  assign _185_ = | { drain_restart, rst };
+  assign _186_ = | { drain_restart, rst };
+  assign _187_ = | { dn_last, rst };
+  assign _188_ = | { _193_, rst };
+  assign _189_ = | { d_last, rst };
+  assign _190_ = | { _194_, rst };
+  assign _191_ = | { _057_, rst };
+  assign _195_ = ob == 2'h2;
+  assign _196_ = ob == 1'h1;
+  assign _197_ = ! ob;
+  assign _202_ = drain_restart ? 1'h0 : d_last;
+  assign _208_ = drain_restart ? m_one : row_last;
+  assign _211_ = drain_restart ? 1'h1 : row_valid;
+  assign _214_ = drain_restart ? 17'h00000 : row;
+  assign _220_ = drain_restart ? 4'h0 : dn;
+  assign _225_ = drain_restart ? 2'h0 : d;
+  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$104  : _071_;
+  assign _230_ = adv ? _229_ : 1'hx;
+  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$103  : _070_;
+  assign _233_ = adv ? _232_ : 1'hx;
+  assign _235_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _681_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -709,22 +645,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _729_ = b[5:0];
+        _681_ = b[5:0];
       2'b1?:
-        _729_ = b[11:6];
+        _681_ = b[11:6];
       default:
-        _729_ = a;
+        _681_ = a;
     endcase
   endfunction
-  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _270_ = ctrl_state == 1'h1;
-  assign _271_ = ctrl_state == 1'h1;
-  assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = _068_ ? 2'h0 : 2'hx;
-  function [1:0] _738_;
+  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _254_ = ctrl_state == 1'h1;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = ctrl_state == 1'h1;
+  assign _259_ = _056_ ? 2'h0 : 2'hx;
+  function [1:0] _690_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -732,242 +668,214 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _738_ = b[1:0];
+        _690_ = b[1:0];
       4'b??1?:
-        _738_ = b[3:2];
+        _690_ = b[3:2];
       4'b?1??:
-        _738_ = b[5:4];
+        _690_ = b[5:4];
       4'b1???:
-        _738_ = b[7:6];
+        _690_ = b[7:6];
       default:
-        _738_ = a;
+        _690_ = a;
     endcase
   endfunction
-  assign _277_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _278_ = compute ? 2'hx : 2'h3;
-  assign _279_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _280_ = ch_last ? 2'h2 : 2'hx;
-  assign _281_ = s_param__valid ? _280_ : 2'hx;
-  assign _282_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _283_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _284_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _285_ = s_param__valid ? _063_ : 1'hx;
-  function [0:0] _748_;
+  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _262_ = compute ? 2'hx : 2'h3;
+  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _264_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _265_ = s_param__valid ? _264_ : 2'hx;
+  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _267_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _268_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _269_ = s_param__valid ? 1'h0 : 1'hx;
+  function [0:0] _700_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _748_ = b[0:0];
+        _700_ = b[0:0];
       2'b1?:
-        _748_ = b[1:1];
+        _700_ = b[1:1];
       default:
-        _748_ = a;
+        _700_ = a;
     endcase
   endfunction
-  assign _287_ = ctrl_state == 1'h1;
-  assign _288_ = s_param__valid ? _056_ : 1'hx;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = s_param__valid ? 1'h0 : 1'hx;
-  function [0:0] _753_;
+  assign _271_ = ctrl_state == 1'h1;
+  assign _272_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _273_ = ! ctrl_state;
+  assign _274_ = s_param__valid ? _046_ : 17'hxxxxx;
+  function [16:0] _705_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _705_ = b[16:0];
+      2'b1?:
+        _705_ = b[33:17];
+      default:
+        _705_ = a;
+    endcase
+  endfunction
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? _045_ : 17'hxxxxx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _050_;
+  assign _280_ = \$signal$107  ? _279_ : 1'hx;
+  assign _281_ = s_param__valid ? _280_ : 1'hx;
+  function [0:0] _712_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _753_ = b[0:0];
+        _712_ = b[0:0];
       2'b1?:
-        _753_ = b[1:1];
+        _712_ = b[1:1];
       default:
-        _753_ = a;
+        _712_ = a;
     endcase
   endfunction
-  assign _292_ = ctrl_state == 1'h1;
-  assign _293_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = s_param__valid ? _057_[15:0] : 16'hxxxx;
-  function [15:0] _758_;
-    input [15:0] a;
-    input [31:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _758_ = b[15:0];
-      2'b1?:
-        _758_ = b[31:16];
-      default:
-        _758_ = a;
-    endcase
-  endfunction
-  assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = s_param__valid ? _054_ : 16'hxxxx;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _061_;
-  assign _301_ = \$signal$110  ? _300_ : 1'hx;
-  assign _302_ = s_param__valid ? _301_ : 1'hx;
-  function [0:0] _765_;
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _285_ = ! ctrl_state;
+  assign _286_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _287_ = s_param__valid ? _286_ : 1'hx;
+  function [0:0] _718_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _765_ = b[0:0];
+        _718_ = b[0:0];
       2'b1?:
-        _765_ = b[1:1];
+        _718_ = b[1:1];
       default:
-        _765_ = a;
+        _718_ = a;
     endcase
   endfunction
-  assign _304_ = ctrl_state == 1'h1;
-  assign _305_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = \$signal$110  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _308_ = s_param__valid ? _307_ : 1'hx;
-  function [0:0] _771_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _771_ = b[0:0];
-      2'b1?:
-        _771_ = b[1:1];
-      default:
-        _771_ = a;
-    endcase
-  endfunction
-  assign _309_ = _771_(1'hx, { _311_, _308_ }, { _312_, _310_ });
-  assign _310_ = ctrl_state == 1'h1;
-  assign _311_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _312_ = ! ctrl_state;
-  assign _313_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _060_[1:0];
-  assign _314_ = \$signal$110  ? _313_ : 2'hx;
-  assign _315_ = s_param__valid ? _314_ : 2'hx;
-  function [1:0] _778_;
+  assign _288_ = _718_(1'hx, { _290_, _287_ }, { _291_, _289_ });
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _049_[1:0];
+  assign _293_ = \$signal$107  ? _292_ : 2'hx;
+  assign _294_ = s_param__valid ? _293_ : 2'hx;
+  function [1:0] _725_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _778_ = b[1:0];
+        _725_ = b[1:0];
       2'b1?:
-        _778_ = b[3:2];
+        _725_ = b[3:2];
       default:
-        _778_ = a;
+        _725_ = a;
     endcase
   endfunction
-  assign _317_ = ctrl_state == 1'h1;
-  assign _318_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = \$signal$110  ? _058_[5:0] : 6'hxx;
-  assign _321_ = s_param__valid ? _320_ : 6'hxx;
-  function [5:0] _784_;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = \$signal$107  ? _047_[5:0] : 6'hxx;
+  assign _300_ = s_param__valid ? _299_ : 6'hxx;
+  function [5:0] _731_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _784_ = b[5:0];
+        _731_ = b[5:0];
       2'b1?:
-        _784_ = b[11:6];
+        _731_ = b[11:6];
       default:
-        _784_ = a;
+        _731_ = a;
     endcase
   endfunction
-  assign _323_ = ctrl_state == 1'h1;
-  assign _324_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = wb_last ? _059_[3:0] : 4'hx;
-  assign _327_ = \$signal$110  ? _326_ : 4'hx;
-  assign _328_ = s_param__valid ? _327_ : 4'hx;
-  function [3:0] _791_;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = wb_last ? _048_[3:0] : 4'hx;
+  assign _306_ = \$signal$107  ? _305_ : 4'hx;
+  assign _307_ = s_param__valid ? _306_ : 4'hx;
+  function [3:0] _738_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _791_ = b[3:0];
+        _738_ = b[3:0];
       2'b1?:
-        _791_ = b[7:4];
+        _738_ = b[7:4];
       default:
-        _791_ = a;
+        _738_ = a;
     endcase
   endfunction
-  assign _330_ = ctrl_state == 1'h1;
-  assign _331_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _332_ = ! ctrl_state;
-  assign _333_ = \$signal$110  ? (* full_case = 32'd1 *) 1'h0 : _062_[0];
-  assign _334_ = s_param__valid ? _333_ : 1'hx;
-  function [0:0] _797_;
+  assign _309_ = ctrl_state == 1'h1;
+  assign _310_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _311_ = ! ctrl_state;
+  assign _312_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h0 : _051_[0];
+  assign _313_ = s_param__valid ? _312_ : 1'hx;
+  function [0:0] _744_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _797_ = b[0:0];
+        _744_ = b[0:0];
       2'b1?:
-        _797_ = b[1:1];
+        _744_ = b[1:1];
       default:
-        _797_ = a;
+        _744_ = a;
     endcase
   endfunction
-  assign _336_ = ctrl_state == 1'h1;
-  assign _337_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _315_ = ctrl_state == 1'h1;
+  assign _316_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _317_ = ! ctrl_state;
+  assign _318_ = ! ctrl_state;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = ! ctrl_state;
+  assign _326_ = ! ctrl_state;
+  assign _327_ = ! ctrl_state;
+  assign _328_ = ! ctrl_state;
+  assign _331_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _332_ = s_param__valid ? _331_ : 1'h0;
+  assign enter = _333_ ? _332_ : 1'h0;
+  assign _333_ = ctrl_state == 1'h1;
+  assign _334_ = ctrl_state == 1'h1;
+  assign _335_ = ctrl_state == 1'h1;
+  assign _336_ = ! ctrl_state;
+  function [0:0] _768_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _768_ = b[0:0];
+      2'b1?:
+        _768_ = b[1:1];
+      default:
+        _768_ = a;
+    endcase
+  endfunction
+  assign s_param__ready = _768_(1'h0, 2'h3, { _338_, _337_ });
+  assign _337_ = ctrl_state == 1'h1;
   assign _338_ = ! ctrl_state;
-  assign _339_ = ! ctrl_state;
-  assign _340_ = ! ctrl_state;
-  assign _341_ = ! ctrl_state;
-  assign _342_ = ! ctrl_state;
-  assign _343_ = ! ctrl_state;
-  assign _344_ = ! ctrl_state;
-  assign _345_ = ! ctrl_state;
-  assign _346_ = ! ctrl_state;
-  assign _347_ = ! ctrl_state;
-  assign _348_ = ! ctrl_state;
-  assign _349_ = ! ctrl_state;
-  assign _352_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _033_[5:0];
-  assign _353_ = d_last ? (* full_case = 32'd1 *) _352_ : _031_[5:0];
-  assign _354_ = beat_last ? (* full_case = 32'd1 *) _353_ : _029_[5:0];
-  assign \$like$53  = o_valid ? _354_ : { 4'hx, ra_row[1], 1'hx };
-  assign _355_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _032_[5:0];
-  assign _356_ = d_last ? (* full_case = 32'd1 *) _355_ : _030_;
-  assign _357_ = beat_last ? (* full_case = 32'd1 *) _356_ : _028_;
-  assign \$like  = o_valid ? _357_[0] : 1'hx;
-  assign _358_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _359_ = d_last ? (* full_case = 32'd1 *) _358_ : ra_row;
-  assign _361_ = ch_last ? 1'h1 : 1'h0;
-  assign _362_ = s_param__valid ? _361_ : 1'h0;
-  assign enter = _363_ ? _362_ : 1'h0;
-  assign _363_ = ctrl_state == 1'h1;
-  assign _364_ = ctrl_state == 1'h1;
-  assign _365_ = ctrl_state == 1'h1;
-  assign _366_ = ! ctrl_state;
-  function [0:0] _832_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _832_ = b[0:0];
-      2'b1?:
-        _832_ = b[1:1];
-      default:
-        _832_ = a;
-    endcase
-  endfunction
-  assign s_param__ready = _832_(1'h0, 2'h3, { _368_, _367_ });
-  assign _367_ = ctrl_state == 1'h1;
-  assign _368_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -975,7 +883,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$145 ),
+    .o_data(\o_data$143 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -984,13 +892,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$85 ),
-    .wp__en(\w_en$83 )
+    .wp__data(\w_data$82 ),
+    .wp__en(\w_en$80 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
+    .\port$604$0 (ra_beat),
+    .\port$606$0 (ra_blk),
     .r_data(i_bias),
-    .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
     .wp__data(w_data),
@@ -1000,160 +909,107 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$58 ),
+    .i_last(\i_last$55 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$56 ),
+    .i_valid(\i_valid$53 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$80 ),
+    .o_valid(\o_valid$77 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _091_[18:17] = 2'hx;
-  assign _048_[15:8] = 8'hxx;
-  assign _014_[2] = 1'hx;
-  assign _207_[5:1] = 5'hxx;
+  assign _038_[15:8] = 8'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      k_rem <= 8'h00;
-    end else if (_106_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _078_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
-    end
-    if (rst) begin
-      flush <= 6'h00;
-    end else if (_107_) begin
-      flush <= _729_(6'hxx, { 6'h23, _067_[5:0] }, { _269_, _268_ });
-    end
-    if (_196_) begin
-      compute <= 1'h0;
-    end else if (_162_) begin
-      compute <= 1'h1;
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_163_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 5'h00;
-    end else if (_164_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      i_shift <= 6'h00;
-    end else if (_165_) begin
-      i_shift <= hdr[69:64];
-    end
-    if (rst) begin
-      i_multiplier <= 31'h00000000;
-    end else if (_166_) begin
-      i_multiplier <= hdr[62:32];
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_167_) begin
-      ctrl_state <= _738_(2'hx, { _283_, _281_, _278_, _275_ }, { _284_, _282_, _279_, _277_ });
-    end
-    if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_168_) begin
-      ch_last <= _748_(1'hx, { _288_, _285_ }, { _289_, _287_ });
-    end
-    if (rst) begin
-      ch_first <= 1'h0;
-    end else if (_169_) begin
-      ch_first <= _753_(1'hx, { _293_, _290_ }, { _294_, _292_ });
-    end
-    if (rst) begin
-      ch_left <= 16'h0000;
-    end else if (_170_) begin
-      ch_left <= _758_(16'hxxxx, { _298_, _295_ }, { _299_, _297_ });
+      ch_left <= 17'h00000;
+    end else if (_153_) begin
+      ch_left <= _705_(17'hxxxxx, { _277_, _274_ }, { _278_, _276_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_171_) begin
-      wb_last <= _765_(1'hx, { _305_, _302_ }, { _306_, _304_ });
+    end else if (_154_) begin
+      wb_last <= _712_(1'hx, { _284_, _281_ }, { _285_, _283_ });
     end
     if (rst) begin
-      \$signal$110  <= 1'h1;
-    end else if (_172_) begin
-      \$signal$110  <= _309_;
+      \$signal$107  <= 1'h1;
+    end else if (_155_) begin
+      \$signal$107  <= _288_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_173_) begin
-      wb <= _778_(2'hx, { _318_, _315_ }, { _319_, _317_ });
+    end else if (_156_) begin
+      wb <= _725_(2'hx, { _297_, _294_ }, { _298_, _296_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_174_) begin
-      wa <= _784_(6'hxx, { _324_, _321_ }, { _325_, _323_ });
+    end else if (_157_) begin
+      wa <= _731_(6'hxx, { _303_, _300_ }, { _304_, _302_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_175_) begin
-      blk <= _791_(4'hx, { _331_, _328_ }, { _332_, _330_ });
+    end else if (_158_) begin
+      blk <= _738_(4'hx, { _310_, _307_ }, { _311_, _309_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_176_) begin
-      lane <= _797_(1'hx, { _337_, _334_ }, { _338_, _336_ });
+    end else if (_159_) begin
+      lane <= _744_(1'hx, { _316_, _313_ }, { _317_, _315_ });
     end
     if (rst) begin
-      \$signal$107  <= 1'h0;
-    end else if (_177_) begin
-      \$signal$107  <= _053_;
+      \$signal$104  <= 1'h0;
+    end else if (_160_) begin
+      \$signal$104  <= _044_;
     end
     if (rst) begin
-      \$signal$106  <= 1'h0;
-    end else if (_178_) begin
-      \$signal$106  <= _050_;
+      \$signal$103  <= 1'h0;
+    end else if (_161_) begin
+      \$signal$103  <= _040_;
     end
     if (rst) begin
       tile_pen <= 8'h00;
-    end else if (_179_) begin
-      tile_pen <= _049_[7:0];
+    end else if (_162_) begin
+      tile_pen <= _038_[7:0] - 2'h2;
     end
     if (rst) begin
       k_pen <= 8'h00;
-    end else if (_180_) begin
+    end else if (_163_) begin
       k_pen <= hdr[39:32] - 2'h2;
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_181_) begin
+    end else if (_164_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_182_) begin
+    end else if (_165_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_183_) begin
+    end else if (_166_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_184_) begin
+    end else if (_167_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_185_) begin
+    end else if (_168_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_186_) begin
-      m_last <= _040_[15:0];
+    end else if (_169_) begin
+      m_last <= _030_[15:0];
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_187_) begin
+    end else if (_170_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
@@ -1161,11 +1017,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 4'hc;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
-      \w_en$83  <= 1'h0;
-      \i_last$58  <= 1'h0;
-      \i_valid$56  <= 1'h0;
+      \w_en$80  <= 1'h0;
+      \i_last$55  <= 1'h0;
+      \i_valid$53  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$142  <= 1'h0;
+      \$signal$140  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1183,165 +1039,202 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _559_ <= 17'h00000;
-      _560_ <= 17'h00000;
+      _514_ <= 17'h00000;
+      _515_ <= 17'h00000;
+      tile_end <= 1'h0;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _037_ : _038_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _036_[3:0] : kept;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _027_ : _028_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _026_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _016_ + _018_;
-      \w_en$83  <= \w_en$79 ;
-      \i_last$58  <= part_last;
-      \i_valid$56  <= \$signal$142 ;
-      part_last <= _007_ & dn_last;
-      \$signal$142  <= _005_;
+      give_back <= _013_ + _015_;
+      \w_en$80  <= \w_en$76 ;
+      \i_last$55  <= part_last;
+      \i_valid$53  <= \$signal$140 ;
+      part_last <= _004_ & dn_last;
+      \$signal$140  <= _002_;
       enter_q <= enter;
-      begin if (_103_) d_last <= _215_; else d_last <= _105_ ? \$signal$135  : _215_; end
-      begin if (_103_) row_last <= _221_; else begin if (_105_) row_last <= row_last_next; else row_last <= _221_; end end
-      begin if (_103_) row_valid <= _224_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _224_; end end
-      begin if (_103_) row <= _227_; else begin if (_105_) row <= row_next; else row <= _227_; end end
-      begin if (_103_) dn <= _234_; else begin if (_105_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _003_[3:0]; else dn <= _234_; end else dn <= _234_; end end
-      begin if (_103_) d <= _239_; else begin if (_105_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _004_[1:0]; else d <= _239_; end end
+      begin if (_097_) d_last <= _202_; else d_last <= _099_ ? \$signal$132  : _202_; end
+      begin if (_097_) row_last <= _208_; else begin if (_099_) row_last <= row_last_next; else row_last <= _208_; end end
+      begin if (_097_) row_valid <= _211_; else begin if (_099_) row_valid <= row_valid_next; else row_valid <= _211_; end end
+      begin if (_097_) row <= _214_; else begin if (_099_) row <= row_next; else row <= _214_; end end
+      begin if (_097_) dn <= _220_; else begin if (_099_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _102_[3:0]; else dn <= _220_; end else dn <= _220_; end end
+      begin if (_097_) d <= _225_; else begin if (_099_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _001_; else d <= _225_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _093_; else row_last_next <= drain_lt_last & _095_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _084_; else row_last_next <= drain_lt_last & _086_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _091_[16:0];
+      begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _559_ <= _083_[16:0];
-      _560_ <= row + 1'h1;
+      _514_ <= _074_[16:0];
+      _515_ <= _073_[16:0];
+      tile_end <= _058_ & at_tile_last;
     end
-    if (_197_) begin
+    if (_184_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _024_;
+      w_en <= s_param__valid & _021_;
     end
-    if (!_365_) begin
+    if (!_335_) begin
       w_data <= 32'd0;
     end else begin
       w_data <= hdr[31:0];
     end
     if (rst) begin
-      \w_data$85  <= 33'h000000000;
-    end else if (\w_en$79 ) begin
-      \w_data$85  <= { o_last, o_data, part2, part1, part0 };
+      \w_data$82  <= 33'h000000000;
+    end else if (\w_en$76 ) begin
+      \w_data$82  <= { o_last, o_data, part2, part1, part0 };
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_188_) begin
+    end else if (_171_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_189_) begin
+    end else if (_172_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_190_) begin
+    end else if (_173_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 2'h0;
-    end else if (\o_valid$80 ) begin
+    end else if (\o_valid$77 ) begin
       ob_last <= ob == 2'h2;
-      ob <= _014_[1:0];
+      begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
     end
-    if (\$signal$142 ) begin
+    if (\$signal$140 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$145 [95:72] : \o_data$145 [71:48]; else acc_chosen <= beat[0] ? \o_data$145 [47:24] : \o_data$145 [23:0]; end
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$143 [95:72] : \o_data$143 [71:48]; else acc_chosen <= beat[0] ? \o_data$143 [47:24] : \o_data$143 [23:0]; end
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_191_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_103_) dn_last <= 1'hx; else begin if (_105_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_174_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_097_) dn_last <= 1'hx; else begin if (_099_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_149_) begin
-      begin if (_103_) beat_last <= beat == 2'h2; else begin if (_105_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
-    end
-    if (_198_) begin
-      \ra_row_reg[1]  <= 1'h0;
-    end else if (o_valid) begin
-      \ra_row_reg[1]  <= _354_[1];
-    end
-    if (rst) begin
-      _540_ <= 5'h00;
-    end else if (_150_) begin
-      _540_ <= { _230_[5:2], _230_[0] };
-    end
-    if (_199_) begin
-      ra_inc[5:1] <= 5'h00;
-    end else if (o_valid) begin
-      ra_inc[5:1] <= _357_[5:1];
-    end
-    if (rst) begin
-      ra_inc[0] <= 1'h0;
-    end else if (_151_) begin
-      ra_inc[0] <= _207_[0];
-    end
-    if (_200_) begin
-      ra <= 6'h00;
-    end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _359_ : ra_inc;
+    end else if (_132_) begin
+      begin if (_097_) beat_last <= beat == 2'h2; else begin if (_099_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_152_) begin
-      begin if (_103_) beat <= beat + 1'h1; else begin if (_105_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_133_) begin
+      begin if (_097_) beat <= beat + 1'h1; else begin if (_099_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_201_) begin
+    if (_185_) begin
+      ra_blk <= 4'h0;
+    end else if (_175_) begin
+      ra_blk <= ra_blk_next;
+    end
+    if (_186_) begin
+      ra_beat <= 2'h0;
+    end else if (o_valid) begin
+      ra_beat <= _091_[1:0];
+    end
+    if (_187_) begin
+      ra_blk_next <= 4'h0;
+    end else begin
+      ra_blk_next <= ra_blk + 1'h1;
+    end
+    if (_188_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_202_) begin
-      \$signal$135  <= 1'h0;
+    if (_189_) begin
+      \$signal$132  <= 1'h0;
     end else begin
-      \$signal$135  <= drain_d_pen;
+      \$signal$132  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_153_) begin
-      at_tile_last <= compute ? _244_ : \$signal$107 ;
+    end else if (_134_) begin
+      at_tile_last <= compute ? _230_ : \$signal$104 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_154_) begin
-      at_k_last <= compute ? _247_ : \$signal$106 ;
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_192_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _077_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (rst) begin
-      fn_rem <= 5'h00;
-    end else if (_193_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _076_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_203_) begin
-      fm0 <= 17'h00000;
-    end else if (_194_) begin
-      fm0 <= _075_[16:0];
+    end else if (_135_) begin
+      at_k_last <= compute ? _233_ : \$signal$103 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_195_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _257_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_176_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _067_ : _235_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 8'h00;
-    end else if (_161_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _079_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
+    end else if (_138_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _069_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 8'h00;
+    end else if (_139_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _068_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_140_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 5'h00;
+    end else if (_141_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _064_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_190_) begin
+      fm0 <= 17'h00000;
+    end else if (_177_) begin
+      fm0 <= _063_[16:0];
+    end
+    if (rst) begin
+      flush <= 6'h00;
+    end else if (_142_) begin
+      flush <= _681_(6'hxx, { 6'h23, _055_[5:0] }, { _253_, _252_ });
+    end
+    if (_191_) begin
+      compute <= 1'h0;
+    end else if (_178_) begin
+      compute <= 1'h1;
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_179_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_180_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      i_shift <= 6'h00;
+    end else if (_181_) begin
+      i_shift <= hdr[69:64];
+    end
+    if (rst) begin
+      i_multiplier <= 31'h00000000;
+    end else if (_182_) begin
+      i_multiplier <= hdr[62:32];
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_183_) begin
+      ctrl_state <= _690_(2'hx, { _267_, _265_, _262_, _259_ }, { _268_, _266_, _263_, _261_ });
+    end
+    if (rst) begin
+      ch_first <= 1'h0;
+    end else if (_152_) begin
+      ch_first <= _700_(1'hx, { _272_, _269_ }, { _273_, _271_ });
     end
   end
 endmodule
@@ -1981,13 +1874,15 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$604$0 , \port$606$0 , r_data, clk);
   input clk;
   wire clk;
+  input [1:0] \port$604$0 ;
+  wire [1:0] \port$604$0 ;
+  input [3:0] \port$606$0 ;
+  wire [3:0] \port$606$0 ;
   output [31:0] r_data;
   reg [31:0] r_data = 32'd0;
-  input [5:0] rp__addr;
-  wire [5:0] rp__addr;
   input rst;
   wire rst;
   input [5:0] wp__addr;
@@ -2070,7 +1965,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
   end
   reg [31:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[rp__addr];
+    _1_ <= mem[{ \port$606$0 , \port$604$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;
@@ -2082,20 +1977,19 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   wire _00_;
   wire [31:0] _01_;
   wire [30:0] _02_;
-  wire [32:0] _03_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _04_;
+  wire [46:0] _03_;
   (* unused_bits = "0" *)
-  wire [32:0] _05_;
-  wire _06_;
-  wire _08_;
-  wire [31:0] _09_;
+  wire [32:0] _04_;
+  wire _05_;
+  wire _07_;
+  wire [31:0] _08_;
+  wire _11_;
   wire _12_;
   wire _13_;
   wire _14_;
   wire _15_;
-  wire _16_;
-  wire [7:0] _17_;
+  wire [7:0] _16_;
   wire [31:0] a_0;
   input clk;
   wire clk;
@@ -2128,6 +2022,7 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   reg o_valid = 1'h0;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_0;
+  wire [32:0] outer_hi_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
@@ -2149,11 +2044,12 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   wire [33:0] u_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
+  assign outer_hi_0 = $signed(outer_0[62:30]) + $signed(2'h1);
+  assign _01_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   assign _02_ = a_0[16:0] * rq1_m0[30:17];
-  assign _03_ = $signed(_01_) + $signed({ 1'h0, _02_ });
-  assign mid_0 = $signed(_03_) + $signed(15'h2000);
-  assign { h_0, _04_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { half_0, _05_[0] } = 1'h1 << rq1_r0;
+  assign { mid_0[33], mid_0[31:0] } = $signed(_01_) + $signed({ 1'h0, _02_ });
+  assign { h_0, _03_[13:0] } = $signed({ outer_hi_0, outer_0[29:17] }) + $signed({ mid_0[33], mid_0[31:0] });
+  assign { half_0, _04_[0] } = 1'h1 << rq1_r0;
   assign halfm_0[0] = rq1_r0 >= 2'h2;
   assign halfm_0[1] = rq1_r0 >= 2'h3;
   assign halfm_0[2] = rq1_r0 >= 3'h4;
@@ -2186,37 +2082,37 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   assign halfm_0[29] = rq1_r0 >= 5'h1f;
   assign halfm_0[30] = rq1_r0 >= 6'h20;
   assign halfm_0[31] = rq1_r0 >= 6'h21;
-  assign _08_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _09_ = _08_ ? rq2_hm0 : rq2_hf0;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _09_ });
+  assign _07_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _08_ = _07_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _08_ });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-  assign _12_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _13_ = fits_0 ? _12_ : rq3_y0[33];
-  assign _14_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _15_ = ~ rq3_y0[33];
-  assign _16_ = fits_0 ? _14_ : _15_;
+  assign _11_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _12_ = fits_0 ? _11_ : rq3_y0[33];
+  assign _13_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _14_ = ~ rq3_y0[33];
+  assign _15_ = fits_0 ? _13_ : _14_;
   assign _00_ = $signed(i_shift) > $signed(1'h0);
-  assign _06_ = $signed(i_shift) < $signed(1'h0);
+  assign _05_ = $signed(i_shift) < $signed(1'h0);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _01_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  reg [8:0] _79_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _79_;
   reg [8:0] _80_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _80_;
-  reg [8:0] _81_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _81_;
-  assign _17_ = _16_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
-  assign _04_[46:14] = h_0;
+  assign { lo_z[9], lo_z[7:0] } = _80_;
+  assign _16_ = _15_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
+  assign _03_[46:14] = h_0;
   assign hi_z[8] = hi_z[9];
-  assign _05_[32:1] = half_0;
+  assign _04_[32:1] = half_0;
   assign lo_z[8] = lo_z[9];
+  assign mid_0[32] = mid_0[33];
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
+      _79_ <= 9'h000;
       _80_ <= 9'h000;
-      _81_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -2226,8 +2122,8 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _80_ <= $signed(8'h7f) - $signed(zero_point);
-      _81_ <= $signed(8'h80) - $signed(zero_point);
+      _79_ <= $signed(8'h7f) - $signed(zero_point);
+      _80_ <= $signed(8'h80) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -2238,7 +2134,7 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
     if (rst) begin
       o_data <= 8'h00;
     end else if (rq3_valid) begin
-      o_data <= _13_ ? (* full_case = 32'd1 *) 8'h80 : _17_;
+      o_data <= _12_ ? (* full_case = 32'd1 *) 8'h80 : _16_;
     end
     if (rq2_valid) begin
       rq3_y0 <= $signed(u_0) >>> rq2_r0;
@@ -2254,7 +2150,7 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
       rq1_m0 <= i_multiplier;
     end
     if (i_valid)
-      if (!_06_) rq1_r0 <= 5'h00;
+      if (!_05_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
       if (!_00_) rq1_l0 <= 5'h00;

@@ -58,41 +58,39 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
   wire _001_;
-  wire [4:0] _002_;
+  wire _002_;
   wire _003_;
   wire _004_;
+  wire [10:0] _005_;
+  (* unused_bits = "11" *)
+  wire [11:0] _006_;
   wire _007_;
   wire _008_;
-  (* unused_bits = "17" *)
-  wire [17:0] _009_;
-  (* unused_bits = "5" *)
-  wire [5:0] _010_;
+  wire _009_;
+  wire [3:0] _010_;
   wire _011_;
-  wire _012_;
-  (* unused_bits = "11" *)
-  wire [11:0] _013_;
-  (* unused_bits = "11" *)
-  wire [11:0] _014_;
+  wire [4:0] _012_;
+  wire _013_;
+  wire _014_;
   wire _015_;
   wire _016_;
   wire _017_;
   wire _018_;
-  wire _019_;
+  wire [3:0] _019_;
   wire _020_;
   wire _021_;
   wire _022_;
   wire _023_;
-  (* unused_bits = "4" *)
-  wire [4:0] _024_;
   wire _025_;
   wire _026_;
   wire _027_;
   wire _029_;
   wire _030_;
   wire _031_;
-  wire _032_;
+  wire _033_;
   wire _034_;
   wire _035_;
+  wire _036_;
   wire _037_;
   wire _038_;
   wire _039_;
@@ -123,59 +121,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _064_;
   wire _065_;
   wire _066_;
-  wire _067_;
-  wire _068_;
+  (* unused_bits = "17" *)
+  wire [17:0] _068_;
   wire _069_;
-  wire _070_;
+  wire _075_;
+  wire [2:0] _077_;
+  wire _078_;
+  wire _079_;
+  wire _085_;
+  wire _088_;
+  wire [15:0] _089_;
+  wire _091_;
+  wire _092_;
+  wire [15:0] _093_;
+  wire _094_;
+  wire [16:0] _095_;
+  wire _096_;
   (* unused_bits = "17" *)
-  wire [17:0] _072_;
-  wire _073_;
-  wire [3:0] _079_;
-  wire _080_;
+  wire [17:0] _097_;
   (* unused_bits = "4" *)
-  wire [4:0] _081_;
+  wire [4:0] _098_;
   (* unused_bits = "4" *)
-  wire [4:0] _082_;
+  wire [4:0] _099_;
   (* unused_bits = "4" *)
-  wire [4:0] _083_;
-  (* unused_bits = "4" *)
-  wire [4:0] _084_;
-  (* unused_bits = "4" *)
-  wire [4:0] _085_;
-  wire _087_;
-  (* unused_bits = "3 4" *)
-  wire [4:0] _088_;
-  wire _089_;
-  wire _090_;
-  (* unused_bits = "16" *)
-  wire [16:0] _092_;
-  (* unused_bits = "17" *)
-  wire [17:0] _095_;
-  (* unused_bits = "11 12 13 14 15 16" *)
-  wire [16:0] _097_;
-  wire _098_;
-  wire _099_;
-  wire [15:0] _100_;
-  (* unused_bits = "11 12 13 14 15 16" *)
-  wire [16:0] _101_;
-  wire _102_;
-  wire _103_;
-  wire [15:0] _104_;
-  wire _105_;
-  (* unused_bits = "16" *)
-  wire [16:0] _106_;
+  wire [4:0] _100_;
+  wire _101_;
+  wire _104_;
+  (* unused_bits = "5" *)
+  wire [5:0] _105_;
+  wire _106_;
   wire _107_;
-  (* unused_bits = "16" *)
-  wire [16:0] _108_;
-  wire _109_;
-  (* unused_bits = "4" *)
-  wire [4:0] _110_;
-  (* unused_bits = "4" *)
-  wire [4:0] _111_;
-  (* unused_bits = "4" *)
-  wire [4:0] _112_;
-  wire _113_;
+  wire _108_;
+  (* unused_bits = "17" *)
+  wire [17:0] _112_;
+  wire [4:0] _113_;
   wire _114_;
+  wire _115_;
+  wire _116_;
   wire _117_;
   wire _118_;
   wire _119_;
@@ -279,35 +261,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _217_;
   wire _218_;
   wire _219_;
-  wire _220_;
   wire _221_;
-  wire _222_;
+  wire [3:0] _222_;
   wire _223_;
-  wire _224_;
-  wire _225_;
-  wire _226_;
-  wire _227_;
+  wire [3:0] _224_;
+  wire [3:0] _225_;
+  wire [3:0] _226_;
   wire _228_;
-  wire _229_;
+  wire [3:0] _229_;
   wire _230_;
-  wire _231_;
-  wire _232_;
-  wire [3:0] _233_;
-  wire [3:0] _234_;
+  wire [3:0] _231_;
+  wire [3:0] _232_;
+  wire _234_;
   wire [3:0] _235_;
+  wire _236_;
   wire _237_;
-  wire [3:0] _238_;
+  wire _238_;
   wire _239_;
-  wire [3:0] _240_;
-  wire [3:0] _241_;
-  wire [3:0] _242_;
+  wire _240_;
+  wire _241_;
+  wire _242_;
+  wire _243_;
   wire _244_;
-  wire [3:0] _245_;
+  wire _245_;
   wire _246_;
-  wire [3:0] _247_;
-  wire [3:0] _248_;
-  wire _250_;
-  wire [3:0] _251_;
+  wire _247_;
+  wire _248_;
+  wire _249_;
   wire _252_;
   wire _253_;
   wire _254_;
@@ -322,89 +302,65 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _263_;
   wire _264_;
   wire _265_;
-  wire [3:0] _268_;
-  wire [3:0] _269_;
-  wire [3:0] _271_;
-  wire [3:0] _272_;
-  wire [3:0] _273_;
-  wire [3:0] _274_;
-  wire [3:0] _275_;
-  wire _277_;
-  wire _278_;
-  wire _279_;
-  wire _280_;
+  wire _266_;
+  wire _267_;
+  wire _268_;
+  wire _269_;
+  wire _270_;
+  wire _271_;
+  wire _272_;
+  wire _273_;
+  wire _274_;
+  wire _275_;
+  wire _276_;
   wire _281_;
-  wire _282_;
-  wire _283_;
-  wire _284_;
-  wire _285_;
-  wire _286_;
   wire _287_;
-  wire _288_;
-  wire _289_;
   wire _290_;
-  wire _291_;
-  wire _292_;
-  wire _293_;
-  wire _294_;
-  wire _295_;
-  wire _296_;
-  wire _297_;
-  wire _298_;
-  wire _299_;
-  wire _300_;
+  wire [16:0] _293_;
+  wire [3:0] _296_;
   wire _301_;
-  wire _306_;
-  wire _312_;
-  wire _315_;
-  wire [16:0] _318_;
-  wire [3:0] _321_;
+  wire _302_;
+  wire _304_;
+  wire _305_;
+  wire _307_;
+  wire _324_;
+  wire _325_;
   wire _326_;
   wire _327_;
-  wire _329_;
-  wire _330_;
-  wire _340_;
+  wire _328_;
+  wire [1:0] _329_;
+  wire _331_;
+  wire [1:0] _332_;
+  wire _333_;
+  wire [1:0] _334_;
+  wire [1:0] _335_;
+  wire _336_;
+  wire [1:0] _337_;
+  wire _338_;
+  wire [16:0] _339_;
+  wire _341_;
+  wire [16:0] _342_;
+  wire _343_;
+  wire _344_;
+  wire _345_;
+  wire _346_;
+  wire _348_;
+  wire _349_;
+  wire _350_;
   wire _351_;
   wire _352_;
   wire _353_;
   wire _354_;
   wire _355_;
-  wire [1:0] _356_;
-  wire _358_;
-  wire [1:0] _359_;
-  wire _360_;
-  wire [1:0] _361_;
-  wire [1:0] _362_;
-  wire _363_;
-  wire [1:0] _364_;
-  wire _365_;
-  wire _366_;
-  wire _368_;
-  wire _369_;
-  wire _370_;
-  wire [15:0] _371_;
-  wire _373_;
-  wire [15:0] _374_;
-  wire _375_;
-  wire _376_;
-  wire _377_;
-  wire _378_;
-  wire _380_;
-  wire _381_;
-  wire _382_;
-  wire _383_;
-  wire _384_;
-  wire _385_;
-  wire _386_;
-  wire _387_;
-  wire _388_;
-  wire \$like ;
+  wire _356_;
+  wire [3:0] _357_;
+  wire [3:0] _358_;
   wire \$signal ;
   wire \$signal$132 ;
+  reg \$signal$211  = 1'h0;
+  reg \$signal$212  = 1'h0;
   reg \$signal$215  = 1'h0;
-  reg \$signal$216  = 1'h0;
-  reg \$signal$219  = 1'h0;
-  reg \$signal$235  = 1'h0;
+  reg \$signal$231  = 1'h0;
   reg [431:0] acc_chosen = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
@@ -414,8 +370,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg beat_last = 1'h1;
   reg [3:0] blk = 4'h0;
   wire block_end;
-  reg ch_last = 1'h0;
-  reg [15:0] ch_left = 16'h0000;
+  reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -439,8 +394,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] i_a;
   reg [431:0] i_acc = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   wire i_last;
-  reg \i_last$162  = 1'h0;
-  reg \i_valid$160  = 1'h0;
+  reg \i_last$158  = 1'h0;
+  reg \i_valid$156  = 1'h0;
   input [127:0] i_w;
   wire [127:0] i_w;
   reg in_data = 1'h0;
@@ -462,12 +417,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [127:0] o_data;
-  wire [431:0] \o_data$238 ;
+  wire [431:0] \o_data$234 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$194 ;
+  wire \o_valid$190 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
+  wire [68:0] \r_data$170 ;
+  wire [68:0] \r_data$171 ;
+  wire [68:0] \r_data$172 ;
+  wire [68:0] \r_data$173 ;
   wire [68:0] \r_data$174 ;
   wire [68:0] \r_data$175 ;
   wire [68:0] \r_data$176 ;
@@ -479,15 +438,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [68:0] \r_data$182 ;
   wire [68:0] \r_data$183 ;
   wire [68:0] \r_data$184 ;
-  wire [68:0] \r_data$185 ;
-  wire [68:0] \r_data$186 ;
-  wire [68:0] \r_data$187 ;
-  wire [68:0] \r_data$188 ;
   input r_en;
   wire r_en;
   reg [3:0] ra = 4'h0;
-  reg [3:0] ra_inc = 4'h0;
-  reg [3:0] ra_row = 4'h0;
   reg [16:0] row = 17'h00000;
   wire row_end;
   reg row_last = 1'h0;
@@ -505,15 +458,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [10:0] t_rem = 11'h000;
   output take;
   wire take;
+  reg tile_end = 1'h0;
   reg [10:0] tile_pen = 11'h000;
   reg [3:0] w_addr = 4'h0;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [128:0] \w_data$198  = 129'h000000000000000000000000000000000;
+  reg [128:0] \w_data$194  = 129'h000000000000000000000000000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
-  reg \w_en$196  = 1'h0;
+  reg \w_en$192  = 1'h0;
   reg \w_en$23  = 1'h0;
   reg \w_en$27  = 1'h0;
   reg \w_en$31  = 1'h0;
@@ -532,360 +486,331 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _040_ = in_data & _000_;
-  assign _051_ = ~ at_k_last;
-  assign _062_ = credit_ok | _051_;
-  assign take = _040_ & _062_;
-  assign _073_ = s_act__valid & s_wgt__valid;
-  assign _080_ = in_data & _073_;
-  assign _087_ = _080_ & credit_ok;
-  assign \$signal  = _087_ & at_k_last;
-  assign _098_ = ~ in_data;
-  assign _109_ = s_act__valid & s_wgt__valid;
+  assign _036_ = in_data & _000_;
+  assign _047_ = ~ at_k_last;
+  assign _058_ = credit_ok | _047_;
+  assign take = _036_ & _058_;
+  assign _069_ = s_act__valid & s_wgt__valid;
+  assign _075_ = in_data & _069_;
+  assign _085_ = _075_ & credit_ok;
+  assign \$signal  = _085_ & at_k_last;
+  assign _096_ = ~ in_data;
+  assign _104_ = s_act__valid & s_wgt__valid;
   assign _001_ = ~ at_k_last;
   assign _011_ = credit_ok | _001_;
-  assign _022_ = _109_ & _011_;
-  assign adv = _098_ | _022_;
-  assign _030_ = compute & adv;
-  assign _034_ = _030_ & at_tile_last;
-  assign block_end = _034_ & fn_last;
+  assign _020_ = _104_ & _011_;
+  assign adv = _096_ | _020_;
+  assign _029_ = compute & adv;
+  assign _030_ = _029_ & at_tile_last;
+  assign block_end = _030_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _035_ = ! lane;
-  assign _037_ = lane == 1'h1;
-  assign _038_ = s_param__valid & _037_;
-  assign _039_ = lane == 2'h2;
-  assign _041_ = s_param__valid & _039_;
-  assign _042_ = lane == 2'h3;
+  assign _031_ = ! lane;
+  assign _033_ = lane == 1'h1;
+  assign _034_ = s_param__valid & _033_;
+  assign _035_ = lane == 2'h2;
+  assign _037_ = s_param__valid & _035_;
+  assign _038_ = lane == 2'h3;
+  assign _039_ = s_param__valid & _038_;
+  assign _040_ = lane == 3'h4;
+  assign _041_ = s_param__valid & _040_;
+  assign _042_ = lane == 3'h5;
   assign _043_ = s_param__valid & _042_;
-  assign _044_ = lane == 3'h4;
+  assign _044_ = lane == 3'h6;
   assign _045_ = s_param__valid & _044_;
-  assign _046_ = lane == 3'h5;
-  assign _047_ = s_param__valid & _046_;
-  assign _048_ = lane == 3'h6;
-  assign _049_ = s_param__valid & _048_;
-  assign _050_ = lane == 3'h7;
-  assign _052_ = s_param__valid & _050_;
-  assign _053_ = lane == 4'h8;
+  assign _046_ = lane == 3'h7;
+  assign _048_ = s_param__valid & _046_;
+  assign _049_ = lane == 4'h8;
+  assign _050_ = s_param__valid & _049_;
+  assign _051_ = lane == 4'h9;
+  assign _052_ = s_param__valid & _051_;
+  assign _053_ = lane == 4'ha;
   assign _054_ = s_param__valid & _053_;
-  assign _055_ = lane == 4'h9;
+  assign _055_ = lane == 4'hb;
   assign _056_ = s_param__valid & _055_;
-  assign _057_ = lane == 4'ha;
-  assign _058_ = s_param__valid & _057_;
-  assign _059_ = lane == 4'hb;
-  assign _060_ = s_param__valid & _059_;
-  assign _061_ = lane == 4'hc;
-  assign _063_ = s_param__valid & _061_;
-  assign _064_ = lane == 4'hd;
+  assign _057_ = lane == 4'hc;
+  assign _059_ = s_param__valid & _057_;
+  assign _060_ = lane == 4'hd;
+  assign _061_ = s_param__valid & _060_;
+  assign _062_ = lane == 4'he;
+  assign _063_ = s_param__valid & _062_;
+  assign _064_ = lane == 4'hf;
   assign _065_ = s_param__valid & _064_;
-  assign _066_ = lane == 4'he;
-  assign _067_ = s_param__valid & _066_;
-  assign _068_ = lane == 4'hf;
-  assign _069_ = s_param__valid & _068_;
   assign row_end = o_valid & beat_last;
-  assign _070_ = ~ dn_last;
-  assign wrap = d_last & _070_;
-  assign _072_[16:0] = row + 1'h1;
+  assign _066_ = ~ dn_last;
+  assign wrap = d_last & _066_;
+  assign _068_[16:0] = row + 1'h1;
   assign \$signal$132  = d_last ? 1'h1 : 1'h0;
-  assign _079_ = ra_inc + 1'h1;
-  assign _081_[3:0] = ra_inc + 1'h0;
-  assign _082_[3:0] = ra_row + 1'h1;
-  assign _083_[3:0] = ra_row + 1'h0;
-  assign _084_[3:0] = ra_inc + 1'h1;
-  assign _085_[3:0] = ra_inc + 1'h0;
-  assign _088_[2:0] = kept[2:0] - 1'h1;
-  assign _089_ = kept >= 2'h2;
-  assign _090_ = kept >= 1'h1;
-  assign _092_[15:0] = hdr[15:0] - 1'h1;
-  assign _095_[16:0] = hdr[15:0] + 17'h1ffff;
-  assign _097_[10:0] = hdr[42:32] - 2'h2;
-  assign _099_ = hdr[47:32] > 5'h10;
-  assign _100_[10:0] = _099_ ? hdr[42:32] : 11'h010;
-  assign _101_[10:0] = _100_[10:0] - 2'h2;
-  assign _102_ = hdr[47:32] == 1'h1;
-  assign _103_ = hdr[47:32] > 5'h10;
-  assign _104_ = _103_ ? hdr[47:32] : 16'h0010;
-  assign _105_ = _104_ == 1'h1;
-  assign _106_[15:0] = hdr[31:16] - 1'h1;
-  assign _107_ = hdr[31:16] == 1'h1;
-  assign _108_[15:0] = ch_left - 1'h1;
-  assign _110_[3:0] = wa + 1'h1;
-  assign _111_[3:0] = blk + 1'h1;
-  assign _112_[3:0] = lane + 1'h1;
-  assign _113_ = lane == 4'he;
-  assign _114_ = ch_left == 1'h1;
-  assign _002_ = flush - 1'h1;
-  assign _003_ = ! flush;
-  assign _004_ = block_end & last_mblock;
-  assign _007_ = fn_last & last_mblock;
-  assign _008_ = ~ _007_;
-  assign _009_[16:0] = fm0 + 1'h1;
-  assign _010_[4:0] = fn_rem - 1'h1;
-  assign _012_ = ! fn_rem;
-  assign _013_[10:0] = k_rem - 1'h1;
-  assign _014_[10:0] = t_rem - 1'h1;
-  assign _015_ = ! k_rem;
-  assign _016_ = ! t_rem;
+  assign _077_ = kept[2:0] - 1'h1;
+  assign _078_ = kept >= 2'h2;
+  assign _079_ = kept >= 1'h1;
+  assign _088_ = hdr[47:32] > 5'h10;
+  assign _089_[10:0] = _088_ ? hdr[42:32] : 11'h010;
+  assign _091_ = hdr[47:32] == 1'h1;
+  assign _092_ = hdr[47:32] > 5'h10;
+  assign _093_ = _092_ ? hdr[47:32] : 16'h0010;
+  assign _094_ = _093_ == 1'h1;
+  assign _095_ = hdr[31:16] - 2'h2;
+  assign _097_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _098_[3:0] = wa + 1'h1;
+  assign _099_[3:0] = blk + 1'h1;
+  assign _100_[3:0] = lane + 1'h1;
+  assign _101_ = lane == 4'he;
+  assign _105_[4:0] = flush - 1'h1;
+  assign _106_ = ! flush;
+  assign _107_ = block_end & last_mblock;
+  assign _108_ = compute & adv;
+  assign _112_[16:0] = fm0 + 1'h1;
+  assign _113_ = fn_rem - 1'h1;
+  assign _002_ = ! fn_rem;
+  assign _003_ = fn_last & last_mblock;
+  assign _004_ = ~ _003_;
+  assign _005_ = k_rem - 1'h1;
+  assign _006_[10:0] = t_rem - 1'h1;
+  assign _007_ = ! k_rem;
+  assign _008_ = ! t_rem;
+  assign _009_ = beat_last & d_last;
+  assign _010_ = ra + 1'h1;
+  assign _012_[3:0] = dn_last ? 4'h0 : _010_;
+  assign _013_ = ~ drain_restart;
+  assign _014_ = _013_ & o_valid;
+  assign _015_ = ~ beat_last;
+  assign _016_ = _014_ & _015_;
   assign _017_ = ~ drain_restart;
-  assign _018_ = _017_ & o_valid;
-  assign _019_ = ~ beat_last;
-  assign _020_ = _018_ & _019_;
-  assign _021_ = ~ drain_restart;
-  assign _023_ = _021_ & row_end;
-  assign _024_[3:0] = dn + 1'h1;
-  assign _025_ = o_valid & row_valid;
-  assign _026_ = row_end & row_valid;
-  assign _027_ = _026_ & row_last;
-  assign _029_ = r_en & m_out__valid;
-  assign _031_ = ~ row_valid;
-  assign _032_ = row_end & _031_;
-  assign _117_ = { _023_, _020_, enter_q, d_last } != 4'h8;
-  assign _118_ = { _023_, _020_, enter_q } != 1'h0;
-  assign _119_ = { _020_, enter_q } != 2'h2;
-  assign _120_ = { _023_, _020_, drain_restart } != 1'h0;
-  assign _121_ = { drain_restart, o_valid } != 1'h0;
+  assign _018_ = _017_ & row_end;
+  assign _019_ = dn + 1'h1;
+  assign _021_ = o_valid & row_valid;
+  assign _022_ = row_end & row_valid;
+  assign _023_ = _022_ & row_last;
+  assign _025_ = r_en & m_out__valid;
+  assign _026_ = ~ row_valid;
+  assign _027_ = row_end & _026_;
+  assign _114_ = { _018_, _016_, enter_q, d_last } != 4'h8;
+  assign _115_ = { _018_, _016_, enter_q } != 1'h0;
+  assign _116_ = { _016_, enter_q } != 2'h2;
+  assign _117_ = { _018_, _016_, drain_restart } != 1'h0;
+  assign _118_ = { compute, adv } != 2'h2;
+  assign _119_ = { compute, adv } != 2'h2;
+  assign _120_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _121_ = { compute, adv } != 2'h2;
   assign _122_ = { compute, adv } != 2'h2;
   assign _123_ = { compute, adv } != 2'h2;
-  assign _124_ = { compute, adv } != 2'h2;
-  assign _125_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _126_ = { compute, adv } != 2'h2;
-  assign _127_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _128_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _129_ = { compute, adv } != 2'h2;
-  assign _130_ = { compute, adv } != 2'h2;
-  assign _131_ = { compute, adv } != 2'h2;
-  assign _132_ = { _352_, _351_ } != 1'h0;
-  assign _133_ = { _363_, s_param__valid } != 2'h2;
-  assign _134_ = { _365_, s_param__valid } != 2'h2;
-  assign _135_ = { _363_, ch_last, s_param__valid } != 3'h5;
-  assign _136_ = { _360_, compute } != 2'h3;
-  assign _137_ = { _358_, _003_ } != 2'h2;
-  assign _138_ = { _365_, _363_, _360_, _358_ } != 1'h0;
-  assign _139_ = { _368_, s_param__valid } != 2'h2;
-  assign _140_ = { _370_, s_param__valid } != 2'h2;
-  assign _141_ = { _370_, _368_ } != 1'h0;
-  assign _142_ = { _373_, s_param__valid } != 2'h2;
-  assign _143_ = { _375_, s_param__valid } != 2'h2;
-  assign _144_ = { _375_, _373_ } != 1'h0;
-  assign _145_ = { _380_, s_param__valid } != 2'h2;
-  assign _146_ = { _382_, s_param__valid } != 2'h2;
-  assign _147_ = { _380_, \$signal$219 , s_param__valid } != 3'h5;
-  assign _148_ = { _382_, _380_ } != 1'h0;
-  assign _149_ = { _386_, s_param__valid } != 2'h2;
-  assign _150_ = { _388_, s_param__valid } != 2'h2;
-  assign _151_ = { _388_, _386_ } != 1'h0;
-  assign _152_ = { _237_, s_param__valid } != 2'h2;
-  assign _153_ = { _239_, s_param__valid } != 2'h2;
-  assign _154_ = { _237_, \$signal$219 , s_param__valid } != 3'h5;
-  assign _155_ = { _239_, _237_ } != 1'h0;
-  assign _156_ = { _244_, s_param__valid } != 2'h2;
-  assign _157_ = { _246_, s_param__valid } != 2'h2;
-  assign _158_ = { _244_, \$signal$219 , s_param__valid } != 3'h5;
-  assign _159_ = { _244_, wb_last, \$signal$219 , s_param__valid } != 4'hb;
-  assign _160_ = { _246_, _244_ } != 1'h0;
-  assign _161_ = { _250_, s_param__valid } != 2'h2;
-  assign _162_ = { _252_, s_param__valid } != 2'h2;
-  assign _163_ = { _252_, _250_ } != 1'h0;
-  assign _164_ = & { _119_, _118_, _117_ };
-  assign _165_ = & { _125_, _124_ };
-  assign _166_ = & { _127_, _126_ };
-  assign _167_ = & { fn_last, at_tile_last, adv };
-  assign _168_ = & { _129_, _128_ };
-  assign _169_ = & { _353_, ch_last, s_param__valid };
-  assign _170_ = & { _354_, ch_last, s_param__valid };
-  assign _171_ = & { _355_, ch_last, s_param__valid };
-  assign _172_ = & { _138_, _137_, _136_, _135_, _134_, _133_ };
-  assign _173_ = & { _141_, _140_, _139_ };
-  assign _174_ = & { _144_, _143_, _142_ };
-  assign _175_ = & { _148_, _147_, _146_, _145_ };
-  assign _176_ = & { _151_, _150_, _149_ };
-  assign _177_ = & { _155_, _154_, _153_, _152_ };
-  assign _178_ = & { _160_, _159_, _158_, _157_, _156_ };
-  assign _179_ = & { _163_, _162_, _161_ };
-  assign _180_ = & { _253_, s_param__valid };
-  assign _181_ = & { _254_, s_param__valid };
-  assign _182_ = & { _255_, s_param__valid };
-  assign _183_ = & { _256_, s_param__valid };
-  assign _184_ = & { _257_, s_param__valid };
-  assign _185_ = & { _258_, s_param__valid };
-  assign _186_ = & { _259_, s_param__valid };
-  assign _187_ = & { _260_, s_param__valid };
-  assign _188_ = & { _261_, s_param__valid };
-  assign _189_ = & { _262_, s_param__valid };
-  assign _190_ = & { _263_, s_param__valid };
-  assign _191_ = & { _264_, s_param__valid };
-  assign _192_ = & { _265_, s_param__valid };
-  assign _215_ = ~ _299_;
-  assign _216_ = ~ compute;
-  assign _217_ = ~ _280_;
-  assign _218_ = ~ _281_;
-  assign _219_ = ~ _282_;
-  assign _220_ = ~ _283_;
-  assign _221_ = ~ _284_;
-  assign _222_ = ~ _285_;
-  assign _223_ = ~ _286_;
-  assign _224_ = ~ _287_;
-  assign _225_ = ~ _288_;
-  assign _226_ = ~ _289_;
-  assign _227_ = ~ _290_;
-  assign _228_ = ~ _291_;
-  assign _229_ = ~ _292_;
-  assign _230_ = ~ _293_;
-  assign _231_ = ~ _294_;
-  assign _232_ = ~ _295_;
-  assign _193_ = | { drain_restart, rst };
-  assign _194_ = | { drain_restart, rst };
-  assign _195_ = | { drain_restart, rst };
-  assign _196_ = | { _215_, rst };
-  assign _197_ = | { _216_, rst };
-  assign _198_ = | { _004_, rst };
+  assign _124_ = { tile_end, compute } != 1'h1;
+  assign _125_ = { tile_end, compute } != 1'h1;
+  assign _126_ = { _325_, _324_ } != 1'h0;
+  assign _127_ = { _336_, s_param__valid } != 2'h2;
+  assign _128_ = { _338_, s_param__valid } != 2'h2;
+  assign _129_ = { _336_, ch_left[16], s_param__valid } != 3'h5;
+  assign _130_ = { _333_, compute } != 2'h3;
+  assign _131_ = { _331_, _106_ } != 2'h2;
+  assign _132_ = { _338_, _336_, _333_, _331_ } != 1'h0;
+  assign _133_ = { _341_, s_param__valid } != 2'h2;
+  assign _134_ = { _343_, s_param__valid } != 2'h2;
+  assign _135_ = { _343_, _341_ } != 1'h0;
+  assign _136_ = { _348_, s_param__valid } != 2'h2;
+  assign _137_ = { _350_, s_param__valid } != 2'h2;
+  assign _138_ = { _348_, \$signal$215 , s_param__valid } != 3'h5;
+  assign _139_ = { _350_, _348_ } != 1'h0;
+  assign _140_ = { _354_, s_param__valid } != 2'h2;
+  assign _141_ = { _356_, s_param__valid } != 2'h2;
+  assign _142_ = { _356_, _354_ } != 1'h0;
+  assign _143_ = { _221_, s_param__valid } != 2'h2;
+  assign _144_ = { _223_, s_param__valid } != 2'h2;
+  assign _145_ = { _221_, \$signal$215 , s_param__valid } != 3'h5;
+  assign _146_ = { _223_, _221_ } != 1'h0;
+  assign _147_ = { _228_, s_param__valid } != 2'h2;
+  assign _148_ = { _230_, s_param__valid } != 2'h2;
+  assign _149_ = { _228_, \$signal$215 , s_param__valid } != 3'h5;
+  assign _150_ = { _228_, wb_last, \$signal$215 , s_param__valid } != 4'hb;
+  assign _151_ = { _230_, _228_ } != 1'h0;
+  assign _152_ = { _234_, s_param__valid } != 2'h2;
+  assign _153_ = { _236_, s_param__valid } != 2'h2;
+  assign _154_ = { _236_, _234_ } != 1'h0;
+  assign _155_ = & { _116_, _115_, _114_ };
+  assign _156_ = & { _009_, o_valid };
+  assign _157_ = & { _121_, _120_ };
+  assign _158_ = & { tile_end, fn_last };
+  assign _159_ = & { _326_, ch_left[16], s_param__valid };
+  assign _160_ = & { _327_, ch_left[16], s_param__valid };
+  assign _161_ = & { _328_, ch_left[16], s_param__valid };
+  assign _162_ = & { _132_, _131_, _130_, _129_, _128_, _127_ };
+  assign _163_ = & { _135_, _134_, _133_ };
+  assign _164_ = & { _139_, _138_, _137_, _136_ };
+  assign _165_ = & { _142_, _141_, _140_ };
+  assign _166_ = & { _146_, _145_, _144_, _143_ };
+  assign _167_ = & { _151_, _150_, _149_, _148_, _147_ };
+  assign _168_ = & { _154_, _153_, _152_ };
+  assign _169_ = & { _237_, s_param__valid };
+  assign _170_ = & { _238_, s_param__valid };
+  assign _171_ = & { _239_, s_param__valid };
+  assign _172_ = & { _240_, s_param__valid };
+  assign _173_ = & { _241_, s_param__valid };
+  assign _174_ = & { _242_, s_param__valid };
+  assign _175_ = & { _243_, s_param__valid };
+  assign _176_ = & { _244_, s_param__valid };
+  assign _177_ = & { _245_, s_param__valid };
+  assign _178_ = & { _246_, s_param__valid };
+  assign _179_ = & { _247_, s_param__valid };
+  assign _180_ = & { _248_, s_param__valid };
+  assign _181_ = & { _249_, s_param__valid };
+  assign _202_ = ~ _274_;
+  assign _203_ = ~ compute;
+  assign _204_ = ~ _255_;
+  assign _205_ = ~ _256_;
+  assign _206_ = ~ _257_;
+  assign _207_ = ~ _258_;
+  assign _208_ = ~ _259_;
+  assign _209_ = ~ _260_;
+  assign _210_ = ~ _261_;
+  assign _211_ = ~ _262_;
+  assign _212_ = ~ _263_;
+  assign _213_ = ~ _264_;
+  assign _214_ = ~ _265_;
+  assign _215_ = ~ _266_;
+  assign _216_ = ~ _267_;
+  assign _217_ = ~ _268_;
+  assign _218_ = ~ _269_;
+  assign _219_ = ~ _270_;
+  assign _182_ = | { drain_restart, rst };
+  assign _183_ = | { _202_, rst };
+  assign _184_ = | { _203_, rst };
+  assign _185_ = | { _107_, rst };
+  assign _186_ = | { _204_, rst };
+  assign _187_ = | { _205_, rst };
+  assign _188_ = | { _206_, rst };
+  assign _189_ = | { _207_, rst };
+  assign _190_ = | { _208_, rst };
+  assign _191_ = | { _209_, rst };
+  assign _192_ = | { _210_, rst };
+  assign _193_ = | { _211_, rst };
+  assign _194_ = | { _212_, rst };
+  assign _195_ = | { _213_, rst };
+  assign _196_ = | { _214_, rst };
+  assign _197_ = | { _215_, rst };
+  assign _198_ = | { _216_, rst };
   assign _199_ = | { _217_, rst };
   assign _200_ = | { _218_, rst };
   assign _201_ = | { _219_, rst };
-  assign _202_ = | { _220_, rst };
-  assign _203_ = | { _221_, rst };
-  assign _204_ = | { _222_, rst };
-  assign _205_ = | { _223_, rst };
-  assign _206_ = | { _224_, rst };
-  assign _207_ = | { _225_, rst };
-  assign _208_ = | { _226_, rst };
-  assign _209_ = | { _227_, rst };
-  assign _210_ = | { _228_, rst };
-  assign _211_ = | { _229_, rst };
-  assign _212_ = | { _230_, rst };
-  assign _213_ = | { _231_, rst };
-  assign _214_ = | { _232_, rst };
-  assign _234_ = \$signal$219  ? _110_[3:0] : 4'hx;
-  assign _235_ = s_param__valid ? _234_ : 4'hx;
-  function [3:0] _715_;
+  function [3:0] _667_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _715_ = b[3:0];
+        _667_ = b[3:0];
       2'b1?:
-        _715_ = b[7:4];
+        _667_ = b[7:4];
       default:
-        _715_ = a;
+        _667_ = a;
     endcase
   endfunction
-  assign _237_ = ctrl_state == 1'h1;
-  assign _238_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _221_ = ctrl_state == 1'h1;
+  assign _222_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _223_ = ! ctrl_state;
+  assign _224_ = wb_last ? _099_[3:0] : 4'hx;
+  assign _225_ = \$signal$215  ? _224_ : 4'hx;
+  assign _226_ = s_param__valid ? _225_ : 4'hx;
+  function [3:0] _674_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _674_ = b[3:0];
+      2'b1?:
+        _674_ = b[7:4];
+      default:
+        _674_ = a;
+    endcase
+  endfunction
+  assign _228_ = ctrl_state == 1'h1;
+  assign _229_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _230_ = ! ctrl_state;
+  assign _231_ = \$signal$215  ? (* full_case = 32'd1 *) 4'h0 : _100_[3:0];
+  assign _232_ = s_param__valid ? _231_ : 4'hx;
+  function [3:0] _680_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _680_ = b[3:0];
+      2'b1?:
+        _680_ = b[7:4];
+      default:
+        _680_ = a;
+    endcase
+  endfunction
+  assign _234_ = ctrl_state == 1'h1;
+  assign _235_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _236_ = ! ctrl_state;
+  assign _237_ = ! ctrl_state;
+  assign _238_ = ! ctrl_state;
   assign _239_ = ! ctrl_state;
-  assign _240_ = wb_last ? _111_[3:0] : 4'hx;
-  assign _241_ = \$signal$219  ? _240_ : 4'hx;
-  assign _242_ = s_param__valid ? _241_ : 4'hx;
-  function [3:0] _722_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _722_ = b[3:0];
-      2'b1?:
-        _722_ = b[7:4];
-      default:
-        _722_ = a;
-    endcase
-  endfunction
-  assign _244_ = ctrl_state == 1'h1;
-  assign _245_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _240_ = ! ctrl_state;
+  assign _241_ = ! ctrl_state;
+  assign _242_ = ! ctrl_state;
+  assign _243_ = ! ctrl_state;
+  assign _244_ = ! ctrl_state;
+  assign _245_ = ! ctrl_state;
   assign _246_ = ! ctrl_state;
-  assign _247_ = \$signal$219  ? (* full_case = 32'd1 *) 4'h0 : _112_[3:0];
-  assign _248_ = s_param__valid ? _247_ : 4'hx;
-  function [3:0] _728_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _728_ = b[3:0];
-      2'b1?:
-        _728_ = b[7:4];
-      default:
-        _728_ = a;
-    endcase
-  endfunction
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _252_ = ! ctrl_state;
-  assign _253_ = ! ctrl_state;
-  assign _254_ = ! ctrl_state;
-  assign _255_ = ! ctrl_state;
-  assign _256_ = ! ctrl_state;
-  assign _257_ = ! ctrl_state;
-  assign _258_ = ! ctrl_state;
-  assign _259_ = ! ctrl_state;
-  assign _260_ = ! ctrl_state;
-  assign _261_ = ! ctrl_state;
-  assign _262_ = ! ctrl_state;
-  assign _263_ = ! ctrl_state;
-  assign _264_ = ! ctrl_state;
-  assign _265_ = ! ctrl_state;
-  assign _268_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : _085_[3:0];
-  assign _269_ = d_last ? (* full_case = 32'd1 *) _268_ : _083_[3:0];
-  assign _271_ = dn_last ? (* full_case = 32'd1 *) 4'h1 : _084_[3:0];
-  assign _272_ = d_last ? (* full_case = 32'd1 *) _271_ : _082_[3:0];
-  assign _273_ = beat_last ? (* full_case = 32'd1 *) _272_ : _079_;
-  assign \$like  = o_valid ? _273_[0] : 1'hx;
-  assign _274_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
-  assign _275_ = d_last ? (* full_case = 32'd1 *) _274_ : ra_row;
-  assign _277_ = ch_last ? 1'h1 : 1'h0;
-  assign _278_ = s_param__valid ? _277_ : 1'h0;
-  assign enter = _279_ ? _278_ : 1'h0;
-  assign _279_ = ctrl_state == 1'h1;
-  assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = ctrl_state == 1'h1;
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = ctrl_state == 1'h1;
-  assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = ctrl_state == 1'h1;
-  assign _287_ = ctrl_state == 1'h1;
-  assign _288_ = ctrl_state == 1'h1;
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = ctrl_state == 1'h1;
-  assign _291_ = ctrl_state == 1'h1;
-  assign _292_ = ctrl_state == 1'h1;
-  assign _293_ = ctrl_state == 1'h1;
-  assign _294_ = ctrl_state == 1'h1;
-  assign _295_ = ctrl_state == 1'h1;
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = ! ctrl_state;
-  function [0:0] _781_;
+  assign _247_ = ! ctrl_state;
+  assign _248_ = ! ctrl_state;
+  assign _249_ = ! ctrl_state;
+  assign _252_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _253_ = s_param__valid ? _252_ : 1'h0;
+  assign enter = _254_ ? _253_ : 1'h0;
+  assign _254_ = ctrl_state == 1'h1;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = ctrl_state == 1'h1;
+  assign _259_ = ctrl_state == 1'h1;
+  assign _260_ = ctrl_state == 1'h1;
+  assign _261_ = ctrl_state == 1'h1;
+  assign _262_ = ctrl_state == 1'h1;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = ctrl_state == 1'h1;
+  assign _265_ = ctrl_state == 1'h1;
+  assign _266_ = ctrl_state == 1'h1;
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = ctrl_state == 1'h1;
+  assign _269_ = ctrl_state == 1'h1;
+  assign _270_ = ctrl_state == 1'h1;
+  assign _271_ = ctrl_state == 1'h1;
+  assign _272_ = ctrl_state == 1'h1;
+  assign _273_ = ctrl_state == 1'h1;
+  assign _274_ = ! ctrl_state;
+  function [0:0] _723_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _781_ = b[0:0];
+        _723_ = b[0:0];
       2'b1?:
-        _781_ = b[1:1];
+        _723_ = b[1:1];
       default:
-        _781_ = a;
+        _723_ = a;
     endcase
   endfunction
-  assign s_param__ready = _781_(1'h0, 2'h3, { _301_, _300_ });
-  assign _300_ = ctrl_state == 1'h1;
-  assign _301_ = ! ctrl_state;
-  assign _306_ = drain_restart ? 1'h1 : d_last;
-  assign _312_ = drain_restart ? m_one : row_last;
-  assign _315_ = drain_restart ? 1'h1 : row_valid;
-  assign _318_ = drain_restart ? 17'h00000 : row;
-  assign _233_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _321_ = drain_restart ? 4'h0 : dn;
-  assign _326_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$216  : _016_;
-  assign _327_ = adv ? _326_ : 1'hx;
-  assign _329_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$215  : _015_;
-  assign _330_ = adv ? _329_ : 1'hx;
-  assign _340_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _833_;
+  assign s_param__ready = _723_(1'h0, 2'h3, { _276_, _275_ });
+  assign _275_ = ctrl_state == 1'h1;
+  assign _276_ = ! ctrl_state;
+  assign _281_ = drain_restart ? 1'h1 : d_last;
+  assign _287_ = drain_restart ? m_one : row_last;
+  assign _290_ = drain_restart ? 1'h1 : row_valid;
+  assign _293_ = drain_restart ? 17'h00000 : row;
+  assign _296_ = drain_restart ? 4'h0 : dn;
+  assign _301_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$212  : _008_;
+  assign _302_ = adv ? _301_ : 1'hx;
+  assign _304_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$211  : _007_;
+  assign _305_ = adv ? _304_ : 1'hx;
+  assign _307_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _772_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -893,20 +818,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _833_ = b[4:0];
+        _772_ = b[4:0];
       2'b1?:
-        _833_ = b[9:5];
+        _772_ = b[9:5];
       default:
-        _833_ = a;
+        _772_ = a;
     endcase
   endfunction
-  assign _351_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _352_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _353_ = ctrl_state == 1'h1;
-  assign _354_ = ctrl_state == 1'h1;
-  assign _355_ = ctrl_state == 1'h1;
-  assign _356_ = _003_ ? 2'h0 : 2'hx;
-  function [1:0] _840_;
+  assign _324_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _325_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _326_ = ctrl_state == 1'h1;
+  assign _327_ = ctrl_state == 1'h1;
+  assign _328_ = ctrl_state == 1'h1;
+  assign _329_ = _106_ ? 2'h0 : 2'hx;
+  function [1:0] _779_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -914,101 +839,85 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _840_ = b[1:0];
+        _779_ = b[1:0];
       4'b??1?:
-        _840_ = b[3:2];
+        _779_ = b[3:2];
       4'b?1??:
-        _840_ = b[5:4];
+        _779_ = b[5:4];
       4'b1???:
-        _840_ = b[7:6];
+        _779_ = b[7:6];
       default:
-        _840_ = a;
+        _779_ = a;
     endcase
   endfunction
-  assign _358_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _359_ = compute ? 2'hx : 2'h3;
-  assign _360_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _361_ = ch_last ? 2'h2 : 2'hx;
-  assign _362_ = s_param__valid ? _361_ : 2'hx;
-  assign _363_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _364_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _365_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _366_ = s_param__valid ? _114_ : 1'hx;
-  function [0:0] _850_;
+  assign _331_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _332_ = compute ? 2'hx : 2'h3;
+  assign _333_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _334_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _335_ = s_param__valid ? _334_ : 2'hx;
+  assign _336_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _337_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _338_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _339_ = s_param__valid ? _097_[16:0] : 17'hxxxxx;
+  function [16:0] _789_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _789_ = b[16:0];
+      2'b1?:
+        _789_ = b[33:17];
+      default:
+        _789_ = a;
+    endcase
+  endfunction
+  assign _341_ = ctrl_state == 1'h1;
+  assign _342_ = s_param__valid ? _095_ : 17'hxxxxx;
+  assign _343_ = ! ctrl_state;
+  assign _344_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _345_ = \$signal$215  ? _344_ : 1'hx;
+  assign _346_ = s_param__valid ? _345_ : 1'hx;
+  function [0:0] _796_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _850_ = b[0:0];
+        _796_ = b[0:0];
       2'b1?:
-        _850_ = b[1:1];
+        _796_ = b[1:1];
       default:
-        _850_ = a;
+        _796_ = a;
     endcase
   endfunction
-  assign _368_ = ctrl_state == 1'h1;
-  assign _369_ = s_param__valid ? _107_ : 1'hx;
-  assign _370_ = ! ctrl_state;
-  assign _371_ = s_param__valid ? _108_[15:0] : 16'hxxxx;
-  function [15:0] _855_;
-    input [15:0] a;
-    input [31:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _855_ = b[15:0];
-      2'b1?:
-        _855_ = b[31:16];
-      default:
-        _855_ = a;
-    endcase
-  endfunction
-  assign _373_ = ctrl_state == 1'h1;
-  assign _374_ = s_param__valid ? _106_[15:0] : 16'hxxxx;
-  assign _375_ = ! ctrl_state;
-  assign _376_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _377_ = \$signal$219  ? _376_ : 1'hx;
-  assign _378_ = s_param__valid ? _377_ : 1'hx;
-  function [0:0] _862_;
+  assign _348_ = ctrl_state == 1'h1;
+  assign _349_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _350_ = ! ctrl_state;
+  assign _351_ = \$signal$215  ? (* full_case = 32'd1 *) 1'h0 : _101_;
+  assign _352_ = s_param__valid ? _351_ : 1'hx;
+  function [0:0] _802_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _862_ = b[0:0];
+        _802_ = b[0:0];
       2'b1?:
-        _862_ = b[1:1];
+        _802_ = b[1:1];
       default:
-        _862_ = a;
+        _802_ = a;
     endcase
   endfunction
-  assign _380_ = ctrl_state == 1'h1;
-  assign _381_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _382_ = ! ctrl_state;
-  assign _383_ = \$signal$219  ? (* full_case = 32'd1 *) 1'h0 : _113_;
-  assign _384_ = s_param__valid ? _383_ : 1'hx;
-  function [0:0] _868_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _868_ = b[0:0];
-      2'b1?:
-        _868_ = b[1:1];
-      default:
-        _868_ = a;
-    endcase
-  endfunction
-  assign _385_ = _868_(1'hx, { _387_, _384_ }, { _388_, _386_ });
-  assign _386_ = ctrl_state == 1'h1;
-  assign _387_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _388_ = ! ctrl_state;
+  assign _353_ = _802_(1'hx, { _355_, _352_ }, { _356_, _354_ });
+  assign _354_ = ctrl_state == 1'h1;
+  assign _355_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _356_ = ! ctrl_state;
+  assign _357_ = \$signal$215  ? _098_[3:0] : 4'hx;
+  assign _358_ = s_param__valid ? _357_ : 4'hx;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -1016,7 +925,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$238 ),
+    .o_data(\o_data$234 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1025,8 +934,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$198 ),
-    .wp__en(\w_en$196 )
+    .wp__data(\w_data$194 ),
+    .wp__en(\w_en$192 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -1039,7 +948,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$174 ),
+    .r_data(\r_data$170 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1048,7 +957,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params10  params10 (
     .clk(clk),
-    .r_data(\r_data$183 ),
+    .r_data(\r_data$179 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1057,7 +966,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params11  params11 (
     .clk(clk),
-    .r_data(\r_data$184 ),
+    .r_data(\r_data$180 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1066,7 +975,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params12  params12 (
     .clk(clk),
-    .r_data(\r_data$185 ),
+    .r_data(\r_data$181 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1075,7 +984,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params13  params13 (
     .clk(clk),
-    .r_data(\r_data$186 ),
+    .r_data(\r_data$182 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1084,7 +993,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params14  params14 (
     .clk(clk),
-    .r_data(\r_data$187 ),
+    .r_data(\r_data$183 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1093,7 +1002,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params15  params15 (
     .clk(clk),
-    .r_data(\r_data$188 ),
+    .r_data(\r_data$184 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1102,7 +1011,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$175 ),
+    .r_data(\r_data$171 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1111,7 +1020,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$176 ),
+    .r_data(\r_data$172 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1120,7 +1029,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params4  params4 (
     .clk(clk),
-    .r_data(\r_data$177 ),
+    .r_data(\r_data$173 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1129,7 +1038,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params5  params5 (
     .clk(clk),
-    .r_data(\r_data$178 ),
+    .r_data(\r_data$174 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1138,7 +1047,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params6  params6 (
     .clk(clk),
-    .r_data(\r_data$179 ),
+    .r_data(\r_data$175 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1147,7 +1056,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params7  params7 (
     .clk(clk),
-    .r_data(\r_data$180 ),
+    .r_data(\r_data$176 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1156,7 +1065,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params8  params8 (
     .clk(clk),
-    .r_data(\r_data$181 ),
+    .r_data(\r_data$177 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1165,7 +1074,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params9  params9 (
     .clk(clk),
-    .r_data(\r_data$182 ),
+    .r_data(\r_data$178 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1177,356 +1086,338 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$188 [31:0], \r_data$187 [31:0], \r_data$186 [31:0], \r_data$185 [31:0], \r_data$184 [31:0], \r_data$183 [31:0], \r_data$182 [31:0], \r_data$181 [31:0], \r_data$180 [31:0], \r_data$179 [31:0], \r_data$178 [31:0], \r_data$177 [31:0], \r_data$176 [31:0], \r_data$175 [31:0], \r_data$174 [31:0], r_data[31:0] }),
-    .i_last(\i_last$162 ),
-    .i_multiplier({ \r_data$188 [62:32], \r_data$187 [62:32], \r_data$186 [62:32], \r_data$185 [62:32], \r_data$184 [62:32], \r_data$183 [62:32], \r_data$182 [62:32], \r_data$181 [62:32], \r_data$180 [62:32], \r_data$179 [62:32], \r_data$178 [62:32], \r_data$177 [62:32], \r_data$176 [62:32], \r_data$175 [62:32], \r_data$174 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$188 [68:63], \r_data$187 [68:63], \r_data$186 [68:63], \r_data$185 [68:63], \r_data$184 [68:63], \r_data$183 [68:63], \r_data$182 [68:63], \r_data$181 [68:63], \r_data$180 [68:63], \r_data$179 [68:63], \r_data$178 [68:63], \r_data$177 [68:63], \r_data$176 [68:63], \r_data$175 [68:63], \r_data$174 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$160 ),
+    .i_bias({ \r_data$184 [31:0], \r_data$183 [31:0], \r_data$182 [31:0], \r_data$181 [31:0], \r_data$180 [31:0], \r_data$179 [31:0], \r_data$178 [31:0], \r_data$177 [31:0], \r_data$176 [31:0], \r_data$175 [31:0], \r_data$174 [31:0], \r_data$173 [31:0], \r_data$172 [31:0], \r_data$171 [31:0], \r_data$170 [31:0], r_data[31:0] }),
+    .i_last(\i_last$158 ),
+    .i_multiplier({ \r_data$184 [62:32], \r_data$183 [62:32], \r_data$182 [62:32], \r_data$181 [62:32], \r_data$180 [62:32], \r_data$179 [62:32], \r_data$178 [62:32], \r_data$177 [62:32], \r_data$176 [62:32], \r_data$175 [62:32], \r_data$174 [62:32], \r_data$173 [62:32], \r_data$172 [62:32], \r_data$171 [62:32], \r_data$170 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$184 [68:63], \r_data$183 [68:63], \r_data$182 [68:63], \r_data$181 [68:63], \r_data$180 [68:63], \r_data$179 [68:63], \r_data$178 [68:63], \r_data$177 [68:63], \r_data$176 [68:63], \r_data$175 [68:63], \r_data$174 [68:63], \r_data$173 [68:63], \r_data$172 [68:63], \r_data$171 [68:63], \r_data$170 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$156 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$194 ),
+    .o_valid(\o_valid$190 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _100_[15:11] = 5'hxx;
-  assign _233_[3:1] = 3'hx;
+  assign _089_[15:11] = 5'hxx;
+  assign _012_[4] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$196  <= 1'h0;
-      \i_last$162  <= 1'h0;
-      \i_valid$160  <= 1'h0;
+      \w_en$192  <= 1'h0;
+      \i_last$158  <= 1'h0;
+      \i_valid$156  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$235  <= 1'h0;
+      \$signal$231  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h1;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 4'h0;
+      tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 3'h6;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _029_ + _032_;
-      \w_en$196  <= \o_valid$194 ;
-      \i_last$162  <= part_last;
-      \i_valid$160  <= \$signal$235 ;
-      part_last <= _027_ & dn_last;
-      \$signal$235  <= _025_;
+      give_back <= _025_ + _027_;
+      \w_en$192  <= \o_valid$190 ;
+      \i_last$158  <= part_last;
+      \i_valid$156  <= \$signal$231 ;
+      part_last <= _023_ & dn_last;
+      \$signal$231  <= _021_;
       enter_q <= enter;
-      begin if (_020_) d_last <= _306_; else d_last <= _023_ ? \$signal$132  : _306_; end
-      begin if (_020_) row_last <= _312_; else begin if (_023_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _312_; end end
-      begin if (_020_) row_valid <= _315_; else begin if (_023_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _315_; end end
-      begin if (_020_) row <= _318_; else begin if (_023_) begin if (wrap) row <= row - 1'h0; else row <= _072_[16:0]; end else row <= _318_; end end
-      begin if (_020_) dn <= _321_; else begin if (_023_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _024_[3:0]; else dn <= _321_; end else dn <= _321_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _089_ : _090_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _088_[2:0] : kept[2:0];
+      begin if (_016_) d_last <= _281_; else d_last <= _018_ ? \$signal$132  : _281_; end
+      begin if (_016_) row_last <= _287_; else begin if (_018_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _287_; end end
+      begin if (_016_) row_valid <= _290_; else begin if (_018_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _290_; end end
+      begin if (_016_) row <= _293_; else begin if (_018_) begin if (wrap) row <= row - 1'h0; else row <= _068_[16:0]; end else row <= _293_; end end
+      begin if (_016_) dn <= _296_; else begin if (_018_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _019_; else dn <= _296_; end else dn <= _296_; end end
+      tile_end <= _108_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _078_ : _079_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _077_ : kept[2:0];
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
-      \w_data$198  <= 129'h000000000000000000000000000000000;
-    end else if (\o_valid$194 ) begin
-      \w_data$198  <= { o_last, o_data };
+      \w_data$194  <= 129'h000000000000000000000000000000000;
+    end else if (\o_valid$190 ) begin
+      \w_data$194  <= { o_last, o_data };
     end
-    if (\$signal$235 ) begin
+    if (\$signal$231 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$238 ;
+      acc_chosen <= \o_data$234 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_164_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_020_) dn_last <= 1'hx; else begin if (_023_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_155_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_016_) dn_last <= 1'hx; else begin if (_018_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_120_) begin
-      begin if (_020_) beat_last <= 1'h0; else begin if (_023_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_117_) begin
+      begin if (_016_) beat_last <= 1'h0; else begin if (_018_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_193_) begin
-      ra_row <= 4'h0;
-    end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _269_ : _081_[3:0];
-    end
-    if (_194_) begin
-      ra_inc[3:1] <= 3'h0;
-    end else if (o_valid) begin
-      ra_inc[3:1] <= _273_[3:1];
-    end
-    if (rst) begin
-      ra_inc[0] <= 1'h0;
-    end else if (_121_) begin
-      ra_inc[0] <= _233_[0];
-    end
-    if (_195_) begin
+    if (_182_) begin
       ra <= 4'h0;
-    end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _275_ : ra_inc;
+    end else if (_156_) begin
+      ra <= _012_[3:0];
     end
-    if (_196_) begin
+    if (_183_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_122_) begin
-      at_tile_last <= compute ? _327_ : \$signal$216 ;
+    end else if (_118_) begin
+      at_tile_last <= compute ? _302_ : \$signal$212 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_123_) begin
-      at_k_last <= compute ? _330_ : \$signal$215 ;
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_165_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _012_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (rst) begin
-      fn_rem <= 5'h00;
-    end else if (_166_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _010_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_197_) begin
-      fm0 <= 17'h00000;
-    end else if (_167_) begin
-      fm0 <= _009_[16:0];
+    end else if (_119_) begin
+      at_k_last <= compute ? _305_ : \$signal$211 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_168_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _008_ : _340_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_157_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _004_ : _307_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_130_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _014_[10:0]; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
+    end else if (_122_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _006_[10:0]; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_131_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _013_[10:0]; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
+    end else if (_123_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _005_; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_124_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _002_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 5'h00;
+    end else if (_125_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _113_; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_184_) begin
+      fm0 <= 17'h00000;
+    end else if (_158_) begin
+      fm0 <= _112_[16:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_132_) begin
-      flush <= _833_(5'hxx, { 5'h1c, _002_ }, { _352_, _351_ });
+    end else if (_126_) begin
+      flush <= _772_(5'hxx, { 5'h1c, _105_[4:0] }, { _325_, _324_ });
     end
-    if (_198_) begin
+    if (_185_) begin
       compute <= 1'h0;
-    end else if (_169_) begin
+    end else if (_159_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_170_) begin
+    end else if (_160_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_171_) begin
+    end else if (_161_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_172_) begin
-      ctrl_state <= _840_(2'hx, { _364_, _362_, _359_, _356_ }, { _365_, _363_, _360_, _358_ });
+    end else if (_162_) begin
+      ctrl_state <= _779_(2'hx, { _337_, _335_, _332_, _329_ }, { _338_, _336_, _333_, _331_ });
     end
     if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_173_) begin
-      ch_last <= _850_(1'hx, { _369_, _366_ }, { _370_, _368_ });
-    end
-    if (rst) begin
-      ch_left <= 16'h0000;
-    end else if (_174_) begin
-      ch_left <= _855_(16'hxxxx, { _374_, _371_ }, { _375_, _373_ });
+      ch_left <= 17'h00000;
+    end else if (_163_) begin
+      ch_left <= _789_(17'hxxxxx, { _342_, _339_ }, { _343_, _341_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_175_) begin
-      wb_last <= _862_(1'hx, { _381_, _378_ }, { _382_, _380_ });
-    end
-    if (rst) begin
-      \$signal$219  <= 1'h0;
-    end else if (_176_) begin
-      \$signal$219  <= _385_;
-    end
-    if (rst) begin
-      wa <= 4'h0;
-    end else if (_177_) begin
-      wa <= _715_(4'hx, { _238_, _235_ }, { _239_, _237_ });
-    end
-    if (rst) begin
-      blk <= 4'h0;
-    end else if (_178_) begin
-      blk <= _722_(4'hx, { _245_, _242_ }, { _246_, _244_ });
-    end
-    if (rst) begin
-      lane <= 4'h0;
-    end else if (_179_) begin
-      lane <= _728_(4'hx, { _251_, _248_ }, { _252_, _250_ });
-    end
-    if (rst) begin
-      \$signal$216  <= 1'h0;
-    end else if (_180_) begin
-      \$signal$216  <= _105_;
+    end else if (_164_) begin
+      wb_last <= _796_(1'hx, { _349_, _346_ }, { _350_, _348_ });
     end
     if (rst) begin
       \$signal$215  <= 1'h0;
-    end else if (_181_) begin
-      \$signal$215  <= _102_;
+    end else if (_165_) begin
+      \$signal$215  <= _353_;
+    end
+    if (rst) begin
+      wa <= 4'h0;
+    end else if (_166_) begin
+      wa <= _667_(4'hx, { _222_, _358_ }, { _223_, _221_ });
+    end
+    if (rst) begin
+      blk <= 4'h0;
+    end else if (_167_) begin
+      blk <= _674_(4'hx, { _229_, _226_ }, { _230_, _228_ });
+    end
+    if (rst) begin
+      lane <= 4'h0;
+    end else if (_168_) begin
+      lane <= _680_(4'hx, { _235_, _232_ }, { _236_, _234_ });
+    end
+    if (rst) begin
+      \$signal$212  <= 1'h0;
+    end else if (_169_) begin
+      \$signal$212  <= _094_;
+    end
+    if (rst) begin
+      \$signal$211  <= 1'h0;
+    end else if (_170_) begin
+      \$signal$211  <= _091_;
     end
     if (rst) begin
       tile_pen <= 11'h000;
-    end else if (_182_) begin
-      tile_pen <= _101_[10:0];
+    end else if (_171_) begin
+      tile_pen <= _089_[10:0] - 2'h2;
     end
     if (rst) begin
       k_pen <= 11'h000;
-    end else if (_183_) begin
-      k_pen <= _097_[10:0];
+    end else if (_172_) begin
+      k_pen <= hdr[42:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_184_) begin
+    end else if (_173_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_185_) begin
+    end else if (_174_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_186_) begin
+    end else if (_175_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_187_) begin
+    end else if (_176_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_188_) begin
-      m_wrap_pen <= _095_[16:0];
+    end else if (_177_) begin
+      m_wrap_pen <= hdr[15:0] + 17'h1ffff;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_189_) begin
+    end else if (_178_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_190_) begin
+    end else if (_179_) begin
       m_wrap <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_191_) begin
-      m_last <= _092_[15:0];
+    end else if (_180_) begin
+      m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_192_) begin
+    end else if (_181_) begin
       m_less <= hdr[15:0] - 1'h1;
     end
-    if (_199_) begin
+    if (_186_) begin
       \w_en$67  <= 1'h0;
     end else begin
-      \w_en$67  <= _069_;
+      \w_en$67  <= _065_;
     end
-    if (_200_) begin
+    if (_187_) begin
       \w_en$63  <= 1'h0;
     end else begin
-      \w_en$63  <= _067_;
+      \w_en$63  <= _063_;
     end
-    if (_201_) begin
+    if (_188_) begin
       \w_en$59  <= 1'h0;
     end else begin
-      \w_en$59  <= _065_;
+      \w_en$59  <= _061_;
     end
-    if (_202_) begin
+    if (_189_) begin
       \w_en$55  <= 1'h0;
     end else begin
-      \w_en$55  <= _063_;
+      \w_en$55  <= _059_;
     end
-    if (_203_) begin
+    if (_190_) begin
       \w_en$51  <= 1'h0;
     end else begin
-      \w_en$51  <= _060_;
+      \w_en$51  <= _056_;
     end
-    if (_204_) begin
+    if (_191_) begin
       \w_en$47  <= 1'h0;
     end else begin
-      \w_en$47  <= _058_;
+      \w_en$47  <= _054_;
     end
-    if (_205_) begin
+    if (_192_) begin
       \w_en$43  <= 1'h0;
     end else begin
-      \w_en$43  <= _056_;
+      \w_en$43  <= _052_;
     end
-    if (_206_) begin
+    if (_193_) begin
       \w_en$39  <= 1'h0;
     end else begin
-      \w_en$39  <= _054_;
+      \w_en$39  <= _050_;
     end
-    if (_207_) begin
+    if (_194_) begin
       \w_en$35  <= 1'h0;
     end else begin
-      \w_en$35  <= _052_;
+      \w_en$35  <= _048_;
     end
-    if (_208_) begin
+    if (_195_) begin
       \w_en$31  <= 1'h0;
     end else begin
-      \w_en$31  <= _049_;
+      \w_en$31  <= _045_;
     end
-    if (_209_) begin
+    if (_196_) begin
       \w_en$27  <= 1'h0;
     end else begin
-      \w_en$27  <= _047_;
+      \w_en$27  <= _043_;
     end
-    if (_210_) begin
+    if (_197_) begin
       \w_en$23  <= 1'h0;
     end else begin
-      \w_en$23  <= _045_;
+      \w_en$23  <= _041_;
     end
-    if (_211_) begin
+    if (_198_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _043_;
+      \w_en$19  <= _039_;
     end
-    if (_212_) begin
+    if (_199_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _041_;
+      \w_en$15  <= _037_;
     end
-    if (_213_) begin
+    if (_200_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _038_;
+      \w_en$11  <= _034_;
     end
-    if (_214_) begin
+    if (_201_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _035_;
+      w_en <= s_param__valid & _031_;
     end
-    if (!_296_) begin
+    if (!_271_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_297_) begin
+    if (!_272_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_298_) begin
+    if (!_273_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -3179,59 +3070,58 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0059_;
   wire _0060_;
   wire _0061_;
-  wire [31:0] _0062_;
-  wire [30:0] _0063_;
-  wire [32:0] _0064_;
-  wire [31:0] _0065_;
-  wire [30:0] _0066_;
-  wire [32:0] _0067_;
-  wire [31:0] _0068_;
-  wire [30:0] _0069_;
-  wire [32:0] _0070_;
+  wire _0062_;
+  wire _0063_;
+  wire _0064_;
+  wire _0065_;
+  wire _0066_;
+  wire _0067_;
+  wire _0068_;
+  wire _0069_;
+  wire _0070_;
   wire _0071_;
-  wire [31:0] _0072_;
-  wire [30:0] _0073_;
-  wire [32:0] _0074_;
-  wire [31:0] _0075_;
-  wire [30:0] _0076_;
-  wire [32:0] _0077_;
-  wire [31:0] _0079_;
-  wire [30:0] _0080_;
-  wire [32:0] _0081_;
+  wire _0072_;
+  wire _0073_;
+  wire _0074_;
+  wire _0075_;
+  wire _0076_;
+  wire _0077_;
+  wire [31:0] _0078_;
+  wire [30:0] _0079_;
+  wire [31:0] _0080_;
+  wire [30:0] _0081_;
   wire [31:0] _0082_;
   wire [30:0] _0083_;
-  wire [32:0] _0084_;
+  wire _0084_;
   wire [31:0] _0085_;
   wire [30:0] _0086_;
-  wire [32:0] _0087_;
   wire [31:0] _0088_;
   wire [30:0] _0089_;
-  wire [32:0] _0090_;
-  wire _0091_;
+  wire [31:0] _0090_;
+  wire [30:0] _0091_;
   wire [31:0] _0092_;
   wire [30:0] _0093_;
-  wire [32:0] _0094_;
-  wire [31:0] _0095_;
-  wire [30:0] _0096_;
-  wire [32:0] _0097_;
-  wire [31:0] _0098_;
-  wire [30:0] _0099_;
-  wire [32:0] _0100_;
+  wire [31:0] _0094_;
+  wire [30:0] _0095_;
+  wire _0096_;
+  wire [31:0] _0097_;
+  wire [30:0] _0098_;
+  wire [31:0] _0099_;
+  wire [30:0] _0100_;
   wire [31:0] _0101_;
   wire [30:0] _0102_;
-  wire [32:0] _0103_;
-  wire _0104_;
-  wire [31:0] _0105_;
-  wire [30:0] _0106_;
-  wire [32:0] _0107_;
-  wire [31:0] _0108_;
-  wire [30:0] _0109_;
-  wire [32:0] _0110_;
-  wire [31:0] _0112_;
-  wire [30:0] _0113_;
-  wire [32:0] _0114_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0115_;
+  wire _0103_;
+  wire [31:0] _0104_;
+  wire [30:0] _0105_;
+  wire [31:0] _0106_;
+  wire [30:0] _0107_;
+  wire [31:0] _0109_;
+  wire [30:0] _0110_;
+  wire [31:0] _0111_;
+  wire [30:0] _0112_;
+  wire [31:0] _0113_;
+  wire [30:0] _0114_;
+  wire _0115_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0116_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
@@ -3242,20 +3132,21 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [46:0] _0119_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0120_;
-  wire _0121_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0121_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0122_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0123_;
+  wire _0123_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0124_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0125_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0126_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0127_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0127_;
-  wire _0128_;
+  wire [46:0] _0128_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0129_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
@@ -3264,93 +3155,93 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [46:0] _0131_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0132_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0133_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0133_;
   (* unused_bits = "0" *)
   wire [32:0] _0134_;
   wire _0135_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0136_;
-  wire _0137_;
+  wire _0136_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _0138_;
-  wire _0139_;
+  wire [6:0] _0137_;
   (* unused_bits = "0" *)
-  wire [32:0] _0140_;
-  wire _0141_;
+  wire [32:0] _0138_;
+  wire _0139_;
+  wire _0140_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0141_;
   wire _0142_;
   (* unused_bits = "5 6" *)
   wire [6:0] _0143_;
   (* unused_bits = "0" *)
   wire [32:0] _0144_;
   wire _0145_;
+  wire _0146_;
   (* unused_bits = "0" *)
-  wire [32:0] _0146_;
-  wire _0147_;
+  wire [32:0] _0148_;
   wire _0150_;
   (* unused_bits = "0" *)
   wire [32:0] _0151_;
   wire _0152_;
   (* unused_bits = "5 6" *)
   wire [6:0] _0153_;
+  wire _0154_;
   (* unused_bits = "0" *)
-  wire [32:0] _0154_;
-  wire _0155_;
+  wire [32:0] _0155_;
+  wire _0156_;
   (* unused_bits = "0" *)
-  wire [32:0] _0156_;
-  wire _0157_;
+  wire [32:0] _0158_;
   wire _0159_;
   (* unused_bits = "0" *)
   wire [32:0] _0160_;
   wire _0161_;
+  wire _0163_;
   (* unused_bits = "0" *)
-  wire [32:0] _0163_;
-  wire _0164_;
+  wire [32:0] _0164_;
   wire _0165_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0166_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _0167_;
+  wire [6:0] _0166_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0167_;
   wire _0168_;
   wire _0169_;
+  wire _0170_;
   (* unused_bits = "0" *)
-  wire [32:0] _0170_;
-  wire _0171_;
+  wire [32:0] _0171_;
   (* unused_bits = "5 6" *)
   wire [6:0] _0172_;
+  wire _0173_;
   (* unused_bits = "0" *)
-  wire [32:0] _0173_;
-  wire _0174_;
+  wire [32:0] _0174_;
   wire _0175_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0176_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _0177_;
+  wire [6:0] _0176_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0177_;
   wire _0178_;
+  wire _0179_;
   (* unused_bits = "0" *)
-  wire [32:0] _0179_;
-  wire _0180_;
+  wire [32:0] _0180_;
+  wire _0182_;
   (* unused_bits = "0" *)
-  wire [32:0] _0182_;
-  wire _0183_;
+  wire [32:0] _0183_;
   wire _0184_;
-  wire _0185_;
-  wire [31:0] _0186_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0185_;
+  wire _0186_;
   wire _0187_;
   wire [31:0] _0188_;
   wire _0189_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0190_;
-  wire [31:0] _0191_;
-  wire _0192_;
-  wire [31:0] _0193_;
-  wire _0194_;
-  wire [31:0] _0195_;
-  wire _0196_;
-  wire [31:0] _0197_;
-  wire _0198_;
-  wire [31:0] _0199_;
-  wire _0200_;
+  wire [31:0] _0190_;
+  wire _0191_;
+  wire [31:0] _0192_;
+  wire _0193_;
+  wire [31:0] _0194_;
+  wire _0195_;
+  wire [31:0] _0196_;
+  wire _0197_;
+  wire [31:0] _0198_;
+  wire _0199_;
+  wire [31:0] _0200_;
   wire _0201_;
   wire [31:0] _0202_;
   wire _0203_;
@@ -3373,22 +3264,22 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0223_;
   wire _0224_;
   wire _0225_;
-  wire _0226_;
-  wire _0227_;
-  wire _0228_;
-  wire _0229_;
-  wire _0230_;
-  wire _0231_;
-  wire _0232_;
-  wire _0233_;
-  wire _0234_;
-  wire _0235_;
-  wire _0236_;
-  wire _0237_;
-  wire _0238_;
-  wire _0239_;
-  wire _0240_;
-  wire _0241_;
+  wire [7:0] _0226_;
+  wire [7:0] _0227_;
+  wire [7:0] _0228_;
+  wire [7:0] _0229_;
+  wire [7:0] _0230_;
+  wire [7:0] _0231_;
+  wire [7:0] _0232_;
+  wire [7:0] _0233_;
+  wire [7:0] _0234_;
+  wire [7:0] _0235_;
+  wire [7:0] _0236_;
+  wire [7:0] _0237_;
+  wire [7:0] _0238_;
+  wire [7:0] _0239_;
+  wire [7:0] _0240_;
+  wire [7:0] _0241_;
   wire [7:0] _0242_;
   wire [7:0] _0243_;
   wire [7:0] _0244_;
@@ -3405,22 +3296,6 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [7:0] _0255_;
   wire [7:0] _0256_;
   wire [7:0] _0257_;
-  wire [7:0] _0258_;
-  wire [7:0] _0259_;
-  wire [7:0] _0260_;
-  wire [7:0] _0261_;
-  wire [7:0] _0262_;
-  wire [7:0] _0263_;
-  wire [7:0] _0264_;
-  wire [7:0] _0265_;
-  wire [7:0] _0266_;
-  wire [7:0] _0267_;
-  wire [7:0] _0268_;
-  wire [7:0] _0269_;
-  wire [7:0] _0270_;
-  wire [7:0] _0271_;
-  wire [7:0] _0272_;
-  wire [7:0] _0273_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_10;
@@ -3577,6 +3452,22 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [62:0] outer_8;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_9;
+  wire [32:0] outer_hi_0;
+  wire [32:0] outer_hi_1;
+  wire [32:0] outer_hi_10;
+  wire [32:0] outer_hi_11;
+  wire [32:0] outer_hi_12;
+  wire [32:0] outer_hi_13;
+  wire [32:0] outer_hi_14;
+  wire [32:0] outer_hi_15;
+  wire [32:0] outer_hi_2;
+  wire [32:0] outer_hi_3;
+  wire [32:0] outer_hi_4;
+  wire [32:0] outer_hi_5;
+  wire [32:0] outer_hi_6;
+  wire [32:0] outer_hi_7;
+  wire [32:0] outer_hi_8;
+  wire [32:0] outer_hi_9;
   reg [4:0] rq1_l0 = 5'h00;
   reg [4:0] rq1_l1 = 5'h00;
   reg [4:0] rq1_l10 = 5'h00;
@@ -3766,43 +3657,43 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign _0139_ = $signed(i_shift[5:0]) < $signed(1'h0);
   assign _0168_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _0201_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _0061_ = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign _0071_ = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign _0091_ = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign _0104_ = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign _0121_ = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign _0128_ = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign _0133_[4:0] = - $signed(i_shift[28:24]);
+  assign _0186_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _0077_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _0084_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _0096_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _0103_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _0115_ = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign _0123_ = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign _0127_[4:0] = - $signed(i_shift[28:24]);
   assign _0135_ = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign _0137_ = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign _0138_[4:0] = - $signed(i_shift[34:30]);
-  assign _0141_ = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign _0136_ = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign _0137_[4:0] = - $signed(i_shift[34:30]);
+  assign _0140_ = $signed(i_shift[41:36]) > $signed(1'h0);
   assign _0142_ = $signed(i_shift[41:36]) < $signed(1'h0);
   assign _0143_[4:0] = - $signed(i_shift[40:36]);
   assign _0145_ = $signed(i_shift[47:42]) > $signed(1'h0);
-  assign _0147_ = $signed(i_shift[47:42]) < $signed(1'h0);
+  assign _0146_ = $signed(i_shift[47:42]) < $signed(1'h0);
   assign _0150_ = $signed(i_shift[53:48]) > $signed(1'h0);
   assign _0152_ = $signed(i_shift[53:48]) < $signed(1'h0);
   assign _0153_[4:0] = - $signed(i_shift[52:48]);
-  assign _0155_ = $signed(i_shift[59:54]) > $signed(1'h0);
-  assign _0157_ = $signed(i_shift[59:54]) < $signed(1'h0);
+  assign _0154_ = $signed(i_shift[59:54]) > $signed(1'h0);
+  assign _0156_ = $signed(i_shift[59:54]) < $signed(1'h0);
   assign _0159_ = $signed(i_shift[65:60]) > $signed(1'h0);
   assign _0161_ = $signed(i_shift[65:60]) < $signed(1'h0);
-  assign _0164_ = $signed(i_shift[71:66]) > $signed(1'h0);
+  assign _0163_ = $signed(i_shift[71:66]) > $signed(1'h0);
   assign _0165_ = $signed(i_shift[71:66]) < $signed(1'h0);
-  assign _0167_[4:0] = - $signed(i_shift[70:66]);
+  assign _0166_[4:0] = - $signed(i_shift[70:66]);
   assign _0169_ = $signed(i_shift[77:72]) > $signed(1'h0);
-  assign _0171_ = $signed(i_shift[77:72]) < $signed(1'h0);
+  assign _0170_ = $signed(i_shift[77:72]) < $signed(1'h0);
   assign _0172_[4:0] = - $signed(i_shift[76:72]);
-  assign _0174_ = $signed(i_shift[83:78]) > $signed(1'h0);
+  assign _0173_ = $signed(i_shift[83:78]) > $signed(1'h0);
   assign _0175_ = $signed(i_shift[83:78]) < $signed(1'h0);
-  assign _0177_[4:0] = - $signed(i_shift[82:78]);
+  assign _0176_[4:0] = - $signed(i_shift[82:78]);
   assign _0178_ = $signed(i_shift[89:84]) > $signed(1'h0);
-  assign _0180_ = $signed(i_shift[89:84]) < $signed(1'h0);
-  assign _0183_ = $signed(i_shift[95:90]) > $signed(1'h0);
+  assign _0179_ = $signed(i_shift[89:84]) < $signed(1'h0);
+  assign _0182_ = $signed(i_shift[95:90]) > $signed(1'h0);
   assign _0184_ = $signed(i_shift[95:90]) < $signed(1'h0);
-  assign _0190_[4:0] = - $signed(i_shift[94:90]);
+  assign _0185_[4:0] = - $signed(i_shift[94:90]);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign a_1 = $signed(rq1_s1) << rq1_l1;
   assign a_2 = $signed(rq1_s2) << rq1_l2;
@@ -3821,116 +3712,116 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign a_15 = $signed(rq1_s15) << rq1_l15;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _0062_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _0063_ = a_0[16:0] * rq1_m0[30:17];
-  assign _0064_ = $signed(_0062_) + $signed({ 1'h0, _0063_ });
-  assign mid_0 = $signed(_0064_) + $signed(15'h2000);
+  assign outer_hi_0 = $signed(outer_0[62:30]) + $signed(2'h1);
+  assign _0078_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _0079_ = a_0[16:0] * rq1_m0[30:17];
+  assign { mid_0[33], mid_0[31:0] } = $signed(_0078_) + $signed({ 1'h0, _0079_ });
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign _0065_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _0066_ = a_1[16:0] * rq1_m1[30:17];
-  assign _0067_ = $signed(_0065_) + $signed({ 1'h0, _0066_ });
-  assign mid_1 = $signed(_0067_) + $signed(15'h2000);
+  assign outer_hi_1 = $signed(outer_1[62:30]) + $signed(2'h1);
+  assign _0080_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _0081_ = a_1[16:0] * rq1_m1[30:17];
+  assign { mid_1[33], mid_1[31:0] } = $signed(_0080_) + $signed({ 1'h0, _0081_ });
   assign outer_2[33:0] = a_2[16:0] * rq1_m2[16:0];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign _0068_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign _0069_ = a_2[16:0] * rq1_m2[30:17];
-  assign _0070_ = $signed(_0068_) + $signed({ 1'h0, _0069_ });
-  assign mid_2 = $signed(_0070_) + $signed(15'h2000);
+  assign outer_hi_2 = $signed(outer_2[62:30]) + $signed(2'h1);
+  assign _0082_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _0083_ = a_2[16:0] * rq1_m2[30:17];
+  assign { mid_2[33], mid_2[31:0] } = $signed(_0082_) + $signed({ 1'h0, _0083_ });
   assign outer_3[33:0] = a_3[16:0] * rq1_m3[16:0];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign _0072_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign _0073_ = a_3[16:0] * rq1_m3[30:17];
-  assign _0074_ = $signed(_0072_) + $signed({ 1'h0, _0073_ });
-  assign mid_3 = $signed(_0074_) + $signed(15'h2000);
+  assign outer_hi_3 = $signed(outer_3[62:30]) + $signed(2'h1);
+  assign _0085_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign _0086_ = a_3[16:0] * rq1_m3[30:17];
+  assign { mid_3[33], mid_3[31:0] } = $signed(_0085_) + $signed({ 1'h0, _0086_ });
   assign outer_4[33:0] = a_4[16:0] * rq1_m4[16:0];
   assign outer_4[62:34] = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign _0075_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign _0076_ = a_4[16:0] * rq1_m4[30:17];
-  assign _0077_ = $signed(_0075_) + $signed({ 1'h0, _0076_ });
-  assign mid_4 = $signed(_0077_) + $signed(15'h2000);
+  assign outer_hi_4 = $signed(outer_4[62:30]) + $signed(2'h1);
+  assign _0088_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign _0089_ = a_4[16:0] * rq1_m4[30:17];
+  assign { mid_4[33], mid_4[31:0] } = $signed(_0088_) + $signed({ 1'h0, _0089_ });
   assign outer_5[33:0] = a_5[16:0] * rq1_m5[16:0];
   assign outer_5[62:34] = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign _0079_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign _0080_ = a_5[16:0] * rq1_m5[30:17];
-  assign _0081_ = $signed(_0079_) + $signed({ 1'h0, _0080_ });
-  assign mid_5 = $signed(_0081_) + $signed(15'h2000);
+  assign outer_hi_5 = $signed(outer_5[62:30]) + $signed(2'h1);
+  assign _0090_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign _0091_ = a_5[16:0] * rq1_m5[30:17];
+  assign { mid_5[33], mid_5[31:0] } = $signed(_0090_) + $signed({ 1'h0, _0091_ });
   assign outer_6[33:0] = a_6[16:0] * rq1_m6[16:0];
   assign outer_6[62:34] = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign _0082_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign _0083_ = a_6[16:0] * rq1_m6[30:17];
-  assign _0084_ = $signed(_0082_) + $signed({ 1'h0, _0083_ });
-  assign mid_6 = $signed(_0084_) + $signed(15'h2000);
+  assign outer_hi_6 = $signed(outer_6[62:30]) + $signed(2'h1);
+  assign _0092_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign _0093_ = a_6[16:0] * rq1_m6[30:17];
+  assign { mid_6[33], mid_6[31:0] } = $signed(_0092_) + $signed({ 1'h0, _0093_ });
   assign outer_7[33:0] = a_7[16:0] * rq1_m7[16:0];
   assign outer_7[62:34] = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign _0085_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign _0086_ = a_7[16:0] * rq1_m7[30:17];
-  assign _0087_ = $signed(_0085_) + $signed({ 1'h0, _0086_ });
-  assign mid_7 = $signed(_0087_) + $signed(15'h2000);
+  assign outer_hi_7 = $signed(outer_7[62:30]) + $signed(2'h1);
+  assign _0094_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign _0095_ = a_7[16:0] * rq1_m7[30:17];
+  assign { mid_7[33], mid_7[31:0] } = $signed(_0094_) + $signed({ 1'h0, _0095_ });
   assign outer_8[33:0] = a_8[16:0] * rq1_m8[16:0];
   assign outer_8[62:34] = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[30:17] });
-  assign _0088_ = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
-  assign _0089_ = a_8[16:0] * rq1_m8[30:17];
-  assign _0090_ = $signed(_0088_) + $signed({ 1'h0, _0089_ });
-  assign mid_8 = $signed(_0090_) + $signed(15'h2000);
+  assign outer_hi_8 = $signed(outer_8[62:30]) + $signed(2'h1);
+  assign _0097_ = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
+  assign _0098_ = a_8[16:0] * rq1_m8[30:17];
+  assign { mid_8[33], mid_8[31:0] } = $signed(_0097_) + $signed({ 1'h0, _0098_ });
   assign outer_9[33:0] = a_9[16:0] * rq1_m9[16:0];
   assign outer_9[62:34] = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[30:17] });
-  assign _0092_ = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
-  assign _0093_ = a_9[16:0] * rq1_m9[30:17];
-  assign _0094_ = $signed(_0092_) + $signed({ 1'h0, _0093_ });
-  assign mid_9 = $signed(_0094_) + $signed(15'h2000);
+  assign outer_hi_9 = $signed(outer_9[62:30]) + $signed(2'h1);
+  assign _0099_ = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
+  assign _0100_ = a_9[16:0] * rq1_m9[30:17];
+  assign { mid_9[33], mid_9[31:0] } = $signed(_0099_) + $signed({ 1'h0, _0100_ });
   assign outer_10[33:0] = a_10[16:0] * rq1_m10[16:0];
   assign outer_10[62:34] = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[30:17] });
-  assign _0095_ = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
-  assign _0096_ = a_10[16:0] * rq1_m10[30:17];
-  assign _0097_ = $signed(_0095_) + $signed({ 1'h0, _0096_ });
-  assign mid_10 = $signed(_0097_) + $signed(15'h2000);
+  assign outer_hi_10 = $signed(outer_10[62:30]) + $signed(2'h1);
+  assign _0101_ = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
+  assign _0102_ = a_10[16:0] * rq1_m10[30:17];
+  assign { mid_10[33], mid_10[31:0] } = $signed(_0101_) + $signed({ 1'h0, _0102_ });
   assign outer_11[33:0] = a_11[16:0] * rq1_m11[16:0];
   assign outer_11[62:34] = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[30:17] });
-  assign _0098_ = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
-  assign _0099_ = a_11[16:0] * rq1_m11[30:17];
-  assign _0100_ = $signed(_0098_) + $signed({ 1'h0, _0099_ });
-  assign mid_11 = $signed(_0100_) + $signed(15'h2000);
+  assign outer_hi_11 = $signed(outer_11[62:30]) + $signed(2'h1);
+  assign _0104_ = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
+  assign _0105_ = a_11[16:0] * rq1_m11[30:17];
+  assign { mid_11[33], mid_11[31:0] } = $signed(_0104_) + $signed({ 1'h0, _0105_ });
   assign outer_12[33:0] = a_12[16:0] * rq1_m12[16:0];
   assign outer_12[62:34] = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[30:17] });
-  assign _0101_ = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
-  assign _0102_ = a_12[16:0] * rq1_m12[30:17];
-  assign _0103_ = $signed(_0101_) + $signed({ 1'h0, _0102_ });
-  assign mid_12 = $signed(_0103_) + $signed(15'h2000);
+  assign outer_hi_12 = $signed(outer_12[62:30]) + $signed(2'h1);
+  assign _0106_ = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
+  assign _0107_ = a_12[16:0] * rq1_m12[30:17];
+  assign { mid_12[33], mid_12[31:0] } = $signed(_0106_) + $signed({ 1'h0, _0107_ });
   assign outer_13[33:0] = a_13[16:0] * rq1_m13[16:0];
   assign outer_13[62:34] = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[30:17] });
-  assign _0105_ = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
-  assign _0106_ = a_13[16:0] * rq1_m13[30:17];
-  assign _0107_ = $signed(_0105_) + $signed({ 1'h0, _0106_ });
-  assign mid_13 = $signed(_0107_) + $signed(15'h2000);
+  assign outer_hi_13 = $signed(outer_13[62:30]) + $signed(2'h1);
+  assign _0109_ = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
+  assign _0110_ = a_13[16:0] * rq1_m13[30:17];
+  assign { mid_13[33], mid_13[31:0] } = $signed(_0109_) + $signed({ 1'h0, _0110_ });
   assign outer_14[33:0] = a_14[16:0] * rq1_m14[16:0];
   assign outer_14[62:34] = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[30:17] });
-  assign _0108_ = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
-  assign _0109_ = a_14[16:0] * rq1_m14[30:17];
-  assign _0110_ = $signed(_0108_) + $signed({ 1'h0, _0109_ });
-  assign mid_14 = $signed(_0110_) + $signed(15'h2000);
+  assign outer_hi_14 = $signed(outer_14[62:30]) + $signed(2'h1);
+  assign _0111_ = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
+  assign _0112_ = a_14[16:0] * rq1_m14[30:17];
+  assign { mid_14[33], mid_14[31:0] } = $signed(_0111_) + $signed({ 1'h0, _0112_ });
   assign outer_15[33:0] = a_15[16:0] * rq1_m15[16:0];
   assign outer_15[62:34] = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[30:17] });
-  assign _0112_ = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
-  assign _0113_ = a_15[16:0] * rq1_m15[30:17];
-  assign _0114_ = $signed(_0112_) + $signed({ 1'h0, _0113_ });
-  assign mid_15 = $signed(_0114_) + $signed(15'h2000);
-  assign { h_0, _0115_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _0116_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { h_2, _0117_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
-  assign { h_3, _0118_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
-  assign { h_4, _0119_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
-  assign { h_5, _0120_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
-  assign { h_6, _0122_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
-  assign { h_7, _0123_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
-  assign { h_8, _0124_[13:0] } = $signed(outer_8[62:17]) + $signed(mid_8);
-  assign { h_9, _0125_[13:0] } = $signed(outer_9[62:17]) + $signed(mid_9);
-  assign { h_10, _0126_[13:0] } = $signed(outer_10[62:17]) + $signed(mid_10);
-  assign { h_11, _0127_[13:0] } = $signed(outer_11[62:17]) + $signed(mid_11);
-  assign { h_12, _0129_[13:0] } = $signed(outer_12[62:17]) + $signed(mid_12);
-  assign { h_13, _0130_[13:0] } = $signed(outer_13[62:17]) + $signed(mid_13);
-  assign { h_14, _0131_[13:0] } = $signed(outer_14[62:17]) + $signed(mid_14);
-  assign { h_15, _0132_[13:0] } = $signed(outer_15[62:17]) + $signed(mid_15);
+  assign outer_hi_15 = $signed(outer_15[62:30]) + $signed(2'h1);
+  assign _0113_ = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
+  assign _0114_ = a_15[16:0] * rq1_m15[30:17];
+  assign { mid_15[33], mid_15[31:0] } = $signed(_0113_) + $signed({ 1'h0, _0114_ });
+  assign { h_0, _0116_[13:0] } = $signed({ outer_hi_0, outer_0[29:17] }) + $signed({ mid_0[33], mid_0[31:0] });
+  assign { h_1, _0117_[13:0] } = $signed({ outer_hi_1, outer_1[29:17] }) + $signed({ mid_1[33], mid_1[31:0] });
+  assign { h_2, _0118_[13:0] } = $signed({ outer_hi_2, outer_2[29:17] }) + $signed({ mid_2[33], mid_2[31:0] });
+  assign { h_3, _0119_[13:0] } = $signed({ outer_hi_3, outer_3[29:17] }) + $signed({ mid_3[33], mid_3[31:0] });
+  assign { h_4, _0120_[13:0] } = $signed({ outer_hi_4, outer_4[29:17] }) + $signed({ mid_4[33], mid_4[31:0] });
+  assign { h_5, _0121_[13:0] } = $signed({ outer_hi_5, outer_5[29:17] }) + $signed({ mid_5[33], mid_5[31:0] });
+  assign { h_6, _0122_[13:0] } = $signed({ outer_hi_6, outer_6[29:17] }) + $signed({ mid_6[33], mid_6[31:0] });
+  assign { h_7, _0124_[13:0] } = $signed({ outer_hi_7, outer_7[29:17] }) + $signed({ mid_7[33], mid_7[31:0] });
+  assign { h_8, _0125_[13:0] } = $signed({ outer_hi_8, outer_8[29:17] }) + $signed({ mid_8[33], mid_8[31:0] });
+  assign { h_9, _0126_[13:0] } = $signed({ outer_hi_9, outer_9[29:17] }) + $signed({ mid_9[33], mid_9[31:0] });
+  assign { h_10, _0128_[13:0] } = $signed({ outer_hi_10, outer_10[29:17] }) + $signed({ mid_10[33], mid_10[31:0] });
+  assign { h_11, _0129_[13:0] } = $signed({ outer_hi_11, outer_11[29:17] }) + $signed({ mid_11[33], mid_11[31:0] });
+  assign { h_12, _0130_[13:0] } = $signed({ outer_hi_12, outer_12[29:17] }) + $signed({ mid_12[33], mid_12[31:0] });
+  assign { h_13, _0131_[13:0] } = $signed({ outer_hi_13, outer_13[29:17] }) + $signed({ mid_13[33], mid_13[31:0] });
+  assign { h_14, _0132_[13:0] } = $signed({ outer_hi_14, outer_14[29:17] }) + $signed({ mid_14[33], mid_14[31:0] });
+  assign { h_15, _0133_[13:0] } = $signed({ outer_hi_15, outer_15[29:17] }) + $signed({ mid_15[33], mid_15[31:0] });
   assign { half_0, _0134_[0] } = 1'h1 << rq1_r0;
   assign halfm_0[0] = rq1_r0 >= 2'h2;
   assign halfm_0[1] = rq1_r0 >= 2'h3;
@@ -3964,7 +3855,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_0[29] = rq1_r0 >= 5'h1f;
   assign halfm_0[30] = rq1_r0 >= 6'h20;
   assign halfm_0[31] = rq1_r0 >= 6'h21;
-  assign { half_1, _0136_[0] } = 1'h1 << rq1_r1;
+  assign { half_1, _0138_[0] } = 1'h1 << rq1_r1;
   assign halfm_1[0] = rq1_r1 >= 2'h2;
   assign halfm_1[1] = rq1_r1 >= 2'h3;
   assign halfm_1[2] = rq1_r1 >= 3'h4;
@@ -3997,7 +3888,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_1[29] = rq1_r1 >= 5'h1f;
   assign halfm_1[30] = rq1_r1 >= 6'h20;
   assign halfm_1[31] = rq1_r1 >= 6'h21;
-  assign { half_2, _0140_[0] } = 1'h1 << rq1_r2;
+  assign { half_2, _0141_[0] } = 1'h1 << rq1_r2;
   assign halfm_2[0] = rq1_r2 >= 2'h2;
   assign halfm_2[1] = rq1_r2 >= 2'h3;
   assign halfm_2[2] = rq1_r2 >= 3'h4;
@@ -4063,7 +3954,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_3[29] = rq1_r3 >= 5'h1f;
   assign halfm_3[30] = rq1_r3 >= 6'h20;
   assign halfm_3[31] = rq1_r3 >= 6'h21;
-  assign { half_4, _0146_[0] } = 1'h1 << rq1_r4;
+  assign { half_4, _0148_[0] } = 1'h1 << rq1_r4;
   assign halfm_4[0] = rq1_r4 >= 2'h2;
   assign halfm_4[1] = rq1_r4 >= 2'h3;
   assign halfm_4[2] = rq1_r4 >= 3'h4;
@@ -4129,7 +4020,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_5[29] = rq1_r5 >= 5'h1f;
   assign halfm_5[30] = rq1_r5 >= 6'h20;
   assign halfm_5[31] = rq1_r5 >= 6'h21;
-  assign { half_6, _0154_[0] } = 1'h1 << rq1_r6;
+  assign { half_6, _0155_[0] } = 1'h1 << rq1_r6;
   assign halfm_6[0] = rq1_r6 >= 2'h2;
   assign halfm_6[1] = rq1_r6 >= 2'h3;
   assign halfm_6[2] = rq1_r6 >= 3'h4;
@@ -4162,7 +4053,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_6[29] = rq1_r6 >= 5'h1f;
   assign halfm_6[30] = rq1_r6 >= 6'h20;
   assign halfm_6[31] = rq1_r6 >= 6'h21;
-  assign { half_7, _0156_[0] } = 1'h1 << rq1_r7;
+  assign { half_7, _0158_[0] } = 1'h1 << rq1_r7;
   assign halfm_7[0] = rq1_r7 >= 2'h2;
   assign halfm_7[1] = rq1_r7 >= 2'h3;
   assign halfm_7[2] = rq1_r7 >= 3'h4;
@@ -4228,7 +4119,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_8[29] = rq1_r8 >= 5'h1f;
   assign halfm_8[30] = rq1_r8 >= 6'h20;
   assign halfm_8[31] = rq1_r8 >= 6'h21;
-  assign { half_9, _0163_[0] } = 1'h1 << rq1_r9;
+  assign { half_9, _0164_[0] } = 1'h1 << rq1_r9;
   assign halfm_9[0] = rq1_r9 >= 2'h2;
   assign halfm_9[1] = rq1_r9 >= 2'h3;
   assign halfm_9[2] = rq1_r9 >= 3'h4;
@@ -4261,7 +4152,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_9[29] = rq1_r9 >= 5'h1f;
   assign halfm_9[30] = rq1_r9 >= 6'h20;
   assign halfm_9[31] = rq1_r9 >= 6'h21;
-  assign { half_10, _0166_[0] } = 1'h1 << rq1_r10;
+  assign { half_10, _0167_[0] } = 1'h1 << rq1_r10;
   assign halfm_10[0] = rq1_r10 >= 2'h2;
   assign halfm_10[1] = rq1_r10 >= 2'h3;
   assign halfm_10[2] = rq1_r10 >= 3'h4;
@@ -4294,7 +4185,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_10[29] = rq1_r10 >= 5'h1f;
   assign halfm_10[30] = rq1_r10 >= 6'h20;
   assign halfm_10[31] = rq1_r10 >= 6'h21;
-  assign { half_11, _0170_[0] } = 1'h1 << rq1_r11;
+  assign { half_11, _0171_[0] } = 1'h1 << rq1_r11;
   assign halfm_11[0] = rq1_r11 >= 2'h2;
   assign halfm_11[1] = rq1_r11 >= 2'h3;
   assign halfm_11[2] = rq1_r11 >= 3'h4;
@@ -4327,7 +4218,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_11[29] = rq1_r11 >= 5'h1f;
   assign halfm_11[30] = rq1_r11 >= 6'h20;
   assign halfm_11[31] = rq1_r11 >= 6'h21;
-  assign { half_12, _0173_[0] } = 1'h1 << rq1_r12;
+  assign { half_12, _0174_[0] } = 1'h1 << rq1_r12;
   assign halfm_12[0] = rq1_r12 >= 2'h2;
   assign halfm_12[1] = rq1_r12 >= 2'h3;
   assign halfm_12[2] = rq1_r12 >= 3'h4;
@@ -4360,7 +4251,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_12[29] = rq1_r12 >= 5'h1f;
   assign halfm_12[30] = rq1_r12 >= 6'h20;
   assign halfm_12[31] = rq1_r12 >= 6'h21;
-  assign { half_13, _0176_[0] } = 1'h1 << rq1_r13;
+  assign { half_13, _0177_[0] } = 1'h1 << rq1_r13;
   assign halfm_13[0] = rq1_r13 >= 2'h2;
   assign halfm_13[1] = rq1_r13 >= 2'h3;
   assign halfm_13[2] = rq1_r13 >= 3'h4;
@@ -4393,7 +4284,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_13[29] = rq1_r13 >= 5'h1f;
   assign halfm_13[30] = rq1_r13 >= 6'h20;
   assign halfm_13[31] = rq1_r13 >= 6'h21;
-  assign { half_14, _0179_[0] } = 1'h1 << rq1_r14;
+  assign { half_14, _0180_[0] } = 1'h1 << rq1_r14;
   assign halfm_14[0] = rq1_r14 >= 2'h2;
   assign halfm_14[1] = rq1_r14 >= 2'h3;
   assign halfm_14[2] = rq1_r14 >= 3'h4;
@@ -4426,7 +4317,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_14[29] = rq1_r14 >= 5'h1f;
   assign halfm_14[30] = rq1_r14 >= 6'h20;
   assign halfm_14[31] = rq1_r14 >= 6'h21;
-  assign { half_15, _0182_[0] } = 1'h1 << rq1_r15;
+  assign { half_15, _0183_[0] } = 1'h1 << rq1_r15;
   assign halfm_15[0] = rq1_r15 >= 2'h2;
   assign halfm_15[1] = rq1_r15 >= 2'h3;
   assign halfm_15[2] = rq1_r15 >= 3'h4;
@@ -4459,29 +4350,29 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_15[29] = rq1_r15 >= 5'h1f;
   assign halfm_15[30] = rq1_r15 >= 6'h20;
   assign halfm_15[31] = rq1_r15 >= 6'h21;
-  assign _0185_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _0186_ = _0185_ ? rq2_hm0 : rq2_hf0;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _0186_ });
-  assign _0187_ = $signed(rq2_h1) < $signed(1'h0);
-  assign _0188_ = _0187_ ? rq2_hm1 : rq2_hf1;
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _0188_ });
-  assign _0189_ = $signed(rq2_h2) < $signed(1'h0);
-  assign _0191_ = _0189_ ? rq2_hm2 : rq2_hf2;
-  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _0191_ });
-  assign _0192_ = $signed(rq2_h3) < $signed(1'h0);
-  assign _0193_ = _0192_ ? rq2_hm3 : rq2_hf3;
-  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _0193_ });
-  assign _0194_ = $signed(rq2_h4) < $signed(1'h0);
-  assign _0195_ = _0194_ ? rq2_hm4 : rq2_hf4;
-  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _0195_ });
-  assign _0196_ = $signed(rq2_h5) < $signed(1'h0);
-  assign _0197_ = _0196_ ? rq2_hm5 : rq2_hf5;
-  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _0197_ });
-  assign _0198_ = $signed(rq2_h6) < $signed(1'h0);
-  assign _0199_ = _0198_ ? rq2_hm6 : rq2_hf6;
-  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _0199_ });
-  assign _0200_ = $signed(rq2_h7) < $signed(1'h0);
-  assign _0202_ = _0200_ ? rq2_hm7 : rq2_hf7;
+  assign _0187_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _0188_ = _0187_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _0188_ });
+  assign _0189_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _0190_ = _0189_ ? rq2_hm1 : rq2_hf1;
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _0190_ });
+  assign _0191_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _0192_ = _0191_ ? rq2_hm2 : rq2_hf2;
+  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _0192_ });
+  assign _0193_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _0194_ = _0193_ ? rq2_hm3 : rq2_hf3;
+  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _0194_ });
+  assign _0195_ = $signed(rq2_h4) < $signed(1'h0);
+  assign _0196_ = _0195_ ? rq2_hm4 : rq2_hf4;
+  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _0196_ });
+  assign _0197_ = $signed(rq2_h5) < $signed(1'h0);
+  assign _0198_ = _0197_ ? rq2_hm5 : rq2_hf5;
+  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _0198_ });
+  assign _0199_ = $signed(rq2_h6) < $signed(1'h0);
+  assign _0200_ = _0199_ ? rq2_hm6 : rq2_hf6;
+  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _0200_ });
+  assign _0201_ = $signed(rq2_h7) < $signed(1'h0);
+  assign _0202_ = _0201_ ? rq2_hm7 : rq2_hf7;
   assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _0202_ });
   assign _0203_ = $signed(rq2_h8) < $signed(1'h0);
   assign _0204_ = _0203_ ? rq2_hm8 : rq2_hf8;
@@ -4543,158 +4434,174 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0223_ = fits_0 ? _0222_ : rq3_y0[33];
   assign _0224_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
   assign _0225_ = ~ rq3_y0[33];
-  assign _0226_ = fits_0 ? _0224_ : _0225_;
-  assign _0227_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0228_ = fits_1 ? _0227_ : rq3_y1[33];
-  assign _0229_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0230_ = ~ rq3_y1[33];
-  assign _0231_ = fits_1 ? _0229_ : _0230_;
-  assign _0232_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0233_ = fits_2 ? _0232_ : rq3_y2[33];
-  assign _0234_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0235_ = ~ rq3_y2[33];
-  assign _0236_ = fits_2 ? _0234_ : _0235_;
-  assign _0237_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0238_ = fits_3 ? _0237_ : rq3_y3[33];
-  assign _0239_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0240_ = ~ rq3_y3[33];
-  assign _0241_ = fits_3 ? _0239_ : _0240_;
-  assign _0001_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0002_ = fits_4 ? _0001_ : rq3_y4[33];
-  assign _0003_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0004_ = ~ rq3_y4[33];
-  assign _0005_ = fits_4 ? _0003_ : _0004_;
-  assign _0006_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0007_ = fits_5 ? _0006_ : rq3_y5[33];
-  assign _0008_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0009_ = ~ rq3_y5[33];
-  assign _0010_ = fits_5 ? _0008_ : _0009_;
-  assign _0011_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0012_ = fits_6 ? _0011_ : rq3_y6[33];
-  assign _0013_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0014_ = ~ rq3_y6[33];
-  assign _0015_ = fits_6 ? _0013_ : _0014_;
-  assign _0016_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0017_ = fits_7 ? _0016_ : rq3_y7[33];
-  assign _0018_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0019_ = ~ rq3_y7[33];
-  assign _0020_ = fits_7 ? _0018_ : _0019_;
-  assign _0021_ = $signed(rq3_y8[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0022_ = fits_8 ? _0021_ : rq3_y8[33];
-  assign _0023_ = $signed(rq3_y8[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0024_ = ~ rq3_y8[33];
-  assign _0025_ = fits_8 ? _0023_ : _0024_;
-  assign _0026_ = $signed(rq3_y9[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0027_ = fits_9 ? _0026_ : rq3_y9[33];
-  assign _0028_ = $signed(rq3_y9[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0029_ = ~ rq3_y9[33];
-  assign _0030_ = fits_9 ? _0028_ : _0029_;
-  assign _0031_ = $signed(rq3_y10[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0032_ = fits_10 ? _0031_ : rq3_y10[33];
-  assign _0033_ = $signed(rq3_y10[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0034_ = ~ rq3_y10[33];
-  assign _0035_ = fits_10 ? _0033_ : _0034_;
-  assign _0036_ = $signed(rq3_y11[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0037_ = fits_11 ? _0036_ : rq3_y11[33];
-  assign _0038_ = $signed(rq3_y11[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0039_ = ~ rq3_y11[33];
-  assign _0040_ = fits_11 ? _0038_ : _0039_;
-  assign _0041_ = $signed(rq3_y12[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0042_ = fits_12 ? _0041_ : rq3_y12[33];
-  assign _0043_ = $signed(rq3_y12[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0044_ = ~ rq3_y12[33];
-  assign _0045_ = fits_12 ? _0043_ : _0044_;
-  assign _0046_ = $signed(rq3_y13[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0047_ = fits_13 ? _0046_ : rq3_y13[33];
-  assign _0048_ = $signed(rq3_y13[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0049_ = ~ rq3_y13[33];
-  assign _0050_ = fits_13 ? _0048_ : _0049_;
-  assign _0051_ = $signed(rq3_y14[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0052_ = fits_14 ? _0051_ : rq3_y14[33];
-  assign _0053_ = $signed(rq3_y14[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0054_ = ~ rq3_y14[33];
-  assign _0055_ = fits_14 ? _0053_ : _0054_;
-  assign _0056_ = $signed(rq3_y15[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0057_ = fits_15 ? _0056_ : rq3_y15[33];
-  assign _0058_ = $signed(rq3_y15[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0059_ = ~ rq3_y15[33];
-  assign _0060_ = fits_15 ? _0058_ : _0059_;
-  reg [8:0] _1175_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _1175_;
-  reg [8:0] _1176_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _1176_;
-  assign _0242_ = _0010_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _0243_ = _0007_ ? (* full_case = 32'd1 *) act_min : _0242_;
-  assign _0244_ = _0005_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _0245_ = _0002_ ? (* full_case = 32'd1 *) act_min : _0244_;
-  assign _0246_ = _0241_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _0247_ = _0238_ ? (* full_case = 32'd1 *) act_min : _0246_;
-  assign _0248_ = _0236_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _0249_ = _0233_ ? (* full_case = 32'd1 *) act_min : _0248_;
-  assign _0250_ = _0231_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _0251_ = _0228_ ? (* full_case = 32'd1 *) act_min : _0250_;
-  assign _0252_ = _0226_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _0253_ = _0223_ ? (* full_case = 32'd1 *) act_min : _0252_;
-  assign _0254_ = _0055_ ? (* full_case = 32'd1 *) act_max : t_14;
-  assign _0255_ = _0052_ ? (* full_case = 32'd1 *) act_min : _0254_;
-  assign _0256_ = _0060_ ? (* full_case = 32'd1 *) act_max : t_15;
-  assign _0257_ = _0057_ ? (* full_case = 32'd1 *) act_min : _0256_;
-  assign _0258_ = _0050_ ? (* full_case = 32'd1 *) act_max : t_13;
-  assign _0259_ = _0047_ ? (* full_case = 32'd1 *) act_min : _0258_;
-  assign _0260_ = _0045_ ? (* full_case = 32'd1 *) act_max : t_12;
-  assign _0261_ = _0042_ ? (* full_case = 32'd1 *) act_min : _0260_;
-  assign _0262_ = _0040_ ? (* full_case = 32'd1 *) act_max : t_11;
-  assign _0263_ = _0037_ ? (* full_case = 32'd1 *) act_min : _0262_;
-  assign _0264_ = _0035_ ? (* full_case = 32'd1 *) act_max : t_10;
-  assign _0265_ = _0032_ ? (* full_case = 32'd1 *) act_min : _0264_;
-  assign _0266_ = _0030_ ? (* full_case = 32'd1 *) act_max : t_9;
-  assign _0267_ = _0027_ ? (* full_case = 32'd1 *) act_min : _0266_;
-  assign _0268_ = _0025_ ? (* full_case = 32'd1 *) act_max : t_8;
-  assign _0269_ = _0022_ ? (* full_case = 32'd1 *) act_min : _0268_;
-  assign _0270_ = _0020_ ? (* full_case = 32'd1 *) act_max : t_7;
-  assign _0271_ = _0017_ ? (* full_case = 32'd1 *) act_min : _0270_;
-  assign _0272_ = _0015_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _0273_ = _0012_ ? (* full_case = 32'd1 *) act_min : _0272_;
-  assign _0115_[46:14] = h_0;
-  assign _0116_[46:14] = h_1;
-  assign _0117_[46:14] = h_2;
-  assign _0118_[46:14] = h_3;
-  assign _0119_[46:14] = h_4;
-  assign _0120_[46:14] = h_5;
+  assign _0001_ = fits_0 ? _0224_ : _0225_;
+  assign _0002_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0003_ = fits_1 ? _0002_ : rq3_y1[33];
+  assign _0004_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0005_ = ~ rq3_y1[33];
+  assign _0006_ = fits_1 ? _0004_ : _0005_;
+  assign _0007_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0008_ = fits_2 ? _0007_ : rq3_y2[33];
+  assign _0009_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0010_ = ~ rq3_y2[33];
+  assign _0011_ = fits_2 ? _0009_ : _0010_;
+  assign _0012_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0013_ = fits_3 ? _0012_ : rq3_y3[33];
+  assign _0014_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0015_ = ~ rq3_y3[33];
+  assign _0016_ = fits_3 ? _0014_ : _0015_;
+  assign _0017_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0018_ = fits_4 ? _0017_ : rq3_y4[33];
+  assign _0019_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0020_ = ~ rq3_y4[33];
+  assign _0021_ = fits_4 ? _0019_ : _0020_;
+  assign _0022_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0023_ = fits_5 ? _0022_ : rq3_y5[33];
+  assign _0024_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0025_ = ~ rq3_y5[33];
+  assign _0026_ = fits_5 ? _0024_ : _0025_;
+  assign _0027_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0028_ = fits_6 ? _0027_ : rq3_y6[33];
+  assign _0029_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0030_ = ~ rq3_y6[33];
+  assign _0031_ = fits_6 ? _0029_ : _0030_;
+  assign _0032_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0033_ = fits_7 ? _0032_ : rq3_y7[33];
+  assign _0034_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0035_ = ~ rq3_y7[33];
+  assign _0036_ = fits_7 ? _0034_ : _0035_;
+  assign _0037_ = $signed(rq3_y8[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0038_ = fits_8 ? _0037_ : rq3_y8[33];
+  assign _0039_ = $signed(rq3_y8[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0040_ = ~ rq3_y8[33];
+  assign _0041_ = fits_8 ? _0039_ : _0040_;
+  assign _0042_ = $signed(rq3_y9[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0043_ = fits_9 ? _0042_ : rq3_y9[33];
+  assign _0044_ = $signed(rq3_y9[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0045_ = ~ rq3_y9[33];
+  assign _0046_ = fits_9 ? _0044_ : _0045_;
+  assign _0047_ = $signed(rq3_y10[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0048_ = fits_10 ? _0047_ : rq3_y10[33];
+  assign _0049_ = $signed(rq3_y10[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0050_ = ~ rq3_y10[33];
+  assign _0051_ = fits_10 ? _0049_ : _0050_;
+  assign _0052_ = $signed(rq3_y11[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0053_ = fits_11 ? _0052_ : rq3_y11[33];
+  assign _0054_ = $signed(rq3_y11[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0055_ = ~ rq3_y11[33];
+  assign _0056_ = fits_11 ? _0054_ : _0055_;
+  assign _0057_ = $signed(rq3_y12[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0058_ = fits_12 ? _0057_ : rq3_y12[33];
+  assign _0059_ = $signed(rq3_y12[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0060_ = ~ rq3_y12[33];
+  assign _0061_ = fits_12 ? _0059_ : _0060_;
+  assign _0062_ = $signed(rq3_y13[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0063_ = fits_13 ? _0062_ : rq3_y13[33];
+  assign _0064_ = $signed(rq3_y13[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0065_ = ~ rq3_y13[33];
+  assign _0066_ = fits_13 ? _0064_ : _0065_;
+  assign _0067_ = $signed(rq3_y14[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0068_ = fits_14 ? _0067_ : rq3_y14[33];
+  assign _0069_ = $signed(rq3_y14[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0070_ = ~ rq3_y14[33];
+  assign _0071_ = fits_14 ? _0069_ : _0070_;
+  assign _0072_ = $signed(rq3_y15[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0073_ = fits_15 ? _0072_ : rq3_y15[33];
+  assign _0074_ = $signed(rq3_y15[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0075_ = ~ rq3_y15[33];
+  assign _0076_ = fits_15 ? _0074_ : _0075_;
+  reg [8:0] _1159_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _1159_;
+  reg [8:0] _1160_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _1160_;
+  assign _0226_ = _0026_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _0227_ = _0023_ ? (* full_case = 32'd1 *) act_min : _0226_;
+  assign _0228_ = _0021_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _0229_ = _0018_ ? (* full_case = 32'd1 *) act_min : _0228_;
+  assign _0230_ = _0016_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _0231_ = _0013_ ? (* full_case = 32'd1 *) act_min : _0230_;
+  assign _0232_ = _0011_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _0233_ = _0008_ ? (* full_case = 32'd1 *) act_min : _0232_;
+  assign _0234_ = _0006_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _0235_ = _0003_ ? (* full_case = 32'd1 *) act_min : _0234_;
+  assign _0236_ = _0001_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _0237_ = _0223_ ? (* full_case = 32'd1 *) act_min : _0236_;
+  assign _0238_ = _0071_ ? (* full_case = 32'd1 *) act_max : t_14;
+  assign _0239_ = _0068_ ? (* full_case = 32'd1 *) act_min : _0238_;
+  assign _0240_ = _0076_ ? (* full_case = 32'd1 *) act_max : t_15;
+  assign _0241_ = _0073_ ? (* full_case = 32'd1 *) act_min : _0240_;
+  assign _0242_ = _0066_ ? (* full_case = 32'd1 *) act_max : t_13;
+  assign _0243_ = _0063_ ? (* full_case = 32'd1 *) act_min : _0242_;
+  assign _0244_ = _0061_ ? (* full_case = 32'd1 *) act_max : t_12;
+  assign _0245_ = _0058_ ? (* full_case = 32'd1 *) act_min : _0244_;
+  assign _0246_ = _0056_ ? (* full_case = 32'd1 *) act_max : t_11;
+  assign _0247_ = _0053_ ? (* full_case = 32'd1 *) act_min : _0246_;
+  assign _0248_ = _0051_ ? (* full_case = 32'd1 *) act_max : t_10;
+  assign _0249_ = _0048_ ? (* full_case = 32'd1 *) act_min : _0248_;
+  assign _0250_ = _0046_ ? (* full_case = 32'd1 *) act_max : t_9;
+  assign _0251_ = _0043_ ? (* full_case = 32'd1 *) act_min : _0250_;
+  assign _0252_ = _0041_ ? (* full_case = 32'd1 *) act_max : t_8;
+  assign _0253_ = _0038_ ? (* full_case = 32'd1 *) act_min : _0252_;
+  assign _0254_ = _0036_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _0255_ = _0033_ ? (* full_case = 32'd1 *) act_min : _0254_;
+  assign _0256_ = _0031_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _0257_ = _0028_ ? (* full_case = 32'd1 *) act_min : _0256_;
+  assign _0116_[46:14] = h_0;
+  assign _0117_[46:14] = h_1;
+  assign _0118_[46:14] = h_2;
+  assign _0119_[46:14] = h_3;
+  assign _0120_[46:14] = h_4;
+  assign _0121_[46:14] = h_5;
   assign _0122_[46:14] = h_6;
-  assign _0123_[46:14] = h_7;
-  assign _0124_[46:14] = h_8;
-  assign _0125_[46:14] = h_9;
-  assign _0126_[46:14] = h_10;
-  assign _0127_[46:14] = h_11;
-  assign _0129_[46:14] = h_12;
-  assign _0130_[46:14] = h_13;
-  assign _0131_[46:14] = h_14;
-  assign _0132_[46:14] = h_15;
+  assign _0124_[46:14] = h_7;
+  assign _0125_[46:14] = h_8;
+  assign _0126_[46:14] = h_9;
+  assign _0128_[46:14] = h_10;
+  assign _0129_[46:14] = h_11;
+  assign _0130_[46:14] = h_12;
+  assign _0131_[46:14] = h_13;
+  assign _0132_[46:14] = h_14;
+  assign _0133_[46:14] = h_15;
   assign _0134_[32:1] = half_0;
-  assign _0136_[32:1] = half_1;
-  assign _0140_[32:1] = half_2;
+  assign _0138_[32:1] = half_1;
+  assign _0141_[32:1] = half_2;
   assign _0144_[32:1] = half_3;
-  assign _0146_[32:1] = half_4;
+  assign _0148_[32:1] = half_4;
   assign _0151_[32:1] = half_5;
-  assign _0154_[32:1] = half_6;
-  assign _0156_[32:1] = half_7;
+  assign _0155_[32:1] = half_6;
+  assign _0158_[32:1] = half_7;
   assign _0160_[32:1] = half_8;
-  assign _0163_[32:1] = half_9;
-  assign _0166_[32:1] = half_10;
-  assign _0170_[32:1] = half_11;
-  assign _0173_[32:1] = half_12;
-  assign _0176_[32:1] = half_13;
-  assign _0179_[32:1] = half_14;
-  assign _0182_[32:1] = half_15;
+  assign _0164_[32:1] = half_9;
+  assign _0167_[32:1] = half_10;
+  assign _0171_[32:1] = half_11;
+  assign _0174_[32:1] = half_12;
+  assign _0177_[32:1] = half_13;
+  assign _0180_[32:1] = half_14;
+  assign _0183_[32:1] = half_15;
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
+  assign mid_0[32] = mid_0[33];
+  assign mid_1[32] = mid_1[33];
+  assign mid_10[32] = mid_10[33];
+  assign mid_11[32] = mid_11[33];
+  assign mid_12[32] = mid_12[33];
+  assign mid_13[32] = mid_13[33];
+  assign mid_14[32] = mid_14[33];
+  assign mid_15[32] = mid_15[33];
+  assign mid_2[32] = mid_2[33];
+  assign mid_3[32] = mid_3[33];
+  assign mid_4[32] = mid_4[33];
+  assign mid_5[32] = mid_5[33];
+  assign mid_6[32] = mid_6[33];
+  assign mid_7[32] = mid_7[33];
+  assign mid_8[32] = mid_8[33];
+  assign mid_9[32] = mid_9[33];
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _1175_ <= 9'h000;
-      _1176_ <= 9'h000;
+      _1159_ <= 9'h000;
+      _1160_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -4704,8 +4611,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _1175_ <= $signed(act_max) - $signed(zero_point);
-      _1176_ <= $signed(act_min) - $signed(zero_point);
+      _1159_ <= $signed(act_max) - $signed(zero_point);
+      _1160_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -4716,7 +4623,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 128'h00000000000000000000000000000000;
     end else if (rq3_valid) begin
-      o_data <= { _0257_, _0255_, _0259_, _0261_, _0263_, _0265_, _0267_, _0269_, _0271_, _0273_, _0243_, _0245_, _0247_, _0249_, _0251_, _0253_ };
+      o_data <= { _0241_, _0239_, _0243_, _0245_, _0247_, _0249_, _0251_, _0253_, _0255_, _0257_, _0227_, _0229_, _0231_, _0233_, _0235_, _0237_ };
     end
     if (rq2_valid) begin
       rq3_y15 <= $signed(u_15) >>> rq2_r15;
@@ -4838,33 +4745,33 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end
     if (i_valid)
       if (!_0184_) rq1_r15 <= 5'h00;
-      else rq1_r15 <= _0190_[4:0];
+      else rq1_r15 <= _0185_[4:0];
     if (i_valid)
-      if (!_0183_) rq1_l15 <= 5'h00;
+      if (!_0182_) rq1_l15 <= 5'h00;
       else rq1_l15 <= i_shift[94:90];
     if (i_valid)
-      if (!_0180_) rq1_r14 <= 5'h00;
+      if (!_0179_) rq1_r14 <= 5'h00;
       else rq1_r14 <= - $signed(i_shift[88:84]);
     if (i_valid)
       if (!_0178_) rq1_l14 <= 5'h00;
       else rq1_l14 <= i_shift[88:84];
     if (i_valid)
       if (!_0175_) rq1_r13 <= 5'h00;
-      else rq1_r13 <= _0177_[4:0];
+      else rq1_r13 <= _0176_[4:0];
     if (i_valid)
-      if (!_0174_) rq1_l13 <= 5'h00;
+      if (!_0173_) rq1_l13 <= 5'h00;
       else rq1_l13 <= i_shift[82:78];
     if (i_valid)
-      if (!_0171_) rq1_r12 <= 5'h00;
+      if (!_0170_) rq1_r12 <= 5'h00;
       else rq1_r12 <= _0172_[4:0];
     if (i_valid)
       if (!_0169_) rq1_l12 <= 5'h00;
       else rq1_l12 <= i_shift[76:72];
     if (i_valid)
       if (!_0165_) rq1_r11 <= 5'h00;
-      else rq1_r11 <= _0167_[4:0];
+      else rq1_r11 <= _0166_[4:0];
     if (i_valid)
-      if (!_0164_) rq1_l11 <= 5'h00;
+      if (!_0163_) rq1_l11 <= 5'h00;
       else rq1_l11 <= i_shift[70:66];
     if (i_valid)
       if (!_0161_) rq1_r10 <= 5'h00;
@@ -4873,10 +4780,10 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       if (!_0159_) rq1_l10 <= 5'h00;
       else rq1_l10 <= i_shift[64:60];
     if (i_valid)
-      if (!_0157_) rq1_r9 <= 5'h00;
+      if (!_0156_) rq1_r9 <= 5'h00;
       else rq1_r9 <= - $signed(i_shift[58:54]);
     if (i_valid)
-      if (!_0155_) rq1_l9 <= 5'h00;
+      if (!_0154_) rq1_l9 <= 5'h00;
       else rq1_l9 <= i_shift[58:54];
     if (i_valid)
       if (!_0152_) rq1_r8 <= 5'h00;
@@ -4885,7 +4792,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       if (!_0150_) rq1_l8 <= 5'h00;
       else rq1_l8 <= i_shift[52:48];
     if (i_valid)
-      if (!_0147_) rq1_r7 <= 5'h00;
+      if (!_0146_) rq1_r7 <= 5'h00;
       else rq1_r7 <= - $signed(i_shift[46:42]);
     if (i_valid)
       if (!_0145_) rq1_l7 <= 5'h00;
@@ -4894,34 +4801,34 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       if (!_0142_) rq1_r6 <= 5'h00;
       else rq1_r6 <= _0143_[4:0];
     if (i_valid)
-      if (!_0141_) rq1_l6 <= 5'h00;
+      if (!_0140_) rq1_l6 <= 5'h00;
       else rq1_l6 <= i_shift[40:36];
     if (i_valid)
-      if (!_0137_) rq1_r5 <= 5'h00;
-      else rq1_r5 <= _0138_[4:0];
+      if (!_0136_) rq1_r5 <= 5'h00;
+      else rq1_r5 <= _0137_[4:0];
     if (i_valid)
       if (!_0135_) rq1_l5 <= 5'h00;
       else rq1_l5 <= i_shift[34:30];
     if (i_valid)
-      if (!_0128_) rq1_r4 <= 5'h00;
-      else rq1_r4 <= _0133_[4:0];
+      if (!_0123_) rq1_r4 <= 5'h00;
+      else rq1_r4 <= _0127_[4:0];
     if (i_valid)
-      if (!_0121_) rq1_l4 <= 5'h00;
+      if (!_0115_) rq1_l4 <= 5'h00;
       else rq1_l4 <= i_shift[28:24];
     if (i_valid)
-      if (!_0104_) rq1_r3 <= 5'h00;
+      if (!_0103_) rq1_r3 <= 5'h00;
       else rq1_r3 <= - $signed(i_shift[22:18]);
     if (i_valid)
-      if (!_0091_) rq1_l3 <= 5'h00;
+      if (!_0096_) rq1_l3 <= 5'h00;
       else rq1_l3 <= i_shift[22:18];
     if (i_valid)
-      if (!_0071_) rq1_r2 <= 5'h00;
+      if (!_0084_) rq1_r2 <= 5'h00;
       else rq1_r2 <= - $signed(i_shift[16:12]);
     if (i_valid)
-      if (!_0061_) rq1_l2 <= 5'h00;
+      if (!_0077_) rq1_l2 <= 5'h00;
       else rq1_l2 <= i_shift[16:12];
     if (i_valid)
-      if (!_0201_) rq1_r1 <= 5'h00;
+      if (!_0186_) rq1_r1 <= 5'h00;
       else rq1_r1 <= - $signed(i_shift[10:6]);
     if (i_valid)
       if (!_0168_) rq1_l1 <= 5'h00;

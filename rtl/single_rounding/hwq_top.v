@@ -57,86 +57,89 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire [4:0] _001_;
-  (* unused_bits = "3" *)
-  wire [3:0] _002_;
+  wire _001_;
   wire _003_;
   wire _004_;
   wire _005_;
   wire _007_;
   wire _008_;
   wire _009_;
+  wire _010_;
   wire _011_;
   wire _012_;
-  wire _013_;
   wire _014_;
   wire _015_;
   wire _016_;
+  wire _017_;
   wire _018_;
   wire _019_;
   wire _020_;
   wire _021_;
-  wire _022_;
-  wire _023_;
-  wire _024_;
-  wire _025_;
   (* unused_bits = "17" *)
-  wire [17:0] _027_;
-  wire _030_;
+  wire [17:0] _023_;
+  wire _026_;
+  wire _029_;
+  (* unused_bits = "5" *)
+  wire [5:0] _032_;
   wire _033_;
-  wire [4:0] _035_;
-  (* unused_bits = "5" *)
-  wire [5:0] _036_;
-  (* unused_bits = "5" *)
-  wire [5:0] _037_;
-  (* unused_bits = "5" *)
-  wire [5:0] _038_;
-  wire _039_;
-  (* unused_bits = "5" *)
-  wire [5:0] _040_;
-  (* unused_bits = "5" *)
-  wire [5:0] _041_;
-  (* unused_bits = "5" *)
-  wire [5:0] _043_;
-  wire _044_;
-  wire _045_;
-  wire _046_;
+  wire _034_;
+  wire _035_;
   (* unused_bits = "16" *)
-  wire [16:0] _048_;
-  wire _054_;
-  wire [15:0] _055_;
-  wire _057_;
-  wire _058_;
-  wire _059_;
-  wire [15:0] _060_;
-  wire _061_;
-  wire [15:0] _062_;
-  wire _063_;
-  wire [15:0] _064_;
+  wire [16:0] _037_;
+  wire _043_;
+  wire _044_;
+  wire [15:0] _045_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
+  wire [16:0] _046_;
+  wire _047_;
+  wire _048_;
+  wire [15:0] _049_;
+  wire _050_;
+  wire [16:0] _051_;
+  (* unused_bits = "17" *)
+  wire [17:0] _052_;
   (* unused_bits = "5" *)
-  wire [5:0] _065_;
+  wire [5:0] _053_;
   (* unused_bits = "5" *)
-  wire [5:0] _066_;
-  wire _067_;
+  wire [5:0] _054_;
+  wire _055_;
   (* unused_bits = "2" *)
-  wire [2:0] _068_;
-  wire _069_;
+  wire [2:0] _056_;
+  wire _057_;
+  (* unused_bits = "5" *)
+  wire [5:0] _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  (* unused_bits = "17" *)
+  wire [17:0] _068_;
+  (* unused_bits = "6" *)
+  wire [6:0] _069_;
   wire _070_;
-  wire [4:0] _073_;
-  wire _074_;
-  wire _075_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  (* unused_bits = "10" *)
+  wire [10:0] _074_;
+  (* unused_bits = "10" *)
+  wire [10:0] _075_;
   wire _076_;
+  wire _077_;
+  (* unused_bits = "5" *)
+  wire [5:0] _078_;
   wire _079_;
   wire _080_;
-  (* unused_bits = "6" *)
-  wire [6:0] _082_;
+  wire _081_;
+  wire _082_;
   wire _083_;
-  (* unused_bits = "10" *)
-  wire [10:0] _084_;
-  wire [9:0] _085_;
+  wire _084_;
+  wire _085_;
   wire _086_;
-  wire _087_;
-  wire _088_;
+  (* unused_bits = "5" *)
+  wire [5:0] _087_;
+  (* unused_bits = "3" *)
+  wire [3:0] _088_;
   wire _089_;
   wire _090_;
   wire _091_;
@@ -234,11 +237,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _183_;
   wire _184_;
   wire _185_;
-  wire _186_;
-  wire [4:0] _187_;
-  wire [1:0] _188_;
+  wire _188_;
+  wire _189_;
   wire _190_;
-  wire [1:0] _191_;
+  wire _191_;
   wire _192_;
   wire _193_;
   wire _194_;
@@ -248,94 +250,69 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _198_;
   wire _199_;
   wire _200_;
-  wire _201_;
-  wire _202_;
-  wire _203_;
-  wire _204_;
   wire _205_;
-  wire [4:0] _208_;
-  wire [4:0] _209_;
-  wire [4:0] _211_;
-  wire [4:0] _212_;
-  wire [4:0] _213_;
-  wire [4:0] _214_;
-  wire [4:0] _215_;
-  wire _217_;
-  wire _218_;
-  wire _219_;
-  wire _220_;
-  wire _221_;
-  wire _222_;
-  wire _223_;
-  wire _224_;
-  wire _225_;
-  wire _226_;
-  wire _227_;
-  wire _228_;
+  wire _211_;
+  wire _214_;
+  wire [16:0] _217_;
+  wire [4:0] _220_;
+  wire [2:0] _225_;
   wire _229_;
-  wire _234_;
-  wire _240_;
-  wire _243_;
-  wire [16:0] _246_;
-  wire [4:0] _249_;
-  wire [2:0] _254_;
-  wire _258_;
+  wire _230_;
+  wire _232_;
+  wire _233_;
+  wire _235_;
+  wire _252_;
+  wire _253_;
+  wire _254_;
+  wire _255_;
+  wire _256_;
+  wire [1:0] _257_;
   wire _259_;
+  wire [1:0] _260_;
   wire _261_;
-  wire _262_;
+  wire [1:0] _262_;
+  wire [1:0] _263_;
+  wire _264_;
+  wire [1:0] _265_;
+  wire _266_;
+  wire [16:0] _267_;
+  wire _269_;
+  wire [16:0] _270_;
+  wire _271_;
   wire _272_;
+  wire _273_;
+  wire _274_;
+  wire _276_;
+  wire _277_;
+  wire _278_;
+  wire _279_;
+  wire _280_;
+  wire _281_;
+  wire _282_;
   wire _283_;
   wire _284_;
-  wire _285_;
-  wire _286_;
-  wire _287_;
-  wire [1:0] _288_;
+  wire [4:0] _285_;
+  wire [4:0] _286_;
+  wire _288_;
+  wire [4:0] _289_;
   wire _290_;
-  wire [1:0] _291_;
-  wire _292_;
-  wire [1:0] _293_;
-  wire [1:0] _294_;
+  wire [4:0] _291_;
+  wire [4:0] _292_;
+  wire [4:0] _293_;
   wire _295_;
-  wire [1:0] _296_;
+  wire [4:0] _296_;
   wire _297_;
-  wire _298_;
-  wire _300_;
+  wire [1:0] _298_;
+  wire [1:0] _299_;
   wire _301_;
-  wire _302_;
-  wire [15:0] _303_;
-  wire _305_;
-  wire [15:0] _306_;
-  wire _307_;
-  wire _308_;
-  wire _309_;
-  wire _310_;
-  wire _312_;
-  wire _313_;
-  wire _314_;
-  wire _315_;
-  wire _316_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
-  wire [4:0] _321_;
-  wire [4:0] _322_;
-  wire _324_;
-  wire [4:0] _325_;
-  wire _326_;
-  wire [4:0] _327_;
-  wire [4:0] _328_;
-  wire [4:0] _329_;
-  wire _331_;
-  wire [4:0] _332_;
-  wire _333_;
-  wire [1:0] _334_;
-  wire \$like ;
+  wire [1:0] _302_;
+  wire _303_;
+  wire _304_;
   wire \$signal ;
+  reg \$signal$127  = 1'h0;
+  reg \$signal$128  = 1'h0;
   reg \$signal$131  = 1'h0;
-  reg \$signal$132  = 1'h0;
-  reg \$signal$135  = 1'h0;
-  reg \$signal$151  = 1'h0;
+  reg \$signal$148  = 1'h0;
   wire \$signal$72 ;
   reg [103:0] acc_chosen = 104'h00000000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -346,8 +323,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg beat_last = 1'h1;
   reg [4:0] blk = 5'h00;
   wire block_end;
-  reg ch_last = 1'h0;
-  reg [15:0] ch_left = 16'h0000;
+  reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -372,8 +348,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [103:0] i_acc = 104'h00000000000000000000000000;
   wire i_last;
-  reg \i_last$90  = 1'h0;
-  reg \i_valid$88  = 1'h0;
+  reg \i_last$86  = 1'h0;
+  reg \i_valid$84  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
@@ -395,20 +371,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [31:0] o_data;
-  wire [103:0] \o_data$154 ;
+  wire [103:0] \o_data$151 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$110 ;
+  wire \o_valid$106 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$102 ;
-  wire [68:0] \r_data$103 ;
-  wire [68:0] \r_data$104 ;
+  wire [68:0] \r_data$100 ;
+  wire [68:0] \r_data$98 ;
+  wire [68:0] \r_data$99 ;
   input r_en;
   wire r_en;
   reg [4:0] ra = 5'h00;
-  reg [4:0] ra_inc = 5'h00;
-  reg [4:0] ra_row = 5'h00;
+  reg [4:0] ra_blk_next = 5'h00;
   reg [16:0] row = 17'h00000;
   wire row_end;
   reg row_last = 1'h0;
@@ -426,13 +401,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [9:0] t_rem = 10'h000;
   output take;
   wire take;
+  reg tile_end = 1'h0;
   reg [9:0] tile_pen = 10'h000;
   reg [4:0] w_addr = 5'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [32:0] \w_data$114  = 33'h000000000;
+  reg [32:0] \w_data$110  = 33'h000000000;
   reg w_en = 1'h0;
+  reg \w_en$108  = 1'h0;
   reg \w_en$11  = 1'h0;
-  reg \w_en$112  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg [4:0] wa = 5'h00;
@@ -440,260 +416,220 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _020_ = s_act__valid & s_wgt__valid;
-  assign _030_ = in_data & _020_;
-  assign _039_ = ~ at_k_last;
-  assign _046_ = credit_ok | _039_;
-  assign take = _030_ & _046_;
-  assign _057_ = s_act__valid & s_wgt__valid;
-  assign _067_ = in_data & _057_;
-  assign _076_ = _067_ & credit_ok;
-  assign \$signal  = _076_ & at_k_last;
-  assign _086_ = ~ in_data;
+  assign _016_ = s_act__valid & s_wgt__valid;
+  assign _026_ = in_data & _016_;
+  assign _033_ = ~ at_k_last;
+  assign _044_ = credit_ok | _033_;
+  assign take = _026_ & _044_;
+  assign _055_ = s_act__valid & s_wgt__valid;
+  assign _063_ = in_data & _055_;
+  assign _072_ = _063_ & credit_ok;
+  assign \$signal  = _072_ & at_k_last;
+  assign _082_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _011_ = ~ at_k_last;
-  assign _012_ = credit_ok | _011_;
-  assign _013_ = _000_ & _012_;
-  assign adv = _086_ | _013_;
-  assign _014_ = compute & adv;
-  assign _015_ = _014_ & at_tile_last;
-  assign block_end = _015_ & fn_last;
+  assign _007_ = ~ at_k_last;
+  assign _008_ = credit_ok | _007_;
+  assign _009_ = _000_ & _008_;
+  assign adv = _082_ | _009_;
+  assign _010_ = compute & adv;
+  assign _011_ = _010_ & at_tile_last;
+  assign block_end = _011_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _016_ = ! lane;
-  assign _018_ = lane == 1'h1;
-  assign _019_ = s_param__valid & _018_;
-  assign _021_ = lane == 2'h2;
-  assign _022_ = s_param__valid & _021_;
-  assign _023_ = lane == 2'h3;
-  assign _024_ = s_param__valid & _023_;
+  assign _012_ = ! lane;
+  assign _014_ = lane == 1'h1;
+  assign _015_ = s_param__valid & _014_;
+  assign _017_ = lane == 2'h2;
+  assign _018_ = s_param__valid & _017_;
+  assign _019_ = lane == 2'h3;
+  assign _020_ = s_param__valid & _019_;
   assign row_end = o_valid & beat_last;
-  assign _025_ = ~ dn_last;
-  assign wrap = d_last & _025_;
-  assign _027_[16:0] = row + 1'h1;
-  assign _033_ = d == 3'h6;
-  assign \$signal$72  = d_last ? 1'h0 : _033_;
-  assign _035_ = ra_inc + 1'h1;
-  assign _036_[4:0] = ra_inc + 1'h0;
-  assign _037_[4:0] = ra_row + 1'h1;
-  assign _038_[4:0] = ra_row + 1'h0;
-  assign _040_[4:0] = ra_inc + 1'h1;
-  assign _041_[4:0] = ra_inc + 1'h0;
-  assign _043_[4:0] = kept - 4'h8;
-  assign _044_ = kept >= 5'h10;
-  assign _045_ = kept >= 4'h8;
-  assign _048_[15:0] = hdr[15:0] - 1'h1;
-  assign _054_ = hdr[47:32] > 4'hb;
-  assign _055_[9:0] = _054_ ? hdr[41:32] : 10'h00b;
-  assign _058_ = hdr[47:32] == 1'h1;
-  assign _059_ = hdr[47:32] > 4'hb;
-  assign _060_ = _059_ ? hdr[47:32] : 16'h000b;
-  assign _061_ = _060_ == 1'h1;
-  assign _062_ = hdr[31:16] - 1'h1;
-  assign _063_ = hdr[31:16] == 1'h1;
-  assign _064_ = ch_left - 1'h1;
-  assign _065_[4:0] = wa + 1'h1;
-  assign _066_[4:0] = blk + 1'h1;
-  assign _068_[1:0] = lane + 1'h1;
-  assign _069_ = lane == 2'h2;
-  assign _070_ = ch_left == 1'h1;
-  assign _073_ = flush - 1'h1;
-  assign _074_ = ! flush;
-  assign _075_ = block_end & last_mblock;
-  assign _079_ = fn_last & last_mblock;
-  assign _080_ = ~ _079_;
-  assign _082_[5:0] = fn_rem - 1'h1;
-  assign _083_ = ! fn_rem;
-  assign _084_[9:0] = k_rem - 1'h1;
-  assign _085_ = t_rem - 1'h1;
-  assign _087_ = ! k_rem;
-  assign _088_ = ! t_rem;
-  assign _089_ = ~ drain_restart;
-  assign _090_ = _089_ & o_valid;
-  assign _091_ = ~ beat_last;
-  assign _092_ = _090_ & _091_;
-  assign _093_ = ~ drain_restart;
-  assign _094_ = _093_ & row_end;
-  assign _001_ = dn + 1'h1;
-  assign _002_[2:0] = d + 1'h1;
-  assign _003_ = o_valid & row_valid;
-  assign _004_ = row_end & row_valid;
-  assign _005_ = _004_ & row_last;
-  assign _007_ = r_en & m_out__valid;
-  assign _008_ = ~ row_valid;
-  assign _009_ = row_end & _008_;
-  assign _095_ = { _094_, _092_, enter_q, d_last } != 4'h8;
-  assign _096_ = { _094_, _092_, enter_q } != 1'h0;
-  assign _097_ = { _092_, enter_q } != 2'h2;
-  assign _098_ = { _094_, _092_, drain_restart } != 1'h0;
-  assign _099_ = { drain_restart, o_valid } != 1'h0;
+  assign _021_ = ~ dn_last;
+  assign wrap = d_last & _021_;
+  assign _023_[16:0] = row + 1'h1;
+  assign _029_ = d == 3'h6;
+  assign \$signal$72  = d_last ? 1'h0 : _029_;
+  assign _032_[4:0] = kept - 4'h8;
+  assign _034_ = kept >= 5'h10;
+  assign _035_ = kept >= 4'h8;
+  assign _037_[15:0] = hdr[15:0] - 1'h1;
+  assign _043_ = hdr[47:32] > 4'hb;
+  assign _045_[9:0] = _043_ ? hdr[41:32] : 10'h00b;
+  assign _046_[9:0] = _045_[9:0] - 2'h2;
+  assign _047_ = hdr[47:32] == 1'h1;
+  assign _048_ = hdr[47:32] > 4'hb;
+  assign _049_ = _048_ ? hdr[47:32] : 16'h000b;
+  assign _050_ = _049_ == 1'h1;
+  assign _051_ = hdr[31:16] - 2'h2;
+  assign _052_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _053_[4:0] = wa + 1'h1;
+  assign _054_[4:0] = blk + 1'h1;
+  assign _056_[1:0] = lane + 1'h1;
+  assign _057_ = lane == 2'h2;
+  assign _060_[4:0] = flush - 1'h1;
+  assign _061_ = ! flush;
+  assign _062_ = block_end & last_mblock;
+  assign _064_ = compute & adv;
+  assign _068_[16:0] = fm0 + 4'h8;
+  assign _069_[5:0] = fn_rem - 1'h1;
+  assign _070_ = ! fn_rem;
+  assign _071_ = fn_last & last_mblock;
+  assign _073_ = ~ _071_;
+  assign _074_[9:0] = k_rem - 1'h1;
+  assign _075_[9:0] = t_rem - 1'h1;
+  assign _076_ = ! k_rem;
+  assign _077_ = ! t_rem;
+  assign _078_[4:0] = ra + 1'h1;
+  assign _079_ = beat_last & d_last;
+  assign _080_ = ~ drain_restart;
+  assign _081_ = _080_ & o_valid;
+  assign _083_ = ~ beat_last;
+  assign _084_ = _081_ & _083_;
+  assign _085_ = ~ drain_restart;
+  assign _086_ = _085_ & row_end;
+  assign _087_[4:0] = dn + 1'h1;
+  assign _088_[2:0] = d + 1'h1;
+  assign _089_ = o_valid & row_valid;
+  assign _090_ = row_end & row_valid;
+  assign _001_ = _090_ & row_last;
+  assign _003_ = r_en & m_out__valid;
+  assign _004_ = ~ row_valid;
+  assign _005_ = row_end & _004_;
+  assign _091_ = { _086_, _084_, enter_q, d_last } != 4'h8;
+  assign _092_ = { _086_, _084_, enter_q } != 1'h0;
+  assign _093_ = { _084_, enter_q } != 2'h2;
+  assign _094_ = { _086_, _084_, drain_restart } != 1'h0;
+  assign _095_ = { compute, adv } != 2'h2;
+  assign _096_ = { compute, adv } != 2'h2;
+  assign _097_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _098_ = { compute, adv } != 2'h2;
+  assign _099_ = { compute, adv } != 2'h2;
   assign _100_ = { compute, adv } != 2'h2;
-  assign _101_ = { compute, adv } != 2'h2;
-  assign _102_ = { compute, adv } != 2'h2;
-  assign _103_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _104_ = { compute, adv } != 2'h2;
-  assign _105_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _106_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _107_ = { compute, adv } != 2'h2;
-  assign _108_ = { compute, adv } != 2'h2;
-  assign _109_ = { compute, adv } != 2'h2;
-  assign _110_ = { _284_, _283_ } != 1'h0;
-  assign _111_ = { _295_, s_param__valid } != 2'h2;
-  assign _112_ = { _297_, s_param__valid } != 2'h2;
-  assign _113_ = { _295_, ch_last, s_param__valid } != 3'h5;
-  assign _114_ = { _292_, compute } != 2'h3;
-  assign _115_ = { _290_, _074_ } != 2'h2;
-  assign _116_ = { _297_, _295_, _292_, _290_ } != 1'h0;
-  assign _117_ = { _300_, s_param__valid } != 2'h2;
-  assign _118_ = { _302_, s_param__valid } != 2'h2;
-  assign _119_ = { _302_, _300_ } != 1'h0;
-  assign _120_ = { _305_, s_param__valid } != 2'h2;
-  assign _121_ = { _307_, s_param__valid } != 2'h2;
-  assign _122_ = { _307_, _305_ } != 1'h0;
-  assign _123_ = { _312_, s_param__valid } != 2'h2;
-  assign _124_ = { _314_, s_param__valid } != 2'h2;
-  assign _125_ = { _312_, \$signal$135 , s_param__valid } != 3'h5;
-  assign _126_ = { _314_, _312_ } != 1'h0;
-  assign _127_ = { _318_, s_param__valid } != 2'h2;
-  assign _128_ = { _320_, s_param__valid } != 2'h2;
-  assign _129_ = { _320_, _318_ } != 1'h0;
-  assign _130_ = { _324_, s_param__valid } != 2'h2;
-  assign _131_ = { _326_, s_param__valid } != 2'h2;
-  assign _132_ = { _324_, \$signal$135 , s_param__valid } != 3'h5;
-  assign _133_ = { _326_, _324_ } != 1'h0;
-  assign _134_ = { _331_, s_param__valid } != 2'h2;
-  assign _135_ = { _333_, s_param__valid } != 2'h2;
-  assign _136_ = { _331_, \$signal$135 , s_param__valid } != 3'h5;
-  assign _137_ = { _331_, wb_last, \$signal$135 , s_param__valid } != 4'hb;
-  assign _138_ = { _333_, _331_ } != 1'h0;
-  assign _139_ = { _190_, s_param__valid } != 2'h2;
-  assign _140_ = { _192_, s_param__valid } != 2'h2;
-  assign _141_ = { _192_, _190_ } != 1'h0;
-  assign _142_ = & { _097_, _096_, _095_ };
-  assign _143_ = & { _103_, _102_ };
-  assign _144_ = & { _105_, _104_ };
-  assign _145_ = & { fn_last, at_tile_last, adv };
-  assign _146_ = & { _107_, _106_ };
-  assign _147_ = & { _285_, ch_last, s_param__valid };
-  assign _148_ = & { _286_, ch_last, s_param__valid };
-  assign _149_ = & { _287_, ch_last, s_param__valid };
-  assign _150_ = & { _116_, _115_, _114_, _113_, _112_, _111_ };
-  assign _151_ = & { _119_, _118_, _117_ };
-  assign _152_ = & { _122_, _121_, _120_ };
-  assign _153_ = & { _126_, _125_, _124_, _123_ };
-  assign _154_ = & { _129_, _128_, _127_ };
-  assign _155_ = & { _133_, _132_, _131_, _130_ };
-  assign _156_ = & { _138_, _137_, _136_, _135_, _134_ };
-  assign _157_ = & { _141_, _140_, _139_ };
-  assign _158_ = & { _193_, s_param__valid };
-  assign _159_ = & { _194_, s_param__valid };
-  assign _160_ = & { _195_, s_param__valid };
-  assign _161_ = & { _196_, s_param__valid };
-  assign _162_ = & { _197_, s_param__valid };
-  assign _163_ = & { _198_, s_param__valid };
-  assign _164_ = & { _199_, s_param__valid };
-  assign _165_ = & { _200_, s_param__valid };
-  assign _166_ = & { _201_, s_param__valid };
-  assign _167_ = & { _202_, s_param__valid };
-  assign _168_ = & { _203_, s_param__valid };
-  assign _169_ = & { _204_, s_param__valid };
-  assign _170_ = & { _205_, s_param__valid };
-  assign _181_ = ~ _227_;
-  assign _182_ = ~ compute;
-  assign _183_ = ~ _220_;
-  assign _184_ = ~ _221_;
-  assign _185_ = ~ _222_;
-  assign _186_ = ~ _223_;
-  assign _171_ = | { drain_restart, rst };
-  assign _172_ = | { drain_restart, rst };
-  assign _173_ = | { drain_restart, rst };
-  assign _174_ = | { _181_, rst };
-  assign _175_ = | { _182_, rst };
-  assign _176_ = | { _075_, rst };
-  assign _177_ = | { _183_, rst };
-  assign _178_ = | { _184_, rst };
-  assign _179_ = | { _185_, rst };
-  assign _180_ = | { _186_, rst };
-  assign _188_ = s_param__valid ? _334_ : 2'hx;
-  function [1:0] _603_;
-    input [1:0] a;
-    input [3:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _603_ = b[1:0];
-      2'b1?:
-        _603_ = b[3:2];
-      default:
-        _603_ = a;
-    endcase
-  endfunction
+  assign _101_ = { tile_end, compute } != 1'h1;
+  assign _102_ = { tile_end, compute } != 1'h1;
+  assign _103_ = { _253_, _252_ } != 1'h0;
+  assign _104_ = { _264_, s_param__valid } != 2'h2;
+  assign _105_ = { _266_, s_param__valid } != 2'h2;
+  assign _106_ = { _264_, ch_left[16], s_param__valid } != 3'h5;
+  assign _107_ = { _261_, compute } != 2'h3;
+  assign _108_ = { _259_, _061_ } != 2'h2;
+  assign _109_ = { _266_, _264_, _261_, _259_ } != 1'h0;
+  assign _110_ = { _269_, s_param__valid } != 2'h2;
+  assign _111_ = { _271_, s_param__valid } != 2'h2;
+  assign _112_ = { _271_, _269_ } != 1'h0;
+  assign _113_ = { _276_, s_param__valid } != 2'h2;
+  assign _114_ = { _278_, s_param__valid } != 2'h2;
+  assign _115_ = { _276_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _116_ = { _278_, _276_ } != 1'h0;
+  assign _117_ = { _282_, s_param__valid } != 2'h2;
+  assign _118_ = { _284_, s_param__valid } != 2'h2;
+  assign _119_ = { _284_, _282_ } != 1'h0;
+  assign _120_ = { _288_, s_param__valid } != 2'h2;
+  assign _121_ = { _290_, s_param__valid } != 2'h2;
+  assign _122_ = { _288_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _123_ = { _290_, _288_ } != 1'h0;
+  assign _124_ = { _295_, s_param__valid } != 2'h2;
+  assign _125_ = { _297_, s_param__valid } != 2'h2;
+  assign _126_ = { _295_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _127_ = { _295_, wb_last, \$signal$131 , s_param__valid } != 4'hb;
+  assign _128_ = { _297_, _295_ } != 1'h0;
+  assign _129_ = { _301_, s_param__valid } != 2'h2;
+  assign _130_ = { _303_, s_param__valid } != 2'h2;
+  assign _131_ = { _303_, _301_ } != 1'h0;
+  assign _132_ = & { _093_, _092_, _091_ };
+  assign _133_ = & { _079_, o_valid };
+  assign _134_ = & { _098_, _097_ };
+  assign _135_ = & { tile_end, fn_last };
+  assign _136_ = & { _254_, ch_left[16], s_param__valid };
+  assign _137_ = & { _255_, ch_left[16], s_param__valid };
+  assign _138_ = & { _256_, ch_left[16], s_param__valid };
+  assign _139_ = & { _109_, _108_, _107_, _106_, _105_, _104_ };
+  assign _140_ = & { _112_, _111_, _110_ };
+  assign _141_ = & { _116_, _115_, _114_, _113_ };
+  assign _142_ = & { _119_, _118_, _117_ };
+  assign _143_ = & { _123_, _122_, _121_, _120_ };
+  assign _144_ = & { _128_, _127_, _126_, _125_, _124_ };
+  assign _145_ = & { _131_, _130_, _129_ };
+  assign _146_ = & { _304_, s_param__valid };
+  assign _147_ = & { _174_, s_param__valid };
+  assign _148_ = & { _175_, s_param__valid };
+  assign _149_ = & { _176_, s_param__valid };
+  assign _150_ = & { _177_, s_param__valid };
+  assign _151_ = & { _178_, s_param__valid };
+  assign _152_ = & { _179_, s_param__valid };
+  assign _153_ = & { _180_, s_param__valid };
+  assign _154_ = & { _181_, s_param__valid };
+  assign _155_ = & { _182_, s_param__valid };
+  assign _156_ = & { _183_, s_param__valid };
+  assign _157_ = & { _184_, s_param__valid };
+  assign _158_ = & { _185_, s_param__valid };
+  assign _168_ = ~ _198_;
+  assign _169_ = ~ compute;
+  assign _170_ = ~ _191_;
+  assign _171_ = ~ _192_;
+  assign _172_ = ~ _193_;
+  assign _173_ = ~ _194_;
+  assign _159_ = | { drain_restart, rst };
+  assign _160_ = | { dn_last, rst };
+  assign _161_ = | { _168_, rst };
+  assign _162_ = | { _169_, rst };
+  assign _163_ = | { _062_, rst };
+  assign _164_ = | { _170_, rst };
+  assign _165_ = | { _171_, rst };
+  assign _166_ = | { _172_, rst };
+  assign _167_ = | { _173_, rst };
+  assign _174_ = ! ctrl_state;
+  assign _175_ = ! ctrl_state;
+  assign _176_ = ! ctrl_state;
+  assign _177_ = ! ctrl_state;
+  assign _178_ = ! ctrl_state;
+  assign _179_ = ! ctrl_state;
+  assign _180_ = ! ctrl_state;
+  assign _181_ = ! ctrl_state;
+  assign _182_ = ! ctrl_state;
+  assign _183_ = ! ctrl_state;
+  assign _184_ = ! ctrl_state;
+  assign _185_ = ! ctrl_state;
+  assign _188_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _189_ = s_param__valid ? _188_ : 1'h0;
+  assign enter = _190_ ? _189_ : 1'h0;
   assign _190_ = ctrl_state == 1'h1;
-  assign _191_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _192_ = ! ctrl_state;
-  assign _193_ = ! ctrl_state;
-  assign _194_ = ! ctrl_state;
-  assign _195_ = ! ctrl_state;
-  assign _196_ = ! ctrl_state;
-  assign _197_ = ! ctrl_state;
+  assign _191_ = ctrl_state == 1'h1;
+  assign _192_ = ctrl_state == 1'h1;
+  assign _193_ = ctrl_state == 1'h1;
+  assign _194_ = ctrl_state == 1'h1;
+  assign _195_ = ctrl_state == 1'h1;
+  assign _196_ = ctrl_state == 1'h1;
+  assign _197_ = ctrl_state == 1'h1;
   assign _198_ = ! ctrl_state;
-  assign _199_ = ! ctrl_state;
-  assign _200_ = ! ctrl_state;
-  assign _201_ = ! ctrl_state;
-  assign _202_ = ! ctrl_state;
-  assign _203_ = ! ctrl_state;
-  assign _204_ = ! ctrl_state;
-  assign _205_ = ! ctrl_state;
-  assign _208_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _041_[4:0];
-  assign _209_ = d_last ? (* full_case = 32'd1 *) _208_ : _038_[4:0];
-  assign _211_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _040_[4:0];
-  assign _212_ = d_last ? (* full_case = 32'd1 *) _211_ : _037_[4:0];
-  assign _213_ = beat_last ? (* full_case = 32'd1 *) _212_ : _035_;
-  assign \$like  = o_valid ? _213_[0] : 1'hx;
-  assign _214_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
-  assign _215_ = d_last ? (* full_case = 32'd1 *) _214_ : ra_row;
-  assign _217_ = ch_last ? 1'h1 : 1'h0;
-  assign _218_ = s_param__valid ? _217_ : 1'h0;
-  assign enter = _219_ ? _218_ : 1'h0;
-  assign _219_ = ctrl_state == 1'h1;
-  assign _220_ = ctrl_state == 1'h1;
-  assign _221_ = ctrl_state == 1'h1;
-  assign _222_ = ctrl_state == 1'h1;
-  assign _223_ = ctrl_state == 1'h1;
-  assign _224_ = ctrl_state == 1'h1;
-  assign _225_ = ctrl_state == 1'h1;
-  assign _226_ = ctrl_state == 1'h1;
-  assign _227_ = ! ctrl_state;
-  function [0:0] _644_;
+  function [0:0] _583_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _644_ = b[0:0];
+        _583_ = b[0:0];
       2'b1?:
-        _644_ = b[1:1];
+        _583_ = b[1:1];
       default:
-        _644_ = a;
+        _583_ = a;
     endcase
   endfunction
-  assign s_param__ready = _644_(1'h0, 2'h3, { _229_, _228_ });
-  assign _228_ = ctrl_state == 1'h1;
-  assign _229_ = ! ctrl_state;
-  assign _234_ = drain_restart ? 1'h0 : d_last;
-  assign _240_ = drain_restart ? m_one : row_last;
-  assign _243_ = drain_restart ? 1'h1 : row_valid;
-  assign _246_ = drain_restart ? 17'h00000 : row;
-  assign _187_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _249_ = drain_restart ? 5'h00 : dn;
-  assign _254_ = drain_restart ? 3'h0 : d;
-  assign _258_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _088_;
-  assign _259_ = adv ? _258_ : 1'hx;
-  assign _261_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$131  : _087_;
-  assign _262_ = adv ? _261_ : 1'hx;
-  assign _272_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _700_;
+  assign s_param__ready = _583_(1'h0, 2'h3, { _200_, _199_ });
+  assign _199_ = ctrl_state == 1'h1;
+  assign _200_ = ! ctrl_state;
+  assign _205_ = drain_restart ? 1'h0 : d_last;
+  assign _211_ = drain_restart ? m_one : row_last;
+  assign _214_ = drain_restart ? 1'h1 : row_valid;
+  assign _217_ = drain_restart ? 17'h00000 : row;
+  assign _220_ = drain_restart ? 5'h00 : dn;
+  assign _225_ = drain_restart ? 3'h0 : d;
+  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$128  : _077_;
+  assign _230_ = adv ? _229_ : 1'hx;
+  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$127  : _076_;
+  assign _233_ = adv ? _232_ : 1'hx;
+  assign _235_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _636_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -701,20 +637,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _700_ = b[4:0];
+        _636_ = b[4:0];
       2'b1?:
-        _700_ = b[9:5];
+        _636_ = b[9:5];
       default:
-        _700_ = a;
+        _636_ = a;
     endcase
   endfunction
-  assign _283_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _284_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = ctrl_state == 1'h1;
-  assign _287_ = ctrl_state == 1'h1;
-  assign _288_ = _074_ ? 2'h0 : 2'hx;
-  function [1:0] _707_;
+  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _254_ = ctrl_state == 1'h1;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = _061_ ? 2'h0 : 2'hx;
+  function [1:0] _643_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -722,141 +658,142 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _707_ = b[1:0];
+        _643_ = b[1:0];
       4'b??1?:
-        _707_ = b[3:2];
+        _643_ = b[3:2];
       4'b?1??:
-        _707_ = b[5:4];
+        _643_ = b[5:4];
       4'b1???:
-        _707_ = b[7:6];
+        _643_ = b[7:6];
       default:
-        _707_ = a;
+        _643_ = a;
     endcase
   endfunction
-  assign _290_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _291_ = compute ? 2'hx : 2'h3;
-  assign _292_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _293_ = ch_last ? 2'h2 : 2'hx;
-  assign _294_ = s_param__valid ? _293_ : 2'hx;
-  assign _295_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _296_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _297_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _298_ = s_param__valid ? _070_ : 1'hx;
-  function [0:0] _717_;
+  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _260_ = compute ? 2'hx : 2'h3;
+  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _262_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _263_ = s_param__valid ? _262_ : 2'hx;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _265_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _266_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _267_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
+  function [16:0] _653_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _653_ = b[16:0];
+      2'b1?:
+        _653_ = b[33:17];
+      default:
+        _653_ = a;
+    endcase
+  endfunction
+  assign _269_ = ctrl_state == 1'h1;
+  assign _270_ = s_param__valid ? _051_ : 17'hxxxxx;
+  assign _271_ = ! ctrl_state;
+  assign _272_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _273_ = \$signal$131  ? _272_ : 1'hx;
+  assign _274_ = s_param__valid ? _273_ : 1'hx;
+  function [0:0] _660_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _717_ = b[0:0];
+        _660_ = b[0:0];
       2'b1?:
-        _717_ = b[1:1];
+        _660_ = b[1:1];
       default:
-        _717_ = a;
+        _660_ = a;
     endcase
   endfunction
-  assign _300_ = ctrl_state == 1'h1;
-  assign _301_ = s_param__valid ? _063_ : 1'hx;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = s_param__valid ? _064_ : 16'hxxxx;
-  function [15:0] _722_;
-    input [15:0] a;
-    input [31:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _722_ = b[15:0];
-      2'b1?:
-        _722_ = b[31:16];
-      default:
-        _722_ = a;
-    endcase
-  endfunction
-  assign _305_ = ctrl_state == 1'h1;
-  assign _306_ = s_param__valid ? _062_ : 16'hxxxx;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _309_ = \$signal$135  ? _308_ : 1'hx;
-  assign _310_ = s_param__valid ? _309_ : 1'hx;
-  function [0:0] _729_;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = \$signal$131  ? (* full_case = 32'd1 *) 1'h0 : _057_;
+  assign _280_ = s_param__valid ? _279_ : 1'hx;
+  function [0:0] _666_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _729_ = b[0:0];
+        _666_ = b[0:0];
       2'b1?:
-        _729_ = b[1:1];
+        _666_ = b[1:1];
       default:
-        _729_ = a;
+        _666_ = a;
     endcase
   endfunction
-  assign _312_ = ctrl_state == 1'h1;
-  assign _313_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = \$signal$135  ? (* full_case = 32'd1 *) 1'h0 : _069_;
-  assign _316_ = s_param__valid ? _315_ : 1'hx;
-  function [0:0] _735_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _735_ = b[0:0];
-      2'b1?:
-        _735_ = b[1:1];
-      default:
-        _735_ = a;
-    endcase
-  endfunction
-  assign _317_ = _735_(1'hx, { _319_, _316_ }, { _320_, _318_ });
-  assign _318_ = ctrl_state == 1'h1;
-  assign _319_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = \$signal$135  ? _065_[4:0] : 5'hxx;
-  assign _322_ = s_param__valid ? _321_ : 5'hxx;
-  function [4:0] _741_;
+  assign _281_ = _666_(1'hx, { _283_, _280_ }, { _284_, _282_ });
+  assign _282_ = ctrl_state == 1'h1;
+  assign _283_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _284_ = ! ctrl_state;
+  assign _285_ = \$signal$131  ? _053_[4:0] : 5'hxx;
+  assign _286_ = s_param__valid ? _285_ : 5'hxx;
+  function [4:0] _672_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _741_ = b[4:0];
+        _672_ = b[4:0];
       2'b1?:
-        _741_ = b[9:5];
+        _672_ = b[9:5];
       default:
-        _741_ = a;
+        _672_ = a;
     endcase
   endfunction
-  assign _324_ = ctrl_state == 1'h1;
-  assign _325_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _326_ = ! ctrl_state;
-  assign _327_ = wb_last ? _066_[4:0] : 5'hxx;
-  assign _328_ = \$signal$135  ? _327_ : 5'hxx;
-  assign _329_ = s_param__valid ? _328_ : 5'hxx;
-  function [4:0] _748_;
+  assign _288_ = ctrl_state == 1'h1;
+  assign _289_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _290_ = ! ctrl_state;
+  assign _291_ = wb_last ? _054_[4:0] : 5'hxx;
+  assign _292_ = \$signal$131  ? _291_ : 5'hxx;
+  assign _293_ = s_param__valid ? _292_ : 5'hxx;
+  function [4:0] _679_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _748_ = b[4:0];
+        _679_ = b[4:0];
       2'b1?:
-        _748_ = b[9:5];
+        _679_ = b[9:5];
       default:
-        _748_ = a;
+        _679_ = a;
     endcase
   endfunction
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _333_ = ! ctrl_state;
-  assign _334_ = \$signal$135  ? (* full_case = 32'd1 *) 2'h0 : _068_[1:0];
+  assign _295_ = ctrl_state == 1'h1;
+  assign _296_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = \$signal$131  ? (* full_case = 32'd1 *) 2'h0 : _056_[1:0];
+  assign _299_ = s_param__valid ? _298_ : 2'hx;
+  function [1:0] _685_;
+    input [1:0] a;
+    input [3:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _685_ = b[1:0];
+      2'b1?:
+        _685_ = b[3:2];
+      default:
+        _685_ = a;
+    endcase
+  endfunction
+  assign _301_ = ctrl_state == 1'h1;
+  assign _302_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _303_ = ! ctrl_state;
+  assign _304_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -864,7 +801,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$154 ),
+    .o_data(\o_data$151 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -873,8 +810,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$114 ),
-    .wp__en(\w_en$112 )
+    .wp__data(\w_data$110 ),
+    .wp__en(\w_en$108 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -887,7 +824,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$102 ),
+    .r_data(\r_data$98 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -896,7 +833,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$103 ),
+    .r_data(\r_data$99 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -905,7 +842,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$104 ),
+    .r_data(\r_data$100 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -917,28 +854,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$104 [31:0], \r_data$103 [31:0], \r_data$102 [31:0], r_data[31:0] }),
-    .i_last(\i_last$90 ),
-    .i_multiplier({ \r_data$104 [62:32], \r_data$103 [62:32], \r_data$102 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$104 [68:63], \r_data$103 [68:63], \r_data$102 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$88 ),
+    .i_bias({ \r_data$100 [31:0], \r_data$99 [31:0], \r_data$98 [31:0], r_data[31:0] }),
+    .i_last(\i_last$86 ),
+    .i_multiplier({ \r_data$100 [62:32], \r_data$99 [62:32], \r_data$98 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$100 [68:63], \r_data$99 [68:63], \r_data$98 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$84 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$110 ),
+    .o_valid(\o_valid$106 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _055_[15:10] = 6'hxx;
-  assign _187_[4:1] = 4'hx;
+  assign _045_[15:10] = 6'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$112  <= 1'h0;
-      \i_last$90  <= 1'h0;
-      \i_valid$88  <= 1'h0;
+      \w_en$108  <= 1'h0;
+      \i_last$86  <= 1'h0;
+      \i_valid$84  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$151  <= 1'h0;
+      \$signal$148  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -946,269 +882,256 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row <= 17'h00000;
       dn <= 5'h00;
       d <= 3'h0;
+      tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _007_ + _009_;
-      \w_en$112  <= \o_valid$110 ;
-      \i_last$90  <= part_last;
-      \i_valid$88  <= \$signal$151 ;
-      part_last <= _005_ & dn_last;
-      \$signal$151  <= _003_;
+      give_back <= _003_ + _005_;
+      \w_en$108  <= \o_valid$106 ;
+      \i_last$86  <= part_last;
+      \i_valid$84  <= \$signal$148 ;
+      part_last <= _001_ & dn_last;
+      \$signal$148  <= _089_;
       enter_q <= enter;
-      begin if (_092_) d_last <= _234_; else d_last <= _094_ ? \$signal$72  : _234_; end
-      begin if (_092_) row_last <= _240_; else begin if (_094_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _240_; end end
-      begin if (_092_) row_valid <= _243_; else begin if (_094_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _243_; end end
-      begin if (_092_) row <= _246_; else begin if (_094_) begin if (wrap) row <= row - 3'h7; else row <= _027_[16:0]; end else row <= _246_; end end
-      begin if (_092_) dn <= _249_; else begin if (_094_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _001_; else dn <= _249_; end else dn <= _249_; end end
-      begin if (_092_) d <= _254_; else begin if (_094_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _002_[2:0]; else d <= _254_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _044_ : _045_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _043_[4:0] : kept;
+      begin if (_084_) d_last <= _205_; else d_last <= _086_ ? \$signal$72  : _205_; end
+      begin if (_084_) row_last <= _211_; else begin if (_086_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _211_; end end
+      begin if (_084_) row_valid <= _214_; else begin if (_086_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _214_; end end
+      begin if (_084_) row <= _217_; else begin if (_086_) begin if (wrap) row <= row - 3'h7; else row <= _023_[16:0]; end else row <= _217_; end end
+      begin if (_084_) dn <= _220_; else begin if (_086_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _087_[4:0]; else dn <= _220_; end else dn <= _220_; end end
+      begin if (_084_) d <= _225_; else begin if (_086_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _088_[2:0]; else d <= _225_; end end
+      tile_end <= _064_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _034_ : _035_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _032_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
-      \w_data$114  <= 33'h000000000;
-    end else if (\o_valid$110 ) begin
-      \w_data$114  <= { o_last, o_data };
+      \w_data$110  <= 33'h000000000;
+    end else if (\o_valid$106 ) begin
+      \w_data$110  <= { o_last, o_data };
     end
-    if (\$signal$151 ) begin
+    if (\$signal$148 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$154 ;
+      acc_chosen <= \o_data$151 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_142_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_092_) dn_last <= 1'hx; else begin if (_094_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_132_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_084_) dn_last <= 1'hx; else begin if (_086_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_098_) begin
-      begin if (_092_) beat_last <= 1'h0; else begin if (_094_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_094_) begin
+      begin if (_084_) beat_last <= 1'h0; else begin if (_086_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_171_) begin
-      ra_row <= 5'h00;
-    end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _209_ : _036_[4:0];
-    end
-    if (_172_) begin
-      ra_inc[4:1] <= 4'h0;
-    end else if (o_valid) begin
-      ra_inc[4:1] <= _213_[4:1];
-    end
-    if (rst) begin
-      ra_inc[0] <= 1'h0;
-    end else if (_099_) begin
-      ra_inc[0] <= _187_[0];
-    end
-    if (_173_) begin
+    if (_159_) begin
       ra <= 5'h00;
-    end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _215_ : ra_inc;
+    end else if (_133_) begin
+      ra <= ra_blk_next;
     end
-    if (_174_) begin
+    if (_160_) begin
+      ra_blk_next <= 5'h00;
+    end else begin
+      ra_blk_next <= _078_[4:0];
+    end
+    if (_161_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_100_) begin
-      at_tile_last <= compute ? _259_ : \$signal$132 ;
+    end else if (_095_) begin
+      at_tile_last <= compute ? _230_ : \$signal$128 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_101_) begin
-      at_k_last <= compute ? _262_ : \$signal$131 ;
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_143_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _083_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (rst) begin
-      fn_rem <= 6'h00;
-    end else if (_144_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _082_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_175_) begin
-      fm0 <= 17'h00000;
-    end else if (_145_) begin
-      fm0 <= fm0 + 4'h8;
+    end else if (_096_) begin
+      at_k_last <= compute ? _233_ : \$signal$127 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_146_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _080_ : _272_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_134_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _235_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_108_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _085_; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end else if (_099_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _075_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_109_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _084_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end else if (_100_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _074_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_101_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _070_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 6'h00;
+    end else if (_102_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _069_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_162_) begin
+      fm0 <= 17'h00000;
+    end else if (_135_) begin
+      fm0 <= _068_[16:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_110_) begin
-      flush <= _700_(5'hxx, { 5'h1f, _073_ }, { _284_, _283_ });
+    end else if (_103_) begin
+      flush <= _636_(5'hxx, { 5'h1f, _060_[4:0] }, { _253_, _252_ });
     end
-    if (_176_) begin
+    if (_163_) begin
       compute <= 1'h0;
-    end else if (_147_) begin
+    end else if (_136_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_148_) begin
+    end else if (_137_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_149_) begin
+    end else if (_138_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_150_) begin
-      ctrl_state <= _707_(2'hx, { _296_, _294_, _291_, _288_ }, { _297_, _295_, _292_, _290_ });
+    end else if (_139_) begin
+      ctrl_state <= _643_(2'hx, { _265_, _263_, _260_, _257_ }, { _266_, _264_, _261_, _259_ });
     end
     if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_151_) begin
-      ch_last <= _717_(1'hx, { _301_, _298_ }, { _302_, _300_ });
-    end
-    if (rst) begin
-      ch_left <= 16'h0000;
-    end else if (_152_) begin
-      ch_left <= _722_(16'hxxxx, { _306_, _303_ }, { _307_, _305_ });
+      ch_left <= 17'h00000;
+    end else if (_140_) begin
+      ch_left <= _653_(17'hxxxxx, { _270_, _267_ }, { _271_, _269_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_153_) begin
-      wb_last <= _729_(1'hx, { _313_, _310_ }, { _314_, _312_ });
-    end
-    if (rst) begin
-      \$signal$135  <= 1'h0;
-    end else if (_154_) begin
-      \$signal$135  <= _317_;
-    end
-    if (rst) begin
-      wa <= 5'h00;
-    end else if (_155_) begin
-      wa <= _741_(5'hxx, { _325_, _322_ }, { _326_, _324_ });
-    end
-    if (rst) begin
-      blk <= 5'h00;
-    end else if (_156_) begin
-      blk <= _748_(5'hxx, { _332_, _329_ }, { _333_, _331_ });
-    end
-    if (rst) begin
-      lane <= 2'h0;
-    end else if (_157_) begin
-      lane <= _603_(2'hx, { _191_, _188_ }, { _192_, _190_ });
-    end
-    if (rst) begin
-      \$signal$132  <= 1'h0;
-    end else if (_158_) begin
-      \$signal$132  <= _061_;
+    end else if (_141_) begin
+      wb_last <= _660_(1'hx, { _277_, _274_ }, { _278_, _276_ });
     end
     if (rst) begin
       \$signal$131  <= 1'h0;
-    end else if (_159_) begin
-      \$signal$131  <= _058_;
+    end else if (_142_) begin
+      \$signal$131  <= _281_;
+    end
+    if (rst) begin
+      wa <= 5'h00;
+    end else if (_143_) begin
+      wa <= _672_(5'hxx, { _289_, _286_ }, { _290_, _288_ });
+    end
+    if (rst) begin
+      blk <= 5'h00;
+    end else if (_144_) begin
+      blk <= _679_(5'hxx, { _296_, _293_ }, { _297_, _295_ });
+    end
+    if (rst) begin
+      lane <= 2'h0;
+    end else if (_145_) begin
+      lane <= _685_(2'hx, { _302_, _299_ }, { _303_, _301_ });
+    end
+    if (rst) begin
+      \$signal$128  <= 1'h0;
+    end else if (_146_) begin
+      \$signal$128  <= _050_;
+    end
+    if (rst) begin
+      \$signal$127  <= 1'h0;
+    end else if (_147_) begin
+      \$signal$127  <= _047_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_160_) begin
-      tile_pen <= _055_[9:0] - 2'h2;
+    end else if (_148_) begin
+      tile_pen <= _046_[9:0];
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_161_) begin
+    end else if (_149_) begin
       k_pen <= hdr[41:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_162_) begin
+    end else if (_150_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_163_) begin
+    end else if (_151_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_164_) begin
+    end else if (_152_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_165_) begin
+    end else if (_153_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_154_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_167_) begin
+    end else if (_155_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_168_) begin
+    end else if (_156_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_169_) begin
-      m_last <= _048_[15:0];
+    end else if (_157_) begin
+      m_last <= _037_[15:0];
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_170_) begin
+    end else if (_158_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_177_) begin
+    if (_164_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _024_;
+      \w_en$19  <= _020_;
     end
-    if (_178_) begin
+    if (_165_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _022_;
+      \w_en$15  <= _018_;
     end
-    if (_179_) begin
+    if (_166_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _019_;
+      \w_en$11  <= _015_;
     end
-    if (_180_) begin
+    if (_167_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _016_;
+      w_en <= s_param__valid & _012_;
     end
-    if (!_224_) begin
+    if (!_195_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_225_) begin
+    if (!_196_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_226_) begin
+    if (!_197_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];

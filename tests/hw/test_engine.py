@@ -47,6 +47,22 @@ def test_beats_chosen_in_two_levels(lanes, stages):
         assert np.array_equal(out, run_layer(layer, x))
 
 
+@pytest.mark.parametrize("rows,cols", [(1, 1), (1, 2), (2, 1)])
+@pytest.mark.parametrize("stall", [0.0, 0.4])
+def test_tiles_of_tiny_arrays_take_three_steps(rows, cols, stall):
+    """These arrays allow tiles of 1 or 2 steps (``min_tile_steps``); the engine pads tiles
+    to 3, since its column and row blocks move on a step after a tile's last step: K = 1
+    and 2 over many column and row blocks, back to back, with and without stalls."""
+    cfg = HwConfig(name="tiny", rows=rows, cols=cols, max_k=16, max_n=8)
+    assert cfg.min_tile_steps < 3
+    rng = np.random.default_rng(rows * 10 + cols)
+    jobs = [make_job(rng, cfg, 5, 7, 1), make_job(rng, cfg, 3, 8, 2, activation="none"),
+            make_job(rng, cfg, 1, 1, 1), make_job(rng, cfg, 4, 3, 5)]
+    run = simulate_engine(cfg, jobs, stall=stall, seed=rows + cols)
+    for out, (layer, x) in zip(run.outputs, jobs, strict=True):
+        assert np.array_equal(out, run_layer(layer, x))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", CONFIGS)
 def test_corner_classes(name):
