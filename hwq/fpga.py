@@ -22,14 +22,14 @@ Targets:
 After place and route, ``slowest`` lists the registers the data reach last
 (:func:`slowest_registers`, from nextpnr's detailed timing report): where the critical path
 names one register, these are what stand between the design and a faster clock. Placement
-moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 178.0–201.0 MHz over
+moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 176.3–206.2 MHz over
 seeds 1–16), so a change is judged over several seeds: :func:`sweep` synthesises once and
 places at each seed, several nextpnr runs at a time (``hwq synth --seeds 1-8 --jobs 2``).
 
 nextpnr's analytic placer weighs timing against wire length with ``--placer-heap-timingweight``;
 ``timing_weight`` sets it (default :data:`TIMING_WEIGHTS`, nextpnr's own 10, passed
-explicitly so the result records it). On ecp5_8x8, 30 gave the same Fmax over seeds 1–8
-(mean 194.7 MHz both ways), so the default stays.
+explicitly so the result records it). On ecp5_8x8 (an earlier netlist), 30 gave the same Fmax
+over seeds 1–8 (mean 194.7 MHz both ways), so the default stays.
 
 The first run of each yowasp tool compiles its WebAssembly (a minute or two); later runs use
 the cache. Progress goes to ``progress`` (stderr in the CLI).

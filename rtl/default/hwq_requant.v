@@ -4,77 +4,74 @@
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   wire _000_;
-  wire [31:0] _001_;
-  wire [30:0] _002_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _001_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _002_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _003_;
+  wire _004_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _004_;
-  wire _005_;
+  wire [46:0] _005_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _006_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _007_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _008_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _009_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _010_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _011_;
+  (* unused_bits = "0" *)
+  wire [32:0] _009_;
+  wire _010_;
   (* unused_bits = "0" *)
   wire [32:0] _012_;
   wire _013_;
-  wire _015_;
+  wire _014_;
   (* unused_bits = "0" *)
-  wire [32:0] _016_;
-  wire _017_;
+  wire [32:0] _015_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _018_;
+  wire [6:0] _016_;
+  wire _017_;
   (* unused_bits = "0" *)
-  wire [32:0] _019_;
-  wire _020_;
-  wire _021_;
+  wire [32:0] _018_;
+  wire _019_;
   (* unused_bits = "0" *)
-  wire [32:0] _022_;
-  wire _024_;
+  wire [32:0] _021_;
+  wire _022_;
+  wire _023_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _024_;
   (* unused_bits = "0" *)
   wire [32:0] _025_;
   wire _026_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _027_;
+  wire _027_;
   (* unused_bits = "0" *)
   wire [32:0] _028_;
   wire _029_;
-  wire _030_;
-  wire _031_;
-  (* unused_bits = "0" *)
-  wire [32:0] _032_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _033_;
-  wire _034_;
+  wire [6:0] _030_;
   (* unused_bits = "0" *)
-  wire [32:0] _035_;
-  wire _036_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _037_;
+  wire [32:0] _031_;
+  wire _032_;
+  wire _033_;
+  wire _035_;
+  wire [31:0] _036_;
+  wire _037_;
+  wire [31:0] _038_;
   wire _039_;
   wire [31:0] _040_;
   wire _041_;
-  wire [31:0] _042_;
-  wire _043_;
-  wire [31:0] _044_;
-  wire _045_;
-  wire [31:0] _046_;
-  wire _047_;
-  wire [31:0] _048_;
-  wire _049_;
-  wire [31:0] _050_;
-  wire _051_;
-  wire [31:0] _052_;
+  wire [31:0] _043_;
+  wire _044_;
+  wire [31:0] _045_;
+  wire _046_;
+  wire [31:0] _047_;
+  wire _048_;
+  wire [31:0] _049_;
+  wire _050_;
+  wire [31:0] _051_;
+  wire _052_;
   wire _053_;
-  wire [31:0] _054_;
+  wire _054_;
   wire _055_;
   wire _056_;
   wire _057_;
@@ -144,9 +141,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _121_;
   wire _122_;
   wire _123_;
-  wire _124_;
-  wire _125_;
   wire _126_;
+  wire _127_;
+  wire _128_;
   wire _129_;
   wire _130_;
   wire _131_;
@@ -185,35 +182,36 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _164_;
   wire _165_;
   wire _166_;
-  wire _167_;
+  wire [31:0] _167_;
   wire _168_;
-  wire _169_;
-  wire _170_;
+  wire [30:0] _169_;
+  wire [32:0] _170_;
   wire [31:0] _171_;
   wire [30:0] _172_;
-  wire [31:0] _173_;
-  wire [30:0] _174_;
-  wire [31:0] _175_;
-  wire [30:0] _176_;
+  wire [32:0] _173_;
+  wire [31:0] _174_;
+  wire [30:0] _175_;
+  wire [32:0] _176_;
   wire [31:0] _177_;
   wire [30:0] _178_;
-  wire _179_;
+  wire [32:0] _179_;
   wire [31:0] _180_;
-  wire [30:0] _181_;
+  wire _181_;
+  wire [30:0] _182_;
+  wire [32:0] _183_;
+  wire [31:0] _184_;
+  wire [30:0] _185_;
+  wire [32:0] _186_;
+  wire [31:0] _187_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _182_;
-  wire [31:0] _183_;
-  wire [29:0] _184_;
-  wire [31:0] _185_;
-  wire [30:0] _186_;
-  wire [30:0] _187_;
-  wire [7:0] _188_;
-  wire [7:0] _189_;
-  wire [7:0] _190_;
-  wire [7:0] _191_;
-  wire [7:0] _192_;
-  wire [7:0] _193_;
-  wire [7:0] _194_;
+  wire [6:0] _188_;
+  wire [30:0] _189_;
+  wire [32:0] _190_;
+  wire [31:0] _191_;
+  wire [30:0] _192_;
+  wire [32:0] _193_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _194_;
   wire [7:0] _195_;
   wire [7:0] _196_;
   wire [7:0] _197_;
@@ -223,6 +221,13 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [7:0] _201_;
   wire [7:0] _202_;
   wire [7:0] _203_;
+  wire [7:0] _204_;
+  wire [7:0] _205_;
+  wire [7:0] _206_;
+  wire [7:0] _207_;
+  wire [7:0] _208_;
+  wire [7:0] _209_;
+  wire [7:0] _210_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -317,14 +322,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [62:0] outer_6;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_7;
-  wire [32:0] outer_hi_0;
-  wire [32:0] outer_hi_1;
-  wire [32:0] outer_hi_2;
-  wire [32:0] outer_hi_3;
-  wire [32:0] outer_hi_4;
-  wire [32:0] outer_hi_5;
-  wire [32:0] outer_hi_6;
-  wire [32:0] outer_hi_7;
   reg [4:0] rq1_l0 = 5'h00;
   reg [4:0] rq1_l1 = 5'h00;
   reg [4:0] rq1_l2 = 5'h00;
@@ -423,14 +420,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] u_7;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign halfm_7[9] = rq1_r7 >= 4'hb;
-  assign halfm_7[10] = rq1_r7 >= 4'hc;
-  assign halfm_7[11] = rq1_r7 >= 4'hd;
-  assign halfm_7[12] = rq1_r7 >= 4'he;
-  assign halfm_7[13] = rq1_r7 >= 4'hf;
-  assign halfm_7[14] = rq1_r7 >= 5'h10;
-  assign halfm_7[15] = rq1_r7 >= 5'h11;
-  assign halfm_7[16] = rq1_r7 >= 5'h12;
   assign halfm_7[17] = rq1_r7 >= 5'h13;
   assign halfm_7[18] = rq1_r7 >= 5'h14;
   assign halfm_7[19] = rq1_r7 >= 5'h15;
@@ -446,30 +435,30 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_7[29] = rq1_r7 >= 5'h1f;
   assign halfm_7[30] = rq1_r7 >= 6'h20;
   assign halfm_7[31] = rq1_r7 >= 6'h21;
-  assign _039_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _040_ = _039_ ? rq2_hm0 : rq2_hf0;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _040_ });
-  assign _041_ = $signed(rq2_h1) < $signed(1'h0);
-  assign _042_ = _041_ ? rq2_hm1 : rq2_hf1;
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _042_ });
-  assign _043_ = $signed(rq2_h2) < $signed(1'h0);
-  assign _044_ = _043_ ? rq2_hm2 : rq2_hf2;
-  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _044_ });
-  assign _045_ = $signed(rq2_h3) < $signed(1'h0);
-  assign _046_ = _045_ ? rq2_hm3 : rq2_hf3;
-  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _046_ });
-  assign _047_ = $signed(rq2_h4) < $signed(1'h0);
-  assign _048_ = _047_ ? rq2_hm4 : rq2_hf4;
-  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _048_ });
-  assign _049_ = $signed(rq2_h5) < $signed(1'h0);
-  assign _050_ = _049_ ? rq2_hm5 : rq2_hf5;
-  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _050_ });
-  assign _051_ = $signed(rq2_h6) < $signed(1'h0);
-  assign _052_ = _051_ ? rq2_hm6 : rq2_hf6;
-  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _052_ });
-  assign _053_ = $signed(rq2_h7) < $signed(1'h0);
-  assign _054_ = _053_ ? rq2_hm7 : rq2_hf7;
-  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _054_ });
+  assign _035_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _036_ = _035_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _036_ });
+  assign _037_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _038_ = _037_ ? rq2_hm1 : rq2_hf1;
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _038_ });
+  assign _039_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _040_ = _039_ ? rq2_hm2 : rq2_hf2;
+  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _040_ });
+  assign _041_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _043_ = _041_ ? rq2_hm3 : rq2_hf3;
+  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _043_ });
+  assign _044_ = $signed(rq2_h4) < $signed(1'h0);
+  assign _045_ = _044_ ? rq2_hm4 : rq2_hf4;
+  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _045_ });
+  assign _046_ = $signed(rq2_h5) < $signed(1'h0);
+  assign _047_ = _046_ ? rq2_hm5 : rq2_hf5;
+  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _047_ });
+  assign _048_ = $signed(rq2_h6) < $signed(1'h0);
+  assign _049_ = _048_ ? rq2_hm6 : rq2_hf6;
+  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _049_ });
+  assign _050_ = $signed(rq2_h7) < $signed(1'h0);
+  assign _051_ = _050_ ? rq2_hm7 : rq2_hf7;
+  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _051_ });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
   assign t_1 = rq3_y1[7:0] + zero_point;
@@ -486,6 +475,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign fits_6 = $signed(rq3_y6[32:8]) == $signed(rq3_y6[33]);
   assign t_7 = rq3_y7[7:0] + zero_point;
   assign fits_7 = $signed(rq3_y7[32:8]) == $signed(rq3_y7[33]);
+  assign _052_ = en & i_valid;
+  assign _053_ = en & i_valid;
+  assign _054_ = en & i_valid;
   assign _055_ = en & i_valid;
   assign _056_ = en & i_valid;
   assign _057_ = en & i_valid;
@@ -515,9 +507,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _081_ = en & i_valid;
   assign _082_ = en & i_valid;
   assign _083_ = en & i_valid;
-  assign _084_ = en & i_valid;
-  assign _085_ = en & i_valid;
-  assign _086_ = en & i_valid;
+  assign _084_ = en & rq1_valid;
+  assign _085_ = en & rq1_valid;
+  assign _086_ = en & rq1_valid;
   assign _087_ = en & rq1_valid;
   assign _088_ = en & rq1_valid;
   assign _089_ = en & rq1_valid;
@@ -547,79 +539,75 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _113_ = en & rq1_valid;
   assign _114_ = en & rq1_valid;
   assign _115_ = en & rq1_valid;
-  assign _116_ = en & rq1_valid;
-  assign _117_ = en & rq1_valid;
-  assign _118_ = en & rq1_valid;
+  assign _116_ = en & rq2_valid;
+  assign _117_ = en & rq2_valid;
+  assign _118_ = en & rq2_valid;
   assign _119_ = en & rq2_valid;
   assign _120_ = en & rq2_valid;
   assign _121_ = en & rq2_valid;
   assign _122_ = en & rq2_valid;
   assign _123_ = en & rq2_valid;
-  assign _124_ = en & rq2_valid;
-  assign _125_ = en & rq2_valid;
-  assign _126_ = en & rq2_valid;
-  assign _129_ = en & rq3_valid;
-  assign _130_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _131_ = fits_0 ? _130_ : rq3_y0[33];
-  assign _132_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _133_ = ~ rq3_y0[33];
-  assign _134_ = fits_0 ? _132_ : _133_;
-  assign _135_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _136_ = fits_1 ? _135_ : rq3_y1[33];
-  assign _137_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _138_ = ~ rq3_y1[33];
-  assign _139_ = fits_1 ? _137_ : _138_;
-  assign _140_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _141_ = fits_2 ? _140_ : rq3_y2[33];
-  assign _142_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _143_ = ~ rq3_y2[33];
-  assign _144_ = fits_2 ? _142_ : _143_;
-  assign _145_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _146_ = fits_3 ? _145_ : rq3_y3[33];
-  assign _147_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _148_ = ~ rq3_y3[33];
-  assign _149_ = fits_3 ? _147_ : _148_;
-  assign _150_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _151_ = fits_4 ? _150_ : rq3_y4[33];
-  assign _152_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _153_ = ~ rq3_y4[33];
-  assign _154_ = fits_4 ? _152_ : _153_;
-  assign _155_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _156_ = fits_5 ? _155_ : rq3_y5[33];
-  assign _157_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _158_ = ~ rq3_y5[33];
-  assign _159_ = fits_5 ? _157_ : _158_;
-  assign _160_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _161_ = fits_6 ? _160_ : rq3_y6[33];
-  assign _162_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _163_ = ~ rq3_y6[33];
-  assign _164_ = fits_6 ? _162_ : _163_;
-  assign _165_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _166_ = fits_7 ? _165_ : rq3_y7[33];
-  assign _167_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _168_ = ~ rq3_y7[33];
-  assign _169_ = fits_7 ? _167_ : _168_;
+  assign _126_ = en & rq3_valid;
+  assign _127_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _128_ = fits_0 ? _127_ : rq3_y0[33];
+  assign _129_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _130_ = ~ rq3_y0[33];
+  assign _131_ = fits_0 ? _129_ : _130_;
+  assign _132_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _133_ = fits_1 ? _132_ : rq3_y1[33];
+  assign _134_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _135_ = ~ rq3_y1[33];
+  assign _136_ = fits_1 ? _134_ : _135_;
+  assign _137_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _138_ = fits_2 ? _137_ : rq3_y2[33];
+  assign _139_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _140_ = ~ rq3_y2[33];
+  assign _141_ = fits_2 ? _139_ : _140_;
+  assign _142_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _143_ = fits_3 ? _142_ : rq3_y3[33];
+  assign _144_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _145_ = ~ rq3_y3[33];
+  assign _146_ = fits_3 ? _144_ : _145_;
+  assign _147_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _148_ = fits_4 ? _147_ : rq3_y4[33];
+  assign _149_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _150_ = ~ rq3_y4[33];
+  assign _151_ = fits_4 ? _149_ : _150_;
+  assign _152_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _153_ = fits_5 ? _152_ : rq3_y5[33];
+  assign _154_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _155_ = ~ rq3_y5[33];
+  assign _156_ = fits_5 ? _154_ : _155_;
+  assign _157_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _158_ = fits_6 ? _157_ : rq3_y6[33];
+  assign _159_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _160_ = ~ rq3_y6[33];
+  assign _161_ = fits_6 ? _159_ : _160_;
+  assign _162_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _163_ = fits_7 ? _162_ : rq3_y7[33];
+  assign _164_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _165_ = ~ rq3_y7[33];
+  assign _166_ = fits_7 ? _164_ : _165_;
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign _029_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _170_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _179_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _182_[4:0] = - $signed(i_shift[10:6]);
-  assign _005_ = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign _013_ = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign _015_ = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign _017_ = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign _018_[4:0] = - $signed(i_shift[22:18]);
-  assign _020_ = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign _021_ = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign _024_ = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign _026_ = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign _027_[4:0] = - $signed(i_shift[34:30]);
-  assign _030_ = $signed(i_shift[41:36]) > $signed(1'h0);
-  assign _031_ = $signed(i_shift[41:36]) < $signed(1'h0);
-  assign _033_[4:0] = - $signed(i_shift[40:36]);
-  assign _034_ = $signed(i_shift[47:42]) > $signed(1'h0);
-  assign _036_ = $signed(i_shift[47:42]) < $signed(1'h0);
-  assign _037_[4:0] = - $signed(i_shift[46:42]);
+  assign _026_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _168_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _181_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _188_[4:0] = - $signed(i_shift[10:6]);
+  assign _004_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _010_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _013_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _014_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _016_[4:0] = - $signed(i_shift[22:18]);
+  assign _017_ = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign _019_ = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign _022_ = $signed(i_shift[35:30]) > $signed(1'h0);
+  assign _023_ = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign _024_[4:0] = - $signed(i_shift[34:30]);
+  assign _027_ = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign _029_ = $signed(i_shift[41:36]) < $signed(1'h0);
+  assign _030_[4:0] = - $signed(i_shift[40:36]);
+  assign _032_ = $signed(i_shift[47:42]) > $signed(1'h0);
+  assign _033_ = $signed(i_shift[47:42]) < $signed(1'h0);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign a_1 = $signed(rq1_s1) << rq1_l1;
   assign a_2 = $signed(rq1_s2) << rq1_l2;
@@ -630,61 +618,61 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign a_7 = $signed(rq1_s7) << rq1_l7;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign outer_hi_0 = $signed(outer_0[62:30]) + $signed(2'h1);
-  assign _171_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _172_ = a_0[16:0] * rq1_m0[30:17];
-  assign { mid_0[33], mid_0[31:0] } = $signed(_171_) + $signed({ 1'h0, _172_ });
+  assign _167_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _169_ = a_0[16:0] * rq1_m0[30:17];
+  assign _170_ = $signed(_167_) + $signed({ 1'h0, _169_ });
+  assign mid_0 = $signed(_170_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign outer_hi_1 = $signed(outer_1[62:30]) + $signed(2'h1);
-  assign _173_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _174_ = a_1[16:0] * rq1_m1[30:17];
-  assign { mid_1[33], mid_1[31:0] } = $signed(_173_) + $signed({ 1'h0, _174_ });
+  assign _171_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _172_ = a_1[16:0] * rq1_m1[30:17];
+  assign _173_ = $signed(_171_) + $signed({ 1'h0, _172_ });
+  assign mid_1 = $signed(_173_) + $signed(15'h2000);
   assign outer_2[33:0] = a_2[16:0] * rq1_m2[16:0];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign outer_hi_2 = $signed(outer_2[62:30]) + $signed(2'h1);
-  assign _175_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign _176_ = a_2[16:0] * rq1_m2[30:17];
-  assign { mid_2[33], mid_2[31:0] } = $signed(_175_) + $signed({ 1'h0, _176_ });
+  assign _174_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _175_ = a_2[16:0] * rq1_m2[30:17];
+  assign _176_ = $signed(_174_) + $signed({ 1'h0, _175_ });
+  assign mid_2 = $signed(_176_) + $signed(15'h2000);
   assign outer_3[33:0] = a_3[16:0] * rq1_m3[16:0];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign outer_hi_3 = $signed(outer_3[62:30]) + $signed(2'h1);
   assign _177_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
   assign _178_ = a_3[16:0] * rq1_m3[30:17];
-  assign { mid_3[33], mid_3[31:0] } = $signed(_177_) + $signed({ 1'h0, _178_ });
+  assign _179_ = $signed(_177_) + $signed({ 1'h0, _178_ });
+  assign mid_3 = $signed(_179_) + $signed(15'h2000);
   assign outer_4[33:0] = a_4[16:0] * rq1_m4[16:0];
   assign outer_4[62:34] = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign outer_hi_4 = $signed(outer_4[62:30]) + $signed(2'h1);
   assign _180_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign _181_ = a_4[16:0] * rq1_m4[30:17];
-  assign { mid_4[33], mid_4[31:0] } = $signed(_180_) + $signed({ 1'h0, _181_ });
+  assign _182_ = a_4[16:0] * rq1_m4[30:17];
+  assign _183_ = $signed(_180_) + $signed({ 1'h0, _182_ });
+  assign mid_4 = $signed(_183_) + $signed(15'h2000);
   assign outer_5[33:0] = a_5[16:0] * rq1_m5[16:0];
   assign outer_5[62:34] = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign outer_hi_5 = $signed(outer_5[62:30]) + $signed(2'h1);
-  assign _183_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign { _187_[30], _184_ } = a_5[16:0] * rq1_m5[30:17];
-  assign { mid_5[33], mid_5[31:0] } = $signed(_183_) + $signed({ 1'h0, _187_[30], _184_ });
+  assign _184_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign _185_ = a_5[16:0] * rq1_m5[30:17];
+  assign _186_ = $signed(_184_) + $signed({ 1'h0, _185_ });
+  assign mid_5 = $signed(_186_) + $signed(15'h2000);
   assign outer_6[33:0] = a_6[16:0] * rq1_m6[16:0];
   assign outer_6[62:34] = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign outer_hi_6 = $signed(outer_6[62:30]) + $signed(2'h1);
-  assign _185_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign _186_ = a_6[16:0] * rq1_m6[30:17];
-  assign { mid_6[33], mid_6[31:0] } = $signed(_185_) + $signed({ 1'h0, _186_ });
+  assign _187_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign _189_ = a_6[16:0] * rq1_m6[30:17];
+  assign _190_ = $signed(_187_) + $signed({ 1'h0, _189_ });
+  assign mid_6 = $signed(_190_) + $signed(15'h2000);
   assign outer_7[33:0] = a_7[16:0] * rq1_m7[16:0];
   assign outer_7[62:34] = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign outer_hi_7 = $signed(outer_7[62:30]) + $signed(2'h1);
-  assign _001_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign _002_ = a_7[16:0] * rq1_m7[30:17];
-  assign { mid_7[33], mid_7[31:0] } = $signed(_001_) + $signed({ 1'h0, _002_ });
-  assign { h_0, _003_[13:0] } = $signed({ outer_hi_0, outer_0[29:17] }) + $signed({ mid_0[33], mid_0[31:0] });
-  assign { h_1, _004_[13:0] } = $signed({ outer_hi_1, outer_1[29:17] }) + $signed({ mid_1[33], mid_1[31:0] });
-  assign { h_2, _006_[13:0] } = $signed({ outer_hi_2, outer_2[29:17] }) + $signed({ mid_2[33], mid_2[31:0] });
-  assign { h_3, _007_[13:0] } = $signed({ outer_hi_3, outer_3[29:17] }) + $signed({ mid_3[33], mid_3[31:0] });
-  assign { h_4, _008_[13:0] } = $signed({ outer_hi_4, outer_4[29:17] }) + $signed({ mid_4[33], mid_4[31:0] });
-  assign { h_5, _009_[13:0] } = $signed({ outer_hi_5, outer_5[29:17] }) + $signed({ mid_5[33], mid_5[31:0] });
-  assign { h_6, _010_[13:0] } = $signed({ outer_hi_6, outer_6[29:17] }) + $signed({ mid_6[33], mid_6[31:0] });
-  assign { h_7, _011_[13:0] } = $signed({ outer_hi_7, outer_7[29:17] }) + $signed({ mid_7[33], mid_7[31:0] });
-  assign { half_0, _012_[0] } = 1'h1 << rq1_r0;
+  assign _191_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign _192_ = a_7[16:0] * rq1_m7[30:17];
+  assign _193_ = $signed(_191_) + $signed({ 1'h0, _192_ });
+  assign mid_7 = $signed(_193_) + $signed(15'h2000);
+  assign { h_0, _194_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _001_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { h_2, _002_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
+  assign { h_3, _003_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
+  assign { h_4, _005_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
+  assign { h_5, _006_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
+  assign { h_6, _007_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
+  assign { h_7, _008_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
+  assign { half_0, _009_[0] } = 1'h1 << rq1_r0;
   assign halfm_0[0] = rq1_r0 >= 2'h2;
   assign halfm_0[1] = rq1_r0 >= 2'h3;
   assign halfm_0[2] = rq1_r0 >= 3'h4;
@@ -717,7 +705,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_0[29] = rq1_r0 >= 5'h1f;
   assign halfm_0[30] = rq1_r0 >= 6'h20;
   assign halfm_0[31] = rq1_r0 >= 6'h21;
-  assign { half_1, _016_[0] } = 1'h1 << rq1_r1;
+  assign { half_1, _012_[0] } = 1'h1 << rq1_r1;
   assign halfm_1[0] = rq1_r1 >= 2'h2;
   assign halfm_1[1] = rq1_r1 >= 2'h3;
   assign halfm_1[2] = rq1_r1 >= 3'h4;
@@ -750,7 +738,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_1[29] = rq1_r1 >= 5'h1f;
   assign halfm_1[30] = rq1_r1 >= 6'h20;
   assign halfm_1[31] = rq1_r1 >= 6'h21;
-  assign { half_2, _019_[0] } = 1'h1 << rq1_r2;
+  assign { half_2, _015_[0] } = 1'h1 << rq1_r2;
   assign halfm_2[0] = rq1_r2 >= 2'h2;
   assign halfm_2[1] = rq1_r2 >= 2'h3;
   assign halfm_2[2] = rq1_r2 >= 3'h4;
@@ -783,7 +771,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_2[29] = rq1_r2 >= 5'h1f;
   assign halfm_2[30] = rq1_r2 >= 6'h20;
   assign halfm_2[31] = rq1_r2 >= 6'h21;
-  assign { half_3, _022_[0] } = 1'h1 << rq1_r3;
+  assign { half_3, _018_[0] } = 1'h1 << rq1_r3;
   assign halfm_3[0] = rq1_r3 >= 2'h2;
   assign halfm_3[1] = rq1_r3 >= 2'h3;
   assign halfm_3[2] = rq1_r3 >= 3'h4;
@@ -816,7 +804,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_3[29] = rq1_r3 >= 5'h1f;
   assign halfm_3[30] = rq1_r3 >= 6'h20;
   assign halfm_3[31] = rq1_r3 >= 6'h21;
-  assign { half_4, _025_[0] } = 1'h1 << rq1_r4;
+  assign { half_4, _021_[0] } = 1'h1 << rq1_r4;
   assign halfm_4[0] = rq1_r4 >= 2'h2;
   assign halfm_4[1] = rq1_r4 >= 2'h3;
   assign halfm_4[2] = rq1_r4 >= 3'h4;
@@ -849,7 +837,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_4[29] = rq1_r4 >= 5'h1f;
   assign halfm_4[30] = rq1_r4 >= 6'h20;
   assign halfm_4[31] = rq1_r4 >= 6'h21;
-  assign { half_5, _028_[0] } = 1'h1 << rq1_r5;
+  assign { half_5, _025_[0] } = 1'h1 << rq1_r5;
   assign halfm_5[0] = rq1_r5 >= 2'h2;
   assign halfm_5[1] = rq1_r5 >= 2'h3;
   assign halfm_5[2] = rq1_r5 >= 3'h4;
@@ -882,7 +870,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_5[29] = rq1_r5 >= 5'h1f;
   assign halfm_5[30] = rq1_r5 >= 6'h20;
   assign halfm_5[31] = rq1_r5 >= 6'h21;
-  assign { half_6, _032_[0] } = 1'h1 << rq1_r6;
+  assign { half_6, _028_[0] } = 1'h1 << rq1_r6;
   assign halfm_6[0] = rq1_r6 >= 2'h2;
   assign halfm_6[1] = rq1_r6 >= 2'h3;
   assign halfm_6[2] = rq1_r6 >= 3'h4;
@@ -915,7 +903,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_6[29] = rq1_r6 >= 5'h1f;
   assign halfm_6[30] = rq1_r6 >= 6'h20;
   assign halfm_6[31] = rq1_r6 >= 6'h21;
-  assign { half_7, _035_[0] } = 1'h1 << rq1_r7;
+  assign { half_7, _031_[0] } = 1'h1 << rq1_r7;
   assign halfm_7[0] = rq1_r7 >= 2'h2;
   assign halfm_7[1] = rq1_r7 >= 2'h3;
   assign halfm_7[2] = rq1_r7 >= 3'h4;
@@ -925,59 +913,58 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_7[6] = rq1_r7 >= 4'h8;
   assign halfm_7[7] = rq1_r7 >= 4'h9;
   assign halfm_7[8] = rq1_r7 >= 4'ha;
-  reg [8:0] _730_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _730_;
-  reg [8:0] _731_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _731_;
-  assign _188_ = _169_ ? (* full_case = 32'd1 *) act_max : t_7;
-  assign _189_ = _166_ ? (* full_case = 32'd1 *) act_min : _188_;
-  assign _190_ = _159_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _191_ = _156_ ? (* full_case = 32'd1 *) act_min : _190_;
-  assign _192_ = _154_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _193_ = _151_ ? (* full_case = 32'd1 *) act_min : _192_;
-  assign _194_ = _149_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _195_ = _146_ ? (* full_case = 32'd1 *) act_min : _194_;
-  assign _196_ = _144_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _197_ = _141_ ? (* full_case = 32'd1 *) act_min : _196_;
-  assign _198_ = _139_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _199_ = _136_ ? (* full_case = 32'd1 *) act_min : _198_;
-  assign _200_ = _134_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _201_ = _131_ ? (* full_case = 32'd1 *) act_min : _200_;
-  assign _202_ = _164_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _203_ = _161_ ? (* full_case = 32'd1 *) act_min : _202_;
-  assign _035_[32:1] = half_7;
-  assign _032_[32:1] = half_6;
-  assign _028_[32:1] = half_5;
-  assign _025_[32:1] = half_4;
-  assign _022_[32:1] = half_3;
-  assign _019_[32:1] = half_2;
-  assign _016_[32:1] = half_1;
+  assign halfm_7[9] = rq1_r7 >= 4'hb;
+  assign halfm_7[10] = rq1_r7 >= 4'hc;
+  assign halfm_7[11] = rq1_r7 >= 4'hd;
+  assign halfm_7[12] = rq1_r7 >= 4'he;
+  assign halfm_7[13] = rq1_r7 >= 4'hf;
+  assign halfm_7[14] = rq1_r7 >= 5'h10;
+  assign halfm_7[15] = rq1_r7 >= 5'h11;
+  assign halfm_7[16] = rq1_r7 >= 5'h12;
+  reg [8:0] _737_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _737_;
+  reg [8:0] _738_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _738_;
+  assign _195_ = _166_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _196_ = _163_ ? (* full_case = 32'd1 *) act_min : _195_;
+  assign _197_ = _156_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _198_ = _153_ ? (* full_case = 32'd1 *) act_min : _197_;
+  assign _199_ = _151_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _200_ = _148_ ? (* full_case = 32'd1 *) act_min : _199_;
+  assign _201_ = _146_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _202_ = _143_ ? (* full_case = 32'd1 *) act_min : _201_;
+  assign _203_ = _141_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _204_ = _138_ ? (* full_case = 32'd1 *) act_min : _203_;
+  assign _205_ = _136_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _206_ = _133_ ? (* full_case = 32'd1 *) act_min : _205_;
+  assign _207_ = _131_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _208_ = _128_ ? (* full_case = 32'd1 *) act_min : _207_;
+  assign _209_ = _161_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _210_ = _158_ ? (* full_case = 32'd1 *) act_min : _209_;
+  assign _031_[32:1] = half_7;
+  assign _028_[32:1] = half_6;
+  assign _025_[32:1] = half_5;
+  assign _021_[32:1] = half_4;
+  assign _018_[32:1] = half_3;
   assign hi_z[8] = hi_z[9];
-  assign _012_[32:1] = half_0;
-  assign _011_[46:14] = h_7;
-  assign _010_[46:14] = h_6;
-  assign _009_[46:14] = h_5;
-  assign _008_[46:14] = h_4;
-  assign _007_[46:14] = h_3;
-  assign _006_[46:14] = h_2;
-  assign _004_[46:14] = h_1;
-  assign _003_[46:14] = h_0;
+  assign _015_[32:1] = half_2;
+  assign _012_[32:1] = half_1;
+  assign _009_[32:1] = half_0;
+  assign _008_[46:14] = h_7;
+  assign _007_[46:14] = h_6;
+  assign _006_[46:14] = h_5;
+  assign _005_[46:14] = h_4;
+  assign _003_[46:14] = h_3;
+  assign _002_[46:14] = h_2;
+  assign _001_[46:14] = h_1;
   assign lo_z[8] = lo_z[9];
-  assign mid_0[32] = mid_0[33];
-  assign mid_1[32] = mid_1[33];
-  assign mid_2[32] = mid_2[33];
-  assign mid_3[32] = mid_3[33];
-  assign mid_4[32] = mid_4[33];
-  assign mid_5[32] = mid_5[33];
-  assign mid_6[32] = mid_6[33];
-  assign mid_7[32] = mid_7[33];
-  assign _187_[29:0] = _184_;
+  assign _194_[46:14] = h_0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _730_ <= 9'h000;
-      _731_ <= 9'h000;
+      _737_ <= 9'h000;
+      _738_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -987,8 +974,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end else if (en) begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _730_ <= $signed(act_max) - $signed(zero_point);
-      _731_ <= $signed(act_min) - $signed(zero_point);
+      _737_ <= $signed(act_max) - $signed(zero_point);
+      _738_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -998,223 +985,223 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (rst) begin
       o_data <= 64'h0000000000000000;
-    end else if (_129_) begin
-      o_data <= { _189_, _203_, _191_, _193_, _195_, _197_, _199_, _201_ };
-    end
-    if (_126_) begin
-      rq3_y7 <= $signed(u_7) >>> rq2_r7;
-    end
-    if (_125_) begin
-      rq3_y6 <= $signed(u_6) >>> rq2_r6;
-    end
-    if (_124_) begin
-      rq3_y5 <= $signed(u_5) >>> rq2_r5;
+    end else if (_126_) begin
+      o_data <= { _196_, _210_, _198_, _200_, _202_, _204_, _206_, _208_ };
     end
     if (_123_) begin
-      rq3_y4 <= $signed(u_4) >>> rq2_r4;
+      rq3_y7 <= $signed(u_7) >>> rq2_r7;
     end
     if (_122_) begin
-      rq3_y3 <= $signed(u_3) >>> rq2_r3;
+      rq3_y6 <= $signed(u_6) >>> rq2_r6;
     end
     if (_121_) begin
-      rq3_y2 <= $signed(u_2) >>> rq2_r2;
+      rq3_y5 <= $signed(u_5) >>> rq2_r5;
     end
     if (_120_) begin
-      rq3_y1 <= $signed(u_1) >>> rq2_r1;
+      rq3_y4 <= $signed(u_4) >>> rq2_r4;
     end
     if (_119_) begin
-      rq3_y0 <= $signed(u_0) >>> rq2_r0;
+      rq3_y3 <= $signed(u_3) >>> rq2_r3;
     end
     if (_118_) begin
-      rq2_hm7 <= halfm_7;
+      rq3_y2 <= $signed(u_2) >>> rq2_r2;
     end
     if (_117_) begin
-      rq2_hf7 <= half_7;
+      rq3_y1 <= $signed(u_1) >>> rq2_r1;
     end
     if (_116_) begin
-      rq2_hm6 <= halfm_6;
+      rq3_y0 <= $signed(u_0) >>> rq2_r0;
     end
     if (_115_) begin
-      rq2_hf6 <= half_6;
+      rq2_hm7 <= halfm_7;
     end
     if (_114_) begin
-      rq2_hm5 <= halfm_5;
+      rq2_hf7 <= half_7;
     end
     if (_113_) begin
-      rq2_hf5 <= half_5;
+      rq2_hm6 <= halfm_6;
     end
     if (_112_) begin
-      rq2_hm4 <= halfm_4;
+      rq2_hf6 <= half_6;
     end
     if (_111_) begin
-      rq2_hf4 <= half_4;
+      rq2_hm5 <= halfm_5;
     end
     if (_110_) begin
-      rq2_hm3 <= halfm_3;
+      rq2_hf5 <= half_5;
     end
     if (_109_) begin
-      rq2_hf3 <= half_3;
+      rq2_hm4 <= halfm_4;
     end
     if (_108_) begin
-      rq2_hm2 <= halfm_2;
+      rq2_hf4 <= half_4;
     end
     if (_107_) begin
-      rq2_hf2 <= half_2;
+      rq2_hm3 <= halfm_3;
     end
     if (_106_) begin
-      rq2_hm1 <= halfm_1;
+      rq2_hf3 <= half_3;
     end
     if (_105_) begin
-      rq2_hf1 <= half_1;
+      rq2_hm2 <= halfm_2;
     end
     if (_104_) begin
-      rq2_hm0 <= halfm_0;
+      rq2_hf2 <= half_2;
     end
     if (_103_) begin
-      rq2_hf0 <= half_0;
+      rq2_hm1 <= halfm_1;
     end
     if (_102_) begin
-      rq2_h7 <= h_7;
+      rq2_hf1 <= half_1;
     end
     if (_101_) begin
-      rq2_h6 <= h_6;
+      rq2_hm0 <= halfm_0;
     end
     if (_100_) begin
-      rq2_h5 <= h_5;
+      rq2_hf0 <= half_0;
     end
     if (_099_) begin
-      rq2_h4 <= h_4;
+      rq2_h7 <= h_7;
     end
     if (_098_) begin
-      rq2_h3 <= h_3;
+      rq2_h6 <= h_6;
     end
     if (_097_) begin
-      rq2_h2 <= h_2;
+      rq2_h5 <= h_5;
     end
     if (_096_) begin
-      rq2_h1 <= h_1;
+      rq2_h4 <= h_4;
     end
     if (_095_) begin
-      rq2_h0 <= h_0;
+      rq2_h3 <= h_3;
     end
     if (_094_) begin
-      rq2_r7 <= rq1_r7;
+      rq2_h2 <= h_2;
     end
     if (_093_) begin
-      rq2_r6 <= rq1_r6;
+      rq2_h1 <= h_1;
     end
     if (_092_) begin
-      rq2_r5 <= rq1_r5;
+      rq2_h0 <= h_0;
     end
     if (_091_) begin
-      rq2_r4 <= rq1_r4;
+      rq2_r7 <= rq1_r7;
     end
     if (_090_) begin
-      rq2_r3 <= rq1_r3;
+      rq2_r6 <= rq1_r6;
     end
     if (_089_) begin
-      rq2_r2 <= rq1_r2;
+      rq2_r5 <= rq1_r5;
     end
     if (_088_) begin
-      rq2_r1 <= rq1_r1;
+      rq2_r4 <= rq1_r4;
     end
     if (_087_) begin
-      rq2_r0 <= rq1_r0;
+      rq2_r3 <= rq1_r3;
     end
     if (_086_) begin
-      rq1_s7 <= $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
+      rq2_r2 <= rq1_r2;
     end
     if (_085_) begin
-      rq1_s6 <= $signed(i_acc[181:156]) + $signed(i_bias[223:192]);
+      rq2_r1 <= rq1_r1;
     end
     if (_084_) begin
-      rq1_s5 <= $signed(i_acc[155:130]) + $signed(i_bias[191:160]);
+      rq2_r0 <= rq1_r0;
     end
     if (_083_) begin
-      rq1_s4 <= $signed(i_acc[129:104]) + $signed(i_bias[159:128]);
+      rq1_s7 <= $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
     end
     if (_082_) begin
-      rq1_s3 <= $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+      rq1_s6 <= $signed(i_acc[181:156]) + $signed(i_bias[223:192]);
     end
     if (_081_) begin
-      rq1_s2 <= $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+      rq1_s5 <= $signed(i_acc[155:130]) + $signed(i_bias[191:160]);
     end
     if (_080_) begin
-      rq1_s1 <= $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+      rq1_s4 <= $signed(i_acc[129:104]) + $signed(i_bias[159:128]);
     end
     if (_079_) begin
+      rq1_s3 <= $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+    end
+    if (_078_) begin
+      rq1_s2 <= $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+    end
+    if (_077_) begin
+      rq1_s1 <= $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+    end
+    if (_076_) begin
       rq1_s0 <= $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
     end
-    if (_078_)
-      if (!_036_) rq1_r7 <= 5'h00;
-      else rq1_r7 <= _037_[4:0];
-    if (_077_)
-      if (!_034_) rq1_l7 <= 5'h00;
+    if (_075_)
+      if (!_033_) rq1_r7 <= 5'h00;
+      else rq1_r7 <= - $signed(i_shift[46:42]);
+    if (_074_)
+      if (!_032_) rq1_l7 <= 5'h00;
       else rq1_l7 <= i_shift[46:42];
-    if (_076_) begin
+    if (_073_) begin
       rq1_m7 <= i_multiplier[247:217];
     end
-    if (_075_)
-      if (!_031_) rq1_r6 <= 5'h00;
-      else rq1_r6 <= _033_[4:0];
-    if (_074_)
-      if (!_030_) rq1_l6 <= 5'h00;
+    if (_072_)
+      if (!_029_) rq1_r6 <= 5'h00;
+      else rq1_r6 <= _030_[4:0];
+    if (_071_)
+      if (!_027_) rq1_l6 <= 5'h00;
       else rq1_l6 <= i_shift[40:36];
-    if (_073_) begin
+    if (_070_) begin
       rq1_m6 <= i_multiplier[216:186];
     end
-    if (_072_)
-      if (!_026_) rq1_r5 <= 5'h00;
-      else rq1_r5 <= _027_[4:0];
-    if (_071_)
-      if (!_024_) rq1_l5 <= 5'h00;
+    if (_069_)
+      if (!_023_) rq1_r5 <= 5'h00;
+      else rq1_r5 <= _024_[4:0];
+    if (_068_)
+      if (!_022_) rq1_l5 <= 5'h00;
       else rq1_l5 <= i_shift[34:30];
-    if (_070_) begin
+    if (_067_) begin
       rq1_m5 <= i_multiplier[185:155];
     end
-    if (_069_)
-      if (!_021_) rq1_r4 <= 5'h00;
+    if (_066_)
+      if (!_019_) rq1_r4 <= 5'h00;
       else rq1_r4 <= - $signed(i_shift[28:24]);
-    if (_068_)
-      if (!_020_) rq1_l4 <= 5'h00;
+    if (_065_)
+      if (!_017_) rq1_l4 <= 5'h00;
       else rq1_l4 <= i_shift[28:24];
-    if (_067_) begin
+    if (_064_) begin
       rq1_m4 <= i_multiplier[154:124];
     end
-    if (_066_)
-      if (!_017_) rq1_r3 <= 5'h00;
-      else rq1_r3 <= _018_[4:0];
-    if (_065_)
-      if (!_015_) rq1_l3 <= 5'h00;
+    if (_063_)
+      if (!_014_) rq1_r3 <= 5'h00;
+      else rq1_r3 <= _016_[4:0];
+    if (_062_)
+      if (!_013_) rq1_l3 <= 5'h00;
       else rq1_l3 <= i_shift[22:18];
-    if (_064_) begin
+    if (_061_) begin
       rq1_m3 <= i_multiplier[123:93];
     end
-    if (_063_)
-      if (!_013_) rq1_r2 <= 5'h00;
+    if (_060_)
+      if (!_010_) rq1_r2 <= 5'h00;
       else rq1_r2 <= - $signed(i_shift[16:12]);
-    if (_062_)
-      if (!_005_) rq1_l2 <= 5'h00;
+    if (_059_)
+      if (!_004_) rq1_l2 <= 5'h00;
       else rq1_l2 <= i_shift[16:12];
-    if (_061_) begin
+    if (_058_) begin
       rq1_m2 <= i_multiplier[92:62];
     end
-    if (_060_)
-      if (!_179_) rq1_r1 <= 5'h00;
-      else rq1_r1 <= _182_[4:0];
-    if (_059_)
-      if (!_170_) rq1_l1 <= 5'h00;
+    if (_057_)
+      if (!_181_) rq1_r1 <= 5'h00;
+      else rq1_r1 <= _188_[4:0];
+    if (_056_)
+      if (!_168_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
-    if (_058_) begin
+    if (_055_) begin
       rq1_m1 <= i_multiplier[61:31];
     end
-    if (_057_)
-      if (!_029_) rq1_r0 <= 5'h00;
+    if (_054_)
+      if (!_026_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
-    if (_056_)
+    if (_053_)
       if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (_055_) begin
+    if (_052_) begin
       rq1_m0 <= i_multiplier[30:0];
     end
   end

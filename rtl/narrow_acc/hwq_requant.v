@@ -5,9 +5,9 @@
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   wire _000_;
   wire _001_;
-  wire _002_;
   (* unused_bits = "0" *)
-  wire [32:0] _003_;
+  wire [32:0] _002_;
+  wire _003_;
   wire [4:0] _004_;
   wire _005_;
   (* unused_bits = "0" *)
@@ -63,36 +63,40 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _056_;
   wire [31:0] _057_;
   wire [30:0] _058_;
-  wire [31:0] _059_;
-  wire [30:0] _060_;
-  wire [4:0] _061_;
-  wire [31:0] _062_;
-  wire [30:0] _063_;
+  wire [32:0] _059_;
+  wire [31:0] _060_;
+  wire [30:0] _061_;
+  wire [32:0] _062_;
+  wire [4:0] _063_;
   wire [31:0] _064_;
   wire [30:0] _065_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _066_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _067_;
-  wire _068_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _069_;
+  wire [32:0] _066_;
+  wire [31:0] _067_;
+  wire [30:0] _068_;
+  wire [32:0] _069_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _070_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _071_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _072_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _073_;
+  wire _074_;
   (* unused_bits = "0" *)
-  wire [32:0] _071_;
-  wire _072_;
-  wire [4:0] _073_;
+  wire [32:0] _075_;
+  wire _076_;
+  wire [4:0] _077_;
   (* unused_bits = "0" *)
-  wire [32:0] _074_;
-  wire [7:0] _075_;
-  wire [7:0] _076_;
-  wire [7:0] _077_;
-  wire [7:0] _078_;
+  wire [32:0] _078_;
   wire [7:0] _079_;
   wire [7:0] _080_;
   wire [7:0] _081_;
   wire [7:0] _082_;
+  wire [7:0] _083_;
+  wire [7:0] _084_;
+  wire [7:0] _085_;
+  wire [7:0] _086_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -159,10 +163,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [62:0] outer_2;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_3;
-  wire [32:0] outer_hi_0;
-  wire [32:0] outer_hi_1;
-  wire [32:0] outer_hi_2;
-  wire [32:0] outer_hi_3;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -208,18 +208,18 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign left_0 = _000_ ? i_shift[4:0] : 5'h00;
   assign _056_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _061_ = - $signed(i_shift[4:0]);
-  assign r_0 = _056_ ? _061_ : 5'h00;
-  assign _068_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign left_1 = _068_ ? i_shift[10:6] : 5'h00;
-  assign _072_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _073_ = - $signed(i_shift[10:6]);
-  assign r_1 = _072_ ? _073_ : 5'h00;
+  assign _063_ = - $signed(i_shift[4:0]);
+  assign r_0 = _056_ ? _063_ : 5'h00;
+  assign _074_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign left_1 = _074_ ? i_shift[10:6] : 5'h00;
+  assign _076_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _077_ = - $signed(i_shift[10:6]);
+  assign r_1 = _076_ ? _077_ : 5'h00;
   assign _001_ = $signed(i_shift[17:12]) > $signed(1'h0);
   assign left_2 = _001_ ? i_shift[16:12] : 5'h00;
-  assign _002_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _003_ = $signed(i_shift[17:12]) < $signed(1'h0);
   assign _004_ = - $signed(i_shift[16:12]);
-  assign r_2 = _002_ ? _004_ : 5'h00;
+  assign r_2 = _003_ ? _004_ : 5'h00;
   assign _005_ = $signed(i_shift[23:18]) > $signed(1'h0);
   assign left_3 = _005_ ? i_shift[22:18] : 5'h00;
   assign _007_ = $signed(i_shift[23:18]) < $signed(1'h0);
@@ -235,33 +235,33 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign a_3 = $signed(s_3) << left_3;
   assign outer_0[33:0] = a_0[16:0] * i_multiplier[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
-  assign outer_hi_0 = $signed(outer_0[62:30]) + $signed(2'h1);
   assign _057_ = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
   assign _058_ = a_0[16:0] * i_multiplier[30:17];
-  assign { mid_0[33], mid_0[31:0] } = $signed(_057_) + $signed({ 1'h0, _058_ });
+  assign _059_ = $signed(_057_) + $signed({ 1'h0, _058_ });
+  assign mid_0 = $signed(_059_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * i_multiplier[47:31];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
-  assign outer_hi_1 = $signed(outer_1[62:30]) + $signed(2'h1);
-  assign _059_ = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
-  assign _060_ = a_1[16:0] * i_multiplier[61:48];
-  assign { mid_1[33], mid_1[31:0] } = $signed(_059_) + $signed({ 1'h0, _060_ });
+  assign _060_ = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
+  assign _061_ = a_1[16:0] * i_multiplier[61:48];
+  assign _062_ = $signed(_060_) + $signed({ 1'h0, _061_ });
+  assign mid_1 = $signed(_062_) + $signed(15'h2000);
   assign outer_2[33:0] = a_2[16:0] * i_multiplier[78:62];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
-  assign outer_hi_2 = $signed(outer_2[62:30]) + $signed(2'h1);
-  assign _062_ = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
-  assign _063_ = a_2[16:0] * i_multiplier[92:79];
-  assign { mid_2[33], mid_2[31:0] } = $signed(_062_) + $signed({ 1'h0, _063_ });
+  assign _064_ = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
+  assign _065_ = a_2[16:0] * i_multiplier[92:79];
+  assign _066_ = $signed(_064_) + $signed({ 1'h0, _065_ });
+  assign mid_2 = $signed(_066_) + $signed(15'h2000);
   assign outer_3[33:0] = a_3[16:0] * i_multiplier[109:93];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
-  assign outer_hi_3 = $signed(outer_3[62:30]) + $signed(2'h1);
-  assign _064_ = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
-  assign _065_ = a_3[16:0] * i_multiplier[123:110];
-  assign { mid_3[33], mid_3[31:0] } = $signed(_064_) + $signed({ 1'h0, _065_ });
-  assign { h_0, _066_[13:0] } = $signed({ outer_hi_0, outer_0[29:17] }) + $signed({ mid_0[33], mid_0[31:0] });
-  assign { h_1, _067_[13:0] } = $signed({ outer_hi_1, outer_1[29:17] }) + $signed({ mid_1[33], mid_1[31:0] });
-  assign { h_2, _069_[13:0] } = $signed({ outer_hi_2, outer_2[29:17] }) + $signed({ mid_2[33], mid_2[31:0] });
-  assign { h_3, _070_[13:0] } = $signed({ outer_hi_3, outer_3[29:17] }) + $signed({ mid_3[33], mid_3[31:0] });
-  assign { half_0, _071_[0] } = 1'h1 << r_0;
+  assign _067_ = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
+  assign _068_ = a_3[16:0] * i_multiplier[123:110];
+  assign _069_ = $signed(_067_) + $signed({ 1'h0, _068_ });
+  assign mid_3 = $signed(_069_) + $signed(15'h2000);
+  assign { h_0, _070_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _071_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { h_2, _072_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
+  assign { h_3, _073_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
+  assign { half_0, _075_[0] } = 1'h1 << r_0;
   assign halfm_0[0] = r_0 >= 2'h2;
   assign halfm_0[1] = r_0 >= 2'h3;
   assign halfm_0[2] = r_0 >= 3'h4;
@@ -294,7 +294,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_0[29] = r_0 >= 5'h1f;
   assign halfm_0[30] = r_0 >= 6'h20;
   assign halfm_0[31] = r_0 >= 6'h21;
-  assign { half_1, _074_[0] } = 1'h1 << r_1;
+  assign { half_1, _078_[0] } = 1'h1 << r_1;
   assign halfm_1[0] = r_1 >= 2'h2;
   assign halfm_1[1] = r_1 >= 2'h3;
   assign halfm_1[2] = r_1 >= 3'h4;
@@ -327,7 +327,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_1[29] = r_1 >= 5'h1f;
   assign halfm_1[30] = r_1 >= 6'h20;
   assign halfm_1[31] = r_1 >= 6'h21;
-  assign { half_2, _003_[0] } = 1'h1 << r_2;
+  assign { half_2, _002_[0] } = 1'h1 << r_2;
   assign halfm_2[0] = r_2 >= 2'h2;
   assign halfm_2[1] = r_2 >= 2'h3;
   assign halfm_2[2] = r_2 >= 3'h4;
@@ -454,43 +454,39 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _053_ = $signed(y_3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
   assign _054_ = ~ y_3[33];
   assign _055_ = fits_3 ? _053_ : _054_;
-  reg [8:0] _334_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _334_;
-  reg [8:0] _335_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _335_;
-  assign _075_ = _055_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _076_ = _052_ ? (* full_case = 32'd1 *) act_min : _075_;
-  assign _077_ = _045_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _078_ = _042_ ? (* full_case = 32'd1 *) act_min : _077_;
-  assign _079_ = _040_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _080_ = _037_ ? (* full_case = 32'd1 *) act_min : _079_;
-  assign _081_ = _050_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _082_ = _047_ ? (* full_case = 32'd1 *) act_min : _081_;
+  reg [8:0] _338_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _338_;
+  reg [8:0] _339_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _339_;
+  assign _079_ = _055_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _080_ = _052_ ? (* full_case = 32'd1 *) act_min : _079_;
+  assign _081_ = _045_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _082_ = _042_ ? (* full_case = 32'd1 *) act_min : _081_;
+  assign _083_ = _040_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _084_ = _037_ ? (* full_case = 32'd1 *) act_min : _083_;
+  assign _085_ = _050_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _086_ = _047_ ? (* full_case = 32'd1 *) act_min : _085_;
   assign _006_[32:1] = half_3;
-  assign _066_[46:14] = h_0;
-  assign _067_[46:14] = h_1;
-  assign _069_[46:14] = h_2;
-  assign _070_[46:14] = h_3;
-  assign _071_[32:1] = half_0;
+  assign _070_[46:14] = h_0;
+  assign _071_[46:14] = h_1;
+  assign _072_[46:14] = h_2;
+  assign _073_[46:14] = h_3;
+  assign _075_[32:1] = half_0;
   assign hi_z[8] = hi_z[9];
-  assign _003_[32:1] = half_2;
+  assign _002_[32:1] = half_2;
   assign lo_z[8] = lo_z[9];
-  assign mid_0[32] = mid_0[33];
-  assign mid_1[32] = mid_1[33];
-  assign mid_2[32] = mid_2[33];
-  assign mid_3[32] = mid_3[33];
-  assign _074_[32:1] = half_1;
+  assign _078_[32:1] = half_1;
   always @(posedge clk) begin
     if (rst) begin
-      _334_ <= 9'h000;
-      _335_ <= 9'h000;
+      _338_ <= 9'h000;
+      _339_ <= 9'h000;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
       o_last <= 1'h0;
       o_valid <= 1'h0;
     end else if (en) begin
-      _334_ <= $signed(act_max) - $signed(zero_point);
-      _335_ <= $signed(act_min) - $signed(zero_point);
+      _338_ <= $signed(act_max) - $signed(zero_point);
+      _339_ <= $signed(act_min) - $signed(zero_point);
       rq2_last <= i_last;
       rq2_valid <= i_valid;
       o_last <= rq2_last;
@@ -547,7 +543,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (rst) begin
       o_data <= 32'd0;
     end else if (_035_) begin
-      o_data <= { _076_, _082_, _078_, _080_ };
+      o_data <= { _080_, _086_, _082_, _084_ };
     end
   end
 endmodule

@@ -1926,9 +1926,9 @@ endmodule
 module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
   wire _000_;
   wire _001_;
-  wire _002_;
   (* unused_bits = "0" *)
-  wire [32:0] _003_;
+  wire [32:0] _002_;
+  wire _003_;
   wire [4:0] _004_;
   wire _005_;
   (* unused_bits = "0" *)
@@ -1966,36 +1966,40 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _039_;
   wire [31:0] _040_;
   wire [30:0] _041_;
-  wire [31:0] _042_;
-  wire [30:0] _043_;
-  wire [4:0] _044_;
-  wire [31:0] _045_;
-  wire [30:0] _046_;
+  wire [32:0] _042_;
+  wire [31:0] _043_;
+  wire [30:0] _044_;
+  wire [32:0] _045_;
+  wire [4:0] _046_;
   wire [31:0] _047_;
   wire [30:0] _048_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _049_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _050_;
-  wire _051_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _052_;
+  wire [32:0] _049_;
+  wire [31:0] _050_;
+  wire [30:0] _051_;
+  wire [32:0] _052_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _053_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _054_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _055_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _056_;
+  wire _057_;
   (* unused_bits = "0" *)
-  wire [32:0] _054_;
-  wire _055_;
-  wire [4:0] _056_;
+  wire [32:0] _058_;
+  wire _059_;
+  wire [4:0] _060_;
   (* unused_bits = "0" *)
-  wire [32:0] _057_;
-  wire [7:0] _058_;
-  wire [7:0] _059_;
-  wire [7:0] _060_;
-  wire [7:0] _061_;
+  wire [32:0] _061_;
   wire [7:0] _062_;
   wire [7:0] _063_;
   wire [7:0] _064_;
   wire [7:0] _065_;
+  wire [7:0] _066_;
+  wire [7:0] _067_;
+  wire [7:0] _068_;
+  wire [7:0] _069_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -2060,10 +2064,6 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [62:0] outer_2;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_3;
-  wire [32:0] outer_hi_0;
-  wire [32:0] outer_hi_1;
-  wire [32:0] outer_hi_2;
-  wire [32:0] outer_hi_3;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -2109,18 +2109,18 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign left_0 = _000_ ? i_shift[4:0] : 5'h00;
   assign _039_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _044_ = - $signed(i_shift[4:0]);
-  assign r_0 = _039_ ? _044_ : 5'h00;
-  assign _051_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign left_1 = _051_ ? i_shift[10:6] : 5'h00;
-  assign _055_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _056_ = - $signed(i_shift[10:6]);
-  assign r_1 = _055_ ? _056_ : 5'h00;
+  assign _046_ = - $signed(i_shift[4:0]);
+  assign r_0 = _039_ ? _046_ : 5'h00;
+  assign _057_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign left_1 = _057_ ? i_shift[10:6] : 5'h00;
+  assign _059_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _060_ = - $signed(i_shift[10:6]);
+  assign r_1 = _059_ ? _060_ : 5'h00;
   assign _001_ = $signed(i_shift[17:12]) > $signed(1'h0);
   assign left_2 = _001_ ? i_shift[16:12] : 5'h00;
-  assign _002_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _003_ = $signed(i_shift[17:12]) < $signed(1'h0);
   assign _004_ = - $signed(i_shift[16:12]);
-  assign r_2 = _002_ ? _004_ : 5'h00;
+  assign r_2 = _003_ ? _004_ : 5'h00;
   assign _005_ = $signed(i_shift[23:18]) > $signed(1'h0);
   assign left_3 = _005_ ? i_shift[22:18] : 5'h00;
   assign _007_ = $signed(i_shift[23:18]) < $signed(1'h0);
@@ -2136,33 +2136,33 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign a_3 = $signed(s_3) << left_3;
   assign outer_0[33:0] = a_0[16:0] * i_multiplier[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
-  assign outer_hi_0 = $signed(outer_0[62:30]) + $signed(2'h1);
   assign _040_ = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
   assign _041_ = a_0[16:0] * i_multiplier[30:17];
-  assign { mid_0[33], mid_0[31:0] } = $signed(_040_) + $signed({ 1'h0, _041_ });
+  assign _042_ = $signed(_040_) + $signed({ 1'h0, _041_ });
+  assign mid_0 = $signed(_042_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * i_multiplier[47:31];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
-  assign outer_hi_1 = $signed(outer_1[62:30]) + $signed(2'h1);
-  assign _042_ = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
-  assign _043_ = a_1[16:0] * i_multiplier[61:48];
-  assign { mid_1[33], mid_1[31:0] } = $signed(_042_) + $signed({ 1'h0, _043_ });
+  assign _043_ = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
+  assign _044_ = a_1[16:0] * i_multiplier[61:48];
+  assign _045_ = $signed(_043_) + $signed({ 1'h0, _044_ });
+  assign mid_1 = $signed(_045_) + $signed(15'h2000);
   assign outer_2[33:0] = a_2[16:0] * i_multiplier[78:62];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
-  assign outer_hi_2 = $signed(outer_2[62:30]) + $signed(2'h1);
-  assign _045_ = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
-  assign _046_ = a_2[16:0] * i_multiplier[92:79];
-  assign { mid_2[33], mid_2[31:0] } = $signed(_045_) + $signed({ 1'h0, _046_ });
+  assign _047_ = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
+  assign _048_ = a_2[16:0] * i_multiplier[92:79];
+  assign _049_ = $signed(_047_) + $signed({ 1'h0, _048_ });
+  assign mid_2 = $signed(_049_) + $signed(15'h2000);
   assign outer_3[33:0] = a_3[16:0] * i_multiplier[109:93];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
-  assign outer_hi_3 = $signed(outer_3[62:30]) + $signed(2'h1);
-  assign _047_ = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
-  assign _048_ = a_3[16:0] * i_multiplier[123:110];
-  assign { mid_3[33], mid_3[31:0] } = $signed(_047_) + $signed({ 1'h0, _048_ });
-  assign { h_0, _049_[13:0] } = $signed({ outer_hi_0, outer_0[29:17] }) + $signed({ mid_0[33], mid_0[31:0] });
-  assign { h_1, _050_[13:0] } = $signed({ outer_hi_1, outer_1[29:17] }) + $signed({ mid_1[33], mid_1[31:0] });
-  assign { h_2, _052_[13:0] } = $signed({ outer_hi_2, outer_2[29:17] }) + $signed({ mid_2[33], mid_2[31:0] });
-  assign { h_3, _053_[13:0] } = $signed({ outer_hi_3, outer_3[29:17] }) + $signed({ mid_3[33], mid_3[31:0] });
-  assign { half_0, _054_[0] } = 1'h1 << r_0;
+  assign _050_ = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
+  assign _051_ = a_3[16:0] * i_multiplier[123:110];
+  assign _052_ = $signed(_050_) + $signed({ 1'h0, _051_ });
+  assign mid_3 = $signed(_052_) + $signed(15'h2000);
+  assign { h_0, _053_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _054_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { h_2, _055_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
+  assign { h_3, _056_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
+  assign { half_0, _058_[0] } = 1'h1 << r_0;
   assign halfm_0[0] = r_0 >= 2'h2;
   assign halfm_0[1] = r_0 >= 2'h3;
   assign halfm_0[2] = r_0 >= 3'h4;
@@ -2195,7 +2195,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_0[29] = r_0 >= 5'h1f;
   assign halfm_0[30] = r_0 >= 6'h20;
   assign halfm_0[31] = r_0 >= 6'h21;
-  assign { half_1, _057_[0] } = 1'h1 << r_1;
+  assign { half_1, _061_[0] } = 1'h1 << r_1;
   assign halfm_1[0] = r_1 >= 2'h2;
   assign halfm_1[1] = r_1 >= 2'h3;
   assign halfm_1[2] = r_1 >= 3'h4;
@@ -2228,7 +2228,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_1[29] = r_1 >= 5'h1f;
   assign halfm_1[30] = r_1 >= 6'h20;
   assign halfm_1[31] = r_1 >= 6'h21;
-  assign { half_2, _003_[0] } = 1'h1 << r_2;
+  assign { half_2, _002_[0] } = 1'h1 << r_2;
   assign halfm_2[0] = r_2 >= 2'h2;
   assign halfm_2[1] = r_2 >= 2'h3;
   assign halfm_2[2] = r_2 >= 3'h4;
@@ -2338,52 +2338,48 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _036_ = $signed(y_3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
   assign _037_ = ~ y_3[33];
   assign _038_ = fits_3 ? _036_ : _037_;
-  reg [8:0] _303_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _303_;
-  reg [8:0] _304_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _304_;
-  assign _058_ = _038_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _059_ = _035_ ? (* full_case = 32'd1 *) act_min : _058_;
-  assign _060_ = _028_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _061_ = _025_ ? (* full_case = 32'd1 *) act_min : _060_;
-  assign _062_ = _023_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _063_ = _020_ ? (* full_case = 32'd1 *) act_min : _062_;
-  assign _064_ = _033_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _065_ = _030_ ? (* full_case = 32'd1 *) act_min : _064_;
+  reg [8:0] _307_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _307_;
+  reg [8:0] _308_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _308_;
+  assign _062_ = _038_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _063_ = _035_ ? (* full_case = 32'd1 *) act_min : _062_;
+  assign _064_ = _028_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _065_ = _025_ ? (* full_case = 32'd1 *) act_min : _064_;
+  assign _066_ = _023_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _067_ = _020_ ? (* full_case = 32'd1 *) act_min : _066_;
+  assign _068_ = _033_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _069_ = _030_ ? (* full_case = 32'd1 *) act_min : _068_;
   assign _006_[32:1] = half_3;
-  assign _049_[46:14] = h_0;
-  assign _050_[46:14] = h_1;
-  assign _052_[46:14] = h_2;
-  assign _053_[46:14] = h_3;
-  assign _054_[32:1] = half_0;
+  assign _053_[46:14] = h_0;
+  assign _054_[46:14] = h_1;
+  assign _055_[46:14] = h_2;
+  assign _056_[46:14] = h_3;
+  assign _058_[32:1] = half_0;
   assign hi_z[8] = hi_z[9];
-  assign _003_[32:1] = half_2;
+  assign _002_[32:1] = half_2;
   assign lo_z[8] = lo_z[9];
-  assign mid_0[32] = mid_0[33];
-  assign mid_1[32] = mid_1[33];
-  assign mid_2[32] = mid_2[33];
-  assign mid_3[32] = mid_3[33];
-  assign _057_[32:1] = half_1;
+  assign _061_[32:1] = half_1;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _303_ <= 9'h000;
-      _304_ <= 9'h000;
+      _307_ <= 9'h000;
+      _308_ <= 9'h000;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
     end else begin
       o_last <= rq2_last;
       o_valid <= rq2_valid;
-      _303_ <= $signed(act_max) - $signed(zero_point);
-      _304_ <= $signed(act_min) - $signed(zero_point);
+      _307_ <= $signed(act_max) - $signed(zero_point);
+      _308_ <= $signed(act_min) - $signed(zero_point);
       rq2_last <= i_last;
       rq2_valid <= i_valid;
     end
     if (rst) begin
       o_data <= 32'd0;
     end else if (rq2_valid) begin
-      o_data <= { _059_, _065_, _061_, _063_ };
+      o_data <= { _063_, _069_, _065_, _067_ };
     end
     if (i_valid) begin
       rq2_hm3 <= halfm_3;

@@ -6,22 +6,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _000_;
   wire [31:0] _001_;
   wire [30:0] _002_;
-  wire [31:0] _003_;
-  wire [30:0] _004_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _005_;
-  wire _006_;
+  wire [32:0] _003_;
+  wire [31:0] _004_;
+  wire [30:0] _005_;
+  wire [32:0] _006_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _007_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _008_;
+  wire _009_;
   (* unused_bits = "0" *)
-  wire [32:0] _008_;
+  wire [32:0] _010_;
   (* unused_bits = "0" *)
-  wire [32:0] _009_;
-  wire _010_;
+  wire [32:0] _011_;
   wire _012_;
   wire _013_;
   wire _014_;
-  wire _015_;
   wire _016_;
   wire _017_;
   wire _018_;
@@ -31,8 +31,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _022_;
   wire _023_;
   wire _024_;
-  wire _027_;
-  wire _028_;
+  wire _025_;
+  wire _026_;
   wire _029_;
   wire _030_;
   wire _031_;
@@ -44,10 +44,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _037_;
   wire _038_;
   wire _039_;
-  wire [7:0] _041_;
-  wire [7:0] _042_;
+  wire _040_;
+  wire _041_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _042_;
   wire [7:0] _043_;
   wire [7:0] _044_;
+  wire [7:0] _045_;
+  wire [7:0] _046_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   input [7:0] act_max;
@@ -92,8 +96,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [62:0] outer_0;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_1;
-  wire [32:0] outer_hi_0;
-  wire [32:0] outer_hi_1;
   reg [4:0] rq1_l0 = 5'h00;
   reg [4:0] rq1_l1 = 5'h00;
   reg rq1_last = 1'h0;
@@ -122,24 +124,23 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] y_1;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign a_1 = $signed(rq1_s1) << rq1_l1;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign outer_hi_0 = $signed(outer_0[62:30]) + $signed(2'h1);
   assign _001_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   assign _002_ = a_0[16:0] * rq1_m0[30:17];
-  assign { mid_0[33], mid_0[31:0] } = $signed(_001_) + $signed({ 1'h0, _002_ });
+  assign _003_ = $signed(_001_) + $signed({ 1'h0, _002_ });
+  assign mid_0 = $signed(_003_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign outer_hi_1 = $signed(outer_1[62:30]) + $signed(2'h1);
-  assign _003_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _004_ = a_1[16:0] * rq1_m1[30:17];
-  assign { mid_1[33], mid_1[31:0] } = $signed(_003_) + $signed({ 1'h0, _004_ });
-  assign { h_0, _005_[13:0] } = $signed({ outer_hi_0, outer_0[29:17] }) + $signed({ mid_0[33], mid_0[31:0] });
-  assign { h_1, _007_[13:0] } = $signed({ outer_hi_1, outer_1[29:17] }) + $signed({ mid_1[33], mid_1[31:0] });
-  assign { half_0, _008_[0] } = 1'h1 << rq1_r0;
-  assign { half_1, _009_[0] } = 1'h1 << rq1_r1;
+  assign _004_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _005_ = a_1[16:0] * rq1_m1[30:17];
+  assign _006_ = $signed(_004_) + $signed({ 1'h0, _005_ });
+  assign mid_1 = $signed(_006_) + $signed(15'h2000);
+  assign { h_0, _007_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _008_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { half_0, _010_[0] } = 1'h1 << rq1_r0;
+  assign { half_1, _011_[0] } = 1'h1 << rq1_r1;
   assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
   assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
   assign y_0 = $signed(u_0) >>> rq2_r0;
@@ -148,71 +149,71 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign fits_0 = $signed(y_0[32:8]) == $signed(y_0[33]);
   assign t_1 = y_1[7:0] + zero_point;
   assign fits_1 = $signed(y_1[32:8]) == $signed(y_1[33]);
-  assign _010_ = en & i_valid;
   assign _012_ = en & i_valid;
   assign _013_ = en & i_valid;
   assign _014_ = en & i_valid;
-  assign _015_ = en & i_valid;
   assign _016_ = en & i_valid;
   assign _017_ = en & i_valid;
   assign _018_ = en & i_valid;
-  assign _019_ = en & rq1_valid;
-  assign _020_ = en & rq1_valid;
+  assign _019_ = en & i_valid;
+  assign _020_ = en & i_valid;
   assign _021_ = en & rq1_valid;
   assign _022_ = en & rq1_valid;
   assign _023_ = en & rq1_valid;
   assign _024_ = en & rq1_valid;
-  assign _027_ = en & rq2_valid;
-  assign _028_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _029_ = fits_0 ? _028_ : y_0[33];
-  assign _030_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _031_ = ~ y_0[33];
-  assign _033_ = fits_0 ? _030_ : _031_;
-  assign _034_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _035_ = fits_1 ? _034_ : y_1[33];
-  assign _036_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _037_ = ~ y_1[33];
-  assign _038_ = fits_1 ? _036_ : _037_;
+  assign _025_ = en & rq1_valid;
+  assign _026_ = en & rq1_valid;
+  assign _029_ = en & rq2_valid;
+  assign _030_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _031_ = fits_0 ? _030_ : y_0[33];
+  assign _032_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _033_ = ~ y_0[33];
+  assign _034_ = fits_0 ? _032_ : _033_;
+  assign _035_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _037_ = fits_1 ? _035_ : y_1[33];
+  assign _038_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _039_ = ~ y_1[33];
+  assign _040_ = fits_1 ? _038_ : _039_;
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign _006_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _032_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _039_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  reg [8:0] _118_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _118_;
-  reg [8:0] _119_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _119_;
-  assign _041_ = _038_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _042_ = _035_ ? (* full_case = 32'd1 *) act_min : _041_;
-  assign _043_ = _033_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _044_ = _029_ ? (* full_case = 32'd1 *) act_min : _043_;
-  assign _009_[32:1] = half_1;
+  assign _009_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _036_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _041_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _042_[4:0] = - $signed(i_shift[10:6]);
+  assign a_0 = $signed(rq1_s0) << rq1_l0;
+  reg [8:0] _120_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _120_;
+  reg [8:0] _121_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _121_;
+  assign _043_ = _040_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _044_ = _037_ ? (* full_case = 32'd1 *) act_min : _043_;
+  assign _045_ = _034_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _046_ = _031_ ? (* full_case = 32'd1 *) act_min : _045_;
+  assign _011_[32:1] = half_1;
   assign hi_z[8] = hi_z[9];
-  assign _005_[46:14] = h_0;
-  assign _007_[46:14] = h_1;
-  assign _008_[32:1] = half_0;
+  assign _007_[46:14] = h_0;
+  assign _008_[46:14] = h_1;
   assign lo_z[8] = lo_z[9];
-  assign mid_0[32] = mid_0[33];
-  assign mid_1[32] = mid_1[33];
+  assign _010_[32:1] = half_0;
   always @(posedge clk) begin
-    if (_017_) begin
+    if (_019_) begin
       rq1_s0 <= $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
     end
-    if (_016_)
-      if (!_039_) rq1_r1 <= 5'h00;
-      else rq1_r1 <= - $signed(i_shift[10:6]);
-    if (_015_)
-      if (!_032_) rq1_l1 <= 5'h00;
+    if (_018_)
+      if (!_041_) rq1_r1 <= 5'h00;
+      else rq1_r1 <= _042_[4:0];
+    if (_017_)
+      if (!_036_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
-    if (_014_) begin
+    if (_016_) begin
       rq1_m1 <= i_multiplier[61:31];
     end
-    if (_013_)
-      if (!_006_) rq1_r0 <= 5'h00;
+    if (_014_)
+      if (!_009_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
-    if (_012_)
+    if (_013_)
       if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (_010_) begin
+    if (_012_) begin
       rq1_m0 <= i_multiplier[30:0];
     end
     if (rst) begin
@@ -220,8 +221,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq1_valid <= 1'h0;
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _118_ <= 9'h000;
-      _119_ <= 9'h000;
+      _120_ <= 9'h000;
+      _121_ <= 9'h000;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
     end else if (en) begin
@@ -229,35 +230,35 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq1_valid <= i_valid;
       o_last <= rq2_last;
       o_valid <= rq2_valid;
-      _118_ <= $signed(act_max) - $signed(zero_point);
-      _119_ <= $signed(act_min) - $signed(zero_point);
+      _120_ <= $signed(act_max) - $signed(zero_point);
+      _121_ <= $signed(act_min) - $signed(zero_point);
       rq2_last <= rq1_last;
       rq2_valid <= rq1_valid;
     end
     if (rst) begin
       o_data <= 16'h0000;
-    end else if (_027_) begin
-      o_data <= { _042_, _044_ };
+    end else if (_029_) begin
+      o_data <= { _044_, _046_ };
     end
-    if (_024_) begin
+    if (_026_) begin
       rq2_hf1 <= half_1;
     end
-    if (_023_) begin
+    if (_025_) begin
       rq2_hf0 <= half_0;
     end
-    if (_022_) begin
+    if (_024_) begin
       rq2_h1 <= h_1;
     end
-    if (_021_) begin
+    if (_023_) begin
       rq2_h0 <= h_0;
     end
-    if (_020_) begin
+    if (_022_) begin
       rq2_r1 <= rq1_r1;
     end
-    if (_019_) begin
+    if (_021_) begin
       rq2_r0 <= rq1_r0;
     end
-    if (_018_) begin
+    if (_020_) begin
       rq1_s1 <= $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
     end
   end

@@ -2229,19 +2229,19 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _000_;
   wire [31:0] _001_;
   wire [30:0] _002_;
-  wire [31:0] _003_;
-  wire [30:0] _004_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _005_;
-  wire _006_;
+  wire [32:0] _003_;
+  wire [31:0] _004_;
+  wire [30:0] _005_;
+  wire [32:0] _006_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _007_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _008_;
+  wire _009_;
   (* unused_bits = "0" *)
-  wire [32:0] _008_;
+  wire [32:0] _010_;
   (* unused_bits = "0" *)
-  wire [32:0] _009_;
-  wire _013_;
-  wire _014_;
+  wire [32:0] _011_;
   wire _015_;
   wire _016_;
   wire _017_;
@@ -2252,10 +2252,12 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _022_;
   wire _023_;
   wire _024_;
-  wire [7:0] _026_;
-  wire [7:0] _027_;
+  wire _025_;
+  wire _026_;
   wire [7:0] _028_;
   wire [7:0] _029_;
+  wire [7:0] _030_;
+  wire [7:0] _031_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   input [7:0] act_max;
@@ -2298,8 +2300,6 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [62:0] outer_0;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_1;
-  wire [32:0] outer_hi_0;
-  wire [32:0] outer_hi_1;
   reg [4:0] rq1_l0 = 5'h00;
   reg [4:0] rq1_l1 = 5'h00;
   reg rq1_last = 1'h0;
@@ -2328,24 +2328,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [33:0] y_1;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign a_1 = $signed(rq1_s1) << rq1_l1;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign outer_hi_0 = $signed(outer_0[62:30]) + $signed(2'h1);
   assign _001_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   assign _002_ = a_0[16:0] * rq1_m0[30:17];
-  assign { mid_0[33], mid_0[31:0] } = $signed(_001_) + $signed({ 1'h0, _002_ });
+  assign _003_ = $signed(_001_) + $signed({ 1'h0, _002_ });
+  assign mid_0 = $signed(_003_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign outer_hi_1 = $signed(outer_1[62:30]) + $signed(2'h1);
-  assign _003_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _004_ = a_1[16:0] * rq1_m1[30:17];
-  assign { mid_1[33], mid_1[31:0] } = $signed(_003_) + $signed({ 1'h0, _004_ });
-  assign { h_0, _005_[13:0] } = $signed({ outer_hi_0, outer_0[29:17] }) + $signed({ mid_0[33], mid_0[31:0] });
-  assign { h_1, _007_[13:0] } = $signed({ outer_hi_1, outer_1[29:17] }) + $signed({ mid_1[33], mid_1[31:0] });
-  assign { half_0, _008_[0] } = 1'h1 << rq1_r0;
-  assign { half_1, _009_[0] } = 1'h1 << rq1_r1;
+  assign _004_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _005_ = a_1[16:0] * rq1_m1[30:17];
+  assign _006_ = $signed(_004_) + $signed({ 1'h0, _005_ });
+  assign mid_1 = $signed(_006_) + $signed(15'h2000);
+  assign { h_0, _007_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _008_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { half_0, _010_[0] } = 1'h1 << rq1_r0;
+  assign { half_1, _011_[0] } = 1'h1 << rq1_r1;
   assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
   assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
   assign y_0 = $signed(u_0) >>> rq2_r0;
@@ -2354,42 +2353,41 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign fits_0 = $signed(y_0[32:8]) == $signed(y_0[33]);
   assign t_1 = y_1[7:0] + zero_point;
   assign fits_1 = $signed(y_1[32:8]) == $signed(y_1[33]);
-  assign _013_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _014_ = fits_0 ? _013_ : y_0[33];
-  assign _015_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _016_ = ~ y_0[33];
-  assign _018_ = fits_0 ? _015_ : _016_;
-  assign _019_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _020_ = fits_1 ? _019_ : y_1[33];
-  assign _021_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _022_ = ~ y_1[33];
-  assign _023_ = fits_1 ? _021_ : _022_;
+  assign _015_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _016_ = fits_0 ? _015_ : y_0[33];
+  assign _017_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _018_ = ~ y_0[33];
+  assign _019_ = fits_0 ? _017_ : _018_;
+  assign _020_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _022_ = fits_1 ? _020_ : y_1[33];
+  assign _023_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _024_ = ~ y_1[33];
+  assign _025_ = fits_1 ? _023_ : _024_;
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign _006_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _017_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _024_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  reg [8:0] _079_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _079_;
-  reg [8:0] _080_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _080_;
-  assign _026_ = _023_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _027_ = _020_ ? (* full_case = 32'd1 *) act_min : _026_;
-  assign _028_ = _018_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _029_ = _014_ ? (* full_case = 32'd1 *) act_min : _028_;
+  assign _009_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _021_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _026_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign a_0 = $signed(rq1_s0) << rq1_l0;
+  reg [8:0] _081_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _081_;
+  reg [8:0] _082_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _082_;
+  assign _028_ = _025_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _029_ = _022_ ? (* full_case = 32'd1 *) act_min : _028_;
+  assign _030_ = _019_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _031_ = _016_ ? (* full_case = 32'd1 *) act_min : _030_;
+  assign _011_[32:1] = half_1;
   assign hi_z[8] = hi_z[9];
-  assign _005_[46:14] = h_0;
-  assign _007_[46:14] = h_1;
-  assign _008_[32:1] = half_0;
+  assign _007_[46:14] = h_0;
+  assign _008_[46:14] = h_1;
+  assign _010_[32:1] = half_0;
   assign lo_z[8] = lo_z[9];
-  assign mid_0[32] = mid_0[33];
-  assign mid_1[32] = mid_1[33];
-  assign _009_[32:1] = half_1;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _079_ <= 9'h000;
-      _080_ <= 9'h000;
+      _081_ <= 9'h000;
+      _082_ <= 9'h000;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
       rq1_last <= 1'h0;
@@ -2397,8 +2395,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq2_last;
       o_valid <= rq2_valid;
-      _079_ <= $signed(act_max) - $signed(zero_point);
-      _080_ <= $signed(act_min) - $signed(zero_point);
+      _081_ <= $signed(act_max) - $signed(zero_point);
+      _082_ <= $signed(act_min) - $signed(zero_point);
       rq2_last <= rq1_last;
       rq2_valid <= rq1_valid;
       rq1_last <= i_last;
@@ -2407,7 +2405,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 16'h0000;
     end else if (rq2_valid) begin
-      o_data <= { _027_, _029_ };
+      o_data <= { _029_, _031_ };
     end
     if (rq1_valid) begin
       rq2_hf1 <= half_1;
@@ -2424,13 +2422,13 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq1_m0 <= i_multiplier[30:0];
     end
     if (i_valid)
-      if (!_024_) rq1_r1 <= 5'h00;
+      if (!_026_) rq1_r1 <= 5'h00;
       else rq1_r1 <= - $signed(i_shift[10:6]);
     if (i_valid)
-      if (!_017_) rq1_l1 <= 5'h00;
+      if (!_021_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
     if (i_valid)
-      if (!_006_) rq1_r0 <= 5'h00;
+      if (!_009_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
       if (!_000_) rq1_l0 <= 5'h00;

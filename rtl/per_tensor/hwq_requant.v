@@ -6,14 +6,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _000_;
   wire [31:0] _001_;
   wire [30:0] _002_;
+  wire [32:0] _003_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _003_;
+  wire [46:0] _004_;
   (* unused_bits = "0" *)
-  wire [32:0] _004_;
-  wire _005_;
-  wire _007_;
-  wire [31:0] _008_;
-  wire _009_;
+  wire [32:0] _005_;
+  wire _006_;
+  wire _008_;
+  wire [31:0] _009_;
   wire _010_;
   wire _011_;
   wire _012_;
@@ -22,13 +22,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _015_;
   wire _016_;
   wire _017_;
-  wire _020_;
+  wire _018_;
   wire _021_;
   wire _022_;
   wire _023_;
   wire _024_;
   wire _025_;
-  wire [7:0] _026_;
+  wire _026_;
+  wire [7:0] _027_;
   wire [31:0] a_0;
   input [7:0] act_max;
   wire [7:0] act_max;
@@ -67,7 +68,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg o_valid = 1'h0;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_0;
-  wire [32:0] outer_hi_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
@@ -89,12 +89,11 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] u_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign outer_hi_0 = $signed(outer_0[62:30]) + $signed(2'h1);
-  assign _001_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   assign _002_ = a_0[16:0] * rq1_m0[30:17];
-  assign { mid_0[33], mid_0[31:0] } = $signed(_001_) + $signed({ 1'h0, _002_ });
-  assign { h_0, _003_[13:0] } = $signed({ outer_hi_0, outer_0[29:17] }) + $signed({ mid_0[33], mid_0[31:0] });
-  assign { half_0, _004_[0] } = 1'h1 << rq1_r0;
+  assign _003_ = $signed(_001_) + $signed({ 1'h0, _002_ });
+  assign mid_0 = $signed(_003_) + $signed(15'h2000);
+  assign { h_0, _004_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { half_0, _005_[0] } = 1'h1 << rq1_r0;
   assign halfm_0[0] = rq1_r0 >= 2'h2;
   assign halfm_0[1] = rq1_r0 >= 2'h3;
   assign halfm_0[2] = rq1_r0 >= 3'h4;
@@ -127,48 +126,48 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_0[29] = rq1_r0 >= 5'h1f;
   assign halfm_0[30] = rq1_r0 >= 6'h20;
   assign halfm_0[31] = rq1_r0 >= 6'h21;
-  assign _007_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _008_ = _007_ ? rq2_hm0 : rq2_hf0;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _008_ });
+  assign _008_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _009_ = _008_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _009_ });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-  assign _009_ = en & i_valid;
   assign _010_ = en & i_valid;
   assign _011_ = en & i_valid;
   assign _012_ = en & i_valid;
-  assign _013_ = en & rq1_valid;
+  assign _013_ = en & i_valid;
   assign _014_ = en & rq1_valid;
   assign _015_ = en & rq1_valid;
   assign _016_ = en & rq1_valid;
-  assign _017_ = en & rq2_valid;
-  assign _020_ = en & rq3_valid;
-  assign _021_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _022_ = fits_0 ? _021_ : rq3_y0[33];
-  assign _023_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _024_ = ~ rq3_y0[33];
-  assign _025_ = fits_0 ? _023_ : _024_;
+  assign _017_ = en & rq1_valid;
+  assign _018_ = en & rq2_valid;
+  assign _021_ = en & rq3_valid;
+  assign _022_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _023_ = fits_0 ? _022_ : rq3_y0[33];
+  assign _024_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _025_ = ~ rq3_y0[33];
+  assign _026_ = fits_0 ? _024_ : _025_;
   assign _000_ = $signed(i_shift) > $signed(1'h0);
-  assign _005_ = $signed(i_shift) < $signed(1'h0);
+  assign _006_ = $signed(i_shift) < $signed(1'h0);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  reg [8:0] _100_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _100_;
+  assign _001_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   reg [8:0] _101_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _101_;
-  assign _026_ = _025_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
+  assign { hi_z[9], hi_z[7:0] } = _101_;
+  reg [8:0] _102_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _102_;
+  assign _027_ = _026_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
   assign hi_z[8] = hi_z[9];
-  assign _003_[46:14] = h_0;
-  assign _004_[32:1] = half_0;
+  assign _004_[46:14] = h_0;
+  assign _005_[32:1] = half_0;
   assign lo_z[8] = lo_z[9];
-  assign mid_0[32] = mid_0[33];
   always @(posedge clk) begin
     if (rst) begin
       rq1_valid <= 1'h0;
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _100_ <= 9'h000;
       _101_ <= 9'h000;
+      _102_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -178,8 +177,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq1_valid <= i_valid;
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _100_ <= $signed(8'h7f) - $signed(zero_point);
-      _101_ <= $signed(8'h80) - $signed(zero_point);
+      _101_ <= $signed(8'h7f) - $signed(zero_point);
+      _102_ <= $signed(8'h80) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -188,34 +187,34 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (rst) begin
       o_data <= 8'h00;
-    end else if (_020_) begin
-      o_data <= _022_ ? (* full_case = 32'd1 *) 8'h80 : _026_;
+    end else if (_021_) begin
+      o_data <= _023_ ? (* full_case = 32'd1 *) 8'h80 : _027_;
     end
-    if (_017_) begin
+    if (_018_) begin
       rq3_y0 <= $signed(u_0) >>> rq2_r0;
     end
-    if (_016_) begin
+    if (_017_) begin
       rq2_hm0 <= halfm_0;
     end
-    if (_015_) begin
+    if (_016_) begin
       rq2_hf0 <= half_0;
     end
-    if (_014_) begin
+    if (_015_) begin
       rq2_h0 <= h_0;
     end
-    if (_013_) begin
+    if (_014_) begin
       rq2_r0 <= rq1_r0;
     end
-    if (_012_) begin
+    if (_013_) begin
       rq1_s0 <= $signed(i_acc) + $signed(i_bias);
     end
-    if (_011_)
-      if (!_005_) rq1_r0 <= 5'h00;
+    if (_012_)
+      if (!_006_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
-    if (_010_)
+    if (_011_)
       if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (_009_) begin
+    if (_010_) begin
       rq1_m0 <= i_multiplier;
     end
   end

@@ -1977,19 +1977,20 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   wire _00_;
   wire [31:0] _01_;
   wire [30:0] _02_;
+  wire [32:0] _03_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _03_;
+  wire [46:0] _04_;
   (* unused_bits = "0" *)
-  wire [32:0] _04_;
-  wire _05_;
-  wire _07_;
-  wire [31:0] _08_;
-  wire _11_;
+  wire [32:0] _05_;
+  wire _06_;
+  wire _08_;
+  wire [31:0] _09_;
   wire _12_;
   wire _13_;
   wire _14_;
   wire _15_;
-  wire [7:0] _16_;
+  wire _16_;
+  wire [7:0] _17_;
   wire [31:0] a_0;
   input clk;
   wire clk;
@@ -2022,7 +2023,6 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   reg o_valid = 1'h0;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_0;
-  wire [32:0] outer_hi_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
@@ -2044,12 +2044,11 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   wire [33:0] u_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign outer_hi_0 = $signed(outer_0[62:30]) + $signed(2'h1);
-  assign _01_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   assign _02_ = a_0[16:0] * rq1_m0[30:17];
-  assign { mid_0[33], mid_0[31:0] } = $signed(_01_) + $signed({ 1'h0, _02_ });
-  assign { h_0, _03_[13:0] } = $signed({ outer_hi_0, outer_0[29:17] }) + $signed({ mid_0[33], mid_0[31:0] });
-  assign { half_0, _04_[0] } = 1'h1 << rq1_r0;
+  assign _03_ = $signed(_01_) + $signed({ 1'h0, _02_ });
+  assign mid_0 = $signed(_03_) + $signed(15'h2000);
+  assign { h_0, _04_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { half_0, _05_[0] } = 1'h1 << rq1_r0;
   assign halfm_0[0] = rq1_r0 >= 2'h2;
   assign halfm_0[1] = rq1_r0 >= 2'h3;
   assign halfm_0[2] = rq1_r0 >= 3'h4;
@@ -2082,37 +2081,37 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   assign halfm_0[29] = rq1_r0 >= 5'h1f;
   assign halfm_0[30] = rq1_r0 >= 6'h20;
   assign halfm_0[31] = rq1_r0 >= 6'h21;
-  assign _07_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _08_ = _07_ ? rq2_hm0 : rq2_hf0;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _08_ });
+  assign _08_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _09_ = _08_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _09_ });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-  assign _11_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _12_ = fits_0 ? _11_ : rq3_y0[33];
-  assign _13_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _14_ = ~ rq3_y0[33];
-  assign _15_ = fits_0 ? _13_ : _14_;
+  assign _12_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _13_ = fits_0 ? _12_ : rq3_y0[33];
+  assign _14_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _15_ = ~ rq3_y0[33];
+  assign _16_ = fits_0 ? _14_ : _15_;
   assign _00_ = $signed(i_shift) > $signed(1'h0);
-  assign _05_ = $signed(i_shift) < $signed(1'h0);
+  assign _06_ = $signed(i_shift) < $signed(1'h0);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  reg [8:0] _79_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _79_;
+  assign _01_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   reg [8:0] _80_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _80_;
-  assign _16_ = _15_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
-  assign _03_[46:14] = h_0;
+  assign { hi_z[9], hi_z[7:0] } = _80_;
+  reg [8:0] _81_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _81_;
+  assign _17_ = _16_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
+  assign _04_[46:14] = h_0;
   assign hi_z[8] = hi_z[9];
-  assign _04_[32:1] = half_0;
+  assign _05_[32:1] = half_0;
   assign lo_z[8] = lo_z[9];
-  assign mid_0[32] = mid_0[33];
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _79_ <= 9'h000;
       _80_ <= 9'h000;
+      _81_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -2122,8 +2121,8 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _79_ <= $signed(8'h7f) - $signed(zero_point);
-      _80_ <= $signed(8'h80) - $signed(zero_point);
+      _80_ <= $signed(8'h7f) - $signed(zero_point);
+      _81_ <= $signed(8'h80) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -2134,7 +2133,7 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
     if (rst) begin
       o_data <= 8'h00;
     end else if (rq3_valid) begin
-      o_data <= _12_ ? (* full_case = 32'd1 *) 8'h80 : _16_;
+      o_data <= _13_ ? (* full_case = 32'd1 *) 8'h80 : _17_;
     end
     if (rq2_valid) begin
       rq3_y0 <= $signed(u_0) >>> rq2_r0;
@@ -2150,7 +2149,7 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
       rq1_m0 <= i_multiplier;
     end
     if (i_valid)
-      if (!_05_) rq1_r0 <= 5'h00;
+      if (!_06_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
       if (!_00_) rq1_l0 <= 5'h00;

@@ -65,58 +65,59 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0059_;
   wire _0060_;
   wire _0061_;
-  wire _0062_;
-  wire _0063_;
-  wire _0064_;
-  wire _0065_;
-  wire _0066_;
-  wire _0067_;
-  wire _0068_;
-  wire _0069_;
-  wire _0070_;
+  wire [31:0] _0062_;
+  wire [30:0] _0063_;
+  wire [32:0] _0064_;
+  wire [31:0] _0065_;
+  wire [30:0] _0066_;
+  wire [32:0] _0067_;
+  wire [31:0] _0068_;
+  wire [30:0] _0069_;
+  wire [32:0] _0070_;
   wire _0071_;
-  wire _0072_;
-  wire _0073_;
-  wire _0074_;
-  wire _0075_;
-  wire _0076_;
-  wire _0077_;
-  wire [31:0] _0078_;
-  wire [30:0] _0079_;
-  wire [31:0] _0080_;
-  wire [30:0] _0081_;
+  wire [31:0] _0072_;
+  wire [30:0] _0073_;
+  wire [32:0] _0074_;
+  wire [31:0] _0075_;
+  wire [30:0] _0076_;
+  wire [32:0] _0077_;
+  wire [31:0] _0079_;
+  wire [30:0] _0080_;
+  wire [32:0] _0081_;
   wire [31:0] _0082_;
   wire [30:0] _0083_;
-  wire _0084_;
+  wire [32:0] _0084_;
   wire [31:0] _0085_;
   wire [30:0] _0086_;
+  wire [32:0] _0087_;
   wire [31:0] _0088_;
   wire [30:0] _0089_;
-  wire [31:0] _0090_;
-  wire [30:0] _0091_;
+  wire [32:0] _0090_;
+  wire _0091_;
   wire [31:0] _0092_;
   wire [30:0] _0093_;
-  wire [31:0] _0094_;
-  wire [30:0] _0095_;
-  wire _0096_;
-  wire [31:0] _0097_;
-  wire [30:0] _0098_;
-  wire [31:0] _0099_;
-  wire [30:0] _0100_;
+  wire [32:0] _0094_;
+  wire [31:0] _0095_;
+  wire [30:0] _0096_;
+  wire [32:0] _0097_;
+  wire [31:0] _0098_;
+  wire [30:0] _0099_;
+  wire [32:0] _0100_;
   wire [31:0] _0101_;
   wire [30:0] _0102_;
-  wire _0103_;
-  wire [31:0] _0104_;
-  wire [30:0] _0105_;
-  wire [31:0] _0106_;
-  wire [30:0] _0107_;
-  wire [31:0] _0109_;
-  wire [30:0] _0110_;
-  wire [31:0] _0111_;
-  wire [30:0] _0112_;
-  wire [31:0] _0113_;
-  wire [30:0] _0114_;
-  wire _0115_;
+  wire [32:0] _0103_;
+  wire _0104_;
+  wire [31:0] _0105_;
+  wire [30:0] _0106_;
+  wire [32:0] _0107_;
+  wire [31:0] _0108_;
+  wire [30:0] _0109_;
+  wire [32:0] _0110_;
+  wire [31:0] _0112_;
+  wire [30:0] _0113_;
+  wire [32:0] _0114_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0115_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0116_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
@@ -127,21 +128,20 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [46:0] _0119_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0120_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0121_;
+  wire _0121_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0122_;
-  wire _0123_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0123_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0124_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0125_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0126_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0127_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0128_;
+  wire [46:0] _0127_;
+  wire _0128_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0129_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
@@ -150,93 +150,93 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [46:0] _0131_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0132_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0133_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0133_;
   (* unused_bits = "0" *)
   wire [32:0] _0134_;
   wire _0135_;
-  wire _0136_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0136_;
+  wire _0137_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _0137_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0138_;
+  wire [6:0] _0138_;
   wire _0139_;
-  wire _0140_;
   (* unused_bits = "0" *)
-  wire [32:0] _0141_;
+  wire [32:0] _0140_;
+  wire _0141_;
   wire _0142_;
   (* unused_bits = "5 6" *)
   wire [6:0] _0143_;
   (* unused_bits = "0" *)
   wire [32:0] _0144_;
   wire _0145_;
-  wire _0146_;
   (* unused_bits = "0" *)
-  wire [32:0] _0148_;
+  wire [32:0] _0146_;
+  wire _0147_;
   wire _0150_;
   (* unused_bits = "0" *)
   wire [32:0] _0151_;
   wire _0152_;
   (* unused_bits = "5 6" *)
   wire [6:0] _0153_;
-  wire _0154_;
   (* unused_bits = "0" *)
-  wire [32:0] _0155_;
-  wire _0156_;
+  wire [32:0] _0154_;
+  wire _0155_;
   (* unused_bits = "0" *)
-  wire [32:0] _0158_;
+  wire [32:0] _0156_;
+  wire _0157_;
   wire _0159_;
   (* unused_bits = "0" *)
   wire [32:0] _0160_;
   wire _0161_;
-  wire _0163_;
   (* unused_bits = "0" *)
-  wire [32:0] _0164_;
+  wire [32:0] _0163_;
+  wire _0164_;
   wire _0165_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0166_;
   (* unused_bits = "0" *)
-  wire [32:0] _0167_;
+  wire [32:0] _0166_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0167_;
   wire _0168_;
   wire _0169_;
-  wire _0170_;
   (* unused_bits = "0" *)
-  wire [32:0] _0171_;
+  wire [32:0] _0170_;
+  wire _0171_;
   (* unused_bits = "5 6" *)
   wire [6:0] _0172_;
-  wire _0173_;
   (* unused_bits = "0" *)
-  wire [32:0] _0174_;
+  wire [32:0] _0173_;
+  wire _0174_;
   wire _0175_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0176_;
   (* unused_bits = "0" *)
-  wire [32:0] _0177_;
+  wire [32:0] _0176_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0177_;
   wire _0178_;
-  wire _0179_;
   (* unused_bits = "0" *)
-  wire [32:0] _0180_;
-  wire _0182_;
+  wire [32:0] _0179_;
+  wire _0180_;
   (* unused_bits = "0" *)
-  wire [32:0] _0183_;
+  wire [32:0] _0182_;
+  wire _0183_;
   wire _0184_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0185_;
-  wire _0186_;
+  wire _0185_;
+  wire [31:0] _0186_;
   wire _0187_;
   wire [31:0] _0188_;
   wire _0189_;
-  wire [31:0] _0190_;
-  wire _0191_;
-  wire [31:0] _0192_;
-  wire _0193_;
-  wire [31:0] _0194_;
-  wire _0195_;
-  wire [31:0] _0196_;
-  wire _0197_;
-  wire [31:0] _0198_;
-  wire _0199_;
-  wire [31:0] _0200_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0190_;
+  wire [31:0] _0191_;
+  wire _0192_;
+  wire [31:0] _0193_;
+  wire _0194_;
+  wire [31:0] _0195_;
+  wire _0196_;
+  wire [31:0] _0197_;
+  wire _0198_;
+  wire [31:0] _0199_;
+  wire _0200_;
   wire _0201_;
   wire [31:0] _0202_;
   wire _0203_;
@@ -306,6 +306,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0267_;
   wire _0268_;
   wire _0269_;
+  wire _0270_;
   wire _0271_;
   wire _0272_;
   wire _0273_;
@@ -321,7 +322,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0283_;
   wire _0284_;
   wire _0285_;
-  wire _0286_;
   wire _0287_;
   wire _0288_;
   wire _0289_;
@@ -404,22 +404,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0368_;
   wire _0369_;
   wire _0370_;
-  wire [7:0] _0371_;
-  wire [7:0] _0372_;
-  wire [7:0] _0373_;
-  wire [7:0] _0374_;
-  wire [7:0] _0375_;
-  wire [7:0] _0376_;
-  wire [7:0] _0377_;
-  wire [7:0] _0378_;
-  wire [7:0] _0379_;
-  wire [7:0] _0380_;
-  wire [7:0] _0381_;
-  wire [7:0] _0382_;
-  wire [7:0] _0383_;
-  wire [7:0] _0384_;
-  wire [7:0] _0385_;
-  wire [7:0] _0386_;
+  wire _0371_;
+  wire _0372_;
+  wire _0373_;
+  wire _0374_;
+  wire _0375_;
+  wire _0376_;
+  wire _0377_;
+  wire _0378_;
+  wire _0379_;
+  wire _0380_;
+  wire _0381_;
+  wire _0382_;
+  wire _0383_;
+  wire _0384_;
+  wire _0385_;
+  wire _0386_;
   wire [7:0] _0387_;
   wire [7:0] _0388_;
   wire [7:0] _0389_;
@@ -436,6 +436,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [7:0] _0400_;
   wire [7:0] _0401_;
   wire [7:0] _0402_;
+  wire [7:0] _0403_;
+  wire [7:0] _0404_;
+  wire [7:0] _0405_;
+  wire [7:0] _0406_;
+  wire [7:0] _0407_;
+  wire [7:0] _0408_;
+  wire [7:0] _0409_;
+  wire [7:0] _0410_;
+  wire [7:0] _0411_;
+  wire [7:0] _0412_;
+  wire [7:0] _0413_;
+  wire [7:0] _0414_;
+  wire [7:0] _0415_;
+  wire [7:0] _0416_;
+  wire [7:0] _0417_;
+  wire [7:0] _0418_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_10;
@@ -594,22 +610,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [62:0] outer_8;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_9;
-  wire [32:0] outer_hi_0;
-  wire [32:0] outer_hi_1;
-  wire [32:0] outer_hi_10;
-  wire [32:0] outer_hi_11;
-  wire [32:0] outer_hi_12;
-  wire [32:0] outer_hi_13;
-  wire [32:0] outer_hi_14;
-  wire [32:0] outer_hi_15;
-  wire [32:0] outer_hi_2;
-  wire [32:0] outer_hi_3;
-  wire [32:0] outer_hi_4;
-  wire [32:0] outer_hi_5;
-  wire [32:0] outer_hi_6;
-  wire [32:0] outer_hi_7;
-  wire [32:0] outer_hi_8;
-  wire [32:0] outer_hi_9;
   reg [4:0] rq1_l0 = 5'h00;
   reg [4:0] rq1_l1 = 5'h00;
   reg [4:0] rq1_l10 = 5'h00;
@@ -799,43 +799,43 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _0000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign _0139_ = $signed(i_shift[5:0]) < $signed(1'h0);
   assign _0168_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _0186_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _0077_ = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign _0084_ = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign _0096_ = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign _0103_ = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign _0115_ = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign _0123_ = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign _0127_[4:0] = - $signed(i_shift[28:24]);
+  assign _0201_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _0061_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _0071_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _0091_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _0104_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _0121_ = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign _0128_ = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign _0133_[4:0] = - $signed(i_shift[28:24]);
   assign _0135_ = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign _0136_ = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign _0137_[4:0] = - $signed(i_shift[34:30]);
-  assign _0140_ = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign _0137_ = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign _0138_[4:0] = - $signed(i_shift[34:30]);
+  assign _0141_ = $signed(i_shift[41:36]) > $signed(1'h0);
   assign _0142_ = $signed(i_shift[41:36]) < $signed(1'h0);
   assign _0143_[4:0] = - $signed(i_shift[40:36]);
   assign _0145_ = $signed(i_shift[47:42]) > $signed(1'h0);
-  assign _0146_ = $signed(i_shift[47:42]) < $signed(1'h0);
+  assign _0147_ = $signed(i_shift[47:42]) < $signed(1'h0);
   assign _0150_ = $signed(i_shift[53:48]) > $signed(1'h0);
   assign _0152_ = $signed(i_shift[53:48]) < $signed(1'h0);
   assign _0153_[4:0] = - $signed(i_shift[52:48]);
-  assign _0154_ = $signed(i_shift[59:54]) > $signed(1'h0);
-  assign _0156_ = $signed(i_shift[59:54]) < $signed(1'h0);
+  assign _0155_ = $signed(i_shift[59:54]) > $signed(1'h0);
+  assign _0157_ = $signed(i_shift[59:54]) < $signed(1'h0);
   assign _0159_ = $signed(i_shift[65:60]) > $signed(1'h0);
   assign _0161_ = $signed(i_shift[65:60]) < $signed(1'h0);
-  assign _0163_ = $signed(i_shift[71:66]) > $signed(1'h0);
+  assign _0164_ = $signed(i_shift[71:66]) > $signed(1'h0);
   assign _0165_ = $signed(i_shift[71:66]) < $signed(1'h0);
-  assign _0166_[4:0] = - $signed(i_shift[70:66]);
+  assign _0167_[4:0] = - $signed(i_shift[70:66]);
   assign _0169_ = $signed(i_shift[77:72]) > $signed(1'h0);
-  assign _0170_ = $signed(i_shift[77:72]) < $signed(1'h0);
+  assign _0171_ = $signed(i_shift[77:72]) < $signed(1'h0);
   assign _0172_[4:0] = - $signed(i_shift[76:72]);
-  assign _0173_ = $signed(i_shift[83:78]) > $signed(1'h0);
+  assign _0174_ = $signed(i_shift[83:78]) > $signed(1'h0);
   assign _0175_ = $signed(i_shift[83:78]) < $signed(1'h0);
-  assign _0176_[4:0] = - $signed(i_shift[82:78]);
+  assign _0177_[4:0] = - $signed(i_shift[82:78]);
   assign _0178_ = $signed(i_shift[89:84]) > $signed(1'h0);
-  assign _0179_ = $signed(i_shift[89:84]) < $signed(1'h0);
-  assign _0182_ = $signed(i_shift[95:90]) > $signed(1'h0);
+  assign _0180_ = $signed(i_shift[89:84]) < $signed(1'h0);
+  assign _0183_ = $signed(i_shift[95:90]) > $signed(1'h0);
   assign _0184_ = $signed(i_shift[95:90]) < $signed(1'h0);
-  assign _0185_[4:0] = - $signed(i_shift[94:90]);
+  assign _0190_[4:0] = - $signed(i_shift[94:90]);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign a_1 = $signed(rq1_s1) << rq1_l1;
   assign a_2 = $signed(rq1_s2) << rq1_l2;
@@ -854,116 +854,116 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign a_15 = $signed(rq1_s15) << rq1_l15;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign outer_hi_0 = $signed(outer_0[62:30]) + $signed(2'h1);
-  assign _0078_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _0079_ = a_0[16:0] * rq1_m0[30:17];
-  assign { mid_0[33], mid_0[31:0] } = $signed(_0078_) + $signed({ 1'h0, _0079_ });
+  assign _0062_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _0063_ = a_0[16:0] * rq1_m0[30:17];
+  assign _0064_ = $signed(_0062_) + $signed({ 1'h0, _0063_ });
+  assign mid_0 = $signed(_0064_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign outer_hi_1 = $signed(outer_1[62:30]) + $signed(2'h1);
-  assign _0080_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _0081_ = a_1[16:0] * rq1_m1[30:17];
-  assign { mid_1[33], mid_1[31:0] } = $signed(_0080_) + $signed({ 1'h0, _0081_ });
+  assign _0065_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _0066_ = a_1[16:0] * rq1_m1[30:17];
+  assign _0067_ = $signed(_0065_) + $signed({ 1'h0, _0066_ });
+  assign mid_1 = $signed(_0067_) + $signed(15'h2000);
   assign outer_2[33:0] = a_2[16:0] * rq1_m2[16:0];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign outer_hi_2 = $signed(outer_2[62:30]) + $signed(2'h1);
-  assign _0082_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign _0083_ = a_2[16:0] * rq1_m2[30:17];
-  assign { mid_2[33], mid_2[31:0] } = $signed(_0082_) + $signed({ 1'h0, _0083_ });
+  assign _0068_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _0069_ = a_2[16:0] * rq1_m2[30:17];
+  assign _0070_ = $signed(_0068_) + $signed({ 1'h0, _0069_ });
+  assign mid_2 = $signed(_0070_) + $signed(15'h2000);
   assign outer_3[33:0] = a_3[16:0] * rq1_m3[16:0];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign outer_hi_3 = $signed(outer_3[62:30]) + $signed(2'h1);
-  assign _0085_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign _0086_ = a_3[16:0] * rq1_m3[30:17];
-  assign { mid_3[33], mid_3[31:0] } = $signed(_0085_) + $signed({ 1'h0, _0086_ });
+  assign _0072_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign _0073_ = a_3[16:0] * rq1_m3[30:17];
+  assign _0074_ = $signed(_0072_) + $signed({ 1'h0, _0073_ });
+  assign mid_3 = $signed(_0074_) + $signed(15'h2000);
   assign outer_4[33:0] = a_4[16:0] * rq1_m4[16:0];
   assign outer_4[62:34] = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign outer_hi_4 = $signed(outer_4[62:30]) + $signed(2'h1);
-  assign _0088_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign _0089_ = a_4[16:0] * rq1_m4[30:17];
-  assign { mid_4[33], mid_4[31:0] } = $signed(_0088_) + $signed({ 1'h0, _0089_ });
+  assign _0075_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign _0076_ = a_4[16:0] * rq1_m4[30:17];
+  assign _0077_ = $signed(_0075_) + $signed({ 1'h0, _0076_ });
+  assign mid_4 = $signed(_0077_) + $signed(15'h2000);
   assign outer_5[33:0] = a_5[16:0] * rq1_m5[16:0];
   assign outer_5[62:34] = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign outer_hi_5 = $signed(outer_5[62:30]) + $signed(2'h1);
-  assign _0090_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign _0091_ = a_5[16:0] * rq1_m5[30:17];
-  assign { mid_5[33], mid_5[31:0] } = $signed(_0090_) + $signed({ 1'h0, _0091_ });
+  assign _0079_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign _0080_ = a_5[16:0] * rq1_m5[30:17];
+  assign _0081_ = $signed(_0079_) + $signed({ 1'h0, _0080_ });
+  assign mid_5 = $signed(_0081_) + $signed(15'h2000);
   assign outer_6[33:0] = a_6[16:0] * rq1_m6[16:0];
   assign outer_6[62:34] = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign outer_hi_6 = $signed(outer_6[62:30]) + $signed(2'h1);
-  assign _0092_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign _0093_ = a_6[16:0] * rq1_m6[30:17];
-  assign { mid_6[33], mid_6[31:0] } = $signed(_0092_) + $signed({ 1'h0, _0093_ });
+  assign _0082_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign _0083_ = a_6[16:0] * rq1_m6[30:17];
+  assign _0084_ = $signed(_0082_) + $signed({ 1'h0, _0083_ });
+  assign mid_6 = $signed(_0084_) + $signed(15'h2000);
   assign outer_7[33:0] = a_7[16:0] * rq1_m7[16:0];
   assign outer_7[62:34] = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign outer_hi_7 = $signed(outer_7[62:30]) + $signed(2'h1);
-  assign _0094_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign _0095_ = a_7[16:0] * rq1_m7[30:17];
-  assign { mid_7[33], mid_7[31:0] } = $signed(_0094_) + $signed({ 1'h0, _0095_ });
+  assign _0085_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign _0086_ = a_7[16:0] * rq1_m7[30:17];
+  assign _0087_ = $signed(_0085_) + $signed({ 1'h0, _0086_ });
+  assign mid_7 = $signed(_0087_) + $signed(15'h2000);
   assign outer_8[33:0] = a_8[16:0] * rq1_m8[16:0];
   assign outer_8[62:34] = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[30:17] });
-  assign outer_hi_8 = $signed(outer_8[62:30]) + $signed(2'h1);
-  assign _0097_ = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
-  assign _0098_ = a_8[16:0] * rq1_m8[30:17];
-  assign { mid_8[33], mid_8[31:0] } = $signed(_0097_) + $signed({ 1'h0, _0098_ });
+  assign _0088_ = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
+  assign _0089_ = a_8[16:0] * rq1_m8[30:17];
+  assign _0090_ = $signed(_0088_) + $signed({ 1'h0, _0089_ });
+  assign mid_8 = $signed(_0090_) + $signed(15'h2000);
   assign outer_9[33:0] = a_9[16:0] * rq1_m9[16:0];
   assign outer_9[62:34] = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[30:17] });
-  assign outer_hi_9 = $signed(outer_9[62:30]) + $signed(2'h1);
-  assign _0099_ = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
-  assign _0100_ = a_9[16:0] * rq1_m9[30:17];
-  assign { mid_9[33], mid_9[31:0] } = $signed(_0099_) + $signed({ 1'h0, _0100_ });
+  assign _0092_ = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
+  assign _0093_ = a_9[16:0] * rq1_m9[30:17];
+  assign _0094_ = $signed(_0092_) + $signed({ 1'h0, _0093_ });
+  assign mid_9 = $signed(_0094_) + $signed(15'h2000);
   assign outer_10[33:0] = a_10[16:0] * rq1_m10[16:0];
   assign outer_10[62:34] = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[30:17] });
-  assign outer_hi_10 = $signed(outer_10[62:30]) + $signed(2'h1);
-  assign _0101_ = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
-  assign _0102_ = a_10[16:0] * rq1_m10[30:17];
-  assign { mid_10[33], mid_10[31:0] } = $signed(_0101_) + $signed({ 1'h0, _0102_ });
+  assign _0095_ = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
+  assign _0096_ = a_10[16:0] * rq1_m10[30:17];
+  assign _0097_ = $signed(_0095_) + $signed({ 1'h0, _0096_ });
+  assign mid_10 = $signed(_0097_) + $signed(15'h2000);
   assign outer_11[33:0] = a_11[16:0] * rq1_m11[16:0];
   assign outer_11[62:34] = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[30:17] });
-  assign outer_hi_11 = $signed(outer_11[62:30]) + $signed(2'h1);
-  assign _0104_ = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
-  assign _0105_ = a_11[16:0] * rq1_m11[30:17];
-  assign { mid_11[33], mid_11[31:0] } = $signed(_0104_) + $signed({ 1'h0, _0105_ });
+  assign _0098_ = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
+  assign _0099_ = a_11[16:0] * rq1_m11[30:17];
+  assign _0100_ = $signed(_0098_) + $signed({ 1'h0, _0099_ });
+  assign mid_11 = $signed(_0100_) + $signed(15'h2000);
   assign outer_12[33:0] = a_12[16:0] * rq1_m12[16:0];
   assign outer_12[62:34] = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[30:17] });
-  assign outer_hi_12 = $signed(outer_12[62:30]) + $signed(2'h1);
-  assign _0106_ = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
-  assign _0107_ = a_12[16:0] * rq1_m12[30:17];
-  assign { mid_12[33], mid_12[31:0] } = $signed(_0106_) + $signed({ 1'h0, _0107_ });
+  assign _0101_ = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
+  assign _0102_ = a_12[16:0] * rq1_m12[30:17];
+  assign _0103_ = $signed(_0101_) + $signed({ 1'h0, _0102_ });
+  assign mid_12 = $signed(_0103_) + $signed(15'h2000);
   assign outer_13[33:0] = a_13[16:0] * rq1_m13[16:0];
   assign outer_13[62:34] = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[30:17] });
-  assign outer_hi_13 = $signed(outer_13[62:30]) + $signed(2'h1);
-  assign _0109_ = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
-  assign _0110_ = a_13[16:0] * rq1_m13[30:17];
-  assign { mid_13[33], mid_13[31:0] } = $signed(_0109_) + $signed({ 1'h0, _0110_ });
+  assign _0105_ = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
+  assign _0106_ = a_13[16:0] * rq1_m13[30:17];
+  assign _0107_ = $signed(_0105_) + $signed({ 1'h0, _0106_ });
+  assign mid_13 = $signed(_0107_) + $signed(15'h2000);
   assign outer_14[33:0] = a_14[16:0] * rq1_m14[16:0];
   assign outer_14[62:34] = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[30:17] });
-  assign outer_hi_14 = $signed(outer_14[62:30]) + $signed(2'h1);
-  assign _0111_ = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
-  assign _0112_ = a_14[16:0] * rq1_m14[30:17];
-  assign { mid_14[33], mid_14[31:0] } = $signed(_0111_) + $signed({ 1'h0, _0112_ });
+  assign _0108_ = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
+  assign _0109_ = a_14[16:0] * rq1_m14[30:17];
+  assign _0110_ = $signed(_0108_) + $signed({ 1'h0, _0109_ });
+  assign mid_14 = $signed(_0110_) + $signed(15'h2000);
   assign outer_15[33:0] = a_15[16:0] * rq1_m15[16:0];
   assign outer_15[62:34] = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[30:17] });
-  assign outer_hi_15 = $signed(outer_15[62:30]) + $signed(2'h1);
-  assign _0113_ = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
-  assign _0114_ = a_15[16:0] * rq1_m15[30:17];
-  assign { mid_15[33], mid_15[31:0] } = $signed(_0113_) + $signed({ 1'h0, _0114_ });
-  assign { h_0, _0116_[13:0] } = $signed({ outer_hi_0, outer_0[29:17] }) + $signed({ mid_0[33], mid_0[31:0] });
-  assign { h_1, _0117_[13:0] } = $signed({ outer_hi_1, outer_1[29:17] }) + $signed({ mid_1[33], mid_1[31:0] });
-  assign { h_2, _0118_[13:0] } = $signed({ outer_hi_2, outer_2[29:17] }) + $signed({ mid_2[33], mid_2[31:0] });
-  assign { h_3, _0119_[13:0] } = $signed({ outer_hi_3, outer_3[29:17] }) + $signed({ mid_3[33], mid_3[31:0] });
-  assign { h_4, _0120_[13:0] } = $signed({ outer_hi_4, outer_4[29:17] }) + $signed({ mid_4[33], mid_4[31:0] });
-  assign { h_5, _0121_[13:0] } = $signed({ outer_hi_5, outer_5[29:17] }) + $signed({ mid_5[33], mid_5[31:0] });
-  assign { h_6, _0122_[13:0] } = $signed({ outer_hi_6, outer_6[29:17] }) + $signed({ mid_6[33], mid_6[31:0] });
-  assign { h_7, _0124_[13:0] } = $signed({ outer_hi_7, outer_7[29:17] }) + $signed({ mid_7[33], mid_7[31:0] });
-  assign { h_8, _0125_[13:0] } = $signed({ outer_hi_8, outer_8[29:17] }) + $signed({ mid_8[33], mid_8[31:0] });
-  assign { h_9, _0126_[13:0] } = $signed({ outer_hi_9, outer_9[29:17] }) + $signed({ mid_9[33], mid_9[31:0] });
-  assign { h_10, _0128_[13:0] } = $signed({ outer_hi_10, outer_10[29:17] }) + $signed({ mid_10[33], mid_10[31:0] });
-  assign { h_11, _0129_[13:0] } = $signed({ outer_hi_11, outer_11[29:17] }) + $signed({ mid_11[33], mid_11[31:0] });
-  assign { h_12, _0130_[13:0] } = $signed({ outer_hi_12, outer_12[29:17] }) + $signed({ mid_12[33], mid_12[31:0] });
-  assign { h_13, _0131_[13:0] } = $signed({ outer_hi_13, outer_13[29:17] }) + $signed({ mid_13[33], mid_13[31:0] });
-  assign { h_14, _0132_[13:0] } = $signed({ outer_hi_14, outer_14[29:17] }) + $signed({ mid_14[33], mid_14[31:0] });
-  assign { h_15, _0133_[13:0] } = $signed({ outer_hi_15, outer_15[29:17] }) + $signed({ mid_15[33], mid_15[31:0] });
+  assign _0112_ = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
+  assign _0113_ = a_15[16:0] * rq1_m15[30:17];
+  assign _0114_ = $signed(_0112_) + $signed({ 1'h0, _0113_ });
+  assign mid_15 = $signed(_0114_) + $signed(15'h2000);
+  assign { h_0, _0115_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _0116_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { h_2, _0117_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
+  assign { h_3, _0118_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
+  assign { h_4, _0119_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
+  assign { h_5, _0120_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
+  assign { h_6, _0122_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
+  assign { h_7, _0123_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
+  assign { h_8, _0124_[13:0] } = $signed(outer_8[62:17]) + $signed(mid_8);
+  assign { h_9, _0125_[13:0] } = $signed(outer_9[62:17]) + $signed(mid_9);
+  assign { h_10, _0126_[13:0] } = $signed(outer_10[62:17]) + $signed(mid_10);
+  assign { h_11, _0127_[13:0] } = $signed(outer_11[62:17]) + $signed(mid_11);
+  assign { h_12, _0129_[13:0] } = $signed(outer_12[62:17]) + $signed(mid_12);
+  assign { h_13, _0130_[13:0] } = $signed(outer_13[62:17]) + $signed(mid_13);
+  assign { h_14, _0131_[13:0] } = $signed(outer_14[62:17]) + $signed(mid_14);
+  assign { h_15, _0132_[13:0] } = $signed(outer_15[62:17]) + $signed(mid_15);
   assign { half_0, _0134_[0] } = 1'h1 << rq1_r0;
   assign halfm_0[0] = rq1_r0 >= 2'h2;
   assign halfm_0[1] = rq1_r0 >= 2'h3;
@@ -997,7 +997,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_0[29] = rq1_r0 >= 5'h1f;
   assign halfm_0[30] = rq1_r0 >= 6'h20;
   assign halfm_0[31] = rq1_r0 >= 6'h21;
-  assign { half_1, _0138_[0] } = 1'h1 << rq1_r1;
+  assign { half_1, _0136_[0] } = 1'h1 << rq1_r1;
   assign halfm_1[0] = rq1_r1 >= 2'h2;
   assign halfm_1[1] = rq1_r1 >= 2'h3;
   assign halfm_1[2] = rq1_r1 >= 3'h4;
@@ -1030,7 +1030,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_1[29] = rq1_r1 >= 5'h1f;
   assign halfm_1[30] = rq1_r1 >= 6'h20;
   assign halfm_1[31] = rq1_r1 >= 6'h21;
-  assign { half_2, _0141_[0] } = 1'h1 << rq1_r2;
+  assign { half_2, _0140_[0] } = 1'h1 << rq1_r2;
   assign halfm_2[0] = rq1_r2 >= 2'h2;
   assign halfm_2[1] = rq1_r2 >= 2'h3;
   assign halfm_2[2] = rq1_r2 >= 3'h4;
@@ -1096,7 +1096,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_3[29] = rq1_r3 >= 5'h1f;
   assign halfm_3[30] = rq1_r3 >= 6'h20;
   assign halfm_3[31] = rq1_r3 >= 6'h21;
-  assign { half_4, _0148_[0] } = 1'h1 << rq1_r4;
+  assign { half_4, _0146_[0] } = 1'h1 << rq1_r4;
   assign halfm_4[0] = rq1_r4 >= 2'h2;
   assign halfm_4[1] = rq1_r4 >= 2'h3;
   assign halfm_4[2] = rq1_r4 >= 3'h4;
@@ -1162,7 +1162,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_5[29] = rq1_r5 >= 5'h1f;
   assign halfm_5[30] = rq1_r5 >= 6'h20;
   assign halfm_5[31] = rq1_r5 >= 6'h21;
-  assign { half_6, _0155_[0] } = 1'h1 << rq1_r6;
+  assign { half_6, _0154_[0] } = 1'h1 << rq1_r6;
   assign halfm_6[0] = rq1_r6 >= 2'h2;
   assign halfm_6[1] = rq1_r6 >= 2'h3;
   assign halfm_6[2] = rq1_r6 >= 3'h4;
@@ -1195,7 +1195,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_6[29] = rq1_r6 >= 5'h1f;
   assign halfm_6[30] = rq1_r6 >= 6'h20;
   assign halfm_6[31] = rq1_r6 >= 6'h21;
-  assign { half_7, _0158_[0] } = 1'h1 << rq1_r7;
+  assign { half_7, _0156_[0] } = 1'h1 << rq1_r7;
   assign halfm_7[0] = rq1_r7 >= 2'h2;
   assign halfm_7[1] = rq1_r7 >= 2'h3;
   assign halfm_7[2] = rq1_r7 >= 3'h4;
@@ -1261,7 +1261,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_8[29] = rq1_r8 >= 5'h1f;
   assign halfm_8[30] = rq1_r8 >= 6'h20;
   assign halfm_8[31] = rq1_r8 >= 6'h21;
-  assign { half_9, _0164_[0] } = 1'h1 << rq1_r9;
+  assign { half_9, _0163_[0] } = 1'h1 << rq1_r9;
   assign halfm_9[0] = rq1_r9 >= 2'h2;
   assign halfm_9[1] = rq1_r9 >= 2'h3;
   assign halfm_9[2] = rq1_r9 >= 3'h4;
@@ -1294,7 +1294,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_9[29] = rq1_r9 >= 5'h1f;
   assign halfm_9[30] = rq1_r9 >= 6'h20;
   assign halfm_9[31] = rq1_r9 >= 6'h21;
-  assign { half_10, _0167_[0] } = 1'h1 << rq1_r10;
+  assign { half_10, _0166_[0] } = 1'h1 << rq1_r10;
   assign halfm_10[0] = rq1_r10 >= 2'h2;
   assign halfm_10[1] = rq1_r10 >= 2'h3;
   assign halfm_10[2] = rq1_r10 >= 3'h4;
@@ -1327,7 +1327,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_10[29] = rq1_r10 >= 5'h1f;
   assign halfm_10[30] = rq1_r10 >= 6'h20;
   assign halfm_10[31] = rq1_r10 >= 6'h21;
-  assign { half_11, _0171_[0] } = 1'h1 << rq1_r11;
+  assign { half_11, _0170_[0] } = 1'h1 << rq1_r11;
   assign halfm_11[0] = rq1_r11 >= 2'h2;
   assign halfm_11[1] = rq1_r11 >= 2'h3;
   assign halfm_11[2] = rq1_r11 >= 3'h4;
@@ -1360,7 +1360,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_11[29] = rq1_r11 >= 5'h1f;
   assign halfm_11[30] = rq1_r11 >= 6'h20;
   assign halfm_11[31] = rq1_r11 >= 6'h21;
-  assign { half_12, _0174_[0] } = 1'h1 << rq1_r12;
+  assign { half_12, _0173_[0] } = 1'h1 << rq1_r12;
   assign halfm_12[0] = rq1_r12 >= 2'h2;
   assign halfm_12[1] = rq1_r12 >= 2'h3;
   assign halfm_12[2] = rq1_r12 >= 3'h4;
@@ -1393,7 +1393,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_12[29] = rq1_r12 >= 5'h1f;
   assign halfm_12[30] = rq1_r12 >= 6'h20;
   assign halfm_12[31] = rq1_r12 >= 6'h21;
-  assign { half_13, _0177_[0] } = 1'h1 << rq1_r13;
+  assign { half_13, _0176_[0] } = 1'h1 << rq1_r13;
   assign halfm_13[0] = rq1_r13 >= 2'h2;
   assign halfm_13[1] = rq1_r13 >= 2'h3;
   assign halfm_13[2] = rq1_r13 >= 3'h4;
@@ -1426,7 +1426,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_13[29] = rq1_r13 >= 5'h1f;
   assign halfm_13[30] = rq1_r13 >= 6'h20;
   assign halfm_13[31] = rq1_r13 >= 6'h21;
-  assign { half_14, _0180_[0] } = 1'h1 << rq1_r14;
+  assign { half_14, _0179_[0] } = 1'h1 << rq1_r14;
   assign halfm_14[0] = rq1_r14 >= 2'h2;
   assign halfm_14[1] = rq1_r14 >= 2'h3;
   assign halfm_14[2] = rq1_r14 >= 3'h4;
@@ -1459,7 +1459,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_14[29] = rq1_r14 >= 5'h1f;
   assign halfm_14[30] = rq1_r14 >= 6'h20;
   assign halfm_14[31] = rq1_r14 >= 6'h21;
-  assign { half_15, _0183_[0] } = 1'h1 << rq1_r15;
+  assign { half_15, _0182_[0] } = 1'h1 << rq1_r15;
   assign halfm_15[0] = rq1_r15 >= 2'h2;
   assign halfm_15[1] = rq1_r15 >= 2'h3;
   assign halfm_15[2] = rq1_r15 >= 3'h4;
@@ -1492,29 +1492,29 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_15[29] = rq1_r15 >= 5'h1f;
   assign halfm_15[30] = rq1_r15 >= 6'h20;
   assign halfm_15[31] = rq1_r15 >= 6'h21;
-  assign _0187_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _0188_ = _0187_ ? rq2_hm0 : rq2_hf0;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _0188_ });
-  assign _0189_ = $signed(rq2_h1) < $signed(1'h0);
-  assign _0190_ = _0189_ ? rq2_hm1 : rq2_hf1;
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _0190_ });
-  assign _0191_ = $signed(rq2_h2) < $signed(1'h0);
-  assign _0192_ = _0191_ ? rq2_hm2 : rq2_hf2;
-  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _0192_ });
-  assign _0193_ = $signed(rq2_h3) < $signed(1'h0);
-  assign _0194_ = _0193_ ? rq2_hm3 : rq2_hf3;
-  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _0194_ });
-  assign _0195_ = $signed(rq2_h4) < $signed(1'h0);
-  assign _0196_ = _0195_ ? rq2_hm4 : rq2_hf4;
-  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _0196_ });
-  assign _0197_ = $signed(rq2_h5) < $signed(1'h0);
-  assign _0198_ = _0197_ ? rq2_hm5 : rq2_hf5;
-  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _0198_ });
-  assign _0199_ = $signed(rq2_h6) < $signed(1'h0);
-  assign _0200_ = _0199_ ? rq2_hm6 : rq2_hf6;
-  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _0200_ });
-  assign _0201_ = $signed(rq2_h7) < $signed(1'h0);
-  assign _0202_ = _0201_ ? rq2_hm7 : rq2_hf7;
+  assign _0185_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _0186_ = _0185_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _0186_ });
+  assign _0187_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _0188_ = _0187_ ? rq2_hm1 : rq2_hf1;
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _0188_ });
+  assign _0189_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _0191_ = _0189_ ? rq2_hm2 : rq2_hf2;
+  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _0191_ });
+  assign _0192_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _0193_ = _0192_ ? rq2_hm3 : rq2_hf3;
+  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _0193_ });
+  assign _0194_ = $signed(rq2_h4) < $signed(1'h0);
+  assign _0195_ = _0194_ ? rq2_hm4 : rq2_hf4;
+  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _0195_ });
+  assign _0196_ = $signed(rq2_h5) < $signed(1'h0);
+  assign _0197_ = _0196_ ? rq2_hm5 : rq2_hf5;
+  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _0197_ });
+  assign _0198_ = $signed(rq2_h6) < $signed(1'h0);
+  assign _0199_ = _0198_ ? rq2_hm6 : rq2_hf6;
+  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _0199_ });
+  assign _0200_ = $signed(rq2_h7) < $signed(1'h0);
+  assign _0202_ = _0200_ ? rq2_hm7 : rq2_hf7;
   assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _0202_ });
   assign _0203_ = $signed(rq2_h8) < $signed(1'h0);
   assign _0204_ = _0203_ ? rq2_hm8 : rq2_hf8;
@@ -1623,6 +1623,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _0267_ = en & i_valid;
   assign _0268_ = en & i_valid;
   assign _0269_ = en & i_valid;
+  assign _0270_ = en & i_valid;
   assign _0271_ = en & i_valid;
   assign _0272_ = en & i_valid;
   assign _0273_ = en & i_valid;
@@ -1635,10 +1636,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _0280_ = en & i_valid;
   assign _0281_ = en & i_valid;
   assign _0282_ = en & i_valid;
-  assign _0283_ = en & i_valid;
+  assign _0283_ = en & rq1_valid;
   assign _0284_ = en & rq1_valid;
   assign _0285_ = en & rq1_valid;
-  assign _0286_ = en & rq1_valid;
   assign _0287_ = en & rq1_valid;
   assign _0288_ = en & rq1_valid;
   assign _0289_ = en & rq1_valid;
@@ -1721,174 +1721,158 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _0368_ = fits_0 ? _0367_ : rq3_y0[33];
   assign _0369_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
   assign _0370_ = ~ rq3_y0[33];
-  assign _0001_ = fits_0 ? _0369_ : _0370_;
-  assign _0002_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0003_ = fits_1 ? _0002_ : rq3_y1[33];
-  assign _0004_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0005_ = ~ rq3_y1[33];
-  assign _0006_ = fits_1 ? _0004_ : _0005_;
-  assign _0007_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0008_ = fits_2 ? _0007_ : rq3_y2[33];
-  assign _0009_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0010_ = ~ rq3_y2[33];
-  assign _0011_ = fits_2 ? _0009_ : _0010_;
-  assign _0012_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0013_ = fits_3 ? _0012_ : rq3_y3[33];
-  assign _0014_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0015_ = ~ rq3_y3[33];
-  assign _0016_ = fits_3 ? _0014_ : _0015_;
-  assign _0017_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0018_ = fits_4 ? _0017_ : rq3_y4[33];
-  assign _0019_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0020_ = ~ rq3_y4[33];
-  assign _0021_ = fits_4 ? _0019_ : _0020_;
-  assign _0022_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0023_ = fits_5 ? _0022_ : rq3_y5[33];
-  assign _0024_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0025_ = ~ rq3_y5[33];
-  assign _0026_ = fits_5 ? _0024_ : _0025_;
-  assign _0027_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0028_ = fits_6 ? _0027_ : rq3_y6[33];
-  assign _0029_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0030_ = ~ rq3_y6[33];
-  assign _0031_ = fits_6 ? _0029_ : _0030_;
-  assign _0032_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0033_ = fits_7 ? _0032_ : rq3_y7[33];
-  assign _0034_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0035_ = ~ rq3_y7[33];
-  assign _0036_ = fits_7 ? _0034_ : _0035_;
-  assign _0037_ = $signed(rq3_y8[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0038_ = fits_8 ? _0037_ : rq3_y8[33];
-  assign _0039_ = $signed(rq3_y8[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0040_ = ~ rq3_y8[33];
-  assign _0041_ = fits_8 ? _0039_ : _0040_;
-  assign _0042_ = $signed(rq3_y9[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0043_ = fits_9 ? _0042_ : rq3_y9[33];
-  assign _0044_ = $signed(rq3_y9[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0045_ = ~ rq3_y9[33];
-  assign _0046_ = fits_9 ? _0044_ : _0045_;
-  assign _0047_ = $signed(rq3_y10[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0048_ = fits_10 ? _0047_ : rq3_y10[33];
-  assign _0049_ = $signed(rq3_y10[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0050_ = ~ rq3_y10[33];
-  assign _0051_ = fits_10 ? _0049_ : _0050_;
-  assign _0052_ = $signed(rq3_y11[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0053_ = fits_11 ? _0052_ : rq3_y11[33];
-  assign _0054_ = $signed(rq3_y11[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0055_ = ~ rq3_y11[33];
-  assign _0056_ = fits_11 ? _0054_ : _0055_;
-  assign _0057_ = $signed(rq3_y12[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0058_ = fits_12 ? _0057_ : rq3_y12[33];
-  assign _0059_ = $signed(rq3_y12[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0060_ = ~ rq3_y12[33];
-  assign _0061_ = fits_12 ? _0059_ : _0060_;
-  assign _0062_ = $signed(rq3_y13[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0063_ = fits_13 ? _0062_ : rq3_y13[33];
-  assign _0064_ = $signed(rq3_y13[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0065_ = ~ rq3_y13[33];
-  assign _0066_ = fits_13 ? _0064_ : _0065_;
-  assign _0067_ = $signed(rq3_y14[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0068_ = fits_14 ? _0067_ : rq3_y14[33];
-  assign _0069_ = $signed(rq3_y14[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0070_ = ~ rq3_y14[33];
-  assign _0071_ = fits_14 ? _0069_ : _0070_;
-  assign _0072_ = $signed(rq3_y15[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0073_ = fits_15 ? _0072_ : rq3_y15[33];
-  assign _0074_ = $signed(rq3_y15[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0075_ = ~ rq3_y15[33];
-  assign _0076_ = fits_15 ? _0074_ : _0075_;
-  reg [8:0] _1449_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _1449_;
-  reg [8:0] _1450_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _1450_;
-  assign _0374_ = _0076_ ? (* full_case = 32'd1 *) act_max : t_15;
-  assign _0371_ = _0021_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _0372_ = _0018_ ? (* full_case = 32'd1 *) act_min : _0371_;
-  assign _0373_ = _0016_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _0375_ = _0013_ ? (* full_case = 32'd1 *) act_min : _0373_;
-  assign _0376_ = _0011_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _0380_ = _0073_ ? (* full_case = 32'd1 *) act_min : _0374_;
-  assign _0377_ = _0008_ ? (* full_case = 32'd1 *) act_min : _0376_;
-  assign _0378_ = _0006_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _0379_ = _0003_ ? (* full_case = 32'd1 *) act_min : _0378_;
-  assign _0381_ = _0001_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _0382_ = _0368_ ? (* full_case = 32'd1 *) act_min : _0381_;
-  assign _0383_ = _0071_ ? (* full_case = 32'd1 *) act_max : t_14;
-  assign _0384_ = _0068_ ? (* full_case = 32'd1 *) act_min : _0383_;
-  assign _0385_ = _0066_ ? (* full_case = 32'd1 *) act_max : t_13;
-  assign _0386_ = _0063_ ? (* full_case = 32'd1 *) act_min : _0385_;
-  assign _0387_ = _0061_ ? (* full_case = 32'd1 *) act_max : t_12;
-  assign _0388_ = _0058_ ? (* full_case = 32'd1 *) act_min : _0387_;
-  assign _0389_ = _0056_ ? (* full_case = 32'd1 *) act_max : t_11;
-  assign _0390_ = _0053_ ? (* full_case = 32'd1 *) act_min : _0389_;
-  assign _0391_ = _0051_ ? (* full_case = 32'd1 *) act_max : t_10;
-  assign _0392_ = _0048_ ? (* full_case = 32'd1 *) act_min : _0391_;
-  assign _0393_ = _0046_ ? (* full_case = 32'd1 *) act_max : t_9;
-  assign _0394_ = _0043_ ? (* full_case = 32'd1 *) act_min : _0393_;
-  assign _0395_ = _0041_ ? (* full_case = 32'd1 *) act_max : t_8;
-  assign _0396_ = _0038_ ? (* full_case = 32'd1 *) act_min : _0395_;
-  assign _0397_ = _0036_ ? (* full_case = 32'd1 *) act_max : t_7;
-  assign _0398_ = _0033_ ? (* full_case = 32'd1 *) act_min : _0397_;
-  assign _0399_ = _0031_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _0400_ = _0028_ ? (* full_case = 32'd1 *) act_min : _0399_;
-  assign _0401_ = _0026_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _0402_ = _0023_ ? (* full_case = 32'd1 *) act_min : _0401_;
-  assign _0116_[46:14] = h_0;
-  assign _0117_[46:14] = h_1;
-  assign _0118_[46:14] = h_2;
-  assign _0119_[46:14] = h_3;
-  assign _0120_[46:14] = h_4;
-  assign _0121_[46:14] = h_5;
+  assign _0371_ = fits_0 ? _0369_ : _0370_;
+  assign _0372_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0373_ = fits_1 ? _0372_ : rq3_y1[33];
+  assign _0374_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0375_ = ~ rq3_y1[33];
+  assign _0376_ = fits_1 ? _0374_ : _0375_;
+  assign _0377_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0378_ = fits_2 ? _0377_ : rq3_y2[33];
+  assign _0379_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0380_ = ~ rq3_y2[33];
+  assign _0381_ = fits_2 ? _0379_ : _0380_;
+  assign _0382_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0383_ = fits_3 ? _0382_ : rq3_y3[33];
+  assign _0384_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0385_ = ~ rq3_y3[33];
+  assign _0386_ = fits_3 ? _0384_ : _0385_;
+  assign _0001_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0002_ = fits_4 ? _0001_ : rq3_y4[33];
+  assign _0003_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0004_ = ~ rq3_y4[33];
+  assign _0005_ = fits_4 ? _0003_ : _0004_;
+  assign _0006_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0007_ = fits_5 ? _0006_ : rq3_y5[33];
+  assign _0008_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0009_ = ~ rq3_y5[33];
+  assign _0010_ = fits_5 ? _0008_ : _0009_;
+  assign _0011_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0012_ = fits_6 ? _0011_ : rq3_y6[33];
+  assign _0013_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0014_ = ~ rq3_y6[33];
+  assign _0015_ = fits_6 ? _0013_ : _0014_;
+  assign _0016_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0017_ = fits_7 ? _0016_ : rq3_y7[33];
+  assign _0018_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0019_ = ~ rq3_y7[33];
+  assign _0020_ = fits_7 ? _0018_ : _0019_;
+  assign _0021_ = $signed(rq3_y8[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0022_ = fits_8 ? _0021_ : rq3_y8[33];
+  assign _0023_ = $signed(rq3_y8[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0024_ = ~ rq3_y8[33];
+  assign _0025_ = fits_8 ? _0023_ : _0024_;
+  assign _0026_ = $signed(rq3_y9[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0027_ = fits_9 ? _0026_ : rq3_y9[33];
+  assign _0028_ = $signed(rq3_y9[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0029_ = ~ rq3_y9[33];
+  assign _0030_ = fits_9 ? _0028_ : _0029_;
+  assign _0031_ = $signed(rq3_y10[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0032_ = fits_10 ? _0031_ : rq3_y10[33];
+  assign _0033_ = $signed(rq3_y10[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0034_ = ~ rq3_y10[33];
+  assign _0035_ = fits_10 ? _0033_ : _0034_;
+  assign _0036_ = $signed(rq3_y11[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0037_ = fits_11 ? _0036_ : rq3_y11[33];
+  assign _0038_ = $signed(rq3_y11[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0039_ = ~ rq3_y11[33];
+  assign _0040_ = fits_11 ? _0038_ : _0039_;
+  assign _0041_ = $signed(rq3_y12[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0042_ = fits_12 ? _0041_ : rq3_y12[33];
+  assign _0043_ = $signed(rq3_y12[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0044_ = ~ rq3_y12[33];
+  assign _0045_ = fits_12 ? _0043_ : _0044_;
+  assign _0046_ = $signed(rq3_y13[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0047_ = fits_13 ? _0046_ : rq3_y13[33];
+  assign _0048_ = $signed(rq3_y13[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0049_ = ~ rq3_y13[33];
+  assign _0050_ = fits_13 ? _0048_ : _0049_;
+  assign _0051_ = $signed(rq3_y14[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0052_ = fits_14 ? _0051_ : rq3_y14[33];
+  assign _0053_ = $signed(rq3_y14[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0054_ = ~ rq3_y14[33];
+  assign _0055_ = fits_14 ? _0053_ : _0054_;
+  assign _0056_ = $signed(rq3_y15[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0057_ = fits_15 ? _0056_ : rq3_y15[33];
+  assign _0058_ = $signed(rq3_y15[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0059_ = ~ rq3_y15[33];
+  assign _0060_ = fits_15 ? _0058_ : _0059_;
+  reg [8:0] _1465_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _1465_;
+  reg [8:0] _1466_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _1466_;
+  assign _0390_ = _0060_ ? (* full_case = 32'd1 *) act_max : t_15;
+  assign _0387_ = _0005_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _0388_ = _0002_ ? (* full_case = 32'd1 *) act_min : _0387_;
+  assign _0389_ = _0386_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _0391_ = _0383_ ? (* full_case = 32'd1 *) act_min : _0389_;
+  assign _0392_ = _0381_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _0396_ = _0057_ ? (* full_case = 32'd1 *) act_min : _0390_;
+  assign _0393_ = _0378_ ? (* full_case = 32'd1 *) act_min : _0392_;
+  assign _0394_ = _0376_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _0395_ = _0373_ ? (* full_case = 32'd1 *) act_min : _0394_;
+  assign _0397_ = _0371_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _0398_ = _0368_ ? (* full_case = 32'd1 *) act_min : _0397_;
+  assign _0399_ = _0055_ ? (* full_case = 32'd1 *) act_max : t_14;
+  assign _0400_ = _0052_ ? (* full_case = 32'd1 *) act_min : _0399_;
+  assign _0401_ = _0050_ ? (* full_case = 32'd1 *) act_max : t_13;
+  assign _0402_ = _0047_ ? (* full_case = 32'd1 *) act_min : _0401_;
+  assign _0403_ = _0045_ ? (* full_case = 32'd1 *) act_max : t_12;
+  assign _0404_ = _0042_ ? (* full_case = 32'd1 *) act_min : _0403_;
+  assign _0405_ = _0040_ ? (* full_case = 32'd1 *) act_max : t_11;
+  assign _0406_ = _0037_ ? (* full_case = 32'd1 *) act_min : _0405_;
+  assign _0407_ = _0035_ ? (* full_case = 32'd1 *) act_max : t_10;
+  assign _0408_ = _0032_ ? (* full_case = 32'd1 *) act_min : _0407_;
+  assign _0409_ = _0030_ ? (* full_case = 32'd1 *) act_max : t_9;
+  assign _0410_ = _0027_ ? (* full_case = 32'd1 *) act_min : _0409_;
+  assign _0411_ = _0025_ ? (* full_case = 32'd1 *) act_max : t_8;
+  assign _0412_ = _0022_ ? (* full_case = 32'd1 *) act_min : _0411_;
+  assign _0413_ = _0020_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _0414_ = _0017_ ? (* full_case = 32'd1 *) act_min : _0413_;
+  assign _0415_ = _0015_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _0416_ = _0012_ ? (* full_case = 32'd1 *) act_min : _0415_;
+  assign _0417_ = _0010_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _0418_ = _0007_ ? (* full_case = 32'd1 *) act_min : _0417_;
+  assign _0115_[46:14] = h_0;
+  assign _0116_[46:14] = h_1;
+  assign _0117_[46:14] = h_2;
+  assign _0118_[46:14] = h_3;
+  assign _0119_[46:14] = h_4;
+  assign _0120_[46:14] = h_5;
   assign _0122_[46:14] = h_6;
-  assign _0124_[46:14] = h_7;
-  assign _0125_[46:14] = h_8;
-  assign _0126_[46:14] = h_9;
-  assign _0128_[46:14] = h_10;
-  assign _0129_[46:14] = h_11;
-  assign _0130_[46:14] = h_12;
-  assign _0131_[46:14] = h_13;
-  assign _0132_[46:14] = h_14;
-  assign _0133_[46:14] = h_15;
+  assign _0123_[46:14] = h_7;
+  assign _0124_[46:14] = h_8;
+  assign _0125_[46:14] = h_9;
+  assign _0126_[46:14] = h_10;
+  assign _0127_[46:14] = h_11;
+  assign _0129_[46:14] = h_12;
+  assign _0130_[46:14] = h_13;
+  assign _0131_[46:14] = h_14;
+  assign _0132_[46:14] = h_15;
   assign _0134_[32:1] = half_0;
-  assign _0138_[32:1] = half_1;
-  assign _0141_[32:1] = half_2;
+  assign _0136_[32:1] = half_1;
+  assign _0140_[32:1] = half_2;
   assign _0144_[32:1] = half_3;
-  assign _0148_[32:1] = half_4;
+  assign _0146_[32:1] = half_4;
   assign _0151_[32:1] = half_5;
-  assign _0155_[32:1] = half_6;
-  assign _0158_[32:1] = half_7;
+  assign _0154_[32:1] = half_6;
+  assign _0156_[32:1] = half_7;
   assign _0160_[32:1] = half_8;
-  assign _0164_[32:1] = half_9;
-  assign _0167_[32:1] = half_10;
-  assign _0171_[32:1] = half_11;
-  assign _0174_[32:1] = half_12;
-  assign _0177_[32:1] = half_13;
-  assign _0180_[32:1] = half_14;
-  assign _0183_[32:1] = half_15;
+  assign _0163_[32:1] = half_9;
+  assign _0166_[32:1] = half_10;
+  assign _0170_[32:1] = half_11;
+  assign _0173_[32:1] = half_12;
+  assign _0176_[32:1] = half_13;
+  assign _0179_[32:1] = half_14;
+  assign _0182_[32:1] = half_15;
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
-  assign mid_0[32] = mid_0[33];
-  assign mid_1[32] = mid_1[33];
-  assign mid_10[32] = mid_10[33];
-  assign mid_11[32] = mid_11[33];
-  assign mid_12[32] = mid_12[33];
-  assign mid_13[32] = mid_13[33];
-  assign mid_14[32] = mid_14[33];
-  assign mid_15[32] = mid_15[33];
-  assign mid_2[32] = mid_2[33];
-  assign mid_3[32] = mid_3[33];
-  assign mid_4[32] = mid_4[33];
-  assign mid_5[32] = mid_5[33];
-  assign mid_6[32] = mid_6[33];
-  assign mid_7[32] = mid_7[33];
-  assign mid_8[32] = mid_8[33];
-  assign mid_9[32] = mid_9[33];
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _1449_ <= 9'h000;
-      _1450_ <= 9'h000;
+      _1465_ <= 9'h000;
+      _1466_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -1898,8 +1882,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end else if (en) begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _1449_ <= $signed(act_max) - $signed(zero_point);
-      _1450_ <= $signed(act_min) - $signed(zero_point);
+      _1465_ <= $signed(act_max) - $signed(zero_point);
+      _1466_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -1910,7 +1894,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (rst) begin
       o_data <= 128'h00000000000000000000000000000000;
     end else if (_0366_) begin
-      o_data <= { _0380_, _0384_, _0386_, _0388_, _0390_, _0392_, _0394_, _0396_, _0398_, _0400_, _0402_, _0372_, _0375_, _0377_, _0379_, _0382_ };
+      o_data <= { _0396_, _0400_, _0402_, _0404_, _0406_, _0408_, _0410_, _0412_, _0414_, _0416_, _0418_, _0388_, _0391_, _0393_, _0395_, _0398_ };
     end
     if (_0363_) begin
       rq3_y15 <= $signed(u_15) >>> rq2_r15;
@@ -2143,52 +2127,52 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (_0287_) begin
       rq2_r3 <= rq1_r3;
     end
-    if (_0286_) begin
+    if (_0285_) begin
       rq2_r2 <= rq1_r2;
     end
-    if (_0285_) begin
+    if (_0284_) begin
       rq2_r1 <= rq1_r1;
     end
-    if (_0284_) begin
+    if (_0283_) begin
       rq2_r0 <= rq1_r0;
     end
-    if (_0283_) begin
+    if (_0282_) begin
       rq1_s15 <= $signed(i_acc[431:405]) + $signed(i_bias[511:480]);
     end
-    if (_0282_) begin
+    if (_0281_) begin
       rq1_s14 <= $signed(i_acc[404:378]) + $signed(i_bias[479:448]);
     end
-    if (_0281_) begin
+    if (_0280_) begin
       rq1_s13 <= $signed(i_acc[377:351]) + $signed(i_bias[447:416]);
     end
-    if (_0280_) begin
+    if (_0279_) begin
       rq1_s12 <= $signed(i_acc[350:324]) + $signed(i_bias[415:384]);
     end
-    if (_0279_) begin
+    if (_0278_) begin
       rq1_s11 <= $signed(i_acc[323:297]) + $signed(i_bias[383:352]);
     end
-    if (_0278_) begin
+    if (_0277_) begin
       rq1_s10 <= $signed(i_acc[296:270]) + $signed(i_bias[351:320]);
     end
-    if (_0277_) begin
+    if (_0276_) begin
       rq1_s9 <= $signed(i_acc[269:243]) + $signed(i_bias[319:288]);
     end
-    if (_0276_) begin
+    if (_0275_) begin
       rq1_s8 <= $signed(i_acc[242:216]) + $signed(i_bias[287:256]);
     end
-    if (_0275_) begin
+    if (_0274_) begin
       rq1_s7 <= $signed(i_acc[215:189]) + $signed(i_bias[255:224]);
     end
-    if (_0274_) begin
+    if (_0273_) begin
       rq1_s6 <= $signed(i_acc[188:162]) + $signed(i_bias[223:192]);
     end
-    if (_0273_) begin
+    if (_0272_) begin
       rq1_s5 <= $signed(i_acc[161:135]) + $signed(i_bias[191:160]);
     end
-    if (_0272_) begin
+    if (_0271_) begin
       rq1_s4 <= $signed(i_acc[134:108]) + $signed(i_bias[159:128]);
     end
-    if (_0271_) begin
+    if (_0270_) begin
       rq1_s3 <= $signed(i_acc[107:81]) + $signed(i_bias[127:96]);
     end
     if (_0269_) begin
@@ -2202,15 +2186,15 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (_0266_)
       if (!_0184_) rq1_r15 <= 5'h00;
-      else rq1_r15 <= _0185_[4:0];
+      else rq1_r15 <= _0190_[4:0];
     if (_0265_)
-      if (!_0182_) rq1_l15 <= 5'h00;
+      if (!_0183_) rq1_l15 <= 5'h00;
       else rq1_l15 <= i_shift[94:90];
     if (_0264_) begin
       rq1_m15 <= i_multiplier[495:465];
     end
     if (_0263_)
-      if (!_0179_) rq1_r14 <= 5'h00;
+      if (!_0180_) rq1_r14 <= 5'h00;
       else rq1_r14 <= - $signed(i_shift[88:84]);
     if (_0262_)
       if (!_0178_) rq1_l14 <= 5'h00;
@@ -2220,15 +2204,15 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (_0260_)
       if (!_0175_) rq1_r13 <= 5'h00;
-      else rq1_r13 <= _0176_[4:0];
+      else rq1_r13 <= _0177_[4:0];
     if (_0259_)
-      if (!_0173_) rq1_l13 <= 5'h00;
+      if (!_0174_) rq1_l13 <= 5'h00;
       else rq1_l13 <= i_shift[82:78];
     if (_0258_) begin
       rq1_m13 <= i_multiplier[433:403];
     end
     if (_0257_)
-      if (!_0170_) rq1_r12 <= 5'h00;
+      if (!_0171_) rq1_r12 <= 5'h00;
       else rq1_r12 <= _0172_[4:0];
     if (_0256_)
       if (!_0169_) rq1_l12 <= 5'h00;
@@ -2238,9 +2222,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (_0254_)
       if (!_0165_) rq1_r11 <= 5'h00;
-      else rq1_r11 <= _0166_[4:0];
+      else rq1_r11 <= _0167_[4:0];
     if (_0253_)
-      if (!_0163_) rq1_l11 <= 5'h00;
+      if (!_0164_) rq1_l11 <= 5'h00;
       else rq1_l11 <= i_shift[70:66];
     if (_0252_) begin
       rq1_m11 <= i_multiplier[371:341];
@@ -2255,10 +2239,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq1_m10 <= i_multiplier[340:310];
     end
     if (_0248_)
-      if (!_0156_) rq1_r9 <= 5'h00;
+      if (!_0157_) rq1_r9 <= 5'h00;
       else rq1_r9 <= - $signed(i_shift[58:54]);
     if (_0247_)
-      if (!_0154_) rq1_l9 <= 5'h00;
+      if (!_0155_) rq1_l9 <= 5'h00;
       else rq1_l9 <= i_shift[58:54];
     if (_0246_) begin
       rq1_m9 <= i_multiplier[309:279];
@@ -2273,7 +2257,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq1_m8 <= i_multiplier[278:248];
     end
     if (_0242_)
-      if (!_0146_) rq1_r7 <= 5'h00;
+      if (!_0147_) rq1_r7 <= 5'h00;
       else rq1_r7 <= - $signed(i_shift[46:42]);
     if (_0241_)
       if (!_0145_) rq1_l7 <= 5'h00;
@@ -2285,14 +2269,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       if (!_0142_) rq1_r6 <= 5'h00;
       else rq1_r6 <= _0143_[4:0];
     if (_0238_)
-      if (!_0140_) rq1_l6 <= 5'h00;
+      if (!_0141_) rq1_l6 <= 5'h00;
       else rq1_l6 <= i_shift[40:36];
     if (_0237_) begin
       rq1_m6 <= i_multiplier[216:186];
     end
     if (_0236_)
-      if (!_0136_) rq1_r5 <= 5'h00;
-      else rq1_r5 <= _0137_[4:0];
+      if (!_0137_) rq1_r5 <= 5'h00;
+      else rq1_r5 <= _0138_[4:0];
     if (_0235_)
       if (!_0135_) rq1_l5 <= 5'h00;
       else rq1_l5 <= i_shift[34:30];
@@ -2300,34 +2284,34 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq1_m5 <= i_multiplier[185:155];
     end
     if (_0233_)
-      if (!_0123_) rq1_r4 <= 5'h00;
-      else rq1_r4 <= _0127_[4:0];
+      if (!_0128_) rq1_r4 <= 5'h00;
+      else rq1_r4 <= _0133_[4:0];
     if (_0232_)
-      if (!_0115_) rq1_l4 <= 5'h00;
+      if (!_0121_) rq1_l4 <= 5'h00;
       else rq1_l4 <= i_shift[28:24];
     if (_0231_) begin
       rq1_m4 <= i_multiplier[154:124];
     end
     if (_0230_)
-      if (!_0103_) rq1_r3 <= 5'h00;
+      if (!_0104_) rq1_r3 <= 5'h00;
       else rq1_r3 <= - $signed(i_shift[22:18]);
     if (_0229_)
-      if (!_0096_) rq1_l3 <= 5'h00;
+      if (!_0091_) rq1_l3 <= 5'h00;
       else rq1_l3 <= i_shift[22:18];
     if (_0228_) begin
       rq1_m3 <= i_multiplier[123:93];
     end
     if (_0227_)
-      if (!_0084_) rq1_r2 <= 5'h00;
+      if (!_0071_) rq1_r2 <= 5'h00;
       else rq1_r2 <= - $signed(i_shift[16:12]);
     if (_0226_)
-      if (!_0077_) rq1_l2 <= 5'h00;
+      if (!_0061_) rq1_l2 <= 5'h00;
       else rq1_l2 <= i_shift[16:12];
     if (_0225_) begin
       rq1_m2 <= i_multiplier[92:62];
     end
     if (_0224_)
-      if (!_0186_) rq1_r1 <= 5'h00;
+      if (!_0201_) rq1_r1 <= 5'h00;
       else rq1_r1 <= - $signed(i_shift[10:6]);
     if (_0223_)
       if (!_0168_) rq1_l1 <= 5'h00;
