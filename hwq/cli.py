@@ -195,7 +195,7 @@ def _cmd_synth(args) -> int:
     fmaxes = [r.fmax_mhz for r in runs if r.fmax_mhz]
     if args.json:
         out = res.to_dict()
-        if len(runs) > 1 or args.seeds is not None:
+        if args.seeds is not None:
             out["sweep"] = [{"seed": r.seed, "fmax_mhz": r.fmax_mhz,
                              "critical_path": r.critical_path} for r in runs]
             out["fmax_median_mhz"] = round(statistics.median(fmaxes), 2) if fmaxes else None

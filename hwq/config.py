@@ -225,10 +225,12 @@ class HwConfig:
 
     @property
     def min_tile_steps(self) -> int:
-        """Shortest tile, in array steps, that lets the previous tile's results drain: a tile
-        whose K is shorter is padded with idle steps (so tiles with K ≥ this run back to
-        back)."""
-        return min_tile_steps(self.rows, self.cols, self.drain_beats)
+        """Shortest tile, in steps, that the engine runs: a tile whose K is shorter is padded
+        with idle steps (so tiles with K ≥ this run back to back). The array's own bound, which
+        lets the previous tile's results drain (:func:`min_tile_steps`), and at least 3: the
+        engine's column and row blocks move on a step after a tile's last step, and their
+        flags are read at the next tile's last step."""
+        return max(min_tile_steps(self.rows, self.cols, self.drain_beats), 3)
 
     @property
     def drain_beats(self) -> int:

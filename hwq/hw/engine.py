@@ -37,8 +37,8 @@ class GemmEngine(wiring.Component):
        lane ``j``; ``last`` marks the final word of the GEMM. Then the engine waits for the
        next header; layers run back to back.
 
-    Tiles shorter than ``HwConfig.min_tile_steps`` (``B·rows + cols − 1``) steps, and than
-    3 steps, are padded with idle steps, so with larger K the array does one MAC per element
+    Tiles shorter than ``HwConfig.min_tile_steps`` (``B·rows + cols − 1``, at least 3) steps
+    are padded with idle steps, so with larger K the array does one MAC per element
     per clock with no bubble between tiles. ``B = cols / requant.lanes``: the requantizer has
     ``lanes`` lanes and takes each result row in ``B`` parts (beats), with the parameters of
     those channels; the parts are collected into one output word. The datapath
@@ -122,8 +122,9 @@ class GemmEngine(wiring.Component):
         # (step < K) as a register: the step enable that every register of the datapath waits
         # on is then one gate from flip-flops
         # (a tile takes at least 3 steps, even where the array allows fewer (1×1 and 1×2):
-        # the column block and row block move on a step after a tile's last step, see below)
-        shortest = max(cfg.min_tile_steps, 3)
+        # the column block and row block move on a step after a tile's last step, see below;
+        # HwConfig.min_tile_steps includes that)
+        shortest = cfg.min_tile_steps
         steps_width = max(1, (max(cfg.max_k, shortest) - 1).bit_length())
         k_pen = Signal(steps_width)
         tile_pen = Signal(steps_width)

@@ -256,8 +256,8 @@ class Requantizer(wiring.Component):
         # The double roundings' constant 2^30 joins `outer` when it lies inside the low
         # product's bits (2q > 30) and the high part needs no correction (q = 17), with the
         # MULT18X18D partial products (measured there: 62 LUT4 fewer on ecp5_8x8; in the
-        # generic default's eight lanes the increments' chains cost about 370 LUT4 more); otherwise
-        # the middle sum takes it
+        # generic default's eight lanes the increments' chains cost about 370 LUT4 more);
+        # otherwise the middle sum takes it
         bump = not single and q == 17 and self._dsp
         for lane in range(L):
             high = s2b[f"phh{lane}"]

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwq.config import HwConfig, load_config
+from hwq.config import HwConfig, load_config, min_tile_steps
 from hwq.ref import run_layer
 from hwq.sim.amaranth_bench import simulate_engine
 from hwq.sim.regression import random_job as make_job
@@ -54,7 +54,7 @@ def test_tiles_of_tiny_arrays_take_three_steps(rows, cols, stall):
     to 3, since its column and row blocks move on a step after a tile's last step: K = 1
     and 2 over many column and row blocks, back to back, with and without stalls."""
     cfg = HwConfig(name="tiny", rows=rows, cols=cols, max_k=16, max_n=8)
-    assert cfg.min_tile_steps < 3
+    assert min_tile_steps(rows, cols, cfg.drain_beats) < 3 and cfg.min_tile_steps == 3
     rng = np.random.default_rng(rows * 10 + cols)
     jobs = [make_job(rng, cfg, 5, 7, 1), make_job(rng, cfg, 3, 8, 2, activation="none"),
             make_job(rng, cfg, 1, 1, 1), make_job(rng, cfg, 4, 3, 5)]
