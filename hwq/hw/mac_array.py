@@ -78,7 +78,7 @@ class MacArray(wiring.Component):
     Latency (:func:`hwq.config.array_latency`): the first result row of a tile appears
     ``rows + cols`` steps after its last operand was presented, plus the multiplier's
     registers (:func:`hwq.config.mult_steps`), plus the read-out register when rows > 1 and
-    a second one when rows > 8, plus on ECP5 a second input register
+    a second one when rows > 8, plus on ECP5 two more input registers
     (:func:`hwq.config.input_steps`) and the output register's capture a step after the
     accumulator's last sum (:func:`hwq.config.capture_steps`).
     """
@@ -145,8 +145,21 @@ class MacArray(wiring.Component):
             m.d.sync += [idle.eq(~self.i_valid), last_in.eq(self.i_last & self.i_valid)]
             m.d.sync += [a_q[i].eq(self.i_a[i]) for i in range(R)]
             m.d.sync += [w_q[j].eq(self.i_w[j]) for j in range(C)]
-        if input_steps(self._target) == 2:
-            # a second input register, beside the array (hwq.config.input_steps). Row 0's
+        steps = input_steps(self._target)
+        for s in range(1, steps - 1):
+            # plain copies between the first register, beside the engine's step decision, and
+            # the last, beside the array: the first has one load each, so the placer keeps it
+            # by the decision's LUTs, and a whole step carries it across the chip
+            idle_m, last_m = Signal(name=f"in_idle_m{s}", init=1), Signal(name=f"in_last_m{s}")
+            a_m = [Signal(signed(8), name=f"inm{s}_a{i}", reset_less=True) for i in range(R)]
+            w_m = [Signal(signed(8), name=f"inm{s}_w{j}", reset_less=True) for j in range(C)]
+            with m.If(en):
+                m.d.sync += [idle_m.eq(idle), last_m.eq(last_in)]
+                m.d.sync += [a_m[i].eq(a_q[i]) for i in range(R)]
+                m.d.sync += [w_m[j].eq(w_q[j]) for j in range(C)]
+            idle, last_in, a_q, w_q = idle_m, last_m, a_m, w_m
+        if steps >= 2:
+            # the last input register, beside the array (hwq.config.input_steps). Row 0's
             # activation and column 0's weight go from it straight into element (0, 0)'s DSP,
             # so they are zeroed on their way in (the register's synchronous reset, with the
             # domain's: no stale operand survives a reset): a zeroing LUT between it and the

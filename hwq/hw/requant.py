@@ -42,7 +42,7 @@ class Requantizer(wiring.Component):
     o_data : Out(ArrayLayout(signed(8), lanes)) — meaningful with ``o_valid``; the data
     registers of every stage load only with a valid step, so between results they hold
 
-    Latency: ``stages`` steps (2..12): registers after the multiplier and on the output always,
+    Latency: ``stages`` steps (2..13): registers after the multiplier and on the output always,
     after the bias addition from 3 stages, after the rounding shift from 4, after the left shift
     from 5, on the four partial products of the 32×31 multiply from 6 (each fits one 18×18
     DSP multiplier, so the registers sit right behind the DSPs; with ``target="ice40"`` they
@@ -51,7 +51,9 @@ class Requantizer(wiring.Component):
     the final sum of the partial products at 9, and on the clamp's two compares and the
     output's low byte (before the final selection) at 10, and between the two halves of the
     left shift (by ``left mod 4``, then by the rest) at 11, and between the two halves of the
-    right shift (the same way) at 12. The shift amount is decoded
+    right shift (the same way) at 12, and between the clamp's tests and its selection at 13
+    (the wide test in parts of at most 12 bits, then the selection of each bound). The shift
+    amount is decoded
     (``max(±e, 0)``, the rounding constants) a step ahead of where it is used. With
     ``target="ecp5"`` and 6+ stages the partial products go through MULT18X18D primitives with
     their input and output registers (:class:`~hwq.hw.dsp.Mul18`) and a fabric register: two
@@ -118,6 +120,7 @@ class Requantizer(wiring.Component):
         reg_clamp = self._stages >= 10
         reg_shift2 = self._stages >= 11
         reg_shift3 = self._stages >= 12
+        reg_clamp2 = self._stages >= 13
 
         def stage(values, registered, tag):
             """Pass ``values`` (dict of name -> value) through an optional register stage."""
@@ -440,21 +443,45 @@ class Requantizer(wiring.Component):
             t = Signal(8, name=f"t_{lane}")
             m.d.comb += t.eq(y[:8] + self.zero_point.as_unsigned())
             sign = y[-1]
-            fits = Signal(name=f"fits_{lane}")
-            m.d.comb += fits.eq(y[8:-1] == sign.replicate(len(y) - 9))
+            # (from 13 stages the wide test in parts of at most 12 bits, each two LUT4 levels:
+            # the whole of it was three, and ecp5_8x8's slowest register at some seeds)
+            wide = y[8:-1]
+            step = 12 if reg_clamp2 else len(wide)
+            parts = {}
+            for c in range(0, len(wide), step):
+                tag = f"_{c // step}" if reg_clamp2 else ""
+                fits = Signal(name=f"fits_{lane}{tag}")
+                m.d.comb += fits.eq(wide[c:c + step] == sign.replicate(len(wide[c:c + step])))
+                parts[f"fits{lane}{tag}"] = fits
             y9 = y[:9].as_signed()
-            s4 |= {f"t{lane}": t, f"neg{lane}": sign, f"fits{lane}": fits,
+            s4 |= {f"t{lane}": t, f"neg{lane}": sign, **parts,
                    f"below{lane}": y9 < lo_z, f"above{lane}": y9 > hi_z}
         s4 = stage(s4, reg_clamp, "rq4")
-        with m.If(en & s4["valid"]):
+        # each bound is taken when y is below (above) it, told by the 9-bit compare when y
+        # fits 9 bits, by its sign when it does not; from 13 stages that choice is registered
+        if reg_clamp2:
+            s5 = {"valid": s4["valid"], "last": s4["last"]}
             for lane in range(L):
-                fits, neg = s4[f"fits{lane}"], s4[f"neg{lane}"]
-                with m.If(Mux(fits, s4[f"below{lane}"], neg)):
+                fits = Cat(*(v for k, v in s4.items() if k.startswith(f"fits{lane}_"))).all()
+                neg = s4[f"neg{lane}"]
+                s5 |= {f"t{lane}": s4[f"t{lane}"],
+                       f"lo{lane}": Mux(fits, s4[f"below{lane}"], neg),
+                       f"hi{lane}": Mux(fits, s4[f"above{lane}"], ~neg)}
+            s5 = stage(s5, True, "rq5")
+            take = [(s5[f"lo{lane}"], s5[f"hi{lane}"]) for lane in range(L)]
+        else:
+            s5 = s4
+            take = [(Mux(s4[f"fits{lane}"], s4[f"below{lane}"], s4[f"neg{lane}"]),
+                     Mux(s4[f"fits{lane}"], s4[f"above{lane}"], ~s4[f"neg{lane}"]))
+                    for lane in range(L)]
+        with m.If(en & s5["valid"]):
+            for lane in range(L):
+                with m.If(take[lane][0]):
                     m.d.sync += self.o_data[lane].eq(lo)
-                with m.Elif(Mux(fits, s4[f"above{lane}"], ~neg)):
+                with m.Elif(take[lane][1]):
                     m.d.sync += self.o_data[lane].eq(hi)
                 with m.Else():
-                    m.d.sync += self.o_data[lane].eq(s4[f"t{lane}"])
+                    m.d.sync += self.o_data[lane].eq(s5[f"t{lane}"])
         with m.If(en):
-            m.d.sync += [self.o_valid.eq(s4["valid"]), self.o_last.eq(s4["last"])]
+            m.d.sync += [self.o_valid.eq(s5["valid"]), self.o_last.eq(s5["last"])]
         return m

@@ -3216,19 +3216,201 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire [4:0] _05_;
-  wire [5:0] _06_;
-  wire _07_;
-  wire _08_;
-  wire _11_;
-  wire _12_;
+  wire _000_;
+  wire _001_;
+  wire _002_;
+  wire _003_;
+  wire _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
+  wire _012_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
+  wire _022_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire _035_;
+  wire _036_;
+  wire _037_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
+  wire _043_;
+  wire _044_;
+  wire [4:0] _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire [5:0] _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
+  wire _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire [4:0] _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire [5:0] _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire _119_;
+  wire _120_;
+  wire _121_;
+  wire _122_;
+  wire _123_;
+  wire _124_;
+  wire _125_;
+  wire _126_;
+  wire _127_;
+  wire _128_;
+  wire _129_;
+  wire _130_;
+  wire _131_;
+  wire _132_;
+  wire _133_;
+  wire _134_;
+  wire _135_;
+  wire _136_;
+  wire _137_;
+  wire _138_;
+  wire _139_;
+  wire _140_;
+  wire _141_;
+  wire _142_;
+  wire _143_;
+  wire _144_;
+  wire _145_;
+  wire _146_;
+  wire _147_;
+  wire _148_;
+  wire _149_;
+  wire _150_;
+  wire _151_;
+  wire _152_;
+  wire _153_;
+  wire _154_;
+  wire _155_;
+  wire _156_;
+  wire _157_;
+  wire _158_;
+  wire _159_;
+  wire _160_;
+  wire _161_;
+  wire _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire _167_;
+  wire _168_;
+  wire _169_;
+  wire _170_;
+  wire _171_;
+  wire _172_;
+  wire _173_;
+  wire _174_;
+  wire _175_;
+  wire _176_;
+  wire _177_;
+  wire _178_;
+  wire _179_;
+  wire _180_;
+  wire _181_;
+  wire _182_;
+  wire _183_;
+  wire _184_;
+  wire _185_;
+  wire _186_;
+  wire _187_;
+  wire _188_;
+  wire _189_;
+  wire _190_;
+  wire _191_;
+  wire _192_;
   input clk;
   wire clk;
-  reg [4:0] consume_1 = 5'h01;
+  reg [19:0] level = 20'h00000;
   output [64:0] r_data;
   wire [64:0] r_data;
   input r_en;
@@ -3271,34 +3453,315 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
       mem[wp__addr] <= wp__data;
   end
   assign r_data = mem[rp__addr];
-  assign _00_ = wp__addr == 5'h13;
-  assign _05_ = wp__addr + 1'h1;
-  assign _06_[4:0] = _00_ ? 5'h00 : _05_;
-  assign _07_ = r_en & r_rdy;
-  assign _08_ = consume_1 == 5'h13;
-  assign _11_ = r_en & r_rdy;
-  assign _12_ = consume_1 == wp__addr;
-  assign _01_ = _11_ & _12_;
-  assign _02_ = ~ _01_;
-  assign _03_ = r_rdy & _02_;
-  assign _06_[5] = 1'hx;
+  assign _000_ = wp__addr == 5'h13;
+  assign _045_ = wp__addr + 1'h1;
+  assign _056_[4:0] = _000_ ? 5'h00 : _045_;
+  assign _067_ = r_en & r_rdy;
+  assign _078_ = rp__addr == 5'h13;
+  assign _089_ = rp__addr + 1'h1;
+  assign _100_[4:0] = _078_ ? 5'h00 : _089_;
+  assign _111_ = r_en & r_rdy;
+  assign _122_ = ~ _111_;
+  assign _001_ = wp__en & _122_;
+  assign _012_ = r_en & r_rdy;
+  assign _023_ = ~ wp__en;
+  assign _034_ = _012_ & _023_;
+  assign _039_ = ~ r_rdy;
+  assign _040_ = r_en & r_rdy;
+  assign _041_ = ~ _040_;
+  assign _042_ = wp__en & _041_;
+  assign _043_ = r_en & r_rdy;
+  assign _044_ = ~ wp__en;
+  assign _046_ = _043_ & _044_;
+  assign _047_ = r_en & r_rdy;
+  assign _048_ = ~ _047_;
+  assign _049_ = wp__en & _048_;
+  assign _050_ = r_en & r_rdy;
+  assign _051_ = ~ wp__en;
+  assign _052_ = _050_ & _051_;
+  assign _053_ = r_en & r_rdy;
+  assign _054_ = ~ _053_;
+  assign _055_ = wp__en & _054_;
+  assign _057_ = r_en & r_rdy;
+  assign _058_ = ~ wp__en;
+  assign _059_ = _057_ & _058_;
+  assign _060_ = r_en & r_rdy;
+  assign _061_ = ~ _060_;
+  assign _062_ = wp__en & _061_;
+  assign _063_ = r_en & r_rdy;
+  assign _064_ = ~ wp__en;
+  assign _065_ = _063_ & _064_;
+  assign _066_ = r_en & r_rdy;
+  assign _068_ = ~ _066_;
+  assign _069_ = wp__en & _068_;
+  assign _070_ = r_en & r_rdy;
+  assign _071_ = ~ wp__en;
+  assign _072_ = _070_ & _071_;
+  assign _073_ = r_en & r_rdy;
+  assign _074_ = ~ _073_;
+  assign _075_ = wp__en & _074_;
+  assign _076_ = r_en & r_rdy;
+  assign _077_ = ~ wp__en;
+  assign _079_ = _076_ & _077_;
+  assign _080_ = r_en & r_rdy;
+  assign _081_ = ~ _080_;
+  assign _082_ = wp__en & _081_;
+  assign _083_ = r_en & r_rdy;
+  assign _084_ = ~ wp__en;
+  assign _085_ = _083_ & _084_;
+  assign _086_ = r_en & r_rdy;
+  assign _087_ = ~ _086_;
+  assign _088_ = wp__en & _087_;
+  assign _090_ = r_en & r_rdy;
+  assign _091_ = ~ wp__en;
+  assign _092_ = _090_ & _091_;
+  assign _093_ = r_en & r_rdy;
+  assign _094_ = ~ _093_;
+  assign _095_ = wp__en & _094_;
+  assign _096_ = r_en & r_rdy;
+  assign _097_ = ~ wp__en;
+  assign _098_ = _096_ & _097_;
+  assign _099_ = r_en & r_rdy;
+  assign _101_ = ~ _099_;
+  assign _102_ = wp__en & _101_;
+  assign _103_ = r_en & r_rdy;
+  assign _104_ = ~ wp__en;
+  assign _105_ = _103_ & _104_;
+  assign _106_ = r_en & r_rdy;
+  assign _107_ = ~ _106_;
+  assign _108_ = wp__en & _107_;
+  assign _109_ = r_en & r_rdy;
+  assign _110_ = ~ wp__en;
+  assign _112_ = _109_ & _110_;
+  assign _113_ = r_en & r_rdy;
+  assign _114_ = ~ _113_;
+  assign _115_ = wp__en & _114_;
+  assign _116_ = r_en & r_rdy;
+  assign _117_ = ~ wp__en;
+  assign _118_ = _116_ & _117_;
+  assign _119_ = r_en & r_rdy;
+  assign _120_ = ~ _119_;
+  assign _121_ = wp__en & _120_;
+  assign _123_ = r_en & r_rdy;
+  assign _124_ = ~ wp__en;
+  assign _125_ = _123_ & _124_;
+  assign _126_ = r_en & r_rdy;
+  assign _127_ = ~ _126_;
+  assign _128_ = wp__en & _127_;
+  assign _129_ = r_en & r_rdy;
+  assign _130_ = ~ wp__en;
+  assign _131_ = _129_ & _130_;
+  assign _132_ = r_en & r_rdy;
+  assign _002_ = ~ _132_;
+  assign _003_ = wp__en & _002_;
+  assign _004_ = r_en & r_rdy;
+  assign _005_ = ~ wp__en;
+  assign _006_ = _004_ & _005_;
+  assign _007_ = r_en & r_rdy;
+  assign _008_ = ~ _007_;
+  assign _009_ = wp__en & _008_;
+  assign _010_ = r_en & r_rdy;
+  assign _011_ = ~ wp__en;
+  assign _013_ = _010_ & _011_;
+  assign _014_ = r_en & r_rdy;
+  assign _015_ = ~ _014_;
+  assign _016_ = wp__en & _015_;
+  assign _017_ = r_en & r_rdy;
+  assign _018_ = ~ wp__en;
+  assign _019_ = _017_ & _018_;
+  assign _020_ = r_en & r_rdy;
+  assign _021_ = ~ _020_;
+  assign _022_ = wp__en & _021_;
+  assign _024_ = r_en & r_rdy;
+  assign _025_ = ~ wp__en;
+  assign _026_ = _024_ & _025_;
+  assign _027_ = r_en & r_rdy;
+  assign _028_ = ~ _027_;
+  assign _029_ = wp__en & _028_;
+  assign _030_ = r_en & r_rdy;
+  assign _031_ = ~ wp__en;
+  assign _032_ = _030_ & _031_;
+  assign _033_ = r_en & r_rdy;
+  assign _035_ = _033_ & level[0];
+  assign _036_ = ~ _035_;
+  assign _037_ = r_rdy & _036_;
+  assign _133_ = { _034_, _001_ } != 1'h0;
+  assign _134_ = { _046_, _042_ } != 1'h0;
+  assign _135_ = { _052_, _049_ } != 1'h0;
+  assign _136_ = { _059_, _055_ } != 1'h0;
+  assign _137_ = { _065_, _062_ } != 1'h0;
+  assign _138_ = { _072_, _069_ } != 1'h0;
+  assign _139_ = { _079_, _075_ } != 1'h0;
+  assign _140_ = { _085_, _082_ } != 1'h0;
+  assign _141_ = { _092_, _088_ } != 1'h0;
+  assign _142_ = { _098_, _095_ } != 1'h0;
+  assign _143_ = { _105_, _102_ } != 1'h0;
+  assign _144_ = { _112_, _108_ } != 1'h0;
+  assign _145_ = { _118_, _115_ } != 1'h0;
+  assign _146_ = { _125_, _121_ } != 1'h0;
+  assign _147_ = { _131_, _128_ } != 1'h0;
+  assign _148_ = { _006_, _003_ } != 1'h0;
+  assign _149_ = { _013_, _009_ } != 1'h0;
+  assign _150_ = { _019_, _016_ } != 1'h0;
+  assign _151_ = { _026_, _022_ } != 1'h0;
+  assign _152_ = { _032_, _029_ } != 1'h0;
+  assign _153_ = _049_ ? level[1] : _191_;
+  assign _154_ = _046_ ? level[2] : 1'hx;
+  assign _155_ = _042_ ? level[0] : _154_;
+  assign _160_ = _016_ ? level[16] : _192_;
+  assign _156_ = _034_ ? level[1] : 1'hx;
+  assign _157_ = _001_ ? _039_ : _156_;
+  assign _158_ = _026_ ? level[19] : 1'hx;
+  assign _159_ = _022_ ? level[17] : _158_;
+  assign _161_ = _013_ ? level[17] : 1'hx;
+  assign _162_ = _009_ ? level[15] : _161_;
+  assign _163_ = _006_ ? level[16] : 1'hx;
+  assign _164_ = _003_ ? level[14] : _163_;
+  assign _165_ = _131_ ? level[15] : 1'hx;
+  assign _166_ = _128_ ? level[13] : _165_;
+  assign _170_ = _032_ ? 1'h0 : 1'hx;
+  assign _167_ = _125_ ? level[14] : 1'hx;
+  assign _168_ = _121_ ? level[12] : _167_;
+  assign _169_ = _118_ ? level[13] : 1'hx;
+  assign _171_ = _115_ ? level[11] : _169_;
+  assign _172_ = _112_ ? level[12] : 1'hx;
+  assign _173_ = _108_ ? level[10] : _172_;
+  assign _178_ = _029_ ? level[18] : _170_;
+  assign _174_ = _105_ ? level[11] : 1'hx;
+  assign _175_ = _102_ ? level[9] : _174_;
+  assign _176_ = _098_ ? level[10] : 1'hx;
+  assign _177_ = _095_ ? level[8] : _176_;
+  assign _179_ = _092_ ? level[9] : 1'hx;
+  assign _180_ = _088_ ? level[7] : _179_;
+  assign _181_ = _085_ ? level[8] : 1'hx;
+  assign _182_ = _082_ ? level[6] : _181_;
+  assign _183_ = _079_ ? level[7] : 1'hx;
+  assign _184_ = _075_ ? level[5] : _183_;
+  assign _185_ = _072_ ? level[6] : 1'hx;
+  assign _186_ = _069_ ? level[4] : _185_;
+  assign _187_ = _065_ ? level[5] : 1'hx;
+  assign _188_ = _062_ ? level[3] : _187_;
+  assign _192_ = _019_ ? level[18] : 1'hx;
+  assign _189_ = _059_ ? level[4] : 1'hx;
+  assign _190_ = _055_ ? level[2] : _189_;
+  assign _191_ = _052_ ? level[3] : 1'hx;
+  assign _056_[5] = 1'hx;
+  assign _100_[5] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
       r_rdy <= 1'h0;
     end else begin
-      r_rdy <= wp__en | _03_;
+      r_rdy <= wp__en | _037_;
     end
     if (rst) begin
-      consume_1 <= 5'h01;
+      level[0] <= 1'h0;
+    end else if (_133_) begin
+      level[0] <= _157_;
+    end
+    if (rst) begin
+      level[1] <= 1'h0;
+    end else if (_134_) begin
+      level[1] <= _155_;
+    end
+    if (rst) begin
+      level[2] <= 1'h0;
+    end else if (_135_) begin
+      level[2] <= _153_;
+    end
+    if (rst) begin
+      level[3] <= 1'h0;
+    end else if (_136_) begin
+      level[3] <= _190_;
+    end
+    if (rst) begin
+      level[4] <= 1'h0;
+    end else if (_137_) begin
+      level[4] <= _188_;
+    end
+    if (rst) begin
+      level[5] <= 1'h0;
+    end else if (_138_) begin
+      level[5] <= _186_;
+    end
+    if (rst) begin
+      level[6] <= 1'h0;
+    end else if (_139_) begin
+      level[6] <= _184_;
+    end
+    if (rst) begin
+      level[7] <= 1'h0;
+    end else if (_140_) begin
+      level[7] <= _182_;
+    end
+    if (rst) begin
+      level[8] <= 1'h0;
+    end else if (_141_) begin
+      level[8] <= _180_;
+    end
+    if (rst) begin
+      level[9] <= 1'h0;
+    end else if (_142_) begin
+      level[9] <= _177_;
+    end
+    if (rst) begin
+      level[10] <= 1'h0;
+    end else if (_143_) begin
+      level[10] <= _175_;
+    end
+    if (rst) begin
+      level[11] <= 1'h0;
+    end else if (_144_) begin
+      level[11] <= _173_;
+    end
+    if (rst) begin
+      level[12] <= 1'h0;
+    end else if (_145_) begin
+      level[12] <= _171_;
+    end
+    if (rst) begin
+      level[13] <= 1'h0;
+    end else if (_146_) begin
+      level[13] <= _168_;
+    end
+    if (rst) begin
+      level[14] <= 1'h0;
+    end else if (_147_) begin
+      level[14] <= _166_;
+    end
+    if (rst) begin
+      level[15] <= 1'h0;
+    end else if (_148_) begin
+      level[15] <= _164_;
+    end
+    if (rst) begin
+      level[16] <= 1'h0;
+    end else if (_149_) begin
+      level[16] <= _162_;
+    end
+    if (rst) begin
+      level[17] <= 1'h0;
+    end else if (_150_) begin
+      level[17] <= _160_;
+    end
+    if (rst) begin
+      level[18] <= 1'h0;
+    end else if (_151_) begin
+      level[18] <= _159_;
+    end
+    if (rst) begin
+      level[19] <= 1'h0;
+    end else if (_152_) begin
+      level[19] <= _178_;
+    end
+    if (rst) begin
       rp__addr <= 5'h00;
-    end else if (_07_) begin
-      begin if (_08_) consume_1 <= 5'h00; else consume_1 <= consume_1 + 1'h1; end
-      rp__addr <= consume_1;
+    end else if (_067_) begin
+      rp__addr <= _100_[4:0];
     end
     if (rst) begin
       wp__addr <= 5'h00;
     end else if (wp__en) begin
-      wp__addr <= _06_[4:0];
+      wp__addr <= _056_[4:0];
     end
   end
 endmodule

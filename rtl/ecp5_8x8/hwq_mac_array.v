@@ -97,69 +97,69 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] a_7_5 = 8'h00;
   reg [7:0] a_7_6 = 8'h00;
   wire [25:0] acc;
-  wire [25:0] \acc$166 ;
-  wire [25:0] \acc$178 ;
-  wire [25:0] \acc$190 ;
-  wire [25:0] \acc$202 ;
-  wire [25:0] \acc$214 ;
-  wire [25:0] \acc$226 ;
-  wire [25:0] \acc$238 ;
-  wire [25:0] \acc$250 ;
-  wire [25:0] \acc$262 ;
-  wire [25:0] \acc$274 ;
-  wire [25:0] \acc$286 ;
-  wire [25:0] \acc$298 ;
-  wire [25:0] \acc$310 ;
-  wire [25:0] \acc$322 ;
-  wire [25:0] \acc$334 ;
-  wire [25:0] \acc$346 ;
-  wire [25:0] \acc$358 ;
-  wire [25:0] \acc$370 ;
-  wire [25:0] \acc$382 ;
-  wire [25:0] \acc$394 ;
-  wire [25:0] \acc$406 ;
-  wire [25:0] \acc$418 ;
-  wire [25:0] \acc$430 ;
-  wire [25:0] \acc$442 ;
-  wire [25:0] \acc$454 ;
-  wire [25:0] \acc$466 ;
-  wire [25:0] \acc$478 ;
-  wire [25:0] \acc$490 ;
-  wire [25:0] \acc$502 ;
-  wire [25:0] \acc$514 ;
-  wire [25:0] \acc$526 ;
-  wire [25:0] \acc$538 ;
-  wire [25:0] \acc$550 ;
-  wire [25:0] \acc$562 ;
-  wire [25:0] \acc$574 ;
-  wire [25:0] \acc$586 ;
-  wire [25:0] \acc$598 ;
-  wire [25:0] \acc$610 ;
-  wire [25:0] \acc$622 ;
-  wire [25:0] \acc$634 ;
-  wire [25:0] \acc$646 ;
-  wire [25:0] \acc$658 ;
-  wire [25:0] \acc$670 ;
-  wire [25:0] \acc$682 ;
-  wire [25:0] \acc$694 ;
-  wire [25:0] \acc$706 ;
-  wire [25:0] \acc$718 ;
-  wire [25:0] \acc$730 ;
-  wire [25:0] \acc$742 ;
-  wire [25:0] \acc$754 ;
-  wire [25:0] \acc$766 ;
-  wire [25:0] \acc$778 ;
-  wire [25:0] \acc$790 ;
-  wire [25:0] \acc$802 ;
-  wire [25:0] \acc$814 ;
-  wire [25:0] \acc$826 ;
-  wire [25:0] \acc$838 ;
-  wire [25:0] \acc$850 ;
-  wire [25:0] \acc$862 ;
-  wire [25:0] \acc$874 ;
-  wire [25:0] \acc$886 ;
-  wire [25:0] \acc$898 ;
-  wire [25:0] \acc$910 ;
+  wire [25:0] \acc$184 ;
+  wire [25:0] \acc$196 ;
+  wire [25:0] \acc$208 ;
+  wire [25:0] \acc$220 ;
+  wire [25:0] \acc$232 ;
+  wire [25:0] \acc$244 ;
+  wire [25:0] \acc$256 ;
+  wire [25:0] \acc$268 ;
+  wire [25:0] \acc$280 ;
+  wire [25:0] \acc$292 ;
+  wire [25:0] \acc$304 ;
+  wire [25:0] \acc$316 ;
+  wire [25:0] \acc$328 ;
+  wire [25:0] \acc$340 ;
+  wire [25:0] \acc$352 ;
+  wire [25:0] \acc$364 ;
+  wire [25:0] \acc$376 ;
+  wire [25:0] \acc$388 ;
+  wire [25:0] \acc$400 ;
+  wire [25:0] \acc$412 ;
+  wire [25:0] \acc$424 ;
+  wire [25:0] \acc$436 ;
+  wire [25:0] \acc$448 ;
+  wire [25:0] \acc$460 ;
+  wire [25:0] \acc$472 ;
+  wire [25:0] \acc$484 ;
+  wire [25:0] \acc$496 ;
+  wire [25:0] \acc$508 ;
+  wire [25:0] \acc$520 ;
+  wire [25:0] \acc$532 ;
+  wire [25:0] \acc$544 ;
+  wire [25:0] \acc$556 ;
+  wire [25:0] \acc$568 ;
+  wire [25:0] \acc$580 ;
+  wire [25:0] \acc$592 ;
+  wire [25:0] \acc$604 ;
+  wire [25:0] \acc$616 ;
+  wire [25:0] \acc$628 ;
+  wire [25:0] \acc$640 ;
+  wire [25:0] \acc$652 ;
+  wire [25:0] \acc$664 ;
+  wire [25:0] \acc$676 ;
+  wire [25:0] \acc$688 ;
+  wire [25:0] \acc$700 ;
+  wire [25:0] \acc$712 ;
+  wire [25:0] \acc$724 ;
+  wire [25:0] \acc$736 ;
+  wire [25:0] \acc$748 ;
+  wire [25:0] \acc$760 ;
+  wire [25:0] \acc$772 ;
+  wire [25:0] \acc$784 ;
+  wire [25:0] \acc$796 ;
+  wire [25:0] \acc$808 ;
+  wire [25:0] \acc$820 ;
+  wire [25:0] \acc$832 ;
+  wire [25:0] \acc$844 ;
+  wire [25:0] \acc$856 ;
+  wire [25:0] \acc$868 ;
+  wire [25:0] \acc$880 ;
+  wire [25:0] \acc$892 ;
+  wire [25:0] \acc$904 ;
+  wire [25:0] \acc$916 ;
+  wire [25:0] \acc$928 ;
   wire [2:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
@@ -284,8 +284,10 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] in_a7 = 8'h00;
   reg in_idle = 1'h1;
   reg in_idle2 = 1'h1;
+  reg in_idle_m1 = 1'h1;
   reg in_last = 1'h0;
   reg in_last2 = 1'h0;
+  reg in_last_m1 = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -294,6 +296,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] in_w5 = 8'h00;
   reg [7:0] in_w6 = 8'h00;
   reg [7:0] in_w7 = 8'h00;
+  reg [7:0] inm1_a0 = 8'h00;
+  reg [7:0] inm1_a1 = 8'h00;
+  reg [7:0] inm1_a2 = 8'h00;
+  reg [7:0] inm1_a3 = 8'h00;
+  reg [7:0] inm1_a4 = 8'h00;
+  reg [7:0] inm1_a5 = 8'h00;
+  reg [7:0] inm1_a6 = 8'h00;
+  reg [7:0] inm1_a7 = 8'h00;
+  reg [7:0] inm1_w0 = 8'h00;
+  reg [7:0] inm1_w1 = 8'h00;
+  reg [7:0] inm1_w2 = 8'h00;
+  reg [7:0] inm1_w3 = 8'h00;
+  reg [7:0] inm1_w4 = 8'h00;
+  reg [7:0] inm1_w5 = 8'h00;
+  reg [7:0] inm1_w6 = 8'h00;
+  reg [7:0] inm1_w7 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_2 = 1'h0;
@@ -675,69 +693,69 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [25:0] out_7_6 = 26'h0000000;
   reg [25:0] out_7_7 = 26'h0000000;
   wire [15:0] p;
-  wire [15:0] \p$159 ;
-  wire [15:0] \p$171 ;
-  wire [15:0] \p$183 ;
-  wire [15:0] \p$195 ;
-  wire [15:0] \p$207 ;
-  wire [15:0] \p$219 ;
-  wire [15:0] \p$231 ;
-  wire [15:0] \p$243 ;
-  wire [15:0] \p$255 ;
-  wire [15:0] \p$267 ;
-  wire [15:0] \p$279 ;
-  wire [15:0] \p$291 ;
-  wire [15:0] \p$303 ;
-  wire [15:0] \p$315 ;
-  wire [15:0] \p$327 ;
-  wire [15:0] \p$339 ;
-  wire [15:0] \p$351 ;
-  wire [15:0] \p$363 ;
-  wire [15:0] \p$375 ;
-  wire [15:0] \p$387 ;
-  wire [15:0] \p$399 ;
-  wire [15:0] \p$411 ;
-  wire [15:0] \p$423 ;
-  wire [15:0] \p$435 ;
-  wire [15:0] \p$447 ;
-  wire [15:0] \p$459 ;
-  wire [15:0] \p$471 ;
-  wire [15:0] \p$483 ;
-  wire [15:0] \p$495 ;
-  wire [15:0] \p$507 ;
-  wire [15:0] \p$519 ;
-  wire [15:0] \p$531 ;
-  wire [15:0] \p$543 ;
-  wire [15:0] \p$555 ;
-  wire [15:0] \p$567 ;
-  wire [15:0] \p$579 ;
-  wire [15:0] \p$591 ;
-  wire [15:0] \p$603 ;
-  wire [15:0] \p$615 ;
-  wire [15:0] \p$627 ;
-  wire [15:0] \p$639 ;
-  wire [15:0] \p$651 ;
-  wire [15:0] \p$663 ;
-  wire [15:0] \p$675 ;
-  wire [15:0] \p$687 ;
-  wire [15:0] \p$699 ;
-  wire [15:0] \p$711 ;
-  wire [15:0] \p$723 ;
-  wire [15:0] \p$735 ;
-  wire [15:0] \p$747 ;
-  wire [15:0] \p$759 ;
-  wire [15:0] \p$771 ;
-  wire [15:0] \p$783 ;
-  wire [15:0] \p$795 ;
-  wire [15:0] \p$807 ;
-  wire [15:0] \p$819 ;
-  wire [15:0] \p$831 ;
-  wire [15:0] \p$843 ;
-  wire [15:0] \p$855 ;
-  wire [15:0] \p$867 ;
-  wire [15:0] \p$879 ;
-  wire [15:0] \p$891 ;
-  wire [15:0] \p$903 ;
+  wire [15:0] \p$177 ;
+  wire [15:0] \p$189 ;
+  wire [15:0] \p$201 ;
+  wire [15:0] \p$213 ;
+  wire [15:0] \p$225 ;
+  wire [15:0] \p$237 ;
+  wire [15:0] \p$249 ;
+  wire [15:0] \p$261 ;
+  wire [15:0] \p$273 ;
+  wire [15:0] \p$285 ;
+  wire [15:0] \p$297 ;
+  wire [15:0] \p$309 ;
+  wire [15:0] \p$321 ;
+  wire [15:0] \p$333 ;
+  wire [15:0] \p$345 ;
+  wire [15:0] \p$357 ;
+  wire [15:0] \p$369 ;
+  wire [15:0] \p$381 ;
+  wire [15:0] \p$393 ;
+  wire [15:0] \p$405 ;
+  wire [15:0] \p$417 ;
+  wire [15:0] \p$429 ;
+  wire [15:0] \p$441 ;
+  wire [15:0] \p$453 ;
+  wire [15:0] \p$465 ;
+  wire [15:0] \p$477 ;
+  wire [15:0] \p$489 ;
+  wire [15:0] \p$501 ;
+  wire [15:0] \p$513 ;
+  wire [15:0] \p$525 ;
+  wire [15:0] \p$537 ;
+  wire [15:0] \p$549 ;
+  wire [15:0] \p$561 ;
+  wire [15:0] \p$573 ;
+  wire [15:0] \p$585 ;
+  wire [15:0] \p$597 ;
+  wire [15:0] \p$609 ;
+  wire [15:0] \p$621 ;
+  wire [15:0] \p$633 ;
+  wire [15:0] \p$645 ;
+  wire [15:0] \p$657 ;
+  wire [15:0] \p$669 ;
+  wire [15:0] \p$681 ;
+  wire [15:0] \p$693 ;
+  wire [15:0] \p$705 ;
+  wire [15:0] \p$717 ;
+  wire [15:0] \p$729 ;
+  wire [15:0] \p$741 ;
+  wire [15:0] \p$753 ;
+  wire [15:0] \p$765 ;
+  wire [15:0] \p$777 ;
+  wire [15:0] \p$789 ;
+  wire [15:0] \p$801 ;
+  wire [15:0] \p$813 ;
+  wire [15:0] \p$825 ;
+  wire [15:0] \p$837 ;
+  wire [15:0] \p$849 ;
+  wire [15:0] \p$861 ;
+  wire [15:0] \p$873 ;
+  wire [15:0] \p$885 ;
+  wire [15:0] \p$897 ;
+  wire [15:0] \p$909 ;
+  wire [15:0] \p$921 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -1051,7 +1069,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_0_1  acc_0_1 (
-    .acc(\acc$166 ),
+    .acc(\acc$184 ),
     .addend(p_0_1),
     .clear(lf_0_1_d0),
     .clk(clk),
@@ -1059,7 +1077,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_0_2  acc_0_2 (
-    .acc(\acc$178 ),
+    .acc(\acc$196 ),
     .addend(p_0_2),
     .clear(lf_0_2_d0),
     .clk(clk),
@@ -1067,7 +1085,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_0_3  acc_0_3 (
-    .acc(\acc$190 ),
+    .acc(\acc$208 ),
     .addend(p_0_3),
     .clear(lf_0_3_d0),
     .clk(clk),
@@ -1075,7 +1093,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_0_4  acc_0_4 (
-    .acc(\acc$202 ),
+    .acc(\acc$220 ),
     .addend(p_0_4),
     .clear(lf_0_4_d0),
     .clk(clk),
@@ -1083,7 +1101,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_0_5  acc_0_5 (
-    .acc(\acc$214 ),
+    .acc(\acc$232 ),
     .addend(p_0_5),
     .clear(lf_0_5_d0),
     .clk(clk),
@@ -1091,7 +1109,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_0_6  acc_0_6 (
-    .acc(\acc$226 ),
+    .acc(\acc$244 ),
     .addend(p_0_6),
     .clear(lf_0_6_d0),
     .clk(clk),
@@ -1099,7 +1117,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_0_7  acc_0_7 (
-    .acc(\acc$238 ),
+    .acc(\acc$256 ),
     .addend(p_0_7),
     .clear(lf_0_7_d0),
     .clk(clk),
@@ -1107,7 +1125,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_0  acc_1_0 (
-    .acc(\acc$250 ),
+    .acc(\acc$268 ),
     .addend(p_1_0),
     .clear(lf_1_0_d0),
     .clk(clk),
@@ -1115,7 +1133,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_1  acc_1_1 (
-    .acc(\acc$262 ),
+    .acc(\acc$280 ),
     .addend(p_1_1),
     .clear(lf_1_1_d0),
     .clk(clk),
@@ -1123,7 +1141,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_2  acc_1_2 (
-    .acc(\acc$274 ),
+    .acc(\acc$292 ),
     .addend(p_1_2),
     .clear(lf_1_2_d0),
     .clk(clk),
@@ -1131,7 +1149,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_3  acc_1_3 (
-    .acc(\acc$286 ),
+    .acc(\acc$304 ),
     .addend(p_1_3),
     .clear(lf_1_3_d0),
     .clk(clk),
@@ -1139,7 +1157,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_4  acc_1_4 (
-    .acc(\acc$298 ),
+    .acc(\acc$316 ),
     .addend(p_1_4),
     .clear(lf_1_4_d0),
     .clk(clk),
@@ -1147,7 +1165,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_5  acc_1_5 (
-    .acc(\acc$310 ),
+    .acc(\acc$328 ),
     .addend(p_1_5),
     .clear(lf_1_5_d0),
     .clk(clk),
@@ -1155,7 +1173,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_6  acc_1_6 (
-    .acc(\acc$322 ),
+    .acc(\acc$340 ),
     .addend(p_1_6),
     .clear(lf_1_6_d0),
     .clk(clk),
@@ -1163,7 +1181,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_7  acc_1_7 (
-    .acc(\acc$334 ),
+    .acc(\acc$352 ),
     .addend(p_1_7),
     .clear(lf_1_7_d0),
     .clk(clk),
@@ -1171,7 +1189,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_0  acc_2_0 (
-    .acc(\acc$346 ),
+    .acc(\acc$364 ),
     .addend(p_2_0),
     .clear(lf_2_0_d0),
     .clk(clk),
@@ -1179,7 +1197,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_1  acc_2_1 (
-    .acc(\acc$358 ),
+    .acc(\acc$376 ),
     .addend(p_2_1),
     .clear(lf_2_1_d0),
     .clk(clk),
@@ -1187,7 +1205,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_2  acc_2_2 (
-    .acc(\acc$370 ),
+    .acc(\acc$388 ),
     .addend(p_2_2),
     .clear(lf_2_2_d0),
     .clk(clk),
@@ -1195,7 +1213,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_3  acc_2_3 (
-    .acc(\acc$382 ),
+    .acc(\acc$400 ),
     .addend(p_2_3),
     .clear(lf_2_3_d0),
     .clk(clk),
@@ -1203,7 +1221,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_4  acc_2_4 (
-    .acc(\acc$394 ),
+    .acc(\acc$412 ),
     .addend(p_2_4),
     .clear(lf_2_4_d0),
     .clk(clk),
@@ -1211,7 +1229,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_5  acc_2_5 (
-    .acc(\acc$406 ),
+    .acc(\acc$424 ),
     .addend(p_2_5),
     .clear(lf_2_5_d0),
     .clk(clk),
@@ -1219,7 +1237,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_6  acc_2_6 (
-    .acc(\acc$418 ),
+    .acc(\acc$436 ),
     .addend(p_2_6),
     .clear(lf_2_6_d0),
     .clk(clk),
@@ -1227,7 +1245,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_7  acc_2_7 (
-    .acc(\acc$430 ),
+    .acc(\acc$448 ),
     .addend(p_2_7),
     .clear(lf_2_7_d0),
     .clk(clk),
@@ -1235,7 +1253,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_0  acc_3_0 (
-    .acc(\acc$442 ),
+    .acc(\acc$460 ),
     .addend(p_3_0),
     .clear(lf_3_0_d0),
     .clk(clk),
@@ -1243,7 +1261,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_1  acc_3_1 (
-    .acc(\acc$454 ),
+    .acc(\acc$472 ),
     .addend(p_3_1),
     .clear(lf_3_1_d0),
     .clk(clk),
@@ -1251,7 +1269,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_2  acc_3_2 (
-    .acc(\acc$466 ),
+    .acc(\acc$484 ),
     .addend(p_3_2),
     .clear(lf_3_2_d0),
     .clk(clk),
@@ -1259,7 +1277,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_3  acc_3_3 (
-    .acc(\acc$478 ),
+    .acc(\acc$496 ),
     .addend(p_3_3),
     .clear(lf_3_3_d0),
     .clk(clk),
@@ -1267,7 +1285,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_4  acc_3_4 (
-    .acc(\acc$490 ),
+    .acc(\acc$508 ),
     .addend(p_3_4),
     .clear(lf_3_4_d0),
     .clk(clk),
@@ -1275,7 +1293,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_5  acc_3_5 (
-    .acc(\acc$502 ),
+    .acc(\acc$520 ),
     .addend(p_3_5),
     .clear(lf_3_5_d0),
     .clk(clk),
@@ -1283,7 +1301,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_6  acc_3_6 (
-    .acc(\acc$514 ),
+    .acc(\acc$532 ),
     .addend(p_3_6),
     .clear(lf_3_6_d0),
     .clk(clk),
@@ -1291,7 +1309,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_7  acc_3_7 (
-    .acc(\acc$526 ),
+    .acc(\acc$544 ),
     .addend(p_3_7),
     .clear(lf_3_7_d0),
     .clk(clk),
@@ -1299,7 +1317,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_0  acc_4_0 (
-    .acc(\acc$538 ),
+    .acc(\acc$556 ),
     .addend(p_4_0),
     .clear(lf_4_0_d0),
     .clk(clk),
@@ -1307,7 +1325,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_1  acc_4_1 (
-    .acc(\acc$550 ),
+    .acc(\acc$568 ),
     .addend(p_4_1),
     .clear(lf_4_1_d0),
     .clk(clk),
@@ -1315,7 +1333,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_2  acc_4_2 (
-    .acc(\acc$562 ),
+    .acc(\acc$580 ),
     .addend(p_4_2),
     .clear(lf_4_2_d0),
     .clk(clk),
@@ -1323,7 +1341,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_3  acc_4_3 (
-    .acc(\acc$574 ),
+    .acc(\acc$592 ),
     .addend(p_4_3),
     .clear(lf_4_3_d0),
     .clk(clk),
@@ -1331,7 +1349,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_4  acc_4_4 (
-    .acc(\acc$586 ),
+    .acc(\acc$604 ),
     .addend(p_4_4),
     .clear(lf_4_4_d0),
     .clk(clk),
@@ -1339,7 +1357,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_5  acc_4_5 (
-    .acc(\acc$598 ),
+    .acc(\acc$616 ),
     .addend(p_4_5),
     .clear(lf_4_5_d0),
     .clk(clk),
@@ -1347,7 +1365,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_6  acc_4_6 (
-    .acc(\acc$610 ),
+    .acc(\acc$628 ),
     .addend(p_4_6),
     .clear(lf_4_6_d0),
     .clk(clk),
@@ -1355,7 +1373,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_7  acc_4_7 (
-    .acc(\acc$622 ),
+    .acc(\acc$640 ),
     .addend(p_4_7),
     .clear(lf_4_7_d0),
     .clk(clk),
@@ -1363,7 +1381,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_0  acc_5_0 (
-    .acc(\acc$634 ),
+    .acc(\acc$652 ),
     .addend(p_5_0),
     .clear(lf_5_0_d0),
     .clk(clk),
@@ -1371,7 +1389,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_1  acc_5_1 (
-    .acc(\acc$646 ),
+    .acc(\acc$664 ),
     .addend(p_5_1),
     .clear(lf_5_1_d0),
     .clk(clk),
@@ -1379,7 +1397,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_2  acc_5_2 (
-    .acc(\acc$658 ),
+    .acc(\acc$676 ),
     .addend(p_5_2),
     .clear(lf_5_2_d0),
     .clk(clk),
@@ -1387,7 +1405,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_3  acc_5_3 (
-    .acc(\acc$670 ),
+    .acc(\acc$688 ),
     .addend(p_5_3),
     .clear(lf_5_3_d0),
     .clk(clk),
@@ -1395,7 +1413,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_4  acc_5_4 (
-    .acc(\acc$682 ),
+    .acc(\acc$700 ),
     .addend(p_5_4),
     .clear(lf_5_4_d0),
     .clk(clk),
@@ -1403,7 +1421,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_5  acc_5_5 (
-    .acc(\acc$694 ),
+    .acc(\acc$712 ),
     .addend(p_5_5),
     .clear(lf_5_5_d0),
     .clk(clk),
@@ -1411,7 +1429,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_6  acc_5_6 (
-    .acc(\acc$706 ),
+    .acc(\acc$724 ),
     .addend(p_5_6),
     .clear(lf_5_6_d0),
     .clk(clk),
@@ -1419,7 +1437,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_7  acc_5_7 (
-    .acc(\acc$718 ),
+    .acc(\acc$736 ),
     .addend(p_5_7),
     .clear(lf_5_7_d0),
     .clk(clk),
@@ -1427,7 +1445,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_0  acc_6_0 (
-    .acc(\acc$730 ),
+    .acc(\acc$748 ),
     .addend(p_6_0),
     .clear(lf_6_0_d0),
     .clk(clk),
@@ -1435,7 +1453,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_1  acc_6_1 (
-    .acc(\acc$742 ),
+    .acc(\acc$760 ),
     .addend(p_6_1),
     .clear(lf_6_1_d0),
     .clk(clk),
@@ -1443,7 +1461,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_2  acc_6_2 (
-    .acc(\acc$754 ),
+    .acc(\acc$772 ),
     .addend(p_6_2),
     .clear(lf_6_2_d0),
     .clk(clk),
@@ -1451,7 +1469,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_3  acc_6_3 (
-    .acc(\acc$766 ),
+    .acc(\acc$784 ),
     .addend(p_6_3),
     .clear(lf_6_3_d0),
     .clk(clk),
@@ -1459,7 +1477,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_4  acc_6_4 (
-    .acc(\acc$778 ),
+    .acc(\acc$796 ),
     .addend(p_6_4),
     .clear(lf_6_4_d0),
     .clk(clk),
@@ -1467,7 +1485,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_5  acc_6_5 (
-    .acc(\acc$790 ),
+    .acc(\acc$808 ),
     .addend(p_6_5),
     .clear(lf_6_5_d0),
     .clk(clk),
@@ -1475,7 +1493,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_6  acc_6_6 (
-    .acc(\acc$802 ),
+    .acc(\acc$820 ),
     .addend(p_6_6),
     .clear(lf_6_6_d0),
     .clk(clk),
@@ -1483,7 +1501,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_7  acc_6_7 (
-    .acc(\acc$814 ),
+    .acc(\acc$832 ),
     .addend(p_6_7),
     .clear(lf_6_7_d0),
     .clk(clk),
@@ -1491,7 +1509,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_0  acc_7_0 (
-    .acc(\acc$826 ),
+    .acc(\acc$844 ),
     .addend(p_7_0),
     .clear(lf_7_0_d0),
     .clk(clk),
@@ -1499,7 +1517,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_1  acc_7_1 (
-    .acc(\acc$838 ),
+    .acc(\acc$856 ),
     .addend(p_7_1),
     .clear(lf_7_1_d0),
     .clk(clk),
@@ -1507,7 +1525,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_2  acc_7_2 (
-    .acc(\acc$850 ),
+    .acc(\acc$868 ),
     .addend(p_7_2),
     .clear(lf_7_2_d0),
     .clk(clk),
@@ -1515,7 +1533,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_3  acc_7_3 (
-    .acc(\acc$862 ),
+    .acc(\acc$880 ),
     .addend(p_7_3),
     .clear(lf_7_3_d0),
     .clk(clk),
@@ -1523,7 +1541,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_4  acc_7_4 (
-    .acc(\acc$874 ),
+    .acc(\acc$892 ),
     .addend(p_7_4),
     .clear(lf_7_4_d0),
     .clk(clk),
@@ -1531,7 +1549,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_5  acc_7_5 (
-    .acc(\acc$886 ),
+    .acc(\acc$904 ),
     .addend(p_7_5),
     .clear(lf_7_5_d0),
     .clk(clk),
@@ -1539,7 +1557,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_6  acc_7_6 (
-    .acc(\acc$898 ),
+    .acc(\acc$916 ),
     .addend(p_7_6),
     .clear(lf_7_6_d0),
     .clk(clk),
@@ -1547,7 +1565,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_7  acc_7_7 (
-    .acc(\acc$910 ),
+    .acc(\acc$928 ),
     .addend(p_7_7),
     .clear(lf_7_7_d0),
     .clk(clk),
@@ -1559,22 +1577,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(in2_w0),
     .clk(clk),
     .en(en),
-    .\port$339$0 (p[0]),
-    .\port$339$1 (p[1]),
-    .\port$339$10 (p[10]),
-    .\port$339$11 (p[11]),
-    .\port$339$12 (p[12]),
-    .\port$339$13 (p[13]),
-    .\port$339$14 (p[14]),
-    .\port$339$15 (p[15]),
-    .\port$339$2 (p[2]),
-    .\port$339$3 (p[3]),
-    .\port$339$4 (p[4]),
-    .\port$339$5 (p[5]),
-    .\port$339$6 (p[6]),
-    .\port$339$7 (p[7]),
-    .\port$339$8 (p[8]),
-    .\port$339$9 (p[9]),
+    .\port$341$0 (p[0]),
+    .\port$341$1 (p[1]),
+    .\port$341$10 (p[10]),
+    .\port$341$11 (p[11]),
+    .\port$341$12 (p[12]),
+    .\port$341$13 (p[13]),
+    .\port$341$14 (p[14]),
+    .\port$341$15 (p[15]),
+    .\port$341$2 (p[2]),
+    .\port$341$3 (p[3]),
+    .\port$341$4 (p[4]),
+    .\port$341$5 (p[5]),
+    .\port$341$6 (p[6]),
+    .\port$341$7 (p[7]),
+    .\port$341$8 (p[8]),
+    .\port$341$9 (p[9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_1  mul_0_1 (
@@ -1582,22 +1600,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w1_d0),
     .clk(clk),
     .en(en),
-    .\port$355$0 (\p$159 [0]),
-    .\port$355$1 (\p$159 [1]),
-    .\port$355$10 (\p$159 [10]),
-    .\port$355$11 (\p$159 [11]),
-    .\port$355$12 (\p$159 [12]),
-    .\port$355$13 (\p$159 [13]),
-    .\port$355$14 (\p$159 [14]),
-    .\port$355$15 (\p$159 [15]),
-    .\port$355$2 (\p$159 [2]),
-    .\port$355$3 (\p$159 [3]),
-    .\port$355$4 (\p$159 [4]),
-    .\port$355$5 (\p$159 [5]),
-    .\port$355$6 (\p$159 [6]),
-    .\port$355$7 (\p$159 [7]),
-    .\port$355$8 (\p$159 [8]),
-    .\port$355$9 (\p$159 [9]),
+    .\port$357$0 (\p$177 [0]),
+    .\port$357$1 (\p$177 [1]),
+    .\port$357$10 (\p$177 [10]),
+    .\port$357$11 (\p$177 [11]),
+    .\port$357$12 (\p$177 [12]),
+    .\port$357$13 (\p$177 [13]),
+    .\port$357$14 (\p$177 [14]),
+    .\port$357$15 (\p$177 [15]),
+    .\port$357$2 (\p$177 [2]),
+    .\port$357$3 (\p$177 [3]),
+    .\port$357$4 (\p$177 [4]),
+    .\port$357$5 (\p$177 [5]),
+    .\port$357$6 (\p$177 [6]),
+    .\port$357$7 (\p$177 [7]),
+    .\port$357$8 (\p$177 [8]),
+    .\port$357$9 (\p$177 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_2  mul_0_2 (
@@ -1605,22 +1623,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w2_d1),
     .clk(clk),
     .en(en),
-    .\port$371$0 (\p$171 [0]),
-    .\port$371$1 (\p$171 [1]),
-    .\port$371$10 (\p$171 [10]),
-    .\port$371$11 (\p$171 [11]),
-    .\port$371$12 (\p$171 [12]),
-    .\port$371$13 (\p$171 [13]),
-    .\port$371$14 (\p$171 [14]),
-    .\port$371$15 (\p$171 [15]),
-    .\port$371$2 (\p$171 [2]),
-    .\port$371$3 (\p$171 [3]),
-    .\port$371$4 (\p$171 [4]),
-    .\port$371$5 (\p$171 [5]),
-    .\port$371$6 (\p$171 [6]),
-    .\port$371$7 (\p$171 [7]),
-    .\port$371$8 (\p$171 [8]),
-    .\port$371$9 (\p$171 [9]),
+    .\port$373$0 (\p$189 [0]),
+    .\port$373$1 (\p$189 [1]),
+    .\port$373$10 (\p$189 [10]),
+    .\port$373$11 (\p$189 [11]),
+    .\port$373$12 (\p$189 [12]),
+    .\port$373$13 (\p$189 [13]),
+    .\port$373$14 (\p$189 [14]),
+    .\port$373$15 (\p$189 [15]),
+    .\port$373$2 (\p$189 [2]),
+    .\port$373$3 (\p$189 [3]),
+    .\port$373$4 (\p$189 [4]),
+    .\port$373$5 (\p$189 [5]),
+    .\port$373$6 (\p$189 [6]),
+    .\port$373$7 (\p$189 [7]),
+    .\port$373$8 (\p$189 [8]),
+    .\port$373$9 (\p$189 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_3  mul_0_3 (
@@ -1628,22 +1646,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .\port$387$0 (\p$183 [0]),
-    .\port$387$1 (\p$183 [1]),
-    .\port$387$10 (\p$183 [10]),
-    .\port$387$11 (\p$183 [11]),
-    .\port$387$12 (\p$183 [12]),
-    .\port$387$13 (\p$183 [13]),
-    .\port$387$14 (\p$183 [14]),
-    .\port$387$15 (\p$183 [15]),
-    .\port$387$2 (\p$183 [2]),
-    .\port$387$3 (\p$183 [3]),
-    .\port$387$4 (\p$183 [4]),
-    .\port$387$5 (\p$183 [5]),
-    .\port$387$6 (\p$183 [6]),
-    .\port$387$7 (\p$183 [7]),
-    .\port$387$8 (\p$183 [8]),
-    .\port$387$9 (\p$183 [9]),
+    .\port$389$0 (\p$201 [0]),
+    .\port$389$1 (\p$201 [1]),
+    .\port$389$10 (\p$201 [10]),
+    .\port$389$11 (\p$201 [11]),
+    .\port$389$12 (\p$201 [12]),
+    .\port$389$13 (\p$201 [13]),
+    .\port$389$14 (\p$201 [14]),
+    .\port$389$15 (\p$201 [15]),
+    .\port$389$2 (\p$201 [2]),
+    .\port$389$3 (\p$201 [3]),
+    .\port$389$4 (\p$201 [4]),
+    .\port$389$5 (\p$201 [5]),
+    .\port$389$6 (\p$201 [6]),
+    .\port$389$7 (\p$201 [7]),
+    .\port$389$8 (\p$201 [8]),
+    .\port$389$9 (\p$201 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_4  mul_0_4 (
@@ -1651,22 +1669,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w4_d3),
     .clk(clk),
     .en(en),
-    .\port$403$0 (\p$195 [0]),
-    .\port$403$1 (\p$195 [1]),
-    .\port$403$10 (\p$195 [10]),
-    .\port$403$11 (\p$195 [11]),
-    .\port$403$12 (\p$195 [12]),
-    .\port$403$13 (\p$195 [13]),
-    .\port$403$14 (\p$195 [14]),
-    .\port$403$15 (\p$195 [15]),
-    .\port$403$2 (\p$195 [2]),
-    .\port$403$3 (\p$195 [3]),
-    .\port$403$4 (\p$195 [4]),
-    .\port$403$5 (\p$195 [5]),
-    .\port$403$6 (\p$195 [6]),
-    .\port$403$7 (\p$195 [7]),
-    .\port$403$8 (\p$195 [8]),
-    .\port$403$9 (\p$195 [9]),
+    .\port$405$0 (\p$213 [0]),
+    .\port$405$1 (\p$213 [1]),
+    .\port$405$10 (\p$213 [10]),
+    .\port$405$11 (\p$213 [11]),
+    .\port$405$12 (\p$213 [12]),
+    .\port$405$13 (\p$213 [13]),
+    .\port$405$14 (\p$213 [14]),
+    .\port$405$15 (\p$213 [15]),
+    .\port$405$2 (\p$213 [2]),
+    .\port$405$3 (\p$213 [3]),
+    .\port$405$4 (\p$213 [4]),
+    .\port$405$5 (\p$213 [5]),
+    .\port$405$6 (\p$213 [6]),
+    .\port$405$7 (\p$213 [7]),
+    .\port$405$8 (\p$213 [8]),
+    .\port$405$9 (\p$213 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_5  mul_0_5 (
@@ -1674,22 +1692,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w5_d4),
     .clk(clk),
     .en(en),
-    .\port$419$0 (\p$207 [0]),
-    .\port$419$1 (\p$207 [1]),
-    .\port$419$10 (\p$207 [10]),
-    .\port$419$11 (\p$207 [11]),
-    .\port$419$12 (\p$207 [12]),
-    .\port$419$13 (\p$207 [13]),
-    .\port$419$14 (\p$207 [14]),
-    .\port$419$15 (\p$207 [15]),
-    .\port$419$2 (\p$207 [2]),
-    .\port$419$3 (\p$207 [3]),
-    .\port$419$4 (\p$207 [4]),
-    .\port$419$5 (\p$207 [5]),
-    .\port$419$6 (\p$207 [6]),
-    .\port$419$7 (\p$207 [7]),
-    .\port$419$8 (\p$207 [8]),
-    .\port$419$9 (\p$207 [9]),
+    .\port$421$0 (\p$225 [0]),
+    .\port$421$1 (\p$225 [1]),
+    .\port$421$10 (\p$225 [10]),
+    .\port$421$11 (\p$225 [11]),
+    .\port$421$12 (\p$225 [12]),
+    .\port$421$13 (\p$225 [13]),
+    .\port$421$14 (\p$225 [14]),
+    .\port$421$15 (\p$225 [15]),
+    .\port$421$2 (\p$225 [2]),
+    .\port$421$3 (\p$225 [3]),
+    .\port$421$4 (\p$225 [4]),
+    .\port$421$5 (\p$225 [5]),
+    .\port$421$6 (\p$225 [6]),
+    .\port$421$7 (\p$225 [7]),
+    .\port$421$8 (\p$225 [8]),
+    .\port$421$9 (\p$225 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_6  mul_0_6 (
@@ -1697,22 +1715,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w6_d5),
     .clk(clk),
     .en(en),
-    .\port$435$0 (\p$219 [0]),
-    .\port$435$1 (\p$219 [1]),
-    .\port$435$10 (\p$219 [10]),
-    .\port$435$11 (\p$219 [11]),
-    .\port$435$12 (\p$219 [12]),
-    .\port$435$13 (\p$219 [13]),
-    .\port$435$14 (\p$219 [14]),
-    .\port$435$15 (\p$219 [15]),
-    .\port$435$2 (\p$219 [2]),
-    .\port$435$3 (\p$219 [3]),
-    .\port$435$4 (\p$219 [4]),
-    .\port$435$5 (\p$219 [5]),
-    .\port$435$6 (\p$219 [6]),
-    .\port$435$7 (\p$219 [7]),
-    .\port$435$8 (\p$219 [8]),
-    .\port$435$9 (\p$219 [9]),
+    .\port$437$0 (\p$237 [0]),
+    .\port$437$1 (\p$237 [1]),
+    .\port$437$10 (\p$237 [10]),
+    .\port$437$11 (\p$237 [11]),
+    .\port$437$12 (\p$237 [12]),
+    .\port$437$13 (\p$237 [13]),
+    .\port$437$14 (\p$237 [14]),
+    .\port$437$15 (\p$237 [15]),
+    .\port$437$2 (\p$237 [2]),
+    .\port$437$3 (\p$237 [3]),
+    .\port$437$4 (\p$237 [4]),
+    .\port$437$5 (\p$237 [5]),
+    .\port$437$6 (\p$237 [6]),
+    .\port$437$7 (\p$237 [7]),
+    .\port$437$8 (\p$237 [8]),
+    .\port$437$9 (\p$237 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_7  mul_0_7 (
@@ -1720,22 +1738,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w7_d6),
     .clk(clk),
     .en(en),
-    .\port$451$0 (\p$231 [0]),
-    .\port$451$1 (\p$231 [1]),
-    .\port$451$10 (\p$231 [10]),
-    .\port$451$11 (\p$231 [11]),
-    .\port$451$12 (\p$231 [12]),
-    .\port$451$13 (\p$231 [13]),
-    .\port$451$14 (\p$231 [14]),
-    .\port$451$15 (\p$231 [15]),
-    .\port$451$2 (\p$231 [2]),
-    .\port$451$3 (\p$231 [3]),
-    .\port$451$4 (\p$231 [4]),
-    .\port$451$5 (\p$231 [5]),
-    .\port$451$6 (\p$231 [6]),
-    .\port$451$7 (\p$231 [7]),
-    .\port$451$8 (\p$231 [8]),
-    .\port$451$9 (\p$231 [9]),
+    .\port$453$0 (\p$249 [0]),
+    .\port$453$1 (\p$249 [1]),
+    .\port$453$10 (\p$249 [10]),
+    .\port$453$11 (\p$249 [11]),
+    .\port$453$12 (\p$249 [12]),
+    .\port$453$13 (\p$249 [13]),
+    .\port$453$14 (\p$249 [14]),
+    .\port$453$15 (\p$249 [15]),
+    .\port$453$2 (\p$249 [2]),
+    .\port$453$3 (\p$249 [3]),
+    .\port$453$4 (\p$249 [4]),
+    .\port$453$5 (\p$249 [5]),
+    .\port$453$6 (\p$249 [6]),
+    .\port$453$7 (\p$249 [7]),
+    .\port$453$8 (\p$249 [8]),
+    .\port$453$9 (\p$249 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
@@ -1743,22 +1761,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_0),
     .clk(clk),
     .en(en),
-    .\port$467$0 (\p$243 [0]),
-    .\port$467$1 (\p$243 [1]),
-    .\port$467$10 (\p$243 [10]),
-    .\port$467$11 (\p$243 [11]),
-    .\port$467$12 (\p$243 [12]),
-    .\port$467$13 (\p$243 [13]),
-    .\port$467$14 (\p$243 [14]),
-    .\port$467$15 (\p$243 [15]),
-    .\port$467$2 (\p$243 [2]),
-    .\port$467$3 (\p$243 [3]),
-    .\port$467$4 (\p$243 [4]),
-    .\port$467$5 (\p$243 [5]),
-    .\port$467$6 (\p$243 [6]),
-    .\port$467$7 (\p$243 [7]),
-    .\port$467$8 (\p$243 [8]),
-    .\port$467$9 (\p$243 [9]),
+    .\port$469$0 (\p$261 [0]),
+    .\port$469$1 (\p$261 [1]),
+    .\port$469$10 (\p$261 [10]),
+    .\port$469$11 (\p$261 [11]),
+    .\port$469$12 (\p$261 [12]),
+    .\port$469$13 (\p$261 [13]),
+    .\port$469$14 (\p$261 [14]),
+    .\port$469$15 (\p$261 [15]),
+    .\port$469$2 (\p$261 [2]),
+    .\port$469$3 (\p$261 [3]),
+    .\port$469$4 (\p$261 [4]),
+    .\port$469$5 (\p$261 [5]),
+    .\port$469$6 (\p$261 [6]),
+    .\port$469$7 (\p$261 [7]),
+    .\port$469$8 (\p$261 [8]),
+    .\port$469$9 (\p$261 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_1  mul_1_1 (
@@ -1766,22 +1784,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_1),
     .clk(clk),
     .en(en),
-    .\port$483$0 (\p$255 [0]),
-    .\port$483$1 (\p$255 [1]),
-    .\port$483$10 (\p$255 [10]),
-    .\port$483$11 (\p$255 [11]),
-    .\port$483$12 (\p$255 [12]),
-    .\port$483$13 (\p$255 [13]),
-    .\port$483$14 (\p$255 [14]),
-    .\port$483$15 (\p$255 [15]),
-    .\port$483$2 (\p$255 [2]),
-    .\port$483$3 (\p$255 [3]),
-    .\port$483$4 (\p$255 [4]),
-    .\port$483$5 (\p$255 [5]),
-    .\port$483$6 (\p$255 [6]),
-    .\port$483$7 (\p$255 [7]),
-    .\port$483$8 (\p$255 [8]),
-    .\port$483$9 (\p$255 [9]),
+    .\port$485$0 (\p$273 [0]),
+    .\port$485$1 (\p$273 [1]),
+    .\port$485$10 (\p$273 [10]),
+    .\port$485$11 (\p$273 [11]),
+    .\port$485$12 (\p$273 [12]),
+    .\port$485$13 (\p$273 [13]),
+    .\port$485$14 (\p$273 [14]),
+    .\port$485$15 (\p$273 [15]),
+    .\port$485$2 (\p$273 [2]),
+    .\port$485$3 (\p$273 [3]),
+    .\port$485$4 (\p$273 [4]),
+    .\port$485$5 (\p$273 [5]),
+    .\port$485$6 (\p$273 [6]),
+    .\port$485$7 (\p$273 [7]),
+    .\port$485$8 (\p$273 [8]),
+    .\port$485$9 (\p$273 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
@@ -1789,22 +1807,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_2),
     .clk(clk),
     .en(en),
-    .\port$499$0 (\p$267 [0]),
-    .\port$499$1 (\p$267 [1]),
-    .\port$499$10 (\p$267 [10]),
-    .\port$499$11 (\p$267 [11]),
-    .\port$499$12 (\p$267 [12]),
-    .\port$499$13 (\p$267 [13]),
-    .\port$499$14 (\p$267 [14]),
-    .\port$499$15 (\p$267 [15]),
-    .\port$499$2 (\p$267 [2]),
-    .\port$499$3 (\p$267 [3]),
-    .\port$499$4 (\p$267 [4]),
-    .\port$499$5 (\p$267 [5]),
-    .\port$499$6 (\p$267 [6]),
-    .\port$499$7 (\p$267 [7]),
-    .\port$499$8 (\p$267 [8]),
-    .\port$499$9 (\p$267 [9]),
+    .\port$501$0 (\p$285 [0]),
+    .\port$501$1 (\p$285 [1]),
+    .\port$501$10 (\p$285 [10]),
+    .\port$501$11 (\p$285 [11]),
+    .\port$501$12 (\p$285 [12]),
+    .\port$501$13 (\p$285 [13]),
+    .\port$501$14 (\p$285 [14]),
+    .\port$501$15 (\p$285 [15]),
+    .\port$501$2 (\p$285 [2]),
+    .\port$501$3 (\p$285 [3]),
+    .\port$501$4 (\p$285 [4]),
+    .\port$501$5 (\p$285 [5]),
+    .\port$501$6 (\p$285 [6]),
+    .\port$501$7 (\p$285 [7]),
+    .\port$501$8 (\p$285 [8]),
+    .\port$501$9 (\p$285 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_3  mul_1_3 (
@@ -1812,22 +1830,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_3),
     .clk(clk),
     .en(en),
-    .\port$515$0 (\p$279 [0]),
-    .\port$515$1 (\p$279 [1]),
-    .\port$515$10 (\p$279 [10]),
-    .\port$515$11 (\p$279 [11]),
-    .\port$515$12 (\p$279 [12]),
-    .\port$515$13 (\p$279 [13]),
-    .\port$515$14 (\p$279 [14]),
-    .\port$515$15 (\p$279 [15]),
-    .\port$515$2 (\p$279 [2]),
-    .\port$515$3 (\p$279 [3]),
-    .\port$515$4 (\p$279 [4]),
-    .\port$515$5 (\p$279 [5]),
-    .\port$515$6 (\p$279 [6]),
-    .\port$515$7 (\p$279 [7]),
-    .\port$515$8 (\p$279 [8]),
-    .\port$515$9 (\p$279 [9]),
+    .\port$517$0 (\p$297 [0]),
+    .\port$517$1 (\p$297 [1]),
+    .\port$517$10 (\p$297 [10]),
+    .\port$517$11 (\p$297 [11]),
+    .\port$517$12 (\p$297 [12]),
+    .\port$517$13 (\p$297 [13]),
+    .\port$517$14 (\p$297 [14]),
+    .\port$517$15 (\p$297 [15]),
+    .\port$517$2 (\p$297 [2]),
+    .\port$517$3 (\p$297 [3]),
+    .\port$517$4 (\p$297 [4]),
+    .\port$517$5 (\p$297 [5]),
+    .\port$517$6 (\p$297 [6]),
+    .\port$517$7 (\p$297 [7]),
+    .\port$517$8 (\p$297 [8]),
+    .\port$517$9 (\p$297 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_4  mul_1_4 (
@@ -1835,22 +1853,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_4),
     .clk(clk),
     .en(en),
-    .\port$531$0 (\p$291 [0]),
-    .\port$531$1 (\p$291 [1]),
-    .\port$531$10 (\p$291 [10]),
-    .\port$531$11 (\p$291 [11]),
-    .\port$531$12 (\p$291 [12]),
-    .\port$531$13 (\p$291 [13]),
-    .\port$531$14 (\p$291 [14]),
-    .\port$531$15 (\p$291 [15]),
-    .\port$531$2 (\p$291 [2]),
-    .\port$531$3 (\p$291 [3]),
-    .\port$531$4 (\p$291 [4]),
-    .\port$531$5 (\p$291 [5]),
-    .\port$531$6 (\p$291 [6]),
-    .\port$531$7 (\p$291 [7]),
-    .\port$531$8 (\p$291 [8]),
-    .\port$531$9 (\p$291 [9]),
+    .\port$533$0 (\p$309 [0]),
+    .\port$533$1 (\p$309 [1]),
+    .\port$533$10 (\p$309 [10]),
+    .\port$533$11 (\p$309 [11]),
+    .\port$533$12 (\p$309 [12]),
+    .\port$533$13 (\p$309 [13]),
+    .\port$533$14 (\p$309 [14]),
+    .\port$533$15 (\p$309 [15]),
+    .\port$533$2 (\p$309 [2]),
+    .\port$533$3 (\p$309 [3]),
+    .\port$533$4 (\p$309 [4]),
+    .\port$533$5 (\p$309 [5]),
+    .\port$533$6 (\p$309 [6]),
+    .\port$533$7 (\p$309 [7]),
+    .\port$533$8 (\p$309 [8]),
+    .\port$533$9 (\p$309 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_5  mul_1_5 (
@@ -1858,22 +1876,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_5),
     .clk(clk),
     .en(en),
-    .\port$547$0 (\p$303 [0]),
-    .\port$547$1 (\p$303 [1]),
-    .\port$547$10 (\p$303 [10]),
-    .\port$547$11 (\p$303 [11]),
-    .\port$547$12 (\p$303 [12]),
-    .\port$547$13 (\p$303 [13]),
-    .\port$547$14 (\p$303 [14]),
-    .\port$547$15 (\p$303 [15]),
-    .\port$547$2 (\p$303 [2]),
-    .\port$547$3 (\p$303 [3]),
-    .\port$547$4 (\p$303 [4]),
-    .\port$547$5 (\p$303 [5]),
-    .\port$547$6 (\p$303 [6]),
-    .\port$547$7 (\p$303 [7]),
-    .\port$547$8 (\p$303 [8]),
-    .\port$547$9 (\p$303 [9]),
+    .\port$549$0 (\p$321 [0]),
+    .\port$549$1 (\p$321 [1]),
+    .\port$549$10 (\p$321 [10]),
+    .\port$549$11 (\p$321 [11]),
+    .\port$549$12 (\p$321 [12]),
+    .\port$549$13 (\p$321 [13]),
+    .\port$549$14 (\p$321 [14]),
+    .\port$549$15 (\p$321 [15]),
+    .\port$549$2 (\p$321 [2]),
+    .\port$549$3 (\p$321 [3]),
+    .\port$549$4 (\p$321 [4]),
+    .\port$549$5 (\p$321 [5]),
+    .\port$549$6 (\p$321 [6]),
+    .\port$549$7 (\p$321 [7]),
+    .\port$549$8 (\p$321 [8]),
+    .\port$549$9 (\p$321 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_6  mul_1_6 (
@@ -1881,22 +1899,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_6),
     .clk(clk),
     .en(en),
-    .\port$563$0 (\p$315 [0]),
-    .\port$563$1 (\p$315 [1]),
-    .\port$563$10 (\p$315 [10]),
-    .\port$563$11 (\p$315 [11]),
-    .\port$563$12 (\p$315 [12]),
-    .\port$563$13 (\p$315 [13]),
-    .\port$563$14 (\p$315 [14]),
-    .\port$563$15 (\p$315 [15]),
-    .\port$563$2 (\p$315 [2]),
-    .\port$563$3 (\p$315 [3]),
-    .\port$563$4 (\p$315 [4]),
-    .\port$563$5 (\p$315 [5]),
-    .\port$563$6 (\p$315 [6]),
-    .\port$563$7 (\p$315 [7]),
-    .\port$563$8 (\p$315 [8]),
-    .\port$563$9 (\p$315 [9]),
+    .\port$565$0 (\p$333 [0]),
+    .\port$565$1 (\p$333 [1]),
+    .\port$565$10 (\p$333 [10]),
+    .\port$565$11 (\p$333 [11]),
+    .\port$565$12 (\p$333 [12]),
+    .\port$565$13 (\p$333 [13]),
+    .\port$565$14 (\p$333 [14]),
+    .\port$565$15 (\p$333 [15]),
+    .\port$565$2 (\p$333 [2]),
+    .\port$565$3 (\p$333 [3]),
+    .\port$565$4 (\p$333 [4]),
+    .\port$565$5 (\p$333 [5]),
+    .\port$565$6 (\p$333 [6]),
+    .\port$565$7 (\p$333 [7]),
+    .\port$565$8 (\p$333 [8]),
+    .\port$565$9 (\p$333 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_7  mul_1_7 (
@@ -1904,22 +1922,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_7),
     .clk(clk),
     .en(en),
-    .\port$579$0 (\p$327 [0]),
-    .\port$579$1 (\p$327 [1]),
-    .\port$579$10 (\p$327 [10]),
-    .\port$579$11 (\p$327 [11]),
-    .\port$579$12 (\p$327 [12]),
-    .\port$579$13 (\p$327 [13]),
-    .\port$579$14 (\p$327 [14]),
-    .\port$579$15 (\p$327 [15]),
-    .\port$579$2 (\p$327 [2]),
-    .\port$579$3 (\p$327 [3]),
-    .\port$579$4 (\p$327 [4]),
-    .\port$579$5 (\p$327 [5]),
-    .\port$579$6 (\p$327 [6]),
-    .\port$579$7 (\p$327 [7]),
-    .\port$579$8 (\p$327 [8]),
-    .\port$579$9 (\p$327 [9]),
+    .\port$581$0 (\p$345 [0]),
+    .\port$581$1 (\p$345 [1]),
+    .\port$581$10 (\p$345 [10]),
+    .\port$581$11 (\p$345 [11]),
+    .\port$581$12 (\p$345 [12]),
+    .\port$581$13 (\p$345 [13]),
+    .\port$581$14 (\p$345 [14]),
+    .\port$581$15 (\p$345 [15]),
+    .\port$581$2 (\p$345 [2]),
+    .\port$581$3 (\p$345 [3]),
+    .\port$581$4 (\p$345 [4]),
+    .\port$581$5 (\p$345 [5]),
+    .\port$581$6 (\p$345 [6]),
+    .\port$581$7 (\p$345 [7]),
+    .\port$581$8 (\p$345 [8]),
+    .\port$581$9 (\p$345 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_0  mul_2_0 (
@@ -1927,22 +1945,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_0),
     .clk(clk),
     .en(en),
-    .\port$595$0 (\p$339 [0]),
-    .\port$595$1 (\p$339 [1]),
-    .\port$595$10 (\p$339 [10]),
-    .\port$595$11 (\p$339 [11]),
-    .\port$595$12 (\p$339 [12]),
-    .\port$595$13 (\p$339 [13]),
-    .\port$595$14 (\p$339 [14]),
-    .\port$595$15 (\p$339 [15]),
-    .\port$595$2 (\p$339 [2]),
-    .\port$595$3 (\p$339 [3]),
-    .\port$595$4 (\p$339 [4]),
-    .\port$595$5 (\p$339 [5]),
-    .\port$595$6 (\p$339 [6]),
-    .\port$595$7 (\p$339 [7]),
-    .\port$595$8 (\p$339 [8]),
-    .\port$595$9 (\p$339 [9]),
+    .\port$597$0 (\p$357 [0]),
+    .\port$597$1 (\p$357 [1]),
+    .\port$597$10 (\p$357 [10]),
+    .\port$597$11 (\p$357 [11]),
+    .\port$597$12 (\p$357 [12]),
+    .\port$597$13 (\p$357 [13]),
+    .\port$597$14 (\p$357 [14]),
+    .\port$597$15 (\p$357 [15]),
+    .\port$597$2 (\p$357 [2]),
+    .\port$597$3 (\p$357 [3]),
+    .\port$597$4 (\p$357 [4]),
+    .\port$597$5 (\p$357 [5]),
+    .\port$597$6 (\p$357 [6]),
+    .\port$597$7 (\p$357 [7]),
+    .\port$597$8 (\p$357 [8]),
+    .\port$597$9 (\p$357 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_1  mul_2_1 (
@@ -1950,22 +1968,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_1),
     .clk(clk),
     .en(en),
-    .\port$611$0 (\p$351 [0]),
-    .\port$611$1 (\p$351 [1]),
-    .\port$611$10 (\p$351 [10]),
-    .\port$611$11 (\p$351 [11]),
-    .\port$611$12 (\p$351 [12]),
-    .\port$611$13 (\p$351 [13]),
-    .\port$611$14 (\p$351 [14]),
-    .\port$611$15 (\p$351 [15]),
-    .\port$611$2 (\p$351 [2]),
-    .\port$611$3 (\p$351 [3]),
-    .\port$611$4 (\p$351 [4]),
-    .\port$611$5 (\p$351 [5]),
-    .\port$611$6 (\p$351 [6]),
-    .\port$611$7 (\p$351 [7]),
-    .\port$611$8 (\p$351 [8]),
-    .\port$611$9 (\p$351 [9]),
+    .\port$613$0 (\p$369 [0]),
+    .\port$613$1 (\p$369 [1]),
+    .\port$613$10 (\p$369 [10]),
+    .\port$613$11 (\p$369 [11]),
+    .\port$613$12 (\p$369 [12]),
+    .\port$613$13 (\p$369 [13]),
+    .\port$613$14 (\p$369 [14]),
+    .\port$613$15 (\p$369 [15]),
+    .\port$613$2 (\p$369 [2]),
+    .\port$613$3 (\p$369 [3]),
+    .\port$613$4 (\p$369 [4]),
+    .\port$613$5 (\p$369 [5]),
+    .\port$613$6 (\p$369 [6]),
+    .\port$613$7 (\p$369 [7]),
+    .\port$613$8 (\p$369 [8]),
+    .\port$613$9 (\p$369 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_2  mul_2_2 (
@@ -1973,22 +1991,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_2),
     .clk(clk),
     .en(en),
-    .\port$627$0 (\p$363 [0]),
-    .\port$627$1 (\p$363 [1]),
-    .\port$627$10 (\p$363 [10]),
-    .\port$627$11 (\p$363 [11]),
-    .\port$627$12 (\p$363 [12]),
-    .\port$627$13 (\p$363 [13]),
-    .\port$627$14 (\p$363 [14]),
-    .\port$627$15 (\p$363 [15]),
-    .\port$627$2 (\p$363 [2]),
-    .\port$627$3 (\p$363 [3]),
-    .\port$627$4 (\p$363 [4]),
-    .\port$627$5 (\p$363 [5]),
-    .\port$627$6 (\p$363 [6]),
-    .\port$627$7 (\p$363 [7]),
-    .\port$627$8 (\p$363 [8]),
-    .\port$627$9 (\p$363 [9]),
+    .\port$629$0 (\p$381 [0]),
+    .\port$629$1 (\p$381 [1]),
+    .\port$629$10 (\p$381 [10]),
+    .\port$629$11 (\p$381 [11]),
+    .\port$629$12 (\p$381 [12]),
+    .\port$629$13 (\p$381 [13]),
+    .\port$629$14 (\p$381 [14]),
+    .\port$629$15 (\p$381 [15]),
+    .\port$629$2 (\p$381 [2]),
+    .\port$629$3 (\p$381 [3]),
+    .\port$629$4 (\p$381 [4]),
+    .\port$629$5 (\p$381 [5]),
+    .\port$629$6 (\p$381 [6]),
+    .\port$629$7 (\p$381 [7]),
+    .\port$629$8 (\p$381 [8]),
+    .\port$629$9 (\p$381 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_3  mul_2_3 (
@@ -1996,22 +2014,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_3),
     .clk(clk),
     .en(en),
-    .\port$643$0 (\p$375 [0]),
-    .\port$643$1 (\p$375 [1]),
-    .\port$643$10 (\p$375 [10]),
-    .\port$643$11 (\p$375 [11]),
-    .\port$643$12 (\p$375 [12]),
-    .\port$643$13 (\p$375 [13]),
-    .\port$643$14 (\p$375 [14]),
-    .\port$643$15 (\p$375 [15]),
-    .\port$643$2 (\p$375 [2]),
-    .\port$643$3 (\p$375 [3]),
-    .\port$643$4 (\p$375 [4]),
-    .\port$643$5 (\p$375 [5]),
-    .\port$643$6 (\p$375 [6]),
-    .\port$643$7 (\p$375 [7]),
-    .\port$643$8 (\p$375 [8]),
-    .\port$643$9 (\p$375 [9]),
+    .\port$645$0 (\p$393 [0]),
+    .\port$645$1 (\p$393 [1]),
+    .\port$645$10 (\p$393 [10]),
+    .\port$645$11 (\p$393 [11]),
+    .\port$645$12 (\p$393 [12]),
+    .\port$645$13 (\p$393 [13]),
+    .\port$645$14 (\p$393 [14]),
+    .\port$645$15 (\p$393 [15]),
+    .\port$645$2 (\p$393 [2]),
+    .\port$645$3 (\p$393 [3]),
+    .\port$645$4 (\p$393 [4]),
+    .\port$645$5 (\p$393 [5]),
+    .\port$645$6 (\p$393 [6]),
+    .\port$645$7 (\p$393 [7]),
+    .\port$645$8 (\p$393 [8]),
+    .\port$645$9 (\p$393 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_4  mul_2_4 (
@@ -2019,22 +2037,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_4),
     .clk(clk),
     .en(en),
-    .\port$659$0 (\p$387 [0]),
-    .\port$659$1 (\p$387 [1]),
-    .\port$659$10 (\p$387 [10]),
-    .\port$659$11 (\p$387 [11]),
-    .\port$659$12 (\p$387 [12]),
-    .\port$659$13 (\p$387 [13]),
-    .\port$659$14 (\p$387 [14]),
-    .\port$659$15 (\p$387 [15]),
-    .\port$659$2 (\p$387 [2]),
-    .\port$659$3 (\p$387 [3]),
-    .\port$659$4 (\p$387 [4]),
-    .\port$659$5 (\p$387 [5]),
-    .\port$659$6 (\p$387 [6]),
-    .\port$659$7 (\p$387 [7]),
-    .\port$659$8 (\p$387 [8]),
-    .\port$659$9 (\p$387 [9]),
+    .\port$661$0 (\p$405 [0]),
+    .\port$661$1 (\p$405 [1]),
+    .\port$661$10 (\p$405 [10]),
+    .\port$661$11 (\p$405 [11]),
+    .\port$661$12 (\p$405 [12]),
+    .\port$661$13 (\p$405 [13]),
+    .\port$661$14 (\p$405 [14]),
+    .\port$661$15 (\p$405 [15]),
+    .\port$661$2 (\p$405 [2]),
+    .\port$661$3 (\p$405 [3]),
+    .\port$661$4 (\p$405 [4]),
+    .\port$661$5 (\p$405 [5]),
+    .\port$661$6 (\p$405 [6]),
+    .\port$661$7 (\p$405 [7]),
+    .\port$661$8 (\p$405 [8]),
+    .\port$661$9 (\p$405 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_5  mul_2_5 (
@@ -2042,22 +2060,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_5),
     .clk(clk),
     .en(en),
-    .\port$675$0 (\p$399 [0]),
-    .\port$675$1 (\p$399 [1]),
-    .\port$675$10 (\p$399 [10]),
-    .\port$675$11 (\p$399 [11]),
-    .\port$675$12 (\p$399 [12]),
-    .\port$675$13 (\p$399 [13]),
-    .\port$675$14 (\p$399 [14]),
-    .\port$675$15 (\p$399 [15]),
-    .\port$675$2 (\p$399 [2]),
-    .\port$675$3 (\p$399 [3]),
-    .\port$675$4 (\p$399 [4]),
-    .\port$675$5 (\p$399 [5]),
-    .\port$675$6 (\p$399 [6]),
-    .\port$675$7 (\p$399 [7]),
-    .\port$675$8 (\p$399 [8]),
-    .\port$675$9 (\p$399 [9]),
+    .\port$677$0 (\p$417 [0]),
+    .\port$677$1 (\p$417 [1]),
+    .\port$677$10 (\p$417 [10]),
+    .\port$677$11 (\p$417 [11]),
+    .\port$677$12 (\p$417 [12]),
+    .\port$677$13 (\p$417 [13]),
+    .\port$677$14 (\p$417 [14]),
+    .\port$677$15 (\p$417 [15]),
+    .\port$677$2 (\p$417 [2]),
+    .\port$677$3 (\p$417 [3]),
+    .\port$677$4 (\p$417 [4]),
+    .\port$677$5 (\p$417 [5]),
+    .\port$677$6 (\p$417 [6]),
+    .\port$677$7 (\p$417 [7]),
+    .\port$677$8 (\p$417 [8]),
+    .\port$677$9 (\p$417 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_6  mul_2_6 (
@@ -2065,22 +2083,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_6),
     .clk(clk),
     .en(en),
-    .\port$691$0 (\p$411 [0]),
-    .\port$691$1 (\p$411 [1]),
-    .\port$691$10 (\p$411 [10]),
-    .\port$691$11 (\p$411 [11]),
-    .\port$691$12 (\p$411 [12]),
-    .\port$691$13 (\p$411 [13]),
-    .\port$691$14 (\p$411 [14]),
-    .\port$691$15 (\p$411 [15]),
-    .\port$691$2 (\p$411 [2]),
-    .\port$691$3 (\p$411 [3]),
-    .\port$691$4 (\p$411 [4]),
-    .\port$691$5 (\p$411 [5]),
-    .\port$691$6 (\p$411 [6]),
-    .\port$691$7 (\p$411 [7]),
-    .\port$691$8 (\p$411 [8]),
-    .\port$691$9 (\p$411 [9]),
+    .\port$693$0 (\p$429 [0]),
+    .\port$693$1 (\p$429 [1]),
+    .\port$693$10 (\p$429 [10]),
+    .\port$693$11 (\p$429 [11]),
+    .\port$693$12 (\p$429 [12]),
+    .\port$693$13 (\p$429 [13]),
+    .\port$693$14 (\p$429 [14]),
+    .\port$693$15 (\p$429 [15]),
+    .\port$693$2 (\p$429 [2]),
+    .\port$693$3 (\p$429 [3]),
+    .\port$693$4 (\p$429 [4]),
+    .\port$693$5 (\p$429 [5]),
+    .\port$693$6 (\p$429 [6]),
+    .\port$693$7 (\p$429 [7]),
+    .\port$693$8 (\p$429 [8]),
+    .\port$693$9 (\p$429 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_7  mul_2_7 (
@@ -2088,22 +2106,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_7),
     .clk(clk),
     .en(en),
-    .\port$707$0 (\p$423 [0]),
-    .\port$707$1 (\p$423 [1]),
-    .\port$707$10 (\p$423 [10]),
-    .\port$707$11 (\p$423 [11]),
-    .\port$707$12 (\p$423 [12]),
-    .\port$707$13 (\p$423 [13]),
-    .\port$707$14 (\p$423 [14]),
-    .\port$707$15 (\p$423 [15]),
-    .\port$707$2 (\p$423 [2]),
-    .\port$707$3 (\p$423 [3]),
-    .\port$707$4 (\p$423 [4]),
-    .\port$707$5 (\p$423 [5]),
-    .\port$707$6 (\p$423 [6]),
-    .\port$707$7 (\p$423 [7]),
-    .\port$707$8 (\p$423 [8]),
-    .\port$707$9 (\p$423 [9]),
+    .\port$709$0 (\p$441 [0]),
+    .\port$709$1 (\p$441 [1]),
+    .\port$709$10 (\p$441 [10]),
+    .\port$709$11 (\p$441 [11]),
+    .\port$709$12 (\p$441 [12]),
+    .\port$709$13 (\p$441 [13]),
+    .\port$709$14 (\p$441 [14]),
+    .\port$709$15 (\p$441 [15]),
+    .\port$709$2 (\p$441 [2]),
+    .\port$709$3 (\p$441 [3]),
+    .\port$709$4 (\p$441 [4]),
+    .\port$709$5 (\p$441 [5]),
+    .\port$709$6 (\p$441 [6]),
+    .\port$709$7 (\p$441 [7]),
+    .\port$709$8 (\p$441 [8]),
+    .\port$709$9 (\p$441 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_0  mul_3_0 (
@@ -2111,22 +2129,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_0),
     .clk(clk),
     .en(en),
-    .\port$723$0 (\p$435 [0]),
-    .\port$723$1 (\p$435 [1]),
-    .\port$723$10 (\p$435 [10]),
-    .\port$723$11 (\p$435 [11]),
-    .\port$723$12 (\p$435 [12]),
-    .\port$723$13 (\p$435 [13]),
-    .\port$723$14 (\p$435 [14]),
-    .\port$723$15 (\p$435 [15]),
-    .\port$723$2 (\p$435 [2]),
-    .\port$723$3 (\p$435 [3]),
-    .\port$723$4 (\p$435 [4]),
-    .\port$723$5 (\p$435 [5]),
-    .\port$723$6 (\p$435 [6]),
-    .\port$723$7 (\p$435 [7]),
-    .\port$723$8 (\p$435 [8]),
-    .\port$723$9 (\p$435 [9]),
+    .\port$725$0 (\p$453 [0]),
+    .\port$725$1 (\p$453 [1]),
+    .\port$725$10 (\p$453 [10]),
+    .\port$725$11 (\p$453 [11]),
+    .\port$725$12 (\p$453 [12]),
+    .\port$725$13 (\p$453 [13]),
+    .\port$725$14 (\p$453 [14]),
+    .\port$725$15 (\p$453 [15]),
+    .\port$725$2 (\p$453 [2]),
+    .\port$725$3 (\p$453 [3]),
+    .\port$725$4 (\p$453 [4]),
+    .\port$725$5 (\p$453 [5]),
+    .\port$725$6 (\p$453 [6]),
+    .\port$725$7 (\p$453 [7]),
+    .\port$725$8 (\p$453 [8]),
+    .\port$725$9 (\p$453 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_1  mul_3_1 (
@@ -2134,22 +2152,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_1),
     .clk(clk),
     .en(en),
-    .\port$739$0 (\p$447 [0]),
-    .\port$739$1 (\p$447 [1]),
-    .\port$739$10 (\p$447 [10]),
-    .\port$739$11 (\p$447 [11]),
-    .\port$739$12 (\p$447 [12]),
-    .\port$739$13 (\p$447 [13]),
-    .\port$739$14 (\p$447 [14]),
-    .\port$739$15 (\p$447 [15]),
-    .\port$739$2 (\p$447 [2]),
-    .\port$739$3 (\p$447 [3]),
-    .\port$739$4 (\p$447 [4]),
-    .\port$739$5 (\p$447 [5]),
-    .\port$739$6 (\p$447 [6]),
-    .\port$739$7 (\p$447 [7]),
-    .\port$739$8 (\p$447 [8]),
-    .\port$739$9 (\p$447 [9]),
+    .\port$741$0 (\p$465 [0]),
+    .\port$741$1 (\p$465 [1]),
+    .\port$741$10 (\p$465 [10]),
+    .\port$741$11 (\p$465 [11]),
+    .\port$741$12 (\p$465 [12]),
+    .\port$741$13 (\p$465 [13]),
+    .\port$741$14 (\p$465 [14]),
+    .\port$741$15 (\p$465 [15]),
+    .\port$741$2 (\p$465 [2]),
+    .\port$741$3 (\p$465 [3]),
+    .\port$741$4 (\p$465 [4]),
+    .\port$741$5 (\p$465 [5]),
+    .\port$741$6 (\p$465 [6]),
+    .\port$741$7 (\p$465 [7]),
+    .\port$741$8 (\p$465 [8]),
+    .\port$741$9 (\p$465 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_2  mul_3_2 (
@@ -2157,22 +2175,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_2),
     .clk(clk),
     .en(en),
-    .\port$755$0 (\p$459 [0]),
-    .\port$755$1 (\p$459 [1]),
-    .\port$755$10 (\p$459 [10]),
-    .\port$755$11 (\p$459 [11]),
-    .\port$755$12 (\p$459 [12]),
-    .\port$755$13 (\p$459 [13]),
-    .\port$755$14 (\p$459 [14]),
-    .\port$755$15 (\p$459 [15]),
-    .\port$755$2 (\p$459 [2]),
-    .\port$755$3 (\p$459 [3]),
-    .\port$755$4 (\p$459 [4]),
-    .\port$755$5 (\p$459 [5]),
-    .\port$755$6 (\p$459 [6]),
-    .\port$755$7 (\p$459 [7]),
-    .\port$755$8 (\p$459 [8]),
-    .\port$755$9 (\p$459 [9]),
+    .\port$757$0 (\p$477 [0]),
+    .\port$757$1 (\p$477 [1]),
+    .\port$757$10 (\p$477 [10]),
+    .\port$757$11 (\p$477 [11]),
+    .\port$757$12 (\p$477 [12]),
+    .\port$757$13 (\p$477 [13]),
+    .\port$757$14 (\p$477 [14]),
+    .\port$757$15 (\p$477 [15]),
+    .\port$757$2 (\p$477 [2]),
+    .\port$757$3 (\p$477 [3]),
+    .\port$757$4 (\p$477 [4]),
+    .\port$757$5 (\p$477 [5]),
+    .\port$757$6 (\p$477 [6]),
+    .\port$757$7 (\p$477 [7]),
+    .\port$757$8 (\p$477 [8]),
+    .\port$757$9 (\p$477 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_3  mul_3_3 (
@@ -2180,22 +2198,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_3),
     .clk(clk),
     .en(en),
-    .\port$771$0 (\p$471 [0]),
-    .\port$771$1 (\p$471 [1]),
-    .\port$771$10 (\p$471 [10]),
-    .\port$771$11 (\p$471 [11]),
-    .\port$771$12 (\p$471 [12]),
-    .\port$771$13 (\p$471 [13]),
-    .\port$771$14 (\p$471 [14]),
-    .\port$771$15 (\p$471 [15]),
-    .\port$771$2 (\p$471 [2]),
-    .\port$771$3 (\p$471 [3]),
-    .\port$771$4 (\p$471 [4]),
-    .\port$771$5 (\p$471 [5]),
-    .\port$771$6 (\p$471 [6]),
-    .\port$771$7 (\p$471 [7]),
-    .\port$771$8 (\p$471 [8]),
-    .\port$771$9 (\p$471 [9]),
+    .\port$773$0 (\p$489 [0]),
+    .\port$773$1 (\p$489 [1]),
+    .\port$773$10 (\p$489 [10]),
+    .\port$773$11 (\p$489 [11]),
+    .\port$773$12 (\p$489 [12]),
+    .\port$773$13 (\p$489 [13]),
+    .\port$773$14 (\p$489 [14]),
+    .\port$773$15 (\p$489 [15]),
+    .\port$773$2 (\p$489 [2]),
+    .\port$773$3 (\p$489 [3]),
+    .\port$773$4 (\p$489 [4]),
+    .\port$773$5 (\p$489 [5]),
+    .\port$773$6 (\p$489 [6]),
+    .\port$773$7 (\p$489 [7]),
+    .\port$773$8 (\p$489 [8]),
+    .\port$773$9 (\p$489 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_4  mul_3_4 (
@@ -2203,22 +2221,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_4),
     .clk(clk),
     .en(en),
-    .\port$787$0 (\p$483 [0]),
-    .\port$787$1 (\p$483 [1]),
-    .\port$787$10 (\p$483 [10]),
-    .\port$787$11 (\p$483 [11]),
-    .\port$787$12 (\p$483 [12]),
-    .\port$787$13 (\p$483 [13]),
-    .\port$787$14 (\p$483 [14]),
-    .\port$787$15 (\p$483 [15]),
-    .\port$787$2 (\p$483 [2]),
-    .\port$787$3 (\p$483 [3]),
-    .\port$787$4 (\p$483 [4]),
-    .\port$787$5 (\p$483 [5]),
-    .\port$787$6 (\p$483 [6]),
-    .\port$787$7 (\p$483 [7]),
-    .\port$787$8 (\p$483 [8]),
-    .\port$787$9 (\p$483 [9]),
+    .\port$789$0 (\p$501 [0]),
+    .\port$789$1 (\p$501 [1]),
+    .\port$789$10 (\p$501 [10]),
+    .\port$789$11 (\p$501 [11]),
+    .\port$789$12 (\p$501 [12]),
+    .\port$789$13 (\p$501 [13]),
+    .\port$789$14 (\p$501 [14]),
+    .\port$789$15 (\p$501 [15]),
+    .\port$789$2 (\p$501 [2]),
+    .\port$789$3 (\p$501 [3]),
+    .\port$789$4 (\p$501 [4]),
+    .\port$789$5 (\p$501 [5]),
+    .\port$789$6 (\p$501 [6]),
+    .\port$789$7 (\p$501 [7]),
+    .\port$789$8 (\p$501 [8]),
+    .\port$789$9 (\p$501 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_5  mul_3_5 (
@@ -2226,22 +2244,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_5),
     .clk(clk),
     .en(en),
-    .\port$803$0 (\p$495 [0]),
-    .\port$803$1 (\p$495 [1]),
-    .\port$803$10 (\p$495 [10]),
-    .\port$803$11 (\p$495 [11]),
-    .\port$803$12 (\p$495 [12]),
-    .\port$803$13 (\p$495 [13]),
-    .\port$803$14 (\p$495 [14]),
-    .\port$803$15 (\p$495 [15]),
-    .\port$803$2 (\p$495 [2]),
-    .\port$803$3 (\p$495 [3]),
-    .\port$803$4 (\p$495 [4]),
-    .\port$803$5 (\p$495 [5]),
-    .\port$803$6 (\p$495 [6]),
-    .\port$803$7 (\p$495 [7]),
-    .\port$803$8 (\p$495 [8]),
-    .\port$803$9 (\p$495 [9]),
+    .\port$805$0 (\p$513 [0]),
+    .\port$805$1 (\p$513 [1]),
+    .\port$805$10 (\p$513 [10]),
+    .\port$805$11 (\p$513 [11]),
+    .\port$805$12 (\p$513 [12]),
+    .\port$805$13 (\p$513 [13]),
+    .\port$805$14 (\p$513 [14]),
+    .\port$805$15 (\p$513 [15]),
+    .\port$805$2 (\p$513 [2]),
+    .\port$805$3 (\p$513 [3]),
+    .\port$805$4 (\p$513 [4]),
+    .\port$805$5 (\p$513 [5]),
+    .\port$805$6 (\p$513 [6]),
+    .\port$805$7 (\p$513 [7]),
+    .\port$805$8 (\p$513 [8]),
+    .\port$805$9 (\p$513 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_6  mul_3_6 (
@@ -2249,22 +2267,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_6),
     .clk(clk),
     .en(en),
-    .\port$819$0 (\p$507 [0]),
-    .\port$819$1 (\p$507 [1]),
-    .\port$819$10 (\p$507 [10]),
-    .\port$819$11 (\p$507 [11]),
-    .\port$819$12 (\p$507 [12]),
-    .\port$819$13 (\p$507 [13]),
-    .\port$819$14 (\p$507 [14]),
-    .\port$819$15 (\p$507 [15]),
-    .\port$819$2 (\p$507 [2]),
-    .\port$819$3 (\p$507 [3]),
-    .\port$819$4 (\p$507 [4]),
-    .\port$819$5 (\p$507 [5]),
-    .\port$819$6 (\p$507 [6]),
-    .\port$819$7 (\p$507 [7]),
-    .\port$819$8 (\p$507 [8]),
-    .\port$819$9 (\p$507 [9]),
+    .\port$821$0 (\p$525 [0]),
+    .\port$821$1 (\p$525 [1]),
+    .\port$821$10 (\p$525 [10]),
+    .\port$821$11 (\p$525 [11]),
+    .\port$821$12 (\p$525 [12]),
+    .\port$821$13 (\p$525 [13]),
+    .\port$821$14 (\p$525 [14]),
+    .\port$821$15 (\p$525 [15]),
+    .\port$821$2 (\p$525 [2]),
+    .\port$821$3 (\p$525 [3]),
+    .\port$821$4 (\p$525 [4]),
+    .\port$821$5 (\p$525 [5]),
+    .\port$821$6 (\p$525 [6]),
+    .\port$821$7 (\p$525 [7]),
+    .\port$821$8 (\p$525 [8]),
+    .\port$821$9 (\p$525 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_7  mul_3_7 (
@@ -2272,22 +2290,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_7),
     .clk(clk),
     .en(en),
-    .\port$835$0 (\p$519 [0]),
-    .\port$835$1 (\p$519 [1]),
-    .\port$835$10 (\p$519 [10]),
-    .\port$835$11 (\p$519 [11]),
-    .\port$835$12 (\p$519 [12]),
-    .\port$835$13 (\p$519 [13]),
-    .\port$835$14 (\p$519 [14]),
-    .\port$835$15 (\p$519 [15]),
-    .\port$835$2 (\p$519 [2]),
-    .\port$835$3 (\p$519 [3]),
-    .\port$835$4 (\p$519 [4]),
-    .\port$835$5 (\p$519 [5]),
-    .\port$835$6 (\p$519 [6]),
-    .\port$835$7 (\p$519 [7]),
-    .\port$835$8 (\p$519 [8]),
-    .\port$835$9 (\p$519 [9]),
+    .\port$837$0 (\p$537 [0]),
+    .\port$837$1 (\p$537 [1]),
+    .\port$837$10 (\p$537 [10]),
+    .\port$837$11 (\p$537 [11]),
+    .\port$837$12 (\p$537 [12]),
+    .\port$837$13 (\p$537 [13]),
+    .\port$837$14 (\p$537 [14]),
+    .\port$837$15 (\p$537 [15]),
+    .\port$837$2 (\p$537 [2]),
+    .\port$837$3 (\p$537 [3]),
+    .\port$837$4 (\p$537 [4]),
+    .\port$837$5 (\p$537 [5]),
+    .\port$837$6 (\p$537 [6]),
+    .\port$837$7 (\p$537 [7]),
+    .\port$837$8 (\p$537 [8]),
+    .\port$837$9 (\p$537 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_0  mul_4_0 (
@@ -2295,22 +2313,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_0),
     .clk(clk),
     .en(en),
-    .\port$851$0 (\p$531 [0]),
-    .\port$851$1 (\p$531 [1]),
-    .\port$851$10 (\p$531 [10]),
-    .\port$851$11 (\p$531 [11]),
-    .\port$851$12 (\p$531 [12]),
-    .\port$851$13 (\p$531 [13]),
-    .\port$851$14 (\p$531 [14]),
-    .\port$851$15 (\p$531 [15]),
-    .\port$851$2 (\p$531 [2]),
-    .\port$851$3 (\p$531 [3]),
-    .\port$851$4 (\p$531 [4]),
-    .\port$851$5 (\p$531 [5]),
-    .\port$851$6 (\p$531 [6]),
-    .\port$851$7 (\p$531 [7]),
-    .\port$851$8 (\p$531 [8]),
-    .\port$851$9 (\p$531 [9]),
+    .\port$853$0 (\p$549 [0]),
+    .\port$853$1 (\p$549 [1]),
+    .\port$853$10 (\p$549 [10]),
+    .\port$853$11 (\p$549 [11]),
+    .\port$853$12 (\p$549 [12]),
+    .\port$853$13 (\p$549 [13]),
+    .\port$853$14 (\p$549 [14]),
+    .\port$853$15 (\p$549 [15]),
+    .\port$853$2 (\p$549 [2]),
+    .\port$853$3 (\p$549 [3]),
+    .\port$853$4 (\p$549 [4]),
+    .\port$853$5 (\p$549 [5]),
+    .\port$853$6 (\p$549 [6]),
+    .\port$853$7 (\p$549 [7]),
+    .\port$853$8 (\p$549 [8]),
+    .\port$853$9 (\p$549 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_1  mul_4_1 (
@@ -2318,22 +2336,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_1),
     .clk(clk),
     .en(en),
-    .\port$867$0 (\p$543 [0]),
-    .\port$867$1 (\p$543 [1]),
-    .\port$867$10 (\p$543 [10]),
-    .\port$867$11 (\p$543 [11]),
-    .\port$867$12 (\p$543 [12]),
-    .\port$867$13 (\p$543 [13]),
-    .\port$867$14 (\p$543 [14]),
-    .\port$867$15 (\p$543 [15]),
-    .\port$867$2 (\p$543 [2]),
-    .\port$867$3 (\p$543 [3]),
-    .\port$867$4 (\p$543 [4]),
-    .\port$867$5 (\p$543 [5]),
-    .\port$867$6 (\p$543 [6]),
-    .\port$867$7 (\p$543 [7]),
-    .\port$867$8 (\p$543 [8]),
-    .\port$867$9 (\p$543 [9]),
+    .\port$869$0 (\p$561 [0]),
+    .\port$869$1 (\p$561 [1]),
+    .\port$869$10 (\p$561 [10]),
+    .\port$869$11 (\p$561 [11]),
+    .\port$869$12 (\p$561 [12]),
+    .\port$869$13 (\p$561 [13]),
+    .\port$869$14 (\p$561 [14]),
+    .\port$869$15 (\p$561 [15]),
+    .\port$869$2 (\p$561 [2]),
+    .\port$869$3 (\p$561 [3]),
+    .\port$869$4 (\p$561 [4]),
+    .\port$869$5 (\p$561 [5]),
+    .\port$869$6 (\p$561 [6]),
+    .\port$869$7 (\p$561 [7]),
+    .\port$869$8 (\p$561 [8]),
+    .\port$869$9 (\p$561 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_2  mul_4_2 (
@@ -2341,22 +2359,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_2),
     .clk(clk),
     .en(en),
-    .\port$883$0 (\p$555 [0]),
-    .\port$883$1 (\p$555 [1]),
-    .\port$883$10 (\p$555 [10]),
-    .\port$883$11 (\p$555 [11]),
-    .\port$883$12 (\p$555 [12]),
-    .\port$883$13 (\p$555 [13]),
-    .\port$883$14 (\p$555 [14]),
-    .\port$883$15 (\p$555 [15]),
-    .\port$883$2 (\p$555 [2]),
-    .\port$883$3 (\p$555 [3]),
-    .\port$883$4 (\p$555 [4]),
-    .\port$883$5 (\p$555 [5]),
-    .\port$883$6 (\p$555 [6]),
-    .\port$883$7 (\p$555 [7]),
-    .\port$883$8 (\p$555 [8]),
-    .\port$883$9 (\p$555 [9]),
+    .\port$885$0 (\p$573 [0]),
+    .\port$885$1 (\p$573 [1]),
+    .\port$885$10 (\p$573 [10]),
+    .\port$885$11 (\p$573 [11]),
+    .\port$885$12 (\p$573 [12]),
+    .\port$885$13 (\p$573 [13]),
+    .\port$885$14 (\p$573 [14]),
+    .\port$885$15 (\p$573 [15]),
+    .\port$885$2 (\p$573 [2]),
+    .\port$885$3 (\p$573 [3]),
+    .\port$885$4 (\p$573 [4]),
+    .\port$885$5 (\p$573 [5]),
+    .\port$885$6 (\p$573 [6]),
+    .\port$885$7 (\p$573 [7]),
+    .\port$885$8 (\p$573 [8]),
+    .\port$885$9 (\p$573 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_3  mul_4_3 (
@@ -2364,22 +2382,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_3),
     .clk(clk),
     .en(en),
-    .\port$899$0 (\p$567 [0]),
-    .\port$899$1 (\p$567 [1]),
-    .\port$899$10 (\p$567 [10]),
-    .\port$899$11 (\p$567 [11]),
-    .\port$899$12 (\p$567 [12]),
-    .\port$899$13 (\p$567 [13]),
-    .\port$899$14 (\p$567 [14]),
-    .\port$899$15 (\p$567 [15]),
-    .\port$899$2 (\p$567 [2]),
-    .\port$899$3 (\p$567 [3]),
-    .\port$899$4 (\p$567 [4]),
-    .\port$899$5 (\p$567 [5]),
-    .\port$899$6 (\p$567 [6]),
-    .\port$899$7 (\p$567 [7]),
-    .\port$899$8 (\p$567 [8]),
-    .\port$899$9 (\p$567 [9]),
+    .\port$901$0 (\p$585 [0]),
+    .\port$901$1 (\p$585 [1]),
+    .\port$901$10 (\p$585 [10]),
+    .\port$901$11 (\p$585 [11]),
+    .\port$901$12 (\p$585 [12]),
+    .\port$901$13 (\p$585 [13]),
+    .\port$901$14 (\p$585 [14]),
+    .\port$901$15 (\p$585 [15]),
+    .\port$901$2 (\p$585 [2]),
+    .\port$901$3 (\p$585 [3]),
+    .\port$901$4 (\p$585 [4]),
+    .\port$901$5 (\p$585 [5]),
+    .\port$901$6 (\p$585 [6]),
+    .\port$901$7 (\p$585 [7]),
+    .\port$901$8 (\p$585 [8]),
+    .\port$901$9 (\p$585 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_4  mul_4_4 (
@@ -2387,22 +2405,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_4),
     .clk(clk),
     .en(en),
-    .\port$915$0 (\p$579 [0]),
-    .\port$915$1 (\p$579 [1]),
-    .\port$915$10 (\p$579 [10]),
-    .\port$915$11 (\p$579 [11]),
-    .\port$915$12 (\p$579 [12]),
-    .\port$915$13 (\p$579 [13]),
-    .\port$915$14 (\p$579 [14]),
-    .\port$915$15 (\p$579 [15]),
-    .\port$915$2 (\p$579 [2]),
-    .\port$915$3 (\p$579 [3]),
-    .\port$915$4 (\p$579 [4]),
-    .\port$915$5 (\p$579 [5]),
-    .\port$915$6 (\p$579 [6]),
-    .\port$915$7 (\p$579 [7]),
-    .\port$915$8 (\p$579 [8]),
-    .\port$915$9 (\p$579 [9]),
+    .\port$917$0 (\p$597 [0]),
+    .\port$917$1 (\p$597 [1]),
+    .\port$917$10 (\p$597 [10]),
+    .\port$917$11 (\p$597 [11]),
+    .\port$917$12 (\p$597 [12]),
+    .\port$917$13 (\p$597 [13]),
+    .\port$917$14 (\p$597 [14]),
+    .\port$917$15 (\p$597 [15]),
+    .\port$917$2 (\p$597 [2]),
+    .\port$917$3 (\p$597 [3]),
+    .\port$917$4 (\p$597 [4]),
+    .\port$917$5 (\p$597 [5]),
+    .\port$917$6 (\p$597 [6]),
+    .\port$917$7 (\p$597 [7]),
+    .\port$917$8 (\p$597 [8]),
+    .\port$917$9 (\p$597 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_5  mul_4_5 (
@@ -2410,22 +2428,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_5),
     .clk(clk),
     .en(en),
-    .\port$931$0 (\p$591 [0]),
-    .\port$931$1 (\p$591 [1]),
-    .\port$931$10 (\p$591 [10]),
-    .\port$931$11 (\p$591 [11]),
-    .\port$931$12 (\p$591 [12]),
-    .\port$931$13 (\p$591 [13]),
-    .\port$931$14 (\p$591 [14]),
-    .\port$931$15 (\p$591 [15]),
-    .\port$931$2 (\p$591 [2]),
-    .\port$931$3 (\p$591 [3]),
-    .\port$931$4 (\p$591 [4]),
-    .\port$931$5 (\p$591 [5]),
-    .\port$931$6 (\p$591 [6]),
-    .\port$931$7 (\p$591 [7]),
-    .\port$931$8 (\p$591 [8]),
-    .\port$931$9 (\p$591 [9]),
+    .\port$933$0 (\p$609 [0]),
+    .\port$933$1 (\p$609 [1]),
+    .\port$933$10 (\p$609 [10]),
+    .\port$933$11 (\p$609 [11]),
+    .\port$933$12 (\p$609 [12]),
+    .\port$933$13 (\p$609 [13]),
+    .\port$933$14 (\p$609 [14]),
+    .\port$933$15 (\p$609 [15]),
+    .\port$933$2 (\p$609 [2]),
+    .\port$933$3 (\p$609 [3]),
+    .\port$933$4 (\p$609 [4]),
+    .\port$933$5 (\p$609 [5]),
+    .\port$933$6 (\p$609 [6]),
+    .\port$933$7 (\p$609 [7]),
+    .\port$933$8 (\p$609 [8]),
+    .\port$933$9 (\p$609 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_6  mul_4_6 (
@@ -2433,22 +2451,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_6),
     .clk(clk),
     .en(en),
-    .\port$947$0 (\p$603 [0]),
-    .\port$947$1 (\p$603 [1]),
-    .\port$947$10 (\p$603 [10]),
-    .\port$947$11 (\p$603 [11]),
-    .\port$947$12 (\p$603 [12]),
-    .\port$947$13 (\p$603 [13]),
-    .\port$947$14 (\p$603 [14]),
-    .\port$947$15 (\p$603 [15]),
-    .\port$947$2 (\p$603 [2]),
-    .\port$947$3 (\p$603 [3]),
-    .\port$947$4 (\p$603 [4]),
-    .\port$947$5 (\p$603 [5]),
-    .\port$947$6 (\p$603 [6]),
-    .\port$947$7 (\p$603 [7]),
-    .\port$947$8 (\p$603 [8]),
-    .\port$947$9 (\p$603 [9]),
+    .\port$949$0 (\p$621 [0]),
+    .\port$949$1 (\p$621 [1]),
+    .\port$949$10 (\p$621 [10]),
+    .\port$949$11 (\p$621 [11]),
+    .\port$949$12 (\p$621 [12]),
+    .\port$949$13 (\p$621 [13]),
+    .\port$949$14 (\p$621 [14]),
+    .\port$949$15 (\p$621 [15]),
+    .\port$949$2 (\p$621 [2]),
+    .\port$949$3 (\p$621 [3]),
+    .\port$949$4 (\p$621 [4]),
+    .\port$949$5 (\p$621 [5]),
+    .\port$949$6 (\p$621 [6]),
+    .\port$949$7 (\p$621 [7]),
+    .\port$949$8 (\p$621 [8]),
+    .\port$949$9 (\p$621 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_7  mul_4_7 (
@@ -2456,22 +2474,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_7),
     .clk(clk),
     .en(en),
-    .\port$963$0 (\p$615 [0]),
-    .\port$963$1 (\p$615 [1]),
-    .\port$963$10 (\p$615 [10]),
-    .\port$963$11 (\p$615 [11]),
-    .\port$963$12 (\p$615 [12]),
-    .\port$963$13 (\p$615 [13]),
-    .\port$963$14 (\p$615 [14]),
-    .\port$963$15 (\p$615 [15]),
-    .\port$963$2 (\p$615 [2]),
-    .\port$963$3 (\p$615 [3]),
-    .\port$963$4 (\p$615 [4]),
-    .\port$963$5 (\p$615 [5]),
-    .\port$963$6 (\p$615 [6]),
-    .\port$963$7 (\p$615 [7]),
-    .\port$963$8 (\p$615 [8]),
-    .\port$963$9 (\p$615 [9]),
+    .\port$965$0 (\p$633 [0]),
+    .\port$965$1 (\p$633 [1]),
+    .\port$965$10 (\p$633 [10]),
+    .\port$965$11 (\p$633 [11]),
+    .\port$965$12 (\p$633 [12]),
+    .\port$965$13 (\p$633 [13]),
+    .\port$965$14 (\p$633 [14]),
+    .\port$965$15 (\p$633 [15]),
+    .\port$965$2 (\p$633 [2]),
+    .\port$965$3 (\p$633 [3]),
+    .\port$965$4 (\p$633 [4]),
+    .\port$965$5 (\p$633 [5]),
+    .\port$965$6 (\p$633 [6]),
+    .\port$965$7 (\p$633 [7]),
+    .\port$965$8 (\p$633 [8]),
+    .\port$965$9 (\p$633 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_0  mul_5_0 (
@@ -2479,22 +2497,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_0),
     .clk(clk),
     .en(en),
-    .\port$979$0 (\p$627 [0]),
-    .\port$979$1 (\p$627 [1]),
-    .\port$979$10 (\p$627 [10]),
-    .\port$979$11 (\p$627 [11]),
-    .\port$979$12 (\p$627 [12]),
-    .\port$979$13 (\p$627 [13]),
-    .\port$979$14 (\p$627 [14]),
-    .\port$979$15 (\p$627 [15]),
-    .\port$979$2 (\p$627 [2]),
-    .\port$979$3 (\p$627 [3]),
-    .\port$979$4 (\p$627 [4]),
-    .\port$979$5 (\p$627 [5]),
-    .\port$979$6 (\p$627 [6]),
-    .\port$979$7 (\p$627 [7]),
-    .\port$979$8 (\p$627 [8]),
-    .\port$979$9 (\p$627 [9]),
+    .\port$981$0 (\p$645 [0]),
+    .\port$981$1 (\p$645 [1]),
+    .\port$981$10 (\p$645 [10]),
+    .\port$981$11 (\p$645 [11]),
+    .\port$981$12 (\p$645 [12]),
+    .\port$981$13 (\p$645 [13]),
+    .\port$981$14 (\p$645 [14]),
+    .\port$981$15 (\p$645 [15]),
+    .\port$981$2 (\p$645 [2]),
+    .\port$981$3 (\p$645 [3]),
+    .\port$981$4 (\p$645 [4]),
+    .\port$981$5 (\p$645 [5]),
+    .\port$981$6 (\p$645 [6]),
+    .\port$981$7 (\p$645 [7]),
+    .\port$981$8 (\p$645 [8]),
+    .\port$981$9 (\p$645 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_1  mul_5_1 (
@@ -2502,22 +2520,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_1),
     .clk(clk),
     .en(en),
-    .\port$995$0 (\p$639 [0]),
-    .\port$995$1 (\p$639 [1]),
-    .\port$995$10 (\p$639 [10]),
-    .\port$995$11 (\p$639 [11]),
-    .\port$995$12 (\p$639 [12]),
-    .\port$995$13 (\p$639 [13]),
-    .\port$995$14 (\p$639 [14]),
-    .\port$995$15 (\p$639 [15]),
-    .\port$995$2 (\p$639 [2]),
-    .\port$995$3 (\p$639 [3]),
-    .\port$995$4 (\p$639 [4]),
-    .\port$995$5 (\p$639 [5]),
-    .\port$995$6 (\p$639 [6]),
-    .\port$995$7 (\p$639 [7]),
-    .\port$995$8 (\p$639 [8]),
-    .\port$995$9 (\p$639 [9]),
+    .\port$997$0 (\p$657 [0]),
+    .\port$997$1 (\p$657 [1]),
+    .\port$997$10 (\p$657 [10]),
+    .\port$997$11 (\p$657 [11]),
+    .\port$997$12 (\p$657 [12]),
+    .\port$997$13 (\p$657 [13]),
+    .\port$997$14 (\p$657 [14]),
+    .\port$997$15 (\p$657 [15]),
+    .\port$997$2 (\p$657 [2]),
+    .\port$997$3 (\p$657 [3]),
+    .\port$997$4 (\p$657 [4]),
+    .\port$997$5 (\p$657 [5]),
+    .\port$997$6 (\p$657 [6]),
+    .\port$997$7 (\p$657 [7]),
+    .\port$997$8 (\p$657 [8]),
+    .\port$997$9 (\p$657 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_2  mul_5_2 (
@@ -2525,22 +2543,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_2),
     .clk(clk),
     .en(en),
-    .\port$1011$0 (\p$651 [0]),
-    .\port$1011$1 (\p$651 [1]),
-    .\port$1011$10 (\p$651 [10]),
-    .\port$1011$11 (\p$651 [11]),
-    .\port$1011$12 (\p$651 [12]),
-    .\port$1011$13 (\p$651 [13]),
-    .\port$1011$14 (\p$651 [14]),
-    .\port$1011$15 (\p$651 [15]),
-    .\port$1011$2 (\p$651 [2]),
-    .\port$1011$3 (\p$651 [3]),
-    .\port$1011$4 (\p$651 [4]),
-    .\port$1011$5 (\p$651 [5]),
-    .\port$1011$6 (\p$651 [6]),
-    .\port$1011$7 (\p$651 [7]),
-    .\port$1011$8 (\p$651 [8]),
-    .\port$1011$9 (\p$651 [9]),
+    .\port$1013$0 (\p$669 [0]),
+    .\port$1013$1 (\p$669 [1]),
+    .\port$1013$10 (\p$669 [10]),
+    .\port$1013$11 (\p$669 [11]),
+    .\port$1013$12 (\p$669 [12]),
+    .\port$1013$13 (\p$669 [13]),
+    .\port$1013$14 (\p$669 [14]),
+    .\port$1013$15 (\p$669 [15]),
+    .\port$1013$2 (\p$669 [2]),
+    .\port$1013$3 (\p$669 [3]),
+    .\port$1013$4 (\p$669 [4]),
+    .\port$1013$5 (\p$669 [5]),
+    .\port$1013$6 (\p$669 [6]),
+    .\port$1013$7 (\p$669 [7]),
+    .\port$1013$8 (\p$669 [8]),
+    .\port$1013$9 (\p$669 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_3  mul_5_3 (
@@ -2548,22 +2566,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_3),
     .clk(clk),
     .en(en),
-    .\port$1027$0 (\p$663 [0]),
-    .\port$1027$1 (\p$663 [1]),
-    .\port$1027$10 (\p$663 [10]),
-    .\port$1027$11 (\p$663 [11]),
-    .\port$1027$12 (\p$663 [12]),
-    .\port$1027$13 (\p$663 [13]),
-    .\port$1027$14 (\p$663 [14]),
-    .\port$1027$15 (\p$663 [15]),
-    .\port$1027$2 (\p$663 [2]),
-    .\port$1027$3 (\p$663 [3]),
-    .\port$1027$4 (\p$663 [4]),
-    .\port$1027$5 (\p$663 [5]),
-    .\port$1027$6 (\p$663 [6]),
-    .\port$1027$7 (\p$663 [7]),
-    .\port$1027$8 (\p$663 [8]),
-    .\port$1027$9 (\p$663 [9]),
+    .\port$1029$0 (\p$681 [0]),
+    .\port$1029$1 (\p$681 [1]),
+    .\port$1029$10 (\p$681 [10]),
+    .\port$1029$11 (\p$681 [11]),
+    .\port$1029$12 (\p$681 [12]),
+    .\port$1029$13 (\p$681 [13]),
+    .\port$1029$14 (\p$681 [14]),
+    .\port$1029$15 (\p$681 [15]),
+    .\port$1029$2 (\p$681 [2]),
+    .\port$1029$3 (\p$681 [3]),
+    .\port$1029$4 (\p$681 [4]),
+    .\port$1029$5 (\p$681 [5]),
+    .\port$1029$6 (\p$681 [6]),
+    .\port$1029$7 (\p$681 [7]),
+    .\port$1029$8 (\p$681 [8]),
+    .\port$1029$9 (\p$681 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_4  mul_5_4 (
@@ -2571,22 +2589,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_4),
     .clk(clk),
     .en(en),
-    .\port$1043$0 (\p$675 [0]),
-    .\port$1043$1 (\p$675 [1]),
-    .\port$1043$10 (\p$675 [10]),
-    .\port$1043$11 (\p$675 [11]),
-    .\port$1043$12 (\p$675 [12]),
-    .\port$1043$13 (\p$675 [13]),
-    .\port$1043$14 (\p$675 [14]),
-    .\port$1043$15 (\p$675 [15]),
-    .\port$1043$2 (\p$675 [2]),
-    .\port$1043$3 (\p$675 [3]),
-    .\port$1043$4 (\p$675 [4]),
-    .\port$1043$5 (\p$675 [5]),
-    .\port$1043$6 (\p$675 [6]),
-    .\port$1043$7 (\p$675 [7]),
-    .\port$1043$8 (\p$675 [8]),
-    .\port$1043$9 (\p$675 [9]),
+    .\port$1045$0 (\p$693 [0]),
+    .\port$1045$1 (\p$693 [1]),
+    .\port$1045$10 (\p$693 [10]),
+    .\port$1045$11 (\p$693 [11]),
+    .\port$1045$12 (\p$693 [12]),
+    .\port$1045$13 (\p$693 [13]),
+    .\port$1045$14 (\p$693 [14]),
+    .\port$1045$15 (\p$693 [15]),
+    .\port$1045$2 (\p$693 [2]),
+    .\port$1045$3 (\p$693 [3]),
+    .\port$1045$4 (\p$693 [4]),
+    .\port$1045$5 (\p$693 [5]),
+    .\port$1045$6 (\p$693 [6]),
+    .\port$1045$7 (\p$693 [7]),
+    .\port$1045$8 (\p$693 [8]),
+    .\port$1045$9 (\p$693 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_5  mul_5_5 (
@@ -2594,22 +2612,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_5),
     .clk(clk),
     .en(en),
-    .\port$1059$0 (\p$687 [0]),
-    .\port$1059$1 (\p$687 [1]),
-    .\port$1059$10 (\p$687 [10]),
-    .\port$1059$11 (\p$687 [11]),
-    .\port$1059$12 (\p$687 [12]),
-    .\port$1059$13 (\p$687 [13]),
-    .\port$1059$14 (\p$687 [14]),
-    .\port$1059$15 (\p$687 [15]),
-    .\port$1059$2 (\p$687 [2]),
-    .\port$1059$3 (\p$687 [3]),
-    .\port$1059$4 (\p$687 [4]),
-    .\port$1059$5 (\p$687 [5]),
-    .\port$1059$6 (\p$687 [6]),
-    .\port$1059$7 (\p$687 [7]),
-    .\port$1059$8 (\p$687 [8]),
-    .\port$1059$9 (\p$687 [9]),
+    .\port$1061$0 (\p$705 [0]),
+    .\port$1061$1 (\p$705 [1]),
+    .\port$1061$10 (\p$705 [10]),
+    .\port$1061$11 (\p$705 [11]),
+    .\port$1061$12 (\p$705 [12]),
+    .\port$1061$13 (\p$705 [13]),
+    .\port$1061$14 (\p$705 [14]),
+    .\port$1061$15 (\p$705 [15]),
+    .\port$1061$2 (\p$705 [2]),
+    .\port$1061$3 (\p$705 [3]),
+    .\port$1061$4 (\p$705 [4]),
+    .\port$1061$5 (\p$705 [5]),
+    .\port$1061$6 (\p$705 [6]),
+    .\port$1061$7 (\p$705 [7]),
+    .\port$1061$8 (\p$705 [8]),
+    .\port$1061$9 (\p$705 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_6  mul_5_6 (
@@ -2617,22 +2635,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_6),
     .clk(clk),
     .en(en),
-    .\port$1075$0 (\p$699 [0]),
-    .\port$1075$1 (\p$699 [1]),
-    .\port$1075$10 (\p$699 [10]),
-    .\port$1075$11 (\p$699 [11]),
-    .\port$1075$12 (\p$699 [12]),
-    .\port$1075$13 (\p$699 [13]),
-    .\port$1075$14 (\p$699 [14]),
-    .\port$1075$15 (\p$699 [15]),
-    .\port$1075$2 (\p$699 [2]),
-    .\port$1075$3 (\p$699 [3]),
-    .\port$1075$4 (\p$699 [4]),
-    .\port$1075$5 (\p$699 [5]),
-    .\port$1075$6 (\p$699 [6]),
-    .\port$1075$7 (\p$699 [7]),
-    .\port$1075$8 (\p$699 [8]),
-    .\port$1075$9 (\p$699 [9]),
+    .\port$1077$0 (\p$717 [0]),
+    .\port$1077$1 (\p$717 [1]),
+    .\port$1077$10 (\p$717 [10]),
+    .\port$1077$11 (\p$717 [11]),
+    .\port$1077$12 (\p$717 [12]),
+    .\port$1077$13 (\p$717 [13]),
+    .\port$1077$14 (\p$717 [14]),
+    .\port$1077$15 (\p$717 [15]),
+    .\port$1077$2 (\p$717 [2]),
+    .\port$1077$3 (\p$717 [3]),
+    .\port$1077$4 (\p$717 [4]),
+    .\port$1077$5 (\p$717 [5]),
+    .\port$1077$6 (\p$717 [6]),
+    .\port$1077$7 (\p$717 [7]),
+    .\port$1077$8 (\p$717 [8]),
+    .\port$1077$9 (\p$717 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_7  mul_5_7 (
@@ -2640,22 +2658,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_7),
     .clk(clk),
     .en(en),
-    .\port$1091$0 (\p$711 [0]),
-    .\port$1091$1 (\p$711 [1]),
-    .\port$1091$10 (\p$711 [10]),
-    .\port$1091$11 (\p$711 [11]),
-    .\port$1091$12 (\p$711 [12]),
-    .\port$1091$13 (\p$711 [13]),
-    .\port$1091$14 (\p$711 [14]),
-    .\port$1091$15 (\p$711 [15]),
-    .\port$1091$2 (\p$711 [2]),
-    .\port$1091$3 (\p$711 [3]),
-    .\port$1091$4 (\p$711 [4]),
-    .\port$1091$5 (\p$711 [5]),
-    .\port$1091$6 (\p$711 [6]),
-    .\port$1091$7 (\p$711 [7]),
-    .\port$1091$8 (\p$711 [8]),
-    .\port$1091$9 (\p$711 [9]),
+    .\port$1093$0 (\p$729 [0]),
+    .\port$1093$1 (\p$729 [1]),
+    .\port$1093$10 (\p$729 [10]),
+    .\port$1093$11 (\p$729 [11]),
+    .\port$1093$12 (\p$729 [12]),
+    .\port$1093$13 (\p$729 [13]),
+    .\port$1093$14 (\p$729 [14]),
+    .\port$1093$15 (\p$729 [15]),
+    .\port$1093$2 (\p$729 [2]),
+    .\port$1093$3 (\p$729 [3]),
+    .\port$1093$4 (\p$729 [4]),
+    .\port$1093$5 (\p$729 [5]),
+    .\port$1093$6 (\p$729 [6]),
+    .\port$1093$7 (\p$729 [7]),
+    .\port$1093$8 (\p$729 [8]),
+    .\port$1093$9 (\p$729 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_0  mul_6_0 (
@@ -2663,22 +2681,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_0),
     .clk(clk),
     .en(en),
-    .\port$1107$0 (\p$723 [0]),
-    .\port$1107$1 (\p$723 [1]),
-    .\port$1107$10 (\p$723 [10]),
-    .\port$1107$11 (\p$723 [11]),
-    .\port$1107$12 (\p$723 [12]),
-    .\port$1107$13 (\p$723 [13]),
-    .\port$1107$14 (\p$723 [14]),
-    .\port$1107$15 (\p$723 [15]),
-    .\port$1107$2 (\p$723 [2]),
-    .\port$1107$3 (\p$723 [3]),
-    .\port$1107$4 (\p$723 [4]),
-    .\port$1107$5 (\p$723 [5]),
-    .\port$1107$6 (\p$723 [6]),
-    .\port$1107$7 (\p$723 [7]),
-    .\port$1107$8 (\p$723 [8]),
-    .\port$1107$9 (\p$723 [9]),
+    .\port$1109$0 (\p$741 [0]),
+    .\port$1109$1 (\p$741 [1]),
+    .\port$1109$10 (\p$741 [10]),
+    .\port$1109$11 (\p$741 [11]),
+    .\port$1109$12 (\p$741 [12]),
+    .\port$1109$13 (\p$741 [13]),
+    .\port$1109$14 (\p$741 [14]),
+    .\port$1109$15 (\p$741 [15]),
+    .\port$1109$2 (\p$741 [2]),
+    .\port$1109$3 (\p$741 [3]),
+    .\port$1109$4 (\p$741 [4]),
+    .\port$1109$5 (\p$741 [5]),
+    .\port$1109$6 (\p$741 [6]),
+    .\port$1109$7 (\p$741 [7]),
+    .\port$1109$8 (\p$741 [8]),
+    .\port$1109$9 (\p$741 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_1  mul_6_1 (
@@ -2686,22 +2704,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_1),
     .clk(clk),
     .en(en),
-    .\port$1123$0 (\p$735 [0]),
-    .\port$1123$1 (\p$735 [1]),
-    .\port$1123$10 (\p$735 [10]),
-    .\port$1123$11 (\p$735 [11]),
-    .\port$1123$12 (\p$735 [12]),
-    .\port$1123$13 (\p$735 [13]),
-    .\port$1123$14 (\p$735 [14]),
-    .\port$1123$15 (\p$735 [15]),
-    .\port$1123$2 (\p$735 [2]),
-    .\port$1123$3 (\p$735 [3]),
-    .\port$1123$4 (\p$735 [4]),
-    .\port$1123$5 (\p$735 [5]),
-    .\port$1123$6 (\p$735 [6]),
-    .\port$1123$7 (\p$735 [7]),
-    .\port$1123$8 (\p$735 [8]),
-    .\port$1123$9 (\p$735 [9]),
+    .\port$1125$0 (\p$753 [0]),
+    .\port$1125$1 (\p$753 [1]),
+    .\port$1125$10 (\p$753 [10]),
+    .\port$1125$11 (\p$753 [11]),
+    .\port$1125$12 (\p$753 [12]),
+    .\port$1125$13 (\p$753 [13]),
+    .\port$1125$14 (\p$753 [14]),
+    .\port$1125$15 (\p$753 [15]),
+    .\port$1125$2 (\p$753 [2]),
+    .\port$1125$3 (\p$753 [3]),
+    .\port$1125$4 (\p$753 [4]),
+    .\port$1125$5 (\p$753 [5]),
+    .\port$1125$6 (\p$753 [6]),
+    .\port$1125$7 (\p$753 [7]),
+    .\port$1125$8 (\p$753 [8]),
+    .\port$1125$9 (\p$753 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_2  mul_6_2 (
@@ -2709,22 +2727,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_2),
     .clk(clk),
     .en(en),
-    .\port$1139$0 (\p$747 [0]),
-    .\port$1139$1 (\p$747 [1]),
-    .\port$1139$10 (\p$747 [10]),
-    .\port$1139$11 (\p$747 [11]),
-    .\port$1139$12 (\p$747 [12]),
-    .\port$1139$13 (\p$747 [13]),
-    .\port$1139$14 (\p$747 [14]),
-    .\port$1139$15 (\p$747 [15]),
-    .\port$1139$2 (\p$747 [2]),
-    .\port$1139$3 (\p$747 [3]),
-    .\port$1139$4 (\p$747 [4]),
-    .\port$1139$5 (\p$747 [5]),
-    .\port$1139$6 (\p$747 [6]),
-    .\port$1139$7 (\p$747 [7]),
-    .\port$1139$8 (\p$747 [8]),
-    .\port$1139$9 (\p$747 [9]),
+    .\port$1141$0 (\p$765 [0]),
+    .\port$1141$1 (\p$765 [1]),
+    .\port$1141$10 (\p$765 [10]),
+    .\port$1141$11 (\p$765 [11]),
+    .\port$1141$12 (\p$765 [12]),
+    .\port$1141$13 (\p$765 [13]),
+    .\port$1141$14 (\p$765 [14]),
+    .\port$1141$15 (\p$765 [15]),
+    .\port$1141$2 (\p$765 [2]),
+    .\port$1141$3 (\p$765 [3]),
+    .\port$1141$4 (\p$765 [4]),
+    .\port$1141$5 (\p$765 [5]),
+    .\port$1141$6 (\p$765 [6]),
+    .\port$1141$7 (\p$765 [7]),
+    .\port$1141$8 (\p$765 [8]),
+    .\port$1141$9 (\p$765 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_3  mul_6_3 (
@@ -2732,22 +2750,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_3),
     .clk(clk),
     .en(en),
-    .\port$1155$0 (\p$759 [0]),
-    .\port$1155$1 (\p$759 [1]),
-    .\port$1155$10 (\p$759 [10]),
-    .\port$1155$11 (\p$759 [11]),
-    .\port$1155$12 (\p$759 [12]),
-    .\port$1155$13 (\p$759 [13]),
-    .\port$1155$14 (\p$759 [14]),
-    .\port$1155$15 (\p$759 [15]),
-    .\port$1155$2 (\p$759 [2]),
-    .\port$1155$3 (\p$759 [3]),
-    .\port$1155$4 (\p$759 [4]),
-    .\port$1155$5 (\p$759 [5]),
-    .\port$1155$6 (\p$759 [6]),
-    .\port$1155$7 (\p$759 [7]),
-    .\port$1155$8 (\p$759 [8]),
-    .\port$1155$9 (\p$759 [9]),
+    .\port$1157$0 (\p$777 [0]),
+    .\port$1157$1 (\p$777 [1]),
+    .\port$1157$10 (\p$777 [10]),
+    .\port$1157$11 (\p$777 [11]),
+    .\port$1157$12 (\p$777 [12]),
+    .\port$1157$13 (\p$777 [13]),
+    .\port$1157$14 (\p$777 [14]),
+    .\port$1157$15 (\p$777 [15]),
+    .\port$1157$2 (\p$777 [2]),
+    .\port$1157$3 (\p$777 [3]),
+    .\port$1157$4 (\p$777 [4]),
+    .\port$1157$5 (\p$777 [5]),
+    .\port$1157$6 (\p$777 [6]),
+    .\port$1157$7 (\p$777 [7]),
+    .\port$1157$8 (\p$777 [8]),
+    .\port$1157$9 (\p$777 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_4  mul_6_4 (
@@ -2755,22 +2773,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_4),
     .clk(clk),
     .en(en),
-    .\port$1171$0 (\p$771 [0]),
-    .\port$1171$1 (\p$771 [1]),
-    .\port$1171$10 (\p$771 [10]),
-    .\port$1171$11 (\p$771 [11]),
-    .\port$1171$12 (\p$771 [12]),
-    .\port$1171$13 (\p$771 [13]),
-    .\port$1171$14 (\p$771 [14]),
-    .\port$1171$15 (\p$771 [15]),
-    .\port$1171$2 (\p$771 [2]),
-    .\port$1171$3 (\p$771 [3]),
-    .\port$1171$4 (\p$771 [4]),
-    .\port$1171$5 (\p$771 [5]),
-    .\port$1171$6 (\p$771 [6]),
-    .\port$1171$7 (\p$771 [7]),
-    .\port$1171$8 (\p$771 [8]),
-    .\port$1171$9 (\p$771 [9]),
+    .\port$1173$0 (\p$789 [0]),
+    .\port$1173$1 (\p$789 [1]),
+    .\port$1173$10 (\p$789 [10]),
+    .\port$1173$11 (\p$789 [11]),
+    .\port$1173$12 (\p$789 [12]),
+    .\port$1173$13 (\p$789 [13]),
+    .\port$1173$14 (\p$789 [14]),
+    .\port$1173$15 (\p$789 [15]),
+    .\port$1173$2 (\p$789 [2]),
+    .\port$1173$3 (\p$789 [3]),
+    .\port$1173$4 (\p$789 [4]),
+    .\port$1173$5 (\p$789 [5]),
+    .\port$1173$6 (\p$789 [6]),
+    .\port$1173$7 (\p$789 [7]),
+    .\port$1173$8 (\p$789 [8]),
+    .\port$1173$9 (\p$789 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_5  mul_6_5 (
@@ -2778,22 +2796,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_5),
     .clk(clk),
     .en(en),
-    .\port$1187$0 (\p$783 [0]),
-    .\port$1187$1 (\p$783 [1]),
-    .\port$1187$10 (\p$783 [10]),
-    .\port$1187$11 (\p$783 [11]),
-    .\port$1187$12 (\p$783 [12]),
-    .\port$1187$13 (\p$783 [13]),
-    .\port$1187$14 (\p$783 [14]),
-    .\port$1187$15 (\p$783 [15]),
-    .\port$1187$2 (\p$783 [2]),
-    .\port$1187$3 (\p$783 [3]),
-    .\port$1187$4 (\p$783 [4]),
-    .\port$1187$5 (\p$783 [5]),
-    .\port$1187$6 (\p$783 [6]),
-    .\port$1187$7 (\p$783 [7]),
-    .\port$1187$8 (\p$783 [8]),
-    .\port$1187$9 (\p$783 [9]),
+    .\port$1189$0 (\p$801 [0]),
+    .\port$1189$1 (\p$801 [1]),
+    .\port$1189$10 (\p$801 [10]),
+    .\port$1189$11 (\p$801 [11]),
+    .\port$1189$12 (\p$801 [12]),
+    .\port$1189$13 (\p$801 [13]),
+    .\port$1189$14 (\p$801 [14]),
+    .\port$1189$15 (\p$801 [15]),
+    .\port$1189$2 (\p$801 [2]),
+    .\port$1189$3 (\p$801 [3]),
+    .\port$1189$4 (\p$801 [4]),
+    .\port$1189$5 (\p$801 [5]),
+    .\port$1189$6 (\p$801 [6]),
+    .\port$1189$7 (\p$801 [7]),
+    .\port$1189$8 (\p$801 [8]),
+    .\port$1189$9 (\p$801 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_6  mul_6_6 (
@@ -2801,22 +2819,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_6),
     .clk(clk),
     .en(en),
-    .\port$1203$0 (\p$795 [0]),
-    .\port$1203$1 (\p$795 [1]),
-    .\port$1203$10 (\p$795 [10]),
-    .\port$1203$11 (\p$795 [11]),
-    .\port$1203$12 (\p$795 [12]),
-    .\port$1203$13 (\p$795 [13]),
-    .\port$1203$14 (\p$795 [14]),
-    .\port$1203$15 (\p$795 [15]),
-    .\port$1203$2 (\p$795 [2]),
-    .\port$1203$3 (\p$795 [3]),
-    .\port$1203$4 (\p$795 [4]),
-    .\port$1203$5 (\p$795 [5]),
-    .\port$1203$6 (\p$795 [6]),
-    .\port$1203$7 (\p$795 [7]),
-    .\port$1203$8 (\p$795 [8]),
-    .\port$1203$9 (\p$795 [9]),
+    .\port$1205$0 (\p$813 [0]),
+    .\port$1205$1 (\p$813 [1]),
+    .\port$1205$10 (\p$813 [10]),
+    .\port$1205$11 (\p$813 [11]),
+    .\port$1205$12 (\p$813 [12]),
+    .\port$1205$13 (\p$813 [13]),
+    .\port$1205$14 (\p$813 [14]),
+    .\port$1205$15 (\p$813 [15]),
+    .\port$1205$2 (\p$813 [2]),
+    .\port$1205$3 (\p$813 [3]),
+    .\port$1205$4 (\p$813 [4]),
+    .\port$1205$5 (\p$813 [5]),
+    .\port$1205$6 (\p$813 [6]),
+    .\port$1205$7 (\p$813 [7]),
+    .\port$1205$8 (\p$813 [8]),
+    .\port$1205$9 (\p$813 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_7  mul_6_7 (
@@ -2824,22 +2842,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_7),
     .clk(clk),
     .en(en),
-    .\port$1219$0 (\p$807 [0]),
-    .\port$1219$1 (\p$807 [1]),
-    .\port$1219$10 (\p$807 [10]),
-    .\port$1219$11 (\p$807 [11]),
-    .\port$1219$12 (\p$807 [12]),
-    .\port$1219$13 (\p$807 [13]),
-    .\port$1219$14 (\p$807 [14]),
-    .\port$1219$15 (\p$807 [15]),
-    .\port$1219$2 (\p$807 [2]),
-    .\port$1219$3 (\p$807 [3]),
-    .\port$1219$4 (\p$807 [4]),
-    .\port$1219$5 (\p$807 [5]),
-    .\port$1219$6 (\p$807 [6]),
-    .\port$1219$7 (\p$807 [7]),
-    .\port$1219$8 (\p$807 [8]),
-    .\port$1219$9 (\p$807 [9]),
+    .\port$1221$0 (\p$825 [0]),
+    .\port$1221$1 (\p$825 [1]),
+    .\port$1221$10 (\p$825 [10]),
+    .\port$1221$11 (\p$825 [11]),
+    .\port$1221$12 (\p$825 [12]),
+    .\port$1221$13 (\p$825 [13]),
+    .\port$1221$14 (\p$825 [14]),
+    .\port$1221$15 (\p$825 [15]),
+    .\port$1221$2 (\p$825 [2]),
+    .\port$1221$3 (\p$825 [3]),
+    .\port$1221$4 (\p$825 [4]),
+    .\port$1221$5 (\p$825 [5]),
+    .\port$1221$6 (\p$825 [6]),
+    .\port$1221$7 (\p$825 [7]),
+    .\port$1221$8 (\p$825 [8]),
+    .\port$1221$9 (\p$825 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_0  mul_7_0 (
@@ -2847,22 +2865,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_0),
     .clk(clk),
     .en(en),
-    .\port$1235$0 (\p$819 [0]),
-    .\port$1235$1 (\p$819 [1]),
-    .\port$1235$10 (\p$819 [10]),
-    .\port$1235$11 (\p$819 [11]),
-    .\port$1235$12 (\p$819 [12]),
-    .\port$1235$13 (\p$819 [13]),
-    .\port$1235$14 (\p$819 [14]),
-    .\port$1235$15 (\p$819 [15]),
-    .\port$1235$2 (\p$819 [2]),
-    .\port$1235$3 (\p$819 [3]),
-    .\port$1235$4 (\p$819 [4]),
-    .\port$1235$5 (\p$819 [5]),
-    .\port$1235$6 (\p$819 [6]),
-    .\port$1235$7 (\p$819 [7]),
-    .\port$1235$8 (\p$819 [8]),
-    .\port$1235$9 (\p$819 [9]),
+    .\port$1237$0 (\p$837 [0]),
+    .\port$1237$1 (\p$837 [1]),
+    .\port$1237$10 (\p$837 [10]),
+    .\port$1237$11 (\p$837 [11]),
+    .\port$1237$12 (\p$837 [12]),
+    .\port$1237$13 (\p$837 [13]),
+    .\port$1237$14 (\p$837 [14]),
+    .\port$1237$15 (\p$837 [15]),
+    .\port$1237$2 (\p$837 [2]),
+    .\port$1237$3 (\p$837 [3]),
+    .\port$1237$4 (\p$837 [4]),
+    .\port$1237$5 (\p$837 [5]),
+    .\port$1237$6 (\p$837 [6]),
+    .\port$1237$7 (\p$837 [7]),
+    .\port$1237$8 (\p$837 [8]),
+    .\port$1237$9 (\p$837 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_1  mul_7_1 (
@@ -2870,22 +2888,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_1),
     .clk(clk),
     .en(en),
-    .\port$1251$0 (\p$831 [0]),
-    .\port$1251$1 (\p$831 [1]),
-    .\port$1251$10 (\p$831 [10]),
-    .\port$1251$11 (\p$831 [11]),
-    .\port$1251$12 (\p$831 [12]),
-    .\port$1251$13 (\p$831 [13]),
-    .\port$1251$14 (\p$831 [14]),
-    .\port$1251$15 (\p$831 [15]),
-    .\port$1251$2 (\p$831 [2]),
-    .\port$1251$3 (\p$831 [3]),
-    .\port$1251$4 (\p$831 [4]),
-    .\port$1251$5 (\p$831 [5]),
-    .\port$1251$6 (\p$831 [6]),
-    .\port$1251$7 (\p$831 [7]),
-    .\port$1251$8 (\p$831 [8]),
-    .\port$1251$9 (\p$831 [9]),
+    .\port$1253$0 (\p$849 [0]),
+    .\port$1253$1 (\p$849 [1]),
+    .\port$1253$10 (\p$849 [10]),
+    .\port$1253$11 (\p$849 [11]),
+    .\port$1253$12 (\p$849 [12]),
+    .\port$1253$13 (\p$849 [13]),
+    .\port$1253$14 (\p$849 [14]),
+    .\port$1253$15 (\p$849 [15]),
+    .\port$1253$2 (\p$849 [2]),
+    .\port$1253$3 (\p$849 [3]),
+    .\port$1253$4 (\p$849 [4]),
+    .\port$1253$5 (\p$849 [5]),
+    .\port$1253$6 (\p$849 [6]),
+    .\port$1253$7 (\p$849 [7]),
+    .\port$1253$8 (\p$849 [8]),
+    .\port$1253$9 (\p$849 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_2  mul_7_2 (
@@ -2893,22 +2911,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_2),
     .clk(clk),
     .en(en),
-    .\port$1267$0 (\p$843 [0]),
-    .\port$1267$1 (\p$843 [1]),
-    .\port$1267$10 (\p$843 [10]),
-    .\port$1267$11 (\p$843 [11]),
-    .\port$1267$12 (\p$843 [12]),
-    .\port$1267$13 (\p$843 [13]),
-    .\port$1267$14 (\p$843 [14]),
-    .\port$1267$15 (\p$843 [15]),
-    .\port$1267$2 (\p$843 [2]),
-    .\port$1267$3 (\p$843 [3]),
-    .\port$1267$4 (\p$843 [4]),
-    .\port$1267$5 (\p$843 [5]),
-    .\port$1267$6 (\p$843 [6]),
-    .\port$1267$7 (\p$843 [7]),
-    .\port$1267$8 (\p$843 [8]),
-    .\port$1267$9 (\p$843 [9]),
+    .\port$1269$0 (\p$861 [0]),
+    .\port$1269$1 (\p$861 [1]),
+    .\port$1269$10 (\p$861 [10]),
+    .\port$1269$11 (\p$861 [11]),
+    .\port$1269$12 (\p$861 [12]),
+    .\port$1269$13 (\p$861 [13]),
+    .\port$1269$14 (\p$861 [14]),
+    .\port$1269$15 (\p$861 [15]),
+    .\port$1269$2 (\p$861 [2]),
+    .\port$1269$3 (\p$861 [3]),
+    .\port$1269$4 (\p$861 [4]),
+    .\port$1269$5 (\p$861 [5]),
+    .\port$1269$6 (\p$861 [6]),
+    .\port$1269$7 (\p$861 [7]),
+    .\port$1269$8 (\p$861 [8]),
+    .\port$1269$9 (\p$861 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_3  mul_7_3 (
@@ -2916,22 +2934,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_3),
     .clk(clk),
     .en(en),
-    .\port$1283$0 (\p$855 [0]),
-    .\port$1283$1 (\p$855 [1]),
-    .\port$1283$10 (\p$855 [10]),
-    .\port$1283$11 (\p$855 [11]),
-    .\port$1283$12 (\p$855 [12]),
-    .\port$1283$13 (\p$855 [13]),
-    .\port$1283$14 (\p$855 [14]),
-    .\port$1283$15 (\p$855 [15]),
-    .\port$1283$2 (\p$855 [2]),
-    .\port$1283$3 (\p$855 [3]),
-    .\port$1283$4 (\p$855 [4]),
-    .\port$1283$5 (\p$855 [5]),
-    .\port$1283$6 (\p$855 [6]),
-    .\port$1283$7 (\p$855 [7]),
-    .\port$1283$8 (\p$855 [8]),
-    .\port$1283$9 (\p$855 [9]),
+    .\port$1285$0 (\p$873 [0]),
+    .\port$1285$1 (\p$873 [1]),
+    .\port$1285$10 (\p$873 [10]),
+    .\port$1285$11 (\p$873 [11]),
+    .\port$1285$12 (\p$873 [12]),
+    .\port$1285$13 (\p$873 [13]),
+    .\port$1285$14 (\p$873 [14]),
+    .\port$1285$15 (\p$873 [15]),
+    .\port$1285$2 (\p$873 [2]),
+    .\port$1285$3 (\p$873 [3]),
+    .\port$1285$4 (\p$873 [4]),
+    .\port$1285$5 (\p$873 [5]),
+    .\port$1285$6 (\p$873 [6]),
+    .\port$1285$7 (\p$873 [7]),
+    .\port$1285$8 (\p$873 [8]),
+    .\port$1285$9 (\p$873 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_4  mul_7_4 (
@@ -2939,22 +2957,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_4),
     .clk(clk),
     .en(en),
-    .\port$1299$0 (\p$867 [0]),
-    .\port$1299$1 (\p$867 [1]),
-    .\port$1299$10 (\p$867 [10]),
-    .\port$1299$11 (\p$867 [11]),
-    .\port$1299$12 (\p$867 [12]),
-    .\port$1299$13 (\p$867 [13]),
-    .\port$1299$14 (\p$867 [14]),
-    .\port$1299$15 (\p$867 [15]),
-    .\port$1299$2 (\p$867 [2]),
-    .\port$1299$3 (\p$867 [3]),
-    .\port$1299$4 (\p$867 [4]),
-    .\port$1299$5 (\p$867 [5]),
-    .\port$1299$6 (\p$867 [6]),
-    .\port$1299$7 (\p$867 [7]),
-    .\port$1299$8 (\p$867 [8]),
-    .\port$1299$9 (\p$867 [9]),
+    .\port$1301$0 (\p$885 [0]),
+    .\port$1301$1 (\p$885 [1]),
+    .\port$1301$10 (\p$885 [10]),
+    .\port$1301$11 (\p$885 [11]),
+    .\port$1301$12 (\p$885 [12]),
+    .\port$1301$13 (\p$885 [13]),
+    .\port$1301$14 (\p$885 [14]),
+    .\port$1301$15 (\p$885 [15]),
+    .\port$1301$2 (\p$885 [2]),
+    .\port$1301$3 (\p$885 [3]),
+    .\port$1301$4 (\p$885 [4]),
+    .\port$1301$5 (\p$885 [5]),
+    .\port$1301$6 (\p$885 [6]),
+    .\port$1301$7 (\p$885 [7]),
+    .\port$1301$8 (\p$885 [8]),
+    .\port$1301$9 (\p$885 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_5  mul_7_5 (
@@ -2962,22 +2980,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_5),
     .clk(clk),
     .en(en),
-    .\port$1315$0 (\p$879 [0]),
-    .\port$1315$1 (\p$879 [1]),
-    .\port$1315$10 (\p$879 [10]),
-    .\port$1315$11 (\p$879 [11]),
-    .\port$1315$12 (\p$879 [12]),
-    .\port$1315$13 (\p$879 [13]),
-    .\port$1315$14 (\p$879 [14]),
-    .\port$1315$15 (\p$879 [15]),
-    .\port$1315$2 (\p$879 [2]),
-    .\port$1315$3 (\p$879 [3]),
-    .\port$1315$4 (\p$879 [4]),
-    .\port$1315$5 (\p$879 [5]),
-    .\port$1315$6 (\p$879 [6]),
-    .\port$1315$7 (\p$879 [7]),
-    .\port$1315$8 (\p$879 [8]),
-    .\port$1315$9 (\p$879 [9]),
+    .\port$1317$0 (\p$897 [0]),
+    .\port$1317$1 (\p$897 [1]),
+    .\port$1317$10 (\p$897 [10]),
+    .\port$1317$11 (\p$897 [11]),
+    .\port$1317$12 (\p$897 [12]),
+    .\port$1317$13 (\p$897 [13]),
+    .\port$1317$14 (\p$897 [14]),
+    .\port$1317$15 (\p$897 [15]),
+    .\port$1317$2 (\p$897 [2]),
+    .\port$1317$3 (\p$897 [3]),
+    .\port$1317$4 (\p$897 [4]),
+    .\port$1317$5 (\p$897 [5]),
+    .\port$1317$6 (\p$897 [6]),
+    .\port$1317$7 (\p$897 [7]),
+    .\port$1317$8 (\p$897 [8]),
+    .\port$1317$9 (\p$897 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_6  mul_7_6 (
@@ -2985,22 +3003,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_6),
     .clk(clk),
     .en(en),
-    .\port$1331$0 (\p$891 [0]),
-    .\port$1331$1 (\p$891 [1]),
-    .\port$1331$10 (\p$891 [10]),
-    .\port$1331$11 (\p$891 [11]),
-    .\port$1331$12 (\p$891 [12]),
-    .\port$1331$13 (\p$891 [13]),
-    .\port$1331$14 (\p$891 [14]),
-    .\port$1331$15 (\p$891 [15]),
-    .\port$1331$2 (\p$891 [2]),
-    .\port$1331$3 (\p$891 [3]),
-    .\port$1331$4 (\p$891 [4]),
-    .\port$1331$5 (\p$891 [5]),
-    .\port$1331$6 (\p$891 [6]),
-    .\port$1331$7 (\p$891 [7]),
-    .\port$1331$8 (\p$891 [8]),
-    .\port$1331$9 (\p$891 [9]),
+    .\port$1333$0 (\p$909 [0]),
+    .\port$1333$1 (\p$909 [1]),
+    .\port$1333$10 (\p$909 [10]),
+    .\port$1333$11 (\p$909 [11]),
+    .\port$1333$12 (\p$909 [12]),
+    .\port$1333$13 (\p$909 [13]),
+    .\port$1333$14 (\p$909 [14]),
+    .\port$1333$15 (\p$909 [15]),
+    .\port$1333$2 (\p$909 [2]),
+    .\port$1333$3 (\p$909 [3]),
+    .\port$1333$4 (\p$909 [4]),
+    .\port$1333$5 (\p$909 [5]),
+    .\port$1333$6 (\p$909 [6]),
+    .\port$1333$7 (\p$909 [7]),
+    .\port$1333$8 (\p$909 [8]),
+    .\port$1333$9 (\p$909 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_7  mul_7_7 (
@@ -3008,22 +3026,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_7),
     .clk(clk),
     .en(en),
-    .\port$1347$0 (\p$903 [0]),
-    .\port$1347$1 (\p$903 [1]),
-    .\port$1347$10 (\p$903 [10]),
-    .\port$1347$11 (\p$903 [11]),
-    .\port$1347$12 (\p$903 [12]),
-    .\port$1347$13 (\p$903 [13]),
-    .\port$1347$14 (\p$903 [14]),
-    .\port$1347$15 (\p$903 [15]),
-    .\port$1347$2 (\p$903 [2]),
-    .\port$1347$3 (\p$903 [3]),
-    .\port$1347$4 (\p$903 [4]),
-    .\port$1347$5 (\p$903 [5]),
-    .\port$1347$6 (\p$903 [6]),
-    .\port$1347$7 (\p$903 [7]),
-    .\port$1347$8 (\p$903 [8]),
-    .\port$1347$9 (\p$903 [9]),
+    .\port$1349$0 (\p$921 [0]),
+    .\port$1349$1 (\p$921 [1]),
+    .\port$1349$10 (\p$921 [10]),
+    .\port$1349$11 (\p$921 [11]),
+    .\port$1349$12 (\p$921 [12]),
+    .\port$1349$13 (\p$921 [13]),
+    .\port$1349$14 (\p$921 [14]),
+    .\port$1349$15 (\p$921 [15]),
+    .\port$1349$2 (\p$921 [2]),
+    .\port$1349$3 (\p$921 [3]),
+    .\port$1349$4 (\p$921 [4]),
+    .\port$1349$5 (\p$921 [5]),
+    .\port$1349$6 (\p$921 [6]),
+    .\port$1349$7 (\p$921 [7]),
+    .\port$1349$8 (\p$921 [8]),
+    .\port$1349$9 (\p$921 [9]),
     .rst(rst)
   );
   assign _082_[3] = 1'hx;
@@ -3115,20 +3133,36 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_w3_d2 <= skew_w3_d1;
       skew_w3_d1 <= skew_w3_d0;
       skew_w2_d1 <= skew_w2_d0;
-      in2_w7 <= in_w7;
-      in2_w6 <= in_w6;
-      in2_w5 <= in_w5;
-      in2_w4 <= in_w4;
-      in2_w3 <= in_w3;
-      in2_w2 <= in_w2;
-      in2_w1 <= in_w1;
-      in2_a7 <= in_a7;
-      in2_a6 <= in_a6;
-      in2_a5 <= in_a5;
-      in2_a4 <= in_a4;
-      in2_a3 <= in_a3;
-      in2_a2 <= in_a2;
-      in2_a1 <= in_a1;
+      in2_w7 <= inm1_w7;
+      in2_w6 <= inm1_w6;
+      in2_w5 <= inm1_w5;
+      in2_w4 <= inm1_w4;
+      in2_w3 <= inm1_w3;
+      in2_w2 <= inm1_w2;
+      in2_w1 <= inm1_w1;
+      in2_a7 <= inm1_a7;
+      in2_a6 <= inm1_a6;
+      in2_a5 <= inm1_a5;
+      in2_a4 <= inm1_a4;
+      in2_a3 <= inm1_a3;
+      in2_a2 <= inm1_a2;
+      in2_a1 <= inm1_a1;
+      inm1_w7 <= in_w7;
+      inm1_w6 <= in_w6;
+      inm1_w5 <= in_w5;
+      inm1_w4 <= in_w4;
+      inm1_w3 <= in_w3;
+      inm1_w2 <= in_w2;
+      inm1_w1 <= in_w1;
+      inm1_w0 <= in_w0;
+      inm1_a7 <= in_a7;
+      inm1_a6 <= in_a6;
+      inm1_a5 <= in_a5;
+      inm1_a4 <= in_a4;
+      inm1_a3 <= in_a3;
+      inm1_a2 <= in_a2;
+      inm1_a1 <= in_a1;
+      inm1_a0 <= in_a0;
       in_w7 <= i_w[63:56];
       in_w6 <= i_w[55:48];
       in_w5 <= i_w[47:40];
@@ -3640,6 +3674,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       in2_a0 <= 8'h00;
       in_last2 <= 1'h0;
       in_idle2 <= 1'h1;
+      in_last_m1 <= 1'h0;
+      in_idle_m1 <= 1'h1;
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else if (en) begin
@@ -3648,425 +3684,425 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       lr_7_7_d2 <= lr_7_7_d1;
       lr_7_7_d1 <= lr_7_7_d0;
       lr_7_7_d0 <= l_7_6;
-      p_7_7 <= \p$903 ;
+      p_7_7 <= \p$921 ;
       lf_7_6_d0 <= lr_7_6_d2;
       lr_7_6_d2 <= lr_7_6_d1;
       lr_7_6_d1 <= lr_7_6_d0;
       lr_7_6_d0 <= l_7_5;
-      p_7_6 <= \p$891 ;
+      p_7_6 <= \p$909 ;
       l_7_6 <= l_7_5;
       a_7_6 <= a_7_5;
       lf_7_5_d0 <= lr_7_5_d2;
       lr_7_5_d2 <= lr_7_5_d1;
       lr_7_5_d1 <= lr_7_5_d0;
       lr_7_5_d0 <= l_7_4;
-      p_7_5 <= \p$879 ;
+      p_7_5 <= \p$897 ;
       l_7_5 <= l_7_4;
       a_7_5 <= a_7_4;
       lf_7_4_d0 <= lr_7_4_d2;
       lr_7_4_d2 <= lr_7_4_d1;
       lr_7_4_d1 <= lr_7_4_d0;
       lr_7_4_d0 <= l_7_3;
-      p_7_4 <= \p$867 ;
+      p_7_4 <= \p$885 ;
       l_7_4 <= l_7_3;
       a_7_4 <= a_7_3;
       lf_7_3_d0 <= lr_7_3_d2;
       lr_7_3_d2 <= lr_7_3_d1;
       lr_7_3_d1 <= lr_7_3_d0;
       lr_7_3_d0 <= l_7_2;
-      p_7_3 <= \p$855 ;
+      p_7_3 <= \p$873 ;
       l_7_3 <= l_7_2;
       a_7_3 <= a_7_2;
       lf_7_2_d0 <= lr_7_2_d2;
       lr_7_2_d2 <= lr_7_2_d1;
       lr_7_2_d1 <= lr_7_2_d0;
       lr_7_2_d0 <= l_7_1;
-      p_7_2 <= \p$843 ;
+      p_7_2 <= \p$861 ;
       l_7_2 <= l_7_1;
       a_7_2 <= a_7_1;
       lf_7_1_d0 <= lr_7_1_d2;
       lr_7_1_d2 <= lr_7_1_d1;
       lr_7_1_d1 <= lr_7_1_d0;
       lr_7_1_d0 <= l_7_0;
-      p_7_1 <= \p$831 ;
+      p_7_1 <= \p$849 ;
       l_7_1 <= l_7_0;
       a_7_1 <= a_7_0;
       lf_7_0_d0 <= lr_7_0_d2;
       lr_7_0_d2 <= lr_7_0_d1;
       lr_7_0_d1 <= lr_7_0_d0;
       lr_7_0_d0 <= skew_l7_d6;
-      p_7_0 <= \p$819 ;
+      p_7_0 <= \p$837 ;
       l_7_0 <= skew_l7_d6;
       a_7_0 <= skew_a7_d6;
       lf_6_7_d0 <= lr_6_7_d2;
       lr_6_7_d2 <= lr_6_7_d1;
       lr_6_7_d1 <= lr_6_7_d0;
       lr_6_7_d0 <= l_6_6;
-      p_6_7 <= \p$807 ;
+      p_6_7 <= \p$825 ;
       lf_6_6_d0 <= lr_6_6_d2;
       lr_6_6_d2 <= lr_6_6_d1;
       lr_6_6_d1 <= lr_6_6_d0;
       lr_6_6_d0 <= l_6_5;
-      p_6_6 <= \p$795 ;
+      p_6_6 <= \p$813 ;
       l_6_6 <= l_6_5;
       a_6_6 <= a_6_5;
       lf_6_5_d0 <= lr_6_5_d2;
       lr_6_5_d2 <= lr_6_5_d1;
       lr_6_5_d1 <= lr_6_5_d0;
       lr_6_5_d0 <= l_6_4;
-      p_6_5 <= \p$783 ;
+      p_6_5 <= \p$801 ;
       l_6_5 <= l_6_4;
       a_6_5 <= a_6_4;
       lf_6_4_d0 <= lr_6_4_d2;
       lr_6_4_d2 <= lr_6_4_d1;
       lr_6_4_d1 <= lr_6_4_d0;
       lr_6_4_d0 <= l_6_3;
-      p_6_4 <= \p$771 ;
+      p_6_4 <= \p$789 ;
       l_6_4 <= l_6_3;
       a_6_4 <= a_6_3;
       lf_6_3_d0 <= lr_6_3_d2;
       lr_6_3_d2 <= lr_6_3_d1;
       lr_6_3_d1 <= lr_6_3_d0;
       lr_6_3_d0 <= l_6_2;
-      p_6_3 <= \p$759 ;
+      p_6_3 <= \p$777 ;
       l_6_3 <= l_6_2;
       a_6_3 <= a_6_2;
       lf_6_2_d0 <= lr_6_2_d2;
       lr_6_2_d2 <= lr_6_2_d1;
       lr_6_2_d1 <= lr_6_2_d0;
       lr_6_2_d0 <= l_6_1;
-      p_6_2 <= \p$747 ;
+      p_6_2 <= \p$765 ;
       l_6_2 <= l_6_1;
       a_6_2 <= a_6_1;
       lf_6_1_d0 <= lr_6_1_d2;
       lr_6_1_d2 <= lr_6_1_d1;
       lr_6_1_d1 <= lr_6_1_d0;
       lr_6_1_d0 <= l_6_0;
-      p_6_1 <= \p$735 ;
+      p_6_1 <= \p$753 ;
       l_6_1 <= l_6_0;
       a_6_1 <= a_6_0;
       lf_6_0_d0 <= lr_6_0_d2;
       lr_6_0_d2 <= lr_6_0_d1;
       lr_6_0_d1 <= lr_6_0_d0;
       lr_6_0_d0 <= skew_l6_d5;
-      p_6_0 <= \p$723 ;
+      p_6_0 <= \p$741 ;
       l_6_0 <= skew_l6_d5;
       a_6_0 <= skew_a6_d5;
       lf_5_7_d0 <= lr_5_7_d2;
       lr_5_7_d2 <= lr_5_7_d1;
       lr_5_7_d1 <= lr_5_7_d0;
       lr_5_7_d0 <= l_5_6;
-      p_5_7 <= \p$711 ;
+      p_5_7 <= \p$729 ;
       lf_5_6_d0 <= lr_5_6_d2;
       lr_5_6_d2 <= lr_5_6_d1;
       lr_5_6_d1 <= lr_5_6_d0;
       lr_5_6_d0 <= l_5_5;
-      p_5_6 <= \p$699 ;
+      p_5_6 <= \p$717 ;
       l_5_6 <= l_5_5;
       a_5_6 <= a_5_5;
       lf_5_5_d0 <= lr_5_5_d2;
       lr_5_5_d2 <= lr_5_5_d1;
       lr_5_5_d1 <= lr_5_5_d0;
       lr_5_5_d0 <= l_5_4;
-      p_5_5 <= \p$687 ;
+      p_5_5 <= \p$705 ;
       l_5_5 <= l_5_4;
       a_5_5 <= a_5_4;
       lf_5_4_d0 <= lr_5_4_d2;
       lr_5_4_d2 <= lr_5_4_d1;
       lr_5_4_d1 <= lr_5_4_d0;
       lr_5_4_d0 <= l_5_3;
-      p_5_4 <= \p$675 ;
+      p_5_4 <= \p$693 ;
       l_5_4 <= l_5_3;
       a_5_4 <= a_5_3;
       lf_5_3_d0 <= lr_5_3_d2;
       lr_5_3_d2 <= lr_5_3_d1;
       lr_5_3_d1 <= lr_5_3_d0;
       lr_5_3_d0 <= l_5_2;
-      p_5_3 <= \p$663 ;
+      p_5_3 <= \p$681 ;
       l_5_3 <= l_5_2;
       a_5_3 <= a_5_2;
       lf_5_2_d0 <= lr_5_2_d2;
       lr_5_2_d2 <= lr_5_2_d1;
       lr_5_2_d1 <= lr_5_2_d0;
       lr_5_2_d0 <= l_5_1;
-      p_5_2 <= \p$651 ;
+      p_5_2 <= \p$669 ;
       l_5_2 <= l_5_1;
       a_5_2 <= a_5_1;
       lf_5_1_d0 <= lr_5_1_d2;
       lr_5_1_d2 <= lr_5_1_d1;
       lr_5_1_d1 <= lr_5_1_d0;
       lr_5_1_d0 <= l_5_0;
-      p_5_1 <= \p$639 ;
+      p_5_1 <= \p$657 ;
       l_5_1 <= l_5_0;
       a_5_1 <= a_5_0;
       lf_5_0_d0 <= lr_5_0_d2;
       lr_5_0_d2 <= lr_5_0_d1;
       lr_5_0_d1 <= lr_5_0_d0;
       lr_5_0_d0 <= skew_l5_d4;
-      p_5_0 <= \p$627 ;
+      p_5_0 <= \p$645 ;
       l_5_0 <= skew_l5_d4;
       a_5_0 <= skew_a5_d4;
       lf_4_7_d0 <= lr_4_7_d2;
       lr_4_7_d2 <= lr_4_7_d1;
       lr_4_7_d1 <= lr_4_7_d0;
       lr_4_7_d0 <= l_4_6;
-      p_4_7 <= \p$615 ;
+      p_4_7 <= \p$633 ;
       lf_4_6_d0 <= lr_4_6_d2;
       lr_4_6_d2 <= lr_4_6_d1;
       lr_4_6_d1 <= lr_4_6_d0;
       lr_4_6_d0 <= l_4_5;
-      p_4_6 <= \p$603 ;
+      p_4_6 <= \p$621 ;
       l_4_6 <= l_4_5;
       a_4_6 <= a_4_5;
       lf_4_5_d0 <= lr_4_5_d2;
       lr_4_5_d2 <= lr_4_5_d1;
       lr_4_5_d1 <= lr_4_5_d0;
       lr_4_5_d0 <= l_4_4;
-      p_4_5 <= \p$591 ;
+      p_4_5 <= \p$609 ;
       l_4_5 <= l_4_4;
       a_4_5 <= a_4_4;
       lf_4_4_d0 <= lr_4_4_d2;
       lr_4_4_d2 <= lr_4_4_d1;
       lr_4_4_d1 <= lr_4_4_d0;
       lr_4_4_d0 <= l_4_3;
-      p_4_4 <= \p$579 ;
+      p_4_4 <= \p$597 ;
       l_4_4 <= l_4_3;
       a_4_4 <= a_4_3;
       lf_4_3_d0 <= lr_4_3_d2;
       lr_4_3_d2 <= lr_4_3_d1;
       lr_4_3_d1 <= lr_4_3_d0;
       lr_4_3_d0 <= l_4_2;
-      p_4_3 <= \p$567 ;
+      p_4_3 <= \p$585 ;
       l_4_3 <= l_4_2;
       a_4_3 <= a_4_2;
       lf_4_2_d0 <= lr_4_2_d2;
       lr_4_2_d2 <= lr_4_2_d1;
       lr_4_2_d1 <= lr_4_2_d0;
       lr_4_2_d0 <= l_4_1;
-      p_4_2 <= \p$555 ;
+      p_4_2 <= \p$573 ;
       l_4_2 <= l_4_1;
       a_4_2 <= a_4_1;
       lf_4_1_d0 <= lr_4_1_d2;
       lr_4_1_d2 <= lr_4_1_d1;
       lr_4_1_d1 <= lr_4_1_d0;
       lr_4_1_d0 <= l_4_0;
-      p_4_1 <= \p$543 ;
+      p_4_1 <= \p$561 ;
       l_4_1 <= l_4_0;
       a_4_1 <= a_4_0;
       lf_4_0_d0 <= lr_4_0_d2;
       lr_4_0_d2 <= lr_4_0_d1;
       lr_4_0_d1 <= lr_4_0_d0;
       lr_4_0_d0 <= skew_l4_d3;
-      p_4_0 <= \p$531 ;
+      p_4_0 <= \p$549 ;
       l_4_0 <= skew_l4_d3;
       a_4_0 <= skew_a4_d3;
       lf_3_7_d0 <= lr_3_7_d2;
       lr_3_7_d2 <= lr_3_7_d1;
       lr_3_7_d1 <= lr_3_7_d0;
       lr_3_7_d0 <= l_3_6;
-      p_3_7 <= \p$519 ;
+      p_3_7 <= \p$537 ;
       lf_3_6_d0 <= lr_3_6_d2;
       lr_3_6_d2 <= lr_3_6_d1;
       lr_3_6_d1 <= lr_3_6_d0;
       lr_3_6_d0 <= l_3_5;
-      p_3_6 <= \p$507 ;
+      p_3_6 <= \p$525 ;
       l_3_6 <= l_3_5;
       a_3_6 <= a_3_5;
       lf_3_5_d0 <= lr_3_5_d2;
       lr_3_5_d2 <= lr_3_5_d1;
       lr_3_5_d1 <= lr_3_5_d0;
       lr_3_5_d0 <= l_3_4;
-      p_3_5 <= \p$495 ;
+      p_3_5 <= \p$513 ;
       l_3_5 <= l_3_4;
       a_3_5 <= a_3_4;
       lf_3_4_d0 <= lr_3_4_d2;
       lr_3_4_d2 <= lr_3_4_d1;
       lr_3_4_d1 <= lr_3_4_d0;
       lr_3_4_d0 <= l_3_3;
-      p_3_4 <= \p$483 ;
+      p_3_4 <= \p$501 ;
       l_3_4 <= l_3_3;
       a_3_4 <= a_3_3;
       lf_3_3_d0 <= lr_3_3_d2;
       lr_3_3_d2 <= lr_3_3_d1;
       lr_3_3_d1 <= lr_3_3_d0;
       lr_3_3_d0 <= l_3_2;
-      p_3_3 <= \p$471 ;
+      p_3_3 <= \p$489 ;
       l_3_3 <= l_3_2;
       a_3_3 <= a_3_2;
       lf_3_2_d0 <= lr_3_2_d2;
       lr_3_2_d2 <= lr_3_2_d1;
       lr_3_2_d1 <= lr_3_2_d0;
       lr_3_2_d0 <= l_3_1;
-      p_3_2 <= \p$459 ;
+      p_3_2 <= \p$477 ;
       l_3_2 <= l_3_1;
       a_3_2 <= a_3_1;
       lf_3_1_d0 <= lr_3_1_d2;
       lr_3_1_d2 <= lr_3_1_d1;
       lr_3_1_d1 <= lr_3_1_d0;
       lr_3_1_d0 <= l_3_0;
-      p_3_1 <= \p$447 ;
+      p_3_1 <= \p$465 ;
       l_3_1 <= l_3_0;
       a_3_1 <= a_3_0;
       lf_3_0_d0 <= lr_3_0_d2;
       lr_3_0_d2 <= lr_3_0_d1;
       lr_3_0_d1 <= lr_3_0_d0;
       lr_3_0_d0 <= skew_l3_d2;
-      p_3_0 <= \p$435 ;
+      p_3_0 <= \p$453 ;
       l_3_0 <= skew_l3_d2;
       a_3_0 <= skew_a3_d2;
       lf_2_7_d0 <= lr_2_7_d2;
       lr_2_7_d2 <= lr_2_7_d1;
       lr_2_7_d1 <= lr_2_7_d0;
       lr_2_7_d0 <= l_2_6;
-      p_2_7 <= \p$423 ;
+      p_2_7 <= \p$441 ;
       lf_2_6_d0 <= lr_2_6_d2;
       lr_2_6_d2 <= lr_2_6_d1;
       lr_2_6_d1 <= lr_2_6_d0;
       lr_2_6_d0 <= l_2_5;
-      p_2_6 <= \p$411 ;
+      p_2_6 <= \p$429 ;
       l_2_6 <= l_2_5;
       a_2_6 <= a_2_5;
       lf_2_5_d0 <= lr_2_5_d2;
       lr_2_5_d2 <= lr_2_5_d1;
       lr_2_5_d1 <= lr_2_5_d0;
       lr_2_5_d0 <= l_2_4;
-      p_2_5 <= \p$399 ;
+      p_2_5 <= \p$417 ;
       l_2_5 <= l_2_4;
       a_2_5 <= a_2_4;
       lf_2_4_d0 <= lr_2_4_d2;
       lr_2_4_d2 <= lr_2_4_d1;
       lr_2_4_d1 <= lr_2_4_d0;
       lr_2_4_d0 <= l_2_3;
-      p_2_4 <= \p$387 ;
+      p_2_4 <= \p$405 ;
       l_2_4 <= l_2_3;
       a_2_4 <= a_2_3;
       lf_2_3_d0 <= lr_2_3_d2;
       lr_2_3_d2 <= lr_2_3_d1;
       lr_2_3_d1 <= lr_2_3_d0;
       lr_2_3_d0 <= l_2_2;
-      p_2_3 <= \p$375 ;
+      p_2_3 <= \p$393 ;
       l_2_3 <= l_2_2;
       a_2_3 <= a_2_2;
       lf_2_2_d0 <= lr_2_2_d2;
       lr_2_2_d2 <= lr_2_2_d1;
       lr_2_2_d1 <= lr_2_2_d0;
       lr_2_2_d0 <= l_2_1;
-      p_2_2 <= \p$363 ;
+      p_2_2 <= \p$381 ;
       l_2_2 <= l_2_1;
       a_2_2 <= a_2_1;
       lf_2_1_d0 <= lr_2_1_d2;
       lr_2_1_d2 <= lr_2_1_d1;
       lr_2_1_d1 <= lr_2_1_d0;
       lr_2_1_d0 <= l_2_0;
-      p_2_1 <= \p$351 ;
+      p_2_1 <= \p$369 ;
       l_2_1 <= l_2_0;
       a_2_1 <= a_2_0;
       lf_2_0_d0 <= lr_2_0_d2;
       lr_2_0_d2 <= lr_2_0_d1;
       lr_2_0_d1 <= lr_2_0_d0;
       lr_2_0_d0 <= skew_l2_d1;
-      p_2_0 <= \p$339 ;
+      p_2_0 <= \p$357 ;
       l_2_0 <= skew_l2_d1;
       a_2_0 <= skew_a2_d1;
       lf_1_7_d0 <= lr_1_7_d2;
       lr_1_7_d2 <= lr_1_7_d1;
       lr_1_7_d1 <= lr_1_7_d0;
       lr_1_7_d0 <= l_1_6;
-      p_1_7 <= \p$327 ;
+      p_1_7 <= \p$345 ;
       lf_1_6_d0 <= lr_1_6_d2;
       lr_1_6_d2 <= lr_1_6_d1;
       lr_1_6_d1 <= lr_1_6_d0;
       lr_1_6_d0 <= l_1_5;
-      p_1_6 <= \p$315 ;
+      p_1_6 <= \p$333 ;
       l_1_6 <= l_1_5;
       a_1_6 <= a_1_5;
       lf_1_5_d0 <= lr_1_5_d2;
       lr_1_5_d2 <= lr_1_5_d1;
       lr_1_5_d1 <= lr_1_5_d0;
       lr_1_5_d0 <= l_1_4;
-      p_1_5 <= \p$303 ;
+      p_1_5 <= \p$321 ;
       l_1_5 <= l_1_4;
       a_1_5 <= a_1_4;
       lf_1_4_d0 <= lr_1_4_d2;
       lr_1_4_d2 <= lr_1_4_d1;
       lr_1_4_d1 <= lr_1_4_d0;
       lr_1_4_d0 <= l_1_3;
-      p_1_4 <= \p$291 ;
+      p_1_4 <= \p$309 ;
       l_1_4 <= l_1_3;
       a_1_4 <= a_1_3;
       lf_1_3_d0 <= lr_1_3_d2;
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
-      p_1_3 <= \p$279 ;
+      p_1_3 <= \p$297 ;
       l_1_3 <= l_1_2;
       a_1_3 <= a_1_2;
       lf_1_2_d0 <= lr_1_2_d2;
       lr_1_2_d2 <= lr_1_2_d1;
       lr_1_2_d1 <= lr_1_2_d0;
       lr_1_2_d0 <= l_1_1;
-      p_1_2 <= \p$267 ;
+      p_1_2 <= \p$285 ;
       l_1_2 <= l_1_1;
       a_1_2 <= a_1_1;
       lf_1_1_d0 <= lr_1_1_d2;
       lr_1_1_d2 <= lr_1_1_d1;
       lr_1_1_d1 <= lr_1_1_d0;
       lr_1_1_d0 <= l_1_0;
-      p_1_1 <= \p$255 ;
+      p_1_1 <= \p$273 ;
       l_1_1 <= l_1_0;
       a_1_1 <= a_1_0;
       lf_1_0_d0 <= lr_1_0_d2;
       lr_1_0_d2 <= lr_1_0_d1;
       lr_1_0_d1 <= lr_1_0_d0;
       lr_1_0_d0 <= skew_l1_d0;
-      p_1_0 <= \p$243 ;
+      p_1_0 <= \p$261 ;
       l_1_0 <= skew_l1_d0;
       a_1_0 <= skew_a1_d0;
       lf_0_7_d0 <= lr_0_7_d2;
       lr_0_7_d2 <= lr_0_7_d1;
       lr_0_7_d1 <= lr_0_7_d0;
       lr_0_7_d0 <= l_0_6;
-      p_0_7 <= \p$231 ;
+      p_0_7 <= \p$249 ;
       lf_0_6_d0 <= lr_0_6_d2;
       lr_0_6_d2 <= lr_0_6_d1;
       lr_0_6_d1 <= lr_0_6_d0;
       lr_0_6_d0 <= l_0_5;
-      p_0_6 <= \p$219 ;
+      p_0_6 <= \p$237 ;
       l_0_6 <= l_0_5;
       a_0_6 <= a_0_5;
       lf_0_5_d0 <= lr_0_5_d2;
       lr_0_5_d2 <= lr_0_5_d1;
       lr_0_5_d1 <= lr_0_5_d0;
       lr_0_5_d0 <= l_0_4;
-      p_0_5 <= \p$207 ;
+      p_0_5 <= \p$225 ;
       l_0_5 <= l_0_4;
       a_0_5 <= a_0_4;
       lf_0_4_d0 <= lr_0_4_d2;
       lr_0_4_d2 <= lr_0_4_d1;
       lr_0_4_d1 <= lr_0_4_d0;
       lr_0_4_d0 <= l_0_3;
-      p_0_4 <= \p$195 ;
+      p_0_4 <= \p$213 ;
       l_0_4 <= l_0_3;
       a_0_4 <= a_0_3;
       lf_0_3_d0 <= lr_0_3_d2;
       lr_0_3_d2 <= lr_0_3_d1;
       lr_0_3_d1 <= lr_0_3_d0;
       lr_0_3_d0 <= l_0_2;
-      p_0_3 <= \p$183 ;
+      p_0_3 <= \p$201 ;
       l_0_3 <= l_0_2;
       a_0_3 <= a_0_2;
       lf_0_2_d0 <= lr_0_2_d2;
       lr_0_2_d2 <= lr_0_2_d1;
       lr_0_2_d1 <= lr_0_2_d0;
       lr_0_2_d0 <= l_0_1;
-      p_0_2 <= \p$171 ;
+      p_0_2 <= \p$189 ;
       l_0_2 <= l_0_1;
       a_0_2 <= a_0_1;
       lf_0_1_d0 <= lr_0_1_d2;
       lr_0_1_d2 <= lr_0_1_d1;
       lr_0_1_d1 <= lr_0_1_d0;
       lr_0_1_d0 <= l_0_0;
-      p_0_1 <= \p$159 ;
+      p_0_1 <= \p$177 ;
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lf_0_0_d0 <= lr_0_0_d2;
@@ -4132,10 +4168,12 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       begin if (in_idle2) skew_a2_d0 <= 8'h00; else skew_a2_d0 <= in2_a2; end
       skew_l1_d0 <= in_last2;
       begin if (in_idle2) skew_a1_d0 <= 8'h00; else skew_a1_d0 <= in2_a1; end
-      begin if (in_idle) in2_w0 <= 8'h00; else in2_w0 <= in_w0; end
-      begin if (in_idle) in2_a0 <= 8'h00; else in2_a0 <= in_a0; end
-      in_last2 <= in_last;
-      in_idle2 <= in_idle;
+      begin if (in_idle_m1) in2_w0 <= 8'h00; else in2_w0 <= inm1_w0; end
+      begin if (in_idle_m1) in2_a0 <= 8'h00; else in2_a0 <= inm1_a0; end
+      in_last2 <= in_last_m1;
+      in_idle2 <= in_idle_m1;
+      in_last_m1 <= in_last;
+      in_idle_m1 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
@@ -4189,193 +4227,193 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_row0 <= drain_row0 + 1'h1;
     end
     if (cap_7_7) begin
-      out_7_7 <= \acc$910 ;
+      out_7_7 <= \acc$928 ;
     end
     if (cap_7_6) begin
-      out_7_6 <= \acc$898 ;
+      out_7_6 <= \acc$916 ;
     end
     if (cap_7_5) begin
-      out_7_5 <= \acc$886 ;
+      out_7_5 <= \acc$904 ;
     end
     if (cap_7_4) begin
-      out_7_4 <= \acc$874 ;
+      out_7_4 <= \acc$892 ;
     end
     if (cap_7_3) begin
-      out_7_3 <= \acc$862 ;
+      out_7_3 <= \acc$880 ;
     end
     if (cap_7_2) begin
-      out_7_2 <= \acc$850 ;
+      out_7_2 <= \acc$868 ;
     end
     if (cap_7_1) begin
-      out_7_1 <= \acc$838 ;
+      out_7_1 <= \acc$856 ;
     end
     if (cap_7_0) begin
-      out_7_0 <= \acc$826 ;
+      out_7_0 <= \acc$844 ;
     end
     if (cap_6_7) begin
-      out_6_7 <= \acc$814 ;
+      out_6_7 <= \acc$832 ;
     end
     if (cap_6_6) begin
-      out_6_6 <= \acc$802 ;
+      out_6_6 <= \acc$820 ;
     end
     if (cap_6_5) begin
-      out_6_5 <= \acc$790 ;
+      out_6_5 <= \acc$808 ;
     end
     if (cap_6_4) begin
-      out_6_4 <= \acc$778 ;
+      out_6_4 <= \acc$796 ;
     end
     if (cap_6_3) begin
-      out_6_3 <= \acc$766 ;
+      out_6_3 <= \acc$784 ;
     end
     if (cap_6_2) begin
-      out_6_2 <= \acc$754 ;
+      out_6_2 <= \acc$772 ;
     end
     if (cap_6_1) begin
-      out_6_1 <= \acc$742 ;
+      out_6_1 <= \acc$760 ;
     end
     if (cap_6_0) begin
-      out_6_0 <= \acc$730 ;
+      out_6_0 <= \acc$748 ;
     end
     if (cap_5_7) begin
-      out_5_7 <= \acc$718 ;
+      out_5_7 <= \acc$736 ;
     end
     if (cap_5_6) begin
-      out_5_6 <= \acc$706 ;
+      out_5_6 <= \acc$724 ;
     end
     if (cap_5_5) begin
-      out_5_5 <= \acc$694 ;
+      out_5_5 <= \acc$712 ;
     end
     if (cap_5_4) begin
-      out_5_4 <= \acc$682 ;
+      out_5_4 <= \acc$700 ;
     end
     if (cap_5_3) begin
-      out_5_3 <= \acc$670 ;
+      out_5_3 <= \acc$688 ;
     end
     if (cap_5_2) begin
-      out_5_2 <= \acc$658 ;
+      out_5_2 <= \acc$676 ;
     end
     if (cap_5_1) begin
-      out_5_1 <= \acc$646 ;
+      out_5_1 <= \acc$664 ;
     end
     if (cap_5_0) begin
-      out_5_0 <= \acc$634 ;
+      out_5_0 <= \acc$652 ;
     end
     if (cap_4_7) begin
-      out_4_7 <= \acc$622 ;
+      out_4_7 <= \acc$640 ;
     end
     if (cap_4_6) begin
-      out_4_6 <= \acc$610 ;
+      out_4_6 <= \acc$628 ;
     end
     if (cap_4_5) begin
-      out_4_5 <= \acc$598 ;
+      out_4_5 <= \acc$616 ;
     end
     if (cap_4_4) begin
-      out_4_4 <= \acc$586 ;
+      out_4_4 <= \acc$604 ;
     end
     if (cap_4_3) begin
-      out_4_3 <= \acc$574 ;
+      out_4_3 <= \acc$592 ;
     end
     if (cap_4_2) begin
-      out_4_2 <= \acc$562 ;
+      out_4_2 <= \acc$580 ;
     end
     if (cap_4_1) begin
-      out_4_1 <= \acc$550 ;
+      out_4_1 <= \acc$568 ;
     end
     if (cap_4_0) begin
-      out_4_0 <= \acc$538 ;
+      out_4_0 <= \acc$556 ;
     end
     if (cap_3_7) begin
-      out_3_7 <= \acc$526 ;
+      out_3_7 <= \acc$544 ;
     end
     if (cap_3_6) begin
-      out_3_6 <= \acc$514 ;
+      out_3_6 <= \acc$532 ;
     end
     if (cap_3_5) begin
-      out_3_5 <= \acc$502 ;
+      out_3_5 <= \acc$520 ;
     end
     if (cap_3_4) begin
-      out_3_4 <= \acc$490 ;
+      out_3_4 <= \acc$508 ;
     end
     if (cap_3_3) begin
-      out_3_3 <= \acc$478 ;
+      out_3_3 <= \acc$496 ;
     end
     if (cap_3_2) begin
-      out_3_2 <= \acc$466 ;
+      out_3_2 <= \acc$484 ;
     end
     if (cap_3_1) begin
-      out_3_1 <= \acc$454 ;
+      out_3_1 <= \acc$472 ;
     end
     if (cap_3_0) begin
-      out_3_0 <= \acc$442 ;
+      out_3_0 <= \acc$460 ;
     end
     if (cap_2_7) begin
-      out_2_7 <= \acc$430 ;
+      out_2_7 <= \acc$448 ;
     end
     if (cap_2_6) begin
-      out_2_6 <= \acc$418 ;
+      out_2_6 <= \acc$436 ;
     end
     if (cap_2_5) begin
-      out_2_5 <= \acc$406 ;
+      out_2_5 <= \acc$424 ;
     end
     if (cap_2_4) begin
-      out_2_4 <= \acc$394 ;
+      out_2_4 <= \acc$412 ;
     end
     if (cap_2_3) begin
-      out_2_3 <= \acc$382 ;
+      out_2_3 <= \acc$400 ;
     end
     if (cap_2_2) begin
-      out_2_2 <= \acc$370 ;
+      out_2_2 <= \acc$388 ;
     end
     if (cap_2_1) begin
-      out_2_1 <= \acc$358 ;
+      out_2_1 <= \acc$376 ;
     end
     if (cap_2_0) begin
-      out_2_0 <= \acc$346 ;
+      out_2_0 <= \acc$364 ;
     end
     if (cap_1_7) begin
-      out_1_7 <= \acc$334 ;
+      out_1_7 <= \acc$352 ;
     end
     if (cap_1_6) begin
-      out_1_6 <= \acc$322 ;
+      out_1_6 <= \acc$340 ;
     end
     if (cap_1_5) begin
-      out_1_5 <= \acc$310 ;
+      out_1_5 <= \acc$328 ;
     end
     if (cap_1_4) begin
-      out_1_4 <= \acc$298 ;
+      out_1_4 <= \acc$316 ;
     end
     if (cap_1_3) begin
-      out_1_3 <= \acc$286 ;
+      out_1_3 <= \acc$304 ;
     end
     if (cap_1_2) begin
-      out_1_2 <= \acc$274 ;
+      out_1_2 <= \acc$292 ;
     end
     if (cap_1_1) begin
-      out_1_1 <= \acc$262 ;
+      out_1_1 <= \acc$280 ;
     end
     if (cap_1_0) begin
-      out_1_0 <= \acc$250 ;
+      out_1_0 <= \acc$268 ;
     end
     if (cap_0_7) begin
-      out_0_7 <= \acc$238 ;
+      out_0_7 <= \acc$256 ;
     end
     if (cap_0_6) begin
-      out_0_6 <= \acc$226 ;
+      out_0_6 <= \acc$244 ;
     end
     if (cap_0_5) begin
-      out_0_5 <= \acc$214 ;
+      out_0_5 <= \acc$232 ;
     end
     if (cap_0_4) begin
-      out_0_4 <= \acc$202 ;
+      out_0_4 <= \acc$220 ;
     end
     if (cap_0_3) begin
-      out_0_3 <= \acc$190 ;
+      out_0_3 <= \acc$208 ;
     end
     if (cap_0_2) begin
-      out_0_2 <= \acc$178 ;
+      out_0_2 <= \acc$196 ;
     end
     if (cap_0_1) begin
-      out_0_1 <= \acc$166 ;
+      out_0_1 <= \acc$184 ;
     end
     if (cap_0_0) begin
       out_0_0 <= acc;
@@ -22581,7 +22619,7 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_0 (clk, rst, \port$339$0 , \port$339$1 , \port$339$2 , \port$339$3 , \port$339$4 , \port$339$5 , \port$339$6 , \port$339$7 , \port$339$8 , \port$339$9 , \port$339$10 , \port$339$11 , \port$339$12 , \port$339$13 , \port$339$14 , \port$339$15 , a, b, en
+module \hwq_mac_array.mul_0_0 (clk, rst, \port$341$0 , \port$341$1 , \port$341$2 , \port$341$3 , \port$341$4 , \port$341$5 , \port$341$6 , \port$341$7 , \port$341$8 , \port$341$9 , \port$341$10 , \port$341$11 , \port$341$12 , \port$341$13 , \port$341$14 , \port$341$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -22592,38 +22630,38 @@ module \hwq_mac_array.mul_0_0 (clk, rst, \port$339$0 , \port$339$1 , \port$339$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$339$0 ;
-  wire \port$339$0 ;
-  output \port$339$1 ;
-  wire \port$339$1 ;
-  output \port$339$10 ;
-  wire \port$339$10 ;
-  output \port$339$11 ;
-  wire \port$339$11 ;
-  output \port$339$12 ;
-  wire \port$339$12 ;
-  output \port$339$13 ;
-  wire \port$339$13 ;
-  output \port$339$14 ;
-  wire \port$339$14 ;
-  output \port$339$15 ;
-  wire \port$339$15 ;
-  output \port$339$2 ;
-  wire \port$339$2 ;
-  output \port$339$3 ;
-  wire \port$339$3 ;
-  output \port$339$4 ;
-  wire \port$339$4 ;
-  output \port$339$5 ;
-  wire \port$339$5 ;
-  output \port$339$6 ;
-  wire \port$339$6 ;
-  output \port$339$7 ;
-  wire \port$339$7 ;
-  output \port$339$8 ;
-  wire \port$339$8 ;
-  output \port$339$9 ;
-  wire \port$339$9 ;
+  output \port$341$0 ;
+  wire \port$341$0 ;
+  output \port$341$1 ;
+  wire \port$341$1 ;
+  output \port$341$10 ;
+  wire \port$341$10 ;
+  output \port$341$11 ;
+  wire \port$341$11 ;
+  output \port$341$12 ;
+  wire \port$341$12 ;
+  output \port$341$13 ;
+  wire \port$341$13 ;
+  output \port$341$14 ;
+  wire \port$341$14 ;
+  output \port$341$15 ;
+  wire \port$341$15 ;
+  output \port$341$2 ;
+  wire \port$341$2 ;
+  output \port$341$3 ;
+  wire \port$341$3 ;
+  output \port$341$4 ;
+  wire \port$341$4 ;
+  output \port$341$5 ;
+  wire \port$341$5 ;
+  output \port$341$6 ;
+  wire \port$341$6 ;
+  output \port$341$7 ;
+  wire \port$341$7 ;
+  output \port$341$8 ;
+  wire \port$341$8 ;
+  output \port$341$9 ;
+  wire \port$341$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -22699,19 +22737,19 @@ module \hwq_mac_array.mul_0_0 (clk, rst, \port$339$0 , \port$339$1 , \port$339$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$339$0 ),
-    .P1(\port$339$1 ),
-    .P10(\port$339$10 ),
-    .P11(\port$339$11 ),
-    .P12(\port$339$12 ),
-    .P13(\port$339$13 ),
-    .P14(\port$339$14 ),
-    .P15(\port$339$15 ),
+    .P0(\port$341$0 ),
+    .P1(\port$341$1 ),
+    .P10(\port$341$10 ),
+    .P11(\port$341$11 ),
+    .P12(\port$341$12 ),
+    .P13(\port$341$13 ),
+    .P14(\port$341$14 ),
+    .P15(\port$341$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$339$2 ),
+    .P2(\port$341$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -22722,30 +22760,30 @@ module \hwq_mac_array.mul_0_0 (clk, rst, \port$339$0 , \port$339$1 , \port$339$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$339$3 ),
+    .P3(\port$341$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$339$4 ),
-    .P5(\port$339$5 ),
-    .P6(\port$339$6 ),
-    .P7(\port$339$7 ),
-    .P8(\port$339$8 ),
-    .P9(\port$339$9 ),
+    .P4(\port$341$4 ),
+    .P5(\port$341$5 ),
+    .P6(\port$341$6 ),
+    .P7(\port$341$7 ),
+    .P8(\port$341$8 ),
+    .P9(\port$341$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$339$15 , \port$339$14 , \port$339$13 , \port$339$12 , \port$339$11 , \port$339$10 , \port$339$9 , \port$339$8 , \port$339$7 , \port$339$6 , \port$339$5 , \port$339$4 , \port$339$3 , \port$339$2 , \port$339$1 , \port$339$0  };
+  assign p36[15:0] = { \port$341$15 , \port$341$14 , \port$341$13 , \port$341$12 , \port$341$11 , \port$341$10 , \port$341$9 , \port$341$8 , \port$341$7 , \port$341$6 , \port$341$5 , \port$341$4 , \port$341$3 , \port$341$2 , \port$341$1 , \port$341$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_1 (clk, rst, \port$355$0 , \port$355$1 , \port$355$2 , \port$355$3 , \port$355$4 , \port$355$5 , \port$355$6 , \port$355$7 , \port$355$8 , \port$355$9 , \port$355$10 , \port$355$11 , \port$355$12 , \port$355$13 , \port$355$14 , \port$355$15 , b, a, en
+module \hwq_mac_array.mul_0_1 (clk, rst, \port$357$0 , \port$357$1 , \port$357$2 , \port$357$3 , \port$357$4 , \port$357$5 , \port$357$6 , \port$357$7 , \port$357$8 , \port$357$9 , \port$357$10 , \port$357$11 , \port$357$12 , \port$357$13 , \port$357$14 , \port$357$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -22756,38 +22794,38 @@ module \hwq_mac_array.mul_0_1 (clk, rst, \port$355$0 , \port$355$1 , \port$355$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$355$0 ;
-  wire \port$355$0 ;
-  output \port$355$1 ;
-  wire \port$355$1 ;
-  output \port$355$10 ;
-  wire \port$355$10 ;
-  output \port$355$11 ;
-  wire \port$355$11 ;
-  output \port$355$12 ;
-  wire \port$355$12 ;
-  output \port$355$13 ;
-  wire \port$355$13 ;
-  output \port$355$14 ;
-  wire \port$355$14 ;
-  output \port$355$15 ;
-  wire \port$355$15 ;
-  output \port$355$2 ;
-  wire \port$355$2 ;
-  output \port$355$3 ;
-  wire \port$355$3 ;
-  output \port$355$4 ;
-  wire \port$355$4 ;
-  output \port$355$5 ;
-  wire \port$355$5 ;
-  output \port$355$6 ;
-  wire \port$355$6 ;
-  output \port$355$7 ;
-  wire \port$355$7 ;
-  output \port$355$8 ;
-  wire \port$355$8 ;
-  output \port$355$9 ;
-  wire \port$355$9 ;
+  output \port$357$0 ;
+  wire \port$357$0 ;
+  output \port$357$1 ;
+  wire \port$357$1 ;
+  output \port$357$10 ;
+  wire \port$357$10 ;
+  output \port$357$11 ;
+  wire \port$357$11 ;
+  output \port$357$12 ;
+  wire \port$357$12 ;
+  output \port$357$13 ;
+  wire \port$357$13 ;
+  output \port$357$14 ;
+  wire \port$357$14 ;
+  output \port$357$15 ;
+  wire \port$357$15 ;
+  output \port$357$2 ;
+  wire \port$357$2 ;
+  output \port$357$3 ;
+  wire \port$357$3 ;
+  output \port$357$4 ;
+  wire \port$357$4 ;
+  output \port$357$5 ;
+  wire \port$357$5 ;
+  output \port$357$6 ;
+  wire \port$357$6 ;
+  output \port$357$7 ;
+  wire \port$357$7 ;
+  output \port$357$8 ;
+  wire \port$357$8 ;
+  output \port$357$9 ;
+  wire \port$357$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -22863,19 +22901,19 @@ module \hwq_mac_array.mul_0_1 (clk, rst, \port$355$0 , \port$355$1 , \port$355$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$355$0 ),
-    .P1(\port$355$1 ),
-    .P10(\port$355$10 ),
-    .P11(\port$355$11 ),
-    .P12(\port$355$12 ),
-    .P13(\port$355$13 ),
-    .P14(\port$355$14 ),
-    .P15(\port$355$15 ),
+    .P0(\port$357$0 ),
+    .P1(\port$357$1 ),
+    .P10(\port$357$10 ),
+    .P11(\port$357$11 ),
+    .P12(\port$357$12 ),
+    .P13(\port$357$13 ),
+    .P14(\port$357$14 ),
+    .P15(\port$357$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$355$2 ),
+    .P2(\port$357$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -22886,30 +22924,30 @@ module \hwq_mac_array.mul_0_1 (clk, rst, \port$355$0 , \port$355$1 , \port$355$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$355$3 ),
+    .P3(\port$357$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$355$4 ),
-    .P5(\port$355$5 ),
-    .P6(\port$355$6 ),
-    .P7(\port$355$7 ),
-    .P8(\port$355$8 ),
-    .P9(\port$355$9 ),
+    .P4(\port$357$4 ),
+    .P5(\port$357$5 ),
+    .P6(\port$357$6 ),
+    .P7(\port$357$7 ),
+    .P8(\port$357$8 ),
+    .P9(\port$357$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$355$15 , \port$355$14 , \port$355$13 , \port$355$12 , \port$355$11 , \port$355$10 , \port$355$9 , \port$355$8 , \port$355$7 , \port$355$6 , \port$355$5 , \port$355$4 , \port$355$3 , \port$355$2 , \port$355$1 , \port$355$0  };
+  assign p36[15:0] = { \port$357$15 , \port$357$14 , \port$357$13 , \port$357$12 , \port$357$11 , \port$357$10 , \port$357$9 , \port$357$8 , \port$357$7 , \port$357$6 , \port$357$5 , \port$357$4 , \port$357$3 , \port$357$2 , \port$357$1 , \port$357$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_2 (clk, rst, \port$371$0 , \port$371$1 , \port$371$2 , \port$371$3 , \port$371$4 , \port$371$5 , \port$371$6 , \port$371$7 , \port$371$8 , \port$371$9 , \port$371$10 , \port$371$11 , \port$371$12 , \port$371$13 , \port$371$14 , \port$371$15 , b, a, en
+module \hwq_mac_array.mul_0_2 (clk, rst, \port$373$0 , \port$373$1 , \port$373$2 , \port$373$3 , \port$373$4 , \port$373$5 , \port$373$6 , \port$373$7 , \port$373$8 , \port$373$9 , \port$373$10 , \port$373$11 , \port$373$12 , \port$373$13 , \port$373$14 , \port$373$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -22920,38 +22958,38 @@ module \hwq_mac_array.mul_0_2 (clk, rst, \port$371$0 , \port$371$1 , \port$371$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$371$0 ;
-  wire \port$371$0 ;
-  output \port$371$1 ;
-  wire \port$371$1 ;
-  output \port$371$10 ;
-  wire \port$371$10 ;
-  output \port$371$11 ;
-  wire \port$371$11 ;
-  output \port$371$12 ;
-  wire \port$371$12 ;
-  output \port$371$13 ;
-  wire \port$371$13 ;
-  output \port$371$14 ;
-  wire \port$371$14 ;
-  output \port$371$15 ;
-  wire \port$371$15 ;
-  output \port$371$2 ;
-  wire \port$371$2 ;
-  output \port$371$3 ;
-  wire \port$371$3 ;
-  output \port$371$4 ;
-  wire \port$371$4 ;
-  output \port$371$5 ;
-  wire \port$371$5 ;
-  output \port$371$6 ;
-  wire \port$371$6 ;
-  output \port$371$7 ;
-  wire \port$371$7 ;
-  output \port$371$8 ;
-  wire \port$371$8 ;
-  output \port$371$9 ;
-  wire \port$371$9 ;
+  output \port$373$0 ;
+  wire \port$373$0 ;
+  output \port$373$1 ;
+  wire \port$373$1 ;
+  output \port$373$10 ;
+  wire \port$373$10 ;
+  output \port$373$11 ;
+  wire \port$373$11 ;
+  output \port$373$12 ;
+  wire \port$373$12 ;
+  output \port$373$13 ;
+  wire \port$373$13 ;
+  output \port$373$14 ;
+  wire \port$373$14 ;
+  output \port$373$15 ;
+  wire \port$373$15 ;
+  output \port$373$2 ;
+  wire \port$373$2 ;
+  output \port$373$3 ;
+  wire \port$373$3 ;
+  output \port$373$4 ;
+  wire \port$373$4 ;
+  output \port$373$5 ;
+  wire \port$373$5 ;
+  output \port$373$6 ;
+  wire \port$373$6 ;
+  output \port$373$7 ;
+  wire \port$373$7 ;
+  output \port$373$8 ;
+  wire \port$373$8 ;
+  output \port$373$9 ;
+  wire \port$373$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23027,19 +23065,19 @@ module \hwq_mac_array.mul_0_2 (clk, rst, \port$371$0 , \port$371$1 , \port$371$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$371$0 ),
-    .P1(\port$371$1 ),
-    .P10(\port$371$10 ),
-    .P11(\port$371$11 ),
-    .P12(\port$371$12 ),
-    .P13(\port$371$13 ),
-    .P14(\port$371$14 ),
-    .P15(\port$371$15 ),
+    .P0(\port$373$0 ),
+    .P1(\port$373$1 ),
+    .P10(\port$373$10 ),
+    .P11(\port$373$11 ),
+    .P12(\port$373$12 ),
+    .P13(\port$373$13 ),
+    .P14(\port$373$14 ),
+    .P15(\port$373$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$371$2 ),
+    .P2(\port$373$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23050,30 +23088,30 @@ module \hwq_mac_array.mul_0_2 (clk, rst, \port$371$0 , \port$371$1 , \port$371$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$371$3 ),
+    .P3(\port$373$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$371$4 ),
-    .P5(\port$371$5 ),
-    .P6(\port$371$6 ),
-    .P7(\port$371$7 ),
-    .P8(\port$371$8 ),
-    .P9(\port$371$9 ),
+    .P4(\port$373$4 ),
+    .P5(\port$373$5 ),
+    .P6(\port$373$6 ),
+    .P7(\port$373$7 ),
+    .P8(\port$373$8 ),
+    .P9(\port$373$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$371$15 , \port$371$14 , \port$371$13 , \port$371$12 , \port$371$11 , \port$371$10 , \port$371$9 , \port$371$8 , \port$371$7 , \port$371$6 , \port$371$5 , \port$371$4 , \port$371$3 , \port$371$2 , \port$371$1 , \port$371$0  };
+  assign p36[15:0] = { \port$373$15 , \port$373$14 , \port$373$13 , \port$373$12 , \port$373$11 , \port$373$10 , \port$373$9 , \port$373$8 , \port$373$7 , \port$373$6 , \port$373$5 , \port$373$4 , \port$373$3 , \port$373$2 , \port$373$1 , \port$373$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_3 (clk, rst, \port$387$0 , \port$387$1 , \port$387$2 , \port$387$3 , \port$387$4 , \port$387$5 , \port$387$6 , \port$387$7 , \port$387$8 , \port$387$9 , \port$387$10 , \port$387$11 , \port$387$12 , \port$387$13 , \port$387$14 , \port$387$15 , b, a, en
+module \hwq_mac_array.mul_0_3 (clk, rst, \port$389$0 , \port$389$1 , \port$389$2 , \port$389$3 , \port$389$4 , \port$389$5 , \port$389$6 , \port$389$7 , \port$389$8 , \port$389$9 , \port$389$10 , \port$389$11 , \port$389$12 , \port$389$13 , \port$389$14 , \port$389$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -23084,38 +23122,38 @@ module \hwq_mac_array.mul_0_3 (clk, rst, \port$387$0 , \port$387$1 , \port$387$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$387$0 ;
-  wire \port$387$0 ;
-  output \port$387$1 ;
-  wire \port$387$1 ;
-  output \port$387$10 ;
-  wire \port$387$10 ;
-  output \port$387$11 ;
-  wire \port$387$11 ;
-  output \port$387$12 ;
-  wire \port$387$12 ;
-  output \port$387$13 ;
-  wire \port$387$13 ;
-  output \port$387$14 ;
-  wire \port$387$14 ;
-  output \port$387$15 ;
-  wire \port$387$15 ;
-  output \port$387$2 ;
-  wire \port$387$2 ;
-  output \port$387$3 ;
-  wire \port$387$3 ;
-  output \port$387$4 ;
-  wire \port$387$4 ;
-  output \port$387$5 ;
-  wire \port$387$5 ;
-  output \port$387$6 ;
-  wire \port$387$6 ;
-  output \port$387$7 ;
-  wire \port$387$7 ;
-  output \port$387$8 ;
-  wire \port$387$8 ;
-  output \port$387$9 ;
-  wire \port$387$9 ;
+  output \port$389$0 ;
+  wire \port$389$0 ;
+  output \port$389$1 ;
+  wire \port$389$1 ;
+  output \port$389$10 ;
+  wire \port$389$10 ;
+  output \port$389$11 ;
+  wire \port$389$11 ;
+  output \port$389$12 ;
+  wire \port$389$12 ;
+  output \port$389$13 ;
+  wire \port$389$13 ;
+  output \port$389$14 ;
+  wire \port$389$14 ;
+  output \port$389$15 ;
+  wire \port$389$15 ;
+  output \port$389$2 ;
+  wire \port$389$2 ;
+  output \port$389$3 ;
+  wire \port$389$3 ;
+  output \port$389$4 ;
+  wire \port$389$4 ;
+  output \port$389$5 ;
+  wire \port$389$5 ;
+  output \port$389$6 ;
+  wire \port$389$6 ;
+  output \port$389$7 ;
+  wire \port$389$7 ;
+  output \port$389$8 ;
+  wire \port$389$8 ;
+  output \port$389$9 ;
+  wire \port$389$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23191,19 +23229,19 @@ module \hwq_mac_array.mul_0_3 (clk, rst, \port$387$0 , \port$387$1 , \port$387$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$387$0 ),
-    .P1(\port$387$1 ),
-    .P10(\port$387$10 ),
-    .P11(\port$387$11 ),
-    .P12(\port$387$12 ),
-    .P13(\port$387$13 ),
-    .P14(\port$387$14 ),
-    .P15(\port$387$15 ),
+    .P0(\port$389$0 ),
+    .P1(\port$389$1 ),
+    .P10(\port$389$10 ),
+    .P11(\port$389$11 ),
+    .P12(\port$389$12 ),
+    .P13(\port$389$13 ),
+    .P14(\port$389$14 ),
+    .P15(\port$389$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$387$2 ),
+    .P2(\port$389$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23214,30 +23252,30 @@ module \hwq_mac_array.mul_0_3 (clk, rst, \port$387$0 , \port$387$1 , \port$387$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$387$3 ),
+    .P3(\port$389$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$387$4 ),
-    .P5(\port$387$5 ),
-    .P6(\port$387$6 ),
-    .P7(\port$387$7 ),
-    .P8(\port$387$8 ),
-    .P9(\port$387$9 ),
+    .P4(\port$389$4 ),
+    .P5(\port$389$5 ),
+    .P6(\port$389$6 ),
+    .P7(\port$389$7 ),
+    .P8(\port$389$8 ),
+    .P9(\port$389$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$387$15 , \port$387$14 , \port$387$13 , \port$387$12 , \port$387$11 , \port$387$10 , \port$387$9 , \port$387$8 , \port$387$7 , \port$387$6 , \port$387$5 , \port$387$4 , \port$387$3 , \port$387$2 , \port$387$1 , \port$387$0  };
+  assign p36[15:0] = { \port$389$15 , \port$389$14 , \port$389$13 , \port$389$12 , \port$389$11 , \port$389$10 , \port$389$9 , \port$389$8 , \port$389$7 , \port$389$6 , \port$389$5 , \port$389$4 , \port$389$3 , \port$389$2 , \port$389$1 , \port$389$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_4 (clk, rst, \port$403$0 , \port$403$1 , \port$403$2 , \port$403$3 , \port$403$4 , \port$403$5 , \port$403$6 , \port$403$7 , \port$403$8 , \port$403$9 , \port$403$10 , \port$403$11 , \port$403$12 , \port$403$13 , \port$403$14 , \port$403$15 , b, a, en
+module \hwq_mac_array.mul_0_4 (clk, rst, \port$405$0 , \port$405$1 , \port$405$2 , \port$405$3 , \port$405$4 , \port$405$5 , \port$405$6 , \port$405$7 , \port$405$8 , \port$405$9 , \port$405$10 , \port$405$11 , \port$405$12 , \port$405$13 , \port$405$14 , \port$405$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -23248,38 +23286,38 @@ module \hwq_mac_array.mul_0_4 (clk, rst, \port$403$0 , \port$403$1 , \port$403$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$403$0 ;
-  wire \port$403$0 ;
-  output \port$403$1 ;
-  wire \port$403$1 ;
-  output \port$403$10 ;
-  wire \port$403$10 ;
-  output \port$403$11 ;
-  wire \port$403$11 ;
-  output \port$403$12 ;
-  wire \port$403$12 ;
-  output \port$403$13 ;
-  wire \port$403$13 ;
-  output \port$403$14 ;
-  wire \port$403$14 ;
-  output \port$403$15 ;
-  wire \port$403$15 ;
-  output \port$403$2 ;
-  wire \port$403$2 ;
-  output \port$403$3 ;
-  wire \port$403$3 ;
-  output \port$403$4 ;
-  wire \port$403$4 ;
-  output \port$403$5 ;
-  wire \port$403$5 ;
-  output \port$403$6 ;
-  wire \port$403$6 ;
-  output \port$403$7 ;
-  wire \port$403$7 ;
-  output \port$403$8 ;
-  wire \port$403$8 ;
-  output \port$403$9 ;
-  wire \port$403$9 ;
+  output \port$405$0 ;
+  wire \port$405$0 ;
+  output \port$405$1 ;
+  wire \port$405$1 ;
+  output \port$405$10 ;
+  wire \port$405$10 ;
+  output \port$405$11 ;
+  wire \port$405$11 ;
+  output \port$405$12 ;
+  wire \port$405$12 ;
+  output \port$405$13 ;
+  wire \port$405$13 ;
+  output \port$405$14 ;
+  wire \port$405$14 ;
+  output \port$405$15 ;
+  wire \port$405$15 ;
+  output \port$405$2 ;
+  wire \port$405$2 ;
+  output \port$405$3 ;
+  wire \port$405$3 ;
+  output \port$405$4 ;
+  wire \port$405$4 ;
+  output \port$405$5 ;
+  wire \port$405$5 ;
+  output \port$405$6 ;
+  wire \port$405$6 ;
+  output \port$405$7 ;
+  wire \port$405$7 ;
+  output \port$405$8 ;
+  wire \port$405$8 ;
+  output \port$405$9 ;
+  wire \port$405$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23355,19 +23393,19 @@ module \hwq_mac_array.mul_0_4 (clk, rst, \port$403$0 , \port$403$1 , \port$403$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$403$0 ),
-    .P1(\port$403$1 ),
-    .P10(\port$403$10 ),
-    .P11(\port$403$11 ),
-    .P12(\port$403$12 ),
-    .P13(\port$403$13 ),
-    .P14(\port$403$14 ),
-    .P15(\port$403$15 ),
+    .P0(\port$405$0 ),
+    .P1(\port$405$1 ),
+    .P10(\port$405$10 ),
+    .P11(\port$405$11 ),
+    .P12(\port$405$12 ),
+    .P13(\port$405$13 ),
+    .P14(\port$405$14 ),
+    .P15(\port$405$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$403$2 ),
+    .P2(\port$405$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23378,30 +23416,30 @@ module \hwq_mac_array.mul_0_4 (clk, rst, \port$403$0 , \port$403$1 , \port$403$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$403$3 ),
+    .P3(\port$405$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$403$4 ),
-    .P5(\port$403$5 ),
-    .P6(\port$403$6 ),
-    .P7(\port$403$7 ),
-    .P8(\port$403$8 ),
-    .P9(\port$403$9 ),
+    .P4(\port$405$4 ),
+    .P5(\port$405$5 ),
+    .P6(\port$405$6 ),
+    .P7(\port$405$7 ),
+    .P8(\port$405$8 ),
+    .P9(\port$405$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$403$15 , \port$403$14 , \port$403$13 , \port$403$12 , \port$403$11 , \port$403$10 , \port$403$9 , \port$403$8 , \port$403$7 , \port$403$6 , \port$403$5 , \port$403$4 , \port$403$3 , \port$403$2 , \port$403$1 , \port$403$0  };
+  assign p36[15:0] = { \port$405$15 , \port$405$14 , \port$405$13 , \port$405$12 , \port$405$11 , \port$405$10 , \port$405$9 , \port$405$8 , \port$405$7 , \port$405$6 , \port$405$5 , \port$405$4 , \port$405$3 , \port$405$2 , \port$405$1 , \port$405$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_5 (clk, rst, \port$419$0 , \port$419$1 , \port$419$2 , \port$419$3 , \port$419$4 , \port$419$5 , \port$419$6 , \port$419$7 , \port$419$8 , \port$419$9 , \port$419$10 , \port$419$11 , \port$419$12 , \port$419$13 , \port$419$14 , \port$419$15 , b, a, en
+module \hwq_mac_array.mul_0_5 (clk, rst, \port$421$0 , \port$421$1 , \port$421$2 , \port$421$3 , \port$421$4 , \port$421$5 , \port$421$6 , \port$421$7 , \port$421$8 , \port$421$9 , \port$421$10 , \port$421$11 , \port$421$12 , \port$421$13 , \port$421$14 , \port$421$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -23412,38 +23450,38 @@ module \hwq_mac_array.mul_0_5 (clk, rst, \port$419$0 , \port$419$1 , \port$419$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$419$0 ;
-  wire \port$419$0 ;
-  output \port$419$1 ;
-  wire \port$419$1 ;
-  output \port$419$10 ;
-  wire \port$419$10 ;
-  output \port$419$11 ;
-  wire \port$419$11 ;
-  output \port$419$12 ;
-  wire \port$419$12 ;
-  output \port$419$13 ;
-  wire \port$419$13 ;
-  output \port$419$14 ;
-  wire \port$419$14 ;
-  output \port$419$15 ;
-  wire \port$419$15 ;
-  output \port$419$2 ;
-  wire \port$419$2 ;
-  output \port$419$3 ;
-  wire \port$419$3 ;
-  output \port$419$4 ;
-  wire \port$419$4 ;
-  output \port$419$5 ;
-  wire \port$419$5 ;
-  output \port$419$6 ;
-  wire \port$419$6 ;
-  output \port$419$7 ;
-  wire \port$419$7 ;
-  output \port$419$8 ;
-  wire \port$419$8 ;
-  output \port$419$9 ;
-  wire \port$419$9 ;
+  output \port$421$0 ;
+  wire \port$421$0 ;
+  output \port$421$1 ;
+  wire \port$421$1 ;
+  output \port$421$10 ;
+  wire \port$421$10 ;
+  output \port$421$11 ;
+  wire \port$421$11 ;
+  output \port$421$12 ;
+  wire \port$421$12 ;
+  output \port$421$13 ;
+  wire \port$421$13 ;
+  output \port$421$14 ;
+  wire \port$421$14 ;
+  output \port$421$15 ;
+  wire \port$421$15 ;
+  output \port$421$2 ;
+  wire \port$421$2 ;
+  output \port$421$3 ;
+  wire \port$421$3 ;
+  output \port$421$4 ;
+  wire \port$421$4 ;
+  output \port$421$5 ;
+  wire \port$421$5 ;
+  output \port$421$6 ;
+  wire \port$421$6 ;
+  output \port$421$7 ;
+  wire \port$421$7 ;
+  output \port$421$8 ;
+  wire \port$421$8 ;
+  output \port$421$9 ;
+  wire \port$421$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23519,19 +23557,19 @@ module \hwq_mac_array.mul_0_5 (clk, rst, \port$419$0 , \port$419$1 , \port$419$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$419$0 ),
-    .P1(\port$419$1 ),
-    .P10(\port$419$10 ),
-    .P11(\port$419$11 ),
-    .P12(\port$419$12 ),
-    .P13(\port$419$13 ),
-    .P14(\port$419$14 ),
-    .P15(\port$419$15 ),
+    .P0(\port$421$0 ),
+    .P1(\port$421$1 ),
+    .P10(\port$421$10 ),
+    .P11(\port$421$11 ),
+    .P12(\port$421$12 ),
+    .P13(\port$421$13 ),
+    .P14(\port$421$14 ),
+    .P15(\port$421$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$419$2 ),
+    .P2(\port$421$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23542,30 +23580,30 @@ module \hwq_mac_array.mul_0_5 (clk, rst, \port$419$0 , \port$419$1 , \port$419$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$419$3 ),
+    .P3(\port$421$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$419$4 ),
-    .P5(\port$419$5 ),
-    .P6(\port$419$6 ),
-    .P7(\port$419$7 ),
-    .P8(\port$419$8 ),
-    .P9(\port$419$9 ),
+    .P4(\port$421$4 ),
+    .P5(\port$421$5 ),
+    .P6(\port$421$6 ),
+    .P7(\port$421$7 ),
+    .P8(\port$421$8 ),
+    .P9(\port$421$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$419$15 , \port$419$14 , \port$419$13 , \port$419$12 , \port$419$11 , \port$419$10 , \port$419$9 , \port$419$8 , \port$419$7 , \port$419$6 , \port$419$5 , \port$419$4 , \port$419$3 , \port$419$2 , \port$419$1 , \port$419$0  };
+  assign p36[15:0] = { \port$421$15 , \port$421$14 , \port$421$13 , \port$421$12 , \port$421$11 , \port$421$10 , \port$421$9 , \port$421$8 , \port$421$7 , \port$421$6 , \port$421$5 , \port$421$4 , \port$421$3 , \port$421$2 , \port$421$1 , \port$421$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_6 (clk, rst, \port$435$0 , \port$435$1 , \port$435$2 , \port$435$3 , \port$435$4 , \port$435$5 , \port$435$6 , \port$435$7 , \port$435$8 , \port$435$9 , \port$435$10 , \port$435$11 , \port$435$12 , \port$435$13 , \port$435$14 , \port$435$15 , b, a, en
+module \hwq_mac_array.mul_0_6 (clk, rst, \port$437$0 , \port$437$1 , \port$437$2 , \port$437$3 , \port$437$4 , \port$437$5 , \port$437$6 , \port$437$7 , \port$437$8 , \port$437$9 , \port$437$10 , \port$437$11 , \port$437$12 , \port$437$13 , \port$437$14 , \port$437$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -23576,38 +23614,38 @@ module \hwq_mac_array.mul_0_6 (clk, rst, \port$435$0 , \port$435$1 , \port$435$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$435$0 ;
-  wire \port$435$0 ;
-  output \port$435$1 ;
-  wire \port$435$1 ;
-  output \port$435$10 ;
-  wire \port$435$10 ;
-  output \port$435$11 ;
-  wire \port$435$11 ;
-  output \port$435$12 ;
-  wire \port$435$12 ;
-  output \port$435$13 ;
-  wire \port$435$13 ;
-  output \port$435$14 ;
-  wire \port$435$14 ;
-  output \port$435$15 ;
-  wire \port$435$15 ;
-  output \port$435$2 ;
-  wire \port$435$2 ;
-  output \port$435$3 ;
-  wire \port$435$3 ;
-  output \port$435$4 ;
-  wire \port$435$4 ;
-  output \port$435$5 ;
-  wire \port$435$5 ;
-  output \port$435$6 ;
-  wire \port$435$6 ;
-  output \port$435$7 ;
-  wire \port$435$7 ;
-  output \port$435$8 ;
-  wire \port$435$8 ;
-  output \port$435$9 ;
-  wire \port$435$9 ;
+  output \port$437$0 ;
+  wire \port$437$0 ;
+  output \port$437$1 ;
+  wire \port$437$1 ;
+  output \port$437$10 ;
+  wire \port$437$10 ;
+  output \port$437$11 ;
+  wire \port$437$11 ;
+  output \port$437$12 ;
+  wire \port$437$12 ;
+  output \port$437$13 ;
+  wire \port$437$13 ;
+  output \port$437$14 ;
+  wire \port$437$14 ;
+  output \port$437$15 ;
+  wire \port$437$15 ;
+  output \port$437$2 ;
+  wire \port$437$2 ;
+  output \port$437$3 ;
+  wire \port$437$3 ;
+  output \port$437$4 ;
+  wire \port$437$4 ;
+  output \port$437$5 ;
+  wire \port$437$5 ;
+  output \port$437$6 ;
+  wire \port$437$6 ;
+  output \port$437$7 ;
+  wire \port$437$7 ;
+  output \port$437$8 ;
+  wire \port$437$8 ;
+  output \port$437$9 ;
+  wire \port$437$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23683,19 +23721,19 @@ module \hwq_mac_array.mul_0_6 (clk, rst, \port$435$0 , \port$435$1 , \port$435$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$435$0 ),
-    .P1(\port$435$1 ),
-    .P10(\port$435$10 ),
-    .P11(\port$435$11 ),
-    .P12(\port$435$12 ),
-    .P13(\port$435$13 ),
-    .P14(\port$435$14 ),
-    .P15(\port$435$15 ),
+    .P0(\port$437$0 ),
+    .P1(\port$437$1 ),
+    .P10(\port$437$10 ),
+    .P11(\port$437$11 ),
+    .P12(\port$437$12 ),
+    .P13(\port$437$13 ),
+    .P14(\port$437$14 ),
+    .P15(\port$437$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$435$2 ),
+    .P2(\port$437$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23706,30 +23744,30 @@ module \hwq_mac_array.mul_0_6 (clk, rst, \port$435$0 , \port$435$1 , \port$435$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$435$3 ),
+    .P3(\port$437$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$435$4 ),
-    .P5(\port$435$5 ),
-    .P6(\port$435$6 ),
-    .P7(\port$435$7 ),
-    .P8(\port$435$8 ),
-    .P9(\port$435$9 ),
+    .P4(\port$437$4 ),
+    .P5(\port$437$5 ),
+    .P6(\port$437$6 ),
+    .P7(\port$437$7 ),
+    .P8(\port$437$8 ),
+    .P9(\port$437$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$435$15 , \port$435$14 , \port$435$13 , \port$435$12 , \port$435$11 , \port$435$10 , \port$435$9 , \port$435$8 , \port$435$7 , \port$435$6 , \port$435$5 , \port$435$4 , \port$435$3 , \port$435$2 , \port$435$1 , \port$435$0  };
+  assign p36[15:0] = { \port$437$15 , \port$437$14 , \port$437$13 , \port$437$12 , \port$437$11 , \port$437$10 , \port$437$9 , \port$437$8 , \port$437$7 , \port$437$6 , \port$437$5 , \port$437$4 , \port$437$3 , \port$437$2 , \port$437$1 , \port$437$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_7 (clk, rst, \port$451$0 , \port$451$1 , \port$451$2 , \port$451$3 , \port$451$4 , \port$451$5 , \port$451$6 , \port$451$7 , \port$451$8 , \port$451$9 , \port$451$10 , \port$451$11 , \port$451$12 , \port$451$13 , \port$451$14 , \port$451$15 , b, a, en
+module \hwq_mac_array.mul_0_7 (clk, rst, \port$453$0 , \port$453$1 , \port$453$2 , \port$453$3 , \port$453$4 , \port$453$5 , \port$453$6 , \port$453$7 , \port$453$8 , \port$453$9 , \port$453$10 , \port$453$11 , \port$453$12 , \port$453$13 , \port$453$14 , \port$453$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -23740,38 +23778,38 @@ module \hwq_mac_array.mul_0_7 (clk, rst, \port$451$0 , \port$451$1 , \port$451$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$451$0 ;
-  wire \port$451$0 ;
-  output \port$451$1 ;
-  wire \port$451$1 ;
-  output \port$451$10 ;
-  wire \port$451$10 ;
-  output \port$451$11 ;
-  wire \port$451$11 ;
-  output \port$451$12 ;
-  wire \port$451$12 ;
-  output \port$451$13 ;
-  wire \port$451$13 ;
-  output \port$451$14 ;
-  wire \port$451$14 ;
-  output \port$451$15 ;
-  wire \port$451$15 ;
-  output \port$451$2 ;
-  wire \port$451$2 ;
-  output \port$451$3 ;
-  wire \port$451$3 ;
-  output \port$451$4 ;
-  wire \port$451$4 ;
-  output \port$451$5 ;
-  wire \port$451$5 ;
-  output \port$451$6 ;
-  wire \port$451$6 ;
-  output \port$451$7 ;
-  wire \port$451$7 ;
-  output \port$451$8 ;
-  wire \port$451$8 ;
-  output \port$451$9 ;
-  wire \port$451$9 ;
+  output \port$453$0 ;
+  wire \port$453$0 ;
+  output \port$453$1 ;
+  wire \port$453$1 ;
+  output \port$453$10 ;
+  wire \port$453$10 ;
+  output \port$453$11 ;
+  wire \port$453$11 ;
+  output \port$453$12 ;
+  wire \port$453$12 ;
+  output \port$453$13 ;
+  wire \port$453$13 ;
+  output \port$453$14 ;
+  wire \port$453$14 ;
+  output \port$453$15 ;
+  wire \port$453$15 ;
+  output \port$453$2 ;
+  wire \port$453$2 ;
+  output \port$453$3 ;
+  wire \port$453$3 ;
+  output \port$453$4 ;
+  wire \port$453$4 ;
+  output \port$453$5 ;
+  wire \port$453$5 ;
+  output \port$453$6 ;
+  wire \port$453$6 ;
+  output \port$453$7 ;
+  wire \port$453$7 ;
+  output \port$453$8 ;
+  wire \port$453$8 ;
+  output \port$453$9 ;
+  wire \port$453$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23847,19 +23885,19 @@ module \hwq_mac_array.mul_0_7 (clk, rst, \port$451$0 , \port$451$1 , \port$451$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$451$0 ),
-    .P1(\port$451$1 ),
-    .P10(\port$451$10 ),
-    .P11(\port$451$11 ),
-    .P12(\port$451$12 ),
-    .P13(\port$451$13 ),
-    .P14(\port$451$14 ),
-    .P15(\port$451$15 ),
+    .P0(\port$453$0 ),
+    .P1(\port$453$1 ),
+    .P10(\port$453$10 ),
+    .P11(\port$453$11 ),
+    .P12(\port$453$12 ),
+    .P13(\port$453$13 ),
+    .P14(\port$453$14 ),
+    .P15(\port$453$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$451$2 ),
+    .P2(\port$453$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23870,30 +23908,30 @@ module \hwq_mac_array.mul_0_7 (clk, rst, \port$451$0 , \port$451$1 , \port$451$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$451$3 ),
+    .P3(\port$453$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$451$4 ),
-    .P5(\port$451$5 ),
-    .P6(\port$451$6 ),
-    .P7(\port$451$7 ),
-    .P8(\port$451$8 ),
-    .P9(\port$451$9 ),
+    .P4(\port$453$4 ),
+    .P5(\port$453$5 ),
+    .P6(\port$453$6 ),
+    .P7(\port$453$7 ),
+    .P8(\port$453$8 ),
+    .P9(\port$453$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$451$15 , \port$451$14 , \port$451$13 , \port$451$12 , \port$451$11 , \port$451$10 , \port$451$9 , \port$451$8 , \port$451$7 , \port$451$6 , \port$451$5 , \port$451$4 , \port$451$3 , \port$451$2 , \port$451$1 , \port$451$0  };
+  assign p36[15:0] = { \port$453$15 , \port$453$14 , \port$453$13 , \port$453$12 , \port$453$11 , \port$453$10 , \port$453$9 , \port$453$8 , \port$453$7 , \port$453$6 , \port$453$5 , \port$453$4 , \port$453$3 , \port$453$2 , \port$453$1 , \port$453$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_0 (clk, rst, \port$467$0 , \port$467$1 , \port$467$2 , \port$467$3 , \port$467$4 , \port$467$5 , \port$467$6 , \port$467$7 , \port$467$8 , \port$467$9 , \port$467$10 , \port$467$11 , \port$467$12 , \port$467$13 , \port$467$14 , \port$467$15 , a, b, en
+module \hwq_mac_array.mul_1_0 (clk, rst, \port$469$0 , \port$469$1 , \port$469$2 , \port$469$3 , \port$469$4 , \port$469$5 , \port$469$6 , \port$469$7 , \port$469$8 , \port$469$9 , \port$469$10 , \port$469$11 , \port$469$12 , \port$469$13 , \port$469$14 , \port$469$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -23904,38 +23942,38 @@ module \hwq_mac_array.mul_1_0 (clk, rst, \port$467$0 , \port$467$1 , \port$467$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$467$0 ;
-  wire \port$467$0 ;
-  output \port$467$1 ;
-  wire \port$467$1 ;
-  output \port$467$10 ;
-  wire \port$467$10 ;
-  output \port$467$11 ;
-  wire \port$467$11 ;
-  output \port$467$12 ;
-  wire \port$467$12 ;
-  output \port$467$13 ;
-  wire \port$467$13 ;
-  output \port$467$14 ;
-  wire \port$467$14 ;
-  output \port$467$15 ;
-  wire \port$467$15 ;
-  output \port$467$2 ;
-  wire \port$467$2 ;
-  output \port$467$3 ;
-  wire \port$467$3 ;
-  output \port$467$4 ;
-  wire \port$467$4 ;
-  output \port$467$5 ;
-  wire \port$467$5 ;
-  output \port$467$6 ;
-  wire \port$467$6 ;
-  output \port$467$7 ;
-  wire \port$467$7 ;
-  output \port$467$8 ;
-  wire \port$467$8 ;
-  output \port$467$9 ;
-  wire \port$467$9 ;
+  output \port$469$0 ;
+  wire \port$469$0 ;
+  output \port$469$1 ;
+  wire \port$469$1 ;
+  output \port$469$10 ;
+  wire \port$469$10 ;
+  output \port$469$11 ;
+  wire \port$469$11 ;
+  output \port$469$12 ;
+  wire \port$469$12 ;
+  output \port$469$13 ;
+  wire \port$469$13 ;
+  output \port$469$14 ;
+  wire \port$469$14 ;
+  output \port$469$15 ;
+  wire \port$469$15 ;
+  output \port$469$2 ;
+  wire \port$469$2 ;
+  output \port$469$3 ;
+  wire \port$469$3 ;
+  output \port$469$4 ;
+  wire \port$469$4 ;
+  output \port$469$5 ;
+  wire \port$469$5 ;
+  output \port$469$6 ;
+  wire \port$469$6 ;
+  output \port$469$7 ;
+  wire \port$469$7 ;
+  output \port$469$8 ;
+  wire \port$469$8 ;
+  output \port$469$9 ;
+  wire \port$469$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24011,19 +24049,19 @@ module \hwq_mac_array.mul_1_0 (clk, rst, \port$467$0 , \port$467$1 , \port$467$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$467$0 ),
-    .P1(\port$467$1 ),
-    .P10(\port$467$10 ),
-    .P11(\port$467$11 ),
-    .P12(\port$467$12 ),
-    .P13(\port$467$13 ),
-    .P14(\port$467$14 ),
-    .P15(\port$467$15 ),
+    .P0(\port$469$0 ),
+    .P1(\port$469$1 ),
+    .P10(\port$469$10 ),
+    .P11(\port$469$11 ),
+    .P12(\port$469$12 ),
+    .P13(\port$469$13 ),
+    .P14(\port$469$14 ),
+    .P15(\port$469$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$467$2 ),
+    .P2(\port$469$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24034,30 +24072,30 @@ module \hwq_mac_array.mul_1_0 (clk, rst, \port$467$0 , \port$467$1 , \port$467$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$467$3 ),
+    .P3(\port$469$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$467$4 ),
-    .P5(\port$467$5 ),
-    .P6(\port$467$6 ),
-    .P7(\port$467$7 ),
-    .P8(\port$467$8 ),
-    .P9(\port$467$9 ),
+    .P4(\port$469$4 ),
+    .P5(\port$469$5 ),
+    .P6(\port$469$6 ),
+    .P7(\port$469$7 ),
+    .P8(\port$469$8 ),
+    .P9(\port$469$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$467$15 , \port$467$14 , \port$467$13 , \port$467$12 , \port$467$11 , \port$467$10 , \port$467$9 , \port$467$8 , \port$467$7 , \port$467$6 , \port$467$5 , \port$467$4 , \port$467$3 , \port$467$2 , \port$467$1 , \port$467$0  };
+  assign p36[15:0] = { \port$469$15 , \port$469$14 , \port$469$13 , \port$469$12 , \port$469$11 , \port$469$10 , \port$469$9 , \port$469$8 , \port$469$7 , \port$469$6 , \port$469$5 , \port$469$4 , \port$469$3 , \port$469$2 , \port$469$1 , \port$469$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_1 (clk, rst, \port$483$0 , \port$483$1 , \port$483$2 , \port$483$3 , \port$483$4 , \port$483$5 , \port$483$6 , \port$483$7 , \port$483$8 , \port$483$9 , \port$483$10 , \port$483$11 , \port$483$12 , \port$483$13 , \port$483$14 , \port$483$15 , b, a, en
+module \hwq_mac_array.mul_1_1 (clk, rst, \port$485$0 , \port$485$1 , \port$485$2 , \port$485$3 , \port$485$4 , \port$485$5 , \port$485$6 , \port$485$7 , \port$485$8 , \port$485$9 , \port$485$10 , \port$485$11 , \port$485$12 , \port$485$13 , \port$485$14 , \port$485$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -24068,38 +24106,38 @@ module \hwq_mac_array.mul_1_1 (clk, rst, \port$483$0 , \port$483$1 , \port$483$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$483$0 ;
-  wire \port$483$0 ;
-  output \port$483$1 ;
-  wire \port$483$1 ;
-  output \port$483$10 ;
-  wire \port$483$10 ;
-  output \port$483$11 ;
-  wire \port$483$11 ;
-  output \port$483$12 ;
-  wire \port$483$12 ;
-  output \port$483$13 ;
-  wire \port$483$13 ;
-  output \port$483$14 ;
-  wire \port$483$14 ;
-  output \port$483$15 ;
-  wire \port$483$15 ;
-  output \port$483$2 ;
-  wire \port$483$2 ;
-  output \port$483$3 ;
-  wire \port$483$3 ;
-  output \port$483$4 ;
-  wire \port$483$4 ;
-  output \port$483$5 ;
-  wire \port$483$5 ;
-  output \port$483$6 ;
-  wire \port$483$6 ;
-  output \port$483$7 ;
-  wire \port$483$7 ;
-  output \port$483$8 ;
-  wire \port$483$8 ;
-  output \port$483$9 ;
-  wire \port$483$9 ;
+  output \port$485$0 ;
+  wire \port$485$0 ;
+  output \port$485$1 ;
+  wire \port$485$1 ;
+  output \port$485$10 ;
+  wire \port$485$10 ;
+  output \port$485$11 ;
+  wire \port$485$11 ;
+  output \port$485$12 ;
+  wire \port$485$12 ;
+  output \port$485$13 ;
+  wire \port$485$13 ;
+  output \port$485$14 ;
+  wire \port$485$14 ;
+  output \port$485$15 ;
+  wire \port$485$15 ;
+  output \port$485$2 ;
+  wire \port$485$2 ;
+  output \port$485$3 ;
+  wire \port$485$3 ;
+  output \port$485$4 ;
+  wire \port$485$4 ;
+  output \port$485$5 ;
+  wire \port$485$5 ;
+  output \port$485$6 ;
+  wire \port$485$6 ;
+  output \port$485$7 ;
+  wire \port$485$7 ;
+  output \port$485$8 ;
+  wire \port$485$8 ;
+  output \port$485$9 ;
+  wire \port$485$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24175,19 +24213,19 @@ module \hwq_mac_array.mul_1_1 (clk, rst, \port$483$0 , \port$483$1 , \port$483$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$483$0 ),
-    .P1(\port$483$1 ),
-    .P10(\port$483$10 ),
-    .P11(\port$483$11 ),
-    .P12(\port$483$12 ),
-    .P13(\port$483$13 ),
-    .P14(\port$483$14 ),
-    .P15(\port$483$15 ),
+    .P0(\port$485$0 ),
+    .P1(\port$485$1 ),
+    .P10(\port$485$10 ),
+    .P11(\port$485$11 ),
+    .P12(\port$485$12 ),
+    .P13(\port$485$13 ),
+    .P14(\port$485$14 ),
+    .P15(\port$485$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$483$2 ),
+    .P2(\port$485$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24198,30 +24236,30 @@ module \hwq_mac_array.mul_1_1 (clk, rst, \port$483$0 , \port$483$1 , \port$483$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$483$3 ),
+    .P3(\port$485$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$483$4 ),
-    .P5(\port$483$5 ),
-    .P6(\port$483$6 ),
-    .P7(\port$483$7 ),
-    .P8(\port$483$8 ),
-    .P9(\port$483$9 ),
+    .P4(\port$485$4 ),
+    .P5(\port$485$5 ),
+    .P6(\port$485$6 ),
+    .P7(\port$485$7 ),
+    .P8(\port$485$8 ),
+    .P9(\port$485$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$483$15 , \port$483$14 , \port$483$13 , \port$483$12 , \port$483$11 , \port$483$10 , \port$483$9 , \port$483$8 , \port$483$7 , \port$483$6 , \port$483$5 , \port$483$4 , \port$483$3 , \port$483$2 , \port$483$1 , \port$483$0  };
+  assign p36[15:0] = { \port$485$15 , \port$485$14 , \port$485$13 , \port$485$12 , \port$485$11 , \port$485$10 , \port$485$9 , \port$485$8 , \port$485$7 , \port$485$6 , \port$485$5 , \port$485$4 , \port$485$3 , \port$485$2 , \port$485$1 , \port$485$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_2 (clk, rst, \port$499$0 , \port$499$1 , \port$499$2 , \port$499$3 , \port$499$4 , \port$499$5 , \port$499$6 , \port$499$7 , \port$499$8 , \port$499$9 , \port$499$10 , \port$499$11 , \port$499$12 , \port$499$13 , \port$499$14 , \port$499$15 , b, a, en
+module \hwq_mac_array.mul_1_2 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2 , \port$501$3 , \port$501$4 , \port$501$5 , \port$501$6 , \port$501$7 , \port$501$8 , \port$501$9 , \port$501$10 , \port$501$11 , \port$501$12 , \port$501$13 , \port$501$14 , \port$501$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -24232,38 +24270,38 @@ module \hwq_mac_array.mul_1_2 (clk, rst, \port$499$0 , \port$499$1 , \port$499$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$499$0 ;
-  wire \port$499$0 ;
-  output \port$499$1 ;
-  wire \port$499$1 ;
-  output \port$499$10 ;
-  wire \port$499$10 ;
-  output \port$499$11 ;
-  wire \port$499$11 ;
-  output \port$499$12 ;
-  wire \port$499$12 ;
-  output \port$499$13 ;
-  wire \port$499$13 ;
-  output \port$499$14 ;
-  wire \port$499$14 ;
-  output \port$499$15 ;
-  wire \port$499$15 ;
-  output \port$499$2 ;
-  wire \port$499$2 ;
-  output \port$499$3 ;
-  wire \port$499$3 ;
-  output \port$499$4 ;
-  wire \port$499$4 ;
-  output \port$499$5 ;
-  wire \port$499$5 ;
-  output \port$499$6 ;
-  wire \port$499$6 ;
-  output \port$499$7 ;
-  wire \port$499$7 ;
-  output \port$499$8 ;
-  wire \port$499$8 ;
-  output \port$499$9 ;
-  wire \port$499$9 ;
+  output \port$501$0 ;
+  wire \port$501$0 ;
+  output \port$501$1 ;
+  wire \port$501$1 ;
+  output \port$501$10 ;
+  wire \port$501$10 ;
+  output \port$501$11 ;
+  wire \port$501$11 ;
+  output \port$501$12 ;
+  wire \port$501$12 ;
+  output \port$501$13 ;
+  wire \port$501$13 ;
+  output \port$501$14 ;
+  wire \port$501$14 ;
+  output \port$501$15 ;
+  wire \port$501$15 ;
+  output \port$501$2 ;
+  wire \port$501$2 ;
+  output \port$501$3 ;
+  wire \port$501$3 ;
+  output \port$501$4 ;
+  wire \port$501$4 ;
+  output \port$501$5 ;
+  wire \port$501$5 ;
+  output \port$501$6 ;
+  wire \port$501$6 ;
+  output \port$501$7 ;
+  wire \port$501$7 ;
+  output \port$501$8 ;
+  wire \port$501$8 ;
+  output \port$501$9 ;
+  wire \port$501$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24339,19 +24377,19 @@ module \hwq_mac_array.mul_1_2 (clk, rst, \port$499$0 , \port$499$1 , \port$499$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$499$0 ),
-    .P1(\port$499$1 ),
-    .P10(\port$499$10 ),
-    .P11(\port$499$11 ),
-    .P12(\port$499$12 ),
-    .P13(\port$499$13 ),
-    .P14(\port$499$14 ),
-    .P15(\port$499$15 ),
+    .P0(\port$501$0 ),
+    .P1(\port$501$1 ),
+    .P10(\port$501$10 ),
+    .P11(\port$501$11 ),
+    .P12(\port$501$12 ),
+    .P13(\port$501$13 ),
+    .P14(\port$501$14 ),
+    .P15(\port$501$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$499$2 ),
+    .P2(\port$501$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24362,30 +24400,30 @@ module \hwq_mac_array.mul_1_2 (clk, rst, \port$499$0 , \port$499$1 , \port$499$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$499$3 ),
+    .P3(\port$501$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$499$4 ),
-    .P5(\port$499$5 ),
-    .P6(\port$499$6 ),
-    .P7(\port$499$7 ),
-    .P8(\port$499$8 ),
-    .P9(\port$499$9 ),
+    .P4(\port$501$4 ),
+    .P5(\port$501$5 ),
+    .P6(\port$501$6 ),
+    .P7(\port$501$7 ),
+    .P8(\port$501$8 ),
+    .P9(\port$501$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$499$15 , \port$499$14 , \port$499$13 , \port$499$12 , \port$499$11 , \port$499$10 , \port$499$9 , \port$499$8 , \port$499$7 , \port$499$6 , \port$499$5 , \port$499$4 , \port$499$3 , \port$499$2 , \port$499$1 , \port$499$0  };
+  assign p36[15:0] = { \port$501$15 , \port$501$14 , \port$501$13 , \port$501$12 , \port$501$11 , \port$501$10 , \port$501$9 , \port$501$8 , \port$501$7 , \port$501$6 , \port$501$5 , \port$501$4 , \port$501$3 , \port$501$2 , \port$501$1 , \port$501$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_3 (clk, rst, \port$515$0 , \port$515$1 , \port$515$2 , \port$515$3 , \port$515$4 , \port$515$5 , \port$515$6 , \port$515$7 , \port$515$8 , \port$515$9 , \port$515$10 , \port$515$11 , \port$515$12 , \port$515$13 , \port$515$14 , \port$515$15 , b, a, en
+module \hwq_mac_array.mul_1_3 (clk, rst, \port$517$0 , \port$517$1 , \port$517$2 , \port$517$3 , \port$517$4 , \port$517$5 , \port$517$6 , \port$517$7 , \port$517$8 , \port$517$9 , \port$517$10 , \port$517$11 , \port$517$12 , \port$517$13 , \port$517$14 , \port$517$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -24396,38 +24434,38 @@ module \hwq_mac_array.mul_1_3 (clk, rst, \port$515$0 , \port$515$1 , \port$515$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$515$0 ;
-  wire \port$515$0 ;
-  output \port$515$1 ;
-  wire \port$515$1 ;
-  output \port$515$10 ;
-  wire \port$515$10 ;
-  output \port$515$11 ;
-  wire \port$515$11 ;
-  output \port$515$12 ;
-  wire \port$515$12 ;
-  output \port$515$13 ;
-  wire \port$515$13 ;
-  output \port$515$14 ;
-  wire \port$515$14 ;
-  output \port$515$15 ;
-  wire \port$515$15 ;
-  output \port$515$2 ;
-  wire \port$515$2 ;
-  output \port$515$3 ;
-  wire \port$515$3 ;
-  output \port$515$4 ;
-  wire \port$515$4 ;
-  output \port$515$5 ;
-  wire \port$515$5 ;
-  output \port$515$6 ;
-  wire \port$515$6 ;
-  output \port$515$7 ;
-  wire \port$515$7 ;
-  output \port$515$8 ;
-  wire \port$515$8 ;
-  output \port$515$9 ;
-  wire \port$515$9 ;
+  output \port$517$0 ;
+  wire \port$517$0 ;
+  output \port$517$1 ;
+  wire \port$517$1 ;
+  output \port$517$10 ;
+  wire \port$517$10 ;
+  output \port$517$11 ;
+  wire \port$517$11 ;
+  output \port$517$12 ;
+  wire \port$517$12 ;
+  output \port$517$13 ;
+  wire \port$517$13 ;
+  output \port$517$14 ;
+  wire \port$517$14 ;
+  output \port$517$15 ;
+  wire \port$517$15 ;
+  output \port$517$2 ;
+  wire \port$517$2 ;
+  output \port$517$3 ;
+  wire \port$517$3 ;
+  output \port$517$4 ;
+  wire \port$517$4 ;
+  output \port$517$5 ;
+  wire \port$517$5 ;
+  output \port$517$6 ;
+  wire \port$517$6 ;
+  output \port$517$7 ;
+  wire \port$517$7 ;
+  output \port$517$8 ;
+  wire \port$517$8 ;
+  output \port$517$9 ;
+  wire \port$517$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24503,19 +24541,19 @@ module \hwq_mac_array.mul_1_3 (clk, rst, \port$515$0 , \port$515$1 , \port$515$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$515$0 ),
-    .P1(\port$515$1 ),
-    .P10(\port$515$10 ),
-    .P11(\port$515$11 ),
-    .P12(\port$515$12 ),
-    .P13(\port$515$13 ),
-    .P14(\port$515$14 ),
-    .P15(\port$515$15 ),
+    .P0(\port$517$0 ),
+    .P1(\port$517$1 ),
+    .P10(\port$517$10 ),
+    .P11(\port$517$11 ),
+    .P12(\port$517$12 ),
+    .P13(\port$517$13 ),
+    .P14(\port$517$14 ),
+    .P15(\port$517$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$515$2 ),
+    .P2(\port$517$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24526,30 +24564,30 @@ module \hwq_mac_array.mul_1_3 (clk, rst, \port$515$0 , \port$515$1 , \port$515$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$515$3 ),
+    .P3(\port$517$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$515$4 ),
-    .P5(\port$515$5 ),
-    .P6(\port$515$6 ),
-    .P7(\port$515$7 ),
-    .P8(\port$515$8 ),
-    .P9(\port$515$9 ),
+    .P4(\port$517$4 ),
+    .P5(\port$517$5 ),
+    .P6(\port$517$6 ),
+    .P7(\port$517$7 ),
+    .P8(\port$517$8 ),
+    .P9(\port$517$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$515$15 , \port$515$14 , \port$515$13 , \port$515$12 , \port$515$11 , \port$515$10 , \port$515$9 , \port$515$8 , \port$515$7 , \port$515$6 , \port$515$5 , \port$515$4 , \port$515$3 , \port$515$2 , \port$515$1 , \port$515$0  };
+  assign p36[15:0] = { \port$517$15 , \port$517$14 , \port$517$13 , \port$517$12 , \port$517$11 , \port$517$10 , \port$517$9 , \port$517$8 , \port$517$7 , \port$517$6 , \port$517$5 , \port$517$4 , \port$517$3 , \port$517$2 , \port$517$1 , \port$517$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_4 (clk, rst, \port$531$0 , \port$531$1 , \port$531$2 , \port$531$3 , \port$531$4 , \port$531$5 , \port$531$6 , \port$531$7 , \port$531$8 , \port$531$9 , \port$531$10 , \port$531$11 , \port$531$12 , \port$531$13 , \port$531$14 , \port$531$15 , b, a, en
+module \hwq_mac_array.mul_1_4 (clk, rst, \port$533$0 , \port$533$1 , \port$533$2 , \port$533$3 , \port$533$4 , \port$533$5 , \port$533$6 , \port$533$7 , \port$533$8 , \port$533$9 , \port$533$10 , \port$533$11 , \port$533$12 , \port$533$13 , \port$533$14 , \port$533$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -24560,38 +24598,38 @@ module \hwq_mac_array.mul_1_4 (clk, rst, \port$531$0 , \port$531$1 , \port$531$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$531$0 ;
-  wire \port$531$0 ;
-  output \port$531$1 ;
-  wire \port$531$1 ;
-  output \port$531$10 ;
-  wire \port$531$10 ;
-  output \port$531$11 ;
-  wire \port$531$11 ;
-  output \port$531$12 ;
-  wire \port$531$12 ;
-  output \port$531$13 ;
-  wire \port$531$13 ;
-  output \port$531$14 ;
-  wire \port$531$14 ;
-  output \port$531$15 ;
-  wire \port$531$15 ;
-  output \port$531$2 ;
-  wire \port$531$2 ;
-  output \port$531$3 ;
-  wire \port$531$3 ;
-  output \port$531$4 ;
-  wire \port$531$4 ;
-  output \port$531$5 ;
-  wire \port$531$5 ;
-  output \port$531$6 ;
-  wire \port$531$6 ;
-  output \port$531$7 ;
-  wire \port$531$7 ;
-  output \port$531$8 ;
-  wire \port$531$8 ;
-  output \port$531$9 ;
-  wire \port$531$9 ;
+  output \port$533$0 ;
+  wire \port$533$0 ;
+  output \port$533$1 ;
+  wire \port$533$1 ;
+  output \port$533$10 ;
+  wire \port$533$10 ;
+  output \port$533$11 ;
+  wire \port$533$11 ;
+  output \port$533$12 ;
+  wire \port$533$12 ;
+  output \port$533$13 ;
+  wire \port$533$13 ;
+  output \port$533$14 ;
+  wire \port$533$14 ;
+  output \port$533$15 ;
+  wire \port$533$15 ;
+  output \port$533$2 ;
+  wire \port$533$2 ;
+  output \port$533$3 ;
+  wire \port$533$3 ;
+  output \port$533$4 ;
+  wire \port$533$4 ;
+  output \port$533$5 ;
+  wire \port$533$5 ;
+  output \port$533$6 ;
+  wire \port$533$6 ;
+  output \port$533$7 ;
+  wire \port$533$7 ;
+  output \port$533$8 ;
+  wire \port$533$8 ;
+  output \port$533$9 ;
+  wire \port$533$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24667,19 +24705,19 @@ module \hwq_mac_array.mul_1_4 (clk, rst, \port$531$0 , \port$531$1 , \port$531$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$531$0 ),
-    .P1(\port$531$1 ),
-    .P10(\port$531$10 ),
-    .P11(\port$531$11 ),
-    .P12(\port$531$12 ),
-    .P13(\port$531$13 ),
-    .P14(\port$531$14 ),
-    .P15(\port$531$15 ),
+    .P0(\port$533$0 ),
+    .P1(\port$533$1 ),
+    .P10(\port$533$10 ),
+    .P11(\port$533$11 ),
+    .P12(\port$533$12 ),
+    .P13(\port$533$13 ),
+    .P14(\port$533$14 ),
+    .P15(\port$533$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$531$2 ),
+    .P2(\port$533$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24690,30 +24728,30 @@ module \hwq_mac_array.mul_1_4 (clk, rst, \port$531$0 , \port$531$1 , \port$531$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$531$3 ),
+    .P3(\port$533$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$531$4 ),
-    .P5(\port$531$5 ),
-    .P6(\port$531$6 ),
-    .P7(\port$531$7 ),
-    .P8(\port$531$8 ),
-    .P9(\port$531$9 ),
+    .P4(\port$533$4 ),
+    .P5(\port$533$5 ),
+    .P6(\port$533$6 ),
+    .P7(\port$533$7 ),
+    .P8(\port$533$8 ),
+    .P9(\port$533$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$531$15 , \port$531$14 , \port$531$13 , \port$531$12 , \port$531$11 , \port$531$10 , \port$531$9 , \port$531$8 , \port$531$7 , \port$531$6 , \port$531$5 , \port$531$4 , \port$531$3 , \port$531$2 , \port$531$1 , \port$531$0  };
+  assign p36[15:0] = { \port$533$15 , \port$533$14 , \port$533$13 , \port$533$12 , \port$533$11 , \port$533$10 , \port$533$9 , \port$533$8 , \port$533$7 , \port$533$6 , \port$533$5 , \port$533$4 , \port$533$3 , \port$533$2 , \port$533$1 , \port$533$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_5 (clk, rst, \port$547$0 , \port$547$1 , \port$547$2 , \port$547$3 , \port$547$4 , \port$547$5 , \port$547$6 , \port$547$7 , \port$547$8 , \port$547$9 , \port$547$10 , \port$547$11 , \port$547$12 , \port$547$13 , \port$547$14 , \port$547$15 , b, a, en
+module \hwq_mac_array.mul_1_5 (clk, rst, \port$549$0 , \port$549$1 , \port$549$2 , \port$549$3 , \port$549$4 , \port$549$5 , \port$549$6 , \port$549$7 , \port$549$8 , \port$549$9 , \port$549$10 , \port$549$11 , \port$549$12 , \port$549$13 , \port$549$14 , \port$549$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -24724,38 +24762,38 @@ module \hwq_mac_array.mul_1_5 (clk, rst, \port$547$0 , \port$547$1 , \port$547$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$547$0 ;
-  wire \port$547$0 ;
-  output \port$547$1 ;
-  wire \port$547$1 ;
-  output \port$547$10 ;
-  wire \port$547$10 ;
-  output \port$547$11 ;
-  wire \port$547$11 ;
-  output \port$547$12 ;
-  wire \port$547$12 ;
-  output \port$547$13 ;
-  wire \port$547$13 ;
-  output \port$547$14 ;
-  wire \port$547$14 ;
-  output \port$547$15 ;
-  wire \port$547$15 ;
-  output \port$547$2 ;
-  wire \port$547$2 ;
-  output \port$547$3 ;
-  wire \port$547$3 ;
-  output \port$547$4 ;
-  wire \port$547$4 ;
-  output \port$547$5 ;
-  wire \port$547$5 ;
-  output \port$547$6 ;
-  wire \port$547$6 ;
-  output \port$547$7 ;
-  wire \port$547$7 ;
-  output \port$547$8 ;
-  wire \port$547$8 ;
-  output \port$547$9 ;
-  wire \port$547$9 ;
+  output \port$549$0 ;
+  wire \port$549$0 ;
+  output \port$549$1 ;
+  wire \port$549$1 ;
+  output \port$549$10 ;
+  wire \port$549$10 ;
+  output \port$549$11 ;
+  wire \port$549$11 ;
+  output \port$549$12 ;
+  wire \port$549$12 ;
+  output \port$549$13 ;
+  wire \port$549$13 ;
+  output \port$549$14 ;
+  wire \port$549$14 ;
+  output \port$549$15 ;
+  wire \port$549$15 ;
+  output \port$549$2 ;
+  wire \port$549$2 ;
+  output \port$549$3 ;
+  wire \port$549$3 ;
+  output \port$549$4 ;
+  wire \port$549$4 ;
+  output \port$549$5 ;
+  wire \port$549$5 ;
+  output \port$549$6 ;
+  wire \port$549$6 ;
+  output \port$549$7 ;
+  wire \port$549$7 ;
+  output \port$549$8 ;
+  wire \port$549$8 ;
+  output \port$549$9 ;
+  wire \port$549$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24831,19 +24869,19 @@ module \hwq_mac_array.mul_1_5 (clk, rst, \port$547$0 , \port$547$1 , \port$547$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$547$0 ),
-    .P1(\port$547$1 ),
-    .P10(\port$547$10 ),
-    .P11(\port$547$11 ),
-    .P12(\port$547$12 ),
-    .P13(\port$547$13 ),
-    .P14(\port$547$14 ),
-    .P15(\port$547$15 ),
+    .P0(\port$549$0 ),
+    .P1(\port$549$1 ),
+    .P10(\port$549$10 ),
+    .P11(\port$549$11 ),
+    .P12(\port$549$12 ),
+    .P13(\port$549$13 ),
+    .P14(\port$549$14 ),
+    .P15(\port$549$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$547$2 ),
+    .P2(\port$549$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24854,30 +24892,30 @@ module \hwq_mac_array.mul_1_5 (clk, rst, \port$547$0 , \port$547$1 , \port$547$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$547$3 ),
+    .P3(\port$549$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$547$4 ),
-    .P5(\port$547$5 ),
-    .P6(\port$547$6 ),
-    .P7(\port$547$7 ),
-    .P8(\port$547$8 ),
-    .P9(\port$547$9 ),
+    .P4(\port$549$4 ),
+    .P5(\port$549$5 ),
+    .P6(\port$549$6 ),
+    .P7(\port$549$7 ),
+    .P8(\port$549$8 ),
+    .P9(\port$549$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$547$15 , \port$547$14 , \port$547$13 , \port$547$12 , \port$547$11 , \port$547$10 , \port$547$9 , \port$547$8 , \port$547$7 , \port$547$6 , \port$547$5 , \port$547$4 , \port$547$3 , \port$547$2 , \port$547$1 , \port$547$0  };
+  assign p36[15:0] = { \port$549$15 , \port$549$14 , \port$549$13 , \port$549$12 , \port$549$11 , \port$549$10 , \port$549$9 , \port$549$8 , \port$549$7 , \port$549$6 , \port$549$5 , \port$549$4 , \port$549$3 , \port$549$2 , \port$549$1 , \port$549$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_6 (clk, rst, \port$563$0 , \port$563$1 , \port$563$2 , \port$563$3 , \port$563$4 , \port$563$5 , \port$563$6 , \port$563$7 , \port$563$8 , \port$563$9 , \port$563$10 , \port$563$11 , \port$563$12 , \port$563$13 , \port$563$14 , \port$563$15 , b, a, en
+module \hwq_mac_array.mul_1_6 (clk, rst, \port$565$0 , \port$565$1 , \port$565$2 , \port$565$3 , \port$565$4 , \port$565$5 , \port$565$6 , \port$565$7 , \port$565$8 , \port$565$9 , \port$565$10 , \port$565$11 , \port$565$12 , \port$565$13 , \port$565$14 , \port$565$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -24888,38 +24926,38 @@ module \hwq_mac_array.mul_1_6 (clk, rst, \port$563$0 , \port$563$1 , \port$563$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$563$0 ;
-  wire \port$563$0 ;
-  output \port$563$1 ;
-  wire \port$563$1 ;
-  output \port$563$10 ;
-  wire \port$563$10 ;
-  output \port$563$11 ;
-  wire \port$563$11 ;
-  output \port$563$12 ;
-  wire \port$563$12 ;
-  output \port$563$13 ;
-  wire \port$563$13 ;
-  output \port$563$14 ;
-  wire \port$563$14 ;
-  output \port$563$15 ;
-  wire \port$563$15 ;
-  output \port$563$2 ;
-  wire \port$563$2 ;
-  output \port$563$3 ;
-  wire \port$563$3 ;
-  output \port$563$4 ;
-  wire \port$563$4 ;
-  output \port$563$5 ;
-  wire \port$563$5 ;
-  output \port$563$6 ;
-  wire \port$563$6 ;
-  output \port$563$7 ;
-  wire \port$563$7 ;
-  output \port$563$8 ;
-  wire \port$563$8 ;
-  output \port$563$9 ;
-  wire \port$563$9 ;
+  output \port$565$0 ;
+  wire \port$565$0 ;
+  output \port$565$1 ;
+  wire \port$565$1 ;
+  output \port$565$10 ;
+  wire \port$565$10 ;
+  output \port$565$11 ;
+  wire \port$565$11 ;
+  output \port$565$12 ;
+  wire \port$565$12 ;
+  output \port$565$13 ;
+  wire \port$565$13 ;
+  output \port$565$14 ;
+  wire \port$565$14 ;
+  output \port$565$15 ;
+  wire \port$565$15 ;
+  output \port$565$2 ;
+  wire \port$565$2 ;
+  output \port$565$3 ;
+  wire \port$565$3 ;
+  output \port$565$4 ;
+  wire \port$565$4 ;
+  output \port$565$5 ;
+  wire \port$565$5 ;
+  output \port$565$6 ;
+  wire \port$565$6 ;
+  output \port$565$7 ;
+  wire \port$565$7 ;
+  output \port$565$8 ;
+  wire \port$565$8 ;
+  output \port$565$9 ;
+  wire \port$565$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24995,19 +25033,19 @@ module \hwq_mac_array.mul_1_6 (clk, rst, \port$563$0 , \port$563$1 , \port$563$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$563$0 ),
-    .P1(\port$563$1 ),
-    .P10(\port$563$10 ),
-    .P11(\port$563$11 ),
-    .P12(\port$563$12 ),
-    .P13(\port$563$13 ),
-    .P14(\port$563$14 ),
-    .P15(\port$563$15 ),
+    .P0(\port$565$0 ),
+    .P1(\port$565$1 ),
+    .P10(\port$565$10 ),
+    .P11(\port$565$11 ),
+    .P12(\port$565$12 ),
+    .P13(\port$565$13 ),
+    .P14(\port$565$14 ),
+    .P15(\port$565$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$563$2 ),
+    .P2(\port$565$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25018,30 +25056,30 @@ module \hwq_mac_array.mul_1_6 (clk, rst, \port$563$0 , \port$563$1 , \port$563$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$563$3 ),
+    .P3(\port$565$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$563$4 ),
-    .P5(\port$563$5 ),
-    .P6(\port$563$6 ),
-    .P7(\port$563$7 ),
-    .P8(\port$563$8 ),
-    .P9(\port$563$9 ),
+    .P4(\port$565$4 ),
+    .P5(\port$565$5 ),
+    .P6(\port$565$6 ),
+    .P7(\port$565$7 ),
+    .P8(\port$565$8 ),
+    .P9(\port$565$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$563$15 , \port$563$14 , \port$563$13 , \port$563$12 , \port$563$11 , \port$563$10 , \port$563$9 , \port$563$8 , \port$563$7 , \port$563$6 , \port$563$5 , \port$563$4 , \port$563$3 , \port$563$2 , \port$563$1 , \port$563$0  };
+  assign p36[15:0] = { \port$565$15 , \port$565$14 , \port$565$13 , \port$565$12 , \port$565$11 , \port$565$10 , \port$565$9 , \port$565$8 , \port$565$7 , \port$565$6 , \port$565$5 , \port$565$4 , \port$565$3 , \port$565$2 , \port$565$1 , \port$565$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_7 (clk, rst, \port$579$0 , \port$579$1 , \port$579$2 , \port$579$3 , \port$579$4 , \port$579$5 , \port$579$6 , \port$579$7 , \port$579$8 , \port$579$9 , \port$579$10 , \port$579$11 , \port$579$12 , \port$579$13 , \port$579$14 , \port$579$15 , b, a, en
+module \hwq_mac_array.mul_1_7 (clk, rst, \port$581$0 , \port$581$1 , \port$581$2 , \port$581$3 , \port$581$4 , \port$581$5 , \port$581$6 , \port$581$7 , \port$581$8 , \port$581$9 , \port$581$10 , \port$581$11 , \port$581$12 , \port$581$13 , \port$581$14 , \port$581$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -25052,38 +25090,38 @@ module \hwq_mac_array.mul_1_7 (clk, rst, \port$579$0 , \port$579$1 , \port$579$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$579$0 ;
-  wire \port$579$0 ;
-  output \port$579$1 ;
-  wire \port$579$1 ;
-  output \port$579$10 ;
-  wire \port$579$10 ;
-  output \port$579$11 ;
-  wire \port$579$11 ;
-  output \port$579$12 ;
-  wire \port$579$12 ;
-  output \port$579$13 ;
-  wire \port$579$13 ;
-  output \port$579$14 ;
-  wire \port$579$14 ;
-  output \port$579$15 ;
-  wire \port$579$15 ;
-  output \port$579$2 ;
-  wire \port$579$2 ;
-  output \port$579$3 ;
-  wire \port$579$3 ;
-  output \port$579$4 ;
-  wire \port$579$4 ;
-  output \port$579$5 ;
-  wire \port$579$5 ;
-  output \port$579$6 ;
-  wire \port$579$6 ;
-  output \port$579$7 ;
-  wire \port$579$7 ;
-  output \port$579$8 ;
-  wire \port$579$8 ;
-  output \port$579$9 ;
-  wire \port$579$9 ;
+  output \port$581$0 ;
+  wire \port$581$0 ;
+  output \port$581$1 ;
+  wire \port$581$1 ;
+  output \port$581$10 ;
+  wire \port$581$10 ;
+  output \port$581$11 ;
+  wire \port$581$11 ;
+  output \port$581$12 ;
+  wire \port$581$12 ;
+  output \port$581$13 ;
+  wire \port$581$13 ;
+  output \port$581$14 ;
+  wire \port$581$14 ;
+  output \port$581$15 ;
+  wire \port$581$15 ;
+  output \port$581$2 ;
+  wire \port$581$2 ;
+  output \port$581$3 ;
+  wire \port$581$3 ;
+  output \port$581$4 ;
+  wire \port$581$4 ;
+  output \port$581$5 ;
+  wire \port$581$5 ;
+  output \port$581$6 ;
+  wire \port$581$6 ;
+  output \port$581$7 ;
+  wire \port$581$7 ;
+  output \port$581$8 ;
+  wire \port$581$8 ;
+  output \port$581$9 ;
+  wire \port$581$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25159,19 +25197,19 @@ module \hwq_mac_array.mul_1_7 (clk, rst, \port$579$0 , \port$579$1 , \port$579$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$579$0 ),
-    .P1(\port$579$1 ),
-    .P10(\port$579$10 ),
-    .P11(\port$579$11 ),
-    .P12(\port$579$12 ),
-    .P13(\port$579$13 ),
-    .P14(\port$579$14 ),
-    .P15(\port$579$15 ),
+    .P0(\port$581$0 ),
+    .P1(\port$581$1 ),
+    .P10(\port$581$10 ),
+    .P11(\port$581$11 ),
+    .P12(\port$581$12 ),
+    .P13(\port$581$13 ),
+    .P14(\port$581$14 ),
+    .P15(\port$581$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$579$2 ),
+    .P2(\port$581$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25182,30 +25220,30 @@ module \hwq_mac_array.mul_1_7 (clk, rst, \port$579$0 , \port$579$1 , \port$579$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$579$3 ),
+    .P3(\port$581$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$579$4 ),
-    .P5(\port$579$5 ),
-    .P6(\port$579$6 ),
-    .P7(\port$579$7 ),
-    .P8(\port$579$8 ),
-    .P9(\port$579$9 ),
+    .P4(\port$581$4 ),
+    .P5(\port$581$5 ),
+    .P6(\port$581$6 ),
+    .P7(\port$581$7 ),
+    .P8(\port$581$8 ),
+    .P9(\port$581$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$579$15 , \port$579$14 , \port$579$13 , \port$579$12 , \port$579$11 , \port$579$10 , \port$579$9 , \port$579$8 , \port$579$7 , \port$579$6 , \port$579$5 , \port$579$4 , \port$579$3 , \port$579$2 , \port$579$1 , \port$579$0  };
+  assign p36[15:0] = { \port$581$15 , \port$581$14 , \port$581$13 , \port$581$12 , \port$581$11 , \port$581$10 , \port$581$9 , \port$581$8 , \port$581$7 , \port$581$6 , \port$581$5 , \port$581$4 , \port$581$3 , \port$581$2 , \port$581$1 , \port$581$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_0 (clk, rst, \port$595$0 , \port$595$1 , \port$595$2 , \port$595$3 , \port$595$4 , \port$595$5 , \port$595$6 , \port$595$7 , \port$595$8 , \port$595$9 , \port$595$10 , \port$595$11 , \port$595$12 , \port$595$13 , \port$595$14 , \port$595$15 , a, b, en
+module \hwq_mac_array.mul_2_0 (clk, rst, \port$597$0 , \port$597$1 , \port$597$2 , \port$597$3 , \port$597$4 , \port$597$5 , \port$597$6 , \port$597$7 , \port$597$8 , \port$597$9 , \port$597$10 , \port$597$11 , \port$597$12 , \port$597$13 , \port$597$14 , \port$597$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -25216,38 +25254,38 @@ module \hwq_mac_array.mul_2_0 (clk, rst, \port$595$0 , \port$595$1 , \port$595$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$595$0 ;
-  wire \port$595$0 ;
-  output \port$595$1 ;
-  wire \port$595$1 ;
-  output \port$595$10 ;
-  wire \port$595$10 ;
-  output \port$595$11 ;
-  wire \port$595$11 ;
-  output \port$595$12 ;
-  wire \port$595$12 ;
-  output \port$595$13 ;
-  wire \port$595$13 ;
-  output \port$595$14 ;
-  wire \port$595$14 ;
-  output \port$595$15 ;
-  wire \port$595$15 ;
-  output \port$595$2 ;
-  wire \port$595$2 ;
-  output \port$595$3 ;
-  wire \port$595$3 ;
-  output \port$595$4 ;
-  wire \port$595$4 ;
-  output \port$595$5 ;
-  wire \port$595$5 ;
-  output \port$595$6 ;
-  wire \port$595$6 ;
-  output \port$595$7 ;
-  wire \port$595$7 ;
-  output \port$595$8 ;
-  wire \port$595$8 ;
-  output \port$595$9 ;
-  wire \port$595$9 ;
+  output \port$597$0 ;
+  wire \port$597$0 ;
+  output \port$597$1 ;
+  wire \port$597$1 ;
+  output \port$597$10 ;
+  wire \port$597$10 ;
+  output \port$597$11 ;
+  wire \port$597$11 ;
+  output \port$597$12 ;
+  wire \port$597$12 ;
+  output \port$597$13 ;
+  wire \port$597$13 ;
+  output \port$597$14 ;
+  wire \port$597$14 ;
+  output \port$597$15 ;
+  wire \port$597$15 ;
+  output \port$597$2 ;
+  wire \port$597$2 ;
+  output \port$597$3 ;
+  wire \port$597$3 ;
+  output \port$597$4 ;
+  wire \port$597$4 ;
+  output \port$597$5 ;
+  wire \port$597$5 ;
+  output \port$597$6 ;
+  wire \port$597$6 ;
+  output \port$597$7 ;
+  wire \port$597$7 ;
+  output \port$597$8 ;
+  wire \port$597$8 ;
+  output \port$597$9 ;
+  wire \port$597$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25323,19 +25361,19 @@ module \hwq_mac_array.mul_2_0 (clk, rst, \port$595$0 , \port$595$1 , \port$595$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$595$0 ),
-    .P1(\port$595$1 ),
-    .P10(\port$595$10 ),
-    .P11(\port$595$11 ),
-    .P12(\port$595$12 ),
-    .P13(\port$595$13 ),
-    .P14(\port$595$14 ),
-    .P15(\port$595$15 ),
+    .P0(\port$597$0 ),
+    .P1(\port$597$1 ),
+    .P10(\port$597$10 ),
+    .P11(\port$597$11 ),
+    .P12(\port$597$12 ),
+    .P13(\port$597$13 ),
+    .P14(\port$597$14 ),
+    .P15(\port$597$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$595$2 ),
+    .P2(\port$597$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25346,30 +25384,30 @@ module \hwq_mac_array.mul_2_0 (clk, rst, \port$595$0 , \port$595$1 , \port$595$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$595$3 ),
+    .P3(\port$597$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$595$4 ),
-    .P5(\port$595$5 ),
-    .P6(\port$595$6 ),
-    .P7(\port$595$7 ),
-    .P8(\port$595$8 ),
-    .P9(\port$595$9 ),
+    .P4(\port$597$4 ),
+    .P5(\port$597$5 ),
+    .P6(\port$597$6 ),
+    .P7(\port$597$7 ),
+    .P8(\port$597$8 ),
+    .P9(\port$597$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$595$15 , \port$595$14 , \port$595$13 , \port$595$12 , \port$595$11 , \port$595$10 , \port$595$9 , \port$595$8 , \port$595$7 , \port$595$6 , \port$595$5 , \port$595$4 , \port$595$3 , \port$595$2 , \port$595$1 , \port$595$0  };
+  assign p36[15:0] = { \port$597$15 , \port$597$14 , \port$597$13 , \port$597$12 , \port$597$11 , \port$597$10 , \port$597$9 , \port$597$8 , \port$597$7 , \port$597$6 , \port$597$5 , \port$597$4 , \port$597$3 , \port$597$2 , \port$597$1 , \port$597$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_1 (clk, rst, \port$611$0 , \port$611$1 , \port$611$2 , \port$611$3 , \port$611$4 , \port$611$5 , \port$611$6 , \port$611$7 , \port$611$8 , \port$611$9 , \port$611$10 , \port$611$11 , \port$611$12 , \port$611$13 , \port$611$14 , \port$611$15 , b, a, en
+module \hwq_mac_array.mul_2_1 (clk, rst, \port$613$0 , \port$613$1 , \port$613$2 , \port$613$3 , \port$613$4 , \port$613$5 , \port$613$6 , \port$613$7 , \port$613$8 , \port$613$9 , \port$613$10 , \port$613$11 , \port$613$12 , \port$613$13 , \port$613$14 , \port$613$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -25380,38 +25418,38 @@ module \hwq_mac_array.mul_2_1 (clk, rst, \port$611$0 , \port$611$1 , \port$611$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$611$0 ;
-  wire \port$611$0 ;
-  output \port$611$1 ;
-  wire \port$611$1 ;
-  output \port$611$10 ;
-  wire \port$611$10 ;
-  output \port$611$11 ;
-  wire \port$611$11 ;
-  output \port$611$12 ;
-  wire \port$611$12 ;
-  output \port$611$13 ;
-  wire \port$611$13 ;
-  output \port$611$14 ;
-  wire \port$611$14 ;
-  output \port$611$15 ;
-  wire \port$611$15 ;
-  output \port$611$2 ;
-  wire \port$611$2 ;
-  output \port$611$3 ;
-  wire \port$611$3 ;
-  output \port$611$4 ;
-  wire \port$611$4 ;
-  output \port$611$5 ;
-  wire \port$611$5 ;
-  output \port$611$6 ;
-  wire \port$611$6 ;
-  output \port$611$7 ;
-  wire \port$611$7 ;
-  output \port$611$8 ;
-  wire \port$611$8 ;
-  output \port$611$9 ;
-  wire \port$611$9 ;
+  output \port$613$0 ;
+  wire \port$613$0 ;
+  output \port$613$1 ;
+  wire \port$613$1 ;
+  output \port$613$10 ;
+  wire \port$613$10 ;
+  output \port$613$11 ;
+  wire \port$613$11 ;
+  output \port$613$12 ;
+  wire \port$613$12 ;
+  output \port$613$13 ;
+  wire \port$613$13 ;
+  output \port$613$14 ;
+  wire \port$613$14 ;
+  output \port$613$15 ;
+  wire \port$613$15 ;
+  output \port$613$2 ;
+  wire \port$613$2 ;
+  output \port$613$3 ;
+  wire \port$613$3 ;
+  output \port$613$4 ;
+  wire \port$613$4 ;
+  output \port$613$5 ;
+  wire \port$613$5 ;
+  output \port$613$6 ;
+  wire \port$613$6 ;
+  output \port$613$7 ;
+  wire \port$613$7 ;
+  output \port$613$8 ;
+  wire \port$613$8 ;
+  output \port$613$9 ;
+  wire \port$613$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25487,19 +25525,19 @@ module \hwq_mac_array.mul_2_1 (clk, rst, \port$611$0 , \port$611$1 , \port$611$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$611$0 ),
-    .P1(\port$611$1 ),
-    .P10(\port$611$10 ),
-    .P11(\port$611$11 ),
-    .P12(\port$611$12 ),
-    .P13(\port$611$13 ),
-    .P14(\port$611$14 ),
-    .P15(\port$611$15 ),
+    .P0(\port$613$0 ),
+    .P1(\port$613$1 ),
+    .P10(\port$613$10 ),
+    .P11(\port$613$11 ),
+    .P12(\port$613$12 ),
+    .P13(\port$613$13 ),
+    .P14(\port$613$14 ),
+    .P15(\port$613$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$611$2 ),
+    .P2(\port$613$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25510,30 +25548,30 @@ module \hwq_mac_array.mul_2_1 (clk, rst, \port$611$0 , \port$611$1 , \port$611$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$611$3 ),
+    .P3(\port$613$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$611$4 ),
-    .P5(\port$611$5 ),
-    .P6(\port$611$6 ),
-    .P7(\port$611$7 ),
-    .P8(\port$611$8 ),
-    .P9(\port$611$9 ),
+    .P4(\port$613$4 ),
+    .P5(\port$613$5 ),
+    .P6(\port$613$6 ),
+    .P7(\port$613$7 ),
+    .P8(\port$613$8 ),
+    .P9(\port$613$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$611$15 , \port$611$14 , \port$611$13 , \port$611$12 , \port$611$11 , \port$611$10 , \port$611$9 , \port$611$8 , \port$611$7 , \port$611$6 , \port$611$5 , \port$611$4 , \port$611$3 , \port$611$2 , \port$611$1 , \port$611$0  };
+  assign p36[15:0] = { \port$613$15 , \port$613$14 , \port$613$13 , \port$613$12 , \port$613$11 , \port$613$10 , \port$613$9 , \port$613$8 , \port$613$7 , \port$613$6 , \port$613$5 , \port$613$4 , \port$613$3 , \port$613$2 , \port$613$1 , \port$613$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_2 (clk, rst, \port$627$0 , \port$627$1 , \port$627$2 , \port$627$3 , \port$627$4 , \port$627$5 , \port$627$6 , \port$627$7 , \port$627$8 , \port$627$9 , \port$627$10 , \port$627$11 , \port$627$12 , \port$627$13 , \port$627$14 , \port$627$15 , b, a, en
+module \hwq_mac_array.mul_2_2 (clk, rst, \port$629$0 , \port$629$1 , \port$629$2 , \port$629$3 , \port$629$4 , \port$629$5 , \port$629$6 , \port$629$7 , \port$629$8 , \port$629$9 , \port$629$10 , \port$629$11 , \port$629$12 , \port$629$13 , \port$629$14 , \port$629$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -25544,38 +25582,38 @@ module \hwq_mac_array.mul_2_2 (clk, rst, \port$627$0 , \port$627$1 , \port$627$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$627$0 ;
-  wire \port$627$0 ;
-  output \port$627$1 ;
-  wire \port$627$1 ;
-  output \port$627$10 ;
-  wire \port$627$10 ;
-  output \port$627$11 ;
-  wire \port$627$11 ;
-  output \port$627$12 ;
-  wire \port$627$12 ;
-  output \port$627$13 ;
-  wire \port$627$13 ;
-  output \port$627$14 ;
-  wire \port$627$14 ;
-  output \port$627$15 ;
-  wire \port$627$15 ;
-  output \port$627$2 ;
-  wire \port$627$2 ;
-  output \port$627$3 ;
-  wire \port$627$3 ;
-  output \port$627$4 ;
-  wire \port$627$4 ;
-  output \port$627$5 ;
-  wire \port$627$5 ;
-  output \port$627$6 ;
-  wire \port$627$6 ;
-  output \port$627$7 ;
-  wire \port$627$7 ;
-  output \port$627$8 ;
-  wire \port$627$8 ;
-  output \port$627$9 ;
-  wire \port$627$9 ;
+  output \port$629$0 ;
+  wire \port$629$0 ;
+  output \port$629$1 ;
+  wire \port$629$1 ;
+  output \port$629$10 ;
+  wire \port$629$10 ;
+  output \port$629$11 ;
+  wire \port$629$11 ;
+  output \port$629$12 ;
+  wire \port$629$12 ;
+  output \port$629$13 ;
+  wire \port$629$13 ;
+  output \port$629$14 ;
+  wire \port$629$14 ;
+  output \port$629$15 ;
+  wire \port$629$15 ;
+  output \port$629$2 ;
+  wire \port$629$2 ;
+  output \port$629$3 ;
+  wire \port$629$3 ;
+  output \port$629$4 ;
+  wire \port$629$4 ;
+  output \port$629$5 ;
+  wire \port$629$5 ;
+  output \port$629$6 ;
+  wire \port$629$6 ;
+  output \port$629$7 ;
+  wire \port$629$7 ;
+  output \port$629$8 ;
+  wire \port$629$8 ;
+  output \port$629$9 ;
+  wire \port$629$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25651,19 +25689,19 @@ module \hwq_mac_array.mul_2_2 (clk, rst, \port$627$0 , \port$627$1 , \port$627$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$627$0 ),
-    .P1(\port$627$1 ),
-    .P10(\port$627$10 ),
-    .P11(\port$627$11 ),
-    .P12(\port$627$12 ),
-    .P13(\port$627$13 ),
-    .P14(\port$627$14 ),
-    .P15(\port$627$15 ),
+    .P0(\port$629$0 ),
+    .P1(\port$629$1 ),
+    .P10(\port$629$10 ),
+    .P11(\port$629$11 ),
+    .P12(\port$629$12 ),
+    .P13(\port$629$13 ),
+    .P14(\port$629$14 ),
+    .P15(\port$629$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$627$2 ),
+    .P2(\port$629$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25674,30 +25712,30 @@ module \hwq_mac_array.mul_2_2 (clk, rst, \port$627$0 , \port$627$1 , \port$627$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$627$3 ),
+    .P3(\port$629$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$627$4 ),
-    .P5(\port$627$5 ),
-    .P6(\port$627$6 ),
-    .P7(\port$627$7 ),
-    .P8(\port$627$8 ),
-    .P9(\port$627$9 ),
+    .P4(\port$629$4 ),
+    .P5(\port$629$5 ),
+    .P6(\port$629$6 ),
+    .P7(\port$629$7 ),
+    .P8(\port$629$8 ),
+    .P9(\port$629$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$627$15 , \port$627$14 , \port$627$13 , \port$627$12 , \port$627$11 , \port$627$10 , \port$627$9 , \port$627$8 , \port$627$7 , \port$627$6 , \port$627$5 , \port$627$4 , \port$627$3 , \port$627$2 , \port$627$1 , \port$627$0  };
+  assign p36[15:0] = { \port$629$15 , \port$629$14 , \port$629$13 , \port$629$12 , \port$629$11 , \port$629$10 , \port$629$9 , \port$629$8 , \port$629$7 , \port$629$6 , \port$629$5 , \port$629$4 , \port$629$3 , \port$629$2 , \port$629$1 , \port$629$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_3 (clk, rst, \port$643$0 , \port$643$1 , \port$643$2 , \port$643$3 , \port$643$4 , \port$643$5 , \port$643$6 , \port$643$7 , \port$643$8 , \port$643$9 , \port$643$10 , \port$643$11 , \port$643$12 , \port$643$13 , \port$643$14 , \port$643$15 , b, a, en
+module \hwq_mac_array.mul_2_3 (clk, rst, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -25708,38 +25746,38 @@ module \hwq_mac_array.mul_2_3 (clk, rst, \port$643$0 , \port$643$1 , \port$643$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$643$0 ;
-  wire \port$643$0 ;
-  output \port$643$1 ;
-  wire \port$643$1 ;
-  output \port$643$10 ;
-  wire \port$643$10 ;
-  output \port$643$11 ;
-  wire \port$643$11 ;
-  output \port$643$12 ;
-  wire \port$643$12 ;
-  output \port$643$13 ;
-  wire \port$643$13 ;
-  output \port$643$14 ;
-  wire \port$643$14 ;
-  output \port$643$15 ;
-  wire \port$643$15 ;
-  output \port$643$2 ;
-  wire \port$643$2 ;
-  output \port$643$3 ;
-  wire \port$643$3 ;
-  output \port$643$4 ;
-  wire \port$643$4 ;
-  output \port$643$5 ;
-  wire \port$643$5 ;
-  output \port$643$6 ;
-  wire \port$643$6 ;
-  output \port$643$7 ;
-  wire \port$643$7 ;
-  output \port$643$8 ;
-  wire \port$643$8 ;
-  output \port$643$9 ;
-  wire \port$643$9 ;
+  output \port$645$0 ;
+  wire \port$645$0 ;
+  output \port$645$1 ;
+  wire \port$645$1 ;
+  output \port$645$10 ;
+  wire \port$645$10 ;
+  output \port$645$11 ;
+  wire \port$645$11 ;
+  output \port$645$12 ;
+  wire \port$645$12 ;
+  output \port$645$13 ;
+  wire \port$645$13 ;
+  output \port$645$14 ;
+  wire \port$645$14 ;
+  output \port$645$15 ;
+  wire \port$645$15 ;
+  output \port$645$2 ;
+  wire \port$645$2 ;
+  output \port$645$3 ;
+  wire \port$645$3 ;
+  output \port$645$4 ;
+  wire \port$645$4 ;
+  output \port$645$5 ;
+  wire \port$645$5 ;
+  output \port$645$6 ;
+  wire \port$645$6 ;
+  output \port$645$7 ;
+  wire \port$645$7 ;
+  output \port$645$8 ;
+  wire \port$645$8 ;
+  output \port$645$9 ;
+  wire \port$645$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25815,19 +25853,19 @@ module \hwq_mac_array.mul_2_3 (clk, rst, \port$643$0 , \port$643$1 , \port$643$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$643$0 ),
-    .P1(\port$643$1 ),
-    .P10(\port$643$10 ),
-    .P11(\port$643$11 ),
-    .P12(\port$643$12 ),
-    .P13(\port$643$13 ),
-    .P14(\port$643$14 ),
-    .P15(\port$643$15 ),
+    .P0(\port$645$0 ),
+    .P1(\port$645$1 ),
+    .P10(\port$645$10 ),
+    .P11(\port$645$11 ),
+    .P12(\port$645$12 ),
+    .P13(\port$645$13 ),
+    .P14(\port$645$14 ),
+    .P15(\port$645$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$643$2 ),
+    .P2(\port$645$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25838,30 +25876,30 @@ module \hwq_mac_array.mul_2_3 (clk, rst, \port$643$0 , \port$643$1 , \port$643$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$643$3 ),
+    .P3(\port$645$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$643$4 ),
-    .P5(\port$643$5 ),
-    .P6(\port$643$6 ),
-    .P7(\port$643$7 ),
-    .P8(\port$643$8 ),
-    .P9(\port$643$9 ),
+    .P4(\port$645$4 ),
+    .P5(\port$645$5 ),
+    .P6(\port$645$6 ),
+    .P7(\port$645$7 ),
+    .P8(\port$645$8 ),
+    .P9(\port$645$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$643$15 , \port$643$14 , \port$643$13 , \port$643$12 , \port$643$11 , \port$643$10 , \port$643$9 , \port$643$8 , \port$643$7 , \port$643$6 , \port$643$5 , \port$643$4 , \port$643$3 , \port$643$2 , \port$643$1 , \port$643$0  };
+  assign p36[15:0] = { \port$645$15 , \port$645$14 , \port$645$13 , \port$645$12 , \port$645$11 , \port$645$10 , \port$645$9 , \port$645$8 , \port$645$7 , \port$645$6 , \port$645$5 , \port$645$4 , \port$645$3 , \port$645$2 , \port$645$1 , \port$645$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_4 (clk, rst, \port$659$0 , \port$659$1 , \port$659$2 , \port$659$3 , \port$659$4 , \port$659$5 , \port$659$6 , \port$659$7 , \port$659$8 , \port$659$9 , \port$659$10 , \port$659$11 , \port$659$12 , \port$659$13 , \port$659$14 , \port$659$15 , b, a, en
+module \hwq_mac_array.mul_2_4 (clk, rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -25872,38 +25910,38 @@ module \hwq_mac_array.mul_2_4 (clk, rst, \port$659$0 , \port$659$1 , \port$659$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$659$0 ;
-  wire \port$659$0 ;
-  output \port$659$1 ;
-  wire \port$659$1 ;
-  output \port$659$10 ;
-  wire \port$659$10 ;
-  output \port$659$11 ;
-  wire \port$659$11 ;
-  output \port$659$12 ;
-  wire \port$659$12 ;
-  output \port$659$13 ;
-  wire \port$659$13 ;
-  output \port$659$14 ;
-  wire \port$659$14 ;
-  output \port$659$15 ;
-  wire \port$659$15 ;
-  output \port$659$2 ;
-  wire \port$659$2 ;
-  output \port$659$3 ;
-  wire \port$659$3 ;
-  output \port$659$4 ;
-  wire \port$659$4 ;
-  output \port$659$5 ;
-  wire \port$659$5 ;
-  output \port$659$6 ;
-  wire \port$659$6 ;
-  output \port$659$7 ;
-  wire \port$659$7 ;
-  output \port$659$8 ;
-  wire \port$659$8 ;
-  output \port$659$9 ;
-  wire \port$659$9 ;
+  output \port$661$0 ;
+  wire \port$661$0 ;
+  output \port$661$1 ;
+  wire \port$661$1 ;
+  output \port$661$10 ;
+  wire \port$661$10 ;
+  output \port$661$11 ;
+  wire \port$661$11 ;
+  output \port$661$12 ;
+  wire \port$661$12 ;
+  output \port$661$13 ;
+  wire \port$661$13 ;
+  output \port$661$14 ;
+  wire \port$661$14 ;
+  output \port$661$15 ;
+  wire \port$661$15 ;
+  output \port$661$2 ;
+  wire \port$661$2 ;
+  output \port$661$3 ;
+  wire \port$661$3 ;
+  output \port$661$4 ;
+  wire \port$661$4 ;
+  output \port$661$5 ;
+  wire \port$661$5 ;
+  output \port$661$6 ;
+  wire \port$661$6 ;
+  output \port$661$7 ;
+  wire \port$661$7 ;
+  output \port$661$8 ;
+  wire \port$661$8 ;
+  output \port$661$9 ;
+  wire \port$661$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25979,19 +26017,19 @@ module \hwq_mac_array.mul_2_4 (clk, rst, \port$659$0 , \port$659$1 , \port$659$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$659$0 ),
-    .P1(\port$659$1 ),
-    .P10(\port$659$10 ),
-    .P11(\port$659$11 ),
-    .P12(\port$659$12 ),
-    .P13(\port$659$13 ),
-    .P14(\port$659$14 ),
-    .P15(\port$659$15 ),
+    .P0(\port$661$0 ),
+    .P1(\port$661$1 ),
+    .P10(\port$661$10 ),
+    .P11(\port$661$11 ),
+    .P12(\port$661$12 ),
+    .P13(\port$661$13 ),
+    .P14(\port$661$14 ),
+    .P15(\port$661$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$659$2 ),
+    .P2(\port$661$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26002,30 +26040,30 @@ module \hwq_mac_array.mul_2_4 (clk, rst, \port$659$0 , \port$659$1 , \port$659$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$659$3 ),
+    .P3(\port$661$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$659$4 ),
-    .P5(\port$659$5 ),
-    .P6(\port$659$6 ),
-    .P7(\port$659$7 ),
-    .P8(\port$659$8 ),
-    .P9(\port$659$9 ),
+    .P4(\port$661$4 ),
+    .P5(\port$661$5 ),
+    .P6(\port$661$6 ),
+    .P7(\port$661$7 ),
+    .P8(\port$661$8 ),
+    .P9(\port$661$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$659$15 , \port$659$14 , \port$659$13 , \port$659$12 , \port$659$11 , \port$659$10 , \port$659$9 , \port$659$8 , \port$659$7 , \port$659$6 , \port$659$5 , \port$659$4 , \port$659$3 , \port$659$2 , \port$659$1 , \port$659$0  };
+  assign p36[15:0] = { \port$661$15 , \port$661$14 , \port$661$13 , \port$661$12 , \port$661$11 , \port$661$10 , \port$661$9 , \port$661$8 , \port$661$7 , \port$661$6 , \port$661$5 , \port$661$4 , \port$661$3 , \port$661$2 , \port$661$1 , \port$661$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_5 (clk, rst, \port$675$0 , \port$675$1 , \port$675$2 , \port$675$3 , \port$675$4 , \port$675$5 , \port$675$6 , \port$675$7 , \port$675$8 , \port$675$9 , \port$675$10 , \port$675$11 , \port$675$12 , \port$675$13 , \port$675$14 , \port$675$15 , b, a, en
+module \hwq_mac_array.mul_2_5 (clk, rst, \port$677$0 , \port$677$1 , \port$677$2 , \port$677$3 , \port$677$4 , \port$677$5 , \port$677$6 , \port$677$7 , \port$677$8 , \port$677$9 , \port$677$10 , \port$677$11 , \port$677$12 , \port$677$13 , \port$677$14 , \port$677$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -26036,38 +26074,38 @@ module \hwq_mac_array.mul_2_5 (clk, rst, \port$675$0 , \port$675$1 , \port$675$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$675$0 ;
-  wire \port$675$0 ;
-  output \port$675$1 ;
-  wire \port$675$1 ;
-  output \port$675$10 ;
-  wire \port$675$10 ;
-  output \port$675$11 ;
-  wire \port$675$11 ;
-  output \port$675$12 ;
-  wire \port$675$12 ;
-  output \port$675$13 ;
-  wire \port$675$13 ;
-  output \port$675$14 ;
-  wire \port$675$14 ;
-  output \port$675$15 ;
-  wire \port$675$15 ;
-  output \port$675$2 ;
-  wire \port$675$2 ;
-  output \port$675$3 ;
-  wire \port$675$3 ;
-  output \port$675$4 ;
-  wire \port$675$4 ;
-  output \port$675$5 ;
-  wire \port$675$5 ;
-  output \port$675$6 ;
-  wire \port$675$6 ;
-  output \port$675$7 ;
-  wire \port$675$7 ;
-  output \port$675$8 ;
-  wire \port$675$8 ;
-  output \port$675$9 ;
-  wire \port$675$9 ;
+  output \port$677$0 ;
+  wire \port$677$0 ;
+  output \port$677$1 ;
+  wire \port$677$1 ;
+  output \port$677$10 ;
+  wire \port$677$10 ;
+  output \port$677$11 ;
+  wire \port$677$11 ;
+  output \port$677$12 ;
+  wire \port$677$12 ;
+  output \port$677$13 ;
+  wire \port$677$13 ;
+  output \port$677$14 ;
+  wire \port$677$14 ;
+  output \port$677$15 ;
+  wire \port$677$15 ;
+  output \port$677$2 ;
+  wire \port$677$2 ;
+  output \port$677$3 ;
+  wire \port$677$3 ;
+  output \port$677$4 ;
+  wire \port$677$4 ;
+  output \port$677$5 ;
+  wire \port$677$5 ;
+  output \port$677$6 ;
+  wire \port$677$6 ;
+  output \port$677$7 ;
+  wire \port$677$7 ;
+  output \port$677$8 ;
+  wire \port$677$8 ;
+  output \port$677$9 ;
+  wire \port$677$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26143,19 +26181,19 @@ module \hwq_mac_array.mul_2_5 (clk, rst, \port$675$0 , \port$675$1 , \port$675$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$675$0 ),
-    .P1(\port$675$1 ),
-    .P10(\port$675$10 ),
-    .P11(\port$675$11 ),
-    .P12(\port$675$12 ),
-    .P13(\port$675$13 ),
-    .P14(\port$675$14 ),
-    .P15(\port$675$15 ),
+    .P0(\port$677$0 ),
+    .P1(\port$677$1 ),
+    .P10(\port$677$10 ),
+    .P11(\port$677$11 ),
+    .P12(\port$677$12 ),
+    .P13(\port$677$13 ),
+    .P14(\port$677$14 ),
+    .P15(\port$677$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$675$2 ),
+    .P2(\port$677$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26166,30 +26204,30 @@ module \hwq_mac_array.mul_2_5 (clk, rst, \port$675$0 , \port$675$1 , \port$675$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$675$3 ),
+    .P3(\port$677$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$675$4 ),
-    .P5(\port$675$5 ),
-    .P6(\port$675$6 ),
-    .P7(\port$675$7 ),
-    .P8(\port$675$8 ),
-    .P9(\port$675$9 ),
+    .P4(\port$677$4 ),
+    .P5(\port$677$5 ),
+    .P6(\port$677$6 ),
+    .P7(\port$677$7 ),
+    .P8(\port$677$8 ),
+    .P9(\port$677$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$675$15 , \port$675$14 , \port$675$13 , \port$675$12 , \port$675$11 , \port$675$10 , \port$675$9 , \port$675$8 , \port$675$7 , \port$675$6 , \port$675$5 , \port$675$4 , \port$675$3 , \port$675$2 , \port$675$1 , \port$675$0  };
+  assign p36[15:0] = { \port$677$15 , \port$677$14 , \port$677$13 , \port$677$12 , \port$677$11 , \port$677$10 , \port$677$9 , \port$677$8 , \port$677$7 , \port$677$6 , \port$677$5 , \port$677$4 , \port$677$3 , \port$677$2 , \port$677$1 , \port$677$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_6 (clk, rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, en
+module \hwq_mac_array.mul_2_6 (clk, rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -26200,38 +26238,38 @@ module \hwq_mac_array.mul_2_6 (clk, rst, \port$691$0 , \port$691$1 , \port$691$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$691$0 ;
-  wire \port$691$0 ;
-  output \port$691$1 ;
-  wire \port$691$1 ;
-  output \port$691$10 ;
-  wire \port$691$10 ;
-  output \port$691$11 ;
-  wire \port$691$11 ;
-  output \port$691$12 ;
-  wire \port$691$12 ;
-  output \port$691$13 ;
-  wire \port$691$13 ;
-  output \port$691$14 ;
-  wire \port$691$14 ;
-  output \port$691$15 ;
-  wire \port$691$15 ;
-  output \port$691$2 ;
-  wire \port$691$2 ;
-  output \port$691$3 ;
-  wire \port$691$3 ;
-  output \port$691$4 ;
-  wire \port$691$4 ;
-  output \port$691$5 ;
-  wire \port$691$5 ;
-  output \port$691$6 ;
-  wire \port$691$6 ;
-  output \port$691$7 ;
-  wire \port$691$7 ;
-  output \port$691$8 ;
-  wire \port$691$8 ;
-  output \port$691$9 ;
-  wire \port$691$9 ;
+  output \port$693$0 ;
+  wire \port$693$0 ;
+  output \port$693$1 ;
+  wire \port$693$1 ;
+  output \port$693$10 ;
+  wire \port$693$10 ;
+  output \port$693$11 ;
+  wire \port$693$11 ;
+  output \port$693$12 ;
+  wire \port$693$12 ;
+  output \port$693$13 ;
+  wire \port$693$13 ;
+  output \port$693$14 ;
+  wire \port$693$14 ;
+  output \port$693$15 ;
+  wire \port$693$15 ;
+  output \port$693$2 ;
+  wire \port$693$2 ;
+  output \port$693$3 ;
+  wire \port$693$3 ;
+  output \port$693$4 ;
+  wire \port$693$4 ;
+  output \port$693$5 ;
+  wire \port$693$5 ;
+  output \port$693$6 ;
+  wire \port$693$6 ;
+  output \port$693$7 ;
+  wire \port$693$7 ;
+  output \port$693$8 ;
+  wire \port$693$8 ;
+  output \port$693$9 ;
+  wire \port$693$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26307,19 +26345,19 @@ module \hwq_mac_array.mul_2_6 (clk, rst, \port$691$0 , \port$691$1 , \port$691$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$691$0 ),
-    .P1(\port$691$1 ),
-    .P10(\port$691$10 ),
-    .P11(\port$691$11 ),
-    .P12(\port$691$12 ),
-    .P13(\port$691$13 ),
-    .P14(\port$691$14 ),
-    .P15(\port$691$15 ),
+    .P0(\port$693$0 ),
+    .P1(\port$693$1 ),
+    .P10(\port$693$10 ),
+    .P11(\port$693$11 ),
+    .P12(\port$693$12 ),
+    .P13(\port$693$13 ),
+    .P14(\port$693$14 ),
+    .P15(\port$693$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$691$2 ),
+    .P2(\port$693$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26330,30 +26368,30 @@ module \hwq_mac_array.mul_2_6 (clk, rst, \port$691$0 , \port$691$1 , \port$691$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$691$3 ),
+    .P3(\port$693$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$691$4 ),
-    .P5(\port$691$5 ),
-    .P6(\port$691$6 ),
-    .P7(\port$691$7 ),
-    .P8(\port$691$8 ),
-    .P9(\port$691$9 ),
+    .P4(\port$693$4 ),
+    .P5(\port$693$5 ),
+    .P6(\port$693$6 ),
+    .P7(\port$693$7 ),
+    .P8(\port$693$8 ),
+    .P9(\port$693$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$691$15 , \port$691$14 , \port$691$13 , \port$691$12 , \port$691$11 , \port$691$10 , \port$691$9 , \port$691$8 , \port$691$7 , \port$691$6 , \port$691$5 , \port$691$4 , \port$691$3 , \port$691$2 , \port$691$1 , \port$691$0  };
+  assign p36[15:0] = { \port$693$15 , \port$693$14 , \port$693$13 , \port$693$12 , \port$693$11 , \port$693$10 , \port$693$9 , \port$693$8 , \port$693$7 , \port$693$6 , \port$693$5 , \port$693$4 , \port$693$3 , \port$693$2 , \port$693$1 , \port$693$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_7 (clk, rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, en
+module \hwq_mac_array.mul_2_7 (clk, rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -26364,38 +26402,38 @@ module \hwq_mac_array.mul_2_7 (clk, rst, \port$707$0 , \port$707$1 , \port$707$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$707$0 ;
-  wire \port$707$0 ;
-  output \port$707$1 ;
-  wire \port$707$1 ;
-  output \port$707$10 ;
-  wire \port$707$10 ;
-  output \port$707$11 ;
-  wire \port$707$11 ;
-  output \port$707$12 ;
-  wire \port$707$12 ;
-  output \port$707$13 ;
-  wire \port$707$13 ;
-  output \port$707$14 ;
-  wire \port$707$14 ;
-  output \port$707$15 ;
-  wire \port$707$15 ;
-  output \port$707$2 ;
-  wire \port$707$2 ;
-  output \port$707$3 ;
-  wire \port$707$3 ;
-  output \port$707$4 ;
-  wire \port$707$4 ;
-  output \port$707$5 ;
-  wire \port$707$5 ;
-  output \port$707$6 ;
-  wire \port$707$6 ;
-  output \port$707$7 ;
-  wire \port$707$7 ;
-  output \port$707$8 ;
-  wire \port$707$8 ;
-  output \port$707$9 ;
-  wire \port$707$9 ;
+  output \port$709$0 ;
+  wire \port$709$0 ;
+  output \port$709$1 ;
+  wire \port$709$1 ;
+  output \port$709$10 ;
+  wire \port$709$10 ;
+  output \port$709$11 ;
+  wire \port$709$11 ;
+  output \port$709$12 ;
+  wire \port$709$12 ;
+  output \port$709$13 ;
+  wire \port$709$13 ;
+  output \port$709$14 ;
+  wire \port$709$14 ;
+  output \port$709$15 ;
+  wire \port$709$15 ;
+  output \port$709$2 ;
+  wire \port$709$2 ;
+  output \port$709$3 ;
+  wire \port$709$3 ;
+  output \port$709$4 ;
+  wire \port$709$4 ;
+  output \port$709$5 ;
+  wire \port$709$5 ;
+  output \port$709$6 ;
+  wire \port$709$6 ;
+  output \port$709$7 ;
+  wire \port$709$7 ;
+  output \port$709$8 ;
+  wire \port$709$8 ;
+  output \port$709$9 ;
+  wire \port$709$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26471,19 +26509,19 @@ module \hwq_mac_array.mul_2_7 (clk, rst, \port$707$0 , \port$707$1 , \port$707$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$707$0 ),
-    .P1(\port$707$1 ),
-    .P10(\port$707$10 ),
-    .P11(\port$707$11 ),
-    .P12(\port$707$12 ),
-    .P13(\port$707$13 ),
-    .P14(\port$707$14 ),
-    .P15(\port$707$15 ),
+    .P0(\port$709$0 ),
+    .P1(\port$709$1 ),
+    .P10(\port$709$10 ),
+    .P11(\port$709$11 ),
+    .P12(\port$709$12 ),
+    .P13(\port$709$13 ),
+    .P14(\port$709$14 ),
+    .P15(\port$709$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$707$2 ),
+    .P2(\port$709$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26494,30 +26532,30 @@ module \hwq_mac_array.mul_2_7 (clk, rst, \port$707$0 , \port$707$1 , \port$707$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$707$3 ),
+    .P3(\port$709$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$707$4 ),
-    .P5(\port$707$5 ),
-    .P6(\port$707$6 ),
-    .P7(\port$707$7 ),
-    .P8(\port$707$8 ),
-    .P9(\port$707$9 ),
+    .P4(\port$709$4 ),
+    .P5(\port$709$5 ),
+    .P6(\port$709$6 ),
+    .P7(\port$709$7 ),
+    .P8(\port$709$8 ),
+    .P9(\port$709$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$707$15 , \port$707$14 , \port$707$13 , \port$707$12 , \port$707$11 , \port$707$10 , \port$707$9 , \port$707$8 , \port$707$7 , \port$707$6 , \port$707$5 , \port$707$4 , \port$707$3 , \port$707$2 , \port$707$1 , \port$707$0  };
+  assign p36[15:0] = { \port$709$15 , \port$709$14 , \port$709$13 , \port$709$12 , \port$709$11 , \port$709$10 , \port$709$9 , \port$709$8 , \port$709$7 , \port$709$6 , \port$709$5 , \port$709$4 , \port$709$3 , \port$709$2 , \port$709$1 , \port$709$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_0 (clk, rst, \port$723$0 , \port$723$1 , \port$723$2 , \port$723$3 , \port$723$4 , \port$723$5 , \port$723$6 , \port$723$7 , \port$723$8 , \port$723$9 , \port$723$10 , \port$723$11 , \port$723$12 , \port$723$13 , \port$723$14 , \port$723$15 , a, b, en
+module \hwq_mac_array.mul_3_0 (clk, rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -26528,38 +26566,38 @@ module \hwq_mac_array.mul_3_0 (clk, rst, \port$723$0 , \port$723$1 , \port$723$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$723$0 ;
-  wire \port$723$0 ;
-  output \port$723$1 ;
-  wire \port$723$1 ;
-  output \port$723$10 ;
-  wire \port$723$10 ;
-  output \port$723$11 ;
-  wire \port$723$11 ;
-  output \port$723$12 ;
-  wire \port$723$12 ;
-  output \port$723$13 ;
-  wire \port$723$13 ;
-  output \port$723$14 ;
-  wire \port$723$14 ;
-  output \port$723$15 ;
-  wire \port$723$15 ;
-  output \port$723$2 ;
-  wire \port$723$2 ;
-  output \port$723$3 ;
-  wire \port$723$3 ;
-  output \port$723$4 ;
-  wire \port$723$4 ;
-  output \port$723$5 ;
-  wire \port$723$5 ;
-  output \port$723$6 ;
-  wire \port$723$6 ;
-  output \port$723$7 ;
-  wire \port$723$7 ;
-  output \port$723$8 ;
-  wire \port$723$8 ;
-  output \port$723$9 ;
-  wire \port$723$9 ;
+  output \port$725$0 ;
+  wire \port$725$0 ;
+  output \port$725$1 ;
+  wire \port$725$1 ;
+  output \port$725$10 ;
+  wire \port$725$10 ;
+  output \port$725$11 ;
+  wire \port$725$11 ;
+  output \port$725$12 ;
+  wire \port$725$12 ;
+  output \port$725$13 ;
+  wire \port$725$13 ;
+  output \port$725$14 ;
+  wire \port$725$14 ;
+  output \port$725$15 ;
+  wire \port$725$15 ;
+  output \port$725$2 ;
+  wire \port$725$2 ;
+  output \port$725$3 ;
+  wire \port$725$3 ;
+  output \port$725$4 ;
+  wire \port$725$4 ;
+  output \port$725$5 ;
+  wire \port$725$5 ;
+  output \port$725$6 ;
+  wire \port$725$6 ;
+  output \port$725$7 ;
+  wire \port$725$7 ;
+  output \port$725$8 ;
+  wire \port$725$8 ;
+  output \port$725$9 ;
+  wire \port$725$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26635,19 +26673,19 @@ module \hwq_mac_array.mul_3_0 (clk, rst, \port$723$0 , \port$723$1 , \port$723$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$723$0 ),
-    .P1(\port$723$1 ),
-    .P10(\port$723$10 ),
-    .P11(\port$723$11 ),
-    .P12(\port$723$12 ),
-    .P13(\port$723$13 ),
-    .P14(\port$723$14 ),
-    .P15(\port$723$15 ),
+    .P0(\port$725$0 ),
+    .P1(\port$725$1 ),
+    .P10(\port$725$10 ),
+    .P11(\port$725$11 ),
+    .P12(\port$725$12 ),
+    .P13(\port$725$13 ),
+    .P14(\port$725$14 ),
+    .P15(\port$725$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$723$2 ),
+    .P2(\port$725$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26658,30 +26696,30 @@ module \hwq_mac_array.mul_3_0 (clk, rst, \port$723$0 , \port$723$1 , \port$723$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$723$3 ),
+    .P3(\port$725$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$723$4 ),
-    .P5(\port$723$5 ),
-    .P6(\port$723$6 ),
-    .P7(\port$723$7 ),
-    .P8(\port$723$8 ),
-    .P9(\port$723$9 ),
+    .P4(\port$725$4 ),
+    .P5(\port$725$5 ),
+    .P6(\port$725$6 ),
+    .P7(\port$725$7 ),
+    .P8(\port$725$8 ),
+    .P9(\port$725$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$723$15 , \port$723$14 , \port$723$13 , \port$723$12 , \port$723$11 , \port$723$10 , \port$723$9 , \port$723$8 , \port$723$7 , \port$723$6 , \port$723$5 , \port$723$4 , \port$723$3 , \port$723$2 , \port$723$1 , \port$723$0  };
+  assign p36[15:0] = { \port$725$15 , \port$725$14 , \port$725$13 , \port$725$12 , \port$725$11 , \port$725$10 , \port$725$9 , \port$725$8 , \port$725$7 , \port$725$6 , \port$725$5 , \port$725$4 , \port$725$3 , \port$725$2 , \port$725$1 , \port$725$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_1 (clk, rst, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , b, a, en
+module \hwq_mac_array.mul_3_1 (clk, rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -26692,38 +26730,38 @@ module \hwq_mac_array.mul_3_1 (clk, rst, \port$739$0 , \port$739$1 , \port$739$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$739$0 ;
-  wire \port$739$0 ;
-  output \port$739$1 ;
-  wire \port$739$1 ;
-  output \port$739$10 ;
-  wire \port$739$10 ;
-  output \port$739$11 ;
-  wire \port$739$11 ;
-  output \port$739$12 ;
-  wire \port$739$12 ;
-  output \port$739$13 ;
-  wire \port$739$13 ;
-  output \port$739$14 ;
-  wire \port$739$14 ;
-  output \port$739$15 ;
-  wire \port$739$15 ;
-  output \port$739$2 ;
-  wire \port$739$2 ;
-  output \port$739$3 ;
-  wire \port$739$3 ;
-  output \port$739$4 ;
-  wire \port$739$4 ;
-  output \port$739$5 ;
-  wire \port$739$5 ;
-  output \port$739$6 ;
-  wire \port$739$6 ;
-  output \port$739$7 ;
-  wire \port$739$7 ;
-  output \port$739$8 ;
-  wire \port$739$8 ;
-  output \port$739$9 ;
-  wire \port$739$9 ;
+  output \port$741$0 ;
+  wire \port$741$0 ;
+  output \port$741$1 ;
+  wire \port$741$1 ;
+  output \port$741$10 ;
+  wire \port$741$10 ;
+  output \port$741$11 ;
+  wire \port$741$11 ;
+  output \port$741$12 ;
+  wire \port$741$12 ;
+  output \port$741$13 ;
+  wire \port$741$13 ;
+  output \port$741$14 ;
+  wire \port$741$14 ;
+  output \port$741$15 ;
+  wire \port$741$15 ;
+  output \port$741$2 ;
+  wire \port$741$2 ;
+  output \port$741$3 ;
+  wire \port$741$3 ;
+  output \port$741$4 ;
+  wire \port$741$4 ;
+  output \port$741$5 ;
+  wire \port$741$5 ;
+  output \port$741$6 ;
+  wire \port$741$6 ;
+  output \port$741$7 ;
+  wire \port$741$7 ;
+  output \port$741$8 ;
+  wire \port$741$8 ;
+  output \port$741$9 ;
+  wire \port$741$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26799,19 +26837,19 @@ module \hwq_mac_array.mul_3_1 (clk, rst, \port$739$0 , \port$739$1 , \port$739$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$739$0 ),
-    .P1(\port$739$1 ),
-    .P10(\port$739$10 ),
-    .P11(\port$739$11 ),
-    .P12(\port$739$12 ),
-    .P13(\port$739$13 ),
-    .P14(\port$739$14 ),
-    .P15(\port$739$15 ),
+    .P0(\port$741$0 ),
+    .P1(\port$741$1 ),
+    .P10(\port$741$10 ),
+    .P11(\port$741$11 ),
+    .P12(\port$741$12 ),
+    .P13(\port$741$13 ),
+    .P14(\port$741$14 ),
+    .P15(\port$741$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$739$2 ),
+    .P2(\port$741$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26822,30 +26860,30 @@ module \hwq_mac_array.mul_3_1 (clk, rst, \port$739$0 , \port$739$1 , \port$739$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$739$3 ),
+    .P3(\port$741$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$739$4 ),
-    .P5(\port$739$5 ),
-    .P6(\port$739$6 ),
-    .P7(\port$739$7 ),
-    .P8(\port$739$8 ),
-    .P9(\port$739$9 ),
+    .P4(\port$741$4 ),
+    .P5(\port$741$5 ),
+    .P6(\port$741$6 ),
+    .P7(\port$741$7 ),
+    .P8(\port$741$8 ),
+    .P9(\port$741$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$739$15 , \port$739$14 , \port$739$13 , \port$739$12 , \port$739$11 , \port$739$10 , \port$739$9 , \port$739$8 , \port$739$7 , \port$739$6 , \port$739$5 , \port$739$4 , \port$739$3 , \port$739$2 , \port$739$1 , \port$739$0  };
+  assign p36[15:0] = { \port$741$15 , \port$741$14 , \port$741$13 , \port$741$12 , \port$741$11 , \port$741$10 , \port$741$9 , \port$741$8 , \port$741$7 , \port$741$6 , \port$741$5 , \port$741$4 , \port$741$3 , \port$741$2 , \port$741$1 , \port$741$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_2 (clk, rst, \port$755$0 , \port$755$1 , \port$755$2 , \port$755$3 , \port$755$4 , \port$755$5 , \port$755$6 , \port$755$7 , \port$755$8 , \port$755$9 , \port$755$10 , \port$755$11 , \port$755$12 , \port$755$13 , \port$755$14 , \port$755$15 , b, a, en
+module \hwq_mac_array.mul_3_2 (clk, rst, \port$757$0 , \port$757$1 , \port$757$2 , \port$757$3 , \port$757$4 , \port$757$5 , \port$757$6 , \port$757$7 , \port$757$8 , \port$757$9 , \port$757$10 , \port$757$11 , \port$757$12 , \port$757$13 , \port$757$14 , \port$757$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -26856,38 +26894,38 @@ module \hwq_mac_array.mul_3_2 (clk, rst, \port$755$0 , \port$755$1 , \port$755$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$755$0 ;
-  wire \port$755$0 ;
-  output \port$755$1 ;
-  wire \port$755$1 ;
-  output \port$755$10 ;
-  wire \port$755$10 ;
-  output \port$755$11 ;
-  wire \port$755$11 ;
-  output \port$755$12 ;
-  wire \port$755$12 ;
-  output \port$755$13 ;
-  wire \port$755$13 ;
-  output \port$755$14 ;
-  wire \port$755$14 ;
-  output \port$755$15 ;
-  wire \port$755$15 ;
-  output \port$755$2 ;
-  wire \port$755$2 ;
-  output \port$755$3 ;
-  wire \port$755$3 ;
-  output \port$755$4 ;
-  wire \port$755$4 ;
-  output \port$755$5 ;
-  wire \port$755$5 ;
-  output \port$755$6 ;
-  wire \port$755$6 ;
-  output \port$755$7 ;
-  wire \port$755$7 ;
-  output \port$755$8 ;
-  wire \port$755$8 ;
-  output \port$755$9 ;
-  wire \port$755$9 ;
+  output \port$757$0 ;
+  wire \port$757$0 ;
+  output \port$757$1 ;
+  wire \port$757$1 ;
+  output \port$757$10 ;
+  wire \port$757$10 ;
+  output \port$757$11 ;
+  wire \port$757$11 ;
+  output \port$757$12 ;
+  wire \port$757$12 ;
+  output \port$757$13 ;
+  wire \port$757$13 ;
+  output \port$757$14 ;
+  wire \port$757$14 ;
+  output \port$757$15 ;
+  wire \port$757$15 ;
+  output \port$757$2 ;
+  wire \port$757$2 ;
+  output \port$757$3 ;
+  wire \port$757$3 ;
+  output \port$757$4 ;
+  wire \port$757$4 ;
+  output \port$757$5 ;
+  wire \port$757$5 ;
+  output \port$757$6 ;
+  wire \port$757$6 ;
+  output \port$757$7 ;
+  wire \port$757$7 ;
+  output \port$757$8 ;
+  wire \port$757$8 ;
+  output \port$757$9 ;
+  wire \port$757$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26963,19 +27001,19 @@ module \hwq_mac_array.mul_3_2 (clk, rst, \port$755$0 , \port$755$1 , \port$755$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$755$0 ),
-    .P1(\port$755$1 ),
-    .P10(\port$755$10 ),
-    .P11(\port$755$11 ),
-    .P12(\port$755$12 ),
-    .P13(\port$755$13 ),
-    .P14(\port$755$14 ),
-    .P15(\port$755$15 ),
+    .P0(\port$757$0 ),
+    .P1(\port$757$1 ),
+    .P10(\port$757$10 ),
+    .P11(\port$757$11 ),
+    .P12(\port$757$12 ),
+    .P13(\port$757$13 ),
+    .P14(\port$757$14 ),
+    .P15(\port$757$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$755$2 ),
+    .P2(\port$757$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26986,30 +27024,30 @@ module \hwq_mac_array.mul_3_2 (clk, rst, \port$755$0 , \port$755$1 , \port$755$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$755$3 ),
+    .P3(\port$757$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$755$4 ),
-    .P5(\port$755$5 ),
-    .P6(\port$755$6 ),
-    .P7(\port$755$7 ),
-    .P8(\port$755$8 ),
-    .P9(\port$755$9 ),
+    .P4(\port$757$4 ),
+    .P5(\port$757$5 ),
+    .P6(\port$757$6 ),
+    .P7(\port$757$7 ),
+    .P8(\port$757$8 ),
+    .P9(\port$757$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$755$15 , \port$755$14 , \port$755$13 , \port$755$12 , \port$755$11 , \port$755$10 , \port$755$9 , \port$755$8 , \port$755$7 , \port$755$6 , \port$755$5 , \port$755$4 , \port$755$3 , \port$755$2 , \port$755$1 , \port$755$0  };
+  assign p36[15:0] = { \port$757$15 , \port$757$14 , \port$757$13 , \port$757$12 , \port$757$11 , \port$757$10 , \port$757$9 , \port$757$8 , \port$757$7 , \port$757$6 , \port$757$5 , \port$757$4 , \port$757$3 , \port$757$2 , \port$757$1 , \port$757$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_3 (clk, rst, \port$771$0 , \port$771$1 , \port$771$2 , \port$771$3 , \port$771$4 , \port$771$5 , \port$771$6 , \port$771$7 , \port$771$8 , \port$771$9 , \port$771$10 , \port$771$11 , \port$771$12 , \port$771$13 , \port$771$14 , \port$771$15 , b, a, en
+module \hwq_mac_array.mul_3_3 (clk, rst, \port$773$0 , \port$773$1 , \port$773$2 , \port$773$3 , \port$773$4 , \port$773$5 , \port$773$6 , \port$773$7 , \port$773$8 , \port$773$9 , \port$773$10 , \port$773$11 , \port$773$12 , \port$773$13 , \port$773$14 , \port$773$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -27020,38 +27058,38 @@ module \hwq_mac_array.mul_3_3 (clk, rst, \port$771$0 , \port$771$1 , \port$771$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$771$0 ;
-  wire \port$771$0 ;
-  output \port$771$1 ;
-  wire \port$771$1 ;
-  output \port$771$10 ;
-  wire \port$771$10 ;
-  output \port$771$11 ;
-  wire \port$771$11 ;
-  output \port$771$12 ;
-  wire \port$771$12 ;
-  output \port$771$13 ;
-  wire \port$771$13 ;
-  output \port$771$14 ;
-  wire \port$771$14 ;
-  output \port$771$15 ;
-  wire \port$771$15 ;
-  output \port$771$2 ;
-  wire \port$771$2 ;
-  output \port$771$3 ;
-  wire \port$771$3 ;
-  output \port$771$4 ;
-  wire \port$771$4 ;
-  output \port$771$5 ;
-  wire \port$771$5 ;
-  output \port$771$6 ;
-  wire \port$771$6 ;
-  output \port$771$7 ;
-  wire \port$771$7 ;
-  output \port$771$8 ;
-  wire \port$771$8 ;
-  output \port$771$9 ;
-  wire \port$771$9 ;
+  output \port$773$0 ;
+  wire \port$773$0 ;
+  output \port$773$1 ;
+  wire \port$773$1 ;
+  output \port$773$10 ;
+  wire \port$773$10 ;
+  output \port$773$11 ;
+  wire \port$773$11 ;
+  output \port$773$12 ;
+  wire \port$773$12 ;
+  output \port$773$13 ;
+  wire \port$773$13 ;
+  output \port$773$14 ;
+  wire \port$773$14 ;
+  output \port$773$15 ;
+  wire \port$773$15 ;
+  output \port$773$2 ;
+  wire \port$773$2 ;
+  output \port$773$3 ;
+  wire \port$773$3 ;
+  output \port$773$4 ;
+  wire \port$773$4 ;
+  output \port$773$5 ;
+  wire \port$773$5 ;
+  output \port$773$6 ;
+  wire \port$773$6 ;
+  output \port$773$7 ;
+  wire \port$773$7 ;
+  output \port$773$8 ;
+  wire \port$773$8 ;
+  output \port$773$9 ;
+  wire \port$773$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27127,19 +27165,19 @@ module \hwq_mac_array.mul_3_3 (clk, rst, \port$771$0 , \port$771$1 , \port$771$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$771$0 ),
-    .P1(\port$771$1 ),
-    .P10(\port$771$10 ),
-    .P11(\port$771$11 ),
-    .P12(\port$771$12 ),
-    .P13(\port$771$13 ),
-    .P14(\port$771$14 ),
-    .P15(\port$771$15 ),
+    .P0(\port$773$0 ),
+    .P1(\port$773$1 ),
+    .P10(\port$773$10 ),
+    .P11(\port$773$11 ),
+    .P12(\port$773$12 ),
+    .P13(\port$773$13 ),
+    .P14(\port$773$14 ),
+    .P15(\port$773$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$771$2 ),
+    .P2(\port$773$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27150,30 +27188,30 @@ module \hwq_mac_array.mul_3_3 (clk, rst, \port$771$0 , \port$771$1 , \port$771$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$771$3 ),
+    .P3(\port$773$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$771$4 ),
-    .P5(\port$771$5 ),
-    .P6(\port$771$6 ),
-    .P7(\port$771$7 ),
-    .P8(\port$771$8 ),
-    .P9(\port$771$9 ),
+    .P4(\port$773$4 ),
+    .P5(\port$773$5 ),
+    .P6(\port$773$6 ),
+    .P7(\port$773$7 ),
+    .P8(\port$773$8 ),
+    .P9(\port$773$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$771$15 , \port$771$14 , \port$771$13 , \port$771$12 , \port$771$11 , \port$771$10 , \port$771$9 , \port$771$8 , \port$771$7 , \port$771$6 , \port$771$5 , \port$771$4 , \port$771$3 , \port$771$2 , \port$771$1 , \port$771$0  };
+  assign p36[15:0] = { \port$773$15 , \port$773$14 , \port$773$13 , \port$773$12 , \port$773$11 , \port$773$10 , \port$773$9 , \port$773$8 , \port$773$7 , \port$773$6 , \port$773$5 , \port$773$4 , \port$773$3 , \port$773$2 , \port$773$1 , \port$773$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_4 (clk, rst, \port$787$0 , \port$787$1 , \port$787$2 , \port$787$3 , \port$787$4 , \port$787$5 , \port$787$6 , \port$787$7 , \port$787$8 , \port$787$9 , \port$787$10 , \port$787$11 , \port$787$12 , \port$787$13 , \port$787$14 , \port$787$15 , b, a, en
+module \hwq_mac_array.mul_3_4 (clk, rst, \port$789$0 , \port$789$1 , \port$789$2 , \port$789$3 , \port$789$4 , \port$789$5 , \port$789$6 , \port$789$7 , \port$789$8 , \port$789$9 , \port$789$10 , \port$789$11 , \port$789$12 , \port$789$13 , \port$789$14 , \port$789$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -27184,38 +27222,38 @@ module \hwq_mac_array.mul_3_4 (clk, rst, \port$787$0 , \port$787$1 , \port$787$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$787$0 ;
-  wire \port$787$0 ;
-  output \port$787$1 ;
-  wire \port$787$1 ;
-  output \port$787$10 ;
-  wire \port$787$10 ;
-  output \port$787$11 ;
-  wire \port$787$11 ;
-  output \port$787$12 ;
-  wire \port$787$12 ;
-  output \port$787$13 ;
-  wire \port$787$13 ;
-  output \port$787$14 ;
-  wire \port$787$14 ;
-  output \port$787$15 ;
-  wire \port$787$15 ;
-  output \port$787$2 ;
-  wire \port$787$2 ;
-  output \port$787$3 ;
-  wire \port$787$3 ;
-  output \port$787$4 ;
-  wire \port$787$4 ;
-  output \port$787$5 ;
-  wire \port$787$5 ;
-  output \port$787$6 ;
-  wire \port$787$6 ;
-  output \port$787$7 ;
-  wire \port$787$7 ;
-  output \port$787$8 ;
-  wire \port$787$8 ;
-  output \port$787$9 ;
-  wire \port$787$9 ;
+  output \port$789$0 ;
+  wire \port$789$0 ;
+  output \port$789$1 ;
+  wire \port$789$1 ;
+  output \port$789$10 ;
+  wire \port$789$10 ;
+  output \port$789$11 ;
+  wire \port$789$11 ;
+  output \port$789$12 ;
+  wire \port$789$12 ;
+  output \port$789$13 ;
+  wire \port$789$13 ;
+  output \port$789$14 ;
+  wire \port$789$14 ;
+  output \port$789$15 ;
+  wire \port$789$15 ;
+  output \port$789$2 ;
+  wire \port$789$2 ;
+  output \port$789$3 ;
+  wire \port$789$3 ;
+  output \port$789$4 ;
+  wire \port$789$4 ;
+  output \port$789$5 ;
+  wire \port$789$5 ;
+  output \port$789$6 ;
+  wire \port$789$6 ;
+  output \port$789$7 ;
+  wire \port$789$7 ;
+  output \port$789$8 ;
+  wire \port$789$8 ;
+  output \port$789$9 ;
+  wire \port$789$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27291,19 +27329,19 @@ module \hwq_mac_array.mul_3_4 (clk, rst, \port$787$0 , \port$787$1 , \port$787$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$787$0 ),
-    .P1(\port$787$1 ),
-    .P10(\port$787$10 ),
-    .P11(\port$787$11 ),
-    .P12(\port$787$12 ),
-    .P13(\port$787$13 ),
-    .P14(\port$787$14 ),
-    .P15(\port$787$15 ),
+    .P0(\port$789$0 ),
+    .P1(\port$789$1 ),
+    .P10(\port$789$10 ),
+    .P11(\port$789$11 ),
+    .P12(\port$789$12 ),
+    .P13(\port$789$13 ),
+    .P14(\port$789$14 ),
+    .P15(\port$789$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$787$2 ),
+    .P2(\port$789$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27314,30 +27352,30 @@ module \hwq_mac_array.mul_3_4 (clk, rst, \port$787$0 , \port$787$1 , \port$787$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$787$3 ),
+    .P3(\port$789$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$787$4 ),
-    .P5(\port$787$5 ),
-    .P6(\port$787$6 ),
-    .P7(\port$787$7 ),
-    .P8(\port$787$8 ),
-    .P9(\port$787$9 ),
+    .P4(\port$789$4 ),
+    .P5(\port$789$5 ),
+    .P6(\port$789$6 ),
+    .P7(\port$789$7 ),
+    .P8(\port$789$8 ),
+    .P9(\port$789$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$787$15 , \port$787$14 , \port$787$13 , \port$787$12 , \port$787$11 , \port$787$10 , \port$787$9 , \port$787$8 , \port$787$7 , \port$787$6 , \port$787$5 , \port$787$4 , \port$787$3 , \port$787$2 , \port$787$1 , \port$787$0  };
+  assign p36[15:0] = { \port$789$15 , \port$789$14 , \port$789$13 , \port$789$12 , \port$789$11 , \port$789$10 , \port$789$9 , \port$789$8 , \port$789$7 , \port$789$6 , \port$789$5 , \port$789$4 , \port$789$3 , \port$789$2 , \port$789$1 , \port$789$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_5 (clk, rst, \port$803$0 , \port$803$1 , \port$803$2 , \port$803$3 , \port$803$4 , \port$803$5 , \port$803$6 , \port$803$7 , \port$803$8 , \port$803$9 , \port$803$10 , \port$803$11 , \port$803$12 , \port$803$13 , \port$803$14 , \port$803$15 , b, a, en
+module \hwq_mac_array.mul_3_5 (clk, rst, \port$805$0 , \port$805$1 , \port$805$2 , \port$805$3 , \port$805$4 , \port$805$5 , \port$805$6 , \port$805$7 , \port$805$8 , \port$805$9 , \port$805$10 , \port$805$11 , \port$805$12 , \port$805$13 , \port$805$14 , \port$805$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -27348,38 +27386,38 @@ module \hwq_mac_array.mul_3_5 (clk, rst, \port$803$0 , \port$803$1 , \port$803$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$803$0 ;
-  wire \port$803$0 ;
-  output \port$803$1 ;
-  wire \port$803$1 ;
-  output \port$803$10 ;
-  wire \port$803$10 ;
-  output \port$803$11 ;
-  wire \port$803$11 ;
-  output \port$803$12 ;
-  wire \port$803$12 ;
-  output \port$803$13 ;
-  wire \port$803$13 ;
-  output \port$803$14 ;
-  wire \port$803$14 ;
-  output \port$803$15 ;
-  wire \port$803$15 ;
-  output \port$803$2 ;
-  wire \port$803$2 ;
-  output \port$803$3 ;
-  wire \port$803$3 ;
-  output \port$803$4 ;
-  wire \port$803$4 ;
-  output \port$803$5 ;
-  wire \port$803$5 ;
-  output \port$803$6 ;
-  wire \port$803$6 ;
-  output \port$803$7 ;
-  wire \port$803$7 ;
-  output \port$803$8 ;
-  wire \port$803$8 ;
-  output \port$803$9 ;
-  wire \port$803$9 ;
+  output \port$805$0 ;
+  wire \port$805$0 ;
+  output \port$805$1 ;
+  wire \port$805$1 ;
+  output \port$805$10 ;
+  wire \port$805$10 ;
+  output \port$805$11 ;
+  wire \port$805$11 ;
+  output \port$805$12 ;
+  wire \port$805$12 ;
+  output \port$805$13 ;
+  wire \port$805$13 ;
+  output \port$805$14 ;
+  wire \port$805$14 ;
+  output \port$805$15 ;
+  wire \port$805$15 ;
+  output \port$805$2 ;
+  wire \port$805$2 ;
+  output \port$805$3 ;
+  wire \port$805$3 ;
+  output \port$805$4 ;
+  wire \port$805$4 ;
+  output \port$805$5 ;
+  wire \port$805$5 ;
+  output \port$805$6 ;
+  wire \port$805$6 ;
+  output \port$805$7 ;
+  wire \port$805$7 ;
+  output \port$805$8 ;
+  wire \port$805$8 ;
+  output \port$805$9 ;
+  wire \port$805$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27455,19 +27493,19 @@ module \hwq_mac_array.mul_3_5 (clk, rst, \port$803$0 , \port$803$1 , \port$803$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$803$0 ),
-    .P1(\port$803$1 ),
-    .P10(\port$803$10 ),
-    .P11(\port$803$11 ),
-    .P12(\port$803$12 ),
-    .P13(\port$803$13 ),
-    .P14(\port$803$14 ),
-    .P15(\port$803$15 ),
+    .P0(\port$805$0 ),
+    .P1(\port$805$1 ),
+    .P10(\port$805$10 ),
+    .P11(\port$805$11 ),
+    .P12(\port$805$12 ),
+    .P13(\port$805$13 ),
+    .P14(\port$805$14 ),
+    .P15(\port$805$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$803$2 ),
+    .P2(\port$805$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27478,30 +27516,30 @@ module \hwq_mac_array.mul_3_5 (clk, rst, \port$803$0 , \port$803$1 , \port$803$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$803$3 ),
+    .P3(\port$805$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$803$4 ),
-    .P5(\port$803$5 ),
-    .P6(\port$803$6 ),
-    .P7(\port$803$7 ),
-    .P8(\port$803$8 ),
-    .P9(\port$803$9 ),
+    .P4(\port$805$4 ),
+    .P5(\port$805$5 ),
+    .P6(\port$805$6 ),
+    .P7(\port$805$7 ),
+    .P8(\port$805$8 ),
+    .P9(\port$805$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$803$15 , \port$803$14 , \port$803$13 , \port$803$12 , \port$803$11 , \port$803$10 , \port$803$9 , \port$803$8 , \port$803$7 , \port$803$6 , \port$803$5 , \port$803$4 , \port$803$3 , \port$803$2 , \port$803$1 , \port$803$0  };
+  assign p36[15:0] = { \port$805$15 , \port$805$14 , \port$805$13 , \port$805$12 , \port$805$11 , \port$805$10 , \port$805$9 , \port$805$8 , \port$805$7 , \port$805$6 , \port$805$5 , \port$805$4 , \port$805$3 , \port$805$2 , \port$805$1 , \port$805$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_6 (clk, rst, \port$819$0 , \port$819$1 , \port$819$2 , \port$819$3 , \port$819$4 , \port$819$5 , \port$819$6 , \port$819$7 , \port$819$8 , \port$819$9 , \port$819$10 , \port$819$11 , \port$819$12 , \port$819$13 , \port$819$14 , \port$819$15 , b, a, en
+module \hwq_mac_array.mul_3_6 (clk, rst, \port$821$0 , \port$821$1 , \port$821$2 , \port$821$3 , \port$821$4 , \port$821$5 , \port$821$6 , \port$821$7 , \port$821$8 , \port$821$9 , \port$821$10 , \port$821$11 , \port$821$12 , \port$821$13 , \port$821$14 , \port$821$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -27512,38 +27550,38 @@ module \hwq_mac_array.mul_3_6 (clk, rst, \port$819$0 , \port$819$1 , \port$819$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$819$0 ;
-  wire \port$819$0 ;
-  output \port$819$1 ;
-  wire \port$819$1 ;
-  output \port$819$10 ;
-  wire \port$819$10 ;
-  output \port$819$11 ;
-  wire \port$819$11 ;
-  output \port$819$12 ;
-  wire \port$819$12 ;
-  output \port$819$13 ;
-  wire \port$819$13 ;
-  output \port$819$14 ;
-  wire \port$819$14 ;
-  output \port$819$15 ;
-  wire \port$819$15 ;
-  output \port$819$2 ;
-  wire \port$819$2 ;
-  output \port$819$3 ;
-  wire \port$819$3 ;
-  output \port$819$4 ;
-  wire \port$819$4 ;
-  output \port$819$5 ;
-  wire \port$819$5 ;
-  output \port$819$6 ;
-  wire \port$819$6 ;
-  output \port$819$7 ;
-  wire \port$819$7 ;
-  output \port$819$8 ;
-  wire \port$819$8 ;
-  output \port$819$9 ;
-  wire \port$819$9 ;
+  output \port$821$0 ;
+  wire \port$821$0 ;
+  output \port$821$1 ;
+  wire \port$821$1 ;
+  output \port$821$10 ;
+  wire \port$821$10 ;
+  output \port$821$11 ;
+  wire \port$821$11 ;
+  output \port$821$12 ;
+  wire \port$821$12 ;
+  output \port$821$13 ;
+  wire \port$821$13 ;
+  output \port$821$14 ;
+  wire \port$821$14 ;
+  output \port$821$15 ;
+  wire \port$821$15 ;
+  output \port$821$2 ;
+  wire \port$821$2 ;
+  output \port$821$3 ;
+  wire \port$821$3 ;
+  output \port$821$4 ;
+  wire \port$821$4 ;
+  output \port$821$5 ;
+  wire \port$821$5 ;
+  output \port$821$6 ;
+  wire \port$821$6 ;
+  output \port$821$7 ;
+  wire \port$821$7 ;
+  output \port$821$8 ;
+  wire \port$821$8 ;
+  output \port$821$9 ;
+  wire \port$821$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27619,19 +27657,19 @@ module \hwq_mac_array.mul_3_6 (clk, rst, \port$819$0 , \port$819$1 , \port$819$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$819$0 ),
-    .P1(\port$819$1 ),
-    .P10(\port$819$10 ),
-    .P11(\port$819$11 ),
-    .P12(\port$819$12 ),
-    .P13(\port$819$13 ),
-    .P14(\port$819$14 ),
-    .P15(\port$819$15 ),
+    .P0(\port$821$0 ),
+    .P1(\port$821$1 ),
+    .P10(\port$821$10 ),
+    .P11(\port$821$11 ),
+    .P12(\port$821$12 ),
+    .P13(\port$821$13 ),
+    .P14(\port$821$14 ),
+    .P15(\port$821$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$819$2 ),
+    .P2(\port$821$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27642,30 +27680,30 @@ module \hwq_mac_array.mul_3_6 (clk, rst, \port$819$0 , \port$819$1 , \port$819$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$819$3 ),
+    .P3(\port$821$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$819$4 ),
-    .P5(\port$819$5 ),
-    .P6(\port$819$6 ),
-    .P7(\port$819$7 ),
-    .P8(\port$819$8 ),
-    .P9(\port$819$9 ),
+    .P4(\port$821$4 ),
+    .P5(\port$821$5 ),
+    .P6(\port$821$6 ),
+    .P7(\port$821$7 ),
+    .P8(\port$821$8 ),
+    .P9(\port$821$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$819$15 , \port$819$14 , \port$819$13 , \port$819$12 , \port$819$11 , \port$819$10 , \port$819$9 , \port$819$8 , \port$819$7 , \port$819$6 , \port$819$5 , \port$819$4 , \port$819$3 , \port$819$2 , \port$819$1 , \port$819$0  };
+  assign p36[15:0] = { \port$821$15 , \port$821$14 , \port$821$13 , \port$821$12 , \port$821$11 , \port$821$10 , \port$821$9 , \port$821$8 , \port$821$7 , \port$821$6 , \port$821$5 , \port$821$4 , \port$821$3 , \port$821$2 , \port$821$1 , \port$821$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_7 (clk, rst, \port$835$0 , \port$835$1 , \port$835$2 , \port$835$3 , \port$835$4 , \port$835$5 , \port$835$6 , \port$835$7 , \port$835$8 , \port$835$9 , \port$835$10 , \port$835$11 , \port$835$12 , \port$835$13 , \port$835$14 , \port$835$15 , b, a, en
+module \hwq_mac_array.mul_3_7 (clk, rst, \port$837$0 , \port$837$1 , \port$837$2 , \port$837$3 , \port$837$4 , \port$837$5 , \port$837$6 , \port$837$7 , \port$837$8 , \port$837$9 , \port$837$10 , \port$837$11 , \port$837$12 , \port$837$13 , \port$837$14 , \port$837$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -27676,38 +27714,38 @@ module \hwq_mac_array.mul_3_7 (clk, rst, \port$835$0 , \port$835$1 , \port$835$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$835$0 ;
-  wire \port$835$0 ;
-  output \port$835$1 ;
-  wire \port$835$1 ;
-  output \port$835$10 ;
-  wire \port$835$10 ;
-  output \port$835$11 ;
-  wire \port$835$11 ;
-  output \port$835$12 ;
-  wire \port$835$12 ;
-  output \port$835$13 ;
-  wire \port$835$13 ;
-  output \port$835$14 ;
-  wire \port$835$14 ;
-  output \port$835$15 ;
-  wire \port$835$15 ;
-  output \port$835$2 ;
-  wire \port$835$2 ;
-  output \port$835$3 ;
-  wire \port$835$3 ;
-  output \port$835$4 ;
-  wire \port$835$4 ;
-  output \port$835$5 ;
-  wire \port$835$5 ;
-  output \port$835$6 ;
-  wire \port$835$6 ;
-  output \port$835$7 ;
-  wire \port$835$7 ;
-  output \port$835$8 ;
-  wire \port$835$8 ;
-  output \port$835$9 ;
-  wire \port$835$9 ;
+  output \port$837$0 ;
+  wire \port$837$0 ;
+  output \port$837$1 ;
+  wire \port$837$1 ;
+  output \port$837$10 ;
+  wire \port$837$10 ;
+  output \port$837$11 ;
+  wire \port$837$11 ;
+  output \port$837$12 ;
+  wire \port$837$12 ;
+  output \port$837$13 ;
+  wire \port$837$13 ;
+  output \port$837$14 ;
+  wire \port$837$14 ;
+  output \port$837$15 ;
+  wire \port$837$15 ;
+  output \port$837$2 ;
+  wire \port$837$2 ;
+  output \port$837$3 ;
+  wire \port$837$3 ;
+  output \port$837$4 ;
+  wire \port$837$4 ;
+  output \port$837$5 ;
+  wire \port$837$5 ;
+  output \port$837$6 ;
+  wire \port$837$6 ;
+  output \port$837$7 ;
+  wire \port$837$7 ;
+  output \port$837$8 ;
+  wire \port$837$8 ;
+  output \port$837$9 ;
+  wire \port$837$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27783,19 +27821,19 @@ module \hwq_mac_array.mul_3_7 (clk, rst, \port$835$0 , \port$835$1 , \port$835$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$835$0 ),
-    .P1(\port$835$1 ),
-    .P10(\port$835$10 ),
-    .P11(\port$835$11 ),
-    .P12(\port$835$12 ),
-    .P13(\port$835$13 ),
-    .P14(\port$835$14 ),
-    .P15(\port$835$15 ),
+    .P0(\port$837$0 ),
+    .P1(\port$837$1 ),
+    .P10(\port$837$10 ),
+    .P11(\port$837$11 ),
+    .P12(\port$837$12 ),
+    .P13(\port$837$13 ),
+    .P14(\port$837$14 ),
+    .P15(\port$837$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$835$2 ),
+    .P2(\port$837$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27806,30 +27844,30 @@ module \hwq_mac_array.mul_3_7 (clk, rst, \port$835$0 , \port$835$1 , \port$835$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$835$3 ),
+    .P3(\port$837$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$835$4 ),
-    .P5(\port$835$5 ),
-    .P6(\port$835$6 ),
-    .P7(\port$835$7 ),
-    .P8(\port$835$8 ),
-    .P9(\port$835$9 ),
+    .P4(\port$837$4 ),
+    .P5(\port$837$5 ),
+    .P6(\port$837$6 ),
+    .P7(\port$837$7 ),
+    .P8(\port$837$8 ),
+    .P9(\port$837$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$835$15 , \port$835$14 , \port$835$13 , \port$835$12 , \port$835$11 , \port$835$10 , \port$835$9 , \port$835$8 , \port$835$7 , \port$835$6 , \port$835$5 , \port$835$4 , \port$835$3 , \port$835$2 , \port$835$1 , \port$835$0  };
+  assign p36[15:0] = { \port$837$15 , \port$837$14 , \port$837$13 , \port$837$12 , \port$837$11 , \port$837$10 , \port$837$9 , \port$837$8 , \port$837$7 , \port$837$6 , \port$837$5 , \port$837$4 , \port$837$3 , \port$837$2 , \port$837$1 , \port$837$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_0 (clk, rst, \port$851$0 , \port$851$1 , \port$851$2 , \port$851$3 , \port$851$4 , \port$851$5 , \port$851$6 , \port$851$7 , \port$851$8 , \port$851$9 , \port$851$10 , \port$851$11 , \port$851$12 , \port$851$13 , \port$851$14 , \port$851$15 , a, b, en
+module \hwq_mac_array.mul_4_0 (clk, rst, \port$853$0 , \port$853$1 , \port$853$2 , \port$853$3 , \port$853$4 , \port$853$5 , \port$853$6 , \port$853$7 , \port$853$8 , \port$853$9 , \port$853$10 , \port$853$11 , \port$853$12 , \port$853$13 , \port$853$14 , \port$853$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -27840,38 +27878,38 @@ module \hwq_mac_array.mul_4_0 (clk, rst, \port$851$0 , \port$851$1 , \port$851$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$851$0 ;
-  wire \port$851$0 ;
-  output \port$851$1 ;
-  wire \port$851$1 ;
-  output \port$851$10 ;
-  wire \port$851$10 ;
-  output \port$851$11 ;
-  wire \port$851$11 ;
-  output \port$851$12 ;
-  wire \port$851$12 ;
-  output \port$851$13 ;
-  wire \port$851$13 ;
-  output \port$851$14 ;
-  wire \port$851$14 ;
-  output \port$851$15 ;
-  wire \port$851$15 ;
-  output \port$851$2 ;
-  wire \port$851$2 ;
-  output \port$851$3 ;
-  wire \port$851$3 ;
-  output \port$851$4 ;
-  wire \port$851$4 ;
-  output \port$851$5 ;
-  wire \port$851$5 ;
-  output \port$851$6 ;
-  wire \port$851$6 ;
-  output \port$851$7 ;
-  wire \port$851$7 ;
-  output \port$851$8 ;
-  wire \port$851$8 ;
-  output \port$851$9 ;
-  wire \port$851$9 ;
+  output \port$853$0 ;
+  wire \port$853$0 ;
+  output \port$853$1 ;
+  wire \port$853$1 ;
+  output \port$853$10 ;
+  wire \port$853$10 ;
+  output \port$853$11 ;
+  wire \port$853$11 ;
+  output \port$853$12 ;
+  wire \port$853$12 ;
+  output \port$853$13 ;
+  wire \port$853$13 ;
+  output \port$853$14 ;
+  wire \port$853$14 ;
+  output \port$853$15 ;
+  wire \port$853$15 ;
+  output \port$853$2 ;
+  wire \port$853$2 ;
+  output \port$853$3 ;
+  wire \port$853$3 ;
+  output \port$853$4 ;
+  wire \port$853$4 ;
+  output \port$853$5 ;
+  wire \port$853$5 ;
+  output \port$853$6 ;
+  wire \port$853$6 ;
+  output \port$853$7 ;
+  wire \port$853$7 ;
+  output \port$853$8 ;
+  wire \port$853$8 ;
+  output \port$853$9 ;
+  wire \port$853$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27947,19 +27985,19 @@ module \hwq_mac_array.mul_4_0 (clk, rst, \port$851$0 , \port$851$1 , \port$851$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$851$0 ),
-    .P1(\port$851$1 ),
-    .P10(\port$851$10 ),
-    .P11(\port$851$11 ),
-    .P12(\port$851$12 ),
-    .P13(\port$851$13 ),
-    .P14(\port$851$14 ),
-    .P15(\port$851$15 ),
+    .P0(\port$853$0 ),
+    .P1(\port$853$1 ),
+    .P10(\port$853$10 ),
+    .P11(\port$853$11 ),
+    .P12(\port$853$12 ),
+    .P13(\port$853$13 ),
+    .P14(\port$853$14 ),
+    .P15(\port$853$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$851$2 ),
+    .P2(\port$853$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27970,30 +28008,30 @@ module \hwq_mac_array.mul_4_0 (clk, rst, \port$851$0 , \port$851$1 , \port$851$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$851$3 ),
+    .P3(\port$853$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$851$4 ),
-    .P5(\port$851$5 ),
-    .P6(\port$851$6 ),
-    .P7(\port$851$7 ),
-    .P8(\port$851$8 ),
-    .P9(\port$851$9 ),
+    .P4(\port$853$4 ),
+    .P5(\port$853$5 ),
+    .P6(\port$853$6 ),
+    .P7(\port$853$7 ),
+    .P8(\port$853$8 ),
+    .P9(\port$853$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$851$15 , \port$851$14 , \port$851$13 , \port$851$12 , \port$851$11 , \port$851$10 , \port$851$9 , \port$851$8 , \port$851$7 , \port$851$6 , \port$851$5 , \port$851$4 , \port$851$3 , \port$851$2 , \port$851$1 , \port$851$0  };
+  assign p36[15:0] = { \port$853$15 , \port$853$14 , \port$853$13 , \port$853$12 , \port$853$11 , \port$853$10 , \port$853$9 , \port$853$8 , \port$853$7 , \port$853$6 , \port$853$5 , \port$853$4 , \port$853$3 , \port$853$2 , \port$853$1 , \port$853$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_1 (clk, rst, \port$867$0 , \port$867$1 , \port$867$2 , \port$867$3 , \port$867$4 , \port$867$5 , \port$867$6 , \port$867$7 , \port$867$8 , \port$867$9 , \port$867$10 , \port$867$11 , \port$867$12 , \port$867$13 , \port$867$14 , \port$867$15 , b, a, en
+module \hwq_mac_array.mul_4_1 (clk, rst, \port$869$0 , \port$869$1 , \port$869$2 , \port$869$3 , \port$869$4 , \port$869$5 , \port$869$6 , \port$869$7 , \port$869$8 , \port$869$9 , \port$869$10 , \port$869$11 , \port$869$12 , \port$869$13 , \port$869$14 , \port$869$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -28004,38 +28042,38 @@ module \hwq_mac_array.mul_4_1 (clk, rst, \port$867$0 , \port$867$1 , \port$867$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$867$0 ;
-  wire \port$867$0 ;
-  output \port$867$1 ;
-  wire \port$867$1 ;
-  output \port$867$10 ;
-  wire \port$867$10 ;
-  output \port$867$11 ;
-  wire \port$867$11 ;
-  output \port$867$12 ;
-  wire \port$867$12 ;
-  output \port$867$13 ;
-  wire \port$867$13 ;
-  output \port$867$14 ;
-  wire \port$867$14 ;
-  output \port$867$15 ;
-  wire \port$867$15 ;
-  output \port$867$2 ;
-  wire \port$867$2 ;
-  output \port$867$3 ;
-  wire \port$867$3 ;
-  output \port$867$4 ;
-  wire \port$867$4 ;
-  output \port$867$5 ;
-  wire \port$867$5 ;
-  output \port$867$6 ;
-  wire \port$867$6 ;
-  output \port$867$7 ;
-  wire \port$867$7 ;
-  output \port$867$8 ;
-  wire \port$867$8 ;
-  output \port$867$9 ;
-  wire \port$867$9 ;
+  output \port$869$0 ;
+  wire \port$869$0 ;
+  output \port$869$1 ;
+  wire \port$869$1 ;
+  output \port$869$10 ;
+  wire \port$869$10 ;
+  output \port$869$11 ;
+  wire \port$869$11 ;
+  output \port$869$12 ;
+  wire \port$869$12 ;
+  output \port$869$13 ;
+  wire \port$869$13 ;
+  output \port$869$14 ;
+  wire \port$869$14 ;
+  output \port$869$15 ;
+  wire \port$869$15 ;
+  output \port$869$2 ;
+  wire \port$869$2 ;
+  output \port$869$3 ;
+  wire \port$869$3 ;
+  output \port$869$4 ;
+  wire \port$869$4 ;
+  output \port$869$5 ;
+  wire \port$869$5 ;
+  output \port$869$6 ;
+  wire \port$869$6 ;
+  output \port$869$7 ;
+  wire \port$869$7 ;
+  output \port$869$8 ;
+  wire \port$869$8 ;
+  output \port$869$9 ;
+  wire \port$869$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28111,19 +28149,19 @@ module \hwq_mac_array.mul_4_1 (clk, rst, \port$867$0 , \port$867$1 , \port$867$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$867$0 ),
-    .P1(\port$867$1 ),
-    .P10(\port$867$10 ),
-    .P11(\port$867$11 ),
-    .P12(\port$867$12 ),
-    .P13(\port$867$13 ),
-    .P14(\port$867$14 ),
-    .P15(\port$867$15 ),
+    .P0(\port$869$0 ),
+    .P1(\port$869$1 ),
+    .P10(\port$869$10 ),
+    .P11(\port$869$11 ),
+    .P12(\port$869$12 ),
+    .P13(\port$869$13 ),
+    .P14(\port$869$14 ),
+    .P15(\port$869$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$867$2 ),
+    .P2(\port$869$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28134,30 +28172,30 @@ module \hwq_mac_array.mul_4_1 (clk, rst, \port$867$0 , \port$867$1 , \port$867$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$867$3 ),
+    .P3(\port$869$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$867$4 ),
-    .P5(\port$867$5 ),
-    .P6(\port$867$6 ),
-    .P7(\port$867$7 ),
-    .P8(\port$867$8 ),
-    .P9(\port$867$9 ),
+    .P4(\port$869$4 ),
+    .P5(\port$869$5 ),
+    .P6(\port$869$6 ),
+    .P7(\port$869$7 ),
+    .P8(\port$869$8 ),
+    .P9(\port$869$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$867$15 , \port$867$14 , \port$867$13 , \port$867$12 , \port$867$11 , \port$867$10 , \port$867$9 , \port$867$8 , \port$867$7 , \port$867$6 , \port$867$5 , \port$867$4 , \port$867$3 , \port$867$2 , \port$867$1 , \port$867$0  };
+  assign p36[15:0] = { \port$869$15 , \port$869$14 , \port$869$13 , \port$869$12 , \port$869$11 , \port$869$10 , \port$869$9 , \port$869$8 , \port$869$7 , \port$869$6 , \port$869$5 , \port$869$4 , \port$869$3 , \port$869$2 , \port$869$1 , \port$869$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_2 (clk, rst, \port$883$0 , \port$883$1 , \port$883$2 , \port$883$3 , \port$883$4 , \port$883$5 , \port$883$6 , \port$883$7 , \port$883$8 , \port$883$9 , \port$883$10 , \port$883$11 , \port$883$12 , \port$883$13 , \port$883$14 , \port$883$15 , b, a, en
+module \hwq_mac_array.mul_4_2 (clk, rst, \port$885$0 , \port$885$1 , \port$885$2 , \port$885$3 , \port$885$4 , \port$885$5 , \port$885$6 , \port$885$7 , \port$885$8 , \port$885$9 , \port$885$10 , \port$885$11 , \port$885$12 , \port$885$13 , \port$885$14 , \port$885$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -28168,38 +28206,38 @@ module \hwq_mac_array.mul_4_2 (clk, rst, \port$883$0 , \port$883$1 , \port$883$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$883$0 ;
-  wire \port$883$0 ;
-  output \port$883$1 ;
-  wire \port$883$1 ;
-  output \port$883$10 ;
-  wire \port$883$10 ;
-  output \port$883$11 ;
-  wire \port$883$11 ;
-  output \port$883$12 ;
-  wire \port$883$12 ;
-  output \port$883$13 ;
-  wire \port$883$13 ;
-  output \port$883$14 ;
-  wire \port$883$14 ;
-  output \port$883$15 ;
-  wire \port$883$15 ;
-  output \port$883$2 ;
-  wire \port$883$2 ;
-  output \port$883$3 ;
-  wire \port$883$3 ;
-  output \port$883$4 ;
-  wire \port$883$4 ;
-  output \port$883$5 ;
-  wire \port$883$5 ;
-  output \port$883$6 ;
-  wire \port$883$6 ;
-  output \port$883$7 ;
-  wire \port$883$7 ;
-  output \port$883$8 ;
-  wire \port$883$8 ;
-  output \port$883$9 ;
-  wire \port$883$9 ;
+  output \port$885$0 ;
+  wire \port$885$0 ;
+  output \port$885$1 ;
+  wire \port$885$1 ;
+  output \port$885$10 ;
+  wire \port$885$10 ;
+  output \port$885$11 ;
+  wire \port$885$11 ;
+  output \port$885$12 ;
+  wire \port$885$12 ;
+  output \port$885$13 ;
+  wire \port$885$13 ;
+  output \port$885$14 ;
+  wire \port$885$14 ;
+  output \port$885$15 ;
+  wire \port$885$15 ;
+  output \port$885$2 ;
+  wire \port$885$2 ;
+  output \port$885$3 ;
+  wire \port$885$3 ;
+  output \port$885$4 ;
+  wire \port$885$4 ;
+  output \port$885$5 ;
+  wire \port$885$5 ;
+  output \port$885$6 ;
+  wire \port$885$6 ;
+  output \port$885$7 ;
+  wire \port$885$7 ;
+  output \port$885$8 ;
+  wire \port$885$8 ;
+  output \port$885$9 ;
+  wire \port$885$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28275,19 +28313,19 @@ module \hwq_mac_array.mul_4_2 (clk, rst, \port$883$0 , \port$883$1 , \port$883$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$883$0 ),
-    .P1(\port$883$1 ),
-    .P10(\port$883$10 ),
-    .P11(\port$883$11 ),
-    .P12(\port$883$12 ),
-    .P13(\port$883$13 ),
-    .P14(\port$883$14 ),
-    .P15(\port$883$15 ),
+    .P0(\port$885$0 ),
+    .P1(\port$885$1 ),
+    .P10(\port$885$10 ),
+    .P11(\port$885$11 ),
+    .P12(\port$885$12 ),
+    .P13(\port$885$13 ),
+    .P14(\port$885$14 ),
+    .P15(\port$885$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$883$2 ),
+    .P2(\port$885$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28298,30 +28336,30 @@ module \hwq_mac_array.mul_4_2 (clk, rst, \port$883$0 , \port$883$1 , \port$883$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$883$3 ),
+    .P3(\port$885$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$883$4 ),
-    .P5(\port$883$5 ),
-    .P6(\port$883$6 ),
-    .P7(\port$883$7 ),
-    .P8(\port$883$8 ),
-    .P9(\port$883$9 ),
+    .P4(\port$885$4 ),
+    .P5(\port$885$5 ),
+    .P6(\port$885$6 ),
+    .P7(\port$885$7 ),
+    .P8(\port$885$8 ),
+    .P9(\port$885$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$883$15 , \port$883$14 , \port$883$13 , \port$883$12 , \port$883$11 , \port$883$10 , \port$883$9 , \port$883$8 , \port$883$7 , \port$883$6 , \port$883$5 , \port$883$4 , \port$883$3 , \port$883$2 , \port$883$1 , \port$883$0  };
+  assign p36[15:0] = { \port$885$15 , \port$885$14 , \port$885$13 , \port$885$12 , \port$885$11 , \port$885$10 , \port$885$9 , \port$885$8 , \port$885$7 , \port$885$6 , \port$885$5 , \port$885$4 , \port$885$3 , \port$885$2 , \port$885$1 , \port$885$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_3 (clk, rst, \port$899$0 , \port$899$1 , \port$899$2 , \port$899$3 , \port$899$4 , \port$899$5 , \port$899$6 , \port$899$7 , \port$899$8 , \port$899$9 , \port$899$10 , \port$899$11 , \port$899$12 , \port$899$13 , \port$899$14 , \port$899$15 , b, a, en
+module \hwq_mac_array.mul_4_3 (clk, rst, \port$901$0 , \port$901$1 , \port$901$2 , \port$901$3 , \port$901$4 , \port$901$5 , \port$901$6 , \port$901$7 , \port$901$8 , \port$901$9 , \port$901$10 , \port$901$11 , \port$901$12 , \port$901$13 , \port$901$14 , \port$901$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -28332,38 +28370,38 @@ module \hwq_mac_array.mul_4_3 (clk, rst, \port$899$0 , \port$899$1 , \port$899$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$899$0 ;
-  wire \port$899$0 ;
-  output \port$899$1 ;
-  wire \port$899$1 ;
-  output \port$899$10 ;
-  wire \port$899$10 ;
-  output \port$899$11 ;
-  wire \port$899$11 ;
-  output \port$899$12 ;
-  wire \port$899$12 ;
-  output \port$899$13 ;
-  wire \port$899$13 ;
-  output \port$899$14 ;
-  wire \port$899$14 ;
-  output \port$899$15 ;
-  wire \port$899$15 ;
-  output \port$899$2 ;
-  wire \port$899$2 ;
-  output \port$899$3 ;
-  wire \port$899$3 ;
-  output \port$899$4 ;
-  wire \port$899$4 ;
-  output \port$899$5 ;
-  wire \port$899$5 ;
-  output \port$899$6 ;
-  wire \port$899$6 ;
-  output \port$899$7 ;
-  wire \port$899$7 ;
-  output \port$899$8 ;
-  wire \port$899$8 ;
-  output \port$899$9 ;
-  wire \port$899$9 ;
+  output \port$901$0 ;
+  wire \port$901$0 ;
+  output \port$901$1 ;
+  wire \port$901$1 ;
+  output \port$901$10 ;
+  wire \port$901$10 ;
+  output \port$901$11 ;
+  wire \port$901$11 ;
+  output \port$901$12 ;
+  wire \port$901$12 ;
+  output \port$901$13 ;
+  wire \port$901$13 ;
+  output \port$901$14 ;
+  wire \port$901$14 ;
+  output \port$901$15 ;
+  wire \port$901$15 ;
+  output \port$901$2 ;
+  wire \port$901$2 ;
+  output \port$901$3 ;
+  wire \port$901$3 ;
+  output \port$901$4 ;
+  wire \port$901$4 ;
+  output \port$901$5 ;
+  wire \port$901$5 ;
+  output \port$901$6 ;
+  wire \port$901$6 ;
+  output \port$901$7 ;
+  wire \port$901$7 ;
+  output \port$901$8 ;
+  wire \port$901$8 ;
+  output \port$901$9 ;
+  wire \port$901$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28439,19 +28477,19 @@ module \hwq_mac_array.mul_4_3 (clk, rst, \port$899$0 , \port$899$1 , \port$899$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$899$0 ),
-    .P1(\port$899$1 ),
-    .P10(\port$899$10 ),
-    .P11(\port$899$11 ),
-    .P12(\port$899$12 ),
-    .P13(\port$899$13 ),
-    .P14(\port$899$14 ),
-    .P15(\port$899$15 ),
+    .P0(\port$901$0 ),
+    .P1(\port$901$1 ),
+    .P10(\port$901$10 ),
+    .P11(\port$901$11 ),
+    .P12(\port$901$12 ),
+    .P13(\port$901$13 ),
+    .P14(\port$901$14 ),
+    .P15(\port$901$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$899$2 ),
+    .P2(\port$901$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28462,30 +28500,30 @@ module \hwq_mac_array.mul_4_3 (clk, rst, \port$899$0 , \port$899$1 , \port$899$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$899$3 ),
+    .P3(\port$901$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$899$4 ),
-    .P5(\port$899$5 ),
-    .P6(\port$899$6 ),
-    .P7(\port$899$7 ),
-    .P8(\port$899$8 ),
-    .P9(\port$899$9 ),
+    .P4(\port$901$4 ),
+    .P5(\port$901$5 ),
+    .P6(\port$901$6 ),
+    .P7(\port$901$7 ),
+    .P8(\port$901$8 ),
+    .P9(\port$901$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$899$15 , \port$899$14 , \port$899$13 , \port$899$12 , \port$899$11 , \port$899$10 , \port$899$9 , \port$899$8 , \port$899$7 , \port$899$6 , \port$899$5 , \port$899$4 , \port$899$3 , \port$899$2 , \port$899$1 , \port$899$0  };
+  assign p36[15:0] = { \port$901$15 , \port$901$14 , \port$901$13 , \port$901$12 , \port$901$11 , \port$901$10 , \port$901$9 , \port$901$8 , \port$901$7 , \port$901$6 , \port$901$5 , \port$901$4 , \port$901$3 , \port$901$2 , \port$901$1 , \port$901$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_4 (clk, rst, \port$915$0 , \port$915$1 , \port$915$2 , \port$915$3 , \port$915$4 , \port$915$5 , \port$915$6 , \port$915$7 , \port$915$8 , \port$915$9 , \port$915$10 , \port$915$11 , \port$915$12 , \port$915$13 , \port$915$14 , \port$915$15 , b, a, en
+module \hwq_mac_array.mul_4_4 (clk, rst, \port$917$0 , \port$917$1 , \port$917$2 , \port$917$3 , \port$917$4 , \port$917$5 , \port$917$6 , \port$917$7 , \port$917$8 , \port$917$9 , \port$917$10 , \port$917$11 , \port$917$12 , \port$917$13 , \port$917$14 , \port$917$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -28496,38 +28534,38 @@ module \hwq_mac_array.mul_4_4 (clk, rst, \port$915$0 , \port$915$1 , \port$915$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$915$0 ;
-  wire \port$915$0 ;
-  output \port$915$1 ;
-  wire \port$915$1 ;
-  output \port$915$10 ;
-  wire \port$915$10 ;
-  output \port$915$11 ;
-  wire \port$915$11 ;
-  output \port$915$12 ;
-  wire \port$915$12 ;
-  output \port$915$13 ;
-  wire \port$915$13 ;
-  output \port$915$14 ;
-  wire \port$915$14 ;
-  output \port$915$15 ;
-  wire \port$915$15 ;
-  output \port$915$2 ;
-  wire \port$915$2 ;
-  output \port$915$3 ;
-  wire \port$915$3 ;
-  output \port$915$4 ;
-  wire \port$915$4 ;
-  output \port$915$5 ;
-  wire \port$915$5 ;
-  output \port$915$6 ;
-  wire \port$915$6 ;
-  output \port$915$7 ;
-  wire \port$915$7 ;
-  output \port$915$8 ;
-  wire \port$915$8 ;
-  output \port$915$9 ;
-  wire \port$915$9 ;
+  output \port$917$0 ;
+  wire \port$917$0 ;
+  output \port$917$1 ;
+  wire \port$917$1 ;
+  output \port$917$10 ;
+  wire \port$917$10 ;
+  output \port$917$11 ;
+  wire \port$917$11 ;
+  output \port$917$12 ;
+  wire \port$917$12 ;
+  output \port$917$13 ;
+  wire \port$917$13 ;
+  output \port$917$14 ;
+  wire \port$917$14 ;
+  output \port$917$15 ;
+  wire \port$917$15 ;
+  output \port$917$2 ;
+  wire \port$917$2 ;
+  output \port$917$3 ;
+  wire \port$917$3 ;
+  output \port$917$4 ;
+  wire \port$917$4 ;
+  output \port$917$5 ;
+  wire \port$917$5 ;
+  output \port$917$6 ;
+  wire \port$917$6 ;
+  output \port$917$7 ;
+  wire \port$917$7 ;
+  output \port$917$8 ;
+  wire \port$917$8 ;
+  output \port$917$9 ;
+  wire \port$917$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28603,19 +28641,19 @@ module \hwq_mac_array.mul_4_4 (clk, rst, \port$915$0 , \port$915$1 , \port$915$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$915$0 ),
-    .P1(\port$915$1 ),
-    .P10(\port$915$10 ),
-    .P11(\port$915$11 ),
-    .P12(\port$915$12 ),
-    .P13(\port$915$13 ),
-    .P14(\port$915$14 ),
-    .P15(\port$915$15 ),
+    .P0(\port$917$0 ),
+    .P1(\port$917$1 ),
+    .P10(\port$917$10 ),
+    .P11(\port$917$11 ),
+    .P12(\port$917$12 ),
+    .P13(\port$917$13 ),
+    .P14(\port$917$14 ),
+    .P15(\port$917$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$915$2 ),
+    .P2(\port$917$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28626,30 +28664,30 @@ module \hwq_mac_array.mul_4_4 (clk, rst, \port$915$0 , \port$915$1 , \port$915$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$915$3 ),
+    .P3(\port$917$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$915$4 ),
-    .P5(\port$915$5 ),
-    .P6(\port$915$6 ),
-    .P7(\port$915$7 ),
-    .P8(\port$915$8 ),
-    .P9(\port$915$9 ),
+    .P4(\port$917$4 ),
+    .P5(\port$917$5 ),
+    .P6(\port$917$6 ),
+    .P7(\port$917$7 ),
+    .P8(\port$917$8 ),
+    .P9(\port$917$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$915$15 , \port$915$14 , \port$915$13 , \port$915$12 , \port$915$11 , \port$915$10 , \port$915$9 , \port$915$8 , \port$915$7 , \port$915$6 , \port$915$5 , \port$915$4 , \port$915$3 , \port$915$2 , \port$915$1 , \port$915$0  };
+  assign p36[15:0] = { \port$917$15 , \port$917$14 , \port$917$13 , \port$917$12 , \port$917$11 , \port$917$10 , \port$917$9 , \port$917$8 , \port$917$7 , \port$917$6 , \port$917$5 , \port$917$4 , \port$917$3 , \port$917$2 , \port$917$1 , \port$917$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_5 (clk, rst, \port$931$0 , \port$931$1 , \port$931$2 , \port$931$3 , \port$931$4 , \port$931$5 , \port$931$6 , \port$931$7 , \port$931$8 , \port$931$9 , \port$931$10 , \port$931$11 , \port$931$12 , \port$931$13 , \port$931$14 , \port$931$15 , b, a, en
+module \hwq_mac_array.mul_4_5 (clk, rst, \port$933$0 , \port$933$1 , \port$933$2 , \port$933$3 , \port$933$4 , \port$933$5 , \port$933$6 , \port$933$7 , \port$933$8 , \port$933$9 , \port$933$10 , \port$933$11 , \port$933$12 , \port$933$13 , \port$933$14 , \port$933$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -28660,38 +28698,38 @@ module \hwq_mac_array.mul_4_5 (clk, rst, \port$931$0 , \port$931$1 , \port$931$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$931$0 ;
-  wire \port$931$0 ;
-  output \port$931$1 ;
-  wire \port$931$1 ;
-  output \port$931$10 ;
-  wire \port$931$10 ;
-  output \port$931$11 ;
-  wire \port$931$11 ;
-  output \port$931$12 ;
-  wire \port$931$12 ;
-  output \port$931$13 ;
-  wire \port$931$13 ;
-  output \port$931$14 ;
-  wire \port$931$14 ;
-  output \port$931$15 ;
-  wire \port$931$15 ;
-  output \port$931$2 ;
-  wire \port$931$2 ;
-  output \port$931$3 ;
-  wire \port$931$3 ;
-  output \port$931$4 ;
-  wire \port$931$4 ;
-  output \port$931$5 ;
-  wire \port$931$5 ;
-  output \port$931$6 ;
-  wire \port$931$6 ;
-  output \port$931$7 ;
-  wire \port$931$7 ;
-  output \port$931$8 ;
-  wire \port$931$8 ;
-  output \port$931$9 ;
-  wire \port$931$9 ;
+  output \port$933$0 ;
+  wire \port$933$0 ;
+  output \port$933$1 ;
+  wire \port$933$1 ;
+  output \port$933$10 ;
+  wire \port$933$10 ;
+  output \port$933$11 ;
+  wire \port$933$11 ;
+  output \port$933$12 ;
+  wire \port$933$12 ;
+  output \port$933$13 ;
+  wire \port$933$13 ;
+  output \port$933$14 ;
+  wire \port$933$14 ;
+  output \port$933$15 ;
+  wire \port$933$15 ;
+  output \port$933$2 ;
+  wire \port$933$2 ;
+  output \port$933$3 ;
+  wire \port$933$3 ;
+  output \port$933$4 ;
+  wire \port$933$4 ;
+  output \port$933$5 ;
+  wire \port$933$5 ;
+  output \port$933$6 ;
+  wire \port$933$6 ;
+  output \port$933$7 ;
+  wire \port$933$7 ;
+  output \port$933$8 ;
+  wire \port$933$8 ;
+  output \port$933$9 ;
+  wire \port$933$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28767,19 +28805,19 @@ module \hwq_mac_array.mul_4_5 (clk, rst, \port$931$0 , \port$931$1 , \port$931$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$931$0 ),
-    .P1(\port$931$1 ),
-    .P10(\port$931$10 ),
-    .P11(\port$931$11 ),
-    .P12(\port$931$12 ),
-    .P13(\port$931$13 ),
-    .P14(\port$931$14 ),
-    .P15(\port$931$15 ),
+    .P0(\port$933$0 ),
+    .P1(\port$933$1 ),
+    .P10(\port$933$10 ),
+    .P11(\port$933$11 ),
+    .P12(\port$933$12 ),
+    .P13(\port$933$13 ),
+    .P14(\port$933$14 ),
+    .P15(\port$933$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$931$2 ),
+    .P2(\port$933$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28790,30 +28828,30 @@ module \hwq_mac_array.mul_4_5 (clk, rst, \port$931$0 , \port$931$1 , \port$931$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$931$3 ),
+    .P3(\port$933$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$931$4 ),
-    .P5(\port$931$5 ),
-    .P6(\port$931$6 ),
-    .P7(\port$931$7 ),
-    .P8(\port$931$8 ),
-    .P9(\port$931$9 ),
+    .P4(\port$933$4 ),
+    .P5(\port$933$5 ),
+    .P6(\port$933$6 ),
+    .P7(\port$933$7 ),
+    .P8(\port$933$8 ),
+    .P9(\port$933$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$931$15 , \port$931$14 , \port$931$13 , \port$931$12 , \port$931$11 , \port$931$10 , \port$931$9 , \port$931$8 , \port$931$7 , \port$931$6 , \port$931$5 , \port$931$4 , \port$931$3 , \port$931$2 , \port$931$1 , \port$931$0  };
+  assign p36[15:0] = { \port$933$15 , \port$933$14 , \port$933$13 , \port$933$12 , \port$933$11 , \port$933$10 , \port$933$9 , \port$933$8 , \port$933$7 , \port$933$6 , \port$933$5 , \port$933$4 , \port$933$3 , \port$933$2 , \port$933$1 , \port$933$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_6 (clk, rst, \port$947$0 , \port$947$1 , \port$947$2 , \port$947$3 , \port$947$4 , \port$947$5 , \port$947$6 , \port$947$7 , \port$947$8 , \port$947$9 , \port$947$10 , \port$947$11 , \port$947$12 , \port$947$13 , \port$947$14 , \port$947$15 , b, a, en
+module \hwq_mac_array.mul_4_6 (clk, rst, \port$949$0 , \port$949$1 , \port$949$2 , \port$949$3 , \port$949$4 , \port$949$5 , \port$949$6 , \port$949$7 , \port$949$8 , \port$949$9 , \port$949$10 , \port$949$11 , \port$949$12 , \port$949$13 , \port$949$14 , \port$949$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -28824,38 +28862,38 @@ module \hwq_mac_array.mul_4_6 (clk, rst, \port$947$0 , \port$947$1 , \port$947$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$947$0 ;
-  wire \port$947$0 ;
-  output \port$947$1 ;
-  wire \port$947$1 ;
-  output \port$947$10 ;
-  wire \port$947$10 ;
-  output \port$947$11 ;
-  wire \port$947$11 ;
-  output \port$947$12 ;
-  wire \port$947$12 ;
-  output \port$947$13 ;
-  wire \port$947$13 ;
-  output \port$947$14 ;
-  wire \port$947$14 ;
-  output \port$947$15 ;
-  wire \port$947$15 ;
-  output \port$947$2 ;
-  wire \port$947$2 ;
-  output \port$947$3 ;
-  wire \port$947$3 ;
-  output \port$947$4 ;
-  wire \port$947$4 ;
-  output \port$947$5 ;
-  wire \port$947$5 ;
-  output \port$947$6 ;
-  wire \port$947$6 ;
-  output \port$947$7 ;
-  wire \port$947$7 ;
-  output \port$947$8 ;
-  wire \port$947$8 ;
-  output \port$947$9 ;
-  wire \port$947$9 ;
+  output \port$949$0 ;
+  wire \port$949$0 ;
+  output \port$949$1 ;
+  wire \port$949$1 ;
+  output \port$949$10 ;
+  wire \port$949$10 ;
+  output \port$949$11 ;
+  wire \port$949$11 ;
+  output \port$949$12 ;
+  wire \port$949$12 ;
+  output \port$949$13 ;
+  wire \port$949$13 ;
+  output \port$949$14 ;
+  wire \port$949$14 ;
+  output \port$949$15 ;
+  wire \port$949$15 ;
+  output \port$949$2 ;
+  wire \port$949$2 ;
+  output \port$949$3 ;
+  wire \port$949$3 ;
+  output \port$949$4 ;
+  wire \port$949$4 ;
+  output \port$949$5 ;
+  wire \port$949$5 ;
+  output \port$949$6 ;
+  wire \port$949$6 ;
+  output \port$949$7 ;
+  wire \port$949$7 ;
+  output \port$949$8 ;
+  wire \port$949$8 ;
+  output \port$949$9 ;
+  wire \port$949$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28931,19 +28969,19 @@ module \hwq_mac_array.mul_4_6 (clk, rst, \port$947$0 , \port$947$1 , \port$947$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$947$0 ),
-    .P1(\port$947$1 ),
-    .P10(\port$947$10 ),
-    .P11(\port$947$11 ),
-    .P12(\port$947$12 ),
-    .P13(\port$947$13 ),
-    .P14(\port$947$14 ),
-    .P15(\port$947$15 ),
+    .P0(\port$949$0 ),
+    .P1(\port$949$1 ),
+    .P10(\port$949$10 ),
+    .P11(\port$949$11 ),
+    .P12(\port$949$12 ),
+    .P13(\port$949$13 ),
+    .P14(\port$949$14 ),
+    .P15(\port$949$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$947$2 ),
+    .P2(\port$949$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28954,30 +28992,30 @@ module \hwq_mac_array.mul_4_6 (clk, rst, \port$947$0 , \port$947$1 , \port$947$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$947$3 ),
+    .P3(\port$949$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$947$4 ),
-    .P5(\port$947$5 ),
-    .P6(\port$947$6 ),
-    .P7(\port$947$7 ),
-    .P8(\port$947$8 ),
-    .P9(\port$947$9 ),
+    .P4(\port$949$4 ),
+    .P5(\port$949$5 ),
+    .P6(\port$949$6 ),
+    .P7(\port$949$7 ),
+    .P8(\port$949$8 ),
+    .P9(\port$949$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$947$15 , \port$947$14 , \port$947$13 , \port$947$12 , \port$947$11 , \port$947$10 , \port$947$9 , \port$947$8 , \port$947$7 , \port$947$6 , \port$947$5 , \port$947$4 , \port$947$3 , \port$947$2 , \port$947$1 , \port$947$0  };
+  assign p36[15:0] = { \port$949$15 , \port$949$14 , \port$949$13 , \port$949$12 , \port$949$11 , \port$949$10 , \port$949$9 , \port$949$8 , \port$949$7 , \port$949$6 , \port$949$5 , \port$949$4 , \port$949$3 , \port$949$2 , \port$949$1 , \port$949$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_7 (clk, rst, \port$963$0 , \port$963$1 , \port$963$2 , \port$963$3 , \port$963$4 , \port$963$5 , \port$963$6 , \port$963$7 , \port$963$8 , \port$963$9 , \port$963$10 , \port$963$11 , \port$963$12 , \port$963$13 , \port$963$14 , \port$963$15 , b, a, en
+module \hwq_mac_array.mul_4_7 (clk, rst, \port$965$0 , \port$965$1 , \port$965$2 , \port$965$3 , \port$965$4 , \port$965$5 , \port$965$6 , \port$965$7 , \port$965$8 , \port$965$9 , \port$965$10 , \port$965$11 , \port$965$12 , \port$965$13 , \port$965$14 , \port$965$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -28988,38 +29026,38 @@ module \hwq_mac_array.mul_4_7 (clk, rst, \port$963$0 , \port$963$1 , \port$963$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$963$0 ;
-  wire \port$963$0 ;
-  output \port$963$1 ;
-  wire \port$963$1 ;
-  output \port$963$10 ;
-  wire \port$963$10 ;
-  output \port$963$11 ;
-  wire \port$963$11 ;
-  output \port$963$12 ;
-  wire \port$963$12 ;
-  output \port$963$13 ;
-  wire \port$963$13 ;
-  output \port$963$14 ;
-  wire \port$963$14 ;
-  output \port$963$15 ;
-  wire \port$963$15 ;
-  output \port$963$2 ;
-  wire \port$963$2 ;
-  output \port$963$3 ;
-  wire \port$963$3 ;
-  output \port$963$4 ;
-  wire \port$963$4 ;
-  output \port$963$5 ;
-  wire \port$963$5 ;
-  output \port$963$6 ;
-  wire \port$963$6 ;
-  output \port$963$7 ;
-  wire \port$963$7 ;
-  output \port$963$8 ;
-  wire \port$963$8 ;
-  output \port$963$9 ;
-  wire \port$963$9 ;
+  output \port$965$0 ;
+  wire \port$965$0 ;
+  output \port$965$1 ;
+  wire \port$965$1 ;
+  output \port$965$10 ;
+  wire \port$965$10 ;
+  output \port$965$11 ;
+  wire \port$965$11 ;
+  output \port$965$12 ;
+  wire \port$965$12 ;
+  output \port$965$13 ;
+  wire \port$965$13 ;
+  output \port$965$14 ;
+  wire \port$965$14 ;
+  output \port$965$15 ;
+  wire \port$965$15 ;
+  output \port$965$2 ;
+  wire \port$965$2 ;
+  output \port$965$3 ;
+  wire \port$965$3 ;
+  output \port$965$4 ;
+  wire \port$965$4 ;
+  output \port$965$5 ;
+  wire \port$965$5 ;
+  output \port$965$6 ;
+  wire \port$965$6 ;
+  output \port$965$7 ;
+  wire \port$965$7 ;
+  output \port$965$8 ;
+  wire \port$965$8 ;
+  output \port$965$9 ;
+  wire \port$965$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29095,19 +29133,19 @@ module \hwq_mac_array.mul_4_7 (clk, rst, \port$963$0 , \port$963$1 , \port$963$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$963$0 ),
-    .P1(\port$963$1 ),
-    .P10(\port$963$10 ),
-    .P11(\port$963$11 ),
-    .P12(\port$963$12 ),
-    .P13(\port$963$13 ),
-    .P14(\port$963$14 ),
-    .P15(\port$963$15 ),
+    .P0(\port$965$0 ),
+    .P1(\port$965$1 ),
+    .P10(\port$965$10 ),
+    .P11(\port$965$11 ),
+    .P12(\port$965$12 ),
+    .P13(\port$965$13 ),
+    .P14(\port$965$14 ),
+    .P15(\port$965$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$963$2 ),
+    .P2(\port$965$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29118,30 +29156,30 @@ module \hwq_mac_array.mul_4_7 (clk, rst, \port$963$0 , \port$963$1 , \port$963$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$963$3 ),
+    .P3(\port$965$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$963$4 ),
-    .P5(\port$963$5 ),
-    .P6(\port$963$6 ),
-    .P7(\port$963$7 ),
-    .P8(\port$963$8 ),
-    .P9(\port$963$9 ),
+    .P4(\port$965$4 ),
+    .P5(\port$965$5 ),
+    .P6(\port$965$6 ),
+    .P7(\port$965$7 ),
+    .P8(\port$965$8 ),
+    .P9(\port$965$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$963$15 , \port$963$14 , \port$963$13 , \port$963$12 , \port$963$11 , \port$963$10 , \port$963$9 , \port$963$8 , \port$963$7 , \port$963$6 , \port$963$5 , \port$963$4 , \port$963$3 , \port$963$2 , \port$963$1 , \port$963$0  };
+  assign p36[15:0] = { \port$965$15 , \port$965$14 , \port$965$13 , \port$965$12 , \port$965$11 , \port$965$10 , \port$965$9 , \port$965$8 , \port$965$7 , \port$965$6 , \port$965$5 , \port$965$4 , \port$965$3 , \port$965$2 , \port$965$1 , \port$965$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_0 (clk, rst, \port$979$0 , \port$979$1 , \port$979$2 , \port$979$3 , \port$979$4 , \port$979$5 , \port$979$6 , \port$979$7 , \port$979$8 , \port$979$9 , \port$979$10 , \port$979$11 , \port$979$12 , \port$979$13 , \port$979$14 , \port$979$15 , a, b, en
+module \hwq_mac_array.mul_5_0 (clk, rst, \port$981$0 , \port$981$1 , \port$981$2 , \port$981$3 , \port$981$4 , \port$981$5 , \port$981$6 , \port$981$7 , \port$981$8 , \port$981$9 , \port$981$10 , \port$981$11 , \port$981$12 , \port$981$13 , \port$981$14 , \port$981$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -29152,38 +29190,38 @@ module \hwq_mac_array.mul_5_0 (clk, rst, \port$979$0 , \port$979$1 , \port$979$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$979$0 ;
-  wire \port$979$0 ;
-  output \port$979$1 ;
-  wire \port$979$1 ;
-  output \port$979$10 ;
-  wire \port$979$10 ;
-  output \port$979$11 ;
-  wire \port$979$11 ;
-  output \port$979$12 ;
-  wire \port$979$12 ;
-  output \port$979$13 ;
-  wire \port$979$13 ;
-  output \port$979$14 ;
-  wire \port$979$14 ;
-  output \port$979$15 ;
-  wire \port$979$15 ;
-  output \port$979$2 ;
-  wire \port$979$2 ;
-  output \port$979$3 ;
-  wire \port$979$3 ;
-  output \port$979$4 ;
-  wire \port$979$4 ;
-  output \port$979$5 ;
-  wire \port$979$5 ;
-  output \port$979$6 ;
-  wire \port$979$6 ;
-  output \port$979$7 ;
-  wire \port$979$7 ;
-  output \port$979$8 ;
-  wire \port$979$8 ;
-  output \port$979$9 ;
-  wire \port$979$9 ;
+  output \port$981$0 ;
+  wire \port$981$0 ;
+  output \port$981$1 ;
+  wire \port$981$1 ;
+  output \port$981$10 ;
+  wire \port$981$10 ;
+  output \port$981$11 ;
+  wire \port$981$11 ;
+  output \port$981$12 ;
+  wire \port$981$12 ;
+  output \port$981$13 ;
+  wire \port$981$13 ;
+  output \port$981$14 ;
+  wire \port$981$14 ;
+  output \port$981$15 ;
+  wire \port$981$15 ;
+  output \port$981$2 ;
+  wire \port$981$2 ;
+  output \port$981$3 ;
+  wire \port$981$3 ;
+  output \port$981$4 ;
+  wire \port$981$4 ;
+  output \port$981$5 ;
+  wire \port$981$5 ;
+  output \port$981$6 ;
+  wire \port$981$6 ;
+  output \port$981$7 ;
+  wire \port$981$7 ;
+  output \port$981$8 ;
+  wire \port$981$8 ;
+  output \port$981$9 ;
+  wire \port$981$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29259,19 +29297,19 @@ module \hwq_mac_array.mul_5_0 (clk, rst, \port$979$0 , \port$979$1 , \port$979$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$979$0 ),
-    .P1(\port$979$1 ),
-    .P10(\port$979$10 ),
-    .P11(\port$979$11 ),
-    .P12(\port$979$12 ),
-    .P13(\port$979$13 ),
-    .P14(\port$979$14 ),
-    .P15(\port$979$15 ),
+    .P0(\port$981$0 ),
+    .P1(\port$981$1 ),
+    .P10(\port$981$10 ),
+    .P11(\port$981$11 ),
+    .P12(\port$981$12 ),
+    .P13(\port$981$13 ),
+    .P14(\port$981$14 ),
+    .P15(\port$981$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$979$2 ),
+    .P2(\port$981$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29282,30 +29320,30 @@ module \hwq_mac_array.mul_5_0 (clk, rst, \port$979$0 , \port$979$1 , \port$979$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$979$3 ),
+    .P3(\port$981$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$979$4 ),
-    .P5(\port$979$5 ),
-    .P6(\port$979$6 ),
-    .P7(\port$979$7 ),
-    .P8(\port$979$8 ),
-    .P9(\port$979$9 ),
+    .P4(\port$981$4 ),
+    .P5(\port$981$5 ),
+    .P6(\port$981$6 ),
+    .P7(\port$981$7 ),
+    .P8(\port$981$8 ),
+    .P9(\port$981$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$979$15 , \port$979$14 , \port$979$13 , \port$979$12 , \port$979$11 , \port$979$10 , \port$979$9 , \port$979$8 , \port$979$7 , \port$979$6 , \port$979$5 , \port$979$4 , \port$979$3 , \port$979$2 , \port$979$1 , \port$979$0  };
+  assign p36[15:0] = { \port$981$15 , \port$981$14 , \port$981$13 , \port$981$12 , \port$981$11 , \port$981$10 , \port$981$9 , \port$981$8 , \port$981$7 , \port$981$6 , \port$981$5 , \port$981$4 , \port$981$3 , \port$981$2 , \port$981$1 , \port$981$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_1 (clk, rst, \port$995$0 , \port$995$1 , \port$995$2 , \port$995$3 , \port$995$4 , \port$995$5 , \port$995$6 , \port$995$7 , \port$995$8 , \port$995$9 , \port$995$10 , \port$995$11 , \port$995$12 , \port$995$13 , \port$995$14 , \port$995$15 , b, a, en
+module \hwq_mac_array.mul_5_1 (clk, rst, \port$997$0 , \port$997$1 , \port$997$2 , \port$997$3 , \port$997$4 , \port$997$5 , \port$997$6 , \port$997$7 , \port$997$8 , \port$997$9 , \port$997$10 , \port$997$11 , \port$997$12 , \port$997$13 , \port$997$14 , \port$997$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -29316,38 +29354,38 @@ module \hwq_mac_array.mul_5_1 (clk, rst, \port$995$0 , \port$995$1 , \port$995$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$995$0 ;
-  wire \port$995$0 ;
-  output \port$995$1 ;
-  wire \port$995$1 ;
-  output \port$995$10 ;
-  wire \port$995$10 ;
-  output \port$995$11 ;
-  wire \port$995$11 ;
-  output \port$995$12 ;
-  wire \port$995$12 ;
-  output \port$995$13 ;
-  wire \port$995$13 ;
-  output \port$995$14 ;
-  wire \port$995$14 ;
-  output \port$995$15 ;
-  wire \port$995$15 ;
-  output \port$995$2 ;
-  wire \port$995$2 ;
-  output \port$995$3 ;
-  wire \port$995$3 ;
-  output \port$995$4 ;
-  wire \port$995$4 ;
-  output \port$995$5 ;
-  wire \port$995$5 ;
-  output \port$995$6 ;
-  wire \port$995$6 ;
-  output \port$995$7 ;
-  wire \port$995$7 ;
-  output \port$995$8 ;
-  wire \port$995$8 ;
-  output \port$995$9 ;
-  wire \port$995$9 ;
+  output \port$997$0 ;
+  wire \port$997$0 ;
+  output \port$997$1 ;
+  wire \port$997$1 ;
+  output \port$997$10 ;
+  wire \port$997$10 ;
+  output \port$997$11 ;
+  wire \port$997$11 ;
+  output \port$997$12 ;
+  wire \port$997$12 ;
+  output \port$997$13 ;
+  wire \port$997$13 ;
+  output \port$997$14 ;
+  wire \port$997$14 ;
+  output \port$997$15 ;
+  wire \port$997$15 ;
+  output \port$997$2 ;
+  wire \port$997$2 ;
+  output \port$997$3 ;
+  wire \port$997$3 ;
+  output \port$997$4 ;
+  wire \port$997$4 ;
+  output \port$997$5 ;
+  wire \port$997$5 ;
+  output \port$997$6 ;
+  wire \port$997$6 ;
+  output \port$997$7 ;
+  wire \port$997$7 ;
+  output \port$997$8 ;
+  wire \port$997$8 ;
+  output \port$997$9 ;
+  wire \port$997$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29423,19 +29461,19 @@ module \hwq_mac_array.mul_5_1 (clk, rst, \port$995$0 , \port$995$1 , \port$995$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$995$0 ),
-    .P1(\port$995$1 ),
-    .P10(\port$995$10 ),
-    .P11(\port$995$11 ),
-    .P12(\port$995$12 ),
-    .P13(\port$995$13 ),
-    .P14(\port$995$14 ),
-    .P15(\port$995$15 ),
+    .P0(\port$997$0 ),
+    .P1(\port$997$1 ),
+    .P10(\port$997$10 ),
+    .P11(\port$997$11 ),
+    .P12(\port$997$12 ),
+    .P13(\port$997$13 ),
+    .P14(\port$997$14 ),
+    .P15(\port$997$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$995$2 ),
+    .P2(\port$997$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29446,30 +29484,30 @@ module \hwq_mac_array.mul_5_1 (clk, rst, \port$995$0 , \port$995$1 , \port$995$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$995$3 ),
+    .P3(\port$997$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$995$4 ),
-    .P5(\port$995$5 ),
-    .P6(\port$995$6 ),
-    .P7(\port$995$7 ),
-    .P8(\port$995$8 ),
-    .P9(\port$995$9 ),
+    .P4(\port$997$4 ),
+    .P5(\port$997$5 ),
+    .P6(\port$997$6 ),
+    .P7(\port$997$7 ),
+    .P8(\port$997$8 ),
+    .P9(\port$997$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$995$15 , \port$995$14 , \port$995$13 , \port$995$12 , \port$995$11 , \port$995$10 , \port$995$9 , \port$995$8 , \port$995$7 , \port$995$6 , \port$995$5 , \port$995$4 , \port$995$3 , \port$995$2 , \port$995$1 , \port$995$0  };
+  assign p36[15:0] = { \port$997$15 , \port$997$14 , \port$997$13 , \port$997$12 , \port$997$11 , \port$997$10 , \port$997$9 , \port$997$8 , \port$997$7 , \port$997$6 , \port$997$5 , \port$997$4 , \port$997$3 , \port$997$2 , \port$997$1 , \port$997$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_2 (clk, rst, \port$1011$0 , \port$1011$1 , \port$1011$2 , \port$1011$3 , \port$1011$4 , \port$1011$5 , \port$1011$6 , \port$1011$7 , \port$1011$8 , \port$1011$9 , \port$1011$10 , \port$1011$11 , \port$1011$12 , \port$1011$13 , \port$1011$14 , \port$1011$15 , b, a, en
+module \hwq_mac_array.mul_5_2 (clk, rst, \port$1013$0 , \port$1013$1 , \port$1013$2 , \port$1013$3 , \port$1013$4 , \port$1013$5 , \port$1013$6 , \port$1013$7 , \port$1013$8 , \port$1013$9 , \port$1013$10 , \port$1013$11 , \port$1013$12 , \port$1013$13 , \port$1013$14 , \port$1013$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -29480,38 +29518,38 @@ module \hwq_mac_array.mul_5_2 (clk, rst, \port$1011$0 , \port$1011$1 , \port$101
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1011$0 ;
-  wire \port$1011$0 ;
-  output \port$1011$1 ;
-  wire \port$1011$1 ;
-  output \port$1011$10 ;
-  wire \port$1011$10 ;
-  output \port$1011$11 ;
-  wire \port$1011$11 ;
-  output \port$1011$12 ;
-  wire \port$1011$12 ;
-  output \port$1011$13 ;
-  wire \port$1011$13 ;
-  output \port$1011$14 ;
-  wire \port$1011$14 ;
-  output \port$1011$15 ;
-  wire \port$1011$15 ;
-  output \port$1011$2 ;
-  wire \port$1011$2 ;
-  output \port$1011$3 ;
-  wire \port$1011$3 ;
-  output \port$1011$4 ;
-  wire \port$1011$4 ;
-  output \port$1011$5 ;
-  wire \port$1011$5 ;
-  output \port$1011$6 ;
-  wire \port$1011$6 ;
-  output \port$1011$7 ;
-  wire \port$1011$7 ;
-  output \port$1011$8 ;
-  wire \port$1011$8 ;
-  output \port$1011$9 ;
-  wire \port$1011$9 ;
+  output \port$1013$0 ;
+  wire \port$1013$0 ;
+  output \port$1013$1 ;
+  wire \port$1013$1 ;
+  output \port$1013$10 ;
+  wire \port$1013$10 ;
+  output \port$1013$11 ;
+  wire \port$1013$11 ;
+  output \port$1013$12 ;
+  wire \port$1013$12 ;
+  output \port$1013$13 ;
+  wire \port$1013$13 ;
+  output \port$1013$14 ;
+  wire \port$1013$14 ;
+  output \port$1013$15 ;
+  wire \port$1013$15 ;
+  output \port$1013$2 ;
+  wire \port$1013$2 ;
+  output \port$1013$3 ;
+  wire \port$1013$3 ;
+  output \port$1013$4 ;
+  wire \port$1013$4 ;
+  output \port$1013$5 ;
+  wire \port$1013$5 ;
+  output \port$1013$6 ;
+  wire \port$1013$6 ;
+  output \port$1013$7 ;
+  wire \port$1013$7 ;
+  output \port$1013$8 ;
+  wire \port$1013$8 ;
+  output \port$1013$9 ;
+  wire \port$1013$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29587,19 +29625,19 @@ module \hwq_mac_array.mul_5_2 (clk, rst, \port$1011$0 , \port$1011$1 , \port$101
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1011$0 ),
-    .P1(\port$1011$1 ),
-    .P10(\port$1011$10 ),
-    .P11(\port$1011$11 ),
-    .P12(\port$1011$12 ),
-    .P13(\port$1011$13 ),
-    .P14(\port$1011$14 ),
-    .P15(\port$1011$15 ),
+    .P0(\port$1013$0 ),
+    .P1(\port$1013$1 ),
+    .P10(\port$1013$10 ),
+    .P11(\port$1013$11 ),
+    .P12(\port$1013$12 ),
+    .P13(\port$1013$13 ),
+    .P14(\port$1013$14 ),
+    .P15(\port$1013$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1011$2 ),
+    .P2(\port$1013$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29610,30 +29648,30 @@ module \hwq_mac_array.mul_5_2 (clk, rst, \port$1011$0 , \port$1011$1 , \port$101
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1011$3 ),
+    .P3(\port$1013$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1011$4 ),
-    .P5(\port$1011$5 ),
-    .P6(\port$1011$6 ),
-    .P7(\port$1011$7 ),
-    .P8(\port$1011$8 ),
-    .P9(\port$1011$9 ),
+    .P4(\port$1013$4 ),
+    .P5(\port$1013$5 ),
+    .P6(\port$1013$6 ),
+    .P7(\port$1013$7 ),
+    .P8(\port$1013$8 ),
+    .P9(\port$1013$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1011$15 , \port$1011$14 , \port$1011$13 , \port$1011$12 , \port$1011$11 , \port$1011$10 , \port$1011$9 , \port$1011$8 , \port$1011$7 , \port$1011$6 , \port$1011$5 , \port$1011$4 , \port$1011$3 , \port$1011$2 , \port$1011$1 , \port$1011$0  };
+  assign p36[15:0] = { \port$1013$15 , \port$1013$14 , \port$1013$13 , \port$1013$12 , \port$1013$11 , \port$1013$10 , \port$1013$9 , \port$1013$8 , \port$1013$7 , \port$1013$6 , \port$1013$5 , \port$1013$4 , \port$1013$3 , \port$1013$2 , \port$1013$1 , \port$1013$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_3 (clk, rst, \port$1027$0 , \port$1027$1 , \port$1027$2 , \port$1027$3 , \port$1027$4 , \port$1027$5 , \port$1027$6 , \port$1027$7 , \port$1027$8 , \port$1027$9 , \port$1027$10 , \port$1027$11 , \port$1027$12 , \port$1027$13 , \port$1027$14 , \port$1027$15 , b, a, en
+module \hwq_mac_array.mul_5_3 (clk, rst, \port$1029$0 , \port$1029$1 , \port$1029$2 , \port$1029$3 , \port$1029$4 , \port$1029$5 , \port$1029$6 , \port$1029$7 , \port$1029$8 , \port$1029$9 , \port$1029$10 , \port$1029$11 , \port$1029$12 , \port$1029$13 , \port$1029$14 , \port$1029$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -29644,38 +29682,38 @@ module \hwq_mac_array.mul_5_3 (clk, rst, \port$1027$0 , \port$1027$1 , \port$102
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1027$0 ;
-  wire \port$1027$0 ;
-  output \port$1027$1 ;
-  wire \port$1027$1 ;
-  output \port$1027$10 ;
-  wire \port$1027$10 ;
-  output \port$1027$11 ;
-  wire \port$1027$11 ;
-  output \port$1027$12 ;
-  wire \port$1027$12 ;
-  output \port$1027$13 ;
-  wire \port$1027$13 ;
-  output \port$1027$14 ;
-  wire \port$1027$14 ;
-  output \port$1027$15 ;
-  wire \port$1027$15 ;
-  output \port$1027$2 ;
-  wire \port$1027$2 ;
-  output \port$1027$3 ;
-  wire \port$1027$3 ;
-  output \port$1027$4 ;
-  wire \port$1027$4 ;
-  output \port$1027$5 ;
-  wire \port$1027$5 ;
-  output \port$1027$6 ;
-  wire \port$1027$6 ;
-  output \port$1027$7 ;
-  wire \port$1027$7 ;
-  output \port$1027$8 ;
-  wire \port$1027$8 ;
-  output \port$1027$9 ;
-  wire \port$1027$9 ;
+  output \port$1029$0 ;
+  wire \port$1029$0 ;
+  output \port$1029$1 ;
+  wire \port$1029$1 ;
+  output \port$1029$10 ;
+  wire \port$1029$10 ;
+  output \port$1029$11 ;
+  wire \port$1029$11 ;
+  output \port$1029$12 ;
+  wire \port$1029$12 ;
+  output \port$1029$13 ;
+  wire \port$1029$13 ;
+  output \port$1029$14 ;
+  wire \port$1029$14 ;
+  output \port$1029$15 ;
+  wire \port$1029$15 ;
+  output \port$1029$2 ;
+  wire \port$1029$2 ;
+  output \port$1029$3 ;
+  wire \port$1029$3 ;
+  output \port$1029$4 ;
+  wire \port$1029$4 ;
+  output \port$1029$5 ;
+  wire \port$1029$5 ;
+  output \port$1029$6 ;
+  wire \port$1029$6 ;
+  output \port$1029$7 ;
+  wire \port$1029$7 ;
+  output \port$1029$8 ;
+  wire \port$1029$8 ;
+  output \port$1029$9 ;
+  wire \port$1029$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29751,19 +29789,19 @@ module \hwq_mac_array.mul_5_3 (clk, rst, \port$1027$0 , \port$1027$1 , \port$102
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1027$0 ),
-    .P1(\port$1027$1 ),
-    .P10(\port$1027$10 ),
-    .P11(\port$1027$11 ),
-    .P12(\port$1027$12 ),
-    .P13(\port$1027$13 ),
-    .P14(\port$1027$14 ),
-    .P15(\port$1027$15 ),
+    .P0(\port$1029$0 ),
+    .P1(\port$1029$1 ),
+    .P10(\port$1029$10 ),
+    .P11(\port$1029$11 ),
+    .P12(\port$1029$12 ),
+    .P13(\port$1029$13 ),
+    .P14(\port$1029$14 ),
+    .P15(\port$1029$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1027$2 ),
+    .P2(\port$1029$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29774,30 +29812,30 @@ module \hwq_mac_array.mul_5_3 (clk, rst, \port$1027$0 , \port$1027$1 , \port$102
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1027$3 ),
+    .P3(\port$1029$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1027$4 ),
-    .P5(\port$1027$5 ),
-    .P6(\port$1027$6 ),
-    .P7(\port$1027$7 ),
-    .P8(\port$1027$8 ),
-    .P9(\port$1027$9 ),
+    .P4(\port$1029$4 ),
+    .P5(\port$1029$5 ),
+    .P6(\port$1029$6 ),
+    .P7(\port$1029$7 ),
+    .P8(\port$1029$8 ),
+    .P9(\port$1029$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1027$15 , \port$1027$14 , \port$1027$13 , \port$1027$12 , \port$1027$11 , \port$1027$10 , \port$1027$9 , \port$1027$8 , \port$1027$7 , \port$1027$6 , \port$1027$5 , \port$1027$4 , \port$1027$3 , \port$1027$2 , \port$1027$1 , \port$1027$0  };
+  assign p36[15:0] = { \port$1029$15 , \port$1029$14 , \port$1029$13 , \port$1029$12 , \port$1029$11 , \port$1029$10 , \port$1029$9 , \port$1029$8 , \port$1029$7 , \port$1029$6 , \port$1029$5 , \port$1029$4 , \port$1029$3 , \port$1029$2 , \port$1029$1 , \port$1029$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_4 (clk, rst, \port$1043$0 , \port$1043$1 , \port$1043$2 , \port$1043$3 , \port$1043$4 , \port$1043$5 , \port$1043$6 , \port$1043$7 , \port$1043$8 , \port$1043$9 , \port$1043$10 , \port$1043$11 , \port$1043$12 , \port$1043$13 , \port$1043$14 , \port$1043$15 , b, a, en
+module \hwq_mac_array.mul_5_4 (clk, rst, \port$1045$0 , \port$1045$1 , \port$1045$2 , \port$1045$3 , \port$1045$4 , \port$1045$5 , \port$1045$6 , \port$1045$7 , \port$1045$8 , \port$1045$9 , \port$1045$10 , \port$1045$11 , \port$1045$12 , \port$1045$13 , \port$1045$14 , \port$1045$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -29808,38 +29846,38 @@ module \hwq_mac_array.mul_5_4 (clk, rst, \port$1043$0 , \port$1043$1 , \port$104
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1043$0 ;
-  wire \port$1043$0 ;
-  output \port$1043$1 ;
-  wire \port$1043$1 ;
-  output \port$1043$10 ;
-  wire \port$1043$10 ;
-  output \port$1043$11 ;
-  wire \port$1043$11 ;
-  output \port$1043$12 ;
-  wire \port$1043$12 ;
-  output \port$1043$13 ;
-  wire \port$1043$13 ;
-  output \port$1043$14 ;
-  wire \port$1043$14 ;
-  output \port$1043$15 ;
-  wire \port$1043$15 ;
-  output \port$1043$2 ;
-  wire \port$1043$2 ;
-  output \port$1043$3 ;
-  wire \port$1043$3 ;
-  output \port$1043$4 ;
-  wire \port$1043$4 ;
-  output \port$1043$5 ;
-  wire \port$1043$5 ;
-  output \port$1043$6 ;
-  wire \port$1043$6 ;
-  output \port$1043$7 ;
-  wire \port$1043$7 ;
-  output \port$1043$8 ;
-  wire \port$1043$8 ;
-  output \port$1043$9 ;
-  wire \port$1043$9 ;
+  output \port$1045$0 ;
+  wire \port$1045$0 ;
+  output \port$1045$1 ;
+  wire \port$1045$1 ;
+  output \port$1045$10 ;
+  wire \port$1045$10 ;
+  output \port$1045$11 ;
+  wire \port$1045$11 ;
+  output \port$1045$12 ;
+  wire \port$1045$12 ;
+  output \port$1045$13 ;
+  wire \port$1045$13 ;
+  output \port$1045$14 ;
+  wire \port$1045$14 ;
+  output \port$1045$15 ;
+  wire \port$1045$15 ;
+  output \port$1045$2 ;
+  wire \port$1045$2 ;
+  output \port$1045$3 ;
+  wire \port$1045$3 ;
+  output \port$1045$4 ;
+  wire \port$1045$4 ;
+  output \port$1045$5 ;
+  wire \port$1045$5 ;
+  output \port$1045$6 ;
+  wire \port$1045$6 ;
+  output \port$1045$7 ;
+  wire \port$1045$7 ;
+  output \port$1045$8 ;
+  wire \port$1045$8 ;
+  output \port$1045$9 ;
+  wire \port$1045$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29915,19 +29953,19 @@ module \hwq_mac_array.mul_5_4 (clk, rst, \port$1043$0 , \port$1043$1 , \port$104
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1043$0 ),
-    .P1(\port$1043$1 ),
-    .P10(\port$1043$10 ),
-    .P11(\port$1043$11 ),
-    .P12(\port$1043$12 ),
-    .P13(\port$1043$13 ),
-    .P14(\port$1043$14 ),
-    .P15(\port$1043$15 ),
+    .P0(\port$1045$0 ),
+    .P1(\port$1045$1 ),
+    .P10(\port$1045$10 ),
+    .P11(\port$1045$11 ),
+    .P12(\port$1045$12 ),
+    .P13(\port$1045$13 ),
+    .P14(\port$1045$14 ),
+    .P15(\port$1045$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1043$2 ),
+    .P2(\port$1045$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29938,30 +29976,30 @@ module \hwq_mac_array.mul_5_4 (clk, rst, \port$1043$0 , \port$1043$1 , \port$104
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1043$3 ),
+    .P3(\port$1045$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1043$4 ),
-    .P5(\port$1043$5 ),
-    .P6(\port$1043$6 ),
-    .P7(\port$1043$7 ),
-    .P8(\port$1043$8 ),
-    .P9(\port$1043$9 ),
+    .P4(\port$1045$4 ),
+    .P5(\port$1045$5 ),
+    .P6(\port$1045$6 ),
+    .P7(\port$1045$7 ),
+    .P8(\port$1045$8 ),
+    .P9(\port$1045$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1043$15 , \port$1043$14 , \port$1043$13 , \port$1043$12 , \port$1043$11 , \port$1043$10 , \port$1043$9 , \port$1043$8 , \port$1043$7 , \port$1043$6 , \port$1043$5 , \port$1043$4 , \port$1043$3 , \port$1043$2 , \port$1043$1 , \port$1043$0  };
+  assign p36[15:0] = { \port$1045$15 , \port$1045$14 , \port$1045$13 , \port$1045$12 , \port$1045$11 , \port$1045$10 , \port$1045$9 , \port$1045$8 , \port$1045$7 , \port$1045$6 , \port$1045$5 , \port$1045$4 , \port$1045$3 , \port$1045$2 , \port$1045$1 , \port$1045$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_5 (clk, rst, \port$1059$0 , \port$1059$1 , \port$1059$2 , \port$1059$3 , \port$1059$4 , \port$1059$5 , \port$1059$6 , \port$1059$7 , \port$1059$8 , \port$1059$9 , \port$1059$10 , \port$1059$11 , \port$1059$12 , \port$1059$13 , \port$1059$14 , \port$1059$15 , b, a, en
+module \hwq_mac_array.mul_5_5 (clk, rst, \port$1061$0 , \port$1061$1 , \port$1061$2 , \port$1061$3 , \port$1061$4 , \port$1061$5 , \port$1061$6 , \port$1061$7 , \port$1061$8 , \port$1061$9 , \port$1061$10 , \port$1061$11 , \port$1061$12 , \port$1061$13 , \port$1061$14 , \port$1061$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -29972,38 +30010,38 @@ module \hwq_mac_array.mul_5_5 (clk, rst, \port$1059$0 , \port$1059$1 , \port$105
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1059$0 ;
-  wire \port$1059$0 ;
-  output \port$1059$1 ;
-  wire \port$1059$1 ;
-  output \port$1059$10 ;
-  wire \port$1059$10 ;
-  output \port$1059$11 ;
-  wire \port$1059$11 ;
-  output \port$1059$12 ;
-  wire \port$1059$12 ;
-  output \port$1059$13 ;
-  wire \port$1059$13 ;
-  output \port$1059$14 ;
-  wire \port$1059$14 ;
-  output \port$1059$15 ;
-  wire \port$1059$15 ;
-  output \port$1059$2 ;
-  wire \port$1059$2 ;
-  output \port$1059$3 ;
-  wire \port$1059$3 ;
-  output \port$1059$4 ;
-  wire \port$1059$4 ;
-  output \port$1059$5 ;
-  wire \port$1059$5 ;
-  output \port$1059$6 ;
-  wire \port$1059$6 ;
-  output \port$1059$7 ;
-  wire \port$1059$7 ;
-  output \port$1059$8 ;
-  wire \port$1059$8 ;
-  output \port$1059$9 ;
-  wire \port$1059$9 ;
+  output \port$1061$0 ;
+  wire \port$1061$0 ;
+  output \port$1061$1 ;
+  wire \port$1061$1 ;
+  output \port$1061$10 ;
+  wire \port$1061$10 ;
+  output \port$1061$11 ;
+  wire \port$1061$11 ;
+  output \port$1061$12 ;
+  wire \port$1061$12 ;
+  output \port$1061$13 ;
+  wire \port$1061$13 ;
+  output \port$1061$14 ;
+  wire \port$1061$14 ;
+  output \port$1061$15 ;
+  wire \port$1061$15 ;
+  output \port$1061$2 ;
+  wire \port$1061$2 ;
+  output \port$1061$3 ;
+  wire \port$1061$3 ;
+  output \port$1061$4 ;
+  wire \port$1061$4 ;
+  output \port$1061$5 ;
+  wire \port$1061$5 ;
+  output \port$1061$6 ;
+  wire \port$1061$6 ;
+  output \port$1061$7 ;
+  wire \port$1061$7 ;
+  output \port$1061$8 ;
+  wire \port$1061$8 ;
+  output \port$1061$9 ;
+  wire \port$1061$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30079,19 +30117,19 @@ module \hwq_mac_array.mul_5_5 (clk, rst, \port$1059$0 , \port$1059$1 , \port$105
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1059$0 ),
-    .P1(\port$1059$1 ),
-    .P10(\port$1059$10 ),
-    .P11(\port$1059$11 ),
-    .P12(\port$1059$12 ),
-    .P13(\port$1059$13 ),
-    .P14(\port$1059$14 ),
-    .P15(\port$1059$15 ),
+    .P0(\port$1061$0 ),
+    .P1(\port$1061$1 ),
+    .P10(\port$1061$10 ),
+    .P11(\port$1061$11 ),
+    .P12(\port$1061$12 ),
+    .P13(\port$1061$13 ),
+    .P14(\port$1061$14 ),
+    .P15(\port$1061$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1059$2 ),
+    .P2(\port$1061$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30102,30 +30140,30 @@ module \hwq_mac_array.mul_5_5 (clk, rst, \port$1059$0 , \port$1059$1 , \port$105
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1059$3 ),
+    .P3(\port$1061$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1059$4 ),
-    .P5(\port$1059$5 ),
-    .P6(\port$1059$6 ),
-    .P7(\port$1059$7 ),
-    .P8(\port$1059$8 ),
-    .P9(\port$1059$9 ),
+    .P4(\port$1061$4 ),
+    .P5(\port$1061$5 ),
+    .P6(\port$1061$6 ),
+    .P7(\port$1061$7 ),
+    .P8(\port$1061$8 ),
+    .P9(\port$1061$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1059$15 , \port$1059$14 , \port$1059$13 , \port$1059$12 , \port$1059$11 , \port$1059$10 , \port$1059$9 , \port$1059$8 , \port$1059$7 , \port$1059$6 , \port$1059$5 , \port$1059$4 , \port$1059$3 , \port$1059$2 , \port$1059$1 , \port$1059$0  };
+  assign p36[15:0] = { \port$1061$15 , \port$1061$14 , \port$1061$13 , \port$1061$12 , \port$1061$11 , \port$1061$10 , \port$1061$9 , \port$1061$8 , \port$1061$7 , \port$1061$6 , \port$1061$5 , \port$1061$4 , \port$1061$3 , \port$1061$2 , \port$1061$1 , \port$1061$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_6 (clk, rst, \port$1075$0 , \port$1075$1 , \port$1075$2 , \port$1075$3 , \port$1075$4 , \port$1075$5 , \port$1075$6 , \port$1075$7 , \port$1075$8 , \port$1075$9 , \port$1075$10 , \port$1075$11 , \port$1075$12 , \port$1075$13 , \port$1075$14 , \port$1075$15 , b, a, en
+module \hwq_mac_array.mul_5_6 (clk, rst, \port$1077$0 , \port$1077$1 , \port$1077$2 , \port$1077$3 , \port$1077$4 , \port$1077$5 , \port$1077$6 , \port$1077$7 , \port$1077$8 , \port$1077$9 , \port$1077$10 , \port$1077$11 , \port$1077$12 , \port$1077$13 , \port$1077$14 , \port$1077$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -30136,38 +30174,38 @@ module \hwq_mac_array.mul_5_6 (clk, rst, \port$1075$0 , \port$1075$1 , \port$107
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1075$0 ;
-  wire \port$1075$0 ;
-  output \port$1075$1 ;
-  wire \port$1075$1 ;
-  output \port$1075$10 ;
-  wire \port$1075$10 ;
-  output \port$1075$11 ;
-  wire \port$1075$11 ;
-  output \port$1075$12 ;
-  wire \port$1075$12 ;
-  output \port$1075$13 ;
-  wire \port$1075$13 ;
-  output \port$1075$14 ;
-  wire \port$1075$14 ;
-  output \port$1075$15 ;
-  wire \port$1075$15 ;
-  output \port$1075$2 ;
-  wire \port$1075$2 ;
-  output \port$1075$3 ;
-  wire \port$1075$3 ;
-  output \port$1075$4 ;
-  wire \port$1075$4 ;
-  output \port$1075$5 ;
-  wire \port$1075$5 ;
-  output \port$1075$6 ;
-  wire \port$1075$6 ;
-  output \port$1075$7 ;
-  wire \port$1075$7 ;
-  output \port$1075$8 ;
-  wire \port$1075$8 ;
-  output \port$1075$9 ;
-  wire \port$1075$9 ;
+  output \port$1077$0 ;
+  wire \port$1077$0 ;
+  output \port$1077$1 ;
+  wire \port$1077$1 ;
+  output \port$1077$10 ;
+  wire \port$1077$10 ;
+  output \port$1077$11 ;
+  wire \port$1077$11 ;
+  output \port$1077$12 ;
+  wire \port$1077$12 ;
+  output \port$1077$13 ;
+  wire \port$1077$13 ;
+  output \port$1077$14 ;
+  wire \port$1077$14 ;
+  output \port$1077$15 ;
+  wire \port$1077$15 ;
+  output \port$1077$2 ;
+  wire \port$1077$2 ;
+  output \port$1077$3 ;
+  wire \port$1077$3 ;
+  output \port$1077$4 ;
+  wire \port$1077$4 ;
+  output \port$1077$5 ;
+  wire \port$1077$5 ;
+  output \port$1077$6 ;
+  wire \port$1077$6 ;
+  output \port$1077$7 ;
+  wire \port$1077$7 ;
+  output \port$1077$8 ;
+  wire \port$1077$8 ;
+  output \port$1077$9 ;
+  wire \port$1077$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30243,19 +30281,19 @@ module \hwq_mac_array.mul_5_6 (clk, rst, \port$1075$0 , \port$1075$1 , \port$107
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1075$0 ),
-    .P1(\port$1075$1 ),
-    .P10(\port$1075$10 ),
-    .P11(\port$1075$11 ),
-    .P12(\port$1075$12 ),
-    .P13(\port$1075$13 ),
-    .P14(\port$1075$14 ),
-    .P15(\port$1075$15 ),
+    .P0(\port$1077$0 ),
+    .P1(\port$1077$1 ),
+    .P10(\port$1077$10 ),
+    .P11(\port$1077$11 ),
+    .P12(\port$1077$12 ),
+    .P13(\port$1077$13 ),
+    .P14(\port$1077$14 ),
+    .P15(\port$1077$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1075$2 ),
+    .P2(\port$1077$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30266,30 +30304,30 @@ module \hwq_mac_array.mul_5_6 (clk, rst, \port$1075$0 , \port$1075$1 , \port$107
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1075$3 ),
+    .P3(\port$1077$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1075$4 ),
-    .P5(\port$1075$5 ),
-    .P6(\port$1075$6 ),
-    .P7(\port$1075$7 ),
-    .P8(\port$1075$8 ),
-    .P9(\port$1075$9 ),
+    .P4(\port$1077$4 ),
+    .P5(\port$1077$5 ),
+    .P6(\port$1077$6 ),
+    .P7(\port$1077$7 ),
+    .P8(\port$1077$8 ),
+    .P9(\port$1077$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1075$15 , \port$1075$14 , \port$1075$13 , \port$1075$12 , \port$1075$11 , \port$1075$10 , \port$1075$9 , \port$1075$8 , \port$1075$7 , \port$1075$6 , \port$1075$5 , \port$1075$4 , \port$1075$3 , \port$1075$2 , \port$1075$1 , \port$1075$0  };
+  assign p36[15:0] = { \port$1077$15 , \port$1077$14 , \port$1077$13 , \port$1077$12 , \port$1077$11 , \port$1077$10 , \port$1077$9 , \port$1077$8 , \port$1077$7 , \port$1077$6 , \port$1077$5 , \port$1077$4 , \port$1077$3 , \port$1077$2 , \port$1077$1 , \port$1077$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_7 (clk, rst, \port$1091$0 , \port$1091$1 , \port$1091$2 , \port$1091$3 , \port$1091$4 , \port$1091$5 , \port$1091$6 , \port$1091$7 , \port$1091$8 , \port$1091$9 , \port$1091$10 , \port$1091$11 , \port$1091$12 , \port$1091$13 , \port$1091$14 , \port$1091$15 , b, a, en
+module \hwq_mac_array.mul_5_7 (clk, rst, \port$1093$0 , \port$1093$1 , \port$1093$2 , \port$1093$3 , \port$1093$4 , \port$1093$5 , \port$1093$6 , \port$1093$7 , \port$1093$8 , \port$1093$9 , \port$1093$10 , \port$1093$11 , \port$1093$12 , \port$1093$13 , \port$1093$14 , \port$1093$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -30300,38 +30338,38 @@ module \hwq_mac_array.mul_5_7 (clk, rst, \port$1091$0 , \port$1091$1 , \port$109
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1091$0 ;
-  wire \port$1091$0 ;
-  output \port$1091$1 ;
-  wire \port$1091$1 ;
-  output \port$1091$10 ;
-  wire \port$1091$10 ;
-  output \port$1091$11 ;
-  wire \port$1091$11 ;
-  output \port$1091$12 ;
-  wire \port$1091$12 ;
-  output \port$1091$13 ;
-  wire \port$1091$13 ;
-  output \port$1091$14 ;
-  wire \port$1091$14 ;
-  output \port$1091$15 ;
-  wire \port$1091$15 ;
-  output \port$1091$2 ;
-  wire \port$1091$2 ;
-  output \port$1091$3 ;
-  wire \port$1091$3 ;
-  output \port$1091$4 ;
-  wire \port$1091$4 ;
-  output \port$1091$5 ;
-  wire \port$1091$5 ;
-  output \port$1091$6 ;
-  wire \port$1091$6 ;
-  output \port$1091$7 ;
-  wire \port$1091$7 ;
-  output \port$1091$8 ;
-  wire \port$1091$8 ;
-  output \port$1091$9 ;
-  wire \port$1091$9 ;
+  output \port$1093$0 ;
+  wire \port$1093$0 ;
+  output \port$1093$1 ;
+  wire \port$1093$1 ;
+  output \port$1093$10 ;
+  wire \port$1093$10 ;
+  output \port$1093$11 ;
+  wire \port$1093$11 ;
+  output \port$1093$12 ;
+  wire \port$1093$12 ;
+  output \port$1093$13 ;
+  wire \port$1093$13 ;
+  output \port$1093$14 ;
+  wire \port$1093$14 ;
+  output \port$1093$15 ;
+  wire \port$1093$15 ;
+  output \port$1093$2 ;
+  wire \port$1093$2 ;
+  output \port$1093$3 ;
+  wire \port$1093$3 ;
+  output \port$1093$4 ;
+  wire \port$1093$4 ;
+  output \port$1093$5 ;
+  wire \port$1093$5 ;
+  output \port$1093$6 ;
+  wire \port$1093$6 ;
+  output \port$1093$7 ;
+  wire \port$1093$7 ;
+  output \port$1093$8 ;
+  wire \port$1093$8 ;
+  output \port$1093$9 ;
+  wire \port$1093$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30407,19 +30445,19 @@ module \hwq_mac_array.mul_5_7 (clk, rst, \port$1091$0 , \port$1091$1 , \port$109
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1091$0 ),
-    .P1(\port$1091$1 ),
-    .P10(\port$1091$10 ),
-    .P11(\port$1091$11 ),
-    .P12(\port$1091$12 ),
-    .P13(\port$1091$13 ),
-    .P14(\port$1091$14 ),
-    .P15(\port$1091$15 ),
+    .P0(\port$1093$0 ),
+    .P1(\port$1093$1 ),
+    .P10(\port$1093$10 ),
+    .P11(\port$1093$11 ),
+    .P12(\port$1093$12 ),
+    .P13(\port$1093$13 ),
+    .P14(\port$1093$14 ),
+    .P15(\port$1093$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1091$2 ),
+    .P2(\port$1093$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30430,30 +30468,30 @@ module \hwq_mac_array.mul_5_7 (clk, rst, \port$1091$0 , \port$1091$1 , \port$109
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1091$3 ),
+    .P3(\port$1093$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1091$4 ),
-    .P5(\port$1091$5 ),
-    .P6(\port$1091$6 ),
-    .P7(\port$1091$7 ),
-    .P8(\port$1091$8 ),
-    .P9(\port$1091$9 ),
+    .P4(\port$1093$4 ),
+    .P5(\port$1093$5 ),
+    .P6(\port$1093$6 ),
+    .P7(\port$1093$7 ),
+    .P8(\port$1093$8 ),
+    .P9(\port$1093$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1091$15 , \port$1091$14 , \port$1091$13 , \port$1091$12 , \port$1091$11 , \port$1091$10 , \port$1091$9 , \port$1091$8 , \port$1091$7 , \port$1091$6 , \port$1091$5 , \port$1091$4 , \port$1091$3 , \port$1091$2 , \port$1091$1 , \port$1091$0  };
+  assign p36[15:0] = { \port$1093$15 , \port$1093$14 , \port$1093$13 , \port$1093$12 , \port$1093$11 , \port$1093$10 , \port$1093$9 , \port$1093$8 , \port$1093$7 , \port$1093$6 , \port$1093$5 , \port$1093$4 , \port$1093$3 , \port$1093$2 , \port$1093$1 , \port$1093$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_0 (clk, rst, \port$1107$0 , \port$1107$1 , \port$1107$2 , \port$1107$3 , \port$1107$4 , \port$1107$5 , \port$1107$6 , \port$1107$7 , \port$1107$8 , \port$1107$9 , \port$1107$10 , \port$1107$11 , \port$1107$12 , \port$1107$13 , \port$1107$14 , \port$1107$15 , a, b, en
+module \hwq_mac_array.mul_6_0 (clk, rst, \port$1109$0 , \port$1109$1 , \port$1109$2 , \port$1109$3 , \port$1109$4 , \port$1109$5 , \port$1109$6 , \port$1109$7 , \port$1109$8 , \port$1109$9 , \port$1109$10 , \port$1109$11 , \port$1109$12 , \port$1109$13 , \port$1109$14 , \port$1109$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -30464,38 +30502,38 @@ module \hwq_mac_array.mul_6_0 (clk, rst, \port$1107$0 , \port$1107$1 , \port$110
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1107$0 ;
-  wire \port$1107$0 ;
-  output \port$1107$1 ;
-  wire \port$1107$1 ;
-  output \port$1107$10 ;
-  wire \port$1107$10 ;
-  output \port$1107$11 ;
-  wire \port$1107$11 ;
-  output \port$1107$12 ;
-  wire \port$1107$12 ;
-  output \port$1107$13 ;
-  wire \port$1107$13 ;
-  output \port$1107$14 ;
-  wire \port$1107$14 ;
-  output \port$1107$15 ;
-  wire \port$1107$15 ;
-  output \port$1107$2 ;
-  wire \port$1107$2 ;
-  output \port$1107$3 ;
-  wire \port$1107$3 ;
-  output \port$1107$4 ;
-  wire \port$1107$4 ;
-  output \port$1107$5 ;
-  wire \port$1107$5 ;
-  output \port$1107$6 ;
-  wire \port$1107$6 ;
-  output \port$1107$7 ;
-  wire \port$1107$7 ;
-  output \port$1107$8 ;
-  wire \port$1107$8 ;
-  output \port$1107$9 ;
-  wire \port$1107$9 ;
+  output \port$1109$0 ;
+  wire \port$1109$0 ;
+  output \port$1109$1 ;
+  wire \port$1109$1 ;
+  output \port$1109$10 ;
+  wire \port$1109$10 ;
+  output \port$1109$11 ;
+  wire \port$1109$11 ;
+  output \port$1109$12 ;
+  wire \port$1109$12 ;
+  output \port$1109$13 ;
+  wire \port$1109$13 ;
+  output \port$1109$14 ;
+  wire \port$1109$14 ;
+  output \port$1109$15 ;
+  wire \port$1109$15 ;
+  output \port$1109$2 ;
+  wire \port$1109$2 ;
+  output \port$1109$3 ;
+  wire \port$1109$3 ;
+  output \port$1109$4 ;
+  wire \port$1109$4 ;
+  output \port$1109$5 ;
+  wire \port$1109$5 ;
+  output \port$1109$6 ;
+  wire \port$1109$6 ;
+  output \port$1109$7 ;
+  wire \port$1109$7 ;
+  output \port$1109$8 ;
+  wire \port$1109$8 ;
+  output \port$1109$9 ;
+  wire \port$1109$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30571,19 +30609,19 @@ module \hwq_mac_array.mul_6_0 (clk, rst, \port$1107$0 , \port$1107$1 , \port$110
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1107$0 ),
-    .P1(\port$1107$1 ),
-    .P10(\port$1107$10 ),
-    .P11(\port$1107$11 ),
-    .P12(\port$1107$12 ),
-    .P13(\port$1107$13 ),
-    .P14(\port$1107$14 ),
-    .P15(\port$1107$15 ),
+    .P0(\port$1109$0 ),
+    .P1(\port$1109$1 ),
+    .P10(\port$1109$10 ),
+    .P11(\port$1109$11 ),
+    .P12(\port$1109$12 ),
+    .P13(\port$1109$13 ),
+    .P14(\port$1109$14 ),
+    .P15(\port$1109$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1107$2 ),
+    .P2(\port$1109$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30594,30 +30632,30 @@ module \hwq_mac_array.mul_6_0 (clk, rst, \port$1107$0 , \port$1107$1 , \port$110
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1107$3 ),
+    .P3(\port$1109$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1107$4 ),
-    .P5(\port$1107$5 ),
-    .P6(\port$1107$6 ),
-    .P7(\port$1107$7 ),
-    .P8(\port$1107$8 ),
-    .P9(\port$1107$9 ),
+    .P4(\port$1109$4 ),
+    .P5(\port$1109$5 ),
+    .P6(\port$1109$6 ),
+    .P7(\port$1109$7 ),
+    .P8(\port$1109$8 ),
+    .P9(\port$1109$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1107$15 , \port$1107$14 , \port$1107$13 , \port$1107$12 , \port$1107$11 , \port$1107$10 , \port$1107$9 , \port$1107$8 , \port$1107$7 , \port$1107$6 , \port$1107$5 , \port$1107$4 , \port$1107$3 , \port$1107$2 , \port$1107$1 , \port$1107$0  };
+  assign p36[15:0] = { \port$1109$15 , \port$1109$14 , \port$1109$13 , \port$1109$12 , \port$1109$11 , \port$1109$10 , \port$1109$9 , \port$1109$8 , \port$1109$7 , \port$1109$6 , \port$1109$5 , \port$1109$4 , \port$1109$3 , \port$1109$2 , \port$1109$1 , \port$1109$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_1 (clk, rst, \port$1123$0 , \port$1123$1 , \port$1123$2 , \port$1123$3 , \port$1123$4 , \port$1123$5 , \port$1123$6 , \port$1123$7 , \port$1123$8 , \port$1123$9 , \port$1123$10 , \port$1123$11 , \port$1123$12 , \port$1123$13 , \port$1123$14 , \port$1123$15 , b, a, en
+module \hwq_mac_array.mul_6_1 (clk, rst, \port$1125$0 , \port$1125$1 , \port$1125$2 , \port$1125$3 , \port$1125$4 , \port$1125$5 , \port$1125$6 , \port$1125$7 , \port$1125$8 , \port$1125$9 , \port$1125$10 , \port$1125$11 , \port$1125$12 , \port$1125$13 , \port$1125$14 , \port$1125$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -30628,38 +30666,38 @@ module \hwq_mac_array.mul_6_1 (clk, rst, \port$1123$0 , \port$1123$1 , \port$112
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1123$0 ;
-  wire \port$1123$0 ;
-  output \port$1123$1 ;
-  wire \port$1123$1 ;
-  output \port$1123$10 ;
-  wire \port$1123$10 ;
-  output \port$1123$11 ;
-  wire \port$1123$11 ;
-  output \port$1123$12 ;
-  wire \port$1123$12 ;
-  output \port$1123$13 ;
-  wire \port$1123$13 ;
-  output \port$1123$14 ;
-  wire \port$1123$14 ;
-  output \port$1123$15 ;
-  wire \port$1123$15 ;
-  output \port$1123$2 ;
-  wire \port$1123$2 ;
-  output \port$1123$3 ;
-  wire \port$1123$3 ;
-  output \port$1123$4 ;
-  wire \port$1123$4 ;
-  output \port$1123$5 ;
-  wire \port$1123$5 ;
-  output \port$1123$6 ;
-  wire \port$1123$6 ;
-  output \port$1123$7 ;
-  wire \port$1123$7 ;
-  output \port$1123$8 ;
-  wire \port$1123$8 ;
-  output \port$1123$9 ;
-  wire \port$1123$9 ;
+  output \port$1125$0 ;
+  wire \port$1125$0 ;
+  output \port$1125$1 ;
+  wire \port$1125$1 ;
+  output \port$1125$10 ;
+  wire \port$1125$10 ;
+  output \port$1125$11 ;
+  wire \port$1125$11 ;
+  output \port$1125$12 ;
+  wire \port$1125$12 ;
+  output \port$1125$13 ;
+  wire \port$1125$13 ;
+  output \port$1125$14 ;
+  wire \port$1125$14 ;
+  output \port$1125$15 ;
+  wire \port$1125$15 ;
+  output \port$1125$2 ;
+  wire \port$1125$2 ;
+  output \port$1125$3 ;
+  wire \port$1125$3 ;
+  output \port$1125$4 ;
+  wire \port$1125$4 ;
+  output \port$1125$5 ;
+  wire \port$1125$5 ;
+  output \port$1125$6 ;
+  wire \port$1125$6 ;
+  output \port$1125$7 ;
+  wire \port$1125$7 ;
+  output \port$1125$8 ;
+  wire \port$1125$8 ;
+  output \port$1125$9 ;
+  wire \port$1125$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30735,19 +30773,19 @@ module \hwq_mac_array.mul_6_1 (clk, rst, \port$1123$0 , \port$1123$1 , \port$112
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1123$0 ),
-    .P1(\port$1123$1 ),
-    .P10(\port$1123$10 ),
-    .P11(\port$1123$11 ),
-    .P12(\port$1123$12 ),
-    .P13(\port$1123$13 ),
-    .P14(\port$1123$14 ),
-    .P15(\port$1123$15 ),
+    .P0(\port$1125$0 ),
+    .P1(\port$1125$1 ),
+    .P10(\port$1125$10 ),
+    .P11(\port$1125$11 ),
+    .P12(\port$1125$12 ),
+    .P13(\port$1125$13 ),
+    .P14(\port$1125$14 ),
+    .P15(\port$1125$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1123$2 ),
+    .P2(\port$1125$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30758,30 +30796,30 @@ module \hwq_mac_array.mul_6_1 (clk, rst, \port$1123$0 , \port$1123$1 , \port$112
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1123$3 ),
+    .P3(\port$1125$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1123$4 ),
-    .P5(\port$1123$5 ),
-    .P6(\port$1123$6 ),
-    .P7(\port$1123$7 ),
-    .P8(\port$1123$8 ),
-    .P9(\port$1123$9 ),
+    .P4(\port$1125$4 ),
+    .P5(\port$1125$5 ),
+    .P6(\port$1125$6 ),
+    .P7(\port$1125$7 ),
+    .P8(\port$1125$8 ),
+    .P9(\port$1125$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1123$15 , \port$1123$14 , \port$1123$13 , \port$1123$12 , \port$1123$11 , \port$1123$10 , \port$1123$9 , \port$1123$8 , \port$1123$7 , \port$1123$6 , \port$1123$5 , \port$1123$4 , \port$1123$3 , \port$1123$2 , \port$1123$1 , \port$1123$0  };
+  assign p36[15:0] = { \port$1125$15 , \port$1125$14 , \port$1125$13 , \port$1125$12 , \port$1125$11 , \port$1125$10 , \port$1125$9 , \port$1125$8 , \port$1125$7 , \port$1125$6 , \port$1125$5 , \port$1125$4 , \port$1125$3 , \port$1125$2 , \port$1125$1 , \port$1125$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_2 (clk, rst, \port$1139$0 , \port$1139$1 , \port$1139$2 , \port$1139$3 , \port$1139$4 , \port$1139$5 , \port$1139$6 , \port$1139$7 , \port$1139$8 , \port$1139$9 , \port$1139$10 , \port$1139$11 , \port$1139$12 , \port$1139$13 , \port$1139$14 , \port$1139$15 , b, a, en
+module \hwq_mac_array.mul_6_2 (clk, rst, \port$1141$0 , \port$1141$1 , \port$1141$2 , \port$1141$3 , \port$1141$4 , \port$1141$5 , \port$1141$6 , \port$1141$7 , \port$1141$8 , \port$1141$9 , \port$1141$10 , \port$1141$11 , \port$1141$12 , \port$1141$13 , \port$1141$14 , \port$1141$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -30792,38 +30830,38 @@ module \hwq_mac_array.mul_6_2 (clk, rst, \port$1139$0 , \port$1139$1 , \port$113
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1139$0 ;
-  wire \port$1139$0 ;
-  output \port$1139$1 ;
-  wire \port$1139$1 ;
-  output \port$1139$10 ;
-  wire \port$1139$10 ;
-  output \port$1139$11 ;
-  wire \port$1139$11 ;
-  output \port$1139$12 ;
-  wire \port$1139$12 ;
-  output \port$1139$13 ;
-  wire \port$1139$13 ;
-  output \port$1139$14 ;
-  wire \port$1139$14 ;
-  output \port$1139$15 ;
-  wire \port$1139$15 ;
-  output \port$1139$2 ;
-  wire \port$1139$2 ;
-  output \port$1139$3 ;
-  wire \port$1139$3 ;
-  output \port$1139$4 ;
-  wire \port$1139$4 ;
-  output \port$1139$5 ;
-  wire \port$1139$5 ;
-  output \port$1139$6 ;
-  wire \port$1139$6 ;
-  output \port$1139$7 ;
-  wire \port$1139$7 ;
-  output \port$1139$8 ;
-  wire \port$1139$8 ;
-  output \port$1139$9 ;
-  wire \port$1139$9 ;
+  output \port$1141$0 ;
+  wire \port$1141$0 ;
+  output \port$1141$1 ;
+  wire \port$1141$1 ;
+  output \port$1141$10 ;
+  wire \port$1141$10 ;
+  output \port$1141$11 ;
+  wire \port$1141$11 ;
+  output \port$1141$12 ;
+  wire \port$1141$12 ;
+  output \port$1141$13 ;
+  wire \port$1141$13 ;
+  output \port$1141$14 ;
+  wire \port$1141$14 ;
+  output \port$1141$15 ;
+  wire \port$1141$15 ;
+  output \port$1141$2 ;
+  wire \port$1141$2 ;
+  output \port$1141$3 ;
+  wire \port$1141$3 ;
+  output \port$1141$4 ;
+  wire \port$1141$4 ;
+  output \port$1141$5 ;
+  wire \port$1141$5 ;
+  output \port$1141$6 ;
+  wire \port$1141$6 ;
+  output \port$1141$7 ;
+  wire \port$1141$7 ;
+  output \port$1141$8 ;
+  wire \port$1141$8 ;
+  output \port$1141$9 ;
+  wire \port$1141$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30899,19 +30937,19 @@ module \hwq_mac_array.mul_6_2 (clk, rst, \port$1139$0 , \port$1139$1 , \port$113
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1139$0 ),
-    .P1(\port$1139$1 ),
-    .P10(\port$1139$10 ),
-    .P11(\port$1139$11 ),
-    .P12(\port$1139$12 ),
-    .P13(\port$1139$13 ),
-    .P14(\port$1139$14 ),
-    .P15(\port$1139$15 ),
+    .P0(\port$1141$0 ),
+    .P1(\port$1141$1 ),
+    .P10(\port$1141$10 ),
+    .P11(\port$1141$11 ),
+    .P12(\port$1141$12 ),
+    .P13(\port$1141$13 ),
+    .P14(\port$1141$14 ),
+    .P15(\port$1141$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1139$2 ),
+    .P2(\port$1141$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30922,30 +30960,30 @@ module \hwq_mac_array.mul_6_2 (clk, rst, \port$1139$0 , \port$1139$1 , \port$113
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1139$3 ),
+    .P3(\port$1141$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1139$4 ),
-    .P5(\port$1139$5 ),
-    .P6(\port$1139$6 ),
-    .P7(\port$1139$7 ),
-    .P8(\port$1139$8 ),
-    .P9(\port$1139$9 ),
+    .P4(\port$1141$4 ),
+    .P5(\port$1141$5 ),
+    .P6(\port$1141$6 ),
+    .P7(\port$1141$7 ),
+    .P8(\port$1141$8 ),
+    .P9(\port$1141$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1139$15 , \port$1139$14 , \port$1139$13 , \port$1139$12 , \port$1139$11 , \port$1139$10 , \port$1139$9 , \port$1139$8 , \port$1139$7 , \port$1139$6 , \port$1139$5 , \port$1139$4 , \port$1139$3 , \port$1139$2 , \port$1139$1 , \port$1139$0  };
+  assign p36[15:0] = { \port$1141$15 , \port$1141$14 , \port$1141$13 , \port$1141$12 , \port$1141$11 , \port$1141$10 , \port$1141$9 , \port$1141$8 , \port$1141$7 , \port$1141$6 , \port$1141$5 , \port$1141$4 , \port$1141$3 , \port$1141$2 , \port$1141$1 , \port$1141$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_3 (clk, rst, \port$1155$0 , \port$1155$1 , \port$1155$2 , \port$1155$3 , \port$1155$4 , \port$1155$5 , \port$1155$6 , \port$1155$7 , \port$1155$8 , \port$1155$9 , \port$1155$10 , \port$1155$11 , \port$1155$12 , \port$1155$13 , \port$1155$14 , \port$1155$15 , b, a, en
+module \hwq_mac_array.mul_6_3 (clk, rst, \port$1157$0 , \port$1157$1 , \port$1157$2 , \port$1157$3 , \port$1157$4 , \port$1157$5 , \port$1157$6 , \port$1157$7 , \port$1157$8 , \port$1157$9 , \port$1157$10 , \port$1157$11 , \port$1157$12 , \port$1157$13 , \port$1157$14 , \port$1157$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -30956,38 +30994,38 @@ module \hwq_mac_array.mul_6_3 (clk, rst, \port$1155$0 , \port$1155$1 , \port$115
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1155$0 ;
-  wire \port$1155$0 ;
-  output \port$1155$1 ;
-  wire \port$1155$1 ;
-  output \port$1155$10 ;
-  wire \port$1155$10 ;
-  output \port$1155$11 ;
-  wire \port$1155$11 ;
-  output \port$1155$12 ;
-  wire \port$1155$12 ;
-  output \port$1155$13 ;
-  wire \port$1155$13 ;
-  output \port$1155$14 ;
-  wire \port$1155$14 ;
-  output \port$1155$15 ;
-  wire \port$1155$15 ;
-  output \port$1155$2 ;
-  wire \port$1155$2 ;
-  output \port$1155$3 ;
-  wire \port$1155$3 ;
-  output \port$1155$4 ;
-  wire \port$1155$4 ;
-  output \port$1155$5 ;
-  wire \port$1155$5 ;
-  output \port$1155$6 ;
-  wire \port$1155$6 ;
-  output \port$1155$7 ;
-  wire \port$1155$7 ;
-  output \port$1155$8 ;
-  wire \port$1155$8 ;
-  output \port$1155$9 ;
-  wire \port$1155$9 ;
+  output \port$1157$0 ;
+  wire \port$1157$0 ;
+  output \port$1157$1 ;
+  wire \port$1157$1 ;
+  output \port$1157$10 ;
+  wire \port$1157$10 ;
+  output \port$1157$11 ;
+  wire \port$1157$11 ;
+  output \port$1157$12 ;
+  wire \port$1157$12 ;
+  output \port$1157$13 ;
+  wire \port$1157$13 ;
+  output \port$1157$14 ;
+  wire \port$1157$14 ;
+  output \port$1157$15 ;
+  wire \port$1157$15 ;
+  output \port$1157$2 ;
+  wire \port$1157$2 ;
+  output \port$1157$3 ;
+  wire \port$1157$3 ;
+  output \port$1157$4 ;
+  wire \port$1157$4 ;
+  output \port$1157$5 ;
+  wire \port$1157$5 ;
+  output \port$1157$6 ;
+  wire \port$1157$6 ;
+  output \port$1157$7 ;
+  wire \port$1157$7 ;
+  output \port$1157$8 ;
+  wire \port$1157$8 ;
+  output \port$1157$9 ;
+  wire \port$1157$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31063,19 +31101,19 @@ module \hwq_mac_array.mul_6_3 (clk, rst, \port$1155$0 , \port$1155$1 , \port$115
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1155$0 ),
-    .P1(\port$1155$1 ),
-    .P10(\port$1155$10 ),
-    .P11(\port$1155$11 ),
-    .P12(\port$1155$12 ),
-    .P13(\port$1155$13 ),
-    .P14(\port$1155$14 ),
-    .P15(\port$1155$15 ),
+    .P0(\port$1157$0 ),
+    .P1(\port$1157$1 ),
+    .P10(\port$1157$10 ),
+    .P11(\port$1157$11 ),
+    .P12(\port$1157$12 ),
+    .P13(\port$1157$13 ),
+    .P14(\port$1157$14 ),
+    .P15(\port$1157$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1155$2 ),
+    .P2(\port$1157$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31086,30 +31124,30 @@ module \hwq_mac_array.mul_6_3 (clk, rst, \port$1155$0 , \port$1155$1 , \port$115
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1155$3 ),
+    .P3(\port$1157$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1155$4 ),
-    .P5(\port$1155$5 ),
-    .P6(\port$1155$6 ),
-    .P7(\port$1155$7 ),
-    .P8(\port$1155$8 ),
-    .P9(\port$1155$9 ),
+    .P4(\port$1157$4 ),
+    .P5(\port$1157$5 ),
+    .P6(\port$1157$6 ),
+    .P7(\port$1157$7 ),
+    .P8(\port$1157$8 ),
+    .P9(\port$1157$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1155$15 , \port$1155$14 , \port$1155$13 , \port$1155$12 , \port$1155$11 , \port$1155$10 , \port$1155$9 , \port$1155$8 , \port$1155$7 , \port$1155$6 , \port$1155$5 , \port$1155$4 , \port$1155$3 , \port$1155$2 , \port$1155$1 , \port$1155$0  };
+  assign p36[15:0] = { \port$1157$15 , \port$1157$14 , \port$1157$13 , \port$1157$12 , \port$1157$11 , \port$1157$10 , \port$1157$9 , \port$1157$8 , \port$1157$7 , \port$1157$6 , \port$1157$5 , \port$1157$4 , \port$1157$3 , \port$1157$2 , \port$1157$1 , \port$1157$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_4 (clk, rst, \port$1171$0 , \port$1171$1 , \port$1171$2 , \port$1171$3 , \port$1171$4 , \port$1171$5 , \port$1171$6 , \port$1171$7 , \port$1171$8 , \port$1171$9 , \port$1171$10 , \port$1171$11 , \port$1171$12 , \port$1171$13 , \port$1171$14 , \port$1171$15 , b, a, en
+module \hwq_mac_array.mul_6_4 (clk, rst, \port$1173$0 , \port$1173$1 , \port$1173$2 , \port$1173$3 , \port$1173$4 , \port$1173$5 , \port$1173$6 , \port$1173$7 , \port$1173$8 , \port$1173$9 , \port$1173$10 , \port$1173$11 , \port$1173$12 , \port$1173$13 , \port$1173$14 , \port$1173$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -31120,38 +31158,38 @@ module \hwq_mac_array.mul_6_4 (clk, rst, \port$1171$0 , \port$1171$1 , \port$117
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1171$0 ;
-  wire \port$1171$0 ;
-  output \port$1171$1 ;
-  wire \port$1171$1 ;
-  output \port$1171$10 ;
-  wire \port$1171$10 ;
-  output \port$1171$11 ;
-  wire \port$1171$11 ;
-  output \port$1171$12 ;
-  wire \port$1171$12 ;
-  output \port$1171$13 ;
-  wire \port$1171$13 ;
-  output \port$1171$14 ;
-  wire \port$1171$14 ;
-  output \port$1171$15 ;
-  wire \port$1171$15 ;
-  output \port$1171$2 ;
-  wire \port$1171$2 ;
-  output \port$1171$3 ;
-  wire \port$1171$3 ;
-  output \port$1171$4 ;
-  wire \port$1171$4 ;
-  output \port$1171$5 ;
-  wire \port$1171$5 ;
-  output \port$1171$6 ;
-  wire \port$1171$6 ;
-  output \port$1171$7 ;
-  wire \port$1171$7 ;
-  output \port$1171$8 ;
-  wire \port$1171$8 ;
-  output \port$1171$9 ;
-  wire \port$1171$9 ;
+  output \port$1173$0 ;
+  wire \port$1173$0 ;
+  output \port$1173$1 ;
+  wire \port$1173$1 ;
+  output \port$1173$10 ;
+  wire \port$1173$10 ;
+  output \port$1173$11 ;
+  wire \port$1173$11 ;
+  output \port$1173$12 ;
+  wire \port$1173$12 ;
+  output \port$1173$13 ;
+  wire \port$1173$13 ;
+  output \port$1173$14 ;
+  wire \port$1173$14 ;
+  output \port$1173$15 ;
+  wire \port$1173$15 ;
+  output \port$1173$2 ;
+  wire \port$1173$2 ;
+  output \port$1173$3 ;
+  wire \port$1173$3 ;
+  output \port$1173$4 ;
+  wire \port$1173$4 ;
+  output \port$1173$5 ;
+  wire \port$1173$5 ;
+  output \port$1173$6 ;
+  wire \port$1173$6 ;
+  output \port$1173$7 ;
+  wire \port$1173$7 ;
+  output \port$1173$8 ;
+  wire \port$1173$8 ;
+  output \port$1173$9 ;
+  wire \port$1173$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31227,19 +31265,19 @@ module \hwq_mac_array.mul_6_4 (clk, rst, \port$1171$0 , \port$1171$1 , \port$117
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1171$0 ),
-    .P1(\port$1171$1 ),
-    .P10(\port$1171$10 ),
-    .P11(\port$1171$11 ),
-    .P12(\port$1171$12 ),
-    .P13(\port$1171$13 ),
-    .P14(\port$1171$14 ),
-    .P15(\port$1171$15 ),
+    .P0(\port$1173$0 ),
+    .P1(\port$1173$1 ),
+    .P10(\port$1173$10 ),
+    .P11(\port$1173$11 ),
+    .P12(\port$1173$12 ),
+    .P13(\port$1173$13 ),
+    .P14(\port$1173$14 ),
+    .P15(\port$1173$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1171$2 ),
+    .P2(\port$1173$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31250,30 +31288,30 @@ module \hwq_mac_array.mul_6_4 (clk, rst, \port$1171$0 , \port$1171$1 , \port$117
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1171$3 ),
+    .P3(\port$1173$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1171$4 ),
-    .P5(\port$1171$5 ),
-    .P6(\port$1171$6 ),
-    .P7(\port$1171$7 ),
-    .P8(\port$1171$8 ),
-    .P9(\port$1171$9 ),
+    .P4(\port$1173$4 ),
+    .P5(\port$1173$5 ),
+    .P6(\port$1173$6 ),
+    .P7(\port$1173$7 ),
+    .P8(\port$1173$8 ),
+    .P9(\port$1173$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1171$15 , \port$1171$14 , \port$1171$13 , \port$1171$12 , \port$1171$11 , \port$1171$10 , \port$1171$9 , \port$1171$8 , \port$1171$7 , \port$1171$6 , \port$1171$5 , \port$1171$4 , \port$1171$3 , \port$1171$2 , \port$1171$1 , \port$1171$0  };
+  assign p36[15:0] = { \port$1173$15 , \port$1173$14 , \port$1173$13 , \port$1173$12 , \port$1173$11 , \port$1173$10 , \port$1173$9 , \port$1173$8 , \port$1173$7 , \port$1173$6 , \port$1173$5 , \port$1173$4 , \port$1173$3 , \port$1173$2 , \port$1173$1 , \port$1173$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_5 (clk, rst, \port$1187$0 , \port$1187$1 , \port$1187$2 , \port$1187$3 , \port$1187$4 , \port$1187$5 , \port$1187$6 , \port$1187$7 , \port$1187$8 , \port$1187$9 , \port$1187$10 , \port$1187$11 , \port$1187$12 , \port$1187$13 , \port$1187$14 , \port$1187$15 , b, a, en
+module \hwq_mac_array.mul_6_5 (clk, rst, \port$1189$0 , \port$1189$1 , \port$1189$2 , \port$1189$3 , \port$1189$4 , \port$1189$5 , \port$1189$6 , \port$1189$7 , \port$1189$8 , \port$1189$9 , \port$1189$10 , \port$1189$11 , \port$1189$12 , \port$1189$13 , \port$1189$14 , \port$1189$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -31284,38 +31322,38 @@ module \hwq_mac_array.mul_6_5 (clk, rst, \port$1187$0 , \port$1187$1 , \port$118
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1187$0 ;
-  wire \port$1187$0 ;
-  output \port$1187$1 ;
-  wire \port$1187$1 ;
-  output \port$1187$10 ;
-  wire \port$1187$10 ;
-  output \port$1187$11 ;
-  wire \port$1187$11 ;
-  output \port$1187$12 ;
-  wire \port$1187$12 ;
-  output \port$1187$13 ;
-  wire \port$1187$13 ;
-  output \port$1187$14 ;
-  wire \port$1187$14 ;
-  output \port$1187$15 ;
-  wire \port$1187$15 ;
-  output \port$1187$2 ;
-  wire \port$1187$2 ;
-  output \port$1187$3 ;
-  wire \port$1187$3 ;
-  output \port$1187$4 ;
-  wire \port$1187$4 ;
-  output \port$1187$5 ;
-  wire \port$1187$5 ;
-  output \port$1187$6 ;
-  wire \port$1187$6 ;
-  output \port$1187$7 ;
-  wire \port$1187$7 ;
-  output \port$1187$8 ;
-  wire \port$1187$8 ;
-  output \port$1187$9 ;
-  wire \port$1187$9 ;
+  output \port$1189$0 ;
+  wire \port$1189$0 ;
+  output \port$1189$1 ;
+  wire \port$1189$1 ;
+  output \port$1189$10 ;
+  wire \port$1189$10 ;
+  output \port$1189$11 ;
+  wire \port$1189$11 ;
+  output \port$1189$12 ;
+  wire \port$1189$12 ;
+  output \port$1189$13 ;
+  wire \port$1189$13 ;
+  output \port$1189$14 ;
+  wire \port$1189$14 ;
+  output \port$1189$15 ;
+  wire \port$1189$15 ;
+  output \port$1189$2 ;
+  wire \port$1189$2 ;
+  output \port$1189$3 ;
+  wire \port$1189$3 ;
+  output \port$1189$4 ;
+  wire \port$1189$4 ;
+  output \port$1189$5 ;
+  wire \port$1189$5 ;
+  output \port$1189$6 ;
+  wire \port$1189$6 ;
+  output \port$1189$7 ;
+  wire \port$1189$7 ;
+  output \port$1189$8 ;
+  wire \port$1189$8 ;
+  output \port$1189$9 ;
+  wire \port$1189$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31391,19 +31429,19 @@ module \hwq_mac_array.mul_6_5 (clk, rst, \port$1187$0 , \port$1187$1 , \port$118
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1187$0 ),
-    .P1(\port$1187$1 ),
-    .P10(\port$1187$10 ),
-    .P11(\port$1187$11 ),
-    .P12(\port$1187$12 ),
-    .P13(\port$1187$13 ),
-    .P14(\port$1187$14 ),
-    .P15(\port$1187$15 ),
+    .P0(\port$1189$0 ),
+    .P1(\port$1189$1 ),
+    .P10(\port$1189$10 ),
+    .P11(\port$1189$11 ),
+    .P12(\port$1189$12 ),
+    .P13(\port$1189$13 ),
+    .P14(\port$1189$14 ),
+    .P15(\port$1189$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1187$2 ),
+    .P2(\port$1189$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31414,30 +31452,30 @@ module \hwq_mac_array.mul_6_5 (clk, rst, \port$1187$0 , \port$1187$1 , \port$118
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1187$3 ),
+    .P3(\port$1189$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1187$4 ),
-    .P5(\port$1187$5 ),
-    .P6(\port$1187$6 ),
-    .P7(\port$1187$7 ),
-    .P8(\port$1187$8 ),
-    .P9(\port$1187$9 ),
+    .P4(\port$1189$4 ),
+    .P5(\port$1189$5 ),
+    .P6(\port$1189$6 ),
+    .P7(\port$1189$7 ),
+    .P8(\port$1189$8 ),
+    .P9(\port$1189$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1187$15 , \port$1187$14 , \port$1187$13 , \port$1187$12 , \port$1187$11 , \port$1187$10 , \port$1187$9 , \port$1187$8 , \port$1187$7 , \port$1187$6 , \port$1187$5 , \port$1187$4 , \port$1187$3 , \port$1187$2 , \port$1187$1 , \port$1187$0  };
+  assign p36[15:0] = { \port$1189$15 , \port$1189$14 , \port$1189$13 , \port$1189$12 , \port$1189$11 , \port$1189$10 , \port$1189$9 , \port$1189$8 , \port$1189$7 , \port$1189$6 , \port$1189$5 , \port$1189$4 , \port$1189$3 , \port$1189$2 , \port$1189$1 , \port$1189$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_6 (clk, rst, \port$1203$0 , \port$1203$1 , \port$1203$2 , \port$1203$3 , \port$1203$4 , \port$1203$5 , \port$1203$6 , \port$1203$7 , \port$1203$8 , \port$1203$9 , \port$1203$10 , \port$1203$11 , \port$1203$12 , \port$1203$13 , \port$1203$14 , \port$1203$15 , b, a, en
+module \hwq_mac_array.mul_6_6 (clk, rst, \port$1205$0 , \port$1205$1 , \port$1205$2 , \port$1205$3 , \port$1205$4 , \port$1205$5 , \port$1205$6 , \port$1205$7 , \port$1205$8 , \port$1205$9 , \port$1205$10 , \port$1205$11 , \port$1205$12 , \port$1205$13 , \port$1205$14 , \port$1205$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -31448,38 +31486,38 @@ module \hwq_mac_array.mul_6_6 (clk, rst, \port$1203$0 , \port$1203$1 , \port$120
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1203$0 ;
-  wire \port$1203$0 ;
-  output \port$1203$1 ;
-  wire \port$1203$1 ;
-  output \port$1203$10 ;
-  wire \port$1203$10 ;
-  output \port$1203$11 ;
-  wire \port$1203$11 ;
-  output \port$1203$12 ;
-  wire \port$1203$12 ;
-  output \port$1203$13 ;
-  wire \port$1203$13 ;
-  output \port$1203$14 ;
-  wire \port$1203$14 ;
-  output \port$1203$15 ;
-  wire \port$1203$15 ;
-  output \port$1203$2 ;
-  wire \port$1203$2 ;
-  output \port$1203$3 ;
-  wire \port$1203$3 ;
-  output \port$1203$4 ;
-  wire \port$1203$4 ;
-  output \port$1203$5 ;
-  wire \port$1203$5 ;
-  output \port$1203$6 ;
-  wire \port$1203$6 ;
-  output \port$1203$7 ;
-  wire \port$1203$7 ;
-  output \port$1203$8 ;
-  wire \port$1203$8 ;
-  output \port$1203$9 ;
-  wire \port$1203$9 ;
+  output \port$1205$0 ;
+  wire \port$1205$0 ;
+  output \port$1205$1 ;
+  wire \port$1205$1 ;
+  output \port$1205$10 ;
+  wire \port$1205$10 ;
+  output \port$1205$11 ;
+  wire \port$1205$11 ;
+  output \port$1205$12 ;
+  wire \port$1205$12 ;
+  output \port$1205$13 ;
+  wire \port$1205$13 ;
+  output \port$1205$14 ;
+  wire \port$1205$14 ;
+  output \port$1205$15 ;
+  wire \port$1205$15 ;
+  output \port$1205$2 ;
+  wire \port$1205$2 ;
+  output \port$1205$3 ;
+  wire \port$1205$3 ;
+  output \port$1205$4 ;
+  wire \port$1205$4 ;
+  output \port$1205$5 ;
+  wire \port$1205$5 ;
+  output \port$1205$6 ;
+  wire \port$1205$6 ;
+  output \port$1205$7 ;
+  wire \port$1205$7 ;
+  output \port$1205$8 ;
+  wire \port$1205$8 ;
+  output \port$1205$9 ;
+  wire \port$1205$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31555,19 +31593,19 @@ module \hwq_mac_array.mul_6_6 (clk, rst, \port$1203$0 , \port$1203$1 , \port$120
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1203$0 ),
-    .P1(\port$1203$1 ),
-    .P10(\port$1203$10 ),
-    .P11(\port$1203$11 ),
-    .P12(\port$1203$12 ),
-    .P13(\port$1203$13 ),
-    .P14(\port$1203$14 ),
-    .P15(\port$1203$15 ),
+    .P0(\port$1205$0 ),
+    .P1(\port$1205$1 ),
+    .P10(\port$1205$10 ),
+    .P11(\port$1205$11 ),
+    .P12(\port$1205$12 ),
+    .P13(\port$1205$13 ),
+    .P14(\port$1205$14 ),
+    .P15(\port$1205$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1203$2 ),
+    .P2(\port$1205$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31578,30 +31616,30 @@ module \hwq_mac_array.mul_6_6 (clk, rst, \port$1203$0 , \port$1203$1 , \port$120
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1203$3 ),
+    .P3(\port$1205$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1203$4 ),
-    .P5(\port$1203$5 ),
-    .P6(\port$1203$6 ),
-    .P7(\port$1203$7 ),
-    .P8(\port$1203$8 ),
-    .P9(\port$1203$9 ),
+    .P4(\port$1205$4 ),
+    .P5(\port$1205$5 ),
+    .P6(\port$1205$6 ),
+    .P7(\port$1205$7 ),
+    .P8(\port$1205$8 ),
+    .P9(\port$1205$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1203$15 , \port$1203$14 , \port$1203$13 , \port$1203$12 , \port$1203$11 , \port$1203$10 , \port$1203$9 , \port$1203$8 , \port$1203$7 , \port$1203$6 , \port$1203$5 , \port$1203$4 , \port$1203$3 , \port$1203$2 , \port$1203$1 , \port$1203$0  };
+  assign p36[15:0] = { \port$1205$15 , \port$1205$14 , \port$1205$13 , \port$1205$12 , \port$1205$11 , \port$1205$10 , \port$1205$9 , \port$1205$8 , \port$1205$7 , \port$1205$6 , \port$1205$5 , \port$1205$4 , \port$1205$3 , \port$1205$2 , \port$1205$1 , \port$1205$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_7 (clk, rst, \port$1219$0 , \port$1219$1 , \port$1219$2 , \port$1219$3 , \port$1219$4 , \port$1219$5 , \port$1219$6 , \port$1219$7 , \port$1219$8 , \port$1219$9 , \port$1219$10 , \port$1219$11 , \port$1219$12 , \port$1219$13 , \port$1219$14 , \port$1219$15 , b, a, en
+module \hwq_mac_array.mul_6_7 (clk, rst, \port$1221$0 , \port$1221$1 , \port$1221$2 , \port$1221$3 , \port$1221$4 , \port$1221$5 , \port$1221$6 , \port$1221$7 , \port$1221$8 , \port$1221$9 , \port$1221$10 , \port$1221$11 , \port$1221$12 , \port$1221$13 , \port$1221$14 , \port$1221$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -31612,38 +31650,38 @@ module \hwq_mac_array.mul_6_7 (clk, rst, \port$1219$0 , \port$1219$1 , \port$121
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1219$0 ;
-  wire \port$1219$0 ;
-  output \port$1219$1 ;
-  wire \port$1219$1 ;
-  output \port$1219$10 ;
-  wire \port$1219$10 ;
-  output \port$1219$11 ;
-  wire \port$1219$11 ;
-  output \port$1219$12 ;
-  wire \port$1219$12 ;
-  output \port$1219$13 ;
-  wire \port$1219$13 ;
-  output \port$1219$14 ;
-  wire \port$1219$14 ;
-  output \port$1219$15 ;
-  wire \port$1219$15 ;
-  output \port$1219$2 ;
-  wire \port$1219$2 ;
-  output \port$1219$3 ;
-  wire \port$1219$3 ;
-  output \port$1219$4 ;
-  wire \port$1219$4 ;
-  output \port$1219$5 ;
-  wire \port$1219$5 ;
-  output \port$1219$6 ;
-  wire \port$1219$6 ;
-  output \port$1219$7 ;
-  wire \port$1219$7 ;
-  output \port$1219$8 ;
-  wire \port$1219$8 ;
-  output \port$1219$9 ;
-  wire \port$1219$9 ;
+  output \port$1221$0 ;
+  wire \port$1221$0 ;
+  output \port$1221$1 ;
+  wire \port$1221$1 ;
+  output \port$1221$10 ;
+  wire \port$1221$10 ;
+  output \port$1221$11 ;
+  wire \port$1221$11 ;
+  output \port$1221$12 ;
+  wire \port$1221$12 ;
+  output \port$1221$13 ;
+  wire \port$1221$13 ;
+  output \port$1221$14 ;
+  wire \port$1221$14 ;
+  output \port$1221$15 ;
+  wire \port$1221$15 ;
+  output \port$1221$2 ;
+  wire \port$1221$2 ;
+  output \port$1221$3 ;
+  wire \port$1221$3 ;
+  output \port$1221$4 ;
+  wire \port$1221$4 ;
+  output \port$1221$5 ;
+  wire \port$1221$5 ;
+  output \port$1221$6 ;
+  wire \port$1221$6 ;
+  output \port$1221$7 ;
+  wire \port$1221$7 ;
+  output \port$1221$8 ;
+  wire \port$1221$8 ;
+  output \port$1221$9 ;
+  wire \port$1221$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31719,19 +31757,19 @@ module \hwq_mac_array.mul_6_7 (clk, rst, \port$1219$0 , \port$1219$1 , \port$121
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1219$0 ),
-    .P1(\port$1219$1 ),
-    .P10(\port$1219$10 ),
-    .P11(\port$1219$11 ),
-    .P12(\port$1219$12 ),
-    .P13(\port$1219$13 ),
-    .P14(\port$1219$14 ),
-    .P15(\port$1219$15 ),
+    .P0(\port$1221$0 ),
+    .P1(\port$1221$1 ),
+    .P10(\port$1221$10 ),
+    .P11(\port$1221$11 ),
+    .P12(\port$1221$12 ),
+    .P13(\port$1221$13 ),
+    .P14(\port$1221$14 ),
+    .P15(\port$1221$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1219$2 ),
+    .P2(\port$1221$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31742,30 +31780,30 @@ module \hwq_mac_array.mul_6_7 (clk, rst, \port$1219$0 , \port$1219$1 , \port$121
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1219$3 ),
+    .P3(\port$1221$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1219$4 ),
-    .P5(\port$1219$5 ),
-    .P6(\port$1219$6 ),
-    .P7(\port$1219$7 ),
-    .P8(\port$1219$8 ),
-    .P9(\port$1219$9 ),
+    .P4(\port$1221$4 ),
+    .P5(\port$1221$5 ),
+    .P6(\port$1221$6 ),
+    .P7(\port$1221$7 ),
+    .P8(\port$1221$8 ),
+    .P9(\port$1221$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1219$15 , \port$1219$14 , \port$1219$13 , \port$1219$12 , \port$1219$11 , \port$1219$10 , \port$1219$9 , \port$1219$8 , \port$1219$7 , \port$1219$6 , \port$1219$5 , \port$1219$4 , \port$1219$3 , \port$1219$2 , \port$1219$1 , \port$1219$0  };
+  assign p36[15:0] = { \port$1221$15 , \port$1221$14 , \port$1221$13 , \port$1221$12 , \port$1221$11 , \port$1221$10 , \port$1221$9 , \port$1221$8 , \port$1221$7 , \port$1221$6 , \port$1221$5 , \port$1221$4 , \port$1221$3 , \port$1221$2 , \port$1221$1 , \port$1221$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_0 (clk, rst, \port$1235$0 , \port$1235$1 , \port$1235$2 , \port$1235$3 , \port$1235$4 , \port$1235$5 , \port$1235$6 , \port$1235$7 , \port$1235$8 , \port$1235$9 , \port$1235$10 , \port$1235$11 , \port$1235$12 , \port$1235$13 , \port$1235$14 , \port$1235$15 , a, b, en
+module \hwq_mac_array.mul_7_0 (clk, rst, \port$1237$0 , \port$1237$1 , \port$1237$2 , \port$1237$3 , \port$1237$4 , \port$1237$5 , \port$1237$6 , \port$1237$7 , \port$1237$8 , \port$1237$9 , \port$1237$10 , \port$1237$11 , \port$1237$12 , \port$1237$13 , \port$1237$14 , \port$1237$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -31776,38 +31814,38 @@ module \hwq_mac_array.mul_7_0 (clk, rst, \port$1235$0 , \port$1235$1 , \port$123
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1235$0 ;
-  wire \port$1235$0 ;
-  output \port$1235$1 ;
-  wire \port$1235$1 ;
-  output \port$1235$10 ;
-  wire \port$1235$10 ;
-  output \port$1235$11 ;
-  wire \port$1235$11 ;
-  output \port$1235$12 ;
-  wire \port$1235$12 ;
-  output \port$1235$13 ;
-  wire \port$1235$13 ;
-  output \port$1235$14 ;
-  wire \port$1235$14 ;
-  output \port$1235$15 ;
-  wire \port$1235$15 ;
-  output \port$1235$2 ;
-  wire \port$1235$2 ;
-  output \port$1235$3 ;
-  wire \port$1235$3 ;
-  output \port$1235$4 ;
-  wire \port$1235$4 ;
-  output \port$1235$5 ;
-  wire \port$1235$5 ;
-  output \port$1235$6 ;
-  wire \port$1235$6 ;
-  output \port$1235$7 ;
-  wire \port$1235$7 ;
-  output \port$1235$8 ;
-  wire \port$1235$8 ;
-  output \port$1235$9 ;
-  wire \port$1235$9 ;
+  output \port$1237$0 ;
+  wire \port$1237$0 ;
+  output \port$1237$1 ;
+  wire \port$1237$1 ;
+  output \port$1237$10 ;
+  wire \port$1237$10 ;
+  output \port$1237$11 ;
+  wire \port$1237$11 ;
+  output \port$1237$12 ;
+  wire \port$1237$12 ;
+  output \port$1237$13 ;
+  wire \port$1237$13 ;
+  output \port$1237$14 ;
+  wire \port$1237$14 ;
+  output \port$1237$15 ;
+  wire \port$1237$15 ;
+  output \port$1237$2 ;
+  wire \port$1237$2 ;
+  output \port$1237$3 ;
+  wire \port$1237$3 ;
+  output \port$1237$4 ;
+  wire \port$1237$4 ;
+  output \port$1237$5 ;
+  wire \port$1237$5 ;
+  output \port$1237$6 ;
+  wire \port$1237$6 ;
+  output \port$1237$7 ;
+  wire \port$1237$7 ;
+  output \port$1237$8 ;
+  wire \port$1237$8 ;
+  output \port$1237$9 ;
+  wire \port$1237$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31883,19 +31921,19 @@ module \hwq_mac_array.mul_7_0 (clk, rst, \port$1235$0 , \port$1235$1 , \port$123
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1235$0 ),
-    .P1(\port$1235$1 ),
-    .P10(\port$1235$10 ),
-    .P11(\port$1235$11 ),
-    .P12(\port$1235$12 ),
-    .P13(\port$1235$13 ),
-    .P14(\port$1235$14 ),
-    .P15(\port$1235$15 ),
+    .P0(\port$1237$0 ),
+    .P1(\port$1237$1 ),
+    .P10(\port$1237$10 ),
+    .P11(\port$1237$11 ),
+    .P12(\port$1237$12 ),
+    .P13(\port$1237$13 ),
+    .P14(\port$1237$14 ),
+    .P15(\port$1237$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1235$2 ),
+    .P2(\port$1237$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31906,30 +31944,30 @@ module \hwq_mac_array.mul_7_0 (clk, rst, \port$1235$0 , \port$1235$1 , \port$123
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1235$3 ),
+    .P3(\port$1237$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1235$4 ),
-    .P5(\port$1235$5 ),
-    .P6(\port$1235$6 ),
-    .P7(\port$1235$7 ),
-    .P8(\port$1235$8 ),
-    .P9(\port$1235$9 ),
+    .P4(\port$1237$4 ),
+    .P5(\port$1237$5 ),
+    .P6(\port$1237$6 ),
+    .P7(\port$1237$7 ),
+    .P8(\port$1237$8 ),
+    .P9(\port$1237$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1235$15 , \port$1235$14 , \port$1235$13 , \port$1235$12 , \port$1235$11 , \port$1235$10 , \port$1235$9 , \port$1235$8 , \port$1235$7 , \port$1235$6 , \port$1235$5 , \port$1235$4 , \port$1235$3 , \port$1235$2 , \port$1235$1 , \port$1235$0  };
+  assign p36[15:0] = { \port$1237$15 , \port$1237$14 , \port$1237$13 , \port$1237$12 , \port$1237$11 , \port$1237$10 , \port$1237$9 , \port$1237$8 , \port$1237$7 , \port$1237$6 , \port$1237$5 , \port$1237$4 , \port$1237$3 , \port$1237$2 , \port$1237$1 , \port$1237$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_1 (clk, rst, \port$1251$0 , \port$1251$1 , \port$1251$2 , \port$1251$3 , \port$1251$4 , \port$1251$5 , \port$1251$6 , \port$1251$7 , \port$1251$8 , \port$1251$9 , \port$1251$10 , \port$1251$11 , \port$1251$12 , \port$1251$13 , \port$1251$14 , \port$1251$15 , b, a, en
+module \hwq_mac_array.mul_7_1 (clk, rst, \port$1253$0 , \port$1253$1 , \port$1253$2 , \port$1253$3 , \port$1253$4 , \port$1253$5 , \port$1253$6 , \port$1253$7 , \port$1253$8 , \port$1253$9 , \port$1253$10 , \port$1253$11 , \port$1253$12 , \port$1253$13 , \port$1253$14 , \port$1253$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -31940,38 +31978,38 @@ module \hwq_mac_array.mul_7_1 (clk, rst, \port$1251$0 , \port$1251$1 , \port$125
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1251$0 ;
-  wire \port$1251$0 ;
-  output \port$1251$1 ;
-  wire \port$1251$1 ;
-  output \port$1251$10 ;
-  wire \port$1251$10 ;
-  output \port$1251$11 ;
-  wire \port$1251$11 ;
-  output \port$1251$12 ;
-  wire \port$1251$12 ;
-  output \port$1251$13 ;
-  wire \port$1251$13 ;
-  output \port$1251$14 ;
-  wire \port$1251$14 ;
-  output \port$1251$15 ;
-  wire \port$1251$15 ;
-  output \port$1251$2 ;
-  wire \port$1251$2 ;
-  output \port$1251$3 ;
-  wire \port$1251$3 ;
-  output \port$1251$4 ;
-  wire \port$1251$4 ;
-  output \port$1251$5 ;
-  wire \port$1251$5 ;
-  output \port$1251$6 ;
-  wire \port$1251$6 ;
-  output \port$1251$7 ;
-  wire \port$1251$7 ;
-  output \port$1251$8 ;
-  wire \port$1251$8 ;
-  output \port$1251$9 ;
-  wire \port$1251$9 ;
+  output \port$1253$0 ;
+  wire \port$1253$0 ;
+  output \port$1253$1 ;
+  wire \port$1253$1 ;
+  output \port$1253$10 ;
+  wire \port$1253$10 ;
+  output \port$1253$11 ;
+  wire \port$1253$11 ;
+  output \port$1253$12 ;
+  wire \port$1253$12 ;
+  output \port$1253$13 ;
+  wire \port$1253$13 ;
+  output \port$1253$14 ;
+  wire \port$1253$14 ;
+  output \port$1253$15 ;
+  wire \port$1253$15 ;
+  output \port$1253$2 ;
+  wire \port$1253$2 ;
+  output \port$1253$3 ;
+  wire \port$1253$3 ;
+  output \port$1253$4 ;
+  wire \port$1253$4 ;
+  output \port$1253$5 ;
+  wire \port$1253$5 ;
+  output \port$1253$6 ;
+  wire \port$1253$6 ;
+  output \port$1253$7 ;
+  wire \port$1253$7 ;
+  output \port$1253$8 ;
+  wire \port$1253$8 ;
+  output \port$1253$9 ;
+  wire \port$1253$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32047,19 +32085,19 @@ module \hwq_mac_array.mul_7_1 (clk, rst, \port$1251$0 , \port$1251$1 , \port$125
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1251$0 ),
-    .P1(\port$1251$1 ),
-    .P10(\port$1251$10 ),
-    .P11(\port$1251$11 ),
-    .P12(\port$1251$12 ),
-    .P13(\port$1251$13 ),
-    .P14(\port$1251$14 ),
-    .P15(\port$1251$15 ),
+    .P0(\port$1253$0 ),
+    .P1(\port$1253$1 ),
+    .P10(\port$1253$10 ),
+    .P11(\port$1253$11 ),
+    .P12(\port$1253$12 ),
+    .P13(\port$1253$13 ),
+    .P14(\port$1253$14 ),
+    .P15(\port$1253$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1251$2 ),
+    .P2(\port$1253$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32070,30 +32108,30 @@ module \hwq_mac_array.mul_7_1 (clk, rst, \port$1251$0 , \port$1251$1 , \port$125
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1251$3 ),
+    .P3(\port$1253$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1251$4 ),
-    .P5(\port$1251$5 ),
-    .P6(\port$1251$6 ),
-    .P7(\port$1251$7 ),
-    .P8(\port$1251$8 ),
-    .P9(\port$1251$9 ),
+    .P4(\port$1253$4 ),
+    .P5(\port$1253$5 ),
+    .P6(\port$1253$6 ),
+    .P7(\port$1253$7 ),
+    .P8(\port$1253$8 ),
+    .P9(\port$1253$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1251$15 , \port$1251$14 , \port$1251$13 , \port$1251$12 , \port$1251$11 , \port$1251$10 , \port$1251$9 , \port$1251$8 , \port$1251$7 , \port$1251$6 , \port$1251$5 , \port$1251$4 , \port$1251$3 , \port$1251$2 , \port$1251$1 , \port$1251$0  };
+  assign p36[15:0] = { \port$1253$15 , \port$1253$14 , \port$1253$13 , \port$1253$12 , \port$1253$11 , \port$1253$10 , \port$1253$9 , \port$1253$8 , \port$1253$7 , \port$1253$6 , \port$1253$5 , \port$1253$4 , \port$1253$3 , \port$1253$2 , \port$1253$1 , \port$1253$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_2 (clk, rst, \port$1267$0 , \port$1267$1 , \port$1267$2 , \port$1267$3 , \port$1267$4 , \port$1267$5 , \port$1267$6 , \port$1267$7 , \port$1267$8 , \port$1267$9 , \port$1267$10 , \port$1267$11 , \port$1267$12 , \port$1267$13 , \port$1267$14 , \port$1267$15 , b, a, en
+module \hwq_mac_array.mul_7_2 (clk, rst, \port$1269$0 , \port$1269$1 , \port$1269$2 , \port$1269$3 , \port$1269$4 , \port$1269$5 , \port$1269$6 , \port$1269$7 , \port$1269$8 , \port$1269$9 , \port$1269$10 , \port$1269$11 , \port$1269$12 , \port$1269$13 , \port$1269$14 , \port$1269$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -32104,38 +32142,38 @@ module \hwq_mac_array.mul_7_2 (clk, rst, \port$1267$0 , \port$1267$1 , \port$126
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1267$0 ;
-  wire \port$1267$0 ;
-  output \port$1267$1 ;
-  wire \port$1267$1 ;
-  output \port$1267$10 ;
-  wire \port$1267$10 ;
-  output \port$1267$11 ;
-  wire \port$1267$11 ;
-  output \port$1267$12 ;
-  wire \port$1267$12 ;
-  output \port$1267$13 ;
-  wire \port$1267$13 ;
-  output \port$1267$14 ;
-  wire \port$1267$14 ;
-  output \port$1267$15 ;
-  wire \port$1267$15 ;
-  output \port$1267$2 ;
-  wire \port$1267$2 ;
-  output \port$1267$3 ;
-  wire \port$1267$3 ;
-  output \port$1267$4 ;
-  wire \port$1267$4 ;
-  output \port$1267$5 ;
-  wire \port$1267$5 ;
-  output \port$1267$6 ;
-  wire \port$1267$6 ;
-  output \port$1267$7 ;
-  wire \port$1267$7 ;
-  output \port$1267$8 ;
-  wire \port$1267$8 ;
-  output \port$1267$9 ;
-  wire \port$1267$9 ;
+  output \port$1269$0 ;
+  wire \port$1269$0 ;
+  output \port$1269$1 ;
+  wire \port$1269$1 ;
+  output \port$1269$10 ;
+  wire \port$1269$10 ;
+  output \port$1269$11 ;
+  wire \port$1269$11 ;
+  output \port$1269$12 ;
+  wire \port$1269$12 ;
+  output \port$1269$13 ;
+  wire \port$1269$13 ;
+  output \port$1269$14 ;
+  wire \port$1269$14 ;
+  output \port$1269$15 ;
+  wire \port$1269$15 ;
+  output \port$1269$2 ;
+  wire \port$1269$2 ;
+  output \port$1269$3 ;
+  wire \port$1269$3 ;
+  output \port$1269$4 ;
+  wire \port$1269$4 ;
+  output \port$1269$5 ;
+  wire \port$1269$5 ;
+  output \port$1269$6 ;
+  wire \port$1269$6 ;
+  output \port$1269$7 ;
+  wire \port$1269$7 ;
+  output \port$1269$8 ;
+  wire \port$1269$8 ;
+  output \port$1269$9 ;
+  wire \port$1269$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32211,19 +32249,19 @@ module \hwq_mac_array.mul_7_2 (clk, rst, \port$1267$0 , \port$1267$1 , \port$126
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1267$0 ),
-    .P1(\port$1267$1 ),
-    .P10(\port$1267$10 ),
-    .P11(\port$1267$11 ),
-    .P12(\port$1267$12 ),
-    .P13(\port$1267$13 ),
-    .P14(\port$1267$14 ),
-    .P15(\port$1267$15 ),
+    .P0(\port$1269$0 ),
+    .P1(\port$1269$1 ),
+    .P10(\port$1269$10 ),
+    .P11(\port$1269$11 ),
+    .P12(\port$1269$12 ),
+    .P13(\port$1269$13 ),
+    .P14(\port$1269$14 ),
+    .P15(\port$1269$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1267$2 ),
+    .P2(\port$1269$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32234,30 +32272,30 @@ module \hwq_mac_array.mul_7_2 (clk, rst, \port$1267$0 , \port$1267$1 , \port$126
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1267$3 ),
+    .P3(\port$1269$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1267$4 ),
-    .P5(\port$1267$5 ),
-    .P6(\port$1267$6 ),
-    .P7(\port$1267$7 ),
-    .P8(\port$1267$8 ),
-    .P9(\port$1267$9 ),
+    .P4(\port$1269$4 ),
+    .P5(\port$1269$5 ),
+    .P6(\port$1269$6 ),
+    .P7(\port$1269$7 ),
+    .P8(\port$1269$8 ),
+    .P9(\port$1269$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1267$15 , \port$1267$14 , \port$1267$13 , \port$1267$12 , \port$1267$11 , \port$1267$10 , \port$1267$9 , \port$1267$8 , \port$1267$7 , \port$1267$6 , \port$1267$5 , \port$1267$4 , \port$1267$3 , \port$1267$2 , \port$1267$1 , \port$1267$0  };
+  assign p36[15:0] = { \port$1269$15 , \port$1269$14 , \port$1269$13 , \port$1269$12 , \port$1269$11 , \port$1269$10 , \port$1269$9 , \port$1269$8 , \port$1269$7 , \port$1269$6 , \port$1269$5 , \port$1269$4 , \port$1269$3 , \port$1269$2 , \port$1269$1 , \port$1269$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_3 (clk, rst, \port$1283$0 , \port$1283$1 , \port$1283$2 , \port$1283$3 , \port$1283$4 , \port$1283$5 , \port$1283$6 , \port$1283$7 , \port$1283$8 , \port$1283$9 , \port$1283$10 , \port$1283$11 , \port$1283$12 , \port$1283$13 , \port$1283$14 , \port$1283$15 , b, a, en
+module \hwq_mac_array.mul_7_3 (clk, rst, \port$1285$0 , \port$1285$1 , \port$1285$2 , \port$1285$3 , \port$1285$4 , \port$1285$5 , \port$1285$6 , \port$1285$7 , \port$1285$8 , \port$1285$9 , \port$1285$10 , \port$1285$11 , \port$1285$12 , \port$1285$13 , \port$1285$14 , \port$1285$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -32268,38 +32306,38 @@ module \hwq_mac_array.mul_7_3 (clk, rst, \port$1283$0 , \port$1283$1 , \port$128
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1283$0 ;
-  wire \port$1283$0 ;
-  output \port$1283$1 ;
-  wire \port$1283$1 ;
-  output \port$1283$10 ;
-  wire \port$1283$10 ;
-  output \port$1283$11 ;
-  wire \port$1283$11 ;
-  output \port$1283$12 ;
-  wire \port$1283$12 ;
-  output \port$1283$13 ;
-  wire \port$1283$13 ;
-  output \port$1283$14 ;
-  wire \port$1283$14 ;
-  output \port$1283$15 ;
-  wire \port$1283$15 ;
-  output \port$1283$2 ;
-  wire \port$1283$2 ;
-  output \port$1283$3 ;
-  wire \port$1283$3 ;
-  output \port$1283$4 ;
-  wire \port$1283$4 ;
-  output \port$1283$5 ;
-  wire \port$1283$5 ;
-  output \port$1283$6 ;
-  wire \port$1283$6 ;
-  output \port$1283$7 ;
-  wire \port$1283$7 ;
-  output \port$1283$8 ;
-  wire \port$1283$8 ;
-  output \port$1283$9 ;
-  wire \port$1283$9 ;
+  output \port$1285$0 ;
+  wire \port$1285$0 ;
+  output \port$1285$1 ;
+  wire \port$1285$1 ;
+  output \port$1285$10 ;
+  wire \port$1285$10 ;
+  output \port$1285$11 ;
+  wire \port$1285$11 ;
+  output \port$1285$12 ;
+  wire \port$1285$12 ;
+  output \port$1285$13 ;
+  wire \port$1285$13 ;
+  output \port$1285$14 ;
+  wire \port$1285$14 ;
+  output \port$1285$15 ;
+  wire \port$1285$15 ;
+  output \port$1285$2 ;
+  wire \port$1285$2 ;
+  output \port$1285$3 ;
+  wire \port$1285$3 ;
+  output \port$1285$4 ;
+  wire \port$1285$4 ;
+  output \port$1285$5 ;
+  wire \port$1285$5 ;
+  output \port$1285$6 ;
+  wire \port$1285$6 ;
+  output \port$1285$7 ;
+  wire \port$1285$7 ;
+  output \port$1285$8 ;
+  wire \port$1285$8 ;
+  output \port$1285$9 ;
+  wire \port$1285$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32375,19 +32413,19 @@ module \hwq_mac_array.mul_7_3 (clk, rst, \port$1283$0 , \port$1283$1 , \port$128
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1283$0 ),
-    .P1(\port$1283$1 ),
-    .P10(\port$1283$10 ),
-    .P11(\port$1283$11 ),
-    .P12(\port$1283$12 ),
-    .P13(\port$1283$13 ),
-    .P14(\port$1283$14 ),
-    .P15(\port$1283$15 ),
+    .P0(\port$1285$0 ),
+    .P1(\port$1285$1 ),
+    .P10(\port$1285$10 ),
+    .P11(\port$1285$11 ),
+    .P12(\port$1285$12 ),
+    .P13(\port$1285$13 ),
+    .P14(\port$1285$14 ),
+    .P15(\port$1285$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1283$2 ),
+    .P2(\port$1285$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32398,30 +32436,30 @@ module \hwq_mac_array.mul_7_3 (clk, rst, \port$1283$0 , \port$1283$1 , \port$128
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1283$3 ),
+    .P3(\port$1285$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1283$4 ),
-    .P5(\port$1283$5 ),
-    .P6(\port$1283$6 ),
-    .P7(\port$1283$7 ),
-    .P8(\port$1283$8 ),
-    .P9(\port$1283$9 ),
+    .P4(\port$1285$4 ),
+    .P5(\port$1285$5 ),
+    .P6(\port$1285$6 ),
+    .P7(\port$1285$7 ),
+    .P8(\port$1285$8 ),
+    .P9(\port$1285$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1283$15 , \port$1283$14 , \port$1283$13 , \port$1283$12 , \port$1283$11 , \port$1283$10 , \port$1283$9 , \port$1283$8 , \port$1283$7 , \port$1283$6 , \port$1283$5 , \port$1283$4 , \port$1283$3 , \port$1283$2 , \port$1283$1 , \port$1283$0  };
+  assign p36[15:0] = { \port$1285$15 , \port$1285$14 , \port$1285$13 , \port$1285$12 , \port$1285$11 , \port$1285$10 , \port$1285$9 , \port$1285$8 , \port$1285$7 , \port$1285$6 , \port$1285$5 , \port$1285$4 , \port$1285$3 , \port$1285$2 , \port$1285$1 , \port$1285$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_4 (clk, rst, \port$1299$0 , \port$1299$1 , \port$1299$2 , \port$1299$3 , \port$1299$4 , \port$1299$5 , \port$1299$6 , \port$1299$7 , \port$1299$8 , \port$1299$9 , \port$1299$10 , \port$1299$11 , \port$1299$12 , \port$1299$13 , \port$1299$14 , \port$1299$15 , b, a, en
+module \hwq_mac_array.mul_7_4 (clk, rst, \port$1301$0 , \port$1301$1 , \port$1301$2 , \port$1301$3 , \port$1301$4 , \port$1301$5 , \port$1301$6 , \port$1301$7 , \port$1301$8 , \port$1301$9 , \port$1301$10 , \port$1301$11 , \port$1301$12 , \port$1301$13 , \port$1301$14 , \port$1301$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -32432,38 +32470,38 @@ module \hwq_mac_array.mul_7_4 (clk, rst, \port$1299$0 , \port$1299$1 , \port$129
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1299$0 ;
-  wire \port$1299$0 ;
-  output \port$1299$1 ;
-  wire \port$1299$1 ;
-  output \port$1299$10 ;
-  wire \port$1299$10 ;
-  output \port$1299$11 ;
-  wire \port$1299$11 ;
-  output \port$1299$12 ;
-  wire \port$1299$12 ;
-  output \port$1299$13 ;
-  wire \port$1299$13 ;
-  output \port$1299$14 ;
-  wire \port$1299$14 ;
-  output \port$1299$15 ;
-  wire \port$1299$15 ;
-  output \port$1299$2 ;
-  wire \port$1299$2 ;
-  output \port$1299$3 ;
-  wire \port$1299$3 ;
-  output \port$1299$4 ;
-  wire \port$1299$4 ;
-  output \port$1299$5 ;
-  wire \port$1299$5 ;
-  output \port$1299$6 ;
-  wire \port$1299$6 ;
-  output \port$1299$7 ;
-  wire \port$1299$7 ;
-  output \port$1299$8 ;
-  wire \port$1299$8 ;
-  output \port$1299$9 ;
-  wire \port$1299$9 ;
+  output \port$1301$0 ;
+  wire \port$1301$0 ;
+  output \port$1301$1 ;
+  wire \port$1301$1 ;
+  output \port$1301$10 ;
+  wire \port$1301$10 ;
+  output \port$1301$11 ;
+  wire \port$1301$11 ;
+  output \port$1301$12 ;
+  wire \port$1301$12 ;
+  output \port$1301$13 ;
+  wire \port$1301$13 ;
+  output \port$1301$14 ;
+  wire \port$1301$14 ;
+  output \port$1301$15 ;
+  wire \port$1301$15 ;
+  output \port$1301$2 ;
+  wire \port$1301$2 ;
+  output \port$1301$3 ;
+  wire \port$1301$3 ;
+  output \port$1301$4 ;
+  wire \port$1301$4 ;
+  output \port$1301$5 ;
+  wire \port$1301$5 ;
+  output \port$1301$6 ;
+  wire \port$1301$6 ;
+  output \port$1301$7 ;
+  wire \port$1301$7 ;
+  output \port$1301$8 ;
+  wire \port$1301$8 ;
+  output \port$1301$9 ;
+  wire \port$1301$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32539,19 +32577,19 @@ module \hwq_mac_array.mul_7_4 (clk, rst, \port$1299$0 , \port$1299$1 , \port$129
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1299$0 ),
-    .P1(\port$1299$1 ),
-    .P10(\port$1299$10 ),
-    .P11(\port$1299$11 ),
-    .P12(\port$1299$12 ),
-    .P13(\port$1299$13 ),
-    .P14(\port$1299$14 ),
-    .P15(\port$1299$15 ),
+    .P0(\port$1301$0 ),
+    .P1(\port$1301$1 ),
+    .P10(\port$1301$10 ),
+    .P11(\port$1301$11 ),
+    .P12(\port$1301$12 ),
+    .P13(\port$1301$13 ),
+    .P14(\port$1301$14 ),
+    .P15(\port$1301$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1299$2 ),
+    .P2(\port$1301$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32562,30 +32600,30 @@ module \hwq_mac_array.mul_7_4 (clk, rst, \port$1299$0 , \port$1299$1 , \port$129
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1299$3 ),
+    .P3(\port$1301$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1299$4 ),
-    .P5(\port$1299$5 ),
-    .P6(\port$1299$6 ),
-    .P7(\port$1299$7 ),
-    .P8(\port$1299$8 ),
-    .P9(\port$1299$9 ),
+    .P4(\port$1301$4 ),
+    .P5(\port$1301$5 ),
+    .P6(\port$1301$6 ),
+    .P7(\port$1301$7 ),
+    .P8(\port$1301$8 ),
+    .P9(\port$1301$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1299$15 , \port$1299$14 , \port$1299$13 , \port$1299$12 , \port$1299$11 , \port$1299$10 , \port$1299$9 , \port$1299$8 , \port$1299$7 , \port$1299$6 , \port$1299$5 , \port$1299$4 , \port$1299$3 , \port$1299$2 , \port$1299$1 , \port$1299$0  };
+  assign p36[15:0] = { \port$1301$15 , \port$1301$14 , \port$1301$13 , \port$1301$12 , \port$1301$11 , \port$1301$10 , \port$1301$9 , \port$1301$8 , \port$1301$7 , \port$1301$6 , \port$1301$5 , \port$1301$4 , \port$1301$3 , \port$1301$2 , \port$1301$1 , \port$1301$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_5 (clk, rst, \port$1315$0 , \port$1315$1 , \port$1315$2 , \port$1315$3 , \port$1315$4 , \port$1315$5 , \port$1315$6 , \port$1315$7 , \port$1315$8 , \port$1315$9 , \port$1315$10 , \port$1315$11 , \port$1315$12 , \port$1315$13 , \port$1315$14 , \port$1315$15 , b, a, en
+module \hwq_mac_array.mul_7_5 (clk, rst, \port$1317$0 , \port$1317$1 , \port$1317$2 , \port$1317$3 , \port$1317$4 , \port$1317$5 , \port$1317$6 , \port$1317$7 , \port$1317$8 , \port$1317$9 , \port$1317$10 , \port$1317$11 , \port$1317$12 , \port$1317$13 , \port$1317$14 , \port$1317$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -32596,38 +32634,38 @@ module \hwq_mac_array.mul_7_5 (clk, rst, \port$1315$0 , \port$1315$1 , \port$131
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1315$0 ;
-  wire \port$1315$0 ;
-  output \port$1315$1 ;
-  wire \port$1315$1 ;
-  output \port$1315$10 ;
-  wire \port$1315$10 ;
-  output \port$1315$11 ;
-  wire \port$1315$11 ;
-  output \port$1315$12 ;
-  wire \port$1315$12 ;
-  output \port$1315$13 ;
-  wire \port$1315$13 ;
-  output \port$1315$14 ;
-  wire \port$1315$14 ;
-  output \port$1315$15 ;
-  wire \port$1315$15 ;
-  output \port$1315$2 ;
-  wire \port$1315$2 ;
-  output \port$1315$3 ;
-  wire \port$1315$3 ;
-  output \port$1315$4 ;
-  wire \port$1315$4 ;
-  output \port$1315$5 ;
-  wire \port$1315$5 ;
-  output \port$1315$6 ;
-  wire \port$1315$6 ;
-  output \port$1315$7 ;
-  wire \port$1315$7 ;
-  output \port$1315$8 ;
-  wire \port$1315$8 ;
-  output \port$1315$9 ;
-  wire \port$1315$9 ;
+  output \port$1317$0 ;
+  wire \port$1317$0 ;
+  output \port$1317$1 ;
+  wire \port$1317$1 ;
+  output \port$1317$10 ;
+  wire \port$1317$10 ;
+  output \port$1317$11 ;
+  wire \port$1317$11 ;
+  output \port$1317$12 ;
+  wire \port$1317$12 ;
+  output \port$1317$13 ;
+  wire \port$1317$13 ;
+  output \port$1317$14 ;
+  wire \port$1317$14 ;
+  output \port$1317$15 ;
+  wire \port$1317$15 ;
+  output \port$1317$2 ;
+  wire \port$1317$2 ;
+  output \port$1317$3 ;
+  wire \port$1317$3 ;
+  output \port$1317$4 ;
+  wire \port$1317$4 ;
+  output \port$1317$5 ;
+  wire \port$1317$5 ;
+  output \port$1317$6 ;
+  wire \port$1317$6 ;
+  output \port$1317$7 ;
+  wire \port$1317$7 ;
+  output \port$1317$8 ;
+  wire \port$1317$8 ;
+  output \port$1317$9 ;
+  wire \port$1317$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32703,19 +32741,19 @@ module \hwq_mac_array.mul_7_5 (clk, rst, \port$1315$0 , \port$1315$1 , \port$131
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1315$0 ),
-    .P1(\port$1315$1 ),
-    .P10(\port$1315$10 ),
-    .P11(\port$1315$11 ),
-    .P12(\port$1315$12 ),
-    .P13(\port$1315$13 ),
-    .P14(\port$1315$14 ),
-    .P15(\port$1315$15 ),
+    .P0(\port$1317$0 ),
+    .P1(\port$1317$1 ),
+    .P10(\port$1317$10 ),
+    .P11(\port$1317$11 ),
+    .P12(\port$1317$12 ),
+    .P13(\port$1317$13 ),
+    .P14(\port$1317$14 ),
+    .P15(\port$1317$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1315$2 ),
+    .P2(\port$1317$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32726,30 +32764,30 @@ module \hwq_mac_array.mul_7_5 (clk, rst, \port$1315$0 , \port$1315$1 , \port$131
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1315$3 ),
+    .P3(\port$1317$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1315$4 ),
-    .P5(\port$1315$5 ),
-    .P6(\port$1315$6 ),
-    .P7(\port$1315$7 ),
-    .P8(\port$1315$8 ),
-    .P9(\port$1315$9 ),
+    .P4(\port$1317$4 ),
+    .P5(\port$1317$5 ),
+    .P6(\port$1317$6 ),
+    .P7(\port$1317$7 ),
+    .P8(\port$1317$8 ),
+    .P9(\port$1317$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1315$15 , \port$1315$14 , \port$1315$13 , \port$1315$12 , \port$1315$11 , \port$1315$10 , \port$1315$9 , \port$1315$8 , \port$1315$7 , \port$1315$6 , \port$1315$5 , \port$1315$4 , \port$1315$3 , \port$1315$2 , \port$1315$1 , \port$1315$0  };
+  assign p36[15:0] = { \port$1317$15 , \port$1317$14 , \port$1317$13 , \port$1317$12 , \port$1317$11 , \port$1317$10 , \port$1317$9 , \port$1317$8 , \port$1317$7 , \port$1317$6 , \port$1317$5 , \port$1317$4 , \port$1317$3 , \port$1317$2 , \port$1317$1 , \port$1317$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_6 (clk, rst, \port$1331$0 , \port$1331$1 , \port$1331$2 , \port$1331$3 , \port$1331$4 , \port$1331$5 , \port$1331$6 , \port$1331$7 , \port$1331$8 , \port$1331$9 , \port$1331$10 , \port$1331$11 , \port$1331$12 , \port$1331$13 , \port$1331$14 , \port$1331$15 , b, a, en
+module \hwq_mac_array.mul_7_6 (clk, rst, \port$1333$0 , \port$1333$1 , \port$1333$2 , \port$1333$3 , \port$1333$4 , \port$1333$5 , \port$1333$6 , \port$1333$7 , \port$1333$8 , \port$1333$9 , \port$1333$10 , \port$1333$11 , \port$1333$12 , \port$1333$13 , \port$1333$14 , \port$1333$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -32760,38 +32798,38 @@ module \hwq_mac_array.mul_7_6 (clk, rst, \port$1331$0 , \port$1331$1 , \port$133
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1331$0 ;
-  wire \port$1331$0 ;
-  output \port$1331$1 ;
-  wire \port$1331$1 ;
-  output \port$1331$10 ;
-  wire \port$1331$10 ;
-  output \port$1331$11 ;
-  wire \port$1331$11 ;
-  output \port$1331$12 ;
-  wire \port$1331$12 ;
-  output \port$1331$13 ;
-  wire \port$1331$13 ;
-  output \port$1331$14 ;
-  wire \port$1331$14 ;
-  output \port$1331$15 ;
-  wire \port$1331$15 ;
-  output \port$1331$2 ;
-  wire \port$1331$2 ;
-  output \port$1331$3 ;
-  wire \port$1331$3 ;
-  output \port$1331$4 ;
-  wire \port$1331$4 ;
-  output \port$1331$5 ;
-  wire \port$1331$5 ;
-  output \port$1331$6 ;
-  wire \port$1331$6 ;
-  output \port$1331$7 ;
-  wire \port$1331$7 ;
-  output \port$1331$8 ;
-  wire \port$1331$8 ;
-  output \port$1331$9 ;
-  wire \port$1331$9 ;
+  output \port$1333$0 ;
+  wire \port$1333$0 ;
+  output \port$1333$1 ;
+  wire \port$1333$1 ;
+  output \port$1333$10 ;
+  wire \port$1333$10 ;
+  output \port$1333$11 ;
+  wire \port$1333$11 ;
+  output \port$1333$12 ;
+  wire \port$1333$12 ;
+  output \port$1333$13 ;
+  wire \port$1333$13 ;
+  output \port$1333$14 ;
+  wire \port$1333$14 ;
+  output \port$1333$15 ;
+  wire \port$1333$15 ;
+  output \port$1333$2 ;
+  wire \port$1333$2 ;
+  output \port$1333$3 ;
+  wire \port$1333$3 ;
+  output \port$1333$4 ;
+  wire \port$1333$4 ;
+  output \port$1333$5 ;
+  wire \port$1333$5 ;
+  output \port$1333$6 ;
+  wire \port$1333$6 ;
+  output \port$1333$7 ;
+  wire \port$1333$7 ;
+  output \port$1333$8 ;
+  wire \port$1333$8 ;
+  output \port$1333$9 ;
+  wire \port$1333$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32867,19 +32905,19 @@ module \hwq_mac_array.mul_7_6 (clk, rst, \port$1331$0 , \port$1331$1 , \port$133
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1331$0 ),
-    .P1(\port$1331$1 ),
-    .P10(\port$1331$10 ),
-    .P11(\port$1331$11 ),
-    .P12(\port$1331$12 ),
-    .P13(\port$1331$13 ),
-    .P14(\port$1331$14 ),
-    .P15(\port$1331$15 ),
+    .P0(\port$1333$0 ),
+    .P1(\port$1333$1 ),
+    .P10(\port$1333$10 ),
+    .P11(\port$1333$11 ),
+    .P12(\port$1333$12 ),
+    .P13(\port$1333$13 ),
+    .P14(\port$1333$14 ),
+    .P15(\port$1333$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1331$2 ),
+    .P2(\port$1333$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32890,30 +32928,30 @@ module \hwq_mac_array.mul_7_6 (clk, rst, \port$1331$0 , \port$1331$1 , \port$133
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1331$3 ),
+    .P3(\port$1333$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1331$4 ),
-    .P5(\port$1331$5 ),
-    .P6(\port$1331$6 ),
-    .P7(\port$1331$7 ),
-    .P8(\port$1331$8 ),
-    .P9(\port$1331$9 ),
+    .P4(\port$1333$4 ),
+    .P5(\port$1333$5 ),
+    .P6(\port$1333$6 ),
+    .P7(\port$1333$7 ),
+    .P8(\port$1333$8 ),
+    .P9(\port$1333$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1331$15 , \port$1331$14 , \port$1331$13 , \port$1331$12 , \port$1331$11 , \port$1331$10 , \port$1331$9 , \port$1331$8 , \port$1331$7 , \port$1331$6 , \port$1331$5 , \port$1331$4 , \port$1331$3 , \port$1331$2 , \port$1331$1 , \port$1331$0  };
+  assign p36[15:0] = { \port$1333$15 , \port$1333$14 , \port$1333$13 , \port$1333$12 , \port$1333$11 , \port$1333$10 , \port$1333$9 , \port$1333$8 , \port$1333$7 , \port$1333$6 , \port$1333$5 , \port$1333$4 , \port$1333$3 , \port$1333$2 , \port$1333$1 , \port$1333$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_7 (clk, rst, \port$1347$0 , \port$1347$1 , \port$1347$2 , \port$1347$3 , \port$1347$4 , \port$1347$5 , \port$1347$6 , \port$1347$7 , \port$1347$8 , \port$1347$9 , \port$1347$10 , \port$1347$11 , \port$1347$12 , \port$1347$13 , \port$1347$14 , \port$1347$15 , b, a, en
+module \hwq_mac_array.mul_7_7 (clk, rst, \port$1349$0 , \port$1349$1 , \port$1349$2 , \port$1349$3 , \port$1349$4 , \port$1349$5 , \port$1349$6 , \port$1349$7 , \port$1349$8 , \port$1349$9 , \port$1349$10 , \port$1349$11 , \port$1349$12 , \port$1349$13 , \port$1349$14 , \port$1349$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -32924,38 +32962,38 @@ module \hwq_mac_array.mul_7_7 (clk, rst, \port$1347$0 , \port$1347$1 , \port$134
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1347$0 ;
-  wire \port$1347$0 ;
-  output \port$1347$1 ;
-  wire \port$1347$1 ;
-  output \port$1347$10 ;
-  wire \port$1347$10 ;
-  output \port$1347$11 ;
-  wire \port$1347$11 ;
-  output \port$1347$12 ;
-  wire \port$1347$12 ;
-  output \port$1347$13 ;
-  wire \port$1347$13 ;
-  output \port$1347$14 ;
-  wire \port$1347$14 ;
-  output \port$1347$15 ;
-  wire \port$1347$15 ;
-  output \port$1347$2 ;
-  wire \port$1347$2 ;
-  output \port$1347$3 ;
-  wire \port$1347$3 ;
-  output \port$1347$4 ;
-  wire \port$1347$4 ;
-  output \port$1347$5 ;
-  wire \port$1347$5 ;
-  output \port$1347$6 ;
-  wire \port$1347$6 ;
-  output \port$1347$7 ;
-  wire \port$1347$7 ;
-  output \port$1347$8 ;
-  wire \port$1347$8 ;
-  output \port$1347$9 ;
-  wire \port$1347$9 ;
+  output \port$1349$0 ;
+  wire \port$1349$0 ;
+  output \port$1349$1 ;
+  wire \port$1349$1 ;
+  output \port$1349$10 ;
+  wire \port$1349$10 ;
+  output \port$1349$11 ;
+  wire \port$1349$11 ;
+  output \port$1349$12 ;
+  wire \port$1349$12 ;
+  output \port$1349$13 ;
+  wire \port$1349$13 ;
+  output \port$1349$14 ;
+  wire \port$1349$14 ;
+  output \port$1349$15 ;
+  wire \port$1349$15 ;
+  output \port$1349$2 ;
+  wire \port$1349$2 ;
+  output \port$1349$3 ;
+  wire \port$1349$3 ;
+  output \port$1349$4 ;
+  wire \port$1349$4 ;
+  output \port$1349$5 ;
+  wire \port$1349$5 ;
+  output \port$1349$6 ;
+  wire \port$1349$6 ;
+  output \port$1349$7 ;
+  wire \port$1349$7 ;
+  output \port$1349$8 ;
+  wire \port$1349$8 ;
+  output \port$1349$9 ;
+  wire \port$1349$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33031,19 +33069,19 @@ module \hwq_mac_array.mul_7_7 (clk, rst, \port$1347$0 , \port$1347$1 , \port$134
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1347$0 ),
-    .P1(\port$1347$1 ),
-    .P10(\port$1347$10 ),
-    .P11(\port$1347$11 ),
-    .P12(\port$1347$12 ),
-    .P13(\port$1347$13 ),
-    .P14(\port$1347$14 ),
-    .P15(\port$1347$15 ),
+    .P0(\port$1349$0 ),
+    .P1(\port$1349$1 ),
+    .P10(\port$1349$10 ),
+    .P11(\port$1349$11 ),
+    .P12(\port$1349$12 ),
+    .P13(\port$1349$13 ),
+    .P14(\port$1349$14 ),
+    .P15(\port$1349$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1347$2 ),
+    .P2(\port$1349$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33054,24 +33092,24 @@ module \hwq_mac_array.mul_7_7 (clk, rst, \port$1347$0 , \port$1347$1 , \port$134
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1347$3 ),
+    .P3(\port$1349$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1347$4 ),
-    .P5(\port$1347$5 ),
-    .P6(\port$1347$6 ),
-    .P7(\port$1347$7 ),
-    .P8(\port$1347$8 ),
-    .P9(\port$1347$9 ),
+    .P4(\port$1349$4 ),
+    .P5(\port$1349$5 ),
+    .P6(\port$1349$6 ),
+    .P7(\port$1349$7 ),
+    .P8(\port$1349$8 ),
+    .P9(\port$1349$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1347$15 , \port$1347$14 , \port$1347$13 , \port$1347$12 , \port$1347$11 , \port$1347$10 , \port$1347$9 , \port$1347$8 , \port$1347$7 , \port$1347$6 , \port$1347$5 , \port$1347$4 , \port$1347$3 , \port$1347$2 , \port$1347$1 , \port$1347$0  };
+  assign p36[15:0] = { \port$1349$15 , \port$1349$14 , \port$1349$13 , \port$1349$12 , \port$1349$11 , \port$1349$10 , \port$1349$9 , \port$1349$8 , \port$1349$7 , \port$1349$6 , \port$1349$5 , \port$1349$4 , \port$1349$3 , \port$1349$2 , \port$1349$1 , \port$1349$0  };
 endmodule

@@ -42,11 +42,11 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _036_;
   wire _037_;
   wire _038_;
-  wire [34:0] _039_;
+  wire _039_;
   wire _040_;
   wire _041_;
   wire _042_;
-  wire _043_;
+  wire [34:0] _043_;
   wire _044_;
   wire _045_;
   wire _046_;
@@ -65,33 +65,30 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _059_;
   wire _060_;
   wire _061_;
+  wire _062_;
+  wire _063_;
   wire _064_;
   wire _065_;
-  wire _066_;
-  wire _067_;
   wire _068_;
+  wire _069_;
   wire _070_;
+  wire _071_;
   wire _072_;
   wire _073_;
   wire _074_;
-  wire _075_;
   wire _076_;
-  wire _077_;
   wire _078_;
+  wire _079_;
   wire _080_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _081_;
-  wire _082_;
+  wire _081_;
   wire _083_;
   wire _084_;
-  wire _085_;
-  wire _086_;
   wire _087_;
   wire _088_;
   wire _089_;
   wire _090_;
-  wire _091_;
-  wire _092_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _092_;
   wire _093_;
   wire _094_;
   wire _095_;
@@ -126,17 +123,24 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _124_;
   wire _125_;
   wire _126_;
-  wire [7:0] _127_;
+  wire _127_;
   wire _128_;
+  wire _129_;
   wire _130_;
   wire _131_;
   wire _132_;
   wire _133_;
-  wire _134_;
+  wire [7:0] _134_;
+  wire _135_;
+  wire _137_;
+  wire _138_;
+  wire _139_;
+  wire _140_;
+  wire _141_;
   wire [7:0] \$signal ;
-  wire [7:0] \$signal$124 ;
-  wire [3:0] \$signal$125 ;
-  wire [3:0] \$signal$126 ;
+  wire [7:0] \$signal$133 ;
+  wire [3:0] \$signal$134 ;
+  wire [3:0] \$signal$135 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -245,160 +249,171 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg rq3b_valid = 1'h0;
   reg rq4_above0 = 1'h0;
   reg rq4_below0 = 1'h0;
-  reg rq4_fits0 = 1'h0;
+  reg rq4_fits0_0 = 1'h0;
+  reg rq4_fits0_1 = 1'h0;
+  reg rq4_fits0_2 = 1'h0;
   reg rq4_last = 1'h0;
   reg rq4_neg0 = 1'h0;
   reg [7:0] rq4_t0 = 8'h00;
   reg rq4_valid = 1'h0;
+  reg rq5_hi0 = 1'h0;
+  reg rq5_last = 1'h0;
+  reg rq5_lo0 = 1'h0;
+  reg [7:0] rq5_t0 = 8'h00;
+  reg rq5_valid = 1'h0;
   input rst;
   wire rst;
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _000_ = en & i_valid;
-  assign _044_ = en & i_valid;
-  assign _053_ = en & i_valid;
-  assign _064_ = en & i_valid;
-  assign _075_ = en & rq0_valid;
-  assign _080_ = en & rq0_valid;
-  assign _086_ = en & rq0_valid;
-  assign _094_ = en & rq0_valid;
-  assign _102_ = en & rq1_valid;
+  assign _048_ = en & i_valid;
+  assign _057_ = en & i_valid;
+  assign _068_ = en & i_valid;
+  assign _079_ = en & rq0_valid;
+  assign _089_ = en & rq0_valid;
+  assign _093_ = en & rq0_valid;
+  assign _100_ = en & rq0_valid;
+  assign _108_ = en & rq1_valid;
   assign _001_ = en & rq1_valid;
-  assign _009_ = en & rq1_valid;
-  assign _017_ = en & rq1_valid;
+  assign _008_ = en & rq1_valid;
+  assign _016_ = en & rq1_valid;
   assign _024_ = en & rq1b_valid;
-  assign _032_ = en & rq1b_valid;
-  assign _037_ = en & rq1b_valid;
-  assign _042_ = en & rq2a_valid;
-  assign _043_ = en & rq2b_valid;
-  assign _045_ = en & rq2c_valid;
-  assign _046_ = en & rq2d_valid;
-  assign _047_ = en & rq2d_valid;
-  assign _048_ = en & rq2d_valid;
-  assign _049_ = en & rq2d_valid;
+  assign _031_ = en & rq1b_valid;
+  assign _039_ = en & rq1b_valid;
+  assign _046_ = en & rq2a_valid;
+  assign _047_ = en & rq2b_valid;
+  assign _049_ = en & rq2c_valid;
   assign _050_ = en & rq2d_valid;
   assign _051_ = en & rq2d_valid;
-  assign _052_ = en & rq2m_valid;
-  assign _054_ = en & rq2m_valid;
-  assign _055_ = en & rq2m_valid;
+  assign _052_ = en & rq2d_valid;
+  assign _053_ = en & rq2d_valid;
+  assign _054_ = en & rq2d_valid;
+  assign _055_ = en & rq2d_valid;
   assign _056_ = en & rq2m_valid;
-  assign _057_ = en & rq2_valid;
-  assign _058_ = en & rq2_valid;
-  assign _059_ = en & rq3a_valid;
-  assign _060_ = en & rq3a_valid;
-  assign _061_ = en & rq3b_valid;
-  assign _065_ = en & rq3_valid;
-  assign _066_ = en & rq3_valid;
-  assign _067_ = en & rq3_valid;
-  assign _068_ = en & rq3_valid;
+  assign _058_ = en & rq2m_valid;
+  assign _059_ = en & rq2m_valid;
+  assign _060_ = en & rq2m_valid;
+  assign _061_ = en & rq2_valid;
+  assign _062_ = en & rq2_valid;
+  assign _063_ = en & rq3a_valid;
+  assign _064_ = en & rq3a_valid;
+  assign _065_ = en & rq3b_valid;
+  assign _069_ = en & rq3_valid;
   assign _070_ = en & rq3_valid;
-  assign _072_ = en & rq4_valid;
-  assign _073_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
-  assign _074_ = ~ rq4_neg0;
-  assign _076_ = rq4_fits0 ? rq4_above0 : _074_;
-  assign _077_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _078_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _071_ = en & rq3_valid;
+  assign _072_ = en & rq3_valid;
+  assign _073_ = en & rq3_valid;
+  assign _074_ = en & rq3_valid;
+  assign _076_ = en & rq3_valid;
+  assign _078_ = en & rq4_valid;
+  assign _080_ = en & rq4_valid;
+  assign _081_ = & { rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
+  assign _083_ = en & rq4_valid;
+  assign _084_ = & { rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
+  assign _087_ = en & rq5_valid;
+  assign _088_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _090_ = $signed(rq0_e0) < $signed(1'h0);
   assign outer_hi_0 = $signed({ rq2p_phh0, rq2p_pll0[33:30] }) + $signed(2'h1);
   assign { mid_0[33], mid_0[31:0] } = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign { h_0, _081_[13:0] } = $signed(rq2m_o0[62:17]) + $signed({ rq2m_mi0[33], rq2m_mi0[31:0] });
-  assign _082_ = rq2m_dh0[0] & rq2m_dl0[6];
-  assign _083_ = rq2m_dh0[9] | _082_;
-  assign halfm_0[0] = _083_ | rq2m_rz0;
-  assign _084_ = rq2m_dh0[0] & rq2m_dl0[7];
-  assign _085_ = rq2m_dh0[9] | _084_;
-  assign halfm_0[1] = _085_ | rq2m_rz0;
-  assign _087_ = rq2m_dh0[1] & rq2m_dl0[4];
-  assign _088_ = rq2m_dh0[10] | _087_;
-  assign halfm_0[2] = _088_ | rq2m_rz0;
-  assign _089_ = rq2m_dh0[1] & rq2m_dl0[5];
-  assign _090_ = rq2m_dh0[10] | _089_;
-  assign halfm_0[3] = _090_ | rq2m_rz0;
-  assign _091_ = rq2m_dh0[1] & rq2m_dl0[6];
-  assign _092_ = rq2m_dh0[10] | _091_;
-  assign halfm_0[4] = _092_ | rq2m_rz0;
-  assign _093_ = rq2m_dh0[1] & rq2m_dl0[7];
-  assign _095_ = rq2m_dh0[10] | _093_;
-  assign halfm_0[5] = _095_ | rq2m_rz0;
-  assign _096_ = rq2m_dh0[2] & rq2m_dl0[4];
-  assign _097_ = rq2m_dh0[11] | _096_;
-  assign halfm_0[6] = _097_ | rq2m_rz0;
-  assign _098_ = rq2m_dh0[2] & rq2m_dl0[5];
-  assign _099_ = rq2m_dh0[11] | _098_;
-  assign halfm_0[7] = _099_ | rq2m_rz0;
-  assign _100_ = rq2m_dh0[2] & rq2m_dl0[6];
-  assign _101_ = rq2m_dh0[11] | _100_;
-  assign halfm_0[8] = _101_ | rq2m_rz0;
-  assign _103_ = rq2m_dh0[2] & rq2m_dl0[7];
-  assign _104_ = rq2m_dh0[11] | _103_;
-  assign halfm_0[9] = _104_ | rq2m_rz0;
-  assign _105_ = rq2m_dh0[3] & rq2m_dl0[4];
-  assign _106_ = rq2m_dh0[12] | _105_;
-  assign halfm_0[10] = _106_ | rq2m_rz0;
-  assign _107_ = rq2m_dh0[3] & rq2m_dl0[5];
-  assign _108_ = rq2m_dh0[12] | _107_;
-  assign halfm_0[11] = _108_ | rq2m_rz0;
-  assign _002_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign { h_0, _092_[13:0] } = $signed(rq2m_o0[62:17]) + $signed({ rq2m_mi0[33], rq2m_mi0[31:0] });
+  assign _094_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign _095_ = rq2m_dh0[9] | _094_;
+  assign halfm_0[0] = _095_ | rq2m_rz0;
+  assign _096_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign _097_ = rq2m_dh0[9] | _096_;
+  assign halfm_0[1] = _097_ | rq2m_rz0;
+  assign _098_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign _099_ = rq2m_dh0[10] | _098_;
+  assign halfm_0[2] = _099_ | rq2m_rz0;
+  assign _101_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign _102_ = rq2m_dh0[10] | _101_;
+  assign halfm_0[3] = _102_ | rq2m_rz0;
+  assign _103_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign _104_ = rq2m_dh0[10] | _103_;
+  assign halfm_0[4] = _104_ | rq2m_rz0;
+  assign _105_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign _106_ = rq2m_dh0[10] | _105_;
+  assign halfm_0[5] = _106_ | rq2m_rz0;
+  assign _107_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign _109_ = rq2m_dh0[11] | _107_;
+  assign halfm_0[6] = _109_ | rq2m_rz0;
+  assign _110_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign _111_ = rq2m_dh0[11] | _110_;
+  assign halfm_0[7] = _111_ | rq2m_rz0;
+  assign _112_ = rq2m_dh0[2] & rq2m_dl0[6];
+  assign _113_ = rq2m_dh0[11] | _112_;
+  assign halfm_0[8] = _113_ | rq2m_rz0;
+  assign _114_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign _115_ = rq2m_dh0[11] | _114_;
+  assign halfm_0[9] = _115_ | rq2m_rz0;
+  assign _002_ = rq2m_dh0[3] & rq2m_dl0[4];
   assign _003_ = rq2m_dh0[12] | _002_;
-  assign halfm_0[12] = _003_ | rq2m_rz0;
-  assign _004_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign halfm_0[10] = _003_ | rq2m_rz0;
+  assign _004_ = rq2m_dh0[3] & rq2m_dl0[5];
   assign _005_ = rq2m_dh0[12] | _004_;
-  assign halfm_0[13] = _005_ | rq2m_rz0;
-  assign _006_ = rq2m_dh0[4] & rq2m_dl0[4];
-  assign _007_ = rq2m_dh0[13] | _006_;
-  assign halfm_0[14] = _007_ | rq2m_rz0;
-  assign _008_ = rq2m_dh0[4] & rq2m_dl0[5];
-  assign _010_ = rq2m_dh0[13] | _008_;
-  assign halfm_0[15] = _010_ | rq2m_rz0;
-  assign _011_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign halfm_0[11] = _005_ | rq2m_rz0;
+  assign _006_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign _007_ = rq2m_dh0[12] | _006_;
+  assign halfm_0[12] = _007_ | rq2m_rz0;
+  assign _009_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign _010_ = rq2m_dh0[12] | _009_;
+  assign halfm_0[13] = _010_ | rq2m_rz0;
+  assign _011_ = rq2m_dh0[4] & rq2m_dl0[4];
   assign _012_ = rq2m_dh0[13] | _011_;
-  assign halfm_0[16] = _012_ | rq2m_rz0;
-  assign _013_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign halfm_0[14] = _012_ | rq2m_rz0;
+  assign _013_ = rq2m_dh0[4] & rq2m_dl0[5];
   assign _014_ = rq2m_dh0[13] | _013_;
-  assign halfm_0[17] = _014_ | rq2m_rz0;
-  assign _015_ = rq2m_dh0[5] & rq2m_dl0[4];
-  assign _016_ = rq2m_dh0[14] | _015_;
-  assign halfm_0[18] = _016_ | rq2m_rz0;
-  assign _018_ = rq2m_dh0[5] & rq2m_dl0[5];
-  assign _019_ = rq2m_dh0[14] | _018_;
-  assign halfm_0[19] = _019_ | rq2m_rz0;
-  assign _020_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign halfm_0[15] = _014_ | rq2m_rz0;
+  assign _015_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign _017_ = rq2m_dh0[13] | _015_;
+  assign halfm_0[16] = _017_ | rq2m_rz0;
+  assign _018_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign _019_ = rq2m_dh0[13] | _018_;
+  assign halfm_0[17] = _019_ | rq2m_rz0;
+  assign _020_ = rq2m_dh0[5] & rq2m_dl0[4];
   assign _021_ = rq2m_dh0[14] | _020_;
-  assign halfm_0[20] = _021_ | rq2m_rz0;
-  assign _022_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign halfm_0[18] = _021_ | rq2m_rz0;
+  assign _022_ = rq2m_dh0[5] & rq2m_dl0[5];
   assign _023_ = rq2m_dh0[14] | _022_;
-  assign halfm_0[21] = _023_ | rq2m_rz0;
-  assign _025_ = rq2m_dh0[6] & rq2m_dl0[4];
-  assign _026_ = rq2m_dh0[15] | _025_;
-  assign halfm_0[22] = _026_ | rq2m_rz0;
-  assign _027_ = rq2m_dh0[6] & rq2m_dl0[5];
-  assign _028_ = rq2m_dh0[15] | _027_;
-  assign halfm_0[23] = _028_ | rq2m_rz0;
-  assign _029_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign halfm_0[19] = _023_ | rq2m_rz0;
+  assign _025_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign _026_ = rq2m_dh0[14] | _025_;
+  assign halfm_0[20] = _026_ | rq2m_rz0;
+  assign _027_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign _028_ = rq2m_dh0[14] | _027_;
+  assign halfm_0[21] = _028_ | rq2m_rz0;
+  assign _029_ = rq2m_dh0[6] & rq2m_dl0[4];
   assign _030_ = rq2m_dh0[15] | _029_;
-  assign halfm_0[24] = _030_ | rq2m_rz0;
-  assign _031_ = rq2m_dh0[6] & rq2m_dl0[7];
-  assign _033_ = rq2m_dh0[15] | _031_;
-  assign halfm_0[25] = _033_ | rq2m_rz0;
-  assign _034_ = rq2m_dh0[7] & rq2m_dl0[4];
-  assign halfm_0[26] = _034_ | rq2m_rz0;
-  assign _035_ = rq2m_dh0[7] & rq2m_dl0[5];
-  assign halfm_0[27] = _035_ | rq2m_rz0;
-  assign _036_ = rq2m_dh0[7] & rq2m_dl0[6];
-  assign halfm_0[28] = _036_ | rq2m_rz0;
-  assign _038_ = rq2m_dh0[7] & rq2m_dl0[7];
-  assign halfm_0[29] = _038_ | rq2m_rz0;
-  assign { _039_[34], _039_[32:0] } = $signed(rq2_h0) + $signed({ rq2_hm0[31], rq2_hm0[29:0] });
-  assign _040_ = ~ rq2_h0[32];
-  assign _041_ = _040_ | rq2_rz0;
-  reg [8:0] _295_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _295_;
-  reg [8:0] _296_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _296_;
-  reg [30:0] _308_ = 31'h00000000;
-  assign { rq2_hm0[31], rq2_hm0[29:0] } = _308_;
-  reg [32:0] _317_ = 33'h000000000;
-  assign { rq2m_mi0[33], rq2m_mi0[31:0] } = _317_;
-  function [3:0] _358_;
+  assign halfm_0[22] = _030_ | rq2m_rz0;
+  assign _032_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign _033_ = rq2m_dh0[15] | _032_;
+  assign halfm_0[23] = _033_ | rq2m_rz0;
+  assign _034_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign _035_ = rq2m_dh0[15] | _034_;
+  assign halfm_0[24] = _035_ | rq2m_rz0;
+  assign _036_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign _037_ = rq2m_dh0[15] | _036_;
+  assign halfm_0[25] = _037_ | rq2m_rz0;
+  assign _038_ = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[26] = _038_ | rq2m_rz0;
+  assign _040_ = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[27] = _040_ | rq2m_rz0;
+  assign _041_ = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[28] = _041_ | rq2m_rz0;
+  assign _042_ = rq2m_dh0[7] & rq2m_dl0[7];
+  assign halfm_0[29] = _042_ | rq2m_rz0;
+  assign { _043_[34], _043_[32:0] } = $signed(rq2_h0) + $signed({ rq2_hm0[31], rq2_hm0[29:0] });
+  assign _044_ = ~ rq2_h0[32];
+  assign _045_ = _044_ | rq2_rz0;
+  reg [8:0] _318_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _318_;
+  reg [8:0] _319_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _319_;
+  reg [30:0] _331_ = 31'h00000000;
+  assign { rq2_hm0[31], rq2_hm0[29:0] } = _331_;
+  reg [32:0] _340_ = 33'h000000000;
+  assign { rq2m_mi0[33], rq2m_mi0[31:0] } = _340_;
+  function [3:0] _381_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -406,20 +421,20 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _358_ = b[3:0];
+        _381_ = b[3:0];
       4'b??1?:
-        _358_ = b[7:4];
+        _381_ = b[7:4];
       4'b?1??:
-        _358_ = b[11:8];
+        _381_ = b[11:8];
       4'b1???:
-        _358_ = b[15:12];
+        _381_ = b[15:12];
       default:
-        _358_ = a;
+        _381_ = a;
     endcase
   endfunction
-  assign \$signal$126  = _358_(4'hx, 16'h137f, { _131_, _130_, _128_, _126_ });
-  assign _109_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
-  function [7:0] _360_;
+  assign \$signal$135  = _381_(4'hx, 16'h137f, { _138_, _137_, _135_, _133_ });
+  assign _116_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
+  function [7:0] _383_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -427,35 +442,35 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _360_ = b[7:0];
+        _383_ = b[7:0];
       8'b??????1?:
-        _360_ = b[15:8];
+        _383_ = b[15:8];
       8'b?????1??:
-        _360_ = b[23:16];
+        _383_ = b[23:16];
       8'b????1???:
-        _360_ = b[31:24];
+        _383_ = b[31:24];
       8'b???1????:
-        _360_ = b[39:32];
+        _383_ = b[39:32];
       8'b??1?????:
-        _360_ = b[47:40];
+        _383_ = b[47:40];
       8'b?1??????:
-        _360_ = b[55:48];
+        _383_ = b[55:48];
       8'b1???????:
-        _360_ = b[63:56];
+        _383_ = b[63:56];
       default:
-        _360_ = a;
+        _383_ = a;
     endcase
   endfunction
-  assign \$signal$124  = _360_(8'hxx, 64'h0103070f1f3f7fff, { _117_, _116_, _115_, _114_, _113_, _112_, _111_, _110_ });
-  assign _110_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _111_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _112_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _113_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _114_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _115_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _116_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _117_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
-  function [7:0] _369_;
+  assign \$signal$133  = _383_(8'hxx, 64'h0103070f1f3f7fff, { _124_, _123_, _122_, _121_, _120_, _119_, _118_, _117_ });
+  assign _117_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _118_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _119_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _120_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _121_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _122_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _123_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _124_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
+  function [7:0] _392_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -463,40 +478,40 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _369_ = b[7:0];
+        _392_ = b[7:0];
       8'b??????1?:
-        _369_ = b[15:8];
+        _392_ = b[15:8];
       8'b?????1??:
-        _369_ = b[23:16];
+        _392_ = b[23:16];
       8'b????1???:
-        _369_ = b[31:24];
+        _392_ = b[31:24];
       8'b???1????:
-        _369_ = b[39:32];
+        _392_ = b[39:32];
       8'b??1?????:
-        _369_ = b[47:40];
+        _392_ = b[47:40];
       8'b?1??????:
-        _369_ = b[55:48];
+        _392_ = b[55:48];
       8'b1???????:
-        _369_ = b[63:56];
+        _392_ = b[63:56];
       default:
-        _369_ = a;
+        _392_ = a;
     endcase
   endfunction
-  assign \$signal  = _369_(8'hxx, 64'h0102040810204080, { _125_, _124_, _123_, _122_, _121_, _120_, _119_, _118_ });
-  assign _118_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _119_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _120_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _121_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _122_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _123_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _124_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _125_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
-  assign _126_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _127_ = _076_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
-  assign _128_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _130_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _131_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
-  function [3:0] _384_;
+  assign \$signal  = _392_(8'hxx, 64'h0102040810204080, { _132_, _131_, _130_, _129_, _128_, _127_, _126_, _125_ });
+  assign _125_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _126_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _127_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _128_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _129_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _130_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _131_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _132_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
+  assign _133_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _134_ = rq5_hi0 ? (* full_case = 32'd1 *) act_max : rq5_t0;
+  assign _135_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _137_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _138_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
+  function [3:0] _407_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -504,55 +519,55 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _384_ = b[3:0];
+        _407_ = b[3:0];
       4'b??1?:
-        _384_ = b[7:4];
+        _407_ = b[7:4];
       4'b?1??:
-        _384_ = b[11:8];
+        _407_ = b[11:8];
       4'b1???:
-        _384_ = b[15:12];
+        _407_ = b[15:12];
       default:
-        _384_ = a;
+        _407_ = a;
     endcase
   endfunction
-  assign \$signal$125  = _384_(4'hx, 16'h1248, { _109_, _134_, _133_, _132_ });
-  assign _132_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _133_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _134_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign \$signal$134  = _407_(4'hx, 16'h1248, { _116_, _141_, _140_, _139_ });
+  assign _139_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _140_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _141_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
   \hwq_requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$275$0 (\p$62 [0]),
-    .\port$275$1 (\p$62 [1]),
-    .\port$275$10 (\p$62 [10]),
-    .\port$275$11 (\p$62 [11]),
-    .\port$275$12 (\p$62 [12]),
-    .\port$275$13 (\p$62 [13]),
-    .\port$275$14 (\p$62 [14]),
-    .\port$275$15 (\p$62 [15]),
-    .\port$275$16 (\p$62 [16]),
-    .\port$275$17 (\p$62 [17]),
-    .\port$275$18 (\p$62 [18]),
-    .\port$275$19 (\p$62 [19]),
-    .\port$275$2 (\p$62 [2]),
-    .\port$275$20 (\p$62 [20]),
-    .\port$275$21 (\p$62 [21]),
-    .\port$275$22 (\p$62 [22]),
-    .\port$275$23 (\p$62 [23]),
-    .\port$275$24 (\p$62 [24]),
-    .\port$275$25 (\p$62 [25]),
-    .\port$275$26 (\p$62 [26]),
-    .\port$275$27 (\p$62 [27]),
-    .\port$275$28 (\p$62 [28]),
-    .\port$275$3 (\p$62 [3]),
-    .\port$275$4 (\p$62 [4]),
-    .\port$275$5 (\p$62 [5]),
-    .\port$275$6 (\p$62 [6]),
-    .\port$275$7 (\p$62 [7]),
-    .\port$275$8 (\p$62 [8]),
-    .\port$275$9 (\p$62 [9]),
+    .\port$294$0 (\p$62 [0]),
+    .\port$294$1 (\p$62 [1]),
+    .\port$294$10 (\p$62 [10]),
+    .\port$294$11 (\p$62 [11]),
+    .\port$294$12 (\p$62 [12]),
+    .\port$294$13 (\p$62 [13]),
+    .\port$294$14 (\p$62 [14]),
+    .\port$294$15 (\p$62 [15]),
+    .\port$294$16 (\p$62 [16]),
+    .\port$294$17 (\p$62 [17]),
+    .\port$294$18 (\p$62 [18]),
+    .\port$294$19 (\p$62 [19]),
+    .\port$294$2 (\p$62 [2]),
+    .\port$294$20 (\p$62 [20]),
+    .\port$294$21 (\p$62 [21]),
+    .\port$294$22 (\p$62 [22]),
+    .\port$294$23 (\p$62 [23]),
+    .\port$294$24 (\p$62 [24]),
+    .\port$294$25 (\p$62 [25]),
+    .\port$294$26 (\p$62 [26]),
+    .\port$294$27 (\p$62 [27]),
+    .\port$294$28 (\p$62 [28]),
+    .\port$294$3 (\p$62 [3]),
+    .\port$294$4 (\p$62 [4]),
+    .\port$294$5 (\p$62 [5]),
+    .\port$294$6 (\p$62 [6]),
+    .\port$294$7 (\p$62 [7]),
+    .\port$294$8 (\p$62 [8]),
+    .\port$294$9 (\p$62 [9]),
     .rst(rst)
   );
   \hwq_requant.phl_0  phl_0 (
@@ -560,38 +575,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$274$0 (\p$60 [0]),
-    .\port$274$1 (\p$60 [1]),
-    .\port$274$10 (\p$60 [10]),
-    .\port$274$11 (\p$60 [11]),
-    .\port$274$12 (\p$60 [12]),
-    .\port$274$13 (\p$60 [13]),
-    .\port$274$14 (\p$60 [14]),
-    .\port$274$15 (\p$60 [15]),
-    .\port$274$16 (\p$60 [16]),
-    .\port$274$17 (\p$60 [17]),
-    .\port$274$18 (\p$60 [18]),
-    .\port$274$19 (\p$60 [19]),
-    .\port$274$2 (\p$60 [2]),
-    .\port$274$20 (\p$60 [20]),
-    .\port$274$21 (\p$60 [21]),
-    .\port$274$22 (\p$60 [22]),
-    .\port$274$23 (\p$60 [23]),
-    .\port$274$24 (\p$60 [24]),
-    .\port$274$25 (\p$60 [25]),
-    .\port$274$26 (\p$60 [26]),
-    .\port$274$27 (\p$60 [27]),
-    .\port$274$28 (\p$60 [28]),
-    .\port$274$29 (\p$60 [29]),
-    .\port$274$3 (\p$60 [3]),
-    .\port$274$30 (\p$60 [30]),
-    .\port$274$31 (\p$60 [31]),
-    .\port$274$4 (\p$60 [4]),
-    .\port$274$5 (\p$60 [5]),
-    .\port$274$6 (\p$60 [6]),
-    .\port$274$7 (\p$60 [7]),
-    .\port$274$8 (\p$60 [8]),
-    .\port$274$9 (\p$60 [9]),
+    .\port$293$0 (\p$60 [0]),
+    .\port$293$1 (\p$60 [1]),
+    .\port$293$10 (\p$60 [10]),
+    .\port$293$11 (\p$60 [11]),
+    .\port$293$12 (\p$60 [12]),
+    .\port$293$13 (\p$60 [13]),
+    .\port$293$14 (\p$60 [14]),
+    .\port$293$15 (\p$60 [15]),
+    .\port$293$16 (\p$60 [16]),
+    .\port$293$17 (\p$60 [17]),
+    .\port$293$18 (\p$60 [18]),
+    .\port$293$19 (\p$60 [19]),
+    .\port$293$2 (\p$60 [2]),
+    .\port$293$20 (\p$60 [20]),
+    .\port$293$21 (\p$60 [21]),
+    .\port$293$22 (\p$60 [22]),
+    .\port$293$23 (\p$60 [23]),
+    .\port$293$24 (\p$60 [24]),
+    .\port$293$25 (\p$60 [25]),
+    .\port$293$26 (\p$60 [26]),
+    .\port$293$27 (\p$60 [27]),
+    .\port$293$28 (\p$60 [28]),
+    .\port$293$29 (\p$60 [29]),
+    .\port$293$3 (\p$60 [3]),
+    .\port$293$30 (\p$60 [30]),
+    .\port$293$31 (\p$60 [31]),
+    .\port$293$4 (\p$60 [4]),
+    .\port$293$5 (\p$60 [5]),
+    .\port$293$6 (\p$60 [6]),
+    .\port$293$7 (\p$60 [7]),
+    .\port$293$8 (\p$60 [8]),
+    .\port$293$9 (\p$60 [9]),
     .rst(rst)
   );
   \hwq_requant.plh_0  plh_0 (
@@ -599,37 +614,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$273$0 (\p$58 [0]),
-    .\port$273$1 (\p$58 [1]),
-    .\port$273$10 (\p$58 [10]),
-    .\port$273$11 (\p$58 [11]),
-    .\port$273$12 (\p$58 [12]),
-    .\port$273$13 (\p$58 [13]),
-    .\port$273$14 (\p$58 [14]),
-    .\port$273$15 (\p$58 [15]),
-    .\port$273$16 (\p$58 [16]),
-    .\port$273$17 (\p$58 [17]),
-    .\port$273$18 (\p$58 [18]),
-    .\port$273$19 (\p$58 [19]),
-    .\port$273$2 (\p$58 [2]),
-    .\port$273$20 (\p$58 [20]),
-    .\port$273$21 (\p$58 [21]),
-    .\port$273$22 (\p$58 [22]),
-    .\port$273$23 (\p$58 [23]),
-    .\port$273$24 (\p$58 [24]),
-    .\port$273$25 (\p$58 [25]),
-    .\port$273$26 (\p$58 [26]),
-    .\port$273$27 (\p$58 [27]),
-    .\port$273$28 (\p$58 [28]),
-    .\port$273$29 (\p$58 [29]),
-    .\port$273$3 (\p$58 [3]),
-    .\port$273$30 (\p$58 [30]),
-    .\port$273$4 (\p$58 [4]),
-    .\port$273$5 (\p$58 [5]),
-    .\port$273$6 (\p$58 [6]),
-    .\port$273$7 (\p$58 [7]),
-    .\port$273$8 (\p$58 [8]),
-    .\port$273$9 (\p$58 [9]),
+    .\port$292$0 (\p$58 [0]),
+    .\port$292$1 (\p$58 [1]),
+    .\port$292$10 (\p$58 [10]),
+    .\port$292$11 (\p$58 [11]),
+    .\port$292$12 (\p$58 [12]),
+    .\port$292$13 (\p$58 [13]),
+    .\port$292$14 (\p$58 [14]),
+    .\port$292$15 (\p$58 [15]),
+    .\port$292$16 (\p$58 [16]),
+    .\port$292$17 (\p$58 [17]),
+    .\port$292$18 (\p$58 [18]),
+    .\port$292$19 (\p$58 [19]),
+    .\port$292$2 (\p$58 [2]),
+    .\port$292$20 (\p$58 [20]),
+    .\port$292$21 (\p$58 [21]),
+    .\port$292$22 (\p$58 [22]),
+    .\port$292$23 (\p$58 [23]),
+    .\port$292$24 (\p$58 [24]),
+    .\port$292$25 (\p$58 [25]),
+    .\port$292$26 (\p$58 [26]),
+    .\port$292$27 (\p$58 [27]),
+    .\port$292$28 (\p$58 [28]),
+    .\port$292$29 (\p$58 [29]),
+    .\port$292$3 (\p$58 [3]),
+    .\port$292$30 (\p$58 [30]),
+    .\port$292$4 (\p$58 [4]),
+    .\port$292$5 (\p$58 [5]),
+    .\port$292$6 (\p$58 [6]),
+    .\port$292$7 (\p$58 [7]),
+    .\port$292$8 (\p$58 [8]),
+    .\port$292$9 (\p$58 [9]),
     .rst(rst)
   );
   \hwq_requant.pll_0  pll_0 (
@@ -637,58 +652,60 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$272$0 (p[0]),
-    .\port$272$1 (p[1]),
-    .\port$272$10 (p[10]),
-    .\port$272$11 (p[11]),
-    .\port$272$12 (p[12]),
-    .\port$272$13 (p[13]),
-    .\port$272$14 (p[14]),
-    .\port$272$15 (p[15]),
-    .\port$272$16 (p[16]),
-    .\port$272$17 (p[17]),
-    .\port$272$18 (p[18]),
-    .\port$272$19 (p[19]),
-    .\port$272$2 (p[2]),
-    .\port$272$20 (p[20]),
-    .\port$272$21 (p[21]),
-    .\port$272$22 (p[22]),
-    .\port$272$23 (p[23]),
-    .\port$272$24 (p[24]),
-    .\port$272$25 (p[25]),
-    .\port$272$26 (p[26]),
-    .\port$272$27 (p[27]),
-    .\port$272$28 (p[28]),
-    .\port$272$29 (p[29]),
-    .\port$272$3 (p[3]),
-    .\port$272$30 (p[30]),
-    .\port$272$31 (p[31]),
-    .\port$272$32 (p[32]),
-    .\port$272$33 (p[33]),
-    .\port$272$4 (p[4]),
-    .\port$272$5 (p[5]),
-    .\port$272$6 (p[6]),
-    .\port$272$7 (p[7]),
-    .\port$272$8 (p[8]),
-    .\port$272$9 (p[9]),
+    .\port$291$0 (p[0]),
+    .\port$291$1 (p[1]),
+    .\port$291$10 (p[10]),
+    .\port$291$11 (p[11]),
+    .\port$291$12 (p[12]),
+    .\port$291$13 (p[13]),
+    .\port$291$14 (p[14]),
+    .\port$291$15 (p[15]),
+    .\port$291$16 (p[16]),
+    .\port$291$17 (p[17]),
+    .\port$291$18 (p[18]),
+    .\port$291$19 (p[19]),
+    .\port$291$2 (p[2]),
+    .\port$291$20 (p[20]),
+    .\port$291$21 (p[21]),
+    .\port$291$22 (p[22]),
+    .\port$291$23 (p[23]),
+    .\port$291$24 (p[24]),
+    .\port$291$25 (p[25]),
+    .\port$291$26 (p[26]),
+    .\port$291$27 (p[27]),
+    .\port$291$28 (p[28]),
+    .\port$291$29 (p[29]),
+    .\port$291$3 (p[3]),
+    .\port$291$30 (p[30]),
+    .\port$291$31 (p[31]),
+    .\port$291$32 (p[32]),
+    .\port$291$33 (p[33]),
+    .\port$291$4 (p[4]),
+    .\port$291$5 (p[5]),
+    .\port$291$6 (p[6]),
+    .\port$291$7 (p[7]),
+    .\port$291$8 (p[8]),
+    .\port$291$9 (p[9]),
     .rst(rst)
   );
-  assign _039_[33] = _039_[34];
+  assign _043_[33] = _043_[34];
   assign halfm_0[31:30] = { rq2m_rz0, rq2m_rz0 };
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
   assign mid_0[32] = mid_0[33];
-  assign _081_[46:14] = h_0;
+  assign _092_[46:14] = h_0;
   assign rq2_hm0[30] = rq2_hm0[31];
   assign rq2m_mi0[32] = rq2m_mi0[33];
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
+      rq5_last <= 1'h0;
+      rq5_valid <= 1'h0;
       rq4_last <= 1'h0;
       rq4_valid <= 1'h0;
-      _295_ <= 9'h000;
-      _296_ <= 9'h000;
+      _318_ <= 9'h000;
+      _319_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq3b_last <= 1'h0;
@@ -714,12 +731,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq0_last <= 1'h0;
       rq0_valid <= 1'h0;
     end else if (en) begin
-      o_last <= rq4_last;
-      o_valid <= rq4_valid;
+      o_last <= rq5_last;
+      o_valid <= rq5_valid;
+      rq5_last <= rq4_last;
+      rq5_valid <= rq4_valid;
       rq4_last <= rq3_last;
       rq4_valid <= rq3_valid;
-      _295_ <= $signed(act_max) - $signed(zero_point);
-      _296_ <= $signed(act_min) - $signed(zero_point);
+      _318_ <= $signed(act_max) - $signed(zero_point);
+      _319_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq3b_last;
       rq3_valid <= rq3b_valid;
       rq3b_last <= rq3a_last;
@@ -747,67 +766,82 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (rst) begin
       o_data <= 8'h00;
-    end else if (_072_) begin
-      o_data <= _073_ ? (* full_case = 32'd1 *) act_min : _127_;
+    end else if (_087_) begin
+      o_data <= rq5_lo0 ? (* full_case = 32'd1 *) act_min : _134_;
     end
-    if (_070_) begin
+    if (_083_) begin
+      begin if (_084_) rq5_hi0 <= rq4_above0; else rq5_hi0 <= ~ rq4_neg0; end
+    end
+    if (_080_) begin
+      begin if (_081_) rq5_lo0 <= rq4_below0; else rq5_lo0 <= rq4_neg0; end
+    end
+    if (_078_) begin
+      rq5_t0 <= rq4_t0;
+    end
+    if (_076_) begin
       rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
     end
-    if (_068_) begin
+    if (_074_) begin
       rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
     end
-    if (_067_) begin
-      rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+    if (_073_) begin
+      rq4_fits0_2 <= rq3_y0[32] == rq3_y0[33];
     end
-    if (_066_) begin
+    if (_072_) begin
+      rq4_fits0_1 <= $signed(rq3_y0[31:20]) == $signed(rq3_y0[33]);
+    end
+    if (_071_) begin
+      rq4_fits0_0 <= $signed(rq3_y0[19:8]) == $signed(rq3_y0[33]);
+    end
+    if (_070_) begin
       rq4_neg0 <= rq3_y0[33];
     end
-    if (_065_) begin
+    if (_069_) begin
       rq4_t0 <= rq3_y0[7:0] + zero_point;
     end
-    if (_061_) begin
+    if (_065_) begin
       rq3_y0 <= $signed(rq3b_u0) >>> { rq3b_r0[4:2], 2'h0 };
     end
-    if (_060_) begin
+    if (_064_) begin
       rq3b_u0 <= $signed(rq3a_u0) >>> rq3a_r0[1:0];
     end
-    if (_059_) begin
+    if (_063_) begin
       rq3b_r0 <= rq3a_r0;
     end
-    if (_058_) begin
-      rq3a_u0 <= $signed({ _039_[34], _039_[32:0] }) + $signed({ 1'h0, _041_ });
+    if (_062_) begin
+      rq3a_u0 <= $signed({ _043_[34], _043_[32:0] }) + $signed({ 1'h0, _045_ });
     end
-    if (_057_) begin
+    if (_061_) begin
       rq3a_r0 <= rq2_r0;
     end
-    if (_056_) begin
-      _308_ <= { rq2m_rz0, halfm_0[29:0] };
+    if (_060_) begin
+      _331_ <= { rq2m_rz0, halfm_0[29:0] };
     end
-    if (_055_) begin
+    if (_059_) begin
       rq2_h0 <= h_0;
     end
-    if (_054_) begin
+    if (_058_) begin
       rq2_rz0 <= rq2m_rz0;
     end
-    if (_052_) begin
+    if (_056_) begin
       rq2_r0 <= rq2m_r0;
     end
-    if (_051_) begin
+    if (_055_) begin
       rq2m_rz0 <= ! rq2d_r0;
     end
-    if (_050_) begin
-      rq2m_dl0 <= { \$signal$126 , \$signal$125  };
+    if (_054_) begin
+      rq2m_dl0 <= { \$signal$135 , \$signal$134  };
     end
-    if (_049_) begin
-      rq2m_dh0 <= { \$signal$124 , \$signal  };
+    if (_053_) begin
+      rq2m_dh0 <= { \$signal$133 , \$signal  };
     end
-    if (_048_) begin
-      _317_ <= { mid_0[33], mid_0[31:0] };
+    if (_052_) begin
+      _340_ <= { mid_0[33], mid_0[31:0] };
     end
-    if (_047_) begin
+    if (_051_) begin
       rq2m_o0 <= { outer_hi_0, rq2p_pll0[29:0] };
     end
-    if (_046_) begin
+    if (_050_) begin
       rq2m_r0 <= rq2d_r0;
     end
     if (en) begin
@@ -816,55 +850,55 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq2p_plh0 <= \p$58 ;
       rq2p_pll0 <= p;
     end
-    if (_045_) begin
+    if (_049_) begin
       rq2d_r0 <= rq2c_r0;
     end
-    if (_043_) begin
+    if (_047_) begin
       rq2c_r0 <= rq2b_r0;
     end
-    if (_042_) begin
+    if (_046_) begin
       rq2b_r0 <= rq2a_r0;
     end
-    if (_037_) begin
+    if (_039_) begin
       rq2a_a0 <= $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
     end
-    if (_032_) begin
+    if (_031_) begin
       rq2a_r0 <= rq1b_r0;
     end
     if (_024_) begin
       rq2a_m0 <= rq1b_m0;
     end
-    if (_017_) begin
+    if (_016_) begin
       rq1b_s0 <= $signed(rq1_s0) << rq1_l0[1:0];
     end
-    if (_009_) begin
+    if (_008_) begin
       rq1b_r0 <= rq1_r0;
     end
     if (_001_) begin
       rq1b_l0 <= rq1_l0;
     end
-    if (_102_) begin
+    if (_108_) begin
       rq1b_m0 <= rq1_m0;
     end
-    if (_094_) begin
+    if (_100_) begin
       rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
     end
-    if (_086_)
-      if (!_078_) rq1_r0 <= 5'h00;
+    if (_093_)
+      if (!_090_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
-    if (_080_)
-      if (!_077_) rq1_l0 <= 5'h00;
+    if (_089_)
+      if (!_088_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
-    if (_075_) begin
+    if (_079_) begin
       rq1_m0 <= rq0_m0;
     end
-    if (_064_) begin
+    if (_068_) begin
       rq0_b0 <= i_bias;
     end
-    if (_053_) begin
+    if (_057_) begin
       rq0_acc0 <= i_acc;
     end
-    if (_044_) begin
+    if (_048_) begin
       rq0_e0 <= i_shift;
     end
     if (_000_) begin
@@ -874,8 +908,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phh_0 (clk, rst, \port$275$0 , \port$275$1 , \port$275$2 , \port$275$3 , \port$275$4 , \port$275$5 , \port$275$6 , \port$275$7 , \port$275$8 , \port$275$9 , \port$275$10 , \port$275$11 , \port$275$12 , \port$275$13 , \port$275$14 , \port$275$15 , \port$275$16 , \port$275$17 , \port$275$18 
-, \port$275$19 , \port$275$20 , \port$275$21 , \port$275$22 , \port$275$23 , \port$275$24 , \port$275$25 , \port$275$26 , \port$275$27 , \port$275$28 , b, a, en);
+module \hwq_requant.phh_0 (clk, rst, \port$294$0 , \port$294$1 , \port$294$2 , \port$294$3 , \port$294$4 , \port$294$5 , \port$294$6 , \port$294$7 , \port$294$8 , \port$294$9 , \port$294$10 , \port$294$11 , \port$294$12 , \port$294$13 , \port$294$14 , \port$294$15 , \port$294$16 , \port$294$17 , \port$294$18 
+, \port$294$19 , \port$294$20 , \port$294$21 , \port$294$22 , \port$294$23 , \port$294$24 , \port$294$25 , \port$294$26 , \port$294$27 , \port$294$28 , b, a, en);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -885,64 +919,64 @@ module \hwq_requant.phh_0 (clk, rst, \port$275$0 , \port$275$1 , \port$275$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$275$0 ;
-  wire \port$275$0 ;
-  output \port$275$1 ;
-  wire \port$275$1 ;
-  output \port$275$10 ;
-  wire \port$275$10 ;
-  output \port$275$11 ;
-  wire \port$275$11 ;
-  output \port$275$12 ;
-  wire \port$275$12 ;
-  output \port$275$13 ;
-  wire \port$275$13 ;
-  output \port$275$14 ;
-  wire \port$275$14 ;
-  output \port$275$15 ;
-  wire \port$275$15 ;
-  output \port$275$16 ;
-  wire \port$275$16 ;
-  output \port$275$17 ;
-  wire \port$275$17 ;
-  output \port$275$18 ;
-  wire \port$275$18 ;
-  output \port$275$19 ;
-  wire \port$275$19 ;
-  output \port$275$2 ;
-  wire \port$275$2 ;
-  output \port$275$20 ;
-  wire \port$275$20 ;
-  output \port$275$21 ;
-  wire \port$275$21 ;
-  output \port$275$22 ;
-  wire \port$275$22 ;
-  output \port$275$23 ;
-  wire \port$275$23 ;
-  output \port$275$24 ;
-  wire \port$275$24 ;
-  output \port$275$25 ;
-  wire \port$275$25 ;
-  output \port$275$26 ;
-  wire \port$275$26 ;
-  output \port$275$27 ;
-  wire \port$275$27 ;
-  output \port$275$28 ;
-  wire \port$275$28 ;
-  output \port$275$3 ;
-  wire \port$275$3 ;
-  output \port$275$4 ;
-  wire \port$275$4 ;
-  output \port$275$5 ;
-  wire \port$275$5 ;
-  output \port$275$6 ;
-  wire \port$275$6 ;
-  output \port$275$7 ;
-  wire \port$275$7 ;
-  output \port$275$8 ;
-  wire \port$275$8 ;
-  output \port$275$9 ;
-  wire \port$275$9 ;
+  output \port$294$0 ;
+  wire \port$294$0 ;
+  output \port$294$1 ;
+  wire \port$294$1 ;
+  output \port$294$10 ;
+  wire \port$294$10 ;
+  output \port$294$11 ;
+  wire \port$294$11 ;
+  output \port$294$12 ;
+  wire \port$294$12 ;
+  output \port$294$13 ;
+  wire \port$294$13 ;
+  output \port$294$14 ;
+  wire \port$294$14 ;
+  output \port$294$15 ;
+  wire \port$294$15 ;
+  output \port$294$16 ;
+  wire \port$294$16 ;
+  output \port$294$17 ;
+  wire \port$294$17 ;
+  output \port$294$18 ;
+  wire \port$294$18 ;
+  output \port$294$19 ;
+  wire \port$294$19 ;
+  output \port$294$2 ;
+  wire \port$294$2 ;
+  output \port$294$20 ;
+  wire \port$294$20 ;
+  output \port$294$21 ;
+  wire \port$294$21 ;
+  output \port$294$22 ;
+  wire \port$294$22 ;
+  output \port$294$23 ;
+  wire \port$294$23 ;
+  output \port$294$24 ;
+  wire \port$294$24 ;
+  output \port$294$25 ;
+  wire \port$294$25 ;
+  output \port$294$26 ;
+  wire \port$294$26 ;
+  output \port$294$27 ;
+  wire \port$294$27 ;
+  output \port$294$28 ;
+  wire \port$294$28 ;
+  output \port$294$3 ;
+  wire \port$294$3 ;
+  output \port$294$4 ;
+  wire \port$294$4 ;
+  output \port$294$5 ;
+  wire \port$294$5 ;
+  output \port$294$6 ;
+  wire \port$294$6 ;
+  output \port$294$7 ;
+  wire \port$294$7 ;
+  output \port$294$8 ;
+  wire \port$294$8 ;
+  output \port$294$9 ;
+  wire \port$294$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1018,54 +1052,54 @@ module \hwq_requant.phh_0 (clk, rst, \port$275$0 , \port$275$1 , \port$275$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$275$0 ),
-    .P1(\port$275$1 ),
-    .P10(\port$275$10 ),
-    .P11(\port$275$11 ),
-    .P12(\port$275$12 ),
-    .P13(\port$275$13 ),
-    .P14(\port$275$14 ),
-    .P15(\port$275$15 ),
-    .P16(\port$275$16 ),
-    .P17(\port$275$17 ),
-    .P18(\port$275$18 ),
-    .P19(\port$275$19 ),
-    .P2(\port$275$2 ),
-    .P20(\port$275$20 ),
-    .P21(\port$275$21 ),
-    .P22(\port$275$22 ),
-    .P23(\port$275$23 ),
-    .P24(\port$275$24 ),
-    .P25(\port$275$25 ),
-    .P26(\port$275$26 ),
-    .P27(\port$275$27 ),
-    .P28(\port$275$28 ),
+    .P0(\port$294$0 ),
+    .P1(\port$294$1 ),
+    .P10(\port$294$10 ),
+    .P11(\port$294$11 ),
+    .P12(\port$294$12 ),
+    .P13(\port$294$13 ),
+    .P14(\port$294$14 ),
+    .P15(\port$294$15 ),
+    .P16(\port$294$16 ),
+    .P17(\port$294$17 ),
+    .P18(\port$294$18 ),
+    .P19(\port$294$19 ),
+    .P2(\port$294$2 ),
+    .P20(\port$294$20 ),
+    .P21(\port$294$21 ),
+    .P22(\port$294$22 ),
+    .P23(\port$294$23 ),
+    .P24(\port$294$24 ),
+    .P25(\port$294$25 ),
+    .P26(\port$294$26 ),
+    .P27(\port$294$27 ),
+    .P28(\port$294$28 ),
     .P29(p36[29]),
-    .P3(\port$275$3 ),
+    .P3(\port$294$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$275$4 ),
-    .P5(\port$275$5 ),
-    .P6(\port$275$6 ),
-    .P7(\port$275$7 ),
-    .P8(\port$275$8 ),
-    .P9(\port$275$9 ),
+    .P4(\port$294$4 ),
+    .P5(\port$294$5 ),
+    .P6(\port$294$6 ),
+    .P7(\port$294$7 ),
+    .P8(\port$294$8 ),
+    .P9(\port$294$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$275$28 , \port$275$27 , \port$275$26 , \port$275$25 , \port$275$24 , \port$275$23 , \port$275$22 , \port$275$21 , \port$275$20 , \port$275$19 , \port$275$18 , \port$275$17 , \port$275$16 , \port$275$15 , \port$275$14 , \port$275$13 , \port$275$12 , \port$275$11 , \port$275$10 , \port$275$9 , \port$275$8 , \port$275$7 , \port$275$6 , \port$275$5 , \port$275$4 , \port$275$3 , \port$275$2 , \port$275$1 , \port$275$0  };
+  assign p36[28:0] = { \port$294$28 , \port$294$27 , \port$294$26 , \port$294$25 , \port$294$24 , \port$294$23 , \port$294$22 , \port$294$21 , \port$294$20 , \port$294$19 , \port$294$18 , \port$294$17 , \port$294$16 , \port$294$15 , \port$294$14 , \port$294$13 , \port$294$12 , \port$294$11 , \port$294$10 , \port$294$9 , \port$294$8 , \port$294$7 , \port$294$6 , \port$294$5 , \port$294$4 , \port$294$3 , \port$294$2 , \port$294$1 , \port$294$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phl_0 (clk, rst, \port$274$0 , \port$274$1 , \port$274$2 , \port$274$3 , \port$274$4 , \port$274$5 , \port$274$6 , \port$274$7 , \port$274$8 , \port$274$9 , \port$274$10 , \port$274$11 , \port$274$12 , \port$274$13 , \port$274$14 , \port$274$15 , \port$274$16 , \port$274$17 , \port$274$18 
-, \port$274$19 , \port$274$20 , \port$274$21 , \port$274$22 , \port$274$23 , \port$274$24 , \port$274$25 , \port$274$26 , \port$274$27 , \port$274$28 , \port$274$29 , \port$274$30 , \port$274$31 , b, a, en);
+module \hwq_requant.phl_0 (clk, rst, \port$293$0 , \port$293$1 , \port$293$2 , \port$293$3 , \port$293$4 , \port$293$5 , \port$293$6 , \port$293$7 , \port$293$8 , \port$293$9 , \port$293$10 , \port$293$11 , \port$293$12 , \port$293$13 , \port$293$14 , \port$293$15 , \port$293$16 , \port$293$17 , \port$293$18 
+, \port$293$19 , \port$293$20 , \port$293$21 , \port$293$22 , \port$293$23 , \port$293$24 , \port$293$25 , \port$293$26 , \port$293$27 , \port$293$28 , \port$293$29 , \port$293$30 , \port$293$31 , b, a, en);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -1075,70 +1109,70 @@ module \hwq_requant.phl_0 (clk, rst, \port$274$0 , \port$274$1 , \port$274$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$274$0 ;
-  wire \port$274$0 ;
-  output \port$274$1 ;
-  wire \port$274$1 ;
-  output \port$274$10 ;
-  wire \port$274$10 ;
-  output \port$274$11 ;
-  wire \port$274$11 ;
-  output \port$274$12 ;
-  wire \port$274$12 ;
-  output \port$274$13 ;
-  wire \port$274$13 ;
-  output \port$274$14 ;
-  wire \port$274$14 ;
-  output \port$274$15 ;
-  wire \port$274$15 ;
-  output \port$274$16 ;
-  wire \port$274$16 ;
-  output \port$274$17 ;
-  wire \port$274$17 ;
-  output \port$274$18 ;
-  wire \port$274$18 ;
-  output \port$274$19 ;
-  wire \port$274$19 ;
-  output \port$274$2 ;
-  wire \port$274$2 ;
-  output \port$274$20 ;
-  wire \port$274$20 ;
-  output \port$274$21 ;
-  wire \port$274$21 ;
-  output \port$274$22 ;
-  wire \port$274$22 ;
-  output \port$274$23 ;
-  wire \port$274$23 ;
-  output \port$274$24 ;
-  wire \port$274$24 ;
-  output \port$274$25 ;
-  wire \port$274$25 ;
-  output \port$274$26 ;
-  wire \port$274$26 ;
-  output \port$274$27 ;
-  wire \port$274$27 ;
-  output \port$274$28 ;
-  wire \port$274$28 ;
-  output \port$274$29 ;
-  wire \port$274$29 ;
-  output \port$274$3 ;
-  wire \port$274$3 ;
-  output \port$274$30 ;
-  wire \port$274$30 ;
-  output \port$274$31 ;
-  wire \port$274$31 ;
-  output \port$274$4 ;
-  wire \port$274$4 ;
-  output \port$274$5 ;
-  wire \port$274$5 ;
-  output \port$274$6 ;
-  wire \port$274$6 ;
-  output \port$274$7 ;
-  wire \port$274$7 ;
-  output \port$274$8 ;
-  wire \port$274$8 ;
-  output \port$274$9 ;
-  wire \port$274$9 ;
+  output \port$293$0 ;
+  wire \port$293$0 ;
+  output \port$293$1 ;
+  wire \port$293$1 ;
+  output \port$293$10 ;
+  wire \port$293$10 ;
+  output \port$293$11 ;
+  wire \port$293$11 ;
+  output \port$293$12 ;
+  wire \port$293$12 ;
+  output \port$293$13 ;
+  wire \port$293$13 ;
+  output \port$293$14 ;
+  wire \port$293$14 ;
+  output \port$293$15 ;
+  wire \port$293$15 ;
+  output \port$293$16 ;
+  wire \port$293$16 ;
+  output \port$293$17 ;
+  wire \port$293$17 ;
+  output \port$293$18 ;
+  wire \port$293$18 ;
+  output \port$293$19 ;
+  wire \port$293$19 ;
+  output \port$293$2 ;
+  wire \port$293$2 ;
+  output \port$293$20 ;
+  wire \port$293$20 ;
+  output \port$293$21 ;
+  wire \port$293$21 ;
+  output \port$293$22 ;
+  wire \port$293$22 ;
+  output \port$293$23 ;
+  wire \port$293$23 ;
+  output \port$293$24 ;
+  wire \port$293$24 ;
+  output \port$293$25 ;
+  wire \port$293$25 ;
+  output \port$293$26 ;
+  wire \port$293$26 ;
+  output \port$293$27 ;
+  wire \port$293$27 ;
+  output \port$293$28 ;
+  wire \port$293$28 ;
+  output \port$293$29 ;
+  wire \port$293$29 ;
+  output \port$293$3 ;
+  wire \port$293$3 ;
+  output \port$293$30 ;
+  wire \port$293$30 ;
+  output \port$293$31 ;
+  wire \port$293$31 ;
+  output \port$293$4 ;
+  wire \port$293$4 ;
+  output \port$293$5 ;
+  wire \port$293$5 ;
+  output \port$293$6 ;
+  wire \port$293$6 ;
+  output \port$293$7 ;
+  wire \port$293$7 ;
+  output \port$293$8 ;
+  wire \port$293$8 ;
+  output \port$293$9 ;
+  wire \port$293$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1214,54 +1248,54 @@ module \hwq_requant.phl_0 (clk, rst, \port$274$0 , \port$274$1 , \port$274$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$274$0 ),
-    .P1(\port$274$1 ),
-    .P10(\port$274$10 ),
-    .P11(\port$274$11 ),
-    .P12(\port$274$12 ),
-    .P13(\port$274$13 ),
-    .P14(\port$274$14 ),
-    .P15(\port$274$15 ),
-    .P16(\port$274$16 ),
-    .P17(\port$274$17 ),
-    .P18(\port$274$18 ),
-    .P19(\port$274$19 ),
-    .P2(\port$274$2 ),
-    .P20(\port$274$20 ),
-    .P21(\port$274$21 ),
-    .P22(\port$274$22 ),
-    .P23(\port$274$23 ),
-    .P24(\port$274$24 ),
-    .P25(\port$274$25 ),
-    .P26(\port$274$26 ),
-    .P27(\port$274$27 ),
-    .P28(\port$274$28 ),
-    .P29(\port$274$29 ),
-    .P3(\port$274$3 ),
-    .P30(\port$274$30 ),
-    .P31(\port$274$31 ),
+    .P0(\port$293$0 ),
+    .P1(\port$293$1 ),
+    .P10(\port$293$10 ),
+    .P11(\port$293$11 ),
+    .P12(\port$293$12 ),
+    .P13(\port$293$13 ),
+    .P14(\port$293$14 ),
+    .P15(\port$293$15 ),
+    .P16(\port$293$16 ),
+    .P17(\port$293$17 ),
+    .P18(\port$293$18 ),
+    .P19(\port$293$19 ),
+    .P2(\port$293$2 ),
+    .P20(\port$293$20 ),
+    .P21(\port$293$21 ),
+    .P22(\port$293$22 ),
+    .P23(\port$293$23 ),
+    .P24(\port$293$24 ),
+    .P25(\port$293$25 ),
+    .P26(\port$293$26 ),
+    .P27(\port$293$27 ),
+    .P28(\port$293$28 ),
+    .P29(\port$293$29 ),
+    .P3(\port$293$3 ),
+    .P30(\port$293$30 ),
+    .P31(\port$293$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$274$4 ),
-    .P5(\port$274$5 ),
-    .P6(\port$274$6 ),
-    .P7(\port$274$7 ),
-    .P8(\port$274$8 ),
-    .P9(\port$274$9 ),
+    .P4(\port$293$4 ),
+    .P5(\port$293$5 ),
+    .P6(\port$293$6 ),
+    .P7(\port$293$7 ),
+    .P8(\port$293$8 ),
+    .P9(\port$293$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$274$31 , \port$274$30 , \port$274$29 , \port$274$28 , \port$274$27 , \port$274$26 , \port$274$25 , \port$274$24 , \port$274$23 , \port$274$22 , \port$274$21 , \port$274$20 , \port$274$19 , \port$274$18 , \port$274$17 , \port$274$16 , \port$274$15 , \port$274$14 , \port$274$13 , \port$274$12 , \port$274$11 , \port$274$10 , \port$274$9 , \port$274$8 , \port$274$7 , \port$274$6 , \port$274$5 , \port$274$4 , \port$274$3 , \port$274$2 , \port$274$1 , \port$274$0  };
+  assign p36[31:0] = { \port$293$31 , \port$293$30 , \port$293$29 , \port$293$28 , \port$293$27 , \port$293$26 , \port$293$25 , \port$293$24 , \port$293$23 , \port$293$22 , \port$293$21 , \port$293$20 , \port$293$19 , \port$293$18 , \port$293$17 , \port$293$16 , \port$293$15 , \port$293$14 , \port$293$13 , \port$293$12 , \port$293$11 , \port$293$10 , \port$293$9 , \port$293$8 , \port$293$7 , \port$293$6 , \port$293$5 , \port$293$4 , \port$293$3 , \port$293$2 , \port$293$1 , \port$293$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.plh_0 (clk, rst, \port$273$0 , \port$273$1 , \port$273$2 , \port$273$3 , \port$273$4 , \port$273$5 , \port$273$6 , \port$273$7 , \port$273$8 , \port$273$9 , \port$273$10 , \port$273$11 , \port$273$12 , \port$273$13 , \port$273$14 , \port$273$15 , \port$273$16 , \port$273$17 , \port$273$18 
-, \port$273$19 , \port$273$20 , \port$273$21 , \port$273$22 , \port$273$23 , \port$273$24 , \port$273$25 , \port$273$26 , \port$273$27 , \port$273$28 , \port$273$29 , \port$273$30 , b, a, en);
+module \hwq_requant.plh_0 (clk, rst, \port$292$0 , \port$292$1 , \port$292$2 , \port$292$3 , \port$292$4 , \port$292$5 , \port$292$6 , \port$292$7 , \port$292$8 , \port$292$9 , \port$292$10 , \port$292$11 , \port$292$12 , \port$292$13 , \port$292$14 , \port$292$15 , \port$292$16 , \port$292$17 , \port$292$18 
+, \port$292$19 , \port$292$20 , \port$292$21 , \port$292$22 , \port$292$23 , \port$292$24 , \port$292$25 , \port$292$26 , \port$292$27 , \port$292$28 , \port$292$29 , \port$292$30 , b, a, en);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -1271,68 +1305,68 @@ module \hwq_requant.plh_0 (clk, rst, \port$273$0 , \port$273$1 , \port$273$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$273$0 ;
-  wire \port$273$0 ;
-  output \port$273$1 ;
-  wire \port$273$1 ;
-  output \port$273$10 ;
-  wire \port$273$10 ;
-  output \port$273$11 ;
-  wire \port$273$11 ;
-  output \port$273$12 ;
-  wire \port$273$12 ;
-  output \port$273$13 ;
-  wire \port$273$13 ;
-  output \port$273$14 ;
-  wire \port$273$14 ;
-  output \port$273$15 ;
-  wire \port$273$15 ;
-  output \port$273$16 ;
-  wire \port$273$16 ;
-  output \port$273$17 ;
-  wire \port$273$17 ;
-  output \port$273$18 ;
-  wire \port$273$18 ;
-  output \port$273$19 ;
-  wire \port$273$19 ;
-  output \port$273$2 ;
-  wire \port$273$2 ;
-  output \port$273$20 ;
-  wire \port$273$20 ;
-  output \port$273$21 ;
-  wire \port$273$21 ;
-  output \port$273$22 ;
-  wire \port$273$22 ;
-  output \port$273$23 ;
-  wire \port$273$23 ;
-  output \port$273$24 ;
-  wire \port$273$24 ;
-  output \port$273$25 ;
-  wire \port$273$25 ;
-  output \port$273$26 ;
-  wire \port$273$26 ;
-  output \port$273$27 ;
-  wire \port$273$27 ;
-  output \port$273$28 ;
-  wire \port$273$28 ;
-  output \port$273$29 ;
-  wire \port$273$29 ;
-  output \port$273$3 ;
-  wire \port$273$3 ;
-  output \port$273$30 ;
-  wire \port$273$30 ;
-  output \port$273$4 ;
-  wire \port$273$4 ;
-  output \port$273$5 ;
-  wire \port$273$5 ;
-  output \port$273$6 ;
-  wire \port$273$6 ;
-  output \port$273$7 ;
-  wire \port$273$7 ;
-  output \port$273$8 ;
-  wire \port$273$8 ;
-  output \port$273$9 ;
-  wire \port$273$9 ;
+  output \port$292$0 ;
+  wire \port$292$0 ;
+  output \port$292$1 ;
+  wire \port$292$1 ;
+  output \port$292$10 ;
+  wire \port$292$10 ;
+  output \port$292$11 ;
+  wire \port$292$11 ;
+  output \port$292$12 ;
+  wire \port$292$12 ;
+  output \port$292$13 ;
+  wire \port$292$13 ;
+  output \port$292$14 ;
+  wire \port$292$14 ;
+  output \port$292$15 ;
+  wire \port$292$15 ;
+  output \port$292$16 ;
+  wire \port$292$16 ;
+  output \port$292$17 ;
+  wire \port$292$17 ;
+  output \port$292$18 ;
+  wire \port$292$18 ;
+  output \port$292$19 ;
+  wire \port$292$19 ;
+  output \port$292$2 ;
+  wire \port$292$2 ;
+  output \port$292$20 ;
+  wire \port$292$20 ;
+  output \port$292$21 ;
+  wire \port$292$21 ;
+  output \port$292$22 ;
+  wire \port$292$22 ;
+  output \port$292$23 ;
+  wire \port$292$23 ;
+  output \port$292$24 ;
+  wire \port$292$24 ;
+  output \port$292$25 ;
+  wire \port$292$25 ;
+  output \port$292$26 ;
+  wire \port$292$26 ;
+  output \port$292$27 ;
+  wire \port$292$27 ;
+  output \port$292$28 ;
+  wire \port$292$28 ;
+  output \port$292$29 ;
+  wire \port$292$29 ;
+  output \port$292$3 ;
+  wire \port$292$3 ;
+  output \port$292$30 ;
+  wire \port$292$30 ;
+  output \port$292$4 ;
+  wire \port$292$4 ;
+  output \port$292$5 ;
+  wire \port$292$5 ;
+  output \port$292$6 ;
+  wire \port$292$6 ;
+  output \port$292$7 ;
+  wire \port$292$7 ;
+  output \port$292$8 ;
+  wire \port$292$8 ;
+  output \port$292$9 ;
+  wire \port$292$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1408,54 +1442,54 @@ module \hwq_requant.plh_0 (clk, rst, \port$273$0 , \port$273$1 , \port$273$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$273$0 ),
-    .P1(\port$273$1 ),
-    .P10(\port$273$10 ),
-    .P11(\port$273$11 ),
-    .P12(\port$273$12 ),
-    .P13(\port$273$13 ),
-    .P14(\port$273$14 ),
-    .P15(\port$273$15 ),
-    .P16(\port$273$16 ),
-    .P17(\port$273$17 ),
-    .P18(\port$273$18 ),
-    .P19(\port$273$19 ),
-    .P2(\port$273$2 ),
-    .P20(\port$273$20 ),
-    .P21(\port$273$21 ),
-    .P22(\port$273$22 ),
-    .P23(\port$273$23 ),
-    .P24(\port$273$24 ),
-    .P25(\port$273$25 ),
-    .P26(\port$273$26 ),
-    .P27(\port$273$27 ),
-    .P28(\port$273$28 ),
-    .P29(\port$273$29 ),
-    .P3(\port$273$3 ),
-    .P30(\port$273$30 ),
+    .P0(\port$292$0 ),
+    .P1(\port$292$1 ),
+    .P10(\port$292$10 ),
+    .P11(\port$292$11 ),
+    .P12(\port$292$12 ),
+    .P13(\port$292$13 ),
+    .P14(\port$292$14 ),
+    .P15(\port$292$15 ),
+    .P16(\port$292$16 ),
+    .P17(\port$292$17 ),
+    .P18(\port$292$18 ),
+    .P19(\port$292$19 ),
+    .P2(\port$292$2 ),
+    .P20(\port$292$20 ),
+    .P21(\port$292$21 ),
+    .P22(\port$292$22 ),
+    .P23(\port$292$23 ),
+    .P24(\port$292$24 ),
+    .P25(\port$292$25 ),
+    .P26(\port$292$26 ),
+    .P27(\port$292$27 ),
+    .P28(\port$292$28 ),
+    .P29(\port$292$29 ),
+    .P3(\port$292$3 ),
+    .P30(\port$292$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$273$4 ),
-    .P5(\port$273$5 ),
-    .P6(\port$273$6 ),
-    .P7(\port$273$7 ),
-    .P8(\port$273$8 ),
-    .P9(\port$273$9 ),
+    .P4(\port$292$4 ),
+    .P5(\port$292$5 ),
+    .P6(\port$292$6 ),
+    .P7(\port$292$7 ),
+    .P8(\port$292$8 ),
+    .P9(\port$292$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$273$30 , \port$273$29 , \port$273$28 , \port$273$27 , \port$273$26 , \port$273$25 , \port$273$24 , \port$273$23 , \port$273$22 , \port$273$21 , \port$273$20 , \port$273$19 , \port$273$18 , \port$273$17 , \port$273$16 , \port$273$15 , \port$273$14 , \port$273$13 , \port$273$12 , \port$273$11 , \port$273$10 , \port$273$9 , \port$273$8 , \port$273$7 , \port$273$6 , \port$273$5 , \port$273$4 , \port$273$3 , \port$273$2 , \port$273$1 , \port$273$0  };
+  assign p36[30:0] = { \port$292$30 , \port$292$29 , \port$292$28 , \port$292$27 , \port$292$26 , \port$292$25 , \port$292$24 , \port$292$23 , \port$292$22 , \port$292$21 , \port$292$20 , \port$292$19 , \port$292$18 , \port$292$17 , \port$292$16 , \port$292$15 , \port$292$14 , \port$292$13 , \port$292$12 , \port$292$11 , \port$292$10 , \port$292$9 , \port$292$8 , \port$292$7 , \port$292$6 , \port$292$5 , \port$292$4 , \port$292$3 , \port$292$2 , \port$292$1 , \port$292$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.pll_0 (clk, rst, \port$272$0 , \port$272$1 , \port$272$2 , \port$272$3 , \port$272$4 , \port$272$5 , \port$272$6 , \port$272$7 , \port$272$8 , \port$272$9 , \port$272$10 , \port$272$11 , \port$272$12 , \port$272$13 , \port$272$14 , \port$272$15 , \port$272$16 , \port$272$17 , \port$272$18 
-, \port$272$19 , \port$272$20 , \port$272$21 , \port$272$22 , \port$272$23 , \port$272$24 , \port$272$25 , \port$272$26 , \port$272$27 , \port$272$28 , \port$272$29 , \port$272$30 , \port$272$31 , \port$272$32 , \port$272$33 , b, a, en);
+module \hwq_requant.pll_0 (clk, rst, \port$291$0 , \port$291$1 , \port$291$2 , \port$291$3 , \port$291$4 , \port$291$5 , \port$291$6 , \port$291$7 , \port$291$8 , \port$291$9 , \port$291$10 , \port$291$11 , \port$291$12 , \port$291$13 , \port$291$14 , \port$291$15 , \port$291$16 , \port$291$17 , \port$291$18 
+, \port$291$19 , \port$291$20 , \port$291$21 , \port$291$22 , \port$291$23 , \port$291$24 , \port$291$25 , \port$291$26 , \port$291$27 , \port$291$28 , \port$291$29 , \port$291$30 , \port$291$31 , \port$291$32 , \port$291$33 , b, a, en);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -1465,74 +1499,74 @@ module \hwq_requant.pll_0 (clk, rst, \port$272$0 , \port$272$1 , \port$272$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$272$0 ;
-  wire \port$272$0 ;
-  output \port$272$1 ;
-  wire \port$272$1 ;
-  output \port$272$10 ;
-  wire \port$272$10 ;
-  output \port$272$11 ;
-  wire \port$272$11 ;
-  output \port$272$12 ;
-  wire \port$272$12 ;
-  output \port$272$13 ;
-  wire \port$272$13 ;
-  output \port$272$14 ;
-  wire \port$272$14 ;
-  output \port$272$15 ;
-  wire \port$272$15 ;
-  output \port$272$16 ;
-  wire \port$272$16 ;
-  output \port$272$17 ;
-  wire \port$272$17 ;
-  output \port$272$18 ;
-  wire \port$272$18 ;
-  output \port$272$19 ;
-  wire \port$272$19 ;
-  output \port$272$2 ;
-  wire \port$272$2 ;
-  output \port$272$20 ;
-  wire \port$272$20 ;
-  output \port$272$21 ;
-  wire \port$272$21 ;
-  output \port$272$22 ;
-  wire \port$272$22 ;
-  output \port$272$23 ;
-  wire \port$272$23 ;
-  output \port$272$24 ;
-  wire \port$272$24 ;
-  output \port$272$25 ;
-  wire \port$272$25 ;
-  output \port$272$26 ;
-  wire \port$272$26 ;
-  output \port$272$27 ;
-  wire \port$272$27 ;
-  output \port$272$28 ;
-  wire \port$272$28 ;
-  output \port$272$29 ;
-  wire \port$272$29 ;
-  output \port$272$3 ;
-  wire \port$272$3 ;
-  output \port$272$30 ;
-  wire \port$272$30 ;
-  output \port$272$31 ;
-  wire \port$272$31 ;
-  output \port$272$32 ;
-  wire \port$272$32 ;
-  output \port$272$33 ;
-  wire \port$272$33 ;
-  output \port$272$4 ;
-  wire \port$272$4 ;
-  output \port$272$5 ;
-  wire \port$272$5 ;
-  output \port$272$6 ;
-  wire \port$272$6 ;
-  output \port$272$7 ;
-  wire \port$272$7 ;
-  output \port$272$8 ;
-  wire \port$272$8 ;
-  output \port$272$9 ;
-  wire \port$272$9 ;
+  output \port$291$0 ;
+  wire \port$291$0 ;
+  output \port$291$1 ;
+  wire \port$291$1 ;
+  output \port$291$10 ;
+  wire \port$291$10 ;
+  output \port$291$11 ;
+  wire \port$291$11 ;
+  output \port$291$12 ;
+  wire \port$291$12 ;
+  output \port$291$13 ;
+  wire \port$291$13 ;
+  output \port$291$14 ;
+  wire \port$291$14 ;
+  output \port$291$15 ;
+  wire \port$291$15 ;
+  output \port$291$16 ;
+  wire \port$291$16 ;
+  output \port$291$17 ;
+  wire \port$291$17 ;
+  output \port$291$18 ;
+  wire \port$291$18 ;
+  output \port$291$19 ;
+  wire \port$291$19 ;
+  output \port$291$2 ;
+  wire \port$291$2 ;
+  output \port$291$20 ;
+  wire \port$291$20 ;
+  output \port$291$21 ;
+  wire \port$291$21 ;
+  output \port$291$22 ;
+  wire \port$291$22 ;
+  output \port$291$23 ;
+  wire \port$291$23 ;
+  output \port$291$24 ;
+  wire \port$291$24 ;
+  output \port$291$25 ;
+  wire \port$291$25 ;
+  output \port$291$26 ;
+  wire \port$291$26 ;
+  output \port$291$27 ;
+  wire \port$291$27 ;
+  output \port$291$28 ;
+  wire \port$291$28 ;
+  output \port$291$29 ;
+  wire \port$291$29 ;
+  output \port$291$3 ;
+  wire \port$291$3 ;
+  output \port$291$30 ;
+  wire \port$291$30 ;
+  output \port$291$31 ;
+  wire \port$291$31 ;
+  output \port$291$32 ;
+  wire \port$291$32 ;
+  output \port$291$33 ;
+  wire \port$291$33 ;
+  output \port$291$4 ;
+  wire \port$291$4 ;
+  output \port$291$5 ;
+  wire \port$291$5 ;
+  output \port$291$6 ;
+  wire \port$291$6 ;
+  output \port$291$7 ;
+  wire \port$291$7 ;
+  output \port$291$8 ;
+  wire \port$291$8 ;
+  output \port$291$9 ;
+  wire \port$291$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1608,47 +1642,47 @@ module \hwq_requant.pll_0 (clk, rst, \port$272$0 , \port$272$1 , \port$272$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$272$0 ),
-    .P1(\port$272$1 ),
-    .P10(\port$272$10 ),
-    .P11(\port$272$11 ),
-    .P12(\port$272$12 ),
-    .P13(\port$272$13 ),
-    .P14(\port$272$14 ),
-    .P15(\port$272$15 ),
-    .P16(\port$272$16 ),
-    .P17(\port$272$17 ),
-    .P18(\port$272$18 ),
-    .P19(\port$272$19 ),
-    .P2(\port$272$2 ),
-    .P20(\port$272$20 ),
-    .P21(\port$272$21 ),
-    .P22(\port$272$22 ),
-    .P23(\port$272$23 ),
-    .P24(\port$272$24 ),
-    .P25(\port$272$25 ),
-    .P26(\port$272$26 ),
-    .P27(\port$272$27 ),
-    .P28(\port$272$28 ),
-    .P29(\port$272$29 ),
-    .P3(\port$272$3 ),
-    .P30(\port$272$30 ),
-    .P31(\port$272$31 ),
-    .P32(\port$272$32 ),
-    .P33(\port$272$33 ),
+    .P0(\port$291$0 ),
+    .P1(\port$291$1 ),
+    .P10(\port$291$10 ),
+    .P11(\port$291$11 ),
+    .P12(\port$291$12 ),
+    .P13(\port$291$13 ),
+    .P14(\port$291$14 ),
+    .P15(\port$291$15 ),
+    .P16(\port$291$16 ),
+    .P17(\port$291$17 ),
+    .P18(\port$291$18 ),
+    .P19(\port$291$19 ),
+    .P2(\port$291$2 ),
+    .P20(\port$291$20 ),
+    .P21(\port$291$21 ),
+    .P22(\port$291$22 ),
+    .P23(\port$291$23 ),
+    .P24(\port$291$24 ),
+    .P25(\port$291$25 ),
+    .P26(\port$291$26 ),
+    .P27(\port$291$27 ),
+    .P28(\port$291$28 ),
+    .P29(\port$291$29 ),
+    .P3(\port$291$3 ),
+    .P30(\port$291$30 ),
+    .P31(\port$291$31 ),
+    .P32(\port$291$32 ),
+    .P33(\port$291$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$272$4 ),
-    .P5(\port$272$5 ),
-    .P6(\port$272$6 ),
-    .P7(\port$272$7 ),
-    .P8(\port$272$8 ),
-    .P9(\port$272$9 ),
+    .P4(\port$291$4 ),
+    .P5(\port$291$5 ),
+    .P6(\port$291$6 ),
+    .P7(\port$291$7 ),
+    .P8(\port$291$8 ),
+    .P9(\port$291$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$272$33 , \port$272$32 , \port$272$31 , \port$272$30 , \port$272$29 , \port$272$28 , \port$272$27 , \port$272$26 , \port$272$25 , \port$272$24 , \port$272$23 , \port$272$22 , \port$272$21 , \port$272$20 , \port$272$19 , \port$272$18 , \port$272$17 , \port$272$16 , \port$272$15 , \port$272$14 , \port$272$13 , \port$272$12 , \port$272$11 , \port$272$10 , \port$272$9 , \port$272$8 , \port$272$7 , \port$272$6 , \port$272$5 , \port$272$4 , \port$272$3 , \port$272$2 , \port$272$1 , \port$272$0  };
+  assign p36[33:0] = { \port$291$33 , \port$291$32 , \port$291$31 , \port$291$30 , \port$291$29 , \port$291$28 , \port$291$27 , \port$291$26 , \port$291$25 , \port$291$24 , \port$291$23 , \port$291$22 , \port$291$21 , \port$291$20 , \port$291$19 , \port$291$18 , \port$291$17 , \port$291$16 , \port$291$15 , \port$291$14 , \port$291$13 , \port$291$12 , \port$291$11 , \port$291$10 , \port$291$9 , \port$291$8 , \port$291$7 , \port$291$6 , \port$291$5 , \port$291$4 , \port$291$3 , \port$291$2 , \port$291$1 , \port$291$0  };
 endmodule

@@ -901,8 +901,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$1977$0 (ra_beat),
-    .\port$1979$0 (ra_blk),
+    .\port$2178$0 (ra_beat),
+    .\port$2180$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -918,7 +918,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$79 ),
-    .\port$3903$0 (r_data),
+    .\port$4154$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -1125,7 +1125,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 7'h00;
     end else if (_117_) begin
-      flush <= _694_(7'hxx, { 7'h69, _056_[6:0] }, { _258_, _257_ });
+      flush <= _694_(7'hxx, { 7'h6b, _056_[6:0] }, { _258_, _257_ });
     end
     if (_191_) begin
       compute <= 1'h0;
@@ -1360,69 +1360,69 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_7_5 = 8'h00;
   reg [7:0] a_7_6 = 8'h00;
   wire [25:0] acc;
-  wire [25:0] \acc$164 ;
-  wire [25:0] \acc$176 ;
-  wire [25:0] \acc$188 ;
-  wire [25:0] \acc$200 ;
-  wire [25:0] \acc$212 ;
-  wire [25:0] \acc$224 ;
-  wire [25:0] \acc$236 ;
-  wire [25:0] \acc$248 ;
-  wire [25:0] \acc$260 ;
-  wire [25:0] \acc$272 ;
-  wire [25:0] \acc$284 ;
-  wire [25:0] \acc$296 ;
-  wire [25:0] \acc$308 ;
-  wire [25:0] \acc$320 ;
-  wire [25:0] \acc$332 ;
-  wire [25:0] \acc$344 ;
-  wire [25:0] \acc$356 ;
-  wire [25:0] \acc$368 ;
-  wire [25:0] \acc$380 ;
-  wire [25:0] \acc$392 ;
-  wire [25:0] \acc$404 ;
-  wire [25:0] \acc$416 ;
-  wire [25:0] \acc$428 ;
-  wire [25:0] \acc$440 ;
-  wire [25:0] \acc$452 ;
-  wire [25:0] \acc$464 ;
-  wire [25:0] \acc$476 ;
-  wire [25:0] \acc$488 ;
-  wire [25:0] \acc$500 ;
-  wire [25:0] \acc$512 ;
-  wire [25:0] \acc$524 ;
-  wire [25:0] \acc$536 ;
-  wire [25:0] \acc$548 ;
-  wire [25:0] \acc$560 ;
-  wire [25:0] \acc$572 ;
-  wire [25:0] \acc$584 ;
-  wire [25:0] \acc$596 ;
-  wire [25:0] \acc$608 ;
-  wire [25:0] \acc$620 ;
-  wire [25:0] \acc$632 ;
-  wire [25:0] \acc$644 ;
-  wire [25:0] \acc$656 ;
-  wire [25:0] \acc$668 ;
-  wire [25:0] \acc$680 ;
-  wire [25:0] \acc$692 ;
-  wire [25:0] \acc$704 ;
-  wire [25:0] \acc$716 ;
-  wire [25:0] \acc$728 ;
-  wire [25:0] \acc$740 ;
-  wire [25:0] \acc$752 ;
-  wire [25:0] \acc$764 ;
-  wire [25:0] \acc$776 ;
-  wire [25:0] \acc$788 ;
-  wire [25:0] \acc$800 ;
-  wire [25:0] \acc$812 ;
-  wire [25:0] \acc$824 ;
-  wire [25:0] \acc$836 ;
-  wire [25:0] \acc$848 ;
-  wire [25:0] \acc$860 ;
-  wire [25:0] \acc$872 ;
-  wire [25:0] \acc$884 ;
-  wire [25:0] \acc$896 ;
-  wire [25:0] \acc$908 ;
+  wire [25:0] \acc$182 ;
+  wire [25:0] \acc$194 ;
+  wire [25:0] \acc$206 ;
+  wire [25:0] \acc$218 ;
+  wire [25:0] \acc$230 ;
+  wire [25:0] \acc$242 ;
+  wire [25:0] \acc$254 ;
+  wire [25:0] \acc$266 ;
+  wire [25:0] \acc$278 ;
+  wire [25:0] \acc$290 ;
+  wire [25:0] \acc$302 ;
+  wire [25:0] \acc$314 ;
+  wire [25:0] \acc$326 ;
+  wire [25:0] \acc$338 ;
+  wire [25:0] \acc$350 ;
+  wire [25:0] \acc$362 ;
+  wire [25:0] \acc$374 ;
+  wire [25:0] \acc$386 ;
+  wire [25:0] \acc$398 ;
+  wire [25:0] \acc$410 ;
+  wire [25:0] \acc$422 ;
+  wire [25:0] \acc$434 ;
+  wire [25:0] \acc$446 ;
+  wire [25:0] \acc$458 ;
+  wire [25:0] \acc$470 ;
+  wire [25:0] \acc$482 ;
+  wire [25:0] \acc$494 ;
+  wire [25:0] \acc$506 ;
+  wire [25:0] \acc$518 ;
+  wire [25:0] \acc$530 ;
+  wire [25:0] \acc$542 ;
+  wire [25:0] \acc$554 ;
+  wire [25:0] \acc$566 ;
+  wire [25:0] \acc$578 ;
+  wire [25:0] \acc$590 ;
+  wire [25:0] \acc$602 ;
+  wire [25:0] \acc$614 ;
+  wire [25:0] \acc$626 ;
+  wire [25:0] \acc$638 ;
+  wire [25:0] \acc$650 ;
+  wire [25:0] \acc$662 ;
+  wire [25:0] \acc$674 ;
+  wire [25:0] \acc$686 ;
+  wire [25:0] \acc$698 ;
+  wire [25:0] \acc$710 ;
+  wire [25:0] \acc$722 ;
+  wire [25:0] \acc$734 ;
+  wire [25:0] \acc$746 ;
+  wire [25:0] \acc$758 ;
+  wire [25:0] \acc$770 ;
+  wire [25:0] \acc$782 ;
+  wire [25:0] \acc$794 ;
+  wire [25:0] \acc$806 ;
+  wire [25:0] \acc$818 ;
+  wire [25:0] \acc$830 ;
+  wire [25:0] \acc$842 ;
+  wire [25:0] \acc$854 ;
+  wire [25:0] \acc$866 ;
+  wire [25:0] \acc$878 ;
+  wire [25:0] \acc$890 ;
+  wire [25:0] \acc$902 ;
+  wire [25:0] \acc$914 ;
+  wire [25:0] \acc$926 ;
   wire [2:0] beat_next;
   input clk;
   wire clk;
@@ -1483,8 +1483,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] in_a7 = 8'h00;
   reg in_idle = 1'h1;
   reg in_idle2 = 1'h1;
+  reg in_idle_m1 = 1'h1;
   reg in_last = 1'h0;
   reg in_last2 = 1'h0;
+  reg in_last_m1 = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -1493,6 +1495,22 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] in_w5 = 8'h00;
   reg [7:0] in_w6 = 8'h00;
   reg [7:0] in_w7 = 8'h00;
+  reg [7:0] inm1_a0 = 8'h00;
+  reg [7:0] inm1_a1 = 8'h00;
+  reg [7:0] inm1_a2 = 8'h00;
+  reg [7:0] inm1_a3 = 8'h00;
+  reg [7:0] inm1_a4 = 8'h00;
+  reg [7:0] inm1_a5 = 8'h00;
+  reg [7:0] inm1_a6 = 8'h00;
+  reg [7:0] inm1_a7 = 8'h00;
+  reg [7:0] inm1_w0 = 8'h00;
+  reg [7:0] inm1_w1 = 8'h00;
+  reg [7:0] inm1_w2 = 8'h00;
+  reg [7:0] inm1_w3 = 8'h00;
+  reg [7:0] inm1_w4 = 8'h00;
+  reg [7:0] inm1_w5 = 8'h00;
+  reg [7:0] inm1_w6 = 8'h00;
+  reg [7:0] inm1_w7 = 8'h00;
   reg l_0_0 = 1'h0;
   reg l_0_1 = 1'h0;
   reg l_0_2 = 1'h0;
@@ -1872,69 +1890,69 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [25:0] out_7_6 = 26'h0000000;
   reg [25:0] out_7_7 = 26'h0000000;
   wire [15:0] p;
-  wire [15:0] \p$157 ;
-  wire [15:0] \p$169 ;
-  wire [15:0] \p$181 ;
-  wire [15:0] \p$193 ;
-  wire [15:0] \p$205 ;
-  wire [15:0] \p$217 ;
-  wire [15:0] \p$229 ;
-  wire [15:0] \p$241 ;
-  wire [15:0] \p$253 ;
-  wire [15:0] \p$265 ;
-  wire [15:0] \p$277 ;
-  wire [15:0] \p$289 ;
-  wire [15:0] \p$301 ;
-  wire [15:0] \p$313 ;
-  wire [15:0] \p$325 ;
-  wire [15:0] \p$337 ;
-  wire [15:0] \p$349 ;
-  wire [15:0] \p$361 ;
-  wire [15:0] \p$373 ;
-  wire [15:0] \p$385 ;
-  wire [15:0] \p$397 ;
-  wire [15:0] \p$409 ;
-  wire [15:0] \p$421 ;
-  wire [15:0] \p$433 ;
-  wire [15:0] \p$445 ;
-  wire [15:0] \p$457 ;
-  wire [15:0] \p$469 ;
-  wire [15:0] \p$481 ;
-  wire [15:0] \p$493 ;
-  wire [15:0] \p$505 ;
-  wire [15:0] \p$517 ;
-  wire [15:0] \p$529 ;
-  wire [15:0] \p$541 ;
-  wire [15:0] \p$553 ;
-  wire [15:0] \p$565 ;
-  wire [15:0] \p$577 ;
-  wire [15:0] \p$589 ;
-  wire [15:0] \p$601 ;
-  wire [15:0] \p$613 ;
-  wire [15:0] \p$625 ;
-  wire [15:0] \p$637 ;
-  wire [15:0] \p$649 ;
-  wire [15:0] \p$661 ;
-  wire [15:0] \p$673 ;
-  wire [15:0] \p$685 ;
-  wire [15:0] \p$697 ;
-  wire [15:0] \p$709 ;
-  wire [15:0] \p$721 ;
-  wire [15:0] \p$733 ;
-  wire [15:0] \p$745 ;
-  wire [15:0] \p$757 ;
-  wire [15:0] \p$769 ;
-  wire [15:0] \p$781 ;
-  wire [15:0] \p$793 ;
-  wire [15:0] \p$805 ;
-  wire [15:0] \p$817 ;
-  wire [15:0] \p$829 ;
-  wire [15:0] \p$841 ;
-  wire [15:0] \p$853 ;
-  wire [15:0] \p$865 ;
-  wire [15:0] \p$877 ;
-  wire [15:0] \p$889 ;
-  wire [15:0] \p$901 ;
+  wire [15:0] \p$175 ;
+  wire [15:0] \p$187 ;
+  wire [15:0] \p$199 ;
+  wire [15:0] \p$211 ;
+  wire [15:0] \p$223 ;
+  wire [15:0] \p$235 ;
+  wire [15:0] \p$247 ;
+  wire [15:0] \p$259 ;
+  wire [15:0] \p$271 ;
+  wire [15:0] \p$283 ;
+  wire [15:0] \p$295 ;
+  wire [15:0] \p$307 ;
+  wire [15:0] \p$319 ;
+  wire [15:0] \p$331 ;
+  wire [15:0] \p$343 ;
+  wire [15:0] \p$355 ;
+  wire [15:0] \p$367 ;
+  wire [15:0] \p$379 ;
+  wire [15:0] \p$391 ;
+  wire [15:0] \p$403 ;
+  wire [15:0] \p$415 ;
+  wire [15:0] \p$427 ;
+  wire [15:0] \p$439 ;
+  wire [15:0] \p$451 ;
+  wire [15:0] \p$463 ;
+  wire [15:0] \p$475 ;
+  wire [15:0] \p$487 ;
+  wire [15:0] \p$499 ;
+  wire [15:0] \p$511 ;
+  wire [15:0] \p$523 ;
+  wire [15:0] \p$535 ;
+  wire [15:0] \p$547 ;
+  wire [15:0] \p$559 ;
+  wire [15:0] \p$571 ;
+  wire [15:0] \p$583 ;
+  wire [15:0] \p$595 ;
+  wire [15:0] \p$607 ;
+  wire [15:0] \p$619 ;
+  wire [15:0] \p$631 ;
+  wire [15:0] \p$643 ;
+  wire [15:0] \p$655 ;
+  wire [15:0] \p$667 ;
+  wire [15:0] \p$679 ;
+  wire [15:0] \p$691 ;
+  wire [15:0] \p$703 ;
+  wire [15:0] \p$715 ;
+  wire [15:0] \p$727 ;
+  wire [15:0] \p$739 ;
+  wire [15:0] \p$751 ;
+  wire [15:0] \p$763 ;
+  wire [15:0] \p$775 ;
+  wire [15:0] \p$787 ;
+  wire [15:0] \p$799 ;
+  wire [15:0] \p$811 ;
+  wire [15:0] \p$823 ;
+  wire [15:0] \p$835 ;
+  wire [15:0] \p$847 ;
+  wire [15:0] \p$859 ;
+  wire [15:0] \p$871 ;
+  wire [15:0] \p$883 ;
+  wire [15:0] \p$895 ;
+  wire [15:0] \p$907 ;
+  wire [15:0] \p$919 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -2165,8 +2183,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _084_ = | { in_idle2, rst };
   assign _085_ = | { in_idle2, rst };
   assign _086_ = | { in_idle2, rst };
-  assign _087_ = | { in_idle, rst };
-  assign _088_ = | { in_idle, rst };
+  assign _087_ = | { in_idle_m1, rst };
+  assign _088_ = | { in_idle_m1, rst };
   assign _089_ = draining ? _071_[2:0] : drain_beat;
   assign beat_next = lf_7_7_d0 ? 3'h0 : _089_;
   assign _090_ = drain_advance ? _069_ : drain_count;
@@ -2179,441 +2197,441 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .rst(rst)
   );
   \hwq_top.engine.array.acc_0_1  acc_0_1 (
-    .acc(\acc$164 ),
+    .acc(\acc$182 ),
     .addend(p_0_1),
     .clear(lf_0_1_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_0_2  acc_0_2 (
-    .acc(\acc$176 ),
+    .acc(\acc$194 ),
     .addend(p_0_2),
     .clear(lf_0_2_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_0_3  acc_0_3 (
-    .acc(\acc$188 ),
+    .acc(\acc$206 ),
     .addend(p_0_3),
     .clear(lf_0_3_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_0_4  acc_0_4 (
-    .acc(\acc$200 ),
+    .acc(\acc$218 ),
     .addend(p_0_4),
     .clear(lf_0_4_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_0_5  acc_0_5 (
-    .acc(\acc$212 ),
+    .acc(\acc$230 ),
     .addend(p_0_5),
     .clear(lf_0_5_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_0_6  acc_0_6 (
-    .acc(\acc$224 ),
+    .acc(\acc$242 ),
     .addend(p_0_6),
     .clear(lf_0_6_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_0_7  acc_0_7 (
-    .acc(\acc$236 ),
+    .acc(\acc$254 ),
     .addend(p_0_7),
     .clear(lf_0_7_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_1_0  acc_1_0 (
-    .acc(\acc$248 ),
+    .acc(\acc$266 ),
     .addend(p_1_0),
     .clear(lf_1_0_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_1_1  acc_1_1 (
-    .acc(\acc$260 ),
+    .acc(\acc$278 ),
     .addend(p_1_1),
     .clear(lf_1_1_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_1_2  acc_1_2 (
-    .acc(\acc$272 ),
+    .acc(\acc$290 ),
     .addend(p_1_2),
     .clear(lf_1_2_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_1_3  acc_1_3 (
-    .acc(\acc$284 ),
+    .acc(\acc$302 ),
     .addend(p_1_3),
     .clear(lf_1_3_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_1_4  acc_1_4 (
-    .acc(\acc$296 ),
+    .acc(\acc$314 ),
     .addend(p_1_4),
     .clear(lf_1_4_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_1_5  acc_1_5 (
-    .acc(\acc$308 ),
+    .acc(\acc$326 ),
     .addend(p_1_5),
     .clear(lf_1_5_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_1_6  acc_1_6 (
-    .acc(\acc$320 ),
+    .acc(\acc$338 ),
     .addend(p_1_6),
     .clear(lf_1_6_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_1_7  acc_1_7 (
-    .acc(\acc$332 ),
+    .acc(\acc$350 ),
     .addend(p_1_7),
     .clear(lf_1_7_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_2_0  acc_2_0 (
-    .acc(\acc$344 ),
+    .acc(\acc$362 ),
     .addend(p_2_0),
     .clear(lf_2_0_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_2_1  acc_2_1 (
-    .acc(\acc$356 ),
+    .acc(\acc$374 ),
     .addend(p_2_1),
     .clear(lf_2_1_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_2_2  acc_2_2 (
-    .acc(\acc$368 ),
+    .acc(\acc$386 ),
     .addend(p_2_2),
     .clear(lf_2_2_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_2_3  acc_2_3 (
-    .acc(\acc$380 ),
+    .acc(\acc$398 ),
     .addend(p_2_3),
     .clear(lf_2_3_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_2_4  acc_2_4 (
-    .acc(\acc$392 ),
+    .acc(\acc$410 ),
     .addend(p_2_4),
     .clear(lf_2_4_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_2_5  acc_2_5 (
-    .acc(\acc$404 ),
+    .acc(\acc$422 ),
     .addend(p_2_5),
     .clear(lf_2_5_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_2_6  acc_2_6 (
-    .acc(\acc$416 ),
+    .acc(\acc$434 ),
     .addend(p_2_6),
     .clear(lf_2_6_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_2_7  acc_2_7 (
-    .acc(\acc$428 ),
+    .acc(\acc$446 ),
     .addend(p_2_7),
     .clear(lf_2_7_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_3_0  acc_3_0 (
-    .acc(\acc$440 ),
+    .acc(\acc$458 ),
     .addend(p_3_0),
     .clear(lf_3_0_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_3_1  acc_3_1 (
-    .acc(\acc$452 ),
+    .acc(\acc$470 ),
     .addend(p_3_1),
     .clear(lf_3_1_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_3_2  acc_3_2 (
-    .acc(\acc$464 ),
+    .acc(\acc$482 ),
     .addend(p_3_2),
     .clear(lf_3_2_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_3_3  acc_3_3 (
-    .acc(\acc$476 ),
+    .acc(\acc$494 ),
     .addend(p_3_3),
     .clear(lf_3_3_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_3_4  acc_3_4 (
-    .acc(\acc$488 ),
+    .acc(\acc$506 ),
     .addend(p_3_4),
     .clear(lf_3_4_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_3_5  acc_3_5 (
-    .acc(\acc$500 ),
+    .acc(\acc$518 ),
     .addend(p_3_5),
     .clear(lf_3_5_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_3_6  acc_3_6 (
-    .acc(\acc$512 ),
+    .acc(\acc$530 ),
     .addend(p_3_6),
     .clear(lf_3_6_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_3_7  acc_3_7 (
-    .acc(\acc$524 ),
+    .acc(\acc$542 ),
     .addend(p_3_7),
     .clear(lf_3_7_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_4_0  acc_4_0 (
-    .acc(\acc$536 ),
+    .acc(\acc$554 ),
     .addend(p_4_0),
     .clear(lf_4_0_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_4_1  acc_4_1 (
-    .acc(\acc$548 ),
+    .acc(\acc$566 ),
     .addend(p_4_1),
     .clear(lf_4_1_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_4_2  acc_4_2 (
-    .acc(\acc$560 ),
+    .acc(\acc$578 ),
     .addend(p_4_2),
     .clear(lf_4_2_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_4_3  acc_4_3 (
-    .acc(\acc$572 ),
+    .acc(\acc$590 ),
     .addend(p_4_3),
     .clear(lf_4_3_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_4_4  acc_4_4 (
-    .acc(\acc$584 ),
+    .acc(\acc$602 ),
     .addend(p_4_4),
     .clear(lf_4_4_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_4_5  acc_4_5 (
-    .acc(\acc$596 ),
+    .acc(\acc$614 ),
     .addend(p_4_5),
     .clear(lf_4_5_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_4_6  acc_4_6 (
-    .acc(\acc$608 ),
+    .acc(\acc$626 ),
     .addend(p_4_6),
     .clear(lf_4_6_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_4_7  acc_4_7 (
-    .acc(\acc$620 ),
+    .acc(\acc$638 ),
     .addend(p_4_7),
     .clear(lf_4_7_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_5_0  acc_5_0 (
-    .acc(\acc$632 ),
+    .acc(\acc$650 ),
     .addend(p_5_0),
     .clear(lf_5_0_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_5_1  acc_5_1 (
-    .acc(\acc$644 ),
+    .acc(\acc$662 ),
     .addend(p_5_1),
     .clear(lf_5_1_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_5_2  acc_5_2 (
-    .acc(\acc$656 ),
+    .acc(\acc$674 ),
     .addend(p_5_2),
     .clear(lf_5_2_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_5_3  acc_5_3 (
-    .acc(\acc$668 ),
+    .acc(\acc$686 ),
     .addend(p_5_3),
     .clear(lf_5_3_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_5_4  acc_5_4 (
-    .acc(\acc$680 ),
+    .acc(\acc$698 ),
     .addend(p_5_4),
     .clear(lf_5_4_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_5_5  acc_5_5 (
-    .acc(\acc$692 ),
+    .acc(\acc$710 ),
     .addend(p_5_5),
     .clear(lf_5_5_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_5_6  acc_5_6 (
-    .acc(\acc$704 ),
+    .acc(\acc$722 ),
     .addend(p_5_6),
     .clear(lf_5_6_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_5_7  acc_5_7 (
-    .acc(\acc$716 ),
+    .acc(\acc$734 ),
     .addend(p_5_7),
     .clear(lf_5_7_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_6_0  acc_6_0 (
-    .acc(\acc$728 ),
+    .acc(\acc$746 ),
     .addend(p_6_0),
     .clear(lf_6_0_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_6_1  acc_6_1 (
-    .acc(\acc$740 ),
+    .acc(\acc$758 ),
     .addend(p_6_1),
     .clear(lf_6_1_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_6_2  acc_6_2 (
-    .acc(\acc$752 ),
+    .acc(\acc$770 ),
     .addend(p_6_2),
     .clear(lf_6_2_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_6_3  acc_6_3 (
-    .acc(\acc$764 ),
+    .acc(\acc$782 ),
     .addend(p_6_3),
     .clear(lf_6_3_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_6_4  acc_6_4 (
-    .acc(\acc$776 ),
+    .acc(\acc$794 ),
     .addend(p_6_4),
     .clear(lf_6_4_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_6_5  acc_6_5 (
-    .acc(\acc$788 ),
+    .acc(\acc$806 ),
     .addend(p_6_5),
     .clear(lf_6_5_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_6_6  acc_6_6 (
-    .acc(\acc$800 ),
+    .acc(\acc$818 ),
     .addend(p_6_6),
     .clear(lf_6_6_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_6_7  acc_6_7 (
-    .acc(\acc$812 ),
+    .acc(\acc$830 ),
     .addend(p_6_7),
     .clear(lf_6_7_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_7_0  acc_7_0 (
-    .acc(\acc$824 ),
+    .acc(\acc$842 ),
     .addend(p_7_0),
     .clear(lf_7_0_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_7_1  acc_7_1 (
-    .acc(\acc$836 ),
+    .acc(\acc$854 ),
     .addend(p_7_1),
     .clear(lf_7_1_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_7_2  acc_7_2 (
-    .acc(\acc$848 ),
+    .acc(\acc$866 ),
     .addend(p_7_2),
     .clear(lf_7_2_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_7_3  acc_7_3 (
-    .acc(\acc$860 ),
+    .acc(\acc$878 ),
     .addend(p_7_3),
     .clear(lf_7_3_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_7_4  acc_7_4 (
-    .acc(\acc$872 ),
+    .acc(\acc$890 ),
     .addend(p_7_4),
     .clear(lf_7_4_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_7_5  acc_7_5 (
-    .acc(\acc$884 ),
+    .acc(\acc$902 ),
     .addend(p_7_5),
     .clear(lf_7_5_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_7_6  acc_7_6 (
-    .acc(\acc$896 ),
+    .acc(\acc$914 ),
     .addend(p_7_6),
     .clear(lf_7_6_d0),
     .clk(clk),
     .rst(rst)
   );
   \hwq_top.engine.array.acc_7_7  acc_7_7 (
-    .acc(\acc$908 ),
+    .acc(\acc$926 ),
     .addend(p_7_7),
     .clear(lf_7_7_d0),
     .clk(clk),
@@ -2623,1408 +2641,1408 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .a(in2_a0),
     .b(in2_w0),
     .clk(clk),
-    .\port$531$0 (p[0]),
-    .\port$531$1 (p[1]),
-    .\port$531$10 (p[10]),
-    .\port$531$11 (p[11]),
-    .\port$531$12 (p[12]),
-    .\port$531$13 (p[13]),
-    .\port$531$14 (p[14]),
-    .\port$531$15 (p[15]),
-    .\port$531$2 (p[2]),
-    .\port$531$3 (p[3]),
-    .\port$531$4 (p[4]),
-    .\port$531$5 (p[5]),
-    .\port$531$6 (p[6]),
-    .\port$531$7 (p[7]),
-    .\port$531$8 (p[8]),
-    .\port$531$9 (p[9]),
+    .\port$533$0 (p[0]),
+    .\port$533$1 (p[1]),
+    .\port$533$10 (p[10]),
+    .\port$533$11 (p[11]),
+    .\port$533$12 (p[12]),
+    .\port$533$13 (p[13]),
+    .\port$533$14 (p[14]),
+    .\port$533$15 (p[15]),
+    .\port$533$2 (p[2]),
+    .\port$533$3 (p[3]),
+    .\port$533$4 (p[4]),
+    .\port$533$5 (p[5]),
+    .\port$533$6 (p[6]),
+    .\port$533$7 (p[7]),
+    .\port$533$8 (p[8]),
+    .\port$533$9 (p[9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$547$0 (\p$157 [0]),
-    .\port$547$1 (\p$157 [1]),
-    .\port$547$10 (\p$157 [10]),
-    .\port$547$11 (\p$157 [11]),
-    .\port$547$12 (\p$157 [12]),
-    .\port$547$13 (\p$157 [13]),
-    .\port$547$14 (\p$157 [14]),
-    .\port$547$15 (\p$157 [15]),
-    .\port$547$2 (\p$157 [2]),
-    .\port$547$3 (\p$157 [3]),
-    .\port$547$4 (\p$157 [4]),
-    .\port$547$5 (\p$157 [5]),
-    .\port$547$6 (\p$157 [6]),
-    .\port$547$7 (\p$157 [7]),
-    .\port$547$8 (\p$157 [8]),
-    .\port$547$9 (\p$157 [9]),
+    .\port$549$0 (\p$175 [0]),
+    .\port$549$1 (\p$175 [1]),
+    .\port$549$10 (\p$175 [10]),
+    .\port$549$11 (\p$175 [11]),
+    .\port$549$12 (\p$175 [12]),
+    .\port$549$13 (\p$175 [13]),
+    .\port$549$14 (\p$175 [14]),
+    .\port$549$15 (\p$175 [15]),
+    .\port$549$2 (\p$175 [2]),
+    .\port$549$3 (\p$175 [3]),
+    .\port$549$4 (\p$175 [4]),
+    .\port$549$5 (\p$175 [5]),
+    .\port$549$6 (\p$175 [6]),
+    .\port$549$7 (\p$175 [7]),
+    .\port$549$8 (\p$175 [8]),
+    .\port$549$9 (\p$175 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$563$0 (\p$169 [0]),
-    .\port$563$1 (\p$169 [1]),
-    .\port$563$10 (\p$169 [10]),
-    .\port$563$11 (\p$169 [11]),
-    .\port$563$12 (\p$169 [12]),
-    .\port$563$13 (\p$169 [13]),
-    .\port$563$14 (\p$169 [14]),
-    .\port$563$15 (\p$169 [15]),
-    .\port$563$2 (\p$169 [2]),
-    .\port$563$3 (\p$169 [3]),
-    .\port$563$4 (\p$169 [4]),
-    .\port$563$5 (\p$169 [5]),
-    .\port$563$6 (\p$169 [6]),
-    .\port$563$7 (\p$169 [7]),
-    .\port$563$8 (\p$169 [8]),
-    .\port$563$9 (\p$169 [9]),
+    .\port$565$0 (\p$187 [0]),
+    .\port$565$1 (\p$187 [1]),
+    .\port$565$10 (\p$187 [10]),
+    .\port$565$11 (\p$187 [11]),
+    .\port$565$12 (\p$187 [12]),
+    .\port$565$13 (\p$187 [13]),
+    .\port$565$14 (\p$187 [14]),
+    .\port$565$15 (\p$187 [15]),
+    .\port$565$2 (\p$187 [2]),
+    .\port$565$3 (\p$187 [3]),
+    .\port$565$4 (\p$187 [4]),
+    .\port$565$5 (\p$187 [5]),
+    .\port$565$6 (\p$187 [6]),
+    .\port$565$7 (\p$187 [7]),
+    .\port$565$8 (\p$187 [8]),
+    .\port$565$9 (\p$187 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$579$0 (\p$181 [0]),
-    .\port$579$1 (\p$181 [1]),
-    .\port$579$10 (\p$181 [10]),
-    .\port$579$11 (\p$181 [11]),
-    .\port$579$12 (\p$181 [12]),
-    .\port$579$13 (\p$181 [13]),
-    .\port$579$14 (\p$181 [14]),
-    .\port$579$15 (\p$181 [15]),
-    .\port$579$2 (\p$181 [2]),
-    .\port$579$3 (\p$181 [3]),
-    .\port$579$4 (\p$181 [4]),
-    .\port$579$5 (\p$181 [5]),
-    .\port$579$6 (\p$181 [6]),
-    .\port$579$7 (\p$181 [7]),
-    .\port$579$8 (\p$181 [8]),
-    .\port$579$9 (\p$181 [9]),
+    .\port$581$0 (\p$199 [0]),
+    .\port$581$1 (\p$199 [1]),
+    .\port$581$10 (\p$199 [10]),
+    .\port$581$11 (\p$199 [11]),
+    .\port$581$12 (\p$199 [12]),
+    .\port$581$13 (\p$199 [13]),
+    .\port$581$14 (\p$199 [14]),
+    .\port$581$15 (\p$199 [15]),
+    .\port$581$2 (\p$199 [2]),
+    .\port$581$3 (\p$199 [3]),
+    .\port$581$4 (\p$199 [4]),
+    .\port$581$5 (\p$199 [5]),
+    .\port$581$6 (\p$199 [6]),
+    .\port$581$7 (\p$199 [7]),
+    .\port$581$8 (\p$199 [8]),
+    .\port$581$9 (\p$199 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$595$0 (\p$193 [0]),
-    .\port$595$1 (\p$193 [1]),
-    .\port$595$10 (\p$193 [10]),
-    .\port$595$11 (\p$193 [11]),
-    .\port$595$12 (\p$193 [12]),
-    .\port$595$13 (\p$193 [13]),
-    .\port$595$14 (\p$193 [14]),
-    .\port$595$15 (\p$193 [15]),
-    .\port$595$2 (\p$193 [2]),
-    .\port$595$3 (\p$193 [3]),
-    .\port$595$4 (\p$193 [4]),
-    .\port$595$5 (\p$193 [5]),
-    .\port$595$6 (\p$193 [6]),
-    .\port$595$7 (\p$193 [7]),
-    .\port$595$8 (\p$193 [8]),
-    .\port$595$9 (\p$193 [9]),
+    .\port$597$0 (\p$211 [0]),
+    .\port$597$1 (\p$211 [1]),
+    .\port$597$10 (\p$211 [10]),
+    .\port$597$11 (\p$211 [11]),
+    .\port$597$12 (\p$211 [12]),
+    .\port$597$13 (\p$211 [13]),
+    .\port$597$14 (\p$211 [14]),
+    .\port$597$15 (\p$211 [15]),
+    .\port$597$2 (\p$211 [2]),
+    .\port$597$3 (\p$211 [3]),
+    .\port$597$4 (\p$211 [4]),
+    .\port$597$5 (\p$211 [5]),
+    .\port$597$6 (\p$211 [6]),
+    .\port$597$7 (\p$211 [7]),
+    .\port$597$8 (\p$211 [8]),
+    .\port$597$9 (\p$211 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$611$0 (\p$205 [0]),
-    .\port$611$1 (\p$205 [1]),
-    .\port$611$10 (\p$205 [10]),
-    .\port$611$11 (\p$205 [11]),
-    .\port$611$12 (\p$205 [12]),
-    .\port$611$13 (\p$205 [13]),
-    .\port$611$14 (\p$205 [14]),
-    .\port$611$15 (\p$205 [15]),
-    .\port$611$2 (\p$205 [2]),
-    .\port$611$3 (\p$205 [3]),
-    .\port$611$4 (\p$205 [4]),
-    .\port$611$5 (\p$205 [5]),
-    .\port$611$6 (\p$205 [6]),
-    .\port$611$7 (\p$205 [7]),
-    .\port$611$8 (\p$205 [8]),
-    .\port$611$9 (\p$205 [9]),
+    .\port$613$0 (\p$223 [0]),
+    .\port$613$1 (\p$223 [1]),
+    .\port$613$10 (\p$223 [10]),
+    .\port$613$11 (\p$223 [11]),
+    .\port$613$12 (\p$223 [12]),
+    .\port$613$13 (\p$223 [13]),
+    .\port$613$14 (\p$223 [14]),
+    .\port$613$15 (\p$223 [15]),
+    .\port$613$2 (\p$223 [2]),
+    .\port$613$3 (\p$223 [3]),
+    .\port$613$4 (\p$223 [4]),
+    .\port$613$5 (\p$223 [5]),
+    .\port$613$6 (\p$223 [6]),
+    .\port$613$7 (\p$223 [7]),
+    .\port$613$8 (\p$223 [8]),
+    .\port$613$9 (\p$223 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$627$0 (\p$217 [0]),
-    .\port$627$1 (\p$217 [1]),
-    .\port$627$10 (\p$217 [10]),
-    .\port$627$11 (\p$217 [11]),
-    .\port$627$12 (\p$217 [12]),
-    .\port$627$13 (\p$217 [13]),
-    .\port$627$14 (\p$217 [14]),
-    .\port$627$15 (\p$217 [15]),
-    .\port$627$2 (\p$217 [2]),
-    .\port$627$3 (\p$217 [3]),
-    .\port$627$4 (\p$217 [4]),
-    .\port$627$5 (\p$217 [5]),
-    .\port$627$6 (\p$217 [6]),
-    .\port$627$7 (\p$217 [7]),
-    .\port$627$8 (\p$217 [8]),
-    .\port$627$9 (\p$217 [9]),
+    .\port$629$0 (\p$235 [0]),
+    .\port$629$1 (\p$235 [1]),
+    .\port$629$10 (\p$235 [10]),
+    .\port$629$11 (\p$235 [11]),
+    .\port$629$12 (\p$235 [12]),
+    .\port$629$13 (\p$235 [13]),
+    .\port$629$14 (\p$235 [14]),
+    .\port$629$15 (\p$235 [15]),
+    .\port$629$2 (\p$235 [2]),
+    .\port$629$3 (\p$235 [3]),
+    .\port$629$4 (\p$235 [4]),
+    .\port$629$5 (\p$235 [5]),
+    .\port$629$6 (\p$235 [6]),
+    .\port$629$7 (\p$235 [7]),
+    .\port$629$8 (\p$235 [8]),
+    .\port$629$9 (\p$235 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$643$0 (\p$229 [0]),
-    .\port$643$1 (\p$229 [1]),
-    .\port$643$10 (\p$229 [10]),
-    .\port$643$11 (\p$229 [11]),
-    .\port$643$12 (\p$229 [12]),
-    .\port$643$13 (\p$229 [13]),
-    .\port$643$14 (\p$229 [14]),
-    .\port$643$15 (\p$229 [15]),
-    .\port$643$2 (\p$229 [2]),
-    .\port$643$3 (\p$229 [3]),
-    .\port$643$4 (\p$229 [4]),
-    .\port$643$5 (\p$229 [5]),
-    .\port$643$6 (\p$229 [6]),
-    .\port$643$7 (\p$229 [7]),
-    .\port$643$8 (\p$229 [8]),
-    .\port$643$9 (\p$229 [9]),
+    .\port$645$0 (\p$247 [0]),
+    .\port$645$1 (\p$247 [1]),
+    .\port$645$10 (\p$247 [10]),
+    .\port$645$11 (\p$247 [11]),
+    .\port$645$12 (\p$247 [12]),
+    .\port$645$13 (\p$247 [13]),
+    .\port$645$14 (\p$247 [14]),
+    .\port$645$15 (\p$247 [15]),
+    .\port$645$2 (\p$247 [2]),
+    .\port$645$3 (\p$247 [3]),
+    .\port$645$4 (\p$247 [4]),
+    .\port$645$5 (\p$247 [5]),
+    .\port$645$6 (\p$247 [6]),
+    .\port$645$7 (\p$247 [7]),
+    .\port$645$8 (\p$247 [8]),
+    .\port$645$9 (\p$247 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$659$0 (\p$241 [0]),
-    .\port$659$1 (\p$241 [1]),
-    .\port$659$10 (\p$241 [10]),
-    .\port$659$11 (\p$241 [11]),
-    .\port$659$12 (\p$241 [12]),
-    .\port$659$13 (\p$241 [13]),
-    .\port$659$14 (\p$241 [14]),
-    .\port$659$15 (\p$241 [15]),
-    .\port$659$2 (\p$241 [2]),
-    .\port$659$3 (\p$241 [3]),
-    .\port$659$4 (\p$241 [4]),
-    .\port$659$5 (\p$241 [5]),
-    .\port$659$6 (\p$241 [6]),
-    .\port$659$7 (\p$241 [7]),
-    .\port$659$8 (\p$241 [8]),
-    .\port$659$9 (\p$241 [9]),
+    .\port$661$0 (\p$259 [0]),
+    .\port$661$1 (\p$259 [1]),
+    .\port$661$10 (\p$259 [10]),
+    .\port$661$11 (\p$259 [11]),
+    .\port$661$12 (\p$259 [12]),
+    .\port$661$13 (\p$259 [13]),
+    .\port$661$14 (\p$259 [14]),
+    .\port$661$15 (\p$259 [15]),
+    .\port$661$2 (\p$259 [2]),
+    .\port$661$3 (\p$259 [3]),
+    .\port$661$4 (\p$259 [4]),
+    .\port$661$5 (\p$259 [5]),
+    .\port$661$6 (\p$259 [6]),
+    .\port$661$7 (\p$259 [7]),
+    .\port$661$8 (\p$259 [8]),
+    .\port$661$9 (\p$259 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$675$0 (\p$253 [0]),
-    .\port$675$1 (\p$253 [1]),
-    .\port$675$10 (\p$253 [10]),
-    .\port$675$11 (\p$253 [11]),
-    .\port$675$12 (\p$253 [12]),
-    .\port$675$13 (\p$253 [13]),
-    .\port$675$14 (\p$253 [14]),
-    .\port$675$15 (\p$253 [15]),
-    .\port$675$2 (\p$253 [2]),
-    .\port$675$3 (\p$253 [3]),
-    .\port$675$4 (\p$253 [4]),
-    .\port$675$5 (\p$253 [5]),
-    .\port$675$6 (\p$253 [6]),
-    .\port$675$7 (\p$253 [7]),
-    .\port$675$8 (\p$253 [8]),
-    .\port$675$9 (\p$253 [9]),
+    .\port$677$0 (\p$271 [0]),
+    .\port$677$1 (\p$271 [1]),
+    .\port$677$10 (\p$271 [10]),
+    .\port$677$11 (\p$271 [11]),
+    .\port$677$12 (\p$271 [12]),
+    .\port$677$13 (\p$271 [13]),
+    .\port$677$14 (\p$271 [14]),
+    .\port$677$15 (\p$271 [15]),
+    .\port$677$2 (\p$271 [2]),
+    .\port$677$3 (\p$271 [3]),
+    .\port$677$4 (\p$271 [4]),
+    .\port$677$5 (\p$271 [5]),
+    .\port$677$6 (\p$271 [6]),
+    .\port$677$7 (\p$271 [7]),
+    .\port$677$8 (\p$271 [8]),
+    .\port$677$9 (\p$271 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$691$0 (\p$265 [0]),
-    .\port$691$1 (\p$265 [1]),
-    .\port$691$10 (\p$265 [10]),
-    .\port$691$11 (\p$265 [11]),
-    .\port$691$12 (\p$265 [12]),
-    .\port$691$13 (\p$265 [13]),
-    .\port$691$14 (\p$265 [14]),
-    .\port$691$15 (\p$265 [15]),
-    .\port$691$2 (\p$265 [2]),
-    .\port$691$3 (\p$265 [3]),
-    .\port$691$4 (\p$265 [4]),
-    .\port$691$5 (\p$265 [5]),
-    .\port$691$6 (\p$265 [6]),
-    .\port$691$7 (\p$265 [7]),
-    .\port$691$8 (\p$265 [8]),
-    .\port$691$9 (\p$265 [9]),
+    .\port$693$0 (\p$283 [0]),
+    .\port$693$1 (\p$283 [1]),
+    .\port$693$10 (\p$283 [10]),
+    .\port$693$11 (\p$283 [11]),
+    .\port$693$12 (\p$283 [12]),
+    .\port$693$13 (\p$283 [13]),
+    .\port$693$14 (\p$283 [14]),
+    .\port$693$15 (\p$283 [15]),
+    .\port$693$2 (\p$283 [2]),
+    .\port$693$3 (\p$283 [3]),
+    .\port$693$4 (\p$283 [4]),
+    .\port$693$5 (\p$283 [5]),
+    .\port$693$6 (\p$283 [6]),
+    .\port$693$7 (\p$283 [7]),
+    .\port$693$8 (\p$283 [8]),
+    .\port$693$9 (\p$283 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$707$0 (\p$277 [0]),
-    .\port$707$1 (\p$277 [1]),
-    .\port$707$10 (\p$277 [10]),
-    .\port$707$11 (\p$277 [11]),
-    .\port$707$12 (\p$277 [12]),
-    .\port$707$13 (\p$277 [13]),
-    .\port$707$14 (\p$277 [14]),
-    .\port$707$15 (\p$277 [15]),
-    .\port$707$2 (\p$277 [2]),
-    .\port$707$3 (\p$277 [3]),
-    .\port$707$4 (\p$277 [4]),
-    .\port$707$5 (\p$277 [5]),
-    .\port$707$6 (\p$277 [6]),
-    .\port$707$7 (\p$277 [7]),
-    .\port$707$8 (\p$277 [8]),
-    .\port$707$9 (\p$277 [9]),
+    .\port$709$0 (\p$295 [0]),
+    .\port$709$1 (\p$295 [1]),
+    .\port$709$10 (\p$295 [10]),
+    .\port$709$11 (\p$295 [11]),
+    .\port$709$12 (\p$295 [12]),
+    .\port$709$13 (\p$295 [13]),
+    .\port$709$14 (\p$295 [14]),
+    .\port$709$15 (\p$295 [15]),
+    .\port$709$2 (\p$295 [2]),
+    .\port$709$3 (\p$295 [3]),
+    .\port$709$4 (\p$295 [4]),
+    .\port$709$5 (\p$295 [5]),
+    .\port$709$6 (\p$295 [6]),
+    .\port$709$7 (\p$295 [7]),
+    .\port$709$8 (\p$295 [8]),
+    .\port$709$9 (\p$295 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$723$0 (\p$289 [0]),
-    .\port$723$1 (\p$289 [1]),
-    .\port$723$10 (\p$289 [10]),
-    .\port$723$11 (\p$289 [11]),
-    .\port$723$12 (\p$289 [12]),
-    .\port$723$13 (\p$289 [13]),
-    .\port$723$14 (\p$289 [14]),
-    .\port$723$15 (\p$289 [15]),
-    .\port$723$2 (\p$289 [2]),
-    .\port$723$3 (\p$289 [3]),
-    .\port$723$4 (\p$289 [4]),
-    .\port$723$5 (\p$289 [5]),
-    .\port$723$6 (\p$289 [6]),
-    .\port$723$7 (\p$289 [7]),
-    .\port$723$8 (\p$289 [8]),
-    .\port$723$9 (\p$289 [9]),
+    .\port$725$0 (\p$307 [0]),
+    .\port$725$1 (\p$307 [1]),
+    .\port$725$10 (\p$307 [10]),
+    .\port$725$11 (\p$307 [11]),
+    .\port$725$12 (\p$307 [12]),
+    .\port$725$13 (\p$307 [13]),
+    .\port$725$14 (\p$307 [14]),
+    .\port$725$15 (\p$307 [15]),
+    .\port$725$2 (\p$307 [2]),
+    .\port$725$3 (\p$307 [3]),
+    .\port$725$4 (\p$307 [4]),
+    .\port$725$5 (\p$307 [5]),
+    .\port$725$6 (\p$307 [6]),
+    .\port$725$7 (\p$307 [7]),
+    .\port$725$8 (\p$307 [8]),
+    .\port$725$9 (\p$307 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$739$0 (\p$301 [0]),
-    .\port$739$1 (\p$301 [1]),
-    .\port$739$10 (\p$301 [10]),
-    .\port$739$11 (\p$301 [11]),
-    .\port$739$12 (\p$301 [12]),
-    .\port$739$13 (\p$301 [13]),
-    .\port$739$14 (\p$301 [14]),
-    .\port$739$15 (\p$301 [15]),
-    .\port$739$2 (\p$301 [2]),
-    .\port$739$3 (\p$301 [3]),
-    .\port$739$4 (\p$301 [4]),
-    .\port$739$5 (\p$301 [5]),
-    .\port$739$6 (\p$301 [6]),
-    .\port$739$7 (\p$301 [7]),
-    .\port$739$8 (\p$301 [8]),
-    .\port$739$9 (\p$301 [9]),
+    .\port$741$0 (\p$319 [0]),
+    .\port$741$1 (\p$319 [1]),
+    .\port$741$10 (\p$319 [10]),
+    .\port$741$11 (\p$319 [11]),
+    .\port$741$12 (\p$319 [12]),
+    .\port$741$13 (\p$319 [13]),
+    .\port$741$14 (\p$319 [14]),
+    .\port$741$15 (\p$319 [15]),
+    .\port$741$2 (\p$319 [2]),
+    .\port$741$3 (\p$319 [3]),
+    .\port$741$4 (\p$319 [4]),
+    .\port$741$5 (\p$319 [5]),
+    .\port$741$6 (\p$319 [6]),
+    .\port$741$7 (\p$319 [7]),
+    .\port$741$8 (\p$319 [8]),
+    .\port$741$9 (\p$319 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$755$0 (\p$313 [0]),
-    .\port$755$1 (\p$313 [1]),
-    .\port$755$10 (\p$313 [10]),
-    .\port$755$11 (\p$313 [11]),
-    .\port$755$12 (\p$313 [12]),
-    .\port$755$13 (\p$313 [13]),
-    .\port$755$14 (\p$313 [14]),
-    .\port$755$15 (\p$313 [15]),
-    .\port$755$2 (\p$313 [2]),
-    .\port$755$3 (\p$313 [3]),
-    .\port$755$4 (\p$313 [4]),
-    .\port$755$5 (\p$313 [5]),
-    .\port$755$6 (\p$313 [6]),
-    .\port$755$7 (\p$313 [7]),
-    .\port$755$8 (\p$313 [8]),
-    .\port$755$9 (\p$313 [9]),
+    .\port$757$0 (\p$331 [0]),
+    .\port$757$1 (\p$331 [1]),
+    .\port$757$10 (\p$331 [10]),
+    .\port$757$11 (\p$331 [11]),
+    .\port$757$12 (\p$331 [12]),
+    .\port$757$13 (\p$331 [13]),
+    .\port$757$14 (\p$331 [14]),
+    .\port$757$15 (\p$331 [15]),
+    .\port$757$2 (\p$331 [2]),
+    .\port$757$3 (\p$331 [3]),
+    .\port$757$4 (\p$331 [4]),
+    .\port$757$5 (\p$331 [5]),
+    .\port$757$6 (\p$331 [6]),
+    .\port$757$7 (\p$331 [7]),
+    .\port$757$8 (\p$331 [8]),
+    .\port$757$9 (\p$331 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$771$0 (\p$325 [0]),
-    .\port$771$1 (\p$325 [1]),
-    .\port$771$10 (\p$325 [10]),
-    .\port$771$11 (\p$325 [11]),
-    .\port$771$12 (\p$325 [12]),
-    .\port$771$13 (\p$325 [13]),
-    .\port$771$14 (\p$325 [14]),
-    .\port$771$15 (\p$325 [15]),
-    .\port$771$2 (\p$325 [2]),
-    .\port$771$3 (\p$325 [3]),
-    .\port$771$4 (\p$325 [4]),
-    .\port$771$5 (\p$325 [5]),
-    .\port$771$6 (\p$325 [6]),
-    .\port$771$7 (\p$325 [7]),
-    .\port$771$8 (\p$325 [8]),
-    .\port$771$9 (\p$325 [9]),
+    .\port$773$0 (\p$343 [0]),
+    .\port$773$1 (\p$343 [1]),
+    .\port$773$10 (\p$343 [10]),
+    .\port$773$11 (\p$343 [11]),
+    .\port$773$12 (\p$343 [12]),
+    .\port$773$13 (\p$343 [13]),
+    .\port$773$14 (\p$343 [14]),
+    .\port$773$15 (\p$343 [15]),
+    .\port$773$2 (\p$343 [2]),
+    .\port$773$3 (\p$343 [3]),
+    .\port$773$4 (\p$343 [4]),
+    .\port$773$5 (\p$343 [5]),
+    .\port$773$6 (\p$343 [6]),
+    .\port$773$7 (\p$343 [7]),
+    .\port$773$8 (\p$343 [8]),
+    .\port$773$9 (\p$343 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$787$0 (\p$337 [0]),
-    .\port$787$1 (\p$337 [1]),
-    .\port$787$10 (\p$337 [10]),
-    .\port$787$11 (\p$337 [11]),
-    .\port$787$12 (\p$337 [12]),
-    .\port$787$13 (\p$337 [13]),
-    .\port$787$14 (\p$337 [14]),
-    .\port$787$15 (\p$337 [15]),
-    .\port$787$2 (\p$337 [2]),
-    .\port$787$3 (\p$337 [3]),
-    .\port$787$4 (\p$337 [4]),
-    .\port$787$5 (\p$337 [5]),
-    .\port$787$6 (\p$337 [6]),
-    .\port$787$7 (\p$337 [7]),
-    .\port$787$8 (\p$337 [8]),
-    .\port$787$9 (\p$337 [9]),
+    .\port$789$0 (\p$355 [0]),
+    .\port$789$1 (\p$355 [1]),
+    .\port$789$10 (\p$355 [10]),
+    .\port$789$11 (\p$355 [11]),
+    .\port$789$12 (\p$355 [12]),
+    .\port$789$13 (\p$355 [13]),
+    .\port$789$14 (\p$355 [14]),
+    .\port$789$15 (\p$355 [15]),
+    .\port$789$2 (\p$355 [2]),
+    .\port$789$3 (\p$355 [3]),
+    .\port$789$4 (\p$355 [4]),
+    .\port$789$5 (\p$355 [5]),
+    .\port$789$6 (\p$355 [6]),
+    .\port$789$7 (\p$355 [7]),
+    .\port$789$8 (\p$355 [8]),
+    .\port$789$9 (\p$355 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$803$0 (\p$349 [0]),
-    .\port$803$1 (\p$349 [1]),
-    .\port$803$10 (\p$349 [10]),
-    .\port$803$11 (\p$349 [11]),
-    .\port$803$12 (\p$349 [12]),
-    .\port$803$13 (\p$349 [13]),
-    .\port$803$14 (\p$349 [14]),
-    .\port$803$15 (\p$349 [15]),
-    .\port$803$2 (\p$349 [2]),
-    .\port$803$3 (\p$349 [3]),
-    .\port$803$4 (\p$349 [4]),
-    .\port$803$5 (\p$349 [5]),
-    .\port$803$6 (\p$349 [6]),
-    .\port$803$7 (\p$349 [7]),
-    .\port$803$8 (\p$349 [8]),
-    .\port$803$9 (\p$349 [9]),
+    .\port$805$0 (\p$367 [0]),
+    .\port$805$1 (\p$367 [1]),
+    .\port$805$10 (\p$367 [10]),
+    .\port$805$11 (\p$367 [11]),
+    .\port$805$12 (\p$367 [12]),
+    .\port$805$13 (\p$367 [13]),
+    .\port$805$14 (\p$367 [14]),
+    .\port$805$15 (\p$367 [15]),
+    .\port$805$2 (\p$367 [2]),
+    .\port$805$3 (\p$367 [3]),
+    .\port$805$4 (\p$367 [4]),
+    .\port$805$5 (\p$367 [5]),
+    .\port$805$6 (\p$367 [6]),
+    .\port$805$7 (\p$367 [7]),
+    .\port$805$8 (\p$367 [8]),
+    .\port$805$9 (\p$367 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$819$0 (\p$361 [0]),
-    .\port$819$1 (\p$361 [1]),
-    .\port$819$10 (\p$361 [10]),
-    .\port$819$11 (\p$361 [11]),
-    .\port$819$12 (\p$361 [12]),
-    .\port$819$13 (\p$361 [13]),
-    .\port$819$14 (\p$361 [14]),
-    .\port$819$15 (\p$361 [15]),
-    .\port$819$2 (\p$361 [2]),
-    .\port$819$3 (\p$361 [3]),
-    .\port$819$4 (\p$361 [4]),
-    .\port$819$5 (\p$361 [5]),
-    .\port$819$6 (\p$361 [6]),
-    .\port$819$7 (\p$361 [7]),
-    .\port$819$8 (\p$361 [8]),
-    .\port$819$9 (\p$361 [9]),
+    .\port$821$0 (\p$379 [0]),
+    .\port$821$1 (\p$379 [1]),
+    .\port$821$10 (\p$379 [10]),
+    .\port$821$11 (\p$379 [11]),
+    .\port$821$12 (\p$379 [12]),
+    .\port$821$13 (\p$379 [13]),
+    .\port$821$14 (\p$379 [14]),
+    .\port$821$15 (\p$379 [15]),
+    .\port$821$2 (\p$379 [2]),
+    .\port$821$3 (\p$379 [3]),
+    .\port$821$4 (\p$379 [4]),
+    .\port$821$5 (\p$379 [5]),
+    .\port$821$6 (\p$379 [6]),
+    .\port$821$7 (\p$379 [7]),
+    .\port$821$8 (\p$379 [8]),
+    .\port$821$9 (\p$379 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$835$0 (\p$373 [0]),
-    .\port$835$1 (\p$373 [1]),
-    .\port$835$10 (\p$373 [10]),
-    .\port$835$11 (\p$373 [11]),
-    .\port$835$12 (\p$373 [12]),
-    .\port$835$13 (\p$373 [13]),
-    .\port$835$14 (\p$373 [14]),
-    .\port$835$15 (\p$373 [15]),
-    .\port$835$2 (\p$373 [2]),
-    .\port$835$3 (\p$373 [3]),
-    .\port$835$4 (\p$373 [4]),
-    .\port$835$5 (\p$373 [5]),
-    .\port$835$6 (\p$373 [6]),
-    .\port$835$7 (\p$373 [7]),
-    .\port$835$8 (\p$373 [8]),
-    .\port$835$9 (\p$373 [9]),
+    .\port$837$0 (\p$391 [0]),
+    .\port$837$1 (\p$391 [1]),
+    .\port$837$10 (\p$391 [10]),
+    .\port$837$11 (\p$391 [11]),
+    .\port$837$12 (\p$391 [12]),
+    .\port$837$13 (\p$391 [13]),
+    .\port$837$14 (\p$391 [14]),
+    .\port$837$15 (\p$391 [15]),
+    .\port$837$2 (\p$391 [2]),
+    .\port$837$3 (\p$391 [3]),
+    .\port$837$4 (\p$391 [4]),
+    .\port$837$5 (\p$391 [5]),
+    .\port$837$6 (\p$391 [6]),
+    .\port$837$7 (\p$391 [7]),
+    .\port$837$8 (\p$391 [8]),
+    .\port$837$9 (\p$391 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$851$0 (\p$385 [0]),
-    .\port$851$1 (\p$385 [1]),
-    .\port$851$10 (\p$385 [10]),
-    .\port$851$11 (\p$385 [11]),
-    .\port$851$12 (\p$385 [12]),
-    .\port$851$13 (\p$385 [13]),
-    .\port$851$14 (\p$385 [14]),
-    .\port$851$15 (\p$385 [15]),
-    .\port$851$2 (\p$385 [2]),
-    .\port$851$3 (\p$385 [3]),
-    .\port$851$4 (\p$385 [4]),
-    .\port$851$5 (\p$385 [5]),
-    .\port$851$6 (\p$385 [6]),
-    .\port$851$7 (\p$385 [7]),
-    .\port$851$8 (\p$385 [8]),
-    .\port$851$9 (\p$385 [9]),
+    .\port$853$0 (\p$403 [0]),
+    .\port$853$1 (\p$403 [1]),
+    .\port$853$10 (\p$403 [10]),
+    .\port$853$11 (\p$403 [11]),
+    .\port$853$12 (\p$403 [12]),
+    .\port$853$13 (\p$403 [13]),
+    .\port$853$14 (\p$403 [14]),
+    .\port$853$15 (\p$403 [15]),
+    .\port$853$2 (\p$403 [2]),
+    .\port$853$3 (\p$403 [3]),
+    .\port$853$4 (\p$403 [4]),
+    .\port$853$5 (\p$403 [5]),
+    .\port$853$6 (\p$403 [6]),
+    .\port$853$7 (\p$403 [7]),
+    .\port$853$8 (\p$403 [8]),
+    .\port$853$9 (\p$403 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$867$0 (\p$397 [0]),
-    .\port$867$1 (\p$397 [1]),
-    .\port$867$10 (\p$397 [10]),
-    .\port$867$11 (\p$397 [11]),
-    .\port$867$12 (\p$397 [12]),
-    .\port$867$13 (\p$397 [13]),
-    .\port$867$14 (\p$397 [14]),
-    .\port$867$15 (\p$397 [15]),
-    .\port$867$2 (\p$397 [2]),
-    .\port$867$3 (\p$397 [3]),
-    .\port$867$4 (\p$397 [4]),
-    .\port$867$5 (\p$397 [5]),
-    .\port$867$6 (\p$397 [6]),
-    .\port$867$7 (\p$397 [7]),
-    .\port$867$8 (\p$397 [8]),
-    .\port$867$9 (\p$397 [9]),
+    .\port$869$0 (\p$415 [0]),
+    .\port$869$1 (\p$415 [1]),
+    .\port$869$10 (\p$415 [10]),
+    .\port$869$11 (\p$415 [11]),
+    .\port$869$12 (\p$415 [12]),
+    .\port$869$13 (\p$415 [13]),
+    .\port$869$14 (\p$415 [14]),
+    .\port$869$15 (\p$415 [15]),
+    .\port$869$2 (\p$415 [2]),
+    .\port$869$3 (\p$415 [3]),
+    .\port$869$4 (\p$415 [4]),
+    .\port$869$5 (\p$415 [5]),
+    .\port$869$6 (\p$415 [6]),
+    .\port$869$7 (\p$415 [7]),
+    .\port$869$8 (\p$415 [8]),
+    .\port$869$9 (\p$415 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$883$0 (\p$409 [0]),
-    .\port$883$1 (\p$409 [1]),
-    .\port$883$10 (\p$409 [10]),
-    .\port$883$11 (\p$409 [11]),
-    .\port$883$12 (\p$409 [12]),
-    .\port$883$13 (\p$409 [13]),
-    .\port$883$14 (\p$409 [14]),
-    .\port$883$15 (\p$409 [15]),
-    .\port$883$2 (\p$409 [2]),
-    .\port$883$3 (\p$409 [3]),
-    .\port$883$4 (\p$409 [4]),
-    .\port$883$5 (\p$409 [5]),
-    .\port$883$6 (\p$409 [6]),
-    .\port$883$7 (\p$409 [7]),
-    .\port$883$8 (\p$409 [8]),
-    .\port$883$9 (\p$409 [9]),
+    .\port$885$0 (\p$427 [0]),
+    .\port$885$1 (\p$427 [1]),
+    .\port$885$10 (\p$427 [10]),
+    .\port$885$11 (\p$427 [11]),
+    .\port$885$12 (\p$427 [12]),
+    .\port$885$13 (\p$427 [13]),
+    .\port$885$14 (\p$427 [14]),
+    .\port$885$15 (\p$427 [15]),
+    .\port$885$2 (\p$427 [2]),
+    .\port$885$3 (\p$427 [3]),
+    .\port$885$4 (\p$427 [4]),
+    .\port$885$5 (\p$427 [5]),
+    .\port$885$6 (\p$427 [6]),
+    .\port$885$7 (\p$427 [7]),
+    .\port$885$8 (\p$427 [8]),
+    .\port$885$9 (\p$427 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$899$0 (\p$421 [0]),
-    .\port$899$1 (\p$421 [1]),
-    .\port$899$10 (\p$421 [10]),
-    .\port$899$11 (\p$421 [11]),
-    .\port$899$12 (\p$421 [12]),
-    .\port$899$13 (\p$421 [13]),
-    .\port$899$14 (\p$421 [14]),
-    .\port$899$15 (\p$421 [15]),
-    .\port$899$2 (\p$421 [2]),
-    .\port$899$3 (\p$421 [3]),
-    .\port$899$4 (\p$421 [4]),
-    .\port$899$5 (\p$421 [5]),
-    .\port$899$6 (\p$421 [6]),
-    .\port$899$7 (\p$421 [7]),
-    .\port$899$8 (\p$421 [8]),
-    .\port$899$9 (\p$421 [9]),
+    .\port$901$0 (\p$439 [0]),
+    .\port$901$1 (\p$439 [1]),
+    .\port$901$10 (\p$439 [10]),
+    .\port$901$11 (\p$439 [11]),
+    .\port$901$12 (\p$439 [12]),
+    .\port$901$13 (\p$439 [13]),
+    .\port$901$14 (\p$439 [14]),
+    .\port$901$15 (\p$439 [15]),
+    .\port$901$2 (\p$439 [2]),
+    .\port$901$3 (\p$439 [3]),
+    .\port$901$4 (\p$439 [4]),
+    .\port$901$5 (\p$439 [5]),
+    .\port$901$6 (\p$439 [6]),
+    .\port$901$7 (\p$439 [7]),
+    .\port$901$8 (\p$439 [8]),
+    .\port$901$9 (\p$439 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$915$0 (\p$433 [0]),
-    .\port$915$1 (\p$433 [1]),
-    .\port$915$10 (\p$433 [10]),
-    .\port$915$11 (\p$433 [11]),
-    .\port$915$12 (\p$433 [12]),
-    .\port$915$13 (\p$433 [13]),
-    .\port$915$14 (\p$433 [14]),
-    .\port$915$15 (\p$433 [15]),
-    .\port$915$2 (\p$433 [2]),
-    .\port$915$3 (\p$433 [3]),
-    .\port$915$4 (\p$433 [4]),
-    .\port$915$5 (\p$433 [5]),
-    .\port$915$6 (\p$433 [6]),
-    .\port$915$7 (\p$433 [7]),
-    .\port$915$8 (\p$433 [8]),
-    .\port$915$9 (\p$433 [9]),
+    .\port$917$0 (\p$451 [0]),
+    .\port$917$1 (\p$451 [1]),
+    .\port$917$10 (\p$451 [10]),
+    .\port$917$11 (\p$451 [11]),
+    .\port$917$12 (\p$451 [12]),
+    .\port$917$13 (\p$451 [13]),
+    .\port$917$14 (\p$451 [14]),
+    .\port$917$15 (\p$451 [15]),
+    .\port$917$2 (\p$451 [2]),
+    .\port$917$3 (\p$451 [3]),
+    .\port$917$4 (\p$451 [4]),
+    .\port$917$5 (\p$451 [5]),
+    .\port$917$6 (\p$451 [6]),
+    .\port$917$7 (\p$451 [7]),
+    .\port$917$8 (\p$451 [8]),
+    .\port$917$9 (\p$451 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$931$0 (\p$445 [0]),
-    .\port$931$1 (\p$445 [1]),
-    .\port$931$10 (\p$445 [10]),
-    .\port$931$11 (\p$445 [11]),
-    .\port$931$12 (\p$445 [12]),
-    .\port$931$13 (\p$445 [13]),
-    .\port$931$14 (\p$445 [14]),
-    .\port$931$15 (\p$445 [15]),
-    .\port$931$2 (\p$445 [2]),
-    .\port$931$3 (\p$445 [3]),
-    .\port$931$4 (\p$445 [4]),
-    .\port$931$5 (\p$445 [5]),
-    .\port$931$6 (\p$445 [6]),
-    .\port$931$7 (\p$445 [7]),
-    .\port$931$8 (\p$445 [8]),
-    .\port$931$9 (\p$445 [9]),
+    .\port$933$0 (\p$463 [0]),
+    .\port$933$1 (\p$463 [1]),
+    .\port$933$10 (\p$463 [10]),
+    .\port$933$11 (\p$463 [11]),
+    .\port$933$12 (\p$463 [12]),
+    .\port$933$13 (\p$463 [13]),
+    .\port$933$14 (\p$463 [14]),
+    .\port$933$15 (\p$463 [15]),
+    .\port$933$2 (\p$463 [2]),
+    .\port$933$3 (\p$463 [3]),
+    .\port$933$4 (\p$463 [4]),
+    .\port$933$5 (\p$463 [5]),
+    .\port$933$6 (\p$463 [6]),
+    .\port$933$7 (\p$463 [7]),
+    .\port$933$8 (\p$463 [8]),
+    .\port$933$9 (\p$463 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$947$0 (\p$457 [0]),
-    .\port$947$1 (\p$457 [1]),
-    .\port$947$10 (\p$457 [10]),
-    .\port$947$11 (\p$457 [11]),
-    .\port$947$12 (\p$457 [12]),
-    .\port$947$13 (\p$457 [13]),
-    .\port$947$14 (\p$457 [14]),
-    .\port$947$15 (\p$457 [15]),
-    .\port$947$2 (\p$457 [2]),
-    .\port$947$3 (\p$457 [3]),
-    .\port$947$4 (\p$457 [4]),
-    .\port$947$5 (\p$457 [5]),
-    .\port$947$6 (\p$457 [6]),
-    .\port$947$7 (\p$457 [7]),
-    .\port$947$8 (\p$457 [8]),
-    .\port$947$9 (\p$457 [9]),
+    .\port$949$0 (\p$475 [0]),
+    .\port$949$1 (\p$475 [1]),
+    .\port$949$10 (\p$475 [10]),
+    .\port$949$11 (\p$475 [11]),
+    .\port$949$12 (\p$475 [12]),
+    .\port$949$13 (\p$475 [13]),
+    .\port$949$14 (\p$475 [14]),
+    .\port$949$15 (\p$475 [15]),
+    .\port$949$2 (\p$475 [2]),
+    .\port$949$3 (\p$475 [3]),
+    .\port$949$4 (\p$475 [4]),
+    .\port$949$5 (\p$475 [5]),
+    .\port$949$6 (\p$475 [6]),
+    .\port$949$7 (\p$475 [7]),
+    .\port$949$8 (\p$475 [8]),
+    .\port$949$9 (\p$475 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$963$0 (\p$469 [0]),
-    .\port$963$1 (\p$469 [1]),
-    .\port$963$10 (\p$469 [10]),
-    .\port$963$11 (\p$469 [11]),
-    .\port$963$12 (\p$469 [12]),
-    .\port$963$13 (\p$469 [13]),
-    .\port$963$14 (\p$469 [14]),
-    .\port$963$15 (\p$469 [15]),
-    .\port$963$2 (\p$469 [2]),
-    .\port$963$3 (\p$469 [3]),
-    .\port$963$4 (\p$469 [4]),
-    .\port$963$5 (\p$469 [5]),
-    .\port$963$6 (\p$469 [6]),
-    .\port$963$7 (\p$469 [7]),
-    .\port$963$8 (\p$469 [8]),
-    .\port$963$9 (\p$469 [9]),
+    .\port$965$0 (\p$487 [0]),
+    .\port$965$1 (\p$487 [1]),
+    .\port$965$10 (\p$487 [10]),
+    .\port$965$11 (\p$487 [11]),
+    .\port$965$12 (\p$487 [12]),
+    .\port$965$13 (\p$487 [13]),
+    .\port$965$14 (\p$487 [14]),
+    .\port$965$15 (\p$487 [15]),
+    .\port$965$2 (\p$487 [2]),
+    .\port$965$3 (\p$487 [3]),
+    .\port$965$4 (\p$487 [4]),
+    .\port$965$5 (\p$487 [5]),
+    .\port$965$6 (\p$487 [6]),
+    .\port$965$7 (\p$487 [7]),
+    .\port$965$8 (\p$487 [8]),
+    .\port$965$9 (\p$487 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$979$0 (\p$481 [0]),
-    .\port$979$1 (\p$481 [1]),
-    .\port$979$10 (\p$481 [10]),
-    .\port$979$11 (\p$481 [11]),
-    .\port$979$12 (\p$481 [12]),
-    .\port$979$13 (\p$481 [13]),
-    .\port$979$14 (\p$481 [14]),
-    .\port$979$15 (\p$481 [15]),
-    .\port$979$2 (\p$481 [2]),
-    .\port$979$3 (\p$481 [3]),
-    .\port$979$4 (\p$481 [4]),
-    .\port$979$5 (\p$481 [5]),
-    .\port$979$6 (\p$481 [6]),
-    .\port$979$7 (\p$481 [7]),
-    .\port$979$8 (\p$481 [8]),
-    .\port$979$9 (\p$481 [9]),
+    .\port$981$0 (\p$499 [0]),
+    .\port$981$1 (\p$499 [1]),
+    .\port$981$10 (\p$499 [10]),
+    .\port$981$11 (\p$499 [11]),
+    .\port$981$12 (\p$499 [12]),
+    .\port$981$13 (\p$499 [13]),
+    .\port$981$14 (\p$499 [14]),
+    .\port$981$15 (\p$499 [15]),
+    .\port$981$2 (\p$499 [2]),
+    .\port$981$3 (\p$499 [3]),
+    .\port$981$4 (\p$499 [4]),
+    .\port$981$5 (\p$499 [5]),
+    .\port$981$6 (\p$499 [6]),
+    .\port$981$7 (\p$499 [7]),
+    .\port$981$8 (\p$499 [8]),
+    .\port$981$9 (\p$499 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$995$0 (\p$493 [0]),
-    .\port$995$1 (\p$493 [1]),
-    .\port$995$10 (\p$493 [10]),
-    .\port$995$11 (\p$493 [11]),
-    .\port$995$12 (\p$493 [12]),
-    .\port$995$13 (\p$493 [13]),
-    .\port$995$14 (\p$493 [14]),
-    .\port$995$15 (\p$493 [15]),
-    .\port$995$2 (\p$493 [2]),
-    .\port$995$3 (\p$493 [3]),
-    .\port$995$4 (\p$493 [4]),
-    .\port$995$5 (\p$493 [5]),
-    .\port$995$6 (\p$493 [6]),
-    .\port$995$7 (\p$493 [7]),
-    .\port$995$8 (\p$493 [8]),
-    .\port$995$9 (\p$493 [9]),
+    .\port$997$0 (\p$511 [0]),
+    .\port$997$1 (\p$511 [1]),
+    .\port$997$10 (\p$511 [10]),
+    .\port$997$11 (\p$511 [11]),
+    .\port$997$12 (\p$511 [12]),
+    .\port$997$13 (\p$511 [13]),
+    .\port$997$14 (\p$511 [14]),
+    .\port$997$15 (\p$511 [15]),
+    .\port$997$2 (\p$511 [2]),
+    .\port$997$3 (\p$511 [3]),
+    .\port$997$4 (\p$511 [4]),
+    .\port$997$5 (\p$511 [5]),
+    .\port$997$6 (\p$511 [6]),
+    .\port$997$7 (\p$511 [7]),
+    .\port$997$8 (\p$511 [8]),
+    .\port$997$9 (\p$511 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$1011$0 (\p$505 [0]),
-    .\port$1011$1 (\p$505 [1]),
-    .\port$1011$10 (\p$505 [10]),
-    .\port$1011$11 (\p$505 [11]),
-    .\port$1011$12 (\p$505 [12]),
-    .\port$1011$13 (\p$505 [13]),
-    .\port$1011$14 (\p$505 [14]),
-    .\port$1011$15 (\p$505 [15]),
-    .\port$1011$2 (\p$505 [2]),
-    .\port$1011$3 (\p$505 [3]),
-    .\port$1011$4 (\p$505 [4]),
-    .\port$1011$5 (\p$505 [5]),
-    .\port$1011$6 (\p$505 [6]),
-    .\port$1011$7 (\p$505 [7]),
-    .\port$1011$8 (\p$505 [8]),
-    .\port$1011$9 (\p$505 [9]),
+    .\port$1013$0 (\p$523 [0]),
+    .\port$1013$1 (\p$523 [1]),
+    .\port$1013$10 (\p$523 [10]),
+    .\port$1013$11 (\p$523 [11]),
+    .\port$1013$12 (\p$523 [12]),
+    .\port$1013$13 (\p$523 [13]),
+    .\port$1013$14 (\p$523 [14]),
+    .\port$1013$15 (\p$523 [15]),
+    .\port$1013$2 (\p$523 [2]),
+    .\port$1013$3 (\p$523 [3]),
+    .\port$1013$4 (\p$523 [4]),
+    .\port$1013$5 (\p$523 [5]),
+    .\port$1013$6 (\p$523 [6]),
+    .\port$1013$7 (\p$523 [7]),
+    .\port$1013$8 (\p$523 [8]),
+    .\port$1013$9 (\p$523 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$1027$0 (\p$517 [0]),
-    .\port$1027$1 (\p$517 [1]),
-    .\port$1027$10 (\p$517 [10]),
-    .\port$1027$11 (\p$517 [11]),
-    .\port$1027$12 (\p$517 [12]),
-    .\port$1027$13 (\p$517 [13]),
-    .\port$1027$14 (\p$517 [14]),
-    .\port$1027$15 (\p$517 [15]),
-    .\port$1027$2 (\p$517 [2]),
-    .\port$1027$3 (\p$517 [3]),
-    .\port$1027$4 (\p$517 [4]),
-    .\port$1027$5 (\p$517 [5]),
-    .\port$1027$6 (\p$517 [6]),
-    .\port$1027$7 (\p$517 [7]),
-    .\port$1027$8 (\p$517 [8]),
-    .\port$1027$9 (\p$517 [9]),
+    .\port$1029$0 (\p$535 [0]),
+    .\port$1029$1 (\p$535 [1]),
+    .\port$1029$10 (\p$535 [10]),
+    .\port$1029$11 (\p$535 [11]),
+    .\port$1029$12 (\p$535 [12]),
+    .\port$1029$13 (\p$535 [13]),
+    .\port$1029$14 (\p$535 [14]),
+    .\port$1029$15 (\p$535 [15]),
+    .\port$1029$2 (\p$535 [2]),
+    .\port$1029$3 (\p$535 [3]),
+    .\port$1029$4 (\p$535 [4]),
+    .\port$1029$5 (\p$535 [5]),
+    .\port$1029$6 (\p$535 [6]),
+    .\port$1029$7 (\p$535 [7]),
+    .\port$1029$8 (\p$535 [8]),
+    .\port$1029$9 (\p$535 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$1043$0 (\p$529 [0]),
-    .\port$1043$1 (\p$529 [1]),
-    .\port$1043$10 (\p$529 [10]),
-    .\port$1043$11 (\p$529 [11]),
-    .\port$1043$12 (\p$529 [12]),
-    .\port$1043$13 (\p$529 [13]),
-    .\port$1043$14 (\p$529 [14]),
-    .\port$1043$15 (\p$529 [15]),
-    .\port$1043$2 (\p$529 [2]),
-    .\port$1043$3 (\p$529 [3]),
-    .\port$1043$4 (\p$529 [4]),
-    .\port$1043$5 (\p$529 [5]),
-    .\port$1043$6 (\p$529 [6]),
-    .\port$1043$7 (\p$529 [7]),
-    .\port$1043$8 (\p$529 [8]),
-    .\port$1043$9 (\p$529 [9]),
+    .\port$1045$0 (\p$547 [0]),
+    .\port$1045$1 (\p$547 [1]),
+    .\port$1045$10 (\p$547 [10]),
+    .\port$1045$11 (\p$547 [11]),
+    .\port$1045$12 (\p$547 [12]),
+    .\port$1045$13 (\p$547 [13]),
+    .\port$1045$14 (\p$547 [14]),
+    .\port$1045$15 (\p$547 [15]),
+    .\port$1045$2 (\p$547 [2]),
+    .\port$1045$3 (\p$547 [3]),
+    .\port$1045$4 (\p$547 [4]),
+    .\port$1045$5 (\p$547 [5]),
+    .\port$1045$6 (\p$547 [6]),
+    .\port$1045$7 (\p$547 [7]),
+    .\port$1045$8 (\p$547 [8]),
+    .\port$1045$9 (\p$547 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$1059$0 (\p$541 [0]),
-    .\port$1059$1 (\p$541 [1]),
-    .\port$1059$10 (\p$541 [10]),
-    .\port$1059$11 (\p$541 [11]),
-    .\port$1059$12 (\p$541 [12]),
-    .\port$1059$13 (\p$541 [13]),
-    .\port$1059$14 (\p$541 [14]),
-    .\port$1059$15 (\p$541 [15]),
-    .\port$1059$2 (\p$541 [2]),
-    .\port$1059$3 (\p$541 [3]),
-    .\port$1059$4 (\p$541 [4]),
-    .\port$1059$5 (\p$541 [5]),
-    .\port$1059$6 (\p$541 [6]),
-    .\port$1059$7 (\p$541 [7]),
-    .\port$1059$8 (\p$541 [8]),
-    .\port$1059$9 (\p$541 [9]),
+    .\port$1061$0 (\p$559 [0]),
+    .\port$1061$1 (\p$559 [1]),
+    .\port$1061$10 (\p$559 [10]),
+    .\port$1061$11 (\p$559 [11]),
+    .\port$1061$12 (\p$559 [12]),
+    .\port$1061$13 (\p$559 [13]),
+    .\port$1061$14 (\p$559 [14]),
+    .\port$1061$15 (\p$559 [15]),
+    .\port$1061$2 (\p$559 [2]),
+    .\port$1061$3 (\p$559 [3]),
+    .\port$1061$4 (\p$559 [4]),
+    .\port$1061$5 (\p$559 [5]),
+    .\port$1061$6 (\p$559 [6]),
+    .\port$1061$7 (\p$559 [7]),
+    .\port$1061$8 (\p$559 [8]),
+    .\port$1061$9 (\p$559 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$1075$0 (\p$553 [0]),
-    .\port$1075$1 (\p$553 [1]),
-    .\port$1075$10 (\p$553 [10]),
-    .\port$1075$11 (\p$553 [11]),
-    .\port$1075$12 (\p$553 [12]),
-    .\port$1075$13 (\p$553 [13]),
-    .\port$1075$14 (\p$553 [14]),
-    .\port$1075$15 (\p$553 [15]),
-    .\port$1075$2 (\p$553 [2]),
-    .\port$1075$3 (\p$553 [3]),
-    .\port$1075$4 (\p$553 [4]),
-    .\port$1075$5 (\p$553 [5]),
-    .\port$1075$6 (\p$553 [6]),
-    .\port$1075$7 (\p$553 [7]),
-    .\port$1075$8 (\p$553 [8]),
-    .\port$1075$9 (\p$553 [9]),
+    .\port$1077$0 (\p$571 [0]),
+    .\port$1077$1 (\p$571 [1]),
+    .\port$1077$10 (\p$571 [10]),
+    .\port$1077$11 (\p$571 [11]),
+    .\port$1077$12 (\p$571 [12]),
+    .\port$1077$13 (\p$571 [13]),
+    .\port$1077$14 (\p$571 [14]),
+    .\port$1077$15 (\p$571 [15]),
+    .\port$1077$2 (\p$571 [2]),
+    .\port$1077$3 (\p$571 [3]),
+    .\port$1077$4 (\p$571 [4]),
+    .\port$1077$5 (\p$571 [5]),
+    .\port$1077$6 (\p$571 [6]),
+    .\port$1077$7 (\p$571 [7]),
+    .\port$1077$8 (\p$571 [8]),
+    .\port$1077$9 (\p$571 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$1091$0 (\p$565 [0]),
-    .\port$1091$1 (\p$565 [1]),
-    .\port$1091$10 (\p$565 [10]),
-    .\port$1091$11 (\p$565 [11]),
-    .\port$1091$12 (\p$565 [12]),
-    .\port$1091$13 (\p$565 [13]),
-    .\port$1091$14 (\p$565 [14]),
-    .\port$1091$15 (\p$565 [15]),
-    .\port$1091$2 (\p$565 [2]),
-    .\port$1091$3 (\p$565 [3]),
-    .\port$1091$4 (\p$565 [4]),
-    .\port$1091$5 (\p$565 [5]),
-    .\port$1091$6 (\p$565 [6]),
-    .\port$1091$7 (\p$565 [7]),
-    .\port$1091$8 (\p$565 [8]),
-    .\port$1091$9 (\p$565 [9]),
+    .\port$1093$0 (\p$583 [0]),
+    .\port$1093$1 (\p$583 [1]),
+    .\port$1093$10 (\p$583 [10]),
+    .\port$1093$11 (\p$583 [11]),
+    .\port$1093$12 (\p$583 [12]),
+    .\port$1093$13 (\p$583 [13]),
+    .\port$1093$14 (\p$583 [14]),
+    .\port$1093$15 (\p$583 [15]),
+    .\port$1093$2 (\p$583 [2]),
+    .\port$1093$3 (\p$583 [3]),
+    .\port$1093$4 (\p$583 [4]),
+    .\port$1093$5 (\p$583 [5]),
+    .\port$1093$6 (\p$583 [6]),
+    .\port$1093$7 (\p$583 [7]),
+    .\port$1093$8 (\p$583 [8]),
+    .\port$1093$9 (\p$583 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$1107$0 (\p$577 [0]),
-    .\port$1107$1 (\p$577 [1]),
-    .\port$1107$10 (\p$577 [10]),
-    .\port$1107$11 (\p$577 [11]),
-    .\port$1107$12 (\p$577 [12]),
-    .\port$1107$13 (\p$577 [13]),
-    .\port$1107$14 (\p$577 [14]),
-    .\port$1107$15 (\p$577 [15]),
-    .\port$1107$2 (\p$577 [2]),
-    .\port$1107$3 (\p$577 [3]),
-    .\port$1107$4 (\p$577 [4]),
-    .\port$1107$5 (\p$577 [5]),
-    .\port$1107$6 (\p$577 [6]),
-    .\port$1107$7 (\p$577 [7]),
-    .\port$1107$8 (\p$577 [8]),
-    .\port$1107$9 (\p$577 [9]),
+    .\port$1109$0 (\p$595 [0]),
+    .\port$1109$1 (\p$595 [1]),
+    .\port$1109$10 (\p$595 [10]),
+    .\port$1109$11 (\p$595 [11]),
+    .\port$1109$12 (\p$595 [12]),
+    .\port$1109$13 (\p$595 [13]),
+    .\port$1109$14 (\p$595 [14]),
+    .\port$1109$15 (\p$595 [15]),
+    .\port$1109$2 (\p$595 [2]),
+    .\port$1109$3 (\p$595 [3]),
+    .\port$1109$4 (\p$595 [4]),
+    .\port$1109$5 (\p$595 [5]),
+    .\port$1109$6 (\p$595 [6]),
+    .\port$1109$7 (\p$595 [7]),
+    .\port$1109$8 (\p$595 [8]),
+    .\port$1109$9 (\p$595 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$1123$0 (\p$589 [0]),
-    .\port$1123$1 (\p$589 [1]),
-    .\port$1123$10 (\p$589 [10]),
-    .\port$1123$11 (\p$589 [11]),
-    .\port$1123$12 (\p$589 [12]),
-    .\port$1123$13 (\p$589 [13]),
-    .\port$1123$14 (\p$589 [14]),
-    .\port$1123$15 (\p$589 [15]),
-    .\port$1123$2 (\p$589 [2]),
-    .\port$1123$3 (\p$589 [3]),
-    .\port$1123$4 (\p$589 [4]),
-    .\port$1123$5 (\p$589 [5]),
-    .\port$1123$6 (\p$589 [6]),
-    .\port$1123$7 (\p$589 [7]),
-    .\port$1123$8 (\p$589 [8]),
-    .\port$1123$9 (\p$589 [9]),
+    .\port$1125$0 (\p$607 [0]),
+    .\port$1125$1 (\p$607 [1]),
+    .\port$1125$10 (\p$607 [10]),
+    .\port$1125$11 (\p$607 [11]),
+    .\port$1125$12 (\p$607 [12]),
+    .\port$1125$13 (\p$607 [13]),
+    .\port$1125$14 (\p$607 [14]),
+    .\port$1125$15 (\p$607 [15]),
+    .\port$1125$2 (\p$607 [2]),
+    .\port$1125$3 (\p$607 [3]),
+    .\port$1125$4 (\p$607 [4]),
+    .\port$1125$5 (\p$607 [5]),
+    .\port$1125$6 (\p$607 [6]),
+    .\port$1125$7 (\p$607 [7]),
+    .\port$1125$8 (\p$607 [8]),
+    .\port$1125$9 (\p$607 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$1139$0 (\p$601 [0]),
-    .\port$1139$1 (\p$601 [1]),
-    .\port$1139$10 (\p$601 [10]),
-    .\port$1139$11 (\p$601 [11]),
-    .\port$1139$12 (\p$601 [12]),
-    .\port$1139$13 (\p$601 [13]),
-    .\port$1139$14 (\p$601 [14]),
-    .\port$1139$15 (\p$601 [15]),
-    .\port$1139$2 (\p$601 [2]),
-    .\port$1139$3 (\p$601 [3]),
-    .\port$1139$4 (\p$601 [4]),
-    .\port$1139$5 (\p$601 [5]),
-    .\port$1139$6 (\p$601 [6]),
-    .\port$1139$7 (\p$601 [7]),
-    .\port$1139$8 (\p$601 [8]),
-    .\port$1139$9 (\p$601 [9]),
+    .\port$1141$0 (\p$619 [0]),
+    .\port$1141$1 (\p$619 [1]),
+    .\port$1141$10 (\p$619 [10]),
+    .\port$1141$11 (\p$619 [11]),
+    .\port$1141$12 (\p$619 [12]),
+    .\port$1141$13 (\p$619 [13]),
+    .\port$1141$14 (\p$619 [14]),
+    .\port$1141$15 (\p$619 [15]),
+    .\port$1141$2 (\p$619 [2]),
+    .\port$1141$3 (\p$619 [3]),
+    .\port$1141$4 (\p$619 [4]),
+    .\port$1141$5 (\p$619 [5]),
+    .\port$1141$6 (\p$619 [6]),
+    .\port$1141$7 (\p$619 [7]),
+    .\port$1141$8 (\p$619 [8]),
+    .\port$1141$9 (\p$619 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$1155$0 (\p$613 [0]),
-    .\port$1155$1 (\p$613 [1]),
-    .\port$1155$10 (\p$613 [10]),
-    .\port$1155$11 (\p$613 [11]),
-    .\port$1155$12 (\p$613 [12]),
-    .\port$1155$13 (\p$613 [13]),
-    .\port$1155$14 (\p$613 [14]),
-    .\port$1155$15 (\p$613 [15]),
-    .\port$1155$2 (\p$613 [2]),
-    .\port$1155$3 (\p$613 [3]),
-    .\port$1155$4 (\p$613 [4]),
-    .\port$1155$5 (\p$613 [5]),
-    .\port$1155$6 (\p$613 [6]),
-    .\port$1155$7 (\p$613 [7]),
-    .\port$1155$8 (\p$613 [8]),
-    .\port$1155$9 (\p$613 [9]),
+    .\port$1157$0 (\p$631 [0]),
+    .\port$1157$1 (\p$631 [1]),
+    .\port$1157$10 (\p$631 [10]),
+    .\port$1157$11 (\p$631 [11]),
+    .\port$1157$12 (\p$631 [12]),
+    .\port$1157$13 (\p$631 [13]),
+    .\port$1157$14 (\p$631 [14]),
+    .\port$1157$15 (\p$631 [15]),
+    .\port$1157$2 (\p$631 [2]),
+    .\port$1157$3 (\p$631 [3]),
+    .\port$1157$4 (\p$631 [4]),
+    .\port$1157$5 (\p$631 [5]),
+    .\port$1157$6 (\p$631 [6]),
+    .\port$1157$7 (\p$631 [7]),
+    .\port$1157$8 (\p$631 [8]),
+    .\port$1157$9 (\p$631 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$1171$0 (\p$625 [0]),
-    .\port$1171$1 (\p$625 [1]),
-    .\port$1171$10 (\p$625 [10]),
-    .\port$1171$11 (\p$625 [11]),
-    .\port$1171$12 (\p$625 [12]),
-    .\port$1171$13 (\p$625 [13]),
-    .\port$1171$14 (\p$625 [14]),
-    .\port$1171$15 (\p$625 [15]),
-    .\port$1171$2 (\p$625 [2]),
-    .\port$1171$3 (\p$625 [3]),
-    .\port$1171$4 (\p$625 [4]),
-    .\port$1171$5 (\p$625 [5]),
-    .\port$1171$6 (\p$625 [6]),
-    .\port$1171$7 (\p$625 [7]),
-    .\port$1171$8 (\p$625 [8]),
-    .\port$1171$9 (\p$625 [9]),
+    .\port$1173$0 (\p$643 [0]),
+    .\port$1173$1 (\p$643 [1]),
+    .\port$1173$10 (\p$643 [10]),
+    .\port$1173$11 (\p$643 [11]),
+    .\port$1173$12 (\p$643 [12]),
+    .\port$1173$13 (\p$643 [13]),
+    .\port$1173$14 (\p$643 [14]),
+    .\port$1173$15 (\p$643 [15]),
+    .\port$1173$2 (\p$643 [2]),
+    .\port$1173$3 (\p$643 [3]),
+    .\port$1173$4 (\p$643 [4]),
+    .\port$1173$5 (\p$643 [5]),
+    .\port$1173$6 (\p$643 [6]),
+    .\port$1173$7 (\p$643 [7]),
+    .\port$1173$8 (\p$643 [8]),
+    .\port$1173$9 (\p$643 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$1187$0 (\p$637 [0]),
-    .\port$1187$1 (\p$637 [1]),
-    .\port$1187$10 (\p$637 [10]),
-    .\port$1187$11 (\p$637 [11]),
-    .\port$1187$12 (\p$637 [12]),
-    .\port$1187$13 (\p$637 [13]),
-    .\port$1187$14 (\p$637 [14]),
-    .\port$1187$15 (\p$637 [15]),
-    .\port$1187$2 (\p$637 [2]),
-    .\port$1187$3 (\p$637 [3]),
-    .\port$1187$4 (\p$637 [4]),
-    .\port$1187$5 (\p$637 [5]),
-    .\port$1187$6 (\p$637 [6]),
-    .\port$1187$7 (\p$637 [7]),
-    .\port$1187$8 (\p$637 [8]),
-    .\port$1187$9 (\p$637 [9]),
+    .\port$1189$0 (\p$655 [0]),
+    .\port$1189$1 (\p$655 [1]),
+    .\port$1189$10 (\p$655 [10]),
+    .\port$1189$11 (\p$655 [11]),
+    .\port$1189$12 (\p$655 [12]),
+    .\port$1189$13 (\p$655 [13]),
+    .\port$1189$14 (\p$655 [14]),
+    .\port$1189$15 (\p$655 [15]),
+    .\port$1189$2 (\p$655 [2]),
+    .\port$1189$3 (\p$655 [3]),
+    .\port$1189$4 (\p$655 [4]),
+    .\port$1189$5 (\p$655 [5]),
+    .\port$1189$6 (\p$655 [6]),
+    .\port$1189$7 (\p$655 [7]),
+    .\port$1189$8 (\p$655 [8]),
+    .\port$1189$9 (\p$655 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$1203$0 (\p$649 [0]),
-    .\port$1203$1 (\p$649 [1]),
-    .\port$1203$10 (\p$649 [10]),
-    .\port$1203$11 (\p$649 [11]),
-    .\port$1203$12 (\p$649 [12]),
-    .\port$1203$13 (\p$649 [13]),
-    .\port$1203$14 (\p$649 [14]),
-    .\port$1203$15 (\p$649 [15]),
-    .\port$1203$2 (\p$649 [2]),
-    .\port$1203$3 (\p$649 [3]),
-    .\port$1203$4 (\p$649 [4]),
-    .\port$1203$5 (\p$649 [5]),
-    .\port$1203$6 (\p$649 [6]),
-    .\port$1203$7 (\p$649 [7]),
-    .\port$1203$8 (\p$649 [8]),
-    .\port$1203$9 (\p$649 [9]),
+    .\port$1205$0 (\p$667 [0]),
+    .\port$1205$1 (\p$667 [1]),
+    .\port$1205$10 (\p$667 [10]),
+    .\port$1205$11 (\p$667 [11]),
+    .\port$1205$12 (\p$667 [12]),
+    .\port$1205$13 (\p$667 [13]),
+    .\port$1205$14 (\p$667 [14]),
+    .\port$1205$15 (\p$667 [15]),
+    .\port$1205$2 (\p$667 [2]),
+    .\port$1205$3 (\p$667 [3]),
+    .\port$1205$4 (\p$667 [4]),
+    .\port$1205$5 (\p$667 [5]),
+    .\port$1205$6 (\p$667 [6]),
+    .\port$1205$7 (\p$667 [7]),
+    .\port$1205$8 (\p$667 [8]),
+    .\port$1205$9 (\p$667 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$1219$0 (\p$661 [0]),
-    .\port$1219$1 (\p$661 [1]),
-    .\port$1219$10 (\p$661 [10]),
-    .\port$1219$11 (\p$661 [11]),
-    .\port$1219$12 (\p$661 [12]),
-    .\port$1219$13 (\p$661 [13]),
-    .\port$1219$14 (\p$661 [14]),
-    .\port$1219$15 (\p$661 [15]),
-    .\port$1219$2 (\p$661 [2]),
-    .\port$1219$3 (\p$661 [3]),
-    .\port$1219$4 (\p$661 [4]),
-    .\port$1219$5 (\p$661 [5]),
-    .\port$1219$6 (\p$661 [6]),
-    .\port$1219$7 (\p$661 [7]),
-    .\port$1219$8 (\p$661 [8]),
-    .\port$1219$9 (\p$661 [9]),
+    .\port$1221$0 (\p$679 [0]),
+    .\port$1221$1 (\p$679 [1]),
+    .\port$1221$10 (\p$679 [10]),
+    .\port$1221$11 (\p$679 [11]),
+    .\port$1221$12 (\p$679 [12]),
+    .\port$1221$13 (\p$679 [13]),
+    .\port$1221$14 (\p$679 [14]),
+    .\port$1221$15 (\p$679 [15]),
+    .\port$1221$2 (\p$679 [2]),
+    .\port$1221$3 (\p$679 [3]),
+    .\port$1221$4 (\p$679 [4]),
+    .\port$1221$5 (\p$679 [5]),
+    .\port$1221$6 (\p$679 [6]),
+    .\port$1221$7 (\p$679 [7]),
+    .\port$1221$8 (\p$679 [8]),
+    .\port$1221$9 (\p$679 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$1235$0 (\p$673 [0]),
-    .\port$1235$1 (\p$673 [1]),
-    .\port$1235$10 (\p$673 [10]),
-    .\port$1235$11 (\p$673 [11]),
-    .\port$1235$12 (\p$673 [12]),
-    .\port$1235$13 (\p$673 [13]),
-    .\port$1235$14 (\p$673 [14]),
-    .\port$1235$15 (\p$673 [15]),
-    .\port$1235$2 (\p$673 [2]),
-    .\port$1235$3 (\p$673 [3]),
-    .\port$1235$4 (\p$673 [4]),
-    .\port$1235$5 (\p$673 [5]),
-    .\port$1235$6 (\p$673 [6]),
-    .\port$1235$7 (\p$673 [7]),
-    .\port$1235$8 (\p$673 [8]),
-    .\port$1235$9 (\p$673 [9]),
+    .\port$1237$0 (\p$691 [0]),
+    .\port$1237$1 (\p$691 [1]),
+    .\port$1237$10 (\p$691 [10]),
+    .\port$1237$11 (\p$691 [11]),
+    .\port$1237$12 (\p$691 [12]),
+    .\port$1237$13 (\p$691 [13]),
+    .\port$1237$14 (\p$691 [14]),
+    .\port$1237$15 (\p$691 [15]),
+    .\port$1237$2 (\p$691 [2]),
+    .\port$1237$3 (\p$691 [3]),
+    .\port$1237$4 (\p$691 [4]),
+    .\port$1237$5 (\p$691 [5]),
+    .\port$1237$6 (\p$691 [6]),
+    .\port$1237$7 (\p$691 [7]),
+    .\port$1237$8 (\p$691 [8]),
+    .\port$1237$9 (\p$691 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$1251$0 (\p$685 [0]),
-    .\port$1251$1 (\p$685 [1]),
-    .\port$1251$10 (\p$685 [10]),
-    .\port$1251$11 (\p$685 [11]),
-    .\port$1251$12 (\p$685 [12]),
-    .\port$1251$13 (\p$685 [13]),
-    .\port$1251$14 (\p$685 [14]),
-    .\port$1251$15 (\p$685 [15]),
-    .\port$1251$2 (\p$685 [2]),
-    .\port$1251$3 (\p$685 [3]),
-    .\port$1251$4 (\p$685 [4]),
-    .\port$1251$5 (\p$685 [5]),
-    .\port$1251$6 (\p$685 [6]),
-    .\port$1251$7 (\p$685 [7]),
-    .\port$1251$8 (\p$685 [8]),
-    .\port$1251$9 (\p$685 [9]),
+    .\port$1253$0 (\p$703 [0]),
+    .\port$1253$1 (\p$703 [1]),
+    .\port$1253$10 (\p$703 [10]),
+    .\port$1253$11 (\p$703 [11]),
+    .\port$1253$12 (\p$703 [12]),
+    .\port$1253$13 (\p$703 [13]),
+    .\port$1253$14 (\p$703 [14]),
+    .\port$1253$15 (\p$703 [15]),
+    .\port$1253$2 (\p$703 [2]),
+    .\port$1253$3 (\p$703 [3]),
+    .\port$1253$4 (\p$703 [4]),
+    .\port$1253$5 (\p$703 [5]),
+    .\port$1253$6 (\p$703 [6]),
+    .\port$1253$7 (\p$703 [7]),
+    .\port$1253$8 (\p$703 [8]),
+    .\port$1253$9 (\p$703 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$1267$0 (\p$697 [0]),
-    .\port$1267$1 (\p$697 [1]),
-    .\port$1267$10 (\p$697 [10]),
-    .\port$1267$11 (\p$697 [11]),
-    .\port$1267$12 (\p$697 [12]),
-    .\port$1267$13 (\p$697 [13]),
-    .\port$1267$14 (\p$697 [14]),
-    .\port$1267$15 (\p$697 [15]),
-    .\port$1267$2 (\p$697 [2]),
-    .\port$1267$3 (\p$697 [3]),
-    .\port$1267$4 (\p$697 [4]),
-    .\port$1267$5 (\p$697 [5]),
-    .\port$1267$6 (\p$697 [6]),
-    .\port$1267$7 (\p$697 [7]),
-    .\port$1267$8 (\p$697 [8]),
-    .\port$1267$9 (\p$697 [9]),
+    .\port$1269$0 (\p$715 [0]),
+    .\port$1269$1 (\p$715 [1]),
+    .\port$1269$10 (\p$715 [10]),
+    .\port$1269$11 (\p$715 [11]),
+    .\port$1269$12 (\p$715 [12]),
+    .\port$1269$13 (\p$715 [13]),
+    .\port$1269$14 (\p$715 [14]),
+    .\port$1269$15 (\p$715 [15]),
+    .\port$1269$2 (\p$715 [2]),
+    .\port$1269$3 (\p$715 [3]),
+    .\port$1269$4 (\p$715 [4]),
+    .\port$1269$5 (\p$715 [5]),
+    .\port$1269$6 (\p$715 [6]),
+    .\port$1269$7 (\p$715 [7]),
+    .\port$1269$8 (\p$715 [8]),
+    .\port$1269$9 (\p$715 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$1283$0 (\p$709 [0]),
-    .\port$1283$1 (\p$709 [1]),
-    .\port$1283$10 (\p$709 [10]),
-    .\port$1283$11 (\p$709 [11]),
-    .\port$1283$12 (\p$709 [12]),
-    .\port$1283$13 (\p$709 [13]),
-    .\port$1283$14 (\p$709 [14]),
-    .\port$1283$15 (\p$709 [15]),
-    .\port$1283$2 (\p$709 [2]),
-    .\port$1283$3 (\p$709 [3]),
-    .\port$1283$4 (\p$709 [4]),
-    .\port$1283$5 (\p$709 [5]),
-    .\port$1283$6 (\p$709 [6]),
-    .\port$1283$7 (\p$709 [7]),
-    .\port$1283$8 (\p$709 [8]),
-    .\port$1283$9 (\p$709 [9]),
+    .\port$1285$0 (\p$727 [0]),
+    .\port$1285$1 (\p$727 [1]),
+    .\port$1285$10 (\p$727 [10]),
+    .\port$1285$11 (\p$727 [11]),
+    .\port$1285$12 (\p$727 [12]),
+    .\port$1285$13 (\p$727 [13]),
+    .\port$1285$14 (\p$727 [14]),
+    .\port$1285$15 (\p$727 [15]),
+    .\port$1285$2 (\p$727 [2]),
+    .\port$1285$3 (\p$727 [3]),
+    .\port$1285$4 (\p$727 [4]),
+    .\port$1285$5 (\p$727 [5]),
+    .\port$1285$6 (\p$727 [6]),
+    .\port$1285$7 (\p$727 [7]),
+    .\port$1285$8 (\p$727 [8]),
+    .\port$1285$9 (\p$727 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$1299$0 (\p$721 [0]),
-    .\port$1299$1 (\p$721 [1]),
-    .\port$1299$10 (\p$721 [10]),
-    .\port$1299$11 (\p$721 [11]),
-    .\port$1299$12 (\p$721 [12]),
-    .\port$1299$13 (\p$721 [13]),
-    .\port$1299$14 (\p$721 [14]),
-    .\port$1299$15 (\p$721 [15]),
-    .\port$1299$2 (\p$721 [2]),
-    .\port$1299$3 (\p$721 [3]),
-    .\port$1299$4 (\p$721 [4]),
-    .\port$1299$5 (\p$721 [5]),
-    .\port$1299$6 (\p$721 [6]),
-    .\port$1299$7 (\p$721 [7]),
-    .\port$1299$8 (\p$721 [8]),
-    .\port$1299$9 (\p$721 [9]),
+    .\port$1301$0 (\p$739 [0]),
+    .\port$1301$1 (\p$739 [1]),
+    .\port$1301$10 (\p$739 [10]),
+    .\port$1301$11 (\p$739 [11]),
+    .\port$1301$12 (\p$739 [12]),
+    .\port$1301$13 (\p$739 [13]),
+    .\port$1301$14 (\p$739 [14]),
+    .\port$1301$15 (\p$739 [15]),
+    .\port$1301$2 (\p$739 [2]),
+    .\port$1301$3 (\p$739 [3]),
+    .\port$1301$4 (\p$739 [4]),
+    .\port$1301$5 (\p$739 [5]),
+    .\port$1301$6 (\p$739 [6]),
+    .\port$1301$7 (\p$739 [7]),
+    .\port$1301$8 (\p$739 [8]),
+    .\port$1301$9 (\p$739 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$1315$0 (\p$733 [0]),
-    .\port$1315$1 (\p$733 [1]),
-    .\port$1315$10 (\p$733 [10]),
-    .\port$1315$11 (\p$733 [11]),
-    .\port$1315$12 (\p$733 [12]),
-    .\port$1315$13 (\p$733 [13]),
-    .\port$1315$14 (\p$733 [14]),
-    .\port$1315$15 (\p$733 [15]),
-    .\port$1315$2 (\p$733 [2]),
-    .\port$1315$3 (\p$733 [3]),
-    .\port$1315$4 (\p$733 [4]),
-    .\port$1315$5 (\p$733 [5]),
-    .\port$1315$6 (\p$733 [6]),
-    .\port$1315$7 (\p$733 [7]),
-    .\port$1315$8 (\p$733 [8]),
-    .\port$1315$9 (\p$733 [9]),
+    .\port$1317$0 (\p$751 [0]),
+    .\port$1317$1 (\p$751 [1]),
+    .\port$1317$10 (\p$751 [10]),
+    .\port$1317$11 (\p$751 [11]),
+    .\port$1317$12 (\p$751 [12]),
+    .\port$1317$13 (\p$751 [13]),
+    .\port$1317$14 (\p$751 [14]),
+    .\port$1317$15 (\p$751 [15]),
+    .\port$1317$2 (\p$751 [2]),
+    .\port$1317$3 (\p$751 [3]),
+    .\port$1317$4 (\p$751 [4]),
+    .\port$1317$5 (\p$751 [5]),
+    .\port$1317$6 (\p$751 [6]),
+    .\port$1317$7 (\p$751 [7]),
+    .\port$1317$8 (\p$751 [8]),
+    .\port$1317$9 (\p$751 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$1331$0 (\p$745 [0]),
-    .\port$1331$1 (\p$745 [1]),
-    .\port$1331$10 (\p$745 [10]),
-    .\port$1331$11 (\p$745 [11]),
-    .\port$1331$12 (\p$745 [12]),
-    .\port$1331$13 (\p$745 [13]),
-    .\port$1331$14 (\p$745 [14]),
-    .\port$1331$15 (\p$745 [15]),
-    .\port$1331$2 (\p$745 [2]),
-    .\port$1331$3 (\p$745 [3]),
-    .\port$1331$4 (\p$745 [4]),
-    .\port$1331$5 (\p$745 [5]),
-    .\port$1331$6 (\p$745 [6]),
-    .\port$1331$7 (\p$745 [7]),
-    .\port$1331$8 (\p$745 [8]),
-    .\port$1331$9 (\p$745 [9]),
+    .\port$1333$0 (\p$763 [0]),
+    .\port$1333$1 (\p$763 [1]),
+    .\port$1333$10 (\p$763 [10]),
+    .\port$1333$11 (\p$763 [11]),
+    .\port$1333$12 (\p$763 [12]),
+    .\port$1333$13 (\p$763 [13]),
+    .\port$1333$14 (\p$763 [14]),
+    .\port$1333$15 (\p$763 [15]),
+    .\port$1333$2 (\p$763 [2]),
+    .\port$1333$3 (\p$763 [3]),
+    .\port$1333$4 (\p$763 [4]),
+    .\port$1333$5 (\p$763 [5]),
+    .\port$1333$6 (\p$763 [6]),
+    .\port$1333$7 (\p$763 [7]),
+    .\port$1333$8 (\p$763 [8]),
+    .\port$1333$9 (\p$763 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$1347$0 (\p$757 [0]),
-    .\port$1347$1 (\p$757 [1]),
-    .\port$1347$10 (\p$757 [10]),
-    .\port$1347$11 (\p$757 [11]),
-    .\port$1347$12 (\p$757 [12]),
-    .\port$1347$13 (\p$757 [13]),
-    .\port$1347$14 (\p$757 [14]),
-    .\port$1347$15 (\p$757 [15]),
-    .\port$1347$2 (\p$757 [2]),
-    .\port$1347$3 (\p$757 [3]),
-    .\port$1347$4 (\p$757 [4]),
-    .\port$1347$5 (\p$757 [5]),
-    .\port$1347$6 (\p$757 [6]),
-    .\port$1347$7 (\p$757 [7]),
-    .\port$1347$8 (\p$757 [8]),
-    .\port$1347$9 (\p$757 [9]),
+    .\port$1349$0 (\p$775 [0]),
+    .\port$1349$1 (\p$775 [1]),
+    .\port$1349$10 (\p$775 [10]),
+    .\port$1349$11 (\p$775 [11]),
+    .\port$1349$12 (\p$775 [12]),
+    .\port$1349$13 (\p$775 [13]),
+    .\port$1349$14 (\p$775 [14]),
+    .\port$1349$15 (\p$775 [15]),
+    .\port$1349$2 (\p$775 [2]),
+    .\port$1349$3 (\p$775 [3]),
+    .\port$1349$4 (\p$775 [4]),
+    .\port$1349$5 (\p$775 [5]),
+    .\port$1349$6 (\p$775 [6]),
+    .\port$1349$7 (\p$775 [7]),
+    .\port$1349$8 (\p$775 [8]),
+    .\port$1349$9 (\p$775 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$1363$0 (\p$769 [0]),
-    .\port$1363$1 (\p$769 [1]),
-    .\port$1363$10 (\p$769 [10]),
-    .\port$1363$11 (\p$769 [11]),
-    .\port$1363$12 (\p$769 [12]),
-    .\port$1363$13 (\p$769 [13]),
-    .\port$1363$14 (\p$769 [14]),
-    .\port$1363$15 (\p$769 [15]),
-    .\port$1363$2 (\p$769 [2]),
-    .\port$1363$3 (\p$769 [3]),
-    .\port$1363$4 (\p$769 [4]),
-    .\port$1363$5 (\p$769 [5]),
-    .\port$1363$6 (\p$769 [6]),
-    .\port$1363$7 (\p$769 [7]),
-    .\port$1363$8 (\p$769 [8]),
-    .\port$1363$9 (\p$769 [9]),
+    .\port$1365$0 (\p$787 [0]),
+    .\port$1365$1 (\p$787 [1]),
+    .\port$1365$10 (\p$787 [10]),
+    .\port$1365$11 (\p$787 [11]),
+    .\port$1365$12 (\p$787 [12]),
+    .\port$1365$13 (\p$787 [13]),
+    .\port$1365$14 (\p$787 [14]),
+    .\port$1365$15 (\p$787 [15]),
+    .\port$1365$2 (\p$787 [2]),
+    .\port$1365$3 (\p$787 [3]),
+    .\port$1365$4 (\p$787 [4]),
+    .\port$1365$5 (\p$787 [5]),
+    .\port$1365$6 (\p$787 [6]),
+    .\port$1365$7 (\p$787 [7]),
+    .\port$1365$8 (\p$787 [8]),
+    .\port$1365$9 (\p$787 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$1379$0 (\p$781 [0]),
-    .\port$1379$1 (\p$781 [1]),
-    .\port$1379$10 (\p$781 [10]),
-    .\port$1379$11 (\p$781 [11]),
-    .\port$1379$12 (\p$781 [12]),
-    .\port$1379$13 (\p$781 [13]),
-    .\port$1379$14 (\p$781 [14]),
-    .\port$1379$15 (\p$781 [15]),
-    .\port$1379$2 (\p$781 [2]),
-    .\port$1379$3 (\p$781 [3]),
-    .\port$1379$4 (\p$781 [4]),
-    .\port$1379$5 (\p$781 [5]),
-    .\port$1379$6 (\p$781 [6]),
-    .\port$1379$7 (\p$781 [7]),
-    .\port$1379$8 (\p$781 [8]),
-    .\port$1379$9 (\p$781 [9]),
+    .\port$1381$0 (\p$799 [0]),
+    .\port$1381$1 (\p$799 [1]),
+    .\port$1381$10 (\p$799 [10]),
+    .\port$1381$11 (\p$799 [11]),
+    .\port$1381$12 (\p$799 [12]),
+    .\port$1381$13 (\p$799 [13]),
+    .\port$1381$14 (\p$799 [14]),
+    .\port$1381$15 (\p$799 [15]),
+    .\port$1381$2 (\p$799 [2]),
+    .\port$1381$3 (\p$799 [3]),
+    .\port$1381$4 (\p$799 [4]),
+    .\port$1381$5 (\p$799 [5]),
+    .\port$1381$6 (\p$799 [6]),
+    .\port$1381$7 (\p$799 [7]),
+    .\port$1381$8 (\p$799 [8]),
+    .\port$1381$9 (\p$799 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$1395$0 (\p$793 [0]),
-    .\port$1395$1 (\p$793 [1]),
-    .\port$1395$10 (\p$793 [10]),
-    .\port$1395$11 (\p$793 [11]),
-    .\port$1395$12 (\p$793 [12]),
-    .\port$1395$13 (\p$793 [13]),
-    .\port$1395$14 (\p$793 [14]),
-    .\port$1395$15 (\p$793 [15]),
-    .\port$1395$2 (\p$793 [2]),
-    .\port$1395$3 (\p$793 [3]),
-    .\port$1395$4 (\p$793 [4]),
-    .\port$1395$5 (\p$793 [5]),
-    .\port$1395$6 (\p$793 [6]),
-    .\port$1395$7 (\p$793 [7]),
-    .\port$1395$8 (\p$793 [8]),
-    .\port$1395$9 (\p$793 [9]),
+    .\port$1397$0 (\p$811 [0]),
+    .\port$1397$1 (\p$811 [1]),
+    .\port$1397$10 (\p$811 [10]),
+    .\port$1397$11 (\p$811 [11]),
+    .\port$1397$12 (\p$811 [12]),
+    .\port$1397$13 (\p$811 [13]),
+    .\port$1397$14 (\p$811 [14]),
+    .\port$1397$15 (\p$811 [15]),
+    .\port$1397$2 (\p$811 [2]),
+    .\port$1397$3 (\p$811 [3]),
+    .\port$1397$4 (\p$811 [4]),
+    .\port$1397$5 (\p$811 [5]),
+    .\port$1397$6 (\p$811 [6]),
+    .\port$1397$7 (\p$811 [7]),
+    .\port$1397$8 (\p$811 [8]),
+    .\port$1397$9 (\p$811 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$1411$0 (\p$805 [0]),
-    .\port$1411$1 (\p$805 [1]),
-    .\port$1411$10 (\p$805 [10]),
-    .\port$1411$11 (\p$805 [11]),
-    .\port$1411$12 (\p$805 [12]),
-    .\port$1411$13 (\p$805 [13]),
-    .\port$1411$14 (\p$805 [14]),
-    .\port$1411$15 (\p$805 [15]),
-    .\port$1411$2 (\p$805 [2]),
-    .\port$1411$3 (\p$805 [3]),
-    .\port$1411$4 (\p$805 [4]),
-    .\port$1411$5 (\p$805 [5]),
-    .\port$1411$6 (\p$805 [6]),
-    .\port$1411$7 (\p$805 [7]),
-    .\port$1411$8 (\p$805 [8]),
-    .\port$1411$9 (\p$805 [9]),
+    .\port$1413$0 (\p$823 [0]),
+    .\port$1413$1 (\p$823 [1]),
+    .\port$1413$10 (\p$823 [10]),
+    .\port$1413$11 (\p$823 [11]),
+    .\port$1413$12 (\p$823 [12]),
+    .\port$1413$13 (\p$823 [13]),
+    .\port$1413$14 (\p$823 [14]),
+    .\port$1413$15 (\p$823 [15]),
+    .\port$1413$2 (\p$823 [2]),
+    .\port$1413$3 (\p$823 [3]),
+    .\port$1413$4 (\p$823 [4]),
+    .\port$1413$5 (\p$823 [5]),
+    .\port$1413$6 (\p$823 [6]),
+    .\port$1413$7 (\p$823 [7]),
+    .\port$1413$8 (\p$823 [8]),
+    .\port$1413$9 (\p$823 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$1427$0 (\p$817 [0]),
-    .\port$1427$1 (\p$817 [1]),
-    .\port$1427$10 (\p$817 [10]),
-    .\port$1427$11 (\p$817 [11]),
-    .\port$1427$12 (\p$817 [12]),
-    .\port$1427$13 (\p$817 [13]),
-    .\port$1427$14 (\p$817 [14]),
-    .\port$1427$15 (\p$817 [15]),
-    .\port$1427$2 (\p$817 [2]),
-    .\port$1427$3 (\p$817 [3]),
-    .\port$1427$4 (\p$817 [4]),
-    .\port$1427$5 (\p$817 [5]),
-    .\port$1427$6 (\p$817 [6]),
-    .\port$1427$7 (\p$817 [7]),
-    .\port$1427$8 (\p$817 [8]),
-    .\port$1427$9 (\p$817 [9]),
+    .\port$1429$0 (\p$835 [0]),
+    .\port$1429$1 (\p$835 [1]),
+    .\port$1429$10 (\p$835 [10]),
+    .\port$1429$11 (\p$835 [11]),
+    .\port$1429$12 (\p$835 [12]),
+    .\port$1429$13 (\p$835 [13]),
+    .\port$1429$14 (\p$835 [14]),
+    .\port$1429$15 (\p$835 [15]),
+    .\port$1429$2 (\p$835 [2]),
+    .\port$1429$3 (\p$835 [3]),
+    .\port$1429$4 (\p$835 [4]),
+    .\port$1429$5 (\p$835 [5]),
+    .\port$1429$6 (\p$835 [6]),
+    .\port$1429$7 (\p$835 [7]),
+    .\port$1429$8 (\p$835 [8]),
+    .\port$1429$9 (\p$835 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$1443$0 (\p$829 [0]),
-    .\port$1443$1 (\p$829 [1]),
-    .\port$1443$10 (\p$829 [10]),
-    .\port$1443$11 (\p$829 [11]),
-    .\port$1443$12 (\p$829 [12]),
-    .\port$1443$13 (\p$829 [13]),
-    .\port$1443$14 (\p$829 [14]),
-    .\port$1443$15 (\p$829 [15]),
-    .\port$1443$2 (\p$829 [2]),
-    .\port$1443$3 (\p$829 [3]),
-    .\port$1443$4 (\p$829 [4]),
-    .\port$1443$5 (\p$829 [5]),
-    .\port$1443$6 (\p$829 [6]),
-    .\port$1443$7 (\p$829 [7]),
-    .\port$1443$8 (\p$829 [8]),
-    .\port$1443$9 (\p$829 [9]),
+    .\port$1445$0 (\p$847 [0]),
+    .\port$1445$1 (\p$847 [1]),
+    .\port$1445$10 (\p$847 [10]),
+    .\port$1445$11 (\p$847 [11]),
+    .\port$1445$12 (\p$847 [12]),
+    .\port$1445$13 (\p$847 [13]),
+    .\port$1445$14 (\p$847 [14]),
+    .\port$1445$15 (\p$847 [15]),
+    .\port$1445$2 (\p$847 [2]),
+    .\port$1445$3 (\p$847 [3]),
+    .\port$1445$4 (\p$847 [4]),
+    .\port$1445$5 (\p$847 [5]),
+    .\port$1445$6 (\p$847 [6]),
+    .\port$1445$7 (\p$847 [7]),
+    .\port$1445$8 (\p$847 [8]),
+    .\port$1445$9 (\p$847 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$1459$0 (\p$841 [0]),
-    .\port$1459$1 (\p$841 [1]),
-    .\port$1459$10 (\p$841 [10]),
-    .\port$1459$11 (\p$841 [11]),
-    .\port$1459$12 (\p$841 [12]),
-    .\port$1459$13 (\p$841 [13]),
-    .\port$1459$14 (\p$841 [14]),
-    .\port$1459$15 (\p$841 [15]),
-    .\port$1459$2 (\p$841 [2]),
-    .\port$1459$3 (\p$841 [3]),
-    .\port$1459$4 (\p$841 [4]),
-    .\port$1459$5 (\p$841 [5]),
-    .\port$1459$6 (\p$841 [6]),
-    .\port$1459$7 (\p$841 [7]),
-    .\port$1459$8 (\p$841 [8]),
-    .\port$1459$9 (\p$841 [9]),
+    .\port$1461$0 (\p$859 [0]),
+    .\port$1461$1 (\p$859 [1]),
+    .\port$1461$10 (\p$859 [10]),
+    .\port$1461$11 (\p$859 [11]),
+    .\port$1461$12 (\p$859 [12]),
+    .\port$1461$13 (\p$859 [13]),
+    .\port$1461$14 (\p$859 [14]),
+    .\port$1461$15 (\p$859 [15]),
+    .\port$1461$2 (\p$859 [2]),
+    .\port$1461$3 (\p$859 [3]),
+    .\port$1461$4 (\p$859 [4]),
+    .\port$1461$5 (\p$859 [5]),
+    .\port$1461$6 (\p$859 [6]),
+    .\port$1461$7 (\p$859 [7]),
+    .\port$1461$8 (\p$859 [8]),
+    .\port$1461$9 (\p$859 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$1475$0 (\p$853 [0]),
-    .\port$1475$1 (\p$853 [1]),
-    .\port$1475$10 (\p$853 [10]),
-    .\port$1475$11 (\p$853 [11]),
-    .\port$1475$12 (\p$853 [12]),
-    .\port$1475$13 (\p$853 [13]),
-    .\port$1475$14 (\p$853 [14]),
-    .\port$1475$15 (\p$853 [15]),
-    .\port$1475$2 (\p$853 [2]),
-    .\port$1475$3 (\p$853 [3]),
-    .\port$1475$4 (\p$853 [4]),
-    .\port$1475$5 (\p$853 [5]),
-    .\port$1475$6 (\p$853 [6]),
-    .\port$1475$7 (\p$853 [7]),
-    .\port$1475$8 (\p$853 [8]),
-    .\port$1475$9 (\p$853 [9]),
+    .\port$1477$0 (\p$871 [0]),
+    .\port$1477$1 (\p$871 [1]),
+    .\port$1477$10 (\p$871 [10]),
+    .\port$1477$11 (\p$871 [11]),
+    .\port$1477$12 (\p$871 [12]),
+    .\port$1477$13 (\p$871 [13]),
+    .\port$1477$14 (\p$871 [14]),
+    .\port$1477$15 (\p$871 [15]),
+    .\port$1477$2 (\p$871 [2]),
+    .\port$1477$3 (\p$871 [3]),
+    .\port$1477$4 (\p$871 [4]),
+    .\port$1477$5 (\p$871 [5]),
+    .\port$1477$6 (\p$871 [6]),
+    .\port$1477$7 (\p$871 [7]),
+    .\port$1477$8 (\p$871 [8]),
+    .\port$1477$9 (\p$871 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$1491$0 (\p$865 [0]),
-    .\port$1491$1 (\p$865 [1]),
-    .\port$1491$10 (\p$865 [10]),
-    .\port$1491$11 (\p$865 [11]),
-    .\port$1491$12 (\p$865 [12]),
-    .\port$1491$13 (\p$865 [13]),
-    .\port$1491$14 (\p$865 [14]),
-    .\port$1491$15 (\p$865 [15]),
-    .\port$1491$2 (\p$865 [2]),
-    .\port$1491$3 (\p$865 [3]),
-    .\port$1491$4 (\p$865 [4]),
-    .\port$1491$5 (\p$865 [5]),
-    .\port$1491$6 (\p$865 [6]),
-    .\port$1491$7 (\p$865 [7]),
-    .\port$1491$8 (\p$865 [8]),
-    .\port$1491$9 (\p$865 [9]),
+    .\port$1493$0 (\p$883 [0]),
+    .\port$1493$1 (\p$883 [1]),
+    .\port$1493$10 (\p$883 [10]),
+    .\port$1493$11 (\p$883 [11]),
+    .\port$1493$12 (\p$883 [12]),
+    .\port$1493$13 (\p$883 [13]),
+    .\port$1493$14 (\p$883 [14]),
+    .\port$1493$15 (\p$883 [15]),
+    .\port$1493$2 (\p$883 [2]),
+    .\port$1493$3 (\p$883 [3]),
+    .\port$1493$4 (\p$883 [4]),
+    .\port$1493$5 (\p$883 [5]),
+    .\port$1493$6 (\p$883 [6]),
+    .\port$1493$7 (\p$883 [7]),
+    .\port$1493$8 (\p$883 [8]),
+    .\port$1493$9 (\p$883 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$1507$0 (\p$877 [0]),
-    .\port$1507$1 (\p$877 [1]),
-    .\port$1507$10 (\p$877 [10]),
-    .\port$1507$11 (\p$877 [11]),
-    .\port$1507$12 (\p$877 [12]),
-    .\port$1507$13 (\p$877 [13]),
-    .\port$1507$14 (\p$877 [14]),
-    .\port$1507$15 (\p$877 [15]),
-    .\port$1507$2 (\p$877 [2]),
-    .\port$1507$3 (\p$877 [3]),
-    .\port$1507$4 (\p$877 [4]),
-    .\port$1507$5 (\p$877 [5]),
-    .\port$1507$6 (\p$877 [6]),
-    .\port$1507$7 (\p$877 [7]),
-    .\port$1507$8 (\p$877 [8]),
-    .\port$1507$9 (\p$877 [9]),
+    .\port$1509$0 (\p$895 [0]),
+    .\port$1509$1 (\p$895 [1]),
+    .\port$1509$10 (\p$895 [10]),
+    .\port$1509$11 (\p$895 [11]),
+    .\port$1509$12 (\p$895 [12]),
+    .\port$1509$13 (\p$895 [13]),
+    .\port$1509$14 (\p$895 [14]),
+    .\port$1509$15 (\p$895 [15]),
+    .\port$1509$2 (\p$895 [2]),
+    .\port$1509$3 (\p$895 [3]),
+    .\port$1509$4 (\p$895 [4]),
+    .\port$1509$5 (\p$895 [5]),
+    .\port$1509$6 (\p$895 [6]),
+    .\port$1509$7 (\p$895 [7]),
+    .\port$1509$8 (\p$895 [8]),
+    .\port$1509$9 (\p$895 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$1523$0 (\p$889 [0]),
-    .\port$1523$1 (\p$889 [1]),
-    .\port$1523$10 (\p$889 [10]),
-    .\port$1523$11 (\p$889 [11]),
-    .\port$1523$12 (\p$889 [12]),
-    .\port$1523$13 (\p$889 [13]),
-    .\port$1523$14 (\p$889 [14]),
-    .\port$1523$15 (\p$889 [15]),
-    .\port$1523$2 (\p$889 [2]),
-    .\port$1523$3 (\p$889 [3]),
-    .\port$1523$4 (\p$889 [4]),
-    .\port$1523$5 (\p$889 [5]),
-    .\port$1523$6 (\p$889 [6]),
-    .\port$1523$7 (\p$889 [7]),
-    .\port$1523$8 (\p$889 [8]),
-    .\port$1523$9 (\p$889 [9]),
+    .\port$1525$0 (\p$907 [0]),
+    .\port$1525$1 (\p$907 [1]),
+    .\port$1525$10 (\p$907 [10]),
+    .\port$1525$11 (\p$907 [11]),
+    .\port$1525$12 (\p$907 [12]),
+    .\port$1525$13 (\p$907 [13]),
+    .\port$1525$14 (\p$907 [14]),
+    .\port$1525$15 (\p$907 [15]),
+    .\port$1525$2 (\p$907 [2]),
+    .\port$1525$3 (\p$907 [3]),
+    .\port$1525$4 (\p$907 [4]),
+    .\port$1525$5 (\p$907 [5]),
+    .\port$1525$6 (\p$907 [6]),
+    .\port$1525$7 (\p$907 [7]),
+    .\port$1525$8 (\p$907 [8]),
+    .\port$1525$9 (\p$907 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$1539$0 (\p$901 [0]),
-    .\port$1539$1 (\p$901 [1]),
-    .\port$1539$10 (\p$901 [10]),
-    .\port$1539$11 (\p$901 [11]),
-    .\port$1539$12 (\p$901 [12]),
-    .\port$1539$13 (\p$901 [13]),
-    .\port$1539$14 (\p$901 [14]),
-    .\port$1539$15 (\p$901 [15]),
-    .\port$1539$2 (\p$901 [2]),
-    .\port$1539$3 (\p$901 [3]),
-    .\port$1539$4 (\p$901 [4]),
-    .\port$1539$5 (\p$901 [5]),
-    .\port$1539$6 (\p$901 [6]),
-    .\port$1539$7 (\p$901 [7]),
-    .\port$1539$8 (\p$901 [8]),
-    .\port$1539$9 (\p$901 [9]),
+    .\port$1541$0 (\p$919 [0]),
+    .\port$1541$1 (\p$919 [1]),
+    .\port$1541$10 (\p$919 [10]),
+    .\port$1541$11 (\p$919 [11]),
+    .\port$1541$12 (\p$919 [12]),
+    .\port$1541$13 (\p$919 [13]),
+    .\port$1541$14 (\p$919 [14]),
+    .\port$1541$15 (\p$919 [15]),
+    .\port$1541$2 (\p$919 [2]),
+    .\port$1541$3 (\p$919 [3]),
+    .\port$1541$4 (\p$919 [4]),
+    .\port$1541$5 (\p$919 [5]),
+    .\port$1541$6 (\p$919 [6]),
+    .\port$1541$7 (\p$919 [7]),
+    .\port$1541$8 (\p$919 [8]),
+    .\port$1541$9 (\p$919 [9]),
     .rst(rst)
   );
   assign _071_[3] = 1'hx;
@@ -4046,20 +4064,36 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w5 <= i_w[47:40];
     in_w6 <= i_w[55:48];
     in_w7 <= i_w[63:56];
-    in2_a1 <= in_a1;
-    in2_a2 <= in_a2;
-    in2_a3 <= in_a3;
-    in2_a4 <= in_a4;
-    in2_a5 <= in_a5;
-    in2_a6 <= in_a6;
-    in2_a7 <= in_a7;
-    in2_w1 <= in_w1;
-    in2_w2 <= in_w2;
-    in2_w3 <= in_w3;
-    in2_w4 <= in_w4;
-    in2_w5 <= in_w5;
-    in2_w6 <= in_w6;
-    in2_w7 <= in_w7;
+    inm1_a0 <= in_a0;
+    inm1_a1 <= in_a1;
+    inm1_a2 <= in_a2;
+    inm1_a3 <= in_a3;
+    inm1_a4 <= in_a4;
+    inm1_a5 <= in_a5;
+    inm1_a6 <= in_a6;
+    inm1_a7 <= in_a7;
+    inm1_w0 <= in_w0;
+    inm1_w1 <= in_w1;
+    inm1_w2 <= in_w2;
+    inm1_w3 <= in_w3;
+    inm1_w4 <= in_w4;
+    inm1_w5 <= in_w5;
+    inm1_w6 <= in_w6;
+    inm1_w7 <= in_w7;
+    in2_a1 <= inm1_a1;
+    in2_a2 <= inm1_a2;
+    in2_a3 <= inm1_a3;
+    in2_a4 <= inm1_a4;
+    in2_a5 <= inm1_a5;
+    in2_a6 <= inm1_a6;
+    in2_a7 <= inm1_a7;
+    in2_w1 <= inm1_w1;
+    in2_w2 <= inm1_w2;
+    in2_w3 <= inm1_w3;
+    in2_w4 <= inm1_w4;
+    in2_w5 <= inm1_w5;
+    in2_w6 <= inm1_w6;
+    in2_w7 <= inm1_w7;
     skew_w2_d1 <= skew_w2_d0;
     skew_w3_d1 <= skew_w3_d0;
     skew_w3_d2 <= skew_w3_d1;
@@ -4633,6 +4667,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l1_d0 <= 1'h0;
       in_last2 <= 1'h0;
       in_idle2 <= 1'h1;
+      in_last_m1 <= 1'h0;
+      in_idle_m1 <= 1'h1;
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
@@ -4644,425 +4680,425 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_7_7_d2 <= lr_7_7_d1;
       lr_7_7_d1 <= lr_7_7_d0;
       lr_7_7_d0 <= l_7_6;
-      p_7_7 <= \p$901 ;
+      p_7_7 <= \p$919 ;
       lf_7_6_d0 <= lr_7_6_d2;
       lr_7_6_d2 <= lr_7_6_d1;
       lr_7_6_d1 <= lr_7_6_d0;
       lr_7_6_d0 <= l_7_5;
-      p_7_6 <= \p$889 ;
+      p_7_6 <= \p$907 ;
       l_7_6 <= l_7_5;
       a_7_6 <= a_7_5;
       lf_7_5_d0 <= lr_7_5_d2;
       lr_7_5_d2 <= lr_7_5_d1;
       lr_7_5_d1 <= lr_7_5_d0;
       lr_7_5_d0 <= l_7_4;
-      p_7_5 <= \p$877 ;
+      p_7_5 <= \p$895 ;
       l_7_5 <= l_7_4;
       a_7_5 <= a_7_4;
       lf_7_4_d0 <= lr_7_4_d2;
       lr_7_4_d2 <= lr_7_4_d1;
       lr_7_4_d1 <= lr_7_4_d0;
       lr_7_4_d0 <= l_7_3;
-      p_7_4 <= \p$865 ;
+      p_7_4 <= \p$883 ;
       l_7_4 <= l_7_3;
       a_7_4 <= a_7_3;
       lf_7_3_d0 <= lr_7_3_d2;
       lr_7_3_d2 <= lr_7_3_d1;
       lr_7_3_d1 <= lr_7_3_d0;
       lr_7_3_d0 <= l_7_2;
-      p_7_3 <= \p$853 ;
+      p_7_3 <= \p$871 ;
       l_7_3 <= l_7_2;
       a_7_3 <= a_7_2;
       lf_7_2_d0 <= lr_7_2_d2;
       lr_7_2_d2 <= lr_7_2_d1;
       lr_7_2_d1 <= lr_7_2_d0;
       lr_7_2_d0 <= l_7_1;
-      p_7_2 <= \p$841 ;
+      p_7_2 <= \p$859 ;
       l_7_2 <= l_7_1;
       a_7_2 <= a_7_1;
       lf_7_1_d0 <= lr_7_1_d2;
       lr_7_1_d2 <= lr_7_1_d1;
       lr_7_1_d1 <= lr_7_1_d0;
       lr_7_1_d0 <= l_7_0;
-      p_7_1 <= \p$829 ;
+      p_7_1 <= \p$847 ;
       l_7_1 <= l_7_0;
       a_7_1 <= a_7_0;
       lf_7_0_d0 <= lr_7_0_d2;
       lr_7_0_d2 <= lr_7_0_d1;
       lr_7_0_d1 <= lr_7_0_d0;
       lr_7_0_d0 <= skew_l7_d6;
-      p_7_0 <= \p$817 ;
+      p_7_0 <= \p$835 ;
       l_7_0 <= skew_l7_d6;
       a_7_0 <= skew_a7_d6;
       lf_6_7_d0 <= lr_6_7_d2;
       lr_6_7_d2 <= lr_6_7_d1;
       lr_6_7_d1 <= lr_6_7_d0;
       lr_6_7_d0 <= l_6_6;
-      p_6_7 <= \p$805 ;
+      p_6_7 <= \p$823 ;
       lf_6_6_d0 <= lr_6_6_d2;
       lr_6_6_d2 <= lr_6_6_d1;
       lr_6_6_d1 <= lr_6_6_d0;
       lr_6_6_d0 <= l_6_5;
-      p_6_6 <= \p$793 ;
+      p_6_6 <= \p$811 ;
       l_6_6 <= l_6_5;
       a_6_6 <= a_6_5;
       lf_6_5_d0 <= lr_6_5_d2;
       lr_6_5_d2 <= lr_6_5_d1;
       lr_6_5_d1 <= lr_6_5_d0;
       lr_6_5_d0 <= l_6_4;
-      p_6_5 <= \p$781 ;
+      p_6_5 <= \p$799 ;
       l_6_5 <= l_6_4;
       a_6_5 <= a_6_4;
       lf_6_4_d0 <= lr_6_4_d2;
       lr_6_4_d2 <= lr_6_4_d1;
       lr_6_4_d1 <= lr_6_4_d0;
       lr_6_4_d0 <= l_6_3;
-      p_6_4 <= \p$769 ;
+      p_6_4 <= \p$787 ;
       l_6_4 <= l_6_3;
       a_6_4 <= a_6_3;
       lf_6_3_d0 <= lr_6_3_d2;
       lr_6_3_d2 <= lr_6_3_d1;
       lr_6_3_d1 <= lr_6_3_d0;
       lr_6_3_d0 <= l_6_2;
-      p_6_3 <= \p$757 ;
+      p_6_3 <= \p$775 ;
       l_6_3 <= l_6_2;
       a_6_3 <= a_6_2;
       lf_6_2_d0 <= lr_6_2_d2;
       lr_6_2_d2 <= lr_6_2_d1;
       lr_6_2_d1 <= lr_6_2_d0;
       lr_6_2_d0 <= l_6_1;
-      p_6_2 <= \p$745 ;
+      p_6_2 <= \p$763 ;
       l_6_2 <= l_6_1;
       a_6_2 <= a_6_1;
       lf_6_1_d0 <= lr_6_1_d2;
       lr_6_1_d2 <= lr_6_1_d1;
       lr_6_1_d1 <= lr_6_1_d0;
       lr_6_1_d0 <= l_6_0;
-      p_6_1 <= \p$733 ;
+      p_6_1 <= \p$751 ;
       l_6_1 <= l_6_0;
       a_6_1 <= a_6_0;
       lf_6_0_d0 <= lr_6_0_d2;
       lr_6_0_d2 <= lr_6_0_d1;
       lr_6_0_d1 <= lr_6_0_d0;
       lr_6_0_d0 <= skew_l6_d5;
-      p_6_0 <= \p$721 ;
+      p_6_0 <= \p$739 ;
       l_6_0 <= skew_l6_d5;
       a_6_0 <= skew_a6_d5;
       lf_5_7_d0 <= lr_5_7_d2;
       lr_5_7_d2 <= lr_5_7_d1;
       lr_5_7_d1 <= lr_5_7_d0;
       lr_5_7_d0 <= l_5_6;
-      p_5_7 <= \p$709 ;
+      p_5_7 <= \p$727 ;
       lf_5_6_d0 <= lr_5_6_d2;
       lr_5_6_d2 <= lr_5_6_d1;
       lr_5_6_d1 <= lr_5_6_d0;
       lr_5_6_d0 <= l_5_5;
-      p_5_6 <= \p$697 ;
+      p_5_6 <= \p$715 ;
       l_5_6 <= l_5_5;
       a_5_6 <= a_5_5;
       lf_5_5_d0 <= lr_5_5_d2;
       lr_5_5_d2 <= lr_5_5_d1;
       lr_5_5_d1 <= lr_5_5_d0;
       lr_5_5_d0 <= l_5_4;
-      p_5_5 <= \p$685 ;
+      p_5_5 <= \p$703 ;
       l_5_5 <= l_5_4;
       a_5_5 <= a_5_4;
       lf_5_4_d0 <= lr_5_4_d2;
       lr_5_4_d2 <= lr_5_4_d1;
       lr_5_4_d1 <= lr_5_4_d0;
       lr_5_4_d0 <= l_5_3;
-      p_5_4 <= \p$673 ;
+      p_5_4 <= \p$691 ;
       l_5_4 <= l_5_3;
       a_5_4 <= a_5_3;
       lf_5_3_d0 <= lr_5_3_d2;
       lr_5_3_d2 <= lr_5_3_d1;
       lr_5_3_d1 <= lr_5_3_d0;
       lr_5_3_d0 <= l_5_2;
-      p_5_3 <= \p$661 ;
+      p_5_3 <= \p$679 ;
       l_5_3 <= l_5_2;
       a_5_3 <= a_5_2;
       lf_5_2_d0 <= lr_5_2_d2;
       lr_5_2_d2 <= lr_5_2_d1;
       lr_5_2_d1 <= lr_5_2_d0;
       lr_5_2_d0 <= l_5_1;
-      p_5_2 <= \p$649 ;
+      p_5_2 <= \p$667 ;
       l_5_2 <= l_5_1;
       a_5_2 <= a_5_1;
       lf_5_1_d0 <= lr_5_1_d2;
       lr_5_1_d2 <= lr_5_1_d1;
       lr_5_1_d1 <= lr_5_1_d0;
       lr_5_1_d0 <= l_5_0;
-      p_5_1 <= \p$637 ;
+      p_5_1 <= \p$655 ;
       l_5_1 <= l_5_0;
       a_5_1 <= a_5_0;
       lf_5_0_d0 <= lr_5_0_d2;
       lr_5_0_d2 <= lr_5_0_d1;
       lr_5_0_d1 <= lr_5_0_d0;
       lr_5_0_d0 <= skew_l5_d4;
-      p_5_0 <= \p$625 ;
+      p_5_0 <= \p$643 ;
       l_5_0 <= skew_l5_d4;
       a_5_0 <= skew_a5_d4;
       lf_4_7_d0 <= lr_4_7_d2;
       lr_4_7_d2 <= lr_4_7_d1;
       lr_4_7_d1 <= lr_4_7_d0;
       lr_4_7_d0 <= l_4_6;
-      p_4_7 <= \p$613 ;
+      p_4_7 <= \p$631 ;
       lf_4_6_d0 <= lr_4_6_d2;
       lr_4_6_d2 <= lr_4_6_d1;
       lr_4_6_d1 <= lr_4_6_d0;
       lr_4_6_d0 <= l_4_5;
-      p_4_6 <= \p$601 ;
+      p_4_6 <= \p$619 ;
       l_4_6 <= l_4_5;
       a_4_6 <= a_4_5;
       lf_4_5_d0 <= lr_4_5_d2;
       lr_4_5_d2 <= lr_4_5_d1;
       lr_4_5_d1 <= lr_4_5_d0;
       lr_4_5_d0 <= l_4_4;
-      p_4_5 <= \p$589 ;
+      p_4_5 <= \p$607 ;
       l_4_5 <= l_4_4;
       a_4_5 <= a_4_4;
       lf_4_4_d0 <= lr_4_4_d2;
       lr_4_4_d2 <= lr_4_4_d1;
       lr_4_4_d1 <= lr_4_4_d0;
       lr_4_4_d0 <= l_4_3;
-      p_4_4 <= \p$577 ;
+      p_4_4 <= \p$595 ;
       l_4_4 <= l_4_3;
       a_4_4 <= a_4_3;
       lf_4_3_d0 <= lr_4_3_d2;
       lr_4_3_d2 <= lr_4_3_d1;
       lr_4_3_d1 <= lr_4_3_d0;
       lr_4_3_d0 <= l_4_2;
-      p_4_3 <= \p$565 ;
+      p_4_3 <= \p$583 ;
       l_4_3 <= l_4_2;
       a_4_3 <= a_4_2;
       lf_4_2_d0 <= lr_4_2_d2;
       lr_4_2_d2 <= lr_4_2_d1;
       lr_4_2_d1 <= lr_4_2_d0;
       lr_4_2_d0 <= l_4_1;
-      p_4_2 <= \p$553 ;
+      p_4_2 <= \p$571 ;
       l_4_2 <= l_4_1;
       a_4_2 <= a_4_1;
       lf_4_1_d0 <= lr_4_1_d2;
       lr_4_1_d2 <= lr_4_1_d1;
       lr_4_1_d1 <= lr_4_1_d0;
       lr_4_1_d0 <= l_4_0;
-      p_4_1 <= \p$541 ;
+      p_4_1 <= \p$559 ;
       l_4_1 <= l_4_0;
       a_4_1 <= a_4_0;
       lf_4_0_d0 <= lr_4_0_d2;
       lr_4_0_d2 <= lr_4_0_d1;
       lr_4_0_d1 <= lr_4_0_d0;
       lr_4_0_d0 <= skew_l4_d3;
-      p_4_0 <= \p$529 ;
+      p_4_0 <= \p$547 ;
       l_4_0 <= skew_l4_d3;
       a_4_0 <= skew_a4_d3;
       lf_3_7_d0 <= lr_3_7_d2;
       lr_3_7_d2 <= lr_3_7_d1;
       lr_3_7_d1 <= lr_3_7_d0;
       lr_3_7_d0 <= l_3_6;
-      p_3_7 <= \p$517 ;
+      p_3_7 <= \p$535 ;
       lf_3_6_d0 <= lr_3_6_d2;
       lr_3_6_d2 <= lr_3_6_d1;
       lr_3_6_d1 <= lr_3_6_d0;
       lr_3_6_d0 <= l_3_5;
-      p_3_6 <= \p$505 ;
+      p_3_6 <= \p$523 ;
       l_3_6 <= l_3_5;
       a_3_6 <= a_3_5;
       lf_3_5_d0 <= lr_3_5_d2;
       lr_3_5_d2 <= lr_3_5_d1;
       lr_3_5_d1 <= lr_3_5_d0;
       lr_3_5_d0 <= l_3_4;
-      p_3_5 <= \p$493 ;
+      p_3_5 <= \p$511 ;
       l_3_5 <= l_3_4;
       a_3_5 <= a_3_4;
       lf_3_4_d0 <= lr_3_4_d2;
       lr_3_4_d2 <= lr_3_4_d1;
       lr_3_4_d1 <= lr_3_4_d0;
       lr_3_4_d0 <= l_3_3;
-      p_3_4 <= \p$481 ;
+      p_3_4 <= \p$499 ;
       l_3_4 <= l_3_3;
       a_3_4 <= a_3_3;
       lf_3_3_d0 <= lr_3_3_d2;
       lr_3_3_d2 <= lr_3_3_d1;
       lr_3_3_d1 <= lr_3_3_d0;
       lr_3_3_d0 <= l_3_2;
-      p_3_3 <= \p$469 ;
+      p_3_3 <= \p$487 ;
       l_3_3 <= l_3_2;
       a_3_3 <= a_3_2;
       lf_3_2_d0 <= lr_3_2_d2;
       lr_3_2_d2 <= lr_3_2_d1;
       lr_3_2_d1 <= lr_3_2_d0;
       lr_3_2_d0 <= l_3_1;
-      p_3_2 <= \p$457 ;
+      p_3_2 <= \p$475 ;
       l_3_2 <= l_3_1;
       a_3_2 <= a_3_1;
       lf_3_1_d0 <= lr_3_1_d2;
       lr_3_1_d2 <= lr_3_1_d1;
       lr_3_1_d1 <= lr_3_1_d0;
       lr_3_1_d0 <= l_3_0;
-      p_3_1 <= \p$445 ;
+      p_3_1 <= \p$463 ;
       l_3_1 <= l_3_0;
       a_3_1 <= a_3_0;
       lf_3_0_d0 <= lr_3_0_d2;
       lr_3_0_d2 <= lr_3_0_d1;
       lr_3_0_d1 <= lr_3_0_d0;
       lr_3_0_d0 <= skew_l3_d2;
-      p_3_0 <= \p$433 ;
+      p_3_0 <= \p$451 ;
       l_3_0 <= skew_l3_d2;
       a_3_0 <= skew_a3_d2;
       lf_2_7_d0 <= lr_2_7_d2;
       lr_2_7_d2 <= lr_2_7_d1;
       lr_2_7_d1 <= lr_2_7_d0;
       lr_2_7_d0 <= l_2_6;
-      p_2_7 <= \p$421 ;
+      p_2_7 <= \p$439 ;
       lf_2_6_d0 <= lr_2_6_d2;
       lr_2_6_d2 <= lr_2_6_d1;
       lr_2_6_d1 <= lr_2_6_d0;
       lr_2_6_d0 <= l_2_5;
-      p_2_6 <= \p$409 ;
+      p_2_6 <= \p$427 ;
       l_2_6 <= l_2_5;
       a_2_6 <= a_2_5;
       lf_2_5_d0 <= lr_2_5_d2;
       lr_2_5_d2 <= lr_2_5_d1;
       lr_2_5_d1 <= lr_2_5_d0;
       lr_2_5_d0 <= l_2_4;
-      p_2_5 <= \p$397 ;
+      p_2_5 <= \p$415 ;
       l_2_5 <= l_2_4;
       a_2_5 <= a_2_4;
       lf_2_4_d0 <= lr_2_4_d2;
       lr_2_4_d2 <= lr_2_4_d1;
       lr_2_4_d1 <= lr_2_4_d0;
       lr_2_4_d0 <= l_2_3;
-      p_2_4 <= \p$385 ;
+      p_2_4 <= \p$403 ;
       l_2_4 <= l_2_3;
       a_2_4 <= a_2_3;
       lf_2_3_d0 <= lr_2_3_d2;
       lr_2_3_d2 <= lr_2_3_d1;
       lr_2_3_d1 <= lr_2_3_d0;
       lr_2_3_d0 <= l_2_2;
-      p_2_3 <= \p$373 ;
+      p_2_3 <= \p$391 ;
       l_2_3 <= l_2_2;
       a_2_3 <= a_2_2;
       lf_2_2_d0 <= lr_2_2_d2;
       lr_2_2_d2 <= lr_2_2_d1;
       lr_2_2_d1 <= lr_2_2_d0;
       lr_2_2_d0 <= l_2_1;
-      p_2_2 <= \p$361 ;
+      p_2_2 <= \p$379 ;
       l_2_2 <= l_2_1;
       a_2_2 <= a_2_1;
       lf_2_1_d0 <= lr_2_1_d2;
       lr_2_1_d2 <= lr_2_1_d1;
       lr_2_1_d1 <= lr_2_1_d0;
       lr_2_1_d0 <= l_2_0;
-      p_2_1 <= \p$349 ;
+      p_2_1 <= \p$367 ;
       l_2_1 <= l_2_0;
       a_2_1 <= a_2_0;
       lf_2_0_d0 <= lr_2_0_d2;
       lr_2_0_d2 <= lr_2_0_d1;
       lr_2_0_d1 <= lr_2_0_d0;
       lr_2_0_d0 <= skew_l2_d1;
-      p_2_0 <= \p$337 ;
+      p_2_0 <= \p$355 ;
       l_2_0 <= skew_l2_d1;
       a_2_0 <= skew_a2_d1;
       lf_1_7_d0 <= lr_1_7_d2;
       lr_1_7_d2 <= lr_1_7_d1;
       lr_1_7_d1 <= lr_1_7_d0;
       lr_1_7_d0 <= l_1_6;
-      p_1_7 <= \p$325 ;
+      p_1_7 <= \p$343 ;
       lf_1_6_d0 <= lr_1_6_d2;
       lr_1_6_d2 <= lr_1_6_d1;
       lr_1_6_d1 <= lr_1_6_d0;
       lr_1_6_d0 <= l_1_5;
-      p_1_6 <= \p$313 ;
+      p_1_6 <= \p$331 ;
       l_1_6 <= l_1_5;
       a_1_6 <= a_1_5;
       lf_1_5_d0 <= lr_1_5_d2;
       lr_1_5_d2 <= lr_1_5_d1;
       lr_1_5_d1 <= lr_1_5_d0;
       lr_1_5_d0 <= l_1_4;
-      p_1_5 <= \p$301 ;
+      p_1_5 <= \p$319 ;
       l_1_5 <= l_1_4;
       a_1_5 <= a_1_4;
       lf_1_4_d0 <= lr_1_4_d2;
       lr_1_4_d2 <= lr_1_4_d1;
       lr_1_4_d1 <= lr_1_4_d0;
       lr_1_4_d0 <= l_1_3;
-      p_1_4 <= \p$289 ;
+      p_1_4 <= \p$307 ;
       l_1_4 <= l_1_3;
       a_1_4 <= a_1_3;
       lf_1_3_d0 <= lr_1_3_d2;
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
-      p_1_3 <= \p$277 ;
+      p_1_3 <= \p$295 ;
       l_1_3 <= l_1_2;
       a_1_3 <= a_1_2;
       lf_1_2_d0 <= lr_1_2_d2;
       lr_1_2_d2 <= lr_1_2_d1;
       lr_1_2_d1 <= lr_1_2_d0;
       lr_1_2_d0 <= l_1_1;
-      p_1_2 <= \p$265 ;
+      p_1_2 <= \p$283 ;
       l_1_2 <= l_1_1;
       a_1_2 <= a_1_1;
       lf_1_1_d0 <= lr_1_1_d2;
       lr_1_1_d2 <= lr_1_1_d1;
       lr_1_1_d1 <= lr_1_1_d0;
       lr_1_1_d0 <= l_1_0;
-      p_1_1 <= \p$253 ;
+      p_1_1 <= \p$271 ;
       l_1_1 <= l_1_0;
       a_1_1 <= a_1_0;
       lf_1_0_d0 <= lr_1_0_d2;
       lr_1_0_d2 <= lr_1_0_d1;
       lr_1_0_d1 <= lr_1_0_d0;
       lr_1_0_d0 <= skew_l1_d0;
-      p_1_0 <= \p$241 ;
+      p_1_0 <= \p$259 ;
       l_1_0 <= skew_l1_d0;
       a_1_0 <= skew_a1_d0;
       lf_0_7_d0 <= lr_0_7_d2;
       lr_0_7_d2 <= lr_0_7_d1;
       lr_0_7_d1 <= lr_0_7_d0;
       lr_0_7_d0 <= l_0_6;
-      p_0_7 <= \p$229 ;
+      p_0_7 <= \p$247 ;
       lf_0_6_d0 <= lr_0_6_d2;
       lr_0_6_d2 <= lr_0_6_d1;
       lr_0_6_d1 <= lr_0_6_d0;
       lr_0_6_d0 <= l_0_5;
-      p_0_6 <= \p$217 ;
+      p_0_6 <= \p$235 ;
       l_0_6 <= l_0_5;
       a_0_6 <= a_0_5;
       lf_0_5_d0 <= lr_0_5_d2;
       lr_0_5_d2 <= lr_0_5_d1;
       lr_0_5_d1 <= lr_0_5_d0;
       lr_0_5_d0 <= l_0_4;
-      p_0_5 <= \p$205 ;
+      p_0_5 <= \p$223 ;
       l_0_5 <= l_0_4;
       a_0_5 <= a_0_4;
       lf_0_4_d0 <= lr_0_4_d2;
       lr_0_4_d2 <= lr_0_4_d1;
       lr_0_4_d1 <= lr_0_4_d0;
       lr_0_4_d0 <= l_0_3;
-      p_0_4 <= \p$193 ;
+      p_0_4 <= \p$211 ;
       l_0_4 <= l_0_3;
       a_0_4 <= a_0_3;
       lf_0_3_d0 <= lr_0_3_d2;
       lr_0_3_d2 <= lr_0_3_d1;
       lr_0_3_d1 <= lr_0_3_d0;
       lr_0_3_d0 <= l_0_2;
-      p_0_3 <= \p$181 ;
+      p_0_3 <= \p$199 ;
       l_0_3 <= l_0_2;
       a_0_3 <= a_0_2;
       lf_0_2_d0 <= lr_0_2_d2;
       lr_0_2_d2 <= lr_0_2_d1;
       lr_0_2_d1 <= lr_0_2_d0;
       lr_0_2_d0 <= l_0_1;
-      p_0_2 <= \p$169 ;
+      p_0_2 <= \p$187 ;
       l_0_2 <= l_0_1;
       a_0_2 <= a_0_1;
       lf_0_1_d0 <= lr_0_1_d2;
       lr_0_1_d2 <= lr_0_1_d1;
       lr_0_1_d1 <= lr_0_1_d0;
       lr_0_1_d0 <= l_0_0;
-      p_0_1 <= \p$157 ;
+      p_0_1 <= \p$175 ;
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lf_0_0_d0 <= lr_0_0_d2;
@@ -5121,8 +5157,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l2_d0 <= in_last2;
       skew_a2_d1 <= skew_a2_d0;
       skew_l1_d0 <= in_last2;
-      in_last2 <= in_last;
-      in_idle2 <= in_idle;
+      in_last2 <= in_last_m1;
+      in_idle2 <= in_idle_m1;
+      in_last_m1 <= in_last;
+      in_idle_m1 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
@@ -5167,193 +5205,193 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       drain_row0 <= drain_row0 + 1'h1;
     end
     if (lf_7_7_d0) begin
-      out_7_7 <= \acc$908 ;
+      out_7_7 <= \acc$926 ;
     end
     if (lf_7_6_d0) begin
-      out_7_6 <= \acc$896 ;
+      out_7_6 <= \acc$914 ;
     end
     if (lf_7_5_d0) begin
-      out_7_5 <= \acc$884 ;
+      out_7_5 <= \acc$902 ;
     end
     if (lf_7_4_d0) begin
-      out_7_4 <= \acc$872 ;
+      out_7_4 <= \acc$890 ;
     end
     if (lf_7_3_d0) begin
-      out_7_3 <= \acc$860 ;
+      out_7_3 <= \acc$878 ;
     end
     if (lf_7_2_d0) begin
-      out_7_2 <= \acc$848 ;
+      out_7_2 <= \acc$866 ;
     end
     if (lf_7_1_d0) begin
-      out_7_1 <= \acc$836 ;
+      out_7_1 <= \acc$854 ;
     end
     if (lf_7_0_d0) begin
-      out_7_0 <= \acc$824 ;
+      out_7_0 <= \acc$842 ;
     end
     if (lf_6_7_d0) begin
-      out_6_7 <= \acc$812 ;
+      out_6_7 <= \acc$830 ;
     end
     if (lf_6_6_d0) begin
-      out_6_6 <= \acc$800 ;
+      out_6_6 <= \acc$818 ;
     end
     if (lf_6_5_d0) begin
-      out_6_5 <= \acc$788 ;
+      out_6_5 <= \acc$806 ;
     end
     if (lf_6_4_d0) begin
-      out_6_4 <= \acc$776 ;
+      out_6_4 <= \acc$794 ;
     end
     if (lf_6_3_d0) begin
-      out_6_3 <= \acc$764 ;
+      out_6_3 <= \acc$782 ;
     end
     if (lf_6_2_d0) begin
-      out_6_2 <= \acc$752 ;
+      out_6_2 <= \acc$770 ;
     end
     if (lf_6_1_d0) begin
-      out_6_1 <= \acc$740 ;
+      out_6_1 <= \acc$758 ;
     end
     if (lf_6_0_d0) begin
-      out_6_0 <= \acc$728 ;
+      out_6_0 <= \acc$746 ;
     end
     if (lf_5_7_d0) begin
-      out_5_7 <= \acc$716 ;
+      out_5_7 <= \acc$734 ;
     end
     if (lf_5_6_d0) begin
-      out_5_6 <= \acc$704 ;
+      out_5_6 <= \acc$722 ;
     end
     if (lf_5_5_d0) begin
-      out_5_5 <= \acc$692 ;
+      out_5_5 <= \acc$710 ;
     end
     if (lf_5_4_d0) begin
-      out_5_4 <= \acc$680 ;
+      out_5_4 <= \acc$698 ;
     end
     if (lf_5_3_d0) begin
-      out_5_3 <= \acc$668 ;
+      out_5_3 <= \acc$686 ;
     end
     if (lf_5_2_d0) begin
-      out_5_2 <= \acc$656 ;
+      out_5_2 <= \acc$674 ;
     end
     if (lf_5_1_d0) begin
-      out_5_1 <= \acc$644 ;
+      out_5_1 <= \acc$662 ;
     end
     if (lf_5_0_d0) begin
-      out_5_0 <= \acc$632 ;
+      out_5_0 <= \acc$650 ;
     end
     if (lf_4_7_d0) begin
-      out_4_7 <= \acc$620 ;
+      out_4_7 <= \acc$638 ;
     end
     if (lf_4_6_d0) begin
-      out_4_6 <= \acc$608 ;
+      out_4_6 <= \acc$626 ;
     end
     if (lf_4_5_d0) begin
-      out_4_5 <= \acc$596 ;
+      out_4_5 <= \acc$614 ;
     end
     if (lf_4_4_d0) begin
-      out_4_4 <= \acc$584 ;
+      out_4_4 <= \acc$602 ;
     end
     if (lf_4_3_d0) begin
-      out_4_3 <= \acc$572 ;
+      out_4_3 <= \acc$590 ;
     end
     if (lf_4_2_d0) begin
-      out_4_2 <= \acc$560 ;
+      out_4_2 <= \acc$578 ;
     end
     if (lf_4_1_d0) begin
-      out_4_1 <= \acc$548 ;
+      out_4_1 <= \acc$566 ;
     end
     if (lf_4_0_d0) begin
-      out_4_0 <= \acc$536 ;
+      out_4_0 <= \acc$554 ;
     end
     if (lf_3_7_d0) begin
-      out_3_7 <= \acc$524 ;
+      out_3_7 <= \acc$542 ;
     end
     if (lf_3_6_d0) begin
-      out_3_6 <= \acc$512 ;
+      out_3_6 <= \acc$530 ;
     end
     if (lf_3_5_d0) begin
-      out_3_5 <= \acc$500 ;
+      out_3_5 <= \acc$518 ;
     end
     if (lf_3_4_d0) begin
-      out_3_4 <= \acc$488 ;
+      out_3_4 <= \acc$506 ;
     end
     if (lf_3_3_d0) begin
-      out_3_3 <= \acc$476 ;
+      out_3_3 <= \acc$494 ;
     end
     if (lf_3_2_d0) begin
-      out_3_2 <= \acc$464 ;
+      out_3_2 <= \acc$482 ;
     end
     if (lf_3_1_d0) begin
-      out_3_1 <= \acc$452 ;
+      out_3_1 <= \acc$470 ;
     end
     if (lf_3_0_d0) begin
-      out_3_0 <= \acc$440 ;
+      out_3_0 <= \acc$458 ;
     end
     if (lf_2_7_d0) begin
-      out_2_7 <= \acc$428 ;
+      out_2_7 <= \acc$446 ;
     end
     if (lf_2_6_d0) begin
-      out_2_6 <= \acc$416 ;
+      out_2_6 <= \acc$434 ;
     end
     if (lf_2_5_d0) begin
-      out_2_5 <= \acc$404 ;
+      out_2_5 <= \acc$422 ;
     end
     if (lf_2_4_d0) begin
-      out_2_4 <= \acc$392 ;
+      out_2_4 <= \acc$410 ;
     end
     if (lf_2_3_d0) begin
-      out_2_3 <= \acc$380 ;
+      out_2_3 <= \acc$398 ;
     end
     if (lf_2_2_d0) begin
-      out_2_2 <= \acc$368 ;
+      out_2_2 <= \acc$386 ;
     end
     if (lf_2_1_d0) begin
-      out_2_1 <= \acc$356 ;
+      out_2_1 <= \acc$374 ;
     end
     if (lf_2_0_d0) begin
-      out_2_0 <= \acc$344 ;
+      out_2_0 <= \acc$362 ;
     end
     if (lf_1_7_d0) begin
-      out_1_7 <= \acc$332 ;
+      out_1_7 <= \acc$350 ;
     end
     if (lf_1_6_d0) begin
-      out_1_6 <= \acc$320 ;
+      out_1_6 <= \acc$338 ;
     end
     if (lf_1_5_d0) begin
-      out_1_5 <= \acc$308 ;
+      out_1_5 <= \acc$326 ;
     end
     if (lf_1_4_d0) begin
-      out_1_4 <= \acc$296 ;
+      out_1_4 <= \acc$314 ;
     end
     if (lf_1_3_d0) begin
-      out_1_3 <= \acc$284 ;
+      out_1_3 <= \acc$302 ;
     end
     if (lf_1_2_d0) begin
-      out_1_2 <= \acc$272 ;
+      out_1_2 <= \acc$290 ;
     end
     if (lf_1_1_d0) begin
-      out_1_1 <= \acc$260 ;
+      out_1_1 <= \acc$278 ;
     end
     if (lf_1_0_d0) begin
-      out_1_0 <= \acc$248 ;
+      out_1_0 <= \acc$266 ;
     end
     if (lf_0_7_d0) begin
-      out_0_7 <= \acc$236 ;
+      out_0_7 <= \acc$254 ;
     end
     if (lf_0_6_d0) begin
-      out_0_6 <= \acc$224 ;
+      out_0_6 <= \acc$242 ;
     end
     if (lf_0_5_d0) begin
-      out_0_5 <= \acc$212 ;
+      out_0_5 <= \acc$230 ;
     end
     if (lf_0_4_d0) begin
-      out_0_4 <= \acc$200 ;
+      out_0_4 <= \acc$218 ;
     end
     if (lf_0_3_d0) begin
-      out_0_3 <= \acc$188 ;
+      out_0_3 <= \acc$206 ;
     end
     if (lf_0_2_d0) begin
-      out_0_2 <= \acc$176 ;
+      out_0_2 <= \acc$194 ;
     end
     if (lf_0_1_d0) begin
-      out_0_1 <= \acc$164 ;
+      out_0_1 <= \acc$182 ;
     end
     if (lf_0_0_d0) begin
       out_0_0 <= acc;
@@ -5413,12 +5451,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (_087_) begin
       in2_w0 <= 8'h00;
     end else begin
-      in2_w0 <= in_w0;
+      in2_w0 <= inm1_w0;
     end
     if (_088_) begin
       in2_a0 <= 8'h00;
     end else begin
-      in2_a0 <= in_a0;
+      in2_a0 <= inm1_a0;
     end
   end
 endmodule
@@ -23472,7 +23510,7 @@ module \hwq_top.engine.array.acc_7_7 (rst, addend, clear, acc, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, \port$531$0 , \port$531$1 , \port$531$2 , \port$531$3 , \port$531$4 , \port$531$5 , \port$531$6 , \port$531$7 , \port$531$8 , \port$531$9 , \port$531$10 , \port$531$11 , \port$531$12 , \port$531$13 , \port$531$14 , \port$531$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, \port$533$0 , \port$533$1 , \port$533$2 , \port$533$3 , \port$533$4 , \port$533$5 , \port$533$6 , \port$533$7 , \port$533$8 , \port$533$9 , \port$533$10 , \port$533$11 , \port$533$12 , \port$533$13 , \port$533$14 , \port$533$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -23480,38 +23518,38 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$531$0 , \port$531$1 , \port$531
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$531$0 ;
-  wire \port$531$0 ;
-  output \port$531$1 ;
-  wire \port$531$1 ;
-  output \port$531$10 ;
-  wire \port$531$10 ;
-  output \port$531$11 ;
-  wire \port$531$11 ;
-  output \port$531$12 ;
-  wire \port$531$12 ;
-  output \port$531$13 ;
-  wire \port$531$13 ;
-  output \port$531$14 ;
-  wire \port$531$14 ;
-  output \port$531$15 ;
-  wire \port$531$15 ;
-  output \port$531$2 ;
-  wire \port$531$2 ;
-  output \port$531$3 ;
-  wire \port$531$3 ;
-  output \port$531$4 ;
-  wire \port$531$4 ;
-  output \port$531$5 ;
-  wire \port$531$5 ;
-  output \port$531$6 ;
-  wire \port$531$6 ;
-  output \port$531$7 ;
-  wire \port$531$7 ;
-  output \port$531$8 ;
-  wire \port$531$8 ;
-  output \port$531$9 ;
-  wire \port$531$9 ;
+  output \port$533$0 ;
+  wire \port$533$0 ;
+  output \port$533$1 ;
+  wire \port$533$1 ;
+  output \port$533$10 ;
+  wire \port$533$10 ;
+  output \port$533$11 ;
+  wire \port$533$11 ;
+  output \port$533$12 ;
+  wire \port$533$12 ;
+  output \port$533$13 ;
+  wire \port$533$13 ;
+  output \port$533$14 ;
+  wire \port$533$14 ;
+  output \port$533$15 ;
+  wire \port$533$15 ;
+  output \port$533$2 ;
+  wire \port$533$2 ;
+  output \port$533$3 ;
+  wire \port$533$3 ;
+  output \port$533$4 ;
+  wire \port$533$4 ;
+  output \port$533$5 ;
+  wire \port$533$5 ;
+  output \port$533$6 ;
+  wire \port$533$6 ;
+  output \port$533$7 ;
+  wire \port$533$7 ;
+  output \port$533$8 ;
+  wire \port$533$8 ;
+  output \port$533$9 ;
+  wire \port$533$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23587,19 +23625,19 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$531$0 , \port$531$1 , \port$531
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$531$0 ),
-    .P1(\port$531$1 ),
-    .P10(\port$531$10 ),
-    .P11(\port$531$11 ),
-    .P12(\port$531$12 ),
-    .P13(\port$531$13 ),
-    .P14(\port$531$14 ),
-    .P15(\port$531$15 ),
+    .P0(\port$533$0 ),
+    .P1(\port$533$1 ),
+    .P10(\port$533$10 ),
+    .P11(\port$533$11 ),
+    .P12(\port$533$12 ),
+    .P13(\port$533$13 ),
+    .P14(\port$533$14 ),
+    .P15(\port$533$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$531$2 ),
+    .P2(\port$533$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23610,30 +23648,30 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$531$0 , \port$531$1 , \port$531
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$531$3 ),
+    .P3(\port$533$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$531$4 ),
-    .P5(\port$531$5 ),
-    .P6(\port$531$6 ),
-    .P7(\port$531$7 ),
-    .P8(\port$531$8 ),
-    .P9(\port$531$9 ),
+    .P4(\port$533$4 ),
+    .P5(\port$533$5 ),
+    .P6(\port$533$6 ),
+    .P7(\port$533$7 ),
+    .P8(\port$533$8 ),
+    .P9(\port$533$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$531$15 , \port$531$14 , \port$531$13 , \port$531$12 , \port$531$11 , \port$531$10 , \port$531$9 , \port$531$8 , \port$531$7 , \port$531$6 , \port$531$5 , \port$531$4 , \port$531$3 , \port$531$2 , \port$531$1 , \port$531$0  };
+  assign p36[15:0] = { \port$533$15 , \port$533$14 , \port$533$13 , \port$533$12 , \port$533$11 , \port$533$10 , \port$533$9 , \port$533$8 , \port$533$7 , \port$533$6 , \port$533$5 , \port$533$4 , \port$533$3 , \port$533$2 , \port$533$1 , \port$533$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$547$0 , \port$547$1 , \port$547$2 , \port$547$3 , \port$547$4 , \port$547$5 , \port$547$6 , \port$547$7 , \port$547$8 , \port$547$9 , \port$547$10 , \port$547$11 , \port$547$12 , \port$547$13 , \port$547$14 , \port$547$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$549$0 , \port$549$1 , \port$549$2 , \port$549$3 , \port$549$4 , \port$549$5 , \port$549$6 , \port$549$7 , \port$549$8 , \port$549$9 , \port$549$10 , \port$549$11 , \port$549$12 , \port$549$13 , \port$549$14 , \port$549$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -23641,38 +23679,38 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$547$0 , \port$547$1 , \port$547
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$547$0 ;
-  wire \port$547$0 ;
-  output \port$547$1 ;
-  wire \port$547$1 ;
-  output \port$547$10 ;
-  wire \port$547$10 ;
-  output \port$547$11 ;
-  wire \port$547$11 ;
-  output \port$547$12 ;
-  wire \port$547$12 ;
-  output \port$547$13 ;
-  wire \port$547$13 ;
-  output \port$547$14 ;
-  wire \port$547$14 ;
-  output \port$547$15 ;
-  wire \port$547$15 ;
-  output \port$547$2 ;
-  wire \port$547$2 ;
-  output \port$547$3 ;
-  wire \port$547$3 ;
-  output \port$547$4 ;
-  wire \port$547$4 ;
-  output \port$547$5 ;
-  wire \port$547$5 ;
-  output \port$547$6 ;
-  wire \port$547$6 ;
-  output \port$547$7 ;
-  wire \port$547$7 ;
-  output \port$547$8 ;
-  wire \port$547$8 ;
-  output \port$547$9 ;
-  wire \port$547$9 ;
+  output \port$549$0 ;
+  wire \port$549$0 ;
+  output \port$549$1 ;
+  wire \port$549$1 ;
+  output \port$549$10 ;
+  wire \port$549$10 ;
+  output \port$549$11 ;
+  wire \port$549$11 ;
+  output \port$549$12 ;
+  wire \port$549$12 ;
+  output \port$549$13 ;
+  wire \port$549$13 ;
+  output \port$549$14 ;
+  wire \port$549$14 ;
+  output \port$549$15 ;
+  wire \port$549$15 ;
+  output \port$549$2 ;
+  wire \port$549$2 ;
+  output \port$549$3 ;
+  wire \port$549$3 ;
+  output \port$549$4 ;
+  wire \port$549$4 ;
+  output \port$549$5 ;
+  wire \port$549$5 ;
+  output \port$549$6 ;
+  wire \port$549$6 ;
+  output \port$549$7 ;
+  wire \port$549$7 ;
+  output \port$549$8 ;
+  wire \port$549$8 ;
+  output \port$549$9 ;
+  wire \port$549$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23748,19 +23786,19 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$547$0 , \port$547$1 , \port$547
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$547$0 ),
-    .P1(\port$547$1 ),
-    .P10(\port$547$10 ),
-    .P11(\port$547$11 ),
-    .P12(\port$547$12 ),
-    .P13(\port$547$13 ),
-    .P14(\port$547$14 ),
-    .P15(\port$547$15 ),
+    .P0(\port$549$0 ),
+    .P1(\port$549$1 ),
+    .P10(\port$549$10 ),
+    .P11(\port$549$11 ),
+    .P12(\port$549$12 ),
+    .P13(\port$549$13 ),
+    .P14(\port$549$14 ),
+    .P15(\port$549$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$547$2 ),
+    .P2(\port$549$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23771,30 +23809,30 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$547$0 , \port$547$1 , \port$547
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$547$3 ),
+    .P3(\port$549$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$547$4 ),
-    .P5(\port$547$5 ),
-    .P6(\port$547$6 ),
-    .P7(\port$547$7 ),
-    .P8(\port$547$8 ),
-    .P9(\port$547$9 ),
+    .P4(\port$549$4 ),
+    .P5(\port$549$5 ),
+    .P6(\port$549$6 ),
+    .P7(\port$549$7 ),
+    .P8(\port$549$8 ),
+    .P9(\port$549$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$547$15 , \port$547$14 , \port$547$13 , \port$547$12 , \port$547$11 , \port$547$10 , \port$547$9 , \port$547$8 , \port$547$7 , \port$547$6 , \port$547$5 , \port$547$4 , \port$547$3 , \port$547$2 , \port$547$1 , \port$547$0  };
+  assign p36[15:0] = { \port$549$15 , \port$549$14 , \port$549$13 , \port$549$12 , \port$549$11 , \port$549$10 , \port$549$9 , \port$549$8 , \port$549$7 , \port$549$6 , \port$549$5 , \port$549$4 , \port$549$3 , \port$549$2 , \port$549$1 , \port$549$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$563$0 , \port$563$1 , \port$563$2 , \port$563$3 , \port$563$4 , \port$563$5 , \port$563$6 , \port$563$7 , \port$563$8 , \port$563$9 , \port$563$10 , \port$563$11 , \port$563$12 , \port$563$13 , \port$563$14 , \port$563$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$565$0 , \port$565$1 , \port$565$2 , \port$565$3 , \port$565$4 , \port$565$5 , \port$565$6 , \port$565$7 , \port$565$8 , \port$565$9 , \port$565$10 , \port$565$11 , \port$565$12 , \port$565$13 , \port$565$14 , \port$565$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -23802,38 +23840,38 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$563$0 , \port$563$1 , \port$563
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$563$0 ;
-  wire \port$563$0 ;
-  output \port$563$1 ;
-  wire \port$563$1 ;
-  output \port$563$10 ;
-  wire \port$563$10 ;
-  output \port$563$11 ;
-  wire \port$563$11 ;
-  output \port$563$12 ;
-  wire \port$563$12 ;
-  output \port$563$13 ;
-  wire \port$563$13 ;
-  output \port$563$14 ;
-  wire \port$563$14 ;
-  output \port$563$15 ;
-  wire \port$563$15 ;
-  output \port$563$2 ;
-  wire \port$563$2 ;
-  output \port$563$3 ;
-  wire \port$563$3 ;
-  output \port$563$4 ;
-  wire \port$563$4 ;
-  output \port$563$5 ;
-  wire \port$563$5 ;
-  output \port$563$6 ;
-  wire \port$563$6 ;
-  output \port$563$7 ;
-  wire \port$563$7 ;
-  output \port$563$8 ;
-  wire \port$563$8 ;
-  output \port$563$9 ;
-  wire \port$563$9 ;
+  output \port$565$0 ;
+  wire \port$565$0 ;
+  output \port$565$1 ;
+  wire \port$565$1 ;
+  output \port$565$10 ;
+  wire \port$565$10 ;
+  output \port$565$11 ;
+  wire \port$565$11 ;
+  output \port$565$12 ;
+  wire \port$565$12 ;
+  output \port$565$13 ;
+  wire \port$565$13 ;
+  output \port$565$14 ;
+  wire \port$565$14 ;
+  output \port$565$15 ;
+  wire \port$565$15 ;
+  output \port$565$2 ;
+  wire \port$565$2 ;
+  output \port$565$3 ;
+  wire \port$565$3 ;
+  output \port$565$4 ;
+  wire \port$565$4 ;
+  output \port$565$5 ;
+  wire \port$565$5 ;
+  output \port$565$6 ;
+  wire \port$565$6 ;
+  output \port$565$7 ;
+  wire \port$565$7 ;
+  output \port$565$8 ;
+  wire \port$565$8 ;
+  output \port$565$9 ;
+  wire \port$565$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23909,19 +23947,19 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$563$0 , \port$563$1 , \port$563
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$563$0 ),
-    .P1(\port$563$1 ),
-    .P10(\port$563$10 ),
-    .P11(\port$563$11 ),
-    .P12(\port$563$12 ),
-    .P13(\port$563$13 ),
-    .P14(\port$563$14 ),
-    .P15(\port$563$15 ),
+    .P0(\port$565$0 ),
+    .P1(\port$565$1 ),
+    .P10(\port$565$10 ),
+    .P11(\port$565$11 ),
+    .P12(\port$565$12 ),
+    .P13(\port$565$13 ),
+    .P14(\port$565$14 ),
+    .P15(\port$565$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$563$2 ),
+    .P2(\port$565$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23932,30 +23970,30 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$563$0 , \port$563$1 , \port$563
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$563$3 ),
+    .P3(\port$565$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$563$4 ),
-    .P5(\port$563$5 ),
-    .P6(\port$563$6 ),
-    .P7(\port$563$7 ),
-    .P8(\port$563$8 ),
-    .P9(\port$563$9 ),
+    .P4(\port$565$4 ),
+    .P5(\port$565$5 ),
+    .P6(\port$565$6 ),
+    .P7(\port$565$7 ),
+    .P8(\port$565$8 ),
+    .P9(\port$565$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$563$15 , \port$563$14 , \port$563$13 , \port$563$12 , \port$563$11 , \port$563$10 , \port$563$9 , \port$563$8 , \port$563$7 , \port$563$6 , \port$563$5 , \port$563$4 , \port$563$3 , \port$563$2 , \port$563$1 , \port$563$0  };
+  assign p36[15:0] = { \port$565$15 , \port$565$14 , \port$565$13 , \port$565$12 , \port$565$11 , \port$565$10 , \port$565$9 , \port$565$8 , \port$565$7 , \port$565$6 , \port$565$5 , \port$565$4 , \port$565$3 , \port$565$2 , \port$565$1 , \port$565$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$579$0 , \port$579$1 , \port$579$2 , \port$579$3 , \port$579$4 , \port$579$5 , \port$579$6 , \port$579$7 , \port$579$8 , \port$579$9 , \port$579$10 , \port$579$11 , \port$579$12 , \port$579$13 , \port$579$14 , \port$579$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$581$0 , \port$581$1 , \port$581$2 , \port$581$3 , \port$581$4 , \port$581$5 , \port$581$6 , \port$581$7 , \port$581$8 , \port$581$9 , \port$581$10 , \port$581$11 , \port$581$12 , \port$581$13 , \port$581$14 , \port$581$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -23963,38 +24001,38 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$579$0 , \port$579$1 , \port$579
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$579$0 ;
-  wire \port$579$0 ;
-  output \port$579$1 ;
-  wire \port$579$1 ;
-  output \port$579$10 ;
-  wire \port$579$10 ;
-  output \port$579$11 ;
-  wire \port$579$11 ;
-  output \port$579$12 ;
-  wire \port$579$12 ;
-  output \port$579$13 ;
-  wire \port$579$13 ;
-  output \port$579$14 ;
-  wire \port$579$14 ;
-  output \port$579$15 ;
-  wire \port$579$15 ;
-  output \port$579$2 ;
-  wire \port$579$2 ;
-  output \port$579$3 ;
-  wire \port$579$3 ;
-  output \port$579$4 ;
-  wire \port$579$4 ;
-  output \port$579$5 ;
-  wire \port$579$5 ;
-  output \port$579$6 ;
-  wire \port$579$6 ;
-  output \port$579$7 ;
-  wire \port$579$7 ;
-  output \port$579$8 ;
-  wire \port$579$8 ;
-  output \port$579$9 ;
-  wire \port$579$9 ;
+  output \port$581$0 ;
+  wire \port$581$0 ;
+  output \port$581$1 ;
+  wire \port$581$1 ;
+  output \port$581$10 ;
+  wire \port$581$10 ;
+  output \port$581$11 ;
+  wire \port$581$11 ;
+  output \port$581$12 ;
+  wire \port$581$12 ;
+  output \port$581$13 ;
+  wire \port$581$13 ;
+  output \port$581$14 ;
+  wire \port$581$14 ;
+  output \port$581$15 ;
+  wire \port$581$15 ;
+  output \port$581$2 ;
+  wire \port$581$2 ;
+  output \port$581$3 ;
+  wire \port$581$3 ;
+  output \port$581$4 ;
+  wire \port$581$4 ;
+  output \port$581$5 ;
+  wire \port$581$5 ;
+  output \port$581$6 ;
+  wire \port$581$6 ;
+  output \port$581$7 ;
+  wire \port$581$7 ;
+  output \port$581$8 ;
+  wire \port$581$8 ;
+  output \port$581$9 ;
+  wire \port$581$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24070,19 +24108,19 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$579$0 , \port$579$1 , \port$579
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$579$0 ),
-    .P1(\port$579$1 ),
-    .P10(\port$579$10 ),
-    .P11(\port$579$11 ),
-    .P12(\port$579$12 ),
-    .P13(\port$579$13 ),
-    .P14(\port$579$14 ),
-    .P15(\port$579$15 ),
+    .P0(\port$581$0 ),
+    .P1(\port$581$1 ),
+    .P10(\port$581$10 ),
+    .P11(\port$581$11 ),
+    .P12(\port$581$12 ),
+    .P13(\port$581$13 ),
+    .P14(\port$581$14 ),
+    .P15(\port$581$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$579$2 ),
+    .P2(\port$581$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24093,30 +24131,30 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$579$0 , \port$579$1 , \port$579
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$579$3 ),
+    .P3(\port$581$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$579$4 ),
-    .P5(\port$579$5 ),
-    .P6(\port$579$6 ),
-    .P7(\port$579$7 ),
-    .P8(\port$579$8 ),
-    .P9(\port$579$9 ),
+    .P4(\port$581$4 ),
+    .P5(\port$581$5 ),
+    .P6(\port$581$6 ),
+    .P7(\port$581$7 ),
+    .P8(\port$581$8 ),
+    .P9(\port$581$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$579$15 , \port$579$14 , \port$579$13 , \port$579$12 , \port$579$11 , \port$579$10 , \port$579$9 , \port$579$8 , \port$579$7 , \port$579$6 , \port$579$5 , \port$579$4 , \port$579$3 , \port$579$2 , \port$579$1 , \port$579$0  };
+  assign p36[15:0] = { \port$581$15 , \port$581$14 , \port$581$13 , \port$581$12 , \port$581$11 , \port$581$10 , \port$581$9 , \port$581$8 , \port$581$7 , \port$581$6 , \port$581$5 , \port$581$4 , \port$581$3 , \port$581$2 , \port$581$1 , \port$581$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$595$0 , \port$595$1 , \port$595$2 , \port$595$3 , \port$595$4 , \port$595$5 , \port$595$6 , \port$595$7 , \port$595$8 , \port$595$9 , \port$595$10 , \port$595$11 , \port$595$12 , \port$595$13 , \port$595$14 , \port$595$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$597$0 , \port$597$1 , \port$597$2 , \port$597$3 , \port$597$4 , \port$597$5 , \port$597$6 , \port$597$7 , \port$597$8 , \port$597$9 , \port$597$10 , \port$597$11 , \port$597$12 , \port$597$13 , \port$597$14 , \port$597$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24124,38 +24162,38 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$595$0 , \port$595$1 , \port$595
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$595$0 ;
-  wire \port$595$0 ;
-  output \port$595$1 ;
-  wire \port$595$1 ;
-  output \port$595$10 ;
-  wire \port$595$10 ;
-  output \port$595$11 ;
-  wire \port$595$11 ;
-  output \port$595$12 ;
-  wire \port$595$12 ;
-  output \port$595$13 ;
-  wire \port$595$13 ;
-  output \port$595$14 ;
-  wire \port$595$14 ;
-  output \port$595$15 ;
-  wire \port$595$15 ;
-  output \port$595$2 ;
-  wire \port$595$2 ;
-  output \port$595$3 ;
-  wire \port$595$3 ;
-  output \port$595$4 ;
-  wire \port$595$4 ;
-  output \port$595$5 ;
-  wire \port$595$5 ;
-  output \port$595$6 ;
-  wire \port$595$6 ;
-  output \port$595$7 ;
-  wire \port$595$7 ;
-  output \port$595$8 ;
-  wire \port$595$8 ;
-  output \port$595$9 ;
-  wire \port$595$9 ;
+  output \port$597$0 ;
+  wire \port$597$0 ;
+  output \port$597$1 ;
+  wire \port$597$1 ;
+  output \port$597$10 ;
+  wire \port$597$10 ;
+  output \port$597$11 ;
+  wire \port$597$11 ;
+  output \port$597$12 ;
+  wire \port$597$12 ;
+  output \port$597$13 ;
+  wire \port$597$13 ;
+  output \port$597$14 ;
+  wire \port$597$14 ;
+  output \port$597$15 ;
+  wire \port$597$15 ;
+  output \port$597$2 ;
+  wire \port$597$2 ;
+  output \port$597$3 ;
+  wire \port$597$3 ;
+  output \port$597$4 ;
+  wire \port$597$4 ;
+  output \port$597$5 ;
+  wire \port$597$5 ;
+  output \port$597$6 ;
+  wire \port$597$6 ;
+  output \port$597$7 ;
+  wire \port$597$7 ;
+  output \port$597$8 ;
+  wire \port$597$8 ;
+  output \port$597$9 ;
+  wire \port$597$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24231,19 +24269,19 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$595$0 , \port$595$1 , \port$595
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$595$0 ),
-    .P1(\port$595$1 ),
-    .P10(\port$595$10 ),
-    .P11(\port$595$11 ),
-    .P12(\port$595$12 ),
-    .P13(\port$595$13 ),
-    .P14(\port$595$14 ),
-    .P15(\port$595$15 ),
+    .P0(\port$597$0 ),
+    .P1(\port$597$1 ),
+    .P10(\port$597$10 ),
+    .P11(\port$597$11 ),
+    .P12(\port$597$12 ),
+    .P13(\port$597$13 ),
+    .P14(\port$597$14 ),
+    .P15(\port$597$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$595$2 ),
+    .P2(\port$597$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24254,30 +24292,30 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$595$0 , \port$595$1 , \port$595
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$595$3 ),
+    .P3(\port$597$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$595$4 ),
-    .P5(\port$595$5 ),
-    .P6(\port$595$6 ),
-    .P7(\port$595$7 ),
-    .P8(\port$595$8 ),
-    .P9(\port$595$9 ),
+    .P4(\port$597$4 ),
+    .P5(\port$597$5 ),
+    .P6(\port$597$6 ),
+    .P7(\port$597$7 ),
+    .P8(\port$597$8 ),
+    .P9(\port$597$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$595$15 , \port$595$14 , \port$595$13 , \port$595$12 , \port$595$11 , \port$595$10 , \port$595$9 , \port$595$8 , \port$595$7 , \port$595$6 , \port$595$5 , \port$595$4 , \port$595$3 , \port$595$2 , \port$595$1 , \port$595$0  };
+  assign p36[15:0] = { \port$597$15 , \port$597$14 , \port$597$13 , \port$597$12 , \port$597$11 , \port$597$10 , \port$597$9 , \port$597$8 , \port$597$7 , \port$597$6 , \port$597$5 , \port$597$4 , \port$597$3 , \port$597$2 , \port$597$1 , \port$597$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$611$0 , \port$611$1 , \port$611$2 , \port$611$3 , \port$611$4 , \port$611$5 , \port$611$6 , \port$611$7 , \port$611$8 , \port$611$9 , \port$611$10 , \port$611$11 , \port$611$12 , \port$611$13 , \port$611$14 , \port$611$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$613$0 , \port$613$1 , \port$613$2 , \port$613$3 , \port$613$4 , \port$613$5 , \port$613$6 , \port$613$7 , \port$613$8 , \port$613$9 , \port$613$10 , \port$613$11 , \port$613$12 , \port$613$13 , \port$613$14 , \port$613$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24285,38 +24323,38 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$611$0 , \port$611$1 , \port$611
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$611$0 ;
-  wire \port$611$0 ;
-  output \port$611$1 ;
-  wire \port$611$1 ;
-  output \port$611$10 ;
-  wire \port$611$10 ;
-  output \port$611$11 ;
-  wire \port$611$11 ;
-  output \port$611$12 ;
-  wire \port$611$12 ;
-  output \port$611$13 ;
-  wire \port$611$13 ;
-  output \port$611$14 ;
-  wire \port$611$14 ;
-  output \port$611$15 ;
-  wire \port$611$15 ;
-  output \port$611$2 ;
-  wire \port$611$2 ;
-  output \port$611$3 ;
-  wire \port$611$3 ;
-  output \port$611$4 ;
-  wire \port$611$4 ;
-  output \port$611$5 ;
-  wire \port$611$5 ;
-  output \port$611$6 ;
-  wire \port$611$6 ;
-  output \port$611$7 ;
-  wire \port$611$7 ;
-  output \port$611$8 ;
-  wire \port$611$8 ;
-  output \port$611$9 ;
-  wire \port$611$9 ;
+  output \port$613$0 ;
+  wire \port$613$0 ;
+  output \port$613$1 ;
+  wire \port$613$1 ;
+  output \port$613$10 ;
+  wire \port$613$10 ;
+  output \port$613$11 ;
+  wire \port$613$11 ;
+  output \port$613$12 ;
+  wire \port$613$12 ;
+  output \port$613$13 ;
+  wire \port$613$13 ;
+  output \port$613$14 ;
+  wire \port$613$14 ;
+  output \port$613$15 ;
+  wire \port$613$15 ;
+  output \port$613$2 ;
+  wire \port$613$2 ;
+  output \port$613$3 ;
+  wire \port$613$3 ;
+  output \port$613$4 ;
+  wire \port$613$4 ;
+  output \port$613$5 ;
+  wire \port$613$5 ;
+  output \port$613$6 ;
+  wire \port$613$6 ;
+  output \port$613$7 ;
+  wire \port$613$7 ;
+  output \port$613$8 ;
+  wire \port$613$8 ;
+  output \port$613$9 ;
+  wire \port$613$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24392,19 +24430,19 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$611$0 , \port$611$1 , \port$611
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$611$0 ),
-    .P1(\port$611$1 ),
-    .P10(\port$611$10 ),
-    .P11(\port$611$11 ),
-    .P12(\port$611$12 ),
-    .P13(\port$611$13 ),
-    .P14(\port$611$14 ),
-    .P15(\port$611$15 ),
+    .P0(\port$613$0 ),
+    .P1(\port$613$1 ),
+    .P10(\port$613$10 ),
+    .P11(\port$613$11 ),
+    .P12(\port$613$12 ),
+    .P13(\port$613$13 ),
+    .P14(\port$613$14 ),
+    .P15(\port$613$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$611$2 ),
+    .P2(\port$613$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24415,30 +24453,30 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$611$0 , \port$611$1 , \port$611
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$611$3 ),
+    .P3(\port$613$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$611$4 ),
-    .P5(\port$611$5 ),
-    .P6(\port$611$6 ),
-    .P7(\port$611$7 ),
-    .P8(\port$611$8 ),
-    .P9(\port$611$9 ),
+    .P4(\port$613$4 ),
+    .P5(\port$613$5 ),
+    .P6(\port$613$6 ),
+    .P7(\port$613$7 ),
+    .P8(\port$613$8 ),
+    .P9(\port$613$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$611$15 , \port$611$14 , \port$611$13 , \port$611$12 , \port$611$11 , \port$611$10 , \port$611$9 , \port$611$8 , \port$611$7 , \port$611$6 , \port$611$5 , \port$611$4 , \port$611$3 , \port$611$2 , \port$611$1 , \port$611$0  };
+  assign p36[15:0] = { \port$613$15 , \port$613$14 , \port$613$13 , \port$613$12 , \port$613$11 , \port$613$10 , \port$613$9 , \port$613$8 , \port$613$7 , \port$613$6 , \port$613$5 , \port$613$4 , \port$613$3 , \port$613$2 , \port$613$1 , \port$613$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$627$0 , \port$627$1 , \port$627$2 , \port$627$3 , \port$627$4 , \port$627$5 , \port$627$6 , \port$627$7 , \port$627$8 , \port$627$9 , \port$627$10 , \port$627$11 , \port$627$12 , \port$627$13 , \port$627$14 , \port$627$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$629$0 , \port$629$1 , \port$629$2 , \port$629$3 , \port$629$4 , \port$629$5 , \port$629$6 , \port$629$7 , \port$629$8 , \port$629$9 , \port$629$10 , \port$629$11 , \port$629$12 , \port$629$13 , \port$629$14 , \port$629$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24446,38 +24484,38 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$627$0 , \port$627$1 , \port$627
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$627$0 ;
-  wire \port$627$0 ;
-  output \port$627$1 ;
-  wire \port$627$1 ;
-  output \port$627$10 ;
-  wire \port$627$10 ;
-  output \port$627$11 ;
-  wire \port$627$11 ;
-  output \port$627$12 ;
-  wire \port$627$12 ;
-  output \port$627$13 ;
-  wire \port$627$13 ;
-  output \port$627$14 ;
-  wire \port$627$14 ;
-  output \port$627$15 ;
-  wire \port$627$15 ;
-  output \port$627$2 ;
-  wire \port$627$2 ;
-  output \port$627$3 ;
-  wire \port$627$3 ;
-  output \port$627$4 ;
-  wire \port$627$4 ;
-  output \port$627$5 ;
-  wire \port$627$5 ;
-  output \port$627$6 ;
-  wire \port$627$6 ;
-  output \port$627$7 ;
-  wire \port$627$7 ;
-  output \port$627$8 ;
-  wire \port$627$8 ;
-  output \port$627$9 ;
-  wire \port$627$9 ;
+  output \port$629$0 ;
+  wire \port$629$0 ;
+  output \port$629$1 ;
+  wire \port$629$1 ;
+  output \port$629$10 ;
+  wire \port$629$10 ;
+  output \port$629$11 ;
+  wire \port$629$11 ;
+  output \port$629$12 ;
+  wire \port$629$12 ;
+  output \port$629$13 ;
+  wire \port$629$13 ;
+  output \port$629$14 ;
+  wire \port$629$14 ;
+  output \port$629$15 ;
+  wire \port$629$15 ;
+  output \port$629$2 ;
+  wire \port$629$2 ;
+  output \port$629$3 ;
+  wire \port$629$3 ;
+  output \port$629$4 ;
+  wire \port$629$4 ;
+  output \port$629$5 ;
+  wire \port$629$5 ;
+  output \port$629$6 ;
+  wire \port$629$6 ;
+  output \port$629$7 ;
+  wire \port$629$7 ;
+  output \port$629$8 ;
+  wire \port$629$8 ;
+  output \port$629$9 ;
+  wire \port$629$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24553,19 +24591,19 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$627$0 , \port$627$1 , \port$627
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$627$0 ),
-    .P1(\port$627$1 ),
-    .P10(\port$627$10 ),
-    .P11(\port$627$11 ),
-    .P12(\port$627$12 ),
-    .P13(\port$627$13 ),
-    .P14(\port$627$14 ),
-    .P15(\port$627$15 ),
+    .P0(\port$629$0 ),
+    .P1(\port$629$1 ),
+    .P10(\port$629$10 ),
+    .P11(\port$629$11 ),
+    .P12(\port$629$12 ),
+    .P13(\port$629$13 ),
+    .P14(\port$629$14 ),
+    .P15(\port$629$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$627$2 ),
+    .P2(\port$629$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24576,30 +24614,30 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$627$0 , \port$627$1 , \port$627
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$627$3 ),
+    .P3(\port$629$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$627$4 ),
-    .P5(\port$627$5 ),
-    .P6(\port$627$6 ),
-    .P7(\port$627$7 ),
-    .P8(\port$627$8 ),
-    .P9(\port$627$9 ),
+    .P4(\port$629$4 ),
+    .P5(\port$629$5 ),
+    .P6(\port$629$6 ),
+    .P7(\port$629$7 ),
+    .P8(\port$629$8 ),
+    .P9(\port$629$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$627$15 , \port$627$14 , \port$627$13 , \port$627$12 , \port$627$11 , \port$627$10 , \port$627$9 , \port$627$8 , \port$627$7 , \port$627$6 , \port$627$5 , \port$627$4 , \port$627$3 , \port$627$2 , \port$627$1 , \port$627$0  };
+  assign p36[15:0] = { \port$629$15 , \port$629$14 , \port$629$13 , \port$629$12 , \port$629$11 , \port$629$10 , \port$629$9 , \port$629$8 , \port$629$7 , \port$629$6 , \port$629$5 , \port$629$4 , \port$629$3 , \port$629$2 , \port$629$1 , \port$629$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$643$0 , \port$643$1 , \port$643$2 , \port$643$3 , \port$643$4 , \port$643$5 , \port$643$6 , \port$643$7 , \port$643$8 , \port$643$9 , \port$643$10 , \port$643$11 , \port$643$12 , \port$643$13 , \port$643$14 , \port$643$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24607,38 +24645,38 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$643$0 , \port$643$1 , \port$643
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$643$0 ;
-  wire \port$643$0 ;
-  output \port$643$1 ;
-  wire \port$643$1 ;
-  output \port$643$10 ;
-  wire \port$643$10 ;
-  output \port$643$11 ;
-  wire \port$643$11 ;
-  output \port$643$12 ;
-  wire \port$643$12 ;
-  output \port$643$13 ;
-  wire \port$643$13 ;
-  output \port$643$14 ;
-  wire \port$643$14 ;
-  output \port$643$15 ;
-  wire \port$643$15 ;
-  output \port$643$2 ;
-  wire \port$643$2 ;
-  output \port$643$3 ;
-  wire \port$643$3 ;
-  output \port$643$4 ;
-  wire \port$643$4 ;
-  output \port$643$5 ;
-  wire \port$643$5 ;
-  output \port$643$6 ;
-  wire \port$643$6 ;
-  output \port$643$7 ;
-  wire \port$643$7 ;
-  output \port$643$8 ;
-  wire \port$643$8 ;
-  output \port$643$9 ;
-  wire \port$643$9 ;
+  output \port$645$0 ;
+  wire \port$645$0 ;
+  output \port$645$1 ;
+  wire \port$645$1 ;
+  output \port$645$10 ;
+  wire \port$645$10 ;
+  output \port$645$11 ;
+  wire \port$645$11 ;
+  output \port$645$12 ;
+  wire \port$645$12 ;
+  output \port$645$13 ;
+  wire \port$645$13 ;
+  output \port$645$14 ;
+  wire \port$645$14 ;
+  output \port$645$15 ;
+  wire \port$645$15 ;
+  output \port$645$2 ;
+  wire \port$645$2 ;
+  output \port$645$3 ;
+  wire \port$645$3 ;
+  output \port$645$4 ;
+  wire \port$645$4 ;
+  output \port$645$5 ;
+  wire \port$645$5 ;
+  output \port$645$6 ;
+  wire \port$645$6 ;
+  output \port$645$7 ;
+  wire \port$645$7 ;
+  output \port$645$8 ;
+  wire \port$645$8 ;
+  output \port$645$9 ;
+  wire \port$645$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24714,19 +24752,19 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$643$0 , \port$643$1 , \port$643
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$643$0 ),
-    .P1(\port$643$1 ),
-    .P10(\port$643$10 ),
-    .P11(\port$643$11 ),
-    .P12(\port$643$12 ),
-    .P13(\port$643$13 ),
-    .P14(\port$643$14 ),
-    .P15(\port$643$15 ),
+    .P0(\port$645$0 ),
+    .P1(\port$645$1 ),
+    .P10(\port$645$10 ),
+    .P11(\port$645$11 ),
+    .P12(\port$645$12 ),
+    .P13(\port$645$13 ),
+    .P14(\port$645$14 ),
+    .P15(\port$645$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$643$2 ),
+    .P2(\port$645$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24737,30 +24775,30 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$643$0 , \port$643$1 , \port$643
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$643$3 ),
+    .P3(\port$645$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$643$4 ),
-    .P5(\port$643$5 ),
-    .P6(\port$643$6 ),
-    .P7(\port$643$7 ),
-    .P8(\port$643$8 ),
-    .P9(\port$643$9 ),
+    .P4(\port$645$4 ),
+    .P5(\port$645$5 ),
+    .P6(\port$645$6 ),
+    .P7(\port$645$7 ),
+    .P8(\port$645$8 ),
+    .P9(\port$645$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$643$15 , \port$643$14 , \port$643$13 , \port$643$12 , \port$643$11 , \port$643$10 , \port$643$9 , \port$643$8 , \port$643$7 , \port$643$6 , \port$643$5 , \port$643$4 , \port$643$3 , \port$643$2 , \port$643$1 , \port$643$0  };
+  assign p36[15:0] = { \port$645$15 , \port$645$14 , \port$645$13 , \port$645$12 , \port$645$11 , \port$645$10 , \port$645$9 , \port$645$8 , \port$645$7 , \port$645$6 , \port$645$5 , \port$645$4 , \port$645$3 , \port$645$2 , \port$645$1 , \port$645$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$659$0 , \port$659$1 , \port$659$2 , \port$659$3 , \port$659$4 , \port$659$5 , \port$659$6 , \port$659$7 , \port$659$8 , \port$659$9 , \port$659$10 , \port$659$11 , \port$659$12 , \port$659$13 , \port$659$14 , \port$659$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24768,38 +24806,38 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$659$0 , \port$659$1 , \port$659
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$659$0 ;
-  wire \port$659$0 ;
-  output \port$659$1 ;
-  wire \port$659$1 ;
-  output \port$659$10 ;
-  wire \port$659$10 ;
-  output \port$659$11 ;
-  wire \port$659$11 ;
-  output \port$659$12 ;
-  wire \port$659$12 ;
-  output \port$659$13 ;
-  wire \port$659$13 ;
-  output \port$659$14 ;
-  wire \port$659$14 ;
-  output \port$659$15 ;
-  wire \port$659$15 ;
-  output \port$659$2 ;
-  wire \port$659$2 ;
-  output \port$659$3 ;
-  wire \port$659$3 ;
-  output \port$659$4 ;
-  wire \port$659$4 ;
-  output \port$659$5 ;
-  wire \port$659$5 ;
-  output \port$659$6 ;
-  wire \port$659$6 ;
-  output \port$659$7 ;
-  wire \port$659$7 ;
-  output \port$659$8 ;
-  wire \port$659$8 ;
-  output \port$659$9 ;
-  wire \port$659$9 ;
+  output \port$661$0 ;
+  wire \port$661$0 ;
+  output \port$661$1 ;
+  wire \port$661$1 ;
+  output \port$661$10 ;
+  wire \port$661$10 ;
+  output \port$661$11 ;
+  wire \port$661$11 ;
+  output \port$661$12 ;
+  wire \port$661$12 ;
+  output \port$661$13 ;
+  wire \port$661$13 ;
+  output \port$661$14 ;
+  wire \port$661$14 ;
+  output \port$661$15 ;
+  wire \port$661$15 ;
+  output \port$661$2 ;
+  wire \port$661$2 ;
+  output \port$661$3 ;
+  wire \port$661$3 ;
+  output \port$661$4 ;
+  wire \port$661$4 ;
+  output \port$661$5 ;
+  wire \port$661$5 ;
+  output \port$661$6 ;
+  wire \port$661$6 ;
+  output \port$661$7 ;
+  wire \port$661$7 ;
+  output \port$661$8 ;
+  wire \port$661$8 ;
+  output \port$661$9 ;
+  wire \port$661$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24875,19 +24913,19 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$659$0 , \port$659$1 , \port$659
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$659$0 ),
-    .P1(\port$659$1 ),
-    .P10(\port$659$10 ),
-    .P11(\port$659$11 ),
-    .P12(\port$659$12 ),
-    .P13(\port$659$13 ),
-    .P14(\port$659$14 ),
-    .P15(\port$659$15 ),
+    .P0(\port$661$0 ),
+    .P1(\port$661$1 ),
+    .P10(\port$661$10 ),
+    .P11(\port$661$11 ),
+    .P12(\port$661$12 ),
+    .P13(\port$661$13 ),
+    .P14(\port$661$14 ),
+    .P15(\port$661$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$659$2 ),
+    .P2(\port$661$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24898,30 +24936,30 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$659$0 , \port$659$1 , \port$659
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$659$3 ),
+    .P3(\port$661$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$659$4 ),
-    .P5(\port$659$5 ),
-    .P6(\port$659$6 ),
-    .P7(\port$659$7 ),
-    .P8(\port$659$8 ),
-    .P9(\port$659$9 ),
+    .P4(\port$661$4 ),
+    .P5(\port$661$5 ),
+    .P6(\port$661$6 ),
+    .P7(\port$661$7 ),
+    .P8(\port$661$8 ),
+    .P9(\port$661$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$659$15 , \port$659$14 , \port$659$13 , \port$659$12 , \port$659$11 , \port$659$10 , \port$659$9 , \port$659$8 , \port$659$7 , \port$659$6 , \port$659$5 , \port$659$4 , \port$659$3 , \port$659$2 , \port$659$1 , \port$659$0  };
+  assign p36[15:0] = { \port$661$15 , \port$661$14 , \port$661$13 , \port$661$12 , \port$661$11 , \port$661$10 , \port$661$9 , \port$661$8 , \port$661$7 , \port$661$6 , \port$661$5 , \port$661$4 , \port$661$3 , \port$661$2 , \port$661$1 , \port$661$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$675$0 , \port$675$1 , \port$675$2 , \port$675$3 , \port$675$4 , \port$675$5 , \port$675$6 , \port$675$7 , \port$675$8 , \port$675$9 , \port$675$10 , \port$675$11 , \port$675$12 , \port$675$13 , \port$675$14 , \port$675$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$677$0 , \port$677$1 , \port$677$2 , \port$677$3 , \port$677$4 , \port$677$5 , \port$677$6 , \port$677$7 , \port$677$8 , \port$677$9 , \port$677$10 , \port$677$11 , \port$677$12 , \port$677$13 , \port$677$14 , \port$677$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24929,38 +24967,38 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$675$0 , \port$675$1 , \port$675
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$675$0 ;
-  wire \port$675$0 ;
-  output \port$675$1 ;
-  wire \port$675$1 ;
-  output \port$675$10 ;
-  wire \port$675$10 ;
-  output \port$675$11 ;
-  wire \port$675$11 ;
-  output \port$675$12 ;
-  wire \port$675$12 ;
-  output \port$675$13 ;
-  wire \port$675$13 ;
-  output \port$675$14 ;
-  wire \port$675$14 ;
-  output \port$675$15 ;
-  wire \port$675$15 ;
-  output \port$675$2 ;
-  wire \port$675$2 ;
-  output \port$675$3 ;
-  wire \port$675$3 ;
-  output \port$675$4 ;
-  wire \port$675$4 ;
-  output \port$675$5 ;
-  wire \port$675$5 ;
-  output \port$675$6 ;
-  wire \port$675$6 ;
-  output \port$675$7 ;
-  wire \port$675$7 ;
-  output \port$675$8 ;
-  wire \port$675$8 ;
-  output \port$675$9 ;
-  wire \port$675$9 ;
+  output \port$677$0 ;
+  wire \port$677$0 ;
+  output \port$677$1 ;
+  wire \port$677$1 ;
+  output \port$677$10 ;
+  wire \port$677$10 ;
+  output \port$677$11 ;
+  wire \port$677$11 ;
+  output \port$677$12 ;
+  wire \port$677$12 ;
+  output \port$677$13 ;
+  wire \port$677$13 ;
+  output \port$677$14 ;
+  wire \port$677$14 ;
+  output \port$677$15 ;
+  wire \port$677$15 ;
+  output \port$677$2 ;
+  wire \port$677$2 ;
+  output \port$677$3 ;
+  wire \port$677$3 ;
+  output \port$677$4 ;
+  wire \port$677$4 ;
+  output \port$677$5 ;
+  wire \port$677$5 ;
+  output \port$677$6 ;
+  wire \port$677$6 ;
+  output \port$677$7 ;
+  wire \port$677$7 ;
+  output \port$677$8 ;
+  wire \port$677$8 ;
+  output \port$677$9 ;
+  wire \port$677$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25036,19 +25074,19 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$675$0 , \port$675$1 , \port$675
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$675$0 ),
-    .P1(\port$675$1 ),
-    .P10(\port$675$10 ),
-    .P11(\port$675$11 ),
-    .P12(\port$675$12 ),
-    .P13(\port$675$13 ),
-    .P14(\port$675$14 ),
-    .P15(\port$675$15 ),
+    .P0(\port$677$0 ),
+    .P1(\port$677$1 ),
+    .P10(\port$677$10 ),
+    .P11(\port$677$11 ),
+    .P12(\port$677$12 ),
+    .P13(\port$677$13 ),
+    .P14(\port$677$14 ),
+    .P15(\port$677$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$675$2 ),
+    .P2(\port$677$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25059,30 +25097,30 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$675$0 , \port$675$1 , \port$675
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$675$3 ),
+    .P3(\port$677$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$675$4 ),
-    .P5(\port$675$5 ),
-    .P6(\port$675$6 ),
-    .P7(\port$675$7 ),
-    .P8(\port$675$8 ),
-    .P9(\port$675$9 ),
+    .P4(\port$677$4 ),
+    .P5(\port$677$5 ),
+    .P6(\port$677$6 ),
+    .P7(\port$677$7 ),
+    .P8(\port$677$8 ),
+    .P9(\port$677$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$675$15 , \port$675$14 , \port$675$13 , \port$675$12 , \port$675$11 , \port$675$10 , \port$675$9 , \port$675$8 , \port$675$7 , \port$675$6 , \port$675$5 , \port$675$4 , \port$675$3 , \port$675$2 , \port$675$1 , \port$675$0  };
+  assign p36[15:0] = { \port$677$15 , \port$677$14 , \port$677$13 , \port$677$12 , \port$677$11 , \port$677$10 , \port$677$9 , \port$677$8 , \port$677$7 , \port$677$6 , \port$677$5 , \port$677$4 , \port$677$3 , \port$677$2 , \port$677$1 , \port$677$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25090,38 +25128,38 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$691$0 , \port$691$1 , \port$691
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$691$0 ;
-  wire \port$691$0 ;
-  output \port$691$1 ;
-  wire \port$691$1 ;
-  output \port$691$10 ;
-  wire \port$691$10 ;
-  output \port$691$11 ;
-  wire \port$691$11 ;
-  output \port$691$12 ;
-  wire \port$691$12 ;
-  output \port$691$13 ;
-  wire \port$691$13 ;
-  output \port$691$14 ;
-  wire \port$691$14 ;
-  output \port$691$15 ;
-  wire \port$691$15 ;
-  output \port$691$2 ;
-  wire \port$691$2 ;
-  output \port$691$3 ;
-  wire \port$691$3 ;
-  output \port$691$4 ;
-  wire \port$691$4 ;
-  output \port$691$5 ;
-  wire \port$691$5 ;
-  output \port$691$6 ;
-  wire \port$691$6 ;
-  output \port$691$7 ;
-  wire \port$691$7 ;
-  output \port$691$8 ;
-  wire \port$691$8 ;
-  output \port$691$9 ;
-  wire \port$691$9 ;
+  output \port$693$0 ;
+  wire \port$693$0 ;
+  output \port$693$1 ;
+  wire \port$693$1 ;
+  output \port$693$10 ;
+  wire \port$693$10 ;
+  output \port$693$11 ;
+  wire \port$693$11 ;
+  output \port$693$12 ;
+  wire \port$693$12 ;
+  output \port$693$13 ;
+  wire \port$693$13 ;
+  output \port$693$14 ;
+  wire \port$693$14 ;
+  output \port$693$15 ;
+  wire \port$693$15 ;
+  output \port$693$2 ;
+  wire \port$693$2 ;
+  output \port$693$3 ;
+  wire \port$693$3 ;
+  output \port$693$4 ;
+  wire \port$693$4 ;
+  output \port$693$5 ;
+  wire \port$693$5 ;
+  output \port$693$6 ;
+  wire \port$693$6 ;
+  output \port$693$7 ;
+  wire \port$693$7 ;
+  output \port$693$8 ;
+  wire \port$693$8 ;
+  output \port$693$9 ;
+  wire \port$693$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25197,19 +25235,19 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$691$0 , \port$691$1 , \port$691
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$691$0 ),
-    .P1(\port$691$1 ),
-    .P10(\port$691$10 ),
-    .P11(\port$691$11 ),
-    .P12(\port$691$12 ),
-    .P13(\port$691$13 ),
-    .P14(\port$691$14 ),
-    .P15(\port$691$15 ),
+    .P0(\port$693$0 ),
+    .P1(\port$693$1 ),
+    .P10(\port$693$10 ),
+    .P11(\port$693$11 ),
+    .P12(\port$693$12 ),
+    .P13(\port$693$13 ),
+    .P14(\port$693$14 ),
+    .P15(\port$693$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$691$2 ),
+    .P2(\port$693$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25220,30 +25258,30 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$691$0 , \port$691$1 , \port$691
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$691$3 ),
+    .P3(\port$693$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$691$4 ),
-    .P5(\port$691$5 ),
-    .P6(\port$691$6 ),
-    .P7(\port$691$7 ),
-    .P8(\port$691$8 ),
-    .P9(\port$691$9 ),
+    .P4(\port$693$4 ),
+    .P5(\port$693$5 ),
+    .P6(\port$693$6 ),
+    .P7(\port$693$7 ),
+    .P8(\port$693$8 ),
+    .P9(\port$693$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$691$15 , \port$691$14 , \port$691$13 , \port$691$12 , \port$691$11 , \port$691$10 , \port$691$9 , \port$691$8 , \port$691$7 , \port$691$6 , \port$691$5 , \port$691$4 , \port$691$3 , \port$691$2 , \port$691$1 , \port$691$0  };
+  assign p36[15:0] = { \port$693$15 , \port$693$14 , \port$693$13 , \port$693$12 , \port$693$11 , \port$693$10 , \port$693$9 , \port$693$8 , \port$693$7 , \port$693$6 , \port$693$5 , \port$693$4 , \port$693$3 , \port$693$2 , \port$693$1 , \port$693$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25251,38 +25289,38 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$707$0 , \port$707$1 , \port$707
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$707$0 ;
-  wire \port$707$0 ;
-  output \port$707$1 ;
-  wire \port$707$1 ;
-  output \port$707$10 ;
-  wire \port$707$10 ;
-  output \port$707$11 ;
-  wire \port$707$11 ;
-  output \port$707$12 ;
-  wire \port$707$12 ;
-  output \port$707$13 ;
-  wire \port$707$13 ;
-  output \port$707$14 ;
-  wire \port$707$14 ;
-  output \port$707$15 ;
-  wire \port$707$15 ;
-  output \port$707$2 ;
-  wire \port$707$2 ;
-  output \port$707$3 ;
-  wire \port$707$3 ;
-  output \port$707$4 ;
-  wire \port$707$4 ;
-  output \port$707$5 ;
-  wire \port$707$5 ;
-  output \port$707$6 ;
-  wire \port$707$6 ;
-  output \port$707$7 ;
-  wire \port$707$7 ;
-  output \port$707$8 ;
-  wire \port$707$8 ;
-  output \port$707$9 ;
-  wire \port$707$9 ;
+  output \port$709$0 ;
+  wire \port$709$0 ;
+  output \port$709$1 ;
+  wire \port$709$1 ;
+  output \port$709$10 ;
+  wire \port$709$10 ;
+  output \port$709$11 ;
+  wire \port$709$11 ;
+  output \port$709$12 ;
+  wire \port$709$12 ;
+  output \port$709$13 ;
+  wire \port$709$13 ;
+  output \port$709$14 ;
+  wire \port$709$14 ;
+  output \port$709$15 ;
+  wire \port$709$15 ;
+  output \port$709$2 ;
+  wire \port$709$2 ;
+  output \port$709$3 ;
+  wire \port$709$3 ;
+  output \port$709$4 ;
+  wire \port$709$4 ;
+  output \port$709$5 ;
+  wire \port$709$5 ;
+  output \port$709$6 ;
+  wire \port$709$6 ;
+  output \port$709$7 ;
+  wire \port$709$7 ;
+  output \port$709$8 ;
+  wire \port$709$8 ;
+  output \port$709$9 ;
+  wire \port$709$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25358,19 +25396,19 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$707$0 , \port$707$1 , \port$707
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$707$0 ),
-    .P1(\port$707$1 ),
-    .P10(\port$707$10 ),
-    .P11(\port$707$11 ),
-    .P12(\port$707$12 ),
-    .P13(\port$707$13 ),
-    .P14(\port$707$14 ),
-    .P15(\port$707$15 ),
+    .P0(\port$709$0 ),
+    .P1(\port$709$1 ),
+    .P10(\port$709$10 ),
+    .P11(\port$709$11 ),
+    .P12(\port$709$12 ),
+    .P13(\port$709$13 ),
+    .P14(\port$709$14 ),
+    .P15(\port$709$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$707$2 ),
+    .P2(\port$709$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25381,30 +25419,30 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$707$0 , \port$707$1 , \port$707
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$707$3 ),
+    .P3(\port$709$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$707$4 ),
-    .P5(\port$707$5 ),
-    .P6(\port$707$6 ),
-    .P7(\port$707$7 ),
-    .P8(\port$707$8 ),
-    .P9(\port$707$9 ),
+    .P4(\port$709$4 ),
+    .P5(\port$709$5 ),
+    .P6(\port$709$6 ),
+    .P7(\port$709$7 ),
+    .P8(\port$709$8 ),
+    .P9(\port$709$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$707$15 , \port$707$14 , \port$707$13 , \port$707$12 , \port$707$11 , \port$707$10 , \port$707$9 , \port$707$8 , \port$707$7 , \port$707$6 , \port$707$5 , \port$707$4 , \port$707$3 , \port$707$2 , \port$707$1 , \port$707$0  };
+  assign p36[15:0] = { \port$709$15 , \port$709$14 , \port$709$13 , \port$709$12 , \port$709$11 , \port$709$10 , \port$709$9 , \port$709$8 , \port$709$7 , \port$709$6 , \port$709$5 , \port$709$4 , \port$709$3 , \port$709$2 , \port$709$1 , \port$709$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$723$0 , \port$723$1 , \port$723$2 , \port$723$3 , \port$723$4 , \port$723$5 , \port$723$6 , \port$723$7 , \port$723$8 , \port$723$9 , \port$723$10 , \port$723$11 , \port$723$12 , \port$723$13 , \port$723$14 , \port$723$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25412,38 +25450,38 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$723$0 , \port$723$1 , \port$723
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$723$0 ;
-  wire \port$723$0 ;
-  output \port$723$1 ;
-  wire \port$723$1 ;
-  output \port$723$10 ;
-  wire \port$723$10 ;
-  output \port$723$11 ;
-  wire \port$723$11 ;
-  output \port$723$12 ;
-  wire \port$723$12 ;
-  output \port$723$13 ;
-  wire \port$723$13 ;
-  output \port$723$14 ;
-  wire \port$723$14 ;
-  output \port$723$15 ;
-  wire \port$723$15 ;
-  output \port$723$2 ;
-  wire \port$723$2 ;
-  output \port$723$3 ;
-  wire \port$723$3 ;
-  output \port$723$4 ;
-  wire \port$723$4 ;
-  output \port$723$5 ;
-  wire \port$723$5 ;
-  output \port$723$6 ;
-  wire \port$723$6 ;
-  output \port$723$7 ;
-  wire \port$723$7 ;
-  output \port$723$8 ;
-  wire \port$723$8 ;
-  output \port$723$9 ;
-  wire \port$723$9 ;
+  output \port$725$0 ;
+  wire \port$725$0 ;
+  output \port$725$1 ;
+  wire \port$725$1 ;
+  output \port$725$10 ;
+  wire \port$725$10 ;
+  output \port$725$11 ;
+  wire \port$725$11 ;
+  output \port$725$12 ;
+  wire \port$725$12 ;
+  output \port$725$13 ;
+  wire \port$725$13 ;
+  output \port$725$14 ;
+  wire \port$725$14 ;
+  output \port$725$15 ;
+  wire \port$725$15 ;
+  output \port$725$2 ;
+  wire \port$725$2 ;
+  output \port$725$3 ;
+  wire \port$725$3 ;
+  output \port$725$4 ;
+  wire \port$725$4 ;
+  output \port$725$5 ;
+  wire \port$725$5 ;
+  output \port$725$6 ;
+  wire \port$725$6 ;
+  output \port$725$7 ;
+  wire \port$725$7 ;
+  output \port$725$8 ;
+  wire \port$725$8 ;
+  output \port$725$9 ;
+  wire \port$725$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25519,19 +25557,19 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$723$0 , \port$723$1 , \port$723
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$723$0 ),
-    .P1(\port$723$1 ),
-    .P10(\port$723$10 ),
-    .P11(\port$723$11 ),
-    .P12(\port$723$12 ),
-    .P13(\port$723$13 ),
-    .P14(\port$723$14 ),
-    .P15(\port$723$15 ),
+    .P0(\port$725$0 ),
+    .P1(\port$725$1 ),
+    .P10(\port$725$10 ),
+    .P11(\port$725$11 ),
+    .P12(\port$725$12 ),
+    .P13(\port$725$13 ),
+    .P14(\port$725$14 ),
+    .P15(\port$725$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$723$2 ),
+    .P2(\port$725$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25542,30 +25580,30 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$723$0 , \port$723$1 , \port$723
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$723$3 ),
+    .P3(\port$725$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$723$4 ),
-    .P5(\port$723$5 ),
-    .P6(\port$723$6 ),
-    .P7(\port$723$7 ),
-    .P8(\port$723$8 ),
-    .P9(\port$723$9 ),
+    .P4(\port$725$4 ),
+    .P5(\port$725$5 ),
+    .P6(\port$725$6 ),
+    .P7(\port$725$7 ),
+    .P8(\port$725$8 ),
+    .P9(\port$725$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$723$15 , \port$723$14 , \port$723$13 , \port$723$12 , \port$723$11 , \port$723$10 , \port$723$9 , \port$723$8 , \port$723$7 , \port$723$6 , \port$723$5 , \port$723$4 , \port$723$3 , \port$723$2 , \port$723$1 , \port$723$0  };
+  assign p36[15:0] = { \port$725$15 , \port$725$14 , \port$725$13 , \port$725$12 , \port$725$11 , \port$725$10 , \port$725$9 , \port$725$8 , \port$725$7 , \port$725$6 , \port$725$5 , \port$725$4 , \port$725$3 , \port$725$2 , \port$725$1 , \port$725$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25573,38 +25611,38 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$739$0 , \port$739$1 , \port$739
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$739$0 ;
-  wire \port$739$0 ;
-  output \port$739$1 ;
-  wire \port$739$1 ;
-  output \port$739$10 ;
-  wire \port$739$10 ;
-  output \port$739$11 ;
-  wire \port$739$11 ;
-  output \port$739$12 ;
-  wire \port$739$12 ;
-  output \port$739$13 ;
-  wire \port$739$13 ;
-  output \port$739$14 ;
-  wire \port$739$14 ;
-  output \port$739$15 ;
-  wire \port$739$15 ;
-  output \port$739$2 ;
-  wire \port$739$2 ;
-  output \port$739$3 ;
-  wire \port$739$3 ;
-  output \port$739$4 ;
-  wire \port$739$4 ;
-  output \port$739$5 ;
-  wire \port$739$5 ;
-  output \port$739$6 ;
-  wire \port$739$6 ;
-  output \port$739$7 ;
-  wire \port$739$7 ;
-  output \port$739$8 ;
-  wire \port$739$8 ;
-  output \port$739$9 ;
-  wire \port$739$9 ;
+  output \port$741$0 ;
+  wire \port$741$0 ;
+  output \port$741$1 ;
+  wire \port$741$1 ;
+  output \port$741$10 ;
+  wire \port$741$10 ;
+  output \port$741$11 ;
+  wire \port$741$11 ;
+  output \port$741$12 ;
+  wire \port$741$12 ;
+  output \port$741$13 ;
+  wire \port$741$13 ;
+  output \port$741$14 ;
+  wire \port$741$14 ;
+  output \port$741$15 ;
+  wire \port$741$15 ;
+  output \port$741$2 ;
+  wire \port$741$2 ;
+  output \port$741$3 ;
+  wire \port$741$3 ;
+  output \port$741$4 ;
+  wire \port$741$4 ;
+  output \port$741$5 ;
+  wire \port$741$5 ;
+  output \port$741$6 ;
+  wire \port$741$6 ;
+  output \port$741$7 ;
+  wire \port$741$7 ;
+  output \port$741$8 ;
+  wire \port$741$8 ;
+  output \port$741$9 ;
+  wire \port$741$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25680,19 +25718,19 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$739$0 , \port$739$1 , \port$739
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$739$0 ),
-    .P1(\port$739$1 ),
-    .P10(\port$739$10 ),
-    .P11(\port$739$11 ),
-    .P12(\port$739$12 ),
-    .P13(\port$739$13 ),
-    .P14(\port$739$14 ),
-    .P15(\port$739$15 ),
+    .P0(\port$741$0 ),
+    .P1(\port$741$1 ),
+    .P10(\port$741$10 ),
+    .P11(\port$741$11 ),
+    .P12(\port$741$12 ),
+    .P13(\port$741$13 ),
+    .P14(\port$741$14 ),
+    .P15(\port$741$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$739$2 ),
+    .P2(\port$741$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25703,30 +25741,30 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$739$0 , \port$739$1 , \port$739
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$739$3 ),
+    .P3(\port$741$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$739$4 ),
-    .P5(\port$739$5 ),
-    .P6(\port$739$6 ),
-    .P7(\port$739$7 ),
-    .P8(\port$739$8 ),
-    .P9(\port$739$9 ),
+    .P4(\port$741$4 ),
+    .P5(\port$741$5 ),
+    .P6(\port$741$6 ),
+    .P7(\port$741$7 ),
+    .P8(\port$741$8 ),
+    .P9(\port$741$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$739$15 , \port$739$14 , \port$739$13 , \port$739$12 , \port$739$11 , \port$739$10 , \port$739$9 , \port$739$8 , \port$739$7 , \port$739$6 , \port$739$5 , \port$739$4 , \port$739$3 , \port$739$2 , \port$739$1 , \port$739$0  };
+  assign p36[15:0] = { \port$741$15 , \port$741$14 , \port$741$13 , \port$741$12 , \port$741$11 , \port$741$10 , \port$741$9 , \port$741$8 , \port$741$7 , \port$741$6 , \port$741$5 , \port$741$4 , \port$741$3 , \port$741$2 , \port$741$1 , \port$741$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$755$0 , \port$755$1 , \port$755$2 , \port$755$3 , \port$755$4 , \port$755$5 , \port$755$6 , \port$755$7 , \port$755$8 , \port$755$9 , \port$755$10 , \port$755$11 , \port$755$12 , \port$755$13 , \port$755$14 , \port$755$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$757$0 , \port$757$1 , \port$757$2 , \port$757$3 , \port$757$4 , \port$757$5 , \port$757$6 , \port$757$7 , \port$757$8 , \port$757$9 , \port$757$10 , \port$757$11 , \port$757$12 , \port$757$13 , \port$757$14 , \port$757$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25734,38 +25772,38 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$755$0 , \port$755$1 , \port$755
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$755$0 ;
-  wire \port$755$0 ;
-  output \port$755$1 ;
-  wire \port$755$1 ;
-  output \port$755$10 ;
-  wire \port$755$10 ;
-  output \port$755$11 ;
-  wire \port$755$11 ;
-  output \port$755$12 ;
-  wire \port$755$12 ;
-  output \port$755$13 ;
-  wire \port$755$13 ;
-  output \port$755$14 ;
-  wire \port$755$14 ;
-  output \port$755$15 ;
-  wire \port$755$15 ;
-  output \port$755$2 ;
-  wire \port$755$2 ;
-  output \port$755$3 ;
-  wire \port$755$3 ;
-  output \port$755$4 ;
-  wire \port$755$4 ;
-  output \port$755$5 ;
-  wire \port$755$5 ;
-  output \port$755$6 ;
-  wire \port$755$6 ;
-  output \port$755$7 ;
-  wire \port$755$7 ;
-  output \port$755$8 ;
-  wire \port$755$8 ;
-  output \port$755$9 ;
-  wire \port$755$9 ;
+  output \port$757$0 ;
+  wire \port$757$0 ;
+  output \port$757$1 ;
+  wire \port$757$1 ;
+  output \port$757$10 ;
+  wire \port$757$10 ;
+  output \port$757$11 ;
+  wire \port$757$11 ;
+  output \port$757$12 ;
+  wire \port$757$12 ;
+  output \port$757$13 ;
+  wire \port$757$13 ;
+  output \port$757$14 ;
+  wire \port$757$14 ;
+  output \port$757$15 ;
+  wire \port$757$15 ;
+  output \port$757$2 ;
+  wire \port$757$2 ;
+  output \port$757$3 ;
+  wire \port$757$3 ;
+  output \port$757$4 ;
+  wire \port$757$4 ;
+  output \port$757$5 ;
+  wire \port$757$5 ;
+  output \port$757$6 ;
+  wire \port$757$6 ;
+  output \port$757$7 ;
+  wire \port$757$7 ;
+  output \port$757$8 ;
+  wire \port$757$8 ;
+  output \port$757$9 ;
+  wire \port$757$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25841,19 +25879,19 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$755$0 , \port$755$1 , \port$755
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$755$0 ),
-    .P1(\port$755$1 ),
-    .P10(\port$755$10 ),
-    .P11(\port$755$11 ),
-    .P12(\port$755$12 ),
-    .P13(\port$755$13 ),
-    .P14(\port$755$14 ),
-    .P15(\port$755$15 ),
+    .P0(\port$757$0 ),
+    .P1(\port$757$1 ),
+    .P10(\port$757$10 ),
+    .P11(\port$757$11 ),
+    .P12(\port$757$12 ),
+    .P13(\port$757$13 ),
+    .P14(\port$757$14 ),
+    .P15(\port$757$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$755$2 ),
+    .P2(\port$757$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25864,30 +25902,30 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$755$0 , \port$755$1 , \port$755
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$755$3 ),
+    .P3(\port$757$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$755$4 ),
-    .P5(\port$755$5 ),
-    .P6(\port$755$6 ),
-    .P7(\port$755$7 ),
-    .P8(\port$755$8 ),
-    .P9(\port$755$9 ),
+    .P4(\port$757$4 ),
+    .P5(\port$757$5 ),
+    .P6(\port$757$6 ),
+    .P7(\port$757$7 ),
+    .P8(\port$757$8 ),
+    .P9(\port$757$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$755$15 , \port$755$14 , \port$755$13 , \port$755$12 , \port$755$11 , \port$755$10 , \port$755$9 , \port$755$8 , \port$755$7 , \port$755$6 , \port$755$5 , \port$755$4 , \port$755$3 , \port$755$2 , \port$755$1 , \port$755$0  };
+  assign p36[15:0] = { \port$757$15 , \port$757$14 , \port$757$13 , \port$757$12 , \port$757$11 , \port$757$10 , \port$757$9 , \port$757$8 , \port$757$7 , \port$757$6 , \port$757$5 , \port$757$4 , \port$757$3 , \port$757$2 , \port$757$1 , \port$757$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$771$0 , \port$771$1 , \port$771$2 , \port$771$3 , \port$771$4 , \port$771$5 , \port$771$6 , \port$771$7 , \port$771$8 , \port$771$9 , \port$771$10 , \port$771$11 , \port$771$12 , \port$771$13 , \port$771$14 , \port$771$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$773$0 , \port$773$1 , \port$773$2 , \port$773$3 , \port$773$4 , \port$773$5 , \port$773$6 , \port$773$7 , \port$773$8 , \port$773$9 , \port$773$10 , \port$773$11 , \port$773$12 , \port$773$13 , \port$773$14 , \port$773$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25895,38 +25933,38 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$771$0 , \port$771$1 , \port$771
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$771$0 ;
-  wire \port$771$0 ;
-  output \port$771$1 ;
-  wire \port$771$1 ;
-  output \port$771$10 ;
-  wire \port$771$10 ;
-  output \port$771$11 ;
-  wire \port$771$11 ;
-  output \port$771$12 ;
-  wire \port$771$12 ;
-  output \port$771$13 ;
-  wire \port$771$13 ;
-  output \port$771$14 ;
-  wire \port$771$14 ;
-  output \port$771$15 ;
-  wire \port$771$15 ;
-  output \port$771$2 ;
-  wire \port$771$2 ;
-  output \port$771$3 ;
-  wire \port$771$3 ;
-  output \port$771$4 ;
-  wire \port$771$4 ;
-  output \port$771$5 ;
-  wire \port$771$5 ;
-  output \port$771$6 ;
-  wire \port$771$6 ;
-  output \port$771$7 ;
-  wire \port$771$7 ;
-  output \port$771$8 ;
-  wire \port$771$8 ;
-  output \port$771$9 ;
-  wire \port$771$9 ;
+  output \port$773$0 ;
+  wire \port$773$0 ;
+  output \port$773$1 ;
+  wire \port$773$1 ;
+  output \port$773$10 ;
+  wire \port$773$10 ;
+  output \port$773$11 ;
+  wire \port$773$11 ;
+  output \port$773$12 ;
+  wire \port$773$12 ;
+  output \port$773$13 ;
+  wire \port$773$13 ;
+  output \port$773$14 ;
+  wire \port$773$14 ;
+  output \port$773$15 ;
+  wire \port$773$15 ;
+  output \port$773$2 ;
+  wire \port$773$2 ;
+  output \port$773$3 ;
+  wire \port$773$3 ;
+  output \port$773$4 ;
+  wire \port$773$4 ;
+  output \port$773$5 ;
+  wire \port$773$5 ;
+  output \port$773$6 ;
+  wire \port$773$6 ;
+  output \port$773$7 ;
+  wire \port$773$7 ;
+  output \port$773$8 ;
+  wire \port$773$8 ;
+  output \port$773$9 ;
+  wire \port$773$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26002,19 +26040,19 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$771$0 , \port$771$1 , \port$771
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$771$0 ),
-    .P1(\port$771$1 ),
-    .P10(\port$771$10 ),
-    .P11(\port$771$11 ),
-    .P12(\port$771$12 ),
-    .P13(\port$771$13 ),
-    .P14(\port$771$14 ),
-    .P15(\port$771$15 ),
+    .P0(\port$773$0 ),
+    .P1(\port$773$1 ),
+    .P10(\port$773$10 ),
+    .P11(\port$773$11 ),
+    .P12(\port$773$12 ),
+    .P13(\port$773$13 ),
+    .P14(\port$773$14 ),
+    .P15(\port$773$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$771$2 ),
+    .P2(\port$773$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26025,30 +26063,30 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$771$0 , \port$771$1 , \port$771
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$771$3 ),
+    .P3(\port$773$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$771$4 ),
-    .P5(\port$771$5 ),
-    .P6(\port$771$6 ),
-    .P7(\port$771$7 ),
-    .P8(\port$771$8 ),
-    .P9(\port$771$9 ),
+    .P4(\port$773$4 ),
+    .P5(\port$773$5 ),
+    .P6(\port$773$6 ),
+    .P7(\port$773$7 ),
+    .P8(\port$773$8 ),
+    .P9(\port$773$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$771$15 , \port$771$14 , \port$771$13 , \port$771$12 , \port$771$11 , \port$771$10 , \port$771$9 , \port$771$8 , \port$771$7 , \port$771$6 , \port$771$5 , \port$771$4 , \port$771$3 , \port$771$2 , \port$771$1 , \port$771$0  };
+  assign p36[15:0] = { \port$773$15 , \port$773$14 , \port$773$13 , \port$773$12 , \port$773$11 , \port$773$10 , \port$773$9 , \port$773$8 , \port$773$7 , \port$773$6 , \port$773$5 , \port$773$4 , \port$773$3 , \port$773$2 , \port$773$1 , \port$773$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$787$0 , \port$787$1 , \port$787$2 , \port$787$3 , \port$787$4 , \port$787$5 , \port$787$6 , \port$787$7 , \port$787$8 , \port$787$9 , \port$787$10 , \port$787$11 , \port$787$12 , \port$787$13 , \port$787$14 , \port$787$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$789$0 , \port$789$1 , \port$789$2 , \port$789$3 , \port$789$4 , \port$789$5 , \port$789$6 , \port$789$7 , \port$789$8 , \port$789$9 , \port$789$10 , \port$789$11 , \port$789$12 , \port$789$13 , \port$789$14 , \port$789$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26056,38 +26094,38 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$787$0 , \port$787$1 , \port$787
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$787$0 ;
-  wire \port$787$0 ;
-  output \port$787$1 ;
-  wire \port$787$1 ;
-  output \port$787$10 ;
-  wire \port$787$10 ;
-  output \port$787$11 ;
-  wire \port$787$11 ;
-  output \port$787$12 ;
-  wire \port$787$12 ;
-  output \port$787$13 ;
-  wire \port$787$13 ;
-  output \port$787$14 ;
-  wire \port$787$14 ;
-  output \port$787$15 ;
-  wire \port$787$15 ;
-  output \port$787$2 ;
-  wire \port$787$2 ;
-  output \port$787$3 ;
-  wire \port$787$3 ;
-  output \port$787$4 ;
-  wire \port$787$4 ;
-  output \port$787$5 ;
-  wire \port$787$5 ;
-  output \port$787$6 ;
-  wire \port$787$6 ;
-  output \port$787$7 ;
-  wire \port$787$7 ;
-  output \port$787$8 ;
-  wire \port$787$8 ;
-  output \port$787$9 ;
-  wire \port$787$9 ;
+  output \port$789$0 ;
+  wire \port$789$0 ;
+  output \port$789$1 ;
+  wire \port$789$1 ;
+  output \port$789$10 ;
+  wire \port$789$10 ;
+  output \port$789$11 ;
+  wire \port$789$11 ;
+  output \port$789$12 ;
+  wire \port$789$12 ;
+  output \port$789$13 ;
+  wire \port$789$13 ;
+  output \port$789$14 ;
+  wire \port$789$14 ;
+  output \port$789$15 ;
+  wire \port$789$15 ;
+  output \port$789$2 ;
+  wire \port$789$2 ;
+  output \port$789$3 ;
+  wire \port$789$3 ;
+  output \port$789$4 ;
+  wire \port$789$4 ;
+  output \port$789$5 ;
+  wire \port$789$5 ;
+  output \port$789$6 ;
+  wire \port$789$6 ;
+  output \port$789$7 ;
+  wire \port$789$7 ;
+  output \port$789$8 ;
+  wire \port$789$8 ;
+  output \port$789$9 ;
+  wire \port$789$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26163,19 +26201,19 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$787$0 , \port$787$1 , \port$787
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$787$0 ),
-    .P1(\port$787$1 ),
-    .P10(\port$787$10 ),
-    .P11(\port$787$11 ),
-    .P12(\port$787$12 ),
-    .P13(\port$787$13 ),
-    .P14(\port$787$14 ),
-    .P15(\port$787$15 ),
+    .P0(\port$789$0 ),
+    .P1(\port$789$1 ),
+    .P10(\port$789$10 ),
+    .P11(\port$789$11 ),
+    .P12(\port$789$12 ),
+    .P13(\port$789$13 ),
+    .P14(\port$789$14 ),
+    .P15(\port$789$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$787$2 ),
+    .P2(\port$789$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26186,30 +26224,30 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$787$0 , \port$787$1 , \port$787
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$787$3 ),
+    .P3(\port$789$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$787$4 ),
-    .P5(\port$787$5 ),
-    .P6(\port$787$6 ),
-    .P7(\port$787$7 ),
-    .P8(\port$787$8 ),
-    .P9(\port$787$9 ),
+    .P4(\port$789$4 ),
+    .P5(\port$789$5 ),
+    .P6(\port$789$6 ),
+    .P7(\port$789$7 ),
+    .P8(\port$789$8 ),
+    .P9(\port$789$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$787$15 , \port$787$14 , \port$787$13 , \port$787$12 , \port$787$11 , \port$787$10 , \port$787$9 , \port$787$8 , \port$787$7 , \port$787$6 , \port$787$5 , \port$787$4 , \port$787$3 , \port$787$2 , \port$787$1 , \port$787$0  };
+  assign p36[15:0] = { \port$789$15 , \port$789$14 , \port$789$13 , \port$789$12 , \port$789$11 , \port$789$10 , \port$789$9 , \port$789$8 , \port$789$7 , \port$789$6 , \port$789$5 , \port$789$4 , \port$789$3 , \port$789$2 , \port$789$1 , \port$789$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$803$0 , \port$803$1 , \port$803$2 , \port$803$3 , \port$803$4 , \port$803$5 , \port$803$6 , \port$803$7 , \port$803$8 , \port$803$9 , \port$803$10 , \port$803$11 , \port$803$12 , \port$803$13 , \port$803$14 , \port$803$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$805$0 , \port$805$1 , \port$805$2 , \port$805$3 , \port$805$4 , \port$805$5 , \port$805$6 , \port$805$7 , \port$805$8 , \port$805$9 , \port$805$10 , \port$805$11 , \port$805$12 , \port$805$13 , \port$805$14 , \port$805$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26217,38 +26255,38 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$803$0 , \port$803$1 , \port$803
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$803$0 ;
-  wire \port$803$0 ;
-  output \port$803$1 ;
-  wire \port$803$1 ;
-  output \port$803$10 ;
-  wire \port$803$10 ;
-  output \port$803$11 ;
-  wire \port$803$11 ;
-  output \port$803$12 ;
-  wire \port$803$12 ;
-  output \port$803$13 ;
-  wire \port$803$13 ;
-  output \port$803$14 ;
-  wire \port$803$14 ;
-  output \port$803$15 ;
-  wire \port$803$15 ;
-  output \port$803$2 ;
-  wire \port$803$2 ;
-  output \port$803$3 ;
-  wire \port$803$3 ;
-  output \port$803$4 ;
-  wire \port$803$4 ;
-  output \port$803$5 ;
-  wire \port$803$5 ;
-  output \port$803$6 ;
-  wire \port$803$6 ;
-  output \port$803$7 ;
-  wire \port$803$7 ;
-  output \port$803$8 ;
-  wire \port$803$8 ;
-  output \port$803$9 ;
-  wire \port$803$9 ;
+  output \port$805$0 ;
+  wire \port$805$0 ;
+  output \port$805$1 ;
+  wire \port$805$1 ;
+  output \port$805$10 ;
+  wire \port$805$10 ;
+  output \port$805$11 ;
+  wire \port$805$11 ;
+  output \port$805$12 ;
+  wire \port$805$12 ;
+  output \port$805$13 ;
+  wire \port$805$13 ;
+  output \port$805$14 ;
+  wire \port$805$14 ;
+  output \port$805$15 ;
+  wire \port$805$15 ;
+  output \port$805$2 ;
+  wire \port$805$2 ;
+  output \port$805$3 ;
+  wire \port$805$3 ;
+  output \port$805$4 ;
+  wire \port$805$4 ;
+  output \port$805$5 ;
+  wire \port$805$5 ;
+  output \port$805$6 ;
+  wire \port$805$6 ;
+  output \port$805$7 ;
+  wire \port$805$7 ;
+  output \port$805$8 ;
+  wire \port$805$8 ;
+  output \port$805$9 ;
+  wire \port$805$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26324,19 +26362,19 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$803$0 , \port$803$1 , \port$803
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$803$0 ),
-    .P1(\port$803$1 ),
-    .P10(\port$803$10 ),
-    .P11(\port$803$11 ),
-    .P12(\port$803$12 ),
-    .P13(\port$803$13 ),
-    .P14(\port$803$14 ),
-    .P15(\port$803$15 ),
+    .P0(\port$805$0 ),
+    .P1(\port$805$1 ),
+    .P10(\port$805$10 ),
+    .P11(\port$805$11 ),
+    .P12(\port$805$12 ),
+    .P13(\port$805$13 ),
+    .P14(\port$805$14 ),
+    .P15(\port$805$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$803$2 ),
+    .P2(\port$805$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26347,30 +26385,30 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$803$0 , \port$803$1 , \port$803
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$803$3 ),
+    .P3(\port$805$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$803$4 ),
-    .P5(\port$803$5 ),
-    .P6(\port$803$6 ),
-    .P7(\port$803$7 ),
-    .P8(\port$803$8 ),
-    .P9(\port$803$9 ),
+    .P4(\port$805$4 ),
+    .P5(\port$805$5 ),
+    .P6(\port$805$6 ),
+    .P7(\port$805$7 ),
+    .P8(\port$805$8 ),
+    .P9(\port$805$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$803$15 , \port$803$14 , \port$803$13 , \port$803$12 , \port$803$11 , \port$803$10 , \port$803$9 , \port$803$8 , \port$803$7 , \port$803$6 , \port$803$5 , \port$803$4 , \port$803$3 , \port$803$2 , \port$803$1 , \port$803$0  };
+  assign p36[15:0] = { \port$805$15 , \port$805$14 , \port$805$13 , \port$805$12 , \port$805$11 , \port$805$10 , \port$805$9 , \port$805$8 , \port$805$7 , \port$805$6 , \port$805$5 , \port$805$4 , \port$805$3 , \port$805$2 , \port$805$1 , \port$805$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$819$0 , \port$819$1 , \port$819$2 , \port$819$3 , \port$819$4 , \port$819$5 , \port$819$6 , \port$819$7 , \port$819$8 , \port$819$9 , \port$819$10 , \port$819$11 , \port$819$12 , \port$819$13 , \port$819$14 , \port$819$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$821$0 , \port$821$1 , \port$821$2 , \port$821$3 , \port$821$4 , \port$821$5 , \port$821$6 , \port$821$7 , \port$821$8 , \port$821$9 , \port$821$10 , \port$821$11 , \port$821$12 , \port$821$13 , \port$821$14 , \port$821$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26378,38 +26416,38 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$819$0 , \port$819$1 , \port$819
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$819$0 ;
-  wire \port$819$0 ;
-  output \port$819$1 ;
-  wire \port$819$1 ;
-  output \port$819$10 ;
-  wire \port$819$10 ;
-  output \port$819$11 ;
-  wire \port$819$11 ;
-  output \port$819$12 ;
-  wire \port$819$12 ;
-  output \port$819$13 ;
-  wire \port$819$13 ;
-  output \port$819$14 ;
-  wire \port$819$14 ;
-  output \port$819$15 ;
-  wire \port$819$15 ;
-  output \port$819$2 ;
-  wire \port$819$2 ;
-  output \port$819$3 ;
-  wire \port$819$3 ;
-  output \port$819$4 ;
-  wire \port$819$4 ;
-  output \port$819$5 ;
-  wire \port$819$5 ;
-  output \port$819$6 ;
-  wire \port$819$6 ;
-  output \port$819$7 ;
-  wire \port$819$7 ;
-  output \port$819$8 ;
-  wire \port$819$8 ;
-  output \port$819$9 ;
-  wire \port$819$9 ;
+  output \port$821$0 ;
+  wire \port$821$0 ;
+  output \port$821$1 ;
+  wire \port$821$1 ;
+  output \port$821$10 ;
+  wire \port$821$10 ;
+  output \port$821$11 ;
+  wire \port$821$11 ;
+  output \port$821$12 ;
+  wire \port$821$12 ;
+  output \port$821$13 ;
+  wire \port$821$13 ;
+  output \port$821$14 ;
+  wire \port$821$14 ;
+  output \port$821$15 ;
+  wire \port$821$15 ;
+  output \port$821$2 ;
+  wire \port$821$2 ;
+  output \port$821$3 ;
+  wire \port$821$3 ;
+  output \port$821$4 ;
+  wire \port$821$4 ;
+  output \port$821$5 ;
+  wire \port$821$5 ;
+  output \port$821$6 ;
+  wire \port$821$6 ;
+  output \port$821$7 ;
+  wire \port$821$7 ;
+  output \port$821$8 ;
+  wire \port$821$8 ;
+  output \port$821$9 ;
+  wire \port$821$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26485,19 +26523,19 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$819$0 , \port$819$1 , \port$819
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$819$0 ),
-    .P1(\port$819$1 ),
-    .P10(\port$819$10 ),
-    .P11(\port$819$11 ),
-    .P12(\port$819$12 ),
-    .P13(\port$819$13 ),
-    .P14(\port$819$14 ),
-    .P15(\port$819$15 ),
+    .P0(\port$821$0 ),
+    .P1(\port$821$1 ),
+    .P10(\port$821$10 ),
+    .P11(\port$821$11 ),
+    .P12(\port$821$12 ),
+    .P13(\port$821$13 ),
+    .P14(\port$821$14 ),
+    .P15(\port$821$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$819$2 ),
+    .P2(\port$821$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26508,30 +26546,30 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$819$0 , \port$819$1 , \port$819
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$819$3 ),
+    .P3(\port$821$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$819$4 ),
-    .P5(\port$819$5 ),
-    .P6(\port$819$6 ),
-    .P7(\port$819$7 ),
-    .P8(\port$819$8 ),
-    .P9(\port$819$9 ),
+    .P4(\port$821$4 ),
+    .P5(\port$821$5 ),
+    .P6(\port$821$6 ),
+    .P7(\port$821$7 ),
+    .P8(\port$821$8 ),
+    .P9(\port$821$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$819$15 , \port$819$14 , \port$819$13 , \port$819$12 , \port$819$11 , \port$819$10 , \port$819$9 , \port$819$8 , \port$819$7 , \port$819$6 , \port$819$5 , \port$819$4 , \port$819$3 , \port$819$2 , \port$819$1 , \port$819$0  };
+  assign p36[15:0] = { \port$821$15 , \port$821$14 , \port$821$13 , \port$821$12 , \port$821$11 , \port$821$10 , \port$821$9 , \port$821$8 , \port$821$7 , \port$821$6 , \port$821$5 , \port$821$4 , \port$821$3 , \port$821$2 , \port$821$1 , \port$821$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$835$0 , \port$835$1 , \port$835$2 , \port$835$3 , \port$835$4 , \port$835$5 , \port$835$6 , \port$835$7 , \port$835$8 , \port$835$9 , \port$835$10 , \port$835$11 , \port$835$12 , \port$835$13 , \port$835$14 , \port$835$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$837$0 , \port$837$1 , \port$837$2 , \port$837$3 , \port$837$4 , \port$837$5 , \port$837$6 , \port$837$7 , \port$837$8 , \port$837$9 , \port$837$10 , \port$837$11 , \port$837$12 , \port$837$13 , \port$837$14 , \port$837$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26539,38 +26577,38 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$835$0 , \port$835$1 , \port$835
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$835$0 ;
-  wire \port$835$0 ;
-  output \port$835$1 ;
-  wire \port$835$1 ;
-  output \port$835$10 ;
-  wire \port$835$10 ;
-  output \port$835$11 ;
-  wire \port$835$11 ;
-  output \port$835$12 ;
-  wire \port$835$12 ;
-  output \port$835$13 ;
-  wire \port$835$13 ;
-  output \port$835$14 ;
-  wire \port$835$14 ;
-  output \port$835$15 ;
-  wire \port$835$15 ;
-  output \port$835$2 ;
-  wire \port$835$2 ;
-  output \port$835$3 ;
-  wire \port$835$3 ;
-  output \port$835$4 ;
-  wire \port$835$4 ;
-  output \port$835$5 ;
-  wire \port$835$5 ;
-  output \port$835$6 ;
-  wire \port$835$6 ;
-  output \port$835$7 ;
-  wire \port$835$7 ;
-  output \port$835$8 ;
-  wire \port$835$8 ;
-  output \port$835$9 ;
-  wire \port$835$9 ;
+  output \port$837$0 ;
+  wire \port$837$0 ;
+  output \port$837$1 ;
+  wire \port$837$1 ;
+  output \port$837$10 ;
+  wire \port$837$10 ;
+  output \port$837$11 ;
+  wire \port$837$11 ;
+  output \port$837$12 ;
+  wire \port$837$12 ;
+  output \port$837$13 ;
+  wire \port$837$13 ;
+  output \port$837$14 ;
+  wire \port$837$14 ;
+  output \port$837$15 ;
+  wire \port$837$15 ;
+  output \port$837$2 ;
+  wire \port$837$2 ;
+  output \port$837$3 ;
+  wire \port$837$3 ;
+  output \port$837$4 ;
+  wire \port$837$4 ;
+  output \port$837$5 ;
+  wire \port$837$5 ;
+  output \port$837$6 ;
+  wire \port$837$6 ;
+  output \port$837$7 ;
+  wire \port$837$7 ;
+  output \port$837$8 ;
+  wire \port$837$8 ;
+  output \port$837$9 ;
+  wire \port$837$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26646,19 +26684,19 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$835$0 , \port$835$1 , \port$835
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$835$0 ),
-    .P1(\port$835$1 ),
-    .P10(\port$835$10 ),
-    .P11(\port$835$11 ),
-    .P12(\port$835$12 ),
-    .P13(\port$835$13 ),
-    .P14(\port$835$14 ),
-    .P15(\port$835$15 ),
+    .P0(\port$837$0 ),
+    .P1(\port$837$1 ),
+    .P10(\port$837$10 ),
+    .P11(\port$837$11 ),
+    .P12(\port$837$12 ),
+    .P13(\port$837$13 ),
+    .P14(\port$837$14 ),
+    .P15(\port$837$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$835$2 ),
+    .P2(\port$837$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26669,30 +26707,30 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$835$0 , \port$835$1 , \port$835
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$835$3 ),
+    .P3(\port$837$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$835$4 ),
-    .P5(\port$835$5 ),
-    .P6(\port$835$6 ),
-    .P7(\port$835$7 ),
-    .P8(\port$835$8 ),
-    .P9(\port$835$9 ),
+    .P4(\port$837$4 ),
+    .P5(\port$837$5 ),
+    .P6(\port$837$6 ),
+    .P7(\port$837$7 ),
+    .P8(\port$837$8 ),
+    .P9(\port$837$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$835$15 , \port$835$14 , \port$835$13 , \port$835$12 , \port$835$11 , \port$835$10 , \port$835$9 , \port$835$8 , \port$835$7 , \port$835$6 , \port$835$5 , \port$835$4 , \port$835$3 , \port$835$2 , \port$835$1 , \port$835$0  };
+  assign p36[15:0] = { \port$837$15 , \port$837$14 , \port$837$13 , \port$837$12 , \port$837$11 , \port$837$10 , \port$837$9 , \port$837$8 , \port$837$7 , \port$837$6 , \port$837$5 , \port$837$4 , \port$837$3 , \port$837$2 , \port$837$1 , \port$837$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$851$0 , \port$851$1 , \port$851$2 , \port$851$3 , \port$851$4 , \port$851$5 , \port$851$6 , \port$851$7 , \port$851$8 , \port$851$9 , \port$851$10 , \port$851$11 , \port$851$12 , \port$851$13 , \port$851$14 , \port$851$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$853$0 , \port$853$1 , \port$853$2 , \port$853$3 , \port$853$4 , \port$853$5 , \port$853$6 , \port$853$7 , \port$853$8 , \port$853$9 , \port$853$10 , \port$853$11 , \port$853$12 , \port$853$13 , \port$853$14 , \port$853$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26700,38 +26738,38 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$851$0 , \port$851$1 , \port$851
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$851$0 ;
-  wire \port$851$0 ;
-  output \port$851$1 ;
-  wire \port$851$1 ;
-  output \port$851$10 ;
-  wire \port$851$10 ;
-  output \port$851$11 ;
-  wire \port$851$11 ;
-  output \port$851$12 ;
-  wire \port$851$12 ;
-  output \port$851$13 ;
-  wire \port$851$13 ;
-  output \port$851$14 ;
-  wire \port$851$14 ;
-  output \port$851$15 ;
-  wire \port$851$15 ;
-  output \port$851$2 ;
-  wire \port$851$2 ;
-  output \port$851$3 ;
-  wire \port$851$3 ;
-  output \port$851$4 ;
-  wire \port$851$4 ;
-  output \port$851$5 ;
-  wire \port$851$5 ;
-  output \port$851$6 ;
-  wire \port$851$6 ;
-  output \port$851$7 ;
-  wire \port$851$7 ;
-  output \port$851$8 ;
-  wire \port$851$8 ;
-  output \port$851$9 ;
-  wire \port$851$9 ;
+  output \port$853$0 ;
+  wire \port$853$0 ;
+  output \port$853$1 ;
+  wire \port$853$1 ;
+  output \port$853$10 ;
+  wire \port$853$10 ;
+  output \port$853$11 ;
+  wire \port$853$11 ;
+  output \port$853$12 ;
+  wire \port$853$12 ;
+  output \port$853$13 ;
+  wire \port$853$13 ;
+  output \port$853$14 ;
+  wire \port$853$14 ;
+  output \port$853$15 ;
+  wire \port$853$15 ;
+  output \port$853$2 ;
+  wire \port$853$2 ;
+  output \port$853$3 ;
+  wire \port$853$3 ;
+  output \port$853$4 ;
+  wire \port$853$4 ;
+  output \port$853$5 ;
+  wire \port$853$5 ;
+  output \port$853$6 ;
+  wire \port$853$6 ;
+  output \port$853$7 ;
+  wire \port$853$7 ;
+  output \port$853$8 ;
+  wire \port$853$8 ;
+  output \port$853$9 ;
+  wire \port$853$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26807,19 +26845,19 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$851$0 , \port$851$1 , \port$851
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$851$0 ),
-    .P1(\port$851$1 ),
-    .P10(\port$851$10 ),
-    .P11(\port$851$11 ),
-    .P12(\port$851$12 ),
-    .P13(\port$851$13 ),
-    .P14(\port$851$14 ),
-    .P15(\port$851$15 ),
+    .P0(\port$853$0 ),
+    .P1(\port$853$1 ),
+    .P10(\port$853$10 ),
+    .P11(\port$853$11 ),
+    .P12(\port$853$12 ),
+    .P13(\port$853$13 ),
+    .P14(\port$853$14 ),
+    .P15(\port$853$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$851$2 ),
+    .P2(\port$853$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26830,30 +26868,30 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$851$0 , \port$851$1 , \port$851
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$851$3 ),
+    .P3(\port$853$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$851$4 ),
-    .P5(\port$851$5 ),
-    .P6(\port$851$6 ),
-    .P7(\port$851$7 ),
-    .P8(\port$851$8 ),
-    .P9(\port$851$9 ),
+    .P4(\port$853$4 ),
+    .P5(\port$853$5 ),
+    .P6(\port$853$6 ),
+    .P7(\port$853$7 ),
+    .P8(\port$853$8 ),
+    .P9(\port$853$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$851$15 , \port$851$14 , \port$851$13 , \port$851$12 , \port$851$11 , \port$851$10 , \port$851$9 , \port$851$8 , \port$851$7 , \port$851$6 , \port$851$5 , \port$851$4 , \port$851$3 , \port$851$2 , \port$851$1 , \port$851$0  };
+  assign p36[15:0] = { \port$853$15 , \port$853$14 , \port$853$13 , \port$853$12 , \port$853$11 , \port$853$10 , \port$853$9 , \port$853$8 , \port$853$7 , \port$853$6 , \port$853$5 , \port$853$4 , \port$853$3 , \port$853$2 , \port$853$1 , \port$853$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$867$0 , \port$867$1 , \port$867$2 , \port$867$3 , \port$867$4 , \port$867$5 , \port$867$6 , \port$867$7 , \port$867$8 , \port$867$9 , \port$867$10 , \port$867$11 , \port$867$12 , \port$867$13 , \port$867$14 , \port$867$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$869$0 , \port$869$1 , \port$869$2 , \port$869$3 , \port$869$4 , \port$869$5 , \port$869$6 , \port$869$7 , \port$869$8 , \port$869$9 , \port$869$10 , \port$869$11 , \port$869$12 , \port$869$13 , \port$869$14 , \port$869$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26861,38 +26899,38 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$867$0 , \port$867$1 , \port$867
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$867$0 ;
-  wire \port$867$0 ;
-  output \port$867$1 ;
-  wire \port$867$1 ;
-  output \port$867$10 ;
-  wire \port$867$10 ;
-  output \port$867$11 ;
-  wire \port$867$11 ;
-  output \port$867$12 ;
-  wire \port$867$12 ;
-  output \port$867$13 ;
-  wire \port$867$13 ;
-  output \port$867$14 ;
-  wire \port$867$14 ;
-  output \port$867$15 ;
-  wire \port$867$15 ;
-  output \port$867$2 ;
-  wire \port$867$2 ;
-  output \port$867$3 ;
-  wire \port$867$3 ;
-  output \port$867$4 ;
-  wire \port$867$4 ;
-  output \port$867$5 ;
-  wire \port$867$5 ;
-  output \port$867$6 ;
-  wire \port$867$6 ;
-  output \port$867$7 ;
-  wire \port$867$7 ;
-  output \port$867$8 ;
-  wire \port$867$8 ;
-  output \port$867$9 ;
-  wire \port$867$9 ;
+  output \port$869$0 ;
+  wire \port$869$0 ;
+  output \port$869$1 ;
+  wire \port$869$1 ;
+  output \port$869$10 ;
+  wire \port$869$10 ;
+  output \port$869$11 ;
+  wire \port$869$11 ;
+  output \port$869$12 ;
+  wire \port$869$12 ;
+  output \port$869$13 ;
+  wire \port$869$13 ;
+  output \port$869$14 ;
+  wire \port$869$14 ;
+  output \port$869$15 ;
+  wire \port$869$15 ;
+  output \port$869$2 ;
+  wire \port$869$2 ;
+  output \port$869$3 ;
+  wire \port$869$3 ;
+  output \port$869$4 ;
+  wire \port$869$4 ;
+  output \port$869$5 ;
+  wire \port$869$5 ;
+  output \port$869$6 ;
+  wire \port$869$6 ;
+  output \port$869$7 ;
+  wire \port$869$7 ;
+  output \port$869$8 ;
+  wire \port$869$8 ;
+  output \port$869$9 ;
+  wire \port$869$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26968,19 +27006,19 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$867$0 , \port$867$1 , \port$867
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$867$0 ),
-    .P1(\port$867$1 ),
-    .P10(\port$867$10 ),
-    .P11(\port$867$11 ),
-    .P12(\port$867$12 ),
-    .P13(\port$867$13 ),
-    .P14(\port$867$14 ),
-    .P15(\port$867$15 ),
+    .P0(\port$869$0 ),
+    .P1(\port$869$1 ),
+    .P10(\port$869$10 ),
+    .P11(\port$869$11 ),
+    .P12(\port$869$12 ),
+    .P13(\port$869$13 ),
+    .P14(\port$869$14 ),
+    .P15(\port$869$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$867$2 ),
+    .P2(\port$869$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26991,30 +27029,30 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$867$0 , \port$867$1 , \port$867
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$867$3 ),
+    .P3(\port$869$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$867$4 ),
-    .P5(\port$867$5 ),
-    .P6(\port$867$6 ),
-    .P7(\port$867$7 ),
-    .P8(\port$867$8 ),
-    .P9(\port$867$9 ),
+    .P4(\port$869$4 ),
+    .P5(\port$869$5 ),
+    .P6(\port$869$6 ),
+    .P7(\port$869$7 ),
+    .P8(\port$869$8 ),
+    .P9(\port$869$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$867$15 , \port$867$14 , \port$867$13 , \port$867$12 , \port$867$11 , \port$867$10 , \port$867$9 , \port$867$8 , \port$867$7 , \port$867$6 , \port$867$5 , \port$867$4 , \port$867$3 , \port$867$2 , \port$867$1 , \port$867$0  };
+  assign p36[15:0] = { \port$869$15 , \port$869$14 , \port$869$13 , \port$869$12 , \port$869$11 , \port$869$10 , \port$869$9 , \port$869$8 , \port$869$7 , \port$869$6 , \port$869$5 , \port$869$4 , \port$869$3 , \port$869$2 , \port$869$1 , \port$869$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$883$0 , \port$883$1 , \port$883$2 , \port$883$3 , \port$883$4 , \port$883$5 , \port$883$6 , \port$883$7 , \port$883$8 , \port$883$9 , \port$883$10 , \port$883$11 , \port$883$12 , \port$883$13 , \port$883$14 , \port$883$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$885$0 , \port$885$1 , \port$885$2 , \port$885$3 , \port$885$4 , \port$885$5 , \port$885$6 , \port$885$7 , \port$885$8 , \port$885$9 , \port$885$10 , \port$885$11 , \port$885$12 , \port$885$13 , \port$885$14 , \port$885$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27022,38 +27060,38 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$883$0 , \port$883$1 , \port$883
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$883$0 ;
-  wire \port$883$0 ;
-  output \port$883$1 ;
-  wire \port$883$1 ;
-  output \port$883$10 ;
-  wire \port$883$10 ;
-  output \port$883$11 ;
-  wire \port$883$11 ;
-  output \port$883$12 ;
-  wire \port$883$12 ;
-  output \port$883$13 ;
-  wire \port$883$13 ;
-  output \port$883$14 ;
-  wire \port$883$14 ;
-  output \port$883$15 ;
-  wire \port$883$15 ;
-  output \port$883$2 ;
-  wire \port$883$2 ;
-  output \port$883$3 ;
-  wire \port$883$3 ;
-  output \port$883$4 ;
-  wire \port$883$4 ;
-  output \port$883$5 ;
-  wire \port$883$5 ;
-  output \port$883$6 ;
-  wire \port$883$6 ;
-  output \port$883$7 ;
-  wire \port$883$7 ;
-  output \port$883$8 ;
-  wire \port$883$8 ;
-  output \port$883$9 ;
-  wire \port$883$9 ;
+  output \port$885$0 ;
+  wire \port$885$0 ;
+  output \port$885$1 ;
+  wire \port$885$1 ;
+  output \port$885$10 ;
+  wire \port$885$10 ;
+  output \port$885$11 ;
+  wire \port$885$11 ;
+  output \port$885$12 ;
+  wire \port$885$12 ;
+  output \port$885$13 ;
+  wire \port$885$13 ;
+  output \port$885$14 ;
+  wire \port$885$14 ;
+  output \port$885$15 ;
+  wire \port$885$15 ;
+  output \port$885$2 ;
+  wire \port$885$2 ;
+  output \port$885$3 ;
+  wire \port$885$3 ;
+  output \port$885$4 ;
+  wire \port$885$4 ;
+  output \port$885$5 ;
+  wire \port$885$5 ;
+  output \port$885$6 ;
+  wire \port$885$6 ;
+  output \port$885$7 ;
+  wire \port$885$7 ;
+  output \port$885$8 ;
+  wire \port$885$8 ;
+  output \port$885$9 ;
+  wire \port$885$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27129,19 +27167,19 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$883$0 , \port$883$1 , \port$883
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$883$0 ),
-    .P1(\port$883$1 ),
-    .P10(\port$883$10 ),
-    .P11(\port$883$11 ),
-    .P12(\port$883$12 ),
-    .P13(\port$883$13 ),
-    .P14(\port$883$14 ),
-    .P15(\port$883$15 ),
+    .P0(\port$885$0 ),
+    .P1(\port$885$1 ),
+    .P10(\port$885$10 ),
+    .P11(\port$885$11 ),
+    .P12(\port$885$12 ),
+    .P13(\port$885$13 ),
+    .P14(\port$885$14 ),
+    .P15(\port$885$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$883$2 ),
+    .P2(\port$885$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27152,30 +27190,30 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$883$0 , \port$883$1 , \port$883
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$883$3 ),
+    .P3(\port$885$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$883$4 ),
-    .P5(\port$883$5 ),
-    .P6(\port$883$6 ),
-    .P7(\port$883$7 ),
-    .P8(\port$883$8 ),
-    .P9(\port$883$9 ),
+    .P4(\port$885$4 ),
+    .P5(\port$885$5 ),
+    .P6(\port$885$6 ),
+    .P7(\port$885$7 ),
+    .P8(\port$885$8 ),
+    .P9(\port$885$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$883$15 , \port$883$14 , \port$883$13 , \port$883$12 , \port$883$11 , \port$883$10 , \port$883$9 , \port$883$8 , \port$883$7 , \port$883$6 , \port$883$5 , \port$883$4 , \port$883$3 , \port$883$2 , \port$883$1 , \port$883$0  };
+  assign p36[15:0] = { \port$885$15 , \port$885$14 , \port$885$13 , \port$885$12 , \port$885$11 , \port$885$10 , \port$885$9 , \port$885$8 , \port$885$7 , \port$885$6 , \port$885$5 , \port$885$4 , \port$885$3 , \port$885$2 , \port$885$1 , \port$885$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$899$0 , \port$899$1 , \port$899$2 , \port$899$3 , \port$899$4 , \port$899$5 , \port$899$6 , \port$899$7 , \port$899$8 , \port$899$9 , \port$899$10 , \port$899$11 , \port$899$12 , \port$899$13 , \port$899$14 , \port$899$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$901$0 , \port$901$1 , \port$901$2 , \port$901$3 , \port$901$4 , \port$901$5 , \port$901$6 , \port$901$7 , \port$901$8 , \port$901$9 , \port$901$10 , \port$901$11 , \port$901$12 , \port$901$13 , \port$901$14 , \port$901$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27183,38 +27221,38 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$899$0 , \port$899$1 , \port$899
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$899$0 ;
-  wire \port$899$0 ;
-  output \port$899$1 ;
-  wire \port$899$1 ;
-  output \port$899$10 ;
-  wire \port$899$10 ;
-  output \port$899$11 ;
-  wire \port$899$11 ;
-  output \port$899$12 ;
-  wire \port$899$12 ;
-  output \port$899$13 ;
-  wire \port$899$13 ;
-  output \port$899$14 ;
-  wire \port$899$14 ;
-  output \port$899$15 ;
-  wire \port$899$15 ;
-  output \port$899$2 ;
-  wire \port$899$2 ;
-  output \port$899$3 ;
-  wire \port$899$3 ;
-  output \port$899$4 ;
-  wire \port$899$4 ;
-  output \port$899$5 ;
-  wire \port$899$5 ;
-  output \port$899$6 ;
-  wire \port$899$6 ;
-  output \port$899$7 ;
-  wire \port$899$7 ;
-  output \port$899$8 ;
-  wire \port$899$8 ;
-  output \port$899$9 ;
-  wire \port$899$9 ;
+  output \port$901$0 ;
+  wire \port$901$0 ;
+  output \port$901$1 ;
+  wire \port$901$1 ;
+  output \port$901$10 ;
+  wire \port$901$10 ;
+  output \port$901$11 ;
+  wire \port$901$11 ;
+  output \port$901$12 ;
+  wire \port$901$12 ;
+  output \port$901$13 ;
+  wire \port$901$13 ;
+  output \port$901$14 ;
+  wire \port$901$14 ;
+  output \port$901$15 ;
+  wire \port$901$15 ;
+  output \port$901$2 ;
+  wire \port$901$2 ;
+  output \port$901$3 ;
+  wire \port$901$3 ;
+  output \port$901$4 ;
+  wire \port$901$4 ;
+  output \port$901$5 ;
+  wire \port$901$5 ;
+  output \port$901$6 ;
+  wire \port$901$6 ;
+  output \port$901$7 ;
+  wire \port$901$7 ;
+  output \port$901$8 ;
+  wire \port$901$8 ;
+  output \port$901$9 ;
+  wire \port$901$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27290,19 +27328,19 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$899$0 , \port$899$1 , \port$899
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$899$0 ),
-    .P1(\port$899$1 ),
-    .P10(\port$899$10 ),
-    .P11(\port$899$11 ),
-    .P12(\port$899$12 ),
-    .P13(\port$899$13 ),
-    .P14(\port$899$14 ),
-    .P15(\port$899$15 ),
+    .P0(\port$901$0 ),
+    .P1(\port$901$1 ),
+    .P10(\port$901$10 ),
+    .P11(\port$901$11 ),
+    .P12(\port$901$12 ),
+    .P13(\port$901$13 ),
+    .P14(\port$901$14 ),
+    .P15(\port$901$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$899$2 ),
+    .P2(\port$901$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27313,30 +27351,30 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$899$0 , \port$899$1 , \port$899
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$899$3 ),
+    .P3(\port$901$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$899$4 ),
-    .P5(\port$899$5 ),
-    .P6(\port$899$6 ),
-    .P7(\port$899$7 ),
-    .P8(\port$899$8 ),
-    .P9(\port$899$9 ),
+    .P4(\port$901$4 ),
+    .P5(\port$901$5 ),
+    .P6(\port$901$6 ),
+    .P7(\port$901$7 ),
+    .P8(\port$901$8 ),
+    .P9(\port$901$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$899$15 , \port$899$14 , \port$899$13 , \port$899$12 , \port$899$11 , \port$899$10 , \port$899$9 , \port$899$8 , \port$899$7 , \port$899$6 , \port$899$5 , \port$899$4 , \port$899$3 , \port$899$2 , \port$899$1 , \port$899$0  };
+  assign p36[15:0] = { \port$901$15 , \port$901$14 , \port$901$13 , \port$901$12 , \port$901$11 , \port$901$10 , \port$901$9 , \port$901$8 , \port$901$7 , \port$901$6 , \port$901$5 , \port$901$4 , \port$901$3 , \port$901$2 , \port$901$1 , \port$901$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$915$0 , \port$915$1 , \port$915$2 , \port$915$3 , \port$915$4 , \port$915$5 , \port$915$6 , \port$915$7 , \port$915$8 , \port$915$9 , \port$915$10 , \port$915$11 , \port$915$12 , \port$915$13 , \port$915$14 , \port$915$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$917$0 , \port$917$1 , \port$917$2 , \port$917$3 , \port$917$4 , \port$917$5 , \port$917$6 , \port$917$7 , \port$917$8 , \port$917$9 , \port$917$10 , \port$917$11 , \port$917$12 , \port$917$13 , \port$917$14 , \port$917$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27344,38 +27382,38 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$915$0 , \port$915$1 , \port$915
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$915$0 ;
-  wire \port$915$0 ;
-  output \port$915$1 ;
-  wire \port$915$1 ;
-  output \port$915$10 ;
-  wire \port$915$10 ;
-  output \port$915$11 ;
-  wire \port$915$11 ;
-  output \port$915$12 ;
-  wire \port$915$12 ;
-  output \port$915$13 ;
-  wire \port$915$13 ;
-  output \port$915$14 ;
-  wire \port$915$14 ;
-  output \port$915$15 ;
-  wire \port$915$15 ;
-  output \port$915$2 ;
-  wire \port$915$2 ;
-  output \port$915$3 ;
-  wire \port$915$3 ;
-  output \port$915$4 ;
-  wire \port$915$4 ;
-  output \port$915$5 ;
-  wire \port$915$5 ;
-  output \port$915$6 ;
-  wire \port$915$6 ;
-  output \port$915$7 ;
-  wire \port$915$7 ;
-  output \port$915$8 ;
-  wire \port$915$8 ;
-  output \port$915$9 ;
-  wire \port$915$9 ;
+  output \port$917$0 ;
+  wire \port$917$0 ;
+  output \port$917$1 ;
+  wire \port$917$1 ;
+  output \port$917$10 ;
+  wire \port$917$10 ;
+  output \port$917$11 ;
+  wire \port$917$11 ;
+  output \port$917$12 ;
+  wire \port$917$12 ;
+  output \port$917$13 ;
+  wire \port$917$13 ;
+  output \port$917$14 ;
+  wire \port$917$14 ;
+  output \port$917$15 ;
+  wire \port$917$15 ;
+  output \port$917$2 ;
+  wire \port$917$2 ;
+  output \port$917$3 ;
+  wire \port$917$3 ;
+  output \port$917$4 ;
+  wire \port$917$4 ;
+  output \port$917$5 ;
+  wire \port$917$5 ;
+  output \port$917$6 ;
+  wire \port$917$6 ;
+  output \port$917$7 ;
+  wire \port$917$7 ;
+  output \port$917$8 ;
+  wire \port$917$8 ;
+  output \port$917$9 ;
+  wire \port$917$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27451,19 +27489,19 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$915$0 , \port$915$1 , \port$915
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$915$0 ),
-    .P1(\port$915$1 ),
-    .P10(\port$915$10 ),
-    .P11(\port$915$11 ),
-    .P12(\port$915$12 ),
-    .P13(\port$915$13 ),
-    .P14(\port$915$14 ),
-    .P15(\port$915$15 ),
+    .P0(\port$917$0 ),
+    .P1(\port$917$1 ),
+    .P10(\port$917$10 ),
+    .P11(\port$917$11 ),
+    .P12(\port$917$12 ),
+    .P13(\port$917$13 ),
+    .P14(\port$917$14 ),
+    .P15(\port$917$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$915$2 ),
+    .P2(\port$917$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27474,30 +27512,30 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$915$0 , \port$915$1 , \port$915
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$915$3 ),
+    .P3(\port$917$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$915$4 ),
-    .P5(\port$915$5 ),
-    .P6(\port$915$6 ),
-    .P7(\port$915$7 ),
-    .P8(\port$915$8 ),
-    .P9(\port$915$9 ),
+    .P4(\port$917$4 ),
+    .P5(\port$917$5 ),
+    .P6(\port$917$6 ),
+    .P7(\port$917$7 ),
+    .P8(\port$917$8 ),
+    .P9(\port$917$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$915$15 , \port$915$14 , \port$915$13 , \port$915$12 , \port$915$11 , \port$915$10 , \port$915$9 , \port$915$8 , \port$915$7 , \port$915$6 , \port$915$5 , \port$915$4 , \port$915$3 , \port$915$2 , \port$915$1 , \port$915$0  };
+  assign p36[15:0] = { \port$917$15 , \port$917$14 , \port$917$13 , \port$917$12 , \port$917$11 , \port$917$10 , \port$917$9 , \port$917$8 , \port$917$7 , \port$917$6 , \port$917$5 , \port$917$4 , \port$917$3 , \port$917$2 , \port$917$1 , \port$917$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$931$0 , \port$931$1 , \port$931$2 , \port$931$3 , \port$931$4 , \port$931$5 , \port$931$6 , \port$931$7 , \port$931$8 , \port$931$9 , \port$931$10 , \port$931$11 , \port$931$12 , \port$931$13 , \port$931$14 , \port$931$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$933$0 , \port$933$1 , \port$933$2 , \port$933$3 , \port$933$4 , \port$933$5 , \port$933$6 , \port$933$7 , \port$933$8 , \port$933$9 , \port$933$10 , \port$933$11 , \port$933$12 , \port$933$13 , \port$933$14 , \port$933$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27505,38 +27543,38 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$931$0 , \port$931$1 , \port$931
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$931$0 ;
-  wire \port$931$0 ;
-  output \port$931$1 ;
-  wire \port$931$1 ;
-  output \port$931$10 ;
-  wire \port$931$10 ;
-  output \port$931$11 ;
-  wire \port$931$11 ;
-  output \port$931$12 ;
-  wire \port$931$12 ;
-  output \port$931$13 ;
-  wire \port$931$13 ;
-  output \port$931$14 ;
-  wire \port$931$14 ;
-  output \port$931$15 ;
-  wire \port$931$15 ;
-  output \port$931$2 ;
-  wire \port$931$2 ;
-  output \port$931$3 ;
-  wire \port$931$3 ;
-  output \port$931$4 ;
-  wire \port$931$4 ;
-  output \port$931$5 ;
-  wire \port$931$5 ;
-  output \port$931$6 ;
-  wire \port$931$6 ;
-  output \port$931$7 ;
-  wire \port$931$7 ;
-  output \port$931$8 ;
-  wire \port$931$8 ;
-  output \port$931$9 ;
-  wire \port$931$9 ;
+  output \port$933$0 ;
+  wire \port$933$0 ;
+  output \port$933$1 ;
+  wire \port$933$1 ;
+  output \port$933$10 ;
+  wire \port$933$10 ;
+  output \port$933$11 ;
+  wire \port$933$11 ;
+  output \port$933$12 ;
+  wire \port$933$12 ;
+  output \port$933$13 ;
+  wire \port$933$13 ;
+  output \port$933$14 ;
+  wire \port$933$14 ;
+  output \port$933$15 ;
+  wire \port$933$15 ;
+  output \port$933$2 ;
+  wire \port$933$2 ;
+  output \port$933$3 ;
+  wire \port$933$3 ;
+  output \port$933$4 ;
+  wire \port$933$4 ;
+  output \port$933$5 ;
+  wire \port$933$5 ;
+  output \port$933$6 ;
+  wire \port$933$6 ;
+  output \port$933$7 ;
+  wire \port$933$7 ;
+  output \port$933$8 ;
+  wire \port$933$8 ;
+  output \port$933$9 ;
+  wire \port$933$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27612,19 +27650,19 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$931$0 , \port$931$1 , \port$931
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$931$0 ),
-    .P1(\port$931$1 ),
-    .P10(\port$931$10 ),
-    .P11(\port$931$11 ),
-    .P12(\port$931$12 ),
-    .P13(\port$931$13 ),
-    .P14(\port$931$14 ),
-    .P15(\port$931$15 ),
+    .P0(\port$933$0 ),
+    .P1(\port$933$1 ),
+    .P10(\port$933$10 ),
+    .P11(\port$933$11 ),
+    .P12(\port$933$12 ),
+    .P13(\port$933$13 ),
+    .P14(\port$933$14 ),
+    .P15(\port$933$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$931$2 ),
+    .P2(\port$933$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27635,30 +27673,30 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$931$0 , \port$931$1 , \port$931
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$931$3 ),
+    .P3(\port$933$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$931$4 ),
-    .P5(\port$931$5 ),
-    .P6(\port$931$6 ),
-    .P7(\port$931$7 ),
-    .P8(\port$931$8 ),
-    .P9(\port$931$9 ),
+    .P4(\port$933$4 ),
+    .P5(\port$933$5 ),
+    .P6(\port$933$6 ),
+    .P7(\port$933$7 ),
+    .P8(\port$933$8 ),
+    .P9(\port$933$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$931$15 , \port$931$14 , \port$931$13 , \port$931$12 , \port$931$11 , \port$931$10 , \port$931$9 , \port$931$8 , \port$931$7 , \port$931$6 , \port$931$5 , \port$931$4 , \port$931$3 , \port$931$2 , \port$931$1 , \port$931$0  };
+  assign p36[15:0] = { \port$933$15 , \port$933$14 , \port$933$13 , \port$933$12 , \port$933$11 , \port$933$10 , \port$933$9 , \port$933$8 , \port$933$7 , \port$933$6 , \port$933$5 , \port$933$4 , \port$933$3 , \port$933$2 , \port$933$1 , \port$933$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$947$0 , \port$947$1 , \port$947$2 , \port$947$3 , \port$947$4 , \port$947$5 , \port$947$6 , \port$947$7 , \port$947$8 , \port$947$9 , \port$947$10 , \port$947$11 , \port$947$12 , \port$947$13 , \port$947$14 , \port$947$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$949$0 , \port$949$1 , \port$949$2 , \port$949$3 , \port$949$4 , \port$949$5 , \port$949$6 , \port$949$7 , \port$949$8 , \port$949$9 , \port$949$10 , \port$949$11 , \port$949$12 , \port$949$13 , \port$949$14 , \port$949$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27666,38 +27704,38 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$947$0 , \port$947$1 , \port$947
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$947$0 ;
-  wire \port$947$0 ;
-  output \port$947$1 ;
-  wire \port$947$1 ;
-  output \port$947$10 ;
-  wire \port$947$10 ;
-  output \port$947$11 ;
-  wire \port$947$11 ;
-  output \port$947$12 ;
-  wire \port$947$12 ;
-  output \port$947$13 ;
-  wire \port$947$13 ;
-  output \port$947$14 ;
-  wire \port$947$14 ;
-  output \port$947$15 ;
-  wire \port$947$15 ;
-  output \port$947$2 ;
-  wire \port$947$2 ;
-  output \port$947$3 ;
-  wire \port$947$3 ;
-  output \port$947$4 ;
-  wire \port$947$4 ;
-  output \port$947$5 ;
-  wire \port$947$5 ;
-  output \port$947$6 ;
-  wire \port$947$6 ;
-  output \port$947$7 ;
-  wire \port$947$7 ;
-  output \port$947$8 ;
-  wire \port$947$8 ;
-  output \port$947$9 ;
-  wire \port$947$9 ;
+  output \port$949$0 ;
+  wire \port$949$0 ;
+  output \port$949$1 ;
+  wire \port$949$1 ;
+  output \port$949$10 ;
+  wire \port$949$10 ;
+  output \port$949$11 ;
+  wire \port$949$11 ;
+  output \port$949$12 ;
+  wire \port$949$12 ;
+  output \port$949$13 ;
+  wire \port$949$13 ;
+  output \port$949$14 ;
+  wire \port$949$14 ;
+  output \port$949$15 ;
+  wire \port$949$15 ;
+  output \port$949$2 ;
+  wire \port$949$2 ;
+  output \port$949$3 ;
+  wire \port$949$3 ;
+  output \port$949$4 ;
+  wire \port$949$4 ;
+  output \port$949$5 ;
+  wire \port$949$5 ;
+  output \port$949$6 ;
+  wire \port$949$6 ;
+  output \port$949$7 ;
+  wire \port$949$7 ;
+  output \port$949$8 ;
+  wire \port$949$8 ;
+  output \port$949$9 ;
+  wire \port$949$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27773,19 +27811,19 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$947$0 , \port$947$1 , \port$947
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$947$0 ),
-    .P1(\port$947$1 ),
-    .P10(\port$947$10 ),
-    .P11(\port$947$11 ),
-    .P12(\port$947$12 ),
-    .P13(\port$947$13 ),
-    .P14(\port$947$14 ),
-    .P15(\port$947$15 ),
+    .P0(\port$949$0 ),
+    .P1(\port$949$1 ),
+    .P10(\port$949$10 ),
+    .P11(\port$949$11 ),
+    .P12(\port$949$12 ),
+    .P13(\port$949$13 ),
+    .P14(\port$949$14 ),
+    .P15(\port$949$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$947$2 ),
+    .P2(\port$949$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27796,30 +27834,30 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$947$0 , \port$947$1 , \port$947
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$947$3 ),
+    .P3(\port$949$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$947$4 ),
-    .P5(\port$947$5 ),
-    .P6(\port$947$6 ),
-    .P7(\port$947$7 ),
-    .P8(\port$947$8 ),
-    .P9(\port$947$9 ),
+    .P4(\port$949$4 ),
+    .P5(\port$949$5 ),
+    .P6(\port$949$6 ),
+    .P7(\port$949$7 ),
+    .P8(\port$949$8 ),
+    .P9(\port$949$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$947$15 , \port$947$14 , \port$947$13 , \port$947$12 , \port$947$11 , \port$947$10 , \port$947$9 , \port$947$8 , \port$947$7 , \port$947$6 , \port$947$5 , \port$947$4 , \port$947$3 , \port$947$2 , \port$947$1 , \port$947$0  };
+  assign p36[15:0] = { \port$949$15 , \port$949$14 , \port$949$13 , \port$949$12 , \port$949$11 , \port$949$10 , \port$949$9 , \port$949$8 , \port$949$7 , \port$949$6 , \port$949$5 , \port$949$4 , \port$949$3 , \port$949$2 , \port$949$1 , \port$949$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$963$0 , \port$963$1 , \port$963$2 , \port$963$3 , \port$963$4 , \port$963$5 , \port$963$6 , \port$963$7 , \port$963$8 , \port$963$9 , \port$963$10 , \port$963$11 , \port$963$12 , \port$963$13 , \port$963$14 , \port$963$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$965$0 , \port$965$1 , \port$965$2 , \port$965$3 , \port$965$4 , \port$965$5 , \port$965$6 , \port$965$7 , \port$965$8 , \port$965$9 , \port$965$10 , \port$965$11 , \port$965$12 , \port$965$13 , \port$965$14 , \port$965$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27827,38 +27865,38 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$963$0 , \port$963$1 , \port$963
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$963$0 ;
-  wire \port$963$0 ;
-  output \port$963$1 ;
-  wire \port$963$1 ;
-  output \port$963$10 ;
-  wire \port$963$10 ;
-  output \port$963$11 ;
-  wire \port$963$11 ;
-  output \port$963$12 ;
-  wire \port$963$12 ;
-  output \port$963$13 ;
-  wire \port$963$13 ;
-  output \port$963$14 ;
-  wire \port$963$14 ;
-  output \port$963$15 ;
-  wire \port$963$15 ;
-  output \port$963$2 ;
-  wire \port$963$2 ;
-  output \port$963$3 ;
-  wire \port$963$3 ;
-  output \port$963$4 ;
-  wire \port$963$4 ;
-  output \port$963$5 ;
-  wire \port$963$5 ;
-  output \port$963$6 ;
-  wire \port$963$6 ;
-  output \port$963$7 ;
-  wire \port$963$7 ;
-  output \port$963$8 ;
-  wire \port$963$8 ;
-  output \port$963$9 ;
-  wire \port$963$9 ;
+  output \port$965$0 ;
+  wire \port$965$0 ;
+  output \port$965$1 ;
+  wire \port$965$1 ;
+  output \port$965$10 ;
+  wire \port$965$10 ;
+  output \port$965$11 ;
+  wire \port$965$11 ;
+  output \port$965$12 ;
+  wire \port$965$12 ;
+  output \port$965$13 ;
+  wire \port$965$13 ;
+  output \port$965$14 ;
+  wire \port$965$14 ;
+  output \port$965$15 ;
+  wire \port$965$15 ;
+  output \port$965$2 ;
+  wire \port$965$2 ;
+  output \port$965$3 ;
+  wire \port$965$3 ;
+  output \port$965$4 ;
+  wire \port$965$4 ;
+  output \port$965$5 ;
+  wire \port$965$5 ;
+  output \port$965$6 ;
+  wire \port$965$6 ;
+  output \port$965$7 ;
+  wire \port$965$7 ;
+  output \port$965$8 ;
+  wire \port$965$8 ;
+  output \port$965$9 ;
+  wire \port$965$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27934,19 +27972,19 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$963$0 , \port$963$1 , \port$963
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$963$0 ),
-    .P1(\port$963$1 ),
-    .P10(\port$963$10 ),
-    .P11(\port$963$11 ),
-    .P12(\port$963$12 ),
-    .P13(\port$963$13 ),
-    .P14(\port$963$14 ),
-    .P15(\port$963$15 ),
+    .P0(\port$965$0 ),
+    .P1(\port$965$1 ),
+    .P10(\port$965$10 ),
+    .P11(\port$965$11 ),
+    .P12(\port$965$12 ),
+    .P13(\port$965$13 ),
+    .P14(\port$965$14 ),
+    .P15(\port$965$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$963$2 ),
+    .P2(\port$965$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27957,30 +27995,30 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$963$0 , \port$963$1 , \port$963
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$963$3 ),
+    .P3(\port$965$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$963$4 ),
-    .P5(\port$963$5 ),
-    .P6(\port$963$6 ),
-    .P7(\port$963$7 ),
-    .P8(\port$963$8 ),
-    .P9(\port$963$9 ),
+    .P4(\port$965$4 ),
+    .P5(\port$965$5 ),
+    .P6(\port$965$6 ),
+    .P7(\port$965$7 ),
+    .P8(\port$965$8 ),
+    .P9(\port$965$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$963$15 , \port$963$14 , \port$963$13 , \port$963$12 , \port$963$11 , \port$963$10 , \port$963$9 , \port$963$8 , \port$963$7 , \port$963$6 , \port$963$5 , \port$963$4 , \port$963$3 , \port$963$2 , \port$963$1 , \port$963$0  };
+  assign p36[15:0] = { \port$965$15 , \port$965$14 , \port$965$13 , \port$965$12 , \port$965$11 , \port$965$10 , \port$965$9 , \port$965$8 , \port$965$7 , \port$965$6 , \port$965$5 , \port$965$4 , \port$965$3 , \port$965$2 , \port$965$1 , \port$965$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$979$0 , \port$979$1 , \port$979$2 , \port$979$3 , \port$979$4 , \port$979$5 , \port$979$6 , \port$979$7 , \port$979$8 , \port$979$9 , \port$979$10 , \port$979$11 , \port$979$12 , \port$979$13 , \port$979$14 , \port$979$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$981$0 , \port$981$1 , \port$981$2 , \port$981$3 , \port$981$4 , \port$981$5 , \port$981$6 , \port$981$7 , \port$981$8 , \port$981$9 , \port$981$10 , \port$981$11 , \port$981$12 , \port$981$13 , \port$981$14 , \port$981$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27988,38 +28026,38 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$979$0 , \port$979$1 , \port$979
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$979$0 ;
-  wire \port$979$0 ;
-  output \port$979$1 ;
-  wire \port$979$1 ;
-  output \port$979$10 ;
-  wire \port$979$10 ;
-  output \port$979$11 ;
-  wire \port$979$11 ;
-  output \port$979$12 ;
-  wire \port$979$12 ;
-  output \port$979$13 ;
-  wire \port$979$13 ;
-  output \port$979$14 ;
-  wire \port$979$14 ;
-  output \port$979$15 ;
-  wire \port$979$15 ;
-  output \port$979$2 ;
-  wire \port$979$2 ;
-  output \port$979$3 ;
-  wire \port$979$3 ;
-  output \port$979$4 ;
-  wire \port$979$4 ;
-  output \port$979$5 ;
-  wire \port$979$5 ;
-  output \port$979$6 ;
-  wire \port$979$6 ;
-  output \port$979$7 ;
-  wire \port$979$7 ;
-  output \port$979$8 ;
-  wire \port$979$8 ;
-  output \port$979$9 ;
-  wire \port$979$9 ;
+  output \port$981$0 ;
+  wire \port$981$0 ;
+  output \port$981$1 ;
+  wire \port$981$1 ;
+  output \port$981$10 ;
+  wire \port$981$10 ;
+  output \port$981$11 ;
+  wire \port$981$11 ;
+  output \port$981$12 ;
+  wire \port$981$12 ;
+  output \port$981$13 ;
+  wire \port$981$13 ;
+  output \port$981$14 ;
+  wire \port$981$14 ;
+  output \port$981$15 ;
+  wire \port$981$15 ;
+  output \port$981$2 ;
+  wire \port$981$2 ;
+  output \port$981$3 ;
+  wire \port$981$3 ;
+  output \port$981$4 ;
+  wire \port$981$4 ;
+  output \port$981$5 ;
+  wire \port$981$5 ;
+  output \port$981$6 ;
+  wire \port$981$6 ;
+  output \port$981$7 ;
+  wire \port$981$7 ;
+  output \port$981$8 ;
+  wire \port$981$8 ;
+  output \port$981$9 ;
+  wire \port$981$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28095,19 +28133,19 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$979$0 , \port$979$1 , \port$979
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$979$0 ),
-    .P1(\port$979$1 ),
-    .P10(\port$979$10 ),
-    .P11(\port$979$11 ),
-    .P12(\port$979$12 ),
-    .P13(\port$979$13 ),
-    .P14(\port$979$14 ),
-    .P15(\port$979$15 ),
+    .P0(\port$981$0 ),
+    .P1(\port$981$1 ),
+    .P10(\port$981$10 ),
+    .P11(\port$981$11 ),
+    .P12(\port$981$12 ),
+    .P13(\port$981$13 ),
+    .P14(\port$981$14 ),
+    .P15(\port$981$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$979$2 ),
+    .P2(\port$981$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28118,30 +28156,30 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$979$0 , \port$979$1 , \port$979
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$979$3 ),
+    .P3(\port$981$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$979$4 ),
-    .P5(\port$979$5 ),
-    .P6(\port$979$6 ),
-    .P7(\port$979$7 ),
-    .P8(\port$979$8 ),
-    .P9(\port$979$9 ),
+    .P4(\port$981$4 ),
+    .P5(\port$981$5 ),
+    .P6(\port$981$6 ),
+    .P7(\port$981$7 ),
+    .P8(\port$981$8 ),
+    .P9(\port$981$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$979$15 , \port$979$14 , \port$979$13 , \port$979$12 , \port$979$11 , \port$979$10 , \port$979$9 , \port$979$8 , \port$979$7 , \port$979$6 , \port$979$5 , \port$979$4 , \port$979$3 , \port$979$2 , \port$979$1 , \port$979$0  };
+  assign p36[15:0] = { \port$981$15 , \port$981$14 , \port$981$13 , \port$981$12 , \port$981$11 , \port$981$10 , \port$981$9 , \port$981$8 , \port$981$7 , \port$981$6 , \port$981$5 , \port$981$4 , \port$981$3 , \port$981$2 , \port$981$1 , \port$981$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$995$0 , \port$995$1 , \port$995$2 , \port$995$3 , \port$995$4 , \port$995$5 , \port$995$6 , \port$995$7 , \port$995$8 , \port$995$9 , \port$995$10 , \port$995$11 , \port$995$12 , \port$995$13 , \port$995$14 , \port$995$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$997$0 , \port$997$1 , \port$997$2 , \port$997$3 , \port$997$4 , \port$997$5 , \port$997$6 , \port$997$7 , \port$997$8 , \port$997$9 , \port$997$10 , \port$997$11 , \port$997$12 , \port$997$13 , \port$997$14 , \port$997$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28149,38 +28187,38 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$995$0 , \port$995$1 , \port$995
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$995$0 ;
-  wire \port$995$0 ;
-  output \port$995$1 ;
-  wire \port$995$1 ;
-  output \port$995$10 ;
-  wire \port$995$10 ;
-  output \port$995$11 ;
-  wire \port$995$11 ;
-  output \port$995$12 ;
-  wire \port$995$12 ;
-  output \port$995$13 ;
-  wire \port$995$13 ;
-  output \port$995$14 ;
-  wire \port$995$14 ;
-  output \port$995$15 ;
-  wire \port$995$15 ;
-  output \port$995$2 ;
-  wire \port$995$2 ;
-  output \port$995$3 ;
-  wire \port$995$3 ;
-  output \port$995$4 ;
-  wire \port$995$4 ;
-  output \port$995$5 ;
-  wire \port$995$5 ;
-  output \port$995$6 ;
-  wire \port$995$6 ;
-  output \port$995$7 ;
-  wire \port$995$7 ;
-  output \port$995$8 ;
-  wire \port$995$8 ;
-  output \port$995$9 ;
-  wire \port$995$9 ;
+  output \port$997$0 ;
+  wire \port$997$0 ;
+  output \port$997$1 ;
+  wire \port$997$1 ;
+  output \port$997$10 ;
+  wire \port$997$10 ;
+  output \port$997$11 ;
+  wire \port$997$11 ;
+  output \port$997$12 ;
+  wire \port$997$12 ;
+  output \port$997$13 ;
+  wire \port$997$13 ;
+  output \port$997$14 ;
+  wire \port$997$14 ;
+  output \port$997$15 ;
+  wire \port$997$15 ;
+  output \port$997$2 ;
+  wire \port$997$2 ;
+  output \port$997$3 ;
+  wire \port$997$3 ;
+  output \port$997$4 ;
+  wire \port$997$4 ;
+  output \port$997$5 ;
+  wire \port$997$5 ;
+  output \port$997$6 ;
+  wire \port$997$6 ;
+  output \port$997$7 ;
+  wire \port$997$7 ;
+  output \port$997$8 ;
+  wire \port$997$8 ;
+  output \port$997$9 ;
+  wire \port$997$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28256,19 +28294,19 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$995$0 , \port$995$1 , \port$995
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$995$0 ),
-    .P1(\port$995$1 ),
-    .P10(\port$995$10 ),
-    .P11(\port$995$11 ),
-    .P12(\port$995$12 ),
-    .P13(\port$995$13 ),
-    .P14(\port$995$14 ),
-    .P15(\port$995$15 ),
+    .P0(\port$997$0 ),
+    .P1(\port$997$1 ),
+    .P10(\port$997$10 ),
+    .P11(\port$997$11 ),
+    .P12(\port$997$12 ),
+    .P13(\port$997$13 ),
+    .P14(\port$997$14 ),
+    .P15(\port$997$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$995$2 ),
+    .P2(\port$997$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28279,30 +28317,30 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$995$0 , \port$995$1 , \port$995
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$995$3 ),
+    .P3(\port$997$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$995$4 ),
-    .P5(\port$995$5 ),
-    .P6(\port$995$6 ),
-    .P7(\port$995$7 ),
-    .P8(\port$995$8 ),
-    .P9(\port$995$9 ),
+    .P4(\port$997$4 ),
+    .P5(\port$997$5 ),
+    .P6(\port$997$6 ),
+    .P7(\port$997$7 ),
+    .P8(\port$997$8 ),
+    .P9(\port$997$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$995$15 , \port$995$14 , \port$995$13 , \port$995$12 , \port$995$11 , \port$995$10 , \port$995$9 , \port$995$8 , \port$995$7 , \port$995$6 , \port$995$5 , \port$995$4 , \port$995$3 , \port$995$2 , \port$995$1 , \port$995$0  };
+  assign p36[15:0] = { \port$997$15 , \port$997$14 , \port$997$13 , \port$997$12 , \port$997$11 , \port$997$10 , \port$997$9 , \port$997$8 , \port$997$7 , \port$997$6 , \port$997$5 , \port$997$4 , \port$997$3 , \port$997$2 , \port$997$1 , \port$997$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$1011$0 , \port$1011$1 , \port$1011$2 , \port$1011$3 , \port$1011$4 , \port$1011$5 , \port$1011$6 , \port$1011$7 , \port$1011$8 , \port$1011$9 , \port$1011$10 , \port$1011$11 , \port$1011$12 , \port$1011$13 , \port$1011$14 , \port$1011$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$1013$0 , \port$1013$1 , \port$1013$2 , \port$1013$3 , \port$1013$4 , \port$1013$5 , \port$1013$6 , \port$1013$7 , \port$1013$8 , \port$1013$9 , \port$1013$10 , \port$1013$11 , \port$1013$12 , \port$1013$13 , \port$1013$14 , \port$1013$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28310,38 +28348,38 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$1011$0 , \port$1011$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1011$0 ;
-  wire \port$1011$0 ;
-  output \port$1011$1 ;
-  wire \port$1011$1 ;
-  output \port$1011$10 ;
-  wire \port$1011$10 ;
-  output \port$1011$11 ;
-  wire \port$1011$11 ;
-  output \port$1011$12 ;
-  wire \port$1011$12 ;
-  output \port$1011$13 ;
-  wire \port$1011$13 ;
-  output \port$1011$14 ;
-  wire \port$1011$14 ;
-  output \port$1011$15 ;
-  wire \port$1011$15 ;
-  output \port$1011$2 ;
-  wire \port$1011$2 ;
-  output \port$1011$3 ;
-  wire \port$1011$3 ;
-  output \port$1011$4 ;
-  wire \port$1011$4 ;
-  output \port$1011$5 ;
-  wire \port$1011$5 ;
-  output \port$1011$6 ;
-  wire \port$1011$6 ;
-  output \port$1011$7 ;
-  wire \port$1011$7 ;
-  output \port$1011$8 ;
-  wire \port$1011$8 ;
-  output \port$1011$9 ;
-  wire \port$1011$9 ;
+  output \port$1013$0 ;
+  wire \port$1013$0 ;
+  output \port$1013$1 ;
+  wire \port$1013$1 ;
+  output \port$1013$10 ;
+  wire \port$1013$10 ;
+  output \port$1013$11 ;
+  wire \port$1013$11 ;
+  output \port$1013$12 ;
+  wire \port$1013$12 ;
+  output \port$1013$13 ;
+  wire \port$1013$13 ;
+  output \port$1013$14 ;
+  wire \port$1013$14 ;
+  output \port$1013$15 ;
+  wire \port$1013$15 ;
+  output \port$1013$2 ;
+  wire \port$1013$2 ;
+  output \port$1013$3 ;
+  wire \port$1013$3 ;
+  output \port$1013$4 ;
+  wire \port$1013$4 ;
+  output \port$1013$5 ;
+  wire \port$1013$5 ;
+  output \port$1013$6 ;
+  wire \port$1013$6 ;
+  output \port$1013$7 ;
+  wire \port$1013$7 ;
+  output \port$1013$8 ;
+  wire \port$1013$8 ;
+  output \port$1013$9 ;
+  wire \port$1013$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28417,19 +28455,19 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$1011$0 , \port$1011$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1011$0 ),
-    .P1(\port$1011$1 ),
-    .P10(\port$1011$10 ),
-    .P11(\port$1011$11 ),
-    .P12(\port$1011$12 ),
-    .P13(\port$1011$13 ),
-    .P14(\port$1011$14 ),
-    .P15(\port$1011$15 ),
+    .P0(\port$1013$0 ),
+    .P1(\port$1013$1 ),
+    .P10(\port$1013$10 ),
+    .P11(\port$1013$11 ),
+    .P12(\port$1013$12 ),
+    .P13(\port$1013$13 ),
+    .P14(\port$1013$14 ),
+    .P15(\port$1013$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1011$2 ),
+    .P2(\port$1013$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28440,30 +28478,30 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$1011$0 , \port$1011$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1011$3 ),
+    .P3(\port$1013$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1011$4 ),
-    .P5(\port$1011$5 ),
-    .P6(\port$1011$6 ),
-    .P7(\port$1011$7 ),
-    .P8(\port$1011$8 ),
-    .P9(\port$1011$9 ),
+    .P4(\port$1013$4 ),
+    .P5(\port$1013$5 ),
+    .P6(\port$1013$6 ),
+    .P7(\port$1013$7 ),
+    .P8(\port$1013$8 ),
+    .P9(\port$1013$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1011$15 , \port$1011$14 , \port$1011$13 , \port$1011$12 , \port$1011$11 , \port$1011$10 , \port$1011$9 , \port$1011$8 , \port$1011$7 , \port$1011$6 , \port$1011$5 , \port$1011$4 , \port$1011$3 , \port$1011$2 , \port$1011$1 , \port$1011$0  };
+  assign p36[15:0] = { \port$1013$15 , \port$1013$14 , \port$1013$13 , \port$1013$12 , \port$1013$11 , \port$1013$10 , \port$1013$9 , \port$1013$8 , \port$1013$7 , \port$1013$6 , \port$1013$5 , \port$1013$4 , \port$1013$3 , \port$1013$2 , \port$1013$1 , \port$1013$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$1027$0 , \port$1027$1 , \port$1027$2 , \port$1027$3 , \port$1027$4 , \port$1027$5 , \port$1027$6 , \port$1027$7 , \port$1027$8 , \port$1027$9 , \port$1027$10 , \port$1027$11 , \port$1027$12 , \port$1027$13 , \port$1027$14 , \port$1027$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$1029$0 , \port$1029$1 , \port$1029$2 , \port$1029$3 , \port$1029$4 , \port$1029$5 , \port$1029$6 , \port$1029$7 , \port$1029$8 , \port$1029$9 , \port$1029$10 , \port$1029$11 , \port$1029$12 , \port$1029$13 , \port$1029$14 , \port$1029$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28471,38 +28509,38 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$1027$0 , \port$1027$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1027$0 ;
-  wire \port$1027$0 ;
-  output \port$1027$1 ;
-  wire \port$1027$1 ;
-  output \port$1027$10 ;
-  wire \port$1027$10 ;
-  output \port$1027$11 ;
-  wire \port$1027$11 ;
-  output \port$1027$12 ;
-  wire \port$1027$12 ;
-  output \port$1027$13 ;
-  wire \port$1027$13 ;
-  output \port$1027$14 ;
-  wire \port$1027$14 ;
-  output \port$1027$15 ;
-  wire \port$1027$15 ;
-  output \port$1027$2 ;
-  wire \port$1027$2 ;
-  output \port$1027$3 ;
-  wire \port$1027$3 ;
-  output \port$1027$4 ;
-  wire \port$1027$4 ;
-  output \port$1027$5 ;
-  wire \port$1027$5 ;
-  output \port$1027$6 ;
-  wire \port$1027$6 ;
-  output \port$1027$7 ;
-  wire \port$1027$7 ;
-  output \port$1027$8 ;
-  wire \port$1027$8 ;
-  output \port$1027$9 ;
-  wire \port$1027$9 ;
+  output \port$1029$0 ;
+  wire \port$1029$0 ;
+  output \port$1029$1 ;
+  wire \port$1029$1 ;
+  output \port$1029$10 ;
+  wire \port$1029$10 ;
+  output \port$1029$11 ;
+  wire \port$1029$11 ;
+  output \port$1029$12 ;
+  wire \port$1029$12 ;
+  output \port$1029$13 ;
+  wire \port$1029$13 ;
+  output \port$1029$14 ;
+  wire \port$1029$14 ;
+  output \port$1029$15 ;
+  wire \port$1029$15 ;
+  output \port$1029$2 ;
+  wire \port$1029$2 ;
+  output \port$1029$3 ;
+  wire \port$1029$3 ;
+  output \port$1029$4 ;
+  wire \port$1029$4 ;
+  output \port$1029$5 ;
+  wire \port$1029$5 ;
+  output \port$1029$6 ;
+  wire \port$1029$6 ;
+  output \port$1029$7 ;
+  wire \port$1029$7 ;
+  output \port$1029$8 ;
+  wire \port$1029$8 ;
+  output \port$1029$9 ;
+  wire \port$1029$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28578,19 +28616,19 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$1027$0 , \port$1027$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1027$0 ),
-    .P1(\port$1027$1 ),
-    .P10(\port$1027$10 ),
-    .P11(\port$1027$11 ),
-    .P12(\port$1027$12 ),
-    .P13(\port$1027$13 ),
-    .P14(\port$1027$14 ),
-    .P15(\port$1027$15 ),
+    .P0(\port$1029$0 ),
+    .P1(\port$1029$1 ),
+    .P10(\port$1029$10 ),
+    .P11(\port$1029$11 ),
+    .P12(\port$1029$12 ),
+    .P13(\port$1029$13 ),
+    .P14(\port$1029$14 ),
+    .P15(\port$1029$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1027$2 ),
+    .P2(\port$1029$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28601,30 +28639,30 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$1027$0 , \port$1027$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1027$3 ),
+    .P3(\port$1029$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1027$4 ),
-    .P5(\port$1027$5 ),
-    .P6(\port$1027$6 ),
-    .P7(\port$1027$7 ),
-    .P8(\port$1027$8 ),
-    .P9(\port$1027$9 ),
+    .P4(\port$1029$4 ),
+    .P5(\port$1029$5 ),
+    .P6(\port$1029$6 ),
+    .P7(\port$1029$7 ),
+    .P8(\port$1029$8 ),
+    .P9(\port$1029$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1027$15 , \port$1027$14 , \port$1027$13 , \port$1027$12 , \port$1027$11 , \port$1027$10 , \port$1027$9 , \port$1027$8 , \port$1027$7 , \port$1027$6 , \port$1027$5 , \port$1027$4 , \port$1027$3 , \port$1027$2 , \port$1027$1 , \port$1027$0  };
+  assign p36[15:0] = { \port$1029$15 , \port$1029$14 , \port$1029$13 , \port$1029$12 , \port$1029$11 , \port$1029$10 , \port$1029$9 , \port$1029$8 , \port$1029$7 , \port$1029$6 , \port$1029$5 , \port$1029$4 , \port$1029$3 , \port$1029$2 , \port$1029$1 , \port$1029$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$1043$0 , \port$1043$1 , \port$1043$2 , \port$1043$3 , \port$1043$4 , \port$1043$5 , \port$1043$6 , \port$1043$7 , \port$1043$8 , \port$1043$9 , \port$1043$10 , \port$1043$11 , \port$1043$12 , \port$1043$13 , \port$1043$14 , \port$1043$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$1045$0 , \port$1045$1 , \port$1045$2 , \port$1045$3 , \port$1045$4 , \port$1045$5 , \port$1045$6 , \port$1045$7 , \port$1045$8 , \port$1045$9 , \port$1045$10 , \port$1045$11 , \port$1045$12 , \port$1045$13 , \port$1045$14 , \port$1045$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28632,38 +28670,38 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1043$0 , \port$1043$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1043$0 ;
-  wire \port$1043$0 ;
-  output \port$1043$1 ;
-  wire \port$1043$1 ;
-  output \port$1043$10 ;
-  wire \port$1043$10 ;
-  output \port$1043$11 ;
-  wire \port$1043$11 ;
-  output \port$1043$12 ;
-  wire \port$1043$12 ;
-  output \port$1043$13 ;
-  wire \port$1043$13 ;
-  output \port$1043$14 ;
-  wire \port$1043$14 ;
-  output \port$1043$15 ;
-  wire \port$1043$15 ;
-  output \port$1043$2 ;
-  wire \port$1043$2 ;
-  output \port$1043$3 ;
-  wire \port$1043$3 ;
-  output \port$1043$4 ;
-  wire \port$1043$4 ;
-  output \port$1043$5 ;
-  wire \port$1043$5 ;
-  output \port$1043$6 ;
-  wire \port$1043$6 ;
-  output \port$1043$7 ;
-  wire \port$1043$7 ;
-  output \port$1043$8 ;
-  wire \port$1043$8 ;
-  output \port$1043$9 ;
-  wire \port$1043$9 ;
+  output \port$1045$0 ;
+  wire \port$1045$0 ;
+  output \port$1045$1 ;
+  wire \port$1045$1 ;
+  output \port$1045$10 ;
+  wire \port$1045$10 ;
+  output \port$1045$11 ;
+  wire \port$1045$11 ;
+  output \port$1045$12 ;
+  wire \port$1045$12 ;
+  output \port$1045$13 ;
+  wire \port$1045$13 ;
+  output \port$1045$14 ;
+  wire \port$1045$14 ;
+  output \port$1045$15 ;
+  wire \port$1045$15 ;
+  output \port$1045$2 ;
+  wire \port$1045$2 ;
+  output \port$1045$3 ;
+  wire \port$1045$3 ;
+  output \port$1045$4 ;
+  wire \port$1045$4 ;
+  output \port$1045$5 ;
+  wire \port$1045$5 ;
+  output \port$1045$6 ;
+  wire \port$1045$6 ;
+  output \port$1045$7 ;
+  wire \port$1045$7 ;
+  output \port$1045$8 ;
+  wire \port$1045$8 ;
+  output \port$1045$9 ;
+  wire \port$1045$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28739,19 +28777,19 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1043$0 , \port$1043$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1043$0 ),
-    .P1(\port$1043$1 ),
-    .P10(\port$1043$10 ),
-    .P11(\port$1043$11 ),
-    .P12(\port$1043$12 ),
-    .P13(\port$1043$13 ),
-    .P14(\port$1043$14 ),
-    .P15(\port$1043$15 ),
+    .P0(\port$1045$0 ),
+    .P1(\port$1045$1 ),
+    .P10(\port$1045$10 ),
+    .P11(\port$1045$11 ),
+    .P12(\port$1045$12 ),
+    .P13(\port$1045$13 ),
+    .P14(\port$1045$14 ),
+    .P15(\port$1045$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1043$2 ),
+    .P2(\port$1045$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28762,30 +28800,30 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1043$0 , \port$1043$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1043$3 ),
+    .P3(\port$1045$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1043$4 ),
-    .P5(\port$1043$5 ),
-    .P6(\port$1043$6 ),
-    .P7(\port$1043$7 ),
-    .P8(\port$1043$8 ),
-    .P9(\port$1043$9 ),
+    .P4(\port$1045$4 ),
+    .P5(\port$1045$5 ),
+    .P6(\port$1045$6 ),
+    .P7(\port$1045$7 ),
+    .P8(\port$1045$8 ),
+    .P9(\port$1045$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1043$15 , \port$1043$14 , \port$1043$13 , \port$1043$12 , \port$1043$11 , \port$1043$10 , \port$1043$9 , \port$1043$8 , \port$1043$7 , \port$1043$6 , \port$1043$5 , \port$1043$4 , \port$1043$3 , \port$1043$2 , \port$1043$1 , \port$1043$0  };
+  assign p36[15:0] = { \port$1045$15 , \port$1045$14 , \port$1045$13 , \port$1045$12 , \port$1045$11 , \port$1045$10 , \port$1045$9 , \port$1045$8 , \port$1045$7 , \port$1045$6 , \port$1045$5 , \port$1045$4 , \port$1045$3 , \port$1045$2 , \port$1045$1 , \port$1045$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$1059$0 , \port$1059$1 , \port$1059$2 , \port$1059$3 , \port$1059$4 , \port$1059$5 , \port$1059$6 , \port$1059$7 , \port$1059$8 , \port$1059$9 , \port$1059$10 , \port$1059$11 , \port$1059$12 , \port$1059$13 , \port$1059$14 , \port$1059$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$1061$0 , \port$1061$1 , \port$1061$2 , \port$1061$3 , \port$1061$4 , \port$1061$5 , \port$1061$6 , \port$1061$7 , \port$1061$8 , \port$1061$9 , \port$1061$10 , \port$1061$11 , \port$1061$12 , \port$1061$13 , \port$1061$14 , \port$1061$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28793,38 +28831,38 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1059$0 , \port$1059$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1059$0 ;
-  wire \port$1059$0 ;
-  output \port$1059$1 ;
-  wire \port$1059$1 ;
-  output \port$1059$10 ;
-  wire \port$1059$10 ;
-  output \port$1059$11 ;
-  wire \port$1059$11 ;
-  output \port$1059$12 ;
-  wire \port$1059$12 ;
-  output \port$1059$13 ;
-  wire \port$1059$13 ;
-  output \port$1059$14 ;
-  wire \port$1059$14 ;
-  output \port$1059$15 ;
-  wire \port$1059$15 ;
-  output \port$1059$2 ;
-  wire \port$1059$2 ;
-  output \port$1059$3 ;
-  wire \port$1059$3 ;
-  output \port$1059$4 ;
-  wire \port$1059$4 ;
-  output \port$1059$5 ;
-  wire \port$1059$5 ;
-  output \port$1059$6 ;
-  wire \port$1059$6 ;
-  output \port$1059$7 ;
-  wire \port$1059$7 ;
-  output \port$1059$8 ;
-  wire \port$1059$8 ;
-  output \port$1059$9 ;
-  wire \port$1059$9 ;
+  output \port$1061$0 ;
+  wire \port$1061$0 ;
+  output \port$1061$1 ;
+  wire \port$1061$1 ;
+  output \port$1061$10 ;
+  wire \port$1061$10 ;
+  output \port$1061$11 ;
+  wire \port$1061$11 ;
+  output \port$1061$12 ;
+  wire \port$1061$12 ;
+  output \port$1061$13 ;
+  wire \port$1061$13 ;
+  output \port$1061$14 ;
+  wire \port$1061$14 ;
+  output \port$1061$15 ;
+  wire \port$1061$15 ;
+  output \port$1061$2 ;
+  wire \port$1061$2 ;
+  output \port$1061$3 ;
+  wire \port$1061$3 ;
+  output \port$1061$4 ;
+  wire \port$1061$4 ;
+  output \port$1061$5 ;
+  wire \port$1061$5 ;
+  output \port$1061$6 ;
+  wire \port$1061$6 ;
+  output \port$1061$7 ;
+  wire \port$1061$7 ;
+  output \port$1061$8 ;
+  wire \port$1061$8 ;
+  output \port$1061$9 ;
+  wire \port$1061$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28900,19 +28938,19 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1059$0 , \port$1059$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1059$0 ),
-    .P1(\port$1059$1 ),
-    .P10(\port$1059$10 ),
-    .P11(\port$1059$11 ),
-    .P12(\port$1059$12 ),
-    .P13(\port$1059$13 ),
-    .P14(\port$1059$14 ),
-    .P15(\port$1059$15 ),
+    .P0(\port$1061$0 ),
+    .P1(\port$1061$1 ),
+    .P10(\port$1061$10 ),
+    .P11(\port$1061$11 ),
+    .P12(\port$1061$12 ),
+    .P13(\port$1061$13 ),
+    .P14(\port$1061$14 ),
+    .P15(\port$1061$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1059$2 ),
+    .P2(\port$1061$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28923,30 +28961,30 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1059$0 , \port$1059$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1059$3 ),
+    .P3(\port$1061$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1059$4 ),
-    .P5(\port$1059$5 ),
-    .P6(\port$1059$6 ),
-    .P7(\port$1059$7 ),
-    .P8(\port$1059$8 ),
-    .P9(\port$1059$9 ),
+    .P4(\port$1061$4 ),
+    .P5(\port$1061$5 ),
+    .P6(\port$1061$6 ),
+    .P7(\port$1061$7 ),
+    .P8(\port$1061$8 ),
+    .P9(\port$1061$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1059$15 , \port$1059$14 , \port$1059$13 , \port$1059$12 , \port$1059$11 , \port$1059$10 , \port$1059$9 , \port$1059$8 , \port$1059$7 , \port$1059$6 , \port$1059$5 , \port$1059$4 , \port$1059$3 , \port$1059$2 , \port$1059$1 , \port$1059$0  };
+  assign p36[15:0] = { \port$1061$15 , \port$1061$14 , \port$1061$13 , \port$1061$12 , \port$1061$11 , \port$1061$10 , \port$1061$9 , \port$1061$8 , \port$1061$7 , \port$1061$6 , \port$1061$5 , \port$1061$4 , \port$1061$3 , \port$1061$2 , \port$1061$1 , \port$1061$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$1075$0 , \port$1075$1 , \port$1075$2 , \port$1075$3 , \port$1075$4 , \port$1075$5 , \port$1075$6 , \port$1075$7 , \port$1075$8 , \port$1075$9 , \port$1075$10 , \port$1075$11 , \port$1075$12 , \port$1075$13 , \port$1075$14 , \port$1075$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$1077$0 , \port$1077$1 , \port$1077$2 , \port$1077$3 , \port$1077$4 , \port$1077$5 , \port$1077$6 , \port$1077$7 , \port$1077$8 , \port$1077$9 , \port$1077$10 , \port$1077$11 , \port$1077$12 , \port$1077$13 , \port$1077$14 , \port$1077$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28954,38 +28992,38 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1075$0 , \port$1075$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1075$0 ;
-  wire \port$1075$0 ;
-  output \port$1075$1 ;
-  wire \port$1075$1 ;
-  output \port$1075$10 ;
-  wire \port$1075$10 ;
-  output \port$1075$11 ;
-  wire \port$1075$11 ;
-  output \port$1075$12 ;
-  wire \port$1075$12 ;
-  output \port$1075$13 ;
-  wire \port$1075$13 ;
-  output \port$1075$14 ;
-  wire \port$1075$14 ;
-  output \port$1075$15 ;
-  wire \port$1075$15 ;
-  output \port$1075$2 ;
-  wire \port$1075$2 ;
-  output \port$1075$3 ;
-  wire \port$1075$3 ;
-  output \port$1075$4 ;
-  wire \port$1075$4 ;
-  output \port$1075$5 ;
-  wire \port$1075$5 ;
-  output \port$1075$6 ;
-  wire \port$1075$6 ;
-  output \port$1075$7 ;
-  wire \port$1075$7 ;
-  output \port$1075$8 ;
-  wire \port$1075$8 ;
-  output \port$1075$9 ;
-  wire \port$1075$9 ;
+  output \port$1077$0 ;
+  wire \port$1077$0 ;
+  output \port$1077$1 ;
+  wire \port$1077$1 ;
+  output \port$1077$10 ;
+  wire \port$1077$10 ;
+  output \port$1077$11 ;
+  wire \port$1077$11 ;
+  output \port$1077$12 ;
+  wire \port$1077$12 ;
+  output \port$1077$13 ;
+  wire \port$1077$13 ;
+  output \port$1077$14 ;
+  wire \port$1077$14 ;
+  output \port$1077$15 ;
+  wire \port$1077$15 ;
+  output \port$1077$2 ;
+  wire \port$1077$2 ;
+  output \port$1077$3 ;
+  wire \port$1077$3 ;
+  output \port$1077$4 ;
+  wire \port$1077$4 ;
+  output \port$1077$5 ;
+  wire \port$1077$5 ;
+  output \port$1077$6 ;
+  wire \port$1077$6 ;
+  output \port$1077$7 ;
+  wire \port$1077$7 ;
+  output \port$1077$8 ;
+  wire \port$1077$8 ;
+  output \port$1077$9 ;
+  wire \port$1077$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29061,19 +29099,19 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1075$0 , \port$1075$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1075$0 ),
-    .P1(\port$1075$1 ),
-    .P10(\port$1075$10 ),
-    .P11(\port$1075$11 ),
-    .P12(\port$1075$12 ),
-    .P13(\port$1075$13 ),
-    .P14(\port$1075$14 ),
-    .P15(\port$1075$15 ),
+    .P0(\port$1077$0 ),
+    .P1(\port$1077$1 ),
+    .P10(\port$1077$10 ),
+    .P11(\port$1077$11 ),
+    .P12(\port$1077$12 ),
+    .P13(\port$1077$13 ),
+    .P14(\port$1077$14 ),
+    .P15(\port$1077$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1075$2 ),
+    .P2(\port$1077$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29084,30 +29122,30 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1075$0 , \port$1075$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1075$3 ),
+    .P3(\port$1077$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1075$4 ),
-    .P5(\port$1075$5 ),
-    .P6(\port$1075$6 ),
-    .P7(\port$1075$7 ),
-    .P8(\port$1075$8 ),
-    .P9(\port$1075$9 ),
+    .P4(\port$1077$4 ),
+    .P5(\port$1077$5 ),
+    .P6(\port$1077$6 ),
+    .P7(\port$1077$7 ),
+    .P8(\port$1077$8 ),
+    .P9(\port$1077$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1075$15 , \port$1075$14 , \port$1075$13 , \port$1075$12 , \port$1075$11 , \port$1075$10 , \port$1075$9 , \port$1075$8 , \port$1075$7 , \port$1075$6 , \port$1075$5 , \port$1075$4 , \port$1075$3 , \port$1075$2 , \port$1075$1 , \port$1075$0  };
+  assign p36[15:0] = { \port$1077$15 , \port$1077$14 , \port$1077$13 , \port$1077$12 , \port$1077$11 , \port$1077$10 , \port$1077$9 , \port$1077$8 , \port$1077$7 , \port$1077$6 , \port$1077$5 , \port$1077$4 , \port$1077$3 , \port$1077$2 , \port$1077$1 , \port$1077$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$1091$0 , \port$1091$1 , \port$1091$2 , \port$1091$3 , \port$1091$4 , \port$1091$5 , \port$1091$6 , \port$1091$7 , \port$1091$8 , \port$1091$9 , \port$1091$10 , \port$1091$11 , \port$1091$12 , \port$1091$13 , \port$1091$14 , \port$1091$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$1093$0 , \port$1093$1 , \port$1093$2 , \port$1093$3 , \port$1093$4 , \port$1093$5 , \port$1093$6 , \port$1093$7 , \port$1093$8 , \port$1093$9 , \port$1093$10 , \port$1093$11 , \port$1093$12 , \port$1093$13 , \port$1093$14 , \port$1093$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29115,38 +29153,38 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1091$0 , \port$1091$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1091$0 ;
-  wire \port$1091$0 ;
-  output \port$1091$1 ;
-  wire \port$1091$1 ;
-  output \port$1091$10 ;
-  wire \port$1091$10 ;
-  output \port$1091$11 ;
-  wire \port$1091$11 ;
-  output \port$1091$12 ;
-  wire \port$1091$12 ;
-  output \port$1091$13 ;
-  wire \port$1091$13 ;
-  output \port$1091$14 ;
-  wire \port$1091$14 ;
-  output \port$1091$15 ;
-  wire \port$1091$15 ;
-  output \port$1091$2 ;
-  wire \port$1091$2 ;
-  output \port$1091$3 ;
-  wire \port$1091$3 ;
-  output \port$1091$4 ;
-  wire \port$1091$4 ;
-  output \port$1091$5 ;
-  wire \port$1091$5 ;
-  output \port$1091$6 ;
-  wire \port$1091$6 ;
-  output \port$1091$7 ;
-  wire \port$1091$7 ;
-  output \port$1091$8 ;
-  wire \port$1091$8 ;
-  output \port$1091$9 ;
-  wire \port$1091$9 ;
+  output \port$1093$0 ;
+  wire \port$1093$0 ;
+  output \port$1093$1 ;
+  wire \port$1093$1 ;
+  output \port$1093$10 ;
+  wire \port$1093$10 ;
+  output \port$1093$11 ;
+  wire \port$1093$11 ;
+  output \port$1093$12 ;
+  wire \port$1093$12 ;
+  output \port$1093$13 ;
+  wire \port$1093$13 ;
+  output \port$1093$14 ;
+  wire \port$1093$14 ;
+  output \port$1093$15 ;
+  wire \port$1093$15 ;
+  output \port$1093$2 ;
+  wire \port$1093$2 ;
+  output \port$1093$3 ;
+  wire \port$1093$3 ;
+  output \port$1093$4 ;
+  wire \port$1093$4 ;
+  output \port$1093$5 ;
+  wire \port$1093$5 ;
+  output \port$1093$6 ;
+  wire \port$1093$6 ;
+  output \port$1093$7 ;
+  wire \port$1093$7 ;
+  output \port$1093$8 ;
+  wire \port$1093$8 ;
+  output \port$1093$9 ;
+  wire \port$1093$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29222,19 +29260,19 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1091$0 , \port$1091$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1091$0 ),
-    .P1(\port$1091$1 ),
-    .P10(\port$1091$10 ),
-    .P11(\port$1091$11 ),
-    .P12(\port$1091$12 ),
-    .P13(\port$1091$13 ),
-    .P14(\port$1091$14 ),
-    .P15(\port$1091$15 ),
+    .P0(\port$1093$0 ),
+    .P1(\port$1093$1 ),
+    .P10(\port$1093$10 ),
+    .P11(\port$1093$11 ),
+    .P12(\port$1093$12 ),
+    .P13(\port$1093$13 ),
+    .P14(\port$1093$14 ),
+    .P15(\port$1093$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1091$2 ),
+    .P2(\port$1093$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29245,30 +29283,30 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1091$0 , \port$1091$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1091$3 ),
+    .P3(\port$1093$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1091$4 ),
-    .P5(\port$1091$5 ),
-    .P6(\port$1091$6 ),
-    .P7(\port$1091$7 ),
-    .P8(\port$1091$8 ),
-    .P9(\port$1091$9 ),
+    .P4(\port$1093$4 ),
+    .P5(\port$1093$5 ),
+    .P6(\port$1093$6 ),
+    .P7(\port$1093$7 ),
+    .P8(\port$1093$8 ),
+    .P9(\port$1093$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1091$15 , \port$1091$14 , \port$1091$13 , \port$1091$12 , \port$1091$11 , \port$1091$10 , \port$1091$9 , \port$1091$8 , \port$1091$7 , \port$1091$6 , \port$1091$5 , \port$1091$4 , \port$1091$3 , \port$1091$2 , \port$1091$1 , \port$1091$0  };
+  assign p36[15:0] = { \port$1093$15 , \port$1093$14 , \port$1093$13 , \port$1093$12 , \port$1093$11 , \port$1093$10 , \port$1093$9 , \port$1093$8 , \port$1093$7 , \port$1093$6 , \port$1093$5 , \port$1093$4 , \port$1093$3 , \port$1093$2 , \port$1093$1 , \port$1093$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$1107$0 , \port$1107$1 , \port$1107$2 , \port$1107$3 , \port$1107$4 , \port$1107$5 , \port$1107$6 , \port$1107$7 , \port$1107$8 , \port$1107$9 , \port$1107$10 , \port$1107$11 , \port$1107$12 , \port$1107$13 , \port$1107$14 , \port$1107$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$1109$0 , \port$1109$1 , \port$1109$2 , \port$1109$3 , \port$1109$4 , \port$1109$5 , \port$1109$6 , \port$1109$7 , \port$1109$8 , \port$1109$9 , \port$1109$10 , \port$1109$11 , \port$1109$12 , \port$1109$13 , \port$1109$14 , \port$1109$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29276,38 +29314,38 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1107$0 , \port$1107$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1107$0 ;
-  wire \port$1107$0 ;
-  output \port$1107$1 ;
-  wire \port$1107$1 ;
-  output \port$1107$10 ;
-  wire \port$1107$10 ;
-  output \port$1107$11 ;
-  wire \port$1107$11 ;
-  output \port$1107$12 ;
-  wire \port$1107$12 ;
-  output \port$1107$13 ;
-  wire \port$1107$13 ;
-  output \port$1107$14 ;
-  wire \port$1107$14 ;
-  output \port$1107$15 ;
-  wire \port$1107$15 ;
-  output \port$1107$2 ;
-  wire \port$1107$2 ;
-  output \port$1107$3 ;
-  wire \port$1107$3 ;
-  output \port$1107$4 ;
-  wire \port$1107$4 ;
-  output \port$1107$5 ;
-  wire \port$1107$5 ;
-  output \port$1107$6 ;
-  wire \port$1107$6 ;
-  output \port$1107$7 ;
-  wire \port$1107$7 ;
-  output \port$1107$8 ;
-  wire \port$1107$8 ;
-  output \port$1107$9 ;
-  wire \port$1107$9 ;
+  output \port$1109$0 ;
+  wire \port$1109$0 ;
+  output \port$1109$1 ;
+  wire \port$1109$1 ;
+  output \port$1109$10 ;
+  wire \port$1109$10 ;
+  output \port$1109$11 ;
+  wire \port$1109$11 ;
+  output \port$1109$12 ;
+  wire \port$1109$12 ;
+  output \port$1109$13 ;
+  wire \port$1109$13 ;
+  output \port$1109$14 ;
+  wire \port$1109$14 ;
+  output \port$1109$15 ;
+  wire \port$1109$15 ;
+  output \port$1109$2 ;
+  wire \port$1109$2 ;
+  output \port$1109$3 ;
+  wire \port$1109$3 ;
+  output \port$1109$4 ;
+  wire \port$1109$4 ;
+  output \port$1109$5 ;
+  wire \port$1109$5 ;
+  output \port$1109$6 ;
+  wire \port$1109$6 ;
+  output \port$1109$7 ;
+  wire \port$1109$7 ;
+  output \port$1109$8 ;
+  wire \port$1109$8 ;
+  output \port$1109$9 ;
+  wire \port$1109$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29383,19 +29421,19 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1107$0 , \port$1107$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1107$0 ),
-    .P1(\port$1107$1 ),
-    .P10(\port$1107$10 ),
-    .P11(\port$1107$11 ),
-    .P12(\port$1107$12 ),
-    .P13(\port$1107$13 ),
-    .P14(\port$1107$14 ),
-    .P15(\port$1107$15 ),
+    .P0(\port$1109$0 ),
+    .P1(\port$1109$1 ),
+    .P10(\port$1109$10 ),
+    .P11(\port$1109$11 ),
+    .P12(\port$1109$12 ),
+    .P13(\port$1109$13 ),
+    .P14(\port$1109$14 ),
+    .P15(\port$1109$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1107$2 ),
+    .P2(\port$1109$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29406,30 +29444,30 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1107$0 , \port$1107$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1107$3 ),
+    .P3(\port$1109$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1107$4 ),
-    .P5(\port$1107$5 ),
-    .P6(\port$1107$6 ),
-    .P7(\port$1107$7 ),
-    .P8(\port$1107$8 ),
-    .P9(\port$1107$9 ),
+    .P4(\port$1109$4 ),
+    .P5(\port$1109$5 ),
+    .P6(\port$1109$6 ),
+    .P7(\port$1109$7 ),
+    .P8(\port$1109$8 ),
+    .P9(\port$1109$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1107$15 , \port$1107$14 , \port$1107$13 , \port$1107$12 , \port$1107$11 , \port$1107$10 , \port$1107$9 , \port$1107$8 , \port$1107$7 , \port$1107$6 , \port$1107$5 , \port$1107$4 , \port$1107$3 , \port$1107$2 , \port$1107$1 , \port$1107$0  };
+  assign p36[15:0] = { \port$1109$15 , \port$1109$14 , \port$1109$13 , \port$1109$12 , \port$1109$11 , \port$1109$10 , \port$1109$9 , \port$1109$8 , \port$1109$7 , \port$1109$6 , \port$1109$5 , \port$1109$4 , \port$1109$3 , \port$1109$2 , \port$1109$1 , \port$1109$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$1123$0 , \port$1123$1 , \port$1123$2 , \port$1123$3 , \port$1123$4 , \port$1123$5 , \port$1123$6 , \port$1123$7 , \port$1123$8 , \port$1123$9 , \port$1123$10 , \port$1123$11 , \port$1123$12 , \port$1123$13 , \port$1123$14 , \port$1123$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$1125$0 , \port$1125$1 , \port$1125$2 , \port$1125$3 , \port$1125$4 , \port$1125$5 , \port$1125$6 , \port$1125$7 , \port$1125$8 , \port$1125$9 , \port$1125$10 , \port$1125$11 , \port$1125$12 , \port$1125$13 , \port$1125$14 , \port$1125$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29437,38 +29475,38 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1123$0 , \port$1123$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1123$0 ;
-  wire \port$1123$0 ;
-  output \port$1123$1 ;
-  wire \port$1123$1 ;
-  output \port$1123$10 ;
-  wire \port$1123$10 ;
-  output \port$1123$11 ;
-  wire \port$1123$11 ;
-  output \port$1123$12 ;
-  wire \port$1123$12 ;
-  output \port$1123$13 ;
-  wire \port$1123$13 ;
-  output \port$1123$14 ;
-  wire \port$1123$14 ;
-  output \port$1123$15 ;
-  wire \port$1123$15 ;
-  output \port$1123$2 ;
-  wire \port$1123$2 ;
-  output \port$1123$3 ;
-  wire \port$1123$3 ;
-  output \port$1123$4 ;
-  wire \port$1123$4 ;
-  output \port$1123$5 ;
-  wire \port$1123$5 ;
-  output \port$1123$6 ;
-  wire \port$1123$6 ;
-  output \port$1123$7 ;
-  wire \port$1123$7 ;
-  output \port$1123$8 ;
-  wire \port$1123$8 ;
-  output \port$1123$9 ;
-  wire \port$1123$9 ;
+  output \port$1125$0 ;
+  wire \port$1125$0 ;
+  output \port$1125$1 ;
+  wire \port$1125$1 ;
+  output \port$1125$10 ;
+  wire \port$1125$10 ;
+  output \port$1125$11 ;
+  wire \port$1125$11 ;
+  output \port$1125$12 ;
+  wire \port$1125$12 ;
+  output \port$1125$13 ;
+  wire \port$1125$13 ;
+  output \port$1125$14 ;
+  wire \port$1125$14 ;
+  output \port$1125$15 ;
+  wire \port$1125$15 ;
+  output \port$1125$2 ;
+  wire \port$1125$2 ;
+  output \port$1125$3 ;
+  wire \port$1125$3 ;
+  output \port$1125$4 ;
+  wire \port$1125$4 ;
+  output \port$1125$5 ;
+  wire \port$1125$5 ;
+  output \port$1125$6 ;
+  wire \port$1125$6 ;
+  output \port$1125$7 ;
+  wire \port$1125$7 ;
+  output \port$1125$8 ;
+  wire \port$1125$8 ;
+  output \port$1125$9 ;
+  wire \port$1125$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29544,19 +29582,19 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1123$0 , \port$1123$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1123$0 ),
-    .P1(\port$1123$1 ),
-    .P10(\port$1123$10 ),
-    .P11(\port$1123$11 ),
-    .P12(\port$1123$12 ),
-    .P13(\port$1123$13 ),
-    .P14(\port$1123$14 ),
-    .P15(\port$1123$15 ),
+    .P0(\port$1125$0 ),
+    .P1(\port$1125$1 ),
+    .P10(\port$1125$10 ),
+    .P11(\port$1125$11 ),
+    .P12(\port$1125$12 ),
+    .P13(\port$1125$13 ),
+    .P14(\port$1125$14 ),
+    .P15(\port$1125$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1123$2 ),
+    .P2(\port$1125$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29567,30 +29605,30 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1123$0 , \port$1123$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1123$3 ),
+    .P3(\port$1125$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1123$4 ),
-    .P5(\port$1123$5 ),
-    .P6(\port$1123$6 ),
-    .P7(\port$1123$7 ),
-    .P8(\port$1123$8 ),
-    .P9(\port$1123$9 ),
+    .P4(\port$1125$4 ),
+    .P5(\port$1125$5 ),
+    .P6(\port$1125$6 ),
+    .P7(\port$1125$7 ),
+    .P8(\port$1125$8 ),
+    .P9(\port$1125$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1123$15 , \port$1123$14 , \port$1123$13 , \port$1123$12 , \port$1123$11 , \port$1123$10 , \port$1123$9 , \port$1123$8 , \port$1123$7 , \port$1123$6 , \port$1123$5 , \port$1123$4 , \port$1123$3 , \port$1123$2 , \port$1123$1 , \port$1123$0  };
+  assign p36[15:0] = { \port$1125$15 , \port$1125$14 , \port$1125$13 , \port$1125$12 , \port$1125$11 , \port$1125$10 , \port$1125$9 , \port$1125$8 , \port$1125$7 , \port$1125$6 , \port$1125$5 , \port$1125$4 , \port$1125$3 , \port$1125$2 , \port$1125$1 , \port$1125$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$1139$0 , \port$1139$1 , \port$1139$2 , \port$1139$3 , \port$1139$4 , \port$1139$5 , \port$1139$6 , \port$1139$7 , \port$1139$8 , \port$1139$9 , \port$1139$10 , \port$1139$11 , \port$1139$12 , \port$1139$13 , \port$1139$14 , \port$1139$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$1141$0 , \port$1141$1 , \port$1141$2 , \port$1141$3 , \port$1141$4 , \port$1141$5 , \port$1141$6 , \port$1141$7 , \port$1141$8 , \port$1141$9 , \port$1141$10 , \port$1141$11 , \port$1141$12 , \port$1141$13 , \port$1141$14 , \port$1141$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29598,38 +29636,38 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1139$0 , \port$1139$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1139$0 ;
-  wire \port$1139$0 ;
-  output \port$1139$1 ;
-  wire \port$1139$1 ;
-  output \port$1139$10 ;
-  wire \port$1139$10 ;
-  output \port$1139$11 ;
-  wire \port$1139$11 ;
-  output \port$1139$12 ;
-  wire \port$1139$12 ;
-  output \port$1139$13 ;
-  wire \port$1139$13 ;
-  output \port$1139$14 ;
-  wire \port$1139$14 ;
-  output \port$1139$15 ;
-  wire \port$1139$15 ;
-  output \port$1139$2 ;
-  wire \port$1139$2 ;
-  output \port$1139$3 ;
-  wire \port$1139$3 ;
-  output \port$1139$4 ;
-  wire \port$1139$4 ;
-  output \port$1139$5 ;
-  wire \port$1139$5 ;
-  output \port$1139$6 ;
-  wire \port$1139$6 ;
-  output \port$1139$7 ;
-  wire \port$1139$7 ;
-  output \port$1139$8 ;
-  wire \port$1139$8 ;
-  output \port$1139$9 ;
-  wire \port$1139$9 ;
+  output \port$1141$0 ;
+  wire \port$1141$0 ;
+  output \port$1141$1 ;
+  wire \port$1141$1 ;
+  output \port$1141$10 ;
+  wire \port$1141$10 ;
+  output \port$1141$11 ;
+  wire \port$1141$11 ;
+  output \port$1141$12 ;
+  wire \port$1141$12 ;
+  output \port$1141$13 ;
+  wire \port$1141$13 ;
+  output \port$1141$14 ;
+  wire \port$1141$14 ;
+  output \port$1141$15 ;
+  wire \port$1141$15 ;
+  output \port$1141$2 ;
+  wire \port$1141$2 ;
+  output \port$1141$3 ;
+  wire \port$1141$3 ;
+  output \port$1141$4 ;
+  wire \port$1141$4 ;
+  output \port$1141$5 ;
+  wire \port$1141$5 ;
+  output \port$1141$6 ;
+  wire \port$1141$6 ;
+  output \port$1141$7 ;
+  wire \port$1141$7 ;
+  output \port$1141$8 ;
+  wire \port$1141$8 ;
+  output \port$1141$9 ;
+  wire \port$1141$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29705,19 +29743,19 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1139$0 , \port$1139$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1139$0 ),
-    .P1(\port$1139$1 ),
-    .P10(\port$1139$10 ),
-    .P11(\port$1139$11 ),
-    .P12(\port$1139$12 ),
-    .P13(\port$1139$13 ),
-    .P14(\port$1139$14 ),
-    .P15(\port$1139$15 ),
+    .P0(\port$1141$0 ),
+    .P1(\port$1141$1 ),
+    .P10(\port$1141$10 ),
+    .P11(\port$1141$11 ),
+    .P12(\port$1141$12 ),
+    .P13(\port$1141$13 ),
+    .P14(\port$1141$14 ),
+    .P15(\port$1141$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1139$2 ),
+    .P2(\port$1141$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29728,30 +29766,30 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1139$0 , \port$1139$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1139$3 ),
+    .P3(\port$1141$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1139$4 ),
-    .P5(\port$1139$5 ),
-    .P6(\port$1139$6 ),
-    .P7(\port$1139$7 ),
-    .P8(\port$1139$8 ),
-    .P9(\port$1139$9 ),
+    .P4(\port$1141$4 ),
+    .P5(\port$1141$5 ),
+    .P6(\port$1141$6 ),
+    .P7(\port$1141$7 ),
+    .P8(\port$1141$8 ),
+    .P9(\port$1141$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1139$15 , \port$1139$14 , \port$1139$13 , \port$1139$12 , \port$1139$11 , \port$1139$10 , \port$1139$9 , \port$1139$8 , \port$1139$7 , \port$1139$6 , \port$1139$5 , \port$1139$4 , \port$1139$3 , \port$1139$2 , \port$1139$1 , \port$1139$0  };
+  assign p36[15:0] = { \port$1141$15 , \port$1141$14 , \port$1141$13 , \port$1141$12 , \port$1141$11 , \port$1141$10 , \port$1141$9 , \port$1141$8 , \port$1141$7 , \port$1141$6 , \port$1141$5 , \port$1141$4 , \port$1141$3 , \port$1141$2 , \port$1141$1 , \port$1141$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$1155$0 , \port$1155$1 , \port$1155$2 , \port$1155$3 , \port$1155$4 , \port$1155$5 , \port$1155$6 , \port$1155$7 , \port$1155$8 , \port$1155$9 , \port$1155$10 , \port$1155$11 , \port$1155$12 , \port$1155$13 , \port$1155$14 , \port$1155$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$1157$0 , \port$1157$1 , \port$1157$2 , \port$1157$3 , \port$1157$4 , \port$1157$5 , \port$1157$6 , \port$1157$7 , \port$1157$8 , \port$1157$9 , \port$1157$10 , \port$1157$11 , \port$1157$12 , \port$1157$13 , \port$1157$14 , \port$1157$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29759,38 +29797,38 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1155$0 , \port$1155$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1155$0 ;
-  wire \port$1155$0 ;
-  output \port$1155$1 ;
-  wire \port$1155$1 ;
-  output \port$1155$10 ;
-  wire \port$1155$10 ;
-  output \port$1155$11 ;
-  wire \port$1155$11 ;
-  output \port$1155$12 ;
-  wire \port$1155$12 ;
-  output \port$1155$13 ;
-  wire \port$1155$13 ;
-  output \port$1155$14 ;
-  wire \port$1155$14 ;
-  output \port$1155$15 ;
-  wire \port$1155$15 ;
-  output \port$1155$2 ;
-  wire \port$1155$2 ;
-  output \port$1155$3 ;
-  wire \port$1155$3 ;
-  output \port$1155$4 ;
-  wire \port$1155$4 ;
-  output \port$1155$5 ;
-  wire \port$1155$5 ;
-  output \port$1155$6 ;
-  wire \port$1155$6 ;
-  output \port$1155$7 ;
-  wire \port$1155$7 ;
-  output \port$1155$8 ;
-  wire \port$1155$8 ;
-  output \port$1155$9 ;
-  wire \port$1155$9 ;
+  output \port$1157$0 ;
+  wire \port$1157$0 ;
+  output \port$1157$1 ;
+  wire \port$1157$1 ;
+  output \port$1157$10 ;
+  wire \port$1157$10 ;
+  output \port$1157$11 ;
+  wire \port$1157$11 ;
+  output \port$1157$12 ;
+  wire \port$1157$12 ;
+  output \port$1157$13 ;
+  wire \port$1157$13 ;
+  output \port$1157$14 ;
+  wire \port$1157$14 ;
+  output \port$1157$15 ;
+  wire \port$1157$15 ;
+  output \port$1157$2 ;
+  wire \port$1157$2 ;
+  output \port$1157$3 ;
+  wire \port$1157$3 ;
+  output \port$1157$4 ;
+  wire \port$1157$4 ;
+  output \port$1157$5 ;
+  wire \port$1157$5 ;
+  output \port$1157$6 ;
+  wire \port$1157$6 ;
+  output \port$1157$7 ;
+  wire \port$1157$7 ;
+  output \port$1157$8 ;
+  wire \port$1157$8 ;
+  output \port$1157$9 ;
+  wire \port$1157$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29866,19 +29904,19 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1155$0 , \port$1155$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1155$0 ),
-    .P1(\port$1155$1 ),
-    .P10(\port$1155$10 ),
-    .P11(\port$1155$11 ),
-    .P12(\port$1155$12 ),
-    .P13(\port$1155$13 ),
-    .P14(\port$1155$14 ),
-    .P15(\port$1155$15 ),
+    .P0(\port$1157$0 ),
+    .P1(\port$1157$1 ),
+    .P10(\port$1157$10 ),
+    .P11(\port$1157$11 ),
+    .P12(\port$1157$12 ),
+    .P13(\port$1157$13 ),
+    .P14(\port$1157$14 ),
+    .P15(\port$1157$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1155$2 ),
+    .P2(\port$1157$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29889,30 +29927,30 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1155$0 , \port$1155$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1155$3 ),
+    .P3(\port$1157$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1155$4 ),
-    .P5(\port$1155$5 ),
-    .P6(\port$1155$6 ),
-    .P7(\port$1155$7 ),
-    .P8(\port$1155$8 ),
-    .P9(\port$1155$9 ),
+    .P4(\port$1157$4 ),
+    .P5(\port$1157$5 ),
+    .P6(\port$1157$6 ),
+    .P7(\port$1157$7 ),
+    .P8(\port$1157$8 ),
+    .P9(\port$1157$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1155$15 , \port$1155$14 , \port$1155$13 , \port$1155$12 , \port$1155$11 , \port$1155$10 , \port$1155$9 , \port$1155$8 , \port$1155$7 , \port$1155$6 , \port$1155$5 , \port$1155$4 , \port$1155$3 , \port$1155$2 , \port$1155$1 , \port$1155$0  };
+  assign p36[15:0] = { \port$1157$15 , \port$1157$14 , \port$1157$13 , \port$1157$12 , \port$1157$11 , \port$1157$10 , \port$1157$9 , \port$1157$8 , \port$1157$7 , \port$1157$6 , \port$1157$5 , \port$1157$4 , \port$1157$3 , \port$1157$2 , \port$1157$1 , \port$1157$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$1171$0 , \port$1171$1 , \port$1171$2 , \port$1171$3 , \port$1171$4 , \port$1171$5 , \port$1171$6 , \port$1171$7 , \port$1171$8 , \port$1171$9 , \port$1171$10 , \port$1171$11 , \port$1171$12 , \port$1171$13 , \port$1171$14 , \port$1171$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$1173$0 , \port$1173$1 , \port$1173$2 , \port$1173$3 , \port$1173$4 , \port$1173$5 , \port$1173$6 , \port$1173$7 , \port$1173$8 , \port$1173$9 , \port$1173$10 , \port$1173$11 , \port$1173$12 , \port$1173$13 , \port$1173$14 , \port$1173$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29920,38 +29958,38 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1171$0 , \port$1171$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1171$0 ;
-  wire \port$1171$0 ;
-  output \port$1171$1 ;
-  wire \port$1171$1 ;
-  output \port$1171$10 ;
-  wire \port$1171$10 ;
-  output \port$1171$11 ;
-  wire \port$1171$11 ;
-  output \port$1171$12 ;
-  wire \port$1171$12 ;
-  output \port$1171$13 ;
-  wire \port$1171$13 ;
-  output \port$1171$14 ;
-  wire \port$1171$14 ;
-  output \port$1171$15 ;
-  wire \port$1171$15 ;
-  output \port$1171$2 ;
-  wire \port$1171$2 ;
-  output \port$1171$3 ;
-  wire \port$1171$3 ;
-  output \port$1171$4 ;
-  wire \port$1171$4 ;
-  output \port$1171$5 ;
-  wire \port$1171$5 ;
-  output \port$1171$6 ;
-  wire \port$1171$6 ;
-  output \port$1171$7 ;
-  wire \port$1171$7 ;
-  output \port$1171$8 ;
-  wire \port$1171$8 ;
-  output \port$1171$9 ;
-  wire \port$1171$9 ;
+  output \port$1173$0 ;
+  wire \port$1173$0 ;
+  output \port$1173$1 ;
+  wire \port$1173$1 ;
+  output \port$1173$10 ;
+  wire \port$1173$10 ;
+  output \port$1173$11 ;
+  wire \port$1173$11 ;
+  output \port$1173$12 ;
+  wire \port$1173$12 ;
+  output \port$1173$13 ;
+  wire \port$1173$13 ;
+  output \port$1173$14 ;
+  wire \port$1173$14 ;
+  output \port$1173$15 ;
+  wire \port$1173$15 ;
+  output \port$1173$2 ;
+  wire \port$1173$2 ;
+  output \port$1173$3 ;
+  wire \port$1173$3 ;
+  output \port$1173$4 ;
+  wire \port$1173$4 ;
+  output \port$1173$5 ;
+  wire \port$1173$5 ;
+  output \port$1173$6 ;
+  wire \port$1173$6 ;
+  output \port$1173$7 ;
+  wire \port$1173$7 ;
+  output \port$1173$8 ;
+  wire \port$1173$8 ;
+  output \port$1173$9 ;
+  wire \port$1173$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30027,19 +30065,19 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1171$0 , \port$1171$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1171$0 ),
-    .P1(\port$1171$1 ),
-    .P10(\port$1171$10 ),
-    .P11(\port$1171$11 ),
-    .P12(\port$1171$12 ),
-    .P13(\port$1171$13 ),
-    .P14(\port$1171$14 ),
-    .P15(\port$1171$15 ),
+    .P0(\port$1173$0 ),
+    .P1(\port$1173$1 ),
+    .P10(\port$1173$10 ),
+    .P11(\port$1173$11 ),
+    .P12(\port$1173$12 ),
+    .P13(\port$1173$13 ),
+    .P14(\port$1173$14 ),
+    .P15(\port$1173$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1171$2 ),
+    .P2(\port$1173$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30050,30 +30088,30 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1171$0 , \port$1171$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1171$3 ),
+    .P3(\port$1173$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1171$4 ),
-    .P5(\port$1171$5 ),
-    .P6(\port$1171$6 ),
-    .P7(\port$1171$7 ),
-    .P8(\port$1171$8 ),
-    .P9(\port$1171$9 ),
+    .P4(\port$1173$4 ),
+    .P5(\port$1173$5 ),
+    .P6(\port$1173$6 ),
+    .P7(\port$1173$7 ),
+    .P8(\port$1173$8 ),
+    .P9(\port$1173$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1171$15 , \port$1171$14 , \port$1171$13 , \port$1171$12 , \port$1171$11 , \port$1171$10 , \port$1171$9 , \port$1171$8 , \port$1171$7 , \port$1171$6 , \port$1171$5 , \port$1171$4 , \port$1171$3 , \port$1171$2 , \port$1171$1 , \port$1171$0  };
+  assign p36[15:0] = { \port$1173$15 , \port$1173$14 , \port$1173$13 , \port$1173$12 , \port$1173$11 , \port$1173$10 , \port$1173$9 , \port$1173$8 , \port$1173$7 , \port$1173$6 , \port$1173$5 , \port$1173$4 , \port$1173$3 , \port$1173$2 , \port$1173$1 , \port$1173$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$1187$0 , \port$1187$1 , \port$1187$2 , \port$1187$3 , \port$1187$4 , \port$1187$5 , \port$1187$6 , \port$1187$7 , \port$1187$8 , \port$1187$9 , \port$1187$10 , \port$1187$11 , \port$1187$12 , \port$1187$13 , \port$1187$14 , \port$1187$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$1189$0 , \port$1189$1 , \port$1189$2 , \port$1189$3 , \port$1189$4 , \port$1189$5 , \port$1189$6 , \port$1189$7 , \port$1189$8 , \port$1189$9 , \port$1189$10 , \port$1189$11 , \port$1189$12 , \port$1189$13 , \port$1189$14 , \port$1189$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30081,38 +30119,38 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1187$0 , \port$1187$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1187$0 ;
-  wire \port$1187$0 ;
-  output \port$1187$1 ;
-  wire \port$1187$1 ;
-  output \port$1187$10 ;
-  wire \port$1187$10 ;
-  output \port$1187$11 ;
-  wire \port$1187$11 ;
-  output \port$1187$12 ;
-  wire \port$1187$12 ;
-  output \port$1187$13 ;
-  wire \port$1187$13 ;
-  output \port$1187$14 ;
-  wire \port$1187$14 ;
-  output \port$1187$15 ;
-  wire \port$1187$15 ;
-  output \port$1187$2 ;
-  wire \port$1187$2 ;
-  output \port$1187$3 ;
-  wire \port$1187$3 ;
-  output \port$1187$4 ;
-  wire \port$1187$4 ;
-  output \port$1187$5 ;
-  wire \port$1187$5 ;
-  output \port$1187$6 ;
-  wire \port$1187$6 ;
-  output \port$1187$7 ;
-  wire \port$1187$7 ;
-  output \port$1187$8 ;
-  wire \port$1187$8 ;
-  output \port$1187$9 ;
-  wire \port$1187$9 ;
+  output \port$1189$0 ;
+  wire \port$1189$0 ;
+  output \port$1189$1 ;
+  wire \port$1189$1 ;
+  output \port$1189$10 ;
+  wire \port$1189$10 ;
+  output \port$1189$11 ;
+  wire \port$1189$11 ;
+  output \port$1189$12 ;
+  wire \port$1189$12 ;
+  output \port$1189$13 ;
+  wire \port$1189$13 ;
+  output \port$1189$14 ;
+  wire \port$1189$14 ;
+  output \port$1189$15 ;
+  wire \port$1189$15 ;
+  output \port$1189$2 ;
+  wire \port$1189$2 ;
+  output \port$1189$3 ;
+  wire \port$1189$3 ;
+  output \port$1189$4 ;
+  wire \port$1189$4 ;
+  output \port$1189$5 ;
+  wire \port$1189$5 ;
+  output \port$1189$6 ;
+  wire \port$1189$6 ;
+  output \port$1189$7 ;
+  wire \port$1189$7 ;
+  output \port$1189$8 ;
+  wire \port$1189$8 ;
+  output \port$1189$9 ;
+  wire \port$1189$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30188,19 +30226,19 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1187$0 , \port$1187$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1187$0 ),
-    .P1(\port$1187$1 ),
-    .P10(\port$1187$10 ),
-    .P11(\port$1187$11 ),
-    .P12(\port$1187$12 ),
-    .P13(\port$1187$13 ),
-    .P14(\port$1187$14 ),
-    .P15(\port$1187$15 ),
+    .P0(\port$1189$0 ),
+    .P1(\port$1189$1 ),
+    .P10(\port$1189$10 ),
+    .P11(\port$1189$11 ),
+    .P12(\port$1189$12 ),
+    .P13(\port$1189$13 ),
+    .P14(\port$1189$14 ),
+    .P15(\port$1189$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1187$2 ),
+    .P2(\port$1189$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30211,30 +30249,30 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1187$0 , \port$1187$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1187$3 ),
+    .P3(\port$1189$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1187$4 ),
-    .P5(\port$1187$5 ),
-    .P6(\port$1187$6 ),
-    .P7(\port$1187$7 ),
-    .P8(\port$1187$8 ),
-    .P9(\port$1187$9 ),
+    .P4(\port$1189$4 ),
+    .P5(\port$1189$5 ),
+    .P6(\port$1189$6 ),
+    .P7(\port$1189$7 ),
+    .P8(\port$1189$8 ),
+    .P9(\port$1189$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1187$15 , \port$1187$14 , \port$1187$13 , \port$1187$12 , \port$1187$11 , \port$1187$10 , \port$1187$9 , \port$1187$8 , \port$1187$7 , \port$1187$6 , \port$1187$5 , \port$1187$4 , \port$1187$3 , \port$1187$2 , \port$1187$1 , \port$1187$0  };
+  assign p36[15:0] = { \port$1189$15 , \port$1189$14 , \port$1189$13 , \port$1189$12 , \port$1189$11 , \port$1189$10 , \port$1189$9 , \port$1189$8 , \port$1189$7 , \port$1189$6 , \port$1189$5 , \port$1189$4 , \port$1189$3 , \port$1189$2 , \port$1189$1 , \port$1189$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$1203$0 , \port$1203$1 , \port$1203$2 , \port$1203$3 , \port$1203$4 , \port$1203$5 , \port$1203$6 , \port$1203$7 , \port$1203$8 , \port$1203$9 , \port$1203$10 , \port$1203$11 , \port$1203$12 , \port$1203$13 , \port$1203$14 , \port$1203$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$1205$0 , \port$1205$1 , \port$1205$2 , \port$1205$3 , \port$1205$4 , \port$1205$5 , \port$1205$6 , \port$1205$7 , \port$1205$8 , \port$1205$9 , \port$1205$10 , \port$1205$11 , \port$1205$12 , \port$1205$13 , \port$1205$14 , \port$1205$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30242,38 +30280,38 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1203$0 , \port$1203$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1203$0 ;
-  wire \port$1203$0 ;
-  output \port$1203$1 ;
-  wire \port$1203$1 ;
-  output \port$1203$10 ;
-  wire \port$1203$10 ;
-  output \port$1203$11 ;
-  wire \port$1203$11 ;
-  output \port$1203$12 ;
-  wire \port$1203$12 ;
-  output \port$1203$13 ;
-  wire \port$1203$13 ;
-  output \port$1203$14 ;
-  wire \port$1203$14 ;
-  output \port$1203$15 ;
-  wire \port$1203$15 ;
-  output \port$1203$2 ;
-  wire \port$1203$2 ;
-  output \port$1203$3 ;
-  wire \port$1203$3 ;
-  output \port$1203$4 ;
-  wire \port$1203$4 ;
-  output \port$1203$5 ;
-  wire \port$1203$5 ;
-  output \port$1203$6 ;
-  wire \port$1203$6 ;
-  output \port$1203$7 ;
-  wire \port$1203$7 ;
-  output \port$1203$8 ;
-  wire \port$1203$8 ;
-  output \port$1203$9 ;
-  wire \port$1203$9 ;
+  output \port$1205$0 ;
+  wire \port$1205$0 ;
+  output \port$1205$1 ;
+  wire \port$1205$1 ;
+  output \port$1205$10 ;
+  wire \port$1205$10 ;
+  output \port$1205$11 ;
+  wire \port$1205$11 ;
+  output \port$1205$12 ;
+  wire \port$1205$12 ;
+  output \port$1205$13 ;
+  wire \port$1205$13 ;
+  output \port$1205$14 ;
+  wire \port$1205$14 ;
+  output \port$1205$15 ;
+  wire \port$1205$15 ;
+  output \port$1205$2 ;
+  wire \port$1205$2 ;
+  output \port$1205$3 ;
+  wire \port$1205$3 ;
+  output \port$1205$4 ;
+  wire \port$1205$4 ;
+  output \port$1205$5 ;
+  wire \port$1205$5 ;
+  output \port$1205$6 ;
+  wire \port$1205$6 ;
+  output \port$1205$7 ;
+  wire \port$1205$7 ;
+  output \port$1205$8 ;
+  wire \port$1205$8 ;
+  output \port$1205$9 ;
+  wire \port$1205$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30349,19 +30387,19 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1203$0 , \port$1203$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1203$0 ),
-    .P1(\port$1203$1 ),
-    .P10(\port$1203$10 ),
-    .P11(\port$1203$11 ),
-    .P12(\port$1203$12 ),
-    .P13(\port$1203$13 ),
-    .P14(\port$1203$14 ),
-    .P15(\port$1203$15 ),
+    .P0(\port$1205$0 ),
+    .P1(\port$1205$1 ),
+    .P10(\port$1205$10 ),
+    .P11(\port$1205$11 ),
+    .P12(\port$1205$12 ),
+    .P13(\port$1205$13 ),
+    .P14(\port$1205$14 ),
+    .P15(\port$1205$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1203$2 ),
+    .P2(\port$1205$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30372,30 +30410,30 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1203$0 , \port$1203$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1203$3 ),
+    .P3(\port$1205$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1203$4 ),
-    .P5(\port$1203$5 ),
-    .P6(\port$1203$6 ),
-    .P7(\port$1203$7 ),
-    .P8(\port$1203$8 ),
-    .P9(\port$1203$9 ),
+    .P4(\port$1205$4 ),
+    .P5(\port$1205$5 ),
+    .P6(\port$1205$6 ),
+    .P7(\port$1205$7 ),
+    .P8(\port$1205$8 ),
+    .P9(\port$1205$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1203$15 , \port$1203$14 , \port$1203$13 , \port$1203$12 , \port$1203$11 , \port$1203$10 , \port$1203$9 , \port$1203$8 , \port$1203$7 , \port$1203$6 , \port$1203$5 , \port$1203$4 , \port$1203$3 , \port$1203$2 , \port$1203$1 , \port$1203$0  };
+  assign p36[15:0] = { \port$1205$15 , \port$1205$14 , \port$1205$13 , \port$1205$12 , \port$1205$11 , \port$1205$10 , \port$1205$9 , \port$1205$8 , \port$1205$7 , \port$1205$6 , \port$1205$5 , \port$1205$4 , \port$1205$3 , \port$1205$2 , \port$1205$1 , \port$1205$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$1219$0 , \port$1219$1 , \port$1219$2 , \port$1219$3 , \port$1219$4 , \port$1219$5 , \port$1219$6 , \port$1219$7 , \port$1219$8 , \port$1219$9 , \port$1219$10 , \port$1219$11 , \port$1219$12 , \port$1219$13 , \port$1219$14 , \port$1219$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$1221$0 , \port$1221$1 , \port$1221$2 , \port$1221$3 , \port$1221$4 , \port$1221$5 , \port$1221$6 , \port$1221$7 , \port$1221$8 , \port$1221$9 , \port$1221$10 , \port$1221$11 , \port$1221$12 , \port$1221$13 , \port$1221$14 , \port$1221$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30403,38 +30441,38 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1219$0 , \port$1219$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1219$0 ;
-  wire \port$1219$0 ;
-  output \port$1219$1 ;
-  wire \port$1219$1 ;
-  output \port$1219$10 ;
-  wire \port$1219$10 ;
-  output \port$1219$11 ;
-  wire \port$1219$11 ;
-  output \port$1219$12 ;
-  wire \port$1219$12 ;
-  output \port$1219$13 ;
-  wire \port$1219$13 ;
-  output \port$1219$14 ;
-  wire \port$1219$14 ;
-  output \port$1219$15 ;
-  wire \port$1219$15 ;
-  output \port$1219$2 ;
-  wire \port$1219$2 ;
-  output \port$1219$3 ;
-  wire \port$1219$3 ;
-  output \port$1219$4 ;
-  wire \port$1219$4 ;
-  output \port$1219$5 ;
-  wire \port$1219$5 ;
-  output \port$1219$6 ;
-  wire \port$1219$6 ;
-  output \port$1219$7 ;
-  wire \port$1219$7 ;
-  output \port$1219$8 ;
-  wire \port$1219$8 ;
-  output \port$1219$9 ;
-  wire \port$1219$9 ;
+  output \port$1221$0 ;
+  wire \port$1221$0 ;
+  output \port$1221$1 ;
+  wire \port$1221$1 ;
+  output \port$1221$10 ;
+  wire \port$1221$10 ;
+  output \port$1221$11 ;
+  wire \port$1221$11 ;
+  output \port$1221$12 ;
+  wire \port$1221$12 ;
+  output \port$1221$13 ;
+  wire \port$1221$13 ;
+  output \port$1221$14 ;
+  wire \port$1221$14 ;
+  output \port$1221$15 ;
+  wire \port$1221$15 ;
+  output \port$1221$2 ;
+  wire \port$1221$2 ;
+  output \port$1221$3 ;
+  wire \port$1221$3 ;
+  output \port$1221$4 ;
+  wire \port$1221$4 ;
+  output \port$1221$5 ;
+  wire \port$1221$5 ;
+  output \port$1221$6 ;
+  wire \port$1221$6 ;
+  output \port$1221$7 ;
+  wire \port$1221$7 ;
+  output \port$1221$8 ;
+  wire \port$1221$8 ;
+  output \port$1221$9 ;
+  wire \port$1221$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30510,19 +30548,19 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1219$0 , \port$1219$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1219$0 ),
-    .P1(\port$1219$1 ),
-    .P10(\port$1219$10 ),
-    .P11(\port$1219$11 ),
-    .P12(\port$1219$12 ),
-    .P13(\port$1219$13 ),
-    .P14(\port$1219$14 ),
-    .P15(\port$1219$15 ),
+    .P0(\port$1221$0 ),
+    .P1(\port$1221$1 ),
+    .P10(\port$1221$10 ),
+    .P11(\port$1221$11 ),
+    .P12(\port$1221$12 ),
+    .P13(\port$1221$13 ),
+    .P14(\port$1221$14 ),
+    .P15(\port$1221$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1219$2 ),
+    .P2(\port$1221$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30533,30 +30571,30 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1219$0 , \port$1219$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1219$3 ),
+    .P3(\port$1221$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1219$4 ),
-    .P5(\port$1219$5 ),
-    .P6(\port$1219$6 ),
-    .P7(\port$1219$7 ),
-    .P8(\port$1219$8 ),
-    .P9(\port$1219$9 ),
+    .P4(\port$1221$4 ),
+    .P5(\port$1221$5 ),
+    .P6(\port$1221$6 ),
+    .P7(\port$1221$7 ),
+    .P8(\port$1221$8 ),
+    .P9(\port$1221$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1219$15 , \port$1219$14 , \port$1219$13 , \port$1219$12 , \port$1219$11 , \port$1219$10 , \port$1219$9 , \port$1219$8 , \port$1219$7 , \port$1219$6 , \port$1219$5 , \port$1219$4 , \port$1219$3 , \port$1219$2 , \port$1219$1 , \port$1219$0  };
+  assign p36[15:0] = { \port$1221$15 , \port$1221$14 , \port$1221$13 , \port$1221$12 , \port$1221$11 , \port$1221$10 , \port$1221$9 , \port$1221$8 , \port$1221$7 , \port$1221$6 , \port$1221$5 , \port$1221$4 , \port$1221$3 , \port$1221$2 , \port$1221$1 , \port$1221$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$1235$0 , \port$1235$1 , \port$1235$2 , \port$1235$3 , \port$1235$4 , \port$1235$5 , \port$1235$6 , \port$1235$7 , \port$1235$8 , \port$1235$9 , \port$1235$10 , \port$1235$11 , \port$1235$12 , \port$1235$13 , \port$1235$14 , \port$1235$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$1237$0 , \port$1237$1 , \port$1237$2 , \port$1237$3 , \port$1237$4 , \port$1237$5 , \port$1237$6 , \port$1237$7 , \port$1237$8 , \port$1237$9 , \port$1237$10 , \port$1237$11 , \port$1237$12 , \port$1237$13 , \port$1237$14 , \port$1237$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30564,38 +30602,38 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1235$0 , \port$1235$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1235$0 ;
-  wire \port$1235$0 ;
-  output \port$1235$1 ;
-  wire \port$1235$1 ;
-  output \port$1235$10 ;
-  wire \port$1235$10 ;
-  output \port$1235$11 ;
-  wire \port$1235$11 ;
-  output \port$1235$12 ;
-  wire \port$1235$12 ;
-  output \port$1235$13 ;
-  wire \port$1235$13 ;
-  output \port$1235$14 ;
-  wire \port$1235$14 ;
-  output \port$1235$15 ;
-  wire \port$1235$15 ;
-  output \port$1235$2 ;
-  wire \port$1235$2 ;
-  output \port$1235$3 ;
-  wire \port$1235$3 ;
-  output \port$1235$4 ;
-  wire \port$1235$4 ;
-  output \port$1235$5 ;
-  wire \port$1235$5 ;
-  output \port$1235$6 ;
-  wire \port$1235$6 ;
-  output \port$1235$7 ;
-  wire \port$1235$7 ;
-  output \port$1235$8 ;
-  wire \port$1235$8 ;
-  output \port$1235$9 ;
-  wire \port$1235$9 ;
+  output \port$1237$0 ;
+  wire \port$1237$0 ;
+  output \port$1237$1 ;
+  wire \port$1237$1 ;
+  output \port$1237$10 ;
+  wire \port$1237$10 ;
+  output \port$1237$11 ;
+  wire \port$1237$11 ;
+  output \port$1237$12 ;
+  wire \port$1237$12 ;
+  output \port$1237$13 ;
+  wire \port$1237$13 ;
+  output \port$1237$14 ;
+  wire \port$1237$14 ;
+  output \port$1237$15 ;
+  wire \port$1237$15 ;
+  output \port$1237$2 ;
+  wire \port$1237$2 ;
+  output \port$1237$3 ;
+  wire \port$1237$3 ;
+  output \port$1237$4 ;
+  wire \port$1237$4 ;
+  output \port$1237$5 ;
+  wire \port$1237$5 ;
+  output \port$1237$6 ;
+  wire \port$1237$6 ;
+  output \port$1237$7 ;
+  wire \port$1237$7 ;
+  output \port$1237$8 ;
+  wire \port$1237$8 ;
+  output \port$1237$9 ;
+  wire \port$1237$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30671,19 +30709,19 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1235$0 , \port$1235$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1235$0 ),
-    .P1(\port$1235$1 ),
-    .P10(\port$1235$10 ),
-    .P11(\port$1235$11 ),
-    .P12(\port$1235$12 ),
-    .P13(\port$1235$13 ),
-    .P14(\port$1235$14 ),
-    .P15(\port$1235$15 ),
+    .P0(\port$1237$0 ),
+    .P1(\port$1237$1 ),
+    .P10(\port$1237$10 ),
+    .P11(\port$1237$11 ),
+    .P12(\port$1237$12 ),
+    .P13(\port$1237$13 ),
+    .P14(\port$1237$14 ),
+    .P15(\port$1237$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1235$2 ),
+    .P2(\port$1237$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30694,30 +30732,30 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1235$0 , \port$1235$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1235$3 ),
+    .P3(\port$1237$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1235$4 ),
-    .P5(\port$1235$5 ),
-    .P6(\port$1235$6 ),
-    .P7(\port$1235$7 ),
-    .P8(\port$1235$8 ),
-    .P9(\port$1235$9 ),
+    .P4(\port$1237$4 ),
+    .P5(\port$1237$5 ),
+    .P6(\port$1237$6 ),
+    .P7(\port$1237$7 ),
+    .P8(\port$1237$8 ),
+    .P9(\port$1237$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1235$15 , \port$1235$14 , \port$1235$13 , \port$1235$12 , \port$1235$11 , \port$1235$10 , \port$1235$9 , \port$1235$8 , \port$1235$7 , \port$1235$6 , \port$1235$5 , \port$1235$4 , \port$1235$3 , \port$1235$2 , \port$1235$1 , \port$1235$0  };
+  assign p36[15:0] = { \port$1237$15 , \port$1237$14 , \port$1237$13 , \port$1237$12 , \port$1237$11 , \port$1237$10 , \port$1237$9 , \port$1237$8 , \port$1237$7 , \port$1237$6 , \port$1237$5 , \port$1237$4 , \port$1237$3 , \port$1237$2 , \port$1237$1 , \port$1237$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$1251$0 , \port$1251$1 , \port$1251$2 , \port$1251$3 , \port$1251$4 , \port$1251$5 , \port$1251$6 , \port$1251$7 , \port$1251$8 , \port$1251$9 , \port$1251$10 , \port$1251$11 , \port$1251$12 , \port$1251$13 , \port$1251$14 , \port$1251$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$1253$0 , \port$1253$1 , \port$1253$2 , \port$1253$3 , \port$1253$4 , \port$1253$5 , \port$1253$6 , \port$1253$7 , \port$1253$8 , \port$1253$9 , \port$1253$10 , \port$1253$11 , \port$1253$12 , \port$1253$13 , \port$1253$14 , \port$1253$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30725,38 +30763,38 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1251$0 , \port$1251$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1251$0 ;
-  wire \port$1251$0 ;
-  output \port$1251$1 ;
-  wire \port$1251$1 ;
-  output \port$1251$10 ;
-  wire \port$1251$10 ;
-  output \port$1251$11 ;
-  wire \port$1251$11 ;
-  output \port$1251$12 ;
-  wire \port$1251$12 ;
-  output \port$1251$13 ;
-  wire \port$1251$13 ;
-  output \port$1251$14 ;
-  wire \port$1251$14 ;
-  output \port$1251$15 ;
-  wire \port$1251$15 ;
-  output \port$1251$2 ;
-  wire \port$1251$2 ;
-  output \port$1251$3 ;
-  wire \port$1251$3 ;
-  output \port$1251$4 ;
-  wire \port$1251$4 ;
-  output \port$1251$5 ;
-  wire \port$1251$5 ;
-  output \port$1251$6 ;
-  wire \port$1251$6 ;
-  output \port$1251$7 ;
-  wire \port$1251$7 ;
-  output \port$1251$8 ;
-  wire \port$1251$8 ;
-  output \port$1251$9 ;
-  wire \port$1251$9 ;
+  output \port$1253$0 ;
+  wire \port$1253$0 ;
+  output \port$1253$1 ;
+  wire \port$1253$1 ;
+  output \port$1253$10 ;
+  wire \port$1253$10 ;
+  output \port$1253$11 ;
+  wire \port$1253$11 ;
+  output \port$1253$12 ;
+  wire \port$1253$12 ;
+  output \port$1253$13 ;
+  wire \port$1253$13 ;
+  output \port$1253$14 ;
+  wire \port$1253$14 ;
+  output \port$1253$15 ;
+  wire \port$1253$15 ;
+  output \port$1253$2 ;
+  wire \port$1253$2 ;
+  output \port$1253$3 ;
+  wire \port$1253$3 ;
+  output \port$1253$4 ;
+  wire \port$1253$4 ;
+  output \port$1253$5 ;
+  wire \port$1253$5 ;
+  output \port$1253$6 ;
+  wire \port$1253$6 ;
+  output \port$1253$7 ;
+  wire \port$1253$7 ;
+  output \port$1253$8 ;
+  wire \port$1253$8 ;
+  output \port$1253$9 ;
+  wire \port$1253$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30832,19 +30870,19 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1251$0 , \port$1251$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1251$0 ),
-    .P1(\port$1251$1 ),
-    .P10(\port$1251$10 ),
-    .P11(\port$1251$11 ),
-    .P12(\port$1251$12 ),
-    .P13(\port$1251$13 ),
-    .P14(\port$1251$14 ),
-    .P15(\port$1251$15 ),
+    .P0(\port$1253$0 ),
+    .P1(\port$1253$1 ),
+    .P10(\port$1253$10 ),
+    .P11(\port$1253$11 ),
+    .P12(\port$1253$12 ),
+    .P13(\port$1253$13 ),
+    .P14(\port$1253$14 ),
+    .P15(\port$1253$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1251$2 ),
+    .P2(\port$1253$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30855,30 +30893,30 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1251$0 , \port$1251$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1251$3 ),
+    .P3(\port$1253$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1251$4 ),
-    .P5(\port$1251$5 ),
-    .P6(\port$1251$6 ),
-    .P7(\port$1251$7 ),
-    .P8(\port$1251$8 ),
-    .P9(\port$1251$9 ),
+    .P4(\port$1253$4 ),
+    .P5(\port$1253$5 ),
+    .P6(\port$1253$6 ),
+    .P7(\port$1253$7 ),
+    .P8(\port$1253$8 ),
+    .P9(\port$1253$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1251$15 , \port$1251$14 , \port$1251$13 , \port$1251$12 , \port$1251$11 , \port$1251$10 , \port$1251$9 , \port$1251$8 , \port$1251$7 , \port$1251$6 , \port$1251$5 , \port$1251$4 , \port$1251$3 , \port$1251$2 , \port$1251$1 , \port$1251$0  };
+  assign p36[15:0] = { \port$1253$15 , \port$1253$14 , \port$1253$13 , \port$1253$12 , \port$1253$11 , \port$1253$10 , \port$1253$9 , \port$1253$8 , \port$1253$7 , \port$1253$6 , \port$1253$5 , \port$1253$4 , \port$1253$3 , \port$1253$2 , \port$1253$1 , \port$1253$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$1267$0 , \port$1267$1 , \port$1267$2 , \port$1267$3 , \port$1267$4 , \port$1267$5 , \port$1267$6 , \port$1267$7 , \port$1267$8 , \port$1267$9 , \port$1267$10 , \port$1267$11 , \port$1267$12 , \port$1267$13 , \port$1267$14 , \port$1267$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$1269$0 , \port$1269$1 , \port$1269$2 , \port$1269$3 , \port$1269$4 , \port$1269$5 , \port$1269$6 , \port$1269$7 , \port$1269$8 , \port$1269$9 , \port$1269$10 , \port$1269$11 , \port$1269$12 , \port$1269$13 , \port$1269$14 , \port$1269$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30886,38 +30924,38 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1267$0 , \port$1267$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1267$0 ;
-  wire \port$1267$0 ;
-  output \port$1267$1 ;
-  wire \port$1267$1 ;
-  output \port$1267$10 ;
-  wire \port$1267$10 ;
-  output \port$1267$11 ;
-  wire \port$1267$11 ;
-  output \port$1267$12 ;
-  wire \port$1267$12 ;
-  output \port$1267$13 ;
-  wire \port$1267$13 ;
-  output \port$1267$14 ;
-  wire \port$1267$14 ;
-  output \port$1267$15 ;
-  wire \port$1267$15 ;
-  output \port$1267$2 ;
-  wire \port$1267$2 ;
-  output \port$1267$3 ;
-  wire \port$1267$3 ;
-  output \port$1267$4 ;
-  wire \port$1267$4 ;
-  output \port$1267$5 ;
-  wire \port$1267$5 ;
-  output \port$1267$6 ;
-  wire \port$1267$6 ;
-  output \port$1267$7 ;
-  wire \port$1267$7 ;
-  output \port$1267$8 ;
-  wire \port$1267$8 ;
-  output \port$1267$9 ;
-  wire \port$1267$9 ;
+  output \port$1269$0 ;
+  wire \port$1269$0 ;
+  output \port$1269$1 ;
+  wire \port$1269$1 ;
+  output \port$1269$10 ;
+  wire \port$1269$10 ;
+  output \port$1269$11 ;
+  wire \port$1269$11 ;
+  output \port$1269$12 ;
+  wire \port$1269$12 ;
+  output \port$1269$13 ;
+  wire \port$1269$13 ;
+  output \port$1269$14 ;
+  wire \port$1269$14 ;
+  output \port$1269$15 ;
+  wire \port$1269$15 ;
+  output \port$1269$2 ;
+  wire \port$1269$2 ;
+  output \port$1269$3 ;
+  wire \port$1269$3 ;
+  output \port$1269$4 ;
+  wire \port$1269$4 ;
+  output \port$1269$5 ;
+  wire \port$1269$5 ;
+  output \port$1269$6 ;
+  wire \port$1269$6 ;
+  output \port$1269$7 ;
+  wire \port$1269$7 ;
+  output \port$1269$8 ;
+  wire \port$1269$8 ;
+  output \port$1269$9 ;
+  wire \port$1269$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30993,19 +31031,19 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1267$0 , \port$1267$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1267$0 ),
-    .P1(\port$1267$1 ),
-    .P10(\port$1267$10 ),
-    .P11(\port$1267$11 ),
-    .P12(\port$1267$12 ),
-    .P13(\port$1267$13 ),
-    .P14(\port$1267$14 ),
-    .P15(\port$1267$15 ),
+    .P0(\port$1269$0 ),
+    .P1(\port$1269$1 ),
+    .P10(\port$1269$10 ),
+    .P11(\port$1269$11 ),
+    .P12(\port$1269$12 ),
+    .P13(\port$1269$13 ),
+    .P14(\port$1269$14 ),
+    .P15(\port$1269$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1267$2 ),
+    .P2(\port$1269$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31016,30 +31054,30 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1267$0 , \port$1267$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1267$3 ),
+    .P3(\port$1269$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1267$4 ),
-    .P5(\port$1267$5 ),
-    .P6(\port$1267$6 ),
-    .P7(\port$1267$7 ),
-    .P8(\port$1267$8 ),
-    .P9(\port$1267$9 ),
+    .P4(\port$1269$4 ),
+    .P5(\port$1269$5 ),
+    .P6(\port$1269$6 ),
+    .P7(\port$1269$7 ),
+    .P8(\port$1269$8 ),
+    .P9(\port$1269$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1267$15 , \port$1267$14 , \port$1267$13 , \port$1267$12 , \port$1267$11 , \port$1267$10 , \port$1267$9 , \port$1267$8 , \port$1267$7 , \port$1267$6 , \port$1267$5 , \port$1267$4 , \port$1267$3 , \port$1267$2 , \port$1267$1 , \port$1267$0  };
+  assign p36[15:0] = { \port$1269$15 , \port$1269$14 , \port$1269$13 , \port$1269$12 , \port$1269$11 , \port$1269$10 , \port$1269$9 , \port$1269$8 , \port$1269$7 , \port$1269$6 , \port$1269$5 , \port$1269$4 , \port$1269$3 , \port$1269$2 , \port$1269$1 , \port$1269$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$1283$0 , \port$1283$1 , \port$1283$2 , \port$1283$3 , \port$1283$4 , \port$1283$5 , \port$1283$6 , \port$1283$7 , \port$1283$8 , \port$1283$9 , \port$1283$10 , \port$1283$11 , \port$1283$12 , \port$1283$13 , \port$1283$14 , \port$1283$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$1285$0 , \port$1285$1 , \port$1285$2 , \port$1285$3 , \port$1285$4 , \port$1285$5 , \port$1285$6 , \port$1285$7 , \port$1285$8 , \port$1285$9 , \port$1285$10 , \port$1285$11 , \port$1285$12 , \port$1285$13 , \port$1285$14 , \port$1285$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31047,38 +31085,38 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1283$0 , \port$1283$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1283$0 ;
-  wire \port$1283$0 ;
-  output \port$1283$1 ;
-  wire \port$1283$1 ;
-  output \port$1283$10 ;
-  wire \port$1283$10 ;
-  output \port$1283$11 ;
-  wire \port$1283$11 ;
-  output \port$1283$12 ;
-  wire \port$1283$12 ;
-  output \port$1283$13 ;
-  wire \port$1283$13 ;
-  output \port$1283$14 ;
-  wire \port$1283$14 ;
-  output \port$1283$15 ;
-  wire \port$1283$15 ;
-  output \port$1283$2 ;
-  wire \port$1283$2 ;
-  output \port$1283$3 ;
-  wire \port$1283$3 ;
-  output \port$1283$4 ;
-  wire \port$1283$4 ;
-  output \port$1283$5 ;
-  wire \port$1283$5 ;
-  output \port$1283$6 ;
-  wire \port$1283$6 ;
-  output \port$1283$7 ;
-  wire \port$1283$7 ;
-  output \port$1283$8 ;
-  wire \port$1283$8 ;
-  output \port$1283$9 ;
-  wire \port$1283$9 ;
+  output \port$1285$0 ;
+  wire \port$1285$0 ;
+  output \port$1285$1 ;
+  wire \port$1285$1 ;
+  output \port$1285$10 ;
+  wire \port$1285$10 ;
+  output \port$1285$11 ;
+  wire \port$1285$11 ;
+  output \port$1285$12 ;
+  wire \port$1285$12 ;
+  output \port$1285$13 ;
+  wire \port$1285$13 ;
+  output \port$1285$14 ;
+  wire \port$1285$14 ;
+  output \port$1285$15 ;
+  wire \port$1285$15 ;
+  output \port$1285$2 ;
+  wire \port$1285$2 ;
+  output \port$1285$3 ;
+  wire \port$1285$3 ;
+  output \port$1285$4 ;
+  wire \port$1285$4 ;
+  output \port$1285$5 ;
+  wire \port$1285$5 ;
+  output \port$1285$6 ;
+  wire \port$1285$6 ;
+  output \port$1285$7 ;
+  wire \port$1285$7 ;
+  output \port$1285$8 ;
+  wire \port$1285$8 ;
+  output \port$1285$9 ;
+  wire \port$1285$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31154,19 +31192,19 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1283$0 , \port$1283$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1283$0 ),
-    .P1(\port$1283$1 ),
-    .P10(\port$1283$10 ),
-    .P11(\port$1283$11 ),
-    .P12(\port$1283$12 ),
-    .P13(\port$1283$13 ),
-    .P14(\port$1283$14 ),
-    .P15(\port$1283$15 ),
+    .P0(\port$1285$0 ),
+    .P1(\port$1285$1 ),
+    .P10(\port$1285$10 ),
+    .P11(\port$1285$11 ),
+    .P12(\port$1285$12 ),
+    .P13(\port$1285$13 ),
+    .P14(\port$1285$14 ),
+    .P15(\port$1285$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1283$2 ),
+    .P2(\port$1285$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31177,30 +31215,30 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1283$0 , \port$1283$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1283$3 ),
+    .P3(\port$1285$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1283$4 ),
-    .P5(\port$1283$5 ),
-    .P6(\port$1283$6 ),
-    .P7(\port$1283$7 ),
-    .P8(\port$1283$8 ),
-    .P9(\port$1283$9 ),
+    .P4(\port$1285$4 ),
+    .P5(\port$1285$5 ),
+    .P6(\port$1285$6 ),
+    .P7(\port$1285$7 ),
+    .P8(\port$1285$8 ),
+    .P9(\port$1285$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1283$15 , \port$1283$14 , \port$1283$13 , \port$1283$12 , \port$1283$11 , \port$1283$10 , \port$1283$9 , \port$1283$8 , \port$1283$7 , \port$1283$6 , \port$1283$5 , \port$1283$4 , \port$1283$3 , \port$1283$2 , \port$1283$1 , \port$1283$0  };
+  assign p36[15:0] = { \port$1285$15 , \port$1285$14 , \port$1285$13 , \port$1285$12 , \port$1285$11 , \port$1285$10 , \port$1285$9 , \port$1285$8 , \port$1285$7 , \port$1285$6 , \port$1285$5 , \port$1285$4 , \port$1285$3 , \port$1285$2 , \port$1285$1 , \port$1285$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$1299$0 , \port$1299$1 , \port$1299$2 , \port$1299$3 , \port$1299$4 , \port$1299$5 , \port$1299$6 , \port$1299$7 , \port$1299$8 , \port$1299$9 , \port$1299$10 , \port$1299$11 , \port$1299$12 , \port$1299$13 , \port$1299$14 , \port$1299$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$1301$0 , \port$1301$1 , \port$1301$2 , \port$1301$3 , \port$1301$4 , \port$1301$5 , \port$1301$6 , \port$1301$7 , \port$1301$8 , \port$1301$9 , \port$1301$10 , \port$1301$11 , \port$1301$12 , \port$1301$13 , \port$1301$14 , \port$1301$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31208,38 +31246,38 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1299$0 , \port$1299$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1299$0 ;
-  wire \port$1299$0 ;
-  output \port$1299$1 ;
-  wire \port$1299$1 ;
-  output \port$1299$10 ;
-  wire \port$1299$10 ;
-  output \port$1299$11 ;
-  wire \port$1299$11 ;
-  output \port$1299$12 ;
-  wire \port$1299$12 ;
-  output \port$1299$13 ;
-  wire \port$1299$13 ;
-  output \port$1299$14 ;
-  wire \port$1299$14 ;
-  output \port$1299$15 ;
-  wire \port$1299$15 ;
-  output \port$1299$2 ;
-  wire \port$1299$2 ;
-  output \port$1299$3 ;
-  wire \port$1299$3 ;
-  output \port$1299$4 ;
-  wire \port$1299$4 ;
-  output \port$1299$5 ;
-  wire \port$1299$5 ;
-  output \port$1299$6 ;
-  wire \port$1299$6 ;
-  output \port$1299$7 ;
-  wire \port$1299$7 ;
-  output \port$1299$8 ;
-  wire \port$1299$8 ;
-  output \port$1299$9 ;
-  wire \port$1299$9 ;
+  output \port$1301$0 ;
+  wire \port$1301$0 ;
+  output \port$1301$1 ;
+  wire \port$1301$1 ;
+  output \port$1301$10 ;
+  wire \port$1301$10 ;
+  output \port$1301$11 ;
+  wire \port$1301$11 ;
+  output \port$1301$12 ;
+  wire \port$1301$12 ;
+  output \port$1301$13 ;
+  wire \port$1301$13 ;
+  output \port$1301$14 ;
+  wire \port$1301$14 ;
+  output \port$1301$15 ;
+  wire \port$1301$15 ;
+  output \port$1301$2 ;
+  wire \port$1301$2 ;
+  output \port$1301$3 ;
+  wire \port$1301$3 ;
+  output \port$1301$4 ;
+  wire \port$1301$4 ;
+  output \port$1301$5 ;
+  wire \port$1301$5 ;
+  output \port$1301$6 ;
+  wire \port$1301$6 ;
+  output \port$1301$7 ;
+  wire \port$1301$7 ;
+  output \port$1301$8 ;
+  wire \port$1301$8 ;
+  output \port$1301$9 ;
+  wire \port$1301$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31315,19 +31353,19 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1299$0 , \port$1299$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1299$0 ),
-    .P1(\port$1299$1 ),
-    .P10(\port$1299$10 ),
-    .P11(\port$1299$11 ),
-    .P12(\port$1299$12 ),
-    .P13(\port$1299$13 ),
-    .P14(\port$1299$14 ),
-    .P15(\port$1299$15 ),
+    .P0(\port$1301$0 ),
+    .P1(\port$1301$1 ),
+    .P10(\port$1301$10 ),
+    .P11(\port$1301$11 ),
+    .P12(\port$1301$12 ),
+    .P13(\port$1301$13 ),
+    .P14(\port$1301$14 ),
+    .P15(\port$1301$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1299$2 ),
+    .P2(\port$1301$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31338,30 +31376,30 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1299$0 , \port$1299$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1299$3 ),
+    .P3(\port$1301$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1299$4 ),
-    .P5(\port$1299$5 ),
-    .P6(\port$1299$6 ),
-    .P7(\port$1299$7 ),
-    .P8(\port$1299$8 ),
-    .P9(\port$1299$9 ),
+    .P4(\port$1301$4 ),
+    .P5(\port$1301$5 ),
+    .P6(\port$1301$6 ),
+    .P7(\port$1301$7 ),
+    .P8(\port$1301$8 ),
+    .P9(\port$1301$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1299$15 , \port$1299$14 , \port$1299$13 , \port$1299$12 , \port$1299$11 , \port$1299$10 , \port$1299$9 , \port$1299$8 , \port$1299$7 , \port$1299$6 , \port$1299$5 , \port$1299$4 , \port$1299$3 , \port$1299$2 , \port$1299$1 , \port$1299$0  };
+  assign p36[15:0] = { \port$1301$15 , \port$1301$14 , \port$1301$13 , \port$1301$12 , \port$1301$11 , \port$1301$10 , \port$1301$9 , \port$1301$8 , \port$1301$7 , \port$1301$6 , \port$1301$5 , \port$1301$4 , \port$1301$3 , \port$1301$2 , \port$1301$1 , \port$1301$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$1315$0 , \port$1315$1 , \port$1315$2 , \port$1315$3 , \port$1315$4 , \port$1315$5 , \port$1315$6 , \port$1315$7 , \port$1315$8 , \port$1315$9 , \port$1315$10 , \port$1315$11 , \port$1315$12 , \port$1315$13 , \port$1315$14 , \port$1315$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$1317$0 , \port$1317$1 , \port$1317$2 , \port$1317$3 , \port$1317$4 , \port$1317$5 , \port$1317$6 , \port$1317$7 , \port$1317$8 , \port$1317$9 , \port$1317$10 , \port$1317$11 , \port$1317$12 , \port$1317$13 , \port$1317$14 , \port$1317$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31369,38 +31407,38 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1315$0 , \port$1315$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1315$0 ;
-  wire \port$1315$0 ;
-  output \port$1315$1 ;
-  wire \port$1315$1 ;
-  output \port$1315$10 ;
-  wire \port$1315$10 ;
-  output \port$1315$11 ;
-  wire \port$1315$11 ;
-  output \port$1315$12 ;
-  wire \port$1315$12 ;
-  output \port$1315$13 ;
-  wire \port$1315$13 ;
-  output \port$1315$14 ;
-  wire \port$1315$14 ;
-  output \port$1315$15 ;
-  wire \port$1315$15 ;
-  output \port$1315$2 ;
-  wire \port$1315$2 ;
-  output \port$1315$3 ;
-  wire \port$1315$3 ;
-  output \port$1315$4 ;
-  wire \port$1315$4 ;
-  output \port$1315$5 ;
-  wire \port$1315$5 ;
-  output \port$1315$6 ;
-  wire \port$1315$6 ;
-  output \port$1315$7 ;
-  wire \port$1315$7 ;
-  output \port$1315$8 ;
-  wire \port$1315$8 ;
-  output \port$1315$9 ;
-  wire \port$1315$9 ;
+  output \port$1317$0 ;
+  wire \port$1317$0 ;
+  output \port$1317$1 ;
+  wire \port$1317$1 ;
+  output \port$1317$10 ;
+  wire \port$1317$10 ;
+  output \port$1317$11 ;
+  wire \port$1317$11 ;
+  output \port$1317$12 ;
+  wire \port$1317$12 ;
+  output \port$1317$13 ;
+  wire \port$1317$13 ;
+  output \port$1317$14 ;
+  wire \port$1317$14 ;
+  output \port$1317$15 ;
+  wire \port$1317$15 ;
+  output \port$1317$2 ;
+  wire \port$1317$2 ;
+  output \port$1317$3 ;
+  wire \port$1317$3 ;
+  output \port$1317$4 ;
+  wire \port$1317$4 ;
+  output \port$1317$5 ;
+  wire \port$1317$5 ;
+  output \port$1317$6 ;
+  wire \port$1317$6 ;
+  output \port$1317$7 ;
+  wire \port$1317$7 ;
+  output \port$1317$8 ;
+  wire \port$1317$8 ;
+  output \port$1317$9 ;
+  wire \port$1317$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31476,19 +31514,19 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1315$0 , \port$1315$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1315$0 ),
-    .P1(\port$1315$1 ),
-    .P10(\port$1315$10 ),
-    .P11(\port$1315$11 ),
-    .P12(\port$1315$12 ),
-    .P13(\port$1315$13 ),
-    .P14(\port$1315$14 ),
-    .P15(\port$1315$15 ),
+    .P0(\port$1317$0 ),
+    .P1(\port$1317$1 ),
+    .P10(\port$1317$10 ),
+    .P11(\port$1317$11 ),
+    .P12(\port$1317$12 ),
+    .P13(\port$1317$13 ),
+    .P14(\port$1317$14 ),
+    .P15(\port$1317$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1315$2 ),
+    .P2(\port$1317$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31499,30 +31537,30 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1315$0 , \port$1315$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1315$3 ),
+    .P3(\port$1317$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1315$4 ),
-    .P5(\port$1315$5 ),
-    .P6(\port$1315$6 ),
-    .P7(\port$1315$7 ),
-    .P8(\port$1315$8 ),
-    .P9(\port$1315$9 ),
+    .P4(\port$1317$4 ),
+    .P5(\port$1317$5 ),
+    .P6(\port$1317$6 ),
+    .P7(\port$1317$7 ),
+    .P8(\port$1317$8 ),
+    .P9(\port$1317$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1315$15 , \port$1315$14 , \port$1315$13 , \port$1315$12 , \port$1315$11 , \port$1315$10 , \port$1315$9 , \port$1315$8 , \port$1315$7 , \port$1315$6 , \port$1315$5 , \port$1315$4 , \port$1315$3 , \port$1315$2 , \port$1315$1 , \port$1315$0  };
+  assign p36[15:0] = { \port$1317$15 , \port$1317$14 , \port$1317$13 , \port$1317$12 , \port$1317$11 , \port$1317$10 , \port$1317$9 , \port$1317$8 , \port$1317$7 , \port$1317$6 , \port$1317$5 , \port$1317$4 , \port$1317$3 , \port$1317$2 , \port$1317$1 , \port$1317$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$1331$0 , \port$1331$1 , \port$1331$2 , \port$1331$3 , \port$1331$4 , \port$1331$5 , \port$1331$6 , \port$1331$7 , \port$1331$8 , \port$1331$9 , \port$1331$10 , \port$1331$11 , \port$1331$12 , \port$1331$13 , \port$1331$14 , \port$1331$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$1333$0 , \port$1333$1 , \port$1333$2 , \port$1333$3 , \port$1333$4 , \port$1333$5 , \port$1333$6 , \port$1333$7 , \port$1333$8 , \port$1333$9 , \port$1333$10 , \port$1333$11 , \port$1333$12 , \port$1333$13 , \port$1333$14 , \port$1333$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31530,38 +31568,38 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1331$0 , \port$1331$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1331$0 ;
-  wire \port$1331$0 ;
-  output \port$1331$1 ;
-  wire \port$1331$1 ;
-  output \port$1331$10 ;
-  wire \port$1331$10 ;
-  output \port$1331$11 ;
-  wire \port$1331$11 ;
-  output \port$1331$12 ;
-  wire \port$1331$12 ;
-  output \port$1331$13 ;
-  wire \port$1331$13 ;
-  output \port$1331$14 ;
-  wire \port$1331$14 ;
-  output \port$1331$15 ;
-  wire \port$1331$15 ;
-  output \port$1331$2 ;
-  wire \port$1331$2 ;
-  output \port$1331$3 ;
-  wire \port$1331$3 ;
-  output \port$1331$4 ;
-  wire \port$1331$4 ;
-  output \port$1331$5 ;
-  wire \port$1331$5 ;
-  output \port$1331$6 ;
-  wire \port$1331$6 ;
-  output \port$1331$7 ;
-  wire \port$1331$7 ;
-  output \port$1331$8 ;
-  wire \port$1331$8 ;
-  output \port$1331$9 ;
-  wire \port$1331$9 ;
+  output \port$1333$0 ;
+  wire \port$1333$0 ;
+  output \port$1333$1 ;
+  wire \port$1333$1 ;
+  output \port$1333$10 ;
+  wire \port$1333$10 ;
+  output \port$1333$11 ;
+  wire \port$1333$11 ;
+  output \port$1333$12 ;
+  wire \port$1333$12 ;
+  output \port$1333$13 ;
+  wire \port$1333$13 ;
+  output \port$1333$14 ;
+  wire \port$1333$14 ;
+  output \port$1333$15 ;
+  wire \port$1333$15 ;
+  output \port$1333$2 ;
+  wire \port$1333$2 ;
+  output \port$1333$3 ;
+  wire \port$1333$3 ;
+  output \port$1333$4 ;
+  wire \port$1333$4 ;
+  output \port$1333$5 ;
+  wire \port$1333$5 ;
+  output \port$1333$6 ;
+  wire \port$1333$6 ;
+  output \port$1333$7 ;
+  wire \port$1333$7 ;
+  output \port$1333$8 ;
+  wire \port$1333$8 ;
+  output \port$1333$9 ;
+  wire \port$1333$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31637,19 +31675,19 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1331$0 , \port$1331$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1331$0 ),
-    .P1(\port$1331$1 ),
-    .P10(\port$1331$10 ),
-    .P11(\port$1331$11 ),
-    .P12(\port$1331$12 ),
-    .P13(\port$1331$13 ),
-    .P14(\port$1331$14 ),
-    .P15(\port$1331$15 ),
+    .P0(\port$1333$0 ),
+    .P1(\port$1333$1 ),
+    .P10(\port$1333$10 ),
+    .P11(\port$1333$11 ),
+    .P12(\port$1333$12 ),
+    .P13(\port$1333$13 ),
+    .P14(\port$1333$14 ),
+    .P15(\port$1333$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1331$2 ),
+    .P2(\port$1333$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31660,30 +31698,30 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1331$0 , \port$1331$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1331$3 ),
+    .P3(\port$1333$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1331$4 ),
-    .P5(\port$1331$5 ),
-    .P6(\port$1331$6 ),
-    .P7(\port$1331$7 ),
-    .P8(\port$1331$8 ),
-    .P9(\port$1331$9 ),
+    .P4(\port$1333$4 ),
+    .P5(\port$1333$5 ),
+    .P6(\port$1333$6 ),
+    .P7(\port$1333$7 ),
+    .P8(\port$1333$8 ),
+    .P9(\port$1333$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1331$15 , \port$1331$14 , \port$1331$13 , \port$1331$12 , \port$1331$11 , \port$1331$10 , \port$1331$9 , \port$1331$8 , \port$1331$7 , \port$1331$6 , \port$1331$5 , \port$1331$4 , \port$1331$3 , \port$1331$2 , \port$1331$1 , \port$1331$0  };
+  assign p36[15:0] = { \port$1333$15 , \port$1333$14 , \port$1333$13 , \port$1333$12 , \port$1333$11 , \port$1333$10 , \port$1333$9 , \port$1333$8 , \port$1333$7 , \port$1333$6 , \port$1333$5 , \port$1333$4 , \port$1333$3 , \port$1333$2 , \port$1333$1 , \port$1333$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$1347$0 , \port$1347$1 , \port$1347$2 , \port$1347$3 , \port$1347$4 , \port$1347$5 , \port$1347$6 , \port$1347$7 , \port$1347$8 , \port$1347$9 , \port$1347$10 , \port$1347$11 , \port$1347$12 , \port$1347$13 , \port$1347$14 , \port$1347$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$1349$0 , \port$1349$1 , \port$1349$2 , \port$1349$3 , \port$1349$4 , \port$1349$5 , \port$1349$6 , \port$1349$7 , \port$1349$8 , \port$1349$9 , \port$1349$10 , \port$1349$11 , \port$1349$12 , \port$1349$13 , \port$1349$14 , \port$1349$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31691,38 +31729,38 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1347$0 , \port$1347$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1347$0 ;
-  wire \port$1347$0 ;
-  output \port$1347$1 ;
-  wire \port$1347$1 ;
-  output \port$1347$10 ;
-  wire \port$1347$10 ;
-  output \port$1347$11 ;
-  wire \port$1347$11 ;
-  output \port$1347$12 ;
-  wire \port$1347$12 ;
-  output \port$1347$13 ;
-  wire \port$1347$13 ;
-  output \port$1347$14 ;
-  wire \port$1347$14 ;
-  output \port$1347$15 ;
-  wire \port$1347$15 ;
-  output \port$1347$2 ;
-  wire \port$1347$2 ;
-  output \port$1347$3 ;
-  wire \port$1347$3 ;
-  output \port$1347$4 ;
-  wire \port$1347$4 ;
-  output \port$1347$5 ;
-  wire \port$1347$5 ;
-  output \port$1347$6 ;
-  wire \port$1347$6 ;
-  output \port$1347$7 ;
-  wire \port$1347$7 ;
-  output \port$1347$8 ;
-  wire \port$1347$8 ;
-  output \port$1347$9 ;
-  wire \port$1347$9 ;
+  output \port$1349$0 ;
+  wire \port$1349$0 ;
+  output \port$1349$1 ;
+  wire \port$1349$1 ;
+  output \port$1349$10 ;
+  wire \port$1349$10 ;
+  output \port$1349$11 ;
+  wire \port$1349$11 ;
+  output \port$1349$12 ;
+  wire \port$1349$12 ;
+  output \port$1349$13 ;
+  wire \port$1349$13 ;
+  output \port$1349$14 ;
+  wire \port$1349$14 ;
+  output \port$1349$15 ;
+  wire \port$1349$15 ;
+  output \port$1349$2 ;
+  wire \port$1349$2 ;
+  output \port$1349$3 ;
+  wire \port$1349$3 ;
+  output \port$1349$4 ;
+  wire \port$1349$4 ;
+  output \port$1349$5 ;
+  wire \port$1349$5 ;
+  output \port$1349$6 ;
+  wire \port$1349$6 ;
+  output \port$1349$7 ;
+  wire \port$1349$7 ;
+  output \port$1349$8 ;
+  wire \port$1349$8 ;
+  output \port$1349$9 ;
+  wire \port$1349$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31798,19 +31836,19 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1347$0 , \port$1347$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1347$0 ),
-    .P1(\port$1347$1 ),
-    .P10(\port$1347$10 ),
-    .P11(\port$1347$11 ),
-    .P12(\port$1347$12 ),
-    .P13(\port$1347$13 ),
-    .P14(\port$1347$14 ),
-    .P15(\port$1347$15 ),
+    .P0(\port$1349$0 ),
+    .P1(\port$1349$1 ),
+    .P10(\port$1349$10 ),
+    .P11(\port$1349$11 ),
+    .P12(\port$1349$12 ),
+    .P13(\port$1349$13 ),
+    .P14(\port$1349$14 ),
+    .P15(\port$1349$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1347$2 ),
+    .P2(\port$1349$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31821,30 +31859,30 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1347$0 , \port$1347$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1347$3 ),
+    .P3(\port$1349$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1347$4 ),
-    .P5(\port$1347$5 ),
-    .P6(\port$1347$6 ),
-    .P7(\port$1347$7 ),
-    .P8(\port$1347$8 ),
-    .P9(\port$1347$9 ),
+    .P4(\port$1349$4 ),
+    .P5(\port$1349$5 ),
+    .P6(\port$1349$6 ),
+    .P7(\port$1349$7 ),
+    .P8(\port$1349$8 ),
+    .P9(\port$1349$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1347$15 , \port$1347$14 , \port$1347$13 , \port$1347$12 , \port$1347$11 , \port$1347$10 , \port$1347$9 , \port$1347$8 , \port$1347$7 , \port$1347$6 , \port$1347$5 , \port$1347$4 , \port$1347$3 , \port$1347$2 , \port$1347$1 , \port$1347$0  };
+  assign p36[15:0] = { \port$1349$15 , \port$1349$14 , \port$1349$13 , \port$1349$12 , \port$1349$11 , \port$1349$10 , \port$1349$9 , \port$1349$8 , \port$1349$7 , \port$1349$6 , \port$1349$5 , \port$1349$4 , \port$1349$3 , \port$1349$2 , \port$1349$1 , \port$1349$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$1363$0 , \port$1363$1 , \port$1363$2 , \port$1363$3 , \port$1363$4 , \port$1363$5 , \port$1363$6 , \port$1363$7 , \port$1363$8 , \port$1363$9 , \port$1363$10 , \port$1363$11 , \port$1363$12 , \port$1363$13 , \port$1363$14 , \port$1363$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$1365$0 , \port$1365$1 , \port$1365$2 , \port$1365$3 , \port$1365$4 , \port$1365$5 , \port$1365$6 , \port$1365$7 , \port$1365$8 , \port$1365$9 , \port$1365$10 , \port$1365$11 , \port$1365$12 , \port$1365$13 , \port$1365$14 , \port$1365$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31852,38 +31890,38 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1363$0 , \port$1363$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1363$0 ;
-  wire \port$1363$0 ;
-  output \port$1363$1 ;
-  wire \port$1363$1 ;
-  output \port$1363$10 ;
-  wire \port$1363$10 ;
-  output \port$1363$11 ;
-  wire \port$1363$11 ;
-  output \port$1363$12 ;
-  wire \port$1363$12 ;
-  output \port$1363$13 ;
-  wire \port$1363$13 ;
-  output \port$1363$14 ;
-  wire \port$1363$14 ;
-  output \port$1363$15 ;
-  wire \port$1363$15 ;
-  output \port$1363$2 ;
-  wire \port$1363$2 ;
-  output \port$1363$3 ;
-  wire \port$1363$3 ;
-  output \port$1363$4 ;
-  wire \port$1363$4 ;
-  output \port$1363$5 ;
-  wire \port$1363$5 ;
-  output \port$1363$6 ;
-  wire \port$1363$6 ;
-  output \port$1363$7 ;
-  wire \port$1363$7 ;
-  output \port$1363$8 ;
-  wire \port$1363$8 ;
-  output \port$1363$9 ;
-  wire \port$1363$9 ;
+  output \port$1365$0 ;
+  wire \port$1365$0 ;
+  output \port$1365$1 ;
+  wire \port$1365$1 ;
+  output \port$1365$10 ;
+  wire \port$1365$10 ;
+  output \port$1365$11 ;
+  wire \port$1365$11 ;
+  output \port$1365$12 ;
+  wire \port$1365$12 ;
+  output \port$1365$13 ;
+  wire \port$1365$13 ;
+  output \port$1365$14 ;
+  wire \port$1365$14 ;
+  output \port$1365$15 ;
+  wire \port$1365$15 ;
+  output \port$1365$2 ;
+  wire \port$1365$2 ;
+  output \port$1365$3 ;
+  wire \port$1365$3 ;
+  output \port$1365$4 ;
+  wire \port$1365$4 ;
+  output \port$1365$5 ;
+  wire \port$1365$5 ;
+  output \port$1365$6 ;
+  wire \port$1365$6 ;
+  output \port$1365$7 ;
+  wire \port$1365$7 ;
+  output \port$1365$8 ;
+  wire \port$1365$8 ;
+  output \port$1365$9 ;
+  wire \port$1365$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31959,19 +31997,19 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1363$0 , \port$1363$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1363$0 ),
-    .P1(\port$1363$1 ),
-    .P10(\port$1363$10 ),
-    .P11(\port$1363$11 ),
-    .P12(\port$1363$12 ),
-    .P13(\port$1363$13 ),
-    .P14(\port$1363$14 ),
-    .P15(\port$1363$15 ),
+    .P0(\port$1365$0 ),
+    .P1(\port$1365$1 ),
+    .P10(\port$1365$10 ),
+    .P11(\port$1365$11 ),
+    .P12(\port$1365$12 ),
+    .P13(\port$1365$13 ),
+    .P14(\port$1365$14 ),
+    .P15(\port$1365$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1363$2 ),
+    .P2(\port$1365$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31982,30 +32020,30 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1363$0 , \port$1363$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1363$3 ),
+    .P3(\port$1365$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1363$4 ),
-    .P5(\port$1363$5 ),
-    .P6(\port$1363$6 ),
-    .P7(\port$1363$7 ),
-    .P8(\port$1363$8 ),
-    .P9(\port$1363$9 ),
+    .P4(\port$1365$4 ),
+    .P5(\port$1365$5 ),
+    .P6(\port$1365$6 ),
+    .P7(\port$1365$7 ),
+    .P8(\port$1365$8 ),
+    .P9(\port$1365$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1363$15 , \port$1363$14 , \port$1363$13 , \port$1363$12 , \port$1363$11 , \port$1363$10 , \port$1363$9 , \port$1363$8 , \port$1363$7 , \port$1363$6 , \port$1363$5 , \port$1363$4 , \port$1363$3 , \port$1363$2 , \port$1363$1 , \port$1363$0  };
+  assign p36[15:0] = { \port$1365$15 , \port$1365$14 , \port$1365$13 , \port$1365$12 , \port$1365$11 , \port$1365$10 , \port$1365$9 , \port$1365$8 , \port$1365$7 , \port$1365$6 , \port$1365$5 , \port$1365$4 , \port$1365$3 , \port$1365$2 , \port$1365$1 , \port$1365$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$1379$0 , \port$1379$1 , \port$1379$2 , \port$1379$3 , \port$1379$4 , \port$1379$5 , \port$1379$6 , \port$1379$7 , \port$1379$8 , \port$1379$9 , \port$1379$10 , \port$1379$11 , \port$1379$12 , \port$1379$13 , \port$1379$14 , \port$1379$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$1381$0 , \port$1381$1 , \port$1381$2 , \port$1381$3 , \port$1381$4 , \port$1381$5 , \port$1381$6 , \port$1381$7 , \port$1381$8 , \port$1381$9 , \port$1381$10 , \port$1381$11 , \port$1381$12 , \port$1381$13 , \port$1381$14 , \port$1381$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32013,38 +32051,38 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1379$0 , \port$1379$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1379$0 ;
-  wire \port$1379$0 ;
-  output \port$1379$1 ;
-  wire \port$1379$1 ;
-  output \port$1379$10 ;
-  wire \port$1379$10 ;
-  output \port$1379$11 ;
-  wire \port$1379$11 ;
-  output \port$1379$12 ;
-  wire \port$1379$12 ;
-  output \port$1379$13 ;
-  wire \port$1379$13 ;
-  output \port$1379$14 ;
-  wire \port$1379$14 ;
-  output \port$1379$15 ;
-  wire \port$1379$15 ;
-  output \port$1379$2 ;
-  wire \port$1379$2 ;
-  output \port$1379$3 ;
-  wire \port$1379$3 ;
-  output \port$1379$4 ;
-  wire \port$1379$4 ;
-  output \port$1379$5 ;
-  wire \port$1379$5 ;
-  output \port$1379$6 ;
-  wire \port$1379$6 ;
-  output \port$1379$7 ;
-  wire \port$1379$7 ;
-  output \port$1379$8 ;
-  wire \port$1379$8 ;
-  output \port$1379$9 ;
-  wire \port$1379$9 ;
+  output \port$1381$0 ;
+  wire \port$1381$0 ;
+  output \port$1381$1 ;
+  wire \port$1381$1 ;
+  output \port$1381$10 ;
+  wire \port$1381$10 ;
+  output \port$1381$11 ;
+  wire \port$1381$11 ;
+  output \port$1381$12 ;
+  wire \port$1381$12 ;
+  output \port$1381$13 ;
+  wire \port$1381$13 ;
+  output \port$1381$14 ;
+  wire \port$1381$14 ;
+  output \port$1381$15 ;
+  wire \port$1381$15 ;
+  output \port$1381$2 ;
+  wire \port$1381$2 ;
+  output \port$1381$3 ;
+  wire \port$1381$3 ;
+  output \port$1381$4 ;
+  wire \port$1381$4 ;
+  output \port$1381$5 ;
+  wire \port$1381$5 ;
+  output \port$1381$6 ;
+  wire \port$1381$6 ;
+  output \port$1381$7 ;
+  wire \port$1381$7 ;
+  output \port$1381$8 ;
+  wire \port$1381$8 ;
+  output \port$1381$9 ;
+  wire \port$1381$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32120,19 +32158,19 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1379$0 , \port$1379$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1379$0 ),
-    .P1(\port$1379$1 ),
-    .P10(\port$1379$10 ),
-    .P11(\port$1379$11 ),
-    .P12(\port$1379$12 ),
-    .P13(\port$1379$13 ),
-    .P14(\port$1379$14 ),
-    .P15(\port$1379$15 ),
+    .P0(\port$1381$0 ),
+    .P1(\port$1381$1 ),
+    .P10(\port$1381$10 ),
+    .P11(\port$1381$11 ),
+    .P12(\port$1381$12 ),
+    .P13(\port$1381$13 ),
+    .P14(\port$1381$14 ),
+    .P15(\port$1381$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1379$2 ),
+    .P2(\port$1381$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32143,30 +32181,30 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1379$0 , \port$1379$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1379$3 ),
+    .P3(\port$1381$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1379$4 ),
-    .P5(\port$1379$5 ),
-    .P6(\port$1379$6 ),
-    .P7(\port$1379$7 ),
-    .P8(\port$1379$8 ),
-    .P9(\port$1379$9 ),
+    .P4(\port$1381$4 ),
+    .P5(\port$1381$5 ),
+    .P6(\port$1381$6 ),
+    .P7(\port$1381$7 ),
+    .P8(\port$1381$8 ),
+    .P9(\port$1381$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1379$15 , \port$1379$14 , \port$1379$13 , \port$1379$12 , \port$1379$11 , \port$1379$10 , \port$1379$9 , \port$1379$8 , \port$1379$7 , \port$1379$6 , \port$1379$5 , \port$1379$4 , \port$1379$3 , \port$1379$2 , \port$1379$1 , \port$1379$0  };
+  assign p36[15:0] = { \port$1381$15 , \port$1381$14 , \port$1381$13 , \port$1381$12 , \port$1381$11 , \port$1381$10 , \port$1381$9 , \port$1381$8 , \port$1381$7 , \port$1381$6 , \port$1381$5 , \port$1381$4 , \port$1381$3 , \port$1381$2 , \port$1381$1 , \port$1381$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$1395$0 , \port$1395$1 , \port$1395$2 , \port$1395$3 , \port$1395$4 , \port$1395$5 , \port$1395$6 , \port$1395$7 , \port$1395$8 , \port$1395$9 , \port$1395$10 , \port$1395$11 , \port$1395$12 , \port$1395$13 , \port$1395$14 , \port$1395$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$1397$0 , \port$1397$1 , \port$1397$2 , \port$1397$3 , \port$1397$4 , \port$1397$5 , \port$1397$6 , \port$1397$7 , \port$1397$8 , \port$1397$9 , \port$1397$10 , \port$1397$11 , \port$1397$12 , \port$1397$13 , \port$1397$14 , \port$1397$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32174,38 +32212,38 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1395$0 , \port$1395$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1395$0 ;
-  wire \port$1395$0 ;
-  output \port$1395$1 ;
-  wire \port$1395$1 ;
-  output \port$1395$10 ;
-  wire \port$1395$10 ;
-  output \port$1395$11 ;
-  wire \port$1395$11 ;
-  output \port$1395$12 ;
-  wire \port$1395$12 ;
-  output \port$1395$13 ;
-  wire \port$1395$13 ;
-  output \port$1395$14 ;
-  wire \port$1395$14 ;
-  output \port$1395$15 ;
-  wire \port$1395$15 ;
-  output \port$1395$2 ;
-  wire \port$1395$2 ;
-  output \port$1395$3 ;
-  wire \port$1395$3 ;
-  output \port$1395$4 ;
-  wire \port$1395$4 ;
-  output \port$1395$5 ;
-  wire \port$1395$5 ;
-  output \port$1395$6 ;
-  wire \port$1395$6 ;
-  output \port$1395$7 ;
-  wire \port$1395$7 ;
-  output \port$1395$8 ;
-  wire \port$1395$8 ;
-  output \port$1395$9 ;
-  wire \port$1395$9 ;
+  output \port$1397$0 ;
+  wire \port$1397$0 ;
+  output \port$1397$1 ;
+  wire \port$1397$1 ;
+  output \port$1397$10 ;
+  wire \port$1397$10 ;
+  output \port$1397$11 ;
+  wire \port$1397$11 ;
+  output \port$1397$12 ;
+  wire \port$1397$12 ;
+  output \port$1397$13 ;
+  wire \port$1397$13 ;
+  output \port$1397$14 ;
+  wire \port$1397$14 ;
+  output \port$1397$15 ;
+  wire \port$1397$15 ;
+  output \port$1397$2 ;
+  wire \port$1397$2 ;
+  output \port$1397$3 ;
+  wire \port$1397$3 ;
+  output \port$1397$4 ;
+  wire \port$1397$4 ;
+  output \port$1397$5 ;
+  wire \port$1397$5 ;
+  output \port$1397$6 ;
+  wire \port$1397$6 ;
+  output \port$1397$7 ;
+  wire \port$1397$7 ;
+  output \port$1397$8 ;
+  wire \port$1397$8 ;
+  output \port$1397$9 ;
+  wire \port$1397$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32281,19 +32319,19 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1395$0 , \port$1395$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1395$0 ),
-    .P1(\port$1395$1 ),
-    .P10(\port$1395$10 ),
-    .P11(\port$1395$11 ),
-    .P12(\port$1395$12 ),
-    .P13(\port$1395$13 ),
-    .P14(\port$1395$14 ),
-    .P15(\port$1395$15 ),
+    .P0(\port$1397$0 ),
+    .P1(\port$1397$1 ),
+    .P10(\port$1397$10 ),
+    .P11(\port$1397$11 ),
+    .P12(\port$1397$12 ),
+    .P13(\port$1397$13 ),
+    .P14(\port$1397$14 ),
+    .P15(\port$1397$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1395$2 ),
+    .P2(\port$1397$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32304,30 +32342,30 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1395$0 , \port$1395$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1395$3 ),
+    .P3(\port$1397$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1395$4 ),
-    .P5(\port$1395$5 ),
-    .P6(\port$1395$6 ),
-    .P7(\port$1395$7 ),
-    .P8(\port$1395$8 ),
-    .P9(\port$1395$9 ),
+    .P4(\port$1397$4 ),
+    .P5(\port$1397$5 ),
+    .P6(\port$1397$6 ),
+    .P7(\port$1397$7 ),
+    .P8(\port$1397$8 ),
+    .P9(\port$1397$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1395$15 , \port$1395$14 , \port$1395$13 , \port$1395$12 , \port$1395$11 , \port$1395$10 , \port$1395$9 , \port$1395$8 , \port$1395$7 , \port$1395$6 , \port$1395$5 , \port$1395$4 , \port$1395$3 , \port$1395$2 , \port$1395$1 , \port$1395$0  };
+  assign p36[15:0] = { \port$1397$15 , \port$1397$14 , \port$1397$13 , \port$1397$12 , \port$1397$11 , \port$1397$10 , \port$1397$9 , \port$1397$8 , \port$1397$7 , \port$1397$6 , \port$1397$5 , \port$1397$4 , \port$1397$3 , \port$1397$2 , \port$1397$1 , \port$1397$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$1411$0 , \port$1411$1 , \port$1411$2 , \port$1411$3 , \port$1411$4 , \port$1411$5 , \port$1411$6 , \port$1411$7 , \port$1411$8 , \port$1411$9 , \port$1411$10 , \port$1411$11 , \port$1411$12 , \port$1411$13 , \port$1411$14 , \port$1411$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$1413$0 , \port$1413$1 , \port$1413$2 , \port$1413$3 , \port$1413$4 , \port$1413$5 , \port$1413$6 , \port$1413$7 , \port$1413$8 , \port$1413$9 , \port$1413$10 , \port$1413$11 , \port$1413$12 , \port$1413$13 , \port$1413$14 , \port$1413$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32335,38 +32373,38 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1411$0 , \port$1411$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1411$0 ;
-  wire \port$1411$0 ;
-  output \port$1411$1 ;
-  wire \port$1411$1 ;
-  output \port$1411$10 ;
-  wire \port$1411$10 ;
-  output \port$1411$11 ;
-  wire \port$1411$11 ;
-  output \port$1411$12 ;
-  wire \port$1411$12 ;
-  output \port$1411$13 ;
-  wire \port$1411$13 ;
-  output \port$1411$14 ;
-  wire \port$1411$14 ;
-  output \port$1411$15 ;
-  wire \port$1411$15 ;
-  output \port$1411$2 ;
-  wire \port$1411$2 ;
-  output \port$1411$3 ;
-  wire \port$1411$3 ;
-  output \port$1411$4 ;
-  wire \port$1411$4 ;
-  output \port$1411$5 ;
-  wire \port$1411$5 ;
-  output \port$1411$6 ;
-  wire \port$1411$6 ;
-  output \port$1411$7 ;
-  wire \port$1411$7 ;
-  output \port$1411$8 ;
-  wire \port$1411$8 ;
-  output \port$1411$9 ;
-  wire \port$1411$9 ;
+  output \port$1413$0 ;
+  wire \port$1413$0 ;
+  output \port$1413$1 ;
+  wire \port$1413$1 ;
+  output \port$1413$10 ;
+  wire \port$1413$10 ;
+  output \port$1413$11 ;
+  wire \port$1413$11 ;
+  output \port$1413$12 ;
+  wire \port$1413$12 ;
+  output \port$1413$13 ;
+  wire \port$1413$13 ;
+  output \port$1413$14 ;
+  wire \port$1413$14 ;
+  output \port$1413$15 ;
+  wire \port$1413$15 ;
+  output \port$1413$2 ;
+  wire \port$1413$2 ;
+  output \port$1413$3 ;
+  wire \port$1413$3 ;
+  output \port$1413$4 ;
+  wire \port$1413$4 ;
+  output \port$1413$5 ;
+  wire \port$1413$5 ;
+  output \port$1413$6 ;
+  wire \port$1413$6 ;
+  output \port$1413$7 ;
+  wire \port$1413$7 ;
+  output \port$1413$8 ;
+  wire \port$1413$8 ;
+  output \port$1413$9 ;
+  wire \port$1413$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32442,19 +32480,19 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1411$0 , \port$1411$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1411$0 ),
-    .P1(\port$1411$1 ),
-    .P10(\port$1411$10 ),
-    .P11(\port$1411$11 ),
-    .P12(\port$1411$12 ),
-    .P13(\port$1411$13 ),
-    .P14(\port$1411$14 ),
-    .P15(\port$1411$15 ),
+    .P0(\port$1413$0 ),
+    .P1(\port$1413$1 ),
+    .P10(\port$1413$10 ),
+    .P11(\port$1413$11 ),
+    .P12(\port$1413$12 ),
+    .P13(\port$1413$13 ),
+    .P14(\port$1413$14 ),
+    .P15(\port$1413$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1411$2 ),
+    .P2(\port$1413$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32465,30 +32503,30 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1411$0 , \port$1411$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1411$3 ),
+    .P3(\port$1413$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1411$4 ),
-    .P5(\port$1411$5 ),
-    .P6(\port$1411$6 ),
-    .P7(\port$1411$7 ),
-    .P8(\port$1411$8 ),
-    .P9(\port$1411$9 ),
+    .P4(\port$1413$4 ),
+    .P5(\port$1413$5 ),
+    .P6(\port$1413$6 ),
+    .P7(\port$1413$7 ),
+    .P8(\port$1413$8 ),
+    .P9(\port$1413$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1411$15 , \port$1411$14 , \port$1411$13 , \port$1411$12 , \port$1411$11 , \port$1411$10 , \port$1411$9 , \port$1411$8 , \port$1411$7 , \port$1411$6 , \port$1411$5 , \port$1411$4 , \port$1411$3 , \port$1411$2 , \port$1411$1 , \port$1411$0  };
+  assign p36[15:0] = { \port$1413$15 , \port$1413$14 , \port$1413$13 , \port$1413$12 , \port$1413$11 , \port$1413$10 , \port$1413$9 , \port$1413$8 , \port$1413$7 , \port$1413$6 , \port$1413$5 , \port$1413$4 , \port$1413$3 , \port$1413$2 , \port$1413$1 , \port$1413$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$1427$0 , \port$1427$1 , \port$1427$2 , \port$1427$3 , \port$1427$4 , \port$1427$5 , \port$1427$6 , \port$1427$7 , \port$1427$8 , \port$1427$9 , \port$1427$10 , \port$1427$11 , \port$1427$12 , \port$1427$13 , \port$1427$14 , \port$1427$15 , a, b, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$1429$0 , \port$1429$1 , \port$1429$2 , \port$1429$3 , \port$1429$4 , \port$1429$5 , \port$1429$6 , \port$1429$7 , \port$1429$8 , \port$1429$9 , \port$1429$10 , \port$1429$11 , \port$1429$12 , \port$1429$13 , \port$1429$14 , \port$1429$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32496,38 +32534,38 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1427$0 , \port$1427$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1427$0 ;
-  wire \port$1427$0 ;
-  output \port$1427$1 ;
-  wire \port$1427$1 ;
-  output \port$1427$10 ;
-  wire \port$1427$10 ;
-  output \port$1427$11 ;
-  wire \port$1427$11 ;
-  output \port$1427$12 ;
-  wire \port$1427$12 ;
-  output \port$1427$13 ;
-  wire \port$1427$13 ;
-  output \port$1427$14 ;
-  wire \port$1427$14 ;
-  output \port$1427$15 ;
-  wire \port$1427$15 ;
-  output \port$1427$2 ;
-  wire \port$1427$2 ;
-  output \port$1427$3 ;
-  wire \port$1427$3 ;
-  output \port$1427$4 ;
-  wire \port$1427$4 ;
-  output \port$1427$5 ;
-  wire \port$1427$5 ;
-  output \port$1427$6 ;
-  wire \port$1427$6 ;
-  output \port$1427$7 ;
-  wire \port$1427$7 ;
-  output \port$1427$8 ;
-  wire \port$1427$8 ;
-  output \port$1427$9 ;
-  wire \port$1427$9 ;
+  output \port$1429$0 ;
+  wire \port$1429$0 ;
+  output \port$1429$1 ;
+  wire \port$1429$1 ;
+  output \port$1429$10 ;
+  wire \port$1429$10 ;
+  output \port$1429$11 ;
+  wire \port$1429$11 ;
+  output \port$1429$12 ;
+  wire \port$1429$12 ;
+  output \port$1429$13 ;
+  wire \port$1429$13 ;
+  output \port$1429$14 ;
+  wire \port$1429$14 ;
+  output \port$1429$15 ;
+  wire \port$1429$15 ;
+  output \port$1429$2 ;
+  wire \port$1429$2 ;
+  output \port$1429$3 ;
+  wire \port$1429$3 ;
+  output \port$1429$4 ;
+  wire \port$1429$4 ;
+  output \port$1429$5 ;
+  wire \port$1429$5 ;
+  output \port$1429$6 ;
+  wire \port$1429$6 ;
+  output \port$1429$7 ;
+  wire \port$1429$7 ;
+  output \port$1429$8 ;
+  wire \port$1429$8 ;
+  output \port$1429$9 ;
+  wire \port$1429$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32603,19 +32641,19 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1427$0 , \port$1427$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1427$0 ),
-    .P1(\port$1427$1 ),
-    .P10(\port$1427$10 ),
-    .P11(\port$1427$11 ),
-    .P12(\port$1427$12 ),
-    .P13(\port$1427$13 ),
-    .P14(\port$1427$14 ),
-    .P15(\port$1427$15 ),
+    .P0(\port$1429$0 ),
+    .P1(\port$1429$1 ),
+    .P10(\port$1429$10 ),
+    .P11(\port$1429$11 ),
+    .P12(\port$1429$12 ),
+    .P13(\port$1429$13 ),
+    .P14(\port$1429$14 ),
+    .P15(\port$1429$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1427$2 ),
+    .P2(\port$1429$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32626,30 +32664,30 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1427$0 , \port$1427$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1427$3 ),
+    .P3(\port$1429$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1427$4 ),
-    .P5(\port$1427$5 ),
-    .P6(\port$1427$6 ),
-    .P7(\port$1427$7 ),
-    .P8(\port$1427$8 ),
-    .P9(\port$1427$9 ),
+    .P4(\port$1429$4 ),
+    .P5(\port$1429$5 ),
+    .P6(\port$1429$6 ),
+    .P7(\port$1429$7 ),
+    .P8(\port$1429$8 ),
+    .P9(\port$1429$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1427$15 , \port$1427$14 , \port$1427$13 , \port$1427$12 , \port$1427$11 , \port$1427$10 , \port$1427$9 , \port$1427$8 , \port$1427$7 , \port$1427$6 , \port$1427$5 , \port$1427$4 , \port$1427$3 , \port$1427$2 , \port$1427$1 , \port$1427$0  };
+  assign p36[15:0] = { \port$1429$15 , \port$1429$14 , \port$1429$13 , \port$1429$12 , \port$1429$11 , \port$1429$10 , \port$1429$9 , \port$1429$8 , \port$1429$7 , \port$1429$6 , \port$1429$5 , \port$1429$4 , \port$1429$3 , \port$1429$2 , \port$1429$1 , \port$1429$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$1443$0 , \port$1443$1 , \port$1443$2 , \port$1443$3 , \port$1443$4 , \port$1443$5 , \port$1443$6 , \port$1443$7 , \port$1443$8 , \port$1443$9 , \port$1443$10 , \port$1443$11 , \port$1443$12 , \port$1443$13 , \port$1443$14 , \port$1443$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$1445$0 , \port$1445$1 , \port$1445$2 , \port$1445$3 , \port$1445$4 , \port$1445$5 , \port$1445$6 , \port$1445$7 , \port$1445$8 , \port$1445$9 , \port$1445$10 , \port$1445$11 , \port$1445$12 , \port$1445$13 , \port$1445$14 , \port$1445$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32657,38 +32695,38 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1443$0 , \port$1443$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1443$0 ;
-  wire \port$1443$0 ;
-  output \port$1443$1 ;
-  wire \port$1443$1 ;
-  output \port$1443$10 ;
-  wire \port$1443$10 ;
-  output \port$1443$11 ;
-  wire \port$1443$11 ;
-  output \port$1443$12 ;
-  wire \port$1443$12 ;
-  output \port$1443$13 ;
-  wire \port$1443$13 ;
-  output \port$1443$14 ;
-  wire \port$1443$14 ;
-  output \port$1443$15 ;
-  wire \port$1443$15 ;
-  output \port$1443$2 ;
-  wire \port$1443$2 ;
-  output \port$1443$3 ;
-  wire \port$1443$3 ;
-  output \port$1443$4 ;
-  wire \port$1443$4 ;
-  output \port$1443$5 ;
-  wire \port$1443$5 ;
-  output \port$1443$6 ;
-  wire \port$1443$6 ;
-  output \port$1443$7 ;
-  wire \port$1443$7 ;
-  output \port$1443$8 ;
-  wire \port$1443$8 ;
-  output \port$1443$9 ;
-  wire \port$1443$9 ;
+  output \port$1445$0 ;
+  wire \port$1445$0 ;
+  output \port$1445$1 ;
+  wire \port$1445$1 ;
+  output \port$1445$10 ;
+  wire \port$1445$10 ;
+  output \port$1445$11 ;
+  wire \port$1445$11 ;
+  output \port$1445$12 ;
+  wire \port$1445$12 ;
+  output \port$1445$13 ;
+  wire \port$1445$13 ;
+  output \port$1445$14 ;
+  wire \port$1445$14 ;
+  output \port$1445$15 ;
+  wire \port$1445$15 ;
+  output \port$1445$2 ;
+  wire \port$1445$2 ;
+  output \port$1445$3 ;
+  wire \port$1445$3 ;
+  output \port$1445$4 ;
+  wire \port$1445$4 ;
+  output \port$1445$5 ;
+  wire \port$1445$5 ;
+  output \port$1445$6 ;
+  wire \port$1445$6 ;
+  output \port$1445$7 ;
+  wire \port$1445$7 ;
+  output \port$1445$8 ;
+  wire \port$1445$8 ;
+  output \port$1445$9 ;
+  wire \port$1445$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32764,19 +32802,19 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1443$0 , \port$1443$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1443$0 ),
-    .P1(\port$1443$1 ),
-    .P10(\port$1443$10 ),
-    .P11(\port$1443$11 ),
-    .P12(\port$1443$12 ),
-    .P13(\port$1443$13 ),
-    .P14(\port$1443$14 ),
-    .P15(\port$1443$15 ),
+    .P0(\port$1445$0 ),
+    .P1(\port$1445$1 ),
+    .P10(\port$1445$10 ),
+    .P11(\port$1445$11 ),
+    .P12(\port$1445$12 ),
+    .P13(\port$1445$13 ),
+    .P14(\port$1445$14 ),
+    .P15(\port$1445$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1443$2 ),
+    .P2(\port$1445$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32787,30 +32825,30 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1443$0 , \port$1443$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1443$3 ),
+    .P3(\port$1445$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1443$4 ),
-    .P5(\port$1443$5 ),
-    .P6(\port$1443$6 ),
-    .P7(\port$1443$7 ),
-    .P8(\port$1443$8 ),
-    .P9(\port$1443$9 ),
+    .P4(\port$1445$4 ),
+    .P5(\port$1445$5 ),
+    .P6(\port$1445$6 ),
+    .P7(\port$1445$7 ),
+    .P8(\port$1445$8 ),
+    .P9(\port$1445$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1443$15 , \port$1443$14 , \port$1443$13 , \port$1443$12 , \port$1443$11 , \port$1443$10 , \port$1443$9 , \port$1443$8 , \port$1443$7 , \port$1443$6 , \port$1443$5 , \port$1443$4 , \port$1443$3 , \port$1443$2 , \port$1443$1 , \port$1443$0  };
+  assign p36[15:0] = { \port$1445$15 , \port$1445$14 , \port$1445$13 , \port$1445$12 , \port$1445$11 , \port$1445$10 , \port$1445$9 , \port$1445$8 , \port$1445$7 , \port$1445$6 , \port$1445$5 , \port$1445$4 , \port$1445$3 , \port$1445$2 , \port$1445$1 , \port$1445$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$1459$0 , \port$1459$1 , \port$1459$2 , \port$1459$3 , \port$1459$4 , \port$1459$5 , \port$1459$6 , \port$1459$7 , \port$1459$8 , \port$1459$9 , \port$1459$10 , \port$1459$11 , \port$1459$12 , \port$1459$13 , \port$1459$14 , \port$1459$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$1461$0 , \port$1461$1 , \port$1461$2 , \port$1461$3 , \port$1461$4 , \port$1461$5 , \port$1461$6 , \port$1461$7 , \port$1461$8 , \port$1461$9 , \port$1461$10 , \port$1461$11 , \port$1461$12 , \port$1461$13 , \port$1461$14 , \port$1461$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32818,38 +32856,38 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1459$0 , \port$1459$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1459$0 ;
-  wire \port$1459$0 ;
-  output \port$1459$1 ;
-  wire \port$1459$1 ;
-  output \port$1459$10 ;
-  wire \port$1459$10 ;
-  output \port$1459$11 ;
-  wire \port$1459$11 ;
-  output \port$1459$12 ;
-  wire \port$1459$12 ;
-  output \port$1459$13 ;
-  wire \port$1459$13 ;
-  output \port$1459$14 ;
-  wire \port$1459$14 ;
-  output \port$1459$15 ;
-  wire \port$1459$15 ;
-  output \port$1459$2 ;
-  wire \port$1459$2 ;
-  output \port$1459$3 ;
-  wire \port$1459$3 ;
-  output \port$1459$4 ;
-  wire \port$1459$4 ;
-  output \port$1459$5 ;
-  wire \port$1459$5 ;
-  output \port$1459$6 ;
-  wire \port$1459$6 ;
-  output \port$1459$7 ;
-  wire \port$1459$7 ;
-  output \port$1459$8 ;
-  wire \port$1459$8 ;
-  output \port$1459$9 ;
-  wire \port$1459$9 ;
+  output \port$1461$0 ;
+  wire \port$1461$0 ;
+  output \port$1461$1 ;
+  wire \port$1461$1 ;
+  output \port$1461$10 ;
+  wire \port$1461$10 ;
+  output \port$1461$11 ;
+  wire \port$1461$11 ;
+  output \port$1461$12 ;
+  wire \port$1461$12 ;
+  output \port$1461$13 ;
+  wire \port$1461$13 ;
+  output \port$1461$14 ;
+  wire \port$1461$14 ;
+  output \port$1461$15 ;
+  wire \port$1461$15 ;
+  output \port$1461$2 ;
+  wire \port$1461$2 ;
+  output \port$1461$3 ;
+  wire \port$1461$3 ;
+  output \port$1461$4 ;
+  wire \port$1461$4 ;
+  output \port$1461$5 ;
+  wire \port$1461$5 ;
+  output \port$1461$6 ;
+  wire \port$1461$6 ;
+  output \port$1461$7 ;
+  wire \port$1461$7 ;
+  output \port$1461$8 ;
+  wire \port$1461$8 ;
+  output \port$1461$9 ;
+  wire \port$1461$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32925,19 +32963,19 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1459$0 , \port$1459$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1459$0 ),
-    .P1(\port$1459$1 ),
-    .P10(\port$1459$10 ),
-    .P11(\port$1459$11 ),
-    .P12(\port$1459$12 ),
-    .P13(\port$1459$13 ),
-    .P14(\port$1459$14 ),
-    .P15(\port$1459$15 ),
+    .P0(\port$1461$0 ),
+    .P1(\port$1461$1 ),
+    .P10(\port$1461$10 ),
+    .P11(\port$1461$11 ),
+    .P12(\port$1461$12 ),
+    .P13(\port$1461$13 ),
+    .P14(\port$1461$14 ),
+    .P15(\port$1461$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1459$2 ),
+    .P2(\port$1461$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32948,30 +32986,30 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1459$0 , \port$1459$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1459$3 ),
+    .P3(\port$1461$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1459$4 ),
-    .P5(\port$1459$5 ),
-    .P6(\port$1459$6 ),
-    .P7(\port$1459$7 ),
-    .P8(\port$1459$8 ),
-    .P9(\port$1459$9 ),
+    .P4(\port$1461$4 ),
+    .P5(\port$1461$5 ),
+    .P6(\port$1461$6 ),
+    .P7(\port$1461$7 ),
+    .P8(\port$1461$8 ),
+    .P9(\port$1461$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1459$15 , \port$1459$14 , \port$1459$13 , \port$1459$12 , \port$1459$11 , \port$1459$10 , \port$1459$9 , \port$1459$8 , \port$1459$7 , \port$1459$6 , \port$1459$5 , \port$1459$4 , \port$1459$3 , \port$1459$2 , \port$1459$1 , \port$1459$0  };
+  assign p36[15:0] = { \port$1461$15 , \port$1461$14 , \port$1461$13 , \port$1461$12 , \port$1461$11 , \port$1461$10 , \port$1461$9 , \port$1461$8 , \port$1461$7 , \port$1461$6 , \port$1461$5 , \port$1461$4 , \port$1461$3 , \port$1461$2 , \port$1461$1 , \port$1461$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$1475$0 , \port$1475$1 , \port$1475$2 , \port$1475$3 , \port$1475$4 , \port$1475$5 , \port$1475$6 , \port$1475$7 , \port$1475$8 , \port$1475$9 , \port$1475$10 , \port$1475$11 , \port$1475$12 , \port$1475$13 , \port$1475$14 , \port$1475$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$1477$0 , \port$1477$1 , \port$1477$2 , \port$1477$3 , \port$1477$4 , \port$1477$5 , \port$1477$6 , \port$1477$7 , \port$1477$8 , \port$1477$9 , \port$1477$10 , \port$1477$11 , \port$1477$12 , \port$1477$13 , \port$1477$14 , \port$1477$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32979,38 +33017,38 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1475$0 , \port$1475$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1475$0 ;
-  wire \port$1475$0 ;
-  output \port$1475$1 ;
-  wire \port$1475$1 ;
-  output \port$1475$10 ;
-  wire \port$1475$10 ;
-  output \port$1475$11 ;
-  wire \port$1475$11 ;
-  output \port$1475$12 ;
-  wire \port$1475$12 ;
-  output \port$1475$13 ;
-  wire \port$1475$13 ;
-  output \port$1475$14 ;
-  wire \port$1475$14 ;
-  output \port$1475$15 ;
-  wire \port$1475$15 ;
-  output \port$1475$2 ;
-  wire \port$1475$2 ;
-  output \port$1475$3 ;
-  wire \port$1475$3 ;
-  output \port$1475$4 ;
-  wire \port$1475$4 ;
-  output \port$1475$5 ;
-  wire \port$1475$5 ;
-  output \port$1475$6 ;
-  wire \port$1475$6 ;
-  output \port$1475$7 ;
-  wire \port$1475$7 ;
-  output \port$1475$8 ;
-  wire \port$1475$8 ;
-  output \port$1475$9 ;
-  wire \port$1475$9 ;
+  output \port$1477$0 ;
+  wire \port$1477$0 ;
+  output \port$1477$1 ;
+  wire \port$1477$1 ;
+  output \port$1477$10 ;
+  wire \port$1477$10 ;
+  output \port$1477$11 ;
+  wire \port$1477$11 ;
+  output \port$1477$12 ;
+  wire \port$1477$12 ;
+  output \port$1477$13 ;
+  wire \port$1477$13 ;
+  output \port$1477$14 ;
+  wire \port$1477$14 ;
+  output \port$1477$15 ;
+  wire \port$1477$15 ;
+  output \port$1477$2 ;
+  wire \port$1477$2 ;
+  output \port$1477$3 ;
+  wire \port$1477$3 ;
+  output \port$1477$4 ;
+  wire \port$1477$4 ;
+  output \port$1477$5 ;
+  wire \port$1477$5 ;
+  output \port$1477$6 ;
+  wire \port$1477$6 ;
+  output \port$1477$7 ;
+  wire \port$1477$7 ;
+  output \port$1477$8 ;
+  wire \port$1477$8 ;
+  output \port$1477$9 ;
+  wire \port$1477$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33086,19 +33124,19 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1475$0 , \port$1475$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1475$0 ),
-    .P1(\port$1475$1 ),
-    .P10(\port$1475$10 ),
-    .P11(\port$1475$11 ),
-    .P12(\port$1475$12 ),
-    .P13(\port$1475$13 ),
-    .P14(\port$1475$14 ),
-    .P15(\port$1475$15 ),
+    .P0(\port$1477$0 ),
+    .P1(\port$1477$1 ),
+    .P10(\port$1477$10 ),
+    .P11(\port$1477$11 ),
+    .P12(\port$1477$12 ),
+    .P13(\port$1477$13 ),
+    .P14(\port$1477$14 ),
+    .P15(\port$1477$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1475$2 ),
+    .P2(\port$1477$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33109,30 +33147,30 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1475$0 , \port$1475$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1475$3 ),
+    .P3(\port$1477$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1475$4 ),
-    .P5(\port$1475$5 ),
-    .P6(\port$1475$6 ),
-    .P7(\port$1475$7 ),
-    .P8(\port$1475$8 ),
-    .P9(\port$1475$9 ),
+    .P4(\port$1477$4 ),
+    .P5(\port$1477$5 ),
+    .P6(\port$1477$6 ),
+    .P7(\port$1477$7 ),
+    .P8(\port$1477$8 ),
+    .P9(\port$1477$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1475$15 , \port$1475$14 , \port$1475$13 , \port$1475$12 , \port$1475$11 , \port$1475$10 , \port$1475$9 , \port$1475$8 , \port$1475$7 , \port$1475$6 , \port$1475$5 , \port$1475$4 , \port$1475$3 , \port$1475$2 , \port$1475$1 , \port$1475$0  };
+  assign p36[15:0] = { \port$1477$15 , \port$1477$14 , \port$1477$13 , \port$1477$12 , \port$1477$11 , \port$1477$10 , \port$1477$9 , \port$1477$8 , \port$1477$7 , \port$1477$6 , \port$1477$5 , \port$1477$4 , \port$1477$3 , \port$1477$2 , \port$1477$1 , \port$1477$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$1491$0 , \port$1491$1 , \port$1491$2 , \port$1491$3 , \port$1491$4 , \port$1491$5 , \port$1491$6 , \port$1491$7 , \port$1491$8 , \port$1491$9 , \port$1491$10 , \port$1491$11 , \port$1491$12 , \port$1491$13 , \port$1491$14 , \port$1491$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_4 (rst, \port$1493$0 , \port$1493$1 , \port$1493$2 , \port$1493$3 , \port$1493$4 , \port$1493$5 , \port$1493$6 , \port$1493$7 , \port$1493$8 , \port$1493$9 , \port$1493$10 , \port$1493$11 , \port$1493$12 , \port$1493$13 , \port$1493$14 , \port$1493$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -33140,38 +33178,38 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1491$0 , \port$1491$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1491$0 ;
-  wire \port$1491$0 ;
-  output \port$1491$1 ;
-  wire \port$1491$1 ;
-  output \port$1491$10 ;
-  wire \port$1491$10 ;
-  output \port$1491$11 ;
-  wire \port$1491$11 ;
-  output \port$1491$12 ;
-  wire \port$1491$12 ;
-  output \port$1491$13 ;
-  wire \port$1491$13 ;
-  output \port$1491$14 ;
-  wire \port$1491$14 ;
-  output \port$1491$15 ;
-  wire \port$1491$15 ;
-  output \port$1491$2 ;
-  wire \port$1491$2 ;
-  output \port$1491$3 ;
-  wire \port$1491$3 ;
-  output \port$1491$4 ;
-  wire \port$1491$4 ;
-  output \port$1491$5 ;
-  wire \port$1491$5 ;
-  output \port$1491$6 ;
-  wire \port$1491$6 ;
-  output \port$1491$7 ;
-  wire \port$1491$7 ;
-  output \port$1491$8 ;
-  wire \port$1491$8 ;
-  output \port$1491$9 ;
-  wire \port$1491$9 ;
+  output \port$1493$0 ;
+  wire \port$1493$0 ;
+  output \port$1493$1 ;
+  wire \port$1493$1 ;
+  output \port$1493$10 ;
+  wire \port$1493$10 ;
+  output \port$1493$11 ;
+  wire \port$1493$11 ;
+  output \port$1493$12 ;
+  wire \port$1493$12 ;
+  output \port$1493$13 ;
+  wire \port$1493$13 ;
+  output \port$1493$14 ;
+  wire \port$1493$14 ;
+  output \port$1493$15 ;
+  wire \port$1493$15 ;
+  output \port$1493$2 ;
+  wire \port$1493$2 ;
+  output \port$1493$3 ;
+  wire \port$1493$3 ;
+  output \port$1493$4 ;
+  wire \port$1493$4 ;
+  output \port$1493$5 ;
+  wire \port$1493$5 ;
+  output \port$1493$6 ;
+  wire \port$1493$6 ;
+  output \port$1493$7 ;
+  wire \port$1493$7 ;
+  output \port$1493$8 ;
+  wire \port$1493$8 ;
+  output \port$1493$9 ;
+  wire \port$1493$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33247,19 +33285,19 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1491$0 , \port$1491$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1491$0 ),
-    .P1(\port$1491$1 ),
-    .P10(\port$1491$10 ),
-    .P11(\port$1491$11 ),
-    .P12(\port$1491$12 ),
-    .P13(\port$1491$13 ),
-    .P14(\port$1491$14 ),
-    .P15(\port$1491$15 ),
+    .P0(\port$1493$0 ),
+    .P1(\port$1493$1 ),
+    .P10(\port$1493$10 ),
+    .P11(\port$1493$11 ),
+    .P12(\port$1493$12 ),
+    .P13(\port$1493$13 ),
+    .P14(\port$1493$14 ),
+    .P15(\port$1493$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1491$2 ),
+    .P2(\port$1493$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33270,30 +33308,30 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1491$0 , \port$1491$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1491$3 ),
+    .P3(\port$1493$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1491$4 ),
-    .P5(\port$1491$5 ),
-    .P6(\port$1491$6 ),
-    .P7(\port$1491$7 ),
-    .P8(\port$1491$8 ),
-    .P9(\port$1491$9 ),
+    .P4(\port$1493$4 ),
+    .P5(\port$1493$5 ),
+    .P6(\port$1493$6 ),
+    .P7(\port$1493$7 ),
+    .P8(\port$1493$8 ),
+    .P9(\port$1493$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1491$15 , \port$1491$14 , \port$1491$13 , \port$1491$12 , \port$1491$11 , \port$1491$10 , \port$1491$9 , \port$1491$8 , \port$1491$7 , \port$1491$6 , \port$1491$5 , \port$1491$4 , \port$1491$3 , \port$1491$2 , \port$1491$1 , \port$1491$0  };
+  assign p36[15:0] = { \port$1493$15 , \port$1493$14 , \port$1493$13 , \port$1493$12 , \port$1493$11 , \port$1493$10 , \port$1493$9 , \port$1493$8 , \port$1493$7 , \port$1493$6 , \port$1493$5 , \port$1493$4 , \port$1493$3 , \port$1493$2 , \port$1493$1 , \port$1493$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$1507$0 , \port$1507$1 , \port$1507$2 , \port$1507$3 , \port$1507$4 , \port$1507$5 , \port$1507$6 , \port$1507$7 , \port$1507$8 , \port$1507$9 , \port$1507$10 , \port$1507$11 , \port$1507$12 , \port$1507$13 , \port$1507$14 , \port$1507$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_5 (rst, \port$1509$0 , \port$1509$1 , \port$1509$2 , \port$1509$3 , \port$1509$4 , \port$1509$5 , \port$1509$6 , \port$1509$7 , \port$1509$8 , \port$1509$9 , \port$1509$10 , \port$1509$11 , \port$1509$12 , \port$1509$13 , \port$1509$14 , \port$1509$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -33301,38 +33339,38 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1507$0 , \port$1507$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1507$0 ;
-  wire \port$1507$0 ;
-  output \port$1507$1 ;
-  wire \port$1507$1 ;
-  output \port$1507$10 ;
-  wire \port$1507$10 ;
-  output \port$1507$11 ;
-  wire \port$1507$11 ;
-  output \port$1507$12 ;
-  wire \port$1507$12 ;
-  output \port$1507$13 ;
-  wire \port$1507$13 ;
-  output \port$1507$14 ;
-  wire \port$1507$14 ;
-  output \port$1507$15 ;
-  wire \port$1507$15 ;
-  output \port$1507$2 ;
-  wire \port$1507$2 ;
-  output \port$1507$3 ;
-  wire \port$1507$3 ;
-  output \port$1507$4 ;
-  wire \port$1507$4 ;
-  output \port$1507$5 ;
-  wire \port$1507$5 ;
-  output \port$1507$6 ;
-  wire \port$1507$6 ;
-  output \port$1507$7 ;
-  wire \port$1507$7 ;
-  output \port$1507$8 ;
-  wire \port$1507$8 ;
-  output \port$1507$9 ;
-  wire \port$1507$9 ;
+  output \port$1509$0 ;
+  wire \port$1509$0 ;
+  output \port$1509$1 ;
+  wire \port$1509$1 ;
+  output \port$1509$10 ;
+  wire \port$1509$10 ;
+  output \port$1509$11 ;
+  wire \port$1509$11 ;
+  output \port$1509$12 ;
+  wire \port$1509$12 ;
+  output \port$1509$13 ;
+  wire \port$1509$13 ;
+  output \port$1509$14 ;
+  wire \port$1509$14 ;
+  output \port$1509$15 ;
+  wire \port$1509$15 ;
+  output \port$1509$2 ;
+  wire \port$1509$2 ;
+  output \port$1509$3 ;
+  wire \port$1509$3 ;
+  output \port$1509$4 ;
+  wire \port$1509$4 ;
+  output \port$1509$5 ;
+  wire \port$1509$5 ;
+  output \port$1509$6 ;
+  wire \port$1509$6 ;
+  output \port$1509$7 ;
+  wire \port$1509$7 ;
+  output \port$1509$8 ;
+  wire \port$1509$8 ;
+  output \port$1509$9 ;
+  wire \port$1509$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33408,19 +33446,19 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1507$0 , \port$1507$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1507$0 ),
-    .P1(\port$1507$1 ),
-    .P10(\port$1507$10 ),
-    .P11(\port$1507$11 ),
-    .P12(\port$1507$12 ),
-    .P13(\port$1507$13 ),
-    .P14(\port$1507$14 ),
-    .P15(\port$1507$15 ),
+    .P0(\port$1509$0 ),
+    .P1(\port$1509$1 ),
+    .P10(\port$1509$10 ),
+    .P11(\port$1509$11 ),
+    .P12(\port$1509$12 ),
+    .P13(\port$1509$13 ),
+    .P14(\port$1509$14 ),
+    .P15(\port$1509$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1507$2 ),
+    .P2(\port$1509$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33431,30 +33469,30 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1507$0 , \port$1507$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1507$3 ),
+    .P3(\port$1509$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1507$4 ),
-    .P5(\port$1507$5 ),
-    .P6(\port$1507$6 ),
-    .P7(\port$1507$7 ),
-    .P8(\port$1507$8 ),
-    .P9(\port$1507$9 ),
+    .P4(\port$1509$4 ),
+    .P5(\port$1509$5 ),
+    .P6(\port$1509$6 ),
+    .P7(\port$1509$7 ),
+    .P8(\port$1509$8 ),
+    .P9(\port$1509$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1507$15 , \port$1507$14 , \port$1507$13 , \port$1507$12 , \port$1507$11 , \port$1507$10 , \port$1507$9 , \port$1507$8 , \port$1507$7 , \port$1507$6 , \port$1507$5 , \port$1507$4 , \port$1507$3 , \port$1507$2 , \port$1507$1 , \port$1507$0  };
+  assign p36[15:0] = { \port$1509$15 , \port$1509$14 , \port$1509$13 , \port$1509$12 , \port$1509$11 , \port$1509$10 , \port$1509$9 , \port$1509$8 , \port$1509$7 , \port$1509$6 , \port$1509$5 , \port$1509$4 , \port$1509$3 , \port$1509$2 , \port$1509$1 , \port$1509$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$1523$0 , \port$1523$1 , \port$1523$2 , \port$1523$3 , \port$1523$4 , \port$1523$5 , \port$1523$6 , \port$1523$7 , \port$1523$8 , \port$1523$9 , \port$1523$10 , \port$1523$11 , \port$1523$12 , \port$1523$13 , \port$1523$14 , \port$1523$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_6 (rst, \port$1525$0 , \port$1525$1 , \port$1525$2 , \port$1525$3 , \port$1525$4 , \port$1525$5 , \port$1525$6 , \port$1525$7 , \port$1525$8 , \port$1525$9 , \port$1525$10 , \port$1525$11 , \port$1525$12 , \port$1525$13 , \port$1525$14 , \port$1525$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -33462,38 +33500,38 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1523$0 , \port$1523$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1523$0 ;
-  wire \port$1523$0 ;
-  output \port$1523$1 ;
-  wire \port$1523$1 ;
-  output \port$1523$10 ;
-  wire \port$1523$10 ;
-  output \port$1523$11 ;
-  wire \port$1523$11 ;
-  output \port$1523$12 ;
-  wire \port$1523$12 ;
-  output \port$1523$13 ;
-  wire \port$1523$13 ;
-  output \port$1523$14 ;
-  wire \port$1523$14 ;
-  output \port$1523$15 ;
-  wire \port$1523$15 ;
-  output \port$1523$2 ;
-  wire \port$1523$2 ;
-  output \port$1523$3 ;
-  wire \port$1523$3 ;
-  output \port$1523$4 ;
-  wire \port$1523$4 ;
-  output \port$1523$5 ;
-  wire \port$1523$5 ;
-  output \port$1523$6 ;
-  wire \port$1523$6 ;
-  output \port$1523$7 ;
-  wire \port$1523$7 ;
-  output \port$1523$8 ;
-  wire \port$1523$8 ;
-  output \port$1523$9 ;
-  wire \port$1523$9 ;
+  output \port$1525$0 ;
+  wire \port$1525$0 ;
+  output \port$1525$1 ;
+  wire \port$1525$1 ;
+  output \port$1525$10 ;
+  wire \port$1525$10 ;
+  output \port$1525$11 ;
+  wire \port$1525$11 ;
+  output \port$1525$12 ;
+  wire \port$1525$12 ;
+  output \port$1525$13 ;
+  wire \port$1525$13 ;
+  output \port$1525$14 ;
+  wire \port$1525$14 ;
+  output \port$1525$15 ;
+  wire \port$1525$15 ;
+  output \port$1525$2 ;
+  wire \port$1525$2 ;
+  output \port$1525$3 ;
+  wire \port$1525$3 ;
+  output \port$1525$4 ;
+  wire \port$1525$4 ;
+  output \port$1525$5 ;
+  wire \port$1525$5 ;
+  output \port$1525$6 ;
+  wire \port$1525$6 ;
+  output \port$1525$7 ;
+  wire \port$1525$7 ;
+  output \port$1525$8 ;
+  wire \port$1525$8 ;
+  output \port$1525$9 ;
+  wire \port$1525$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33569,19 +33607,19 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1523$0 , \port$1523$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1523$0 ),
-    .P1(\port$1523$1 ),
-    .P10(\port$1523$10 ),
-    .P11(\port$1523$11 ),
-    .P12(\port$1523$12 ),
-    .P13(\port$1523$13 ),
-    .P14(\port$1523$14 ),
-    .P15(\port$1523$15 ),
+    .P0(\port$1525$0 ),
+    .P1(\port$1525$1 ),
+    .P10(\port$1525$10 ),
+    .P11(\port$1525$11 ),
+    .P12(\port$1525$12 ),
+    .P13(\port$1525$13 ),
+    .P14(\port$1525$14 ),
+    .P15(\port$1525$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1523$2 ),
+    .P2(\port$1525$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33592,30 +33630,30 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1523$0 , \port$1523$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1523$3 ),
+    .P3(\port$1525$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1523$4 ),
-    .P5(\port$1523$5 ),
-    .P6(\port$1523$6 ),
-    .P7(\port$1523$7 ),
-    .P8(\port$1523$8 ),
-    .P9(\port$1523$9 ),
+    .P4(\port$1525$4 ),
+    .P5(\port$1525$5 ),
+    .P6(\port$1525$6 ),
+    .P7(\port$1525$7 ),
+    .P8(\port$1525$8 ),
+    .P9(\port$1525$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1523$15 , \port$1523$14 , \port$1523$13 , \port$1523$12 , \port$1523$11 , \port$1523$10 , \port$1523$9 , \port$1523$8 , \port$1523$7 , \port$1523$6 , \port$1523$5 , \port$1523$4 , \port$1523$3 , \port$1523$2 , \port$1523$1 , \port$1523$0  };
+  assign p36[15:0] = { \port$1525$15 , \port$1525$14 , \port$1525$13 , \port$1525$12 , \port$1525$11 , \port$1525$10 , \port$1525$9 , \port$1525$8 , \port$1525$7 , \port$1525$6 , \port$1525$5 , \port$1525$4 , \port$1525$3 , \port$1525$2 , \port$1525$1 , \port$1525$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$1539$0 , \port$1539$1 , \port$1539$2 , \port$1539$3 , \port$1539$4 , \port$1539$5 , \port$1539$6 , \port$1539$7 , \port$1539$8 , \port$1539$9 , \port$1539$10 , \port$1539$11 , \port$1539$12 , \port$1539$13 , \port$1539$14 , \port$1539$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_7 (rst, \port$1541$0 , \port$1541$1 , \port$1541$2 , \port$1541$3 , \port$1541$4 , \port$1541$5 , \port$1541$6 , \port$1541$7 , \port$1541$8 , \port$1541$9 , \port$1541$10 , \port$1541$11 , \port$1541$12 , \port$1541$13 , \port$1541$14 , \port$1541$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -33623,38 +33661,38 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1539$0 , \port$1539$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1539$0 ;
-  wire \port$1539$0 ;
-  output \port$1539$1 ;
-  wire \port$1539$1 ;
-  output \port$1539$10 ;
-  wire \port$1539$10 ;
-  output \port$1539$11 ;
-  wire \port$1539$11 ;
-  output \port$1539$12 ;
-  wire \port$1539$12 ;
-  output \port$1539$13 ;
-  wire \port$1539$13 ;
-  output \port$1539$14 ;
-  wire \port$1539$14 ;
-  output \port$1539$15 ;
-  wire \port$1539$15 ;
-  output \port$1539$2 ;
-  wire \port$1539$2 ;
-  output \port$1539$3 ;
-  wire \port$1539$3 ;
-  output \port$1539$4 ;
-  wire \port$1539$4 ;
-  output \port$1539$5 ;
-  wire \port$1539$5 ;
-  output \port$1539$6 ;
-  wire \port$1539$6 ;
-  output \port$1539$7 ;
-  wire \port$1539$7 ;
-  output \port$1539$8 ;
-  wire \port$1539$8 ;
-  output \port$1539$9 ;
-  wire \port$1539$9 ;
+  output \port$1541$0 ;
+  wire \port$1541$0 ;
+  output \port$1541$1 ;
+  wire \port$1541$1 ;
+  output \port$1541$10 ;
+  wire \port$1541$10 ;
+  output \port$1541$11 ;
+  wire \port$1541$11 ;
+  output \port$1541$12 ;
+  wire \port$1541$12 ;
+  output \port$1541$13 ;
+  wire \port$1541$13 ;
+  output \port$1541$14 ;
+  wire \port$1541$14 ;
+  output \port$1541$15 ;
+  wire \port$1541$15 ;
+  output \port$1541$2 ;
+  wire \port$1541$2 ;
+  output \port$1541$3 ;
+  wire \port$1541$3 ;
+  output \port$1541$4 ;
+  wire \port$1541$4 ;
+  output \port$1541$5 ;
+  wire \port$1541$5 ;
+  output \port$1541$6 ;
+  wire \port$1541$6 ;
+  output \port$1541$7 ;
+  wire \port$1541$7 ;
+  output \port$1541$8 ;
+  wire \port$1541$8 ;
+  output \port$1541$9 ;
+  wire \port$1541$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33730,19 +33768,19 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1539$0 , \port$1539$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1539$0 ),
-    .P1(\port$1539$1 ),
-    .P10(\port$1539$10 ),
-    .P11(\port$1539$11 ),
-    .P12(\port$1539$12 ),
-    .P13(\port$1539$13 ),
-    .P14(\port$1539$14 ),
-    .P15(\port$1539$15 ),
+    .P0(\port$1541$0 ),
+    .P1(\port$1541$1 ),
+    .P10(\port$1541$10 ),
+    .P11(\port$1541$11 ),
+    .P12(\port$1541$12 ),
+    .P13(\port$1541$13 ),
+    .P14(\port$1541$14 ),
+    .P15(\port$1541$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1539$2 ),
+    .P2(\port$1541$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33753,43 +33791,225 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1539$0 , \port$1539$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1539$3 ),
+    .P3(\port$1541$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1539$4 ),
-    .P5(\port$1539$5 ),
-    .P6(\port$1539$6 ),
-    .P7(\port$1539$7 ),
-    .P8(\port$1539$8 ),
-    .P9(\port$1539$9 ),
+    .P4(\port$1541$4 ),
+    .P5(\port$1541$5 ),
+    .P6(\port$1541$6 ),
+    .P7(\port$1541$7 ),
+    .P8(\port$1541$8 ),
+    .P9(\port$1541$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1539$15 , \port$1539$14 , \port$1539$13 , \port$1539$12 , \port$1539$11 , \port$1539$10 , \port$1539$9 , \port$1539$8 , \port$1539$7 , \port$1539$6 , \port$1539$5 , \port$1539$4 , \port$1539$3 , \port$1539$2 , \port$1539$1 , \port$1539$0  };
+  assign p36[15:0] = { \port$1541$15 , \port$1541$14 , \port$1541$13 , \port$1541$12 , \port$1541$11 , \port$1541$10 , \port$1541$9 , \port$1541$8 , \port$1541$7 , \port$1541$6 , \port$1541$5 , \port$1541$4 , \port$1541$3 , \port$1541$2 , \port$1541$1 , \port$1541$0  };
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire [4:0] _05_;
-  wire [5:0] _06_;
-  wire _07_;
-  wire _08_;
-  wire _11_;
-  wire _12_;
+  wire _000_;
+  wire _001_;
+  wire _002_;
+  wire _003_;
+  wire _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
+  wire _012_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
+  wire _022_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire _035_;
+  wire _036_;
+  wire _037_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
+  wire _043_;
+  wire _044_;
+  wire [4:0] _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire [5:0] _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
+  wire _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire [4:0] _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire [5:0] _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire _119_;
+  wire _120_;
+  wire _121_;
+  wire _122_;
+  wire _123_;
+  wire _124_;
+  wire _125_;
+  wire _126_;
+  wire _127_;
+  wire _128_;
+  wire _129_;
+  wire _130_;
+  wire _131_;
+  wire _132_;
+  wire _133_;
+  wire _134_;
+  wire _135_;
+  wire _136_;
+  wire _137_;
+  wire _138_;
+  wire _139_;
+  wire _140_;
+  wire _141_;
+  wire _142_;
+  wire _143_;
+  wire _144_;
+  wire _145_;
+  wire _146_;
+  wire _147_;
+  wire _148_;
+  wire _149_;
+  wire _150_;
+  wire _151_;
+  wire _152_;
+  wire _153_;
+  wire _154_;
+  wire _155_;
+  wire _156_;
+  wire _157_;
+  wire _158_;
+  wire _159_;
+  wire _160_;
+  wire _161_;
+  wire _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire _167_;
+  wire _168_;
+  wire _169_;
+  wire _170_;
+  wire _171_;
+  wire _172_;
+  wire _173_;
+  wire _174_;
+  wire _175_;
+  wire _176_;
+  wire _177_;
+  wire _178_;
+  wire _179_;
+  wire _180_;
+  wire _181_;
+  wire _182_;
+  wire _183_;
+  wire _184_;
+  wire _185_;
+  wire _186_;
+  wire _187_;
+  wire _188_;
+  wire _189_;
+  wire _190_;
+  wire _191_;
+  wire _192_;
   input clk;
   wire clk;
-  reg [4:0] consume_1 = 5'h01;
+  reg [19:0] level = 20'h00000;
   output [64:0] r_data;
   wire [64:0] r_data;
   input r_en;
@@ -33832,47 +34052,328 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
       mem[wp__addr] <= wp__data;
   end
   assign r_data = mem[rp__addr];
-  assign _00_ = wp__addr == 5'h13;
-  assign _05_ = wp__addr + 1'h1;
-  assign _06_[4:0] = _00_ ? 5'h00 : _05_;
-  assign _07_ = r_en & r_rdy;
-  assign _08_ = consume_1 == 5'h13;
-  assign _11_ = r_en & r_rdy;
-  assign _12_ = consume_1 == wp__addr;
-  assign _01_ = _11_ & _12_;
-  assign _02_ = ~ _01_;
-  assign _03_ = r_rdy & _02_;
-  assign _06_[5] = 1'hx;
+  assign _000_ = wp__addr == 5'h13;
+  assign _045_ = wp__addr + 1'h1;
+  assign _056_[4:0] = _000_ ? 5'h00 : _045_;
+  assign _067_ = r_en & r_rdy;
+  assign _078_ = rp__addr == 5'h13;
+  assign _089_ = rp__addr + 1'h1;
+  assign _100_[4:0] = _078_ ? 5'h00 : _089_;
+  assign _111_ = r_en & r_rdy;
+  assign _122_ = ~ _111_;
+  assign _001_ = wp__en & _122_;
+  assign _012_ = r_en & r_rdy;
+  assign _023_ = ~ wp__en;
+  assign _034_ = _012_ & _023_;
+  assign _039_ = ~ r_rdy;
+  assign _040_ = r_en & r_rdy;
+  assign _041_ = ~ _040_;
+  assign _042_ = wp__en & _041_;
+  assign _043_ = r_en & r_rdy;
+  assign _044_ = ~ wp__en;
+  assign _046_ = _043_ & _044_;
+  assign _047_ = r_en & r_rdy;
+  assign _048_ = ~ _047_;
+  assign _049_ = wp__en & _048_;
+  assign _050_ = r_en & r_rdy;
+  assign _051_ = ~ wp__en;
+  assign _052_ = _050_ & _051_;
+  assign _053_ = r_en & r_rdy;
+  assign _054_ = ~ _053_;
+  assign _055_ = wp__en & _054_;
+  assign _057_ = r_en & r_rdy;
+  assign _058_ = ~ wp__en;
+  assign _059_ = _057_ & _058_;
+  assign _060_ = r_en & r_rdy;
+  assign _061_ = ~ _060_;
+  assign _062_ = wp__en & _061_;
+  assign _063_ = r_en & r_rdy;
+  assign _064_ = ~ wp__en;
+  assign _065_ = _063_ & _064_;
+  assign _066_ = r_en & r_rdy;
+  assign _068_ = ~ _066_;
+  assign _069_ = wp__en & _068_;
+  assign _070_ = r_en & r_rdy;
+  assign _071_ = ~ wp__en;
+  assign _072_ = _070_ & _071_;
+  assign _073_ = r_en & r_rdy;
+  assign _074_ = ~ _073_;
+  assign _075_ = wp__en & _074_;
+  assign _076_ = r_en & r_rdy;
+  assign _077_ = ~ wp__en;
+  assign _079_ = _076_ & _077_;
+  assign _080_ = r_en & r_rdy;
+  assign _081_ = ~ _080_;
+  assign _082_ = wp__en & _081_;
+  assign _083_ = r_en & r_rdy;
+  assign _084_ = ~ wp__en;
+  assign _085_ = _083_ & _084_;
+  assign _086_ = r_en & r_rdy;
+  assign _087_ = ~ _086_;
+  assign _088_ = wp__en & _087_;
+  assign _090_ = r_en & r_rdy;
+  assign _091_ = ~ wp__en;
+  assign _092_ = _090_ & _091_;
+  assign _093_ = r_en & r_rdy;
+  assign _094_ = ~ _093_;
+  assign _095_ = wp__en & _094_;
+  assign _096_ = r_en & r_rdy;
+  assign _097_ = ~ wp__en;
+  assign _098_ = _096_ & _097_;
+  assign _099_ = r_en & r_rdy;
+  assign _101_ = ~ _099_;
+  assign _102_ = wp__en & _101_;
+  assign _103_ = r_en & r_rdy;
+  assign _104_ = ~ wp__en;
+  assign _105_ = _103_ & _104_;
+  assign _106_ = r_en & r_rdy;
+  assign _107_ = ~ _106_;
+  assign _108_ = wp__en & _107_;
+  assign _109_ = r_en & r_rdy;
+  assign _110_ = ~ wp__en;
+  assign _112_ = _109_ & _110_;
+  assign _113_ = r_en & r_rdy;
+  assign _114_ = ~ _113_;
+  assign _115_ = wp__en & _114_;
+  assign _116_ = r_en & r_rdy;
+  assign _117_ = ~ wp__en;
+  assign _118_ = _116_ & _117_;
+  assign _119_ = r_en & r_rdy;
+  assign _120_ = ~ _119_;
+  assign _121_ = wp__en & _120_;
+  assign _123_ = r_en & r_rdy;
+  assign _124_ = ~ wp__en;
+  assign _125_ = _123_ & _124_;
+  assign _126_ = r_en & r_rdy;
+  assign _127_ = ~ _126_;
+  assign _128_ = wp__en & _127_;
+  assign _129_ = r_en & r_rdy;
+  assign _130_ = ~ wp__en;
+  assign _131_ = _129_ & _130_;
+  assign _132_ = r_en & r_rdy;
+  assign _002_ = ~ _132_;
+  assign _003_ = wp__en & _002_;
+  assign _004_ = r_en & r_rdy;
+  assign _005_ = ~ wp__en;
+  assign _006_ = _004_ & _005_;
+  assign _007_ = r_en & r_rdy;
+  assign _008_ = ~ _007_;
+  assign _009_ = wp__en & _008_;
+  assign _010_ = r_en & r_rdy;
+  assign _011_ = ~ wp__en;
+  assign _013_ = _010_ & _011_;
+  assign _014_ = r_en & r_rdy;
+  assign _015_ = ~ _014_;
+  assign _016_ = wp__en & _015_;
+  assign _017_ = r_en & r_rdy;
+  assign _018_ = ~ wp__en;
+  assign _019_ = _017_ & _018_;
+  assign _020_ = r_en & r_rdy;
+  assign _021_ = ~ _020_;
+  assign _022_ = wp__en & _021_;
+  assign _024_ = r_en & r_rdy;
+  assign _025_ = ~ wp__en;
+  assign _026_ = _024_ & _025_;
+  assign _027_ = r_en & r_rdy;
+  assign _028_ = ~ _027_;
+  assign _029_ = wp__en & _028_;
+  assign _030_ = r_en & r_rdy;
+  assign _031_ = ~ wp__en;
+  assign _032_ = _030_ & _031_;
+  assign _033_ = r_en & r_rdy;
+  assign _035_ = _033_ & level[0];
+  assign _036_ = ~ _035_;
+  assign _037_ = r_rdy & _036_;
+  assign _133_ = { _034_, _001_ } != 1'h0;
+  assign _134_ = { _046_, _042_ } != 1'h0;
+  assign _135_ = { _052_, _049_ } != 1'h0;
+  assign _136_ = { _059_, _055_ } != 1'h0;
+  assign _137_ = { _065_, _062_ } != 1'h0;
+  assign _138_ = { _072_, _069_ } != 1'h0;
+  assign _139_ = { _079_, _075_ } != 1'h0;
+  assign _140_ = { _085_, _082_ } != 1'h0;
+  assign _141_ = { _092_, _088_ } != 1'h0;
+  assign _142_ = { _098_, _095_ } != 1'h0;
+  assign _143_ = { _105_, _102_ } != 1'h0;
+  assign _144_ = { _112_, _108_ } != 1'h0;
+  assign _145_ = { _118_, _115_ } != 1'h0;
+  assign _146_ = { _125_, _121_ } != 1'h0;
+  assign _147_ = { _131_, _128_ } != 1'h0;
+  assign _148_ = { _006_, _003_ } != 1'h0;
+  assign _149_ = { _013_, _009_ } != 1'h0;
+  assign _150_ = { _019_, _016_ } != 1'h0;
+  assign _151_ = { _026_, _022_ } != 1'h0;
+  assign _152_ = { _032_, _029_ } != 1'h0;
+  assign _153_ = _049_ ? level[1] : _191_;
+  assign _154_ = _046_ ? level[2] : 1'hx;
+  assign _155_ = _042_ ? level[0] : _154_;
+  assign _160_ = _016_ ? level[16] : _192_;
+  assign _156_ = _034_ ? level[1] : 1'hx;
+  assign _157_ = _001_ ? _039_ : _156_;
+  assign _158_ = _026_ ? level[19] : 1'hx;
+  assign _159_ = _022_ ? level[17] : _158_;
+  assign _161_ = _013_ ? level[17] : 1'hx;
+  assign _162_ = _009_ ? level[15] : _161_;
+  assign _163_ = _006_ ? level[16] : 1'hx;
+  assign _164_ = _003_ ? level[14] : _163_;
+  assign _165_ = _131_ ? level[15] : 1'hx;
+  assign _166_ = _128_ ? level[13] : _165_;
+  assign _170_ = _032_ ? 1'h0 : 1'hx;
+  assign _167_ = _125_ ? level[14] : 1'hx;
+  assign _168_ = _121_ ? level[12] : _167_;
+  assign _169_ = _118_ ? level[13] : 1'hx;
+  assign _171_ = _115_ ? level[11] : _169_;
+  assign _172_ = _112_ ? level[12] : 1'hx;
+  assign _173_ = _108_ ? level[10] : _172_;
+  assign _178_ = _029_ ? level[18] : _170_;
+  assign _174_ = _105_ ? level[11] : 1'hx;
+  assign _175_ = _102_ ? level[9] : _174_;
+  assign _176_ = _098_ ? level[10] : 1'hx;
+  assign _177_ = _095_ ? level[8] : _176_;
+  assign _179_ = _092_ ? level[9] : 1'hx;
+  assign _180_ = _088_ ? level[7] : _179_;
+  assign _181_ = _085_ ? level[8] : 1'hx;
+  assign _182_ = _082_ ? level[6] : _181_;
+  assign _183_ = _079_ ? level[7] : 1'hx;
+  assign _184_ = _075_ ? level[5] : _183_;
+  assign _185_ = _072_ ? level[6] : 1'hx;
+  assign _186_ = _069_ ? level[4] : _185_;
+  assign _187_ = _065_ ? level[5] : 1'hx;
+  assign _188_ = _062_ ? level[3] : _187_;
+  assign _192_ = _019_ ? level[18] : 1'hx;
+  assign _189_ = _059_ ? level[4] : 1'hx;
+  assign _190_ = _055_ ? level[2] : _189_;
+  assign _191_ = _052_ ? level[3] : 1'hx;
+  assign _056_[5] = 1'hx;
+  assign _100_[5] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
       r_rdy <= 1'h0;
     end else begin
-      r_rdy <= wp__en | _03_;
+      r_rdy <= wp__en | _037_;
     end
     if (rst) begin
-      consume_1 <= 5'h01;
+      level[0] <= 1'h0;
+    end else if (_133_) begin
+      level[0] <= _157_;
+    end
+    if (rst) begin
+      level[1] <= 1'h0;
+    end else if (_134_) begin
+      level[1] <= _155_;
+    end
+    if (rst) begin
+      level[2] <= 1'h0;
+    end else if (_135_) begin
+      level[2] <= _153_;
+    end
+    if (rst) begin
+      level[3] <= 1'h0;
+    end else if (_136_) begin
+      level[3] <= _190_;
+    end
+    if (rst) begin
+      level[4] <= 1'h0;
+    end else if (_137_) begin
+      level[4] <= _188_;
+    end
+    if (rst) begin
+      level[5] <= 1'h0;
+    end else if (_138_) begin
+      level[5] <= _186_;
+    end
+    if (rst) begin
+      level[6] <= 1'h0;
+    end else if (_139_) begin
+      level[6] <= _184_;
+    end
+    if (rst) begin
+      level[7] <= 1'h0;
+    end else if (_140_) begin
+      level[7] <= _182_;
+    end
+    if (rst) begin
+      level[8] <= 1'h0;
+    end else if (_141_) begin
+      level[8] <= _180_;
+    end
+    if (rst) begin
+      level[9] <= 1'h0;
+    end else if (_142_) begin
+      level[9] <= _177_;
+    end
+    if (rst) begin
+      level[10] <= 1'h0;
+    end else if (_143_) begin
+      level[10] <= _175_;
+    end
+    if (rst) begin
+      level[11] <= 1'h0;
+    end else if (_144_) begin
+      level[11] <= _173_;
+    end
+    if (rst) begin
+      level[12] <= 1'h0;
+    end else if (_145_) begin
+      level[12] <= _171_;
+    end
+    if (rst) begin
+      level[13] <= 1'h0;
+    end else if (_146_) begin
+      level[13] <= _168_;
+    end
+    if (rst) begin
+      level[14] <= 1'h0;
+    end else if (_147_) begin
+      level[14] <= _166_;
+    end
+    if (rst) begin
+      level[15] <= 1'h0;
+    end else if (_148_) begin
+      level[15] <= _164_;
+    end
+    if (rst) begin
+      level[16] <= 1'h0;
+    end else if (_149_) begin
+      level[16] <= _162_;
+    end
+    if (rst) begin
+      level[17] <= 1'h0;
+    end else if (_150_) begin
+      level[17] <= _160_;
+    end
+    if (rst) begin
+      level[18] <= 1'h0;
+    end else if (_151_) begin
+      level[18] <= _159_;
+    end
+    if (rst) begin
+      level[19] <= 1'h0;
+    end else if (_152_) begin
+      level[19] <= _178_;
+    end
+    if (rst) begin
       rp__addr <= 5'h00;
-    end else if (_07_) begin
-      begin if (_08_) consume_1 <= 5'h00; else consume_1 <= consume_1 + 1'h1; end
-      rp__addr <= consume_1;
+    end else if (_067_) begin
+      rp__addr <= _100_[4:0];
     end
     if (rst) begin
       wp__addr <= 5'h00;
     end else if (wp__en) begin
-      wp__addr <= _06_[4:0];
+      wp__addr <= _056_[4:0];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$1977$0 , \port$1979$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2178$0 , \port$2180$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$1977$0 ;
-  wire [2:0] \port$1977$0 ;
-  input [4:0] \port$1979$0 ;
-  wire [4:0] \port$1979$0 ;
+  input [2:0] \port$2178$0 ;
+  wire [2:0] \port$2178$0 ;
+  input [4:0] \port$2180$0 ;
+  wire [4:0] \port$2180$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -33910,18 +34411,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$1977$0 , \port$1979$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$1979$0 [2]),
-    .ADB11(\port$1979$0 [3]),
-    .ADB12(\port$1979$0 [4]),
+    .ADB10(\port$2180$0 [2]),
+    .ADB11(\port$2180$0 [3]),
+    .ADB12(\port$2180$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$1977$0 [0]),
-    .ADB6(\port$1977$0 [1]),
-    .ADB7(\port$1977$0 [2]),
-    .ADB8(\port$1979$0 [0]),
-    .ADB9(\port$1979$0 [1]),
+    .ADB5(\port$2178$0 [0]),
+    .ADB6(\port$2178$0 [1]),
+    .ADB7(\port$2178$0 [2]),
+    .ADB8(\port$2180$0 [0]),
+    .ADB9(\port$2180$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -34040,18 +34541,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$1977$0 , \port$1979$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$1979$0 [2]),
-    .ADB11(\port$1979$0 [3]),
-    .ADB12(\port$1979$0 [4]),
+    .ADB10(\port$2180$0 [2]),
+    .ADB11(\port$2180$0 [3]),
+    .ADB12(\port$2180$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$1977$0 [0]),
-    .ADB6(\port$1977$0 [1]),
-    .ADB7(\port$1977$0 [2]),
-    .ADB8(\port$1979$0 [0]),
-    .ADB9(\port$1979$0 [1]),
+    .ADB5(\port$2178$0 [0]),
+    .ADB6(\port$2178$0 [1]),
+    .ADB7(\port$2178$0 [2]),
+    .ADB8(\port$2180$0 [0]),
+    .ADB9(\port$2180$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -34145,7 +34646,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$1977$0 , \port$1979$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$3903$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$4154$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -34178,22 +34679,19 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _029_;
   wire _030_;
   wire _031_;
-  wire [34:0] _032_;
+  wire _032_;
   wire _033_;
   wire _034_;
-  wire _039_;
-  wire _040_;
-  wire _041_;
-  wire _042_;
+  wire _035_;
+  wire [34:0] _036_;
+  wire _037_;
+  wire _038_;
   wire _043_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _045_;
-  wire _046_;
-  wire _047_;
+  wire _045_;
   wire _048_;
   wire _049_;
-  wire _050_;
-  wire _051_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _051_;
   wire _052_;
   wire _053_;
   wire _054_;
@@ -34236,11 +34734,13 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _091_;
   wire _092_;
   wire _093_;
-  wire [7:0] _094_;
+  wire _094_;
+  wire _095_;
+  wire [7:0] _096_;
   wire [7:0] \$signal ;
-  wire [7:0] \$signal$124 ;
-  wire [3:0] \$signal$125 ;
-  wire [3:0] \$signal$126 ;
+  wire [7:0] \$signal$133 ;
+  wire [3:0] \$signal$134 ;
+  wire [3:0] \$signal$135 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -34271,8 +34771,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$3903$0 ;
-  wire [68:0] \port$3903$0 ;
+  input [68:0] \port$4154$0 ;
+  wire [68:0] \port$4154$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -34343,121 +34843,127 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg rq3b_valid = 1'h0;
   reg rq4_above0 = 1'h0;
   reg rq4_below0 = 1'h0;
-  reg rq4_fits0 = 1'h0;
+  reg rq4_fits0_0 = 1'h0;
+  reg rq4_fits0_1 = 1'h0;
+  reg rq4_fits0_2 = 1'h0;
   reg rq4_last = 1'h0;
   reg rq4_neg0 = 1'h0;
   reg [7:0] rq4_t0 = 8'h00;
   reg rq4_valid = 1'h0;
+  reg rq5_hi0 = 1'h0;
+  reg rq5_last = 1'h0;
+  reg rq5_lo0 = 1'h0;
+  reg [7:0] rq5_t0 = 8'h00;
+  reg rq5_valid = 1'h0;
   input rst;
   wire rst;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _039_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
-  assign _040_ = ~ rq4_neg0;
-  assign _041_ = rq4_fits0 ? rq4_above0 : _040_;
-  assign _042_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _043_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _043_ = & { rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
+  assign _045_ = & { rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
+  assign _048_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _049_ = $signed(rq0_e0) < $signed(1'h0);
   assign outer_hi_0 = $signed({ rq2p_phh0, rq2p_pll0[33:30] }) + $signed(2'h1);
   assign { mid_0[33], mid_0[31:0] } = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign { h_0, _045_[13:0] } = $signed(rq2m_o0[62:17]) + $signed({ rq2m_mi0[33], rq2m_mi0[31:0] });
-  assign _046_ = rq2m_dh0[0] & rq2m_dl0[6];
-  assign _047_ = rq2m_dh0[9] | _046_;
-  assign halfm_0[0] = _047_ | rq2m_rz0;
-  assign _048_ = rq2m_dh0[0] & rq2m_dl0[7];
-  assign _049_ = rq2m_dh0[9] | _048_;
-  assign halfm_0[1] = _049_ | rq2m_rz0;
-  assign _050_ = rq2m_dh0[1] & rq2m_dl0[4];
-  assign _051_ = rq2m_dh0[10] | _050_;
-  assign halfm_0[2] = _051_ | rq2m_rz0;
-  assign _052_ = rq2m_dh0[1] & rq2m_dl0[5];
-  assign _053_ = rq2m_dh0[10] | _052_;
-  assign halfm_0[3] = _053_ | rq2m_rz0;
-  assign _054_ = rq2m_dh0[1] & rq2m_dl0[6];
-  assign _055_ = rq2m_dh0[10] | _054_;
-  assign halfm_0[4] = _055_ | rq2m_rz0;
-  assign _056_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign { h_0, _051_[13:0] } = $signed(rq2m_o0[62:17]) + $signed({ rq2m_mi0[33], rq2m_mi0[31:0] });
+  assign _052_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign _053_ = rq2m_dh0[9] | _052_;
+  assign halfm_0[0] = _053_ | rq2m_rz0;
+  assign _054_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign _055_ = rq2m_dh0[9] | _054_;
+  assign halfm_0[1] = _055_ | rq2m_rz0;
+  assign _056_ = rq2m_dh0[1] & rq2m_dl0[4];
   assign _057_ = rq2m_dh0[10] | _056_;
-  assign halfm_0[5] = _057_ | rq2m_rz0;
-  assign _058_ = rq2m_dh0[2] & rq2m_dl0[4];
-  assign _059_ = rq2m_dh0[11] | _058_;
-  assign halfm_0[6] = _059_ | rq2m_rz0;
-  assign _060_ = rq2m_dh0[2] & rq2m_dl0[5];
-  assign _061_ = rq2m_dh0[11] | _060_;
-  assign halfm_0[7] = _061_ | rq2m_rz0;
-  assign _062_ = rq2m_dh0[2] & rq2m_dl0[6];
-  assign _063_ = rq2m_dh0[11] | _062_;
-  assign halfm_0[8] = _063_ | rq2m_rz0;
-  assign _064_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign halfm_0[2] = _057_ | rq2m_rz0;
+  assign _058_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign _059_ = rq2m_dh0[10] | _058_;
+  assign halfm_0[3] = _059_ | rq2m_rz0;
+  assign _060_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign _061_ = rq2m_dh0[10] | _060_;
+  assign halfm_0[4] = _061_ | rq2m_rz0;
+  assign _062_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign _063_ = rq2m_dh0[10] | _062_;
+  assign halfm_0[5] = _063_ | rq2m_rz0;
+  assign _064_ = rq2m_dh0[2] & rq2m_dl0[4];
   assign _065_ = rq2m_dh0[11] | _064_;
-  assign halfm_0[9] = _065_ | rq2m_rz0;
-  assign _066_ = rq2m_dh0[3] & rq2m_dl0[4];
-  assign _067_ = rq2m_dh0[12] | _066_;
-  assign halfm_0[10] = _067_ | rq2m_rz0;
-  assign _068_ = rq2m_dh0[3] & rq2m_dl0[5];
-  assign _069_ = rq2m_dh0[12] | _068_;
-  assign halfm_0[11] = _069_ | rq2m_rz0;
-  assign _000_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign halfm_0[6] = _065_ | rq2m_rz0;
+  assign _066_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign _067_ = rq2m_dh0[11] | _066_;
+  assign halfm_0[7] = _067_ | rq2m_rz0;
+  assign _068_ = rq2m_dh0[2] & rq2m_dl0[6];
+  assign _069_ = rq2m_dh0[11] | _068_;
+  assign halfm_0[8] = _069_ | rq2m_rz0;
+  assign _070_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign _071_ = rq2m_dh0[11] | _070_;
+  assign halfm_0[9] = _071_ | rq2m_rz0;
+  assign _000_ = rq2m_dh0[3] & rq2m_dl0[4];
   assign _001_ = rq2m_dh0[12] | _000_;
-  assign halfm_0[12] = _001_ | rq2m_rz0;
-  assign _002_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign halfm_0[10] = _001_ | rq2m_rz0;
+  assign _002_ = rq2m_dh0[3] & rq2m_dl0[5];
   assign _003_ = rq2m_dh0[12] | _002_;
-  assign halfm_0[13] = _003_ | rq2m_rz0;
-  assign _004_ = rq2m_dh0[4] & rq2m_dl0[4];
-  assign _005_ = rq2m_dh0[13] | _004_;
-  assign halfm_0[14] = _005_ | rq2m_rz0;
-  assign _006_ = rq2m_dh0[4] & rq2m_dl0[5];
-  assign _007_ = rq2m_dh0[13] | _006_;
-  assign halfm_0[15] = _007_ | rq2m_rz0;
-  assign _008_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign halfm_0[11] = _003_ | rq2m_rz0;
+  assign _004_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign _005_ = rq2m_dh0[12] | _004_;
+  assign halfm_0[12] = _005_ | rq2m_rz0;
+  assign _006_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign _007_ = rq2m_dh0[12] | _006_;
+  assign halfm_0[13] = _007_ | rq2m_rz0;
+  assign _008_ = rq2m_dh0[4] & rq2m_dl0[4];
   assign _009_ = rq2m_dh0[13] | _008_;
-  assign halfm_0[16] = _009_ | rq2m_rz0;
-  assign _010_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign halfm_0[14] = _009_ | rq2m_rz0;
+  assign _010_ = rq2m_dh0[4] & rq2m_dl0[5];
   assign _011_ = rq2m_dh0[13] | _010_;
-  assign halfm_0[17] = _011_ | rq2m_rz0;
-  assign _012_ = rq2m_dh0[5] & rq2m_dl0[4];
-  assign _013_ = rq2m_dh0[14] | _012_;
-  assign halfm_0[18] = _013_ | rq2m_rz0;
-  assign _014_ = rq2m_dh0[5] & rq2m_dl0[5];
-  assign _015_ = rq2m_dh0[14] | _014_;
-  assign halfm_0[19] = _015_ | rq2m_rz0;
-  assign _016_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign halfm_0[15] = _011_ | rq2m_rz0;
+  assign _012_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign _013_ = rq2m_dh0[13] | _012_;
+  assign halfm_0[16] = _013_ | rq2m_rz0;
+  assign _014_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign _015_ = rq2m_dh0[13] | _014_;
+  assign halfm_0[17] = _015_ | rq2m_rz0;
+  assign _016_ = rq2m_dh0[5] & rq2m_dl0[4];
   assign _017_ = rq2m_dh0[14] | _016_;
-  assign halfm_0[20] = _017_ | rq2m_rz0;
-  assign _018_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign halfm_0[18] = _017_ | rq2m_rz0;
+  assign _018_ = rq2m_dh0[5] & rq2m_dl0[5];
   assign _019_ = rq2m_dh0[14] | _018_;
-  assign halfm_0[21] = _019_ | rq2m_rz0;
-  assign _020_ = rq2m_dh0[6] & rq2m_dl0[4];
-  assign _021_ = rq2m_dh0[15] | _020_;
-  assign halfm_0[22] = _021_ | rq2m_rz0;
-  assign _022_ = rq2m_dh0[6] & rq2m_dl0[5];
-  assign _023_ = rq2m_dh0[15] | _022_;
-  assign halfm_0[23] = _023_ | rq2m_rz0;
-  assign _024_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign halfm_0[19] = _019_ | rq2m_rz0;
+  assign _020_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign _021_ = rq2m_dh0[14] | _020_;
+  assign halfm_0[20] = _021_ | rq2m_rz0;
+  assign _022_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign _023_ = rq2m_dh0[14] | _022_;
+  assign halfm_0[21] = _023_ | rq2m_rz0;
+  assign _024_ = rq2m_dh0[6] & rq2m_dl0[4];
   assign _025_ = rq2m_dh0[15] | _024_;
-  assign halfm_0[24] = _025_ | rq2m_rz0;
-  assign _026_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign halfm_0[22] = _025_ | rq2m_rz0;
+  assign _026_ = rq2m_dh0[6] & rq2m_dl0[5];
   assign _027_ = rq2m_dh0[15] | _026_;
-  assign halfm_0[25] = _027_ | rq2m_rz0;
-  assign _028_ = rq2m_dh0[7] & rq2m_dl0[4];
-  assign halfm_0[26] = _028_ | rq2m_rz0;
-  assign _029_ = rq2m_dh0[7] & rq2m_dl0[5];
-  assign halfm_0[27] = _029_ | rq2m_rz0;
-  assign _030_ = rq2m_dh0[7] & rq2m_dl0[6];
-  assign halfm_0[28] = _030_ | rq2m_rz0;
-  assign _031_ = rq2m_dh0[7] & rq2m_dl0[7];
-  assign halfm_0[29] = _031_ | rq2m_rz0;
-  assign { _032_[34], _032_[32:0] } = $signed(rq2_h0) + $signed({ rq2_hm0[31], rq2_hm0[29:0] });
-  assign _033_ = ~ rq2_h0[32];
-  assign _034_ = _033_ | rq2_rz0;
-  reg [8:0] _221_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _221_;
-  reg [8:0] _222_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _222_;
-  reg [30:0] _234_ = 31'h00000000;
-  assign { rq2_hm0[31], rq2_hm0[29:0] } = _234_;
-  reg [32:0] _243_ = 33'h000000000;
-  assign { rq2m_mi0[33], rq2m_mi0[31:0] } = _243_;
-  function [3:0] _280_;
+  assign halfm_0[23] = _027_ | rq2m_rz0;
+  assign _028_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign _029_ = rq2m_dh0[15] | _028_;
+  assign halfm_0[24] = _029_ | rq2m_rz0;
+  assign _030_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign _031_ = rq2m_dh0[15] | _030_;
+  assign halfm_0[25] = _031_ | rq2m_rz0;
+  assign _032_ = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[26] = _032_ | rq2m_rz0;
+  assign _033_ = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[27] = _033_ | rq2m_rz0;
+  assign _034_ = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[28] = _034_ | rq2m_rz0;
+  assign _035_ = rq2m_dh0[7] & rq2m_dl0[7];
+  assign halfm_0[29] = _035_ | rq2m_rz0;
+  assign { _036_[34], _036_[32:0] } = $signed(rq2_h0) + $signed({ rq2_hm0[31], rq2_hm0[29:0] });
+  assign _037_ = ~ rq2_h0[32];
+  assign _038_ = _037_ | rq2_rz0;
+  reg [8:0] _234_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _234_;
+  reg [8:0] _235_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _235_;
+  reg [30:0] _247_ = 31'h00000000;
+  assign { rq2_hm0[31], rq2_hm0[29:0] } = _247_;
+  reg [32:0] _256_ = 33'h000000000;
+  assign { rq2m_mi0[33], rq2m_mi0[31:0] } = _256_;
+  function [3:0] _293_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -34465,23 +34971,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _280_ = b[3:0];
+        _293_ = b[3:0];
       4'b??1?:
-        _280_ = b[7:4];
+        _293_ = b[7:4];
       4'b?1??:
-        _280_ = b[11:8];
+        _293_ = b[11:8];
       4'b1???:
-        _280_ = b[15:12];
+        _293_ = b[15:12];
       default:
-        _280_ = a;
+        _293_ = a;
     endcase
   endfunction
-  assign \$signal$126  = _280_(4'hx, 16'h137f, { _073_, _072_, _071_, _070_ });
-  assign _070_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _071_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _072_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _073_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
-  function [3:0] _285_;
+  assign \$signal$135  = _293_(4'hx, 16'h137f, { _075_, _074_, _073_, _072_ });
+  assign _072_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _073_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _074_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _075_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
+  function [3:0] _298_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -34489,23 +34995,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _285_ = b[3:0];
+        _298_ = b[3:0];
       4'b??1?:
-        _285_ = b[7:4];
+        _298_ = b[7:4];
       4'b?1??:
-        _285_ = b[11:8];
+        _298_ = b[11:8];
       4'b1???:
-        _285_ = b[15:12];
+        _298_ = b[15:12];
       default:
-        _285_ = a;
+        _298_ = a;
     endcase
   endfunction
-  assign \$signal$125  = _285_(4'hx, 16'h1248, { _077_, _076_, _075_, _074_ });
-  assign _074_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _075_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _076_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _077_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
-  function [7:0] _290_;
+  assign \$signal$134  = _298_(4'hx, 16'h1248, { _079_, _078_, _077_, _076_ });
+  assign _076_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _077_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _078_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _079_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
+  function [7:0] _303_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -34513,35 +35019,35 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _290_ = b[7:0];
+        _303_ = b[7:0];
       8'b??????1?:
-        _290_ = b[15:8];
+        _303_ = b[15:8];
       8'b?????1??:
-        _290_ = b[23:16];
+        _303_ = b[23:16];
       8'b????1???:
-        _290_ = b[31:24];
+        _303_ = b[31:24];
       8'b???1????:
-        _290_ = b[39:32];
+        _303_ = b[39:32];
       8'b??1?????:
-        _290_ = b[47:40];
+        _303_ = b[47:40];
       8'b?1??????:
-        _290_ = b[55:48];
+        _303_ = b[55:48];
       8'b1???????:
-        _290_ = b[63:56];
+        _303_ = b[63:56];
       default:
-        _290_ = a;
+        _303_ = a;
     endcase
   endfunction
-  assign \$signal$124  = _290_(8'hxx, 64'h0103070f1f3f7fff, { _085_, _084_, _083_, _082_, _081_, _080_, _079_, _078_ });
-  assign _078_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _079_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _080_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _081_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _082_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _083_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _084_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _085_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
-  function [7:0] _299_;
+  assign \$signal$133  = _303_(8'hxx, 64'h0103070f1f3f7fff, { _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_ });
+  assign _080_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _081_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _082_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _083_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _084_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _085_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _086_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _087_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
+  function [7:0] _312_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -34549,191 +35055,191 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _299_ = b[7:0];
+        _312_ = b[7:0];
       8'b??????1?:
-        _299_ = b[15:8];
+        _312_ = b[15:8];
       8'b?????1??:
-        _299_ = b[23:16];
+        _312_ = b[23:16];
       8'b????1???:
-        _299_ = b[31:24];
+        _312_ = b[31:24];
       8'b???1????:
-        _299_ = b[39:32];
+        _312_ = b[39:32];
       8'b??1?????:
-        _299_ = b[47:40];
+        _312_ = b[47:40];
       8'b?1??????:
-        _299_ = b[55:48];
+        _312_ = b[55:48];
       8'b1???????:
-        _299_ = b[63:56];
+        _312_ = b[63:56];
       default:
-        _299_ = a;
+        _312_ = a;
     endcase
   endfunction
-  assign \$signal  = _299_(8'hxx, 64'h0102040810204080, { _093_, _092_, _091_, _090_, _089_, _088_, _087_, _086_ });
-  assign _086_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _087_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _088_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _089_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _090_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _091_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _092_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _093_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
-  assign _094_ = _041_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign \$signal  = _312_(8'hxx, 64'h0102040810204080, { _095_, _094_, _093_, _092_, _091_, _090_, _089_, _088_ });
+  assign _088_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _089_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _090_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _091_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _092_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _093_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _094_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _095_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
+  assign _096_ = rq5_hi0 ? (* full_case = 32'd1 *) act_max : rq5_t0;
   \hwq_top.engine.requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1829$0 (\p$56 [0]),
-    .\port$1829$1 (\p$56 [1]),
-    .\port$1829$10 (\p$56 [10]),
-    .\port$1829$11 (\p$56 [11]),
-    .\port$1829$12 (\p$56 [12]),
-    .\port$1829$13 (\p$56 [13]),
-    .\port$1829$14 (\p$56 [14]),
-    .\port$1829$15 (\p$56 [15]),
-    .\port$1829$16 (\p$56 [16]),
-    .\port$1829$17 (\p$56 [17]),
-    .\port$1829$18 (\p$56 [18]),
-    .\port$1829$19 (\p$56 [19]),
-    .\port$1829$2 (\p$56 [2]),
-    .\port$1829$20 (\p$56 [20]),
-    .\port$1829$21 (\p$56 [21]),
-    .\port$1829$22 (\p$56 [22]),
-    .\port$1829$23 (\p$56 [23]),
-    .\port$1829$24 (\p$56 [24]),
-    .\port$1829$25 (\p$56 [25]),
-    .\port$1829$26 (\p$56 [26]),
-    .\port$1829$27 (\p$56 [27]),
-    .\port$1829$28 (\p$56 [28]),
-    .\port$1829$3 (\p$56 [3]),
-    .\port$1829$4 (\p$56 [4]),
-    .\port$1829$5 (\p$56 [5]),
-    .\port$1829$6 (\p$56 [6]),
-    .\port$1829$7 (\p$56 [7]),
-    .\port$1829$8 (\p$56 [8]),
-    .\port$1829$9 (\p$56 [9]),
+    .\port$1850$0 (\p$56 [0]),
+    .\port$1850$1 (\p$56 [1]),
+    .\port$1850$10 (\p$56 [10]),
+    .\port$1850$11 (\p$56 [11]),
+    .\port$1850$12 (\p$56 [12]),
+    .\port$1850$13 (\p$56 [13]),
+    .\port$1850$14 (\p$56 [14]),
+    .\port$1850$15 (\p$56 [15]),
+    .\port$1850$16 (\p$56 [16]),
+    .\port$1850$17 (\p$56 [17]),
+    .\port$1850$18 (\p$56 [18]),
+    .\port$1850$19 (\p$56 [19]),
+    .\port$1850$2 (\p$56 [2]),
+    .\port$1850$20 (\p$56 [20]),
+    .\port$1850$21 (\p$56 [21]),
+    .\port$1850$22 (\p$56 [22]),
+    .\port$1850$23 (\p$56 [23]),
+    .\port$1850$24 (\p$56 [24]),
+    .\port$1850$25 (\p$56 [25]),
+    .\port$1850$26 (\p$56 [26]),
+    .\port$1850$27 (\p$56 [27]),
+    .\port$1850$28 (\p$56 [28]),
+    .\port$1850$3 (\p$56 [3]),
+    .\port$1850$4 (\p$56 [4]),
+    .\port$1850$5 (\p$56 [5]),
+    .\port$1850$6 (\p$56 [6]),
+    .\port$1850$7 (\p$56 [7]),
+    .\port$1850$8 (\p$56 [8]),
+    .\port$1850$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1828$0 (\p$54 [0]),
-    .\port$1828$1 (\p$54 [1]),
-    .\port$1828$10 (\p$54 [10]),
-    .\port$1828$11 (\p$54 [11]),
-    .\port$1828$12 (\p$54 [12]),
-    .\port$1828$13 (\p$54 [13]),
-    .\port$1828$14 (\p$54 [14]),
-    .\port$1828$15 (\p$54 [15]),
-    .\port$1828$16 (\p$54 [16]),
-    .\port$1828$17 (\p$54 [17]),
-    .\port$1828$18 (\p$54 [18]),
-    .\port$1828$19 (\p$54 [19]),
-    .\port$1828$2 (\p$54 [2]),
-    .\port$1828$20 (\p$54 [20]),
-    .\port$1828$21 (\p$54 [21]),
-    .\port$1828$22 (\p$54 [22]),
-    .\port$1828$23 (\p$54 [23]),
-    .\port$1828$24 (\p$54 [24]),
-    .\port$1828$25 (\p$54 [25]),
-    .\port$1828$26 (\p$54 [26]),
-    .\port$1828$27 (\p$54 [27]),
-    .\port$1828$28 (\p$54 [28]),
-    .\port$1828$29 (\p$54 [29]),
-    .\port$1828$3 (\p$54 [3]),
-    .\port$1828$30 (\p$54 [30]),
-    .\port$1828$31 (\p$54 [31]),
-    .\port$1828$4 (\p$54 [4]),
-    .\port$1828$5 (\p$54 [5]),
-    .\port$1828$6 (\p$54 [6]),
-    .\port$1828$7 (\p$54 [7]),
-    .\port$1828$8 (\p$54 [8]),
-    .\port$1828$9 (\p$54 [9]),
+    .\port$1849$0 (\p$54 [0]),
+    .\port$1849$1 (\p$54 [1]),
+    .\port$1849$10 (\p$54 [10]),
+    .\port$1849$11 (\p$54 [11]),
+    .\port$1849$12 (\p$54 [12]),
+    .\port$1849$13 (\p$54 [13]),
+    .\port$1849$14 (\p$54 [14]),
+    .\port$1849$15 (\p$54 [15]),
+    .\port$1849$16 (\p$54 [16]),
+    .\port$1849$17 (\p$54 [17]),
+    .\port$1849$18 (\p$54 [18]),
+    .\port$1849$19 (\p$54 [19]),
+    .\port$1849$2 (\p$54 [2]),
+    .\port$1849$20 (\p$54 [20]),
+    .\port$1849$21 (\p$54 [21]),
+    .\port$1849$22 (\p$54 [22]),
+    .\port$1849$23 (\p$54 [23]),
+    .\port$1849$24 (\p$54 [24]),
+    .\port$1849$25 (\p$54 [25]),
+    .\port$1849$26 (\p$54 [26]),
+    .\port$1849$27 (\p$54 [27]),
+    .\port$1849$28 (\p$54 [28]),
+    .\port$1849$29 (\p$54 [29]),
+    .\port$1849$3 (\p$54 [3]),
+    .\port$1849$30 (\p$54 [30]),
+    .\port$1849$31 (\p$54 [31]),
+    .\port$1849$4 (\p$54 [4]),
+    .\port$1849$5 (\p$54 [5]),
+    .\port$1849$6 (\p$54 [6]),
+    .\port$1849$7 (\p$54 [7]),
+    .\port$1849$8 (\p$54 [8]),
+    .\port$1849$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1827$0 (\p$52 [0]),
-    .\port$1827$1 (\p$52 [1]),
-    .\port$1827$10 (\p$52 [10]),
-    .\port$1827$11 (\p$52 [11]),
-    .\port$1827$12 (\p$52 [12]),
-    .\port$1827$13 (\p$52 [13]),
-    .\port$1827$14 (\p$52 [14]),
-    .\port$1827$15 (\p$52 [15]),
-    .\port$1827$16 (\p$52 [16]),
-    .\port$1827$17 (\p$52 [17]),
-    .\port$1827$18 (\p$52 [18]),
-    .\port$1827$19 (\p$52 [19]),
-    .\port$1827$2 (\p$52 [2]),
-    .\port$1827$20 (\p$52 [20]),
-    .\port$1827$21 (\p$52 [21]),
-    .\port$1827$22 (\p$52 [22]),
-    .\port$1827$23 (\p$52 [23]),
-    .\port$1827$24 (\p$52 [24]),
-    .\port$1827$25 (\p$52 [25]),
-    .\port$1827$26 (\p$52 [26]),
-    .\port$1827$27 (\p$52 [27]),
-    .\port$1827$28 (\p$52 [28]),
-    .\port$1827$29 (\p$52 [29]),
-    .\port$1827$3 (\p$52 [3]),
-    .\port$1827$30 (\p$52 [30]),
-    .\port$1827$4 (\p$52 [4]),
-    .\port$1827$5 (\p$52 [5]),
-    .\port$1827$6 (\p$52 [6]),
-    .\port$1827$7 (\p$52 [7]),
-    .\port$1827$8 (\p$52 [8]),
-    .\port$1827$9 (\p$52 [9]),
+    .\port$1848$0 (\p$52 [0]),
+    .\port$1848$1 (\p$52 [1]),
+    .\port$1848$10 (\p$52 [10]),
+    .\port$1848$11 (\p$52 [11]),
+    .\port$1848$12 (\p$52 [12]),
+    .\port$1848$13 (\p$52 [13]),
+    .\port$1848$14 (\p$52 [14]),
+    .\port$1848$15 (\p$52 [15]),
+    .\port$1848$16 (\p$52 [16]),
+    .\port$1848$17 (\p$52 [17]),
+    .\port$1848$18 (\p$52 [18]),
+    .\port$1848$19 (\p$52 [19]),
+    .\port$1848$2 (\p$52 [2]),
+    .\port$1848$20 (\p$52 [20]),
+    .\port$1848$21 (\p$52 [21]),
+    .\port$1848$22 (\p$52 [22]),
+    .\port$1848$23 (\p$52 [23]),
+    .\port$1848$24 (\p$52 [24]),
+    .\port$1848$25 (\p$52 [25]),
+    .\port$1848$26 (\p$52 [26]),
+    .\port$1848$27 (\p$52 [27]),
+    .\port$1848$28 (\p$52 [28]),
+    .\port$1848$29 (\p$52 [29]),
+    .\port$1848$3 (\p$52 [3]),
+    .\port$1848$30 (\p$52 [30]),
+    .\port$1848$4 (\p$52 [4]),
+    .\port$1848$5 (\p$52 [5]),
+    .\port$1848$6 (\p$52 [6]),
+    .\port$1848$7 (\p$52 [7]),
+    .\port$1848$8 (\p$52 [8]),
+    .\port$1848$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1826$0 (p[0]),
-    .\port$1826$1 (p[1]),
-    .\port$1826$10 (p[10]),
-    .\port$1826$11 (p[11]),
-    .\port$1826$12 (p[12]),
-    .\port$1826$13 (p[13]),
-    .\port$1826$14 (p[14]),
-    .\port$1826$15 (p[15]),
-    .\port$1826$16 (p[16]),
-    .\port$1826$17 (p[17]),
-    .\port$1826$18 (p[18]),
-    .\port$1826$19 (p[19]),
-    .\port$1826$2 (p[2]),
-    .\port$1826$20 (p[20]),
-    .\port$1826$21 (p[21]),
-    .\port$1826$22 (p[22]),
-    .\port$1826$23 (p[23]),
-    .\port$1826$24 (p[24]),
-    .\port$1826$25 (p[25]),
-    .\port$1826$26 (p[26]),
-    .\port$1826$27 (p[27]),
-    .\port$1826$28 (p[28]),
-    .\port$1826$29 (p[29]),
-    .\port$1826$3 (p[3]),
-    .\port$1826$30 (p[30]),
-    .\port$1826$31 (p[31]),
-    .\port$1826$32 (p[32]),
-    .\port$1826$33 (p[33]),
-    .\port$1826$4 (p[4]),
-    .\port$1826$5 (p[5]),
-    .\port$1826$6 (p[6]),
-    .\port$1826$7 (p[7]),
-    .\port$1826$8 (p[8]),
-    .\port$1826$9 (p[9]),
+    .\port$1847$0 (p[0]),
+    .\port$1847$1 (p[1]),
+    .\port$1847$10 (p[10]),
+    .\port$1847$11 (p[11]),
+    .\port$1847$12 (p[12]),
+    .\port$1847$13 (p[13]),
+    .\port$1847$14 (p[14]),
+    .\port$1847$15 (p[15]),
+    .\port$1847$16 (p[16]),
+    .\port$1847$17 (p[17]),
+    .\port$1847$18 (p[18]),
+    .\port$1847$19 (p[19]),
+    .\port$1847$2 (p[2]),
+    .\port$1847$20 (p[20]),
+    .\port$1847$21 (p[21]),
+    .\port$1847$22 (p[22]),
+    .\port$1847$23 (p[23]),
+    .\port$1847$24 (p[24]),
+    .\port$1847$25 (p[25]),
+    .\port$1847$26 (p[26]),
+    .\port$1847$27 (p[27]),
+    .\port$1847$28 (p[28]),
+    .\port$1847$29 (p[29]),
+    .\port$1847$3 (p[3]),
+    .\port$1847$30 (p[30]),
+    .\port$1847$31 (p[31]),
+    .\port$1847$32 (p[32]),
+    .\port$1847$33 (p[33]),
+    .\port$1847$4 (p[4]),
+    .\port$1847$5 (p[5]),
+    .\port$1847$6 (p[6]),
+    .\port$1847$7 (p[7]),
+    .\port$1847$8 (p[8]),
+    .\port$1847$9 (p[9]),
     .rst(rst)
   );
-  assign _032_[33] = _032_[34];
+  assign _036_[33] = _036_[34];
   assign halfm_0[31:30] = { rq2m_rz0, rq2m_rz0 };
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
   assign mid_0[32] = mid_0[33];
-  assign _045_[46:14] = h_0;
+  assign _051_[46:14] = h_0;
   assign rq2_hm0[30] = rq2_hm0[31];
   assign rq2m_mi0[32] = rq2m_mi0[33];
   always @(posedge clk) begin
@@ -34744,10 +35250,12 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
+      rq5_last <= 1'h0;
+      rq5_valid <= 1'h0;
       rq4_last <= 1'h0;
       rq4_valid <= 1'h0;
-      _221_ <= 9'h000;
-      _222_ <= 9'h000;
+      _234_ <= 9'h000;
+      _235_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq3b_last <= 1'h0;
@@ -34773,12 +35281,14 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq0_last <= 1'h0;
       rq0_valid <= 1'h0;
     end else begin
-      o_last <= rq4_last;
-      o_valid <= rq4_valid;
+      o_last <= rq5_last;
+      o_valid <= rq5_valid;
+      rq5_last <= rq4_last;
+      rq5_valid <= rq4_valid;
       rq4_last <= rq3_last;
       rq4_valid <= rq3_valid;
-      _221_ <= $signed(act_max) - $signed(zero_point);
-      _222_ <= $signed(act_min) - $signed(zero_point);
+      _234_ <= $signed(act_max) - $signed(zero_point);
+      _235_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq3b_last;
       rq3_valid <= rq3b_valid;
       rq3b_last <= rq3a_last;
@@ -34806,13 +35316,20 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     end
     if (rst) begin
       o_data <= 8'h00;
-    end else if (rq4_valid) begin
-      o_data <= _039_ ? (* full_case = 32'd1 *) act_min : _094_;
+    end else if (rq5_valid) begin
+      o_data <= rq5_lo0 ? (* full_case = 32'd1 *) act_min : _096_;
+    end
+    if (rq4_valid) begin
+      begin if (_045_) rq5_hi0 <= rq4_above0; else rq5_hi0 <= ~ rq4_neg0; end
+      begin if (_043_) rq5_lo0 <= rq4_below0; else rq5_lo0 <= rq4_neg0; end
+      rq5_t0 <= rq4_t0;
     end
     if (rq3_valid) begin
       rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
       rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-      rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+      rq4_fits0_2 <= rq3_y0[32] == rq3_y0[33];
+      rq4_fits0_1 <= $signed(rq3_y0[31:20]) == $signed(rq3_y0[33]);
+      rq4_fits0_0 <= $signed(rq3_y0[19:8]) == $signed(rq3_y0[33]);
       rq4_neg0 <= rq3_y0[33];
       rq4_t0 <= rq3_y0[7:0] + zero_point;
     end
@@ -34824,20 +35341,20 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq3b_r0 <= rq3a_r0;
     end
     if (rq2_valid) begin
-      rq3a_u0 <= $signed({ _032_[34], _032_[32:0] }) + $signed({ 1'h0, _034_ });
+      rq3a_u0 <= $signed({ _036_[34], _036_[32:0] }) + $signed({ 1'h0, _038_ });
       rq3a_r0 <= rq2_r0;
     end
     if (rq2m_valid) begin
-      _234_ <= { rq2m_rz0, halfm_0[29:0] };
+      _247_ <= { rq2m_rz0, halfm_0[29:0] };
       rq2_h0 <= h_0;
       rq2_rz0 <= rq2m_rz0;
       rq2_r0 <= rq2m_r0;
     end
     if (rq2d_valid) begin
       rq2m_rz0 <= ! rq2d_r0;
-      rq2m_dl0 <= { \$signal$126 , \$signal$125  };
-      rq2m_dh0 <= { \$signal$124 , \$signal  };
-      _243_ <= { mid_0[33], mid_0[31:0] };
+      rq2m_dl0 <= { \$signal$135 , \$signal$134  };
+      rq2m_dh0 <= { \$signal$133 , \$signal  };
+      _256_ <= { mid_0[33], mid_0[31:0] };
       rq2m_o0 <= { outer_hi_0, rq2p_pll0[29:0] };
       rq2m_r0 <= rq2d_r0;
     end
@@ -34866,23 +35383,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq1_m0 <= rq0_m0;
     end
     if (rq0_valid)
-      if (!_043_) rq1_r0 <= 5'h00;
+      if (!_049_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
     if (rq0_valid)
-      if (!_042_) rq1_l0 <= 5'h00;
+      if (!_048_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$3903$0 [31:0];
+      rq0_b0 <= \port$4154$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$3903$0 [68:63];
-      rq0_m0 <= \port$3903$0 [62:32];
+      rq0_e0 <= \port$4154$0 [68:63];
+      rq0_m0 <= \port$4154$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$1829$0 , \port$1829$1 , \port$1829$2 , \port$1829$3 , \port$1829$4 , \port$1829$5 , \port$1829$6 , \port$1829$7 , \port$1829$8 , \port$1829$9 , \port$1829$10 , \port$1829$11 , \port$1829$12 , \port$1829$13 , \port$1829$14 , \port$1829$15 , \port$1829$16 , \port$1829$17 , \port$1829$18 , \port$1829$19 
-, \port$1829$20 , \port$1829$21 , \port$1829$22 , \port$1829$23 , \port$1829$24 , \port$1829$25 , \port$1829$26 , \port$1829$27 , \port$1829$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$1850$0 , \port$1850$1 , \port$1850$2 , \port$1850$3 , \port$1850$4 , \port$1850$5 , \port$1850$6 , \port$1850$7 , \port$1850$8 , \port$1850$9 , \port$1850$10 , \port$1850$11 , \port$1850$12 , \port$1850$13 , \port$1850$14 , \port$1850$15 , \port$1850$16 , \port$1850$17 , \port$1850$18 , \port$1850$19 
+, \port$1850$20 , \port$1850$21 , \port$1850$22 , \port$1850$23 , \port$1850$24 , \port$1850$25 , \port$1850$26 , \port$1850$27 , \port$1850$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -34890,64 +35407,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$1829$0 , \port$1829$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1829$0 ;
-  wire \port$1829$0 ;
-  output \port$1829$1 ;
-  wire \port$1829$1 ;
-  output \port$1829$10 ;
-  wire \port$1829$10 ;
-  output \port$1829$11 ;
-  wire \port$1829$11 ;
-  output \port$1829$12 ;
-  wire \port$1829$12 ;
-  output \port$1829$13 ;
-  wire \port$1829$13 ;
-  output \port$1829$14 ;
-  wire \port$1829$14 ;
-  output \port$1829$15 ;
-  wire \port$1829$15 ;
-  output \port$1829$16 ;
-  wire \port$1829$16 ;
-  output \port$1829$17 ;
-  wire \port$1829$17 ;
-  output \port$1829$18 ;
-  wire \port$1829$18 ;
-  output \port$1829$19 ;
-  wire \port$1829$19 ;
-  output \port$1829$2 ;
-  wire \port$1829$2 ;
-  output \port$1829$20 ;
-  wire \port$1829$20 ;
-  output \port$1829$21 ;
-  wire \port$1829$21 ;
-  output \port$1829$22 ;
-  wire \port$1829$22 ;
-  output \port$1829$23 ;
-  wire \port$1829$23 ;
-  output \port$1829$24 ;
-  wire \port$1829$24 ;
-  output \port$1829$25 ;
-  wire \port$1829$25 ;
-  output \port$1829$26 ;
-  wire \port$1829$26 ;
-  output \port$1829$27 ;
-  wire \port$1829$27 ;
-  output \port$1829$28 ;
-  wire \port$1829$28 ;
-  output \port$1829$3 ;
-  wire \port$1829$3 ;
-  output \port$1829$4 ;
-  wire \port$1829$4 ;
-  output \port$1829$5 ;
-  wire \port$1829$5 ;
-  output \port$1829$6 ;
-  wire \port$1829$6 ;
-  output \port$1829$7 ;
-  wire \port$1829$7 ;
-  output \port$1829$8 ;
-  wire \port$1829$8 ;
-  output \port$1829$9 ;
-  wire \port$1829$9 ;
+  output \port$1850$0 ;
+  wire \port$1850$0 ;
+  output \port$1850$1 ;
+  wire \port$1850$1 ;
+  output \port$1850$10 ;
+  wire \port$1850$10 ;
+  output \port$1850$11 ;
+  wire \port$1850$11 ;
+  output \port$1850$12 ;
+  wire \port$1850$12 ;
+  output \port$1850$13 ;
+  wire \port$1850$13 ;
+  output \port$1850$14 ;
+  wire \port$1850$14 ;
+  output \port$1850$15 ;
+  wire \port$1850$15 ;
+  output \port$1850$16 ;
+  wire \port$1850$16 ;
+  output \port$1850$17 ;
+  wire \port$1850$17 ;
+  output \port$1850$18 ;
+  wire \port$1850$18 ;
+  output \port$1850$19 ;
+  wire \port$1850$19 ;
+  output \port$1850$2 ;
+  wire \port$1850$2 ;
+  output \port$1850$20 ;
+  wire \port$1850$20 ;
+  output \port$1850$21 ;
+  wire \port$1850$21 ;
+  output \port$1850$22 ;
+  wire \port$1850$22 ;
+  output \port$1850$23 ;
+  wire \port$1850$23 ;
+  output \port$1850$24 ;
+  wire \port$1850$24 ;
+  output \port$1850$25 ;
+  wire \port$1850$25 ;
+  output \port$1850$26 ;
+  wire \port$1850$26 ;
+  output \port$1850$27 ;
+  wire \port$1850$27 ;
+  output \port$1850$28 ;
+  wire \port$1850$28 ;
+  output \port$1850$3 ;
+  wire \port$1850$3 ;
+  output \port$1850$4 ;
+  wire \port$1850$4 ;
+  output \port$1850$5 ;
+  wire \port$1850$5 ;
+  output \port$1850$6 ;
+  wire \port$1850$6 ;
+  output \port$1850$7 ;
+  wire \port$1850$7 ;
+  output \port$1850$8 ;
+  wire \port$1850$8 ;
+  output \port$1850$9 ;
+  wire \port$1850$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -35023,54 +35540,54 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$1829$0 , \port$1829$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1829$0 ),
-    .P1(\port$1829$1 ),
-    .P10(\port$1829$10 ),
-    .P11(\port$1829$11 ),
-    .P12(\port$1829$12 ),
-    .P13(\port$1829$13 ),
-    .P14(\port$1829$14 ),
-    .P15(\port$1829$15 ),
-    .P16(\port$1829$16 ),
-    .P17(\port$1829$17 ),
-    .P18(\port$1829$18 ),
-    .P19(\port$1829$19 ),
-    .P2(\port$1829$2 ),
-    .P20(\port$1829$20 ),
-    .P21(\port$1829$21 ),
-    .P22(\port$1829$22 ),
-    .P23(\port$1829$23 ),
-    .P24(\port$1829$24 ),
-    .P25(\port$1829$25 ),
-    .P26(\port$1829$26 ),
-    .P27(\port$1829$27 ),
-    .P28(\port$1829$28 ),
+    .P0(\port$1850$0 ),
+    .P1(\port$1850$1 ),
+    .P10(\port$1850$10 ),
+    .P11(\port$1850$11 ),
+    .P12(\port$1850$12 ),
+    .P13(\port$1850$13 ),
+    .P14(\port$1850$14 ),
+    .P15(\port$1850$15 ),
+    .P16(\port$1850$16 ),
+    .P17(\port$1850$17 ),
+    .P18(\port$1850$18 ),
+    .P19(\port$1850$19 ),
+    .P2(\port$1850$2 ),
+    .P20(\port$1850$20 ),
+    .P21(\port$1850$21 ),
+    .P22(\port$1850$22 ),
+    .P23(\port$1850$23 ),
+    .P24(\port$1850$24 ),
+    .P25(\port$1850$25 ),
+    .P26(\port$1850$26 ),
+    .P27(\port$1850$27 ),
+    .P28(\port$1850$28 ),
     .P29(p36[29]),
-    .P3(\port$1829$3 ),
+    .P3(\port$1850$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1829$4 ),
-    .P5(\port$1829$5 ),
-    .P6(\port$1829$6 ),
-    .P7(\port$1829$7 ),
-    .P8(\port$1829$8 ),
-    .P9(\port$1829$9 ),
+    .P4(\port$1850$4 ),
+    .P5(\port$1850$5 ),
+    .P6(\port$1850$6 ),
+    .P7(\port$1850$7 ),
+    .P8(\port$1850$8 ),
+    .P9(\port$1850$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$1829$28 , \port$1829$27 , \port$1829$26 , \port$1829$25 , \port$1829$24 , \port$1829$23 , \port$1829$22 , \port$1829$21 , \port$1829$20 , \port$1829$19 , \port$1829$18 , \port$1829$17 , \port$1829$16 , \port$1829$15 , \port$1829$14 , \port$1829$13 , \port$1829$12 , \port$1829$11 , \port$1829$10 , \port$1829$9 , \port$1829$8 , \port$1829$7 , \port$1829$6 , \port$1829$5 , \port$1829$4 , \port$1829$3 , \port$1829$2 , \port$1829$1 , \port$1829$0  };
+  assign p36[28:0] = { \port$1850$28 , \port$1850$27 , \port$1850$26 , \port$1850$25 , \port$1850$24 , \port$1850$23 , \port$1850$22 , \port$1850$21 , \port$1850$20 , \port$1850$19 , \port$1850$18 , \port$1850$17 , \port$1850$16 , \port$1850$15 , \port$1850$14 , \port$1850$13 , \port$1850$12 , \port$1850$11 , \port$1850$10 , \port$1850$9 , \port$1850$8 , \port$1850$7 , \port$1850$6 , \port$1850$5 , \port$1850$4 , \port$1850$3 , \port$1850$2 , \port$1850$1 , \port$1850$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$1828$0 , \port$1828$1 , \port$1828$2 , \port$1828$3 , \port$1828$4 , \port$1828$5 , \port$1828$6 , \port$1828$7 , \port$1828$8 , \port$1828$9 , \port$1828$10 , \port$1828$11 , \port$1828$12 , \port$1828$13 , \port$1828$14 , \port$1828$15 , \port$1828$16 , \port$1828$17 , \port$1828$18 , \port$1828$19 
-, \port$1828$20 , \port$1828$21 , \port$1828$22 , \port$1828$23 , \port$1828$24 , \port$1828$25 , \port$1828$26 , \port$1828$27 , \port$1828$28 , \port$1828$29 , \port$1828$30 , \port$1828$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$1849$0 , \port$1849$1 , \port$1849$2 , \port$1849$3 , \port$1849$4 , \port$1849$5 , \port$1849$6 , \port$1849$7 , \port$1849$8 , \port$1849$9 , \port$1849$10 , \port$1849$11 , \port$1849$12 , \port$1849$13 , \port$1849$14 , \port$1849$15 , \port$1849$16 , \port$1849$17 , \port$1849$18 , \port$1849$19 
+, \port$1849$20 , \port$1849$21 , \port$1849$22 , \port$1849$23 , \port$1849$24 , \port$1849$25 , \port$1849$26 , \port$1849$27 , \port$1849$28 , \port$1849$29 , \port$1849$30 , \port$1849$31 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -35078,70 +35595,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1828$0 , \port$1828$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1828$0 ;
-  wire \port$1828$0 ;
-  output \port$1828$1 ;
-  wire \port$1828$1 ;
-  output \port$1828$10 ;
-  wire \port$1828$10 ;
-  output \port$1828$11 ;
-  wire \port$1828$11 ;
-  output \port$1828$12 ;
-  wire \port$1828$12 ;
-  output \port$1828$13 ;
-  wire \port$1828$13 ;
-  output \port$1828$14 ;
-  wire \port$1828$14 ;
-  output \port$1828$15 ;
-  wire \port$1828$15 ;
-  output \port$1828$16 ;
-  wire \port$1828$16 ;
-  output \port$1828$17 ;
-  wire \port$1828$17 ;
-  output \port$1828$18 ;
-  wire \port$1828$18 ;
-  output \port$1828$19 ;
-  wire \port$1828$19 ;
-  output \port$1828$2 ;
-  wire \port$1828$2 ;
-  output \port$1828$20 ;
-  wire \port$1828$20 ;
-  output \port$1828$21 ;
-  wire \port$1828$21 ;
-  output \port$1828$22 ;
-  wire \port$1828$22 ;
-  output \port$1828$23 ;
-  wire \port$1828$23 ;
-  output \port$1828$24 ;
-  wire \port$1828$24 ;
-  output \port$1828$25 ;
-  wire \port$1828$25 ;
-  output \port$1828$26 ;
-  wire \port$1828$26 ;
-  output \port$1828$27 ;
-  wire \port$1828$27 ;
-  output \port$1828$28 ;
-  wire \port$1828$28 ;
-  output \port$1828$29 ;
-  wire \port$1828$29 ;
-  output \port$1828$3 ;
-  wire \port$1828$3 ;
-  output \port$1828$30 ;
-  wire \port$1828$30 ;
-  output \port$1828$31 ;
-  wire \port$1828$31 ;
-  output \port$1828$4 ;
-  wire \port$1828$4 ;
-  output \port$1828$5 ;
-  wire \port$1828$5 ;
-  output \port$1828$6 ;
-  wire \port$1828$6 ;
-  output \port$1828$7 ;
-  wire \port$1828$7 ;
-  output \port$1828$8 ;
-  wire \port$1828$8 ;
-  output \port$1828$9 ;
-  wire \port$1828$9 ;
+  output \port$1849$0 ;
+  wire \port$1849$0 ;
+  output \port$1849$1 ;
+  wire \port$1849$1 ;
+  output \port$1849$10 ;
+  wire \port$1849$10 ;
+  output \port$1849$11 ;
+  wire \port$1849$11 ;
+  output \port$1849$12 ;
+  wire \port$1849$12 ;
+  output \port$1849$13 ;
+  wire \port$1849$13 ;
+  output \port$1849$14 ;
+  wire \port$1849$14 ;
+  output \port$1849$15 ;
+  wire \port$1849$15 ;
+  output \port$1849$16 ;
+  wire \port$1849$16 ;
+  output \port$1849$17 ;
+  wire \port$1849$17 ;
+  output \port$1849$18 ;
+  wire \port$1849$18 ;
+  output \port$1849$19 ;
+  wire \port$1849$19 ;
+  output \port$1849$2 ;
+  wire \port$1849$2 ;
+  output \port$1849$20 ;
+  wire \port$1849$20 ;
+  output \port$1849$21 ;
+  wire \port$1849$21 ;
+  output \port$1849$22 ;
+  wire \port$1849$22 ;
+  output \port$1849$23 ;
+  wire \port$1849$23 ;
+  output \port$1849$24 ;
+  wire \port$1849$24 ;
+  output \port$1849$25 ;
+  wire \port$1849$25 ;
+  output \port$1849$26 ;
+  wire \port$1849$26 ;
+  output \port$1849$27 ;
+  wire \port$1849$27 ;
+  output \port$1849$28 ;
+  wire \port$1849$28 ;
+  output \port$1849$29 ;
+  wire \port$1849$29 ;
+  output \port$1849$3 ;
+  wire \port$1849$3 ;
+  output \port$1849$30 ;
+  wire \port$1849$30 ;
+  output \port$1849$31 ;
+  wire \port$1849$31 ;
+  output \port$1849$4 ;
+  wire \port$1849$4 ;
+  output \port$1849$5 ;
+  wire \port$1849$5 ;
+  output \port$1849$6 ;
+  wire \port$1849$6 ;
+  output \port$1849$7 ;
+  wire \port$1849$7 ;
+  output \port$1849$8 ;
+  wire \port$1849$8 ;
+  output \port$1849$9 ;
+  wire \port$1849$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -35217,54 +35734,54 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1828$0 , \port$1828$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1828$0 ),
-    .P1(\port$1828$1 ),
-    .P10(\port$1828$10 ),
-    .P11(\port$1828$11 ),
-    .P12(\port$1828$12 ),
-    .P13(\port$1828$13 ),
-    .P14(\port$1828$14 ),
-    .P15(\port$1828$15 ),
-    .P16(\port$1828$16 ),
-    .P17(\port$1828$17 ),
-    .P18(\port$1828$18 ),
-    .P19(\port$1828$19 ),
-    .P2(\port$1828$2 ),
-    .P20(\port$1828$20 ),
-    .P21(\port$1828$21 ),
-    .P22(\port$1828$22 ),
-    .P23(\port$1828$23 ),
-    .P24(\port$1828$24 ),
-    .P25(\port$1828$25 ),
-    .P26(\port$1828$26 ),
-    .P27(\port$1828$27 ),
-    .P28(\port$1828$28 ),
-    .P29(\port$1828$29 ),
-    .P3(\port$1828$3 ),
-    .P30(\port$1828$30 ),
-    .P31(\port$1828$31 ),
+    .P0(\port$1849$0 ),
+    .P1(\port$1849$1 ),
+    .P10(\port$1849$10 ),
+    .P11(\port$1849$11 ),
+    .P12(\port$1849$12 ),
+    .P13(\port$1849$13 ),
+    .P14(\port$1849$14 ),
+    .P15(\port$1849$15 ),
+    .P16(\port$1849$16 ),
+    .P17(\port$1849$17 ),
+    .P18(\port$1849$18 ),
+    .P19(\port$1849$19 ),
+    .P2(\port$1849$2 ),
+    .P20(\port$1849$20 ),
+    .P21(\port$1849$21 ),
+    .P22(\port$1849$22 ),
+    .P23(\port$1849$23 ),
+    .P24(\port$1849$24 ),
+    .P25(\port$1849$25 ),
+    .P26(\port$1849$26 ),
+    .P27(\port$1849$27 ),
+    .P28(\port$1849$28 ),
+    .P29(\port$1849$29 ),
+    .P3(\port$1849$3 ),
+    .P30(\port$1849$30 ),
+    .P31(\port$1849$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1828$4 ),
-    .P5(\port$1828$5 ),
-    .P6(\port$1828$6 ),
-    .P7(\port$1828$7 ),
-    .P8(\port$1828$8 ),
-    .P9(\port$1828$9 ),
+    .P4(\port$1849$4 ),
+    .P5(\port$1849$5 ),
+    .P6(\port$1849$6 ),
+    .P7(\port$1849$7 ),
+    .P8(\port$1849$8 ),
+    .P9(\port$1849$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$1828$31 , \port$1828$30 , \port$1828$29 , \port$1828$28 , \port$1828$27 , \port$1828$26 , \port$1828$25 , \port$1828$24 , \port$1828$23 , \port$1828$22 , \port$1828$21 , \port$1828$20 , \port$1828$19 , \port$1828$18 , \port$1828$17 , \port$1828$16 , \port$1828$15 , \port$1828$14 , \port$1828$13 , \port$1828$12 , \port$1828$11 , \port$1828$10 , \port$1828$9 , \port$1828$8 , \port$1828$7 , \port$1828$6 , \port$1828$5 , \port$1828$4 , \port$1828$3 , \port$1828$2 , \port$1828$1 , \port$1828$0  };
+  assign p36[31:0] = { \port$1849$31 , \port$1849$30 , \port$1849$29 , \port$1849$28 , \port$1849$27 , \port$1849$26 , \port$1849$25 , \port$1849$24 , \port$1849$23 , \port$1849$22 , \port$1849$21 , \port$1849$20 , \port$1849$19 , \port$1849$18 , \port$1849$17 , \port$1849$16 , \port$1849$15 , \port$1849$14 , \port$1849$13 , \port$1849$12 , \port$1849$11 , \port$1849$10 , \port$1849$9 , \port$1849$8 , \port$1849$7 , \port$1849$6 , \port$1849$5 , \port$1849$4 , \port$1849$3 , \port$1849$2 , \port$1849$1 , \port$1849$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$1827$0 , \port$1827$1 , \port$1827$2 , \port$1827$3 , \port$1827$4 , \port$1827$5 , \port$1827$6 , \port$1827$7 , \port$1827$8 , \port$1827$9 , \port$1827$10 , \port$1827$11 , \port$1827$12 , \port$1827$13 , \port$1827$14 , \port$1827$15 , \port$1827$16 , \port$1827$17 , \port$1827$18 , \port$1827$19 
-, \port$1827$20 , \port$1827$21 , \port$1827$22 , \port$1827$23 , \port$1827$24 , \port$1827$25 , \port$1827$26 , \port$1827$27 , \port$1827$28 , \port$1827$29 , \port$1827$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$1848$0 , \port$1848$1 , \port$1848$2 , \port$1848$3 , \port$1848$4 , \port$1848$5 , \port$1848$6 , \port$1848$7 , \port$1848$8 , \port$1848$9 , \port$1848$10 , \port$1848$11 , \port$1848$12 , \port$1848$13 , \port$1848$14 , \port$1848$15 , \port$1848$16 , \port$1848$17 , \port$1848$18 , \port$1848$19 
+, \port$1848$20 , \port$1848$21 , \port$1848$22 , \port$1848$23 , \port$1848$24 , \port$1848$25 , \port$1848$26 , \port$1848$27 , \port$1848$28 , \port$1848$29 , \port$1848$30 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -35272,68 +35789,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1827$0 , \port$1827$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1827$0 ;
-  wire \port$1827$0 ;
-  output \port$1827$1 ;
-  wire \port$1827$1 ;
-  output \port$1827$10 ;
-  wire \port$1827$10 ;
-  output \port$1827$11 ;
-  wire \port$1827$11 ;
-  output \port$1827$12 ;
-  wire \port$1827$12 ;
-  output \port$1827$13 ;
-  wire \port$1827$13 ;
-  output \port$1827$14 ;
-  wire \port$1827$14 ;
-  output \port$1827$15 ;
-  wire \port$1827$15 ;
-  output \port$1827$16 ;
-  wire \port$1827$16 ;
-  output \port$1827$17 ;
-  wire \port$1827$17 ;
-  output \port$1827$18 ;
-  wire \port$1827$18 ;
-  output \port$1827$19 ;
-  wire \port$1827$19 ;
-  output \port$1827$2 ;
-  wire \port$1827$2 ;
-  output \port$1827$20 ;
-  wire \port$1827$20 ;
-  output \port$1827$21 ;
-  wire \port$1827$21 ;
-  output \port$1827$22 ;
-  wire \port$1827$22 ;
-  output \port$1827$23 ;
-  wire \port$1827$23 ;
-  output \port$1827$24 ;
-  wire \port$1827$24 ;
-  output \port$1827$25 ;
-  wire \port$1827$25 ;
-  output \port$1827$26 ;
-  wire \port$1827$26 ;
-  output \port$1827$27 ;
-  wire \port$1827$27 ;
-  output \port$1827$28 ;
-  wire \port$1827$28 ;
-  output \port$1827$29 ;
-  wire \port$1827$29 ;
-  output \port$1827$3 ;
-  wire \port$1827$3 ;
-  output \port$1827$30 ;
-  wire \port$1827$30 ;
-  output \port$1827$4 ;
-  wire \port$1827$4 ;
-  output \port$1827$5 ;
-  wire \port$1827$5 ;
-  output \port$1827$6 ;
-  wire \port$1827$6 ;
-  output \port$1827$7 ;
-  wire \port$1827$7 ;
-  output \port$1827$8 ;
-  wire \port$1827$8 ;
-  output \port$1827$9 ;
-  wire \port$1827$9 ;
+  output \port$1848$0 ;
+  wire \port$1848$0 ;
+  output \port$1848$1 ;
+  wire \port$1848$1 ;
+  output \port$1848$10 ;
+  wire \port$1848$10 ;
+  output \port$1848$11 ;
+  wire \port$1848$11 ;
+  output \port$1848$12 ;
+  wire \port$1848$12 ;
+  output \port$1848$13 ;
+  wire \port$1848$13 ;
+  output \port$1848$14 ;
+  wire \port$1848$14 ;
+  output \port$1848$15 ;
+  wire \port$1848$15 ;
+  output \port$1848$16 ;
+  wire \port$1848$16 ;
+  output \port$1848$17 ;
+  wire \port$1848$17 ;
+  output \port$1848$18 ;
+  wire \port$1848$18 ;
+  output \port$1848$19 ;
+  wire \port$1848$19 ;
+  output \port$1848$2 ;
+  wire \port$1848$2 ;
+  output \port$1848$20 ;
+  wire \port$1848$20 ;
+  output \port$1848$21 ;
+  wire \port$1848$21 ;
+  output \port$1848$22 ;
+  wire \port$1848$22 ;
+  output \port$1848$23 ;
+  wire \port$1848$23 ;
+  output \port$1848$24 ;
+  wire \port$1848$24 ;
+  output \port$1848$25 ;
+  wire \port$1848$25 ;
+  output \port$1848$26 ;
+  wire \port$1848$26 ;
+  output \port$1848$27 ;
+  wire \port$1848$27 ;
+  output \port$1848$28 ;
+  wire \port$1848$28 ;
+  output \port$1848$29 ;
+  wire \port$1848$29 ;
+  output \port$1848$3 ;
+  wire \port$1848$3 ;
+  output \port$1848$30 ;
+  wire \port$1848$30 ;
+  output \port$1848$4 ;
+  wire \port$1848$4 ;
+  output \port$1848$5 ;
+  wire \port$1848$5 ;
+  output \port$1848$6 ;
+  wire \port$1848$6 ;
+  output \port$1848$7 ;
+  wire \port$1848$7 ;
+  output \port$1848$8 ;
+  wire \port$1848$8 ;
+  output \port$1848$9 ;
+  wire \port$1848$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -35409,54 +35926,54 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1827$0 , \port$1827$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1827$0 ),
-    .P1(\port$1827$1 ),
-    .P10(\port$1827$10 ),
-    .P11(\port$1827$11 ),
-    .P12(\port$1827$12 ),
-    .P13(\port$1827$13 ),
-    .P14(\port$1827$14 ),
-    .P15(\port$1827$15 ),
-    .P16(\port$1827$16 ),
-    .P17(\port$1827$17 ),
-    .P18(\port$1827$18 ),
-    .P19(\port$1827$19 ),
-    .P2(\port$1827$2 ),
-    .P20(\port$1827$20 ),
-    .P21(\port$1827$21 ),
-    .P22(\port$1827$22 ),
-    .P23(\port$1827$23 ),
-    .P24(\port$1827$24 ),
-    .P25(\port$1827$25 ),
-    .P26(\port$1827$26 ),
-    .P27(\port$1827$27 ),
-    .P28(\port$1827$28 ),
-    .P29(\port$1827$29 ),
-    .P3(\port$1827$3 ),
-    .P30(\port$1827$30 ),
+    .P0(\port$1848$0 ),
+    .P1(\port$1848$1 ),
+    .P10(\port$1848$10 ),
+    .P11(\port$1848$11 ),
+    .P12(\port$1848$12 ),
+    .P13(\port$1848$13 ),
+    .P14(\port$1848$14 ),
+    .P15(\port$1848$15 ),
+    .P16(\port$1848$16 ),
+    .P17(\port$1848$17 ),
+    .P18(\port$1848$18 ),
+    .P19(\port$1848$19 ),
+    .P2(\port$1848$2 ),
+    .P20(\port$1848$20 ),
+    .P21(\port$1848$21 ),
+    .P22(\port$1848$22 ),
+    .P23(\port$1848$23 ),
+    .P24(\port$1848$24 ),
+    .P25(\port$1848$25 ),
+    .P26(\port$1848$26 ),
+    .P27(\port$1848$27 ),
+    .P28(\port$1848$28 ),
+    .P29(\port$1848$29 ),
+    .P3(\port$1848$3 ),
+    .P30(\port$1848$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1827$4 ),
-    .P5(\port$1827$5 ),
-    .P6(\port$1827$6 ),
-    .P7(\port$1827$7 ),
-    .P8(\port$1827$8 ),
-    .P9(\port$1827$9 ),
+    .P4(\port$1848$4 ),
+    .P5(\port$1848$5 ),
+    .P6(\port$1848$6 ),
+    .P7(\port$1848$7 ),
+    .P8(\port$1848$8 ),
+    .P9(\port$1848$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$1827$30 , \port$1827$29 , \port$1827$28 , \port$1827$27 , \port$1827$26 , \port$1827$25 , \port$1827$24 , \port$1827$23 , \port$1827$22 , \port$1827$21 , \port$1827$20 , \port$1827$19 , \port$1827$18 , \port$1827$17 , \port$1827$16 , \port$1827$15 , \port$1827$14 , \port$1827$13 , \port$1827$12 , \port$1827$11 , \port$1827$10 , \port$1827$9 , \port$1827$8 , \port$1827$7 , \port$1827$6 , \port$1827$5 , \port$1827$4 , \port$1827$3 , \port$1827$2 , \port$1827$1 , \port$1827$0  };
+  assign p36[30:0] = { \port$1848$30 , \port$1848$29 , \port$1848$28 , \port$1848$27 , \port$1848$26 , \port$1848$25 , \port$1848$24 , \port$1848$23 , \port$1848$22 , \port$1848$21 , \port$1848$20 , \port$1848$19 , \port$1848$18 , \port$1848$17 , \port$1848$16 , \port$1848$15 , \port$1848$14 , \port$1848$13 , \port$1848$12 , \port$1848$11 , \port$1848$10 , \port$1848$9 , \port$1848$8 , \port$1848$7 , \port$1848$6 , \port$1848$5 , \port$1848$4 , \port$1848$3 , \port$1848$2 , \port$1848$1 , \port$1848$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$1826$0 , \port$1826$1 , \port$1826$2 , \port$1826$3 , \port$1826$4 , \port$1826$5 , \port$1826$6 , \port$1826$7 , \port$1826$8 , \port$1826$9 , \port$1826$10 , \port$1826$11 , \port$1826$12 , \port$1826$13 , \port$1826$14 , \port$1826$15 , \port$1826$16 , \port$1826$17 , \port$1826$18 , \port$1826$19 
-, \port$1826$20 , \port$1826$21 , \port$1826$22 , \port$1826$23 , \port$1826$24 , \port$1826$25 , \port$1826$26 , \port$1826$27 , \port$1826$28 , \port$1826$29 , \port$1826$30 , \port$1826$31 , \port$1826$32 , \port$1826$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$1847$0 , \port$1847$1 , \port$1847$2 , \port$1847$3 , \port$1847$4 , \port$1847$5 , \port$1847$6 , \port$1847$7 , \port$1847$8 , \port$1847$9 , \port$1847$10 , \port$1847$11 , \port$1847$12 , \port$1847$13 , \port$1847$14 , \port$1847$15 , \port$1847$16 , \port$1847$17 , \port$1847$18 , \port$1847$19 
+, \port$1847$20 , \port$1847$21 , \port$1847$22 , \port$1847$23 , \port$1847$24 , \port$1847$25 , \port$1847$26 , \port$1847$27 , \port$1847$28 , \port$1847$29 , \port$1847$30 , \port$1847$31 , \port$1847$32 , \port$1847$33 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -35464,74 +35981,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$1826$0 , \port$1826$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1826$0 ;
-  wire \port$1826$0 ;
-  output \port$1826$1 ;
-  wire \port$1826$1 ;
-  output \port$1826$10 ;
-  wire \port$1826$10 ;
-  output \port$1826$11 ;
-  wire \port$1826$11 ;
-  output \port$1826$12 ;
-  wire \port$1826$12 ;
-  output \port$1826$13 ;
-  wire \port$1826$13 ;
-  output \port$1826$14 ;
-  wire \port$1826$14 ;
-  output \port$1826$15 ;
-  wire \port$1826$15 ;
-  output \port$1826$16 ;
-  wire \port$1826$16 ;
-  output \port$1826$17 ;
-  wire \port$1826$17 ;
-  output \port$1826$18 ;
-  wire \port$1826$18 ;
-  output \port$1826$19 ;
-  wire \port$1826$19 ;
-  output \port$1826$2 ;
-  wire \port$1826$2 ;
-  output \port$1826$20 ;
-  wire \port$1826$20 ;
-  output \port$1826$21 ;
-  wire \port$1826$21 ;
-  output \port$1826$22 ;
-  wire \port$1826$22 ;
-  output \port$1826$23 ;
-  wire \port$1826$23 ;
-  output \port$1826$24 ;
-  wire \port$1826$24 ;
-  output \port$1826$25 ;
-  wire \port$1826$25 ;
-  output \port$1826$26 ;
-  wire \port$1826$26 ;
-  output \port$1826$27 ;
-  wire \port$1826$27 ;
-  output \port$1826$28 ;
-  wire \port$1826$28 ;
-  output \port$1826$29 ;
-  wire \port$1826$29 ;
-  output \port$1826$3 ;
-  wire \port$1826$3 ;
-  output \port$1826$30 ;
-  wire \port$1826$30 ;
-  output \port$1826$31 ;
-  wire \port$1826$31 ;
-  output \port$1826$32 ;
-  wire \port$1826$32 ;
-  output \port$1826$33 ;
-  wire \port$1826$33 ;
-  output \port$1826$4 ;
-  wire \port$1826$4 ;
-  output \port$1826$5 ;
-  wire \port$1826$5 ;
-  output \port$1826$6 ;
-  wire \port$1826$6 ;
-  output \port$1826$7 ;
-  wire \port$1826$7 ;
-  output \port$1826$8 ;
-  wire \port$1826$8 ;
-  output \port$1826$9 ;
-  wire \port$1826$9 ;
+  output \port$1847$0 ;
+  wire \port$1847$0 ;
+  output \port$1847$1 ;
+  wire \port$1847$1 ;
+  output \port$1847$10 ;
+  wire \port$1847$10 ;
+  output \port$1847$11 ;
+  wire \port$1847$11 ;
+  output \port$1847$12 ;
+  wire \port$1847$12 ;
+  output \port$1847$13 ;
+  wire \port$1847$13 ;
+  output \port$1847$14 ;
+  wire \port$1847$14 ;
+  output \port$1847$15 ;
+  wire \port$1847$15 ;
+  output \port$1847$16 ;
+  wire \port$1847$16 ;
+  output \port$1847$17 ;
+  wire \port$1847$17 ;
+  output \port$1847$18 ;
+  wire \port$1847$18 ;
+  output \port$1847$19 ;
+  wire \port$1847$19 ;
+  output \port$1847$2 ;
+  wire \port$1847$2 ;
+  output \port$1847$20 ;
+  wire \port$1847$20 ;
+  output \port$1847$21 ;
+  wire \port$1847$21 ;
+  output \port$1847$22 ;
+  wire \port$1847$22 ;
+  output \port$1847$23 ;
+  wire \port$1847$23 ;
+  output \port$1847$24 ;
+  wire \port$1847$24 ;
+  output \port$1847$25 ;
+  wire \port$1847$25 ;
+  output \port$1847$26 ;
+  wire \port$1847$26 ;
+  output \port$1847$27 ;
+  wire \port$1847$27 ;
+  output \port$1847$28 ;
+  wire \port$1847$28 ;
+  output \port$1847$29 ;
+  wire \port$1847$29 ;
+  output \port$1847$3 ;
+  wire \port$1847$3 ;
+  output \port$1847$30 ;
+  wire \port$1847$30 ;
+  output \port$1847$31 ;
+  wire \port$1847$31 ;
+  output \port$1847$32 ;
+  wire \port$1847$32 ;
+  output \port$1847$33 ;
+  wire \port$1847$33 ;
+  output \port$1847$4 ;
+  wire \port$1847$4 ;
+  output \port$1847$5 ;
+  wire \port$1847$5 ;
+  output \port$1847$6 ;
+  wire \port$1847$6 ;
+  output \port$1847$7 ;
+  wire \port$1847$7 ;
+  output \port$1847$8 ;
+  wire \port$1847$8 ;
+  output \port$1847$9 ;
+  wire \port$1847$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -35607,47 +36124,47 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$1826$0 , \port$1826$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1826$0 ),
-    .P1(\port$1826$1 ),
-    .P10(\port$1826$10 ),
-    .P11(\port$1826$11 ),
-    .P12(\port$1826$12 ),
-    .P13(\port$1826$13 ),
-    .P14(\port$1826$14 ),
-    .P15(\port$1826$15 ),
-    .P16(\port$1826$16 ),
-    .P17(\port$1826$17 ),
-    .P18(\port$1826$18 ),
-    .P19(\port$1826$19 ),
-    .P2(\port$1826$2 ),
-    .P20(\port$1826$20 ),
-    .P21(\port$1826$21 ),
-    .P22(\port$1826$22 ),
-    .P23(\port$1826$23 ),
-    .P24(\port$1826$24 ),
-    .P25(\port$1826$25 ),
-    .P26(\port$1826$26 ),
-    .P27(\port$1826$27 ),
-    .P28(\port$1826$28 ),
-    .P29(\port$1826$29 ),
-    .P3(\port$1826$3 ),
-    .P30(\port$1826$30 ),
-    .P31(\port$1826$31 ),
-    .P32(\port$1826$32 ),
-    .P33(\port$1826$33 ),
+    .P0(\port$1847$0 ),
+    .P1(\port$1847$1 ),
+    .P10(\port$1847$10 ),
+    .P11(\port$1847$11 ),
+    .P12(\port$1847$12 ),
+    .P13(\port$1847$13 ),
+    .P14(\port$1847$14 ),
+    .P15(\port$1847$15 ),
+    .P16(\port$1847$16 ),
+    .P17(\port$1847$17 ),
+    .P18(\port$1847$18 ),
+    .P19(\port$1847$19 ),
+    .P2(\port$1847$2 ),
+    .P20(\port$1847$20 ),
+    .P21(\port$1847$21 ),
+    .P22(\port$1847$22 ),
+    .P23(\port$1847$23 ),
+    .P24(\port$1847$24 ),
+    .P25(\port$1847$25 ),
+    .P26(\port$1847$26 ),
+    .P27(\port$1847$27 ),
+    .P28(\port$1847$28 ),
+    .P29(\port$1847$29 ),
+    .P3(\port$1847$3 ),
+    .P30(\port$1847$30 ),
+    .P31(\port$1847$31 ),
+    .P32(\port$1847$32 ),
+    .P33(\port$1847$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1826$4 ),
-    .P5(\port$1826$5 ),
-    .P6(\port$1826$6 ),
-    .P7(\port$1826$7 ),
-    .P8(\port$1826$8 ),
-    .P9(\port$1826$9 ),
+    .P4(\port$1847$4 ),
+    .P5(\port$1847$5 ),
+    .P6(\port$1847$6 ),
+    .P7(\port$1847$7 ),
+    .P8(\port$1847$8 ),
+    .P9(\port$1847$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$1826$33 , \port$1826$32 , \port$1826$31 , \port$1826$30 , \port$1826$29 , \port$1826$28 , \port$1826$27 , \port$1826$26 , \port$1826$25 , \port$1826$24 , \port$1826$23 , \port$1826$22 , \port$1826$21 , \port$1826$20 , \port$1826$19 , \port$1826$18 , \port$1826$17 , \port$1826$16 , \port$1826$15 , \port$1826$14 , \port$1826$13 , \port$1826$12 , \port$1826$11 , \port$1826$10 , \port$1826$9 , \port$1826$8 , \port$1826$7 , \port$1826$6 , \port$1826$5 , \port$1826$4 , \port$1826$3 , \port$1826$2 , \port$1826$1 , \port$1826$0  };
+  assign p36[33:0] = { \port$1847$33 , \port$1847$32 , \port$1847$31 , \port$1847$30 , \port$1847$29 , \port$1847$28 , \port$1847$27 , \port$1847$26 , \port$1847$25 , \port$1847$24 , \port$1847$23 , \port$1847$22 , \port$1847$21 , \port$1847$20 , \port$1847$19 , \port$1847$18 , \port$1847$17 , \port$1847$16 , \port$1847$15 , \port$1847$14 , \port$1847$13 , \port$1847$12 , \port$1847$11 , \port$1847$10 , \port$1847$9 , \port$1847$8 , \port$1847$7 , \port$1847$6 , \port$1847$5 , \port$1847$4 , \port$1847$3 , \port$1847$2 , \port$1847$1 , \port$1847$0  };
 endmodule

@@ -528,98 +528,98 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _012_ = r_en & m_out__valid;
   assign _013_ = ~ row_valid;
   assign _014_ = row_end & _013_;
-  reg [16:0] _516_ = 17'h00000;
-  assign drain_back[16:0] = _516_;
-  reg [16:0] _517_ = 17'h00000;
-  assign drain_plus[16:0] = _517_;
-  assign _102_ = { _248_, _247_ } != 1'h0;
-  assign _103_ = { _259_, s_param__valid } != 2'h2;
-  assign _104_ = { _261_, s_param__valid } != 2'h2;
-  assign _105_ = { _259_, ch_left[16], s_param__valid } != 3'h5;
-  assign _106_ = { _256_, compute } != 2'h3;
-  assign _107_ = { _254_, _055_ } != 2'h2;
-  assign _108_ = { _261_, _259_, _256_, _254_ } != 1'h0;
-  assign _109_ = { _264_, s_param__valid } != 2'h2;
-  assign _110_ = { _266_, s_param__valid } != 2'h2;
-  assign _111_ = { _266_, _264_ } != 1'h0;
-  assign _112_ = { _271_, s_param__valid } != 2'h2;
-  assign _113_ = { _273_, s_param__valid } != 2'h2;
-  assign _114_ = { _271_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _115_ = { _273_, _271_ } != 1'h0;
-  assign _116_ = { _277_, s_param__valid } != 2'h2;
-  assign _117_ = { _279_, s_param__valid } != 2'h2;
-  assign _118_ = { _279_, _277_ } != 1'h0;
-  assign _119_ = { _284_, s_param__valid } != 2'h2;
-  assign _120_ = { _286_, s_param__valid } != 2'h2;
-  assign _121_ = { _284_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _122_ = { _286_, _284_ } != 1'h0;
-  assign _123_ = { _290_, s_param__valid } != 2'h2;
-  assign _124_ = { _292_, s_param__valid } != 2'h2;
-  assign _125_ = { _290_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _126_ = { _292_, _290_ } != 1'h0;
-  assign _127_ = { _297_, s_param__valid } != 2'h2;
-  assign _128_ = { _299_, s_param__valid } != 2'h2;
-  assign _129_ = { _297_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _130_ = { _297_, wb_last, \$signal$105 , s_param__valid } != 4'hb;
-  assign _131_ = { _299_, _297_ } != 1'h0;
-  assign _132_ = { _303_, s_param__valid } != 2'h2;
-  assign _133_ = { _305_, s_param__valid } != 2'h2;
-  assign _134_ = { _305_, _303_ } != 1'h0;
-  assign _135_ = { _098_, _096_, enter_q, d_last } != 4'h8;
-  assign _136_ = { _098_, _096_, enter_q } != 1'h0;
-  assign _137_ = { _096_, enter_q } != 2'h2;
-  assign _138_ = { _098_, _096_, drain_restart } != 1'h0;
-  assign _139_ = { _098_, _096_, drain_restart } != 1'h0;
-  assign _140_ = { compute, adv } != 2'h2;
-  assign _141_ = { compute, adv } != 2'h2;
-  assign _142_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _143_ = { compute, adv } != 2'h2;
-  assign _144_ = { compute, adv } != 2'h2;
-  assign _145_ = { compute, adv } != 2'h2;
-  assign _146_ = { tile_end, compute } != 1'h1;
-  assign _147_ = { tile_end, compute } != 1'h1;
-  assign _178_ = & { tile_end, fn_last };
-  assign _148_ = & { _249_, ch_left[16], s_param__valid };
-  assign _149_ = & { _250_, ch_left[16], s_param__valid };
-  assign _150_ = & { _251_, ch_left[16], s_param__valid };
-  assign _151_ = & { _108_, _107_, _106_, _105_, _104_, _103_ };
-  assign _152_ = & { _111_, _110_, _109_ };
-  assign _153_ = & { _115_, _114_, _113_, _112_ };
-  assign _154_ = & { _118_, _117_, _116_ };
-  assign _155_ = & { _122_, _121_, _120_, _119_ };
-  assign _156_ = & { _126_, _125_, _124_, _123_ };
-  assign _157_ = & { _131_, _130_, _129_, _128_, _127_ };
-  assign _158_ = & { _134_, _133_, _132_ };
-  assign _159_ = & { _306_, s_param__valid };
-  assign _160_ = & { _307_, s_param__valid };
-  assign _161_ = & { _308_, s_param__valid };
-  assign _162_ = & { _309_, s_param__valid };
-  assign _163_ = & { _310_, s_param__valid };
-  assign _164_ = & { _311_, s_param__valid };
-  assign _165_ = & { _312_, s_param__valid };
-  assign _166_ = & { _313_, s_param__valid };
-  assign _167_ = & { _314_, s_param__valid };
-  assign _168_ = & { _315_, s_param__valid };
-  assign _169_ = & { _316_, s_param__valid };
-  assign _170_ = & { _317_, s_param__valid };
-  assign _171_ = & { _318_, s_param__valid };
-  assign _172_ = & { _190_, \o_valid$75  };
-  assign _173_ = & { _191_, \o_valid$75  };
-  assign _174_ = & { _192_, \o_valid$75  };
-  assign _175_ = & { _137_, _136_, _135_ };
-  assign _176_ = & { _092_, o_valid };
-  assign _177_ = & { _143_, _142_ };
-  assign _187_ = ~ _324_;
-  assign _188_ = ~ _328_;
-  assign _189_ = ~ compute;
-  assign _179_ = | { _056_, rst };
-  assign _180_ = | { _187_, rst };
-  assign _181_ = | { drain_restart, rst };
+  reg [16:0] _446_ = 17'h00000;
+  assign drain_back[16:0] = _446_;
+  reg [16:0] _447_ = 17'h00000;
+  assign drain_plus[16:0] = _447_;
+  assign _102_ = { compute, adv } != 2'h2;
+  assign _103_ = { compute, adv } != 2'h2;
+  assign _104_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _105_ = { compute, adv } != 2'h2;
+  assign _106_ = { compute, adv } != 2'h2;
+  assign _107_ = { compute, adv } != 2'h2;
+  assign _108_ = { tile_end, compute } != 1'h1;
+  assign _109_ = { tile_end, compute } != 1'h1;
+  assign _110_ = { _248_, _247_ } != 1'h0;
+  assign _111_ = { _259_, s_param__valid } != 2'h2;
+  assign _112_ = { _261_, s_param__valid } != 2'h2;
+  assign _113_ = { _259_, ch_left[16], s_param__valid } != 3'h5;
+  assign _114_ = { _256_, compute } != 2'h3;
+  assign _115_ = { _254_, _055_ } != 2'h2;
+  assign _116_ = { _261_, _259_, _256_, _254_ } != 1'h0;
+  assign _117_ = { _264_, s_param__valid } != 2'h2;
+  assign _118_ = { _266_, s_param__valid } != 2'h2;
+  assign _119_ = { _266_, _264_ } != 1'h0;
+  assign _120_ = { _271_, s_param__valid } != 2'h2;
+  assign _121_ = { _273_, s_param__valid } != 2'h2;
+  assign _122_ = { _271_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _123_ = { _273_, _271_ } != 1'h0;
+  assign _124_ = { _277_, s_param__valid } != 2'h2;
+  assign _125_ = { _279_, s_param__valid } != 2'h2;
+  assign _126_ = { _279_, _277_ } != 1'h0;
+  assign _127_ = { _284_, s_param__valid } != 2'h2;
+  assign _128_ = { _286_, s_param__valid } != 2'h2;
+  assign _129_ = { _284_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _130_ = { _286_, _284_ } != 1'h0;
+  assign _131_ = { _290_, s_param__valid } != 2'h2;
+  assign _132_ = { _292_, s_param__valid } != 2'h2;
+  assign _133_ = { _290_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _134_ = { _292_, _290_ } != 1'h0;
+  assign _135_ = { _297_, s_param__valid } != 2'h2;
+  assign _136_ = { _299_, s_param__valid } != 2'h2;
+  assign _137_ = { _297_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _138_ = { _297_, wb_last, \$signal$105 , s_param__valid } != 4'hb;
+  assign _139_ = { _299_, _297_ } != 1'h0;
+  assign _140_ = { _303_, s_param__valid } != 2'h2;
+  assign _141_ = { _305_, s_param__valid } != 2'h2;
+  assign _142_ = { _305_, _303_ } != 1'h0;
+  assign _143_ = { _098_, _096_, enter_q, d_last } != 4'h8;
+  assign _144_ = { _098_, _096_, enter_q } != 1'h0;
+  assign _145_ = { _096_, enter_q } != 2'h2;
+  assign _146_ = { _098_, _096_, drain_restart } != 1'h0;
+  assign _147_ = { _098_, _096_, drain_restart } != 1'h0;
+  assign _148_ = & { _105_, _104_ };
+  assign _149_ = & { tile_end, fn_last };
+  assign _150_ = & { _249_, ch_left[16], s_param__valid };
+  assign _151_ = & { _250_, ch_left[16], s_param__valid };
+  assign _152_ = & { _251_, ch_left[16], s_param__valid };
+  assign _153_ = & { _116_, _115_, _114_, _113_, _112_, _111_ };
+  assign _154_ = & { _119_, _118_, _117_ };
+  assign _155_ = & { _123_, _122_, _121_, _120_ };
+  assign _156_ = & { _126_, _125_, _124_ };
+  assign _157_ = & { _130_, _129_, _128_, _127_ };
+  assign _158_ = & { _134_, _133_, _132_, _131_ };
+  assign _159_ = & { _139_, _138_, _137_, _136_, _135_ };
+  assign _160_ = & { _142_, _141_, _140_ };
+  assign _161_ = & { _306_, s_param__valid };
+  assign _162_ = & { _307_, s_param__valid };
+  assign _163_ = & { _308_, s_param__valid };
+  assign _164_ = & { _309_, s_param__valid };
+  assign _165_ = & { _310_, s_param__valid };
+  assign _166_ = & { _311_, s_param__valid };
+  assign _167_ = & { _312_, s_param__valid };
+  assign _168_ = & { _313_, s_param__valid };
+  assign _169_ = & { _314_, s_param__valid };
+  assign _170_ = & { _315_, s_param__valid };
+  assign _171_ = & { _316_, s_param__valid };
+  assign _172_ = & { _317_, s_param__valid };
+  assign _173_ = & { _318_, s_param__valid };
+  assign _174_ = & { _190_, \o_valid$75  };
+  assign _175_ = & { _191_, \o_valid$75  };
+  assign _176_ = & { _192_, \o_valid$75  };
+  assign _177_ = & { _145_, _144_, _143_ };
+  assign _178_ = & { _092_, o_valid };
+  assign _187_ = ~ compute;
+  assign _188_ = ~ _324_;
+  assign _189_ = ~ _328_;
+  assign _179_ = | { _187_, rst };
+  assign _180_ = | { _056_, rst };
+  assign _181_ = | { _188_, rst };
   assign _182_ = | { drain_restart, rst };
-  assign _183_ = | { dn_last, rst };
-  assign _184_ = | { _188_, rst };
-  assign _185_ = | { d_last, rst };
-  assign _186_ = | { _189_, rst };
+  assign _183_ = | { drain_restart, rst };
+  assign _184_ = | { dn_last, rst };
+  assign _185_ = | { _189_, rst };
+  assign _186_ = | { d_last, rst };
   assign _190_ = ob == 2'h2;
   assign _191_ = ob == 1'h1;
   assign _192_ = ! ob;
@@ -878,8 +878,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$707$0 (ra_beat),
-    .\port$709$0 (ra_blk),
+    .\port$779$0 (ra_beat),
+    .\port$781$0 (ra_blk),
     .r_data(r_data),
     .rst(rst),
     .wp__addr(w_addr),
@@ -896,7 +896,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$75 ),
-    .\port$1115$0 (r_data),
+    .\port$1187$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -906,6 +906,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
+      drain_lt_last <= 1'h0;
+      drain_lt_wrap_pen <= 1'h0;
+      drain_lt_wrap <= 1'h0;
+      _446_ <= 17'h00000;
+      _447_ <= 17'h00000;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'h8;
@@ -930,12 +935,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_dn_pen <= 1'h0;
       drain_d_pen <= 1'h0;
       drain_lt_pen <= 1'h0;
-      drain_lt_last <= 1'h0;
-      drain_lt_wrap_pen <= 1'h0;
-      drain_lt_wrap <= 1'h0;
-      _516_ <= 17'h00000;
-      _517_ <= 17'h00000;
     end else begin
+      drain_lt_last <= row < m_last;
+      drain_lt_wrap_pen <= row < m_wrap_pen;
+      drain_lt_wrap <= row < m_wrap;
+      _446_ <= _073_[16:0];
+      _447_ <= _072_[16:0];
       tile_end <= _057_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _026_ : _027_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _025_ : kept;
@@ -960,138 +965,173 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= ! d;
       drain_lt_pen <= row < m_pen;
-      drain_lt_last <= row < m_last;
-      drain_lt_wrap_pen <= row < m_wrap_pen;
-      drain_lt_wrap <= row < m_wrap;
-      _516_ <= _073_[16:0];
-      _517_ <= _072_[16:0];
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_102_) begin
+      at_tile_last <= compute ? _225_ : \$signal$102 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_103_) begin
+      at_k_last <= compute ? _228_ : \$signal$101 ;
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_148_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _066_ : _230_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (rst) begin
+      t_rem <= 8'h00;
+    end else if (_106_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _068_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 8'h00;
+    end else if (_107_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _067_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_108_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _064_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 5'h00;
+    end else if (_109_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _063_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_179_) begin
+      fm0 <= 17'h00000;
+    end else if (_149_) begin
+      fm0 <= _062_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_102_) begin
+    end else if (_110_) begin
       flush <= _670_(6'hxx, { 6'h23, _054_[5:0] }, { _248_, _247_ });
     end
-    if (_179_) begin
+    if (_180_) begin
       compute <= 1'h0;
-    end else if (_148_) begin
+    end else if (_150_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_149_) begin
+    end else if (_151_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_150_) begin
+    end else if (_152_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_151_) begin
+    end else if (_153_) begin
       ctrl_state <= _677_(2'hx, { _260_, _258_, _255_, _252_ }, { _261_, _259_, _256_, _254_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_152_) begin
+    end else if (_154_) begin
       ch_left <= _687_(17'hxxxxx, { _265_, _262_ }, { _266_, _264_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_153_) begin
+    end else if (_155_) begin
       wb_last <= _694_(1'hx, { _272_, _269_ }, { _273_, _271_ });
     end
     if (rst) begin
       \$signal$105  <= 1'h1;
-    end else if (_154_) begin
+    end else if (_156_) begin
       \$signal$105  <= _276_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_155_) begin
+    end else if (_157_) begin
       wb <= _707_(2'hx, { _285_, _282_ }, { _286_, _284_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_156_) begin
+    end else if (_158_) begin
       wa <= _713_(6'hxx, { _291_, _288_ }, { _292_, _290_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_157_) begin
+    end else if (_159_) begin
       blk <= _720_(4'hx, { _298_, _295_ }, { _299_, _297_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_158_) begin
+    end else if (_160_) begin
       lane <= _726_(1'hx, { _304_, _301_ }, { _305_, _303_ });
     end
     if (rst) begin
       \$signal$102  <= 1'h0;
-    end else if (_159_) begin
+    end else if (_161_) begin
       \$signal$102  <= _043_;
     end
     if (rst) begin
       \$signal$101  <= 1'h0;
-    end else if (_160_) begin
+    end else if (_162_) begin
       \$signal$101  <= _039_;
     end
     if (rst) begin
       tile_pen <= 8'h00;
-    end else if (_161_) begin
+    end else if (_163_) begin
       tile_pen <= _038_[7:0];
     end
     if (rst) begin
       k_pen <= 8'h00;
-    end else if (_162_) begin
+    end else if (_164_) begin
       k_pen <= hdr[39:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_163_) begin
+    end else if (_165_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_164_) begin
+    end else if (_166_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_165_) begin
+    end else if (_167_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_166_) begin
+    end else if (_168_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_167_) begin
+    end else if (_169_) begin
       m_wrap_pen <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_168_) begin
+    end else if (_170_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_169_) begin
+    end else if (_171_) begin
       m_wrap <= hdr[15:0] + 1'h1;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_170_) begin
+    end else if (_172_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_171_) begin
+    end else if (_173_) begin
       m_less <= hdr[15:0] - 2'h2;
     end
-    if (_180_) begin
+    if (_181_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _020_;
@@ -1118,17 +1158,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_172_) begin
+    end else if (_174_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_173_) begin
+    end else if (_175_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_174_) begin
+    end else if (_176_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1147,83 +1187,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_175_) begin
+    end else if (_177_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_096_) dn_last <= 1'hx; else begin if (_098_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_138_) begin
+    end else if (_146_) begin
       begin if (_096_) beat_last <= beat == 2'h2; else begin if (_098_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_139_) begin
+    end else if (_147_) begin
       begin if (_096_) beat <= _099_[1:0]; else begin if (_098_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_181_) begin
+    if (_182_) begin
       ra_blk <= 4'h0;
-    end else if (_176_) begin
+    end else if (_178_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_182_) begin
+    if (_183_) begin
       ra_beat <= 2'h0;
     end else if (o_valid) begin
       ra_beat <= _090_[1:0];
     end
-    if (_183_) begin
+    if (_184_) begin
       ra_blk_next <= 4'h0;
     end else begin
       ra_blk_next <= _089_[3:0];
     end
-    if (_184_) begin
+    if (_185_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_185_) begin
+    if (_186_) begin
       \$signal$132  <= 1'h0;
     end else begin
       \$signal$132  <= drain_d_pen;
-    end
-    if (rst) begin
-      at_tile_last <= 1'h0;
-    end else if (_140_) begin
-      at_tile_last <= compute ? _225_ : \$signal$102 ;
-    end
-    if (rst) begin
-      at_k_last <= 1'h0;
-    end else if (_141_) begin
-      at_k_last <= compute ? _228_ : \$signal$101 ;
-    end
-    if (rst) begin
-      in_data <= 1'h0;
-    end else if (_177_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _066_ : _230_; else in_data <= 1'hx; end else in_data <= enter; end
-    end
-    if (rst) begin
-      t_rem <= 8'h00;
-    end else if (_144_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _068_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
-    end
-    if (rst) begin
-      k_rem <= 8'h00;
-    end else if (_145_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _067_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_146_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _064_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (rst) begin
-      fn_rem <= 5'h00;
-    end else if (_147_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _063_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_186_) begin
-      fm0 <= 17'h00000;
-    end else if (_178_) begin
-      fm0 <= _062_[16:0];
     end
   end
 endmodule
@@ -1895,15 +1895,87 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
-  wire _01_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
+  wire _001_;
+  wire _002_;
+  wire _003_;
+  wire _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
+  wire _012_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire _035_;
+  wire _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
+  wire _043_;
+  wire _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
+  wire _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
   input clk;
   wire clk;
-  reg [2:0] consume_1 = 3'h1;
+  reg [7:0] level = 8'h00;
   output [32:0] r_data;
   wire [32:0] r_data;
   input r_en;
@@ -1934,24 +2006,134 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
       mem[wp__addr] <= wp__data;
   end
   assign r_data = mem[rp__addr];
-  assign _01_ = r_en & r_rdy;
-  assign _03_ = r_en & r_rdy;
-  assign _04_ = consume_1 == wp__addr;
-  assign _05_ = _03_ & _04_;
-  assign _06_ = ~ _05_;
-  assign _07_ = r_rdy & _06_;
+  assign _032_ = ~ wp__en;
+  assign _034_ = _031_ & _032_;
+  assign _035_ = r_en & r_rdy;
+  assign _036_ = ~ _035_;
+  assign _037_ = wp__en & _036_;
+  assign _038_ = r_en & r_rdy;
+  assign _039_ = ~ wp__en;
+  assign _040_ = _038_ & _039_;
+  assign _041_ = r_en & r_rdy;
+  assign _042_ = ~ _041_;
+  assign _043_ = wp__en & _042_;
+  assign _045_ = r_en & r_rdy;
+  assign _046_ = ~ wp__en;
+  assign _047_ = _045_ & _046_;
+  assign _048_ = r_en & r_rdy;
+  assign _049_ = _048_ & level[0];
+  assign _050_ = ~ _049_;
+  assign _051_ = r_rdy & _050_;
+  assign _011_ = r_en & r_rdy;
+  assign _033_ = r_en & r_rdy;
+  assign _044_ = ~ _033_;
+  assign _053_ = wp__en & _044_;
+  assign _054_ = r_en & r_rdy;
+  assign _055_ = ~ wp__en;
+  assign _056_ = _054_ & _055_;
+  assign _001_ = ~ r_rdy;
+  assign _002_ = r_en & r_rdy;
+  assign _003_ = ~ _002_;
+  assign _004_ = wp__en & _003_;
+  assign _005_ = r_en & r_rdy;
+  assign _006_ = ~ wp__en;
+  assign _007_ = _005_ & _006_;
+  assign _008_ = r_en & r_rdy;
+  assign _009_ = ~ _008_;
+  assign _010_ = wp__en & _009_;
+  assign _012_ = r_en & r_rdy;
+  assign _013_ = ~ wp__en;
+  assign _014_ = _012_ & _013_;
+  assign _015_ = r_en & r_rdy;
+  assign _016_ = ~ _015_;
+  assign _017_ = wp__en & _016_;
+  assign _018_ = r_en & r_rdy;
+  assign _019_ = ~ wp__en;
+  assign _020_ = _018_ & _019_;
+  assign _021_ = r_en & r_rdy;
+  assign _023_ = ~ _021_;
+  assign _024_ = wp__en & _023_;
+  assign _025_ = r_en & r_rdy;
+  assign _026_ = ~ wp__en;
+  assign _027_ = _025_ & _026_;
+  assign _028_ = r_en & r_rdy;
+  assign _029_ = ~ _028_;
+  assign _030_ = wp__en & _029_;
+  assign _031_ = r_en & r_rdy;
+  assign _057_ = { _056_, _053_ } != 1'h0;
+  assign _058_ = { _007_, _004_ } != 1'h0;
+  assign _059_ = { _014_, _010_ } != 1'h0;
+  assign _060_ = { _020_, _017_ } != 1'h0;
+  assign _061_ = { _027_, _024_ } != 1'h0;
+  assign _062_ = { _034_, _030_ } != 1'h0;
+  assign _063_ = { _040_, _037_ } != 1'h0;
+  assign _064_ = { _047_, _043_ } != 1'h0;
+  assign _065_ = _030_ ? level[4] : _080_;
+  assign _066_ = _027_ ? level[5] : 1'hx;
+  assign _067_ = _024_ ? level[3] : _066_;
+  assign _068_ = _020_ ? level[4] : 1'hx;
+  assign _069_ = _017_ ? level[2] : _068_;
+  assign _070_ = _014_ ? level[3] : 1'hx;
+  assign _071_ = _010_ ? level[1] : _070_;
+  assign _075_ = _047_ ? 1'h0 : 1'hx;
+  assign _072_ = _007_ ? level[2] : 1'hx;
+  assign _073_ = _004_ ? level[0] : _072_;
+  assign _074_ = _056_ ? level[1] : 1'hx;
+  assign _076_ = _053_ ? _001_ : _074_;
+  assign _077_ = _040_ ? level[7] : 1'hx;
+  assign _078_ = _037_ ? level[5] : _077_;
+  assign _079_ = _043_ ? level[6] : _075_;
+  assign _080_ = _034_ ? level[6] : 1'hx;
   always @(posedge clk) begin
     if (rst) begin
       r_rdy <= 1'h0;
     end else begin
-      r_rdy <= wp__en | _07_;
+      r_rdy <= wp__en | _051_;
     end
     if (rst) begin
-      consume_1 <= 3'h1;
+      level[0] <= 1'h0;
+    end else if (_057_) begin
+      level[0] <= _076_;
+    end
+    if (rst) begin
+      level[1] <= 1'h0;
+    end else if (_058_) begin
+      level[1] <= _073_;
+    end
+    if (rst) begin
+      level[2] <= 1'h0;
+    end else if (_059_) begin
+      level[2] <= _071_;
+    end
+    if (rst) begin
+      level[3] <= 1'h0;
+    end else if (_060_) begin
+      level[3] <= _069_;
+    end
+    if (rst) begin
+      level[4] <= 1'h0;
+    end else if (_061_) begin
+      level[4] <= _067_;
+    end
+    if (rst) begin
+      level[5] <= 1'h0;
+    end else if (_062_) begin
+      level[5] <= _065_;
+    end
+    if (rst) begin
+      level[6] <= 1'h0;
+    end else if (_063_) begin
+      level[6] <= _078_;
+    end
+    if (rst) begin
+      level[7] <= 1'h0;
+    end else if (_064_) begin
+      level[7] <= _079_;
+    end
+    if (rst) begin
       rp__addr <= 3'h0;
-    end else if (_01_) begin
-      consume_1 <= consume_1 + 1'h1;
-      rp__addr <= consume_1;
+    end else if (_011_) begin
+      rp__addr <= rp__addr + 1'h1;
     end
     if (rst) begin
       wp__addr <= 3'h0;
@@ -1962,13 +2144,13 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$707$0 , \port$709$0 , r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$779$0 , \port$781$0 , r_data, clk);
   input clk;
   wire clk;
-  input [1:0] \port$707$0 ;
-  wire [1:0] \port$707$0 ;
-  input [3:0] \port$709$0 ;
-  wire [3:0] \port$709$0 ;
+  input [1:0] \port$779$0 ;
+  wire [1:0] \port$779$0 ;
+  input [3:0] \port$781$0 ;
+  wire [3:0] \port$781$0 ;
   output [68:0] r_data;
   reg [68:0] r_data = 69'h000000000000000000;
   input rst;
@@ -2053,7 +2235,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$707$0 , \
   end
   reg [68:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[{ \port$709$0 , \port$707$0  }];
+    _1_ <= mem[{ \port$781$0 , \port$779$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;
@@ -2061,7 +2243,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$707$0 , \
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1115$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1187$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -2184,8 +2366,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  input [68:0] \port$1115$0 ;
-  wire [68:0] \port$1115$0 ;
+  input [68:0] \port$1187$0 ;
+  wire [68:0] \port$1187$0 ;
   reg [23:0] rq0_acc0 = 24'h000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -2615,10 +2797,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_049_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$1115$0 [31:0];
+      rq0_b0 <= \port$1187$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$1115$0 [68:63];
-      rq0_m0 <= \port$1115$0 [62:32];
+      rq0_e0 <= \port$1187$0 [68:63];
+      rq0_m0 <= \port$1187$0 [62:32];
     end
   end
 endmodule

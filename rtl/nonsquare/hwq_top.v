@@ -558,100 +558,100 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _018_ = r_en & m_out__valid;
   assign _019_ = ~ row_valid;
   assign _020_ = row_end & _019_;
-  reg [16:0] _538_ = 17'h00000;
-  assign drain_back[16:0] = _538_;
-  reg [16:0] _539_ = 17'h00000;
-  assign drain_plus[16:0] = _539_;
-  assign _154_ = { _256_, _255_ } != 1'h0;
-  assign _107_ = { _267_, s_param__valid } != 2'h2;
-  assign _108_ = { _269_, s_param__valid } != 2'h2;
-  assign _109_ = { _267_, ch_left[16], s_param__valid } != 3'h5;
-  assign _110_ = { _264_, compute } != 2'h3;
-  assign _111_ = { _262_, _070_ } != 2'h2;
-  assign _112_ = { _269_, _267_, _264_, _262_ } != 1'h0;
-  assign _113_ = { _272_, s_param__valid } != 2'h2;
-  assign _114_ = { _274_, s_param__valid } != 2'h2;
-  assign _115_ = { _274_, _272_ } != 1'h0;
-  assign _116_ = { _279_, s_param__valid } != 2'h2;
-  assign _117_ = { _281_, s_param__valid } != 2'h2;
-  assign _118_ = { _279_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _119_ = { _281_, _279_ } != 1'h0;
-  assign _120_ = { _285_, s_param__valid } != 2'h2;
-  assign _121_ = { _287_, s_param__valid } != 2'h2;
-  assign _122_ = { _287_, _285_ } != 1'h0;
-  assign _123_ = { _292_, s_param__valid } != 2'h2;
-  assign _124_ = { _294_, s_param__valid } != 2'h2;
-  assign _125_ = { _292_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _126_ = { _294_, _292_ } != 1'h0;
-  assign _127_ = { _298_, s_param__valid } != 2'h2;
-  assign _128_ = { _300_, s_param__valid } != 2'h2;
-  assign _129_ = { _298_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _130_ = { _300_, _298_ } != 1'h0;
-  assign _131_ = { _305_, s_param__valid } != 2'h2;
-  assign _132_ = { _307_, s_param__valid } != 2'h2;
-  assign _133_ = { _305_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _134_ = { _305_, wb_last, \$signal$114 , s_param__valid } != 4'hb;
-  assign _135_ = { _307_, _305_ } != 1'h0;
-  assign _136_ = { _311_, s_param__valid } != 2'h2;
-  assign _137_ = { _313_, s_param__valid } != 2'h2;
-  assign _138_ = { _313_, _311_ } != 1'h0;
-  assign _139_ = { _003_, _001_, enter_q, d_last } != 4'h8;
-  assign _140_ = { _003_, _001_, enter_q } != 1'h0;
-  assign _141_ = { _001_, enter_q } != 2'h2;
-  assign _142_ = { _003_, _001_, drain_restart } != 1'h0;
-  assign _143_ = { _003_, _001_, drain_restart } != 1'h0;
-  assign _144_ = { drain_restart, o_valid } != 1'h0;
-  assign _145_ = { drain_restart, o_valid } != 1'h0;
-  assign _146_ = { compute, adv } != 2'h2;
-  assign _147_ = { compute, adv } != 2'h2;
-  assign _148_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _149_ = { compute, adv } != 2'h2;
-  assign _150_ = { compute, adv } != 2'h2;
-  assign _151_ = { compute, adv } != 2'h2;
-  assign _152_ = { tile_end, compute } != 1'h1;
-  assign _153_ = { tile_end, compute } != 1'h1;
-  assign _155_ = & { _257_, ch_left[16], s_param__valid };
-  assign _156_ = & { _258_, ch_left[16], s_param__valid };
-  assign _157_ = & { _259_, ch_left[16], s_param__valid };
-  assign _158_ = & { _112_, _111_, _110_, _109_, _108_, _107_ };
-  assign _159_ = & { _115_, _114_, _113_ };
-  assign _160_ = & { _119_, _118_, _117_, _116_ };
-  assign _161_ = & { _122_, _121_, _120_ };
-  assign _162_ = & { _126_, _125_, _124_, _123_ };
-  assign _163_ = & { _130_, _129_, _128_, _127_ };
-  assign _164_ = & { _135_, _134_, _133_, _132_, _131_ };
-  assign _165_ = & { _138_, _137_, _136_ };
-  assign _166_ = & { _314_, s_param__valid };
-  assign _167_ = & { _315_, s_param__valid };
-  assign _168_ = & { _316_, s_param__valid };
-  assign _169_ = & { _317_, s_param__valid };
-  assign _170_ = & { _318_, s_param__valid };
-  assign _171_ = & { _319_, s_param__valid };
-  assign _172_ = & { _320_, s_param__valid };
-  assign _173_ = & { _321_, s_param__valid };
-  assign _174_ = & { _322_, s_param__valid };
-  assign _175_ = & { _323_, s_param__valid };
-  assign _176_ = & { _324_, s_param__valid };
-  assign _177_ = & { _325_, s_param__valid };
-  assign _178_ = & { _326_, s_param__valid };
-  assign _179_ = & { _198_, \o_valid$84  };
-  assign _180_ = & { _199_, \o_valid$84  };
-  assign _181_ = & { _141_, _140_, _139_ };
-  assign _182_ = & { _149_, _148_ };
-  assign _183_ = & { tile_end, fn_last };
-  assign _193_ = ~ _341_;
-  assign _194_ = ~ _342_;
-  assign _195_ = ~ _346_;
-  assign _196_ = ~ compute;
-  assign _184_ = | { _071_, rst };
+  reg [16:0] _479_ = 17'h00000;
+  assign drain_back[16:0] = _479_;
+  reg [16:0] _480_ = 17'h00000;
+  assign drain_plus[16:0] = _480_;
+  assign _107_ = { compute, adv } != 2'h2;
+  assign _108_ = { compute, adv } != 2'h2;
+  assign _109_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _110_ = { compute, adv } != 2'h2;
+  assign _111_ = { compute, adv } != 2'h2;
+  assign _112_ = { compute, adv } != 2'h2;
+  assign _113_ = { tile_end, compute } != 1'h1;
+  assign _114_ = { tile_end, compute } != 1'h1;
+  assign _115_ = { _256_, _255_ } != 1'h0;
+  assign _116_ = { _267_, s_param__valid } != 2'h2;
+  assign _117_ = { _269_, s_param__valid } != 2'h2;
+  assign _118_ = { _267_, ch_left[16], s_param__valid } != 3'h5;
+  assign _119_ = { _264_, compute } != 2'h3;
+  assign _120_ = { _262_, _070_ } != 2'h2;
+  assign _121_ = { _269_, _267_, _264_, _262_ } != 1'h0;
+  assign _122_ = { _272_, s_param__valid } != 2'h2;
+  assign _123_ = { _274_, s_param__valid } != 2'h2;
+  assign _124_ = { _274_, _272_ } != 1'h0;
+  assign _125_ = { _279_, s_param__valid } != 2'h2;
+  assign _126_ = { _281_, s_param__valid } != 2'h2;
+  assign _127_ = { _279_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _128_ = { _281_, _279_ } != 1'h0;
+  assign _129_ = { _285_, s_param__valid } != 2'h2;
+  assign _130_ = { _287_, s_param__valid } != 2'h2;
+  assign _131_ = { _287_, _285_ } != 1'h0;
+  assign _132_ = { _292_, s_param__valid } != 2'h2;
+  assign _133_ = { _294_, s_param__valid } != 2'h2;
+  assign _134_ = { _292_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _135_ = { _294_, _292_ } != 1'h0;
+  assign _136_ = { _298_, s_param__valid } != 2'h2;
+  assign _137_ = { _300_, s_param__valid } != 2'h2;
+  assign _138_ = { _298_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _139_ = { _300_, _298_ } != 1'h0;
+  assign _140_ = { _305_, s_param__valid } != 2'h2;
+  assign _141_ = { _307_, s_param__valid } != 2'h2;
+  assign _142_ = { _305_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _143_ = { _305_, wb_last, \$signal$114 , s_param__valid } != 4'hb;
+  assign _144_ = { _307_, _305_ } != 1'h0;
+  assign _145_ = { _311_, s_param__valid } != 2'h2;
+  assign _146_ = { _313_, s_param__valid } != 2'h2;
+  assign _147_ = { _313_, _311_ } != 1'h0;
+  assign _148_ = { _003_, _001_, enter_q, d_last } != 4'h8;
+  assign _149_ = { _003_, _001_, enter_q } != 1'h0;
+  assign _150_ = { _001_, enter_q } != 2'h2;
+  assign _151_ = { _003_, _001_, drain_restart } != 1'h0;
+  assign _152_ = { _003_, _001_, drain_restart } != 1'h0;
+  assign _153_ = { drain_restart, o_valid } != 1'h0;
+  assign _154_ = { drain_restart, o_valid } != 1'h0;
+  assign _155_ = & { _110_, _109_ };
+  assign _156_ = & { tile_end, fn_last };
+  assign _157_ = & { _257_, ch_left[16], s_param__valid };
+  assign _158_ = & { _258_, ch_left[16], s_param__valid };
+  assign _159_ = & { _259_, ch_left[16], s_param__valid };
+  assign _160_ = & { _121_, _120_, _119_, _118_, _117_, _116_ };
+  assign _161_ = & { _124_, _123_, _122_ };
+  assign _162_ = & { _128_, _127_, _126_, _125_ };
+  assign _163_ = & { _131_, _130_, _129_ };
+  assign _164_ = & { _135_, _134_, _133_, _132_ };
+  assign _165_ = & { _139_, _138_, _137_, _136_ };
+  assign _166_ = & { _144_, _143_, _142_, _141_, _140_ };
+  assign _167_ = & { _147_, _146_, _145_ };
+  assign _168_ = & { _314_, s_param__valid };
+  assign _169_ = & { _315_, s_param__valid };
+  assign _170_ = & { _316_, s_param__valid };
+  assign _171_ = & { _317_, s_param__valid };
+  assign _172_ = & { _318_, s_param__valid };
+  assign _173_ = & { _319_, s_param__valid };
+  assign _174_ = & { _320_, s_param__valid };
+  assign _175_ = & { _321_, s_param__valid };
+  assign _176_ = & { _322_, s_param__valid };
+  assign _177_ = & { _323_, s_param__valid };
+  assign _178_ = & { _324_, s_param__valid };
+  assign _179_ = & { _325_, s_param__valid };
+  assign _180_ = & { _326_, s_param__valid };
+  assign _181_ = & { _198_, \o_valid$84  };
+  assign _182_ = & { _199_, \o_valid$84  };
+  assign _183_ = & { _150_, _149_, _148_ };
+  assign _193_ = ~ _346_;
+  assign _194_ = ~ compute;
+  assign _195_ = ~ _341_;
+  assign _196_ = ~ _342_;
+  assign _184_ = | { drain_restart, rst };
   assign _185_ = | { _193_, rst };
-  assign _186_ = | { _194_, rst };
-  assign _187_ = | { drain_restart, rst };
-  assign _188_ = | { drain_restart, rst };
-  assign _189_ = | { drain_restart, rst };
-  assign _190_ = | { _195_, rst };
-  assign _191_ = | { d_last, rst };
-  assign _192_ = | { _196_, rst };
+  assign _186_ = | { d_last, rst };
+  assign _187_ = | { _194_, rst };
+  assign _188_ = | { _071_, rst };
+  assign _189_ = | { _195_, rst };
+  assign _190_ = | { _196_, rst };
+  assign _191_ = | { drain_restart, rst };
+  assign _192_ = | { drain_restart, rst };
   assign _198_ = ob == 1'h1;
   assign _199_ = ! ob;
   assign _204_ = drain_restart ? 1'h0 : d_last;
@@ -961,126 +961,29 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   always @(posedge clk) begin
     w_addr <= wa;
     if (_184_) begin
-      compute <= 1'h0;
-    end else if (_155_) begin
-      compute <= 1'h1;
+      ra <= 6'h00;
+    end else if (o_valid) begin
+      ra <= beat_last ? (* full_case = 32'd1 *) _336_ : ra_inc;
+    end
+    if (_185_) begin
+      drain_restart <= 1'h0;
+    end else begin
+      drain_restart <= s_param__valid;
     end
     if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_156_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 5'h00;
-    end else if (_157_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_158_) begin
-      ctrl_state <= _704_(2'hx, { _268_, _266_, _263_, _260_ }, { _269_, _267_, _264_, _262_ });
-    end
-    if (rst) begin
-      ch_left <= 17'h00000;
-    end else if (_159_) begin
-      ch_left <= _714_(17'hxxxxx, { _273_, _270_ }, { _274_, _272_ });
-    end
-    if (rst) begin
-      wb_last <= 1'h0;
-    end else if (_160_) begin
-      wb_last <= _721_(1'hx, { _280_, _277_ }, { _281_, _279_ });
-    end
-    if (rst) begin
-      \$signal$114  <= 1'h0;
-    end else if (_161_) begin
-      \$signal$114  <= _284_;
-    end
-    if (rst) begin
-      wb <= 2'h0;
-    end else if (_162_) begin
-      wb <= _734_(2'hx, { _293_, _290_ }, { _294_, _292_ });
-    end
-    if (rst) begin
-      wa <= 6'h00;
-    end else if (_163_) begin
-      wa <= _740_(6'hxx, { _299_, _296_ }, { _300_, _298_ });
-    end
-    if (rst) begin
-      blk <= 4'h0;
-    end else if (_164_) begin
-      blk <= _747_(4'hx, { _306_, _303_ }, { _307_, _305_ });
-    end
-    if (rst) begin
-      lane <= 1'h0;
-    end else if (_165_) begin
-      lane <= _753_(1'hx, { _312_, _309_ }, { _313_, _311_ });
-    end
-    if (rst) begin
-      \$signal$111  <= 1'h0;
-    end else if (_166_) begin
-      \$signal$111  <= _057_;
-    end
-    if (rst) begin
-      \$signal$110  <= 1'h0;
-    end else if (_167_) begin
-      \$signal$110  <= _053_;
-    end
-    if (rst) begin
-      tile_pen <= 9'h000;
-    end else if (_168_) begin
-      tile_pen <= _052_[8:0];
-    end
-    if (rst) begin
-      k_pen <= 9'h000;
-    end else if (_169_) begin
-      k_pen <= _049_[8:0];
-    end
-    if (rst) begin
-      act_max <= 8'h00;
-    end else if (_170_) begin
-      act_max <= hdr[71:64];
-    end
-    if (rst) begin
-      act_min <= 8'h00;
-    end else if (_171_) begin
-      act_min <= hdr[63:56];
-    end
-    if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_172_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
-      m_one <= 1'h0;
-    end else if (_173_) begin
-      m_one <= hdr[15:0] == 1'h1;
-    end
-    if (rst) begin
-      m_wrap_pen <= 17'h00000;
-    end else if (_174_) begin
-      m_wrap_pen <= hdr[15:0] + 2'h2;
-    end
-    if (rst) begin
-      m_pen <= 17'h00000;
-    end else if (_175_) begin
-      m_pen <= hdr[15:0] - 2'h2;
-    end
-    if (rst) begin
-      m_wrap <= 17'h00000;
-    end else if (_176_) begin
-      m_wrap <= hdr[15:0] + 2'h3;
-    end
-    if (rst) begin
-      m_last <= 16'h0000;
-    end else if (_177_) begin
-      m_last <= hdr[15:0] - 1'h1;
-    end
-    if (rst) begin
-      m_less <= 17'h00000;
-    end else if (_178_) begin
-      m_less <= hdr[15:0] - 3'h4;
-    end
-    if (rst) begin
+      dn_last_next <= 1'h0;
+      row_last_next <= 1'h0;
+      row_valid_next <= 1'h0;
+      row_next <= 17'h00000;
+      drain_dn_pen <= 1'h0;
+      drain_d_pen <= 1'h0;
+      drain_lt_pen <= 1'h0;
+      drain_lt_last <= 1'h0;
+      drain_lt_wrap_pen <= 1'h0;
+      drain_lt_wrap <= 1'h0;
+      _479_ <= 17'h00000;
+      _480_ <= 17'h00000;
+      tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'hc;
       last_mblock <= 1'h0;
@@ -1097,20 +1000,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row <= 17'h00000;
       dn <= 4'h0;
       d <= 2'h0;
-      dn_last_next <= 1'h0;
-      row_last_next <= 1'h0;
-      row_valid_next <= 1'h0;
-      row_next <= 17'h00000;
-      drain_dn_pen <= 1'h0;
-      drain_d_pen <= 1'h0;
-      drain_lt_pen <= 1'h0;
-      drain_lt_last <= 1'h0;
-      drain_lt_wrap_pen <= 1'h0;
-      drain_lt_wrap <= 1'h0;
-      _538_ <= 17'h00000;
-      _539_ <= 17'h00000;
-      tile_end <= 1'h0;
     end else begin
+      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _098_; else row_last_next <= drain_lt_last & _100_; end
+      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
+      row_next <= _095_[16:0];
+      drain_dn_pen <= dn == nb_pen;
+      drain_d_pen <= d == 2'h2;
+      drain_lt_pen <= row < m_pen;
+      drain_lt_last <= row < m_last;
+      drain_lt_wrap_pen <= row < m_wrap_pen;
+      drain_lt_wrap <= row < m_wrap;
+      _479_ <= _088_[16:0];
+      _480_ <= _087_[16:0];
+      tile_end <= _072_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _040_ : _041_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _039_[3:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
@@ -1127,26 +1030,183 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       begin if (_001_) row <= _216_; else begin if (_003_) row <= row_next; else row <= _216_; end end
       begin if (_001_) dn <= _222_; else begin if (_003_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _006_; else dn <= _222_; end else dn <= _222_; end end
       begin if (_001_) d <= _227_; else begin if (_003_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _007_[1:0]; else d <= _227_; end end
-      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _098_; else row_last_next <= drain_lt_last & _100_; end
-      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _095_[16:0];
-      drain_dn_pen <= dn == nb_pen;
-      drain_d_pen <= d == 2'h2;
-      drain_lt_pen <= row < m_pen;
-      drain_lt_last <= row < m_last;
-      drain_lt_wrap_pen <= row < m_wrap_pen;
-      drain_lt_wrap <= row < m_wrap;
-      _538_ <= _088_[16:0];
-      _539_ <= _087_[16:0];
-      tile_end <= _072_ & at_tile_last;
     end
-    if (_185_) begin
+    if (_186_) begin
+      \$signal$141  <= 1'h0;
+    end else begin
+      \$signal$141  <= drain_d_pen;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_107_) begin
+      at_tile_last <= compute ? _233_ : \$signal$111 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_108_) begin
+      at_k_last <= compute ? _236_ : \$signal$110 ;
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_155_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _081_ : _238_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (rst) begin
+      t_rem <= 9'h000;
+    end else if (_111_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _083_[8:0]; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 9'h000;
+    end else if (_112_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _082_[8:0]; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_113_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _079_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 5'h00;
+    end else if (_114_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _078_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_187_) begin
+      fm0 <= 17'h00000;
+    end else if (_156_) begin
+      fm0 <= _077_[16:0];
+    end
+    if (rst) begin
+      flush <= 5'h00;
+    end else if (_115_) begin
+      flush <= _697_(5'hxx, { 5'h1f, _069_[4:0] }, { _256_, _255_ });
+    end
+    if (_188_) begin
+      compute <= 1'h0;
+    end else if (_157_) begin
+      compute <= 1'h1;
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_158_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_159_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_160_) begin
+      ctrl_state <= _704_(2'hx, { _268_, _266_, _263_, _260_ }, { _269_, _267_, _264_, _262_ });
+    end
+    if (rst) begin
+      ch_left <= 17'h00000;
+    end else if (_161_) begin
+      ch_left <= _714_(17'hxxxxx, { _273_, _270_ }, { _274_, _272_ });
+    end
+    if (rst) begin
+      wb_last <= 1'h0;
+    end else if (_162_) begin
+      wb_last <= _721_(1'hx, { _280_, _277_ }, { _281_, _279_ });
+    end
+    if (rst) begin
+      \$signal$114  <= 1'h0;
+    end else if (_163_) begin
+      \$signal$114  <= _284_;
+    end
+    if (rst) begin
+      wb <= 2'h0;
+    end else if (_164_) begin
+      wb <= _734_(2'hx, { _293_, _290_ }, { _294_, _292_ });
+    end
+    if (rst) begin
+      wa <= 6'h00;
+    end else if (_165_) begin
+      wa <= _740_(6'hxx, { _299_, _296_ }, { _300_, _298_ });
+    end
+    if (rst) begin
+      blk <= 4'h0;
+    end else if (_166_) begin
+      blk <= _747_(4'hx, { _306_, _303_ }, { _307_, _305_ });
+    end
+    if (rst) begin
+      lane <= 1'h0;
+    end else if (_167_) begin
+      lane <= _753_(1'hx, { _312_, _309_ }, { _313_, _311_ });
+    end
+    if (rst) begin
+      \$signal$111  <= 1'h0;
+    end else if (_168_) begin
+      \$signal$111  <= _057_;
+    end
+    if (rst) begin
+      \$signal$110  <= 1'h0;
+    end else if (_169_) begin
+      \$signal$110  <= _053_;
+    end
+    if (rst) begin
+      tile_pen <= 9'h000;
+    end else if (_170_) begin
+      tile_pen <= _052_[8:0];
+    end
+    if (rst) begin
+      k_pen <= 9'h000;
+    end else if (_171_) begin
+      k_pen <= _049_[8:0];
+    end
+    if (rst) begin
+      act_max <= 8'h00;
+    end else if (_172_) begin
+      act_max <= hdr[71:64];
+    end
+    if (rst) begin
+      act_min <= 8'h00;
+    end else if (_173_) begin
+      act_min <= hdr[63:56];
+    end
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (_174_) begin
+      zero_point <= hdr[55:48];
+    end
+    if (rst) begin
+      m_one <= 1'h0;
+    end else if (_175_) begin
+      m_one <= hdr[15:0] == 1'h1;
+    end
+    if (rst) begin
+      m_wrap_pen <= 17'h00000;
+    end else if (_176_) begin
+      m_wrap_pen <= hdr[15:0] + 2'h2;
+    end
+    if (rst) begin
+      m_pen <= 17'h00000;
+    end else if (_177_) begin
+      m_pen <= hdr[15:0] - 2'h2;
+    end
+    if (rst) begin
+      m_wrap <= 17'h00000;
+    end else if (_178_) begin
+      m_wrap <= hdr[15:0] + 2'h3;
+    end
+    if (rst) begin
+      m_last <= 16'h0000;
+    end else if (_179_) begin
+      m_last <= hdr[15:0] - 1'h1;
+    end
+    if (rst) begin
+      m_less <= 17'h00000;
+    end else if (_180_) begin
+      m_less <= hdr[15:0] - 3'h4;
+    end
+    if (_189_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _028_;
     end
-    if (_186_) begin
+    if (_190_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _026_;
@@ -1173,12 +1233,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part1 <= 16'h0000;
-    end else if (_179_) begin
+    end else if (_181_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_180_) begin
+    end else if (_182_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1196,98 +1256,38 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_181_) begin
+    end else if (_183_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_001_) dn_last <= 1'hx; else begin if (_003_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_142_) begin
+    end else if (_151_) begin
       begin if (_001_) beat_last <= beat == 1'h1; else begin if (_003_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_143_) begin
+    end else if (_152_) begin
       begin if (_001_) beat <= beat + 1'h1; else begin if (_003_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_187_) begin
+    if (_191_) begin
       ra_row[0] <= 1'h0;
     end else if (o_valid) begin
       ra_row[0] <= _331_[0];
     end
     if (rst) begin
       ra_row[5:1] <= 5'h00;
-    end else if (_144_) begin
+    end else if (_153_) begin
       ra_row[5:1] <= _231_[5:1];
     end
-    if (_188_) begin
+    if (_192_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
       ra_inc[5:1] <= _334_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_145_) begin
-      ra_inc[0] <= _197_[0];
-    end
-    if (_189_) begin
-      ra <= 6'h00;
-    end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _336_ : ra_inc;
-    end
-    if (_190_) begin
-      drain_restart <= 1'h0;
-    end else begin
-      drain_restart <= s_param__valid;
-    end
-    if (_191_) begin
-      \$signal$141  <= 1'h0;
-    end else begin
-      \$signal$141  <= drain_d_pen;
-    end
-    if (rst) begin
-      at_tile_last <= 1'h0;
-    end else if (_146_) begin
-      at_tile_last <= compute ? _233_ : \$signal$111 ;
-    end
-    if (rst) begin
-      at_k_last <= 1'h0;
-    end else if (_147_) begin
-      at_k_last <= compute ? _236_ : \$signal$110 ;
-    end
-    if (rst) begin
-      in_data <= 1'h0;
-    end else if (_182_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _081_ : _238_; else in_data <= 1'hx; end else in_data <= enter; end
-    end
-    if (rst) begin
-      t_rem <= 9'h000;
-    end else if (_150_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _083_[8:0]; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
-    end
-    if (rst) begin
-      k_rem <= 9'h000;
-    end else if (_151_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _082_[8:0]; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_152_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _079_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (rst) begin
-      fn_rem <= 5'h00;
-    end else if (_153_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _078_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_192_) begin
-      fm0 <= 17'h00000;
-    end else if (_183_) begin
-      fm0 <= _077_[16:0];
-    end
-    if (rst) begin
-      flush <= 5'h00;
     end else if (_154_) begin
-      flush <= _697_(5'hxx, { 5'h1f, _069_[4:0] }, { _256_, _255_ });
+      ra_inc[0] <= _197_[0];
     end
   end
 endmodule
@@ -1983,19 +1983,127 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire [3:0] _05_;
-  wire [4:0] _06_;
-  wire _07_;
-  wire _08_;
-  wire _11_;
-  wire _12_;
+  wire _000_;
+  wire _001_;
+  wire _002_;
+  wire _003_;
+  wire _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
+  wire [3:0] _011_;
+  wire _012_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
+  wire [4:0] _022_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire _035_;
+  wire _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
+  wire _043_;
+  wire _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _067_;
+  wire _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire _119_;
+  wire _120_;
   input clk;
   wire clk;
-  reg [3:0] consume_1 = 4'h1;
+  reg [11:0] level = 12'h000;
   output [48:0] r_data;
   wire [48:0] r_data;
   input r_en;
@@ -2030,34 +2138,200 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
       mem[wp__addr] <= wp__data;
   end
   assign r_data = mem[rp__addr];
-  assign _00_ = wp__addr == 4'hb;
-  assign _05_ = wp__addr + 1'h1;
-  assign _06_[3:0] = _00_ ? 4'h0 : _05_;
-  assign _07_ = r_en & r_rdy;
-  assign _08_ = consume_1 == 4'hb;
-  assign _11_ = r_en & r_rdy;
-  assign _12_ = consume_1 == wp__addr;
-  assign _01_ = _11_ & _12_;
-  assign _02_ = ~ _01_;
-  assign _03_ = r_rdy & _02_;
-  assign _06_[4] = 1'hx;
+  assign _002_ = r_en & r_rdy;
+  assign _003_ = ~ wp__en;
+  assign _004_ = _002_ & _003_;
+  assign _005_ = ~ r_rdy;
+  assign _006_ = r_en & r_rdy;
+  assign _007_ = ~ _006_;
+  assign _008_ = wp__en & _007_;
+  assign _009_ = r_en & r_rdy;
+  assign _010_ = ~ wp__en;
+  assign _012_ = _009_ & _010_;
+  assign _013_ = r_en & r_rdy;
+  assign _014_ = ~ _013_;
+  assign _015_ = wp__en & _014_;
+  assign _016_ = r_en & r_rdy;
+  assign _017_ = ~ wp__en;
+  assign _018_ = _016_ & _017_;
+  assign _019_ = r_en & r_rdy;
+  assign _020_ = ~ _019_;
+  assign _021_ = wp__en & _020_;
+  assign _023_ = r_en & r_rdy;
+  assign _024_ = ~ wp__en;
+  assign _025_ = _023_ & _024_;
+  assign _026_ = r_en & r_rdy;
+  assign _027_ = ~ _026_;
+  assign _028_ = wp__en & _027_;
+  assign _029_ = r_en & r_rdy;
+  assign _030_ = ~ wp__en;
+  assign _031_ = _029_ & _030_;
+  assign _032_ = r_en & r_rdy;
+  assign _034_ = ~ _032_;
+  assign _035_ = wp__en & _034_;
+  assign _036_ = r_en & r_rdy;
+  assign _037_ = ~ wp__en;
+  assign _038_ = _036_ & _037_;
+  assign _039_ = r_en & r_rdy;
+  assign _040_ = ~ _039_;
+  assign _041_ = wp__en & _040_;
+  assign _042_ = r_en & r_rdy;
+  assign _043_ = ~ wp__en;
+  assign _045_ = _042_ & _043_;
+  assign _046_ = r_en & r_rdy;
+  assign _047_ = ~ _046_;
+  assign _048_ = wp__en & _047_;
+  assign _049_ = r_en & r_rdy;
+  assign _050_ = ~ wp__en;
+  assign _051_ = _049_ & _050_;
+  assign _052_ = r_en & r_rdy;
+  assign _053_ = ~ _052_;
+  assign _054_ = wp__en & _053_;
+  assign _056_ = r_en & r_rdy;
+  assign _057_ = ~ wp__en;
+  assign _058_ = _056_ & _057_;
+  assign _059_ = r_en & r_rdy;
+  assign _060_ = ~ _059_;
+  assign _061_ = wp__en & _060_;
+  assign _062_ = r_en & r_rdy;
+  assign _063_ = ~ wp__en;
+  assign _064_ = _062_ & _063_;
+  assign _065_ = r_en & r_rdy;
+  assign _067_ = ~ _065_;
+  assign _068_ = wp__en & _067_;
+  assign _069_ = r_en & r_rdy;
+  assign _070_ = ~ wp__en;
+  assign _071_ = _069_ & _070_;
+  assign _072_ = r_en & r_rdy;
+  assign _073_ = ~ _072_;
+  assign _074_ = wp__en & _073_;
+  assign _075_ = r_en & r_rdy;
+  assign _076_ = ~ wp__en;
+  assign _078_ = _075_ & _076_;
+  assign _079_ = r_en & r_rdy;
+  assign _080_ = _079_ & level[0];
+  assign _081_ = ~ _080_;
+  assign _082_ = r_rdy & _081_;
+  assign _000_ = wp__addr == 4'hb;
+  assign _011_ = wp__addr + 1'h1;
+  assign _022_[3:0] = _000_ ? 4'h0 : _011_;
+  assign _033_ = r_en & r_rdy;
+  assign _044_ = rp__addr == 4'hb;
+  assign _077_ = r_en & r_rdy;
+  assign _084_ = ~ _077_;
+  assign _001_ = wp__en & _084_;
+  assign _085_ = { _004_, _001_ } != 1'h0;
+  assign _086_ = { _012_, _008_ } != 1'h0;
+  assign _087_ = { _018_, _015_ } != 1'h0;
+  assign _088_ = { _025_, _021_ } != 1'h0;
+  assign _089_ = { _031_, _028_ } != 1'h0;
+  assign _090_ = { _038_, _035_ } != 1'h0;
+  assign _091_ = { _045_, _041_ } != 1'h0;
+  assign _092_ = { _051_, _048_ } != 1'h0;
+  assign _093_ = { _058_, _054_ } != 1'h0;
+  assign _094_ = { _064_, _061_ } != 1'h0;
+  assign _095_ = { _071_, _068_ } != 1'h0;
+  assign _096_ = { _078_, _074_ } != 1'h0;
+  assign _097_ = _061_ ? level[8] : _120_;
+  assign _098_ = _058_ ? level[9] : 1'hx;
+  assign _099_ = _054_ ? level[7] : _098_;
+  assign _100_ = _051_ ? level[8] : 1'hx;
+  assign _101_ = _048_ ? level[6] : _100_;
+  assign _102_ = _045_ ? level[7] : 1'hx;
+  assign _103_ = _041_ ? level[5] : _102_;
+  assign _107_ = _078_ ? 1'h0 : 1'hx;
+  assign _104_ = _038_ ? level[6] : 1'hx;
+  assign _105_ = _035_ ? level[4] : _104_;
+  assign _106_ = _031_ ? level[5] : 1'hx;
+  assign _108_ = _028_ ? level[3] : _106_;
+  assign _109_ = _025_ ? level[4] : 1'hx;
+  assign _110_ = _021_ ? level[2] : _109_;
+  assign _115_ = _074_ ? level[10] : _107_;
+  assign _111_ = _018_ ? level[3] : 1'hx;
+  assign _112_ = _015_ ? level[1] : _111_;
+  assign _113_ = _012_ ? level[2] : 1'hx;
+  assign _114_ = _008_ ? level[0] : _113_;
+  assign _116_ = _004_ ? level[1] : 1'hx;
+  assign _117_ = _001_ ? _005_ : _116_;
+  assign _118_ = _071_ ? level[11] : 1'hx;
+  assign _119_ = _068_ ? level[9] : _118_;
+  assign _120_ = _064_ ? level[10] : 1'hx;
+  assign _022_[4] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
       r_rdy <= 1'h0;
     end else begin
-      r_rdy <= wp__en | _03_;
+      r_rdy <= wp__en | _082_;
     end
     if (rst) begin
-      consume_1 <= 4'h1;
+      level[0] <= 1'h0;
+    end else if (_085_) begin
+      level[0] <= _117_;
+    end
+    if (rst) begin
+      level[1] <= 1'h0;
+    end else if (_086_) begin
+      level[1] <= _114_;
+    end
+    if (rst) begin
+      level[2] <= 1'h0;
+    end else if (_087_) begin
+      level[2] <= _112_;
+    end
+    if (rst) begin
+      level[3] <= 1'h0;
+    end else if (_088_) begin
+      level[3] <= _110_;
+    end
+    if (rst) begin
+      level[4] <= 1'h0;
+    end else if (_089_) begin
+      level[4] <= _108_;
+    end
+    if (rst) begin
+      level[5] <= 1'h0;
+    end else if (_090_) begin
+      level[5] <= _105_;
+    end
+    if (rst) begin
+      level[6] <= 1'h0;
+    end else if (_091_) begin
+      level[6] <= _103_;
+    end
+    if (rst) begin
+      level[7] <= 1'h0;
+    end else if (_092_) begin
+      level[7] <= _101_;
+    end
+    if (rst) begin
+      level[8] <= 1'h0;
+    end else if (_093_) begin
+      level[8] <= _099_;
+    end
+    if (rst) begin
+      level[9] <= 1'h0;
+    end else if (_094_) begin
+      level[9] <= _097_;
+    end
+    if (rst) begin
+      level[10] <= 1'h0;
+    end else if (_095_) begin
+      level[10] <= _119_;
+    end
+    if (rst) begin
+      level[11] <= 1'h0;
+    end else if (_096_) begin
+      level[11] <= _115_;
+    end
+    if (rst) begin
       rp__addr <= 4'h0;
-    end else if (_07_) begin
-      begin if (_08_) consume_1 <= 4'h0; else consume_1 <= consume_1 + 1'h1; end
-      rp__addr <= consume_1;
+    end else if (_033_) begin
+      begin if (_044_) rp__addr <= 4'h0; else rp__addr <= rp__addr + 1'h1; end
     end
     if (rst) begin
       wp__addr <= 4'h0;
     end else if (wp__en) begin
-      wp__addr <= _06_[3:0];
+      wp__addr <= _022_[3:0];
     end
   end
 endmodule

@@ -61,6 +61,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _002_;
   wire _003_;
   wire _004_;
+  wire [1:0] _009_;
+  wire [2:0] _010_;
   wire _011_;
   wire _013_;
   wire _014_;
@@ -524,105 +526,107 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _002_ = o_valid & row_valid;
   assign _003_ = row_end & row_valid;
   assign _004_ = _003_ & row_last;
+  assign _009_ = ob + 1'h1;
+  assign _010_[1:0] = ob_last ? 2'h0 : _009_;
   assign _013_ = r_en & m_out__valid;
   assign _014_ = ~ row_valid;
   assign _015_ = row_end & _014_;
-  reg [16:0] _514_ = 17'h00000;
-  assign drain_back[16:0] = _514_;
-  reg [16:0] _515_ = 17'h00000;
-  assign drain_plus[16:0] = _515_;
-  assign _151_ = { _273_, _271_ } != 1'h0;
-  assign _103_ = { _276_, s_param__valid } != 2'h2;
-  assign _104_ = { _278_, s_param__valid } != 2'h2;
-  assign _105_ = { _278_, _276_ } != 1'h0;
-  assign _106_ = { _283_, s_param__valid } != 2'h2;
-  assign _107_ = { _285_, s_param__valid } != 2'h2;
-  assign _108_ = { _283_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _109_ = { _285_, _283_ } != 1'h0;
-  assign _110_ = { _289_, s_param__valid } != 2'h2;
-  assign _111_ = { _291_, s_param__valid } != 2'h2;
-  assign _112_ = { _291_, _289_ } != 1'h0;
-  assign _113_ = { _296_, s_param__valid } != 2'h2;
-  assign _114_ = { _298_, s_param__valid } != 2'h2;
-  assign _115_ = { _296_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _116_ = { _298_, _296_ } != 1'h0;
-  assign _117_ = { _302_, s_param__valid } != 2'h2;
-  assign _118_ = { _304_, s_param__valid } != 2'h2;
-  assign _119_ = { _302_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _120_ = { _304_, _302_ } != 1'h0;
-  assign _121_ = { _309_, s_param__valid } != 2'h2;
-  assign _122_ = { _311_, s_param__valid } != 2'h2;
-  assign _123_ = { _309_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _124_ = { _309_, wb_last, \$signal$107 , s_param__valid } != 4'hb;
-  assign _125_ = { _311_, _309_ } != 1'h0;
-  assign _126_ = { _315_, s_param__valid } != 2'h2;
-  assign _127_ = { _317_, s_param__valid } != 2'h2;
-  assign _128_ = { _317_, _315_ } != 1'h0;
-  assign _129_ = { _099_, _097_, enter_q, d_last } != 4'h8;
-  assign _130_ = { _099_, _097_, enter_q } != 1'h0;
-  assign _131_ = { _097_, enter_q } != 2'h2;
-  assign _132_ = { _099_, _097_, drain_restart } != 1'h0;
-  assign _133_ = { _099_, _097_, drain_restart } != 1'h0;
-  assign _134_ = { compute, adv } != 2'h2;
-  assign _135_ = { compute, adv } != 2'h2;
-  assign _136_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _137_ = { compute, adv } != 2'h2;
-  assign _138_ = { compute, adv } != 2'h2;
-  assign _139_ = { compute, adv } != 2'h2;
-  assign _140_ = { tile_end, compute } != 1'h1;
-  assign _141_ = { tile_end, compute } != 1'h1;
-  assign _142_ = { _253_, _252_ } != 1'h0;
-  assign _143_ = { _266_, s_param__valid } != 2'h2;
-  assign _144_ = { _268_, s_param__valid } != 2'h2;
-  assign _145_ = { _266_, ch_left[16], s_param__valid } != 3'h5;
-  assign _146_ = { _263_, compute } != 2'h3;
-  assign _147_ = { _261_, _056_ } != 2'h2;
-  assign _148_ = { _268_, _266_, _263_, _261_ } != 1'h0;
-  assign _149_ = { _271_, s_param__valid } != 2'h2;
-  assign _150_ = { _273_, s_param__valid } != 2'h2;
-  assign _152_ = & { _151_, _150_, _149_ };
-  assign _153_ = & { _105_, _104_, _103_ };
-  assign _154_ = & { _109_, _108_, _107_, _106_ };
-  assign _155_ = & { _112_, _111_, _110_ };
-  assign _156_ = & { _116_, _115_, _114_, _113_ };
-  assign _157_ = & { _120_, _119_, _118_, _117_ };
-  assign _158_ = & { _125_, _124_, _123_, _122_, _121_ };
-  assign _159_ = & { _128_, _127_, _126_ };
-  assign _160_ = & { _318_, s_param__valid };
-  assign _161_ = & { _319_, s_param__valid };
-  assign _162_ = & { _320_, s_param__valid };
-  assign _163_ = & { _321_, s_param__valid };
-  assign _164_ = & { _322_, s_param__valid };
-  assign _165_ = & { _323_, s_param__valid };
-  assign _166_ = & { _324_, s_param__valid };
-  assign _167_ = & { _325_, s_param__valid };
-  assign _168_ = & { _326_, s_param__valid };
-  assign _169_ = & { _327_, s_param__valid };
-  assign _170_ = & { _328_, s_param__valid };
-  assign _171_ = & { _195_, \o_valid$77  };
-  assign _172_ = & { _196_, \o_valid$77  };
-  assign _173_ = & { _197_, \o_valid$77  };
-  assign _174_ = & { _131_, _130_, _129_ };
-  assign _175_ = & { _093_, o_valid };
-  assign _176_ = & { _137_, _136_ };
-  assign _177_ = & { tile_end, fn_last };
-  assign _178_ = & { _254_, ch_left[16], s_param__valid };
-  assign _179_ = & { _255_, ch_left[16], s_param__valid };
-  assign _180_ = & { _256_, ch_left[16], s_param__valid };
-  assign _181_ = & { _257_, ch_first, s_param__valid };
-  assign _182_ = & { _258_, ch_first, s_param__valid };
-  assign _183_ = & { _148_, _147_, _146_, _145_, _144_, _143_ };
-  assign _192_ = ~ _334_;
-  assign _193_ = ~ _336_;
-  assign _194_ = ~ compute;
+  reg [16:0] _526_ = 17'h00000;
+  assign drain_back[16:0] = _526_;
+  reg [16:0] _527_ = 17'h00000;
+  assign drain_plus[16:0] = _527_;
+  assign _103_ = { compute, adv } != 2'h2;
+  assign _104_ = { tile_end, compute } != 1'h1;
+  assign _105_ = { tile_end, compute } != 1'h1;
+  assign _106_ = { _253_, _252_ } != 1'h0;
+  assign _107_ = { _266_, s_param__valid } != 2'h2;
+  assign _108_ = { _268_, s_param__valid } != 2'h2;
+  assign _109_ = { _266_, ch_left[16], s_param__valid } != 3'h5;
+  assign _110_ = { _263_, compute } != 2'h3;
+  assign _111_ = { _261_, _056_ } != 2'h2;
+  assign _112_ = { _268_, _266_, _263_, _261_ } != 1'h0;
+  assign _113_ = { _271_, s_param__valid } != 2'h2;
+  assign _114_ = { _273_, s_param__valid } != 2'h2;
+  assign _115_ = { _273_, _271_ } != 1'h0;
+  assign _116_ = { _276_, s_param__valid } != 2'h2;
+  assign _117_ = { _278_, s_param__valid } != 2'h2;
+  assign _118_ = { _278_, _276_ } != 1'h0;
+  assign _119_ = { _283_, s_param__valid } != 2'h2;
+  assign _120_ = { _285_, s_param__valid } != 2'h2;
+  assign _121_ = { _283_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _122_ = { _285_, _283_ } != 1'h0;
+  assign _123_ = { _289_, s_param__valid } != 2'h2;
+  assign _124_ = { _291_, s_param__valid } != 2'h2;
+  assign _125_ = { _291_, _289_ } != 1'h0;
+  assign _126_ = { _296_, s_param__valid } != 2'h2;
+  assign _127_ = { _298_, s_param__valid } != 2'h2;
+  assign _128_ = { _296_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _129_ = { _298_, _296_ } != 1'h0;
+  assign _130_ = { _302_, s_param__valid } != 2'h2;
+  assign _131_ = { _304_, s_param__valid } != 2'h2;
+  assign _132_ = { _302_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _133_ = { _304_, _302_ } != 1'h0;
+  assign _134_ = { _309_, s_param__valid } != 2'h2;
+  assign _135_ = { _311_, s_param__valid } != 2'h2;
+  assign _136_ = { _309_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _137_ = { _309_, wb_last, \$signal$107 , s_param__valid } != 4'hb;
+  assign _138_ = { _311_, _309_ } != 1'h0;
+  assign _139_ = { _315_, s_param__valid } != 2'h2;
+  assign _140_ = { _317_, s_param__valid } != 2'h2;
+  assign _141_ = { _317_, _315_ } != 1'h0;
+  assign _142_ = { _099_, _097_, enter_q, d_last } != 4'h8;
+  assign _143_ = { _099_, _097_, enter_q } != 1'h0;
+  assign _144_ = { _097_, enter_q } != 2'h2;
+  assign _145_ = { _099_, _097_, drain_restart } != 1'h0;
+  assign _146_ = { _099_, _097_, drain_restart } != 1'h0;
+  assign _147_ = { compute, adv } != 2'h2;
+  assign _148_ = { compute, adv } != 2'h2;
+  assign _149_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _150_ = { compute, adv } != 2'h2;
+  assign _151_ = { compute, adv } != 2'h2;
+  assign _152_ = & { tile_end, fn_last };
+  assign _153_ = & { _254_, ch_left[16], s_param__valid };
+  assign _154_ = & { _255_, ch_left[16], s_param__valid };
+  assign _155_ = & { _256_, ch_left[16], s_param__valid };
+  assign _156_ = & { _257_, ch_first, s_param__valid };
+  assign _157_ = & { _258_, ch_first, s_param__valid };
+  assign _158_ = & { _112_, _111_, _110_, _109_, _108_, _107_ };
+  assign _159_ = & { _115_, _114_, _113_ };
+  assign _160_ = & { _118_, _117_, _116_ };
+  assign _161_ = & { _122_, _121_, _120_, _119_ };
+  assign _162_ = & { _125_, _124_, _123_ };
+  assign _163_ = & { _129_, _128_, _127_, _126_ };
+  assign _164_ = & { _133_, _132_, _131_, _130_ };
+  assign _165_ = & { _138_, _137_, _136_, _135_, _134_ };
+  assign _166_ = & { _141_, _140_, _139_ };
+  assign _167_ = & { _318_, s_param__valid };
+  assign _168_ = & { _319_, s_param__valid };
+  assign _169_ = & { _320_, s_param__valid };
+  assign _170_ = & { _321_, s_param__valid };
+  assign _171_ = & { _322_, s_param__valid };
+  assign _172_ = & { _323_, s_param__valid };
+  assign _173_ = & { _324_, s_param__valid };
+  assign _174_ = & { _325_, s_param__valid };
+  assign _175_ = & { _326_, s_param__valid };
+  assign _176_ = & { _327_, s_param__valid };
+  assign _177_ = & { _328_, s_param__valid };
+  assign _178_ = & { _195_, \o_valid$77  };
+  assign _179_ = & { _196_, \o_valid$77  };
+  assign _180_ = & { _197_, \o_valid$77  };
+  assign _181_ = & { _144_, _143_, _142_ };
+  assign _182_ = & { _093_, o_valid };
+  assign _183_ = & { _150_, _149_ };
+  assign _192_ = ~ compute;
+  assign _193_ = ~ _334_;
+  assign _194_ = ~ _336_;
   assign _184_ = | { _192_, rst };
-  assign _185_ = | { drain_restart, rst };
-  assign _186_ = | { drain_restart, rst };
-  assign _187_ = | { dn_last, rst };
-  assign _188_ = | { _193_, rst };
-  assign _189_ = | { d_last, rst };
+  assign _185_ = | { _057_, rst };
+  assign _186_ = | { _193_, rst };
+  assign _187_ = | { drain_restart, rst };
+  assign _188_ = | { drain_restart, rst };
+  assign _189_ = | { dn_last, rst };
   assign _190_ = | { _194_, rst };
-  assign _191_ = | { _057_, rst };
+  assign _191_ = | { d_last, rst };
   assign _195_ = ob == 2'h2;
   assign _196_ = ob == 1'h1;
   assign _197_ = ! ob;
@@ -897,8 +901,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$604$0 (ra_beat),
-    .\port$606$0 (ra_blk),
+    .\port$712$0 (ra_beat),
+    .\port$714$0 (ra_blk),
     .r_data(i_bias),
     .rst(rst),
     .wp__addr(w_addr),
@@ -920,99 +924,26 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .zero_point(zero_point)
   );
   assign _038_[15:8] = 8'hxx;
+  assign _010_[2] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      ch_left <= 17'h00000;
-    end else if (_153_) begin
-      ch_left <= _705_(17'hxxxxx, { _277_, _274_ }, { _278_, _276_ });
+      fn_last <= 1'h0;
+    end else if (_104_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
-      wb_last <= 1'h0;
-    end else if (_154_) begin
-      wb_last <= _712_(1'hx, { _284_, _281_ }, { _285_, _283_ });
+      fn_rem <= 5'h00;
+    end else if (_105_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _064_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_184_) begin
+      fm0 <= 17'h00000;
+    end else if (_152_) begin
+      fm0 <= _063_[16:0];
     end
     if (rst) begin
-      \$signal$107  <= 1'h1;
-    end else if (_155_) begin
-      \$signal$107  <= _288_;
-    end
-    if (rst) begin
-      wb <= 2'h0;
-    end else if (_156_) begin
-      wb <= _725_(2'hx, { _297_, _294_ }, { _298_, _296_ });
-    end
-    if (rst) begin
-      wa <= 6'h00;
-    end else if (_157_) begin
-      wa <= _731_(6'hxx, { _303_, _300_ }, { _304_, _302_ });
-    end
-    if (rst) begin
-      blk <= 4'h0;
-    end else if (_158_) begin
-      blk <= _738_(4'hx, { _310_, _307_ }, { _311_, _309_ });
-    end
-    if (rst) begin
-      lane <= 1'h0;
-    end else if (_159_) begin
-      lane <= _744_(1'hx, { _316_, _313_ }, { _317_, _315_ });
-    end
-    if (rst) begin
-      \$signal$104  <= 1'h0;
-    end else if (_160_) begin
-      \$signal$104  <= _044_;
-    end
-    if (rst) begin
-      \$signal$103  <= 1'h0;
-    end else if (_161_) begin
-      \$signal$103  <= _040_;
-    end
-    if (rst) begin
-      tile_pen <= 8'h00;
-    end else if (_162_) begin
-      tile_pen <= _038_[7:0] - 2'h2;
-    end
-    if (rst) begin
-      k_pen <= 8'h00;
-    end else if (_163_) begin
-      k_pen <= hdr[39:32] - 2'h2;
-    end
-    if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_164_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
-      m_one <= 1'h0;
-    end else if (_165_) begin
-      m_one <= hdr[15:0] == 1'h1;
-    end
-    if (rst) begin
-      m_wrap_pen <= 17'h00000;
-    end else if (_166_) begin
-      m_wrap_pen <= hdr[15:0] + 2'h2;
-    end
-    if (rst) begin
-      m_pen <= 17'h00000;
-    end else if (_167_) begin
-      m_pen <= hdr[15:0] - 2'h2;
-    end
-    if (rst) begin
-      m_wrap <= 17'h00000;
-    end else if (_168_) begin
-      m_wrap <= hdr[15:0] + 2'h3;
-    end
-    if (rst) begin
-      m_last <= 16'h0000;
-    end else if (_169_) begin
-      m_last <= _030_[15:0];
-    end
-    if (rst) begin
-      m_less <= 17'h00000;
-    end else if (_170_) begin
-      m_less <= hdr[15:0] - 3'h4;
-    end
-    if (rst) begin
+      tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'hc;
       last_mblock <= 1'h0;
@@ -1039,10 +970,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _514_ <= 17'h00000;
-      _515_ <= 17'h00000;
-      tile_end <= 1'h0;
+      _526_ <= 17'h00000;
+      _527_ <= 17'h00000;
     end else begin
+      tile_end <= _058_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _027_ : _028_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _026_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
@@ -1069,11 +1000,140 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _514_ <= _074_[16:0];
-      _515_ <= _073_[16:0];
-      tile_end <= _058_ & at_tile_last;
+      _526_ <= _074_[16:0];
+      _527_ <= _073_[16:0];
     end
-    if (_184_) begin
+    if (rst) begin
+      flush <= 6'h00;
+    end else if (_106_) begin
+      flush <= _681_(6'hxx, { 6'h23, _055_[5:0] }, { _253_, _252_ });
+    end
+    if (_185_) begin
+      compute <= 1'h0;
+    end else if (_153_) begin
+      compute <= 1'h1;
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_154_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_155_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      i_shift <= 6'h00;
+    end else if (_156_) begin
+      i_shift <= hdr[69:64];
+    end
+    if (rst) begin
+      i_multiplier <= 31'h00000000;
+    end else if (_157_) begin
+      i_multiplier <= hdr[62:32];
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_158_) begin
+      ctrl_state <= _690_(2'hx, { _267_, _265_, _262_, _259_ }, { _268_, _266_, _263_, _261_ });
+    end
+    if (rst) begin
+      ch_first <= 1'h0;
+    end else if (_159_) begin
+      ch_first <= _700_(1'hx, { _272_, _269_ }, { _273_, _271_ });
+    end
+    if (rst) begin
+      ch_left <= 17'h00000;
+    end else if (_160_) begin
+      ch_left <= _705_(17'hxxxxx, { _277_, _274_ }, { _278_, _276_ });
+    end
+    if (rst) begin
+      wb_last <= 1'h0;
+    end else if (_161_) begin
+      wb_last <= _712_(1'hx, { _284_, _281_ }, { _285_, _283_ });
+    end
+    if (rst) begin
+      \$signal$107  <= 1'h1;
+    end else if (_162_) begin
+      \$signal$107  <= _288_;
+    end
+    if (rst) begin
+      wb <= 2'h0;
+    end else if (_163_) begin
+      wb <= _725_(2'hx, { _297_, _294_ }, { _298_, _296_ });
+    end
+    if (rst) begin
+      wa <= 6'h00;
+    end else if (_164_) begin
+      wa <= _731_(6'hxx, { _303_, _300_ }, { _304_, _302_ });
+    end
+    if (rst) begin
+      blk <= 4'h0;
+    end else if (_165_) begin
+      blk <= _738_(4'hx, { _310_, _307_ }, { _311_, _309_ });
+    end
+    if (rst) begin
+      lane <= 1'h0;
+    end else if (_166_) begin
+      lane <= _744_(1'hx, { _316_, _313_ }, { _317_, _315_ });
+    end
+    if (rst) begin
+      \$signal$104  <= 1'h0;
+    end else if (_167_) begin
+      \$signal$104  <= _044_;
+    end
+    if (rst) begin
+      \$signal$103  <= 1'h0;
+    end else if (_168_) begin
+      \$signal$103  <= _040_;
+    end
+    if (rst) begin
+      tile_pen <= 8'h00;
+    end else if (_169_) begin
+      tile_pen <= _038_[7:0] - 2'h2;
+    end
+    if (rst) begin
+      k_pen <= 8'h00;
+    end else if (_170_) begin
+      k_pen <= hdr[39:32] - 2'h2;
+    end
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (_171_) begin
+      zero_point <= hdr[55:48];
+    end
+    if (rst) begin
+      m_one <= 1'h0;
+    end else if (_172_) begin
+      m_one <= hdr[15:0] == 1'h1;
+    end
+    if (rst) begin
+      m_wrap_pen <= 17'h00000;
+    end else if (_173_) begin
+      m_wrap_pen <= hdr[15:0] + 2'h2;
+    end
+    if (rst) begin
+      m_pen <= 17'h00000;
+    end else if (_174_) begin
+      m_pen <= hdr[15:0] - 2'h2;
+    end
+    if (rst) begin
+      m_wrap <= 17'h00000;
+    end else if (_175_) begin
+      m_wrap <= hdr[15:0] + 2'h3;
+    end
+    if (rst) begin
+      m_last <= 16'h0000;
+    end else if (_176_) begin
+      m_last <= _030_[15:0];
+    end
+    if (rst) begin
+      m_less <= 17'h00000;
+    end else if (_177_) begin
+      m_less <= hdr[15:0] - 3'h4;
+    end
+    if (_186_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _021_;
@@ -1090,17 +1150,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_171_) begin
+    end else if (_178_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_172_) begin
+    end else if (_179_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_173_) begin
+    end else if (_180_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1108,7 +1168,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$77 ) begin
       ob_last <= ob == 2'h2;
-      begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
+      ob <= _010_[1:0];
     end
     if (\$signal$140 ) begin
       i_acc <= acc_chosen;
@@ -1118,123 +1178,68 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_174_) begin
+    end else if (_181_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_097_) dn_last <= 1'hx; else begin if (_099_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_132_) begin
+    end else if (_145_) begin
       begin if (_097_) beat_last <= beat == 2'h2; else begin if (_099_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_133_) begin
+    end else if (_146_) begin
       begin if (_097_) beat <= beat + 1'h1; else begin if (_099_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_185_) begin
+    if (_187_) begin
       ra_blk <= 4'h0;
-    end else if (_175_) begin
+    end else if (_182_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_186_) begin
+    if (_188_) begin
       ra_beat <= 2'h0;
     end else if (o_valid) begin
       ra_beat <= _091_[1:0];
     end
-    if (_187_) begin
+    if (_189_) begin
       ra_blk_next <= 4'h0;
     end else begin
       ra_blk_next <= ra_blk + 1'h1;
     end
-    if (_188_) begin
+    if (_190_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_189_) begin
+    if (_191_) begin
       \$signal$132  <= 1'h0;
     end else begin
       \$signal$132  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_134_) begin
+    end else if (_147_) begin
       at_tile_last <= compute ? _230_ : \$signal$104 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_135_) begin
+    end else if (_148_) begin
       at_k_last <= compute ? _233_ : \$signal$103 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_176_) begin
+    end else if (_183_) begin
       begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _067_ : _235_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 8'h00;
-    end else if (_138_) begin
+    end else if (_151_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _069_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 8'h00;
-    end else if (_139_) begin
+    end else if (_103_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _068_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_140_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (rst) begin
-      fn_rem <= 5'h00;
-    end else if (_141_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _064_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_190_) begin
-      fm0 <= 17'h00000;
-    end else if (_177_) begin
-      fm0 <= _063_[16:0];
-    end
-    if (rst) begin
-      flush <= 6'h00;
-    end else if (_142_) begin
-      flush <= _681_(6'hxx, { 6'h23, _055_[5:0] }, { _253_, _252_ });
-    end
-    if (_191_) begin
-      compute <= 1'h0;
-    end else if (_178_) begin
-      compute <= 1'h1;
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_179_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 5'h00;
-    end else if (_180_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      i_shift <= 6'h00;
-    end else if (_181_) begin
-      i_shift <= hdr[69:64];
-    end
-    if (rst) begin
-      i_multiplier <= 31'h00000000;
-    end else if (_182_) begin
-      i_multiplier <= hdr[62:32];
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_183_) begin
-      ctrl_state <= _690_(2'hx, { _267_, _265_, _262_, _259_ }, { _268_, _266_, _263_, _261_ });
-    end
-    if (rst) begin
-      ch_first <= 1'h0;
-    end else if (_152_) begin
-      ch_first <= _700_(1'hx, { _272_, _269_ }, { _273_, _271_ });
     end
   end
 endmodule
@@ -1794,19 +1799,127 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire [3:0] _05_;
-  wire [4:0] _06_;
-  wire _07_;
-  wire _08_;
-  wire _11_;
-  wire _12_;
+  wire _000_;
+  wire _001_;
+  wire _002_;
+  wire _003_;
+  wire _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
+  wire [3:0] _011_;
+  wire _012_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
+  wire [4:0] _022_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire _035_;
+  wire _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
+  wire _043_;
+  wire _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _067_;
+  wire _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire _119_;
+  wire _120_;
   input clk;
   wire clk;
-  reg [3:0] consume_1 = 4'h1;
+  reg [11:0] level = 12'h000;
   output [32:0] r_data;
   wire [32:0] r_data;
   input r_en;
@@ -1841,46 +1954,212 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
       mem[wp__addr] <= wp__data;
   end
   assign r_data = mem[rp__addr];
-  assign _00_ = wp__addr == 4'hb;
-  assign _05_ = wp__addr + 1'h1;
-  assign _06_[3:0] = _00_ ? 4'h0 : _05_;
-  assign _07_ = r_en & r_rdy;
-  assign _08_ = consume_1 == 4'hb;
-  assign _11_ = r_en & r_rdy;
-  assign _12_ = consume_1 == wp__addr;
-  assign _01_ = _11_ & _12_;
-  assign _02_ = ~ _01_;
-  assign _03_ = r_rdy & _02_;
-  assign _06_[4] = 1'hx;
+  assign _002_ = r_en & r_rdy;
+  assign _003_ = ~ wp__en;
+  assign _004_ = _002_ & _003_;
+  assign _005_ = ~ r_rdy;
+  assign _006_ = r_en & r_rdy;
+  assign _007_ = ~ _006_;
+  assign _008_ = wp__en & _007_;
+  assign _009_ = r_en & r_rdy;
+  assign _010_ = ~ wp__en;
+  assign _012_ = _009_ & _010_;
+  assign _013_ = r_en & r_rdy;
+  assign _014_ = ~ _013_;
+  assign _015_ = wp__en & _014_;
+  assign _016_ = r_en & r_rdy;
+  assign _017_ = ~ wp__en;
+  assign _018_ = _016_ & _017_;
+  assign _019_ = r_en & r_rdy;
+  assign _020_ = ~ _019_;
+  assign _021_ = wp__en & _020_;
+  assign _023_ = r_en & r_rdy;
+  assign _024_ = ~ wp__en;
+  assign _025_ = _023_ & _024_;
+  assign _026_ = r_en & r_rdy;
+  assign _027_ = ~ _026_;
+  assign _028_ = wp__en & _027_;
+  assign _029_ = r_en & r_rdy;
+  assign _030_ = ~ wp__en;
+  assign _031_ = _029_ & _030_;
+  assign _032_ = r_en & r_rdy;
+  assign _034_ = ~ _032_;
+  assign _035_ = wp__en & _034_;
+  assign _036_ = r_en & r_rdy;
+  assign _037_ = ~ wp__en;
+  assign _038_ = _036_ & _037_;
+  assign _039_ = r_en & r_rdy;
+  assign _040_ = ~ _039_;
+  assign _041_ = wp__en & _040_;
+  assign _042_ = r_en & r_rdy;
+  assign _043_ = ~ wp__en;
+  assign _045_ = _042_ & _043_;
+  assign _046_ = r_en & r_rdy;
+  assign _047_ = ~ _046_;
+  assign _048_ = wp__en & _047_;
+  assign _049_ = r_en & r_rdy;
+  assign _050_ = ~ wp__en;
+  assign _051_ = _049_ & _050_;
+  assign _052_ = r_en & r_rdy;
+  assign _053_ = ~ _052_;
+  assign _054_ = wp__en & _053_;
+  assign _056_ = r_en & r_rdy;
+  assign _057_ = ~ wp__en;
+  assign _058_ = _056_ & _057_;
+  assign _059_ = r_en & r_rdy;
+  assign _060_ = ~ _059_;
+  assign _061_ = wp__en & _060_;
+  assign _062_ = r_en & r_rdy;
+  assign _063_ = ~ wp__en;
+  assign _064_ = _062_ & _063_;
+  assign _065_ = r_en & r_rdy;
+  assign _067_ = ~ _065_;
+  assign _068_ = wp__en & _067_;
+  assign _069_ = r_en & r_rdy;
+  assign _070_ = ~ wp__en;
+  assign _071_ = _069_ & _070_;
+  assign _072_ = r_en & r_rdy;
+  assign _073_ = ~ _072_;
+  assign _074_ = wp__en & _073_;
+  assign _075_ = r_en & r_rdy;
+  assign _076_ = ~ wp__en;
+  assign _078_ = _075_ & _076_;
+  assign _079_ = r_en & r_rdy;
+  assign _080_ = _079_ & level[0];
+  assign _081_ = ~ _080_;
+  assign _082_ = r_rdy & _081_;
+  assign _000_ = wp__addr == 4'hb;
+  assign _011_ = wp__addr + 1'h1;
+  assign _022_[3:0] = _000_ ? 4'h0 : _011_;
+  assign _033_ = r_en & r_rdy;
+  assign _044_ = rp__addr == 4'hb;
+  assign _077_ = r_en & r_rdy;
+  assign _084_ = ~ _077_;
+  assign _001_ = wp__en & _084_;
+  assign _085_ = { _004_, _001_ } != 1'h0;
+  assign _086_ = { _012_, _008_ } != 1'h0;
+  assign _087_ = { _018_, _015_ } != 1'h0;
+  assign _088_ = { _025_, _021_ } != 1'h0;
+  assign _089_ = { _031_, _028_ } != 1'h0;
+  assign _090_ = { _038_, _035_ } != 1'h0;
+  assign _091_ = { _045_, _041_ } != 1'h0;
+  assign _092_ = { _051_, _048_ } != 1'h0;
+  assign _093_ = { _058_, _054_ } != 1'h0;
+  assign _094_ = { _064_, _061_ } != 1'h0;
+  assign _095_ = { _071_, _068_ } != 1'h0;
+  assign _096_ = { _078_, _074_ } != 1'h0;
+  assign _097_ = _061_ ? level[8] : _120_;
+  assign _098_ = _058_ ? level[9] : 1'hx;
+  assign _099_ = _054_ ? level[7] : _098_;
+  assign _100_ = _051_ ? level[8] : 1'hx;
+  assign _101_ = _048_ ? level[6] : _100_;
+  assign _102_ = _045_ ? level[7] : 1'hx;
+  assign _103_ = _041_ ? level[5] : _102_;
+  assign _107_ = _078_ ? 1'h0 : 1'hx;
+  assign _104_ = _038_ ? level[6] : 1'hx;
+  assign _105_ = _035_ ? level[4] : _104_;
+  assign _106_ = _031_ ? level[5] : 1'hx;
+  assign _108_ = _028_ ? level[3] : _106_;
+  assign _109_ = _025_ ? level[4] : 1'hx;
+  assign _110_ = _021_ ? level[2] : _109_;
+  assign _115_ = _074_ ? level[10] : _107_;
+  assign _111_ = _018_ ? level[3] : 1'hx;
+  assign _112_ = _015_ ? level[1] : _111_;
+  assign _113_ = _012_ ? level[2] : 1'hx;
+  assign _114_ = _008_ ? level[0] : _113_;
+  assign _116_ = _004_ ? level[1] : 1'hx;
+  assign _117_ = _001_ ? _005_ : _116_;
+  assign _118_ = _071_ ? level[11] : 1'hx;
+  assign _119_ = _068_ ? level[9] : _118_;
+  assign _120_ = _064_ ? level[10] : 1'hx;
+  assign _022_[4] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
       r_rdy <= 1'h0;
     end else begin
-      r_rdy <= wp__en | _03_;
+      r_rdy <= wp__en | _082_;
     end
     if (rst) begin
-      consume_1 <= 4'h1;
+      level[0] <= 1'h0;
+    end else if (_085_) begin
+      level[0] <= _117_;
+    end
+    if (rst) begin
+      level[1] <= 1'h0;
+    end else if (_086_) begin
+      level[1] <= _114_;
+    end
+    if (rst) begin
+      level[2] <= 1'h0;
+    end else if (_087_) begin
+      level[2] <= _112_;
+    end
+    if (rst) begin
+      level[3] <= 1'h0;
+    end else if (_088_) begin
+      level[3] <= _110_;
+    end
+    if (rst) begin
+      level[4] <= 1'h0;
+    end else if (_089_) begin
+      level[4] <= _108_;
+    end
+    if (rst) begin
+      level[5] <= 1'h0;
+    end else if (_090_) begin
+      level[5] <= _105_;
+    end
+    if (rst) begin
+      level[6] <= 1'h0;
+    end else if (_091_) begin
+      level[6] <= _103_;
+    end
+    if (rst) begin
+      level[7] <= 1'h0;
+    end else if (_092_) begin
+      level[7] <= _101_;
+    end
+    if (rst) begin
+      level[8] <= 1'h0;
+    end else if (_093_) begin
+      level[8] <= _099_;
+    end
+    if (rst) begin
+      level[9] <= 1'h0;
+    end else if (_094_) begin
+      level[9] <= _097_;
+    end
+    if (rst) begin
+      level[10] <= 1'h0;
+    end else if (_095_) begin
+      level[10] <= _119_;
+    end
+    if (rst) begin
+      level[11] <= 1'h0;
+    end else if (_096_) begin
+      level[11] <= _115_;
+    end
+    if (rst) begin
       rp__addr <= 4'h0;
-    end else if (_07_) begin
-      begin if (_08_) consume_1 <= 4'h0; else consume_1 <= consume_1 + 1'h1; end
-      rp__addr <= consume_1;
+    end else if (_033_) begin
+      begin if (_044_) rp__addr <= 4'h0; else rp__addr <= rp__addr + 1'h1; end
     end
     if (rst) begin
       wp__addr <= 4'h0;
     end else if (wp__en) begin
-      wp__addr <= _06_[3:0];
+      wp__addr <= _022_[3:0];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$604$0 , \port$606$0 , r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$712$0 , \port$714$0 , r_data, clk);
   input clk;
   wire clk;
-  input [1:0] \port$604$0 ;
-  wire [1:0] \port$604$0 ;
-  input [3:0] \port$606$0 ;
-  wire [3:0] \port$606$0 ;
+  input [1:0] \port$712$0 ;
+  wire [1:0] \port$712$0 ;
+  input [3:0] \port$714$0 ;
+  wire [3:0] \port$714$0 ;
   output [31:0] r_data;
   reg [31:0] r_data = 32'd0;
   input rst;
@@ -1965,7 +2244,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$604$0 , \
   end
   reg [31:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[{ \port$606$0 , \port$604$0  }];
+    _1_ <= mem[{ \port$714$0 , \port$712$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;

@@ -261,41 +261,41 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _217_;
   wire _218_;
   wire _219_;
+  wire _220_;
   wire _221_;
-  wire [3:0] _222_;
+  wire _222_;
   wire _223_;
-  wire [3:0] _224_;
-  wire [3:0] _225_;
+  wire _224_;
+  wire _225_;
   wire [3:0] _226_;
-  wire _228_;
-  wire [3:0] _229_;
-  wire _230_;
-  wire [3:0] _231_;
+  wire [3:0] _227_;
+  wire _229_;
+  wire [3:0] _230_;
+  wire _231_;
   wire [3:0] _232_;
-  wire _234_;
-  wire [3:0] _235_;
+  wire [3:0] _233_;
+  wire [3:0] _234_;
   wire _236_;
-  wire _237_;
+  wire [3:0] _237_;
   wire _238_;
-  wire _239_;
-  wire _240_;
-  wire _241_;
+  wire [3:0] _239_;
+  wire [3:0] _240_;
   wire _242_;
-  wire _243_;
+  wire [3:0] _243_;
   wire _244_;
   wire _245_;
   wire _246_;
   wire _247_;
   wire _248_;
   wire _249_;
+  wire _250_;
+  wire _251_;
   wire _252_;
   wire _253_;
   wire _254_;
   wire _255_;
   wire _256_;
   wire _257_;
-  wire _258_;
-  wire _259_;
   wire _260_;
   wire _261_;
   wire _262_;
@@ -313,48 +313,48 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _274_;
   wire _275_;
   wire _276_;
+  wire _277_;
+  wire _278_;
+  wire _279_;
+  wire _280_;
   wire _281_;
-  wire _287_;
-  wire _290_;
-  wire [16:0] _293_;
-  wire [3:0] _296_;
-  wire _301_;
-  wire _302_;
-  wire _304_;
-  wire _305_;
-  wire _307_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
-  wire [1:0] _329_;
-  wire _331_;
-  wire [1:0] _332_;
+  wire _282_;
+  wire _283_;
+  wire _284_;
+  wire _289_;
+  wire _295_;
+  wire _298_;
+  wire [16:0] _301_;
+  wire [3:0] _304_;
+  wire _309_;
+  wire _310_;
+  wire _312_;
+  wire _313_;
+  wire _315_;
+  wire _332_;
   wire _333_;
-  wire [1:0] _334_;
-  wire [1:0] _335_;
+  wire _334_;
+  wire _335_;
   wire _336_;
   wire [1:0] _337_;
-  wire _338_;
-  wire [16:0] _339_;
+  wire _339_;
+  wire [1:0] _340_;
   wire _341_;
-  wire [16:0] _342_;
-  wire _343_;
+  wire [1:0] _342_;
+  wire [1:0] _343_;
   wire _344_;
-  wire _345_;
+  wire [1:0] _345_;
   wire _346_;
-  wire _348_;
+  wire [16:0] _347_;
   wire _349_;
-  wire _350_;
+  wire [16:0] _350_;
   wire _351_;
   wire _352_;
   wire _353_;
   wire _354_;
-  wire _355_;
   wire _356_;
-  wire [3:0] _357_;
-  wire [3:0] _358_;
+  wire _357_;
+  wire _358_;
   wire \$signal ;
   wire \$signal$132 ;
   reg \$signal$211  = 1'h0;
@@ -596,42 +596,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _123_ = { compute, adv } != 2'h2;
   assign _124_ = { tile_end, compute } != 1'h1;
   assign _125_ = { tile_end, compute } != 1'h1;
-  assign _126_ = { _325_, _324_ } != 1'h0;
-  assign _127_ = { _336_, s_param__valid } != 2'h2;
-  assign _128_ = { _338_, s_param__valid } != 2'h2;
-  assign _129_ = { _336_, ch_left[16], s_param__valid } != 3'h5;
-  assign _130_ = { _333_, compute } != 2'h3;
-  assign _131_ = { _331_, _106_ } != 2'h2;
-  assign _132_ = { _338_, _336_, _333_, _331_ } != 1'h0;
-  assign _133_ = { _341_, s_param__valid } != 2'h2;
-  assign _134_ = { _343_, s_param__valid } != 2'h2;
-  assign _135_ = { _343_, _341_ } != 1'h0;
-  assign _136_ = { _348_, s_param__valid } != 2'h2;
-  assign _137_ = { _350_, s_param__valid } != 2'h2;
-  assign _138_ = { _348_, \$signal$215 , s_param__valid } != 3'h5;
-  assign _139_ = { _350_, _348_ } != 1'h0;
-  assign _140_ = { _354_, s_param__valid } != 2'h2;
-  assign _141_ = { _356_, s_param__valid } != 2'h2;
-  assign _142_ = { _356_, _354_ } != 1'h0;
-  assign _143_ = { _221_, s_param__valid } != 2'h2;
-  assign _144_ = { _223_, s_param__valid } != 2'h2;
-  assign _145_ = { _221_, \$signal$215 , s_param__valid } != 3'h5;
-  assign _146_ = { _223_, _221_ } != 1'h0;
-  assign _147_ = { _228_, s_param__valid } != 2'h2;
-  assign _148_ = { _230_, s_param__valid } != 2'h2;
-  assign _149_ = { _228_, \$signal$215 , s_param__valid } != 3'h5;
-  assign _150_ = { _228_, wb_last, \$signal$215 , s_param__valid } != 4'hb;
-  assign _151_ = { _230_, _228_ } != 1'h0;
-  assign _152_ = { _234_, s_param__valid } != 2'h2;
-  assign _153_ = { _236_, s_param__valid } != 2'h2;
-  assign _154_ = { _236_, _234_ } != 1'h0;
+  assign _126_ = { _333_, _332_ } != 1'h0;
+  assign _127_ = { _344_, s_param__valid } != 2'h2;
+  assign _128_ = { _346_, s_param__valid } != 2'h2;
+  assign _129_ = { _344_, ch_left[16], s_param__valid } != 3'h5;
+  assign _130_ = { _341_, compute } != 2'h3;
+  assign _131_ = { _339_, _106_ } != 2'h2;
+  assign _132_ = { _346_, _344_, _341_, _339_ } != 1'h0;
+  assign _133_ = { _349_, s_param__valid } != 2'h2;
+  assign _134_ = { _351_, s_param__valid } != 2'h2;
+  assign _135_ = { _351_, _349_ } != 1'h0;
+  assign _136_ = { _356_, s_param__valid } != 2'h2;
+  assign _137_ = { _358_, s_param__valid } != 2'h2;
+  assign _138_ = { _356_, \$signal$215 , s_param__valid } != 3'h5;
+  assign _139_ = { _358_, _356_ } != 1'h0;
+  assign _140_ = { _223_, s_param__valid } != 2'h2;
+  assign _141_ = { _225_, s_param__valid } != 2'h2;
+  assign _142_ = { _225_, _223_ } != 1'h0;
+  assign _143_ = { _229_, s_param__valid } != 2'h2;
+  assign _144_ = { _231_, s_param__valid } != 2'h2;
+  assign _145_ = { _229_, \$signal$215 , s_param__valid } != 3'h5;
+  assign _146_ = { _231_, _229_ } != 1'h0;
+  assign _147_ = { _236_, s_param__valid } != 2'h2;
+  assign _148_ = { _238_, s_param__valid } != 2'h2;
+  assign _149_ = { _236_, \$signal$215 , s_param__valid } != 3'h5;
+  assign _150_ = { _236_, wb_last, \$signal$215 , s_param__valid } != 4'hb;
+  assign _151_ = { _238_, _236_ } != 1'h0;
+  assign _152_ = { _242_, s_param__valid } != 2'h2;
+  assign _153_ = { _244_, s_param__valid } != 2'h2;
+  assign _154_ = { _244_, _242_ } != 1'h0;
   assign _155_ = & { _116_, _115_, _114_ };
   assign _156_ = & { _009_, o_valid };
   assign _157_ = & { _121_, _120_ };
   assign _158_ = & { tile_end, fn_last };
-  assign _159_ = & { _326_, ch_left[16], s_param__valid };
-  assign _160_ = & { _327_, ch_left[16], s_param__valid };
-  assign _161_ = & { _328_, ch_left[16], s_param__valid };
+  assign _159_ = & { _334_, ch_left[16], s_param__valid };
+  assign _160_ = & { _335_, ch_left[16], s_param__valid };
+  assign _161_ = & { _336_, ch_left[16], s_param__valid };
   assign _162_ = & { _132_, _131_, _130_, _129_, _128_, _127_ };
   assign _163_ = & { _135_, _134_, _133_ };
   assign _164_ = & { _139_, _138_, _137_, _136_ };
@@ -639,37 +639,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _166_ = & { _146_, _145_, _144_, _143_ };
   assign _167_ = & { _151_, _150_, _149_, _148_, _147_ };
   assign _168_ = & { _154_, _153_, _152_ };
-  assign _169_ = & { _237_, s_param__valid };
-  assign _170_ = & { _238_, s_param__valid };
-  assign _171_ = & { _239_, s_param__valid };
-  assign _172_ = & { _240_, s_param__valid };
-  assign _173_ = & { _241_, s_param__valid };
-  assign _174_ = & { _242_, s_param__valid };
-  assign _175_ = & { _243_, s_param__valid };
-  assign _176_ = & { _244_, s_param__valid };
-  assign _177_ = & { _245_, s_param__valid };
-  assign _178_ = & { _246_, s_param__valid };
-  assign _179_ = & { _247_, s_param__valid };
-  assign _180_ = & { _248_, s_param__valid };
-  assign _181_ = & { _249_, s_param__valid };
-  assign _202_ = ~ _274_;
+  assign _169_ = & { _245_, s_param__valid };
+  assign _170_ = & { _246_, s_param__valid };
+  assign _171_ = & { _247_, s_param__valid };
+  assign _172_ = & { _248_, s_param__valid };
+  assign _173_ = & { _249_, s_param__valid };
+  assign _174_ = & { _250_, s_param__valid };
+  assign _175_ = & { _251_, s_param__valid };
+  assign _176_ = & { _252_, s_param__valid };
+  assign _177_ = & { _253_, s_param__valid };
+  assign _178_ = & { _254_, s_param__valid };
+  assign _179_ = & { _255_, s_param__valid };
+  assign _180_ = & { _256_, s_param__valid };
+  assign _181_ = & { _257_, s_param__valid };
+  assign _202_ = ~ _282_;
   assign _203_ = ~ compute;
-  assign _204_ = ~ _255_;
-  assign _205_ = ~ _256_;
-  assign _206_ = ~ _257_;
-  assign _207_ = ~ _258_;
-  assign _208_ = ~ _259_;
-  assign _209_ = ~ _260_;
-  assign _210_ = ~ _261_;
-  assign _211_ = ~ _262_;
-  assign _212_ = ~ _263_;
-  assign _213_ = ~ _264_;
-  assign _214_ = ~ _265_;
-  assign _215_ = ~ _266_;
-  assign _216_ = ~ _267_;
-  assign _217_ = ~ _268_;
-  assign _218_ = ~ _269_;
-  assign _219_ = ~ _270_;
+  assign _204_ = ~ _263_;
+  assign _205_ = ~ _264_;
+  assign _206_ = ~ _265_;
+  assign _207_ = ~ _266_;
+  assign _208_ = ~ _267_;
+  assign _209_ = ~ _268_;
+  assign _210_ = ~ _269_;
+  assign _211_ = ~ _270_;
+  assign _212_ = ~ _271_;
+  assign _213_ = ~ _272_;
+  assign _214_ = ~ _273_;
+  assign _215_ = ~ _274_;
+  assign _216_ = ~ _275_;
+  assign _217_ = ~ _276_;
+  assign _218_ = ~ _277_;
+  assign _219_ = ~ _278_;
   assign _182_ = | { drain_restart, rst };
   assign _183_ = | { _202_, rst };
   assign _184_ = | { _203_, rst };
@@ -690,86 +690,100 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _199_ = | { _217_, rst };
   assign _200_ = | { _218_, rst };
   assign _201_ = | { _219_, rst };
-  function [3:0] _667_;
+  assign _220_ = \$signal$215  ? (* full_case = 32'd1 *) 1'h0 : _101_;
+  assign _221_ = s_param__valid ? _220_ : 1'hx;
+  function [0:0] _669_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _669_ = b[0:0];
+      2'b1?:
+        _669_ = b[1:1];
+      default:
+        _669_ = a;
+    endcase
+  endfunction
+  assign _222_ = _669_(1'hx, { _224_, _221_ }, { _225_, _223_ });
+  assign _223_ = ctrl_state == 1'h1;
+  assign _224_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _225_ = ! ctrl_state;
+  assign _226_ = \$signal$215  ? _098_[3:0] : 4'hx;
+  assign _227_ = s_param__valid ? _226_ : 4'hx;
+  function [3:0] _675_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _667_ = b[3:0];
+        _675_ = b[3:0];
       2'b1?:
-        _667_ = b[7:4];
+        _675_ = b[7:4];
       default:
-        _667_ = a;
+        _675_ = a;
     endcase
   endfunction
-  assign _221_ = ctrl_state == 1'h1;
-  assign _222_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _223_ = ! ctrl_state;
-  assign _224_ = wb_last ? _099_[3:0] : 4'hx;
-  assign _225_ = \$signal$215  ? _224_ : 4'hx;
-  assign _226_ = s_param__valid ? _225_ : 4'hx;
-  function [3:0] _674_;
+  assign _229_ = ctrl_state == 1'h1;
+  assign _230_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _231_ = ! ctrl_state;
+  assign _232_ = wb_last ? _099_[3:0] : 4'hx;
+  assign _233_ = \$signal$215  ? _232_ : 4'hx;
+  assign _234_ = s_param__valid ? _233_ : 4'hx;
+  function [3:0] _682_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _674_ = b[3:0];
+        _682_ = b[3:0];
       2'b1?:
-        _674_ = b[7:4];
+        _682_ = b[7:4];
       default:
-        _674_ = a;
+        _682_ = a;
     endcase
   endfunction
-  assign _228_ = ctrl_state == 1'h1;
-  assign _229_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _230_ = ! ctrl_state;
-  assign _231_ = \$signal$215  ? (* full_case = 32'd1 *) 4'h0 : _100_[3:0];
-  assign _232_ = s_param__valid ? _231_ : 4'hx;
-  function [3:0] _680_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _680_ = b[3:0];
-      2'b1?:
-        _680_ = b[7:4];
-      default:
-        _680_ = a;
-    endcase
-  endfunction
-  assign _234_ = ctrl_state == 1'h1;
-  assign _235_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _236_ = ! ctrl_state;
-  assign _237_ = ! ctrl_state;
+  assign _236_ = ctrl_state == 1'h1;
+  assign _237_ = s_param__valid ? 4'h0 : 4'hx;
   assign _238_ = ! ctrl_state;
-  assign _239_ = ! ctrl_state;
-  assign _240_ = ! ctrl_state;
-  assign _241_ = ! ctrl_state;
-  assign _242_ = ! ctrl_state;
-  assign _243_ = ! ctrl_state;
+  assign _239_ = \$signal$215  ? (* full_case = 32'd1 *) 4'h0 : _100_[3:0];
+  assign _240_ = s_param__valid ? _239_ : 4'hx;
+  function [3:0] _688_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _688_ = b[3:0];
+      2'b1?:
+        _688_ = b[7:4];
+      default:
+        _688_ = a;
+    endcase
+  endfunction
+  assign _242_ = ctrl_state == 1'h1;
+  assign _243_ = s_param__valid ? 4'h0 : 4'hx;
   assign _244_ = ! ctrl_state;
   assign _245_ = ! ctrl_state;
   assign _246_ = ! ctrl_state;
   assign _247_ = ! ctrl_state;
   assign _248_ = ! ctrl_state;
   assign _249_ = ! ctrl_state;
-  assign _252_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _253_ = s_param__valid ? _252_ : 1'h0;
-  assign enter = _254_ ? _253_ : 1'h0;
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = ctrl_state == 1'h1;
-  assign _261_ = ctrl_state == 1'h1;
+  assign _250_ = ! ctrl_state;
+  assign _251_ = ! ctrl_state;
+  assign _252_ = ! ctrl_state;
+  assign _253_ = ! ctrl_state;
+  assign _254_ = ! ctrl_state;
+  assign _255_ = ! ctrl_state;
+  assign _256_ = ! ctrl_state;
+  assign _257_ = ! ctrl_state;
+  assign _260_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _261_ = s_param__valid ? _260_ : 1'h0;
+  assign enter = _262_ ? _261_ : 1'h0;
   assign _262_ = ctrl_state == 1'h1;
   assign _263_ = ctrl_state == 1'h1;
   assign _264_ = ctrl_state == 1'h1;
@@ -782,35 +796,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _271_ = ctrl_state == 1'h1;
   assign _272_ = ctrl_state == 1'h1;
   assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = ! ctrl_state;
-  function [0:0] _723_;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = ctrl_state == 1'h1;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = ctrl_state == 1'h1;
+  assign _279_ = ctrl_state == 1'h1;
+  assign _280_ = ctrl_state == 1'h1;
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = ! ctrl_state;
+  function [0:0] _731_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _723_ = b[0:0];
+        _731_ = b[0:0];
       2'b1?:
-        _723_ = b[1:1];
+        _731_ = b[1:1];
       default:
-        _723_ = a;
+        _731_ = a;
     endcase
   endfunction
-  assign s_param__ready = _723_(1'h0, 2'h3, { _276_, _275_ });
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = ! ctrl_state;
-  assign _281_ = drain_restart ? 1'h1 : d_last;
-  assign _287_ = drain_restart ? m_one : row_last;
-  assign _290_ = drain_restart ? 1'h1 : row_valid;
-  assign _293_ = drain_restart ? 17'h00000 : row;
-  assign _296_ = drain_restart ? 4'h0 : dn;
-  assign _301_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$212  : _008_;
-  assign _302_ = adv ? _301_ : 1'hx;
-  assign _304_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$211  : _007_;
-  assign _305_ = adv ? _304_ : 1'hx;
-  assign _307_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _772_;
+  assign s_param__ready = _731_(1'h0, 2'h3, { _284_, _283_ });
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = ! ctrl_state;
+  assign _289_ = drain_restart ? 1'h1 : d_last;
+  assign _295_ = drain_restart ? m_one : row_last;
+  assign _298_ = drain_restart ? 1'h1 : row_valid;
+  assign _301_ = drain_restart ? 17'h00000 : row;
+  assign _304_ = drain_restart ? 4'h0 : dn;
+  assign _309_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$212  : _008_;
+  assign _310_ = adv ? _309_ : 1'hx;
+  assign _312_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$211  : _007_;
+  assign _313_ = adv ? _312_ : 1'hx;
+  assign _315_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _780_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -818,20 +840,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _772_ = b[4:0];
+        _780_ = b[4:0];
       2'b1?:
-        _772_ = b[9:5];
+        _780_ = b[9:5];
       default:
-        _772_ = a;
+        _780_ = a;
     endcase
   endfunction
-  assign _324_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _325_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _326_ = ctrl_state == 1'h1;
-  assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ctrl_state == 1'h1;
-  assign _329_ = _106_ ? 2'h0 : 2'hx;
-  function [1:0] _779_;
+  assign _332_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _333_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _334_ = ctrl_state == 1'h1;
+  assign _335_ = ctrl_state == 1'h1;
+  assign _336_ = ctrl_state == 1'h1;
+  assign _337_ = _106_ ? 2'h0 : 2'hx;
+  function [1:0] _787_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -839,85 +861,63 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _779_ = b[1:0];
+        _787_ = b[1:0];
       4'b??1?:
-        _779_ = b[3:2];
+        _787_ = b[3:2];
       4'b?1??:
-        _779_ = b[5:4];
+        _787_ = b[5:4];
       4'b1???:
-        _779_ = b[7:6];
+        _787_ = b[7:6];
       default:
-        _779_ = a;
+        _787_ = a;
     endcase
   endfunction
-  assign _331_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _332_ = compute ? 2'hx : 2'h3;
-  assign _333_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _334_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _335_ = s_param__valid ? _334_ : 2'hx;
-  assign _336_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _337_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _338_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _339_ = s_param__valid ? _097_[16:0] : 17'hxxxxx;
-  function [16:0] _789_;
+  assign _339_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _340_ = compute ? 2'hx : 2'h3;
+  assign _341_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _342_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _343_ = s_param__valid ? _342_ : 2'hx;
+  assign _344_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _345_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _346_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _347_ = s_param__valid ? _097_[16:0] : 17'hxxxxx;
+  function [16:0] _797_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _789_ = b[16:0];
+        _797_ = b[16:0];
       2'b1?:
-        _789_ = b[33:17];
+        _797_ = b[33:17];
       default:
-        _789_ = a;
+        _797_ = a;
     endcase
   endfunction
-  assign _341_ = ctrl_state == 1'h1;
-  assign _342_ = s_param__valid ? _095_ : 17'hxxxxx;
-  assign _343_ = ! ctrl_state;
-  assign _344_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _345_ = \$signal$215  ? _344_ : 1'hx;
-  assign _346_ = s_param__valid ? _345_ : 1'hx;
-  function [0:0] _796_;
+  assign _349_ = ctrl_state == 1'h1;
+  assign _350_ = s_param__valid ? _095_ : 17'hxxxxx;
+  assign _351_ = ! ctrl_state;
+  assign _352_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _353_ = \$signal$215  ? _352_ : 1'hx;
+  assign _354_ = s_param__valid ? _353_ : 1'hx;
+  function [0:0] _804_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _796_ = b[0:0];
+        _804_ = b[0:0];
       2'b1?:
-        _796_ = b[1:1];
+        _804_ = b[1:1];
       default:
-        _796_ = a;
+        _804_ = a;
     endcase
   endfunction
-  assign _348_ = ctrl_state == 1'h1;
-  assign _349_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _350_ = ! ctrl_state;
-  assign _351_ = \$signal$215  ? (* full_case = 32'd1 *) 1'h0 : _101_;
-  assign _352_ = s_param__valid ? _351_ : 1'hx;
-  function [0:0] _802_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _802_ = b[0:0];
-      2'b1?:
-        _802_ = b[1:1];
-      default:
-        _802_ = a;
-    endcase
-  endfunction
-  assign _353_ = _802_(1'hx, { _355_, _352_ }, { _356_, _354_ });
-  assign _354_ = ctrl_state == 1'h1;
-  assign _355_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _356_ = ! ctrl_state;
-  assign _357_ = \$signal$215  ? _098_[3:0] : 4'hx;
-  assign _358_ = s_param__valid ? _357_ : 4'hx;
+  assign _356_ = ctrl_state == 1'h1;
+  assign _357_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _358_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -1126,11 +1126,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       part_last <= _023_ & dn_last;
       \$signal$231  <= _021_;
       enter_q <= enter;
-      begin if (_016_) d_last <= _281_; else d_last <= _018_ ? \$signal$132  : _281_; end
-      begin if (_016_) row_last <= _287_; else begin if (_018_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _287_; end end
-      begin if (_016_) row_valid <= _290_; else begin if (_018_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _290_; end end
-      begin if (_016_) row <= _293_; else begin if (_018_) begin if (wrap) row <= row - 1'h0; else row <= _068_[16:0]; end else row <= _293_; end end
-      begin if (_016_) dn <= _296_; else begin if (_018_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _019_; else dn <= _296_; end else dn <= _296_; end end
+      begin if (_016_) d_last <= _289_; else d_last <= _018_ ? \$signal$132  : _289_; end
+      begin if (_016_) row_last <= _295_; else begin if (_018_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _295_; end end
+      begin if (_016_) row_valid <= _298_; else begin if (_018_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _298_; end end
+      begin if (_016_) row <= _301_; else begin if (_018_) begin if (wrap) row <= row - 1'h0; else row <= _068_[16:0]; end else row <= _301_; end end
+      begin if (_016_) dn <= _304_; else begin if (_018_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _019_; else dn <= _304_; end else dn <= _304_; end end
       tile_end <= _108_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _078_ : _079_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _077_ : kept[2:0];
@@ -1170,17 +1170,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_118_) begin
-      at_tile_last <= compute ? _302_ : \$signal$212 ;
+      at_tile_last <= compute ? _310_ : \$signal$212 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_119_) begin
-      at_k_last <= compute ? _305_ : \$signal$211 ;
+      at_k_last <= compute ? _313_ : \$signal$211 ;
     end
     if (rst) begin
       in_data <= 1'h0;
     end else if (_157_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _004_ : _307_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _004_ : _315_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
@@ -1210,7 +1210,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 5'h00;
     end else if (_126_) begin
-      flush <= _772_(5'hxx, { 5'h1c, _105_[4:0] }, { _325_, _324_ });
+      flush <= _780_(5'hxx, { 5'h1c, _105_[4:0] }, { _333_, _332_ });
     end
     if (_185_) begin
       compute <= 1'h0;
@@ -1230,37 +1230,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_162_) begin
-      ctrl_state <= _779_(2'hx, { _337_, _335_, _332_, _329_ }, { _338_, _336_, _333_, _331_ });
+      ctrl_state <= _787_(2'hx, { _345_, _343_, _340_, _337_ }, { _346_, _344_, _341_, _339_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
     end else if (_163_) begin
-      ch_left <= _789_(17'hxxxxx, { _342_, _339_ }, { _343_, _341_ });
+      ch_left <= _797_(17'hxxxxx, { _350_, _347_ }, { _351_, _349_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
     end else if (_164_) begin
-      wb_last <= _796_(1'hx, { _349_, _346_ }, { _350_, _348_ });
+      wb_last <= _804_(1'hx, { _357_, _354_ }, { _358_, _356_ });
     end
     if (rst) begin
       \$signal$215  <= 1'h0;
     end else if (_165_) begin
-      \$signal$215  <= _353_;
+      \$signal$215  <= _222_;
     end
     if (rst) begin
       wa <= 4'h0;
     end else if (_166_) begin
-      wa <= _667_(4'hx, { _222_, _358_ }, { _223_, _221_ });
+      wa <= _675_(4'hx, { _230_, _227_ }, { _231_, _229_ });
     end
     if (rst) begin
       blk <= 4'h0;
     end else if (_167_) begin
-      blk <= _674_(4'hx, { _229_, _226_ }, { _230_, _228_ });
+      blk <= _682_(4'hx, { _237_, _234_ }, { _238_, _236_ });
     end
     if (rst) begin
       lane <= 4'h0;
     end else if (_168_) begin
-      lane <= _680_(4'hx, { _235_, _232_ }, { _236_, _234_ });
+      lane <= _688_(4'hx, { _243_, _240_ }, { _244_, _242_ });
     end
     if (rst) begin
       \$signal$212  <= 1'h0;
@@ -1407,17 +1407,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else begin
       w_en <= s_param__valid & _031_;
     end
-    if (!_271_) begin
+    if (!_279_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_272_) begin
+    if (!_280_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_273_) begin
+    if (!_281_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -2144,21 +2144,75 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire [2:0] _05_;
-  wire [3:0] _06_;
-  wire _07_;
-  wire _08_;
-  wire [2:0] _09_;
-  wire [3:0] _10_;
-  wire _11_;
-  wire _12_;
+  wire _000_;
+  wire _001_;
+  wire _002_;
+  wire _003_;
+  wire _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
+  wire [2:0] _011_;
+  wire _012_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
+  wire [3:0] _022_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire _035_;
+  wire _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
+  wire _044_;
+  wire [2:0] _045_;
+  wire [3:0] _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
   input clk;
   wire clk;
-  reg [2:0] consume_1 = 3'h1;
+  reg [5:0] level = 6'h00;
   output [128:0] r_data;
   wire [128:0] r_data;
   input r_en;
@@ -2187,37 +2241,119 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
       mem[wp__addr] <= wp__data;
   end
   assign r_data = mem[rp__addr];
-  assign _00_ = wp__addr == 3'h5;
-  assign _05_ = wp__addr + 1'h1;
-  assign _06_[2:0] = _00_ ? 3'h0 : _05_;
-  assign _07_ = r_en & r_rdy;
-  assign _08_ = consume_1 == 3'h5;
-  assign _09_ = consume_1 + 1'h1;
-  assign _10_[2:0] = _08_ ? 3'h0 : _09_;
-  assign _11_ = r_en & r_rdy;
-  assign _12_ = consume_1 == wp__addr;
-  assign _01_ = _11_ & _12_;
-  assign _02_ = ~ _01_;
-  assign _03_ = r_rdy & _02_;
-  assign _06_[3] = 1'hx;
-  assign _10_[3] = 1'hx;
+  assign _041_ = ~ _040_;
+  assign _042_ = r_rdy & _041_;
+  assign _000_ = wp__addr == 3'h5;
+  assign _011_ = wp__addr + 1'h1;
+  assign _022_[2:0] = _000_ ? 3'h0 : _011_;
+  assign _033_ = r_en & r_rdy;
+  assign _044_ = rp__addr == 3'h5;
+  assign _045_ = rp__addr + 1'h1;
+  assign _046_[2:0] = _044_ ? 3'h0 : _045_;
+  assign _047_ = r_en & r_rdy;
+  assign _048_ = ~ _047_;
+  assign _001_ = wp__en & _048_;
+  assign _002_ = r_en & r_rdy;
+  assign _003_ = ~ wp__en;
+  assign _004_ = _002_ & _003_;
+  assign _005_ = ~ r_rdy;
+  assign _006_ = r_en & r_rdy;
+  assign _007_ = ~ _006_;
+  assign _008_ = wp__en & _007_;
+  assign _009_ = r_en & r_rdy;
+  assign _010_ = ~ wp__en;
+  assign _012_ = _009_ & _010_;
+  assign _013_ = r_en & r_rdy;
+  assign _014_ = ~ _013_;
+  assign _015_ = wp__en & _014_;
+  assign _016_ = r_en & r_rdy;
+  assign _017_ = ~ wp__en;
+  assign _018_ = _016_ & _017_;
+  assign _019_ = r_en & r_rdy;
+  assign _020_ = ~ _019_;
+  assign _021_ = wp__en & _020_;
+  assign _023_ = r_en & r_rdy;
+  assign _024_ = ~ wp__en;
+  assign _025_ = _023_ & _024_;
+  assign _026_ = r_en & r_rdy;
+  assign _027_ = ~ _026_;
+  assign _028_ = wp__en & _027_;
+  assign _029_ = r_en & r_rdy;
+  assign _030_ = ~ wp__en;
+  assign _031_ = _029_ & _030_;
+  assign _032_ = r_en & r_rdy;
+  assign _034_ = ~ _032_;
+  assign _035_ = wp__en & _034_;
+  assign _036_ = r_en & r_rdy;
+  assign _037_ = ~ wp__en;
+  assign _038_ = _036_ & _037_;
+  assign _039_ = r_en & r_rdy;
+  assign _040_ = _039_ & level[0];
+  assign _049_ = { _004_, _001_ } != 1'h0;
+  assign _050_ = { _012_, _008_ } != 1'h0;
+  assign _051_ = { _018_, _015_ } != 1'h0;
+  assign _052_ = { _025_, _021_ } != 1'h0;
+  assign _053_ = { _031_, _028_ } != 1'h0;
+  assign _054_ = { _038_, _035_ } != 1'h0;
+  assign _055_ = _021_ ? level[2] : _066_;
+  assign _056_ = _018_ ? level[3] : 1'hx;
+  assign _057_ = _015_ ? level[1] : _056_;
+  assign _058_ = _012_ ? level[2] : 1'hx;
+  assign _059_ = _008_ ? level[0] : _058_;
+  assign _060_ = _004_ ? level[1] : 1'hx;
+  assign _061_ = _001_ ? _005_ : _060_;
+  assign _064_ = _038_ ? 1'h0 : 1'hx;
+  assign _062_ = _031_ ? level[5] : 1'hx;
+  assign _063_ = _028_ ? level[3] : _062_;
+  assign _065_ = _035_ ? level[4] : _064_;
+  assign _066_ = _025_ ? level[4] : 1'hx;
+  assign _022_[3] = 1'hx;
+  assign _046_[3] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
       r_rdy <= 1'h0;
     end else begin
-      r_rdy <= wp__en | _03_;
+      r_rdy <= wp__en | _042_;
     end
     if (rst) begin
-      consume_1 <= 3'h1;
+      level[0] <= 1'h0;
+    end else if (_049_) begin
+      level[0] <= _061_;
+    end
+    if (rst) begin
+      level[1] <= 1'h0;
+    end else if (_050_) begin
+      level[1] <= _059_;
+    end
+    if (rst) begin
+      level[2] <= 1'h0;
+    end else if (_051_) begin
+      level[2] <= _057_;
+    end
+    if (rst) begin
+      level[3] <= 1'h0;
+    end else if (_052_) begin
+      level[3] <= _055_;
+    end
+    if (rst) begin
+      level[4] <= 1'h0;
+    end else if (_053_) begin
+      level[4] <= _063_;
+    end
+    if (rst) begin
+      level[5] <= 1'h0;
+    end else if (_054_) begin
+      level[5] <= _065_;
+    end
+    if (rst) begin
       rp__addr <= 3'h0;
-    end else if (_07_) begin
-      consume_1 <= _10_[2:0];
-      rp__addr <= consume_1;
+    end else if (_033_) begin
+      rp__addr <= _046_[2:0];
     end
     if (rst) begin
       wp__addr <= 3'h0;
     end else if (wp__en) begin
-      wp__addr <= _06_[2:0];
+      wp__addr <= _022_[2:0];
     end
   end
 endmodule
@@ -4514,38 +4650,38 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign { hi_z[9], hi_z[7:0] } = _1175_;
   reg [8:0] _1176_ = 9'h000;
   assign { lo_z[9], lo_z[7:0] } = _1176_;
-  assign _0242_ = _0010_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _0243_ = _0007_ ? (* full_case = 32'd1 *) act_min : _0242_;
-  assign _0244_ = _0005_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _0245_ = _0002_ ? (* full_case = 32'd1 *) act_min : _0244_;
-  assign _0246_ = _0241_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _0247_ = _0238_ ? (* full_case = 32'd1 *) act_min : _0246_;
-  assign _0248_ = _0236_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _0249_ = _0233_ ? (* full_case = 32'd1 *) act_min : _0248_;
-  assign _0250_ = _0231_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _0251_ = _0228_ ? (* full_case = 32'd1 *) act_min : _0250_;
-  assign _0252_ = _0226_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _0253_ = _0223_ ? (* full_case = 32'd1 *) act_min : _0252_;
-  assign _0254_ = _0055_ ? (* full_case = 32'd1 *) act_max : t_14;
-  assign _0255_ = _0052_ ? (* full_case = 32'd1 *) act_min : _0254_;
-  assign _0256_ = _0060_ ? (* full_case = 32'd1 *) act_max : t_15;
-  assign _0257_ = _0057_ ? (* full_case = 32'd1 *) act_min : _0256_;
-  assign _0258_ = _0050_ ? (* full_case = 32'd1 *) act_max : t_13;
-  assign _0259_ = _0047_ ? (* full_case = 32'd1 *) act_min : _0258_;
-  assign _0260_ = _0045_ ? (* full_case = 32'd1 *) act_max : t_12;
-  assign _0261_ = _0042_ ? (* full_case = 32'd1 *) act_min : _0260_;
-  assign _0262_ = _0040_ ? (* full_case = 32'd1 *) act_max : t_11;
-  assign _0263_ = _0037_ ? (* full_case = 32'd1 *) act_min : _0262_;
-  assign _0264_ = _0035_ ? (* full_case = 32'd1 *) act_max : t_10;
-  assign _0265_ = _0032_ ? (* full_case = 32'd1 *) act_min : _0264_;
-  assign _0266_ = _0030_ ? (* full_case = 32'd1 *) act_max : t_9;
-  assign _0267_ = _0027_ ? (* full_case = 32'd1 *) act_min : _0266_;
-  assign _0268_ = _0025_ ? (* full_case = 32'd1 *) act_max : t_8;
-  assign _0269_ = _0022_ ? (* full_case = 32'd1 *) act_min : _0268_;
-  assign _0270_ = _0020_ ? (* full_case = 32'd1 *) act_max : t_7;
-  assign _0271_ = _0017_ ? (* full_case = 32'd1 *) act_min : _0270_;
-  assign _0272_ = _0015_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _0273_ = _0012_ ? (* full_case = 32'd1 *) act_min : _0272_;
+  assign _0242_ = _0025_ ? (* full_case = 32'd1 *) act_max : t_8;
+  assign _0243_ = _0022_ ? (* full_case = 32'd1 *) act_min : _0242_;
+  assign _0244_ = _0020_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _0245_ = _0017_ ? (* full_case = 32'd1 *) act_min : _0244_;
+  assign _0246_ = _0015_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _0247_ = _0012_ ? (* full_case = 32'd1 *) act_min : _0246_;
+  assign _0248_ = _0010_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _0249_ = _0007_ ? (* full_case = 32'd1 *) act_min : _0248_;
+  assign _0250_ = _0005_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _0251_ = _0002_ ? (* full_case = 32'd1 *) act_min : _0250_;
+  assign _0252_ = _0241_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _0253_ = _0238_ ? (* full_case = 32'd1 *) act_min : _0252_;
+  assign _0254_ = _0236_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _0255_ = _0233_ ? (* full_case = 32'd1 *) act_min : _0254_;
+  assign _0256_ = _0231_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _0257_ = _0228_ ? (* full_case = 32'd1 *) act_min : _0256_;
+  assign _0258_ = _0226_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _0259_ = _0223_ ? (* full_case = 32'd1 *) act_min : _0258_;
+  assign _0260_ = _0055_ ? (* full_case = 32'd1 *) act_max : t_14;
+  assign _0261_ = _0052_ ? (* full_case = 32'd1 *) act_min : _0260_;
+  assign _0262_ = _0060_ ? (* full_case = 32'd1 *) act_max : t_15;
+  assign _0263_ = _0057_ ? (* full_case = 32'd1 *) act_min : _0262_;
+  assign _0264_ = _0050_ ? (* full_case = 32'd1 *) act_max : t_13;
+  assign _0265_ = _0047_ ? (* full_case = 32'd1 *) act_min : _0264_;
+  assign _0266_ = _0045_ ? (* full_case = 32'd1 *) act_max : t_12;
+  assign _0267_ = _0042_ ? (* full_case = 32'd1 *) act_min : _0266_;
+  assign _0268_ = _0040_ ? (* full_case = 32'd1 *) act_max : t_11;
+  assign _0269_ = _0037_ ? (* full_case = 32'd1 *) act_min : _0268_;
+  assign _0270_ = _0035_ ? (* full_case = 32'd1 *) act_max : t_10;
+  assign _0271_ = _0032_ ? (* full_case = 32'd1 *) act_min : _0270_;
+  assign _0272_ = _0030_ ? (* full_case = 32'd1 *) act_max : t_9;
+  assign _0273_ = _0027_ ? (* full_case = 32'd1 *) act_min : _0272_;
   assign _0115_[46:14] = h_0;
   assign _0116_[46:14] = h_1;
   assign _0117_[46:14] = h_2;
@@ -4607,7 +4743,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 128'h00000000000000000000000000000000;
     end else if (rq3_valid) begin
-      o_data <= { _0257_, _0255_, _0259_, _0261_, _0263_, _0265_, _0267_, _0269_, _0271_, _0273_, _0243_, _0245_, _0247_, _0249_, _0251_, _0253_ };
+      o_data <= { _0263_, _0261_, _0265_, _0267_, _0269_, _0271_, _0273_, _0243_, _0245_, _0247_, _0249_, _0251_, _0253_, _0255_, _0257_, _0259_ };
     end
     if (rq2_valid) begin
       rq3_y15 <= $signed(u_15) >>> rq2_r15;

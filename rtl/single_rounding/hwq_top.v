@@ -226,20 +226,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _172_;
   wire _173_;
   wire _174_;
-  wire _175_;
+  wire [1:0] _175_;
   wire _176_;
-  wire _177_;
-  wire _178_;
+  wire [1:0] _177_;
+  wire [1:0] _178_;
   wire _179_;
-  wire _180_;
+  wire [1:0] _180_;
   wire _181_;
-  wire _182_;
-  wire _183_;
+  wire [16:0] _182_;
   wire _184_;
-  wire _185_;
+  wire [16:0] _185_;
+  wire _186_;
+  wire _187_;
   wire _188_;
   wire _189_;
-  wire _190_;
   wire _191_;
   wire _192_;
   wire _193_;
@@ -249,65 +249,65 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _197_;
   wire _198_;
   wire _199_;
-  wire _200_;
+  wire [4:0] _200_;
+  wire [4:0] _201_;
+  wire _203_;
+  wire [4:0] _204_;
   wire _205_;
-  wire _211_;
-  wire _214_;
-  wire [16:0] _217_;
-  wire [4:0] _220_;
-  wire [2:0] _225_;
+  wire [4:0] _206_;
+  wire [4:0] _207_;
+  wire [4:0] _208_;
+  wire _210_;
+  wire [4:0] _211_;
+  wire _212_;
+  wire [1:0] _213_;
+  wire [1:0] _214_;
+  wire _216_;
+  wire [1:0] _217_;
+  wire _218_;
+  wire _219_;
+  wire _220_;
+  wire _221_;
+  wire _222_;
+  wire _223_;
+  wire _224_;
+  wire _225_;
+  wire _226_;
+  wire _227_;
+  wire _228_;
   wire _229_;
   wire _230_;
-  wire _232_;
-  wire _233_;
+  wire _231_;
+  wire _234_;
   wire _235_;
-  wire _252_;
-  wire _253_;
-  wire _254_;
-  wire _255_;
-  wire _256_;
-  wire [1:0] _257_;
-  wire _259_;
-  wire [1:0] _260_;
-  wire _261_;
-  wire [1:0] _262_;
-  wire [1:0] _263_;
-  wire _264_;
-  wire [1:0] _265_;
-  wire _266_;
-  wire [16:0] _267_;
-  wire _269_;
-  wire [16:0] _270_;
-  wire _271_;
-  wire _272_;
-  wire _273_;
-  wire _274_;
+  wire _236_;
+  wire _237_;
+  wire _238_;
+  wire _239_;
+  wire _240_;
+  wire _241_;
+  wire _242_;
+  wire _243_;
+  wire _244_;
+  wire _245_;
+  wire _246_;
+  wire _251_;
+  wire _257_;
+  wire _260_;
+  wire [16:0] _263_;
+  wire [4:0] _266_;
+  wire [2:0] _271_;
+  wire _275_;
   wire _276_;
-  wire _277_;
   wire _278_;
   wire _279_;
-  wire _280_;
   wire _281_;
-  wire _282_;
-  wire _283_;
-  wire _284_;
-  wire [4:0] _285_;
-  wire [4:0] _286_;
-  wire _288_;
-  wire [4:0] _289_;
-  wire _290_;
-  wire [4:0] _291_;
-  wire [4:0] _292_;
-  wire [4:0] _293_;
-  wire _295_;
-  wire [4:0] _296_;
-  wire _297_;
-  wire [1:0] _298_;
-  wire [1:0] _299_;
+  wire _298_;
+  wire _299_;
+  wire _300_;
   wire _301_;
-  wire [1:0] _302_;
-  wire _303_;
-  wire _304_;
+  wire _302_;
+  wire [1:0] _303_;
   wire \$signal ;
   reg \$signal$127  = 1'h0;
   reg \$signal$128  = 1'h0;
@@ -506,42 +506,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _100_ = { compute, adv } != 2'h2;
   assign _101_ = { tile_end, compute } != 1'h1;
   assign _102_ = { tile_end, compute } != 1'h1;
-  assign _103_ = { _253_, _252_ } != 1'h0;
-  assign _104_ = { _264_, s_param__valid } != 2'h2;
-  assign _105_ = { _266_, s_param__valid } != 2'h2;
-  assign _106_ = { _264_, ch_left[16], s_param__valid } != 3'h5;
-  assign _107_ = { _261_, compute } != 2'h3;
-  assign _108_ = { _259_, _061_ } != 2'h2;
-  assign _109_ = { _266_, _264_, _261_, _259_ } != 1'h0;
-  assign _110_ = { _269_, s_param__valid } != 2'h2;
-  assign _111_ = { _271_, s_param__valid } != 2'h2;
-  assign _112_ = { _271_, _269_ } != 1'h0;
-  assign _113_ = { _276_, s_param__valid } != 2'h2;
-  assign _114_ = { _278_, s_param__valid } != 2'h2;
-  assign _115_ = { _276_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _116_ = { _278_, _276_ } != 1'h0;
-  assign _117_ = { _282_, s_param__valid } != 2'h2;
-  assign _118_ = { _284_, s_param__valid } != 2'h2;
-  assign _119_ = { _284_, _282_ } != 1'h0;
-  assign _120_ = { _288_, s_param__valid } != 2'h2;
-  assign _121_ = { _290_, s_param__valid } != 2'h2;
-  assign _122_ = { _288_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _123_ = { _290_, _288_ } != 1'h0;
-  assign _124_ = { _295_, s_param__valid } != 2'h2;
-  assign _125_ = { _297_, s_param__valid } != 2'h2;
-  assign _126_ = { _295_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _127_ = { _295_, wb_last, \$signal$131 , s_param__valid } != 4'hb;
-  assign _128_ = { _297_, _295_ } != 1'h0;
-  assign _129_ = { _301_, s_param__valid } != 2'h2;
-  assign _130_ = { _303_, s_param__valid } != 2'h2;
-  assign _131_ = { _303_, _301_ } != 1'h0;
+  assign _103_ = { _299_, _298_ } != 1'h0;
+  assign _104_ = { _179_, s_param__valid } != 2'h2;
+  assign _105_ = { _181_, s_param__valid } != 2'h2;
+  assign _106_ = { _179_, ch_left[16], s_param__valid } != 3'h5;
+  assign _107_ = { _176_, compute } != 2'h3;
+  assign _108_ = { _174_, _061_ } != 2'h2;
+  assign _109_ = { _181_, _179_, _176_, _174_ } != 1'h0;
+  assign _110_ = { _184_, s_param__valid } != 2'h2;
+  assign _111_ = { _186_, s_param__valid } != 2'h2;
+  assign _112_ = { _186_, _184_ } != 1'h0;
+  assign _113_ = { _191_, s_param__valid } != 2'h2;
+  assign _114_ = { _193_, s_param__valid } != 2'h2;
+  assign _115_ = { _191_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _116_ = { _193_, _191_ } != 1'h0;
+  assign _117_ = { _197_, s_param__valid } != 2'h2;
+  assign _118_ = { _199_, s_param__valid } != 2'h2;
+  assign _119_ = { _199_, _197_ } != 1'h0;
+  assign _120_ = { _203_, s_param__valid } != 2'h2;
+  assign _121_ = { _205_, s_param__valid } != 2'h2;
+  assign _122_ = { _203_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _123_ = { _205_, _203_ } != 1'h0;
+  assign _124_ = { _210_, s_param__valid } != 2'h2;
+  assign _125_ = { _212_, s_param__valid } != 2'h2;
+  assign _126_ = { _210_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _127_ = { _210_, wb_last, \$signal$131 , s_param__valid } != 4'hb;
+  assign _128_ = { _212_, _210_ } != 1'h0;
+  assign _129_ = { _216_, s_param__valid } != 2'h2;
+  assign _130_ = { _218_, s_param__valid } != 2'h2;
+  assign _131_ = { _218_, _216_ } != 1'h0;
   assign _132_ = & { _093_, _092_, _091_ };
   assign _133_ = & { _079_, o_valid };
   assign _134_ = & { _098_, _097_ };
   assign _135_ = & { tile_end, fn_last };
-  assign _136_ = & { _254_, ch_left[16], s_param__valid };
-  assign _137_ = & { _255_, ch_left[16], s_param__valid };
-  assign _138_ = & { _256_, ch_left[16], s_param__valid };
+  assign _136_ = & { _300_, ch_left[16], s_param__valid };
+  assign _137_ = & { _301_, ch_left[16], s_param__valid };
+  assign _138_ = & { _302_, ch_left[16], s_param__valid };
   assign _139_ = & { _109_, _108_, _107_, _106_, _105_, _104_ };
   assign _140_ = & { _112_, _111_, _110_ };
   assign _141_ = & { _116_, _115_, _114_, _113_ };
@@ -549,25 +549,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _143_ = & { _123_, _122_, _121_, _120_ };
   assign _144_ = & { _128_, _127_, _126_, _125_, _124_ };
   assign _145_ = & { _131_, _130_, _129_ };
-  assign _146_ = & { _304_, s_param__valid };
-  assign _147_ = & { _174_, s_param__valid };
-  assign _148_ = & { _175_, s_param__valid };
-  assign _149_ = & { _176_, s_param__valid };
-  assign _150_ = & { _177_, s_param__valid };
-  assign _151_ = & { _178_, s_param__valid };
-  assign _152_ = & { _179_, s_param__valid };
-  assign _153_ = & { _180_, s_param__valid };
-  assign _154_ = & { _181_, s_param__valid };
-  assign _155_ = & { _182_, s_param__valid };
-  assign _156_ = & { _183_, s_param__valid };
-  assign _157_ = & { _184_, s_param__valid };
-  assign _158_ = & { _185_, s_param__valid };
-  assign _168_ = ~ _198_;
+  assign _146_ = & { _219_, s_param__valid };
+  assign _147_ = & { _220_, s_param__valid };
+  assign _148_ = & { _221_, s_param__valid };
+  assign _149_ = & { _222_, s_param__valid };
+  assign _150_ = & { _223_, s_param__valid };
+  assign _151_ = & { _224_, s_param__valid };
+  assign _152_ = & { _225_, s_param__valid };
+  assign _153_ = & { _226_, s_param__valid };
+  assign _154_ = & { _227_, s_param__valid };
+  assign _155_ = & { _228_, s_param__valid };
+  assign _156_ = & { _229_, s_param__valid };
+  assign _157_ = & { _230_, s_param__valid };
+  assign _158_ = & { _231_, s_param__valid };
+  assign _168_ = ~ _244_;
   assign _169_ = ~ compute;
-  assign _170_ = ~ _191_;
-  assign _171_ = ~ _192_;
-  assign _172_ = ~ _193_;
-  assign _173_ = ~ _194_;
+  assign _170_ = ~ _237_;
+  assign _171_ = ~ _238_;
+  assign _172_ = ~ _239_;
+  assign _173_ = ~ _240_;
   assign _159_ = | { drain_restart, rst };
   assign _160_ = | { dn_last, rst };
   assign _161_ = | { _168_, rst };
@@ -577,59 +577,184 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _165_ = | { _171_, rst };
   assign _166_ = | { _172_, rst };
   assign _167_ = | { _173_, rst };
-  assign _174_ = ! ctrl_state;
-  assign _175_ = ! ctrl_state;
-  assign _176_ = ! ctrl_state;
-  assign _177_ = ! ctrl_state;
-  assign _178_ = ! ctrl_state;
-  assign _179_ = ! ctrl_state;
-  assign _180_ = ! ctrl_state;
-  assign _181_ = ! ctrl_state;
-  assign _182_ = ! ctrl_state;
-  assign _183_ = ! ctrl_state;
-  assign _184_ = ! ctrl_state;
-  assign _185_ = ! ctrl_state;
-  assign _188_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _189_ = s_param__valid ? _188_ : 1'h0;
-  assign enter = _190_ ? _189_ : 1'h0;
-  assign _190_ = ctrl_state == 1'h1;
-  assign _191_ = ctrl_state == 1'h1;
-  assign _192_ = ctrl_state == 1'h1;
-  assign _193_ = ctrl_state == 1'h1;
-  assign _194_ = ctrl_state == 1'h1;
-  assign _195_ = ctrl_state == 1'h1;
-  assign _196_ = ctrl_state == 1'h1;
-  assign _197_ = ctrl_state == 1'h1;
-  assign _198_ = ! ctrl_state;
-  function [0:0] _583_;
+  assign _174_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _175_ = compute ? 2'hx : 2'h3;
+  assign _176_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _177_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _178_ = s_param__valid ? _177_ : 2'hx;
+  assign _179_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _180_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _181_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _182_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
+  function [16:0] _566_;
+    input [16:0] a;
+    input [33:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _566_ = b[16:0];
+      2'b1?:
+        _566_ = b[33:17];
+      default:
+        _566_ = a;
+    endcase
+  endfunction
+  assign _184_ = ctrl_state == 1'h1;
+  assign _185_ = s_param__valid ? _051_ : 17'hxxxxx;
+  assign _186_ = ! ctrl_state;
+  assign _187_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _188_ = \$signal$131  ? _187_ : 1'hx;
+  assign _189_ = s_param__valid ? _188_ : 1'hx;
+  function [0:0] _573_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _583_ = b[0:0];
+        _573_ = b[0:0];
       2'b1?:
-        _583_ = b[1:1];
+        _573_ = b[1:1];
       default:
-        _583_ = a;
+        _573_ = a;
     endcase
   endfunction
-  assign s_param__ready = _583_(1'h0, 2'h3, { _200_, _199_ });
-  assign _199_ = ctrl_state == 1'h1;
-  assign _200_ = ! ctrl_state;
-  assign _205_ = drain_restart ? 1'h0 : d_last;
-  assign _211_ = drain_restart ? m_one : row_last;
-  assign _214_ = drain_restart ? 1'h1 : row_valid;
-  assign _217_ = drain_restart ? 17'h00000 : row;
-  assign _220_ = drain_restart ? 5'h00 : dn;
-  assign _225_ = drain_restart ? 3'h0 : d;
-  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$128  : _077_;
-  assign _230_ = adv ? _229_ : 1'hx;
-  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$127  : _076_;
-  assign _233_ = adv ? _232_ : 1'hx;
-  assign _235_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _636_;
+  assign _191_ = ctrl_state == 1'h1;
+  assign _192_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _193_ = ! ctrl_state;
+  assign _194_ = \$signal$131  ? (* full_case = 32'd1 *) 1'h0 : _057_;
+  assign _195_ = s_param__valid ? _194_ : 1'hx;
+  function [0:0] _579_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _579_ = b[0:0];
+      2'b1?:
+        _579_ = b[1:1];
+      default:
+        _579_ = a;
+    endcase
+  endfunction
+  assign _196_ = _579_(1'hx, { _198_, _195_ }, { _199_, _197_ });
+  assign _197_ = ctrl_state == 1'h1;
+  assign _198_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _199_ = ! ctrl_state;
+  assign _200_ = \$signal$131  ? _053_[4:0] : 5'hxx;
+  assign _201_ = s_param__valid ? _200_ : 5'hxx;
+  function [4:0] _585_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _585_ = b[4:0];
+      2'b1?:
+        _585_ = b[9:5];
+      default:
+        _585_ = a;
+    endcase
+  endfunction
+  assign _203_ = ctrl_state == 1'h1;
+  assign _204_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _205_ = ! ctrl_state;
+  assign _206_ = wb_last ? _054_[4:0] : 5'hxx;
+  assign _207_ = \$signal$131  ? _206_ : 5'hxx;
+  assign _208_ = s_param__valid ? _207_ : 5'hxx;
+  function [4:0] _592_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _592_ = b[4:0];
+      2'b1?:
+        _592_ = b[9:5];
+      default:
+        _592_ = a;
+    endcase
+  endfunction
+  assign _210_ = ctrl_state == 1'h1;
+  assign _211_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _212_ = ! ctrl_state;
+  assign _213_ = \$signal$131  ? (* full_case = 32'd1 *) 2'h0 : _056_[1:0];
+  assign _214_ = s_param__valid ? _213_ : 2'hx;
+  function [1:0] _598_;
+    input [1:0] a;
+    input [3:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _598_ = b[1:0];
+      2'b1?:
+        _598_ = b[3:2];
+      default:
+        _598_ = a;
+    endcase
+  endfunction
+  assign _216_ = ctrl_state == 1'h1;
+  assign _217_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _218_ = ! ctrl_state;
+  assign _219_ = ! ctrl_state;
+  assign _220_ = ! ctrl_state;
+  assign _221_ = ! ctrl_state;
+  assign _222_ = ! ctrl_state;
+  assign _223_ = ! ctrl_state;
+  assign _224_ = ! ctrl_state;
+  assign _225_ = ! ctrl_state;
+  assign _226_ = ! ctrl_state;
+  assign _227_ = ! ctrl_state;
+  assign _228_ = ! ctrl_state;
+  assign _229_ = ! ctrl_state;
+  assign _230_ = ! ctrl_state;
+  assign _231_ = ! ctrl_state;
+  assign _234_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _235_ = s_param__valid ? _234_ : 1'h0;
+  assign enter = _236_ ? _235_ : 1'h0;
+  assign _236_ = ctrl_state == 1'h1;
+  assign _237_ = ctrl_state == 1'h1;
+  assign _238_ = ctrl_state == 1'h1;
+  assign _239_ = ctrl_state == 1'h1;
+  assign _240_ = ctrl_state == 1'h1;
+  assign _241_ = ctrl_state == 1'h1;
+  assign _242_ = ctrl_state == 1'h1;
+  assign _243_ = ctrl_state == 1'h1;
+  assign _244_ = ! ctrl_state;
+  function [0:0] _629_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _629_ = b[0:0];
+      2'b1?:
+        _629_ = b[1:1];
+      default:
+        _629_ = a;
+    endcase
+  endfunction
+  assign s_param__ready = _629_(1'h0, 2'h3, { _246_, _245_ });
+  assign _245_ = ctrl_state == 1'h1;
+  assign _246_ = ! ctrl_state;
+  assign _251_ = drain_restart ? 1'h0 : d_last;
+  assign _257_ = drain_restart ? m_one : row_last;
+  assign _260_ = drain_restart ? 1'h1 : row_valid;
+  assign _263_ = drain_restart ? 17'h00000 : row;
+  assign _266_ = drain_restart ? 5'h00 : dn;
+  assign _271_ = drain_restart ? 3'h0 : d;
+  assign _275_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$128  : _077_;
+  assign _276_ = adv ? _275_ : 1'hx;
+  assign _278_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$127  : _076_;
+  assign _279_ = adv ? _278_ : 1'hx;
+  assign _281_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _682_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -637,20 +762,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _636_ = b[4:0];
+        _682_ = b[4:0];
       2'b1?:
-        _636_ = b[9:5];
+        _682_ = b[9:5];
       default:
-        _636_ = a;
+        _682_ = a;
     endcase
   endfunction
-  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = _061_ ? 2'h0 : 2'hx;
-  function [1:0] _643_;
+  assign _298_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _299_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _300_ = ctrl_state == 1'h1;
+  assign _301_ = ctrl_state == 1'h1;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = _061_ ? 2'h0 : 2'hx;
+  function [1:0] _689_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -658,142 +783,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _643_ = b[1:0];
+        _689_ = b[1:0];
       4'b??1?:
-        _643_ = b[3:2];
+        _689_ = b[3:2];
       4'b?1??:
-        _643_ = b[5:4];
+        _689_ = b[5:4];
       4'b1???:
-        _643_ = b[7:6];
+        _689_ = b[7:6];
       default:
-        _643_ = a;
+        _689_ = a;
     endcase
   endfunction
-  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _260_ = compute ? 2'hx : 2'h3;
-  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _262_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _263_ = s_param__valid ? _262_ : 2'hx;
-  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _265_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _266_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _267_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
-  function [16:0] _653_;
-    input [16:0] a;
-    input [33:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _653_ = b[16:0];
-      2'b1?:
-        _653_ = b[33:17];
-      default:
-        _653_ = a;
-    endcase
-  endfunction
-  assign _269_ = ctrl_state == 1'h1;
-  assign _270_ = s_param__valid ? _051_ : 17'hxxxxx;
-  assign _271_ = ! ctrl_state;
-  assign _272_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _273_ = \$signal$131  ? _272_ : 1'hx;
-  assign _274_ = s_param__valid ? _273_ : 1'hx;
-  function [0:0] _660_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _660_ = b[0:0];
-      2'b1?:
-        _660_ = b[1:1];
-      default:
-        _660_ = a;
-    endcase
-  endfunction
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = \$signal$131  ? (* full_case = 32'd1 *) 1'h0 : _057_;
-  assign _280_ = s_param__valid ? _279_ : 1'hx;
-  function [0:0] _666_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _666_ = b[0:0];
-      2'b1?:
-        _666_ = b[1:1];
-      default:
-        _666_ = a;
-    endcase
-  endfunction
-  assign _281_ = _666_(1'hx, { _283_, _280_ }, { _284_, _282_ });
-  assign _282_ = ctrl_state == 1'h1;
-  assign _283_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _284_ = ! ctrl_state;
-  assign _285_ = \$signal$131  ? _053_[4:0] : 5'hxx;
-  assign _286_ = s_param__valid ? _285_ : 5'hxx;
-  function [4:0] _672_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _672_ = b[4:0];
-      2'b1?:
-        _672_ = b[9:5];
-      default:
-        _672_ = a;
-    endcase
-  endfunction
-  assign _288_ = ctrl_state == 1'h1;
-  assign _289_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = wb_last ? _054_[4:0] : 5'hxx;
-  assign _292_ = \$signal$131  ? _291_ : 5'hxx;
-  assign _293_ = s_param__valid ? _292_ : 5'hxx;
-  function [4:0] _679_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _679_ = b[4:0];
-      2'b1?:
-        _679_ = b[9:5];
-      default:
-        _679_ = a;
-    endcase
-  endfunction
-  assign _295_ = ctrl_state == 1'h1;
-  assign _296_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = \$signal$131  ? (* full_case = 32'd1 *) 2'h0 : _056_[1:0];
-  assign _299_ = s_param__valid ? _298_ : 2'hx;
-  function [1:0] _685_;
-    input [1:0] a;
-    input [3:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _685_ = b[1:0];
-      2'b1?:
-        _685_ = b[3:2];
-      default:
-        _685_ = a;
-    endcase
-  endfunction
-  assign _301_ = ctrl_state == 1'h1;
-  assign _302_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _303_ = ! ctrl_state;
-  assign _304_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -894,12 +894,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       part_last <= _001_ & dn_last;
       \$signal$148  <= _089_;
       enter_q <= enter;
-      begin if (_084_) d_last <= _205_; else d_last <= _086_ ? \$signal$72  : _205_; end
-      begin if (_084_) row_last <= _211_; else begin if (_086_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _211_; end end
-      begin if (_084_) row_valid <= _214_; else begin if (_086_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _214_; end end
-      begin if (_084_) row <= _217_; else begin if (_086_) begin if (wrap) row <= row - 3'h7; else row <= _023_[16:0]; end else row <= _217_; end end
-      begin if (_084_) dn <= _220_; else begin if (_086_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _087_[4:0]; else dn <= _220_; end else dn <= _220_; end end
-      begin if (_084_) d <= _225_; else begin if (_086_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _088_[2:0]; else d <= _225_; end end
+      begin if (_084_) d_last <= _251_; else d_last <= _086_ ? \$signal$72  : _251_; end
+      begin if (_084_) row_last <= _257_; else begin if (_086_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _257_; end end
+      begin if (_084_) row_valid <= _260_; else begin if (_086_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _260_; end end
+      begin if (_084_) row <= _263_; else begin if (_086_) begin if (wrap) row <= row - 3'h7; else row <= _023_[16:0]; end else row <= _263_; end end
+      begin if (_084_) dn <= _266_; else begin if (_086_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _087_[4:0]; else dn <= _266_; end else dn <= _266_; end end
+      begin if (_084_) d <= _271_; else begin if (_086_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _088_[2:0]; else d <= _271_; end end
       tile_end <= _064_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _034_ : _035_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _032_[4:0] : kept;
@@ -944,17 +944,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_095_) begin
-      at_tile_last <= compute ? _230_ : \$signal$128 ;
+      at_tile_last <= compute ? _276_ : \$signal$128 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_096_) begin
-      at_k_last <= compute ? _233_ : \$signal$127 ;
+      at_k_last <= compute ? _279_ : \$signal$127 ;
     end
     if (rst) begin
       in_data <= 1'h0;
     end else if (_134_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _235_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _281_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
@@ -984,7 +984,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 5'h00;
     end else if (_103_) begin
-      flush <= _636_(5'hxx, { 5'h1f, _060_[4:0] }, { _253_, _252_ });
+      flush <= _682_(5'hxx, { 5'h1f, _060_[4:0] }, { _299_, _298_ });
     end
     if (_163_) begin
       compute <= 1'h0;
@@ -1004,37 +1004,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_139_) begin
-      ctrl_state <= _643_(2'hx, { _265_, _263_, _260_, _257_ }, { _266_, _264_, _261_, _259_ });
+      ctrl_state <= _689_(2'hx, { _180_, _178_, _175_, _303_ }, { _181_, _179_, _176_, _174_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
     end else if (_140_) begin
-      ch_left <= _653_(17'hxxxxx, { _270_, _267_ }, { _271_, _269_ });
+      ch_left <= _566_(17'hxxxxx, { _185_, _182_ }, { _186_, _184_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
     end else if (_141_) begin
-      wb_last <= _660_(1'hx, { _277_, _274_ }, { _278_, _276_ });
+      wb_last <= _573_(1'hx, { _192_, _189_ }, { _193_, _191_ });
     end
     if (rst) begin
       \$signal$131  <= 1'h0;
     end else if (_142_) begin
-      \$signal$131  <= _281_;
+      \$signal$131  <= _196_;
     end
     if (rst) begin
       wa <= 5'h00;
     end else if (_143_) begin
-      wa <= _672_(5'hxx, { _289_, _286_ }, { _290_, _288_ });
+      wa <= _585_(5'hxx, { _204_, _201_ }, { _205_, _203_ });
     end
     if (rst) begin
       blk <= 5'h00;
     end else if (_144_) begin
-      blk <= _679_(5'hxx, { _296_, _293_ }, { _297_, _295_ });
+      blk <= _592_(5'hxx, { _211_, _208_ }, { _212_, _210_ });
     end
     if (rst) begin
       lane <= 2'h0;
     end else if (_145_) begin
-      lane <= _685_(2'hx, { _302_, _299_ }, { _303_, _301_ });
+      lane <= _598_(2'hx, { _217_, _214_ }, { _218_, _216_ });
     end
     if (rst) begin
       \$signal$128  <= 1'h0;
@@ -1121,17 +1121,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else begin
       w_en <= s_param__valid & _012_;
     end
-    if (!_195_) begin
+    if (!_241_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_196_) begin
+    if (!_242_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_197_) begin
+    if (!_243_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -2228,19 +2228,201 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire [4:0] _05_;
-  wire [5:0] _06_;
-  wire _07_;
-  wire _08_;
-  wire _11_;
-  wire _12_;
+  wire _000_;
+  wire _001_;
+  wire _002_;
+  wire _003_;
+  wire _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
+  wire _012_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
+  wire _022_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire _035_;
+  wire _036_;
+  wire _037_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
+  wire _043_;
+  wire _044_;
+  wire [4:0] _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire [5:0] _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
+  wire _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire [4:0] _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire [5:0] _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire _119_;
+  wire _120_;
+  wire _121_;
+  wire _122_;
+  wire _123_;
+  wire _124_;
+  wire _125_;
+  wire _126_;
+  wire _127_;
+  wire _128_;
+  wire _129_;
+  wire _130_;
+  wire _131_;
+  wire _132_;
+  wire _133_;
+  wire _134_;
+  wire _135_;
+  wire _136_;
+  wire _137_;
+  wire _138_;
+  wire _139_;
+  wire _140_;
+  wire _141_;
+  wire _142_;
+  wire _143_;
+  wire _144_;
+  wire _145_;
+  wire _146_;
+  wire _147_;
+  wire _148_;
+  wire _149_;
+  wire _150_;
+  wire _151_;
+  wire _152_;
+  wire _153_;
+  wire _154_;
+  wire _155_;
+  wire _156_;
+  wire _157_;
+  wire _158_;
+  wire _159_;
+  wire _160_;
+  wire _161_;
+  wire _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire _167_;
+  wire _168_;
+  wire _169_;
+  wire _170_;
+  wire _171_;
+  wire _172_;
+  wire _173_;
+  wire _174_;
+  wire _175_;
+  wire _176_;
+  wire _177_;
+  wire _178_;
+  wire _179_;
+  wire _180_;
+  wire _181_;
+  wire _182_;
+  wire _183_;
+  wire _184_;
+  wire _185_;
+  wire _186_;
+  wire _187_;
+  wire _188_;
+  wire _189_;
+  wire _190_;
+  wire _191_;
+  wire _192_;
   input clk;
   wire clk;
-  reg [4:0] consume_1 = 5'h01;
+  reg [19:0] level = 20'h00000;
   output [32:0] r_data;
   wire [32:0] r_data;
   input r_en;
@@ -2283,34 +2465,315 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
       mem[wp__addr] <= wp__data;
   end
   assign r_data = mem[rp__addr];
-  assign _00_ = wp__addr == 5'h13;
-  assign _05_ = wp__addr + 1'h1;
-  assign _06_[4:0] = _00_ ? 5'h00 : _05_;
-  assign _07_ = r_en & r_rdy;
-  assign _08_ = consume_1 == 5'h13;
-  assign _11_ = r_en & r_rdy;
-  assign _12_ = consume_1 == wp__addr;
-  assign _01_ = _11_ & _12_;
-  assign _02_ = ~ _01_;
-  assign _03_ = r_rdy & _02_;
-  assign _06_[5] = 1'hx;
+  assign _000_ = wp__addr == 5'h13;
+  assign _045_ = wp__addr + 1'h1;
+  assign _056_[4:0] = _000_ ? 5'h00 : _045_;
+  assign _067_ = r_en & r_rdy;
+  assign _078_ = rp__addr == 5'h13;
+  assign _089_ = rp__addr + 1'h1;
+  assign _100_[4:0] = _078_ ? 5'h00 : _089_;
+  assign _111_ = r_en & r_rdy;
+  assign _122_ = ~ _111_;
+  assign _001_ = wp__en & _122_;
+  assign _012_ = r_en & r_rdy;
+  assign _023_ = ~ wp__en;
+  assign _034_ = _012_ & _023_;
+  assign _039_ = ~ r_rdy;
+  assign _040_ = r_en & r_rdy;
+  assign _041_ = ~ _040_;
+  assign _042_ = wp__en & _041_;
+  assign _043_ = r_en & r_rdy;
+  assign _044_ = ~ wp__en;
+  assign _046_ = _043_ & _044_;
+  assign _047_ = r_en & r_rdy;
+  assign _048_ = ~ _047_;
+  assign _049_ = wp__en & _048_;
+  assign _050_ = r_en & r_rdy;
+  assign _051_ = ~ wp__en;
+  assign _052_ = _050_ & _051_;
+  assign _053_ = r_en & r_rdy;
+  assign _054_ = ~ _053_;
+  assign _055_ = wp__en & _054_;
+  assign _057_ = r_en & r_rdy;
+  assign _058_ = ~ wp__en;
+  assign _059_ = _057_ & _058_;
+  assign _060_ = r_en & r_rdy;
+  assign _061_ = ~ _060_;
+  assign _062_ = wp__en & _061_;
+  assign _063_ = r_en & r_rdy;
+  assign _064_ = ~ wp__en;
+  assign _065_ = _063_ & _064_;
+  assign _066_ = r_en & r_rdy;
+  assign _068_ = ~ _066_;
+  assign _069_ = wp__en & _068_;
+  assign _070_ = r_en & r_rdy;
+  assign _071_ = ~ wp__en;
+  assign _072_ = _070_ & _071_;
+  assign _073_ = r_en & r_rdy;
+  assign _074_ = ~ _073_;
+  assign _075_ = wp__en & _074_;
+  assign _076_ = r_en & r_rdy;
+  assign _077_ = ~ wp__en;
+  assign _079_ = _076_ & _077_;
+  assign _080_ = r_en & r_rdy;
+  assign _081_ = ~ _080_;
+  assign _082_ = wp__en & _081_;
+  assign _083_ = r_en & r_rdy;
+  assign _084_ = ~ wp__en;
+  assign _085_ = _083_ & _084_;
+  assign _086_ = r_en & r_rdy;
+  assign _087_ = ~ _086_;
+  assign _088_ = wp__en & _087_;
+  assign _090_ = r_en & r_rdy;
+  assign _091_ = ~ wp__en;
+  assign _092_ = _090_ & _091_;
+  assign _093_ = r_en & r_rdy;
+  assign _094_ = ~ _093_;
+  assign _095_ = wp__en & _094_;
+  assign _096_ = r_en & r_rdy;
+  assign _097_ = ~ wp__en;
+  assign _098_ = _096_ & _097_;
+  assign _099_ = r_en & r_rdy;
+  assign _101_ = ~ _099_;
+  assign _102_ = wp__en & _101_;
+  assign _103_ = r_en & r_rdy;
+  assign _104_ = ~ wp__en;
+  assign _105_ = _103_ & _104_;
+  assign _106_ = r_en & r_rdy;
+  assign _107_ = ~ _106_;
+  assign _108_ = wp__en & _107_;
+  assign _109_ = r_en & r_rdy;
+  assign _110_ = ~ wp__en;
+  assign _112_ = _109_ & _110_;
+  assign _113_ = r_en & r_rdy;
+  assign _114_ = ~ _113_;
+  assign _115_ = wp__en & _114_;
+  assign _116_ = r_en & r_rdy;
+  assign _117_ = ~ wp__en;
+  assign _118_ = _116_ & _117_;
+  assign _119_ = r_en & r_rdy;
+  assign _120_ = ~ _119_;
+  assign _121_ = wp__en & _120_;
+  assign _123_ = r_en & r_rdy;
+  assign _124_ = ~ wp__en;
+  assign _125_ = _123_ & _124_;
+  assign _126_ = r_en & r_rdy;
+  assign _127_ = ~ _126_;
+  assign _128_ = wp__en & _127_;
+  assign _129_ = r_en & r_rdy;
+  assign _130_ = ~ wp__en;
+  assign _131_ = _129_ & _130_;
+  assign _132_ = r_en & r_rdy;
+  assign _002_ = ~ _132_;
+  assign _003_ = wp__en & _002_;
+  assign _004_ = r_en & r_rdy;
+  assign _005_ = ~ wp__en;
+  assign _006_ = _004_ & _005_;
+  assign _007_ = r_en & r_rdy;
+  assign _008_ = ~ _007_;
+  assign _009_ = wp__en & _008_;
+  assign _010_ = r_en & r_rdy;
+  assign _011_ = ~ wp__en;
+  assign _013_ = _010_ & _011_;
+  assign _014_ = r_en & r_rdy;
+  assign _015_ = ~ _014_;
+  assign _016_ = wp__en & _015_;
+  assign _017_ = r_en & r_rdy;
+  assign _018_ = ~ wp__en;
+  assign _019_ = _017_ & _018_;
+  assign _020_ = r_en & r_rdy;
+  assign _021_ = ~ _020_;
+  assign _022_ = wp__en & _021_;
+  assign _024_ = r_en & r_rdy;
+  assign _025_ = ~ wp__en;
+  assign _026_ = _024_ & _025_;
+  assign _027_ = r_en & r_rdy;
+  assign _028_ = ~ _027_;
+  assign _029_ = wp__en & _028_;
+  assign _030_ = r_en & r_rdy;
+  assign _031_ = ~ wp__en;
+  assign _032_ = _030_ & _031_;
+  assign _033_ = r_en & r_rdy;
+  assign _035_ = _033_ & level[0];
+  assign _036_ = ~ _035_;
+  assign _037_ = r_rdy & _036_;
+  assign _133_ = { _034_, _001_ } != 1'h0;
+  assign _134_ = { _046_, _042_ } != 1'h0;
+  assign _135_ = { _052_, _049_ } != 1'h0;
+  assign _136_ = { _059_, _055_ } != 1'h0;
+  assign _137_ = { _065_, _062_ } != 1'h0;
+  assign _138_ = { _072_, _069_ } != 1'h0;
+  assign _139_ = { _079_, _075_ } != 1'h0;
+  assign _140_ = { _085_, _082_ } != 1'h0;
+  assign _141_ = { _092_, _088_ } != 1'h0;
+  assign _142_ = { _098_, _095_ } != 1'h0;
+  assign _143_ = { _105_, _102_ } != 1'h0;
+  assign _144_ = { _112_, _108_ } != 1'h0;
+  assign _145_ = { _118_, _115_ } != 1'h0;
+  assign _146_ = { _125_, _121_ } != 1'h0;
+  assign _147_ = { _131_, _128_ } != 1'h0;
+  assign _148_ = { _006_, _003_ } != 1'h0;
+  assign _149_ = { _013_, _009_ } != 1'h0;
+  assign _150_ = { _019_, _016_ } != 1'h0;
+  assign _151_ = { _026_, _022_ } != 1'h0;
+  assign _152_ = { _032_, _029_ } != 1'h0;
+  assign _153_ = _049_ ? level[1] : _191_;
+  assign _154_ = _046_ ? level[2] : 1'hx;
+  assign _155_ = _042_ ? level[0] : _154_;
+  assign _160_ = _016_ ? level[16] : _192_;
+  assign _156_ = _034_ ? level[1] : 1'hx;
+  assign _157_ = _001_ ? _039_ : _156_;
+  assign _158_ = _026_ ? level[19] : 1'hx;
+  assign _159_ = _022_ ? level[17] : _158_;
+  assign _161_ = _013_ ? level[17] : 1'hx;
+  assign _162_ = _009_ ? level[15] : _161_;
+  assign _163_ = _006_ ? level[16] : 1'hx;
+  assign _164_ = _003_ ? level[14] : _163_;
+  assign _165_ = _131_ ? level[15] : 1'hx;
+  assign _166_ = _128_ ? level[13] : _165_;
+  assign _170_ = _032_ ? 1'h0 : 1'hx;
+  assign _167_ = _125_ ? level[14] : 1'hx;
+  assign _168_ = _121_ ? level[12] : _167_;
+  assign _169_ = _118_ ? level[13] : 1'hx;
+  assign _171_ = _115_ ? level[11] : _169_;
+  assign _172_ = _112_ ? level[12] : 1'hx;
+  assign _173_ = _108_ ? level[10] : _172_;
+  assign _178_ = _029_ ? level[18] : _170_;
+  assign _174_ = _105_ ? level[11] : 1'hx;
+  assign _175_ = _102_ ? level[9] : _174_;
+  assign _176_ = _098_ ? level[10] : 1'hx;
+  assign _177_ = _095_ ? level[8] : _176_;
+  assign _179_ = _092_ ? level[9] : 1'hx;
+  assign _180_ = _088_ ? level[7] : _179_;
+  assign _181_ = _085_ ? level[8] : 1'hx;
+  assign _182_ = _082_ ? level[6] : _181_;
+  assign _183_ = _079_ ? level[7] : 1'hx;
+  assign _184_ = _075_ ? level[5] : _183_;
+  assign _185_ = _072_ ? level[6] : 1'hx;
+  assign _186_ = _069_ ? level[4] : _185_;
+  assign _187_ = _065_ ? level[5] : 1'hx;
+  assign _188_ = _062_ ? level[3] : _187_;
+  assign _192_ = _019_ ? level[18] : 1'hx;
+  assign _189_ = _059_ ? level[4] : 1'hx;
+  assign _190_ = _055_ ? level[2] : _189_;
+  assign _191_ = _052_ ? level[3] : 1'hx;
+  assign _056_[5] = 1'hx;
+  assign _100_[5] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
       r_rdy <= 1'h0;
     end else begin
-      r_rdy <= wp__en | _03_;
+      r_rdy <= wp__en | _037_;
     end
     if (rst) begin
-      consume_1 <= 5'h01;
+      level[0] <= 1'h0;
+    end else if (_133_) begin
+      level[0] <= _157_;
+    end
+    if (rst) begin
+      level[1] <= 1'h0;
+    end else if (_134_) begin
+      level[1] <= _155_;
+    end
+    if (rst) begin
+      level[2] <= 1'h0;
+    end else if (_135_) begin
+      level[2] <= _153_;
+    end
+    if (rst) begin
+      level[3] <= 1'h0;
+    end else if (_136_) begin
+      level[3] <= _190_;
+    end
+    if (rst) begin
+      level[4] <= 1'h0;
+    end else if (_137_) begin
+      level[4] <= _188_;
+    end
+    if (rst) begin
+      level[5] <= 1'h0;
+    end else if (_138_) begin
+      level[5] <= _186_;
+    end
+    if (rst) begin
+      level[6] <= 1'h0;
+    end else if (_139_) begin
+      level[6] <= _184_;
+    end
+    if (rst) begin
+      level[7] <= 1'h0;
+    end else if (_140_) begin
+      level[7] <= _182_;
+    end
+    if (rst) begin
+      level[8] <= 1'h0;
+    end else if (_141_) begin
+      level[8] <= _180_;
+    end
+    if (rst) begin
+      level[9] <= 1'h0;
+    end else if (_142_) begin
+      level[9] <= _177_;
+    end
+    if (rst) begin
+      level[10] <= 1'h0;
+    end else if (_143_) begin
+      level[10] <= _175_;
+    end
+    if (rst) begin
+      level[11] <= 1'h0;
+    end else if (_144_) begin
+      level[11] <= _173_;
+    end
+    if (rst) begin
+      level[12] <= 1'h0;
+    end else if (_145_) begin
+      level[12] <= _171_;
+    end
+    if (rst) begin
+      level[13] <= 1'h0;
+    end else if (_146_) begin
+      level[13] <= _168_;
+    end
+    if (rst) begin
+      level[14] <= 1'h0;
+    end else if (_147_) begin
+      level[14] <= _166_;
+    end
+    if (rst) begin
+      level[15] <= 1'h0;
+    end else if (_148_) begin
+      level[15] <= _164_;
+    end
+    if (rst) begin
+      level[16] <= 1'h0;
+    end else if (_149_) begin
+      level[16] <= _162_;
+    end
+    if (rst) begin
+      level[17] <= 1'h0;
+    end else if (_150_) begin
+      level[17] <= _160_;
+    end
+    if (rst) begin
+      level[18] <= 1'h0;
+    end else if (_151_) begin
+      level[18] <= _159_;
+    end
+    if (rst) begin
+      level[19] <= 1'h0;
+    end else if (_152_) begin
+      level[19] <= _178_;
+    end
+    if (rst) begin
       rp__addr <= 5'h00;
-    end else if (_07_) begin
-      begin if (_08_) consume_1 <= 5'h00; else consume_1 <= consume_1 + 1'h1; end
-      rp__addr <= consume_1;
+    end else if (_067_) begin
+      rp__addr <= _100_[4:0];
     end
     if (rst) begin
       wp__addr <= 5'h00;
     end else if (wp__en) begin
-      wp__addr <= _06_[4:0];
+      wp__addr <= _056_[4:0];
     end
   end
 endmodule

@@ -76,7 +76,7 @@ def test_corner_classes(name):
 
 @pytest.mark.parametrize("name", ["default", "row1x16", "per_tensor", "ecp5_8x8"])
 def test_reset_in_the_middle_of_a_tile(name):
-    # (ecp5_8x8: two input registers, the second zeroing the operands and reset with the
+    # (ecp5_8x8: three input registers, the last zeroing the operands and reset with the
     # domain)
     cfg = load_config(f"configs/{name}.yaml")
     rng = np.random.default_rng(2)

@@ -108,7 +108,7 @@ def test_dsp_multipliers_with_stalls_and_bubbles(target, rows, cols):
     from hwq.config import HwConfig
     assert MacArray(rows, cols, 22, target=target).latency == \
         HwConfig(rows=rows, cols=cols, target=target).array_latency == \
-        (2 if target == "ecp5" else 1) + rows + cols - 2 + 3 + 1 + (target == "ecp5") + 1
+        (3 if target == "ecp5" else 1) + rows + cols - 2 + 3 + 1 + (target == "ecp5") + 1
     rng = np.random.default_rng(11)
     tiles = random_tiles(rng, rows, cols, 5, [1, 7, 8, 15])
     got = run_array(rows, cols, 22, tiles, stall=0.3, bubbles=0.2, seed=5, target=target)
@@ -148,15 +148,15 @@ def test_slow_drain_and_the_tightest_tile_spacing(rows, cols, beats, target):
 
 
 @pytest.mark.parametrize("rows, cols, mult_reg, target, steps", [
-    # input registers 1 (2 on ecp5), skew rows + cols − 2, multiplier 0/1/3 (DSP: input,
+    # input registers 1 (3 on ecp5), skew rows + cols − 2, multiplier 0/1/3 (DSP: input,
     # output and a fabric register), accumulator 1 (2 on ecp5: the output register loads
     # from the accumulator), read-out registers 1 (none with one row, two from nine rows:
     # groups of four rows, then one group)
     (3, 4, True, "generic", 1 + 5 + 1 + 1 + 1), (2, 2, False, "generic", 1 + 2 + 0 + 1 + 1),
-    (1, 5, True, "generic", 1 + 4 + 1 + 1 + 0), (2, 3, True, "ecp5", 2 + 3 + 3 + 2 + 1),
+    (1, 5, True, "generic", 1 + 4 + 1 + 1 + 0), (2, 3, True, "ecp5", 3 + 3 + 3 + 2 + 1),
     (3, 2, True, "ice40", 1 + 3 + 3 + 1 + 1), (8, 1, True, "generic", 1 + 7 + 1 + 1 + 1),
-    (9, 1, True, "ecp5", 2 + 8 + 3 + 2 + 2), (13, 2, False, "generic", 1 + 13 + 0 + 1 + 2),
-    (1, 3, True, "ecp5", 2 + 2 + 3 + 2 + 0)])
+    (9, 1, True, "ecp5", 3 + 8 + 3 + 2 + 2), (13, 2, False, "generic", 1 + 13 + 0 + 1 + 2),
+    (1, 3, True, "ecp5", 3 + 2 + 3 + 2 + 0)])
 def test_latency_as_simulated(rows, cols, mult_reg, target, steps):
     """The step at which a lone tile's first row appears, counted in simulation, is the
     latency the array and the config report."""

@@ -71,7 +71,8 @@ def corner_cases():
 @pytest.mark.parametrize("rounding", MODES)
 @pytest.mark.parametrize("zp,stages", [(-128, 4), (127, 4), (5, 4), (-128, 6), (127, 5),
                                        (-3, 7), (0, 2), (1, 8), (-128, 9), (127, 10),
-                                       (-128, 11), (127, 12), (-128, 12)])
+                                       (-128, 11), (127, 12), (-128, 12), (127, 13),
+                                       (-128, 13)])
 def test_corners_match_the_golden_model(rounding, zp, stages):
     """Every corner, including INT32_MIN·(2^31 − 1) through the split partial products."""
     c = corner_cases()
@@ -80,6 +81,23 @@ def test_corners_match_the_golden_model(rounding, zp, stages):
     got = run_requant(1, acc, bias, mult, shift, zp, -128, 127, rounding=rounding,
                       stages=stages)
     want = requantize(acc[:, 0], mult[:, 0], shift[:, 0], zp, rounding=rounding)
+    assert np.array_equal(got[:, 0], want)
+
+
+@pytest.mark.parametrize("rounding", MODES)
+@pytest.mark.parametrize("stages", [4, 10, 12, 13])
+def test_the_clamp_sees_every_bit_above_the_low_nine(rounding, stages):
+    """Results y = ±(2^b + 5) before the clamp, b = 8..30: their low nine bits fit the clamp's
+    bounds and a single bit above them does not (the clamp's wide test, in parts from 13
+    stages: a part left out passes values only its bits tell apart). M = 2^30 with e = 1
+    multiplies by one."""
+    y = np.array([2**b + 5 for b in range(8, 31)], dtype=np.int64)
+    acc = np.concatenate([y, -y - 1])[:, None]        # −y − 1 = ~y: bit b clear, sign set
+    mult, shift = np.full_like(acc, 2**30), np.ones_like(acc)
+    got = run_requant(1, acc, np.zeros_like(acc), mult, shift, -3, -128, 127,
+                      rounding=rounding, stages=stages)
+    want = requantize(acc[:, 0], mult[:, 0], shift[:, 0], -3, rounding=rounding)
+    assert set(want) == {-128, 127}                    # every one of them is clamped
     assert np.array_equal(got[:, 0], want)
 
 
