@@ -22,9 +22,12 @@ Targets:
 After place and route, ``slowest`` lists the registers the data reach last
 (:func:`slowest_registers`, from nextpnr's detailed timing report): where the critical path
 names one register, these are what stand between the design and a faster clock. Placement
-moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 176.3–206.2 MHz over
+moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 179.1–206.1 MHz over
 seeds 1–16), so a change is judged over several seeds: :func:`sweep` synthesises once and
 places at each seed, several nextpnr runs at a time (``hwq synth --seeds 1-8 --jobs 2``).
+Against a target clock (``clock_mhz``), :func:`timing_closure` sums a sweep up: the seeds
+that meet it and the registers late at each, by how many seeds they are late at. With
+``blocks``, :func:`block_resources` tells where the resources are, by module instance.
 
 nextpnr's analytic placer weighs timing against wire length with ``--placer-heap-timingweight``;
 ``timing_weight`` sets it (default :data:`TIMING_WEIGHTS`, nextpnr's own 10, passed
