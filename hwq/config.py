@@ -25,7 +25,8 @@ A config file is YAML with these sections (every field optional; defaults shown)
     pipeline:
       multiplier: true        # register each PE's product before accumulating
       requant_stages: 4       # 2..13 register stages in the requantizer (see Requantizer)
-    out_fifo_depth: 4         # output words buffered beyond the 2·rows that keep tiles streaming
+    out_fifo_depth: 4         # output words buffered beyond those that keep tiles streaming
+                              # (HwConfig.stream_words): room for a consumer's stalls
     target: generic           # generic | ecp5 | ice40: DSP primitives with their own registers
                               # (the Verilog then needs hwq's model of it to simulate)
 
@@ -210,7 +211,7 @@ class HwConfig:
                                  f"drains in equal parts), not {self.requant_lanes}")
         _bool("pipeline.multiplier", self.mult_reg)
         _int("pipeline.requant_stages", self.requant_stages, 2, MAX_REQUANT_STAGES)
-        _int("out_fifo_depth", self.out_fifo_depth, 2, 1024)
+        _int("out_fifo_depth", self.out_fifo_depth, 0, 1024)
         _choice("target", self.target, ("generic", "ecp5", "ice40"))
         if self.target != "generic" and not self.mult_reg:
             raise ValueError(f"pipeline.multiplier must be true with target {self.target!r} "
@@ -248,6 +249,36 @@ class HwConfig:
     def mult_steps(self) -> int:
         """Steps from the operands to the registered product (:func:`mult_steps`)."""
         return mult_steps(self.target, self.mult_reg)
+
+    @property
+    def stream_words(self) -> int:
+        """Output FIFO words that keep tiles of :attr:`min_tile_steps` steps running back to
+        back while the consumer is always ready.
+
+        A tile reserves ``rows`` words with its last operand (credits); the word of its result
+        row ``r`` comes back ``array_latency + requant_latency + (r + 1)·B + 5`` steps later
+        (``B`` = :attr:`drain_beats`; the 5: the two registers into the requantizer, the
+        FIFO's write register and its ready flag, the credit's return register), in time
+        for the reservation of a tile that many steps after it. With a tile every ``k``
+        steps, the tile ``d`` tiles back still holds ``rows − ret(d·k)`` words, ``ret(t)``
+        those back after ``t`` steps; the next reservation needs ``rows`` free words, so the
+        FIFO needs ``Σ_{d ≥ 0} (rows − ret(d·k))``. Longer tiles need no more. (Matched, with
+        one word fewer making a bubble, in simulation for every shipped config:
+        ``tests/hw/test_engine.py``.)"""
+        R, B, k = self.rows, self.drain_beats, self.min_tile_steps
+        back = self.array_latency + self.requant_latency + 5
+        words, d = 0, 0
+        while True:
+            returned = min(R, max(0, (d * k - back) // B)) if d else 0
+            if returned == R:
+                return words
+            words += R - returned
+            d += 1
+
+    @property
+    def fifo_depth(self) -> int:
+        """Words of the output FIFO: :attr:`stream_words` and ``out_fifo_depth`` more."""
+        return self.stream_words + self.out_fifo_depth
 
     @property
     def requant_latency(self) -> int:

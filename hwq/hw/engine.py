@@ -44,8 +44,9 @@ class GemmEngine(wiring.Component):
     those channels; the parts are collected into one output word. The datapath
     runs every clock, with no global enable: a step without both operands is a bubble (an
     invalid step the elements ignore), and backpressure on ``m_out`` is absorbed by credits —
-    a tile's last operand is taken only once the output FIFO (``out_fifo_depth + 2·rows``
-    words) has room reserved for the tile's rows. Nothing is lost or repeated.
+    a tile's last operand is taken only once the output FIFO (``HwConfig.fifo_depth`` words:
+    those that keep tiles streaming, ``stream_words``, and ``out_fifo_depth`` more) has room
+    reserved for the tile's rows. Nothing is lost or repeated.
     ``model=True`` builds the DSP multipliers of ``target: ecp5`` as plain logic with the same
     timing (:class:`~hwq.hw.dsp.Mul18`), for Amaranth's simulator.
     Headers must respect the config (1 ≤ K ≤ max_k, 1 ≤ N ≤ max_n, M ≥ 1); ``hwq.sim``
@@ -77,7 +78,7 @@ class GemmEngine(wiring.Component):
         # (no global enable to fan out to every register). Missing operands become bubbles
         # (invalid steps); output backpressure is handled with credits: a tile's last operand
         # only enters the array when the FIFO has room reserved for the tile's `rows` words.
-        fifo_depth = cfg.out_fifo_depth + 2 * R
+        fifo_depth = cfg.fifo_depth
         m.submodules.fifo = fifo = ReservedFifo(word.size, fifo_depth)
 
         if cfg.per_channel:

@@ -345,7 +345,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire clk;
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
-  reg [4:0] credits = 5'h14;
+  reg [4:0] credits = 5'h19;
   reg [1:0] ctrl_state = 2'h0;
   reg [2:0] d = 3'h0;
   reg d_last = 1'h0;
@@ -964,7 +964,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       d <= 3'h0;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
-      credits <= 5'h14;
+      credits <= 5'h19;
       last_mblock <= 1'h0;
     end else begin
       give_back <= _010_ + _012_;
@@ -3254,13 +3254,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _035_;
   wire _036_;
   wire _037_;
+  wire _038_;
   wire _039_;
   wire _040_;
   wire _041_;
   wire _042_;
   wire _043_;
   wire _044_;
-  wire [4:0] _045_;
+  wire _045_;
   wire _046_;
   wire _047_;
   wire _048_;
@@ -3271,7 +3272,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _053_;
   wire _054_;
   wire _055_;
-  wire [5:0] _056_;
+  wire _056_;
   wire _057_;
   wire _058_;
   wire _059_;
@@ -3286,11 +3287,10 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _068_;
   wire _069_;
   wire _070_;
-  wire _071_;
   wire _072_;
   wire _073_;
   wire _074_;
-  wire _075_;
+  wire [4:0] _075_;
   wire _076_;
   wire _077_;
   wire _078_;
@@ -3301,10 +3301,10 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _083_;
   wire _084_;
   wire _085_;
-  wire _086_;
+  wire [5:0] _086_;
   wire _087_;
   wire _088_;
-  wire [4:0] _089_;
+  wire _089_;
   wire _090_;
   wire _091_;
   wire _092_;
@@ -3315,7 +3315,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _097_;
   wire _098_;
   wire _099_;
-  wire [5:0] _100_;
+  wire _100_;
   wire _101_;
   wire _102_;
   wire _103_;
@@ -3334,7 +3334,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _116_;
   wire _117_;
   wire _118_;
-  wire _119_;
+  wire [4:0] _119_;
   wire _120_;
   wire _121_;
   wire _122_;
@@ -3345,7 +3345,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _127_;
   wire _128_;
   wire _129_;
-  wire _130_;
+  wire [5:0] _130_;
   wire _131_;
   wire _132_;
   wire _133_;
@@ -3408,9 +3408,54 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _190_;
   wire _191_;
   wire _192_;
+  wire _193_;
+  wire _194_;
+  wire _195_;
+  wire _196_;
+  wire _197_;
+  wire _198_;
+  wire _199_;
+  wire _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
+  wire _204_;
+  wire _205_;
+  wire _206_;
+  wire _207_;
+  wire _208_;
+  wire _209_;
+  wire _210_;
+  wire _211_;
+  wire _212_;
+  wire _213_;
+  wire _214_;
+  wire _215_;
+  wire _216_;
+  wire _217_;
+  wire _218_;
+  wire _219_;
+  wire _220_;
+  wire _221_;
+  wire _222_;
+  wire _223_;
+  wire _224_;
+  wire _225_;
+  wire _226_;
+  wire _227_;
+  wire _228_;
+  wire _229_;
+  wire _230_;
+  wire _231_;
+  wire _232_;
+  wire _233_;
+  wire _234_;
+  wire _235_;
+  wire _236_;
+  wire _237_;
   input clk;
   wire clk;
-  reg [19:0] level = 20'h00000;
+  reg [24:0] level = 25'h0000000;
   output [64:0] r_data;
   wire [64:0] r_data;
   input r_en;
@@ -3425,7 +3470,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire [64:0] wp__data;
   input wp__en;
   wire wp__en;
-  reg [64:0] mem [19:0];
+  reg [64:0] mem [24:0];
   initial begin
     mem[0] = 65'h00000000000000000;
     mem[1] = 65'h00000000000000000;
@@ -3447,112 +3492,117 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
     mem[17] = 65'h00000000000000000;
     mem[18] = 65'h00000000000000000;
     mem[19] = 65'h00000000000000000;
+    mem[20] = 65'h00000000000000000;
+    mem[21] = 65'h00000000000000000;
+    mem[22] = 65'h00000000000000000;
+    mem[23] = 65'h00000000000000000;
+    mem[24] = 65'h00000000000000000;
   end
   always @(posedge clk) begin
     if (wp__en)
       mem[wp__addr] <= wp__data;
   end
   assign r_data = mem[rp__addr];
-  assign _000_ = wp__addr == 5'h13;
-  assign _045_ = wp__addr + 1'h1;
-  assign _056_[4:0] = _000_ ? 5'h00 : _045_;
-  assign _067_ = r_en & r_rdy;
-  assign _078_ = rp__addr == 5'h13;
-  assign _089_ = rp__addr + 1'h1;
-  assign _100_[4:0] = _078_ ? 5'h00 : _089_;
-  assign _111_ = r_en & r_rdy;
-  assign _122_ = ~ _111_;
-  assign _001_ = wp__en & _122_;
+  assign _000_ = wp__addr == 5'h18;
+  assign _075_ = wp__addr + 1'h1;
+  assign _086_[4:0] = _000_ ? 5'h00 : _075_;
+  assign _097_ = r_en & r_rdy;
+  assign _108_ = rp__addr == 5'h18;
+  assign _119_ = rp__addr + 1'h1;
+  assign _130_[4:0] = _108_ ? 5'h00 : _119_;
+  assign _141_ = r_en & r_rdy;
+  assign _152_ = ~ _141_;
+  assign _001_ = wp__en & _152_;
   assign _012_ = r_en & r_rdy;
   assign _023_ = ~ wp__en;
   assign _034_ = _012_ & _023_;
-  assign _039_ = ~ r_rdy;
-  assign _040_ = r_en & r_rdy;
-  assign _041_ = ~ _040_;
-  assign _042_ = wp__en & _041_;
-  assign _043_ = r_en & r_rdy;
-  assign _044_ = ~ wp__en;
-  assign _046_ = _043_ & _044_;
-  assign _047_ = r_en & r_rdy;
-  assign _048_ = ~ _047_;
-  assign _049_ = wp__en & _048_;
-  assign _050_ = r_en & r_rdy;
-  assign _051_ = ~ wp__en;
-  assign _052_ = _050_ & _051_;
-  assign _053_ = r_en & r_rdy;
-  assign _054_ = ~ _053_;
-  assign _055_ = wp__en & _054_;
-  assign _057_ = r_en & r_rdy;
-  assign _058_ = ~ wp__en;
-  assign _059_ = _057_ & _058_;
-  assign _060_ = r_en & r_rdy;
-  assign _061_ = ~ _060_;
-  assign _062_ = wp__en & _061_;
-  assign _063_ = r_en & r_rdy;
-  assign _064_ = ~ wp__en;
-  assign _065_ = _063_ & _064_;
-  assign _066_ = r_en & r_rdy;
-  assign _068_ = ~ _066_;
-  assign _069_ = wp__en & _068_;
-  assign _070_ = r_en & r_rdy;
-  assign _071_ = ~ wp__en;
-  assign _072_ = _070_ & _071_;
+  assign _045_ = ~ r_rdy;
+  assign _056_ = r_en & r_rdy;
+  assign _067_ = ~ _056_;
+  assign _072_ = wp__en & _067_;
   assign _073_ = r_en & r_rdy;
-  assign _074_ = ~ _073_;
-  assign _075_ = wp__en & _074_;
-  assign _076_ = r_en & r_rdy;
-  assign _077_ = ~ wp__en;
-  assign _079_ = _076_ & _077_;
+  assign _074_ = ~ wp__en;
+  assign _076_ = _073_ & _074_;
+  assign _077_ = r_en & r_rdy;
+  assign _078_ = ~ _077_;
+  assign _079_ = wp__en & _078_;
   assign _080_ = r_en & r_rdy;
-  assign _081_ = ~ _080_;
-  assign _082_ = wp__en & _081_;
+  assign _081_ = ~ wp__en;
+  assign _082_ = _080_ & _081_;
   assign _083_ = r_en & r_rdy;
-  assign _084_ = ~ wp__en;
-  assign _085_ = _083_ & _084_;
-  assign _086_ = r_en & r_rdy;
-  assign _087_ = ~ _086_;
-  assign _088_ = wp__en & _087_;
+  assign _084_ = ~ _083_;
+  assign _085_ = wp__en & _084_;
+  assign _087_ = r_en & r_rdy;
+  assign _088_ = ~ wp__en;
+  assign _089_ = _087_ & _088_;
   assign _090_ = r_en & r_rdy;
-  assign _091_ = ~ wp__en;
-  assign _092_ = _090_ & _091_;
+  assign _091_ = ~ _090_;
+  assign _092_ = wp__en & _091_;
   assign _093_ = r_en & r_rdy;
-  assign _094_ = ~ _093_;
-  assign _095_ = wp__en & _094_;
+  assign _094_ = ~ wp__en;
+  assign _095_ = _093_ & _094_;
   assign _096_ = r_en & r_rdy;
-  assign _097_ = ~ wp__en;
-  assign _098_ = _096_ & _097_;
-  assign _099_ = r_en & r_rdy;
-  assign _101_ = ~ _099_;
-  assign _102_ = wp__en & _101_;
+  assign _098_ = ~ _096_;
+  assign _099_ = wp__en & _098_;
+  assign _100_ = r_en & r_rdy;
+  assign _101_ = ~ wp__en;
+  assign _102_ = _100_ & _101_;
   assign _103_ = r_en & r_rdy;
-  assign _104_ = ~ wp__en;
-  assign _105_ = _103_ & _104_;
+  assign _104_ = ~ _103_;
+  assign _105_ = wp__en & _104_;
   assign _106_ = r_en & r_rdy;
-  assign _107_ = ~ _106_;
-  assign _108_ = wp__en & _107_;
-  assign _109_ = r_en & r_rdy;
-  assign _110_ = ~ wp__en;
-  assign _112_ = _109_ & _110_;
+  assign _107_ = ~ wp__en;
+  assign _109_ = _106_ & _107_;
+  assign _110_ = r_en & r_rdy;
+  assign _111_ = ~ _110_;
+  assign _112_ = wp__en & _111_;
   assign _113_ = r_en & r_rdy;
-  assign _114_ = ~ _113_;
-  assign _115_ = wp__en & _114_;
+  assign _114_ = ~ wp__en;
+  assign _115_ = _113_ & _114_;
   assign _116_ = r_en & r_rdy;
-  assign _117_ = ~ wp__en;
-  assign _118_ = _116_ & _117_;
-  assign _119_ = r_en & r_rdy;
-  assign _120_ = ~ _119_;
-  assign _121_ = wp__en & _120_;
+  assign _117_ = ~ _116_;
+  assign _118_ = wp__en & _117_;
+  assign _120_ = r_en & r_rdy;
+  assign _121_ = ~ wp__en;
+  assign _122_ = _120_ & _121_;
   assign _123_ = r_en & r_rdy;
-  assign _124_ = ~ wp__en;
-  assign _125_ = _123_ & _124_;
+  assign _124_ = ~ _123_;
+  assign _125_ = wp__en & _124_;
   assign _126_ = r_en & r_rdy;
-  assign _127_ = ~ _126_;
-  assign _128_ = wp__en & _127_;
+  assign _127_ = ~ wp__en;
+  assign _128_ = _126_ & _127_;
   assign _129_ = r_en & r_rdy;
-  assign _130_ = ~ wp__en;
-  assign _131_ = _129_ & _130_;
-  assign _132_ = r_en & r_rdy;
-  assign _002_ = ~ _132_;
+  assign _131_ = ~ _129_;
+  assign _132_ = wp__en & _131_;
+  assign _133_ = r_en & r_rdy;
+  assign _134_ = ~ wp__en;
+  assign _135_ = _133_ & _134_;
+  assign _136_ = r_en & r_rdy;
+  assign _137_ = ~ _136_;
+  assign _138_ = wp__en & _137_;
+  assign _139_ = r_en & r_rdy;
+  assign _140_ = ~ wp__en;
+  assign _142_ = _139_ & _140_;
+  assign _143_ = r_en & r_rdy;
+  assign _144_ = ~ _143_;
+  assign _145_ = wp__en & _144_;
+  assign _146_ = r_en & r_rdy;
+  assign _147_ = ~ wp__en;
+  assign _148_ = _146_ & _147_;
+  assign _149_ = r_en & r_rdy;
+  assign _150_ = ~ _149_;
+  assign _151_ = wp__en & _150_;
+  assign _153_ = r_en & r_rdy;
+  assign _154_ = ~ wp__en;
+  assign _155_ = _153_ & _154_;
+  assign _156_ = r_en & r_rdy;
+  assign _157_ = ~ _156_;
+  assign _158_ = wp__en & _157_;
+  assign _159_ = r_en & r_rdy;
+  assign _160_ = ~ wp__en;
+  assign _161_ = _159_ & _160_;
+  assign _162_ = r_en & r_rdy;
+  assign _002_ = ~ _162_;
   assign _003_ = wp__en & _002_;
   assign _004_ = r_en & r_rdy;
   assign _005_ = ~ wp__en;
@@ -3582,186 +3632,256 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   assign _031_ = ~ wp__en;
   assign _032_ = _030_ & _031_;
   assign _033_ = r_en & r_rdy;
-  assign _035_ = _033_ & level[0];
-  assign _036_ = ~ _035_;
-  assign _037_ = r_rdy & _036_;
-  assign _133_ = { _034_, _001_ } != 1'h0;
-  assign _134_ = { _046_, _042_ } != 1'h0;
-  assign _135_ = { _052_, _049_ } != 1'h0;
-  assign _136_ = { _059_, _055_ } != 1'h0;
-  assign _137_ = { _065_, _062_ } != 1'h0;
-  assign _138_ = { _072_, _069_ } != 1'h0;
-  assign _139_ = { _079_, _075_ } != 1'h0;
-  assign _140_ = { _085_, _082_ } != 1'h0;
-  assign _141_ = { _092_, _088_ } != 1'h0;
-  assign _142_ = { _098_, _095_ } != 1'h0;
-  assign _143_ = { _105_, _102_ } != 1'h0;
-  assign _144_ = { _112_, _108_ } != 1'h0;
-  assign _145_ = { _118_, _115_ } != 1'h0;
-  assign _146_ = { _125_, _121_ } != 1'h0;
-  assign _147_ = { _131_, _128_ } != 1'h0;
-  assign _148_ = { _006_, _003_ } != 1'h0;
-  assign _149_ = { _013_, _009_ } != 1'h0;
-  assign _150_ = { _019_, _016_ } != 1'h0;
-  assign _151_ = { _026_, _022_ } != 1'h0;
-  assign _152_ = { _032_, _029_ } != 1'h0;
-  assign _153_ = _049_ ? level[1] : _191_;
-  assign _154_ = _046_ ? level[2] : 1'hx;
-  assign _155_ = _042_ ? level[0] : _154_;
-  assign _160_ = _016_ ? level[16] : _192_;
-  assign _156_ = _034_ ? level[1] : 1'hx;
-  assign _157_ = _001_ ? _039_ : _156_;
-  assign _158_ = _026_ ? level[19] : 1'hx;
-  assign _159_ = _022_ ? level[17] : _158_;
-  assign _161_ = _013_ ? level[17] : 1'hx;
-  assign _162_ = _009_ ? level[15] : _161_;
-  assign _163_ = _006_ ? level[16] : 1'hx;
-  assign _164_ = _003_ ? level[14] : _163_;
-  assign _165_ = _131_ ? level[15] : 1'hx;
-  assign _166_ = _128_ ? level[13] : _165_;
-  assign _170_ = _032_ ? 1'h0 : 1'hx;
-  assign _167_ = _125_ ? level[14] : 1'hx;
-  assign _168_ = _121_ ? level[12] : _167_;
-  assign _169_ = _118_ ? level[13] : 1'hx;
-  assign _171_ = _115_ ? level[11] : _169_;
-  assign _172_ = _112_ ? level[12] : 1'hx;
-  assign _173_ = _108_ ? level[10] : _172_;
-  assign _178_ = _029_ ? level[18] : _170_;
-  assign _174_ = _105_ ? level[11] : 1'hx;
-  assign _175_ = _102_ ? level[9] : _174_;
-  assign _176_ = _098_ ? level[10] : 1'hx;
-  assign _177_ = _095_ ? level[8] : _176_;
-  assign _179_ = _092_ ? level[9] : 1'hx;
-  assign _180_ = _088_ ? level[7] : _179_;
-  assign _181_ = _085_ ? level[8] : 1'hx;
-  assign _182_ = _082_ ? level[6] : _181_;
-  assign _183_ = _079_ ? level[7] : 1'hx;
-  assign _184_ = _075_ ? level[5] : _183_;
-  assign _185_ = _072_ ? level[6] : 1'hx;
-  assign _186_ = _069_ ? level[4] : _185_;
-  assign _187_ = _065_ ? level[5] : 1'hx;
-  assign _188_ = _062_ ? level[3] : _187_;
-  assign _192_ = _019_ ? level[18] : 1'hx;
-  assign _189_ = _059_ ? level[4] : 1'hx;
-  assign _190_ = _055_ ? level[2] : _189_;
-  assign _191_ = _052_ ? level[3] : 1'hx;
-  assign _056_[5] = 1'hx;
-  assign _100_[5] = 1'hx;
+  assign _035_ = ~ _033_;
+  assign _036_ = wp__en & _035_;
+  assign _037_ = r_en & r_rdy;
+  assign _038_ = ~ wp__en;
+  assign _039_ = _037_ & _038_;
+  assign _040_ = r_en & r_rdy;
+  assign _041_ = ~ _040_;
+  assign _042_ = wp__en & _041_;
+  assign _043_ = r_en & r_rdy;
+  assign _044_ = ~ wp__en;
+  assign _046_ = _043_ & _044_;
+  assign _047_ = r_en & r_rdy;
+  assign _048_ = ~ _047_;
+  assign _049_ = wp__en & _048_;
+  assign _050_ = r_en & r_rdy;
+  assign _051_ = ~ wp__en;
+  assign _052_ = _050_ & _051_;
+  assign _053_ = r_en & r_rdy;
+  assign _054_ = ~ _053_;
+  assign _055_ = wp__en & _054_;
+  assign _057_ = r_en & r_rdy;
+  assign _058_ = ~ wp__en;
+  assign _059_ = _057_ & _058_;
+  assign _060_ = r_en & r_rdy;
+  assign _061_ = ~ _060_;
+  assign _062_ = wp__en & _061_;
+  assign _063_ = r_en & r_rdy;
+  assign _064_ = ~ wp__en;
+  assign _065_ = _063_ & _064_;
+  assign _066_ = r_en & r_rdy;
+  assign _068_ = _066_ & level[0];
+  assign _069_ = ~ _068_;
+  assign _070_ = r_rdy & _069_;
+  assign _163_ = { _034_, _001_ } != 1'h0;
+  assign _164_ = { _076_, _072_ } != 1'h0;
+  assign _165_ = { _082_, _079_ } != 1'h0;
+  assign _166_ = { _089_, _085_ } != 1'h0;
+  assign _167_ = { _095_, _092_ } != 1'h0;
+  assign _168_ = { _102_, _099_ } != 1'h0;
+  assign _169_ = { _109_, _105_ } != 1'h0;
+  assign _170_ = { _115_, _112_ } != 1'h0;
+  assign _171_ = { _122_, _118_ } != 1'h0;
+  assign _172_ = { _128_, _125_ } != 1'h0;
+  assign _173_ = { _135_, _132_ } != 1'h0;
+  assign _174_ = { _142_, _138_ } != 1'h0;
+  assign _175_ = { _148_, _145_ } != 1'h0;
+  assign _176_ = { _155_, _151_ } != 1'h0;
+  assign _177_ = { _161_, _158_ } != 1'h0;
+  assign _178_ = { _006_, _003_ } != 1'h0;
+  assign _179_ = { _013_, _009_ } != 1'h0;
+  assign _180_ = { _019_, _016_ } != 1'h0;
+  assign _181_ = { _026_, _022_ } != 1'h0;
+  assign _182_ = { _032_, _029_ } != 1'h0;
+  assign _183_ = { _039_, _036_ } != 1'h0;
+  assign _184_ = { _046_, _042_ } != 1'h0;
+  assign _185_ = { _052_, _049_ } != 1'h0;
+  assign _186_ = { _059_, _055_ } != 1'h0;
+  assign _187_ = { _065_, _062_ } != 1'h0;
+  assign _188_ = _112_ ? level[6] : _236_;
+  assign _189_ = _109_ ? level[7] : 1'hx;
+  assign _190_ = _105_ ? level[5] : _189_;
+  assign _195_ = _049_ ? level[21] : _237_;
+  assign _191_ = _102_ ? level[6] : 1'hx;
+  assign _192_ = _099_ ? level[4] : _191_;
+  assign _193_ = _095_ ? level[5] : 1'hx;
+  assign _194_ = _092_ ? level[3] : _193_;
+  assign _196_ = _089_ ? level[4] : 1'hx;
+  assign _197_ = _085_ ? level[2] : _196_;
+  assign _198_ = _082_ ? level[3] : 1'hx;
+  assign _199_ = _079_ ? level[1] : _198_;
+  assign _200_ = _076_ ? level[2] : 1'hx;
+  assign _201_ = _072_ ? level[0] : _200_;
+  assign _202_ = _034_ ? level[1] : 1'hx;
+  assign _203_ = _001_ ? _045_ : _202_;
+  assign _204_ = _059_ ? level[24] : 1'hx;
+  assign _205_ = _055_ ? level[22] : _204_;
+  assign _206_ = _046_ ? level[22] : 1'hx;
+  assign _207_ = _042_ ? level[20] : _206_;
+  assign _208_ = _039_ ? level[21] : 1'hx;
+  assign _209_ = _036_ ? level[19] : _208_;
+  assign _210_ = _032_ ? level[20] : 1'hx;
+  assign _211_ = _029_ ? level[18] : _210_;
+  assign _215_ = _065_ ? 1'h0 : 1'hx;
+  assign _212_ = _026_ ? level[19] : 1'hx;
+  assign _213_ = _022_ ? level[17] : _212_;
+  assign _214_ = _019_ ? level[18] : 1'hx;
+  assign _216_ = _016_ ? level[16] : _214_;
+  assign _217_ = _013_ ? level[17] : 1'hx;
+  assign _218_ = _009_ ? level[15] : _217_;
+  assign _223_ = _062_ ? level[23] : _215_;
+  assign _219_ = _006_ ? level[16] : 1'hx;
+  assign _220_ = _003_ ? level[14] : _219_;
+  assign _221_ = _161_ ? level[15] : 1'hx;
+  assign _222_ = _158_ ? level[13] : _221_;
+  assign _224_ = _155_ ? level[14] : 1'hx;
+  assign _225_ = _151_ ? level[12] : _224_;
+  assign _226_ = _148_ ? level[13] : 1'hx;
+  assign _227_ = _145_ ? level[11] : _226_;
+  assign _228_ = _142_ ? level[12] : 1'hx;
+  assign _229_ = _138_ ? level[10] : _228_;
+  assign _230_ = _135_ ? level[11] : 1'hx;
+  assign _231_ = _132_ ? level[9] : _230_;
+  assign _232_ = _128_ ? level[10] : 1'hx;
+  assign _233_ = _125_ ? level[8] : _232_;
+  assign _237_ = _052_ ? level[23] : 1'hx;
+  assign _234_ = _122_ ? level[9] : 1'hx;
+  assign _235_ = _118_ ? level[7] : _234_;
+  assign _236_ = _115_ ? level[8] : 1'hx;
+  assign _086_[5] = 1'hx;
+  assign _130_[5] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
       r_rdy <= 1'h0;
     end else begin
-      r_rdy <= wp__en | _037_;
+      r_rdy <= wp__en | _070_;
     end
     if (rst) begin
       level[0] <= 1'h0;
-    end else if (_133_) begin
-      level[0] <= _157_;
+    end else if (_163_) begin
+      level[0] <= _203_;
     end
     if (rst) begin
       level[1] <= 1'h0;
-    end else if (_134_) begin
-      level[1] <= _155_;
+    end else if (_164_) begin
+      level[1] <= _201_;
     end
     if (rst) begin
       level[2] <= 1'h0;
-    end else if (_135_) begin
-      level[2] <= _153_;
+    end else if (_165_) begin
+      level[2] <= _199_;
     end
     if (rst) begin
       level[3] <= 1'h0;
-    end else if (_136_) begin
-      level[3] <= _190_;
+    end else if (_166_) begin
+      level[3] <= _197_;
     end
     if (rst) begin
       level[4] <= 1'h0;
-    end else if (_137_) begin
-      level[4] <= _188_;
+    end else if (_167_) begin
+      level[4] <= _194_;
     end
     if (rst) begin
       level[5] <= 1'h0;
-    end else if (_138_) begin
-      level[5] <= _186_;
+    end else if (_168_) begin
+      level[5] <= _192_;
     end
     if (rst) begin
       level[6] <= 1'h0;
-    end else if (_139_) begin
-      level[6] <= _184_;
+    end else if (_169_) begin
+      level[6] <= _190_;
     end
     if (rst) begin
       level[7] <= 1'h0;
-    end else if (_140_) begin
-      level[7] <= _182_;
+    end else if (_170_) begin
+      level[7] <= _188_;
     end
     if (rst) begin
       level[8] <= 1'h0;
-    end else if (_141_) begin
-      level[8] <= _180_;
+    end else if (_171_) begin
+      level[8] <= _235_;
     end
     if (rst) begin
       level[9] <= 1'h0;
-    end else if (_142_) begin
-      level[9] <= _177_;
+    end else if (_172_) begin
+      level[9] <= _233_;
     end
     if (rst) begin
       level[10] <= 1'h0;
-    end else if (_143_) begin
-      level[10] <= _175_;
+    end else if (_173_) begin
+      level[10] <= _231_;
     end
     if (rst) begin
       level[11] <= 1'h0;
-    end else if (_144_) begin
-      level[11] <= _173_;
+    end else if (_174_) begin
+      level[11] <= _229_;
     end
     if (rst) begin
       level[12] <= 1'h0;
-    end else if (_145_) begin
-      level[12] <= _171_;
+    end else if (_175_) begin
+      level[12] <= _227_;
     end
     if (rst) begin
       level[13] <= 1'h0;
-    end else if (_146_) begin
-      level[13] <= _168_;
+    end else if (_176_) begin
+      level[13] <= _225_;
     end
     if (rst) begin
       level[14] <= 1'h0;
-    end else if (_147_) begin
-      level[14] <= _166_;
+    end else if (_177_) begin
+      level[14] <= _222_;
     end
     if (rst) begin
       level[15] <= 1'h0;
-    end else if (_148_) begin
-      level[15] <= _164_;
+    end else if (_178_) begin
+      level[15] <= _220_;
     end
     if (rst) begin
       level[16] <= 1'h0;
-    end else if (_149_) begin
-      level[16] <= _162_;
+    end else if (_179_) begin
+      level[16] <= _218_;
     end
     if (rst) begin
       level[17] <= 1'h0;
-    end else if (_150_) begin
-      level[17] <= _160_;
+    end else if (_180_) begin
+      level[17] <= _216_;
     end
     if (rst) begin
       level[18] <= 1'h0;
-    end else if (_151_) begin
-      level[18] <= _159_;
+    end else if (_181_) begin
+      level[18] <= _213_;
     end
     if (rst) begin
       level[19] <= 1'h0;
-    end else if (_152_) begin
-      level[19] <= _178_;
+    end else if (_182_) begin
+      level[19] <= _211_;
+    end
+    if (rst) begin
+      level[20] <= 1'h0;
+    end else if (_183_) begin
+      level[20] <= _209_;
+    end
+    if (rst) begin
+      level[21] <= 1'h0;
+    end else if (_184_) begin
+      level[21] <= _207_;
+    end
+    if (rst) begin
+      level[22] <= 1'h0;
+    end else if (_185_) begin
+      level[22] <= _195_;
+    end
+    if (rst) begin
+      level[23] <= 1'h0;
+    end else if (_186_) begin
+      level[23] <= _205_;
+    end
+    if (rst) begin
+      level[24] <= 1'h0;
+    end else if (_187_) begin
+      level[24] <= _223_;
     end
     if (rst) begin
       rp__addr <= 5'h00;
-    end else if (_067_) begin
-      rp__addr <= _100_[4:0];
+    end else if (_097_) begin
+      rp__addr <= _130_[4:0];
     end
     if (rst) begin
       wp__addr <= 5'h00;
     end else if (wp__en) begin
-      wp__addr <= _056_[4:0];
+      wp__addr <= _086_[4:0];
     end
   end
 endmodule

@@ -343,7 +343,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire clk;
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
-  reg [3:0] credits = 4'h8;
+  reg [3:0] credits = 4'hb;
   reg [1:0] ctrl_state = 2'h0;
   reg d = 1'h0;
   reg d_last = 1'h0;
@@ -528,10 +528,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _012_ = r_en & m_out__valid;
   assign _013_ = ~ row_valid;
   assign _014_ = row_end & _013_;
-  reg [16:0] _446_ = 17'h00000;
-  assign drain_back[16:0] = _446_;
-  reg [16:0] _447_ = 17'h00000;
-  assign drain_plus[16:0] = _447_;
+  reg [16:0] _456_ = 17'h00000;
+  assign drain_back[16:0] = _456_;
+  reg [16:0] _457_ = 17'h00000;
+  assign drain_plus[16:0] = _457_;
   assign _102_ = { compute, adv } != 2'h2;
   assign _103_ = { compute, adv } != 2'h2;
   assign _104_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
@@ -609,17 +609,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _176_ = & { _192_, \o_valid$75  };
   assign _177_ = & { _145_, _144_, _143_ };
   assign _178_ = & { _092_, o_valid };
-  assign _187_ = ~ compute;
-  assign _188_ = ~ _324_;
-  assign _189_ = ~ _328_;
-  assign _179_ = | { _187_, rst };
-  assign _180_ = | { _056_, rst };
-  assign _181_ = | { _188_, rst };
-  assign _182_ = | { drain_restart, rst };
-  assign _183_ = | { drain_restart, rst };
-  assign _184_ = | { dn_last, rst };
-  assign _185_ = | { _189_, rst };
-  assign _186_ = | { d_last, rst };
+  assign _187_ = ~ _328_;
+  assign _188_ = ~ compute;
+  assign _189_ = ~ _324_;
+  assign _179_ = | { dn_last, rst };
+  assign _180_ = | { _187_, rst };
+  assign _181_ = | { d_last, rst };
+  assign _182_ = | { _188_, rst };
+  assign _183_ = | { _056_, rst };
+  assign _184_ = | { _189_, rst };
+  assign _185_ = | { drain_restart, rst };
+  assign _186_ = | { drain_restart, rst };
   assign _190_ = ob == 2'h2;
   assign _191_ = ob == 1'h1;
   assign _192_ = ! ob;
@@ -878,8 +878,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$779$0 (ra_beat),
-    .\port$781$0 (ra_blk),
+    .\port$810$0 (ra_beat),
+    .\port$812$0 (ra_blk),
     .r_data(r_data),
     .rst(rst),
     .wp__addr(w_addr),
@@ -896,7 +896,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$75 ),
-    .\port$1187$0 (r_data),
+    .\port$1218$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -905,15 +905,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _080_[18:17] = 2'hx;
   always @(posedge clk) begin
     w_addr <= wa;
+    if (_179_) begin
+      ra_blk_next <= 4'h0;
+    end else begin
+      ra_blk_next <= _089_[3:0];
+    end
+    if (_180_) begin
+      drain_restart <= 1'h0;
+    end else begin
+      drain_restart <= s_param__valid;
+    end
     if (rst) begin
+      dn_last_next <= 1'h0;
+      row_last_next <= 1'h0;
+      row_valid_next <= 1'h0;
+      row_next <= 17'h00000;
+      drain_dn_pen <= 1'h0;
+      drain_d_pen <= 1'h0;
+      drain_lt_pen <= 1'h0;
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _446_ <= 17'h00000;
-      _447_ <= 17'h00000;
+      _456_ <= 17'h00000;
+      _457_ <= 17'h00000;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
-      credits <= 4'h8;
+      credits <= 4'hb;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
       \w_en$78  <= 1'h0;
@@ -928,19 +945,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row <= 17'h00000;
       dn <= 4'h0;
       d <= 1'h0;
-      dn_last_next <= 1'h0;
-      row_last_next <= 1'h0;
-      row_valid_next <= 1'h0;
-      row_next <= 17'h00000;
-      drain_dn_pen <= 1'h0;
-      drain_d_pen <= 1'h0;
-      drain_lt_pen <= 1'h0;
     end else begin
+      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _083_; else row_last_next <= drain_lt_last & _085_; end
+      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
+      row_next <= _080_[16:0];
+      drain_dn_pen <= dn == nb_pen;
+      drain_d_pen <= ! d;
+      drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _446_ <= _073_[16:0];
-      _447_ <= _072_[16:0];
+      _456_ <= _073_[16:0];
+      _457_ <= _072_[16:0];
       tile_end <= _057_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _026_ : _027_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _025_ : kept;
@@ -958,13 +975,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       begin if (_096_) row <= _209_; else begin if (_098_) row <= row_next; else row <= _209_; end end
       begin if (_096_) dn <= _215_; else begin if (_098_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _101_[3:0]; else dn <= _215_; end else dn <= _215_; end end
       begin if (_096_) d <= _220_; else begin if (_098_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _001_; else d <= _220_; end end
-      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _083_; else row_last_next <= drain_lt_last & _085_; end
-      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _080_[16:0];
-      drain_dn_pen <= dn == nb_pen;
-      drain_d_pen <= ! d;
-      drain_lt_pen <= row < m_pen;
+    end
+    if (_181_) begin
+      \$signal$132  <= 1'h0;
+    end else begin
+      \$signal$132  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
@@ -1001,7 +1016,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_109_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _063_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_179_) begin
+    if (_182_) begin
       fm0 <= 17'h00000;
     end else if (_149_) begin
       fm0 <= _062_[16:0];
@@ -1011,7 +1026,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_110_) begin
       flush <= _670_(6'hxx, { 6'h23, _054_[5:0] }, { _248_, _247_ });
     end
-    if (_180_) begin
+    if (_183_) begin
       compute <= 1'h0;
     end else if (_150_) begin
       compute <= 1'h1;
@@ -1131,7 +1146,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_173_) begin
       m_less <= hdr[15:0] - 2'h2;
     end
-    if (_181_) begin
+    if (_184_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _020_;
@@ -1200,30 +1215,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_147_) begin
       begin if (_096_) beat <= _099_[1:0]; else begin if (_098_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_182_) begin
+    if (_185_) begin
       ra_blk <= 4'h0;
     end else if (_178_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_183_) begin
+    if (_186_) begin
       ra_beat <= 2'h0;
     end else if (o_valid) begin
       ra_beat <= _090_[1:0];
-    end
-    if (_184_) begin
-      ra_blk_next <= 4'h0;
-    end else begin
-      ra_blk_next <= _089_[3:0];
-    end
-    if (_185_) begin
-      drain_restart <= 1'h0;
-    end else begin
-      drain_restart <= s_param__valid;
-    end
-    if (_186_) begin
-      \$signal$132  <= 1'h0;
-    end else begin
-      \$signal$132  <= drain_d_pen;
     end
   end
 endmodule
@@ -1895,6 +1895,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
+  wire _000_;
   wire _001_;
   wire _002_;
   wire _003_;
@@ -1905,7 +1906,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _008_;
   wire _009_;
   wire _010_;
-  wire _011_;
+  wire [3:0] _011_;
   wire _012_;
   wire _013_;
   wire _014_;
@@ -1916,6 +1917,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _019_;
   wire _020_;
   wire _021_;
+  wire [4:0] _022_;
   wire _023_;
   wire _024_;
   wire _025_;
@@ -1945,9 +1947,9 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _049_;
   wire _050_;
   wire _051_;
+  wire _052_;
   wire _053_;
   wire _054_;
-  wire _055_;
   wire _056_;
   wire _057_;
   wire _058_;
@@ -1958,7 +1960,6 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _063_;
   wire _064_;
   wire _065_;
-  wire _066_;
   wire _067_;
   wire _068_;
   wire _069_;
@@ -1968,29 +1969,59 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _073_;
   wire _074_;
   wire _075_;
-  wire _076_;
   wire _077_;
   wire _078_;
   wire _079_;
   wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
   input clk;
   wire clk;
-  reg [7:0] level = 8'h00;
+  reg [10:0] level = 11'h000;
   output [32:0] r_data;
   wire [32:0] r_data;
   input r_en;
   wire r_en;
   output r_rdy;
   reg r_rdy = 1'h0;
-  reg [2:0] rp__addr = 3'h0;
+  reg [3:0] rp__addr = 4'h0;
   input rst;
   wire rst;
-  reg [2:0] wp__addr = 3'h0;
+  reg [3:0] wp__addr = 4'h0;
   input [32:0] wp__data;
   wire [32:0] wp__data;
   input wp__en;
   wire wp__en;
-  reg [32:0] mem [7:0];
+  reg [32:0] mem [10:0];
   initial begin
     mem[0] = 33'h000000000;
     mem[1] = 33'h000000000;
@@ -2000,157 +2031,207 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
     mem[5] = 33'h000000000;
     mem[6] = 33'h000000000;
     mem[7] = 33'h000000000;
+    mem[8] = 33'h000000000;
+    mem[9] = 33'h000000000;
+    mem[10] = 33'h000000000;
   end
   always @(posedge clk) begin
     if (wp__en)
       mem[wp__addr] <= wp__data;
   end
   assign r_data = mem[rp__addr];
-  assign _032_ = ~ wp__en;
-  assign _034_ = _031_ & _032_;
-  assign _035_ = r_en & r_rdy;
-  assign _036_ = ~ _035_;
-  assign _037_ = wp__en & _036_;
-  assign _038_ = r_en & r_rdy;
-  assign _039_ = ~ wp__en;
-  assign _040_ = _038_ & _039_;
-  assign _041_ = r_en & r_rdy;
-  assign _042_ = ~ _041_;
-  assign _043_ = wp__en & _042_;
-  assign _045_ = r_en & r_rdy;
-  assign _046_ = ~ wp__en;
-  assign _047_ = _045_ & _046_;
-  assign _048_ = r_en & r_rdy;
-  assign _049_ = _048_ & level[0];
-  assign _050_ = ~ _049_;
-  assign _051_ = r_rdy & _050_;
-  assign _011_ = r_en & r_rdy;
+  assign _008_ = wp__en & _007_;
+  assign _009_ = r_en & r_rdy;
+  assign _010_ = ~ wp__en;
+  assign _012_ = _009_ & _010_;
+  assign _013_ = r_en & r_rdy;
+  assign _014_ = ~ _013_;
+  assign _015_ = wp__en & _014_;
+  assign _016_ = r_en & r_rdy;
+  assign _017_ = ~ wp__en;
+  assign _018_ = _016_ & _017_;
+  assign _019_ = r_en & r_rdy;
+  assign _020_ = ~ _019_;
+  assign _021_ = wp__en & _020_;
+  assign _023_ = r_en & r_rdy;
+  assign _024_ = ~ wp__en;
+  assign _025_ = _023_ & _024_;
+  assign _026_ = r_en & r_rdy;
+  assign _027_ = ~ _026_;
+  assign _028_ = wp__en & _027_;
+  assign _029_ = r_en & r_rdy;
+  assign _030_ = ~ wp__en;
+  assign _031_ = _029_ & _030_;
+  assign _032_ = r_en & r_rdy;
+  assign _034_ = ~ _032_;
+  assign _035_ = wp__en & _034_;
+  assign _036_ = r_en & r_rdy;
+  assign _037_ = ~ wp__en;
+  assign _038_ = _036_ & _037_;
+  assign _039_ = r_en & r_rdy;
+  assign _040_ = ~ _039_;
+  assign _041_ = wp__en & _040_;
+  assign _042_ = r_en & r_rdy;
+  assign _043_ = ~ wp__en;
+  assign _045_ = _042_ & _043_;
+  assign _046_ = r_en & r_rdy;
+  assign _047_ = ~ _046_;
+  assign _048_ = wp__en & _047_;
+  assign _049_ = r_en & r_rdy;
+  assign _050_ = ~ wp__en;
+  assign _051_ = _049_ & _050_;
+  assign _052_ = r_en & r_rdy;
+  assign _053_ = ~ _052_;
+  assign _054_ = wp__en & _053_;
+  assign _056_ = r_en & r_rdy;
+  assign _057_ = ~ wp__en;
+  assign _058_ = _056_ & _057_;
+  assign _059_ = r_en & r_rdy;
+  assign _060_ = ~ _059_;
+  assign _061_ = wp__en & _060_;
+  assign _062_ = r_en & r_rdy;
+  assign _063_ = ~ wp__en;
+  assign _064_ = _062_ & _063_;
+  assign _065_ = r_en & r_rdy;
+  assign _067_ = ~ _065_;
+  assign _068_ = wp__en & _067_;
+  assign _069_ = r_en & r_rdy;
+  assign _070_ = ~ wp__en;
+  assign _071_ = _069_ & _070_;
+  assign _072_ = r_en & r_rdy;
+  assign _073_ = _072_ & level[0];
+  assign _074_ = ~ _073_;
+  assign _075_ = r_rdy & _074_;
+  assign _000_ = wp__addr == 4'ha;
+  assign _011_ = wp__addr + 1'h1;
+  assign _022_[3:0] = _000_ ? 4'h0 : _011_;
   assign _033_ = r_en & r_rdy;
-  assign _044_ = ~ _033_;
-  assign _053_ = wp__en & _044_;
-  assign _054_ = r_en & r_rdy;
-  assign _055_ = ~ wp__en;
-  assign _056_ = _054_ & _055_;
-  assign _001_ = ~ r_rdy;
+  assign _044_ = rp__addr == 4'ha;
+  assign _077_ = r_en & r_rdy;
+  assign _078_ = ~ _077_;
+  assign _001_ = wp__en & _078_;
   assign _002_ = r_en & r_rdy;
-  assign _003_ = ~ _002_;
-  assign _004_ = wp__en & _003_;
-  assign _005_ = r_en & r_rdy;
-  assign _006_ = ~ wp__en;
-  assign _007_ = _005_ & _006_;
-  assign _008_ = r_en & r_rdy;
-  assign _009_ = ~ _008_;
-  assign _010_ = wp__en & _009_;
-  assign _012_ = r_en & r_rdy;
-  assign _013_ = ~ wp__en;
-  assign _014_ = _012_ & _013_;
-  assign _015_ = r_en & r_rdy;
-  assign _016_ = ~ _015_;
-  assign _017_ = wp__en & _016_;
-  assign _018_ = r_en & r_rdy;
-  assign _019_ = ~ wp__en;
-  assign _020_ = _018_ & _019_;
-  assign _021_ = r_en & r_rdy;
-  assign _023_ = ~ _021_;
-  assign _024_ = wp__en & _023_;
-  assign _025_ = r_en & r_rdy;
-  assign _026_ = ~ wp__en;
-  assign _027_ = _025_ & _026_;
-  assign _028_ = r_en & r_rdy;
-  assign _029_ = ~ _028_;
-  assign _030_ = wp__en & _029_;
-  assign _031_ = r_en & r_rdy;
-  assign _057_ = { _056_, _053_ } != 1'h0;
-  assign _058_ = { _007_, _004_ } != 1'h0;
-  assign _059_ = { _014_, _010_ } != 1'h0;
-  assign _060_ = { _020_, _017_ } != 1'h0;
-  assign _061_ = { _027_, _024_ } != 1'h0;
-  assign _062_ = { _034_, _030_ } != 1'h0;
-  assign _063_ = { _040_, _037_ } != 1'h0;
-  assign _064_ = { _047_, _043_ } != 1'h0;
-  assign _065_ = _030_ ? level[4] : _080_;
-  assign _066_ = _027_ ? level[5] : 1'hx;
-  assign _067_ = _024_ ? level[3] : _066_;
-  assign _068_ = _020_ ? level[4] : 1'hx;
-  assign _069_ = _017_ ? level[2] : _068_;
-  assign _070_ = _014_ ? level[3] : 1'hx;
-  assign _071_ = _010_ ? level[1] : _070_;
-  assign _075_ = _047_ ? 1'h0 : 1'hx;
-  assign _072_ = _007_ ? level[2] : 1'hx;
-  assign _073_ = _004_ ? level[0] : _072_;
-  assign _074_ = _056_ ? level[1] : 1'hx;
-  assign _076_ = _053_ ? _001_ : _074_;
-  assign _077_ = _040_ ? level[7] : 1'hx;
-  assign _078_ = _037_ ? level[5] : _077_;
-  assign _079_ = _043_ ? level[6] : _075_;
-  assign _080_ = _034_ ? level[6] : 1'hx;
+  assign _003_ = ~ wp__en;
+  assign _004_ = _002_ & _003_;
+  assign _005_ = ~ r_rdy;
+  assign _006_ = r_en & r_rdy;
+  assign _007_ = ~ _006_;
+  assign _079_ = { _004_, _001_ } != 1'h0;
+  assign _080_ = { _012_, _008_ } != 1'h0;
+  assign _081_ = { _018_, _015_ } != 1'h0;
+  assign _082_ = { _025_, _021_ } != 1'h0;
+  assign _083_ = { _031_, _028_ } != 1'h0;
+  assign _084_ = { _038_, _035_ } != 1'h0;
+  assign _085_ = { _045_, _041_ } != 1'h0;
+  assign _086_ = { _051_, _048_ } != 1'h0;
+  assign _087_ = { _058_, _054_ } != 1'h0;
+  assign _088_ = { _064_, _061_ } != 1'h0;
+  assign _089_ = { _071_, _068_ } != 1'h0;
+  assign _090_ = _054_ ? level[7] : _111_;
+  assign _091_ = _051_ ? level[8] : 1'hx;
+  assign _092_ = _048_ ? level[6] : _091_;
+  assign _093_ = _045_ ? level[7] : 1'hx;
+  assign _094_ = _041_ ? level[5] : _093_;
+  assign _095_ = _038_ ? level[6] : 1'hx;
+  assign _096_ = _035_ ? level[4] : _095_;
+  assign _100_ = _071_ ? 1'h0 : 1'hx;
+  assign _097_ = _031_ ? level[5] : 1'hx;
+  assign _098_ = _028_ ? level[3] : _097_;
+  assign _099_ = _025_ ? level[4] : 1'hx;
+  assign _101_ = _021_ ? level[2] : _099_;
+  assign _102_ = _018_ ? level[3] : 1'hx;
+  assign _103_ = _015_ ? level[1] : _102_;
+  assign _108_ = _068_ ? level[9] : _100_;
+  assign _104_ = _012_ ? level[2] : 1'hx;
+  assign _105_ = _008_ ? level[0] : _104_;
+  assign _106_ = _004_ ? level[1] : 1'hx;
+  assign _107_ = _001_ ? _005_ : _106_;
+  assign _109_ = _064_ ? level[10] : 1'hx;
+  assign _110_ = _061_ ? level[8] : _109_;
+  assign _111_ = _058_ ? level[9] : 1'hx;
+  assign _022_[4] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
       r_rdy <= 1'h0;
     end else begin
-      r_rdy <= wp__en | _051_;
+      r_rdy <= wp__en | _075_;
     end
     if (rst) begin
       level[0] <= 1'h0;
-    end else if (_057_) begin
-      level[0] <= _076_;
+    end else if (_079_) begin
+      level[0] <= _107_;
     end
     if (rst) begin
       level[1] <= 1'h0;
-    end else if (_058_) begin
-      level[1] <= _073_;
+    end else if (_080_) begin
+      level[1] <= _105_;
     end
     if (rst) begin
       level[2] <= 1'h0;
-    end else if (_059_) begin
-      level[2] <= _071_;
+    end else if (_081_) begin
+      level[2] <= _103_;
     end
     if (rst) begin
       level[3] <= 1'h0;
-    end else if (_060_) begin
-      level[3] <= _069_;
+    end else if (_082_) begin
+      level[3] <= _101_;
     end
     if (rst) begin
       level[4] <= 1'h0;
-    end else if (_061_) begin
-      level[4] <= _067_;
+    end else if (_083_) begin
+      level[4] <= _098_;
     end
     if (rst) begin
       level[5] <= 1'h0;
-    end else if (_062_) begin
-      level[5] <= _065_;
+    end else if (_084_) begin
+      level[5] <= _096_;
     end
     if (rst) begin
       level[6] <= 1'h0;
-    end else if (_063_) begin
-      level[6] <= _078_;
+    end else if (_085_) begin
+      level[6] <= _094_;
     end
     if (rst) begin
       level[7] <= 1'h0;
-    end else if (_064_) begin
-      level[7] <= _079_;
+    end else if (_086_) begin
+      level[7] <= _092_;
     end
     if (rst) begin
-      rp__addr <= 3'h0;
-    end else if (_011_) begin
-      rp__addr <= rp__addr + 1'h1;
+      level[8] <= 1'h0;
+    end else if (_087_) begin
+      level[8] <= _090_;
     end
     if (rst) begin
-      wp__addr <= 3'h0;
+      level[9] <= 1'h0;
+    end else if (_088_) begin
+      level[9] <= _110_;
+    end
+    if (rst) begin
+      level[10] <= 1'h0;
+    end else if (_089_) begin
+      level[10] <= _108_;
+    end
+    if (rst) begin
+      rp__addr <= 4'h0;
+    end else if (_033_) begin
+      begin if (_044_) rp__addr <= 4'h0; else rp__addr <= rp__addr + 1'h1; end
+    end
+    if (rst) begin
+      wp__addr <= 4'h0;
     end else if (wp__en) begin
-      wp__addr <= wp__addr + 1'h1;
+      wp__addr <= _022_[3:0];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$779$0 , \port$781$0 , r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$810$0 , \port$812$0 , r_data, clk);
   input clk;
   wire clk;
-  input [1:0] \port$779$0 ;
-  wire [1:0] \port$779$0 ;
-  input [3:0] \port$781$0 ;
-  wire [3:0] \port$781$0 ;
+  input [1:0] \port$810$0 ;
+  wire [1:0] \port$810$0 ;
+  input [3:0] \port$812$0 ;
+  wire [3:0] \port$812$0 ;
   output [68:0] r_data;
   reg [68:0] r_data = 69'h000000000000000000;
   input rst;
@@ -2235,7 +2316,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$779$0 , \
   end
   reg [68:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[{ \port$781$0 , \port$779$0  }];
+    _1_ <= mem[{ \port$812$0 , \port$810$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;
@@ -2243,7 +2324,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$779$0 , \
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1187$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1218$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -2317,8 +2398,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _078_;
   wire _079_;
   wire _080_;
-  wire _081_;
-  wire _082_;
+  wire [7:0] _081_;
   wire _083_;
   wire _084_;
   wire _085_;
@@ -2336,7 +2416,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _097_;
   wire _098_;
   wire _099_;
-  wire [7:0] _100_;
+  wire _100_;
+  wire _101_;
   wire [7:0] \$signal ;
   wire [7:0] \$signal$101 ;
   wire [3:0] \$signal$102 ;
@@ -2366,8 +2447,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  input [68:0] \port$1187$0 ;
-  wire [68:0] \port$1187$0 ;
+  input [68:0] \port$1218$0 ;
+  wire [68:0] \port$1218$0 ;
   reg [23:0] rq0_acc0 = 24'h000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -2546,7 +2627,13 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   assign { lo_z[9], lo_z[7:0] } = _230_;
   reg [30:0] _242_ = 31'h00000000;
   assign { rq2_hm0[31], rq2_hm0[29:0] } = _242_;
-  function [3:0] _288_;
+  assign _076_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _077_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _078_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _079_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _080_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  assign _081_ = _048_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  function [3:0] _295_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -2554,23 +2641,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _288_ = b[3:0];
+        _295_ = b[3:0];
       4'b??1?:
-        _288_ = b[7:4];
+        _295_ = b[7:4];
       4'b?1??:
-        _288_ = b[11:8];
+        _295_ = b[11:8];
       4'b1???:
-        _288_ = b[15:12];
+        _295_ = b[15:12];
       default:
-        _288_ = a;
+        _295_ = a;
     endcase
   endfunction
-  assign \$signal$103  = _288_(4'hx, 16'h137f, { _079_, _078_, _077_, _076_ });
-  assign _076_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _077_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _078_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _079_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
-  function [3:0] _293_;
+  assign \$signal$103  = _295_(4'hx, 16'h137f, { _086_, _085_, _084_, _083_ });
+  assign _083_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _084_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _085_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _086_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [3:0] _300_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -2578,23 +2665,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _293_ = b[3:0];
+        _300_ = b[3:0];
       4'b??1?:
-        _293_ = b[7:4];
+        _300_ = b[7:4];
       4'b?1??:
-        _293_ = b[11:8];
+        _300_ = b[11:8];
       4'b1???:
-        _293_ = b[15:12];
+        _300_ = b[15:12];
       default:
-        _293_ = a;
+        _300_ = a;
     endcase
   endfunction
-  assign \$signal$102  = _293_(4'hx, 16'h1248, { _083_, _082_, _081_, _080_ });
-  assign _080_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _081_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _082_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _083_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
-  function [7:0] _298_;
+  assign \$signal$102  = _300_(4'hx, 16'h1248, { _090_, _089_, _088_, _087_ });
+  assign _087_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _088_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _089_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _090_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [7:0] _305_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -2602,35 +2689,35 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _298_ = b[7:0];
+        _305_ = b[7:0];
       8'b??????1?:
-        _298_ = b[15:8];
+        _305_ = b[15:8];
       8'b?????1??:
-        _298_ = b[23:16];
+        _305_ = b[23:16];
       8'b????1???:
-        _298_ = b[31:24];
+        _305_ = b[31:24];
       8'b???1????:
-        _298_ = b[39:32];
+        _305_ = b[39:32];
       8'b??1?????:
-        _298_ = b[47:40];
+        _305_ = b[47:40];
       8'b?1??????:
-        _298_ = b[55:48];
+        _305_ = b[55:48];
       8'b1???????:
-        _298_ = b[63:56];
+        _305_ = b[63:56];
       default:
-        _298_ = a;
+        _305_ = a;
     endcase
   endfunction
-  assign \$signal$101  = _298_(8'hxx, 64'h0103070f1f3f7fff, { _091_, _090_, _089_, _088_, _087_, _086_, _085_, _084_ });
-  assign _084_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _085_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _086_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _087_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _088_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _089_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _090_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _091_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
-  function [7:0] _307_;
+  assign \$signal$101  = _305_(8'hxx, 64'h0103070f1f3f7fff, { _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_ });
+  assign _091_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _092_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _093_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _094_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _095_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _096_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _097_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _098_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  function [7:0] _314_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -2638,35 +2725,29 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _307_ = b[7:0];
+        _314_ = b[7:0];
       8'b??????1?:
-        _307_ = b[15:8];
+        _314_ = b[15:8];
       8'b?????1??:
-        _307_ = b[23:16];
+        _314_ = b[23:16];
       8'b????1???:
-        _307_ = b[31:24];
+        _314_ = b[31:24];
       8'b???1????:
-        _307_ = b[39:32];
+        _314_ = b[39:32];
       8'b??1?????:
-        _307_ = b[47:40];
+        _314_ = b[47:40];
       8'b?1??????:
-        _307_ = b[55:48];
+        _314_ = b[55:48];
       8'b1???????:
-        _307_ = b[63:56];
+        _314_ = b[63:56];
       default:
-        _307_ = a;
+        _314_ = a;
     endcase
   endfunction
-  assign \$signal  = _307_(8'hxx, 64'h0102040810204080, { _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_ });
-  assign _092_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _093_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _094_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _095_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _096_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _097_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _098_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _099_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
-  assign _100_ = _048_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign \$signal  = _314_(8'hxx, 64'h0102040810204080, { _080_, _079_, _078_, _077_, _076_, _101_, _100_, _099_ });
+  assign _099_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _100_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _101_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
   assign _035_[33] = _035_[34];
   assign halfm_0[31:30] = { rq2m_rz0, rq2m_rz0 };
   assign hi_z[8] = hi_z[9];
@@ -2732,7 +2813,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     if (rst) begin
       o_data <= 8'h00;
     end else if (rq4_valid) begin
-      o_data <= _046_ ? (* full_case = 32'd1 *) act_min : _100_;
+      o_data <= _046_ ? (* full_case = 32'd1 *) act_min : _081_;
     end
     if (rq3_valid) begin
       rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
@@ -2797,10 +2878,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_049_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$1187$0 [31:0];
+      rq0_b0 <= \port$1218$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$1187$0 [68:63];
-      rq0_m0 <= \port$1187$0 [62:32];
+      rq0_e0 <= \port$1218$0 [68:63];
+      rq0_m0 <= \port$1218$0 [62:32];
     end
   end
 endmodule

@@ -79,8 +79,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [17:0] _023_;
   wire _026_;
   wire _029_;
-  (* unused_bits = "4" *)
-  wire [4:0] _032_;
+  (* unused_bits = "5" *)
+  wire [5:0] _032_;
   wire _033_;
   wire _034_;
   wire _035_;
@@ -330,7 +330,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire clk;
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
-  reg [3:0] credits = 4'hc;
+  reg [4:0] credits = 5'h10;
   reg [1:0] ctrl_state = 2'h0;
   reg [1:0] d = 2'h0;
   reg d_last = 1'h0;
@@ -357,7 +357,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg in_data = 1'h0;
   reg [5:0] k_pen = 6'h00;
   reg [5:0] k_rem = 6'h00;
-  wire [3:0] kept;
+  wire [4:0] kept;
   reg [1:0] lane = 2'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
@@ -450,7 +450,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _023_[16:0] = row + 1'h1;
   assign _029_ = d == 2'h2;
   assign \$signal$72  = d_last ? 1'h0 : _029_;
-  assign _032_[3:0] = kept - 3'h4;
+  assign _032_[4:0] = kept - 3'h4;
   assign _034_ = kept >= 4'h8;
   assign _035_ = kept >= 3'h4;
   assign _037_[15:0] = hdr[15:0] - 1'h1;
@@ -497,74 +497,74 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _003_ = r_en & m_out__valid;
   assign _004_ = ~ row_valid;
   assign _005_ = row_end & _004_;
-  assign _091_ = { _242_, s_param__valid } != 2'h2;
-  assign _092_ = { _244_, s_param__valid } != 2'h2;
-  assign _093_ = { _244_, _242_ } != 1'h0;
-  assign _094_ = { _249_, s_param__valid } != 2'h2;
-  assign _095_ = { _251_, s_param__valid } != 2'h2;
-  assign _096_ = { _249_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _097_ = { _251_, _249_ } != 1'h0;
-  assign _098_ = { _255_, s_param__valid } != 2'h2;
-  assign _099_ = { _257_, s_param__valid } != 2'h2;
-  assign _100_ = { _257_, _255_ } != 1'h0;
-  assign _101_ = { _261_, s_param__valid } != 2'h2;
-  assign _102_ = { _263_, s_param__valid } != 2'h2;
-  assign _103_ = { _261_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _104_ = { _263_, _261_ } != 1'h0;
-  assign _105_ = { _268_, s_param__valid } != 2'h2;
-  assign _106_ = { _270_, s_param__valid } != 2'h2;
-  assign _107_ = { _268_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _108_ = { _268_, wb_last, \$signal$131 , s_param__valid } != 4'hb;
-  assign _109_ = { _270_, _268_ } != 1'h0;
-  assign _110_ = { _274_, s_param__valid } != 2'h2;
-  assign _111_ = { _276_, s_param__valid } != 2'h2;
-  assign _112_ = { _276_, _274_ } != 1'h0;
-  assign _113_ = { _086_, _084_, enter_q, d_last } != 4'h8;
-  assign _114_ = { _086_, _084_, enter_q } != 1'h0;
-  assign _115_ = { _084_, enter_q } != 2'h2;
-  assign _116_ = { _086_, _084_, drain_restart } != 1'h0;
-  assign _117_ = { compute, adv } != 2'h2;
-  assign _118_ = { compute, adv } != 2'h2;
-  assign _119_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _120_ = { compute, adv } != 2'h2;
-  assign _121_ = { compute, adv } != 2'h2;
-  assign _122_ = { compute, adv } != 2'h2;
-  assign _123_ = { tile_end, compute } != 1'h1;
-  assign _124_ = { tile_end, compute } != 1'h1;
-  assign _125_ = { _226_, _225_ } != 1'h0;
-  assign _126_ = { _237_, s_param__valid } != 2'h2;
-  assign _127_ = { _239_, s_param__valid } != 2'h2;
-  assign _128_ = { _237_, ch_left[16], s_param__valid } != 3'h5;
-  assign _129_ = { _234_, compute } != 2'h3;
-  assign _130_ = { _232_, _061_ } != 2'h2;
-  assign _131_ = { _239_, _237_, _234_, _232_ } != 1'h0;
-  assign _132_ = & { _093_, _092_, _091_ };
-  assign _133_ = & { _097_, _096_, _095_, _094_ };
-  assign _134_ = & { _100_, _099_, _098_ };
-  assign _135_ = & { _104_, _103_, _102_, _101_ };
-  assign _136_ = & { _109_, _108_, _107_, _106_, _105_ };
-  assign _137_ = & { _112_, _111_, _110_ };
-  assign _138_ = & { _277_, s_param__valid };
-  assign _139_ = & { _278_, s_param__valid };
-  assign _140_ = & { _279_, s_param__valid };
-  assign _141_ = & { _280_, s_param__valid };
-  assign _142_ = & { _281_, s_param__valid };
-  assign _143_ = & { _282_, s_param__valid };
-  assign _144_ = & { _283_, s_param__valid };
-  assign _145_ = & { _284_, s_param__valid };
-  assign _146_ = & { _285_, s_param__valid };
-  assign _147_ = & { _286_, s_param__valid };
-  assign _148_ = & { _287_, s_param__valid };
-  assign _149_ = & { _288_, s_param__valid };
-  assign _150_ = & { _289_, s_param__valid };
-  assign _151_ = & { _115_, _114_, _113_ };
-  assign _152_ = & { _079_, o_valid };
-  assign _153_ = & { _120_, _119_ };
-  assign _154_ = & { tile_end, fn_last };
-  assign _155_ = & { _227_, ch_left[16], s_param__valid };
-  assign _156_ = & { _228_, ch_left[16], s_param__valid };
-  assign _157_ = & { _229_, ch_left[16], s_param__valid };
-  assign _158_ = & { _131_, _130_, _129_, _128_, _127_, _126_ };
+  assign _091_ = { _237_, s_param__valid } != 2'h2;
+  assign _092_ = { _239_, s_param__valid } != 2'h2;
+  assign _093_ = { _237_, ch_left[16], s_param__valid } != 3'h5;
+  assign _094_ = { _234_, compute } != 2'h3;
+  assign _095_ = { _232_, _061_ } != 2'h2;
+  assign _096_ = { _239_, _237_, _234_, _232_ } != 1'h0;
+  assign _097_ = { _242_, s_param__valid } != 2'h2;
+  assign _098_ = { _244_, s_param__valid } != 2'h2;
+  assign _099_ = { _244_, _242_ } != 1'h0;
+  assign _100_ = { _249_, s_param__valid } != 2'h2;
+  assign _101_ = { _251_, s_param__valid } != 2'h2;
+  assign _102_ = { _249_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _103_ = { _251_, _249_ } != 1'h0;
+  assign _104_ = { _255_, s_param__valid } != 2'h2;
+  assign _105_ = { _257_, s_param__valid } != 2'h2;
+  assign _106_ = { _257_, _255_ } != 1'h0;
+  assign _107_ = { _261_, s_param__valid } != 2'h2;
+  assign _108_ = { _263_, s_param__valid } != 2'h2;
+  assign _109_ = { _261_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _110_ = { _263_, _261_ } != 1'h0;
+  assign _111_ = { _268_, s_param__valid } != 2'h2;
+  assign _112_ = { _270_, s_param__valid } != 2'h2;
+  assign _113_ = { _268_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _114_ = { _268_, wb_last, \$signal$131 , s_param__valid } != 4'hb;
+  assign _115_ = { _270_, _268_ } != 1'h0;
+  assign _116_ = { _274_, s_param__valid } != 2'h2;
+  assign _117_ = { _276_, s_param__valid } != 2'h2;
+  assign _118_ = { _276_, _274_ } != 1'h0;
+  assign _119_ = { _086_, _084_, enter_q, d_last } != 4'h8;
+  assign _120_ = { _086_, _084_, enter_q } != 1'h0;
+  assign _121_ = { _084_, enter_q } != 2'h2;
+  assign _122_ = { _086_, _084_, drain_restart } != 1'h0;
+  assign _123_ = { compute, adv } != 2'h2;
+  assign _124_ = { compute, adv } != 2'h2;
+  assign _125_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _126_ = { compute, adv } != 2'h2;
+  assign _127_ = { compute, adv } != 2'h2;
+  assign _128_ = { compute, adv } != 2'h2;
+  assign _129_ = { tile_end, compute } != 1'h1;
+  assign _130_ = { tile_end, compute } != 1'h1;
+  assign _131_ = { _226_, _225_ } != 1'h0;
+  assign _132_ = & { _228_, ch_left[16], s_param__valid };
+  assign _133_ = & { _229_, ch_left[16], s_param__valid };
+  assign _134_ = & { _096_, _095_, _094_, _093_, _092_, _091_ };
+  assign _135_ = & { _099_, _098_, _097_ };
+  assign _136_ = & { _103_, _102_, _101_, _100_ };
+  assign _137_ = & { _106_, _105_, _104_ };
+  assign _138_ = & { _110_, _109_, _108_, _107_ };
+  assign _139_ = & { _115_, _114_, _113_, _112_, _111_ };
+  assign _140_ = & { _118_, _117_, _116_ };
+  assign _141_ = & { _277_, s_param__valid };
+  assign _142_ = & { _278_, s_param__valid };
+  assign _143_ = & { _279_, s_param__valid };
+  assign _144_ = & { _280_, s_param__valid };
+  assign _145_ = & { _281_, s_param__valid };
+  assign _146_ = & { _282_, s_param__valid };
+  assign _147_ = & { _283_, s_param__valid };
+  assign _148_ = & { _284_, s_param__valid };
+  assign _149_ = & { _285_, s_param__valid };
+  assign _150_ = & { _286_, s_param__valid };
+  assign _151_ = & { _287_, s_param__valid };
+  assign _152_ = & { _288_, s_param__valid };
+  assign _153_ = & { _289_, s_param__valid };
+  assign _154_ = & { _121_, _120_, _119_ };
+  assign _155_ = & { _079_, o_valid };
+  assign _156_ = & { _126_, _125_ };
+  assign _157_ = & { tile_end, fn_last };
+  assign _158_ = & { _227_, ch_left[16], s_param__valid };
   assign _168_ = ~ _295_;
   assign _169_ = ~ _296_;
   assign _170_ = ~ _297_;
@@ -872,103 +872,118 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      ch_left <= 17'h00000;
+      nb_one <= 1'h0;
     end else if (_132_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 4'h0;
+    end else if (_133_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_134_) begin
+      ctrl_state <= _614_(2'hx, { _238_, _236_, _233_, _230_ }, { _239_, _237_, _234_, _232_ });
+    end
+    if (rst) begin
+      ch_left <= 17'h00000;
+    end else if (_135_) begin
       ch_left <= _624_(17'hxxxxx, { _243_, _240_ }, { _244_, _242_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_133_) begin
+    end else if (_136_) begin
       wb_last <= _631_(1'hx, { _250_, _247_ }, { _251_, _249_ });
     end
     if (rst) begin
       \$signal$131  <= 1'h0;
-    end else if (_134_) begin
+    end else if (_137_) begin
       \$signal$131  <= _254_;
     end
     if (rst) begin
       wa <= 3'h0;
-    end else if (_135_) begin
+    end else if (_138_) begin
       wa <= _643_(3'hx, { _262_, _259_ }, { _263_, _261_ });
     end
     if (rst) begin
       blk <= 3'h0;
-    end else if (_136_) begin
+    end else if (_139_) begin
       blk <= _650_(3'hx, { _269_, _266_ }, { _270_, _268_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_137_) begin
+    end else if (_140_) begin
       lane <= _656_(2'hx, { _275_, _272_ }, { _276_, _274_ });
     end
     if (rst) begin
       \$signal$128  <= 1'h0;
-    end else if (_138_) begin
+    end else if (_141_) begin
       \$signal$128  <= _050_;
     end
     if (rst) begin
       \$signal$127  <= 1'h0;
-    end else if (_139_) begin
+    end else if (_142_) begin
       \$signal$127  <= _047_;
     end
     if (rst) begin
       tile_pen <= 6'h00;
-    end else if (_140_) begin
+    end else if (_143_) begin
       tile_pen <= _046_[5:0];
     end
     if (rst) begin
       k_pen <= 6'h00;
-    end else if (_141_) begin
+    end else if (_144_) begin
       k_pen <= _042_[5:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_142_) begin
+    end else if (_145_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_143_) begin
+    end else if (_146_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_144_) begin
+    end else if (_147_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_145_) begin
+    end else if (_148_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_146_) begin
+    end else if (_149_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_147_) begin
+    end else if (_150_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_148_) begin
+    end else if (_151_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_149_) begin
+    end else if (_152_) begin
       m_last <= _037_[15:0];
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_150_) begin
+    end else if (_153_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
       credit_ok <= 1'h1;
-      credits <= 4'hc;
+      credits <= 5'h10;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
       \w_en$108  <= 1'h0;
@@ -986,7 +1001,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       tile_end <= 1'h0;
     end else begin
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _034_ : _035_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _032_[3:0] : kept;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _032_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       give_back <= _003_ + _005_;
       \w_en$108  <= \o_valid$106 ;
@@ -1051,17 +1066,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_151_) begin
+    end else if (_154_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_084_) dn_last <= 1'hx; else begin if (_086_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_116_) begin
+    end else if (_122_) begin
       begin if (_084_) beat_last <= 1'h0; else begin if (_086_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
     if (_163_) begin
       ra <= 3'h0;
-    end else if (_152_) begin
+    end else if (_155_) begin
       ra <= ra_blk_next;
     end
     if (_164_) begin
@@ -1076,68 +1091,53 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_117_) begin
+    end else if (_123_) begin
       at_tile_last <= compute ? _203_ : \$signal$128 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_118_) begin
+    end else if (_124_) begin
       at_k_last <= compute ? _206_ : \$signal$127 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_153_) begin
+    end else if (_156_) begin
       begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _208_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 6'h00;
-    end else if (_121_) begin
+    end else if (_127_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _075_[5:0]; else t_rem <= 6'hxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 6'h00;
-    end else if (_122_) begin
+    end else if (_128_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _074_[5:0]; else k_rem <= 6'hxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_123_) begin
+    end else if (_129_) begin
       begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _070_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 4'h0;
-    end else if (_124_) begin
+    end else if (_130_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _069_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
     end
     if (_166_) begin
       fm0 <= 17'h00000;
-    end else if (_154_) begin
+    end else if (_157_) begin
       fm0 <= _068_[16:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_125_) begin
+    end else if (_131_) begin
       flush <= _607_(5'hxx, { 5'h15, _060_[4:0] }, { _226_, _225_ });
     end
     if (_167_) begin
       compute <= 1'h0;
-    end else if (_155_) begin
-      compute <= 1'h1;
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_156_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 4'h0;
-    end else if (_157_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
     end else if (_158_) begin
-      ctrl_state <= _614_(2'hx, { _238_, _236_, _233_, _230_ }, { _239_, _237_, _234_, _232_ });
+      compute <= 1'h1;
     end
   end
 endmodule
@@ -1679,18 +1679,16 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
-  wire _000_;
   wire _001_;
   wire _002_;
   wire _003_;
   wire _004_;
   wire _005_;
   wire _006_;
-  wire _007_;
   wire _008_;
   wire _009_;
   wire _010_;
-  wire [3:0] _011_;
+  wire _011_;
   wire _012_;
   wire _013_;
   wire _014_;
@@ -1701,13 +1699,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _019_;
   wire _020_;
   wire _021_;
-  wire [4:0] _022_;
+  wire _022_;
   wire _023_;
   wire _024_;
   wire _025_;
   wire _026_;
   wire _027_;
-  wire _028_;
+  (* unused_bits = "4" *)
+  wire [4:0] _028_;
   wire _029_;
   wire _030_;
   wire _031_;
@@ -1734,6 +1733,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _052_;
   wire _053_;
   wire _054_;
+  wire _055_;
   wire _056_;
   wire _057_;
   wire _058_;
@@ -1744,6 +1744,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _063_;
   wire _064_;
   wire _065_;
+  wire _066_;
   wire _067_;
   wire _068_;
   wire _069_;
@@ -1760,6 +1761,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _080_;
   wire _081_;
   wire _082_;
+  wire _083_;
   wire _084_;
   wire _085_;
   wire _086_;
@@ -1797,9 +1799,41 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _118_;
   wire _119_;
   wire _120_;
+  wire _121_;
+  wire _122_;
+  wire _123_;
+  wire _124_;
+  wire _125_;
+  wire _126_;
+  wire _127_;
+  wire _128_;
+  wire _129_;
+  wire _130_;
+  wire _131_;
+  wire _132_;
+  wire _133_;
+  wire _134_;
+  wire _135_;
+  wire _136_;
+  wire _137_;
+  wire _138_;
+  wire _139_;
+  wire _140_;
+  wire _141_;
+  wire _142_;
+  wire _143_;
+  wire _144_;
+  wire _145_;
+  wire _146_;
+  wire _147_;
+  wire _148_;
+  wire _149_;
+  wire _150_;
+  wire _151_;
+  wire _152_;
   input clk;
   wire clk;
-  reg [11:0] level = 12'h000;
+  reg [15:0] level = 16'h0000;
   output [32:0] r_data;
   wire [32:0] r_data;
   input r_en;
@@ -1814,7 +1848,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire [32:0] wp__data;
   input wp__en;
   wire wp__en;
-  reg [32:0] mem [11:0];
+  reg [32:0] mem [15:0];
   initial begin
     mem[0] = 33'h000000000;
     mem[1] = 33'h000000000;
@@ -1828,206 +1862,262 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
     mem[9] = 33'h000000000;
     mem[10] = 33'h000000000;
     mem[11] = 33'h000000000;
+    mem[12] = 33'h000000000;
+    mem[13] = 33'h000000000;
+    mem[14] = 33'h000000000;
+    mem[15] = 33'h000000000;
   end
   always @(posedge clk) begin
     if (wp__en)
       mem[wp__addr] <= wp__data;
   end
   assign r_data = mem[rp__addr];
-  assign _002_ = r_en & r_rdy;
-  assign _003_ = ~ wp__en;
-  assign _004_ = _002_ & _003_;
-  assign _005_ = ~ r_rdy;
-  assign _006_ = r_en & r_rdy;
-  assign _007_ = ~ _006_;
-  assign _008_ = wp__en & _007_;
-  assign _009_ = r_en & r_rdy;
-  assign _010_ = ~ wp__en;
-  assign _012_ = _009_ & _010_;
-  assign _013_ = r_en & r_rdy;
-  assign _014_ = ~ _013_;
-  assign _015_ = wp__en & _014_;
-  assign _016_ = r_en & r_rdy;
-  assign _017_ = ~ wp__en;
-  assign _018_ = _016_ & _017_;
-  assign _019_ = r_en & r_rdy;
-  assign _020_ = ~ _019_;
-  assign _021_ = wp__en & _020_;
-  assign _023_ = r_en & r_rdy;
-  assign _024_ = ~ wp__en;
-  assign _025_ = _023_ & _024_;
-  assign _026_ = r_en & r_rdy;
-  assign _027_ = ~ _026_;
-  assign _028_ = wp__en & _027_;
-  assign _029_ = r_en & r_rdy;
-  assign _030_ = ~ wp__en;
-  assign _031_ = _029_ & _030_;
-  assign _032_ = r_en & r_rdy;
-  assign _034_ = ~ _032_;
-  assign _035_ = wp__en & _034_;
-  assign _036_ = r_en & r_rdy;
-  assign _037_ = ~ wp__en;
-  assign _038_ = _036_ & _037_;
+  assign _017_ = r_en & r_rdy;
+  assign _028_[3:0] = rp__addr + 1'h1;
   assign _039_ = r_en & r_rdy;
-  assign _040_ = ~ _039_;
-  assign _041_ = wp__en & _040_;
-  assign _042_ = r_en & r_rdy;
-  assign _043_ = ~ wp__en;
-  assign _045_ = _042_ & _043_;
-  assign _046_ = r_en & r_rdy;
-  assign _047_ = ~ _046_;
-  assign _048_ = wp__en & _047_;
-  assign _049_ = r_en & r_rdy;
-  assign _050_ = ~ wp__en;
-  assign _051_ = _049_ & _050_;
-  assign _052_ = r_en & r_rdy;
-  assign _053_ = ~ _052_;
-  assign _054_ = wp__en & _053_;
-  assign _056_ = r_en & r_rdy;
-  assign _057_ = ~ wp__en;
-  assign _058_ = _056_ & _057_;
-  assign _059_ = r_en & r_rdy;
-  assign _060_ = ~ _059_;
-  assign _061_ = wp__en & _060_;
-  assign _062_ = r_en & r_rdy;
-  assign _063_ = ~ wp__en;
-  assign _064_ = _062_ & _063_;
-  assign _065_ = r_en & r_rdy;
-  assign _067_ = ~ _065_;
-  assign _068_ = wp__en & _067_;
-  assign _069_ = r_en & r_rdy;
-  assign _070_ = ~ wp__en;
-  assign _071_ = _069_ & _070_;
+  assign _050_ = ~ _039_;
+  assign _061_ = wp__en & _050_;
   assign _072_ = r_en & r_rdy;
-  assign _073_ = ~ _072_;
-  assign _074_ = wp__en & _073_;
-  assign _075_ = r_en & r_rdy;
-  assign _076_ = ~ wp__en;
-  assign _078_ = _075_ & _076_;
-  assign _079_ = r_en & r_rdy;
-  assign _080_ = _079_ & level[0];
-  assign _081_ = ~ _080_;
-  assign _082_ = r_rdy & _081_;
-  assign _000_ = wp__addr == 4'hb;
-  assign _011_ = wp__addr + 1'h1;
-  assign _022_[3:0] = _000_ ? 4'h0 : _011_;
-  assign _033_ = r_en & r_rdy;
-  assign _044_ = rp__addr == 4'hb;
+  assign _083_ = ~ wp__en;
+  assign _094_ = _072_ & _083_;
+  assign _001_ = ~ r_rdy;
+  assign _008_ = r_en & r_rdy;
+  assign _009_ = ~ _008_;
+  assign _010_ = wp__en & _009_;
+  assign _011_ = r_en & r_rdy;
+  assign _012_ = ~ wp__en;
+  assign _013_ = _011_ & _012_;
+  assign _014_ = r_en & r_rdy;
+  assign _015_ = ~ _014_;
+  assign _016_ = wp__en & _015_;
+  assign _018_ = r_en & r_rdy;
+  assign _019_ = ~ wp__en;
+  assign _020_ = _018_ & _019_;
+  assign _021_ = r_en & r_rdy;
+  assign _022_ = ~ _021_;
+  assign _023_ = wp__en & _022_;
+  assign _024_ = r_en & r_rdy;
+  assign _025_ = ~ wp__en;
+  assign _026_ = _024_ & _025_;
+  assign _027_ = r_en & r_rdy;
+  assign _029_ = ~ _027_;
+  assign _030_ = wp__en & _029_;
+  assign _031_ = r_en & r_rdy;
+  assign _032_ = ~ wp__en;
+  assign _033_ = _031_ & _032_;
+  assign _034_ = r_en & r_rdy;
+  assign _035_ = ~ _034_;
+  assign _036_ = wp__en & _035_;
+  assign _037_ = r_en & r_rdy;
+  assign _038_ = ~ wp__en;
+  assign _040_ = _037_ & _038_;
+  assign _041_ = r_en & r_rdy;
+  assign _042_ = ~ _041_;
+  assign _043_ = wp__en & _042_;
+  assign _044_ = r_en & r_rdy;
+  assign _045_ = ~ wp__en;
+  assign _046_ = _044_ & _045_;
+  assign _047_ = r_en & r_rdy;
+  assign _048_ = ~ _047_;
+  assign _049_ = wp__en & _048_;
+  assign _051_ = r_en & r_rdy;
+  assign _052_ = ~ wp__en;
+  assign _053_ = _051_ & _052_;
+  assign _054_ = r_en & r_rdy;
+  assign _055_ = ~ _054_;
+  assign _056_ = wp__en & _055_;
+  assign _057_ = r_en & r_rdy;
+  assign _058_ = ~ wp__en;
+  assign _059_ = _057_ & _058_;
+  assign _060_ = r_en & r_rdy;
+  assign _062_ = ~ _060_;
+  assign _063_ = wp__en & _062_;
+  assign _064_ = r_en & r_rdy;
+  assign _065_ = ~ wp__en;
+  assign _066_ = _064_ & _065_;
+  assign _067_ = r_en & r_rdy;
+  assign _068_ = ~ _067_;
+  assign _069_ = wp__en & _068_;
+  assign _070_ = r_en & r_rdy;
+  assign _071_ = ~ wp__en;
+  assign _073_ = _070_ & _071_;
+  assign _074_ = r_en & r_rdy;
+  assign _075_ = ~ _074_;
+  assign _076_ = wp__en & _075_;
   assign _077_ = r_en & r_rdy;
-  assign _084_ = ~ _077_;
-  assign _001_ = wp__en & _084_;
-  assign _085_ = { _004_, _001_ } != 1'h0;
-  assign _086_ = { _012_, _008_ } != 1'h0;
-  assign _087_ = { _018_, _015_ } != 1'h0;
-  assign _088_ = { _025_, _021_ } != 1'h0;
-  assign _089_ = { _031_, _028_ } != 1'h0;
-  assign _090_ = { _038_, _035_ } != 1'h0;
-  assign _091_ = { _045_, _041_ } != 1'h0;
-  assign _092_ = { _051_, _048_ } != 1'h0;
-  assign _093_ = { _058_, _054_ } != 1'h0;
-  assign _094_ = { _064_, _061_ } != 1'h0;
-  assign _095_ = { _071_, _068_ } != 1'h0;
-  assign _096_ = { _078_, _074_ } != 1'h0;
-  assign _097_ = _061_ ? level[8] : _120_;
-  assign _098_ = _058_ ? level[9] : 1'hx;
-  assign _099_ = _054_ ? level[7] : _098_;
-  assign _100_ = _051_ ? level[8] : 1'hx;
-  assign _101_ = _048_ ? level[6] : _100_;
-  assign _102_ = _045_ ? level[7] : 1'hx;
-  assign _103_ = _041_ ? level[5] : _102_;
-  assign _107_ = _078_ ? 1'h0 : 1'hx;
-  assign _104_ = _038_ ? level[6] : 1'hx;
-  assign _105_ = _035_ ? level[4] : _104_;
-  assign _106_ = _031_ ? level[5] : 1'hx;
-  assign _108_ = _028_ ? level[3] : _106_;
-  assign _109_ = _025_ ? level[4] : 1'hx;
-  assign _110_ = _021_ ? level[2] : _109_;
-  assign _115_ = _074_ ? level[10] : _107_;
-  assign _111_ = _018_ ? level[3] : 1'hx;
-  assign _112_ = _015_ ? level[1] : _111_;
-  assign _113_ = _012_ ? level[2] : 1'hx;
-  assign _114_ = _008_ ? level[0] : _113_;
-  assign _116_ = _004_ ? level[1] : 1'hx;
-  assign _117_ = _001_ ? _005_ : _116_;
-  assign _118_ = _071_ ? level[11] : 1'hx;
-  assign _119_ = _068_ ? level[9] : _118_;
-  assign _120_ = _064_ ? level[10] : 1'hx;
-  assign _022_[4] = 1'hx;
+  assign _078_ = ~ wp__en;
+  assign _079_ = _077_ & _078_;
+  assign _080_ = r_en & r_rdy;
+  assign _081_ = ~ _080_;
+  assign _082_ = wp__en & _081_;
+  assign _084_ = r_en & r_rdy;
+  assign _085_ = ~ wp__en;
+  assign _086_ = _084_ & _085_;
+  assign _087_ = r_en & r_rdy;
+  assign _088_ = ~ _087_;
+  assign _089_ = wp__en & _088_;
+  assign _090_ = r_en & r_rdy;
+  assign _091_ = ~ wp__en;
+  assign _092_ = _090_ & _091_;
+  assign _093_ = r_en & r_rdy;
+  assign _095_ = ~ _093_;
+  assign _096_ = wp__en & _095_;
+  assign _097_ = r_en & r_rdy;
+  assign _098_ = ~ wp__en;
+  assign _099_ = _097_ & _098_;
+  assign _100_ = r_en & r_rdy;
+  assign _101_ = ~ _100_;
+  assign _102_ = wp__en & _101_;
+  assign _103_ = r_en & r_rdy;
+  assign _104_ = ~ wp__en;
+  assign _002_ = _103_ & _104_;
+  assign _003_ = r_en & r_rdy;
+  assign _004_ = _003_ & level[0];
+  assign _005_ = ~ _004_;
+  assign _006_ = r_rdy & _005_;
+  assign _105_ = { _094_, _061_ } != 1'h0;
+  assign _106_ = { _013_, _010_ } != 1'h0;
+  assign _107_ = { _020_, _016_ } != 1'h0;
+  assign _108_ = { _026_, _023_ } != 1'h0;
+  assign _109_ = { _033_, _030_ } != 1'h0;
+  assign _110_ = { _040_, _036_ } != 1'h0;
+  assign _111_ = { _046_, _043_ } != 1'h0;
+  assign _112_ = { _053_, _049_ } != 1'h0;
+  assign _113_ = { _059_, _056_ } != 1'h0;
+  assign _114_ = { _066_, _063_ } != 1'h0;
+  assign _115_ = { _073_, _069_ } != 1'h0;
+  assign _116_ = { _079_, _076_ } != 1'h0;
+  assign _117_ = { _086_, _082_ } != 1'h0;
+  assign _118_ = { _092_, _089_ } != 1'h0;
+  assign _119_ = { _099_, _096_ } != 1'h0;
+  assign _120_ = { _002_, _102_ } != 1'h0;
+  assign _121_ = _089_ ? level[12] : _152_;
+  assign _122_ = _086_ ? level[13] : 1'hx;
+  assign _123_ = _082_ ? level[11] : _122_;
+  assign _124_ = _079_ ? level[12] : 1'hx;
+  assign _125_ = _076_ ? level[10] : _124_;
+  assign _126_ = _073_ ? level[11] : 1'hx;
+  assign _127_ = _069_ ? level[9] : _126_;
+  assign _131_ = _002_ ? 1'h0 : 1'hx;
+  assign _128_ = _066_ ? level[10] : 1'hx;
+  assign _129_ = _063_ ? level[8] : _128_;
+  assign _130_ = _059_ ? level[9] : 1'hx;
+  assign _132_ = _056_ ? level[7] : _130_;
+  assign _133_ = _053_ ? level[8] : 1'hx;
+  assign _134_ = _049_ ? level[6] : _133_;
+  assign _139_ = _102_ ? level[14] : _131_;
+  assign _135_ = _046_ ? level[7] : 1'hx;
+  assign _136_ = _043_ ? level[5] : _135_;
+  assign _137_ = _040_ ? level[6] : 1'hx;
+  assign _138_ = _036_ ? level[4] : _137_;
+  assign _140_ = _033_ ? level[5] : 1'hx;
+  assign _141_ = _030_ ? level[3] : _140_;
+  assign _142_ = _026_ ? level[4] : 1'hx;
+  assign _143_ = _023_ ? level[2] : _142_;
+  assign _144_ = _020_ ? level[3] : 1'hx;
+  assign _145_ = _016_ ? level[1] : _144_;
+  assign _146_ = _013_ ? level[2] : 1'hx;
+  assign _147_ = _010_ ? level[0] : _146_;
+  assign _148_ = _094_ ? level[1] : 1'hx;
+  assign _149_ = _061_ ? _001_ : _148_;
+  assign _152_ = _092_ ? level[14] : 1'hx;
+  assign _150_ = _099_ ? level[15] : 1'hx;
+  assign _151_ = _096_ ? level[13] : _150_;
   always @(posedge clk) begin
     if (rst) begin
       r_rdy <= 1'h0;
     end else begin
-      r_rdy <= wp__en | _082_;
+      r_rdy <= wp__en | _006_;
     end
     if (rst) begin
       level[0] <= 1'h0;
-    end else if (_085_) begin
-      level[0] <= _117_;
+    end else if (_105_) begin
+      level[0] <= _149_;
     end
     if (rst) begin
       level[1] <= 1'h0;
-    end else if (_086_) begin
-      level[1] <= _114_;
+    end else if (_106_) begin
+      level[1] <= _147_;
     end
     if (rst) begin
       level[2] <= 1'h0;
-    end else if (_087_) begin
-      level[2] <= _112_;
+    end else if (_107_) begin
+      level[2] <= _145_;
     end
     if (rst) begin
       level[3] <= 1'h0;
-    end else if (_088_) begin
-      level[3] <= _110_;
+    end else if (_108_) begin
+      level[3] <= _143_;
     end
     if (rst) begin
       level[4] <= 1'h0;
-    end else if (_089_) begin
-      level[4] <= _108_;
+    end else if (_109_) begin
+      level[4] <= _141_;
     end
     if (rst) begin
       level[5] <= 1'h0;
-    end else if (_090_) begin
-      level[5] <= _105_;
+    end else if (_110_) begin
+      level[5] <= _138_;
     end
     if (rst) begin
       level[6] <= 1'h0;
-    end else if (_091_) begin
-      level[6] <= _103_;
+    end else if (_111_) begin
+      level[6] <= _136_;
     end
     if (rst) begin
       level[7] <= 1'h0;
-    end else if (_092_) begin
-      level[7] <= _101_;
+    end else if (_112_) begin
+      level[7] <= _134_;
     end
     if (rst) begin
       level[8] <= 1'h0;
-    end else if (_093_) begin
-      level[8] <= _099_;
+    end else if (_113_) begin
+      level[8] <= _132_;
     end
     if (rst) begin
       level[9] <= 1'h0;
-    end else if (_094_) begin
-      level[9] <= _097_;
+    end else if (_114_) begin
+      level[9] <= _129_;
     end
     if (rst) begin
       level[10] <= 1'h0;
-    end else if (_095_) begin
-      level[10] <= _119_;
+    end else if (_115_) begin
+      level[10] <= _127_;
     end
     if (rst) begin
       level[11] <= 1'h0;
-    end else if (_096_) begin
-      level[11] <= _115_;
+    end else if (_116_) begin
+      level[11] <= _125_;
+    end
+    if (rst) begin
+      level[12] <= 1'h0;
+    end else if (_117_) begin
+      level[12] <= _123_;
+    end
+    if (rst) begin
+      level[13] <= 1'h0;
+    end else if (_118_) begin
+      level[13] <= _121_;
+    end
+    if (rst) begin
+      level[14] <= 1'h0;
+    end else if (_119_) begin
+      level[14] <= _151_;
+    end
+    if (rst) begin
+      level[15] <= 1'h0;
+    end else if (_120_) begin
+      level[15] <= _139_;
     end
     if (rst) begin
       rp__addr <= 4'h0;
-    end else if (_033_) begin
-      begin if (_044_) rp__addr <= 4'h0; else rp__addr <= rp__addr + 1'h1; end
+    end else if (_017_) begin
+      rp__addr <= _028_[3:0];
     end
     if (rst) begin
       wp__addr <= 4'h0;
     end else if (wp__en) begin
-      wp__addr <= _022_[3:0];
+      wp__addr <= wp__addr + 1'h1;
     end
   end
 endmodule
@@ -2616,14 +2706,14 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign { hi_z[9], hi_z[7:0] } = _307_;
   reg [8:0] _308_ = 9'h000;
   assign { lo_z[9], lo_z[7:0] } = _308_;
-  assign _062_ = _023_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _063_ = _020_ ? (* full_case = 32'd1 *) act_min : _062_;
-  assign _064_ = _033_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _065_ = _030_ ? (* full_case = 32'd1 *) act_min : _064_;
-  assign _066_ = _038_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _067_ = _035_ ? (* full_case = 32'd1 *) act_min : _066_;
-  assign _068_ = _028_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _069_ = _025_ ? (* full_case = 32'd1 *) act_min : _068_;
+  assign _062_ = _038_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _063_ = _035_ ? (* full_case = 32'd1 *) act_min : _062_;
+  assign _064_ = _028_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _065_ = _025_ ? (* full_case = 32'd1 *) act_min : _064_;
+  assign _066_ = _023_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _067_ = _020_ ? (* full_case = 32'd1 *) act_min : _066_;
+  assign _068_ = _033_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _069_ = _030_ ? (* full_case = 32'd1 *) act_min : _068_;
   assign _006_[32:1] = half_3;
   assign _053_[46:14] = h_0;
   assign _054_[46:14] = h_1;
@@ -2653,7 +2743,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 32'd0;
     end else if (rq2_valid) begin
-      o_data <= { _067_, _065_, _069_, _063_ };
+      o_data <= { _063_, _069_, _065_, _067_ };
     end
     if (i_valid) begin
       rq2_hm3 <= halfm_3;

@@ -226,49 +226,48 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _172_;
   wire _173_;
   wire _174_;
-  wire [1:0] _175_;
+  wire _175_;
   wire _176_;
   wire [1:0] _177_;
-  wire [1:0] _178_;
   wire _179_;
   wire [1:0] _180_;
   wire _181_;
-  wire [16:0] _182_;
+  wire [1:0] _182_;
+  wire [1:0] _183_;
   wire _184_;
-  wire [16:0] _185_;
+  wire [1:0] _185_;
   wire _186_;
-  wire _187_;
-  wire _188_;
+  wire [16:0] _187_;
   wire _189_;
+  wire [16:0] _190_;
   wire _191_;
   wire _192_;
   wire _193_;
   wire _194_;
-  wire _195_;
   wire _196_;
   wire _197_;
   wire _198_;
   wire _199_;
-  wire [4:0] _200_;
-  wire [4:0] _201_;
+  wire _200_;
+  wire _201_;
+  wire _202_;
   wire _203_;
-  wire [4:0] _204_;
-  wire _205_;
+  wire _204_;
+  wire [4:0] _205_;
   wire [4:0] _206_;
-  wire [4:0] _207_;
-  wire [4:0] _208_;
+  wire _208_;
+  wire [4:0] _209_;
   wire _210_;
   wire [4:0] _211_;
-  wire _212_;
-  wire [1:0] _213_;
-  wire [1:0] _214_;
-  wire _216_;
-  wire [1:0] _217_;
-  wire _218_;
-  wire _219_;
-  wire _220_;
+  wire [4:0] _212_;
+  wire [4:0] _213_;
+  wire _215_;
+  wire [4:0] _216_;
+  wire _217_;
+  wire [1:0] _218_;
+  wire [1:0] _219_;
   wire _221_;
-  wire _222_;
+  wire [1:0] _222_;
   wire _223_;
   wire _224_;
   wire _225_;
@@ -278,11 +277,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _229_;
   wire _230_;
   wire _231_;
+  wire _232_;
+  wire _233_;
   wire _234_;
   wire _235_;
   wire _236_;
-  wire _237_;
-  wire _238_;
   wire _239_;
   wire _240_;
   wire _241_;
@@ -291,23 +290,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _244_;
   wire _245_;
   wire _246_;
+  wire _247_;
+  wire _248_;
+  wire _249_;
+  wire _250_;
   wire _251_;
-  wire _257_;
-  wire _260_;
-  wire [16:0] _263_;
-  wire [4:0] _266_;
-  wire [2:0] _271_;
-  wire _275_;
-  wire _276_;
-  wire _278_;
-  wire _279_;
+  wire _256_;
+  wire _262_;
+  wire _265_;
+  wire [16:0] _268_;
+  wire [4:0] _271_;
+  wire [2:0] _276_;
+  wire _280_;
   wire _281_;
-  wire _298_;
-  wire _299_;
-  wire _300_;
-  wire _301_;
-  wire _302_;
-  wire [1:0] _303_;
+  wire _283_;
+  wire _284_;
+  wire _286_;
+  wire _303_;
+  wire _304_;
   wire \$signal ;
   reg \$signal$127  = 1'h0;
   reg \$signal$128  = 1'h0;
@@ -328,7 +328,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire clk;
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
-  reg [4:0] credits = 5'h14;
+  reg [4:0] credits = 5'h1c;
   reg [1:0] ctrl_state = 2'h0;
   reg [2:0] d = 3'h0;
   reg d_last = 1'h0;
@@ -506,42 +506,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _100_ = { compute, adv } != 2'h2;
   assign _101_ = { tile_end, compute } != 1'h1;
   assign _102_ = { tile_end, compute } != 1'h1;
-  assign _103_ = { _299_, _298_ } != 1'h0;
-  assign _104_ = { _179_, s_param__valid } != 2'h2;
-  assign _105_ = { _181_, s_param__valid } != 2'h2;
-  assign _106_ = { _179_, ch_left[16], s_param__valid } != 3'h5;
-  assign _107_ = { _176_, compute } != 2'h3;
-  assign _108_ = { _174_, _061_ } != 2'h2;
-  assign _109_ = { _181_, _179_, _176_, _174_ } != 1'h0;
-  assign _110_ = { _184_, s_param__valid } != 2'h2;
-  assign _111_ = { _186_, s_param__valid } != 2'h2;
-  assign _112_ = { _186_, _184_ } != 1'h0;
-  assign _113_ = { _191_, s_param__valid } != 2'h2;
-  assign _114_ = { _193_, s_param__valid } != 2'h2;
-  assign _115_ = { _191_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _116_ = { _193_, _191_ } != 1'h0;
-  assign _117_ = { _197_, s_param__valid } != 2'h2;
-  assign _118_ = { _199_, s_param__valid } != 2'h2;
-  assign _119_ = { _199_, _197_ } != 1'h0;
-  assign _120_ = { _203_, s_param__valid } != 2'h2;
-  assign _121_ = { _205_, s_param__valid } != 2'h2;
-  assign _122_ = { _203_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _123_ = { _205_, _203_ } != 1'h0;
-  assign _124_ = { _210_, s_param__valid } != 2'h2;
-  assign _125_ = { _212_, s_param__valid } != 2'h2;
-  assign _126_ = { _210_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _127_ = { _210_, wb_last, \$signal$131 , s_param__valid } != 4'hb;
-  assign _128_ = { _212_, _210_ } != 1'h0;
-  assign _129_ = { _216_, s_param__valid } != 2'h2;
-  assign _130_ = { _218_, s_param__valid } != 2'h2;
-  assign _131_ = { _218_, _216_ } != 1'h0;
+  assign _103_ = { _304_, _303_ } != 1'h0;
+  assign _104_ = { _184_, s_param__valid } != 2'h2;
+  assign _105_ = { _186_, s_param__valid } != 2'h2;
+  assign _106_ = { _184_, ch_left[16], s_param__valid } != 3'h5;
+  assign _107_ = { _181_, compute } != 2'h3;
+  assign _108_ = { _179_, _061_ } != 2'h2;
+  assign _109_ = { _186_, _184_, _181_, _179_ } != 1'h0;
+  assign _110_ = { _189_, s_param__valid } != 2'h2;
+  assign _111_ = { _191_, s_param__valid } != 2'h2;
+  assign _112_ = { _191_, _189_ } != 1'h0;
+  assign _113_ = { _196_, s_param__valid } != 2'h2;
+  assign _114_ = { _198_, s_param__valid } != 2'h2;
+  assign _115_ = { _196_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _116_ = { _198_, _196_ } != 1'h0;
+  assign _117_ = { _202_, s_param__valid } != 2'h2;
+  assign _118_ = { _204_, s_param__valid } != 2'h2;
+  assign _119_ = { _204_, _202_ } != 1'h0;
+  assign _120_ = { _208_, s_param__valid } != 2'h2;
+  assign _121_ = { _210_, s_param__valid } != 2'h2;
+  assign _122_ = { _208_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _123_ = { _210_, _208_ } != 1'h0;
+  assign _124_ = { _215_, s_param__valid } != 2'h2;
+  assign _125_ = { _217_, s_param__valid } != 2'h2;
+  assign _126_ = { _215_, \$signal$131 , s_param__valid } != 3'h5;
+  assign _127_ = { _215_, wb_last, \$signal$131 , s_param__valid } != 4'hb;
+  assign _128_ = { _217_, _215_ } != 1'h0;
+  assign _129_ = { _221_, s_param__valid } != 2'h2;
+  assign _130_ = { _223_, s_param__valid } != 2'h2;
+  assign _131_ = { _223_, _221_ } != 1'h0;
   assign _132_ = & { _093_, _092_, _091_ };
   assign _133_ = & { _079_, o_valid };
   assign _134_ = & { _098_, _097_ };
   assign _135_ = & { tile_end, fn_last };
-  assign _136_ = & { _300_, ch_left[16], s_param__valid };
-  assign _137_ = & { _301_, ch_left[16], s_param__valid };
-  assign _138_ = & { _302_, ch_left[16], s_param__valid };
+  assign _136_ = & { _174_, ch_left[16], s_param__valid };
+  assign _137_ = & { _175_, ch_left[16], s_param__valid };
+  assign _138_ = & { _176_, ch_left[16], s_param__valid };
   assign _139_ = & { _109_, _108_, _107_, _106_, _105_, _104_ };
   assign _140_ = & { _112_, _111_, _110_ };
   assign _141_ = & { _116_, _115_, _114_, _113_ };
@@ -549,25 +549,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _143_ = & { _123_, _122_, _121_, _120_ };
   assign _144_ = & { _128_, _127_, _126_, _125_, _124_ };
   assign _145_ = & { _131_, _130_, _129_ };
-  assign _146_ = & { _219_, s_param__valid };
-  assign _147_ = & { _220_, s_param__valid };
-  assign _148_ = & { _221_, s_param__valid };
-  assign _149_ = & { _222_, s_param__valid };
-  assign _150_ = & { _223_, s_param__valid };
-  assign _151_ = & { _224_, s_param__valid };
-  assign _152_ = & { _225_, s_param__valid };
-  assign _153_ = & { _226_, s_param__valid };
-  assign _154_ = & { _227_, s_param__valid };
-  assign _155_ = & { _228_, s_param__valid };
-  assign _156_ = & { _229_, s_param__valid };
-  assign _157_ = & { _230_, s_param__valid };
-  assign _158_ = & { _231_, s_param__valid };
-  assign _168_ = ~ _244_;
+  assign _146_ = & { _224_, s_param__valid };
+  assign _147_ = & { _225_, s_param__valid };
+  assign _148_ = & { _226_, s_param__valid };
+  assign _149_ = & { _227_, s_param__valid };
+  assign _150_ = & { _228_, s_param__valid };
+  assign _151_ = & { _229_, s_param__valid };
+  assign _152_ = & { _230_, s_param__valid };
+  assign _153_ = & { _231_, s_param__valid };
+  assign _154_ = & { _232_, s_param__valid };
+  assign _155_ = & { _233_, s_param__valid };
+  assign _156_ = & { _234_, s_param__valid };
+  assign _157_ = & { _235_, s_param__valid };
+  assign _158_ = & { _236_, s_param__valid };
+  assign _168_ = ~ _249_;
   assign _169_ = ~ compute;
-  assign _170_ = ~ _237_;
-  assign _171_ = ~ _238_;
-  assign _172_ = ~ _239_;
-  assign _173_ = ~ _240_;
+  assign _170_ = ~ _242_;
+  assign _171_ = ~ _243_;
+  assign _172_ = ~ _244_;
+  assign _173_ = ~ _245_;
   assign _159_ = | { drain_restart, rst };
   assign _160_ = | { dn_last, rst };
   assign _161_ = | { _168_, rst };
@@ -577,134 +577,152 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _165_ = | { _171_, rst };
   assign _166_ = | { _172_, rst };
   assign _167_ = | { _173_, rst };
-  assign _174_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _175_ = compute ? 2'hx : 2'h3;
-  assign _176_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _177_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _178_ = s_param__valid ? _177_ : 2'hx;
-  assign _179_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _180_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _181_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _182_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
-  function [16:0] _566_;
+  assign _174_ = ctrl_state == 1'h1;
+  assign _175_ = ctrl_state == 1'h1;
+  assign _176_ = ctrl_state == 1'h1;
+  assign _177_ = _061_ ? 2'h0 : 2'hx;
+  function [1:0] _561_;
+    input [1:0] a;
+    input [7:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _561_ = b[1:0];
+      4'b??1?:
+        _561_ = b[3:2];
+      4'b?1??:
+        _561_ = b[5:4];
+      4'b1???:
+        _561_ = b[7:6];
+      default:
+        _561_ = a;
+    endcase
+  endfunction
+  assign _179_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _180_ = compute ? 2'hx : 2'h3;
+  assign _181_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _182_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _183_ = s_param__valid ? _182_ : 2'hx;
+  assign _184_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _185_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _186_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _187_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
+  function [16:0] _571_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _566_ = b[16:0];
+        _571_ = b[16:0];
       2'b1?:
-        _566_ = b[33:17];
+        _571_ = b[33:17];
       default:
-        _566_ = a;
+        _571_ = a;
     endcase
   endfunction
-  assign _184_ = ctrl_state == 1'h1;
-  assign _185_ = s_param__valid ? _051_ : 17'hxxxxx;
-  assign _186_ = ! ctrl_state;
-  assign _187_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _188_ = \$signal$131  ? _187_ : 1'hx;
-  assign _189_ = s_param__valid ? _188_ : 1'hx;
-  function [0:0] _573_;
+  assign _189_ = ctrl_state == 1'h1;
+  assign _190_ = s_param__valid ? _051_ : 17'hxxxxx;
+  assign _191_ = ! ctrl_state;
+  assign _192_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _193_ = \$signal$131  ? _192_ : 1'hx;
+  assign _194_ = s_param__valid ? _193_ : 1'hx;
+  function [0:0] _578_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _573_ = b[0:0];
+        _578_ = b[0:0];
       2'b1?:
-        _573_ = b[1:1];
+        _578_ = b[1:1];
       default:
-        _573_ = a;
+        _578_ = a;
     endcase
   endfunction
-  assign _191_ = ctrl_state == 1'h1;
-  assign _192_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _193_ = ! ctrl_state;
-  assign _194_ = \$signal$131  ? (* full_case = 32'd1 *) 1'h0 : _057_;
-  assign _195_ = s_param__valid ? _194_ : 1'hx;
-  function [0:0] _579_;
+  assign _196_ = ctrl_state == 1'h1;
+  assign _197_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _198_ = ! ctrl_state;
+  assign _199_ = \$signal$131  ? (* full_case = 32'd1 *) 1'h0 : _057_;
+  assign _200_ = s_param__valid ? _199_ : 1'hx;
+  function [0:0] _584_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _579_ = b[0:0];
+        _584_ = b[0:0];
       2'b1?:
-        _579_ = b[1:1];
+        _584_ = b[1:1];
       default:
-        _579_ = a;
+        _584_ = a;
     endcase
   endfunction
-  assign _196_ = _579_(1'hx, { _198_, _195_ }, { _199_, _197_ });
-  assign _197_ = ctrl_state == 1'h1;
-  assign _198_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _199_ = ! ctrl_state;
-  assign _200_ = \$signal$131  ? _053_[4:0] : 5'hxx;
-  assign _201_ = s_param__valid ? _200_ : 5'hxx;
-  function [4:0] _585_;
+  assign _201_ = _584_(1'hx, { _203_, _200_ }, { _204_, _202_ });
+  assign _202_ = ctrl_state == 1'h1;
+  assign _203_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _204_ = ! ctrl_state;
+  assign _205_ = \$signal$131  ? _053_[4:0] : 5'hxx;
+  assign _206_ = s_param__valid ? _205_ : 5'hxx;
+  function [4:0] _590_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _585_ = b[4:0];
+        _590_ = b[4:0];
       2'b1?:
-        _585_ = b[9:5];
+        _590_ = b[9:5];
       default:
-        _585_ = a;
+        _590_ = a;
     endcase
   endfunction
-  assign _203_ = ctrl_state == 1'h1;
-  assign _204_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _205_ = ! ctrl_state;
-  assign _206_ = wb_last ? _054_[4:0] : 5'hxx;
-  assign _207_ = \$signal$131  ? _206_ : 5'hxx;
-  assign _208_ = s_param__valid ? _207_ : 5'hxx;
-  function [4:0] _592_;
+  assign _208_ = ctrl_state == 1'h1;
+  assign _209_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _210_ = ! ctrl_state;
+  assign _211_ = wb_last ? _054_[4:0] : 5'hxx;
+  assign _212_ = \$signal$131  ? _211_ : 5'hxx;
+  assign _213_ = s_param__valid ? _212_ : 5'hxx;
+  function [4:0] _597_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _592_ = b[4:0];
+        _597_ = b[4:0];
       2'b1?:
-        _592_ = b[9:5];
+        _597_ = b[9:5];
       default:
-        _592_ = a;
+        _597_ = a;
     endcase
   endfunction
-  assign _210_ = ctrl_state == 1'h1;
-  assign _211_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _212_ = ! ctrl_state;
-  assign _213_ = \$signal$131  ? (* full_case = 32'd1 *) 2'h0 : _056_[1:0];
-  assign _214_ = s_param__valid ? _213_ : 2'hx;
-  function [1:0] _598_;
+  assign _215_ = ctrl_state == 1'h1;
+  assign _216_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _217_ = ! ctrl_state;
+  assign _218_ = \$signal$131  ? (* full_case = 32'd1 *) 2'h0 : _056_[1:0];
+  assign _219_ = s_param__valid ? _218_ : 2'hx;
+  function [1:0] _603_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _598_ = b[1:0];
+        _603_ = b[1:0];
       2'b1?:
-        _598_ = b[3:2];
+        _603_ = b[3:2];
       default:
-        _598_ = a;
+        _603_ = a;
     endcase
   endfunction
-  assign _216_ = ctrl_state == 1'h1;
-  assign _217_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _218_ = ! ctrl_state;
-  assign _219_ = ! ctrl_state;
-  assign _220_ = ! ctrl_state;
-  assign _221_ = ! ctrl_state;
-  assign _222_ = ! ctrl_state;
+  assign _221_ = ctrl_state == 1'h1;
+  assign _222_ = s_param__valid ? 2'h0 : 2'hx;
   assign _223_ = ! ctrl_state;
   assign _224_ = ! ctrl_state;
   assign _225_ = ! ctrl_state;
@@ -714,47 +732,52 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _229_ = ! ctrl_state;
   assign _230_ = ! ctrl_state;
   assign _231_ = ! ctrl_state;
-  assign _234_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _235_ = s_param__valid ? _234_ : 1'h0;
-  assign enter = _236_ ? _235_ : 1'h0;
-  assign _236_ = ctrl_state == 1'h1;
-  assign _237_ = ctrl_state == 1'h1;
-  assign _238_ = ctrl_state == 1'h1;
-  assign _239_ = ctrl_state == 1'h1;
-  assign _240_ = ctrl_state == 1'h1;
+  assign _232_ = ! ctrl_state;
+  assign _233_ = ! ctrl_state;
+  assign _234_ = ! ctrl_state;
+  assign _235_ = ! ctrl_state;
+  assign _236_ = ! ctrl_state;
+  assign _239_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _240_ = s_param__valid ? _239_ : 1'h0;
+  assign enter = _241_ ? _240_ : 1'h0;
   assign _241_ = ctrl_state == 1'h1;
   assign _242_ = ctrl_state == 1'h1;
   assign _243_ = ctrl_state == 1'h1;
-  assign _244_ = ! ctrl_state;
-  function [0:0] _629_;
+  assign _244_ = ctrl_state == 1'h1;
+  assign _245_ = ctrl_state == 1'h1;
+  assign _246_ = ctrl_state == 1'h1;
+  assign _247_ = ctrl_state == 1'h1;
+  assign _248_ = ctrl_state == 1'h1;
+  assign _249_ = ! ctrl_state;
+  function [0:0] _634_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _629_ = b[0:0];
+        _634_ = b[0:0];
       2'b1?:
-        _629_ = b[1:1];
+        _634_ = b[1:1];
       default:
-        _629_ = a;
+        _634_ = a;
     endcase
   endfunction
-  assign s_param__ready = _629_(1'h0, 2'h3, { _246_, _245_ });
-  assign _245_ = ctrl_state == 1'h1;
-  assign _246_ = ! ctrl_state;
-  assign _251_ = drain_restart ? 1'h0 : d_last;
-  assign _257_ = drain_restart ? m_one : row_last;
-  assign _260_ = drain_restart ? 1'h1 : row_valid;
-  assign _263_ = drain_restart ? 17'h00000 : row;
-  assign _266_ = drain_restart ? 5'h00 : dn;
-  assign _271_ = drain_restart ? 3'h0 : d;
-  assign _275_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$128  : _077_;
-  assign _276_ = adv ? _275_ : 1'hx;
-  assign _278_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$127  : _076_;
-  assign _279_ = adv ? _278_ : 1'hx;
-  assign _281_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _682_;
+  assign s_param__ready = _634_(1'h0, 2'h3, { _251_, _250_ });
+  assign _250_ = ctrl_state == 1'h1;
+  assign _251_ = ! ctrl_state;
+  assign _256_ = drain_restart ? 1'h0 : d_last;
+  assign _262_ = drain_restart ? m_one : row_last;
+  assign _265_ = drain_restart ? 1'h1 : row_valid;
+  assign _268_ = drain_restart ? 17'h00000 : row;
+  assign _271_ = drain_restart ? 5'h00 : dn;
+  assign _276_ = drain_restart ? 3'h0 : d;
+  assign _280_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$128  : _077_;
+  assign _281_ = adv ? _280_ : 1'hx;
+  assign _283_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$127  : _076_;
+  assign _284_ = adv ? _283_ : 1'hx;
+  assign _286_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _687_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -762,38 +785,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _682_ = b[4:0];
+        _687_ = b[4:0];
       2'b1?:
-        _682_ = b[9:5];
+        _687_ = b[9:5];
       default:
-        _682_ = a;
+        _687_ = a;
     endcase
   endfunction
-  assign _298_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _299_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _300_ = ctrl_state == 1'h1;
-  assign _301_ = ctrl_state == 1'h1;
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = _061_ ? 2'h0 : 2'hx;
-  function [1:0] _689_;
-    input [1:0] a;
-    input [7:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _689_ = b[1:0];
-      4'b??1?:
-        _689_ = b[3:2];
-      4'b?1??:
-        _689_ = b[5:4];
-      4'b1???:
-        _689_ = b[7:6];
-      default:
-        _689_ = a;
-    endcase
-  endfunction
+  assign _303_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _304_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -884,7 +884,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       d <= 3'h0;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
-      credits <= 5'h14;
+      credits <= 5'h1c;
       last_mblock <= 1'h0;
     end else begin
       give_back <= _003_ + _005_;
@@ -894,12 +894,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       part_last <= _001_ & dn_last;
       \$signal$148  <= _089_;
       enter_q <= enter;
-      begin if (_084_) d_last <= _251_; else d_last <= _086_ ? \$signal$72  : _251_; end
-      begin if (_084_) row_last <= _257_; else begin if (_086_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _257_; end end
-      begin if (_084_) row_valid <= _260_; else begin if (_086_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _260_; end end
-      begin if (_084_) row <= _263_; else begin if (_086_) begin if (wrap) row <= row - 3'h7; else row <= _023_[16:0]; end else row <= _263_; end end
-      begin if (_084_) dn <= _266_; else begin if (_086_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _087_[4:0]; else dn <= _266_; end else dn <= _266_; end end
-      begin if (_084_) d <= _271_; else begin if (_086_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _088_[2:0]; else d <= _271_; end end
+      begin if (_084_) d_last <= _256_; else d_last <= _086_ ? \$signal$72  : _256_; end
+      begin if (_084_) row_last <= _262_; else begin if (_086_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _262_; end end
+      begin if (_084_) row_valid <= _265_; else begin if (_086_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _265_; end end
+      begin if (_084_) row <= _268_; else begin if (_086_) begin if (wrap) row <= row - 3'h7; else row <= _023_[16:0]; end else row <= _268_; end end
+      begin if (_084_) dn <= _271_; else begin if (_086_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _087_[4:0]; else dn <= _271_; end else dn <= _271_; end end
+      begin if (_084_) d <= _276_; else begin if (_086_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _088_[2:0]; else d <= _276_; end end
       tile_end <= _064_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _034_ : _035_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _032_[4:0] : kept;
@@ -944,17 +944,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_095_) begin
-      at_tile_last <= compute ? _276_ : \$signal$128 ;
+      at_tile_last <= compute ? _281_ : \$signal$128 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_096_) begin
-      at_k_last <= compute ? _279_ : \$signal$127 ;
+      at_k_last <= compute ? _284_ : \$signal$127 ;
     end
     if (rst) begin
       in_data <= 1'h0;
     end else if (_134_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _281_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _286_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
@@ -984,7 +984,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 5'h00;
     end else if (_103_) begin
-      flush <= _682_(5'hxx, { 5'h1f, _060_[4:0] }, { _299_, _298_ });
+      flush <= _687_(5'hxx, { 5'h1f, _060_[4:0] }, { _304_, _303_ });
     end
     if (_163_) begin
       compute <= 1'h0;
@@ -1004,37 +1004,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_139_) begin
-      ctrl_state <= _689_(2'hx, { _180_, _178_, _175_, _303_ }, { _181_, _179_, _176_, _174_ });
+      ctrl_state <= _561_(2'hx, { _185_, _183_, _180_, _177_ }, { _186_, _184_, _181_, _179_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
     end else if (_140_) begin
-      ch_left <= _566_(17'hxxxxx, { _185_, _182_ }, { _186_, _184_ });
+      ch_left <= _571_(17'hxxxxx, { _190_, _187_ }, { _191_, _189_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
     end else if (_141_) begin
-      wb_last <= _573_(1'hx, { _192_, _189_ }, { _193_, _191_ });
+      wb_last <= _578_(1'hx, { _197_, _194_ }, { _198_, _196_ });
     end
     if (rst) begin
       \$signal$131  <= 1'h0;
     end else if (_142_) begin
-      \$signal$131  <= _196_;
+      \$signal$131  <= _201_;
     end
     if (rst) begin
       wa <= 5'h00;
     end else if (_143_) begin
-      wa <= _585_(5'hxx, { _204_, _201_ }, { _205_, _203_ });
+      wa <= _590_(5'hxx, { _209_, _206_ }, { _210_, _208_ });
     end
     if (rst) begin
       blk <= 5'h00;
     end else if (_144_) begin
-      blk <= _592_(5'hxx, { _211_, _208_ }, { _212_, _210_ });
+      blk <= _597_(5'hxx, { _216_, _213_ }, { _217_, _215_ });
     end
     if (rst) begin
       lane <= 2'h0;
     end else if (_145_) begin
-      lane <= _598_(2'hx, { _217_, _214_ }, { _218_, _216_ });
+      lane <= _603_(2'hx, { _222_, _219_ }, { _223_, _221_ });
     end
     if (rst) begin
       \$signal$128  <= 1'h0;
@@ -1121,17 +1121,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else begin
       w_en <= s_param__valid & _012_;
     end
-    if (!_241_) begin
+    if (!_246_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_242_) begin
+    if (!_247_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_243_) begin
+    if (!_248_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -2266,13 +2266,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _035_;
   wire _036_;
   wire _037_;
+  wire _038_;
   wire _039_;
   wire _040_;
   wire _041_;
   wire _042_;
   wire _043_;
   wire _044_;
-  wire [4:0] _045_;
+  wire _045_;
   wire _046_;
   wire _047_;
   wire _048_;
@@ -2283,7 +2284,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _053_;
   wire _054_;
   wire _055_;
-  wire [5:0] _056_;
+  wire _056_;
   wire _057_;
   wire _058_;
   wire _059_;
@@ -2316,22 +2317,21 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _086_;
   wire _087_;
   wire _088_;
-  wire [4:0] _089_;
+  wire _089_;
   wire _090_;
-  wire _091_;
   wire _092_;
-  wire _093_;
+  wire [4:0] _093_;
   wire _094_;
   wire _095_;
   wire _096_;
   wire _097_;
   wire _098_;
   wire _099_;
-  wire [5:0] _100_;
+  wire _100_;
   wire _101_;
   wire _102_;
   wire _103_;
-  wire _104_;
+  wire [5:0] _104_;
   wire _105_;
   wire _106_;
   wire _107_;
@@ -2364,7 +2364,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _134_;
   wire _135_;
   wire _136_;
-  wire _137_;
+  wire [4:0] _137_;
   wire _138_;
   wire _139_;
   wire _140_;
@@ -2375,7 +2375,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _145_;
   wire _146_;
   wire _147_;
-  wire _148_;
+  wire [5:0] _148_;
   wire _149_;
   wire _150_;
   wire _151_;
@@ -2420,9 +2420,81 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _190_;
   wire _191_;
   wire _192_;
+  wire _193_;
+  wire _194_;
+  wire _195_;
+  wire _196_;
+  wire _197_;
+  wire _198_;
+  wire _199_;
+  wire _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
+  wire _204_;
+  wire _205_;
+  wire _206_;
+  wire _207_;
+  wire _208_;
+  wire _209_;
+  wire _210_;
+  wire _211_;
+  wire _212_;
+  wire _213_;
+  wire _214_;
+  wire _215_;
+  wire _216_;
+  wire _217_;
+  wire _218_;
+  wire _219_;
+  wire _220_;
+  wire _221_;
+  wire _222_;
+  wire _223_;
+  wire _224_;
+  wire _225_;
+  wire _226_;
+  wire _227_;
+  wire _228_;
+  wire _229_;
+  wire _230_;
+  wire _231_;
+  wire _232_;
+  wire _233_;
+  wire _234_;
+  wire _235_;
+  wire _236_;
+  wire _237_;
+  wire _238_;
+  wire _239_;
+  wire _240_;
+  wire _241_;
+  wire _242_;
+  wire _243_;
+  wire _244_;
+  wire _245_;
+  wire _246_;
+  wire _247_;
+  wire _248_;
+  wire _249_;
+  wire _250_;
+  wire _251_;
+  wire _252_;
+  wire _253_;
+  wire _254_;
+  wire _255_;
+  wire _256_;
+  wire _257_;
+  wire _258_;
+  wire _259_;
+  wire _260_;
+  wire _261_;
+  wire _262_;
+  wire _263_;
+  wire _264_;
   input clk;
   wire clk;
-  reg [19:0] level = 20'h00000;
+  reg [27:0] level = 28'h0000000;
   output [32:0] r_data;
   wire [32:0] r_data;
   input r_en;
@@ -2437,7 +2509,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire [32:0] wp__data;
   input wp__en;
   wire wp__en;
-  reg [32:0] mem [19:0];
+  reg [32:0] mem [27:0];
   initial begin
     mem[0] = 33'h000000000;
     mem[1] = 33'h000000000;
@@ -2459,26 +2531,154 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
     mem[17] = 33'h000000000;
     mem[18] = 33'h000000000;
     mem[19] = 33'h000000000;
+    mem[20] = 33'h000000000;
+    mem[21] = 33'h000000000;
+    mem[22] = 33'h000000000;
+    mem[23] = 33'h000000000;
+    mem[24] = 33'h000000000;
+    mem[25] = 33'h000000000;
+    mem[26] = 33'h000000000;
+    mem[27] = 33'h000000000;
   end
   always @(posedge clk) begin
     if (wp__en)
       mem[wp__addr] <= wp__data;
   end
   assign r_data = mem[rp__addr];
-  assign _000_ = wp__addr == 5'h13;
-  assign _045_ = wp__addr + 1'h1;
-  assign _056_[4:0] = _000_ ? 5'h00 : _045_;
-  assign _067_ = r_en & r_rdy;
-  assign _078_ = rp__addr == 5'h13;
-  assign _089_ = rp__addr + 1'h1;
-  assign _100_[4:0] = _078_ ? 5'h00 : _089_;
-  assign _111_ = r_en & r_rdy;
-  assign _122_ = ~ _111_;
-  assign _001_ = wp__en & _122_;
+  assign _000_ = wp__addr == 5'h1b;
+  assign _093_ = wp__addr + 1'h1;
+  assign _104_[4:0] = _000_ ? 5'h00 : _093_;
+  assign _115_ = r_en & r_rdy;
+  assign _126_ = rp__addr == 5'h1b;
+  assign _137_ = rp__addr + 1'h1;
+  assign _148_[4:0] = _126_ ? 5'h00 : _137_;
+  assign _159_ = r_en & r_rdy;
+  assign _170_ = ~ _159_;
+  assign _001_ = wp__en & _170_;
   assign _012_ = r_en & r_rdy;
   assign _023_ = ~ wp__en;
   assign _034_ = _012_ & _023_;
-  assign _039_ = ~ r_rdy;
+  assign _045_ = ~ r_rdy;
+  assign _056_ = r_en & r_rdy;
+  assign _067_ = ~ _056_;
+  assign _078_ = wp__en & _067_;
+  assign _089_ = r_en & r_rdy;
+  assign _092_ = ~ wp__en;
+  assign _094_ = _089_ & _092_;
+  assign _095_ = r_en & r_rdy;
+  assign _096_ = ~ _095_;
+  assign _097_ = wp__en & _096_;
+  assign _098_ = r_en & r_rdy;
+  assign _099_ = ~ wp__en;
+  assign _100_ = _098_ & _099_;
+  assign _101_ = r_en & r_rdy;
+  assign _102_ = ~ _101_;
+  assign _103_ = wp__en & _102_;
+  assign _105_ = r_en & r_rdy;
+  assign _106_ = ~ wp__en;
+  assign _107_ = _105_ & _106_;
+  assign _108_ = r_en & r_rdy;
+  assign _109_ = ~ _108_;
+  assign _110_ = wp__en & _109_;
+  assign _111_ = r_en & r_rdy;
+  assign _112_ = ~ wp__en;
+  assign _113_ = _111_ & _112_;
+  assign _114_ = r_en & r_rdy;
+  assign _116_ = ~ _114_;
+  assign _117_ = wp__en & _116_;
+  assign _118_ = r_en & r_rdy;
+  assign _119_ = ~ wp__en;
+  assign _120_ = _118_ & _119_;
+  assign _121_ = r_en & r_rdy;
+  assign _122_ = ~ _121_;
+  assign _123_ = wp__en & _122_;
+  assign _124_ = r_en & r_rdy;
+  assign _125_ = ~ wp__en;
+  assign _127_ = _124_ & _125_;
+  assign _128_ = r_en & r_rdy;
+  assign _129_ = ~ _128_;
+  assign _130_ = wp__en & _129_;
+  assign _131_ = r_en & r_rdy;
+  assign _132_ = ~ wp__en;
+  assign _133_ = _131_ & _132_;
+  assign _134_ = r_en & r_rdy;
+  assign _135_ = ~ _134_;
+  assign _136_ = wp__en & _135_;
+  assign _138_ = r_en & r_rdy;
+  assign _139_ = ~ wp__en;
+  assign _140_ = _138_ & _139_;
+  assign _141_ = r_en & r_rdy;
+  assign _142_ = ~ _141_;
+  assign _143_ = wp__en & _142_;
+  assign _144_ = r_en & r_rdy;
+  assign _145_ = ~ wp__en;
+  assign _146_ = _144_ & _145_;
+  assign _147_ = r_en & r_rdy;
+  assign _149_ = ~ _147_;
+  assign _150_ = wp__en & _149_;
+  assign _151_ = r_en & r_rdy;
+  assign _152_ = ~ wp__en;
+  assign _153_ = _151_ & _152_;
+  assign _154_ = r_en & r_rdy;
+  assign _155_ = ~ _154_;
+  assign _156_ = wp__en & _155_;
+  assign _157_ = r_en & r_rdy;
+  assign _158_ = ~ wp__en;
+  assign _160_ = _157_ & _158_;
+  assign _161_ = r_en & r_rdy;
+  assign _162_ = ~ _161_;
+  assign _163_ = wp__en & _162_;
+  assign _164_ = r_en & r_rdy;
+  assign _165_ = ~ wp__en;
+  assign _166_ = _164_ & _165_;
+  assign _167_ = r_en & r_rdy;
+  assign _168_ = ~ _167_;
+  assign _169_ = wp__en & _168_;
+  assign _171_ = r_en & r_rdy;
+  assign _172_ = ~ wp__en;
+  assign _173_ = _171_ & _172_;
+  assign _174_ = r_en & r_rdy;
+  assign _175_ = ~ _174_;
+  assign _176_ = wp__en & _175_;
+  assign _177_ = r_en & r_rdy;
+  assign _178_ = ~ wp__en;
+  assign _179_ = _177_ & _178_;
+  assign _180_ = r_en & r_rdy;
+  assign _002_ = ~ _180_;
+  assign _003_ = wp__en & _002_;
+  assign _004_ = r_en & r_rdy;
+  assign _005_ = ~ wp__en;
+  assign _006_ = _004_ & _005_;
+  assign _007_ = r_en & r_rdy;
+  assign _008_ = ~ _007_;
+  assign _009_ = wp__en & _008_;
+  assign _010_ = r_en & r_rdy;
+  assign _011_ = ~ wp__en;
+  assign _013_ = _010_ & _011_;
+  assign _014_ = r_en & r_rdy;
+  assign _015_ = ~ _014_;
+  assign _016_ = wp__en & _015_;
+  assign _017_ = r_en & r_rdy;
+  assign _018_ = ~ wp__en;
+  assign _019_ = _017_ & _018_;
+  assign _020_ = r_en & r_rdy;
+  assign _021_ = ~ _020_;
+  assign _022_ = wp__en & _021_;
+  assign _024_ = r_en & r_rdy;
+  assign _025_ = ~ wp__en;
+  assign _026_ = _024_ & _025_;
+  assign _027_ = r_en & r_rdy;
+  assign _028_ = ~ _027_;
+  assign _029_ = wp__en & _028_;
+  assign _030_ = r_en & r_rdy;
+  assign _031_ = ~ wp__en;
+  assign _032_ = _030_ & _031_;
+  assign _033_ = r_en & r_rdy;
+  assign _035_ = ~ _033_;
+  assign _036_ = wp__en & _035_;
+  assign _037_ = r_en & r_rdy;
+  assign _038_ = ~ wp__en;
+  assign _039_ = _037_ & _038_;
   assign _040_ = r_en & r_rdy;
   assign _041_ = ~ _040_;
   assign _042_ = wp__en & _041_;
@@ -2522,258 +2722,250 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   assign _084_ = ~ wp__en;
   assign _085_ = _083_ & _084_;
   assign _086_ = r_en & r_rdy;
-  assign _087_ = ~ _086_;
-  assign _088_ = wp__en & _087_;
-  assign _090_ = r_en & r_rdy;
-  assign _091_ = ~ wp__en;
-  assign _092_ = _090_ & _091_;
-  assign _093_ = r_en & r_rdy;
-  assign _094_ = ~ _093_;
-  assign _095_ = wp__en & _094_;
-  assign _096_ = r_en & r_rdy;
-  assign _097_ = ~ wp__en;
-  assign _098_ = _096_ & _097_;
-  assign _099_ = r_en & r_rdy;
-  assign _101_ = ~ _099_;
-  assign _102_ = wp__en & _101_;
-  assign _103_ = r_en & r_rdy;
-  assign _104_ = ~ wp__en;
-  assign _105_ = _103_ & _104_;
-  assign _106_ = r_en & r_rdy;
-  assign _107_ = ~ _106_;
-  assign _108_ = wp__en & _107_;
-  assign _109_ = r_en & r_rdy;
-  assign _110_ = ~ wp__en;
-  assign _112_ = _109_ & _110_;
-  assign _113_ = r_en & r_rdy;
-  assign _114_ = ~ _113_;
-  assign _115_ = wp__en & _114_;
-  assign _116_ = r_en & r_rdy;
-  assign _117_ = ~ wp__en;
-  assign _118_ = _116_ & _117_;
-  assign _119_ = r_en & r_rdy;
-  assign _120_ = ~ _119_;
-  assign _121_ = wp__en & _120_;
-  assign _123_ = r_en & r_rdy;
-  assign _124_ = ~ wp__en;
-  assign _125_ = _123_ & _124_;
-  assign _126_ = r_en & r_rdy;
-  assign _127_ = ~ _126_;
-  assign _128_ = wp__en & _127_;
-  assign _129_ = r_en & r_rdy;
-  assign _130_ = ~ wp__en;
-  assign _131_ = _129_ & _130_;
-  assign _132_ = r_en & r_rdy;
-  assign _002_ = ~ _132_;
-  assign _003_ = wp__en & _002_;
-  assign _004_ = r_en & r_rdy;
-  assign _005_ = ~ wp__en;
-  assign _006_ = _004_ & _005_;
-  assign _007_ = r_en & r_rdy;
-  assign _008_ = ~ _007_;
-  assign _009_ = wp__en & _008_;
-  assign _010_ = r_en & r_rdy;
-  assign _011_ = ~ wp__en;
-  assign _013_ = _010_ & _011_;
-  assign _014_ = r_en & r_rdy;
-  assign _015_ = ~ _014_;
-  assign _016_ = wp__en & _015_;
-  assign _017_ = r_en & r_rdy;
-  assign _018_ = ~ wp__en;
-  assign _019_ = _017_ & _018_;
-  assign _020_ = r_en & r_rdy;
-  assign _021_ = ~ _020_;
-  assign _022_ = wp__en & _021_;
-  assign _024_ = r_en & r_rdy;
-  assign _025_ = ~ wp__en;
-  assign _026_ = _024_ & _025_;
-  assign _027_ = r_en & r_rdy;
-  assign _028_ = ~ _027_;
-  assign _029_ = wp__en & _028_;
-  assign _030_ = r_en & r_rdy;
-  assign _031_ = ~ wp__en;
-  assign _032_ = _030_ & _031_;
-  assign _033_ = r_en & r_rdy;
-  assign _035_ = _033_ & level[0];
-  assign _036_ = ~ _035_;
-  assign _037_ = r_rdy & _036_;
-  assign _133_ = { _034_, _001_ } != 1'h0;
-  assign _134_ = { _046_, _042_ } != 1'h0;
-  assign _135_ = { _052_, _049_ } != 1'h0;
-  assign _136_ = { _059_, _055_ } != 1'h0;
-  assign _137_ = { _065_, _062_ } != 1'h0;
-  assign _138_ = { _072_, _069_ } != 1'h0;
-  assign _139_ = { _079_, _075_ } != 1'h0;
-  assign _140_ = { _085_, _082_ } != 1'h0;
-  assign _141_ = { _092_, _088_ } != 1'h0;
-  assign _142_ = { _098_, _095_ } != 1'h0;
-  assign _143_ = { _105_, _102_ } != 1'h0;
-  assign _144_ = { _112_, _108_ } != 1'h0;
-  assign _145_ = { _118_, _115_ } != 1'h0;
-  assign _146_ = { _125_, _121_ } != 1'h0;
-  assign _147_ = { _131_, _128_ } != 1'h0;
-  assign _148_ = { _006_, _003_ } != 1'h0;
-  assign _149_ = { _013_, _009_ } != 1'h0;
-  assign _150_ = { _019_, _016_ } != 1'h0;
-  assign _151_ = { _026_, _022_ } != 1'h0;
-  assign _152_ = { _032_, _029_ } != 1'h0;
-  assign _153_ = _049_ ? level[1] : _191_;
-  assign _154_ = _046_ ? level[2] : 1'hx;
-  assign _155_ = _042_ ? level[0] : _154_;
-  assign _160_ = _016_ ? level[16] : _192_;
-  assign _156_ = _034_ ? level[1] : 1'hx;
-  assign _157_ = _001_ ? _039_ : _156_;
-  assign _158_ = _026_ ? level[19] : 1'hx;
-  assign _159_ = _022_ ? level[17] : _158_;
-  assign _161_ = _013_ ? level[17] : 1'hx;
-  assign _162_ = _009_ ? level[15] : _161_;
-  assign _163_ = _006_ ? level[16] : 1'hx;
-  assign _164_ = _003_ ? level[14] : _163_;
-  assign _165_ = _131_ ? level[15] : 1'hx;
-  assign _166_ = _128_ ? level[13] : _165_;
-  assign _170_ = _032_ ? 1'h0 : 1'hx;
-  assign _167_ = _125_ ? level[14] : 1'hx;
-  assign _168_ = _121_ ? level[12] : _167_;
-  assign _169_ = _118_ ? level[13] : 1'hx;
-  assign _171_ = _115_ ? level[11] : _169_;
-  assign _172_ = _112_ ? level[12] : 1'hx;
-  assign _173_ = _108_ ? level[10] : _172_;
-  assign _178_ = _029_ ? level[18] : _170_;
-  assign _174_ = _105_ ? level[11] : 1'hx;
-  assign _175_ = _102_ ? level[9] : _174_;
-  assign _176_ = _098_ ? level[10] : 1'hx;
-  assign _177_ = _095_ ? level[8] : _176_;
-  assign _179_ = _092_ ? level[9] : 1'hx;
-  assign _180_ = _088_ ? level[7] : _179_;
-  assign _181_ = _085_ ? level[8] : 1'hx;
-  assign _182_ = _082_ ? level[6] : _181_;
-  assign _183_ = _079_ ? level[7] : 1'hx;
-  assign _184_ = _075_ ? level[5] : _183_;
-  assign _185_ = _072_ ? level[6] : 1'hx;
-  assign _186_ = _069_ ? level[4] : _185_;
-  assign _187_ = _065_ ? level[5] : 1'hx;
-  assign _188_ = _062_ ? level[3] : _187_;
-  assign _192_ = _019_ ? level[18] : 1'hx;
-  assign _189_ = _059_ ? level[4] : 1'hx;
-  assign _190_ = _055_ ? level[2] : _189_;
-  assign _191_ = _052_ ? level[3] : 1'hx;
-  assign _056_[5] = 1'hx;
-  assign _100_[5] = 1'hx;
+  assign _087_ = _086_ & level[0];
+  assign _088_ = ~ _087_;
+  assign _090_ = r_rdy & _088_;
+  assign _181_ = { _034_, _001_ } != 1'h0;
+  assign _182_ = { _094_, _078_ } != 1'h0;
+  assign _183_ = { _100_, _097_ } != 1'h0;
+  assign _184_ = { _107_, _103_ } != 1'h0;
+  assign _185_ = { _113_, _110_ } != 1'h0;
+  assign _186_ = { _120_, _117_ } != 1'h0;
+  assign _187_ = { _127_, _123_ } != 1'h0;
+  assign _188_ = { _133_, _130_ } != 1'h0;
+  assign _189_ = { _140_, _136_ } != 1'h0;
+  assign _190_ = { _146_, _143_ } != 1'h0;
+  assign _191_ = { _153_, _150_ } != 1'h0;
+  assign _192_ = { _160_, _156_ } != 1'h0;
+  assign _193_ = { _166_, _163_ } != 1'h0;
+  assign _194_ = { _173_, _169_ } != 1'h0;
+  assign _195_ = { _179_, _176_ } != 1'h0;
+  assign _196_ = { _006_, _003_ } != 1'h0;
+  assign _197_ = { _013_, _009_ } != 1'h0;
+  assign _198_ = { _019_, _016_ } != 1'h0;
+  assign _199_ = { _026_, _022_ } != 1'h0;
+  assign _200_ = { _032_, _029_ } != 1'h0;
+  assign _201_ = { _039_, _036_ } != 1'h0;
+  assign _202_ = { _046_, _042_ } != 1'h0;
+  assign _203_ = { _052_, _049_ } != 1'h0;
+  assign _204_ = { _059_, _055_ } != 1'h0;
+  assign _205_ = { _065_, _062_ } != 1'h0;
+  assign _206_ = { _072_, _069_ } != 1'h0;
+  assign _207_ = { _079_, _075_ } != 1'h0;
+  assign _208_ = { _085_, _082_ } != 1'h0;
+  assign _209_ = _150_ ? level[9] : _263_;
+  assign _210_ = _146_ ? level[10] : 1'hx;
+  assign _211_ = _143_ ? level[8] : _210_;
+  assign _216_ = _069_ ? level[24] : _264_;
+  assign _212_ = _140_ ? level[9] : 1'hx;
+  assign _213_ = _136_ ? level[7] : _212_;
+  assign _214_ = _133_ ? level[8] : 1'hx;
+  assign _215_ = _130_ ? level[6] : _214_;
+  assign _217_ = _127_ ? level[7] : 1'hx;
+  assign _218_ = _123_ ? level[5] : _217_;
+  assign _219_ = _120_ ? level[6] : 1'hx;
+  assign _220_ = _117_ ? level[4] : _219_;
+  assign _221_ = _113_ ? level[5] : 1'hx;
+  assign _222_ = _110_ ? level[3] : _221_;
+  assign _223_ = _107_ ? level[4] : 1'hx;
+  assign _224_ = _103_ ? level[2] : _223_;
+  assign _225_ = _100_ ? level[3] : 1'hx;
+  assign _226_ = _097_ ? level[1] : _225_;
+  assign _230_ = _065_ ? level[25] : 1'hx;
+  assign _227_ = _094_ ? level[2] : 1'hx;
+  assign _228_ = _078_ ? level[0] : _227_;
+  assign _229_ = _034_ ? level[1] : 1'hx;
+  assign _231_ = _001_ ? _045_ : _229_;
+  assign _232_ = _079_ ? level[27] : 1'hx;
+  assign _233_ = _075_ ? level[25] : _232_;
+  assign _234_ = _062_ ? level[23] : _230_;
+  assign _235_ = _059_ ? level[24] : 1'hx;
+  assign _236_ = _055_ ? level[22] : _235_;
+  assign _237_ = _052_ ? level[23] : 1'hx;
+  assign _238_ = _049_ ? level[21] : _237_;
+  assign _242_ = _085_ ? 1'h0 : 1'hx;
+  assign _239_ = _046_ ? level[22] : 1'hx;
+  assign _240_ = _042_ ? level[20] : _239_;
+  assign _241_ = _039_ ? level[21] : 1'hx;
+  assign _243_ = _036_ ? level[19] : _241_;
+  assign _244_ = _032_ ? level[20] : 1'hx;
+  assign _245_ = _029_ ? level[18] : _244_;
+  assign _250_ = _082_ ? level[26] : _242_;
+  assign _246_ = _026_ ? level[19] : 1'hx;
+  assign _247_ = _022_ ? level[17] : _246_;
+  assign _248_ = _019_ ? level[18] : 1'hx;
+  assign _249_ = _016_ ? level[16] : _248_;
+  assign _251_ = _013_ ? level[17] : 1'hx;
+  assign _252_ = _009_ ? level[15] : _251_;
+  assign _253_ = _006_ ? level[16] : 1'hx;
+  assign _254_ = _003_ ? level[14] : _253_;
+  assign _255_ = _179_ ? level[15] : 1'hx;
+  assign _256_ = _176_ ? level[13] : _255_;
+  assign _257_ = _173_ ? level[14] : 1'hx;
+  assign _258_ = _169_ ? level[12] : _257_;
+  assign _259_ = _166_ ? level[13] : 1'hx;
+  assign _260_ = _163_ ? level[11] : _259_;
+  assign _264_ = _072_ ? level[26] : 1'hx;
+  assign _261_ = _160_ ? level[12] : 1'hx;
+  assign _262_ = _156_ ? level[10] : _261_;
+  assign _263_ = _153_ ? level[11] : 1'hx;
+  assign _104_[5] = 1'hx;
+  assign _148_[5] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
       r_rdy <= 1'h0;
     end else begin
-      r_rdy <= wp__en | _037_;
+      r_rdy <= wp__en | _090_;
     end
     if (rst) begin
       level[0] <= 1'h0;
-    end else if (_133_) begin
-      level[0] <= _157_;
+    end else if (_181_) begin
+      level[0] <= _231_;
     end
     if (rst) begin
       level[1] <= 1'h0;
-    end else if (_134_) begin
-      level[1] <= _155_;
+    end else if (_182_) begin
+      level[1] <= _228_;
     end
     if (rst) begin
       level[2] <= 1'h0;
-    end else if (_135_) begin
-      level[2] <= _153_;
+    end else if (_183_) begin
+      level[2] <= _226_;
     end
     if (rst) begin
       level[3] <= 1'h0;
-    end else if (_136_) begin
-      level[3] <= _190_;
+    end else if (_184_) begin
+      level[3] <= _224_;
     end
     if (rst) begin
       level[4] <= 1'h0;
-    end else if (_137_) begin
-      level[4] <= _188_;
+    end else if (_185_) begin
+      level[4] <= _222_;
     end
     if (rst) begin
       level[5] <= 1'h0;
-    end else if (_138_) begin
-      level[5] <= _186_;
+    end else if (_186_) begin
+      level[5] <= _220_;
     end
     if (rst) begin
       level[6] <= 1'h0;
-    end else if (_139_) begin
-      level[6] <= _184_;
+    end else if (_187_) begin
+      level[6] <= _218_;
     end
     if (rst) begin
       level[7] <= 1'h0;
-    end else if (_140_) begin
-      level[7] <= _182_;
+    end else if (_188_) begin
+      level[7] <= _215_;
     end
     if (rst) begin
       level[8] <= 1'h0;
-    end else if (_141_) begin
-      level[8] <= _180_;
+    end else if (_189_) begin
+      level[8] <= _213_;
     end
     if (rst) begin
       level[9] <= 1'h0;
-    end else if (_142_) begin
-      level[9] <= _177_;
+    end else if (_190_) begin
+      level[9] <= _211_;
     end
     if (rst) begin
       level[10] <= 1'h0;
-    end else if (_143_) begin
-      level[10] <= _175_;
+    end else if (_191_) begin
+      level[10] <= _209_;
     end
     if (rst) begin
       level[11] <= 1'h0;
-    end else if (_144_) begin
-      level[11] <= _173_;
+    end else if (_192_) begin
+      level[11] <= _262_;
     end
     if (rst) begin
       level[12] <= 1'h0;
-    end else if (_145_) begin
-      level[12] <= _171_;
+    end else if (_193_) begin
+      level[12] <= _260_;
     end
     if (rst) begin
       level[13] <= 1'h0;
-    end else if (_146_) begin
-      level[13] <= _168_;
+    end else if (_194_) begin
+      level[13] <= _258_;
     end
     if (rst) begin
       level[14] <= 1'h0;
-    end else if (_147_) begin
-      level[14] <= _166_;
+    end else if (_195_) begin
+      level[14] <= _256_;
     end
     if (rst) begin
       level[15] <= 1'h0;
-    end else if (_148_) begin
-      level[15] <= _164_;
+    end else if (_196_) begin
+      level[15] <= _254_;
     end
     if (rst) begin
       level[16] <= 1'h0;
-    end else if (_149_) begin
-      level[16] <= _162_;
+    end else if (_197_) begin
+      level[16] <= _252_;
     end
     if (rst) begin
       level[17] <= 1'h0;
-    end else if (_150_) begin
-      level[17] <= _160_;
+    end else if (_198_) begin
+      level[17] <= _249_;
     end
     if (rst) begin
       level[18] <= 1'h0;
-    end else if (_151_) begin
-      level[18] <= _159_;
+    end else if (_199_) begin
+      level[18] <= _247_;
     end
     if (rst) begin
       level[19] <= 1'h0;
-    end else if (_152_) begin
-      level[19] <= _178_;
+    end else if (_200_) begin
+      level[19] <= _245_;
+    end
+    if (rst) begin
+      level[20] <= 1'h0;
+    end else if (_201_) begin
+      level[20] <= _243_;
+    end
+    if (rst) begin
+      level[21] <= 1'h0;
+    end else if (_202_) begin
+      level[21] <= _240_;
+    end
+    if (rst) begin
+      level[22] <= 1'h0;
+    end else if (_203_) begin
+      level[22] <= _238_;
+    end
+    if (rst) begin
+      level[23] <= 1'h0;
+    end else if (_204_) begin
+      level[23] <= _236_;
+    end
+    if (rst) begin
+      level[24] <= 1'h0;
+    end else if (_205_) begin
+      level[24] <= _234_;
+    end
+    if (rst) begin
+      level[25] <= 1'h0;
+    end else if (_206_) begin
+      level[25] <= _216_;
+    end
+    if (rst) begin
+      level[26] <= 1'h0;
+    end else if (_207_) begin
+      level[26] <= _233_;
+    end
+    if (rst) begin
+      level[27] <= 1'h0;
+    end else if (_208_) begin
+      level[27] <= _250_;
     end
     if (rst) begin
       rp__addr <= 5'h00;
-    end else if (_067_) begin
-      rp__addr <= _100_[4:0];
+    end else if (_115_) begin
+      rp__addr <= _148_[4:0];
     end
     if (rst) begin
       wp__addr <= 5'h00;
     end else if (wp__en) begin
-      wp__addr <= _056_[4:0];
+      wp__addr <= _104_[4:0];
     end
   end
 endmodule

@@ -41,6 +41,7 @@ def test_derived_accumulator_width():
      r"^requant\.lanes must be an integer in 1\.\.6, not 12$"),
     ({"pipeline": {"requant_stages": 14}},
      r"^pipeline\.requant_stages must be an integer in 2\.\.13, not 14$"),
+    ({"out_fifo_depth": -1}, r"^out_fifo_depth must be an integer in 0\.\.1024, not -1$"),
     ({"pipeline": {"multiplier": "yes"}}, r"^pipeline\.multiplier must be true or false, "
                                           r"not 'yes'$"),
     ({"target": "xilinx"}, r"^target must be one of generic, ecp5, ice40, not 'xilinx'$"),

@@ -1,4 +1,5 @@
 # amaranth: UnusedElaboratable=no
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,36 @@ def test_random_layers_back_to_back(name, stall):
     run = simulate_engine(cfg, jobs, stall=stall, seed=int(stall * 10))
     for out, (layer, x) in zip(run.outputs, jobs, strict=True):
         assert np.array_equal(out, run_layer(layer, x))
+
+
+def _stream(cfg, k):
+    """One layer of 4 row blocks × 3 column blocks (the last ones partial) with K = ``k``,
+    fed and drained without a stall: whether its output matches, its tiles, and the clocks
+    from its first operand word to its last."""
+    R, C = cfg.rows, cfg.cols
+    m, n = 4 * R - 1, min(cfg.max_n, 3 * C - 1)
+    layer, x = make_job(np.random.default_rng(k), cfg, m, n, k)
+    run = simulate_engine(cfg, [(layer, x)])
+    assert np.array_equal(run.outputs[0], run_layer(layer, x))
+    tiles = -(-m // R) * -(-n // C)
+    assert run.operand_steps == tiles * k
+    return tiles, run.streaming_cycles
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_tiles_stream_without_a_bubble(name, monkeypatch):
+    """Tiles of ``min_tile_steps`` steps (and a few more) run back to back when the consumer
+    is always ready: an operand word at every clock from the first to the last, with the
+    FIFO's ``stream_words`` alone (``out_fifo_depth: 0``); and with one word fewer there is
+    a bubble, so ``stream_words`` is the least that streams."""
+    cfg = dataclasses.replace(load_config(f"configs/{name}.yaml"), out_fifo_depth=0)
+    for k in (cfg.min_tile_steps, cfg.min_tile_steps + 2):
+        tiles, clocks = _stream(cfg, k)
+        assert clocks == tiles * k, k
+    if cfg.stream_words > cfg.rows:             # (a tile can never reserve fewer than rows)
+        monkeypatch.setattr(type(cfg), "fifo_depth", property(lambda c: c.stream_words - 1))
+        tiles, clocks = _stream(cfg, cfg.min_tile_steps)
+        assert clocks > tiles * cfg.min_tile_steps
 
 
 @pytest.mark.parametrize("lanes,stages", [(2, 8), (1, 11), (3, 9)])
