@@ -531,7 +531,7 @@ def test_clock_needs_a_placed_run():
 @pytest.mark.slow
 def test_ecp5_blocks_and_clock_from_the_real_tools(tmp_path):
     """The blocks of a real run add up to the placed design's DSP blocks (instantiated
-    primitives: nothing to optimise) and to within 15% of its LUT positions; at a clock
+    primitives: nothing to optimise) and to within 20% of its LUT positions; at a clock
     no design meets, every seed misses it and the latest register group is the one the run
     reports slowest."""
     cfg = HwConfig(name="tiny_dsp", rows=1, cols=2, max_k=16, max_n=8, requant_stages=9,
@@ -544,9 +544,10 @@ def test_ecp5_blocks_and_clock_from_the_real_tools(tmp_path):
         assert by[f"engine.requant.{part}"]["instances"] == 2
         assert by[f"engine.requant.{part}"]["dsps"] == 2
     assert sum(b["dsps"] for b in r.blocks) == r.dsps == 2 + 4 * 2
-    # (without flattening, constants do not cross module boundaries: the smaller the engine
-    # the more that shows — this one 10% more LUT positions, ecp5_8x8 1.2% fewer)
-    assert sum(b["luts"] for b in r.blocks) == pytest.approx(r.luts, rel=0.15)
+    # (without flattening, constants do not cross module boundaries and ABC maps each module
+    # alone: the smaller the engine the more that shows — this one measured 17% more LUT
+    # positions with its 13-word FIFO, 6% with 9 words, 10% with 6; ecp5_8x8 1.2% fewer)
+    assert sum(b["luts"] for b in r.blocks) == pytest.approx(r.luts, rel=0.2)
     assert sum(b["ffs"] for b in r.blocks) == pytest.approx(r.ffs, rel=0.05)
     assert (tmp_path / "blocks" / "blocks.json").is_file()
     c = timing_closure([r])

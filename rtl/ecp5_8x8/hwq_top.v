@@ -353,7 +353,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire clk;
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
-  reg [4:0] credits = 5'h10;
+  reg [4:0] credits = 5'h14;
   reg [1:0] ctrl_state = 2'h0;
   reg [2:0] d = 3'h0;
   reg d_last = 1'h0;
@@ -901,8 +901,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$2138$0 (ra_beat),
-    .\port$2140$0 (ra_blk),
+    .\port$2178$0 (ra_beat),
+    .\port$2180$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -918,7 +918,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$79 ),
-    .\port$4114$0 (r_data),
+    .\port$4154$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -955,7 +955,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       _500_ <= 17'h00000;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
-      credits <= 5'h10;
+      credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
       give_back <= _014_ + _016_;
@@ -33815,12 +33815,14 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
+  wire _000_;
   wire _001_;
   wire _002_;
   wire _003_;
   wire _004_;
   wire _005_;
   wire _006_;
+  wire _007_;
   wire _008_;
   wire _009_;
   wire _010_;
@@ -33841,8 +33843,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _025_;
   wire _026_;
   wire _027_;
-  (* unused_bits = "4" *)
-  wire [4:0] _028_;
+  wire _028_;
   wire _029_;
   wire _030_;
   wire _031_;
@@ -33852,14 +33853,13 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _035_;
   wire _036_;
   wire _037_;
-  wire _038_;
   wire _039_;
   wire _040_;
   wire _041_;
   wire _042_;
   wire _043_;
   wire _044_;
-  wire _045_;
+  wire [4:0] _045_;
   wire _046_;
   wire _047_;
   wire _048_;
@@ -33870,7 +33870,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _053_;
   wire _054_;
   wire _055_;
-  wire _056_;
+  wire [5:0] _056_;
   wire _057_;
   wire _058_;
   wire _059_;
@@ -33903,7 +33903,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _086_;
   wire _087_;
   wire _088_;
-  wire _089_;
+  wire [4:0] _089_;
   wire _090_;
   wire _091_;
   wire _092_;
@@ -33914,7 +33914,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _097_;
   wire _098_;
   wire _099_;
-  wire _100_;
+  wire [5:0] _100_;
   wire _101_;
   wire _102_;
   wire _103_;
@@ -33967,24 +33967,64 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _150_;
   wire _151_;
   wire _152_;
+  wire _153_;
+  wire _154_;
+  wire _155_;
+  wire _156_;
+  wire _157_;
+  wire _158_;
+  wire _159_;
+  wire _160_;
+  wire _161_;
+  wire _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire _167_;
+  wire _168_;
+  wire _169_;
+  wire _170_;
+  wire _171_;
+  wire _172_;
+  wire _173_;
+  wire _174_;
+  wire _175_;
+  wire _176_;
+  wire _177_;
+  wire _178_;
+  wire _179_;
+  wire _180_;
+  wire _181_;
+  wire _182_;
+  wire _183_;
+  wire _184_;
+  wire _185_;
+  wire _186_;
+  wire _187_;
+  wire _188_;
+  wire _189_;
+  wire _190_;
+  wire _191_;
+  wire _192_;
   input clk;
   wire clk;
-  reg [15:0] level = 16'h0000;
+  reg [19:0] level = 20'h00000;
   output [64:0] r_data;
   wire [64:0] r_data;
   input r_en;
   wire r_en;
   output r_rdy;
   reg r_rdy = 1'h0;
-  reg [3:0] rp__addr = 4'h0;
+  reg [4:0] rp__addr = 5'h00;
   input rst;
   wire rst;
-  reg [3:0] wp__addr = 4'h0;
+  reg [4:0] wp__addr = 5'h00;
   input [64:0] wp__data;
   wire [64:0] wp__data;
   input wp__en;
   wire wp__en;
-  reg [64:0] mem [15:0];
+  reg [64:0] mem [19:0];
   initial begin
     mem[0] = 65'h00000000000000000;
     mem[1] = 65'h00000000000000000;
@@ -34002,271 +34042,338 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
     mem[13] = 65'h00000000000000000;
     mem[14] = 65'h00000000000000000;
     mem[15] = 65'h00000000000000000;
+    mem[16] = 65'h00000000000000000;
+    mem[17] = 65'h00000000000000000;
+    mem[18] = 65'h00000000000000000;
+    mem[19] = 65'h00000000000000000;
   end
   always @(posedge clk) begin
     if (wp__en)
       mem[wp__addr] <= wp__data;
   end
   assign r_data = mem[rp__addr];
-  assign _017_ = r_en & r_rdy;
-  assign _028_[3:0] = rp__addr + 1'h1;
-  assign _039_ = r_en & r_rdy;
-  assign _050_ = ~ _039_;
-  assign _061_ = wp__en & _050_;
-  assign _072_ = r_en & r_rdy;
-  assign _083_ = ~ wp__en;
-  assign _094_ = _072_ & _083_;
-  assign _001_ = ~ r_rdy;
-  assign _008_ = r_en & r_rdy;
-  assign _009_ = ~ _008_;
-  assign _010_ = wp__en & _009_;
-  assign _011_ = r_en & r_rdy;
-  assign _012_ = ~ wp__en;
-  assign _013_ = _011_ & _012_;
-  assign _014_ = r_en & r_rdy;
-  assign _015_ = ~ _014_;
-  assign _016_ = wp__en & _015_;
-  assign _018_ = r_en & r_rdy;
-  assign _019_ = ~ wp__en;
-  assign _020_ = _018_ & _019_;
-  assign _021_ = r_en & r_rdy;
-  assign _022_ = ~ _021_;
-  assign _023_ = wp__en & _022_;
-  assign _024_ = r_en & r_rdy;
-  assign _025_ = ~ wp__en;
-  assign _026_ = _024_ & _025_;
-  assign _027_ = r_en & r_rdy;
-  assign _029_ = ~ _027_;
-  assign _030_ = wp__en & _029_;
-  assign _031_ = r_en & r_rdy;
-  assign _032_ = ~ wp__en;
-  assign _033_ = _031_ & _032_;
-  assign _034_ = r_en & r_rdy;
-  assign _035_ = ~ _034_;
-  assign _036_ = wp__en & _035_;
-  assign _037_ = r_en & r_rdy;
-  assign _038_ = ~ wp__en;
-  assign _040_ = _037_ & _038_;
-  assign _041_ = r_en & r_rdy;
-  assign _042_ = ~ _041_;
-  assign _043_ = wp__en & _042_;
-  assign _044_ = r_en & r_rdy;
-  assign _045_ = ~ wp__en;
-  assign _046_ = _044_ & _045_;
+  assign _000_ = wp__addr == 5'h13;
+  assign _045_ = wp__addr + 1'h1;
+  assign _056_[4:0] = _000_ ? 5'h00 : _045_;
+  assign _067_ = r_en & r_rdy;
+  assign _078_ = rp__addr == 5'h13;
+  assign _089_ = rp__addr + 1'h1;
+  assign _100_[4:0] = _078_ ? 5'h00 : _089_;
+  assign _111_ = r_en & r_rdy;
+  assign _122_ = ~ _111_;
+  assign _001_ = wp__en & _122_;
+  assign _012_ = r_en & r_rdy;
+  assign _023_ = ~ wp__en;
+  assign _034_ = _012_ & _023_;
+  assign _039_ = ~ r_rdy;
+  assign _040_ = r_en & r_rdy;
+  assign _041_ = ~ _040_;
+  assign _042_ = wp__en & _041_;
+  assign _043_ = r_en & r_rdy;
+  assign _044_ = ~ wp__en;
+  assign _046_ = _043_ & _044_;
   assign _047_ = r_en & r_rdy;
   assign _048_ = ~ _047_;
   assign _049_ = wp__en & _048_;
-  assign _051_ = r_en & r_rdy;
-  assign _052_ = ~ wp__en;
-  assign _053_ = _051_ & _052_;
-  assign _054_ = r_en & r_rdy;
-  assign _055_ = ~ _054_;
-  assign _056_ = wp__en & _055_;
+  assign _050_ = r_en & r_rdy;
+  assign _051_ = ~ wp__en;
+  assign _052_ = _050_ & _051_;
+  assign _053_ = r_en & r_rdy;
+  assign _054_ = ~ _053_;
+  assign _055_ = wp__en & _054_;
   assign _057_ = r_en & r_rdy;
   assign _058_ = ~ wp__en;
   assign _059_ = _057_ & _058_;
   assign _060_ = r_en & r_rdy;
-  assign _062_ = ~ _060_;
-  assign _063_ = wp__en & _062_;
-  assign _064_ = r_en & r_rdy;
-  assign _065_ = ~ wp__en;
-  assign _066_ = _064_ & _065_;
-  assign _067_ = r_en & r_rdy;
-  assign _068_ = ~ _067_;
+  assign _061_ = ~ _060_;
+  assign _062_ = wp__en & _061_;
+  assign _063_ = r_en & r_rdy;
+  assign _064_ = ~ wp__en;
+  assign _065_ = _063_ & _064_;
+  assign _066_ = r_en & r_rdy;
+  assign _068_ = ~ _066_;
   assign _069_ = wp__en & _068_;
   assign _070_ = r_en & r_rdy;
   assign _071_ = ~ wp__en;
-  assign _073_ = _070_ & _071_;
-  assign _074_ = r_en & r_rdy;
-  assign _075_ = ~ _074_;
-  assign _076_ = wp__en & _075_;
-  assign _077_ = r_en & r_rdy;
-  assign _078_ = ~ wp__en;
-  assign _079_ = _077_ & _078_;
+  assign _072_ = _070_ & _071_;
+  assign _073_ = r_en & r_rdy;
+  assign _074_ = ~ _073_;
+  assign _075_ = wp__en & _074_;
+  assign _076_ = r_en & r_rdy;
+  assign _077_ = ~ wp__en;
+  assign _079_ = _076_ & _077_;
   assign _080_ = r_en & r_rdy;
   assign _081_ = ~ _080_;
   assign _082_ = wp__en & _081_;
-  assign _084_ = r_en & r_rdy;
-  assign _085_ = ~ wp__en;
-  assign _086_ = _084_ & _085_;
-  assign _087_ = r_en & r_rdy;
-  assign _088_ = ~ _087_;
-  assign _089_ = wp__en & _088_;
+  assign _083_ = r_en & r_rdy;
+  assign _084_ = ~ wp__en;
+  assign _085_ = _083_ & _084_;
+  assign _086_ = r_en & r_rdy;
+  assign _087_ = ~ _086_;
+  assign _088_ = wp__en & _087_;
   assign _090_ = r_en & r_rdy;
   assign _091_ = ~ wp__en;
   assign _092_ = _090_ & _091_;
   assign _093_ = r_en & r_rdy;
-  assign _095_ = ~ _093_;
-  assign _096_ = wp__en & _095_;
-  assign _097_ = r_en & r_rdy;
-  assign _098_ = ~ wp__en;
-  assign _099_ = _097_ & _098_;
-  assign _100_ = r_en & r_rdy;
-  assign _101_ = ~ _100_;
+  assign _094_ = ~ _093_;
+  assign _095_ = wp__en & _094_;
+  assign _096_ = r_en & r_rdy;
+  assign _097_ = ~ wp__en;
+  assign _098_ = _096_ & _097_;
+  assign _099_ = r_en & r_rdy;
+  assign _101_ = ~ _099_;
   assign _102_ = wp__en & _101_;
   assign _103_ = r_en & r_rdy;
   assign _104_ = ~ wp__en;
-  assign _002_ = _103_ & _104_;
-  assign _003_ = r_en & r_rdy;
-  assign _004_ = _003_ & level[0];
-  assign _005_ = ~ _004_;
-  assign _006_ = r_rdy & _005_;
-  assign _105_ = { _094_, _061_ } != 1'h0;
-  assign _106_ = { _013_, _010_ } != 1'h0;
-  assign _107_ = { _020_, _016_ } != 1'h0;
-  assign _108_ = { _026_, _023_ } != 1'h0;
-  assign _109_ = { _033_, _030_ } != 1'h0;
-  assign _110_ = { _040_, _036_ } != 1'h0;
-  assign _111_ = { _046_, _043_ } != 1'h0;
-  assign _112_ = { _053_, _049_ } != 1'h0;
-  assign _113_ = { _059_, _056_ } != 1'h0;
-  assign _114_ = { _066_, _063_ } != 1'h0;
-  assign _115_ = { _073_, _069_ } != 1'h0;
-  assign _116_ = { _079_, _076_ } != 1'h0;
-  assign _117_ = { _086_, _082_ } != 1'h0;
-  assign _118_ = { _092_, _089_ } != 1'h0;
-  assign _119_ = { _099_, _096_ } != 1'h0;
-  assign _120_ = { _002_, _102_ } != 1'h0;
-  assign _121_ = _089_ ? level[12] : _152_;
-  assign _122_ = _086_ ? level[13] : 1'hx;
-  assign _123_ = _082_ ? level[11] : _122_;
-  assign _124_ = _079_ ? level[12] : 1'hx;
-  assign _125_ = _076_ ? level[10] : _124_;
-  assign _126_ = _073_ ? level[11] : 1'hx;
-  assign _127_ = _069_ ? level[9] : _126_;
-  assign _131_ = _002_ ? 1'h0 : 1'hx;
-  assign _128_ = _066_ ? level[10] : 1'hx;
-  assign _129_ = _063_ ? level[8] : _128_;
-  assign _130_ = _059_ ? level[9] : 1'hx;
-  assign _132_ = _056_ ? level[7] : _130_;
-  assign _133_ = _053_ ? level[8] : 1'hx;
-  assign _134_ = _049_ ? level[6] : _133_;
-  assign _139_ = _102_ ? level[14] : _131_;
-  assign _135_ = _046_ ? level[7] : 1'hx;
-  assign _136_ = _043_ ? level[5] : _135_;
-  assign _137_ = _040_ ? level[6] : 1'hx;
-  assign _138_ = _036_ ? level[4] : _137_;
-  assign _140_ = _033_ ? level[5] : 1'hx;
-  assign _141_ = _030_ ? level[3] : _140_;
-  assign _142_ = _026_ ? level[4] : 1'hx;
-  assign _143_ = _023_ ? level[2] : _142_;
-  assign _144_ = _020_ ? level[3] : 1'hx;
-  assign _145_ = _016_ ? level[1] : _144_;
-  assign _146_ = _013_ ? level[2] : 1'hx;
-  assign _147_ = _010_ ? level[0] : _146_;
-  assign _148_ = _094_ ? level[1] : 1'hx;
-  assign _149_ = _061_ ? _001_ : _148_;
-  assign _152_ = _092_ ? level[14] : 1'hx;
-  assign _150_ = _099_ ? level[15] : 1'hx;
-  assign _151_ = _096_ ? level[13] : _150_;
+  assign _105_ = _103_ & _104_;
+  assign _106_ = r_en & r_rdy;
+  assign _107_ = ~ _106_;
+  assign _108_ = wp__en & _107_;
+  assign _109_ = r_en & r_rdy;
+  assign _110_ = ~ wp__en;
+  assign _112_ = _109_ & _110_;
+  assign _113_ = r_en & r_rdy;
+  assign _114_ = ~ _113_;
+  assign _115_ = wp__en & _114_;
+  assign _116_ = r_en & r_rdy;
+  assign _117_ = ~ wp__en;
+  assign _118_ = _116_ & _117_;
+  assign _119_ = r_en & r_rdy;
+  assign _120_ = ~ _119_;
+  assign _121_ = wp__en & _120_;
+  assign _123_ = r_en & r_rdy;
+  assign _124_ = ~ wp__en;
+  assign _125_ = _123_ & _124_;
+  assign _126_ = r_en & r_rdy;
+  assign _127_ = ~ _126_;
+  assign _128_ = wp__en & _127_;
+  assign _129_ = r_en & r_rdy;
+  assign _130_ = ~ wp__en;
+  assign _131_ = _129_ & _130_;
+  assign _132_ = r_en & r_rdy;
+  assign _002_ = ~ _132_;
+  assign _003_ = wp__en & _002_;
+  assign _004_ = r_en & r_rdy;
+  assign _005_ = ~ wp__en;
+  assign _006_ = _004_ & _005_;
+  assign _007_ = r_en & r_rdy;
+  assign _008_ = ~ _007_;
+  assign _009_ = wp__en & _008_;
+  assign _010_ = r_en & r_rdy;
+  assign _011_ = ~ wp__en;
+  assign _013_ = _010_ & _011_;
+  assign _014_ = r_en & r_rdy;
+  assign _015_ = ~ _014_;
+  assign _016_ = wp__en & _015_;
+  assign _017_ = r_en & r_rdy;
+  assign _018_ = ~ wp__en;
+  assign _019_ = _017_ & _018_;
+  assign _020_ = r_en & r_rdy;
+  assign _021_ = ~ _020_;
+  assign _022_ = wp__en & _021_;
+  assign _024_ = r_en & r_rdy;
+  assign _025_ = ~ wp__en;
+  assign _026_ = _024_ & _025_;
+  assign _027_ = r_en & r_rdy;
+  assign _028_ = ~ _027_;
+  assign _029_ = wp__en & _028_;
+  assign _030_ = r_en & r_rdy;
+  assign _031_ = ~ wp__en;
+  assign _032_ = _030_ & _031_;
+  assign _033_ = r_en & r_rdy;
+  assign _035_ = _033_ & level[0];
+  assign _036_ = ~ _035_;
+  assign _037_ = r_rdy & _036_;
+  assign _133_ = { _034_, _001_ } != 1'h0;
+  assign _134_ = { _046_, _042_ } != 1'h0;
+  assign _135_ = { _052_, _049_ } != 1'h0;
+  assign _136_ = { _059_, _055_ } != 1'h0;
+  assign _137_ = { _065_, _062_ } != 1'h0;
+  assign _138_ = { _072_, _069_ } != 1'h0;
+  assign _139_ = { _079_, _075_ } != 1'h0;
+  assign _140_ = { _085_, _082_ } != 1'h0;
+  assign _141_ = { _092_, _088_ } != 1'h0;
+  assign _142_ = { _098_, _095_ } != 1'h0;
+  assign _143_ = { _105_, _102_ } != 1'h0;
+  assign _144_ = { _112_, _108_ } != 1'h0;
+  assign _145_ = { _118_, _115_ } != 1'h0;
+  assign _146_ = { _125_, _121_ } != 1'h0;
+  assign _147_ = { _131_, _128_ } != 1'h0;
+  assign _148_ = { _006_, _003_ } != 1'h0;
+  assign _149_ = { _013_, _009_ } != 1'h0;
+  assign _150_ = { _019_, _016_ } != 1'h0;
+  assign _151_ = { _026_, _022_ } != 1'h0;
+  assign _152_ = { _032_, _029_ } != 1'h0;
+  assign _153_ = _049_ ? level[1] : _191_;
+  assign _154_ = _046_ ? level[2] : 1'hx;
+  assign _155_ = _042_ ? level[0] : _154_;
+  assign _160_ = _016_ ? level[16] : _192_;
+  assign _156_ = _034_ ? level[1] : 1'hx;
+  assign _157_ = _001_ ? _039_ : _156_;
+  assign _158_ = _026_ ? level[19] : 1'hx;
+  assign _159_ = _022_ ? level[17] : _158_;
+  assign _161_ = _013_ ? level[17] : 1'hx;
+  assign _162_ = _009_ ? level[15] : _161_;
+  assign _163_ = _006_ ? level[16] : 1'hx;
+  assign _164_ = _003_ ? level[14] : _163_;
+  assign _165_ = _131_ ? level[15] : 1'hx;
+  assign _166_ = _128_ ? level[13] : _165_;
+  assign _170_ = _032_ ? 1'h0 : 1'hx;
+  assign _167_ = _125_ ? level[14] : 1'hx;
+  assign _168_ = _121_ ? level[12] : _167_;
+  assign _169_ = _118_ ? level[13] : 1'hx;
+  assign _171_ = _115_ ? level[11] : _169_;
+  assign _172_ = _112_ ? level[12] : 1'hx;
+  assign _173_ = _108_ ? level[10] : _172_;
+  assign _178_ = _029_ ? level[18] : _170_;
+  assign _174_ = _105_ ? level[11] : 1'hx;
+  assign _175_ = _102_ ? level[9] : _174_;
+  assign _176_ = _098_ ? level[10] : 1'hx;
+  assign _177_ = _095_ ? level[8] : _176_;
+  assign _179_ = _092_ ? level[9] : 1'hx;
+  assign _180_ = _088_ ? level[7] : _179_;
+  assign _181_ = _085_ ? level[8] : 1'hx;
+  assign _182_ = _082_ ? level[6] : _181_;
+  assign _183_ = _079_ ? level[7] : 1'hx;
+  assign _184_ = _075_ ? level[5] : _183_;
+  assign _185_ = _072_ ? level[6] : 1'hx;
+  assign _186_ = _069_ ? level[4] : _185_;
+  assign _187_ = _065_ ? level[5] : 1'hx;
+  assign _188_ = _062_ ? level[3] : _187_;
+  assign _192_ = _019_ ? level[18] : 1'hx;
+  assign _189_ = _059_ ? level[4] : 1'hx;
+  assign _190_ = _055_ ? level[2] : _189_;
+  assign _191_ = _052_ ? level[3] : 1'hx;
+  assign _056_[5] = 1'hx;
+  assign _100_[5] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
       r_rdy <= 1'h0;
     end else begin
-      r_rdy <= wp__en | _006_;
+      r_rdy <= wp__en | _037_;
     end
     if (rst) begin
       level[0] <= 1'h0;
-    end else if (_105_) begin
-      level[0] <= _149_;
+    end else if (_133_) begin
+      level[0] <= _157_;
     end
     if (rst) begin
       level[1] <= 1'h0;
-    end else if (_106_) begin
-      level[1] <= _147_;
+    end else if (_134_) begin
+      level[1] <= _155_;
     end
     if (rst) begin
       level[2] <= 1'h0;
-    end else if (_107_) begin
-      level[2] <= _145_;
+    end else if (_135_) begin
+      level[2] <= _153_;
     end
     if (rst) begin
       level[3] <= 1'h0;
-    end else if (_108_) begin
-      level[3] <= _143_;
+    end else if (_136_) begin
+      level[3] <= _190_;
     end
     if (rst) begin
       level[4] <= 1'h0;
-    end else if (_109_) begin
-      level[4] <= _141_;
+    end else if (_137_) begin
+      level[4] <= _188_;
     end
     if (rst) begin
       level[5] <= 1'h0;
-    end else if (_110_) begin
-      level[5] <= _138_;
+    end else if (_138_) begin
+      level[5] <= _186_;
     end
     if (rst) begin
       level[6] <= 1'h0;
-    end else if (_111_) begin
-      level[6] <= _136_;
+    end else if (_139_) begin
+      level[6] <= _184_;
     end
     if (rst) begin
       level[7] <= 1'h0;
-    end else if (_112_) begin
-      level[7] <= _134_;
+    end else if (_140_) begin
+      level[7] <= _182_;
     end
     if (rst) begin
       level[8] <= 1'h0;
-    end else if (_113_) begin
-      level[8] <= _132_;
+    end else if (_141_) begin
+      level[8] <= _180_;
     end
     if (rst) begin
       level[9] <= 1'h0;
-    end else if (_114_) begin
-      level[9] <= _129_;
+    end else if (_142_) begin
+      level[9] <= _177_;
     end
     if (rst) begin
       level[10] <= 1'h0;
-    end else if (_115_) begin
-      level[10] <= _127_;
+    end else if (_143_) begin
+      level[10] <= _175_;
     end
     if (rst) begin
       level[11] <= 1'h0;
-    end else if (_116_) begin
-      level[11] <= _125_;
+    end else if (_144_) begin
+      level[11] <= _173_;
     end
     if (rst) begin
       level[12] <= 1'h0;
-    end else if (_117_) begin
-      level[12] <= _123_;
+    end else if (_145_) begin
+      level[12] <= _171_;
     end
     if (rst) begin
       level[13] <= 1'h0;
-    end else if (_118_) begin
-      level[13] <= _121_;
+    end else if (_146_) begin
+      level[13] <= _168_;
     end
     if (rst) begin
       level[14] <= 1'h0;
-    end else if (_119_) begin
-      level[14] <= _151_;
+    end else if (_147_) begin
+      level[14] <= _166_;
     end
     if (rst) begin
       level[15] <= 1'h0;
-    end else if (_120_) begin
-      level[15] <= _139_;
+    end else if (_148_) begin
+      level[15] <= _164_;
     end
     if (rst) begin
-      rp__addr <= 4'h0;
-    end else if (_017_) begin
-      rp__addr <= _028_[3:0];
+      level[16] <= 1'h0;
+    end else if (_149_) begin
+      level[16] <= _162_;
     end
     if (rst) begin
-      wp__addr <= 4'h0;
+      level[17] <= 1'h0;
+    end else if (_150_) begin
+      level[17] <= _160_;
+    end
+    if (rst) begin
+      level[18] <= 1'h0;
+    end else if (_151_) begin
+      level[18] <= _159_;
+    end
+    if (rst) begin
+      level[19] <= 1'h0;
+    end else if (_152_) begin
+      level[19] <= _178_;
+    end
+    if (rst) begin
+      rp__addr <= 5'h00;
+    end else if (_067_) begin
+      rp__addr <= _100_[4:0];
+    end
+    if (rst) begin
+      wp__addr <= 5'h00;
     end else if (wp__en) begin
-      wp__addr <= wp__addr + 1'h1;
+      wp__addr <= _056_[4:0];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2138$0 , \port$2140$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2178$0 , \port$2180$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$2138$0 ;
-  wire [2:0] \port$2138$0 ;
-  input [4:0] \port$2140$0 ;
-  wire [4:0] \port$2140$0 ;
+  input [2:0] \port$2178$0 ;
+  wire [2:0] \port$2178$0 ;
+  input [4:0] \port$2180$0 ;
+  wire [4:0] \port$2180$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -34304,18 +34411,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2138$0 , \port$2140$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2140$0 [2]),
-    .ADB11(\port$2140$0 [3]),
-    .ADB12(\port$2140$0 [4]),
+    .ADB10(\port$2180$0 [2]),
+    .ADB11(\port$2180$0 [3]),
+    .ADB12(\port$2180$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2138$0 [0]),
-    .ADB6(\port$2138$0 [1]),
-    .ADB7(\port$2138$0 [2]),
-    .ADB8(\port$2140$0 [0]),
-    .ADB9(\port$2140$0 [1]),
+    .ADB5(\port$2178$0 [0]),
+    .ADB6(\port$2178$0 [1]),
+    .ADB7(\port$2178$0 [2]),
+    .ADB8(\port$2180$0 [0]),
+    .ADB9(\port$2180$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -34434,18 +34541,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2138$0 , \port$2140$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2140$0 [2]),
-    .ADB11(\port$2140$0 [3]),
-    .ADB12(\port$2140$0 [4]),
+    .ADB10(\port$2180$0 [2]),
+    .ADB11(\port$2180$0 [3]),
+    .ADB12(\port$2180$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2138$0 [0]),
-    .ADB6(\port$2138$0 [1]),
-    .ADB7(\port$2138$0 [2]),
-    .ADB8(\port$2140$0 [0]),
-    .ADB9(\port$2140$0 [1]),
+    .ADB5(\port$2178$0 [0]),
+    .ADB6(\port$2178$0 [1]),
+    .ADB7(\port$2178$0 [2]),
+    .ADB8(\port$2180$0 [0]),
+    .ADB9(\port$2180$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -34539,7 +34646,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2138$0 , \port$2140$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$4114$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$4154$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -34664,8 +34771,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$4114$0 ;
-  wire [68:0] \port$4114$0 ;
+  input [68:0] \port$4154$0 ;
+  wire [68:0] \port$4154$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -35282,10 +35389,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_048_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$4114$0 [31:0];
+      rq0_b0 <= \port$4154$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$4114$0 [68:63];
-      rq0_m0 <= \port$4114$0 [62:32];
+      rq0_e0 <= \port$4154$0 [68:63];
+      rq0_m0 <= \port$4154$0 [62:32];
     end
   end
 endmodule
