@@ -257,9 +257,10 @@ class HwConfig:
 
         A tile reserves ``rows`` words with its last operand (credits); the word of its result
         row ``r`` comes back ``array_latency + requant_latency + (r + 1)·B + 5`` steps later
-        (``B`` = :attr:`drain_beats`; the 5: the two registers into the requantizer, the
-        FIFO's write register and its ready flag, the credit's return register), in time
-        for the reservation of a tile that many steps after it. With a tile every ``k``
+        (``B`` = :attr:`drain_beats`; the 5 covers the registers into the requantizer and
+        from its output through the FIFO back to ``credit_ok``: the value the engine's
+        simulation shows for every shipped config), in time for the reservation of a tile
+        that many steps after it. With a tile every ``k``
         steps, the tile ``d`` tiles back still holds ``rows − ret(d·k)`` words, ``ret(t)``
         those back after ``t`` steps; the next reservation needs ``rows`` free words, so the
         FIFO needs ``Σ_{d ≥ 0} (rows − ret(d·k))``. Longer tiles need no more. (Matched, with
