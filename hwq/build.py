@@ -59,7 +59,7 @@ def unit(config: HwConfig, name: str):
     """The component behind a unit-level Verilog module of this config."""
     if name == "hwq_mac_array":
         return MacArray(config.rows, config.cols, config.accumulator_width, config.mult_reg,
-                        config.target, beats=config.drain_beats)
+                        config.target, beats=config.drain_beats, pairs=config.pairs)
     if name == "hwq_requant":
         return Requantizer(config.requant_lanes, config.accumulator_width, config.rounding,
                            config.per_channel, config.shift_range, config.requant_stages,

@@ -7,6 +7,8 @@ A config file is YAML with these sections (every field optional; defaults shown)
       rows: 8                 # systolic array rows (activation lanes)
       cols: 8                 # systolic array columns (weight lanes = output channels per tile)
       dataflow: output_stationary
+      accumulator: fabric     # fabric | dsp: with target ecp5, each pair of columns
+                              # accumulates in the ALU54B of its two MULT18X18D (see below)
     operands:
       bits: 8                 # int8 × int8 multipliers
       input_zero_point: folded
@@ -37,6 +39,14 @@ SB_MAC16 holds two 8×8 products only when both operands are 8-bit, and a 9-bit 
 widen every multiplier and accumulator for a correction computed once per channel. Only
 ``folded`` is accepted.
 
+DSP accumulators (``array.accumulator: dsp``, ECP5 only): the elements (i, 2c) and (i, 2c + 1)
+share an activation, so their two products go to the two MULT18X18D of one DSP slice, the second
+with the activation shifted left by 9, and the slice's ALU54B adds both to its 54-bit output
+register: the pair's sums sit in one word, column 2c's in bits 0..26 over a bias of 2^26 (from
+the ALU's rounding pattern, loaded at each restart), column 2c + 1's in bits 27..53 (see
+:class:`hwq.hw.dsp.MacPair`). The pair steps together, so the array's skew spans cols / 2
+columns; it needs an even ``cols`` and ``accumulator_width`` ≤ 26.
+
 Accumulator width: the array accumulates ``Σ x·w`` without the bias, at most ``max_k·2^14`` in
 magnitude, so the derived minimum is ``bit_length(max_k·2^14) + 1``; a smaller width is refused.
 The bias is added in the requantizer in 32 bits, as the arithmetic contract's int32 accumulator.
@@ -60,7 +70,7 @@ MAX_REQUANT_STAGES = 13
 
 _SCHEMA = {
     "name": None,
-    "array": {"rows", "cols", "dataflow"},
+    "array": {"rows", "cols", "dataflow", "accumulator"},
     "operands": {"bits", "input_zero_point"},
     "limits": {"max_k", "max_n"},
     "accumulator_width": None,
@@ -77,23 +87,34 @@ def min_accumulator_width(max_k: int) -> int:
     return (max_k << 14).bit_length() + 1
 
 
-def min_tile_steps(rows: int, cols: int, beats: int = 1) -> int:
+def skew_cols(cols: int, pairs: bool = False) -> int:
+    """Columns the array's skew spans: ``cols``, or ``cols / 2`` when pairs of columns step
+    together (DSP accumulators)."""
+    return cols // 2 if pairs else cols
+
+
+def min_tile_steps(rows: int, cols: int, beats: int = 1, pairs: bool = False) -> int:
     """Fewest steps between the last operands of consecutive tiles of a ``rows × cols`` array
     whose result rows drain in ``beats`` steps each. The drain reads row ``i`` up to
-    ``rows + cols − 2 + (i + 1)·beats`` steps after the previous tile's first element
-    finished; the next tile's element ``(i, 0)`` finishes ``i`` steps after its first, and
-    may do so in that last step (its capture lands after the read). Row ``rows − 1`` binds."""
-    return beats * rows + cols - 1
+    ``rows + c − 2 + (i + 1)·beats`` steps after the previous tile's first element
+    finished (``c`` = :func:`skew_cols`); the next tile's element ``(i, 0)`` finishes ``i``
+    steps after its first, and may do so in that last step (its capture lands after the
+    read). Row ``rows − 1`` binds."""
+    return beats * rows + skew_cols(cols, pairs) - 1
 
 
 #: Clock steps through a DSP multiplier's own input and output registers (hwq.hw.dsp).
 DSP_LATENCY = 2
 
 
-def mult_steps(target: str, mult_reg: bool) -> int:
+def mult_steps(target: str, mult_reg: bool, pairs: bool = False) -> int:
     """Steps from an element's operands to its registered product: 0, 1 (a register after the
     multiplier) or 3 (``target: ecp5`` or ``ice40``: the DSP's input and output registers,
-    :data:`DSP_LATENCY`, then a fabric register before the accumulator)."""
+    :data:`DSP_LATENCY`, then a fabric register before the accumulator); with DSP
+    accumulators (``pairs``) 2, the MULT18X18D's input and pipeline registers in front of
+    its ALU54B."""
+    if pairs:
+        return DSP_LATENCY
     return DSP_LATENCY + 1 if target != "generic" else int(mult_reg)
 
 
@@ -115,15 +136,17 @@ def capture_steps(target: str) -> int:
     return 1 if target == "ecp5" else 0
 
 
-def array_latency(rows: int, cols: int, target: str, mult_reg: bool) -> int:
+def array_latency(rows: int, cols: int, target: str, mult_reg: bool,
+                  pairs: bool = False) -> int:
     """Steps from a tile's last operand entering the array to its first result row: the
     input registers (:func:`input_steps`), the skew to the bottom-right element
-    (``rows + cols − 2``), the multiplier (:func:`mult_steps`), the accumulator, the output
+    (``rows + c − 2``, ``c`` = :func:`skew_cols`), the multiplier (:func:`mult_steps`), the accumulator, the output
     register's capture (:func:`capture_steps`) and, with more than one row, the register
     after the row multiplexer that reads the results out (two from nine rows: groups of four
     rows, then one group)."""
-    return (input_steps(target) + rows + cols - 1 + mult_steps(target, mult_reg)
-            + capture_steps(target) + (rows > 1) + (rows > 8))
+    return (input_steps(target) + rows + skew_cols(cols, pairs) - 1
+            + mult_steps(target, mult_reg, pairs) + capture_steps(target) + (rows > 1)
+            + (rows > 8))
 
 
 def _int(name, v, lo, hi):
@@ -154,6 +177,7 @@ class HwConfig:
     rows: int = 8
     cols: int = 8
     dataflow: str = "output_stationary"
+    accumulator: str = "fabric"
     operand_bits: int = 8
     input_zero_point: str = "folded"
     max_k: int = 1024
@@ -216,6 +240,18 @@ class HwConfig:
         if self.target != "generic" and not self.mult_reg:
             raise ValueError(f"pipeline.multiplier must be true with target {self.target!r} "
                              f"(the product is registered inside the DSP)")
+        _choice("array.accumulator", self.accumulator, ("fabric", "dsp"))
+        if self.accumulator == "dsp":
+            if self.target != "ecp5":
+                raise ValueError(f"array.accumulator: dsp needs target ecp5 (the ALU54B beside "
+                                 f"each pair of MULT18X18D), not target {self.target!r}")
+            if self.cols % 2:
+                raise ValueError(f"array.accumulator: dsp needs an even array.cols (columns "
+                                 f"2c and 2c + 1 share a DSP slice), not {self.cols}")
+            if self.accumulator_width > 26:
+                raise ValueError(f"array.accumulator: dsp needs accumulator_width <= 26 (two "
+                                 f"sums share the ALU54B's 54 bits), not "
+                                 f"{self.accumulator_width}")
 
     # ------------------------------------------------------------------ derived
     @property
@@ -233,7 +269,7 @@ class HwConfig:
         lets the previous tile's results drain (:func:`min_tile_steps`), and at least 3: the
         engine's column and row blocks move on a step after a tile's last step, and their
         flags are read at the next tile's last step."""
-        return max(min_tile_steps(self.rows, self.cols, self.drain_beats), 3)
+        return max(min_tile_steps(self.rows, self.cols, self.drain_beats, self.pairs), 3)
 
     @property
     def drain_beats(self) -> int:
@@ -243,12 +279,17 @@ class HwConfig:
     @property
     def array_latency(self) -> int:
         """Steps from a tile's last operand entering the array to its first result row."""
-        return array_latency(self.rows, self.cols, self.target, self.mult_reg)
+        return array_latency(self.rows, self.cols, self.target, self.mult_reg, self.pairs)
 
     @property
     def mult_steps(self) -> int:
         """Steps from the operands to the registered product (:func:`mult_steps`)."""
-        return mult_steps(self.target, self.mult_reg)
+        return mult_steps(self.target, self.mult_reg, self.pairs)
+
+    @property
+    def pairs(self) -> bool:
+        """Pairs of columns accumulate together in a DSP (``array.accumulator: dsp``)."""
+        return self.accumulator == "dsp"
 
     @property
     def stream_words(self) -> int:
@@ -293,7 +334,8 @@ class HwConfig:
         """The nested YAML form, with every field explicit."""
         return {
             "name": self.name,
-            "array": {"rows": self.rows, "cols": self.cols, "dataflow": self.dataflow},
+            "array": {"rows": self.rows, "cols": self.cols, "dataflow": self.dataflow,
+                      "accumulator": self.accumulator},
             "operands": {"bits": self.operand_bits, "input_zero_point": self.input_zero_point},
             "limits": {"max_k": self.max_k, "max_n": self.max_n},
             "accumulator_width": self.accumulator_width,

@@ -20,6 +20,7 @@ from amaranth.hdl import (
     Const,
     Instance,
     Module,
+    Mux,
     ResetSignal,
     Signal,
     signed,
@@ -30,20 +31,22 @@ from amaranth.lib.wiring import In, Out
 
 from ..config import DSP_LATENCY
 
-__all__ = ["Mul18", "Mul8x2", "TARGETS", "sim_models"]
+__all__ = ["MacPair", "Mul18", "Mul8x2", "TARGETS", "sim_models", "PAIR_BIAS_BIT",
+           "PAIR_SHIFT"]
 
 TARGETS = ("generic", "ecp5", "ice40")
 LATENCY = DSP_LATENCY     # (hwq.config states it: the array's latency formula needs it)
 
-_MODELS = {"ecp5": ("ecp5_ccu2c.v", "ecp5_dp16kd.v", "ecp5_mult18x18d.v"),
+_MODELS = {"ecp5": ("ecp5_alu54b.v", "ecp5_ccu2c.v", "ecp5_dp16kd.v", "ecp5_mult18x18d.v"),
            "ice40": ("ice40_sb_mac16.v",)}
 _HDL = Path(__file__).resolve().parent.parent / "sim" / "hdl"
 
 
 def sim_models(target: str) -> dict[str, str]:
     """``{file name: Verilog}`` of the primitive models a target's Verilog needs in a
-    simulator (none for ``generic``): DSP multipliers and, on ECP5, the block RAM
-    (:mod:`hwq.hw.bram`) and the carry chain (:mod:`hwq.hw.accumulator`)."""
+    simulator (none for ``generic``): DSP multipliers and, on ECP5, the DSP's ALU
+    (:class:`MacPair`), the block RAM (:mod:`hwq.hw.bram`) and the carry chain
+    (:mod:`hwq.hw.accumulator`)."""
     return {name: (_HDL / name).read_text() for name in _MODELS.get(target, ())}
 
 
@@ -155,4 +158,124 @@ class Mul18(wiring.Component):
             p_CLK3_DIV="ENABLED",
             **ports)
         m.d.comb += self.p.eq(p36)
+        return m
+
+
+#: Where a :class:`MacPair` keeps its second sum: bits 27..53 of the ALU's 54-bit register.
+PAIR_SHIFT = 27
+#: The bias under the first sum, 2^26: the first field never goes negative, so no borrow
+#: reaches the second.
+PAIR_BIAS_BIT = 26
+_ALU_BITS = 54
+
+# ALU54B opcode fields (hwq/sim/hdl/ecp5_alu54b.v): R ← AMUX + BMUX + CMUX with
+# OP[10:7] = 0100, AMUX = OP[1:0] = 01 (MA), BMUX = OP[3:2] = 00 (MB·2^18); CMUX = OP[6:4] is
+# 101 (R: accumulate) or, to restart, 110 (the rounding pattern RNDPAT, here the bias).
+_OP_FIXED = {0: 1, 1: 0, 2: 0, 3: 0, 6: 1, 7: 0, 8: 0, 9: 1, 10: 0}
+
+
+class MacPair(wiring.Component):
+    """Two multiply-accumulates that share their activation, in one ECP5 DSP slice: the sums
+    ``Σ a·w0`` and ``Σ a·w1`` of the products of the operands presented while ``en`` is
+    high, restarted by ``restart``.
+
+    The operands go through the two MULT18X18D's input and pipeline registers (2 steps); the
+    products then enter the slice's ALU54B, which adds both to its 54-bit output register in
+    one word: ``R ← (restart ? 2^26 : R) + a·w0 + a·w1·2^27``. (The second multiplier takes
+    the activation shifted left by 9 and the ALU shifts its product left by 18.) With
+    ``|Σ| < 2^25`` for both sums (``width`` ≤ 26), the first field, bits 0..26, holds
+    ``Σ a·w0 + 2^26``, never negative and below 2^27, so it lends nothing to the second:
+    ``s0`` is bits ``0 .. width − 1`` of R and ``s1`` bits ``27 .. 27 + width − 1``, no adder
+    in the fabric. ``restart`` goes with the products entering the ALU, two steps after
+    their operands.
+
+    Members: ``en`` In(1), ``restart`` In(1), ``a``, ``w0``, ``w1`` In(signed(8)), ``s0``,
+    ``s1`` Out(signed(width)). The domain's reset clears the registers (RST0), the ALU's to
+    0 rather than the bias: the first enabled step after a reset must restart.
+
+    ``target="ecp5"`` instantiates the primitives (two MULT18X18D and their ALU54B: nextpnr
+    packs an ALU54B only with both multipliers of its slice on MA and MB, and its A and B
+    inputs driven by their ROA and ROB); ``generic`` (and ``model=True``, for Amaranth's
+    simulator) is the same registers and the same 54-bit word in plain logic. The Verilog
+    simulations run the primitives through ``hwq/sim/hdl/ecp5_alu54b.v`` and
+    ``ecp5_mult18x18d.v``.
+    """
+
+    def __init__(self, width: int, target: str = "generic", model: bool = False):
+        if not 2 <= width <= PAIR_BIAS_BIT:
+            raise ValueError(f"width must be in 2..{PAIR_BIAS_BIT} (two sums share the "
+                             f"ALU54B's 54 bits), not {width!r}")
+        if target not in ("generic", "ecp5"):
+            raise ValueError(f"MacPair maps onto ECP5's MULT18X18D and ALU54B: target must be "
+                             f"generic or ecp5, not {target!r}")
+        self._width = width
+        self._target = "generic" if model else target
+        super().__init__({"en": In(1), "restart": In(1), "a": In(signed(8)),
+                          "w0": In(signed(8)), "w1": In(signed(8)),
+                          "s0": Out(signed(width)), "s1": Out(signed(width))})
+
+    def elaborate(self, platform):
+        m = Module()
+        W = self._width
+        r = Signal(_ALU_BITS, name="r")
+        m.d.comb += [self.s0.eq(r[:W]), self.s1.eq(r[PAIR_SHIFT:PAIR_SHIFT + W])]
+        bias = 1 << PAIR_BIAS_BIT
+        if self._target == "generic":
+            a_r, w0_r, w1_r = (Signal(signed(8), name=n) for n in ("a_r", "w0_r", "w1_r"))
+            p0, p1 = Signal(signed(16), name="p0"), Signal(signed(16), name="p1")
+            with m.If(self.en):
+                m.d.sync += [a_r.eq(self.a), w0_r.eq(self.w0), w1_r.eq(self.w1),
+                             p0.eq(a_r * w0_r), p1.eq(a_r * w1_r)]
+                base = Mux(self.restart, bias, r)
+                m.d.sync += r.eq(base + p0 + (p1 << PAIR_SHIFT))
+            return m
+        ports = {}
+        for k, (a, b) in enumerate(((self.a, self.w0), (self.a << 9, self.w1))):
+            a18, b18 = Signal(signed(18), name=f"a18_{k}"), Signal(signed(18), name=f"b18_{k}")
+            m.d.comb += [a18.eq(a), b18.eq(b)]
+            p36 = Signal(36, name=f"p_{k}")
+            roa, rob = Signal(18, name=f"roa_{k}"), Signal(18, name=f"rob_{k}")
+            signedp = Signal(name=f"signedp_{k}")
+            mult = {"i_CLK0": ClockSignal(), "i_CE0": self.en, "i_RST0": ResetSignal(),
+                    "i_SIGNEDA": Const(1), "i_SIGNEDB": Const(1),
+                    "i_SOURCEA": Const(0), "i_SOURCEB": Const(0), "o_SIGNEDP": signedp}
+            for i in range(18):
+                mult |= {f"i_A{i}": a18[i], f"i_B{i}": b18[i], f"o_ROA{i}": roa[i],
+                         f"o_ROB{i}": rob[i]}
+            for i in range(36):
+                mult[f"o_P{i}"] = p36[i]
+            m.submodules[f"mul{k}"] = Instance(
+                "MULT18X18D",
+                p_REG_INPUTA_CLK="CLK0", p_REG_INPUTB_CLK="CLK0", p_REG_PIPELINE_CLK="CLK0",
+                p_REG_OUTPUT_CLK="NONE", p_REG_INPUTC_CLK="NONE",
+                p_GSR="DISABLED", p_RESETMODE="SYNC", p_MULT_BYPASS="DISABLED",
+                p_CAS_MATCH_REG="FALSE", p_SOURCEB_MODE="B_SHIFT", p_HIGHSPEED_CLK="NONE",
+                p_CLK0_DIV="ENABLED", p_CLK1_DIV="ENABLED", p_CLK2_DIV="ENABLED",
+                p_CLK3_DIV="ENABLED",
+                **mult)
+            side = "AB"[k]
+            for i in range(18):
+                ports |= {f"i_{side}{i}": roa[i], f"i_{side}{i + 18}": rob[i]}
+            for i in range(36):
+                ports[f"i_M{side}{i}"] = p36[i]
+            ports[f"i_SIGNEDI{side}"] = signedp
+        # OP[6:4]: 110 (restart from the bias) or 101 (accumulate): OP5 is restart, OP4 its
+        # complement
+        op = {f"i_OP{i}": Const(v) for i, v in _OP_FIXED.items()}
+        op |= {"i_OP5": self.restart, "i_OP4": ~self.restart}
+        for i in range(_ALU_BITS):
+            ports[f"o_R{i}"] = r[i]
+        m.submodules.alu = Instance(
+            "ALU54B",
+            p_REG_OUTPUT0_CLK="CLK0", p_REG_OUTPUT1_CLK="CLK0",
+            p_REG_INPUTC0_CLK="NONE", p_REG_INPUTC1_CLK="NONE", p_REG_INPUTCFB_CLK="NONE",
+            p_REG_OPCODEIN_0_CLK="NONE", p_REG_OPCODEIN_1_CLK="NONE",
+            p_REG_OPCODEOP0_0_CLK="NONE", p_REG_OPCODEOP0_1_CLK="NONE",
+            p_REG_OPCODEOP1_0_CLK="NONE", p_REG_OPCODEOP1_1_CLK="NONE",
+            p_REG_FLAG_CLK="NONE", p_RNDPAT=f"0x{bias:014X}",
+            p_GSR="DISABLED", p_RESETMODE="SYNC", p_LEGACY="DISABLED", p_MULT9_MODE="DISABLED",
+            p_CLK0_DIV="ENABLED", p_CLK1_DIV="ENABLED", p_CLK2_DIV="ENABLED",
+            p_CLK3_DIV="ENABLED",
+            i_CLK0=ClockSignal(), i_CE0=self.en, i_RST0=ResetSignal(),
+            **op, **ports)
         return m

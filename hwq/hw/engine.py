@@ -69,7 +69,8 @@ class GemmEngine(wiring.Component):
         m = Module()
         L, B = cfg.requant_lanes, cfg.drain_beats     # requantizer lanes, steps per row
         m.submodules.array = array = MacArray(R, C, cfg.accumulator_width, cfg.mult_reg,
-                                              cfg.target, self._model, beats=B)
+                                              cfg.target, self._model, beats=B,
+                                              pairs=cfg.pairs)
         m.submodules.requant = rq = Requantizer(
             L, cfg.accumulator_width, cfg.rounding, cfg.per_channel, cfg.shift_range,
             cfg.requant_stages, cfg.clamp, cfg.target, self._model)

@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..config import array_latency, capture_steps, input_steps, min_tile_steps, mult_steps
 from .accumulator import Accumulator
-from .dsp import Mul8x2, Mul18
+from .dsp import MacPair, Mul8x2, Mul18
 from .layouts import lanes
 
 __all__ = ["MacArray", "mux_tree"]
@@ -84,9 +84,13 @@ class MacArray(wiring.Component):
     """
 
     def __init__(self, rows: int, cols: int, accumulator_width: int, mult_reg: bool = True,
-                 target: str = "generic", model: bool = False, beats: int = 1):
+                 target: str = "generic", model: bool = False, beats: int = 1,
+                 pairs: bool = False):
         if beats < 1:
             raise ValueError(f"beats must be at least 1, not {beats!r}")
+        if pairs and (target != "ecp5" or cols % 2):
+            raise ValueError(f"pairs (DSP accumulators) need target ecp5 and an even cols, "
+                             f"not target {target!r} with cols {cols}")
         if target != "generic" and not mult_reg:
             raise ValueError(f"target {target!r} registers the multiplier inside the DSP: "
                              f"mult_reg must be True")
@@ -95,7 +99,8 @@ class MacArray(wiring.Component):
         self._mult_reg = mult_reg
         self._target, self._model = target, model
         self._beats = beats
-        self._mult_steps = mult_steps(target, mult_reg)
+        self._pairs = pairs
+        self._mult_steps = mult_steps(target, mult_reg, pairs)
         self._capture_steps = capture_steps(target)
         super().__init__({
             "en": In(1),
@@ -109,12 +114,13 @@ class MacArray(wiring.Component):
 
     @property
     def latency(self) -> int:
-        return array_latency(self._rows, self._cols, self._target, self._mult_reg)
+        return array_latency(self._rows, self._cols, self._target, self._mult_reg,
+                             self._pairs)
 
     @property
     def min_tile_steps(self) -> int:
         """Fewest steps between the last operands of consecutive tiles."""
-        return min_tile_steps(self._rows, self._cols, self._beats)
+        return min_tile_steps(self._rows, self._cols, self._beats, self._pairs)
 
     def elaborate(self, platform):
         m = Module()
@@ -192,7 +198,10 @@ class MacArray(wiring.Component):
             a = delayed(a_0[i], i, f"skew_a{i}")
             last = delayed(last_in, i, f"skew_l{i}")
             west.append((a, last))
-        north = [delayed(w_0[j], j, f"skew_w{j}", reset_less=True) for j in range(C)]
+        # (with DSP accumulators the two columns of a pair step together: both are delayed by
+        # the pair's index)
+        north = [delayed(w_0[j], j // 2 if self._pairs else j, f"skew_w{j}", reset_less=True)
+                 for j in range(C)]
 
         # weights and output registers need no reset: a weight only meets zero activations
         # until a valid step arrives with its own, and an output register is read only after
@@ -202,7 +211,45 @@ class MacArray(wiring.Component):
         out = [[Signal(signed(W), name=f"out_{i}_{j}", reset_less=True) for j in range(C)]
                for i in range(R)]
         done = None
-        for i in range(R):
+        for i in range(R) if self._pairs else ():
+            # DSP accumulators: elements (i, 2c) and (i, 2c + 1) in one MacPair (two
+            # MULT18X18D and their ALU54B), which sees step s at s + 1 + i + c
+            a_in, l_in = west[i]
+            for c in range(C // 2):
+                j0, j1 = 2 * c, 2 * c + 1
+                a_e = Signal(signed(8), name=f"a_{i}_{c}")
+                l_e = Signal(name=f"l_{i}_{c}")
+                w_s = [Signal(signed(8), name=f"w_{i}_{j}", reset_less=True) for j in (j0, j1)]
+                with m.If(en):
+                    m.d.sync += [a_e.eq(a_in), l_e.eq(l_in), w_s[0].eq(north[j0]),
+                                 w_s[1].eq(north[j1])]
+                pair = MacPair(W, self._target, self._model)
+                m.submodules[f"mac_{i}_{c}"] = pair
+                # `last` with the products entering the ALU, then the restart a step later,
+                # when the output registers take the finished sums
+                # (the first enabled step after a reset restarts every ALU: a reset clears its
+                # register to 0, not to the first field's bias, and the products are zero
+                # then. That step's captures load nothing that is read; the last pair's, which
+                # would start a drain, come from a copy of the flag that resets to 0)
+                l_use = delayed(l_in, self._mult_steps, f"lr_{i}_{c}")
+                first = Signal(name=f"lf_{i}_{c}", init=1)
+                with m.If(en):
+                    m.d.sync += first.eq(l_use)
+                if i == R - 1 and c == C // 2 - 1:
+                    first_cap = delayed(l_use, 1, "lf_done")
+                else:
+                    first_cap = first
+                capture = Signal(name=f"cap_{i}_{c}")
+                m.d.comb += [pair.en.eq(en), pair.a.eq(a_in), pair.w0.eq(north[j0]),
+                             pair.w1.eq(north[j1]), pair.restart.eq(first),
+                             capture.eq(en & first_cap)]
+                with m.If(capture):
+                    m.d.sync += [out[i][j0].eq(pair.s0), out[i][j1].eq(pair.s1)]
+                if i == R - 1 and c == C // 2 - 1:
+                    done = capture
+                a_in, l_in = a_e, l_e
+                north[j0], north[j1] = w_s
+        for i in range(R) if not self._pairs else ():
             a_in, l_in = west[i]
             for j in range(C):
                 w_in = north[j]

@@ -1,8 +1,9 @@
 // hwq's behavioural model of the Lattice ECP5 MULT18X18D DSP multiplier, for simulating the
 // Verilog of configs with `target: ecp5` (hwq/hw/dsp.py). It covers the subset hwq
 // instantiates: 18x18 signed or unsigned multiply, the A/B input, pipeline and output registers
-// clocked by CLK0 with clock enable CE0 and synchronous reset RST0. Any other setting stops the
-// simulation. Written from the primitive's documented behaviour; synthesis uses the real
+// clocked by CLK0 with clock enable CE0 and synchronous reset RST0, and the outputs an ALU54B
+// takes from it (ROA/ROB, the operands after the input registers, and SIGNEDP, the product's
+// signedness beside it). Any other setting stops the simulation. Written from the primitive's documented behaviour; synthesis uses the real
 // primitive, never this file.
 `default_nettype none
 module MULT18X18D (
@@ -17,7 +18,12 @@ module MULT18X18D (
     input wire SRIB8, SRIB7, SRIB6, SRIB5, SRIB4, SRIB3, SRIB2, SRIB1, SRIB0,
     output wire P35, P34, P33, P32, P31, P30, P29, P28, P27, P26, P25, P24, P23, P22, P21, P20,
     output wire P19, P18, P17, P16, P15, P14, P13, P12, P11, P10, P9, P8, P7, P6, P5, P4, P3,
-    output wire P2, P1, P0
+    output wire P2, P1, P0,
+    output wire ROA17, ROA16, ROA15, ROA14, ROA13, ROA12, ROA11, ROA10, ROA9, ROA8, ROA7, ROA6,
+    output wire ROA5, ROA4, ROA3, ROA2, ROA1, ROA0,
+    output wire ROB17, ROB16, ROB15, ROB14, ROB13, ROB12, ROB11, ROB10, ROB9, ROB8, ROB7, ROB6,
+    output wire ROB5, ROB4, ROB3, ROB2, ROB1, ROB0,
+    output wire SIGNEDP
 );
     // every parameter of the primitive is accepted; the ones this model ignores (clock
     // dividers, GSR, cascade and shift options) do not change a registered product
@@ -92,15 +98,22 @@ module MULT18X18D (
     wire [35:0] prod = prod_full[35:0];
 
     reg [35:0] pipe_r = 36'd0, out_r = 36'd0;
+    reg sp_pipe_r = 1'b0, sp_out_r = 1'b0;
     wire [35:0] pipe = REG_PIPE ? pipe_r : prod;
+    wire sp_pipe = REG_PIPE ? sp_pipe_r : sa | sb;
     always @(posedge CLK0) begin
         if (RST0) begin
-            pipe_r <= 36'd0; out_r <= 36'd0;
+            pipe_r <= 36'd0; out_r <= 36'd0; sp_pipe_r <= 1'b0; sp_out_r <= 1'b0;
         end else if (CE0) begin
-            pipe_r <= prod; out_r <= pipe;
+            pipe_r <= prod; out_r <= pipe; sp_pipe_r <= sa | sb; sp_out_r <= sp_pipe;
         end
     end
     wire [35:0] p = REG_OUT ? out_r : pipe;
+    assign SIGNEDP = REG_OUT ? sp_out_r : sp_pipe;
+    assign {ROA17, ROA16, ROA15, ROA14, ROA13, ROA12, ROA11, ROA10, ROA9, ROA8, ROA7, ROA6, ROA5,
+            ROA4, ROA3, ROA2, ROA1, ROA0} = a_in;
+    assign {ROB17, ROB16, ROB15, ROB14, ROB13, ROB12, ROB11, ROB10, ROB9, ROB8, ROB7, ROB6, ROB5,
+            ROB4, ROB3, ROB2, ROB1, ROB0} = b_in;
     assign {P35, P34, P33, P32, P31, P30, P29, P28, P27, P26, P25, P24, P23, P22, P21, P20, P19,
             P18, P17, P16, P15, P14, P13, P12, P11, P10, P9, P8, P7, P6, P5, P4, P3, P2, P1,
             P0} = p;

@@ -49,8 +49,19 @@ def test_derived_accumulator_width():
      r"^pipeline\.multiplier must be true with target 'ecp5' \(the product is registered "
      r"inside the DSP\)$"),
     ({"arrays": {}}, r"^unknown config field 'arrays' \(known: "),
-    ({"array": {"row": 3}}, r"^unknown config field array\.'row' \(known: cols, dataflow, "
-                            r"rows\)$"),
+    ({"array": {"row": 3}}, r"^unknown config field array\.'row' \(known: accumulator, cols, "
+                            r"dataflow, rows\)$"),
+    ({"array": {"accumulator": "alu"}},
+     r"^array\.accumulator must be one of fabric, dsp, not 'alu'$"),
+    ({"array": {"accumulator": "dsp"}},
+     r"^array\.accumulator: dsp needs target ecp5 \(the ALU54B beside each pair of "
+     r"MULT18X18D\), not target 'generic'$"),
+    ({"array": {"accumulator": "dsp", "cols": 5}, "target": "ecp5"},
+     r"^array\.accumulator: dsp needs an even array\.cols \(columns 2c and 2c \+ 1 share a "
+     r"DSP slice\), not 5$"),
+    ({"array": {"accumulator": "dsp"}, "target": "ecp5", "limits": {"max_k": 4096}},
+     r"^array\.accumulator: dsp needs accumulator_width <= 26 \(two sums share the "
+     r"ALU54B's 54 bits\), not 28$"),
     ({"array": 3}, r"^array must be a mapping, not 3$"),
     ({"name": "my engine"}, r"^name must be letters, digits and underscores, not 'my engine'$"),
 ])

@@ -9,14 +9,15 @@ from hwq.ref import gemm
 
 
 def run_array(rows, cols, width, tiles, *, mult_reg=True, stall=0.0, bubbles=0.0, seed=0,
-              target="generic", beats=1, spacing=None):
+              target="generic", beats=1, spacing=None, pairs=False):
     """Feed ``tiles`` (list of (a [rows, K], w [cols, K])) back to back; return drained rows.
 
     ``stall`` drops ``en`` at random (nothing may move); ``bubbles`` inserts invalid steps
     inside tiles. Short tiles get invalid steps in front, so that consecutive tiles' last
     operands are at least ``spacing`` steps apart (default: the array's ``min_tile_steps``).
-    With ``beats`` > 1 each row is held for that many steps; the copies must agree."""
-    dut = MacArray(rows, cols, width, mult_reg, target, model=True, beats=beats)
+    With ``beats`` > 1 each row is held for that many steps; the copies must agree. ``pairs``:
+    DSP accumulators (ecp5)."""
+    dut = MacArray(rows, cols, width, mult_reg, target, model=True, beats=beats, pairs=pairs)
     rng = np.random.default_rng(seed)
     min_steps = dut.min_tile_steps if spacing is None else spacing
     steps = []
@@ -147,6 +148,50 @@ def test_slow_drain_and_the_tightest_tile_spacing(rows, cols, beats, target):
             np.array_equal(g, gemm(a, w)) for g, (a, w) in zip(closer, tiles, strict=True))
 
 
+@pytest.mark.parametrize("rows, cols, beats", [(3, 4, 2), (8, 8, 8), (2, 2, 1), (1, 4, 4),
+                                               (9, 2, 1), (4, 6, 3)])
+def test_dsp_accumulator_pairs(rows, cols, beats):
+    """DSP accumulators (ecp5, ``pairs``): columns 2c and 2c + 1 accumulate in one 54-bit
+    word (hwq.hw.dsp.MacPair). The sums at the accumulator width's extremes come out exact
+    in both fields (the first field's bias keeps the second free of borrows), tiles at the
+    tightest spacing, cols/2 − 1 shorter than without pairs, drain intact with stalls and
+    bubbles, and one step closer they collide."""
+    assert MacArray(rows, cols, 26, target="ecp5", beats=beats, pairs=True).min_tile_steps \
+        == beats * rows + cols // 2 - 1
+    rng = np.random.default_rng(rows + 10 * cols + 100 * beats)
+    tiles = random_tiles(rng, rows, cols, 4, [1, 2, 5])
+    # max_k = 1024 at the 26-bit width's edge: (−128)·(−128)·1024 = 2^24 and −128·127·1024,
+    # alternating in the even and odd columns, and then their negations' neighbours
+    k = 1024
+    a = np.full((rows, k), -128)
+    w = np.array([np.full(k, -128 if j % 2 == 0 else 127) for j in range(cols)])
+    w2 = np.array([np.full(k, 127 if j % 2 == 0 else -128) for j in range(cols)])
+    tiles[1:1] = [(a, w), (a, w2), (-a - 1, w)]
+    tight = beats * rows + cols // 2 - 1
+    got = run_array(rows, cols, 26, tiles, beats=beats, spacing=tight, target="ecp5",
+                    pairs=True, stall=0.2, bubbles=0.1, seed=2)
+    assert len(got) == len(tiles)
+    for g, (a_t, w_t) in zip(got, tiles, strict=True):
+        assert np.array_equal(g, gemm(a_t, w_t))
+    assert got[1][0, 0] == 2**24 and got[1][0, 1] == -128 * 127 * k
+    if tight > 1:
+        try:
+            closer = run_array(rows, cols, 26, tiles, beats=beats, spacing=tight - 1,
+                               target="ecp5", pairs=True)
+        except AssertionError:
+            return
+        assert len(closer) != len(tiles) or not all(
+            np.array_equal(g, gemm(a_t, w_t)) for g, (a_t, w_t) in zip(closer, tiles,
+                                                                         strict=True))
+
+
+def test_dsp_accumulator_pairs_refused_where_they_cannot_be():
+    with pytest.raises(ValueError, match="need target ecp5 and an even cols"):
+        MacArray(2, 3, 26, target="ecp5", pairs=True)
+    with pytest.raises(ValueError, match="need target ecp5 and an even cols"):
+        MacArray(2, 2, 26, target="generic", pairs=True)
+
+
 @pytest.mark.parametrize("rows, cols, mult_reg, target, steps", [
     # input registers 1 (3 on ecp5), skew rows + cols − 2, multiplier 0/1/3 (DSP: input,
     # output and a fabric register), accumulator 1 (2 on ecp5: the output register loads
@@ -156,13 +201,19 @@ def test_slow_drain_and_the_tightest_tile_spacing(rows, cols, beats, target):
     (1, 5, True, "generic", 1 + 4 + 1 + 1 + 0), (2, 3, True, "ecp5", 3 + 3 + 3 + 2 + 1),
     (3, 2, True, "ice40", 1 + 3 + 3 + 1 + 1), (8, 1, True, "generic", 1 + 7 + 1 + 1 + 1),
     (9, 1, True, "ecp5", 3 + 8 + 3 + 2 + 2), (13, 2, False, "generic", 1 + 13 + 0 + 1 + 2),
-    (1, 3, True, "ecp5", 3 + 2 + 3 + 2 + 0)])
+    (1, 3, True, "ecp5", 3 + 2 + 3 + 2 + 0),
+    # DSP accumulators: the skew spans cols / 2, the multiplier's input and pipeline
+    # registers feed the ALU, whose register is the accumulator
+    (8, 8, "pairs", "ecp5", 3 + 10 + 2 + 2 + 1), (1, 2, "pairs", "ecp5", 3 + 0 + 2 + 2 + 0)])
 def test_latency_as_simulated(rows, cols, mult_reg, target, steps):
     """The step at which a lone tile's first row appears, counted in simulation, is the
     latency the array and the config report."""
     from hwq.config import HwConfig
-    dut = MacArray(rows, cols, 22, mult_reg, target, model=True)
-    cfg = HwConfig(rows=rows, cols=cols, mult_reg=mult_reg, target=target)
+    pairs = mult_reg == "pairs"
+    mult_reg = True if pairs else mult_reg
+    dut = MacArray(rows, cols, 22, mult_reg, target, model=True, pairs=pairs)
+    cfg = HwConfig(rows=rows, cols=cols, mult_reg=mult_reg, target=target,
+                   accumulator="dsp" if pairs else "fabric")
     assert dut.latency == cfg.array_latency == steps
     seen = []
 

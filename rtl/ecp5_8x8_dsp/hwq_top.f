@@ -1,0 +1,1 @@
+hwq_top.v
