@@ -3,15 +3,16 @@ table row each, against issue 6's targets for the 8×8 engine on LFE5U-85F: Fmax
 one MULT18X18D per array MAC, ≤ 40 LUT4 per MAC for the whole engine.
 
 ``LUT/MAC`` divides every LUT of the engine (array, requantizer, parameter memory, control,
-FIFO) by rows·cols. ``DSP`` counts MULT18X18D on ECP5 or SB_MAC16 on iCE40 (the array's,
-plus 4 per requantizer lane for the 32×31 multiply).
+FIFO) by rows·cols. ``DSP`` counts MULT18X18D and ALU54B on ECP5 or SB_MAC16 on iCE40 (the
+array's, plus 4 per requantizer lane for the 32×31 multiply); ``ALU`` the ALU54B alone
+(``array.accumulator: dsp``), and ``MUL-4L`` the multipliers left for the array.
 
 Run: python benchmarks/fpga.py [CONFIG.yaml ...] [--target ecp5|ice40|generic]
 [--seeds 1-4] [--jobs N] [--timing-weight N] (default: configs/default.yaml,
-configs/ecp5_8x8.yaml and configs/ecp5_8x8_dsp.yaml on ecp5, seed 1, nextpnr's placer timing weight from
-hwq.fpga.TIMING_WEIGHTS; each ECP5 run places and routes out of context and takes a minute or
-more; with several seeds, Yosys runs once per config and nextpnr ``--jobs`` seeds at a time,
-one per CPU by default: hwq.fpga.sweep).
+configs/ecp5_8x8.yaml and configs/ecp5_8x8_dsp.yaml on ecp5, seed 1, nextpnr's placer timing
+weight from hwq.fpga.TIMING_WEIGHTS; each ECP5 run places and routes out of context and takes
+a minute or more; with several seeds, Yosys runs once per config and nextpnr ``--jobs`` seeds
+at a time, one per CPU by default: hwq.fpga.sweep).
 
 nextpnr's Fmax moves by several per cent with the placement seed (and with any change to the
 netlist, which perturbs placement as a new seed would): with several seeds the table has a row
@@ -58,7 +59,8 @@ def main(argv=None):
     # each config's rows are printed when its runs end (a run takes minutes; a later failure
     # keeps them)
     print(f"{'config':<14} {'array':>6} {'lanes':>5} {'stages':>6} {'device':<12} {'LUT':>7} "
-          f"{'LUT/MAC':>8} {'FF':>7} {'DSP':>4} {'DSP-4L':>6} {'BRAM':>4} {'Fmax MHz':>9} "
+          f"{'LUT/MAC':>8} {'FF':>7} {'DSP':>4} {'ALU':>4} {'MUL-4L':>6} {'BRAM':>4} "
+          f"{'Fmax MHz':>9} "
           f"{'s':>5}  critical path", flush=True)
     for path in args.configs:
         cfg = load_config(path)
@@ -81,7 +83,8 @@ def main(argv=None):
             name = cfg.name if len(seeds) == 1 else f"{cfg.name} s{r.seed}"
             print(f"{name:<14} {f'{cfg.rows}×{cfg.cols}':>6} {cfg.requant_lanes:>5} "
                   f"{cfg.requant_stages:>6} {r.device:<12} {r.luts:>7} {r.luts / macs:>8.1f} "
-                  f"{r.ffs:>7} {r.dsps:>4} {r.dsps - 4 * cfg.requant_lanes:>6} {r.brams:>4} "
+                  f"{r.ffs:>7} {r.dsps:>4} {r.alus:>4} "
+                  f"{r.dsps - r.alus - 4 * cfg.requant_lanes:>6} {r.brams:>4} "
                   f"{fmax:>9} {r.seconds:>5.0f}  {r.critical_path}", flush=True)
         placed = [r for r in runs if r.fmax_mhz]
         if len(placed) > 1:
@@ -96,8 +99,8 @@ def main(argv=None):
             for g in worst.slowest[:6]:
                 print(f"{'':<16}{g['arrival_ns']:6.2f}  {g['register']}.{g['port']} "
                       f"({g['endpoints']})", flush=True)
-    print("\nlanes: requantizer lanes (requant.lanes). DSP-4L: DSPs left for the array after 4 "
-          "per requantizer lane (the target is one per MAC).")
+    print("\nlanes: requantizer lanes (requant.lanes). MUL-4L: multipliers left for the array "
+          "after 4 per requantizer lane (the target is one per MAC).")
 
 
 if __name__ == "__main__":

@@ -253,7 +253,8 @@ def _cmd_synth(args) -> int:
                   f"{max(fmaxes):.1f}; the best seed, {res.seed}:")
     for name, value in (("LUTs", res.luts), ("flip-flops", res.ffs), ("DSP blocks", res.dsps),
                         ("block RAMs", res.brams)):
-        print(f"  {name:<11} {value:>8}  ({value / res.macs:.1f} per MAC)")
+        alus = f"; {res.alus} of them ALU54B" if name == "DSP blocks" and res.alus else ""
+        print(f"  {name:<11} {value:>8}  ({value / res.macs:.1f} per MAC{alus})")
     print(f"  Fmax        {fmax}" + (f", critical path {res.critical_path}"
                                        if res.critical_path else ""))
     if res.slowest:

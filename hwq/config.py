@@ -140,10 +140,10 @@ def array_latency(rows: int, cols: int, target: str, mult_reg: bool,
                   pairs: bool = False) -> int:
     """Steps from a tile's last operand entering the array to its first result row: the
     input registers (:func:`input_steps`), the skew to the bottom-right element
-    (``rows + c − 2``, ``c`` = :func:`skew_cols`), the multiplier (:func:`mult_steps`), the accumulator, the output
-    register's capture (:func:`capture_steps`) and, with more than one row, the register
-    after the row multiplexer that reads the results out (two from nine rows: groups of four
-    rows, then one group)."""
+    (``rows + c − 2``, ``c`` = :func:`skew_cols`), the multiplier (:func:`mult_steps`), the
+    accumulator, the output register's capture (:func:`capture_steps`) and, with more than
+    one row, the register after the row multiplexer that reads the results out (two from nine
+    rows: groups of four rows, then one group)."""
     return (input_steps(target) + rows + skew_cols(cols, pairs) - 1
             + mult_steps(target, mult_reg, pairs) + capture_steps(target) + (rows > 1)
             + (rows > 8))

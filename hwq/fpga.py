@@ -5,7 +5,7 @@ Targets:
 * ``ecp5`` — ``synth_ecp5``, then ``nextpnr-ecp5 --out-of-context`` (the engine's hundreds of
   ports need no pins) on the device (``LFE5U-85F`` by default). Resources and Fmax come from
   nextpnr's JSON report: ``luts`` = TRELLIS_COMB cells (one LUT4 slot each), ``ffs`` =
-  TRELLIS_FF, ``dsps`` = MULT18X18D + ALU54B, ``brams`` = DP16KD.
+  TRELLIS_FF, ``dsps`` = MULT18X18D + ALU54B (``alus`` the ALU54B alone), ``brams`` = DP16KD.
 * ``ice40`` — ``synth_ice40 -dsp`` (a ``target: ice40`` config's array instantiates SB_MAC16
   in dual 8×8 mode itself; Yosys maps the requantizer's 16×16 partial products), then
   ``nextpnr-ice40`` on the device (``UP5K``, package
@@ -224,6 +224,8 @@ class SynthResult:
     # with blocks=True: the resources by block (block_resources), from a second synthesis
     # without flattening (the flat netlist's figures above are the ones placed)
     blocks: list = field(default_factory=list)
+    # of ``dsps``, the ECP5 ALU54B (array.accumulator: dsp); the rest are multipliers
+    alus: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -469,6 +471,7 @@ def _flow(config, target, device, package, progress, workdir, place, seeds, timi
             t = time.perf_counter()
             fmax, path, slowest, late = None, "", [], []
             counts = _tally(cells, target)      # ECP5's come from nextpnr's report below
+            counts["alus"] = cells.get("ALU54B", 0)
             if placed:
                 report = _place(target, device, package, work, netlist, seed, timing_weight,
                                 len(seeds) > 1, wrapper_ffs, progress)
@@ -482,12 +485,13 @@ def _flow(config, target, device, package, progress, workdir, place, seeds, timi
                     counts = {"luts": used.get("TRELLIS_COMB", 0),
                               "ffs": used.get("TRELLIS_FF", 0),
                               "dsps": used.get("MULT18X18D", 0) + used.get("ALU54B", 0),
-                              "brams": used.get("DP16KD", 0)}
+                              "brams": used.get("DP16KD", 0), "alus": used.get("ALU54B", 0)}
             return SynthResult(target, device, config.macs, counts["luts"], counts["ffs"],
                                counts["dsps"], counts["brams"],
                                round(fmax, 2) if fmax else None, path,
                                round(t_synth + time.perf_counter() - t, 1), wrapper_ffs, seed,
-                               timing_weight, slowest, clock_mhz, late, block_rows)
+                               timing_weight, slowest, clock_mhz, late, block_rows,
+                               counts["alus"])
 
         if jobs == 1 or len(seeds) == 1:
             results = [one(s) for s in seeds]

@@ -173,9 +173,9 @@ def test_alu54b_model_adds_as_read_from_lattices_model(tmp_path):
         sa, sb = (int(x) for x in rng.integers(0, 2, 2))
         ce, rst = int(rng.random() > 0.15), int(rng.random() < 0.03)
         rows.append((ma, mb, c, op, sa, sb, ce, rst))
-    (tmp_path / "vec.hex").write_text("".join(
-        f"{ma | mb << 36 | c << 72 | op << 126 | sa << 190 | sb << 191 | ce << 192 | rst << 193:050x}\n"
-        for ma, mb, c, op, sa, sb, ce, rst in rows))
+    words = [ma | mb << 36 | c << 72 | op << 126 | sa << 190 | sb << 191 | ce << 192 | rst << 193
+             for ma, mb, c, op, sa, sb, ce, rst in rows]
+    (tmp_path / "vec.hex").write_text("".join(f"{w:050x}\n" for w in words))
     (tmp_path / "tb.v").write_text(_alu_tb(len(rows)))
     exe = tmp_path / "alu"
     subprocess.run(["iverilog", "-g2012", "-s", "tb", "-o", str(exe), str(tmp_path / "tb.v"),
