@@ -40,6 +40,12 @@ LATENCY = DSP_LATENCY     # (hwq.config states it: the array's latency formula n
 _MODELS = {"ecp5": ("ecp5_alu54b.v", "ecp5_ccu2c.v", "ecp5_dp16kd.v", "ecp5_mult18x18d.v"),
            "ice40": ("ice40_sb_mac16.v",)}
 _HDL = Path(__file__).resolve().parent.parent / "sim" / "hdl"
+# MULT18X18D's settings besides its registers, the same wherever hwq instantiates it
+_MULT18X18D_FIXED = {
+    "p_GSR": "DISABLED", "p_RESETMODE": "SYNC", "p_MULT_BYPASS": "DISABLED",
+    "p_CAS_MATCH_REG": "FALSE", "p_SOURCEB_MODE": "B_SHIFT", "p_HIGHSPEED_CLK": "NONE",
+    "p_CLK0_DIV": "ENABLED", "p_CLK1_DIV": "ENABLED", "p_CLK2_DIV": "ENABLED",
+    "p_CLK3_DIV": "ENABLED"}
 
 
 def sim_models(target: str) -> dict[str, str]:
@@ -152,11 +158,7 @@ class Mul18(wiring.Component):
             "MULT18X18D",
             p_REG_INPUTA_CLK="CLK0", p_REG_INPUTB_CLK="CLK0", p_REG_OUTPUT_CLK="CLK0",
             p_REG_INPUTC_CLK="NONE", p_REG_PIPELINE_CLK="NONE",
-            p_GSR="DISABLED", p_RESETMODE="SYNC", p_MULT_BYPASS="DISABLED",
-            p_CAS_MATCH_REG="FALSE", p_SOURCEB_MODE="B_SHIFT", p_HIGHSPEED_CLK="NONE",
-            p_CLK0_DIV="ENABLED", p_CLK1_DIV="ENABLED", p_CLK2_DIV="ENABLED",
-            p_CLK3_DIV="ENABLED",
-            **ports)
+            **_MULT18X18D_FIXED, **ports)
         m.d.comb += self.p.eq(p36)
         return m
 
@@ -248,11 +250,7 @@ class MacPair(wiring.Component):
                 "MULT18X18D",
                 p_REG_INPUTA_CLK="CLK0", p_REG_INPUTB_CLK="CLK0", p_REG_PIPELINE_CLK="CLK0",
                 p_REG_OUTPUT_CLK="NONE", p_REG_INPUTC_CLK="NONE",
-                p_GSR="DISABLED", p_RESETMODE="SYNC", p_MULT_BYPASS="DISABLED",
-                p_CAS_MATCH_REG="FALSE", p_SOURCEB_MODE="B_SHIFT", p_HIGHSPEED_CLK="NONE",
-                p_CLK0_DIV="ENABLED", p_CLK1_DIV="ENABLED", p_CLK2_DIV="ENABLED",
-                p_CLK3_DIV="ENABLED",
-                **mult)
+                **_MULT18X18D_FIXED, **mult)
             side = "AB"[k]
             for i in range(18):
                 ports |= {f"i_{side}{i}": roa[i], f"i_{side}{i + 18}": rob[i]}

@@ -61,6 +61,13 @@ class MacArray(wiring.Component):
     ``o_data`` holds each row for ``b`` steps, all with ``o_valid`` high — ``rows·b`` steps
     in all.
 
+    With ``pairs`` (``target="ecp5"``, an even ``cols``; ``array.accumulator: dsp``) the
+    elements (i, 2c) and (i, 2c + 1) are one :class:`hwq.hw.dsp.MacPair` — two MULT18X18D and
+    the ALU54B beside them, which keeps both sums in its own register — and step together:
+    columns 2c and 2c + 1 are delayed by c steps, not by their own index, so the skew spans
+    cols / 2 columns (:func:`hwq.config.skew_cols`), and the products reach the ALU two steps
+    after their operands (no fabric register, no fabric accumulator).
+
     The last operands of consecutive tiles must be at least :attr:`min_tile_steps`
     (``b·rows + cols − 1``) steps apart (pad short tiles with invalid steps): the next tile's
     element ``(i, 0)`` then finishes no earlier than the last step that reads row ``i`` of the
