@@ -232,7 +232,8 @@ class MacPair(wiring.Component):
                 m.d.sync += r.eq(base + p0 + (p1 << PAIR_SHIFT))
             return m
         ports = {}
-        for k, (a, b) in enumerate(((self.a, self.w0), (self.a << 9, self.w1))):
+        # (the ALU shifts MB left by 18 (BMUX = 00): the rest of PAIR_SHIFT, 9, on the way in)
+        for k, (a, b) in enumerate(((self.a, self.w0), (self.a << (PAIR_SHIFT - 18), self.w1))):
             a18, b18 = Signal(signed(18), name=f"a18_{k}"), Signal(signed(18), name=f"b18_{k}")
             m.d.comb += [a18.eq(a), b18.eq(b)]
             p36 = Signal(36, name=f"p_{k}")

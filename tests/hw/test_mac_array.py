@@ -264,3 +264,59 @@ def test_mux_tree_selects_by_index(count):
     sim = Simulator(m)
     sim.add_testbench(tb)
     sim.run()
+
+
+@pytest.mark.parametrize("width", [16, 22, 26])
+def test_mac_pair_sums_in_one_word(width):
+    """MacPair alone (its plain-logic form): two sums sharing an activation, packed in one
+    54-bit word over the 2^26 bias, restarted at random; each read back exactly, in
+    ``width`` bits, against Python integers — runs of −128·−128 and −128·127 drive both
+    fields to the largest sums that width holds, of either sign."""
+    from hwq.hw.dsp import MacPair
+    dut = MacPair(width)
+    rng = np.random.default_rng(width)
+    limit = 1 << (width - 1)                   # |Σ| < 2^(width−1): the sums fit the width
+    steps, sums, expect = [], [0, 0], []
+    for _ in range(6):
+        n = int(rng.integers(1, min(200, (limit - 1) // 16384) + 1))
+        kind = rng.integers(3)
+        for k in range(n):
+            if kind == 0:
+                a, w0, w1 = -128, -128, 127
+            elif kind == 1:
+                a, w0, w1 = 127, -128, -128
+            else:
+                a, w0, w1 = (int(v) for v in rng.integers(-128, 128, 3))
+            steps.append((a, w0, w1, k == 0))
+    # the reference: a restart starts both sums from the step's own products
+    for a, w0, w1, first in steps:
+        if first:
+            expect.append(tuple(sums))
+            sums = [0, 0]
+        sums = [sums[0] + a * w0, sums[1] + a * w1]
+        assert abs(sums[0]) < limit and abs(sums[1]) < limit
+    expect.append(tuple(sums))
+    got = []
+
+    async def tb(ctx):
+        ctx.set(dut.en, 1)
+        ctx.set(dut.restart, 1)                 # the first enabled step after reset
+        await ctx.tick()
+        pipe = []
+        for a, w0, w1, first in steps + [(0, 0, 0, True)] * 3:
+            ctx.set(dut.a, a)
+            ctx.set(dut.w0, w0)
+            ctx.set(dut.w1, w1)
+            pipe.append(first)
+            # restart goes with the products entering the ALU, two steps after the operands
+            restart = len(pipe) > 2 and pipe[-3]
+            ctx.set(dut.restart, int(restart))
+            if restart:
+                got.append((ctx.get(dut.s0), ctx.get(dut.s1)))
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    assert got[1:] == expect[1:]
