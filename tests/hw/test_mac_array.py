@@ -271,7 +271,8 @@ def test_mac_pair_sums_in_one_word(width):
     """MacPair alone (its plain-logic form): two sums sharing an activation, packed in one
     54-bit word over the 2^26 bias, restarted at random; each read back exactly, in
     ``width`` bits, against Python integers — runs of −128·−128 and −128·127 drive both
-    fields to the largest sums that width holds, of either sign."""
+    fields to the largest sums 16 and 22 bits hold, of either sign (26 bits' extremes, 2^24,
+    are test_dsp_accumulator_pairs')."""
     from hwq.hw.dsp import MacPair
     dut = MacPair(width)
     rng = np.random.default_rng(width)
