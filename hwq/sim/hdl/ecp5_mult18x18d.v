@@ -3,8 +3,8 @@
 // instantiates: 18x18 signed or unsigned multiply, the A/B input, pipeline and output registers
 // clocked by CLK0 with clock enable CE0 and synchronous reset RST0, and the outputs an ALU54B
 // takes from it (ROA/ROB, the operands after the input registers, and SIGNEDP, the product's
-// signedness beside it). Any other setting stops the simulation. Written from the primitive's documented behaviour; synthesis uses the real
-// primitive, never this file.
+// signedness beside it). Any other setting stops the simulation. Written from the primitive's
+// documented behaviour; synthesis uses the real primitive, never this file.
 `default_nettype none
 module MULT18X18D (
     input wire A17, A16, A15, A14, A13, A12, A11, A10, A9, A8, A7, A6, A5, A4, A3, A2, A1, A0,
