@@ -105,6 +105,12 @@ def min_tile_steps(rows: int, cols: int, beats: int = 1, pairs: bool = False) ->
 
 #: Clock steps through a DSP multiplier's own input and output registers (hwq.hw.dsp).
 DSP_LATENCY = 2
+#: DSP accumulators (hwq.hw.dsp.MacPair): the second sum of a pair sits from this bit of the
+#: ALU54B's 54-bit register up.
+PAIR_SHIFT = 27
+#: ... and the first over a bias of 2^PAIR_BIAS_BIT, which keeps it from borrowing: the widest
+#: accumulator (|Σ| < 2^(width − 1)) a pair holds is this many bits.
+PAIR_BIAS_BIT = 26
 
 
 def mult_steps(target: str, mult_reg: bool, pairs: bool = False) -> int:
@@ -248,8 +254,9 @@ class HwConfig:
             if self.cols % 2:
                 raise ValueError(f"array.accumulator: dsp needs an even array.cols (columns "
                                  f"2c and 2c + 1 share a DSP slice), not {self.cols}")
-            if self.accumulator_width > 26:
-                raise ValueError(f"array.accumulator: dsp needs accumulator_width <= 26 (two "
+            if self.accumulator_width > PAIR_BIAS_BIT:
+                raise ValueError(f"array.accumulator: dsp needs accumulator_width <= "
+                                 f"{PAIR_BIAS_BIT} (two "
                                  f"sums share the ALU54B's 54 bits), not "
                                  f"{self.accumulator_width}")
 

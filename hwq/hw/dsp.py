@@ -29,7 +29,7 @@ from amaranth.hdl import (
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..config import DSP_LATENCY
+from ..config import DSP_LATENCY, PAIR_BIAS_BIT, PAIR_SHIFT
 
 __all__ = ["MacPair", "Mul18", "Mul8x2", "TARGETS", "sim_models", "PAIR_BIAS_BIT",
            "PAIR_SHIFT"]
@@ -163,11 +163,8 @@ class Mul18(wiring.Component):
         return m
 
 
-#: Where a :class:`MacPair` keeps its second sum: bits 27..53 of the ALU's 54-bit register.
-PAIR_SHIFT = 27
-#: The bias under the first sum, 2^26: the first field never goes negative, so no borrow
-#: reaches the second.
-PAIR_BIAS_BIT = 26
+# (a MacPair's second sum sits from bit PAIR_SHIFT up, the first over a bias of
+# 2^PAIR_BIAS_BIT, so it never goes negative and lends nothing to the second: hwq.config)
 _ALU_BITS = 54
 
 # ALU54B opcode fields (hwq/sim/hdl/ecp5_alu54b.v): R ← AMUX + BMUX + CMUX with
