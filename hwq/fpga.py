@@ -77,10 +77,13 @@ _FF_SUFFIX = re.compile(r"_(?:TRELLIS_FF|SB_DFF[A-Z]*)_Q(?:_\d+)?(?:_D_SB_LUT4_O
 
 # What a Yosys cell of each target counts for in the figures `hwq synth` reports. ECP5's LUTs
 # are LUT4 positions as nextpnr-ecp5 counts them (TRELLIS_COMB), measured with it: a CCU2C
-# (two bits of carry chain) takes two, a distributed 16×4 RAM (TRELLIS_DPR16X4) six, a wide
-# LUT's multiplexer (PFUMX, L6MUX21) one. On iCE40 a carry (SB_CARRY) shares its LUT's cell.
+# (two bits of carry chain) takes two, a distributed 16×4 RAM (TRELLIS_DPR16X4) six (a
+# 20 × 65-bit FIFO: 34 of them, 99 LUT4 and 6 CCU2C, 325 TRELLIS_COMB), a slice's multiplexers
+# (PFUMX, L6MUX21) none: they sit behind the LUT4 (1,248 LUT4 and 208 PFUMX placed as 1,249;
+# 832 LUT4, 416 PFUMX and 208 L6MUX21 as 833). On iCE40 a carry (SB_CARRY) shares its LUT's
+# cell.
 _UNITS = {
-    "ecp5": {"luts": {"LUT4": 1, "CCU2C": 2, "PFUMX": 1, "L6MUX21": 1, "TRELLIS_DPR16X4": 6},
+    "ecp5": {"luts": {"LUT4": 1, "CCU2C": 2, "TRELLIS_DPR16X4": 6},
              "ffs": {"TRELLIS_FF": 1}, "dsps": {"MULT18X18D": 1, "ALU54B": 1},
              "brams": {"DP16KD": 1, "PDPW16KD": 1}},
     "ice40": {"luts": {"SB_LUT4": 1}, "dsps": {"SB_MAC16": 1}, "brams": {"SB_RAM40_4K": 1}},

@@ -37,7 +37,8 @@ __all__ = ["MacPair", "Mul18", "Mul8x2", "TARGETS", "sim_models", "PAIR_BIAS_BIT
 TARGETS = ("generic", "ecp5", "ice40")
 LATENCY = DSP_LATENCY     # (hwq.config states it: the array's latency formula needs it)
 
-_MODELS = {"ecp5": ("ecp5_alu54b.v", "ecp5_ccu2c.v", "ecp5_dp16kd.v", "ecp5_mult18x18d.v"),
+_MODELS = {"ecp5": ("ecp5_alu54b.v", "ecp5_ccu2c.v", "ecp5_dp16kd.v", "ecp5_lut.v",
+                    "ecp5_mult18x18d.v"),
            "ice40": ("ice40_sb_mac16.v",)}
 _HDL = Path(__file__).resolve().parent.parent / "sim" / "hdl"
 # MULT18X18D's settings besides its registers, the same wherever hwq instantiates it
@@ -51,8 +52,8 @@ _MULT18X18D_FIXED = {
 def sim_models(target: str) -> dict[str, str]:
     """``{file name: Verilog}`` of the primitive models a target's Verilog needs in a
     simulator (none for ``generic``): DSP multipliers and, on ECP5, the DSP's ALU
-    (:class:`MacPair`), the block RAM (:mod:`hwq.hw.bram`) and the carry chain
-    (:mod:`hwq.hw.accumulator`)."""
+    (:class:`MacPair`), the block RAM (:mod:`hwq.hw.bram`), the carry chain
+    (:mod:`hwq.hw.accumulator`) and the slice's LUT4 and multiplexers (:mod:`hwq.hw.mux`)."""
     return {name: (_HDL / name).read_text() for name in _MODELS.get(target, ())}
 
 

@@ -8,7 +8,8 @@ from ..config import HwConfig
 from .bram import RegisteredRam
 from .fifo import ReservedFifo
 from .layouts import PARAM_WIDTH, ParamChannel, ParamHeader, lanes
-from .mac_array import MacArray, mux_tree
+from .mac_array import MacArray
+from .mux import SLICE_MUX_INPUTS, select
 from .requant import Requantizer
 
 __all__ = ["GemmEngine", "HwqTop", "out_word_layout"]
@@ -495,7 +496,10 @@ class GemmEngine(wiring.Component):
         words = array.o_data.as_value()
         parts = [words[b * width:(b + 1) * width] for b in range(B)]
         # (the registers load only what the requantizer will read)
-        if B > 1 and cfg.requant_stages >= 8:
+        # On ECP5 up to eight parts are one level of logic, the slice multiplexers
+        # (hwq.hw.mux.select): chosen straight into the first register
+        one_level = cfg.target == "ecp5" and B <= SLICE_MUX_INPUTS
+        if B > 1 and cfg.requant_stages >= 8 and not one_level:
             # The requantizer registers its input: the beat's part is chosen in two levels,
             # beats 2p and 2p + 1 into a register by beat's upper bits, then one of those two
             # by its lowest bit, in front of the second stage (a B-way multiplexer after the
@@ -504,12 +508,15 @@ class GemmEngine(wiring.Component):
             pair = Signal(2 * width, name="acc_pair", reset_less=True)
             odd = Signal(name="acc_odd", reset_less=True)
             with m.If(array.o_valid):
-                m.d.sync += [pair.eq(mux_tree(pairs, beat[1:])), odd.eq(beat[0])]
+                m.d.sync += [pair.eq(select(m, pairs, beat[1:], "acc_pair_sel", cfg.target,
+                                            self._model)),
+                             odd.eq(beat[0])]
             chosen = Mux(odd, pair[width:], pair[:width])
         else:
             chosen = Signal(width, name="acc_chosen", reset_less=True)
             with m.If(array.o_valid):
-                m.d.sync += chosen.eq(mux_tree(parts, beat))
+                m.d.sync += chosen.eq(select(m, parts, beat, "acc_sel", cfg.target,
+                                             self._model))
         acc_part = Signal(lanes(signed(cfg.accumulator_width), L), reset_less=True)
         rq_valid, rq_last = Signal(), Signal()
         m.d.sync += [rq_valid.eq(part_valid), rq_last.eq(part_last)]

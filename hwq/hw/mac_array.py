@@ -8,26 +8,9 @@ from ..config import array_latency, capture_steps, input_steps, min_tile_steps, 
 from .accumulator import Accumulator
 from .dsp import MacPair, Mul8x2, Mul18
 from .layouts import lanes
+from .mux import mux_tree, select
 
 __all__ = ["MacArray", "mux_tree"]
-
-
-def mux_tree(values, index):
-    """``values[index]`` as a tree of two-way multiplexers, one level per bit of ``index``
-    (least significant first); an index past the end selects one of the values.
-
-    The same logic as ``Cat(*values).word_select(index, width)`` — Yosys maps both to the
-    same LUTs (ecp5_8x8 measured: 5,325 against 5,332 LUT4) — but the word select becomes a
-    shift of the whole concatenation in Verilog, which Verilator evaluates every clock as a
-    multi-word shift (on a 16×16 array, 16 shifts of 416 bits: about 12% of the simulation's
-    instructions); the tree is a few conditional moves."""
-    level = list(values)
-    bit = 0
-    while len(level) > 1:
-        level = [Mux(index[bit], level[k + 1], level[k]) if k + 1 < len(level) else level[k]
-                 for k in range(0, len(level), 2)]
-        bit += 1
-    return level[0]
 
 
 class MacArray(wiring.Component):
@@ -402,15 +385,19 @@ class MacArray(wiring.Component):
                         m.d.sync += row_hi[j].eq(row_sel[j][2:])
                         for g in range(n_g):
                             rows_g = [out[i][j] for i in range(4 * g, min(4 * g + 4, R))]
-                            m.d.sync += group[g][j].eq(mux_tree(rows_g, row_sel[j][:2]))
-                        m.d.sync += o_data[j].eq(mux_tree([group[g][j] for g in range(n_g)],
-                                                          row_hi[j]))
+                            m.d.sync += group[g][j].eq(select(
+                                m, rows_g, row_sel[j][:2], f"drain_sel_g{g}_{j}",
+                                self._target, self._model))
+                        m.d.sync += o_data[j].eq(select(
+                            m, [group[g][j] for g in range(n_g)], row_hi[j], f"drain_sel{j}",
+                            self._target, self._model))
             else:
                 with m.If(en):
                     m.d.sync += o_valid.eq(draining)
                     for j in range(C):
-                        m.d.sync += o_data[j].eq(mux_tree([out[i][j] for i in range(R)],
-                                                          row_sel[j]))
+                        m.d.sync += o_data[j].eq(select(
+                            m, [out[i][j] for i in range(R)], row_sel[j], f"drain_sel{j}",
+                            self._target, self._model))
             m.d.comb += self.o_valid.eq(o_valid)
             m.d.comb += [self.o_data[j].eq(o_data[j]) for j in range(C)]
         return m

@@ -13,33 +13,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   (* unused_bits = "3" *)
   wire [3:0] _007_;
   wire _008_;
-  (* unused_bits = "3" *)
-  wire [3:0] _009_;
   wire _010_;
   (* unused_bits = "3" *)
   wire [3:0] _012_;
   wire _013_;
-  (* unused_bits = "3" *)
-  wire [3:0] _014_;
   wire _015_;
   wire _016_;
-  wire _064_;
-  wire _078_;
-  wire [3:0] _079_;
-  wire _080_;
-  wire [2:0] _081_;
-  wire [3:0] _082_;
-  wire _083_;
-  wire _084_;
-  wire _085_;
-  wire _086_;
-  wire _087_;
-  wire _088_;
-  wire _089_;
-  wire _090_;
-  wire _091_;
-  wire [2:0] _092_;
-  wire [3:0] _093_;
+  wire _018_;
+  wire [3:0] _019_;
+  wire _020_;
+  wire [2:0] _021_;
+  wire [3:0] _023_;
+  wire _025_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire _035_;
+  wire [2:0] _036_;
+  wire [3:0] _037_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -247,6 +243,1462 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [2:0] drain_row5 = 3'h0;
   reg [2:0] drain_row6 = 3'h0;
   reg [2:0] drain_row7 = 3'h0;
+  wire drain_sel0_g0_f0_0;
+  wire drain_sel0_g0_f0_1;
+  wire drain_sel0_g0_f0_10;
+  wire drain_sel0_g0_f0_11;
+  wire drain_sel0_g0_f0_12;
+  wire drain_sel0_g0_f0_13;
+  wire drain_sel0_g0_f0_14;
+  wire drain_sel0_g0_f0_15;
+  wire drain_sel0_g0_f0_16;
+  wire drain_sel0_g0_f0_17;
+  wire drain_sel0_g0_f0_18;
+  wire drain_sel0_g0_f0_19;
+  wire drain_sel0_g0_f0_2;
+  wire drain_sel0_g0_f0_20;
+  wire drain_sel0_g0_f0_21;
+  wire drain_sel0_g0_f0_22;
+  wire drain_sel0_g0_f0_23;
+  wire drain_sel0_g0_f0_24;
+  wire drain_sel0_g0_f0_25;
+  wire drain_sel0_g0_f0_3;
+  wire drain_sel0_g0_f0_4;
+  wire drain_sel0_g0_f0_5;
+  wire drain_sel0_g0_f0_6;
+  wire drain_sel0_g0_f0_7;
+  wire drain_sel0_g0_f0_8;
+  wire drain_sel0_g0_f0_9;
+  wire drain_sel0_g0_f1_0;
+  wire drain_sel0_g0_f1_1;
+  wire drain_sel0_g0_f1_10;
+  wire drain_sel0_g0_f1_11;
+  wire drain_sel0_g0_f1_12;
+  wire drain_sel0_g0_f1_13;
+  wire drain_sel0_g0_f1_14;
+  wire drain_sel0_g0_f1_15;
+  wire drain_sel0_g0_f1_16;
+  wire drain_sel0_g0_f1_17;
+  wire drain_sel0_g0_f1_18;
+  wire drain_sel0_g0_f1_19;
+  wire drain_sel0_g0_f1_2;
+  wire drain_sel0_g0_f1_20;
+  wire drain_sel0_g0_f1_21;
+  wire drain_sel0_g0_f1_22;
+  wire drain_sel0_g0_f1_23;
+  wire drain_sel0_g0_f1_24;
+  wire drain_sel0_g0_f1_25;
+  wire drain_sel0_g0_f1_3;
+  wire drain_sel0_g0_f1_4;
+  wire drain_sel0_g0_f1_5;
+  wire drain_sel0_g0_f1_6;
+  wire drain_sel0_g0_f1_7;
+  wire drain_sel0_g0_f1_8;
+  wire drain_sel0_g0_f1_9;
+  wire drain_sel0_g0_l0_0;
+  wire drain_sel0_g0_l0_1;
+  wire drain_sel0_g0_l0_10;
+  wire drain_sel0_g0_l0_11;
+  wire drain_sel0_g0_l0_12;
+  wire drain_sel0_g0_l0_13;
+  wire drain_sel0_g0_l0_14;
+  wire drain_sel0_g0_l0_15;
+  wire drain_sel0_g0_l0_16;
+  wire drain_sel0_g0_l0_17;
+  wire drain_sel0_g0_l0_18;
+  wire drain_sel0_g0_l0_19;
+  wire drain_sel0_g0_l0_2;
+  wire drain_sel0_g0_l0_20;
+  wire drain_sel0_g0_l0_21;
+  wire drain_sel0_g0_l0_22;
+  wire drain_sel0_g0_l0_23;
+  wire drain_sel0_g0_l0_24;
+  wire drain_sel0_g0_l0_25;
+  wire drain_sel0_g0_l0_3;
+  wire drain_sel0_g0_l0_4;
+  wire drain_sel0_g0_l0_5;
+  wire drain_sel0_g0_l0_6;
+  wire drain_sel0_g0_l0_7;
+  wire drain_sel0_g0_l0_8;
+  wire drain_sel0_g0_l0_9;
+  wire drain_sel0_g0_l1_0;
+  wire drain_sel0_g0_l1_1;
+  wire drain_sel0_g0_l1_10;
+  wire drain_sel0_g0_l1_11;
+  wire drain_sel0_g0_l1_12;
+  wire drain_sel0_g0_l1_13;
+  wire drain_sel0_g0_l1_14;
+  wire drain_sel0_g0_l1_15;
+  wire drain_sel0_g0_l1_16;
+  wire drain_sel0_g0_l1_17;
+  wire drain_sel0_g0_l1_18;
+  wire drain_sel0_g0_l1_19;
+  wire drain_sel0_g0_l1_2;
+  wire drain_sel0_g0_l1_20;
+  wire drain_sel0_g0_l1_21;
+  wire drain_sel0_g0_l1_22;
+  wire drain_sel0_g0_l1_23;
+  wire drain_sel0_g0_l1_24;
+  wire drain_sel0_g0_l1_25;
+  wire drain_sel0_g0_l1_3;
+  wire drain_sel0_g0_l1_4;
+  wire drain_sel0_g0_l1_5;
+  wire drain_sel0_g0_l1_6;
+  wire drain_sel0_g0_l1_7;
+  wire drain_sel0_g0_l1_8;
+  wire drain_sel0_g0_l1_9;
+  wire drain_sel0_g0_l2_0;
+  wire drain_sel0_g0_l2_1;
+  wire drain_sel0_g0_l2_10;
+  wire drain_sel0_g0_l2_11;
+  wire drain_sel0_g0_l2_12;
+  wire drain_sel0_g0_l2_13;
+  wire drain_sel0_g0_l2_14;
+  wire drain_sel0_g0_l2_15;
+  wire drain_sel0_g0_l2_16;
+  wire drain_sel0_g0_l2_17;
+  wire drain_sel0_g0_l2_18;
+  wire drain_sel0_g0_l2_19;
+  wire drain_sel0_g0_l2_2;
+  wire drain_sel0_g0_l2_20;
+  wire drain_sel0_g0_l2_21;
+  wire drain_sel0_g0_l2_22;
+  wire drain_sel0_g0_l2_23;
+  wire drain_sel0_g0_l2_24;
+  wire drain_sel0_g0_l2_25;
+  wire drain_sel0_g0_l2_3;
+  wire drain_sel0_g0_l2_4;
+  wire drain_sel0_g0_l2_5;
+  wire drain_sel0_g0_l2_6;
+  wire drain_sel0_g0_l2_7;
+  wire drain_sel0_g0_l2_8;
+  wire drain_sel0_g0_l2_9;
+  wire drain_sel0_g0_l3_0;
+  wire drain_sel0_g0_l3_1;
+  wire drain_sel0_g0_l3_10;
+  wire drain_sel0_g0_l3_11;
+  wire drain_sel0_g0_l3_12;
+  wire drain_sel0_g0_l3_13;
+  wire drain_sel0_g0_l3_14;
+  wire drain_sel0_g0_l3_15;
+  wire drain_sel0_g0_l3_16;
+  wire drain_sel0_g0_l3_17;
+  wire drain_sel0_g0_l3_18;
+  wire drain_sel0_g0_l3_19;
+  wire drain_sel0_g0_l3_2;
+  wire drain_sel0_g0_l3_20;
+  wire drain_sel0_g0_l3_21;
+  wire drain_sel0_g0_l3_22;
+  wire drain_sel0_g0_l3_23;
+  wire drain_sel0_g0_l3_24;
+  wire drain_sel0_g0_l3_25;
+  wire drain_sel0_g0_l3_3;
+  wire drain_sel0_g0_l3_4;
+  wire drain_sel0_g0_l3_5;
+  wire drain_sel0_g0_l3_6;
+  wire drain_sel0_g0_l3_7;
+  wire drain_sel0_g0_l3_8;
+  wire drain_sel0_g0_l3_9;
+  wire drain_sel0_g0_x_0;
+  wire drain_sel0_g0_x_1;
+  wire drain_sel0_g0_x_10;
+  wire drain_sel0_g0_x_11;
+  wire drain_sel0_g0_x_12;
+  wire drain_sel0_g0_x_13;
+  wire drain_sel0_g0_x_14;
+  wire drain_sel0_g0_x_15;
+  wire drain_sel0_g0_x_16;
+  wire drain_sel0_g0_x_17;
+  wire drain_sel0_g0_x_18;
+  wire drain_sel0_g0_x_19;
+  wire drain_sel0_g0_x_2;
+  wire drain_sel0_g0_x_20;
+  wire drain_sel0_g0_x_21;
+  wire drain_sel0_g0_x_22;
+  wire drain_sel0_g0_x_23;
+  wire drain_sel0_g0_x_24;
+  wire drain_sel0_g0_x_25;
+  wire drain_sel0_g0_x_3;
+  wire drain_sel0_g0_x_4;
+  wire drain_sel0_g0_x_5;
+  wire drain_sel0_g0_x_6;
+  wire drain_sel0_g0_x_7;
+  wire drain_sel0_g0_x_8;
+  wire drain_sel0_g0_x_9;
+  wire drain_sel1_g0_f0_0;
+  wire drain_sel1_g0_f0_1;
+  wire drain_sel1_g0_f0_10;
+  wire drain_sel1_g0_f0_11;
+  wire drain_sel1_g0_f0_12;
+  wire drain_sel1_g0_f0_13;
+  wire drain_sel1_g0_f0_14;
+  wire drain_sel1_g0_f0_15;
+  wire drain_sel1_g0_f0_16;
+  wire drain_sel1_g0_f0_17;
+  wire drain_sel1_g0_f0_18;
+  wire drain_sel1_g0_f0_19;
+  wire drain_sel1_g0_f0_2;
+  wire drain_sel1_g0_f0_20;
+  wire drain_sel1_g0_f0_21;
+  wire drain_sel1_g0_f0_22;
+  wire drain_sel1_g0_f0_23;
+  wire drain_sel1_g0_f0_24;
+  wire drain_sel1_g0_f0_25;
+  wire drain_sel1_g0_f0_3;
+  wire drain_sel1_g0_f0_4;
+  wire drain_sel1_g0_f0_5;
+  wire drain_sel1_g0_f0_6;
+  wire drain_sel1_g0_f0_7;
+  wire drain_sel1_g0_f0_8;
+  wire drain_sel1_g0_f0_9;
+  wire drain_sel1_g0_f1_0;
+  wire drain_sel1_g0_f1_1;
+  wire drain_sel1_g0_f1_10;
+  wire drain_sel1_g0_f1_11;
+  wire drain_sel1_g0_f1_12;
+  wire drain_sel1_g0_f1_13;
+  wire drain_sel1_g0_f1_14;
+  wire drain_sel1_g0_f1_15;
+  wire drain_sel1_g0_f1_16;
+  wire drain_sel1_g0_f1_17;
+  wire drain_sel1_g0_f1_18;
+  wire drain_sel1_g0_f1_19;
+  wire drain_sel1_g0_f1_2;
+  wire drain_sel1_g0_f1_20;
+  wire drain_sel1_g0_f1_21;
+  wire drain_sel1_g0_f1_22;
+  wire drain_sel1_g0_f1_23;
+  wire drain_sel1_g0_f1_24;
+  wire drain_sel1_g0_f1_25;
+  wire drain_sel1_g0_f1_3;
+  wire drain_sel1_g0_f1_4;
+  wire drain_sel1_g0_f1_5;
+  wire drain_sel1_g0_f1_6;
+  wire drain_sel1_g0_f1_7;
+  wire drain_sel1_g0_f1_8;
+  wire drain_sel1_g0_f1_9;
+  wire drain_sel1_g0_l0_0;
+  wire drain_sel1_g0_l0_1;
+  wire drain_sel1_g0_l0_10;
+  wire drain_sel1_g0_l0_11;
+  wire drain_sel1_g0_l0_12;
+  wire drain_sel1_g0_l0_13;
+  wire drain_sel1_g0_l0_14;
+  wire drain_sel1_g0_l0_15;
+  wire drain_sel1_g0_l0_16;
+  wire drain_sel1_g0_l0_17;
+  wire drain_sel1_g0_l0_18;
+  wire drain_sel1_g0_l0_19;
+  wire drain_sel1_g0_l0_2;
+  wire drain_sel1_g0_l0_20;
+  wire drain_sel1_g0_l0_21;
+  wire drain_sel1_g0_l0_22;
+  wire drain_sel1_g0_l0_23;
+  wire drain_sel1_g0_l0_24;
+  wire drain_sel1_g0_l0_25;
+  wire drain_sel1_g0_l0_3;
+  wire drain_sel1_g0_l0_4;
+  wire drain_sel1_g0_l0_5;
+  wire drain_sel1_g0_l0_6;
+  wire drain_sel1_g0_l0_7;
+  wire drain_sel1_g0_l0_8;
+  wire drain_sel1_g0_l0_9;
+  wire drain_sel1_g0_l1_0;
+  wire drain_sel1_g0_l1_1;
+  wire drain_sel1_g0_l1_10;
+  wire drain_sel1_g0_l1_11;
+  wire drain_sel1_g0_l1_12;
+  wire drain_sel1_g0_l1_13;
+  wire drain_sel1_g0_l1_14;
+  wire drain_sel1_g0_l1_15;
+  wire drain_sel1_g0_l1_16;
+  wire drain_sel1_g0_l1_17;
+  wire drain_sel1_g0_l1_18;
+  wire drain_sel1_g0_l1_19;
+  wire drain_sel1_g0_l1_2;
+  wire drain_sel1_g0_l1_20;
+  wire drain_sel1_g0_l1_21;
+  wire drain_sel1_g0_l1_22;
+  wire drain_sel1_g0_l1_23;
+  wire drain_sel1_g0_l1_24;
+  wire drain_sel1_g0_l1_25;
+  wire drain_sel1_g0_l1_3;
+  wire drain_sel1_g0_l1_4;
+  wire drain_sel1_g0_l1_5;
+  wire drain_sel1_g0_l1_6;
+  wire drain_sel1_g0_l1_7;
+  wire drain_sel1_g0_l1_8;
+  wire drain_sel1_g0_l1_9;
+  wire drain_sel1_g0_l2_0;
+  wire drain_sel1_g0_l2_1;
+  wire drain_sel1_g0_l2_10;
+  wire drain_sel1_g0_l2_11;
+  wire drain_sel1_g0_l2_12;
+  wire drain_sel1_g0_l2_13;
+  wire drain_sel1_g0_l2_14;
+  wire drain_sel1_g0_l2_15;
+  wire drain_sel1_g0_l2_16;
+  wire drain_sel1_g0_l2_17;
+  wire drain_sel1_g0_l2_18;
+  wire drain_sel1_g0_l2_19;
+  wire drain_sel1_g0_l2_2;
+  wire drain_sel1_g0_l2_20;
+  wire drain_sel1_g0_l2_21;
+  wire drain_sel1_g0_l2_22;
+  wire drain_sel1_g0_l2_23;
+  wire drain_sel1_g0_l2_24;
+  wire drain_sel1_g0_l2_25;
+  wire drain_sel1_g0_l2_3;
+  wire drain_sel1_g0_l2_4;
+  wire drain_sel1_g0_l2_5;
+  wire drain_sel1_g0_l2_6;
+  wire drain_sel1_g0_l2_7;
+  wire drain_sel1_g0_l2_8;
+  wire drain_sel1_g0_l2_9;
+  wire drain_sel1_g0_l3_0;
+  wire drain_sel1_g0_l3_1;
+  wire drain_sel1_g0_l3_10;
+  wire drain_sel1_g0_l3_11;
+  wire drain_sel1_g0_l3_12;
+  wire drain_sel1_g0_l3_13;
+  wire drain_sel1_g0_l3_14;
+  wire drain_sel1_g0_l3_15;
+  wire drain_sel1_g0_l3_16;
+  wire drain_sel1_g0_l3_17;
+  wire drain_sel1_g0_l3_18;
+  wire drain_sel1_g0_l3_19;
+  wire drain_sel1_g0_l3_2;
+  wire drain_sel1_g0_l3_20;
+  wire drain_sel1_g0_l3_21;
+  wire drain_sel1_g0_l3_22;
+  wire drain_sel1_g0_l3_23;
+  wire drain_sel1_g0_l3_24;
+  wire drain_sel1_g0_l3_25;
+  wire drain_sel1_g0_l3_3;
+  wire drain_sel1_g0_l3_4;
+  wire drain_sel1_g0_l3_5;
+  wire drain_sel1_g0_l3_6;
+  wire drain_sel1_g0_l3_7;
+  wire drain_sel1_g0_l3_8;
+  wire drain_sel1_g0_l3_9;
+  wire drain_sel1_g0_x_0;
+  wire drain_sel1_g0_x_1;
+  wire drain_sel1_g0_x_10;
+  wire drain_sel1_g0_x_11;
+  wire drain_sel1_g0_x_12;
+  wire drain_sel1_g0_x_13;
+  wire drain_sel1_g0_x_14;
+  wire drain_sel1_g0_x_15;
+  wire drain_sel1_g0_x_16;
+  wire drain_sel1_g0_x_17;
+  wire drain_sel1_g0_x_18;
+  wire drain_sel1_g0_x_19;
+  wire drain_sel1_g0_x_2;
+  wire drain_sel1_g0_x_20;
+  wire drain_sel1_g0_x_21;
+  wire drain_sel1_g0_x_22;
+  wire drain_sel1_g0_x_23;
+  wire drain_sel1_g0_x_24;
+  wire drain_sel1_g0_x_25;
+  wire drain_sel1_g0_x_3;
+  wire drain_sel1_g0_x_4;
+  wire drain_sel1_g0_x_5;
+  wire drain_sel1_g0_x_6;
+  wire drain_sel1_g0_x_7;
+  wire drain_sel1_g0_x_8;
+  wire drain_sel1_g0_x_9;
+  wire drain_sel2_g0_f0_0;
+  wire drain_sel2_g0_f0_1;
+  wire drain_sel2_g0_f0_10;
+  wire drain_sel2_g0_f0_11;
+  wire drain_sel2_g0_f0_12;
+  wire drain_sel2_g0_f0_13;
+  wire drain_sel2_g0_f0_14;
+  wire drain_sel2_g0_f0_15;
+  wire drain_sel2_g0_f0_16;
+  wire drain_sel2_g0_f0_17;
+  wire drain_sel2_g0_f0_18;
+  wire drain_sel2_g0_f0_19;
+  wire drain_sel2_g0_f0_2;
+  wire drain_sel2_g0_f0_20;
+  wire drain_sel2_g0_f0_21;
+  wire drain_sel2_g0_f0_22;
+  wire drain_sel2_g0_f0_23;
+  wire drain_sel2_g0_f0_24;
+  wire drain_sel2_g0_f0_25;
+  wire drain_sel2_g0_f0_3;
+  wire drain_sel2_g0_f0_4;
+  wire drain_sel2_g0_f0_5;
+  wire drain_sel2_g0_f0_6;
+  wire drain_sel2_g0_f0_7;
+  wire drain_sel2_g0_f0_8;
+  wire drain_sel2_g0_f0_9;
+  wire drain_sel2_g0_f1_0;
+  wire drain_sel2_g0_f1_1;
+  wire drain_sel2_g0_f1_10;
+  wire drain_sel2_g0_f1_11;
+  wire drain_sel2_g0_f1_12;
+  wire drain_sel2_g0_f1_13;
+  wire drain_sel2_g0_f1_14;
+  wire drain_sel2_g0_f1_15;
+  wire drain_sel2_g0_f1_16;
+  wire drain_sel2_g0_f1_17;
+  wire drain_sel2_g0_f1_18;
+  wire drain_sel2_g0_f1_19;
+  wire drain_sel2_g0_f1_2;
+  wire drain_sel2_g0_f1_20;
+  wire drain_sel2_g0_f1_21;
+  wire drain_sel2_g0_f1_22;
+  wire drain_sel2_g0_f1_23;
+  wire drain_sel2_g0_f1_24;
+  wire drain_sel2_g0_f1_25;
+  wire drain_sel2_g0_f1_3;
+  wire drain_sel2_g0_f1_4;
+  wire drain_sel2_g0_f1_5;
+  wire drain_sel2_g0_f1_6;
+  wire drain_sel2_g0_f1_7;
+  wire drain_sel2_g0_f1_8;
+  wire drain_sel2_g0_f1_9;
+  wire drain_sel2_g0_l0_0;
+  wire drain_sel2_g0_l0_1;
+  wire drain_sel2_g0_l0_10;
+  wire drain_sel2_g0_l0_11;
+  wire drain_sel2_g0_l0_12;
+  wire drain_sel2_g0_l0_13;
+  wire drain_sel2_g0_l0_14;
+  wire drain_sel2_g0_l0_15;
+  wire drain_sel2_g0_l0_16;
+  wire drain_sel2_g0_l0_17;
+  wire drain_sel2_g0_l0_18;
+  wire drain_sel2_g0_l0_19;
+  wire drain_sel2_g0_l0_2;
+  wire drain_sel2_g0_l0_20;
+  wire drain_sel2_g0_l0_21;
+  wire drain_sel2_g0_l0_22;
+  wire drain_sel2_g0_l0_23;
+  wire drain_sel2_g0_l0_24;
+  wire drain_sel2_g0_l0_25;
+  wire drain_sel2_g0_l0_3;
+  wire drain_sel2_g0_l0_4;
+  wire drain_sel2_g0_l0_5;
+  wire drain_sel2_g0_l0_6;
+  wire drain_sel2_g0_l0_7;
+  wire drain_sel2_g0_l0_8;
+  wire drain_sel2_g0_l0_9;
+  wire drain_sel2_g0_l1_0;
+  wire drain_sel2_g0_l1_1;
+  wire drain_sel2_g0_l1_10;
+  wire drain_sel2_g0_l1_11;
+  wire drain_sel2_g0_l1_12;
+  wire drain_sel2_g0_l1_13;
+  wire drain_sel2_g0_l1_14;
+  wire drain_sel2_g0_l1_15;
+  wire drain_sel2_g0_l1_16;
+  wire drain_sel2_g0_l1_17;
+  wire drain_sel2_g0_l1_18;
+  wire drain_sel2_g0_l1_19;
+  wire drain_sel2_g0_l1_2;
+  wire drain_sel2_g0_l1_20;
+  wire drain_sel2_g0_l1_21;
+  wire drain_sel2_g0_l1_22;
+  wire drain_sel2_g0_l1_23;
+  wire drain_sel2_g0_l1_24;
+  wire drain_sel2_g0_l1_25;
+  wire drain_sel2_g0_l1_3;
+  wire drain_sel2_g0_l1_4;
+  wire drain_sel2_g0_l1_5;
+  wire drain_sel2_g0_l1_6;
+  wire drain_sel2_g0_l1_7;
+  wire drain_sel2_g0_l1_8;
+  wire drain_sel2_g0_l1_9;
+  wire drain_sel2_g0_l2_0;
+  wire drain_sel2_g0_l2_1;
+  wire drain_sel2_g0_l2_10;
+  wire drain_sel2_g0_l2_11;
+  wire drain_sel2_g0_l2_12;
+  wire drain_sel2_g0_l2_13;
+  wire drain_sel2_g0_l2_14;
+  wire drain_sel2_g0_l2_15;
+  wire drain_sel2_g0_l2_16;
+  wire drain_sel2_g0_l2_17;
+  wire drain_sel2_g0_l2_18;
+  wire drain_sel2_g0_l2_19;
+  wire drain_sel2_g0_l2_2;
+  wire drain_sel2_g0_l2_20;
+  wire drain_sel2_g0_l2_21;
+  wire drain_sel2_g0_l2_22;
+  wire drain_sel2_g0_l2_23;
+  wire drain_sel2_g0_l2_24;
+  wire drain_sel2_g0_l2_25;
+  wire drain_sel2_g0_l2_3;
+  wire drain_sel2_g0_l2_4;
+  wire drain_sel2_g0_l2_5;
+  wire drain_sel2_g0_l2_6;
+  wire drain_sel2_g0_l2_7;
+  wire drain_sel2_g0_l2_8;
+  wire drain_sel2_g0_l2_9;
+  wire drain_sel2_g0_l3_0;
+  wire drain_sel2_g0_l3_1;
+  wire drain_sel2_g0_l3_10;
+  wire drain_sel2_g0_l3_11;
+  wire drain_sel2_g0_l3_12;
+  wire drain_sel2_g0_l3_13;
+  wire drain_sel2_g0_l3_14;
+  wire drain_sel2_g0_l3_15;
+  wire drain_sel2_g0_l3_16;
+  wire drain_sel2_g0_l3_17;
+  wire drain_sel2_g0_l3_18;
+  wire drain_sel2_g0_l3_19;
+  wire drain_sel2_g0_l3_2;
+  wire drain_sel2_g0_l3_20;
+  wire drain_sel2_g0_l3_21;
+  wire drain_sel2_g0_l3_22;
+  wire drain_sel2_g0_l3_23;
+  wire drain_sel2_g0_l3_24;
+  wire drain_sel2_g0_l3_25;
+  wire drain_sel2_g0_l3_3;
+  wire drain_sel2_g0_l3_4;
+  wire drain_sel2_g0_l3_5;
+  wire drain_sel2_g0_l3_6;
+  wire drain_sel2_g0_l3_7;
+  wire drain_sel2_g0_l3_8;
+  wire drain_sel2_g0_l3_9;
+  wire drain_sel2_g0_x_0;
+  wire drain_sel2_g0_x_1;
+  wire drain_sel2_g0_x_10;
+  wire drain_sel2_g0_x_11;
+  wire drain_sel2_g0_x_12;
+  wire drain_sel2_g0_x_13;
+  wire drain_sel2_g0_x_14;
+  wire drain_sel2_g0_x_15;
+  wire drain_sel2_g0_x_16;
+  wire drain_sel2_g0_x_17;
+  wire drain_sel2_g0_x_18;
+  wire drain_sel2_g0_x_19;
+  wire drain_sel2_g0_x_2;
+  wire drain_sel2_g0_x_20;
+  wire drain_sel2_g0_x_21;
+  wire drain_sel2_g0_x_22;
+  wire drain_sel2_g0_x_23;
+  wire drain_sel2_g0_x_24;
+  wire drain_sel2_g0_x_25;
+  wire drain_sel2_g0_x_3;
+  wire drain_sel2_g0_x_4;
+  wire drain_sel2_g0_x_5;
+  wire drain_sel2_g0_x_6;
+  wire drain_sel2_g0_x_7;
+  wire drain_sel2_g0_x_8;
+  wire drain_sel2_g0_x_9;
+  wire drain_sel3_g0_f0_0;
+  wire drain_sel3_g0_f0_1;
+  wire drain_sel3_g0_f0_10;
+  wire drain_sel3_g0_f0_11;
+  wire drain_sel3_g0_f0_12;
+  wire drain_sel3_g0_f0_13;
+  wire drain_sel3_g0_f0_14;
+  wire drain_sel3_g0_f0_15;
+  wire drain_sel3_g0_f0_16;
+  wire drain_sel3_g0_f0_17;
+  wire drain_sel3_g0_f0_18;
+  wire drain_sel3_g0_f0_19;
+  wire drain_sel3_g0_f0_2;
+  wire drain_sel3_g0_f0_20;
+  wire drain_sel3_g0_f0_21;
+  wire drain_sel3_g0_f0_22;
+  wire drain_sel3_g0_f0_23;
+  wire drain_sel3_g0_f0_24;
+  wire drain_sel3_g0_f0_25;
+  wire drain_sel3_g0_f0_3;
+  wire drain_sel3_g0_f0_4;
+  wire drain_sel3_g0_f0_5;
+  wire drain_sel3_g0_f0_6;
+  wire drain_sel3_g0_f0_7;
+  wire drain_sel3_g0_f0_8;
+  wire drain_sel3_g0_f0_9;
+  wire drain_sel3_g0_f1_0;
+  wire drain_sel3_g0_f1_1;
+  wire drain_sel3_g0_f1_10;
+  wire drain_sel3_g0_f1_11;
+  wire drain_sel3_g0_f1_12;
+  wire drain_sel3_g0_f1_13;
+  wire drain_sel3_g0_f1_14;
+  wire drain_sel3_g0_f1_15;
+  wire drain_sel3_g0_f1_16;
+  wire drain_sel3_g0_f1_17;
+  wire drain_sel3_g0_f1_18;
+  wire drain_sel3_g0_f1_19;
+  wire drain_sel3_g0_f1_2;
+  wire drain_sel3_g0_f1_20;
+  wire drain_sel3_g0_f1_21;
+  wire drain_sel3_g0_f1_22;
+  wire drain_sel3_g0_f1_23;
+  wire drain_sel3_g0_f1_24;
+  wire drain_sel3_g0_f1_25;
+  wire drain_sel3_g0_f1_3;
+  wire drain_sel3_g0_f1_4;
+  wire drain_sel3_g0_f1_5;
+  wire drain_sel3_g0_f1_6;
+  wire drain_sel3_g0_f1_7;
+  wire drain_sel3_g0_f1_8;
+  wire drain_sel3_g0_f1_9;
+  wire drain_sel3_g0_l0_0;
+  wire drain_sel3_g0_l0_1;
+  wire drain_sel3_g0_l0_10;
+  wire drain_sel3_g0_l0_11;
+  wire drain_sel3_g0_l0_12;
+  wire drain_sel3_g0_l0_13;
+  wire drain_sel3_g0_l0_14;
+  wire drain_sel3_g0_l0_15;
+  wire drain_sel3_g0_l0_16;
+  wire drain_sel3_g0_l0_17;
+  wire drain_sel3_g0_l0_18;
+  wire drain_sel3_g0_l0_19;
+  wire drain_sel3_g0_l0_2;
+  wire drain_sel3_g0_l0_20;
+  wire drain_sel3_g0_l0_21;
+  wire drain_sel3_g0_l0_22;
+  wire drain_sel3_g0_l0_23;
+  wire drain_sel3_g0_l0_24;
+  wire drain_sel3_g0_l0_25;
+  wire drain_sel3_g0_l0_3;
+  wire drain_sel3_g0_l0_4;
+  wire drain_sel3_g0_l0_5;
+  wire drain_sel3_g0_l0_6;
+  wire drain_sel3_g0_l0_7;
+  wire drain_sel3_g0_l0_8;
+  wire drain_sel3_g0_l0_9;
+  wire drain_sel3_g0_l1_0;
+  wire drain_sel3_g0_l1_1;
+  wire drain_sel3_g0_l1_10;
+  wire drain_sel3_g0_l1_11;
+  wire drain_sel3_g0_l1_12;
+  wire drain_sel3_g0_l1_13;
+  wire drain_sel3_g0_l1_14;
+  wire drain_sel3_g0_l1_15;
+  wire drain_sel3_g0_l1_16;
+  wire drain_sel3_g0_l1_17;
+  wire drain_sel3_g0_l1_18;
+  wire drain_sel3_g0_l1_19;
+  wire drain_sel3_g0_l1_2;
+  wire drain_sel3_g0_l1_20;
+  wire drain_sel3_g0_l1_21;
+  wire drain_sel3_g0_l1_22;
+  wire drain_sel3_g0_l1_23;
+  wire drain_sel3_g0_l1_24;
+  wire drain_sel3_g0_l1_25;
+  wire drain_sel3_g0_l1_3;
+  wire drain_sel3_g0_l1_4;
+  wire drain_sel3_g0_l1_5;
+  wire drain_sel3_g0_l1_6;
+  wire drain_sel3_g0_l1_7;
+  wire drain_sel3_g0_l1_8;
+  wire drain_sel3_g0_l1_9;
+  wire drain_sel3_g0_l2_0;
+  wire drain_sel3_g0_l2_1;
+  wire drain_sel3_g0_l2_10;
+  wire drain_sel3_g0_l2_11;
+  wire drain_sel3_g0_l2_12;
+  wire drain_sel3_g0_l2_13;
+  wire drain_sel3_g0_l2_14;
+  wire drain_sel3_g0_l2_15;
+  wire drain_sel3_g0_l2_16;
+  wire drain_sel3_g0_l2_17;
+  wire drain_sel3_g0_l2_18;
+  wire drain_sel3_g0_l2_19;
+  wire drain_sel3_g0_l2_2;
+  wire drain_sel3_g0_l2_20;
+  wire drain_sel3_g0_l2_21;
+  wire drain_sel3_g0_l2_22;
+  wire drain_sel3_g0_l2_23;
+  wire drain_sel3_g0_l2_24;
+  wire drain_sel3_g0_l2_25;
+  wire drain_sel3_g0_l2_3;
+  wire drain_sel3_g0_l2_4;
+  wire drain_sel3_g0_l2_5;
+  wire drain_sel3_g0_l2_6;
+  wire drain_sel3_g0_l2_7;
+  wire drain_sel3_g0_l2_8;
+  wire drain_sel3_g0_l2_9;
+  wire drain_sel3_g0_l3_0;
+  wire drain_sel3_g0_l3_1;
+  wire drain_sel3_g0_l3_10;
+  wire drain_sel3_g0_l3_11;
+  wire drain_sel3_g0_l3_12;
+  wire drain_sel3_g0_l3_13;
+  wire drain_sel3_g0_l3_14;
+  wire drain_sel3_g0_l3_15;
+  wire drain_sel3_g0_l3_16;
+  wire drain_sel3_g0_l3_17;
+  wire drain_sel3_g0_l3_18;
+  wire drain_sel3_g0_l3_19;
+  wire drain_sel3_g0_l3_2;
+  wire drain_sel3_g0_l3_20;
+  wire drain_sel3_g0_l3_21;
+  wire drain_sel3_g0_l3_22;
+  wire drain_sel3_g0_l3_23;
+  wire drain_sel3_g0_l3_24;
+  wire drain_sel3_g0_l3_25;
+  wire drain_sel3_g0_l3_3;
+  wire drain_sel3_g0_l3_4;
+  wire drain_sel3_g0_l3_5;
+  wire drain_sel3_g0_l3_6;
+  wire drain_sel3_g0_l3_7;
+  wire drain_sel3_g0_l3_8;
+  wire drain_sel3_g0_l3_9;
+  wire drain_sel3_g0_x_0;
+  wire drain_sel3_g0_x_1;
+  wire drain_sel3_g0_x_10;
+  wire drain_sel3_g0_x_11;
+  wire drain_sel3_g0_x_12;
+  wire drain_sel3_g0_x_13;
+  wire drain_sel3_g0_x_14;
+  wire drain_sel3_g0_x_15;
+  wire drain_sel3_g0_x_16;
+  wire drain_sel3_g0_x_17;
+  wire drain_sel3_g0_x_18;
+  wire drain_sel3_g0_x_19;
+  wire drain_sel3_g0_x_2;
+  wire drain_sel3_g0_x_20;
+  wire drain_sel3_g0_x_21;
+  wire drain_sel3_g0_x_22;
+  wire drain_sel3_g0_x_23;
+  wire drain_sel3_g0_x_24;
+  wire drain_sel3_g0_x_25;
+  wire drain_sel3_g0_x_3;
+  wire drain_sel3_g0_x_4;
+  wire drain_sel3_g0_x_5;
+  wire drain_sel3_g0_x_6;
+  wire drain_sel3_g0_x_7;
+  wire drain_sel3_g0_x_8;
+  wire drain_sel3_g0_x_9;
+  wire drain_sel4_g0_f0_0;
+  wire drain_sel4_g0_f0_1;
+  wire drain_sel4_g0_f0_10;
+  wire drain_sel4_g0_f0_11;
+  wire drain_sel4_g0_f0_12;
+  wire drain_sel4_g0_f0_13;
+  wire drain_sel4_g0_f0_14;
+  wire drain_sel4_g0_f0_15;
+  wire drain_sel4_g0_f0_16;
+  wire drain_sel4_g0_f0_17;
+  wire drain_sel4_g0_f0_18;
+  wire drain_sel4_g0_f0_19;
+  wire drain_sel4_g0_f0_2;
+  wire drain_sel4_g0_f0_20;
+  wire drain_sel4_g0_f0_21;
+  wire drain_sel4_g0_f0_22;
+  wire drain_sel4_g0_f0_23;
+  wire drain_sel4_g0_f0_24;
+  wire drain_sel4_g0_f0_25;
+  wire drain_sel4_g0_f0_3;
+  wire drain_sel4_g0_f0_4;
+  wire drain_sel4_g0_f0_5;
+  wire drain_sel4_g0_f0_6;
+  wire drain_sel4_g0_f0_7;
+  wire drain_sel4_g0_f0_8;
+  wire drain_sel4_g0_f0_9;
+  wire drain_sel4_g0_f1_0;
+  wire drain_sel4_g0_f1_1;
+  wire drain_sel4_g0_f1_10;
+  wire drain_sel4_g0_f1_11;
+  wire drain_sel4_g0_f1_12;
+  wire drain_sel4_g0_f1_13;
+  wire drain_sel4_g0_f1_14;
+  wire drain_sel4_g0_f1_15;
+  wire drain_sel4_g0_f1_16;
+  wire drain_sel4_g0_f1_17;
+  wire drain_sel4_g0_f1_18;
+  wire drain_sel4_g0_f1_19;
+  wire drain_sel4_g0_f1_2;
+  wire drain_sel4_g0_f1_20;
+  wire drain_sel4_g0_f1_21;
+  wire drain_sel4_g0_f1_22;
+  wire drain_sel4_g0_f1_23;
+  wire drain_sel4_g0_f1_24;
+  wire drain_sel4_g0_f1_25;
+  wire drain_sel4_g0_f1_3;
+  wire drain_sel4_g0_f1_4;
+  wire drain_sel4_g0_f1_5;
+  wire drain_sel4_g0_f1_6;
+  wire drain_sel4_g0_f1_7;
+  wire drain_sel4_g0_f1_8;
+  wire drain_sel4_g0_f1_9;
+  wire drain_sel4_g0_l0_0;
+  wire drain_sel4_g0_l0_1;
+  wire drain_sel4_g0_l0_10;
+  wire drain_sel4_g0_l0_11;
+  wire drain_sel4_g0_l0_12;
+  wire drain_sel4_g0_l0_13;
+  wire drain_sel4_g0_l0_14;
+  wire drain_sel4_g0_l0_15;
+  wire drain_sel4_g0_l0_16;
+  wire drain_sel4_g0_l0_17;
+  wire drain_sel4_g0_l0_18;
+  wire drain_sel4_g0_l0_19;
+  wire drain_sel4_g0_l0_2;
+  wire drain_sel4_g0_l0_20;
+  wire drain_sel4_g0_l0_21;
+  wire drain_sel4_g0_l0_22;
+  wire drain_sel4_g0_l0_23;
+  wire drain_sel4_g0_l0_24;
+  wire drain_sel4_g0_l0_25;
+  wire drain_sel4_g0_l0_3;
+  wire drain_sel4_g0_l0_4;
+  wire drain_sel4_g0_l0_5;
+  wire drain_sel4_g0_l0_6;
+  wire drain_sel4_g0_l0_7;
+  wire drain_sel4_g0_l0_8;
+  wire drain_sel4_g0_l0_9;
+  wire drain_sel4_g0_l1_0;
+  wire drain_sel4_g0_l1_1;
+  wire drain_sel4_g0_l1_10;
+  wire drain_sel4_g0_l1_11;
+  wire drain_sel4_g0_l1_12;
+  wire drain_sel4_g0_l1_13;
+  wire drain_sel4_g0_l1_14;
+  wire drain_sel4_g0_l1_15;
+  wire drain_sel4_g0_l1_16;
+  wire drain_sel4_g0_l1_17;
+  wire drain_sel4_g0_l1_18;
+  wire drain_sel4_g0_l1_19;
+  wire drain_sel4_g0_l1_2;
+  wire drain_sel4_g0_l1_20;
+  wire drain_sel4_g0_l1_21;
+  wire drain_sel4_g0_l1_22;
+  wire drain_sel4_g0_l1_23;
+  wire drain_sel4_g0_l1_24;
+  wire drain_sel4_g0_l1_25;
+  wire drain_sel4_g0_l1_3;
+  wire drain_sel4_g0_l1_4;
+  wire drain_sel4_g0_l1_5;
+  wire drain_sel4_g0_l1_6;
+  wire drain_sel4_g0_l1_7;
+  wire drain_sel4_g0_l1_8;
+  wire drain_sel4_g0_l1_9;
+  wire drain_sel4_g0_l2_0;
+  wire drain_sel4_g0_l2_1;
+  wire drain_sel4_g0_l2_10;
+  wire drain_sel4_g0_l2_11;
+  wire drain_sel4_g0_l2_12;
+  wire drain_sel4_g0_l2_13;
+  wire drain_sel4_g0_l2_14;
+  wire drain_sel4_g0_l2_15;
+  wire drain_sel4_g0_l2_16;
+  wire drain_sel4_g0_l2_17;
+  wire drain_sel4_g0_l2_18;
+  wire drain_sel4_g0_l2_19;
+  wire drain_sel4_g0_l2_2;
+  wire drain_sel4_g0_l2_20;
+  wire drain_sel4_g0_l2_21;
+  wire drain_sel4_g0_l2_22;
+  wire drain_sel4_g0_l2_23;
+  wire drain_sel4_g0_l2_24;
+  wire drain_sel4_g0_l2_25;
+  wire drain_sel4_g0_l2_3;
+  wire drain_sel4_g0_l2_4;
+  wire drain_sel4_g0_l2_5;
+  wire drain_sel4_g0_l2_6;
+  wire drain_sel4_g0_l2_7;
+  wire drain_sel4_g0_l2_8;
+  wire drain_sel4_g0_l2_9;
+  wire drain_sel4_g0_l3_0;
+  wire drain_sel4_g0_l3_1;
+  wire drain_sel4_g0_l3_10;
+  wire drain_sel4_g0_l3_11;
+  wire drain_sel4_g0_l3_12;
+  wire drain_sel4_g0_l3_13;
+  wire drain_sel4_g0_l3_14;
+  wire drain_sel4_g0_l3_15;
+  wire drain_sel4_g0_l3_16;
+  wire drain_sel4_g0_l3_17;
+  wire drain_sel4_g0_l3_18;
+  wire drain_sel4_g0_l3_19;
+  wire drain_sel4_g0_l3_2;
+  wire drain_sel4_g0_l3_20;
+  wire drain_sel4_g0_l3_21;
+  wire drain_sel4_g0_l3_22;
+  wire drain_sel4_g0_l3_23;
+  wire drain_sel4_g0_l3_24;
+  wire drain_sel4_g0_l3_25;
+  wire drain_sel4_g0_l3_3;
+  wire drain_sel4_g0_l3_4;
+  wire drain_sel4_g0_l3_5;
+  wire drain_sel4_g0_l3_6;
+  wire drain_sel4_g0_l3_7;
+  wire drain_sel4_g0_l3_8;
+  wire drain_sel4_g0_l3_9;
+  wire drain_sel4_g0_x_0;
+  wire drain_sel4_g0_x_1;
+  wire drain_sel4_g0_x_10;
+  wire drain_sel4_g0_x_11;
+  wire drain_sel4_g0_x_12;
+  wire drain_sel4_g0_x_13;
+  wire drain_sel4_g0_x_14;
+  wire drain_sel4_g0_x_15;
+  wire drain_sel4_g0_x_16;
+  wire drain_sel4_g0_x_17;
+  wire drain_sel4_g0_x_18;
+  wire drain_sel4_g0_x_19;
+  wire drain_sel4_g0_x_2;
+  wire drain_sel4_g0_x_20;
+  wire drain_sel4_g0_x_21;
+  wire drain_sel4_g0_x_22;
+  wire drain_sel4_g0_x_23;
+  wire drain_sel4_g0_x_24;
+  wire drain_sel4_g0_x_25;
+  wire drain_sel4_g0_x_3;
+  wire drain_sel4_g0_x_4;
+  wire drain_sel4_g0_x_5;
+  wire drain_sel4_g0_x_6;
+  wire drain_sel4_g0_x_7;
+  wire drain_sel4_g0_x_8;
+  wire drain_sel4_g0_x_9;
+  wire drain_sel5_g0_f0_0;
+  wire drain_sel5_g0_f0_1;
+  wire drain_sel5_g0_f0_10;
+  wire drain_sel5_g0_f0_11;
+  wire drain_sel5_g0_f0_12;
+  wire drain_sel5_g0_f0_13;
+  wire drain_sel5_g0_f0_14;
+  wire drain_sel5_g0_f0_15;
+  wire drain_sel5_g0_f0_16;
+  wire drain_sel5_g0_f0_17;
+  wire drain_sel5_g0_f0_18;
+  wire drain_sel5_g0_f0_19;
+  wire drain_sel5_g0_f0_2;
+  wire drain_sel5_g0_f0_20;
+  wire drain_sel5_g0_f0_21;
+  wire drain_sel5_g0_f0_22;
+  wire drain_sel5_g0_f0_23;
+  wire drain_sel5_g0_f0_24;
+  wire drain_sel5_g0_f0_25;
+  wire drain_sel5_g0_f0_3;
+  wire drain_sel5_g0_f0_4;
+  wire drain_sel5_g0_f0_5;
+  wire drain_sel5_g0_f0_6;
+  wire drain_sel5_g0_f0_7;
+  wire drain_sel5_g0_f0_8;
+  wire drain_sel5_g0_f0_9;
+  wire drain_sel5_g0_f1_0;
+  wire drain_sel5_g0_f1_1;
+  wire drain_sel5_g0_f1_10;
+  wire drain_sel5_g0_f1_11;
+  wire drain_sel5_g0_f1_12;
+  wire drain_sel5_g0_f1_13;
+  wire drain_sel5_g0_f1_14;
+  wire drain_sel5_g0_f1_15;
+  wire drain_sel5_g0_f1_16;
+  wire drain_sel5_g0_f1_17;
+  wire drain_sel5_g0_f1_18;
+  wire drain_sel5_g0_f1_19;
+  wire drain_sel5_g0_f1_2;
+  wire drain_sel5_g0_f1_20;
+  wire drain_sel5_g0_f1_21;
+  wire drain_sel5_g0_f1_22;
+  wire drain_sel5_g0_f1_23;
+  wire drain_sel5_g0_f1_24;
+  wire drain_sel5_g0_f1_25;
+  wire drain_sel5_g0_f1_3;
+  wire drain_sel5_g0_f1_4;
+  wire drain_sel5_g0_f1_5;
+  wire drain_sel5_g0_f1_6;
+  wire drain_sel5_g0_f1_7;
+  wire drain_sel5_g0_f1_8;
+  wire drain_sel5_g0_f1_9;
+  wire drain_sel5_g0_l0_0;
+  wire drain_sel5_g0_l0_1;
+  wire drain_sel5_g0_l0_10;
+  wire drain_sel5_g0_l0_11;
+  wire drain_sel5_g0_l0_12;
+  wire drain_sel5_g0_l0_13;
+  wire drain_sel5_g0_l0_14;
+  wire drain_sel5_g0_l0_15;
+  wire drain_sel5_g0_l0_16;
+  wire drain_sel5_g0_l0_17;
+  wire drain_sel5_g0_l0_18;
+  wire drain_sel5_g0_l0_19;
+  wire drain_sel5_g0_l0_2;
+  wire drain_sel5_g0_l0_20;
+  wire drain_sel5_g0_l0_21;
+  wire drain_sel5_g0_l0_22;
+  wire drain_sel5_g0_l0_23;
+  wire drain_sel5_g0_l0_24;
+  wire drain_sel5_g0_l0_25;
+  wire drain_sel5_g0_l0_3;
+  wire drain_sel5_g0_l0_4;
+  wire drain_sel5_g0_l0_5;
+  wire drain_sel5_g0_l0_6;
+  wire drain_sel5_g0_l0_7;
+  wire drain_sel5_g0_l0_8;
+  wire drain_sel5_g0_l0_9;
+  wire drain_sel5_g0_l1_0;
+  wire drain_sel5_g0_l1_1;
+  wire drain_sel5_g0_l1_10;
+  wire drain_sel5_g0_l1_11;
+  wire drain_sel5_g0_l1_12;
+  wire drain_sel5_g0_l1_13;
+  wire drain_sel5_g0_l1_14;
+  wire drain_sel5_g0_l1_15;
+  wire drain_sel5_g0_l1_16;
+  wire drain_sel5_g0_l1_17;
+  wire drain_sel5_g0_l1_18;
+  wire drain_sel5_g0_l1_19;
+  wire drain_sel5_g0_l1_2;
+  wire drain_sel5_g0_l1_20;
+  wire drain_sel5_g0_l1_21;
+  wire drain_sel5_g0_l1_22;
+  wire drain_sel5_g0_l1_23;
+  wire drain_sel5_g0_l1_24;
+  wire drain_sel5_g0_l1_25;
+  wire drain_sel5_g0_l1_3;
+  wire drain_sel5_g0_l1_4;
+  wire drain_sel5_g0_l1_5;
+  wire drain_sel5_g0_l1_6;
+  wire drain_sel5_g0_l1_7;
+  wire drain_sel5_g0_l1_8;
+  wire drain_sel5_g0_l1_9;
+  wire drain_sel5_g0_l2_0;
+  wire drain_sel5_g0_l2_1;
+  wire drain_sel5_g0_l2_10;
+  wire drain_sel5_g0_l2_11;
+  wire drain_sel5_g0_l2_12;
+  wire drain_sel5_g0_l2_13;
+  wire drain_sel5_g0_l2_14;
+  wire drain_sel5_g0_l2_15;
+  wire drain_sel5_g0_l2_16;
+  wire drain_sel5_g0_l2_17;
+  wire drain_sel5_g0_l2_18;
+  wire drain_sel5_g0_l2_19;
+  wire drain_sel5_g0_l2_2;
+  wire drain_sel5_g0_l2_20;
+  wire drain_sel5_g0_l2_21;
+  wire drain_sel5_g0_l2_22;
+  wire drain_sel5_g0_l2_23;
+  wire drain_sel5_g0_l2_24;
+  wire drain_sel5_g0_l2_25;
+  wire drain_sel5_g0_l2_3;
+  wire drain_sel5_g0_l2_4;
+  wire drain_sel5_g0_l2_5;
+  wire drain_sel5_g0_l2_6;
+  wire drain_sel5_g0_l2_7;
+  wire drain_sel5_g0_l2_8;
+  wire drain_sel5_g0_l2_9;
+  wire drain_sel5_g0_l3_0;
+  wire drain_sel5_g0_l3_1;
+  wire drain_sel5_g0_l3_10;
+  wire drain_sel5_g0_l3_11;
+  wire drain_sel5_g0_l3_12;
+  wire drain_sel5_g0_l3_13;
+  wire drain_sel5_g0_l3_14;
+  wire drain_sel5_g0_l3_15;
+  wire drain_sel5_g0_l3_16;
+  wire drain_sel5_g0_l3_17;
+  wire drain_sel5_g0_l3_18;
+  wire drain_sel5_g0_l3_19;
+  wire drain_sel5_g0_l3_2;
+  wire drain_sel5_g0_l3_20;
+  wire drain_sel5_g0_l3_21;
+  wire drain_sel5_g0_l3_22;
+  wire drain_sel5_g0_l3_23;
+  wire drain_sel5_g0_l3_24;
+  wire drain_sel5_g0_l3_25;
+  wire drain_sel5_g0_l3_3;
+  wire drain_sel5_g0_l3_4;
+  wire drain_sel5_g0_l3_5;
+  wire drain_sel5_g0_l3_6;
+  wire drain_sel5_g0_l3_7;
+  wire drain_sel5_g0_l3_8;
+  wire drain_sel5_g0_l3_9;
+  wire drain_sel5_g0_x_0;
+  wire drain_sel5_g0_x_1;
+  wire drain_sel5_g0_x_10;
+  wire drain_sel5_g0_x_11;
+  wire drain_sel5_g0_x_12;
+  wire drain_sel5_g0_x_13;
+  wire drain_sel5_g0_x_14;
+  wire drain_sel5_g0_x_15;
+  wire drain_sel5_g0_x_16;
+  wire drain_sel5_g0_x_17;
+  wire drain_sel5_g0_x_18;
+  wire drain_sel5_g0_x_19;
+  wire drain_sel5_g0_x_2;
+  wire drain_sel5_g0_x_20;
+  wire drain_sel5_g0_x_21;
+  wire drain_sel5_g0_x_22;
+  wire drain_sel5_g0_x_23;
+  wire drain_sel5_g0_x_24;
+  wire drain_sel5_g0_x_25;
+  wire drain_sel5_g0_x_3;
+  wire drain_sel5_g0_x_4;
+  wire drain_sel5_g0_x_5;
+  wire drain_sel5_g0_x_6;
+  wire drain_sel5_g0_x_7;
+  wire drain_sel5_g0_x_8;
+  wire drain_sel5_g0_x_9;
+  wire drain_sel6_g0_f0_0;
+  wire drain_sel6_g0_f0_1;
+  wire drain_sel6_g0_f0_10;
+  wire drain_sel6_g0_f0_11;
+  wire drain_sel6_g0_f0_12;
+  wire drain_sel6_g0_f0_13;
+  wire drain_sel6_g0_f0_14;
+  wire drain_sel6_g0_f0_15;
+  wire drain_sel6_g0_f0_16;
+  wire drain_sel6_g0_f0_17;
+  wire drain_sel6_g0_f0_18;
+  wire drain_sel6_g0_f0_19;
+  wire drain_sel6_g0_f0_2;
+  wire drain_sel6_g0_f0_20;
+  wire drain_sel6_g0_f0_21;
+  wire drain_sel6_g0_f0_22;
+  wire drain_sel6_g0_f0_23;
+  wire drain_sel6_g0_f0_24;
+  wire drain_sel6_g0_f0_25;
+  wire drain_sel6_g0_f0_3;
+  wire drain_sel6_g0_f0_4;
+  wire drain_sel6_g0_f0_5;
+  wire drain_sel6_g0_f0_6;
+  wire drain_sel6_g0_f0_7;
+  wire drain_sel6_g0_f0_8;
+  wire drain_sel6_g0_f0_9;
+  wire drain_sel6_g0_f1_0;
+  wire drain_sel6_g0_f1_1;
+  wire drain_sel6_g0_f1_10;
+  wire drain_sel6_g0_f1_11;
+  wire drain_sel6_g0_f1_12;
+  wire drain_sel6_g0_f1_13;
+  wire drain_sel6_g0_f1_14;
+  wire drain_sel6_g0_f1_15;
+  wire drain_sel6_g0_f1_16;
+  wire drain_sel6_g0_f1_17;
+  wire drain_sel6_g0_f1_18;
+  wire drain_sel6_g0_f1_19;
+  wire drain_sel6_g0_f1_2;
+  wire drain_sel6_g0_f1_20;
+  wire drain_sel6_g0_f1_21;
+  wire drain_sel6_g0_f1_22;
+  wire drain_sel6_g0_f1_23;
+  wire drain_sel6_g0_f1_24;
+  wire drain_sel6_g0_f1_25;
+  wire drain_sel6_g0_f1_3;
+  wire drain_sel6_g0_f1_4;
+  wire drain_sel6_g0_f1_5;
+  wire drain_sel6_g0_f1_6;
+  wire drain_sel6_g0_f1_7;
+  wire drain_sel6_g0_f1_8;
+  wire drain_sel6_g0_f1_9;
+  wire drain_sel6_g0_l0_0;
+  wire drain_sel6_g0_l0_1;
+  wire drain_sel6_g0_l0_10;
+  wire drain_sel6_g0_l0_11;
+  wire drain_sel6_g0_l0_12;
+  wire drain_sel6_g0_l0_13;
+  wire drain_sel6_g0_l0_14;
+  wire drain_sel6_g0_l0_15;
+  wire drain_sel6_g0_l0_16;
+  wire drain_sel6_g0_l0_17;
+  wire drain_sel6_g0_l0_18;
+  wire drain_sel6_g0_l0_19;
+  wire drain_sel6_g0_l0_2;
+  wire drain_sel6_g0_l0_20;
+  wire drain_sel6_g0_l0_21;
+  wire drain_sel6_g0_l0_22;
+  wire drain_sel6_g0_l0_23;
+  wire drain_sel6_g0_l0_24;
+  wire drain_sel6_g0_l0_25;
+  wire drain_sel6_g0_l0_3;
+  wire drain_sel6_g0_l0_4;
+  wire drain_sel6_g0_l0_5;
+  wire drain_sel6_g0_l0_6;
+  wire drain_sel6_g0_l0_7;
+  wire drain_sel6_g0_l0_8;
+  wire drain_sel6_g0_l0_9;
+  wire drain_sel6_g0_l1_0;
+  wire drain_sel6_g0_l1_1;
+  wire drain_sel6_g0_l1_10;
+  wire drain_sel6_g0_l1_11;
+  wire drain_sel6_g0_l1_12;
+  wire drain_sel6_g0_l1_13;
+  wire drain_sel6_g0_l1_14;
+  wire drain_sel6_g0_l1_15;
+  wire drain_sel6_g0_l1_16;
+  wire drain_sel6_g0_l1_17;
+  wire drain_sel6_g0_l1_18;
+  wire drain_sel6_g0_l1_19;
+  wire drain_sel6_g0_l1_2;
+  wire drain_sel6_g0_l1_20;
+  wire drain_sel6_g0_l1_21;
+  wire drain_sel6_g0_l1_22;
+  wire drain_sel6_g0_l1_23;
+  wire drain_sel6_g0_l1_24;
+  wire drain_sel6_g0_l1_25;
+  wire drain_sel6_g0_l1_3;
+  wire drain_sel6_g0_l1_4;
+  wire drain_sel6_g0_l1_5;
+  wire drain_sel6_g0_l1_6;
+  wire drain_sel6_g0_l1_7;
+  wire drain_sel6_g0_l1_8;
+  wire drain_sel6_g0_l1_9;
+  wire drain_sel6_g0_l2_0;
+  wire drain_sel6_g0_l2_1;
+  wire drain_sel6_g0_l2_10;
+  wire drain_sel6_g0_l2_11;
+  wire drain_sel6_g0_l2_12;
+  wire drain_sel6_g0_l2_13;
+  wire drain_sel6_g0_l2_14;
+  wire drain_sel6_g0_l2_15;
+  wire drain_sel6_g0_l2_16;
+  wire drain_sel6_g0_l2_17;
+  wire drain_sel6_g0_l2_18;
+  wire drain_sel6_g0_l2_19;
+  wire drain_sel6_g0_l2_2;
+  wire drain_sel6_g0_l2_20;
+  wire drain_sel6_g0_l2_21;
+  wire drain_sel6_g0_l2_22;
+  wire drain_sel6_g0_l2_23;
+  wire drain_sel6_g0_l2_24;
+  wire drain_sel6_g0_l2_25;
+  wire drain_sel6_g0_l2_3;
+  wire drain_sel6_g0_l2_4;
+  wire drain_sel6_g0_l2_5;
+  wire drain_sel6_g0_l2_6;
+  wire drain_sel6_g0_l2_7;
+  wire drain_sel6_g0_l2_8;
+  wire drain_sel6_g0_l2_9;
+  wire drain_sel6_g0_l3_0;
+  wire drain_sel6_g0_l3_1;
+  wire drain_sel6_g0_l3_10;
+  wire drain_sel6_g0_l3_11;
+  wire drain_sel6_g0_l3_12;
+  wire drain_sel6_g0_l3_13;
+  wire drain_sel6_g0_l3_14;
+  wire drain_sel6_g0_l3_15;
+  wire drain_sel6_g0_l3_16;
+  wire drain_sel6_g0_l3_17;
+  wire drain_sel6_g0_l3_18;
+  wire drain_sel6_g0_l3_19;
+  wire drain_sel6_g0_l3_2;
+  wire drain_sel6_g0_l3_20;
+  wire drain_sel6_g0_l3_21;
+  wire drain_sel6_g0_l3_22;
+  wire drain_sel6_g0_l3_23;
+  wire drain_sel6_g0_l3_24;
+  wire drain_sel6_g0_l3_25;
+  wire drain_sel6_g0_l3_3;
+  wire drain_sel6_g0_l3_4;
+  wire drain_sel6_g0_l3_5;
+  wire drain_sel6_g0_l3_6;
+  wire drain_sel6_g0_l3_7;
+  wire drain_sel6_g0_l3_8;
+  wire drain_sel6_g0_l3_9;
+  wire drain_sel6_g0_x_0;
+  wire drain_sel6_g0_x_1;
+  wire drain_sel6_g0_x_10;
+  wire drain_sel6_g0_x_11;
+  wire drain_sel6_g0_x_12;
+  wire drain_sel6_g0_x_13;
+  wire drain_sel6_g0_x_14;
+  wire drain_sel6_g0_x_15;
+  wire drain_sel6_g0_x_16;
+  wire drain_sel6_g0_x_17;
+  wire drain_sel6_g0_x_18;
+  wire drain_sel6_g0_x_19;
+  wire drain_sel6_g0_x_2;
+  wire drain_sel6_g0_x_20;
+  wire drain_sel6_g0_x_21;
+  wire drain_sel6_g0_x_22;
+  wire drain_sel6_g0_x_23;
+  wire drain_sel6_g0_x_24;
+  wire drain_sel6_g0_x_25;
+  wire drain_sel6_g0_x_3;
+  wire drain_sel6_g0_x_4;
+  wire drain_sel6_g0_x_5;
+  wire drain_sel6_g0_x_6;
+  wire drain_sel6_g0_x_7;
+  wire drain_sel6_g0_x_8;
+  wire drain_sel6_g0_x_9;
+  wire drain_sel7_g0_f0_0;
+  wire drain_sel7_g0_f0_1;
+  wire drain_sel7_g0_f0_10;
+  wire drain_sel7_g0_f0_11;
+  wire drain_sel7_g0_f0_12;
+  wire drain_sel7_g0_f0_13;
+  wire drain_sel7_g0_f0_14;
+  wire drain_sel7_g0_f0_15;
+  wire drain_sel7_g0_f0_16;
+  wire drain_sel7_g0_f0_17;
+  wire drain_sel7_g0_f0_18;
+  wire drain_sel7_g0_f0_19;
+  wire drain_sel7_g0_f0_2;
+  wire drain_sel7_g0_f0_20;
+  wire drain_sel7_g0_f0_21;
+  wire drain_sel7_g0_f0_22;
+  wire drain_sel7_g0_f0_23;
+  wire drain_sel7_g0_f0_24;
+  wire drain_sel7_g0_f0_25;
+  wire drain_sel7_g0_f0_3;
+  wire drain_sel7_g0_f0_4;
+  wire drain_sel7_g0_f0_5;
+  wire drain_sel7_g0_f0_6;
+  wire drain_sel7_g0_f0_7;
+  wire drain_sel7_g0_f0_8;
+  wire drain_sel7_g0_f0_9;
+  wire drain_sel7_g0_f1_0;
+  wire drain_sel7_g0_f1_1;
+  wire drain_sel7_g0_f1_10;
+  wire drain_sel7_g0_f1_11;
+  wire drain_sel7_g0_f1_12;
+  wire drain_sel7_g0_f1_13;
+  wire drain_sel7_g0_f1_14;
+  wire drain_sel7_g0_f1_15;
+  wire drain_sel7_g0_f1_16;
+  wire drain_sel7_g0_f1_17;
+  wire drain_sel7_g0_f1_18;
+  wire drain_sel7_g0_f1_19;
+  wire drain_sel7_g0_f1_2;
+  wire drain_sel7_g0_f1_20;
+  wire drain_sel7_g0_f1_21;
+  wire drain_sel7_g0_f1_22;
+  wire drain_sel7_g0_f1_23;
+  wire drain_sel7_g0_f1_24;
+  wire drain_sel7_g0_f1_25;
+  wire drain_sel7_g0_f1_3;
+  wire drain_sel7_g0_f1_4;
+  wire drain_sel7_g0_f1_5;
+  wire drain_sel7_g0_f1_6;
+  wire drain_sel7_g0_f1_7;
+  wire drain_sel7_g0_f1_8;
+  wire drain_sel7_g0_f1_9;
+  wire drain_sel7_g0_l0_0;
+  wire drain_sel7_g0_l0_1;
+  wire drain_sel7_g0_l0_10;
+  wire drain_sel7_g0_l0_11;
+  wire drain_sel7_g0_l0_12;
+  wire drain_sel7_g0_l0_13;
+  wire drain_sel7_g0_l0_14;
+  wire drain_sel7_g0_l0_15;
+  wire drain_sel7_g0_l0_16;
+  wire drain_sel7_g0_l0_17;
+  wire drain_sel7_g0_l0_18;
+  wire drain_sel7_g0_l0_19;
+  wire drain_sel7_g0_l0_2;
+  wire drain_sel7_g0_l0_20;
+  wire drain_sel7_g0_l0_21;
+  wire drain_sel7_g0_l0_22;
+  wire drain_sel7_g0_l0_23;
+  wire drain_sel7_g0_l0_24;
+  wire drain_sel7_g0_l0_25;
+  wire drain_sel7_g0_l0_3;
+  wire drain_sel7_g0_l0_4;
+  wire drain_sel7_g0_l0_5;
+  wire drain_sel7_g0_l0_6;
+  wire drain_sel7_g0_l0_7;
+  wire drain_sel7_g0_l0_8;
+  wire drain_sel7_g0_l0_9;
+  wire drain_sel7_g0_l1_0;
+  wire drain_sel7_g0_l1_1;
+  wire drain_sel7_g0_l1_10;
+  wire drain_sel7_g0_l1_11;
+  wire drain_sel7_g0_l1_12;
+  wire drain_sel7_g0_l1_13;
+  wire drain_sel7_g0_l1_14;
+  wire drain_sel7_g0_l1_15;
+  wire drain_sel7_g0_l1_16;
+  wire drain_sel7_g0_l1_17;
+  wire drain_sel7_g0_l1_18;
+  wire drain_sel7_g0_l1_19;
+  wire drain_sel7_g0_l1_2;
+  wire drain_sel7_g0_l1_20;
+  wire drain_sel7_g0_l1_21;
+  wire drain_sel7_g0_l1_22;
+  wire drain_sel7_g0_l1_23;
+  wire drain_sel7_g0_l1_24;
+  wire drain_sel7_g0_l1_25;
+  wire drain_sel7_g0_l1_3;
+  wire drain_sel7_g0_l1_4;
+  wire drain_sel7_g0_l1_5;
+  wire drain_sel7_g0_l1_6;
+  wire drain_sel7_g0_l1_7;
+  wire drain_sel7_g0_l1_8;
+  wire drain_sel7_g0_l1_9;
+  wire drain_sel7_g0_l2_0;
+  wire drain_sel7_g0_l2_1;
+  wire drain_sel7_g0_l2_10;
+  wire drain_sel7_g0_l2_11;
+  wire drain_sel7_g0_l2_12;
+  wire drain_sel7_g0_l2_13;
+  wire drain_sel7_g0_l2_14;
+  wire drain_sel7_g0_l2_15;
+  wire drain_sel7_g0_l2_16;
+  wire drain_sel7_g0_l2_17;
+  wire drain_sel7_g0_l2_18;
+  wire drain_sel7_g0_l2_19;
+  wire drain_sel7_g0_l2_2;
+  wire drain_sel7_g0_l2_20;
+  wire drain_sel7_g0_l2_21;
+  wire drain_sel7_g0_l2_22;
+  wire drain_sel7_g0_l2_23;
+  wire drain_sel7_g0_l2_24;
+  wire drain_sel7_g0_l2_25;
+  wire drain_sel7_g0_l2_3;
+  wire drain_sel7_g0_l2_4;
+  wire drain_sel7_g0_l2_5;
+  wire drain_sel7_g0_l2_6;
+  wire drain_sel7_g0_l2_7;
+  wire drain_sel7_g0_l2_8;
+  wire drain_sel7_g0_l2_9;
+  wire drain_sel7_g0_l3_0;
+  wire drain_sel7_g0_l3_1;
+  wire drain_sel7_g0_l3_10;
+  wire drain_sel7_g0_l3_11;
+  wire drain_sel7_g0_l3_12;
+  wire drain_sel7_g0_l3_13;
+  wire drain_sel7_g0_l3_14;
+  wire drain_sel7_g0_l3_15;
+  wire drain_sel7_g0_l3_16;
+  wire drain_sel7_g0_l3_17;
+  wire drain_sel7_g0_l3_18;
+  wire drain_sel7_g0_l3_19;
+  wire drain_sel7_g0_l3_2;
+  wire drain_sel7_g0_l3_20;
+  wire drain_sel7_g0_l3_21;
+  wire drain_sel7_g0_l3_22;
+  wire drain_sel7_g0_l3_23;
+  wire drain_sel7_g0_l3_24;
+  wire drain_sel7_g0_l3_25;
+  wire drain_sel7_g0_l3_3;
+  wire drain_sel7_g0_l3_4;
+  wire drain_sel7_g0_l3_5;
+  wire drain_sel7_g0_l3_6;
+  wire drain_sel7_g0_l3_7;
+  wire drain_sel7_g0_l3_8;
+  wire drain_sel7_g0_l3_9;
+  wire drain_sel7_g0_x_0;
+  wire drain_sel7_g0_x_1;
+  wire drain_sel7_g0_x_10;
+  wire drain_sel7_g0_x_11;
+  wire drain_sel7_g0_x_12;
+  wire drain_sel7_g0_x_13;
+  wire drain_sel7_g0_x_14;
+  wire drain_sel7_g0_x_15;
+  wire drain_sel7_g0_x_16;
+  wire drain_sel7_g0_x_17;
+  wire drain_sel7_g0_x_18;
+  wire drain_sel7_g0_x_19;
+  wire drain_sel7_g0_x_2;
+  wire drain_sel7_g0_x_20;
+  wire drain_sel7_g0_x_21;
+  wire drain_sel7_g0_x_22;
+  wire drain_sel7_g0_x_23;
+  wire drain_sel7_g0_x_24;
+  wire drain_sel7_g0_x_25;
+  wire drain_sel7_g0_x_3;
+  wire drain_sel7_g0_x_4;
+  wire drain_sel7_g0_x_5;
+  wire drain_sel7_g0_x_6;
+  wire drain_sel7_g0_x_7;
+  wire drain_sel7_g0_x_8;
+  wire drain_sel7_g0_x_9;
   wire draining;
   input en;
   wire en;
@@ -962,8 +2414,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_6_5 = 8'h00;
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
-  assign _064_ = en & drain_advance;
-  assign _083_ = en & drain_advance;
+  assign _025_ = en & drain_advance;
+  assign _027_ = en & drain_advance;
   assign _002_ = en & drain_advance;
   assign _003_[2:0] = drain_row2 + 1'h1;
   assign _004_ = en & drain_advance;
@@ -971,11 +2423,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign _006_ = en & drain_advance;
   assign _007_[2:0] = drain_row4 + 1'h1;
   assign _008_ = en & drain_advance;
-  assign _009_[2:0] = drain_row5 + 1'h1;
   assign _010_ = en & drain_advance;
   assign _012_[2:0] = drain_row6 + 1'h1;
   assign _013_ = en & drain_advance;
-  assign _014_[2:0] = drain_row7 + 1'h1;
   assign _015_ = | count_next;
   assign _016_ = beat_next == 3'h7;
   assign cap_0_0 = en & lf_0_0_d0;
@@ -1043,23 +2493,23 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_7_6 = en & lf_7_6_d0;
   assign cap_7_7 = en & lf_7_7_d0;
   assign draining = | drain_count;
-  assign _078_ = en & drain_advance;
-  assign _079_ = drain_count - 1'h1;
-  assign _080_ = en & draining;
-  assign _081_ = drain_beat + 1'h1;
-  assign _082_[2:0] = drain_advance ? 3'h0 : _081_;
-  assign _084_ = | { rst, cap_7_7 };
-  assign _085_ = | { rst, cap_7_7 };
-  assign _086_ = | { rst, cap_7_7 };
-  assign _087_ = | { rst, cap_7_7 };
-  assign _088_ = | { rst, cap_7_7 };
-  assign _089_ = | { rst, cap_7_7 };
-  assign _090_ = | { rst, cap_7_7 };
-  assign _091_ = | { rst, cap_7_7 };
-  assign _092_ = _080_ ? _082_[2:0] : drain_beat;
-  assign beat_next = cap_7_7 ? 3'h0 : _092_;
-  assign _093_ = _078_ ? _079_ : drain_count;
-  assign count_next = cap_7_7 ? 4'h8 : _093_;
+  assign _018_ = en & drain_advance;
+  assign _019_ = drain_count - 1'h1;
+  assign _020_ = en & draining;
+  assign _021_ = drain_beat + 1'h1;
+  assign _023_[2:0] = drain_advance ? 3'h0 : _021_;
+  assign _028_ = | { rst, cap_7_7 };
+  assign _029_ = | { rst, cap_7_7 };
+  assign _030_ = | { rst, cap_7_7 };
+  assign _031_ = | { rst, cap_7_7 };
+  assign _032_ = | { rst, cap_7_7 };
+  assign _033_ = | { rst, cap_7_7 };
+  assign _034_ = | { rst, cap_7_7 };
+  assign _035_ = | { rst, cap_7_7 };
+  assign _036_ = _020_ ? _023_[2:0] : drain_beat;
+  assign beat_next = cap_7_7 ? 3'h0 : _036_;
+  assign _037_ = _018_ ? _019_ : drain_count;
+  assign count_next = cap_7_7 ? 4'h8 : _037_;
   \hwq_mac_array.acc_0_0  acc_0_0 (
     .acc(acc),
     .addend(p_0_0),
@@ -1572,27 +3022,11259 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .en(en),
     .rst(rst)
   );
+  L6MUX21 drain_sel0_g0_l6mux_0 (
+    .D0(drain_sel0_g0_f0_0),
+    .D1(drain_sel0_g0_f1_0),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_0)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_1 (
+    .D0(drain_sel0_g0_f0_1),
+    .D1(drain_sel0_g0_f1_1),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_1)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_10 (
+    .D0(drain_sel0_g0_f0_10),
+    .D1(drain_sel0_g0_f1_10),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_10)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_11 (
+    .D0(drain_sel0_g0_f0_11),
+    .D1(drain_sel0_g0_f1_11),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_11)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_12 (
+    .D0(drain_sel0_g0_f0_12),
+    .D1(drain_sel0_g0_f1_12),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_12)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_13 (
+    .D0(drain_sel0_g0_f0_13),
+    .D1(drain_sel0_g0_f1_13),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_13)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_14 (
+    .D0(drain_sel0_g0_f0_14),
+    .D1(drain_sel0_g0_f1_14),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_14)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_15 (
+    .D0(drain_sel0_g0_f0_15),
+    .D1(drain_sel0_g0_f1_15),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_15)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_16 (
+    .D0(drain_sel0_g0_f0_16),
+    .D1(drain_sel0_g0_f1_16),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_16)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_17 (
+    .D0(drain_sel0_g0_f0_17),
+    .D1(drain_sel0_g0_f1_17),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_17)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_18 (
+    .D0(drain_sel0_g0_f0_18),
+    .D1(drain_sel0_g0_f1_18),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_18)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_19 (
+    .D0(drain_sel0_g0_f0_19),
+    .D1(drain_sel0_g0_f1_19),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_19)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_2 (
+    .D0(drain_sel0_g0_f0_2),
+    .D1(drain_sel0_g0_f1_2),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_2)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_20 (
+    .D0(drain_sel0_g0_f0_20),
+    .D1(drain_sel0_g0_f1_20),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_20)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_21 (
+    .D0(drain_sel0_g0_f0_21),
+    .D1(drain_sel0_g0_f1_21),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_21)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_22 (
+    .D0(drain_sel0_g0_f0_22),
+    .D1(drain_sel0_g0_f1_22),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_22)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_23 (
+    .D0(drain_sel0_g0_f0_23),
+    .D1(drain_sel0_g0_f1_23),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_23)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_24 (
+    .D0(drain_sel0_g0_f0_24),
+    .D1(drain_sel0_g0_f1_24),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_24)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_25 (
+    .D0(drain_sel0_g0_f0_25),
+    .D1(drain_sel0_g0_f1_25),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_25)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_3 (
+    .D0(drain_sel0_g0_f0_3),
+    .D1(drain_sel0_g0_f1_3),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_3)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_4 (
+    .D0(drain_sel0_g0_f0_4),
+    .D1(drain_sel0_g0_f1_4),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_4)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_5 (
+    .D0(drain_sel0_g0_f0_5),
+    .D1(drain_sel0_g0_f1_5),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_5)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_6 (
+    .D0(drain_sel0_g0_f0_6),
+    .D1(drain_sel0_g0_f1_6),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_6)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_7 (
+    .D0(drain_sel0_g0_f0_7),
+    .D1(drain_sel0_g0_f1_7),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_7)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_8 (
+    .D0(drain_sel0_g0_f0_8),
+    .D1(drain_sel0_g0_f1_8),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_8)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_9 (
+    .D0(drain_sel0_g0_f0_9),
+    .D1(drain_sel0_g0_f1_9),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_0 (
+    .A(out_0_0[0]),
+    .B(out_1_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_1 (
+    .A(out_0_0[1]),
+    .B(out_1_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_10 (
+    .A(out_0_0[10]),
+    .B(out_1_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_11 (
+    .A(out_0_0[11]),
+    .B(out_1_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_12 (
+    .A(out_0_0[12]),
+    .B(out_1_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_13 (
+    .A(out_0_0[13]),
+    .B(out_1_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_14 (
+    .A(out_0_0[14]),
+    .B(out_1_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_15 (
+    .A(out_0_0[15]),
+    .B(out_1_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_16 (
+    .A(out_0_0[16]),
+    .B(out_1_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_17 (
+    .A(out_0_0[17]),
+    .B(out_1_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_18 (
+    .A(out_0_0[18]),
+    .B(out_1_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_19 (
+    .A(out_0_0[19]),
+    .B(out_1_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_2 (
+    .A(out_0_0[2]),
+    .B(out_1_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_20 (
+    .A(out_0_0[20]),
+    .B(out_1_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_21 (
+    .A(out_0_0[21]),
+    .B(out_1_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_22 (
+    .A(out_0_0[22]),
+    .B(out_1_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_23 (
+    .A(out_0_0[23]),
+    .B(out_1_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_24 (
+    .A(out_0_0[24]),
+    .B(out_1_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_25 (
+    .A(out_0_0[25]),
+    .B(out_1_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_3 (
+    .A(out_0_0[3]),
+    .B(out_1_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_4 (
+    .A(out_0_0[4]),
+    .B(out_1_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_5 (
+    .A(out_0_0[5]),
+    .B(out_1_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_6 (
+    .A(out_0_0[6]),
+    .B(out_1_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_7 (
+    .A(out_0_0[7]),
+    .B(out_1_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_8 (
+    .A(out_0_0[8]),
+    .B(out_1_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_9 (
+    .A(out_0_0[9]),
+    .B(out_1_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_0 (
+    .A(out_2_0[0]),
+    .B(out_3_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_1 (
+    .A(out_2_0[1]),
+    .B(out_3_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_10 (
+    .A(out_2_0[10]),
+    .B(out_3_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_11 (
+    .A(out_2_0[11]),
+    .B(out_3_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_12 (
+    .A(out_2_0[12]),
+    .B(out_3_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_13 (
+    .A(out_2_0[13]),
+    .B(out_3_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_14 (
+    .A(out_2_0[14]),
+    .B(out_3_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_15 (
+    .A(out_2_0[15]),
+    .B(out_3_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_16 (
+    .A(out_2_0[16]),
+    .B(out_3_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_17 (
+    .A(out_2_0[17]),
+    .B(out_3_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_18 (
+    .A(out_2_0[18]),
+    .B(out_3_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_19 (
+    .A(out_2_0[19]),
+    .B(out_3_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_2 (
+    .A(out_2_0[2]),
+    .B(out_3_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_20 (
+    .A(out_2_0[20]),
+    .B(out_3_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_21 (
+    .A(out_2_0[21]),
+    .B(out_3_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_22 (
+    .A(out_2_0[22]),
+    .B(out_3_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_23 (
+    .A(out_2_0[23]),
+    .B(out_3_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_24 (
+    .A(out_2_0[24]),
+    .B(out_3_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_25 (
+    .A(out_2_0[25]),
+    .B(out_3_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_3 (
+    .A(out_2_0[3]),
+    .B(out_3_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_4 (
+    .A(out_2_0[4]),
+    .B(out_3_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_5 (
+    .A(out_2_0[5]),
+    .B(out_3_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_6 (
+    .A(out_2_0[6]),
+    .B(out_3_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_7 (
+    .A(out_2_0[7]),
+    .B(out_3_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_8 (
+    .A(out_2_0[8]),
+    .B(out_3_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_9 (
+    .A(out_2_0[9]),
+    .B(out_3_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_0 (
+    .A(out_4_0[0]),
+    .B(out_5_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_1 (
+    .A(out_4_0[1]),
+    .B(out_5_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_10 (
+    .A(out_4_0[10]),
+    .B(out_5_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_11 (
+    .A(out_4_0[11]),
+    .B(out_5_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_12 (
+    .A(out_4_0[12]),
+    .B(out_5_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_13 (
+    .A(out_4_0[13]),
+    .B(out_5_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_14 (
+    .A(out_4_0[14]),
+    .B(out_5_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_15 (
+    .A(out_4_0[15]),
+    .B(out_5_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_16 (
+    .A(out_4_0[16]),
+    .B(out_5_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_17 (
+    .A(out_4_0[17]),
+    .B(out_5_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_18 (
+    .A(out_4_0[18]),
+    .B(out_5_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_19 (
+    .A(out_4_0[19]),
+    .B(out_5_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_2 (
+    .A(out_4_0[2]),
+    .B(out_5_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_20 (
+    .A(out_4_0[20]),
+    .B(out_5_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_21 (
+    .A(out_4_0[21]),
+    .B(out_5_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_22 (
+    .A(out_4_0[22]),
+    .B(out_5_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_23 (
+    .A(out_4_0[23]),
+    .B(out_5_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_24 (
+    .A(out_4_0[24]),
+    .B(out_5_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_25 (
+    .A(out_4_0[25]),
+    .B(out_5_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_3 (
+    .A(out_4_0[3]),
+    .B(out_5_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_4 (
+    .A(out_4_0[4]),
+    .B(out_5_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_5 (
+    .A(out_4_0[5]),
+    .B(out_5_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_6 (
+    .A(out_4_0[6]),
+    .B(out_5_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_7 (
+    .A(out_4_0[7]),
+    .B(out_5_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_8 (
+    .A(out_4_0[8]),
+    .B(out_5_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_9 (
+    .A(out_4_0[9]),
+    .B(out_5_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_0 (
+    .A(out_6_0[0]),
+    .B(out_7_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_1 (
+    .A(out_6_0[1]),
+    .B(out_7_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_10 (
+    .A(out_6_0[10]),
+    .B(out_7_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_11 (
+    .A(out_6_0[11]),
+    .B(out_7_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_12 (
+    .A(out_6_0[12]),
+    .B(out_7_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_13 (
+    .A(out_6_0[13]),
+    .B(out_7_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_14 (
+    .A(out_6_0[14]),
+    .B(out_7_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_15 (
+    .A(out_6_0[15]),
+    .B(out_7_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_16 (
+    .A(out_6_0[16]),
+    .B(out_7_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_17 (
+    .A(out_6_0[17]),
+    .B(out_7_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_18 (
+    .A(out_6_0[18]),
+    .B(out_7_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_19 (
+    .A(out_6_0[19]),
+    .B(out_7_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_2 (
+    .A(out_6_0[2]),
+    .B(out_7_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_20 (
+    .A(out_6_0[20]),
+    .B(out_7_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_21 (
+    .A(out_6_0[21]),
+    .B(out_7_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_22 (
+    .A(out_6_0[22]),
+    .B(out_7_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_23 (
+    .A(out_6_0[23]),
+    .B(out_7_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_24 (
+    .A(out_6_0[24]),
+    .B(out_7_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_25 (
+    .A(out_6_0[25]),
+    .B(out_7_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_3 (
+    .A(out_6_0[3]),
+    .B(out_7_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_4 (
+    .A(out_6_0[4]),
+    .B(out_7_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_5 (
+    .A(out_6_0[5]),
+    .B(out_7_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_6 (
+    .A(out_6_0[6]),
+    .B(out_7_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_7 (
+    .A(out_6_0[7]),
+    .B(out_7_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_8 (
+    .A(out_6_0[8]),
+    .B(out_7_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_9 (
+    .A(out_6_0[9]),
+    .B(out_7_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_9)
+  );
+  PFUMX drain_sel0_g0_pfumx0_0 (
+    .ALUT(drain_sel0_g0_l1_0),
+    .BLUT(drain_sel0_g0_l0_0),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_0)
+  );
+  PFUMX drain_sel0_g0_pfumx0_1 (
+    .ALUT(drain_sel0_g0_l1_1),
+    .BLUT(drain_sel0_g0_l0_1),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_1)
+  );
+  PFUMX drain_sel0_g0_pfumx0_10 (
+    .ALUT(drain_sel0_g0_l1_10),
+    .BLUT(drain_sel0_g0_l0_10),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_10)
+  );
+  PFUMX drain_sel0_g0_pfumx0_11 (
+    .ALUT(drain_sel0_g0_l1_11),
+    .BLUT(drain_sel0_g0_l0_11),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_11)
+  );
+  PFUMX drain_sel0_g0_pfumx0_12 (
+    .ALUT(drain_sel0_g0_l1_12),
+    .BLUT(drain_sel0_g0_l0_12),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_12)
+  );
+  PFUMX drain_sel0_g0_pfumx0_13 (
+    .ALUT(drain_sel0_g0_l1_13),
+    .BLUT(drain_sel0_g0_l0_13),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_13)
+  );
+  PFUMX drain_sel0_g0_pfumx0_14 (
+    .ALUT(drain_sel0_g0_l1_14),
+    .BLUT(drain_sel0_g0_l0_14),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_14)
+  );
+  PFUMX drain_sel0_g0_pfumx0_15 (
+    .ALUT(drain_sel0_g0_l1_15),
+    .BLUT(drain_sel0_g0_l0_15),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_15)
+  );
+  PFUMX drain_sel0_g0_pfumx0_16 (
+    .ALUT(drain_sel0_g0_l1_16),
+    .BLUT(drain_sel0_g0_l0_16),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_16)
+  );
+  PFUMX drain_sel0_g0_pfumx0_17 (
+    .ALUT(drain_sel0_g0_l1_17),
+    .BLUT(drain_sel0_g0_l0_17),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_17)
+  );
+  PFUMX drain_sel0_g0_pfumx0_18 (
+    .ALUT(drain_sel0_g0_l1_18),
+    .BLUT(drain_sel0_g0_l0_18),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_18)
+  );
+  PFUMX drain_sel0_g0_pfumx0_19 (
+    .ALUT(drain_sel0_g0_l1_19),
+    .BLUT(drain_sel0_g0_l0_19),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_19)
+  );
+  PFUMX drain_sel0_g0_pfumx0_2 (
+    .ALUT(drain_sel0_g0_l1_2),
+    .BLUT(drain_sel0_g0_l0_2),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_2)
+  );
+  PFUMX drain_sel0_g0_pfumx0_20 (
+    .ALUT(drain_sel0_g0_l1_20),
+    .BLUT(drain_sel0_g0_l0_20),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_20)
+  );
+  PFUMX drain_sel0_g0_pfumx0_21 (
+    .ALUT(drain_sel0_g0_l1_21),
+    .BLUT(drain_sel0_g0_l0_21),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_21)
+  );
+  PFUMX drain_sel0_g0_pfumx0_22 (
+    .ALUT(drain_sel0_g0_l1_22),
+    .BLUT(drain_sel0_g0_l0_22),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_22)
+  );
+  PFUMX drain_sel0_g0_pfumx0_23 (
+    .ALUT(drain_sel0_g0_l1_23),
+    .BLUT(drain_sel0_g0_l0_23),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_23)
+  );
+  PFUMX drain_sel0_g0_pfumx0_24 (
+    .ALUT(drain_sel0_g0_l1_24),
+    .BLUT(drain_sel0_g0_l0_24),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_24)
+  );
+  PFUMX drain_sel0_g0_pfumx0_25 (
+    .ALUT(drain_sel0_g0_l1_25),
+    .BLUT(drain_sel0_g0_l0_25),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_25)
+  );
+  PFUMX drain_sel0_g0_pfumx0_3 (
+    .ALUT(drain_sel0_g0_l1_3),
+    .BLUT(drain_sel0_g0_l0_3),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_3)
+  );
+  PFUMX drain_sel0_g0_pfumx0_4 (
+    .ALUT(drain_sel0_g0_l1_4),
+    .BLUT(drain_sel0_g0_l0_4),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_4)
+  );
+  PFUMX drain_sel0_g0_pfumx0_5 (
+    .ALUT(drain_sel0_g0_l1_5),
+    .BLUT(drain_sel0_g0_l0_5),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_5)
+  );
+  PFUMX drain_sel0_g0_pfumx0_6 (
+    .ALUT(drain_sel0_g0_l1_6),
+    .BLUT(drain_sel0_g0_l0_6),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_6)
+  );
+  PFUMX drain_sel0_g0_pfumx0_7 (
+    .ALUT(drain_sel0_g0_l1_7),
+    .BLUT(drain_sel0_g0_l0_7),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_7)
+  );
+  PFUMX drain_sel0_g0_pfumx0_8 (
+    .ALUT(drain_sel0_g0_l1_8),
+    .BLUT(drain_sel0_g0_l0_8),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_8)
+  );
+  PFUMX drain_sel0_g0_pfumx0_9 (
+    .ALUT(drain_sel0_g0_l1_9),
+    .BLUT(drain_sel0_g0_l0_9),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_9)
+  );
+  PFUMX drain_sel0_g0_pfumx1_0 (
+    .ALUT(drain_sel0_g0_l3_0),
+    .BLUT(drain_sel0_g0_l2_0),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_0)
+  );
+  PFUMX drain_sel0_g0_pfumx1_1 (
+    .ALUT(drain_sel0_g0_l3_1),
+    .BLUT(drain_sel0_g0_l2_1),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_1)
+  );
+  PFUMX drain_sel0_g0_pfumx1_10 (
+    .ALUT(drain_sel0_g0_l3_10),
+    .BLUT(drain_sel0_g0_l2_10),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_10)
+  );
+  PFUMX drain_sel0_g0_pfumx1_11 (
+    .ALUT(drain_sel0_g0_l3_11),
+    .BLUT(drain_sel0_g0_l2_11),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_11)
+  );
+  PFUMX drain_sel0_g0_pfumx1_12 (
+    .ALUT(drain_sel0_g0_l3_12),
+    .BLUT(drain_sel0_g0_l2_12),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_12)
+  );
+  PFUMX drain_sel0_g0_pfumx1_13 (
+    .ALUT(drain_sel0_g0_l3_13),
+    .BLUT(drain_sel0_g0_l2_13),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_13)
+  );
+  PFUMX drain_sel0_g0_pfumx1_14 (
+    .ALUT(drain_sel0_g0_l3_14),
+    .BLUT(drain_sel0_g0_l2_14),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_14)
+  );
+  PFUMX drain_sel0_g0_pfumx1_15 (
+    .ALUT(drain_sel0_g0_l3_15),
+    .BLUT(drain_sel0_g0_l2_15),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_15)
+  );
+  PFUMX drain_sel0_g0_pfumx1_16 (
+    .ALUT(drain_sel0_g0_l3_16),
+    .BLUT(drain_sel0_g0_l2_16),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_16)
+  );
+  PFUMX drain_sel0_g0_pfumx1_17 (
+    .ALUT(drain_sel0_g0_l3_17),
+    .BLUT(drain_sel0_g0_l2_17),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_17)
+  );
+  PFUMX drain_sel0_g0_pfumx1_18 (
+    .ALUT(drain_sel0_g0_l3_18),
+    .BLUT(drain_sel0_g0_l2_18),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_18)
+  );
+  PFUMX drain_sel0_g0_pfumx1_19 (
+    .ALUT(drain_sel0_g0_l3_19),
+    .BLUT(drain_sel0_g0_l2_19),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_19)
+  );
+  PFUMX drain_sel0_g0_pfumx1_2 (
+    .ALUT(drain_sel0_g0_l3_2),
+    .BLUT(drain_sel0_g0_l2_2),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_2)
+  );
+  PFUMX drain_sel0_g0_pfumx1_20 (
+    .ALUT(drain_sel0_g0_l3_20),
+    .BLUT(drain_sel0_g0_l2_20),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_20)
+  );
+  PFUMX drain_sel0_g0_pfumx1_21 (
+    .ALUT(drain_sel0_g0_l3_21),
+    .BLUT(drain_sel0_g0_l2_21),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_21)
+  );
+  PFUMX drain_sel0_g0_pfumx1_22 (
+    .ALUT(drain_sel0_g0_l3_22),
+    .BLUT(drain_sel0_g0_l2_22),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_22)
+  );
+  PFUMX drain_sel0_g0_pfumx1_23 (
+    .ALUT(drain_sel0_g0_l3_23),
+    .BLUT(drain_sel0_g0_l2_23),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_23)
+  );
+  PFUMX drain_sel0_g0_pfumx1_24 (
+    .ALUT(drain_sel0_g0_l3_24),
+    .BLUT(drain_sel0_g0_l2_24),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_24)
+  );
+  PFUMX drain_sel0_g0_pfumx1_25 (
+    .ALUT(drain_sel0_g0_l3_25),
+    .BLUT(drain_sel0_g0_l2_25),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_25)
+  );
+  PFUMX drain_sel0_g0_pfumx1_3 (
+    .ALUT(drain_sel0_g0_l3_3),
+    .BLUT(drain_sel0_g0_l2_3),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_3)
+  );
+  PFUMX drain_sel0_g0_pfumx1_4 (
+    .ALUT(drain_sel0_g0_l3_4),
+    .BLUT(drain_sel0_g0_l2_4),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_4)
+  );
+  PFUMX drain_sel0_g0_pfumx1_5 (
+    .ALUT(drain_sel0_g0_l3_5),
+    .BLUT(drain_sel0_g0_l2_5),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_5)
+  );
+  PFUMX drain_sel0_g0_pfumx1_6 (
+    .ALUT(drain_sel0_g0_l3_6),
+    .BLUT(drain_sel0_g0_l2_6),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_6)
+  );
+  PFUMX drain_sel0_g0_pfumx1_7 (
+    .ALUT(drain_sel0_g0_l3_7),
+    .BLUT(drain_sel0_g0_l2_7),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_7)
+  );
+  PFUMX drain_sel0_g0_pfumx1_8 (
+    .ALUT(drain_sel0_g0_l3_8),
+    .BLUT(drain_sel0_g0_l2_8),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_8)
+  );
+  PFUMX drain_sel0_g0_pfumx1_9 (
+    .ALUT(drain_sel0_g0_l3_9),
+    .BLUT(drain_sel0_g0_l2_9),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_9)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_0 (
+    .D0(drain_sel1_g0_f0_0),
+    .D1(drain_sel1_g0_f1_0),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_0)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_1 (
+    .D0(drain_sel1_g0_f0_1),
+    .D1(drain_sel1_g0_f1_1),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_1)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_10 (
+    .D0(drain_sel1_g0_f0_10),
+    .D1(drain_sel1_g0_f1_10),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_10)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_11 (
+    .D0(drain_sel1_g0_f0_11),
+    .D1(drain_sel1_g0_f1_11),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_11)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_12 (
+    .D0(drain_sel1_g0_f0_12),
+    .D1(drain_sel1_g0_f1_12),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_12)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_13 (
+    .D0(drain_sel1_g0_f0_13),
+    .D1(drain_sel1_g0_f1_13),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_13)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_14 (
+    .D0(drain_sel1_g0_f0_14),
+    .D1(drain_sel1_g0_f1_14),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_14)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_15 (
+    .D0(drain_sel1_g0_f0_15),
+    .D1(drain_sel1_g0_f1_15),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_15)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_16 (
+    .D0(drain_sel1_g0_f0_16),
+    .D1(drain_sel1_g0_f1_16),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_16)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_17 (
+    .D0(drain_sel1_g0_f0_17),
+    .D1(drain_sel1_g0_f1_17),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_17)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_18 (
+    .D0(drain_sel1_g0_f0_18),
+    .D1(drain_sel1_g0_f1_18),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_18)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_19 (
+    .D0(drain_sel1_g0_f0_19),
+    .D1(drain_sel1_g0_f1_19),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_19)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_2 (
+    .D0(drain_sel1_g0_f0_2),
+    .D1(drain_sel1_g0_f1_2),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_2)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_20 (
+    .D0(drain_sel1_g0_f0_20),
+    .D1(drain_sel1_g0_f1_20),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_20)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_21 (
+    .D0(drain_sel1_g0_f0_21),
+    .D1(drain_sel1_g0_f1_21),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_21)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_22 (
+    .D0(drain_sel1_g0_f0_22),
+    .D1(drain_sel1_g0_f1_22),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_22)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_23 (
+    .D0(drain_sel1_g0_f0_23),
+    .D1(drain_sel1_g0_f1_23),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_23)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_24 (
+    .D0(drain_sel1_g0_f0_24),
+    .D1(drain_sel1_g0_f1_24),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_24)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_25 (
+    .D0(drain_sel1_g0_f0_25),
+    .D1(drain_sel1_g0_f1_25),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_25)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_3 (
+    .D0(drain_sel1_g0_f0_3),
+    .D1(drain_sel1_g0_f1_3),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_3)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_4 (
+    .D0(drain_sel1_g0_f0_4),
+    .D1(drain_sel1_g0_f1_4),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_4)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_5 (
+    .D0(drain_sel1_g0_f0_5),
+    .D1(drain_sel1_g0_f1_5),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_5)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_6 (
+    .D0(drain_sel1_g0_f0_6),
+    .D1(drain_sel1_g0_f1_6),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_6)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_7 (
+    .D0(drain_sel1_g0_f0_7),
+    .D1(drain_sel1_g0_f1_7),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_7)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_8 (
+    .D0(drain_sel1_g0_f0_8),
+    .D1(drain_sel1_g0_f1_8),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_8)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_9 (
+    .D0(drain_sel1_g0_f0_9),
+    .D1(drain_sel1_g0_f1_9),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_0 (
+    .A(out_0_1[0]),
+    .B(out_1_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_1 (
+    .A(out_0_1[1]),
+    .B(out_1_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_10 (
+    .A(out_0_1[10]),
+    .B(out_1_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_11 (
+    .A(out_0_1[11]),
+    .B(out_1_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_12 (
+    .A(out_0_1[12]),
+    .B(out_1_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_13 (
+    .A(out_0_1[13]),
+    .B(out_1_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_14 (
+    .A(out_0_1[14]),
+    .B(out_1_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_15 (
+    .A(out_0_1[15]),
+    .B(out_1_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_16 (
+    .A(out_0_1[16]),
+    .B(out_1_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_17 (
+    .A(out_0_1[17]),
+    .B(out_1_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_18 (
+    .A(out_0_1[18]),
+    .B(out_1_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_19 (
+    .A(out_0_1[19]),
+    .B(out_1_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_2 (
+    .A(out_0_1[2]),
+    .B(out_1_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_20 (
+    .A(out_0_1[20]),
+    .B(out_1_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_21 (
+    .A(out_0_1[21]),
+    .B(out_1_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_22 (
+    .A(out_0_1[22]),
+    .B(out_1_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_23 (
+    .A(out_0_1[23]),
+    .B(out_1_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_24 (
+    .A(out_0_1[24]),
+    .B(out_1_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_25 (
+    .A(out_0_1[25]),
+    .B(out_1_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_3 (
+    .A(out_0_1[3]),
+    .B(out_1_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_4 (
+    .A(out_0_1[4]),
+    .B(out_1_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_5 (
+    .A(out_0_1[5]),
+    .B(out_1_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_6 (
+    .A(out_0_1[6]),
+    .B(out_1_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_7 (
+    .A(out_0_1[7]),
+    .B(out_1_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_8 (
+    .A(out_0_1[8]),
+    .B(out_1_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_9 (
+    .A(out_0_1[9]),
+    .B(out_1_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_0 (
+    .A(out_2_1[0]),
+    .B(out_3_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_1 (
+    .A(out_2_1[1]),
+    .B(out_3_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_10 (
+    .A(out_2_1[10]),
+    .B(out_3_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_11 (
+    .A(out_2_1[11]),
+    .B(out_3_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_12 (
+    .A(out_2_1[12]),
+    .B(out_3_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_13 (
+    .A(out_2_1[13]),
+    .B(out_3_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_14 (
+    .A(out_2_1[14]),
+    .B(out_3_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_15 (
+    .A(out_2_1[15]),
+    .B(out_3_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_16 (
+    .A(out_2_1[16]),
+    .B(out_3_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_17 (
+    .A(out_2_1[17]),
+    .B(out_3_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_18 (
+    .A(out_2_1[18]),
+    .B(out_3_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_19 (
+    .A(out_2_1[19]),
+    .B(out_3_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_2 (
+    .A(out_2_1[2]),
+    .B(out_3_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_20 (
+    .A(out_2_1[20]),
+    .B(out_3_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_21 (
+    .A(out_2_1[21]),
+    .B(out_3_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_22 (
+    .A(out_2_1[22]),
+    .B(out_3_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_23 (
+    .A(out_2_1[23]),
+    .B(out_3_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_24 (
+    .A(out_2_1[24]),
+    .B(out_3_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_25 (
+    .A(out_2_1[25]),
+    .B(out_3_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_3 (
+    .A(out_2_1[3]),
+    .B(out_3_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_4 (
+    .A(out_2_1[4]),
+    .B(out_3_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_5 (
+    .A(out_2_1[5]),
+    .B(out_3_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_6 (
+    .A(out_2_1[6]),
+    .B(out_3_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_7 (
+    .A(out_2_1[7]),
+    .B(out_3_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_8 (
+    .A(out_2_1[8]),
+    .B(out_3_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_9 (
+    .A(out_2_1[9]),
+    .B(out_3_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_0 (
+    .A(out_4_1[0]),
+    .B(out_5_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_1 (
+    .A(out_4_1[1]),
+    .B(out_5_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_10 (
+    .A(out_4_1[10]),
+    .B(out_5_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_11 (
+    .A(out_4_1[11]),
+    .B(out_5_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_12 (
+    .A(out_4_1[12]),
+    .B(out_5_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_13 (
+    .A(out_4_1[13]),
+    .B(out_5_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_14 (
+    .A(out_4_1[14]),
+    .B(out_5_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_15 (
+    .A(out_4_1[15]),
+    .B(out_5_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_16 (
+    .A(out_4_1[16]),
+    .B(out_5_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_17 (
+    .A(out_4_1[17]),
+    .B(out_5_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_18 (
+    .A(out_4_1[18]),
+    .B(out_5_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_19 (
+    .A(out_4_1[19]),
+    .B(out_5_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_2 (
+    .A(out_4_1[2]),
+    .B(out_5_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_20 (
+    .A(out_4_1[20]),
+    .B(out_5_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_21 (
+    .A(out_4_1[21]),
+    .B(out_5_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_22 (
+    .A(out_4_1[22]),
+    .B(out_5_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_23 (
+    .A(out_4_1[23]),
+    .B(out_5_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_24 (
+    .A(out_4_1[24]),
+    .B(out_5_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_25 (
+    .A(out_4_1[25]),
+    .B(out_5_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_3 (
+    .A(out_4_1[3]),
+    .B(out_5_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_4 (
+    .A(out_4_1[4]),
+    .B(out_5_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_5 (
+    .A(out_4_1[5]),
+    .B(out_5_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_6 (
+    .A(out_4_1[6]),
+    .B(out_5_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_7 (
+    .A(out_4_1[7]),
+    .B(out_5_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_8 (
+    .A(out_4_1[8]),
+    .B(out_5_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_9 (
+    .A(out_4_1[9]),
+    .B(out_5_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_0 (
+    .A(out_6_1[0]),
+    .B(out_7_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_1 (
+    .A(out_6_1[1]),
+    .B(out_7_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_10 (
+    .A(out_6_1[10]),
+    .B(out_7_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_11 (
+    .A(out_6_1[11]),
+    .B(out_7_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_12 (
+    .A(out_6_1[12]),
+    .B(out_7_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_13 (
+    .A(out_6_1[13]),
+    .B(out_7_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_14 (
+    .A(out_6_1[14]),
+    .B(out_7_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_15 (
+    .A(out_6_1[15]),
+    .B(out_7_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_16 (
+    .A(out_6_1[16]),
+    .B(out_7_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_17 (
+    .A(out_6_1[17]),
+    .B(out_7_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_18 (
+    .A(out_6_1[18]),
+    .B(out_7_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_19 (
+    .A(out_6_1[19]),
+    .B(out_7_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_2 (
+    .A(out_6_1[2]),
+    .B(out_7_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_20 (
+    .A(out_6_1[20]),
+    .B(out_7_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_21 (
+    .A(out_6_1[21]),
+    .B(out_7_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_22 (
+    .A(out_6_1[22]),
+    .B(out_7_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_23 (
+    .A(out_6_1[23]),
+    .B(out_7_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_24 (
+    .A(out_6_1[24]),
+    .B(out_7_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_25 (
+    .A(out_6_1[25]),
+    .B(out_7_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_3 (
+    .A(out_6_1[3]),
+    .B(out_7_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_4 (
+    .A(out_6_1[4]),
+    .B(out_7_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_5 (
+    .A(out_6_1[5]),
+    .B(out_7_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_6 (
+    .A(out_6_1[6]),
+    .B(out_7_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_7 (
+    .A(out_6_1[7]),
+    .B(out_7_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_8 (
+    .A(out_6_1[8]),
+    .B(out_7_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_9 (
+    .A(out_6_1[9]),
+    .B(out_7_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_9)
+  );
+  PFUMX drain_sel1_g0_pfumx0_0 (
+    .ALUT(drain_sel1_g0_l1_0),
+    .BLUT(drain_sel1_g0_l0_0),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_0)
+  );
+  PFUMX drain_sel1_g0_pfumx0_1 (
+    .ALUT(drain_sel1_g0_l1_1),
+    .BLUT(drain_sel1_g0_l0_1),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_1)
+  );
+  PFUMX drain_sel1_g0_pfumx0_10 (
+    .ALUT(drain_sel1_g0_l1_10),
+    .BLUT(drain_sel1_g0_l0_10),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_10)
+  );
+  PFUMX drain_sel1_g0_pfumx0_11 (
+    .ALUT(drain_sel1_g0_l1_11),
+    .BLUT(drain_sel1_g0_l0_11),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_11)
+  );
+  PFUMX drain_sel1_g0_pfumx0_12 (
+    .ALUT(drain_sel1_g0_l1_12),
+    .BLUT(drain_sel1_g0_l0_12),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_12)
+  );
+  PFUMX drain_sel1_g0_pfumx0_13 (
+    .ALUT(drain_sel1_g0_l1_13),
+    .BLUT(drain_sel1_g0_l0_13),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_13)
+  );
+  PFUMX drain_sel1_g0_pfumx0_14 (
+    .ALUT(drain_sel1_g0_l1_14),
+    .BLUT(drain_sel1_g0_l0_14),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_14)
+  );
+  PFUMX drain_sel1_g0_pfumx0_15 (
+    .ALUT(drain_sel1_g0_l1_15),
+    .BLUT(drain_sel1_g0_l0_15),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_15)
+  );
+  PFUMX drain_sel1_g0_pfumx0_16 (
+    .ALUT(drain_sel1_g0_l1_16),
+    .BLUT(drain_sel1_g0_l0_16),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_16)
+  );
+  PFUMX drain_sel1_g0_pfumx0_17 (
+    .ALUT(drain_sel1_g0_l1_17),
+    .BLUT(drain_sel1_g0_l0_17),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_17)
+  );
+  PFUMX drain_sel1_g0_pfumx0_18 (
+    .ALUT(drain_sel1_g0_l1_18),
+    .BLUT(drain_sel1_g0_l0_18),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_18)
+  );
+  PFUMX drain_sel1_g0_pfumx0_19 (
+    .ALUT(drain_sel1_g0_l1_19),
+    .BLUT(drain_sel1_g0_l0_19),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_19)
+  );
+  PFUMX drain_sel1_g0_pfumx0_2 (
+    .ALUT(drain_sel1_g0_l1_2),
+    .BLUT(drain_sel1_g0_l0_2),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_2)
+  );
+  PFUMX drain_sel1_g0_pfumx0_20 (
+    .ALUT(drain_sel1_g0_l1_20),
+    .BLUT(drain_sel1_g0_l0_20),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_20)
+  );
+  PFUMX drain_sel1_g0_pfumx0_21 (
+    .ALUT(drain_sel1_g0_l1_21),
+    .BLUT(drain_sel1_g0_l0_21),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_21)
+  );
+  PFUMX drain_sel1_g0_pfumx0_22 (
+    .ALUT(drain_sel1_g0_l1_22),
+    .BLUT(drain_sel1_g0_l0_22),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_22)
+  );
+  PFUMX drain_sel1_g0_pfumx0_23 (
+    .ALUT(drain_sel1_g0_l1_23),
+    .BLUT(drain_sel1_g0_l0_23),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_23)
+  );
+  PFUMX drain_sel1_g0_pfumx0_24 (
+    .ALUT(drain_sel1_g0_l1_24),
+    .BLUT(drain_sel1_g0_l0_24),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_24)
+  );
+  PFUMX drain_sel1_g0_pfumx0_25 (
+    .ALUT(drain_sel1_g0_l1_25),
+    .BLUT(drain_sel1_g0_l0_25),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_25)
+  );
+  PFUMX drain_sel1_g0_pfumx0_3 (
+    .ALUT(drain_sel1_g0_l1_3),
+    .BLUT(drain_sel1_g0_l0_3),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_3)
+  );
+  PFUMX drain_sel1_g0_pfumx0_4 (
+    .ALUT(drain_sel1_g0_l1_4),
+    .BLUT(drain_sel1_g0_l0_4),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_4)
+  );
+  PFUMX drain_sel1_g0_pfumx0_5 (
+    .ALUT(drain_sel1_g0_l1_5),
+    .BLUT(drain_sel1_g0_l0_5),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_5)
+  );
+  PFUMX drain_sel1_g0_pfumx0_6 (
+    .ALUT(drain_sel1_g0_l1_6),
+    .BLUT(drain_sel1_g0_l0_6),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_6)
+  );
+  PFUMX drain_sel1_g0_pfumx0_7 (
+    .ALUT(drain_sel1_g0_l1_7),
+    .BLUT(drain_sel1_g0_l0_7),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_7)
+  );
+  PFUMX drain_sel1_g0_pfumx0_8 (
+    .ALUT(drain_sel1_g0_l1_8),
+    .BLUT(drain_sel1_g0_l0_8),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_8)
+  );
+  PFUMX drain_sel1_g0_pfumx0_9 (
+    .ALUT(drain_sel1_g0_l1_9),
+    .BLUT(drain_sel1_g0_l0_9),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_9)
+  );
+  PFUMX drain_sel1_g0_pfumx1_0 (
+    .ALUT(drain_sel1_g0_l3_0),
+    .BLUT(drain_sel1_g0_l2_0),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_0)
+  );
+  PFUMX drain_sel1_g0_pfumx1_1 (
+    .ALUT(drain_sel1_g0_l3_1),
+    .BLUT(drain_sel1_g0_l2_1),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_1)
+  );
+  PFUMX drain_sel1_g0_pfumx1_10 (
+    .ALUT(drain_sel1_g0_l3_10),
+    .BLUT(drain_sel1_g0_l2_10),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_10)
+  );
+  PFUMX drain_sel1_g0_pfumx1_11 (
+    .ALUT(drain_sel1_g0_l3_11),
+    .BLUT(drain_sel1_g0_l2_11),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_11)
+  );
+  PFUMX drain_sel1_g0_pfumx1_12 (
+    .ALUT(drain_sel1_g0_l3_12),
+    .BLUT(drain_sel1_g0_l2_12),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_12)
+  );
+  PFUMX drain_sel1_g0_pfumx1_13 (
+    .ALUT(drain_sel1_g0_l3_13),
+    .BLUT(drain_sel1_g0_l2_13),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_13)
+  );
+  PFUMX drain_sel1_g0_pfumx1_14 (
+    .ALUT(drain_sel1_g0_l3_14),
+    .BLUT(drain_sel1_g0_l2_14),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_14)
+  );
+  PFUMX drain_sel1_g0_pfumx1_15 (
+    .ALUT(drain_sel1_g0_l3_15),
+    .BLUT(drain_sel1_g0_l2_15),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_15)
+  );
+  PFUMX drain_sel1_g0_pfumx1_16 (
+    .ALUT(drain_sel1_g0_l3_16),
+    .BLUT(drain_sel1_g0_l2_16),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_16)
+  );
+  PFUMX drain_sel1_g0_pfumx1_17 (
+    .ALUT(drain_sel1_g0_l3_17),
+    .BLUT(drain_sel1_g0_l2_17),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_17)
+  );
+  PFUMX drain_sel1_g0_pfumx1_18 (
+    .ALUT(drain_sel1_g0_l3_18),
+    .BLUT(drain_sel1_g0_l2_18),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_18)
+  );
+  PFUMX drain_sel1_g0_pfumx1_19 (
+    .ALUT(drain_sel1_g0_l3_19),
+    .BLUT(drain_sel1_g0_l2_19),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_19)
+  );
+  PFUMX drain_sel1_g0_pfumx1_2 (
+    .ALUT(drain_sel1_g0_l3_2),
+    .BLUT(drain_sel1_g0_l2_2),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_2)
+  );
+  PFUMX drain_sel1_g0_pfumx1_20 (
+    .ALUT(drain_sel1_g0_l3_20),
+    .BLUT(drain_sel1_g0_l2_20),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_20)
+  );
+  PFUMX drain_sel1_g0_pfumx1_21 (
+    .ALUT(drain_sel1_g0_l3_21),
+    .BLUT(drain_sel1_g0_l2_21),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_21)
+  );
+  PFUMX drain_sel1_g0_pfumx1_22 (
+    .ALUT(drain_sel1_g0_l3_22),
+    .BLUT(drain_sel1_g0_l2_22),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_22)
+  );
+  PFUMX drain_sel1_g0_pfumx1_23 (
+    .ALUT(drain_sel1_g0_l3_23),
+    .BLUT(drain_sel1_g0_l2_23),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_23)
+  );
+  PFUMX drain_sel1_g0_pfumx1_24 (
+    .ALUT(drain_sel1_g0_l3_24),
+    .BLUT(drain_sel1_g0_l2_24),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_24)
+  );
+  PFUMX drain_sel1_g0_pfumx1_25 (
+    .ALUT(drain_sel1_g0_l3_25),
+    .BLUT(drain_sel1_g0_l2_25),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_25)
+  );
+  PFUMX drain_sel1_g0_pfumx1_3 (
+    .ALUT(drain_sel1_g0_l3_3),
+    .BLUT(drain_sel1_g0_l2_3),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_3)
+  );
+  PFUMX drain_sel1_g0_pfumx1_4 (
+    .ALUT(drain_sel1_g0_l3_4),
+    .BLUT(drain_sel1_g0_l2_4),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_4)
+  );
+  PFUMX drain_sel1_g0_pfumx1_5 (
+    .ALUT(drain_sel1_g0_l3_5),
+    .BLUT(drain_sel1_g0_l2_5),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_5)
+  );
+  PFUMX drain_sel1_g0_pfumx1_6 (
+    .ALUT(drain_sel1_g0_l3_6),
+    .BLUT(drain_sel1_g0_l2_6),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_6)
+  );
+  PFUMX drain_sel1_g0_pfumx1_7 (
+    .ALUT(drain_sel1_g0_l3_7),
+    .BLUT(drain_sel1_g0_l2_7),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_7)
+  );
+  PFUMX drain_sel1_g0_pfumx1_8 (
+    .ALUT(drain_sel1_g0_l3_8),
+    .BLUT(drain_sel1_g0_l2_8),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_8)
+  );
+  PFUMX drain_sel1_g0_pfumx1_9 (
+    .ALUT(drain_sel1_g0_l3_9),
+    .BLUT(drain_sel1_g0_l2_9),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_9)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_0 (
+    .D0(drain_sel2_g0_f0_0),
+    .D1(drain_sel2_g0_f1_0),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_0)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_1 (
+    .D0(drain_sel2_g0_f0_1),
+    .D1(drain_sel2_g0_f1_1),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_1)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_10 (
+    .D0(drain_sel2_g0_f0_10),
+    .D1(drain_sel2_g0_f1_10),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_10)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_11 (
+    .D0(drain_sel2_g0_f0_11),
+    .D1(drain_sel2_g0_f1_11),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_11)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_12 (
+    .D0(drain_sel2_g0_f0_12),
+    .D1(drain_sel2_g0_f1_12),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_12)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_13 (
+    .D0(drain_sel2_g0_f0_13),
+    .D1(drain_sel2_g0_f1_13),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_13)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_14 (
+    .D0(drain_sel2_g0_f0_14),
+    .D1(drain_sel2_g0_f1_14),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_14)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_15 (
+    .D0(drain_sel2_g0_f0_15),
+    .D1(drain_sel2_g0_f1_15),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_15)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_16 (
+    .D0(drain_sel2_g0_f0_16),
+    .D1(drain_sel2_g0_f1_16),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_16)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_17 (
+    .D0(drain_sel2_g0_f0_17),
+    .D1(drain_sel2_g0_f1_17),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_17)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_18 (
+    .D0(drain_sel2_g0_f0_18),
+    .D1(drain_sel2_g0_f1_18),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_18)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_19 (
+    .D0(drain_sel2_g0_f0_19),
+    .D1(drain_sel2_g0_f1_19),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_19)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_2 (
+    .D0(drain_sel2_g0_f0_2),
+    .D1(drain_sel2_g0_f1_2),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_2)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_20 (
+    .D0(drain_sel2_g0_f0_20),
+    .D1(drain_sel2_g0_f1_20),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_20)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_21 (
+    .D0(drain_sel2_g0_f0_21),
+    .D1(drain_sel2_g0_f1_21),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_21)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_22 (
+    .D0(drain_sel2_g0_f0_22),
+    .D1(drain_sel2_g0_f1_22),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_22)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_23 (
+    .D0(drain_sel2_g0_f0_23),
+    .D1(drain_sel2_g0_f1_23),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_23)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_24 (
+    .D0(drain_sel2_g0_f0_24),
+    .D1(drain_sel2_g0_f1_24),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_24)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_25 (
+    .D0(drain_sel2_g0_f0_25),
+    .D1(drain_sel2_g0_f1_25),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_25)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_3 (
+    .D0(drain_sel2_g0_f0_3),
+    .D1(drain_sel2_g0_f1_3),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_3)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_4 (
+    .D0(drain_sel2_g0_f0_4),
+    .D1(drain_sel2_g0_f1_4),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_4)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_5 (
+    .D0(drain_sel2_g0_f0_5),
+    .D1(drain_sel2_g0_f1_5),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_5)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_6 (
+    .D0(drain_sel2_g0_f0_6),
+    .D1(drain_sel2_g0_f1_6),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_6)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_7 (
+    .D0(drain_sel2_g0_f0_7),
+    .D1(drain_sel2_g0_f1_7),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_7)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_8 (
+    .D0(drain_sel2_g0_f0_8),
+    .D1(drain_sel2_g0_f1_8),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_8)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_9 (
+    .D0(drain_sel2_g0_f0_9),
+    .D1(drain_sel2_g0_f1_9),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_0 (
+    .A(out_0_2[0]),
+    .B(out_1_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_1 (
+    .A(out_0_2[1]),
+    .B(out_1_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_10 (
+    .A(out_0_2[10]),
+    .B(out_1_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_11 (
+    .A(out_0_2[11]),
+    .B(out_1_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_12 (
+    .A(out_0_2[12]),
+    .B(out_1_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_13 (
+    .A(out_0_2[13]),
+    .B(out_1_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_14 (
+    .A(out_0_2[14]),
+    .B(out_1_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_15 (
+    .A(out_0_2[15]),
+    .B(out_1_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_16 (
+    .A(out_0_2[16]),
+    .B(out_1_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_17 (
+    .A(out_0_2[17]),
+    .B(out_1_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_18 (
+    .A(out_0_2[18]),
+    .B(out_1_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_19 (
+    .A(out_0_2[19]),
+    .B(out_1_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_2 (
+    .A(out_0_2[2]),
+    .B(out_1_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_20 (
+    .A(out_0_2[20]),
+    .B(out_1_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_21 (
+    .A(out_0_2[21]),
+    .B(out_1_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_22 (
+    .A(out_0_2[22]),
+    .B(out_1_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_23 (
+    .A(out_0_2[23]),
+    .B(out_1_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_24 (
+    .A(out_0_2[24]),
+    .B(out_1_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_25 (
+    .A(out_0_2[25]),
+    .B(out_1_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_3 (
+    .A(out_0_2[3]),
+    .B(out_1_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_4 (
+    .A(out_0_2[4]),
+    .B(out_1_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_5 (
+    .A(out_0_2[5]),
+    .B(out_1_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_6 (
+    .A(out_0_2[6]),
+    .B(out_1_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_7 (
+    .A(out_0_2[7]),
+    .B(out_1_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_8 (
+    .A(out_0_2[8]),
+    .B(out_1_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_9 (
+    .A(out_0_2[9]),
+    .B(out_1_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_0 (
+    .A(out_2_2[0]),
+    .B(out_3_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_1 (
+    .A(out_2_2[1]),
+    .B(out_3_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_10 (
+    .A(out_2_2[10]),
+    .B(out_3_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_11 (
+    .A(out_2_2[11]),
+    .B(out_3_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_12 (
+    .A(out_2_2[12]),
+    .B(out_3_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_13 (
+    .A(out_2_2[13]),
+    .B(out_3_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_14 (
+    .A(out_2_2[14]),
+    .B(out_3_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_15 (
+    .A(out_2_2[15]),
+    .B(out_3_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_16 (
+    .A(out_2_2[16]),
+    .B(out_3_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_17 (
+    .A(out_2_2[17]),
+    .B(out_3_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_18 (
+    .A(out_2_2[18]),
+    .B(out_3_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_19 (
+    .A(out_2_2[19]),
+    .B(out_3_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_2 (
+    .A(out_2_2[2]),
+    .B(out_3_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_20 (
+    .A(out_2_2[20]),
+    .B(out_3_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_21 (
+    .A(out_2_2[21]),
+    .B(out_3_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_22 (
+    .A(out_2_2[22]),
+    .B(out_3_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_23 (
+    .A(out_2_2[23]),
+    .B(out_3_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_24 (
+    .A(out_2_2[24]),
+    .B(out_3_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_25 (
+    .A(out_2_2[25]),
+    .B(out_3_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_3 (
+    .A(out_2_2[3]),
+    .B(out_3_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_4 (
+    .A(out_2_2[4]),
+    .B(out_3_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_5 (
+    .A(out_2_2[5]),
+    .B(out_3_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_6 (
+    .A(out_2_2[6]),
+    .B(out_3_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_7 (
+    .A(out_2_2[7]),
+    .B(out_3_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_8 (
+    .A(out_2_2[8]),
+    .B(out_3_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_9 (
+    .A(out_2_2[9]),
+    .B(out_3_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_0 (
+    .A(out_4_2[0]),
+    .B(out_5_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_1 (
+    .A(out_4_2[1]),
+    .B(out_5_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_10 (
+    .A(out_4_2[10]),
+    .B(out_5_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_11 (
+    .A(out_4_2[11]),
+    .B(out_5_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_12 (
+    .A(out_4_2[12]),
+    .B(out_5_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_13 (
+    .A(out_4_2[13]),
+    .B(out_5_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_14 (
+    .A(out_4_2[14]),
+    .B(out_5_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_15 (
+    .A(out_4_2[15]),
+    .B(out_5_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_16 (
+    .A(out_4_2[16]),
+    .B(out_5_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_17 (
+    .A(out_4_2[17]),
+    .B(out_5_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_18 (
+    .A(out_4_2[18]),
+    .B(out_5_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_19 (
+    .A(out_4_2[19]),
+    .B(out_5_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_2 (
+    .A(out_4_2[2]),
+    .B(out_5_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_20 (
+    .A(out_4_2[20]),
+    .B(out_5_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_21 (
+    .A(out_4_2[21]),
+    .B(out_5_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_22 (
+    .A(out_4_2[22]),
+    .B(out_5_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_23 (
+    .A(out_4_2[23]),
+    .B(out_5_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_24 (
+    .A(out_4_2[24]),
+    .B(out_5_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_25 (
+    .A(out_4_2[25]),
+    .B(out_5_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_3 (
+    .A(out_4_2[3]),
+    .B(out_5_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_4 (
+    .A(out_4_2[4]),
+    .B(out_5_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_5 (
+    .A(out_4_2[5]),
+    .B(out_5_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_6 (
+    .A(out_4_2[6]),
+    .B(out_5_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_7 (
+    .A(out_4_2[7]),
+    .B(out_5_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_8 (
+    .A(out_4_2[8]),
+    .B(out_5_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_9 (
+    .A(out_4_2[9]),
+    .B(out_5_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_0 (
+    .A(out_6_2[0]),
+    .B(out_7_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_1 (
+    .A(out_6_2[1]),
+    .B(out_7_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_10 (
+    .A(out_6_2[10]),
+    .B(out_7_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_11 (
+    .A(out_6_2[11]),
+    .B(out_7_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_12 (
+    .A(out_6_2[12]),
+    .B(out_7_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_13 (
+    .A(out_6_2[13]),
+    .B(out_7_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_14 (
+    .A(out_6_2[14]),
+    .B(out_7_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_15 (
+    .A(out_6_2[15]),
+    .B(out_7_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_16 (
+    .A(out_6_2[16]),
+    .B(out_7_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_17 (
+    .A(out_6_2[17]),
+    .B(out_7_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_18 (
+    .A(out_6_2[18]),
+    .B(out_7_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_19 (
+    .A(out_6_2[19]),
+    .B(out_7_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_2 (
+    .A(out_6_2[2]),
+    .B(out_7_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_20 (
+    .A(out_6_2[20]),
+    .B(out_7_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_21 (
+    .A(out_6_2[21]),
+    .B(out_7_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_22 (
+    .A(out_6_2[22]),
+    .B(out_7_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_23 (
+    .A(out_6_2[23]),
+    .B(out_7_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_24 (
+    .A(out_6_2[24]),
+    .B(out_7_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_25 (
+    .A(out_6_2[25]),
+    .B(out_7_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_3 (
+    .A(out_6_2[3]),
+    .B(out_7_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_4 (
+    .A(out_6_2[4]),
+    .B(out_7_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_5 (
+    .A(out_6_2[5]),
+    .B(out_7_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_6 (
+    .A(out_6_2[6]),
+    .B(out_7_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_7 (
+    .A(out_6_2[7]),
+    .B(out_7_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_8 (
+    .A(out_6_2[8]),
+    .B(out_7_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_9 (
+    .A(out_6_2[9]),
+    .B(out_7_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_9)
+  );
+  PFUMX drain_sel2_g0_pfumx0_0 (
+    .ALUT(drain_sel2_g0_l1_0),
+    .BLUT(drain_sel2_g0_l0_0),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_0)
+  );
+  PFUMX drain_sel2_g0_pfumx0_1 (
+    .ALUT(drain_sel2_g0_l1_1),
+    .BLUT(drain_sel2_g0_l0_1),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_1)
+  );
+  PFUMX drain_sel2_g0_pfumx0_10 (
+    .ALUT(drain_sel2_g0_l1_10),
+    .BLUT(drain_sel2_g0_l0_10),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_10)
+  );
+  PFUMX drain_sel2_g0_pfumx0_11 (
+    .ALUT(drain_sel2_g0_l1_11),
+    .BLUT(drain_sel2_g0_l0_11),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_11)
+  );
+  PFUMX drain_sel2_g0_pfumx0_12 (
+    .ALUT(drain_sel2_g0_l1_12),
+    .BLUT(drain_sel2_g0_l0_12),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_12)
+  );
+  PFUMX drain_sel2_g0_pfumx0_13 (
+    .ALUT(drain_sel2_g0_l1_13),
+    .BLUT(drain_sel2_g0_l0_13),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_13)
+  );
+  PFUMX drain_sel2_g0_pfumx0_14 (
+    .ALUT(drain_sel2_g0_l1_14),
+    .BLUT(drain_sel2_g0_l0_14),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_14)
+  );
+  PFUMX drain_sel2_g0_pfumx0_15 (
+    .ALUT(drain_sel2_g0_l1_15),
+    .BLUT(drain_sel2_g0_l0_15),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_15)
+  );
+  PFUMX drain_sel2_g0_pfumx0_16 (
+    .ALUT(drain_sel2_g0_l1_16),
+    .BLUT(drain_sel2_g0_l0_16),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_16)
+  );
+  PFUMX drain_sel2_g0_pfumx0_17 (
+    .ALUT(drain_sel2_g0_l1_17),
+    .BLUT(drain_sel2_g0_l0_17),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_17)
+  );
+  PFUMX drain_sel2_g0_pfumx0_18 (
+    .ALUT(drain_sel2_g0_l1_18),
+    .BLUT(drain_sel2_g0_l0_18),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_18)
+  );
+  PFUMX drain_sel2_g0_pfumx0_19 (
+    .ALUT(drain_sel2_g0_l1_19),
+    .BLUT(drain_sel2_g0_l0_19),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_19)
+  );
+  PFUMX drain_sel2_g0_pfumx0_2 (
+    .ALUT(drain_sel2_g0_l1_2),
+    .BLUT(drain_sel2_g0_l0_2),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_2)
+  );
+  PFUMX drain_sel2_g0_pfumx0_20 (
+    .ALUT(drain_sel2_g0_l1_20),
+    .BLUT(drain_sel2_g0_l0_20),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_20)
+  );
+  PFUMX drain_sel2_g0_pfumx0_21 (
+    .ALUT(drain_sel2_g0_l1_21),
+    .BLUT(drain_sel2_g0_l0_21),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_21)
+  );
+  PFUMX drain_sel2_g0_pfumx0_22 (
+    .ALUT(drain_sel2_g0_l1_22),
+    .BLUT(drain_sel2_g0_l0_22),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_22)
+  );
+  PFUMX drain_sel2_g0_pfumx0_23 (
+    .ALUT(drain_sel2_g0_l1_23),
+    .BLUT(drain_sel2_g0_l0_23),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_23)
+  );
+  PFUMX drain_sel2_g0_pfumx0_24 (
+    .ALUT(drain_sel2_g0_l1_24),
+    .BLUT(drain_sel2_g0_l0_24),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_24)
+  );
+  PFUMX drain_sel2_g0_pfumx0_25 (
+    .ALUT(drain_sel2_g0_l1_25),
+    .BLUT(drain_sel2_g0_l0_25),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_25)
+  );
+  PFUMX drain_sel2_g0_pfumx0_3 (
+    .ALUT(drain_sel2_g0_l1_3),
+    .BLUT(drain_sel2_g0_l0_3),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_3)
+  );
+  PFUMX drain_sel2_g0_pfumx0_4 (
+    .ALUT(drain_sel2_g0_l1_4),
+    .BLUT(drain_sel2_g0_l0_4),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_4)
+  );
+  PFUMX drain_sel2_g0_pfumx0_5 (
+    .ALUT(drain_sel2_g0_l1_5),
+    .BLUT(drain_sel2_g0_l0_5),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_5)
+  );
+  PFUMX drain_sel2_g0_pfumx0_6 (
+    .ALUT(drain_sel2_g0_l1_6),
+    .BLUT(drain_sel2_g0_l0_6),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_6)
+  );
+  PFUMX drain_sel2_g0_pfumx0_7 (
+    .ALUT(drain_sel2_g0_l1_7),
+    .BLUT(drain_sel2_g0_l0_7),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_7)
+  );
+  PFUMX drain_sel2_g0_pfumx0_8 (
+    .ALUT(drain_sel2_g0_l1_8),
+    .BLUT(drain_sel2_g0_l0_8),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_8)
+  );
+  PFUMX drain_sel2_g0_pfumx0_9 (
+    .ALUT(drain_sel2_g0_l1_9),
+    .BLUT(drain_sel2_g0_l0_9),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_9)
+  );
+  PFUMX drain_sel2_g0_pfumx1_0 (
+    .ALUT(drain_sel2_g0_l3_0),
+    .BLUT(drain_sel2_g0_l2_0),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_0)
+  );
+  PFUMX drain_sel2_g0_pfumx1_1 (
+    .ALUT(drain_sel2_g0_l3_1),
+    .BLUT(drain_sel2_g0_l2_1),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_1)
+  );
+  PFUMX drain_sel2_g0_pfumx1_10 (
+    .ALUT(drain_sel2_g0_l3_10),
+    .BLUT(drain_sel2_g0_l2_10),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_10)
+  );
+  PFUMX drain_sel2_g0_pfumx1_11 (
+    .ALUT(drain_sel2_g0_l3_11),
+    .BLUT(drain_sel2_g0_l2_11),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_11)
+  );
+  PFUMX drain_sel2_g0_pfumx1_12 (
+    .ALUT(drain_sel2_g0_l3_12),
+    .BLUT(drain_sel2_g0_l2_12),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_12)
+  );
+  PFUMX drain_sel2_g0_pfumx1_13 (
+    .ALUT(drain_sel2_g0_l3_13),
+    .BLUT(drain_sel2_g0_l2_13),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_13)
+  );
+  PFUMX drain_sel2_g0_pfumx1_14 (
+    .ALUT(drain_sel2_g0_l3_14),
+    .BLUT(drain_sel2_g0_l2_14),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_14)
+  );
+  PFUMX drain_sel2_g0_pfumx1_15 (
+    .ALUT(drain_sel2_g0_l3_15),
+    .BLUT(drain_sel2_g0_l2_15),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_15)
+  );
+  PFUMX drain_sel2_g0_pfumx1_16 (
+    .ALUT(drain_sel2_g0_l3_16),
+    .BLUT(drain_sel2_g0_l2_16),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_16)
+  );
+  PFUMX drain_sel2_g0_pfumx1_17 (
+    .ALUT(drain_sel2_g0_l3_17),
+    .BLUT(drain_sel2_g0_l2_17),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_17)
+  );
+  PFUMX drain_sel2_g0_pfumx1_18 (
+    .ALUT(drain_sel2_g0_l3_18),
+    .BLUT(drain_sel2_g0_l2_18),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_18)
+  );
+  PFUMX drain_sel2_g0_pfumx1_19 (
+    .ALUT(drain_sel2_g0_l3_19),
+    .BLUT(drain_sel2_g0_l2_19),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_19)
+  );
+  PFUMX drain_sel2_g0_pfumx1_2 (
+    .ALUT(drain_sel2_g0_l3_2),
+    .BLUT(drain_sel2_g0_l2_2),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_2)
+  );
+  PFUMX drain_sel2_g0_pfumx1_20 (
+    .ALUT(drain_sel2_g0_l3_20),
+    .BLUT(drain_sel2_g0_l2_20),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_20)
+  );
+  PFUMX drain_sel2_g0_pfumx1_21 (
+    .ALUT(drain_sel2_g0_l3_21),
+    .BLUT(drain_sel2_g0_l2_21),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_21)
+  );
+  PFUMX drain_sel2_g0_pfumx1_22 (
+    .ALUT(drain_sel2_g0_l3_22),
+    .BLUT(drain_sel2_g0_l2_22),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_22)
+  );
+  PFUMX drain_sel2_g0_pfumx1_23 (
+    .ALUT(drain_sel2_g0_l3_23),
+    .BLUT(drain_sel2_g0_l2_23),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_23)
+  );
+  PFUMX drain_sel2_g0_pfumx1_24 (
+    .ALUT(drain_sel2_g0_l3_24),
+    .BLUT(drain_sel2_g0_l2_24),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_24)
+  );
+  PFUMX drain_sel2_g0_pfumx1_25 (
+    .ALUT(drain_sel2_g0_l3_25),
+    .BLUT(drain_sel2_g0_l2_25),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_25)
+  );
+  PFUMX drain_sel2_g0_pfumx1_3 (
+    .ALUT(drain_sel2_g0_l3_3),
+    .BLUT(drain_sel2_g0_l2_3),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_3)
+  );
+  PFUMX drain_sel2_g0_pfumx1_4 (
+    .ALUT(drain_sel2_g0_l3_4),
+    .BLUT(drain_sel2_g0_l2_4),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_4)
+  );
+  PFUMX drain_sel2_g0_pfumx1_5 (
+    .ALUT(drain_sel2_g0_l3_5),
+    .BLUT(drain_sel2_g0_l2_5),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_5)
+  );
+  PFUMX drain_sel2_g0_pfumx1_6 (
+    .ALUT(drain_sel2_g0_l3_6),
+    .BLUT(drain_sel2_g0_l2_6),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_6)
+  );
+  PFUMX drain_sel2_g0_pfumx1_7 (
+    .ALUT(drain_sel2_g0_l3_7),
+    .BLUT(drain_sel2_g0_l2_7),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_7)
+  );
+  PFUMX drain_sel2_g0_pfumx1_8 (
+    .ALUT(drain_sel2_g0_l3_8),
+    .BLUT(drain_sel2_g0_l2_8),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_8)
+  );
+  PFUMX drain_sel2_g0_pfumx1_9 (
+    .ALUT(drain_sel2_g0_l3_9),
+    .BLUT(drain_sel2_g0_l2_9),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_9)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_0 (
+    .D0(drain_sel3_g0_f0_0),
+    .D1(drain_sel3_g0_f1_0),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_0)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_1 (
+    .D0(drain_sel3_g0_f0_1),
+    .D1(drain_sel3_g0_f1_1),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_1)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_10 (
+    .D0(drain_sel3_g0_f0_10),
+    .D1(drain_sel3_g0_f1_10),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_10)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_11 (
+    .D0(drain_sel3_g0_f0_11),
+    .D1(drain_sel3_g0_f1_11),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_11)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_12 (
+    .D0(drain_sel3_g0_f0_12),
+    .D1(drain_sel3_g0_f1_12),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_12)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_13 (
+    .D0(drain_sel3_g0_f0_13),
+    .D1(drain_sel3_g0_f1_13),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_13)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_14 (
+    .D0(drain_sel3_g0_f0_14),
+    .D1(drain_sel3_g0_f1_14),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_14)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_15 (
+    .D0(drain_sel3_g0_f0_15),
+    .D1(drain_sel3_g0_f1_15),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_15)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_16 (
+    .D0(drain_sel3_g0_f0_16),
+    .D1(drain_sel3_g0_f1_16),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_16)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_17 (
+    .D0(drain_sel3_g0_f0_17),
+    .D1(drain_sel3_g0_f1_17),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_17)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_18 (
+    .D0(drain_sel3_g0_f0_18),
+    .D1(drain_sel3_g0_f1_18),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_18)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_19 (
+    .D0(drain_sel3_g0_f0_19),
+    .D1(drain_sel3_g0_f1_19),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_19)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_2 (
+    .D0(drain_sel3_g0_f0_2),
+    .D1(drain_sel3_g0_f1_2),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_2)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_20 (
+    .D0(drain_sel3_g0_f0_20),
+    .D1(drain_sel3_g0_f1_20),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_20)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_21 (
+    .D0(drain_sel3_g0_f0_21),
+    .D1(drain_sel3_g0_f1_21),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_21)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_22 (
+    .D0(drain_sel3_g0_f0_22),
+    .D1(drain_sel3_g0_f1_22),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_22)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_23 (
+    .D0(drain_sel3_g0_f0_23),
+    .D1(drain_sel3_g0_f1_23),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_23)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_24 (
+    .D0(drain_sel3_g0_f0_24),
+    .D1(drain_sel3_g0_f1_24),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_24)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_25 (
+    .D0(drain_sel3_g0_f0_25),
+    .D1(drain_sel3_g0_f1_25),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_25)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_3 (
+    .D0(drain_sel3_g0_f0_3),
+    .D1(drain_sel3_g0_f1_3),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_3)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_4 (
+    .D0(drain_sel3_g0_f0_4),
+    .D1(drain_sel3_g0_f1_4),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_4)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_5 (
+    .D0(drain_sel3_g0_f0_5),
+    .D1(drain_sel3_g0_f1_5),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_5)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_6 (
+    .D0(drain_sel3_g0_f0_6),
+    .D1(drain_sel3_g0_f1_6),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_6)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_7 (
+    .D0(drain_sel3_g0_f0_7),
+    .D1(drain_sel3_g0_f1_7),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_7)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_8 (
+    .D0(drain_sel3_g0_f0_8),
+    .D1(drain_sel3_g0_f1_8),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_8)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_9 (
+    .D0(drain_sel3_g0_f0_9),
+    .D1(drain_sel3_g0_f1_9),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_0 (
+    .A(out_0_3[0]),
+    .B(out_1_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_1 (
+    .A(out_0_3[1]),
+    .B(out_1_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_10 (
+    .A(out_0_3[10]),
+    .B(out_1_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_11 (
+    .A(out_0_3[11]),
+    .B(out_1_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_12 (
+    .A(out_0_3[12]),
+    .B(out_1_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_13 (
+    .A(out_0_3[13]),
+    .B(out_1_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_14 (
+    .A(out_0_3[14]),
+    .B(out_1_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_15 (
+    .A(out_0_3[15]),
+    .B(out_1_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_16 (
+    .A(out_0_3[16]),
+    .B(out_1_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_17 (
+    .A(out_0_3[17]),
+    .B(out_1_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_18 (
+    .A(out_0_3[18]),
+    .B(out_1_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_19 (
+    .A(out_0_3[19]),
+    .B(out_1_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_2 (
+    .A(out_0_3[2]),
+    .B(out_1_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_20 (
+    .A(out_0_3[20]),
+    .B(out_1_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_21 (
+    .A(out_0_3[21]),
+    .B(out_1_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_22 (
+    .A(out_0_3[22]),
+    .B(out_1_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_23 (
+    .A(out_0_3[23]),
+    .B(out_1_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_24 (
+    .A(out_0_3[24]),
+    .B(out_1_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_25 (
+    .A(out_0_3[25]),
+    .B(out_1_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_3 (
+    .A(out_0_3[3]),
+    .B(out_1_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_4 (
+    .A(out_0_3[4]),
+    .B(out_1_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_5 (
+    .A(out_0_3[5]),
+    .B(out_1_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_6 (
+    .A(out_0_3[6]),
+    .B(out_1_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_7 (
+    .A(out_0_3[7]),
+    .B(out_1_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_8 (
+    .A(out_0_3[8]),
+    .B(out_1_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_9 (
+    .A(out_0_3[9]),
+    .B(out_1_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_0 (
+    .A(out_2_3[0]),
+    .B(out_3_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_1 (
+    .A(out_2_3[1]),
+    .B(out_3_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_10 (
+    .A(out_2_3[10]),
+    .B(out_3_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_11 (
+    .A(out_2_3[11]),
+    .B(out_3_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_12 (
+    .A(out_2_3[12]),
+    .B(out_3_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_13 (
+    .A(out_2_3[13]),
+    .B(out_3_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_14 (
+    .A(out_2_3[14]),
+    .B(out_3_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_15 (
+    .A(out_2_3[15]),
+    .B(out_3_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_16 (
+    .A(out_2_3[16]),
+    .B(out_3_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_17 (
+    .A(out_2_3[17]),
+    .B(out_3_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_18 (
+    .A(out_2_3[18]),
+    .B(out_3_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_19 (
+    .A(out_2_3[19]),
+    .B(out_3_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_2 (
+    .A(out_2_3[2]),
+    .B(out_3_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_20 (
+    .A(out_2_3[20]),
+    .B(out_3_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_21 (
+    .A(out_2_3[21]),
+    .B(out_3_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_22 (
+    .A(out_2_3[22]),
+    .B(out_3_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_23 (
+    .A(out_2_3[23]),
+    .B(out_3_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_24 (
+    .A(out_2_3[24]),
+    .B(out_3_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_25 (
+    .A(out_2_3[25]),
+    .B(out_3_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_3 (
+    .A(out_2_3[3]),
+    .B(out_3_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_4 (
+    .A(out_2_3[4]),
+    .B(out_3_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_5 (
+    .A(out_2_3[5]),
+    .B(out_3_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_6 (
+    .A(out_2_3[6]),
+    .B(out_3_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_7 (
+    .A(out_2_3[7]),
+    .B(out_3_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_8 (
+    .A(out_2_3[8]),
+    .B(out_3_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_9 (
+    .A(out_2_3[9]),
+    .B(out_3_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_0 (
+    .A(out_4_3[0]),
+    .B(out_5_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_1 (
+    .A(out_4_3[1]),
+    .B(out_5_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_10 (
+    .A(out_4_3[10]),
+    .B(out_5_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_11 (
+    .A(out_4_3[11]),
+    .B(out_5_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_12 (
+    .A(out_4_3[12]),
+    .B(out_5_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_13 (
+    .A(out_4_3[13]),
+    .B(out_5_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_14 (
+    .A(out_4_3[14]),
+    .B(out_5_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_15 (
+    .A(out_4_3[15]),
+    .B(out_5_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_16 (
+    .A(out_4_3[16]),
+    .B(out_5_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_17 (
+    .A(out_4_3[17]),
+    .B(out_5_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_18 (
+    .A(out_4_3[18]),
+    .B(out_5_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_19 (
+    .A(out_4_3[19]),
+    .B(out_5_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_2 (
+    .A(out_4_3[2]),
+    .B(out_5_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_20 (
+    .A(out_4_3[20]),
+    .B(out_5_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_21 (
+    .A(out_4_3[21]),
+    .B(out_5_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_22 (
+    .A(out_4_3[22]),
+    .B(out_5_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_23 (
+    .A(out_4_3[23]),
+    .B(out_5_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_24 (
+    .A(out_4_3[24]),
+    .B(out_5_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_25 (
+    .A(out_4_3[25]),
+    .B(out_5_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_3 (
+    .A(out_4_3[3]),
+    .B(out_5_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_4 (
+    .A(out_4_3[4]),
+    .B(out_5_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_5 (
+    .A(out_4_3[5]),
+    .B(out_5_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_6 (
+    .A(out_4_3[6]),
+    .B(out_5_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_7 (
+    .A(out_4_3[7]),
+    .B(out_5_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_8 (
+    .A(out_4_3[8]),
+    .B(out_5_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_9 (
+    .A(out_4_3[9]),
+    .B(out_5_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_0 (
+    .A(out_6_3[0]),
+    .B(out_7_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_1 (
+    .A(out_6_3[1]),
+    .B(out_7_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_10 (
+    .A(out_6_3[10]),
+    .B(out_7_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_11 (
+    .A(out_6_3[11]),
+    .B(out_7_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_12 (
+    .A(out_6_3[12]),
+    .B(out_7_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_13 (
+    .A(out_6_3[13]),
+    .B(out_7_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_14 (
+    .A(out_6_3[14]),
+    .B(out_7_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_15 (
+    .A(out_6_3[15]),
+    .B(out_7_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_16 (
+    .A(out_6_3[16]),
+    .B(out_7_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_17 (
+    .A(out_6_3[17]),
+    .B(out_7_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_18 (
+    .A(out_6_3[18]),
+    .B(out_7_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_19 (
+    .A(out_6_3[19]),
+    .B(out_7_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_2 (
+    .A(out_6_3[2]),
+    .B(out_7_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_20 (
+    .A(out_6_3[20]),
+    .B(out_7_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_21 (
+    .A(out_6_3[21]),
+    .B(out_7_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_22 (
+    .A(out_6_3[22]),
+    .B(out_7_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_23 (
+    .A(out_6_3[23]),
+    .B(out_7_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_24 (
+    .A(out_6_3[24]),
+    .B(out_7_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_25 (
+    .A(out_6_3[25]),
+    .B(out_7_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_3 (
+    .A(out_6_3[3]),
+    .B(out_7_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_4 (
+    .A(out_6_3[4]),
+    .B(out_7_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_5 (
+    .A(out_6_3[5]),
+    .B(out_7_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_6 (
+    .A(out_6_3[6]),
+    .B(out_7_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_7 (
+    .A(out_6_3[7]),
+    .B(out_7_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_8 (
+    .A(out_6_3[8]),
+    .B(out_7_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_9 (
+    .A(out_6_3[9]),
+    .B(out_7_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_9)
+  );
+  PFUMX drain_sel3_g0_pfumx0_0 (
+    .ALUT(drain_sel3_g0_l1_0),
+    .BLUT(drain_sel3_g0_l0_0),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_0)
+  );
+  PFUMX drain_sel3_g0_pfumx0_1 (
+    .ALUT(drain_sel3_g0_l1_1),
+    .BLUT(drain_sel3_g0_l0_1),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_1)
+  );
+  PFUMX drain_sel3_g0_pfumx0_10 (
+    .ALUT(drain_sel3_g0_l1_10),
+    .BLUT(drain_sel3_g0_l0_10),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_10)
+  );
+  PFUMX drain_sel3_g0_pfumx0_11 (
+    .ALUT(drain_sel3_g0_l1_11),
+    .BLUT(drain_sel3_g0_l0_11),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_11)
+  );
+  PFUMX drain_sel3_g0_pfumx0_12 (
+    .ALUT(drain_sel3_g0_l1_12),
+    .BLUT(drain_sel3_g0_l0_12),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_12)
+  );
+  PFUMX drain_sel3_g0_pfumx0_13 (
+    .ALUT(drain_sel3_g0_l1_13),
+    .BLUT(drain_sel3_g0_l0_13),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_13)
+  );
+  PFUMX drain_sel3_g0_pfumx0_14 (
+    .ALUT(drain_sel3_g0_l1_14),
+    .BLUT(drain_sel3_g0_l0_14),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_14)
+  );
+  PFUMX drain_sel3_g0_pfumx0_15 (
+    .ALUT(drain_sel3_g0_l1_15),
+    .BLUT(drain_sel3_g0_l0_15),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_15)
+  );
+  PFUMX drain_sel3_g0_pfumx0_16 (
+    .ALUT(drain_sel3_g0_l1_16),
+    .BLUT(drain_sel3_g0_l0_16),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_16)
+  );
+  PFUMX drain_sel3_g0_pfumx0_17 (
+    .ALUT(drain_sel3_g0_l1_17),
+    .BLUT(drain_sel3_g0_l0_17),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_17)
+  );
+  PFUMX drain_sel3_g0_pfumx0_18 (
+    .ALUT(drain_sel3_g0_l1_18),
+    .BLUT(drain_sel3_g0_l0_18),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_18)
+  );
+  PFUMX drain_sel3_g0_pfumx0_19 (
+    .ALUT(drain_sel3_g0_l1_19),
+    .BLUT(drain_sel3_g0_l0_19),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_19)
+  );
+  PFUMX drain_sel3_g0_pfumx0_2 (
+    .ALUT(drain_sel3_g0_l1_2),
+    .BLUT(drain_sel3_g0_l0_2),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_2)
+  );
+  PFUMX drain_sel3_g0_pfumx0_20 (
+    .ALUT(drain_sel3_g0_l1_20),
+    .BLUT(drain_sel3_g0_l0_20),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_20)
+  );
+  PFUMX drain_sel3_g0_pfumx0_21 (
+    .ALUT(drain_sel3_g0_l1_21),
+    .BLUT(drain_sel3_g0_l0_21),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_21)
+  );
+  PFUMX drain_sel3_g0_pfumx0_22 (
+    .ALUT(drain_sel3_g0_l1_22),
+    .BLUT(drain_sel3_g0_l0_22),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_22)
+  );
+  PFUMX drain_sel3_g0_pfumx0_23 (
+    .ALUT(drain_sel3_g0_l1_23),
+    .BLUT(drain_sel3_g0_l0_23),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_23)
+  );
+  PFUMX drain_sel3_g0_pfumx0_24 (
+    .ALUT(drain_sel3_g0_l1_24),
+    .BLUT(drain_sel3_g0_l0_24),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_24)
+  );
+  PFUMX drain_sel3_g0_pfumx0_25 (
+    .ALUT(drain_sel3_g0_l1_25),
+    .BLUT(drain_sel3_g0_l0_25),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_25)
+  );
+  PFUMX drain_sel3_g0_pfumx0_3 (
+    .ALUT(drain_sel3_g0_l1_3),
+    .BLUT(drain_sel3_g0_l0_3),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_3)
+  );
+  PFUMX drain_sel3_g0_pfumx0_4 (
+    .ALUT(drain_sel3_g0_l1_4),
+    .BLUT(drain_sel3_g0_l0_4),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_4)
+  );
+  PFUMX drain_sel3_g0_pfumx0_5 (
+    .ALUT(drain_sel3_g0_l1_5),
+    .BLUT(drain_sel3_g0_l0_5),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_5)
+  );
+  PFUMX drain_sel3_g0_pfumx0_6 (
+    .ALUT(drain_sel3_g0_l1_6),
+    .BLUT(drain_sel3_g0_l0_6),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_6)
+  );
+  PFUMX drain_sel3_g0_pfumx0_7 (
+    .ALUT(drain_sel3_g0_l1_7),
+    .BLUT(drain_sel3_g0_l0_7),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_7)
+  );
+  PFUMX drain_sel3_g0_pfumx0_8 (
+    .ALUT(drain_sel3_g0_l1_8),
+    .BLUT(drain_sel3_g0_l0_8),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_8)
+  );
+  PFUMX drain_sel3_g0_pfumx0_9 (
+    .ALUT(drain_sel3_g0_l1_9),
+    .BLUT(drain_sel3_g0_l0_9),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_9)
+  );
+  PFUMX drain_sel3_g0_pfumx1_0 (
+    .ALUT(drain_sel3_g0_l3_0),
+    .BLUT(drain_sel3_g0_l2_0),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_0)
+  );
+  PFUMX drain_sel3_g0_pfumx1_1 (
+    .ALUT(drain_sel3_g0_l3_1),
+    .BLUT(drain_sel3_g0_l2_1),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_1)
+  );
+  PFUMX drain_sel3_g0_pfumx1_10 (
+    .ALUT(drain_sel3_g0_l3_10),
+    .BLUT(drain_sel3_g0_l2_10),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_10)
+  );
+  PFUMX drain_sel3_g0_pfumx1_11 (
+    .ALUT(drain_sel3_g0_l3_11),
+    .BLUT(drain_sel3_g0_l2_11),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_11)
+  );
+  PFUMX drain_sel3_g0_pfumx1_12 (
+    .ALUT(drain_sel3_g0_l3_12),
+    .BLUT(drain_sel3_g0_l2_12),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_12)
+  );
+  PFUMX drain_sel3_g0_pfumx1_13 (
+    .ALUT(drain_sel3_g0_l3_13),
+    .BLUT(drain_sel3_g0_l2_13),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_13)
+  );
+  PFUMX drain_sel3_g0_pfumx1_14 (
+    .ALUT(drain_sel3_g0_l3_14),
+    .BLUT(drain_sel3_g0_l2_14),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_14)
+  );
+  PFUMX drain_sel3_g0_pfumx1_15 (
+    .ALUT(drain_sel3_g0_l3_15),
+    .BLUT(drain_sel3_g0_l2_15),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_15)
+  );
+  PFUMX drain_sel3_g0_pfumx1_16 (
+    .ALUT(drain_sel3_g0_l3_16),
+    .BLUT(drain_sel3_g0_l2_16),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_16)
+  );
+  PFUMX drain_sel3_g0_pfumx1_17 (
+    .ALUT(drain_sel3_g0_l3_17),
+    .BLUT(drain_sel3_g0_l2_17),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_17)
+  );
+  PFUMX drain_sel3_g0_pfumx1_18 (
+    .ALUT(drain_sel3_g0_l3_18),
+    .BLUT(drain_sel3_g0_l2_18),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_18)
+  );
+  PFUMX drain_sel3_g0_pfumx1_19 (
+    .ALUT(drain_sel3_g0_l3_19),
+    .BLUT(drain_sel3_g0_l2_19),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_19)
+  );
+  PFUMX drain_sel3_g0_pfumx1_2 (
+    .ALUT(drain_sel3_g0_l3_2),
+    .BLUT(drain_sel3_g0_l2_2),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_2)
+  );
+  PFUMX drain_sel3_g0_pfumx1_20 (
+    .ALUT(drain_sel3_g0_l3_20),
+    .BLUT(drain_sel3_g0_l2_20),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_20)
+  );
+  PFUMX drain_sel3_g0_pfumx1_21 (
+    .ALUT(drain_sel3_g0_l3_21),
+    .BLUT(drain_sel3_g0_l2_21),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_21)
+  );
+  PFUMX drain_sel3_g0_pfumx1_22 (
+    .ALUT(drain_sel3_g0_l3_22),
+    .BLUT(drain_sel3_g0_l2_22),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_22)
+  );
+  PFUMX drain_sel3_g0_pfumx1_23 (
+    .ALUT(drain_sel3_g0_l3_23),
+    .BLUT(drain_sel3_g0_l2_23),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_23)
+  );
+  PFUMX drain_sel3_g0_pfumx1_24 (
+    .ALUT(drain_sel3_g0_l3_24),
+    .BLUT(drain_sel3_g0_l2_24),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_24)
+  );
+  PFUMX drain_sel3_g0_pfumx1_25 (
+    .ALUT(drain_sel3_g0_l3_25),
+    .BLUT(drain_sel3_g0_l2_25),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_25)
+  );
+  PFUMX drain_sel3_g0_pfumx1_3 (
+    .ALUT(drain_sel3_g0_l3_3),
+    .BLUT(drain_sel3_g0_l2_3),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_3)
+  );
+  PFUMX drain_sel3_g0_pfumx1_4 (
+    .ALUT(drain_sel3_g0_l3_4),
+    .BLUT(drain_sel3_g0_l2_4),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_4)
+  );
+  PFUMX drain_sel3_g0_pfumx1_5 (
+    .ALUT(drain_sel3_g0_l3_5),
+    .BLUT(drain_sel3_g0_l2_5),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_5)
+  );
+  PFUMX drain_sel3_g0_pfumx1_6 (
+    .ALUT(drain_sel3_g0_l3_6),
+    .BLUT(drain_sel3_g0_l2_6),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_6)
+  );
+  PFUMX drain_sel3_g0_pfumx1_7 (
+    .ALUT(drain_sel3_g0_l3_7),
+    .BLUT(drain_sel3_g0_l2_7),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_7)
+  );
+  PFUMX drain_sel3_g0_pfumx1_8 (
+    .ALUT(drain_sel3_g0_l3_8),
+    .BLUT(drain_sel3_g0_l2_8),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_8)
+  );
+  PFUMX drain_sel3_g0_pfumx1_9 (
+    .ALUT(drain_sel3_g0_l3_9),
+    .BLUT(drain_sel3_g0_l2_9),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_9)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_0 (
+    .D0(drain_sel4_g0_f0_0),
+    .D1(drain_sel4_g0_f1_0),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_0)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_1 (
+    .D0(drain_sel4_g0_f0_1),
+    .D1(drain_sel4_g0_f1_1),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_1)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_10 (
+    .D0(drain_sel4_g0_f0_10),
+    .D1(drain_sel4_g0_f1_10),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_10)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_11 (
+    .D0(drain_sel4_g0_f0_11),
+    .D1(drain_sel4_g0_f1_11),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_11)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_12 (
+    .D0(drain_sel4_g0_f0_12),
+    .D1(drain_sel4_g0_f1_12),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_12)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_13 (
+    .D0(drain_sel4_g0_f0_13),
+    .D1(drain_sel4_g0_f1_13),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_13)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_14 (
+    .D0(drain_sel4_g0_f0_14),
+    .D1(drain_sel4_g0_f1_14),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_14)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_15 (
+    .D0(drain_sel4_g0_f0_15),
+    .D1(drain_sel4_g0_f1_15),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_15)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_16 (
+    .D0(drain_sel4_g0_f0_16),
+    .D1(drain_sel4_g0_f1_16),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_16)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_17 (
+    .D0(drain_sel4_g0_f0_17),
+    .D1(drain_sel4_g0_f1_17),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_17)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_18 (
+    .D0(drain_sel4_g0_f0_18),
+    .D1(drain_sel4_g0_f1_18),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_18)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_19 (
+    .D0(drain_sel4_g0_f0_19),
+    .D1(drain_sel4_g0_f1_19),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_19)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_2 (
+    .D0(drain_sel4_g0_f0_2),
+    .D1(drain_sel4_g0_f1_2),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_2)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_20 (
+    .D0(drain_sel4_g0_f0_20),
+    .D1(drain_sel4_g0_f1_20),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_20)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_21 (
+    .D0(drain_sel4_g0_f0_21),
+    .D1(drain_sel4_g0_f1_21),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_21)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_22 (
+    .D0(drain_sel4_g0_f0_22),
+    .D1(drain_sel4_g0_f1_22),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_22)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_23 (
+    .D0(drain_sel4_g0_f0_23),
+    .D1(drain_sel4_g0_f1_23),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_23)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_24 (
+    .D0(drain_sel4_g0_f0_24),
+    .D1(drain_sel4_g0_f1_24),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_24)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_25 (
+    .D0(drain_sel4_g0_f0_25),
+    .D1(drain_sel4_g0_f1_25),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_25)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_3 (
+    .D0(drain_sel4_g0_f0_3),
+    .D1(drain_sel4_g0_f1_3),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_3)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_4 (
+    .D0(drain_sel4_g0_f0_4),
+    .D1(drain_sel4_g0_f1_4),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_4)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_5 (
+    .D0(drain_sel4_g0_f0_5),
+    .D1(drain_sel4_g0_f1_5),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_5)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_6 (
+    .D0(drain_sel4_g0_f0_6),
+    .D1(drain_sel4_g0_f1_6),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_6)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_7 (
+    .D0(drain_sel4_g0_f0_7),
+    .D1(drain_sel4_g0_f1_7),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_7)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_8 (
+    .D0(drain_sel4_g0_f0_8),
+    .D1(drain_sel4_g0_f1_8),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_8)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_9 (
+    .D0(drain_sel4_g0_f0_9),
+    .D1(drain_sel4_g0_f1_9),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_0 (
+    .A(out_0_4[0]),
+    .B(out_1_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_1 (
+    .A(out_0_4[1]),
+    .B(out_1_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_10 (
+    .A(out_0_4[10]),
+    .B(out_1_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_11 (
+    .A(out_0_4[11]),
+    .B(out_1_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_12 (
+    .A(out_0_4[12]),
+    .B(out_1_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_13 (
+    .A(out_0_4[13]),
+    .B(out_1_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_14 (
+    .A(out_0_4[14]),
+    .B(out_1_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_15 (
+    .A(out_0_4[15]),
+    .B(out_1_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_16 (
+    .A(out_0_4[16]),
+    .B(out_1_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_17 (
+    .A(out_0_4[17]),
+    .B(out_1_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_18 (
+    .A(out_0_4[18]),
+    .B(out_1_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_19 (
+    .A(out_0_4[19]),
+    .B(out_1_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_2 (
+    .A(out_0_4[2]),
+    .B(out_1_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_20 (
+    .A(out_0_4[20]),
+    .B(out_1_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_21 (
+    .A(out_0_4[21]),
+    .B(out_1_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_22 (
+    .A(out_0_4[22]),
+    .B(out_1_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_23 (
+    .A(out_0_4[23]),
+    .B(out_1_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_24 (
+    .A(out_0_4[24]),
+    .B(out_1_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_25 (
+    .A(out_0_4[25]),
+    .B(out_1_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_3 (
+    .A(out_0_4[3]),
+    .B(out_1_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_4 (
+    .A(out_0_4[4]),
+    .B(out_1_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_5 (
+    .A(out_0_4[5]),
+    .B(out_1_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_6 (
+    .A(out_0_4[6]),
+    .B(out_1_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_7 (
+    .A(out_0_4[7]),
+    .B(out_1_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_8 (
+    .A(out_0_4[8]),
+    .B(out_1_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_9 (
+    .A(out_0_4[9]),
+    .B(out_1_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_0 (
+    .A(out_2_4[0]),
+    .B(out_3_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_1 (
+    .A(out_2_4[1]),
+    .B(out_3_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_10 (
+    .A(out_2_4[10]),
+    .B(out_3_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_11 (
+    .A(out_2_4[11]),
+    .B(out_3_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_12 (
+    .A(out_2_4[12]),
+    .B(out_3_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_13 (
+    .A(out_2_4[13]),
+    .B(out_3_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_14 (
+    .A(out_2_4[14]),
+    .B(out_3_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_15 (
+    .A(out_2_4[15]),
+    .B(out_3_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_16 (
+    .A(out_2_4[16]),
+    .B(out_3_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_17 (
+    .A(out_2_4[17]),
+    .B(out_3_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_18 (
+    .A(out_2_4[18]),
+    .B(out_3_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_19 (
+    .A(out_2_4[19]),
+    .B(out_3_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_2 (
+    .A(out_2_4[2]),
+    .B(out_3_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_20 (
+    .A(out_2_4[20]),
+    .B(out_3_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_21 (
+    .A(out_2_4[21]),
+    .B(out_3_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_22 (
+    .A(out_2_4[22]),
+    .B(out_3_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_23 (
+    .A(out_2_4[23]),
+    .B(out_3_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_24 (
+    .A(out_2_4[24]),
+    .B(out_3_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_25 (
+    .A(out_2_4[25]),
+    .B(out_3_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_3 (
+    .A(out_2_4[3]),
+    .B(out_3_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_4 (
+    .A(out_2_4[4]),
+    .B(out_3_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_5 (
+    .A(out_2_4[5]),
+    .B(out_3_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_6 (
+    .A(out_2_4[6]),
+    .B(out_3_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_7 (
+    .A(out_2_4[7]),
+    .B(out_3_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_8 (
+    .A(out_2_4[8]),
+    .B(out_3_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_9 (
+    .A(out_2_4[9]),
+    .B(out_3_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_0 (
+    .A(out_4_4[0]),
+    .B(out_5_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_1 (
+    .A(out_4_4[1]),
+    .B(out_5_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_10 (
+    .A(out_4_4[10]),
+    .B(out_5_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_11 (
+    .A(out_4_4[11]),
+    .B(out_5_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_12 (
+    .A(out_4_4[12]),
+    .B(out_5_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_13 (
+    .A(out_4_4[13]),
+    .B(out_5_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_14 (
+    .A(out_4_4[14]),
+    .B(out_5_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_15 (
+    .A(out_4_4[15]),
+    .B(out_5_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_16 (
+    .A(out_4_4[16]),
+    .B(out_5_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_17 (
+    .A(out_4_4[17]),
+    .B(out_5_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_18 (
+    .A(out_4_4[18]),
+    .B(out_5_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_19 (
+    .A(out_4_4[19]),
+    .B(out_5_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_2 (
+    .A(out_4_4[2]),
+    .B(out_5_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_20 (
+    .A(out_4_4[20]),
+    .B(out_5_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_21 (
+    .A(out_4_4[21]),
+    .B(out_5_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_22 (
+    .A(out_4_4[22]),
+    .B(out_5_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_23 (
+    .A(out_4_4[23]),
+    .B(out_5_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_24 (
+    .A(out_4_4[24]),
+    .B(out_5_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_25 (
+    .A(out_4_4[25]),
+    .B(out_5_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_3 (
+    .A(out_4_4[3]),
+    .B(out_5_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_4 (
+    .A(out_4_4[4]),
+    .B(out_5_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_5 (
+    .A(out_4_4[5]),
+    .B(out_5_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_6 (
+    .A(out_4_4[6]),
+    .B(out_5_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_7 (
+    .A(out_4_4[7]),
+    .B(out_5_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_8 (
+    .A(out_4_4[8]),
+    .B(out_5_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_9 (
+    .A(out_4_4[9]),
+    .B(out_5_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_0 (
+    .A(out_6_4[0]),
+    .B(out_7_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_1 (
+    .A(out_6_4[1]),
+    .B(out_7_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_10 (
+    .A(out_6_4[10]),
+    .B(out_7_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_11 (
+    .A(out_6_4[11]),
+    .B(out_7_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_12 (
+    .A(out_6_4[12]),
+    .B(out_7_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_13 (
+    .A(out_6_4[13]),
+    .B(out_7_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_14 (
+    .A(out_6_4[14]),
+    .B(out_7_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_15 (
+    .A(out_6_4[15]),
+    .B(out_7_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_16 (
+    .A(out_6_4[16]),
+    .B(out_7_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_17 (
+    .A(out_6_4[17]),
+    .B(out_7_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_18 (
+    .A(out_6_4[18]),
+    .B(out_7_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_19 (
+    .A(out_6_4[19]),
+    .B(out_7_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_2 (
+    .A(out_6_4[2]),
+    .B(out_7_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_20 (
+    .A(out_6_4[20]),
+    .B(out_7_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_21 (
+    .A(out_6_4[21]),
+    .B(out_7_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_22 (
+    .A(out_6_4[22]),
+    .B(out_7_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_23 (
+    .A(out_6_4[23]),
+    .B(out_7_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_24 (
+    .A(out_6_4[24]),
+    .B(out_7_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_25 (
+    .A(out_6_4[25]),
+    .B(out_7_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_3 (
+    .A(out_6_4[3]),
+    .B(out_7_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_4 (
+    .A(out_6_4[4]),
+    .B(out_7_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_5 (
+    .A(out_6_4[5]),
+    .B(out_7_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_6 (
+    .A(out_6_4[6]),
+    .B(out_7_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_7 (
+    .A(out_6_4[7]),
+    .B(out_7_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_8 (
+    .A(out_6_4[8]),
+    .B(out_7_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_9 (
+    .A(out_6_4[9]),
+    .B(out_7_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_9)
+  );
+  PFUMX drain_sel4_g0_pfumx0_0 (
+    .ALUT(drain_sel4_g0_l1_0),
+    .BLUT(drain_sel4_g0_l0_0),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_0)
+  );
+  PFUMX drain_sel4_g0_pfumx0_1 (
+    .ALUT(drain_sel4_g0_l1_1),
+    .BLUT(drain_sel4_g0_l0_1),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_1)
+  );
+  PFUMX drain_sel4_g0_pfumx0_10 (
+    .ALUT(drain_sel4_g0_l1_10),
+    .BLUT(drain_sel4_g0_l0_10),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_10)
+  );
+  PFUMX drain_sel4_g0_pfumx0_11 (
+    .ALUT(drain_sel4_g0_l1_11),
+    .BLUT(drain_sel4_g0_l0_11),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_11)
+  );
+  PFUMX drain_sel4_g0_pfumx0_12 (
+    .ALUT(drain_sel4_g0_l1_12),
+    .BLUT(drain_sel4_g0_l0_12),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_12)
+  );
+  PFUMX drain_sel4_g0_pfumx0_13 (
+    .ALUT(drain_sel4_g0_l1_13),
+    .BLUT(drain_sel4_g0_l0_13),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_13)
+  );
+  PFUMX drain_sel4_g0_pfumx0_14 (
+    .ALUT(drain_sel4_g0_l1_14),
+    .BLUT(drain_sel4_g0_l0_14),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_14)
+  );
+  PFUMX drain_sel4_g0_pfumx0_15 (
+    .ALUT(drain_sel4_g0_l1_15),
+    .BLUT(drain_sel4_g0_l0_15),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_15)
+  );
+  PFUMX drain_sel4_g0_pfumx0_16 (
+    .ALUT(drain_sel4_g0_l1_16),
+    .BLUT(drain_sel4_g0_l0_16),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_16)
+  );
+  PFUMX drain_sel4_g0_pfumx0_17 (
+    .ALUT(drain_sel4_g0_l1_17),
+    .BLUT(drain_sel4_g0_l0_17),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_17)
+  );
+  PFUMX drain_sel4_g0_pfumx0_18 (
+    .ALUT(drain_sel4_g0_l1_18),
+    .BLUT(drain_sel4_g0_l0_18),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_18)
+  );
+  PFUMX drain_sel4_g0_pfumx0_19 (
+    .ALUT(drain_sel4_g0_l1_19),
+    .BLUT(drain_sel4_g0_l0_19),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_19)
+  );
+  PFUMX drain_sel4_g0_pfumx0_2 (
+    .ALUT(drain_sel4_g0_l1_2),
+    .BLUT(drain_sel4_g0_l0_2),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_2)
+  );
+  PFUMX drain_sel4_g0_pfumx0_20 (
+    .ALUT(drain_sel4_g0_l1_20),
+    .BLUT(drain_sel4_g0_l0_20),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_20)
+  );
+  PFUMX drain_sel4_g0_pfumx0_21 (
+    .ALUT(drain_sel4_g0_l1_21),
+    .BLUT(drain_sel4_g0_l0_21),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_21)
+  );
+  PFUMX drain_sel4_g0_pfumx0_22 (
+    .ALUT(drain_sel4_g0_l1_22),
+    .BLUT(drain_sel4_g0_l0_22),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_22)
+  );
+  PFUMX drain_sel4_g0_pfumx0_23 (
+    .ALUT(drain_sel4_g0_l1_23),
+    .BLUT(drain_sel4_g0_l0_23),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_23)
+  );
+  PFUMX drain_sel4_g0_pfumx0_24 (
+    .ALUT(drain_sel4_g0_l1_24),
+    .BLUT(drain_sel4_g0_l0_24),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_24)
+  );
+  PFUMX drain_sel4_g0_pfumx0_25 (
+    .ALUT(drain_sel4_g0_l1_25),
+    .BLUT(drain_sel4_g0_l0_25),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_25)
+  );
+  PFUMX drain_sel4_g0_pfumx0_3 (
+    .ALUT(drain_sel4_g0_l1_3),
+    .BLUT(drain_sel4_g0_l0_3),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_3)
+  );
+  PFUMX drain_sel4_g0_pfumx0_4 (
+    .ALUT(drain_sel4_g0_l1_4),
+    .BLUT(drain_sel4_g0_l0_4),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_4)
+  );
+  PFUMX drain_sel4_g0_pfumx0_5 (
+    .ALUT(drain_sel4_g0_l1_5),
+    .BLUT(drain_sel4_g0_l0_5),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_5)
+  );
+  PFUMX drain_sel4_g0_pfumx0_6 (
+    .ALUT(drain_sel4_g0_l1_6),
+    .BLUT(drain_sel4_g0_l0_6),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_6)
+  );
+  PFUMX drain_sel4_g0_pfumx0_7 (
+    .ALUT(drain_sel4_g0_l1_7),
+    .BLUT(drain_sel4_g0_l0_7),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_7)
+  );
+  PFUMX drain_sel4_g0_pfumx0_8 (
+    .ALUT(drain_sel4_g0_l1_8),
+    .BLUT(drain_sel4_g0_l0_8),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_8)
+  );
+  PFUMX drain_sel4_g0_pfumx0_9 (
+    .ALUT(drain_sel4_g0_l1_9),
+    .BLUT(drain_sel4_g0_l0_9),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_9)
+  );
+  PFUMX drain_sel4_g0_pfumx1_0 (
+    .ALUT(drain_sel4_g0_l3_0),
+    .BLUT(drain_sel4_g0_l2_0),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_0)
+  );
+  PFUMX drain_sel4_g0_pfumx1_1 (
+    .ALUT(drain_sel4_g0_l3_1),
+    .BLUT(drain_sel4_g0_l2_1),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_1)
+  );
+  PFUMX drain_sel4_g0_pfumx1_10 (
+    .ALUT(drain_sel4_g0_l3_10),
+    .BLUT(drain_sel4_g0_l2_10),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_10)
+  );
+  PFUMX drain_sel4_g0_pfumx1_11 (
+    .ALUT(drain_sel4_g0_l3_11),
+    .BLUT(drain_sel4_g0_l2_11),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_11)
+  );
+  PFUMX drain_sel4_g0_pfumx1_12 (
+    .ALUT(drain_sel4_g0_l3_12),
+    .BLUT(drain_sel4_g0_l2_12),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_12)
+  );
+  PFUMX drain_sel4_g0_pfumx1_13 (
+    .ALUT(drain_sel4_g0_l3_13),
+    .BLUT(drain_sel4_g0_l2_13),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_13)
+  );
+  PFUMX drain_sel4_g0_pfumx1_14 (
+    .ALUT(drain_sel4_g0_l3_14),
+    .BLUT(drain_sel4_g0_l2_14),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_14)
+  );
+  PFUMX drain_sel4_g0_pfumx1_15 (
+    .ALUT(drain_sel4_g0_l3_15),
+    .BLUT(drain_sel4_g0_l2_15),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_15)
+  );
+  PFUMX drain_sel4_g0_pfumx1_16 (
+    .ALUT(drain_sel4_g0_l3_16),
+    .BLUT(drain_sel4_g0_l2_16),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_16)
+  );
+  PFUMX drain_sel4_g0_pfumx1_17 (
+    .ALUT(drain_sel4_g0_l3_17),
+    .BLUT(drain_sel4_g0_l2_17),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_17)
+  );
+  PFUMX drain_sel4_g0_pfumx1_18 (
+    .ALUT(drain_sel4_g0_l3_18),
+    .BLUT(drain_sel4_g0_l2_18),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_18)
+  );
+  PFUMX drain_sel4_g0_pfumx1_19 (
+    .ALUT(drain_sel4_g0_l3_19),
+    .BLUT(drain_sel4_g0_l2_19),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_19)
+  );
+  PFUMX drain_sel4_g0_pfumx1_2 (
+    .ALUT(drain_sel4_g0_l3_2),
+    .BLUT(drain_sel4_g0_l2_2),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_2)
+  );
+  PFUMX drain_sel4_g0_pfumx1_20 (
+    .ALUT(drain_sel4_g0_l3_20),
+    .BLUT(drain_sel4_g0_l2_20),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_20)
+  );
+  PFUMX drain_sel4_g0_pfumx1_21 (
+    .ALUT(drain_sel4_g0_l3_21),
+    .BLUT(drain_sel4_g0_l2_21),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_21)
+  );
+  PFUMX drain_sel4_g0_pfumx1_22 (
+    .ALUT(drain_sel4_g0_l3_22),
+    .BLUT(drain_sel4_g0_l2_22),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_22)
+  );
+  PFUMX drain_sel4_g0_pfumx1_23 (
+    .ALUT(drain_sel4_g0_l3_23),
+    .BLUT(drain_sel4_g0_l2_23),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_23)
+  );
+  PFUMX drain_sel4_g0_pfumx1_24 (
+    .ALUT(drain_sel4_g0_l3_24),
+    .BLUT(drain_sel4_g0_l2_24),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_24)
+  );
+  PFUMX drain_sel4_g0_pfumx1_25 (
+    .ALUT(drain_sel4_g0_l3_25),
+    .BLUT(drain_sel4_g0_l2_25),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_25)
+  );
+  PFUMX drain_sel4_g0_pfumx1_3 (
+    .ALUT(drain_sel4_g0_l3_3),
+    .BLUT(drain_sel4_g0_l2_3),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_3)
+  );
+  PFUMX drain_sel4_g0_pfumx1_4 (
+    .ALUT(drain_sel4_g0_l3_4),
+    .BLUT(drain_sel4_g0_l2_4),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_4)
+  );
+  PFUMX drain_sel4_g0_pfumx1_5 (
+    .ALUT(drain_sel4_g0_l3_5),
+    .BLUT(drain_sel4_g0_l2_5),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_5)
+  );
+  PFUMX drain_sel4_g0_pfumx1_6 (
+    .ALUT(drain_sel4_g0_l3_6),
+    .BLUT(drain_sel4_g0_l2_6),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_6)
+  );
+  PFUMX drain_sel4_g0_pfumx1_7 (
+    .ALUT(drain_sel4_g0_l3_7),
+    .BLUT(drain_sel4_g0_l2_7),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_7)
+  );
+  PFUMX drain_sel4_g0_pfumx1_8 (
+    .ALUT(drain_sel4_g0_l3_8),
+    .BLUT(drain_sel4_g0_l2_8),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_8)
+  );
+  PFUMX drain_sel4_g0_pfumx1_9 (
+    .ALUT(drain_sel4_g0_l3_9),
+    .BLUT(drain_sel4_g0_l2_9),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_9)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_0 (
+    .D0(drain_sel5_g0_f0_0),
+    .D1(drain_sel5_g0_f1_0),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_0)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_1 (
+    .D0(drain_sel5_g0_f0_1),
+    .D1(drain_sel5_g0_f1_1),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_1)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_10 (
+    .D0(drain_sel5_g0_f0_10),
+    .D1(drain_sel5_g0_f1_10),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_10)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_11 (
+    .D0(drain_sel5_g0_f0_11),
+    .D1(drain_sel5_g0_f1_11),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_11)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_12 (
+    .D0(drain_sel5_g0_f0_12),
+    .D1(drain_sel5_g0_f1_12),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_12)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_13 (
+    .D0(drain_sel5_g0_f0_13),
+    .D1(drain_sel5_g0_f1_13),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_13)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_14 (
+    .D0(drain_sel5_g0_f0_14),
+    .D1(drain_sel5_g0_f1_14),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_14)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_15 (
+    .D0(drain_sel5_g0_f0_15),
+    .D1(drain_sel5_g0_f1_15),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_15)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_16 (
+    .D0(drain_sel5_g0_f0_16),
+    .D1(drain_sel5_g0_f1_16),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_16)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_17 (
+    .D0(drain_sel5_g0_f0_17),
+    .D1(drain_sel5_g0_f1_17),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_17)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_18 (
+    .D0(drain_sel5_g0_f0_18),
+    .D1(drain_sel5_g0_f1_18),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_18)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_19 (
+    .D0(drain_sel5_g0_f0_19),
+    .D1(drain_sel5_g0_f1_19),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_19)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_2 (
+    .D0(drain_sel5_g0_f0_2),
+    .D1(drain_sel5_g0_f1_2),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_2)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_20 (
+    .D0(drain_sel5_g0_f0_20),
+    .D1(drain_sel5_g0_f1_20),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_20)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_21 (
+    .D0(drain_sel5_g0_f0_21),
+    .D1(drain_sel5_g0_f1_21),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_21)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_22 (
+    .D0(drain_sel5_g0_f0_22),
+    .D1(drain_sel5_g0_f1_22),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_22)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_23 (
+    .D0(drain_sel5_g0_f0_23),
+    .D1(drain_sel5_g0_f1_23),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_23)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_24 (
+    .D0(drain_sel5_g0_f0_24),
+    .D1(drain_sel5_g0_f1_24),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_24)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_25 (
+    .D0(drain_sel5_g0_f0_25),
+    .D1(drain_sel5_g0_f1_25),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_25)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_3 (
+    .D0(drain_sel5_g0_f0_3),
+    .D1(drain_sel5_g0_f1_3),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_3)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_4 (
+    .D0(drain_sel5_g0_f0_4),
+    .D1(drain_sel5_g0_f1_4),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_4)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_5 (
+    .D0(drain_sel5_g0_f0_5),
+    .D1(drain_sel5_g0_f1_5),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_5)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_6 (
+    .D0(drain_sel5_g0_f0_6),
+    .D1(drain_sel5_g0_f1_6),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_6)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_7 (
+    .D0(drain_sel5_g0_f0_7),
+    .D1(drain_sel5_g0_f1_7),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_7)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_8 (
+    .D0(drain_sel5_g0_f0_8),
+    .D1(drain_sel5_g0_f1_8),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_8)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_9 (
+    .D0(drain_sel5_g0_f0_9),
+    .D1(drain_sel5_g0_f1_9),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_0 (
+    .A(out_0_5[0]),
+    .B(out_1_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_1 (
+    .A(out_0_5[1]),
+    .B(out_1_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_10 (
+    .A(out_0_5[10]),
+    .B(out_1_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_11 (
+    .A(out_0_5[11]),
+    .B(out_1_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_12 (
+    .A(out_0_5[12]),
+    .B(out_1_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_13 (
+    .A(out_0_5[13]),
+    .B(out_1_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_14 (
+    .A(out_0_5[14]),
+    .B(out_1_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_15 (
+    .A(out_0_5[15]),
+    .B(out_1_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_16 (
+    .A(out_0_5[16]),
+    .B(out_1_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_17 (
+    .A(out_0_5[17]),
+    .B(out_1_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_18 (
+    .A(out_0_5[18]),
+    .B(out_1_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_19 (
+    .A(out_0_5[19]),
+    .B(out_1_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_2 (
+    .A(out_0_5[2]),
+    .B(out_1_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_20 (
+    .A(out_0_5[20]),
+    .B(out_1_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_21 (
+    .A(out_0_5[21]),
+    .B(out_1_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_22 (
+    .A(out_0_5[22]),
+    .B(out_1_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_23 (
+    .A(out_0_5[23]),
+    .B(out_1_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_24 (
+    .A(out_0_5[24]),
+    .B(out_1_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_25 (
+    .A(out_0_5[25]),
+    .B(out_1_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_3 (
+    .A(out_0_5[3]),
+    .B(out_1_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_4 (
+    .A(out_0_5[4]),
+    .B(out_1_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_5 (
+    .A(out_0_5[5]),
+    .B(out_1_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_6 (
+    .A(out_0_5[6]),
+    .B(out_1_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_7 (
+    .A(out_0_5[7]),
+    .B(out_1_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_8 (
+    .A(out_0_5[8]),
+    .B(out_1_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_9 (
+    .A(out_0_5[9]),
+    .B(out_1_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_0 (
+    .A(out_2_5[0]),
+    .B(out_3_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_1 (
+    .A(out_2_5[1]),
+    .B(out_3_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_10 (
+    .A(out_2_5[10]),
+    .B(out_3_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_11 (
+    .A(out_2_5[11]),
+    .B(out_3_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_12 (
+    .A(out_2_5[12]),
+    .B(out_3_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_13 (
+    .A(out_2_5[13]),
+    .B(out_3_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_14 (
+    .A(out_2_5[14]),
+    .B(out_3_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_15 (
+    .A(out_2_5[15]),
+    .B(out_3_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_16 (
+    .A(out_2_5[16]),
+    .B(out_3_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_17 (
+    .A(out_2_5[17]),
+    .B(out_3_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_18 (
+    .A(out_2_5[18]),
+    .B(out_3_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_19 (
+    .A(out_2_5[19]),
+    .B(out_3_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_2 (
+    .A(out_2_5[2]),
+    .B(out_3_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_20 (
+    .A(out_2_5[20]),
+    .B(out_3_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_21 (
+    .A(out_2_5[21]),
+    .B(out_3_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_22 (
+    .A(out_2_5[22]),
+    .B(out_3_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_23 (
+    .A(out_2_5[23]),
+    .B(out_3_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_24 (
+    .A(out_2_5[24]),
+    .B(out_3_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_25 (
+    .A(out_2_5[25]),
+    .B(out_3_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_3 (
+    .A(out_2_5[3]),
+    .B(out_3_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_4 (
+    .A(out_2_5[4]),
+    .B(out_3_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_5 (
+    .A(out_2_5[5]),
+    .B(out_3_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_6 (
+    .A(out_2_5[6]),
+    .B(out_3_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_7 (
+    .A(out_2_5[7]),
+    .B(out_3_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_8 (
+    .A(out_2_5[8]),
+    .B(out_3_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_9 (
+    .A(out_2_5[9]),
+    .B(out_3_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_0 (
+    .A(out_4_5[0]),
+    .B(out_5_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_1 (
+    .A(out_4_5[1]),
+    .B(out_5_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_10 (
+    .A(out_4_5[10]),
+    .B(out_5_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_11 (
+    .A(out_4_5[11]),
+    .B(out_5_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_12 (
+    .A(out_4_5[12]),
+    .B(out_5_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_13 (
+    .A(out_4_5[13]),
+    .B(out_5_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_14 (
+    .A(out_4_5[14]),
+    .B(out_5_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_15 (
+    .A(out_4_5[15]),
+    .B(out_5_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_16 (
+    .A(out_4_5[16]),
+    .B(out_5_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_17 (
+    .A(out_4_5[17]),
+    .B(out_5_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_18 (
+    .A(out_4_5[18]),
+    .B(out_5_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_19 (
+    .A(out_4_5[19]),
+    .B(out_5_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_2 (
+    .A(out_4_5[2]),
+    .B(out_5_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_20 (
+    .A(out_4_5[20]),
+    .B(out_5_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_21 (
+    .A(out_4_5[21]),
+    .B(out_5_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_22 (
+    .A(out_4_5[22]),
+    .B(out_5_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_23 (
+    .A(out_4_5[23]),
+    .B(out_5_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_24 (
+    .A(out_4_5[24]),
+    .B(out_5_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_25 (
+    .A(out_4_5[25]),
+    .B(out_5_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_3 (
+    .A(out_4_5[3]),
+    .B(out_5_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_4 (
+    .A(out_4_5[4]),
+    .B(out_5_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_5 (
+    .A(out_4_5[5]),
+    .B(out_5_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_6 (
+    .A(out_4_5[6]),
+    .B(out_5_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_7 (
+    .A(out_4_5[7]),
+    .B(out_5_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_8 (
+    .A(out_4_5[8]),
+    .B(out_5_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_9 (
+    .A(out_4_5[9]),
+    .B(out_5_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_0 (
+    .A(out_6_5[0]),
+    .B(out_7_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_1 (
+    .A(out_6_5[1]),
+    .B(out_7_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_10 (
+    .A(out_6_5[10]),
+    .B(out_7_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_11 (
+    .A(out_6_5[11]),
+    .B(out_7_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_12 (
+    .A(out_6_5[12]),
+    .B(out_7_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_13 (
+    .A(out_6_5[13]),
+    .B(out_7_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_14 (
+    .A(out_6_5[14]),
+    .B(out_7_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_15 (
+    .A(out_6_5[15]),
+    .B(out_7_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_16 (
+    .A(out_6_5[16]),
+    .B(out_7_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_17 (
+    .A(out_6_5[17]),
+    .B(out_7_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_18 (
+    .A(out_6_5[18]),
+    .B(out_7_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_19 (
+    .A(out_6_5[19]),
+    .B(out_7_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_2 (
+    .A(out_6_5[2]),
+    .B(out_7_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_20 (
+    .A(out_6_5[20]),
+    .B(out_7_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_21 (
+    .A(out_6_5[21]),
+    .B(out_7_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_22 (
+    .A(out_6_5[22]),
+    .B(out_7_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_23 (
+    .A(out_6_5[23]),
+    .B(out_7_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_24 (
+    .A(out_6_5[24]),
+    .B(out_7_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_25 (
+    .A(out_6_5[25]),
+    .B(out_7_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_3 (
+    .A(out_6_5[3]),
+    .B(out_7_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_4 (
+    .A(out_6_5[4]),
+    .B(out_7_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_5 (
+    .A(out_6_5[5]),
+    .B(out_7_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_6 (
+    .A(out_6_5[6]),
+    .B(out_7_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_7 (
+    .A(out_6_5[7]),
+    .B(out_7_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_8 (
+    .A(out_6_5[8]),
+    .B(out_7_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_9 (
+    .A(out_6_5[9]),
+    .B(out_7_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_9)
+  );
+  PFUMX drain_sel5_g0_pfumx0_0 (
+    .ALUT(drain_sel5_g0_l1_0),
+    .BLUT(drain_sel5_g0_l0_0),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_0)
+  );
+  PFUMX drain_sel5_g0_pfumx0_1 (
+    .ALUT(drain_sel5_g0_l1_1),
+    .BLUT(drain_sel5_g0_l0_1),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_1)
+  );
+  PFUMX drain_sel5_g0_pfumx0_10 (
+    .ALUT(drain_sel5_g0_l1_10),
+    .BLUT(drain_sel5_g0_l0_10),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_10)
+  );
+  PFUMX drain_sel5_g0_pfumx0_11 (
+    .ALUT(drain_sel5_g0_l1_11),
+    .BLUT(drain_sel5_g0_l0_11),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_11)
+  );
+  PFUMX drain_sel5_g0_pfumx0_12 (
+    .ALUT(drain_sel5_g0_l1_12),
+    .BLUT(drain_sel5_g0_l0_12),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_12)
+  );
+  PFUMX drain_sel5_g0_pfumx0_13 (
+    .ALUT(drain_sel5_g0_l1_13),
+    .BLUT(drain_sel5_g0_l0_13),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_13)
+  );
+  PFUMX drain_sel5_g0_pfumx0_14 (
+    .ALUT(drain_sel5_g0_l1_14),
+    .BLUT(drain_sel5_g0_l0_14),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_14)
+  );
+  PFUMX drain_sel5_g0_pfumx0_15 (
+    .ALUT(drain_sel5_g0_l1_15),
+    .BLUT(drain_sel5_g0_l0_15),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_15)
+  );
+  PFUMX drain_sel5_g0_pfumx0_16 (
+    .ALUT(drain_sel5_g0_l1_16),
+    .BLUT(drain_sel5_g0_l0_16),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_16)
+  );
+  PFUMX drain_sel5_g0_pfumx0_17 (
+    .ALUT(drain_sel5_g0_l1_17),
+    .BLUT(drain_sel5_g0_l0_17),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_17)
+  );
+  PFUMX drain_sel5_g0_pfumx0_18 (
+    .ALUT(drain_sel5_g0_l1_18),
+    .BLUT(drain_sel5_g0_l0_18),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_18)
+  );
+  PFUMX drain_sel5_g0_pfumx0_19 (
+    .ALUT(drain_sel5_g0_l1_19),
+    .BLUT(drain_sel5_g0_l0_19),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_19)
+  );
+  PFUMX drain_sel5_g0_pfumx0_2 (
+    .ALUT(drain_sel5_g0_l1_2),
+    .BLUT(drain_sel5_g0_l0_2),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_2)
+  );
+  PFUMX drain_sel5_g0_pfumx0_20 (
+    .ALUT(drain_sel5_g0_l1_20),
+    .BLUT(drain_sel5_g0_l0_20),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_20)
+  );
+  PFUMX drain_sel5_g0_pfumx0_21 (
+    .ALUT(drain_sel5_g0_l1_21),
+    .BLUT(drain_sel5_g0_l0_21),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_21)
+  );
+  PFUMX drain_sel5_g0_pfumx0_22 (
+    .ALUT(drain_sel5_g0_l1_22),
+    .BLUT(drain_sel5_g0_l0_22),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_22)
+  );
+  PFUMX drain_sel5_g0_pfumx0_23 (
+    .ALUT(drain_sel5_g0_l1_23),
+    .BLUT(drain_sel5_g0_l0_23),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_23)
+  );
+  PFUMX drain_sel5_g0_pfumx0_24 (
+    .ALUT(drain_sel5_g0_l1_24),
+    .BLUT(drain_sel5_g0_l0_24),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_24)
+  );
+  PFUMX drain_sel5_g0_pfumx0_25 (
+    .ALUT(drain_sel5_g0_l1_25),
+    .BLUT(drain_sel5_g0_l0_25),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_25)
+  );
+  PFUMX drain_sel5_g0_pfumx0_3 (
+    .ALUT(drain_sel5_g0_l1_3),
+    .BLUT(drain_sel5_g0_l0_3),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_3)
+  );
+  PFUMX drain_sel5_g0_pfumx0_4 (
+    .ALUT(drain_sel5_g0_l1_4),
+    .BLUT(drain_sel5_g0_l0_4),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_4)
+  );
+  PFUMX drain_sel5_g0_pfumx0_5 (
+    .ALUT(drain_sel5_g0_l1_5),
+    .BLUT(drain_sel5_g0_l0_5),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_5)
+  );
+  PFUMX drain_sel5_g0_pfumx0_6 (
+    .ALUT(drain_sel5_g0_l1_6),
+    .BLUT(drain_sel5_g0_l0_6),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_6)
+  );
+  PFUMX drain_sel5_g0_pfumx0_7 (
+    .ALUT(drain_sel5_g0_l1_7),
+    .BLUT(drain_sel5_g0_l0_7),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_7)
+  );
+  PFUMX drain_sel5_g0_pfumx0_8 (
+    .ALUT(drain_sel5_g0_l1_8),
+    .BLUT(drain_sel5_g0_l0_8),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_8)
+  );
+  PFUMX drain_sel5_g0_pfumx0_9 (
+    .ALUT(drain_sel5_g0_l1_9),
+    .BLUT(drain_sel5_g0_l0_9),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_9)
+  );
+  PFUMX drain_sel5_g0_pfumx1_0 (
+    .ALUT(drain_sel5_g0_l3_0),
+    .BLUT(drain_sel5_g0_l2_0),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_0)
+  );
+  PFUMX drain_sel5_g0_pfumx1_1 (
+    .ALUT(drain_sel5_g0_l3_1),
+    .BLUT(drain_sel5_g0_l2_1),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_1)
+  );
+  PFUMX drain_sel5_g0_pfumx1_10 (
+    .ALUT(drain_sel5_g0_l3_10),
+    .BLUT(drain_sel5_g0_l2_10),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_10)
+  );
+  PFUMX drain_sel5_g0_pfumx1_11 (
+    .ALUT(drain_sel5_g0_l3_11),
+    .BLUT(drain_sel5_g0_l2_11),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_11)
+  );
+  PFUMX drain_sel5_g0_pfumx1_12 (
+    .ALUT(drain_sel5_g0_l3_12),
+    .BLUT(drain_sel5_g0_l2_12),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_12)
+  );
+  PFUMX drain_sel5_g0_pfumx1_13 (
+    .ALUT(drain_sel5_g0_l3_13),
+    .BLUT(drain_sel5_g0_l2_13),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_13)
+  );
+  PFUMX drain_sel5_g0_pfumx1_14 (
+    .ALUT(drain_sel5_g0_l3_14),
+    .BLUT(drain_sel5_g0_l2_14),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_14)
+  );
+  PFUMX drain_sel5_g0_pfumx1_15 (
+    .ALUT(drain_sel5_g0_l3_15),
+    .BLUT(drain_sel5_g0_l2_15),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_15)
+  );
+  PFUMX drain_sel5_g0_pfumx1_16 (
+    .ALUT(drain_sel5_g0_l3_16),
+    .BLUT(drain_sel5_g0_l2_16),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_16)
+  );
+  PFUMX drain_sel5_g0_pfumx1_17 (
+    .ALUT(drain_sel5_g0_l3_17),
+    .BLUT(drain_sel5_g0_l2_17),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_17)
+  );
+  PFUMX drain_sel5_g0_pfumx1_18 (
+    .ALUT(drain_sel5_g0_l3_18),
+    .BLUT(drain_sel5_g0_l2_18),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_18)
+  );
+  PFUMX drain_sel5_g0_pfumx1_19 (
+    .ALUT(drain_sel5_g0_l3_19),
+    .BLUT(drain_sel5_g0_l2_19),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_19)
+  );
+  PFUMX drain_sel5_g0_pfumx1_2 (
+    .ALUT(drain_sel5_g0_l3_2),
+    .BLUT(drain_sel5_g0_l2_2),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_2)
+  );
+  PFUMX drain_sel5_g0_pfumx1_20 (
+    .ALUT(drain_sel5_g0_l3_20),
+    .BLUT(drain_sel5_g0_l2_20),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_20)
+  );
+  PFUMX drain_sel5_g0_pfumx1_21 (
+    .ALUT(drain_sel5_g0_l3_21),
+    .BLUT(drain_sel5_g0_l2_21),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_21)
+  );
+  PFUMX drain_sel5_g0_pfumx1_22 (
+    .ALUT(drain_sel5_g0_l3_22),
+    .BLUT(drain_sel5_g0_l2_22),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_22)
+  );
+  PFUMX drain_sel5_g0_pfumx1_23 (
+    .ALUT(drain_sel5_g0_l3_23),
+    .BLUT(drain_sel5_g0_l2_23),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_23)
+  );
+  PFUMX drain_sel5_g0_pfumx1_24 (
+    .ALUT(drain_sel5_g0_l3_24),
+    .BLUT(drain_sel5_g0_l2_24),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_24)
+  );
+  PFUMX drain_sel5_g0_pfumx1_25 (
+    .ALUT(drain_sel5_g0_l3_25),
+    .BLUT(drain_sel5_g0_l2_25),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_25)
+  );
+  PFUMX drain_sel5_g0_pfumx1_3 (
+    .ALUT(drain_sel5_g0_l3_3),
+    .BLUT(drain_sel5_g0_l2_3),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_3)
+  );
+  PFUMX drain_sel5_g0_pfumx1_4 (
+    .ALUT(drain_sel5_g0_l3_4),
+    .BLUT(drain_sel5_g0_l2_4),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_4)
+  );
+  PFUMX drain_sel5_g0_pfumx1_5 (
+    .ALUT(drain_sel5_g0_l3_5),
+    .BLUT(drain_sel5_g0_l2_5),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_5)
+  );
+  PFUMX drain_sel5_g0_pfumx1_6 (
+    .ALUT(drain_sel5_g0_l3_6),
+    .BLUT(drain_sel5_g0_l2_6),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_6)
+  );
+  PFUMX drain_sel5_g0_pfumx1_7 (
+    .ALUT(drain_sel5_g0_l3_7),
+    .BLUT(drain_sel5_g0_l2_7),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_7)
+  );
+  PFUMX drain_sel5_g0_pfumx1_8 (
+    .ALUT(drain_sel5_g0_l3_8),
+    .BLUT(drain_sel5_g0_l2_8),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_8)
+  );
+  PFUMX drain_sel5_g0_pfumx1_9 (
+    .ALUT(drain_sel5_g0_l3_9),
+    .BLUT(drain_sel5_g0_l2_9),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_9)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_0 (
+    .D0(drain_sel6_g0_f0_0),
+    .D1(drain_sel6_g0_f1_0),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_0)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_1 (
+    .D0(drain_sel6_g0_f0_1),
+    .D1(drain_sel6_g0_f1_1),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_1)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_10 (
+    .D0(drain_sel6_g0_f0_10),
+    .D1(drain_sel6_g0_f1_10),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_10)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_11 (
+    .D0(drain_sel6_g0_f0_11),
+    .D1(drain_sel6_g0_f1_11),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_11)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_12 (
+    .D0(drain_sel6_g0_f0_12),
+    .D1(drain_sel6_g0_f1_12),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_12)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_13 (
+    .D0(drain_sel6_g0_f0_13),
+    .D1(drain_sel6_g0_f1_13),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_13)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_14 (
+    .D0(drain_sel6_g0_f0_14),
+    .D1(drain_sel6_g0_f1_14),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_14)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_15 (
+    .D0(drain_sel6_g0_f0_15),
+    .D1(drain_sel6_g0_f1_15),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_15)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_16 (
+    .D0(drain_sel6_g0_f0_16),
+    .D1(drain_sel6_g0_f1_16),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_16)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_17 (
+    .D0(drain_sel6_g0_f0_17),
+    .D1(drain_sel6_g0_f1_17),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_17)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_18 (
+    .D0(drain_sel6_g0_f0_18),
+    .D1(drain_sel6_g0_f1_18),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_18)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_19 (
+    .D0(drain_sel6_g0_f0_19),
+    .D1(drain_sel6_g0_f1_19),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_19)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_2 (
+    .D0(drain_sel6_g0_f0_2),
+    .D1(drain_sel6_g0_f1_2),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_2)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_20 (
+    .D0(drain_sel6_g0_f0_20),
+    .D1(drain_sel6_g0_f1_20),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_20)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_21 (
+    .D0(drain_sel6_g0_f0_21),
+    .D1(drain_sel6_g0_f1_21),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_21)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_22 (
+    .D0(drain_sel6_g0_f0_22),
+    .D1(drain_sel6_g0_f1_22),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_22)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_23 (
+    .D0(drain_sel6_g0_f0_23),
+    .D1(drain_sel6_g0_f1_23),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_23)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_24 (
+    .D0(drain_sel6_g0_f0_24),
+    .D1(drain_sel6_g0_f1_24),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_24)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_25 (
+    .D0(drain_sel6_g0_f0_25),
+    .D1(drain_sel6_g0_f1_25),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_25)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_3 (
+    .D0(drain_sel6_g0_f0_3),
+    .D1(drain_sel6_g0_f1_3),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_3)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_4 (
+    .D0(drain_sel6_g0_f0_4),
+    .D1(drain_sel6_g0_f1_4),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_4)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_5 (
+    .D0(drain_sel6_g0_f0_5),
+    .D1(drain_sel6_g0_f1_5),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_5)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_6 (
+    .D0(drain_sel6_g0_f0_6),
+    .D1(drain_sel6_g0_f1_6),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_6)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_7 (
+    .D0(drain_sel6_g0_f0_7),
+    .D1(drain_sel6_g0_f1_7),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_7)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_8 (
+    .D0(drain_sel6_g0_f0_8),
+    .D1(drain_sel6_g0_f1_8),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_8)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_9 (
+    .D0(drain_sel6_g0_f0_9),
+    .D1(drain_sel6_g0_f1_9),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_0 (
+    .A(out_0_6[0]),
+    .B(out_1_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_1 (
+    .A(out_0_6[1]),
+    .B(out_1_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_10 (
+    .A(out_0_6[10]),
+    .B(out_1_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_11 (
+    .A(out_0_6[11]),
+    .B(out_1_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_12 (
+    .A(out_0_6[12]),
+    .B(out_1_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_13 (
+    .A(out_0_6[13]),
+    .B(out_1_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_14 (
+    .A(out_0_6[14]),
+    .B(out_1_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_15 (
+    .A(out_0_6[15]),
+    .B(out_1_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_16 (
+    .A(out_0_6[16]),
+    .B(out_1_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_17 (
+    .A(out_0_6[17]),
+    .B(out_1_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_18 (
+    .A(out_0_6[18]),
+    .B(out_1_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_19 (
+    .A(out_0_6[19]),
+    .B(out_1_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_2 (
+    .A(out_0_6[2]),
+    .B(out_1_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_20 (
+    .A(out_0_6[20]),
+    .B(out_1_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_21 (
+    .A(out_0_6[21]),
+    .B(out_1_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_22 (
+    .A(out_0_6[22]),
+    .B(out_1_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_23 (
+    .A(out_0_6[23]),
+    .B(out_1_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_24 (
+    .A(out_0_6[24]),
+    .B(out_1_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_25 (
+    .A(out_0_6[25]),
+    .B(out_1_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_3 (
+    .A(out_0_6[3]),
+    .B(out_1_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_4 (
+    .A(out_0_6[4]),
+    .B(out_1_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_5 (
+    .A(out_0_6[5]),
+    .B(out_1_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_6 (
+    .A(out_0_6[6]),
+    .B(out_1_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_7 (
+    .A(out_0_6[7]),
+    .B(out_1_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_8 (
+    .A(out_0_6[8]),
+    .B(out_1_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_9 (
+    .A(out_0_6[9]),
+    .B(out_1_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_0 (
+    .A(out_2_6[0]),
+    .B(out_3_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_1 (
+    .A(out_2_6[1]),
+    .B(out_3_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_10 (
+    .A(out_2_6[10]),
+    .B(out_3_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_11 (
+    .A(out_2_6[11]),
+    .B(out_3_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_12 (
+    .A(out_2_6[12]),
+    .B(out_3_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_13 (
+    .A(out_2_6[13]),
+    .B(out_3_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_14 (
+    .A(out_2_6[14]),
+    .B(out_3_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_15 (
+    .A(out_2_6[15]),
+    .B(out_3_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_16 (
+    .A(out_2_6[16]),
+    .B(out_3_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_17 (
+    .A(out_2_6[17]),
+    .B(out_3_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_18 (
+    .A(out_2_6[18]),
+    .B(out_3_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_19 (
+    .A(out_2_6[19]),
+    .B(out_3_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_2 (
+    .A(out_2_6[2]),
+    .B(out_3_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_20 (
+    .A(out_2_6[20]),
+    .B(out_3_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_21 (
+    .A(out_2_6[21]),
+    .B(out_3_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_22 (
+    .A(out_2_6[22]),
+    .B(out_3_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_23 (
+    .A(out_2_6[23]),
+    .B(out_3_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_24 (
+    .A(out_2_6[24]),
+    .B(out_3_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_25 (
+    .A(out_2_6[25]),
+    .B(out_3_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_3 (
+    .A(out_2_6[3]),
+    .B(out_3_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_4 (
+    .A(out_2_6[4]),
+    .B(out_3_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_5 (
+    .A(out_2_6[5]),
+    .B(out_3_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_6 (
+    .A(out_2_6[6]),
+    .B(out_3_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_7 (
+    .A(out_2_6[7]),
+    .B(out_3_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_8 (
+    .A(out_2_6[8]),
+    .B(out_3_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_9 (
+    .A(out_2_6[9]),
+    .B(out_3_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_0 (
+    .A(out_4_6[0]),
+    .B(out_5_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_1 (
+    .A(out_4_6[1]),
+    .B(out_5_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_10 (
+    .A(out_4_6[10]),
+    .B(out_5_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_11 (
+    .A(out_4_6[11]),
+    .B(out_5_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_12 (
+    .A(out_4_6[12]),
+    .B(out_5_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_13 (
+    .A(out_4_6[13]),
+    .B(out_5_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_14 (
+    .A(out_4_6[14]),
+    .B(out_5_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_15 (
+    .A(out_4_6[15]),
+    .B(out_5_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_16 (
+    .A(out_4_6[16]),
+    .B(out_5_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_17 (
+    .A(out_4_6[17]),
+    .B(out_5_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_18 (
+    .A(out_4_6[18]),
+    .B(out_5_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_19 (
+    .A(out_4_6[19]),
+    .B(out_5_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_2 (
+    .A(out_4_6[2]),
+    .B(out_5_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_20 (
+    .A(out_4_6[20]),
+    .B(out_5_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_21 (
+    .A(out_4_6[21]),
+    .B(out_5_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_22 (
+    .A(out_4_6[22]),
+    .B(out_5_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_23 (
+    .A(out_4_6[23]),
+    .B(out_5_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_24 (
+    .A(out_4_6[24]),
+    .B(out_5_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_25 (
+    .A(out_4_6[25]),
+    .B(out_5_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_3 (
+    .A(out_4_6[3]),
+    .B(out_5_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_4 (
+    .A(out_4_6[4]),
+    .B(out_5_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_5 (
+    .A(out_4_6[5]),
+    .B(out_5_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_6 (
+    .A(out_4_6[6]),
+    .B(out_5_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_7 (
+    .A(out_4_6[7]),
+    .B(out_5_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_8 (
+    .A(out_4_6[8]),
+    .B(out_5_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_9 (
+    .A(out_4_6[9]),
+    .B(out_5_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_0 (
+    .A(out_6_6[0]),
+    .B(out_7_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_1 (
+    .A(out_6_6[1]),
+    .B(out_7_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_10 (
+    .A(out_6_6[10]),
+    .B(out_7_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_11 (
+    .A(out_6_6[11]),
+    .B(out_7_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_12 (
+    .A(out_6_6[12]),
+    .B(out_7_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_13 (
+    .A(out_6_6[13]),
+    .B(out_7_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_14 (
+    .A(out_6_6[14]),
+    .B(out_7_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_15 (
+    .A(out_6_6[15]),
+    .B(out_7_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_16 (
+    .A(out_6_6[16]),
+    .B(out_7_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_17 (
+    .A(out_6_6[17]),
+    .B(out_7_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_18 (
+    .A(out_6_6[18]),
+    .B(out_7_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_19 (
+    .A(out_6_6[19]),
+    .B(out_7_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_2 (
+    .A(out_6_6[2]),
+    .B(out_7_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_20 (
+    .A(out_6_6[20]),
+    .B(out_7_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_21 (
+    .A(out_6_6[21]),
+    .B(out_7_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_22 (
+    .A(out_6_6[22]),
+    .B(out_7_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_23 (
+    .A(out_6_6[23]),
+    .B(out_7_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_24 (
+    .A(out_6_6[24]),
+    .B(out_7_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_25 (
+    .A(out_6_6[25]),
+    .B(out_7_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_3 (
+    .A(out_6_6[3]),
+    .B(out_7_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_4 (
+    .A(out_6_6[4]),
+    .B(out_7_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_5 (
+    .A(out_6_6[5]),
+    .B(out_7_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_6 (
+    .A(out_6_6[6]),
+    .B(out_7_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_7 (
+    .A(out_6_6[7]),
+    .B(out_7_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_8 (
+    .A(out_6_6[8]),
+    .B(out_7_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_9 (
+    .A(out_6_6[9]),
+    .B(out_7_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_9)
+  );
+  PFUMX drain_sel6_g0_pfumx0_0 (
+    .ALUT(drain_sel6_g0_l1_0),
+    .BLUT(drain_sel6_g0_l0_0),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_0)
+  );
+  PFUMX drain_sel6_g0_pfumx0_1 (
+    .ALUT(drain_sel6_g0_l1_1),
+    .BLUT(drain_sel6_g0_l0_1),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_1)
+  );
+  PFUMX drain_sel6_g0_pfumx0_10 (
+    .ALUT(drain_sel6_g0_l1_10),
+    .BLUT(drain_sel6_g0_l0_10),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_10)
+  );
+  PFUMX drain_sel6_g0_pfumx0_11 (
+    .ALUT(drain_sel6_g0_l1_11),
+    .BLUT(drain_sel6_g0_l0_11),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_11)
+  );
+  PFUMX drain_sel6_g0_pfumx0_12 (
+    .ALUT(drain_sel6_g0_l1_12),
+    .BLUT(drain_sel6_g0_l0_12),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_12)
+  );
+  PFUMX drain_sel6_g0_pfumx0_13 (
+    .ALUT(drain_sel6_g0_l1_13),
+    .BLUT(drain_sel6_g0_l0_13),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_13)
+  );
+  PFUMX drain_sel6_g0_pfumx0_14 (
+    .ALUT(drain_sel6_g0_l1_14),
+    .BLUT(drain_sel6_g0_l0_14),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_14)
+  );
+  PFUMX drain_sel6_g0_pfumx0_15 (
+    .ALUT(drain_sel6_g0_l1_15),
+    .BLUT(drain_sel6_g0_l0_15),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_15)
+  );
+  PFUMX drain_sel6_g0_pfumx0_16 (
+    .ALUT(drain_sel6_g0_l1_16),
+    .BLUT(drain_sel6_g0_l0_16),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_16)
+  );
+  PFUMX drain_sel6_g0_pfumx0_17 (
+    .ALUT(drain_sel6_g0_l1_17),
+    .BLUT(drain_sel6_g0_l0_17),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_17)
+  );
+  PFUMX drain_sel6_g0_pfumx0_18 (
+    .ALUT(drain_sel6_g0_l1_18),
+    .BLUT(drain_sel6_g0_l0_18),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_18)
+  );
+  PFUMX drain_sel6_g0_pfumx0_19 (
+    .ALUT(drain_sel6_g0_l1_19),
+    .BLUT(drain_sel6_g0_l0_19),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_19)
+  );
+  PFUMX drain_sel6_g0_pfumx0_2 (
+    .ALUT(drain_sel6_g0_l1_2),
+    .BLUT(drain_sel6_g0_l0_2),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_2)
+  );
+  PFUMX drain_sel6_g0_pfumx0_20 (
+    .ALUT(drain_sel6_g0_l1_20),
+    .BLUT(drain_sel6_g0_l0_20),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_20)
+  );
+  PFUMX drain_sel6_g0_pfumx0_21 (
+    .ALUT(drain_sel6_g0_l1_21),
+    .BLUT(drain_sel6_g0_l0_21),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_21)
+  );
+  PFUMX drain_sel6_g0_pfumx0_22 (
+    .ALUT(drain_sel6_g0_l1_22),
+    .BLUT(drain_sel6_g0_l0_22),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_22)
+  );
+  PFUMX drain_sel6_g0_pfumx0_23 (
+    .ALUT(drain_sel6_g0_l1_23),
+    .BLUT(drain_sel6_g0_l0_23),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_23)
+  );
+  PFUMX drain_sel6_g0_pfumx0_24 (
+    .ALUT(drain_sel6_g0_l1_24),
+    .BLUT(drain_sel6_g0_l0_24),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_24)
+  );
+  PFUMX drain_sel6_g0_pfumx0_25 (
+    .ALUT(drain_sel6_g0_l1_25),
+    .BLUT(drain_sel6_g0_l0_25),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_25)
+  );
+  PFUMX drain_sel6_g0_pfumx0_3 (
+    .ALUT(drain_sel6_g0_l1_3),
+    .BLUT(drain_sel6_g0_l0_3),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_3)
+  );
+  PFUMX drain_sel6_g0_pfumx0_4 (
+    .ALUT(drain_sel6_g0_l1_4),
+    .BLUT(drain_sel6_g0_l0_4),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_4)
+  );
+  PFUMX drain_sel6_g0_pfumx0_5 (
+    .ALUT(drain_sel6_g0_l1_5),
+    .BLUT(drain_sel6_g0_l0_5),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_5)
+  );
+  PFUMX drain_sel6_g0_pfumx0_6 (
+    .ALUT(drain_sel6_g0_l1_6),
+    .BLUT(drain_sel6_g0_l0_6),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_6)
+  );
+  PFUMX drain_sel6_g0_pfumx0_7 (
+    .ALUT(drain_sel6_g0_l1_7),
+    .BLUT(drain_sel6_g0_l0_7),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_7)
+  );
+  PFUMX drain_sel6_g0_pfumx0_8 (
+    .ALUT(drain_sel6_g0_l1_8),
+    .BLUT(drain_sel6_g0_l0_8),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_8)
+  );
+  PFUMX drain_sel6_g0_pfumx0_9 (
+    .ALUT(drain_sel6_g0_l1_9),
+    .BLUT(drain_sel6_g0_l0_9),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_9)
+  );
+  PFUMX drain_sel6_g0_pfumx1_0 (
+    .ALUT(drain_sel6_g0_l3_0),
+    .BLUT(drain_sel6_g0_l2_0),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_0)
+  );
+  PFUMX drain_sel6_g0_pfumx1_1 (
+    .ALUT(drain_sel6_g0_l3_1),
+    .BLUT(drain_sel6_g0_l2_1),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_1)
+  );
+  PFUMX drain_sel6_g0_pfumx1_10 (
+    .ALUT(drain_sel6_g0_l3_10),
+    .BLUT(drain_sel6_g0_l2_10),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_10)
+  );
+  PFUMX drain_sel6_g0_pfumx1_11 (
+    .ALUT(drain_sel6_g0_l3_11),
+    .BLUT(drain_sel6_g0_l2_11),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_11)
+  );
+  PFUMX drain_sel6_g0_pfumx1_12 (
+    .ALUT(drain_sel6_g0_l3_12),
+    .BLUT(drain_sel6_g0_l2_12),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_12)
+  );
+  PFUMX drain_sel6_g0_pfumx1_13 (
+    .ALUT(drain_sel6_g0_l3_13),
+    .BLUT(drain_sel6_g0_l2_13),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_13)
+  );
+  PFUMX drain_sel6_g0_pfumx1_14 (
+    .ALUT(drain_sel6_g0_l3_14),
+    .BLUT(drain_sel6_g0_l2_14),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_14)
+  );
+  PFUMX drain_sel6_g0_pfumx1_15 (
+    .ALUT(drain_sel6_g0_l3_15),
+    .BLUT(drain_sel6_g0_l2_15),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_15)
+  );
+  PFUMX drain_sel6_g0_pfumx1_16 (
+    .ALUT(drain_sel6_g0_l3_16),
+    .BLUT(drain_sel6_g0_l2_16),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_16)
+  );
+  PFUMX drain_sel6_g0_pfumx1_17 (
+    .ALUT(drain_sel6_g0_l3_17),
+    .BLUT(drain_sel6_g0_l2_17),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_17)
+  );
+  PFUMX drain_sel6_g0_pfumx1_18 (
+    .ALUT(drain_sel6_g0_l3_18),
+    .BLUT(drain_sel6_g0_l2_18),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_18)
+  );
+  PFUMX drain_sel6_g0_pfumx1_19 (
+    .ALUT(drain_sel6_g0_l3_19),
+    .BLUT(drain_sel6_g0_l2_19),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_19)
+  );
+  PFUMX drain_sel6_g0_pfumx1_2 (
+    .ALUT(drain_sel6_g0_l3_2),
+    .BLUT(drain_sel6_g0_l2_2),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_2)
+  );
+  PFUMX drain_sel6_g0_pfumx1_20 (
+    .ALUT(drain_sel6_g0_l3_20),
+    .BLUT(drain_sel6_g0_l2_20),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_20)
+  );
+  PFUMX drain_sel6_g0_pfumx1_21 (
+    .ALUT(drain_sel6_g0_l3_21),
+    .BLUT(drain_sel6_g0_l2_21),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_21)
+  );
+  PFUMX drain_sel6_g0_pfumx1_22 (
+    .ALUT(drain_sel6_g0_l3_22),
+    .BLUT(drain_sel6_g0_l2_22),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_22)
+  );
+  PFUMX drain_sel6_g0_pfumx1_23 (
+    .ALUT(drain_sel6_g0_l3_23),
+    .BLUT(drain_sel6_g0_l2_23),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_23)
+  );
+  PFUMX drain_sel6_g0_pfumx1_24 (
+    .ALUT(drain_sel6_g0_l3_24),
+    .BLUT(drain_sel6_g0_l2_24),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_24)
+  );
+  PFUMX drain_sel6_g0_pfumx1_25 (
+    .ALUT(drain_sel6_g0_l3_25),
+    .BLUT(drain_sel6_g0_l2_25),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_25)
+  );
+  PFUMX drain_sel6_g0_pfumx1_3 (
+    .ALUT(drain_sel6_g0_l3_3),
+    .BLUT(drain_sel6_g0_l2_3),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_3)
+  );
+  PFUMX drain_sel6_g0_pfumx1_4 (
+    .ALUT(drain_sel6_g0_l3_4),
+    .BLUT(drain_sel6_g0_l2_4),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_4)
+  );
+  PFUMX drain_sel6_g0_pfumx1_5 (
+    .ALUT(drain_sel6_g0_l3_5),
+    .BLUT(drain_sel6_g0_l2_5),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_5)
+  );
+  PFUMX drain_sel6_g0_pfumx1_6 (
+    .ALUT(drain_sel6_g0_l3_6),
+    .BLUT(drain_sel6_g0_l2_6),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_6)
+  );
+  PFUMX drain_sel6_g0_pfumx1_7 (
+    .ALUT(drain_sel6_g0_l3_7),
+    .BLUT(drain_sel6_g0_l2_7),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_7)
+  );
+  PFUMX drain_sel6_g0_pfumx1_8 (
+    .ALUT(drain_sel6_g0_l3_8),
+    .BLUT(drain_sel6_g0_l2_8),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_8)
+  );
+  PFUMX drain_sel6_g0_pfumx1_9 (
+    .ALUT(drain_sel6_g0_l3_9),
+    .BLUT(drain_sel6_g0_l2_9),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_9)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_0 (
+    .D0(drain_sel7_g0_f0_0),
+    .D1(drain_sel7_g0_f1_0),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_0)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_1 (
+    .D0(drain_sel7_g0_f0_1),
+    .D1(drain_sel7_g0_f1_1),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_1)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_10 (
+    .D0(drain_sel7_g0_f0_10),
+    .D1(drain_sel7_g0_f1_10),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_10)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_11 (
+    .D0(drain_sel7_g0_f0_11),
+    .D1(drain_sel7_g0_f1_11),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_11)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_12 (
+    .D0(drain_sel7_g0_f0_12),
+    .D1(drain_sel7_g0_f1_12),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_12)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_13 (
+    .D0(drain_sel7_g0_f0_13),
+    .D1(drain_sel7_g0_f1_13),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_13)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_14 (
+    .D0(drain_sel7_g0_f0_14),
+    .D1(drain_sel7_g0_f1_14),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_14)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_15 (
+    .D0(drain_sel7_g0_f0_15),
+    .D1(drain_sel7_g0_f1_15),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_15)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_16 (
+    .D0(drain_sel7_g0_f0_16),
+    .D1(drain_sel7_g0_f1_16),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_16)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_17 (
+    .D0(drain_sel7_g0_f0_17),
+    .D1(drain_sel7_g0_f1_17),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_17)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_18 (
+    .D0(drain_sel7_g0_f0_18),
+    .D1(drain_sel7_g0_f1_18),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_18)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_19 (
+    .D0(drain_sel7_g0_f0_19),
+    .D1(drain_sel7_g0_f1_19),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_19)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_2 (
+    .D0(drain_sel7_g0_f0_2),
+    .D1(drain_sel7_g0_f1_2),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_2)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_20 (
+    .D0(drain_sel7_g0_f0_20),
+    .D1(drain_sel7_g0_f1_20),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_20)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_21 (
+    .D0(drain_sel7_g0_f0_21),
+    .D1(drain_sel7_g0_f1_21),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_21)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_22 (
+    .D0(drain_sel7_g0_f0_22),
+    .D1(drain_sel7_g0_f1_22),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_22)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_23 (
+    .D0(drain_sel7_g0_f0_23),
+    .D1(drain_sel7_g0_f1_23),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_23)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_24 (
+    .D0(drain_sel7_g0_f0_24),
+    .D1(drain_sel7_g0_f1_24),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_24)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_25 (
+    .D0(drain_sel7_g0_f0_25),
+    .D1(drain_sel7_g0_f1_25),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_25)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_3 (
+    .D0(drain_sel7_g0_f0_3),
+    .D1(drain_sel7_g0_f1_3),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_3)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_4 (
+    .D0(drain_sel7_g0_f0_4),
+    .D1(drain_sel7_g0_f1_4),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_4)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_5 (
+    .D0(drain_sel7_g0_f0_5),
+    .D1(drain_sel7_g0_f1_5),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_5)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_6 (
+    .D0(drain_sel7_g0_f0_6),
+    .D1(drain_sel7_g0_f1_6),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_6)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_7 (
+    .D0(drain_sel7_g0_f0_7),
+    .D1(drain_sel7_g0_f1_7),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_7)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_8 (
+    .D0(drain_sel7_g0_f0_8),
+    .D1(drain_sel7_g0_f1_8),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_8)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_9 (
+    .D0(drain_sel7_g0_f0_9),
+    .D1(drain_sel7_g0_f1_9),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_0 (
+    .A(out_0_7[0]),
+    .B(out_1_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_1 (
+    .A(out_0_7[1]),
+    .B(out_1_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_10 (
+    .A(out_0_7[10]),
+    .B(out_1_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_11 (
+    .A(out_0_7[11]),
+    .B(out_1_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_12 (
+    .A(out_0_7[12]),
+    .B(out_1_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_13 (
+    .A(out_0_7[13]),
+    .B(out_1_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_14 (
+    .A(out_0_7[14]),
+    .B(out_1_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_15 (
+    .A(out_0_7[15]),
+    .B(out_1_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_16 (
+    .A(out_0_7[16]),
+    .B(out_1_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_17 (
+    .A(out_0_7[17]),
+    .B(out_1_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_18 (
+    .A(out_0_7[18]),
+    .B(out_1_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_19 (
+    .A(out_0_7[19]),
+    .B(out_1_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_2 (
+    .A(out_0_7[2]),
+    .B(out_1_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_20 (
+    .A(out_0_7[20]),
+    .B(out_1_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_21 (
+    .A(out_0_7[21]),
+    .B(out_1_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_22 (
+    .A(out_0_7[22]),
+    .B(out_1_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_23 (
+    .A(out_0_7[23]),
+    .B(out_1_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_24 (
+    .A(out_0_7[24]),
+    .B(out_1_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_25 (
+    .A(out_0_7[25]),
+    .B(out_1_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_3 (
+    .A(out_0_7[3]),
+    .B(out_1_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_4 (
+    .A(out_0_7[4]),
+    .B(out_1_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_5 (
+    .A(out_0_7[5]),
+    .B(out_1_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_6 (
+    .A(out_0_7[6]),
+    .B(out_1_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_7 (
+    .A(out_0_7[7]),
+    .B(out_1_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_8 (
+    .A(out_0_7[8]),
+    .B(out_1_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_9 (
+    .A(out_0_7[9]),
+    .B(out_1_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_0 (
+    .A(out_2_7[0]),
+    .B(out_3_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_1 (
+    .A(out_2_7[1]),
+    .B(out_3_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_10 (
+    .A(out_2_7[10]),
+    .B(out_3_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_11 (
+    .A(out_2_7[11]),
+    .B(out_3_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_12 (
+    .A(out_2_7[12]),
+    .B(out_3_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_13 (
+    .A(out_2_7[13]),
+    .B(out_3_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_14 (
+    .A(out_2_7[14]),
+    .B(out_3_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_15 (
+    .A(out_2_7[15]),
+    .B(out_3_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_16 (
+    .A(out_2_7[16]),
+    .B(out_3_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_17 (
+    .A(out_2_7[17]),
+    .B(out_3_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_18 (
+    .A(out_2_7[18]),
+    .B(out_3_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_19 (
+    .A(out_2_7[19]),
+    .B(out_3_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_2 (
+    .A(out_2_7[2]),
+    .B(out_3_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_20 (
+    .A(out_2_7[20]),
+    .B(out_3_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_21 (
+    .A(out_2_7[21]),
+    .B(out_3_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_22 (
+    .A(out_2_7[22]),
+    .B(out_3_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_23 (
+    .A(out_2_7[23]),
+    .B(out_3_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_24 (
+    .A(out_2_7[24]),
+    .B(out_3_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_25 (
+    .A(out_2_7[25]),
+    .B(out_3_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_3 (
+    .A(out_2_7[3]),
+    .B(out_3_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_4 (
+    .A(out_2_7[4]),
+    .B(out_3_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_5 (
+    .A(out_2_7[5]),
+    .B(out_3_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_6 (
+    .A(out_2_7[6]),
+    .B(out_3_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_7 (
+    .A(out_2_7[7]),
+    .B(out_3_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_8 (
+    .A(out_2_7[8]),
+    .B(out_3_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_9 (
+    .A(out_2_7[9]),
+    .B(out_3_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_0 (
+    .A(out_4_7[0]),
+    .B(out_5_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_1 (
+    .A(out_4_7[1]),
+    .B(out_5_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_10 (
+    .A(out_4_7[10]),
+    .B(out_5_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_11 (
+    .A(out_4_7[11]),
+    .B(out_5_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_12 (
+    .A(out_4_7[12]),
+    .B(out_5_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_13 (
+    .A(out_4_7[13]),
+    .B(out_5_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_14 (
+    .A(out_4_7[14]),
+    .B(out_5_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_15 (
+    .A(out_4_7[15]),
+    .B(out_5_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_16 (
+    .A(out_4_7[16]),
+    .B(out_5_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_17 (
+    .A(out_4_7[17]),
+    .B(out_5_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_18 (
+    .A(out_4_7[18]),
+    .B(out_5_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_19 (
+    .A(out_4_7[19]),
+    .B(out_5_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_2 (
+    .A(out_4_7[2]),
+    .B(out_5_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_20 (
+    .A(out_4_7[20]),
+    .B(out_5_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_21 (
+    .A(out_4_7[21]),
+    .B(out_5_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_22 (
+    .A(out_4_7[22]),
+    .B(out_5_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_23 (
+    .A(out_4_7[23]),
+    .B(out_5_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_24 (
+    .A(out_4_7[24]),
+    .B(out_5_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_25 (
+    .A(out_4_7[25]),
+    .B(out_5_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_3 (
+    .A(out_4_7[3]),
+    .B(out_5_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_4 (
+    .A(out_4_7[4]),
+    .B(out_5_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_5 (
+    .A(out_4_7[5]),
+    .B(out_5_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_6 (
+    .A(out_4_7[6]),
+    .B(out_5_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_7 (
+    .A(out_4_7[7]),
+    .B(out_5_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_8 (
+    .A(out_4_7[8]),
+    .B(out_5_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_9 (
+    .A(out_4_7[9]),
+    .B(out_5_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_0 (
+    .A(out_6_7[0]),
+    .B(out_7_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_1 (
+    .A(out_6_7[1]),
+    .B(out_7_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_10 (
+    .A(out_6_7[10]),
+    .B(out_7_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_11 (
+    .A(out_6_7[11]),
+    .B(out_7_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_12 (
+    .A(out_6_7[12]),
+    .B(out_7_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_13 (
+    .A(out_6_7[13]),
+    .B(out_7_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_14 (
+    .A(out_6_7[14]),
+    .B(out_7_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_15 (
+    .A(out_6_7[15]),
+    .B(out_7_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_16 (
+    .A(out_6_7[16]),
+    .B(out_7_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_17 (
+    .A(out_6_7[17]),
+    .B(out_7_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_18 (
+    .A(out_6_7[18]),
+    .B(out_7_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_19 (
+    .A(out_6_7[19]),
+    .B(out_7_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_2 (
+    .A(out_6_7[2]),
+    .B(out_7_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_20 (
+    .A(out_6_7[20]),
+    .B(out_7_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_21 (
+    .A(out_6_7[21]),
+    .B(out_7_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_22 (
+    .A(out_6_7[22]),
+    .B(out_7_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_23 (
+    .A(out_6_7[23]),
+    .B(out_7_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_24 (
+    .A(out_6_7[24]),
+    .B(out_7_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_25 (
+    .A(out_6_7[25]),
+    .B(out_7_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_3 (
+    .A(out_6_7[3]),
+    .B(out_7_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_4 (
+    .A(out_6_7[4]),
+    .B(out_7_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_5 (
+    .A(out_6_7[5]),
+    .B(out_7_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_6 (
+    .A(out_6_7[6]),
+    .B(out_7_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_7 (
+    .A(out_6_7[7]),
+    .B(out_7_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_8 (
+    .A(out_6_7[8]),
+    .B(out_7_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_9 (
+    .A(out_6_7[9]),
+    .B(out_7_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_9)
+  );
+  PFUMX drain_sel7_g0_pfumx0_0 (
+    .ALUT(drain_sel7_g0_l1_0),
+    .BLUT(drain_sel7_g0_l0_0),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_0)
+  );
+  PFUMX drain_sel7_g0_pfumx0_1 (
+    .ALUT(drain_sel7_g0_l1_1),
+    .BLUT(drain_sel7_g0_l0_1),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_1)
+  );
+  PFUMX drain_sel7_g0_pfumx0_10 (
+    .ALUT(drain_sel7_g0_l1_10),
+    .BLUT(drain_sel7_g0_l0_10),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_10)
+  );
+  PFUMX drain_sel7_g0_pfumx0_11 (
+    .ALUT(drain_sel7_g0_l1_11),
+    .BLUT(drain_sel7_g0_l0_11),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_11)
+  );
+  PFUMX drain_sel7_g0_pfumx0_12 (
+    .ALUT(drain_sel7_g0_l1_12),
+    .BLUT(drain_sel7_g0_l0_12),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_12)
+  );
+  PFUMX drain_sel7_g0_pfumx0_13 (
+    .ALUT(drain_sel7_g0_l1_13),
+    .BLUT(drain_sel7_g0_l0_13),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_13)
+  );
+  PFUMX drain_sel7_g0_pfumx0_14 (
+    .ALUT(drain_sel7_g0_l1_14),
+    .BLUT(drain_sel7_g0_l0_14),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_14)
+  );
+  PFUMX drain_sel7_g0_pfumx0_15 (
+    .ALUT(drain_sel7_g0_l1_15),
+    .BLUT(drain_sel7_g0_l0_15),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_15)
+  );
+  PFUMX drain_sel7_g0_pfumx0_16 (
+    .ALUT(drain_sel7_g0_l1_16),
+    .BLUT(drain_sel7_g0_l0_16),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_16)
+  );
+  PFUMX drain_sel7_g0_pfumx0_17 (
+    .ALUT(drain_sel7_g0_l1_17),
+    .BLUT(drain_sel7_g0_l0_17),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_17)
+  );
+  PFUMX drain_sel7_g0_pfumx0_18 (
+    .ALUT(drain_sel7_g0_l1_18),
+    .BLUT(drain_sel7_g0_l0_18),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_18)
+  );
+  PFUMX drain_sel7_g0_pfumx0_19 (
+    .ALUT(drain_sel7_g0_l1_19),
+    .BLUT(drain_sel7_g0_l0_19),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_19)
+  );
+  PFUMX drain_sel7_g0_pfumx0_2 (
+    .ALUT(drain_sel7_g0_l1_2),
+    .BLUT(drain_sel7_g0_l0_2),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_2)
+  );
+  PFUMX drain_sel7_g0_pfumx0_20 (
+    .ALUT(drain_sel7_g0_l1_20),
+    .BLUT(drain_sel7_g0_l0_20),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_20)
+  );
+  PFUMX drain_sel7_g0_pfumx0_21 (
+    .ALUT(drain_sel7_g0_l1_21),
+    .BLUT(drain_sel7_g0_l0_21),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_21)
+  );
+  PFUMX drain_sel7_g0_pfumx0_22 (
+    .ALUT(drain_sel7_g0_l1_22),
+    .BLUT(drain_sel7_g0_l0_22),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_22)
+  );
+  PFUMX drain_sel7_g0_pfumx0_23 (
+    .ALUT(drain_sel7_g0_l1_23),
+    .BLUT(drain_sel7_g0_l0_23),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_23)
+  );
+  PFUMX drain_sel7_g0_pfumx0_24 (
+    .ALUT(drain_sel7_g0_l1_24),
+    .BLUT(drain_sel7_g0_l0_24),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_24)
+  );
+  PFUMX drain_sel7_g0_pfumx0_25 (
+    .ALUT(drain_sel7_g0_l1_25),
+    .BLUT(drain_sel7_g0_l0_25),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_25)
+  );
+  PFUMX drain_sel7_g0_pfumx0_3 (
+    .ALUT(drain_sel7_g0_l1_3),
+    .BLUT(drain_sel7_g0_l0_3),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_3)
+  );
+  PFUMX drain_sel7_g0_pfumx0_4 (
+    .ALUT(drain_sel7_g0_l1_4),
+    .BLUT(drain_sel7_g0_l0_4),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_4)
+  );
+  PFUMX drain_sel7_g0_pfumx0_5 (
+    .ALUT(drain_sel7_g0_l1_5),
+    .BLUT(drain_sel7_g0_l0_5),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_5)
+  );
+  PFUMX drain_sel7_g0_pfumx0_6 (
+    .ALUT(drain_sel7_g0_l1_6),
+    .BLUT(drain_sel7_g0_l0_6),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_6)
+  );
+  PFUMX drain_sel7_g0_pfumx0_7 (
+    .ALUT(drain_sel7_g0_l1_7),
+    .BLUT(drain_sel7_g0_l0_7),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_7)
+  );
+  PFUMX drain_sel7_g0_pfumx0_8 (
+    .ALUT(drain_sel7_g0_l1_8),
+    .BLUT(drain_sel7_g0_l0_8),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_8)
+  );
+  PFUMX drain_sel7_g0_pfumx0_9 (
+    .ALUT(drain_sel7_g0_l1_9),
+    .BLUT(drain_sel7_g0_l0_9),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_9)
+  );
+  PFUMX drain_sel7_g0_pfumx1_0 (
+    .ALUT(drain_sel7_g0_l3_0),
+    .BLUT(drain_sel7_g0_l2_0),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_0)
+  );
+  PFUMX drain_sel7_g0_pfumx1_1 (
+    .ALUT(drain_sel7_g0_l3_1),
+    .BLUT(drain_sel7_g0_l2_1),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_1)
+  );
+  PFUMX drain_sel7_g0_pfumx1_10 (
+    .ALUT(drain_sel7_g0_l3_10),
+    .BLUT(drain_sel7_g0_l2_10),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_10)
+  );
+  PFUMX drain_sel7_g0_pfumx1_11 (
+    .ALUT(drain_sel7_g0_l3_11),
+    .BLUT(drain_sel7_g0_l2_11),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_11)
+  );
+  PFUMX drain_sel7_g0_pfumx1_12 (
+    .ALUT(drain_sel7_g0_l3_12),
+    .BLUT(drain_sel7_g0_l2_12),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_12)
+  );
+  PFUMX drain_sel7_g0_pfumx1_13 (
+    .ALUT(drain_sel7_g0_l3_13),
+    .BLUT(drain_sel7_g0_l2_13),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_13)
+  );
+  PFUMX drain_sel7_g0_pfumx1_14 (
+    .ALUT(drain_sel7_g0_l3_14),
+    .BLUT(drain_sel7_g0_l2_14),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_14)
+  );
+  PFUMX drain_sel7_g0_pfumx1_15 (
+    .ALUT(drain_sel7_g0_l3_15),
+    .BLUT(drain_sel7_g0_l2_15),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_15)
+  );
+  PFUMX drain_sel7_g0_pfumx1_16 (
+    .ALUT(drain_sel7_g0_l3_16),
+    .BLUT(drain_sel7_g0_l2_16),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_16)
+  );
+  PFUMX drain_sel7_g0_pfumx1_17 (
+    .ALUT(drain_sel7_g0_l3_17),
+    .BLUT(drain_sel7_g0_l2_17),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_17)
+  );
+  PFUMX drain_sel7_g0_pfumx1_18 (
+    .ALUT(drain_sel7_g0_l3_18),
+    .BLUT(drain_sel7_g0_l2_18),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_18)
+  );
+  PFUMX drain_sel7_g0_pfumx1_19 (
+    .ALUT(drain_sel7_g0_l3_19),
+    .BLUT(drain_sel7_g0_l2_19),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_19)
+  );
+  PFUMX drain_sel7_g0_pfumx1_2 (
+    .ALUT(drain_sel7_g0_l3_2),
+    .BLUT(drain_sel7_g0_l2_2),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_2)
+  );
+  PFUMX drain_sel7_g0_pfumx1_20 (
+    .ALUT(drain_sel7_g0_l3_20),
+    .BLUT(drain_sel7_g0_l2_20),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_20)
+  );
+  PFUMX drain_sel7_g0_pfumx1_21 (
+    .ALUT(drain_sel7_g0_l3_21),
+    .BLUT(drain_sel7_g0_l2_21),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_21)
+  );
+  PFUMX drain_sel7_g0_pfumx1_22 (
+    .ALUT(drain_sel7_g0_l3_22),
+    .BLUT(drain_sel7_g0_l2_22),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_22)
+  );
+  PFUMX drain_sel7_g0_pfumx1_23 (
+    .ALUT(drain_sel7_g0_l3_23),
+    .BLUT(drain_sel7_g0_l2_23),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_23)
+  );
+  PFUMX drain_sel7_g0_pfumx1_24 (
+    .ALUT(drain_sel7_g0_l3_24),
+    .BLUT(drain_sel7_g0_l2_24),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_24)
+  );
+  PFUMX drain_sel7_g0_pfumx1_25 (
+    .ALUT(drain_sel7_g0_l3_25),
+    .BLUT(drain_sel7_g0_l2_25),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_25)
+  );
+  PFUMX drain_sel7_g0_pfumx1_3 (
+    .ALUT(drain_sel7_g0_l3_3),
+    .BLUT(drain_sel7_g0_l2_3),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_3)
+  );
+  PFUMX drain_sel7_g0_pfumx1_4 (
+    .ALUT(drain_sel7_g0_l3_4),
+    .BLUT(drain_sel7_g0_l2_4),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_4)
+  );
+  PFUMX drain_sel7_g0_pfumx1_5 (
+    .ALUT(drain_sel7_g0_l3_5),
+    .BLUT(drain_sel7_g0_l2_5),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_5)
+  );
+  PFUMX drain_sel7_g0_pfumx1_6 (
+    .ALUT(drain_sel7_g0_l3_6),
+    .BLUT(drain_sel7_g0_l2_6),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_6)
+  );
+  PFUMX drain_sel7_g0_pfumx1_7 (
+    .ALUT(drain_sel7_g0_l3_7),
+    .BLUT(drain_sel7_g0_l2_7),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_7)
+  );
+  PFUMX drain_sel7_g0_pfumx1_8 (
+    .ALUT(drain_sel7_g0_l3_8),
+    .BLUT(drain_sel7_g0_l2_8),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_8)
+  );
+  PFUMX drain_sel7_g0_pfumx1_9 (
+    .ALUT(drain_sel7_g0_l3_9),
+    .BLUT(drain_sel7_g0_l2_9),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_9)
+  );
   \hwq_mac_array.mul_0_0  mul_0_0 (
     .a(in2_a0),
     .b(in2_w0),
     .clk(clk),
     .en(en),
-    .\port$341$0 (p[0]),
-    .\port$341$1 (p[1]),
-    .\port$341$10 (p[10]),
-    .\port$341$11 (p[11]),
-    .\port$341$12 (p[12]),
-    .\port$341$13 (p[13]),
-    .\port$341$14 (p[14]),
-    .\port$341$15 (p[15]),
-    .\port$341$2 (p[2]),
-    .\port$341$3 (p[3]),
-    .\port$341$4 (p[4]),
-    .\port$341$5 (p[5]),
-    .\port$341$6 (p[6]),
-    .\port$341$7 (p[7]),
-    .\port$341$8 (p[8]),
-    .\port$341$9 (p[9]),
+    .\port$285$0 (p[0]),
+    .\port$285$1 (p[1]),
+    .\port$285$10 (p[10]),
+    .\port$285$11 (p[11]),
+    .\port$285$12 (p[12]),
+    .\port$285$13 (p[13]),
+    .\port$285$14 (p[14]),
+    .\port$285$15 (p[15]),
+    .\port$285$2 (p[2]),
+    .\port$285$3 (p[3]),
+    .\port$285$4 (p[4]),
+    .\port$285$5 (p[5]),
+    .\port$285$6 (p[6]),
+    .\port$285$7 (p[7]),
+    .\port$285$8 (p[8]),
+    .\port$285$9 (p[9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_1  mul_0_1 (
@@ -1600,22 +14282,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w1_d0),
     .clk(clk),
     .en(en),
-    .\port$357$0 (\p$177 [0]),
-    .\port$357$1 (\p$177 [1]),
-    .\port$357$10 (\p$177 [10]),
-    .\port$357$11 (\p$177 [11]),
-    .\port$357$12 (\p$177 [12]),
-    .\port$357$13 (\p$177 [13]),
-    .\port$357$14 (\p$177 [14]),
-    .\port$357$15 (\p$177 [15]),
-    .\port$357$2 (\p$177 [2]),
-    .\port$357$3 (\p$177 [3]),
-    .\port$357$4 (\p$177 [4]),
-    .\port$357$5 (\p$177 [5]),
-    .\port$357$6 (\p$177 [6]),
-    .\port$357$7 (\p$177 [7]),
-    .\port$357$8 (\p$177 [8]),
-    .\port$357$9 (\p$177 [9]),
+    .\port$301$0 (\p$177 [0]),
+    .\port$301$1 (\p$177 [1]),
+    .\port$301$10 (\p$177 [10]),
+    .\port$301$11 (\p$177 [11]),
+    .\port$301$12 (\p$177 [12]),
+    .\port$301$13 (\p$177 [13]),
+    .\port$301$14 (\p$177 [14]),
+    .\port$301$15 (\p$177 [15]),
+    .\port$301$2 (\p$177 [2]),
+    .\port$301$3 (\p$177 [3]),
+    .\port$301$4 (\p$177 [4]),
+    .\port$301$5 (\p$177 [5]),
+    .\port$301$6 (\p$177 [6]),
+    .\port$301$7 (\p$177 [7]),
+    .\port$301$8 (\p$177 [8]),
+    .\port$301$9 (\p$177 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_2  mul_0_2 (
@@ -1623,22 +14305,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w2_d1),
     .clk(clk),
     .en(en),
-    .\port$373$0 (\p$189 [0]),
-    .\port$373$1 (\p$189 [1]),
-    .\port$373$10 (\p$189 [10]),
-    .\port$373$11 (\p$189 [11]),
-    .\port$373$12 (\p$189 [12]),
-    .\port$373$13 (\p$189 [13]),
-    .\port$373$14 (\p$189 [14]),
-    .\port$373$15 (\p$189 [15]),
-    .\port$373$2 (\p$189 [2]),
-    .\port$373$3 (\p$189 [3]),
-    .\port$373$4 (\p$189 [4]),
-    .\port$373$5 (\p$189 [5]),
-    .\port$373$6 (\p$189 [6]),
-    .\port$373$7 (\p$189 [7]),
-    .\port$373$8 (\p$189 [8]),
-    .\port$373$9 (\p$189 [9]),
+    .\port$317$0 (\p$189 [0]),
+    .\port$317$1 (\p$189 [1]),
+    .\port$317$10 (\p$189 [10]),
+    .\port$317$11 (\p$189 [11]),
+    .\port$317$12 (\p$189 [12]),
+    .\port$317$13 (\p$189 [13]),
+    .\port$317$14 (\p$189 [14]),
+    .\port$317$15 (\p$189 [15]),
+    .\port$317$2 (\p$189 [2]),
+    .\port$317$3 (\p$189 [3]),
+    .\port$317$4 (\p$189 [4]),
+    .\port$317$5 (\p$189 [5]),
+    .\port$317$6 (\p$189 [6]),
+    .\port$317$7 (\p$189 [7]),
+    .\port$317$8 (\p$189 [8]),
+    .\port$317$9 (\p$189 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_3  mul_0_3 (
@@ -1646,22 +14328,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .\port$389$0 (\p$201 [0]),
-    .\port$389$1 (\p$201 [1]),
-    .\port$389$10 (\p$201 [10]),
-    .\port$389$11 (\p$201 [11]),
-    .\port$389$12 (\p$201 [12]),
-    .\port$389$13 (\p$201 [13]),
-    .\port$389$14 (\p$201 [14]),
-    .\port$389$15 (\p$201 [15]),
-    .\port$389$2 (\p$201 [2]),
-    .\port$389$3 (\p$201 [3]),
-    .\port$389$4 (\p$201 [4]),
-    .\port$389$5 (\p$201 [5]),
-    .\port$389$6 (\p$201 [6]),
-    .\port$389$7 (\p$201 [7]),
-    .\port$389$8 (\p$201 [8]),
-    .\port$389$9 (\p$201 [9]),
+    .\port$333$0 (\p$201 [0]),
+    .\port$333$1 (\p$201 [1]),
+    .\port$333$10 (\p$201 [10]),
+    .\port$333$11 (\p$201 [11]),
+    .\port$333$12 (\p$201 [12]),
+    .\port$333$13 (\p$201 [13]),
+    .\port$333$14 (\p$201 [14]),
+    .\port$333$15 (\p$201 [15]),
+    .\port$333$2 (\p$201 [2]),
+    .\port$333$3 (\p$201 [3]),
+    .\port$333$4 (\p$201 [4]),
+    .\port$333$5 (\p$201 [5]),
+    .\port$333$6 (\p$201 [6]),
+    .\port$333$7 (\p$201 [7]),
+    .\port$333$8 (\p$201 [8]),
+    .\port$333$9 (\p$201 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_4  mul_0_4 (
@@ -1669,22 +14351,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w4_d3),
     .clk(clk),
     .en(en),
-    .\port$405$0 (\p$213 [0]),
-    .\port$405$1 (\p$213 [1]),
-    .\port$405$10 (\p$213 [10]),
-    .\port$405$11 (\p$213 [11]),
-    .\port$405$12 (\p$213 [12]),
-    .\port$405$13 (\p$213 [13]),
-    .\port$405$14 (\p$213 [14]),
-    .\port$405$15 (\p$213 [15]),
-    .\port$405$2 (\p$213 [2]),
-    .\port$405$3 (\p$213 [3]),
-    .\port$405$4 (\p$213 [4]),
-    .\port$405$5 (\p$213 [5]),
-    .\port$405$6 (\p$213 [6]),
-    .\port$405$7 (\p$213 [7]),
-    .\port$405$8 (\p$213 [8]),
-    .\port$405$9 (\p$213 [9]),
+    .\port$349$0 (\p$213 [0]),
+    .\port$349$1 (\p$213 [1]),
+    .\port$349$10 (\p$213 [10]),
+    .\port$349$11 (\p$213 [11]),
+    .\port$349$12 (\p$213 [12]),
+    .\port$349$13 (\p$213 [13]),
+    .\port$349$14 (\p$213 [14]),
+    .\port$349$15 (\p$213 [15]),
+    .\port$349$2 (\p$213 [2]),
+    .\port$349$3 (\p$213 [3]),
+    .\port$349$4 (\p$213 [4]),
+    .\port$349$5 (\p$213 [5]),
+    .\port$349$6 (\p$213 [6]),
+    .\port$349$7 (\p$213 [7]),
+    .\port$349$8 (\p$213 [8]),
+    .\port$349$9 (\p$213 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_5  mul_0_5 (
@@ -1692,22 +14374,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w5_d4),
     .clk(clk),
     .en(en),
-    .\port$421$0 (\p$225 [0]),
-    .\port$421$1 (\p$225 [1]),
-    .\port$421$10 (\p$225 [10]),
-    .\port$421$11 (\p$225 [11]),
-    .\port$421$12 (\p$225 [12]),
-    .\port$421$13 (\p$225 [13]),
-    .\port$421$14 (\p$225 [14]),
-    .\port$421$15 (\p$225 [15]),
-    .\port$421$2 (\p$225 [2]),
-    .\port$421$3 (\p$225 [3]),
-    .\port$421$4 (\p$225 [4]),
-    .\port$421$5 (\p$225 [5]),
-    .\port$421$6 (\p$225 [6]),
-    .\port$421$7 (\p$225 [7]),
-    .\port$421$8 (\p$225 [8]),
-    .\port$421$9 (\p$225 [9]),
+    .\port$365$0 (\p$225 [0]),
+    .\port$365$1 (\p$225 [1]),
+    .\port$365$10 (\p$225 [10]),
+    .\port$365$11 (\p$225 [11]),
+    .\port$365$12 (\p$225 [12]),
+    .\port$365$13 (\p$225 [13]),
+    .\port$365$14 (\p$225 [14]),
+    .\port$365$15 (\p$225 [15]),
+    .\port$365$2 (\p$225 [2]),
+    .\port$365$3 (\p$225 [3]),
+    .\port$365$4 (\p$225 [4]),
+    .\port$365$5 (\p$225 [5]),
+    .\port$365$6 (\p$225 [6]),
+    .\port$365$7 (\p$225 [7]),
+    .\port$365$8 (\p$225 [8]),
+    .\port$365$9 (\p$225 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_6  mul_0_6 (
@@ -1715,22 +14397,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w6_d5),
     .clk(clk),
     .en(en),
-    .\port$437$0 (\p$237 [0]),
-    .\port$437$1 (\p$237 [1]),
-    .\port$437$10 (\p$237 [10]),
-    .\port$437$11 (\p$237 [11]),
-    .\port$437$12 (\p$237 [12]),
-    .\port$437$13 (\p$237 [13]),
-    .\port$437$14 (\p$237 [14]),
-    .\port$437$15 (\p$237 [15]),
-    .\port$437$2 (\p$237 [2]),
-    .\port$437$3 (\p$237 [3]),
-    .\port$437$4 (\p$237 [4]),
-    .\port$437$5 (\p$237 [5]),
-    .\port$437$6 (\p$237 [6]),
-    .\port$437$7 (\p$237 [7]),
-    .\port$437$8 (\p$237 [8]),
-    .\port$437$9 (\p$237 [9]),
+    .\port$381$0 (\p$237 [0]),
+    .\port$381$1 (\p$237 [1]),
+    .\port$381$10 (\p$237 [10]),
+    .\port$381$11 (\p$237 [11]),
+    .\port$381$12 (\p$237 [12]),
+    .\port$381$13 (\p$237 [13]),
+    .\port$381$14 (\p$237 [14]),
+    .\port$381$15 (\p$237 [15]),
+    .\port$381$2 (\p$237 [2]),
+    .\port$381$3 (\p$237 [3]),
+    .\port$381$4 (\p$237 [4]),
+    .\port$381$5 (\p$237 [5]),
+    .\port$381$6 (\p$237 [6]),
+    .\port$381$7 (\p$237 [7]),
+    .\port$381$8 (\p$237 [8]),
+    .\port$381$9 (\p$237 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_7  mul_0_7 (
@@ -1738,22 +14420,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w7_d6),
     .clk(clk),
     .en(en),
-    .\port$453$0 (\p$249 [0]),
-    .\port$453$1 (\p$249 [1]),
-    .\port$453$10 (\p$249 [10]),
-    .\port$453$11 (\p$249 [11]),
-    .\port$453$12 (\p$249 [12]),
-    .\port$453$13 (\p$249 [13]),
-    .\port$453$14 (\p$249 [14]),
-    .\port$453$15 (\p$249 [15]),
-    .\port$453$2 (\p$249 [2]),
-    .\port$453$3 (\p$249 [3]),
-    .\port$453$4 (\p$249 [4]),
-    .\port$453$5 (\p$249 [5]),
-    .\port$453$6 (\p$249 [6]),
-    .\port$453$7 (\p$249 [7]),
-    .\port$453$8 (\p$249 [8]),
-    .\port$453$9 (\p$249 [9]),
+    .\port$397$0 (\p$249 [0]),
+    .\port$397$1 (\p$249 [1]),
+    .\port$397$10 (\p$249 [10]),
+    .\port$397$11 (\p$249 [11]),
+    .\port$397$12 (\p$249 [12]),
+    .\port$397$13 (\p$249 [13]),
+    .\port$397$14 (\p$249 [14]),
+    .\port$397$15 (\p$249 [15]),
+    .\port$397$2 (\p$249 [2]),
+    .\port$397$3 (\p$249 [3]),
+    .\port$397$4 (\p$249 [4]),
+    .\port$397$5 (\p$249 [5]),
+    .\port$397$6 (\p$249 [6]),
+    .\port$397$7 (\p$249 [7]),
+    .\port$397$8 (\p$249 [8]),
+    .\port$397$9 (\p$249 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
@@ -1761,22 +14443,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_0),
     .clk(clk),
     .en(en),
-    .\port$469$0 (\p$261 [0]),
-    .\port$469$1 (\p$261 [1]),
-    .\port$469$10 (\p$261 [10]),
-    .\port$469$11 (\p$261 [11]),
-    .\port$469$12 (\p$261 [12]),
-    .\port$469$13 (\p$261 [13]),
-    .\port$469$14 (\p$261 [14]),
-    .\port$469$15 (\p$261 [15]),
-    .\port$469$2 (\p$261 [2]),
-    .\port$469$3 (\p$261 [3]),
-    .\port$469$4 (\p$261 [4]),
-    .\port$469$5 (\p$261 [5]),
-    .\port$469$6 (\p$261 [6]),
-    .\port$469$7 (\p$261 [7]),
-    .\port$469$8 (\p$261 [8]),
-    .\port$469$9 (\p$261 [9]),
+    .\port$413$0 (\p$261 [0]),
+    .\port$413$1 (\p$261 [1]),
+    .\port$413$10 (\p$261 [10]),
+    .\port$413$11 (\p$261 [11]),
+    .\port$413$12 (\p$261 [12]),
+    .\port$413$13 (\p$261 [13]),
+    .\port$413$14 (\p$261 [14]),
+    .\port$413$15 (\p$261 [15]),
+    .\port$413$2 (\p$261 [2]),
+    .\port$413$3 (\p$261 [3]),
+    .\port$413$4 (\p$261 [4]),
+    .\port$413$5 (\p$261 [5]),
+    .\port$413$6 (\p$261 [6]),
+    .\port$413$7 (\p$261 [7]),
+    .\port$413$8 (\p$261 [8]),
+    .\port$413$9 (\p$261 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_1  mul_1_1 (
@@ -1784,22 +14466,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_1),
     .clk(clk),
     .en(en),
-    .\port$485$0 (\p$273 [0]),
-    .\port$485$1 (\p$273 [1]),
-    .\port$485$10 (\p$273 [10]),
-    .\port$485$11 (\p$273 [11]),
-    .\port$485$12 (\p$273 [12]),
-    .\port$485$13 (\p$273 [13]),
-    .\port$485$14 (\p$273 [14]),
-    .\port$485$15 (\p$273 [15]),
-    .\port$485$2 (\p$273 [2]),
-    .\port$485$3 (\p$273 [3]),
-    .\port$485$4 (\p$273 [4]),
-    .\port$485$5 (\p$273 [5]),
-    .\port$485$6 (\p$273 [6]),
-    .\port$485$7 (\p$273 [7]),
-    .\port$485$8 (\p$273 [8]),
-    .\port$485$9 (\p$273 [9]),
+    .\port$429$0 (\p$273 [0]),
+    .\port$429$1 (\p$273 [1]),
+    .\port$429$10 (\p$273 [10]),
+    .\port$429$11 (\p$273 [11]),
+    .\port$429$12 (\p$273 [12]),
+    .\port$429$13 (\p$273 [13]),
+    .\port$429$14 (\p$273 [14]),
+    .\port$429$15 (\p$273 [15]),
+    .\port$429$2 (\p$273 [2]),
+    .\port$429$3 (\p$273 [3]),
+    .\port$429$4 (\p$273 [4]),
+    .\port$429$5 (\p$273 [5]),
+    .\port$429$6 (\p$273 [6]),
+    .\port$429$7 (\p$273 [7]),
+    .\port$429$8 (\p$273 [8]),
+    .\port$429$9 (\p$273 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
@@ -1807,22 +14489,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_2),
     .clk(clk),
     .en(en),
-    .\port$501$0 (\p$285 [0]),
-    .\port$501$1 (\p$285 [1]),
-    .\port$501$10 (\p$285 [10]),
-    .\port$501$11 (\p$285 [11]),
-    .\port$501$12 (\p$285 [12]),
-    .\port$501$13 (\p$285 [13]),
-    .\port$501$14 (\p$285 [14]),
-    .\port$501$15 (\p$285 [15]),
-    .\port$501$2 (\p$285 [2]),
-    .\port$501$3 (\p$285 [3]),
-    .\port$501$4 (\p$285 [4]),
-    .\port$501$5 (\p$285 [5]),
-    .\port$501$6 (\p$285 [6]),
-    .\port$501$7 (\p$285 [7]),
-    .\port$501$8 (\p$285 [8]),
-    .\port$501$9 (\p$285 [9]),
+    .\port$445$0 (\p$285 [0]),
+    .\port$445$1 (\p$285 [1]),
+    .\port$445$10 (\p$285 [10]),
+    .\port$445$11 (\p$285 [11]),
+    .\port$445$12 (\p$285 [12]),
+    .\port$445$13 (\p$285 [13]),
+    .\port$445$14 (\p$285 [14]),
+    .\port$445$15 (\p$285 [15]),
+    .\port$445$2 (\p$285 [2]),
+    .\port$445$3 (\p$285 [3]),
+    .\port$445$4 (\p$285 [4]),
+    .\port$445$5 (\p$285 [5]),
+    .\port$445$6 (\p$285 [6]),
+    .\port$445$7 (\p$285 [7]),
+    .\port$445$8 (\p$285 [8]),
+    .\port$445$9 (\p$285 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_3  mul_1_3 (
@@ -1830,22 +14512,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_3),
     .clk(clk),
     .en(en),
-    .\port$517$0 (\p$297 [0]),
-    .\port$517$1 (\p$297 [1]),
-    .\port$517$10 (\p$297 [10]),
-    .\port$517$11 (\p$297 [11]),
-    .\port$517$12 (\p$297 [12]),
-    .\port$517$13 (\p$297 [13]),
-    .\port$517$14 (\p$297 [14]),
-    .\port$517$15 (\p$297 [15]),
-    .\port$517$2 (\p$297 [2]),
-    .\port$517$3 (\p$297 [3]),
-    .\port$517$4 (\p$297 [4]),
-    .\port$517$5 (\p$297 [5]),
-    .\port$517$6 (\p$297 [6]),
-    .\port$517$7 (\p$297 [7]),
-    .\port$517$8 (\p$297 [8]),
-    .\port$517$9 (\p$297 [9]),
+    .\port$461$0 (\p$297 [0]),
+    .\port$461$1 (\p$297 [1]),
+    .\port$461$10 (\p$297 [10]),
+    .\port$461$11 (\p$297 [11]),
+    .\port$461$12 (\p$297 [12]),
+    .\port$461$13 (\p$297 [13]),
+    .\port$461$14 (\p$297 [14]),
+    .\port$461$15 (\p$297 [15]),
+    .\port$461$2 (\p$297 [2]),
+    .\port$461$3 (\p$297 [3]),
+    .\port$461$4 (\p$297 [4]),
+    .\port$461$5 (\p$297 [5]),
+    .\port$461$6 (\p$297 [6]),
+    .\port$461$7 (\p$297 [7]),
+    .\port$461$8 (\p$297 [8]),
+    .\port$461$9 (\p$297 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_4  mul_1_4 (
@@ -1853,22 +14535,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_4),
     .clk(clk),
     .en(en),
-    .\port$533$0 (\p$309 [0]),
-    .\port$533$1 (\p$309 [1]),
-    .\port$533$10 (\p$309 [10]),
-    .\port$533$11 (\p$309 [11]),
-    .\port$533$12 (\p$309 [12]),
-    .\port$533$13 (\p$309 [13]),
-    .\port$533$14 (\p$309 [14]),
-    .\port$533$15 (\p$309 [15]),
-    .\port$533$2 (\p$309 [2]),
-    .\port$533$3 (\p$309 [3]),
-    .\port$533$4 (\p$309 [4]),
-    .\port$533$5 (\p$309 [5]),
-    .\port$533$6 (\p$309 [6]),
-    .\port$533$7 (\p$309 [7]),
-    .\port$533$8 (\p$309 [8]),
-    .\port$533$9 (\p$309 [9]),
+    .\port$477$0 (\p$309 [0]),
+    .\port$477$1 (\p$309 [1]),
+    .\port$477$10 (\p$309 [10]),
+    .\port$477$11 (\p$309 [11]),
+    .\port$477$12 (\p$309 [12]),
+    .\port$477$13 (\p$309 [13]),
+    .\port$477$14 (\p$309 [14]),
+    .\port$477$15 (\p$309 [15]),
+    .\port$477$2 (\p$309 [2]),
+    .\port$477$3 (\p$309 [3]),
+    .\port$477$4 (\p$309 [4]),
+    .\port$477$5 (\p$309 [5]),
+    .\port$477$6 (\p$309 [6]),
+    .\port$477$7 (\p$309 [7]),
+    .\port$477$8 (\p$309 [8]),
+    .\port$477$9 (\p$309 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_5  mul_1_5 (
@@ -1876,22 +14558,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_5),
     .clk(clk),
     .en(en),
-    .\port$549$0 (\p$321 [0]),
-    .\port$549$1 (\p$321 [1]),
-    .\port$549$10 (\p$321 [10]),
-    .\port$549$11 (\p$321 [11]),
-    .\port$549$12 (\p$321 [12]),
-    .\port$549$13 (\p$321 [13]),
-    .\port$549$14 (\p$321 [14]),
-    .\port$549$15 (\p$321 [15]),
-    .\port$549$2 (\p$321 [2]),
-    .\port$549$3 (\p$321 [3]),
-    .\port$549$4 (\p$321 [4]),
-    .\port$549$5 (\p$321 [5]),
-    .\port$549$6 (\p$321 [6]),
-    .\port$549$7 (\p$321 [7]),
-    .\port$549$8 (\p$321 [8]),
-    .\port$549$9 (\p$321 [9]),
+    .\port$493$0 (\p$321 [0]),
+    .\port$493$1 (\p$321 [1]),
+    .\port$493$10 (\p$321 [10]),
+    .\port$493$11 (\p$321 [11]),
+    .\port$493$12 (\p$321 [12]),
+    .\port$493$13 (\p$321 [13]),
+    .\port$493$14 (\p$321 [14]),
+    .\port$493$15 (\p$321 [15]),
+    .\port$493$2 (\p$321 [2]),
+    .\port$493$3 (\p$321 [3]),
+    .\port$493$4 (\p$321 [4]),
+    .\port$493$5 (\p$321 [5]),
+    .\port$493$6 (\p$321 [6]),
+    .\port$493$7 (\p$321 [7]),
+    .\port$493$8 (\p$321 [8]),
+    .\port$493$9 (\p$321 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_6  mul_1_6 (
@@ -1899,22 +14581,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_6),
     .clk(clk),
     .en(en),
-    .\port$565$0 (\p$333 [0]),
-    .\port$565$1 (\p$333 [1]),
-    .\port$565$10 (\p$333 [10]),
-    .\port$565$11 (\p$333 [11]),
-    .\port$565$12 (\p$333 [12]),
-    .\port$565$13 (\p$333 [13]),
-    .\port$565$14 (\p$333 [14]),
-    .\port$565$15 (\p$333 [15]),
-    .\port$565$2 (\p$333 [2]),
-    .\port$565$3 (\p$333 [3]),
-    .\port$565$4 (\p$333 [4]),
-    .\port$565$5 (\p$333 [5]),
-    .\port$565$6 (\p$333 [6]),
-    .\port$565$7 (\p$333 [7]),
-    .\port$565$8 (\p$333 [8]),
-    .\port$565$9 (\p$333 [9]),
+    .\port$509$0 (\p$333 [0]),
+    .\port$509$1 (\p$333 [1]),
+    .\port$509$10 (\p$333 [10]),
+    .\port$509$11 (\p$333 [11]),
+    .\port$509$12 (\p$333 [12]),
+    .\port$509$13 (\p$333 [13]),
+    .\port$509$14 (\p$333 [14]),
+    .\port$509$15 (\p$333 [15]),
+    .\port$509$2 (\p$333 [2]),
+    .\port$509$3 (\p$333 [3]),
+    .\port$509$4 (\p$333 [4]),
+    .\port$509$5 (\p$333 [5]),
+    .\port$509$6 (\p$333 [6]),
+    .\port$509$7 (\p$333 [7]),
+    .\port$509$8 (\p$333 [8]),
+    .\port$509$9 (\p$333 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_7  mul_1_7 (
@@ -1922,22 +14604,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_7),
     .clk(clk),
     .en(en),
-    .\port$581$0 (\p$345 [0]),
-    .\port$581$1 (\p$345 [1]),
-    .\port$581$10 (\p$345 [10]),
-    .\port$581$11 (\p$345 [11]),
-    .\port$581$12 (\p$345 [12]),
-    .\port$581$13 (\p$345 [13]),
-    .\port$581$14 (\p$345 [14]),
-    .\port$581$15 (\p$345 [15]),
-    .\port$581$2 (\p$345 [2]),
-    .\port$581$3 (\p$345 [3]),
-    .\port$581$4 (\p$345 [4]),
-    .\port$581$5 (\p$345 [5]),
-    .\port$581$6 (\p$345 [6]),
-    .\port$581$7 (\p$345 [7]),
-    .\port$581$8 (\p$345 [8]),
-    .\port$581$9 (\p$345 [9]),
+    .\port$525$0 (\p$345 [0]),
+    .\port$525$1 (\p$345 [1]),
+    .\port$525$10 (\p$345 [10]),
+    .\port$525$11 (\p$345 [11]),
+    .\port$525$12 (\p$345 [12]),
+    .\port$525$13 (\p$345 [13]),
+    .\port$525$14 (\p$345 [14]),
+    .\port$525$15 (\p$345 [15]),
+    .\port$525$2 (\p$345 [2]),
+    .\port$525$3 (\p$345 [3]),
+    .\port$525$4 (\p$345 [4]),
+    .\port$525$5 (\p$345 [5]),
+    .\port$525$6 (\p$345 [6]),
+    .\port$525$7 (\p$345 [7]),
+    .\port$525$8 (\p$345 [8]),
+    .\port$525$9 (\p$345 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_0  mul_2_0 (
@@ -1945,22 +14627,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_0),
     .clk(clk),
     .en(en),
-    .\port$597$0 (\p$357 [0]),
-    .\port$597$1 (\p$357 [1]),
-    .\port$597$10 (\p$357 [10]),
-    .\port$597$11 (\p$357 [11]),
-    .\port$597$12 (\p$357 [12]),
-    .\port$597$13 (\p$357 [13]),
-    .\port$597$14 (\p$357 [14]),
-    .\port$597$15 (\p$357 [15]),
-    .\port$597$2 (\p$357 [2]),
-    .\port$597$3 (\p$357 [3]),
-    .\port$597$4 (\p$357 [4]),
-    .\port$597$5 (\p$357 [5]),
-    .\port$597$6 (\p$357 [6]),
-    .\port$597$7 (\p$357 [7]),
-    .\port$597$8 (\p$357 [8]),
-    .\port$597$9 (\p$357 [9]),
+    .\port$541$0 (\p$357 [0]),
+    .\port$541$1 (\p$357 [1]),
+    .\port$541$10 (\p$357 [10]),
+    .\port$541$11 (\p$357 [11]),
+    .\port$541$12 (\p$357 [12]),
+    .\port$541$13 (\p$357 [13]),
+    .\port$541$14 (\p$357 [14]),
+    .\port$541$15 (\p$357 [15]),
+    .\port$541$2 (\p$357 [2]),
+    .\port$541$3 (\p$357 [3]),
+    .\port$541$4 (\p$357 [4]),
+    .\port$541$5 (\p$357 [5]),
+    .\port$541$6 (\p$357 [6]),
+    .\port$541$7 (\p$357 [7]),
+    .\port$541$8 (\p$357 [8]),
+    .\port$541$9 (\p$357 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_1  mul_2_1 (
@@ -1968,22 +14650,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_1),
     .clk(clk),
     .en(en),
-    .\port$613$0 (\p$369 [0]),
-    .\port$613$1 (\p$369 [1]),
-    .\port$613$10 (\p$369 [10]),
-    .\port$613$11 (\p$369 [11]),
-    .\port$613$12 (\p$369 [12]),
-    .\port$613$13 (\p$369 [13]),
-    .\port$613$14 (\p$369 [14]),
-    .\port$613$15 (\p$369 [15]),
-    .\port$613$2 (\p$369 [2]),
-    .\port$613$3 (\p$369 [3]),
-    .\port$613$4 (\p$369 [4]),
-    .\port$613$5 (\p$369 [5]),
-    .\port$613$6 (\p$369 [6]),
-    .\port$613$7 (\p$369 [7]),
-    .\port$613$8 (\p$369 [8]),
-    .\port$613$9 (\p$369 [9]),
+    .\port$557$0 (\p$369 [0]),
+    .\port$557$1 (\p$369 [1]),
+    .\port$557$10 (\p$369 [10]),
+    .\port$557$11 (\p$369 [11]),
+    .\port$557$12 (\p$369 [12]),
+    .\port$557$13 (\p$369 [13]),
+    .\port$557$14 (\p$369 [14]),
+    .\port$557$15 (\p$369 [15]),
+    .\port$557$2 (\p$369 [2]),
+    .\port$557$3 (\p$369 [3]),
+    .\port$557$4 (\p$369 [4]),
+    .\port$557$5 (\p$369 [5]),
+    .\port$557$6 (\p$369 [6]),
+    .\port$557$7 (\p$369 [7]),
+    .\port$557$8 (\p$369 [8]),
+    .\port$557$9 (\p$369 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_2  mul_2_2 (
@@ -1991,22 +14673,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_2),
     .clk(clk),
     .en(en),
-    .\port$629$0 (\p$381 [0]),
-    .\port$629$1 (\p$381 [1]),
-    .\port$629$10 (\p$381 [10]),
-    .\port$629$11 (\p$381 [11]),
-    .\port$629$12 (\p$381 [12]),
-    .\port$629$13 (\p$381 [13]),
-    .\port$629$14 (\p$381 [14]),
-    .\port$629$15 (\p$381 [15]),
-    .\port$629$2 (\p$381 [2]),
-    .\port$629$3 (\p$381 [3]),
-    .\port$629$4 (\p$381 [4]),
-    .\port$629$5 (\p$381 [5]),
-    .\port$629$6 (\p$381 [6]),
-    .\port$629$7 (\p$381 [7]),
-    .\port$629$8 (\p$381 [8]),
-    .\port$629$9 (\p$381 [9]),
+    .\port$573$0 (\p$381 [0]),
+    .\port$573$1 (\p$381 [1]),
+    .\port$573$10 (\p$381 [10]),
+    .\port$573$11 (\p$381 [11]),
+    .\port$573$12 (\p$381 [12]),
+    .\port$573$13 (\p$381 [13]),
+    .\port$573$14 (\p$381 [14]),
+    .\port$573$15 (\p$381 [15]),
+    .\port$573$2 (\p$381 [2]),
+    .\port$573$3 (\p$381 [3]),
+    .\port$573$4 (\p$381 [4]),
+    .\port$573$5 (\p$381 [5]),
+    .\port$573$6 (\p$381 [6]),
+    .\port$573$7 (\p$381 [7]),
+    .\port$573$8 (\p$381 [8]),
+    .\port$573$9 (\p$381 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_3  mul_2_3 (
@@ -2014,22 +14696,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_3),
     .clk(clk),
     .en(en),
-    .\port$645$0 (\p$393 [0]),
-    .\port$645$1 (\p$393 [1]),
-    .\port$645$10 (\p$393 [10]),
-    .\port$645$11 (\p$393 [11]),
-    .\port$645$12 (\p$393 [12]),
-    .\port$645$13 (\p$393 [13]),
-    .\port$645$14 (\p$393 [14]),
-    .\port$645$15 (\p$393 [15]),
-    .\port$645$2 (\p$393 [2]),
-    .\port$645$3 (\p$393 [3]),
-    .\port$645$4 (\p$393 [4]),
-    .\port$645$5 (\p$393 [5]),
-    .\port$645$6 (\p$393 [6]),
-    .\port$645$7 (\p$393 [7]),
-    .\port$645$8 (\p$393 [8]),
-    .\port$645$9 (\p$393 [9]),
+    .\port$589$0 (\p$393 [0]),
+    .\port$589$1 (\p$393 [1]),
+    .\port$589$10 (\p$393 [10]),
+    .\port$589$11 (\p$393 [11]),
+    .\port$589$12 (\p$393 [12]),
+    .\port$589$13 (\p$393 [13]),
+    .\port$589$14 (\p$393 [14]),
+    .\port$589$15 (\p$393 [15]),
+    .\port$589$2 (\p$393 [2]),
+    .\port$589$3 (\p$393 [3]),
+    .\port$589$4 (\p$393 [4]),
+    .\port$589$5 (\p$393 [5]),
+    .\port$589$6 (\p$393 [6]),
+    .\port$589$7 (\p$393 [7]),
+    .\port$589$8 (\p$393 [8]),
+    .\port$589$9 (\p$393 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_4  mul_2_4 (
@@ -2037,22 +14719,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_4),
     .clk(clk),
     .en(en),
-    .\port$661$0 (\p$405 [0]),
-    .\port$661$1 (\p$405 [1]),
-    .\port$661$10 (\p$405 [10]),
-    .\port$661$11 (\p$405 [11]),
-    .\port$661$12 (\p$405 [12]),
-    .\port$661$13 (\p$405 [13]),
-    .\port$661$14 (\p$405 [14]),
-    .\port$661$15 (\p$405 [15]),
-    .\port$661$2 (\p$405 [2]),
-    .\port$661$3 (\p$405 [3]),
-    .\port$661$4 (\p$405 [4]),
-    .\port$661$5 (\p$405 [5]),
-    .\port$661$6 (\p$405 [6]),
-    .\port$661$7 (\p$405 [7]),
-    .\port$661$8 (\p$405 [8]),
-    .\port$661$9 (\p$405 [9]),
+    .\port$605$0 (\p$405 [0]),
+    .\port$605$1 (\p$405 [1]),
+    .\port$605$10 (\p$405 [10]),
+    .\port$605$11 (\p$405 [11]),
+    .\port$605$12 (\p$405 [12]),
+    .\port$605$13 (\p$405 [13]),
+    .\port$605$14 (\p$405 [14]),
+    .\port$605$15 (\p$405 [15]),
+    .\port$605$2 (\p$405 [2]),
+    .\port$605$3 (\p$405 [3]),
+    .\port$605$4 (\p$405 [4]),
+    .\port$605$5 (\p$405 [5]),
+    .\port$605$6 (\p$405 [6]),
+    .\port$605$7 (\p$405 [7]),
+    .\port$605$8 (\p$405 [8]),
+    .\port$605$9 (\p$405 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_5  mul_2_5 (
@@ -2060,22 +14742,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_5),
     .clk(clk),
     .en(en),
-    .\port$677$0 (\p$417 [0]),
-    .\port$677$1 (\p$417 [1]),
-    .\port$677$10 (\p$417 [10]),
-    .\port$677$11 (\p$417 [11]),
-    .\port$677$12 (\p$417 [12]),
-    .\port$677$13 (\p$417 [13]),
-    .\port$677$14 (\p$417 [14]),
-    .\port$677$15 (\p$417 [15]),
-    .\port$677$2 (\p$417 [2]),
-    .\port$677$3 (\p$417 [3]),
-    .\port$677$4 (\p$417 [4]),
-    .\port$677$5 (\p$417 [5]),
-    .\port$677$6 (\p$417 [6]),
-    .\port$677$7 (\p$417 [7]),
-    .\port$677$8 (\p$417 [8]),
-    .\port$677$9 (\p$417 [9]),
+    .\port$621$0 (\p$417 [0]),
+    .\port$621$1 (\p$417 [1]),
+    .\port$621$10 (\p$417 [10]),
+    .\port$621$11 (\p$417 [11]),
+    .\port$621$12 (\p$417 [12]),
+    .\port$621$13 (\p$417 [13]),
+    .\port$621$14 (\p$417 [14]),
+    .\port$621$15 (\p$417 [15]),
+    .\port$621$2 (\p$417 [2]),
+    .\port$621$3 (\p$417 [3]),
+    .\port$621$4 (\p$417 [4]),
+    .\port$621$5 (\p$417 [5]),
+    .\port$621$6 (\p$417 [6]),
+    .\port$621$7 (\p$417 [7]),
+    .\port$621$8 (\p$417 [8]),
+    .\port$621$9 (\p$417 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_6  mul_2_6 (
@@ -2083,22 +14765,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_6),
     .clk(clk),
     .en(en),
-    .\port$693$0 (\p$429 [0]),
-    .\port$693$1 (\p$429 [1]),
-    .\port$693$10 (\p$429 [10]),
-    .\port$693$11 (\p$429 [11]),
-    .\port$693$12 (\p$429 [12]),
-    .\port$693$13 (\p$429 [13]),
-    .\port$693$14 (\p$429 [14]),
-    .\port$693$15 (\p$429 [15]),
-    .\port$693$2 (\p$429 [2]),
-    .\port$693$3 (\p$429 [3]),
-    .\port$693$4 (\p$429 [4]),
-    .\port$693$5 (\p$429 [5]),
-    .\port$693$6 (\p$429 [6]),
-    .\port$693$7 (\p$429 [7]),
-    .\port$693$8 (\p$429 [8]),
-    .\port$693$9 (\p$429 [9]),
+    .\port$637$0 (\p$429 [0]),
+    .\port$637$1 (\p$429 [1]),
+    .\port$637$10 (\p$429 [10]),
+    .\port$637$11 (\p$429 [11]),
+    .\port$637$12 (\p$429 [12]),
+    .\port$637$13 (\p$429 [13]),
+    .\port$637$14 (\p$429 [14]),
+    .\port$637$15 (\p$429 [15]),
+    .\port$637$2 (\p$429 [2]),
+    .\port$637$3 (\p$429 [3]),
+    .\port$637$4 (\p$429 [4]),
+    .\port$637$5 (\p$429 [5]),
+    .\port$637$6 (\p$429 [6]),
+    .\port$637$7 (\p$429 [7]),
+    .\port$637$8 (\p$429 [8]),
+    .\port$637$9 (\p$429 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_7  mul_2_7 (
@@ -2106,22 +14788,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_7),
     .clk(clk),
     .en(en),
-    .\port$709$0 (\p$441 [0]),
-    .\port$709$1 (\p$441 [1]),
-    .\port$709$10 (\p$441 [10]),
-    .\port$709$11 (\p$441 [11]),
-    .\port$709$12 (\p$441 [12]),
-    .\port$709$13 (\p$441 [13]),
-    .\port$709$14 (\p$441 [14]),
-    .\port$709$15 (\p$441 [15]),
-    .\port$709$2 (\p$441 [2]),
-    .\port$709$3 (\p$441 [3]),
-    .\port$709$4 (\p$441 [4]),
-    .\port$709$5 (\p$441 [5]),
-    .\port$709$6 (\p$441 [6]),
-    .\port$709$7 (\p$441 [7]),
-    .\port$709$8 (\p$441 [8]),
-    .\port$709$9 (\p$441 [9]),
+    .\port$653$0 (\p$441 [0]),
+    .\port$653$1 (\p$441 [1]),
+    .\port$653$10 (\p$441 [10]),
+    .\port$653$11 (\p$441 [11]),
+    .\port$653$12 (\p$441 [12]),
+    .\port$653$13 (\p$441 [13]),
+    .\port$653$14 (\p$441 [14]),
+    .\port$653$15 (\p$441 [15]),
+    .\port$653$2 (\p$441 [2]),
+    .\port$653$3 (\p$441 [3]),
+    .\port$653$4 (\p$441 [4]),
+    .\port$653$5 (\p$441 [5]),
+    .\port$653$6 (\p$441 [6]),
+    .\port$653$7 (\p$441 [7]),
+    .\port$653$8 (\p$441 [8]),
+    .\port$653$9 (\p$441 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_0  mul_3_0 (
@@ -2129,22 +14811,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_0),
     .clk(clk),
     .en(en),
-    .\port$725$0 (\p$453 [0]),
-    .\port$725$1 (\p$453 [1]),
-    .\port$725$10 (\p$453 [10]),
-    .\port$725$11 (\p$453 [11]),
-    .\port$725$12 (\p$453 [12]),
-    .\port$725$13 (\p$453 [13]),
-    .\port$725$14 (\p$453 [14]),
-    .\port$725$15 (\p$453 [15]),
-    .\port$725$2 (\p$453 [2]),
-    .\port$725$3 (\p$453 [3]),
-    .\port$725$4 (\p$453 [4]),
-    .\port$725$5 (\p$453 [5]),
-    .\port$725$6 (\p$453 [6]),
-    .\port$725$7 (\p$453 [7]),
-    .\port$725$8 (\p$453 [8]),
-    .\port$725$9 (\p$453 [9]),
+    .\port$669$0 (\p$453 [0]),
+    .\port$669$1 (\p$453 [1]),
+    .\port$669$10 (\p$453 [10]),
+    .\port$669$11 (\p$453 [11]),
+    .\port$669$12 (\p$453 [12]),
+    .\port$669$13 (\p$453 [13]),
+    .\port$669$14 (\p$453 [14]),
+    .\port$669$15 (\p$453 [15]),
+    .\port$669$2 (\p$453 [2]),
+    .\port$669$3 (\p$453 [3]),
+    .\port$669$4 (\p$453 [4]),
+    .\port$669$5 (\p$453 [5]),
+    .\port$669$6 (\p$453 [6]),
+    .\port$669$7 (\p$453 [7]),
+    .\port$669$8 (\p$453 [8]),
+    .\port$669$9 (\p$453 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_1  mul_3_1 (
@@ -2152,22 +14834,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_1),
     .clk(clk),
     .en(en),
-    .\port$741$0 (\p$465 [0]),
-    .\port$741$1 (\p$465 [1]),
-    .\port$741$10 (\p$465 [10]),
-    .\port$741$11 (\p$465 [11]),
-    .\port$741$12 (\p$465 [12]),
-    .\port$741$13 (\p$465 [13]),
-    .\port$741$14 (\p$465 [14]),
-    .\port$741$15 (\p$465 [15]),
-    .\port$741$2 (\p$465 [2]),
-    .\port$741$3 (\p$465 [3]),
-    .\port$741$4 (\p$465 [4]),
-    .\port$741$5 (\p$465 [5]),
-    .\port$741$6 (\p$465 [6]),
-    .\port$741$7 (\p$465 [7]),
-    .\port$741$8 (\p$465 [8]),
-    .\port$741$9 (\p$465 [9]),
+    .\port$685$0 (\p$465 [0]),
+    .\port$685$1 (\p$465 [1]),
+    .\port$685$10 (\p$465 [10]),
+    .\port$685$11 (\p$465 [11]),
+    .\port$685$12 (\p$465 [12]),
+    .\port$685$13 (\p$465 [13]),
+    .\port$685$14 (\p$465 [14]),
+    .\port$685$15 (\p$465 [15]),
+    .\port$685$2 (\p$465 [2]),
+    .\port$685$3 (\p$465 [3]),
+    .\port$685$4 (\p$465 [4]),
+    .\port$685$5 (\p$465 [5]),
+    .\port$685$6 (\p$465 [6]),
+    .\port$685$7 (\p$465 [7]),
+    .\port$685$8 (\p$465 [8]),
+    .\port$685$9 (\p$465 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_2  mul_3_2 (
@@ -2175,22 +14857,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_2),
     .clk(clk),
     .en(en),
-    .\port$757$0 (\p$477 [0]),
-    .\port$757$1 (\p$477 [1]),
-    .\port$757$10 (\p$477 [10]),
-    .\port$757$11 (\p$477 [11]),
-    .\port$757$12 (\p$477 [12]),
-    .\port$757$13 (\p$477 [13]),
-    .\port$757$14 (\p$477 [14]),
-    .\port$757$15 (\p$477 [15]),
-    .\port$757$2 (\p$477 [2]),
-    .\port$757$3 (\p$477 [3]),
-    .\port$757$4 (\p$477 [4]),
-    .\port$757$5 (\p$477 [5]),
-    .\port$757$6 (\p$477 [6]),
-    .\port$757$7 (\p$477 [7]),
-    .\port$757$8 (\p$477 [8]),
-    .\port$757$9 (\p$477 [9]),
+    .\port$701$0 (\p$477 [0]),
+    .\port$701$1 (\p$477 [1]),
+    .\port$701$10 (\p$477 [10]),
+    .\port$701$11 (\p$477 [11]),
+    .\port$701$12 (\p$477 [12]),
+    .\port$701$13 (\p$477 [13]),
+    .\port$701$14 (\p$477 [14]),
+    .\port$701$15 (\p$477 [15]),
+    .\port$701$2 (\p$477 [2]),
+    .\port$701$3 (\p$477 [3]),
+    .\port$701$4 (\p$477 [4]),
+    .\port$701$5 (\p$477 [5]),
+    .\port$701$6 (\p$477 [6]),
+    .\port$701$7 (\p$477 [7]),
+    .\port$701$8 (\p$477 [8]),
+    .\port$701$9 (\p$477 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_3  mul_3_3 (
@@ -2198,22 +14880,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_3),
     .clk(clk),
     .en(en),
-    .\port$773$0 (\p$489 [0]),
-    .\port$773$1 (\p$489 [1]),
-    .\port$773$10 (\p$489 [10]),
-    .\port$773$11 (\p$489 [11]),
-    .\port$773$12 (\p$489 [12]),
-    .\port$773$13 (\p$489 [13]),
-    .\port$773$14 (\p$489 [14]),
-    .\port$773$15 (\p$489 [15]),
-    .\port$773$2 (\p$489 [2]),
-    .\port$773$3 (\p$489 [3]),
-    .\port$773$4 (\p$489 [4]),
-    .\port$773$5 (\p$489 [5]),
-    .\port$773$6 (\p$489 [6]),
-    .\port$773$7 (\p$489 [7]),
-    .\port$773$8 (\p$489 [8]),
-    .\port$773$9 (\p$489 [9]),
+    .\port$717$0 (\p$489 [0]),
+    .\port$717$1 (\p$489 [1]),
+    .\port$717$10 (\p$489 [10]),
+    .\port$717$11 (\p$489 [11]),
+    .\port$717$12 (\p$489 [12]),
+    .\port$717$13 (\p$489 [13]),
+    .\port$717$14 (\p$489 [14]),
+    .\port$717$15 (\p$489 [15]),
+    .\port$717$2 (\p$489 [2]),
+    .\port$717$3 (\p$489 [3]),
+    .\port$717$4 (\p$489 [4]),
+    .\port$717$5 (\p$489 [5]),
+    .\port$717$6 (\p$489 [6]),
+    .\port$717$7 (\p$489 [7]),
+    .\port$717$8 (\p$489 [8]),
+    .\port$717$9 (\p$489 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_4  mul_3_4 (
@@ -2221,22 +14903,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_4),
     .clk(clk),
     .en(en),
-    .\port$789$0 (\p$501 [0]),
-    .\port$789$1 (\p$501 [1]),
-    .\port$789$10 (\p$501 [10]),
-    .\port$789$11 (\p$501 [11]),
-    .\port$789$12 (\p$501 [12]),
-    .\port$789$13 (\p$501 [13]),
-    .\port$789$14 (\p$501 [14]),
-    .\port$789$15 (\p$501 [15]),
-    .\port$789$2 (\p$501 [2]),
-    .\port$789$3 (\p$501 [3]),
-    .\port$789$4 (\p$501 [4]),
-    .\port$789$5 (\p$501 [5]),
-    .\port$789$6 (\p$501 [6]),
-    .\port$789$7 (\p$501 [7]),
-    .\port$789$8 (\p$501 [8]),
-    .\port$789$9 (\p$501 [9]),
+    .\port$733$0 (\p$501 [0]),
+    .\port$733$1 (\p$501 [1]),
+    .\port$733$10 (\p$501 [10]),
+    .\port$733$11 (\p$501 [11]),
+    .\port$733$12 (\p$501 [12]),
+    .\port$733$13 (\p$501 [13]),
+    .\port$733$14 (\p$501 [14]),
+    .\port$733$15 (\p$501 [15]),
+    .\port$733$2 (\p$501 [2]),
+    .\port$733$3 (\p$501 [3]),
+    .\port$733$4 (\p$501 [4]),
+    .\port$733$5 (\p$501 [5]),
+    .\port$733$6 (\p$501 [6]),
+    .\port$733$7 (\p$501 [7]),
+    .\port$733$8 (\p$501 [8]),
+    .\port$733$9 (\p$501 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_5  mul_3_5 (
@@ -2244,22 +14926,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_5),
     .clk(clk),
     .en(en),
-    .\port$805$0 (\p$513 [0]),
-    .\port$805$1 (\p$513 [1]),
-    .\port$805$10 (\p$513 [10]),
-    .\port$805$11 (\p$513 [11]),
-    .\port$805$12 (\p$513 [12]),
-    .\port$805$13 (\p$513 [13]),
-    .\port$805$14 (\p$513 [14]),
-    .\port$805$15 (\p$513 [15]),
-    .\port$805$2 (\p$513 [2]),
-    .\port$805$3 (\p$513 [3]),
-    .\port$805$4 (\p$513 [4]),
-    .\port$805$5 (\p$513 [5]),
-    .\port$805$6 (\p$513 [6]),
-    .\port$805$7 (\p$513 [7]),
-    .\port$805$8 (\p$513 [8]),
-    .\port$805$9 (\p$513 [9]),
+    .\port$749$0 (\p$513 [0]),
+    .\port$749$1 (\p$513 [1]),
+    .\port$749$10 (\p$513 [10]),
+    .\port$749$11 (\p$513 [11]),
+    .\port$749$12 (\p$513 [12]),
+    .\port$749$13 (\p$513 [13]),
+    .\port$749$14 (\p$513 [14]),
+    .\port$749$15 (\p$513 [15]),
+    .\port$749$2 (\p$513 [2]),
+    .\port$749$3 (\p$513 [3]),
+    .\port$749$4 (\p$513 [4]),
+    .\port$749$5 (\p$513 [5]),
+    .\port$749$6 (\p$513 [6]),
+    .\port$749$7 (\p$513 [7]),
+    .\port$749$8 (\p$513 [8]),
+    .\port$749$9 (\p$513 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_6  mul_3_6 (
@@ -2267,22 +14949,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_6),
     .clk(clk),
     .en(en),
-    .\port$821$0 (\p$525 [0]),
-    .\port$821$1 (\p$525 [1]),
-    .\port$821$10 (\p$525 [10]),
-    .\port$821$11 (\p$525 [11]),
-    .\port$821$12 (\p$525 [12]),
-    .\port$821$13 (\p$525 [13]),
-    .\port$821$14 (\p$525 [14]),
-    .\port$821$15 (\p$525 [15]),
-    .\port$821$2 (\p$525 [2]),
-    .\port$821$3 (\p$525 [3]),
-    .\port$821$4 (\p$525 [4]),
-    .\port$821$5 (\p$525 [5]),
-    .\port$821$6 (\p$525 [6]),
-    .\port$821$7 (\p$525 [7]),
-    .\port$821$8 (\p$525 [8]),
-    .\port$821$9 (\p$525 [9]),
+    .\port$765$0 (\p$525 [0]),
+    .\port$765$1 (\p$525 [1]),
+    .\port$765$10 (\p$525 [10]),
+    .\port$765$11 (\p$525 [11]),
+    .\port$765$12 (\p$525 [12]),
+    .\port$765$13 (\p$525 [13]),
+    .\port$765$14 (\p$525 [14]),
+    .\port$765$15 (\p$525 [15]),
+    .\port$765$2 (\p$525 [2]),
+    .\port$765$3 (\p$525 [3]),
+    .\port$765$4 (\p$525 [4]),
+    .\port$765$5 (\p$525 [5]),
+    .\port$765$6 (\p$525 [6]),
+    .\port$765$7 (\p$525 [7]),
+    .\port$765$8 (\p$525 [8]),
+    .\port$765$9 (\p$525 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_7  mul_3_7 (
@@ -2290,22 +14972,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_7),
     .clk(clk),
     .en(en),
-    .\port$837$0 (\p$537 [0]),
-    .\port$837$1 (\p$537 [1]),
-    .\port$837$10 (\p$537 [10]),
-    .\port$837$11 (\p$537 [11]),
-    .\port$837$12 (\p$537 [12]),
-    .\port$837$13 (\p$537 [13]),
-    .\port$837$14 (\p$537 [14]),
-    .\port$837$15 (\p$537 [15]),
-    .\port$837$2 (\p$537 [2]),
-    .\port$837$3 (\p$537 [3]),
-    .\port$837$4 (\p$537 [4]),
-    .\port$837$5 (\p$537 [5]),
-    .\port$837$6 (\p$537 [6]),
-    .\port$837$7 (\p$537 [7]),
-    .\port$837$8 (\p$537 [8]),
-    .\port$837$9 (\p$537 [9]),
+    .\port$781$0 (\p$537 [0]),
+    .\port$781$1 (\p$537 [1]),
+    .\port$781$10 (\p$537 [10]),
+    .\port$781$11 (\p$537 [11]),
+    .\port$781$12 (\p$537 [12]),
+    .\port$781$13 (\p$537 [13]),
+    .\port$781$14 (\p$537 [14]),
+    .\port$781$15 (\p$537 [15]),
+    .\port$781$2 (\p$537 [2]),
+    .\port$781$3 (\p$537 [3]),
+    .\port$781$4 (\p$537 [4]),
+    .\port$781$5 (\p$537 [5]),
+    .\port$781$6 (\p$537 [6]),
+    .\port$781$7 (\p$537 [7]),
+    .\port$781$8 (\p$537 [8]),
+    .\port$781$9 (\p$537 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_0  mul_4_0 (
@@ -2313,22 +14995,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_0),
     .clk(clk),
     .en(en),
-    .\port$853$0 (\p$549 [0]),
-    .\port$853$1 (\p$549 [1]),
-    .\port$853$10 (\p$549 [10]),
-    .\port$853$11 (\p$549 [11]),
-    .\port$853$12 (\p$549 [12]),
-    .\port$853$13 (\p$549 [13]),
-    .\port$853$14 (\p$549 [14]),
-    .\port$853$15 (\p$549 [15]),
-    .\port$853$2 (\p$549 [2]),
-    .\port$853$3 (\p$549 [3]),
-    .\port$853$4 (\p$549 [4]),
-    .\port$853$5 (\p$549 [5]),
-    .\port$853$6 (\p$549 [6]),
-    .\port$853$7 (\p$549 [7]),
-    .\port$853$8 (\p$549 [8]),
-    .\port$853$9 (\p$549 [9]),
+    .\port$797$0 (\p$549 [0]),
+    .\port$797$1 (\p$549 [1]),
+    .\port$797$10 (\p$549 [10]),
+    .\port$797$11 (\p$549 [11]),
+    .\port$797$12 (\p$549 [12]),
+    .\port$797$13 (\p$549 [13]),
+    .\port$797$14 (\p$549 [14]),
+    .\port$797$15 (\p$549 [15]),
+    .\port$797$2 (\p$549 [2]),
+    .\port$797$3 (\p$549 [3]),
+    .\port$797$4 (\p$549 [4]),
+    .\port$797$5 (\p$549 [5]),
+    .\port$797$6 (\p$549 [6]),
+    .\port$797$7 (\p$549 [7]),
+    .\port$797$8 (\p$549 [8]),
+    .\port$797$9 (\p$549 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_1  mul_4_1 (
@@ -2336,22 +15018,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_1),
     .clk(clk),
     .en(en),
-    .\port$869$0 (\p$561 [0]),
-    .\port$869$1 (\p$561 [1]),
-    .\port$869$10 (\p$561 [10]),
-    .\port$869$11 (\p$561 [11]),
-    .\port$869$12 (\p$561 [12]),
-    .\port$869$13 (\p$561 [13]),
-    .\port$869$14 (\p$561 [14]),
-    .\port$869$15 (\p$561 [15]),
-    .\port$869$2 (\p$561 [2]),
-    .\port$869$3 (\p$561 [3]),
-    .\port$869$4 (\p$561 [4]),
-    .\port$869$5 (\p$561 [5]),
-    .\port$869$6 (\p$561 [6]),
-    .\port$869$7 (\p$561 [7]),
-    .\port$869$8 (\p$561 [8]),
-    .\port$869$9 (\p$561 [9]),
+    .\port$813$0 (\p$561 [0]),
+    .\port$813$1 (\p$561 [1]),
+    .\port$813$10 (\p$561 [10]),
+    .\port$813$11 (\p$561 [11]),
+    .\port$813$12 (\p$561 [12]),
+    .\port$813$13 (\p$561 [13]),
+    .\port$813$14 (\p$561 [14]),
+    .\port$813$15 (\p$561 [15]),
+    .\port$813$2 (\p$561 [2]),
+    .\port$813$3 (\p$561 [3]),
+    .\port$813$4 (\p$561 [4]),
+    .\port$813$5 (\p$561 [5]),
+    .\port$813$6 (\p$561 [6]),
+    .\port$813$7 (\p$561 [7]),
+    .\port$813$8 (\p$561 [8]),
+    .\port$813$9 (\p$561 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_2  mul_4_2 (
@@ -2359,22 +15041,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_2),
     .clk(clk),
     .en(en),
-    .\port$885$0 (\p$573 [0]),
-    .\port$885$1 (\p$573 [1]),
-    .\port$885$10 (\p$573 [10]),
-    .\port$885$11 (\p$573 [11]),
-    .\port$885$12 (\p$573 [12]),
-    .\port$885$13 (\p$573 [13]),
-    .\port$885$14 (\p$573 [14]),
-    .\port$885$15 (\p$573 [15]),
-    .\port$885$2 (\p$573 [2]),
-    .\port$885$3 (\p$573 [3]),
-    .\port$885$4 (\p$573 [4]),
-    .\port$885$5 (\p$573 [5]),
-    .\port$885$6 (\p$573 [6]),
-    .\port$885$7 (\p$573 [7]),
-    .\port$885$8 (\p$573 [8]),
-    .\port$885$9 (\p$573 [9]),
+    .\port$829$0 (\p$573 [0]),
+    .\port$829$1 (\p$573 [1]),
+    .\port$829$10 (\p$573 [10]),
+    .\port$829$11 (\p$573 [11]),
+    .\port$829$12 (\p$573 [12]),
+    .\port$829$13 (\p$573 [13]),
+    .\port$829$14 (\p$573 [14]),
+    .\port$829$15 (\p$573 [15]),
+    .\port$829$2 (\p$573 [2]),
+    .\port$829$3 (\p$573 [3]),
+    .\port$829$4 (\p$573 [4]),
+    .\port$829$5 (\p$573 [5]),
+    .\port$829$6 (\p$573 [6]),
+    .\port$829$7 (\p$573 [7]),
+    .\port$829$8 (\p$573 [8]),
+    .\port$829$9 (\p$573 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_3  mul_4_3 (
@@ -2382,22 +15064,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_3),
     .clk(clk),
     .en(en),
-    .\port$901$0 (\p$585 [0]),
-    .\port$901$1 (\p$585 [1]),
-    .\port$901$10 (\p$585 [10]),
-    .\port$901$11 (\p$585 [11]),
-    .\port$901$12 (\p$585 [12]),
-    .\port$901$13 (\p$585 [13]),
-    .\port$901$14 (\p$585 [14]),
-    .\port$901$15 (\p$585 [15]),
-    .\port$901$2 (\p$585 [2]),
-    .\port$901$3 (\p$585 [3]),
-    .\port$901$4 (\p$585 [4]),
-    .\port$901$5 (\p$585 [5]),
-    .\port$901$6 (\p$585 [6]),
-    .\port$901$7 (\p$585 [7]),
-    .\port$901$8 (\p$585 [8]),
-    .\port$901$9 (\p$585 [9]),
+    .\port$845$0 (\p$585 [0]),
+    .\port$845$1 (\p$585 [1]),
+    .\port$845$10 (\p$585 [10]),
+    .\port$845$11 (\p$585 [11]),
+    .\port$845$12 (\p$585 [12]),
+    .\port$845$13 (\p$585 [13]),
+    .\port$845$14 (\p$585 [14]),
+    .\port$845$15 (\p$585 [15]),
+    .\port$845$2 (\p$585 [2]),
+    .\port$845$3 (\p$585 [3]),
+    .\port$845$4 (\p$585 [4]),
+    .\port$845$5 (\p$585 [5]),
+    .\port$845$6 (\p$585 [6]),
+    .\port$845$7 (\p$585 [7]),
+    .\port$845$8 (\p$585 [8]),
+    .\port$845$9 (\p$585 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_4  mul_4_4 (
@@ -2405,22 +15087,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_4),
     .clk(clk),
     .en(en),
-    .\port$917$0 (\p$597 [0]),
-    .\port$917$1 (\p$597 [1]),
-    .\port$917$10 (\p$597 [10]),
-    .\port$917$11 (\p$597 [11]),
-    .\port$917$12 (\p$597 [12]),
-    .\port$917$13 (\p$597 [13]),
-    .\port$917$14 (\p$597 [14]),
-    .\port$917$15 (\p$597 [15]),
-    .\port$917$2 (\p$597 [2]),
-    .\port$917$3 (\p$597 [3]),
-    .\port$917$4 (\p$597 [4]),
-    .\port$917$5 (\p$597 [5]),
-    .\port$917$6 (\p$597 [6]),
-    .\port$917$7 (\p$597 [7]),
-    .\port$917$8 (\p$597 [8]),
-    .\port$917$9 (\p$597 [9]),
+    .\port$861$0 (\p$597 [0]),
+    .\port$861$1 (\p$597 [1]),
+    .\port$861$10 (\p$597 [10]),
+    .\port$861$11 (\p$597 [11]),
+    .\port$861$12 (\p$597 [12]),
+    .\port$861$13 (\p$597 [13]),
+    .\port$861$14 (\p$597 [14]),
+    .\port$861$15 (\p$597 [15]),
+    .\port$861$2 (\p$597 [2]),
+    .\port$861$3 (\p$597 [3]),
+    .\port$861$4 (\p$597 [4]),
+    .\port$861$5 (\p$597 [5]),
+    .\port$861$6 (\p$597 [6]),
+    .\port$861$7 (\p$597 [7]),
+    .\port$861$8 (\p$597 [8]),
+    .\port$861$9 (\p$597 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_5  mul_4_5 (
@@ -2428,22 +15110,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_5),
     .clk(clk),
     .en(en),
-    .\port$933$0 (\p$609 [0]),
-    .\port$933$1 (\p$609 [1]),
-    .\port$933$10 (\p$609 [10]),
-    .\port$933$11 (\p$609 [11]),
-    .\port$933$12 (\p$609 [12]),
-    .\port$933$13 (\p$609 [13]),
-    .\port$933$14 (\p$609 [14]),
-    .\port$933$15 (\p$609 [15]),
-    .\port$933$2 (\p$609 [2]),
-    .\port$933$3 (\p$609 [3]),
-    .\port$933$4 (\p$609 [4]),
-    .\port$933$5 (\p$609 [5]),
-    .\port$933$6 (\p$609 [6]),
-    .\port$933$7 (\p$609 [7]),
-    .\port$933$8 (\p$609 [8]),
-    .\port$933$9 (\p$609 [9]),
+    .\port$877$0 (\p$609 [0]),
+    .\port$877$1 (\p$609 [1]),
+    .\port$877$10 (\p$609 [10]),
+    .\port$877$11 (\p$609 [11]),
+    .\port$877$12 (\p$609 [12]),
+    .\port$877$13 (\p$609 [13]),
+    .\port$877$14 (\p$609 [14]),
+    .\port$877$15 (\p$609 [15]),
+    .\port$877$2 (\p$609 [2]),
+    .\port$877$3 (\p$609 [3]),
+    .\port$877$4 (\p$609 [4]),
+    .\port$877$5 (\p$609 [5]),
+    .\port$877$6 (\p$609 [6]),
+    .\port$877$7 (\p$609 [7]),
+    .\port$877$8 (\p$609 [8]),
+    .\port$877$9 (\p$609 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_6  mul_4_6 (
@@ -2451,22 +15133,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_6),
     .clk(clk),
     .en(en),
-    .\port$949$0 (\p$621 [0]),
-    .\port$949$1 (\p$621 [1]),
-    .\port$949$10 (\p$621 [10]),
-    .\port$949$11 (\p$621 [11]),
-    .\port$949$12 (\p$621 [12]),
-    .\port$949$13 (\p$621 [13]),
-    .\port$949$14 (\p$621 [14]),
-    .\port$949$15 (\p$621 [15]),
-    .\port$949$2 (\p$621 [2]),
-    .\port$949$3 (\p$621 [3]),
-    .\port$949$4 (\p$621 [4]),
-    .\port$949$5 (\p$621 [5]),
-    .\port$949$6 (\p$621 [6]),
-    .\port$949$7 (\p$621 [7]),
-    .\port$949$8 (\p$621 [8]),
-    .\port$949$9 (\p$621 [9]),
+    .\port$893$0 (\p$621 [0]),
+    .\port$893$1 (\p$621 [1]),
+    .\port$893$10 (\p$621 [10]),
+    .\port$893$11 (\p$621 [11]),
+    .\port$893$12 (\p$621 [12]),
+    .\port$893$13 (\p$621 [13]),
+    .\port$893$14 (\p$621 [14]),
+    .\port$893$15 (\p$621 [15]),
+    .\port$893$2 (\p$621 [2]),
+    .\port$893$3 (\p$621 [3]),
+    .\port$893$4 (\p$621 [4]),
+    .\port$893$5 (\p$621 [5]),
+    .\port$893$6 (\p$621 [6]),
+    .\port$893$7 (\p$621 [7]),
+    .\port$893$8 (\p$621 [8]),
+    .\port$893$9 (\p$621 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_7  mul_4_7 (
@@ -2474,22 +15156,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_7),
     .clk(clk),
     .en(en),
-    .\port$965$0 (\p$633 [0]),
-    .\port$965$1 (\p$633 [1]),
-    .\port$965$10 (\p$633 [10]),
-    .\port$965$11 (\p$633 [11]),
-    .\port$965$12 (\p$633 [12]),
-    .\port$965$13 (\p$633 [13]),
-    .\port$965$14 (\p$633 [14]),
-    .\port$965$15 (\p$633 [15]),
-    .\port$965$2 (\p$633 [2]),
-    .\port$965$3 (\p$633 [3]),
-    .\port$965$4 (\p$633 [4]),
-    .\port$965$5 (\p$633 [5]),
-    .\port$965$6 (\p$633 [6]),
-    .\port$965$7 (\p$633 [7]),
-    .\port$965$8 (\p$633 [8]),
-    .\port$965$9 (\p$633 [9]),
+    .\port$909$0 (\p$633 [0]),
+    .\port$909$1 (\p$633 [1]),
+    .\port$909$10 (\p$633 [10]),
+    .\port$909$11 (\p$633 [11]),
+    .\port$909$12 (\p$633 [12]),
+    .\port$909$13 (\p$633 [13]),
+    .\port$909$14 (\p$633 [14]),
+    .\port$909$15 (\p$633 [15]),
+    .\port$909$2 (\p$633 [2]),
+    .\port$909$3 (\p$633 [3]),
+    .\port$909$4 (\p$633 [4]),
+    .\port$909$5 (\p$633 [5]),
+    .\port$909$6 (\p$633 [6]),
+    .\port$909$7 (\p$633 [7]),
+    .\port$909$8 (\p$633 [8]),
+    .\port$909$9 (\p$633 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_0  mul_5_0 (
@@ -2497,22 +15179,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_0),
     .clk(clk),
     .en(en),
-    .\port$981$0 (\p$645 [0]),
-    .\port$981$1 (\p$645 [1]),
-    .\port$981$10 (\p$645 [10]),
-    .\port$981$11 (\p$645 [11]),
-    .\port$981$12 (\p$645 [12]),
-    .\port$981$13 (\p$645 [13]),
-    .\port$981$14 (\p$645 [14]),
-    .\port$981$15 (\p$645 [15]),
-    .\port$981$2 (\p$645 [2]),
-    .\port$981$3 (\p$645 [3]),
-    .\port$981$4 (\p$645 [4]),
-    .\port$981$5 (\p$645 [5]),
-    .\port$981$6 (\p$645 [6]),
-    .\port$981$7 (\p$645 [7]),
-    .\port$981$8 (\p$645 [8]),
-    .\port$981$9 (\p$645 [9]),
+    .\port$925$0 (\p$645 [0]),
+    .\port$925$1 (\p$645 [1]),
+    .\port$925$10 (\p$645 [10]),
+    .\port$925$11 (\p$645 [11]),
+    .\port$925$12 (\p$645 [12]),
+    .\port$925$13 (\p$645 [13]),
+    .\port$925$14 (\p$645 [14]),
+    .\port$925$15 (\p$645 [15]),
+    .\port$925$2 (\p$645 [2]),
+    .\port$925$3 (\p$645 [3]),
+    .\port$925$4 (\p$645 [4]),
+    .\port$925$5 (\p$645 [5]),
+    .\port$925$6 (\p$645 [6]),
+    .\port$925$7 (\p$645 [7]),
+    .\port$925$8 (\p$645 [8]),
+    .\port$925$9 (\p$645 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_1  mul_5_1 (
@@ -2520,22 +15202,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_1),
     .clk(clk),
     .en(en),
-    .\port$997$0 (\p$657 [0]),
-    .\port$997$1 (\p$657 [1]),
-    .\port$997$10 (\p$657 [10]),
-    .\port$997$11 (\p$657 [11]),
-    .\port$997$12 (\p$657 [12]),
-    .\port$997$13 (\p$657 [13]),
-    .\port$997$14 (\p$657 [14]),
-    .\port$997$15 (\p$657 [15]),
-    .\port$997$2 (\p$657 [2]),
-    .\port$997$3 (\p$657 [3]),
-    .\port$997$4 (\p$657 [4]),
-    .\port$997$5 (\p$657 [5]),
-    .\port$997$6 (\p$657 [6]),
-    .\port$997$7 (\p$657 [7]),
-    .\port$997$8 (\p$657 [8]),
-    .\port$997$9 (\p$657 [9]),
+    .\port$941$0 (\p$657 [0]),
+    .\port$941$1 (\p$657 [1]),
+    .\port$941$10 (\p$657 [10]),
+    .\port$941$11 (\p$657 [11]),
+    .\port$941$12 (\p$657 [12]),
+    .\port$941$13 (\p$657 [13]),
+    .\port$941$14 (\p$657 [14]),
+    .\port$941$15 (\p$657 [15]),
+    .\port$941$2 (\p$657 [2]),
+    .\port$941$3 (\p$657 [3]),
+    .\port$941$4 (\p$657 [4]),
+    .\port$941$5 (\p$657 [5]),
+    .\port$941$6 (\p$657 [6]),
+    .\port$941$7 (\p$657 [7]),
+    .\port$941$8 (\p$657 [8]),
+    .\port$941$9 (\p$657 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_2  mul_5_2 (
@@ -2543,22 +15225,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_2),
     .clk(clk),
     .en(en),
-    .\port$1013$0 (\p$669 [0]),
-    .\port$1013$1 (\p$669 [1]),
-    .\port$1013$10 (\p$669 [10]),
-    .\port$1013$11 (\p$669 [11]),
-    .\port$1013$12 (\p$669 [12]),
-    .\port$1013$13 (\p$669 [13]),
-    .\port$1013$14 (\p$669 [14]),
-    .\port$1013$15 (\p$669 [15]),
-    .\port$1013$2 (\p$669 [2]),
-    .\port$1013$3 (\p$669 [3]),
-    .\port$1013$4 (\p$669 [4]),
-    .\port$1013$5 (\p$669 [5]),
-    .\port$1013$6 (\p$669 [6]),
-    .\port$1013$7 (\p$669 [7]),
-    .\port$1013$8 (\p$669 [8]),
-    .\port$1013$9 (\p$669 [9]),
+    .\port$957$0 (\p$669 [0]),
+    .\port$957$1 (\p$669 [1]),
+    .\port$957$10 (\p$669 [10]),
+    .\port$957$11 (\p$669 [11]),
+    .\port$957$12 (\p$669 [12]),
+    .\port$957$13 (\p$669 [13]),
+    .\port$957$14 (\p$669 [14]),
+    .\port$957$15 (\p$669 [15]),
+    .\port$957$2 (\p$669 [2]),
+    .\port$957$3 (\p$669 [3]),
+    .\port$957$4 (\p$669 [4]),
+    .\port$957$5 (\p$669 [5]),
+    .\port$957$6 (\p$669 [6]),
+    .\port$957$7 (\p$669 [7]),
+    .\port$957$8 (\p$669 [8]),
+    .\port$957$9 (\p$669 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_3  mul_5_3 (
@@ -2566,22 +15248,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_3),
     .clk(clk),
     .en(en),
-    .\port$1029$0 (\p$681 [0]),
-    .\port$1029$1 (\p$681 [1]),
-    .\port$1029$10 (\p$681 [10]),
-    .\port$1029$11 (\p$681 [11]),
-    .\port$1029$12 (\p$681 [12]),
-    .\port$1029$13 (\p$681 [13]),
-    .\port$1029$14 (\p$681 [14]),
-    .\port$1029$15 (\p$681 [15]),
-    .\port$1029$2 (\p$681 [2]),
-    .\port$1029$3 (\p$681 [3]),
-    .\port$1029$4 (\p$681 [4]),
-    .\port$1029$5 (\p$681 [5]),
-    .\port$1029$6 (\p$681 [6]),
-    .\port$1029$7 (\p$681 [7]),
-    .\port$1029$8 (\p$681 [8]),
-    .\port$1029$9 (\p$681 [9]),
+    .\port$973$0 (\p$681 [0]),
+    .\port$973$1 (\p$681 [1]),
+    .\port$973$10 (\p$681 [10]),
+    .\port$973$11 (\p$681 [11]),
+    .\port$973$12 (\p$681 [12]),
+    .\port$973$13 (\p$681 [13]),
+    .\port$973$14 (\p$681 [14]),
+    .\port$973$15 (\p$681 [15]),
+    .\port$973$2 (\p$681 [2]),
+    .\port$973$3 (\p$681 [3]),
+    .\port$973$4 (\p$681 [4]),
+    .\port$973$5 (\p$681 [5]),
+    .\port$973$6 (\p$681 [6]),
+    .\port$973$7 (\p$681 [7]),
+    .\port$973$8 (\p$681 [8]),
+    .\port$973$9 (\p$681 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_4  mul_5_4 (
@@ -2589,22 +15271,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_4),
     .clk(clk),
     .en(en),
-    .\port$1045$0 (\p$693 [0]),
-    .\port$1045$1 (\p$693 [1]),
-    .\port$1045$10 (\p$693 [10]),
-    .\port$1045$11 (\p$693 [11]),
-    .\port$1045$12 (\p$693 [12]),
-    .\port$1045$13 (\p$693 [13]),
-    .\port$1045$14 (\p$693 [14]),
-    .\port$1045$15 (\p$693 [15]),
-    .\port$1045$2 (\p$693 [2]),
-    .\port$1045$3 (\p$693 [3]),
-    .\port$1045$4 (\p$693 [4]),
-    .\port$1045$5 (\p$693 [5]),
-    .\port$1045$6 (\p$693 [6]),
-    .\port$1045$7 (\p$693 [7]),
-    .\port$1045$8 (\p$693 [8]),
-    .\port$1045$9 (\p$693 [9]),
+    .\port$989$0 (\p$693 [0]),
+    .\port$989$1 (\p$693 [1]),
+    .\port$989$10 (\p$693 [10]),
+    .\port$989$11 (\p$693 [11]),
+    .\port$989$12 (\p$693 [12]),
+    .\port$989$13 (\p$693 [13]),
+    .\port$989$14 (\p$693 [14]),
+    .\port$989$15 (\p$693 [15]),
+    .\port$989$2 (\p$693 [2]),
+    .\port$989$3 (\p$693 [3]),
+    .\port$989$4 (\p$693 [4]),
+    .\port$989$5 (\p$693 [5]),
+    .\port$989$6 (\p$693 [6]),
+    .\port$989$7 (\p$693 [7]),
+    .\port$989$8 (\p$693 [8]),
+    .\port$989$9 (\p$693 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_5  mul_5_5 (
@@ -2612,22 +15294,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_5),
     .clk(clk),
     .en(en),
-    .\port$1061$0 (\p$705 [0]),
-    .\port$1061$1 (\p$705 [1]),
-    .\port$1061$10 (\p$705 [10]),
-    .\port$1061$11 (\p$705 [11]),
-    .\port$1061$12 (\p$705 [12]),
-    .\port$1061$13 (\p$705 [13]),
-    .\port$1061$14 (\p$705 [14]),
-    .\port$1061$15 (\p$705 [15]),
-    .\port$1061$2 (\p$705 [2]),
-    .\port$1061$3 (\p$705 [3]),
-    .\port$1061$4 (\p$705 [4]),
-    .\port$1061$5 (\p$705 [5]),
-    .\port$1061$6 (\p$705 [6]),
-    .\port$1061$7 (\p$705 [7]),
-    .\port$1061$8 (\p$705 [8]),
-    .\port$1061$9 (\p$705 [9]),
+    .\port$1005$0 (\p$705 [0]),
+    .\port$1005$1 (\p$705 [1]),
+    .\port$1005$10 (\p$705 [10]),
+    .\port$1005$11 (\p$705 [11]),
+    .\port$1005$12 (\p$705 [12]),
+    .\port$1005$13 (\p$705 [13]),
+    .\port$1005$14 (\p$705 [14]),
+    .\port$1005$15 (\p$705 [15]),
+    .\port$1005$2 (\p$705 [2]),
+    .\port$1005$3 (\p$705 [3]),
+    .\port$1005$4 (\p$705 [4]),
+    .\port$1005$5 (\p$705 [5]),
+    .\port$1005$6 (\p$705 [6]),
+    .\port$1005$7 (\p$705 [7]),
+    .\port$1005$8 (\p$705 [8]),
+    .\port$1005$9 (\p$705 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_6  mul_5_6 (
@@ -2635,22 +15317,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_6),
     .clk(clk),
     .en(en),
-    .\port$1077$0 (\p$717 [0]),
-    .\port$1077$1 (\p$717 [1]),
-    .\port$1077$10 (\p$717 [10]),
-    .\port$1077$11 (\p$717 [11]),
-    .\port$1077$12 (\p$717 [12]),
-    .\port$1077$13 (\p$717 [13]),
-    .\port$1077$14 (\p$717 [14]),
-    .\port$1077$15 (\p$717 [15]),
-    .\port$1077$2 (\p$717 [2]),
-    .\port$1077$3 (\p$717 [3]),
-    .\port$1077$4 (\p$717 [4]),
-    .\port$1077$5 (\p$717 [5]),
-    .\port$1077$6 (\p$717 [6]),
-    .\port$1077$7 (\p$717 [7]),
-    .\port$1077$8 (\p$717 [8]),
-    .\port$1077$9 (\p$717 [9]),
+    .\port$1021$0 (\p$717 [0]),
+    .\port$1021$1 (\p$717 [1]),
+    .\port$1021$10 (\p$717 [10]),
+    .\port$1021$11 (\p$717 [11]),
+    .\port$1021$12 (\p$717 [12]),
+    .\port$1021$13 (\p$717 [13]),
+    .\port$1021$14 (\p$717 [14]),
+    .\port$1021$15 (\p$717 [15]),
+    .\port$1021$2 (\p$717 [2]),
+    .\port$1021$3 (\p$717 [3]),
+    .\port$1021$4 (\p$717 [4]),
+    .\port$1021$5 (\p$717 [5]),
+    .\port$1021$6 (\p$717 [6]),
+    .\port$1021$7 (\p$717 [7]),
+    .\port$1021$8 (\p$717 [8]),
+    .\port$1021$9 (\p$717 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_7  mul_5_7 (
@@ -2658,22 +15340,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_7),
     .clk(clk),
     .en(en),
-    .\port$1093$0 (\p$729 [0]),
-    .\port$1093$1 (\p$729 [1]),
-    .\port$1093$10 (\p$729 [10]),
-    .\port$1093$11 (\p$729 [11]),
-    .\port$1093$12 (\p$729 [12]),
-    .\port$1093$13 (\p$729 [13]),
-    .\port$1093$14 (\p$729 [14]),
-    .\port$1093$15 (\p$729 [15]),
-    .\port$1093$2 (\p$729 [2]),
-    .\port$1093$3 (\p$729 [3]),
-    .\port$1093$4 (\p$729 [4]),
-    .\port$1093$5 (\p$729 [5]),
-    .\port$1093$6 (\p$729 [6]),
-    .\port$1093$7 (\p$729 [7]),
-    .\port$1093$8 (\p$729 [8]),
-    .\port$1093$9 (\p$729 [9]),
+    .\port$1037$0 (\p$729 [0]),
+    .\port$1037$1 (\p$729 [1]),
+    .\port$1037$10 (\p$729 [10]),
+    .\port$1037$11 (\p$729 [11]),
+    .\port$1037$12 (\p$729 [12]),
+    .\port$1037$13 (\p$729 [13]),
+    .\port$1037$14 (\p$729 [14]),
+    .\port$1037$15 (\p$729 [15]),
+    .\port$1037$2 (\p$729 [2]),
+    .\port$1037$3 (\p$729 [3]),
+    .\port$1037$4 (\p$729 [4]),
+    .\port$1037$5 (\p$729 [5]),
+    .\port$1037$6 (\p$729 [6]),
+    .\port$1037$7 (\p$729 [7]),
+    .\port$1037$8 (\p$729 [8]),
+    .\port$1037$9 (\p$729 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_0  mul_6_0 (
@@ -2681,22 +15363,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_0),
     .clk(clk),
     .en(en),
-    .\port$1109$0 (\p$741 [0]),
-    .\port$1109$1 (\p$741 [1]),
-    .\port$1109$10 (\p$741 [10]),
-    .\port$1109$11 (\p$741 [11]),
-    .\port$1109$12 (\p$741 [12]),
-    .\port$1109$13 (\p$741 [13]),
-    .\port$1109$14 (\p$741 [14]),
-    .\port$1109$15 (\p$741 [15]),
-    .\port$1109$2 (\p$741 [2]),
-    .\port$1109$3 (\p$741 [3]),
-    .\port$1109$4 (\p$741 [4]),
-    .\port$1109$5 (\p$741 [5]),
-    .\port$1109$6 (\p$741 [6]),
-    .\port$1109$7 (\p$741 [7]),
-    .\port$1109$8 (\p$741 [8]),
-    .\port$1109$9 (\p$741 [9]),
+    .\port$1053$0 (\p$741 [0]),
+    .\port$1053$1 (\p$741 [1]),
+    .\port$1053$10 (\p$741 [10]),
+    .\port$1053$11 (\p$741 [11]),
+    .\port$1053$12 (\p$741 [12]),
+    .\port$1053$13 (\p$741 [13]),
+    .\port$1053$14 (\p$741 [14]),
+    .\port$1053$15 (\p$741 [15]),
+    .\port$1053$2 (\p$741 [2]),
+    .\port$1053$3 (\p$741 [3]),
+    .\port$1053$4 (\p$741 [4]),
+    .\port$1053$5 (\p$741 [5]),
+    .\port$1053$6 (\p$741 [6]),
+    .\port$1053$7 (\p$741 [7]),
+    .\port$1053$8 (\p$741 [8]),
+    .\port$1053$9 (\p$741 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_1  mul_6_1 (
@@ -2704,22 +15386,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_1),
     .clk(clk),
     .en(en),
-    .\port$1125$0 (\p$753 [0]),
-    .\port$1125$1 (\p$753 [1]),
-    .\port$1125$10 (\p$753 [10]),
-    .\port$1125$11 (\p$753 [11]),
-    .\port$1125$12 (\p$753 [12]),
-    .\port$1125$13 (\p$753 [13]),
-    .\port$1125$14 (\p$753 [14]),
-    .\port$1125$15 (\p$753 [15]),
-    .\port$1125$2 (\p$753 [2]),
-    .\port$1125$3 (\p$753 [3]),
-    .\port$1125$4 (\p$753 [4]),
-    .\port$1125$5 (\p$753 [5]),
-    .\port$1125$6 (\p$753 [6]),
-    .\port$1125$7 (\p$753 [7]),
-    .\port$1125$8 (\p$753 [8]),
-    .\port$1125$9 (\p$753 [9]),
+    .\port$1069$0 (\p$753 [0]),
+    .\port$1069$1 (\p$753 [1]),
+    .\port$1069$10 (\p$753 [10]),
+    .\port$1069$11 (\p$753 [11]),
+    .\port$1069$12 (\p$753 [12]),
+    .\port$1069$13 (\p$753 [13]),
+    .\port$1069$14 (\p$753 [14]),
+    .\port$1069$15 (\p$753 [15]),
+    .\port$1069$2 (\p$753 [2]),
+    .\port$1069$3 (\p$753 [3]),
+    .\port$1069$4 (\p$753 [4]),
+    .\port$1069$5 (\p$753 [5]),
+    .\port$1069$6 (\p$753 [6]),
+    .\port$1069$7 (\p$753 [7]),
+    .\port$1069$8 (\p$753 [8]),
+    .\port$1069$9 (\p$753 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_2  mul_6_2 (
@@ -2727,22 +15409,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_2),
     .clk(clk),
     .en(en),
-    .\port$1141$0 (\p$765 [0]),
-    .\port$1141$1 (\p$765 [1]),
-    .\port$1141$10 (\p$765 [10]),
-    .\port$1141$11 (\p$765 [11]),
-    .\port$1141$12 (\p$765 [12]),
-    .\port$1141$13 (\p$765 [13]),
-    .\port$1141$14 (\p$765 [14]),
-    .\port$1141$15 (\p$765 [15]),
-    .\port$1141$2 (\p$765 [2]),
-    .\port$1141$3 (\p$765 [3]),
-    .\port$1141$4 (\p$765 [4]),
-    .\port$1141$5 (\p$765 [5]),
-    .\port$1141$6 (\p$765 [6]),
-    .\port$1141$7 (\p$765 [7]),
-    .\port$1141$8 (\p$765 [8]),
-    .\port$1141$9 (\p$765 [9]),
+    .\port$1085$0 (\p$765 [0]),
+    .\port$1085$1 (\p$765 [1]),
+    .\port$1085$10 (\p$765 [10]),
+    .\port$1085$11 (\p$765 [11]),
+    .\port$1085$12 (\p$765 [12]),
+    .\port$1085$13 (\p$765 [13]),
+    .\port$1085$14 (\p$765 [14]),
+    .\port$1085$15 (\p$765 [15]),
+    .\port$1085$2 (\p$765 [2]),
+    .\port$1085$3 (\p$765 [3]),
+    .\port$1085$4 (\p$765 [4]),
+    .\port$1085$5 (\p$765 [5]),
+    .\port$1085$6 (\p$765 [6]),
+    .\port$1085$7 (\p$765 [7]),
+    .\port$1085$8 (\p$765 [8]),
+    .\port$1085$9 (\p$765 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_3  mul_6_3 (
@@ -2750,22 +15432,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_3),
     .clk(clk),
     .en(en),
-    .\port$1157$0 (\p$777 [0]),
-    .\port$1157$1 (\p$777 [1]),
-    .\port$1157$10 (\p$777 [10]),
-    .\port$1157$11 (\p$777 [11]),
-    .\port$1157$12 (\p$777 [12]),
-    .\port$1157$13 (\p$777 [13]),
-    .\port$1157$14 (\p$777 [14]),
-    .\port$1157$15 (\p$777 [15]),
-    .\port$1157$2 (\p$777 [2]),
-    .\port$1157$3 (\p$777 [3]),
-    .\port$1157$4 (\p$777 [4]),
-    .\port$1157$5 (\p$777 [5]),
-    .\port$1157$6 (\p$777 [6]),
-    .\port$1157$7 (\p$777 [7]),
-    .\port$1157$8 (\p$777 [8]),
-    .\port$1157$9 (\p$777 [9]),
+    .\port$1101$0 (\p$777 [0]),
+    .\port$1101$1 (\p$777 [1]),
+    .\port$1101$10 (\p$777 [10]),
+    .\port$1101$11 (\p$777 [11]),
+    .\port$1101$12 (\p$777 [12]),
+    .\port$1101$13 (\p$777 [13]),
+    .\port$1101$14 (\p$777 [14]),
+    .\port$1101$15 (\p$777 [15]),
+    .\port$1101$2 (\p$777 [2]),
+    .\port$1101$3 (\p$777 [3]),
+    .\port$1101$4 (\p$777 [4]),
+    .\port$1101$5 (\p$777 [5]),
+    .\port$1101$6 (\p$777 [6]),
+    .\port$1101$7 (\p$777 [7]),
+    .\port$1101$8 (\p$777 [8]),
+    .\port$1101$9 (\p$777 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_4  mul_6_4 (
@@ -2773,22 +15455,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_4),
     .clk(clk),
     .en(en),
-    .\port$1173$0 (\p$789 [0]),
-    .\port$1173$1 (\p$789 [1]),
-    .\port$1173$10 (\p$789 [10]),
-    .\port$1173$11 (\p$789 [11]),
-    .\port$1173$12 (\p$789 [12]),
-    .\port$1173$13 (\p$789 [13]),
-    .\port$1173$14 (\p$789 [14]),
-    .\port$1173$15 (\p$789 [15]),
-    .\port$1173$2 (\p$789 [2]),
-    .\port$1173$3 (\p$789 [3]),
-    .\port$1173$4 (\p$789 [4]),
-    .\port$1173$5 (\p$789 [5]),
-    .\port$1173$6 (\p$789 [6]),
-    .\port$1173$7 (\p$789 [7]),
-    .\port$1173$8 (\p$789 [8]),
-    .\port$1173$9 (\p$789 [9]),
+    .\port$1117$0 (\p$789 [0]),
+    .\port$1117$1 (\p$789 [1]),
+    .\port$1117$10 (\p$789 [10]),
+    .\port$1117$11 (\p$789 [11]),
+    .\port$1117$12 (\p$789 [12]),
+    .\port$1117$13 (\p$789 [13]),
+    .\port$1117$14 (\p$789 [14]),
+    .\port$1117$15 (\p$789 [15]),
+    .\port$1117$2 (\p$789 [2]),
+    .\port$1117$3 (\p$789 [3]),
+    .\port$1117$4 (\p$789 [4]),
+    .\port$1117$5 (\p$789 [5]),
+    .\port$1117$6 (\p$789 [6]),
+    .\port$1117$7 (\p$789 [7]),
+    .\port$1117$8 (\p$789 [8]),
+    .\port$1117$9 (\p$789 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_5  mul_6_5 (
@@ -2796,22 +15478,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_5),
     .clk(clk),
     .en(en),
-    .\port$1189$0 (\p$801 [0]),
-    .\port$1189$1 (\p$801 [1]),
-    .\port$1189$10 (\p$801 [10]),
-    .\port$1189$11 (\p$801 [11]),
-    .\port$1189$12 (\p$801 [12]),
-    .\port$1189$13 (\p$801 [13]),
-    .\port$1189$14 (\p$801 [14]),
-    .\port$1189$15 (\p$801 [15]),
-    .\port$1189$2 (\p$801 [2]),
-    .\port$1189$3 (\p$801 [3]),
-    .\port$1189$4 (\p$801 [4]),
-    .\port$1189$5 (\p$801 [5]),
-    .\port$1189$6 (\p$801 [6]),
-    .\port$1189$7 (\p$801 [7]),
-    .\port$1189$8 (\p$801 [8]),
-    .\port$1189$9 (\p$801 [9]),
+    .\port$1133$0 (\p$801 [0]),
+    .\port$1133$1 (\p$801 [1]),
+    .\port$1133$10 (\p$801 [10]),
+    .\port$1133$11 (\p$801 [11]),
+    .\port$1133$12 (\p$801 [12]),
+    .\port$1133$13 (\p$801 [13]),
+    .\port$1133$14 (\p$801 [14]),
+    .\port$1133$15 (\p$801 [15]),
+    .\port$1133$2 (\p$801 [2]),
+    .\port$1133$3 (\p$801 [3]),
+    .\port$1133$4 (\p$801 [4]),
+    .\port$1133$5 (\p$801 [5]),
+    .\port$1133$6 (\p$801 [6]),
+    .\port$1133$7 (\p$801 [7]),
+    .\port$1133$8 (\p$801 [8]),
+    .\port$1133$9 (\p$801 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_6  mul_6_6 (
@@ -2819,22 +15501,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_6),
     .clk(clk),
     .en(en),
-    .\port$1205$0 (\p$813 [0]),
-    .\port$1205$1 (\p$813 [1]),
-    .\port$1205$10 (\p$813 [10]),
-    .\port$1205$11 (\p$813 [11]),
-    .\port$1205$12 (\p$813 [12]),
-    .\port$1205$13 (\p$813 [13]),
-    .\port$1205$14 (\p$813 [14]),
-    .\port$1205$15 (\p$813 [15]),
-    .\port$1205$2 (\p$813 [2]),
-    .\port$1205$3 (\p$813 [3]),
-    .\port$1205$4 (\p$813 [4]),
-    .\port$1205$5 (\p$813 [5]),
-    .\port$1205$6 (\p$813 [6]),
-    .\port$1205$7 (\p$813 [7]),
-    .\port$1205$8 (\p$813 [8]),
-    .\port$1205$9 (\p$813 [9]),
+    .\port$1149$0 (\p$813 [0]),
+    .\port$1149$1 (\p$813 [1]),
+    .\port$1149$10 (\p$813 [10]),
+    .\port$1149$11 (\p$813 [11]),
+    .\port$1149$12 (\p$813 [12]),
+    .\port$1149$13 (\p$813 [13]),
+    .\port$1149$14 (\p$813 [14]),
+    .\port$1149$15 (\p$813 [15]),
+    .\port$1149$2 (\p$813 [2]),
+    .\port$1149$3 (\p$813 [3]),
+    .\port$1149$4 (\p$813 [4]),
+    .\port$1149$5 (\p$813 [5]),
+    .\port$1149$6 (\p$813 [6]),
+    .\port$1149$7 (\p$813 [7]),
+    .\port$1149$8 (\p$813 [8]),
+    .\port$1149$9 (\p$813 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_7  mul_6_7 (
@@ -2842,22 +15524,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_7),
     .clk(clk),
     .en(en),
-    .\port$1221$0 (\p$825 [0]),
-    .\port$1221$1 (\p$825 [1]),
-    .\port$1221$10 (\p$825 [10]),
-    .\port$1221$11 (\p$825 [11]),
-    .\port$1221$12 (\p$825 [12]),
-    .\port$1221$13 (\p$825 [13]),
-    .\port$1221$14 (\p$825 [14]),
-    .\port$1221$15 (\p$825 [15]),
-    .\port$1221$2 (\p$825 [2]),
-    .\port$1221$3 (\p$825 [3]),
-    .\port$1221$4 (\p$825 [4]),
-    .\port$1221$5 (\p$825 [5]),
-    .\port$1221$6 (\p$825 [6]),
-    .\port$1221$7 (\p$825 [7]),
-    .\port$1221$8 (\p$825 [8]),
-    .\port$1221$9 (\p$825 [9]),
+    .\port$1165$0 (\p$825 [0]),
+    .\port$1165$1 (\p$825 [1]),
+    .\port$1165$10 (\p$825 [10]),
+    .\port$1165$11 (\p$825 [11]),
+    .\port$1165$12 (\p$825 [12]),
+    .\port$1165$13 (\p$825 [13]),
+    .\port$1165$14 (\p$825 [14]),
+    .\port$1165$15 (\p$825 [15]),
+    .\port$1165$2 (\p$825 [2]),
+    .\port$1165$3 (\p$825 [3]),
+    .\port$1165$4 (\p$825 [4]),
+    .\port$1165$5 (\p$825 [5]),
+    .\port$1165$6 (\p$825 [6]),
+    .\port$1165$7 (\p$825 [7]),
+    .\port$1165$8 (\p$825 [8]),
+    .\port$1165$9 (\p$825 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_0  mul_7_0 (
@@ -2865,22 +15547,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_0),
     .clk(clk),
     .en(en),
-    .\port$1237$0 (\p$837 [0]),
-    .\port$1237$1 (\p$837 [1]),
-    .\port$1237$10 (\p$837 [10]),
-    .\port$1237$11 (\p$837 [11]),
-    .\port$1237$12 (\p$837 [12]),
-    .\port$1237$13 (\p$837 [13]),
-    .\port$1237$14 (\p$837 [14]),
-    .\port$1237$15 (\p$837 [15]),
-    .\port$1237$2 (\p$837 [2]),
-    .\port$1237$3 (\p$837 [3]),
-    .\port$1237$4 (\p$837 [4]),
-    .\port$1237$5 (\p$837 [5]),
-    .\port$1237$6 (\p$837 [6]),
-    .\port$1237$7 (\p$837 [7]),
-    .\port$1237$8 (\p$837 [8]),
-    .\port$1237$9 (\p$837 [9]),
+    .\port$1181$0 (\p$837 [0]),
+    .\port$1181$1 (\p$837 [1]),
+    .\port$1181$10 (\p$837 [10]),
+    .\port$1181$11 (\p$837 [11]),
+    .\port$1181$12 (\p$837 [12]),
+    .\port$1181$13 (\p$837 [13]),
+    .\port$1181$14 (\p$837 [14]),
+    .\port$1181$15 (\p$837 [15]),
+    .\port$1181$2 (\p$837 [2]),
+    .\port$1181$3 (\p$837 [3]),
+    .\port$1181$4 (\p$837 [4]),
+    .\port$1181$5 (\p$837 [5]),
+    .\port$1181$6 (\p$837 [6]),
+    .\port$1181$7 (\p$837 [7]),
+    .\port$1181$8 (\p$837 [8]),
+    .\port$1181$9 (\p$837 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_1  mul_7_1 (
@@ -2888,22 +15570,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_1),
     .clk(clk),
     .en(en),
-    .\port$1253$0 (\p$849 [0]),
-    .\port$1253$1 (\p$849 [1]),
-    .\port$1253$10 (\p$849 [10]),
-    .\port$1253$11 (\p$849 [11]),
-    .\port$1253$12 (\p$849 [12]),
-    .\port$1253$13 (\p$849 [13]),
-    .\port$1253$14 (\p$849 [14]),
-    .\port$1253$15 (\p$849 [15]),
-    .\port$1253$2 (\p$849 [2]),
-    .\port$1253$3 (\p$849 [3]),
-    .\port$1253$4 (\p$849 [4]),
-    .\port$1253$5 (\p$849 [5]),
-    .\port$1253$6 (\p$849 [6]),
-    .\port$1253$7 (\p$849 [7]),
-    .\port$1253$8 (\p$849 [8]),
-    .\port$1253$9 (\p$849 [9]),
+    .\port$1197$0 (\p$849 [0]),
+    .\port$1197$1 (\p$849 [1]),
+    .\port$1197$10 (\p$849 [10]),
+    .\port$1197$11 (\p$849 [11]),
+    .\port$1197$12 (\p$849 [12]),
+    .\port$1197$13 (\p$849 [13]),
+    .\port$1197$14 (\p$849 [14]),
+    .\port$1197$15 (\p$849 [15]),
+    .\port$1197$2 (\p$849 [2]),
+    .\port$1197$3 (\p$849 [3]),
+    .\port$1197$4 (\p$849 [4]),
+    .\port$1197$5 (\p$849 [5]),
+    .\port$1197$6 (\p$849 [6]),
+    .\port$1197$7 (\p$849 [7]),
+    .\port$1197$8 (\p$849 [8]),
+    .\port$1197$9 (\p$849 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_2  mul_7_2 (
@@ -2911,22 +15593,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_2),
     .clk(clk),
     .en(en),
-    .\port$1269$0 (\p$861 [0]),
-    .\port$1269$1 (\p$861 [1]),
-    .\port$1269$10 (\p$861 [10]),
-    .\port$1269$11 (\p$861 [11]),
-    .\port$1269$12 (\p$861 [12]),
-    .\port$1269$13 (\p$861 [13]),
-    .\port$1269$14 (\p$861 [14]),
-    .\port$1269$15 (\p$861 [15]),
-    .\port$1269$2 (\p$861 [2]),
-    .\port$1269$3 (\p$861 [3]),
-    .\port$1269$4 (\p$861 [4]),
-    .\port$1269$5 (\p$861 [5]),
-    .\port$1269$6 (\p$861 [6]),
-    .\port$1269$7 (\p$861 [7]),
-    .\port$1269$8 (\p$861 [8]),
-    .\port$1269$9 (\p$861 [9]),
+    .\port$1213$0 (\p$861 [0]),
+    .\port$1213$1 (\p$861 [1]),
+    .\port$1213$10 (\p$861 [10]),
+    .\port$1213$11 (\p$861 [11]),
+    .\port$1213$12 (\p$861 [12]),
+    .\port$1213$13 (\p$861 [13]),
+    .\port$1213$14 (\p$861 [14]),
+    .\port$1213$15 (\p$861 [15]),
+    .\port$1213$2 (\p$861 [2]),
+    .\port$1213$3 (\p$861 [3]),
+    .\port$1213$4 (\p$861 [4]),
+    .\port$1213$5 (\p$861 [5]),
+    .\port$1213$6 (\p$861 [6]),
+    .\port$1213$7 (\p$861 [7]),
+    .\port$1213$8 (\p$861 [8]),
+    .\port$1213$9 (\p$861 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_3  mul_7_3 (
@@ -2934,22 +15616,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_3),
     .clk(clk),
     .en(en),
-    .\port$1285$0 (\p$873 [0]),
-    .\port$1285$1 (\p$873 [1]),
-    .\port$1285$10 (\p$873 [10]),
-    .\port$1285$11 (\p$873 [11]),
-    .\port$1285$12 (\p$873 [12]),
-    .\port$1285$13 (\p$873 [13]),
-    .\port$1285$14 (\p$873 [14]),
-    .\port$1285$15 (\p$873 [15]),
-    .\port$1285$2 (\p$873 [2]),
-    .\port$1285$3 (\p$873 [3]),
-    .\port$1285$4 (\p$873 [4]),
-    .\port$1285$5 (\p$873 [5]),
-    .\port$1285$6 (\p$873 [6]),
-    .\port$1285$7 (\p$873 [7]),
-    .\port$1285$8 (\p$873 [8]),
-    .\port$1285$9 (\p$873 [9]),
+    .\port$1229$0 (\p$873 [0]),
+    .\port$1229$1 (\p$873 [1]),
+    .\port$1229$10 (\p$873 [10]),
+    .\port$1229$11 (\p$873 [11]),
+    .\port$1229$12 (\p$873 [12]),
+    .\port$1229$13 (\p$873 [13]),
+    .\port$1229$14 (\p$873 [14]),
+    .\port$1229$15 (\p$873 [15]),
+    .\port$1229$2 (\p$873 [2]),
+    .\port$1229$3 (\p$873 [3]),
+    .\port$1229$4 (\p$873 [4]),
+    .\port$1229$5 (\p$873 [5]),
+    .\port$1229$6 (\p$873 [6]),
+    .\port$1229$7 (\p$873 [7]),
+    .\port$1229$8 (\p$873 [8]),
+    .\port$1229$9 (\p$873 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_4  mul_7_4 (
@@ -2957,22 +15639,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_4),
     .clk(clk),
     .en(en),
-    .\port$1301$0 (\p$885 [0]),
-    .\port$1301$1 (\p$885 [1]),
-    .\port$1301$10 (\p$885 [10]),
-    .\port$1301$11 (\p$885 [11]),
-    .\port$1301$12 (\p$885 [12]),
-    .\port$1301$13 (\p$885 [13]),
-    .\port$1301$14 (\p$885 [14]),
-    .\port$1301$15 (\p$885 [15]),
-    .\port$1301$2 (\p$885 [2]),
-    .\port$1301$3 (\p$885 [3]),
-    .\port$1301$4 (\p$885 [4]),
-    .\port$1301$5 (\p$885 [5]),
-    .\port$1301$6 (\p$885 [6]),
-    .\port$1301$7 (\p$885 [7]),
-    .\port$1301$8 (\p$885 [8]),
-    .\port$1301$9 (\p$885 [9]),
+    .\port$1245$0 (\p$885 [0]),
+    .\port$1245$1 (\p$885 [1]),
+    .\port$1245$10 (\p$885 [10]),
+    .\port$1245$11 (\p$885 [11]),
+    .\port$1245$12 (\p$885 [12]),
+    .\port$1245$13 (\p$885 [13]),
+    .\port$1245$14 (\p$885 [14]),
+    .\port$1245$15 (\p$885 [15]),
+    .\port$1245$2 (\p$885 [2]),
+    .\port$1245$3 (\p$885 [3]),
+    .\port$1245$4 (\p$885 [4]),
+    .\port$1245$5 (\p$885 [5]),
+    .\port$1245$6 (\p$885 [6]),
+    .\port$1245$7 (\p$885 [7]),
+    .\port$1245$8 (\p$885 [8]),
+    .\port$1245$9 (\p$885 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_5  mul_7_5 (
@@ -2980,22 +15662,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_5),
     .clk(clk),
     .en(en),
-    .\port$1317$0 (\p$897 [0]),
-    .\port$1317$1 (\p$897 [1]),
-    .\port$1317$10 (\p$897 [10]),
-    .\port$1317$11 (\p$897 [11]),
-    .\port$1317$12 (\p$897 [12]),
-    .\port$1317$13 (\p$897 [13]),
-    .\port$1317$14 (\p$897 [14]),
-    .\port$1317$15 (\p$897 [15]),
-    .\port$1317$2 (\p$897 [2]),
-    .\port$1317$3 (\p$897 [3]),
-    .\port$1317$4 (\p$897 [4]),
-    .\port$1317$5 (\p$897 [5]),
-    .\port$1317$6 (\p$897 [6]),
-    .\port$1317$7 (\p$897 [7]),
-    .\port$1317$8 (\p$897 [8]),
-    .\port$1317$9 (\p$897 [9]),
+    .\port$1261$0 (\p$897 [0]),
+    .\port$1261$1 (\p$897 [1]),
+    .\port$1261$10 (\p$897 [10]),
+    .\port$1261$11 (\p$897 [11]),
+    .\port$1261$12 (\p$897 [12]),
+    .\port$1261$13 (\p$897 [13]),
+    .\port$1261$14 (\p$897 [14]),
+    .\port$1261$15 (\p$897 [15]),
+    .\port$1261$2 (\p$897 [2]),
+    .\port$1261$3 (\p$897 [3]),
+    .\port$1261$4 (\p$897 [4]),
+    .\port$1261$5 (\p$897 [5]),
+    .\port$1261$6 (\p$897 [6]),
+    .\port$1261$7 (\p$897 [7]),
+    .\port$1261$8 (\p$897 [8]),
+    .\port$1261$9 (\p$897 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_6  mul_7_6 (
@@ -3003,22 +15685,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_6),
     .clk(clk),
     .en(en),
-    .\port$1333$0 (\p$909 [0]),
-    .\port$1333$1 (\p$909 [1]),
-    .\port$1333$10 (\p$909 [10]),
-    .\port$1333$11 (\p$909 [11]),
-    .\port$1333$12 (\p$909 [12]),
-    .\port$1333$13 (\p$909 [13]),
-    .\port$1333$14 (\p$909 [14]),
-    .\port$1333$15 (\p$909 [15]),
-    .\port$1333$2 (\p$909 [2]),
-    .\port$1333$3 (\p$909 [3]),
-    .\port$1333$4 (\p$909 [4]),
-    .\port$1333$5 (\p$909 [5]),
-    .\port$1333$6 (\p$909 [6]),
-    .\port$1333$7 (\p$909 [7]),
-    .\port$1333$8 (\p$909 [8]),
-    .\port$1333$9 (\p$909 [9]),
+    .\port$1277$0 (\p$909 [0]),
+    .\port$1277$1 (\p$909 [1]),
+    .\port$1277$10 (\p$909 [10]),
+    .\port$1277$11 (\p$909 [11]),
+    .\port$1277$12 (\p$909 [12]),
+    .\port$1277$13 (\p$909 [13]),
+    .\port$1277$14 (\p$909 [14]),
+    .\port$1277$15 (\p$909 [15]),
+    .\port$1277$2 (\p$909 [2]),
+    .\port$1277$3 (\p$909 [3]),
+    .\port$1277$4 (\p$909 [4]),
+    .\port$1277$5 (\p$909 [5]),
+    .\port$1277$6 (\p$909 [6]),
+    .\port$1277$7 (\p$909 [7]),
+    .\port$1277$8 (\p$909 [8]),
+    .\port$1277$9 (\p$909 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_7  mul_7_7 (
@@ -3026,160 +15708,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_7),
     .clk(clk),
     .en(en),
-    .\port$1349$0 (\p$921 [0]),
-    .\port$1349$1 (\p$921 [1]),
-    .\port$1349$10 (\p$921 [10]),
-    .\port$1349$11 (\p$921 [11]),
-    .\port$1349$12 (\p$921 [12]),
-    .\port$1349$13 (\p$921 [13]),
-    .\port$1349$14 (\p$921 [14]),
-    .\port$1349$15 (\p$921 [15]),
-    .\port$1349$2 (\p$921 [2]),
-    .\port$1349$3 (\p$921 [3]),
-    .\port$1349$4 (\p$921 [4]),
-    .\port$1349$5 (\p$921 [5]),
-    .\port$1349$6 (\p$921 [6]),
-    .\port$1349$7 (\p$921 [7]),
-    .\port$1349$8 (\p$921 [8]),
-    .\port$1349$9 (\p$921 [9]),
+    .\port$1293$0 (\p$921 [0]),
+    .\port$1293$1 (\p$921 [1]),
+    .\port$1293$10 (\p$921 [10]),
+    .\port$1293$11 (\p$921 [11]),
+    .\port$1293$12 (\p$921 [12]),
+    .\port$1293$13 (\p$921 [13]),
+    .\port$1293$14 (\p$921 [14]),
+    .\port$1293$15 (\p$921 [15]),
+    .\port$1293$2 (\p$921 [2]),
+    .\port$1293$3 (\p$921 [3]),
+    .\port$1293$4 (\p$921 [4]),
+    .\port$1293$5 (\p$921 [5]),
+    .\port$1293$6 (\p$921 [6]),
+    .\port$1293$7 (\p$921 [7]),
+    .\port$1293$8 (\p$921 [8]),
+    .\port$1293$9 (\p$921 [9]),
     .rst(rst)
   );
-  assign _082_[3] = 1'hx;
+  assign _023_[3] = 1'hx;
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
-    if (en) begin
-      begin if (drain_row7[2]) begin if (drain_row7[1]) begin if (drain_row7[0]) drain_7 <= out_7_7; else drain_7 <= out_6_7; end else begin if (drain_row7[0]) drain_7 <= out_5_7; else drain_7 <= out_4_7; end end else begin if (drain_row7[1]) begin if (drain_row7[0]) drain_7 <= out_3_7; else drain_7 <= out_2_7; end else begin if (drain_row7[0]) drain_7 <= out_1_7; else drain_7 <= out_0_7; end end end
-      begin if (drain_row6[2]) begin if (drain_row6[1]) begin if (drain_row6[0]) drain_6 <= out_7_6; else drain_6 <= out_6_6; end else begin if (drain_row6[0]) drain_6 <= out_5_6; else drain_6 <= out_4_6; end end else begin if (drain_row6[1]) begin if (drain_row6[0]) drain_6 <= out_3_6; else drain_6 <= out_2_6; end else begin if (drain_row6[0]) drain_6 <= out_1_6; else drain_6 <= out_0_6; end end end
-      begin if (drain_row5[2]) begin if (drain_row5[1]) begin if (drain_row5[0]) drain_5 <= out_7_5; else drain_5 <= out_6_5; end else begin if (drain_row5[0]) drain_5 <= out_5_5; else drain_5 <= out_4_5; end end else begin if (drain_row5[1]) begin if (drain_row5[0]) drain_5 <= out_3_5; else drain_5 <= out_2_5; end else begin if (drain_row5[0]) drain_5 <= out_1_5; else drain_5 <= out_0_5; end end end
-      begin if (drain_row4[2]) begin if (drain_row4[1]) begin if (drain_row4[0]) drain_4 <= out_7_4; else drain_4 <= out_6_4; end else begin if (drain_row4[0]) drain_4 <= out_5_4; else drain_4 <= out_4_4; end end else begin if (drain_row4[1]) begin if (drain_row4[0]) drain_4 <= out_3_4; else drain_4 <= out_2_4; end else begin if (drain_row4[0]) drain_4 <= out_1_4; else drain_4 <= out_0_4; end end end
-      begin if (drain_row3[2]) begin if (drain_row3[1]) begin if (drain_row3[0]) drain_3 <= out_7_3; else drain_3 <= out_6_3; end else begin if (drain_row3[0]) drain_3 <= out_5_3; else drain_3 <= out_4_3; end end else begin if (drain_row3[1]) begin if (drain_row3[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row3[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end end
-      begin if (drain_row2[2]) begin if (drain_row2[1]) begin if (drain_row2[0]) drain_2 <= out_7_2; else drain_2 <= out_6_2; end else begin if (drain_row2[0]) drain_2 <= out_5_2; else drain_2 <= out_4_2; end end else begin if (drain_row2[1]) begin if (drain_row2[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row2[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end end
-      begin if (drain_row1[2]) begin if (drain_row1[1]) begin if (drain_row1[0]) drain_1 <= out_7_1; else drain_1 <= out_6_1; end else begin if (drain_row1[0]) drain_1 <= out_5_1; else drain_1 <= out_4_1; end end else begin if (drain_row1[1]) begin if (drain_row1[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row1[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end end
-      begin if (drain_row0[2]) begin if (drain_row0[1]) begin if (drain_row0[0]) drain_0 <= out_7_0; else drain_0 <= out_6_0; end else begin if (drain_row0[0]) drain_0 <= out_5_0; else drain_0 <= out_4_0; end end else begin if (drain_row0[1]) begin if (drain_row0[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row0[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end end
-      w_6_7 <= w_5_7;
-      w_6_6 <= w_5_6;
-      w_6_5 <= w_5_5;
-      w_6_4 <= w_5_4;
-      w_6_3 <= w_5_3;
-      w_6_2 <= w_5_2;
-      w_6_1 <= w_5_1;
-      w_6_0 <= w_5_0;
-      w_5_7 <= w_4_7;
-      w_5_6 <= w_4_6;
-      w_5_5 <= w_4_5;
-      w_5_4 <= w_4_4;
-      w_5_3 <= w_4_3;
-      w_5_2 <= w_4_2;
-      w_5_1 <= w_4_1;
-      w_5_0 <= w_4_0;
-      w_4_7 <= w_3_7;
-      w_4_6 <= w_3_6;
-      w_4_5 <= w_3_5;
-      w_4_4 <= w_3_4;
-      w_4_3 <= w_3_3;
-      w_4_2 <= w_3_2;
-      w_4_1 <= w_3_1;
-      w_4_0 <= w_3_0;
-      w_3_7 <= w_2_7;
-      w_3_6 <= w_2_6;
-      w_3_5 <= w_2_5;
-      w_3_4 <= w_2_4;
-      w_3_3 <= w_2_3;
-      w_3_2 <= w_2_2;
-      w_3_1 <= w_2_1;
-      w_3_0 <= w_2_0;
-      w_2_7 <= w_1_7;
-      w_2_6 <= w_1_6;
-      w_2_5 <= w_1_5;
-      w_2_4 <= w_1_4;
-      w_2_3 <= w_1_3;
-      w_2_2 <= w_1_2;
-      w_2_1 <= w_1_1;
-      w_2_0 <= w_1_0;
-      w_1_7 <= w_0_7;
-      w_1_6 <= w_0_6;
-      w_1_5 <= w_0_5;
-      w_1_4 <= w_0_4;
-      w_1_3 <= w_0_3;
-      w_1_2 <= w_0_2;
-      w_1_1 <= w_0_1;
-      w_1_0 <= w_0_0;
-      w_0_7 <= skew_w7_d6;
-      w_0_6 <= skew_w6_d5;
-      w_0_5 <= skew_w5_d4;
-      w_0_4 <= skew_w4_d3;
-      w_0_3 <= skew_w3_d2;
-      w_0_2 <= skew_w2_d1;
-      w_0_1 <= skew_w1_d0;
-      w_0_0 <= in2_w0;
-      skew_w7_d6 <= skew_w7_d5;
-      skew_w7_d5 <= skew_w7_d4;
-      skew_w7_d4 <= skew_w7_d3;
-      skew_w7_d3 <= skew_w7_d2;
-      skew_w7_d2 <= skew_w7_d1;
-      skew_w7_d1 <= skew_w7_d0;
-      skew_w6_d5 <= skew_w6_d4;
-      skew_w6_d4 <= skew_w6_d3;
-      skew_w6_d3 <= skew_w6_d2;
-      skew_w6_d2 <= skew_w6_d1;
-      skew_w6_d1 <= skew_w6_d0;
-      skew_w5_d4 <= skew_w5_d3;
-      skew_w5_d3 <= skew_w5_d2;
-      skew_w5_d2 <= skew_w5_d1;
-      skew_w5_d1 <= skew_w5_d0;
-      skew_w4_d3 <= skew_w4_d2;
-      skew_w4_d2 <= skew_w4_d1;
-      skew_w4_d1 <= skew_w4_d0;
-      skew_w3_d2 <= skew_w3_d1;
-      skew_w3_d1 <= skew_w3_d0;
-      skew_w2_d1 <= skew_w2_d0;
-      in2_w7 <= inm1_w7;
-      in2_w6 <= inm1_w6;
-      in2_w5 <= inm1_w5;
-      in2_w4 <= inm1_w4;
-      in2_w3 <= inm1_w3;
-      in2_w2 <= inm1_w2;
-      in2_w1 <= inm1_w1;
-      in2_a7 <= inm1_a7;
-      in2_a6 <= inm1_a6;
-      in2_a5 <= inm1_a5;
-      in2_a4 <= inm1_a4;
-      in2_a3 <= inm1_a3;
-      in2_a2 <= inm1_a2;
-      in2_a1 <= inm1_a1;
-      inm1_w7 <= in_w7;
-      inm1_w6 <= in_w6;
-      inm1_w5 <= in_w5;
-      inm1_w4 <= in_w4;
-      inm1_w3 <= in_w3;
-      inm1_w2 <= in_w2;
-      inm1_w1 <= in_w1;
-      inm1_w0 <= in_w0;
-      inm1_a7 <= in_a7;
-      inm1_a6 <= in_a6;
-      inm1_a5 <= in_a5;
-      inm1_a4 <= in_a4;
-      inm1_a3 <= in_a3;
-      inm1_a2 <= in_a2;
-      inm1_a1 <= in_a1;
-      inm1_a0 <= in_a0;
-      in_w7 <= i_w[63:56];
-      in_w6 <= i_w[55:48];
-      in_w5 <= i_w[47:40];
-      in_w4 <= i_w[39:32];
-      in_w3 <= i_w[31:24];
-      in_w2 <= i_w[23:16];
-      in_w1 <= i_w[15:8];
-      in_w0 <= i_w[7:0];
-      in_a7 <= i_a[63:56];
-      in_a6 <= i_a[55:48];
-      in_a5 <= i_a[47:40];
-      in_a4 <= i_a[39:32];
-      in_a3 <= i_a[31:24];
-      in_a2 <= i_a[23:16];
-      in_a1 <= i_a[15:8];
-      in_a0 <= i_a[7:0];
-    end
+    if (en)
+      if (!en) drain_7 <= 26'h0000000;
+      else drain_7 <= { drain_sel7_g0_x_25, drain_sel7_g0_x_24, drain_sel7_g0_x_23, drain_sel7_g0_x_22, drain_sel7_g0_x_21, drain_sel7_g0_x_20, drain_sel7_g0_x_19, drain_sel7_g0_x_18, drain_sel7_g0_x_17, drain_sel7_g0_x_16, drain_sel7_g0_x_15, drain_sel7_g0_x_14, drain_sel7_g0_x_13, drain_sel7_g0_x_12, drain_sel7_g0_x_11, drain_sel7_g0_x_10, drain_sel7_g0_x_9, drain_sel7_g0_x_8, drain_sel7_g0_x_7, drain_sel7_g0_x_6, drain_sel7_g0_x_5, drain_sel7_g0_x_4, drain_sel7_g0_x_3, drain_sel7_g0_x_2, drain_sel7_g0_x_1, drain_sel7_g0_x_0 };
+    if (en)
+      if (!en) drain_6 <= 26'h0000000;
+      else drain_6 <= { drain_sel6_g0_x_25, drain_sel6_g0_x_24, drain_sel6_g0_x_23, drain_sel6_g0_x_22, drain_sel6_g0_x_21, drain_sel6_g0_x_20, drain_sel6_g0_x_19, drain_sel6_g0_x_18, drain_sel6_g0_x_17, drain_sel6_g0_x_16, drain_sel6_g0_x_15, drain_sel6_g0_x_14, drain_sel6_g0_x_13, drain_sel6_g0_x_12, drain_sel6_g0_x_11, drain_sel6_g0_x_10, drain_sel6_g0_x_9, drain_sel6_g0_x_8, drain_sel6_g0_x_7, drain_sel6_g0_x_6, drain_sel6_g0_x_5, drain_sel6_g0_x_4, drain_sel6_g0_x_3, drain_sel6_g0_x_2, drain_sel6_g0_x_1, drain_sel6_g0_x_0 };
+    if (en)
+      if (!en) drain_5 <= 26'h0000000;
+      else drain_5 <= { drain_sel5_g0_x_25, drain_sel5_g0_x_24, drain_sel5_g0_x_23, drain_sel5_g0_x_22, drain_sel5_g0_x_21, drain_sel5_g0_x_20, drain_sel5_g0_x_19, drain_sel5_g0_x_18, drain_sel5_g0_x_17, drain_sel5_g0_x_16, drain_sel5_g0_x_15, drain_sel5_g0_x_14, drain_sel5_g0_x_13, drain_sel5_g0_x_12, drain_sel5_g0_x_11, drain_sel5_g0_x_10, drain_sel5_g0_x_9, drain_sel5_g0_x_8, drain_sel5_g0_x_7, drain_sel5_g0_x_6, drain_sel5_g0_x_5, drain_sel5_g0_x_4, drain_sel5_g0_x_3, drain_sel5_g0_x_2, drain_sel5_g0_x_1, drain_sel5_g0_x_0 };
+    if (en)
+      if (!en) drain_4 <= 26'h0000000;
+      else drain_4 <= { drain_sel4_g0_x_25, drain_sel4_g0_x_24, drain_sel4_g0_x_23, drain_sel4_g0_x_22, drain_sel4_g0_x_21, drain_sel4_g0_x_20, drain_sel4_g0_x_19, drain_sel4_g0_x_18, drain_sel4_g0_x_17, drain_sel4_g0_x_16, drain_sel4_g0_x_15, drain_sel4_g0_x_14, drain_sel4_g0_x_13, drain_sel4_g0_x_12, drain_sel4_g0_x_11, drain_sel4_g0_x_10, drain_sel4_g0_x_9, drain_sel4_g0_x_8, drain_sel4_g0_x_7, drain_sel4_g0_x_6, drain_sel4_g0_x_5, drain_sel4_g0_x_4, drain_sel4_g0_x_3, drain_sel4_g0_x_2, drain_sel4_g0_x_1, drain_sel4_g0_x_0 };
+    if (en)
+      if (!en) drain_3 <= 26'h0000000;
+      else drain_3 <= { drain_sel3_g0_x_25, drain_sel3_g0_x_24, drain_sel3_g0_x_23, drain_sel3_g0_x_22, drain_sel3_g0_x_21, drain_sel3_g0_x_20, drain_sel3_g0_x_19, drain_sel3_g0_x_18, drain_sel3_g0_x_17, drain_sel3_g0_x_16, drain_sel3_g0_x_15, drain_sel3_g0_x_14, drain_sel3_g0_x_13, drain_sel3_g0_x_12, drain_sel3_g0_x_11, drain_sel3_g0_x_10, drain_sel3_g0_x_9, drain_sel3_g0_x_8, drain_sel3_g0_x_7, drain_sel3_g0_x_6, drain_sel3_g0_x_5, drain_sel3_g0_x_4, drain_sel3_g0_x_3, drain_sel3_g0_x_2, drain_sel3_g0_x_1, drain_sel3_g0_x_0 };
+    if (en)
+      if (!en) drain_2 <= 26'h0000000;
+      else drain_2 <= { drain_sel2_g0_x_25, drain_sel2_g0_x_24, drain_sel2_g0_x_23, drain_sel2_g0_x_22, drain_sel2_g0_x_21, drain_sel2_g0_x_20, drain_sel2_g0_x_19, drain_sel2_g0_x_18, drain_sel2_g0_x_17, drain_sel2_g0_x_16, drain_sel2_g0_x_15, drain_sel2_g0_x_14, drain_sel2_g0_x_13, drain_sel2_g0_x_12, drain_sel2_g0_x_11, drain_sel2_g0_x_10, drain_sel2_g0_x_9, drain_sel2_g0_x_8, drain_sel2_g0_x_7, drain_sel2_g0_x_6, drain_sel2_g0_x_5, drain_sel2_g0_x_4, drain_sel2_g0_x_3, drain_sel2_g0_x_2, drain_sel2_g0_x_1, drain_sel2_g0_x_0 };
+    if (en)
+      if (!en) drain_1 <= 26'h0000000;
+      else drain_1 <= { drain_sel1_g0_x_25, drain_sel1_g0_x_24, drain_sel1_g0_x_23, drain_sel1_g0_x_22, drain_sel1_g0_x_21, drain_sel1_g0_x_20, drain_sel1_g0_x_19, drain_sel1_g0_x_18, drain_sel1_g0_x_17, drain_sel1_g0_x_16, drain_sel1_g0_x_15, drain_sel1_g0_x_14, drain_sel1_g0_x_13, drain_sel1_g0_x_12, drain_sel1_g0_x_11, drain_sel1_g0_x_10, drain_sel1_g0_x_9, drain_sel1_g0_x_8, drain_sel1_g0_x_7, drain_sel1_g0_x_6, drain_sel1_g0_x_5, drain_sel1_g0_x_4, drain_sel1_g0_x_3, drain_sel1_g0_x_2, drain_sel1_g0_x_1, drain_sel1_g0_x_0 };
+    if (en)
+      if (!en) drain_0 <= 26'h0000000;
+      else drain_0 <= { drain_sel0_g0_x_25, drain_sel0_g0_x_24, drain_sel0_g0_x_23, drain_sel0_g0_x_22, drain_sel0_g0_x_21, drain_sel0_g0_x_20, drain_sel0_g0_x_19, drain_sel0_g0_x_18, drain_sel0_g0_x_17, drain_sel0_g0_x_16, drain_sel0_g0_x_15, drain_sel0_g0_x_14, drain_sel0_g0_x_13, drain_sel0_g0_x_12, drain_sel0_g0_x_11, drain_sel0_g0_x_10, drain_sel0_g0_x_9, drain_sel0_g0_x_8, drain_sel0_g0_x_7, drain_sel0_g0_x_6, drain_sel0_g0_x_5, drain_sel0_g0_x_4, drain_sel0_g0_x_3, drain_sel0_g0_x_2, drain_sel0_g0_x_1, drain_sel0_g0_x_0 };
     if (rst) begin
       o_valid <= 1'h0;
       lf_7_7_d0 <= 1'h0;
@@ -4186,44 +16759,44 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_beat <= beat_next;
       drain_count <= count_next;
     end
-    if (_084_) begin
+    if (_028_) begin
       drain_row7 <= 3'h0;
     end else if (_013_) begin
-      drain_row7 <= _014_[2:0];
+      drain_row7 <= drain_row7 + 1'h1;
     end
-    if (_085_) begin
+    if (_029_) begin
       drain_row6 <= 3'h0;
     end else if (_010_) begin
       drain_row6 <= _012_[2:0];
     end
-    if (_086_) begin
+    if (_030_) begin
       drain_row5 <= 3'h0;
     end else if (_008_) begin
-      drain_row5 <= _009_[2:0];
+      drain_row5 <= drain_row5 + 1'h1;
     end
-    if (_087_) begin
+    if (_031_) begin
       drain_row4 <= 3'h0;
     end else if (_006_) begin
       drain_row4 <= _007_[2:0];
     end
-    if (_088_) begin
+    if (_032_) begin
       drain_row3 <= 3'h0;
     end else if (_004_) begin
       drain_row3 <= _005_[2:0];
     end
-    if (_089_) begin
+    if (_033_) begin
       drain_row2 <= 3'h0;
     end else if (_002_) begin
       drain_row2 <= _003_[2:0];
     end
-    if (_090_) begin
+    if (_034_) begin
       drain_row1 <= 3'h0;
-    end else if (_083_) begin
+    end else if (_027_) begin
       drain_row1 <= drain_row1 + 1'h1;
     end
-    if (_091_) begin
+    if (_035_) begin
       drain_row0 <= 3'h0;
-    end else if (_064_) begin
+    end else if (_025_) begin
       drain_row0 <= drain_row0 + 1'h1;
     end
     if (cap_7_7) begin
@@ -4252,6 +16825,131 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     end
     if (cap_6_7) begin
       out_6_7 <= \acc$832 ;
+    end
+    if (en) begin
+      w_6_7 <= w_5_7;
+      w_6_6 <= w_5_6;
+      w_6_5 <= w_5_5;
+      w_6_4 <= w_5_4;
+      w_6_3 <= w_5_3;
+      w_6_2 <= w_5_2;
+      w_6_1 <= w_5_1;
+      w_6_0 <= w_5_0;
+      w_5_7 <= w_4_7;
+      w_5_6 <= w_4_6;
+      w_5_5 <= w_4_5;
+      w_5_4 <= w_4_4;
+      w_5_3 <= w_4_3;
+      w_5_2 <= w_4_2;
+      w_5_1 <= w_4_1;
+      w_5_0 <= w_4_0;
+      w_4_7 <= w_3_7;
+      w_4_6 <= w_3_6;
+      w_4_5 <= w_3_5;
+      w_4_4 <= w_3_4;
+      w_4_3 <= w_3_3;
+      w_4_2 <= w_3_2;
+      w_4_1 <= w_3_1;
+      w_4_0 <= w_3_0;
+      w_3_7 <= w_2_7;
+      w_3_6 <= w_2_6;
+      w_3_5 <= w_2_5;
+      w_3_4 <= w_2_4;
+      w_3_3 <= w_2_3;
+      w_3_2 <= w_2_2;
+      w_3_1 <= w_2_1;
+      w_3_0 <= w_2_0;
+      w_2_7 <= w_1_7;
+      w_2_6 <= w_1_6;
+      w_2_5 <= w_1_5;
+      w_2_4 <= w_1_4;
+      w_2_3 <= w_1_3;
+      w_2_2 <= w_1_2;
+      w_2_1 <= w_1_1;
+      w_2_0 <= w_1_0;
+      w_1_7 <= w_0_7;
+      w_1_6 <= w_0_6;
+      w_1_5 <= w_0_5;
+      w_1_4 <= w_0_4;
+      w_1_3 <= w_0_3;
+      w_1_2 <= w_0_2;
+      w_1_1 <= w_0_1;
+      w_1_0 <= w_0_0;
+      w_0_7 <= skew_w7_d6;
+      w_0_6 <= skew_w6_d5;
+      w_0_5 <= skew_w5_d4;
+      w_0_4 <= skew_w4_d3;
+      w_0_3 <= skew_w3_d2;
+      w_0_2 <= skew_w2_d1;
+      w_0_1 <= skew_w1_d0;
+      w_0_0 <= in2_w0;
+      skew_w7_d6 <= skew_w7_d5;
+      skew_w7_d5 <= skew_w7_d4;
+      skew_w7_d4 <= skew_w7_d3;
+      skew_w7_d3 <= skew_w7_d2;
+      skew_w7_d2 <= skew_w7_d1;
+      skew_w7_d1 <= skew_w7_d0;
+      skew_w6_d5 <= skew_w6_d4;
+      skew_w6_d4 <= skew_w6_d3;
+      skew_w6_d3 <= skew_w6_d2;
+      skew_w6_d2 <= skew_w6_d1;
+      skew_w6_d1 <= skew_w6_d0;
+      skew_w5_d4 <= skew_w5_d3;
+      skew_w5_d3 <= skew_w5_d2;
+      skew_w5_d2 <= skew_w5_d1;
+      skew_w5_d1 <= skew_w5_d0;
+      skew_w4_d3 <= skew_w4_d2;
+      skew_w4_d2 <= skew_w4_d1;
+      skew_w4_d1 <= skew_w4_d0;
+      skew_w3_d2 <= skew_w3_d1;
+      skew_w3_d1 <= skew_w3_d0;
+      skew_w2_d1 <= skew_w2_d0;
+      in2_w7 <= inm1_w7;
+      in2_w6 <= inm1_w6;
+      in2_w5 <= inm1_w5;
+      in2_w4 <= inm1_w4;
+      in2_w3 <= inm1_w3;
+      in2_w2 <= inm1_w2;
+      in2_w1 <= inm1_w1;
+      in2_a7 <= inm1_a7;
+      in2_a6 <= inm1_a6;
+      in2_a5 <= inm1_a5;
+      in2_a4 <= inm1_a4;
+      in2_a3 <= inm1_a3;
+      in2_a2 <= inm1_a2;
+      in2_a1 <= inm1_a1;
+      inm1_w7 <= in_w7;
+      inm1_w6 <= in_w6;
+      inm1_w5 <= in_w5;
+      inm1_w4 <= in_w4;
+      inm1_w3 <= in_w3;
+      inm1_w2 <= in_w2;
+      inm1_w1 <= in_w1;
+      inm1_w0 <= in_w0;
+      inm1_a7 <= in_a7;
+      inm1_a6 <= in_a6;
+      inm1_a5 <= in_a5;
+      inm1_a4 <= in_a4;
+      inm1_a3 <= in_a3;
+      inm1_a2 <= in_a2;
+      inm1_a1 <= in_a1;
+      inm1_a0 <= in_a0;
+      in_w7 <= i_w[63:56];
+      in_w6 <= i_w[55:48];
+      in_w5 <= i_w[47:40];
+      in_w4 <= i_w[39:32];
+      in_w3 <= i_w[31:24];
+      in_w2 <= i_w[23:16];
+      in_w1 <= i_w[15:8];
+      in_w0 <= i_w[7:0];
+      in_a7 <= i_a[63:56];
+      in_a6 <= i_a[55:48];
+      in_a5 <= i_a[47:40];
+      in_a4 <= i_a[39:32];
+      in_a3 <= i_a[31:24];
+      in_a2 <= i_a[23:16];
+      in_a1 <= i_a[15:8];
+      in_a0 <= i_a[7:0];
     end
     if (cap_6_6) begin
       out_6_6 <= \acc$820 ;
@@ -22619,7 +35317,7 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_0 (clk, rst, \port$341$0 , \port$341$1 , \port$341$2 , \port$341$3 , \port$341$4 , \port$341$5 , \port$341$6 , \port$341$7 , \port$341$8 , \port$341$9 , \port$341$10 , \port$341$11 , \port$341$12 , \port$341$13 , \port$341$14 , \port$341$15 , a, b, en
+module \hwq_mac_array.mul_0_0 (clk, rst, \port$285$0 , \port$285$1 , \port$285$2 , \port$285$3 , \port$285$4 , \port$285$5 , \port$285$6 , \port$285$7 , \port$285$8 , \port$285$9 , \port$285$10 , \port$285$11 , \port$285$12 , \port$285$13 , \port$285$14 , \port$285$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -22630,38 +35328,38 @@ module \hwq_mac_array.mul_0_0 (clk, rst, \port$341$0 , \port$341$1 , \port$341$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$341$0 ;
-  wire \port$341$0 ;
-  output \port$341$1 ;
-  wire \port$341$1 ;
-  output \port$341$10 ;
-  wire \port$341$10 ;
-  output \port$341$11 ;
-  wire \port$341$11 ;
-  output \port$341$12 ;
-  wire \port$341$12 ;
-  output \port$341$13 ;
-  wire \port$341$13 ;
-  output \port$341$14 ;
-  wire \port$341$14 ;
-  output \port$341$15 ;
-  wire \port$341$15 ;
-  output \port$341$2 ;
-  wire \port$341$2 ;
-  output \port$341$3 ;
-  wire \port$341$3 ;
-  output \port$341$4 ;
-  wire \port$341$4 ;
-  output \port$341$5 ;
-  wire \port$341$5 ;
-  output \port$341$6 ;
-  wire \port$341$6 ;
-  output \port$341$7 ;
-  wire \port$341$7 ;
-  output \port$341$8 ;
-  wire \port$341$8 ;
-  output \port$341$9 ;
-  wire \port$341$9 ;
+  output \port$285$0 ;
+  wire \port$285$0 ;
+  output \port$285$1 ;
+  wire \port$285$1 ;
+  output \port$285$10 ;
+  wire \port$285$10 ;
+  output \port$285$11 ;
+  wire \port$285$11 ;
+  output \port$285$12 ;
+  wire \port$285$12 ;
+  output \port$285$13 ;
+  wire \port$285$13 ;
+  output \port$285$14 ;
+  wire \port$285$14 ;
+  output \port$285$15 ;
+  wire \port$285$15 ;
+  output \port$285$2 ;
+  wire \port$285$2 ;
+  output \port$285$3 ;
+  wire \port$285$3 ;
+  output \port$285$4 ;
+  wire \port$285$4 ;
+  output \port$285$5 ;
+  wire \port$285$5 ;
+  output \port$285$6 ;
+  wire \port$285$6 ;
+  output \port$285$7 ;
+  wire \port$285$7 ;
+  output \port$285$8 ;
+  wire \port$285$8 ;
+  output \port$285$9 ;
+  wire \port$285$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -22737,19 +35435,19 @@ module \hwq_mac_array.mul_0_0 (clk, rst, \port$341$0 , \port$341$1 , \port$341$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$341$0 ),
-    .P1(\port$341$1 ),
-    .P10(\port$341$10 ),
-    .P11(\port$341$11 ),
-    .P12(\port$341$12 ),
-    .P13(\port$341$13 ),
-    .P14(\port$341$14 ),
-    .P15(\port$341$15 ),
+    .P0(\port$285$0 ),
+    .P1(\port$285$1 ),
+    .P10(\port$285$10 ),
+    .P11(\port$285$11 ),
+    .P12(\port$285$12 ),
+    .P13(\port$285$13 ),
+    .P14(\port$285$14 ),
+    .P15(\port$285$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$341$2 ),
+    .P2(\port$285$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -22760,30 +35458,30 @@ module \hwq_mac_array.mul_0_0 (clk, rst, \port$341$0 , \port$341$1 , \port$341$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$341$3 ),
+    .P3(\port$285$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$341$4 ),
-    .P5(\port$341$5 ),
-    .P6(\port$341$6 ),
-    .P7(\port$341$7 ),
-    .P8(\port$341$8 ),
-    .P9(\port$341$9 ),
+    .P4(\port$285$4 ),
+    .P5(\port$285$5 ),
+    .P6(\port$285$6 ),
+    .P7(\port$285$7 ),
+    .P8(\port$285$8 ),
+    .P9(\port$285$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$341$15 , \port$341$14 , \port$341$13 , \port$341$12 , \port$341$11 , \port$341$10 , \port$341$9 , \port$341$8 , \port$341$7 , \port$341$6 , \port$341$5 , \port$341$4 , \port$341$3 , \port$341$2 , \port$341$1 , \port$341$0  };
+  assign p36[15:0] = { \port$285$15 , \port$285$14 , \port$285$13 , \port$285$12 , \port$285$11 , \port$285$10 , \port$285$9 , \port$285$8 , \port$285$7 , \port$285$6 , \port$285$5 , \port$285$4 , \port$285$3 , \port$285$2 , \port$285$1 , \port$285$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_1 (clk, rst, \port$357$0 , \port$357$1 , \port$357$2 , \port$357$3 , \port$357$4 , \port$357$5 , \port$357$6 , \port$357$7 , \port$357$8 , \port$357$9 , \port$357$10 , \port$357$11 , \port$357$12 , \port$357$13 , \port$357$14 , \port$357$15 , b, a, en
+module \hwq_mac_array.mul_0_1 (clk, rst, \port$301$0 , \port$301$1 , \port$301$2 , \port$301$3 , \port$301$4 , \port$301$5 , \port$301$6 , \port$301$7 , \port$301$8 , \port$301$9 , \port$301$10 , \port$301$11 , \port$301$12 , \port$301$13 , \port$301$14 , \port$301$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -22794,38 +35492,38 @@ module \hwq_mac_array.mul_0_1 (clk, rst, \port$357$0 , \port$357$1 , \port$357$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$357$0 ;
-  wire \port$357$0 ;
-  output \port$357$1 ;
-  wire \port$357$1 ;
-  output \port$357$10 ;
-  wire \port$357$10 ;
-  output \port$357$11 ;
-  wire \port$357$11 ;
-  output \port$357$12 ;
-  wire \port$357$12 ;
-  output \port$357$13 ;
-  wire \port$357$13 ;
-  output \port$357$14 ;
-  wire \port$357$14 ;
-  output \port$357$15 ;
-  wire \port$357$15 ;
-  output \port$357$2 ;
-  wire \port$357$2 ;
-  output \port$357$3 ;
-  wire \port$357$3 ;
-  output \port$357$4 ;
-  wire \port$357$4 ;
-  output \port$357$5 ;
-  wire \port$357$5 ;
-  output \port$357$6 ;
-  wire \port$357$6 ;
-  output \port$357$7 ;
-  wire \port$357$7 ;
-  output \port$357$8 ;
-  wire \port$357$8 ;
-  output \port$357$9 ;
-  wire \port$357$9 ;
+  output \port$301$0 ;
+  wire \port$301$0 ;
+  output \port$301$1 ;
+  wire \port$301$1 ;
+  output \port$301$10 ;
+  wire \port$301$10 ;
+  output \port$301$11 ;
+  wire \port$301$11 ;
+  output \port$301$12 ;
+  wire \port$301$12 ;
+  output \port$301$13 ;
+  wire \port$301$13 ;
+  output \port$301$14 ;
+  wire \port$301$14 ;
+  output \port$301$15 ;
+  wire \port$301$15 ;
+  output \port$301$2 ;
+  wire \port$301$2 ;
+  output \port$301$3 ;
+  wire \port$301$3 ;
+  output \port$301$4 ;
+  wire \port$301$4 ;
+  output \port$301$5 ;
+  wire \port$301$5 ;
+  output \port$301$6 ;
+  wire \port$301$6 ;
+  output \port$301$7 ;
+  wire \port$301$7 ;
+  output \port$301$8 ;
+  wire \port$301$8 ;
+  output \port$301$9 ;
+  wire \port$301$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -22901,19 +35599,19 @@ module \hwq_mac_array.mul_0_1 (clk, rst, \port$357$0 , \port$357$1 , \port$357$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$357$0 ),
-    .P1(\port$357$1 ),
-    .P10(\port$357$10 ),
-    .P11(\port$357$11 ),
-    .P12(\port$357$12 ),
-    .P13(\port$357$13 ),
-    .P14(\port$357$14 ),
-    .P15(\port$357$15 ),
+    .P0(\port$301$0 ),
+    .P1(\port$301$1 ),
+    .P10(\port$301$10 ),
+    .P11(\port$301$11 ),
+    .P12(\port$301$12 ),
+    .P13(\port$301$13 ),
+    .P14(\port$301$14 ),
+    .P15(\port$301$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$357$2 ),
+    .P2(\port$301$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -22924,30 +35622,30 @@ module \hwq_mac_array.mul_0_1 (clk, rst, \port$357$0 , \port$357$1 , \port$357$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$357$3 ),
+    .P3(\port$301$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$357$4 ),
-    .P5(\port$357$5 ),
-    .P6(\port$357$6 ),
-    .P7(\port$357$7 ),
-    .P8(\port$357$8 ),
-    .P9(\port$357$9 ),
+    .P4(\port$301$4 ),
+    .P5(\port$301$5 ),
+    .P6(\port$301$6 ),
+    .P7(\port$301$7 ),
+    .P8(\port$301$8 ),
+    .P9(\port$301$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$357$15 , \port$357$14 , \port$357$13 , \port$357$12 , \port$357$11 , \port$357$10 , \port$357$9 , \port$357$8 , \port$357$7 , \port$357$6 , \port$357$5 , \port$357$4 , \port$357$3 , \port$357$2 , \port$357$1 , \port$357$0  };
+  assign p36[15:0] = { \port$301$15 , \port$301$14 , \port$301$13 , \port$301$12 , \port$301$11 , \port$301$10 , \port$301$9 , \port$301$8 , \port$301$7 , \port$301$6 , \port$301$5 , \port$301$4 , \port$301$3 , \port$301$2 , \port$301$1 , \port$301$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_2 (clk, rst, \port$373$0 , \port$373$1 , \port$373$2 , \port$373$3 , \port$373$4 , \port$373$5 , \port$373$6 , \port$373$7 , \port$373$8 , \port$373$9 , \port$373$10 , \port$373$11 , \port$373$12 , \port$373$13 , \port$373$14 , \port$373$15 , b, a, en
+module \hwq_mac_array.mul_0_2 (clk, rst, \port$317$0 , \port$317$1 , \port$317$2 , \port$317$3 , \port$317$4 , \port$317$5 , \port$317$6 , \port$317$7 , \port$317$8 , \port$317$9 , \port$317$10 , \port$317$11 , \port$317$12 , \port$317$13 , \port$317$14 , \port$317$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -22958,38 +35656,38 @@ module \hwq_mac_array.mul_0_2 (clk, rst, \port$373$0 , \port$373$1 , \port$373$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$373$0 ;
-  wire \port$373$0 ;
-  output \port$373$1 ;
-  wire \port$373$1 ;
-  output \port$373$10 ;
-  wire \port$373$10 ;
-  output \port$373$11 ;
-  wire \port$373$11 ;
-  output \port$373$12 ;
-  wire \port$373$12 ;
-  output \port$373$13 ;
-  wire \port$373$13 ;
-  output \port$373$14 ;
-  wire \port$373$14 ;
-  output \port$373$15 ;
-  wire \port$373$15 ;
-  output \port$373$2 ;
-  wire \port$373$2 ;
-  output \port$373$3 ;
-  wire \port$373$3 ;
-  output \port$373$4 ;
-  wire \port$373$4 ;
-  output \port$373$5 ;
-  wire \port$373$5 ;
-  output \port$373$6 ;
-  wire \port$373$6 ;
-  output \port$373$7 ;
-  wire \port$373$7 ;
-  output \port$373$8 ;
-  wire \port$373$8 ;
-  output \port$373$9 ;
-  wire \port$373$9 ;
+  output \port$317$0 ;
+  wire \port$317$0 ;
+  output \port$317$1 ;
+  wire \port$317$1 ;
+  output \port$317$10 ;
+  wire \port$317$10 ;
+  output \port$317$11 ;
+  wire \port$317$11 ;
+  output \port$317$12 ;
+  wire \port$317$12 ;
+  output \port$317$13 ;
+  wire \port$317$13 ;
+  output \port$317$14 ;
+  wire \port$317$14 ;
+  output \port$317$15 ;
+  wire \port$317$15 ;
+  output \port$317$2 ;
+  wire \port$317$2 ;
+  output \port$317$3 ;
+  wire \port$317$3 ;
+  output \port$317$4 ;
+  wire \port$317$4 ;
+  output \port$317$5 ;
+  wire \port$317$5 ;
+  output \port$317$6 ;
+  wire \port$317$6 ;
+  output \port$317$7 ;
+  wire \port$317$7 ;
+  output \port$317$8 ;
+  wire \port$317$8 ;
+  output \port$317$9 ;
+  wire \port$317$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23065,19 +35763,19 @@ module \hwq_mac_array.mul_0_2 (clk, rst, \port$373$0 , \port$373$1 , \port$373$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$373$0 ),
-    .P1(\port$373$1 ),
-    .P10(\port$373$10 ),
-    .P11(\port$373$11 ),
-    .P12(\port$373$12 ),
-    .P13(\port$373$13 ),
-    .P14(\port$373$14 ),
-    .P15(\port$373$15 ),
+    .P0(\port$317$0 ),
+    .P1(\port$317$1 ),
+    .P10(\port$317$10 ),
+    .P11(\port$317$11 ),
+    .P12(\port$317$12 ),
+    .P13(\port$317$13 ),
+    .P14(\port$317$14 ),
+    .P15(\port$317$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$373$2 ),
+    .P2(\port$317$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23088,30 +35786,30 @@ module \hwq_mac_array.mul_0_2 (clk, rst, \port$373$0 , \port$373$1 , \port$373$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$373$3 ),
+    .P3(\port$317$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$373$4 ),
-    .P5(\port$373$5 ),
-    .P6(\port$373$6 ),
-    .P7(\port$373$7 ),
-    .P8(\port$373$8 ),
-    .P9(\port$373$9 ),
+    .P4(\port$317$4 ),
+    .P5(\port$317$5 ),
+    .P6(\port$317$6 ),
+    .P7(\port$317$7 ),
+    .P8(\port$317$8 ),
+    .P9(\port$317$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$373$15 , \port$373$14 , \port$373$13 , \port$373$12 , \port$373$11 , \port$373$10 , \port$373$9 , \port$373$8 , \port$373$7 , \port$373$6 , \port$373$5 , \port$373$4 , \port$373$3 , \port$373$2 , \port$373$1 , \port$373$0  };
+  assign p36[15:0] = { \port$317$15 , \port$317$14 , \port$317$13 , \port$317$12 , \port$317$11 , \port$317$10 , \port$317$9 , \port$317$8 , \port$317$7 , \port$317$6 , \port$317$5 , \port$317$4 , \port$317$3 , \port$317$2 , \port$317$1 , \port$317$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_3 (clk, rst, \port$389$0 , \port$389$1 , \port$389$2 , \port$389$3 , \port$389$4 , \port$389$5 , \port$389$6 , \port$389$7 , \port$389$8 , \port$389$9 , \port$389$10 , \port$389$11 , \port$389$12 , \port$389$13 , \port$389$14 , \port$389$15 , b, a, en
+module \hwq_mac_array.mul_0_3 (clk, rst, \port$333$0 , \port$333$1 , \port$333$2 , \port$333$3 , \port$333$4 , \port$333$5 , \port$333$6 , \port$333$7 , \port$333$8 , \port$333$9 , \port$333$10 , \port$333$11 , \port$333$12 , \port$333$13 , \port$333$14 , \port$333$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -23122,38 +35820,38 @@ module \hwq_mac_array.mul_0_3 (clk, rst, \port$389$0 , \port$389$1 , \port$389$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$389$0 ;
-  wire \port$389$0 ;
-  output \port$389$1 ;
-  wire \port$389$1 ;
-  output \port$389$10 ;
-  wire \port$389$10 ;
-  output \port$389$11 ;
-  wire \port$389$11 ;
-  output \port$389$12 ;
-  wire \port$389$12 ;
-  output \port$389$13 ;
-  wire \port$389$13 ;
-  output \port$389$14 ;
-  wire \port$389$14 ;
-  output \port$389$15 ;
-  wire \port$389$15 ;
-  output \port$389$2 ;
-  wire \port$389$2 ;
-  output \port$389$3 ;
-  wire \port$389$3 ;
-  output \port$389$4 ;
-  wire \port$389$4 ;
-  output \port$389$5 ;
-  wire \port$389$5 ;
-  output \port$389$6 ;
-  wire \port$389$6 ;
-  output \port$389$7 ;
-  wire \port$389$7 ;
-  output \port$389$8 ;
-  wire \port$389$8 ;
-  output \port$389$9 ;
-  wire \port$389$9 ;
+  output \port$333$0 ;
+  wire \port$333$0 ;
+  output \port$333$1 ;
+  wire \port$333$1 ;
+  output \port$333$10 ;
+  wire \port$333$10 ;
+  output \port$333$11 ;
+  wire \port$333$11 ;
+  output \port$333$12 ;
+  wire \port$333$12 ;
+  output \port$333$13 ;
+  wire \port$333$13 ;
+  output \port$333$14 ;
+  wire \port$333$14 ;
+  output \port$333$15 ;
+  wire \port$333$15 ;
+  output \port$333$2 ;
+  wire \port$333$2 ;
+  output \port$333$3 ;
+  wire \port$333$3 ;
+  output \port$333$4 ;
+  wire \port$333$4 ;
+  output \port$333$5 ;
+  wire \port$333$5 ;
+  output \port$333$6 ;
+  wire \port$333$6 ;
+  output \port$333$7 ;
+  wire \port$333$7 ;
+  output \port$333$8 ;
+  wire \port$333$8 ;
+  output \port$333$9 ;
+  wire \port$333$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23229,19 +35927,19 @@ module \hwq_mac_array.mul_0_3 (clk, rst, \port$389$0 , \port$389$1 , \port$389$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$389$0 ),
-    .P1(\port$389$1 ),
-    .P10(\port$389$10 ),
-    .P11(\port$389$11 ),
-    .P12(\port$389$12 ),
-    .P13(\port$389$13 ),
-    .P14(\port$389$14 ),
-    .P15(\port$389$15 ),
+    .P0(\port$333$0 ),
+    .P1(\port$333$1 ),
+    .P10(\port$333$10 ),
+    .P11(\port$333$11 ),
+    .P12(\port$333$12 ),
+    .P13(\port$333$13 ),
+    .P14(\port$333$14 ),
+    .P15(\port$333$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$389$2 ),
+    .P2(\port$333$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23252,30 +35950,30 @@ module \hwq_mac_array.mul_0_3 (clk, rst, \port$389$0 , \port$389$1 , \port$389$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$389$3 ),
+    .P3(\port$333$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$389$4 ),
-    .P5(\port$389$5 ),
-    .P6(\port$389$6 ),
-    .P7(\port$389$7 ),
-    .P8(\port$389$8 ),
-    .P9(\port$389$9 ),
+    .P4(\port$333$4 ),
+    .P5(\port$333$5 ),
+    .P6(\port$333$6 ),
+    .P7(\port$333$7 ),
+    .P8(\port$333$8 ),
+    .P9(\port$333$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$389$15 , \port$389$14 , \port$389$13 , \port$389$12 , \port$389$11 , \port$389$10 , \port$389$9 , \port$389$8 , \port$389$7 , \port$389$6 , \port$389$5 , \port$389$4 , \port$389$3 , \port$389$2 , \port$389$1 , \port$389$0  };
+  assign p36[15:0] = { \port$333$15 , \port$333$14 , \port$333$13 , \port$333$12 , \port$333$11 , \port$333$10 , \port$333$9 , \port$333$8 , \port$333$7 , \port$333$6 , \port$333$5 , \port$333$4 , \port$333$3 , \port$333$2 , \port$333$1 , \port$333$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_4 (clk, rst, \port$405$0 , \port$405$1 , \port$405$2 , \port$405$3 , \port$405$4 , \port$405$5 , \port$405$6 , \port$405$7 , \port$405$8 , \port$405$9 , \port$405$10 , \port$405$11 , \port$405$12 , \port$405$13 , \port$405$14 , \port$405$15 , b, a, en
+module \hwq_mac_array.mul_0_4 (clk, rst, \port$349$0 , \port$349$1 , \port$349$2 , \port$349$3 , \port$349$4 , \port$349$5 , \port$349$6 , \port$349$7 , \port$349$8 , \port$349$9 , \port$349$10 , \port$349$11 , \port$349$12 , \port$349$13 , \port$349$14 , \port$349$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -23286,38 +35984,38 @@ module \hwq_mac_array.mul_0_4 (clk, rst, \port$405$0 , \port$405$1 , \port$405$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$405$0 ;
-  wire \port$405$0 ;
-  output \port$405$1 ;
-  wire \port$405$1 ;
-  output \port$405$10 ;
-  wire \port$405$10 ;
-  output \port$405$11 ;
-  wire \port$405$11 ;
-  output \port$405$12 ;
-  wire \port$405$12 ;
-  output \port$405$13 ;
-  wire \port$405$13 ;
-  output \port$405$14 ;
-  wire \port$405$14 ;
-  output \port$405$15 ;
-  wire \port$405$15 ;
-  output \port$405$2 ;
-  wire \port$405$2 ;
-  output \port$405$3 ;
-  wire \port$405$3 ;
-  output \port$405$4 ;
-  wire \port$405$4 ;
-  output \port$405$5 ;
-  wire \port$405$5 ;
-  output \port$405$6 ;
-  wire \port$405$6 ;
-  output \port$405$7 ;
-  wire \port$405$7 ;
-  output \port$405$8 ;
-  wire \port$405$8 ;
-  output \port$405$9 ;
-  wire \port$405$9 ;
+  output \port$349$0 ;
+  wire \port$349$0 ;
+  output \port$349$1 ;
+  wire \port$349$1 ;
+  output \port$349$10 ;
+  wire \port$349$10 ;
+  output \port$349$11 ;
+  wire \port$349$11 ;
+  output \port$349$12 ;
+  wire \port$349$12 ;
+  output \port$349$13 ;
+  wire \port$349$13 ;
+  output \port$349$14 ;
+  wire \port$349$14 ;
+  output \port$349$15 ;
+  wire \port$349$15 ;
+  output \port$349$2 ;
+  wire \port$349$2 ;
+  output \port$349$3 ;
+  wire \port$349$3 ;
+  output \port$349$4 ;
+  wire \port$349$4 ;
+  output \port$349$5 ;
+  wire \port$349$5 ;
+  output \port$349$6 ;
+  wire \port$349$6 ;
+  output \port$349$7 ;
+  wire \port$349$7 ;
+  output \port$349$8 ;
+  wire \port$349$8 ;
+  output \port$349$9 ;
+  wire \port$349$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23393,19 +36091,19 @@ module \hwq_mac_array.mul_0_4 (clk, rst, \port$405$0 , \port$405$1 , \port$405$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$405$0 ),
-    .P1(\port$405$1 ),
-    .P10(\port$405$10 ),
-    .P11(\port$405$11 ),
-    .P12(\port$405$12 ),
-    .P13(\port$405$13 ),
-    .P14(\port$405$14 ),
-    .P15(\port$405$15 ),
+    .P0(\port$349$0 ),
+    .P1(\port$349$1 ),
+    .P10(\port$349$10 ),
+    .P11(\port$349$11 ),
+    .P12(\port$349$12 ),
+    .P13(\port$349$13 ),
+    .P14(\port$349$14 ),
+    .P15(\port$349$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$405$2 ),
+    .P2(\port$349$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23416,30 +36114,30 @@ module \hwq_mac_array.mul_0_4 (clk, rst, \port$405$0 , \port$405$1 , \port$405$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$405$3 ),
+    .P3(\port$349$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$405$4 ),
-    .P5(\port$405$5 ),
-    .P6(\port$405$6 ),
-    .P7(\port$405$7 ),
-    .P8(\port$405$8 ),
-    .P9(\port$405$9 ),
+    .P4(\port$349$4 ),
+    .P5(\port$349$5 ),
+    .P6(\port$349$6 ),
+    .P7(\port$349$7 ),
+    .P8(\port$349$8 ),
+    .P9(\port$349$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$405$15 , \port$405$14 , \port$405$13 , \port$405$12 , \port$405$11 , \port$405$10 , \port$405$9 , \port$405$8 , \port$405$7 , \port$405$6 , \port$405$5 , \port$405$4 , \port$405$3 , \port$405$2 , \port$405$1 , \port$405$0  };
+  assign p36[15:0] = { \port$349$15 , \port$349$14 , \port$349$13 , \port$349$12 , \port$349$11 , \port$349$10 , \port$349$9 , \port$349$8 , \port$349$7 , \port$349$6 , \port$349$5 , \port$349$4 , \port$349$3 , \port$349$2 , \port$349$1 , \port$349$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_5 (clk, rst, \port$421$0 , \port$421$1 , \port$421$2 , \port$421$3 , \port$421$4 , \port$421$5 , \port$421$6 , \port$421$7 , \port$421$8 , \port$421$9 , \port$421$10 , \port$421$11 , \port$421$12 , \port$421$13 , \port$421$14 , \port$421$15 , b, a, en
+module \hwq_mac_array.mul_0_5 (clk, rst, \port$365$0 , \port$365$1 , \port$365$2 , \port$365$3 , \port$365$4 , \port$365$5 , \port$365$6 , \port$365$7 , \port$365$8 , \port$365$9 , \port$365$10 , \port$365$11 , \port$365$12 , \port$365$13 , \port$365$14 , \port$365$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -23450,38 +36148,38 @@ module \hwq_mac_array.mul_0_5 (clk, rst, \port$421$0 , \port$421$1 , \port$421$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$421$0 ;
-  wire \port$421$0 ;
-  output \port$421$1 ;
-  wire \port$421$1 ;
-  output \port$421$10 ;
-  wire \port$421$10 ;
-  output \port$421$11 ;
-  wire \port$421$11 ;
-  output \port$421$12 ;
-  wire \port$421$12 ;
-  output \port$421$13 ;
-  wire \port$421$13 ;
-  output \port$421$14 ;
-  wire \port$421$14 ;
-  output \port$421$15 ;
-  wire \port$421$15 ;
-  output \port$421$2 ;
-  wire \port$421$2 ;
-  output \port$421$3 ;
-  wire \port$421$3 ;
-  output \port$421$4 ;
-  wire \port$421$4 ;
-  output \port$421$5 ;
-  wire \port$421$5 ;
-  output \port$421$6 ;
-  wire \port$421$6 ;
-  output \port$421$7 ;
-  wire \port$421$7 ;
-  output \port$421$8 ;
-  wire \port$421$8 ;
-  output \port$421$9 ;
-  wire \port$421$9 ;
+  output \port$365$0 ;
+  wire \port$365$0 ;
+  output \port$365$1 ;
+  wire \port$365$1 ;
+  output \port$365$10 ;
+  wire \port$365$10 ;
+  output \port$365$11 ;
+  wire \port$365$11 ;
+  output \port$365$12 ;
+  wire \port$365$12 ;
+  output \port$365$13 ;
+  wire \port$365$13 ;
+  output \port$365$14 ;
+  wire \port$365$14 ;
+  output \port$365$15 ;
+  wire \port$365$15 ;
+  output \port$365$2 ;
+  wire \port$365$2 ;
+  output \port$365$3 ;
+  wire \port$365$3 ;
+  output \port$365$4 ;
+  wire \port$365$4 ;
+  output \port$365$5 ;
+  wire \port$365$5 ;
+  output \port$365$6 ;
+  wire \port$365$6 ;
+  output \port$365$7 ;
+  wire \port$365$7 ;
+  output \port$365$8 ;
+  wire \port$365$8 ;
+  output \port$365$9 ;
+  wire \port$365$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23557,19 +36255,19 @@ module \hwq_mac_array.mul_0_5 (clk, rst, \port$421$0 , \port$421$1 , \port$421$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$421$0 ),
-    .P1(\port$421$1 ),
-    .P10(\port$421$10 ),
-    .P11(\port$421$11 ),
-    .P12(\port$421$12 ),
-    .P13(\port$421$13 ),
-    .P14(\port$421$14 ),
-    .P15(\port$421$15 ),
+    .P0(\port$365$0 ),
+    .P1(\port$365$1 ),
+    .P10(\port$365$10 ),
+    .P11(\port$365$11 ),
+    .P12(\port$365$12 ),
+    .P13(\port$365$13 ),
+    .P14(\port$365$14 ),
+    .P15(\port$365$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$421$2 ),
+    .P2(\port$365$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23580,30 +36278,30 @@ module \hwq_mac_array.mul_0_5 (clk, rst, \port$421$0 , \port$421$1 , \port$421$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$421$3 ),
+    .P3(\port$365$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$421$4 ),
-    .P5(\port$421$5 ),
-    .P6(\port$421$6 ),
-    .P7(\port$421$7 ),
-    .P8(\port$421$8 ),
-    .P9(\port$421$9 ),
+    .P4(\port$365$4 ),
+    .P5(\port$365$5 ),
+    .P6(\port$365$6 ),
+    .P7(\port$365$7 ),
+    .P8(\port$365$8 ),
+    .P9(\port$365$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$421$15 , \port$421$14 , \port$421$13 , \port$421$12 , \port$421$11 , \port$421$10 , \port$421$9 , \port$421$8 , \port$421$7 , \port$421$6 , \port$421$5 , \port$421$4 , \port$421$3 , \port$421$2 , \port$421$1 , \port$421$0  };
+  assign p36[15:0] = { \port$365$15 , \port$365$14 , \port$365$13 , \port$365$12 , \port$365$11 , \port$365$10 , \port$365$9 , \port$365$8 , \port$365$7 , \port$365$6 , \port$365$5 , \port$365$4 , \port$365$3 , \port$365$2 , \port$365$1 , \port$365$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_6 (clk, rst, \port$437$0 , \port$437$1 , \port$437$2 , \port$437$3 , \port$437$4 , \port$437$5 , \port$437$6 , \port$437$7 , \port$437$8 , \port$437$9 , \port$437$10 , \port$437$11 , \port$437$12 , \port$437$13 , \port$437$14 , \port$437$15 , b, a, en
+module \hwq_mac_array.mul_0_6 (clk, rst, \port$381$0 , \port$381$1 , \port$381$2 , \port$381$3 , \port$381$4 , \port$381$5 , \port$381$6 , \port$381$7 , \port$381$8 , \port$381$9 , \port$381$10 , \port$381$11 , \port$381$12 , \port$381$13 , \port$381$14 , \port$381$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -23614,38 +36312,38 @@ module \hwq_mac_array.mul_0_6 (clk, rst, \port$437$0 , \port$437$1 , \port$437$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$437$0 ;
-  wire \port$437$0 ;
-  output \port$437$1 ;
-  wire \port$437$1 ;
-  output \port$437$10 ;
-  wire \port$437$10 ;
-  output \port$437$11 ;
-  wire \port$437$11 ;
-  output \port$437$12 ;
-  wire \port$437$12 ;
-  output \port$437$13 ;
-  wire \port$437$13 ;
-  output \port$437$14 ;
-  wire \port$437$14 ;
-  output \port$437$15 ;
-  wire \port$437$15 ;
-  output \port$437$2 ;
-  wire \port$437$2 ;
-  output \port$437$3 ;
-  wire \port$437$3 ;
-  output \port$437$4 ;
-  wire \port$437$4 ;
-  output \port$437$5 ;
-  wire \port$437$5 ;
-  output \port$437$6 ;
-  wire \port$437$6 ;
-  output \port$437$7 ;
-  wire \port$437$7 ;
-  output \port$437$8 ;
-  wire \port$437$8 ;
-  output \port$437$9 ;
-  wire \port$437$9 ;
+  output \port$381$0 ;
+  wire \port$381$0 ;
+  output \port$381$1 ;
+  wire \port$381$1 ;
+  output \port$381$10 ;
+  wire \port$381$10 ;
+  output \port$381$11 ;
+  wire \port$381$11 ;
+  output \port$381$12 ;
+  wire \port$381$12 ;
+  output \port$381$13 ;
+  wire \port$381$13 ;
+  output \port$381$14 ;
+  wire \port$381$14 ;
+  output \port$381$15 ;
+  wire \port$381$15 ;
+  output \port$381$2 ;
+  wire \port$381$2 ;
+  output \port$381$3 ;
+  wire \port$381$3 ;
+  output \port$381$4 ;
+  wire \port$381$4 ;
+  output \port$381$5 ;
+  wire \port$381$5 ;
+  output \port$381$6 ;
+  wire \port$381$6 ;
+  output \port$381$7 ;
+  wire \port$381$7 ;
+  output \port$381$8 ;
+  wire \port$381$8 ;
+  output \port$381$9 ;
+  wire \port$381$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23721,19 +36419,19 @@ module \hwq_mac_array.mul_0_6 (clk, rst, \port$437$0 , \port$437$1 , \port$437$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$437$0 ),
-    .P1(\port$437$1 ),
-    .P10(\port$437$10 ),
-    .P11(\port$437$11 ),
-    .P12(\port$437$12 ),
-    .P13(\port$437$13 ),
-    .P14(\port$437$14 ),
-    .P15(\port$437$15 ),
+    .P0(\port$381$0 ),
+    .P1(\port$381$1 ),
+    .P10(\port$381$10 ),
+    .P11(\port$381$11 ),
+    .P12(\port$381$12 ),
+    .P13(\port$381$13 ),
+    .P14(\port$381$14 ),
+    .P15(\port$381$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$437$2 ),
+    .P2(\port$381$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23744,30 +36442,30 @@ module \hwq_mac_array.mul_0_6 (clk, rst, \port$437$0 , \port$437$1 , \port$437$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$437$3 ),
+    .P3(\port$381$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$437$4 ),
-    .P5(\port$437$5 ),
-    .P6(\port$437$6 ),
-    .P7(\port$437$7 ),
-    .P8(\port$437$8 ),
-    .P9(\port$437$9 ),
+    .P4(\port$381$4 ),
+    .P5(\port$381$5 ),
+    .P6(\port$381$6 ),
+    .P7(\port$381$7 ),
+    .P8(\port$381$8 ),
+    .P9(\port$381$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$437$15 , \port$437$14 , \port$437$13 , \port$437$12 , \port$437$11 , \port$437$10 , \port$437$9 , \port$437$8 , \port$437$7 , \port$437$6 , \port$437$5 , \port$437$4 , \port$437$3 , \port$437$2 , \port$437$1 , \port$437$0  };
+  assign p36[15:0] = { \port$381$15 , \port$381$14 , \port$381$13 , \port$381$12 , \port$381$11 , \port$381$10 , \port$381$9 , \port$381$8 , \port$381$7 , \port$381$6 , \port$381$5 , \port$381$4 , \port$381$3 , \port$381$2 , \port$381$1 , \port$381$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_7 (clk, rst, \port$453$0 , \port$453$1 , \port$453$2 , \port$453$3 , \port$453$4 , \port$453$5 , \port$453$6 , \port$453$7 , \port$453$8 , \port$453$9 , \port$453$10 , \port$453$11 , \port$453$12 , \port$453$13 , \port$453$14 , \port$453$15 , b, a, en
+module \hwq_mac_array.mul_0_7 (clk, rst, \port$397$0 , \port$397$1 , \port$397$2 , \port$397$3 , \port$397$4 , \port$397$5 , \port$397$6 , \port$397$7 , \port$397$8 , \port$397$9 , \port$397$10 , \port$397$11 , \port$397$12 , \port$397$13 , \port$397$14 , \port$397$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -23778,38 +36476,38 @@ module \hwq_mac_array.mul_0_7 (clk, rst, \port$453$0 , \port$453$1 , \port$453$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$453$0 ;
-  wire \port$453$0 ;
-  output \port$453$1 ;
-  wire \port$453$1 ;
-  output \port$453$10 ;
-  wire \port$453$10 ;
-  output \port$453$11 ;
-  wire \port$453$11 ;
-  output \port$453$12 ;
-  wire \port$453$12 ;
-  output \port$453$13 ;
-  wire \port$453$13 ;
-  output \port$453$14 ;
-  wire \port$453$14 ;
-  output \port$453$15 ;
-  wire \port$453$15 ;
-  output \port$453$2 ;
-  wire \port$453$2 ;
-  output \port$453$3 ;
-  wire \port$453$3 ;
-  output \port$453$4 ;
-  wire \port$453$4 ;
-  output \port$453$5 ;
-  wire \port$453$5 ;
-  output \port$453$6 ;
-  wire \port$453$6 ;
-  output \port$453$7 ;
-  wire \port$453$7 ;
-  output \port$453$8 ;
-  wire \port$453$8 ;
-  output \port$453$9 ;
-  wire \port$453$9 ;
+  output \port$397$0 ;
+  wire \port$397$0 ;
+  output \port$397$1 ;
+  wire \port$397$1 ;
+  output \port$397$10 ;
+  wire \port$397$10 ;
+  output \port$397$11 ;
+  wire \port$397$11 ;
+  output \port$397$12 ;
+  wire \port$397$12 ;
+  output \port$397$13 ;
+  wire \port$397$13 ;
+  output \port$397$14 ;
+  wire \port$397$14 ;
+  output \port$397$15 ;
+  wire \port$397$15 ;
+  output \port$397$2 ;
+  wire \port$397$2 ;
+  output \port$397$3 ;
+  wire \port$397$3 ;
+  output \port$397$4 ;
+  wire \port$397$4 ;
+  output \port$397$5 ;
+  wire \port$397$5 ;
+  output \port$397$6 ;
+  wire \port$397$6 ;
+  output \port$397$7 ;
+  wire \port$397$7 ;
+  output \port$397$8 ;
+  wire \port$397$8 ;
+  output \port$397$9 ;
+  wire \port$397$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23885,19 +36583,19 @@ module \hwq_mac_array.mul_0_7 (clk, rst, \port$453$0 , \port$453$1 , \port$453$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$453$0 ),
-    .P1(\port$453$1 ),
-    .P10(\port$453$10 ),
-    .P11(\port$453$11 ),
-    .P12(\port$453$12 ),
-    .P13(\port$453$13 ),
-    .P14(\port$453$14 ),
-    .P15(\port$453$15 ),
+    .P0(\port$397$0 ),
+    .P1(\port$397$1 ),
+    .P10(\port$397$10 ),
+    .P11(\port$397$11 ),
+    .P12(\port$397$12 ),
+    .P13(\port$397$13 ),
+    .P14(\port$397$14 ),
+    .P15(\port$397$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$453$2 ),
+    .P2(\port$397$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23908,30 +36606,30 @@ module \hwq_mac_array.mul_0_7 (clk, rst, \port$453$0 , \port$453$1 , \port$453$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$453$3 ),
+    .P3(\port$397$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$453$4 ),
-    .P5(\port$453$5 ),
-    .P6(\port$453$6 ),
-    .P7(\port$453$7 ),
-    .P8(\port$453$8 ),
-    .P9(\port$453$9 ),
+    .P4(\port$397$4 ),
+    .P5(\port$397$5 ),
+    .P6(\port$397$6 ),
+    .P7(\port$397$7 ),
+    .P8(\port$397$8 ),
+    .P9(\port$397$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$453$15 , \port$453$14 , \port$453$13 , \port$453$12 , \port$453$11 , \port$453$10 , \port$453$9 , \port$453$8 , \port$453$7 , \port$453$6 , \port$453$5 , \port$453$4 , \port$453$3 , \port$453$2 , \port$453$1 , \port$453$0  };
+  assign p36[15:0] = { \port$397$15 , \port$397$14 , \port$397$13 , \port$397$12 , \port$397$11 , \port$397$10 , \port$397$9 , \port$397$8 , \port$397$7 , \port$397$6 , \port$397$5 , \port$397$4 , \port$397$3 , \port$397$2 , \port$397$1 , \port$397$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_0 (clk, rst, \port$469$0 , \port$469$1 , \port$469$2 , \port$469$3 , \port$469$4 , \port$469$5 , \port$469$6 , \port$469$7 , \port$469$8 , \port$469$9 , \port$469$10 , \port$469$11 , \port$469$12 , \port$469$13 , \port$469$14 , \port$469$15 , a, b, en
+module \hwq_mac_array.mul_1_0 (clk, rst, \port$413$0 , \port$413$1 , \port$413$2 , \port$413$3 , \port$413$4 , \port$413$5 , \port$413$6 , \port$413$7 , \port$413$8 , \port$413$9 , \port$413$10 , \port$413$11 , \port$413$12 , \port$413$13 , \port$413$14 , \port$413$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -23942,38 +36640,38 @@ module \hwq_mac_array.mul_1_0 (clk, rst, \port$469$0 , \port$469$1 , \port$469$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$469$0 ;
-  wire \port$469$0 ;
-  output \port$469$1 ;
-  wire \port$469$1 ;
-  output \port$469$10 ;
-  wire \port$469$10 ;
-  output \port$469$11 ;
-  wire \port$469$11 ;
-  output \port$469$12 ;
-  wire \port$469$12 ;
-  output \port$469$13 ;
-  wire \port$469$13 ;
-  output \port$469$14 ;
-  wire \port$469$14 ;
-  output \port$469$15 ;
-  wire \port$469$15 ;
-  output \port$469$2 ;
-  wire \port$469$2 ;
-  output \port$469$3 ;
-  wire \port$469$3 ;
-  output \port$469$4 ;
-  wire \port$469$4 ;
-  output \port$469$5 ;
-  wire \port$469$5 ;
-  output \port$469$6 ;
-  wire \port$469$6 ;
-  output \port$469$7 ;
-  wire \port$469$7 ;
-  output \port$469$8 ;
-  wire \port$469$8 ;
-  output \port$469$9 ;
-  wire \port$469$9 ;
+  output \port$413$0 ;
+  wire \port$413$0 ;
+  output \port$413$1 ;
+  wire \port$413$1 ;
+  output \port$413$10 ;
+  wire \port$413$10 ;
+  output \port$413$11 ;
+  wire \port$413$11 ;
+  output \port$413$12 ;
+  wire \port$413$12 ;
+  output \port$413$13 ;
+  wire \port$413$13 ;
+  output \port$413$14 ;
+  wire \port$413$14 ;
+  output \port$413$15 ;
+  wire \port$413$15 ;
+  output \port$413$2 ;
+  wire \port$413$2 ;
+  output \port$413$3 ;
+  wire \port$413$3 ;
+  output \port$413$4 ;
+  wire \port$413$4 ;
+  output \port$413$5 ;
+  wire \port$413$5 ;
+  output \port$413$6 ;
+  wire \port$413$6 ;
+  output \port$413$7 ;
+  wire \port$413$7 ;
+  output \port$413$8 ;
+  wire \port$413$8 ;
+  output \port$413$9 ;
+  wire \port$413$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24049,19 +36747,19 @@ module \hwq_mac_array.mul_1_0 (clk, rst, \port$469$0 , \port$469$1 , \port$469$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$469$0 ),
-    .P1(\port$469$1 ),
-    .P10(\port$469$10 ),
-    .P11(\port$469$11 ),
-    .P12(\port$469$12 ),
-    .P13(\port$469$13 ),
-    .P14(\port$469$14 ),
-    .P15(\port$469$15 ),
+    .P0(\port$413$0 ),
+    .P1(\port$413$1 ),
+    .P10(\port$413$10 ),
+    .P11(\port$413$11 ),
+    .P12(\port$413$12 ),
+    .P13(\port$413$13 ),
+    .P14(\port$413$14 ),
+    .P15(\port$413$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$469$2 ),
+    .P2(\port$413$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24072,30 +36770,30 @@ module \hwq_mac_array.mul_1_0 (clk, rst, \port$469$0 , \port$469$1 , \port$469$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$469$3 ),
+    .P3(\port$413$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$469$4 ),
-    .P5(\port$469$5 ),
-    .P6(\port$469$6 ),
-    .P7(\port$469$7 ),
-    .P8(\port$469$8 ),
-    .P9(\port$469$9 ),
+    .P4(\port$413$4 ),
+    .P5(\port$413$5 ),
+    .P6(\port$413$6 ),
+    .P7(\port$413$7 ),
+    .P8(\port$413$8 ),
+    .P9(\port$413$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$469$15 , \port$469$14 , \port$469$13 , \port$469$12 , \port$469$11 , \port$469$10 , \port$469$9 , \port$469$8 , \port$469$7 , \port$469$6 , \port$469$5 , \port$469$4 , \port$469$3 , \port$469$2 , \port$469$1 , \port$469$0  };
+  assign p36[15:0] = { \port$413$15 , \port$413$14 , \port$413$13 , \port$413$12 , \port$413$11 , \port$413$10 , \port$413$9 , \port$413$8 , \port$413$7 , \port$413$6 , \port$413$5 , \port$413$4 , \port$413$3 , \port$413$2 , \port$413$1 , \port$413$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_1 (clk, rst, \port$485$0 , \port$485$1 , \port$485$2 , \port$485$3 , \port$485$4 , \port$485$5 , \port$485$6 , \port$485$7 , \port$485$8 , \port$485$9 , \port$485$10 , \port$485$11 , \port$485$12 , \port$485$13 , \port$485$14 , \port$485$15 , b, a, en
+module \hwq_mac_array.mul_1_1 (clk, rst, \port$429$0 , \port$429$1 , \port$429$2 , \port$429$3 , \port$429$4 , \port$429$5 , \port$429$6 , \port$429$7 , \port$429$8 , \port$429$9 , \port$429$10 , \port$429$11 , \port$429$12 , \port$429$13 , \port$429$14 , \port$429$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -24106,38 +36804,38 @@ module \hwq_mac_array.mul_1_1 (clk, rst, \port$485$0 , \port$485$1 , \port$485$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$485$0 ;
-  wire \port$485$0 ;
-  output \port$485$1 ;
-  wire \port$485$1 ;
-  output \port$485$10 ;
-  wire \port$485$10 ;
-  output \port$485$11 ;
-  wire \port$485$11 ;
-  output \port$485$12 ;
-  wire \port$485$12 ;
-  output \port$485$13 ;
-  wire \port$485$13 ;
-  output \port$485$14 ;
-  wire \port$485$14 ;
-  output \port$485$15 ;
-  wire \port$485$15 ;
-  output \port$485$2 ;
-  wire \port$485$2 ;
-  output \port$485$3 ;
-  wire \port$485$3 ;
-  output \port$485$4 ;
-  wire \port$485$4 ;
-  output \port$485$5 ;
-  wire \port$485$5 ;
-  output \port$485$6 ;
-  wire \port$485$6 ;
-  output \port$485$7 ;
-  wire \port$485$7 ;
-  output \port$485$8 ;
-  wire \port$485$8 ;
-  output \port$485$9 ;
-  wire \port$485$9 ;
+  output \port$429$0 ;
+  wire \port$429$0 ;
+  output \port$429$1 ;
+  wire \port$429$1 ;
+  output \port$429$10 ;
+  wire \port$429$10 ;
+  output \port$429$11 ;
+  wire \port$429$11 ;
+  output \port$429$12 ;
+  wire \port$429$12 ;
+  output \port$429$13 ;
+  wire \port$429$13 ;
+  output \port$429$14 ;
+  wire \port$429$14 ;
+  output \port$429$15 ;
+  wire \port$429$15 ;
+  output \port$429$2 ;
+  wire \port$429$2 ;
+  output \port$429$3 ;
+  wire \port$429$3 ;
+  output \port$429$4 ;
+  wire \port$429$4 ;
+  output \port$429$5 ;
+  wire \port$429$5 ;
+  output \port$429$6 ;
+  wire \port$429$6 ;
+  output \port$429$7 ;
+  wire \port$429$7 ;
+  output \port$429$8 ;
+  wire \port$429$8 ;
+  output \port$429$9 ;
+  wire \port$429$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24213,19 +36911,19 @@ module \hwq_mac_array.mul_1_1 (clk, rst, \port$485$0 , \port$485$1 , \port$485$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$485$0 ),
-    .P1(\port$485$1 ),
-    .P10(\port$485$10 ),
-    .P11(\port$485$11 ),
-    .P12(\port$485$12 ),
-    .P13(\port$485$13 ),
-    .P14(\port$485$14 ),
-    .P15(\port$485$15 ),
+    .P0(\port$429$0 ),
+    .P1(\port$429$1 ),
+    .P10(\port$429$10 ),
+    .P11(\port$429$11 ),
+    .P12(\port$429$12 ),
+    .P13(\port$429$13 ),
+    .P14(\port$429$14 ),
+    .P15(\port$429$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$485$2 ),
+    .P2(\port$429$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24236,30 +36934,30 @@ module \hwq_mac_array.mul_1_1 (clk, rst, \port$485$0 , \port$485$1 , \port$485$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$485$3 ),
+    .P3(\port$429$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$485$4 ),
-    .P5(\port$485$5 ),
-    .P6(\port$485$6 ),
-    .P7(\port$485$7 ),
-    .P8(\port$485$8 ),
-    .P9(\port$485$9 ),
+    .P4(\port$429$4 ),
+    .P5(\port$429$5 ),
+    .P6(\port$429$6 ),
+    .P7(\port$429$7 ),
+    .P8(\port$429$8 ),
+    .P9(\port$429$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$485$15 , \port$485$14 , \port$485$13 , \port$485$12 , \port$485$11 , \port$485$10 , \port$485$9 , \port$485$8 , \port$485$7 , \port$485$6 , \port$485$5 , \port$485$4 , \port$485$3 , \port$485$2 , \port$485$1 , \port$485$0  };
+  assign p36[15:0] = { \port$429$15 , \port$429$14 , \port$429$13 , \port$429$12 , \port$429$11 , \port$429$10 , \port$429$9 , \port$429$8 , \port$429$7 , \port$429$6 , \port$429$5 , \port$429$4 , \port$429$3 , \port$429$2 , \port$429$1 , \port$429$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_2 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2 , \port$501$3 , \port$501$4 , \port$501$5 , \port$501$6 , \port$501$7 , \port$501$8 , \port$501$9 , \port$501$10 , \port$501$11 , \port$501$12 , \port$501$13 , \port$501$14 , \port$501$15 , b, a, en
+module \hwq_mac_array.mul_1_2 (clk, rst, \port$445$0 , \port$445$1 , \port$445$2 , \port$445$3 , \port$445$4 , \port$445$5 , \port$445$6 , \port$445$7 , \port$445$8 , \port$445$9 , \port$445$10 , \port$445$11 , \port$445$12 , \port$445$13 , \port$445$14 , \port$445$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -24270,38 +36968,38 @@ module \hwq_mac_array.mul_1_2 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$501$0 ;
-  wire \port$501$0 ;
-  output \port$501$1 ;
-  wire \port$501$1 ;
-  output \port$501$10 ;
-  wire \port$501$10 ;
-  output \port$501$11 ;
-  wire \port$501$11 ;
-  output \port$501$12 ;
-  wire \port$501$12 ;
-  output \port$501$13 ;
-  wire \port$501$13 ;
-  output \port$501$14 ;
-  wire \port$501$14 ;
-  output \port$501$15 ;
-  wire \port$501$15 ;
-  output \port$501$2 ;
-  wire \port$501$2 ;
-  output \port$501$3 ;
-  wire \port$501$3 ;
-  output \port$501$4 ;
-  wire \port$501$4 ;
-  output \port$501$5 ;
-  wire \port$501$5 ;
-  output \port$501$6 ;
-  wire \port$501$6 ;
-  output \port$501$7 ;
-  wire \port$501$7 ;
-  output \port$501$8 ;
-  wire \port$501$8 ;
-  output \port$501$9 ;
-  wire \port$501$9 ;
+  output \port$445$0 ;
+  wire \port$445$0 ;
+  output \port$445$1 ;
+  wire \port$445$1 ;
+  output \port$445$10 ;
+  wire \port$445$10 ;
+  output \port$445$11 ;
+  wire \port$445$11 ;
+  output \port$445$12 ;
+  wire \port$445$12 ;
+  output \port$445$13 ;
+  wire \port$445$13 ;
+  output \port$445$14 ;
+  wire \port$445$14 ;
+  output \port$445$15 ;
+  wire \port$445$15 ;
+  output \port$445$2 ;
+  wire \port$445$2 ;
+  output \port$445$3 ;
+  wire \port$445$3 ;
+  output \port$445$4 ;
+  wire \port$445$4 ;
+  output \port$445$5 ;
+  wire \port$445$5 ;
+  output \port$445$6 ;
+  wire \port$445$6 ;
+  output \port$445$7 ;
+  wire \port$445$7 ;
+  output \port$445$8 ;
+  wire \port$445$8 ;
+  output \port$445$9 ;
+  wire \port$445$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24377,19 +37075,19 @@ module \hwq_mac_array.mul_1_2 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$501$0 ),
-    .P1(\port$501$1 ),
-    .P10(\port$501$10 ),
-    .P11(\port$501$11 ),
-    .P12(\port$501$12 ),
-    .P13(\port$501$13 ),
-    .P14(\port$501$14 ),
-    .P15(\port$501$15 ),
+    .P0(\port$445$0 ),
+    .P1(\port$445$1 ),
+    .P10(\port$445$10 ),
+    .P11(\port$445$11 ),
+    .P12(\port$445$12 ),
+    .P13(\port$445$13 ),
+    .P14(\port$445$14 ),
+    .P15(\port$445$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$501$2 ),
+    .P2(\port$445$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24400,30 +37098,30 @@ module \hwq_mac_array.mul_1_2 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$501$3 ),
+    .P3(\port$445$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$501$4 ),
-    .P5(\port$501$5 ),
-    .P6(\port$501$6 ),
-    .P7(\port$501$7 ),
-    .P8(\port$501$8 ),
-    .P9(\port$501$9 ),
+    .P4(\port$445$4 ),
+    .P5(\port$445$5 ),
+    .P6(\port$445$6 ),
+    .P7(\port$445$7 ),
+    .P8(\port$445$8 ),
+    .P9(\port$445$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$501$15 , \port$501$14 , \port$501$13 , \port$501$12 , \port$501$11 , \port$501$10 , \port$501$9 , \port$501$8 , \port$501$7 , \port$501$6 , \port$501$5 , \port$501$4 , \port$501$3 , \port$501$2 , \port$501$1 , \port$501$0  };
+  assign p36[15:0] = { \port$445$15 , \port$445$14 , \port$445$13 , \port$445$12 , \port$445$11 , \port$445$10 , \port$445$9 , \port$445$8 , \port$445$7 , \port$445$6 , \port$445$5 , \port$445$4 , \port$445$3 , \port$445$2 , \port$445$1 , \port$445$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_3 (clk, rst, \port$517$0 , \port$517$1 , \port$517$2 , \port$517$3 , \port$517$4 , \port$517$5 , \port$517$6 , \port$517$7 , \port$517$8 , \port$517$9 , \port$517$10 , \port$517$11 , \port$517$12 , \port$517$13 , \port$517$14 , \port$517$15 , b, a, en
+module \hwq_mac_array.mul_1_3 (clk, rst, \port$461$0 , \port$461$1 , \port$461$2 , \port$461$3 , \port$461$4 , \port$461$5 , \port$461$6 , \port$461$7 , \port$461$8 , \port$461$9 , \port$461$10 , \port$461$11 , \port$461$12 , \port$461$13 , \port$461$14 , \port$461$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -24434,38 +37132,38 @@ module \hwq_mac_array.mul_1_3 (clk, rst, \port$517$0 , \port$517$1 , \port$517$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$517$0 ;
-  wire \port$517$0 ;
-  output \port$517$1 ;
-  wire \port$517$1 ;
-  output \port$517$10 ;
-  wire \port$517$10 ;
-  output \port$517$11 ;
-  wire \port$517$11 ;
-  output \port$517$12 ;
-  wire \port$517$12 ;
-  output \port$517$13 ;
-  wire \port$517$13 ;
-  output \port$517$14 ;
-  wire \port$517$14 ;
-  output \port$517$15 ;
-  wire \port$517$15 ;
-  output \port$517$2 ;
-  wire \port$517$2 ;
-  output \port$517$3 ;
-  wire \port$517$3 ;
-  output \port$517$4 ;
-  wire \port$517$4 ;
-  output \port$517$5 ;
-  wire \port$517$5 ;
-  output \port$517$6 ;
-  wire \port$517$6 ;
-  output \port$517$7 ;
-  wire \port$517$7 ;
-  output \port$517$8 ;
-  wire \port$517$8 ;
-  output \port$517$9 ;
-  wire \port$517$9 ;
+  output \port$461$0 ;
+  wire \port$461$0 ;
+  output \port$461$1 ;
+  wire \port$461$1 ;
+  output \port$461$10 ;
+  wire \port$461$10 ;
+  output \port$461$11 ;
+  wire \port$461$11 ;
+  output \port$461$12 ;
+  wire \port$461$12 ;
+  output \port$461$13 ;
+  wire \port$461$13 ;
+  output \port$461$14 ;
+  wire \port$461$14 ;
+  output \port$461$15 ;
+  wire \port$461$15 ;
+  output \port$461$2 ;
+  wire \port$461$2 ;
+  output \port$461$3 ;
+  wire \port$461$3 ;
+  output \port$461$4 ;
+  wire \port$461$4 ;
+  output \port$461$5 ;
+  wire \port$461$5 ;
+  output \port$461$6 ;
+  wire \port$461$6 ;
+  output \port$461$7 ;
+  wire \port$461$7 ;
+  output \port$461$8 ;
+  wire \port$461$8 ;
+  output \port$461$9 ;
+  wire \port$461$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24541,19 +37239,19 @@ module \hwq_mac_array.mul_1_3 (clk, rst, \port$517$0 , \port$517$1 , \port$517$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$517$0 ),
-    .P1(\port$517$1 ),
-    .P10(\port$517$10 ),
-    .P11(\port$517$11 ),
-    .P12(\port$517$12 ),
-    .P13(\port$517$13 ),
-    .P14(\port$517$14 ),
-    .P15(\port$517$15 ),
+    .P0(\port$461$0 ),
+    .P1(\port$461$1 ),
+    .P10(\port$461$10 ),
+    .P11(\port$461$11 ),
+    .P12(\port$461$12 ),
+    .P13(\port$461$13 ),
+    .P14(\port$461$14 ),
+    .P15(\port$461$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$517$2 ),
+    .P2(\port$461$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24564,30 +37262,30 @@ module \hwq_mac_array.mul_1_3 (clk, rst, \port$517$0 , \port$517$1 , \port$517$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$517$3 ),
+    .P3(\port$461$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$517$4 ),
-    .P5(\port$517$5 ),
-    .P6(\port$517$6 ),
-    .P7(\port$517$7 ),
-    .P8(\port$517$8 ),
-    .P9(\port$517$9 ),
+    .P4(\port$461$4 ),
+    .P5(\port$461$5 ),
+    .P6(\port$461$6 ),
+    .P7(\port$461$7 ),
+    .P8(\port$461$8 ),
+    .P9(\port$461$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$517$15 , \port$517$14 , \port$517$13 , \port$517$12 , \port$517$11 , \port$517$10 , \port$517$9 , \port$517$8 , \port$517$7 , \port$517$6 , \port$517$5 , \port$517$4 , \port$517$3 , \port$517$2 , \port$517$1 , \port$517$0  };
+  assign p36[15:0] = { \port$461$15 , \port$461$14 , \port$461$13 , \port$461$12 , \port$461$11 , \port$461$10 , \port$461$9 , \port$461$8 , \port$461$7 , \port$461$6 , \port$461$5 , \port$461$4 , \port$461$3 , \port$461$2 , \port$461$1 , \port$461$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_4 (clk, rst, \port$533$0 , \port$533$1 , \port$533$2 , \port$533$3 , \port$533$4 , \port$533$5 , \port$533$6 , \port$533$7 , \port$533$8 , \port$533$9 , \port$533$10 , \port$533$11 , \port$533$12 , \port$533$13 , \port$533$14 , \port$533$15 , b, a, en
+module \hwq_mac_array.mul_1_4 (clk, rst, \port$477$0 , \port$477$1 , \port$477$2 , \port$477$3 , \port$477$4 , \port$477$5 , \port$477$6 , \port$477$7 , \port$477$8 , \port$477$9 , \port$477$10 , \port$477$11 , \port$477$12 , \port$477$13 , \port$477$14 , \port$477$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -24598,38 +37296,38 @@ module \hwq_mac_array.mul_1_4 (clk, rst, \port$533$0 , \port$533$1 , \port$533$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$533$0 ;
-  wire \port$533$0 ;
-  output \port$533$1 ;
-  wire \port$533$1 ;
-  output \port$533$10 ;
-  wire \port$533$10 ;
-  output \port$533$11 ;
-  wire \port$533$11 ;
-  output \port$533$12 ;
-  wire \port$533$12 ;
-  output \port$533$13 ;
-  wire \port$533$13 ;
-  output \port$533$14 ;
-  wire \port$533$14 ;
-  output \port$533$15 ;
-  wire \port$533$15 ;
-  output \port$533$2 ;
-  wire \port$533$2 ;
-  output \port$533$3 ;
-  wire \port$533$3 ;
-  output \port$533$4 ;
-  wire \port$533$4 ;
-  output \port$533$5 ;
-  wire \port$533$5 ;
-  output \port$533$6 ;
-  wire \port$533$6 ;
-  output \port$533$7 ;
-  wire \port$533$7 ;
-  output \port$533$8 ;
-  wire \port$533$8 ;
-  output \port$533$9 ;
-  wire \port$533$9 ;
+  output \port$477$0 ;
+  wire \port$477$0 ;
+  output \port$477$1 ;
+  wire \port$477$1 ;
+  output \port$477$10 ;
+  wire \port$477$10 ;
+  output \port$477$11 ;
+  wire \port$477$11 ;
+  output \port$477$12 ;
+  wire \port$477$12 ;
+  output \port$477$13 ;
+  wire \port$477$13 ;
+  output \port$477$14 ;
+  wire \port$477$14 ;
+  output \port$477$15 ;
+  wire \port$477$15 ;
+  output \port$477$2 ;
+  wire \port$477$2 ;
+  output \port$477$3 ;
+  wire \port$477$3 ;
+  output \port$477$4 ;
+  wire \port$477$4 ;
+  output \port$477$5 ;
+  wire \port$477$5 ;
+  output \port$477$6 ;
+  wire \port$477$6 ;
+  output \port$477$7 ;
+  wire \port$477$7 ;
+  output \port$477$8 ;
+  wire \port$477$8 ;
+  output \port$477$9 ;
+  wire \port$477$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24705,19 +37403,19 @@ module \hwq_mac_array.mul_1_4 (clk, rst, \port$533$0 , \port$533$1 , \port$533$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$533$0 ),
-    .P1(\port$533$1 ),
-    .P10(\port$533$10 ),
-    .P11(\port$533$11 ),
-    .P12(\port$533$12 ),
-    .P13(\port$533$13 ),
-    .P14(\port$533$14 ),
-    .P15(\port$533$15 ),
+    .P0(\port$477$0 ),
+    .P1(\port$477$1 ),
+    .P10(\port$477$10 ),
+    .P11(\port$477$11 ),
+    .P12(\port$477$12 ),
+    .P13(\port$477$13 ),
+    .P14(\port$477$14 ),
+    .P15(\port$477$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$533$2 ),
+    .P2(\port$477$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24728,30 +37426,30 @@ module \hwq_mac_array.mul_1_4 (clk, rst, \port$533$0 , \port$533$1 , \port$533$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$533$3 ),
+    .P3(\port$477$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$533$4 ),
-    .P5(\port$533$5 ),
-    .P6(\port$533$6 ),
-    .P7(\port$533$7 ),
-    .P8(\port$533$8 ),
-    .P9(\port$533$9 ),
+    .P4(\port$477$4 ),
+    .P5(\port$477$5 ),
+    .P6(\port$477$6 ),
+    .P7(\port$477$7 ),
+    .P8(\port$477$8 ),
+    .P9(\port$477$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$533$15 , \port$533$14 , \port$533$13 , \port$533$12 , \port$533$11 , \port$533$10 , \port$533$9 , \port$533$8 , \port$533$7 , \port$533$6 , \port$533$5 , \port$533$4 , \port$533$3 , \port$533$2 , \port$533$1 , \port$533$0  };
+  assign p36[15:0] = { \port$477$15 , \port$477$14 , \port$477$13 , \port$477$12 , \port$477$11 , \port$477$10 , \port$477$9 , \port$477$8 , \port$477$7 , \port$477$6 , \port$477$5 , \port$477$4 , \port$477$3 , \port$477$2 , \port$477$1 , \port$477$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_5 (clk, rst, \port$549$0 , \port$549$1 , \port$549$2 , \port$549$3 , \port$549$4 , \port$549$5 , \port$549$6 , \port$549$7 , \port$549$8 , \port$549$9 , \port$549$10 , \port$549$11 , \port$549$12 , \port$549$13 , \port$549$14 , \port$549$15 , b, a, en
+module \hwq_mac_array.mul_1_5 (clk, rst, \port$493$0 , \port$493$1 , \port$493$2 , \port$493$3 , \port$493$4 , \port$493$5 , \port$493$6 , \port$493$7 , \port$493$8 , \port$493$9 , \port$493$10 , \port$493$11 , \port$493$12 , \port$493$13 , \port$493$14 , \port$493$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -24762,38 +37460,38 @@ module \hwq_mac_array.mul_1_5 (clk, rst, \port$549$0 , \port$549$1 , \port$549$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$549$0 ;
-  wire \port$549$0 ;
-  output \port$549$1 ;
-  wire \port$549$1 ;
-  output \port$549$10 ;
-  wire \port$549$10 ;
-  output \port$549$11 ;
-  wire \port$549$11 ;
-  output \port$549$12 ;
-  wire \port$549$12 ;
-  output \port$549$13 ;
-  wire \port$549$13 ;
-  output \port$549$14 ;
-  wire \port$549$14 ;
-  output \port$549$15 ;
-  wire \port$549$15 ;
-  output \port$549$2 ;
-  wire \port$549$2 ;
-  output \port$549$3 ;
-  wire \port$549$3 ;
-  output \port$549$4 ;
-  wire \port$549$4 ;
-  output \port$549$5 ;
-  wire \port$549$5 ;
-  output \port$549$6 ;
-  wire \port$549$6 ;
-  output \port$549$7 ;
-  wire \port$549$7 ;
-  output \port$549$8 ;
-  wire \port$549$8 ;
-  output \port$549$9 ;
-  wire \port$549$9 ;
+  output \port$493$0 ;
+  wire \port$493$0 ;
+  output \port$493$1 ;
+  wire \port$493$1 ;
+  output \port$493$10 ;
+  wire \port$493$10 ;
+  output \port$493$11 ;
+  wire \port$493$11 ;
+  output \port$493$12 ;
+  wire \port$493$12 ;
+  output \port$493$13 ;
+  wire \port$493$13 ;
+  output \port$493$14 ;
+  wire \port$493$14 ;
+  output \port$493$15 ;
+  wire \port$493$15 ;
+  output \port$493$2 ;
+  wire \port$493$2 ;
+  output \port$493$3 ;
+  wire \port$493$3 ;
+  output \port$493$4 ;
+  wire \port$493$4 ;
+  output \port$493$5 ;
+  wire \port$493$5 ;
+  output \port$493$6 ;
+  wire \port$493$6 ;
+  output \port$493$7 ;
+  wire \port$493$7 ;
+  output \port$493$8 ;
+  wire \port$493$8 ;
+  output \port$493$9 ;
+  wire \port$493$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24869,19 +37567,19 @@ module \hwq_mac_array.mul_1_5 (clk, rst, \port$549$0 , \port$549$1 , \port$549$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$549$0 ),
-    .P1(\port$549$1 ),
-    .P10(\port$549$10 ),
-    .P11(\port$549$11 ),
-    .P12(\port$549$12 ),
-    .P13(\port$549$13 ),
-    .P14(\port$549$14 ),
-    .P15(\port$549$15 ),
+    .P0(\port$493$0 ),
+    .P1(\port$493$1 ),
+    .P10(\port$493$10 ),
+    .P11(\port$493$11 ),
+    .P12(\port$493$12 ),
+    .P13(\port$493$13 ),
+    .P14(\port$493$14 ),
+    .P15(\port$493$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$549$2 ),
+    .P2(\port$493$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24892,30 +37590,30 @@ module \hwq_mac_array.mul_1_5 (clk, rst, \port$549$0 , \port$549$1 , \port$549$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$549$3 ),
+    .P3(\port$493$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$549$4 ),
-    .P5(\port$549$5 ),
-    .P6(\port$549$6 ),
-    .P7(\port$549$7 ),
-    .P8(\port$549$8 ),
-    .P9(\port$549$9 ),
+    .P4(\port$493$4 ),
+    .P5(\port$493$5 ),
+    .P6(\port$493$6 ),
+    .P7(\port$493$7 ),
+    .P8(\port$493$8 ),
+    .P9(\port$493$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$549$15 , \port$549$14 , \port$549$13 , \port$549$12 , \port$549$11 , \port$549$10 , \port$549$9 , \port$549$8 , \port$549$7 , \port$549$6 , \port$549$5 , \port$549$4 , \port$549$3 , \port$549$2 , \port$549$1 , \port$549$0  };
+  assign p36[15:0] = { \port$493$15 , \port$493$14 , \port$493$13 , \port$493$12 , \port$493$11 , \port$493$10 , \port$493$9 , \port$493$8 , \port$493$7 , \port$493$6 , \port$493$5 , \port$493$4 , \port$493$3 , \port$493$2 , \port$493$1 , \port$493$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_6 (clk, rst, \port$565$0 , \port$565$1 , \port$565$2 , \port$565$3 , \port$565$4 , \port$565$5 , \port$565$6 , \port$565$7 , \port$565$8 , \port$565$9 , \port$565$10 , \port$565$11 , \port$565$12 , \port$565$13 , \port$565$14 , \port$565$15 , b, a, en
+module \hwq_mac_array.mul_1_6 (clk, rst, \port$509$0 , \port$509$1 , \port$509$2 , \port$509$3 , \port$509$4 , \port$509$5 , \port$509$6 , \port$509$7 , \port$509$8 , \port$509$9 , \port$509$10 , \port$509$11 , \port$509$12 , \port$509$13 , \port$509$14 , \port$509$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -24926,38 +37624,38 @@ module \hwq_mac_array.mul_1_6 (clk, rst, \port$565$0 , \port$565$1 , \port$565$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$565$0 ;
-  wire \port$565$0 ;
-  output \port$565$1 ;
-  wire \port$565$1 ;
-  output \port$565$10 ;
-  wire \port$565$10 ;
-  output \port$565$11 ;
-  wire \port$565$11 ;
-  output \port$565$12 ;
-  wire \port$565$12 ;
-  output \port$565$13 ;
-  wire \port$565$13 ;
-  output \port$565$14 ;
-  wire \port$565$14 ;
-  output \port$565$15 ;
-  wire \port$565$15 ;
-  output \port$565$2 ;
-  wire \port$565$2 ;
-  output \port$565$3 ;
-  wire \port$565$3 ;
-  output \port$565$4 ;
-  wire \port$565$4 ;
-  output \port$565$5 ;
-  wire \port$565$5 ;
-  output \port$565$6 ;
-  wire \port$565$6 ;
-  output \port$565$7 ;
-  wire \port$565$7 ;
-  output \port$565$8 ;
-  wire \port$565$8 ;
-  output \port$565$9 ;
-  wire \port$565$9 ;
+  output \port$509$0 ;
+  wire \port$509$0 ;
+  output \port$509$1 ;
+  wire \port$509$1 ;
+  output \port$509$10 ;
+  wire \port$509$10 ;
+  output \port$509$11 ;
+  wire \port$509$11 ;
+  output \port$509$12 ;
+  wire \port$509$12 ;
+  output \port$509$13 ;
+  wire \port$509$13 ;
+  output \port$509$14 ;
+  wire \port$509$14 ;
+  output \port$509$15 ;
+  wire \port$509$15 ;
+  output \port$509$2 ;
+  wire \port$509$2 ;
+  output \port$509$3 ;
+  wire \port$509$3 ;
+  output \port$509$4 ;
+  wire \port$509$4 ;
+  output \port$509$5 ;
+  wire \port$509$5 ;
+  output \port$509$6 ;
+  wire \port$509$6 ;
+  output \port$509$7 ;
+  wire \port$509$7 ;
+  output \port$509$8 ;
+  wire \port$509$8 ;
+  output \port$509$9 ;
+  wire \port$509$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25033,19 +37731,19 @@ module \hwq_mac_array.mul_1_6 (clk, rst, \port$565$0 , \port$565$1 , \port$565$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$565$0 ),
-    .P1(\port$565$1 ),
-    .P10(\port$565$10 ),
-    .P11(\port$565$11 ),
-    .P12(\port$565$12 ),
-    .P13(\port$565$13 ),
-    .P14(\port$565$14 ),
-    .P15(\port$565$15 ),
+    .P0(\port$509$0 ),
+    .P1(\port$509$1 ),
+    .P10(\port$509$10 ),
+    .P11(\port$509$11 ),
+    .P12(\port$509$12 ),
+    .P13(\port$509$13 ),
+    .P14(\port$509$14 ),
+    .P15(\port$509$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$565$2 ),
+    .P2(\port$509$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25056,30 +37754,30 @@ module \hwq_mac_array.mul_1_6 (clk, rst, \port$565$0 , \port$565$1 , \port$565$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$565$3 ),
+    .P3(\port$509$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$565$4 ),
-    .P5(\port$565$5 ),
-    .P6(\port$565$6 ),
-    .P7(\port$565$7 ),
-    .P8(\port$565$8 ),
-    .P9(\port$565$9 ),
+    .P4(\port$509$4 ),
+    .P5(\port$509$5 ),
+    .P6(\port$509$6 ),
+    .P7(\port$509$7 ),
+    .P8(\port$509$8 ),
+    .P9(\port$509$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$565$15 , \port$565$14 , \port$565$13 , \port$565$12 , \port$565$11 , \port$565$10 , \port$565$9 , \port$565$8 , \port$565$7 , \port$565$6 , \port$565$5 , \port$565$4 , \port$565$3 , \port$565$2 , \port$565$1 , \port$565$0  };
+  assign p36[15:0] = { \port$509$15 , \port$509$14 , \port$509$13 , \port$509$12 , \port$509$11 , \port$509$10 , \port$509$9 , \port$509$8 , \port$509$7 , \port$509$6 , \port$509$5 , \port$509$4 , \port$509$3 , \port$509$2 , \port$509$1 , \port$509$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_7 (clk, rst, \port$581$0 , \port$581$1 , \port$581$2 , \port$581$3 , \port$581$4 , \port$581$5 , \port$581$6 , \port$581$7 , \port$581$8 , \port$581$9 , \port$581$10 , \port$581$11 , \port$581$12 , \port$581$13 , \port$581$14 , \port$581$15 , b, a, en
+module \hwq_mac_array.mul_1_7 (clk, rst, \port$525$0 , \port$525$1 , \port$525$2 , \port$525$3 , \port$525$4 , \port$525$5 , \port$525$6 , \port$525$7 , \port$525$8 , \port$525$9 , \port$525$10 , \port$525$11 , \port$525$12 , \port$525$13 , \port$525$14 , \port$525$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -25090,38 +37788,38 @@ module \hwq_mac_array.mul_1_7 (clk, rst, \port$581$0 , \port$581$1 , \port$581$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$581$0 ;
-  wire \port$581$0 ;
-  output \port$581$1 ;
-  wire \port$581$1 ;
-  output \port$581$10 ;
-  wire \port$581$10 ;
-  output \port$581$11 ;
-  wire \port$581$11 ;
-  output \port$581$12 ;
-  wire \port$581$12 ;
-  output \port$581$13 ;
-  wire \port$581$13 ;
-  output \port$581$14 ;
-  wire \port$581$14 ;
-  output \port$581$15 ;
-  wire \port$581$15 ;
-  output \port$581$2 ;
-  wire \port$581$2 ;
-  output \port$581$3 ;
-  wire \port$581$3 ;
-  output \port$581$4 ;
-  wire \port$581$4 ;
-  output \port$581$5 ;
-  wire \port$581$5 ;
-  output \port$581$6 ;
-  wire \port$581$6 ;
-  output \port$581$7 ;
-  wire \port$581$7 ;
-  output \port$581$8 ;
-  wire \port$581$8 ;
-  output \port$581$9 ;
-  wire \port$581$9 ;
+  output \port$525$0 ;
+  wire \port$525$0 ;
+  output \port$525$1 ;
+  wire \port$525$1 ;
+  output \port$525$10 ;
+  wire \port$525$10 ;
+  output \port$525$11 ;
+  wire \port$525$11 ;
+  output \port$525$12 ;
+  wire \port$525$12 ;
+  output \port$525$13 ;
+  wire \port$525$13 ;
+  output \port$525$14 ;
+  wire \port$525$14 ;
+  output \port$525$15 ;
+  wire \port$525$15 ;
+  output \port$525$2 ;
+  wire \port$525$2 ;
+  output \port$525$3 ;
+  wire \port$525$3 ;
+  output \port$525$4 ;
+  wire \port$525$4 ;
+  output \port$525$5 ;
+  wire \port$525$5 ;
+  output \port$525$6 ;
+  wire \port$525$6 ;
+  output \port$525$7 ;
+  wire \port$525$7 ;
+  output \port$525$8 ;
+  wire \port$525$8 ;
+  output \port$525$9 ;
+  wire \port$525$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25197,19 +37895,19 @@ module \hwq_mac_array.mul_1_7 (clk, rst, \port$581$0 , \port$581$1 , \port$581$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$581$0 ),
-    .P1(\port$581$1 ),
-    .P10(\port$581$10 ),
-    .P11(\port$581$11 ),
-    .P12(\port$581$12 ),
-    .P13(\port$581$13 ),
-    .P14(\port$581$14 ),
-    .P15(\port$581$15 ),
+    .P0(\port$525$0 ),
+    .P1(\port$525$1 ),
+    .P10(\port$525$10 ),
+    .P11(\port$525$11 ),
+    .P12(\port$525$12 ),
+    .P13(\port$525$13 ),
+    .P14(\port$525$14 ),
+    .P15(\port$525$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$581$2 ),
+    .P2(\port$525$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25220,30 +37918,30 @@ module \hwq_mac_array.mul_1_7 (clk, rst, \port$581$0 , \port$581$1 , \port$581$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$581$3 ),
+    .P3(\port$525$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$581$4 ),
-    .P5(\port$581$5 ),
-    .P6(\port$581$6 ),
-    .P7(\port$581$7 ),
-    .P8(\port$581$8 ),
-    .P9(\port$581$9 ),
+    .P4(\port$525$4 ),
+    .P5(\port$525$5 ),
+    .P6(\port$525$6 ),
+    .P7(\port$525$7 ),
+    .P8(\port$525$8 ),
+    .P9(\port$525$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$581$15 , \port$581$14 , \port$581$13 , \port$581$12 , \port$581$11 , \port$581$10 , \port$581$9 , \port$581$8 , \port$581$7 , \port$581$6 , \port$581$5 , \port$581$4 , \port$581$3 , \port$581$2 , \port$581$1 , \port$581$0  };
+  assign p36[15:0] = { \port$525$15 , \port$525$14 , \port$525$13 , \port$525$12 , \port$525$11 , \port$525$10 , \port$525$9 , \port$525$8 , \port$525$7 , \port$525$6 , \port$525$5 , \port$525$4 , \port$525$3 , \port$525$2 , \port$525$1 , \port$525$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_0 (clk, rst, \port$597$0 , \port$597$1 , \port$597$2 , \port$597$3 , \port$597$4 , \port$597$5 , \port$597$6 , \port$597$7 , \port$597$8 , \port$597$9 , \port$597$10 , \port$597$11 , \port$597$12 , \port$597$13 , \port$597$14 , \port$597$15 , a, b, en
+module \hwq_mac_array.mul_2_0 (clk, rst, \port$541$0 , \port$541$1 , \port$541$2 , \port$541$3 , \port$541$4 , \port$541$5 , \port$541$6 , \port$541$7 , \port$541$8 , \port$541$9 , \port$541$10 , \port$541$11 , \port$541$12 , \port$541$13 , \port$541$14 , \port$541$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -25254,38 +37952,38 @@ module \hwq_mac_array.mul_2_0 (clk, rst, \port$597$0 , \port$597$1 , \port$597$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$597$0 ;
-  wire \port$597$0 ;
-  output \port$597$1 ;
-  wire \port$597$1 ;
-  output \port$597$10 ;
-  wire \port$597$10 ;
-  output \port$597$11 ;
-  wire \port$597$11 ;
-  output \port$597$12 ;
-  wire \port$597$12 ;
-  output \port$597$13 ;
-  wire \port$597$13 ;
-  output \port$597$14 ;
-  wire \port$597$14 ;
-  output \port$597$15 ;
-  wire \port$597$15 ;
-  output \port$597$2 ;
-  wire \port$597$2 ;
-  output \port$597$3 ;
-  wire \port$597$3 ;
-  output \port$597$4 ;
-  wire \port$597$4 ;
-  output \port$597$5 ;
-  wire \port$597$5 ;
-  output \port$597$6 ;
-  wire \port$597$6 ;
-  output \port$597$7 ;
-  wire \port$597$7 ;
-  output \port$597$8 ;
-  wire \port$597$8 ;
-  output \port$597$9 ;
-  wire \port$597$9 ;
+  output \port$541$0 ;
+  wire \port$541$0 ;
+  output \port$541$1 ;
+  wire \port$541$1 ;
+  output \port$541$10 ;
+  wire \port$541$10 ;
+  output \port$541$11 ;
+  wire \port$541$11 ;
+  output \port$541$12 ;
+  wire \port$541$12 ;
+  output \port$541$13 ;
+  wire \port$541$13 ;
+  output \port$541$14 ;
+  wire \port$541$14 ;
+  output \port$541$15 ;
+  wire \port$541$15 ;
+  output \port$541$2 ;
+  wire \port$541$2 ;
+  output \port$541$3 ;
+  wire \port$541$3 ;
+  output \port$541$4 ;
+  wire \port$541$4 ;
+  output \port$541$5 ;
+  wire \port$541$5 ;
+  output \port$541$6 ;
+  wire \port$541$6 ;
+  output \port$541$7 ;
+  wire \port$541$7 ;
+  output \port$541$8 ;
+  wire \port$541$8 ;
+  output \port$541$9 ;
+  wire \port$541$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25361,19 +38059,19 @@ module \hwq_mac_array.mul_2_0 (clk, rst, \port$597$0 , \port$597$1 , \port$597$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$597$0 ),
-    .P1(\port$597$1 ),
-    .P10(\port$597$10 ),
-    .P11(\port$597$11 ),
-    .P12(\port$597$12 ),
-    .P13(\port$597$13 ),
-    .P14(\port$597$14 ),
-    .P15(\port$597$15 ),
+    .P0(\port$541$0 ),
+    .P1(\port$541$1 ),
+    .P10(\port$541$10 ),
+    .P11(\port$541$11 ),
+    .P12(\port$541$12 ),
+    .P13(\port$541$13 ),
+    .P14(\port$541$14 ),
+    .P15(\port$541$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$597$2 ),
+    .P2(\port$541$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25384,30 +38082,30 @@ module \hwq_mac_array.mul_2_0 (clk, rst, \port$597$0 , \port$597$1 , \port$597$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$597$3 ),
+    .P3(\port$541$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$597$4 ),
-    .P5(\port$597$5 ),
-    .P6(\port$597$6 ),
-    .P7(\port$597$7 ),
-    .P8(\port$597$8 ),
-    .P9(\port$597$9 ),
+    .P4(\port$541$4 ),
+    .P5(\port$541$5 ),
+    .P6(\port$541$6 ),
+    .P7(\port$541$7 ),
+    .P8(\port$541$8 ),
+    .P9(\port$541$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$597$15 , \port$597$14 , \port$597$13 , \port$597$12 , \port$597$11 , \port$597$10 , \port$597$9 , \port$597$8 , \port$597$7 , \port$597$6 , \port$597$5 , \port$597$4 , \port$597$3 , \port$597$2 , \port$597$1 , \port$597$0  };
+  assign p36[15:0] = { \port$541$15 , \port$541$14 , \port$541$13 , \port$541$12 , \port$541$11 , \port$541$10 , \port$541$9 , \port$541$8 , \port$541$7 , \port$541$6 , \port$541$5 , \port$541$4 , \port$541$3 , \port$541$2 , \port$541$1 , \port$541$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_1 (clk, rst, \port$613$0 , \port$613$1 , \port$613$2 , \port$613$3 , \port$613$4 , \port$613$5 , \port$613$6 , \port$613$7 , \port$613$8 , \port$613$9 , \port$613$10 , \port$613$11 , \port$613$12 , \port$613$13 , \port$613$14 , \port$613$15 , b, a, en
+module \hwq_mac_array.mul_2_1 (clk, rst, \port$557$0 , \port$557$1 , \port$557$2 , \port$557$3 , \port$557$4 , \port$557$5 , \port$557$6 , \port$557$7 , \port$557$8 , \port$557$9 , \port$557$10 , \port$557$11 , \port$557$12 , \port$557$13 , \port$557$14 , \port$557$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -25418,38 +38116,38 @@ module \hwq_mac_array.mul_2_1 (clk, rst, \port$613$0 , \port$613$1 , \port$613$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$613$0 ;
-  wire \port$613$0 ;
-  output \port$613$1 ;
-  wire \port$613$1 ;
-  output \port$613$10 ;
-  wire \port$613$10 ;
-  output \port$613$11 ;
-  wire \port$613$11 ;
-  output \port$613$12 ;
-  wire \port$613$12 ;
-  output \port$613$13 ;
-  wire \port$613$13 ;
-  output \port$613$14 ;
-  wire \port$613$14 ;
-  output \port$613$15 ;
-  wire \port$613$15 ;
-  output \port$613$2 ;
-  wire \port$613$2 ;
-  output \port$613$3 ;
-  wire \port$613$3 ;
-  output \port$613$4 ;
-  wire \port$613$4 ;
-  output \port$613$5 ;
-  wire \port$613$5 ;
-  output \port$613$6 ;
-  wire \port$613$6 ;
-  output \port$613$7 ;
-  wire \port$613$7 ;
-  output \port$613$8 ;
-  wire \port$613$8 ;
-  output \port$613$9 ;
-  wire \port$613$9 ;
+  output \port$557$0 ;
+  wire \port$557$0 ;
+  output \port$557$1 ;
+  wire \port$557$1 ;
+  output \port$557$10 ;
+  wire \port$557$10 ;
+  output \port$557$11 ;
+  wire \port$557$11 ;
+  output \port$557$12 ;
+  wire \port$557$12 ;
+  output \port$557$13 ;
+  wire \port$557$13 ;
+  output \port$557$14 ;
+  wire \port$557$14 ;
+  output \port$557$15 ;
+  wire \port$557$15 ;
+  output \port$557$2 ;
+  wire \port$557$2 ;
+  output \port$557$3 ;
+  wire \port$557$3 ;
+  output \port$557$4 ;
+  wire \port$557$4 ;
+  output \port$557$5 ;
+  wire \port$557$5 ;
+  output \port$557$6 ;
+  wire \port$557$6 ;
+  output \port$557$7 ;
+  wire \port$557$7 ;
+  output \port$557$8 ;
+  wire \port$557$8 ;
+  output \port$557$9 ;
+  wire \port$557$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25525,19 +38223,19 @@ module \hwq_mac_array.mul_2_1 (clk, rst, \port$613$0 , \port$613$1 , \port$613$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$613$0 ),
-    .P1(\port$613$1 ),
-    .P10(\port$613$10 ),
-    .P11(\port$613$11 ),
-    .P12(\port$613$12 ),
-    .P13(\port$613$13 ),
-    .P14(\port$613$14 ),
-    .P15(\port$613$15 ),
+    .P0(\port$557$0 ),
+    .P1(\port$557$1 ),
+    .P10(\port$557$10 ),
+    .P11(\port$557$11 ),
+    .P12(\port$557$12 ),
+    .P13(\port$557$13 ),
+    .P14(\port$557$14 ),
+    .P15(\port$557$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$613$2 ),
+    .P2(\port$557$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25548,30 +38246,30 @@ module \hwq_mac_array.mul_2_1 (clk, rst, \port$613$0 , \port$613$1 , \port$613$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$613$3 ),
+    .P3(\port$557$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$613$4 ),
-    .P5(\port$613$5 ),
-    .P6(\port$613$6 ),
-    .P7(\port$613$7 ),
-    .P8(\port$613$8 ),
-    .P9(\port$613$9 ),
+    .P4(\port$557$4 ),
+    .P5(\port$557$5 ),
+    .P6(\port$557$6 ),
+    .P7(\port$557$7 ),
+    .P8(\port$557$8 ),
+    .P9(\port$557$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$613$15 , \port$613$14 , \port$613$13 , \port$613$12 , \port$613$11 , \port$613$10 , \port$613$9 , \port$613$8 , \port$613$7 , \port$613$6 , \port$613$5 , \port$613$4 , \port$613$3 , \port$613$2 , \port$613$1 , \port$613$0  };
+  assign p36[15:0] = { \port$557$15 , \port$557$14 , \port$557$13 , \port$557$12 , \port$557$11 , \port$557$10 , \port$557$9 , \port$557$8 , \port$557$7 , \port$557$6 , \port$557$5 , \port$557$4 , \port$557$3 , \port$557$2 , \port$557$1 , \port$557$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_2 (clk, rst, \port$629$0 , \port$629$1 , \port$629$2 , \port$629$3 , \port$629$4 , \port$629$5 , \port$629$6 , \port$629$7 , \port$629$8 , \port$629$9 , \port$629$10 , \port$629$11 , \port$629$12 , \port$629$13 , \port$629$14 , \port$629$15 , b, a, en
+module \hwq_mac_array.mul_2_2 (clk, rst, \port$573$0 , \port$573$1 , \port$573$2 , \port$573$3 , \port$573$4 , \port$573$5 , \port$573$6 , \port$573$7 , \port$573$8 , \port$573$9 , \port$573$10 , \port$573$11 , \port$573$12 , \port$573$13 , \port$573$14 , \port$573$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -25582,38 +38280,38 @@ module \hwq_mac_array.mul_2_2 (clk, rst, \port$629$0 , \port$629$1 , \port$629$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$629$0 ;
-  wire \port$629$0 ;
-  output \port$629$1 ;
-  wire \port$629$1 ;
-  output \port$629$10 ;
-  wire \port$629$10 ;
-  output \port$629$11 ;
-  wire \port$629$11 ;
-  output \port$629$12 ;
-  wire \port$629$12 ;
-  output \port$629$13 ;
-  wire \port$629$13 ;
-  output \port$629$14 ;
-  wire \port$629$14 ;
-  output \port$629$15 ;
-  wire \port$629$15 ;
-  output \port$629$2 ;
-  wire \port$629$2 ;
-  output \port$629$3 ;
-  wire \port$629$3 ;
-  output \port$629$4 ;
-  wire \port$629$4 ;
-  output \port$629$5 ;
-  wire \port$629$5 ;
-  output \port$629$6 ;
-  wire \port$629$6 ;
-  output \port$629$7 ;
-  wire \port$629$7 ;
-  output \port$629$8 ;
-  wire \port$629$8 ;
-  output \port$629$9 ;
-  wire \port$629$9 ;
+  output \port$573$0 ;
+  wire \port$573$0 ;
+  output \port$573$1 ;
+  wire \port$573$1 ;
+  output \port$573$10 ;
+  wire \port$573$10 ;
+  output \port$573$11 ;
+  wire \port$573$11 ;
+  output \port$573$12 ;
+  wire \port$573$12 ;
+  output \port$573$13 ;
+  wire \port$573$13 ;
+  output \port$573$14 ;
+  wire \port$573$14 ;
+  output \port$573$15 ;
+  wire \port$573$15 ;
+  output \port$573$2 ;
+  wire \port$573$2 ;
+  output \port$573$3 ;
+  wire \port$573$3 ;
+  output \port$573$4 ;
+  wire \port$573$4 ;
+  output \port$573$5 ;
+  wire \port$573$5 ;
+  output \port$573$6 ;
+  wire \port$573$6 ;
+  output \port$573$7 ;
+  wire \port$573$7 ;
+  output \port$573$8 ;
+  wire \port$573$8 ;
+  output \port$573$9 ;
+  wire \port$573$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25689,19 +38387,19 @@ module \hwq_mac_array.mul_2_2 (clk, rst, \port$629$0 , \port$629$1 , \port$629$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$629$0 ),
-    .P1(\port$629$1 ),
-    .P10(\port$629$10 ),
-    .P11(\port$629$11 ),
-    .P12(\port$629$12 ),
-    .P13(\port$629$13 ),
-    .P14(\port$629$14 ),
-    .P15(\port$629$15 ),
+    .P0(\port$573$0 ),
+    .P1(\port$573$1 ),
+    .P10(\port$573$10 ),
+    .P11(\port$573$11 ),
+    .P12(\port$573$12 ),
+    .P13(\port$573$13 ),
+    .P14(\port$573$14 ),
+    .P15(\port$573$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$629$2 ),
+    .P2(\port$573$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25712,30 +38410,30 @@ module \hwq_mac_array.mul_2_2 (clk, rst, \port$629$0 , \port$629$1 , \port$629$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$629$3 ),
+    .P3(\port$573$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$629$4 ),
-    .P5(\port$629$5 ),
-    .P6(\port$629$6 ),
-    .P7(\port$629$7 ),
-    .P8(\port$629$8 ),
-    .P9(\port$629$9 ),
+    .P4(\port$573$4 ),
+    .P5(\port$573$5 ),
+    .P6(\port$573$6 ),
+    .P7(\port$573$7 ),
+    .P8(\port$573$8 ),
+    .P9(\port$573$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$629$15 , \port$629$14 , \port$629$13 , \port$629$12 , \port$629$11 , \port$629$10 , \port$629$9 , \port$629$8 , \port$629$7 , \port$629$6 , \port$629$5 , \port$629$4 , \port$629$3 , \port$629$2 , \port$629$1 , \port$629$0  };
+  assign p36[15:0] = { \port$573$15 , \port$573$14 , \port$573$13 , \port$573$12 , \port$573$11 , \port$573$10 , \port$573$9 , \port$573$8 , \port$573$7 , \port$573$6 , \port$573$5 , \port$573$4 , \port$573$3 , \port$573$2 , \port$573$1 , \port$573$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_3 (clk, rst, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , b, a, en
+module \hwq_mac_array.mul_2_3 (clk, rst, \port$589$0 , \port$589$1 , \port$589$2 , \port$589$3 , \port$589$4 , \port$589$5 , \port$589$6 , \port$589$7 , \port$589$8 , \port$589$9 , \port$589$10 , \port$589$11 , \port$589$12 , \port$589$13 , \port$589$14 , \port$589$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -25746,38 +38444,38 @@ module \hwq_mac_array.mul_2_3 (clk, rst, \port$645$0 , \port$645$1 , \port$645$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$645$0 ;
-  wire \port$645$0 ;
-  output \port$645$1 ;
-  wire \port$645$1 ;
-  output \port$645$10 ;
-  wire \port$645$10 ;
-  output \port$645$11 ;
-  wire \port$645$11 ;
-  output \port$645$12 ;
-  wire \port$645$12 ;
-  output \port$645$13 ;
-  wire \port$645$13 ;
-  output \port$645$14 ;
-  wire \port$645$14 ;
-  output \port$645$15 ;
-  wire \port$645$15 ;
-  output \port$645$2 ;
-  wire \port$645$2 ;
-  output \port$645$3 ;
-  wire \port$645$3 ;
-  output \port$645$4 ;
-  wire \port$645$4 ;
-  output \port$645$5 ;
-  wire \port$645$5 ;
-  output \port$645$6 ;
-  wire \port$645$6 ;
-  output \port$645$7 ;
-  wire \port$645$7 ;
-  output \port$645$8 ;
-  wire \port$645$8 ;
-  output \port$645$9 ;
-  wire \port$645$9 ;
+  output \port$589$0 ;
+  wire \port$589$0 ;
+  output \port$589$1 ;
+  wire \port$589$1 ;
+  output \port$589$10 ;
+  wire \port$589$10 ;
+  output \port$589$11 ;
+  wire \port$589$11 ;
+  output \port$589$12 ;
+  wire \port$589$12 ;
+  output \port$589$13 ;
+  wire \port$589$13 ;
+  output \port$589$14 ;
+  wire \port$589$14 ;
+  output \port$589$15 ;
+  wire \port$589$15 ;
+  output \port$589$2 ;
+  wire \port$589$2 ;
+  output \port$589$3 ;
+  wire \port$589$3 ;
+  output \port$589$4 ;
+  wire \port$589$4 ;
+  output \port$589$5 ;
+  wire \port$589$5 ;
+  output \port$589$6 ;
+  wire \port$589$6 ;
+  output \port$589$7 ;
+  wire \port$589$7 ;
+  output \port$589$8 ;
+  wire \port$589$8 ;
+  output \port$589$9 ;
+  wire \port$589$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25853,19 +38551,19 @@ module \hwq_mac_array.mul_2_3 (clk, rst, \port$645$0 , \port$645$1 , \port$645$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$645$0 ),
-    .P1(\port$645$1 ),
-    .P10(\port$645$10 ),
-    .P11(\port$645$11 ),
-    .P12(\port$645$12 ),
-    .P13(\port$645$13 ),
-    .P14(\port$645$14 ),
-    .P15(\port$645$15 ),
+    .P0(\port$589$0 ),
+    .P1(\port$589$1 ),
+    .P10(\port$589$10 ),
+    .P11(\port$589$11 ),
+    .P12(\port$589$12 ),
+    .P13(\port$589$13 ),
+    .P14(\port$589$14 ),
+    .P15(\port$589$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$645$2 ),
+    .P2(\port$589$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25876,30 +38574,30 @@ module \hwq_mac_array.mul_2_3 (clk, rst, \port$645$0 , \port$645$1 , \port$645$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$645$3 ),
+    .P3(\port$589$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$645$4 ),
-    .P5(\port$645$5 ),
-    .P6(\port$645$6 ),
-    .P7(\port$645$7 ),
-    .P8(\port$645$8 ),
-    .P9(\port$645$9 ),
+    .P4(\port$589$4 ),
+    .P5(\port$589$5 ),
+    .P6(\port$589$6 ),
+    .P7(\port$589$7 ),
+    .P8(\port$589$8 ),
+    .P9(\port$589$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$645$15 , \port$645$14 , \port$645$13 , \port$645$12 , \port$645$11 , \port$645$10 , \port$645$9 , \port$645$8 , \port$645$7 , \port$645$6 , \port$645$5 , \port$645$4 , \port$645$3 , \port$645$2 , \port$645$1 , \port$645$0  };
+  assign p36[15:0] = { \port$589$15 , \port$589$14 , \port$589$13 , \port$589$12 , \port$589$11 , \port$589$10 , \port$589$9 , \port$589$8 , \port$589$7 , \port$589$6 , \port$589$5 , \port$589$4 , \port$589$3 , \port$589$2 , \port$589$1 , \port$589$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_4 (clk, rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , b, a, en
+module \hwq_mac_array.mul_2_4 (clk, rst, \port$605$0 , \port$605$1 , \port$605$2 , \port$605$3 , \port$605$4 , \port$605$5 , \port$605$6 , \port$605$7 , \port$605$8 , \port$605$9 , \port$605$10 , \port$605$11 , \port$605$12 , \port$605$13 , \port$605$14 , \port$605$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -25910,38 +38608,38 @@ module \hwq_mac_array.mul_2_4 (clk, rst, \port$661$0 , \port$661$1 , \port$661$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$661$0 ;
-  wire \port$661$0 ;
-  output \port$661$1 ;
-  wire \port$661$1 ;
-  output \port$661$10 ;
-  wire \port$661$10 ;
-  output \port$661$11 ;
-  wire \port$661$11 ;
-  output \port$661$12 ;
-  wire \port$661$12 ;
-  output \port$661$13 ;
-  wire \port$661$13 ;
-  output \port$661$14 ;
-  wire \port$661$14 ;
-  output \port$661$15 ;
-  wire \port$661$15 ;
-  output \port$661$2 ;
-  wire \port$661$2 ;
-  output \port$661$3 ;
-  wire \port$661$3 ;
-  output \port$661$4 ;
-  wire \port$661$4 ;
-  output \port$661$5 ;
-  wire \port$661$5 ;
-  output \port$661$6 ;
-  wire \port$661$6 ;
-  output \port$661$7 ;
-  wire \port$661$7 ;
-  output \port$661$8 ;
-  wire \port$661$8 ;
-  output \port$661$9 ;
-  wire \port$661$9 ;
+  output \port$605$0 ;
+  wire \port$605$0 ;
+  output \port$605$1 ;
+  wire \port$605$1 ;
+  output \port$605$10 ;
+  wire \port$605$10 ;
+  output \port$605$11 ;
+  wire \port$605$11 ;
+  output \port$605$12 ;
+  wire \port$605$12 ;
+  output \port$605$13 ;
+  wire \port$605$13 ;
+  output \port$605$14 ;
+  wire \port$605$14 ;
+  output \port$605$15 ;
+  wire \port$605$15 ;
+  output \port$605$2 ;
+  wire \port$605$2 ;
+  output \port$605$3 ;
+  wire \port$605$3 ;
+  output \port$605$4 ;
+  wire \port$605$4 ;
+  output \port$605$5 ;
+  wire \port$605$5 ;
+  output \port$605$6 ;
+  wire \port$605$6 ;
+  output \port$605$7 ;
+  wire \port$605$7 ;
+  output \port$605$8 ;
+  wire \port$605$8 ;
+  output \port$605$9 ;
+  wire \port$605$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26017,19 +38715,19 @@ module \hwq_mac_array.mul_2_4 (clk, rst, \port$661$0 , \port$661$1 , \port$661$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$661$0 ),
-    .P1(\port$661$1 ),
-    .P10(\port$661$10 ),
-    .P11(\port$661$11 ),
-    .P12(\port$661$12 ),
-    .P13(\port$661$13 ),
-    .P14(\port$661$14 ),
-    .P15(\port$661$15 ),
+    .P0(\port$605$0 ),
+    .P1(\port$605$1 ),
+    .P10(\port$605$10 ),
+    .P11(\port$605$11 ),
+    .P12(\port$605$12 ),
+    .P13(\port$605$13 ),
+    .P14(\port$605$14 ),
+    .P15(\port$605$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$661$2 ),
+    .P2(\port$605$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26040,30 +38738,30 @@ module \hwq_mac_array.mul_2_4 (clk, rst, \port$661$0 , \port$661$1 , \port$661$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$661$3 ),
+    .P3(\port$605$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$661$4 ),
-    .P5(\port$661$5 ),
-    .P6(\port$661$6 ),
-    .P7(\port$661$7 ),
-    .P8(\port$661$8 ),
-    .P9(\port$661$9 ),
+    .P4(\port$605$4 ),
+    .P5(\port$605$5 ),
+    .P6(\port$605$6 ),
+    .P7(\port$605$7 ),
+    .P8(\port$605$8 ),
+    .P9(\port$605$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$661$15 , \port$661$14 , \port$661$13 , \port$661$12 , \port$661$11 , \port$661$10 , \port$661$9 , \port$661$8 , \port$661$7 , \port$661$6 , \port$661$5 , \port$661$4 , \port$661$3 , \port$661$2 , \port$661$1 , \port$661$0  };
+  assign p36[15:0] = { \port$605$15 , \port$605$14 , \port$605$13 , \port$605$12 , \port$605$11 , \port$605$10 , \port$605$9 , \port$605$8 , \port$605$7 , \port$605$6 , \port$605$5 , \port$605$4 , \port$605$3 , \port$605$2 , \port$605$1 , \port$605$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_5 (clk, rst, \port$677$0 , \port$677$1 , \port$677$2 , \port$677$3 , \port$677$4 , \port$677$5 , \port$677$6 , \port$677$7 , \port$677$8 , \port$677$9 , \port$677$10 , \port$677$11 , \port$677$12 , \port$677$13 , \port$677$14 , \port$677$15 , b, a, en
+module \hwq_mac_array.mul_2_5 (clk, rst, \port$621$0 , \port$621$1 , \port$621$2 , \port$621$3 , \port$621$4 , \port$621$5 , \port$621$6 , \port$621$7 , \port$621$8 , \port$621$9 , \port$621$10 , \port$621$11 , \port$621$12 , \port$621$13 , \port$621$14 , \port$621$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -26074,38 +38772,38 @@ module \hwq_mac_array.mul_2_5 (clk, rst, \port$677$0 , \port$677$1 , \port$677$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$677$0 ;
-  wire \port$677$0 ;
-  output \port$677$1 ;
-  wire \port$677$1 ;
-  output \port$677$10 ;
-  wire \port$677$10 ;
-  output \port$677$11 ;
-  wire \port$677$11 ;
-  output \port$677$12 ;
-  wire \port$677$12 ;
-  output \port$677$13 ;
-  wire \port$677$13 ;
-  output \port$677$14 ;
-  wire \port$677$14 ;
-  output \port$677$15 ;
-  wire \port$677$15 ;
-  output \port$677$2 ;
-  wire \port$677$2 ;
-  output \port$677$3 ;
-  wire \port$677$3 ;
-  output \port$677$4 ;
-  wire \port$677$4 ;
-  output \port$677$5 ;
-  wire \port$677$5 ;
-  output \port$677$6 ;
-  wire \port$677$6 ;
-  output \port$677$7 ;
-  wire \port$677$7 ;
-  output \port$677$8 ;
-  wire \port$677$8 ;
-  output \port$677$9 ;
-  wire \port$677$9 ;
+  output \port$621$0 ;
+  wire \port$621$0 ;
+  output \port$621$1 ;
+  wire \port$621$1 ;
+  output \port$621$10 ;
+  wire \port$621$10 ;
+  output \port$621$11 ;
+  wire \port$621$11 ;
+  output \port$621$12 ;
+  wire \port$621$12 ;
+  output \port$621$13 ;
+  wire \port$621$13 ;
+  output \port$621$14 ;
+  wire \port$621$14 ;
+  output \port$621$15 ;
+  wire \port$621$15 ;
+  output \port$621$2 ;
+  wire \port$621$2 ;
+  output \port$621$3 ;
+  wire \port$621$3 ;
+  output \port$621$4 ;
+  wire \port$621$4 ;
+  output \port$621$5 ;
+  wire \port$621$5 ;
+  output \port$621$6 ;
+  wire \port$621$6 ;
+  output \port$621$7 ;
+  wire \port$621$7 ;
+  output \port$621$8 ;
+  wire \port$621$8 ;
+  output \port$621$9 ;
+  wire \port$621$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26181,19 +38879,19 @@ module \hwq_mac_array.mul_2_5 (clk, rst, \port$677$0 , \port$677$1 , \port$677$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$677$0 ),
-    .P1(\port$677$1 ),
-    .P10(\port$677$10 ),
-    .P11(\port$677$11 ),
-    .P12(\port$677$12 ),
-    .P13(\port$677$13 ),
-    .P14(\port$677$14 ),
-    .P15(\port$677$15 ),
+    .P0(\port$621$0 ),
+    .P1(\port$621$1 ),
+    .P10(\port$621$10 ),
+    .P11(\port$621$11 ),
+    .P12(\port$621$12 ),
+    .P13(\port$621$13 ),
+    .P14(\port$621$14 ),
+    .P15(\port$621$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$677$2 ),
+    .P2(\port$621$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26204,30 +38902,30 @@ module \hwq_mac_array.mul_2_5 (clk, rst, \port$677$0 , \port$677$1 , \port$677$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$677$3 ),
+    .P3(\port$621$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$677$4 ),
-    .P5(\port$677$5 ),
-    .P6(\port$677$6 ),
-    .P7(\port$677$7 ),
-    .P8(\port$677$8 ),
-    .P9(\port$677$9 ),
+    .P4(\port$621$4 ),
+    .P5(\port$621$5 ),
+    .P6(\port$621$6 ),
+    .P7(\port$621$7 ),
+    .P8(\port$621$8 ),
+    .P9(\port$621$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$677$15 , \port$677$14 , \port$677$13 , \port$677$12 , \port$677$11 , \port$677$10 , \port$677$9 , \port$677$8 , \port$677$7 , \port$677$6 , \port$677$5 , \port$677$4 , \port$677$3 , \port$677$2 , \port$677$1 , \port$677$0  };
+  assign p36[15:0] = { \port$621$15 , \port$621$14 , \port$621$13 , \port$621$12 , \port$621$11 , \port$621$10 , \port$621$9 , \port$621$8 , \port$621$7 , \port$621$6 , \port$621$5 , \port$621$4 , \port$621$3 , \port$621$2 , \port$621$1 , \port$621$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_6 (clk, rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, en
+module \hwq_mac_array.mul_2_6 (clk, rst, \port$637$0 , \port$637$1 , \port$637$2 , \port$637$3 , \port$637$4 , \port$637$5 , \port$637$6 , \port$637$7 , \port$637$8 , \port$637$9 , \port$637$10 , \port$637$11 , \port$637$12 , \port$637$13 , \port$637$14 , \port$637$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -26238,38 +38936,38 @@ module \hwq_mac_array.mul_2_6 (clk, rst, \port$693$0 , \port$693$1 , \port$693$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$693$0 ;
-  wire \port$693$0 ;
-  output \port$693$1 ;
-  wire \port$693$1 ;
-  output \port$693$10 ;
-  wire \port$693$10 ;
-  output \port$693$11 ;
-  wire \port$693$11 ;
-  output \port$693$12 ;
-  wire \port$693$12 ;
-  output \port$693$13 ;
-  wire \port$693$13 ;
-  output \port$693$14 ;
-  wire \port$693$14 ;
-  output \port$693$15 ;
-  wire \port$693$15 ;
-  output \port$693$2 ;
-  wire \port$693$2 ;
-  output \port$693$3 ;
-  wire \port$693$3 ;
-  output \port$693$4 ;
-  wire \port$693$4 ;
-  output \port$693$5 ;
-  wire \port$693$5 ;
-  output \port$693$6 ;
-  wire \port$693$6 ;
-  output \port$693$7 ;
-  wire \port$693$7 ;
-  output \port$693$8 ;
-  wire \port$693$8 ;
-  output \port$693$9 ;
-  wire \port$693$9 ;
+  output \port$637$0 ;
+  wire \port$637$0 ;
+  output \port$637$1 ;
+  wire \port$637$1 ;
+  output \port$637$10 ;
+  wire \port$637$10 ;
+  output \port$637$11 ;
+  wire \port$637$11 ;
+  output \port$637$12 ;
+  wire \port$637$12 ;
+  output \port$637$13 ;
+  wire \port$637$13 ;
+  output \port$637$14 ;
+  wire \port$637$14 ;
+  output \port$637$15 ;
+  wire \port$637$15 ;
+  output \port$637$2 ;
+  wire \port$637$2 ;
+  output \port$637$3 ;
+  wire \port$637$3 ;
+  output \port$637$4 ;
+  wire \port$637$4 ;
+  output \port$637$5 ;
+  wire \port$637$5 ;
+  output \port$637$6 ;
+  wire \port$637$6 ;
+  output \port$637$7 ;
+  wire \port$637$7 ;
+  output \port$637$8 ;
+  wire \port$637$8 ;
+  output \port$637$9 ;
+  wire \port$637$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26345,19 +39043,19 @@ module \hwq_mac_array.mul_2_6 (clk, rst, \port$693$0 , \port$693$1 , \port$693$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$693$0 ),
-    .P1(\port$693$1 ),
-    .P10(\port$693$10 ),
-    .P11(\port$693$11 ),
-    .P12(\port$693$12 ),
-    .P13(\port$693$13 ),
-    .P14(\port$693$14 ),
-    .P15(\port$693$15 ),
+    .P0(\port$637$0 ),
+    .P1(\port$637$1 ),
+    .P10(\port$637$10 ),
+    .P11(\port$637$11 ),
+    .P12(\port$637$12 ),
+    .P13(\port$637$13 ),
+    .P14(\port$637$14 ),
+    .P15(\port$637$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$693$2 ),
+    .P2(\port$637$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26368,30 +39066,30 @@ module \hwq_mac_array.mul_2_6 (clk, rst, \port$693$0 , \port$693$1 , \port$693$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$693$3 ),
+    .P3(\port$637$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$693$4 ),
-    .P5(\port$693$5 ),
-    .P6(\port$693$6 ),
-    .P7(\port$693$7 ),
-    .P8(\port$693$8 ),
-    .P9(\port$693$9 ),
+    .P4(\port$637$4 ),
+    .P5(\port$637$5 ),
+    .P6(\port$637$6 ),
+    .P7(\port$637$7 ),
+    .P8(\port$637$8 ),
+    .P9(\port$637$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$693$15 , \port$693$14 , \port$693$13 , \port$693$12 , \port$693$11 , \port$693$10 , \port$693$9 , \port$693$8 , \port$693$7 , \port$693$6 , \port$693$5 , \port$693$4 , \port$693$3 , \port$693$2 , \port$693$1 , \port$693$0  };
+  assign p36[15:0] = { \port$637$15 , \port$637$14 , \port$637$13 , \port$637$12 , \port$637$11 , \port$637$10 , \port$637$9 , \port$637$8 , \port$637$7 , \port$637$6 , \port$637$5 , \port$637$4 , \port$637$3 , \port$637$2 , \port$637$1 , \port$637$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_7 (clk, rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , b, a, en
+module \hwq_mac_array.mul_2_7 (clk, rst, \port$653$0 , \port$653$1 , \port$653$2 , \port$653$3 , \port$653$4 , \port$653$5 , \port$653$6 , \port$653$7 , \port$653$8 , \port$653$9 , \port$653$10 , \port$653$11 , \port$653$12 , \port$653$13 , \port$653$14 , \port$653$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -26402,38 +39100,38 @@ module \hwq_mac_array.mul_2_7 (clk, rst, \port$709$0 , \port$709$1 , \port$709$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$709$0 ;
-  wire \port$709$0 ;
-  output \port$709$1 ;
-  wire \port$709$1 ;
-  output \port$709$10 ;
-  wire \port$709$10 ;
-  output \port$709$11 ;
-  wire \port$709$11 ;
-  output \port$709$12 ;
-  wire \port$709$12 ;
-  output \port$709$13 ;
-  wire \port$709$13 ;
-  output \port$709$14 ;
-  wire \port$709$14 ;
-  output \port$709$15 ;
-  wire \port$709$15 ;
-  output \port$709$2 ;
-  wire \port$709$2 ;
-  output \port$709$3 ;
-  wire \port$709$3 ;
-  output \port$709$4 ;
-  wire \port$709$4 ;
-  output \port$709$5 ;
-  wire \port$709$5 ;
-  output \port$709$6 ;
-  wire \port$709$6 ;
-  output \port$709$7 ;
-  wire \port$709$7 ;
-  output \port$709$8 ;
-  wire \port$709$8 ;
-  output \port$709$9 ;
-  wire \port$709$9 ;
+  output \port$653$0 ;
+  wire \port$653$0 ;
+  output \port$653$1 ;
+  wire \port$653$1 ;
+  output \port$653$10 ;
+  wire \port$653$10 ;
+  output \port$653$11 ;
+  wire \port$653$11 ;
+  output \port$653$12 ;
+  wire \port$653$12 ;
+  output \port$653$13 ;
+  wire \port$653$13 ;
+  output \port$653$14 ;
+  wire \port$653$14 ;
+  output \port$653$15 ;
+  wire \port$653$15 ;
+  output \port$653$2 ;
+  wire \port$653$2 ;
+  output \port$653$3 ;
+  wire \port$653$3 ;
+  output \port$653$4 ;
+  wire \port$653$4 ;
+  output \port$653$5 ;
+  wire \port$653$5 ;
+  output \port$653$6 ;
+  wire \port$653$6 ;
+  output \port$653$7 ;
+  wire \port$653$7 ;
+  output \port$653$8 ;
+  wire \port$653$8 ;
+  output \port$653$9 ;
+  wire \port$653$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26509,19 +39207,19 @@ module \hwq_mac_array.mul_2_7 (clk, rst, \port$709$0 , \port$709$1 , \port$709$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$709$0 ),
-    .P1(\port$709$1 ),
-    .P10(\port$709$10 ),
-    .P11(\port$709$11 ),
-    .P12(\port$709$12 ),
-    .P13(\port$709$13 ),
-    .P14(\port$709$14 ),
-    .P15(\port$709$15 ),
+    .P0(\port$653$0 ),
+    .P1(\port$653$1 ),
+    .P10(\port$653$10 ),
+    .P11(\port$653$11 ),
+    .P12(\port$653$12 ),
+    .P13(\port$653$13 ),
+    .P14(\port$653$14 ),
+    .P15(\port$653$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$709$2 ),
+    .P2(\port$653$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26532,30 +39230,30 @@ module \hwq_mac_array.mul_2_7 (clk, rst, \port$709$0 , \port$709$1 , \port$709$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$709$3 ),
+    .P3(\port$653$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$709$4 ),
-    .P5(\port$709$5 ),
-    .P6(\port$709$6 ),
-    .P7(\port$709$7 ),
-    .P8(\port$709$8 ),
-    .P9(\port$709$9 ),
+    .P4(\port$653$4 ),
+    .P5(\port$653$5 ),
+    .P6(\port$653$6 ),
+    .P7(\port$653$7 ),
+    .P8(\port$653$8 ),
+    .P9(\port$653$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$709$15 , \port$709$14 , \port$709$13 , \port$709$12 , \port$709$11 , \port$709$10 , \port$709$9 , \port$709$8 , \port$709$7 , \port$709$6 , \port$709$5 , \port$709$4 , \port$709$3 , \port$709$2 , \port$709$1 , \port$709$0  };
+  assign p36[15:0] = { \port$653$15 , \port$653$14 , \port$653$13 , \port$653$12 , \port$653$11 , \port$653$10 , \port$653$9 , \port$653$8 , \port$653$7 , \port$653$6 , \port$653$5 , \port$653$4 , \port$653$3 , \port$653$2 , \port$653$1 , \port$653$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_0 (clk, rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , a, b, en
+module \hwq_mac_array.mul_3_0 (clk, rst, \port$669$0 , \port$669$1 , \port$669$2 , \port$669$3 , \port$669$4 , \port$669$5 , \port$669$6 , \port$669$7 , \port$669$8 , \port$669$9 , \port$669$10 , \port$669$11 , \port$669$12 , \port$669$13 , \port$669$14 , \port$669$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -26566,38 +39264,38 @@ module \hwq_mac_array.mul_3_0 (clk, rst, \port$725$0 , \port$725$1 , \port$725$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$725$0 ;
-  wire \port$725$0 ;
-  output \port$725$1 ;
-  wire \port$725$1 ;
-  output \port$725$10 ;
-  wire \port$725$10 ;
-  output \port$725$11 ;
-  wire \port$725$11 ;
-  output \port$725$12 ;
-  wire \port$725$12 ;
-  output \port$725$13 ;
-  wire \port$725$13 ;
-  output \port$725$14 ;
-  wire \port$725$14 ;
-  output \port$725$15 ;
-  wire \port$725$15 ;
-  output \port$725$2 ;
-  wire \port$725$2 ;
-  output \port$725$3 ;
-  wire \port$725$3 ;
-  output \port$725$4 ;
-  wire \port$725$4 ;
-  output \port$725$5 ;
-  wire \port$725$5 ;
-  output \port$725$6 ;
-  wire \port$725$6 ;
-  output \port$725$7 ;
-  wire \port$725$7 ;
-  output \port$725$8 ;
-  wire \port$725$8 ;
-  output \port$725$9 ;
-  wire \port$725$9 ;
+  output \port$669$0 ;
+  wire \port$669$0 ;
+  output \port$669$1 ;
+  wire \port$669$1 ;
+  output \port$669$10 ;
+  wire \port$669$10 ;
+  output \port$669$11 ;
+  wire \port$669$11 ;
+  output \port$669$12 ;
+  wire \port$669$12 ;
+  output \port$669$13 ;
+  wire \port$669$13 ;
+  output \port$669$14 ;
+  wire \port$669$14 ;
+  output \port$669$15 ;
+  wire \port$669$15 ;
+  output \port$669$2 ;
+  wire \port$669$2 ;
+  output \port$669$3 ;
+  wire \port$669$3 ;
+  output \port$669$4 ;
+  wire \port$669$4 ;
+  output \port$669$5 ;
+  wire \port$669$5 ;
+  output \port$669$6 ;
+  wire \port$669$6 ;
+  output \port$669$7 ;
+  wire \port$669$7 ;
+  output \port$669$8 ;
+  wire \port$669$8 ;
+  output \port$669$9 ;
+  wire \port$669$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26673,19 +39371,19 @@ module \hwq_mac_array.mul_3_0 (clk, rst, \port$725$0 , \port$725$1 , \port$725$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$725$0 ),
-    .P1(\port$725$1 ),
-    .P10(\port$725$10 ),
-    .P11(\port$725$11 ),
-    .P12(\port$725$12 ),
-    .P13(\port$725$13 ),
-    .P14(\port$725$14 ),
-    .P15(\port$725$15 ),
+    .P0(\port$669$0 ),
+    .P1(\port$669$1 ),
+    .P10(\port$669$10 ),
+    .P11(\port$669$11 ),
+    .P12(\port$669$12 ),
+    .P13(\port$669$13 ),
+    .P14(\port$669$14 ),
+    .P15(\port$669$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$725$2 ),
+    .P2(\port$669$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26696,30 +39394,30 @@ module \hwq_mac_array.mul_3_0 (clk, rst, \port$725$0 , \port$725$1 , \port$725$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$725$3 ),
+    .P3(\port$669$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$725$4 ),
-    .P5(\port$725$5 ),
-    .P6(\port$725$6 ),
-    .P7(\port$725$7 ),
-    .P8(\port$725$8 ),
-    .P9(\port$725$9 ),
+    .P4(\port$669$4 ),
+    .P5(\port$669$5 ),
+    .P6(\port$669$6 ),
+    .P7(\port$669$7 ),
+    .P8(\port$669$8 ),
+    .P9(\port$669$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$725$15 , \port$725$14 , \port$725$13 , \port$725$12 , \port$725$11 , \port$725$10 , \port$725$9 , \port$725$8 , \port$725$7 , \port$725$6 , \port$725$5 , \port$725$4 , \port$725$3 , \port$725$2 , \port$725$1 , \port$725$0  };
+  assign p36[15:0] = { \port$669$15 , \port$669$14 , \port$669$13 , \port$669$12 , \port$669$11 , \port$669$10 , \port$669$9 , \port$669$8 , \port$669$7 , \port$669$6 , \port$669$5 , \port$669$4 , \port$669$3 , \port$669$2 , \port$669$1 , \port$669$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_1 (clk, rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , b, a, en
+module \hwq_mac_array.mul_3_1 (clk, rst, \port$685$0 , \port$685$1 , \port$685$2 , \port$685$3 , \port$685$4 , \port$685$5 , \port$685$6 , \port$685$7 , \port$685$8 , \port$685$9 , \port$685$10 , \port$685$11 , \port$685$12 , \port$685$13 , \port$685$14 , \port$685$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -26730,38 +39428,38 @@ module \hwq_mac_array.mul_3_1 (clk, rst, \port$741$0 , \port$741$1 , \port$741$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$741$0 ;
-  wire \port$741$0 ;
-  output \port$741$1 ;
-  wire \port$741$1 ;
-  output \port$741$10 ;
-  wire \port$741$10 ;
-  output \port$741$11 ;
-  wire \port$741$11 ;
-  output \port$741$12 ;
-  wire \port$741$12 ;
-  output \port$741$13 ;
-  wire \port$741$13 ;
-  output \port$741$14 ;
-  wire \port$741$14 ;
-  output \port$741$15 ;
-  wire \port$741$15 ;
-  output \port$741$2 ;
-  wire \port$741$2 ;
-  output \port$741$3 ;
-  wire \port$741$3 ;
-  output \port$741$4 ;
-  wire \port$741$4 ;
-  output \port$741$5 ;
-  wire \port$741$5 ;
-  output \port$741$6 ;
-  wire \port$741$6 ;
-  output \port$741$7 ;
-  wire \port$741$7 ;
-  output \port$741$8 ;
-  wire \port$741$8 ;
-  output \port$741$9 ;
-  wire \port$741$9 ;
+  output \port$685$0 ;
+  wire \port$685$0 ;
+  output \port$685$1 ;
+  wire \port$685$1 ;
+  output \port$685$10 ;
+  wire \port$685$10 ;
+  output \port$685$11 ;
+  wire \port$685$11 ;
+  output \port$685$12 ;
+  wire \port$685$12 ;
+  output \port$685$13 ;
+  wire \port$685$13 ;
+  output \port$685$14 ;
+  wire \port$685$14 ;
+  output \port$685$15 ;
+  wire \port$685$15 ;
+  output \port$685$2 ;
+  wire \port$685$2 ;
+  output \port$685$3 ;
+  wire \port$685$3 ;
+  output \port$685$4 ;
+  wire \port$685$4 ;
+  output \port$685$5 ;
+  wire \port$685$5 ;
+  output \port$685$6 ;
+  wire \port$685$6 ;
+  output \port$685$7 ;
+  wire \port$685$7 ;
+  output \port$685$8 ;
+  wire \port$685$8 ;
+  output \port$685$9 ;
+  wire \port$685$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26837,19 +39535,19 @@ module \hwq_mac_array.mul_3_1 (clk, rst, \port$741$0 , \port$741$1 , \port$741$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$741$0 ),
-    .P1(\port$741$1 ),
-    .P10(\port$741$10 ),
-    .P11(\port$741$11 ),
-    .P12(\port$741$12 ),
-    .P13(\port$741$13 ),
-    .P14(\port$741$14 ),
-    .P15(\port$741$15 ),
+    .P0(\port$685$0 ),
+    .P1(\port$685$1 ),
+    .P10(\port$685$10 ),
+    .P11(\port$685$11 ),
+    .P12(\port$685$12 ),
+    .P13(\port$685$13 ),
+    .P14(\port$685$14 ),
+    .P15(\port$685$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$741$2 ),
+    .P2(\port$685$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26860,30 +39558,30 @@ module \hwq_mac_array.mul_3_1 (clk, rst, \port$741$0 , \port$741$1 , \port$741$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$741$3 ),
+    .P3(\port$685$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$741$4 ),
-    .P5(\port$741$5 ),
-    .P6(\port$741$6 ),
-    .P7(\port$741$7 ),
-    .P8(\port$741$8 ),
-    .P9(\port$741$9 ),
+    .P4(\port$685$4 ),
+    .P5(\port$685$5 ),
+    .P6(\port$685$6 ),
+    .P7(\port$685$7 ),
+    .P8(\port$685$8 ),
+    .P9(\port$685$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$741$15 , \port$741$14 , \port$741$13 , \port$741$12 , \port$741$11 , \port$741$10 , \port$741$9 , \port$741$8 , \port$741$7 , \port$741$6 , \port$741$5 , \port$741$4 , \port$741$3 , \port$741$2 , \port$741$1 , \port$741$0  };
+  assign p36[15:0] = { \port$685$15 , \port$685$14 , \port$685$13 , \port$685$12 , \port$685$11 , \port$685$10 , \port$685$9 , \port$685$8 , \port$685$7 , \port$685$6 , \port$685$5 , \port$685$4 , \port$685$3 , \port$685$2 , \port$685$1 , \port$685$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_2 (clk, rst, \port$757$0 , \port$757$1 , \port$757$2 , \port$757$3 , \port$757$4 , \port$757$5 , \port$757$6 , \port$757$7 , \port$757$8 , \port$757$9 , \port$757$10 , \port$757$11 , \port$757$12 , \port$757$13 , \port$757$14 , \port$757$15 , b, a, en
+module \hwq_mac_array.mul_3_2 (clk, rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -26894,38 +39592,38 @@ module \hwq_mac_array.mul_3_2 (clk, rst, \port$757$0 , \port$757$1 , \port$757$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$757$0 ;
-  wire \port$757$0 ;
-  output \port$757$1 ;
-  wire \port$757$1 ;
-  output \port$757$10 ;
-  wire \port$757$10 ;
-  output \port$757$11 ;
-  wire \port$757$11 ;
-  output \port$757$12 ;
-  wire \port$757$12 ;
-  output \port$757$13 ;
-  wire \port$757$13 ;
-  output \port$757$14 ;
-  wire \port$757$14 ;
-  output \port$757$15 ;
-  wire \port$757$15 ;
-  output \port$757$2 ;
-  wire \port$757$2 ;
-  output \port$757$3 ;
-  wire \port$757$3 ;
-  output \port$757$4 ;
-  wire \port$757$4 ;
-  output \port$757$5 ;
-  wire \port$757$5 ;
-  output \port$757$6 ;
-  wire \port$757$6 ;
-  output \port$757$7 ;
-  wire \port$757$7 ;
-  output \port$757$8 ;
-  wire \port$757$8 ;
-  output \port$757$9 ;
-  wire \port$757$9 ;
+  output \port$701$0 ;
+  wire \port$701$0 ;
+  output \port$701$1 ;
+  wire \port$701$1 ;
+  output \port$701$10 ;
+  wire \port$701$10 ;
+  output \port$701$11 ;
+  wire \port$701$11 ;
+  output \port$701$12 ;
+  wire \port$701$12 ;
+  output \port$701$13 ;
+  wire \port$701$13 ;
+  output \port$701$14 ;
+  wire \port$701$14 ;
+  output \port$701$15 ;
+  wire \port$701$15 ;
+  output \port$701$2 ;
+  wire \port$701$2 ;
+  output \port$701$3 ;
+  wire \port$701$3 ;
+  output \port$701$4 ;
+  wire \port$701$4 ;
+  output \port$701$5 ;
+  wire \port$701$5 ;
+  output \port$701$6 ;
+  wire \port$701$6 ;
+  output \port$701$7 ;
+  wire \port$701$7 ;
+  output \port$701$8 ;
+  wire \port$701$8 ;
+  output \port$701$9 ;
+  wire \port$701$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27001,19 +39699,19 @@ module \hwq_mac_array.mul_3_2 (clk, rst, \port$757$0 , \port$757$1 , \port$757$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$757$0 ),
-    .P1(\port$757$1 ),
-    .P10(\port$757$10 ),
-    .P11(\port$757$11 ),
-    .P12(\port$757$12 ),
-    .P13(\port$757$13 ),
-    .P14(\port$757$14 ),
-    .P15(\port$757$15 ),
+    .P0(\port$701$0 ),
+    .P1(\port$701$1 ),
+    .P10(\port$701$10 ),
+    .P11(\port$701$11 ),
+    .P12(\port$701$12 ),
+    .P13(\port$701$13 ),
+    .P14(\port$701$14 ),
+    .P15(\port$701$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$757$2 ),
+    .P2(\port$701$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27024,30 +39722,30 @@ module \hwq_mac_array.mul_3_2 (clk, rst, \port$757$0 , \port$757$1 , \port$757$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$757$3 ),
+    .P3(\port$701$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$757$4 ),
-    .P5(\port$757$5 ),
-    .P6(\port$757$6 ),
-    .P7(\port$757$7 ),
-    .P8(\port$757$8 ),
-    .P9(\port$757$9 ),
+    .P4(\port$701$4 ),
+    .P5(\port$701$5 ),
+    .P6(\port$701$6 ),
+    .P7(\port$701$7 ),
+    .P8(\port$701$8 ),
+    .P9(\port$701$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$757$15 , \port$757$14 , \port$757$13 , \port$757$12 , \port$757$11 , \port$757$10 , \port$757$9 , \port$757$8 , \port$757$7 , \port$757$6 , \port$757$5 , \port$757$4 , \port$757$3 , \port$757$2 , \port$757$1 , \port$757$0  };
+  assign p36[15:0] = { \port$701$15 , \port$701$14 , \port$701$13 , \port$701$12 , \port$701$11 , \port$701$10 , \port$701$9 , \port$701$8 , \port$701$7 , \port$701$6 , \port$701$5 , \port$701$4 , \port$701$3 , \port$701$2 , \port$701$1 , \port$701$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_3 (clk, rst, \port$773$0 , \port$773$1 , \port$773$2 , \port$773$3 , \port$773$4 , \port$773$5 , \port$773$6 , \port$773$7 , \port$773$8 , \port$773$9 , \port$773$10 , \port$773$11 , \port$773$12 , \port$773$13 , \port$773$14 , \port$773$15 , b, a, en
+module \hwq_mac_array.mul_3_3 (clk, rst, \port$717$0 , \port$717$1 , \port$717$2 , \port$717$3 , \port$717$4 , \port$717$5 , \port$717$6 , \port$717$7 , \port$717$8 , \port$717$9 , \port$717$10 , \port$717$11 , \port$717$12 , \port$717$13 , \port$717$14 , \port$717$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -27058,38 +39756,38 @@ module \hwq_mac_array.mul_3_3 (clk, rst, \port$773$0 , \port$773$1 , \port$773$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$773$0 ;
-  wire \port$773$0 ;
-  output \port$773$1 ;
-  wire \port$773$1 ;
-  output \port$773$10 ;
-  wire \port$773$10 ;
-  output \port$773$11 ;
-  wire \port$773$11 ;
-  output \port$773$12 ;
-  wire \port$773$12 ;
-  output \port$773$13 ;
-  wire \port$773$13 ;
-  output \port$773$14 ;
-  wire \port$773$14 ;
-  output \port$773$15 ;
-  wire \port$773$15 ;
-  output \port$773$2 ;
-  wire \port$773$2 ;
-  output \port$773$3 ;
-  wire \port$773$3 ;
-  output \port$773$4 ;
-  wire \port$773$4 ;
-  output \port$773$5 ;
-  wire \port$773$5 ;
-  output \port$773$6 ;
-  wire \port$773$6 ;
-  output \port$773$7 ;
-  wire \port$773$7 ;
-  output \port$773$8 ;
-  wire \port$773$8 ;
-  output \port$773$9 ;
-  wire \port$773$9 ;
+  output \port$717$0 ;
+  wire \port$717$0 ;
+  output \port$717$1 ;
+  wire \port$717$1 ;
+  output \port$717$10 ;
+  wire \port$717$10 ;
+  output \port$717$11 ;
+  wire \port$717$11 ;
+  output \port$717$12 ;
+  wire \port$717$12 ;
+  output \port$717$13 ;
+  wire \port$717$13 ;
+  output \port$717$14 ;
+  wire \port$717$14 ;
+  output \port$717$15 ;
+  wire \port$717$15 ;
+  output \port$717$2 ;
+  wire \port$717$2 ;
+  output \port$717$3 ;
+  wire \port$717$3 ;
+  output \port$717$4 ;
+  wire \port$717$4 ;
+  output \port$717$5 ;
+  wire \port$717$5 ;
+  output \port$717$6 ;
+  wire \port$717$6 ;
+  output \port$717$7 ;
+  wire \port$717$7 ;
+  output \port$717$8 ;
+  wire \port$717$8 ;
+  output \port$717$9 ;
+  wire \port$717$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27165,19 +39863,19 @@ module \hwq_mac_array.mul_3_3 (clk, rst, \port$773$0 , \port$773$1 , \port$773$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$773$0 ),
-    .P1(\port$773$1 ),
-    .P10(\port$773$10 ),
-    .P11(\port$773$11 ),
-    .P12(\port$773$12 ),
-    .P13(\port$773$13 ),
-    .P14(\port$773$14 ),
-    .P15(\port$773$15 ),
+    .P0(\port$717$0 ),
+    .P1(\port$717$1 ),
+    .P10(\port$717$10 ),
+    .P11(\port$717$11 ),
+    .P12(\port$717$12 ),
+    .P13(\port$717$13 ),
+    .P14(\port$717$14 ),
+    .P15(\port$717$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$773$2 ),
+    .P2(\port$717$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27188,30 +39886,30 @@ module \hwq_mac_array.mul_3_3 (clk, rst, \port$773$0 , \port$773$1 , \port$773$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$773$3 ),
+    .P3(\port$717$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$773$4 ),
-    .P5(\port$773$5 ),
-    .P6(\port$773$6 ),
-    .P7(\port$773$7 ),
-    .P8(\port$773$8 ),
-    .P9(\port$773$9 ),
+    .P4(\port$717$4 ),
+    .P5(\port$717$5 ),
+    .P6(\port$717$6 ),
+    .P7(\port$717$7 ),
+    .P8(\port$717$8 ),
+    .P9(\port$717$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$773$15 , \port$773$14 , \port$773$13 , \port$773$12 , \port$773$11 , \port$773$10 , \port$773$9 , \port$773$8 , \port$773$7 , \port$773$6 , \port$773$5 , \port$773$4 , \port$773$3 , \port$773$2 , \port$773$1 , \port$773$0  };
+  assign p36[15:0] = { \port$717$15 , \port$717$14 , \port$717$13 , \port$717$12 , \port$717$11 , \port$717$10 , \port$717$9 , \port$717$8 , \port$717$7 , \port$717$6 , \port$717$5 , \port$717$4 , \port$717$3 , \port$717$2 , \port$717$1 , \port$717$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_4 (clk, rst, \port$789$0 , \port$789$1 , \port$789$2 , \port$789$3 , \port$789$4 , \port$789$5 , \port$789$6 , \port$789$7 , \port$789$8 , \port$789$9 , \port$789$10 , \port$789$11 , \port$789$12 , \port$789$13 , \port$789$14 , \port$789$15 , b, a, en
+module \hwq_mac_array.mul_3_4 (clk, rst, \port$733$0 , \port$733$1 , \port$733$2 , \port$733$3 , \port$733$4 , \port$733$5 , \port$733$6 , \port$733$7 , \port$733$8 , \port$733$9 , \port$733$10 , \port$733$11 , \port$733$12 , \port$733$13 , \port$733$14 , \port$733$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -27222,38 +39920,38 @@ module \hwq_mac_array.mul_3_4 (clk, rst, \port$789$0 , \port$789$1 , \port$789$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$789$0 ;
-  wire \port$789$0 ;
-  output \port$789$1 ;
-  wire \port$789$1 ;
-  output \port$789$10 ;
-  wire \port$789$10 ;
-  output \port$789$11 ;
-  wire \port$789$11 ;
-  output \port$789$12 ;
-  wire \port$789$12 ;
-  output \port$789$13 ;
-  wire \port$789$13 ;
-  output \port$789$14 ;
-  wire \port$789$14 ;
-  output \port$789$15 ;
-  wire \port$789$15 ;
-  output \port$789$2 ;
-  wire \port$789$2 ;
-  output \port$789$3 ;
-  wire \port$789$3 ;
-  output \port$789$4 ;
-  wire \port$789$4 ;
-  output \port$789$5 ;
-  wire \port$789$5 ;
-  output \port$789$6 ;
-  wire \port$789$6 ;
-  output \port$789$7 ;
-  wire \port$789$7 ;
-  output \port$789$8 ;
-  wire \port$789$8 ;
-  output \port$789$9 ;
-  wire \port$789$9 ;
+  output \port$733$0 ;
+  wire \port$733$0 ;
+  output \port$733$1 ;
+  wire \port$733$1 ;
+  output \port$733$10 ;
+  wire \port$733$10 ;
+  output \port$733$11 ;
+  wire \port$733$11 ;
+  output \port$733$12 ;
+  wire \port$733$12 ;
+  output \port$733$13 ;
+  wire \port$733$13 ;
+  output \port$733$14 ;
+  wire \port$733$14 ;
+  output \port$733$15 ;
+  wire \port$733$15 ;
+  output \port$733$2 ;
+  wire \port$733$2 ;
+  output \port$733$3 ;
+  wire \port$733$3 ;
+  output \port$733$4 ;
+  wire \port$733$4 ;
+  output \port$733$5 ;
+  wire \port$733$5 ;
+  output \port$733$6 ;
+  wire \port$733$6 ;
+  output \port$733$7 ;
+  wire \port$733$7 ;
+  output \port$733$8 ;
+  wire \port$733$8 ;
+  output \port$733$9 ;
+  wire \port$733$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27329,19 +40027,19 @@ module \hwq_mac_array.mul_3_4 (clk, rst, \port$789$0 , \port$789$1 , \port$789$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$789$0 ),
-    .P1(\port$789$1 ),
-    .P10(\port$789$10 ),
-    .P11(\port$789$11 ),
-    .P12(\port$789$12 ),
-    .P13(\port$789$13 ),
-    .P14(\port$789$14 ),
-    .P15(\port$789$15 ),
+    .P0(\port$733$0 ),
+    .P1(\port$733$1 ),
+    .P10(\port$733$10 ),
+    .P11(\port$733$11 ),
+    .P12(\port$733$12 ),
+    .P13(\port$733$13 ),
+    .P14(\port$733$14 ),
+    .P15(\port$733$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$789$2 ),
+    .P2(\port$733$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27352,30 +40050,30 @@ module \hwq_mac_array.mul_3_4 (clk, rst, \port$789$0 , \port$789$1 , \port$789$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$789$3 ),
+    .P3(\port$733$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$789$4 ),
-    .P5(\port$789$5 ),
-    .P6(\port$789$6 ),
-    .P7(\port$789$7 ),
-    .P8(\port$789$8 ),
-    .P9(\port$789$9 ),
+    .P4(\port$733$4 ),
+    .P5(\port$733$5 ),
+    .P6(\port$733$6 ),
+    .P7(\port$733$7 ),
+    .P8(\port$733$8 ),
+    .P9(\port$733$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$789$15 , \port$789$14 , \port$789$13 , \port$789$12 , \port$789$11 , \port$789$10 , \port$789$9 , \port$789$8 , \port$789$7 , \port$789$6 , \port$789$5 , \port$789$4 , \port$789$3 , \port$789$2 , \port$789$1 , \port$789$0  };
+  assign p36[15:0] = { \port$733$15 , \port$733$14 , \port$733$13 , \port$733$12 , \port$733$11 , \port$733$10 , \port$733$9 , \port$733$8 , \port$733$7 , \port$733$6 , \port$733$5 , \port$733$4 , \port$733$3 , \port$733$2 , \port$733$1 , \port$733$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_5 (clk, rst, \port$805$0 , \port$805$1 , \port$805$2 , \port$805$3 , \port$805$4 , \port$805$5 , \port$805$6 , \port$805$7 , \port$805$8 , \port$805$9 , \port$805$10 , \port$805$11 , \port$805$12 , \port$805$13 , \port$805$14 , \port$805$15 , b, a, en
+module \hwq_mac_array.mul_3_5 (clk, rst, \port$749$0 , \port$749$1 , \port$749$2 , \port$749$3 , \port$749$4 , \port$749$5 , \port$749$6 , \port$749$7 , \port$749$8 , \port$749$9 , \port$749$10 , \port$749$11 , \port$749$12 , \port$749$13 , \port$749$14 , \port$749$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -27386,38 +40084,38 @@ module \hwq_mac_array.mul_3_5 (clk, rst, \port$805$0 , \port$805$1 , \port$805$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$805$0 ;
-  wire \port$805$0 ;
-  output \port$805$1 ;
-  wire \port$805$1 ;
-  output \port$805$10 ;
-  wire \port$805$10 ;
-  output \port$805$11 ;
-  wire \port$805$11 ;
-  output \port$805$12 ;
-  wire \port$805$12 ;
-  output \port$805$13 ;
-  wire \port$805$13 ;
-  output \port$805$14 ;
-  wire \port$805$14 ;
-  output \port$805$15 ;
-  wire \port$805$15 ;
-  output \port$805$2 ;
-  wire \port$805$2 ;
-  output \port$805$3 ;
-  wire \port$805$3 ;
-  output \port$805$4 ;
-  wire \port$805$4 ;
-  output \port$805$5 ;
-  wire \port$805$5 ;
-  output \port$805$6 ;
-  wire \port$805$6 ;
-  output \port$805$7 ;
-  wire \port$805$7 ;
-  output \port$805$8 ;
-  wire \port$805$8 ;
-  output \port$805$9 ;
-  wire \port$805$9 ;
+  output \port$749$0 ;
+  wire \port$749$0 ;
+  output \port$749$1 ;
+  wire \port$749$1 ;
+  output \port$749$10 ;
+  wire \port$749$10 ;
+  output \port$749$11 ;
+  wire \port$749$11 ;
+  output \port$749$12 ;
+  wire \port$749$12 ;
+  output \port$749$13 ;
+  wire \port$749$13 ;
+  output \port$749$14 ;
+  wire \port$749$14 ;
+  output \port$749$15 ;
+  wire \port$749$15 ;
+  output \port$749$2 ;
+  wire \port$749$2 ;
+  output \port$749$3 ;
+  wire \port$749$3 ;
+  output \port$749$4 ;
+  wire \port$749$4 ;
+  output \port$749$5 ;
+  wire \port$749$5 ;
+  output \port$749$6 ;
+  wire \port$749$6 ;
+  output \port$749$7 ;
+  wire \port$749$7 ;
+  output \port$749$8 ;
+  wire \port$749$8 ;
+  output \port$749$9 ;
+  wire \port$749$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27493,19 +40191,19 @@ module \hwq_mac_array.mul_3_5 (clk, rst, \port$805$0 , \port$805$1 , \port$805$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$805$0 ),
-    .P1(\port$805$1 ),
-    .P10(\port$805$10 ),
-    .P11(\port$805$11 ),
-    .P12(\port$805$12 ),
-    .P13(\port$805$13 ),
-    .P14(\port$805$14 ),
-    .P15(\port$805$15 ),
+    .P0(\port$749$0 ),
+    .P1(\port$749$1 ),
+    .P10(\port$749$10 ),
+    .P11(\port$749$11 ),
+    .P12(\port$749$12 ),
+    .P13(\port$749$13 ),
+    .P14(\port$749$14 ),
+    .P15(\port$749$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$805$2 ),
+    .P2(\port$749$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27516,30 +40214,30 @@ module \hwq_mac_array.mul_3_5 (clk, rst, \port$805$0 , \port$805$1 , \port$805$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$805$3 ),
+    .P3(\port$749$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$805$4 ),
-    .P5(\port$805$5 ),
-    .P6(\port$805$6 ),
-    .P7(\port$805$7 ),
-    .P8(\port$805$8 ),
-    .P9(\port$805$9 ),
+    .P4(\port$749$4 ),
+    .P5(\port$749$5 ),
+    .P6(\port$749$6 ),
+    .P7(\port$749$7 ),
+    .P8(\port$749$8 ),
+    .P9(\port$749$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$805$15 , \port$805$14 , \port$805$13 , \port$805$12 , \port$805$11 , \port$805$10 , \port$805$9 , \port$805$8 , \port$805$7 , \port$805$6 , \port$805$5 , \port$805$4 , \port$805$3 , \port$805$2 , \port$805$1 , \port$805$0  };
+  assign p36[15:0] = { \port$749$15 , \port$749$14 , \port$749$13 , \port$749$12 , \port$749$11 , \port$749$10 , \port$749$9 , \port$749$8 , \port$749$7 , \port$749$6 , \port$749$5 , \port$749$4 , \port$749$3 , \port$749$2 , \port$749$1 , \port$749$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_6 (clk, rst, \port$821$0 , \port$821$1 , \port$821$2 , \port$821$3 , \port$821$4 , \port$821$5 , \port$821$6 , \port$821$7 , \port$821$8 , \port$821$9 , \port$821$10 , \port$821$11 , \port$821$12 , \port$821$13 , \port$821$14 , \port$821$15 , b, a, en
+module \hwq_mac_array.mul_3_6 (clk, rst, \port$765$0 , \port$765$1 , \port$765$2 , \port$765$3 , \port$765$4 , \port$765$5 , \port$765$6 , \port$765$7 , \port$765$8 , \port$765$9 , \port$765$10 , \port$765$11 , \port$765$12 , \port$765$13 , \port$765$14 , \port$765$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -27550,38 +40248,38 @@ module \hwq_mac_array.mul_3_6 (clk, rst, \port$821$0 , \port$821$1 , \port$821$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$821$0 ;
-  wire \port$821$0 ;
-  output \port$821$1 ;
-  wire \port$821$1 ;
-  output \port$821$10 ;
-  wire \port$821$10 ;
-  output \port$821$11 ;
-  wire \port$821$11 ;
-  output \port$821$12 ;
-  wire \port$821$12 ;
-  output \port$821$13 ;
-  wire \port$821$13 ;
-  output \port$821$14 ;
-  wire \port$821$14 ;
-  output \port$821$15 ;
-  wire \port$821$15 ;
-  output \port$821$2 ;
-  wire \port$821$2 ;
-  output \port$821$3 ;
-  wire \port$821$3 ;
-  output \port$821$4 ;
-  wire \port$821$4 ;
-  output \port$821$5 ;
-  wire \port$821$5 ;
-  output \port$821$6 ;
-  wire \port$821$6 ;
-  output \port$821$7 ;
-  wire \port$821$7 ;
-  output \port$821$8 ;
-  wire \port$821$8 ;
-  output \port$821$9 ;
-  wire \port$821$9 ;
+  output \port$765$0 ;
+  wire \port$765$0 ;
+  output \port$765$1 ;
+  wire \port$765$1 ;
+  output \port$765$10 ;
+  wire \port$765$10 ;
+  output \port$765$11 ;
+  wire \port$765$11 ;
+  output \port$765$12 ;
+  wire \port$765$12 ;
+  output \port$765$13 ;
+  wire \port$765$13 ;
+  output \port$765$14 ;
+  wire \port$765$14 ;
+  output \port$765$15 ;
+  wire \port$765$15 ;
+  output \port$765$2 ;
+  wire \port$765$2 ;
+  output \port$765$3 ;
+  wire \port$765$3 ;
+  output \port$765$4 ;
+  wire \port$765$4 ;
+  output \port$765$5 ;
+  wire \port$765$5 ;
+  output \port$765$6 ;
+  wire \port$765$6 ;
+  output \port$765$7 ;
+  wire \port$765$7 ;
+  output \port$765$8 ;
+  wire \port$765$8 ;
+  output \port$765$9 ;
+  wire \port$765$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27657,19 +40355,19 @@ module \hwq_mac_array.mul_3_6 (clk, rst, \port$821$0 , \port$821$1 , \port$821$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$821$0 ),
-    .P1(\port$821$1 ),
-    .P10(\port$821$10 ),
-    .P11(\port$821$11 ),
-    .P12(\port$821$12 ),
-    .P13(\port$821$13 ),
-    .P14(\port$821$14 ),
-    .P15(\port$821$15 ),
+    .P0(\port$765$0 ),
+    .P1(\port$765$1 ),
+    .P10(\port$765$10 ),
+    .P11(\port$765$11 ),
+    .P12(\port$765$12 ),
+    .P13(\port$765$13 ),
+    .P14(\port$765$14 ),
+    .P15(\port$765$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$821$2 ),
+    .P2(\port$765$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27680,30 +40378,30 @@ module \hwq_mac_array.mul_3_6 (clk, rst, \port$821$0 , \port$821$1 , \port$821$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$821$3 ),
+    .P3(\port$765$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$821$4 ),
-    .P5(\port$821$5 ),
-    .P6(\port$821$6 ),
-    .P7(\port$821$7 ),
-    .P8(\port$821$8 ),
-    .P9(\port$821$9 ),
+    .P4(\port$765$4 ),
+    .P5(\port$765$5 ),
+    .P6(\port$765$6 ),
+    .P7(\port$765$7 ),
+    .P8(\port$765$8 ),
+    .P9(\port$765$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$821$15 , \port$821$14 , \port$821$13 , \port$821$12 , \port$821$11 , \port$821$10 , \port$821$9 , \port$821$8 , \port$821$7 , \port$821$6 , \port$821$5 , \port$821$4 , \port$821$3 , \port$821$2 , \port$821$1 , \port$821$0  };
+  assign p36[15:0] = { \port$765$15 , \port$765$14 , \port$765$13 , \port$765$12 , \port$765$11 , \port$765$10 , \port$765$9 , \port$765$8 , \port$765$7 , \port$765$6 , \port$765$5 , \port$765$4 , \port$765$3 , \port$765$2 , \port$765$1 , \port$765$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_7 (clk, rst, \port$837$0 , \port$837$1 , \port$837$2 , \port$837$3 , \port$837$4 , \port$837$5 , \port$837$6 , \port$837$7 , \port$837$8 , \port$837$9 , \port$837$10 , \port$837$11 , \port$837$12 , \port$837$13 , \port$837$14 , \port$837$15 , b, a, en
+module \hwq_mac_array.mul_3_7 (clk, rst, \port$781$0 , \port$781$1 , \port$781$2 , \port$781$3 , \port$781$4 , \port$781$5 , \port$781$6 , \port$781$7 , \port$781$8 , \port$781$9 , \port$781$10 , \port$781$11 , \port$781$12 , \port$781$13 , \port$781$14 , \port$781$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -27714,38 +40412,38 @@ module \hwq_mac_array.mul_3_7 (clk, rst, \port$837$0 , \port$837$1 , \port$837$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$837$0 ;
-  wire \port$837$0 ;
-  output \port$837$1 ;
-  wire \port$837$1 ;
-  output \port$837$10 ;
-  wire \port$837$10 ;
-  output \port$837$11 ;
-  wire \port$837$11 ;
-  output \port$837$12 ;
-  wire \port$837$12 ;
-  output \port$837$13 ;
-  wire \port$837$13 ;
-  output \port$837$14 ;
-  wire \port$837$14 ;
-  output \port$837$15 ;
-  wire \port$837$15 ;
-  output \port$837$2 ;
-  wire \port$837$2 ;
-  output \port$837$3 ;
-  wire \port$837$3 ;
-  output \port$837$4 ;
-  wire \port$837$4 ;
-  output \port$837$5 ;
-  wire \port$837$5 ;
-  output \port$837$6 ;
-  wire \port$837$6 ;
-  output \port$837$7 ;
-  wire \port$837$7 ;
-  output \port$837$8 ;
-  wire \port$837$8 ;
-  output \port$837$9 ;
-  wire \port$837$9 ;
+  output \port$781$0 ;
+  wire \port$781$0 ;
+  output \port$781$1 ;
+  wire \port$781$1 ;
+  output \port$781$10 ;
+  wire \port$781$10 ;
+  output \port$781$11 ;
+  wire \port$781$11 ;
+  output \port$781$12 ;
+  wire \port$781$12 ;
+  output \port$781$13 ;
+  wire \port$781$13 ;
+  output \port$781$14 ;
+  wire \port$781$14 ;
+  output \port$781$15 ;
+  wire \port$781$15 ;
+  output \port$781$2 ;
+  wire \port$781$2 ;
+  output \port$781$3 ;
+  wire \port$781$3 ;
+  output \port$781$4 ;
+  wire \port$781$4 ;
+  output \port$781$5 ;
+  wire \port$781$5 ;
+  output \port$781$6 ;
+  wire \port$781$6 ;
+  output \port$781$7 ;
+  wire \port$781$7 ;
+  output \port$781$8 ;
+  wire \port$781$8 ;
+  output \port$781$9 ;
+  wire \port$781$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27821,19 +40519,19 @@ module \hwq_mac_array.mul_3_7 (clk, rst, \port$837$0 , \port$837$1 , \port$837$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$837$0 ),
-    .P1(\port$837$1 ),
-    .P10(\port$837$10 ),
-    .P11(\port$837$11 ),
-    .P12(\port$837$12 ),
-    .P13(\port$837$13 ),
-    .P14(\port$837$14 ),
-    .P15(\port$837$15 ),
+    .P0(\port$781$0 ),
+    .P1(\port$781$1 ),
+    .P10(\port$781$10 ),
+    .P11(\port$781$11 ),
+    .P12(\port$781$12 ),
+    .P13(\port$781$13 ),
+    .P14(\port$781$14 ),
+    .P15(\port$781$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$837$2 ),
+    .P2(\port$781$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27844,30 +40542,30 @@ module \hwq_mac_array.mul_3_7 (clk, rst, \port$837$0 , \port$837$1 , \port$837$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$837$3 ),
+    .P3(\port$781$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$837$4 ),
-    .P5(\port$837$5 ),
-    .P6(\port$837$6 ),
-    .P7(\port$837$7 ),
-    .P8(\port$837$8 ),
-    .P9(\port$837$9 ),
+    .P4(\port$781$4 ),
+    .P5(\port$781$5 ),
+    .P6(\port$781$6 ),
+    .P7(\port$781$7 ),
+    .P8(\port$781$8 ),
+    .P9(\port$781$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$837$15 , \port$837$14 , \port$837$13 , \port$837$12 , \port$837$11 , \port$837$10 , \port$837$9 , \port$837$8 , \port$837$7 , \port$837$6 , \port$837$5 , \port$837$4 , \port$837$3 , \port$837$2 , \port$837$1 , \port$837$0  };
+  assign p36[15:0] = { \port$781$15 , \port$781$14 , \port$781$13 , \port$781$12 , \port$781$11 , \port$781$10 , \port$781$9 , \port$781$8 , \port$781$7 , \port$781$6 , \port$781$5 , \port$781$4 , \port$781$3 , \port$781$2 , \port$781$1 , \port$781$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_0 (clk, rst, \port$853$0 , \port$853$1 , \port$853$2 , \port$853$3 , \port$853$4 , \port$853$5 , \port$853$6 , \port$853$7 , \port$853$8 , \port$853$9 , \port$853$10 , \port$853$11 , \port$853$12 , \port$853$13 , \port$853$14 , \port$853$15 , a, b, en
+module \hwq_mac_array.mul_4_0 (clk, rst, \port$797$0 , \port$797$1 , \port$797$2 , \port$797$3 , \port$797$4 , \port$797$5 , \port$797$6 , \port$797$7 , \port$797$8 , \port$797$9 , \port$797$10 , \port$797$11 , \port$797$12 , \port$797$13 , \port$797$14 , \port$797$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -27878,38 +40576,38 @@ module \hwq_mac_array.mul_4_0 (clk, rst, \port$853$0 , \port$853$1 , \port$853$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$853$0 ;
-  wire \port$853$0 ;
-  output \port$853$1 ;
-  wire \port$853$1 ;
-  output \port$853$10 ;
-  wire \port$853$10 ;
-  output \port$853$11 ;
-  wire \port$853$11 ;
-  output \port$853$12 ;
-  wire \port$853$12 ;
-  output \port$853$13 ;
-  wire \port$853$13 ;
-  output \port$853$14 ;
-  wire \port$853$14 ;
-  output \port$853$15 ;
-  wire \port$853$15 ;
-  output \port$853$2 ;
-  wire \port$853$2 ;
-  output \port$853$3 ;
-  wire \port$853$3 ;
-  output \port$853$4 ;
-  wire \port$853$4 ;
-  output \port$853$5 ;
-  wire \port$853$5 ;
-  output \port$853$6 ;
-  wire \port$853$6 ;
-  output \port$853$7 ;
-  wire \port$853$7 ;
-  output \port$853$8 ;
-  wire \port$853$8 ;
-  output \port$853$9 ;
-  wire \port$853$9 ;
+  output \port$797$0 ;
+  wire \port$797$0 ;
+  output \port$797$1 ;
+  wire \port$797$1 ;
+  output \port$797$10 ;
+  wire \port$797$10 ;
+  output \port$797$11 ;
+  wire \port$797$11 ;
+  output \port$797$12 ;
+  wire \port$797$12 ;
+  output \port$797$13 ;
+  wire \port$797$13 ;
+  output \port$797$14 ;
+  wire \port$797$14 ;
+  output \port$797$15 ;
+  wire \port$797$15 ;
+  output \port$797$2 ;
+  wire \port$797$2 ;
+  output \port$797$3 ;
+  wire \port$797$3 ;
+  output \port$797$4 ;
+  wire \port$797$4 ;
+  output \port$797$5 ;
+  wire \port$797$5 ;
+  output \port$797$6 ;
+  wire \port$797$6 ;
+  output \port$797$7 ;
+  wire \port$797$7 ;
+  output \port$797$8 ;
+  wire \port$797$8 ;
+  output \port$797$9 ;
+  wire \port$797$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27985,19 +40683,19 @@ module \hwq_mac_array.mul_4_0 (clk, rst, \port$853$0 , \port$853$1 , \port$853$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$853$0 ),
-    .P1(\port$853$1 ),
-    .P10(\port$853$10 ),
-    .P11(\port$853$11 ),
-    .P12(\port$853$12 ),
-    .P13(\port$853$13 ),
-    .P14(\port$853$14 ),
-    .P15(\port$853$15 ),
+    .P0(\port$797$0 ),
+    .P1(\port$797$1 ),
+    .P10(\port$797$10 ),
+    .P11(\port$797$11 ),
+    .P12(\port$797$12 ),
+    .P13(\port$797$13 ),
+    .P14(\port$797$14 ),
+    .P15(\port$797$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$853$2 ),
+    .P2(\port$797$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28008,30 +40706,30 @@ module \hwq_mac_array.mul_4_0 (clk, rst, \port$853$0 , \port$853$1 , \port$853$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$853$3 ),
+    .P3(\port$797$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$853$4 ),
-    .P5(\port$853$5 ),
-    .P6(\port$853$6 ),
-    .P7(\port$853$7 ),
-    .P8(\port$853$8 ),
-    .P9(\port$853$9 ),
+    .P4(\port$797$4 ),
+    .P5(\port$797$5 ),
+    .P6(\port$797$6 ),
+    .P7(\port$797$7 ),
+    .P8(\port$797$8 ),
+    .P9(\port$797$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$853$15 , \port$853$14 , \port$853$13 , \port$853$12 , \port$853$11 , \port$853$10 , \port$853$9 , \port$853$8 , \port$853$7 , \port$853$6 , \port$853$5 , \port$853$4 , \port$853$3 , \port$853$2 , \port$853$1 , \port$853$0  };
+  assign p36[15:0] = { \port$797$15 , \port$797$14 , \port$797$13 , \port$797$12 , \port$797$11 , \port$797$10 , \port$797$9 , \port$797$8 , \port$797$7 , \port$797$6 , \port$797$5 , \port$797$4 , \port$797$3 , \port$797$2 , \port$797$1 , \port$797$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_1 (clk, rst, \port$869$0 , \port$869$1 , \port$869$2 , \port$869$3 , \port$869$4 , \port$869$5 , \port$869$6 , \port$869$7 , \port$869$8 , \port$869$9 , \port$869$10 , \port$869$11 , \port$869$12 , \port$869$13 , \port$869$14 , \port$869$15 , b, a, en
+module \hwq_mac_array.mul_4_1 (clk, rst, \port$813$0 , \port$813$1 , \port$813$2 , \port$813$3 , \port$813$4 , \port$813$5 , \port$813$6 , \port$813$7 , \port$813$8 , \port$813$9 , \port$813$10 , \port$813$11 , \port$813$12 , \port$813$13 , \port$813$14 , \port$813$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -28042,38 +40740,38 @@ module \hwq_mac_array.mul_4_1 (clk, rst, \port$869$0 , \port$869$1 , \port$869$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$869$0 ;
-  wire \port$869$0 ;
-  output \port$869$1 ;
-  wire \port$869$1 ;
-  output \port$869$10 ;
-  wire \port$869$10 ;
-  output \port$869$11 ;
-  wire \port$869$11 ;
-  output \port$869$12 ;
-  wire \port$869$12 ;
-  output \port$869$13 ;
-  wire \port$869$13 ;
-  output \port$869$14 ;
-  wire \port$869$14 ;
-  output \port$869$15 ;
-  wire \port$869$15 ;
-  output \port$869$2 ;
-  wire \port$869$2 ;
-  output \port$869$3 ;
-  wire \port$869$3 ;
-  output \port$869$4 ;
-  wire \port$869$4 ;
-  output \port$869$5 ;
-  wire \port$869$5 ;
-  output \port$869$6 ;
-  wire \port$869$6 ;
-  output \port$869$7 ;
-  wire \port$869$7 ;
-  output \port$869$8 ;
-  wire \port$869$8 ;
-  output \port$869$9 ;
-  wire \port$869$9 ;
+  output \port$813$0 ;
+  wire \port$813$0 ;
+  output \port$813$1 ;
+  wire \port$813$1 ;
+  output \port$813$10 ;
+  wire \port$813$10 ;
+  output \port$813$11 ;
+  wire \port$813$11 ;
+  output \port$813$12 ;
+  wire \port$813$12 ;
+  output \port$813$13 ;
+  wire \port$813$13 ;
+  output \port$813$14 ;
+  wire \port$813$14 ;
+  output \port$813$15 ;
+  wire \port$813$15 ;
+  output \port$813$2 ;
+  wire \port$813$2 ;
+  output \port$813$3 ;
+  wire \port$813$3 ;
+  output \port$813$4 ;
+  wire \port$813$4 ;
+  output \port$813$5 ;
+  wire \port$813$5 ;
+  output \port$813$6 ;
+  wire \port$813$6 ;
+  output \port$813$7 ;
+  wire \port$813$7 ;
+  output \port$813$8 ;
+  wire \port$813$8 ;
+  output \port$813$9 ;
+  wire \port$813$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28149,19 +40847,19 @@ module \hwq_mac_array.mul_4_1 (clk, rst, \port$869$0 , \port$869$1 , \port$869$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$869$0 ),
-    .P1(\port$869$1 ),
-    .P10(\port$869$10 ),
-    .P11(\port$869$11 ),
-    .P12(\port$869$12 ),
-    .P13(\port$869$13 ),
-    .P14(\port$869$14 ),
-    .P15(\port$869$15 ),
+    .P0(\port$813$0 ),
+    .P1(\port$813$1 ),
+    .P10(\port$813$10 ),
+    .P11(\port$813$11 ),
+    .P12(\port$813$12 ),
+    .P13(\port$813$13 ),
+    .P14(\port$813$14 ),
+    .P15(\port$813$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$869$2 ),
+    .P2(\port$813$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28172,30 +40870,30 @@ module \hwq_mac_array.mul_4_1 (clk, rst, \port$869$0 , \port$869$1 , \port$869$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$869$3 ),
+    .P3(\port$813$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$869$4 ),
-    .P5(\port$869$5 ),
-    .P6(\port$869$6 ),
-    .P7(\port$869$7 ),
-    .P8(\port$869$8 ),
-    .P9(\port$869$9 ),
+    .P4(\port$813$4 ),
+    .P5(\port$813$5 ),
+    .P6(\port$813$6 ),
+    .P7(\port$813$7 ),
+    .P8(\port$813$8 ),
+    .P9(\port$813$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$869$15 , \port$869$14 , \port$869$13 , \port$869$12 , \port$869$11 , \port$869$10 , \port$869$9 , \port$869$8 , \port$869$7 , \port$869$6 , \port$869$5 , \port$869$4 , \port$869$3 , \port$869$2 , \port$869$1 , \port$869$0  };
+  assign p36[15:0] = { \port$813$15 , \port$813$14 , \port$813$13 , \port$813$12 , \port$813$11 , \port$813$10 , \port$813$9 , \port$813$8 , \port$813$7 , \port$813$6 , \port$813$5 , \port$813$4 , \port$813$3 , \port$813$2 , \port$813$1 , \port$813$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_2 (clk, rst, \port$885$0 , \port$885$1 , \port$885$2 , \port$885$3 , \port$885$4 , \port$885$5 , \port$885$6 , \port$885$7 , \port$885$8 , \port$885$9 , \port$885$10 , \port$885$11 , \port$885$12 , \port$885$13 , \port$885$14 , \port$885$15 , b, a, en
+module \hwq_mac_array.mul_4_2 (clk, rst, \port$829$0 , \port$829$1 , \port$829$2 , \port$829$3 , \port$829$4 , \port$829$5 , \port$829$6 , \port$829$7 , \port$829$8 , \port$829$9 , \port$829$10 , \port$829$11 , \port$829$12 , \port$829$13 , \port$829$14 , \port$829$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -28206,38 +40904,38 @@ module \hwq_mac_array.mul_4_2 (clk, rst, \port$885$0 , \port$885$1 , \port$885$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$885$0 ;
-  wire \port$885$0 ;
-  output \port$885$1 ;
-  wire \port$885$1 ;
-  output \port$885$10 ;
-  wire \port$885$10 ;
-  output \port$885$11 ;
-  wire \port$885$11 ;
-  output \port$885$12 ;
-  wire \port$885$12 ;
-  output \port$885$13 ;
-  wire \port$885$13 ;
-  output \port$885$14 ;
-  wire \port$885$14 ;
-  output \port$885$15 ;
-  wire \port$885$15 ;
-  output \port$885$2 ;
-  wire \port$885$2 ;
-  output \port$885$3 ;
-  wire \port$885$3 ;
-  output \port$885$4 ;
-  wire \port$885$4 ;
-  output \port$885$5 ;
-  wire \port$885$5 ;
-  output \port$885$6 ;
-  wire \port$885$6 ;
-  output \port$885$7 ;
-  wire \port$885$7 ;
-  output \port$885$8 ;
-  wire \port$885$8 ;
-  output \port$885$9 ;
-  wire \port$885$9 ;
+  output \port$829$0 ;
+  wire \port$829$0 ;
+  output \port$829$1 ;
+  wire \port$829$1 ;
+  output \port$829$10 ;
+  wire \port$829$10 ;
+  output \port$829$11 ;
+  wire \port$829$11 ;
+  output \port$829$12 ;
+  wire \port$829$12 ;
+  output \port$829$13 ;
+  wire \port$829$13 ;
+  output \port$829$14 ;
+  wire \port$829$14 ;
+  output \port$829$15 ;
+  wire \port$829$15 ;
+  output \port$829$2 ;
+  wire \port$829$2 ;
+  output \port$829$3 ;
+  wire \port$829$3 ;
+  output \port$829$4 ;
+  wire \port$829$4 ;
+  output \port$829$5 ;
+  wire \port$829$5 ;
+  output \port$829$6 ;
+  wire \port$829$6 ;
+  output \port$829$7 ;
+  wire \port$829$7 ;
+  output \port$829$8 ;
+  wire \port$829$8 ;
+  output \port$829$9 ;
+  wire \port$829$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28313,19 +41011,19 @@ module \hwq_mac_array.mul_4_2 (clk, rst, \port$885$0 , \port$885$1 , \port$885$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$885$0 ),
-    .P1(\port$885$1 ),
-    .P10(\port$885$10 ),
-    .P11(\port$885$11 ),
-    .P12(\port$885$12 ),
-    .P13(\port$885$13 ),
-    .P14(\port$885$14 ),
-    .P15(\port$885$15 ),
+    .P0(\port$829$0 ),
+    .P1(\port$829$1 ),
+    .P10(\port$829$10 ),
+    .P11(\port$829$11 ),
+    .P12(\port$829$12 ),
+    .P13(\port$829$13 ),
+    .P14(\port$829$14 ),
+    .P15(\port$829$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$885$2 ),
+    .P2(\port$829$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28336,30 +41034,30 @@ module \hwq_mac_array.mul_4_2 (clk, rst, \port$885$0 , \port$885$1 , \port$885$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$885$3 ),
+    .P3(\port$829$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$885$4 ),
-    .P5(\port$885$5 ),
-    .P6(\port$885$6 ),
-    .P7(\port$885$7 ),
-    .P8(\port$885$8 ),
-    .P9(\port$885$9 ),
+    .P4(\port$829$4 ),
+    .P5(\port$829$5 ),
+    .P6(\port$829$6 ),
+    .P7(\port$829$7 ),
+    .P8(\port$829$8 ),
+    .P9(\port$829$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$885$15 , \port$885$14 , \port$885$13 , \port$885$12 , \port$885$11 , \port$885$10 , \port$885$9 , \port$885$8 , \port$885$7 , \port$885$6 , \port$885$5 , \port$885$4 , \port$885$3 , \port$885$2 , \port$885$1 , \port$885$0  };
+  assign p36[15:0] = { \port$829$15 , \port$829$14 , \port$829$13 , \port$829$12 , \port$829$11 , \port$829$10 , \port$829$9 , \port$829$8 , \port$829$7 , \port$829$6 , \port$829$5 , \port$829$4 , \port$829$3 , \port$829$2 , \port$829$1 , \port$829$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_3 (clk, rst, \port$901$0 , \port$901$1 , \port$901$2 , \port$901$3 , \port$901$4 , \port$901$5 , \port$901$6 , \port$901$7 , \port$901$8 , \port$901$9 , \port$901$10 , \port$901$11 , \port$901$12 , \port$901$13 , \port$901$14 , \port$901$15 , b, a, en
+module \hwq_mac_array.mul_4_3 (clk, rst, \port$845$0 , \port$845$1 , \port$845$2 , \port$845$3 , \port$845$4 , \port$845$5 , \port$845$6 , \port$845$7 , \port$845$8 , \port$845$9 , \port$845$10 , \port$845$11 , \port$845$12 , \port$845$13 , \port$845$14 , \port$845$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -28370,38 +41068,38 @@ module \hwq_mac_array.mul_4_3 (clk, rst, \port$901$0 , \port$901$1 , \port$901$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$901$0 ;
-  wire \port$901$0 ;
-  output \port$901$1 ;
-  wire \port$901$1 ;
-  output \port$901$10 ;
-  wire \port$901$10 ;
-  output \port$901$11 ;
-  wire \port$901$11 ;
-  output \port$901$12 ;
-  wire \port$901$12 ;
-  output \port$901$13 ;
-  wire \port$901$13 ;
-  output \port$901$14 ;
-  wire \port$901$14 ;
-  output \port$901$15 ;
-  wire \port$901$15 ;
-  output \port$901$2 ;
-  wire \port$901$2 ;
-  output \port$901$3 ;
-  wire \port$901$3 ;
-  output \port$901$4 ;
-  wire \port$901$4 ;
-  output \port$901$5 ;
-  wire \port$901$5 ;
-  output \port$901$6 ;
-  wire \port$901$6 ;
-  output \port$901$7 ;
-  wire \port$901$7 ;
-  output \port$901$8 ;
-  wire \port$901$8 ;
-  output \port$901$9 ;
-  wire \port$901$9 ;
+  output \port$845$0 ;
+  wire \port$845$0 ;
+  output \port$845$1 ;
+  wire \port$845$1 ;
+  output \port$845$10 ;
+  wire \port$845$10 ;
+  output \port$845$11 ;
+  wire \port$845$11 ;
+  output \port$845$12 ;
+  wire \port$845$12 ;
+  output \port$845$13 ;
+  wire \port$845$13 ;
+  output \port$845$14 ;
+  wire \port$845$14 ;
+  output \port$845$15 ;
+  wire \port$845$15 ;
+  output \port$845$2 ;
+  wire \port$845$2 ;
+  output \port$845$3 ;
+  wire \port$845$3 ;
+  output \port$845$4 ;
+  wire \port$845$4 ;
+  output \port$845$5 ;
+  wire \port$845$5 ;
+  output \port$845$6 ;
+  wire \port$845$6 ;
+  output \port$845$7 ;
+  wire \port$845$7 ;
+  output \port$845$8 ;
+  wire \port$845$8 ;
+  output \port$845$9 ;
+  wire \port$845$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28477,19 +41175,19 @@ module \hwq_mac_array.mul_4_3 (clk, rst, \port$901$0 , \port$901$1 , \port$901$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$901$0 ),
-    .P1(\port$901$1 ),
-    .P10(\port$901$10 ),
-    .P11(\port$901$11 ),
-    .P12(\port$901$12 ),
-    .P13(\port$901$13 ),
-    .P14(\port$901$14 ),
-    .P15(\port$901$15 ),
+    .P0(\port$845$0 ),
+    .P1(\port$845$1 ),
+    .P10(\port$845$10 ),
+    .P11(\port$845$11 ),
+    .P12(\port$845$12 ),
+    .P13(\port$845$13 ),
+    .P14(\port$845$14 ),
+    .P15(\port$845$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$901$2 ),
+    .P2(\port$845$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28500,30 +41198,30 @@ module \hwq_mac_array.mul_4_3 (clk, rst, \port$901$0 , \port$901$1 , \port$901$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$901$3 ),
+    .P3(\port$845$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$901$4 ),
-    .P5(\port$901$5 ),
-    .P6(\port$901$6 ),
-    .P7(\port$901$7 ),
-    .P8(\port$901$8 ),
-    .P9(\port$901$9 ),
+    .P4(\port$845$4 ),
+    .P5(\port$845$5 ),
+    .P6(\port$845$6 ),
+    .P7(\port$845$7 ),
+    .P8(\port$845$8 ),
+    .P9(\port$845$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$901$15 , \port$901$14 , \port$901$13 , \port$901$12 , \port$901$11 , \port$901$10 , \port$901$9 , \port$901$8 , \port$901$7 , \port$901$6 , \port$901$5 , \port$901$4 , \port$901$3 , \port$901$2 , \port$901$1 , \port$901$0  };
+  assign p36[15:0] = { \port$845$15 , \port$845$14 , \port$845$13 , \port$845$12 , \port$845$11 , \port$845$10 , \port$845$9 , \port$845$8 , \port$845$7 , \port$845$6 , \port$845$5 , \port$845$4 , \port$845$3 , \port$845$2 , \port$845$1 , \port$845$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_4 (clk, rst, \port$917$0 , \port$917$1 , \port$917$2 , \port$917$3 , \port$917$4 , \port$917$5 , \port$917$6 , \port$917$7 , \port$917$8 , \port$917$9 , \port$917$10 , \port$917$11 , \port$917$12 , \port$917$13 , \port$917$14 , \port$917$15 , b, a, en
+module \hwq_mac_array.mul_4_4 (clk, rst, \port$861$0 , \port$861$1 , \port$861$2 , \port$861$3 , \port$861$4 , \port$861$5 , \port$861$6 , \port$861$7 , \port$861$8 , \port$861$9 , \port$861$10 , \port$861$11 , \port$861$12 , \port$861$13 , \port$861$14 , \port$861$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -28534,38 +41232,38 @@ module \hwq_mac_array.mul_4_4 (clk, rst, \port$917$0 , \port$917$1 , \port$917$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$917$0 ;
-  wire \port$917$0 ;
-  output \port$917$1 ;
-  wire \port$917$1 ;
-  output \port$917$10 ;
-  wire \port$917$10 ;
-  output \port$917$11 ;
-  wire \port$917$11 ;
-  output \port$917$12 ;
-  wire \port$917$12 ;
-  output \port$917$13 ;
-  wire \port$917$13 ;
-  output \port$917$14 ;
-  wire \port$917$14 ;
-  output \port$917$15 ;
-  wire \port$917$15 ;
-  output \port$917$2 ;
-  wire \port$917$2 ;
-  output \port$917$3 ;
-  wire \port$917$3 ;
-  output \port$917$4 ;
-  wire \port$917$4 ;
-  output \port$917$5 ;
-  wire \port$917$5 ;
-  output \port$917$6 ;
-  wire \port$917$6 ;
-  output \port$917$7 ;
-  wire \port$917$7 ;
-  output \port$917$8 ;
-  wire \port$917$8 ;
-  output \port$917$9 ;
-  wire \port$917$9 ;
+  output \port$861$0 ;
+  wire \port$861$0 ;
+  output \port$861$1 ;
+  wire \port$861$1 ;
+  output \port$861$10 ;
+  wire \port$861$10 ;
+  output \port$861$11 ;
+  wire \port$861$11 ;
+  output \port$861$12 ;
+  wire \port$861$12 ;
+  output \port$861$13 ;
+  wire \port$861$13 ;
+  output \port$861$14 ;
+  wire \port$861$14 ;
+  output \port$861$15 ;
+  wire \port$861$15 ;
+  output \port$861$2 ;
+  wire \port$861$2 ;
+  output \port$861$3 ;
+  wire \port$861$3 ;
+  output \port$861$4 ;
+  wire \port$861$4 ;
+  output \port$861$5 ;
+  wire \port$861$5 ;
+  output \port$861$6 ;
+  wire \port$861$6 ;
+  output \port$861$7 ;
+  wire \port$861$7 ;
+  output \port$861$8 ;
+  wire \port$861$8 ;
+  output \port$861$9 ;
+  wire \port$861$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28641,19 +41339,19 @@ module \hwq_mac_array.mul_4_4 (clk, rst, \port$917$0 , \port$917$1 , \port$917$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$917$0 ),
-    .P1(\port$917$1 ),
-    .P10(\port$917$10 ),
-    .P11(\port$917$11 ),
-    .P12(\port$917$12 ),
-    .P13(\port$917$13 ),
-    .P14(\port$917$14 ),
-    .P15(\port$917$15 ),
+    .P0(\port$861$0 ),
+    .P1(\port$861$1 ),
+    .P10(\port$861$10 ),
+    .P11(\port$861$11 ),
+    .P12(\port$861$12 ),
+    .P13(\port$861$13 ),
+    .P14(\port$861$14 ),
+    .P15(\port$861$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$917$2 ),
+    .P2(\port$861$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28664,30 +41362,30 @@ module \hwq_mac_array.mul_4_4 (clk, rst, \port$917$0 , \port$917$1 , \port$917$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$917$3 ),
+    .P3(\port$861$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$917$4 ),
-    .P5(\port$917$5 ),
-    .P6(\port$917$6 ),
-    .P7(\port$917$7 ),
-    .P8(\port$917$8 ),
-    .P9(\port$917$9 ),
+    .P4(\port$861$4 ),
+    .P5(\port$861$5 ),
+    .P6(\port$861$6 ),
+    .P7(\port$861$7 ),
+    .P8(\port$861$8 ),
+    .P9(\port$861$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$917$15 , \port$917$14 , \port$917$13 , \port$917$12 , \port$917$11 , \port$917$10 , \port$917$9 , \port$917$8 , \port$917$7 , \port$917$6 , \port$917$5 , \port$917$4 , \port$917$3 , \port$917$2 , \port$917$1 , \port$917$0  };
+  assign p36[15:0] = { \port$861$15 , \port$861$14 , \port$861$13 , \port$861$12 , \port$861$11 , \port$861$10 , \port$861$9 , \port$861$8 , \port$861$7 , \port$861$6 , \port$861$5 , \port$861$4 , \port$861$3 , \port$861$2 , \port$861$1 , \port$861$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_5 (clk, rst, \port$933$0 , \port$933$1 , \port$933$2 , \port$933$3 , \port$933$4 , \port$933$5 , \port$933$6 , \port$933$7 , \port$933$8 , \port$933$9 , \port$933$10 , \port$933$11 , \port$933$12 , \port$933$13 , \port$933$14 , \port$933$15 , b, a, en
+module \hwq_mac_array.mul_4_5 (clk, rst, \port$877$0 , \port$877$1 , \port$877$2 , \port$877$3 , \port$877$4 , \port$877$5 , \port$877$6 , \port$877$7 , \port$877$8 , \port$877$9 , \port$877$10 , \port$877$11 , \port$877$12 , \port$877$13 , \port$877$14 , \port$877$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -28698,38 +41396,38 @@ module \hwq_mac_array.mul_4_5 (clk, rst, \port$933$0 , \port$933$1 , \port$933$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$933$0 ;
-  wire \port$933$0 ;
-  output \port$933$1 ;
-  wire \port$933$1 ;
-  output \port$933$10 ;
-  wire \port$933$10 ;
-  output \port$933$11 ;
-  wire \port$933$11 ;
-  output \port$933$12 ;
-  wire \port$933$12 ;
-  output \port$933$13 ;
-  wire \port$933$13 ;
-  output \port$933$14 ;
-  wire \port$933$14 ;
-  output \port$933$15 ;
-  wire \port$933$15 ;
-  output \port$933$2 ;
-  wire \port$933$2 ;
-  output \port$933$3 ;
-  wire \port$933$3 ;
-  output \port$933$4 ;
-  wire \port$933$4 ;
-  output \port$933$5 ;
-  wire \port$933$5 ;
-  output \port$933$6 ;
-  wire \port$933$6 ;
-  output \port$933$7 ;
-  wire \port$933$7 ;
-  output \port$933$8 ;
-  wire \port$933$8 ;
-  output \port$933$9 ;
-  wire \port$933$9 ;
+  output \port$877$0 ;
+  wire \port$877$0 ;
+  output \port$877$1 ;
+  wire \port$877$1 ;
+  output \port$877$10 ;
+  wire \port$877$10 ;
+  output \port$877$11 ;
+  wire \port$877$11 ;
+  output \port$877$12 ;
+  wire \port$877$12 ;
+  output \port$877$13 ;
+  wire \port$877$13 ;
+  output \port$877$14 ;
+  wire \port$877$14 ;
+  output \port$877$15 ;
+  wire \port$877$15 ;
+  output \port$877$2 ;
+  wire \port$877$2 ;
+  output \port$877$3 ;
+  wire \port$877$3 ;
+  output \port$877$4 ;
+  wire \port$877$4 ;
+  output \port$877$5 ;
+  wire \port$877$5 ;
+  output \port$877$6 ;
+  wire \port$877$6 ;
+  output \port$877$7 ;
+  wire \port$877$7 ;
+  output \port$877$8 ;
+  wire \port$877$8 ;
+  output \port$877$9 ;
+  wire \port$877$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28805,19 +41503,19 @@ module \hwq_mac_array.mul_4_5 (clk, rst, \port$933$0 , \port$933$1 , \port$933$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$933$0 ),
-    .P1(\port$933$1 ),
-    .P10(\port$933$10 ),
-    .P11(\port$933$11 ),
-    .P12(\port$933$12 ),
-    .P13(\port$933$13 ),
-    .P14(\port$933$14 ),
-    .P15(\port$933$15 ),
+    .P0(\port$877$0 ),
+    .P1(\port$877$1 ),
+    .P10(\port$877$10 ),
+    .P11(\port$877$11 ),
+    .P12(\port$877$12 ),
+    .P13(\port$877$13 ),
+    .P14(\port$877$14 ),
+    .P15(\port$877$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$933$2 ),
+    .P2(\port$877$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28828,30 +41526,30 @@ module \hwq_mac_array.mul_4_5 (clk, rst, \port$933$0 , \port$933$1 , \port$933$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$933$3 ),
+    .P3(\port$877$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$933$4 ),
-    .P5(\port$933$5 ),
-    .P6(\port$933$6 ),
-    .P7(\port$933$7 ),
-    .P8(\port$933$8 ),
-    .P9(\port$933$9 ),
+    .P4(\port$877$4 ),
+    .P5(\port$877$5 ),
+    .P6(\port$877$6 ),
+    .P7(\port$877$7 ),
+    .P8(\port$877$8 ),
+    .P9(\port$877$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$933$15 , \port$933$14 , \port$933$13 , \port$933$12 , \port$933$11 , \port$933$10 , \port$933$9 , \port$933$8 , \port$933$7 , \port$933$6 , \port$933$5 , \port$933$4 , \port$933$3 , \port$933$2 , \port$933$1 , \port$933$0  };
+  assign p36[15:0] = { \port$877$15 , \port$877$14 , \port$877$13 , \port$877$12 , \port$877$11 , \port$877$10 , \port$877$9 , \port$877$8 , \port$877$7 , \port$877$6 , \port$877$5 , \port$877$4 , \port$877$3 , \port$877$2 , \port$877$1 , \port$877$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_6 (clk, rst, \port$949$0 , \port$949$1 , \port$949$2 , \port$949$3 , \port$949$4 , \port$949$5 , \port$949$6 , \port$949$7 , \port$949$8 , \port$949$9 , \port$949$10 , \port$949$11 , \port$949$12 , \port$949$13 , \port$949$14 , \port$949$15 , b, a, en
+module \hwq_mac_array.mul_4_6 (clk, rst, \port$893$0 , \port$893$1 , \port$893$2 , \port$893$3 , \port$893$4 , \port$893$5 , \port$893$6 , \port$893$7 , \port$893$8 , \port$893$9 , \port$893$10 , \port$893$11 , \port$893$12 , \port$893$13 , \port$893$14 , \port$893$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -28862,38 +41560,38 @@ module \hwq_mac_array.mul_4_6 (clk, rst, \port$949$0 , \port$949$1 , \port$949$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$949$0 ;
-  wire \port$949$0 ;
-  output \port$949$1 ;
-  wire \port$949$1 ;
-  output \port$949$10 ;
-  wire \port$949$10 ;
-  output \port$949$11 ;
-  wire \port$949$11 ;
-  output \port$949$12 ;
-  wire \port$949$12 ;
-  output \port$949$13 ;
-  wire \port$949$13 ;
-  output \port$949$14 ;
-  wire \port$949$14 ;
-  output \port$949$15 ;
-  wire \port$949$15 ;
-  output \port$949$2 ;
-  wire \port$949$2 ;
-  output \port$949$3 ;
-  wire \port$949$3 ;
-  output \port$949$4 ;
-  wire \port$949$4 ;
-  output \port$949$5 ;
-  wire \port$949$5 ;
-  output \port$949$6 ;
-  wire \port$949$6 ;
-  output \port$949$7 ;
-  wire \port$949$7 ;
-  output \port$949$8 ;
-  wire \port$949$8 ;
-  output \port$949$9 ;
-  wire \port$949$9 ;
+  output \port$893$0 ;
+  wire \port$893$0 ;
+  output \port$893$1 ;
+  wire \port$893$1 ;
+  output \port$893$10 ;
+  wire \port$893$10 ;
+  output \port$893$11 ;
+  wire \port$893$11 ;
+  output \port$893$12 ;
+  wire \port$893$12 ;
+  output \port$893$13 ;
+  wire \port$893$13 ;
+  output \port$893$14 ;
+  wire \port$893$14 ;
+  output \port$893$15 ;
+  wire \port$893$15 ;
+  output \port$893$2 ;
+  wire \port$893$2 ;
+  output \port$893$3 ;
+  wire \port$893$3 ;
+  output \port$893$4 ;
+  wire \port$893$4 ;
+  output \port$893$5 ;
+  wire \port$893$5 ;
+  output \port$893$6 ;
+  wire \port$893$6 ;
+  output \port$893$7 ;
+  wire \port$893$7 ;
+  output \port$893$8 ;
+  wire \port$893$8 ;
+  output \port$893$9 ;
+  wire \port$893$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28969,19 +41667,19 @@ module \hwq_mac_array.mul_4_6 (clk, rst, \port$949$0 , \port$949$1 , \port$949$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$949$0 ),
-    .P1(\port$949$1 ),
-    .P10(\port$949$10 ),
-    .P11(\port$949$11 ),
-    .P12(\port$949$12 ),
-    .P13(\port$949$13 ),
-    .P14(\port$949$14 ),
-    .P15(\port$949$15 ),
+    .P0(\port$893$0 ),
+    .P1(\port$893$1 ),
+    .P10(\port$893$10 ),
+    .P11(\port$893$11 ),
+    .P12(\port$893$12 ),
+    .P13(\port$893$13 ),
+    .P14(\port$893$14 ),
+    .P15(\port$893$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$949$2 ),
+    .P2(\port$893$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28992,30 +41690,30 @@ module \hwq_mac_array.mul_4_6 (clk, rst, \port$949$0 , \port$949$1 , \port$949$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$949$3 ),
+    .P3(\port$893$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$949$4 ),
-    .P5(\port$949$5 ),
-    .P6(\port$949$6 ),
-    .P7(\port$949$7 ),
-    .P8(\port$949$8 ),
-    .P9(\port$949$9 ),
+    .P4(\port$893$4 ),
+    .P5(\port$893$5 ),
+    .P6(\port$893$6 ),
+    .P7(\port$893$7 ),
+    .P8(\port$893$8 ),
+    .P9(\port$893$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$949$15 , \port$949$14 , \port$949$13 , \port$949$12 , \port$949$11 , \port$949$10 , \port$949$9 , \port$949$8 , \port$949$7 , \port$949$6 , \port$949$5 , \port$949$4 , \port$949$3 , \port$949$2 , \port$949$1 , \port$949$0  };
+  assign p36[15:0] = { \port$893$15 , \port$893$14 , \port$893$13 , \port$893$12 , \port$893$11 , \port$893$10 , \port$893$9 , \port$893$8 , \port$893$7 , \port$893$6 , \port$893$5 , \port$893$4 , \port$893$3 , \port$893$2 , \port$893$1 , \port$893$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_7 (clk, rst, \port$965$0 , \port$965$1 , \port$965$2 , \port$965$3 , \port$965$4 , \port$965$5 , \port$965$6 , \port$965$7 , \port$965$8 , \port$965$9 , \port$965$10 , \port$965$11 , \port$965$12 , \port$965$13 , \port$965$14 , \port$965$15 , b, a, en
+module \hwq_mac_array.mul_4_7 (clk, rst, \port$909$0 , \port$909$1 , \port$909$2 , \port$909$3 , \port$909$4 , \port$909$5 , \port$909$6 , \port$909$7 , \port$909$8 , \port$909$9 , \port$909$10 , \port$909$11 , \port$909$12 , \port$909$13 , \port$909$14 , \port$909$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -29026,38 +41724,38 @@ module \hwq_mac_array.mul_4_7 (clk, rst, \port$965$0 , \port$965$1 , \port$965$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$965$0 ;
-  wire \port$965$0 ;
-  output \port$965$1 ;
-  wire \port$965$1 ;
-  output \port$965$10 ;
-  wire \port$965$10 ;
-  output \port$965$11 ;
-  wire \port$965$11 ;
-  output \port$965$12 ;
-  wire \port$965$12 ;
-  output \port$965$13 ;
-  wire \port$965$13 ;
-  output \port$965$14 ;
-  wire \port$965$14 ;
-  output \port$965$15 ;
-  wire \port$965$15 ;
-  output \port$965$2 ;
-  wire \port$965$2 ;
-  output \port$965$3 ;
-  wire \port$965$3 ;
-  output \port$965$4 ;
-  wire \port$965$4 ;
-  output \port$965$5 ;
-  wire \port$965$5 ;
-  output \port$965$6 ;
-  wire \port$965$6 ;
-  output \port$965$7 ;
-  wire \port$965$7 ;
-  output \port$965$8 ;
-  wire \port$965$8 ;
-  output \port$965$9 ;
-  wire \port$965$9 ;
+  output \port$909$0 ;
+  wire \port$909$0 ;
+  output \port$909$1 ;
+  wire \port$909$1 ;
+  output \port$909$10 ;
+  wire \port$909$10 ;
+  output \port$909$11 ;
+  wire \port$909$11 ;
+  output \port$909$12 ;
+  wire \port$909$12 ;
+  output \port$909$13 ;
+  wire \port$909$13 ;
+  output \port$909$14 ;
+  wire \port$909$14 ;
+  output \port$909$15 ;
+  wire \port$909$15 ;
+  output \port$909$2 ;
+  wire \port$909$2 ;
+  output \port$909$3 ;
+  wire \port$909$3 ;
+  output \port$909$4 ;
+  wire \port$909$4 ;
+  output \port$909$5 ;
+  wire \port$909$5 ;
+  output \port$909$6 ;
+  wire \port$909$6 ;
+  output \port$909$7 ;
+  wire \port$909$7 ;
+  output \port$909$8 ;
+  wire \port$909$8 ;
+  output \port$909$9 ;
+  wire \port$909$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29133,19 +41831,19 @@ module \hwq_mac_array.mul_4_7 (clk, rst, \port$965$0 , \port$965$1 , \port$965$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$965$0 ),
-    .P1(\port$965$1 ),
-    .P10(\port$965$10 ),
-    .P11(\port$965$11 ),
-    .P12(\port$965$12 ),
-    .P13(\port$965$13 ),
-    .P14(\port$965$14 ),
-    .P15(\port$965$15 ),
+    .P0(\port$909$0 ),
+    .P1(\port$909$1 ),
+    .P10(\port$909$10 ),
+    .P11(\port$909$11 ),
+    .P12(\port$909$12 ),
+    .P13(\port$909$13 ),
+    .P14(\port$909$14 ),
+    .P15(\port$909$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$965$2 ),
+    .P2(\port$909$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29156,30 +41854,30 @@ module \hwq_mac_array.mul_4_7 (clk, rst, \port$965$0 , \port$965$1 , \port$965$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$965$3 ),
+    .P3(\port$909$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$965$4 ),
-    .P5(\port$965$5 ),
-    .P6(\port$965$6 ),
-    .P7(\port$965$7 ),
-    .P8(\port$965$8 ),
-    .P9(\port$965$9 ),
+    .P4(\port$909$4 ),
+    .P5(\port$909$5 ),
+    .P6(\port$909$6 ),
+    .P7(\port$909$7 ),
+    .P8(\port$909$8 ),
+    .P9(\port$909$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$965$15 , \port$965$14 , \port$965$13 , \port$965$12 , \port$965$11 , \port$965$10 , \port$965$9 , \port$965$8 , \port$965$7 , \port$965$6 , \port$965$5 , \port$965$4 , \port$965$3 , \port$965$2 , \port$965$1 , \port$965$0  };
+  assign p36[15:0] = { \port$909$15 , \port$909$14 , \port$909$13 , \port$909$12 , \port$909$11 , \port$909$10 , \port$909$9 , \port$909$8 , \port$909$7 , \port$909$6 , \port$909$5 , \port$909$4 , \port$909$3 , \port$909$2 , \port$909$1 , \port$909$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_0 (clk, rst, \port$981$0 , \port$981$1 , \port$981$2 , \port$981$3 , \port$981$4 , \port$981$5 , \port$981$6 , \port$981$7 , \port$981$8 , \port$981$9 , \port$981$10 , \port$981$11 , \port$981$12 , \port$981$13 , \port$981$14 , \port$981$15 , a, b, en
+module \hwq_mac_array.mul_5_0 (clk, rst, \port$925$0 , \port$925$1 , \port$925$2 , \port$925$3 , \port$925$4 , \port$925$5 , \port$925$6 , \port$925$7 , \port$925$8 , \port$925$9 , \port$925$10 , \port$925$11 , \port$925$12 , \port$925$13 , \port$925$14 , \port$925$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -29190,38 +41888,38 @@ module \hwq_mac_array.mul_5_0 (clk, rst, \port$981$0 , \port$981$1 , \port$981$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$981$0 ;
-  wire \port$981$0 ;
-  output \port$981$1 ;
-  wire \port$981$1 ;
-  output \port$981$10 ;
-  wire \port$981$10 ;
-  output \port$981$11 ;
-  wire \port$981$11 ;
-  output \port$981$12 ;
-  wire \port$981$12 ;
-  output \port$981$13 ;
-  wire \port$981$13 ;
-  output \port$981$14 ;
-  wire \port$981$14 ;
-  output \port$981$15 ;
-  wire \port$981$15 ;
-  output \port$981$2 ;
-  wire \port$981$2 ;
-  output \port$981$3 ;
-  wire \port$981$3 ;
-  output \port$981$4 ;
-  wire \port$981$4 ;
-  output \port$981$5 ;
-  wire \port$981$5 ;
-  output \port$981$6 ;
-  wire \port$981$6 ;
-  output \port$981$7 ;
-  wire \port$981$7 ;
-  output \port$981$8 ;
-  wire \port$981$8 ;
-  output \port$981$9 ;
-  wire \port$981$9 ;
+  output \port$925$0 ;
+  wire \port$925$0 ;
+  output \port$925$1 ;
+  wire \port$925$1 ;
+  output \port$925$10 ;
+  wire \port$925$10 ;
+  output \port$925$11 ;
+  wire \port$925$11 ;
+  output \port$925$12 ;
+  wire \port$925$12 ;
+  output \port$925$13 ;
+  wire \port$925$13 ;
+  output \port$925$14 ;
+  wire \port$925$14 ;
+  output \port$925$15 ;
+  wire \port$925$15 ;
+  output \port$925$2 ;
+  wire \port$925$2 ;
+  output \port$925$3 ;
+  wire \port$925$3 ;
+  output \port$925$4 ;
+  wire \port$925$4 ;
+  output \port$925$5 ;
+  wire \port$925$5 ;
+  output \port$925$6 ;
+  wire \port$925$6 ;
+  output \port$925$7 ;
+  wire \port$925$7 ;
+  output \port$925$8 ;
+  wire \port$925$8 ;
+  output \port$925$9 ;
+  wire \port$925$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29297,19 +41995,19 @@ module \hwq_mac_array.mul_5_0 (clk, rst, \port$981$0 , \port$981$1 , \port$981$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$981$0 ),
-    .P1(\port$981$1 ),
-    .P10(\port$981$10 ),
-    .P11(\port$981$11 ),
-    .P12(\port$981$12 ),
-    .P13(\port$981$13 ),
-    .P14(\port$981$14 ),
-    .P15(\port$981$15 ),
+    .P0(\port$925$0 ),
+    .P1(\port$925$1 ),
+    .P10(\port$925$10 ),
+    .P11(\port$925$11 ),
+    .P12(\port$925$12 ),
+    .P13(\port$925$13 ),
+    .P14(\port$925$14 ),
+    .P15(\port$925$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$981$2 ),
+    .P2(\port$925$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29320,30 +42018,30 @@ module \hwq_mac_array.mul_5_0 (clk, rst, \port$981$0 , \port$981$1 , \port$981$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$981$3 ),
+    .P3(\port$925$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$981$4 ),
-    .P5(\port$981$5 ),
-    .P6(\port$981$6 ),
-    .P7(\port$981$7 ),
-    .P8(\port$981$8 ),
-    .P9(\port$981$9 ),
+    .P4(\port$925$4 ),
+    .P5(\port$925$5 ),
+    .P6(\port$925$6 ),
+    .P7(\port$925$7 ),
+    .P8(\port$925$8 ),
+    .P9(\port$925$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$981$15 , \port$981$14 , \port$981$13 , \port$981$12 , \port$981$11 , \port$981$10 , \port$981$9 , \port$981$8 , \port$981$7 , \port$981$6 , \port$981$5 , \port$981$4 , \port$981$3 , \port$981$2 , \port$981$1 , \port$981$0  };
+  assign p36[15:0] = { \port$925$15 , \port$925$14 , \port$925$13 , \port$925$12 , \port$925$11 , \port$925$10 , \port$925$9 , \port$925$8 , \port$925$7 , \port$925$6 , \port$925$5 , \port$925$4 , \port$925$3 , \port$925$2 , \port$925$1 , \port$925$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_1 (clk, rst, \port$997$0 , \port$997$1 , \port$997$2 , \port$997$3 , \port$997$4 , \port$997$5 , \port$997$6 , \port$997$7 , \port$997$8 , \port$997$9 , \port$997$10 , \port$997$11 , \port$997$12 , \port$997$13 , \port$997$14 , \port$997$15 , b, a, en
+module \hwq_mac_array.mul_5_1 (clk, rst, \port$941$0 , \port$941$1 , \port$941$2 , \port$941$3 , \port$941$4 , \port$941$5 , \port$941$6 , \port$941$7 , \port$941$8 , \port$941$9 , \port$941$10 , \port$941$11 , \port$941$12 , \port$941$13 , \port$941$14 , \port$941$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -29354,38 +42052,38 @@ module \hwq_mac_array.mul_5_1 (clk, rst, \port$997$0 , \port$997$1 , \port$997$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$997$0 ;
-  wire \port$997$0 ;
-  output \port$997$1 ;
-  wire \port$997$1 ;
-  output \port$997$10 ;
-  wire \port$997$10 ;
-  output \port$997$11 ;
-  wire \port$997$11 ;
-  output \port$997$12 ;
-  wire \port$997$12 ;
-  output \port$997$13 ;
-  wire \port$997$13 ;
-  output \port$997$14 ;
-  wire \port$997$14 ;
-  output \port$997$15 ;
-  wire \port$997$15 ;
-  output \port$997$2 ;
-  wire \port$997$2 ;
-  output \port$997$3 ;
-  wire \port$997$3 ;
-  output \port$997$4 ;
-  wire \port$997$4 ;
-  output \port$997$5 ;
-  wire \port$997$5 ;
-  output \port$997$6 ;
-  wire \port$997$6 ;
-  output \port$997$7 ;
-  wire \port$997$7 ;
-  output \port$997$8 ;
-  wire \port$997$8 ;
-  output \port$997$9 ;
-  wire \port$997$9 ;
+  output \port$941$0 ;
+  wire \port$941$0 ;
+  output \port$941$1 ;
+  wire \port$941$1 ;
+  output \port$941$10 ;
+  wire \port$941$10 ;
+  output \port$941$11 ;
+  wire \port$941$11 ;
+  output \port$941$12 ;
+  wire \port$941$12 ;
+  output \port$941$13 ;
+  wire \port$941$13 ;
+  output \port$941$14 ;
+  wire \port$941$14 ;
+  output \port$941$15 ;
+  wire \port$941$15 ;
+  output \port$941$2 ;
+  wire \port$941$2 ;
+  output \port$941$3 ;
+  wire \port$941$3 ;
+  output \port$941$4 ;
+  wire \port$941$4 ;
+  output \port$941$5 ;
+  wire \port$941$5 ;
+  output \port$941$6 ;
+  wire \port$941$6 ;
+  output \port$941$7 ;
+  wire \port$941$7 ;
+  output \port$941$8 ;
+  wire \port$941$8 ;
+  output \port$941$9 ;
+  wire \port$941$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29461,19 +42159,19 @@ module \hwq_mac_array.mul_5_1 (clk, rst, \port$997$0 , \port$997$1 , \port$997$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$997$0 ),
-    .P1(\port$997$1 ),
-    .P10(\port$997$10 ),
-    .P11(\port$997$11 ),
-    .P12(\port$997$12 ),
-    .P13(\port$997$13 ),
-    .P14(\port$997$14 ),
-    .P15(\port$997$15 ),
+    .P0(\port$941$0 ),
+    .P1(\port$941$1 ),
+    .P10(\port$941$10 ),
+    .P11(\port$941$11 ),
+    .P12(\port$941$12 ),
+    .P13(\port$941$13 ),
+    .P14(\port$941$14 ),
+    .P15(\port$941$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$997$2 ),
+    .P2(\port$941$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29484,30 +42182,30 @@ module \hwq_mac_array.mul_5_1 (clk, rst, \port$997$0 , \port$997$1 , \port$997$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$997$3 ),
+    .P3(\port$941$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$997$4 ),
-    .P5(\port$997$5 ),
-    .P6(\port$997$6 ),
-    .P7(\port$997$7 ),
-    .P8(\port$997$8 ),
-    .P9(\port$997$9 ),
+    .P4(\port$941$4 ),
+    .P5(\port$941$5 ),
+    .P6(\port$941$6 ),
+    .P7(\port$941$7 ),
+    .P8(\port$941$8 ),
+    .P9(\port$941$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$997$15 , \port$997$14 , \port$997$13 , \port$997$12 , \port$997$11 , \port$997$10 , \port$997$9 , \port$997$8 , \port$997$7 , \port$997$6 , \port$997$5 , \port$997$4 , \port$997$3 , \port$997$2 , \port$997$1 , \port$997$0  };
+  assign p36[15:0] = { \port$941$15 , \port$941$14 , \port$941$13 , \port$941$12 , \port$941$11 , \port$941$10 , \port$941$9 , \port$941$8 , \port$941$7 , \port$941$6 , \port$941$5 , \port$941$4 , \port$941$3 , \port$941$2 , \port$941$1 , \port$941$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_2 (clk, rst, \port$1013$0 , \port$1013$1 , \port$1013$2 , \port$1013$3 , \port$1013$4 , \port$1013$5 , \port$1013$6 , \port$1013$7 , \port$1013$8 , \port$1013$9 , \port$1013$10 , \port$1013$11 , \port$1013$12 , \port$1013$13 , \port$1013$14 , \port$1013$15 , b, a, en
+module \hwq_mac_array.mul_5_2 (clk, rst, \port$957$0 , \port$957$1 , \port$957$2 , \port$957$3 , \port$957$4 , \port$957$5 , \port$957$6 , \port$957$7 , \port$957$8 , \port$957$9 , \port$957$10 , \port$957$11 , \port$957$12 , \port$957$13 , \port$957$14 , \port$957$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -29518,38 +42216,38 @@ module \hwq_mac_array.mul_5_2 (clk, rst, \port$1013$0 , \port$1013$1 , \port$101
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1013$0 ;
-  wire \port$1013$0 ;
-  output \port$1013$1 ;
-  wire \port$1013$1 ;
-  output \port$1013$10 ;
-  wire \port$1013$10 ;
-  output \port$1013$11 ;
-  wire \port$1013$11 ;
-  output \port$1013$12 ;
-  wire \port$1013$12 ;
-  output \port$1013$13 ;
-  wire \port$1013$13 ;
-  output \port$1013$14 ;
-  wire \port$1013$14 ;
-  output \port$1013$15 ;
-  wire \port$1013$15 ;
-  output \port$1013$2 ;
-  wire \port$1013$2 ;
-  output \port$1013$3 ;
-  wire \port$1013$3 ;
-  output \port$1013$4 ;
-  wire \port$1013$4 ;
-  output \port$1013$5 ;
-  wire \port$1013$5 ;
-  output \port$1013$6 ;
-  wire \port$1013$6 ;
-  output \port$1013$7 ;
-  wire \port$1013$7 ;
-  output \port$1013$8 ;
-  wire \port$1013$8 ;
-  output \port$1013$9 ;
-  wire \port$1013$9 ;
+  output \port$957$0 ;
+  wire \port$957$0 ;
+  output \port$957$1 ;
+  wire \port$957$1 ;
+  output \port$957$10 ;
+  wire \port$957$10 ;
+  output \port$957$11 ;
+  wire \port$957$11 ;
+  output \port$957$12 ;
+  wire \port$957$12 ;
+  output \port$957$13 ;
+  wire \port$957$13 ;
+  output \port$957$14 ;
+  wire \port$957$14 ;
+  output \port$957$15 ;
+  wire \port$957$15 ;
+  output \port$957$2 ;
+  wire \port$957$2 ;
+  output \port$957$3 ;
+  wire \port$957$3 ;
+  output \port$957$4 ;
+  wire \port$957$4 ;
+  output \port$957$5 ;
+  wire \port$957$5 ;
+  output \port$957$6 ;
+  wire \port$957$6 ;
+  output \port$957$7 ;
+  wire \port$957$7 ;
+  output \port$957$8 ;
+  wire \port$957$8 ;
+  output \port$957$9 ;
+  wire \port$957$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29625,19 +42323,19 @@ module \hwq_mac_array.mul_5_2 (clk, rst, \port$1013$0 , \port$1013$1 , \port$101
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1013$0 ),
-    .P1(\port$1013$1 ),
-    .P10(\port$1013$10 ),
-    .P11(\port$1013$11 ),
-    .P12(\port$1013$12 ),
-    .P13(\port$1013$13 ),
-    .P14(\port$1013$14 ),
-    .P15(\port$1013$15 ),
+    .P0(\port$957$0 ),
+    .P1(\port$957$1 ),
+    .P10(\port$957$10 ),
+    .P11(\port$957$11 ),
+    .P12(\port$957$12 ),
+    .P13(\port$957$13 ),
+    .P14(\port$957$14 ),
+    .P15(\port$957$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1013$2 ),
+    .P2(\port$957$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29648,30 +42346,30 @@ module \hwq_mac_array.mul_5_2 (clk, rst, \port$1013$0 , \port$1013$1 , \port$101
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1013$3 ),
+    .P3(\port$957$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1013$4 ),
-    .P5(\port$1013$5 ),
-    .P6(\port$1013$6 ),
-    .P7(\port$1013$7 ),
-    .P8(\port$1013$8 ),
-    .P9(\port$1013$9 ),
+    .P4(\port$957$4 ),
+    .P5(\port$957$5 ),
+    .P6(\port$957$6 ),
+    .P7(\port$957$7 ),
+    .P8(\port$957$8 ),
+    .P9(\port$957$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1013$15 , \port$1013$14 , \port$1013$13 , \port$1013$12 , \port$1013$11 , \port$1013$10 , \port$1013$9 , \port$1013$8 , \port$1013$7 , \port$1013$6 , \port$1013$5 , \port$1013$4 , \port$1013$3 , \port$1013$2 , \port$1013$1 , \port$1013$0  };
+  assign p36[15:0] = { \port$957$15 , \port$957$14 , \port$957$13 , \port$957$12 , \port$957$11 , \port$957$10 , \port$957$9 , \port$957$8 , \port$957$7 , \port$957$6 , \port$957$5 , \port$957$4 , \port$957$3 , \port$957$2 , \port$957$1 , \port$957$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_3 (clk, rst, \port$1029$0 , \port$1029$1 , \port$1029$2 , \port$1029$3 , \port$1029$4 , \port$1029$5 , \port$1029$6 , \port$1029$7 , \port$1029$8 , \port$1029$9 , \port$1029$10 , \port$1029$11 , \port$1029$12 , \port$1029$13 , \port$1029$14 , \port$1029$15 , b, a, en
+module \hwq_mac_array.mul_5_3 (clk, rst, \port$973$0 , \port$973$1 , \port$973$2 , \port$973$3 , \port$973$4 , \port$973$5 , \port$973$6 , \port$973$7 , \port$973$8 , \port$973$9 , \port$973$10 , \port$973$11 , \port$973$12 , \port$973$13 , \port$973$14 , \port$973$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -29682,38 +42380,38 @@ module \hwq_mac_array.mul_5_3 (clk, rst, \port$1029$0 , \port$1029$1 , \port$102
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1029$0 ;
-  wire \port$1029$0 ;
-  output \port$1029$1 ;
-  wire \port$1029$1 ;
-  output \port$1029$10 ;
-  wire \port$1029$10 ;
-  output \port$1029$11 ;
-  wire \port$1029$11 ;
-  output \port$1029$12 ;
-  wire \port$1029$12 ;
-  output \port$1029$13 ;
-  wire \port$1029$13 ;
-  output \port$1029$14 ;
-  wire \port$1029$14 ;
-  output \port$1029$15 ;
-  wire \port$1029$15 ;
-  output \port$1029$2 ;
-  wire \port$1029$2 ;
-  output \port$1029$3 ;
-  wire \port$1029$3 ;
-  output \port$1029$4 ;
-  wire \port$1029$4 ;
-  output \port$1029$5 ;
-  wire \port$1029$5 ;
-  output \port$1029$6 ;
-  wire \port$1029$6 ;
-  output \port$1029$7 ;
-  wire \port$1029$7 ;
-  output \port$1029$8 ;
-  wire \port$1029$8 ;
-  output \port$1029$9 ;
-  wire \port$1029$9 ;
+  output \port$973$0 ;
+  wire \port$973$0 ;
+  output \port$973$1 ;
+  wire \port$973$1 ;
+  output \port$973$10 ;
+  wire \port$973$10 ;
+  output \port$973$11 ;
+  wire \port$973$11 ;
+  output \port$973$12 ;
+  wire \port$973$12 ;
+  output \port$973$13 ;
+  wire \port$973$13 ;
+  output \port$973$14 ;
+  wire \port$973$14 ;
+  output \port$973$15 ;
+  wire \port$973$15 ;
+  output \port$973$2 ;
+  wire \port$973$2 ;
+  output \port$973$3 ;
+  wire \port$973$3 ;
+  output \port$973$4 ;
+  wire \port$973$4 ;
+  output \port$973$5 ;
+  wire \port$973$5 ;
+  output \port$973$6 ;
+  wire \port$973$6 ;
+  output \port$973$7 ;
+  wire \port$973$7 ;
+  output \port$973$8 ;
+  wire \port$973$8 ;
+  output \port$973$9 ;
+  wire \port$973$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29789,19 +42487,19 @@ module \hwq_mac_array.mul_5_3 (clk, rst, \port$1029$0 , \port$1029$1 , \port$102
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1029$0 ),
-    .P1(\port$1029$1 ),
-    .P10(\port$1029$10 ),
-    .P11(\port$1029$11 ),
-    .P12(\port$1029$12 ),
-    .P13(\port$1029$13 ),
-    .P14(\port$1029$14 ),
-    .P15(\port$1029$15 ),
+    .P0(\port$973$0 ),
+    .P1(\port$973$1 ),
+    .P10(\port$973$10 ),
+    .P11(\port$973$11 ),
+    .P12(\port$973$12 ),
+    .P13(\port$973$13 ),
+    .P14(\port$973$14 ),
+    .P15(\port$973$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1029$2 ),
+    .P2(\port$973$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29812,30 +42510,30 @@ module \hwq_mac_array.mul_5_3 (clk, rst, \port$1029$0 , \port$1029$1 , \port$102
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1029$3 ),
+    .P3(\port$973$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1029$4 ),
-    .P5(\port$1029$5 ),
-    .P6(\port$1029$6 ),
-    .P7(\port$1029$7 ),
-    .P8(\port$1029$8 ),
-    .P9(\port$1029$9 ),
+    .P4(\port$973$4 ),
+    .P5(\port$973$5 ),
+    .P6(\port$973$6 ),
+    .P7(\port$973$7 ),
+    .P8(\port$973$8 ),
+    .P9(\port$973$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1029$15 , \port$1029$14 , \port$1029$13 , \port$1029$12 , \port$1029$11 , \port$1029$10 , \port$1029$9 , \port$1029$8 , \port$1029$7 , \port$1029$6 , \port$1029$5 , \port$1029$4 , \port$1029$3 , \port$1029$2 , \port$1029$1 , \port$1029$0  };
+  assign p36[15:0] = { \port$973$15 , \port$973$14 , \port$973$13 , \port$973$12 , \port$973$11 , \port$973$10 , \port$973$9 , \port$973$8 , \port$973$7 , \port$973$6 , \port$973$5 , \port$973$4 , \port$973$3 , \port$973$2 , \port$973$1 , \port$973$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_4 (clk, rst, \port$1045$0 , \port$1045$1 , \port$1045$2 , \port$1045$3 , \port$1045$4 , \port$1045$5 , \port$1045$6 , \port$1045$7 , \port$1045$8 , \port$1045$9 , \port$1045$10 , \port$1045$11 , \port$1045$12 , \port$1045$13 , \port$1045$14 , \port$1045$15 , b, a, en
+module \hwq_mac_array.mul_5_4 (clk, rst, \port$989$0 , \port$989$1 , \port$989$2 , \port$989$3 , \port$989$4 , \port$989$5 , \port$989$6 , \port$989$7 , \port$989$8 , \port$989$9 , \port$989$10 , \port$989$11 , \port$989$12 , \port$989$13 , \port$989$14 , \port$989$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -29846,38 +42544,38 @@ module \hwq_mac_array.mul_5_4 (clk, rst, \port$1045$0 , \port$1045$1 , \port$104
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1045$0 ;
-  wire \port$1045$0 ;
-  output \port$1045$1 ;
-  wire \port$1045$1 ;
-  output \port$1045$10 ;
-  wire \port$1045$10 ;
-  output \port$1045$11 ;
-  wire \port$1045$11 ;
-  output \port$1045$12 ;
-  wire \port$1045$12 ;
-  output \port$1045$13 ;
-  wire \port$1045$13 ;
-  output \port$1045$14 ;
-  wire \port$1045$14 ;
-  output \port$1045$15 ;
-  wire \port$1045$15 ;
-  output \port$1045$2 ;
-  wire \port$1045$2 ;
-  output \port$1045$3 ;
-  wire \port$1045$3 ;
-  output \port$1045$4 ;
-  wire \port$1045$4 ;
-  output \port$1045$5 ;
-  wire \port$1045$5 ;
-  output \port$1045$6 ;
-  wire \port$1045$6 ;
-  output \port$1045$7 ;
-  wire \port$1045$7 ;
-  output \port$1045$8 ;
-  wire \port$1045$8 ;
-  output \port$1045$9 ;
-  wire \port$1045$9 ;
+  output \port$989$0 ;
+  wire \port$989$0 ;
+  output \port$989$1 ;
+  wire \port$989$1 ;
+  output \port$989$10 ;
+  wire \port$989$10 ;
+  output \port$989$11 ;
+  wire \port$989$11 ;
+  output \port$989$12 ;
+  wire \port$989$12 ;
+  output \port$989$13 ;
+  wire \port$989$13 ;
+  output \port$989$14 ;
+  wire \port$989$14 ;
+  output \port$989$15 ;
+  wire \port$989$15 ;
+  output \port$989$2 ;
+  wire \port$989$2 ;
+  output \port$989$3 ;
+  wire \port$989$3 ;
+  output \port$989$4 ;
+  wire \port$989$4 ;
+  output \port$989$5 ;
+  wire \port$989$5 ;
+  output \port$989$6 ;
+  wire \port$989$6 ;
+  output \port$989$7 ;
+  wire \port$989$7 ;
+  output \port$989$8 ;
+  wire \port$989$8 ;
+  output \port$989$9 ;
+  wire \port$989$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29953,19 +42651,19 @@ module \hwq_mac_array.mul_5_4 (clk, rst, \port$1045$0 , \port$1045$1 , \port$104
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1045$0 ),
-    .P1(\port$1045$1 ),
-    .P10(\port$1045$10 ),
-    .P11(\port$1045$11 ),
-    .P12(\port$1045$12 ),
-    .P13(\port$1045$13 ),
-    .P14(\port$1045$14 ),
-    .P15(\port$1045$15 ),
+    .P0(\port$989$0 ),
+    .P1(\port$989$1 ),
+    .P10(\port$989$10 ),
+    .P11(\port$989$11 ),
+    .P12(\port$989$12 ),
+    .P13(\port$989$13 ),
+    .P14(\port$989$14 ),
+    .P15(\port$989$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1045$2 ),
+    .P2(\port$989$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29976,30 +42674,30 @@ module \hwq_mac_array.mul_5_4 (clk, rst, \port$1045$0 , \port$1045$1 , \port$104
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1045$3 ),
+    .P3(\port$989$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1045$4 ),
-    .P5(\port$1045$5 ),
-    .P6(\port$1045$6 ),
-    .P7(\port$1045$7 ),
-    .P8(\port$1045$8 ),
-    .P9(\port$1045$9 ),
+    .P4(\port$989$4 ),
+    .P5(\port$989$5 ),
+    .P6(\port$989$6 ),
+    .P7(\port$989$7 ),
+    .P8(\port$989$8 ),
+    .P9(\port$989$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1045$15 , \port$1045$14 , \port$1045$13 , \port$1045$12 , \port$1045$11 , \port$1045$10 , \port$1045$9 , \port$1045$8 , \port$1045$7 , \port$1045$6 , \port$1045$5 , \port$1045$4 , \port$1045$3 , \port$1045$2 , \port$1045$1 , \port$1045$0  };
+  assign p36[15:0] = { \port$989$15 , \port$989$14 , \port$989$13 , \port$989$12 , \port$989$11 , \port$989$10 , \port$989$9 , \port$989$8 , \port$989$7 , \port$989$6 , \port$989$5 , \port$989$4 , \port$989$3 , \port$989$2 , \port$989$1 , \port$989$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_5 (clk, rst, \port$1061$0 , \port$1061$1 , \port$1061$2 , \port$1061$3 , \port$1061$4 , \port$1061$5 , \port$1061$6 , \port$1061$7 , \port$1061$8 , \port$1061$9 , \port$1061$10 , \port$1061$11 , \port$1061$12 , \port$1061$13 , \port$1061$14 , \port$1061$15 , b, a, en
+module \hwq_mac_array.mul_5_5 (clk, rst, \port$1005$0 , \port$1005$1 , \port$1005$2 , \port$1005$3 , \port$1005$4 , \port$1005$5 , \port$1005$6 , \port$1005$7 , \port$1005$8 , \port$1005$9 , \port$1005$10 , \port$1005$11 , \port$1005$12 , \port$1005$13 , \port$1005$14 , \port$1005$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -30010,38 +42708,38 @@ module \hwq_mac_array.mul_5_5 (clk, rst, \port$1061$0 , \port$1061$1 , \port$106
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1061$0 ;
-  wire \port$1061$0 ;
-  output \port$1061$1 ;
-  wire \port$1061$1 ;
-  output \port$1061$10 ;
-  wire \port$1061$10 ;
-  output \port$1061$11 ;
-  wire \port$1061$11 ;
-  output \port$1061$12 ;
-  wire \port$1061$12 ;
-  output \port$1061$13 ;
-  wire \port$1061$13 ;
-  output \port$1061$14 ;
-  wire \port$1061$14 ;
-  output \port$1061$15 ;
-  wire \port$1061$15 ;
-  output \port$1061$2 ;
-  wire \port$1061$2 ;
-  output \port$1061$3 ;
-  wire \port$1061$3 ;
-  output \port$1061$4 ;
-  wire \port$1061$4 ;
-  output \port$1061$5 ;
-  wire \port$1061$5 ;
-  output \port$1061$6 ;
-  wire \port$1061$6 ;
-  output \port$1061$7 ;
-  wire \port$1061$7 ;
-  output \port$1061$8 ;
-  wire \port$1061$8 ;
-  output \port$1061$9 ;
-  wire \port$1061$9 ;
+  output \port$1005$0 ;
+  wire \port$1005$0 ;
+  output \port$1005$1 ;
+  wire \port$1005$1 ;
+  output \port$1005$10 ;
+  wire \port$1005$10 ;
+  output \port$1005$11 ;
+  wire \port$1005$11 ;
+  output \port$1005$12 ;
+  wire \port$1005$12 ;
+  output \port$1005$13 ;
+  wire \port$1005$13 ;
+  output \port$1005$14 ;
+  wire \port$1005$14 ;
+  output \port$1005$15 ;
+  wire \port$1005$15 ;
+  output \port$1005$2 ;
+  wire \port$1005$2 ;
+  output \port$1005$3 ;
+  wire \port$1005$3 ;
+  output \port$1005$4 ;
+  wire \port$1005$4 ;
+  output \port$1005$5 ;
+  wire \port$1005$5 ;
+  output \port$1005$6 ;
+  wire \port$1005$6 ;
+  output \port$1005$7 ;
+  wire \port$1005$7 ;
+  output \port$1005$8 ;
+  wire \port$1005$8 ;
+  output \port$1005$9 ;
+  wire \port$1005$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30117,19 +42815,19 @@ module \hwq_mac_array.mul_5_5 (clk, rst, \port$1061$0 , \port$1061$1 , \port$106
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1061$0 ),
-    .P1(\port$1061$1 ),
-    .P10(\port$1061$10 ),
-    .P11(\port$1061$11 ),
-    .P12(\port$1061$12 ),
-    .P13(\port$1061$13 ),
-    .P14(\port$1061$14 ),
-    .P15(\port$1061$15 ),
+    .P0(\port$1005$0 ),
+    .P1(\port$1005$1 ),
+    .P10(\port$1005$10 ),
+    .P11(\port$1005$11 ),
+    .P12(\port$1005$12 ),
+    .P13(\port$1005$13 ),
+    .P14(\port$1005$14 ),
+    .P15(\port$1005$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1061$2 ),
+    .P2(\port$1005$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30140,30 +42838,30 @@ module \hwq_mac_array.mul_5_5 (clk, rst, \port$1061$0 , \port$1061$1 , \port$106
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1061$3 ),
+    .P3(\port$1005$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1061$4 ),
-    .P5(\port$1061$5 ),
-    .P6(\port$1061$6 ),
-    .P7(\port$1061$7 ),
-    .P8(\port$1061$8 ),
-    .P9(\port$1061$9 ),
+    .P4(\port$1005$4 ),
+    .P5(\port$1005$5 ),
+    .P6(\port$1005$6 ),
+    .P7(\port$1005$7 ),
+    .P8(\port$1005$8 ),
+    .P9(\port$1005$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1061$15 , \port$1061$14 , \port$1061$13 , \port$1061$12 , \port$1061$11 , \port$1061$10 , \port$1061$9 , \port$1061$8 , \port$1061$7 , \port$1061$6 , \port$1061$5 , \port$1061$4 , \port$1061$3 , \port$1061$2 , \port$1061$1 , \port$1061$0  };
+  assign p36[15:0] = { \port$1005$15 , \port$1005$14 , \port$1005$13 , \port$1005$12 , \port$1005$11 , \port$1005$10 , \port$1005$9 , \port$1005$8 , \port$1005$7 , \port$1005$6 , \port$1005$5 , \port$1005$4 , \port$1005$3 , \port$1005$2 , \port$1005$1 , \port$1005$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_6 (clk, rst, \port$1077$0 , \port$1077$1 , \port$1077$2 , \port$1077$3 , \port$1077$4 , \port$1077$5 , \port$1077$6 , \port$1077$7 , \port$1077$8 , \port$1077$9 , \port$1077$10 , \port$1077$11 , \port$1077$12 , \port$1077$13 , \port$1077$14 , \port$1077$15 , b, a, en
+module \hwq_mac_array.mul_5_6 (clk, rst, \port$1021$0 , \port$1021$1 , \port$1021$2 , \port$1021$3 , \port$1021$4 , \port$1021$5 , \port$1021$6 , \port$1021$7 , \port$1021$8 , \port$1021$9 , \port$1021$10 , \port$1021$11 , \port$1021$12 , \port$1021$13 , \port$1021$14 , \port$1021$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -30174,38 +42872,38 @@ module \hwq_mac_array.mul_5_6 (clk, rst, \port$1077$0 , \port$1077$1 , \port$107
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1077$0 ;
-  wire \port$1077$0 ;
-  output \port$1077$1 ;
-  wire \port$1077$1 ;
-  output \port$1077$10 ;
-  wire \port$1077$10 ;
-  output \port$1077$11 ;
-  wire \port$1077$11 ;
-  output \port$1077$12 ;
-  wire \port$1077$12 ;
-  output \port$1077$13 ;
-  wire \port$1077$13 ;
-  output \port$1077$14 ;
-  wire \port$1077$14 ;
-  output \port$1077$15 ;
-  wire \port$1077$15 ;
-  output \port$1077$2 ;
-  wire \port$1077$2 ;
-  output \port$1077$3 ;
-  wire \port$1077$3 ;
-  output \port$1077$4 ;
-  wire \port$1077$4 ;
-  output \port$1077$5 ;
-  wire \port$1077$5 ;
-  output \port$1077$6 ;
-  wire \port$1077$6 ;
-  output \port$1077$7 ;
-  wire \port$1077$7 ;
-  output \port$1077$8 ;
-  wire \port$1077$8 ;
-  output \port$1077$9 ;
-  wire \port$1077$9 ;
+  output \port$1021$0 ;
+  wire \port$1021$0 ;
+  output \port$1021$1 ;
+  wire \port$1021$1 ;
+  output \port$1021$10 ;
+  wire \port$1021$10 ;
+  output \port$1021$11 ;
+  wire \port$1021$11 ;
+  output \port$1021$12 ;
+  wire \port$1021$12 ;
+  output \port$1021$13 ;
+  wire \port$1021$13 ;
+  output \port$1021$14 ;
+  wire \port$1021$14 ;
+  output \port$1021$15 ;
+  wire \port$1021$15 ;
+  output \port$1021$2 ;
+  wire \port$1021$2 ;
+  output \port$1021$3 ;
+  wire \port$1021$3 ;
+  output \port$1021$4 ;
+  wire \port$1021$4 ;
+  output \port$1021$5 ;
+  wire \port$1021$5 ;
+  output \port$1021$6 ;
+  wire \port$1021$6 ;
+  output \port$1021$7 ;
+  wire \port$1021$7 ;
+  output \port$1021$8 ;
+  wire \port$1021$8 ;
+  output \port$1021$9 ;
+  wire \port$1021$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30281,19 +42979,19 @@ module \hwq_mac_array.mul_5_6 (clk, rst, \port$1077$0 , \port$1077$1 , \port$107
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1077$0 ),
-    .P1(\port$1077$1 ),
-    .P10(\port$1077$10 ),
-    .P11(\port$1077$11 ),
-    .P12(\port$1077$12 ),
-    .P13(\port$1077$13 ),
-    .P14(\port$1077$14 ),
-    .P15(\port$1077$15 ),
+    .P0(\port$1021$0 ),
+    .P1(\port$1021$1 ),
+    .P10(\port$1021$10 ),
+    .P11(\port$1021$11 ),
+    .P12(\port$1021$12 ),
+    .P13(\port$1021$13 ),
+    .P14(\port$1021$14 ),
+    .P15(\port$1021$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1077$2 ),
+    .P2(\port$1021$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30304,30 +43002,30 @@ module \hwq_mac_array.mul_5_6 (clk, rst, \port$1077$0 , \port$1077$1 , \port$107
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1077$3 ),
+    .P3(\port$1021$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1077$4 ),
-    .P5(\port$1077$5 ),
-    .P6(\port$1077$6 ),
-    .P7(\port$1077$7 ),
-    .P8(\port$1077$8 ),
-    .P9(\port$1077$9 ),
+    .P4(\port$1021$4 ),
+    .P5(\port$1021$5 ),
+    .P6(\port$1021$6 ),
+    .P7(\port$1021$7 ),
+    .P8(\port$1021$8 ),
+    .P9(\port$1021$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1077$15 , \port$1077$14 , \port$1077$13 , \port$1077$12 , \port$1077$11 , \port$1077$10 , \port$1077$9 , \port$1077$8 , \port$1077$7 , \port$1077$6 , \port$1077$5 , \port$1077$4 , \port$1077$3 , \port$1077$2 , \port$1077$1 , \port$1077$0  };
+  assign p36[15:0] = { \port$1021$15 , \port$1021$14 , \port$1021$13 , \port$1021$12 , \port$1021$11 , \port$1021$10 , \port$1021$9 , \port$1021$8 , \port$1021$7 , \port$1021$6 , \port$1021$5 , \port$1021$4 , \port$1021$3 , \port$1021$2 , \port$1021$1 , \port$1021$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_7 (clk, rst, \port$1093$0 , \port$1093$1 , \port$1093$2 , \port$1093$3 , \port$1093$4 , \port$1093$5 , \port$1093$6 , \port$1093$7 , \port$1093$8 , \port$1093$9 , \port$1093$10 , \port$1093$11 , \port$1093$12 , \port$1093$13 , \port$1093$14 , \port$1093$15 , b, a, en
+module \hwq_mac_array.mul_5_7 (clk, rst, \port$1037$0 , \port$1037$1 , \port$1037$2 , \port$1037$3 , \port$1037$4 , \port$1037$5 , \port$1037$6 , \port$1037$7 , \port$1037$8 , \port$1037$9 , \port$1037$10 , \port$1037$11 , \port$1037$12 , \port$1037$13 , \port$1037$14 , \port$1037$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -30338,38 +43036,38 @@ module \hwq_mac_array.mul_5_7 (clk, rst, \port$1093$0 , \port$1093$1 , \port$109
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1093$0 ;
-  wire \port$1093$0 ;
-  output \port$1093$1 ;
-  wire \port$1093$1 ;
-  output \port$1093$10 ;
-  wire \port$1093$10 ;
-  output \port$1093$11 ;
-  wire \port$1093$11 ;
-  output \port$1093$12 ;
-  wire \port$1093$12 ;
-  output \port$1093$13 ;
-  wire \port$1093$13 ;
-  output \port$1093$14 ;
-  wire \port$1093$14 ;
-  output \port$1093$15 ;
-  wire \port$1093$15 ;
-  output \port$1093$2 ;
-  wire \port$1093$2 ;
-  output \port$1093$3 ;
-  wire \port$1093$3 ;
-  output \port$1093$4 ;
-  wire \port$1093$4 ;
-  output \port$1093$5 ;
-  wire \port$1093$5 ;
-  output \port$1093$6 ;
-  wire \port$1093$6 ;
-  output \port$1093$7 ;
-  wire \port$1093$7 ;
-  output \port$1093$8 ;
-  wire \port$1093$8 ;
-  output \port$1093$9 ;
-  wire \port$1093$9 ;
+  output \port$1037$0 ;
+  wire \port$1037$0 ;
+  output \port$1037$1 ;
+  wire \port$1037$1 ;
+  output \port$1037$10 ;
+  wire \port$1037$10 ;
+  output \port$1037$11 ;
+  wire \port$1037$11 ;
+  output \port$1037$12 ;
+  wire \port$1037$12 ;
+  output \port$1037$13 ;
+  wire \port$1037$13 ;
+  output \port$1037$14 ;
+  wire \port$1037$14 ;
+  output \port$1037$15 ;
+  wire \port$1037$15 ;
+  output \port$1037$2 ;
+  wire \port$1037$2 ;
+  output \port$1037$3 ;
+  wire \port$1037$3 ;
+  output \port$1037$4 ;
+  wire \port$1037$4 ;
+  output \port$1037$5 ;
+  wire \port$1037$5 ;
+  output \port$1037$6 ;
+  wire \port$1037$6 ;
+  output \port$1037$7 ;
+  wire \port$1037$7 ;
+  output \port$1037$8 ;
+  wire \port$1037$8 ;
+  output \port$1037$9 ;
+  wire \port$1037$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30445,19 +43143,19 @@ module \hwq_mac_array.mul_5_7 (clk, rst, \port$1093$0 , \port$1093$1 , \port$109
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1093$0 ),
-    .P1(\port$1093$1 ),
-    .P10(\port$1093$10 ),
-    .P11(\port$1093$11 ),
-    .P12(\port$1093$12 ),
-    .P13(\port$1093$13 ),
-    .P14(\port$1093$14 ),
-    .P15(\port$1093$15 ),
+    .P0(\port$1037$0 ),
+    .P1(\port$1037$1 ),
+    .P10(\port$1037$10 ),
+    .P11(\port$1037$11 ),
+    .P12(\port$1037$12 ),
+    .P13(\port$1037$13 ),
+    .P14(\port$1037$14 ),
+    .P15(\port$1037$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1093$2 ),
+    .P2(\port$1037$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30468,30 +43166,30 @@ module \hwq_mac_array.mul_5_7 (clk, rst, \port$1093$0 , \port$1093$1 , \port$109
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1093$3 ),
+    .P3(\port$1037$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1093$4 ),
-    .P5(\port$1093$5 ),
-    .P6(\port$1093$6 ),
-    .P7(\port$1093$7 ),
-    .P8(\port$1093$8 ),
-    .P9(\port$1093$9 ),
+    .P4(\port$1037$4 ),
+    .P5(\port$1037$5 ),
+    .P6(\port$1037$6 ),
+    .P7(\port$1037$7 ),
+    .P8(\port$1037$8 ),
+    .P9(\port$1037$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1093$15 , \port$1093$14 , \port$1093$13 , \port$1093$12 , \port$1093$11 , \port$1093$10 , \port$1093$9 , \port$1093$8 , \port$1093$7 , \port$1093$6 , \port$1093$5 , \port$1093$4 , \port$1093$3 , \port$1093$2 , \port$1093$1 , \port$1093$0  };
+  assign p36[15:0] = { \port$1037$15 , \port$1037$14 , \port$1037$13 , \port$1037$12 , \port$1037$11 , \port$1037$10 , \port$1037$9 , \port$1037$8 , \port$1037$7 , \port$1037$6 , \port$1037$5 , \port$1037$4 , \port$1037$3 , \port$1037$2 , \port$1037$1 , \port$1037$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_0 (clk, rst, \port$1109$0 , \port$1109$1 , \port$1109$2 , \port$1109$3 , \port$1109$4 , \port$1109$5 , \port$1109$6 , \port$1109$7 , \port$1109$8 , \port$1109$9 , \port$1109$10 , \port$1109$11 , \port$1109$12 , \port$1109$13 , \port$1109$14 , \port$1109$15 , a, b, en
+module \hwq_mac_array.mul_6_0 (clk, rst, \port$1053$0 , \port$1053$1 , \port$1053$2 , \port$1053$3 , \port$1053$4 , \port$1053$5 , \port$1053$6 , \port$1053$7 , \port$1053$8 , \port$1053$9 , \port$1053$10 , \port$1053$11 , \port$1053$12 , \port$1053$13 , \port$1053$14 , \port$1053$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -30502,38 +43200,38 @@ module \hwq_mac_array.mul_6_0 (clk, rst, \port$1109$0 , \port$1109$1 , \port$110
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1109$0 ;
-  wire \port$1109$0 ;
-  output \port$1109$1 ;
-  wire \port$1109$1 ;
-  output \port$1109$10 ;
-  wire \port$1109$10 ;
-  output \port$1109$11 ;
-  wire \port$1109$11 ;
-  output \port$1109$12 ;
-  wire \port$1109$12 ;
-  output \port$1109$13 ;
-  wire \port$1109$13 ;
-  output \port$1109$14 ;
-  wire \port$1109$14 ;
-  output \port$1109$15 ;
-  wire \port$1109$15 ;
-  output \port$1109$2 ;
-  wire \port$1109$2 ;
-  output \port$1109$3 ;
-  wire \port$1109$3 ;
-  output \port$1109$4 ;
-  wire \port$1109$4 ;
-  output \port$1109$5 ;
-  wire \port$1109$5 ;
-  output \port$1109$6 ;
-  wire \port$1109$6 ;
-  output \port$1109$7 ;
-  wire \port$1109$7 ;
-  output \port$1109$8 ;
-  wire \port$1109$8 ;
-  output \port$1109$9 ;
-  wire \port$1109$9 ;
+  output \port$1053$0 ;
+  wire \port$1053$0 ;
+  output \port$1053$1 ;
+  wire \port$1053$1 ;
+  output \port$1053$10 ;
+  wire \port$1053$10 ;
+  output \port$1053$11 ;
+  wire \port$1053$11 ;
+  output \port$1053$12 ;
+  wire \port$1053$12 ;
+  output \port$1053$13 ;
+  wire \port$1053$13 ;
+  output \port$1053$14 ;
+  wire \port$1053$14 ;
+  output \port$1053$15 ;
+  wire \port$1053$15 ;
+  output \port$1053$2 ;
+  wire \port$1053$2 ;
+  output \port$1053$3 ;
+  wire \port$1053$3 ;
+  output \port$1053$4 ;
+  wire \port$1053$4 ;
+  output \port$1053$5 ;
+  wire \port$1053$5 ;
+  output \port$1053$6 ;
+  wire \port$1053$6 ;
+  output \port$1053$7 ;
+  wire \port$1053$7 ;
+  output \port$1053$8 ;
+  wire \port$1053$8 ;
+  output \port$1053$9 ;
+  wire \port$1053$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30609,19 +43307,19 @@ module \hwq_mac_array.mul_6_0 (clk, rst, \port$1109$0 , \port$1109$1 , \port$110
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1109$0 ),
-    .P1(\port$1109$1 ),
-    .P10(\port$1109$10 ),
-    .P11(\port$1109$11 ),
-    .P12(\port$1109$12 ),
-    .P13(\port$1109$13 ),
-    .P14(\port$1109$14 ),
-    .P15(\port$1109$15 ),
+    .P0(\port$1053$0 ),
+    .P1(\port$1053$1 ),
+    .P10(\port$1053$10 ),
+    .P11(\port$1053$11 ),
+    .P12(\port$1053$12 ),
+    .P13(\port$1053$13 ),
+    .P14(\port$1053$14 ),
+    .P15(\port$1053$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1109$2 ),
+    .P2(\port$1053$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30632,30 +43330,30 @@ module \hwq_mac_array.mul_6_0 (clk, rst, \port$1109$0 , \port$1109$1 , \port$110
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1109$3 ),
+    .P3(\port$1053$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1109$4 ),
-    .P5(\port$1109$5 ),
-    .P6(\port$1109$6 ),
-    .P7(\port$1109$7 ),
-    .P8(\port$1109$8 ),
-    .P9(\port$1109$9 ),
+    .P4(\port$1053$4 ),
+    .P5(\port$1053$5 ),
+    .P6(\port$1053$6 ),
+    .P7(\port$1053$7 ),
+    .P8(\port$1053$8 ),
+    .P9(\port$1053$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1109$15 , \port$1109$14 , \port$1109$13 , \port$1109$12 , \port$1109$11 , \port$1109$10 , \port$1109$9 , \port$1109$8 , \port$1109$7 , \port$1109$6 , \port$1109$5 , \port$1109$4 , \port$1109$3 , \port$1109$2 , \port$1109$1 , \port$1109$0  };
+  assign p36[15:0] = { \port$1053$15 , \port$1053$14 , \port$1053$13 , \port$1053$12 , \port$1053$11 , \port$1053$10 , \port$1053$9 , \port$1053$8 , \port$1053$7 , \port$1053$6 , \port$1053$5 , \port$1053$4 , \port$1053$3 , \port$1053$2 , \port$1053$1 , \port$1053$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_1 (clk, rst, \port$1125$0 , \port$1125$1 , \port$1125$2 , \port$1125$3 , \port$1125$4 , \port$1125$5 , \port$1125$6 , \port$1125$7 , \port$1125$8 , \port$1125$9 , \port$1125$10 , \port$1125$11 , \port$1125$12 , \port$1125$13 , \port$1125$14 , \port$1125$15 , b, a, en
+module \hwq_mac_array.mul_6_1 (clk, rst, \port$1069$0 , \port$1069$1 , \port$1069$2 , \port$1069$3 , \port$1069$4 , \port$1069$5 , \port$1069$6 , \port$1069$7 , \port$1069$8 , \port$1069$9 , \port$1069$10 , \port$1069$11 , \port$1069$12 , \port$1069$13 , \port$1069$14 , \port$1069$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -30666,38 +43364,38 @@ module \hwq_mac_array.mul_6_1 (clk, rst, \port$1125$0 , \port$1125$1 , \port$112
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1125$0 ;
-  wire \port$1125$0 ;
-  output \port$1125$1 ;
-  wire \port$1125$1 ;
-  output \port$1125$10 ;
-  wire \port$1125$10 ;
-  output \port$1125$11 ;
-  wire \port$1125$11 ;
-  output \port$1125$12 ;
-  wire \port$1125$12 ;
-  output \port$1125$13 ;
-  wire \port$1125$13 ;
-  output \port$1125$14 ;
-  wire \port$1125$14 ;
-  output \port$1125$15 ;
-  wire \port$1125$15 ;
-  output \port$1125$2 ;
-  wire \port$1125$2 ;
-  output \port$1125$3 ;
-  wire \port$1125$3 ;
-  output \port$1125$4 ;
-  wire \port$1125$4 ;
-  output \port$1125$5 ;
-  wire \port$1125$5 ;
-  output \port$1125$6 ;
-  wire \port$1125$6 ;
-  output \port$1125$7 ;
-  wire \port$1125$7 ;
-  output \port$1125$8 ;
-  wire \port$1125$8 ;
-  output \port$1125$9 ;
-  wire \port$1125$9 ;
+  output \port$1069$0 ;
+  wire \port$1069$0 ;
+  output \port$1069$1 ;
+  wire \port$1069$1 ;
+  output \port$1069$10 ;
+  wire \port$1069$10 ;
+  output \port$1069$11 ;
+  wire \port$1069$11 ;
+  output \port$1069$12 ;
+  wire \port$1069$12 ;
+  output \port$1069$13 ;
+  wire \port$1069$13 ;
+  output \port$1069$14 ;
+  wire \port$1069$14 ;
+  output \port$1069$15 ;
+  wire \port$1069$15 ;
+  output \port$1069$2 ;
+  wire \port$1069$2 ;
+  output \port$1069$3 ;
+  wire \port$1069$3 ;
+  output \port$1069$4 ;
+  wire \port$1069$4 ;
+  output \port$1069$5 ;
+  wire \port$1069$5 ;
+  output \port$1069$6 ;
+  wire \port$1069$6 ;
+  output \port$1069$7 ;
+  wire \port$1069$7 ;
+  output \port$1069$8 ;
+  wire \port$1069$8 ;
+  output \port$1069$9 ;
+  wire \port$1069$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30773,19 +43471,19 @@ module \hwq_mac_array.mul_6_1 (clk, rst, \port$1125$0 , \port$1125$1 , \port$112
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1125$0 ),
-    .P1(\port$1125$1 ),
-    .P10(\port$1125$10 ),
-    .P11(\port$1125$11 ),
-    .P12(\port$1125$12 ),
-    .P13(\port$1125$13 ),
-    .P14(\port$1125$14 ),
-    .P15(\port$1125$15 ),
+    .P0(\port$1069$0 ),
+    .P1(\port$1069$1 ),
+    .P10(\port$1069$10 ),
+    .P11(\port$1069$11 ),
+    .P12(\port$1069$12 ),
+    .P13(\port$1069$13 ),
+    .P14(\port$1069$14 ),
+    .P15(\port$1069$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1125$2 ),
+    .P2(\port$1069$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30796,30 +43494,30 @@ module \hwq_mac_array.mul_6_1 (clk, rst, \port$1125$0 , \port$1125$1 , \port$112
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1125$3 ),
+    .P3(\port$1069$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1125$4 ),
-    .P5(\port$1125$5 ),
-    .P6(\port$1125$6 ),
-    .P7(\port$1125$7 ),
-    .P8(\port$1125$8 ),
-    .P9(\port$1125$9 ),
+    .P4(\port$1069$4 ),
+    .P5(\port$1069$5 ),
+    .P6(\port$1069$6 ),
+    .P7(\port$1069$7 ),
+    .P8(\port$1069$8 ),
+    .P9(\port$1069$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1125$15 , \port$1125$14 , \port$1125$13 , \port$1125$12 , \port$1125$11 , \port$1125$10 , \port$1125$9 , \port$1125$8 , \port$1125$7 , \port$1125$6 , \port$1125$5 , \port$1125$4 , \port$1125$3 , \port$1125$2 , \port$1125$1 , \port$1125$0  };
+  assign p36[15:0] = { \port$1069$15 , \port$1069$14 , \port$1069$13 , \port$1069$12 , \port$1069$11 , \port$1069$10 , \port$1069$9 , \port$1069$8 , \port$1069$7 , \port$1069$6 , \port$1069$5 , \port$1069$4 , \port$1069$3 , \port$1069$2 , \port$1069$1 , \port$1069$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_2 (clk, rst, \port$1141$0 , \port$1141$1 , \port$1141$2 , \port$1141$3 , \port$1141$4 , \port$1141$5 , \port$1141$6 , \port$1141$7 , \port$1141$8 , \port$1141$9 , \port$1141$10 , \port$1141$11 , \port$1141$12 , \port$1141$13 , \port$1141$14 , \port$1141$15 , b, a, en
+module \hwq_mac_array.mul_6_2 (clk, rst, \port$1085$0 , \port$1085$1 , \port$1085$2 , \port$1085$3 , \port$1085$4 , \port$1085$5 , \port$1085$6 , \port$1085$7 , \port$1085$8 , \port$1085$9 , \port$1085$10 , \port$1085$11 , \port$1085$12 , \port$1085$13 , \port$1085$14 , \port$1085$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -30830,38 +43528,38 @@ module \hwq_mac_array.mul_6_2 (clk, rst, \port$1141$0 , \port$1141$1 , \port$114
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1141$0 ;
-  wire \port$1141$0 ;
-  output \port$1141$1 ;
-  wire \port$1141$1 ;
-  output \port$1141$10 ;
-  wire \port$1141$10 ;
-  output \port$1141$11 ;
-  wire \port$1141$11 ;
-  output \port$1141$12 ;
-  wire \port$1141$12 ;
-  output \port$1141$13 ;
-  wire \port$1141$13 ;
-  output \port$1141$14 ;
-  wire \port$1141$14 ;
-  output \port$1141$15 ;
-  wire \port$1141$15 ;
-  output \port$1141$2 ;
-  wire \port$1141$2 ;
-  output \port$1141$3 ;
-  wire \port$1141$3 ;
-  output \port$1141$4 ;
-  wire \port$1141$4 ;
-  output \port$1141$5 ;
-  wire \port$1141$5 ;
-  output \port$1141$6 ;
-  wire \port$1141$6 ;
-  output \port$1141$7 ;
-  wire \port$1141$7 ;
-  output \port$1141$8 ;
-  wire \port$1141$8 ;
-  output \port$1141$9 ;
-  wire \port$1141$9 ;
+  output \port$1085$0 ;
+  wire \port$1085$0 ;
+  output \port$1085$1 ;
+  wire \port$1085$1 ;
+  output \port$1085$10 ;
+  wire \port$1085$10 ;
+  output \port$1085$11 ;
+  wire \port$1085$11 ;
+  output \port$1085$12 ;
+  wire \port$1085$12 ;
+  output \port$1085$13 ;
+  wire \port$1085$13 ;
+  output \port$1085$14 ;
+  wire \port$1085$14 ;
+  output \port$1085$15 ;
+  wire \port$1085$15 ;
+  output \port$1085$2 ;
+  wire \port$1085$2 ;
+  output \port$1085$3 ;
+  wire \port$1085$3 ;
+  output \port$1085$4 ;
+  wire \port$1085$4 ;
+  output \port$1085$5 ;
+  wire \port$1085$5 ;
+  output \port$1085$6 ;
+  wire \port$1085$6 ;
+  output \port$1085$7 ;
+  wire \port$1085$7 ;
+  output \port$1085$8 ;
+  wire \port$1085$8 ;
+  output \port$1085$9 ;
+  wire \port$1085$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30937,19 +43635,19 @@ module \hwq_mac_array.mul_6_2 (clk, rst, \port$1141$0 , \port$1141$1 , \port$114
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1141$0 ),
-    .P1(\port$1141$1 ),
-    .P10(\port$1141$10 ),
-    .P11(\port$1141$11 ),
-    .P12(\port$1141$12 ),
-    .P13(\port$1141$13 ),
-    .P14(\port$1141$14 ),
-    .P15(\port$1141$15 ),
+    .P0(\port$1085$0 ),
+    .P1(\port$1085$1 ),
+    .P10(\port$1085$10 ),
+    .P11(\port$1085$11 ),
+    .P12(\port$1085$12 ),
+    .P13(\port$1085$13 ),
+    .P14(\port$1085$14 ),
+    .P15(\port$1085$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1141$2 ),
+    .P2(\port$1085$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30960,30 +43658,30 @@ module \hwq_mac_array.mul_6_2 (clk, rst, \port$1141$0 , \port$1141$1 , \port$114
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1141$3 ),
+    .P3(\port$1085$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1141$4 ),
-    .P5(\port$1141$5 ),
-    .P6(\port$1141$6 ),
-    .P7(\port$1141$7 ),
-    .P8(\port$1141$8 ),
-    .P9(\port$1141$9 ),
+    .P4(\port$1085$4 ),
+    .P5(\port$1085$5 ),
+    .P6(\port$1085$6 ),
+    .P7(\port$1085$7 ),
+    .P8(\port$1085$8 ),
+    .P9(\port$1085$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1141$15 , \port$1141$14 , \port$1141$13 , \port$1141$12 , \port$1141$11 , \port$1141$10 , \port$1141$9 , \port$1141$8 , \port$1141$7 , \port$1141$6 , \port$1141$5 , \port$1141$4 , \port$1141$3 , \port$1141$2 , \port$1141$1 , \port$1141$0  };
+  assign p36[15:0] = { \port$1085$15 , \port$1085$14 , \port$1085$13 , \port$1085$12 , \port$1085$11 , \port$1085$10 , \port$1085$9 , \port$1085$8 , \port$1085$7 , \port$1085$6 , \port$1085$5 , \port$1085$4 , \port$1085$3 , \port$1085$2 , \port$1085$1 , \port$1085$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_3 (clk, rst, \port$1157$0 , \port$1157$1 , \port$1157$2 , \port$1157$3 , \port$1157$4 , \port$1157$5 , \port$1157$6 , \port$1157$7 , \port$1157$8 , \port$1157$9 , \port$1157$10 , \port$1157$11 , \port$1157$12 , \port$1157$13 , \port$1157$14 , \port$1157$15 , b, a, en
+module \hwq_mac_array.mul_6_3 (clk, rst, \port$1101$0 , \port$1101$1 , \port$1101$2 , \port$1101$3 , \port$1101$4 , \port$1101$5 , \port$1101$6 , \port$1101$7 , \port$1101$8 , \port$1101$9 , \port$1101$10 , \port$1101$11 , \port$1101$12 , \port$1101$13 , \port$1101$14 , \port$1101$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -30994,38 +43692,38 @@ module \hwq_mac_array.mul_6_3 (clk, rst, \port$1157$0 , \port$1157$1 , \port$115
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1157$0 ;
-  wire \port$1157$0 ;
-  output \port$1157$1 ;
-  wire \port$1157$1 ;
-  output \port$1157$10 ;
-  wire \port$1157$10 ;
-  output \port$1157$11 ;
-  wire \port$1157$11 ;
-  output \port$1157$12 ;
-  wire \port$1157$12 ;
-  output \port$1157$13 ;
-  wire \port$1157$13 ;
-  output \port$1157$14 ;
-  wire \port$1157$14 ;
-  output \port$1157$15 ;
-  wire \port$1157$15 ;
-  output \port$1157$2 ;
-  wire \port$1157$2 ;
-  output \port$1157$3 ;
-  wire \port$1157$3 ;
-  output \port$1157$4 ;
-  wire \port$1157$4 ;
-  output \port$1157$5 ;
-  wire \port$1157$5 ;
-  output \port$1157$6 ;
-  wire \port$1157$6 ;
-  output \port$1157$7 ;
-  wire \port$1157$7 ;
-  output \port$1157$8 ;
-  wire \port$1157$8 ;
-  output \port$1157$9 ;
-  wire \port$1157$9 ;
+  output \port$1101$0 ;
+  wire \port$1101$0 ;
+  output \port$1101$1 ;
+  wire \port$1101$1 ;
+  output \port$1101$10 ;
+  wire \port$1101$10 ;
+  output \port$1101$11 ;
+  wire \port$1101$11 ;
+  output \port$1101$12 ;
+  wire \port$1101$12 ;
+  output \port$1101$13 ;
+  wire \port$1101$13 ;
+  output \port$1101$14 ;
+  wire \port$1101$14 ;
+  output \port$1101$15 ;
+  wire \port$1101$15 ;
+  output \port$1101$2 ;
+  wire \port$1101$2 ;
+  output \port$1101$3 ;
+  wire \port$1101$3 ;
+  output \port$1101$4 ;
+  wire \port$1101$4 ;
+  output \port$1101$5 ;
+  wire \port$1101$5 ;
+  output \port$1101$6 ;
+  wire \port$1101$6 ;
+  output \port$1101$7 ;
+  wire \port$1101$7 ;
+  output \port$1101$8 ;
+  wire \port$1101$8 ;
+  output \port$1101$9 ;
+  wire \port$1101$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31101,19 +43799,19 @@ module \hwq_mac_array.mul_6_3 (clk, rst, \port$1157$0 , \port$1157$1 , \port$115
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1157$0 ),
-    .P1(\port$1157$1 ),
-    .P10(\port$1157$10 ),
-    .P11(\port$1157$11 ),
-    .P12(\port$1157$12 ),
-    .P13(\port$1157$13 ),
-    .P14(\port$1157$14 ),
-    .P15(\port$1157$15 ),
+    .P0(\port$1101$0 ),
+    .P1(\port$1101$1 ),
+    .P10(\port$1101$10 ),
+    .P11(\port$1101$11 ),
+    .P12(\port$1101$12 ),
+    .P13(\port$1101$13 ),
+    .P14(\port$1101$14 ),
+    .P15(\port$1101$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1157$2 ),
+    .P2(\port$1101$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31124,30 +43822,30 @@ module \hwq_mac_array.mul_6_3 (clk, rst, \port$1157$0 , \port$1157$1 , \port$115
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1157$3 ),
+    .P3(\port$1101$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1157$4 ),
-    .P5(\port$1157$5 ),
-    .P6(\port$1157$6 ),
-    .P7(\port$1157$7 ),
-    .P8(\port$1157$8 ),
-    .P9(\port$1157$9 ),
+    .P4(\port$1101$4 ),
+    .P5(\port$1101$5 ),
+    .P6(\port$1101$6 ),
+    .P7(\port$1101$7 ),
+    .P8(\port$1101$8 ),
+    .P9(\port$1101$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1157$15 , \port$1157$14 , \port$1157$13 , \port$1157$12 , \port$1157$11 , \port$1157$10 , \port$1157$9 , \port$1157$8 , \port$1157$7 , \port$1157$6 , \port$1157$5 , \port$1157$4 , \port$1157$3 , \port$1157$2 , \port$1157$1 , \port$1157$0  };
+  assign p36[15:0] = { \port$1101$15 , \port$1101$14 , \port$1101$13 , \port$1101$12 , \port$1101$11 , \port$1101$10 , \port$1101$9 , \port$1101$8 , \port$1101$7 , \port$1101$6 , \port$1101$5 , \port$1101$4 , \port$1101$3 , \port$1101$2 , \port$1101$1 , \port$1101$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_4 (clk, rst, \port$1173$0 , \port$1173$1 , \port$1173$2 , \port$1173$3 , \port$1173$4 , \port$1173$5 , \port$1173$6 , \port$1173$7 , \port$1173$8 , \port$1173$9 , \port$1173$10 , \port$1173$11 , \port$1173$12 , \port$1173$13 , \port$1173$14 , \port$1173$15 , b, a, en
+module \hwq_mac_array.mul_6_4 (clk, rst, \port$1117$0 , \port$1117$1 , \port$1117$2 , \port$1117$3 , \port$1117$4 , \port$1117$5 , \port$1117$6 , \port$1117$7 , \port$1117$8 , \port$1117$9 , \port$1117$10 , \port$1117$11 , \port$1117$12 , \port$1117$13 , \port$1117$14 , \port$1117$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -31158,38 +43856,38 @@ module \hwq_mac_array.mul_6_4 (clk, rst, \port$1173$0 , \port$1173$1 , \port$117
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1173$0 ;
-  wire \port$1173$0 ;
-  output \port$1173$1 ;
-  wire \port$1173$1 ;
-  output \port$1173$10 ;
-  wire \port$1173$10 ;
-  output \port$1173$11 ;
-  wire \port$1173$11 ;
-  output \port$1173$12 ;
-  wire \port$1173$12 ;
-  output \port$1173$13 ;
-  wire \port$1173$13 ;
-  output \port$1173$14 ;
-  wire \port$1173$14 ;
-  output \port$1173$15 ;
-  wire \port$1173$15 ;
-  output \port$1173$2 ;
-  wire \port$1173$2 ;
-  output \port$1173$3 ;
-  wire \port$1173$3 ;
-  output \port$1173$4 ;
-  wire \port$1173$4 ;
-  output \port$1173$5 ;
-  wire \port$1173$5 ;
-  output \port$1173$6 ;
-  wire \port$1173$6 ;
-  output \port$1173$7 ;
-  wire \port$1173$7 ;
-  output \port$1173$8 ;
-  wire \port$1173$8 ;
-  output \port$1173$9 ;
-  wire \port$1173$9 ;
+  output \port$1117$0 ;
+  wire \port$1117$0 ;
+  output \port$1117$1 ;
+  wire \port$1117$1 ;
+  output \port$1117$10 ;
+  wire \port$1117$10 ;
+  output \port$1117$11 ;
+  wire \port$1117$11 ;
+  output \port$1117$12 ;
+  wire \port$1117$12 ;
+  output \port$1117$13 ;
+  wire \port$1117$13 ;
+  output \port$1117$14 ;
+  wire \port$1117$14 ;
+  output \port$1117$15 ;
+  wire \port$1117$15 ;
+  output \port$1117$2 ;
+  wire \port$1117$2 ;
+  output \port$1117$3 ;
+  wire \port$1117$3 ;
+  output \port$1117$4 ;
+  wire \port$1117$4 ;
+  output \port$1117$5 ;
+  wire \port$1117$5 ;
+  output \port$1117$6 ;
+  wire \port$1117$6 ;
+  output \port$1117$7 ;
+  wire \port$1117$7 ;
+  output \port$1117$8 ;
+  wire \port$1117$8 ;
+  output \port$1117$9 ;
+  wire \port$1117$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31265,19 +43963,19 @@ module \hwq_mac_array.mul_6_4 (clk, rst, \port$1173$0 , \port$1173$1 , \port$117
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1173$0 ),
-    .P1(\port$1173$1 ),
-    .P10(\port$1173$10 ),
-    .P11(\port$1173$11 ),
-    .P12(\port$1173$12 ),
-    .P13(\port$1173$13 ),
-    .P14(\port$1173$14 ),
-    .P15(\port$1173$15 ),
+    .P0(\port$1117$0 ),
+    .P1(\port$1117$1 ),
+    .P10(\port$1117$10 ),
+    .P11(\port$1117$11 ),
+    .P12(\port$1117$12 ),
+    .P13(\port$1117$13 ),
+    .P14(\port$1117$14 ),
+    .P15(\port$1117$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1173$2 ),
+    .P2(\port$1117$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31288,30 +43986,30 @@ module \hwq_mac_array.mul_6_4 (clk, rst, \port$1173$0 , \port$1173$1 , \port$117
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1173$3 ),
+    .P3(\port$1117$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1173$4 ),
-    .P5(\port$1173$5 ),
-    .P6(\port$1173$6 ),
-    .P7(\port$1173$7 ),
-    .P8(\port$1173$8 ),
-    .P9(\port$1173$9 ),
+    .P4(\port$1117$4 ),
+    .P5(\port$1117$5 ),
+    .P6(\port$1117$6 ),
+    .P7(\port$1117$7 ),
+    .P8(\port$1117$8 ),
+    .P9(\port$1117$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1173$15 , \port$1173$14 , \port$1173$13 , \port$1173$12 , \port$1173$11 , \port$1173$10 , \port$1173$9 , \port$1173$8 , \port$1173$7 , \port$1173$6 , \port$1173$5 , \port$1173$4 , \port$1173$3 , \port$1173$2 , \port$1173$1 , \port$1173$0  };
+  assign p36[15:0] = { \port$1117$15 , \port$1117$14 , \port$1117$13 , \port$1117$12 , \port$1117$11 , \port$1117$10 , \port$1117$9 , \port$1117$8 , \port$1117$7 , \port$1117$6 , \port$1117$5 , \port$1117$4 , \port$1117$3 , \port$1117$2 , \port$1117$1 , \port$1117$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_5 (clk, rst, \port$1189$0 , \port$1189$1 , \port$1189$2 , \port$1189$3 , \port$1189$4 , \port$1189$5 , \port$1189$6 , \port$1189$7 , \port$1189$8 , \port$1189$9 , \port$1189$10 , \port$1189$11 , \port$1189$12 , \port$1189$13 , \port$1189$14 , \port$1189$15 , b, a, en
+module \hwq_mac_array.mul_6_5 (clk, rst, \port$1133$0 , \port$1133$1 , \port$1133$2 , \port$1133$3 , \port$1133$4 , \port$1133$5 , \port$1133$6 , \port$1133$7 , \port$1133$8 , \port$1133$9 , \port$1133$10 , \port$1133$11 , \port$1133$12 , \port$1133$13 , \port$1133$14 , \port$1133$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -31322,38 +44020,38 @@ module \hwq_mac_array.mul_6_5 (clk, rst, \port$1189$0 , \port$1189$1 , \port$118
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1189$0 ;
-  wire \port$1189$0 ;
-  output \port$1189$1 ;
-  wire \port$1189$1 ;
-  output \port$1189$10 ;
-  wire \port$1189$10 ;
-  output \port$1189$11 ;
-  wire \port$1189$11 ;
-  output \port$1189$12 ;
-  wire \port$1189$12 ;
-  output \port$1189$13 ;
-  wire \port$1189$13 ;
-  output \port$1189$14 ;
-  wire \port$1189$14 ;
-  output \port$1189$15 ;
-  wire \port$1189$15 ;
-  output \port$1189$2 ;
-  wire \port$1189$2 ;
-  output \port$1189$3 ;
-  wire \port$1189$3 ;
-  output \port$1189$4 ;
-  wire \port$1189$4 ;
-  output \port$1189$5 ;
-  wire \port$1189$5 ;
-  output \port$1189$6 ;
-  wire \port$1189$6 ;
-  output \port$1189$7 ;
-  wire \port$1189$7 ;
-  output \port$1189$8 ;
-  wire \port$1189$8 ;
-  output \port$1189$9 ;
-  wire \port$1189$9 ;
+  output \port$1133$0 ;
+  wire \port$1133$0 ;
+  output \port$1133$1 ;
+  wire \port$1133$1 ;
+  output \port$1133$10 ;
+  wire \port$1133$10 ;
+  output \port$1133$11 ;
+  wire \port$1133$11 ;
+  output \port$1133$12 ;
+  wire \port$1133$12 ;
+  output \port$1133$13 ;
+  wire \port$1133$13 ;
+  output \port$1133$14 ;
+  wire \port$1133$14 ;
+  output \port$1133$15 ;
+  wire \port$1133$15 ;
+  output \port$1133$2 ;
+  wire \port$1133$2 ;
+  output \port$1133$3 ;
+  wire \port$1133$3 ;
+  output \port$1133$4 ;
+  wire \port$1133$4 ;
+  output \port$1133$5 ;
+  wire \port$1133$5 ;
+  output \port$1133$6 ;
+  wire \port$1133$6 ;
+  output \port$1133$7 ;
+  wire \port$1133$7 ;
+  output \port$1133$8 ;
+  wire \port$1133$8 ;
+  output \port$1133$9 ;
+  wire \port$1133$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31429,19 +44127,19 @@ module \hwq_mac_array.mul_6_5 (clk, rst, \port$1189$0 , \port$1189$1 , \port$118
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1189$0 ),
-    .P1(\port$1189$1 ),
-    .P10(\port$1189$10 ),
-    .P11(\port$1189$11 ),
-    .P12(\port$1189$12 ),
-    .P13(\port$1189$13 ),
-    .P14(\port$1189$14 ),
-    .P15(\port$1189$15 ),
+    .P0(\port$1133$0 ),
+    .P1(\port$1133$1 ),
+    .P10(\port$1133$10 ),
+    .P11(\port$1133$11 ),
+    .P12(\port$1133$12 ),
+    .P13(\port$1133$13 ),
+    .P14(\port$1133$14 ),
+    .P15(\port$1133$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1189$2 ),
+    .P2(\port$1133$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31452,30 +44150,30 @@ module \hwq_mac_array.mul_6_5 (clk, rst, \port$1189$0 , \port$1189$1 , \port$118
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1189$3 ),
+    .P3(\port$1133$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1189$4 ),
-    .P5(\port$1189$5 ),
-    .P6(\port$1189$6 ),
-    .P7(\port$1189$7 ),
-    .P8(\port$1189$8 ),
-    .P9(\port$1189$9 ),
+    .P4(\port$1133$4 ),
+    .P5(\port$1133$5 ),
+    .P6(\port$1133$6 ),
+    .P7(\port$1133$7 ),
+    .P8(\port$1133$8 ),
+    .P9(\port$1133$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1189$15 , \port$1189$14 , \port$1189$13 , \port$1189$12 , \port$1189$11 , \port$1189$10 , \port$1189$9 , \port$1189$8 , \port$1189$7 , \port$1189$6 , \port$1189$5 , \port$1189$4 , \port$1189$3 , \port$1189$2 , \port$1189$1 , \port$1189$0  };
+  assign p36[15:0] = { \port$1133$15 , \port$1133$14 , \port$1133$13 , \port$1133$12 , \port$1133$11 , \port$1133$10 , \port$1133$9 , \port$1133$8 , \port$1133$7 , \port$1133$6 , \port$1133$5 , \port$1133$4 , \port$1133$3 , \port$1133$2 , \port$1133$1 , \port$1133$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_6 (clk, rst, \port$1205$0 , \port$1205$1 , \port$1205$2 , \port$1205$3 , \port$1205$4 , \port$1205$5 , \port$1205$6 , \port$1205$7 , \port$1205$8 , \port$1205$9 , \port$1205$10 , \port$1205$11 , \port$1205$12 , \port$1205$13 , \port$1205$14 , \port$1205$15 , b, a, en
+module \hwq_mac_array.mul_6_6 (clk, rst, \port$1149$0 , \port$1149$1 , \port$1149$2 , \port$1149$3 , \port$1149$4 , \port$1149$5 , \port$1149$6 , \port$1149$7 , \port$1149$8 , \port$1149$9 , \port$1149$10 , \port$1149$11 , \port$1149$12 , \port$1149$13 , \port$1149$14 , \port$1149$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -31486,38 +44184,38 @@ module \hwq_mac_array.mul_6_6 (clk, rst, \port$1205$0 , \port$1205$1 , \port$120
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1205$0 ;
-  wire \port$1205$0 ;
-  output \port$1205$1 ;
-  wire \port$1205$1 ;
-  output \port$1205$10 ;
-  wire \port$1205$10 ;
-  output \port$1205$11 ;
-  wire \port$1205$11 ;
-  output \port$1205$12 ;
-  wire \port$1205$12 ;
-  output \port$1205$13 ;
-  wire \port$1205$13 ;
-  output \port$1205$14 ;
-  wire \port$1205$14 ;
-  output \port$1205$15 ;
-  wire \port$1205$15 ;
-  output \port$1205$2 ;
-  wire \port$1205$2 ;
-  output \port$1205$3 ;
-  wire \port$1205$3 ;
-  output \port$1205$4 ;
-  wire \port$1205$4 ;
-  output \port$1205$5 ;
-  wire \port$1205$5 ;
-  output \port$1205$6 ;
-  wire \port$1205$6 ;
-  output \port$1205$7 ;
-  wire \port$1205$7 ;
-  output \port$1205$8 ;
-  wire \port$1205$8 ;
-  output \port$1205$9 ;
-  wire \port$1205$9 ;
+  output \port$1149$0 ;
+  wire \port$1149$0 ;
+  output \port$1149$1 ;
+  wire \port$1149$1 ;
+  output \port$1149$10 ;
+  wire \port$1149$10 ;
+  output \port$1149$11 ;
+  wire \port$1149$11 ;
+  output \port$1149$12 ;
+  wire \port$1149$12 ;
+  output \port$1149$13 ;
+  wire \port$1149$13 ;
+  output \port$1149$14 ;
+  wire \port$1149$14 ;
+  output \port$1149$15 ;
+  wire \port$1149$15 ;
+  output \port$1149$2 ;
+  wire \port$1149$2 ;
+  output \port$1149$3 ;
+  wire \port$1149$3 ;
+  output \port$1149$4 ;
+  wire \port$1149$4 ;
+  output \port$1149$5 ;
+  wire \port$1149$5 ;
+  output \port$1149$6 ;
+  wire \port$1149$6 ;
+  output \port$1149$7 ;
+  wire \port$1149$7 ;
+  output \port$1149$8 ;
+  wire \port$1149$8 ;
+  output \port$1149$9 ;
+  wire \port$1149$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31593,19 +44291,19 @@ module \hwq_mac_array.mul_6_6 (clk, rst, \port$1205$0 , \port$1205$1 , \port$120
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1205$0 ),
-    .P1(\port$1205$1 ),
-    .P10(\port$1205$10 ),
-    .P11(\port$1205$11 ),
-    .P12(\port$1205$12 ),
-    .P13(\port$1205$13 ),
-    .P14(\port$1205$14 ),
-    .P15(\port$1205$15 ),
+    .P0(\port$1149$0 ),
+    .P1(\port$1149$1 ),
+    .P10(\port$1149$10 ),
+    .P11(\port$1149$11 ),
+    .P12(\port$1149$12 ),
+    .P13(\port$1149$13 ),
+    .P14(\port$1149$14 ),
+    .P15(\port$1149$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1205$2 ),
+    .P2(\port$1149$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31616,30 +44314,30 @@ module \hwq_mac_array.mul_6_6 (clk, rst, \port$1205$0 , \port$1205$1 , \port$120
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1205$3 ),
+    .P3(\port$1149$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1205$4 ),
-    .P5(\port$1205$5 ),
-    .P6(\port$1205$6 ),
-    .P7(\port$1205$7 ),
-    .P8(\port$1205$8 ),
-    .P9(\port$1205$9 ),
+    .P4(\port$1149$4 ),
+    .P5(\port$1149$5 ),
+    .P6(\port$1149$6 ),
+    .P7(\port$1149$7 ),
+    .P8(\port$1149$8 ),
+    .P9(\port$1149$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1205$15 , \port$1205$14 , \port$1205$13 , \port$1205$12 , \port$1205$11 , \port$1205$10 , \port$1205$9 , \port$1205$8 , \port$1205$7 , \port$1205$6 , \port$1205$5 , \port$1205$4 , \port$1205$3 , \port$1205$2 , \port$1205$1 , \port$1205$0  };
+  assign p36[15:0] = { \port$1149$15 , \port$1149$14 , \port$1149$13 , \port$1149$12 , \port$1149$11 , \port$1149$10 , \port$1149$9 , \port$1149$8 , \port$1149$7 , \port$1149$6 , \port$1149$5 , \port$1149$4 , \port$1149$3 , \port$1149$2 , \port$1149$1 , \port$1149$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_7 (clk, rst, \port$1221$0 , \port$1221$1 , \port$1221$2 , \port$1221$3 , \port$1221$4 , \port$1221$5 , \port$1221$6 , \port$1221$7 , \port$1221$8 , \port$1221$9 , \port$1221$10 , \port$1221$11 , \port$1221$12 , \port$1221$13 , \port$1221$14 , \port$1221$15 , b, a, en
+module \hwq_mac_array.mul_6_7 (clk, rst, \port$1165$0 , \port$1165$1 , \port$1165$2 , \port$1165$3 , \port$1165$4 , \port$1165$5 , \port$1165$6 , \port$1165$7 , \port$1165$8 , \port$1165$9 , \port$1165$10 , \port$1165$11 , \port$1165$12 , \port$1165$13 , \port$1165$14 , \port$1165$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -31650,38 +44348,38 @@ module \hwq_mac_array.mul_6_7 (clk, rst, \port$1221$0 , \port$1221$1 , \port$122
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1221$0 ;
-  wire \port$1221$0 ;
-  output \port$1221$1 ;
-  wire \port$1221$1 ;
-  output \port$1221$10 ;
-  wire \port$1221$10 ;
-  output \port$1221$11 ;
-  wire \port$1221$11 ;
-  output \port$1221$12 ;
-  wire \port$1221$12 ;
-  output \port$1221$13 ;
-  wire \port$1221$13 ;
-  output \port$1221$14 ;
-  wire \port$1221$14 ;
-  output \port$1221$15 ;
-  wire \port$1221$15 ;
-  output \port$1221$2 ;
-  wire \port$1221$2 ;
-  output \port$1221$3 ;
-  wire \port$1221$3 ;
-  output \port$1221$4 ;
-  wire \port$1221$4 ;
-  output \port$1221$5 ;
-  wire \port$1221$5 ;
-  output \port$1221$6 ;
-  wire \port$1221$6 ;
-  output \port$1221$7 ;
-  wire \port$1221$7 ;
-  output \port$1221$8 ;
-  wire \port$1221$8 ;
-  output \port$1221$9 ;
-  wire \port$1221$9 ;
+  output \port$1165$0 ;
+  wire \port$1165$0 ;
+  output \port$1165$1 ;
+  wire \port$1165$1 ;
+  output \port$1165$10 ;
+  wire \port$1165$10 ;
+  output \port$1165$11 ;
+  wire \port$1165$11 ;
+  output \port$1165$12 ;
+  wire \port$1165$12 ;
+  output \port$1165$13 ;
+  wire \port$1165$13 ;
+  output \port$1165$14 ;
+  wire \port$1165$14 ;
+  output \port$1165$15 ;
+  wire \port$1165$15 ;
+  output \port$1165$2 ;
+  wire \port$1165$2 ;
+  output \port$1165$3 ;
+  wire \port$1165$3 ;
+  output \port$1165$4 ;
+  wire \port$1165$4 ;
+  output \port$1165$5 ;
+  wire \port$1165$5 ;
+  output \port$1165$6 ;
+  wire \port$1165$6 ;
+  output \port$1165$7 ;
+  wire \port$1165$7 ;
+  output \port$1165$8 ;
+  wire \port$1165$8 ;
+  output \port$1165$9 ;
+  wire \port$1165$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31757,19 +44455,19 @@ module \hwq_mac_array.mul_6_7 (clk, rst, \port$1221$0 , \port$1221$1 , \port$122
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1221$0 ),
-    .P1(\port$1221$1 ),
-    .P10(\port$1221$10 ),
-    .P11(\port$1221$11 ),
-    .P12(\port$1221$12 ),
-    .P13(\port$1221$13 ),
-    .P14(\port$1221$14 ),
-    .P15(\port$1221$15 ),
+    .P0(\port$1165$0 ),
+    .P1(\port$1165$1 ),
+    .P10(\port$1165$10 ),
+    .P11(\port$1165$11 ),
+    .P12(\port$1165$12 ),
+    .P13(\port$1165$13 ),
+    .P14(\port$1165$14 ),
+    .P15(\port$1165$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1221$2 ),
+    .P2(\port$1165$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31780,30 +44478,30 @@ module \hwq_mac_array.mul_6_7 (clk, rst, \port$1221$0 , \port$1221$1 , \port$122
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1221$3 ),
+    .P3(\port$1165$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1221$4 ),
-    .P5(\port$1221$5 ),
-    .P6(\port$1221$6 ),
-    .P7(\port$1221$7 ),
-    .P8(\port$1221$8 ),
-    .P9(\port$1221$9 ),
+    .P4(\port$1165$4 ),
+    .P5(\port$1165$5 ),
+    .P6(\port$1165$6 ),
+    .P7(\port$1165$7 ),
+    .P8(\port$1165$8 ),
+    .P9(\port$1165$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1221$15 , \port$1221$14 , \port$1221$13 , \port$1221$12 , \port$1221$11 , \port$1221$10 , \port$1221$9 , \port$1221$8 , \port$1221$7 , \port$1221$6 , \port$1221$5 , \port$1221$4 , \port$1221$3 , \port$1221$2 , \port$1221$1 , \port$1221$0  };
+  assign p36[15:0] = { \port$1165$15 , \port$1165$14 , \port$1165$13 , \port$1165$12 , \port$1165$11 , \port$1165$10 , \port$1165$9 , \port$1165$8 , \port$1165$7 , \port$1165$6 , \port$1165$5 , \port$1165$4 , \port$1165$3 , \port$1165$2 , \port$1165$1 , \port$1165$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_0 (clk, rst, \port$1237$0 , \port$1237$1 , \port$1237$2 , \port$1237$3 , \port$1237$4 , \port$1237$5 , \port$1237$6 , \port$1237$7 , \port$1237$8 , \port$1237$9 , \port$1237$10 , \port$1237$11 , \port$1237$12 , \port$1237$13 , \port$1237$14 , \port$1237$15 , a, b, en
+module \hwq_mac_array.mul_7_0 (clk, rst, \port$1181$0 , \port$1181$1 , \port$1181$2 , \port$1181$3 , \port$1181$4 , \port$1181$5 , \port$1181$6 , \port$1181$7 , \port$1181$8 , \port$1181$9 , \port$1181$10 , \port$1181$11 , \port$1181$12 , \port$1181$13 , \port$1181$14 , \port$1181$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -31814,38 +44512,38 @@ module \hwq_mac_array.mul_7_0 (clk, rst, \port$1237$0 , \port$1237$1 , \port$123
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1237$0 ;
-  wire \port$1237$0 ;
-  output \port$1237$1 ;
-  wire \port$1237$1 ;
-  output \port$1237$10 ;
-  wire \port$1237$10 ;
-  output \port$1237$11 ;
-  wire \port$1237$11 ;
-  output \port$1237$12 ;
-  wire \port$1237$12 ;
-  output \port$1237$13 ;
-  wire \port$1237$13 ;
-  output \port$1237$14 ;
-  wire \port$1237$14 ;
-  output \port$1237$15 ;
-  wire \port$1237$15 ;
-  output \port$1237$2 ;
-  wire \port$1237$2 ;
-  output \port$1237$3 ;
-  wire \port$1237$3 ;
-  output \port$1237$4 ;
-  wire \port$1237$4 ;
-  output \port$1237$5 ;
-  wire \port$1237$5 ;
-  output \port$1237$6 ;
-  wire \port$1237$6 ;
-  output \port$1237$7 ;
-  wire \port$1237$7 ;
-  output \port$1237$8 ;
-  wire \port$1237$8 ;
-  output \port$1237$9 ;
-  wire \port$1237$9 ;
+  output \port$1181$0 ;
+  wire \port$1181$0 ;
+  output \port$1181$1 ;
+  wire \port$1181$1 ;
+  output \port$1181$10 ;
+  wire \port$1181$10 ;
+  output \port$1181$11 ;
+  wire \port$1181$11 ;
+  output \port$1181$12 ;
+  wire \port$1181$12 ;
+  output \port$1181$13 ;
+  wire \port$1181$13 ;
+  output \port$1181$14 ;
+  wire \port$1181$14 ;
+  output \port$1181$15 ;
+  wire \port$1181$15 ;
+  output \port$1181$2 ;
+  wire \port$1181$2 ;
+  output \port$1181$3 ;
+  wire \port$1181$3 ;
+  output \port$1181$4 ;
+  wire \port$1181$4 ;
+  output \port$1181$5 ;
+  wire \port$1181$5 ;
+  output \port$1181$6 ;
+  wire \port$1181$6 ;
+  output \port$1181$7 ;
+  wire \port$1181$7 ;
+  output \port$1181$8 ;
+  wire \port$1181$8 ;
+  output \port$1181$9 ;
+  wire \port$1181$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31921,19 +44619,19 @@ module \hwq_mac_array.mul_7_0 (clk, rst, \port$1237$0 , \port$1237$1 , \port$123
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1237$0 ),
-    .P1(\port$1237$1 ),
-    .P10(\port$1237$10 ),
-    .P11(\port$1237$11 ),
-    .P12(\port$1237$12 ),
-    .P13(\port$1237$13 ),
-    .P14(\port$1237$14 ),
-    .P15(\port$1237$15 ),
+    .P0(\port$1181$0 ),
+    .P1(\port$1181$1 ),
+    .P10(\port$1181$10 ),
+    .P11(\port$1181$11 ),
+    .P12(\port$1181$12 ),
+    .P13(\port$1181$13 ),
+    .P14(\port$1181$14 ),
+    .P15(\port$1181$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1237$2 ),
+    .P2(\port$1181$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31944,30 +44642,30 @@ module \hwq_mac_array.mul_7_0 (clk, rst, \port$1237$0 , \port$1237$1 , \port$123
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1237$3 ),
+    .P3(\port$1181$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1237$4 ),
-    .P5(\port$1237$5 ),
-    .P6(\port$1237$6 ),
-    .P7(\port$1237$7 ),
-    .P8(\port$1237$8 ),
-    .P9(\port$1237$9 ),
+    .P4(\port$1181$4 ),
+    .P5(\port$1181$5 ),
+    .P6(\port$1181$6 ),
+    .P7(\port$1181$7 ),
+    .P8(\port$1181$8 ),
+    .P9(\port$1181$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1237$15 , \port$1237$14 , \port$1237$13 , \port$1237$12 , \port$1237$11 , \port$1237$10 , \port$1237$9 , \port$1237$8 , \port$1237$7 , \port$1237$6 , \port$1237$5 , \port$1237$4 , \port$1237$3 , \port$1237$2 , \port$1237$1 , \port$1237$0  };
+  assign p36[15:0] = { \port$1181$15 , \port$1181$14 , \port$1181$13 , \port$1181$12 , \port$1181$11 , \port$1181$10 , \port$1181$9 , \port$1181$8 , \port$1181$7 , \port$1181$6 , \port$1181$5 , \port$1181$4 , \port$1181$3 , \port$1181$2 , \port$1181$1 , \port$1181$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_1 (clk, rst, \port$1253$0 , \port$1253$1 , \port$1253$2 , \port$1253$3 , \port$1253$4 , \port$1253$5 , \port$1253$6 , \port$1253$7 , \port$1253$8 , \port$1253$9 , \port$1253$10 , \port$1253$11 , \port$1253$12 , \port$1253$13 , \port$1253$14 , \port$1253$15 , b, a, en
+module \hwq_mac_array.mul_7_1 (clk, rst, \port$1197$0 , \port$1197$1 , \port$1197$2 , \port$1197$3 , \port$1197$4 , \port$1197$5 , \port$1197$6 , \port$1197$7 , \port$1197$8 , \port$1197$9 , \port$1197$10 , \port$1197$11 , \port$1197$12 , \port$1197$13 , \port$1197$14 , \port$1197$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -31978,38 +44676,38 @@ module \hwq_mac_array.mul_7_1 (clk, rst, \port$1253$0 , \port$1253$1 , \port$125
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1253$0 ;
-  wire \port$1253$0 ;
-  output \port$1253$1 ;
-  wire \port$1253$1 ;
-  output \port$1253$10 ;
-  wire \port$1253$10 ;
-  output \port$1253$11 ;
-  wire \port$1253$11 ;
-  output \port$1253$12 ;
-  wire \port$1253$12 ;
-  output \port$1253$13 ;
-  wire \port$1253$13 ;
-  output \port$1253$14 ;
-  wire \port$1253$14 ;
-  output \port$1253$15 ;
-  wire \port$1253$15 ;
-  output \port$1253$2 ;
-  wire \port$1253$2 ;
-  output \port$1253$3 ;
-  wire \port$1253$3 ;
-  output \port$1253$4 ;
-  wire \port$1253$4 ;
-  output \port$1253$5 ;
-  wire \port$1253$5 ;
-  output \port$1253$6 ;
-  wire \port$1253$6 ;
-  output \port$1253$7 ;
-  wire \port$1253$7 ;
-  output \port$1253$8 ;
-  wire \port$1253$8 ;
-  output \port$1253$9 ;
-  wire \port$1253$9 ;
+  output \port$1197$0 ;
+  wire \port$1197$0 ;
+  output \port$1197$1 ;
+  wire \port$1197$1 ;
+  output \port$1197$10 ;
+  wire \port$1197$10 ;
+  output \port$1197$11 ;
+  wire \port$1197$11 ;
+  output \port$1197$12 ;
+  wire \port$1197$12 ;
+  output \port$1197$13 ;
+  wire \port$1197$13 ;
+  output \port$1197$14 ;
+  wire \port$1197$14 ;
+  output \port$1197$15 ;
+  wire \port$1197$15 ;
+  output \port$1197$2 ;
+  wire \port$1197$2 ;
+  output \port$1197$3 ;
+  wire \port$1197$3 ;
+  output \port$1197$4 ;
+  wire \port$1197$4 ;
+  output \port$1197$5 ;
+  wire \port$1197$5 ;
+  output \port$1197$6 ;
+  wire \port$1197$6 ;
+  output \port$1197$7 ;
+  wire \port$1197$7 ;
+  output \port$1197$8 ;
+  wire \port$1197$8 ;
+  output \port$1197$9 ;
+  wire \port$1197$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32085,19 +44783,19 @@ module \hwq_mac_array.mul_7_1 (clk, rst, \port$1253$0 , \port$1253$1 , \port$125
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1253$0 ),
-    .P1(\port$1253$1 ),
-    .P10(\port$1253$10 ),
-    .P11(\port$1253$11 ),
-    .P12(\port$1253$12 ),
-    .P13(\port$1253$13 ),
-    .P14(\port$1253$14 ),
-    .P15(\port$1253$15 ),
+    .P0(\port$1197$0 ),
+    .P1(\port$1197$1 ),
+    .P10(\port$1197$10 ),
+    .P11(\port$1197$11 ),
+    .P12(\port$1197$12 ),
+    .P13(\port$1197$13 ),
+    .P14(\port$1197$14 ),
+    .P15(\port$1197$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1253$2 ),
+    .P2(\port$1197$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32108,30 +44806,30 @@ module \hwq_mac_array.mul_7_1 (clk, rst, \port$1253$0 , \port$1253$1 , \port$125
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1253$3 ),
+    .P3(\port$1197$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1253$4 ),
-    .P5(\port$1253$5 ),
-    .P6(\port$1253$6 ),
-    .P7(\port$1253$7 ),
-    .P8(\port$1253$8 ),
-    .P9(\port$1253$9 ),
+    .P4(\port$1197$4 ),
+    .P5(\port$1197$5 ),
+    .P6(\port$1197$6 ),
+    .P7(\port$1197$7 ),
+    .P8(\port$1197$8 ),
+    .P9(\port$1197$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1253$15 , \port$1253$14 , \port$1253$13 , \port$1253$12 , \port$1253$11 , \port$1253$10 , \port$1253$9 , \port$1253$8 , \port$1253$7 , \port$1253$6 , \port$1253$5 , \port$1253$4 , \port$1253$3 , \port$1253$2 , \port$1253$1 , \port$1253$0  };
+  assign p36[15:0] = { \port$1197$15 , \port$1197$14 , \port$1197$13 , \port$1197$12 , \port$1197$11 , \port$1197$10 , \port$1197$9 , \port$1197$8 , \port$1197$7 , \port$1197$6 , \port$1197$5 , \port$1197$4 , \port$1197$3 , \port$1197$2 , \port$1197$1 , \port$1197$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_2 (clk, rst, \port$1269$0 , \port$1269$1 , \port$1269$2 , \port$1269$3 , \port$1269$4 , \port$1269$5 , \port$1269$6 , \port$1269$7 , \port$1269$8 , \port$1269$9 , \port$1269$10 , \port$1269$11 , \port$1269$12 , \port$1269$13 , \port$1269$14 , \port$1269$15 , b, a, en
+module \hwq_mac_array.mul_7_2 (clk, rst, \port$1213$0 , \port$1213$1 , \port$1213$2 , \port$1213$3 , \port$1213$4 , \port$1213$5 , \port$1213$6 , \port$1213$7 , \port$1213$8 , \port$1213$9 , \port$1213$10 , \port$1213$11 , \port$1213$12 , \port$1213$13 , \port$1213$14 , \port$1213$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -32142,38 +44840,38 @@ module \hwq_mac_array.mul_7_2 (clk, rst, \port$1269$0 , \port$1269$1 , \port$126
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1269$0 ;
-  wire \port$1269$0 ;
-  output \port$1269$1 ;
-  wire \port$1269$1 ;
-  output \port$1269$10 ;
-  wire \port$1269$10 ;
-  output \port$1269$11 ;
-  wire \port$1269$11 ;
-  output \port$1269$12 ;
-  wire \port$1269$12 ;
-  output \port$1269$13 ;
-  wire \port$1269$13 ;
-  output \port$1269$14 ;
-  wire \port$1269$14 ;
-  output \port$1269$15 ;
-  wire \port$1269$15 ;
-  output \port$1269$2 ;
-  wire \port$1269$2 ;
-  output \port$1269$3 ;
-  wire \port$1269$3 ;
-  output \port$1269$4 ;
-  wire \port$1269$4 ;
-  output \port$1269$5 ;
-  wire \port$1269$5 ;
-  output \port$1269$6 ;
-  wire \port$1269$6 ;
-  output \port$1269$7 ;
-  wire \port$1269$7 ;
-  output \port$1269$8 ;
-  wire \port$1269$8 ;
-  output \port$1269$9 ;
-  wire \port$1269$9 ;
+  output \port$1213$0 ;
+  wire \port$1213$0 ;
+  output \port$1213$1 ;
+  wire \port$1213$1 ;
+  output \port$1213$10 ;
+  wire \port$1213$10 ;
+  output \port$1213$11 ;
+  wire \port$1213$11 ;
+  output \port$1213$12 ;
+  wire \port$1213$12 ;
+  output \port$1213$13 ;
+  wire \port$1213$13 ;
+  output \port$1213$14 ;
+  wire \port$1213$14 ;
+  output \port$1213$15 ;
+  wire \port$1213$15 ;
+  output \port$1213$2 ;
+  wire \port$1213$2 ;
+  output \port$1213$3 ;
+  wire \port$1213$3 ;
+  output \port$1213$4 ;
+  wire \port$1213$4 ;
+  output \port$1213$5 ;
+  wire \port$1213$5 ;
+  output \port$1213$6 ;
+  wire \port$1213$6 ;
+  output \port$1213$7 ;
+  wire \port$1213$7 ;
+  output \port$1213$8 ;
+  wire \port$1213$8 ;
+  output \port$1213$9 ;
+  wire \port$1213$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32249,19 +44947,19 @@ module \hwq_mac_array.mul_7_2 (clk, rst, \port$1269$0 , \port$1269$1 , \port$126
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1269$0 ),
-    .P1(\port$1269$1 ),
-    .P10(\port$1269$10 ),
-    .P11(\port$1269$11 ),
-    .P12(\port$1269$12 ),
-    .P13(\port$1269$13 ),
-    .P14(\port$1269$14 ),
-    .P15(\port$1269$15 ),
+    .P0(\port$1213$0 ),
+    .P1(\port$1213$1 ),
+    .P10(\port$1213$10 ),
+    .P11(\port$1213$11 ),
+    .P12(\port$1213$12 ),
+    .P13(\port$1213$13 ),
+    .P14(\port$1213$14 ),
+    .P15(\port$1213$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1269$2 ),
+    .P2(\port$1213$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32272,30 +44970,30 @@ module \hwq_mac_array.mul_7_2 (clk, rst, \port$1269$0 , \port$1269$1 , \port$126
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1269$3 ),
+    .P3(\port$1213$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1269$4 ),
-    .P5(\port$1269$5 ),
-    .P6(\port$1269$6 ),
-    .P7(\port$1269$7 ),
-    .P8(\port$1269$8 ),
-    .P9(\port$1269$9 ),
+    .P4(\port$1213$4 ),
+    .P5(\port$1213$5 ),
+    .P6(\port$1213$6 ),
+    .P7(\port$1213$7 ),
+    .P8(\port$1213$8 ),
+    .P9(\port$1213$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1269$15 , \port$1269$14 , \port$1269$13 , \port$1269$12 , \port$1269$11 , \port$1269$10 , \port$1269$9 , \port$1269$8 , \port$1269$7 , \port$1269$6 , \port$1269$5 , \port$1269$4 , \port$1269$3 , \port$1269$2 , \port$1269$1 , \port$1269$0  };
+  assign p36[15:0] = { \port$1213$15 , \port$1213$14 , \port$1213$13 , \port$1213$12 , \port$1213$11 , \port$1213$10 , \port$1213$9 , \port$1213$8 , \port$1213$7 , \port$1213$6 , \port$1213$5 , \port$1213$4 , \port$1213$3 , \port$1213$2 , \port$1213$1 , \port$1213$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_3 (clk, rst, \port$1285$0 , \port$1285$1 , \port$1285$2 , \port$1285$3 , \port$1285$4 , \port$1285$5 , \port$1285$6 , \port$1285$7 , \port$1285$8 , \port$1285$9 , \port$1285$10 , \port$1285$11 , \port$1285$12 , \port$1285$13 , \port$1285$14 , \port$1285$15 , b, a, en
+module \hwq_mac_array.mul_7_3 (clk, rst, \port$1229$0 , \port$1229$1 , \port$1229$2 , \port$1229$3 , \port$1229$4 , \port$1229$5 , \port$1229$6 , \port$1229$7 , \port$1229$8 , \port$1229$9 , \port$1229$10 , \port$1229$11 , \port$1229$12 , \port$1229$13 , \port$1229$14 , \port$1229$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -32306,38 +45004,38 @@ module \hwq_mac_array.mul_7_3 (clk, rst, \port$1285$0 , \port$1285$1 , \port$128
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1285$0 ;
-  wire \port$1285$0 ;
-  output \port$1285$1 ;
-  wire \port$1285$1 ;
-  output \port$1285$10 ;
-  wire \port$1285$10 ;
-  output \port$1285$11 ;
-  wire \port$1285$11 ;
-  output \port$1285$12 ;
-  wire \port$1285$12 ;
-  output \port$1285$13 ;
-  wire \port$1285$13 ;
-  output \port$1285$14 ;
-  wire \port$1285$14 ;
-  output \port$1285$15 ;
-  wire \port$1285$15 ;
-  output \port$1285$2 ;
-  wire \port$1285$2 ;
-  output \port$1285$3 ;
-  wire \port$1285$3 ;
-  output \port$1285$4 ;
-  wire \port$1285$4 ;
-  output \port$1285$5 ;
-  wire \port$1285$5 ;
-  output \port$1285$6 ;
-  wire \port$1285$6 ;
-  output \port$1285$7 ;
-  wire \port$1285$7 ;
-  output \port$1285$8 ;
-  wire \port$1285$8 ;
-  output \port$1285$9 ;
-  wire \port$1285$9 ;
+  output \port$1229$0 ;
+  wire \port$1229$0 ;
+  output \port$1229$1 ;
+  wire \port$1229$1 ;
+  output \port$1229$10 ;
+  wire \port$1229$10 ;
+  output \port$1229$11 ;
+  wire \port$1229$11 ;
+  output \port$1229$12 ;
+  wire \port$1229$12 ;
+  output \port$1229$13 ;
+  wire \port$1229$13 ;
+  output \port$1229$14 ;
+  wire \port$1229$14 ;
+  output \port$1229$15 ;
+  wire \port$1229$15 ;
+  output \port$1229$2 ;
+  wire \port$1229$2 ;
+  output \port$1229$3 ;
+  wire \port$1229$3 ;
+  output \port$1229$4 ;
+  wire \port$1229$4 ;
+  output \port$1229$5 ;
+  wire \port$1229$5 ;
+  output \port$1229$6 ;
+  wire \port$1229$6 ;
+  output \port$1229$7 ;
+  wire \port$1229$7 ;
+  output \port$1229$8 ;
+  wire \port$1229$8 ;
+  output \port$1229$9 ;
+  wire \port$1229$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32413,19 +45111,19 @@ module \hwq_mac_array.mul_7_3 (clk, rst, \port$1285$0 , \port$1285$1 , \port$128
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1285$0 ),
-    .P1(\port$1285$1 ),
-    .P10(\port$1285$10 ),
-    .P11(\port$1285$11 ),
-    .P12(\port$1285$12 ),
-    .P13(\port$1285$13 ),
-    .P14(\port$1285$14 ),
-    .P15(\port$1285$15 ),
+    .P0(\port$1229$0 ),
+    .P1(\port$1229$1 ),
+    .P10(\port$1229$10 ),
+    .P11(\port$1229$11 ),
+    .P12(\port$1229$12 ),
+    .P13(\port$1229$13 ),
+    .P14(\port$1229$14 ),
+    .P15(\port$1229$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1285$2 ),
+    .P2(\port$1229$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32436,30 +45134,30 @@ module \hwq_mac_array.mul_7_3 (clk, rst, \port$1285$0 , \port$1285$1 , \port$128
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1285$3 ),
+    .P3(\port$1229$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1285$4 ),
-    .P5(\port$1285$5 ),
-    .P6(\port$1285$6 ),
-    .P7(\port$1285$7 ),
-    .P8(\port$1285$8 ),
-    .P9(\port$1285$9 ),
+    .P4(\port$1229$4 ),
+    .P5(\port$1229$5 ),
+    .P6(\port$1229$6 ),
+    .P7(\port$1229$7 ),
+    .P8(\port$1229$8 ),
+    .P9(\port$1229$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1285$15 , \port$1285$14 , \port$1285$13 , \port$1285$12 , \port$1285$11 , \port$1285$10 , \port$1285$9 , \port$1285$8 , \port$1285$7 , \port$1285$6 , \port$1285$5 , \port$1285$4 , \port$1285$3 , \port$1285$2 , \port$1285$1 , \port$1285$0  };
+  assign p36[15:0] = { \port$1229$15 , \port$1229$14 , \port$1229$13 , \port$1229$12 , \port$1229$11 , \port$1229$10 , \port$1229$9 , \port$1229$8 , \port$1229$7 , \port$1229$6 , \port$1229$5 , \port$1229$4 , \port$1229$3 , \port$1229$2 , \port$1229$1 , \port$1229$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_4 (clk, rst, \port$1301$0 , \port$1301$1 , \port$1301$2 , \port$1301$3 , \port$1301$4 , \port$1301$5 , \port$1301$6 , \port$1301$7 , \port$1301$8 , \port$1301$9 , \port$1301$10 , \port$1301$11 , \port$1301$12 , \port$1301$13 , \port$1301$14 , \port$1301$15 , b, a, en
+module \hwq_mac_array.mul_7_4 (clk, rst, \port$1245$0 , \port$1245$1 , \port$1245$2 , \port$1245$3 , \port$1245$4 , \port$1245$5 , \port$1245$6 , \port$1245$7 , \port$1245$8 , \port$1245$9 , \port$1245$10 , \port$1245$11 , \port$1245$12 , \port$1245$13 , \port$1245$14 , \port$1245$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -32470,38 +45168,38 @@ module \hwq_mac_array.mul_7_4 (clk, rst, \port$1301$0 , \port$1301$1 , \port$130
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1301$0 ;
-  wire \port$1301$0 ;
-  output \port$1301$1 ;
-  wire \port$1301$1 ;
-  output \port$1301$10 ;
-  wire \port$1301$10 ;
-  output \port$1301$11 ;
-  wire \port$1301$11 ;
-  output \port$1301$12 ;
-  wire \port$1301$12 ;
-  output \port$1301$13 ;
-  wire \port$1301$13 ;
-  output \port$1301$14 ;
-  wire \port$1301$14 ;
-  output \port$1301$15 ;
-  wire \port$1301$15 ;
-  output \port$1301$2 ;
-  wire \port$1301$2 ;
-  output \port$1301$3 ;
-  wire \port$1301$3 ;
-  output \port$1301$4 ;
-  wire \port$1301$4 ;
-  output \port$1301$5 ;
-  wire \port$1301$5 ;
-  output \port$1301$6 ;
-  wire \port$1301$6 ;
-  output \port$1301$7 ;
-  wire \port$1301$7 ;
-  output \port$1301$8 ;
-  wire \port$1301$8 ;
-  output \port$1301$9 ;
-  wire \port$1301$9 ;
+  output \port$1245$0 ;
+  wire \port$1245$0 ;
+  output \port$1245$1 ;
+  wire \port$1245$1 ;
+  output \port$1245$10 ;
+  wire \port$1245$10 ;
+  output \port$1245$11 ;
+  wire \port$1245$11 ;
+  output \port$1245$12 ;
+  wire \port$1245$12 ;
+  output \port$1245$13 ;
+  wire \port$1245$13 ;
+  output \port$1245$14 ;
+  wire \port$1245$14 ;
+  output \port$1245$15 ;
+  wire \port$1245$15 ;
+  output \port$1245$2 ;
+  wire \port$1245$2 ;
+  output \port$1245$3 ;
+  wire \port$1245$3 ;
+  output \port$1245$4 ;
+  wire \port$1245$4 ;
+  output \port$1245$5 ;
+  wire \port$1245$5 ;
+  output \port$1245$6 ;
+  wire \port$1245$6 ;
+  output \port$1245$7 ;
+  wire \port$1245$7 ;
+  output \port$1245$8 ;
+  wire \port$1245$8 ;
+  output \port$1245$9 ;
+  wire \port$1245$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32577,19 +45275,19 @@ module \hwq_mac_array.mul_7_4 (clk, rst, \port$1301$0 , \port$1301$1 , \port$130
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1301$0 ),
-    .P1(\port$1301$1 ),
-    .P10(\port$1301$10 ),
-    .P11(\port$1301$11 ),
-    .P12(\port$1301$12 ),
-    .P13(\port$1301$13 ),
-    .P14(\port$1301$14 ),
-    .P15(\port$1301$15 ),
+    .P0(\port$1245$0 ),
+    .P1(\port$1245$1 ),
+    .P10(\port$1245$10 ),
+    .P11(\port$1245$11 ),
+    .P12(\port$1245$12 ),
+    .P13(\port$1245$13 ),
+    .P14(\port$1245$14 ),
+    .P15(\port$1245$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1301$2 ),
+    .P2(\port$1245$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32600,30 +45298,30 @@ module \hwq_mac_array.mul_7_4 (clk, rst, \port$1301$0 , \port$1301$1 , \port$130
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1301$3 ),
+    .P3(\port$1245$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1301$4 ),
-    .P5(\port$1301$5 ),
-    .P6(\port$1301$6 ),
-    .P7(\port$1301$7 ),
-    .P8(\port$1301$8 ),
-    .P9(\port$1301$9 ),
+    .P4(\port$1245$4 ),
+    .P5(\port$1245$5 ),
+    .P6(\port$1245$6 ),
+    .P7(\port$1245$7 ),
+    .P8(\port$1245$8 ),
+    .P9(\port$1245$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1301$15 , \port$1301$14 , \port$1301$13 , \port$1301$12 , \port$1301$11 , \port$1301$10 , \port$1301$9 , \port$1301$8 , \port$1301$7 , \port$1301$6 , \port$1301$5 , \port$1301$4 , \port$1301$3 , \port$1301$2 , \port$1301$1 , \port$1301$0  };
+  assign p36[15:0] = { \port$1245$15 , \port$1245$14 , \port$1245$13 , \port$1245$12 , \port$1245$11 , \port$1245$10 , \port$1245$9 , \port$1245$8 , \port$1245$7 , \port$1245$6 , \port$1245$5 , \port$1245$4 , \port$1245$3 , \port$1245$2 , \port$1245$1 , \port$1245$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_5 (clk, rst, \port$1317$0 , \port$1317$1 , \port$1317$2 , \port$1317$3 , \port$1317$4 , \port$1317$5 , \port$1317$6 , \port$1317$7 , \port$1317$8 , \port$1317$9 , \port$1317$10 , \port$1317$11 , \port$1317$12 , \port$1317$13 , \port$1317$14 , \port$1317$15 , b, a, en
+module \hwq_mac_array.mul_7_5 (clk, rst, \port$1261$0 , \port$1261$1 , \port$1261$2 , \port$1261$3 , \port$1261$4 , \port$1261$5 , \port$1261$6 , \port$1261$7 , \port$1261$8 , \port$1261$9 , \port$1261$10 , \port$1261$11 , \port$1261$12 , \port$1261$13 , \port$1261$14 , \port$1261$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -32634,38 +45332,38 @@ module \hwq_mac_array.mul_7_5 (clk, rst, \port$1317$0 , \port$1317$1 , \port$131
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1317$0 ;
-  wire \port$1317$0 ;
-  output \port$1317$1 ;
-  wire \port$1317$1 ;
-  output \port$1317$10 ;
-  wire \port$1317$10 ;
-  output \port$1317$11 ;
-  wire \port$1317$11 ;
-  output \port$1317$12 ;
-  wire \port$1317$12 ;
-  output \port$1317$13 ;
-  wire \port$1317$13 ;
-  output \port$1317$14 ;
-  wire \port$1317$14 ;
-  output \port$1317$15 ;
-  wire \port$1317$15 ;
-  output \port$1317$2 ;
-  wire \port$1317$2 ;
-  output \port$1317$3 ;
-  wire \port$1317$3 ;
-  output \port$1317$4 ;
-  wire \port$1317$4 ;
-  output \port$1317$5 ;
-  wire \port$1317$5 ;
-  output \port$1317$6 ;
-  wire \port$1317$6 ;
-  output \port$1317$7 ;
-  wire \port$1317$7 ;
-  output \port$1317$8 ;
-  wire \port$1317$8 ;
-  output \port$1317$9 ;
-  wire \port$1317$9 ;
+  output \port$1261$0 ;
+  wire \port$1261$0 ;
+  output \port$1261$1 ;
+  wire \port$1261$1 ;
+  output \port$1261$10 ;
+  wire \port$1261$10 ;
+  output \port$1261$11 ;
+  wire \port$1261$11 ;
+  output \port$1261$12 ;
+  wire \port$1261$12 ;
+  output \port$1261$13 ;
+  wire \port$1261$13 ;
+  output \port$1261$14 ;
+  wire \port$1261$14 ;
+  output \port$1261$15 ;
+  wire \port$1261$15 ;
+  output \port$1261$2 ;
+  wire \port$1261$2 ;
+  output \port$1261$3 ;
+  wire \port$1261$3 ;
+  output \port$1261$4 ;
+  wire \port$1261$4 ;
+  output \port$1261$5 ;
+  wire \port$1261$5 ;
+  output \port$1261$6 ;
+  wire \port$1261$6 ;
+  output \port$1261$7 ;
+  wire \port$1261$7 ;
+  output \port$1261$8 ;
+  wire \port$1261$8 ;
+  output \port$1261$9 ;
+  wire \port$1261$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32741,19 +45439,19 @@ module \hwq_mac_array.mul_7_5 (clk, rst, \port$1317$0 , \port$1317$1 , \port$131
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1317$0 ),
-    .P1(\port$1317$1 ),
-    .P10(\port$1317$10 ),
-    .P11(\port$1317$11 ),
-    .P12(\port$1317$12 ),
-    .P13(\port$1317$13 ),
-    .P14(\port$1317$14 ),
-    .P15(\port$1317$15 ),
+    .P0(\port$1261$0 ),
+    .P1(\port$1261$1 ),
+    .P10(\port$1261$10 ),
+    .P11(\port$1261$11 ),
+    .P12(\port$1261$12 ),
+    .P13(\port$1261$13 ),
+    .P14(\port$1261$14 ),
+    .P15(\port$1261$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1317$2 ),
+    .P2(\port$1261$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32764,30 +45462,30 @@ module \hwq_mac_array.mul_7_5 (clk, rst, \port$1317$0 , \port$1317$1 , \port$131
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1317$3 ),
+    .P3(\port$1261$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1317$4 ),
-    .P5(\port$1317$5 ),
-    .P6(\port$1317$6 ),
-    .P7(\port$1317$7 ),
-    .P8(\port$1317$8 ),
-    .P9(\port$1317$9 ),
+    .P4(\port$1261$4 ),
+    .P5(\port$1261$5 ),
+    .P6(\port$1261$6 ),
+    .P7(\port$1261$7 ),
+    .P8(\port$1261$8 ),
+    .P9(\port$1261$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1317$15 , \port$1317$14 , \port$1317$13 , \port$1317$12 , \port$1317$11 , \port$1317$10 , \port$1317$9 , \port$1317$8 , \port$1317$7 , \port$1317$6 , \port$1317$5 , \port$1317$4 , \port$1317$3 , \port$1317$2 , \port$1317$1 , \port$1317$0  };
+  assign p36[15:0] = { \port$1261$15 , \port$1261$14 , \port$1261$13 , \port$1261$12 , \port$1261$11 , \port$1261$10 , \port$1261$9 , \port$1261$8 , \port$1261$7 , \port$1261$6 , \port$1261$5 , \port$1261$4 , \port$1261$3 , \port$1261$2 , \port$1261$1 , \port$1261$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_6 (clk, rst, \port$1333$0 , \port$1333$1 , \port$1333$2 , \port$1333$3 , \port$1333$4 , \port$1333$5 , \port$1333$6 , \port$1333$7 , \port$1333$8 , \port$1333$9 , \port$1333$10 , \port$1333$11 , \port$1333$12 , \port$1333$13 , \port$1333$14 , \port$1333$15 , b, a, en
+module \hwq_mac_array.mul_7_6 (clk, rst, \port$1277$0 , \port$1277$1 , \port$1277$2 , \port$1277$3 , \port$1277$4 , \port$1277$5 , \port$1277$6 , \port$1277$7 , \port$1277$8 , \port$1277$9 , \port$1277$10 , \port$1277$11 , \port$1277$12 , \port$1277$13 , \port$1277$14 , \port$1277$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -32798,38 +45496,38 @@ module \hwq_mac_array.mul_7_6 (clk, rst, \port$1333$0 , \port$1333$1 , \port$133
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1333$0 ;
-  wire \port$1333$0 ;
-  output \port$1333$1 ;
-  wire \port$1333$1 ;
-  output \port$1333$10 ;
-  wire \port$1333$10 ;
-  output \port$1333$11 ;
-  wire \port$1333$11 ;
-  output \port$1333$12 ;
-  wire \port$1333$12 ;
-  output \port$1333$13 ;
-  wire \port$1333$13 ;
-  output \port$1333$14 ;
-  wire \port$1333$14 ;
-  output \port$1333$15 ;
-  wire \port$1333$15 ;
-  output \port$1333$2 ;
-  wire \port$1333$2 ;
-  output \port$1333$3 ;
-  wire \port$1333$3 ;
-  output \port$1333$4 ;
-  wire \port$1333$4 ;
-  output \port$1333$5 ;
-  wire \port$1333$5 ;
-  output \port$1333$6 ;
-  wire \port$1333$6 ;
-  output \port$1333$7 ;
-  wire \port$1333$7 ;
-  output \port$1333$8 ;
-  wire \port$1333$8 ;
-  output \port$1333$9 ;
-  wire \port$1333$9 ;
+  output \port$1277$0 ;
+  wire \port$1277$0 ;
+  output \port$1277$1 ;
+  wire \port$1277$1 ;
+  output \port$1277$10 ;
+  wire \port$1277$10 ;
+  output \port$1277$11 ;
+  wire \port$1277$11 ;
+  output \port$1277$12 ;
+  wire \port$1277$12 ;
+  output \port$1277$13 ;
+  wire \port$1277$13 ;
+  output \port$1277$14 ;
+  wire \port$1277$14 ;
+  output \port$1277$15 ;
+  wire \port$1277$15 ;
+  output \port$1277$2 ;
+  wire \port$1277$2 ;
+  output \port$1277$3 ;
+  wire \port$1277$3 ;
+  output \port$1277$4 ;
+  wire \port$1277$4 ;
+  output \port$1277$5 ;
+  wire \port$1277$5 ;
+  output \port$1277$6 ;
+  wire \port$1277$6 ;
+  output \port$1277$7 ;
+  wire \port$1277$7 ;
+  output \port$1277$8 ;
+  wire \port$1277$8 ;
+  output \port$1277$9 ;
+  wire \port$1277$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32905,19 +45603,19 @@ module \hwq_mac_array.mul_7_6 (clk, rst, \port$1333$0 , \port$1333$1 , \port$133
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1333$0 ),
-    .P1(\port$1333$1 ),
-    .P10(\port$1333$10 ),
-    .P11(\port$1333$11 ),
-    .P12(\port$1333$12 ),
-    .P13(\port$1333$13 ),
-    .P14(\port$1333$14 ),
-    .P15(\port$1333$15 ),
+    .P0(\port$1277$0 ),
+    .P1(\port$1277$1 ),
+    .P10(\port$1277$10 ),
+    .P11(\port$1277$11 ),
+    .P12(\port$1277$12 ),
+    .P13(\port$1277$13 ),
+    .P14(\port$1277$14 ),
+    .P15(\port$1277$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1333$2 ),
+    .P2(\port$1277$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32928,30 +45626,30 @@ module \hwq_mac_array.mul_7_6 (clk, rst, \port$1333$0 , \port$1333$1 , \port$133
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1333$3 ),
+    .P3(\port$1277$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1333$4 ),
-    .P5(\port$1333$5 ),
-    .P6(\port$1333$6 ),
-    .P7(\port$1333$7 ),
-    .P8(\port$1333$8 ),
-    .P9(\port$1333$9 ),
+    .P4(\port$1277$4 ),
+    .P5(\port$1277$5 ),
+    .P6(\port$1277$6 ),
+    .P7(\port$1277$7 ),
+    .P8(\port$1277$8 ),
+    .P9(\port$1277$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1333$15 , \port$1333$14 , \port$1333$13 , \port$1333$12 , \port$1333$11 , \port$1333$10 , \port$1333$9 , \port$1333$8 , \port$1333$7 , \port$1333$6 , \port$1333$5 , \port$1333$4 , \port$1333$3 , \port$1333$2 , \port$1333$1 , \port$1333$0  };
+  assign p36[15:0] = { \port$1277$15 , \port$1277$14 , \port$1277$13 , \port$1277$12 , \port$1277$11 , \port$1277$10 , \port$1277$9 , \port$1277$8 , \port$1277$7 , \port$1277$6 , \port$1277$5 , \port$1277$4 , \port$1277$3 , \port$1277$2 , \port$1277$1 , \port$1277$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_7 (clk, rst, \port$1349$0 , \port$1349$1 , \port$1349$2 , \port$1349$3 , \port$1349$4 , \port$1349$5 , \port$1349$6 , \port$1349$7 , \port$1349$8 , \port$1349$9 , \port$1349$10 , \port$1349$11 , \port$1349$12 , \port$1349$13 , \port$1349$14 , \port$1349$15 , b, a, en
+module \hwq_mac_array.mul_7_7 (clk, rst, \port$1293$0 , \port$1293$1 , \port$1293$2 , \port$1293$3 , \port$1293$4 , \port$1293$5 , \port$1293$6 , \port$1293$7 , \port$1293$8 , \port$1293$9 , \port$1293$10 , \port$1293$11 , \port$1293$12 , \port$1293$13 , \port$1293$14 , \port$1293$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -32962,38 +45660,38 @@ module \hwq_mac_array.mul_7_7 (clk, rst, \port$1349$0 , \port$1349$1 , \port$134
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1349$0 ;
-  wire \port$1349$0 ;
-  output \port$1349$1 ;
-  wire \port$1349$1 ;
-  output \port$1349$10 ;
-  wire \port$1349$10 ;
-  output \port$1349$11 ;
-  wire \port$1349$11 ;
-  output \port$1349$12 ;
-  wire \port$1349$12 ;
-  output \port$1349$13 ;
-  wire \port$1349$13 ;
-  output \port$1349$14 ;
-  wire \port$1349$14 ;
-  output \port$1349$15 ;
-  wire \port$1349$15 ;
-  output \port$1349$2 ;
-  wire \port$1349$2 ;
-  output \port$1349$3 ;
-  wire \port$1349$3 ;
-  output \port$1349$4 ;
-  wire \port$1349$4 ;
-  output \port$1349$5 ;
-  wire \port$1349$5 ;
-  output \port$1349$6 ;
-  wire \port$1349$6 ;
-  output \port$1349$7 ;
-  wire \port$1349$7 ;
-  output \port$1349$8 ;
-  wire \port$1349$8 ;
-  output \port$1349$9 ;
-  wire \port$1349$9 ;
+  output \port$1293$0 ;
+  wire \port$1293$0 ;
+  output \port$1293$1 ;
+  wire \port$1293$1 ;
+  output \port$1293$10 ;
+  wire \port$1293$10 ;
+  output \port$1293$11 ;
+  wire \port$1293$11 ;
+  output \port$1293$12 ;
+  wire \port$1293$12 ;
+  output \port$1293$13 ;
+  wire \port$1293$13 ;
+  output \port$1293$14 ;
+  wire \port$1293$14 ;
+  output \port$1293$15 ;
+  wire \port$1293$15 ;
+  output \port$1293$2 ;
+  wire \port$1293$2 ;
+  output \port$1293$3 ;
+  wire \port$1293$3 ;
+  output \port$1293$4 ;
+  wire \port$1293$4 ;
+  output \port$1293$5 ;
+  wire \port$1293$5 ;
+  output \port$1293$6 ;
+  wire \port$1293$6 ;
+  output \port$1293$7 ;
+  wire \port$1293$7 ;
+  output \port$1293$8 ;
+  wire \port$1293$8 ;
+  output \port$1293$9 ;
+  wire \port$1293$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33069,19 +45767,19 @@ module \hwq_mac_array.mul_7_7 (clk, rst, \port$1349$0 , \port$1349$1 , \port$134
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1349$0 ),
-    .P1(\port$1349$1 ),
-    .P10(\port$1349$10 ),
-    .P11(\port$1349$11 ),
-    .P12(\port$1349$12 ),
-    .P13(\port$1349$13 ),
-    .P14(\port$1349$14 ),
-    .P15(\port$1349$15 ),
+    .P0(\port$1293$0 ),
+    .P1(\port$1293$1 ),
+    .P10(\port$1293$10 ),
+    .P11(\port$1293$11 ),
+    .P12(\port$1293$12 ),
+    .P13(\port$1293$13 ),
+    .P14(\port$1293$14 ),
+    .P15(\port$1293$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1349$2 ),
+    .P2(\port$1293$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33092,24 +45790,24 @@ module \hwq_mac_array.mul_7_7 (clk, rst, \port$1349$0 , \port$1349$1 , \port$134
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1349$3 ),
+    .P3(\port$1293$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1349$4 ),
-    .P5(\port$1349$5 ),
-    .P6(\port$1349$6 ),
-    .P7(\port$1349$7 ),
-    .P8(\port$1349$8 ),
-    .P9(\port$1349$9 ),
+    .P4(\port$1293$4 ),
+    .P5(\port$1293$5 ),
+    .P6(\port$1293$6 ),
+    .P7(\port$1293$7 ),
+    .P8(\port$1293$8 ),
+    .P9(\port$1293$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1349$15 , \port$1349$14 , \port$1349$13 , \port$1349$12 , \port$1349$11 , \port$1349$10 , \port$1349$9 , \port$1349$8 , \port$1349$7 , \port$1349$6 , \port$1349$5 , \port$1349$4 , \port$1349$3 , \port$1349$2 , \port$1349$1 , \port$1349$0  };
+  assign p36[15:0] = { \port$1293$15 , \port$1293$14 , \port$1293$13 , \port$1293$12 , \port$1293$11 , \port$1293$10 , \port$1293$9 , \port$1293$8 , \port$1293$7 , \port$1293$6 , \port$1293$5 , \port$1293$4 , \port$1293$3 , \port$1293$2 , \port$1293$1 , \port$1293$0  };
 endmodule

@@ -61,91 +61,95 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _002_;
   wire _003_;
   wire _004_;
-  wire [2:0] _010_;
+  wire [2:0] _006_;
+  wire [3:0] _007_;
+  wire _009_;
+  wire _010_;
   wire _011_;
-  wire [3:0] _012_;
+  wire _012_;
   wire _014_;
   wire _015_;
   wire _016_;
+  wire _017_;
   wire _018_;
-  wire _019_;
   wire _020_;
   wire _021_;
-  wire _022_;
+  wire [4:0] _023_;
   wire _024_;
   wire _025_;
-  wire [4:0] _027_;
-  wire _028_;
   wire _029_;
-  wire _033_;
   (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _037_;
+  wire [16:0] _033_;
+  wire _034_;
+  wire [15:0] _035_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
+  wire [16:0] _036_;
+  wire _037_;
   wire _038_;
   wire [15:0] _039_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _040_;
+  wire _040_;
   wire _041_;
-  wire _042_;
-  wire [15:0] _043_;
-  wire _044_;
-  wire _045_;
-  wire [16:0] _046_;
+  wire [16:0] _042_;
   (* unused_bits = "17" *)
-  wire [17:0] _047_;
+  wire [17:0] _043_;
   (* unused_bits = "8" *)
-  wire [8:0] _048_;
+  wire [8:0] _044_;
   (* unused_bits = "5" *)
-  wire [5:0] _049_;
+  wire [5:0] _045_;
   (* unused_bits = "3" *)
-  wire [3:0] _050_;
-  wire _051_;
+  wire [3:0] _046_;
+  wire _047_;
   (* unused_bits = "1" *)
-  wire [1:0] _052_;
-  wire _054_;
+  wire [1:0] _048_;
+  wire _050_;
   (* unused_bits = "7" *)
-  wire [7:0] _056_;
-  wire _057_;
-  wire _058_;
+  wire [7:0] _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
   wire _059_;
-  wire _063_;
   (* unused_bits = "17" *)
-  wire [17:0] _064_;
+  wire [17:0] _060_;
   (* unused_bits = "6" *)
-  wire [6:0] _065_;
-  wire _066_;
+  wire [6:0] _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  (* unused_bits = "10" *)
+  wire [10:0] _065_;
+  (* unused_bits = "10" *)
+  wire [10:0] _066_;
   wire _067_;
   wire _068_;
-  (* unused_bits = "10" *)
-  wire [10:0] _069_;
-  (* unused_bits = "10" *)
-  wire [10:0] _070_;
-  wire _071_;
-  wire _072_;
-  wire _073_;
+  wire _069_;
   (* unused_bits = "17" *)
-  wire [17:0] _074_;
+  wire [17:0] _070_;
   (* unused_bits = "17" *)
-  wire [17:0] _075_;
-  wire [18:0] _082_;
-  wire _084_;
-  wire _085_;
-  wire _087_;
+  wire [17:0] _071_;
+  wire [18:0] _078_;
+  wire _080_;
+  wire _081_;
+  wire _083_;
   (* unused_bits = "5" *)
-  wire [5:0] _091_;
+  wire [5:0] _087_;
   (* unused_bits = "3" *)
-  wire [3:0] _092_;
+  wire [3:0] _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
   wire _093_;
   wire _094_;
   wire _095_;
   wire _096_;
-  wire _097_;
-  wire _098_;
-  wire _099_;
-  wire _100_;
   (* unused_bits = "3" *)
-  wire [3:0] _101_;
+  wire [3:0] _097_;
   (* unused_bits = "5" *)
-  wire [5:0] _103_;
+  wire [5:0] _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
   wire _104_;
   wire _105_;
   wire _106_;
@@ -241,70 +245,70 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _196_;
   wire _197_;
   wire _198_;
-  wire _199_;
-  wire _200_;
-  wire _201_;
-  wire _202_;
-  wire _207_;
-  wire _213_;
-  wire _216_;
-  wire [16:0] _219_;
-  wire [4:0] _225_;
-  wire [2:0] _230_;
+  wire _203_;
+  wire _209_;
+  wire _212_;
+  wire [16:0] _215_;
+  wire [4:0] _221_;
+  wire [2:0] _226_;
+  wire _230_;
+  wire _231_;
+  wire _233_;
   wire _234_;
-  wire _235_;
-  wire _237_;
-  wire _238_;
-  wire _240_;
+  wire _236_;
+  wire _253_;
+  wire _254_;
+  wire _255_;
+  wire _256_;
   wire _257_;
-  wire _258_;
-  wire _259_;
+  wire [1:0] _258_;
   wire _260_;
-  wire _261_;
-  wire [1:0] _262_;
-  wire _264_;
-  wire [1:0] _265_;
-  wire _266_;
-  wire [1:0] _267_;
-  wire [1:0] _268_;
-  wire _269_;
-  wire [1:0] _270_;
-  wire _271_;
-  wire [16:0] _272_;
+  wire [1:0] _261_;
+  wire _262_;
+  wire [1:0] _263_;
+  wire [1:0] _264_;
+  wire _265_;
+  wire [1:0] _266_;
+  wire _267_;
+  wire [16:0] _268_;
+  wire _270_;
+  wire [16:0] _271_;
+  wire _272_;
+  wire _273_;
   wire _274_;
-  wire [16:0] _275_;
-  wire _276_;
+  wire _275_;
   wire _277_;
   wire _278_;
   wire _279_;
+  wire _280_;
   wire _281_;
   wire _282_;
   wire _283_;
   wire _284_;
   wire _285_;
-  wire _286_;
-  wire _287_;
-  wire _288_;
-  wire _289_;
-  wire [2:0] _290_;
+  wire [2:0] _286_;
+  wire [2:0] _287_;
+  wire [2:0] _288_;
+  wire _290_;
   wire [2:0] _291_;
-  wire [2:0] _292_;
-  wire _294_;
-  wire [2:0] _295_;
+  wire _292_;
+  wire [7:0] _293_;
+  wire [7:0] _294_;
   wire _296_;
   wire [7:0] _297_;
-  wire [7:0] _298_;
-  wire _300_;
-  wire [7:0] _301_;
-  wire _302_;
-  wire [4:0] _303_;
+  wire _298_;
+  wire [4:0] _299_;
+  wire [4:0] _300_;
+  wire [4:0] _301_;
+  wire _303_;
   wire [4:0] _304_;
-  wire [4:0] _305_;
+  wire _305_;
+  wire _306_;
   wire _307_;
-  wire [4:0] _308_;
   wire _309_;
   wire _310_;
   wire _311_;
+  wire _312_;
   wire _313_;
   wire _314_;
   wire _315_;
@@ -317,28 +321,205 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _322_;
   wire _323_;
   wire _324_;
-  wire _325_;
-  wire _326_;
   wire _327_;
   wire _328_;
+  wire _329_;
+  wire _330_;
   wire _331_;
   wire _332_;
   wire _333_;
   wire _334_;
   wire _335_;
   wire _336_;
-  wire _337_;
-  wire _338_;
-  wire _339_;
-  wire _340_;
   wire \$signal ;
-  reg \$signal$105  = 1'h0;
-  reg \$signal$106  = 1'h0;
-  reg \$signal$109  = 1'h1;
-  reg \$signal$136  = 1'h0;
-  reg \$signal$144  = 1'h0;
-  reg acc_odd = 1'h0;
-  reg [51:0] acc_pair = 52'h0000000000000;
+  reg \$signal$132  = 1'h0;
+  reg \$signal$133  = 1'h0;
+  reg \$signal$136  = 1'h1;
+  reg \$signal$163  = 1'h0;
+  reg \$signal$171  = 1'h0;
+  reg [25:0] acc_chosen = 26'h0000000;
+  wire acc_sel_g0_f0_0;
+  wire acc_sel_g0_f0_1;
+  wire acc_sel_g0_f0_10;
+  wire acc_sel_g0_f0_11;
+  wire acc_sel_g0_f0_12;
+  wire acc_sel_g0_f0_13;
+  wire acc_sel_g0_f0_14;
+  wire acc_sel_g0_f0_15;
+  wire acc_sel_g0_f0_16;
+  wire acc_sel_g0_f0_17;
+  wire acc_sel_g0_f0_18;
+  wire acc_sel_g0_f0_19;
+  wire acc_sel_g0_f0_2;
+  wire acc_sel_g0_f0_20;
+  wire acc_sel_g0_f0_21;
+  wire acc_sel_g0_f0_22;
+  wire acc_sel_g0_f0_23;
+  wire acc_sel_g0_f0_24;
+  wire acc_sel_g0_f0_25;
+  wire acc_sel_g0_f0_3;
+  wire acc_sel_g0_f0_4;
+  wire acc_sel_g0_f0_5;
+  wire acc_sel_g0_f0_6;
+  wire acc_sel_g0_f0_7;
+  wire acc_sel_g0_f0_8;
+  wire acc_sel_g0_f0_9;
+  wire acc_sel_g0_f1_0;
+  wire acc_sel_g0_f1_1;
+  wire acc_sel_g0_f1_10;
+  wire acc_sel_g0_f1_11;
+  wire acc_sel_g0_f1_12;
+  wire acc_sel_g0_f1_13;
+  wire acc_sel_g0_f1_14;
+  wire acc_sel_g0_f1_15;
+  wire acc_sel_g0_f1_16;
+  wire acc_sel_g0_f1_17;
+  wire acc_sel_g0_f1_18;
+  wire acc_sel_g0_f1_19;
+  wire acc_sel_g0_f1_2;
+  wire acc_sel_g0_f1_20;
+  wire acc_sel_g0_f1_21;
+  wire acc_sel_g0_f1_22;
+  wire acc_sel_g0_f1_23;
+  wire acc_sel_g0_f1_24;
+  wire acc_sel_g0_f1_25;
+  wire acc_sel_g0_f1_3;
+  wire acc_sel_g0_f1_4;
+  wire acc_sel_g0_f1_5;
+  wire acc_sel_g0_f1_6;
+  wire acc_sel_g0_f1_7;
+  wire acc_sel_g0_f1_8;
+  wire acc_sel_g0_f1_9;
+  wire acc_sel_g0_l0_0;
+  wire acc_sel_g0_l0_1;
+  wire acc_sel_g0_l0_10;
+  wire acc_sel_g0_l0_11;
+  wire acc_sel_g0_l0_12;
+  wire acc_sel_g0_l0_13;
+  wire acc_sel_g0_l0_14;
+  wire acc_sel_g0_l0_15;
+  wire acc_sel_g0_l0_16;
+  wire acc_sel_g0_l0_17;
+  wire acc_sel_g0_l0_18;
+  wire acc_sel_g0_l0_19;
+  wire acc_sel_g0_l0_2;
+  wire acc_sel_g0_l0_20;
+  wire acc_sel_g0_l0_21;
+  wire acc_sel_g0_l0_22;
+  wire acc_sel_g0_l0_23;
+  wire acc_sel_g0_l0_24;
+  wire acc_sel_g0_l0_25;
+  wire acc_sel_g0_l0_3;
+  wire acc_sel_g0_l0_4;
+  wire acc_sel_g0_l0_5;
+  wire acc_sel_g0_l0_6;
+  wire acc_sel_g0_l0_7;
+  wire acc_sel_g0_l0_8;
+  wire acc_sel_g0_l0_9;
+  wire acc_sel_g0_l1_0;
+  wire acc_sel_g0_l1_1;
+  wire acc_sel_g0_l1_10;
+  wire acc_sel_g0_l1_11;
+  wire acc_sel_g0_l1_12;
+  wire acc_sel_g0_l1_13;
+  wire acc_sel_g0_l1_14;
+  wire acc_sel_g0_l1_15;
+  wire acc_sel_g0_l1_16;
+  wire acc_sel_g0_l1_17;
+  wire acc_sel_g0_l1_18;
+  wire acc_sel_g0_l1_19;
+  wire acc_sel_g0_l1_2;
+  wire acc_sel_g0_l1_20;
+  wire acc_sel_g0_l1_21;
+  wire acc_sel_g0_l1_22;
+  wire acc_sel_g0_l1_23;
+  wire acc_sel_g0_l1_24;
+  wire acc_sel_g0_l1_25;
+  wire acc_sel_g0_l1_3;
+  wire acc_sel_g0_l1_4;
+  wire acc_sel_g0_l1_5;
+  wire acc_sel_g0_l1_6;
+  wire acc_sel_g0_l1_7;
+  wire acc_sel_g0_l1_8;
+  wire acc_sel_g0_l1_9;
+  wire acc_sel_g0_l2_0;
+  wire acc_sel_g0_l2_1;
+  wire acc_sel_g0_l2_10;
+  wire acc_sel_g0_l2_11;
+  wire acc_sel_g0_l2_12;
+  wire acc_sel_g0_l2_13;
+  wire acc_sel_g0_l2_14;
+  wire acc_sel_g0_l2_15;
+  wire acc_sel_g0_l2_16;
+  wire acc_sel_g0_l2_17;
+  wire acc_sel_g0_l2_18;
+  wire acc_sel_g0_l2_19;
+  wire acc_sel_g0_l2_2;
+  wire acc_sel_g0_l2_20;
+  wire acc_sel_g0_l2_21;
+  wire acc_sel_g0_l2_22;
+  wire acc_sel_g0_l2_23;
+  wire acc_sel_g0_l2_24;
+  wire acc_sel_g0_l2_25;
+  wire acc_sel_g0_l2_3;
+  wire acc_sel_g0_l2_4;
+  wire acc_sel_g0_l2_5;
+  wire acc_sel_g0_l2_6;
+  wire acc_sel_g0_l2_7;
+  wire acc_sel_g0_l2_8;
+  wire acc_sel_g0_l2_9;
+  wire acc_sel_g0_l3_0;
+  wire acc_sel_g0_l3_1;
+  wire acc_sel_g0_l3_10;
+  wire acc_sel_g0_l3_11;
+  wire acc_sel_g0_l3_12;
+  wire acc_sel_g0_l3_13;
+  wire acc_sel_g0_l3_14;
+  wire acc_sel_g0_l3_15;
+  wire acc_sel_g0_l3_16;
+  wire acc_sel_g0_l3_17;
+  wire acc_sel_g0_l3_18;
+  wire acc_sel_g0_l3_19;
+  wire acc_sel_g0_l3_2;
+  wire acc_sel_g0_l3_20;
+  wire acc_sel_g0_l3_21;
+  wire acc_sel_g0_l3_22;
+  wire acc_sel_g0_l3_23;
+  wire acc_sel_g0_l3_24;
+  wire acc_sel_g0_l3_25;
+  wire acc_sel_g0_l3_3;
+  wire acc_sel_g0_l3_4;
+  wire acc_sel_g0_l3_5;
+  wire acc_sel_g0_l3_6;
+  wire acc_sel_g0_l3_7;
+  wire acc_sel_g0_l3_8;
+  wire acc_sel_g0_l3_9;
+  wire acc_sel_g0_x_0;
+  wire acc_sel_g0_x_1;
+  wire acc_sel_g0_x_10;
+  wire acc_sel_g0_x_11;
+  wire acc_sel_g0_x_12;
+  wire acc_sel_g0_x_13;
+  wire acc_sel_g0_x_14;
+  wire acc_sel_g0_x_15;
+  wire acc_sel_g0_x_16;
+  wire acc_sel_g0_x_17;
+  wire acc_sel_g0_x_18;
+  wire acc_sel_g0_x_19;
+  wire acc_sel_g0_x_2;
+  wire acc_sel_g0_x_20;
+  wire acc_sel_g0_x_21;
+  wire acc_sel_g0_x_22;
+  wire acc_sel_g0_x_23;
+  wire acc_sel_g0_x_24;
+  wire acc_sel_g0_x_25;
+  wire acc_sel_g0_x_3;
+  wire acc_sel_g0_x_4;
+  wire acc_sel_g0_x_5;
+  wire acc_sel_g0_x_6;
+  wire acc_sel_g0_x_7;
+  wire acc_sel_g0_x_8;
+  wire acc_sel_g0_x_9;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
   wire adv;
@@ -386,8 +567,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [25:0] i_acc = 26'h0000000;
   wire i_last;
-  reg \i_last$55  = 1'h0;
-  reg \i_valid$53  = 1'h0;
+  reg \i_last$82  = 1'h0;
+  reg \i_valid$80  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
@@ -409,10 +590,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$147 ;
+  wire [207:0] \o_data$175 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$79 ;
+  wire \o_valid$106 ;
   reg [2:0] ob = 3'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -453,168 +634,172 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [9:0] tile_pen = 10'h000;
   reg [7:0] w_addr = 8'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [64:0] \w_data$84  = 65'h00000000000000000;
+  reg [64:0] \w_data$111  = 65'h00000000000000000;
   reg w_en = 1'h0;
-  wire \w_en$78 ;
-  reg \w_en$82  = 1'h0;
+  wire \w_en$105 ;
+  reg \w_en$109  = 1'h0;
   reg [7:0] wa = 8'h00;
   reg [2:0] wb = 3'h0;
   reg wb_last = 1'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _025_ = s_act__valid & s_wgt__valid;
-  assign _033_ = in_data & _025_;
-  assign _044_ = ~ at_k_last;
-  assign _054_ = credit_ok | _044_;
-  assign take = _033_ & _054_;
-  assign _063_ = s_act__valid & s_wgt__valid;
-  assign _073_ = in_data & _063_;
-  assign _084_ = _073_ & credit_ok;
-  assign \$signal  = _084_ & at_k_last;
-  assign _093_ = ~ in_data;
+  assign _021_ = s_act__valid & s_wgt__valid;
+  assign _029_ = in_data & _021_;
+  assign _040_ = ~ at_k_last;
+  assign _050_ = credit_ok | _040_;
+  assign take = _029_ & _050_;
+  assign _059_ = s_act__valid & s_wgt__valid;
+  assign _069_ = in_data & _059_;
+  assign _080_ = _069_ & credit_ok;
+  assign \$signal  = _080_ & at_k_last;
+  assign _089_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _018_ = credit_ok | _011_;
-  assign _019_ = _000_ & _018_;
-  assign adv = _093_ | _019_;
-  assign _020_ = compute & adv;
-  assign _021_ = _020_ & at_tile_last;
-  assign block_end = _021_ & fn_last;
+  assign _014_ = credit_ok | _011_;
+  assign _015_ = _000_ & _014_;
+  assign adv = _089_ | _015_;
+  assign _016_ = compute & adv;
+  assign _017_ = _016_ & at_tile_last;
+  assign block_end = _017_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _022_ = ! lane;
+  assign _018_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _024_ = ~ dn_last;
-  assign wrap = d_last & _024_;
-  assign \w_en$78  = \o_valid$79  & ob_last;
-  assign _027_ = kept - 4'h8;
-  assign _028_ = kept >= 5'h10;
-  assign _029_ = kept >= 4'h8;
-  assign _037_[9:0] = hdr[41:32] - 2'h2;
+  assign _020_ = ~ dn_last;
+  assign wrap = d_last & _020_;
+  assign \w_en$105  = \o_valid$106  & ob_last;
+  assign _023_ = kept - 4'h8;
+  assign _024_ = kept >= 5'h10;
+  assign _025_ = kept >= 4'h8;
+  assign _033_[9:0] = hdr[41:32] - 2'h2;
+  assign _034_ = hdr[47:32] > 7'h47;
+  assign _035_[9:0] = _034_ ? hdr[41:32] : 10'h047;
+  assign _036_[9:0] = _035_[9:0] - 2'h2;
+  assign _037_ = hdr[47:32] == 1'h1;
   assign _038_ = hdr[47:32] > 7'h47;
-  assign _039_[9:0] = _038_ ? hdr[41:32] : 10'h047;
-  assign _040_[9:0] = _039_[9:0] - 2'h2;
-  assign _041_ = hdr[47:32] == 1'h1;
-  assign _042_ = hdr[47:32] > 7'h47;
-  assign _043_ = _042_ ? hdr[47:32] : 16'h0047;
-  assign _045_ = _043_ == 1'h1;
-  assign _046_ = hdr[31:16] - 2'h2;
-  assign _047_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _048_[7:0] = wa + 1'h1;
-  assign _049_[4:0] = blk + 1'h1;
-  assign _050_[2:0] = wb + 1'h1;
-  assign _051_ = wb == 3'h6;
-  assign _052_[0] = lane + 1'h1;
-  assign _056_[6:0] = flush - 1'h1;
-  assign _057_ = ! flush;
-  assign _058_ = block_end & last_mblock;
-  assign _059_ = compute & adv;
-  assign _064_[16:0] = fm0 + 4'h8;
-  assign _065_[5:0] = fn_rem - 1'h1;
-  assign _066_ = ! fn_rem;
-  assign _067_ = fn_last & last_mblock;
-  assign _068_ = ~ _067_;
-  assign _069_[9:0] = k_rem - 1'h1;
-  assign _070_[9:0] = t_rem - 1'h1;
-  assign _071_ = ! k_rem;
-  assign _072_ = ! t_rem;
-  assign _074_[16:0] = row + 1'h1;
-  assign _075_[16:0] = row - 3'h7;
-  assign _082_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _085_ = ~ drain_lt_wrap_pen;
-  assign _087_ = ~ drain_lt_pen;
-  assign _091_[4:0] = ra_blk + 1'h1;
-  assign _092_[2:0] = ra_beat + 1'h1;
-  assign _094_ = beat_last & d_last;
+  assign _039_ = _038_ ? hdr[47:32] : 16'h0047;
+  assign _041_ = _039_ == 1'h1;
+  assign _042_ = hdr[31:16] - 2'h2;
+  assign _043_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _044_[7:0] = wa + 1'h1;
+  assign _045_[4:0] = blk + 1'h1;
+  assign _046_[2:0] = wb + 1'h1;
+  assign _047_ = wb == 3'h6;
+  assign _048_[0] = lane + 1'h1;
+  assign _052_[6:0] = flush - 1'h1;
+  assign _053_ = ! flush;
+  assign _054_ = block_end & last_mblock;
+  assign _055_ = compute & adv;
+  assign _060_[16:0] = fm0 + 4'h8;
+  assign _061_[5:0] = fn_rem - 1'h1;
+  assign _062_ = ! fn_rem;
+  assign _063_ = fn_last & last_mblock;
+  assign _064_ = ~ _063_;
+  assign _065_[9:0] = k_rem - 1'h1;
+  assign _066_[9:0] = t_rem - 1'h1;
+  assign _067_ = ! k_rem;
+  assign _068_ = ! t_rem;
+  assign _070_[16:0] = row + 1'h1;
+  assign _071_[16:0] = row - 3'h7;
+  assign _078_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _081_ = ~ drain_lt_wrap_pen;
+  assign _083_ = ~ drain_lt_pen;
+  assign _087_[4:0] = ra_blk + 1'h1;
+  assign _088_[2:0] = ra_beat + 1'h1;
+  assign _090_ = beat_last & d_last;
+  assign _091_ = ~ drain_restart;
+  assign _092_ = _091_ & o_valid;
+  assign _093_ = ~ beat_last;
+  assign _094_ = _092_ & _093_;
   assign _095_ = ~ drain_restart;
-  assign _096_ = _095_ & o_valid;
-  assign _097_ = ~ beat_last;
-  assign _098_ = _096_ & _097_;
-  assign _099_ = ~ drain_restart;
-  assign _100_ = _099_ & row_end;
-  assign _101_[2:0] = beat + 1'h1;
-  assign _103_[4:0] = dn + 1'h1;
+  assign _096_ = _095_ & row_end;
+  assign _097_[2:0] = beat + 1'h1;
+  assign _099_[4:0] = dn + 1'h1;
   assign _001_ = d + 1'h1;
   assign _002_ = o_valid & row_valid;
   assign _003_ = row_end & row_valid;
   assign _004_ = _003_ & row_last;
-  assign _010_ = ob + 1'h1;
-  assign _012_[2:0] = ob_last ? 3'h0 : _010_;
-  assign _014_ = r_en & m_out__valid;
-  assign _015_ = ~ row_valid;
-  assign _016_ = row_end & _015_;
-  reg [16:0] _499_ = 17'h00000;
-  assign drain_back[16:0] = _499_;
-  reg [16:0] _500_ = 17'h00000;
-  assign drain_plus[16:0] = _500_;
-  assign _104_ = { _100_, _098_, enter_q, d_last } != 4'h8;
-  assign _105_ = { _100_, _098_, enter_q } != 1'h0;
-  assign _106_ = { _098_, enter_q } != 2'h2;
-  assign _107_ = { _100_, _098_, drain_restart } != 1'h0;
-  assign _108_ = { _100_, _098_, drain_restart } != 1'h0;
+  assign _006_ = ob + 1'h1;
+  assign _007_[2:0] = ob_last ? 3'h0 : _006_;
+  assign _009_ = r_en & m_out__valid;
+  assign _010_ = ~ row_valid;
+  assign _012_ = row_end & _010_;
+  reg [16:0] _490_ = 17'h00000;
+  assign drain_back[16:0] = _490_;
+  reg [16:0] _491_ = 17'h00000;
+  assign drain_plus[16:0] = _491_;
+  assign _100_ = { _096_, _094_, enter_q, d_last } != 4'h8;
+  assign _101_ = { _096_, _094_, enter_q } != 1'h0;
+  assign _102_ = { _094_, enter_q } != 2'h2;
+  assign _103_ = { _096_, _094_, drain_restart } != 1'h0;
+  assign _104_ = { _096_, _094_, drain_restart } != 1'h0;
+  assign _105_ = { compute, adv } != 2'h2;
+  assign _106_ = { compute, adv } != 2'h2;
+  assign _107_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _108_ = { compute, adv } != 2'h2;
   assign _109_ = { compute, adv } != 2'h2;
   assign _110_ = { compute, adv } != 2'h2;
-  assign _111_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { compute, adv } != 2'h2;
-  assign _114_ = { compute, adv } != 2'h2;
-  assign _115_ = { tile_end, compute } != 1'h1;
-  assign _116_ = { tile_end, compute } != 1'h1;
-  assign _117_ = { _258_, _257_ } != 1'h0;
-  assign _118_ = { _269_, s_param__valid } != 2'h2;
-  assign _119_ = { _271_, s_param__valid } != 2'h2;
-  assign _120_ = { _269_, ch_left[16], s_param__valid } != 3'h5;
-  assign _121_ = { _266_, compute } != 2'h3;
-  assign _122_ = { _264_, _057_ } != 2'h2;
-  assign _123_ = { _271_, _269_, _266_, _264_ } != 1'h0;
-  assign _124_ = { _274_, s_param__valid } != 2'h2;
-  assign _125_ = { _276_, s_param__valid } != 2'h2;
-  assign _126_ = { _276_, _274_ } != 1'h0;
-  assign _127_ = { _281_, s_param__valid } != 2'h2;
-  assign _128_ = { _283_, s_param__valid } != 2'h2;
-  assign _129_ = { _281_, \$signal$109 , s_param__valid } != 3'h5;
-  assign _130_ = { _283_, _281_ } != 1'h0;
-  assign _131_ = { _287_, s_param__valid } != 2'h2;
-  assign _132_ = { _289_, s_param__valid } != 2'h2;
-  assign _133_ = { _289_, _287_ } != 1'h0;
-  assign _134_ = { _294_, s_param__valid } != 2'h2;
-  assign _135_ = { _296_, s_param__valid } != 2'h2;
-  assign _136_ = { _294_, \$signal$109 , s_param__valid } != 3'h5;
-  assign _137_ = { _296_, _294_ } != 1'h0;
-  assign _138_ = { _300_, s_param__valid } != 2'h2;
-  assign _139_ = { _302_, s_param__valid } != 2'h2;
-  assign _140_ = { _300_, \$signal$109 , s_param__valid } != 3'h5;
-  assign _141_ = { _302_, _300_ } != 1'h0;
-  assign _142_ = { _307_, s_param__valid } != 2'h2;
+  assign _111_ = { tile_end, compute } != 1'h1;
+  assign _112_ = { tile_end, compute } != 1'h1;
+  assign _113_ = { _254_, _253_ } != 1'h0;
+  assign _114_ = { _265_, s_param__valid } != 2'h2;
+  assign _115_ = { _267_, s_param__valid } != 2'h2;
+  assign _116_ = { _265_, ch_left[16], s_param__valid } != 3'h5;
+  assign _117_ = { _262_, compute } != 2'h3;
+  assign _118_ = { _260_, _053_ } != 2'h2;
+  assign _119_ = { _267_, _265_, _262_, _260_ } != 1'h0;
+  assign _120_ = { _270_, s_param__valid } != 2'h2;
+  assign _121_ = { _272_, s_param__valid } != 2'h2;
+  assign _122_ = { _272_, _270_ } != 1'h0;
+  assign _123_ = { _277_, s_param__valid } != 2'h2;
+  assign _124_ = { _279_, s_param__valid } != 2'h2;
+  assign _125_ = { _277_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _126_ = { _279_, _277_ } != 1'h0;
+  assign _127_ = { _283_, s_param__valid } != 2'h2;
+  assign _128_ = { _285_, s_param__valid } != 2'h2;
+  assign _129_ = { _285_, _283_ } != 1'h0;
+  assign _130_ = { _290_, s_param__valid } != 2'h2;
+  assign _131_ = { _292_, s_param__valid } != 2'h2;
+  assign _132_ = { _290_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _133_ = { _292_, _290_ } != 1'h0;
+  assign _134_ = { _296_, s_param__valid } != 2'h2;
+  assign _135_ = { _298_, s_param__valid } != 2'h2;
+  assign _136_ = { _296_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _137_ = { _298_, _296_ } != 1'h0;
+  assign _138_ = { _303_, s_param__valid } != 2'h2;
+  assign _139_ = { _305_, s_param__valid } != 2'h2;
+  assign _140_ = { _303_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _141_ = { _303_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
+  assign _142_ = { _305_, _303_ } != 1'h0;
   assign _143_ = { _309_, s_param__valid } != 2'h2;
-  assign _144_ = { _307_, \$signal$109 , s_param__valid } != 3'h5;
-  assign _145_ = { _307_, wb_last, \$signal$109 , s_param__valid } != 4'hb;
-  assign _146_ = { _309_, _307_ } != 1'h0;
-  assign _147_ = { _313_, s_param__valid } != 2'h2;
-  assign _148_ = { _315_, s_param__valid } != 2'h2;
-  assign _149_ = { _315_, _313_ } != 1'h0;
-  assign _150_ = & { _196_, \o_valid$79  };
-  assign _151_ = & { _197_, \o_valid$79  };
-  assign _152_ = & { _198_, \o_valid$79  };
-  assign _153_ = & { _199_, \o_valid$79  };
-  assign _154_ = & { _200_, \o_valid$79  };
-  assign _155_ = & { _201_, \o_valid$79  };
-  assign _156_ = & { _202_, \o_valid$79  };
-  assign _157_ = & { _106_, _105_, _104_ };
-  assign _158_ = & { _094_, o_valid };
-  assign _159_ = & { _112_, _111_ };
-  assign _160_ = & { tile_end, fn_last };
-  assign _161_ = & { _259_, ch_left[16], s_param__valid };
-  assign _162_ = & { _260_, ch_left[16], s_param__valid };
-  assign _163_ = & { _261_, ch_left[16], s_param__valid };
-  assign _164_ = & { _123_, _122_, _121_, _120_, _119_, _118_ };
-  assign _165_ = & { _126_, _125_, _124_ };
-  assign _166_ = & { _130_, _129_, _128_, _127_ };
-  assign _167_ = & { _133_, _132_, _131_ };
-  assign _168_ = & { _137_, _136_, _135_, _134_ };
-  assign _169_ = & { _141_, _140_, _139_, _138_ };
-  assign _170_ = & { _146_, _145_, _144_, _143_, _142_ };
-  assign _171_ = & { _149_, _148_, _147_ };
+  assign _144_ = { _311_, s_param__valid } != 2'h2;
+  assign _145_ = { _311_, _309_ } != 1'h0;
+  assign _146_ = & { _192_, \o_valid$106  };
+  assign _147_ = & { _193_, \o_valid$106  };
+  assign _148_ = & { _194_, \o_valid$106  };
+  assign _149_ = & { _195_, \o_valid$106  };
+  assign _150_ = & { _196_, \o_valid$106  };
+  assign _151_ = & { _197_, \o_valid$106  };
+  assign _152_ = & { _198_, \o_valid$106  };
+  assign _153_ = & { _102_, _101_, _100_ };
+  assign _154_ = & { _090_, o_valid };
+  assign _155_ = & { _108_, _107_ };
+  assign _156_ = & { tile_end, fn_last };
+  assign _157_ = & { _255_, ch_left[16], s_param__valid };
+  assign _158_ = & { _256_, ch_left[16], s_param__valid };
+  assign _159_ = & { _257_, ch_left[16], s_param__valid };
+  assign _160_ = & { _119_, _118_, _117_, _116_, _115_, _114_ };
+  assign _161_ = & { _122_, _121_, _120_ };
+  assign _162_ = & { _126_, _125_, _124_, _123_ };
+  assign _163_ = & { _129_, _128_, _127_ };
+  assign _164_ = & { _133_, _132_, _131_, _130_ };
+  assign _165_ = & { _137_, _136_, _135_, _134_ };
+  assign _166_ = & { _142_, _141_, _140_, _139_, _138_ };
+  assign _167_ = & { _145_, _144_, _143_ };
+  assign _168_ = & { _312_, s_param__valid };
+  assign _169_ = & { _313_, s_param__valid };
+  assign _170_ = & { _314_, s_param__valid };
+  assign _171_ = & { _315_, s_param__valid };
   assign _172_ = & { _316_, s_param__valid };
   assign _173_ = & { _317_, s_param__valid };
   assign _174_ = & { _318_, s_param__valid };
@@ -624,40 +809,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _178_ = & { _322_, s_param__valid };
   assign _179_ = & { _323_, s_param__valid };
   assign _180_ = & { _324_, s_param__valid };
-  assign _181_ = & { _325_, s_param__valid };
-  assign _182_ = & { _326_, s_param__valid };
-  assign _183_ = & { _327_, s_param__valid };
-  assign _184_ = & { _328_, s_param__valid };
-  assign _193_ = ~ _338_;
-  assign _194_ = ~ compute;
-  assign _195_ = ~ _334_;
-  assign _185_ = | { drain_restart, rst };
-  assign _186_ = | { drain_restart, rst };
-  assign _187_ = | { dn_last, rst };
-  assign _188_ = | { _193_, rst };
-  assign _189_ = | { d_last, rst };
-  assign _190_ = | { _194_, rst };
-  assign _191_ = | { _058_, rst };
-  assign _192_ = | { _195_, rst };
-  assign _196_ = ob == 3'h6;
-  assign _197_ = ob == 3'h5;
-  assign _198_ = ob == 3'h4;
-  assign _199_ = ob == 2'h3;
-  assign _200_ = ob == 2'h2;
-  assign _201_ = ob == 1'h1;
-  assign _202_ = ! ob;
-  assign _207_ = drain_restart ? 1'h0 : d_last;
-  assign _213_ = drain_restart ? m_one : row_last;
-  assign _216_ = drain_restart ? 1'h1 : row_valid;
-  assign _219_ = drain_restart ? 17'h00000 : row;
-  assign _225_ = drain_restart ? 5'h00 : dn;
-  assign _230_ = drain_restart ? 3'h0 : d;
-  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _072_;
-  assign _235_ = adv ? _234_ : 1'hx;
-  assign _237_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$105  : _071_;
-  assign _238_ = adv ? _237_ : 1'hx;
-  assign _240_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _694_;
+  assign _189_ = ~ _334_;
+  assign _190_ = ~ compute;
+  assign _191_ = ~ _330_;
+  assign _181_ = | { drain_restart, rst };
+  assign _182_ = | { drain_restart, rst };
+  assign _183_ = | { dn_last, rst };
+  assign _184_ = | { _189_, rst };
+  assign _185_ = | { d_last, rst };
+  assign _186_ = | { _190_, rst };
+  assign _187_ = | { _054_, rst };
+  assign _188_ = | { _191_, rst };
+  assign _192_ = ob == 3'h6;
+  assign _193_ = ob == 3'h5;
+  assign _194_ = ob == 3'h4;
+  assign _195_ = ob == 2'h3;
+  assign _196_ = ob == 2'h2;
+  assign _197_ = ob == 1'h1;
+  assign _198_ = ! ob;
+  assign _203_ = drain_restart ? 1'h0 : d_last;
+  assign _209_ = drain_restart ? m_one : row_last;
+  assign _212_ = drain_restart ? 1'h1 : row_valid;
+  assign _215_ = drain_restart ? 17'h00000 : row;
+  assign _221_ = drain_restart ? 5'h00 : dn;
+  assign _226_ = drain_restart ? 3'h0 : d;
+  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _068_;
+  assign _231_ = adv ? _230_ : 1'hx;
+  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _067_;
+  assign _234_ = adv ? _233_ : 1'hx;
+  assign _236_ = at_k_last ? 1'h0 : 1'hx;
+  function [6:0] _685_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -665,20 +846,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _694_ = b[6:0];
+        _685_ = b[6:0];
       2'b1?:
-        _694_ = b[13:7];
+        _685_ = b[13:7];
       default:
-        _694_ = a;
+        _685_ = a;
     endcase
   endfunction
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = ctrl_state == 1'h1;
-  assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = _057_ ? 2'h0 : 2'hx;
-  function [1:0] _701_;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = _053_ ? 2'h0 : 2'hx;
+  function [1:0] _692_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -686,160 +867,164 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _701_ = b[1:0];
+        _692_ = b[1:0];
       4'b??1?:
-        _701_ = b[3:2];
+        _692_ = b[3:2];
       4'b?1??:
-        _701_ = b[5:4];
+        _692_ = b[5:4];
       4'b1???:
-        _701_ = b[7:6];
+        _692_ = b[7:6];
       default:
-        _701_ = a;
+        _692_ = a;
     endcase
   endfunction
-  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _265_ = compute ? 2'hx : 2'h3;
-  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _267_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _268_ = s_param__valid ? _267_ : 2'hx;
-  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _270_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _271_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _272_ = s_param__valid ? _047_[16:0] : 17'hxxxxx;
-  function [16:0] _711_;
+  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _261_ = compute ? 2'hx : 2'h3;
+  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _263_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _264_ = s_param__valid ? _263_ : 2'hx;
+  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _266_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _267_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _268_ = s_param__valid ? _043_[16:0] : 17'hxxxxx;
+  function [16:0] _702_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _711_ = b[16:0];
+        _702_ = b[16:0];
       2'b1?:
-        _711_ = b[33:17];
+        _702_ = b[33:17];
       default:
-        _711_ = a;
+        _702_ = a;
     endcase
   endfunction
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = s_param__valid ? _046_ : 17'hxxxxx;
-  assign _276_ = ! ctrl_state;
-  assign _277_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _051_;
-  assign _278_ = \$signal$109  ? _277_ : 1'hx;
-  assign _279_ = s_param__valid ? _278_ : 1'hx;
-  function [0:0] _718_;
+  assign _270_ = ctrl_state == 1'h1;
+  assign _271_ = s_param__valid ? _042_ : 17'hxxxxx;
+  assign _272_ = ! ctrl_state;
+  assign _273_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _047_;
+  assign _274_ = \$signal$136  ? _273_ : 1'hx;
+  assign _275_ = s_param__valid ? _274_ : 1'hx;
+  function [0:0] _709_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _718_ = b[0:0];
+        _709_ = b[0:0];
       2'b1?:
-        _718_ = b[1:1];
+        _709_ = b[1:1];
       default:
-        _718_ = a;
+        _709_ = a;
     endcase
   endfunction
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _283_ = ! ctrl_state;
-  assign _284_ = \$signal$109  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _285_ = s_param__valid ? _284_ : 1'hx;
-  function [0:0] _724_;
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _279_ = ! ctrl_state;
+  assign _280_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _281_ = s_param__valid ? _280_ : 1'hx;
+  function [0:0] _715_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _724_ = b[0:0];
+        _715_ = b[0:0];
       2'b1?:
-        _724_ = b[1:1];
+        _715_ = b[1:1];
       default:
-        _724_ = a;
+        _715_ = a;
     endcase
   endfunction
-  assign _286_ = _724_(1'hx, { _288_, _285_ }, { _289_, _287_ });
-  assign _287_ = ctrl_state == 1'h1;
-  assign _288_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _050_[2:0];
-  assign _291_ = \$signal$109  ? _290_ : 3'hx;
-  assign _292_ = s_param__valid ? _291_ : 3'hx;
-  function [2:0] _731_;
+  assign _282_ = _715_(1'hx, { _284_, _281_ }, { _285_, _283_ });
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _285_ = ! ctrl_state;
+  assign _286_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _046_[2:0];
+  assign _287_ = \$signal$136  ? _286_ : 3'hx;
+  assign _288_ = s_param__valid ? _287_ : 3'hx;
+  function [2:0] _722_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _731_ = b[2:0];
+        _722_ = b[2:0];
       2'b1?:
-        _731_ = b[5:3];
+        _722_ = b[5:3];
       default:
-        _731_ = a;
+        _722_ = a;
     endcase
   endfunction
-  assign _294_ = ctrl_state == 1'h1;
-  assign _295_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = \$signal$109  ? _048_[7:0] : 8'hxx;
-  assign _298_ = s_param__valid ? _297_ : 8'hxx;
-  function [7:0] _737_;
+  assign _290_ = ctrl_state == 1'h1;
+  assign _291_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _292_ = ! ctrl_state;
+  assign _293_ = \$signal$136  ? _044_[7:0] : 8'hxx;
+  assign _294_ = s_param__valid ? _293_ : 8'hxx;
+  function [7:0] _728_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _737_ = b[7:0];
+        _728_ = b[7:0];
       2'b1?:
-        _737_ = b[15:8];
+        _728_ = b[15:8];
       default:
-        _737_ = a;
+        _728_ = a;
     endcase
   endfunction
-  assign _300_ = ctrl_state == 1'h1;
-  assign _301_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = wb_last ? _049_[4:0] : 5'hxx;
-  assign _304_ = \$signal$109  ? _303_ : 5'hxx;
-  assign _305_ = s_param__valid ? _304_ : 5'hxx;
-  function [4:0] _744_;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = wb_last ? _045_[4:0] : 5'hxx;
+  assign _300_ = \$signal$136  ? _299_ : 5'hxx;
+  assign _301_ = s_param__valid ? _300_ : 5'hxx;
+  function [4:0] _735_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _744_ = b[4:0];
+        _735_ = b[4:0];
       2'b1?:
-        _744_ = b[9:5];
+        _735_ = b[9:5];
       default:
-        _744_ = a;
+        _735_ = a;
     endcase
   endfunction
-  assign _307_ = ctrl_state == 1'h1;
-  assign _308_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = \$signal$109  ? (* full_case = 32'd1 *) 1'h0 : _052_[0];
-  assign _311_ = s_param__valid ? _310_ : 1'hx;
-  function [0:0] _750_;
+  assign _303_ = ctrl_state == 1'h1;
+  assign _304_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _048_[0];
+  assign _307_ = s_param__valid ? _306_ : 1'hx;
+  function [0:0] _741_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _750_ = b[0:0];
+        _741_ = b[0:0];
       2'b1?:
-        _750_ = b[1:1];
+        _741_ = b[1:1];
       default:
-        _750_ = a;
+        _741_ = a;
     endcase
   endfunction
-  assign _313_ = ctrl_state == 1'h1;
-  assign _314_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _309_ = ctrl_state == 1'h1;
+  assign _310_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _311_ = ! ctrl_state;
+  assign _312_ = ! ctrl_state;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = ! ctrl_state;
   assign _315_ = ! ctrl_state;
   assign _316_ = ! ctrl_state;
   assign _317_ = ! ctrl_state;
@@ -850,36 +1035,1436 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _322_ = ! ctrl_state;
   assign _323_ = ! ctrl_state;
   assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = ! ctrl_state;
-  assign _327_ = ! ctrl_state;
-  assign _328_ = ! ctrl_state;
-  assign _331_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _332_ = s_param__valid ? _331_ : 1'h0;
-  assign enter = _333_ ? _332_ : 1'h0;
+  assign _327_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _328_ = s_param__valid ? _327_ : 1'h0;
+  assign enter = _329_ ? _328_ : 1'h0;
+  assign _329_ = ctrl_state == 1'h1;
+  assign _330_ = ctrl_state == 1'h1;
+  assign _331_ = ctrl_state == 1'h1;
+  assign _332_ = ctrl_state == 1'h1;
   assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ctrl_state == 1'h1;
-  assign _336_ = ctrl_state == 1'h1;
-  assign _337_ = ctrl_state == 1'h1;
-  assign _338_ = ! ctrl_state;
-  function [0:0] _778_;
+  assign _334_ = ! ctrl_state;
+  function [0:0] _769_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _778_ = b[0:0];
+        _769_ = b[0:0];
       2'b1?:
-        _778_ = b[1:1];
+        _769_ = b[1:1];
       default:
-        _778_ = a;
+        _769_ = a;
     endcase
   endfunction
-  assign s_param__ready = _778_(1'h0, 2'h3, { _340_, _339_ });
-  assign _339_ = ctrl_state == 1'h1;
-  assign _340_ = ! ctrl_state;
+  assign s_param__ready = _769_(1'h0, 2'h3, { _336_, _335_ });
+  assign _335_ = ctrl_state == 1'h1;
+  assign _336_ = ! ctrl_state;
+  L6MUX21 acc_sel_g0_l6mux_0 (
+    .D0(acc_sel_g0_f0_0),
+    .D1(acc_sel_g0_f1_0),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_0)
+  );
+  L6MUX21 acc_sel_g0_l6mux_1 (
+    .D0(acc_sel_g0_f0_1),
+    .D1(acc_sel_g0_f1_1),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_1)
+  );
+  L6MUX21 acc_sel_g0_l6mux_10 (
+    .D0(acc_sel_g0_f0_10),
+    .D1(acc_sel_g0_f1_10),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_10)
+  );
+  L6MUX21 acc_sel_g0_l6mux_11 (
+    .D0(acc_sel_g0_f0_11),
+    .D1(acc_sel_g0_f1_11),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_11)
+  );
+  L6MUX21 acc_sel_g0_l6mux_12 (
+    .D0(acc_sel_g0_f0_12),
+    .D1(acc_sel_g0_f1_12),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_12)
+  );
+  L6MUX21 acc_sel_g0_l6mux_13 (
+    .D0(acc_sel_g0_f0_13),
+    .D1(acc_sel_g0_f1_13),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_13)
+  );
+  L6MUX21 acc_sel_g0_l6mux_14 (
+    .D0(acc_sel_g0_f0_14),
+    .D1(acc_sel_g0_f1_14),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_14)
+  );
+  L6MUX21 acc_sel_g0_l6mux_15 (
+    .D0(acc_sel_g0_f0_15),
+    .D1(acc_sel_g0_f1_15),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_15)
+  );
+  L6MUX21 acc_sel_g0_l6mux_16 (
+    .D0(acc_sel_g0_f0_16),
+    .D1(acc_sel_g0_f1_16),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_16)
+  );
+  L6MUX21 acc_sel_g0_l6mux_17 (
+    .D0(acc_sel_g0_f0_17),
+    .D1(acc_sel_g0_f1_17),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_17)
+  );
+  L6MUX21 acc_sel_g0_l6mux_18 (
+    .D0(acc_sel_g0_f0_18),
+    .D1(acc_sel_g0_f1_18),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_18)
+  );
+  L6MUX21 acc_sel_g0_l6mux_19 (
+    .D0(acc_sel_g0_f0_19),
+    .D1(acc_sel_g0_f1_19),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_19)
+  );
+  L6MUX21 acc_sel_g0_l6mux_2 (
+    .D0(acc_sel_g0_f0_2),
+    .D1(acc_sel_g0_f1_2),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_2)
+  );
+  L6MUX21 acc_sel_g0_l6mux_20 (
+    .D0(acc_sel_g0_f0_20),
+    .D1(acc_sel_g0_f1_20),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_20)
+  );
+  L6MUX21 acc_sel_g0_l6mux_21 (
+    .D0(acc_sel_g0_f0_21),
+    .D1(acc_sel_g0_f1_21),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_21)
+  );
+  L6MUX21 acc_sel_g0_l6mux_22 (
+    .D0(acc_sel_g0_f0_22),
+    .D1(acc_sel_g0_f1_22),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_22)
+  );
+  L6MUX21 acc_sel_g0_l6mux_23 (
+    .D0(acc_sel_g0_f0_23),
+    .D1(acc_sel_g0_f1_23),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_23)
+  );
+  L6MUX21 acc_sel_g0_l6mux_24 (
+    .D0(acc_sel_g0_f0_24),
+    .D1(acc_sel_g0_f1_24),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_24)
+  );
+  L6MUX21 acc_sel_g0_l6mux_25 (
+    .D0(acc_sel_g0_f0_25),
+    .D1(acc_sel_g0_f1_25),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_25)
+  );
+  L6MUX21 acc_sel_g0_l6mux_3 (
+    .D0(acc_sel_g0_f0_3),
+    .D1(acc_sel_g0_f1_3),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_3)
+  );
+  L6MUX21 acc_sel_g0_l6mux_4 (
+    .D0(acc_sel_g0_f0_4),
+    .D1(acc_sel_g0_f1_4),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_4)
+  );
+  L6MUX21 acc_sel_g0_l6mux_5 (
+    .D0(acc_sel_g0_f0_5),
+    .D1(acc_sel_g0_f1_5),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_5)
+  );
+  L6MUX21 acc_sel_g0_l6mux_6 (
+    .D0(acc_sel_g0_f0_6),
+    .D1(acc_sel_g0_f1_6),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_6)
+  );
+  L6MUX21 acc_sel_g0_l6mux_7 (
+    .D0(acc_sel_g0_f0_7),
+    .D1(acc_sel_g0_f1_7),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_7)
+  );
+  L6MUX21 acc_sel_g0_l6mux_8 (
+    .D0(acc_sel_g0_f0_8),
+    .D1(acc_sel_g0_f1_8),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_8)
+  );
+  L6MUX21 acc_sel_g0_l6mux_9 (
+    .D0(acc_sel_g0_f0_9),
+    .D1(acc_sel_g0_f1_9),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_0 (
+    .A(\o_data$175 [0]),
+    .B(\o_data$175 [26]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_1 (
+    .A(\o_data$175 [1]),
+    .B(\o_data$175 [27]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_10 (
+    .A(\o_data$175 [10]),
+    .B(\o_data$175 [36]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_11 (
+    .A(\o_data$175 [11]),
+    .B(\o_data$175 [37]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_12 (
+    .A(\o_data$175 [12]),
+    .B(\o_data$175 [38]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_13 (
+    .A(\o_data$175 [13]),
+    .B(\o_data$175 [39]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_14 (
+    .A(\o_data$175 [14]),
+    .B(\o_data$175 [40]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_15 (
+    .A(\o_data$175 [15]),
+    .B(\o_data$175 [41]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_16 (
+    .A(\o_data$175 [16]),
+    .B(\o_data$175 [42]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_17 (
+    .A(\o_data$175 [17]),
+    .B(\o_data$175 [43]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_18 (
+    .A(\o_data$175 [18]),
+    .B(\o_data$175 [44]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_19 (
+    .A(\o_data$175 [19]),
+    .B(\o_data$175 [45]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_2 (
+    .A(\o_data$175 [2]),
+    .B(\o_data$175 [28]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_20 (
+    .A(\o_data$175 [20]),
+    .B(\o_data$175 [46]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_21 (
+    .A(\o_data$175 [21]),
+    .B(\o_data$175 [47]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_22 (
+    .A(\o_data$175 [22]),
+    .B(\o_data$175 [48]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_23 (
+    .A(\o_data$175 [23]),
+    .B(\o_data$175 [49]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_24 (
+    .A(\o_data$175 [24]),
+    .B(\o_data$175 [50]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_25 (
+    .A(\o_data$175 [25]),
+    .B(\o_data$175 [51]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_3 (
+    .A(\o_data$175 [3]),
+    .B(\o_data$175 [29]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_4 (
+    .A(\o_data$175 [4]),
+    .B(\o_data$175 [30]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_5 (
+    .A(\o_data$175 [5]),
+    .B(\o_data$175 [31]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_6 (
+    .A(\o_data$175 [6]),
+    .B(\o_data$175 [32]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_7 (
+    .A(\o_data$175 [7]),
+    .B(\o_data$175 [33]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_8 (
+    .A(\o_data$175 [8]),
+    .B(\o_data$175 [34]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_9 (
+    .A(\o_data$175 [9]),
+    .B(\o_data$175 [35]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_0 (
+    .A(\o_data$175 [52]),
+    .B(\o_data$175 [78]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_1 (
+    .A(\o_data$175 [53]),
+    .B(\o_data$175 [79]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_10 (
+    .A(\o_data$175 [62]),
+    .B(\o_data$175 [88]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_11 (
+    .A(\o_data$175 [63]),
+    .B(\o_data$175 [89]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_12 (
+    .A(\o_data$175 [64]),
+    .B(\o_data$175 [90]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_13 (
+    .A(\o_data$175 [65]),
+    .B(\o_data$175 [91]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_14 (
+    .A(\o_data$175 [66]),
+    .B(\o_data$175 [92]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_15 (
+    .A(\o_data$175 [67]),
+    .B(\o_data$175 [93]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_16 (
+    .A(\o_data$175 [68]),
+    .B(\o_data$175 [94]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_17 (
+    .A(\o_data$175 [69]),
+    .B(\o_data$175 [95]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_18 (
+    .A(\o_data$175 [70]),
+    .B(\o_data$175 [96]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_19 (
+    .A(\o_data$175 [71]),
+    .B(\o_data$175 [97]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_2 (
+    .A(\o_data$175 [54]),
+    .B(\o_data$175 [80]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_20 (
+    .A(\o_data$175 [72]),
+    .B(\o_data$175 [98]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_21 (
+    .A(\o_data$175 [73]),
+    .B(\o_data$175 [99]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_22 (
+    .A(\o_data$175 [74]),
+    .B(\o_data$175 [100]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_23 (
+    .A(\o_data$175 [75]),
+    .B(\o_data$175 [101]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_24 (
+    .A(\o_data$175 [76]),
+    .B(\o_data$175 [102]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_25 (
+    .A(\o_data$175 [77]),
+    .B(\o_data$175 [103]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_3 (
+    .A(\o_data$175 [55]),
+    .B(\o_data$175 [81]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_4 (
+    .A(\o_data$175 [56]),
+    .B(\o_data$175 [82]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_5 (
+    .A(\o_data$175 [57]),
+    .B(\o_data$175 [83]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_6 (
+    .A(\o_data$175 [58]),
+    .B(\o_data$175 [84]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_7 (
+    .A(\o_data$175 [59]),
+    .B(\o_data$175 [85]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_8 (
+    .A(\o_data$175 [60]),
+    .B(\o_data$175 [86]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_9 (
+    .A(\o_data$175 [61]),
+    .B(\o_data$175 [87]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_0 (
+    .A(\o_data$175 [104]),
+    .B(\o_data$175 [130]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_1 (
+    .A(\o_data$175 [105]),
+    .B(\o_data$175 [131]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_10 (
+    .A(\o_data$175 [114]),
+    .B(\o_data$175 [140]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_11 (
+    .A(\o_data$175 [115]),
+    .B(\o_data$175 [141]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_12 (
+    .A(\o_data$175 [116]),
+    .B(\o_data$175 [142]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_13 (
+    .A(\o_data$175 [117]),
+    .B(\o_data$175 [143]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_14 (
+    .A(\o_data$175 [118]),
+    .B(\o_data$175 [144]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_15 (
+    .A(\o_data$175 [119]),
+    .B(\o_data$175 [145]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_16 (
+    .A(\o_data$175 [120]),
+    .B(\o_data$175 [146]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_17 (
+    .A(\o_data$175 [121]),
+    .B(\o_data$175 [147]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_18 (
+    .A(\o_data$175 [122]),
+    .B(\o_data$175 [148]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_19 (
+    .A(\o_data$175 [123]),
+    .B(\o_data$175 [149]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_2 (
+    .A(\o_data$175 [106]),
+    .B(\o_data$175 [132]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_20 (
+    .A(\o_data$175 [124]),
+    .B(\o_data$175 [150]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_21 (
+    .A(\o_data$175 [125]),
+    .B(\o_data$175 [151]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_22 (
+    .A(\o_data$175 [126]),
+    .B(\o_data$175 [152]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_23 (
+    .A(\o_data$175 [127]),
+    .B(\o_data$175 [153]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_24 (
+    .A(\o_data$175 [128]),
+    .B(\o_data$175 [154]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_25 (
+    .A(\o_data$175 [129]),
+    .B(\o_data$175 [155]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_3 (
+    .A(\o_data$175 [107]),
+    .B(\o_data$175 [133]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_4 (
+    .A(\o_data$175 [108]),
+    .B(\o_data$175 [134]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_5 (
+    .A(\o_data$175 [109]),
+    .B(\o_data$175 [135]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_6 (
+    .A(\o_data$175 [110]),
+    .B(\o_data$175 [136]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_7 (
+    .A(\o_data$175 [111]),
+    .B(\o_data$175 [137]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_8 (
+    .A(\o_data$175 [112]),
+    .B(\o_data$175 [138]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_9 (
+    .A(\o_data$175 [113]),
+    .B(\o_data$175 [139]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_0 (
+    .A(\o_data$175 [156]),
+    .B(\o_data$175 [182]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_1 (
+    .A(\o_data$175 [157]),
+    .B(\o_data$175 [183]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_10 (
+    .A(\o_data$175 [166]),
+    .B(\o_data$175 [192]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_11 (
+    .A(\o_data$175 [167]),
+    .B(\o_data$175 [193]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_12 (
+    .A(\o_data$175 [168]),
+    .B(\o_data$175 [194]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_13 (
+    .A(\o_data$175 [169]),
+    .B(\o_data$175 [195]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_14 (
+    .A(\o_data$175 [170]),
+    .B(\o_data$175 [196]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_15 (
+    .A(\o_data$175 [171]),
+    .B(\o_data$175 [197]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_16 (
+    .A(\o_data$175 [172]),
+    .B(\o_data$175 [198]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_17 (
+    .A(\o_data$175 [173]),
+    .B(\o_data$175 [199]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_18 (
+    .A(\o_data$175 [174]),
+    .B(\o_data$175 [200]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_19 (
+    .A(\o_data$175 [175]),
+    .B(\o_data$175 [201]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_2 (
+    .A(\o_data$175 [158]),
+    .B(\o_data$175 [184]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_20 (
+    .A(\o_data$175 [176]),
+    .B(\o_data$175 [202]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_21 (
+    .A(\o_data$175 [177]),
+    .B(\o_data$175 [203]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_22 (
+    .A(\o_data$175 [178]),
+    .B(\o_data$175 [204]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_23 (
+    .A(\o_data$175 [179]),
+    .B(\o_data$175 [205]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_24 (
+    .A(\o_data$175 [180]),
+    .B(\o_data$175 [206]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_25 (
+    .A(\o_data$175 [181]),
+    .B(\o_data$175 [207]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_3 (
+    .A(\o_data$175 [159]),
+    .B(\o_data$175 [185]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_4 (
+    .A(\o_data$175 [160]),
+    .B(\o_data$175 [186]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_5 (
+    .A(\o_data$175 [161]),
+    .B(\o_data$175 [187]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_6 (
+    .A(\o_data$175 [162]),
+    .B(\o_data$175 [188]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_7 (
+    .A(\o_data$175 [163]),
+    .B(\o_data$175 [189]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_8 (
+    .A(\o_data$175 [164]),
+    .B(\o_data$175 [190]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_9 (
+    .A(\o_data$175 [165]),
+    .B(\o_data$175 [191]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_9)
+  );
+  PFUMX acc_sel_g0_pfumx0_0 (
+    .ALUT(acc_sel_g0_l1_0),
+    .BLUT(acc_sel_g0_l0_0),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_0)
+  );
+  PFUMX acc_sel_g0_pfumx0_1 (
+    .ALUT(acc_sel_g0_l1_1),
+    .BLUT(acc_sel_g0_l0_1),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_1)
+  );
+  PFUMX acc_sel_g0_pfumx0_10 (
+    .ALUT(acc_sel_g0_l1_10),
+    .BLUT(acc_sel_g0_l0_10),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_10)
+  );
+  PFUMX acc_sel_g0_pfumx0_11 (
+    .ALUT(acc_sel_g0_l1_11),
+    .BLUT(acc_sel_g0_l0_11),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_11)
+  );
+  PFUMX acc_sel_g0_pfumx0_12 (
+    .ALUT(acc_sel_g0_l1_12),
+    .BLUT(acc_sel_g0_l0_12),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_12)
+  );
+  PFUMX acc_sel_g0_pfumx0_13 (
+    .ALUT(acc_sel_g0_l1_13),
+    .BLUT(acc_sel_g0_l0_13),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_13)
+  );
+  PFUMX acc_sel_g0_pfumx0_14 (
+    .ALUT(acc_sel_g0_l1_14),
+    .BLUT(acc_sel_g0_l0_14),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_14)
+  );
+  PFUMX acc_sel_g0_pfumx0_15 (
+    .ALUT(acc_sel_g0_l1_15),
+    .BLUT(acc_sel_g0_l0_15),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_15)
+  );
+  PFUMX acc_sel_g0_pfumx0_16 (
+    .ALUT(acc_sel_g0_l1_16),
+    .BLUT(acc_sel_g0_l0_16),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_16)
+  );
+  PFUMX acc_sel_g0_pfumx0_17 (
+    .ALUT(acc_sel_g0_l1_17),
+    .BLUT(acc_sel_g0_l0_17),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_17)
+  );
+  PFUMX acc_sel_g0_pfumx0_18 (
+    .ALUT(acc_sel_g0_l1_18),
+    .BLUT(acc_sel_g0_l0_18),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_18)
+  );
+  PFUMX acc_sel_g0_pfumx0_19 (
+    .ALUT(acc_sel_g0_l1_19),
+    .BLUT(acc_sel_g0_l0_19),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_19)
+  );
+  PFUMX acc_sel_g0_pfumx0_2 (
+    .ALUT(acc_sel_g0_l1_2),
+    .BLUT(acc_sel_g0_l0_2),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_2)
+  );
+  PFUMX acc_sel_g0_pfumx0_20 (
+    .ALUT(acc_sel_g0_l1_20),
+    .BLUT(acc_sel_g0_l0_20),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_20)
+  );
+  PFUMX acc_sel_g0_pfumx0_21 (
+    .ALUT(acc_sel_g0_l1_21),
+    .BLUT(acc_sel_g0_l0_21),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_21)
+  );
+  PFUMX acc_sel_g0_pfumx0_22 (
+    .ALUT(acc_sel_g0_l1_22),
+    .BLUT(acc_sel_g0_l0_22),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_22)
+  );
+  PFUMX acc_sel_g0_pfumx0_23 (
+    .ALUT(acc_sel_g0_l1_23),
+    .BLUT(acc_sel_g0_l0_23),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_23)
+  );
+  PFUMX acc_sel_g0_pfumx0_24 (
+    .ALUT(acc_sel_g0_l1_24),
+    .BLUT(acc_sel_g0_l0_24),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_24)
+  );
+  PFUMX acc_sel_g0_pfumx0_25 (
+    .ALUT(acc_sel_g0_l1_25),
+    .BLUT(acc_sel_g0_l0_25),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_25)
+  );
+  PFUMX acc_sel_g0_pfumx0_3 (
+    .ALUT(acc_sel_g0_l1_3),
+    .BLUT(acc_sel_g0_l0_3),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_3)
+  );
+  PFUMX acc_sel_g0_pfumx0_4 (
+    .ALUT(acc_sel_g0_l1_4),
+    .BLUT(acc_sel_g0_l0_4),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_4)
+  );
+  PFUMX acc_sel_g0_pfumx0_5 (
+    .ALUT(acc_sel_g0_l1_5),
+    .BLUT(acc_sel_g0_l0_5),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_5)
+  );
+  PFUMX acc_sel_g0_pfumx0_6 (
+    .ALUT(acc_sel_g0_l1_6),
+    .BLUT(acc_sel_g0_l0_6),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_6)
+  );
+  PFUMX acc_sel_g0_pfumx0_7 (
+    .ALUT(acc_sel_g0_l1_7),
+    .BLUT(acc_sel_g0_l0_7),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_7)
+  );
+  PFUMX acc_sel_g0_pfumx0_8 (
+    .ALUT(acc_sel_g0_l1_8),
+    .BLUT(acc_sel_g0_l0_8),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_8)
+  );
+  PFUMX acc_sel_g0_pfumx0_9 (
+    .ALUT(acc_sel_g0_l1_9),
+    .BLUT(acc_sel_g0_l0_9),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_9)
+  );
+  PFUMX acc_sel_g0_pfumx1_0 (
+    .ALUT(acc_sel_g0_l3_0),
+    .BLUT(acc_sel_g0_l2_0),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_0)
+  );
+  PFUMX acc_sel_g0_pfumx1_1 (
+    .ALUT(acc_sel_g0_l3_1),
+    .BLUT(acc_sel_g0_l2_1),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_1)
+  );
+  PFUMX acc_sel_g0_pfumx1_10 (
+    .ALUT(acc_sel_g0_l3_10),
+    .BLUT(acc_sel_g0_l2_10),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_10)
+  );
+  PFUMX acc_sel_g0_pfumx1_11 (
+    .ALUT(acc_sel_g0_l3_11),
+    .BLUT(acc_sel_g0_l2_11),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_11)
+  );
+  PFUMX acc_sel_g0_pfumx1_12 (
+    .ALUT(acc_sel_g0_l3_12),
+    .BLUT(acc_sel_g0_l2_12),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_12)
+  );
+  PFUMX acc_sel_g0_pfumx1_13 (
+    .ALUT(acc_sel_g0_l3_13),
+    .BLUT(acc_sel_g0_l2_13),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_13)
+  );
+  PFUMX acc_sel_g0_pfumx1_14 (
+    .ALUT(acc_sel_g0_l3_14),
+    .BLUT(acc_sel_g0_l2_14),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_14)
+  );
+  PFUMX acc_sel_g0_pfumx1_15 (
+    .ALUT(acc_sel_g0_l3_15),
+    .BLUT(acc_sel_g0_l2_15),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_15)
+  );
+  PFUMX acc_sel_g0_pfumx1_16 (
+    .ALUT(acc_sel_g0_l3_16),
+    .BLUT(acc_sel_g0_l2_16),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_16)
+  );
+  PFUMX acc_sel_g0_pfumx1_17 (
+    .ALUT(acc_sel_g0_l3_17),
+    .BLUT(acc_sel_g0_l2_17),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_17)
+  );
+  PFUMX acc_sel_g0_pfumx1_18 (
+    .ALUT(acc_sel_g0_l3_18),
+    .BLUT(acc_sel_g0_l2_18),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_18)
+  );
+  PFUMX acc_sel_g0_pfumx1_19 (
+    .ALUT(acc_sel_g0_l3_19),
+    .BLUT(acc_sel_g0_l2_19),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_19)
+  );
+  PFUMX acc_sel_g0_pfumx1_2 (
+    .ALUT(acc_sel_g0_l3_2),
+    .BLUT(acc_sel_g0_l2_2),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_2)
+  );
+  PFUMX acc_sel_g0_pfumx1_20 (
+    .ALUT(acc_sel_g0_l3_20),
+    .BLUT(acc_sel_g0_l2_20),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_20)
+  );
+  PFUMX acc_sel_g0_pfumx1_21 (
+    .ALUT(acc_sel_g0_l3_21),
+    .BLUT(acc_sel_g0_l2_21),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_21)
+  );
+  PFUMX acc_sel_g0_pfumx1_22 (
+    .ALUT(acc_sel_g0_l3_22),
+    .BLUT(acc_sel_g0_l2_22),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_22)
+  );
+  PFUMX acc_sel_g0_pfumx1_23 (
+    .ALUT(acc_sel_g0_l3_23),
+    .BLUT(acc_sel_g0_l2_23),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_23)
+  );
+  PFUMX acc_sel_g0_pfumx1_24 (
+    .ALUT(acc_sel_g0_l3_24),
+    .BLUT(acc_sel_g0_l2_24),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_24)
+  );
+  PFUMX acc_sel_g0_pfumx1_25 (
+    .ALUT(acc_sel_g0_l3_25),
+    .BLUT(acc_sel_g0_l2_25),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_25)
+  );
+  PFUMX acc_sel_g0_pfumx1_3 (
+    .ALUT(acc_sel_g0_l3_3),
+    .BLUT(acc_sel_g0_l2_3),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_3)
+  );
+  PFUMX acc_sel_g0_pfumx1_4 (
+    .ALUT(acc_sel_g0_l3_4),
+    .BLUT(acc_sel_g0_l2_4),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_4)
+  );
+  PFUMX acc_sel_g0_pfumx1_5 (
+    .ALUT(acc_sel_g0_l3_5),
+    .BLUT(acc_sel_g0_l2_5),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_5)
+  );
+  PFUMX acc_sel_g0_pfumx1_6 (
+    .ALUT(acc_sel_g0_l3_6),
+    .BLUT(acc_sel_g0_l2_6),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_6)
+  );
+  PFUMX acc_sel_g0_pfumx1_7 (
+    .ALUT(acc_sel_g0_l3_7),
+    .BLUT(acc_sel_g0_l2_7),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_7)
+  );
+  PFUMX acc_sel_g0_pfumx1_8 (
+    .ALUT(acc_sel_g0_l3_8),
+    .BLUT(acc_sel_g0_l2_8),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_8)
+  );
+  PFUMX acc_sel_g0_pfumx1_9 (
+    .ALUT(acc_sel_g0_l3_9),
+    .BLUT(acc_sel_g0_l2_9),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_9)
+  );
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -887,7 +2472,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$147 ),
+    .o_data(\o_data$175 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -896,13 +2481,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$84 ),
-    .wp__en(\w_en$82 )
+    .wp__data(\w_data$111 ),
+    .wp__en(\w_en$109 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$2178$0 (ra_beat),
-    .\port$2180$0 (ra_blk),
+    .\port$3757$0 (ra_beat),
+    .\port$3759$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -913,27 +2498,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$55 ),
-    .i_valid(\i_valid$53 ),
+    .i_last(\i_last$82 ),
+    .i_valid(\i_valid$80 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$79 ),
-    .\port$4154$0 (r_data),
+    .o_valid(\o_valid$106 ),
+    .\port$5739$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _082_[18:17] = 2'hx;
-  assign _039_[15:10] = 6'hxx;
-  assign _012_[3] = 1'hx;
+  assign _078_[18:17] = 2'hx;
+  assign _035_[15:10] = 6'hxx;
+  assign _007_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$82  <= 1'h0;
-      \i_last$55  <= 1'h0;
-      \i_valid$53  <= 1'h0;
+      \w_en$109  <= 1'h0;
+      \i_last$82  <= 1'h0;
+      \i_valid$80  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$144  <= 1'h0;
+      \$signal$171  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -951,318 +2536,317 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _499_ <= 17'h00000;
-      _500_ <= 17'h00000;
+      _490_ <= 17'h00000;
+      _491_ <= 17'h00000;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _014_ + _016_;
-      \w_en$82  <= \w_en$78 ;
-      \i_last$55  <= part_last;
-      \i_valid$53  <= \$signal$144 ;
+      give_back <= _009_ + _012_;
+      \w_en$109  <= \w_en$105 ;
+      \i_last$82  <= part_last;
+      \i_valid$80  <= \$signal$171 ;
       part_last <= _004_ & dn_last;
-      \$signal$144  <= _002_;
+      \$signal$171  <= _002_;
       enter_q <= enter;
-      begin if (_098_) d_last <= _207_; else d_last <= _100_ ? \$signal$136  : _207_; end
-      begin if (_098_) row_last <= _213_; else begin if (_100_) row_last <= row_last_next; else row_last <= _213_; end end
-      begin if (_098_) row_valid <= _216_; else begin if (_100_) row_valid <= row_valid_next; else row_valid <= _216_; end end
-      begin if (_098_) row <= _219_; else begin if (_100_) row <= row_next; else row <= _219_; end end
-      begin if (_098_) dn <= _225_; else begin if (_100_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _103_[4:0]; else dn <= _225_; end else dn <= _225_; end end
-      begin if (_098_) d <= _230_; else begin if (_100_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else d <= _230_; end end
+      begin if (_094_) d_last <= _203_; else d_last <= _096_ ? \$signal$163  : _203_; end
+      begin if (_094_) row_last <= _209_; else begin if (_096_) row_last <= row_last_next; else row_last <= _209_; end end
+      begin if (_094_) row_valid <= _212_; else begin if (_096_) row_valid <= row_valid_next; else row_valid <= _212_; end end
+      begin if (_094_) row <= _215_; else begin if (_096_) row <= row_next; else row <= _215_; end end
+      begin if (_094_) dn <= _221_; else begin if (_096_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _099_[4:0]; else dn <= _221_; end else dn <= _221_; end end
+      begin if (_094_) d <= _226_; else begin if (_096_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else d <= _226_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _085_; else row_last_next <= drain_lt_last & _087_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _081_; else row_last_next <= drain_lt_last & _083_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _082_[16:0];
+      row_next <= _078_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 3'h6;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _499_ <= _075_[16:0];
-      _500_ <= _074_[16:0];
-      tile_end <= _059_ & at_tile_last;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _028_ : _029_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _027_ : kept;
+      _490_ <= _071_[16:0];
+      _491_ <= _070_[16:0];
+      tile_end <= _055_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _024_ : _025_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _023_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
-      \w_data$84  <= 65'h00000000000000000;
-    end else if (\w_en$78 ) begin
-      \w_data$84  <= { o_last, o_data, part6, part5, part4, part3, part2, part1, part0 };
+      \w_data$111  <= 65'h00000000000000000;
+    end else if (\w_en$105 ) begin
+      \w_data$111  <= { o_last, o_data, part6, part5, part4, part3, part2, part1, part0 };
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_150_) begin
+    end else if (_146_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_151_) begin
+    end else if (_147_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_152_) begin
+    end else if (_148_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_153_) begin
+    end else if (_149_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_154_) begin
+    end else if (_150_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_155_) begin
+    end else if (_151_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_156_) begin
+    end else if (_152_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 3'h0;
-    end else if (\o_valid$79 ) begin
+    end else if (\o_valid$106 ) begin
       ob_last <= ob == 3'h6;
-      ob <= _012_[2:0];
+      ob <= _007_[2:0];
     end
-    if (\$signal$144 ) begin
-      begin if (acc_odd) i_acc <= acc_pair[51:26]; else i_acc <= acc_pair[25:0]; end
+    if (\$signal$171 ) begin
+      i_acc <= acc_chosen;
     end
-    if (o_valid) begin
-      acc_odd <= beat[0];
-      begin if (beat[2]) acc_pair <= beat[1] ? \o_data$147 [207:156] : \o_data$147 [155:104]; else acc_pair <= beat[1] ? \o_data$147 [103:52] : \o_data$147 [51:0]; end
-    end
+    if (o_valid)
+      if (!o_valid) acc_chosen <= 26'h0000000;
+      else acc_chosen <= { acc_sel_g0_x_25, acc_sel_g0_x_24, acc_sel_g0_x_23, acc_sel_g0_x_22, acc_sel_g0_x_21, acc_sel_g0_x_20, acc_sel_g0_x_19, acc_sel_g0_x_18, acc_sel_g0_x_17, acc_sel_g0_x_16, acc_sel_g0_x_15, acc_sel_g0_x_14, acc_sel_g0_x_13, acc_sel_g0_x_12, acc_sel_g0_x_11, acc_sel_g0_x_10, acc_sel_g0_x_9, acc_sel_g0_x_8, acc_sel_g0_x_7, acc_sel_g0_x_6, acc_sel_g0_x_5, acc_sel_g0_x_4, acc_sel_g0_x_3, acc_sel_g0_x_2, acc_sel_g0_x_1, acc_sel_g0_x_0 };
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_157_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_098_) dn_last <= 1'hx; else begin if (_100_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_153_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_094_) dn_last <= 1'hx; else begin if (_096_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_107_) begin
-      begin if (_098_) beat_last <= beat == 3'h6; else begin if (_100_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_103_) begin
+      begin if (_094_) beat_last <= beat == 3'h6; else begin if (_096_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_108_) begin
-      begin if (_098_) beat <= _101_[2:0]; else begin if (_100_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    end else if (_104_) begin
+      begin if (_094_) beat <= _097_[2:0]; else begin if (_096_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
-    if (_185_) begin
+    if (_181_) begin
       ra_blk <= 5'h00;
-    end else if (_158_) begin
+    end else if (_154_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_186_) begin
+    if (_182_) begin
       ra_beat <= 3'h0;
     end else if (o_valid) begin
-      ra_beat <= _092_[2:0];
+      ra_beat <= _088_[2:0];
     end
-    if (_187_) begin
+    if (_183_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _091_[4:0];
+      ra_blk_next <= _087_[4:0];
     end
-    if (_188_) begin
+    if (_184_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_189_) begin
-      \$signal$136  <= 1'h0;
+    if (_185_) begin
+      \$signal$163  <= 1'h0;
     end else begin
-      \$signal$136  <= drain_d_pen;
+      \$signal$163  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_109_) begin
-      at_tile_last <= compute ? _235_ : \$signal$106 ;
+    end else if (_105_) begin
+      at_tile_last <= compute ? _231_ : \$signal$133 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_110_) begin
-      at_k_last <= compute ? _238_ : \$signal$105 ;
+    end else if (_106_) begin
+      at_k_last <= compute ? _234_ : \$signal$132 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_159_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _068_ : _240_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_155_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _064_ : _236_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_113_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _070_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end else if (_109_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _066_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_114_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _069_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end else if (_110_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _065_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_115_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _066_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_111_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _062_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_116_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _065_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_112_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _061_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_190_) begin
+    if (_186_) begin
       fm0 <= 17'h00000;
-    end else if (_160_) begin
-      fm0 <= _064_[16:0];
+    end else if (_156_) begin
+      fm0 <= _060_[16:0];
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_117_) begin
-      flush <= _694_(7'hxx, { 7'h6b, _056_[6:0] }, { _258_, _257_ });
+    end else if (_113_) begin
+      flush <= _685_(7'hxx, { 7'h6b, _052_[6:0] }, { _254_, _253_ });
     end
-    if (_191_) begin
+    if (_187_) begin
       compute <= 1'h0;
-    end else if (_161_) begin
+    end else if (_157_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_162_) begin
+    end else if (_158_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_163_) begin
+    end else if (_159_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_164_) begin
-      ctrl_state <= _701_(2'hx, { _270_, _268_, _265_, _262_ }, { _271_, _269_, _266_, _264_ });
+    end else if (_160_) begin
+      ctrl_state <= _692_(2'hx, { _266_, _264_, _261_, _258_ }, { _267_, _265_, _262_, _260_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_165_) begin
-      ch_left <= _711_(17'hxxxxx, { _275_, _272_ }, { _276_, _274_ });
+    end else if (_161_) begin
+      ch_left <= _702_(17'hxxxxx, { _271_, _268_ }, { _272_, _270_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_166_) begin
-      wb_last <= _718_(1'hx, { _282_, _279_ }, { _283_, _281_ });
+    end else if (_162_) begin
+      wb_last <= _709_(1'hx, { _278_, _275_ }, { _279_, _277_ });
     end
     if (rst) begin
-      \$signal$109  <= 1'h1;
-    end else if (_167_) begin
-      \$signal$109  <= _286_;
+      \$signal$136  <= 1'h1;
+    end else if (_163_) begin
+      \$signal$136  <= _282_;
     end
     if (rst) begin
       wb <= 3'h0;
-    end else if (_168_) begin
-      wb <= _731_(3'hx, { _295_, _292_ }, { _296_, _294_ });
+    end else if (_164_) begin
+      wb <= _722_(3'hx, { _291_, _288_ }, { _292_, _290_ });
     end
     if (rst) begin
       wa <= 8'h00;
-    end else if (_169_) begin
-      wa <= _737_(8'hxx, { _301_, _298_ }, { _302_, _300_ });
+    end else if (_165_) begin
+      wa <= _728_(8'hxx, { _297_, _294_ }, { _298_, _296_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_170_) begin
-      blk <= _744_(5'hxx, { _308_, _305_ }, { _309_, _307_ });
+    end else if (_166_) begin
+      blk <= _735_(5'hxx, { _304_, _301_ }, { _305_, _303_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_171_) begin
-      lane <= _750_(1'hx, { _314_, _311_ }, { _315_, _313_ });
+    end else if (_167_) begin
+      lane <= _741_(1'hx, { _310_, _307_ }, { _311_, _309_ });
     end
     if (rst) begin
-      \$signal$106  <= 1'h0;
-    end else if (_172_) begin
-      \$signal$106  <= _045_;
+      \$signal$133  <= 1'h0;
+    end else if (_168_) begin
+      \$signal$133  <= _041_;
     end
     if (rst) begin
-      \$signal$105  <= 1'h0;
-    end else if (_173_) begin
-      \$signal$105  <= _041_;
+      \$signal$132  <= 1'h0;
+    end else if (_169_) begin
+      \$signal$132  <= _037_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_174_) begin
-      tile_pen <= _040_[9:0];
+    end else if (_170_) begin
+      tile_pen <= _036_[9:0];
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_175_) begin
-      k_pen <= _037_[9:0];
+    end else if (_171_) begin
+      k_pen <= _033_[9:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_176_) begin
+    end else if (_172_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_177_) begin
+    end else if (_173_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_178_) begin
+    end else if (_174_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_179_) begin
+    end else if (_175_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_180_) begin
+    end else if (_176_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_181_) begin
+    end else if (_177_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_182_) begin
+    end else if (_178_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_183_) begin
+    end else if (_179_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_184_) begin
+    end else if (_180_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_192_) begin
+    if (_188_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _022_;
+      w_en <= s_param__valid & _018_;
     end
-    if (!_335_) begin
+    if (!_331_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_336_) begin
+    if (!_332_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_337_) begin
+    if (!_333_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1280,29 +2864,29 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire [3:0] _007_;
   wire _009_;
   wire _010_;
-  wire [3:0] _069_;
+  wire [3:0] _012_;
   (* unused_bits = "3" *)
-  wire [3:0] _070_;
-  wire [3:0] _071_;
-  wire _072_;
-  wire _073_;
-  wire _074_;
-  wire _075_;
-  wire _076_;
-  wire _077_;
-  wire _078_;
-  wire _079_;
-  wire _080_;
-  wire _081_;
-  wire _082_;
-  wire _083_;
-  wire _084_;
-  wire _085_;
-  wire _086_;
-  wire _087_;
-  wire _088_;
-  wire [2:0] _089_;
-  wire [3:0] _090_;
+  wire [3:0] _013_;
+  wire [3:0] _014_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
+  wire _022_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire [2:0] _033_;
+  wire [3:0] _034_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1446,6 +3030,1262 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [2:0] drain_row5 = 3'h0;
   reg [2:0] drain_row6 = 3'h0;
   reg [2:0] drain_row7 = 3'h0;
+  wire [25:0] drain_sel0_g0;
+  wire drain_sel0_g0_f0_0;
+  wire drain_sel0_g0_f0_1;
+  wire drain_sel0_g0_f0_10;
+  wire drain_sel0_g0_f0_11;
+  wire drain_sel0_g0_f0_12;
+  wire drain_sel0_g0_f0_13;
+  wire drain_sel0_g0_f0_14;
+  wire drain_sel0_g0_f0_15;
+  wire drain_sel0_g0_f0_16;
+  wire drain_sel0_g0_f0_17;
+  wire drain_sel0_g0_f0_18;
+  wire drain_sel0_g0_f0_19;
+  wire drain_sel0_g0_f0_2;
+  wire drain_sel0_g0_f0_20;
+  wire drain_sel0_g0_f0_21;
+  wire drain_sel0_g0_f0_22;
+  wire drain_sel0_g0_f0_23;
+  wire drain_sel0_g0_f0_24;
+  wire drain_sel0_g0_f0_25;
+  wire drain_sel0_g0_f0_3;
+  wire drain_sel0_g0_f0_4;
+  wire drain_sel0_g0_f0_5;
+  wire drain_sel0_g0_f0_6;
+  wire drain_sel0_g0_f0_7;
+  wire drain_sel0_g0_f0_8;
+  wire drain_sel0_g0_f0_9;
+  wire drain_sel0_g0_f1_0;
+  wire drain_sel0_g0_f1_1;
+  wire drain_sel0_g0_f1_10;
+  wire drain_sel0_g0_f1_11;
+  wire drain_sel0_g0_f1_12;
+  wire drain_sel0_g0_f1_13;
+  wire drain_sel0_g0_f1_14;
+  wire drain_sel0_g0_f1_15;
+  wire drain_sel0_g0_f1_16;
+  wire drain_sel0_g0_f1_17;
+  wire drain_sel0_g0_f1_18;
+  wire drain_sel0_g0_f1_19;
+  wire drain_sel0_g0_f1_2;
+  wire drain_sel0_g0_f1_20;
+  wire drain_sel0_g0_f1_21;
+  wire drain_sel0_g0_f1_22;
+  wire drain_sel0_g0_f1_23;
+  wire drain_sel0_g0_f1_24;
+  wire drain_sel0_g0_f1_25;
+  wire drain_sel0_g0_f1_3;
+  wire drain_sel0_g0_f1_4;
+  wire drain_sel0_g0_f1_5;
+  wire drain_sel0_g0_f1_6;
+  wire drain_sel0_g0_f1_7;
+  wire drain_sel0_g0_f1_8;
+  wire drain_sel0_g0_f1_9;
+  wire drain_sel0_g0_l0_0;
+  wire drain_sel0_g0_l0_1;
+  wire drain_sel0_g0_l0_10;
+  wire drain_sel0_g0_l0_11;
+  wire drain_sel0_g0_l0_12;
+  wire drain_sel0_g0_l0_13;
+  wire drain_sel0_g0_l0_14;
+  wire drain_sel0_g0_l0_15;
+  wire drain_sel0_g0_l0_16;
+  wire drain_sel0_g0_l0_17;
+  wire drain_sel0_g0_l0_18;
+  wire drain_sel0_g0_l0_19;
+  wire drain_sel0_g0_l0_2;
+  wire drain_sel0_g0_l0_20;
+  wire drain_sel0_g0_l0_21;
+  wire drain_sel0_g0_l0_22;
+  wire drain_sel0_g0_l0_23;
+  wire drain_sel0_g0_l0_24;
+  wire drain_sel0_g0_l0_25;
+  wire drain_sel0_g0_l0_3;
+  wire drain_sel0_g0_l0_4;
+  wire drain_sel0_g0_l0_5;
+  wire drain_sel0_g0_l0_6;
+  wire drain_sel0_g0_l0_7;
+  wire drain_sel0_g0_l0_8;
+  wire drain_sel0_g0_l0_9;
+  wire drain_sel0_g0_l1_0;
+  wire drain_sel0_g0_l1_1;
+  wire drain_sel0_g0_l1_10;
+  wire drain_sel0_g0_l1_11;
+  wire drain_sel0_g0_l1_12;
+  wire drain_sel0_g0_l1_13;
+  wire drain_sel0_g0_l1_14;
+  wire drain_sel0_g0_l1_15;
+  wire drain_sel0_g0_l1_16;
+  wire drain_sel0_g0_l1_17;
+  wire drain_sel0_g0_l1_18;
+  wire drain_sel0_g0_l1_19;
+  wire drain_sel0_g0_l1_2;
+  wire drain_sel0_g0_l1_20;
+  wire drain_sel0_g0_l1_21;
+  wire drain_sel0_g0_l1_22;
+  wire drain_sel0_g0_l1_23;
+  wire drain_sel0_g0_l1_24;
+  wire drain_sel0_g0_l1_25;
+  wire drain_sel0_g0_l1_3;
+  wire drain_sel0_g0_l1_4;
+  wire drain_sel0_g0_l1_5;
+  wire drain_sel0_g0_l1_6;
+  wire drain_sel0_g0_l1_7;
+  wire drain_sel0_g0_l1_8;
+  wire drain_sel0_g0_l1_9;
+  wire drain_sel0_g0_l2_0;
+  wire drain_sel0_g0_l2_1;
+  wire drain_sel0_g0_l2_10;
+  wire drain_sel0_g0_l2_11;
+  wire drain_sel0_g0_l2_12;
+  wire drain_sel0_g0_l2_13;
+  wire drain_sel0_g0_l2_14;
+  wire drain_sel0_g0_l2_15;
+  wire drain_sel0_g0_l2_16;
+  wire drain_sel0_g0_l2_17;
+  wire drain_sel0_g0_l2_18;
+  wire drain_sel0_g0_l2_19;
+  wire drain_sel0_g0_l2_2;
+  wire drain_sel0_g0_l2_20;
+  wire drain_sel0_g0_l2_21;
+  wire drain_sel0_g0_l2_22;
+  wire drain_sel0_g0_l2_23;
+  wire drain_sel0_g0_l2_24;
+  wire drain_sel0_g0_l2_25;
+  wire drain_sel0_g0_l2_3;
+  wire drain_sel0_g0_l2_4;
+  wire drain_sel0_g0_l2_5;
+  wire drain_sel0_g0_l2_6;
+  wire drain_sel0_g0_l2_7;
+  wire drain_sel0_g0_l2_8;
+  wire drain_sel0_g0_l2_9;
+  wire drain_sel0_g0_l3_0;
+  wire drain_sel0_g0_l3_1;
+  wire drain_sel0_g0_l3_10;
+  wire drain_sel0_g0_l3_11;
+  wire drain_sel0_g0_l3_12;
+  wire drain_sel0_g0_l3_13;
+  wire drain_sel0_g0_l3_14;
+  wire drain_sel0_g0_l3_15;
+  wire drain_sel0_g0_l3_16;
+  wire drain_sel0_g0_l3_17;
+  wire drain_sel0_g0_l3_18;
+  wire drain_sel0_g0_l3_19;
+  wire drain_sel0_g0_l3_2;
+  wire drain_sel0_g0_l3_20;
+  wire drain_sel0_g0_l3_21;
+  wire drain_sel0_g0_l3_22;
+  wire drain_sel0_g0_l3_23;
+  wire drain_sel0_g0_l3_24;
+  wire drain_sel0_g0_l3_25;
+  wire drain_sel0_g0_l3_3;
+  wire drain_sel0_g0_l3_4;
+  wire drain_sel0_g0_l3_5;
+  wire drain_sel0_g0_l3_6;
+  wire drain_sel0_g0_l3_7;
+  wire drain_sel0_g0_l3_8;
+  wire drain_sel0_g0_l3_9;
+  wire [25:0] drain_sel1_g0;
+  wire drain_sel1_g0_f0_0;
+  wire drain_sel1_g0_f0_1;
+  wire drain_sel1_g0_f0_10;
+  wire drain_sel1_g0_f0_11;
+  wire drain_sel1_g0_f0_12;
+  wire drain_sel1_g0_f0_13;
+  wire drain_sel1_g0_f0_14;
+  wire drain_sel1_g0_f0_15;
+  wire drain_sel1_g0_f0_16;
+  wire drain_sel1_g0_f0_17;
+  wire drain_sel1_g0_f0_18;
+  wire drain_sel1_g0_f0_19;
+  wire drain_sel1_g0_f0_2;
+  wire drain_sel1_g0_f0_20;
+  wire drain_sel1_g0_f0_21;
+  wire drain_sel1_g0_f0_22;
+  wire drain_sel1_g0_f0_23;
+  wire drain_sel1_g0_f0_24;
+  wire drain_sel1_g0_f0_25;
+  wire drain_sel1_g0_f0_3;
+  wire drain_sel1_g0_f0_4;
+  wire drain_sel1_g0_f0_5;
+  wire drain_sel1_g0_f0_6;
+  wire drain_sel1_g0_f0_7;
+  wire drain_sel1_g0_f0_8;
+  wire drain_sel1_g0_f0_9;
+  wire drain_sel1_g0_f1_0;
+  wire drain_sel1_g0_f1_1;
+  wire drain_sel1_g0_f1_10;
+  wire drain_sel1_g0_f1_11;
+  wire drain_sel1_g0_f1_12;
+  wire drain_sel1_g0_f1_13;
+  wire drain_sel1_g0_f1_14;
+  wire drain_sel1_g0_f1_15;
+  wire drain_sel1_g0_f1_16;
+  wire drain_sel1_g0_f1_17;
+  wire drain_sel1_g0_f1_18;
+  wire drain_sel1_g0_f1_19;
+  wire drain_sel1_g0_f1_2;
+  wire drain_sel1_g0_f1_20;
+  wire drain_sel1_g0_f1_21;
+  wire drain_sel1_g0_f1_22;
+  wire drain_sel1_g0_f1_23;
+  wire drain_sel1_g0_f1_24;
+  wire drain_sel1_g0_f1_25;
+  wire drain_sel1_g0_f1_3;
+  wire drain_sel1_g0_f1_4;
+  wire drain_sel1_g0_f1_5;
+  wire drain_sel1_g0_f1_6;
+  wire drain_sel1_g0_f1_7;
+  wire drain_sel1_g0_f1_8;
+  wire drain_sel1_g0_f1_9;
+  wire drain_sel1_g0_l0_0;
+  wire drain_sel1_g0_l0_1;
+  wire drain_sel1_g0_l0_10;
+  wire drain_sel1_g0_l0_11;
+  wire drain_sel1_g0_l0_12;
+  wire drain_sel1_g0_l0_13;
+  wire drain_sel1_g0_l0_14;
+  wire drain_sel1_g0_l0_15;
+  wire drain_sel1_g0_l0_16;
+  wire drain_sel1_g0_l0_17;
+  wire drain_sel1_g0_l0_18;
+  wire drain_sel1_g0_l0_19;
+  wire drain_sel1_g0_l0_2;
+  wire drain_sel1_g0_l0_20;
+  wire drain_sel1_g0_l0_21;
+  wire drain_sel1_g0_l0_22;
+  wire drain_sel1_g0_l0_23;
+  wire drain_sel1_g0_l0_24;
+  wire drain_sel1_g0_l0_25;
+  wire drain_sel1_g0_l0_3;
+  wire drain_sel1_g0_l0_4;
+  wire drain_sel1_g0_l0_5;
+  wire drain_sel1_g0_l0_6;
+  wire drain_sel1_g0_l0_7;
+  wire drain_sel1_g0_l0_8;
+  wire drain_sel1_g0_l0_9;
+  wire drain_sel1_g0_l1_0;
+  wire drain_sel1_g0_l1_1;
+  wire drain_sel1_g0_l1_10;
+  wire drain_sel1_g0_l1_11;
+  wire drain_sel1_g0_l1_12;
+  wire drain_sel1_g0_l1_13;
+  wire drain_sel1_g0_l1_14;
+  wire drain_sel1_g0_l1_15;
+  wire drain_sel1_g0_l1_16;
+  wire drain_sel1_g0_l1_17;
+  wire drain_sel1_g0_l1_18;
+  wire drain_sel1_g0_l1_19;
+  wire drain_sel1_g0_l1_2;
+  wire drain_sel1_g0_l1_20;
+  wire drain_sel1_g0_l1_21;
+  wire drain_sel1_g0_l1_22;
+  wire drain_sel1_g0_l1_23;
+  wire drain_sel1_g0_l1_24;
+  wire drain_sel1_g0_l1_25;
+  wire drain_sel1_g0_l1_3;
+  wire drain_sel1_g0_l1_4;
+  wire drain_sel1_g0_l1_5;
+  wire drain_sel1_g0_l1_6;
+  wire drain_sel1_g0_l1_7;
+  wire drain_sel1_g0_l1_8;
+  wire drain_sel1_g0_l1_9;
+  wire drain_sel1_g0_l2_0;
+  wire drain_sel1_g0_l2_1;
+  wire drain_sel1_g0_l2_10;
+  wire drain_sel1_g0_l2_11;
+  wire drain_sel1_g0_l2_12;
+  wire drain_sel1_g0_l2_13;
+  wire drain_sel1_g0_l2_14;
+  wire drain_sel1_g0_l2_15;
+  wire drain_sel1_g0_l2_16;
+  wire drain_sel1_g0_l2_17;
+  wire drain_sel1_g0_l2_18;
+  wire drain_sel1_g0_l2_19;
+  wire drain_sel1_g0_l2_2;
+  wire drain_sel1_g0_l2_20;
+  wire drain_sel1_g0_l2_21;
+  wire drain_sel1_g0_l2_22;
+  wire drain_sel1_g0_l2_23;
+  wire drain_sel1_g0_l2_24;
+  wire drain_sel1_g0_l2_25;
+  wire drain_sel1_g0_l2_3;
+  wire drain_sel1_g0_l2_4;
+  wire drain_sel1_g0_l2_5;
+  wire drain_sel1_g0_l2_6;
+  wire drain_sel1_g0_l2_7;
+  wire drain_sel1_g0_l2_8;
+  wire drain_sel1_g0_l2_9;
+  wire drain_sel1_g0_l3_0;
+  wire drain_sel1_g0_l3_1;
+  wire drain_sel1_g0_l3_10;
+  wire drain_sel1_g0_l3_11;
+  wire drain_sel1_g0_l3_12;
+  wire drain_sel1_g0_l3_13;
+  wire drain_sel1_g0_l3_14;
+  wire drain_sel1_g0_l3_15;
+  wire drain_sel1_g0_l3_16;
+  wire drain_sel1_g0_l3_17;
+  wire drain_sel1_g0_l3_18;
+  wire drain_sel1_g0_l3_19;
+  wire drain_sel1_g0_l3_2;
+  wire drain_sel1_g0_l3_20;
+  wire drain_sel1_g0_l3_21;
+  wire drain_sel1_g0_l3_22;
+  wire drain_sel1_g0_l3_23;
+  wire drain_sel1_g0_l3_24;
+  wire drain_sel1_g0_l3_25;
+  wire drain_sel1_g0_l3_3;
+  wire drain_sel1_g0_l3_4;
+  wire drain_sel1_g0_l3_5;
+  wire drain_sel1_g0_l3_6;
+  wire drain_sel1_g0_l3_7;
+  wire drain_sel1_g0_l3_8;
+  wire drain_sel1_g0_l3_9;
+  wire [25:0] drain_sel2_g0;
+  wire drain_sel2_g0_f0_0;
+  wire drain_sel2_g0_f0_1;
+  wire drain_sel2_g0_f0_10;
+  wire drain_sel2_g0_f0_11;
+  wire drain_sel2_g0_f0_12;
+  wire drain_sel2_g0_f0_13;
+  wire drain_sel2_g0_f0_14;
+  wire drain_sel2_g0_f0_15;
+  wire drain_sel2_g0_f0_16;
+  wire drain_sel2_g0_f0_17;
+  wire drain_sel2_g0_f0_18;
+  wire drain_sel2_g0_f0_19;
+  wire drain_sel2_g0_f0_2;
+  wire drain_sel2_g0_f0_20;
+  wire drain_sel2_g0_f0_21;
+  wire drain_sel2_g0_f0_22;
+  wire drain_sel2_g0_f0_23;
+  wire drain_sel2_g0_f0_24;
+  wire drain_sel2_g0_f0_25;
+  wire drain_sel2_g0_f0_3;
+  wire drain_sel2_g0_f0_4;
+  wire drain_sel2_g0_f0_5;
+  wire drain_sel2_g0_f0_6;
+  wire drain_sel2_g0_f0_7;
+  wire drain_sel2_g0_f0_8;
+  wire drain_sel2_g0_f0_9;
+  wire drain_sel2_g0_f1_0;
+  wire drain_sel2_g0_f1_1;
+  wire drain_sel2_g0_f1_10;
+  wire drain_sel2_g0_f1_11;
+  wire drain_sel2_g0_f1_12;
+  wire drain_sel2_g0_f1_13;
+  wire drain_sel2_g0_f1_14;
+  wire drain_sel2_g0_f1_15;
+  wire drain_sel2_g0_f1_16;
+  wire drain_sel2_g0_f1_17;
+  wire drain_sel2_g0_f1_18;
+  wire drain_sel2_g0_f1_19;
+  wire drain_sel2_g0_f1_2;
+  wire drain_sel2_g0_f1_20;
+  wire drain_sel2_g0_f1_21;
+  wire drain_sel2_g0_f1_22;
+  wire drain_sel2_g0_f1_23;
+  wire drain_sel2_g0_f1_24;
+  wire drain_sel2_g0_f1_25;
+  wire drain_sel2_g0_f1_3;
+  wire drain_sel2_g0_f1_4;
+  wire drain_sel2_g0_f1_5;
+  wire drain_sel2_g0_f1_6;
+  wire drain_sel2_g0_f1_7;
+  wire drain_sel2_g0_f1_8;
+  wire drain_sel2_g0_f1_9;
+  wire drain_sel2_g0_l0_0;
+  wire drain_sel2_g0_l0_1;
+  wire drain_sel2_g0_l0_10;
+  wire drain_sel2_g0_l0_11;
+  wire drain_sel2_g0_l0_12;
+  wire drain_sel2_g0_l0_13;
+  wire drain_sel2_g0_l0_14;
+  wire drain_sel2_g0_l0_15;
+  wire drain_sel2_g0_l0_16;
+  wire drain_sel2_g0_l0_17;
+  wire drain_sel2_g0_l0_18;
+  wire drain_sel2_g0_l0_19;
+  wire drain_sel2_g0_l0_2;
+  wire drain_sel2_g0_l0_20;
+  wire drain_sel2_g0_l0_21;
+  wire drain_sel2_g0_l0_22;
+  wire drain_sel2_g0_l0_23;
+  wire drain_sel2_g0_l0_24;
+  wire drain_sel2_g0_l0_25;
+  wire drain_sel2_g0_l0_3;
+  wire drain_sel2_g0_l0_4;
+  wire drain_sel2_g0_l0_5;
+  wire drain_sel2_g0_l0_6;
+  wire drain_sel2_g0_l0_7;
+  wire drain_sel2_g0_l0_8;
+  wire drain_sel2_g0_l0_9;
+  wire drain_sel2_g0_l1_0;
+  wire drain_sel2_g0_l1_1;
+  wire drain_sel2_g0_l1_10;
+  wire drain_sel2_g0_l1_11;
+  wire drain_sel2_g0_l1_12;
+  wire drain_sel2_g0_l1_13;
+  wire drain_sel2_g0_l1_14;
+  wire drain_sel2_g0_l1_15;
+  wire drain_sel2_g0_l1_16;
+  wire drain_sel2_g0_l1_17;
+  wire drain_sel2_g0_l1_18;
+  wire drain_sel2_g0_l1_19;
+  wire drain_sel2_g0_l1_2;
+  wire drain_sel2_g0_l1_20;
+  wire drain_sel2_g0_l1_21;
+  wire drain_sel2_g0_l1_22;
+  wire drain_sel2_g0_l1_23;
+  wire drain_sel2_g0_l1_24;
+  wire drain_sel2_g0_l1_25;
+  wire drain_sel2_g0_l1_3;
+  wire drain_sel2_g0_l1_4;
+  wire drain_sel2_g0_l1_5;
+  wire drain_sel2_g0_l1_6;
+  wire drain_sel2_g0_l1_7;
+  wire drain_sel2_g0_l1_8;
+  wire drain_sel2_g0_l1_9;
+  wire drain_sel2_g0_l2_0;
+  wire drain_sel2_g0_l2_1;
+  wire drain_sel2_g0_l2_10;
+  wire drain_sel2_g0_l2_11;
+  wire drain_sel2_g0_l2_12;
+  wire drain_sel2_g0_l2_13;
+  wire drain_sel2_g0_l2_14;
+  wire drain_sel2_g0_l2_15;
+  wire drain_sel2_g0_l2_16;
+  wire drain_sel2_g0_l2_17;
+  wire drain_sel2_g0_l2_18;
+  wire drain_sel2_g0_l2_19;
+  wire drain_sel2_g0_l2_2;
+  wire drain_sel2_g0_l2_20;
+  wire drain_sel2_g0_l2_21;
+  wire drain_sel2_g0_l2_22;
+  wire drain_sel2_g0_l2_23;
+  wire drain_sel2_g0_l2_24;
+  wire drain_sel2_g0_l2_25;
+  wire drain_sel2_g0_l2_3;
+  wire drain_sel2_g0_l2_4;
+  wire drain_sel2_g0_l2_5;
+  wire drain_sel2_g0_l2_6;
+  wire drain_sel2_g0_l2_7;
+  wire drain_sel2_g0_l2_8;
+  wire drain_sel2_g0_l2_9;
+  wire drain_sel2_g0_l3_0;
+  wire drain_sel2_g0_l3_1;
+  wire drain_sel2_g0_l3_10;
+  wire drain_sel2_g0_l3_11;
+  wire drain_sel2_g0_l3_12;
+  wire drain_sel2_g0_l3_13;
+  wire drain_sel2_g0_l3_14;
+  wire drain_sel2_g0_l3_15;
+  wire drain_sel2_g0_l3_16;
+  wire drain_sel2_g0_l3_17;
+  wire drain_sel2_g0_l3_18;
+  wire drain_sel2_g0_l3_19;
+  wire drain_sel2_g0_l3_2;
+  wire drain_sel2_g0_l3_20;
+  wire drain_sel2_g0_l3_21;
+  wire drain_sel2_g0_l3_22;
+  wire drain_sel2_g0_l3_23;
+  wire drain_sel2_g0_l3_24;
+  wire drain_sel2_g0_l3_25;
+  wire drain_sel2_g0_l3_3;
+  wire drain_sel2_g0_l3_4;
+  wire drain_sel2_g0_l3_5;
+  wire drain_sel2_g0_l3_6;
+  wire drain_sel2_g0_l3_7;
+  wire drain_sel2_g0_l3_8;
+  wire drain_sel2_g0_l3_9;
+  wire [25:0] drain_sel3_g0;
+  wire drain_sel3_g0_f0_0;
+  wire drain_sel3_g0_f0_1;
+  wire drain_sel3_g0_f0_10;
+  wire drain_sel3_g0_f0_11;
+  wire drain_sel3_g0_f0_12;
+  wire drain_sel3_g0_f0_13;
+  wire drain_sel3_g0_f0_14;
+  wire drain_sel3_g0_f0_15;
+  wire drain_sel3_g0_f0_16;
+  wire drain_sel3_g0_f0_17;
+  wire drain_sel3_g0_f0_18;
+  wire drain_sel3_g0_f0_19;
+  wire drain_sel3_g0_f0_2;
+  wire drain_sel3_g0_f0_20;
+  wire drain_sel3_g0_f0_21;
+  wire drain_sel3_g0_f0_22;
+  wire drain_sel3_g0_f0_23;
+  wire drain_sel3_g0_f0_24;
+  wire drain_sel3_g0_f0_25;
+  wire drain_sel3_g0_f0_3;
+  wire drain_sel3_g0_f0_4;
+  wire drain_sel3_g0_f0_5;
+  wire drain_sel3_g0_f0_6;
+  wire drain_sel3_g0_f0_7;
+  wire drain_sel3_g0_f0_8;
+  wire drain_sel3_g0_f0_9;
+  wire drain_sel3_g0_f1_0;
+  wire drain_sel3_g0_f1_1;
+  wire drain_sel3_g0_f1_10;
+  wire drain_sel3_g0_f1_11;
+  wire drain_sel3_g0_f1_12;
+  wire drain_sel3_g0_f1_13;
+  wire drain_sel3_g0_f1_14;
+  wire drain_sel3_g0_f1_15;
+  wire drain_sel3_g0_f1_16;
+  wire drain_sel3_g0_f1_17;
+  wire drain_sel3_g0_f1_18;
+  wire drain_sel3_g0_f1_19;
+  wire drain_sel3_g0_f1_2;
+  wire drain_sel3_g0_f1_20;
+  wire drain_sel3_g0_f1_21;
+  wire drain_sel3_g0_f1_22;
+  wire drain_sel3_g0_f1_23;
+  wire drain_sel3_g0_f1_24;
+  wire drain_sel3_g0_f1_25;
+  wire drain_sel3_g0_f1_3;
+  wire drain_sel3_g0_f1_4;
+  wire drain_sel3_g0_f1_5;
+  wire drain_sel3_g0_f1_6;
+  wire drain_sel3_g0_f1_7;
+  wire drain_sel3_g0_f1_8;
+  wire drain_sel3_g0_f1_9;
+  wire drain_sel3_g0_l0_0;
+  wire drain_sel3_g0_l0_1;
+  wire drain_sel3_g0_l0_10;
+  wire drain_sel3_g0_l0_11;
+  wire drain_sel3_g0_l0_12;
+  wire drain_sel3_g0_l0_13;
+  wire drain_sel3_g0_l0_14;
+  wire drain_sel3_g0_l0_15;
+  wire drain_sel3_g0_l0_16;
+  wire drain_sel3_g0_l0_17;
+  wire drain_sel3_g0_l0_18;
+  wire drain_sel3_g0_l0_19;
+  wire drain_sel3_g0_l0_2;
+  wire drain_sel3_g0_l0_20;
+  wire drain_sel3_g0_l0_21;
+  wire drain_sel3_g0_l0_22;
+  wire drain_sel3_g0_l0_23;
+  wire drain_sel3_g0_l0_24;
+  wire drain_sel3_g0_l0_25;
+  wire drain_sel3_g0_l0_3;
+  wire drain_sel3_g0_l0_4;
+  wire drain_sel3_g0_l0_5;
+  wire drain_sel3_g0_l0_6;
+  wire drain_sel3_g0_l0_7;
+  wire drain_sel3_g0_l0_8;
+  wire drain_sel3_g0_l0_9;
+  wire drain_sel3_g0_l1_0;
+  wire drain_sel3_g0_l1_1;
+  wire drain_sel3_g0_l1_10;
+  wire drain_sel3_g0_l1_11;
+  wire drain_sel3_g0_l1_12;
+  wire drain_sel3_g0_l1_13;
+  wire drain_sel3_g0_l1_14;
+  wire drain_sel3_g0_l1_15;
+  wire drain_sel3_g0_l1_16;
+  wire drain_sel3_g0_l1_17;
+  wire drain_sel3_g0_l1_18;
+  wire drain_sel3_g0_l1_19;
+  wire drain_sel3_g0_l1_2;
+  wire drain_sel3_g0_l1_20;
+  wire drain_sel3_g0_l1_21;
+  wire drain_sel3_g0_l1_22;
+  wire drain_sel3_g0_l1_23;
+  wire drain_sel3_g0_l1_24;
+  wire drain_sel3_g0_l1_25;
+  wire drain_sel3_g0_l1_3;
+  wire drain_sel3_g0_l1_4;
+  wire drain_sel3_g0_l1_5;
+  wire drain_sel3_g0_l1_6;
+  wire drain_sel3_g0_l1_7;
+  wire drain_sel3_g0_l1_8;
+  wire drain_sel3_g0_l1_9;
+  wire drain_sel3_g0_l2_0;
+  wire drain_sel3_g0_l2_1;
+  wire drain_sel3_g0_l2_10;
+  wire drain_sel3_g0_l2_11;
+  wire drain_sel3_g0_l2_12;
+  wire drain_sel3_g0_l2_13;
+  wire drain_sel3_g0_l2_14;
+  wire drain_sel3_g0_l2_15;
+  wire drain_sel3_g0_l2_16;
+  wire drain_sel3_g0_l2_17;
+  wire drain_sel3_g0_l2_18;
+  wire drain_sel3_g0_l2_19;
+  wire drain_sel3_g0_l2_2;
+  wire drain_sel3_g0_l2_20;
+  wire drain_sel3_g0_l2_21;
+  wire drain_sel3_g0_l2_22;
+  wire drain_sel3_g0_l2_23;
+  wire drain_sel3_g0_l2_24;
+  wire drain_sel3_g0_l2_25;
+  wire drain_sel3_g0_l2_3;
+  wire drain_sel3_g0_l2_4;
+  wire drain_sel3_g0_l2_5;
+  wire drain_sel3_g0_l2_6;
+  wire drain_sel3_g0_l2_7;
+  wire drain_sel3_g0_l2_8;
+  wire drain_sel3_g0_l2_9;
+  wire drain_sel3_g0_l3_0;
+  wire drain_sel3_g0_l3_1;
+  wire drain_sel3_g0_l3_10;
+  wire drain_sel3_g0_l3_11;
+  wire drain_sel3_g0_l3_12;
+  wire drain_sel3_g0_l3_13;
+  wire drain_sel3_g0_l3_14;
+  wire drain_sel3_g0_l3_15;
+  wire drain_sel3_g0_l3_16;
+  wire drain_sel3_g0_l3_17;
+  wire drain_sel3_g0_l3_18;
+  wire drain_sel3_g0_l3_19;
+  wire drain_sel3_g0_l3_2;
+  wire drain_sel3_g0_l3_20;
+  wire drain_sel3_g0_l3_21;
+  wire drain_sel3_g0_l3_22;
+  wire drain_sel3_g0_l3_23;
+  wire drain_sel3_g0_l3_24;
+  wire drain_sel3_g0_l3_25;
+  wire drain_sel3_g0_l3_3;
+  wire drain_sel3_g0_l3_4;
+  wire drain_sel3_g0_l3_5;
+  wire drain_sel3_g0_l3_6;
+  wire drain_sel3_g0_l3_7;
+  wire drain_sel3_g0_l3_8;
+  wire drain_sel3_g0_l3_9;
+  wire [25:0] drain_sel4_g0;
+  wire drain_sel4_g0_f0_0;
+  wire drain_sel4_g0_f0_1;
+  wire drain_sel4_g0_f0_10;
+  wire drain_sel4_g0_f0_11;
+  wire drain_sel4_g0_f0_12;
+  wire drain_sel4_g0_f0_13;
+  wire drain_sel4_g0_f0_14;
+  wire drain_sel4_g0_f0_15;
+  wire drain_sel4_g0_f0_16;
+  wire drain_sel4_g0_f0_17;
+  wire drain_sel4_g0_f0_18;
+  wire drain_sel4_g0_f0_19;
+  wire drain_sel4_g0_f0_2;
+  wire drain_sel4_g0_f0_20;
+  wire drain_sel4_g0_f0_21;
+  wire drain_sel4_g0_f0_22;
+  wire drain_sel4_g0_f0_23;
+  wire drain_sel4_g0_f0_24;
+  wire drain_sel4_g0_f0_25;
+  wire drain_sel4_g0_f0_3;
+  wire drain_sel4_g0_f0_4;
+  wire drain_sel4_g0_f0_5;
+  wire drain_sel4_g0_f0_6;
+  wire drain_sel4_g0_f0_7;
+  wire drain_sel4_g0_f0_8;
+  wire drain_sel4_g0_f0_9;
+  wire drain_sel4_g0_f1_0;
+  wire drain_sel4_g0_f1_1;
+  wire drain_sel4_g0_f1_10;
+  wire drain_sel4_g0_f1_11;
+  wire drain_sel4_g0_f1_12;
+  wire drain_sel4_g0_f1_13;
+  wire drain_sel4_g0_f1_14;
+  wire drain_sel4_g0_f1_15;
+  wire drain_sel4_g0_f1_16;
+  wire drain_sel4_g0_f1_17;
+  wire drain_sel4_g0_f1_18;
+  wire drain_sel4_g0_f1_19;
+  wire drain_sel4_g0_f1_2;
+  wire drain_sel4_g0_f1_20;
+  wire drain_sel4_g0_f1_21;
+  wire drain_sel4_g0_f1_22;
+  wire drain_sel4_g0_f1_23;
+  wire drain_sel4_g0_f1_24;
+  wire drain_sel4_g0_f1_25;
+  wire drain_sel4_g0_f1_3;
+  wire drain_sel4_g0_f1_4;
+  wire drain_sel4_g0_f1_5;
+  wire drain_sel4_g0_f1_6;
+  wire drain_sel4_g0_f1_7;
+  wire drain_sel4_g0_f1_8;
+  wire drain_sel4_g0_f1_9;
+  wire drain_sel4_g0_l0_0;
+  wire drain_sel4_g0_l0_1;
+  wire drain_sel4_g0_l0_10;
+  wire drain_sel4_g0_l0_11;
+  wire drain_sel4_g0_l0_12;
+  wire drain_sel4_g0_l0_13;
+  wire drain_sel4_g0_l0_14;
+  wire drain_sel4_g0_l0_15;
+  wire drain_sel4_g0_l0_16;
+  wire drain_sel4_g0_l0_17;
+  wire drain_sel4_g0_l0_18;
+  wire drain_sel4_g0_l0_19;
+  wire drain_sel4_g0_l0_2;
+  wire drain_sel4_g0_l0_20;
+  wire drain_sel4_g0_l0_21;
+  wire drain_sel4_g0_l0_22;
+  wire drain_sel4_g0_l0_23;
+  wire drain_sel4_g0_l0_24;
+  wire drain_sel4_g0_l0_25;
+  wire drain_sel4_g0_l0_3;
+  wire drain_sel4_g0_l0_4;
+  wire drain_sel4_g0_l0_5;
+  wire drain_sel4_g0_l0_6;
+  wire drain_sel4_g0_l0_7;
+  wire drain_sel4_g0_l0_8;
+  wire drain_sel4_g0_l0_9;
+  wire drain_sel4_g0_l1_0;
+  wire drain_sel4_g0_l1_1;
+  wire drain_sel4_g0_l1_10;
+  wire drain_sel4_g0_l1_11;
+  wire drain_sel4_g0_l1_12;
+  wire drain_sel4_g0_l1_13;
+  wire drain_sel4_g0_l1_14;
+  wire drain_sel4_g0_l1_15;
+  wire drain_sel4_g0_l1_16;
+  wire drain_sel4_g0_l1_17;
+  wire drain_sel4_g0_l1_18;
+  wire drain_sel4_g0_l1_19;
+  wire drain_sel4_g0_l1_2;
+  wire drain_sel4_g0_l1_20;
+  wire drain_sel4_g0_l1_21;
+  wire drain_sel4_g0_l1_22;
+  wire drain_sel4_g0_l1_23;
+  wire drain_sel4_g0_l1_24;
+  wire drain_sel4_g0_l1_25;
+  wire drain_sel4_g0_l1_3;
+  wire drain_sel4_g0_l1_4;
+  wire drain_sel4_g0_l1_5;
+  wire drain_sel4_g0_l1_6;
+  wire drain_sel4_g0_l1_7;
+  wire drain_sel4_g0_l1_8;
+  wire drain_sel4_g0_l1_9;
+  wire drain_sel4_g0_l2_0;
+  wire drain_sel4_g0_l2_1;
+  wire drain_sel4_g0_l2_10;
+  wire drain_sel4_g0_l2_11;
+  wire drain_sel4_g0_l2_12;
+  wire drain_sel4_g0_l2_13;
+  wire drain_sel4_g0_l2_14;
+  wire drain_sel4_g0_l2_15;
+  wire drain_sel4_g0_l2_16;
+  wire drain_sel4_g0_l2_17;
+  wire drain_sel4_g0_l2_18;
+  wire drain_sel4_g0_l2_19;
+  wire drain_sel4_g0_l2_2;
+  wire drain_sel4_g0_l2_20;
+  wire drain_sel4_g0_l2_21;
+  wire drain_sel4_g0_l2_22;
+  wire drain_sel4_g0_l2_23;
+  wire drain_sel4_g0_l2_24;
+  wire drain_sel4_g0_l2_25;
+  wire drain_sel4_g0_l2_3;
+  wire drain_sel4_g0_l2_4;
+  wire drain_sel4_g0_l2_5;
+  wire drain_sel4_g0_l2_6;
+  wire drain_sel4_g0_l2_7;
+  wire drain_sel4_g0_l2_8;
+  wire drain_sel4_g0_l2_9;
+  wire drain_sel4_g0_l3_0;
+  wire drain_sel4_g0_l3_1;
+  wire drain_sel4_g0_l3_10;
+  wire drain_sel4_g0_l3_11;
+  wire drain_sel4_g0_l3_12;
+  wire drain_sel4_g0_l3_13;
+  wire drain_sel4_g0_l3_14;
+  wire drain_sel4_g0_l3_15;
+  wire drain_sel4_g0_l3_16;
+  wire drain_sel4_g0_l3_17;
+  wire drain_sel4_g0_l3_18;
+  wire drain_sel4_g0_l3_19;
+  wire drain_sel4_g0_l3_2;
+  wire drain_sel4_g0_l3_20;
+  wire drain_sel4_g0_l3_21;
+  wire drain_sel4_g0_l3_22;
+  wire drain_sel4_g0_l3_23;
+  wire drain_sel4_g0_l3_24;
+  wire drain_sel4_g0_l3_25;
+  wire drain_sel4_g0_l3_3;
+  wire drain_sel4_g0_l3_4;
+  wire drain_sel4_g0_l3_5;
+  wire drain_sel4_g0_l3_6;
+  wire drain_sel4_g0_l3_7;
+  wire drain_sel4_g0_l3_8;
+  wire drain_sel4_g0_l3_9;
+  wire [25:0] drain_sel5_g0;
+  wire drain_sel5_g0_f0_0;
+  wire drain_sel5_g0_f0_1;
+  wire drain_sel5_g0_f0_10;
+  wire drain_sel5_g0_f0_11;
+  wire drain_sel5_g0_f0_12;
+  wire drain_sel5_g0_f0_13;
+  wire drain_sel5_g0_f0_14;
+  wire drain_sel5_g0_f0_15;
+  wire drain_sel5_g0_f0_16;
+  wire drain_sel5_g0_f0_17;
+  wire drain_sel5_g0_f0_18;
+  wire drain_sel5_g0_f0_19;
+  wire drain_sel5_g0_f0_2;
+  wire drain_sel5_g0_f0_20;
+  wire drain_sel5_g0_f0_21;
+  wire drain_sel5_g0_f0_22;
+  wire drain_sel5_g0_f0_23;
+  wire drain_sel5_g0_f0_24;
+  wire drain_sel5_g0_f0_25;
+  wire drain_sel5_g0_f0_3;
+  wire drain_sel5_g0_f0_4;
+  wire drain_sel5_g0_f0_5;
+  wire drain_sel5_g0_f0_6;
+  wire drain_sel5_g0_f0_7;
+  wire drain_sel5_g0_f0_8;
+  wire drain_sel5_g0_f0_9;
+  wire drain_sel5_g0_f1_0;
+  wire drain_sel5_g0_f1_1;
+  wire drain_sel5_g0_f1_10;
+  wire drain_sel5_g0_f1_11;
+  wire drain_sel5_g0_f1_12;
+  wire drain_sel5_g0_f1_13;
+  wire drain_sel5_g0_f1_14;
+  wire drain_sel5_g0_f1_15;
+  wire drain_sel5_g0_f1_16;
+  wire drain_sel5_g0_f1_17;
+  wire drain_sel5_g0_f1_18;
+  wire drain_sel5_g0_f1_19;
+  wire drain_sel5_g0_f1_2;
+  wire drain_sel5_g0_f1_20;
+  wire drain_sel5_g0_f1_21;
+  wire drain_sel5_g0_f1_22;
+  wire drain_sel5_g0_f1_23;
+  wire drain_sel5_g0_f1_24;
+  wire drain_sel5_g0_f1_25;
+  wire drain_sel5_g0_f1_3;
+  wire drain_sel5_g0_f1_4;
+  wire drain_sel5_g0_f1_5;
+  wire drain_sel5_g0_f1_6;
+  wire drain_sel5_g0_f1_7;
+  wire drain_sel5_g0_f1_8;
+  wire drain_sel5_g0_f1_9;
+  wire drain_sel5_g0_l0_0;
+  wire drain_sel5_g0_l0_1;
+  wire drain_sel5_g0_l0_10;
+  wire drain_sel5_g0_l0_11;
+  wire drain_sel5_g0_l0_12;
+  wire drain_sel5_g0_l0_13;
+  wire drain_sel5_g0_l0_14;
+  wire drain_sel5_g0_l0_15;
+  wire drain_sel5_g0_l0_16;
+  wire drain_sel5_g0_l0_17;
+  wire drain_sel5_g0_l0_18;
+  wire drain_sel5_g0_l0_19;
+  wire drain_sel5_g0_l0_2;
+  wire drain_sel5_g0_l0_20;
+  wire drain_sel5_g0_l0_21;
+  wire drain_sel5_g0_l0_22;
+  wire drain_sel5_g0_l0_23;
+  wire drain_sel5_g0_l0_24;
+  wire drain_sel5_g0_l0_25;
+  wire drain_sel5_g0_l0_3;
+  wire drain_sel5_g0_l0_4;
+  wire drain_sel5_g0_l0_5;
+  wire drain_sel5_g0_l0_6;
+  wire drain_sel5_g0_l0_7;
+  wire drain_sel5_g0_l0_8;
+  wire drain_sel5_g0_l0_9;
+  wire drain_sel5_g0_l1_0;
+  wire drain_sel5_g0_l1_1;
+  wire drain_sel5_g0_l1_10;
+  wire drain_sel5_g0_l1_11;
+  wire drain_sel5_g0_l1_12;
+  wire drain_sel5_g0_l1_13;
+  wire drain_sel5_g0_l1_14;
+  wire drain_sel5_g0_l1_15;
+  wire drain_sel5_g0_l1_16;
+  wire drain_sel5_g0_l1_17;
+  wire drain_sel5_g0_l1_18;
+  wire drain_sel5_g0_l1_19;
+  wire drain_sel5_g0_l1_2;
+  wire drain_sel5_g0_l1_20;
+  wire drain_sel5_g0_l1_21;
+  wire drain_sel5_g0_l1_22;
+  wire drain_sel5_g0_l1_23;
+  wire drain_sel5_g0_l1_24;
+  wire drain_sel5_g0_l1_25;
+  wire drain_sel5_g0_l1_3;
+  wire drain_sel5_g0_l1_4;
+  wire drain_sel5_g0_l1_5;
+  wire drain_sel5_g0_l1_6;
+  wire drain_sel5_g0_l1_7;
+  wire drain_sel5_g0_l1_8;
+  wire drain_sel5_g0_l1_9;
+  wire drain_sel5_g0_l2_0;
+  wire drain_sel5_g0_l2_1;
+  wire drain_sel5_g0_l2_10;
+  wire drain_sel5_g0_l2_11;
+  wire drain_sel5_g0_l2_12;
+  wire drain_sel5_g0_l2_13;
+  wire drain_sel5_g0_l2_14;
+  wire drain_sel5_g0_l2_15;
+  wire drain_sel5_g0_l2_16;
+  wire drain_sel5_g0_l2_17;
+  wire drain_sel5_g0_l2_18;
+  wire drain_sel5_g0_l2_19;
+  wire drain_sel5_g0_l2_2;
+  wire drain_sel5_g0_l2_20;
+  wire drain_sel5_g0_l2_21;
+  wire drain_sel5_g0_l2_22;
+  wire drain_sel5_g0_l2_23;
+  wire drain_sel5_g0_l2_24;
+  wire drain_sel5_g0_l2_25;
+  wire drain_sel5_g0_l2_3;
+  wire drain_sel5_g0_l2_4;
+  wire drain_sel5_g0_l2_5;
+  wire drain_sel5_g0_l2_6;
+  wire drain_sel5_g0_l2_7;
+  wire drain_sel5_g0_l2_8;
+  wire drain_sel5_g0_l2_9;
+  wire drain_sel5_g0_l3_0;
+  wire drain_sel5_g0_l3_1;
+  wire drain_sel5_g0_l3_10;
+  wire drain_sel5_g0_l3_11;
+  wire drain_sel5_g0_l3_12;
+  wire drain_sel5_g0_l3_13;
+  wire drain_sel5_g0_l3_14;
+  wire drain_sel5_g0_l3_15;
+  wire drain_sel5_g0_l3_16;
+  wire drain_sel5_g0_l3_17;
+  wire drain_sel5_g0_l3_18;
+  wire drain_sel5_g0_l3_19;
+  wire drain_sel5_g0_l3_2;
+  wire drain_sel5_g0_l3_20;
+  wire drain_sel5_g0_l3_21;
+  wire drain_sel5_g0_l3_22;
+  wire drain_sel5_g0_l3_23;
+  wire drain_sel5_g0_l3_24;
+  wire drain_sel5_g0_l3_25;
+  wire drain_sel5_g0_l3_3;
+  wire drain_sel5_g0_l3_4;
+  wire drain_sel5_g0_l3_5;
+  wire drain_sel5_g0_l3_6;
+  wire drain_sel5_g0_l3_7;
+  wire drain_sel5_g0_l3_8;
+  wire drain_sel5_g0_l3_9;
+  wire [25:0] drain_sel6_g0;
+  wire drain_sel6_g0_f0_0;
+  wire drain_sel6_g0_f0_1;
+  wire drain_sel6_g0_f0_10;
+  wire drain_sel6_g0_f0_11;
+  wire drain_sel6_g0_f0_12;
+  wire drain_sel6_g0_f0_13;
+  wire drain_sel6_g0_f0_14;
+  wire drain_sel6_g0_f0_15;
+  wire drain_sel6_g0_f0_16;
+  wire drain_sel6_g0_f0_17;
+  wire drain_sel6_g0_f0_18;
+  wire drain_sel6_g0_f0_19;
+  wire drain_sel6_g0_f0_2;
+  wire drain_sel6_g0_f0_20;
+  wire drain_sel6_g0_f0_21;
+  wire drain_sel6_g0_f0_22;
+  wire drain_sel6_g0_f0_23;
+  wire drain_sel6_g0_f0_24;
+  wire drain_sel6_g0_f0_25;
+  wire drain_sel6_g0_f0_3;
+  wire drain_sel6_g0_f0_4;
+  wire drain_sel6_g0_f0_5;
+  wire drain_sel6_g0_f0_6;
+  wire drain_sel6_g0_f0_7;
+  wire drain_sel6_g0_f0_8;
+  wire drain_sel6_g0_f0_9;
+  wire drain_sel6_g0_f1_0;
+  wire drain_sel6_g0_f1_1;
+  wire drain_sel6_g0_f1_10;
+  wire drain_sel6_g0_f1_11;
+  wire drain_sel6_g0_f1_12;
+  wire drain_sel6_g0_f1_13;
+  wire drain_sel6_g0_f1_14;
+  wire drain_sel6_g0_f1_15;
+  wire drain_sel6_g0_f1_16;
+  wire drain_sel6_g0_f1_17;
+  wire drain_sel6_g0_f1_18;
+  wire drain_sel6_g0_f1_19;
+  wire drain_sel6_g0_f1_2;
+  wire drain_sel6_g0_f1_20;
+  wire drain_sel6_g0_f1_21;
+  wire drain_sel6_g0_f1_22;
+  wire drain_sel6_g0_f1_23;
+  wire drain_sel6_g0_f1_24;
+  wire drain_sel6_g0_f1_25;
+  wire drain_sel6_g0_f1_3;
+  wire drain_sel6_g0_f1_4;
+  wire drain_sel6_g0_f1_5;
+  wire drain_sel6_g0_f1_6;
+  wire drain_sel6_g0_f1_7;
+  wire drain_sel6_g0_f1_8;
+  wire drain_sel6_g0_f1_9;
+  wire drain_sel6_g0_l0_0;
+  wire drain_sel6_g0_l0_1;
+  wire drain_sel6_g0_l0_10;
+  wire drain_sel6_g0_l0_11;
+  wire drain_sel6_g0_l0_12;
+  wire drain_sel6_g0_l0_13;
+  wire drain_sel6_g0_l0_14;
+  wire drain_sel6_g0_l0_15;
+  wire drain_sel6_g0_l0_16;
+  wire drain_sel6_g0_l0_17;
+  wire drain_sel6_g0_l0_18;
+  wire drain_sel6_g0_l0_19;
+  wire drain_sel6_g0_l0_2;
+  wire drain_sel6_g0_l0_20;
+  wire drain_sel6_g0_l0_21;
+  wire drain_sel6_g0_l0_22;
+  wire drain_sel6_g0_l0_23;
+  wire drain_sel6_g0_l0_24;
+  wire drain_sel6_g0_l0_25;
+  wire drain_sel6_g0_l0_3;
+  wire drain_sel6_g0_l0_4;
+  wire drain_sel6_g0_l0_5;
+  wire drain_sel6_g0_l0_6;
+  wire drain_sel6_g0_l0_7;
+  wire drain_sel6_g0_l0_8;
+  wire drain_sel6_g0_l0_9;
+  wire drain_sel6_g0_l1_0;
+  wire drain_sel6_g0_l1_1;
+  wire drain_sel6_g0_l1_10;
+  wire drain_sel6_g0_l1_11;
+  wire drain_sel6_g0_l1_12;
+  wire drain_sel6_g0_l1_13;
+  wire drain_sel6_g0_l1_14;
+  wire drain_sel6_g0_l1_15;
+  wire drain_sel6_g0_l1_16;
+  wire drain_sel6_g0_l1_17;
+  wire drain_sel6_g0_l1_18;
+  wire drain_sel6_g0_l1_19;
+  wire drain_sel6_g0_l1_2;
+  wire drain_sel6_g0_l1_20;
+  wire drain_sel6_g0_l1_21;
+  wire drain_sel6_g0_l1_22;
+  wire drain_sel6_g0_l1_23;
+  wire drain_sel6_g0_l1_24;
+  wire drain_sel6_g0_l1_25;
+  wire drain_sel6_g0_l1_3;
+  wire drain_sel6_g0_l1_4;
+  wire drain_sel6_g0_l1_5;
+  wire drain_sel6_g0_l1_6;
+  wire drain_sel6_g0_l1_7;
+  wire drain_sel6_g0_l1_8;
+  wire drain_sel6_g0_l1_9;
+  wire drain_sel6_g0_l2_0;
+  wire drain_sel6_g0_l2_1;
+  wire drain_sel6_g0_l2_10;
+  wire drain_sel6_g0_l2_11;
+  wire drain_sel6_g0_l2_12;
+  wire drain_sel6_g0_l2_13;
+  wire drain_sel6_g0_l2_14;
+  wire drain_sel6_g0_l2_15;
+  wire drain_sel6_g0_l2_16;
+  wire drain_sel6_g0_l2_17;
+  wire drain_sel6_g0_l2_18;
+  wire drain_sel6_g0_l2_19;
+  wire drain_sel6_g0_l2_2;
+  wire drain_sel6_g0_l2_20;
+  wire drain_sel6_g0_l2_21;
+  wire drain_sel6_g0_l2_22;
+  wire drain_sel6_g0_l2_23;
+  wire drain_sel6_g0_l2_24;
+  wire drain_sel6_g0_l2_25;
+  wire drain_sel6_g0_l2_3;
+  wire drain_sel6_g0_l2_4;
+  wire drain_sel6_g0_l2_5;
+  wire drain_sel6_g0_l2_6;
+  wire drain_sel6_g0_l2_7;
+  wire drain_sel6_g0_l2_8;
+  wire drain_sel6_g0_l2_9;
+  wire drain_sel6_g0_l3_0;
+  wire drain_sel6_g0_l3_1;
+  wire drain_sel6_g0_l3_10;
+  wire drain_sel6_g0_l3_11;
+  wire drain_sel6_g0_l3_12;
+  wire drain_sel6_g0_l3_13;
+  wire drain_sel6_g0_l3_14;
+  wire drain_sel6_g0_l3_15;
+  wire drain_sel6_g0_l3_16;
+  wire drain_sel6_g0_l3_17;
+  wire drain_sel6_g0_l3_18;
+  wire drain_sel6_g0_l3_19;
+  wire drain_sel6_g0_l3_2;
+  wire drain_sel6_g0_l3_20;
+  wire drain_sel6_g0_l3_21;
+  wire drain_sel6_g0_l3_22;
+  wire drain_sel6_g0_l3_23;
+  wire drain_sel6_g0_l3_24;
+  wire drain_sel6_g0_l3_25;
+  wire drain_sel6_g0_l3_3;
+  wire drain_sel6_g0_l3_4;
+  wire drain_sel6_g0_l3_5;
+  wire drain_sel6_g0_l3_6;
+  wire drain_sel6_g0_l3_7;
+  wire drain_sel6_g0_l3_8;
+  wire drain_sel6_g0_l3_9;
+  wire [25:0] drain_sel7_g0;
+  wire drain_sel7_g0_f0_0;
+  wire drain_sel7_g0_f0_1;
+  wire drain_sel7_g0_f0_10;
+  wire drain_sel7_g0_f0_11;
+  wire drain_sel7_g0_f0_12;
+  wire drain_sel7_g0_f0_13;
+  wire drain_sel7_g0_f0_14;
+  wire drain_sel7_g0_f0_15;
+  wire drain_sel7_g0_f0_16;
+  wire drain_sel7_g0_f0_17;
+  wire drain_sel7_g0_f0_18;
+  wire drain_sel7_g0_f0_19;
+  wire drain_sel7_g0_f0_2;
+  wire drain_sel7_g0_f0_20;
+  wire drain_sel7_g0_f0_21;
+  wire drain_sel7_g0_f0_22;
+  wire drain_sel7_g0_f0_23;
+  wire drain_sel7_g0_f0_24;
+  wire drain_sel7_g0_f0_25;
+  wire drain_sel7_g0_f0_3;
+  wire drain_sel7_g0_f0_4;
+  wire drain_sel7_g0_f0_5;
+  wire drain_sel7_g0_f0_6;
+  wire drain_sel7_g0_f0_7;
+  wire drain_sel7_g0_f0_8;
+  wire drain_sel7_g0_f0_9;
+  wire drain_sel7_g0_f1_0;
+  wire drain_sel7_g0_f1_1;
+  wire drain_sel7_g0_f1_10;
+  wire drain_sel7_g0_f1_11;
+  wire drain_sel7_g0_f1_12;
+  wire drain_sel7_g0_f1_13;
+  wire drain_sel7_g0_f1_14;
+  wire drain_sel7_g0_f1_15;
+  wire drain_sel7_g0_f1_16;
+  wire drain_sel7_g0_f1_17;
+  wire drain_sel7_g0_f1_18;
+  wire drain_sel7_g0_f1_19;
+  wire drain_sel7_g0_f1_2;
+  wire drain_sel7_g0_f1_20;
+  wire drain_sel7_g0_f1_21;
+  wire drain_sel7_g0_f1_22;
+  wire drain_sel7_g0_f1_23;
+  wire drain_sel7_g0_f1_24;
+  wire drain_sel7_g0_f1_25;
+  wire drain_sel7_g0_f1_3;
+  wire drain_sel7_g0_f1_4;
+  wire drain_sel7_g0_f1_5;
+  wire drain_sel7_g0_f1_6;
+  wire drain_sel7_g0_f1_7;
+  wire drain_sel7_g0_f1_8;
+  wire drain_sel7_g0_f1_9;
+  wire drain_sel7_g0_l0_0;
+  wire drain_sel7_g0_l0_1;
+  wire drain_sel7_g0_l0_10;
+  wire drain_sel7_g0_l0_11;
+  wire drain_sel7_g0_l0_12;
+  wire drain_sel7_g0_l0_13;
+  wire drain_sel7_g0_l0_14;
+  wire drain_sel7_g0_l0_15;
+  wire drain_sel7_g0_l0_16;
+  wire drain_sel7_g0_l0_17;
+  wire drain_sel7_g0_l0_18;
+  wire drain_sel7_g0_l0_19;
+  wire drain_sel7_g0_l0_2;
+  wire drain_sel7_g0_l0_20;
+  wire drain_sel7_g0_l0_21;
+  wire drain_sel7_g0_l0_22;
+  wire drain_sel7_g0_l0_23;
+  wire drain_sel7_g0_l0_24;
+  wire drain_sel7_g0_l0_25;
+  wire drain_sel7_g0_l0_3;
+  wire drain_sel7_g0_l0_4;
+  wire drain_sel7_g0_l0_5;
+  wire drain_sel7_g0_l0_6;
+  wire drain_sel7_g0_l0_7;
+  wire drain_sel7_g0_l0_8;
+  wire drain_sel7_g0_l0_9;
+  wire drain_sel7_g0_l1_0;
+  wire drain_sel7_g0_l1_1;
+  wire drain_sel7_g0_l1_10;
+  wire drain_sel7_g0_l1_11;
+  wire drain_sel7_g0_l1_12;
+  wire drain_sel7_g0_l1_13;
+  wire drain_sel7_g0_l1_14;
+  wire drain_sel7_g0_l1_15;
+  wire drain_sel7_g0_l1_16;
+  wire drain_sel7_g0_l1_17;
+  wire drain_sel7_g0_l1_18;
+  wire drain_sel7_g0_l1_19;
+  wire drain_sel7_g0_l1_2;
+  wire drain_sel7_g0_l1_20;
+  wire drain_sel7_g0_l1_21;
+  wire drain_sel7_g0_l1_22;
+  wire drain_sel7_g0_l1_23;
+  wire drain_sel7_g0_l1_24;
+  wire drain_sel7_g0_l1_25;
+  wire drain_sel7_g0_l1_3;
+  wire drain_sel7_g0_l1_4;
+  wire drain_sel7_g0_l1_5;
+  wire drain_sel7_g0_l1_6;
+  wire drain_sel7_g0_l1_7;
+  wire drain_sel7_g0_l1_8;
+  wire drain_sel7_g0_l1_9;
+  wire drain_sel7_g0_l2_0;
+  wire drain_sel7_g0_l2_1;
+  wire drain_sel7_g0_l2_10;
+  wire drain_sel7_g0_l2_11;
+  wire drain_sel7_g0_l2_12;
+  wire drain_sel7_g0_l2_13;
+  wire drain_sel7_g0_l2_14;
+  wire drain_sel7_g0_l2_15;
+  wire drain_sel7_g0_l2_16;
+  wire drain_sel7_g0_l2_17;
+  wire drain_sel7_g0_l2_18;
+  wire drain_sel7_g0_l2_19;
+  wire drain_sel7_g0_l2_2;
+  wire drain_sel7_g0_l2_20;
+  wire drain_sel7_g0_l2_21;
+  wire drain_sel7_g0_l2_22;
+  wire drain_sel7_g0_l2_23;
+  wire drain_sel7_g0_l2_24;
+  wire drain_sel7_g0_l2_25;
+  wire drain_sel7_g0_l2_3;
+  wire drain_sel7_g0_l2_4;
+  wire drain_sel7_g0_l2_5;
+  wire drain_sel7_g0_l2_6;
+  wire drain_sel7_g0_l2_7;
+  wire drain_sel7_g0_l2_8;
+  wire drain_sel7_g0_l2_9;
+  wire drain_sel7_g0_l3_0;
+  wire drain_sel7_g0_l3_1;
+  wire drain_sel7_g0_l3_10;
+  wire drain_sel7_g0_l3_11;
+  wire drain_sel7_g0_l3_12;
+  wire drain_sel7_g0_l3_13;
+  wire drain_sel7_g0_l3_14;
+  wire drain_sel7_g0_l3_15;
+  wire drain_sel7_g0_l3_16;
+  wire drain_sel7_g0_l3_17;
+  wire drain_sel7_g0_l3_18;
+  wire drain_sel7_g0_l3_19;
+  wire drain_sel7_g0_l3_2;
+  wire drain_sel7_g0_l3_20;
+  wire drain_sel7_g0_l3_21;
+  wire drain_sel7_g0_l3_22;
+  wire drain_sel7_g0_l3_23;
+  wire drain_sel7_g0_l3_24;
+  wire drain_sel7_g0_l3_25;
+  wire drain_sel7_g0_l3_3;
+  wire drain_sel7_g0_l3_4;
+  wire drain_sel7_g0_l3_5;
+  wire drain_sel7_g0_l3_6;
+  wire drain_sel7_g0_l3_7;
+  wire drain_sel7_g0_l3_8;
+  wire drain_sel7_g0_l3_9;
   output drain_valid;
   reg drain_valid = 1'h0;
   wire draining;
@@ -2165,30 +5005,30 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _009_ = | count_next;
   assign _010_ = beat_next == 3'h7;
   assign draining = | drain_count;
-  assign _069_ = drain_count - 1'h1;
-  assign _070_[2:0] = drain_beat + 1'h1;
-  assign _071_[2:0] = drain_advance ? 3'h0 : _070_[2:0];
-  assign _072_ = | { lf_7_7_d0, rst };
-  assign _073_ = | { lf_7_7_d0, rst };
-  assign _074_ = | { lf_7_7_d0, rst };
-  assign _075_ = | { lf_7_7_d0, rst };
-  assign _076_ = | { lf_7_7_d0, rst };
-  assign _077_ = | { lf_7_7_d0, rst };
-  assign _078_ = | { lf_7_7_d0, rst };
-  assign _079_ = | { lf_7_7_d0, rst };
-  assign _080_ = | { in_idle2, rst };
-  assign _081_ = | { in_idle2, rst };
-  assign _082_ = | { in_idle2, rst };
-  assign _083_ = | { in_idle2, rst };
-  assign _084_ = | { in_idle2, rst };
-  assign _085_ = | { in_idle2, rst };
-  assign _086_ = | { in_idle2, rst };
-  assign _087_ = | { in_idle_m1, rst };
-  assign _088_ = | { in_idle_m1, rst };
-  assign _089_ = draining ? _071_[2:0] : drain_beat;
-  assign beat_next = lf_7_7_d0 ? 3'h0 : _089_;
-  assign _090_ = drain_advance ? _069_ : drain_count;
-  assign count_next = lf_7_7_d0 ? 4'h8 : _090_;
+  assign _012_ = drain_count - 1'h1;
+  assign _013_[2:0] = drain_beat + 1'h1;
+  assign _014_[2:0] = drain_advance ? 3'h0 : _013_[2:0];
+  assign _016_ = | { lf_7_7_d0, rst };
+  assign _017_ = | { lf_7_7_d0, rst };
+  assign _018_ = | { lf_7_7_d0, rst };
+  assign _019_ = | { lf_7_7_d0, rst };
+  assign _020_ = | { lf_7_7_d0, rst };
+  assign _021_ = | { lf_7_7_d0, rst };
+  assign _022_ = | { lf_7_7_d0, rst };
+  assign _023_ = | { lf_7_7_d0, rst };
+  assign _024_ = | { in_idle2, rst };
+  assign _025_ = | { in_idle2, rst };
+  assign _026_ = | { in_idle2, rst };
+  assign _027_ = | { in_idle2, rst };
+  assign _028_ = | { in_idle2, rst };
+  assign _029_ = | { in_idle2, rst };
+  assign _030_ = | { in_idle2, rst };
+  assign _031_ = | { in_idle_m1, rst };
+  assign _032_ = | { in_idle_m1, rst };
+  assign _033_ = draining ? _014_[2:0] : drain_beat;
+  assign beat_next = lf_7_7_d0 ? 3'h0 : _033_;
+  assign _034_ = drain_advance ? _012_ : drain_count;
+  assign count_next = lf_7_7_d0 ? 4'h8 : _034_;
   \hwq_top.engine.array.acc_0_0  acc_0_0 (
     .acc(acc),
     .addend(p_0_0),
@@ -2637,1415 +5477,12647 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .clk(clk),
     .rst(rst)
   );
+  L6MUX21 drain_sel0_g0_l6mux_0 (
+    .D0(drain_sel0_g0_f0_0),
+    .D1(drain_sel0_g0_f1_0),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[0])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_1 (
+    .D0(drain_sel0_g0_f0_1),
+    .D1(drain_sel0_g0_f1_1),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[1])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_10 (
+    .D0(drain_sel0_g0_f0_10),
+    .D1(drain_sel0_g0_f1_10),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[10])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_11 (
+    .D0(drain_sel0_g0_f0_11),
+    .D1(drain_sel0_g0_f1_11),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[11])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_12 (
+    .D0(drain_sel0_g0_f0_12),
+    .D1(drain_sel0_g0_f1_12),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[12])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_13 (
+    .D0(drain_sel0_g0_f0_13),
+    .D1(drain_sel0_g0_f1_13),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[13])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_14 (
+    .D0(drain_sel0_g0_f0_14),
+    .D1(drain_sel0_g0_f1_14),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[14])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_15 (
+    .D0(drain_sel0_g0_f0_15),
+    .D1(drain_sel0_g0_f1_15),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[15])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_16 (
+    .D0(drain_sel0_g0_f0_16),
+    .D1(drain_sel0_g0_f1_16),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[16])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_17 (
+    .D0(drain_sel0_g0_f0_17),
+    .D1(drain_sel0_g0_f1_17),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[17])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_18 (
+    .D0(drain_sel0_g0_f0_18),
+    .D1(drain_sel0_g0_f1_18),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[18])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_19 (
+    .D0(drain_sel0_g0_f0_19),
+    .D1(drain_sel0_g0_f1_19),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[19])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_2 (
+    .D0(drain_sel0_g0_f0_2),
+    .D1(drain_sel0_g0_f1_2),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[2])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_20 (
+    .D0(drain_sel0_g0_f0_20),
+    .D1(drain_sel0_g0_f1_20),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[20])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_21 (
+    .D0(drain_sel0_g0_f0_21),
+    .D1(drain_sel0_g0_f1_21),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[21])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_22 (
+    .D0(drain_sel0_g0_f0_22),
+    .D1(drain_sel0_g0_f1_22),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[22])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_23 (
+    .D0(drain_sel0_g0_f0_23),
+    .D1(drain_sel0_g0_f1_23),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[23])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_24 (
+    .D0(drain_sel0_g0_f0_24),
+    .D1(drain_sel0_g0_f1_24),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[24])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_25 (
+    .D0(drain_sel0_g0_f0_25),
+    .D1(drain_sel0_g0_f1_25),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[25])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_3 (
+    .D0(drain_sel0_g0_f0_3),
+    .D1(drain_sel0_g0_f1_3),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[3])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_4 (
+    .D0(drain_sel0_g0_f0_4),
+    .D1(drain_sel0_g0_f1_4),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[4])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_5 (
+    .D0(drain_sel0_g0_f0_5),
+    .D1(drain_sel0_g0_f1_5),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[5])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_6 (
+    .D0(drain_sel0_g0_f0_6),
+    .D1(drain_sel0_g0_f1_6),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[6])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_7 (
+    .D0(drain_sel0_g0_f0_7),
+    .D1(drain_sel0_g0_f1_7),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[7])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_8 (
+    .D0(drain_sel0_g0_f0_8),
+    .D1(drain_sel0_g0_f1_8),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[8])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_9 (
+    .D0(drain_sel0_g0_f0_9),
+    .D1(drain_sel0_g0_f1_9),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_0 (
+    .A(out_0_0[0]),
+    .B(out_1_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_1 (
+    .A(out_0_0[1]),
+    .B(out_1_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_10 (
+    .A(out_0_0[10]),
+    .B(out_1_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_11 (
+    .A(out_0_0[11]),
+    .B(out_1_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_12 (
+    .A(out_0_0[12]),
+    .B(out_1_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_13 (
+    .A(out_0_0[13]),
+    .B(out_1_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_14 (
+    .A(out_0_0[14]),
+    .B(out_1_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_15 (
+    .A(out_0_0[15]),
+    .B(out_1_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_16 (
+    .A(out_0_0[16]),
+    .B(out_1_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_17 (
+    .A(out_0_0[17]),
+    .B(out_1_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_18 (
+    .A(out_0_0[18]),
+    .B(out_1_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_19 (
+    .A(out_0_0[19]),
+    .B(out_1_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_2 (
+    .A(out_0_0[2]),
+    .B(out_1_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_20 (
+    .A(out_0_0[20]),
+    .B(out_1_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_21 (
+    .A(out_0_0[21]),
+    .B(out_1_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_22 (
+    .A(out_0_0[22]),
+    .B(out_1_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_23 (
+    .A(out_0_0[23]),
+    .B(out_1_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_24 (
+    .A(out_0_0[24]),
+    .B(out_1_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_25 (
+    .A(out_0_0[25]),
+    .B(out_1_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_3 (
+    .A(out_0_0[3]),
+    .B(out_1_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_4 (
+    .A(out_0_0[4]),
+    .B(out_1_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_5 (
+    .A(out_0_0[5]),
+    .B(out_1_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_6 (
+    .A(out_0_0[6]),
+    .B(out_1_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_7 (
+    .A(out_0_0[7]),
+    .B(out_1_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_8 (
+    .A(out_0_0[8]),
+    .B(out_1_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_9 (
+    .A(out_0_0[9]),
+    .B(out_1_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_0 (
+    .A(out_2_0[0]),
+    .B(out_3_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_1 (
+    .A(out_2_0[1]),
+    .B(out_3_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_10 (
+    .A(out_2_0[10]),
+    .B(out_3_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_11 (
+    .A(out_2_0[11]),
+    .B(out_3_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_12 (
+    .A(out_2_0[12]),
+    .B(out_3_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_13 (
+    .A(out_2_0[13]),
+    .B(out_3_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_14 (
+    .A(out_2_0[14]),
+    .B(out_3_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_15 (
+    .A(out_2_0[15]),
+    .B(out_3_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_16 (
+    .A(out_2_0[16]),
+    .B(out_3_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_17 (
+    .A(out_2_0[17]),
+    .B(out_3_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_18 (
+    .A(out_2_0[18]),
+    .B(out_3_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_19 (
+    .A(out_2_0[19]),
+    .B(out_3_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_2 (
+    .A(out_2_0[2]),
+    .B(out_3_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_20 (
+    .A(out_2_0[20]),
+    .B(out_3_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_21 (
+    .A(out_2_0[21]),
+    .B(out_3_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_22 (
+    .A(out_2_0[22]),
+    .B(out_3_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_23 (
+    .A(out_2_0[23]),
+    .B(out_3_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_24 (
+    .A(out_2_0[24]),
+    .B(out_3_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_25 (
+    .A(out_2_0[25]),
+    .B(out_3_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_3 (
+    .A(out_2_0[3]),
+    .B(out_3_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_4 (
+    .A(out_2_0[4]),
+    .B(out_3_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_5 (
+    .A(out_2_0[5]),
+    .B(out_3_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_6 (
+    .A(out_2_0[6]),
+    .B(out_3_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_7 (
+    .A(out_2_0[7]),
+    .B(out_3_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_8 (
+    .A(out_2_0[8]),
+    .B(out_3_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_9 (
+    .A(out_2_0[9]),
+    .B(out_3_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_0 (
+    .A(out_4_0[0]),
+    .B(out_5_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_1 (
+    .A(out_4_0[1]),
+    .B(out_5_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_10 (
+    .A(out_4_0[10]),
+    .B(out_5_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_11 (
+    .A(out_4_0[11]),
+    .B(out_5_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_12 (
+    .A(out_4_0[12]),
+    .B(out_5_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_13 (
+    .A(out_4_0[13]),
+    .B(out_5_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_14 (
+    .A(out_4_0[14]),
+    .B(out_5_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_15 (
+    .A(out_4_0[15]),
+    .B(out_5_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_16 (
+    .A(out_4_0[16]),
+    .B(out_5_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_17 (
+    .A(out_4_0[17]),
+    .B(out_5_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_18 (
+    .A(out_4_0[18]),
+    .B(out_5_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_19 (
+    .A(out_4_0[19]),
+    .B(out_5_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_2 (
+    .A(out_4_0[2]),
+    .B(out_5_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_20 (
+    .A(out_4_0[20]),
+    .B(out_5_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_21 (
+    .A(out_4_0[21]),
+    .B(out_5_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_22 (
+    .A(out_4_0[22]),
+    .B(out_5_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_23 (
+    .A(out_4_0[23]),
+    .B(out_5_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_24 (
+    .A(out_4_0[24]),
+    .B(out_5_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_25 (
+    .A(out_4_0[25]),
+    .B(out_5_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_3 (
+    .A(out_4_0[3]),
+    .B(out_5_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_4 (
+    .A(out_4_0[4]),
+    .B(out_5_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_5 (
+    .A(out_4_0[5]),
+    .B(out_5_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_6 (
+    .A(out_4_0[6]),
+    .B(out_5_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_7 (
+    .A(out_4_0[7]),
+    .B(out_5_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_8 (
+    .A(out_4_0[8]),
+    .B(out_5_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_9 (
+    .A(out_4_0[9]),
+    .B(out_5_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_0 (
+    .A(out_6_0[0]),
+    .B(out_7_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_1 (
+    .A(out_6_0[1]),
+    .B(out_7_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_10 (
+    .A(out_6_0[10]),
+    .B(out_7_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_11 (
+    .A(out_6_0[11]),
+    .B(out_7_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_12 (
+    .A(out_6_0[12]),
+    .B(out_7_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_13 (
+    .A(out_6_0[13]),
+    .B(out_7_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_14 (
+    .A(out_6_0[14]),
+    .B(out_7_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_15 (
+    .A(out_6_0[15]),
+    .B(out_7_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_16 (
+    .A(out_6_0[16]),
+    .B(out_7_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_17 (
+    .A(out_6_0[17]),
+    .B(out_7_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_18 (
+    .A(out_6_0[18]),
+    .B(out_7_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_19 (
+    .A(out_6_0[19]),
+    .B(out_7_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_2 (
+    .A(out_6_0[2]),
+    .B(out_7_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_20 (
+    .A(out_6_0[20]),
+    .B(out_7_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_21 (
+    .A(out_6_0[21]),
+    .B(out_7_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_22 (
+    .A(out_6_0[22]),
+    .B(out_7_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_23 (
+    .A(out_6_0[23]),
+    .B(out_7_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_24 (
+    .A(out_6_0[24]),
+    .B(out_7_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_25 (
+    .A(out_6_0[25]),
+    .B(out_7_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_3 (
+    .A(out_6_0[3]),
+    .B(out_7_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_4 (
+    .A(out_6_0[4]),
+    .B(out_7_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_5 (
+    .A(out_6_0[5]),
+    .B(out_7_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_6 (
+    .A(out_6_0[6]),
+    .B(out_7_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_7 (
+    .A(out_6_0[7]),
+    .B(out_7_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_8 (
+    .A(out_6_0[8]),
+    .B(out_7_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_9 (
+    .A(out_6_0[9]),
+    .B(out_7_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_9)
+  );
+  PFUMX drain_sel0_g0_pfumx0_0 (
+    .ALUT(drain_sel0_g0_l1_0),
+    .BLUT(drain_sel0_g0_l0_0),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_0)
+  );
+  PFUMX drain_sel0_g0_pfumx0_1 (
+    .ALUT(drain_sel0_g0_l1_1),
+    .BLUT(drain_sel0_g0_l0_1),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_1)
+  );
+  PFUMX drain_sel0_g0_pfumx0_10 (
+    .ALUT(drain_sel0_g0_l1_10),
+    .BLUT(drain_sel0_g0_l0_10),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_10)
+  );
+  PFUMX drain_sel0_g0_pfumx0_11 (
+    .ALUT(drain_sel0_g0_l1_11),
+    .BLUT(drain_sel0_g0_l0_11),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_11)
+  );
+  PFUMX drain_sel0_g0_pfumx0_12 (
+    .ALUT(drain_sel0_g0_l1_12),
+    .BLUT(drain_sel0_g0_l0_12),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_12)
+  );
+  PFUMX drain_sel0_g0_pfumx0_13 (
+    .ALUT(drain_sel0_g0_l1_13),
+    .BLUT(drain_sel0_g0_l0_13),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_13)
+  );
+  PFUMX drain_sel0_g0_pfumx0_14 (
+    .ALUT(drain_sel0_g0_l1_14),
+    .BLUT(drain_sel0_g0_l0_14),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_14)
+  );
+  PFUMX drain_sel0_g0_pfumx0_15 (
+    .ALUT(drain_sel0_g0_l1_15),
+    .BLUT(drain_sel0_g0_l0_15),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_15)
+  );
+  PFUMX drain_sel0_g0_pfumx0_16 (
+    .ALUT(drain_sel0_g0_l1_16),
+    .BLUT(drain_sel0_g0_l0_16),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_16)
+  );
+  PFUMX drain_sel0_g0_pfumx0_17 (
+    .ALUT(drain_sel0_g0_l1_17),
+    .BLUT(drain_sel0_g0_l0_17),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_17)
+  );
+  PFUMX drain_sel0_g0_pfumx0_18 (
+    .ALUT(drain_sel0_g0_l1_18),
+    .BLUT(drain_sel0_g0_l0_18),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_18)
+  );
+  PFUMX drain_sel0_g0_pfumx0_19 (
+    .ALUT(drain_sel0_g0_l1_19),
+    .BLUT(drain_sel0_g0_l0_19),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_19)
+  );
+  PFUMX drain_sel0_g0_pfumx0_2 (
+    .ALUT(drain_sel0_g0_l1_2),
+    .BLUT(drain_sel0_g0_l0_2),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_2)
+  );
+  PFUMX drain_sel0_g0_pfumx0_20 (
+    .ALUT(drain_sel0_g0_l1_20),
+    .BLUT(drain_sel0_g0_l0_20),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_20)
+  );
+  PFUMX drain_sel0_g0_pfumx0_21 (
+    .ALUT(drain_sel0_g0_l1_21),
+    .BLUT(drain_sel0_g0_l0_21),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_21)
+  );
+  PFUMX drain_sel0_g0_pfumx0_22 (
+    .ALUT(drain_sel0_g0_l1_22),
+    .BLUT(drain_sel0_g0_l0_22),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_22)
+  );
+  PFUMX drain_sel0_g0_pfumx0_23 (
+    .ALUT(drain_sel0_g0_l1_23),
+    .BLUT(drain_sel0_g0_l0_23),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_23)
+  );
+  PFUMX drain_sel0_g0_pfumx0_24 (
+    .ALUT(drain_sel0_g0_l1_24),
+    .BLUT(drain_sel0_g0_l0_24),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_24)
+  );
+  PFUMX drain_sel0_g0_pfumx0_25 (
+    .ALUT(drain_sel0_g0_l1_25),
+    .BLUT(drain_sel0_g0_l0_25),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_25)
+  );
+  PFUMX drain_sel0_g0_pfumx0_3 (
+    .ALUT(drain_sel0_g0_l1_3),
+    .BLUT(drain_sel0_g0_l0_3),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_3)
+  );
+  PFUMX drain_sel0_g0_pfumx0_4 (
+    .ALUT(drain_sel0_g0_l1_4),
+    .BLUT(drain_sel0_g0_l0_4),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_4)
+  );
+  PFUMX drain_sel0_g0_pfumx0_5 (
+    .ALUT(drain_sel0_g0_l1_5),
+    .BLUT(drain_sel0_g0_l0_5),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_5)
+  );
+  PFUMX drain_sel0_g0_pfumx0_6 (
+    .ALUT(drain_sel0_g0_l1_6),
+    .BLUT(drain_sel0_g0_l0_6),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_6)
+  );
+  PFUMX drain_sel0_g0_pfumx0_7 (
+    .ALUT(drain_sel0_g0_l1_7),
+    .BLUT(drain_sel0_g0_l0_7),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_7)
+  );
+  PFUMX drain_sel0_g0_pfumx0_8 (
+    .ALUT(drain_sel0_g0_l1_8),
+    .BLUT(drain_sel0_g0_l0_8),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_8)
+  );
+  PFUMX drain_sel0_g0_pfumx0_9 (
+    .ALUT(drain_sel0_g0_l1_9),
+    .BLUT(drain_sel0_g0_l0_9),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_9)
+  );
+  PFUMX drain_sel0_g0_pfumx1_0 (
+    .ALUT(drain_sel0_g0_l3_0),
+    .BLUT(drain_sel0_g0_l2_0),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_0)
+  );
+  PFUMX drain_sel0_g0_pfumx1_1 (
+    .ALUT(drain_sel0_g0_l3_1),
+    .BLUT(drain_sel0_g0_l2_1),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_1)
+  );
+  PFUMX drain_sel0_g0_pfumx1_10 (
+    .ALUT(drain_sel0_g0_l3_10),
+    .BLUT(drain_sel0_g0_l2_10),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_10)
+  );
+  PFUMX drain_sel0_g0_pfumx1_11 (
+    .ALUT(drain_sel0_g0_l3_11),
+    .BLUT(drain_sel0_g0_l2_11),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_11)
+  );
+  PFUMX drain_sel0_g0_pfumx1_12 (
+    .ALUT(drain_sel0_g0_l3_12),
+    .BLUT(drain_sel0_g0_l2_12),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_12)
+  );
+  PFUMX drain_sel0_g0_pfumx1_13 (
+    .ALUT(drain_sel0_g0_l3_13),
+    .BLUT(drain_sel0_g0_l2_13),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_13)
+  );
+  PFUMX drain_sel0_g0_pfumx1_14 (
+    .ALUT(drain_sel0_g0_l3_14),
+    .BLUT(drain_sel0_g0_l2_14),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_14)
+  );
+  PFUMX drain_sel0_g0_pfumx1_15 (
+    .ALUT(drain_sel0_g0_l3_15),
+    .BLUT(drain_sel0_g0_l2_15),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_15)
+  );
+  PFUMX drain_sel0_g0_pfumx1_16 (
+    .ALUT(drain_sel0_g0_l3_16),
+    .BLUT(drain_sel0_g0_l2_16),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_16)
+  );
+  PFUMX drain_sel0_g0_pfumx1_17 (
+    .ALUT(drain_sel0_g0_l3_17),
+    .BLUT(drain_sel0_g0_l2_17),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_17)
+  );
+  PFUMX drain_sel0_g0_pfumx1_18 (
+    .ALUT(drain_sel0_g0_l3_18),
+    .BLUT(drain_sel0_g0_l2_18),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_18)
+  );
+  PFUMX drain_sel0_g0_pfumx1_19 (
+    .ALUT(drain_sel0_g0_l3_19),
+    .BLUT(drain_sel0_g0_l2_19),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_19)
+  );
+  PFUMX drain_sel0_g0_pfumx1_2 (
+    .ALUT(drain_sel0_g0_l3_2),
+    .BLUT(drain_sel0_g0_l2_2),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_2)
+  );
+  PFUMX drain_sel0_g0_pfumx1_20 (
+    .ALUT(drain_sel0_g0_l3_20),
+    .BLUT(drain_sel0_g0_l2_20),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_20)
+  );
+  PFUMX drain_sel0_g0_pfumx1_21 (
+    .ALUT(drain_sel0_g0_l3_21),
+    .BLUT(drain_sel0_g0_l2_21),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_21)
+  );
+  PFUMX drain_sel0_g0_pfumx1_22 (
+    .ALUT(drain_sel0_g0_l3_22),
+    .BLUT(drain_sel0_g0_l2_22),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_22)
+  );
+  PFUMX drain_sel0_g0_pfumx1_23 (
+    .ALUT(drain_sel0_g0_l3_23),
+    .BLUT(drain_sel0_g0_l2_23),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_23)
+  );
+  PFUMX drain_sel0_g0_pfumx1_24 (
+    .ALUT(drain_sel0_g0_l3_24),
+    .BLUT(drain_sel0_g0_l2_24),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_24)
+  );
+  PFUMX drain_sel0_g0_pfumx1_25 (
+    .ALUT(drain_sel0_g0_l3_25),
+    .BLUT(drain_sel0_g0_l2_25),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_25)
+  );
+  PFUMX drain_sel0_g0_pfumx1_3 (
+    .ALUT(drain_sel0_g0_l3_3),
+    .BLUT(drain_sel0_g0_l2_3),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_3)
+  );
+  PFUMX drain_sel0_g0_pfumx1_4 (
+    .ALUT(drain_sel0_g0_l3_4),
+    .BLUT(drain_sel0_g0_l2_4),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_4)
+  );
+  PFUMX drain_sel0_g0_pfumx1_5 (
+    .ALUT(drain_sel0_g0_l3_5),
+    .BLUT(drain_sel0_g0_l2_5),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_5)
+  );
+  PFUMX drain_sel0_g0_pfumx1_6 (
+    .ALUT(drain_sel0_g0_l3_6),
+    .BLUT(drain_sel0_g0_l2_6),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_6)
+  );
+  PFUMX drain_sel0_g0_pfumx1_7 (
+    .ALUT(drain_sel0_g0_l3_7),
+    .BLUT(drain_sel0_g0_l2_7),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_7)
+  );
+  PFUMX drain_sel0_g0_pfumx1_8 (
+    .ALUT(drain_sel0_g0_l3_8),
+    .BLUT(drain_sel0_g0_l2_8),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_8)
+  );
+  PFUMX drain_sel0_g0_pfumx1_9 (
+    .ALUT(drain_sel0_g0_l3_9),
+    .BLUT(drain_sel0_g0_l2_9),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_9)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_0 (
+    .D0(drain_sel1_g0_f0_0),
+    .D1(drain_sel1_g0_f1_0),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[0])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_1 (
+    .D0(drain_sel1_g0_f0_1),
+    .D1(drain_sel1_g0_f1_1),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[1])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_10 (
+    .D0(drain_sel1_g0_f0_10),
+    .D1(drain_sel1_g0_f1_10),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[10])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_11 (
+    .D0(drain_sel1_g0_f0_11),
+    .D1(drain_sel1_g0_f1_11),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[11])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_12 (
+    .D0(drain_sel1_g0_f0_12),
+    .D1(drain_sel1_g0_f1_12),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[12])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_13 (
+    .D0(drain_sel1_g0_f0_13),
+    .D1(drain_sel1_g0_f1_13),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[13])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_14 (
+    .D0(drain_sel1_g0_f0_14),
+    .D1(drain_sel1_g0_f1_14),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[14])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_15 (
+    .D0(drain_sel1_g0_f0_15),
+    .D1(drain_sel1_g0_f1_15),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[15])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_16 (
+    .D0(drain_sel1_g0_f0_16),
+    .D1(drain_sel1_g0_f1_16),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[16])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_17 (
+    .D0(drain_sel1_g0_f0_17),
+    .D1(drain_sel1_g0_f1_17),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[17])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_18 (
+    .D0(drain_sel1_g0_f0_18),
+    .D1(drain_sel1_g0_f1_18),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[18])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_19 (
+    .D0(drain_sel1_g0_f0_19),
+    .D1(drain_sel1_g0_f1_19),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[19])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_2 (
+    .D0(drain_sel1_g0_f0_2),
+    .D1(drain_sel1_g0_f1_2),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[2])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_20 (
+    .D0(drain_sel1_g0_f0_20),
+    .D1(drain_sel1_g0_f1_20),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[20])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_21 (
+    .D0(drain_sel1_g0_f0_21),
+    .D1(drain_sel1_g0_f1_21),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[21])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_22 (
+    .D0(drain_sel1_g0_f0_22),
+    .D1(drain_sel1_g0_f1_22),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[22])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_23 (
+    .D0(drain_sel1_g0_f0_23),
+    .D1(drain_sel1_g0_f1_23),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[23])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_24 (
+    .D0(drain_sel1_g0_f0_24),
+    .D1(drain_sel1_g0_f1_24),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[24])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_25 (
+    .D0(drain_sel1_g0_f0_25),
+    .D1(drain_sel1_g0_f1_25),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[25])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_3 (
+    .D0(drain_sel1_g0_f0_3),
+    .D1(drain_sel1_g0_f1_3),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[3])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_4 (
+    .D0(drain_sel1_g0_f0_4),
+    .D1(drain_sel1_g0_f1_4),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[4])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_5 (
+    .D0(drain_sel1_g0_f0_5),
+    .D1(drain_sel1_g0_f1_5),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[5])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_6 (
+    .D0(drain_sel1_g0_f0_6),
+    .D1(drain_sel1_g0_f1_6),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[6])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_7 (
+    .D0(drain_sel1_g0_f0_7),
+    .D1(drain_sel1_g0_f1_7),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[7])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_8 (
+    .D0(drain_sel1_g0_f0_8),
+    .D1(drain_sel1_g0_f1_8),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[8])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_9 (
+    .D0(drain_sel1_g0_f0_9),
+    .D1(drain_sel1_g0_f1_9),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_0 (
+    .A(out_0_1[0]),
+    .B(out_1_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_1 (
+    .A(out_0_1[1]),
+    .B(out_1_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_10 (
+    .A(out_0_1[10]),
+    .B(out_1_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_11 (
+    .A(out_0_1[11]),
+    .B(out_1_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_12 (
+    .A(out_0_1[12]),
+    .B(out_1_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_13 (
+    .A(out_0_1[13]),
+    .B(out_1_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_14 (
+    .A(out_0_1[14]),
+    .B(out_1_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_15 (
+    .A(out_0_1[15]),
+    .B(out_1_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_16 (
+    .A(out_0_1[16]),
+    .B(out_1_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_17 (
+    .A(out_0_1[17]),
+    .B(out_1_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_18 (
+    .A(out_0_1[18]),
+    .B(out_1_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_19 (
+    .A(out_0_1[19]),
+    .B(out_1_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_2 (
+    .A(out_0_1[2]),
+    .B(out_1_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_20 (
+    .A(out_0_1[20]),
+    .B(out_1_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_21 (
+    .A(out_0_1[21]),
+    .B(out_1_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_22 (
+    .A(out_0_1[22]),
+    .B(out_1_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_23 (
+    .A(out_0_1[23]),
+    .B(out_1_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_24 (
+    .A(out_0_1[24]),
+    .B(out_1_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_25 (
+    .A(out_0_1[25]),
+    .B(out_1_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_3 (
+    .A(out_0_1[3]),
+    .B(out_1_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_4 (
+    .A(out_0_1[4]),
+    .B(out_1_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_5 (
+    .A(out_0_1[5]),
+    .B(out_1_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_6 (
+    .A(out_0_1[6]),
+    .B(out_1_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_7 (
+    .A(out_0_1[7]),
+    .B(out_1_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_8 (
+    .A(out_0_1[8]),
+    .B(out_1_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_9 (
+    .A(out_0_1[9]),
+    .B(out_1_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_0 (
+    .A(out_2_1[0]),
+    .B(out_3_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_1 (
+    .A(out_2_1[1]),
+    .B(out_3_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_10 (
+    .A(out_2_1[10]),
+    .B(out_3_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_11 (
+    .A(out_2_1[11]),
+    .B(out_3_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_12 (
+    .A(out_2_1[12]),
+    .B(out_3_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_13 (
+    .A(out_2_1[13]),
+    .B(out_3_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_14 (
+    .A(out_2_1[14]),
+    .B(out_3_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_15 (
+    .A(out_2_1[15]),
+    .B(out_3_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_16 (
+    .A(out_2_1[16]),
+    .B(out_3_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_17 (
+    .A(out_2_1[17]),
+    .B(out_3_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_18 (
+    .A(out_2_1[18]),
+    .B(out_3_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_19 (
+    .A(out_2_1[19]),
+    .B(out_3_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_2 (
+    .A(out_2_1[2]),
+    .B(out_3_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_20 (
+    .A(out_2_1[20]),
+    .B(out_3_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_21 (
+    .A(out_2_1[21]),
+    .B(out_3_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_22 (
+    .A(out_2_1[22]),
+    .B(out_3_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_23 (
+    .A(out_2_1[23]),
+    .B(out_3_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_24 (
+    .A(out_2_1[24]),
+    .B(out_3_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_25 (
+    .A(out_2_1[25]),
+    .B(out_3_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_3 (
+    .A(out_2_1[3]),
+    .B(out_3_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_4 (
+    .A(out_2_1[4]),
+    .B(out_3_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_5 (
+    .A(out_2_1[5]),
+    .B(out_3_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_6 (
+    .A(out_2_1[6]),
+    .B(out_3_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_7 (
+    .A(out_2_1[7]),
+    .B(out_3_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_8 (
+    .A(out_2_1[8]),
+    .B(out_3_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_9 (
+    .A(out_2_1[9]),
+    .B(out_3_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_0 (
+    .A(out_4_1[0]),
+    .B(out_5_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_1 (
+    .A(out_4_1[1]),
+    .B(out_5_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_10 (
+    .A(out_4_1[10]),
+    .B(out_5_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_11 (
+    .A(out_4_1[11]),
+    .B(out_5_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_12 (
+    .A(out_4_1[12]),
+    .B(out_5_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_13 (
+    .A(out_4_1[13]),
+    .B(out_5_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_14 (
+    .A(out_4_1[14]),
+    .B(out_5_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_15 (
+    .A(out_4_1[15]),
+    .B(out_5_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_16 (
+    .A(out_4_1[16]),
+    .B(out_5_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_17 (
+    .A(out_4_1[17]),
+    .B(out_5_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_18 (
+    .A(out_4_1[18]),
+    .B(out_5_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_19 (
+    .A(out_4_1[19]),
+    .B(out_5_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_2 (
+    .A(out_4_1[2]),
+    .B(out_5_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_20 (
+    .A(out_4_1[20]),
+    .B(out_5_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_21 (
+    .A(out_4_1[21]),
+    .B(out_5_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_22 (
+    .A(out_4_1[22]),
+    .B(out_5_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_23 (
+    .A(out_4_1[23]),
+    .B(out_5_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_24 (
+    .A(out_4_1[24]),
+    .B(out_5_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_25 (
+    .A(out_4_1[25]),
+    .B(out_5_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_3 (
+    .A(out_4_1[3]),
+    .B(out_5_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_4 (
+    .A(out_4_1[4]),
+    .B(out_5_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_5 (
+    .A(out_4_1[5]),
+    .B(out_5_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_6 (
+    .A(out_4_1[6]),
+    .B(out_5_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_7 (
+    .A(out_4_1[7]),
+    .B(out_5_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_8 (
+    .A(out_4_1[8]),
+    .B(out_5_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_9 (
+    .A(out_4_1[9]),
+    .B(out_5_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_0 (
+    .A(out_6_1[0]),
+    .B(out_7_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_1 (
+    .A(out_6_1[1]),
+    .B(out_7_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_10 (
+    .A(out_6_1[10]),
+    .B(out_7_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_11 (
+    .A(out_6_1[11]),
+    .B(out_7_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_12 (
+    .A(out_6_1[12]),
+    .B(out_7_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_13 (
+    .A(out_6_1[13]),
+    .B(out_7_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_14 (
+    .A(out_6_1[14]),
+    .B(out_7_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_15 (
+    .A(out_6_1[15]),
+    .B(out_7_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_16 (
+    .A(out_6_1[16]),
+    .B(out_7_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_17 (
+    .A(out_6_1[17]),
+    .B(out_7_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_18 (
+    .A(out_6_1[18]),
+    .B(out_7_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_19 (
+    .A(out_6_1[19]),
+    .B(out_7_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_2 (
+    .A(out_6_1[2]),
+    .B(out_7_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_20 (
+    .A(out_6_1[20]),
+    .B(out_7_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_21 (
+    .A(out_6_1[21]),
+    .B(out_7_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_22 (
+    .A(out_6_1[22]),
+    .B(out_7_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_23 (
+    .A(out_6_1[23]),
+    .B(out_7_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_24 (
+    .A(out_6_1[24]),
+    .B(out_7_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_25 (
+    .A(out_6_1[25]),
+    .B(out_7_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_3 (
+    .A(out_6_1[3]),
+    .B(out_7_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_4 (
+    .A(out_6_1[4]),
+    .B(out_7_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_5 (
+    .A(out_6_1[5]),
+    .B(out_7_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_6 (
+    .A(out_6_1[6]),
+    .B(out_7_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_7 (
+    .A(out_6_1[7]),
+    .B(out_7_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_8 (
+    .A(out_6_1[8]),
+    .B(out_7_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_9 (
+    .A(out_6_1[9]),
+    .B(out_7_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_9)
+  );
+  PFUMX drain_sel1_g0_pfumx0_0 (
+    .ALUT(drain_sel1_g0_l1_0),
+    .BLUT(drain_sel1_g0_l0_0),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_0)
+  );
+  PFUMX drain_sel1_g0_pfumx0_1 (
+    .ALUT(drain_sel1_g0_l1_1),
+    .BLUT(drain_sel1_g0_l0_1),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_1)
+  );
+  PFUMX drain_sel1_g0_pfumx0_10 (
+    .ALUT(drain_sel1_g0_l1_10),
+    .BLUT(drain_sel1_g0_l0_10),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_10)
+  );
+  PFUMX drain_sel1_g0_pfumx0_11 (
+    .ALUT(drain_sel1_g0_l1_11),
+    .BLUT(drain_sel1_g0_l0_11),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_11)
+  );
+  PFUMX drain_sel1_g0_pfumx0_12 (
+    .ALUT(drain_sel1_g0_l1_12),
+    .BLUT(drain_sel1_g0_l0_12),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_12)
+  );
+  PFUMX drain_sel1_g0_pfumx0_13 (
+    .ALUT(drain_sel1_g0_l1_13),
+    .BLUT(drain_sel1_g0_l0_13),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_13)
+  );
+  PFUMX drain_sel1_g0_pfumx0_14 (
+    .ALUT(drain_sel1_g0_l1_14),
+    .BLUT(drain_sel1_g0_l0_14),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_14)
+  );
+  PFUMX drain_sel1_g0_pfumx0_15 (
+    .ALUT(drain_sel1_g0_l1_15),
+    .BLUT(drain_sel1_g0_l0_15),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_15)
+  );
+  PFUMX drain_sel1_g0_pfumx0_16 (
+    .ALUT(drain_sel1_g0_l1_16),
+    .BLUT(drain_sel1_g0_l0_16),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_16)
+  );
+  PFUMX drain_sel1_g0_pfumx0_17 (
+    .ALUT(drain_sel1_g0_l1_17),
+    .BLUT(drain_sel1_g0_l0_17),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_17)
+  );
+  PFUMX drain_sel1_g0_pfumx0_18 (
+    .ALUT(drain_sel1_g0_l1_18),
+    .BLUT(drain_sel1_g0_l0_18),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_18)
+  );
+  PFUMX drain_sel1_g0_pfumx0_19 (
+    .ALUT(drain_sel1_g0_l1_19),
+    .BLUT(drain_sel1_g0_l0_19),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_19)
+  );
+  PFUMX drain_sel1_g0_pfumx0_2 (
+    .ALUT(drain_sel1_g0_l1_2),
+    .BLUT(drain_sel1_g0_l0_2),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_2)
+  );
+  PFUMX drain_sel1_g0_pfumx0_20 (
+    .ALUT(drain_sel1_g0_l1_20),
+    .BLUT(drain_sel1_g0_l0_20),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_20)
+  );
+  PFUMX drain_sel1_g0_pfumx0_21 (
+    .ALUT(drain_sel1_g0_l1_21),
+    .BLUT(drain_sel1_g0_l0_21),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_21)
+  );
+  PFUMX drain_sel1_g0_pfumx0_22 (
+    .ALUT(drain_sel1_g0_l1_22),
+    .BLUT(drain_sel1_g0_l0_22),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_22)
+  );
+  PFUMX drain_sel1_g0_pfumx0_23 (
+    .ALUT(drain_sel1_g0_l1_23),
+    .BLUT(drain_sel1_g0_l0_23),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_23)
+  );
+  PFUMX drain_sel1_g0_pfumx0_24 (
+    .ALUT(drain_sel1_g0_l1_24),
+    .BLUT(drain_sel1_g0_l0_24),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_24)
+  );
+  PFUMX drain_sel1_g0_pfumx0_25 (
+    .ALUT(drain_sel1_g0_l1_25),
+    .BLUT(drain_sel1_g0_l0_25),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_25)
+  );
+  PFUMX drain_sel1_g0_pfumx0_3 (
+    .ALUT(drain_sel1_g0_l1_3),
+    .BLUT(drain_sel1_g0_l0_3),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_3)
+  );
+  PFUMX drain_sel1_g0_pfumx0_4 (
+    .ALUT(drain_sel1_g0_l1_4),
+    .BLUT(drain_sel1_g0_l0_4),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_4)
+  );
+  PFUMX drain_sel1_g0_pfumx0_5 (
+    .ALUT(drain_sel1_g0_l1_5),
+    .BLUT(drain_sel1_g0_l0_5),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_5)
+  );
+  PFUMX drain_sel1_g0_pfumx0_6 (
+    .ALUT(drain_sel1_g0_l1_6),
+    .BLUT(drain_sel1_g0_l0_6),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_6)
+  );
+  PFUMX drain_sel1_g0_pfumx0_7 (
+    .ALUT(drain_sel1_g0_l1_7),
+    .BLUT(drain_sel1_g0_l0_7),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_7)
+  );
+  PFUMX drain_sel1_g0_pfumx0_8 (
+    .ALUT(drain_sel1_g0_l1_8),
+    .BLUT(drain_sel1_g0_l0_8),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_8)
+  );
+  PFUMX drain_sel1_g0_pfumx0_9 (
+    .ALUT(drain_sel1_g0_l1_9),
+    .BLUT(drain_sel1_g0_l0_9),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_9)
+  );
+  PFUMX drain_sel1_g0_pfumx1_0 (
+    .ALUT(drain_sel1_g0_l3_0),
+    .BLUT(drain_sel1_g0_l2_0),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_0)
+  );
+  PFUMX drain_sel1_g0_pfumx1_1 (
+    .ALUT(drain_sel1_g0_l3_1),
+    .BLUT(drain_sel1_g0_l2_1),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_1)
+  );
+  PFUMX drain_sel1_g0_pfumx1_10 (
+    .ALUT(drain_sel1_g0_l3_10),
+    .BLUT(drain_sel1_g0_l2_10),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_10)
+  );
+  PFUMX drain_sel1_g0_pfumx1_11 (
+    .ALUT(drain_sel1_g0_l3_11),
+    .BLUT(drain_sel1_g0_l2_11),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_11)
+  );
+  PFUMX drain_sel1_g0_pfumx1_12 (
+    .ALUT(drain_sel1_g0_l3_12),
+    .BLUT(drain_sel1_g0_l2_12),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_12)
+  );
+  PFUMX drain_sel1_g0_pfumx1_13 (
+    .ALUT(drain_sel1_g0_l3_13),
+    .BLUT(drain_sel1_g0_l2_13),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_13)
+  );
+  PFUMX drain_sel1_g0_pfumx1_14 (
+    .ALUT(drain_sel1_g0_l3_14),
+    .BLUT(drain_sel1_g0_l2_14),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_14)
+  );
+  PFUMX drain_sel1_g0_pfumx1_15 (
+    .ALUT(drain_sel1_g0_l3_15),
+    .BLUT(drain_sel1_g0_l2_15),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_15)
+  );
+  PFUMX drain_sel1_g0_pfumx1_16 (
+    .ALUT(drain_sel1_g0_l3_16),
+    .BLUT(drain_sel1_g0_l2_16),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_16)
+  );
+  PFUMX drain_sel1_g0_pfumx1_17 (
+    .ALUT(drain_sel1_g0_l3_17),
+    .BLUT(drain_sel1_g0_l2_17),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_17)
+  );
+  PFUMX drain_sel1_g0_pfumx1_18 (
+    .ALUT(drain_sel1_g0_l3_18),
+    .BLUT(drain_sel1_g0_l2_18),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_18)
+  );
+  PFUMX drain_sel1_g0_pfumx1_19 (
+    .ALUT(drain_sel1_g0_l3_19),
+    .BLUT(drain_sel1_g0_l2_19),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_19)
+  );
+  PFUMX drain_sel1_g0_pfumx1_2 (
+    .ALUT(drain_sel1_g0_l3_2),
+    .BLUT(drain_sel1_g0_l2_2),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_2)
+  );
+  PFUMX drain_sel1_g0_pfumx1_20 (
+    .ALUT(drain_sel1_g0_l3_20),
+    .BLUT(drain_sel1_g0_l2_20),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_20)
+  );
+  PFUMX drain_sel1_g0_pfumx1_21 (
+    .ALUT(drain_sel1_g0_l3_21),
+    .BLUT(drain_sel1_g0_l2_21),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_21)
+  );
+  PFUMX drain_sel1_g0_pfumx1_22 (
+    .ALUT(drain_sel1_g0_l3_22),
+    .BLUT(drain_sel1_g0_l2_22),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_22)
+  );
+  PFUMX drain_sel1_g0_pfumx1_23 (
+    .ALUT(drain_sel1_g0_l3_23),
+    .BLUT(drain_sel1_g0_l2_23),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_23)
+  );
+  PFUMX drain_sel1_g0_pfumx1_24 (
+    .ALUT(drain_sel1_g0_l3_24),
+    .BLUT(drain_sel1_g0_l2_24),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_24)
+  );
+  PFUMX drain_sel1_g0_pfumx1_25 (
+    .ALUT(drain_sel1_g0_l3_25),
+    .BLUT(drain_sel1_g0_l2_25),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_25)
+  );
+  PFUMX drain_sel1_g0_pfumx1_3 (
+    .ALUT(drain_sel1_g0_l3_3),
+    .BLUT(drain_sel1_g0_l2_3),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_3)
+  );
+  PFUMX drain_sel1_g0_pfumx1_4 (
+    .ALUT(drain_sel1_g0_l3_4),
+    .BLUT(drain_sel1_g0_l2_4),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_4)
+  );
+  PFUMX drain_sel1_g0_pfumx1_5 (
+    .ALUT(drain_sel1_g0_l3_5),
+    .BLUT(drain_sel1_g0_l2_5),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_5)
+  );
+  PFUMX drain_sel1_g0_pfumx1_6 (
+    .ALUT(drain_sel1_g0_l3_6),
+    .BLUT(drain_sel1_g0_l2_6),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_6)
+  );
+  PFUMX drain_sel1_g0_pfumx1_7 (
+    .ALUT(drain_sel1_g0_l3_7),
+    .BLUT(drain_sel1_g0_l2_7),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_7)
+  );
+  PFUMX drain_sel1_g0_pfumx1_8 (
+    .ALUT(drain_sel1_g0_l3_8),
+    .BLUT(drain_sel1_g0_l2_8),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_8)
+  );
+  PFUMX drain_sel1_g0_pfumx1_9 (
+    .ALUT(drain_sel1_g0_l3_9),
+    .BLUT(drain_sel1_g0_l2_9),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_9)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_0 (
+    .D0(drain_sel2_g0_f0_0),
+    .D1(drain_sel2_g0_f1_0),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[0])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_1 (
+    .D0(drain_sel2_g0_f0_1),
+    .D1(drain_sel2_g0_f1_1),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[1])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_10 (
+    .D0(drain_sel2_g0_f0_10),
+    .D1(drain_sel2_g0_f1_10),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[10])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_11 (
+    .D0(drain_sel2_g0_f0_11),
+    .D1(drain_sel2_g0_f1_11),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[11])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_12 (
+    .D0(drain_sel2_g0_f0_12),
+    .D1(drain_sel2_g0_f1_12),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[12])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_13 (
+    .D0(drain_sel2_g0_f0_13),
+    .D1(drain_sel2_g0_f1_13),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[13])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_14 (
+    .D0(drain_sel2_g0_f0_14),
+    .D1(drain_sel2_g0_f1_14),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[14])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_15 (
+    .D0(drain_sel2_g0_f0_15),
+    .D1(drain_sel2_g0_f1_15),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[15])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_16 (
+    .D0(drain_sel2_g0_f0_16),
+    .D1(drain_sel2_g0_f1_16),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[16])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_17 (
+    .D0(drain_sel2_g0_f0_17),
+    .D1(drain_sel2_g0_f1_17),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[17])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_18 (
+    .D0(drain_sel2_g0_f0_18),
+    .D1(drain_sel2_g0_f1_18),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[18])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_19 (
+    .D0(drain_sel2_g0_f0_19),
+    .D1(drain_sel2_g0_f1_19),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[19])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_2 (
+    .D0(drain_sel2_g0_f0_2),
+    .D1(drain_sel2_g0_f1_2),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[2])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_20 (
+    .D0(drain_sel2_g0_f0_20),
+    .D1(drain_sel2_g0_f1_20),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[20])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_21 (
+    .D0(drain_sel2_g0_f0_21),
+    .D1(drain_sel2_g0_f1_21),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[21])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_22 (
+    .D0(drain_sel2_g0_f0_22),
+    .D1(drain_sel2_g0_f1_22),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[22])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_23 (
+    .D0(drain_sel2_g0_f0_23),
+    .D1(drain_sel2_g0_f1_23),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[23])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_24 (
+    .D0(drain_sel2_g0_f0_24),
+    .D1(drain_sel2_g0_f1_24),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[24])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_25 (
+    .D0(drain_sel2_g0_f0_25),
+    .D1(drain_sel2_g0_f1_25),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[25])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_3 (
+    .D0(drain_sel2_g0_f0_3),
+    .D1(drain_sel2_g0_f1_3),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[3])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_4 (
+    .D0(drain_sel2_g0_f0_4),
+    .D1(drain_sel2_g0_f1_4),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[4])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_5 (
+    .D0(drain_sel2_g0_f0_5),
+    .D1(drain_sel2_g0_f1_5),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[5])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_6 (
+    .D0(drain_sel2_g0_f0_6),
+    .D1(drain_sel2_g0_f1_6),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[6])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_7 (
+    .D0(drain_sel2_g0_f0_7),
+    .D1(drain_sel2_g0_f1_7),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[7])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_8 (
+    .D0(drain_sel2_g0_f0_8),
+    .D1(drain_sel2_g0_f1_8),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[8])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_9 (
+    .D0(drain_sel2_g0_f0_9),
+    .D1(drain_sel2_g0_f1_9),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_0 (
+    .A(out_0_2[0]),
+    .B(out_1_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_1 (
+    .A(out_0_2[1]),
+    .B(out_1_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_10 (
+    .A(out_0_2[10]),
+    .B(out_1_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_11 (
+    .A(out_0_2[11]),
+    .B(out_1_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_12 (
+    .A(out_0_2[12]),
+    .B(out_1_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_13 (
+    .A(out_0_2[13]),
+    .B(out_1_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_14 (
+    .A(out_0_2[14]),
+    .B(out_1_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_15 (
+    .A(out_0_2[15]),
+    .B(out_1_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_16 (
+    .A(out_0_2[16]),
+    .B(out_1_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_17 (
+    .A(out_0_2[17]),
+    .B(out_1_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_18 (
+    .A(out_0_2[18]),
+    .B(out_1_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_19 (
+    .A(out_0_2[19]),
+    .B(out_1_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_2 (
+    .A(out_0_2[2]),
+    .B(out_1_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_20 (
+    .A(out_0_2[20]),
+    .B(out_1_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_21 (
+    .A(out_0_2[21]),
+    .B(out_1_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_22 (
+    .A(out_0_2[22]),
+    .B(out_1_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_23 (
+    .A(out_0_2[23]),
+    .B(out_1_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_24 (
+    .A(out_0_2[24]),
+    .B(out_1_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_25 (
+    .A(out_0_2[25]),
+    .B(out_1_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_3 (
+    .A(out_0_2[3]),
+    .B(out_1_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_4 (
+    .A(out_0_2[4]),
+    .B(out_1_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_5 (
+    .A(out_0_2[5]),
+    .B(out_1_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_6 (
+    .A(out_0_2[6]),
+    .B(out_1_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_7 (
+    .A(out_0_2[7]),
+    .B(out_1_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_8 (
+    .A(out_0_2[8]),
+    .B(out_1_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_9 (
+    .A(out_0_2[9]),
+    .B(out_1_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_0 (
+    .A(out_2_2[0]),
+    .B(out_3_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_1 (
+    .A(out_2_2[1]),
+    .B(out_3_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_10 (
+    .A(out_2_2[10]),
+    .B(out_3_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_11 (
+    .A(out_2_2[11]),
+    .B(out_3_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_12 (
+    .A(out_2_2[12]),
+    .B(out_3_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_13 (
+    .A(out_2_2[13]),
+    .B(out_3_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_14 (
+    .A(out_2_2[14]),
+    .B(out_3_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_15 (
+    .A(out_2_2[15]),
+    .B(out_3_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_16 (
+    .A(out_2_2[16]),
+    .B(out_3_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_17 (
+    .A(out_2_2[17]),
+    .B(out_3_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_18 (
+    .A(out_2_2[18]),
+    .B(out_3_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_19 (
+    .A(out_2_2[19]),
+    .B(out_3_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_2 (
+    .A(out_2_2[2]),
+    .B(out_3_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_20 (
+    .A(out_2_2[20]),
+    .B(out_3_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_21 (
+    .A(out_2_2[21]),
+    .B(out_3_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_22 (
+    .A(out_2_2[22]),
+    .B(out_3_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_23 (
+    .A(out_2_2[23]),
+    .B(out_3_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_24 (
+    .A(out_2_2[24]),
+    .B(out_3_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_25 (
+    .A(out_2_2[25]),
+    .B(out_3_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_3 (
+    .A(out_2_2[3]),
+    .B(out_3_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_4 (
+    .A(out_2_2[4]),
+    .B(out_3_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_5 (
+    .A(out_2_2[5]),
+    .B(out_3_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_6 (
+    .A(out_2_2[6]),
+    .B(out_3_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_7 (
+    .A(out_2_2[7]),
+    .B(out_3_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_8 (
+    .A(out_2_2[8]),
+    .B(out_3_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_9 (
+    .A(out_2_2[9]),
+    .B(out_3_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_0 (
+    .A(out_4_2[0]),
+    .B(out_5_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_1 (
+    .A(out_4_2[1]),
+    .B(out_5_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_10 (
+    .A(out_4_2[10]),
+    .B(out_5_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_11 (
+    .A(out_4_2[11]),
+    .B(out_5_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_12 (
+    .A(out_4_2[12]),
+    .B(out_5_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_13 (
+    .A(out_4_2[13]),
+    .B(out_5_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_14 (
+    .A(out_4_2[14]),
+    .B(out_5_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_15 (
+    .A(out_4_2[15]),
+    .B(out_5_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_16 (
+    .A(out_4_2[16]),
+    .B(out_5_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_17 (
+    .A(out_4_2[17]),
+    .B(out_5_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_18 (
+    .A(out_4_2[18]),
+    .B(out_5_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_19 (
+    .A(out_4_2[19]),
+    .B(out_5_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_2 (
+    .A(out_4_2[2]),
+    .B(out_5_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_20 (
+    .A(out_4_2[20]),
+    .B(out_5_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_21 (
+    .A(out_4_2[21]),
+    .B(out_5_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_22 (
+    .A(out_4_2[22]),
+    .B(out_5_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_23 (
+    .A(out_4_2[23]),
+    .B(out_5_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_24 (
+    .A(out_4_2[24]),
+    .B(out_5_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_25 (
+    .A(out_4_2[25]),
+    .B(out_5_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_3 (
+    .A(out_4_2[3]),
+    .B(out_5_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_4 (
+    .A(out_4_2[4]),
+    .B(out_5_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_5 (
+    .A(out_4_2[5]),
+    .B(out_5_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_6 (
+    .A(out_4_2[6]),
+    .B(out_5_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_7 (
+    .A(out_4_2[7]),
+    .B(out_5_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_8 (
+    .A(out_4_2[8]),
+    .B(out_5_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_9 (
+    .A(out_4_2[9]),
+    .B(out_5_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_0 (
+    .A(out_6_2[0]),
+    .B(out_7_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_1 (
+    .A(out_6_2[1]),
+    .B(out_7_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_10 (
+    .A(out_6_2[10]),
+    .B(out_7_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_11 (
+    .A(out_6_2[11]),
+    .B(out_7_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_12 (
+    .A(out_6_2[12]),
+    .B(out_7_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_13 (
+    .A(out_6_2[13]),
+    .B(out_7_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_14 (
+    .A(out_6_2[14]),
+    .B(out_7_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_15 (
+    .A(out_6_2[15]),
+    .B(out_7_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_16 (
+    .A(out_6_2[16]),
+    .B(out_7_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_17 (
+    .A(out_6_2[17]),
+    .B(out_7_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_18 (
+    .A(out_6_2[18]),
+    .B(out_7_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_19 (
+    .A(out_6_2[19]),
+    .B(out_7_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_2 (
+    .A(out_6_2[2]),
+    .B(out_7_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_20 (
+    .A(out_6_2[20]),
+    .B(out_7_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_21 (
+    .A(out_6_2[21]),
+    .B(out_7_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_22 (
+    .A(out_6_2[22]),
+    .B(out_7_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_23 (
+    .A(out_6_2[23]),
+    .B(out_7_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_24 (
+    .A(out_6_2[24]),
+    .B(out_7_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_25 (
+    .A(out_6_2[25]),
+    .B(out_7_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_3 (
+    .A(out_6_2[3]),
+    .B(out_7_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_4 (
+    .A(out_6_2[4]),
+    .B(out_7_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_5 (
+    .A(out_6_2[5]),
+    .B(out_7_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_6 (
+    .A(out_6_2[6]),
+    .B(out_7_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_7 (
+    .A(out_6_2[7]),
+    .B(out_7_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_8 (
+    .A(out_6_2[8]),
+    .B(out_7_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_9 (
+    .A(out_6_2[9]),
+    .B(out_7_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_9)
+  );
+  PFUMX drain_sel2_g0_pfumx0_0 (
+    .ALUT(drain_sel2_g0_l1_0),
+    .BLUT(drain_sel2_g0_l0_0),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_0)
+  );
+  PFUMX drain_sel2_g0_pfumx0_1 (
+    .ALUT(drain_sel2_g0_l1_1),
+    .BLUT(drain_sel2_g0_l0_1),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_1)
+  );
+  PFUMX drain_sel2_g0_pfumx0_10 (
+    .ALUT(drain_sel2_g0_l1_10),
+    .BLUT(drain_sel2_g0_l0_10),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_10)
+  );
+  PFUMX drain_sel2_g0_pfumx0_11 (
+    .ALUT(drain_sel2_g0_l1_11),
+    .BLUT(drain_sel2_g0_l0_11),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_11)
+  );
+  PFUMX drain_sel2_g0_pfumx0_12 (
+    .ALUT(drain_sel2_g0_l1_12),
+    .BLUT(drain_sel2_g0_l0_12),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_12)
+  );
+  PFUMX drain_sel2_g0_pfumx0_13 (
+    .ALUT(drain_sel2_g0_l1_13),
+    .BLUT(drain_sel2_g0_l0_13),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_13)
+  );
+  PFUMX drain_sel2_g0_pfumx0_14 (
+    .ALUT(drain_sel2_g0_l1_14),
+    .BLUT(drain_sel2_g0_l0_14),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_14)
+  );
+  PFUMX drain_sel2_g0_pfumx0_15 (
+    .ALUT(drain_sel2_g0_l1_15),
+    .BLUT(drain_sel2_g0_l0_15),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_15)
+  );
+  PFUMX drain_sel2_g0_pfumx0_16 (
+    .ALUT(drain_sel2_g0_l1_16),
+    .BLUT(drain_sel2_g0_l0_16),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_16)
+  );
+  PFUMX drain_sel2_g0_pfumx0_17 (
+    .ALUT(drain_sel2_g0_l1_17),
+    .BLUT(drain_sel2_g0_l0_17),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_17)
+  );
+  PFUMX drain_sel2_g0_pfumx0_18 (
+    .ALUT(drain_sel2_g0_l1_18),
+    .BLUT(drain_sel2_g0_l0_18),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_18)
+  );
+  PFUMX drain_sel2_g0_pfumx0_19 (
+    .ALUT(drain_sel2_g0_l1_19),
+    .BLUT(drain_sel2_g0_l0_19),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_19)
+  );
+  PFUMX drain_sel2_g0_pfumx0_2 (
+    .ALUT(drain_sel2_g0_l1_2),
+    .BLUT(drain_sel2_g0_l0_2),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_2)
+  );
+  PFUMX drain_sel2_g0_pfumx0_20 (
+    .ALUT(drain_sel2_g0_l1_20),
+    .BLUT(drain_sel2_g0_l0_20),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_20)
+  );
+  PFUMX drain_sel2_g0_pfumx0_21 (
+    .ALUT(drain_sel2_g0_l1_21),
+    .BLUT(drain_sel2_g0_l0_21),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_21)
+  );
+  PFUMX drain_sel2_g0_pfumx0_22 (
+    .ALUT(drain_sel2_g0_l1_22),
+    .BLUT(drain_sel2_g0_l0_22),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_22)
+  );
+  PFUMX drain_sel2_g0_pfumx0_23 (
+    .ALUT(drain_sel2_g0_l1_23),
+    .BLUT(drain_sel2_g0_l0_23),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_23)
+  );
+  PFUMX drain_sel2_g0_pfumx0_24 (
+    .ALUT(drain_sel2_g0_l1_24),
+    .BLUT(drain_sel2_g0_l0_24),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_24)
+  );
+  PFUMX drain_sel2_g0_pfumx0_25 (
+    .ALUT(drain_sel2_g0_l1_25),
+    .BLUT(drain_sel2_g0_l0_25),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_25)
+  );
+  PFUMX drain_sel2_g0_pfumx0_3 (
+    .ALUT(drain_sel2_g0_l1_3),
+    .BLUT(drain_sel2_g0_l0_3),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_3)
+  );
+  PFUMX drain_sel2_g0_pfumx0_4 (
+    .ALUT(drain_sel2_g0_l1_4),
+    .BLUT(drain_sel2_g0_l0_4),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_4)
+  );
+  PFUMX drain_sel2_g0_pfumx0_5 (
+    .ALUT(drain_sel2_g0_l1_5),
+    .BLUT(drain_sel2_g0_l0_5),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_5)
+  );
+  PFUMX drain_sel2_g0_pfumx0_6 (
+    .ALUT(drain_sel2_g0_l1_6),
+    .BLUT(drain_sel2_g0_l0_6),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_6)
+  );
+  PFUMX drain_sel2_g0_pfumx0_7 (
+    .ALUT(drain_sel2_g0_l1_7),
+    .BLUT(drain_sel2_g0_l0_7),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_7)
+  );
+  PFUMX drain_sel2_g0_pfumx0_8 (
+    .ALUT(drain_sel2_g0_l1_8),
+    .BLUT(drain_sel2_g0_l0_8),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_8)
+  );
+  PFUMX drain_sel2_g0_pfumx0_9 (
+    .ALUT(drain_sel2_g0_l1_9),
+    .BLUT(drain_sel2_g0_l0_9),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_9)
+  );
+  PFUMX drain_sel2_g0_pfumx1_0 (
+    .ALUT(drain_sel2_g0_l3_0),
+    .BLUT(drain_sel2_g0_l2_0),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_0)
+  );
+  PFUMX drain_sel2_g0_pfumx1_1 (
+    .ALUT(drain_sel2_g0_l3_1),
+    .BLUT(drain_sel2_g0_l2_1),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_1)
+  );
+  PFUMX drain_sel2_g0_pfumx1_10 (
+    .ALUT(drain_sel2_g0_l3_10),
+    .BLUT(drain_sel2_g0_l2_10),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_10)
+  );
+  PFUMX drain_sel2_g0_pfumx1_11 (
+    .ALUT(drain_sel2_g0_l3_11),
+    .BLUT(drain_sel2_g0_l2_11),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_11)
+  );
+  PFUMX drain_sel2_g0_pfumx1_12 (
+    .ALUT(drain_sel2_g0_l3_12),
+    .BLUT(drain_sel2_g0_l2_12),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_12)
+  );
+  PFUMX drain_sel2_g0_pfumx1_13 (
+    .ALUT(drain_sel2_g0_l3_13),
+    .BLUT(drain_sel2_g0_l2_13),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_13)
+  );
+  PFUMX drain_sel2_g0_pfumx1_14 (
+    .ALUT(drain_sel2_g0_l3_14),
+    .BLUT(drain_sel2_g0_l2_14),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_14)
+  );
+  PFUMX drain_sel2_g0_pfumx1_15 (
+    .ALUT(drain_sel2_g0_l3_15),
+    .BLUT(drain_sel2_g0_l2_15),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_15)
+  );
+  PFUMX drain_sel2_g0_pfumx1_16 (
+    .ALUT(drain_sel2_g0_l3_16),
+    .BLUT(drain_sel2_g0_l2_16),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_16)
+  );
+  PFUMX drain_sel2_g0_pfumx1_17 (
+    .ALUT(drain_sel2_g0_l3_17),
+    .BLUT(drain_sel2_g0_l2_17),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_17)
+  );
+  PFUMX drain_sel2_g0_pfumx1_18 (
+    .ALUT(drain_sel2_g0_l3_18),
+    .BLUT(drain_sel2_g0_l2_18),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_18)
+  );
+  PFUMX drain_sel2_g0_pfumx1_19 (
+    .ALUT(drain_sel2_g0_l3_19),
+    .BLUT(drain_sel2_g0_l2_19),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_19)
+  );
+  PFUMX drain_sel2_g0_pfumx1_2 (
+    .ALUT(drain_sel2_g0_l3_2),
+    .BLUT(drain_sel2_g0_l2_2),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_2)
+  );
+  PFUMX drain_sel2_g0_pfumx1_20 (
+    .ALUT(drain_sel2_g0_l3_20),
+    .BLUT(drain_sel2_g0_l2_20),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_20)
+  );
+  PFUMX drain_sel2_g0_pfumx1_21 (
+    .ALUT(drain_sel2_g0_l3_21),
+    .BLUT(drain_sel2_g0_l2_21),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_21)
+  );
+  PFUMX drain_sel2_g0_pfumx1_22 (
+    .ALUT(drain_sel2_g0_l3_22),
+    .BLUT(drain_sel2_g0_l2_22),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_22)
+  );
+  PFUMX drain_sel2_g0_pfumx1_23 (
+    .ALUT(drain_sel2_g0_l3_23),
+    .BLUT(drain_sel2_g0_l2_23),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_23)
+  );
+  PFUMX drain_sel2_g0_pfumx1_24 (
+    .ALUT(drain_sel2_g0_l3_24),
+    .BLUT(drain_sel2_g0_l2_24),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_24)
+  );
+  PFUMX drain_sel2_g0_pfumx1_25 (
+    .ALUT(drain_sel2_g0_l3_25),
+    .BLUT(drain_sel2_g0_l2_25),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_25)
+  );
+  PFUMX drain_sel2_g0_pfumx1_3 (
+    .ALUT(drain_sel2_g0_l3_3),
+    .BLUT(drain_sel2_g0_l2_3),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_3)
+  );
+  PFUMX drain_sel2_g0_pfumx1_4 (
+    .ALUT(drain_sel2_g0_l3_4),
+    .BLUT(drain_sel2_g0_l2_4),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_4)
+  );
+  PFUMX drain_sel2_g0_pfumx1_5 (
+    .ALUT(drain_sel2_g0_l3_5),
+    .BLUT(drain_sel2_g0_l2_5),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_5)
+  );
+  PFUMX drain_sel2_g0_pfumx1_6 (
+    .ALUT(drain_sel2_g0_l3_6),
+    .BLUT(drain_sel2_g0_l2_6),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_6)
+  );
+  PFUMX drain_sel2_g0_pfumx1_7 (
+    .ALUT(drain_sel2_g0_l3_7),
+    .BLUT(drain_sel2_g0_l2_7),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_7)
+  );
+  PFUMX drain_sel2_g0_pfumx1_8 (
+    .ALUT(drain_sel2_g0_l3_8),
+    .BLUT(drain_sel2_g0_l2_8),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_8)
+  );
+  PFUMX drain_sel2_g0_pfumx1_9 (
+    .ALUT(drain_sel2_g0_l3_9),
+    .BLUT(drain_sel2_g0_l2_9),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_9)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_0 (
+    .D0(drain_sel3_g0_f0_0),
+    .D1(drain_sel3_g0_f1_0),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[0])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_1 (
+    .D0(drain_sel3_g0_f0_1),
+    .D1(drain_sel3_g0_f1_1),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[1])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_10 (
+    .D0(drain_sel3_g0_f0_10),
+    .D1(drain_sel3_g0_f1_10),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[10])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_11 (
+    .D0(drain_sel3_g0_f0_11),
+    .D1(drain_sel3_g0_f1_11),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[11])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_12 (
+    .D0(drain_sel3_g0_f0_12),
+    .D1(drain_sel3_g0_f1_12),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[12])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_13 (
+    .D0(drain_sel3_g0_f0_13),
+    .D1(drain_sel3_g0_f1_13),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[13])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_14 (
+    .D0(drain_sel3_g0_f0_14),
+    .D1(drain_sel3_g0_f1_14),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[14])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_15 (
+    .D0(drain_sel3_g0_f0_15),
+    .D1(drain_sel3_g0_f1_15),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[15])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_16 (
+    .D0(drain_sel3_g0_f0_16),
+    .D1(drain_sel3_g0_f1_16),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[16])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_17 (
+    .D0(drain_sel3_g0_f0_17),
+    .D1(drain_sel3_g0_f1_17),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[17])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_18 (
+    .D0(drain_sel3_g0_f0_18),
+    .D1(drain_sel3_g0_f1_18),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[18])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_19 (
+    .D0(drain_sel3_g0_f0_19),
+    .D1(drain_sel3_g0_f1_19),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[19])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_2 (
+    .D0(drain_sel3_g0_f0_2),
+    .D1(drain_sel3_g0_f1_2),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[2])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_20 (
+    .D0(drain_sel3_g0_f0_20),
+    .D1(drain_sel3_g0_f1_20),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[20])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_21 (
+    .D0(drain_sel3_g0_f0_21),
+    .D1(drain_sel3_g0_f1_21),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[21])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_22 (
+    .D0(drain_sel3_g0_f0_22),
+    .D1(drain_sel3_g0_f1_22),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[22])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_23 (
+    .D0(drain_sel3_g0_f0_23),
+    .D1(drain_sel3_g0_f1_23),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[23])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_24 (
+    .D0(drain_sel3_g0_f0_24),
+    .D1(drain_sel3_g0_f1_24),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[24])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_25 (
+    .D0(drain_sel3_g0_f0_25),
+    .D1(drain_sel3_g0_f1_25),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[25])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_3 (
+    .D0(drain_sel3_g0_f0_3),
+    .D1(drain_sel3_g0_f1_3),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[3])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_4 (
+    .D0(drain_sel3_g0_f0_4),
+    .D1(drain_sel3_g0_f1_4),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[4])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_5 (
+    .D0(drain_sel3_g0_f0_5),
+    .D1(drain_sel3_g0_f1_5),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[5])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_6 (
+    .D0(drain_sel3_g0_f0_6),
+    .D1(drain_sel3_g0_f1_6),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[6])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_7 (
+    .D0(drain_sel3_g0_f0_7),
+    .D1(drain_sel3_g0_f1_7),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[7])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_8 (
+    .D0(drain_sel3_g0_f0_8),
+    .D1(drain_sel3_g0_f1_8),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[8])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_9 (
+    .D0(drain_sel3_g0_f0_9),
+    .D1(drain_sel3_g0_f1_9),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_0 (
+    .A(out_0_3[0]),
+    .B(out_1_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_1 (
+    .A(out_0_3[1]),
+    .B(out_1_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_10 (
+    .A(out_0_3[10]),
+    .B(out_1_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_11 (
+    .A(out_0_3[11]),
+    .B(out_1_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_12 (
+    .A(out_0_3[12]),
+    .B(out_1_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_13 (
+    .A(out_0_3[13]),
+    .B(out_1_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_14 (
+    .A(out_0_3[14]),
+    .B(out_1_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_15 (
+    .A(out_0_3[15]),
+    .B(out_1_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_16 (
+    .A(out_0_3[16]),
+    .B(out_1_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_17 (
+    .A(out_0_3[17]),
+    .B(out_1_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_18 (
+    .A(out_0_3[18]),
+    .B(out_1_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_19 (
+    .A(out_0_3[19]),
+    .B(out_1_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_2 (
+    .A(out_0_3[2]),
+    .B(out_1_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_20 (
+    .A(out_0_3[20]),
+    .B(out_1_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_21 (
+    .A(out_0_3[21]),
+    .B(out_1_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_22 (
+    .A(out_0_3[22]),
+    .B(out_1_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_23 (
+    .A(out_0_3[23]),
+    .B(out_1_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_24 (
+    .A(out_0_3[24]),
+    .B(out_1_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_25 (
+    .A(out_0_3[25]),
+    .B(out_1_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_3 (
+    .A(out_0_3[3]),
+    .B(out_1_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_4 (
+    .A(out_0_3[4]),
+    .B(out_1_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_5 (
+    .A(out_0_3[5]),
+    .B(out_1_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_6 (
+    .A(out_0_3[6]),
+    .B(out_1_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_7 (
+    .A(out_0_3[7]),
+    .B(out_1_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_8 (
+    .A(out_0_3[8]),
+    .B(out_1_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_9 (
+    .A(out_0_3[9]),
+    .B(out_1_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_0 (
+    .A(out_2_3[0]),
+    .B(out_3_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_1 (
+    .A(out_2_3[1]),
+    .B(out_3_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_10 (
+    .A(out_2_3[10]),
+    .B(out_3_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_11 (
+    .A(out_2_3[11]),
+    .B(out_3_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_12 (
+    .A(out_2_3[12]),
+    .B(out_3_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_13 (
+    .A(out_2_3[13]),
+    .B(out_3_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_14 (
+    .A(out_2_3[14]),
+    .B(out_3_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_15 (
+    .A(out_2_3[15]),
+    .B(out_3_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_16 (
+    .A(out_2_3[16]),
+    .B(out_3_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_17 (
+    .A(out_2_3[17]),
+    .B(out_3_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_18 (
+    .A(out_2_3[18]),
+    .B(out_3_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_19 (
+    .A(out_2_3[19]),
+    .B(out_3_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_2 (
+    .A(out_2_3[2]),
+    .B(out_3_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_20 (
+    .A(out_2_3[20]),
+    .B(out_3_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_21 (
+    .A(out_2_3[21]),
+    .B(out_3_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_22 (
+    .A(out_2_3[22]),
+    .B(out_3_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_23 (
+    .A(out_2_3[23]),
+    .B(out_3_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_24 (
+    .A(out_2_3[24]),
+    .B(out_3_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_25 (
+    .A(out_2_3[25]),
+    .B(out_3_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_3 (
+    .A(out_2_3[3]),
+    .B(out_3_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_4 (
+    .A(out_2_3[4]),
+    .B(out_3_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_5 (
+    .A(out_2_3[5]),
+    .B(out_3_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_6 (
+    .A(out_2_3[6]),
+    .B(out_3_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_7 (
+    .A(out_2_3[7]),
+    .B(out_3_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_8 (
+    .A(out_2_3[8]),
+    .B(out_3_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_9 (
+    .A(out_2_3[9]),
+    .B(out_3_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_0 (
+    .A(out_4_3[0]),
+    .B(out_5_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_1 (
+    .A(out_4_3[1]),
+    .B(out_5_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_10 (
+    .A(out_4_3[10]),
+    .B(out_5_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_11 (
+    .A(out_4_3[11]),
+    .B(out_5_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_12 (
+    .A(out_4_3[12]),
+    .B(out_5_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_13 (
+    .A(out_4_3[13]),
+    .B(out_5_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_14 (
+    .A(out_4_3[14]),
+    .B(out_5_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_15 (
+    .A(out_4_3[15]),
+    .B(out_5_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_16 (
+    .A(out_4_3[16]),
+    .B(out_5_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_17 (
+    .A(out_4_3[17]),
+    .B(out_5_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_18 (
+    .A(out_4_3[18]),
+    .B(out_5_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_19 (
+    .A(out_4_3[19]),
+    .B(out_5_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_2 (
+    .A(out_4_3[2]),
+    .B(out_5_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_20 (
+    .A(out_4_3[20]),
+    .B(out_5_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_21 (
+    .A(out_4_3[21]),
+    .B(out_5_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_22 (
+    .A(out_4_3[22]),
+    .B(out_5_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_23 (
+    .A(out_4_3[23]),
+    .B(out_5_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_24 (
+    .A(out_4_3[24]),
+    .B(out_5_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_25 (
+    .A(out_4_3[25]),
+    .B(out_5_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_3 (
+    .A(out_4_3[3]),
+    .B(out_5_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_4 (
+    .A(out_4_3[4]),
+    .B(out_5_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_5 (
+    .A(out_4_3[5]),
+    .B(out_5_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_6 (
+    .A(out_4_3[6]),
+    .B(out_5_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_7 (
+    .A(out_4_3[7]),
+    .B(out_5_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_8 (
+    .A(out_4_3[8]),
+    .B(out_5_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_9 (
+    .A(out_4_3[9]),
+    .B(out_5_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_0 (
+    .A(out_6_3[0]),
+    .B(out_7_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_1 (
+    .A(out_6_3[1]),
+    .B(out_7_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_10 (
+    .A(out_6_3[10]),
+    .B(out_7_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_11 (
+    .A(out_6_3[11]),
+    .B(out_7_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_12 (
+    .A(out_6_3[12]),
+    .B(out_7_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_13 (
+    .A(out_6_3[13]),
+    .B(out_7_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_14 (
+    .A(out_6_3[14]),
+    .B(out_7_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_15 (
+    .A(out_6_3[15]),
+    .B(out_7_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_16 (
+    .A(out_6_3[16]),
+    .B(out_7_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_17 (
+    .A(out_6_3[17]),
+    .B(out_7_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_18 (
+    .A(out_6_3[18]),
+    .B(out_7_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_19 (
+    .A(out_6_3[19]),
+    .B(out_7_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_2 (
+    .A(out_6_3[2]),
+    .B(out_7_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_20 (
+    .A(out_6_3[20]),
+    .B(out_7_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_21 (
+    .A(out_6_3[21]),
+    .B(out_7_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_22 (
+    .A(out_6_3[22]),
+    .B(out_7_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_23 (
+    .A(out_6_3[23]),
+    .B(out_7_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_24 (
+    .A(out_6_3[24]),
+    .B(out_7_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_25 (
+    .A(out_6_3[25]),
+    .B(out_7_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_3 (
+    .A(out_6_3[3]),
+    .B(out_7_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_4 (
+    .A(out_6_3[4]),
+    .B(out_7_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_5 (
+    .A(out_6_3[5]),
+    .B(out_7_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_6 (
+    .A(out_6_3[6]),
+    .B(out_7_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_7 (
+    .A(out_6_3[7]),
+    .B(out_7_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_8 (
+    .A(out_6_3[8]),
+    .B(out_7_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_9 (
+    .A(out_6_3[9]),
+    .B(out_7_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_9)
+  );
+  PFUMX drain_sel3_g0_pfumx0_0 (
+    .ALUT(drain_sel3_g0_l1_0),
+    .BLUT(drain_sel3_g0_l0_0),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_0)
+  );
+  PFUMX drain_sel3_g0_pfumx0_1 (
+    .ALUT(drain_sel3_g0_l1_1),
+    .BLUT(drain_sel3_g0_l0_1),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_1)
+  );
+  PFUMX drain_sel3_g0_pfumx0_10 (
+    .ALUT(drain_sel3_g0_l1_10),
+    .BLUT(drain_sel3_g0_l0_10),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_10)
+  );
+  PFUMX drain_sel3_g0_pfumx0_11 (
+    .ALUT(drain_sel3_g0_l1_11),
+    .BLUT(drain_sel3_g0_l0_11),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_11)
+  );
+  PFUMX drain_sel3_g0_pfumx0_12 (
+    .ALUT(drain_sel3_g0_l1_12),
+    .BLUT(drain_sel3_g0_l0_12),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_12)
+  );
+  PFUMX drain_sel3_g0_pfumx0_13 (
+    .ALUT(drain_sel3_g0_l1_13),
+    .BLUT(drain_sel3_g0_l0_13),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_13)
+  );
+  PFUMX drain_sel3_g0_pfumx0_14 (
+    .ALUT(drain_sel3_g0_l1_14),
+    .BLUT(drain_sel3_g0_l0_14),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_14)
+  );
+  PFUMX drain_sel3_g0_pfumx0_15 (
+    .ALUT(drain_sel3_g0_l1_15),
+    .BLUT(drain_sel3_g0_l0_15),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_15)
+  );
+  PFUMX drain_sel3_g0_pfumx0_16 (
+    .ALUT(drain_sel3_g0_l1_16),
+    .BLUT(drain_sel3_g0_l0_16),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_16)
+  );
+  PFUMX drain_sel3_g0_pfumx0_17 (
+    .ALUT(drain_sel3_g0_l1_17),
+    .BLUT(drain_sel3_g0_l0_17),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_17)
+  );
+  PFUMX drain_sel3_g0_pfumx0_18 (
+    .ALUT(drain_sel3_g0_l1_18),
+    .BLUT(drain_sel3_g0_l0_18),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_18)
+  );
+  PFUMX drain_sel3_g0_pfumx0_19 (
+    .ALUT(drain_sel3_g0_l1_19),
+    .BLUT(drain_sel3_g0_l0_19),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_19)
+  );
+  PFUMX drain_sel3_g0_pfumx0_2 (
+    .ALUT(drain_sel3_g0_l1_2),
+    .BLUT(drain_sel3_g0_l0_2),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_2)
+  );
+  PFUMX drain_sel3_g0_pfumx0_20 (
+    .ALUT(drain_sel3_g0_l1_20),
+    .BLUT(drain_sel3_g0_l0_20),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_20)
+  );
+  PFUMX drain_sel3_g0_pfumx0_21 (
+    .ALUT(drain_sel3_g0_l1_21),
+    .BLUT(drain_sel3_g0_l0_21),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_21)
+  );
+  PFUMX drain_sel3_g0_pfumx0_22 (
+    .ALUT(drain_sel3_g0_l1_22),
+    .BLUT(drain_sel3_g0_l0_22),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_22)
+  );
+  PFUMX drain_sel3_g0_pfumx0_23 (
+    .ALUT(drain_sel3_g0_l1_23),
+    .BLUT(drain_sel3_g0_l0_23),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_23)
+  );
+  PFUMX drain_sel3_g0_pfumx0_24 (
+    .ALUT(drain_sel3_g0_l1_24),
+    .BLUT(drain_sel3_g0_l0_24),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_24)
+  );
+  PFUMX drain_sel3_g0_pfumx0_25 (
+    .ALUT(drain_sel3_g0_l1_25),
+    .BLUT(drain_sel3_g0_l0_25),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_25)
+  );
+  PFUMX drain_sel3_g0_pfumx0_3 (
+    .ALUT(drain_sel3_g0_l1_3),
+    .BLUT(drain_sel3_g0_l0_3),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_3)
+  );
+  PFUMX drain_sel3_g0_pfumx0_4 (
+    .ALUT(drain_sel3_g0_l1_4),
+    .BLUT(drain_sel3_g0_l0_4),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_4)
+  );
+  PFUMX drain_sel3_g0_pfumx0_5 (
+    .ALUT(drain_sel3_g0_l1_5),
+    .BLUT(drain_sel3_g0_l0_5),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_5)
+  );
+  PFUMX drain_sel3_g0_pfumx0_6 (
+    .ALUT(drain_sel3_g0_l1_6),
+    .BLUT(drain_sel3_g0_l0_6),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_6)
+  );
+  PFUMX drain_sel3_g0_pfumx0_7 (
+    .ALUT(drain_sel3_g0_l1_7),
+    .BLUT(drain_sel3_g0_l0_7),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_7)
+  );
+  PFUMX drain_sel3_g0_pfumx0_8 (
+    .ALUT(drain_sel3_g0_l1_8),
+    .BLUT(drain_sel3_g0_l0_8),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_8)
+  );
+  PFUMX drain_sel3_g0_pfumx0_9 (
+    .ALUT(drain_sel3_g0_l1_9),
+    .BLUT(drain_sel3_g0_l0_9),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_9)
+  );
+  PFUMX drain_sel3_g0_pfumx1_0 (
+    .ALUT(drain_sel3_g0_l3_0),
+    .BLUT(drain_sel3_g0_l2_0),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_0)
+  );
+  PFUMX drain_sel3_g0_pfumx1_1 (
+    .ALUT(drain_sel3_g0_l3_1),
+    .BLUT(drain_sel3_g0_l2_1),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_1)
+  );
+  PFUMX drain_sel3_g0_pfumx1_10 (
+    .ALUT(drain_sel3_g0_l3_10),
+    .BLUT(drain_sel3_g0_l2_10),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_10)
+  );
+  PFUMX drain_sel3_g0_pfumx1_11 (
+    .ALUT(drain_sel3_g0_l3_11),
+    .BLUT(drain_sel3_g0_l2_11),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_11)
+  );
+  PFUMX drain_sel3_g0_pfumx1_12 (
+    .ALUT(drain_sel3_g0_l3_12),
+    .BLUT(drain_sel3_g0_l2_12),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_12)
+  );
+  PFUMX drain_sel3_g0_pfumx1_13 (
+    .ALUT(drain_sel3_g0_l3_13),
+    .BLUT(drain_sel3_g0_l2_13),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_13)
+  );
+  PFUMX drain_sel3_g0_pfumx1_14 (
+    .ALUT(drain_sel3_g0_l3_14),
+    .BLUT(drain_sel3_g0_l2_14),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_14)
+  );
+  PFUMX drain_sel3_g0_pfumx1_15 (
+    .ALUT(drain_sel3_g0_l3_15),
+    .BLUT(drain_sel3_g0_l2_15),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_15)
+  );
+  PFUMX drain_sel3_g0_pfumx1_16 (
+    .ALUT(drain_sel3_g0_l3_16),
+    .BLUT(drain_sel3_g0_l2_16),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_16)
+  );
+  PFUMX drain_sel3_g0_pfumx1_17 (
+    .ALUT(drain_sel3_g0_l3_17),
+    .BLUT(drain_sel3_g0_l2_17),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_17)
+  );
+  PFUMX drain_sel3_g0_pfumx1_18 (
+    .ALUT(drain_sel3_g0_l3_18),
+    .BLUT(drain_sel3_g0_l2_18),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_18)
+  );
+  PFUMX drain_sel3_g0_pfumx1_19 (
+    .ALUT(drain_sel3_g0_l3_19),
+    .BLUT(drain_sel3_g0_l2_19),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_19)
+  );
+  PFUMX drain_sel3_g0_pfumx1_2 (
+    .ALUT(drain_sel3_g0_l3_2),
+    .BLUT(drain_sel3_g0_l2_2),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_2)
+  );
+  PFUMX drain_sel3_g0_pfumx1_20 (
+    .ALUT(drain_sel3_g0_l3_20),
+    .BLUT(drain_sel3_g0_l2_20),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_20)
+  );
+  PFUMX drain_sel3_g0_pfumx1_21 (
+    .ALUT(drain_sel3_g0_l3_21),
+    .BLUT(drain_sel3_g0_l2_21),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_21)
+  );
+  PFUMX drain_sel3_g0_pfumx1_22 (
+    .ALUT(drain_sel3_g0_l3_22),
+    .BLUT(drain_sel3_g0_l2_22),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_22)
+  );
+  PFUMX drain_sel3_g0_pfumx1_23 (
+    .ALUT(drain_sel3_g0_l3_23),
+    .BLUT(drain_sel3_g0_l2_23),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_23)
+  );
+  PFUMX drain_sel3_g0_pfumx1_24 (
+    .ALUT(drain_sel3_g0_l3_24),
+    .BLUT(drain_sel3_g0_l2_24),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_24)
+  );
+  PFUMX drain_sel3_g0_pfumx1_25 (
+    .ALUT(drain_sel3_g0_l3_25),
+    .BLUT(drain_sel3_g0_l2_25),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_25)
+  );
+  PFUMX drain_sel3_g0_pfumx1_3 (
+    .ALUT(drain_sel3_g0_l3_3),
+    .BLUT(drain_sel3_g0_l2_3),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_3)
+  );
+  PFUMX drain_sel3_g0_pfumx1_4 (
+    .ALUT(drain_sel3_g0_l3_4),
+    .BLUT(drain_sel3_g0_l2_4),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_4)
+  );
+  PFUMX drain_sel3_g0_pfumx1_5 (
+    .ALUT(drain_sel3_g0_l3_5),
+    .BLUT(drain_sel3_g0_l2_5),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_5)
+  );
+  PFUMX drain_sel3_g0_pfumx1_6 (
+    .ALUT(drain_sel3_g0_l3_6),
+    .BLUT(drain_sel3_g0_l2_6),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_6)
+  );
+  PFUMX drain_sel3_g0_pfumx1_7 (
+    .ALUT(drain_sel3_g0_l3_7),
+    .BLUT(drain_sel3_g0_l2_7),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_7)
+  );
+  PFUMX drain_sel3_g0_pfumx1_8 (
+    .ALUT(drain_sel3_g0_l3_8),
+    .BLUT(drain_sel3_g0_l2_8),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_8)
+  );
+  PFUMX drain_sel3_g0_pfumx1_9 (
+    .ALUT(drain_sel3_g0_l3_9),
+    .BLUT(drain_sel3_g0_l2_9),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_9)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_0 (
+    .D0(drain_sel4_g0_f0_0),
+    .D1(drain_sel4_g0_f1_0),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[0])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_1 (
+    .D0(drain_sel4_g0_f0_1),
+    .D1(drain_sel4_g0_f1_1),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[1])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_10 (
+    .D0(drain_sel4_g0_f0_10),
+    .D1(drain_sel4_g0_f1_10),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[10])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_11 (
+    .D0(drain_sel4_g0_f0_11),
+    .D1(drain_sel4_g0_f1_11),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[11])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_12 (
+    .D0(drain_sel4_g0_f0_12),
+    .D1(drain_sel4_g0_f1_12),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[12])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_13 (
+    .D0(drain_sel4_g0_f0_13),
+    .D1(drain_sel4_g0_f1_13),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[13])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_14 (
+    .D0(drain_sel4_g0_f0_14),
+    .D1(drain_sel4_g0_f1_14),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[14])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_15 (
+    .D0(drain_sel4_g0_f0_15),
+    .D1(drain_sel4_g0_f1_15),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[15])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_16 (
+    .D0(drain_sel4_g0_f0_16),
+    .D1(drain_sel4_g0_f1_16),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[16])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_17 (
+    .D0(drain_sel4_g0_f0_17),
+    .D1(drain_sel4_g0_f1_17),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[17])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_18 (
+    .D0(drain_sel4_g0_f0_18),
+    .D1(drain_sel4_g0_f1_18),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[18])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_19 (
+    .D0(drain_sel4_g0_f0_19),
+    .D1(drain_sel4_g0_f1_19),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[19])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_2 (
+    .D0(drain_sel4_g0_f0_2),
+    .D1(drain_sel4_g0_f1_2),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[2])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_20 (
+    .D0(drain_sel4_g0_f0_20),
+    .D1(drain_sel4_g0_f1_20),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[20])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_21 (
+    .D0(drain_sel4_g0_f0_21),
+    .D1(drain_sel4_g0_f1_21),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[21])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_22 (
+    .D0(drain_sel4_g0_f0_22),
+    .D1(drain_sel4_g0_f1_22),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[22])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_23 (
+    .D0(drain_sel4_g0_f0_23),
+    .D1(drain_sel4_g0_f1_23),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[23])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_24 (
+    .D0(drain_sel4_g0_f0_24),
+    .D1(drain_sel4_g0_f1_24),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[24])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_25 (
+    .D0(drain_sel4_g0_f0_25),
+    .D1(drain_sel4_g0_f1_25),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[25])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_3 (
+    .D0(drain_sel4_g0_f0_3),
+    .D1(drain_sel4_g0_f1_3),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[3])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_4 (
+    .D0(drain_sel4_g0_f0_4),
+    .D1(drain_sel4_g0_f1_4),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[4])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_5 (
+    .D0(drain_sel4_g0_f0_5),
+    .D1(drain_sel4_g0_f1_5),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[5])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_6 (
+    .D0(drain_sel4_g0_f0_6),
+    .D1(drain_sel4_g0_f1_6),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[6])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_7 (
+    .D0(drain_sel4_g0_f0_7),
+    .D1(drain_sel4_g0_f1_7),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[7])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_8 (
+    .D0(drain_sel4_g0_f0_8),
+    .D1(drain_sel4_g0_f1_8),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[8])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_9 (
+    .D0(drain_sel4_g0_f0_9),
+    .D1(drain_sel4_g0_f1_9),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_0 (
+    .A(out_0_4[0]),
+    .B(out_1_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_1 (
+    .A(out_0_4[1]),
+    .B(out_1_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_10 (
+    .A(out_0_4[10]),
+    .B(out_1_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_11 (
+    .A(out_0_4[11]),
+    .B(out_1_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_12 (
+    .A(out_0_4[12]),
+    .B(out_1_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_13 (
+    .A(out_0_4[13]),
+    .B(out_1_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_14 (
+    .A(out_0_4[14]),
+    .B(out_1_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_15 (
+    .A(out_0_4[15]),
+    .B(out_1_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_16 (
+    .A(out_0_4[16]),
+    .B(out_1_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_17 (
+    .A(out_0_4[17]),
+    .B(out_1_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_18 (
+    .A(out_0_4[18]),
+    .B(out_1_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_19 (
+    .A(out_0_4[19]),
+    .B(out_1_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_2 (
+    .A(out_0_4[2]),
+    .B(out_1_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_20 (
+    .A(out_0_4[20]),
+    .B(out_1_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_21 (
+    .A(out_0_4[21]),
+    .B(out_1_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_22 (
+    .A(out_0_4[22]),
+    .B(out_1_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_23 (
+    .A(out_0_4[23]),
+    .B(out_1_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_24 (
+    .A(out_0_4[24]),
+    .B(out_1_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_25 (
+    .A(out_0_4[25]),
+    .B(out_1_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_3 (
+    .A(out_0_4[3]),
+    .B(out_1_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_4 (
+    .A(out_0_4[4]),
+    .B(out_1_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_5 (
+    .A(out_0_4[5]),
+    .B(out_1_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_6 (
+    .A(out_0_4[6]),
+    .B(out_1_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_7 (
+    .A(out_0_4[7]),
+    .B(out_1_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_8 (
+    .A(out_0_4[8]),
+    .B(out_1_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_9 (
+    .A(out_0_4[9]),
+    .B(out_1_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_0 (
+    .A(out_2_4[0]),
+    .B(out_3_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_1 (
+    .A(out_2_4[1]),
+    .B(out_3_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_10 (
+    .A(out_2_4[10]),
+    .B(out_3_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_11 (
+    .A(out_2_4[11]),
+    .B(out_3_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_12 (
+    .A(out_2_4[12]),
+    .B(out_3_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_13 (
+    .A(out_2_4[13]),
+    .B(out_3_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_14 (
+    .A(out_2_4[14]),
+    .B(out_3_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_15 (
+    .A(out_2_4[15]),
+    .B(out_3_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_16 (
+    .A(out_2_4[16]),
+    .B(out_3_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_17 (
+    .A(out_2_4[17]),
+    .B(out_3_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_18 (
+    .A(out_2_4[18]),
+    .B(out_3_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_19 (
+    .A(out_2_4[19]),
+    .B(out_3_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_2 (
+    .A(out_2_4[2]),
+    .B(out_3_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_20 (
+    .A(out_2_4[20]),
+    .B(out_3_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_21 (
+    .A(out_2_4[21]),
+    .B(out_3_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_22 (
+    .A(out_2_4[22]),
+    .B(out_3_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_23 (
+    .A(out_2_4[23]),
+    .B(out_3_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_24 (
+    .A(out_2_4[24]),
+    .B(out_3_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_25 (
+    .A(out_2_4[25]),
+    .B(out_3_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_3 (
+    .A(out_2_4[3]),
+    .B(out_3_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_4 (
+    .A(out_2_4[4]),
+    .B(out_3_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_5 (
+    .A(out_2_4[5]),
+    .B(out_3_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_6 (
+    .A(out_2_4[6]),
+    .B(out_3_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_7 (
+    .A(out_2_4[7]),
+    .B(out_3_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_8 (
+    .A(out_2_4[8]),
+    .B(out_3_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_9 (
+    .A(out_2_4[9]),
+    .B(out_3_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_0 (
+    .A(out_4_4[0]),
+    .B(out_5_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_1 (
+    .A(out_4_4[1]),
+    .B(out_5_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_10 (
+    .A(out_4_4[10]),
+    .B(out_5_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_11 (
+    .A(out_4_4[11]),
+    .B(out_5_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_12 (
+    .A(out_4_4[12]),
+    .B(out_5_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_13 (
+    .A(out_4_4[13]),
+    .B(out_5_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_14 (
+    .A(out_4_4[14]),
+    .B(out_5_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_15 (
+    .A(out_4_4[15]),
+    .B(out_5_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_16 (
+    .A(out_4_4[16]),
+    .B(out_5_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_17 (
+    .A(out_4_4[17]),
+    .B(out_5_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_18 (
+    .A(out_4_4[18]),
+    .B(out_5_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_19 (
+    .A(out_4_4[19]),
+    .B(out_5_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_2 (
+    .A(out_4_4[2]),
+    .B(out_5_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_20 (
+    .A(out_4_4[20]),
+    .B(out_5_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_21 (
+    .A(out_4_4[21]),
+    .B(out_5_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_22 (
+    .A(out_4_4[22]),
+    .B(out_5_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_23 (
+    .A(out_4_4[23]),
+    .B(out_5_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_24 (
+    .A(out_4_4[24]),
+    .B(out_5_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_25 (
+    .A(out_4_4[25]),
+    .B(out_5_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_3 (
+    .A(out_4_4[3]),
+    .B(out_5_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_4 (
+    .A(out_4_4[4]),
+    .B(out_5_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_5 (
+    .A(out_4_4[5]),
+    .B(out_5_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_6 (
+    .A(out_4_4[6]),
+    .B(out_5_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_7 (
+    .A(out_4_4[7]),
+    .B(out_5_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_8 (
+    .A(out_4_4[8]),
+    .B(out_5_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_9 (
+    .A(out_4_4[9]),
+    .B(out_5_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_0 (
+    .A(out_6_4[0]),
+    .B(out_7_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_1 (
+    .A(out_6_4[1]),
+    .B(out_7_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_10 (
+    .A(out_6_4[10]),
+    .B(out_7_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_11 (
+    .A(out_6_4[11]),
+    .B(out_7_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_12 (
+    .A(out_6_4[12]),
+    .B(out_7_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_13 (
+    .A(out_6_4[13]),
+    .B(out_7_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_14 (
+    .A(out_6_4[14]),
+    .B(out_7_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_15 (
+    .A(out_6_4[15]),
+    .B(out_7_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_16 (
+    .A(out_6_4[16]),
+    .B(out_7_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_17 (
+    .A(out_6_4[17]),
+    .B(out_7_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_18 (
+    .A(out_6_4[18]),
+    .B(out_7_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_19 (
+    .A(out_6_4[19]),
+    .B(out_7_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_2 (
+    .A(out_6_4[2]),
+    .B(out_7_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_20 (
+    .A(out_6_4[20]),
+    .B(out_7_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_21 (
+    .A(out_6_4[21]),
+    .B(out_7_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_22 (
+    .A(out_6_4[22]),
+    .B(out_7_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_23 (
+    .A(out_6_4[23]),
+    .B(out_7_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_24 (
+    .A(out_6_4[24]),
+    .B(out_7_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_25 (
+    .A(out_6_4[25]),
+    .B(out_7_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_3 (
+    .A(out_6_4[3]),
+    .B(out_7_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_4 (
+    .A(out_6_4[4]),
+    .B(out_7_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_5 (
+    .A(out_6_4[5]),
+    .B(out_7_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_6 (
+    .A(out_6_4[6]),
+    .B(out_7_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_7 (
+    .A(out_6_4[7]),
+    .B(out_7_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_8 (
+    .A(out_6_4[8]),
+    .B(out_7_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_9 (
+    .A(out_6_4[9]),
+    .B(out_7_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_9)
+  );
+  PFUMX drain_sel4_g0_pfumx0_0 (
+    .ALUT(drain_sel4_g0_l1_0),
+    .BLUT(drain_sel4_g0_l0_0),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_0)
+  );
+  PFUMX drain_sel4_g0_pfumx0_1 (
+    .ALUT(drain_sel4_g0_l1_1),
+    .BLUT(drain_sel4_g0_l0_1),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_1)
+  );
+  PFUMX drain_sel4_g0_pfumx0_10 (
+    .ALUT(drain_sel4_g0_l1_10),
+    .BLUT(drain_sel4_g0_l0_10),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_10)
+  );
+  PFUMX drain_sel4_g0_pfumx0_11 (
+    .ALUT(drain_sel4_g0_l1_11),
+    .BLUT(drain_sel4_g0_l0_11),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_11)
+  );
+  PFUMX drain_sel4_g0_pfumx0_12 (
+    .ALUT(drain_sel4_g0_l1_12),
+    .BLUT(drain_sel4_g0_l0_12),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_12)
+  );
+  PFUMX drain_sel4_g0_pfumx0_13 (
+    .ALUT(drain_sel4_g0_l1_13),
+    .BLUT(drain_sel4_g0_l0_13),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_13)
+  );
+  PFUMX drain_sel4_g0_pfumx0_14 (
+    .ALUT(drain_sel4_g0_l1_14),
+    .BLUT(drain_sel4_g0_l0_14),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_14)
+  );
+  PFUMX drain_sel4_g0_pfumx0_15 (
+    .ALUT(drain_sel4_g0_l1_15),
+    .BLUT(drain_sel4_g0_l0_15),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_15)
+  );
+  PFUMX drain_sel4_g0_pfumx0_16 (
+    .ALUT(drain_sel4_g0_l1_16),
+    .BLUT(drain_sel4_g0_l0_16),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_16)
+  );
+  PFUMX drain_sel4_g0_pfumx0_17 (
+    .ALUT(drain_sel4_g0_l1_17),
+    .BLUT(drain_sel4_g0_l0_17),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_17)
+  );
+  PFUMX drain_sel4_g0_pfumx0_18 (
+    .ALUT(drain_sel4_g0_l1_18),
+    .BLUT(drain_sel4_g0_l0_18),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_18)
+  );
+  PFUMX drain_sel4_g0_pfumx0_19 (
+    .ALUT(drain_sel4_g0_l1_19),
+    .BLUT(drain_sel4_g0_l0_19),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_19)
+  );
+  PFUMX drain_sel4_g0_pfumx0_2 (
+    .ALUT(drain_sel4_g0_l1_2),
+    .BLUT(drain_sel4_g0_l0_2),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_2)
+  );
+  PFUMX drain_sel4_g0_pfumx0_20 (
+    .ALUT(drain_sel4_g0_l1_20),
+    .BLUT(drain_sel4_g0_l0_20),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_20)
+  );
+  PFUMX drain_sel4_g0_pfumx0_21 (
+    .ALUT(drain_sel4_g0_l1_21),
+    .BLUT(drain_sel4_g0_l0_21),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_21)
+  );
+  PFUMX drain_sel4_g0_pfumx0_22 (
+    .ALUT(drain_sel4_g0_l1_22),
+    .BLUT(drain_sel4_g0_l0_22),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_22)
+  );
+  PFUMX drain_sel4_g0_pfumx0_23 (
+    .ALUT(drain_sel4_g0_l1_23),
+    .BLUT(drain_sel4_g0_l0_23),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_23)
+  );
+  PFUMX drain_sel4_g0_pfumx0_24 (
+    .ALUT(drain_sel4_g0_l1_24),
+    .BLUT(drain_sel4_g0_l0_24),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_24)
+  );
+  PFUMX drain_sel4_g0_pfumx0_25 (
+    .ALUT(drain_sel4_g0_l1_25),
+    .BLUT(drain_sel4_g0_l0_25),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_25)
+  );
+  PFUMX drain_sel4_g0_pfumx0_3 (
+    .ALUT(drain_sel4_g0_l1_3),
+    .BLUT(drain_sel4_g0_l0_3),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_3)
+  );
+  PFUMX drain_sel4_g0_pfumx0_4 (
+    .ALUT(drain_sel4_g0_l1_4),
+    .BLUT(drain_sel4_g0_l0_4),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_4)
+  );
+  PFUMX drain_sel4_g0_pfumx0_5 (
+    .ALUT(drain_sel4_g0_l1_5),
+    .BLUT(drain_sel4_g0_l0_5),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_5)
+  );
+  PFUMX drain_sel4_g0_pfumx0_6 (
+    .ALUT(drain_sel4_g0_l1_6),
+    .BLUT(drain_sel4_g0_l0_6),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_6)
+  );
+  PFUMX drain_sel4_g0_pfumx0_7 (
+    .ALUT(drain_sel4_g0_l1_7),
+    .BLUT(drain_sel4_g0_l0_7),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_7)
+  );
+  PFUMX drain_sel4_g0_pfumx0_8 (
+    .ALUT(drain_sel4_g0_l1_8),
+    .BLUT(drain_sel4_g0_l0_8),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_8)
+  );
+  PFUMX drain_sel4_g0_pfumx0_9 (
+    .ALUT(drain_sel4_g0_l1_9),
+    .BLUT(drain_sel4_g0_l0_9),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_9)
+  );
+  PFUMX drain_sel4_g0_pfumx1_0 (
+    .ALUT(drain_sel4_g0_l3_0),
+    .BLUT(drain_sel4_g0_l2_0),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_0)
+  );
+  PFUMX drain_sel4_g0_pfumx1_1 (
+    .ALUT(drain_sel4_g0_l3_1),
+    .BLUT(drain_sel4_g0_l2_1),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_1)
+  );
+  PFUMX drain_sel4_g0_pfumx1_10 (
+    .ALUT(drain_sel4_g0_l3_10),
+    .BLUT(drain_sel4_g0_l2_10),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_10)
+  );
+  PFUMX drain_sel4_g0_pfumx1_11 (
+    .ALUT(drain_sel4_g0_l3_11),
+    .BLUT(drain_sel4_g0_l2_11),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_11)
+  );
+  PFUMX drain_sel4_g0_pfumx1_12 (
+    .ALUT(drain_sel4_g0_l3_12),
+    .BLUT(drain_sel4_g0_l2_12),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_12)
+  );
+  PFUMX drain_sel4_g0_pfumx1_13 (
+    .ALUT(drain_sel4_g0_l3_13),
+    .BLUT(drain_sel4_g0_l2_13),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_13)
+  );
+  PFUMX drain_sel4_g0_pfumx1_14 (
+    .ALUT(drain_sel4_g0_l3_14),
+    .BLUT(drain_sel4_g0_l2_14),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_14)
+  );
+  PFUMX drain_sel4_g0_pfumx1_15 (
+    .ALUT(drain_sel4_g0_l3_15),
+    .BLUT(drain_sel4_g0_l2_15),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_15)
+  );
+  PFUMX drain_sel4_g0_pfumx1_16 (
+    .ALUT(drain_sel4_g0_l3_16),
+    .BLUT(drain_sel4_g0_l2_16),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_16)
+  );
+  PFUMX drain_sel4_g0_pfumx1_17 (
+    .ALUT(drain_sel4_g0_l3_17),
+    .BLUT(drain_sel4_g0_l2_17),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_17)
+  );
+  PFUMX drain_sel4_g0_pfumx1_18 (
+    .ALUT(drain_sel4_g0_l3_18),
+    .BLUT(drain_sel4_g0_l2_18),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_18)
+  );
+  PFUMX drain_sel4_g0_pfumx1_19 (
+    .ALUT(drain_sel4_g0_l3_19),
+    .BLUT(drain_sel4_g0_l2_19),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_19)
+  );
+  PFUMX drain_sel4_g0_pfumx1_2 (
+    .ALUT(drain_sel4_g0_l3_2),
+    .BLUT(drain_sel4_g0_l2_2),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_2)
+  );
+  PFUMX drain_sel4_g0_pfumx1_20 (
+    .ALUT(drain_sel4_g0_l3_20),
+    .BLUT(drain_sel4_g0_l2_20),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_20)
+  );
+  PFUMX drain_sel4_g0_pfumx1_21 (
+    .ALUT(drain_sel4_g0_l3_21),
+    .BLUT(drain_sel4_g0_l2_21),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_21)
+  );
+  PFUMX drain_sel4_g0_pfumx1_22 (
+    .ALUT(drain_sel4_g0_l3_22),
+    .BLUT(drain_sel4_g0_l2_22),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_22)
+  );
+  PFUMX drain_sel4_g0_pfumx1_23 (
+    .ALUT(drain_sel4_g0_l3_23),
+    .BLUT(drain_sel4_g0_l2_23),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_23)
+  );
+  PFUMX drain_sel4_g0_pfumx1_24 (
+    .ALUT(drain_sel4_g0_l3_24),
+    .BLUT(drain_sel4_g0_l2_24),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_24)
+  );
+  PFUMX drain_sel4_g0_pfumx1_25 (
+    .ALUT(drain_sel4_g0_l3_25),
+    .BLUT(drain_sel4_g0_l2_25),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_25)
+  );
+  PFUMX drain_sel4_g0_pfumx1_3 (
+    .ALUT(drain_sel4_g0_l3_3),
+    .BLUT(drain_sel4_g0_l2_3),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_3)
+  );
+  PFUMX drain_sel4_g0_pfumx1_4 (
+    .ALUT(drain_sel4_g0_l3_4),
+    .BLUT(drain_sel4_g0_l2_4),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_4)
+  );
+  PFUMX drain_sel4_g0_pfumx1_5 (
+    .ALUT(drain_sel4_g0_l3_5),
+    .BLUT(drain_sel4_g0_l2_5),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_5)
+  );
+  PFUMX drain_sel4_g0_pfumx1_6 (
+    .ALUT(drain_sel4_g0_l3_6),
+    .BLUT(drain_sel4_g0_l2_6),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_6)
+  );
+  PFUMX drain_sel4_g0_pfumx1_7 (
+    .ALUT(drain_sel4_g0_l3_7),
+    .BLUT(drain_sel4_g0_l2_7),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_7)
+  );
+  PFUMX drain_sel4_g0_pfumx1_8 (
+    .ALUT(drain_sel4_g0_l3_8),
+    .BLUT(drain_sel4_g0_l2_8),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_8)
+  );
+  PFUMX drain_sel4_g0_pfumx1_9 (
+    .ALUT(drain_sel4_g0_l3_9),
+    .BLUT(drain_sel4_g0_l2_9),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_9)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_0 (
+    .D0(drain_sel5_g0_f0_0),
+    .D1(drain_sel5_g0_f1_0),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[0])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_1 (
+    .D0(drain_sel5_g0_f0_1),
+    .D1(drain_sel5_g0_f1_1),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[1])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_10 (
+    .D0(drain_sel5_g0_f0_10),
+    .D1(drain_sel5_g0_f1_10),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[10])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_11 (
+    .D0(drain_sel5_g0_f0_11),
+    .D1(drain_sel5_g0_f1_11),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[11])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_12 (
+    .D0(drain_sel5_g0_f0_12),
+    .D1(drain_sel5_g0_f1_12),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[12])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_13 (
+    .D0(drain_sel5_g0_f0_13),
+    .D1(drain_sel5_g0_f1_13),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[13])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_14 (
+    .D0(drain_sel5_g0_f0_14),
+    .D1(drain_sel5_g0_f1_14),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[14])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_15 (
+    .D0(drain_sel5_g0_f0_15),
+    .D1(drain_sel5_g0_f1_15),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[15])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_16 (
+    .D0(drain_sel5_g0_f0_16),
+    .D1(drain_sel5_g0_f1_16),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[16])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_17 (
+    .D0(drain_sel5_g0_f0_17),
+    .D1(drain_sel5_g0_f1_17),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[17])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_18 (
+    .D0(drain_sel5_g0_f0_18),
+    .D1(drain_sel5_g0_f1_18),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[18])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_19 (
+    .D0(drain_sel5_g0_f0_19),
+    .D1(drain_sel5_g0_f1_19),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[19])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_2 (
+    .D0(drain_sel5_g0_f0_2),
+    .D1(drain_sel5_g0_f1_2),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[2])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_20 (
+    .D0(drain_sel5_g0_f0_20),
+    .D1(drain_sel5_g0_f1_20),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[20])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_21 (
+    .D0(drain_sel5_g0_f0_21),
+    .D1(drain_sel5_g0_f1_21),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[21])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_22 (
+    .D0(drain_sel5_g0_f0_22),
+    .D1(drain_sel5_g0_f1_22),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[22])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_23 (
+    .D0(drain_sel5_g0_f0_23),
+    .D1(drain_sel5_g0_f1_23),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[23])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_24 (
+    .D0(drain_sel5_g0_f0_24),
+    .D1(drain_sel5_g0_f1_24),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[24])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_25 (
+    .D0(drain_sel5_g0_f0_25),
+    .D1(drain_sel5_g0_f1_25),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[25])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_3 (
+    .D0(drain_sel5_g0_f0_3),
+    .D1(drain_sel5_g0_f1_3),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[3])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_4 (
+    .D0(drain_sel5_g0_f0_4),
+    .D1(drain_sel5_g0_f1_4),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[4])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_5 (
+    .D0(drain_sel5_g0_f0_5),
+    .D1(drain_sel5_g0_f1_5),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[5])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_6 (
+    .D0(drain_sel5_g0_f0_6),
+    .D1(drain_sel5_g0_f1_6),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[6])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_7 (
+    .D0(drain_sel5_g0_f0_7),
+    .D1(drain_sel5_g0_f1_7),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[7])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_8 (
+    .D0(drain_sel5_g0_f0_8),
+    .D1(drain_sel5_g0_f1_8),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[8])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_9 (
+    .D0(drain_sel5_g0_f0_9),
+    .D1(drain_sel5_g0_f1_9),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_0 (
+    .A(out_0_5[0]),
+    .B(out_1_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_1 (
+    .A(out_0_5[1]),
+    .B(out_1_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_10 (
+    .A(out_0_5[10]),
+    .B(out_1_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_11 (
+    .A(out_0_5[11]),
+    .B(out_1_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_12 (
+    .A(out_0_5[12]),
+    .B(out_1_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_13 (
+    .A(out_0_5[13]),
+    .B(out_1_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_14 (
+    .A(out_0_5[14]),
+    .B(out_1_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_15 (
+    .A(out_0_5[15]),
+    .B(out_1_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_16 (
+    .A(out_0_5[16]),
+    .B(out_1_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_17 (
+    .A(out_0_5[17]),
+    .B(out_1_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_18 (
+    .A(out_0_5[18]),
+    .B(out_1_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_19 (
+    .A(out_0_5[19]),
+    .B(out_1_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_2 (
+    .A(out_0_5[2]),
+    .B(out_1_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_20 (
+    .A(out_0_5[20]),
+    .B(out_1_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_21 (
+    .A(out_0_5[21]),
+    .B(out_1_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_22 (
+    .A(out_0_5[22]),
+    .B(out_1_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_23 (
+    .A(out_0_5[23]),
+    .B(out_1_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_24 (
+    .A(out_0_5[24]),
+    .B(out_1_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_25 (
+    .A(out_0_5[25]),
+    .B(out_1_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_3 (
+    .A(out_0_5[3]),
+    .B(out_1_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_4 (
+    .A(out_0_5[4]),
+    .B(out_1_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_5 (
+    .A(out_0_5[5]),
+    .B(out_1_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_6 (
+    .A(out_0_5[6]),
+    .B(out_1_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_7 (
+    .A(out_0_5[7]),
+    .B(out_1_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_8 (
+    .A(out_0_5[8]),
+    .B(out_1_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_9 (
+    .A(out_0_5[9]),
+    .B(out_1_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_0 (
+    .A(out_2_5[0]),
+    .B(out_3_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_1 (
+    .A(out_2_5[1]),
+    .B(out_3_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_10 (
+    .A(out_2_5[10]),
+    .B(out_3_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_11 (
+    .A(out_2_5[11]),
+    .B(out_3_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_12 (
+    .A(out_2_5[12]),
+    .B(out_3_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_13 (
+    .A(out_2_5[13]),
+    .B(out_3_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_14 (
+    .A(out_2_5[14]),
+    .B(out_3_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_15 (
+    .A(out_2_5[15]),
+    .B(out_3_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_16 (
+    .A(out_2_5[16]),
+    .B(out_3_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_17 (
+    .A(out_2_5[17]),
+    .B(out_3_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_18 (
+    .A(out_2_5[18]),
+    .B(out_3_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_19 (
+    .A(out_2_5[19]),
+    .B(out_3_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_2 (
+    .A(out_2_5[2]),
+    .B(out_3_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_20 (
+    .A(out_2_5[20]),
+    .B(out_3_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_21 (
+    .A(out_2_5[21]),
+    .B(out_3_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_22 (
+    .A(out_2_5[22]),
+    .B(out_3_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_23 (
+    .A(out_2_5[23]),
+    .B(out_3_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_24 (
+    .A(out_2_5[24]),
+    .B(out_3_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_25 (
+    .A(out_2_5[25]),
+    .B(out_3_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_3 (
+    .A(out_2_5[3]),
+    .B(out_3_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_4 (
+    .A(out_2_5[4]),
+    .B(out_3_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_5 (
+    .A(out_2_5[5]),
+    .B(out_3_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_6 (
+    .A(out_2_5[6]),
+    .B(out_3_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_7 (
+    .A(out_2_5[7]),
+    .B(out_3_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_8 (
+    .A(out_2_5[8]),
+    .B(out_3_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_9 (
+    .A(out_2_5[9]),
+    .B(out_3_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_0 (
+    .A(out_4_5[0]),
+    .B(out_5_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_1 (
+    .A(out_4_5[1]),
+    .B(out_5_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_10 (
+    .A(out_4_5[10]),
+    .B(out_5_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_11 (
+    .A(out_4_5[11]),
+    .B(out_5_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_12 (
+    .A(out_4_5[12]),
+    .B(out_5_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_13 (
+    .A(out_4_5[13]),
+    .B(out_5_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_14 (
+    .A(out_4_5[14]),
+    .B(out_5_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_15 (
+    .A(out_4_5[15]),
+    .B(out_5_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_16 (
+    .A(out_4_5[16]),
+    .B(out_5_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_17 (
+    .A(out_4_5[17]),
+    .B(out_5_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_18 (
+    .A(out_4_5[18]),
+    .B(out_5_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_19 (
+    .A(out_4_5[19]),
+    .B(out_5_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_2 (
+    .A(out_4_5[2]),
+    .B(out_5_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_20 (
+    .A(out_4_5[20]),
+    .B(out_5_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_21 (
+    .A(out_4_5[21]),
+    .B(out_5_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_22 (
+    .A(out_4_5[22]),
+    .B(out_5_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_23 (
+    .A(out_4_5[23]),
+    .B(out_5_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_24 (
+    .A(out_4_5[24]),
+    .B(out_5_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_25 (
+    .A(out_4_5[25]),
+    .B(out_5_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_3 (
+    .A(out_4_5[3]),
+    .B(out_5_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_4 (
+    .A(out_4_5[4]),
+    .B(out_5_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_5 (
+    .A(out_4_5[5]),
+    .B(out_5_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_6 (
+    .A(out_4_5[6]),
+    .B(out_5_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_7 (
+    .A(out_4_5[7]),
+    .B(out_5_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_8 (
+    .A(out_4_5[8]),
+    .B(out_5_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_9 (
+    .A(out_4_5[9]),
+    .B(out_5_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_0 (
+    .A(out_6_5[0]),
+    .B(out_7_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_1 (
+    .A(out_6_5[1]),
+    .B(out_7_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_10 (
+    .A(out_6_5[10]),
+    .B(out_7_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_11 (
+    .A(out_6_5[11]),
+    .B(out_7_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_12 (
+    .A(out_6_5[12]),
+    .B(out_7_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_13 (
+    .A(out_6_5[13]),
+    .B(out_7_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_14 (
+    .A(out_6_5[14]),
+    .B(out_7_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_15 (
+    .A(out_6_5[15]),
+    .B(out_7_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_16 (
+    .A(out_6_5[16]),
+    .B(out_7_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_17 (
+    .A(out_6_5[17]),
+    .B(out_7_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_18 (
+    .A(out_6_5[18]),
+    .B(out_7_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_19 (
+    .A(out_6_5[19]),
+    .B(out_7_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_2 (
+    .A(out_6_5[2]),
+    .B(out_7_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_20 (
+    .A(out_6_5[20]),
+    .B(out_7_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_21 (
+    .A(out_6_5[21]),
+    .B(out_7_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_22 (
+    .A(out_6_5[22]),
+    .B(out_7_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_23 (
+    .A(out_6_5[23]),
+    .B(out_7_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_24 (
+    .A(out_6_5[24]),
+    .B(out_7_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_25 (
+    .A(out_6_5[25]),
+    .B(out_7_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_3 (
+    .A(out_6_5[3]),
+    .B(out_7_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_4 (
+    .A(out_6_5[4]),
+    .B(out_7_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_5 (
+    .A(out_6_5[5]),
+    .B(out_7_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_6 (
+    .A(out_6_5[6]),
+    .B(out_7_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_7 (
+    .A(out_6_5[7]),
+    .B(out_7_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_8 (
+    .A(out_6_5[8]),
+    .B(out_7_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_9 (
+    .A(out_6_5[9]),
+    .B(out_7_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_9)
+  );
+  PFUMX drain_sel5_g0_pfumx0_0 (
+    .ALUT(drain_sel5_g0_l1_0),
+    .BLUT(drain_sel5_g0_l0_0),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_0)
+  );
+  PFUMX drain_sel5_g0_pfumx0_1 (
+    .ALUT(drain_sel5_g0_l1_1),
+    .BLUT(drain_sel5_g0_l0_1),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_1)
+  );
+  PFUMX drain_sel5_g0_pfumx0_10 (
+    .ALUT(drain_sel5_g0_l1_10),
+    .BLUT(drain_sel5_g0_l0_10),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_10)
+  );
+  PFUMX drain_sel5_g0_pfumx0_11 (
+    .ALUT(drain_sel5_g0_l1_11),
+    .BLUT(drain_sel5_g0_l0_11),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_11)
+  );
+  PFUMX drain_sel5_g0_pfumx0_12 (
+    .ALUT(drain_sel5_g0_l1_12),
+    .BLUT(drain_sel5_g0_l0_12),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_12)
+  );
+  PFUMX drain_sel5_g0_pfumx0_13 (
+    .ALUT(drain_sel5_g0_l1_13),
+    .BLUT(drain_sel5_g0_l0_13),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_13)
+  );
+  PFUMX drain_sel5_g0_pfumx0_14 (
+    .ALUT(drain_sel5_g0_l1_14),
+    .BLUT(drain_sel5_g0_l0_14),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_14)
+  );
+  PFUMX drain_sel5_g0_pfumx0_15 (
+    .ALUT(drain_sel5_g0_l1_15),
+    .BLUT(drain_sel5_g0_l0_15),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_15)
+  );
+  PFUMX drain_sel5_g0_pfumx0_16 (
+    .ALUT(drain_sel5_g0_l1_16),
+    .BLUT(drain_sel5_g0_l0_16),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_16)
+  );
+  PFUMX drain_sel5_g0_pfumx0_17 (
+    .ALUT(drain_sel5_g0_l1_17),
+    .BLUT(drain_sel5_g0_l0_17),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_17)
+  );
+  PFUMX drain_sel5_g0_pfumx0_18 (
+    .ALUT(drain_sel5_g0_l1_18),
+    .BLUT(drain_sel5_g0_l0_18),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_18)
+  );
+  PFUMX drain_sel5_g0_pfumx0_19 (
+    .ALUT(drain_sel5_g0_l1_19),
+    .BLUT(drain_sel5_g0_l0_19),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_19)
+  );
+  PFUMX drain_sel5_g0_pfumx0_2 (
+    .ALUT(drain_sel5_g0_l1_2),
+    .BLUT(drain_sel5_g0_l0_2),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_2)
+  );
+  PFUMX drain_sel5_g0_pfumx0_20 (
+    .ALUT(drain_sel5_g0_l1_20),
+    .BLUT(drain_sel5_g0_l0_20),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_20)
+  );
+  PFUMX drain_sel5_g0_pfumx0_21 (
+    .ALUT(drain_sel5_g0_l1_21),
+    .BLUT(drain_sel5_g0_l0_21),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_21)
+  );
+  PFUMX drain_sel5_g0_pfumx0_22 (
+    .ALUT(drain_sel5_g0_l1_22),
+    .BLUT(drain_sel5_g0_l0_22),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_22)
+  );
+  PFUMX drain_sel5_g0_pfumx0_23 (
+    .ALUT(drain_sel5_g0_l1_23),
+    .BLUT(drain_sel5_g0_l0_23),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_23)
+  );
+  PFUMX drain_sel5_g0_pfumx0_24 (
+    .ALUT(drain_sel5_g0_l1_24),
+    .BLUT(drain_sel5_g0_l0_24),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_24)
+  );
+  PFUMX drain_sel5_g0_pfumx0_25 (
+    .ALUT(drain_sel5_g0_l1_25),
+    .BLUT(drain_sel5_g0_l0_25),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_25)
+  );
+  PFUMX drain_sel5_g0_pfumx0_3 (
+    .ALUT(drain_sel5_g0_l1_3),
+    .BLUT(drain_sel5_g0_l0_3),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_3)
+  );
+  PFUMX drain_sel5_g0_pfumx0_4 (
+    .ALUT(drain_sel5_g0_l1_4),
+    .BLUT(drain_sel5_g0_l0_4),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_4)
+  );
+  PFUMX drain_sel5_g0_pfumx0_5 (
+    .ALUT(drain_sel5_g0_l1_5),
+    .BLUT(drain_sel5_g0_l0_5),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_5)
+  );
+  PFUMX drain_sel5_g0_pfumx0_6 (
+    .ALUT(drain_sel5_g0_l1_6),
+    .BLUT(drain_sel5_g0_l0_6),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_6)
+  );
+  PFUMX drain_sel5_g0_pfumx0_7 (
+    .ALUT(drain_sel5_g0_l1_7),
+    .BLUT(drain_sel5_g0_l0_7),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_7)
+  );
+  PFUMX drain_sel5_g0_pfumx0_8 (
+    .ALUT(drain_sel5_g0_l1_8),
+    .BLUT(drain_sel5_g0_l0_8),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_8)
+  );
+  PFUMX drain_sel5_g0_pfumx0_9 (
+    .ALUT(drain_sel5_g0_l1_9),
+    .BLUT(drain_sel5_g0_l0_9),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_9)
+  );
+  PFUMX drain_sel5_g0_pfumx1_0 (
+    .ALUT(drain_sel5_g0_l3_0),
+    .BLUT(drain_sel5_g0_l2_0),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_0)
+  );
+  PFUMX drain_sel5_g0_pfumx1_1 (
+    .ALUT(drain_sel5_g0_l3_1),
+    .BLUT(drain_sel5_g0_l2_1),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_1)
+  );
+  PFUMX drain_sel5_g0_pfumx1_10 (
+    .ALUT(drain_sel5_g0_l3_10),
+    .BLUT(drain_sel5_g0_l2_10),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_10)
+  );
+  PFUMX drain_sel5_g0_pfumx1_11 (
+    .ALUT(drain_sel5_g0_l3_11),
+    .BLUT(drain_sel5_g0_l2_11),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_11)
+  );
+  PFUMX drain_sel5_g0_pfumx1_12 (
+    .ALUT(drain_sel5_g0_l3_12),
+    .BLUT(drain_sel5_g0_l2_12),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_12)
+  );
+  PFUMX drain_sel5_g0_pfumx1_13 (
+    .ALUT(drain_sel5_g0_l3_13),
+    .BLUT(drain_sel5_g0_l2_13),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_13)
+  );
+  PFUMX drain_sel5_g0_pfumx1_14 (
+    .ALUT(drain_sel5_g0_l3_14),
+    .BLUT(drain_sel5_g0_l2_14),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_14)
+  );
+  PFUMX drain_sel5_g0_pfumx1_15 (
+    .ALUT(drain_sel5_g0_l3_15),
+    .BLUT(drain_sel5_g0_l2_15),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_15)
+  );
+  PFUMX drain_sel5_g0_pfumx1_16 (
+    .ALUT(drain_sel5_g0_l3_16),
+    .BLUT(drain_sel5_g0_l2_16),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_16)
+  );
+  PFUMX drain_sel5_g0_pfumx1_17 (
+    .ALUT(drain_sel5_g0_l3_17),
+    .BLUT(drain_sel5_g0_l2_17),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_17)
+  );
+  PFUMX drain_sel5_g0_pfumx1_18 (
+    .ALUT(drain_sel5_g0_l3_18),
+    .BLUT(drain_sel5_g0_l2_18),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_18)
+  );
+  PFUMX drain_sel5_g0_pfumx1_19 (
+    .ALUT(drain_sel5_g0_l3_19),
+    .BLUT(drain_sel5_g0_l2_19),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_19)
+  );
+  PFUMX drain_sel5_g0_pfumx1_2 (
+    .ALUT(drain_sel5_g0_l3_2),
+    .BLUT(drain_sel5_g0_l2_2),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_2)
+  );
+  PFUMX drain_sel5_g0_pfumx1_20 (
+    .ALUT(drain_sel5_g0_l3_20),
+    .BLUT(drain_sel5_g0_l2_20),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_20)
+  );
+  PFUMX drain_sel5_g0_pfumx1_21 (
+    .ALUT(drain_sel5_g0_l3_21),
+    .BLUT(drain_sel5_g0_l2_21),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_21)
+  );
+  PFUMX drain_sel5_g0_pfumx1_22 (
+    .ALUT(drain_sel5_g0_l3_22),
+    .BLUT(drain_sel5_g0_l2_22),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_22)
+  );
+  PFUMX drain_sel5_g0_pfumx1_23 (
+    .ALUT(drain_sel5_g0_l3_23),
+    .BLUT(drain_sel5_g0_l2_23),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_23)
+  );
+  PFUMX drain_sel5_g0_pfumx1_24 (
+    .ALUT(drain_sel5_g0_l3_24),
+    .BLUT(drain_sel5_g0_l2_24),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_24)
+  );
+  PFUMX drain_sel5_g0_pfumx1_25 (
+    .ALUT(drain_sel5_g0_l3_25),
+    .BLUT(drain_sel5_g0_l2_25),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_25)
+  );
+  PFUMX drain_sel5_g0_pfumx1_3 (
+    .ALUT(drain_sel5_g0_l3_3),
+    .BLUT(drain_sel5_g0_l2_3),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_3)
+  );
+  PFUMX drain_sel5_g0_pfumx1_4 (
+    .ALUT(drain_sel5_g0_l3_4),
+    .BLUT(drain_sel5_g0_l2_4),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_4)
+  );
+  PFUMX drain_sel5_g0_pfumx1_5 (
+    .ALUT(drain_sel5_g0_l3_5),
+    .BLUT(drain_sel5_g0_l2_5),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_5)
+  );
+  PFUMX drain_sel5_g0_pfumx1_6 (
+    .ALUT(drain_sel5_g0_l3_6),
+    .BLUT(drain_sel5_g0_l2_6),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_6)
+  );
+  PFUMX drain_sel5_g0_pfumx1_7 (
+    .ALUT(drain_sel5_g0_l3_7),
+    .BLUT(drain_sel5_g0_l2_7),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_7)
+  );
+  PFUMX drain_sel5_g0_pfumx1_8 (
+    .ALUT(drain_sel5_g0_l3_8),
+    .BLUT(drain_sel5_g0_l2_8),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_8)
+  );
+  PFUMX drain_sel5_g0_pfumx1_9 (
+    .ALUT(drain_sel5_g0_l3_9),
+    .BLUT(drain_sel5_g0_l2_9),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_9)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_0 (
+    .D0(drain_sel6_g0_f0_0),
+    .D1(drain_sel6_g0_f1_0),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[0])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_1 (
+    .D0(drain_sel6_g0_f0_1),
+    .D1(drain_sel6_g0_f1_1),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[1])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_10 (
+    .D0(drain_sel6_g0_f0_10),
+    .D1(drain_sel6_g0_f1_10),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[10])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_11 (
+    .D0(drain_sel6_g0_f0_11),
+    .D1(drain_sel6_g0_f1_11),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[11])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_12 (
+    .D0(drain_sel6_g0_f0_12),
+    .D1(drain_sel6_g0_f1_12),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[12])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_13 (
+    .D0(drain_sel6_g0_f0_13),
+    .D1(drain_sel6_g0_f1_13),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[13])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_14 (
+    .D0(drain_sel6_g0_f0_14),
+    .D1(drain_sel6_g0_f1_14),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[14])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_15 (
+    .D0(drain_sel6_g0_f0_15),
+    .D1(drain_sel6_g0_f1_15),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[15])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_16 (
+    .D0(drain_sel6_g0_f0_16),
+    .D1(drain_sel6_g0_f1_16),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[16])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_17 (
+    .D0(drain_sel6_g0_f0_17),
+    .D1(drain_sel6_g0_f1_17),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[17])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_18 (
+    .D0(drain_sel6_g0_f0_18),
+    .D1(drain_sel6_g0_f1_18),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[18])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_19 (
+    .D0(drain_sel6_g0_f0_19),
+    .D1(drain_sel6_g0_f1_19),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[19])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_2 (
+    .D0(drain_sel6_g0_f0_2),
+    .D1(drain_sel6_g0_f1_2),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[2])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_20 (
+    .D0(drain_sel6_g0_f0_20),
+    .D1(drain_sel6_g0_f1_20),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[20])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_21 (
+    .D0(drain_sel6_g0_f0_21),
+    .D1(drain_sel6_g0_f1_21),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[21])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_22 (
+    .D0(drain_sel6_g0_f0_22),
+    .D1(drain_sel6_g0_f1_22),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[22])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_23 (
+    .D0(drain_sel6_g0_f0_23),
+    .D1(drain_sel6_g0_f1_23),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[23])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_24 (
+    .D0(drain_sel6_g0_f0_24),
+    .D1(drain_sel6_g0_f1_24),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[24])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_25 (
+    .D0(drain_sel6_g0_f0_25),
+    .D1(drain_sel6_g0_f1_25),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[25])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_3 (
+    .D0(drain_sel6_g0_f0_3),
+    .D1(drain_sel6_g0_f1_3),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[3])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_4 (
+    .D0(drain_sel6_g0_f0_4),
+    .D1(drain_sel6_g0_f1_4),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[4])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_5 (
+    .D0(drain_sel6_g0_f0_5),
+    .D1(drain_sel6_g0_f1_5),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[5])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_6 (
+    .D0(drain_sel6_g0_f0_6),
+    .D1(drain_sel6_g0_f1_6),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[6])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_7 (
+    .D0(drain_sel6_g0_f0_7),
+    .D1(drain_sel6_g0_f1_7),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[7])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_8 (
+    .D0(drain_sel6_g0_f0_8),
+    .D1(drain_sel6_g0_f1_8),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[8])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_9 (
+    .D0(drain_sel6_g0_f0_9),
+    .D1(drain_sel6_g0_f1_9),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_0 (
+    .A(out_0_6[0]),
+    .B(out_1_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_1 (
+    .A(out_0_6[1]),
+    .B(out_1_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_10 (
+    .A(out_0_6[10]),
+    .B(out_1_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_11 (
+    .A(out_0_6[11]),
+    .B(out_1_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_12 (
+    .A(out_0_6[12]),
+    .B(out_1_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_13 (
+    .A(out_0_6[13]),
+    .B(out_1_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_14 (
+    .A(out_0_6[14]),
+    .B(out_1_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_15 (
+    .A(out_0_6[15]),
+    .B(out_1_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_16 (
+    .A(out_0_6[16]),
+    .B(out_1_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_17 (
+    .A(out_0_6[17]),
+    .B(out_1_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_18 (
+    .A(out_0_6[18]),
+    .B(out_1_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_19 (
+    .A(out_0_6[19]),
+    .B(out_1_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_2 (
+    .A(out_0_6[2]),
+    .B(out_1_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_20 (
+    .A(out_0_6[20]),
+    .B(out_1_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_21 (
+    .A(out_0_6[21]),
+    .B(out_1_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_22 (
+    .A(out_0_6[22]),
+    .B(out_1_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_23 (
+    .A(out_0_6[23]),
+    .B(out_1_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_24 (
+    .A(out_0_6[24]),
+    .B(out_1_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_25 (
+    .A(out_0_6[25]),
+    .B(out_1_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_3 (
+    .A(out_0_6[3]),
+    .B(out_1_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_4 (
+    .A(out_0_6[4]),
+    .B(out_1_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_5 (
+    .A(out_0_6[5]),
+    .B(out_1_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_6 (
+    .A(out_0_6[6]),
+    .B(out_1_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_7 (
+    .A(out_0_6[7]),
+    .B(out_1_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_8 (
+    .A(out_0_6[8]),
+    .B(out_1_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_9 (
+    .A(out_0_6[9]),
+    .B(out_1_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_0 (
+    .A(out_2_6[0]),
+    .B(out_3_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_1 (
+    .A(out_2_6[1]),
+    .B(out_3_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_10 (
+    .A(out_2_6[10]),
+    .B(out_3_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_11 (
+    .A(out_2_6[11]),
+    .B(out_3_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_12 (
+    .A(out_2_6[12]),
+    .B(out_3_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_13 (
+    .A(out_2_6[13]),
+    .B(out_3_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_14 (
+    .A(out_2_6[14]),
+    .B(out_3_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_15 (
+    .A(out_2_6[15]),
+    .B(out_3_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_16 (
+    .A(out_2_6[16]),
+    .B(out_3_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_17 (
+    .A(out_2_6[17]),
+    .B(out_3_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_18 (
+    .A(out_2_6[18]),
+    .B(out_3_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_19 (
+    .A(out_2_6[19]),
+    .B(out_3_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_2 (
+    .A(out_2_6[2]),
+    .B(out_3_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_20 (
+    .A(out_2_6[20]),
+    .B(out_3_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_21 (
+    .A(out_2_6[21]),
+    .B(out_3_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_22 (
+    .A(out_2_6[22]),
+    .B(out_3_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_23 (
+    .A(out_2_6[23]),
+    .B(out_3_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_24 (
+    .A(out_2_6[24]),
+    .B(out_3_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_25 (
+    .A(out_2_6[25]),
+    .B(out_3_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_3 (
+    .A(out_2_6[3]),
+    .B(out_3_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_4 (
+    .A(out_2_6[4]),
+    .B(out_3_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_5 (
+    .A(out_2_6[5]),
+    .B(out_3_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_6 (
+    .A(out_2_6[6]),
+    .B(out_3_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_7 (
+    .A(out_2_6[7]),
+    .B(out_3_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_8 (
+    .A(out_2_6[8]),
+    .B(out_3_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_9 (
+    .A(out_2_6[9]),
+    .B(out_3_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_0 (
+    .A(out_4_6[0]),
+    .B(out_5_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_1 (
+    .A(out_4_6[1]),
+    .B(out_5_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_10 (
+    .A(out_4_6[10]),
+    .B(out_5_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_11 (
+    .A(out_4_6[11]),
+    .B(out_5_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_12 (
+    .A(out_4_6[12]),
+    .B(out_5_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_13 (
+    .A(out_4_6[13]),
+    .B(out_5_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_14 (
+    .A(out_4_6[14]),
+    .B(out_5_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_15 (
+    .A(out_4_6[15]),
+    .B(out_5_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_16 (
+    .A(out_4_6[16]),
+    .B(out_5_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_17 (
+    .A(out_4_6[17]),
+    .B(out_5_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_18 (
+    .A(out_4_6[18]),
+    .B(out_5_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_19 (
+    .A(out_4_6[19]),
+    .B(out_5_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_2 (
+    .A(out_4_6[2]),
+    .B(out_5_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_20 (
+    .A(out_4_6[20]),
+    .B(out_5_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_21 (
+    .A(out_4_6[21]),
+    .B(out_5_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_22 (
+    .A(out_4_6[22]),
+    .B(out_5_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_23 (
+    .A(out_4_6[23]),
+    .B(out_5_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_24 (
+    .A(out_4_6[24]),
+    .B(out_5_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_25 (
+    .A(out_4_6[25]),
+    .B(out_5_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_3 (
+    .A(out_4_6[3]),
+    .B(out_5_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_4 (
+    .A(out_4_6[4]),
+    .B(out_5_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_5 (
+    .A(out_4_6[5]),
+    .B(out_5_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_6 (
+    .A(out_4_6[6]),
+    .B(out_5_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_7 (
+    .A(out_4_6[7]),
+    .B(out_5_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_8 (
+    .A(out_4_6[8]),
+    .B(out_5_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_9 (
+    .A(out_4_6[9]),
+    .B(out_5_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_0 (
+    .A(out_6_6[0]),
+    .B(out_7_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_1 (
+    .A(out_6_6[1]),
+    .B(out_7_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_10 (
+    .A(out_6_6[10]),
+    .B(out_7_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_11 (
+    .A(out_6_6[11]),
+    .B(out_7_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_12 (
+    .A(out_6_6[12]),
+    .B(out_7_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_13 (
+    .A(out_6_6[13]),
+    .B(out_7_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_14 (
+    .A(out_6_6[14]),
+    .B(out_7_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_15 (
+    .A(out_6_6[15]),
+    .B(out_7_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_16 (
+    .A(out_6_6[16]),
+    .B(out_7_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_17 (
+    .A(out_6_6[17]),
+    .B(out_7_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_18 (
+    .A(out_6_6[18]),
+    .B(out_7_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_19 (
+    .A(out_6_6[19]),
+    .B(out_7_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_2 (
+    .A(out_6_6[2]),
+    .B(out_7_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_20 (
+    .A(out_6_6[20]),
+    .B(out_7_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_21 (
+    .A(out_6_6[21]),
+    .B(out_7_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_22 (
+    .A(out_6_6[22]),
+    .B(out_7_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_23 (
+    .A(out_6_6[23]),
+    .B(out_7_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_24 (
+    .A(out_6_6[24]),
+    .B(out_7_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_25 (
+    .A(out_6_6[25]),
+    .B(out_7_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_3 (
+    .A(out_6_6[3]),
+    .B(out_7_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_4 (
+    .A(out_6_6[4]),
+    .B(out_7_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_5 (
+    .A(out_6_6[5]),
+    .B(out_7_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_6 (
+    .A(out_6_6[6]),
+    .B(out_7_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_7 (
+    .A(out_6_6[7]),
+    .B(out_7_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_8 (
+    .A(out_6_6[8]),
+    .B(out_7_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_9 (
+    .A(out_6_6[9]),
+    .B(out_7_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_9)
+  );
+  PFUMX drain_sel6_g0_pfumx0_0 (
+    .ALUT(drain_sel6_g0_l1_0),
+    .BLUT(drain_sel6_g0_l0_0),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_0)
+  );
+  PFUMX drain_sel6_g0_pfumx0_1 (
+    .ALUT(drain_sel6_g0_l1_1),
+    .BLUT(drain_sel6_g0_l0_1),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_1)
+  );
+  PFUMX drain_sel6_g0_pfumx0_10 (
+    .ALUT(drain_sel6_g0_l1_10),
+    .BLUT(drain_sel6_g0_l0_10),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_10)
+  );
+  PFUMX drain_sel6_g0_pfumx0_11 (
+    .ALUT(drain_sel6_g0_l1_11),
+    .BLUT(drain_sel6_g0_l0_11),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_11)
+  );
+  PFUMX drain_sel6_g0_pfumx0_12 (
+    .ALUT(drain_sel6_g0_l1_12),
+    .BLUT(drain_sel6_g0_l0_12),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_12)
+  );
+  PFUMX drain_sel6_g0_pfumx0_13 (
+    .ALUT(drain_sel6_g0_l1_13),
+    .BLUT(drain_sel6_g0_l0_13),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_13)
+  );
+  PFUMX drain_sel6_g0_pfumx0_14 (
+    .ALUT(drain_sel6_g0_l1_14),
+    .BLUT(drain_sel6_g0_l0_14),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_14)
+  );
+  PFUMX drain_sel6_g0_pfumx0_15 (
+    .ALUT(drain_sel6_g0_l1_15),
+    .BLUT(drain_sel6_g0_l0_15),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_15)
+  );
+  PFUMX drain_sel6_g0_pfumx0_16 (
+    .ALUT(drain_sel6_g0_l1_16),
+    .BLUT(drain_sel6_g0_l0_16),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_16)
+  );
+  PFUMX drain_sel6_g0_pfumx0_17 (
+    .ALUT(drain_sel6_g0_l1_17),
+    .BLUT(drain_sel6_g0_l0_17),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_17)
+  );
+  PFUMX drain_sel6_g0_pfumx0_18 (
+    .ALUT(drain_sel6_g0_l1_18),
+    .BLUT(drain_sel6_g0_l0_18),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_18)
+  );
+  PFUMX drain_sel6_g0_pfumx0_19 (
+    .ALUT(drain_sel6_g0_l1_19),
+    .BLUT(drain_sel6_g0_l0_19),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_19)
+  );
+  PFUMX drain_sel6_g0_pfumx0_2 (
+    .ALUT(drain_sel6_g0_l1_2),
+    .BLUT(drain_sel6_g0_l0_2),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_2)
+  );
+  PFUMX drain_sel6_g0_pfumx0_20 (
+    .ALUT(drain_sel6_g0_l1_20),
+    .BLUT(drain_sel6_g0_l0_20),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_20)
+  );
+  PFUMX drain_sel6_g0_pfumx0_21 (
+    .ALUT(drain_sel6_g0_l1_21),
+    .BLUT(drain_sel6_g0_l0_21),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_21)
+  );
+  PFUMX drain_sel6_g0_pfumx0_22 (
+    .ALUT(drain_sel6_g0_l1_22),
+    .BLUT(drain_sel6_g0_l0_22),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_22)
+  );
+  PFUMX drain_sel6_g0_pfumx0_23 (
+    .ALUT(drain_sel6_g0_l1_23),
+    .BLUT(drain_sel6_g0_l0_23),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_23)
+  );
+  PFUMX drain_sel6_g0_pfumx0_24 (
+    .ALUT(drain_sel6_g0_l1_24),
+    .BLUT(drain_sel6_g0_l0_24),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_24)
+  );
+  PFUMX drain_sel6_g0_pfumx0_25 (
+    .ALUT(drain_sel6_g0_l1_25),
+    .BLUT(drain_sel6_g0_l0_25),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_25)
+  );
+  PFUMX drain_sel6_g0_pfumx0_3 (
+    .ALUT(drain_sel6_g0_l1_3),
+    .BLUT(drain_sel6_g0_l0_3),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_3)
+  );
+  PFUMX drain_sel6_g0_pfumx0_4 (
+    .ALUT(drain_sel6_g0_l1_4),
+    .BLUT(drain_sel6_g0_l0_4),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_4)
+  );
+  PFUMX drain_sel6_g0_pfumx0_5 (
+    .ALUT(drain_sel6_g0_l1_5),
+    .BLUT(drain_sel6_g0_l0_5),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_5)
+  );
+  PFUMX drain_sel6_g0_pfumx0_6 (
+    .ALUT(drain_sel6_g0_l1_6),
+    .BLUT(drain_sel6_g0_l0_6),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_6)
+  );
+  PFUMX drain_sel6_g0_pfumx0_7 (
+    .ALUT(drain_sel6_g0_l1_7),
+    .BLUT(drain_sel6_g0_l0_7),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_7)
+  );
+  PFUMX drain_sel6_g0_pfumx0_8 (
+    .ALUT(drain_sel6_g0_l1_8),
+    .BLUT(drain_sel6_g0_l0_8),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_8)
+  );
+  PFUMX drain_sel6_g0_pfumx0_9 (
+    .ALUT(drain_sel6_g0_l1_9),
+    .BLUT(drain_sel6_g0_l0_9),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_9)
+  );
+  PFUMX drain_sel6_g0_pfumx1_0 (
+    .ALUT(drain_sel6_g0_l3_0),
+    .BLUT(drain_sel6_g0_l2_0),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_0)
+  );
+  PFUMX drain_sel6_g0_pfumx1_1 (
+    .ALUT(drain_sel6_g0_l3_1),
+    .BLUT(drain_sel6_g0_l2_1),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_1)
+  );
+  PFUMX drain_sel6_g0_pfumx1_10 (
+    .ALUT(drain_sel6_g0_l3_10),
+    .BLUT(drain_sel6_g0_l2_10),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_10)
+  );
+  PFUMX drain_sel6_g0_pfumx1_11 (
+    .ALUT(drain_sel6_g0_l3_11),
+    .BLUT(drain_sel6_g0_l2_11),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_11)
+  );
+  PFUMX drain_sel6_g0_pfumx1_12 (
+    .ALUT(drain_sel6_g0_l3_12),
+    .BLUT(drain_sel6_g0_l2_12),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_12)
+  );
+  PFUMX drain_sel6_g0_pfumx1_13 (
+    .ALUT(drain_sel6_g0_l3_13),
+    .BLUT(drain_sel6_g0_l2_13),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_13)
+  );
+  PFUMX drain_sel6_g0_pfumx1_14 (
+    .ALUT(drain_sel6_g0_l3_14),
+    .BLUT(drain_sel6_g0_l2_14),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_14)
+  );
+  PFUMX drain_sel6_g0_pfumx1_15 (
+    .ALUT(drain_sel6_g0_l3_15),
+    .BLUT(drain_sel6_g0_l2_15),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_15)
+  );
+  PFUMX drain_sel6_g0_pfumx1_16 (
+    .ALUT(drain_sel6_g0_l3_16),
+    .BLUT(drain_sel6_g0_l2_16),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_16)
+  );
+  PFUMX drain_sel6_g0_pfumx1_17 (
+    .ALUT(drain_sel6_g0_l3_17),
+    .BLUT(drain_sel6_g0_l2_17),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_17)
+  );
+  PFUMX drain_sel6_g0_pfumx1_18 (
+    .ALUT(drain_sel6_g0_l3_18),
+    .BLUT(drain_sel6_g0_l2_18),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_18)
+  );
+  PFUMX drain_sel6_g0_pfumx1_19 (
+    .ALUT(drain_sel6_g0_l3_19),
+    .BLUT(drain_sel6_g0_l2_19),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_19)
+  );
+  PFUMX drain_sel6_g0_pfumx1_2 (
+    .ALUT(drain_sel6_g0_l3_2),
+    .BLUT(drain_sel6_g0_l2_2),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_2)
+  );
+  PFUMX drain_sel6_g0_pfumx1_20 (
+    .ALUT(drain_sel6_g0_l3_20),
+    .BLUT(drain_sel6_g0_l2_20),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_20)
+  );
+  PFUMX drain_sel6_g0_pfumx1_21 (
+    .ALUT(drain_sel6_g0_l3_21),
+    .BLUT(drain_sel6_g0_l2_21),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_21)
+  );
+  PFUMX drain_sel6_g0_pfumx1_22 (
+    .ALUT(drain_sel6_g0_l3_22),
+    .BLUT(drain_sel6_g0_l2_22),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_22)
+  );
+  PFUMX drain_sel6_g0_pfumx1_23 (
+    .ALUT(drain_sel6_g0_l3_23),
+    .BLUT(drain_sel6_g0_l2_23),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_23)
+  );
+  PFUMX drain_sel6_g0_pfumx1_24 (
+    .ALUT(drain_sel6_g0_l3_24),
+    .BLUT(drain_sel6_g0_l2_24),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_24)
+  );
+  PFUMX drain_sel6_g0_pfumx1_25 (
+    .ALUT(drain_sel6_g0_l3_25),
+    .BLUT(drain_sel6_g0_l2_25),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_25)
+  );
+  PFUMX drain_sel6_g0_pfumx1_3 (
+    .ALUT(drain_sel6_g0_l3_3),
+    .BLUT(drain_sel6_g0_l2_3),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_3)
+  );
+  PFUMX drain_sel6_g0_pfumx1_4 (
+    .ALUT(drain_sel6_g0_l3_4),
+    .BLUT(drain_sel6_g0_l2_4),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_4)
+  );
+  PFUMX drain_sel6_g0_pfumx1_5 (
+    .ALUT(drain_sel6_g0_l3_5),
+    .BLUT(drain_sel6_g0_l2_5),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_5)
+  );
+  PFUMX drain_sel6_g0_pfumx1_6 (
+    .ALUT(drain_sel6_g0_l3_6),
+    .BLUT(drain_sel6_g0_l2_6),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_6)
+  );
+  PFUMX drain_sel6_g0_pfumx1_7 (
+    .ALUT(drain_sel6_g0_l3_7),
+    .BLUT(drain_sel6_g0_l2_7),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_7)
+  );
+  PFUMX drain_sel6_g0_pfumx1_8 (
+    .ALUT(drain_sel6_g0_l3_8),
+    .BLUT(drain_sel6_g0_l2_8),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_8)
+  );
+  PFUMX drain_sel6_g0_pfumx1_9 (
+    .ALUT(drain_sel6_g0_l3_9),
+    .BLUT(drain_sel6_g0_l2_9),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_9)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_0 (
+    .D0(drain_sel7_g0_f0_0),
+    .D1(drain_sel7_g0_f1_0),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[0])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_1 (
+    .D0(drain_sel7_g0_f0_1),
+    .D1(drain_sel7_g0_f1_1),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[1])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_10 (
+    .D0(drain_sel7_g0_f0_10),
+    .D1(drain_sel7_g0_f1_10),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[10])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_11 (
+    .D0(drain_sel7_g0_f0_11),
+    .D1(drain_sel7_g0_f1_11),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[11])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_12 (
+    .D0(drain_sel7_g0_f0_12),
+    .D1(drain_sel7_g0_f1_12),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[12])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_13 (
+    .D0(drain_sel7_g0_f0_13),
+    .D1(drain_sel7_g0_f1_13),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[13])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_14 (
+    .D0(drain_sel7_g0_f0_14),
+    .D1(drain_sel7_g0_f1_14),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[14])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_15 (
+    .D0(drain_sel7_g0_f0_15),
+    .D1(drain_sel7_g0_f1_15),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[15])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_16 (
+    .D0(drain_sel7_g0_f0_16),
+    .D1(drain_sel7_g0_f1_16),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[16])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_17 (
+    .D0(drain_sel7_g0_f0_17),
+    .D1(drain_sel7_g0_f1_17),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[17])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_18 (
+    .D0(drain_sel7_g0_f0_18),
+    .D1(drain_sel7_g0_f1_18),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[18])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_19 (
+    .D0(drain_sel7_g0_f0_19),
+    .D1(drain_sel7_g0_f1_19),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[19])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_2 (
+    .D0(drain_sel7_g0_f0_2),
+    .D1(drain_sel7_g0_f1_2),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[2])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_20 (
+    .D0(drain_sel7_g0_f0_20),
+    .D1(drain_sel7_g0_f1_20),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[20])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_21 (
+    .D0(drain_sel7_g0_f0_21),
+    .D1(drain_sel7_g0_f1_21),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[21])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_22 (
+    .D0(drain_sel7_g0_f0_22),
+    .D1(drain_sel7_g0_f1_22),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[22])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_23 (
+    .D0(drain_sel7_g0_f0_23),
+    .D1(drain_sel7_g0_f1_23),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[23])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_24 (
+    .D0(drain_sel7_g0_f0_24),
+    .D1(drain_sel7_g0_f1_24),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[24])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_25 (
+    .D0(drain_sel7_g0_f0_25),
+    .D1(drain_sel7_g0_f1_25),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[25])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_3 (
+    .D0(drain_sel7_g0_f0_3),
+    .D1(drain_sel7_g0_f1_3),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[3])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_4 (
+    .D0(drain_sel7_g0_f0_4),
+    .D1(drain_sel7_g0_f1_4),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[4])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_5 (
+    .D0(drain_sel7_g0_f0_5),
+    .D1(drain_sel7_g0_f1_5),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[5])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_6 (
+    .D0(drain_sel7_g0_f0_6),
+    .D1(drain_sel7_g0_f1_6),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[6])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_7 (
+    .D0(drain_sel7_g0_f0_7),
+    .D1(drain_sel7_g0_f1_7),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[7])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_8 (
+    .D0(drain_sel7_g0_f0_8),
+    .D1(drain_sel7_g0_f1_8),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[8])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_9 (
+    .D0(drain_sel7_g0_f0_9),
+    .D1(drain_sel7_g0_f1_9),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_0 (
+    .A(out_0_7[0]),
+    .B(out_1_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_1 (
+    .A(out_0_7[1]),
+    .B(out_1_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_10 (
+    .A(out_0_7[10]),
+    .B(out_1_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_11 (
+    .A(out_0_7[11]),
+    .B(out_1_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_12 (
+    .A(out_0_7[12]),
+    .B(out_1_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_13 (
+    .A(out_0_7[13]),
+    .B(out_1_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_14 (
+    .A(out_0_7[14]),
+    .B(out_1_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_15 (
+    .A(out_0_7[15]),
+    .B(out_1_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_16 (
+    .A(out_0_7[16]),
+    .B(out_1_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_17 (
+    .A(out_0_7[17]),
+    .B(out_1_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_18 (
+    .A(out_0_7[18]),
+    .B(out_1_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_19 (
+    .A(out_0_7[19]),
+    .B(out_1_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_2 (
+    .A(out_0_7[2]),
+    .B(out_1_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_20 (
+    .A(out_0_7[20]),
+    .B(out_1_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_21 (
+    .A(out_0_7[21]),
+    .B(out_1_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_22 (
+    .A(out_0_7[22]),
+    .B(out_1_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_23 (
+    .A(out_0_7[23]),
+    .B(out_1_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_24 (
+    .A(out_0_7[24]),
+    .B(out_1_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_25 (
+    .A(out_0_7[25]),
+    .B(out_1_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_3 (
+    .A(out_0_7[3]),
+    .B(out_1_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_4 (
+    .A(out_0_7[4]),
+    .B(out_1_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_5 (
+    .A(out_0_7[5]),
+    .B(out_1_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_6 (
+    .A(out_0_7[6]),
+    .B(out_1_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_7 (
+    .A(out_0_7[7]),
+    .B(out_1_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_8 (
+    .A(out_0_7[8]),
+    .B(out_1_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_9 (
+    .A(out_0_7[9]),
+    .B(out_1_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_0 (
+    .A(out_2_7[0]),
+    .B(out_3_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_1 (
+    .A(out_2_7[1]),
+    .B(out_3_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_10 (
+    .A(out_2_7[10]),
+    .B(out_3_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_11 (
+    .A(out_2_7[11]),
+    .B(out_3_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_12 (
+    .A(out_2_7[12]),
+    .B(out_3_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_13 (
+    .A(out_2_7[13]),
+    .B(out_3_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_14 (
+    .A(out_2_7[14]),
+    .B(out_3_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_15 (
+    .A(out_2_7[15]),
+    .B(out_3_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_16 (
+    .A(out_2_7[16]),
+    .B(out_3_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_17 (
+    .A(out_2_7[17]),
+    .B(out_3_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_18 (
+    .A(out_2_7[18]),
+    .B(out_3_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_19 (
+    .A(out_2_7[19]),
+    .B(out_3_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_2 (
+    .A(out_2_7[2]),
+    .B(out_3_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_20 (
+    .A(out_2_7[20]),
+    .B(out_3_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_21 (
+    .A(out_2_7[21]),
+    .B(out_3_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_22 (
+    .A(out_2_7[22]),
+    .B(out_3_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_23 (
+    .A(out_2_7[23]),
+    .B(out_3_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_24 (
+    .A(out_2_7[24]),
+    .B(out_3_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_25 (
+    .A(out_2_7[25]),
+    .B(out_3_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_3 (
+    .A(out_2_7[3]),
+    .B(out_3_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_4 (
+    .A(out_2_7[4]),
+    .B(out_3_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_5 (
+    .A(out_2_7[5]),
+    .B(out_3_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_6 (
+    .A(out_2_7[6]),
+    .B(out_3_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_7 (
+    .A(out_2_7[7]),
+    .B(out_3_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_8 (
+    .A(out_2_7[8]),
+    .B(out_3_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_9 (
+    .A(out_2_7[9]),
+    .B(out_3_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_0 (
+    .A(out_4_7[0]),
+    .B(out_5_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_1 (
+    .A(out_4_7[1]),
+    .B(out_5_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_10 (
+    .A(out_4_7[10]),
+    .B(out_5_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_11 (
+    .A(out_4_7[11]),
+    .B(out_5_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_12 (
+    .A(out_4_7[12]),
+    .B(out_5_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_13 (
+    .A(out_4_7[13]),
+    .B(out_5_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_14 (
+    .A(out_4_7[14]),
+    .B(out_5_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_15 (
+    .A(out_4_7[15]),
+    .B(out_5_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_16 (
+    .A(out_4_7[16]),
+    .B(out_5_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_17 (
+    .A(out_4_7[17]),
+    .B(out_5_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_18 (
+    .A(out_4_7[18]),
+    .B(out_5_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_19 (
+    .A(out_4_7[19]),
+    .B(out_5_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_2 (
+    .A(out_4_7[2]),
+    .B(out_5_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_20 (
+    .A(out_4_7[20]),
+    .B(out_5_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_21 (
+    .A(out_4_7[21]),
+    .B(out_5_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_22 (
+    .A(out_4_7[22]),
+    .B(out_5_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_23 (
+    .A(out_4_7[23]),
+    .B(out_5_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_24 (
+    .A(out_4_7[24]),
+    .B(out_5_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_25 (
+    .A(out_4_7[25]),
+    .B(out_5_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_3 (
+    .A(out_4_7[3]),
+    .B(out_5_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_4 (
+    .A(out_4_7[4]),
+    .B(out_5_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_5 (
+    .A(out_4_7[5]),
+    .B(out_5_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_6 (
+    .A(out_4_7[6]),
+    .B(out_5_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_7 (
+    .A(out_4_7[7]),
+    .B(out_5_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_8 (
+    .A(out_4_7[8]),
+    .B(out_5_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_9 (
+    .A(out_4_7[9]),
+    .B(out_5_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_0 (
+    .A(out_6_7[0]),
+    .B(out_7_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_1 (
+    .A(out_6_7[1]),
+    .B(out_7_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_10 (
+    .A(out_6_7[10]),
+    .B(out_7_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_11 (
+    .A(out_6_7[11]),
+    .B(out_7_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_12 (
+    .A(out_6_7[12]),
+    .B(out_7_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_13 (
+    .A(out_6_7[13]),
+    .B(out_7_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_14 (
+    .A(out_6_7[14]),
+    .B(out_7_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_15 (
+    .A(out_6_7[15]),
+    .B(out_7_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_16 (
+    .A(out_6_7[16]),
+    .B(out_7_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_17 (
+    .A(out_6_7[17]),
+    .B(out_7_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_18 (
+    .A(out_6_7[18]),
+    .B(out_7_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_19 (
+    .A(out_6_7[19]),
+    .B(out_7_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_2 (
+    .A(out_6_7[2]),
+    .B(out_7_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_20 (
+    .A(out_6_7[20]),
+    .B(out_7_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_21 (
+    .A(out_6_7[21]),
+    .B(out_7_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_22 (
+    .A(out_6_7[22]),
+    .B(out_7_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_23 (
+    .A(out_6_7[23]),
+    .B(out_7_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_24 (
+    .A(out_6_7[24]),
+    .B(out_7_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_25 (
+    .A(out_6_7[25]),
+    .B(out_7_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_3 (
+    .A(out_6_7[3]),
+    .B(out_7_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_4 (
+    .A(out_6_7[4]),
+    .B(out_7_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_5 (
+    .A(out_6_7[5]),
+    .B(out_7_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_6 (
+    .A(out_6_7[6]),
+    .B(out_7_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_7 (
+    .A(out_6_7[7]),
+    .B(out_7_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_8 (
+    .A(out_6_7[8]),
+    .B(out_7_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_9 (
+    .A(out_6_7[9]),
+    .B(out_7_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_9)
+  );
+  PFUMX drain_sel7_g0_pfumx0_0 (
+    .ALUT(drain_sel7_g0_l1_0),
+    .BLUT(drain_sel7_g0_l0_0),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_0)
+  );
+  PFUMX drain_sel7_g0_pfumx0_1 (
+    .ALUT(drain_sel7_g0_l1_1),
+    .BLUT(drain_sel7_g0_l0_1),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_1)
+  );
+  PFUMX drain_sel7_g0_pfumx0_10 (
+    .ALUT(drain_sel7_g0_l1_10),
+    .BLUT(drain_sel7_g0_l0_10),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_10)
+  );
+  PFUMX drain_sel7_g0_pfumx0_11 (
+    .ALUT(drain_sel7_g0_l1_11),
+    .BLUT(drain_sel7_g0_l0_11),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_11)
+  );
+  PFUMX drain_sel7_g0_pfumx0_12 (
+    .ALUT(drain_sel7_g0_l1_12),
+    .BLUT(drain_sel7_g0_l0_12),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_12)
+  );
+  PFUMX drain_sel7_g0_pfumx0_13 (
+    .ALUT(drain_sel7_g0_l1_13),
+    .BLUT(drain_sel7_g0_l0_13),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_13)
+  );
+  PFUMX drain_sel7_g0_pfumx0_14 (
+    .ALUT(drain_sel7_g0_l1_14),
+    .BLUT(drain_sel7_g0_l0_14),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_14)
+  );
+  PFUMX drain_sel7_g0_pfumx0_15 (
+    .ALUT(drain_sel7_g0_l1_15),
+    .BLUT(drain_sel7_g0_l0_15),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_15)
+  );
+  PFUMX drain_sel7_g0_pfumx0_16 (
+    .ALUT(drain_sel7_g0_l1_16),
+    .BLUT(drain_sel7_g0_l0_16),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_16)
+  );
+  PFUMX drain_sel7_g0_pfumx0_17 (
+    .ALUT(drain_sel7_g0_l1_17),
+    .BLUT(drain_sel7_g0_l0_17),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_17)
+  );
+  PFUMX drain_sel7_g0_pfumx0_18 (
+    .ALUT(drain_sel7_g0_l1_18),
+    .BLUT(drain_sel7_g0_l0_18),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_18)
+  );
+  PFUMX drain_sel7_g0_pfumx0_19 (
+    .ALUT(drain_sel7_g0_l1_19),
+    .BLUT(drain_sel7_g0_l0_19),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_19)
+  );
+  PFUMX drain_sel7_g0_pfumx0_2 (
+    .ALUT(drain_sel7_g0_l1_2),
+    .BLUT(drain_sel7_g0_l0_2),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_2)
+  );
+  PFUMX drain_sel7_g0_pfumx0_20 (
+    .ALUT(drain_sel7_g0_l1_20),
+    .BLUT(drain_sel7_g0_l0_20),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_20)
+  );
+  PFUMX drain_sel7_g0_pfumx0_21 (
+    .ALUT(drain_sel7_g0_l1_21),
+    .BLUT(drain_sel7_g0_l0_21),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_21)
+  );
+  PFUMX drain_sel7_g0_pfumx0_22 (
+    .ALUT(drain_sel7_g0_l1_22),
+    .BLUT(drain_sel7_g0_l0_22),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_22)
+  );
+  PFUMX drain_sel7_g0_pfumx0_23 (
+    .ALUT(drain_sel7_g0_l1_23),
+    .BLUT(drain_sel7_g0_l0_23),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_23)
+  );
+  PFUMX drain_sel7_g0_pfumx0_24 (
+    .ALUT(drain_sel7_g0_l1_24),
+    .BLUT(drain_sel7_g0_l0_24),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_24)
+  );
+  PFUMX drain_sel7_g0_pfumx0_25 (
+    .ALUT(drain_sel7_g0_l1_25),
+    .BLUT(drain_sel7_g0_l0_25),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_25)
+  );
+  PFUMX drain_sel7_g0_pfumx0_3 (
+    .ALUT(drain_sel7_g0_l1_3),
+    .BLUT(drain_sel7_g0_l0_3),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_3)
+  );
+  PFUMX drain_sel7_g0_pfumx0_4 (
+    .ALUT(drain_sel7_g0_l1_4),
+    .BLUT(drain_sel7_g0_l0_4),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_4)
+  );
+  PFUMX drain_sel7_g0_pfumx0_5 (
+    .ALUT(drain_sel7_g0_l1_5),
+    .BLUT(drain_sel7_g0_l0_5),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_5)
+  );
+  PFUMX drain_sel7_g0_pfumx0_6 (
+    .ALUT(drain_sel7_g0_l1_6),
+    .BLUT(drain_sel7_g0_l0_6),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_6)
+  );
+  PFUMX drain_sel7_g0_pfumx0_7 (
+    .ALUT(drain_sel7_g0_l1_7),
+    .BLUT(drain_sel7_g0_l0_7),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_7)
+  );
+  PFUMX drain_sel7_g0_pfumx0_8 (
+    .ALUT(drain_sel7_g0_l1_8),
+    .BLUT(drain_sel7_g0_l0_8),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_8)
+  );
+  PFUMX drain_sel7_g0_pfumx0_9 (
+    .ALUT(drain_sel7_g0_l1_9),
+    .BLUT(drain_sel7_g0_l0_9),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_9)
+  );
+  PFUMX drain_sel7_g0_pfumx1_0 (
+    .ALUT(drain_sel7_g0_l3_0),
+    .BLUT(drain_sel7_g0_l2_0),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_0)
+  );
+  PFUMX drain_sel7_g0_pfumx1_1 (
+    .ALUT(drain_sel7_g0_l3_1),
+    .BLUT(drain_sel7_g0_l2_1),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_1)
+  );
+  PFUMX drain_sel7_g0_pfumx1_10 (
+    .ALUT(drain_sel7_g0_l3_10),
+    .BLUT(drain_sel7_g0_l2_10),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_10)
+  );
+  PFUMX drain_sel7_g0_pfumx1_11 (
+    .ALUT(drain_sel7_g0_l3_11),
+    .BLUT(drain_sel7_g0_l2_11),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_11)
+  );
+  PFUMX drain_sel7_g0_pfumx1_12 (
+    .ALUT(drain_sel7_g0_l3_12),
+    .BLUT(drain_sel7_g0_l2_12),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_12)
+  );
+  PFUMX drain_sel7_g0_pfumx1_13 (
+    .ALUT(drain_sel7_g0_l3_13),
+    .BLUT(drain_sel7_g0_l2_13),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_13)
+  );
+  PFUMX drain_sel7_g0_pfumx1_14 (
+    .ALUT(drain_sel7_g0_l3_14),
+    .BLUT(drain_sel7_g0_l2_14),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_14)
+  );
+  PFUMX drain_sel7_g0_pfumx1_15 (
+    .ALUT(drain_sel7_g0_l3_15),
+    .BLUT(drain_sel7_g0_l2_15),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_15)
+  );
+  PFUMX drain_sel7_g0_pfumx1_16 (
+    .ALUT(drain_sel7_g0_l3_16),
+    .BLUT(drain_sel7_g0_l2_16),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_16)
+  );
+  PFUMX drain_sel7_g0_pfumx1_17 (
+    .ALUT(drain_sel7_g0_l3_17),
+    .BLUT(drain_sel7_g0_l2_17),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_17)
+  );
+  PFUMX drain_sel7_g0_pfumx1_18 (
+    .ALUT(drain_sel7_g0_l3_18),
+    .BLUT(drain_sel7_g0_l2_18),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_18)
+  );
+  PFUMX drain_sel7_g0_pfumx1_19 (
+    .ALUT(drain_sel7_g0_l3_19),
+    .BLUT(drain_sel7_g0_l2_19),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_19)
+  );
+  PFUMX drain_sel7_g0_pfumx1_2 (
+    .ALUT(drain_sel7_g0_l3_2),
+    .BLUT(drain_sel7_g0_l2_2),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_2)
+  );
+  PFUMX drain_sel7_g0_pfumx1_20 (
+    .ALUT(drain_sel7_g0_l3_20),
+    .BLUT(drain_sel7_g0_l2_20),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_20)
+  );
+  PFUMX drain_sel7_g0_pfumx1_21 (
+    .ALUT(drain_sel7_g0_l3_21),
+    .BLUT(drain_sel7_g0_l2_21),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_21)
+  );
+  PFUMX drain_sel7_g0_pfumx1_22 (
+    .ALUT(drain_sel7_g0_l3_22),
+    .BLUT(drain_sel7_g0_l2_22),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_22)
+  );
+  PFUMX drain_sel7_g0_pfumx1_23 (
+    .ALUT(drain_sel7_g0_l3_23),
+    .BLUT(drain_sel7_g0_l2_23),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_23)
+  );
+  PFUMX drain_sel7_g0_pfumx1_24 (
+    .ALUT(drain_sel7_g0_l3_24),
+    .BLUT(drain_sel7_g0_l2_24),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_24)
+  );
+  PFUMX drain_sel7_g0_pfumx1_25 (
+    .ALUT(drain_sel7_g0_l3_25),
+    .BLUT(drain_sel7_g0_l2_25),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_25)
+  );
+  PFUMX drain_sel7_g0_pfumx1_3 (
+    .ALUT(drain_sel7_g0_l3_3),
+    .BLUT(drain_sel7_g0_l2_3),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_3)
+  );
+  PFUMX drain_sel7_g0_pfumx1_4 (
+    .ALUT(drain_sel7_g0_l3_4),
+    .BLUT(drain_sel7_g0_l2_4),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_4)
+  );
+  PFUMX drain_sel7_g0_pfumx1_5 (
+    .ALUT(drain_sel7_g0_l3_5),
+    .BLUT(drain_sel7_g0_l2_5),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_5)
+  );
+  PFUMX drain_sel7_g0_pfumx1_6 (
+    .ALUT(drain_sel7_g0_l3_6),
+    .BLUT(drain_sel7_g0_l2_6),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_6)
+  );
+  PFUMX drain_sel7_g0_pfumx1_7 (
+    .ALUT(drain_sel7_g0_l3_7),
+    .BLUT(drain_sel7_g0_l2_7),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_7)
+  );
+  PFUMX drain_sel7_g0_pfumx1_8 (
+    .ALUT(drain_sel7_g0_l3_8),
+    .BLUT(drain_sel7_g0_l2_8),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_8)
+  );
+  PFUMX drain_sel7_g0_pfumx1_9 (
+    .ALUT(drain_sel7_g0_l3_9),
+    .BLUT(drain_sel7_g0_l2_9),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_9)
+  );
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a(in2_a0),
     .b(in2_w0),
     .clk(clk),
-    .\port$533$0 (p[0]),
-    .\port$533$1 (p[1]),
-    .\port$533$10 (p[10]),
-    .\port$533$11 (p[11]),
-    .\port$533$12 (p[12]),
-    .\port$533$13 (p[13]),
-    .\port$533$14 (p[14]),
-    .\port$533$15 (p[15]),
-    .\port$533$2 (p[2]),
-    .\port$533$3 (p[3]),
-    .\port$533$4 (p[4]),
-    .\port$533$5 (p[5]),
-    .\port$533$6 (p[6]),
-    .\port$533$7 (p[7]),
-    .\port$533$8 (p[8]),
-    .\port$533$9 (p[9]),
+    .\port$473$0 (p[0]),
+    .\port$473$1 (p[1]),
+    .\port$473$10 (p[10]),
+    .\port$473$11 (p[11]),
+    .\port$473$12 (p[12]),
+    .\port$473$13 (p[13]),
+    .\port$473$14 (p[14]),
+    .\port$473$15 (p[15]),
+    .\port$473$2 (p[2]),
+    .\port$473$3 (p[3]),
+    .\port$473$4 (p[4]),
+    .\port$473$5 (p[5]),
+    .\port$473$6 (p[6]),
+    .\port$473$7 (p[7]),
+    .\port$473$8 (p[8]),
+    .\port$473$9 (p[9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$549$0 (\p$175 [0]),
-    .\port$549$1 (\p$175 [1]),
-    .\port$549$10 (\p$175 [10]),
-    .\port$549$11 (\p$175 [11]),
-    .\port$549$12 (\p$175 [12]),
-    .\port$549$13 (\p$175 [13]),
-    .\port$549$14 (\p$175 [14]),
-    .\port$549$15 (\p$175 [15]),
-    .\port$549$2 (\p$175 [2]),
-    .\port$549$3 (\p$175 [3]),
-    .\port$549$4 (\p$175 [4]),
-    .\port$549$5 (\p$175 [5]),
-    .\port$549$6 (\p$175 [6]),
-    .\port$549$7 (\p$175 [7]),
-    .\port$549$8 (\p$175 [8]),
-    .\port$549$9 (\p$175 [9]),
+    .\port$489$0 (\p$175 [0]),
+    .\port$489$1 (\p$175 [1]),
+    .\port$489$10 (\p$175 [10]),
+    .\port$489$11 (\p$175 [11]),
+    .\port$489$12 (\p$175 [12]),
+    .\port$489$13 (\p$175 [13]),
+    .\port$489$14 (\p$175 [14]),
+    .\port$489$15 (\p$175 [15]),
+    .\port$489$2 (\p$175 [2]),
+    .\port$489$3 (\p$175 [3]),
+    .\port$489$4 (\p$175 [4]),
+    .\port$489$5 (\p$175 [5]),
+    .\port$489$6 (\p$175 [6]),
+    .\port$489$7 (\p$175 [7]),
+    .\port$489$8 (\p$175 [8]),
+    .\port$489$9 (\p$175 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$565$0 (\p$187 [0]),
-    .\port$565$1 (\p$187 [1]),
-    .\port$565$10 (\p$187 [10]),
-    .\port$565$11 (\p$187 [11]),
-    .\port$565$12 (\p$187 [12]),
-    .\port$565$13 (\p$187 [13]),
-    .\port$565$14 (\p$187 [14]),
-    .\port$565$15 (\p$187 [15]),
-    .\port$565$2 (\p$187 [2]),
-    .\port$565$3 (\p$187 [3]),
-    .\port$565$4 (\p$187 [4]),
-    .\port$565$5 (\p$187 [5]),
-    .\port$565$6 (\p$187 [6]),
-    .\port$565$7 (\p$187 [7]),
-    .\port$565$8 (\p$187 [8]),
-    .\port$565$9 (\p$187 [9]),
+    .\port$505$0 (\p$187 [0]),
+    .\port$505$1 (\p$187 [1]),
+    .\port$505$10 (\p$187 [10]),
+    .\port$505$11 (\p$187 [11]),
+    .\port$505$12 (\p$187 [12]),
+    .\port$505$13 (\p$187 [13]),
+    .\port$505$14 (\p$187 [14]),
+    .\port$505$15 (\p$187 [15]),
+    .\port$505$2 (\p$187 [2]),
+    .\port$505$3 (\p$187 [3]),
+    .\port$505$4 (\p$187 [4]),
+    .\port$505$5 (\p$187 [5]),
+    .\port$505$6 (\p$187 [6]),
+    .\port$505$7 (\p$187 [7]),
+    .\port$505$8 (\p$187 [8]),
+    .\port$505$9 (\p$187 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$581$0 (\p$199 [0]),
-    .\port$581$1 (\p$199 [1]),
-    .\port$581$10 (\p$199 [10]),
-    .\port$581$11 (\p$199 [11]),
-    .\port$581$12 (\p$199 [12]),
-    .\port$581$13 (\p$199 [13]),
-    .\port$581$14 (\p$199 [14]),
-    .\port$581$15 (\p$199 [15]),
-    .\port$581$2 (\p$199 [2]),
-    .\port$581$3 (\p$199 [3]),
-    .\port$581$4 (\p$199 [4]),
-    .\port$581$5 (\p$199 [5]),
-    .\port$581$6 (\p$199 [6]),
-    .\port$581$7 (\p$199 [7]),
-    .\port$581$8 (\p$199 [8]),
-    .\port$581$9 (\p$199 [9]),
+    .\port$521$0 (\p$199 [0]),
+    .\port$521$1 (\p$199 [1]),
+    .\port$521$10 (\p$199 [10]),
+    .\port$521$11 (\p$199 [11]),
+    .\port$521$12 (\p$199 [12]),
+    .\port$521$13 (\p$199 [13]),
+    .\port$521$14 (\p$199 [14]),
+    .\port$521$15 (\p$199 [15]),
+    .\port$521$2 (\p$199 [2]),
+    .\port$521$3 (\p$199 [3]),
+    .\port$521$4 (\p$199 [4]),
+    .\port$521$5 (\p$199 [5]),
+    .\port$521$6 (\p$199 [6]),
+    .\port$521$7 (\p$199 [7]),
+    .\port$521$8 (\p$199 [8]),
+    .\port$521$9 (\p$199 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$597$0 (\p$211 [0]),
-    .\port$597$1 (\p$211 [1]),
-    .\port$597$10 (\p$211 [10]),
-    .\port$597$11 (\p$211 [11]),
-    .\port$597$12 (\p$211 [12]),
-    .\port$597$13 (\p$211 [13]),
-    .\port$597$14 (\p$211 [14]),
-    .\port$597$15 (\p$211 [15]),
-    .\port$597$2 (\p$211 [2]),
-    .\port$597$3 (\p$211 [3]),
-    .\port$597$4 (\p$211 [4]),
-    .\port$597$5 (\p$211 [5]),
-    .\port$597$6 (\p$211 [6]),
-    .\port$597$7 (\p$211 [7]),
-    .\port$597$8 (\p$211 [8]),
-    .\port$597$9 (\p$211 [9]),
+    .\port$537$0 (\p$211 [0]),
+    .\port$537$1 (\p$211 [1]),
+    .\port$537$10 (\p$211 [10]),
+    .\port$537$11 (\p$211 [11]),
+    .\port$537$12 (\p$211 [12]),
+    .\port$537$13 (\p$211 [13]),
+    .\port$537$14 (\p$211 [14]),
+    .\port$537$15 (\p$211 [15]),
+    .\port$537$2 (\p$211 [2]),
+    .\port$537$3 (\p$211 [3]),
+    .\port$537$4 (\p$211 [4]),
+    .\port$537$5 (\p$211 [5]),
+    .\port$537$6 (\p$211 [6]),
+    .\port$537$7 (\p$211 [7]),
+    .\port$537$8 (\p$211 [8]),
+    .\port$537$9 (\p$211 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$613$0 (\p$223 [0]),
-    .\port$613$1 (\p$223 [1]),
-    .\port$613$10 (\p$223 [10]),
-    .\port$613$11 (\p$223 [11]),
-    .\port$613$12 (\p$223 [12]),
-    .\port$613$13 (\p$223 [13]),
-    .\port$613$14 (\p$223 [14]),
-    .\port$613$15 (\p$223 [15]),
-    .\port$613$2 (\p$223 [2]),
-    .\port$613$3 (\p$223 [3]),
-    .\port$613$4 (\p$223 [4]),
-    .\port$613$5 (\p$223 [5]),
-    .\port$613$6 (\p$223 [6]),
-    .\port$613$7 (\p$223 [7]),
-    .\port$613$8 (\p$223 [8]),
-    .\port$613$9 (\p$223 [9]),
+    .\port$553$0 (\p$223 [0]),
+    .\port$553$1 (\p$223 [1]),
+    .\port$553$10 (\p$223 [10]),
+    .\port$553$11 (\p$223 [11]),
+    .\port$553$12 (\p$223 [12]),
+    .\port$553$13 (\p$223 [13]),
+    .\port$553$14 (\p$223 [14]),
+    .\port$553$15 (\p$223 [15]),
+    .\port$553$2 (\p$223 [2]),
+    .\port$553$3 (\p$223 [3]),
+    .\port$553$4 (\p$223 [4]),
+    .\port$553$5 (\p$223 [5]),
+    .\port$553$6 (\p$223 [6]),
+    .\port$553$7 (\p$223 [7]),
+    .\port$553$8 (\p$223 [8]),
+    .\port$553$9 (\p$223 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$629$0 (\p$235 [0]),
-    .\port$629$1 (\p$235 [1]),
-    .\port$629$10 (\p$235 [10]),
-    .\port$629$11 (\p$235 [11]),
-    .\port$629$12 (\p$235 [12]),
-    .\port$629$13 (\p$235 [13]),
-    .\port$629$14 (\p$235 [14]),
-    .\port$629$15 (\p$235 [15]),
-    .\port$629$2 (\p$235 [2]),
-    .\port$629$3 (\p$235 [3]),
-    .\port$629$4 (\p$235 [4]),
-    .\port$629$5 (\p$235 [5]),
-    .\port$629$6 (\p$235 [6]),
-    .\port$629$7 (\p$235 [7]),
-    .\port$629$8 (\p$235 [8]),
-    .\port$629$9 (\p$235 [9]),
+    .\port$569$0 (\p$235 [0]),
+    .\port$569$1 (\p$235 [1]),
+    .\port$569$10 (\p$235 [10]),
+    .\port$569$11 (\p$235 [11]),
+    .\port$569$12 (\p$235 [12]),
+    .\port$569$13 (\p$235 [13]),
+    .\port$569$14 (\p$235 [14]),
+    .\port$569$15 (\p$235 [15]),
+    .\port$569$2 (\p$235 [2]),
+    .\port$569$3 (\p$235 [3]),
+    .\port$569$4 (\p$235 [4]),
+    .\port$569$5 (\p$235 [5]),
+    .\port$569$6 (\p$235 [6]),
+    .\port$569$7 (\p$235 [7]),
+    .\port$569$8 (\p$235 [8]),
+    .\port$569$9 (\p$235 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$645$0 (\p$247 [0]),
-    .\port$645$1 (\p$247 [1]),
-    .\port$645$10 (\p$247 [10]),
-    .\port$645$11 (\p$247 [11]),
-    .\port$645$12 (\p$247 [12]),
-    .\port$645$13 (\p$247 [13]),
-    .\port$645$14 (\p$247 [14]),
-    .\port$645$15 (\p$247 [15]),
-    .\port$645$2 (\p$247 [2]),
-    .\port$645$3 (\p$247 [3]),
-    .\port$645$4 (\p$247 [4]),
-    .\port$645$5 (\p$247 [5]),
-    .\port$645$6 (\p$247 [6]),
-    .\port$645$7 (\p$247 [7]),
-    .\port$645$8 (\p$247 [8]),
-    .\port$645$9 (\p$247 [9]),
+    .\port$585$0 (\p$247 [0]),
+    .\port$585$1 (\p$247 [1]),
+    .\port$585$10 (\p$247 [10]),
+    .\port$585$11 (\p$247 [11]),
+    .\port$585$12 (\p$247 [12]),
+    .\port$585$13 (\p$247 [13]),
+    .\port$585$14 (\p$247 [14]),
+    .\port$585$15 (\p$247 [15]),
+    .\port$585$2 (\p$247 [2]),
+    .\port$585$3 (\p$247 [3]),
+    .\port$585$4 (\p$247 [4]),
+    .\port$585$5 (\p$247 [5]),
+    .\port$585$6 (\p$247 [6]),
+    .\port$585$7 (\p$247 [7]),
+    .\port$585$8 (\p$247 [8]),
+    .\port$585$9 (\p$247 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$661$0 (\p$259 [0]),
-    .\port$661$1 (\p$259 [1]),
-    .\port$661$10 (\p$259 [10]),
-    .\port$661$11 (\p$259 [11]),
-    .\port$661$12 (\p$259 [12]),
-    .\port$661$13 (\p$259 [13]),
-    .\port$661$14 (\p$259 [14]),
-    .\port$661$15 (\p$259 [15]),
-    .\port$661$2 (\p$259 [2]),
-    .\port$661$3 (\p$259 [3]),
-    .\port$661$4 (\p$259 [4]),
-    .\port$661$5 (\p$259 [5]),
-    .\port$661$6 (\p$259 [6]),
-    .\port$661$7 (\p$259 [7]),
-    .\port$661$8 (\p$259 [8]),
-    .\port$661$9 (\p$259 [9]),
+    .\port$601$0 (\p$259 [0]),
+    .\port$601$1 (\p$259 [1]),
+    .\port$601$10 (\p$259 [10]),
+    .\port$601$11 (\p$259 [11]),
+    .\port$601$12 (\p$259 [12]),
+    .\port$601$13 (\p$259 [13]),
+    .\port$601$14 (\p$259 [14]),
+    .\port$601$15 (\p$259 [15]),
+    .\port$601$2 (\p$259 [2]),
+    .\port$601$3 (\p$259 [3]),
+    .\port$601$4 (\p$259 [4]),
+    .\port$601$5 (\p$259 [5]),
+    .\port$601$6 (\p$259 [6]),
+    .\port$601$7 (\p$259 [7]),
+    .\port$601$8 (\p$259 [8]),
+    .\port$601$9 (\p$259 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$677$0 (\p$271 [0]),
-    .\port$677$1 (\p$271 [1]),
-    .\port$677$10 (\p$271 [10]),
-    .\port$677$11 (\p$271 [11]),
-    .\port$677$12 (\p$271 [12]),
-    .\port$677$13 (\p$271 [13]),
-    .\port$677$14 (\p$271 [14]),
-    .\port$677$15 (\p$271 [15]),
-    .\port$677$2 (\p$271 [2]),
-    .\port$677$3 (\p$271 [3]),
-    .\port$677$4 (\p$271 [4]),
-    .\port$677$5 (\p$271 [5]),
-    .\port$677$6 (\p$271 [6]),
-    .\port$677$7 (\p$271 [7]),
-    .\port$677$8 (\p$271 [8]),
-    .\port$677$9 (\p$271 [9]),
+    .\port$617$0 (\p$271 [0]),
+    .\port$617$1 (\p$271 [1]),
+    .\port$617$10 (\p$271 [10]),
+    .\port$617$11 (\p$271 [11]),
+    .\port$617$12 (\p$271 [12]),
+    .\port$617$13 (\p$271 [13]),
+    .\port$617$14 (\p$271 [14]),
+    .\port$617$15 (\p$271 [15]),
+    .\port$617$2 (\p$271 [2]),
+    .\port$617$3 (\p$271 [3]),
+    .\port$617$4 (\p$271 [4]),
+    .\port$617$5 (\p$271 [5]),
+    .\port$617$6 (\p$271 [6]),
+    .\port$617$7 (\p$271 [7]),
+    .\port$617$8 (\p$271 [8]),
+    .\port$617$9 (\p$271 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$693$0 (\p$283 [0]),
-    .\port$693$1 (\p$283 [1]),
-    .\port$693$10 (\p$283 [10]),
-    .\port$693$11 (\p$283 [11]),
-    .\port$693$12 (\p$283 [12]),
-    .\port$693$13 (\p$283 [13]),
-    .\port$693$14 (\p$283 [14]),
-    .\port$693$15 (\p$283 [15]),
-    .\port$693$2 (\p$283 [2]),
-    .\port$693$3 (\p$283 [3]),
-    .\port$693$4 (\p$283 [4]),
-    .\port$693$5 (\p$283 [5]),
-    .\port$693$6 (\p$283 [6]),
-    .\port$693$7 (\p$283 [7]),
-    .\port$693$8 (\p$283 [8]),
-    .\port$693$9 (\p$283 [9]),
+    .\port$633$0 (\p$283 [0]),
+    .\port$633$1 (\p$283 [1]),
+    .\port$633$10 (\p$283 [10]),
+    .\port$633$11 (\p$283 [11]),
+    .\port$633$12 (\p$283 [12]),
+    .\port$633$13 (\p$283 [13]),
+    .\port$633$14 (\p$283 [14]),
+    .\port$633$15 (\p$283 [15]),
+    .\port$633$2 (\p$283 [2]),
+    .\port$633$3 (\p$283 [3]),
+    .\port$633$4 (\p$283 [4]),
+    .\port$633$5 (\p$283 [5]),
+    .\port$633$6 (\p$283 [6]),
+    .\port$633$7 (\p$283 [7]),
+    .\port$633$8 (\p$283 [8]),
+    .\port$633$9 (\p$283 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$709$0 (\p$295 [0]),
-    .\port$709$1 (\p$295 [1]),
-    .\port$709$10 (\p$295 [10]),
-    .\port$709$11 (\p$295 [11]),
-    .\port$709$12 (\p$295 [12]),
-    .\port$709$13 (\p$295 [13]),
-    .\port$709$14 (\p$295 [14]),
-    .\port$709$15 (\p$295 [15]),
-    .\port$709$2 (\p$295 [2]),
-    .\port$709$3 (\p$295 [3]),
-    .\port$709$4 (\p$295 [4]),
-    .\port$709$5 (\p$295 [5]),
-    .\port$709$6 (\p$295 [6]),
-    .\port$709$7 (\p$295 [7]),
-    .\port$709$8 (\p$295 [8]),
-    .\port$709$9 (\p$295 [9]),
+    .\port$649$0 (\p$295 [0]),
+    .\port$649$1 (\p$295 [1]),
+    .\port$649$10 (\p$295 [10]),
+    .\port$649$11 (\p$295 [11]),
+    .\port$649$12 (\p$295 [12]),
+    .\port$649$13 (\p$295 [13]),
+    .\port$649$14 (\p$295 [14]),
+    .\port$649$15 (\p$295 [15]),
+    .\port$649$2 (\p$295 [2]),
+    .\port$649$3 (\p$295 [3]),
+    .\port$649$4 (\p$295 [4]),
+    .\port$649$5 (\p$295 [5]),
+    .\port$649$6 (\p$295 [6]),
+    .\port$649$7 (\p$295 [7]),
+    .\port$649$8 (\p$295 [8]),
+    .\port$649$9 (\p$295 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$725$0 (\p$307 [0]),
-    .\port$725$1 (\p$307 [1]),
-    .\port$725$10 (\p$307 [10]),
-    .\port$725$11 (\p$307 [11]),
-    .\port$725$12 (\p$307 [12]),
-    .\port$725$13 (\p$307 [13]),
-    .\port$725$14 (\p$307 [14]),
-    .\port$725$15 (\p$307 [15]),
-    .\port$725$2 (\p$307 [2]),
-    .\port$725$3 (\p$307 [3]),
-    .\port$725$4 (\p$307 [4]),
-    .\port$725$5 (\p$307 [5]),
-    .\port$725$6 (\p$307 [6]),
-    .\port$725$7 (\p$307 [7]),
-    .\port$725$8 (\p$307 [8]),
-    .\port$725$9 (\p$307 [9]),
+    .\port$665$0 (\p$307 [0]),
+    .\port$665$1 (\p$307 [1]),
+    .\port$665$10 (\p$307 [10]),
+    .\port$665$11 (\p$307 [11]),
+    .\port$665$12 (\p$307 [12]),
+    .\port$665$13 (\p$307 [13]),
+    .\port$665$14 (\p$307 [14]),
+    .\port$665$15 (\p$307 [15]),
+    .\port$665$2 (\p$307 [2]),
+    .\port$665$3 (\p$307 [3]),
+    .\port$665$4 (\p$307 [4]),
+    .\port$665$5 (\p$307 [5]),
+    .\port$665$6 (\p$307 [6]),
+    .\port$665$7 (\p$307 [7]),
+    .\port$665$8 (\p$307 [8]),
+    .\port$665$9 (\p$307 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$741$0 (\p$319 [0]),
-    .\port$741$1 (\p$319 [1]),
-    .\port$741$10 (\p$319 [10]),
-    .\port$741$11 (\p$319 [11]),
-    .\port$741$12 (\p$319 [12]),
-    .\port$741$13 (\p$319 [13]),
-    .\port$741$14 (\p$319 [14]),
-    .\port$741$15 (\p$319 [15]),
-    .\port$741$2 (\p$319 [2]),
-    .\port$741$3 (\p$319 [3]),
-    .\port$741$4 (\p$319 [4]),
-    .\port$741$5 (\p$319 [5]),
-    .\port$741$6 (\p$319 [6]),
-    .\port$741$7 (\p$319 [7]),
-    .\port$741$8 (\p$319 [8]),
-    .\port$741$9 (\p$319 [9]),
+    .\port$681$0 (\p$319 [0]),
+    .\port$681$1 (\p$319 [1]),
+    .\port$681$10 (\p$319 [10]),
+    .\port$681$11 (\p$319 [11]),
+    .\port$681$12 (\p$319 [12]),
+    .\port$681$13 (\p$319 [13]),
+    .\port$681$14 (\p$319 [14]),
+    .\port$681$15 (\p$319 [15]),
+    .\port$681$2 (\p$319 [2]),
+    .\port$681$3 (\p$319 [3]),
+    .\port$681$4 (\p$319 [4]),
+    .\port$681$5 (\p$319 [5]),
+    .\port$681$6 (\p$319 [6]),
+    .\port$681$7 (\p$319 [7]),
+    .\port$681$8 (\p$319 [8]),
+    .\port$681$9 (\p$319 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$757$0 (\p$331 [0]),
-    .\port$757$1 (\p$331 [1]),
-    .\port$757$10 (\p$331 [10]),
-    .\port$757$11 (\p$331 [11]),
-    .\port$757$12 (\p$331 [12]),
-    .\port$757$13 (\p$331 [13]),
-    .\port$757$14 (\p$331 [14]),
-    .\port$757$15 (\p$331 [15]),
-    .\port$757$2 (\p$331 [2]),
-    .\port$757$3 (\p$331 [3]),
-    .\port$757$4 (\p$331 [4]),
-    .\port$757$5 (\p$331 [5]),
-    .\port$757$6 (\p$331 [6]),
-    .\port$757$7 (\p$331 [7]),
-    .\port$757$8 (\p$331 [8]),
-    .\port$757$9 (\p$331 [9]),
+    .\port$697$0 (\p$331 [0]),
+    .\port$697$1 (\p$331 [1]),
+    .\port$697$10 (\p$331 [10]),
+    .\port$697$11 (\p$331 [11]),
+    .\port$697$12 (\p$331 [12]),
+    .\port$697$13 (\p$331 [13]),
+    .\port$697$14 (\p$331 [14]),
+    .\port$697$15 (\p$331 [15]),
+    .\port$697$2 (\p$331 [2]),
+    .\port$697$3 (\p$331 [3]),
+    .\port$697$4 (\p$331 [4]),
+    .\port$697$5 (\p$331 [5]),
+    .\port$697$6 (\p$331 [6]),
+    .\port$697$7 (\p$331 [7]),
+    .\port$697$8 (\p$331 [8]),
+    .\port$697$9 (\p$331 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$773$0 (\p$343 [0]),
-    .\port$773$1 (\p$343 [1]),
-    .\port$773$10 (\p$343 [10]),
-    .\port$773$11 (\p$343 [11]),
-    .\port$773$12 (\p$343 [12]),
-    .\port$773$13 (\p$343 [13]),
-    .\port$773$14 (\p$343 [14]),
-    .\port$773$15 (\p$343 [15]),
-    .\port$773$2 (\p$343 [2]),
-    .\port$773$3 (\p$343 [3]),
-    .\port$773$4 (\p$343 [4]),
-    .\port$773$5 (\p$343 [5]),
-    .\port$773$6 (\p$343 [6]),
-    .\port$773$7 (\p$343 [7]),
-    .\port$773$8 (\p$343 [8]),
-    .\port$773$9 (\p$343 [9]),
+    .\port$713$0 (\p$343 [0]),
+    .\port$713$1 (\p$343 [1]),
+    .\port$713$10 (\p$343 [10]),
+    .\port$713$11 (\p$343 [11]),
+    .\port$713$12 (\p$343 [12]),
+    .\port$713$13 (\p$343 [13]),
+    .\port$713$14 (\p$343 [14]),
+    .\port$713$15 (\p$343 [15]),
+    .\port$713$2 (\p$343 [2]),
+    .\port$713$3 (\p$343 [3]),
+    .\port$713$4 (\p$343 [4]),
+    .\port$713$5 (\p$343 [5]),
+    .\port$713$6 (\p$343 [6]),
+    .\port$713$7 (\p$343 [7]),
+    .\port$713$8 (\p$343 [8]),
+    .\port$713$9 (\p$343 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$789$0 (\p$355 [0]),
-    .\port$789$1 (\p$355 [1]),
-    .\port$789$10 (\p$355 [10]),
-    .\port$789$11 (\p$355 [11]),
-    .\port$789$12 (\p$355 [12]),
-    .\port$789$13 (\p$355 [13]),
-    .\port$789$14 (\p$355 [14]),
-    .\port$789$15 (\p$355 [15]),
-    .\port$789$2 (\p$355 [2]),
-    .\port$789$3 (\p$355 [3]),
-    .\port$789$4 (\p$355 [4]),
-    .\port$789$5 (\p$355 [5]),
-    .\port$789$6 (\p$355 [6]),
-    .\port$789$7 (\p$355 [7]),
-    .\port$789$8 (\p$355 [8]),
-    .\port$789$9 (\p$355 [9]),
+    .\port$729$0 (\p$355 [0]),
+    .\port$729$1 (\p$355 [1]),
+    .\port$729$10 (\p$355 [10]),
+    .\port$729$11 (\p$355 [11]),
+    .\port$729$12 (\p$355 [12]),
+    .\port$729$13 (\p$355 [13]),
+    .\port$729$14 (\p$355 [14]),
+    .\port$729$15 (\p$355 [15]),
+    .\port$729$2 (\p$355 [2]),
+    .\port$729$3 (\p$355 [3]),
+    .\port$729$4 (\p$355 [4]),
+    .\port$729$5 (\p$355 [5]),
+    .\port$729$6 (\p$355 [6]),
+    .\port$729$7 (\p$355 [7]),
+    .\port$729$8 (\p$355 [8]),
+    .\port$729$9 (\p$355 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$805$0 (\p$367 [0]),
-    .\port$805$1 (\p$367 [1]),
-    .\port$805$10 (\p$367 [10]),
-    .\port$805$11 (\p$367 [11]),
-    .\port$805$12 (\p$367 [12]),
-    .\port$805$13 (\p$367 [13]),
-    .\port$805$14 (\p$367 [14]),
-    .\port$805$15 (\p$367 [15]),
-    .\port$805$2 (\p$367 [2]),
-    .\port$805$3 (\p$367 [3]),
-    .\port$805$4 (\p$367 [4]),
-    .\port$805$5 (\p$367 [5]),
-    .\port$805$6 (\p$367 [6]),
-    .\port$805$7 (\p$367 [7]),
-    .\port$805$8 (\p$367 [8]),
-    .\port$805$9 (\p$367 [9]),
+    .\port$745$0 (\p$367 [0]),
+    .\port$745$1 (\p$367 [1]),
+    .\port$745$10 (\p$367 [10]),
+    .\port$745$11 (\p$367 [11]),
+    .\port$745$12 (\p$367 [12]),
+    .\port$745$13 (\p$367 [13]),
+    .\port$745$14 (\p$367 [14]),
+    .\port$745$15 (\p$367 [15]),
+    .\port$745$2 (\p$367 [2]),
+    .\port$745$3 (\p$367 [3]),
+    .\port$745$4 (\p$367 [4]),
+    .\port$745$5 (\p$367 [5]),
+    .\port$745$6 (\p$367 [6]),
+    .\port$745$7 (\p$367 [7]),
+    .\port$745$8 (\p$367 [8]),
+    .\port$745$9 (\p$367 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$821$0 (\p$379 [0]),
-    .\port$821$1 (\p$379 [1]),
-    .\port$821$10 (\p$379 [10]),
-    .\port$821$11 (\p$379 [11]),
-    .\port$821$12 (\p$379 [12]),
-    .\port$821$13 (\p$379 [13]),
-    .\port$821$14 (\p$379 [14]),
-    .\port$821$15 (\p$379 [15]),
-    .\port$821$2 (\p$379 [2]),
-    .\port$821$3 (\p$379 [3]),
-    .\port$821$4 (\p$379 [4]),
-    .\port$821$5 (\p$379 [5]),
-    .\port$821$6 (\p$379 [6]),
-    .\port$821$7 (\p$379 [7]),
-    .\port$821$8 (\p$379 [8]),
-    .\port$821$9 (\p$379 [9]),
+    .\port$761$0 (\p$379 [0]),
+    .\port$761$1 (\p$379 [1]),
+    .\port$761$10 (\p$379 [10]),
+    .\port$761$11 (\p$379 [11]),
+    .\port$761$12 (\p$379 [12]),
+    .\port$761$13 (\p$379 [13]),
+    .\port$761$14 (\p$379 [14]),
+    .\port$761$15 (\p$379 [15]),
+    .\port$761$2 (\p$379 [2]),
+    .\port$761$3 (\p$379 [3]),
+    .\port$761$4 (\p$379 [4]),
+    .\port$761$5 (\p$379 [5]),
+    .\port$761$6 (\p$379 [6]),
+    .\port$761$7 (\p$379 [7]),
+    .\port$761$8 (\p$379 [8]),
+    .\port$761$9 (\p$379 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$837$0 (\p$391 [0]),
-    .\port$837$1 (\p$391 [1]),
-    .\port$837$10 (\p$391 [10]),
-    .\port$837$11 (\p$391 [11]),
-    .\port$837$12 (\p$391 [12]),
-    .\port$837$13 (\p$391 [13]),
-    .\port$837$14 (\p$391 [14]),
-    .\port$837$15 (\p$391 [15]),
-    .\port$837$2 (\p$391 [2]),
-    .\port$837$3 (\p$391 [3]),
-    .\port$837$4 (\p$391 [4]),
-    .\port$837$5 (\p$391 [5]),
-    .\port$837$6 (\p$391 [6]),
-    .\port$837$7 (\p$391 [7]),
-    .\port$837$8 (\p$391 [8]),
-    .\port$837$9 (\p$391 [9]),
+    .\port$777$0 (\p$391 [0]),
+    .\port$777$1 (\p$391 [1]),
+    .\port$777$10 (\p$391 [10]),
+    .\port$777$11 (\p$391 [11]),
+    .\port$777$12 (\p$391 [12]),
+    .\port$777$13 (\p$391 [13]),
+    .\port$777$14 (\p$391 [14]),
+    .\port$777$15 (\p$391 [15]),
+    .\port$777$2 (\p$391 [2]),
+    .\port$777$3 (\p$391 [3]),
+    .\port$777$4 (\p$391 [4]),
+    .\port$777$5 (\p$391 [5]),
+    .\port$777$6 (\p$391 [6]),
+    .\port$777$7 (\p$391 [7]),
+    .\port$777$8 (\p$391 [8]),
+    .\port$777$9 (\p$391 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$853$0 (\p$403 [0]),
-    .\port$853$1 (\p$403 [1]),
-    .\port$853$10 (\p$403 [10]),
-    .\port$853$11 (\p$403 [11]),
-    .\port$853$12 (\p$403 [12]),
-    .\port$853$13 (\p$403 [13]),
-    .\port$853$14 (\p$403 [14]),
-    .\port$853$15 (\p$403 [15]),
-    .\port$853$2 (\p$403 [2]),
-    .\port$853$3 (\p$403 [3]),
-    .\port$853$4 (\p$403 [4]),
-    .\port$853$5 (\p$403 [5]),
-    .\port$853$6 (\p$403 [6]),
-    .\port$853$7 (\p$403 [7]),
-    .\port$853$8 (\p$403 [8]),
-    .\port$853$9 (\p$403 [9]),
+    .\port$793$0 (\p$403 [0]),
+    .\port$793$1 (\p$403 [1]),
+    .\port$793$10 (\p$403 [10]),
+    .\port$793$11 (\p$403 [11]),
+    .\port$793$12 (\p$403 [12]),
+    .\port$793$13 (\p$403 [13]),
+    .\port$793$14 (\p$403 [14]),
+    .\port$793$15 (\p$403 [15]),
+    .\port$793$2 (\p$403 [2]),
+    .\port$793$3 (\p$403 [3]),
+    .\port$793$4 (\p$403 [4]),
+    .\port$793$5 (\p$403 [5]),
+    .\port$793$6 (\p$403 [6]),
+    .\port$793$7 (\p$403 [7]),
+    .\port$793$8 (\p$403 [8]),
+    .\port$793$9 (\p$403 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$869$0 (\p$415 [0]),
-    .\port$869$1 (\p$415 [1]),
-    .\port$869$10 (\p$415 [10]),
-    .\port$869$11 (\p$415 [11]),
-    .\port$869$12 (\p$415 [12]),
-    .\port$869$13 (\p$415 [13]),
-    .\port$869$14 (\p$415 [14]),
-    .\port$869$15 (\p$415 [15]),
-    .\port$869$2 (\p$415 [2]),
-    .\port$869$3 (\p$415 [3]),
-    .\port$869$4 (\p$415 [4]),
-    .\port$869$5 (\p$415 [5]),
-    .\port$869$6 (\p$415 [6]),
-    .\port$869$7 (\p$415 [7]),
-    .\port$869$8 (\p$415 [8]),
-    .\port$869$9 (\p$415 [9]),
+    .\port$809$0 (\p$415 [0]),
+    .\port$809$1 (\p$415 [1]),
+    .\port$809$10 (\p$415 [10]),
+    .\port$809$11 (\p$415 [11]),
+    .\port$809$12 (\p$415 [12]),
+    .\port$809$13 (\p$415 [13]),
+    .\port$809$14 (\p$415 [14]),
+    .\port$809$15 (\p$415 [15]),
+    .\port$809$2 (\p$415 [2]),
+    .\port$809$3 (\p$415 [3]),
+    .\port$809$4 (\p$415 [4]),
+    .\port$809$5 (\p$415 [5]),
+    .\port$809$6 (\p$415 [6]),
+    .\port$809$7 (\p$415 [7]),
+    .\port$809$8 (\p$415 [8]),
+    .\port$809$9 (\p$415 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$885$0 (\p$427 [0]),
-    .\port$885$1 (\p$427 [1]),
-    .\port$885$10 (\p$427 [10]),
-    .\port$885$11 (\p$427 [11]),
-    .\port$885$12 (\p$427 [12]),
-    .\port$885$13 (\p$427 [13]),
-    .\port$885$14 (\p$427 [14]),
-    .\port$885$15 (\p$427 [15]),
-    .\port$885$2 (\p$427 [2]),
-    .\port$885$3 (\p$427 [3]),
-    .\port$885$4 (\p$427 [4]),
-    .\port$885$5 (\p$427 [5]),
-    .\port$885$6 (\p$427 [6]),
-    .\port$885$7 (\p$427 [7]),
-    .\port$885$8 (\p$427 [8]),
-    .\port$885$9 (\p$427 [9]),
+    .\port$825$0 (\p$427 [0]),
+    .\port$825$1 (\p$427 [1]),
+    .\port$825$10 (\p$427 [10]),
+    .\port$825$11 (\p$427 [11]),
+    .\port$825$12 (\p$427 [12]),
+    .\port$825$13 (\p$427 [13]),
+    .\port$825$14 (\p$427 [14]),
+    .\port$825$15 (\p$427 [15]),
+    .\port$825$2 (\p$427 [2]),
+    .\port$825$3 (\p$427 [3]),
+    .\port$825$4 (\p$427 [4]),
+    .\port$825$5 (\p$427 [5]),
+    .\port$825$6 (\p$427 [6]),
+    .\port$825$7 (\p$427 [7]),
+    .\port$825$8 (\p$427 [8]),
+    .\port$825$9 (\p$427 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$901$0 (\p$439 [0]),
-    .\port$901$1 (\p$439 [1]),
-    .\port$901$10 (\p$439 [10]),
-    .\port$901$11 (\p$439 [11]),
-    .\port$901$12 (\p$439 [12]),
-    .\port$901$13 (\p$439 [13]),
-    .\port$901$14 (\p$439 [14]),
-    .\port$901$15 (\p$439 [15]),
-    .\port$901$2 (\p$439 [2]),
-    .\port$901$3 (\p$439 [3]),
-    .\port$901$4 (\p$439 [4]),
-    .\port$901$5 (\p$439 [5]),
-    .\port$901$6 (\p$439 [6]),
-    .\port$901$7 (\p$439 [7]),
-    .\port$901$8 (\p$439 [8]),
-    .\port$901$9 (\p$439 [9]),
+    .\port$841$0 (\p$439 [0]),
+    .\port$841$1 (\p$439 [1]),
+    .\port$841$10 (\p$439 [10]),
+    .\port$841$11 (\p$439 [11]),
+    .\port$841$12 (\p$439 [12]),
+    .\port$841$13 (\p$439 [13]),
+    .\port$841$14 (\p$439 [14]),
+    .\port$841$15 (\p$439 [15]),
+    .\port$841$2 (\p$439 [2]),
+    .\port$841$3 (\p$439 [3]),
+    .\port$841$4 (\p$439 [4]),
+    .\port$841$5 (\p$439 [5]),
+    .\port$841$6 (\p$439 [6]),
+    .\port$841$7 (\p$439 [7]),
+    .\port$841$8 (\p$439 [8]),
+    .\port$841$9 (\p$439 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$917$0 (\p$451 [0]),
-    .\port$917$1 (\p$451 [1]),
-    .\port$917$10 (\p$451 [10]),
-    .\port$917$11 (\p$451 [11]),
-    .\port$917$12 (\p$451 [12]),
-    .\port$917$13 (\p$451 [13]),
-    .\port$917$14 (\p$451 [14]),
-    .\port$917$15 (\p$451 [15]),
-    .\port$917$2 (\p$451 [2]),
-    .\port$917$3 (\p$451 [3]),
-    .\port$917$4 (\p$451 [4]),
-    .\port$917$5 (\p$451 [5]),
-    .\port$917$6 (\p$451 [6]),
-    .\port$917$7 (\p$451 [7]),
-    .\port$917$8 (\p$451 [8]),
-    .\port$917$9 (\p$451 [9]),
+    .\port$857$0 (\p$451 [0]),
+    .\port$857$1 (\p$451 [1]),
+    .\port$857$10 (\p$451 [10]),
+    .\port$857$11 (\p$451 [11]),
+    .\port$857$12 (\p$451 [12]),
+    .\port$857$13 (\p$451 [13]),
+    .\port$857$14 (\p$451 [14]),
+    .\port$857$15 (\p$451 [15]),
+    .\port$857$2 (\p$451 [2]),
+    .\port$857$3 (\p$451 [3]),
+    .\port$857$4 (\p$451 [4]),
+    .\port$857$5 (\p$451 [5]),
+    .\port$857$6 (\p$451 [6]),
+    .\port$857$7 (\p$451 [7]),
+    .\port$857$8 (\p$451 [8]),
+    .\port$857$9 (\p$451 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$933$0 (\p$463 [0]),
-    .\port$933$1 (\p$463 [1]),
-    .\port$933$10 (\p$463 [10]),
-    .\port$933$11 (\p$463 [11]),
-    .\port$933$12 (\p$463 [12]),
-    .\port$933$13 (\p$463 [13]),
-    .\port$933$14 (\p$463 [14]),
-    .\port$933$15 (\p$463 [15]),
-    .\port$933$2 (\p$463 [2]),
-    .\port$933$3 (\p$463 [3]),
-    .\port$933$4 (\p$463 [4]),
-    .\port$933$5 (\p$463 [5]),
-    .\port$933$6 (\p$463 [6]),
-    .\port$933$7 (\p$463 [7]),
-    .\port$933$8 (\p$463 [8]),
-    .\port$933$9 (\p$463 [9]),
+    .\port$873$0 (\p$463 [0]),
+    .\port$873$1 (\p$463 [1]),
+    .\port$873$10 (\p$463 [10]),
+    .\port$873$11 (\p$463 [11]),
+    .\port$873$12 (\p$463 [12]),
+    .\port$873$13 (\p$463 [13]),
+    .\port$873$14 (\p$463 [14]),
+    .\port$873$15 (\p$463 [15]),
+    .\port$873$2 (\p$463 [2]),
+    .\port$873$3 (\p$463 [3]),
+    .\port$873$4 (\p$463 [4]),
+    .\port$873$5 (\p$463 [5]),
+    .\port$873$6 (\p$463 [6]),
+    .\port$873$7 (\p$463 [7]),
+    .\port$873$8 (\p$463 [8]),
+    .\port$873$9 (\p$463 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$949$0 (\p$475 [0]),
-    .\port$949$1 (\p$475 [1]),
-    .\port$949$10 (\p$475 [10]),
-    .\port$949$11 (\p$475 [11]),
-    .\port$949$12 (\p$475 [12]),
-    .\port$949$13 (\p$475 [13]),
-    .\port$949$14 (\p$475 [14]),
-    .\port$949$15 (\p$475 [15]),
-    .\port$949$2 (\p$475 [2]),
-    .\port$949$3 (\p$475 [3]),
-    .\port$949$4 (\p$475 [4]),
-    .\port$949$5 (\p$475 [5]),
-    .\port$949$6 (\p$475 [6]),
-    .\port$949$7 (\p$475 [7]),
-    .\port$949$8 (\p$475 [8]),
-    .\port$949$9 (\p$475 [9]),
+    .\port$889$0 (\p$475 [0]),
+    .\port$889$1 (\p$475 [1]),
+    .\port$889$10 (\p$475 [10]),
+    .\port$889$11 (\p$475 [11]),
+    .\port$889$12 (\p$475 [12]),
+    .\port$889$13 (\p$475 [13]),
+    .\port$889$14 (\p$475 [14]),
+    .\port$889$15 (\p$475 [15]),
+    .\port$889$2 (\p$475 [2]),
+    .\port$889$3 (\p$475 [3]),
+    .\port$889$4 (\p$475 [4]),
+    .\port$889$5 (\p$475 [5]),
+    .\port$889$6 (\p$475 [6]),
+    .\port$889$7 (\p$475 [7]),
+    .\port$889$8 (\p$475 [8]),
+    .\port$889$9 (\p$475 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$965$0 (\p$487 [0]),
-    .\port$965$1 (\p$487 [1]),
-    .\port$965$10 (\p$487 [10]),
-    .\port$965$11 (\p$487 [11]),
-    .\port$965$12 (\p$487 [12]),
-    .\port$965$13 (\p$487 [13]),
-    .\port$965$14 (\p$487 [14]),
-    .\port$965$15 (\p$487 [15]),
-    .\port$965$2 (\p$487 [2]),
-    .\port$965$3 (\p$487 [3]),
-    .\port$965$4 (\p$487 [4]),
-    .\port$965$5 (\p$487 [5]),
-    .\port$965$6 (\p$487 [6]),
-    .\port$965$7 (\p$487 [7]),
-    .\port$965$8 (\p$487 [8]),
-    .\port$965$9 (\p$487 [9]),
+    .\port$905$0 (\p$487 [0]),
+    .\port$905$1 (\p$487 [1]),
+    .\port$905$10 (\p$487 [10]),
+    .\port$905$11 (\p$487 [11]),
+    .\port$905$12 (\p$487 [12]),
+    .\port$905$13 (\p$487 [13]),
+    .\port$905$14 (\p$487 [14]),
+    .\port$905$15 (\p$487 [15]),
+    .\port$905$2 (\p$487 [2]),
+    .\port$905$3 (\p$487 [3]),
+    .\port$905$4 (\p$487 [4]),
+    .\port$905$5 (\p$487 [5]),
+    .\port$905$6 (\p$487 [6]),
+    .\port$905$7 (\p$487 [7]),
+    .\port$905$8 (\p$487 [8]),
+    .\port$905$9 (\p$487 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$981$0 (\p$499 [0]),
-    .\port$981$1 (\p$499 [1]),
-    .\port$981$10 (\p$499 [10]),
-    .\port$981$11 (\p$499 [11]),
-    .\port$981$12 (\p$499 [12]),
-    .\port$981$13 (\p$499 [13]),
-    .\port$981$14 (\p$499 [14]),
-    .\port$981$15 (\p$499 [15]),
-    .\port$981$2 (\p$499 [2]),
-    .\port$981$3 (\p$499 [3]),
-    .\port$981$4 (\p$499 [4]),
-    .\port$981$5 (\p$499 [5]),
-    .\port$981$6 (\p$499 [6]),
-    .\port$981$7 (\p$499 [7]),
-    .\port$981$8 (\p$499 [8]),
-    .\port$981$9 (\p$499 [9]),
+    .\port$921$0 (\p$499 [0]),
+    .\port$921$1 (\p$499 [1]),
+    .\port$921$10 (\p$499 [10]),
+    .\port$921$11 (\p$499 [11]),
+    .\port$921$12 (\p$499 [12]),
+    .\port$921$13 (\p$499 [13]),
+    .\port$921$14 (\p$499 [14]),
+    .\port$921$15 (\p$499 [15]),
+    .\port$921$2 (\p$499 [2]),
+    .\port$921$3 (\p$499 [3]),
+    .\port$921$4 (\p$499 [4]),
+    .\port$921$5 (\p$499 [5]),
+    .\port$921$6 (\p$499 [6]),
+    .\port$921$7 (\p$499 [7]),
+    .\port$921$8 (\p$499 [8]),
+    .\port$921$9 (\p$499 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$997$0 (\p$511 [0]),
-    .\port$997$1 (\p$511 [1]),
-    .\port$997$10 (\p$511 [10]),
-    .\port$997$11 (\p$511 [11]),
-    .\port$997$12 (\p$511 [12]),
-    .\port$997$13 (\p$511 [13]),
-    .\port$997$14 (\p$511 [14]),
-    .\port$997$15 (\p$511 [15]),
-    .\port$997$2 (\p$511 [2]),
-    .\port$997$3 (\p$511 [3]),
-    .\port$997$4 (\p$511 [4]),
-    .\port$997$5 (\p$511 [5]),
-    .\port$997$6 (\p$511 [6]),
-    .\port$997$7 (\p$511 [7]),
-    .\port$997$8 (\p$511 [8]),
-    .\port$997$9 (\p$511 [9]),
+    .\port$937$0 (\p$511 [0]),
+    .\port$937$1 (\p$511 [1]),
+    .\port$937$10 (\p$511 [10]),
+    .\port$937$11 (\p$511 [11]),
+    .\port$937$12 (\p$511 [12]),
+    .\port$937$13 (\p$511 [13]),
+    .\port$937$14 (\p$511 [14]),
+    .\port$937$15 (\p$511 [15]),
+    .\port$937$2 (\p$511 [2]),
+    .\port$937$3 (\p$511 [3]),
+    .\port$937$4 (\p$511 [4]),
+    .\port$937$5 (\p$511 [5]),
+    .\port$937$6 (\p$511 [6]),
+    .\port$937$7 (\p$511 [7]),
+    .\port$937$8 (\p$511 [8]),
+    .\port$937$9 (\p$511 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$1013$0 (\p$523 [0]),
-    .\port$1013$1 (\p$523 [1]),
-    .\port$1013$10 (\p$523 [10]),
-    .\port$1013$11 (\p$523 [11]),
-    .\port$1013$12 (\p$523 [12]),
-    .\port$1013$13 (\p$523 [13]),
-    .\port$1013$14 (\p$523 [14]),
-    .\port$1013$15 (\p$523 [15]),
-    .\port$1013$2 (\p$523 [2]),
-    .\port$1013$3 (\p$523 [3]),
-    .\port$1013$4 (\p$523 [4]),
-    .\port$1013$5 (\p$523 [5]),
-    .\port$1013$6 (\p$523 [6]),
-    .\port$1013$7 (\p$523 [7]),
-    .\port$1013$8 (\p$523 [8]),
-    .\port$1013$9 (\p$523 [9]),
+    .\port$953$0 (\p$523 [0]),
+    .\port$953$1 (\p$523 [1]),
+    .\port$953$10 (\p$523 [10]),
+    .\port$953$11 (\p$523 [11]),
+    .\port$953$12 (\p$523 [12]),
+    .\port$953$13 (\p$523 [13]),
+    .\port$953$14 (\p$523 [14]),
+    .\port$953$15 (\p$523 [15]),
+    .\port$953$2 (\p$523 [2]),
+    .\port$953$3 (\p$523 [3]),
+    .\port$953$4 (\p$523 [4]),
+    .\port$953$5 (\p$523 [5]),
+    .\port$953$6 (\p$523 [6]),
+    .\port$953$7 (\p$523 [7]),
+    .\port$953$8 (\p$523 [8]),
+    .\port$953$9 (\p$523 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$1029$0 (\p$535 [0]),
-    .\port$1029$1 (\p$535 [1]),
-    .\port$1029$10 (\p$535 [10]),
-    .\port$1029$11 (\p$535 [11]),
-    .\port$1029$12 (\p$535 [12]),
-    .\port$1029$13 (\p$535 [13]),
-    .\port$1029$14 (\p$535 [14]),
-    .\port$1029$15 (\p$535 [15]),
-    .\port$1029$2 (\p$535 [2]),
-    .\port$1029$3 (\p$535 [3]),
-    .\port$1029$4 (\p$535 [4]),
-    .\port$1029$5 (\p$535 [5]),
-    .\port$1029$6 (\p$535 [6]),
-    .\port$1029$7 (\p$535 [7]),
-    .\port$1029$8 (\p$535 [8]),
-    .\port$1029$9 (\p$535 [9]),
+    .\port$969$0 (\p$535 [0]),
+    .\port$969$1 (\p$535 [1]),
+    .\port$969$10 (\p$535 [10]),
+    .\port$969$11 (\p$535 [11]),
+    .\port$969$12 (\p$535 [12]),
+    .\port$969$13 (\p$535 [13]),
+    .\port$969$14 (\p$535 [14]),
+    .\port$969$15 (\p$535 [15]),
+    .\port$969$2 (\p$535 [2]),
+    .\port$969$3 (\p$535 [3]),
+    .\port$969$4 (\p$535 [4]),
+    .\port$969$5 (\p$535 [5]),
+    .\port$969$6 (\p$535 [6]),
+    .\port$969$7 (\p$535 [7]),
+    .\port$969$8 (\p$535 [8]),
+    .\port$969$9 (\p$535 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$1045$0 (\p$547 [0]),
-    .\port$1045$1 (\p$547 [1]),
-    .\port$1045$10 (\p$547 [10]),
-    .\port$1045$11 (\p$547 [11]),
-    .\port$1045$12 (\p$547 [12]),
-    .\port$1045$13 (\p$547 [13]),
-    .\port$1045$14 (\p$547 [14]),
-    .\port$1045$15 (\p$547 [15]),
-    .\port$1045$2 (\p$547 [2]),
-    .\port$1045$3 (\p$547 [3]),
-    .\port$1045$4 (\p$547 [4]),
-    .\port$1045$5 (\p$547 [5]),
-    .\port$1045$6 (\p$547 [6]),
-    .\port$1045$7 (\p$547 [7]),
-    .\port$1045$8 (\p$547 [8]),
-    .\port$1045$9 (\p$547 [9]),
+    .\port$985$0 (\p$547 [0]),
+    .\port$985$1 (\p$547 [1]),
+    .\port$985$10 (\p$547 [10]),
+    .\port$985$11 (\p$547 [11]),
+    .\port$985$12 (\p$547 [12]),
+    .\port$985$13 (\p$547 [13]),
+    .\port$985$14 (\p$547 [14]),
+    .\port$985$15 (\p$547 [15]),
+    .\port$985$2 (\p$547 [2]),
+    .\port$985$3 (\p$547 [3]),
+    .\port$985$4 (\p$547 [4]),
+    .\port$985$5 (\p$547 [5]),
+    .\port$985$6 (\p$547 [6]),
+    .\port$985$7 (\p$547 [7]),
+    .\port$985$8 (\p$547 [8]),
+    .\port$985$9 (\p$547 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$1061$0 (\p$559 [0]),
-    .\port$1061$1 (\p$559 [1]),
-    .\port$1061$10 (\p$559 [10]),
-    .\port$1061$11 (\p$559 [11]),
-    .\port$1061$12 (\p$559 [12]),
-    .\port$1061$13 (\p$559 [13]),
-    .\port$1061$14 (\p$559 [14]),
-    .\port$1061$15 (\p$559 [15]),
-    .\port$1061$2 (\p$559 [2]),
-    .\port$1061$3 (\p$559 [3]),
-    .\port$1061$4 (\p$559 [4]),
-    .\port$1061$5 (\p$559 [5]),
-    .\port$1061$6 (\p$559 [6]),
-    .\port$1061$7 (\p$559 [7]),
-    .\port$1061$8 (\p$559 [8]),
-    .\port$1061$9 (\p$559 [9]),
+    .\port$1001$0 (\p$559 [0]),
+    .\port$1001$1 (\p$559 [1]),
+    .\port$1001$10 (\p$559 [10]),
+    .\port$1001$11 (\p$559 [11]),
+    .\port$1001$12 (\p$559 [12]),
+    .\port$1001$13 (\p$559 [13]),
+    .\port$1001$14 (\p$559 [14]),
+    .\port$1001$15 (\p$559 [15]),
+    .\port$1001$2 (\p$559 [2]),
+    .\port$1001$3 (\p$559 [3]),
+    .\port$1001$4 (\p$559 [4]),
+    .\port$1001$5 (\p$559 [5]),
+    .\port$1001$6 (\p$559 [6]),
+    .\port$1001$7 (\p$559 [7]),
+    .\port$1001$8 (\p$559 [8]),
+    .\port$1001$9 (\p$559 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$1077$0 (\p$571 [0]),
-    .\port$1077$1 (\p$571 [1]),
-    .\port$1077$10 (\p$571 [10]),
-    .\port$1077$11 (\p$571 [11]),
-    .\port$1077$12 (\p$571 [12]),
-    .\port$1077$13 (\p$571 [13]),
-    .\port$1077$14 (\p$571 [14]),
-    .\port$1077$15 (\p$571 [15]),
-    .\port$1077$2 (\p$571 [2]),
-    .\port$1077$3 (\p$571 [3]),
-    .\port$1077$4 (\p$571 [4]),
-    .\port$1077$5 (\p$571 [5]),
-    .\port$1077$6 (\p$571 [6]),
-    .\port$1077$7 (\p$571 [7]),
-    .\port$1077$8 (\p$571 [8]),
-    .\port$1077$9 (\p$571 [9]),
+    .\port$1017$0 (\p$571 [0]),
+    .\port$1017$1 (\p$571 [1]),
+    .\port$1017$10 (\p$571 [10]),
+    .\port$1017$11 (\p$571 [11]),
+    .\port$1017$12 (\p$571 [12]),
+    .\port$1017$13 (\p$571 [13]),
+    .\port$1017$14 (\p$571 [14]),
+    .\port$1017$15 (\p$571 [15]),
+    .\port$1017$2 (\p$571 [2]),
+    .\port$1017$3 (\p$571 [3]),
+    .\port$1017$4 (\p$571 [4]),
+    .\port$1017$5 (\p$571 [5]),
+    .\port$1017$6 (\p$571 [6]),
+    .\port$1017$7 (\p$571 [7]),
+    .\port$1017$8 (\p$571 [8]),
+    .\port$1017$9 (\p$571 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$1093$0 (\p$583 [0]),
-    .\port$1093$1 (\p$583 [1]),
-    .\port$1093$10 (\p$583 [10]),
-    .\port$1093$11 (\p$583 [11]),
-    .\port$1093$12 (\p$583 [12]),
-    .\port$1093$13 (\p$583 [13]),
-    .\port$1093$14 (\p$583 [14]),
-    .\port$1093$15 (\p$583 [15]),
-    .\port$1093$2 (\p$583 [2]),
-    .\port$1093$3 (\p$583 [3]),
-    .\port$1093$4 (\p$583 [4]),
-    .\port$1093$5 (\p$583 [5]),
-    .\port$1093$6 (\p$583 [6]),
-    .\port$1093$7 (\p$583 [7]),
-    .\port$1093$8 (\p$583 [8]),
-    .\port$1093$9 (\p$583 [9]),
+    .\port$1033$0 (\p$583 [0]),
+    .\port$1033$1 (\p$583 [1]),
+    .\port$1033$10 (\p$583 [10]),
+    .\port$1033$11 (\p$583 [11]),
+    .\port$1033$12 (\p$583 [12]),
+    .\port$1033$13 (\p$583 [13]),
+    .\port$1033$14 (\p$583 [14]),
+    .\port$1033$15 (\p$583 [15]),
+    .\port$1033$2 (\p$583 [2]),
+    .\port$1033$3 (\p$583 [3]),
+    .\port$1033$4 (\p$583 [4]),
+    .\port$1033$5 (\p$583 [5]),
+    .\port$1033$6 (\p$583 [6]),
+    .\port$1033$7 (\p$583 [7]),
+    .\port$1033$8 (\p$583 [8]),
+    .\port$1033$9 (\p$583 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$1109$0 (\p$595 [0]),
-    .\port$1109$1 (\p$595 [1]),
-    .\port$1109$10 (\p$595 [10]),
-    .\port$1109$11 (\p$595 [11]),
-    .\port$1109$12 (\p$595 [12]),
-    .\port$1109$13 (\p$595 [13]),
-    .\port$1109$14 (\p$595 [14]),
-    .\port$1109$15 (\p$595 [15]),
-    .\port$1109$2 (\p$595 [2]),
-    .\port$1109$3 (\p$595 [3]),
-    .\port$1109$4 (\p$595 [4]),
-    .\port$1109$5 (\p$595 [5]),
-    .\port$1109$6 (\p$595 [6]),
-    .\port$1109$7 (\p$595 [7]),
-    .\port$1109$8 (\p$595 [8]),
-    .\port$1109$9 (\p$595 [9]),
+    .\port$1049$0 (\p$595 [0]),
+    .\port$1049$1 (\p$595 [1]),
+    .\port$1049$10 (\p$595 [10]),
+    .\port$1049$11 (\p$595 [11]),
+    .\port$1049$12 (\p$595 [12]),
+    .\port$1049$13 (\p$595 [13]),
+    .\port$1049$14 (\p$595 [14]),
+    .\port$1049$15 (\p$595 [15]),
+    .\port$1049$2 (\p$595 [2]),
+    .\port$1049$3 (\p$595 [3]),
+    .\port$1049$4 (\p$595 [4]),
+    .\port$1049$5 (\p$595 [5]),
+    .\port$1049$6 (\p$595 [6]),
+    .\port$1049$7 (\p$595 [7]),
+    .\port$1049$8 (\p$595 [8]),
+    .\port$1049$9 (\p$595 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$1125$0 (\p$607 [0]),
-    .\port$1125$1 (\p$607 [1]),
-    .\port$1125$10 (\p$607 [10]),
-    .\port$1125$11 (\p$607 [11]),
-    .\port$1125$12 (\p$607 [12]),
-    .\port$1125$13 (\p$607 [13]),
-    .\port$1125$14 (\p$607 [14]),
-    .\port$1125$15 (\p$607 [15]),
-    .\port$1125$2 (\p$607 [2]),
-    .\port$1125$3 (\p$607 [3]),
-    .\port$1125$4 (\p$607 [4]),
-    .\port$1125$5 (\p$607 [5]),
-    .\port$1125$6 (\p$607 [6]),
-    .\port$1125$7 (\p$607 [7]),
-    .\port$1125$8 (\p$607 [8]),
-    .\port$1125$9 (\p$607 [9]),
+    .\port$1065$0 (\p$607 [0]),
+    .\port$1065$1 (\p$607 [1]),
+    .\port$1065$10 (\p$607 [10]),
+    .\port$1065$11 (\p$607 [11]),
+    .\port$1065$12 (\p$607 [12]),
+    .\port$1065$13 (\p$607 [13]),
+    .\port$1065$14 (\p$607 [14]),
+    .\port$1065$15 (\p$607 [15]),
+    .\port$1065$2 (\p$607 [2]),
+    .\port$1065$3 (\p$607 [3]),
+    .\port$1065$4 (\p$607 [4]),
+    .\port$1065$5 (\p$607 [5]),
+    .\port$1065$6 (\p$607 [6]),
+    .\port$1065$7 (\p$607 [7]),
+    .\port$1065$8 (\p$607 [8]),
+    .\port$1065$9 (\p$607 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$1141$0 (\p$619 [0]),
-    .\port$1141$1 (\p$619 [1]),
-    .\port$1141$10 (\p$619 [10]),
-    .\port$1141$11 (\p$619 [11]),
-    .\port$1141$12 (\p$619 [12]),
-    .\port$1141$13 (\p$619 [13]),
-    .\port$1141$14 (\p$619 [14]),
-    .\port$1141$15 (\p$619 [15]),
-    .\port$1141$2 (\p$619 [2]),
-    .\port$1141$3 (\p$619 [3]),
-    .\port$1141$4 (\p$619 [4]),
-    .\port$1141$5 (\p$619 [5]),
-    .\port$1141$6 (\p$619 [6]),
-    .\port$1141$7 (\p$619 [7]),
-    .\port$1141$8 (\p$619 [8]),
-    .\port$1141$9 (\p$619 [9]),
+    .\port$1081$0 (\p$619 [0]),
+    .\port$1081$1 (\p$619 [1]),
+    .\port$1081$10 (\p$619 [10]),
+    .\port$1081$11 (\p$619 [11]),
+    .\port$1081$12 (\p$619 [12]),
+    .\port$1081$13 (\p$619 [13]),
+    .\port$1081$14 (\p$619 [14]),
+    .\port$1081$15 (\p$619 [15]),
+    .\port$1081$2 (\p$619 [2]),
+    .\port$1081$3 (\p$619 [3]),
+    .\port$1081$4 (\p$619 [4]),
+    .\port$1081$5 (\p$619 [5]),
+    .\port$1081$6 (\p$619 [6]),
+    .\port$1081$7 (\p$619 [7]),
+    .\port$1081$8 (\p$619 [8]),
+    .\port$1081$9 (\p$619 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$1157$0 (\p$631 [0]),
-    .\port$1157$1 (\p$631 [1]),
-    .\port$1157$10 (\p$631 [10]),
-    .\port$1157$11 (\p$631 [11]),
-    .\port$1157$12 (\p$631 [12]),
-    .\port$1157$13 (\p$631 [13]),
-    .\port$1157$14 (\p$631 [14]),
-    .\port$1157$15 (\p$631 [15]),
-    .\port$1157$2 (\p$631 [2]),
-    .\port$1157$3 (\p$631 [3]),
-    .\port$1157$4 (\p$631 [4]),
-    .\port$1157$5 (\p$631 [5]),
-    .\port$1157$6 (\p$631 [6]),
-    .\port$1157$7 (\p$631 [7]),
-    .\port$1157$8 (\p$631 [8]),
-    .\port$1157$9 (\p$631 [9]),
+    .\port$1097$0 (\p$631 [0]),
+    .\port$1097$1 (\p$631 [1]),
+    .\port$1097$10 (\p$631 [10]),
+    .\port$1097$11 (\p$631 [11]),
+    .\port$1097$12 (\p$631 [12]),
+    .\port$1097$13 (\p$631 [13]),
+    .\port$1097$14 (\p$631 [14]),
+    .\port$1097$15 (\p$631 [15]),
+    .\port$1097$2 (\p$631 [2]),
+    .\port$1097$3 (\p$631 [3]),
+    .\port$1097$4 (\p$631 [4]),
+    .\port$1097$5 (\p$631 [5]),
+    .\port$1097$6 (\p$631 [6]),
+    .\port$1097$7 (\p$631 [7]),
+    .\port$1097$8 (\p$631 [8]),
+    .\port$1097$9 (\p$631 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$1173$0 (\p$643 [0]),
-    .\port$1173$1 (\p$643 [1]),
-    .\port$1173$10 (\p$643 [10]),
-    .\port$1173$11 (\p$643 [11]),
-    .\port$1173$12 (\p$643 [12]),
-    .\port$1173$13 (\p$643 [13]),
-    .\port$1173$14 (\p$643 [14]),
-    .\port$1173$15 (\p$643 [15]),
-    .\port$1173$2 (\p$643 [2]),
-    .\port$1173$3 (\p$643 [3]),
-    .\port$1173$4 (\p$643 [4]),
-    .\port$1173$5 (\p$643 [5]),
-    .\port$1173$6 (\p$643 [6]),
-    .\port$1173$7 (\p$643 [7]),
-    .\port$1173$8 (\p$643 [8]),
-    .\port$1173$9 (\p$643 [9]),
+    .\port$1113$0 (\p$643 [0]),
+    .\port$1113$1 (\p$643 [1]),
+    .\port$1113$10 (\p$643 [10]),
+    .\port$1113$11 (\p$643 [11]),
+    .\port$1113$12 (\p$643 [12]),
+    .\port$1113$13 (\p$643 [13]),
+    .\port$1113$14 (\p$643 [14]),
+    .\port$1113$15 (\p$643 [15]),
+    .\port$1113$2 (\p$643 [2]),
+    .\port$1113$3 (\p$643 [3]),
+    .\port$1113$4 (\p$643 [4]),
+    .\port$1113$5 (\p$643 [5]),
+    .\port$1113$6 (\p$643 [6]),
+    .\port$1113$7 (\p$643 [7]),
+    .\port$1113$8 (\p$643 [8]),
+    .\port$1113$9 (\p$643 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$1189$0 (\p$655 [0]),
-    .\port$1189$1 (\p$655 [1]),
-    .\port$1189$10 (\p$655 [10]),
-    .\port$1189$11 (\p$655 [11]),
-    .\port$1189$12 (\p$655 [12]),
-    .\port$1189$13 (\p$655 [13]),
-    .\port$1189$14 (\p$655 [14]),
-    .\port$1189$15 (\p$655 [15]),
-    .\port$1189$2 (\p$655 [2]),
-    .\port$1189$3 (\p$655 [3]),
-    .\port$1189$4 (\p$655 [4]),
-    .\port$1189$5 (\p$655 [5]),
-    .\port$1189$6 (\p$655 [6]),
-    .\port$1189$7 (\p$655 [7]),
-    .\port$1189$8 (\p$655 [8]),
-    .\port$1189$9 (\p$655 [9]),
+    .\port$1129$0 (\p$655 [0]),
+    .\port$1129$1 (\p$655 [1]),
+    .\port$1129$10 (\p$655 [10]),
+    .\port$1129$11 (\p$655 [11]),
+    .\port$1129$12 (\p$655 [12]),
+    .\port$1129$13 (\p$655 [13]),
+    .\port$1129$14 (\p$655 [14]),
+    .\port$1129$15 (\p$655 [15]),
+    .\port$1129$2 (\p$655 [2]),
+    .\port$1129$3 (\p$655 [3]),
+    .\port$1129$4 (\p$655 [4]),
+    .\port$1129$5 (\p$655 [5]),
+    .\port$1129$6 (\p$655 [6]),
+    .\port$1129$7 (\p$655 [7]),
+    .\port$1129$8 (\p$655 [8]),
+    .\port$1129$9 (\p$655 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$1205$0 (\p$667 [0]),
-    .\port$1205$1 (\p$667 [1]),
-    .\port$1205$10 (\p$667 [10]),
-    .\port$1205$11 (\p$667 [11]),
-    .\port$1205$12 (\p$667 [12]),
-    .\port$1205$13 (\p$667 [13]),
-    .\port$1205$14 (\p$667 [14]),
-    .\port$1205$15 (\p$667 [15]),
-    .\port$1205$2 (\p$667 [2]),
-    .\port$1205$3 (\p$667 [3]),
-    .\port$1205$4 (\p$667 [4]),
-    .\port$1205$5 (\p$667 [5]),
-    .\port$1205$6 (\p$667 [6]),
-    .\port$1205$7 (\p$667 [7]),
-    .\port$1205$8 (\p$667 [8]),
-    .\port$1205$9 (\p$667 [9]),
+    .\port$1145$0 (\p$667 [0]),
+    .\port$1145$1 (\p$667 [1]),
+    .\port$1145$10 (\p$667 [10]),
+    .\port$1145$11 (\p$667 [11]),
+    .\port$1145$12 (\p$667 [12]),
+    .\port$1145$13 (\p$667 [13]),
+    .\port$1145$14 (\p$667 [14]),
+    .\port$1145$15 (\p$667 [15]),
+    .\port$1145$2 (\p$667 [2]),
+    .\port$1145$3 (\p$667 [3]),
+    .\port$1145$4 (\p$667 [4]),
+    .\port$1145$5 (\p$667 [5]),
+    .\port$1145$6 (\p$667 [6]),
+    .\port$1145$7 (\p$667 [7]),
+    .\port$1145$8 (\p$667 [8]),
+    .\port$1145$9 (\p$667 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$1221$0 (\p$679 [0]),
-    .\port$1221$1 (\p$679 [1]),
-    .\port$1221$10 (\p$679 [10]),
-    .\port$1221$11 (\p$679 [11]),
-    .\port$1221$12 (\p$679 [12]),
-    .\port$1221$13 (\p$679 [13]),
-    .\port$1221$14 (\p$679 [14]),
-    .\port$1221$15 (\p$679 [15]),
-    .\port$1221$2 (\p$679 [2]),
-    .\port$1221$3 (\p$679 [3]),
-    .\port$1221$4 (\p$679 [4]),
-    .\port$1221$5 (\p$679 [5]),
-    .\port$1221$6 (\p$679 [6]),
-    .\port$1221$7 (\p$679 [7]),
-    .\port$1221$8 (\p$679 [8]),
-    .\port$1221$9 (\p$679 [9]),
+    .\port$1161$0 (\p$679 [0]),
+    .\port$1161$1 (\p$679 [1]),
+    .\port$1161$10 (\p$679 [10]),
+    .\port$1161$11 (\p$679 [11]),
+    .\port$1161$12 (\p$679 [12]),
+    .\port$1161$13 (\p$679 [13]),
+    .\port$1161$14 (\p$679 [14]),
+    .\port$1161$15 (\p$679 [15]),
+    .\port$1161$2 (\p$679 [2]),
+    .\port$1161$3 (\p$679 [3]),
+    .\port$1161$4 (\p$679 [4]),
+    .\port$1161$5 (\p$679 [5]),
+    .\port$1161$6 (\p$679 [6]),
+    .\port$1161$7 (\p$679 [7]),
+    .\port$1161$8 (\p$679 [8]),
+    .\port$1161$9 (\p$679 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$1237$0 (\p$691 [0]),
-    .\port$1237$1 (\p$691 [1]),
-    .\port$1237$10 (\p$691 [10]),
-    .\port$1237$11 (\p$691 [11]),
-    .\port$1237$12 (\p$691 [12]),
-    .\port$1237$13 (\p$691 [13]),
-    .\port$1237$14 (\p$691 [14]),
-    .\port$1237$15 (\p$691 [15]),
-    .\port$1237$2 (\p$691 [2]),
-    .\port$1237$3 (\p$691 [3]),
-    .\port$1237$4 (\p$691 [4]),
-    .\port$1237$5 (\p$691 [5]),
-    .\port$1237$6 (\p$691 [6]),
-    .\port$1237$7 (\p$691 [7]),
-    .\port$1237$8 (\p$691 [8]),
-    .\port$1237$9 (\p$691 [9]),
+    .\port$1177$0 (\p$691 [0]),
+    .\port$1177$1 (\p$691 [1]),
+    .\port$1177$10 (\p$691 [10]),
+    .\port$1177$11 (\p$691 [11]),
+    .\port$1177$12 (\p$691 [12]),
+    .\port$1177$13 (\p$691 [13]),
+    .\port$1177$14 (\p$691 [14]),
+    .\port$1177$15 (\p$691 [15]),
+    .\port$1177$2 (\p$691 [2]),
+    .\port$1177$3 (\p$691 [3]),
+    .\port$1177$4 (\p$691 [4]),
+    .\port$1177$5 (\p$691 [5]),
+    .\port$1177$6 (\p$691 [6]),
+    .\port$1177$7 (\p$691 [7]),
+    .\port$1177$8 (\p$691 [8]),
+    .\port$1177$9 (\p$691 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$1253$0 (\p$703 [0]),
-    .\port$1253$1 (\p$703 [1]),
-    .\port$1253$10 (\p$703 [10]),
-    .\port$1253$11 (\p$703 [11]),
-    .\port$1253$12 (\p$703 [12]),
-    .\port$1253$13 (\p$703 [13]),
-    .\port$1253$14 (\p$703 [14]),
-    .\port$1253$15 (\p$703 [15]),
-    .\port$1253$2 (\p$703 [2]),
-    .\port$1253$3 (\p$703 [3]),
-    .\port$1253$4 (\p$703 [4]),
-    .\port$1253$5 (\p$703 [5]),
-    .\port$1253$6 (\p$703 [6]),
-    .\port$1253$7 (\p$703 [7]),
-    .\port$1253$8 (\p$703 [8]),
-    .\port$1253$9 (\p$703 [9]),
+    .\port$1193$0 (\p$703 [0]),
+    .\port$1193$1 (\p$703 [1]),
+    .\port$1193$10 (\p$703 [10]),
+    .\port$1193$11 (\p$703 [11]),
+    .\port$1193$12 (\p$703 [12]),
+    .\port$1193$13 (\p$703 [13]),
+    .\port$1193$14 (\p$703 [14]),
+    .\port$1193$15 (\p$703 [15]),
+    .\port$1193$2 (\p$703 [2]),
+    .\port$1193$3 (\p$703 [3]),
+    .\port$1193$4 (\p$703 [4]),
+    .\port$1193$5 (\p$703 [5]),
+    .\port$1193$6 (\p$703 [6]),
+    .\port$1193$7 (\p$703 [7]),
+    .\port$1193$8 (\p$703 [8]),
+    .\port$1193$9 (\p$703 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$1269$0 (\p$715 [0]),
-    .\port$1269$1 (\p$715 [1]),
-    .\port$1269$10 (\p$715 [10]),
-    .\port$1269$11 (\p$715 [11]),
-    .\port$1269$12 (\p$715 [12]),
-    .\port$1269$13 (\p$715 [13]),
-    .\port$1269$14 (\p$715 [14]),
-    .\port$1269$15 (\p$715 [15]),
-    .\port$1269$2 (\p$715 [2]),
-    .\port$1269$3 (\p$715 [3]),
-    .\port$1269$4 (\p$715 [4]),
-    .\port$1269$5 (\p$715 [5]),
-    .\port$1269$6 (\p$715 [6]),
-    .\port$1269$7 (\p$715 [7]),
-    .\port$1269$8 (\p$715 [8]),
-    .\port$1269$9 (\p$715 [9]),
+    .\port$1209$0 (\p$715 [0]),
+    .\port$1209$1 (\p$715 [1]),
+    .\port$1209$10 (\p$715 [10]),
+    .\port$1209$11 (\p$715 [11]),
+    .\port$1209$12 (\p$715 [12]),
+    .\port$1209$13 (\p$715 [13]),
+    .\port$1209$14 (\p$715 [14]),
+    .\port$1209$15 (\p$715 [15]),
+    .\port$1209$2 (\p$715 [2]),
+    .\port$1209$3 (\p$715 [3]),
+    .\port$1209$4 (\p$715 [4]),
+    .\port$1209$5 (\p$715 [5]),
+    .\port$1209$6 (\p$715 [6]),
+    .\port$1209$7 (\p$715 [7]),
+    .\port$1209$8 (\p$715 [8]),
+    .\port$1209$9 (\p$715 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$1285$0 (\p$727 [0]),
-    .\port$1285$1 (\p$727 [1]),
-    .\port$1285$10 (\p$727 [10]),
-    .\port$1285$11 (\p$727 [11]),
-    .\port$1285$12 (\p$727 [12]),
-    .\port$1285$13 (\p$727 [13]),
-    .\port$1285$14 (\p$727 [14]),
-    .\port$1285$15 (\p$727 [15]),
-    .\port$1285$2 (\p$727 [2]),
-    .\port$1285$3 (\p$727 [3]),
-    .\port$1285$4 (\p$727 [4]),
-    .\port$1285$5 (\p$727 [5]),
-    .\port$1285$6 (\p$727 [6]),
-    .\port$1285$7 (\p$727 [7]),
-    .\port$1285$8 (\p$727 [8]),
-    .\port$1285$9 (\p$727 [9]),
+    .\port$1225$0 (\p$727 [0]),
+    .\port$1225$1 (\p$727 [1]),
+    .\port$1225$10 (\p$727 [10]),
+    .\port$1225$11 (\p$727 [11]),
+    .\port$1225$12 (\p$727 [12]),
+    .\port$1225$13 (\p$727 [13]),
+    .\port$1225$14 (\p$727 [14]),
+    .\port$1225$15 (\p$727 [15]),
+    .\port$1225$2 (\p$727 [2]),
+    .\port$1225$3 (\p$727 [3]),
+    .\port$1225$4 (\p$727 [4]),
+    .\port$1225$5 (\p$727 [5]),
+    .\port$1225$6 (\p$727 [6]),
+    .\port$1225$7 (\p$727 [7]),
+    .\port$1225$8 (\p$727 [8]),
+    .\port$1225$9 (\p$727 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$1301$0 (\p$739 [0]),
-    .\port$1301$1 (\p$739 [1]),
-    .\port$1301$10 (\p$739 [10]),
-    .\port$1301$11 (\p$739 [11]),
-    .\port$1301$12 (\p$739 [12]),
-    .\port$1301$13 (\p$739 [13]),
-    .\port$1301$14 (\p$739 [14]),
-    .\port$1301$15 (\p$739 [15]),
-    .\port$1301$2 (\p$739 [2]),
-    .\port$1301$3 (\p$739 [3]),
-    .\port$1301$4 (\p$739 [4]),
-    .\port$1301$5 (\p$739 [5]),
-    .\port$1301$6 (\p$739 [6]),
-    .\port$1301$7 (\p$739 [7]),
-    .\port$1301$8 (\p$739 [8]),
-    .\port$1301$9 (\p$739 [9]),
+    .\port$1241$0 (\p$739 [0]),
+    .\port$1241$1 (\p$739 [1]),
+    .\port$1241$10 (\p$739 [10]),
+    .\port$1241$11 (\p$739 [11]),
+    .\port$1241$12 (\p$739 [12]),
+    .\port$1241$13 (\p$739 [13]),
+    .\port$1241$14 (\p$739 [14]),
+    .\port$1241$15 (\p$739 [15]),
+    .\port$1241$2 (\p$739 [2]),
+    .\port$1241$3 (\p$739 [3]),
+    .\port$1241$4 (\p$739 [4]),
+    .\port$1241$5 (\p$739 [5]),
+    .\port$1241$6 (\p$739 [6]),
+    .\port$1241$7 (\p$739 [7]),
+    .\port$1241$8 (\p$739 [8]),
+    .\port$1241$9 (\p$739 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$1317$0 (\p$751 [0]),
-    .\port$1317$1 (\p$751 [1]),
-    .\port$1317$10 (\p$751 [10]),
-    .\port$1317$11 (\p$751 [11]),
-    .\port$1317$12 (\p$751 [12]),
-    .\port$1317$13 (\p$751 [13]),
-    .\port$1317$14 (\p$751 [14]),
-    .\port$1317$15 (\p$751 [15]),
-    .\port$1317$2 (\p$751 [2]),
-    .\port$1317$3 (\p$751 [3]),
-    .\port$1317$4 (\p$751 [4]),
-    .\port$1317$5 (\p$751 [5]),
-    .\port$1317$6 (\p$751 [6]),
-    .\port$1317$7 (\p$751 [7]),
-    .\port$1317$8 (\p$751 [8]),
-    .\port$1317$9 (\p$751 [9]),
+    .\port$1257$0 (\p$751 [0]),
+    .\port$1257$1 (\p$751 [1]),
+    .\port$1257$10 (\p$751 [10]),
+    .\port$1257$11 (\p$751 [11]),
+    .\port$1257$12 (\p$751 [12]),
+    .\port$1257$13 (\p$751 [13]),
+    .\port$1257$14 (\p$751 [14]),
+    .\port$1257$15 (\p$751 [15]),
+    .\port$1257$2 (\p$751 [2]),
+    .\port$1257$3 (\p$751 [3]),
+    .\port$1257$4 (\p$751 [4]),
+    .\port$1257$5 (\p$751 [5]),
+    .\port$1257$6 (\p$751 [6]),
+    .\port$1257$7 (\p$751 [7]),
+    .\port$1257$8 (\p$751 [8]),
+    .\port$1257$9 (\p$751 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$1333$0 (\p$763 [0]),
-    .\port$1333$1 (\p$763 [1]),
-    .\port$1333$10 (\p$763 [10]),
-    .\port$1333$11 (\p$763 [11]),
-    .\port$1333$12 (\p$763 [12]),
-    .\port$1333$13 (\p$763 [13]),
-    .\port$1333$14 (\p$763 [14]),
-    .\port$1333$15 (\p$763 [15]),
-    .\port$1333$2 (\p$763 [2]),
-    .\port$1333$3 (\p$763 [3]),
-    .\port$1333$4 (\p$763 [4]),
-    .\port$1333$5 (\p$763 [5]),
-    .\port$1333$6 (\p$763 [6]),
-    .\port$1333$7 (\p$763 [7]),
-    .\port$1333$8 (\p$763 [8]),
-    .\port$1333$9 (\p$763 [9]),
+    .\port$1273$0 (\p$763 [0]),
+    .\port$1273$1 (\p$763 [1]),
+    .\port$1273$10 (\p$763 [10]),
+    .\port$1273$11 (\p$763 [11]),
+    .\port$1273$12 (\p$763 [12]),
+    .\port$1273$13 (\p$763 [13]),
+    .\port$1273$14 (\p$763 [14]),
+    .\port$1273$15 (\p$763 [15]),
+    .\port$1273$2 (\p$763 [2]),
+    .\port$1273$3 (\p$763 [3]),
+    .\port$1273$4 (\p$763 [4]),
+    .\port$1273$5 (\p$763 [5]),
+    .\port$1273$6 (\p$763 [6]),
+    .\port$1273$7 (\p$763 [7]),
+    .\port$1273$8 (\p$763 [8]),
+    .\port$1273$9 (\p$763 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$1349$0 (\p$775 [0]),
-    .\port$1349$1 (\p$775 [1]),
-    .\port$1349$10 (\p$775 [10]),
-    .\port$1349$11 (\p$775 [11]),
-    .\port$1349$12 (\p$775 [12]),
-    .\port$1349$13 (\p$775 [13]),
-    .\port$1349$14 (\p$775 [14]),
-    .\port$1349$15 (\p$775 [15]),
-    .\port$1349$2 (\p$775 [2]),
-    .\port$1349$3 (\p$775 [3]),
-    .\port$1349$4 (\p$775 [4]),
-    .\port$1349$5 (\p$775 [5]),
-    .\port$1349$6 (\p$775 [6]),
-    .\port$1349$7 (\p$775 [7]),
-    .\port$1349$8 (\p$775 [8]),
-    .\port$1349$9 (\p$775 [9]),
+    .\port$1289$0 (\p$775 [0]),
+    .\port$1289$1 (\p$775 [1]),
+    .\port$1289$10 (\p$775 [10]),
+    .\port$1289$11 (\p$775 [11]),
+    .\port$1289$12 (\p$775 [12]),
+    .\port$1289$13 (\p$775 [13]),
+    .\port$1289$14 (\p$775 [14]),
+    .\port$1289$15 (\p$775 [15]),
+    .\port$1289$2 (\p$775 [2]),
+    .\port$1289$3 (\p$775 [3]),
+    .\port$1289$4 (\p$775 [4]),
+    .\port$1289$5 (\p$775 [5]),
+    .\port$1289$6 (\p$775 [6]),
+    .\port$1289$7 (\p$775 [7]),
+    .\port$1289$8 (\p$775 [8]),
+    .\port$1289$9 (\p$775 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$1365$0 (\p$787 [0]),
-    .\port$1365$1 (\p$787 [1]),
-    .\port$1365$10 (\p$787 [10]),
-    .\port$1365$11 (\p$787 [11]),
-    .\port$1365$12 (\p$787 [12]),
-    .\port$1365$13 (\p$787 [13]),
-    .\port$1365$14 (\p$787 [14]),
-    .\port$1365$15 (\p$787 [15]),
-    .\port$1365$2 (\p$787 [2]),
-    .\port$1365$3 (\p$787 [3]),
-    .\port$1365$4 (\p$787 [4]),
-    .\port$1365$5 (\p$787 [5]),
-    .\port$1365$6 (\p$787 [6]),
-    .\port$1365$7 (\p$787 [7]),
-    .\port$1365$8 (\p$787 [8]),
-    .\port$1365$9 (\p$787 [9]),
+    .\port$1305$0 (\p$787 [0]),
+    .\port$1305$1 (\p$787 [1]),
+    .\port$1305$10 (\p$787 [10]),
+    .\port$1305$11 (\p$787 [11]),
+    .\port$1305$12 (\p$787 [12]),
+    .\port$1305$13 (\p$787 [13]),
+    .\port$1305$14 (\p$787 [14]),
+    .\port$1305$15 (\p$787 [15]),
+    .\port$1305$2 (\p$787 [2]),
+    .\port$1305$3 (\p$787 [3]),
+    .\port$1305$4 (\p$787 [4]),
+    .\port$1305$5 (\p$787 [5]),
+    .\port$1305$6 (\p$787 [6]),
+    .\port$1305$7 (\p$787 [7]),
+    .\port$1305$8 (\p$787 [8]),
+    .\port$1305$9 (\p$787 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$1381$0 (\p$799 [0]),
-    .\port$1381$1 (\p$799 [1]),
-    .\port$1381$10 (\p$799 [10]),
-    .\port$1381$11 (\p$799 [11]),
-    .\port$1381$12 (\p$799 [12]),
-    .\port$1381$13 (\p$799 [13]),
-    .\port$1381$14 (\p$799 [14]),
-    .\port$1381$15 (\p$799 [15]),
-    .\port$1381$2 (\p$799 [2]),
-    .\port$1381$3 (\p$799 [3]),
-    .\port$1381$4 (\p$799 [4]),
-    .\port$1381$5 (\p$799 [5]),
-    .\port$1381$6 (\p$799 [6]),
-    .\port$1381$7 (\p$799 [7]),
-    .\port$1381$8 (\p$799 [8]),
-    .\port$1381$9 (\p$799 [9]),
+    .\port$1321$0 (\p$799 [0]),
+    .\port$1321$1 (\p$799 [1]),
+    .\port$1321$10 (\p$799 [10]),
+    .\port$1321$11 (\p$799 [11]),
+    .\port$1321$12 (\p$799 [12]),
+    .\port$1321$13 (\p$799 [13]),
+    .\port$1321$14 (\p$799 [14]),
+    .\port$1321$15 (\p$799 [15]),
+    .\port$1321$2 (\p$799 [2]),
+    .\port$1321$3 (\p$799 [3]),
+    .\port$1321$4 (\p$799 [4]),
+    .\port$1321$5 (\p$799 [5]),
+    .\port$1321$6 (\p$799 [6]),
+    .\port$1321$7 (\p$799 [7]),
+    .\port$1321$8 (\p$799 [8]),
+    .\port$1321$9 (\p$799 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$1397$0 (\p$811 [0]),
-    .\port$1397$1 (\p$811 [1]),
-    .\port$1397$10 (\p$811 [10]),
-    .\port$1397$11 (\p$811 [11]),
-    .\port$1397$12 (\p$811 [12]),
-    .\port$1397$13 (\p$811 [13]),
-    .\port$1397$14 (\p$811 [14]),
-    .\port$1397$15 (\p$811 [15]),
-    .\port$1397$2 (\p$811 [2]),
-    .\port$1397$3 (\p$811 [3]),
-    .\port$1397$4 (\p$811 [4]),
-    .\port$1397$5 (\p$811 [5]),
-    .\port$1397$6 (\p$811 [6]),
-    .\port$1397$7 (\p$811 [7]),
-    .\port$1397$8 (\p$811 [8]),
-    .\port$1397$9 (\p$811 [9]),
+    .\port$1337$0 (\p$811 [0]),
+    .\port$1337$1 (\p$811 [1]),
+    .\port$1337$10 (\p$811 [10]),
+    .\port$1337$11 (\p$811 [11]),
+    .\port$1337$12 (\p$811 [12]),
+    .\port$1337$13 (\p$811 [13]),
+    .\port$1337$14 (\p$811 [14]),
+    .\port$1337$15 (\p$811 [15]),
+    .\port$1337$2 (\p$811 [2]),
+    .\port$1337$3 (\p$811 [3]),
+    .\port$1337$4 (\p$811 [4]),
+    .\port$1337$5 (\p$811 [5]),
+    .\port$1337$6 (\p$811 [6]),
+    .\port$1337$7 (\p$811 [7]),
+    .\port$1337$8 (\p$811 [8]),
+    .\port$1337$9 (\p$811 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$1413$0 (\p$823 [0]),
-    .\port$1413$1 (\p$823 [1]),
-    .\port$1413$10 (\p$823 [10]),
-    .\port$1413$11 (\p$823 [11]),
-    .\port$1413$12 (\p$823 [12]),
-    .\port$1413$13 (\p$823 [13]),
-    .\port$1413$14 (\p$823 [14]),
-    .\port$1413$15 (\p$823 [15]),
-    .\port$1413$2 (\p$823 [2]),
-    .\port$1413$3 (\p$823 [3]),
-    .\port$1413$4 (\p$823 [4]),
-    .\port$1413$5 (\p$823 [5]),
-    .\port$1413$6 (\p$823 [6]),
-    .\port$1413$7 (\p$823 [7]),
-    .\port$1413$8 (\p$823 [8]),
-    .\port$1413$9 (\p$823 [9]),
+    .\port$1353$0 (\p$823 [0]),
+    .\port$1353$1 (\p$823 [1]),
+    .\port$1353$10 (\p$823 [10]),
+    .\port$1353$11 (\p$823 [11]),
+    .\port$1353$12 (\p$823 [12]),
+    .\port$1353$13 (\p$823 [13]),
+    .\port$1353$14 (\p$823 [14]),
+    .\port$1353$15 (\p$823 [15]),
+    .\port$1353$2 (\p$823 [2]),
+    .\port$1353$3 (\p$823 [3]),
+    .\port$1353$4 (\p$823 [4]),
+    .\port$1353$5 (\p$823 [5]),
+    .\port$1353$6 (\p$823 [6]),
+    .\port$1353$7 (\p$823 [7]),
+    .\port$1353$8 (\p$823 [8]),
+    .\port$1353$9 (\p$823 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$1429$0 (\p$835 [0]),
-    .\port$1429$1 (\p$835 [1]),
-    .\port$1429$10 (\p$835 [10]),
-    .\port$1429$11 (\p$835 [11]),
-    .\port$1429$12 (\p$835 [12]),
-    .\port$1429$13 (\p$835 [13]),
-    .\port$1429$14 (\p$835 [14]),
-    .\port$1429$15 (\p$835 [15]),
-    .\port$1429$2 (\p$835 [2]),
-    .\port$1429$3 (\p$835 [3]),
-    .\port$1429$4 (\p$835 [4]),
-    .\port$1429$5 (\p$835 [5]),
-    .\port$1429$6 (\p$835 [6]),
-    .\port$1429$7 (\p$835 [7]),
-    .\port$1429$8 (\p$835 [8]),
-    .\port$1429$9 (\p$835 [9]),
+    .\port$1369$0 (\p$835 [0]),
+    .\port$1369$1 (\p$835 [1]),
+    .\port$1369$10 (\p$835 [10]),
+    .\port$1369$11 (\p$835 [11]),
+    .\port$1369$12 (\p$835 [12]),
+    .\port$1369$13 (\p$835 [13]),
+    .\port$1369$14 (\p$835 [14]),
+    .\port$1369$15 (\p$835 [15]),
+    .\port$1369$2 (\p$835 [2]),
+    .\port$1369$3 (\p$835 [3]),
+    .\port$1369$4 (\p$835 [4]),
+    .\port$1369$5 (\p$835 [5]),
+    .\port$1369$6 (\p$835 [6]),
+    .\port$1369$7 (\p$835 [7]),
+    .\port$1369$8 (\p$835 [8]),
+    .\port$1369$9 (\p$835 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$1445$0 (\p$847 [0]),
-    .\port$1445$1 (\p$847 [1]),
-    .\port$1445$10 (\p$847 [10]),
-    .\port$1445$11 (\p$847 [11]),
-    .\port$1445$12 (\p$847 [12]),
-    .\port$1445$13 (\p$847 [13]),
-    .\port$1445$14 (\p$847 [14]),
-    .\port$1445$15 (\p$847 [15]),
-    .\port$1445$2 (\p$847 [2]),
-    .\port$1445$3 (\p$847 [3]),
-    .\port$1445$4 (\p$847 [4]),
-    .\port$1445$5 (\p$847 [5]),
-    .\port$1445$6 (\p$847 [6]),
-    .\port$1445$7 (\p$847 [7]),
-    .\port$1445$8 (\p$847 [8]),
-    .\port$1445$9 (\p$847 [9]),
+    .\port$1385$0 (\p$847 [0]),
+    .\port$1385$1 (\p$847 [1]),
+    .\port$1385$10 (\p$847 [10]),
+    .\port$1385$11 (\p$847 [11]),
+    .\port$1385$12 (\p$847 [12]),
+    .\port$1385$13 (\p$847 [13]),
+    .\port$1385$14 (\p$847 [14]),
+    .\port$1385$15 (\p$847 [15]),
+    .\port$1385$2 (\p$847 [2]),
+    .\port$1385$3 (\p$847 [3]),
+    .\port$1385$4 (\p$847 [4]),
+    .\port$1385$5 (\p$847 [5]),
+    .\port$1385$6 (\p$847 [6]),
+    .\port$1385$7 (\p$847 [7]),
+    .\port$1385$8 (\p$847 [8]),
+    .\port$1385$9 (\p$847 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$1461$0 (\p$859 [0]),
-    .\port$1461$1 (\p$859 [1]),
-    .\port$1461$10 (\p$859 [10]),
-    .\port$1461$11 (\p$859 [11]),
-    .\port$1461$12 (\p$859 [12]),
-    .\port$1461$13 (\p$859 [13]),
-    .\port$1461$14 (\p$859 [14]),
-    .\port$1461$15 (\p$859 [15]),
-    .\port$1461$2 (\p$859 [2]),
-    .\port$1461$3 (\p$859 [3]),
-    .\port$1461$4 (\p$859 [4]),
-    .\port$1461$5 (\p$859 [5]),
-    .\port$1461$6 (\p$859 [6]),
-    .\port$1461$7 (\p$859 [7]),
-    .\port$1461$8 (\p$859 [8]),
-    .\port$1461$9 (\p$859 [9]),
+    .\port$1401$0 (\p$859 [0]),
+    .\port$1401$1 (\p$859 [1]),
+    .\port$1401$10 (\p$859 [10]),
+    .\port$1401$11 (\p$859 [11]),
+    .\port$1401$12 (\p$859 [12]),
+    .\port$1401$13 (\p$859 [13]),
+    .\port$1401$14 (\p$859 [14]),
+    .\port$1401$15 (\p$859 [15]),
+    .\port$1401$2 (\p$859 [2]),
+    .\port$1401$3 (\p$859 [3]),
+    .\port$1401$4 (\p$859 [4]),
+    .\port$1401$5 (\p$859 [5]),
+    .\port$1401$6 (\p$859 [6]),
+    .\port$1401$7 (\p$859 [7]),
+    .\port$1401$8 (\p$859 [8]),
+    .\port$1401$9 (\p$859 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$1477$0 (\p$871 [0]),
-    .\port$1477$1 (\p$871 [1]),
-    .\port$1477$10 (\p$871 [10]),
-    .\port$1477$11 (\p$871 [11]),
-    .\port$1477$12 (\p$871 [12]),
-    .\port$1477$13 (\p$871 [13]),
-    .\port$1477$14 (\p$871 [14]),
-    .\port$1477$15 (\p$871 [15]),
-    .\port$1477$2 (\p$871 [2]),
-    .\port$1477$3 (\p$871 [3]),
-    .\port$1477$4 (\p$871 [4]),
-    .\port$1477$5 (\p$871 [5]),
-    .\port$1477$6 (\p$871 [6]),
-    .\port$1477$7 (\p$871 [7]),
-    .\port$1477$8 (\p$871 [8]),
-    .\port$1477$9 (\p$871 [9]),
+    .\port$1417$0 (\p$871 [0]),
+    .\port$1417$1 (\p$871 [1]),
+    .\port$1417$10 (\p$871 [10]),
+    .\port$1417$11 (\p$871 [11]),
+    .\port$1417$12 (\p$871 [12]),
+    .\port$1417$13 (\p$871 [13]),
+    .\port$1417$14 (\p$871 [14]),
+    .\port$1417$15 (\p$871 [15]),
+    .\port$1417$2 (\p$871 [2]),
+    .\port$1417$3 (\p$871 [3]),
+    .\port$1417$4 (\p$871 [4]),
+    .\port$1417$5 (\p$871 [5]),
+    .\port$1417$6 (\p$871 [6]),
+    .\port$1417$7 (\p$871 [7]),
+    .\port$1417$8 (\p$871 [8]),
+    .\port$1417$9 (\p$871 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$1493$0 (\p$883 [0]),
-    .\port$1493$1 (\p$883 [1]),
-    .\port$1493$10 (\p$883 [10]),
-    .\port$1493$11 (\p$883 [11]),
-    .\port$1493$12 (\p$883 [12]),
-    .\port$1493$13 (\p$883 [13]),
-    .\port$1493$14 (\p$883 [14]),
-    .\port$1493$15 (\p$883 [15]),
-    .\port$1493$2 (\p$883 [2]),
-    .\port$1493$3 (\p$883 [3]),
-    .\port$1493$4 (\p$883 [4]),
-    .\port$1493$5 (\p$883 [5]),
-    .\port$1493$6 (\p$883 [6]),
-    .\port$1493$7 (\p$883 [7]),
-    .\port$1493$8 (\p$883 [8]),
-    .\port$1493$9 (\p$883 [9]),
+    .\port$1433$0 (\p$883 [0]),
+    .\port$1433$1 (\p$883 [1]),
+    .\port$1433$10 (\p$883 [10]),
+    .\port$1433$11 (\p$883 [11]),
+    .\port$1433$12 (\p$883 [12]),
+    .\port$1433$13 (\p$883 [13]),
+    .\port$1433$14 (\p$883 [14]),
+    .\port$1433$15 (\p$883 [15]),
+    .\port$1433$2 (\p$883 [2]),
+    .\port$1433$3 (\p$883 [3]),
+    .\port$1433$4 (\p$883 [4]),
+    .\port$1433$5 (\p$883 [5]),
+    .\port$1433$6 (\p$883 [6]),
+    .\port$1433$7 (\p$883 [7]),
+    .\port$1433$8 (\p$883 [8]),
+    .\port$1433$9 (\p$883 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$1509$0 (\p$895 [0]),
-    .\port$1509$1 (\p$895 [1]),
-    .\port$1509$10 (\p$895 [10]),
-    .\port$1509$11 (\p$895 [11]),
-    .\port$1509$12 (\p$895 [12]),
-    .\port$1509$13 (\p$895 [13]),
-    .\port$1509$14 (\p$895 [14]),
-    .\port$1509$15 (\p$895 [15]),
-    .\port$1509$2 (\p$895 [2]),
-    .\port$1509$3 (\p$895 [3]),
-    .\port$1509$4 (\p$895 [4]),
-    .\port$1509$5 (\p$895 [5]),
-    .\port$1509$6 (\p$895 [6]),
-    .\port$1509$7 (\p$895 [7]),
-    .\port$1509$8 (\p$895 [8]),
-    .\port$1509$9 (\p$895 [9]),
+    .\port$1449$0 (\p$895 [0]),
+    .\port$1449$1 (\p$895 [1]),
+    .\port$1449$10 (\p$895 [10]),
+    .\port$1449$11 (\p$895 [11]),
+    .\port$1449$12 (\p$895 [12]),
+    .\port$1449$13 (\p$895 [13]),
+    .\port$1449$14 (\p$895 [14]),
+    .\port$1449$15 (\p$895 [15]),
+    .\port$1449$2 (\p$895 [2]),
+    .\port$1449$3 (\p$895 [3]),
+    .\port$1449$4 (\p$895 [4]),
+    .\port$1449$5 (\p$895 [5]),
+    .\port$1449$6 (\p$895 [6]),
+    .\port$1449$7 (\p$895 [7]),
+    .\port$1449$8 (\p$895 [8]),
+    .\port$1449$9 (\p$895 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$1525$0 (\p$907 [0]),
-    .\port$1525$1 (\p$907 [1]),
-    .\port$1525$10 (\p$907 [10]),
-    .\port$1525$11 (\p$907 [11]),
-    .\port$1525$12 (\p$907 [12]),
-    .\port$1525$13 (\p$907 [13]),
-    .\port$1525$14 (\p$907 [14]),
-    .\port$1525$15 (\p$907 [15]),
-    .\port$1525$2 (\p$907 [2]),
-    .\port$1525$3 (\p$907 [3]),
-    .\port$1525$4 (\p$907 [4]),
-    .\port$1525$5 (\p$907 [5]),
-    .\port$1525$6 (\p$907 [6]),
-    .\port$1525$7 (\p$907 [7]),
-    .\port$1525$8 (\p$907 [8]),
-    .\port$1525$9 (\p$907 [9]),
+    .\port$1465$0 (\p$907 [0]),
+    .\port$1465$1 (\p$907 [1]),
+    .\port$1465$10 (\p$907 [10]),
+    .\port$1465$11 (\p$907 [11]),
+    .\port$1465$12 (\p$907 [12]),
+    .\port$1465$13 (\p$907 [13]),
+    .\port$1465$14 (\p$907 [14]),
+    .\port$1465$15 (\p$907 [15]),
+    .\port$1465$2 (\p$907 [2]),
+    .\port$1465$3 (\p$907 [3]),
+    .\port$1465$4 (\p$907 [4]),
+    .\port$1465$5 (\p$907 [5]),
+    .\port$1465$6 (\p$907 [6]),
+    .\port$1465$7 (\p$907 [7]),
+    .\port$1465$8 (\p$907 [8]),
+    .\port$1465$9 (\p$907 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$1541$0 (\p$919 [0]),
-    .\port$1541$1 (\p$919 [1]),
-    .\port$1541$10 (\p$919 [10]),
-    .\port$1541$11 (\p$919 [11]),
-    .\port$1541$12 (\p$919 [12]),
-    .\port$1541$13 (\p$919 [13]),
-    .\port$1541$14 (\p$919 [14]),
-    .\port$1541$15 (\p$919 [15]),
-    .\port$1541$2 (\p$919 [2]),
-    .\port$1541$3 (\p$919 [3]),
-    .\port$1541$4 (\p$919 [4]),
-    .\port$1541$5 (\p$919 [5]),
-    .\port$1541$6 (\p$919 [6]),
-    .\port$1541$7 (\p$919 [7]),
-    .\port$1541$8 (\p$919 [8]),
-    .\port$1541$9 (\p$919 [9]),
+    .\port$1481$0 (\p$919 [0]),
+    .\port$1481$1 (\p$919 [1]),
+    .\port$1481$10 (\p$919 [10]),
+    .\port$1481$11 (\p$919 [11]),
+    .\port$1481$12 (\p$919 [12]),
+    .\port$1481$13 (\p$919 [13]),
+    .\port$1481$14 (\p$919 [14]),
+    .\port$1481$15 (\p$919 [15]),
+    .\port$1481$2 (\p$919 [2]),
+    .\port$1481$3 (\p$919 [3]),
+    .\port$1481$4 (\p$919 [4]),
+    .\port$1481$5 (\p$919 [5]),
+    .\port$1481$6 (\p$919 [6]),
+    .\port$1481$7 (\p$919 [7]),
+    .\port$1481$8 (\p$919 [8]),
+    .\port$1481$9 (\p$919 [9]),
     .rst(rst)
   );
-  assign _071_[3] = 1'hx;
+  assign _014_[3] = 1'hx;
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -4171,14 +18243,14 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     w_6_5 <= w_5_5;
     w_6_6 <= w_5_6;
     w_6_7 <= w_5_7;
-    begin if (drain_row0[2]) begin if (drain_row0[1]) begin if (drain_row0[0]) drain_0 <= out_7_0; else drain_0 <= out_6_0; end else begin if (drain_row0[0]) drain_0 <= out_5_0; else drain_0 <= out_4_0; end end else begin if (drain_row0[1]) begin if (drain_row0[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row0[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end end
-    begin if (drain_row1[2]) begin if (drain_row1[1]) begin if (drain_row1[0]) drain_1 <= out_7_1; else drain_1 <= out_6_1; end else begin if (drain_row1[0]) drain_1 <= out_5_1; else drain_1 <= out_4_1; end end else begin if (drain_row1[1]) begin if (drain_row1[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row1[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end end
-    begin if (drain_row2[2]) begin if (drain_row2[1]) begin if (drain_row2[0]) drain_2 <= out_7_2; else drain_2 <= out_6_2; end else begin if (drain_row2[0]) drain_2 <= out_5_2; else drain_2 <= out_4_2; end end else begin if (drain_row2[1]) begin if (drain_row2[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row2[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end end
-    begin if (drain_row3[2]) begin if (drain_row3[1]) begin if (drain_row3[0]) drain_3 <= out_7_3; else drain_3 <= out_6_3; end else begin if (drain_row3[0]) drain_3 <= out_5_3; else drain_3 <= out_4_3; end end else begin if (drain_row3[1]) begin if (drain_row3[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row3[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end end
-    begin if (drain_row4[2]) begin if (drain_row4[1]) begin if (drain_row4[0]) drain_4 <= out_7_4; else drain_4 <= out_6_4; end else begin if (drain_row4[0]) drain_4 <= out_5_4; else drain_4 <= out_4_4; end end else begin if (drain_row4[1]) begin if (drain_row4[0]) drain_4 <= out_3_4; else drain_4 <= out_2_4; end else begin if (drain_row4[0]) drain_4 <= out_1_4; else drain_4 <= out_0_4; end end end
-    begin if (drain_row5[2]) begin if (drain_row5[1]) begin if (drain_row5[0]) drain_5 <= out_7_5; else drain_5 <= out_6_5; end else begin if (drain_row5[0]) drain_5 <= out_5_5; else drain_5 <= out_4_5; end end else begin if (drain_row5[1]) begin if (drain_row5[0]) drain_5 <= out_3_5; else drain_5 <= out_2_5; end else begin if (drain_row5[0]) drain_5 <= out_1_5; else drain_5 <= out_0_5; end end end
-    begin if (drain_row6[2]) begin if (drain_row6[1]) begin if (drain_row6[0]) drain_6 <= out_7_6; else drain_6 <= out_6_6; end else begin if (drain_row6[0]) drain_6 <= out_5_6; else drain_6 <= out_4_6; end end else begin if (drain_row6[1]) begin if (drain_row6[0]) drain_6 <= out_3_6; else drain_6 <= out_2_6; end else begin if (drain_row6[0]) drain_6 <= out_1_6; else drain_6 <= out_0_6; end end end
-    begin if (drain_row7[2]) begin if (drain_row7[1]) begin if (drain_row7[0]) drain_7 <= out_7_7; else drain_7 <= out_6_7; end else begin if (drain_row7[0]) drain_7 <= out_5_7; else drain_7 <= out_4_7; end end else begin if (drain_row7[1]) begin if (drain_row7[0]) drain_7 <= out_3_7; else drain_7 <= out_2_7; end else begin if (drain_row7[0]) drain_7 <= out_1_7; else drain_7 <= out_0_7; end end end
+    drain_0 <= drain_sel0_g0;
+    drain_1 <= drain_sel1_g0;
+    drain_2 <= drain_sel2_g0;
+    drain_3 <= drain_sel3_g0;
+    drain_4 <= drain_sel4_g0;
+    drain_5 <= drain_sel5_g0;
+    drain_6 <= drain_sel6_g0;
+    drain_7 <= drain_sel7_g0;
     if (rst) begin
       drain_valid <= 1'h0;
       drain_advance <= 1'h0;
@@ -5164,42 +19236,42 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
-    if (_072_) begin
+    if (_016_) begin
       drain_row7 <= 3'h0;
     end else if (drain_advance) begin
       drain_row7 <= drain_row7 + 1'h1;
     end
-    if (_073_) begin
+    if (_017_) begin
       drain_row6 <= 3'h0;
     end else if (drain_advance) begin
       drain_row6 <= _007_[2:0];
     end
-    if (_074_) begin
+    if (_018_) begin
       drain_row5 <= 3'h0;
     end else if (drain_advance) begin
       drain_row5 <= drain_row5 + 1'h1;
     end
-    if (_075_) begin
+    if (_019_) begin
       drain_row4 <= 3'h0;
     end else if (drain_advance) begin
       drain_row4 <= _004_[2:0];
     end
-    if (_076_) begin
+    if (_020_) begin
       drain_row3 <= 3'h0;
     end else if (drain_advance) begin
       drain_row3 <= drain_row3 + 1'h1;
     end
-    if (_077_) begin
+    if (_021_) begin
       drain_row2 <= 3'h0;
     end else if (drain_advance) begin
       drain_row2 <= _002_[2:0];
     end
-    if (_078_) begin
+    if (_022_) begin
       drain_row1 <= 3'h0;
     end else if (drain_advance) begin
       drain_row1 <= drain_row1 + 1'h1;
     end
-    if (_079_) begin
+    if (_023_) begin
       drain_row0 <= 3'h0;
     end else if (drain_advance) begin
       drain_row0 <= drain_row0 + 1'h1;
@@ -5413,47 +19485,47 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in2_w2;
       skew_w1_d0 <= in2_w1;
     end
-    if (_080_) begin
+    if (_024_) begin
       skew_a7_d0 <= 8'h00;
     end else begin
       skew_a7_d0 <= in2_a7;
     end
-    if (_081_) begin
+    if (_025_) begin
       skew_a6_d0 <= 8'h00;
     end else begin
       skew_a6_d0 <= in2_a6;
     end
-    if (_082_) begin
+    if (_026_) begin
       skew_a5_d0 <= 8'h00;
     end else begin
       skew_a5_d0 <= in2_a5;
     end
-    if (_083_) begin
+    if (_027_) begin
       skew_a4_d0 <= 8'h00;
     end else begin
       skew_a4_d0 <= in2_a4;
     end
-    if (_084_) begin
+    if (_028_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in2_a3;
     end
-    if (_085_) begin
+    if (_029_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in2_a2;
     end
-    if (_086_) begin
+    if (_030_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in2_a1;
     end
-    if (_087_) begin
+    if (_031_) begin
       in2_w0 <= 8'h00;
     end else begin
       in2_w0 <= inm1_w0;
     end
-    if (_088_) begin
+    if (_032_) begin
       in2_a0 <= 8'h00;
     end else begin
       in2_a0 <= inm1_a0;
@@ -23510,7 +37582,7 @@ module \hwq_top.engine.array.acc_7_7 (rst, addend, clear, acc, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, \port$533$0 , \port$533$1 , \port$533$2 , \port$533$3 , \port$533$4 , \port$533$5 , \port$533$6 , \port$533$7 , \port$533$8 , \port$533$9 , \port$533$10 , \port$533$11 , \port$533$12 , \port$533$13 , \port$533$14 , \port$533$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, \port$473$0 , \port$473$1 , \port$473$2 , \port$473$3 , \port$473$4 , \port$473$5 , \port$473$6 , \port$473$7 , \port$473$8 , \port$473$9 , \port$473$10 , \port$473$11 , \port$473$12 , \port$473$13 , \port$473$14 , \port$473$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -23518,38 +37590,38 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$533$0 , \port$533$1 , \port$533
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$533$0 ;
-  wire \port$533$0 ;
-  output \port$533$1 ;
-  wire \port$533$1 ;
-  output \port$533$10 ;
-  wire \port$533$10 ;
-  output \port$533$11 ;
-  wire \port$533$11 ;
-  output \port$533$12 ;
-  wire \port$533$12 ;
-  output \port$533$13 ;
-  wire \port$533$13 ;
-  output \port$533$14 ;
-  wire \port$533$14 ;
-  output \port$533$15 ;
-  wire \port$533$15 ;
-  output \port$533$2 ;
-  wire \port$533$2 ;
-  output \port$533$3 ;
-  wire \port$533$3 ;
-  output \port$533$4 ;
-  wire \port$533$4 ;
-  output \port$533$5 ;
-  wire \port$533$5 ;
-  output \port$533$6 ;
-  wire \port$533$6 ;
-  output \port$533$7 ;
-  wire \port$533$7 ;
-  output \port$533$8 ;
-  wire \port$533$8 ;
-  output \port$533$9 ;
-  wire \port$533$9 ;
+  output \port$473$0 ;
+  wire \port$473$0 ;
+  output \port$473$1 ;
+  wire \port$473$1 ;
+  output \port$473$10 ;
+  wire \port$473$10 ;
+  output \port$473$11 ;
+  wire \port$473$11 ;
+  output \port$473$12 ;
+  wire \port$473$12 ;
+  output \port$473$13 ;
+  wire \port$473$13 ;
+  output \port$473$14 ;
+  wire \port$473$14 ;
+  output \port$473$15 ;
+  wire \port$473$15 ;
+  output \port$473$2 ;
+  wire \port$473$2 ;
+  output \port$473$3 ;
+  wire \port$473$3 ;
+  output \port$473$4 ;
+  wire \port$473$4 ;
+  output \port$473$5 ;
+  wire \port$473$5 ;
+  output \port$473$6 ;
+  wire \port$473$6 ;
+  output \port$473$7 ;
+  wire \port$473$7 ;
+  output \port$473$8 ;
+  wire \port$473$8 ;
+  output \port$473$9 ;
+  wire \port$473$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23625,19 +37697,19 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$533$0 , \port$533$1 , \port$533
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$533$0 ),
-    .P1(\port$533$1 ),
-    .P10(\port$533$10 ),
-    .P11(\port$533$11 ),
-    .P12(\port$533$12 ),
-    .P13(\port$533$13 ),
-    .P14(\port$533$14 ),
-    .P15(\port$533$15 ),
+    .P0(\port$473$0 ),
+    .P1(\port$473$1 ),
+    .P10(\port$473$10 ),
+    .P11(\port$473$11 ),
+    .P12(\port$473$12 ),
+    .P13(\port$473$13 ),
+    .P14(\port$473$14 ),
+    .P15(\port$473$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$533$2 ),
+    .P2(\port$473$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23648,30 +37720,30 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$533$0 , \port$533$1 , \port$533
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$533$3 ),
+    .P3(\port$473$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$533$4 ),
-    .P5(\port$533$5 ),
-    .P6(\port$533$6 ),
-    .P7(\port$533$7 ),
-    .P8(\port$533$8 ),
-    .P9(\port$533$9 ),
+    .P4(\port$473$4 ),
+    .P5(\port$473$5 ),
+    .P6(\port$473$6 ),
+    .P7(\port$473$7 ),
+    .P8(\port$473$8 ),
+    .P9(\port$473$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$533$15 , \port$533$14 , \port$533$13 , \port$533$12 , \port$533$11 , \port$533$10 , \port$533$9 , \port$533$8 , \port$533$7 , \port$533$6 , \port$533$5 , \port$533$4 , \port$533$3 , \port$533$2 , \port$533$1 , \port$533$0  };
+  assign p36[15:0] = { \port$473$15 , \port$473$14 , \port$473$13 , \port$473$12 , \port$473$11 , \port$473$10 , \port$473$9 , \port$473$8 , \port$473$7 , \port$473$6 , \port$473$5 , \port$473$4 , \port$473$3 , \port$473$2 , \port$473$1 , \port$473$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$549$0 , \port$549$1 , \port$549$2 , \port$549$3 , \port$549$4 , \port$549$5 , \port$549$6 , \port$549$7 , \port$549$8 , \port$549$9 , \port$549$10 , \port$549$11 , \port$549$12 , \port$549$13 , \port$549$14 , \port$549$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$489$0 , \port$489$1 , \port$489$2 , \port$489$3 , \port$489$4 , \port$489$5 , \port$489$6 , \port$489$7 , \port$489$8 , \port$489$9 , \port$489$10 , \port$489$11 , \port$489$12 , \port$489$13 , \port$489$14 , \port$489$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -23679,38 +37751,38 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$549$0 , \port$549$1 , \port$549
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$549$0 ;
-  wire \port$549$0 ;
-  output \port$549$1 ;
-  wire \port$549$1 ;
-  output \port$549$10 ;
-  wire \port$549$10 ;
-  output \port$549$11 ;
-  wire \port$549$11 ;
-  output \port$549$12 ;
-  wire \port$549$12 ;
-  output \port$549$13 ;
-  wire \port$549$13 ;
-  output \port$549$14 ;
-  wire \port$549$14 ;
-  output \port$549$15 ;
-  wire \port$549$15 ;
-  output \port$549$2 ;
-  wire \port$549$2 ;
-  output \port$549$3 ;
-  wire \port$549$3 ;
-  output \port$549$4 ;
-  wire \port$549$4 ;
-  output \port$549$5 ;
-  wire \port$549$5 ;
-  output \port$549$6 ;
-  wire \port$549$6 ;
-  output \port$549$7 ;
-  wire \port$549$7 ;
-  output \port$549$8 ;
-  wire \port$549$8 ;
-  output \port$549$9 ;
-  wire \port$549$9 ;
+  output \port$489$0 ;
+  wire \port$489$0 ;
+  output \port$489$1 ;
+  wire \port$489$1 ;
+  output \port$489$10 ;
+  wire \port$489$10 ;
+  output \port$489$11 ;
+  wire \port$489$11 ;
+  output \port$489$12 ;
+  wire \port$489$12 ;
+  output \port$489$13 ;
+  wire \port$489$13 ;
+  output \port$489$14 ;
+  wire \port$489$14 ;
+  output \port$489$15 ;
+  wire \port$489$15 ;
+  output \port$489$2 ;
+  wire \port$489$2 ;
+  output \port$489$3 ;
+  wire \port$489$3 ;
+  output \port$489$4 ;
+  wire \port$489$4 ;
+  output \port$489$5 ;
+  wire \port$489$5 ;
+  output \port$489$6 ;
+  wire \port$489$6 ;
+  output \port$489$7 ;
+  wire \port$489$7 ;
+  output \port$489$8 ;
+  wire \port$489$8 ;
+  output \port$489$9 ;
+  wire \port$489$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23786,19 +37858,19 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$549$0 , \port$549$1 , \port$549
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$549$0 ),
-    .P1(\port$549$1 ),
-    .P10(\port$549$10 ),
-    .P11(\port$549$11 ),
-    .P12(\port$549$12 ),
-    .P13(\port$549$13 ),
-    .P14(\port$549$14 ),
-    .P15(\port$549$15 ),
+    .P0(\port$489$0 ),
+    .P1(\port$489$1 ),
+    .P10(\port$489$10 ),
+    .P11(\port$489$11 ),
+    .P12(\port$489$12 ),
+    .P13(\port$489$13 ),
+    .P14(\port$489$14 ),
+    .P15(\port$489$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$549$2 ),
+    .P2(\port$489$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23809,30 +37881,30 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$549$0 , \port$549$1 , \port$549
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$549$3 ),
+    .P3(\port$489$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$549$4 ),
-    .P5(\port$549$5 ),
-    .P6(\port$549$6 ),
-    .P7(\port$549$7 ),
-    .P8(\port$549$8 ),
-    .P9(\port$549$9 ),
+    .P4(\port$489$4 ),
+    .P5(\port$489$5 ),
+    .P6(\port$489$6 ),
+    .P7(\port$489$7 ),
+    .P8(\port$489$8 ),
+    .P9(\port$489$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$549$15 , \port$549$14 , \port$549$13 , \port$549$12 , \port$549$11 , \port$549$10 , \port$549$9 , \port$549$8 , \port$549$7 , \port$549$6 , \port$549$5 , \port$549$4 , \port$549$3 , \port$549$2 , \port$549$1 , \port$549$0  };
+  assign p36[15:0] = { \port$489$15 , \port$489$14 , \port$489$13 , \port$489$12 , \port$489$11 , \port$489$10 , \port$489$9 , \port$489$8 , \port$489$7 , \port$489$6 , \port$489$5 , \port$489$4 , \port$489$3 , \port$489$2 , \port$489$1 , \port$489$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$565$0 , \port$565$1 , \port$565$2 , \port$565$3 , \port$565$4 , \port$565$5 , \port$565$6 , \port$565$7 , \port$565$8 , \port$565$9 , \port$565$10 , \port$565$11 , \port$565$12 , \port$565$13 , \port$565$14 , \port$565$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$505$0 , \port$505$1 , \port$505$2 , \port$505$3 , \port$505$4 , \port$505$5 , \port$505$6 , \port$505$7 , \port$505$8 , \port$505$9 , \port$505$10 , \port$505$11 , \port$505$12 , \port$505$13 , \port$505$14 , \port$505$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -23840,38 +37912,38 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$565$0 , \port$565$1 , \port$565
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$565$0 ;
-  wire \port$565$0 ;
-  output \port$565$1 ;
-  wire \port$565$1 ;
-  output \port$565$10 ;
-  wire \port$565$10 ;
-  output \port$565$11 ;
-  wire \port$565$11 ;
-  output \port$565$12 ;
-  wire \port$565$12 ;
-  output \port$565$13 ;
-  wire \port$565$13 ;
-  output \port$565$14 ;
-  wire \port$565$14 ;
-  output \port$565$15 ;
-  wire \port$565$15 ;
-  output \port$565$2 ;
-  wire \port$565$2 ;
-  output \port$565$3 ;
-  wire \port$565$3 ;
-  output \port$565$4 ;
-  wire \port$565$4 ;
-  output \port$565$5 ;
-  wire \port$565$5 ;
-  output \port$565$6 ;
-  wire \port$565$6 ;
-  output \port$565$7 ;
-  wire \port$565$7 ;
-  output \port$565$8 ;
-  wire \port$565$8 ;
-  output \port$565$9 ;
-  wire \port$565$9 ;
+  output \port$505$0 ;
+  wire \port$505$0 ;
+  output \port$505$1 ;
+  wire \port$505$1 ;
+  output \port$505$10 ;
+  wire \port$505$10 ;
+  output \port$505$11 ;
+  wire \port$505$11 ;
+  output \port$505$12 ;
+  wire \port$505$12 ;
+  output \port$505$13 ;
+  wire \port$505$13 ;
+  output \port$505$14 ;
+  wire \port$505$14 ;
+  output \port$505$15 ;
+  wire \port$505$15 ;
+  output \port$505$2 ;
+  wire \port$505$2 ;
+  output \port$505$3 ;
+  wire \port$505$3 ;
+  output \port$505$4 ;
+  wire \port$505$4 ;
+  output \port$505$5 ;
+  wire \port$505$5 ;
+  output \port$505$6 ;
+  wire \port$505$6 ;
+  output \port$505$7 ;
+  wire \port$505$7 ;
+  output \port$505$8 ;
+  wire \port$505$8 ;
+  output \port$505$9 ;
+  wire \port$505$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23947,19 +38019,19 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$565$0 , \port$565$1 , \port$565
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$565$0 ),
-    .P1(\port$565$1 ),
-    .P10(\port$565$10 ),
-    .P11(\port$565$11 ),
-    .P12(\port$565$12 ),
-    .P13(\port$565$13 ),
-    .P14(\port$565$14 ),
-    .P15(\port$565$15 ),
+    .P0(\port$505$0 ),
+    .P1(\port$505$1 ),
+    .P10(\port$505$10 ),
+    .P11(\port$505$11 ),
+    .P12(\port$505$12 ),
+    .P13(\port$505$13 ),
+    .P14(\port$505$14 ),
+    .P15(\port$505$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$565$2 ),
+    .P2(\port$505$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -23970,30 +38042,30 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$565$0 , \port$565$1 , \port$565
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$565$3 ),
+    .P3(\port$505$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$565$4 ),
-    .P5(\port$565$5 ),
-    .P6(\port$565$6 ),
-    .P7(\port$565$7 ),
-    .P8(\port$565$8 ),
-    .P9(\port$565$9 ),
+    .P4(\port$505$4 ),
+    .P5(\port$505$5 ),
+    .P6(\port$505$6 ),
+    .P7(\port$505$7 ),
+    .P8(\port$505$8 ),
+    .P9(\port$505$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$565$15 , \port$565$14 , \port$565$13 , \port$565$12 , \port$565$11 , \port$565$10 , \port$565$9 , \port$565$8 , \port$565$7 , \port$565$6 , \port$565$5 , \port$565$4 , \port$565$3 , \port$565$2 , \port$565$1 , \port$565$0  };
+  assign p36[15:0] = { \port$505$15 , \port$505$14 , \port$505$13 , \port$505$12 , \port$505$11 , \port$505$10 , \port$505$9 , \port$505$8 , \port$505$7 , \port$505$6 , \port$505$5 , \port$505$4 , \port$505$3 , \port$505$2 , \port$505$1 , \port$505$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$581$0 , \port$581$1 , \port$581$2 , \port$581$3 , \port$581$4 , \port$581$5 , \port$581$6 , \port$581$7 , \port$581$8 , \port$581$9 , \port$581$10 , \port$581$11 , \port$581$12 , \port$581$13 , \port$581$14 , \port$581$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$521$0 , \port$521$1 , \port$521$2 , \port$521$3 , \port$521$4 , \port$521$5 , \port$521$6 , \port$521$7 , \port$521$8 , \port$521$9 , \port$521$10 , \port$521$11 , \port$521$12 , \port$521$13 , \port$521$14 , \port$521$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24001,38 +38073,38 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$581$0 , \port$581$1 , \port$581
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$581$0 ;
-  wire \port$581$0 ;
-  output \port$581$1 ;
-  wire \port$581$1 ;
-  output \port$581$10 ;
-  wire \port$581$10 ;
-  output \port$581$11 ;
-  wire \port$581$11 ;
-  output \port$581$12 ;
-  wire \port$581$12 ;
-  output \port$581$13 ;
-  wire \port$581$13 ;
-  output \port$581$14 ;
-  wire \port$581$14 ;
-  output \port$581$15 ;
-  wire \port$581$15 ;
-  output \port$581$2 ;
-  wire \port$581$2 ;
-  output \port$581$3 ;
-  wire \port$581$3 ;
-  output \port$581$4 ;
-  wire \port$581$4 ;
-  output \port$581$5 ;
-  wire \port$581$5 ;
-  output \port$581$6 ;
-  wire \port$581$6 ;
-  output \port$581$7 ;
-  wire \port$581$7 ;
-  output \port$581$8 ;
-  wire \port$581$8 ;
-  output \port$581$9 ;
-  wire \port$581$9 ;
+  output \port$521$0 ;
+  wire \port$521$0 ;
+  output \port$521$1 ;
+  wire \port$521$1 ;
+  output \port$521$10 ;
+  wire \port$521$10 ;
+  output \port$521$11 ;
+  wire \port$521$11 ;
+  output \port$521$12 ;
+  wire \port$521$12 ;
+  output \port$521$13 ;
+  wire \port$521$13 ;
+  output \port$521$14 ;
+  wire \port$521$14 ;
+  output \port$521$15 ;
+  wire \port$521$15 ;
+  output \port$521$2 ;
+  wire \port$521$2 ;
+  output \port$521$3 ;
+  wire \port$521$3 ;
+  output \port$521$4 ;
+  wire \port$521$4 ;
+  output \port$521$5 ;
+  wire \port$521$5 ;
+  output \port$521$6 ;
+  wire \port$521$6 ;
+  output \port$521$7 ;
+  wire \port$521$7 ;
+  output \port$521$8 ;
+  wire \port$521$8 ;
+  output \port$521$9 ;
+  wire \port$521$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24108,19 +38180,19 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$581$0 , \port$581$1 , \port$581
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$581$0 ),
-    .P1(\port$581$1 ),
-    .P10(\port$581$10 ),
-    .P11(\port$581$11 ),
-    .P12(\port$581$12 ),
-    .P13(\port$581$13 ),
-    .P14(\port$581$14 ),
-    .P15(\port$581$15 ),
+    .P0(\port$521$0 ),
+    .P1(\port$521$1 ),
+    .P10(\port$521$10 ),
+    .P11(\port$521$11 ),
+    .P12(\port$521$12 ),
+    .P13(\port$521$13 ),
+    .P14(\port$521$14 ),
+    .P15(\port$521$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$581$2 ),
+    .P2(\port$521$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24131,30 +38203,30 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$581$0 , \port$581$1 , \port$581
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$581$3 ),
+    .P3(\port$521$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$581$4 ),
-    .P5(\port$581$5 ),
-    .P6(\port$581$6 ),
-    .P7(\port$581$7 ),
-    .P8(\port$581$8 ),
-    .P9(\port$581$9 ),
+    .P4(\port$521$4 ),
+    .P5(\port$521$5 ),
+    .P6(\port$521$6 ),
+    .P7(\port$521$7 ),
+    .P8(\port$521$8 ),
+    .P9(\port$521$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$581$15 , \port$581$14 , \port$581$13 , \port$581$12 , \port$581$11 , \port$581$10 , \port$581$9 , \port$581$8 , \port$581$7 , \port$581$6 , \port$581$5 , \port$581$4 , \port$581$3 , \port$581$2 , \port$581$1 , \port$581$0  };
+  assign p36[15:0] = { \port$521$15 , \port$521$14 , \port$521$13 , \port$521$12 , \port$521$11 , \port$521$10 , \port$521$9 , \port$521$8 , \port$521$7 , \port$521$6 , \port$521$5 , \port$521$4 , \port$521$3 , \port$521$2 , \port$521$1 , \port$521$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$597$0 , \port$597$1 , \port$597$2 , \port$597$3 , \port$597$4 , \port$597$5 , \port$597$6 , \port$597$7 , \port$597$8 , \port$597$9 , \port$597$10 , \port$597$11 , \port$597$12 , \port$597$13 , \port$597$14 , \port$597$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$537$0 , \port$537$1 , \port$537$2 , \port$537$3 , \port$537$4 , \port$537$5 , \port$537$6 , \port$537$7 , \port$537$8 , \port$537$9 , \port$537$10 , \port$537$11 , \port$537$12 , \port$537$13 , \port$537$14 , \port$537$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24162,38 +38234,38 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$597$0 , \port$597$1 , \port$597
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$597$0 ;
-  wire \port$597$0 ;
-  output \port$597$1 ;
-  wire \port$597$1 ;
-  output \port$597$10 ;
-  wire \port$597$10 ;
-  output \port$597$11 ;
-  wire \port$597$11 ;
-  output \port$597$12 ;
-  wire \port$597$12 ;
-  output \port$597$13 ;
-  wire \port$597$13 ;
-  output \port$597$14 ;
-  wire \port$597$14 ;
-  output \port$597$15 ;
-  wire \port$597$15 ;
-  output \port$597$2 ;
-  wire \port$597$2 ;
-  output \port$597$3 ;
-  wire \port$597$3 ;
-  output \port$597$4 ;
-  wire \port$597$4 ;
-  output \port$597$5 ;
-  wire \port$597$5 ;
-  output \port$597$6 ;
-  wire \port$597$6 ;
-  output \port$597$7 ;
-  wire \port$597$7 ;
-  output \port$597$8 ;
-  wire \port$597$8 ;
-  output \port$597$9 ;
-  wire \port$597$9 ;
+  output \port$537$0 ;
+  wire \port$537$0 ;
+  output \port$537$1 ;
+  wire \port$537$1 ;
+  output \port$537$10 ;
+  wire \port$537$10 ;
+  output \port$537$11 ;
+  wire \port$537$11 ;
+  output \port$537$12 ;
+  wire \port$537$12 ;
+  output \port$537$13 ;
+  wire \port$537$13 ;
+  output \port$537$14 ;
+  wire \port$537$14 ;
+  output \port$537$15 ;
+  wire \port$537$15 ;
+  output \port$537$2 ;
+  wire \port$537$2 ;
+  output \port$537$3 ;
+  wire \port$537$3 ;
+  output \port$537$4 ;
+  wire \port$537$4 ;
+  output \port$537$5 ;
+  wire \port$537$5 ;
+  output \port$537$6 ;
+  wire \port$537$6 ;
+  output \port$537$7 ;
+  wire \port$537$7 ;
+  output \port$537$8 ;
+  wire \port$537$8 ;
+  output \port$537$9 ;
+  wire \port$537$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24269,19 +38341,19 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$597$0 , \port$597$1 , \port$597
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$597$0 ),
-    .P1(\port$597$1 ),
-    .P10(\port$597$10 ),
-    .P11(\port$597$11 ),
-    .P12(\port$597$12 ),
-    .P13(\port$597$13 ),
-    .P14(\port$597$14 ),
-    .P15(\port$597$15 ),
+    .P0(\port$537$0 ),
+    .P1(\port$537$1 ),
+    .P10(\port$537$10 ),
+    .P11(\port$537$11 ),
+    .P12(\port$537$12 ),
+    .P13(\port$537$13 ),
+    .P14(\port$537$14 ),
+    .P15(\port$537$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$597$2 ),
+    .P2(\port$537$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24292,30 +38364,30 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$597$0 , \port$597$1 , \port$597
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$597$3 ),
+    .P3(\port$537$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$597$4 ),
-    .P5(\port$597$5 ),
-    .P6(\port$597$6 ),
-    .P7(\port$597$7 ),
-    .P8(\port$597$8 ),
-    .P9(\port$597$9 ),
+    .P4(\port$537$4 ),
+    .P5(\port$537$5 ),
+    .P6(\port$537$6 ),
+    .P7(\port$537$7 ),
+    .P8(\port$537$8 ),
+    .P9(\port$537$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$597$15 , \port$597$14 , \port$597$13 , \port$597$12 , \port$597$11 , \port$597$10 , \port$597$9 , \port$597$8 , \port$597$7 , \port$597$6 , \port$597$5 , \port$597$4 , \port$597$3 , \port$597$2 , \port$597$1 , \port$597$0  };
+  assign p36[15:0] = { \port$537$15 , \port$537$14 , \port$537$13 , \port$537$12 , \port$537$11 , \port$537$10 , \port$537$9 , \port$537$8 , \port$537$7 , \port$537$6 , \port$537$5 , \port$537$4 , \port$537$3 , \port$537$2 , \port$537$1 , \port$537$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$613$0 , \port$613$1 , \port$613$2 , \port$613$3 , \port$613$4 , \port$613$5 , \port$613$6 , \port$613$7 , \port$613$8 , \port$613$9 , \port$613$10 , \port$613$11 , \port$613$12 , \port$613$13 , \port$613$14 , \port$613$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$553$0 , \port$553$1 , \port$553$2 , \port$553$3 , \port$553$4 , \port$553$5 , \port$553$6 , \port$553$7 , \port$553$8 , \port$553$9 , \port$553$10 , \port$553$11 , \port$553$12 , \port$553$13 , \port$553$14 , \port$553$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24323,38 +38395,38 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$613$0 , \port$613$1 , \port$613
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$613$0 ;
-  wire \port$613$0 ;
-  output \port$613$1 ;
-  wire \port$613$1 ;
-  output \port$613$10 ;
-  wire \port$613$10 ;
-  output \port$613$11 ;
-  wire \port$613$11 ;
-  output \port$613$12 ;
-  wire \port$613$12 ;
-  output \port$613$13 ;
-  wire \port$613$13 ;
-  output \port$613$14 ;
-  wire \port$613$14 ;
-  output \port$613$15 ;
-  wire \port$613$15 ;
-  output \port$613$2 ;
-  wire \port$613$2 ;
-  output \port$613$3 ;
-  wire \port$613$3 ;
-  output \port$613$4 ;
-  wire \port$613$4 ;
-  output \port$613$5 ;
-  wire \port$613$5 ;
-  output \port$613$6 ;
-  wire \port$613$6 ;
-  output \port$613$7 ;
-  wire \port$613$7 ;
-  output \port$613$8 ;
-  wire \port$613$8 ;
-  output \port$613$9 ;
-  wire \port$613$9 ;
+  output \port$553$0 ;
+  wire \port$553$0 ;
+  output \port$553$1 ;
+  wire \port$553$1 ;
+  output \port$553$10 ;
+  wire \port$553$10 ;
+  output \port$553$11 ;
+  wire \port$553$11 ;
+  output \port$553$12 ;
+  wire \port$553$12 ;
+  output \port$553$13 ;
+  wire \port$553$13 ;
+  output \port$553$14 ;
+  wire \port$553$14 ;
+  output \port$553$15 ;
+  wire \port$553$15 ;
+  output \port$553$2 ;
+  wire \port$553$2 ;
+  output \port$553$3 ;
+  wire \port$553$3 ;
+  output \port$553$4 ;
+  wire \port$553$4 ;
+  output \port$553$5 ;
+  wire \port$553$5 ;
+  output \port$553$6 ;
+  wire \port$553$6 ;
+  output \port$553$7 ;
+  wire \port$553$7 ;
+  output \port$553$8 ;
+  wire \port$553$8 ;
+  output \port$553$9 ;
+  wire \port$553$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24430,19 +38502,19 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$613$0 , \port$613$1 , \port$613
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$613$0 ),
-    .P1(\port$613$1 ),
-    .P10(\port$613$10 ),
-    .P11(\port$613$11 ),
-    .P12(\port$613$12 ),
-    .P13(\port$613$13 ),
-    .P14(\port$613$14 ),
-    .P15(\port$613$15 ),
+    .P0(\port$553$0 ),
+    .P1(\port$553$1 ),
+    .P10(\port$553$10 ),
+    .P11(\port$553$11 ),
+    .P12(\port$553$12 ),
+    .P13(\port$553$13 ),
+    .P14(\port$553$14 ),
+    .P15(\port$553$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$613$2 ),
+    .P2(\port$553$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24453,30 +38525,30 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$613$0 , \port$613$1 , \port$613
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$613$3 ),
+    .P3(\port$553$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$613$4 ),
-    .P5(\port$613$5 ),
-    .P6(\port$613$6 ),
-    .P7(\port$613$7 ),
-    .P8(\port$613$8 ),
-    .P9(\port$613$9 ),
+    .P4(\port$553$4 ),
+    .P5(\port$553$5 ),
+    .P6(\port$553$6 ),
+    .P7(\port$553$7 ),
+    .P8(\port$553$8 ),
+    .P9(\port$553$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$613$15 , \port$613$14 , \port$613$13 , \port$613$12 , \port$613$11 , \port$613$10 , \port$613$9 , \port$613$8 , \port$613$7 , \port$613$6 , \port$613$5 , \port$613$4 , \port$613$3 , \port$613$2 , \port$613$1 , \port$613$0  };
+  assign p36[15:0] = { \port$553$15 , \port$553$14 , \port$553$13 , \port$553$12 , \port$553$11 , \port$553$10 , \port$553$9 , \port$553$8 , \port$553$7 , \port$553$6 , \port$553$5 , \port$553$4 , \port$553$3 , \port$553$2 , \port$553$1 , \port$553$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$629$0 , \port$629$1 , \port$629$2 , \port$629$3 , \port$629$4 , \port$629$5 , \port$629$6 , \port$629$7 , \port$629$8 , \port$629$9 , \port$629$10 , \port$629$11 , \port$629$12 , \port$629$13 , \port$629$14 , \port$629$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$569$0 , \port$569$1 , \port$569$2 , \port$569$3 , \port$569$4 , \port$569$5 , \port$569$6 , \port$569$7 , \port$569$8 , \port$569$9 , \port$569$10 , \port$569$11 , \port$569$12 , \port$569$13 , \port$569$14 , \port$569$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24484,38 +38556,38 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$629$0 , \port$629$1 , \port$629
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$629$0 ;
-  wire \port$629$0 ;
-  output \port$629$1 ;
-  wire \port$629$1 ;
-  output \port$629$10 ;
-  wire \port$629$10 ;
-  output \port$629$11 ;
-  wire \port$629$11 ;
-  output \port$629$12 ;
-  wire \port$629$12 ;
-  output \port$629$13 ;
-  wire \port$629$13 ;
-  output \port$629$14 ;
-  wire \port$629$14 ;
-  output \port$629$15 ;
-  wire \port$629$15 ;
-  output \port$629$2 ;
-  wire \port$629$2 ;
-  output \port$629$3 ;
-  wire \port$629$3 ;
-  output \port$629$4 ;
-  wire \port$629$4 ;
-  output \port$629$5 ;
-  wire \port$629$5 ;
-  output \port$629$6 ;
-  wire \port$629$6 ;
-  output \port$629$7 ;
-  wire \port$629$7 ;
-  output \port$629$8 ;
-  wire \port$629$8 ;
-  output \port$629$9 ;
-  wire \port$629$9 ;
+  output \port$569$0 ;
+  wire \port$569$0 ;
+  output \port$569$1 ;
+  wire \port$569$1 ;
+  output \port$569$10 ;
+  wire \port$569$10 ;
+  output \port$569$11 ;
+  wire \port$569$11 ;
+  output \port$569$12 ;
+  wire \port$569$12 ;
+  output \port$569$13 ;
+  wire \port$569$13 ;
+  output \port$569$14 ;
+  wire \port$569$14 ;
+  output \port$569$15 ;
+  wire \port$569$15 ;
+  output \port$569$2 ;
+  wire \port$569$2 ;
+  output \port$569$3 ;
+  wire \port$569$3 ;
+  output \port$569$4 ;
+  wire \port$569$4 ;
+  output \port$569$5 ;
+  wire \port$569$5 ;
+  output \port$569$6 ;
+  wire \port$569$6 ;
+  output \port$569$7 ;
+  wire \port$569$7 ;
+  output \port$569$8 ;
+  wire \port$569$8 ;
+  output \port$569$9 ;
+  wire \port$569$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24591,19 +38663,19 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$629$0 , \port$629$1 , \port$629
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$629$0 ),
-    .P1(\port$629$1 ),
-    .P10(\port$629$10 ),
-    .P11(\port$629$11 ),
-    .P12(\port$629$12 ),
-    .P13(\port$629$13 ),
-    .P14(\port$629$14 ),
-    .P15(\port$629$15 ),
+    .P0(\port$569$0 ),
+    .P1(\port$569$1 ),
+    .P10(\port$569$10 ),
+    .P11(\port$569$11 ),
+    .P12(\port$569$12 ),
+    .P13(\port$569$13 ),
+    .P14(\port$569$14 ),
+    .P15(\port$569$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$629$2 ),
+    .P2(\port$569$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24614,30 +38686,30 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$629$0 , \port$629$1 , \port$629
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$629$3 ),
+    .P3(\port$569$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$629$4 ),
-    .P5(\port$629$5 ),
-    .P6(\port$629$6 ),
-    .P7(\port$629$7 ),
-    .P8(\port$629$8 ),
-    .P9(\port$629$9 ),
+    .P4(\port$569$4 ),
+    .P5(\port$569$5 ),
+    .P6(\port$569$6 ),
+    .P7(\port$569$7 ),
+    .P8(\port$569$8 ),
+    .P9(\port$569$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$629$15 , \port$629$14 , \port$629$13 , \port$629$12 , \port$629$11 , \port$629$10 , \port$629$9 , \port$629$8 , \port$629$7 , \port$629$6 , \port$629$5 , \port$629$4 , \port$629$3 , \port$629$2 , \port$629$1 , \port$629$0  };
+  assign p36[15:0] = { \port$569$15 , \port$569$14 , \port$569$13 , \port$569$12 , \port$569$11 , \port$569$10 , \port$569$9 , \port$569$8 , \port$569$7 , \port$569$6 , \port$569$5 , \port$569$4 , \port$569$3 , \port$569$2 , \port$569$1 , \port$569$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$585$0 , \port$585$1 , \port$585$2 , \port$585$3 , \port$585$4 , \port$585$5 , \port$585$6 , \port$585$7 , \port$585$8 , \port$585$9 , \port$585$10 , \port$585$11 , \port$585$12 , \port$585$13 , \port$585$14 , \port$585$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24645,38 +38717,38 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$645$0 , \port$645$1 , \port$645
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$645$0 ;
-  wire \port$645$0 ;
-  output \port$645$1 ;
-  wire \port$645$1 ;
-  output \port$645$10 ;
-  wire \port$645$10 ;
-  output \port$645$11 ;
-  wire \port$645$11 ;
-  output \port$645$12 ;
-  wire \port$645$12 ;
-  output \port$645$13 ;
-  wire \port$645$13 ;
-  output \port$645$14 ;
-  wire \port$645$14 ;
-  output \port$645$15 ;
-  wire \port$645$15 ;
-  output \port$645$2 ;
-  wire \port$645$2 ;
-  output \port$645$3 ;
-  wire \port$645$3 ;
-  output \port$645$4 ;
-  wire \port$645$4 ;
-  output \port$645$5 ;
-  wire \port$645$5 ;
-  output \port$645$6 ;
-  wire \port$645$6 ;
-  output \port$645$7 ;
-  wire \port$645$7 ;
-  output \port$645$8 ;
-  wire \port$645$8 ;
-  output \port$645$9 ;
-  wire \port$645$9 ;
+  output \port$585$0 ;
+  wire \port$585$0 ;
+  output \port$585$1 ;
+  wire \port$585$1 ;
+  output \port$585$10 ;
+  wire \port$585$10 ;
+  output \port$585$11 ;
+  wire \port$585$11 ;
+  output \port$585$12 ;
+  wire \port$585$12 ;
+  output \port$585$13 ;
+  wire \port$585$13 ;
+  output \port$585$14 ;
+  wire \port$585$14 ;
+  output \port$585$15 ;
+  wire \port$585$15 ;
+  output \port$585$2 ;
+  wire \port$585$2 ;
+  output \port$585$3 ;
+  wire \port$585$3 ;
+  output \port$585$4 ;
+  wire \port$585$4 ;
+  output \port$585$5 ;
+  wire \port$585$5 ;
+  output \port$585$6 ;
+  wire \port$585$6 ;
+  output \port$585$7 ;
+  wire \port$585$7 ;
+  output \port$585$8 ;
+  wire \port$585$8 ;
+  output \port$585$9 ;
+  wire \port$585$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24752,19 +38824,19 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$645$0 , \port$645$1 , \port$645
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$645$0 ),
-    .P1(\port$645$1 ),
-    .P10(\port$645$10 ),
-    .P11(\port$645$11 ),
-    .P12(\port$645$12 ),
-    .P13(\port$645$13 ),
-    .P14(\port$645$14 ),
-    .P15(\port$645$15 ),
+    .P0(\port$585$0 ),
+    .P1(\port$585$1 ),
+    .P10(\port$585$10 ),
+    .P11(\port$585$11 ),
+    .P12(\port$585$12 ),
+    .P13(\port$585$13 ),
+    .P14(\port$585$14 ),
+    .P15(\port$585$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$645$2 ),
+    .P2(\port$585$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24775,30 +38847,30 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$645$0 , \port$645$1 , \port$645
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$645$3 ),
+    .P3(\port$585$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$645$4 ),
-    .P5(\port$645$5 ),
-    .P6(\port$645$6 ),
-    .P7(\port$645$7 ),
-    .P8(\port$645$8 ),
-    .P9(\port$645$9 ),
+    .P4(\port$585$4 ),
+    .P5(\port$585$5 ),
+    .P6(\port$585$6 ),
+    .P7(\port$585$7 ),
+    .P8(\port$585$8 ),
+    .P9(\port$585$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$645$15 , \port$645$14 , \port$645$13 , \port$645$12 , \port$645$11 , \port$645$10 , \port$645$9 , \port$645$8 , \port$645$7 , \port$645$6 , \port$645$5 , \port$645$4 , \port$645$3 , \port$645$2 , \port$645$1 , \port$645$0  };
+  assign p36[15:0] = { \port$585$15 , \port$585$14 , \port$585$13 , \port$585$12 , \port$585$11 , \port$585$10 , \port$585$9 , \port$585$8 , \port$585$7 , \port$585$6 , \port$585$5 , \port$585$4 , \port$585$3 , \port$585$2 , \port$585$1 , \port$585$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$601$0 , \port$601$1 , \port$601$2 , \port$601$3 , \port$601$4 , \port$601$5 , \port$601$6 , \port$601$7 , \port$601$8 , \port$601$9 , \port$601$10 , \port$601$11 , \port$601$12 , \port$601$13 , \port$601$14 , \port$601$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24806,38 +38878,38 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$661$0 , \port$661$1 , \port$661
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$661$0 ;
-  wire \port$661$0 ;
-  output \port$661$1 ;
-  wire \port$661$1 ;
-  output \port$661$10 ;
-  wire \port$661$10 ;
-  output \port$661$11 ;
-  wire \port$661$11 ;
-  output \port$661$12 ;
-  wire \port$661$12 ;
-  output \port$661$13 ;
-  wire \port$661$13 ;
-  output \port$661$14 ;
-  wire \port$661$14 ;
-  output \port$661$15 ;
-  wire \port$661$15 ;
-  output \port$661$2 ;
-  wire \port$661$2 ;
-  output \port$661$3 ;
-  wire \port$661$3 ;
-  output \port$661$4 ;
-  wire \port$661$4 ;
-  output \port$661$5 ;
-  wire \port$661$5 ;
-  output \port$661$6 ;
-  wire \port$661$6 ;
-  output \port$661$7 ;
-  wire \port$661$7 ;
-  output \port$661$8 ;
-  wire \port$661$8 ;
-  output \port$661$9 ;
-  wire \port$661$9 ;
+  output \port$601$0 ;
+  wire \port$601$0 ;
+  output \port$601$1 ;
+  wire \port$601$1 ;
+  output \port$601$10 ;
+  wire \port$601$10 ;
+  output \port$601$11 ;
+  wire \port$601$11 ;
+  output \port$601$12 ;
+  wire \port$601$12 ;
+  output \port$601$13 ;
+  wire \port$601$13 ;
+  output \port$601$14 ;
+  wire \port$601$14 ;
+  output \port$601$15 ;
+  wire \port$601$15 ;
+  output \port$601$2 ;
+  wire \port$601$2 ;
+  output \port$601$3 ;
+  wire \port$601$3 ;
+  output \port$601$4 ;
+  wire \port$601$4 ;
+  output \port$601$5 ;
+  wire \port$601$5 ;
+  output \port$601$6 ;
+  wire \port$601$6 ;
+  output \port$601$7 ;
+  wire \port$601$7 ;
+  output \port$601$8 ;
+  wire \port$601$8 ;
+  output \port$601$9 ;
+  wire \port$601$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24913,19 +38985,19 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$661$0 , \port$661$1 , \port$661
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$661$0 ),
-    .P1(\port$661$1 ),
-    .P10(\port$661$10 ),
-    .P11(\port$661$11 ),
-    .P12(\port$661$12 ),
-    .P13(\port$661$13 ),
-    .P14(\port$661$14 ),
-    .P15(\port$661$15 ),
+    .P0(\port$601$0 ),
+    .P1(\port$601$1 ),
+    .P10(\port$601$10 ),
+    .P11(\port$601$11 ),
+    .P12(\port$601$12 ),
+    .P13(\port$601$13 ),
+    .P14(\port$601$14 ),
+    .P15(\port$601$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$661$2 ),
+    .P2(\port$601$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -24936,30 +39008,30 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$661$0 , \port$661$1 , \port$661
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$661$3 ),
+    .P3(\port$601$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$661$4 ),
-    .P5(\port$661$5 ),
-    .P6(\port$661$6 ),
-    .P7(\port$661$7 ),
-    .P8(\port$661$8 ),
-    .P9(\port$661$9 ),
+    .P4(\port$601$4 ),
+    .P5(\port$601$5 ),
+    .P6(\port$601$6 ),
+    .P7(\port$601$7 ),
+    .P8(\port$601$8 ),
+    .P9(\port$601$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$661$15 , \port$661$14 , \port$661$13 , \port$661$12 , \port$661$11 , \port$661$10 , \port$661$9 , \port$661$8 , \port$661$7 , \port$661$6 , \port$661$5 , \port$661$4 , \port$661$3 , \port$661$2 , \port$661$1 , \port$661$0  };
+  assign p36[15:0] = { \port$601$15 , \port$601$14 , \port$601$13 , \port$601$12 , \port$601$11 , \port$601$10 , \port$601$9 , \port$601$8 , \port$601$7 , \port$601$6 , \port$601$5 , \port$601$4 , \port$601$3 , \port$601$2 , \port$601$1 , \port$601$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$677$0 , \port$677$1 , \port$677$2 , \port$677$3 , \port$677$4 , \port$677$5 , \port$677$6 , \port$677$7 , \port$677$8 , \port$677$9 , \port$677$10 , \port$677$11 , \port$677$12 , \port$677$13 , \port$677$14 , \port$677$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$617$0 , \port$617$1 , \port$617$2 , \port$617$3 , \port$617$4 , \port$617$5 , \port$617$6 , \port$617$7 , \port$617$8 , \port$617$9 , \port$617$10 , \port$617$11 , \port$617$12 , \port$617$13 , \port$617$14 , \port$617$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -24967,38 +39039,38 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$677$0 , \port$677$1 , \port$677
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$677$0 ;
-  wire \port$677$0 ;
-  output \port$677$1 ;
-  wire \port$677$1 ;
-  output \port$677$10 ;
-  wire \port$677$10 ;
-  output \port$677$11 ;
-  wire \port$677$11 ;
-  output \port$677$12 ;
-  wire \port$677$12 ;
-  output \port$677$13 ;
-  wire \port$677$13 ;
-  output \port$677$14 ;
-  wire \port$677$14 ;
-  output \port$677$15 ;
-  wire \port$677$15 ;
-  output \port$677$2 ;
-  wire \port$677$2 ;
-  output \port$677$3 ;
-  wire \port$677$3 ;
-  output \port$677$4 ;
-  wire \port$677$4 ;
-  output \port$677$5 ;
-  wire \port$677$5 ;
-  output \port$677$6 ;
-  wire \port$677$6 ;
-  output \port$677$7 ;
-  wire \port$677$7 ;
-  output \port$677$8 ;
-  wire \port$677$8 ;
-  output \port$677$9 ;
-  wire \port$677$9 ;
+  output \port$617$0 ;
+  wire \port$617$0 ;
+  output \port$617$1 ;
+  wire \port$617$1 ;
+  output \port$617$10 ;
+  wire \port$617$10 ;
+  output \port$617$11 ;
+  wire \port$617$11 ;
+  output \port$617$12 ;
+  wire \port$617$12 ;
+  output \port$617$13 ;
+  wire \port$617$13 ;
+  output \port$617$14 ;
+  wire \port$617$14 ;
+  output \port$617$15 ;
+  wire \port$617$15 ;
+  output \port$617$2 ;
+  wire \port$617$2 ;
+  output \port$617$3 ;
+  wire \port$617$3 ;
+  output \port$617$4 ;
+  wire \port$617$4 ;
+  output \port$617$5 ;
+  wire \port$617$5 ;
+  output \port$617$6 ;
+  wire \port$617$6 ;
+  output \port$617$7 ;
+  wire \port$617$7 ;
+  output \port$617$8 ;
+  wire \port$617$8 ;
+  output \port$617$9 ;
+  wire \port$617$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25074,19 +39146,19 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$677$0 , \port$677$1 , \port$677
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$677$0 ),
-    .P1(\port$677$1 ),
-    .P10(\port$677$10 ),
-    .P11(\port$677$11 ),
-    .P12(\port$677$12 ),
-    .P13(\port$677$13 ),
-    .P14(\port$677$14 ),
-    .P15(\port$677$15 ),
+    .P0(\port$617$0 ),
+    .P1(\port$617$1 ),
+    .P10(\port$617$10 ),
+    .P11(\port$617$11 ),
+    .P12(\port$617$12 ),
+    .P13(\port$617$13 ),
+    .P14(\port$617$14 ),
+    .P15(\port$617$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$677$2 ),
+    .P2(\port$617$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25097,30 +39169,30 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$677$0 , \port$677$1 , \port$677
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$677$3 ),
+    .P3(\port$617$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$677$4 ),
-    .P5(\port$677$5 ),
-    .P6(\port$677$6 ),
-    .P7(\port$677$7 ),
-    .P8(\port$677$8 ),
-    .P9(\port$677$9 ),
+    .P4(\port$617$4 ),
+    .P5(\port$617$5 ),
+    .P6(\port$617$6 ),
+    .P7(\port$617$7 ),
+    .P8(\port$617$8 ),
+    .P9(\port$617$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$677$15 , \port$677$14 , \port$677$13 , \port$677$12 , \port$677$11 , \port$677$10 , \port$677$9 , \port$677$8 , \port$677$7 , \port$677$6 , \port$677$5 , \port$677$4 , \port$677$3 , \port$677$2 , \port$677$1 , \port$677$0  };
+  assign p36[15:0] = { \port$617$15 , \port$617$14 , \port$617$13 , \port$617$12 , \port$617$11 , \port$617$10 , \port$617$9 , \port$617$8 , \port$617$7 , \port$617$6 , \port$617$5 , \port$617$4 , \port$617$3 , \port$617$2 , \port$617$1 , \port$617$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$633$0 , \port$633$1 , \port$633$2 , \port$633$3 , \port$633$4 , \port$633$5 , \port$633$6 , \port$633$7 , \port$633$8 , \port$633$9 , \port$633$10 , \port$633$11 , \port$633$12 , \port$633$13 , \port$633$14 , \port$633$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25128,38 +39200,38 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$693$0 , \port$693$1 , \port$693
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$693$0 ;
-  wire \port$693$0 ;
-  output \port$693$1 ;
-  wire \port$693$1 ;
-  output \port$693$10 ;
-  wire \port$693$10 ;
-  output \port$693$11 ;
-  wire \port$693$11 ;
-  output \port$693$12 ;
-  wire \port$693$12 ;
-  output \port$693$13 ;
-  wire \port$693$13 ;
-  output \port$693$14 ;
-  wire \port$693$14 ;
-  output \port$693$15 ;
-  wire \port$693$15 ;
-  output \port$693$2 ;
-  wire \port$693$2 ;
-  output \port$693$3 ;
-  wire \port$693$3 ;
-  output \port$693$4 ;
-  wire \port$693$4 ;
-  output \port$693$5 ;
-  wire \port$693$5 ;
-  output \port$693$6 ;
-  wire \port$693$6 ;
-  output \port$693$7 ;
-  wire \port$693$7 ;
-  output \port$693$8 ;
-  wire \port$693$8 ;
-  output \port$693$9 ;
-  wire \port$693$9 ;
+  output \port$633$0 ;
+  wire \port$633$0 ;
+  output \port$633$1 ;
+  wire \port$633$1 ;
+  output \port$633$10 ;
+  wire \port$633$10 ;
+  output \port$633$11 ;
+  wire \port$633$11 ;
+  output \port$633$12 ;
+  wire \port$633$12 ;
+  output \port$633$13 ;
+  wire \port$633$13 ;
+  output \port$633$14 ;
+  wire \port$633$14 ;
+  output \port$633$15 ;
+  wire \port$633$15 ;
+  output \port$633$2 ;
+  wire \port$633$2 ;
+  output \port$633$3 ;
+  wire \port$633$3 ;
+  output \port$633$4 ;
+  wire \port$633$4 ;
+  output \port$633$5 ;
+  wire \port$633$5 ;
+  output \port$633$6 ;
+  wire \port$633$6 ;
+  output \port$633$7 ;
+  wire \port$633$7 ;
+  output \port$633$8 ;
+  wire \port$633$8 ;
+  output \port$633$9 ;
+  wire \port$633$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25235,19 +39307,19 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$693$0 , \port$693$1 , \port$693
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$693$0 ),
-    .P1(\port$693$1 ),
-    .P10(\port$693$10 ),
-    .P11(\port$693$11 ),
-    .P12(\port$693$12 ),
-    .P13(\port$693$13 ),
-    .P14(\port$693$14 ),
-    .P15(\port$693$15 ),
+    .P0(\port$633$0 ),
+    .P1(\port$633$1 ),
+    .P10(\port$633$10 ),
+    .P11(\port$633$11 ),
+    .P12(\port$633$12 ),
+    .P13(\port$633$13 ),
+    .P14(\port$633$14 ),
+    .P15(\port$633$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$693$2 ),
+    .P2(\port$633$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25258,30 +39330,30 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$693$0 , \port$693$1 , \port$693
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$693$3 ),
+    .P3(\port$633$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$693$4 ),
-    .P5(\port$693$5 ),
-    .P6(\port$693$6 ),
-    .P7(\port$693$7 ),
-    .P8(\port$693$8 ),
-    .P9(\port$693$9 ),
+    .P4(\port$633$4 ),
+    .P5(\port$633$5 ),
+    .P6(\port$633$6 ),
+    .P7(\port$633$7 ),
+    .P8(\port$633$8 ),
+    .P9(\port$633$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$693$15 , \port$693$14 , \port$693$13 , \port$693$12 , \port$693$11 , \port$693$10 , \port$693$9 , \port$693$8 , \port$693$7 , \port$693$6 , \port$693$5 , \port$693$4 , \port$693$3 , \port$693$2 , \port$693$1 , \port$693$0  };
+  assign p36[15:0] = { \port$633$15 , \port$633$14 , \port$633$13 , \port$633$12 , \port$633$11 , \port$633$10 , \port$633$9 , \port$633$8 , \port$633$7 , \port$633$6 , \port$633$5 , \port$633$4 , \port$633$3 , \port$633$2 , \port$633$1 , \port$633$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$649$0 , \port$649$1 , \port$649$2 , \port$649$3 , \port$649$4 , \port$649$5 , \port$649$6 , \port$649$7 , \port$649$8 , \port$649$9 , \port$649$10 , \port$649$11 , \port$649$12 , \port$649$13 , \port$649$14 , \port$649$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25289,38 +39361,38 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$709$0 , \port$709$1 , \port$709
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$709$0 ;
-  wire \port$709$0 ;
-  output \port$709$1 ;
-  wire \port$709$1 ;
-  output \port$709$10 ;
-  wire \port$709$10 ;
-  output \port$709$11 ;
-  wire \port$709$11 ;
-  output \port$709$12 ;
-  wire \port$709$12 ;
-  output \port$709$13 ;
-  wire \port$709$13 ;
-  output \port$709$14 ;
-  wire \port$709$14 ;
-  output \port$709$15 ;
-  wire \port$709$15 ;
-  output \port$709$2 ;
-  wire \port$709$2 ;
-  output \port$709$3 ;
-  wire \port$709$3 ;
-  output \port$709$4 ;
-  wire \port$709$4 ;
-  output \port$709$5 ;
-  wire \port$709$5 ;
-  output \port$709$6 ;
-  wire \port$709$6 ;
-  output \port$709$7 ;
-  wire \port$709$7 ;
-  output \port$709$8 ;
-  wire \port$709$8 ;
-  output \port$709$9 ;
-  wire \port$709$9 ;
+  output \port$649$0 ;
+  wire \port$649$0 ;
+  output \port$649$1 ;
+  wire \port$649$1 ;
+  output \port$649$10 ;
+  wire \port$649$10 ;
+  output \port$649$11 ;
+  wire \port$649$11 ;
+  output \port$649$12 ;
+  wire \port$649$12 ;
+  output \port$649$13 ;
+  wire \port$649$13 ;
+  output \port$649$14 ;
+  wire \port$649$14 ;
+  output \port$649$15 ;
+  wire \port$649$15 ;
+  output \port$649$2 ;
+  wire \port$649$2 ;
+  output \port$649$3 ;
+  wire \port$649$3 ;
+  output \port$649$4 ;
+  wire \port$649$4 ;
+  output \port$649$5 ;
+  wire \port$649$5 ;
+  output \port$649$6 ;
+  wire \port$649$6 ;
+  output \port$649$7 ;
+  wire \port$649$7 ;
+  output \port$649$8 ;
+  wire \port$649$8 ;
+  output \port$649$9 ;
+  wire \port$649$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25396,19 +39468,19 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$709$0 , \port$709$1 , \port$709
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$709$0 ),
-    .P1(\port$709$1 ),
-    .P10(\port$709$10 ),
-    .P11(\port$709$11 ),
-    .P12(\port$709$12 ),
-    .P13(\port$709$13 ),
-    .P14(\port$709$14 ),
-    .P15(\port$709$15 ),
+    .P0(\port$649$0 ),
+    .P1(\port$649$1 ),
+    .P10(\port$649$10 ),
+    .P11(\port$649$11 ),
+    .P12(\port$649$12 ),
+    .P13(\port$649$13 ),
+    .P14(\port$649$14 ),
+    .P15(\port$649$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$709$2 ),
+    .P2(\port$649$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25419,30 +39491,30 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$709$0 , \port$709$1 , \port$709
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$709$3 ),
+    .P3(\port$649$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$709$4 ),
-    .P5(\port$709$5 ),
-    .P6(\port$709$6 ),
-    .P7(\port$709$7 ),
-    .P8(\port$709$8 ),
-    .P9(\port$709$9 ),
+    .P4(\port$649$4 ),
+    .P5(\port$649$5 ),
+    .P6(\port$649$6 ),
+    .P7(\port$649$7 ),
+    .P8(\port$649$8 ),
+    .P9(\port$649$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$709$15 , \port$709$14 , \port$709$13 , \port$709$12 , \port$709$11 , \port$709$10 , \port$709$9 , \port$709$8 , \port$709$7 , \port$709$6 , \port$709$5 , \port$709$4 , \port$709$3 , \port$709$2 , \port$709$1 , \port$709$0  };
+  assign p36[15:0] = { \port$649$15 , \port$649$14 , \port$649$13 , \port$649$12 , \port$649$11 , \port$649$10 , \port$649$9 , \port$649$8 , \port$649$7 , \port$649$6 , \port$649$5 , \port$649$4 , \port$649$3 , \port$649$2 , \port$649$1 , \port$649$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$665$0 , \port$665$1 , \port$665$2 , \port$665$3 , \port$665$4 , \port$665$5 , \port$665$6 , \port$665$7 , \port$665$8 , \port$665$9 , \port$665$10 , \port$665$11 , \port$665$12 , \port$665$13 , \port$665$14 , \port$665$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25450,38 +39522,38 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$725$0 , \port$725$1 , \port$725
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$725$0 ;
-  wire \port$725$0 ;
-  output \port$725$1 ;
-  wire \port$725$1 ;
-  output \port$725$10 ;
-  wire \port$725$10 ;
-  output \port$725$11 ;
-  wire \port$725$11 ;
-  output \port$725$12 ;
-  wire \port$725$12 ;
-  output \port$725$13 ;
-  wire \port$725$13 ;
-  output \port$725$14 ;
-  wire \port$725$14 ;
-  output \port$725$15 ;
-  wire \port$725$15 ;
-  output \port$725$2 ;
-  wire \port$725$2 ;
-  output \port$725$3 ;
-  wire \port$725$3 ;
-  output \port$725$4 ;
-  wire \port$725$4 ;
-  output \port$725$5 ;
-  wire \port$725$5 ;
-  output \port$725$6 ;
-  wire \port$725$6 ;
-  output \port$725$7 ;
-  wire \port$725$7 ;
-  output \port$725$8 ;
-  wire \port$725$8 ;
-  output \port$725$9 ;
-  wire \port$725$9 ;
+  output \port$665$0 ;
+  wire \port$665$0 ;
+  output \port$665$1 ;
+  wire \port$665$1 ;
+  output \port$665$10 ;
+  wire \port$665$10 ;
+  output \port$665$11 ;
+  wire \port$665$11 ;
+  output \port$665$12 ;
+  wire \port$665$12 ;
+  output \port$665$13 ;
+  wire \port$665$13 ;
+  output \port$665$14 ;
+  wire \port$665$14 ;
+  output \port$665$15 ;
+  wire \port$665$15 ;
+  output \port$665$2 ;
+  wire \port$665$2 ;
+  output \port$665$3 ;
+  wire \port$665$3 ;
+  output \port$665$4 ;
+  wire \port$665$4 ;
+  output \port$665$5 ;
+  wire \port$665$5 ;
+  output \port$665$6 ;
+  wire \port$665$6 ;
+  output \port$665$7 ;
+  wire \port$665$7 ;
+  output \port$665$8 ;
+  wire \port$665$8 ;
+  output \port$665$9 ;
+  wire \port$665$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25557,19 +39629,19 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$725$0 , \port$725$1 , \port$725
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$725$0 ),
-    .P1(\port$725$1 ),
-    .P10(\port$725$10 ),
-    .P11(\port$725$11 ),
-    .P12(\port$725$12 ),
-    .P13(\port$725$13 ),
-    .P14(\port$725$14 ),
-    .P15(\port$725$15 ),
+    .P0(\port$665$0 ),
+    .P1(\port$665$1 ),
+    .P10(\port$665$10 ),
+    .P11(\port$665$11 ),
+    .P12(\port$665$12 ),
+    .P13(\port$665$13 ),
+    .P14(\port$665$14 ),
+    .P15(\port$665$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$725$2 ),
+    .P2(\port$665$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25580,30 +39652,30 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$725$0 , \port$725$1 , \port$725
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$725$3 ),
+    .P3(\port$665$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$725$4 ),
-    .P5(\port$725$5 ),
-    .P6(\port$725$6 ),
-    .P7(\port$725$7 ),
-    .P8(\port$725$8 ),
-    .P9(\port$725$9 ),
+    .P4(\port$665$4 ),
+    .P5(\port$665$5 ),
+    .P6(\port$665$6 ),
+    .P7(\port$665$7 ),
+    .P8(\port$665$8 ),
+    .P9(\port$665$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$725$15 , \port$725$14 , \port$725$13 , \port$725$12 , \port$725$11 , \port$725$10 , \port$725$9 , \port$725$8 , \port$725$7 , \port$725$6 , \port$725$5 , \port$725$4 , \port$725$3 , \port$725$2 , \port$725$1 , \port$725$0  };
+  assign p36[15:0] = { \port$665$15 , \port$665$14 , \port$665$13 , \port$665$12 , \port$665$11 , \port$665$10 , \port$665$9 , \port$665$8 , \port$665$7 , \port$665$6 , \port$665$5 , \port$665$4 , \port$665$3 , \port$665$2 , \port$665$1 , \port$665$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$681$0 , \port$681$1 , \port$681$2 , \port$681$3 , \port$681$4 , \port$681$5 , \port$681$6 , \port$681$7 , \port$681$8 , \port$681$9 , \port$681$10 , \port$681$11 , \port$681$12 , \port$681$13 , \port$681$14 , \port$681$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25611,38 +39683,38 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$741$0 , \port$741$1 , \port$741
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$741$0 ;
-  wire \port$741$0 ;
-  output \port$741$1 ;
-  wire \port$741$1 ;
-  output \port$741$10 ;
-  wire \port$741$10 ;
-  output \port$741$11 ;
-  wire \port$741$11 ;
-  output \port$741$12 ;
-  wire \port$741$12 ;
-  output \port$741$13 ;
-  wire \port$741$13 ;
-  output \port$741$14 ;
-  wire \port$741$14 ;
-  output \port$741$15 ;
-  wire \port$741$15 ;
-  output \port$741$2 ;
-  wire \port$741$2 ;
-  output \port$741$3 ;
-  wire \port$741$3 ;
-  output \port$741$4 ;
-  wire \port$741$4 ;
-  output \port$741$5 ;
-  wire \port$741$5 ;
-  output \port$741$6 ;
-  wire \port$741$6 ;
-  output \port$741$7 ;
-  wire \port$741$7 ;
-  output \port$741$8 ;
-  wire \port$741$8 ;
-  output \port$741$9 ;
-  wire \port$741$9 ;
+  output \port$681$0 ;
+  wire \port$681$0 ;
+  output \port$681$1 ;
+  wire \port$681$1 ;
+  output \port$681$10 ;
+  wire \port$681$10 ;
+  output \port$681$11 ;
+  wire \port$681$11 ;
+  output \port$681$12 ;
+  wire \port$681$12 ;
+  output \port$681$13 ;
+  wire \port$681$13 ;
+  output \port$681$14 ;
+  wire \port$681$14 ;
+  output \port$681$15 ;
+  wire \port$681$15 ;
+  output \port$681$2 ;
+  wire \port$681$2 ;
+  output \port$681$3 ;
+  wire \port$681$3 ;
+  output \port$681$4 ;
+  wire \port$681$4 ;
+  output \port$681$5 ;
+  wire \port$681$5 ;
+  output \port$681$6 ;
+  wire \port$681$6 ;
+  output \port$681$7 ;
+  wire \port$681$7 ;
+  output \port$681$8 ;
+  wire \port$681$8 ;
+  output \port$681$9 ;
+  wire \port$681$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25718,19 +39790,19 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$741$0 , \port$741$1 , \port$741
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$741$0 ),
-    .P1(\port$741$1 ),
-    .P10(\port$741$10 ),
-    .P11(\port$741$11 ),
-    .P12(\port$741$12 ),
-    .P13(\port$741$13 ),
-    .P14(\port$741$14 ),
-    .P15(\port$741$15 ),
+    .P0(\port$681$0 ),
+    .P1(\port$681$1 ),
+    .P10(\port$681$10 ),
+    .P11(\port$681$11 ),
+    .P12(\port$681$12 ),
+    .P13(\port$681$13 ),
+    .P14(\port$681$14 ),
+    .P15(\port$681$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$741$2 ),
+    .P2(\port$681$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25741,30 +39813,30 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$741$0 , \port$741$1 , \port$741
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$741$3 ),
+    .P3(\port$681$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$741$4 ),
-    .P5(\port$741$5 ),
-    .P6(\port$741$6 ),
-    .P7(\port$741$7 ),
-    .P8(\port$741$8 ),
-    .P9(\port$741$9 ),
+    .P4(\port$681$4 ),
+    .P5(\port$681$5 ),
+    .P6(\port$681$6 ),
+    .P7(\port$681$7 ),
+    .P8(\port$681$8 ),
+    .P9(\port$681$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$741$15 , \port$741$14 , \port$741$13 , \port$741$12 , \port$741$11 , \port$741$10 , \port$741$9 , \port$741$8 , \port$741$7 , \port$741$6 , \port$741$5 , \port$741$4 , \port$741$3 , \port$741$2 , \port$741$1 , \port$741$0  };
+  assign p36[15:0] = { \port$681$15 , \port$681$14 , \port$681$13 , \port$681$12 , \port$681$11 , \port$681$10 , \port$681$9 , \port$681$8 , \port$681$7 , \port$681$6 , \port$681$5 , \port$681$4 , \port$681$3 , \port$681$2 , \port$681$1 , \port$681$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$757$0 , \port$757$1 , \port$757$2 , \port$757$3 , \port$757$4 , \port$757$5 , \port$757$6 , \port$757$7 , \port$757$8 , \port$757$9 , \port$757$10 , \port$757$11 , \port$757$12 , \port$757$13 , \port$757$14 , \port$757$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25772,38 +39844,38 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$757$0 , \port$757$1 , \port$757
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$757$0 ;
-  wire \port$757$0 ;
-  output \port$757$1 ;
-  wire \port$757$1 ;
-  output \port$757$10 ;
-  wire \port$757$10 ;
-  output \port$757$11 ;
-  wire \port$757$11 ;
-  output \port$757$12 ;
-  wire \port$757$12 ;
-  output \port$757$13 ;
-  wire \port$757$13 ;
-  output \port$757$14 ;
-  wire \port$757$14 ;
-  output \port$757$15 ;
-  wire \port$757$15 ;
-  output \port$757$2 ;
-  wire \port$757$2 ;
-  output \port$757$3 ;
-  wire \port$757$3 ;
-  output \port$757$4 ;
-  wire \port$757$4 ;
-  output \port$757$5 ;
-  wire \port$757$5 ;
-  output \port$757$6 ;
-  wire \port$757$6 ;
-  output \port$757$7 ;
-  wire \port$757$7 ;
-  output \port$757$8 ;
-  wire \port$757$8 ;
-  output \port$757$9 ;
-  wire \port$757$9 ;
+  output \port$697$0 ;
+  wire \port$697$0 ;
+  output \port$697$1 ;
+  wire \port$697$1 ;
+  output \port$697$10 ;
+  wire \port$697$10 ;
+  output \port$697$11 ;
+  wire \port$697$11 ;
+  output \port$697$12 ;
+  wire \port$697$12 ;
+  output \port$697$13 ;
+  wire \port$697$13 ;
+  output \port$697$14 ;
+  wire \port$697$14 ;
+  output \port$697$15 ;
+  wire \port$697$15 ;
+  output \port$697$2 ;
+  wire \port$697$2 ;
+  output \port$697$3 ;
+  wire \port$697$3 ;
+  output \port$697$4 ;
+  wire \port$697$4 ;
+  output \port$697$5 ;
+  wire \port$697$5 ;
+  output \port$697$6 ;
+  wire \port$697$6 ;
+  output \port$697$7 ;
+  wire \port$697$7 ;
+  output \port$697$8 ;
+  wire \port$697$8 ;
+  output \port$697$9 ;
+  wire \port$697$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25879,19 +39951,19 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$757$0 , \port$757$1 , \port$757
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$757$0 ),
-    .P1(\port$757$1 ),
-    .P10(\port$757$10 ),
-    .P11(\port$757$11 ),
-    .P12(\port$757$12 ),
-    .P13(\port$757$13 ),
-    .P14(\port$757$14 ),
-    .P15(\port$757$15 ),
+    .P0(\port$697$0 ),
+    .P1(\port$697$1 ),
+    .P10(\port$697$10 ),
+    .P11(\port$697$11 ),
+    .P12(\port$697$12 ),
+    .P13(\port$697$13 ),
+    .P14(\port$697$14 ),
+    .P15(\port$697$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$757$2 ),
+    .P2(\port$697$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -25902,30 +39974,30 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$757$0 , \port$757$1 , \port$757
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$757$3 ),
+    .P3(\port$697$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$757$4 ),
-    .P5(\port$757$5 ),
-    .P6(\port$757$6 ),
-    .P7(\port$757$7 ),
-    .P8(\port$757$8 ),
-    .P9(\port$757$9 ),
+    .P4(\port$697$4 ),
+    .P5(\port$697$5 ),
+    .P6(\port$697$6 ),
+    .P7(\port$697$7 ),
+    .P8(\port$697$8 ),
+    .P9(\port$697$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$757$15 , \port$757$14 , \port$757$13 , \port$757$12 , \port$757$11 , \port$757$10 , \port$757$9 , \port$757$8 , \port$757$7 , \port$757$6 , \port$757$5 , \port$757$4 , \port$757$3 , \port$757$2 , \port$757$1 , \port$757$0  };
+  assign p36[15:0] = { \port$697$15 , \port$697$14 , \port$697$13 , \port$697$12 , \port$697$11 , \port$697$10 , \port$697$9 , \port$697$8 , \port$697$7 , \port$697$6 , \port$697$5 , \port$697$4 , \port$697$3 , \port$697$2 , \port$697$1 , \port$697$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$773$0 , \port$773$1 , \port$773$2 , \port$773$3 , \port$773$4 , \port$773$5 , \port$773$6 , \port$773$7 , \port$773$8 , \port$773$9 , \port$773$10 , \port$773$11 , \port$773$12 , \port$773$13 , \port$773$14 , \port$773$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$713$0 , \port$713$1 , \port$713$2 , \port$713$3 , \port$713$4 , \port$713$5 , \port$713$6 , \port$713$7 , \port$713$8 , \port$713$9 , \port$713$10 , \port$713$11 , \port$713$12 , \port$713$13 , \port$713$14 , \port$713$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -25933,38 +40005,38 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$773$0 , \port$773$1 , \port$773
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$773$0 ;
-  wire \port$773$0 ;
-  output \port$773$1 ;
-  wire \port$773$1 ;
-  output \port$773$10 ;
-  wire \port$773$10 ;
-  output \port$773$11 ;
-  wire \port$773$11 ;
-  output \port$773$12 ;
-  wire \port$773$12 ;
-  output \port$773$13 ;
-  wire \port$773$13 ;
-  output \port$773$14 ;
-  wire \port$773$14 ;
-  output \port$773$15 ;
-  wire \port$773$15 ;
-  output \port$773$2 ;
-  wire \port$773$2 ;
-  output \port$773$3 ;
-  wire \port$773$3 ;
-  output \port$773$4 ;
-  wire \port$773$4 ;
-  output \port$773$5 ;
-  wire \port$773$5 ;
-  output \port$773$6 ;
-  wire \port$773$6 ;
-  output \port$773$7 ;
-  wire \port$773$7 ;
-  output \port$773$8 ;
-  wire \port$773$8 ;
-  output \port$773$9 ;
-  wire \port$773$9 ;
+  output \port$713$0 ;
+  wire \port$713$0 ;
+  output \port$713$1 ;
+  wire \port$713$1 ;
+  output \port$713$10 ;
+  wire \port$713$10 ;
+  output \port$713$11 ;
+  wire \port$713$11 ;
+  output \port$713$12 ;
+  wire \port$713$12 ;
+  output \port$713$13 ;
+  wire \port$713$13 ;
+  output \port$713$14 ;
+  wire \port$713$14 ;
+  output \port$713$15 ;
+  wire \port$713$15 ;
+  output \port$713$2 ;
+  wire \port$713$2 ;
+  output \port$713$3 ;
+  wire \port$713$3 ;
+  output \port$713$4 ;
+  wire \port$713$4 ;
+  output \port$713$5 ;
+  wire \port$713$5 ;
+  output \port$713$6 ;
+  wire \port$713$6 ;
+  output \port$713$7 ;
+  wire \port$713$7 ;
+  output \port$713$8 ;
+  wire \port$713$8 ;
+  output \port$713$9 ;
+  wire \port$713$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26040,19 +40112,19 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$773$0 , \port$773$1 , \port$773
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$773$0 ),
-    .P1(\port$773$1 ),
-    .P10(\port$773$10 ),
-    .P11(\port$773$11 ),
-    .P12(\port$773$12 ),
-    .P13(\port$773$13 ),
-    .P14(\port$773$14 ),
-    .P15(\port$773$15 ),
+    .P0(\port$713$0 ),
+    .P1(\port$713$1 ),
+    .P10(\port$713$10 ),
+    .P11(\port$713$11 ),
+    .P12(\port$713$12 ),
+    .P13(\port$713$13 ),
+    .P14(\port$713$14 ),
+    .P15(\port$713$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$773$2 ),
+    .P2(\port$713$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26063,30 +40135,30 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$773$0 , \port$773$1 , \port$773
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$773$3 ),
+    .P3(\port$713$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$773$4 ),
-    .P5(\port$773$5 ),
-    .P6(\port$773$6 ),
-    .P7(\port$773$7 ),
-    .P8(\port$773$8 ),
-    .P9(\port$773$9 ),
+    .P4(\port$713$4 ),
+    .P5(\port$713$5 ),
+    .P6(\port$713$6 ),
+    .P7(\port$713$7 ),
+    .P8(\port$713$8 ),
+    .P9(\port$713$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$773$15 , \port$773$14 , \port$773$13 , \port$773$12 , \port$773$11 , \port$773$10 , \port$773$9 , \port$773$8 , \port$773$7 , \port$773$6 , \port$773$5 , \port$773$4 , \port$773$3 , \port$773$2 , \port$773$1 , \port$773$0  };
+  assign p36[15:0] = { \port$713$15 , \port$713$14 , \port$713$13 , \port$713$12 , \port$713$11 , \port$713$10 , \port$713$9 , \port$713$8 , \port$713$7 , \port$713$6 , \port$713$5 , \port$713$4 , \port$713$3 , \port$713$2 , \port$713$1 , \port$713$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$789$0 , \port$789$1 , \port$789$2 , \port$789$3 , \port$789$4 , \port$789$5 , \port$789$6 , \port$789$7 , \port$789$8 , \port$789$9 , \port$789$10 , \port$789$11 , \port$789$12 , \port$789$13 , \port$789$14 , \port$789$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26094,38 +40166,38 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$789$0 , \port$789$1 , \port$789
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$789$0 ;
-  wire \port$789$0 ;
-  output \port$789$1 ;
-  wire \port$789$1 ;
-  output \port$789$10 ;
-  wire \port$789$10 ;
-  output \port$789$11 ;
-  wire \port$789$11 ;
-  output \port$789$12 ;
-  wire \port$789$12 ;
-  output \port$789$13 ;
-  wire \port$789$13 ;
-  output \port$789$14 ;
-  wire \port$789$14 ;
-  output \port$789$15 ;
-  wire \port$789$15 ;
-  output \port$789$2 ;
-  wire \port$789$2 ;
-  output \port$789$3 ;
-  wire \port$789$3 ;
-  output \port$789$4 ;
-  wire \port$789$4 ;
-  output \port$789$5 ;
-  wire \port$789$5 ;
-  output \port$789$6 ;
-  wire \port$789$6 ;
-  output \port$789$7 ;
-  wire \port$789$7 ;
-  output \port$789$8 ;
-  wire \port$789$8 ;
-  output \port$789$9 ;
-  wire \port$789$9 ;
+  output \port$729$0 ;
+  wire \port$729$0 ;
+  output \port$729$1 ;
+  wire \port$729$1 ;
+  output \port$729$10 ;
+  wire \port$729$10 ;
+  output \port$729$11 ;
+  wire \port$729$11 ;
+  output \port$729$12 ;
+  wire \port$729$12 ;
+  output \port$729$13 ;
+  wire \port$729$13 ;
+  output \port$729$14 ;
+  wire \port$729$14 ;
+  output \port$729$15 ;
+  wire \port$729$15 ;
+  output \port$729$2 ;
+  wire \port$729$2 ;
+  output \port$729$3 ;
+  wire \port$729$3 ;
+  output \port$729$4 ;
+  wire \port$729$4 ;
+  output \port$729$5 ;
+  wire \port$729$5 ;
+  output \port$729$6 ;
+  wire \port$729$6 ;
+  output \port$729$7 ;
+  wire \port$729$7 ;
+  output \port$729$8 ;
+  wire \port$729$8 ;
+  output \port$729$9 ;
+  wire \port$729$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26201,19 +40273,19 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$789$0 , \port$789$1 , \port$789
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$789$0 ),
-    .P1(\port$789$1 ),
-    .P10(\port$789$10 ),
-    .P11(\port$789$11 ),
-    .P12(\port$789$12 ),
-    .P13(\port$789$13 ),
-    .P14(\port$789$14 ),
-    .P15(\port$789$15 ),
+    .P0(\port$729$0 ),
+    .P1(\port$729$1 ),
+    .P10(\port$729$10 ),
+    .P11(\port$729$11 ),
+    .P12(\port$729$12 ),
+    .P13(\port$729$13 ),
+    .P14(\port$729$14 ),
+    .P15(\port$729$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$789$2 ),
+    .P2(\port$729$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26224,30 +40296,30 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$789$0 , \port$789$1 , \port$789
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$789$3 ),
+    .P3(\port$729$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$789$4 ),
-    .P5(\port$789$5 ),
-    .P6(\port$789$6 ),
-    .P7(\port$789$7 ),
-    .P8(\port$789$8 ),
-    .P9(\port$789$9 ),
+    .P4(\port$729$4 ),
+    .P5(\port$729$5 ),
+    .P6(\port$729$6 ),
+    .P7(\port$729$7 ),
+    .P8(\port$729$8 ),
+    .P9(\port$729$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$789$15 , \port$789$14 , \port$789$13 , \port$789$12 , \port$789$11 , \port$789$10 , \port$789$9 , \port$789$8 , \port$789$7 , \port$789$6 , \port$789$5 , \port$789$4 , \port$789$3 , \port$789$2 , \port$789$1 , \port$789$0  };
+  assign p36[15:0] = { \port$729$15 , \port$729$14 , \port$729$13 , \port$729$12 , \port$729$11 , \port$729$10 , \port$729$9 , \port$729$8 , \port$729$7 , \port$729$6 , \port$729$5 , \port$729$4 , \port$729$3 , \port$729$2 , \port$729$1 , \port$729$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$805$0 , \port$805$1 , \port$805$2 , \port$805$3 , \port$805$4 , \port$805$5 , \port$805$6 , \port$805$7 , \port$805$8 , \port$805$9 , \port$805$10 , \port$805$11 , \port$805$12 , \port$805$13 , \port$805$14 , \port$805$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$745$0 , \port$745$1 , \port$745$2 , \port$745$3 , \port$745$4 , \port$745$5 , \port$745$6 , \port$745$7 , \port$745$8 , \port$745$9 , \port$745$10 , \port$745$11 , \port$745$12 , \port$745$13 , \port$745$14 , \port$745$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26255,38 +40327,38 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$805$0 , \port$805$1 , \port$805
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$805$0 ;
-  wire \port$805$0 ;
-  output \port$805$1 ;
-  wire \port$805$1 ;
-  output \port$805$10 ;
-  wire \port$805$10 ;
-  output \port$805$11 ;
-  wire \port$805$11 ;
-  output \port$805$12 ;
-  wire \port$805$12 ;
-  output \port$805$13 ;
-  wire \port$805$13 ;
-  output \port$805$14 ;
-  wire \port$805$14 ;
-  output \port$805$15 ;
-  wire \port$805$15 ;
-  output \port$805$2 ;
-  wire \port$805$2 ;
-  output \port$805$3 ;
-  wire \port$805$3 ;
-  output \port$805$4 ;
-  wire \port$805$4 ;
-  output \port$805$5 ;
-  wire \port$805$5 ;
-  output \port$805$6 ;
-  wire \port$805$6 ;
-  output \port$805$7 ;
-  wire \port$805$7 ;
-  output \port$805$8 ;
-  wire \port$805$8 ;
-  output \port$805$9 ;
-  wire \port$805$9 ;
+  output \port$745$0 ;
+  wire \port$745$0 ;
+  output \port$745$1 ;
+  wire \port$745$1 ;
+  output \port$745$10 ;
+  wire \port$745$10 ;
+  output \port$745$11 ;
+  wire \port$745$11 ;
+  output \port$745$12 ;
+  wire \port$745$12 ;
+  output \port$745$13 ;
+  wire \port$745$13 ;
+  output \port$745$14 ;
+  wire \port$745$14 ;
+  output \port$745$15 ;
+  wire \port$745$15 ;
+  output \port$745$2 ;
+  wire \port$745$2 ;
+  output \port$745$3 ;
+  wire \port$745$3 ;
+  output \port$745$4 ;
+  wire \port$745$4 ;
+  output \port$745$5 ;
+  wire \port$745$5 ;
+  output \port$745$6 ;
+  wire \port$745$6 ;
+  output \port$745$7 ;
+  wire \port$745$7 ;
+  output \port$745$8 ;
+  wire \port$745$8 ;
+  output \port$745$9 ;
+  wire \port$745$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26362,19 +40434,19 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$805$0 , \port$805$1 , \port$805
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$805$0 ),
-    .P1(\port$805$1 ),
-    .P10(\port$805$10 ),
-    .P11(\port$805$11 ),
-    .P12(\port$805$12 ),
-    .P13(\port$805$13 ),
-    .P14(\port$805$14 ),
-    .P15(\port$805$15 ),
+    .P0(\port$745$0 ),
+    .P1(\port$745$1 ),
+    .P10(\port$745$10 ),
+    .P11(\port$745$11 ),
+    .P12(\port$745$12 ),
+    .P13(\port$745$13 ),
+    .P14(\port$745$14 ),
+    .P15(\port$745$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$805$2 ),
+    .P2(\port$745$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26385,30 +40457,30 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$805$0 , \port$805$1 , \port$805
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$805$3 ),
+    .P3(\port$745$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$805$4 ),
-    .P5(\port$805$5 ),
-    .P6(\port$805$6 ),
-    .P7(\port$805$7 ),
-    .P8(\port$805$8 ),
-    .P9(\port$805$9 ),
+    .P4(\port$745$4 ),
+    .P5(\port$745$5 ),
+    .P6(\port$745$6 ),
+    .P7(\port$745$7 ),
+    .P8(\port$745$8 ),
+    .P9(\port$745$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$805$15 , \port$805$14 , \port$805$13 , \port$805$12 , \port$805$11 , \port$805$10 , \port$805$9 , \port$805$8 , \port$805$7 , \port$805$6 , \port$805$5 , \port$805$4 , \port$805$3 , \port$805$2 , \port$805$1 , \port$805$0  };
+  assign p36[15:0] = { \port$745$15 , \port$745$14 , \port$745$13 , \port$745$12 , \port$745$11 , \port$745$10 , \port$745$9 , \port$745$8 , \port$745$7 , \port$745$6 , \port$745$5 , \port$745$4 , \port$745$3 , \port$745$2 , \port$745$1 , \port$745$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$821$0 , \port$821$1 , \port$821$2 , \port$821$3 , \port$821$4 , \port$821$5 , \port$821$6 , \port$821$7 , \port$821$8 , \port$821$9 , \port$821$10 , \port$821$11 , \port$821$12 , \port$821$13 , \port$821$14 , \port$821$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$761$0 , \port$761$1 , \port$761$2 , \port$761$3 , \port$761$4 , \port$761$5 , \port$761$6 , \port$761$7 , \port$761$8 , \port$761$9 , \port$761$10 , \port$761$11 , \port$761$12 , \port$761$13 , \port$761$14 , \port$761$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26416,38 +40488,38 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$821$0 , \port$821$1 , \port$821
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$821$0 ;
-  wire \port$821$0 ;
-  output \port$821$1 ;
-  wire \port$821$1 ;
-  output \port$821$10 ;
-  wire \port$821$10 ;
-  output \port$821$11 ;
-  wire \port$821$11 ;
-  output \port$821$12 ;
-  wire \port$821$12 ;
-  output \port$821$13 ;
-  wire \port$821$13 ;
-  output \port$821$14 ;
-  wire \port$821$14 ;
-  output \port$821$15 ;
-  wire \port$821$15 ;
-  output \port$821$2 ;
-  wire \port$821$2 ;
-  output \port$821$3 ;
-  wire \port$821$3 ;
-  output \port$821$4 ;
-  wire \port$821$4 ;
-  output \port$821$5 ;
-  wire \port$821$5 ;
-  output \port$821$6 ;
-  wire \port$821$6 ;
-  output \port$821$7 ;
-  wire \port$821$7 ;
-  output \port$821$8 ;
-  wire \port$821$8 ;
-  output \port$821$9 ;
-  wire \port$821$9 ;
+  output \port$761$0 ;
+  wire \port$761$0 ;
+  output \port$761$1 ;
+  wire \port$761$1 ;
+  output \port$761$10 ;
+  wire \port$761$10 ;
+  output \port$761$11 ;
+  wire \port$761$11 ;
+  output \port$761$12 ;
+  wire \port$761$12 ;
+  output \port$761$13 ;
+  wire \port$761$13 ;
+  output \port$761$14 ;
+  wire \port$761$14 ;
+  output \port$761$15 ;
+  wire \port$761$15 ;
+  output \port$761$2 ;
+  wire \port$761$2 ;
+  output \port$761$3 ;
+  wire \port$761$3 ;
+  output \port$761$4 ;
+  wire \port$761$4 ;
+  output \port$761$5 ;
+  wire \port$761$5 ;
+  output \port$761$6 ;
+  wire \port$761$6 ;
+  output \port$761$7 ;
+  wire \port$761$7 ;
+  output \port$761$8 ;
+  wire \port$761$8 ;
+  output \port$761$9 ;
+  wire \port$761$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26523,19 +40595,19 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$821$0 , \port$821$1 , \port$821
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$821$0 ),
-    .P1(\port$821$1 ),
-    .P10(\port$821$10 ),
-    .P11(\port$821$11 ),
-    .P12(\port$821$12 ),
-    .P13(\port$821$13 ),
-    .P14(\port$821$14 ),
-    .P15(\port$821$15 ),
+    .P0(\port$761$0 ),
+    .P1(\port$761$1 ),
+    .P10(\port$761$10 ),
+    .P11(\port$761$11 ),
+    .P12(\port$761$12 ),
+    .P13(\port$761$13 ),
+    .P14(\port$761$14 ),
+    .P15(\port$761$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$821$2 ),
+    .P2(\port$761$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26546,30 +40618,30 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$821$0 , \port$821$1 , \port$821
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$821$3 ),
+    .P3(\port$761$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$821$4 ),
-    .P5(\port$821$5 ),
-    .P6(\port$821$6 ),
-    .P7(\port$821$7 ),
-    .P8(\port$821$8 ),
-    .P9(\port$821$9 ),
+    .P4(\port$761$4 ),
+    .P5(\port$761$5 ),
+    .P6(\port$761$6 ),
+    .P7(\port$761$7 ),
+    .P8(\port$761$8 ),
+    .P9(\port$761$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$821$15 , \port$821$14 , \port$821$13 , \port$821$12 , \port$821$11 , \port$821$10 , \port$821$9 , \port$821$8 , \port$821$7 , \port$821$6 , \port$821$5 , \port$821$4 , \port$821$3 , \port$821$2 , \port$821$1 , \port$821$0  };
+  assign p36[15:0] = { \port$761$15 , \port$761$14 , \port$761$13 , \port$761$12 , \port$761$11 , \port$761$10 , \port$761$9 , \port$761$8 , \port$761$7 , \port$761$6 , \port$761$5 , \port$761$4 , \port$761$3 , \port$761$2 , \port$761$1 , \port$761$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$837$0 , \port$837$1 , \port$837$2 , \port$837$3 , \port$837$4 , \port$837$5 , \port$837$6 , \port$837$7 , \port$837$8 , \port$837$9 , \port$837$10 , \port$837$11 , \port$837$12 , \port$837$13 , \port$837$14 , \port$837$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$777$0 , \port$777$1 , \port$777$2 , \port$777$3 , \port$777$4 , \port$777$5 , \port$777$6 , \port$777$7 , \port$777$8 , \port$777$9 , \port$777$10 , \port$777$11 , \port$777$12 , \port$777$13 , \port$777$14 , \port$777$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26577,38 +40649,38 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$837$0 , \port$837$1 , \port$837
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$837$0 ;
-  wire \port$837$0 ;
-  output \port$837$1 ;
-  wire \port$837$1 ;
-  output \port$837$10 ;
-  wire \port$837$10 ;
-  output \port$837$11 ;
-  wire \port$837$11 ;
-  output \port$837$12 ;
-  wire \port$837$12 ;
-  output \port$837$13 ;
-  wire \port$837$13 ;
-  output \port$837$14 ;
-  wire \port$837$14 ;
-  output \port$837$15 ;
-  wire \port$837$15 ;
-  output \port$837$2 ;
-  wire \port$837$2 ;
-  output \port$837$3 ;
-  wire \port$837$3 ;
-  output \port$837$4 ;
-  wire \port$837$4 ;
-  output \port$837$5 ;
-  wire \port$837$5 ;
-  output \port$837$6 ;
-  wire \port$837$6 ;
-  output \port$837$7 ;
-  wire \port$837$7 ;
-  output \port$837$8 ;
-  wire \port$837$8 ;
-  output \port$837$9 ;
-  wire \port$837$9 ;
+  output \port$777$0 ;
+  wire \port$777$0 ;
+  output \port$777$1 ;
+  wire \port$777$1 ;
+  output \port$777$10 ;
+  wire \port$777$10 ;
+  output \port$777$11 ;
+  wire \port$777$11 ;
+  output \port$777$12 ;
+  wire \port$777$12 ;
+  output \port$777$13 ;
+  wire \port$777$13 ;
+  output \port$777$14 ;
+  wire \port$777$14 ;
+  output \port$777$15 ;
+  wire \port$777$15 ;
+  output \port$777$2 ;
+  wire \port$777$2 ;
+  output \port$777$3 ;
+  wire \port$777$3 ;
+  output \port$777$4 ;
+  wire \port$777$4 ;
+  output \port$777$5 ;
+  wire \port$777$5 ;
+  output \port$777$6 ;
+  wire \port$777$6 ;
+  output \port$777$7 ;
+  wire \port$777$7 ;
+  output \port$777$8 ;
+  wire \port$777$8 ;
+  output \port$777$9 ;
+  wire \port$777$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26684,19 +40756,19 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$837$0 , \port$837$1 , \port$837
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$837$0 ),
-    .P1(\port$837$1 ),
-    .P10(\port$837$10 ),
-    .P11(\port$837$11 ),
-    .P12(\port$837$12 ),
-    .P13(\port$837$13 ),
-    .P14(\port$837$14 ),
-    .P15(\port$837$15 ),
+    .P0(\port$777$0 ),
+    .P1(\port$777$1 ),
+    .P10(\port$777$10 ),
+    .P11(\port$777$11 ),
+    .P12(\port$777$12 ),
+    .P13(\port$777$13 ),
+    .P14(\port$777$14 ),
+    .P15(\port$777$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$837$2 ),
+    .P2(\port$777$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26707,30 +40779,30 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$837$0 , \port$837$1 , \port$837
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$837$3 ),
+    .P3(\port$777$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$837$4 ),
-    .P5(\port$837$5 ),
-    .P6(\port$837$6 ),
-    .P7(\port$837$7 ),
-    .P8(\port$837$8 ),
-    .P9(\port$837$9 ),
+    .P4(\port$777$4 ),
+    .P5(\port$777$5 ),
+    .P6(\port$777$6 ),
+    .P7(\port$777$7 ),
+    .P8(\port$777$8 ),
+    .P9(\port$777$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$837$15 , \port$837$14 , \port$837$13 , \port$837$12 , \port$837$11 , \port$837$10 , \port$837$9 , \port$837$8 , \port$837$7 , \port$837$6 , \port$837$5 , \port$837$4 , \port$837$3 , \port$837$2 , \port$837$1 , \port$837$0  };
+  assign p36[15:0] = { \port$777$15 , \port$777$14 , \port$777$13 , \port$777$12 , \port$777$11 , \port$777$10 , \port$777$9 , \port$777$8 , \port$777$7 , \port$777$6 , \port$777$5 , \port$777$4 , \port$777$3 , \port$777$2 , \port$777$1 , \port$777$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$853$0 , \port$853$1 , \port$853$2 , \port$853$3 , \port$853$4 , \port$853$5 , \port$853$6 , \port$853$7 , \port$853$8 , \port$853$9 , \port$853$10 , \port$853$11 , \port$853$12 , \port$853$13 , \port$853$14 , \port$853$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$793$0 , \port$793$1 , \port$793$2 , \port$793$3 , \port$793$4 , \port$793$5 , \port$793$6 , \port$793$7 , \port$793$8 , \port$793$9 , \port$793$10 , \port$793$11 , \port$793$12 , \port$793$13 , \port$793$14 , \port$793$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26738,38 +40810,38 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$853$0 , \port$853$1 , \port$853
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$853$0 ;
-  wire \port$853$0 ;
-  output \port$853$1 ;
-  wire \port$853$1 ;
-  output \port$853$10 ;
-  wire \port$853$10 ;
-  output \port$853$11 ;
-  wire \port$853$11 ;
-  output \port$853$12 ;
-  wire \port$853$12 ;
-  output \port$853$13 ;
-  wire \port$853$13 ;
-  output \port$853$14 ;
-  wire \port$853$14 ;
-  output \port$853$15 ;
-  wire \port$853$15 ;
-  output \port$853$2 ;
-  wire \port$853$2 ;
-  output \port$853$3 ;
-  wire \port$853$3 ;
-  output \port$853$4 ;
-  wire \port$853$4 ;
-  output \port$853$5 ;
-  wire \port$853$5 ;
-  output \port$853$6 ;
-  wire \port$853$6 ;
-  output \port$853$7 ;
-  wire \port$853$7 ;
-  output \port$853$8 ;
-  wire \port$853$8 ;
-  output \port$853$9 ;
-  wire \port$853$9 ;
+  output \port$793$0 ;
+  wire \port$793$0 ;
+  output \port$793$1 ;
+  wire \port$793$1 ;
+  output \port$793$10 ;
+  wire \port$793$10 ;
+  output \port$793$11 ;
+  wire \port$793$11 ;
+  output \port$793$12 ;
+  wire \port$793$12 ;
+  output \port$793$13 ;
+  wire \port$793$13 ;
+  output \port$793$14 ;
+  wire \port$793$14 ;
+  output \port$793$15 ;
+  wire \port$793$15 ;
+  output \port$793$2 ;
+  wire \port$793$2 ;
+  output \port$793$3 ;
+  wire \port$793$3 ;
+  output \port$793$4 ;
+  wire \port$793$4 ;
+  output \port$793$5 ;
+  wire \port$793$5 ;
+  output \port$793$6 ;
+  wire \port$793$6 ;
+  output \port$793$7 ;
+  wire \port$793$7 ;
+  output \port$793$8 ;
+  wire \port$793$8 ;
+  output \port$793$9 ;
+  wire \port$793$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26845,19 +40917,19 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$853$0 , \port$853$1 , \port$853
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$853$0 ),
-    .P1(\port$853$1 ),
-    .P10(\port$853$10 ),
-    .P11(\port$853$11 ),
-    .P12(\port$853$12 ),
-    .P13(\port$853$13 ),
-    .P14(\port$853$14 ),
-    .P15(\port$853$15 ),
+    .P0(\port$793$0 ),
+    .P1(\port$793$1 ),
+    .P10(\port$793$10 ),
+    .P11(\port$793$11 ),
+    .P12(\port$793$12 ),
+    .P13(\port$793$13 ),
+    .P14(\port$793$14 ),
+    .P15(\port$793$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$853$2 ),
+    .P2(\port$793$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -26868,30 +40940,30 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$853$0 , \port$853$1 , \port$853
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$853$3 ),
+    .P3(\port$793$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$853$4 ),
-    .P5(\port$853$5 ),
-    .P6(\port$853$6 ),
-    .P7(\port$853$7 ),
-    .P8(\port$853$8 ),
-    .P9(\port$853$9 ),
+    .P4(\port$793$4 ),
+    .P5(\port$793$5 ),
+    .P6(\port$793$6 ),
+    .P7(\port$793$7 ),
+    .P8(\port$793$8 ),
+    .P9(\port$793$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$853$15 , \port$853$14 , \port$853$13 , \port$853$12 , \port$853$11 , \port$853$10 , \port$853$9 , \port$853$8 , \port$853$7 , \port$853$6 , \port$853$5 , \port$853$4 , \port$853$3 , \port$853$2 , \port$853$1 , \port$853$0  };
+  assign p36[15:0] = { \port$793$15 , \port$793$14 , \port$793$13 , \port$793$12 , \port$793$11 , \port$793$10 , \port$793$9 , \port$793$8 , \port$793$7 , \port$793$6 , \port$793$5 , \port$793$4 , \port$793$3 , \port$793$2 , \port$793$1 , \port$793$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$869$0 , \port$869$1 , \port$869$2 , \port$869$3 , \port$869$4 , \port$869$5 , \port$869$6 , \port$869$7 , \port$869$8 , \port$869$9 , \port$869$10 , \port$869$11 , \port$869$12 , \port$869$13 , \port$869$14 , \port$869$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$809$0 , \port$809$1 , \port$809$2 , \port$809$3 , \port$809$4 , \port$809$5 , \port$809$6 , \port$809$7 , \port$809$8 , \port$809$9 , \port$809$10 , \port$809$11 , \port$809$12 , \port$809$13 , \port$809$14 , \port$809$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -26899,38 +40971,38 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$869$0 , \port$869$1 , \port$869
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$869$0 ;
-  wire \port$869$0 ;
-  output \port$869$1 ;
-  wire \port$869$1 ;
-  output \port$869$10 ;
-  wire \port$869$10 ;
-  output \port$869$11 ;
-  wire \port$869$11 ;
-  output \port$869$12 ;
-  wire \port$869$12 ;
-  output \port$869$13 ;
-  wire \port$869$13 ;
-  output \port$869$14 ;
-  wire \port$869$14 ;
-  output \port$869$15 ;
-  wire \port$869$15 ;
-  output \port$869$2 ;
-  wire \port$869$2 ;
-  output \port$869$3 ;
-  wire \port$869$3 ;
-  output \port$869$4 ;
-  wire \port$869$4 ;
-  output \port$869$5 ;
-  wire \port$869$5 ;
-  output \port$869$6 ;
-  wire \port$869$6 ;
-  output \port$869$7 ;
-  wire \port$869$7 ;
-  output \port$869$8 ;
-  wire \port$869$8 ;
-  output \port$869$9 ;
-  wire \port$869$9 ;
+  output \port$809$0 ;
+  wire \port$809$0 ;
+  output \port$809$1 ;
+  wire \port$809$1 ;
+  output \port$809$10 ;
+  wire \port$809$10 ;
+  output \port$809$11 ;
+  wire \port$809$11 ;
+  output \port$809$12 ;
+  wire \port$809$12 ;
+  output \port$809$13 ;
+  wire \port$809$13 ;
+  output \port$809$14 ;
+  wire \port$809$14 ;
+  output \port$809$15 ;
+  wire \port$809$15 ;
+  output \port$809$2 ;
+  wire \port$809$2 ;
+  output \port$809$3 ;
+  wire \port$809$3 ;
+  output \port$809$4 ;
+  wire \port$809$4 ;
+  output \port$809$5 ;
+  wire \port$809$5 ;
+  output \port$809$6 ;
+  wire \port$809$6 ;
+  output \port$809$7 ;
+  wire \port$809$7 ;
+  output \port$809$8 ;
+  wire \port$809$8 ;
+  output \port$809$9 ;
+  wire \port$809$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27006,19 +41078,19 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$869$0 , \port$869$1 , \port$869
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$869$0 ),
-    .P1(\port$869$1 ),
-    .P10(\port$869$10 ),
-    .P11(\port$869$11 ),
-    .P12(\port$869$12 ),
-    .P13(\port$869$13 ),
-    .P14(\port$869$14 ),
-    .P15(\port$869$15 ),
+    .P0(\port$809$0 ),
+    .P1(\port$809$1 ),
+    .P10(\port$809$10 ),
+    .P11(\port$809$11 ),
+    .P12(\port$809$12 ),
+    .P13(\port$809$13 ),
+    .P14(\port$809$14 ),
+    .P15(\port$809$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$869$2 ),
+    .P2(\port$809$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27029,30 +41101,30 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$869$0 , \port$869$1 , \port$869
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$869$3 ),
+    .P3(\port$809$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$869$4 ),
-    .P5(\port$869$5 ),
-    .P6(\port$869$6 ),
-    .P7(\port$869$7 ),
-    .P8(\port$869$8 ),
-    .P9(\port$869$9 ),
+    .P4(\port$809$4 ),
+    .P5(\port$809$5 ),
+    .P6(\port$809$6 ),
+    .P7(\port$809$7 ),
+    .P8(\port$809$8 ),
+    .P9(\port$809$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$869$15 , \port$869$14 , \port$869$13 , \port$869$12 , \port$869$11 , \port$869$10 , \port$869$9 , \port$869$8 , \port$869$7 , \port$869$6 , \port$869$5 , \port$869$4 , \port$869$3 , \port$869$2 , \port$869$1 , \port$869$0  };
+  assign p36[15:0] = { \port$809$15 , \port$809$14 , \port$809$13 , \port$809$12 , \port$809$11 , \port$809$10 , \port$809$9 , \port$809$8 , \port$809$7 , \port$809$6 , \port$809$5 , \port$809$4 , \port$809$3 , \port$809$2 , \port$809$1 , \port$809$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$885$0 , \port$885$1 , \port$885$2 , \port$885$3 , \port$885$4 , \port$885$5 , \port$885$6 , \port$885$7 , \port$885$8 , \port$885$9 , \port$885$10 , \port$885$11 , \port$885$12 , \port$885$13 , \port$885$14 , \port$885$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$825$0 , \port$825$1 , \port$825$2 , \port$825$3 , \port$825$4 , \port$825$5 , \port$825$6 , \port$825$7 , \port$825$8 , \port$825$9 , \port$825$10 , \port$825$11 , \port$825$12 , \port$825$13 , \port$825$14 , \port$825$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27060,38 +41132,38 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$885$0 , \port$885$1 , \port$885
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$885$0 ;
-  wire \port$885$0 ;
-  output \port$885$1 ;
-  wire \port$885$1 ;
-  output \port$885$10 ;
-  wire \port$885$10 ;
-  output \port$885$11 ;
-  wire \port$885$11 ;
-  output \port$885$12 ;
-  wire \port$885$12 ;
-  output \port$885$13 ;
-  wire \port$885$13 ;
-  output \port$885$14 ;
-  wire \port$885$14 ;
-  output \port$885$15 ;
-  wire \port$885$15 ;
-  output \port$885$2 ;
-  wire \port$885$2 ;
-  output \port$885$3 ;
-  wire \port$885$3 ;
-  output \port$885$4 ;
-  wire \port$885$4 ;
-  output \port$885$5 ;
-  wire \port$885$5 ;
-  output \port$885$6 ;
-  wire \port$885$6 ;
-  output \port$885$7 ;
-  wire \port$885$7 ;
-  output \port$885$8 ;
-  wire \port$885$8 ;
-  output \port$885$9 ;
-  wire \port$885$9 ;
+  output \port$825$0 ;
+  wire \port$825$0 ;
+  output \port$825$1 ;
+  wire \port$825$1 ;
+  output \port$825$10 ;
+  wire \port$825$10 ;
+  output \port$825$11 ;
+  wire \port$825$11 ;
+  output \port$825$12 ;
+  wire \port$825$12 ;
+  output \port$825$13 ;
+  wire \port$825$13 ;
+  output \port$825$14 ;
+  wire \port$825$14 ;
+  output \port$825$15 ;
+  wire \port$825$15 ;
+  output \port$825$2 ;
+  wire \port$825$2 ;
+  output \port$825$3 ;
+  wire \port$825$3 ;
+  output \port$825$4 ;
+  wire \port$825$4 ;
+  output \port$825$5 ;
+  wire \port$825$5 ;
+  output \port$825$6 ;
+  wire \port$825$6 ;
+  output \port$825$7 ;
+  wire \port$825$7 ;
+  output \port$825$8 ;
+  wire \port$825$8 ;
+  output \port$825$9 ;
+  wire \port$825$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27167,19 +41239,19 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$885$0 , \port$885$1 , \port$885
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$885$0 ),
-    .P1(\port$885$1 ),
-    .P10(\port$885$10 ),
-    .P11(\port$885$11 ),
-    .P12(\port$885$12 ),
-    .P13(\port$885$13 ),
-    .P14(\port$885$14 ),
-    .P15(\port$885$15 ),
+    .P0(\port$825$0 ),
+    .P1(\port$825$1 ),
+    .P10(\port$825$10 ),
+    .P11(\port$825$11 ),
+    .P12(\port$825$12 ),
+    .P13(\port$825$13 ),
+    .P14(\port$825$14 ),
+    .P15(\port$825$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$885$2 ),
+    .P2(\port$825$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27190,30 +41262,30 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$885$0 , \port$885$1 , \port$885
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$885$3 ),
+    .P3(\port$825$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$885$4 ),
-    .P5(\port$885$5 ),
-    .P6(\port$885$6 ),
-    .P7(\port$885$7 ),
-    .P8(\port$885$8 ),
-    .P9(\port$885$9 ),
+    .P4(\port$825$4 ),
+    .P5(\port$825$5 ),
+    .P6(\port$825$6 ),
+    .P7(\port$825$7 ),
+    .P8(\port$825$8 ),
+    .P9(\port$825$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$885$15 , \port$885$14 , \port$885$13 , \port$885$12 , \port$885$11 , \port$885$10 , \port$885$9 , \port$885$8 , \port$885$7 , \port$885$6 , \port$885$5 , \port$885$4 , \port$885$3 , \port$885$2 , \port$885$1 , \port$885$0  };
+  assign p36[15:0] = { \port$825$15 , \port$825$14 , \port$825$13 , \port$825$12 , \port$825$11 , \port$825$10 , \port$825$9 , \port$825$8 , \port$825$7 , \port$825$6 , \port$825$5 , \port$825$4 , \port$825$3 , \port$825$2 , \port$825$1 , \port$825$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$901$0 , \port$901$1 , \port$901$2 , \port$901$3 , \port$901$4 , \port$901$5 , \port$901$6 , \port$901$7 , \port$901$8 , \port$901$9 , \port$901$10 , \port$901$11 , \port$901$12 , \port$901$13 , \port$901$14 , \port$901$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$841$0 , \port$841$1 , \port$841$2 , \port$841$3 , \port$841$4 , \port$841$5 , \port$841$6 , \port$841$7 , \port$841$8 , \port$841$9 , \port$841$10 , \port$841$11 , \port$841$12 , \port$841$13 , \port$841$14 , \port$841$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27221,38 +41293,38 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$901$0 , \port$901$1 , \port$901
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$901$0 ;
-  wire \port$901$0 ;
-  output \port$901$1 ;
-  wire \port$901$1 ;
-  output \port$901$10 ;
-  wire \port$901$10 ;
-  output \port$901$11 ;
-  wire \port$901$11 ;
-  output \port$901$12 ;
-  wire \port$901$12 ;
-  output \port$901$13 ;
-  wire \port$901$13 ;
-  output \port$901$14 ;
-  wire \port$901$14 ;
-  output \port$901$15 ;
-  wire \port$901$15 ;
-  output \port$901$2 ;
-  wire \port$901$2 ;
-  output \port$901$3 ;
-  wire \port$901$3 ;
-  output \port$901$4 ;
-  wire \port$901$4 ;
-  output \port$901$5 ;
-  wire \port$901$5 ;
-  output \port$901$6 ;
-  wire \port$901$6 ;
-  output \port$901$7 ;
-  wire \port$901$7 ;
-  output \port$901$8 ;
-  wire \port$901$8 ;
-  output \port$901$9 ;
-  wire \port$901$9 ;
+  output \port$841$0 ;
+  wire \port$841$0 ;
+  output \port$841$1 ;
+  wire \port$841$1 ;
+  output \port$841$10 ;
+  wire \port$841$10 ;
+  output \port$841$11 ;
+  wire \port$841$11 ;
+  output \port$841$12 ;
+  wire \port$841$12 ;
+  output \port$841$13 ;
+  wire \port$841$13 ;
+  output \port$841$14 ;
+  wire \port$841$14 ;
+  output \port$841$15 ;
+  wire \port$841$15 ;
+  output \port$841$2 ;
+  wire \port$841$2 ;
+  output \port$841$3 ;
+  wire \port$841$3 ;
+  output \port$841$4 ;
+  wire \port$841$4 ;
+  output \port$841$5 ;
+  wire \port$841$5 ;
+  output \port$841$6 ;
+  wire \port$841$6 ;
+  output \port$841$7 ;
+  wire \port$841$7 ;
+  output \port$841$8 ;
+  wire \port$841$8 ;
+  output \port$841$9 ;
+  wire \port$841$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27328,19 +41400,19 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$901$0 , \port$901$1 , \port$901
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$901$0 ),
-    .P1(\port$901$1 ),
-    .P10(\port$901$10 ),
-    .P11(\port$901$11 ),
-    .P12(\port$901$12 ),
-    .P13(\port$901$13 ),
-    .P14(\port$901$14 ),
-    .P15(\port$901$15 ),
+    .P0(\port$841$0 ),
+    .P1(\port$841$1 ),
+    .P10(\port$841$10 ),
+    .P11(\port$841$11 ),
+    .P12(\port$841$12 ),
+    .P13(\port$841$13 ),
+    .P14(\port$841$14 ),
+    .P15(\port$841$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$901$2 ),
+    .P2(\port$841$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27351,30 +41423,30 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$901$0 , \port$901$1 , \port$901
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$901$3 ),
+    .P3(\port$841$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$901$4 ),
-    .P5(\port$901$5 ),
-    .P6(\port$901$6 ),
-    .P7(\port$901$7 ),
-    .P8(\port$901$8 ),
-    .P9(\port$901$9 ),
+    .P4(\port$841$4 ),
+    .P5(\port$841$5 ),
+    .P6(\port$841$6 ),
+    .P7(\port$841$7 ),
+    .P8(\port$841$8 ),
+    .P9(\port$841$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$901$15 , \port$901$14 , \port$901$13 , \port$901$12 , \port$901$11 , \port$901$10 , \port$901$9 , \port$901$8 , \port$901$7 , \port$901$6 , \port$901$5 , \port$901$4 , \port$901$3 , \port$901$2 , \port$901$1 , \port$901$0  };
+  assign p36[15:0] = { \port$841$15 , \port$841$14 , \port$841$13 , \port$841$12 , \port$841$11 , \port$841$10 , \port$841$9 , \port$841$8 , \port$841$7 , \port$841$6 , \port$841$5 , \port$841$4 , \port$841$3 , \port$841$2 , \port$841$1 , \port$841$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$917$0 , \port$917$1 , \port$917$2 , \port$917$3 , \port$917$4 , \port$917$5 , \port$917$6 , \port$917$7 , \port$917$8 , \port$917$9 , \port$917$10 , \port$917$11 , \port$917$12 , \port$917$13 , \port$917$14 , \port$917$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$857$0 , \port$857$1 , \port$857$2 , \port$857$3 , \port$857$4 , \port$857$5 , \port$857$6 , \port$857$7 , \port$857$8 , \port$857$9 , \port$857$10 , \port$857$11 , \port$857$12 , \port$857$13 , \port$857$14 , \port$857$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27382,38 +41454,38 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$917$0 , \port$917$1 , \port$917
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$917$0 ;
-  wire \port$917$0 ;
-  output \port$917$1 ;
-  wire \port$917$1 ;
-  output \port$917$10 ;
-  wire \port$917$10 ;
-  output \port$917$11 ;
-  wire \port$917$11 ;
-  output \port$917$12 ;
-  wire \port$917$12 ;
-  output \port$917$13 ;
-  wire \port$917$13 ;
-  output \port$917$14 ;
-  wire \port$917$14 ;
-  output \port$917$15 ;
-  wire \port$917$15 ;
-  output \port$917$2 ;
-  wire \port$917$2 ;
-  output \port$917$3 ;
-  wire \port$917$3 ;
-  output \port$917$4 ;
-  wire \port$917$4 ;
-  output \port$917$5 ;
-  wire \port$917$5 ;
-  output \port$917$6 ;
-  wire \port$917$6 ;
-  output \port$917$7 ;
-  wire \port$917$7 ;
-  output \port$917$8 ;
-  wire \port$917$8 ;
-  output \port$917$9 ;
-  wire \port$917$9 ;
+  output \port$857$0 ;
+  wire \port$857$0 ;
+  output \port$857$1 ;
+  wire \port$857$1 ;
+  output \port$857$10 ;
+  wire \port$857$10 ;
+  output \port$857$11 ;
+  wire \port$857$11 ;
+  output \port$857$12 ;
+  wire \port$857$12 ;
+  output \port$857$13 ;
+  wire \port$857$13 ;
+  output \port$857$14 ;
+  wire \port$857$14 ;
+  output \port$857$15 ;
+  wire \port$857$15 ;
+  output \port$857$2 ;
+  wire \port$857$2 ;
+  output \port$857$3 ;
+  wire \port$857$3 ;
+  output \port$857$4 ;
+  wire \port$857$4 ;
+  output \port$857$5 ;
+  wire \port$857$5 ;
+  output \port$857$6 ;
+  wire \port$857$6 ;
+  output \port$857$7 ;
+  wire \port$857$7 ;
+  output \port$857$8 ;
+  wire \port$857$8 ;
+  output \port$857$9 ;
+  wire \port$857$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27489,19 +41561,19 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$917$0 , \port$917$1 , \port$917
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$917$0 ),
-    .P1(\port$917$1 ),
-    .P10(\port$917$10 ),
-    .P11(\port$917$11 ),
-    .P12(\port$917$12 ),
-    .P13(\port$917$13 ),
-    .P14(\port$917$14 ),
-    .P15(\port$917$15 ),
+    .P0(\port$857$0 ),
+    .P1(\port$857$1 ),
+    .P10(\port$857$10 ),
+    .P11(\port$857$11 ),
+    .P12(\port$857$12 ),
+    .P13(\port$857$13 ),
+    .P14(\port$857$14 ),
+    .P15(\port$857$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$917$2 ),
+    .P2(\port$857$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27512,30 +41584,30 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$917$0 , \port$917$1 , \port$917
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$917$3 ),
+    .P3(\port$857$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$917$4 ),
-    .P5(\port$917$5 ),
-    .P6(\port$917$6 ),
-    .P7(\port$917$7 ),
-    .P8(\port$917$8 ),
-    .P9(\port$917$9 ),
+    .P4(\port$857$4 ),
+    .P5(\port$857$5 ),
+    .P6(\port$857$6 ),
+    .P7(\port$857$7 ),
+    .P8(\port$857$8 ),
+    .P9(\port$857$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$917$15 , \port$917$14 , \port$917$13 , \port$917$12 , \port$917$11 , \port$917$10 , \port$917$9 , \port$917$8 , \port$917$7 , \port$917$6 , \port$917$5 , \port$917$4 , \port$917$3 , \port$917$2 , \port$917$1 , \port$917$0  };
+  assign p36[15:0] = { \port$857$15 , \port$857$14 , \port$857$13 , \port$857$12 , \port$857$11 , \port$857$10 , \port$857$9 , \port$857$8 , \port$857$7 , \port$857$6 , \port$857$5 , \port$857$4 , \port$857$3 , \port$857$2 , \port$857$1 , \port$857$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$933$0 , \port$933$1 , \port$933$2 , \port$933$3 , \port$933$4 , \port$933$5 , \port$933$6 , \port$933$7 , \port$933$8 , \port$933$9 , \port$933$10 , \port$933$11 , \port$933$12 , \port$933$13 , \port$933$14 , \port$933$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$873$0 , \port$873$1 , \port$873$2 , \port$873$3 , \port$873$4 , \port$873$5 , \port$873$6 , \port$873$7 , \port$873$8 , \port$873$9 , \port$873$10 , \port$873$11 , \port$873$12 , \port$873$13 , \port$873$14 , \port$873$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27543,38 +41615,38 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$933$0 , \port$933$1 , \port$933
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$933$0 ;
-  wire \port$933$0 ;
-  output \port$933$1 ;
-  wire \port$933$1 ;
-  output \port$933$10 ;
-  wire \port$933$10 ;
-  output \port$933$11 ;
-  wire \port$933$11 ;
-  output \port$933$12 ;
-  wire \port$933$12 ;
-  output \port$933$13 ;
-  wire \port$933$13 ;
-  output \port$933$14 ;
-  wire \port$933$14 ;
-  output \port$933$15 ;
-  wire \port$933$15 ;
-  output \port$933$2 ;
-  wire \port$933$2 ;
-  output \port$933$3 ;
-  wire \port$933$3 ;
-  output \port$933$4 ;
-  wire \port$933$4 ;
-  output \port$933$5 ;
-  wire \port$933$5 ;
-  output \port$933$6 ;
-  wire \port$933$6 ;
-  output \port$933$7 ;
-  wire \port$933$7 ;
-  output \port$933$8 ;
-  wire \port$933$8 ;
-  output \port$933$9 ;
-  wire \port$933$9 ;
+  output \port$873$0 ;
+  wire \port$873$0 ;
+  output \port$873$1 ;
+  wire \port$873$1 ;
+  output \port$873$10 ;
+  wire \port$873$10 ;
+  output \port$873$11 ;
+  wire \port$873$11 ;
+  output \port$873$12 ;
+  wire \port$873$12 ;
+  output \port$873$13 ;
+  wire \port$873$13 ;
+  output \port$873$14 ;
+  wire \port$873$14 ;
+  output \port$873$15 ;
+  wire \port$873$15 ;
+  output \port$873$2 ;
+  wire \port$873$2 ;
+  output \port$873$3 ;
+  wire \port$873$3 ;
+  output \port$873$4 ;
+  wire \port$873$4 ;
+  output \port$873$5 ;
+  wire \port$873$5 ;
+  output \port$873$6 ;
+  wire \port$873$6 ;
+  output \port$873$7 ;
+  wire \port$873$7 ;
+  output \port$873$8 ;
+  wire \port$873$8 ;
+  output \port$873$9 ;
+  wire \port$873$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27650,19 +41722,19 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$933$0 , \port$933$1 , \port$933
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$933$0 ),
-    .P1(\port$933$1 ),
-    .P10(\port$933$10 ),
-    .P11(\port$933$11 ),
-    .P12(\port$933$12 ),
-    .P13(\port$933$13 ),
-    .P14(\port$933$14 ),
-    .P15(\port$933$15 ),
+    .P0(\port$873$0 ),
+    .P1(\port$873$1 ),
+    .P10(\port$873$10 ),
+    .P11(\port$873$11 ),
+    .P12(\port$873$12 ),
+    .P13(\port$873$13 ),
+    .P14(\port$873$14 ),
+    .P15(\port$873$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$933$2 ),
+    .P2(\port$873$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27673,30 +41745,30 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$933$0 , \port$933$1 , \port$933
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$933$3 ),
+    .P3(\port$873$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$933$4 ),
-    .P5(\port$933$5 ),
-    .P6(\port$933$6 ),
-    .P7(\port$933$7 ),
-    .P8(\port$933$8 ),
-    .P9(\port$933$9 ),
+    .P4(\port$873$4 ),
+    .P5(\port$873$5 ),
+    .P6(\port$873$6 ),
+    .P7(\port$873$7 ),
+    .P8(\port$873$8 ),
+    .P9(\port$873$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$933$15 , \port$933$14 , \port$933$13 , \port$933$12 , \port$933$11 , \port$933$10 , \port$933$9 , \port$933$8 , \port$933$7 , \port$933$6 , \port$933$5 , \port$933$4 , \port$933$3 , \port$933$2 , \port$933$1 , \port$933$0  };
+  assign p36[15:0] = { \port$873$15 , \port$873$14 , \port$873$13 , \port$873$12 , \port$873$11 , \port$873$10 , \port$873$9 , \port$873$8 , \port$873$7 , \port$873$6 , \port$873$5 , \port$873$4 , \port$873$3 , \port$873$2 , \port$873$1 , \port$873$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$949$0 , \port$949$1 , \port$949$2 , \port$949$3 , \port$949$4 , \port$949$5 , \port$949$6 , \port$949$7 , \port$949$8 , \port$949$9 , \port$949$10 , \port$949$11 , \port$949$12 , \port$949$13 , \port$949$14 , \port$949$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$889$0 , \port$889$1 , \port$889$2 , \port$889$3 , \port$889$4 , \port$889$5 , \port$889$6 , \port$889$7 , \port$889$8 , \port$889$9 , \port$889$10 , \port$889$11 , \port$889$12 , \port$889$13 , \port$889$14 , \port$889$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27704,38 +41776,38 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$949$0 , \port$949$1 , \port$949
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$949$0 ;
-  wire \port$949$0 ;
-  output \port$949$1 ;
-  wire \port$949$1 ;
-  output \port$949$10 ;
-  wire \port$949$10 ;
-  output \port$949$11 ;
-  wire \port$949$11 ;
-  output \port$949$12 ;
-  wire \port$949$12 ;
-  output \port$949$13 ;
-  wire \port$949$13 ;
-  output \port$949$14 ;
-  wire \port$949$14 ;
-  output \port$949$15 ;
-  wire \port$949$15 ;
-  output \port$949$2 ;
-  wire \port$949$2 ;
-  output \port$949$3 ;
-  wire \port$949$3 ;
-  output \port$949$4 ;
-  wire \port$949$4 ;
-  output \port$949$5 ;
-  wire \port$949$5 ;
-  output \port$949$6 ;
-  wire \port$949$6 ;
-  output \port$949$7 ;
-  wire \port$949$7 ;
-  output \port$949$8 ;
-  wire \port$949$8 ;
-  output \port$949$9 ;
-  wire \port$949$9 ;
+  output \port$889$0 ;
+  wire \port$889$0 ;
+  output \port$889$1 ;
+  wire \port$889$1 ;
+  output \port$889$10 ;
+  wire \port$889$10 ;
+  output \port$889$11 ;
+  wire \port$889$11 ;
+  output \port$889$12 ;
+  wire \port$889$12 ;
+  output \port$889$13 ;
+  wire \port$889$13 ;
+  output \port$889$14 ;
+  wire \port$889$14 ;
+  output \port$889$15 ;
+  wire \port$889$15 ;
+  output \port$889$2 ;
+  wire \port$889$2 ;
+  output \port$889$3 ;
+  wire \port$889$3 ;
+  output \port$889$4 ;
+  wire \port$889$4 ;
+  output \port$889$5 ;
+  wire \port$889$5 ;
+  output \port$889$6 ;
+  wire \port$889$6 ;
+  output \port$889$7 ;
+  wire \port$889$7 ;
+  output \port$889$8 ;
+  wire \port$889$8 ;
+  output \port$889$9 ;
+  wire \port$889$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27811,19 +41883,19 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$949$0 , \port$949$1 , \port$949
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$949$0 ),
-    .P1(\port$949$1 ),
-    .P10(\port$949$10 ),
-    .P11(\port$949$11 ),
-    .P12(\port$949$12 ),
-    .P13(\port$949$13 ),
-    .P14(\port$949$14 ),
-    .P15(\port$949$15 ),
+    .P0(\port$889$0 ),
+    .P1(\port$889$1 ),
+    .P10(\port$889$10 ),
+    .P11(\port$889$11 ),
+    .P12(\port$889$12 ),
+    .P13(\port$889$13 ),
+    .P14(\port$889$14 ),
+    .P15(\port$889$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$949$2 ),
+    .P2(\port$889$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27834,30 +41906,30 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$949$0 , \port$949$1 , \port$949
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$949$3 ),
+    .P3(\port$889$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$949$4 ),
-    .P5(\port$949$5 ),
-    .P6(\port$949$6 ),
-    .P7(\port$949$7 ),
-    .P8(\port$949$8 ),
-    .P9(\port$949$9 ),
+    .P4(\port$889$4 ),
+    .P5(\port$889$5 ),
+    .P6(\port$889$6 ),
+    .P7(\port$889$7 ),
+    .P8(\port$889$8 ),
+    .P9(\port$889$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$949$15 , \port$949$14 , \port$949$13 , \port$949$12 , \port$949$11 , \port$949$10 , \port$949$9 , \port$949$8 , \port$949$7 , \port$949$6 , \port$949$5 , \port$949$4 , \port$949$3 , \port$949$2 , \port$949$1 , \port$949$0  };
+  assign p36[15:0] = { \port$889$15 , \port$889$14 , \port$889$13 , \port$889$12 , \port$889$11 , \port$889$10 , \port$889$9 , \port$889$8 , \port$889$7 , \port$889$6 , \port$889$5 , \port$889$4 , \port$889$3 , \port$889$2 , \port$889$1 , \port$889$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$965$0 , \port$965$1 , \port$965$2 , \port$965$3 , \port$965$4 , \port$965$5 , \port$965$6 , \port$965$7 , \port$965$8 , \port$965$9 , \port$965$10 , \port$965$11 , \port$965$12 , \port$965$13 , \port$965$14 , \port$965$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$905$0 , \port$905$1 , \port$905$2 , \port$905$3 , \port$905$4 , \port$905$5 , \port$905$6 , \port$905$7 , \port$905$8 , \port$905$9 , \port$905$10 , \port$905$11 , \port$905$12 , \port$905$13 , \port$905$14 , \port$905$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -27865,38 +41937,38 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$965$0 , \port$965$1 , \port$965
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$965$0 ;
-  wire \port$965$0 ;
-  output \port$965$1 ;
-  wire \port$965$1 ;
-  output \port$965$10 ;
-  wire \port$965$10 ;
-  output \port$965$11 ;
-  wire \port$965$11 ;
-  output \port$965$12 ;
-  wire \port$965$12 ;
-  output \port$965$13 ;
-  wire \port$965$13 ;
-  output \port$965$14 ;
-  wire \port$965$14 ;
-  output \port$965$15 ;
-  wire \port$965$15 ;
-  output \port$965$2 ;
-  wire \port$965$2 ;
-  output \port$965$3 ;
-  wire \port$965$3 ;
-  output \port$965$4 ;
-  wire \port$965$4 ;
-  output \port$965$5 ;
-  wire \port$965$5 ;
-  output \port$965$6 ;
-  wire \port$965$6 ;
-  output \port$965$7 ;
-  wire \port$965$7 ;
-  output \port$965$8 ;
-  wire \port$965$8 ;
-  output \port$965$9 ;
-  wire \port$965$9 ;
+  output \port$905$0 ;
+  wire \port$905$0 ;
+  output \port$905$1 ;
+  wire \port$905$1 ;
+  output \port$905$10 ;
+  wire \port$905$10 ;
+  output \port$905$11 ;
+  wire \port$905$11 ;
+  output \port$905$12 ;
+  wire \port$905$12 ;
+  output \port$905$13 ;
+  wire \port$905$13 ;
+  output \port$905$14 ;
+  wire \port$905$14 ;
+  output \port$905$15 ;
+  wire \port$905$15 ;
+  output \port$905$2 ;
+  wire \port$905$2 ;
+  output \port$905$3 ;
+  wire \port$905$3 ;
+  output \port$905$4 ;
+  wire \port$905$4 ;
+  output \port$905$5 ;
+  wire \port$905$5 ;
+  output \port$905$6 ;
+  wire \port$905$6 ;
+  output \port$905$7 ;
+  wire \port$905$7 ;
+  output \port$905$8 ;
+  wire \port$905$8 ;
+  output \port$905$9 ;
+  wire \port$905$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27972,19 +42044,19 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$965$0 , \port$965$1 , \port$965
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$965$0 ),
-    .P1(\port$965$1 ),
-    .P10(\port$965$10 ),
-    .P11(\port$965$11 ),
-    .P12(\port$965$12 ),
-    .P13(\port$965$13 ),
-    .P14(\port$965$14 ),
-    .P15(\port$965$15 ),
+    .P0(\port$905$0 ),
+    .P1(\port$905$1 ),
+    .P10(\port$905$10 ),
+    .P11(\port$905$11 ),
+    .P12(\port$905$12 ),
+    .P13(\port$905$13 ),
+    .P14(\port$905$14 ),
+    .P15(\port$905$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$965$2 ),
+    .P2(\port$905$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -27995,30 +42067,30 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$965$0 , \port$965$1 , \port$965
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$965$3 ),
+    .P3(\port$905$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$965$4 ),
-    .P5(\port$965$5 ),
-    .P6(\port$965$6 ),
-    .P7(\port$965$7 ),
-    .P8(\port$965$8 ),
-    .P9(\port$965$9 ),
+    .P4(\port$905$4 ),
+    .P5(\port$905$5 ),
+    .P6(\port$905$6 ),
+    .P7(\port$905$7 ),
+    .P8(\port$905$8 ),
+    .P9(\port$905$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$965$15 , \port$965$14 , \port$965$13 , \port$965$12 , \port$965$11 , \port$965$10 , \port$965$9 , \port$965$8 , \port$965$7 , \port$965$6 , \port$965$5 , \port$965$4 , \port$965$3 , \port$965$2 , \port$965$1 , \port$965$0  };
+  assign p36[15:0] = { \port$905$15 , \port$905$14 , \port$905$13 , \port$905$12 , \port$905$11 , \port$905$10 , \port$905$9 , \port$905$8 , \port$905$7 , \port$905$6 , \port$905$5 , \port$905$4 , \port$905$3 , \port$905$2 , \port$905$1 , \port$905$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$981$0 , \port$981$1 , \port$981$2 , \port$981$3 , \port$981$4 , \port$981$5 , \port$981$6 , \port$981$7 , \port$981$8 , \port$981$9 , \port$981$10 , \port$981$11 , \port$981$12 , \port$981$13 , \port$981$14 , \port$981$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$921$0 , \port$921$1 , \port$921$2 , \port$921$3 , \port$921$4 , \port$921$5 , \port$921$6 , \port$921$7 , \port$921$8 , \port$921$9 , \port$921$10 , \port$921$11 , \port$921$12 , \port$921$13 , \port$921$14 , \port$921$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28026,38 +42098,38 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$981$0 , \port$981$1 , \port$981
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$981$0 ;
-  wire \port$981$0 ;
-  output \port$981$1 ;
-  wire \port$981$1 ;
-  output \port$981$10 ;
-  wire \port$981$10 ;
-  output \port$981$11 ;
-  wire \port$981$11 ;
-  output \port$981$12 ;
-  wire \port$981$12 ;
-  output \port$981$13 ;
-  wire \port$981$13 ;
-  output \port$981$14 ;
-  wire \port$981$14 ;
-  output \port$981$15 ;
-  wire \port$981$15 ;
-  output \port$981$2 ;
-  wire \port$981$2 ;
-  output \port$981$3 ;
-  wire \port$981$3 ;
-  output \port$981$4 ;
-  wire \port$981$4 ;
-  output \port$981$5 ;
-  wire \port$981$5 ;
-  output \port$981$6 ;
-  wire \port$981$6 ;
-  output \port$981$7 ;
-  wire \port$981$7 ;
-  output \port$981$8 ;
-  wire \port$981$8 ;
-  output \port$981$9 ;
-  wire \port$981$9 ;
+  output \port$921$0 ;
+  wire \port$921$0 ;
+  output \port$921$1 ;
+  wire \port$921$1 ;
+  output \port$921$10 ;
+  wire \port$921$10 ;
+  output \port$921$11 ;
+  wire \port$921$11 ;
+  output \port$921$12 ;
+  wire \port$921$12 ;
+  output \port$921$13 ;
+  wire \port$921$13 ;
+  output \port$921$14 ;
+  wire \port$921$14 ;
+  output \port$921$15 ;
+  wire \port$921$15 ;
+  output \port$921$2 ;
+  wire \port$921$2 ;
+  output \port$921$3 ;
+  wire \port$921$3 ;
+  output \port$921$4 ;
+  wire \port$921$4 ;
+  output \port$921$5 ;
+  wire \port$921$5 ;
+  output \port$921$6 ;
+  wire \port$921$6 ;
+  output \port$921$7 ;
+  wire \port$921$7 ;
+  output \port$921$8 ;
+  wire \port$921$8 ;
+  output \port$921$9 ;
+  wire \port$921$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28133,19 +42205,19 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$981$0 , \port$981$1 , \port$981
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$981$0 ),
-    .P1(\port$981$1 ),
-    .P10(\port$981$10 ),
-    .P11(\port$981$11 ),
-    .P12(\port$981$12 ),
-    .P13(\port$981$13 ),
-    .P14(\port$981$14 ),
-    .P15(\port$981$15 ),
+    .P0(\port$921$0 ),
+    .P1(\port$921$1 ),
+    .P10(\port$921$10 ),
+    .P11(\port$921$11 ),
+    .P12(\port$921$12 ),
+    .P13(\port$921$13 ),
+    .P14(\port$921$14 ),
+    .P15(\port$921$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$981$2 ),
+    .P2(\port$921$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28156,30 +42228,30 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$981$0 , \port$981$1 , \port$981
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$981$3 ),
+    .P3(\port$921$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$981$4 ),
-    .P5(\port$981$5 ),
-    .P6(\port$981$6 ),
-    .P7(\port$981$7 ),
-    .P8(\port$981$8 ),
-    .P9(\port$981$9 ),
+    .P4(\port$921$4 ),
+    .P5(\port$921$5 ),
+    .P6(\port$921$6 ),
+    .P7(\port$921$7 ),
+    .P8(\port$921$8 ),
+    .P9(\port$921$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$981$15 , \port$981$14 , \port$981$13 , \port$981$12 , \port$981$11 , \port$981$10 , \port$981$9 , \port$981$8 , \port$981$7 , \port$981$6 , \port$981$5 , \port$981$4 , \port$981$3 , \port$981$2 , \port$981$1 , \port$981$0  };
+  assign p36[15:0] = { \port$921$15 , \port$921$14 , \port$921$13 , \port$921$12 , \port$921$11 , \port$921$10 , \port$921$9 , \port$921$8 , \port$921$7 , \port$921$6 , \port$921$5 , \port$921$4 , \port$921$3 , \port$921$2 , \port$921$1 , \port$921$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$997$0 , \port$997$1 , \port$997$2 , \port$997$3 , \port$997$4 , \port$997$5 , \port$997$6 , \port$997$7 , \port$997$8 , \port$997$9 , \port$997$10 , \port$997$11 , \port$997$12 , \port$997$13 , \port$997$14 , \port$997$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$937$0 , \port$937$1 , \port$937$2 , \port$937$3 , \port$937$4 , \port$937$5 , \port$937$6 , \port$937$7 , \port$937$8 , \port$937$9 , \port$937$10 , \port$937$11 , \port$937$12 , \port$937$13 , \port$937$14 , \port$937$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28187,38 +42259,38 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$997$0 , \port$997$1 , \port$997
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$997$0 ;
-  wire \port$997$0 ;
-  output \port$997$1 ;
-  wire \port$997$1 ;
-  output \port$997$10 ;
-  wire \port$997$10 ;
-  output \port$997$11 ;
-  wire \port$997$11 ;
-  output \port$997$12 ;
-  wire \port$997$12 ;
-  output \port$997$13 ;
-  wire \port$997$13 ;
-  output \port$997$14 ;
-  wire \port$997$14 ;
-  output \port$997$15 ;
-  wire \port$997$15 ;
-  output \port$997$2 ;
-  wire \port$997$2 ;
-  output \port$997$3 ;
-  wire \port$997$3 ;
-  output \port$997$4 ;
-  wire \port$997$4 ;
-  output \port$997$5 ;
-  wire \port$997$5 ;
-  output \port$997$6 ;
-  wire \port$997$6 ;
-  output \port$997$7 ;
-  wire \port$997$7 ;
-  output \port$997$8 ;
-  wire \port$997$8 ;
-  output \port$997$9 ;
-  wire \port$997$9 ;
+  output \port$937$0 ;
+  wire \port$937$0 ;
+  output \port$937$1 ;
+  wire \port$937$1 ;
+  output \port$937$10 ;
+  wire \port$937$10 ;
+  output \port$937$11 ;
+  wire \port$937$11 ;
+  output \port$937$12 ;
+  wire \port$937$12 ;
+  output \port$937$13 ;
+  wire \port$937$13 ;
+  output \port$937$14 ;
+  wire \port$937$14 ;
+  output \port$937$15 ;
+  wire \port$937$15 ;
+  output \port$937$2 ;
+  wire \port$937$2 ;
+  output \port$937$3 ;
+  wire \port$937$3 ;
+  output \port$937$4 ;
+  wire \port$937$4 ;
+  output \port$937$5 ;
+  wire \port$937$5 ;
+  output \port$937$6 ;
+  wire \port$937$6 ;
+  output \port$937$7 ;
+  wire \port$937$7 ;
+  output \port$937$8 ;
+  wire \port$937$8 ;
+  output \port$937$9 ;
+  wire \port$937$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28294,19 +42366,19 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$997$0 , \port$997$1 , \port$997
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$997$0 ),
-    .P1(\port$997$1 ),
-    .P10(\port$997$10 ),
-    .P11(\port$997$11 ),
-    .P12(\port$997$12 ),
-    .P13(\port$997$13 ),
-    .P14(\port$997$14 ),
-    .P15(\port$997$15 ),
+    .P0(\port$937$0 ),
+    .P1(\port$937$1 ),
+    .P10(\port$937$10 ),
+    .P11(\port$937$11 ),
+    .P12(\port$937$12 ),
+    .P13(\port$937$13 ),
+    .P14(\port$937$14 ),
+    .P15(\port$937$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$997$2 ),
+    .P2(\port$937$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28317,30 +42389,30 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$997$0 , \port$997$1 , \port$997
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$997$3 ),
+    .P3(\port$937$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$997$4 ),
-    .P5(\port$997$5 ),
-    .P6(\port$997$6 ),
-    .P7(\port$997$7 ),
-    .P8(\port$997$8 ),
-    .P9(\port$997$9 ),
+    .P4(\port$937$4 ),
+    .P5(\port$937$5 ),
+    .P6(\port$937$6 ),
+    .P7(\port$937$7 ),
+    .P8(\port$937$8 ),
+    .P9(\port$937$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$997$15 , \port$997$14 , \port$997$13 , \port$997$12 , \port$997$11 , \port$997$10 , \port$997$9 , \port$997$8 , \port$997$7 , \port$997$6 , \port$997$5 , \port$997$4 , \port$997$3 , \port$997$2 , \port$997$1 , \port$997$0  };
+  assign p36[15:0] = { \port$937$15 , \port$937$14 , \port$937$13 , \port$937$12 , \port$937$11 , \port$937$10 , \port$937$9 , \port$937$8 , \port$937$7 , \port$937$6 , \port$937$5 , \port$937$4 , \port$937$3 , \port$937$2 , \port$937$1 , \port$937$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$1013$0 , \port$1013$1 , \port$1013$2 , \port$1013$3 , \port$1013$4 , \port$1013$5 , \port$1013$6 , \port$1013$7 , \port$1013$8 , \port$1013$9 , \port$1013$10 , \port$1013$11 , \port$1013$12 , \port$1013$13 , \port$1013$14 , \port$1013$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$953$0 , \port$953$1 , \port$953$2 , \port$953$3 , \port$953$4 , \port$953$5 , \port$953$6 , \port$953$7 , \port$953$8 , \port$953$9 , \port$953$10 , \port$953$11 , \port$953$12 , \port$953$13 , \port$953$14 , \port$953$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28348,38 +42420,38 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$1013$0 , \port$1013$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1013$0 ;
-  wire \port$1013$0 ;
-  output \port$1013$1 ;
-  wire \port$1013$1 ;
-  output \port$1013$10 ;
-  wire \port$1013$10 ;
-  output \port$1013$11 ;
-  wire \port$1013$11 ;
-  output \port$1013$12 ;
-  wire \port$1013$12 ;
-  output \port$1013$13 ;
-  wire \port$1013$13 ;
-  output \port$1013$14 ;
-  wire \port$1013$14 ;
-  output \port$1013$15 ;
-  wire \port$1013$15 ;
-  output \port$1013$2 ;
-  wire \port$1013$2 ;
-  output \port$1013$3 ;
-  wire \port$1013$3 ;
-  output \port$1013$4 ;
-  wire \port$1013$4 ;
-  output \port$1013$5 ;
-  wire \port$1013$5 ;
-  output \port$1013$6 ;
-  wire \port$1013$6 ;
-  output \port$1013$7 ;
-  wire \port$1013$7 ;
-  output \port$1013$8 ;
-  wire \port$1013$8 ;
-  output \port$1013$9 ;
-  wire \port$1013$9 ;
+  output \port$953$0 ;
+  wire \port$953$0 ;
+  output \port$953$1 ;
+  wire \port$953$1 ;
+  output \port$953$10 ;
+  wire \port$953$10 ;
+  output \port$953$11 ;
+  wire \port$953$11 ;
+  output \port$953$12 ;
+  wire \port$953$12 ;
+  output \port$953$13 ;
+  wire \port$953$13 ;
+  output \port$953$14 ;
+  wire \port$953$14 ;
+  output \port$953$15 ;
+  wire \port$953$15 ;
+  output \port$953$2 ;
+  wire \port$953$2 ;
+  output \port$953$3 ;
+  wire \port$953$3 ;
+  output \port$953$4 ;
+  wire \port$953$4 ;
+  output \port$953$5 ;
+  wire \port$953$5 ;
+  output \port$953$6 ;
+  wire \port$953$6 ;
+  output \port$953$7 ;
+  wire \port$953$7 ;
+  output \port$953$8 ;
+  wire \port$953$8 ;
+  output \port$953$9 ;
+  wire \port$953$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28455,19 +42527,19 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$1013$0 , \port$1013$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1013$0 ),
-    .P1(\port$1013$1 ),
-    .P10(\port$1013$10 ),
-    .P11(\port$1013$11 ),
-    .P12(\port$1013$12 ),
-    .P13(\port$1013$13 ),
-    .P14(\port$1013$14 ),
-    .P15(\port$1013$15 ),
+    .P0(\port$953$0 ),
+    .P1(\port$953$1 ),
+    .P10(\port$953$10 ),
+    .P11(\port$953$11 ),
+    .P12(\port$953$12 ),
+    .P13(\port$953$13 ),
+    .P14(\port$953$14 ),
+    .P15(\port$953$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1013$2 ),
+    .P2(\port$953$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28478,30 +42550,30 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$1013$0 , \port$1013$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1013$3 ),
+    .P3(\port$953$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1013$4 ),
-    .P5(\port$1013$5 ),
-    .P6(\port$1013$6 ),
-    .P7(\port$1013$7 ),
-    .P8(\port$1013$8 ),
-    .P9(\port$1013$9 ),
+    .P4(\port$953$4 ),
+    .P5(\port$953$5 ),
+    .P6(\port$953$6 ),
+    .P7(\port$953$7 ),
+    .P8(\port$953$8 ),
+    .P9(\port$953$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1013$15 , \port$1013$14 , \port$1013$13 , \port$1013$12 , \port$1013$11 , \port$1013$10 , \port$1013$9 , \port$1013$8 , \port$1013$7 , \port$1013$6 , \port$1013$5 , \port$1013$4 , \port$1013$3 , \port$1013$2 , \port$1013$1 , \port$1013$0  };
+  assign p36[15:0] = { \port$953$15 , \port$953$14 , \port$953$13 , \port$953$12 , \port$953$11 , \port$953$10 , \port$953$9 , \port$953$8 , \port$953$7 , \port$953$6 , \port$953$5 , \port$953$4 , \port$953$3 , \port$953$2 , \port$953$1 , \port$953$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$1029$0 , \port$1029$1 , \port$1029$2 , \port$1029$3 , \port$1029$4 , \port$1029$5 , \port$1029$6 , \port$1029$7 , \port$1029$8 , \port$1029$9 , \port$1029$10 , \port$1029$11 , \port$1029$12 , \port$1029$13 , \port$1029$14 , \port$1029$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$969$0 , \port$969$1 , \port$969$2 , \port$969$3 , \port$969$4 , \port$969$5 , \port$969$6 , \port$969$7 , \port$969$8 , \port$969$9 , \port$969$10 , \port$969$11 , \port$969$12 , \port$969$13 , \port$969$14 , \port$969$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28509,38 +42581,38 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$1029$0 , \port$1029$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1029$0 ;
-  wire \port$1029$0 ;
-  output \port$1029$1 ;
-  wire \port$1029$1 ;
-  output \port$1029$10 ;
-  wire \port$1029$10 ;
-  output \port$1029$11 ;
-  wire \port$1029$11 ;
-  output \port$1029$12 ;
-  wire \port$1029$12 ;
-  output \port$1029$13 ;
-  wire \port$1029$13 ;
-  output \port$1029$14 ;
-  wire \port$1029$14 ;
-  output \port$1029$15 ;
-  wire \port$1029$15 ;
-  output \port$1029$2 ;
-  wire \port$1029$2 ;
-  output \port$1029$3 ;
-  wire \port$1029$3 ;
-  output \port$1029$4 ;
-  wire \port$1029$4 ;
-  output \port$1029$5 ;
-  wire \port$1029$5 ;
-  output \port$1029$6 ;
-  wire \port$1029$6 ;
-  output \port$1029$7 ;
-  wire \port$1029$7 ;
-  output \port$1029$8 ;
-  wire \port$1029$8 ;
-  output \port$1029$9 ;
-  wire \port$1029$9 ;
+  output \port$969$0 ;
+  wire \port$969$0 ;
+  output \port$969$1 ;
+  wire \port$969$1 ;
+  output \port$969$10 ;
+  wire \port$969$10 ;
+  output \port$969$11 ;
+  wire \port$969$11 ;
+  output \port$969$12 ;
+  wire \port$969$12 ;
+  output \port$969$13 ;
+  wire \port$969$13 ;
+  output \port$969$14 ;
+  wire \port$969$14 ;
+  output \port$969$15 ;
+  wire \port$969$15 ;
+  output \port$969$2 ;
+  wire \port$969$2 ;
+  output \port$969$3 ;
+  wire \port$969$3 ;
+  output \port$969$4 ;
+  wire \port$969$4 ;
+  output \port$969$5 ;
+  wire \port$969$5 ;
+  output \port$969$6 ;
+  wire \port$969$6 ;
+  output \port$969$7 ;
+  wire \port$969$7 ;
+  output \port$969$8 ;
+  wire \port$969$8 ;
+  output \port$969$9 ;
+  wire \port$969$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28616,19 +42688,19 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$1029$0 , \port$1029$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1029$0 ),
-    .P1(\port$1029$1 ),
-    .P10(\port$1029$10 ),
-    .P11(\port$1029$11 ),
-    .P12(\port$1029$12 ),
-    .P13(\port$1029$13 ),
-    .P14(\port$1029$14 ),
-    .P15(\port$1029$15 ),
+    .P0(\port$969$0 ),
+    .P1(\port$969$1 ),
+    .P10(\port$969$10 ),
+    .P11(\port$969$11 ),
+    .P12(\port$969$12 ),
+    .P13(\port$969$13 ),
+    .P14(\port$969$14 ),
+    .P15(\port$969$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1029$2 ),
+    .P2(\port$969$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28639,30 +42711,30 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$1029$0 , \port$1029$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1029$3 ),
+    .P3(\port$969$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1029$4 ),
-    .P5(\port$1029$5 ),
-    .P6(\port$1029$6 ),
-    .P7(\port$1029$7 ),
-    .P8(\port$1029$8 ),
-    .P9(\port$1029$9 ),
+    .P4(\port$969$4 ),
+    .P5(\port$969$5 ),
+    .P6(\port$969$6 ),
+    .P7(\port$969$7 ),
+    .P8(\port$969$8 ),
+    .P9(\port$969$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1029$15 , \port$1029$14 , \port$1029$13 , \port$1029$12 , \port$1029$11 , \port$1029$10 , \port$1029$9 , \port$1029$8 , \port$1029$7 , \port$1029$6 , \port$1029$5 , \port$1029$4 , \port$1029$3 , \port$1029$2 , \port$1029$1 , \port$1029$0  };
+  assign p36[15:0] = { \port$969$15 , \port$969$14 , \port$969$13 , \port$969$12 , \port$969$11 , \port$969$10 , \port$969$9 , \port$969$8 , \port$969$7 , \port$969$6 , \port$969$5 , \port$969$4 , \port$969$3 , \port$969$2 , \port$969$1 , \port$969$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$1045$0 , \port$1045$1 , \port$1045$2 , \port$1045$3 , \port$1045$4 , \port$1045$5 , \port$1045$6 , \port$1045$7 , \port$1045$8 , \port$1045$9 , \port$1045$10 , \port$1045$11 , \port$1045$12 , \port$1045$13 , \port$1045$14 , \port$1045$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$985$0 , \port$985$1 , \port$985$2 , \port$985$3 , \port$985$4 , \port$985$5 , \port$985$6 , \port$985$7 , \port$985$8 , \port$985$9 , \port$985$10 , \port$985$11 , \port$985$12 , \port$985$13 , \port$985$14 , \port$985$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28670,38 +42742,38 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1045$0 , \port$1045$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1045$0 ;
-  wire \port$1045$0 ;
-  output \port$1045$1 ;
-  wire \port$1045$1 ;
-  output \port$1045$10 ;
-  wire \port$1045$10 ;
-  output \port$1045$11 ;
-  wire \port$1045$11 ;
-  output \port$1045$12 ;
-  wire \port$1045$12 ;
-  output \port$1045$13 ;
-  wire \port$1045$13 ;
-  output \port$1045$14 ;
-  wire \port$1045$14 ;
-  output \port$1045$15 ;
-  wire \port$1045$15 ;
-  output \port$1045$2 ;
-  wire \port$1045$2 ;
-  output \port$1045$3 ;
-  wire \port$1045$3 ;
-  output \port$1045$4 ;
-  wire \port$1045$4 ;
-  output \port$1045$5 ;
-  wire \port$1045$5 ;
-  output \port$1045$6 ;
-  wire \port$1045$6 ;
-  output \port$1045$7 ;
-  wire \port$1045$7 ;
-  output \port$1045$8 ;
-  wire \port$1045$8 ;
-  output \port$1045$9 ;
-  wire \port$1045$9 ;
+  output \port$985$0 ;
+  wire \port$985$0 ;
+  output \port$985$1 ;
+  wire \port$985$1 ;
+  output \port$985$10 ;
+  wire \port$985$10 ;
+  output \port$985$11 ;
+  wire \port$985$11 ;
+  output \port$985$12 ;
+  wire \port$985$12 ;
+  output \port$985$13 ;
+  wire \port$985$13 ;
+  output \port$985$14 ;
+  wire \port$985$14 ;
+  output \port$985$15 ;
+  wire \port$985$15 ;
+  output \port$985$2 ;
+  wire \port$985$2 ;
+  output \port$985$3 ;
+  wire \port$985$3 ;
+  output \port$985$4 ;
+  wire \port$985$4 ;
+  output \port$985$5 ;
+  wire \port$985$5 ;
+  output \port$985$6 ;
+  wire \port$985$6 ;
+  output \port$985$7 ;
+  wire \port$985$7 ;
+  output \port$985$8 ;
+  wire \port$985$8 ;
+  output \port$985$9 ;
+  wire \port$985$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28777,19 +42849,19 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1045$0 , \port$1045$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1045$0 ),
-    .P1(\port$1045$1 ),
-    .P10(\port$1045$10 ),
-    .P11(\port$1045$11 ),
-    .P12(\port$1045$12 ),
-    .P13(\port$1045$13 ),
-    .P14(\port$1045$14 ),
-    .P15(\port$1045$15 ),
+    .P0(\port$985$0 ),
+    .P1(\port$985$1 ),
+    .P10(\port$985$10 ),
+    .P11(\port$985$11 ),
+    .P12(\port$985$12 ),
+    .P13(\port$985$13 ),
+    .P14(\port$985$14 ),
+    .P15(\port$985$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1045$2 ),
+    .P2(\port$985$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28800,30 +42872,30 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1045$0 , \port$1045$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1045$3 ),
+    .P3(\port$985$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1045$4 ),
-    .P5(\port$1045$5 ),
-    .P6(\port$1045$6 ),
-    .P7(\port$1045$7 ),
-    .P8(\port$1045$8 ),
-    .P9(\port$1045$9 ),
+    .P4(\port$985$4 ),
+    .P5(\port$985$5 ),
+    .P6(\port$985$6 ),
+    .P7(\port$985$7 ),
+    .P8(\port$985$8 ),
+    .P9(\port$985$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1045$15 , \port$1045$14 , \port$1045$13 , \port$1045$12 , \port$1045$11 , \port$1045$10 , \port$1045$9 , \port$1045$8 , \port$1045$7 , \port$1045$6 , \port$1045$5 , \port$1045$4 , \port$1045$3 , \port$1045$2 , \port$1045$1 , \port$1045$0  };
+  assign p36[15:0] = { \port$985$15 , \port$985$14 , \port$985$13 , \port$985$12 , \port$985$11 , \port$985$10 , \port$985$9 , \port$985$8 , \port$985$7 , \port$985$6 , \port$985$5 , \port$985$4 , \port$985$3 , \port$985$2 , \port$985$1 , \port$985$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$1061$0 , \port$1061$1 , \port$1061$2 , \port$1061$3 , \port$1061$4 , \port$1061$5 , \port$1061$6 , \port$1061$7 , \port$1061$8 , \port$1061$9 , \port$1061$10 , \port$1061$11 , \port$1061$12 , \port$1061$13 , \port$1061$14 , \port$1061$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$1001$0 , \port$1001$1 , \port$1001$2 , \port$1001$3 , \port$1001$4 , \port$1001$5 , \port$1001$6 , \port$1001$7 , \port$1001$8 , \port$1001$9 , \port$1001$10 , \port$1001$11 , \port$1001$12 , \port$1001$13 , \port$1001$14 , \port$1001$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28831,38 +42903,38 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1061$0 , \port$1061$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1061$0 ;
-  wire \port$1061$0 ;
-  output \port$1061$1 ;
-  wire \port$1061$1 ;
-  output \port$1061$10 ;
-  wire \port$1061$10 ;
-  output \port$1061$11 ;
-  wire \port$1061$11 ;
-  output \port$1061$12 ;
-  wire \port$1061$12 ;
-  output \port$1061$13 ;
-  wire \port$1061$13 ;
-  output \port$1061$14 ;
-  wire \port$1061$14 ;
-  output \port$1061$15 ;
-  wire \port$1061$15 ;
-  output \port$1061$2 ;
-  wire \port$1061$2 ;
-  output \port$1061$3 ;
-  wire \port$1061$3 ;
-  output \port$1061$4 ;
-  wire \port$1061$4 ;
-  output \port$1061$5 ;
-  wire \port$1061$5 ;
-  output \port$1061$6 ;
-  wire \port$1061$6 ;
-  output \port$1061$7 ;
-  wire \port$1061$7 ;
-  output \port$1061$8 ;
-  wire \port$1061$8 ;
-  output \port$1061$9 ;
-  wire \port$1061$9 ;
+  output \port$1001$0 ;
+  wire \port$1001$0 ;
+  output \port$1001$1 ;
+  wire \port$1001$1 ;
+  output \port$1001$10 ;
+  wire \port$1001$10 ;
+  output \port$1001$11 ;
+  wire \port$1001$11 ;
+  output \port$1001$12 ;
+  wire \port$1001$12 ;
+  output \port$1001$13 ;
+  wire \port$1001$13 ;
+  output \port$1001$14 ;
+  wire \port$1001$14 ;
+  output \port$1001$15 ;
+  wire \port$1001$15 ;
+  output \port$1001$2 ;
+  wire \port$1001$2 ;
+  output \port$1001$3 ;
+  wire \port$1001$3 ;
+  output \port$1001$4 ;
+  wire \port$1001$4 ;
+  output \port$1001$5 ;
+  wire \port$1001$5 ;
+  output \port$1001$6 ;
+  wire \port$1001$6 ;
+  output \port$1001$7 ;
+  wire \port$1001$7 ;
+  output \port$1001$8 ;
+  wire \port$1001$8 ;
+  output \port$1001$9 ;
+  wire \port$1001$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28938,19 +43010,19 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1061$0 , \port$1061$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1061$0 ),
-    .P1(\port$1061$1 ),
-    .P10(\port$1061$10 ),
-    .P11(\port$1061$11 ),
-    .P12(\port$1061$12 ),
-    .P13(\port$1061$13 ),
-    .P14(\port$1061$14 ),
-    .P15(\port$1061$15 ),
+    .P0(\port$1001$0 ),
+    .P1(\port$1001$1 ),
+    .P10(\port$1001$10 ),
+    .P11(\port$1001$11 ),
+    .P12(\port$1001$12 ),
+    .P13(\port$1001$13 ),
+    .P14(\port$1001$14 ),
+    .P15(\port$1001$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1061$2 ),
+    .P2(\port$1001$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -28961,30 +43033,30 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1061$0 , \port$1061$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1061$3 ),
+    .P3(\port$1001$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1061$4 ),
-    .P5(\port$1061$5 ),
-    .P6(\port$1061$6 ),
-    .P7(\port$1061$7 ),
-    .P8(\port$1061$8 ),
-    .P9(\port$1061$9 ),
+    .P4(\port$1001$4 ),
+    .P5(\port$1001$5 ),
+    .P6(\port$1001$6 ),
+    .P7(\port$1001$7 ),
+    .P8(\port$1001$8 ),
+    .P9(\port$1001$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1061$15 , \port$1061$14 , \port$1061$13 , \port$1061$12 , \port$1061$11 , \port$1061$10 , \port$1061$9 , \port$1061$8 , \port$1061$7 , \port$1061$6 , \port$1061$5 , \port$1061$4 , \port$1061$3 , \port$1061$2 , \port$1061$1 , \port$1061$0  };
+  assign p36[15:0] = { \port$1001$15 , \port$1001$14 , \port$1001$13 , \port$1001$12 , \port$1001$11 , \port$1001$10 , \port$1001$9 , \port$1001$8 , \port$1001$7 , \port$1001$6 , \port$1001$5 , \port$1001$4 , \port$1001$3 , \port$1001$2 , \port$1001$1 , \port$1001$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$1077$0 , \port$1077$1 , \port$1077$2 , \port$1077$3 , \port$1077$4 , \port$1077$5 , \port$1077$6 , \port$1077$7 , \port$1077$8 , \port$1077$9 , \port$1077$10 , \port$1077$11 , \port$1077$12 , \port$1077$13 , \port$1077$14 , \port$1077$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$1017$0 , \port$1017$1 , \port$1017$2 , \port$1017$3 , \port$1017$4 , \port$1017$5 , \port$1017$6 , \port$1017$7 , \port$1017$8 , \port$1017$9 , \port$1017$10 , \port$1017$11 , \port$1017$12 , \port$1017$13 , \port$1017$14 , \port$1017$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -28992,38 +43064,38 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1077$0 , \port$1077$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1077$0 ;
-  wire \port$1077$0 ;
-  output \port$1077$1 ;
-  wire \port$1077$1 ;
-  output \port$1077$10 ;
-  wire \port$1077$10 ;
-  output \port$1077$11 ;
-  wire \port$1077$11 ;
-  output \port$1077$12 ;
-  wire \port$1077$12 ;
-  output \port$1077$13 ;
-  wire \port$1077$13 ;
-  output \port$1077$14 ;
-  wire \port$1077$14 ;
-  output \port$1077$15 ;
-  wire \port$1077$15 ;
-  output \port$1077$2 ;
-  wire \port$1077$2 ;
-  output \port$1077$3 ;
-  wire \port$1077$3 ;
-  output \port$1077$4 ;
-  wire \port$1077$4 ;
-  output \port$1077$5 ;
-  wire \port$1077$5 ;
-  output \port$1077$6 ;
-  wire \port$1077$6 ;
-  output \port$1077$7 ;
-  wire \port$1077$7 ;
-  output \port$1077$8 ;
-  wire \port$1077$8 ;
-  output \port$1077$9 ;
-  wire \port$1077$9 ;
+  output \port$1017$0 ;
+  wire \port$1017$0 ;
+  output \port$1017$1 ;
+  wire \port$1017$1 ;
+  output \port$1017$10 ;
+  wire \port$1017$10 ;
+  output \port$1017$11 ;
+  wire \port$1017$11 ;
+  output \port$1017$12 ;
+  wire \port$1017$12 ;
+  output \port$1017$13 ;
+  wire \port$1017$13 ;
+  output \port$1017$14 ;
+  wire \port$1017$14 ;
+  output \port$1017$15 ;
+  wire \port$1017$15 ;
+  output \port$1017$2 ;
+  wire \port$1017$2 ;
+  output \port$1017$3 ;
+  wire \port$1017$3 ;
+  output \port$1017$4 ;
+  wire \port$1017$4 ;
+  output \port$1017$5 ;
+  wire \port$1017$5 ;
+  output \port$1017$6 ;
+  wire \port$1017$6 ;
+  output \port$1017$7 ;
+  wire \port$1017$7 ;
+  output \port$1017$8 ;
+  wire \port$1017$8 ;
+  output \port$1017$9 ;
+  wire \port$1017$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29099,19 +43171,19 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1077$0 , \port$1077$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1077$0 ),
-    .P1(\port$1077$1 ),
-    .P10(\port$1077$10 ),
-    .P11(\port$1077$11 ),
-    .P12(\port$1077$12 ),
-    .P13(\port$1077$13 ),
-    .P14(\port$1077$14 ),
-    .P15(\port$1077$15 ),
+    .P0(\port$1017$0 ),
+    .P1(\port$1017$1 ),
+    .P10(\port$1017$10 ),
+    .P11(\port$1017$11 ),
+    .P12(\port$1017$12 ),
+    .P13(\port$1017$13 ),
+    .P14(\port$1017$14 ),
+    .P15(\port$1017$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1077$2 ),
+    .P2(\port$1017$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29122,30 +43194,30 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1077$0 , \port$1077$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1077$3 ),
+    .P3(\port$1017$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1077$4 ),
-    .P5(\port$1077$5 ),
-    .P6(\port$1077$6 ),
-    .P7(\port$1077$7 ),
-    .P8(\port$1077$8 ),
-    .P9(\port$1077$9 ),
+    .P4(\port$1017$4 ),
+    .P5(\port$1017$5 ),
+    .P6(\port$1017$6 ),
+    .P7(\port$1017$7 ),
+    .P8(\port$1017$8 ),
+    .P9(\port$1017$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1077$15 , \port$1077$14 , \port$1077$13 , \port$1077$12 , \port$1077$11 , \port$1077$10 , \port$1077$9 , \port$1077$8 , \port$1077$7 , \port$1077$6 , \port$1077$5 , \port$1077$4 , \port$1077$3 , \port$1077$2 , \port$1077$1 , \port$1077$0  };
+  assign p36[15:0] = { \port$1017$15 , \port$1017$14 , \port$1017$13 , \port$1017$12 , \port$1017$11 , \port$1017$10 , \port$1017$9 , \port$1017$8 , \port$1017$7 , \port$1017$6 , \port$1017$5 , \port$1017$4 , \port$1017$3 , \port$1017$2 , \port$1017$1 , \port$1017$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$1093$0 , \port$1093$1 , \port$1093$2 , \port$1093$3 , \port$1093$4 , \port$1093$5 , \port$1093$6 , \port$1093$7 , \port$1093$8 , \port$1093$9 , \port$1093$10 , \port$1093$11 , \port$1093$12 , \port$1093$13 , \port$1093$14 , \port$1093$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$1033$0 , \port$1033$1 , \port$1033$2 , \port$1033$3 , \port$1033$4 , \port$1033$5 , \port$1033$6 , \port$1033$7 , \port$1033$8 , \port$1033$9 , \port$1033$10 , \port$1033$11 , \port$1033$12 , \port$1033$13 , \port$1033$14 , \port$1033$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29153,38 +43225,38 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1093$0 , \port$1093$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1093$0 ;
-  wire \port$1093$0 ;
-  output \port$1093$1 ;
-  wire \port$1093$1 ;
-  output \port$1093$10 ;
-  wire \port$1093$10 ;
-  output \port$1093$11 ;
-  wire \port$1093$11 ;
-  output \port$1093$12 ;
-  wire \port$1093$12 ;
-  output \port$1093$13 ;
-  wire \port$1093$13 ;
-  output \port$1093$14 ;
-  wire \port$1093$14 ;
-  output \port$1093$15 ;
-  wire \port$1093$15 ;
-  output \port$1093$2 ;
-  wire \port$1093$2 ;
-  output \port$1093$3 ;
-  wire \port$1093$3 ;
-  output \port$1093$4 ;
-  wire \port$1093$4 ;
-  output \port$1093$5 ;
-  wire \port$1093$5 ;
-  output \port$1093$6 ;
-  wire \port$1093$6 ;
-  output \port$1093$7 ;
-  wire \port$1093$7 ;
-  output \port$1093$8 ;
-  wire \port$1093$8 ;
-  output \port$1093$9 ;
-  wire \port$1093$9 ;
+  output \port$1033$0 ;
+  wire \port$1033$0 ;
+  output \port$1033$1 ;
+  wire \port$1033$1 ;
+  output \port$1033$10 ;
+  wire \port$1033$10 ;
+  output \port$1033$11 ;
+  wire \port$1033$11 ;
+  output \port$1033$12 ;
+  wire \port$1033$12 ;
+  output \port$1033$13 ;
+  wire \port$1033$13 ;
+  output \port$1033$14 ;
+  wire \port$1033$14 ;
+  output \port$1033$15 ;
+  wire \port$1033$15 ;
+  output \port$1033$2 ;
+  wire \port$1033$2 ;
+  output \port$1033$3 ;
+  wire \port$1033$3 ;
+  output \port$1033$4 ;
+  wire \port$1033$4 ;
+  output \port$1033$5 ;
+  wire \port$1033$5 ;
+  output \port$1033$6 ;
+  wire \port$1033$6 ;
+  output \port$1033$7 ;
+  wire \port$1033$7 ;
+  output \port$1033$8 ;
+  wire \port$1033$8 ;
+  output \port$1033$9 ;
+  wire \port$1033$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29260,19 +43332,19 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1093$0 , \port$1093$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1093$0 ),
-    .P1(\port$1093$1 ),
-    .P10(\port$1093$10 ),
-    .P11(\port$1093$11 ),
-    .P12(\port$1093$12 ),
-    .P13(\port$1093$13 ),
-    .P14(\port$1093$14 ),
-    .P15(\port$1093$15 ),
+    .P0(\port$1033$0 ),
+    .P1(\port$1033$1 ),
+    .P10(\port$1033$10 ),
+    .P11(\port$1033$11 ),
+    .P12(\port$1033$12 ),
+    .P13(\port$1033$13 ),
+    .P14(\port$1033$14 ),
+    .P15(\port$1033$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1093$2 ),
+    .P2(\port$1033$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29283,30 +43355,30 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1093$0 , \port$1093$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1093$3 ),
+    .P3(\port$1033$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1093$4 ),
-    .P5(\port$1093$5 ),
-    .P6(\port$1093$6 ),
-    .P7(\port$1093$7 ),
-    .P8(\port$1093$8 ),
-    .P9(\port$1093$9 ),
+    .P4(\port$1033$4 ),
+    .P5(\port$1033$5 ),
+    .P6(\port$1033$6 ),
+    .P7(\port$1033$7 ),
+    .P8(\port$1033$8 ),
+    .P9(\port$1033$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1093$15 , \port$1093$14 , \port$1093$13 , \port$1093$12 , \port$1093$11 , \port$1093$10 , \port$1093$9 , \port$1093$8 , \port$1093$7 , \port$1093$6 , \port$1093$5 , \port$1093$4 , \port$1093$3 , \port$1093$2 , \port$1093$1 , \port$1093$0  };
+  assign p36[15:0] = { \port$1033$15 , \port$1033$14 , \port$1033$13 , \port$1033$12 , \port$1033$11 , \port$1033$10 , \port$1033$9 , \port$1033$8 , \port$1033$7 , \port$1033$6 , \port$1033$5 , \port$1033$4 , \port$1033$3 , \port$1033$2 , \port$1033$1 , \port$1033$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$1109$0 , \port$1109$1 , \port$1109$2 , \port$1109$3 , \port$1109$4 , \port$1109$5 , \port$1109$6 , \port$1109$7 , \port$1109$8 , \port$1109$9 , \port$1109$10 , \port$1109$11 , \port$1109$12 , \port$1109$13 , \port$1109$14 , \port$1109$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$1049$0 , \port$1049$1 , \port$1049$2 , \port$1049$3 , \port$1049$4 , \port$1049$5 , \port$1049$6 , \port$1049$7 , \port$1049$8 , \port$1049$9 , \port$1049$10 , \port$1049$11 , \port$1049$12 , \port$1049$13 , \port$1049$14 , \port$1049$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29314,38 +43386,38 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1109$0 , \port$1109$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1109$0 ;
-  wire \port$1109$0 ;
-  output \port$1109$1 ;
-  wire \port$1109$1 ;
-  output \port$1109$10 ;
-  wire \port$1109$10 ;
-  output \port$1109$11 ;
-  wire \port$1109$11 ;
-  output \port$1109$12 ;
-  wire \port$1109$12 ;
-  output \port$1109$13 ;
-  wire \port$1109$13 ;
-  output \port$1109$14 ;
-  wire \port$1109$14 ;
-  output \port$1109$15 ;
-  wire \port$1109$15 ;
-  output \port$1109$2 ;
-  wire \port$1109$2 ;
-  output \port$1109$3 ;
-  wire \port$1109$3 ;
-  output \port$1109$4 ;
-  wire \port$1109$4 ;
-  output \port$1109$5 ;
-  wire \port$1109$5 ;
-  output \port$1109$6 ;
-  wire \port$1109$6 ;
-  output \port$1109$7 ;
-  wire \port$1109$7 ;
-  output \port$1109$8 ;
-  wire \port$1109$8 ;
-  output \port$1109$9 ;
-  wire \port$1109$9 ;
+  output \port$1049$0 ;
+  wire \port$1049$0 ;
+  output \port$1049$1 ;
+  wire \port$1049$1 ;
+  output \port$1049$10 ;
+  wire \port$1049$10 ;
+  output \port$1049$11 ;
+  wire \port$1049$11 ;
+  output \port$1049$12 ;
+  wire \port$1049$12 ;
+  output \port$1049$13 ;
+  wire \port$1049$13 ;
+  output \port$1049$14 ;
+  wire \port$1049$14 ;
+  output \port$1049$15 ;
+  wire \port$1049$15 ;
+  output \port$1049$2 ;
+  wire \port$1049$2 ;
+  output \port$1049$3 ;
+  wire \port$1049$3 ;
+  output \port$1049$4 ;
+  wire \port$1049$4 ;
+  output \port$1049$5 ;
+  wire \port$1049$5 ;
+  output \port$1049$6 ;
+  wire \port$1049$6 ;
+  output \port$1049$7 ;
+  wire \port$1049$7 ;
+  output \port$1049$8 ;
+  wire \port$1049$8 ;
+  output \port$1049$9 ;
+  wire \port$1049$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29421,19 +43493,19 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1109$0 , \port$1109$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1109$0 ),
-    .P1(\port$1109$1 ),
-    .P10(\port$1109$10 ),
-    .P11(\port$1109$11 ),
-    .P12(\port$1109$12 ),
-    .P13(\port$1109$13 ),
-    .P14(\port$1109$14 ),
-    .P15(\port$1109$15 ),
+    .P0(\port$1049$0 ),
+    .P1(\port$1049$1 ),
+    .P10(\port$1049$10 ),
+    .P11(\port$1049$11 ),
+    .P12(\port$1049$12 ),
+    .P13(\port$1049$13 ),
+    .P14(\port$1049$14 ),
+    .P15(\port$1049$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1109$2 ),
+    .P2(\port$1049$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29444,30 +43516,30 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1109$0 , \port$1109$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1109$3 ),
+    .P3(\port$1049$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1109$4 ),
-    .P5(\port$1109$5 ),
-    .P6(\port$1109$6 ),
-    .P7(\port$1109$7 ),
-    .P8(\port$1109$8 ),
-    .P9(\port$1109$9 ),
+    .P4(\port$1049$4 ),
+    .P5(\port$1049$5 ),
+    .P6(\port$1049$6 ),
+    .P7(\port$1049$7 ),
+    .P8(\port$1049$8 ),
+    .P9(\port$1049$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1109$15 , \port$1109$14 , \port$1109$13 , \port$1109$12 , \port$1109$11 , \port$1109$10 , \port$1109$9 , \port$1109$8 , \port$1109$7 , \port$1109$6 , \port$1109$5 , \port$1109$4 , \port$1109$3 , \port$1109$2 , \port$1109$1 , \port$1109$0  };
+  assign p36[15:0] = { \port$1049$15 , \port$1049$14 , \port$1049$13 , \port$1049$12 , \port$1049$11 , \port$1049$10 , \port$1049$9 , \port$1049$8 , \port$1049$7 , \port$1049$6 , \port$1049$5 , \port$1049$4 , \port$1049$3 , \port$1049$2 , \port$1049$1 , \port$1049$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$1125$0 , \port$1125$1 , \port$1125$2 , \port$1125$3 , \port$1125$4 , \port$1125$5 , \port$1125$6 , \port$1125$7 , \port$1125$8 , \port$1125$9 , \port$1125$10 , \port$1125$11 , \port$1125$12 , \port$1125$13 , \port$1125$14 , \port$1125$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$1065$0 , \port$1065$1 , \port$1065$2 , \port$1065$3 , \port$1065$4 , \port$1065$5 , \port$1065$6 , \port$1065$7 , \port$1065$8 , \port$1065$9 , \port$1065$10 , \port$1065$11 , \port$1065$12 , \port$1065$13 , \port$1065$14 , \port$1065$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29475,38 +43547,38 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1125$0 , \port$1125$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1125$0 ;
-  wire \port$1125$0 ;
-  output \port$1125$1 ;
-  wire \port$1125$1 ;
-  output \port$1125$10 ;
-  wire \port$1125$10 ;
-  output \port$1125$11 ;
-  wire \port$1125$11 ;
-  output \port$1125$12 ;
-  wire \port$1125$12 ;
-  output \port$1125$13 ;
-  wire \port$1125$13 ;
-  output \port$1125$14 ;
-  wire \port$1125$14 ;
-  output \port$1125$15 ;
-  wire \port$1125$15 ;
-  output \port$1125$2 ;
-  wire \port$1125$2 ;
-  output \port$1125$3 ;
-  wire \port$1125$3 ;
-  output \port$1125$4 ;
-  wire \port$1125$4 ;
-  output \port$1125$5 ;
-  wire \port$1125$5 ;
-  output \port$1125$6 ;
-  wire \port$1125$6 ;
-  output \port$1125$7 ;
-  wire \port$1125$7 ;
-  output \port$1125$8 ;
-  wire \port$1125$8 ;
-  output \port$1125$9 ;
-  wire \port$1125$9 ;
+  output \port$1065$0 ;
+  wire \port$1065$0 ;
+  output \port$1065$1 ;
+  wire \port$1065$1 ;
+  output \port$1065$10 ;
+  wire \port$1065$10 ;
+  output \port$1065$11 ;
+  wire \port$1065$11 ;
+  output \port$1065$12 ;
+  wire \port$1065$12 ;
+  output \port$1065$13 ;
+  wire \port$1065$13 ;
+  output \port$1065$14 ;
+  wire \port$1065$14 ;
+  output \port$1065$15 ;
+  wire \port$1065$15 ;
+  output \port$1065$2 ;
+  wire \port$1065$2 ;
+  output \port$1065$3 ;
+  wire \port$1065$3 ;
+  output \port$1065$4 ;
+  wire \port$1065$4 ;
+  output \port$1065$5 ;
+  wire \port$1065$5 ;
+  output \port$1065$6 ;
+  wire \port$1065$6 ;
+  output \port$1065$7 ;
+  wire \port$1065$7 ;
+  output \port$1065$8 ;
+  wire \port$1065$8 ;
+  output \port$1065$9 ;
+  wire \port$1065$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29582,19 +43654,19 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1125$0 , \port$1125$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1125$0 ),
-    .P1(\port$1125$1 ),
-    .P10(\port$1125$10 ),
-    .P11(\port$1125$11 ),
-    .P12(\port$1125$12 ),
-    .P13(\port$1125$13 ),
-    .P14(\port$1125$14 ),
-    .P15(\port$1125$15 ),
+    .P0(\port$1065$0 ),
+    .P1(\port$1065$1 ),
+    .P10(\port$1065$10 ),
+    .P11(\port$1065$11 ),
+    .P12(\port$1065$12 ),
+    .P13(\port$1065$13 ),
+    .P14(\port$1065$14 ),
+    .P15(\port$1065$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1125$2 ),
+    .P2(\port$1065$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29605,30 +43677,30 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1125$0 , \port$1125$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1125$3 ),
+    .P3(\port$1065$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1125$4 ),
-    .P5(\port$1125$5 ),
-    .P6(\port$1125$6 ),
-    .P7(\port$1125$7 ),
-    .P8(\port$1125$8 ),
-    .P9(\port$1125$9 ),
+    .P4(\port$1065$4 ),
+    .P5(\port$1065$5 ),
+    .P6(\port$1065$6 ),
+    .P7(\port$1065$7 ),
+    .P8(\port$1065$8 ),
+    .P9(\port$1065$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1125$15 , \port$1125$14 , \port$1125$13 , \port$1125$12 , \port$1125$11 , \port$1125$10 , \port$1125$9 , \port$1125$8 , \port$1125$7 , \port$1125$6 , \port$1125$5 , \port$1125$4 , \port$1125$3 , \port$1125$2 , \port$1125$1 , \port$1125$0  };
+  assign p36[15:0] = { \port$1065$15 , \port$1065$14 , \port$1065$13 , \port$1065$12 , \port$1065$11 , \port$1065$10 , \port$1065$9 , \port$1065$8 , \port$1065$7 , \port$1065$6 , \port$1065$5 , \port$1065$4 , \port$1065$3 , \port$1065$2 , \port$1065$1 , \port$1065$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$1141$0 , \port$1141$1 , \port$1141$2 , \port$1141$3 , \port$1141$4 , \port$1141$5 , \port$1141$6 , \port$1141$7 , \port$1141$8 , \port$1141$9 , \port$1141$10 , \port$1141$11 , \port$1141$12 , \port$1141$13 , \port$1141$14 , \port$1141$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$1081$0 , \port$1081$1 , \port$1081$2 , \port$1081$3 , \port$1081$4 , \port$1081$5 , \port$1081$6 , \port$1081$7 , \port$1081$8 , \port$1081$9 , \port$1081$10 , \port$1081$11 , \port$1081$12 , \port$1081$13 , \port$1081$14 , \port$1081$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29636,38 +43708,38 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1141$0 , \port$1141$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1141$0 ;
-  wire \port$1141$0 ;
-  output \port$1141$1 ;
-  wire \port$1141$1 ;
-  output \port$1141$10 ;
-  wire \port$1141$10 ;
-  output \port$1141$11 ;
-  wire \port$1141$11 ;
-  output \port$1141$12 ;
-  wire \port$1141$12 ;
-  output \port$1141$13 ;
-  wire \port$1141$13 ;
-  output \port$1141$14 ;
-  wire \port$1141$14 ;
-  output \port$1141$15 ;
-  wire \port$1141$15 ;
-  output \port$1141$2 ;
-  wire \port$1141$2 ;
-  output \port$1141$3 ;
-  wire \port$1141$3 ;
-  output \port$1141$4 ;
-  wire \port$1141$4 ;
-  output \port$1141$5 ;
-  wire \port$1141$5 ;
-  output \port$1141$6 ;
-  wire \port$1141$6 ;
-  output \port$1141$7 ;
-  wire \port$1141$7 ;
-  output \port$1141$8 ;
-  wire \port$1141$8 ;
-  output \port$1141$9 ;
-  wire \port$1141$9 ;
+  output \port$1081$0 ;
+  wire \port$1081$0 ;
+  output \port$1081$1 ;
+  wire \port$1081$1 ;
+  output \port$1081$10 ;
+  wire \port$1081$10 ;
+  output \port$1081$11 ;
+  wire \port$1081$11 ;
+  output \port$1081$12 ;
+  wire \port$1081$12 ;
+  output \port$1081$13 ;
+  wire \port$1081$13 ;
+  output \port$1081$14 ;
+  wire \port$1081$14 ;
+  output \port$1081$15 ;
+  wire \port$1081$15 ;
+  output \port$1081$2 ;
+  wire \port$1081$2 ;
+  output \port$1081$3 ;
+  wire \port$1081$3 ;
+  output \port$1081$4 ;
+  wire \port$1081$4 ;
+  output \port$1081$5 ;
+  wire \port$1081$5 ;
+  output \port$1081$6 ;
+  wire \port$1081$6 ;
+  output \port$1081$7 ;
+  wire \port$1081$7 ;
+  output \port$1081$8 ;
+  wire \port$1081$8 ;
+  output \port$1081$9 ;
+  wire \port$1081$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29743,19 +43815,19 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1141$0 , \port$1141$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1141$0 ),
-    .P1(\port$1141$1 ),
-    .P10(\port$1141$10 ),
-    .P11(\port$1141$11 ),
-    .P12(\port$1141$12 ),
-    .P13(\port$1141$13 ),
-    .P14(\port$1141$14 ),
-    .P15(\port$1141$15 ),
+    .P0(\port$1081$0 ),
+    .P1(\port$1081$1 ),
+    .P10(\port$1081$10 ),
+    .P11(\port$1081$11 ),
+    .P12(\port$1081$12 ),
+    .P13(\port$1081$13 ),
+    .P14(\port$1081$14 ),
+    .P15(\port$1081$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1141$2 ),
+    .P2(\port$1081$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29766,30 +43838,30 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1141$0 , \port$1141$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1141$3 ),
+    .P3(\port$1081$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1141$4 ),
-    .P5(\port$1141$5 ),
-    .P6(\port$1141$6 ),
-    .P7(\port$1141$7 ),
-    .P8(\port$1141$8 ),
-    .P9(\port$1141$9 ),
+    .P4(\port$1081$4 ),
+    .P5(\port$1081$5 ),
+    .P6(\port$1081$6 ),
+    .P7(\port$1081$7 ),
+    .P8(\port$1081$8 ),
+    .P9(\port$1081$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1141$15 , \port$1141$14 , \port$1141$13 , \port$1141$12 , \port$1141$11 , \port$1141$10 , \port$1141$9 , \port$1141$8 , \port$1141$7 , \port$1141$6 , \port$1141$5 , \port$1141$4 , \port$1141$3 , \port$1141$2 , \port$1141$1 , \port$1141$0  };
+  assign p36[15:0] = { \port$1081$15 , \port$1081$14 , \port$1081$13 , \port$1081$12 , \port$1081$11 , \port$1081$10 , \port$1081$9 , \port$1081$8 , \port$1081$7 , \port$1081$6 , \port$1081$5 , \port$1081$4 , \port$1081$3 , \port$1081$2 , \port$1081$1 , \port$1081$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$1157$0 , \port$1157$1 , \port$1157$2 , \port$1157$3 , \port$1157$4 , \port$1157$5 , \port$1157$6 , \port$1157$7 , \port$1157$8 , \port$1157$9 , \port$1157$10 , \port$1157$11 , \port$1157$12 , \port$1157$13 , \port$1157$14 , \port$1157$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$1097$0 , \port$1097$1 , \port$1097$2 , \port$1097$3 , \port$1097$4 , \port$1097$5 , \port$1097$6 , \port$1097$7 , \port$1097$8 , \port$1097$9 , \port$1097$10 , \port$1097$11 , \port$1097$12 , \port$1097$13 , \port$1097$14 , \port$1097$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29797,38 +43869,38 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1157$0 , \port$1157$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1157$0 ;
-  wire \port$1157$0 ;
-  output \port$1157$1 ;
-  wire \port$1157$1 ;
-  output \port$1157$10 ;
-  wire \port$1157$10 ;
-  output \port$1157$11 ;
-  wire \port$1157$11 ;
-  output \port$1157$12 ;
-  wire \port$1157$12 ;
-  output \port$1157$13 ;
-  wire \port$1157$13 ;
-  output \port$1157$14 ;
-  wire \port$1157$14 ;
-  output \port$1157$15 ;
-  wire \port$1157$15 ;
-  output \port$1157$2 ;
-  wire \port$1157$2 ;
-  output \port$1157$3 ;
-  wire \port$1157$3 ;
-  output \port$1157$4 ;
-  wire \port$1157$4 ;
-  output \port$1157$5 ;
-  wire \port$1157$5 ;
-  output \port$1157$6 ;
-  wire \port$1157$6 ;
-  output \port$1157$7 ;
-  wire \port$1157$7 ;
-  output \port$1157$8 ;
-  wire \port$1157$8 ;
-  output \port$1157$9 ;
-  wire \port$1157$9 ;
+  output \port$1097$0 ;
+  wire \port$1097$0 ;
+  output \port$1097$1 ;
+  wire \port$1097$1 ;
+  output \port$1097$10 ;
+  wire \port$1097$10 ;
+  output \port$1097$11 ;
+  wire \port$1097$11 ;
+  output \port$1097$12 ;
+  wire \port$1097$12 ;
+  output \port$1097$13 ;
+  wire \port$1097$13 ;
+  output \port$1097$14 ;
+  wire \port$1097$14 ;
+  output \port$1097$15 ;
+  wire \port$1097$15 ;
+  output \port$1097$2 ;
+  wire \port$1097$2 ;
+  output \port$1097$3 ;
+  wire \port$1097$3 ;
+  output \port$1097$4 ;
+  wire \port$1097$4 ;
+  output \port$1097$5 ;
+  wire \port$1097$5 ;
+  output \port$1097$6 ;
+  wire \port$1097$6 ;
+  output \port$1097$7 ;
+  wire \port$1097$7 ;
+  output \port$1097$8 ;
+  wire \port$1097$8 ;
+  output \port$1097$9 ;
+  wire \port$1097$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -29904,19 +43976,19 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1157$0 , \port$1157$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1157$0 ),
-    .P1(\port$1157$1 ),
-    .P10(\port$1157$10 ),
-    .P11(\port$1157$11 ),
-    .P12(\port$1157$12 ),
-    .P13(\port$1157$13 ),
-    .P14(\port$1157$14 ),
-    .P15(\port$1157$15 ),
+    .P0(\port$1097$0 ),
+    .P1(\port$1097$1 ),
+    .P10(\port$1097$10 ),
+    .P11(\port$1097$11 ),
+    .P12(\port$1097$12 ),
+    .P13(\port$1097$13 ),
+    .P14(\port$1097$14 ),
+    .P15(\port$1097$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1157$2 ),
+    .P2(\port$1097$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -29927,30 +43999,30 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1157$0 , \port$1157$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1157$3 ),
+    .P3(\port$1097$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1157$4 ),
-    .P5(\port$1157$5 ),
-    .P6(\port$1157$6 ),
-    .P7(\port$1157$7 ),
-    .P8(\port$1157$8 ),
-    .P9(\port$1157$9 ),
+    .P4(\port$1097$4 ),
+    .P5(\port$1097$5 ),
+    .P6(\port$1097$6 ),
+    .P7(\port$1097$7 ),
+    .P8(\port$1097$8 ),
+    .P9(\port$1097$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1157$15 , \port$1157$14 , \port$1157$13 , \port$1157$12 , \port$1157$11 , \port$1157$10 , \port$1157$9 , \port$1157$8 , \port$1157$7 , \port$1157$6 , \port$1157$5 , \port$1157$4 , \port$1157$3 , \port$1157$2 , \port$1157$1 , \port$1157$0  };
+  assign p36[15:0] = { \port$1097$15 , \port$1097$14 , \port$1097$13 , \port$1097$12 , \port$1097$11 , \port$1097$10 , \port$1097$9 , \port$1097$8 , \port$1097$7 , \port$1097$6 , \port$1097$5 , \port$1097$4 , \port$1097$3 , \port$1097$2 , \port$1097$1 , \port$1097$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$1173$0 , \port$1173$1 , \port$1173$2 , \port$1173$3 , \port$1173$4 , \port$1173$5 , \port$1173$6 , \port$1173$7 , \port$1173$8 , \port$1173$9 , \port$1173$10 , \port$1173$11 , \port$1173$12 , \port$1173$13 , \port$1173$14 , \port$1173$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$1113$0 , \port$1113$1 , \port$1113$2 , \port$1113$3 , \port$1113$4 , \port$1113$5 , \port$1113$6 , \port$1113$7 , \port$1113$8 , \port$1113$9 , \port$1113$10 , \port$1113$11 , \port$1113$12 , \port$1113$13 , \port$1113$14 , \port$1113$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -29958,38 +44030,38 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1173$0 , \port$1173$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1173$0 ;
-  wire \port$1173$0 ;
-  output \port$1173$1 ;
-  wire \port$1173$1 ;
-  output \port$1173$10 ;
-  wire \port$1173$10 ;
-  output \port$1173$11 ;
-  wire \port$1173$11 ;
-  output \port$1173$12 ;
-  wire \port$1173$12 ;
-  output \port$1173$13 ;
-  wire \port$1173$13 ;
-  output \port$1173$14 ;
-  wire \port$1173$14 ;
-  output \port$1173$15 ;
-  wire \port$1173$15 ;
-  output \port$1173$2 ;
-  wire \port$1173$2 ;
-  output \port$1173$3 ;
-  wire \port$1173$3 ;
-  output \port$1173$4 ;
-  wire \port$1173$4 ;
-  output \port$1173$5 ;
-  wire \port$1173$5 ;
-  output \port$1173$6 ;
-  wire \port$1173$6 ;
-  output \port$1173$7 ;
-  wire \port$1173$7 ;
-  output \port$1173$8 ;
-  wire \port$1173$8 ;
-  output \port$1173$9 ;
-  wire \port$1173$9 ;
+  output \port$1113$0 ;
+  wire \port$1113$0 ;
+  output \port$1113$1 ;
+  wire \port$1113$1 ;
+  output \port$1113$10 ;
+  wire \port$1113$10 ;
+  output \port$1113$11 ;
+  wire \port$1113$11 ;
+  output \port$1113$12 ;
+  wire \port$1113$12 ;
+  output \port$1113$13 ;
+  wire \port$1113$13 ;
+  output \port$1113$14 ;
+  wire \port$1113$14 ;
+  output \port$1113$15 ;
+  wire \port$1113$15 ;
+  output \port$1113$2 ;
+  wire \port$1113$2 ;
+  output \port$1113$3 ;
+  wire \port$1113$3 ;
+  output \port$1113$4 ;
+  wire \port$1113$4 ;
+  output \port$1113$5 ;
+  wire \port$1113$5 ;
+  output \port$1113$6 ;
+  wire \port$1113$6 ;
+  output \port$1113$7 ;
+  wire \port$1113$7 ;
+  output \port$1113$8 ;
+  wire \port$1113$8 ;
+  output \port$1113$9 ;
+  wire \port$1113$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30065,19 +44137,19 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1173$0 , \port$1173$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1173$0 ),
-    .P1(\port$1173$1 ),
-    .P10(\port$1173$10 ),
-    .P11(\port$1173$11 ),
-    .P12(\port$1173$12 ),
-    .P13(\port$1173$13 ),
-    .P14(\port$1173$14 ),
-    .P15(\port$1173$15 ),
+    .P0(\port$1113$0 ),
+    .P1(\port$1113$1 ),
+    .P10(\port$1113$10 ),
+    .P11(\port$1113$11 ),
+    .P12(\port$1113$12 ),
+    .P13(\port$1113$13 ),
+    .P14(\port$1113$14 ),
+    .P15(\port$1113$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1173$2 ),
+    .P2(\port$1113$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30088,30 +44160,30 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1173$0 , \port$1173$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1173$3 ),
+    .P3(\port$1113$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1173$4 ),
-    .P5(\port$1173$5 ),
-    .P6(\port$1173$6 ),
-    .P7(\port$1173$7 ),
-    .P8(\port$1173$8 ),
-    .P9(\port$1173$9 ),
+    .P4(\port$1113$4 ),
+    .P5(\port$1113$5 ),
+    .P6(\port$1113$6 ),
+    .P7(\port$1113$7 ),
+    .P8(\port$1113$8 ),
+    .P9(\port$1113$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1173$15 , \port$1173$14 , \port$1173$13 , \port$1173$12 , \port$1173$11 , \port$1173$10 , \port$1173$9 , \port$1173$8 , \port$1173$7 , \port$1173$6 , \port$1173$5 , \port$1173$4 , \port$1173$3 , \port$1173$2 , \port$1173$1 , \port$1173$0  };
+  assign p36[15:0] = { \port$1113$15 , \port$1113$14 , \port$1113$13 , \port$1113$12 , \port$1113$11 , \port$1113$10 , \port$1113$9 , \port$1113$8 , \port$1113$7 , \port$1113$6 , \port$1113$5 , \port$1113$4 , \port$1113$3 , \port$1113$2 , \port$1113$1 , \port$1113$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$1189$0 , \port$1189$1 , \port$1189$2 , \port$1189$3 , \port$1189$4 , \port$1189$5 , \port$1189$6 , \port$1189$7 , \port$1189$8 , \port$1189$9 , \port$1189$10 , \port$1189$11 , \port$1189$12 , \port$1189$13 , \port$1189$14 , \port$1189$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$1129$0 , \port$1129$1 , \port$1129$2 , \port$1129$3 , \port$1129$4 , \port$1129$5 , \port$1129$6 , \port$1129$7 , \port$1129$8 , \port$1129$9 , \port$1129$10 , \port$1129$11 , \port$1129$12 , \port$1129$13 , \port$1129$14 , \port$1129$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30119,38 +44191,38 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1189$0 , \port$1189$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1189$0 ;
-  wire \port$1189$0 ;
-  output \port$1189$1 ;
-  wire \port$1189$1 ;
-  output \port$1189$10 ;
-  wire \port$1189$10 ;
-  output \port$1189$11 ;
-  wire \port$1189$11 ;
-  output \port$1189$12 ;
-  wire \port$1189$12 ;
-  output \port$1189$13 ;
-  wire \port$1189$13 ;
-  output \port$1189$14 ;
-  wire \port$1189$14 ;
-  output \port$1189$15 ;
-  wire \port$1189$15 ;
-  output \port$1189$2 ;
-  wire \port$1189$2 ;
-  output \port$1189$3 ;
-  wire \port$1189$3 ;
-  output \port$1189$4 ;
-  wire \port$1189$4 ;
-  output \port$1189$5 ;
-  wire \port$1189$5 ;
-  output \port$1189$6 ;
-  wire \port$1189$6 ;
-  output \port$1189$7 ;
-  wire \port$1189$7 ;
-  output \port$1189$8 ;
-  wire \port$1189$8 ;
-  output \port$1189$9 ;
-  wire \port$1189$9 ;
+  output \port$1129$0 ;
+  wire \port$1129$0 ;
+  output \port$1129$1 ;
+  wire \port$1129$1 ;
+  output \port$1129$10 ;
+  wire \port$1129$10 ;
+  output \port$1129$11 ;
+  wire \port$1129$11 ;
+  output \port$1129$12 ;
+  wire \port$1129$12 ;
+  output \port$1129$13 ;
+  wire \port$1129$13 ;
+  output \port$1129$14 ;
+  wire \port$1129$14 ;
+  output \port$1129$15 ;
+  wire \port$1129$15 ;
+  output \port$1129$2 ;
+  wire \port$1129$2 ;
+  output \port$1129$3 ;
+  wire \port$1129$3 ;
+  output \port$1129$4 ;
+  wire \port$1129$4 ;
+  output \port$1129$5 ;
+  wire \port$1129$5 ;
+  output \port$1129$6 ;
+  wire \port$1129$6 ;
+  output \port$1129$7 ;
+  wire \port$1129$7 ;
+  output \port$1129$8 ;
+  wire \port$1129$8 ;
+  output \port$1129$9 ;
+  wire \port$1129$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30226,19 +44298,19 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1189$0 , \port$1189$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1189$0 ),
-    .P1(\port$1189$1 ),
-    .P10(\port$1189$10 ),
-    .P11(\port$1189$11 ),
-    .P12(\port$1189$12 ),
-    .P13(\port$1189$13 ),
-    .P14(\port$1189$14 ),
-    .P15(\port$1189$15 ),
+    .P0(\port$1129$0 ),
+    .P1(\port$1129$1 ),
+    .P10(\port$1129$10 ),
+    .P11(\port$1129$11 ),
+    .P12(\port$1129$12 ),
+    .P13(\port$1129$13 ),
+    .P14(\port$1129$14 ),
+    .P15(\port$1129$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1189$2 ),
+    .P2(\port$1129$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30249,30 +44321,30 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1189$0 , \port$1189$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1189$3 ),
+    .P3(\port$1129$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1189$4 ),
-    .P5(\port$1189$5 ),
-    .P6(\port$1189$6 ),
-    .P7(\port$1189$7 ),
-    .P8(\port$1189$8 ),
-    .P9(\port$1189$9 ),
+    .P4(\port$1129$4 ),
+    .P5(\port$1129$5 ),
+    .P6(\port$1129$6 ),
+    .P7(\port$1129$7 ),
+    .P8(\port$1129$8 ),
+    .P9(\port$1129$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1189$15 , \port$1189$14 , \port$1189$13 , \port$1189$12 , \port$1189$11 , \port$1189$10 , \port$1189$9 , \port$1189$8 , \port$1189$7 , \port$1189$6 , \port$1189$5 , \port$1189$4 , \port$1189$3 , \port$1189$2 , \port$1189$1 , \port$1189$0  };
+  assign p36[15:0] = { \port$1129$15 , \port$1129$14 , \port$1129$13 , \port$1129$12 , \port$1129$11 , \port$1129$10 , \port$1129$9 , \port$1129$8 , \port$1129$7 , \port$1129$6 , \port$1129$5 , \port$1129$4 , \port$1129$3 , \port$1129$2 , \port$1129$1 , \port$1129$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$1205$0 , \port$1205$1 , \port$1205$2 , \port$1205$3 , \port$1205$4 , \port$1205$5 , \port$1205$6 , \port$1205$7 , \port$1205$8 , \port$1205$9 , \port$1205$10 , \port$1205$11 , \port$1205$12 , \port$1205$13 , \port$1205$14 , \port$1205$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$1145$0 , \port$1145$1 , \port$1145$2 , \port$1145$3 , \port$1145$4 , \port$1145$5 , \port$1145$6 , \port$1145$7 , \port$1145$8 , \port$1145$9 , \port$1145$10 , \port$1145$11 , \port$1145$12 , \port$1145$13 , \port$1145$14 , \port$1145$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30280,38 +44352,38 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1205$0 , \port$1205$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1205$0 ;
-  wire \port$1205$0 ;
-  output \port$1205$1 ;
-  wire \port$1205$1 ;
-  output \port$1205$10 ;
-  wire \port$1205$10 ;
-  output \port$1205$11 ;
-  wire \port$1205$11 ;
-  output \port$1205$12 ;
-  wire \port$1205$12 ;
-  output \port$1205$13 ;
-  wire \port$1205$13 ;
-  output \port$1205$14 ;
-  wire \port$1205$14 ;
-  output \port$1205$15 ;
-  wire \port$1205$15 ;
-  output \port$1205$2 ;
-  wire \port$1205$2 ;
-  output \port$1205$3 ;
-  wire \port$1205$3 ;
-  output \port$1205$4 ;
-  wire \port$1205$4 ;
-  output \port$1205$5 ;
-  wire \port$1205$5 ;
-  output \port$1205$6 ;
-  wire \port$1205$6 ;
-  output \port$1205$7 ;
-  wire \port$1205$7 ;
-  output \port$1205$8 ;
-  wire \port$1205$8 ;
-  output \port$1205$9 ;
-  wire \port$1205$9 ;
+  output \port$1145$0 ;
+  wire \port$1145$0 ;
+  output \port$1145$1 ;
+  wire \port$1145$1 ;
+  output \port$1145$10 ;
+  wire \port$1145$10 ;
+  output \port$1145$11 ;
+  wire \port$1145$11 ;
+  output \port$1145$12 ;
+  wire \port$1145$12 ;
+  output \port$1145$13 ;
+  wire \port$1145$13 ;
+  output \port$1145$14 ;
+  wire \port$1145$14 ;
+  output \port$1145$15 ;
+  wire \port$1145$15 ;
+  output \port$1145$2 ;
+  wire \port$1145$2 ;
+  output \port$1145$3 ;
+  wire \port$1145$3 ;
+  output \port$1145$4 ;
+  wire \port$1145$4 ;
+  output \port$1145$5 ;
+  wire \port$1145$5 ;
+  output \port$1145$6 ;
+  wire \port$1145$6 ;
+  output \port$1145$7 ;
+  wire \port$1145$7 ;
+  output \port$1145$8 ;
+  wire \port$1145$8 ;
+  output \port$1145$9 ;
+  wire \port$1145$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30387,19 +44459,19 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1205$0 , \port$1205$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1205$0 ),
-    .P1(\port$1205$1 ),
-    .P10(\port$1205$10 ),
-    .P11(\port$1205$11 ),
-    .P12(\port$1205$12 ),
-    .P13(\port$1205$13 ),
-    .P14(\port$1205$14 ),
-    .P15(\port$1205$15 ),
+    .P0(\port$1145$0 ),
+    .P1(\port$1145$1 ),
+    .P10(\port$1145$10 ),
+    .P11(\port$1145$11 ),
+    .P12(\port$1145$12 ),
+    .P13(\port$1145$13 ),
+    .P14(\port$1145$14 ),
+    .P15(\port$1145$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1205$2 ),
+    .P2(\port$1145$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30410,30 +44482,30 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1205$0 , \port$1205$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1205$3 ),
+    .P3(\port$1145$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1205$4 ),
-    .P5(\port$1205$5 ),
-    .P6(\port$1205$6 ),
-    .P7(\port$1205$7 ),
-    .P8(\port$1205$8 ),
-    .P9(\port$1205$9 ),
+    .P4(\port$1145$4 ),
+    .P5(\port$1145$5 ),
+    .P6(\port$1145$6 ),
+    .P7(\port$1145$7 ),
+    .P8(\port$1145$8 ),
+    .P9(\port$1145$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1205$15 , \port$1205$14 , \port$1205$13 , \port$1205$12 , \port$1205$11 , \port$1205$10 , \port$1205$9 , \port$1205$8 , \port$1205$7 , \port$1205$6 , \port$1205$5 , \port$1205$4 , \port$1205$3 , \port$1205$2 , \port$1205$1 , \port$1205$0  };
+  assign p36[15:0] = { \port$1145$15 , \port$1145$14 , \port$1145$13 , \port$1145$12 , \port$1145$11 , \port$1145$10 , \port$1145$9 , \port$1145$8 , \port$1145$7 , \port$1145$6 , \port$1145$5 , \port$1145$4 , \port$1145$3 , \port$1145$2 , \port$1145$1 , \port$1145$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$1221$0 , \port$1221$1 , \port$1221$2 , \port$1221$3 , \port$1221$4 , \port$1221$5 , \port$1221$6 , \port$1221$7 , \port$1221$8 , \port$1221$9 , \port$1221$10 , \port$1221$11 , \port$1221$12 , \port$1221$13 , \port$1221$14 , \port$1221$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$1161$0 , \port$1161$1 , \port$1161$2 , \port$1161$3 , \port$1161$4 , \port$1161$5 , \port$1161$6 , \port$1161$7 , \port$1161$8 , \port$1161$9 , \port$1161$10 , \port$1161$11 , \port$1161$12 , \port$1161$13 , \port$1161$14 , \port$1161$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30441,38 +44513,38 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1221$0 , \port$1221$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1221$0 ;
-  wire \port$1221$0 ;
-  output \port$1221$1 ;
-  wire \port$1221$1 ;
-  output \port$1221$10 ;
-  wire \port$1221$10 ;
-  output \port$1221$11 ;
-  wire \port$1221$11 ;
-  output \port$1221$12 ;
-  wire \port$1221$12 ;
-  output \port$1221$13 ;
-  wire \port$1221$13 ;
-  output \port$1221$14 ;
-  wire \port$1221$14 ;
-  output \port$1221$15 ;
-  wire \port$1221$15 ;
-  output \port$1221$2 ;
-  wire \port$1221$2 ;
-  output \port$1221$3 ;
-  wire \port$1221$3 ;
-  output \port$1221$4 ;
-  wire \port$1221$4 ;
-  output \port$1221$5 ;
-  wire \port$1221$5 ;
-  output \port$1221$6 ;
-  wire \port$1221$6 ;
-  output \port$1221$7 ;
-  wire \port$1221$7 ;
-  output \port$1221$8 ;
-  wire \port$1221$8 ;
-  output \port$1221$9 ;
-  wire \port$1221$9 ;
+  output \port$1161$0 ;
+  wire \port$1161$0 ;
+  output \port$1161$1 ;
+  wire \port$1161$1 ;
+  output \port$1161$10 ;
+  wire \port$1161$10 ;
+  output \port$1161$11 ;
+  wire \port$1161$11 ;
+  output \port$1161$12 ;
+  wire \port$1161$12 ;
+  output \port$1161$13 ;
+  wire \port$1161$13 ;
+  output \port$1161$14 ;
+  wire \port$1161$14 ;
+  output \port$1161$15 ;
+  wire \port$1161$15 ;
+  output \port$1161$2 ;
+  wire \port$1161$2 ;
+  output \port$1161$3 ;
+  wire \port$1161$3 ;
+  output \port$1161$4 ;
+  wire \port$1161$4 ;
+  output \port$1161$5 ;
+  wire \port$1161$5 ;
+  output \port$1161$6 ;
+  wire \port$1161$6 ;
+  output \port$1161$7 ;
+  wire \port$1161$7 ;
+  output \port$1161$8 ;
+  wire \port$1161$8 ;
+  output \port$1161$9 ;
+  wire \port$1161$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30548,19 +44620,19 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1221$0 , \port$1221$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1221$0 ),
-    .P1(\port$1221$1 ),
-    .P10(\port$1221$10 ),
-    .P11(\port$1221$11 ),
-    .P12(\port$1221$12 ),
-    .P13(\port$1221$13 ),
-    .P14(\port$1221$14 ),
-    .P15(\port$1221$15 ),
+    .P0(\port$1161$0 ),
+    .P1(\port$1161$1 ),
+    .P10(\port$1161$10 ),
+    .P11(\port$1161$11 ),
+    .P12(\port$1161$12 ),
+    .P13(\port$1161$13 ),
+    .P14(\port$1161$14 ),
+    .P15(\port$1161$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1221$2 ),
+    .P2(\port$1161$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30571,30 +44643,30 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1221$0 , \port$1221$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1221$3 ),
+    .P3(\port$1161$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1221$4 ),
-    .P5(\port$1221$5 ),
-    .P6(\port$1221$6 ),
-    .P7(\port$1221$7 ),
-    .P8(\port$1221$8 ),
-    .P9(\port$1221$9 ),
+    .P4(\port$1161$4 ),
+    .P5(\port$1161$5 ),
+    .P6(\port$1161$6 ),
+    .P7(\port$1161$7 ),
+    .P8(\port$1161$8 ),
+    .P9(\port$1161$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1221$15 , \port$1221$14 , \port$1221$13 , \port$1221$12 , \port$1221$11 , \port$1221$10 , \port$1221$9 , \port$1221$8 , \port$1221$7 , \port$1221$6 , \port$1221$5 , \port$1221$4 , \port$1221$3 , \port$1221$2 , \port$1221$1 , \port$1221$0  };
+  assign p36[15:0] = { \port$1161$15 , \port$1161$14 , \port$1161$13 , \port$1161$12 , \port$1161$11 , \port$1161$10 , \port$1161$9 , \port$1161$8 , \port$1161$7 , \port$1161$6 , \port$1161$5 , \port$1161$4 , \port$1161$3 , \port$1161$2 , \port$1161$1 , \port$1161$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$1237$0 , \port$1237$1 , \port$1237$2 , \port$1237$3 , \port$1237$4 , \port$1237$5 , \port$1237$6 , \port$1237$7 , \port$1237$8 , \port$1237$9 , \port$1237$10 , \port$1237$11 , \port$1237$12 , \port$1237$13 , \port$1237$14 , \port$1237$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$1177$0 , \port$1177$1 , \port$1177$2 , \port$1177$3 , \port$1177$4 , \port$1177$5 , \port$1177$6 , \port$1177$7 , \port$1177$8 , \port$1177$9 , \port$1177$10 , \port$1177$11 , \port$1177$12 , \port$1177$13 , \port$1177$14 , \port$1177$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30602,38 +44674,38 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1237$0 , \port$1237$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1237$0 ;
-  wire \port$1237$0 ;
-  output \port$1237$1 ;
-  wire \port$1237$1 ;
-  output \port$1237$10 ;
-  wire \port$1237$10 ;
-  output \port$1237$11 ;
-  wire \port$1237$11 ;
-  output \port$1237$12 ;
-  wire \port$1237$12 ;
-  output \port$1237$13 ;
-  wire \port$1237$13 ;
-  output \port$1237$14 ;
-  wire \port$1237$14 ;
-  output \port$1237$15 ;
-  wire \port$1237$15 ;
-  output \port$1237$2 ;
-  wire \port$1237$2 ;
-  output \port$1237$3 ;
-  wire \port$1237$3 ;
-  output \port$1237$4 ;
-  wire \port$1237$4 ;
-  output \port$1237$5 ;
-  wire \port$1237$5 ;
-  output \port$1237$6 ;
-  wire \port$1237$6 ;
-  output \port$1237$7 ;
-  wire \port$1237$7 ;
-  output \port$1237$8 ;
-  wire \port$1237$8 ;
-  output \port$1237$9 ;
-  wire \port$1237$9 ;
+  output \port$1177$0 ;
+  wire \port$1177$0 ;
+  output \port$1177$1 ;
+  wire \port$1177$1 ;
+  output \port$1177$10 ;
+  wire \port$1177$10 ;
+  output \port$1177$11 ;
+  wire \port$1177$11 ;
+  output \port$1177$12 ;
+  wire \port$1177$12 ;
+  output \port$1177$13 ;
+  wire \port$1177$13 ;
+  output \port$1177$14 ;
+  wire \port$1177$14 ;
+  output \port$1177$15 ;
+  wire \port$1177$15 ;
+  output \port$1177$2 ;
+  wire \port$1177$2 ;
+  output \port$1177$3 ;
+  wire \port$1177$3 ;
+  output \port$1177$4 ;
+  wire \port$1177$4 ;
+  output \port$1177$5 ;
+  wire \port$1177$5 ;
+  output \port$1177$6 ;
+  wire \port$1177$6 ;
+  output \port$1177$7 ;
+  wire \port$1177$7 ;
+  output \port$1177$8 ;
+  wire \port$1177$8 ;
+  output \port$1177$9 ;
+  wire \port$1177$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30709,19 +44781,19 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1237$0 , \port$1237$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1237$0 ),
-    .P1(\port$1237$1 ),
-    .P10(\port$1237$10 ),
-    .P11(\port$1237$11 ),
-    .P12(\port$1237$12 ),
-    .P13(\port$1237$13 ),
-    .P14(\port$1237$14 ),
-    .P15(\port$1237$15 ),
+    .P0(\port$1177$0 ),
+    .P1(\port$1177$1 ),
+    .P10(\port$1177$10 ),
+    .P11(\port$1177$11 ),
+    .P12(\port$1177$12 ),
+    .P13(\port$1177$13 ),
+    .P14(\port$1177$14 ),
+    .P15(\port$1177$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1237$2 ),
+    .P2(\port$1177$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30732,30 +44804,30 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1237$0 , \port$1237$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1237$3 ),
+    .P3(\port$1177$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1237$4 ),
-    .P5(\port$1237$5 ),
-    .P6(\port$1237$6 ),
-    .P7(\port$1237$7 ),
-    .P8(\port$1237$8 ),
-    .P9(\port$1237$9 ),
+    .P4(\port$1177$4 ),
+    .P5(\port$1177$5 ),
+    .P6(\port$1177$6 ),
+    .P7(\port$1177$7 ),
+    .P8(\port$1177$8 ),
+    .P9(\port$1177$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1237$15 , \port$1237$14 , \port$1237$13 , \port$1237$12 , \port$1237$11 , \port$1237$10 , \port$1237$9 , \port$1237$8 , \port$1237$7 , \port$1237$6 , \port$1237$5 , \port$1237$4 , \port$1237$3 , \port$1237$2 , \port$1237$1 , \port$1237$0  };
+  assign p36[15:0] = { \port$1177$15 , \port$1177$14 , \port$1177$13 , \port$1177$12 , \port$1177$11 , \port$1177$10 , \port$1177$9 , \port$1177$8 , \port$1177$7 , \port$1177$6 , \port$1177$5 , \port$1177$4 , \port$1177$3 , \port$1177$2 , \port$1177$1 , \port$1177$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$1253$0 , \port$1253$1 , \port$1253$2 , \port$1253$3 , \port$1253$4 , \port$1253$5 , \port$1253$6 , \port$1253$7 , \port$1253$8 , \port$1253$9 , \port$1253$10 , \port$1253$11 , \port$1253$12 , \port$1253$13 , \port$1253$14 , \port$1253$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$1193$0 , \port$1193$1 , \port$1193$2 , \port$1193$3 , \port$1193$4 , \port$1193$5 , \port$1193$6 , \port$1193$7 , \port$1193$8 , \port$1193$9 , \port$1193$10 , \port$1193$11 , \port$1193$12 , \port$1193$13 , \port$1193$14 , \port$1193$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30763,38 +44835,38 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1253$0 , \port$1253$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1253$0 ;
-  wire \port$1253$0 ;
-  output \port$1253$1 ;
-  wire \port$1253$1 ;
-  output \port$1253$10 ;
-  wire \port$1253$10 ;
-  output \port$1253$11 ;
-  wire \port$1253$11 ;
-  output \port$1253$12 ;
-  wire \port$1253$12 ;
-  output \port$1253$13 ;
-  wire \port$1253$13 ;
-  output \port$1253$14 ;
-  wire \port$1253$14 ;
-  output \port$1253$15 ;
-  wire \port$1253$15 ;
-  output \port$1253$2 ;
-  wire \port$1253$2 ;
-  output \port$1253$3 ;
-  wire \port$1253$3 ;
-  output \port$1253$4 ;
-  wire \port$1253$4 ;
-  output \port$1253$5 ;
-  wire \port$1253$5 ;
-  output \port$1253$6 ;
-  wire \port$1253$6 ;
-  output \port$1253$7 ;
-  wire \port$1253$7 ;
-  output \port$1253$8 ;
-  wire \port$1253$8 ;
-  output \port$1253$9 ;
-  wire \port$1253$9 ;
+  output \port$1193$0 ;
+  wire \port$1193$0 ;
+  output \port$1193$1 ;
+  wire \port$1193$1 ;
+  output \port$1193$10 ;
+  wire \port$1193$10 ;
+  output \port$1193$11 ;
+  wire \port$1193$11 ;
+  output \port$1193$12 ;
+  wire \port$1193$12 ;
+  output \port$1193$13 ;
+  wire \port$1193$13 ;
+  output \port$1193$14 ;
+  wire \port$1193$14 ;
+  output \port$1193$15 ;
+  wire \port$1193$15 ;
+  output \port$1193$2 ;
+  wire \port$1193$2 ;
+  output \port$1193$3 ;
+  wire \port$1193$3 ;
+  output \port$1193$4 ;
+  wire \port$1193$4 ;
+  output \port$1193$5 ;
+  wire \port$1193$5 ;
+  output \port$1193$6 ;
+  wire \port$1193$6 ;
+  output \port$1193$7 ;
+  wire \port$1193$7 ;
+  output \port$1193$8 ;
+  wire \port$1193$8 ;
+  output \port$1193$9 ;
+  wire \port$1193$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -30870,19 +44942,19 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1253$0 , \port$1253$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1253$0 ),
-    .P1(\port$1253$1 ),
-    .P10(\port$1253$10 ),
-    .P11(\port$1253$11 ),
-    .P12(\port$1253$12 ),
-    .P13(\port$1253$13 ),
-    .P14(\port$1253$14 ),
-    .P15(\port$1253$15 ),
+    .P0(\port$1193$0 ),
+    .P1(\port$1193$1 ),
+    .P10(\port$1193$10 ),
+    .P11(\port$1193$11 ),
+    .P12(\port$1193$12 ),
+    .P13(\port$1193$13 ),
+    .P14(\port$1193$14 ),
+    .P15(\port$1193$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1253$2 ),
+    .P2(\port$1193$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -30893,30 +44965,30 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1253$0 , \port$1253$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1253$3 ),
+    .P3(\port$1193$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1253$4 ),
-    .P5(\port$1253$5 ),
-    .P6(\port$1253$6 ),
-    .P7(\port$1253$7 ),
-    .P8(\port$1253$8 ),
-    .P9(\port$1253$9 ),
+    .P4(\port$1193$4 ),
+    .P5(\port$1193$5 ),
+    .P6(\port$1193$6 ),
+    .P7(\port$1193$7 ),
+    .P8(\port$1193$8 ),
+    .P9(\port$1193$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1253$15 , \port$1253$14 , \port$1253$13 , \port$1253$12 , \port$1253$11 , \port$1253$10 , \port$1253$9 , \port$1253$8 , \port$1253$7 , \port$1253$6 , \port$1253$5 , \port$1253$4 , \port$1253$3 , \port$1253$2 , \port$1253$1 , \port$1253$0  };
+  assign p36[15:0] = { \port$1193$15 , \port$1193$14 , \port$1193$13 , \port$1193$12 , \port$1193$11 , \port$1193$10 , \port$1193$9 , \port$1193$8 , \port$1193$7 , \port$1193$6 , \port$1193$5 , \port$1193$4 , \port$1193$3 , \port$1193$2 , \port$1193$1 , \port$1193$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$1269$0 , \port$1269$1 , \port$1269$2 , \port$1269$3 , \port$1269$4 , \port$1269$5 , \port$1269$6 , \port$1269$7 , \port$1269$8 , \port$1269$9 , \port$1269$10 , \port$1269$11 , \port$1269$12 , \port$1269$13 , \port$1269$14 , \port$1269$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$1209$0 , \port$1209$1 , \port$1209$2 , \port$1209$3 , \port$1209$4 , \port$1209$5 , \port$1209$6 , \port$1209$7 , \port$1209$8 , \port$1209$9 , \port$1209$10 , \port$1209$11 , \port$1209$12 , \port$1209$13 , \port$1209$14 , \port$1209$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -30924,38 +44996,38 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1269$0 , \port$1269$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1269$0 ;
-  wire \port$1269$0 ;
-  output \port$1269$1 ;
-  wire \port$1269$1 ;
-  output \port$1269$10 ;
-  wire \port$1269$10 ;
-  output \port$1269$11 ;
-  wire \port$1269$11 ;
-  output \port$1269$12 ;
-  wire \port$1269$12 ;
-  output \port$1269$13 ;
-  wire \port$1269$13 ;
-  output \port$1269$14 ;
-  wire \port$1269$14 ;
-  output \port$1269$15 ;
-  wire \port$1269$15 ;
-  output \port$1269$2 ;
-  wire \port$1269$2 ;
-  output \port$1269$3 ;
-  wire \port$1269$3 ;
-  output \port$1269$4 ;
-  wire \port$1269$4 ;
-  output \port$1269$5 ;
-  wire \port$1269$5 ;
-  output \port$1269$6 ;
-  wire \port$1269$6 ;
-  output \port$1269$7 ;
-  wire \port$1269$7 ;
-  output \port$1269$8 ;
-  wire \port$1269$8 ;
-  output \port$1269$9 ;
-  wire \port$1269$9 ;
+  output \port$1209$0 ;
+  wire \port$1209$0 ;
+  output \port$1209$1 ;
+  wire \port$1209$1 ;
+  output \port$1209$10 ;
+  wire \port$1209$10 ;
+  output \port$1209$11 ;
+  wire \port$1209$11 ;
+  output \port$1209$12 ;
+  wire \port$1209$12 ;
+  output \port$1209$13 ;
+  wire \port$1209$13 ;
+  output \port$1209$14 ;
+  wire \port$1209$14 ;
+  output \port$1209$15 ;
+  wire \port$1209$15 ;
+  output \port$1209$2 ;
+  wire \port$1209$2 ;
+  output \port$1209$3 ;
+  wire \port$1209$3 ;
+  output \port$1209$4 ;
+  wire \port$1209$4 ;
+  output \port$1209$5 ;
+  wire \port$1209$5 ;
+  output \port$1209$6 ;
+  wire \port$1209$6 ;
+  output \port$1209$7 ;
+  wire \port$1209$7 ;
+  output \port$1209$8 ;
+  wire \port$1209$8 ;
+  output \port$1209$9 ;
+  wire \port$1209$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31031,19 +45103,19 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1269$0 , \port$1269$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1269$0 ),
-    .P1(\port$1269$1 ),
-    .P10(\port$1269$10 ),
-    .P11(\port$1269$11 ),
-    .P12(\port$1269$12 ),
-    .P13(\port$1269$13 ),
-    .P14(\port$1269$14 ),
-    .P15(\port$1269$15 ),
+    .P0(\port$1209$0 ),
+    .P1(\port$1209$1 ),
+    .P10(\port$1209$10 ),
+    .P11(\port$1209$11 ),
+    .P12(\port$1209$12 ),
+    .P13(\port$1209$13 ),
+    .P14(\port$1209$14 ),
+    .P15(\port$1209$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1269$2 ),
+    .P2(\port$1209$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31054,30 +45126,30 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1269$0 , \port$1269$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1269$3 ),
+    .P3(\port$1209$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1269$4 ),
-    .P5(\port$1269$5 ),
-    .P6(\port$1269$6 ),
-    .P7(\port$1269$7 ),
-    .P8(\port$1269$8 ),
-    .P9(\port$1269$9 ),
+    .P4(\port$1209$4 ),
+    .P5(\port$1209$5 ),
+    .P6(\port$1209$6 ),
+    .P7(\port$1209$7 ),
+    .P8(\port$1209$8 ),
+    .P9(\port$1209$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1269$15 , \port$1269$14 , \port$1269$13 , \port$1269$12 , \port$1269$11 , \port$1269$10 , \port$1269$9 , \port$1269$8 , \port$1269$7 , \port$1269$6 , \port$1269$5 , \port$1269$4 , \port$1269$3 , \port$1269$2 , \port$1269$1 , \port$1269$0  };
+  assign p36[15:0] = { \port$1209$15 , \port$1209$14 , \port$1209$13 , \port$1209$12 , \port$1209$11 , \port$1209$10 , \port$1209$9 , \port$1209$8 , \port$1209$7 , \port$1209$6 , \port$1209$5 , \port$1209$4 , \port$1209$3 , \port$1209$2 , \port$1209$1 , \port$1209$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$1285$0 , \port$1285$1 , \port$1285$2 , \port$1285$3 , \port$1285$4 , \port$1285$5 , \port$1285$6 , \port$1285$7 , \port$1285$8 , \port$1285$9 , \port$1285$10 , \port$1285$11 , \port$1285$12 , \port$1285$13 , \port$1285$14 , \port$1285$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$1225$0 , \port$1225$1 , \port$1225$2 , \port$1225$3 , \port$1225$4 , \port$1225$5 , \port$1225$6 , \port$1225$7 , \port$1225$8 , \port$1225$9 , \port$1225$10 , \port$1225$11 , \port$1225$12 , \port$1225$13 , \port$1225$14 , \port$1225$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31085,38 +45157,38 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1285$0 , \port$1285$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1285$0 ;
-  wire \port$1285$0 ;
-  output \port$1285$1 ;
-  wire \port$1285$1 ;
-  output \port$1285$10 ;
-  wire \port$1285$10 ;
-  output \port$1285$11 ;
-  wire \port$1285$11 ;
-  output \port$1285$12 ;
-  wire \port$1285$12 ;
-  output \port$1285$13 ;
-  wire \port$1285$13 ;
-  output \port$1285$14 ;
-  wire \port$1285$14 ;
-  output \port$1285$15 ;
-  wire \port$1285$15 ;
-  output \port$1285$2 ;
-  wire \port$1285$2 ;
-  output \port$1285$3 ;
-  wire \port$1285$3 ;
-  output \port$1285$4 ;
-  wire \port$1285$4 ;
-  output \port$1285$5 ;
-  wire \port$1285$5 ;
-  output \port$1285$6 ;
-  wire \port$1285$6 ;
-  output \port$1285$7 ;
-  wire \port$1285$7 ;
-  output \port$1285$8 ;
-  wire \port$1285$8 ;
-  output \port$1285$9 ;
-  wire \port$1285$9 ;
+  output \port$1225$0 ;
+  wire \port$1225$0 ;
+  output \port$1225$1 ;
+  wire \port$1225$1 ;
+  output \port$1225$10 ;
+  wire \port$1225$10 ;
+  output \port$1225$11 ;
+  wire \port$1225$11 ;
+  output \port$1225$12 ;
+  wire \port$1225$12 ;
+  output \port$1225$13 ;
+  wire \port$1225$13 ;
+  output \port$1225$14 ;
+  wire \port$1225$14 ;
+  output \port$1225$15 ;
+  wire \port$1225$15 ;
+  output \port$1225$2 ;
+  wire \port$1225$2 ;
+  output \port$1225$3 ;
+  wire \port$1225$3 ;
+  output \port$1225$4 ;
+  wire \port$1225$4 ;
+  output \port$1225$5 ;
+  wire \port$1225$5 ;
+  output \port$1225$6 ;
+  wire \port$1225$6 ;
+  output \port$1225$7 ;
+  wire \port$1225$7 ;
+  output \port$1225$8 ;
+  wire \port$1225$8 ;
+  output \port$1225$9 ;
+  wire \port$1225$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31192,19 +45264,19 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1285$0 , \port$1285$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1285$0 ),
-    .P1(\port$1285$1 ),
-    .P10(\port$1285$10 ),
-    .P11(\port$1285$11 ),
-    .P12(\port$1285$12 ),
-    .P13(\port$1285$13 ),
-    .P14(\port$1285$14 ),
-    .P15(\port$1285$15 ),
+    .P0(\port$1225$0 ),
+    .P1(\port$1225$1 ),
+    .P10(\port$1225$10 ),
+    .P11(\port$1225$11 ),
+    .P12(\port$1225$12 ),
+    .P13(\port$1225$13 ),
+    .P14(\port$1225$14 ),
+    .P15(\port$1225$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1285$2 ),
+    .P2(\port$1225$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31215,30 +45287,30 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1285$0 , \port$1285$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1285$3 ),
+    .P3(\port$1225$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1285$4 ),
-    .P5(\port$1285$5 ),
-    .P6(\port$1285$6 ),
-    .P7(\port$1285$7 ),
-    .P8(\port$1285$8 ),
-    .P9(\port$1285$9 ),
+    .P4(\port$1225$4 ),
+    .P5(\port$1225$5 ),
+    .P6(\port$1225$6 ),
+    .P7(\port$1225$7 ),
+    .P8(\port$1225$8 ),
+    .P9(\port$1225$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1285$15 , \port$1285$14 , \port$1285$13 , \port$1285$12 , \port$1285$11 , \port$1285$10 , \port$1285$9 , \port$1285$8 , \port$1285$7 , \port$1285$6 , \port$1285$5 , \port$1285$4 , \port$1285$3 , \port$1285$2 , \port$1285$1 , \port$1285$0  };
+  assign p36[15:0] = { \port$1225$15 , \port$1225$14 , \port$1225$13 , \port$1225$12 , \port$1225$11 , \port$1225$10 , \port$1225$9 , \port$1225$8 , \port$1225$7 , \port$1225$6 , \port$1225$5 , \port$1225$4 , \port$1225$3 , \port$1225$2 , \port$1225$1 , \port$1225$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$1301$0 , \port$1301$1 , \port$1301$2 , \port$1301$3 , \port$1301$4 , \port$1301$5 , \port$1301$6 , \port$1301$7 , \port$1301$8 , \port$1301$9 , \port$1301$10 , \port$1301$11 , \port$1301$12 , \port$1301$13 , \port$1301$14 , \port$1301$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$1241$0 , \port$1241$1 , \port$1241$2 , \port$1241$3 , \port$1241$4 , \port$1241$5 , \port$1241$6 , \port$1241$7 , \port$1241$8 , \port$1241$9 , \port$1241$10 , \port$1241$11 , \port$1241$12 , \port$1241$13 , \port$1241$14 , \port$1241$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31246,38 +45318,38 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1301$0 , \port$1301$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1301$0 ;
-  wire \port$1301$0 ;
-  output \port$1301$1 ;
-  wire \port$1301$1 ;
-  output \port$1301$10 ;
-  wire \port$1301$10 ;
-  output \port$1301$11 ;
-  wire \port$1301$11 ;
-  output \port$1301$12 ;
-  wire \port$1301$12 ;
-  output \port$1301$13 ;
-  wire \port$1301$13 ;
-  output \port$1301$14 ;
-  wire \port$1301$14 ;
-  output \port$1301$15 ;
-  wire \port$1301$15 ;
-  output \port$1301$2 ;
-  wire \port$1301$2 ;
-  output \port$1301$3 ;
-  wire \port$1301$3 ;
-  output \port$1301$4 ;
-  wire \port$1301$4 ;
-  output \port$1301$5 ;
-  wire \port$1301$5 ;
-  output \port$1301$6 ;
-  wire \port$1301$6 ;
-  output \port$1301$7 ;
-  wire \port$1301$7 ;
-  output \port$1301$8 ;
-  wire \port$1301$8 ;
-  output \port$1301$9 ;
-  wire \port$1301$9 ;
+  output \port$1241$0 ;
+  wire \port$1241$0 ;
+  output \port$1241$1 ;
+  wire \port$1241$1 ;
+  output \port$1241$10 ;
+  wire \port$1241$10 ;
+  output \port$1241$11 ;
+  wire \port$1241$11 ;
+  output \port$1241$12 ;
+  wire \port$1241$12 ;
+  output \port$1241$13 ;
+  wire \port$1241$13 ;
+  output \port$1241$14 ;
+  wire \port$1241$14 ;
+  output \port$1241$15 ;
+  wire \port$1241$15 ;
+  output \port$1241$2 ;
+  wire \port$1241$2 ;
+  output \port$1241$3 ;
+  wire \port$1241$3 ;
+  output \port$1241$4 ;
+  wire \port$1241$4 ;
+  output \port$1241$5 ;
+  wire \port$1241$5 ;
+  output \port$1241$6 ;
+  wire \port$1241$6 ;
+  output \port$1241$7 ;
+  wire \port$1241$7 ;
+  output \port$1241$8 ;
+  wire \port$1241$8 ;
+  output \port$1241$9 ;
+  wire \port$1241$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31353,19 +45425,19 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1301$0 , \port$1301$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1301$0 ),
-    .P1(\port$1301$1 ),
-    .P10(\port$1301$10 ),
-    .P11(\port$1301$11 ),
-    .P12(\port$1301$12 ),
-    .P13(\port$1301$13 ),
-    .P14(\port$1301$14 ),
-    .P15(\port$1301$15 ),
+    .P0(\port$1241$0 ),
+    .P1(\port$1241$1 ),
+    .P10(\port$1241$10 ),
+    .P11(\port$1241$11 ),
+    .P12(\port$1241$12 ),
+    .P13(\port$1241$13 ),
+    .P14(\port$1241$14 ),
+    .P15(\port$1241$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1301$2 ),
+    .P2(\port$1241$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31376,30 +45448,30 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1301$0 , \port$1301$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1301$3 ),
+    .P3(\port$1241$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1301$4 ),
-    .P5(\port$1301$5 ),
-    .P6(\port$1301$6 ),
-    .P7(\port$1301$7 ),
-    .P8(\port$1301$8 ),
-    .P9(\port$1301$9 ),
+    .P4(\port$1241$4 ),
+    .P5(\port$1241$5 ),
+    .P6(\port$1241$6 ),
+    .P7(\port$1241$7 ),
+    .P8(\port$1241$8 ),
+    .P9(\port$1241$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1301$15 , \port$1301$14 , \port$1301$13 , \port$1301$12 , \port$1301$11 , \port$1301$10 , \port$1301$9 , \port$1301$8 , \port$1301$7 , \port$1301$6 , \port$1301$5 , \port$1301$4 , \port$1301$3 , \port$1301$2 , \port$1301$1 , \port$1301$0  };
+  assign p36[15:0] = { \port$1241$15 , \port$1241$14 , \port$1241$13 , \port$1241$12 , \port$1241$11 , \port$1241$10 , \port$1241$9 , \port$1241$8 , \port$1241$7 , \port$1241$6 , \port$1241$5 , \port$1241$4 , \port$1241$3 , \port$1241$2 , \port$1241$1 , \port$1241$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$1317$0 , \port$1317$1 , \port$1317$2 , \port$1317$3 , \port$1317$4 , \port$1317$5 , \port$1317$6 , \port$1317$7 , \port$1317$8 , \port$1317$9 , \port$1317$10 , \port$1317$11 , \port$1317$12 , \port$1317$13 , \port$1317$14 , \port$1317$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$1257$0 , \port$1257$1 , \port$1257$2 , \port$1257$3 , \port$1257$4 , \port$1257$5 , \port$1257$6 , \port$1257$7 , \port$1257$8 , \port$1257$9 , \port$1257$10 , \port$1257$11 , \port$1257$12 , \port$1257$13 , \port$1257$14 , \port$1257$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31407,38 +45479,38 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1317$0 , \port$1317$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1317$0 ;
-  wire \port$1317$0 ;
-  output \port$1317$1 ;
-  wire \port$1317$1 ;
-  output \port$1317$10 ;
-  wire \port$1317$10 ;
-  output \port$1317$11 ;
-  wire \port$1317$11 ;
-  output \port$1317$12 ;
-  wire \port$1317$12 ;
-  output \port$1317$13 ;
-  wire \port$1317$13 ;
-  output \port$1317$14 ;
-  wire \port$1317$14 ;
-  output \port$1317$15 ;
-  wire \port$1317$15 ;
-  output \port$1317$2 ;
-  wire \port$1317$2 ;
-  output \port$1317$3 ;
-  wire \port$1317$3 ;
-  output \port$1317$4 ;
-  wire \port$1317$4 ;
-  output \port$1317$5 ;
-  wire \port$1317$5 ;
-  output \port$1317$6 ;
-  wire \port$1317$6 ;
-  output \port$1317$7 ;
-  wire \port$1317$7 ;
-  output \port$1317$8 ;
-  wire \port$1317$8 ;
-  output \port$1317$9 ;
-  wire \port$1317$9 ;
+  output \port$1257$0 ;
+  wire \port$1257$0 ;
+  output \port$1257$1 ;
+  wire \port$1257$1 ;
+  output \port$1257$10 ;
+  wire \port$1257$10 ;
+  output \port$1257$11 ;
+  wire \port$1257$11 ;
+  output \port$1257$12 ;
+  wire \port$1257$12 ;
+  output \port$1257$13 ;
+  wire \port$1257$13 ;
+  output \port$1257$14 ;
+  wire \port$1257$14 ;
+  output \port$1257$15 ;
+  wire \port$1257$15 ;
+  output \port$1257$2 ;
+  wire \port$1257$2 ;
+  output \port$1257$3 ;
+  wire \port$1257$3 ;
+  output \port$1257$4 ;
+  wire \port$1257$4 ;
+  output \port$1257$5 ;
+  wire \port$1257$5 ;
+  output \port$1257$6 ;
+  wire \port$1257$6 ;
+  output \port$1257$7 ;
+  wire \port$1257$7 ;
+  output \port$1257$8 ;
+  wire \port$1257$8 ;
+  output \port$1257$9 ;
+  wire \port$1257$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31514,19 +45586,19 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1317$0 , \port$1317$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1317$0 ),
-    .P1(\port$1317$1 ),
-    .P10(\port$1317$10 ),
-    .P11(\port$1317$11 ),
-    .P12(\port$1317$12 ),
-    .P13(\port$1317$13 ),
-    .P14(\port$1317$14 ),
-    .P15(\port$1317$15 ),
+    .P0(\port$1257$0 ),
+    .P1(\port$1257$1 ),
+    .P10(\port$1257$10 ),
+    .P11(\port$1257$11 ),
+    .P12(\port$1257$12 ),
+    .P13(\port$1257$13 ),
+    .P14(\port$1257$14 ),
+    .P15(\port$1257$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1317$2 ),
+    .P2(\port$1257$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31537,30 +45609,30 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1317$0 , \port$1317$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1317$3 ),
+    .P3(\port$1257$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1317$4 ),
-    .P5(\port$1317$5 ),
-    .P6(\port$1317$6 ),
-    .P7(\port$1317$7 ),
-    .P8(\port$1317$8 ),
-    .P9(\port$1317$9 ),
+    .P4(\port$1257$4 ),
+    .P5(\port$1257$5 ),
+    .P6(\port$1257$6 ),
+    .P7(\port$1257$7 ),
+    .P8(\port$1257$8 ),
+    .P9(\port$1257$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1317$15 , \port$1317$14 , \port$1317$13 , \port$1317$12 , \port$1317$11 , \port$1317$10 , \port$1317$9 , \port$1317$8 , \port$1317$7 , \port$1317$6 , \port$1317$5 , \port$1317$4 , \port$1317$3 , \port$1317$2 , \port$1317$1 , \port$1317$0  };
+  assign p36[15:0] = { \port$1257$15 , \port$1257$14 , \port$1257$13 , \port$1257$12 , \port$1257$11 , \port$1257$10 , \port$1257$9 , \port$1257$8 , \port$1257$7 , \port$1257$6 , \port$1257$5 , \port$1257$4 , \port$1257$3 , \port$1257$2 , \port$1257$1 , \port$1257$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$1333$0 , \port$1333$1 , \port$1333$2 , \port$1333$3 , \port$1333$4 , \port$1333$5 , \port$1333$6 , \port$1333$7 , \port$1333$8 , \port$1333$9 , \port$1333$10 , \port$1333$11 , \port$1333$12 , \port$1333$13 , \port$1333$14 , \port$1333$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$1273$0 , \port$1273$1 , \port$1273$2 , \port$1273$3 , \port$1273$4 , \port$1273$5 , \port$1273$6 , \port$1273$7 , \port$1273$8 , \port$1273$9 , \port$1273$10 , \port$1273$11 , \port$1273$12 , \port$1273$13 , \port$1273$14 , \port$1273$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31568,38 +45640,38 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1333$0 , \port$1333$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1333$0 ;
-  wire \port$1333$0 ;
-  output \port$1333$1 ;
-  wire \port$1333$1 ;
-  output \port$1333$10 ;
-  wire \port$1333$10 ;
-  output \port$1333$11 ;
-  wire \port$1333$11 ;
-  output \port$1333$12 ;
-  wire \port$1333$12 ;
-  output \port$1333$13 ;
-  wire \port$1333$13 ;
-  output \port$1333$14 ;
-  wire \port$1333$14 ;
-  output \port$1333$15 ;
-  wire \port$1333$15 ;
-  output \port$1333$2 ;
-  wire \port$1333$2 ;
-  output \port$1333$3 ;
-  wire \port$1333$3 ;
-  output \port$1333$4 ;
-  wire \port$1333$4 ;
-  output \port$1333$5 ;
-  wire \port$1333$5 ;
-  output \port$1333$6 ;
-  wire \port$1333$6 ;
-  output \port$1333$7 ;
-  wire \port$1333$7 ;
-  output \port$1333$8 ;
-  wire \port$1333$8 ;
-  output \port$1333$9 ;
-  wire \port$1333$9 ;
+  output \port$1273$0 ;
+  wire \port$1273$0 ;
+  output \port$1273$1 ;
+  wire \port$1273$1 ;
+  output \port$1273$10 ;
+  wire \port$1273$10 ;
+  output \port$1273$11 ;
+  wire \port$1273$11 ;
+  output \port$1273$12 ;
+  wire \port$1273$12 ;
+  output \port$1273$13 ;
+  wire \port$1273$13 ;
+  output \port$1273$14 ;
+  wire \port$1273$14 ;
+  output \port$1273$15 ;
+  wire \port$1273$15 ;
+  output \port$1273$2 ;
+  wire \port$1273$2 ;
+  output \port$1273$3 ;
+  wire \port$1273$3 ;
+  output \port$1273$4 ;
+  wire \port$1273$4 ;
+  output \port$1273$5 ;
+  wire \port$1273$5 ;
+  output \port$1273$6 ;
+  wire \port$1273$6 ;
+  output \port$1273$7 ;
+  wire \port$1273$7 ;
+  output \port$1273$8 ;
+  wire \port$1273$8 ;
+  output \port$1273$9 ;
+  wire \port$1273$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31675,19 +45747,19 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1333$0 , \port$1333$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1333$0 ),
-    .P1(\port$1333$1 ),
-    .P10(\port$1333$10 ),
-    .P11(\port$1333$11 ),
-    .P12(\port$1333$12 ),
-    .P13(\port$1333$13 ),
-    .P14(\port$1333$14 ),
-    .P15(\port$1333$15 ),
+    .P0(\port$1273$0 ),
+    .P1(\port$1273$1 ),
+    .P10(\port$1273$10 ),
+    .P11(\port$1273$11 ),
+    .P12(\port$1273$12 ),
+    .P13(\port$1273$13 ),
+    .P14(\port$1273$14 ),
+    .P15(\port$1273$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1333$2 ),
+    .P2(\port$1273$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31698,30 +45770,30 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1333$0 , \port$1333$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1333$3 ),
+    .P3(\port$1273$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1333$4 ),
-    .P5(\port$1333$5 ),
-    .P6(\port$1333$6 ),
-    .P7(\port$1333$7 ),
-    .P8(\port$1333$8 ),
-    .P9(\port$1333$9 ),
+    .P4(\port$1273$4 ),
+    .P5(\port$1273$5 ),
+    .P6(\port$1273$6 ),
+    .P7(\port$1273$7 ),
+    .P8(\port$1273$8 ),
+    .P9(\port$1273$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1333$15 , \port$1333$14 , \port$1333$13 , \port$1333$12 , \port$1333$11 , \port$1333$10 , \port$1333$9 , \port$1333$8 , \port$1333$7 , \port$1333$6 , \port$1333$5 , \port$1333$4 , \port$1333$3 , \port$1333$2 , \port$1333$1 , \port$1333$0  };
+  assign p36[15:0] = { \port$1273$15 , \port$1273$14 , \port$1273$13 , \port$1273$12 , \port$1273$11 , \port$1273$10 , \port$1273$9 , \port$1273$8 , \port$1273$7 , \port$1273$6 , \port$1273$5 , \port$1273$4 , \port$1273$3 , \port$1273$2 , \port$1273$1 , \port$1273$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$1349$0 , \port$1349$1 , \port$1349$2 , \port$1349$3 , \port$1349$4 , \port$1349$5 , \port$1349$6 , \port$1349$7 , \port$1349$8 , \port$1349$9 , \port$1349$10 , \port$1349$11 , \port$1349$12 , \port$1349$13 , \port$1349$14 , \port$1349$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$1289$0 , \port$1289$1 , \port$1289$2 , \port$1289$3 , \port$1289$4 , \port$1289$5 , \port$1289$6 , \port$1289$7 , \port$1289$8 , \port$1289$9 , \port$1289$10 , \port$1289$11 , \port$1289$12 , \port$1289$13 , \port$1289$14 , \port$1289$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31729,38 +45801,38 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1349$0 , \port$1349$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1349$0 ;
-  wire \port$1349$0 ;
-  output \port$1349$1 ;
-  wire \port$1349$1 ;
-  output \port$1349$10 ;
-  wire \port$1349$10 ;
-  output \port$1349$11 ;
-  wire \port$1349$11 ;
-  output \port$1349$12 ;
-  wire \port$1349$12 ;
-  output \port$1349$13 ;
-  wire \port$1349$13 ;
-  output \port$1349$14 ;
-  wire \port$1349$14 ;
-  output \port$1349$15 ;
-  wire \port$1349$15 ;
-  output \port$1349$2 ;
-  wire \port$1349$2 ;
-  output \port$1349$3 ;
-  wire \port$1349$3 ;
-  output \port$1349$4 ;
-  wire \port$1349$4 ;
-  output \port$1349$5 ;
-  wire \port$1349$5 ;
-  output \port$1349$6 ;
-  wire \port$1349$6 ;
-  output \port$1349$7 ;
-  wire \port$1349$7 ;
-  output \port$1349$8 ;
-  wire \port$1349$8 ;
-  output \port$1349$9 ;
-  wire \port$1349$9 ;
+  output \port$1289$0 ;
+  wire \port$1289$0 ;
+  output \port$1289$1 ;
+  wire \port$1289$1 ;
+  output \port$1289$10 ;
+  wire \port$1289$10 ;
+  output \port$1289$11 ;
+  wire \port$1289$11 ;
+  output \port$1289$12 ;
+  wire \port$1289$12 ;
+  output \port$1289$13 ;
+  wire \port$1289$13 ;
+  output \port$1289$14 ;
+  wire \port$1289$14 ;
+  output \port$1289$15 ;
+  wire \port$1289$15 ;
+  output \port$1289$2 ;
+  wire \port$1289$2 ;
+  output \port$1289$3 ;
+  wire \port$1289$3 ;
+  output \port$1289$4 ;
+  wire \port$1289$4 ;
+  output \port$1289$5 ;
+  wire \port$1289$5 ;
+  output \port$1289$6 ;
+  wire \port$1289$6 ;
+  output \port$1289$7 ;
+  wire \port$1289$7 ;
+  output \port$1289$8 ;
+  wire \port$1289$8 ;
+  output \port$1289$9 ;
+  wire \port$1289$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31836,19 +45908,19 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1349$0 , \port$1349$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1349$0 ),
-    .P1(\port$1349$1 ),
-    .P10(\port$1349$10 ),
-    .P11(\port$1349$11 ),
-    .P12(\port$1349$12 ),
-    .P13(\port$1349$13 ),
-    .P14(\port$1349$14 ),
-    .P15(\port$1349$15 ),
+    .P0(\port$1289$0 ),
+    .P1(\port$1289$1 ),
+    .P10(\port$1289$10 ),
+    .P11(\port$1289$11 ),
+    .P12(\port$1289$12 ),
+    .P13(\port$1289$13 ),
+    .P14(\port$1289$14 ),
+    .P15(\port$1289$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1349$2 ),
+    .P2(\port$1289$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -31859,30 +45931,30 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1349$0 , \port$1349$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1349$3 ),
+    .P3(\port$1289$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1349$4 ),
-    .P5(\port$1349$5 ),
-    .P6(\port$1349$6 ),
-    .P7(\port$1349$7 ),
-    .P8(\port$1349$8 ),
-    .P9(\port$1349$9 ),
+    .P4(\port$1289$4 ),
+    .P5(\port$1289$5 ),
+    .P6(\port$1289$6 ),
+    .P7(\port$1289$7 ),
+    .P8(\port$1289$8 ),
+    .P9(\port$1289$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1349$15 , \port$1349$14 , \port$1349$13 , \port$1349$12 , \port$1349$11 , \port$1349$10 , \port$1349$9 , \port$1349$8 , \port$1349$7 , \port$1349$6 , \port$1349$5 , \port$1349$4 , \port$1349$3 , \port$1349$2 , \port$1349$1 , \port$1349$0  };
+  assign p36[15:0] = { \port$1289$15 , \port$1289$14 , \port$1289$13 , \port$1289$12 , \port$1289$11 , \port$1289$10 , \port$1289$9 , \port$1289$8 , \port$1289$7 , \port$1289$6 , \port$1289$5 , \port$1289$4 , \port$1289$3 , \port$1289$2 , \port$1289$1 , \port$1289$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$1365$0 , \port$1365$1 , \port$1365$2 , \port$1365$3 , \port$1365$4 , \port$1365$5 , \port$1365$6 , \port$1365$7 , \port$1365$8 , \port$1365$9 , \port$1365$10 , \port$1365$11 , \port$1365$12 , \port$1365$13 , \port$1365$14 , \port$1365$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$1305$0 , \port$1305$1 , \port$1305$2 , \port$1305$3 , \port$1305$4 , \port$1305$5 , \port$1305$6 , \port$1305$7 , \port$1305$8 , \port$1305$9 , \port$1305$10 , \port$1305$11 , \port$1305$12 , \port$1305$13 , \port$1305$14 , \port$1305$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -31890,38 +45962,38 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1365$0 , \port$1365$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1365$0 ;
-  wire \port$1365$0 ;
-  output \port$1365$1 ;
-  wire \port$1365$1 ;
-  output \port$1365$10 ;
-  wire \port$1365$10 ;
-  output \port$1365$11 ;
-  wire \port$1365$11 ;
-  output \port$1365$12 ;
-  wire \port$1365$12 ;
-  output \port$1365$13 ;
-  wire \port$1365$13 ;
-  output \port$1365$14 ;
-  wire \port$1365$14 ;
-  output \port$1365$15 ;
-  wire \port$1365$15 ;
-  output \port$1365$2 ;
-  wire \port$1365$2 ;
-  output \port$1365$3 ;
-  wire \port$1365$3 ;
-  output \port$1365$4 ;
-  wire \port$1365$4 ;
-  output \port$1365$5 ;
-  wire \port$1365$5 ;
-  output \port$1365$6 ;
-  wire \port$1365$6 ;
-  output \port$1365$7 ;
-  wire \port$1365$7 ;
-  output \port$1365$8 ;
-  wire \port$1365$8 ;
-  output \port$1365$9 ;
-  wire \port$1365$9 ;
+  output \port$1305$0 ;
+  wire \port$1305$0 ;
+  output \port$1305$1 ;
+  wire \port$1305$1 ;
+  output \port$1305$10 ;
+  wire \port$1305$10 ;
+  output \port$1305$11 ;
+  wire \port$1305$11 ;
+  output \port$1305$12 ;
+  wire \port$1305$12 ;
+  output \port$1305$13 ;
+  wire \port$1305$13 ;
+  output \port$1305$14 ;
+  wire \port$1305$14 ;
+  output \port$1305$15 ;
+  wire \port$1305$15 ;
+  output \port$1305$2 ;
+  wire \port$1305$2 ;
+  output \port$1305$3 ;
+  wire \port$1305$3 ;
+  output \port$1305$4 ;
+  wire \port$1305$4 ;
+  output \port$1305$5 ;
+  wire \port$1305$5 ;
+  output \port$1305$6 ;
+  wire \port$1305$6 ;
+  output \port$1305$7 ;
+  wire \port$1305$7 ;
+  output \port$1305$8 ;
+  wire \port$1305$8 ;
+  output \port$1305$9 ;
+  wire \port$1305$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -31997,19 +46069,19 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1365$0 , \port$1365$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1365$0 ),
-    .P1(\port$1365$1 ),
-    .P10(\port$1365$10 ),
-    .P11(\port$1365$11 ),
-    .P12(\port$1365$12 ),
-    .P13(\port$1365$13 ),
-    .P14(\port$1365$14 ),
-    .P15(\port$1365$15 ),
+    .P0(\port$1305$0 ),
+    .P1(\port$1305$1 ),
+    .P10(\port$1305$10 ),
+    .P11(\port$1305$11 ),
+    .P12(\port$1305$12 ),
+    .P13(\port$1305$13 ),
+    .P14(\port$1305$14 ),
+    .P15(\port$1305$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1365$2 ),
+    .P2(\port$1305$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32020,30 +46092,30 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1365$0 , \port$1365$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1365$3 ),
+    .P3(\port$1305$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1365$4 ),
-    .P5(\port$1365$5 ),
-    .P6(\port$1365$6 ),
-    .P7(\port$1365$7 ),
-    .P8(\port$1365$8 ),
-    .P9(\port$1365$9 ),
+    .P4(\port$1305$4 ),
+    .P5(\port$1305$5 ),
+    .P6(\port$1305$6 ),
+    .P7(\port$1305$7 ),
+    .P8(\port$1305$8 ),
+    .P9(\port$1305$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1365$15 , \port$1365$14 , \port$1365$13 , \port$1365$12 , \port$1365$11 , \port$1365$10 , \port$1365$9 , \port$1365$8 , \port$1365$7 , \port$1365$6 , \port$1365$5 , \port$1365$4 , \port$1365$3 , \port$1365$2 , \port$1365$1 , \port$1365$0  };
+  assign p36[15:0] = { \port$1305$15 , \port$1305$14 , \port$1305$13 , \port$1305$12 , \port$1305$11 , \port$1305$10 , \port$1305$9 , \port$1305$8 , \port$1305$7 , \port$1305$6 , \port$1305$5 , \port$1305$4 , \port$1305$3 , \port$1305$2 , \port$1305$1 , \port$1305$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$1381$0 , \port$1381$1 , \port$1381$2 , \port$1381$3 , \port$1381$4 , \port$1381$5 , \port$1381$6 , \port$1381$7 , \port$1381$8 , \port$1381$9 , \port$1381$10 , \port$1381$11 , \port$1381$12 , \port$1381$13 , \port$1381$14 , \port$1381$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$1321$0 , \port$1321$1 , \port$1321$2 , \port$1321$3 , \port$1321$4 , \port$1321$5 , \port$1321$6 , \port$1321$7 , \port$1321$8 , \port$1321$9 , \port$1321$10 , \port$1321$11 , \port$1321$12 , \port$1321$13 , \port$1321$14 , \port$1321$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32051,38 +46123,38 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1381$0 , \port$1381$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1381$0 ;
-  wire \port$1381$0 ;
-  output \port$1381$1 ;
-  wire \port$1381$1 ;
-  output \port$1381$10 ;
-  wire \port$1381$10 ;
-  output \port$1381$11 ;
-  wire \port$1381$11 ;
-  output \port$1381$12 ;
-  wire \port$1381$12 ;
-  output \port$1381$13 ;
-  wire \port$1381$13 ;
-  output \port$1381$14 ;
-  wire \port$1381$14 ;
-  output \port$1381$15 ;
-  wire \port$1381$15 ;
-  output \port$1381$2 ;
-  wire \port$1381$2 ;
-  output \port$1381$3 ;
-  wire \port$1381$3 ;
-  output \port$1381$4 ;
-  wire \port$1381$4 ;
-  output \port$1381$5 ;
-  wire \port$1381$5 ;
-  output \port$1381$6 ;
-  wire \port$1381$6 ;
-  output \port$1381$7 ;
-  wire \port$1381$7 ;
-  output \port$1381$8 ;
-  wire \port$1381$8 ;
-  output \port$1381$9 ;
-  wire \port$1381$9 ;
+  output \port$1321$0 ;
+  wire \port$1321$0 ;
+  output \port$1321$1 ;
+  wire \port$1321$1 ;
+  output \port$1321$10 ;
+  wire \port$1321$10 ;
+  output \port$1321$11 ;
+  wire \port$1321$11 ;
+  output \port$1321$12 ;
+  wire \port$1321$12 ;
+  output \port$1321$13 ;
+  wire \port$1321$13 ;
+  output \port$1321$14 ;
+  wire \port$1321$14 ;
+  output \port$1321$15 ;
+  wire \port$1321$15 ;
+  output \port$1321$2 ;
+  wire \port$1321$2 ;
+  output \port$1321$3 ;
+  wire \port$1321$3 ;
+  output \port$1321$4 ;
+  wire \port$1321$4 ;
+  output \port$1321$5 ;
+  wire \port$1321$5 ;
+  output \port$1321$6 ;
+  wire \port$1321$6 ;
+  output \port$1321$7 ;
+  wire \port$1321$7 ;
+  output \port$1321$8 ;
+  wire \port$1321$8 ;
+  output \port$1321$9 ;
+  wire \port$1321$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32158,19 +46230,19 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1381$0 , \port$1381$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1381$0 ),
-    .P1(\port$1381$1 ),
-    .P10(\port$1381$10 ),
-    .P11(\port$1381$11 ),
-    .P12(\port$1381$12 ),
-    .P13(\port$1381$13 ),
-    .P14(\port$1381$14 ),
-    .P15(\port$1381$15 ),
+    .P0(\port$1321$0 ),
+    .P1(\port$1321$1 ),
+    .P10(\port$1321$10 ),
+    .P11(\port$1321$11 ),
+    .P12(\port$1321$12 ),
+    .P13(\port$1321$13 ),
+    .P14(\port$1321$14 ),
+    .P15(\port$1321$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1381$2 ),
+    .P2(\port$1321$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32181,30 +46253,30 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1381$0 , \port$1381$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1381$3 ),
+    .P3(\port$1321$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1381$4 ),
-    .P5(\port$1381$5 ),
-    .P6(\port$1381$6 ),
-    .P7(\port$1381$7 ),
-    .P8(\port$1381$8 ),
-    .P9(\port$1381$9 ),
+    .P4(\port$1321$4 ),
+    .P5(\port$1321$5 ),
+    .P6(\port$1321$6 ),
+    .P7(\port$1321$7 ),
+    .P8(\port$1321$8 ),
+    .P9(\port$1321$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1381$15 , \port$1381$14 , \port$1381$13 , \port$1381$12 , \port$1381$11 , \port$1381$10 , \port$1381$9 , \port$1381$8 , \port$1381$7 , \port$1381$6 , \port$1381$5 , \port$1381$4 , \port$1381$3 , \port$1381$2 , \port$1381$1 , \port$1381$0  };
+  assign p36[15:0] = { \port$1321$15 , \port$1321$14 , \port$1321$13 , \port$1321$12 , \port$1321$11 , \port$1321$10 , \port$1321$9 , \port$1321$8 , \port$1321$7 , \port$1321$6 , \port$1321$5 , \port$1321$4 , \port$1321$3 , \port$1321$2 , \port$1321$1 , \port$1321$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$1397$0 , \port$1397$1 , \port$1397$2 , \port$1397$3 , \port$1397$4 , \port$1397$5 , \port$1397$6 , \port$1397$7 , \port$1397$8 , \port$1397$9 , \port$1397$10 , \port$1397$11 , \port$1397$12 , \port$1397$13 , \port$1397$14 , \port$1397$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$1337$0 , \port$1337$1 , \port$1337$2 , \port$1337$3 , \port$1337$4 , \port$1337$5 , \port$1337$6 , \port$1337$7 , \port$1337$8 , \port$1337$9 , \port$1337$10 , \port$1337$11 , \port$1337$12 , \port$1337$13 , \port$1337$14 , \port$1337$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32212,38 +46284,38 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1397$0 , \port$1397$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1397$0 ;
-  wire \port$1397$0 ;
-  output \port$1397$1 ;
-  wire \port$1397$1 ;
-  output \port$1397$10 ;
-  wire \port$1397$10 ;
-  output \port$1397$11 ;
-  wire \port$1397$11 ;
-  output \port$1397$12 ;
-  wire \port$1397$12 ;
-  output \port$1397$13 ;
-  wire \port$1397$13 ;
-  output \port$1397$14 ;
-  wire \port$1397$14 ;
-  output \port$1397$15 ;
-  wire \port$1397$15 ;
-  output \port$1397$2 ;
-  wire \port$1397$2 ;
-  output \port$1397$3 ;
-  wire \port$1397$3 ;
-  output \port$1397$4 ;
-  wire \port$1397$4 ;
-  output \port$1397$5 ;
-  wire \port$1397$5 ;
-  output \port$1397$6 ;
-  wire \port$1397$6 ;
-  output \port$1397$7 ;
-  wire \port$1397$7 ;
-  output \port$1397$8 ;
-  wire \port$1397$8 ;
-  output \port$1397$9 ;
-  wire \port$1397$9 ;
+  output \port$1337$0 ;
+  wire \port$1337$0 ;
+  output \port$1337$1 ;
+  wire \port$1337$1 ;
+  output \port$1337$10 ;
+  wire \port$1337$10 ;
+  output \port$1337$11 ;
+  wire \port$1337$11 ;
+  output \port$1337$12 ;
+  wire \port$1337$12 ;
+  output \port$1337$13 ;
+  wire \port$1337$13 ;
+  output \port$1337$14 ;
+  wire \port$1337$14 ;
+  output \port$1337$15 ;
+  wire \port$1337$15 ;
+  output \port$1337$2 ;
+  wire \port$1337$2 ;
+  output \port$1337$3 ;
+  wire \port$1337$3 ;
+  output \port$1337$4 ;
+  wire \port$1337$4 ;
+  output \port$1337$5 ;
+  wire \port$1337$5 ;
+  output \port$1337$6 ;
+  wire \port$1337$6 ;
+  output \port$1337$7 ;
+  wire \port$1337$7 ;
+  output \port$1337$8 ;
+  wire \port$1337$8 ;
+  output \port$1337$9 ;
+  wire \port$1337$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32319,19 +46391,19 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1397$0 , \port$1397$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1397$0 ),
-    .P1(\port$1397$1 ),
-    .P10(\port$1397$10 ),
-    .P11(\port$1397$11 ),
-    .P12(\port$1397$12 ),
-    .P13(\port$1397$13 ),
-    .P14(\port$1397$14 ),
-    .P15(\port$1397$15 ),
+    .P0(\port$1337$0 ),
+    .P1(\port$1337$1 ),
+    .P10(\port$1337$10 ),
+    .P11(\port$1337$11 ),
+    .P12(\port$1337$12 ),
+    .P13(\port$1337$13 ),
+    .P14(\port$1337$14 ),
+    .P15(\port$1337$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1397$2 ),
+    .P2(\port$1337$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32342,30 +46414,30 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1397$0 , \port$1397$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1397$3 ),
+    .P3(\port$1337$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1397$4 ),
-    .P5(\port$1397$5 ),
-    .P6(\port$1397$6 ),
-    .P7(\port$1397$7 ),
-    .P8(\port$1397$8 ),
-    .P9(\port$1397$9 ),
+    .P4(\port$1337$4 ),
+    .P5(\port$1337$5 ),
+    .P6(\port$1337$6 ),
+    .P7(\port$1337$7 ),
+    .P8(\port$1337$8 ),
+    .P9(\port$1337$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1397$15 , \port$1397$14 , \port$1397$13 , \port$1397$12 , \port$1397$11 , \port$1397$10 , \port$1397$9 , \port$1397$8 , \port$1397$7 , \port$1397$6 , \port$1397$5 , \port$1397$4 , \port$1397$3 , \port$1397$2 , \port$1397$1 , \port$1397$0  };
+  assign p36[15:0] = { \port$1337$15 , \port$1337$14 , \port$1337$13 , \port$1337$12 , \port$1337$11 , \port$1337$10 , \port$1337$9 , \port$1337$8 , \port$1337$7 , \port$1337$6 , \port$1337$5 , \port$1337$4 , \port$1337$3 , \port$1337$2 , \port$1337$1 , \port$1337$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$1413$0 , \port$1413$1 , \port$1413$2 , \port$1413$3 , \port$1413$4 , \port$1413$5 , \port$1413$6 , \port$1413$7 , \port$1413$8 , \port$1413$9 , \port$1413$10 , \port$1413$11 , \port$1413$12 , \port$1413$13 , \port$1413$14 , \port$1413$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$1353$0 , \port$1353$1 , \port$1353$2 , \port$1353$3 , \port$1353$4 , \port$1353$5 , \port$1353$6 , \port$1353$7 , \port$1353$8 , \port$1353$9 , \port$1353$10 , \port$1353$11 , \port$1353$12 , \port$1353$13 , \port$1353$14 , \port$1353$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32373,38 +46445,38 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1413$0 , \port$1413$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1413$0 ;
-  wire \port$1413$0 ;
-  output \port$1413$1 ;
-  wire \port$1413$1 ;
-  output \port$1413$10 ;
-  wire \port$1413$10 ;
-  output \port$1413$11 ;
-  wire \port$1413$11 ;
-  output \port$1413$12 ;
-  wire \port$1413$12 ;
-  output \port$1413$13 ;
-  wire \port$1413$13 ;
-  output \port$1413$14 ;
-  wire \port$1413$14 ;
-  output \port$1413$15 ;
-  wire \port$1413$15 ;
-  output \port$1413$2 ;
-  wire \port$1413$2 ;
-  output \port$1413$3 ;
-  wire \port$1413$3 ;
-  output \port$1413$4 ;
-  wire \port$1413$4 ;
-  output \port$1413$5 ;
-  wire \port$1413$5 ;
-  output \port$1413$6 ;
-  wire \port$1413$6 ;
-  output \port$1413$7 ;
-  wire \port$1413$7 ;
-  output \port$1413$8 ;
-  wire \port$1413$8 ;
-  output \port$1413$9 ;
-  wire \port$1413$9 ;
+  output \port$1353$0 ;
+  wire \port$1353$0 ;
+  output \port$1353$1 ;
+  wire \port$1353$1 ;
+  output \port$1353$10 ;
+  wire \port$1353$10 ;
+  output \port$1353$11 ;
+  wire \port$1353$11 ;
+  output \port$1353$12 ;
+  wire \port$1353$12 ;
+  output \port$1353$13 ;
+  wire \port$1353$13 ;
+  output \port$1353$14 ;
+  wire \port$1353$14 ;
+  output \port$1353$15 ;
+  wire \port$1353$15 ;
+  output \port$1353$2 ;
+  wire \port$1353$2 ;
+  output \port$1353$3 ;
+  wire \port$1353$3 ;
+  output \port$1353$4 ;
+  wire \port$1353$4 ;
+  output \port$1353$5 ;
+  wire \port$1353$5 ;
+  output \port$1353$6 ;
+  wire \port$1353$6 ;
+  output \port$1353$7 ;
+  wire \port$1353$7 ;
+  output \port$1353$8 ;
+  wire \port$1353$8 ;
+  output \port$1353$9 ;
+  wire \port$1353$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32480,19 +46552,19 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1413$0 , \port$1413$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1413$0 ),
-    .P1(\port$1413$1 ),
-    .P10(\port$1413$10 ),
-    .P11(\port$1413$11 ),
-    .P12(\port$1413$12 ),
-    .P13(\port$1413$13 ),
-    .P14(\port$1413$14 ),
-    .P15(\port$1413$15 ),
+    .P0(\port$1353$0 ),
+    .P1(\port$1353$1 ),
+    .P10(\port$1353$10 ),
+    .P11(\port$1353$11 ),
+    .P12(\port$1353$12 ),
+    .P13(\port$1353$13 ),
+    .P14(\port$1353$14 ),
+    .P15(\port$1353$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1413$2 ),
+    .P2(\port$1353$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32503,30 +46575,30 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1413$0 , \port$1413$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1413$3 ),
+    .P3(\port$1353$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1413$4 ),
-    .P5(\port$1413$5 ),
-    .P6(\port$1413$6 ),
-    .P7(\port$1413$7 ),
-    .P8(\port$1413$8 ),
-    .P9(\port$1413$9 ),
+    .P4(\port$1353$4 ),
+    .P5(\port$1353$5 ),
+    .P6(\port$1353$6 ),
+    .P7(\port$1353$7 ),
+    .P8(\port$1353$8 ),
+    .P9(\port$1353$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1413$15 , \port$1413$14 , \port$1413$13 , \port$1413$12 , \port$1413$11 , \port$1413$10 , \port$1413$9 , \port$1413$8 , \port$1413$7 , \port$1413$6 , \port$1413$5 , \port$1413$4 , \port$1413$3 , \port$1413$2 , \port$1413$1 , \port$1413$0  };
+  assign p36[15:0] = { \port$1353$15 , \port$1353$14 , \port$1353$13 , \port$1353$12 , \port$1353$11 , \port$1353$10 , \port$1353$9 , \port$1353$8 , \port$1353$7 , \port$1353$6 , \port$1353$5 , \port$1353$4 , \port$1353$3 , \port$1353$2 , \port$1353$1 , \port$1353$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$1429$0 , \port$1429$1 , \port$1429$2 , \port$1429$3 , \port$1429$4 , \port$1429$5 , \port$1429$6 , \port$1429$7 , \port$1429$8 , \port$1429$9 , \port$1429$10 , \port$1429$11 , \port$1429$12 , \port$1429$13 , \port$1429$14 , \port$1429$15 , a, b, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$1369$0 , \port$1369$1 , \port$1369$2 , \port$1369$3 , \port$1369$4 , \port$1369$5 , \port$1369$6 , \port$1369$7 , \port$1369$8 , \port$1369$9 , \port$1369$10 , \port$1369$11 , \port$1369$12 , \port$1369$13 , \port$1369$14 , \port$1369$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32534,38 +46606,38 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1429$0 , \port$1429$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1429$0 ;
-  wire \port$1429$0 ;
-  output \port$1429$1 ;
-  wire \port$1429$1 ;
-  output \port$1429$10 ;
-  wire \port$1429$10 ;
-  output \port$1429$11 ;
-  wire \port$1429$11 ;
-  output \port$1429$12 ;
-  wire \port$1429$12 ;
-  output \port$1429$13 ;
-  wire \port$1429$13 ;
-  output \port$1429$14 ;
-  wire \port$1429$14 ;
-  output \port$1429$15 ;
-  wire \port$1429$15 ;
-  output \port$1429$2 ;
-  wire \port$1429$2 ;
-  output \port$1429$3 ;
-  wire \port$1429$3 ;
-  output \port$1429$4 ;
-  wire \port$1429$4 ;
-  output \port$1429$5 ;
-  wire \port$1429$5 ;
-  output \port$1429$6 ;
-  wire \port$1429$6 ;
-  output \port$1429$7 ;
-  wire \port$1429$7 ;
-  output \port$1429$8 ;
-  wire \port$1429$8 ;
-  output \port$1429$9 ;
-  wire \port$1429$9 ;
+  output \port$1369$0 ;
+  wire \port$1369$0 ;
+  output \port$1369$1 ;
+  wire \port$1369$1 ;
+  output \port$1369$10 ;
+  wire \port$1369$10 ;
+  output \port$1369$11 ;
+  wire \port$1369$11 ;
+  output \port$1369$12 ;
+  wire \port$1369$12 ;
+  output \port$1369$13 ;
+  wire \port$1369$13 ;
+  output \port$1369$14 ;
+  wire \port$1369$14 ;
+  output \port$1369$15 ;
+  wire \port$1369$15 ;
+  output \port$1369$2 ;
+  wire \port$1369$2 ;
+  output \port$1369$3 ;
+  wire \port$1369$3 ;
+  output \port$1369$4 ;
+  wire \port$1369$4 ;
+  output \port$1369$5 ;
+  wire \port$1369$5 ;
+  output \port$1369$6 ;
+  wire \port$1369$6 ;
+  output \port$1369$7 ;
+  wire \port$1369$7 ;
+  output \port$1369$8 ;
+  wire \port$1369$8 ;
+  output \port$1369$9 ;
+  wire \port$1369$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32641,19 +46713,19 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1429$0 , \port$1429$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1429$0 ),
-    .P1(\port$1429$1 ),
-    .P10(\port$1429$10 ),
-    .P11(\port$1429$11 ),
-    .P12(\port$1429$12 ),
-    .P13(\port$1429$13 ),
-    .P14(\port$1429$14 ),
-    .P15(\port$1429$15 ),
+    .P0(\port$1369$0 ),
+    .P1(\port$1369$1 ),
+    .P10(\port$1369$10 ),
+    .P11(\port$1369$11 ),
+    .P12(\port$1369$12 ),
+    .P13(\port$1369$13 ),
+    .P14(\port$1369$14 ),
+    .P15(\port$1369$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1429$2 ),
+    .P2(\port$1369$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32664,30 +46736,30 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1429$0 , \port$1429$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1429$3 ),
+    .P3(\port$1369$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1429$4 ),
-    .P5(\port$1429$5 ),
-    .P6(\port$1429$6 ),
-    .P7(\port$1429$7 ),
-    .P8(\port$1429$8 ),
-    .P9(\port$1429$9 ),
+    .P4(\port$1369$4 ),
+    .P5(\port$1369$5 ),
+    .P6(\port$1369$6 ),
+    .P7(\port$1369$7 ),
+    .P8(\port$1369$8 ),
+    .P9(\port$1369$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1429$15 , \port$1429$14 , \port$1429$13 , \port$1429$12 , \port$1429$11 , \port$1429$10 , \port$1429$9 , \port$1429$8 , \port$1429$7 , \port$1429$6 , \port$1429$5 , \port$1429$4 , \port$1429$3 , \port$1429$2 , \port$1429$1 , \port$1429$0  };
+  assign p36[15:0] = { \port$1369$15 , \port$1369$14 , \port$1369$13 , \port$1369$12 , \port$1369$11 , \port$1369$10 , \port$1369$9 , \port$1369$8 , \port$1369$7 , \port$1369$6 , \port$1369$5 , \port$1369$4 , \port$1369$3 , \port$1369$2 , \port$1369$1 , \port$1369$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$1445$0 , \port$1445$1 , \port$1445$2 , \port$1445$3 , \port$1445$4 , \port$1445$5 , \port$1445$6 , \port$1445$7 , \port$1445$8 , \port$1445$9 , \port$1445$10 , \port$1445$11 , \port$1445$12 , \port$1445$13 , \port$1445$14 , \port$1445$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$1385$0 , \port$1385$1 , \port$1385$2 , \port$1385$3 , \port$1385$4 , \port$1385$5 , \port$1385$6 , \port$1385$7 , \port$1385$8 , \port$1385$9 , \port$1385$10 , \port$1385$11 , \port$1385$12 , \port$1385$13 , \port$1385$14 , \port$1385$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32695,38 +46767,38 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1445$0 , \port$1445$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1445$0 ;
-  wire \port$1445$0 ;
-  output \port$1445$1 ;
-  wire \port$1445$1 ;
-  output \port$1445$10 ;
-  wire \port$1445$10 ;
-  output \port$1445$11 ;
-  wire \port$1445$11 ;
-  output \port$1445$12 ;
-  wire \port$1445$12 ;
-  output \port$1445$13 ;
-  wire \port$1445$13 ;
-  output \port$1445$14 ;
-  wire \port$1445$14 ;
-  output \port$1445$15 ;
-  wire \port$1445$15 ;
-  output \port$1445$2 ;
-  wire \port$1445$2 ;
-  output \port$1445$3 ;
-  wire \port$1445$3 ;
-  output \port$1445$4 ;
-  wire \port$1445$4 ;
-  output \port$1445$5 ;
-  wire \port$1445$5 ;
-  output \port$1445$6 ;
-  wire \port$1445$6 ;
-  output \port$1445$7 ;
-  wire \port$1445$7 ;
-  output \port$1445$8 ;
-  wire \port$1445$8 ;
-  output \port$1445$9 ;
-  wire \port$1445$9 ;
+  output \port$1385$0 ;
+  wire \port$1385$0 ;
+  output \port$1385$1 ;
+  wire \port$1385$1 ;
+  output \port$1385$10 ;
+  wire \port$1385$10 ;
+  output \port$1385$11 ;
+  wire \port$1385$11 ;
+  output \port$1385$12 ;
+  wire \port$1385$12 ;
+  output \port$1385$13 ;
+  wire \port$1385$13 ;
+  output \port$1385$14 ;
+  wire \port$1385$14 ;
+  output \port$1385$15 ;
+  wire \port$1385$15 ;
+  output \port$1385$2 ;
+  wire \port$1385$2 ;
+  output \port$1385$3 ;
+  wire \port$1385$3 ;
+  output \port$1385$4 ;
+  wire \port$1385$4 ;
+  output \port$1385$5 ;
+  wire \port$1385$5 ;
+  output \port$1385$6 ;
+  wire \port$1385$6 ;
+  output \port$1385$7 ;
+  wire \port$1385$7 ;
+  output \port$1385$8 ;
+  wire \port$1385$8 ;
+  output \port$1385$9 ;
+  wire \port$1385$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32802,19 +46874,19 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1445$0 , \port$1445$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1445$0 ),
-    .P1(\port$1445$1 ),
-    .P10(\port$1445$10 ),
-    .P11(\port$1445$11 ),
-    .P12(\port$1445$12 ),
-    .P13(\port$1445$13 ),
-    .P14(\port$1445$14 ),
-    .P15(\port$1445$15 ),
+    .P0(\port$1385$0 ),
+    .P1(\port$1385$1 ),
+    .P10(\port$1385$10 ),
+    .P11(\port$1385$11 ),
+    .P12(\port$1385$12 ),
+    .P13(\port$1385$13 ),
+    .P14(\port$1385$14 ),
+    .P15(\port$1385$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1445$2 ),
+    .P2(\port$1385$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32825,30 +46897,30 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1445$0 , \port$1445$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1445$3 ),
+    .P3(\port$1385$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1445$4 ),
-    .P5(\port$1445$5 ),
-    .P6(\port$1445$6 ),
-    .P7(\port$1445$7 ),
-    .P8(\port$1445$8 ),
-    .P9(\port$1445$9 ),
+    .P4(\port$1385$4 ),
+    .P5(\port$1385$5 ),
+    .P6(\port$1385$6 ),
+    .P7(\port$1385$7 ),
+    .P8(\port$1385$8 ),
+    .P9(\port$1385$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1445$15 , \port$1445$14 , \port$1445$13 , \port$1445$12 , \port$1445$11 , \port$1445$10 , \port$1445$9 , \port$1445$8 , \port$1445$7 , \port$1445$6 , \port$1445$5 , \port$1445$4 , \port$1445$3 , \port$1445$2 , \port$1445$1 , \port$1445$0  };
+  assign p36[15:0] = { \port$1385$15 , \port$1385$14 , \port$1385$13 , \port$1385$12 , \port$1385$11 , \port$1385$10 , \port$1385$9 , \port$1385$8 , \port$1385$7 , \port$1385$6 , \port$1385$5 , \port$1385$4 , \port$1385$3 , \port$1385$2 , \port$1385$1 , \port$1385$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$1461$0 , \port$1461$1 , \port$1461$2 , \port$1461$3 , \port$1461$4 , \port$1461$5 , \port$1461$6 , \port$1461$7 , \port$1461$8 , \port$1461$9 , \port$1461$10 , \port$1461$11 , \port$1461$12 , \port$1461$13 , \port$1461$14 , \port$1461$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$1401$0 , \port$1401$1 , \port$1401$2 , \port$1401$3 , \port$1401$4 , \port$1401$5 , \port$1401$6 , \port$1401$7 , \port$1401$8 , \port$1401$9 , \port$1401$10 , \port$1401$11 , \port$1401$12 , \port$1401$13 , \port$1401$14 , \port$1401$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -32856,38 +46928,38 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1461$0 , \port$1461$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1461$0 ;
-  wire \port$1461$0 ;
-  output \port$1461$1 ;
-  wire \port$1461$1 ;
-  output \port$1461$10 ;
-  wire \port$1461$10 ;
-  output \port$1461$11 ;
-  wire \port$1461$11 ;
-  output \port$1461$12 ;
-  wire \port$1461$12 ;
-  output \port$1461$13 ;
-  wire \port$1461$13 ;
-  output \port$1461$14 ;
-  wire \port$1461$14 ;
-  output \port$1461$15 ;
-  wire \port$1461$15 ;
-  output \port$1461$2 ;
-  wire \port$1461$2 ;
-  output \port$1461$3 ;
-  wire \port$1461$3 ;
-  output \port$1461$4 ;
-  wire \port$1461$4 ;
-  output \port$1461$5 ;
-  wire \port$1461$5 ;
-  output \port$1461$6 ;
-  wire \port$1461$6 ;
-  output \port$1461$7 ;
-  wire \port$1461$7 ;
-  output \port$1461$8 ;
-  wire \port$1461$8 ;
-  output \port$1461$9 ;
-  wire \port$1461$9 ;
+  output \port$1401$0 ;
+  wire \port$1401$0 ;
+  output \port$1401$1 ;
+  wire \port$1401$1 ;
+  output \port$1401$10 ;
+  wire \port$1401$10 ;
+  output \port$1401$11 ;
+  wire \port$1401$11 ;
+  output \port$1401$12 ;
+  wire \port$1401$12 ;
+  output \port$1401$13 ;
+  wire \port$1401$13 ;
+  output \port$1401$14 ;
+  wire \port$1401$14 ;
+  output \port$1401$15 ;
+  wire \port$1401$15 ;
+  output \port$1401$2 ;
+  wire \port$1401$2 ;
+  output \port$1401$3 ;
+  wire \port$1401$3 ;
+  output \port$1401$4 ;
+  wire \port$1401$4 ;
+  output \port$1401$5 ;
+  wire \port$1401$5 ;
+  output \port$1401$6 ;
+  wire \port$1401$6 ;
+  output \port$1401$7 ;
+  wire \port$1401$7 ;
+  output \port$1401$8 ;
+  wire \port$1401$8 ;
+  output \port$1401$9 ;
+  wire \port$1401$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -32963,19 +47035,19 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1461$0 , \port$1461$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1461$0 ),
-    .P1(\port$1461$1 ),
-    .P10(\port$1461$10 ),
-    .P11(\port$1461$11 ),
-    .P12(\port$1461$12 ),
-    .P13(\port$1461$13 ),
-    .P14(\port$1461$14 ),
-    .P15(\port$1461$15 ),
+    .P0(\port$1401$0 ),
+    .P1(\port$1401$1 ),
+    .P10(\port$1401$10 ),
+    .P11(\port$1401$11 ),
+    .P12(\port$1401$12 ),
+    .P13(\port$1401$13 ),
+    .P14(\port$1401$14 ),
+    .P15(\port$1401$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1461$2 ),
+    .P2(\port$1401$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -32986,30 +47058,30 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1461$0 , \port$1461$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1461$3 ),
+    .P3(\port$1401$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1461$4 ),
-    .P5(\port$1461$5 ),
-    .P6(\port$1461$6 ),
-    .P7(\port$1461$7 ),
-    .P8(\port$1461$8 ),
-    .P9(\port$1461$9 ),
+    .P4(\port$1401$4 ),
+    .P5(\port$1401$5 ),
+    .P6(\port$1401$6 ),
+    .P7(\port$1401$7 ),
+    .P8(\port$1401$8 ),
+    .P9(\port$1401$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1461$15 , \port$1461$14 , \port$1461$13 , \port$1461$12 , \port$1461$11 , \port$1461$10 , \port$1461$9 , \port$1461$8 , \port$1461$7 , \port$1461$6 , \port$1461$5 , \port$1461$4 , \port$1461$3 , \port$1461$2 , \port$1461$1 , \port$1461$0  };
+  assign p36[15:0] = { \port$1401$15 , \port$1401$14 , \port$1401$13 , \port$1401$12 , \port$1401$11 , \port$1401$10 , \port$1401$9 , \port$1401$8 , \port$1401$7 , \port$1401$6 , \port$1401$5 , \port$1401$4 , \port$1401$3 , \port$1401$2 , \port$1401$1 , \port$1401$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$1477$0 , \port$1477$1 , \port$1477$2 , \port$1477$3 , \port$1477$4 , \port$1477$5 , \port$1477$6 , \port$1477$7 , \port$1477$8 , \port$1477$9 , \port$1477$10 , \port$1477$11 , \port$1477$12 , \port$1477$13 , \port$1477$14 , \port$1477$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$1417$0 , \port$1417$1 , \port$1417$2 , \port$1417$3 , \port$1417$4 , \port$1417$5 , \port$1417$6 , \port$1417$7 , \port$1417$8 , \port$1417$9 , \port$1417$10 , \port$1417$11 , \port$1417$12 , \port$1417$13 , \port$1417$14 , \port$1417$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -33017,38 +47089,38 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1477$0 , \port$1477$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1477$0 ;
-  wire \port$1477$0 ;
-  output \port$1477$1 ;
-  wire \port$1477$1 ;
-  output \port$1477$10 ;
-  wire \port$1477$10 ;
-  output \port$1477$11 ;
-  wire \port$1477$11 ;
-  output \port$1477$12 ;
-  wire \port$1477$12 ;
-  output \port$1477$13 ;
-  wire \port$1477$13 ;
-  output \port$1477$14 ;
-  wire \port$1477$14 ;
-  output \port$1477$15 ;
-  wire \port$1477$15 ;
-  output \port$1477$2 ;
-  wire \port$1477$2 ;
-  output \port$1477$3 ;
-  wire \port$1477$3 ;
-  output \port$1477$4 ;
-  wire \port$1477$4 ;
-  output \port$1477$5 ;
-  wire \port$1477$5 ;
-  output \port$1477$6 ;
-  wire \port$1477$6 ;
-  output \port$1477$7 ;
-  wire \port$1477$7 ;
-  output \port$1477$8 ;
-  wire \port$1477$8 ;
-  output \port$1477$9 ;
-  wire \port$1477$9 ;
+  output \port$1417$0 ;
+  wire \port$1417$0 ;
+  output \port$1417$1 ;
+  wire \port$1417$1 ;
+  output \port$1417$10 ;
+  wire \port$1417$10 ;
+  output \port$1417$11 ;
+  wire \port$1417$11 ;
+  output \port$1417$12 ;
+  wire \port$1417$12 ;
+  output \port$1417$13 ;
+  wire \port$1417$13 ;
+  output \port$1417$14 ;
+  wire \port$1417$14 ;
+  output \port$1417$15 ;
+  wire \port$1417$15 ;
+  output \port$1417$2 ;
+  wire \port$1417$2 ;
+  output \port$1417$3 ;
+  wire \port$1417$3 ;
+  output \port$1417$4 ;
+  wire \port$1417$4 ;
+  output \port$1417$5 ;
+  wire \port$1417$5 ;
+  output \port$1417$6 ;
+  wire \port$1417$6 ;
+  output \port$1417$7 ;
+  wire \port$1417$7 ;
+  output \port$1417$8 ;
+  wire \port$1417$8 ;
+  output \port$1417$9 ;
+  wire \port$1417$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33124,19 +47196,19 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1477$0 , \port$1477$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1477$0 ),
-    .P1(\port$1477$1 ),
-    .P10(\port$1477$10 ),
-    .P11(\port$1477$11 ),
-    .P12(\port$1477$12 ),
-    .P13(\port$1477$13 ),
-    .P14(\port$1477$14 ),
-    .P15(\port$1477$15 ),
+    .P0(\port$1417$0 ),
+    .P1(\port$1417$1 ),
+    .P10(\port$1417$10 ),
+    .P11(\port$1417$11 ),
+    .P12(\port$1417$12 ),
+    .P13(\port$1417$13 ),
+    .P14(\port$1417$14 ),
+    .P15(\port$1417$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1477$2 ),
+    .P2(\port$1417$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33147,30 +47219,30 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1477$0 , \port$1477$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1477$3 ),
+    .P3(\port$1417$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1477$4 ),
-    .P5(\port$1477$5 ),
-    .P6(\port$1477$6 ),
-    .P7(\port$1477$7 ),
-    .P8(\port$1477$8 ),
-    .P9(\port$1477$9 ),
+    .P4(\port$1417$4 ),
+    .P5(\port$1417$5 ),
+    .P6(\port$1417$6 ),
+    .P7(\port$1417$7 ),
+    .P8(\port$1417$8 ),
+    .P9(\port$1417$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1477$15 , \port$1477$14 , \port$1477$13 , \port$1477$12 , \port$1477$11 , \port$1477$10 , \port$1477$9 , \port$1477$8 , \port$1477$7 , \port$1477$6 , \port$1477$5 , \port$1477$4 , \port$1477$3 , \port$1477$2 , \port$1477$1 , \port$1477$0  };
+  assign p36[15:0] = { \port$1417$15 , \port$1417$14 , \port$1417$13 , \port$1417$12 , \port$1417$11 , \port$1417$10 , \port$1417$9 , \port$1417$8 , \port$1417$7 , \port$1417$6 , \port$1417$5 , \port$1417$4 , \port$1417$3 , \port$1417$2 , \port$1417$1 , \port$1417$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$1493$0 , \port$1493$1 , \port$1493$2 , \port$1493$3 , \port$1493$4 , \port$1493$5 , \port$1493$6 , \port$1493$7 , \port$1493$8 , \port$1493$9 , \port$1493$10 , \port$1493$11 , \port$1493$12 , \port$1493$13 , \port$1493$14 , \port$1493$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_4 (rst, \port$1433$0 , \port$1433$1 , \port$1433$2 , \port$1433$3 , \port$1433$4 , \port$1433$5 , \port$1433$6 , \port$1433$7 , \port$1433$8 , \port$1433$9 , \port$1433$10 , \port$1433$11 , \port$1433$12 , \port$1433$13 , \port$1433$14 , \port$1433$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -33178,38 +47250,38 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1493$0 , \port$1493$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1493$0 ;
-  wire \port$1493$0 ;
-  output \port$1493$1 ;
-  wire \port$1493$1 ;
-  output \port$1493$10 ;
-  wire \port$1493$10 ;
-  output \port$1493$11 ;
-  wire \port$1493$11 ;
-  output \port$1493$12 ;
-  wire \port$1493$12 ;
-  output \port$1493$13 ;
-  wire \port$1493$13 ;
-  output \port$1493$14 ;
-  wire \port$1493$14 ;
-  output \port$1493$15 ;
-  wire \port$1493$15 ;
-  output \port$1493$2 ;
-  wire \port$1493$2 ;
-  output \port$1493$3 ;
-  wire \port$1493$3 ;
-  output \port$1493$4 ;
-  wire \port$1493$4 ;
-  output \port$1493$5 ;
-  wire \port$1493$5 ;
-  output \port$1493$6 ;
-  wire \port$1493$6 ;
-  output \port$1493$7 ;
-  wire \port$1493$7 ;
-  output \port$1493$8 ;
-  wire \port$1493$8 ;
-  output \port$1493$9 ;
-  wire \port$1493$9 ;
+  output \port$1433$0 ;
+  wire \port$1433$0 ;
+  output \port$1433$1 ;
+  wire \port$1433$1 ;
+  output \port$1433$10 ;
+  wire \port$1433$10 ;
+  output \port$1433$11 ;
+  wire \port$1433$11 ;
+  output \port$1433$12 ;
+  wire \port$1433$12 ;
+  output \port$1433$13 ;
+  wire \port$1433$13 ;
+  output \port$1433$14 ;
+  wire \port$1433$14 ;
+  output \port$1433$15 ;
+  wire \port$1433$15 ;
+  output \port$1433$2 ;
+  wire \port$1433$2 ;
+  output \port$1433$3 ;
+  wire \port$1433$3 ;
+  output \port$1433$4 ;
+  wire \port$1433$4 ;
+  output \port$1433$5 ;
+  wire \port$1433$5 ;
+  output \port$1433$6 ;
+  wire \port$1433$6 ;
+  output \port$1433$7 ;
+  wire \port$1433$7 ;
+  output \port$1433$8 ;
+  wire \port$1433$8 ;
+  output \port$1433$9 ;
+  wire \port$1433$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33285,19 +47357,19 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1493$0 , \port$1493$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1493$0 ),
-    .P1(\port$1493$1 ),
-    .P10(\port$1493$10 ),
-    .P11(\port$1493$11 ),
-    .P12(\port$1493$12 ),
-    .P13(\port$1493$13 ),
-    .P14(\port$1493$14 ),
-    .P15(\port$1493$15 ),
+    .P0(\port$1433$0 ),
+    .P1(\port$1433$1 ),
+    .P10(\port$1433$10 ),
+    .P11(\port$1433$11 ),
+    .P12(\port$1433$12 ),
+    .P13(\port$1433$13 ),
+    .P14(\port$1433$14 ),
+    .P15(\port$1433$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1493$2 ),
+    .P2(\port$1433$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33308,30 +47380,30 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1493$0 , \port$1493$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1493$3 ),
+    .P3(\port$1433$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1493$4 ),
-    .P5(\port$1493$5 ),
-    .P6(\port$1493$6 ),
-    .P7(\port$1493$7 ),
-    .P8(\port$1493$8 ),
-    .P9(\port$1493$9 ),
+    .P4(\port$1433$4 ),
+    .P5(\port$1433$5 ),
+    .P6(\port$1433$6 ),
+    .P7(\port$1433$7 ),
+    .P8(\port$1433$8 ),
+    .P9(\port$1433$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1493$15 , \port$1493$14 , \port$1493$13 , \port$1493$12 , \port$1493$11 , \port$1493$10 , \port$1493$9 , \port$1493$8 , \port$1493$7 , \port$1493$6 , \port$1493$5 , \port$1493$4 , \port$1493$3 , \port$1493$2 , \port$1493$1 , \port$1493$0  };
+  assign p36[15:0] = { \port$1433$15 , \port$1433$14 , \port$1433$13 , \port$1433$12 , \port$1433$11 , \port$1433$10 , \port$1433$9 , \port$1433$8 , \port$1433$7 , \port$1433$6 , \port$1433$5 , \port$1433$4 , \port$1433$3 , \port$1433$2 , \port$1433$1 , \port$1433$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$1509$0 , \port$1509$1 , \port$1509$2 , \port$1509$3 , \port$1509$4 , \port$1509$5 , \port$1509$6 , \port$1509$7 , \port$1509$8 , \port$1509$9 , \port$1509$10 , \port$1509$11 , \port$1509$12 , \port$1509$13 , \port$1509$14 , \port$1509$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_5 (rst, \port$1449$0 , \port$1449$1 , \port$1449$2 , \port$1449$3 , \port$1449$4 , \port$1449$5 , \port$1449$6 , \port$1449$7 , \port$1449$8 , \port$1449$9 , \port$1449$10 , \port$1449$11 , \port$1449$12 , \port$1449$13 , \port$1449$14 , \port$1449$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -33339,38 +47411,38 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1509$0 , \port$1509$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1509$0 ;
-  wire \port$1509$0 ;
-  output \port$1509$1 ;
-  wire \port$1509$1 ;
-  output \port$1509$10 ;
-  wire \port$1509$10 ;
-  output \port$1509$11 ;
-  wire \port$1509$11 ;
-  output \port$1509$12 ;
-  wire \port$1509$12 ;
-  output \port$1509$13 ;
-  wire \port$1509$13 ;
-  output \port$1509$14 ;
-  wire \port$1509$14 ;
-  output \port$1509$15 ;
-  wire \port$1509$15 ;
-  output \port$1509$2 ;
-  wire \port$1509$2 ;
-  output \port$1509$3 ;
-  wire \port$1509$3 ;
-  output \port$1509$4 ;
-  wire \port$1509$4 ;
-  output \port$1509$5 ;
-  wire \port$1509$5 ;
-  output \port$1509$6 ;
-  wire \port$1509$6 ;
-  output \port$1509$7 ;
-  wire \port$1509$7 ;
-  output \port$1509$8 ;
-  wire \port$1509$8 ;
-  output \port$1509$9 ;
-  wire \port$1509$9 ;
+  output \port$1449$0 ;
+  wire \port$1449$0 ;
+  output \port$1449$1 ;
+  wire \port$1449$1 ;
+  output \port$1449$10 ;
+  wire \port$1449$10 ;
+  output \port$1449$11 ;
+  wire \port$1449$11 ;
+  output \port$1449$12 ;
+  wire \port$1449$12 ;
+  output \port$1449$13 ;
+  wire \port$1449$13 ;
+  output \port$1449$14 ;
+  wire \port$1449$14 ;
+  output \port$1449$15 ;
+  wire \port$1449$15 ;
+  output \port$1449$2 ;
+  wire \port$1449$2 ;
+  output \port$1449$3 ;
+  wire \port$1449$3 ;
+  output \port$1449$4 ;
+  wire \port$1449$4 ;
+  output \port$1449$5 ;
+  wire \port$1449$5 ;
+  output \port$1449$6 ;
+  wire \port$1449$6 ;
+  output \port$1449$7 ;
+  wire \port$1449$7 ;
+  output \port$1449$8 ;
+  wire \port$1449$8 ;
+  output \port$1449$9 ;
+  wire \port$1449$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33446,19 +47518,19 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1509$0 , \port$1509$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1509$0 ),
-    .P1(\port$1509$1 ),
-    .P10(\port$1509$10 ),
-    .P11(\port$1509$11 ),
-    .P12(\port$1509$12 ),
-    .P13(\port$1509$13 ),
-    .P14(\port$1509$14 ),
-    .P15(\port$1509$15 ),
+    .P0(\port$1449$0 ),
+    .P1(\port$1449$1 ),
+    .P10(\port$1449$10 ),
+    .P11(\port$1449$11 ),
+    .P12(\port$1449$12 ),
+    .P13(\port$1449$13 ),
+    .P14(\port$1449$14 ),
+    .P15(\port$1449$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1509$2 ),
+    .P2(\port$1449$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33469,30 +47541,30 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1509$0 , \port$1509$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1509$3 ),
+    .P3(\port$1449$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1509$4 ),
-    .P5(\port$1509$5 ),
-    .P6(\port$1509$6 ),
-    .P7(\port$1509$7 ),
-    .P8(\port$1509$8 ),
-    .P9(\port$1509$9 ),
+    .P4(\port$1449$4 ),
+    .P5(\port$1449$5 ),
+    .P6(\port$1449$6 ),
+    .P7(\port$1449$7 ),
+    .P8(\port$1449$8 ),
+    .P9(\port$1449$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1509$15 , \port$1509$14 , \port$1509$13 , \port$1509$12 , \port$1509$11 , \port$1509$10 , \port$1509$9 , \port$1509$8 , \port$1509$7 , \port$1509$6 , \port$1509$5 , \port$1509$4 , \port$1509$3 , \port$1509$2 , \port$1509$1 , \port$1509$0  };
+  assign p36[15:0] = { \port$1449$15 , \port$1449$14 , \port$1449$13 , \port$1449$12 , \port$1449$11 , \port$1449$10 , \port$1449$9 , \port$1449$8 , \port$1449$7 , \port$1449$6 , \port$1449$5 , \port$1449$4 , \port$1449$3 , \port$1449$2 , \port$1449$1 , \port$1449$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$1525$0 , \port$1525$1 , \port$1525$2 , \port$1525$3 , \port$1525$4 , \port$1525$5 , \port$1525$6 , \port$1525$7 , \port$1525$8 , \port$1525$9 , \port$1525$10 , \port$1525$11 , \port$1525$12 , \port$1525$13 , \port$1525$14 , \port$1525$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_6 (rst, \port$1465$0 , \port$1465$1 , \port$1465$2 , \port$1465$3 , \port$1465$4 , \port$1465$5 , \port$1465$6 , \port$1465$7 , \port$1465$8 , \port$1465$9 , \port$1465$10 , \port$1465$11 , \port$1465$12 , \port$1465$13 , \port$1465$14 , \port$1465$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -33500,38 +47572,38 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1525$0 , \port$1525$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1525$0 ;
-  wire \port$1525$0 ;
-  output \port$1525$1 ;
-  wire \port$1525$1 ;
-  output \port$1525$10 ;
-  wire \port$1525$10 ;
-  output \port$1525$11 ;
-  wire \port$1525$11 ;
-  output \port$1525$12 ;
-  wire \port$1525$12 ;
-  output \port$1525$13 ;
-  wire \port$1525$13 ;
-  output \port$1525$14 ;
-  wire \port$1525$14 ;
-  output \port$1525$15 ;
-  wire \port$1525$15 ;
-  output \port$1525$2 ;
-  wire \port$1525$2 ;
-  output \port$1525$3 ;
-  wire \port$1525$3 ;
-  output \port$1525$4 ;
-  wire \port$1525$4 ;
-  output \port$1525$5 ;
-  wire \port$1525$5 ;
-  output \port$1525$6 ;
-  wire \port$1525$6 ;
-  output \port$1525$7 ;
-  wire \port$1525$7 ;
-  output \port$1525$8 ;
-  wire \port$1525$8 ;
-  output \port$1525$9 ;
-  wire \port$1525$9 ;
+  output \port$1465$0 ;
+  wire \port$1465$0 ;
+  output \port$1465$1 ;
+  wire \port$1465$1 ;
+  output \port$1465$10 ;
+  wire \port$1465$10 ;
+  output \port$1465$11 ;
+  wire \port$1465$11 ;
+  output \port$1465$12 ;
+  wire \port$1465$12 ;
+  output \port$1465$13 ;
+  wire \port$1465$13 ;
+  output \port$1465$14 ;
+  wire \port$1465$14 ;
+  output \port$1465$15 ;
+  wire \port$1465$15 ;
+  output \port$1465$2 ;
+  wire \port$1465$2 ;
+  output \port$1465$3 ;
+  wire \port$1465$3 ;
+  output \port$1465$4 ;
+  wire \port$1465$4 ;
+  output \port$1465$5 ;
+  wire \port$1465$5 ;
+  output \port$1465$6 ;
+  wire \port$1465$6 ;
+  output \port$1465$7 ;
+  wire \port$1465$7 ;
+  output \port$1465$8 ;
+  wire \port$1465$8 ;
+  output \port$1465$9 ;
+  wire \port$1465$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33607,19 +47679,19 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1525$0 , \port$1525$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1525$0 ),
-    .P1(\port$1525$1 ),
-    .P10(\port$1525$10 ),
-    .P11(\port$1525$11 ),
-    .P12(\port$1525$12 ),
-    .P13(\port$1525$13 ),
-    .P14(\port$1525$14 ),
-    .P15(\port$1525$15 ),
+    .P0(\port$1465$0 ),
+    .P1(\port$1465$1 ),
+    .P10(\port$1465$10 ),
+    .P11(\port$1465$11 ),
+    .P12(\port$1465$12 ),
+    .P13(\port$1465$13 ),
+    .P14(\port$1465$14 ),
+    .P15(\port$1465$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1525$2 ),
+    .P2(\port$1465$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33630,30 +47702,30 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1525$0 , \port$1525$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1525$3 ),
+    .P3(\port$1465$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1525$4 ),
-    .P5(\port$1525$5 ),
-    .P6(\port$1525$6 ),
-    .P7(\port$1525$7 ),
-    .P8(\port$1525$8 ),
-    .P9(\port$1525$9 ),
+    .P4(\port$1465$4 ),
+    .P5(\port$1465$5 ),
+    .P6(\port$1465$6 ),
+    .P7(\port$1465$7 ),
+    .P8(\port$1465$8 ),
+    .P9(\port$1465$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1525$15 , \port$1525$14 , \port$1525$13 , \port$1525$12 , \port$1525$11 , \port$1525$10 , \port$1525$9 , \port$1525$8 , \port$1525$7 , \port$1525$6 , \port$1525$5 , \port$1525$4 , \port$1525$3 , \port$1525$2 , \port$1525$1 , \port$1525$0  };
+  assign p36[15:0] = { \port$1465$15 , \port$1465$14 , \port$1465$13 , \port$1465$12 , \port$1465$11 , \port$1465$10 , \port$1465$9 , \port$1465$8 , \port$1465$7 , \port$1465$6 , \port$1465$5 , \port$1465$4 , \port$1465$3 , \port$1465$2 , \port$1465$1 , \port$1465$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$1541$0 , \port$1541$1 , \port$1541$2 , \port$1541$3 , \port$1541$4 , \port$1541$5 , \port$1541$6 , \port$1541$7 , \port$1541$8 , \port$1541$9 , \port$1541$10 , \port$1541$11 , \port$1541$12 , \port$1541$13 , \port$1541$14 , \port$1541$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_7 (rst, \port$1481$0 , \port$1481$1 , \port$1481$2 , \port$1481$3 , \port$1481$4 , \port$1481$5 , \port$1481$6 , \port$1481$7 , \port$1481$8 , \port$1481$9 , \port$1481$10 , \port$1481$11 , \port$1481$12 , \port$1481$13 , \port$1481$14 , \port$1481$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -33661,38 +47733,38 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1541$0 , \port$1541$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1541$0 ;
-  wire \port$1541$0 ;
-  output \port$1541$1 ;
-  wire \port$1541$1 ;
-  output \port$1541$10 ;
-  wire \port$1541$10 ;
-  output \port$1541$11 ;
-  wire \port$1541$11 ;
-  output \port$1541$12 ;
-  wire \port$1541$12 ;
-  output \port$1541$13 ;
-  wire \port$1541$13 ;
-  output \port$1541$14 ;
-  wire \port$1541$14 ;
-  output \port$1541$15 ;
-  wire \port$1541$15 ;
-  output \port$1541$2 ;
-  wire \port$1541$2 ;
-  output \port$1541$3 ;
-  wire \port$1541$3 ;
-  output \port$1541$4 ;
-  wire \port$1541$4 ;
-  output \port$1541$5 ;
-  wire \port$1541$5 ;
-  output \port$1541$6 ;
-  wire \port$1541$6 ;
-  output \port$1541$7 ;
-  wire \port$1541$7 ;
-  output \port$1541$8 ;
-  wire \port$1541$8 ;
-  output \port$1541$9 ;
-  wire \port$1541$9 ;
+  output \port$1481$0 ;
+  wire \port$1481$0 ;
+  output \port$1481$1 ;
+  wire \port$1481$1 ;
+  output \port$1481$10 ;
+  wire \port$1481$10 ;
+  output \port$1481$11 ;
+  wire \port$1481$11 ;
+  output \port$1481$12 ;
+  wire \port$1481$12 ;
+  output \port$1481$13 ;
+  wire \port$1481$13 ;
+  output \port$1481$14 ;
+  wire \port$1481$14 ;
+  output \port$1481$15 ;
+  wire \port$1481$15 ;
+  output \port$1481$2 ;
+  wire \port$1481$2 ;
+  output \port$1481$3 ;
+  wire \port$1481$3 ;
+  output \port$1481$4 ;
+  wire \port$1481$4 ;
+  output \port$1481$5 ;
+  wire \port$1481$5 ;
+  output \port$1481$6 ;
+  wire \port$1481$6 ;
+  output \port$1481$7 ;
+  wire \port$1481$7 ;
+  output \port$1481$8 ;
+  wire \port$1481$8 ;
+  output \port$1481$9 ;
+  wire \port$1481$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -33768,19 +47840,19 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1541$0 , \port$1541$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1541$0 ),
-    .P1(\port$1541$1 ),
-    .P10(\port$1541$10 ),
-    .P11(\port$1541$11 ),
-    .P12(\port$1541$12 ),
-    .P13(\port$1541$13 ),
-    .P14(\port$1541$14 ),
-    .P15(\port$1541$15 ),
+    .P0(\port$1481$0 ),
+    .P1(\port$1481$1 ),
+    .P10(\port$1481$10 ),
+    .P11(\port$1481$11 ),
+    .P12(\port$1481$12 ),
+    .P13(\port$1481$13 ),
+    .P14(\port$1481$14 ),
+    .P15(\port$1481$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1541$2 ),
+    .P2(\port$1481$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -33791,26 +47863,26 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1541$0 , \port$1541$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1541$3 ),
+    .P3(\port$1481$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1541$4 ),
-    .P5(\port$1541$5 ),
-    .P6(\port$1541$6 ),
-    .P7(\port$1541$7 ),
-    .P8(\port$1541$8 ),
-    .P9(\port$1541$9 ),
+    .P4(\port$1481$4 ),
+    .P5(\port$1481$5 ),
+    .P6(\port$1481$6 ),
+    .P7(\port$1481$7 ),
+    .P8(\port$1481$8 ),
+    .P9(\port$1481$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1541$15 , \port$1541$14 , \port$1541$13 , \port$1541$12 , \port$1541$11 , \port$1541$10 , \port$1541$9 , \port$1541$8 , \port$1541$7 , \port$1541$6 , \port$1541$5 , \port$1541$4 , \port$1541$3 , \port$1541$2 , \port$1541$1 , \port$1541$0  };
+  assign p36[15:0] = { \port$1481$15 , \port$1481$14 , \port$1481$13 , \port$1481$12 , \port$1481$11 , \port$1481$10 , \port$1481$9 , \port$1481$8 , \port$1481$7 , \port$1481$6 , \port$1481$5 , \port$1481$4 , \port$1481$3 , \port$1481$2 , \port$1481$1 , \port$1481$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -34366,14 +48438,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2178$0 , \port$2180$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3757$0 , \port$3759$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$2178$0 ;
-  wire [2:0] \port$2178$0 ;
-  input [4:0] \port$2180$0 ;
-  wire [4:0] \port$2180$0 ;
+  input [2:0] \port$3757$0 ;
+  wire [2:0] \port$3757$0 ;
+  input [4:0] \port$3759$0 ;
+  wire [4:0] \port$3759$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -34411,18 +48483,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2178$0 , \port$2180$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2180$0 [2]),
-    .ADB11(\port$2180$0 [3]),
-    .ADB12(\port$2180$0 [4]),
+    .ADB10(\port$3759$0 [2]),
+    .ADB11(\port$3759$0 [3]),
+    .ADB12(\port$3759$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2178$0 [0]),
-    .ADB6(\port$2178$0 [1]),
-    .ADB7(\port$2178$0 [2]),
-    .ADB8(\port$2180$0 [0]),
-    .ADB9(\port$2180$0 [1]),
+    .ADB5(\port$3757$0 [0]),
+    .ADB6(\port$3757$0 [1]),
+    .ADB7(\port$3757$0 [2]),
+    .ADB8(\port$3759$0 [0]),
+    .ADB9(\port$3759$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -34541,18 +48613,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2178$0 , \port$2180$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2180$0 [2]),
-    .ADB11(\port$2180$0 [3]),
-    .ADB12(\port$2180$0 [4]),
+    .ADB10(\port$3759$0 [2]),
+    .ADB11(\port$3759$0 [3]),
+    .ADB12(\port$3759$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2178$0 [0]),
-    .ADB6(\port$2178$0 [1]),
-    .ADB7(\port$2178$0 [2]),
-    .ADB8(\port$2180$0 [0]),
-    .ADB9(\port$2180$0 [1]),
+    .ADB5(\port$3757$0 [0]),
+    .ADB6(\port$3757$0 [1]),
+    .ADB7(\port$3757$0 [2]),
+    .ADB8(\port$3759$0 [0]),
+    .ADB9(\port$3759$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -34646,7 +48718,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2178$0 , \port$2180$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$4154$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$5739$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -34771,8 +48843,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$4154$0 ;
-  wire [68:0] \port$4154$0 ;
+  input [68:0] \port$5739$0 ;
+  wire [68:0] \port$5739$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -35088,150 +49160,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1850$0 (\p$56 [0]),
-    .\port$1850$1 (\p$56 [1]),
-    .\port$1850$10 (\p$56 [10]),
-    .\port$1850$11 (\p$56 [11]),
-    .\port$1850$12 (\p$56 [12]),
-    .\port$1850$13 (\p$56 [13]),
-    .\port$1850$14 (\p$56 [14]),
-    .\port$1850$15 (\p$56 [15]),
-    .\port$1850$16 (\p$56 [16]),
-    .\port$1850$17 (\p$56 [17]),
-    .\port$1850$18 (\p$56 [18]),
-    .\port$1850$19 (\p$56 [19]),
-    .\port$1850$2 (\p$56 [2]),
-    .\port$1850$20 (\p$56 [20]),
-    .\port$1850$21 (\p$56 [21]),
-    .\port$1850$22 (\p$56 [22]),
-    .\port$1850$23 (\p$56 [23]),
-    .\port$1850$24 (\p$56 [24]),
-    .\port$1850$25 (\p$56 [25]),
-    .\port$1850$26 (\p$56 [26]),
-    .\port$1850$27 (\p$56 [27]),
-    .\port$1850$28 (\p$56 [28]),
-    .\port$1850$3 (\p$56 [3]),
-    .\port$1850$4 (\p$56 [4]),
-    .\port$1850$5 (\p$56 [5]),
-    .\port$1850$6 (\p$56 [6]),
-    .\port$1850$7 (\p$56 [7]),
-    .\port$1850$8 (\p$56 [8]),
-    .\port$1850$9 (\p$56 [9]),
+    .\port$3246$0 (\p$56 [0]),
+    .\port$3246$1 (\p$56 [1]),
+    .\port$3246$10 (\p$56 [10]),
+    .\port$3246$11 (\p$56 [11]),
+    .\port$3246$12 (\p$56 [12]),
+    .\port$3246$13 (\p$56 [13]),
+    .\port$3246$14 (\p$56 [14]),
+    .\port$3246$15 (\p$56 [15]),
+    .\port$3246$16 (\p$56 [16]),
+    .\port$3246$17 (\p$56 [17]),
+    .\port$3246$18 (\p$56 [18]),
+    .\port$3246$19 (\p$56 [19]),
+    .\port$3246$2 (\p$56 [2]),
+    .\port$3246$20 (\p$56 [20]),
+    .\port$3246$21 (\p$56 [21]),
+    .\port$3246$22 (\p$56 [22]),
+    .\port$3246$23 (\p$56 [23]),
+    .\port$3246$24 (\p$56 [24]),
+    .\port$3246$25 (\p$56 [25]),
+    .\port$3246$26 (\p$56 [26]),
+    .\port$3246$27 (\p$56 [27]),
+    .\port$3246$28 (\p$56 [28]),
+    .\port$3246$3 (\p$56 [3]),
+    .\port$3246$4 (\p$56 [4]),
+    .\port$3246$5 (\p$56 [5]),
+    .\port$3246$6 (\p$56 [6]),
+    .\port$3246$7 (\p$56 [7]),
+    .\port$3246$8 (\p$56 [8]),
+    .\port$3246$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1849$0 (\p$54 [0]),
-    .\port$1849$1 (\p$54 [1]),
-    .\port$1849$10 (\p$54 [10]),
-    .\port$1849$11 (\p$54 [11]),
-    .\port$1849$12 (\p$54 [12]),
-    .\port$1849$13 (\p$54 [13]),
-    .\port$1849$14 (\p$54 [14]),
-    .\port$1849$15 (\p$54 [15]),
-    .\port$1849$16 (\p$54 [16]),
-    .\port$1849$17 (\p$54 [17]),
-    .\port$1849$18 (\p$54 [18]),
-    .\port$1849$19 (\p$54 [19]),
-    .\port$1849$2 (\p$54 [2]),
-    .\port$1849$20 (\p$54 [20]),
-    .\port$1849$21 (\p$54 [21]),
-    .\port$1849$22 (\p$54 [22]),
-    .\port$1849$23 (\p$54 [23]),
-    .\port$1849$24 (\p$54 [24]),
-    .\port$1849$25 (\p$54 [25]),
-    .\port$1849$26 (\p$54 [26]),
-    .\port$1849$27 (\p$54 [27]),
-    .\port$1849$28 (\p$54 [28]),
-    .\port$1849$29 (\p$54 [29]),
-    .\port$1849$3 (\p$54 [3]),
-    .\port$1849$30 (\p$54 [30]),
-    .\port$1849$31 (\p$54 [31]),
-    .\port$1849$4 (\p$54 [4]),
-    .\port$1849$5 (\p$54 [5]),
-    .\port$1849$6 (\p$54 [6]),
-    .\port$1849$7 (\p$54 [7]),
-    .\port$1849$8 (\p$54 [8]),
-    .\port$1849$9 (\p$54 [9]),
+    .\port$3245$0 (\p$54 [0]),
+    .\port$3245$1 (\p$54 [1]),
+    .\port$3245$10 (\p$54 [10]),
+    .\port$3245$11 (\p$54 [11]),
+    .\port$3245$12 (\p$54 [12]),
+    .\port$3245$13 (\p$54 [13]),
+    .\port$3245$14 (\p$54 [14]),
+    .\port$3245$15 (\p$54 [15]),
+    .\port$3245$16 (\p$54 [16]),
+    .\port$3245$17 (\p$54 [17]),
+    .\port$3245$18 (\p$54 [18]),
+    .\port$3245$19 (\p$54 [19]),
+    .\port$3245$2 (\p$54 [2]),
+    .\port$3245$20 (\p$54 [20]),
+    .\port$3245$21 (\p$54 [21]),
+    .\port$3245$22 (\p$54 [22]),
+    .\port$3245$23 (\p$54 [23]),
+    .\port$3245$24 (\p$54 [24]),
+    .\port$3245$25 (\p$54 [25]),
+    .\port$3245$26 (\p$54 [26]),
+    .\port$3245$27 (\p$54 [27]),
+    .\port$3245$28 (\p$54 [28]),
+    .\port$3245$29 (\p$54 [29]),
+    .\port$3245$3 (\p$54 [3]),
+    .\port$3245$30 (\p$54 [30]),
+    .\port$3245$31 (\p$54 [31]),
+    .\port$3245$4 (\p$54 [4]),
+    .\port$3245$5 (\p$54 [5]),
+    .\port$3245$6 (\p$54 [6]),
+    .\port$3245$7 (\p$54 [7]),
+    .\port$3245$8 (\p$54 [8]),
+    .\port$3245$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1848$0 (\p$52 [0]),
-    .\port$1848$1 (\p$52 [1]),
-    .\port$1848$10 (\p$52 [10]),
-    .\port$1848$11 (\p$52 [11]),
-    .\port$1848$12 (\p$52 [12]),
-    .\port$1848$13 (\p$52 [13]),
-    .\port$1848$14 (\p$52 [14]),
-    .\port$1848$15 (\p$52 [15]),
-    .\port$1848$16 (\p$52 [16]),
-    .\port$1848$17 (\p$52 [17]),
-    .\port$1848$18 (\p$52 [18]),
-    .\port$1848$19 (\p$52 [19]),
-    .\port$1848$2 (\p$52 [2]),
-    .\port$1848$20 (\p$52 [20]),
-    .\port$1848$21 (\p$52 [21]),
-    .\port$1848$22 (\p$52 [22]),
-    .\port$1848$23 (\p$52 [23]),
-    .\port$1848$24 (\p$52 [24]),
-    .\port$1848$25 (\p$52 [25]),
-    .\port$1848$26 (\p$52 [26]),
-    .\port$1848$27 (\p$52 [27]),
-    .\port$1848$28 (\p$52 [28]),
-    .\port$1848$29 (\p$52 [29]),
-    .\port$1848$3 (\p$52 [3]),
-    .\port$1848$30 (\p$52 [30]),
-    .\port$1848$4 (\p$52 [4]),
-    .\port$1848$5 (\p$52 [5]),
-    .\port$1848$6 (\p$52 [6]),
-    .\port$1848$7 (\p$52 [7]),
-    .\port$1848$8 (\p$52 [8]),
-    .\port$1848$9 (\p$52 [9]),
+    .\port$3244$0 (\p$52 [0]),
+    .\port$3244$1 (\p$52 [1]),
+    .\port$3244$10 (\p$52 [10]),
+    .\port$3244$11 (\p$52 [11]),
+    .\port$3244$12 (\p$52 [12]),
+    .\port$3244$13 (\p$52 [13]),
+    .\port$3244$14 (\p$52 [14]),
+    .\port$3244$15 (\p$52 [15]),
+    .\port$3244$16 (\p$52 [16]),
+    .\port$3244$17 (\p$52 [17]),
+    .\port$3244$18 (\p$52 [18]),
+    .\port$3244$19 (\p$52 [19]),
+    .\port$3244$2 (\p$52 [2]),
+    .\port$3244$20 (\p$52 [20]),
+    .\port$3244$21 (\p$52 [21]),
+    .\port$3244$22 (\p$52 [22]),
+    .\port$3244$23 (\p$52 [23]),
+    .\port$3244$24 (\p$52 [24]),
+    .\port$3244$25 (\p$52 [25]),
+    .\port$3244$26 (\p$52 [26]),
+    .\port$3244$27 (\p$52 [27]),
+    .\port$3244$28 (\p$52 [28]),
+    .\port$3244$29 (\p$52 [29]),
+    .\port$3244$3 (\p$52 [3]),
+    .\port$3244$30 (\p$52 [30]),
+    .\port$3244$4 (\p$52 [4]),
+    .\port$3244$5 (\p$52 [5]),
+    .\port$3244$6 (\p$52 [6]),
+    .\port$3244$7 (\p$52 [7]),
+    .\port$3244$8 (\p$52 [8]),
+    .\port$3244$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1847$0 (p[0]),
-    .\port$1847$1 (p[1]),
-    .\port$1847$10 (p[10]),
-    .\port$1847$11 (p[11]),
-    .\port$1847$12 (p[12]),
-    .\port$1847$13 (p[13]),
-    .\port$1847$14 (p[14]),
-    .\port$1847$15 (p[15]),
-    .\port$1847$16 (p[16]),
-    .\port$1847$17 (p[17]),
-    .\port$1847$18 (p[18]),
-    .\port$1847$19 (p[19]),
-    .\port$1847$2 (p[2]),
-    .\port$1847$20 (p[20]),
-    .\port$1847$21 (p[21]),
-    .\port$1847$22 (p[22]),
-    .\port$1847$23 (p[23]),
-    .\port$1847$24 (p[24]),
-    .\port$1847$25 (p[25]),
-    .\port$1847$26 (p[26]),
-    .\port$1847$27 (p[27]),
-    .\port$1847$28 (p[28]),
-    .\port$1847$29 (p[29]),
-    .\port$1847$3 (p[3]),
-    .\port$1847$30 (p[30]),
-    .\port$1847$31 (p[31]),
-    .\port$1847$32 (p[32]),
-    .\port$1847$33 (p[33]),
-    .\port$1847$4 (p[4]),
-    .\port$1847$5 (p[5]),
-    .\port$1847$6 (p[6]),
-    .\port$1847$7 (p[7]),
-    .\port$1847$8 (p[8]),
-    .\port$1847$9 (p[9]),
+    .\port$3243$0 (p[0]),
+    .\port$3243$1 (p[1]),
+    .\port$3243$10 (p[10]),
+    .\port$3243$11 (p[11]),
+    .\port$3243$12 (p[12]),
+    .\port$3243$13 (p[13]),
+    .\port$3243$14 (p[14]),
+    .\port$3243$15 (p[15]),
+    .\port$3243$16 (p[16]),
+    .\port$3243$17 (p[17]),
+    .\port$3243$18 (p[18]),
+    .\port$3243$19 (p[19]),
+    .\port$3243$2 (p[2]),
+    .\port$3243$20 (p[20]),
+    .\port$3243$21 (p[21]),
+    .\port$3243$22 (p[22]),
+    .\port$3243$23 (p[23]),
+    .\port$3243$24 (p[24]),
+    .\port$3243$25 (p[25]),
+    .\port$3243$26 (p[26]),
+    .\port$3243$27 (p[27]),
+    .\port$3243$28 (p[28]),
+    .\port$3243$29 (p[29]),
+    .\port$3243$3 (p[3]),
+    .\port$3243$30 (p[30]),
+    .\port$3243$31 (p[31]),
+    .\port$3243$32 (p[32]),
+    .\port$3243$33 (p[33]),
+    .\port$3243$4 (p[4]),
+    .\port$3243$5 (p[5]),
+    .\port$3243$6 (p[6]),
+    .\port$3243$7 (p[7]),
+    .\port$3243$8 (p[8]),
+    .\port$3243$9 (p[9]),
     .rst(rst)
   );
   assign _036_[33] = _036_[34];
@@ -35389,17 +49461,17 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_048_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$4154$0 [31:0];
+      rq0_b0 <= \port$5739$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$4154$0 [68:63];
-      rq0_m0 <= \port$4154$0 [62:32];
+      rq0_e0 <= \port$5739$0 [68:63];
+      rq0_m0 <= \port$5739$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$1850$0 , \port$1850$1 , \port$1850$2 , \port$1850$3 , \port$1850$4 , \port$1850$5 , \port$1850$6 , \port$1850$7 , \port$1850$8 , \port$1850$9 , \port$1850$10 , \port$1850$11 , \port$1850$12 , \port$1850$13 , \port$1850$14 , \port$1850$15 , \port$1850$16 , \port$1850$17 , \port$1850$18 , \port$1850$19 
-, \port$1850$20 , \port$1850$21 , \port$1850$22 , \port$1850$23 , \port$1850$24 , \port$1850$25 , \port$1850$26 , \port$1850$27 , \port$1850$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$3246$0 , \port$3246$1 , \port$3246$2 , \port$3246$3 , \port$3246$4 , \port$3246$5 , \port$3246$6 , \port$3246$7 , \port$3246$8 , \port$3246$9 , \port$3246$10 , \port$3246$11 , \port$3246$12 , \port$3246$13 , \port$3246$14 , \port$3246$15 , \port$3246$16 , \port$3246$17 , \port$3246$18 , \port$3246$19 
+, \port$3246$20 , \port$3246$21 , \port$3246$22 , \port$3246$23 , \port$3246$24 , \port$3246$25 , \port$3246$26 , \port$3246$27 , \port$3246$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -35407,64 +49479,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$1850$0 , \port$1850$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1850$0 ;
-  wire \port$1850$0 ;
-  output \port$1850$1 ;
-  wire \port$1850$1 ;
-  output \port$1850$10 ;
-  wire \port$1850$10 ;
-  output \port$1850$11 ;
-  wire \port$1850$11 ;
-  output \port$1850$12 ;
-  wire \port$1850$12 ;
-  output \port$1850$13 ;
-  wire \port$1850$13 ;
-  output \port$1850$14 ;
-  wire \port$1850$14 ;
-  output \port$1850$15 ;
-  wire \port$1850$15 ;
-  output \port$1850$16 ;
-  wire \port$1850$16 ;
-  output \port$1850$17 ;
-  wire \port$1850$17 ;
-  output \port$1850$18 ;
-  wire \port$1850$18 ;
-  output \port$1850$19 ;
-  wire \port$1850$19 ;
-  output \port$1850$2 ;
-  wire \port$1850$2 ;
-  output \port$1850$20 ;
-  wire \port$1850$20 ;
-  output \port$1850$21 ;
-  wire \port$1850$21 ;
-  output \port$1850$22 ;
-  wire \port$1850$22 ;
-  output \port$1850$23 ;
-  wire \port$1850$23 ;
-  output \port$1850$24 ;
-  wire \port$1850$24 ;
-  output \port$1850$25 ;
-  wire \port$1850$25 ;
-  output \port$1850$26 ;
-  wire \port$1850$26 ;
-  output \port$1850$27 ;
-  wire \port$1850$27 ;
-  output \port$1850$28 ;
-  wire \port$1850$28 ;
-  output \port$1850$3 ;
-  wire \port$1850$3 ;
-  output \port$1850$4 ;
-  wire \port$1850$4 ;
-  output \port$1850$5 ;
-  wire \port$1850$5 ;
-  output \port$1850$6 ;
-  wire \port$1850$6 ;
-  output \port$1850$7 ;
-  wire \port$1850$7 ;
-  output \port$1850$8 ;
-  wire \port$1850$8 ;
-  output \port$1850$9 ;
-  wire \port$1850$9 ;
+  output \port$3246$0 ;
+  wire \port$3246$0 ;
+  output \port$3246$1 ;
+  wire \port$3246$1 ;
+  output \port$3246$10 ;
+  wire \port$3246$10 ;
+  output \port$3246$11 ;
+  wire \port$3246$11 ;
+  output \port$3246$12 ;
+  wire \port$3246$12 ;
+  output \port$3246$13 ;
+  wire \port$3246$13 ;
+  output \port$3246$14 ;
+  wire \port$3246$14 ;
+  output \port$3246$15 ;
+  wire \port$3246$15 ;
+  output \port$3246$16 ;
+  wire \port$3246$16 ;
+  output \port$3246$17 ;
+  wire \port$3246$17 ;
+  output \port$3246$18 ;
+  wire \port$3246$18 ;
+  output \port$3246$19 ;
+  wire \port$3246$19 ;
+  output \port$3246$2 ;
+  wire \port$3246$2 ;
+  output \port$3246$20 ;
+  wire \port$3246$20 ;
+  output \port$3246$21 ;
+  wire \port$3246$21 ;
+  output \port$3246$22 ;
+  wire \port$3246$22 ;
+  output \port$3246$23 ;
+  wire \port$3246$23 ;
+  output \port$3246$24 ;
+  wire \port$3246$24 ;
+  output \port$3246$25 ;
+  wire \port$3246$25 ;
+  output \port$3246$26 ;
+  wire \port$3246$26 ;
+  output \port$3246$27 ;
+  wire \port$3246$27 ;
+  output \port$3246$28 ;
+  wire \port$3246$28 ;
+  output \port$3246$3 ;
+  wire \port$3246$3 ;
+  output \port$3246$4 ;
+  wire \port$3246$4 ;
+  output \port$3246$5 ;
+  wire \port$3246$5 ;
+  output \port$3246$6 ;
+  wire \port$3246$6 ;
+  output \port$3246$7 ;
+  wire \port$3246$7 ;
+  output \port$3246$8 ;
+  wire \port$3246$8 ;
+  output \port$3246$9 ;
+  wire \port$3246$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -35540,54 +49612,54 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$1850$0 , \port$1850$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1850$0 ),
-    .P1(\port$1850$1 ),
-    .P10(\port$1850$10 ),
-    .P11(\port$1850$11 ),
-    .P12(\port$1850$12 ),
-    .P13(\port$1850$13 ),
-    .P14(\port$1850$14 ),
-    .P15(\port$1850$15 ),
-    .P16(\port$1850$16 ),
-    .P17(\port$1850$17 ),
-    .P18(\port$1850$18 ),
-    .P19(\port$1850$19 ),
-    .P2(\port$1850$2 ),
-    .P20(\port$1850$20 ),
-    .P21(\port$1850$21 ),
-    .P22(\port$1850$22 ),
-    .P23(\port$1850$23 ),
-    .P24(\port$1850$24 ),
-    .P25(\port$1850$25 ),
-    .P26(\port$1850$26 ),
-    .P27(\port$1850$27 ),
-    .P28(\port$1850$28 ),
+    .P0(\port$3246$0 ),
+    .P1(\port$3246$1 ),
+    .P10(\port$3246$10 ),
+    .P11(\port$3246$11 ),
+    .P12(\port$3246$12 ),
+    .P13(\port$3246$13 ),
+    .P14(\port$3246$14 ),
+    .P15(\port$3246$15 ),
+    .P16(\port$3246$16 ),
+    .P17(\port$3246$17 ),
+    .P18(\port$3246$18 ),
+    .P19(\port$3246$19 ),
+    .P2(\port$3246$2 ),
+    .P20(\port$3246$20 ),
+    .P21(\port$3246$21 ),
+    .P22(\port$3246$22 ),
+    .P23(\port$3246$23 ),
+    .P24(\port$3246$24 ),
+    .P25(\port$3246$25 ),
+    .P26(\port$3246$26 ),
+    .P27(\port$3246$27 ),
+    .P28(\port$3246$28 ),
     .P29(p36[29]),
-    .P3(\port$1850$3 ),
+    .P3(\port$3246$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1850$4 ),
-    .P5(\port$1850$5 ),
-    .P6(\port$1850$6 ),
-    .P7(\port$1850$7 ),
-    .P8(\port$1850$8 ),
-    .P9(\port$1850$9 ),
+    .P4(\port$3246$4 ),
+    .P5(\port$3246$5 ),
+    .P6(\port$3246$6 ),
+    .P7(\port$3246$7 ),
+    .P8(\port$3246$8 ),
+    .P9(\port$3246$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$1850$28 , \port$1850$27 , \port$1850$26 , \port$1850$25 , \port$1850$24 , \port$1850$23 , \port$1850$22 , \port$1850$21 , \port$1850$20 , \port$1850$19 , \port$1850$18 , \port$1850$17 , \port$1850$16 , \port$1850$15 , \port$1850$14 , \port$1850$13 , \port$1850$12 , \port$1850$11 , \port$1850$10 , \port$1850$9 , \port$1850$8 , \port$1850$7 , \port$1850$6 , \port$1850$5 , \port$1850$4 , \port$1850$3 , \port$1850$2 , \port$1850$1 , \port$1850$0  };
+  assign p36[28:0] = { \port$3246$28 , \port$3246$27 , \port$3246$26 , \port$3246$25 , \port$3246$24 , \port$3246$23 , \port$3246$22 , \port$3246$21 , \port$3246$20 , \port$3246$19 , \port$3246$18 , \port$3246$17 , \port$3246$16 , \port$3246$15 , \port$3246$14 , \port$3246$13 , \port$3246$12 , \port$3246$11 , \port$3246$10 , \port$3246$9 , \port$3246$8 , \port$3246$7 , \port$3246$6 , \port$3246$5 , \port$3246$4 , \port$3246$3 , \port$3246$2 , \port$3246$1 , \port$3246$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$1849$0 , \port$1849$1 , \port$1849$2 , \port$1849$3 , \port$1849$4 , \port$1849$5 , \port$1849$6 , \port$1849$7 , \port$1849$8 , \port$1849$9 , \port$1849$10 , \port$1849$11 , \port$1849$12 , \port$1849$13 , \port$1849$14 , \port$1849$15 , \port$1849$16 , \port$1849$17 , \port$1849$18 , \port$1849$19 
-, \port$1849$20 , \port$1849$21 , \port$1849$22 , \port$1849$23 , \port$1849$24 , \port$1849$25 , \port$1849$26 , \port$1849$27 , \port$1849$28 , \port$1849$29 , \port$1849$30 , \port$1849$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$3245$0 , \port$3245$1 , \port$3245$2 , \port$3245$3 , \port$3245$4 , \port$3245$5 , \port$3245$6 , \port$3245$7 , \port$3245$8 , \port$3245$9 , \port$3245$10 , \port$3245$11 , \port$3245$12 , \port$3245$13 , \port$3245$14 , \port$3245$15 , \port$3245$16 , \port$3245$17 , \port$3245$18 , \port$3245$19 
+, \port$3245$20 , \port$3245$21 , \port$3245$22 , \port$3245$23 , \port$3245$24 , \port$3245$25 , \port$3245$26 , \port$3245$27 , \port$3245$28 , \port$3245$29 , \port$3245$30 , \port$3245$31 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -35595,70 +49667,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1849$0 , \port$1849$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1849$0 ;
-  wire \port$1849$0 ;
-  output \port$1849$1 ;
-  wire \port$1849$1 ;
-  output \port$1849$10 ;
-  wire \port$1849$10 ;
-  output \port$1849$11 ;
-  wire \port$1849$11 ;
-  output \port$1849$12 ;
-  wire \port$1849$12 ;
-  output \port$1849$13 ;
-  wire \port$1849$13 ;
-  output \port$1849$14 ;
-  wire \port$1849$14 ;
-  output \port$1849$15 ;
-  wire \port$1849$15 ;
-  output \port$1849$16 ;
-  wire \port$1849$16 ;
-  output \port$1849$17 ;
-  wire \port$1849$17 ;
-  output \port$1849$18 ;
-  wire \port$1849$18 ;
-  output \port$1849$19 ;
-  wire \port$1849$19 ;
-  output \port$1849$2 ;
-  wire \port$1849$2 ;
-  output \port$1849$20 ;
-  wire \port$1849$20 ;
-  output \port$1849$21 ;
-  wire \port$1849$21 ;
-  output \port$1849$22 ;
-  wire \port$1849$22 ;
-  output \port$1849$23 ;
-  wire \port$1849$23 ;
-  output \port$1849$24 ;
-  wire \port$1849$24 ;
-  output \port$1849$25 ;
-  wire \port$1849$25 ;
-  output \port$1849$26 ;
-  wire \port$1849$26 ;
-  output \port$1849$27 ;
-  wire \port$1849$27 ;
-  output \port$1849$28 ;
-  wire \port$1849$28 ;
-  output \port$1849$29 ;
-  wire \port$1849$29 ;
-  output \port$1849$3 ;
-  wire \port$1849$3 ;
-  output \port$1849$30 ;
-  wire \port$1849$30 ;
-  output \port$1849$31 ;
-  wire \port$1849$31 ;
-  output \port$1849$4 ;
-  wire \port$1849$4 ;
-  output \port$1849$5 ;
-  wire \port$1849$5 ;
-  output \port$1849$6 ;
-  wire \port$1849$6 ;
-  output \port$1849$7 ;
-  wire \port$1849$7 ;
-  output \port$1849$8 ;
-  wire \port$1849$8 ;
-  output \port$1849$9 ;
-  wire \port$1849$9 ;
+  output \port$3245$0 ;
+  wire \port$3245$0 ;
+  output \port$3245$1 ;
+  wire \port$3245$1 ;
+  output \port$3245$10 ;
+  wire \port$3245$10 ;
+  output \port$3245$11 ;
+  wire \port$3245$11 ;
+  output \port$3245$12 ;
+  wire \port$3245$12 ;
+  output \port$3245$13 ;
+  wire \port$3245$13 ;
+  output \port$3245$14 ;
+  wire \port$3245$14 ;
+  output \port$3245$15 ;
+  wire \port$3245$15 ;
+  output \port$3245$16 ;
+  wire \port$3245$16 ;
+  output \port$3245$17 ;
+  wire \port$3245$17 ;
+  output \port$3245$18 ;
+  wire \port$3245$18 ;
+  output \port$3245$19 ;
+  wire \port$3245$19 ;
+  output \port$3245$2 ;
+  wire \port$3245$2 ;
+  output \port$3245$20 ;
+  wire \port$3245$20 ;
+  output \port$3245$21 ;
+  wire \port$3245$21 ;
+  output \port$3245$22 ;
+  wire \port$3245$22 ;
+  output \port$3245$23 ;
+  wire \port$3245$23 ;
+  output \port$3245$24 ;
+  wire \port$3245$24 ;
+  output \port$3245$25 ;
+  wire \port$3245$25 ;
+  output \port$3245$26 ;
+  wire \port$3245$26 ;
+  output \port$3245$27 ;
+  wire \port$3245$27 ;
+  output \port$3245$28 ;
+  wire \port$3245$28 ;
+  output \port$3245$29 ;
+  wire \port$3245$29 ;
+  output \port$3245$3 ;
+  wire \port$3245$3 ;
+  output \port$3245$30 ;
+  wire \port$3245$30 ;
+  output \port$3245$31 ;
+  wire \port$3245$31 ;
+  output \port$3245$4 ;
+  wire \port$3245$4 ;
+  output \port$3245$5 ;
+  wire \port$3245$5 ;
+  output \port$3245$6 ;
+  wire \port$3245$6 ;
+  output \port$3245$7 ;
+  wire \port$3245$7 ;
+  output \port$3245$8 ;
+  wire \port$3245$8 ;
+  output \port$3245$9 ;
+  wire \port$3245$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -35734,54 +49806,54 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1849$0 , \port$1849$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1849$0 ),
-    .P1(\port$1849$1 ),
-    .P10(\port$1849$10 ),
-    .P11(\port$1849$11 ),
-    .P12(\port$1849$12 ),
-    .P13(\port$1849$13 ),
-    .P14(\port$1849$14 ),
-    .P15(\port$1849$15 ),
-    .P16(\port$1849$16 ),
-    .P17(\port$1849$17 ),
-    .P18(\port$1849$18 ),
-    .P19(\port$1849$19 ),
-    .P2(\port$1849$2 ),
-    .P20(\port$1849$20 ),
-    .P21(\port$1849$21 ),
-    .P22(\port$1849$22 ),
-    .P23(\port$1849$23 ),
-    .P24(\port$1849$24 ),
-    .P25(\port$1849$25 ),
-    .P26(\port$1849$26 ),
-    .P27(\port$1849$27 ),
-    .P28(\port$1849$28 ),
-    .P29(\port$1849$29 ),
-    .P3(\port$1849$3 ),
-    .P30(\port$1849$30 ),
-    .P31(\port$1849$31 ),
+    .P0(\port$3245$0 ),
+    .P1(\port$3245$1 ),
+    .P10(\port$3245$10 ),
+    .P11(\port$3245$11 ),
+    .P12(\port$3245$12 ),
+    .P13(\port$3245$13 ),
+    .P14(\port$3245$14 ),
+    .P15(\port$3245$15 ),
+    .P16(\port$3245$16 ),
+    .P17(\port$3245$17 ),
+    .P18(\port$3245$18 ),
+    .P19(\port$3245$19 ),
+    .P2(\port$3245$2 ),
+    .P20(\port$3245$20 ),
+    .P21(\port$3245$21 ),
+    .P22(\port$3245$22 ),
+    .P23(\port$3245$23 ),
+    .P24(\port$3245$24 ),
+    .P25(\port$3245$25 ),
+    .P26(\port$3245$26 ),
+    .P27(\port$3245$27 ),
+    .P28(\port$3245$28 ),
+    .P29(\port$3245$29 ),
+    .P3(\port$3245$3 ),
+    .P30(\port$3245$30 ),
+    .P31(\port$3245$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1849$4 ),
-    .P5(\port$1849$5 ),
-    .P6(\port$1849$6 ),
-    .P7(\port$1849$7 ),
-    .P8(\port$1849$8 ),
-    .P9(\port$1849$9 ),
+    .P4(\port$3245$4 ),
+    .P5(\port$3245$5 ),
+    .P6(\port$3245$6 ),
+    .P7(\port$3245$7 ),
+    .P8(\port$3245$8 ),
+    .P9(\port$3245$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$1849$31 , \port$1849$30 , \port$1849$29 , \port$1849$28 , \port$1849$27 , \port$1849$26 , \port$1849$25 , \port$1849$24 , \port$1849$23 , \port$1849$22 , \port$1849$21 , \port$1849$20 , \port$1849$19 , \port$1849$18 , \port$1849$17 , \port$1849$16 , \port$1849$15 , \port$1849$14 , \port$1849$13 , \port$1849$12 , \port$1849$11 , \port$1849$10 , \port$1849$9 , \port$1849$8 , \port$1849$7 , \port$1849$6 , \port$1849$5 , \port$1849$4 , \port$1849$3 , \port$1849$2 , \port$1849$1 , \port$1849$0  };
+  assign p36[31:0] = { \port$3245$31 , \port$3245$30 , \port$3245$29 , \port$3245$28 , \port$3245$27 , \port$3245$26 , \port$3245$25 , \port$3245$24 , \port$3245$23 , \port$3245$22 , \port$3245$21 , \port$3245$20 , \port$3245$19 , \port$3245$18 , \port$3245$17 , \port$3245$16 , \port$3245$15 , \port$3245$14 , \port$3245$13 , \port$3245$12 , \port$3245$11 , \port$3245$10 , \port$3245$9 , \port$3245$8 , \port$3245$7 , \port$3245$6 , \port$3245$5 , \port$3245$4 , \port$3245$3 , \port$3245$2 , \port$3245$1 , \port$3245$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$1848$0 , \port$1848$1 , \port$1848$2 , \port$1848$3 , \port$1848$4 , \port$1848$5 , \port$1848$6 , \port$1848$7 , \port$1848$8 , \port$1848$9 , \port$1848$10 , \port$1848$11 , \port$1848$12 , \port$1848$13 , \port$1848$14 , \port$1848$15 , \port$1848$16 , \port$1848$17 , \port$1848$18 , \port$1848$19 
-, \port$1848$20 , \port$1848$21 , \port$1848$22 , \port$1848$23 , \port$1848$24 , \port$1848$25 , \port$1848$26 , \port$1848$27 , \port$1848$28 , \port$1848$29 , \port$1848$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$3244$0 , \port$3244$1 , \port$3244$2 , \port$3244$3 , \port$3244$4 , \port$3244$5 , \port$3244$6 , \port$3244$7 , \port$3244$8 , \port$3244$9 , \port$3244$10 , \port$3244$11 , \port$3244$12 , \port$3244$13 , \port$3244$14 , \port$3244$15 , \port$3244$16 , \port$3244$17 , \port$3244$18 , \port$3244$19 
+, \port$3244$20 , \port$3244$21 , \port$3244$22 , \port$3244$23 , \port$3244$24 , \port$3244$25 , \port$3244$26 , \port$3244$27 , \port$3244$28 , \port$3244$29 , \port$3244$30 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -35789,68 +49861,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1848$0 , \port$1848$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1848$0 ;
-  wire \port$1848$0 ;
-  output \port$1848$1 ;
-  wire \port$1848$1 ;
-  output \port$1848$10 ;
-  wire \port$1848$10 ;
-  output \port$1848$11 ;
-  wire \port$1848$11 ;
-  output \port$1848$12 ;
-  wire \port$1848$12 ;
-  output \port$1848$13 ;
-  wire \port$1848$13 ;
-  output \port$1848$14 ;
-  wire \port$1848$14 ;
-  output \port$1848$15 ;
-  wire \port$1848$15 ;
-  output \port$1848$16 ;
-  wire \port$1848$16 ;
-  output \port$1848$17 ;
-  wire \port$1848$17 ;
-  output \port$1848$18 ;
-  wire \port$1848$18 ;
-  output \port$1848$19 ;
-  wire \port$1848$19 ;
-  output \port$1848$2 ;
-  wire \port$1848$2 ;
-  output \port$1848$20 ;
-  wire \port$1848$20 ;
-  output \port$1848$21 ;
-  wire \port$1848$21 ;
-  output \port$1848$22 ;
-  wire \port$1848$22 ;
-  output \port$1848$23 ;
-  wire \port$1848$23 ;
-  output \port$1848$24 ;
-  wire \port$1848$24 ;
-  output \port$1848$25 ;
-  wire \port$1848$25 ;
-  output \port$1848$26 ;
-  wire \port$1848$26 ;
-  output \port$1848$27 ;
-  wire \port$1848$27 ;
-  output \port$1848$28 ;
-  wire \port$1848$28 ;
-  output \port$1848$29 ;
-  wire \port$1848$29 ;
-  output \port$1848$3 ;
-  wire \port$1848$3 ;
-  output \port$1848$30 ;
-  wire \port$1848$30 ;
-  output \port$1848$4 ;
-  wire \port$1848$4 ;
-  output \port$1848$5 ;
-  wire \port$1848$5 ;
-  output \port$1848$6 ;
-  wire \port$1848$6 ;
-  output \port$1848$7 ;
-  wire \port$1848$7 ;
-  output \port$1848$8 ;
-  wire \port$1848$8 ;
-  output \port$1848$9 ;
-  wire \port$1848$9 ;
+  output \port$3244$0 ;
+  wire \port$3244$0 ;
+  output \port$3244$1 ;
+  wire \port$3244$1 ;
+  output \port$3244$10 ;
+  wire \port$3244$10 ;
+  output \port$3244$11 ;
+  wire \port$3244$11 ;
+  output \port$3244$12 ;
+  wire \port$3244$12 ;
+  output \port$3244$13 ;
+  wire \port$3244$13 ;
+  output \port$3244$14 ;
+  wire \port$3244$14 ;
+  output \port$3244$15 ;
+  wire \port$3244$15 ;
+  output \port$3244$16 ;
+  wire \port$3244$16 ;
+  output \port$3244$17 ;
+  wire \port$3244$17 ;
+  output \port$3244$18 ;
+  wire \port$3244$18 ;
+  output \port$3244$19 ;
+  wire \port$3244$19 ;
+  output \port$3244$2 ;
+  wire \port$3244$2 ;
+  output \port$3244$20 ;
+  wire \port$3244$20 ;
+  output \port$3244$21 ;
+  wire \port$3244$21 ;
+  output \port$3244$22 ;
+  wire \port$3244$22 ;
+  output \port$3244$23 ;
+  wire \port$3244$23 ;
+  output \port$3244$24 ;
+  wire \port$3244$24 ;
+  output \port$3244$25 ;
+  wire \port$3244$25 ;
+  output \port$3244$26 ;
+  wire \port$3244$26 ;
+  output \port$3244$27 ;
+  wire \port$3244$27 ;
+  output \port$3244$28 ;
+  wire \port$3244$28 ;
+  output \port$3244$29 ;
+  wire \port$3244$29 ;
+  output \port$3244$3 ;
+  wire \port$3244$3 ;
+  output \port$3244$30 ;
+  wire \port$3244$30 ;
+  output \port$3244$4 ;
+  wire \port$3244$4 ;
+  output \port$3244$5 ;
+  wire \port$3244$5 ;
+  output \port$3244$6 ;
+  wire \port$3244$6 ;
+  output \port$3244$7 ;
+  wire \port$3244$7 ;
+  output \port$3244$8 ;
+  wire \port$3244$8 ;
+  output \port$3244$9 ;
+  wire \port$3244$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -35926,54 +49998,54 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1848$0 , \port$1848$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1848$0 ),
-    .P1(\port$1848$1 ),
-    .P10(\port$1848$10 ),
-    .P11(\port$1848$11 ),
-    .P12(\port$1848$12 ),
-    .P13(\port$1848$13 ),
-    .P14(\port$1848$14 ),
-    .P15(\port$1848$15 ),
-    .P16(\port$1848$16 ),
-    .P17(\port$1848$17 ),
-    .P18(\port$1848$18 ),
-    .P19(\port$1848$19 ),
-    .P2(\port$1848$2 ),
-    .P20(\port$1848$20 ),
-    .P21(\port$1848$21 ),
-    .P22(\port$1848$22 ),
-    .P23(\port$1848$23 ),
-    .P24(\port$1848$24 ),
-    .P25(\port$1848$25 ),
-    .P26(\port$1848$26 ),
-    .P27(\port$1848$27 ),
-    .P28(\port$1848$28 ),
-    .P29(\port$1848$29 ),
-    .P3(\port$1848$3 ),
-    .P30(\port$1848$30 ),
+    .P0(\port$3244$0 ),
+    .P1(\port$3244$1 ),
+    .P10(\port$3244$10 ),
+    .P11(\port$3244$11 ),
+    .P12(\port$3244$12 ),
+    .P13(\port$3244$13 ),
+    .P14(\port$3244$14 ),
+    .P15(\port$3244$15 ),
+    .P16(\port$3244$16 ),
+    .P17(\port$3244$17 ),
+    .P18(\port$3244$18 ),
+    .P19(\port$3244$19 ),
+    .P2(\port$3244$2 ),
+    .P20(\port$3244$20 ),
+    .P21(\port$3244$21 ),
+    .P22(\port$3244$22 ),
+    .P23(\port$3244$23 ),
+    .P24(\port$3244$24 ),
+    .P25(\port$3244$25 ),
+    .P26(\port$3244$26 ),
+    .P27(\port$3244$27 ),
+    .P28(\port$3244$28 ),
+    .P29(\port$3244$29 ),
+    .P3(\port$3244$3 ),
+    .P30(\port$3244$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1848$4 ),
-    .P5(\port$1848$5 ),
-    .P6(\port$1848$6 ),
-    .P7(\port$1848$7 ),
-    .P8(\port$1848$8 ),
-    .P9(\port$1848$9 ),
+    .P4(\port$3244$4 ),
+    .P5(\port$3244$5 ),
+    .P6(\port$3244$6 ),
+    .P7(\port$3244$7 ),
+    .P8(\port$3244$8 ),
+    .P9(\port$3244$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$1848$30 , \port$1848$29 , \port$1848$28 , \port$1848$27 , \port$1848$26 , \port$1848$25 , \port$1848$24 , \port$1848$23 , \port$1848$22 , \port$1848$21 , \port$1848$20 , \port$1848$19 , \port$1848$18 , \port$1848$17 , \port$1848$16 , \port$1848$15 , \port$1848$14 , \port$1848$13 , \port$1848$12 , \port$1848$11 , \port$1848$10 , \port$1848$9 , \port$1848$8 , \port$1848$7 , \port$1848$6 , \port$1848$5 , \port$1848$4 , \port$1848$3 , \port$1848$2 , \port$1848$1 , \port$1848$0  };
+  assign p36[30:0] = { \port$3244$30 , \port$3244$29 , \port$3244$28 , \port$3244$27 , \port$3244$26 , \port$3244$25 , \port$3244$24 , \port$3244$23 , \port$3244$22 , \port$3244$21 , \port$3244$20 , \port$3244$19 , \port$3244$18 , \port$3244$17 , \port$3244$16 , \port$3244$15 , \port$3244$14 , \port$3244$13 , \port$3244$12 , \port$3244$11 , \port$3244$10 , \port$3244$9 , \port$3244$8 , \port$3244$7 , \port$3244$6 , \port$3244$5 , \port$3244$4 , \port$3244$3 , \port$3244$2 , \port$3244$1 , \port$3244$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$1847$0 , \port$1847$1 , \port$1847$2 , \port$1847$3 , \port$1847$4 , \port$1847$5 , \port$1847$6 , \port$1847$7 , \port$1847$8 , \port$1847$9 , \port$1847$10 , \port$1847$11 , \port$1847$12 , \port$1847$13 , \port$1847$14 , \port$1847$15 , \port$1847$16 , \port$1847$17 , \port$1847$18 , \port$1847$19 
-, \port$1847$20 , \port$1847$21 , \port$1847$22 , \port$1847$23 , \port$1847$24 , \port$1847$25 , \port$1847$26 , \port$1847$27 , \port$1847$28 , \port$1847$29 , \port$1847$30 , \port$1847$31 , \port$1847$32 , \port$1847$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$3243$0 , \port$3243$1 , \port$3243$2 , \port$3243$3 , \port$3243$4 , \port$3243$5 , \port$3243$6 , \port$3243$7 , \port$3243$8 , \port$3243$9 , \port$3243$10 , \port$3243$11 , \port$3243$12 , \port$3243$13 , \port$3243$14 , \port$3243$15 , \port$3243$16 , \port$3243$17 , \port$3243$18 , \port$3243$19 
+, \port$3243$20 , \port$3243$21 , \port$3243$22 , \port$3243$23 , \port$3243$24 , \port$3243$25 , \port$3243$26 , \port$3243$27 , \port$3243$28 , \port$3243$29 , \port$3243$30 , \port$3243$31 , \port$3243$32 , \port$3243$33 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -35981,74 +50053,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$1847$0 , \port$1847$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1847$0 ;
-  wire \port$1847$0 ;
-  output \port$1847$1 ;
-  wire \port$1847$1 ;
-  output \port$1847$10 ;
-  wire \port$1847$10 ;
-  output \port$1847$11 ;
-  wire \port$1847$11 ;
-  output \port$1847$12 ;
-  wire \port$1847$12 ;
-  output \port$1847$13 ;
-  wire \port$1847$13 ;
-  output \port$1847$14 ;
-  wire \port$1847$14 ;
-  output \port$1847$15 ;
-  wire \port$1847$15 ;
-  output \port$1847$16 ;
-  wire \port$1847$16 ;
-  output \port$1847$17 ;
-  wire \port$1847$17 ;
-  output \port$1847$18 ;
-  wire \port$1847$18 ;
-  output \port$1847$19 ;
-  wire \port$1847$19 ;
-  output \port$1847$2 ;
-  wire \port$1847$2 ;
-  output \port$1847$20 ;
-  wire \port$1847$20 ;
-  output \port$1847$21 ;
-  wire \port$1847$21 ;
-  output \port$1847$22 ;
-  wire \port$1847$22 ;
-  output \port$1847$23 ;
-  wire \port$1847$23 ;
-  output \port$1847$24 ;
-  wire \port$1847$24 ;
-  output \port$1847$25 ;
-  wire \port$1847$25 ;
-  output \port$1847$26 ;
-  wire \port$1847$26 ;
-  output \port$1847$27 ;
-  wire \port$1847$27 ;
-  output \port$1847$28 ;
-  wire \port$1847$28 ;
-  output \port$1847$29 ;
-  wire \port$1847$29 ;
-  output \port$1847$3 ;
-  wire \port$1847$3 ;
-  output \port$1847$30 ;
-  wire \port$1847$30 ;
-  output \port$1847$31 ;
-  wire \port$1847$31 ;
-  output \port$1847$32 ;
-  wire \port$1847$32 ;
-  output \port$1847$33 ;
-  wire \port$1847$33 ;
-  output \port$1847$4 ;
-  wire \port$1847$4 ;
-  output \port$1847$5 ;
-  wire \port$1847$5 ;
-  output \port$1847$6 ;
-  wire \port$1847$6 ;
-  output \port$1847$7 ;
-  wire \port$1847$7 ;
-  output \port$1847$8 ;
-  wire \port$1847$8 ;
-  output \port$1847$9 ;
-  wire \port$1847$9 ;
+  output \port$3243$0 ;
+  wire \port$3243$0 ;
+  output \port$3243$1 ;
+  wire \port$3243$1 ;
+  output \port$3243$10 ;
+  wire \port$3243$10 ;
+  output \port$3243$11 ;
+  wire \port$3243$11 ;
+  output \port$3243$12 ;
+  wire \port$3243$12 ;
+  output \port$3243$13 ;
+  wire \port$3243$13 ;
+  output \port$3243$14 ;
+  wire \port$3243$14 ;
+  output \port$3243$15 ;
+  wire \port$3243$15 ;
+  output \port$3243$16 ;
+  wire \port$3243$16 ;
+  output \port$3243$17 ;
+  wire \port$3243$17 ;
+  output \port$3243$18 ;
+  wire \port$3243$18 ;
+  output \port$3243$19 ;
+  wire \port$3243$19 ;
+  output \port$3243$2 ;
+  wire \port$3243$2 ;
+  output \port$3243$20 ;
+  wire \port$3243$20 ;
+  output \port$3243$21 ;
+  wire \port$3243$21 ;
+  output \port$3243$22 ;
+  wire \port$3243$22 ;
+  output \port$3243$23 ;
+  wire \port$3243$23 ;
+  output \port$3243$24 ;
+  wire \port$3243$24 ;
+  output \port$3243$25 ;
+  wire \port$3243$25 ;
+  output \port$3243$26 ;
+  wire \port$3243$26 ;
+  output \port$3243$27 ;
+  wire \port$3243$27 ;
+  output \port$3243$28 ;
+  wire \port$3243$28 ;
+  output \port$3243$29 ;
+  wire \port$3243$29 ;
+  output \port$3243$3 ;
+  wire \port$3243$3 ;
+  output \port$3243$30 ;
+  wire \port$3243$30 ;
+  output \port$3243$31 ;
+  wire \port$3243$31 ;
+  output \port$3243$32 ;
+  wire \port$3243$32 ;
+  output \port$3243$33 ;
+  wire \port$3243$33 ;
+  output \port$3243$4 ;
+  wire \port$3243$4 ;
+  output \port$3243$5 ;
+  wire \port$3243$5 ;
+  output \port$3243$6 ;
+  wire \port$3243$6 ;
+  output \port$3243$7 ;
+  wire \port$3243$7 ;
+  output \port$3243$8 ;
+  wire \port$3243$8 ;
+  output \port$3243$9 ;
+  wire \port$3243$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -36124,47 +50196,47 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$1847$0 , \port$1847$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1847$0 ),
-    .P1(\port$1847$1 ),
-    .P10(\port$1847$10 ),
-    .P11(\port$1847$11 ),
-    .P12(\port$1847$12 ),
-    .P13(\port$1847$13 ),
-    .P14(\port$1847$14 ),
-    .P15(\port$1847$15 ),
-    .P16(\port$1847$16 ),
-    .P17(\port$1847$17 ),
-    .P18(\port$1847$18 ),
-    .P19(\port$1847$19 ),
-    .P2(\port$1847$2 ),
-    .P20(\port$1847$20 ),
-    .P21(\port$1847$21 ),
-    .P22(\port$1847$22 ),
-    .P23(\port$1847$23 ),
-    .P24(\port$1847$24 ),
-    .P25(\port$1847$25 ),
-    .P26(\port$1847$26 ),
-    .P27(\port$1847$27 ),
-    .P28(\port$1847$28 ),
-    .P29(\port$1847$29 ),
-    .P3(\port$1847$3 ),
-    .P30(\port$1847$30 ),
-    .P31(\port$1847$31 ),
-    .P32(\port$1847$32 ),
-    .P33(\port$1847$33 ),
+    .P0(\port$3243$0 ),
+    .P1(\port$3243$1 ),
+    .P10(\port$3243$10 ),
+    .P11(\port$3243$11 ),
+    .P12(\port$3243$12 ),
+    .P13(\port$3243$13 ),
+    .P14(\port$3243$14 ),
+    .P15(\port$3243$15 ),
+    .P16(\port$3243$16 ),
+    .P17(\port$3243$17 ),
+    .P18(\port$3243$18 ),
+    .P19(\port$3243$19 ),
+    .P2(\port$3243$2 ),
+    .P20(\port$3243$20 ),
+    .P21(\port$3243$21 ),
+    .P22(\port$3243$22 ),
+    .P23(\port$3243$23 ),
+    .P24(\port$3243$24 ),
+    .P25(\port$3243$25 ),
+    .P26(\port$3243$26 ),
+    .P27(\port$3243$27 ),
+    .P28(\port$3243$28 ),
+    .P29(\port$3243$29 ),
+    .P3(\port$3243$3 ),
+    .P30(\port$3243$30 ),
+    .P31(\port$3243$31 ),
+    .P32(\port$3243$32 ),
+    .P33(\port$3243$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1847$4 ),
-    .P5(\port$1847$5 ),
-    .P6(\port$1847$6 ),
-    .P7(\port$1847$7 ),
-    .P8(\port$1847$8 ),
-    .P9(\port$1847$9 ),
+    .P4(\port$3243$4 ),
+    .P5(\port$3243$5 ),
+    .P6(\port$3243$6 ),
+    .P7(\port$3243$7 ),
+    .P8(\port$3243$8 ),
+    .P9(\port$3243$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$1847$33 , \port$1847$32 , \port$1847$31 , \port$1847$30 , \port$1847$29 , \port$1847$28 , \port$1847$27 , \port$1847$26 , \port$1847$25 , \port$1847$24 , \port$1847$23 , \port$1847$22 , \port$1847$21 , \port$1847$20 , \port$1847$19 , \port$1847$18 , \port$1847$17 , \port$1847$16 , \port$1847$15 , \port$1847$14 , \port$1847$13 , \port$1847$12 , \port$1847$11 , \port$1847$10 , \port$1847$9 , \port$1847$8 , \port$1847$7 , \port$1847$6 , \port$1847$5 , \port$1847$4 , \port$1847$3 , \port$1847$2 , \port$1847$1 , \port$1847$0  };
+  assign p36[33:0] = { \port$3243$33 , \port$3243$32 , \port$3243$31 , \port$3243$30 , \port$3243$29 , \port$3243$28 , \port$3243$27 , \port$3243$26 , \port$3243$25 , \port$3243$24 , \port$3243$23 , \port$3243$22 , \port$3243$21 , \port$3243$20 , \port$3243$19 , \port$3243$18 , \port$3243$17 , \port$3243$16 , \port$3243$15 , \port$3243$14 , \port$3243$13 , \port$3243$12 , \port$3243$11 , \port$3243$10 , \port$3243$9 , \port$3243$8 , \port$3243$7 , \port$3243$6 , \port$3243$5 , \port$3243$4 , \port$3243$3 , \port$3243$2 , \port$3243$1 , \port$3243$0  };
 endmodule

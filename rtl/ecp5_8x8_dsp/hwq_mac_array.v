@@ -13,33 +13,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   (* unused_bits = "3" *)
   wire [3:0] _007_;
   wire _008_;
-  (* unused_bits = "3" *)
-  wire [3:0] _009_;
   wire _010_;
   (* unused_bits = "3" *)
   wire [3:0] _012_;
   wire _013_;
-  (* unused_bits = "3" *)
-  wire [3:0] _014_;
   wire _015_;
   wire _016_;
-  wire _064_;
-  wire _078_;
-  wire [3:0] _079_;
-  wire _080_;
-  wire [2:0] _081_;
-  wire [3:0] _082_;
-  wire _083_;
-  wire _084_;
-  wire _085_;
-  wire _086_;
-  wire _087_;
-  wire _088_;
-  wire _089_;
-  wire _090_;
-  wire _091_;
-  wire [2:0] _092_;
-  wire [3:0] _093_;
+  wire _018_;
+  wire [3:0] _019_;
+  wire _020_;
+  wire [2:0] _021_;
+  wire [3:0] _023_;
+  wire _025_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire _035_;
+  wire [2:0] _036_;
+  wire [3:0] _037_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -119,6 +115,1462 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [2:0] drain_row5 = 3'h0;
   reg [2:0] drain_row6 = 3'h0;
   reg [2:0] drain_row7 = 3'h0;
+  wire drain_sel0_g0_f0_0;
+  wire drain_sel0_g0_f0_1;
+  wire drain_sel0_g0_f0_10;
+  wire drain_sel0_g0_f0_11;
+  wire drain_sel0_g0_f0_12;
+  wire drain_sel0_g0_f0_13;
+  wire drain_sel0_g0_f0_14;
+  wire drain_sel0_g0_f0_15;
+  wire drain_sel0_g0_f0_16;
+  wire drain_sel0_g0_f0_17;
+  wire drain_sel0_g0_f0_18;
+  wire drain_sel0_g0_f0_19;
+  wire drain_sel0_g0_f0_2;
+  wire drain_sel0_g0_f0_20;
+  wire drain_sel0_g0_f0_21;
+  wire drain_sel0_g0_f0_22;
+  wire drain_sel0_g0_f0_23;
+  wire drain_sel0_g0_f0_24;
+  wire drain_sel0_g0_f0_25;
+  wire drain_sel0_g0_f0_3;
+  wire drain_sel0_g0_f0_4;
+  wire drain_sel0_g0_f0_5;
+  wire drain_sel0_g0_f0_6;
+  wire drain_sel0_g0_f0_7;
+  wire drain_sel0_g0_f0_8;
+  wire drain_sel0_g0_f0_9;
+  wire drain_sel0_g0_f1_0;
+  wire drain_sel0_g0_f1_1;
+  wire drain_sel0_g0_f1_10;
+  wire drain_sel0_g0_f1_11;
+  wire drain_sel0_g0_f1_12;
+  wire drain_sel0_g0_f1_13;
+  wire drain_sel0_g0_f1_14;
+  wire drain_sel0_g0_f1_15;
+  wire drain_sel0_g0_f1_16;
+  wire drain_sel0_g0_f1_17;
+  wire drain_sel0_g0_f1_18;
+  wire drain_sel0_g0_f1_19;
+  wire drain_sel0_g0_f1_2;
+  wire drain_sel0_g0_f1_20;
+  wire drain_sel0_g0_f1_21;
+  wire drain_sel0_g0_f1_22;
+  wire drain_sel0_g0_f1_23;
+  wire drain_sel0_g0_f1_24;
+  wire drain_sel0_g0_f1_25;
+  wire drain_sel0_g0_f1_3;
+  wire drain_sel0_g0_f1_4;
+  wire drain_sel0_g0_f1_5;
+  wire drain_sel0_g0_f1_6;
+  wire drain_sel0_g0_f1_7;
+  wire drain_sel0_g0_f1_8;
+  wire drain_sel0_g0_f1_9;
+  wire drain_sel0_g0_l0_0;
+  wire drain_sel0_g0_l0_1;
+  wire drain_sel0_g0_l0_10;
+  wire drain_sel0_g0_l0_11;
+  wire drain_sel0_g0_l0_12;
+  wire drain_sel0_g0_l0_13;
+  wire drain_sel0_g0_l0_14;
+  wire drain_sel0_g0_l0_15;
+  wire drain_sel0_g0_l0_16;
+  wire drain_sel0_g0_l0_17;
+  wire drain_sel0_g0_l0_18;
+  wire drain_sel0_g0_l0_19;
+  wire drain_sel0_g0_l0_2;
+  wire drain_sel0_g0_l0_20;
+  wire drain_sel0_g0_l0_21;
+  wire drain_sel0_g0_l0_22;
+  wire drain_sel0_g0_l0_23;
+  wire drain_sel0_g0_l0_24;
+  wire drain_sel0_g0_l0_25;
+  wire drain_sel0_g0_l0_3;
+  wire drain_sel0_g0_l0_4;
+  wire drain_sel0_g0_l0_5;
+  wire drain_sel0_g0_l0_6;
+  wire drain_sel0_g0_l0_7;
+  wire drain_sel0_g0_l0_8;
+  wire drain_sel0_g0_l0_9;
+  wire drain_sel0_g0_l1_0;
+  wire drain_sel0_g0_l1_1;
+  wire drain_sel0_g0_l1_10;
+  wire drain_sel0_g0_l1_11;
+  wire drain_sel0_g0_l1_12;
+  wire drain_sel0_g0_l1_13;
+  wire drain_sel0_g0_l1_14;
+  wire drain_sel0_g0_l1_15;
+  wire drain_sel0_g0_l1_16;
+  wire drain_sel0_g0_l1_17;
+  wire drain_sel0_g0_l1_18;
+  wire drain_sel0_g0_l1_19;
+  wire drain_sel0_g0_l1_2;
+  wire drain_sel0_g0_l1_20;
+  wire drain_sel0_g0_l1_21;
+  wire drain_sel0_g0_l1_22;
+  wire drain_sel0_g0_l1_23;
+  wire drain_sel0_g0_l1_24;
+  wire drain_sel0_g0_l1_25;
+  wire drain_sel0_g0_l1_3;
+  wire drain_sel0_g0_l1_4;
+  wire drain_sel0_g0_l1_5;
+  wire drain_sel0_g0_l1_6;
+  wire drain_sel0_g0_l1_7;
+  wire drain_sel0_g0_l1_8;
+  wire drain_sel0_g0_l1_9;
+  wire drain_sel0_g0_l2_0;
+  wire drain_sel0_g0_l2_1;
+  wire drain_sel0_g0_l2_10;
+  wire drain_sel0_g0_l2_11;
+  wire drain_sel0_g0_l2_12;
+  wire drain_sel0_g0_l2_13;
+  wire drain_sel0_g0_l2_14;
+  wire drain_sel0_g0_l2_15;
+  wire drain_sel0_g0_l2_16;
+  wire drain_sel0_g0_l2_17;
+  wire drain_sel0_g0_l2_18;
+  wire drain_sel0_g0_l2_19;
+  wire drain_sel0_g0_l2_2;
+  wire drain_sel0_g0_l2_20;
+  wire drain_sel0_g0_l2_21;
+  wire drain_sel0_g0_l2_22;
+  wire drain_sel0_g0_l2_23;
+  wire drain_sel0_g0_l2_24;
+  wire drain_sel0_g0_l2_25;
+  wire drain_sel0_g0_l2_3;
+  wire drain_sel0_g0_l2_4;
+  wire drain_sel0_g0_l2_5;
+  wire drain_sel0_g0_l2_6;
+  wire drain_sel0_g0_l2_7;
+  wire drain_sel0_g0_l2_8;
+  wire drain_sel0_g0_l2_9;
+  wire drain_sel0_g0_l3_0;
+  wire drain_sel0_g0_l3_1;
+  wire drain_sel0_g0_l3_10;
+  wire drain_sel0_g0_l3_11;
+  wire drain_sel0_g0_l3_12;
+  wire drain_sel0_g0_l3_13;
+  wire drain_sel0_g0_l3_14;
+  wire drain_sel0_g0_l3_15;
+  wire drain_sel0_g0_l3_16;
+  wire drain_sel0_g0_l3_17;
+  wire drain_sel0_g0_l3_18;
+  wire drain_sel0_g0_l3_19;
+  wire drain_sel0_g0_l3_2;
+  wire drain_sel0_g0_l3_20;
+  wire drain_sel0_g0_l3_21;
+  wire drain_sel0_g0_l3_22;
+  wire drain_sel0_g0_l3_23;
+  wire drain_sel0_g0_l3_24;
+  wire drain_sel0_g0_l3_25;
+  wire drain_sel0_g0_l3_3;
+  wire drain_sel0_g0_l3_4;
+  wire drain_sel0_g0_l3_5;
+  wire drain_sel0_g0_l3_6;
+  wire drain_sel0_g0_l3_7;
+  wire drain_sel0_g0_l3_8;
+  wire drain_sel0_g0_l3_9;
+  wire drain_sel0_g0_x_0;
+  wire drain_sel0_g0_x_1;
+  wire drain_sel0_g0_x_10;
+  wire drain_sel0_g0_x_11;
+  wire drain_sel0_g0_x_12;
+  wire drain_sel0_g0_x_13;
+  wire drain_sel0_g0_x_14;
+  wire drain_sel0_g0_x_15;
+  wire drain_sel0_g0_x_16;
+  wire drain_sel0_g0_x_17;
+  wire drain_sel0_g0_x_18;
+  wire drain_sel0_g0_x_19;
+  wire drain_sel0_g0_x_2;
+  wire drain_sel0_g0_x_20;
+  wire drain_sel0_g0_x_21;
+  wire drain_sel0_g0_x_22;
+  wire drain_sel0_g0_x_23;
+  wire drain_sel0_g0_x_24;
+  wire drain_sel0_g0_x_25;
+  wire drain_sel0_g0_x_3;
+  wire drain_sel0_g0_x_4;
+  wire drain_sel0_g0_x_5;
+  wire drain_sel0_g0_x_6;
+  wire drain_sel0_g0_x_7;
+  wire drain_sel0_g0_x_8;
+  wire drain_sel0_g0_x_9;
+  wire drain_sel1_g0_f0_0;
+  wire drain_sel1_g0_f0_1;
+  wire drain_sel1_g0_f0_10;
+  wire drain_sel1_g0_f0_11;
+  wire drain_sel1_g0_f0_12;
+  wire drain_sel1_g0_f0_13;
+  wire drain_sel1_g0_f0_14;
+  wire drain_sel1_g0_f0_15;
+  wire drain_sel1_g0_f0_16;
+  wire drain_sel1_g0_f0_17;
+  wire drain_sel1_g0_f0_18;
+  wire drain_sel1_g0_f0_19;
+  wire drain_sel1_g0_f0_2;
+  wire drain_sel1_g0_f0_20;
+  wire drain_sel1_g0_f0_21;
+  wire drain_sel1_g0_f0_22;
+  wire drain_sel1_g0_f0_23;
+  wire drain_sel1_g0_f0_24;
+  wire drain_sel1_g0_f0_25;
+  wire drain_sel1_g0_f0_3;
+  wire drain_sel1_g0_f0_4;
+  wire drain_sel1_g0_f0_5;
+  wire drain_sel1_g0_f0_6;
+  wire drain_sel1_g0_f0_7;
+  wire drain_sel1_g0_f0_8;
+  wire drain_sel1_g0_f0_9;
+  wire drain_sel1_g0_f1_0;
+  wire drain_sel1_g0_f1_1;
+  wire drain_sel1_g0_f1_10;
+  wire drain_sel1_g0_f1_11;
+  wire drain_sel1_g0_f1_12;
+  wire drain_sel1_g0_f1_13;
+  wire drain_sel1_g0_f1_14;
+  wire drain_sel1_g0_f1_15;
+  wire drain_sel1_g0_f1_16;
+  wire drain_sel1_g0_f1_17;
+  wire drain_sel1_g0_f1_18;
+  wire drain_sel1_g0_f1_19;
+  wire drain_sel1_g0_f1_2;
+  wire drain_sel1_g0_f1_20;
+  wire drain_sel1_g0_f1_21;
+  wire drain_sel1_g0_f1_22;
+  wire drain_sel1_g0_f1_23;
+  wire drain_sel1_g0_f1_24;
+  wire drain_sel1_g0_f1_25;
+  wire drain_sel1_g0_f1_3;
+  wire drain_sel1_g0_f1_4;
+  wire drain_sel1_g0_f1_5;
+  wire drain_sel1_g0_f1_6;
+  wire drain_sel1_g0_f1_7;
+  wire drain_sel1_g0_f1_8;
+  wire drain_sel1_g0_f1_9;
+  wire drain_sel1_g0_l0_0;
+  wire drain_sel1_g0_l0_1;
+  wire drain_sel1_g0_l0_10;
+  wire drain_sel1_g0_l0_11;
+  wire drain_sel1_g0_l0_12;
+  wire drain_sel1_g0_l0_13;
+  wire drain_sel1_g0_l0_14;
+  wire drain_sel1_g0_l0_15;
+  wire drain_sel1_g0_l0_16;
+  wire drain_sel1_g0_l0_17;
+  wire drain_sel1_g0_l0_18;
+  wire drain_sel1_g0_l0_19;
+  wire drain_sel1_g0_l0_2;
+  wire drain_sel1_g0_l0_20;
+  wire drain_sel1_g0_l0_21;
+  wire drain_sel1_g0_l0_22;
+  wire drain_sel1_g0_l0_23;
+  wire drain_sel1_g0_l0_24;
+  wire drain_sel1_g0_l0_25;
+  wire drain_sel1_g0_l0_3;
+  wire drain_sel1_g0_l0_4;
+  wire drain_sel1_g0_l0_5;
+  wire drain_sel1_g0_l0_6;
+  wire drain_sel1_g0_l0_7;
+  wire drain_sel1_g0_l0_8;
+  wire drain_sel1_g0_l0_9;
+  wire drain_sel1_g0_l1_0;
+  wire drain_sel1_g0_l1_1;
+  wire drain_sel1_g0_l1_10;
+  wire drain_sel1_g0_l1_11;
+  wire drain_sel1_g0_l1_12;
+  wire drain_sel1_g0_l1_13;
+  wire drain_sel1_g0_l1_14;
+  wire drain_sel1_g0_l1_15;
+  wire drain_sel1_g0_l1_16;
+  wire drain_sel1_g0_l1_17;
+  wire drain_sel1_g0_l1_18;
+  wire drain_sel1_g0_l1_19;
+  wire drain_sel1_g0_l1_2;
+  wire drain_sel1_g0_l1_20;
+  wire drain_sel1_g0_l1_21;
+  wire drain_sel1_g0_l1_22;
+  wire drain_sel1_g0_l1_23;
+  wire drain_sel1_g0_l1_24;
+  wire drain_sel1_g0_l1_25;
+  wire drain_sel1_g0_l1_3;
+  wire drain_sel1_g0_l1_4;
+  wire drain_sel1_g0_l1_5;
+  wire drain_sel1_g0_l1_6;
+  wire drain_sel1_g0_l1_7;
+  wire drain_sel1_g0_l1_8;
+  wire drain_sel1_g0_l1_9;
+  wire drain_sel1_g0_l2_0;
+  wire drain_sel1_g0_l2_1;
+  wire drain_sel1_g0_l2_10;
+  wire drain_sel1_g0_l2_11;
+  wire drain_sel1_g0_l2_12;
+  wire drain_sel1_g0_l2_13;
+  wire drain_sel1_g0_l2_14;
+  wire drain_sel1_g0_l2_15;
+  wire drain_sel1_g0_l2_16;
+  wire drain_sel1_g0_l2_17;
+  wire drain_sel1_g0_l2_18;
+  wire drain_sel1_g0_l2_19;
+  wire drain_sel1_g0_l2_2;
+  wire drain_sel1_g0_l2_20;
+  wire drain_sel1_g0_l2_21;
+  wire drain_sel1_g0_l2_22;
+  wire drain_sel1_g0_l2_23;
+  wire drain_sel1_g0_l2_24;
+  wire drain_sel1_g0_l2_25;
+  wire drain_sel1_g0_l2_3;
+  wire drain_sel1_g0_l2_4;
+  wire drain_sel1_g0_l2_5;
+  wire drain_sel1_g0_l2_6;
+  wire drain_sel1_g0_l2_7;
+  wire drain_sel1_g0_l2_8;
+  wire drain_sel1_g0_l2_9;
+  wire drain_sel1_g0_l3_0;
+  wire drain_sel1_g0_l3_1;
+  wire drain_sel1_g0_l3_10;
+  wire drain_sel1_g0_l3_11;
+  wire drain_sel1_g0_l3_12;
+  wire drain_sel1_g0_l3_13;
+  wire drain_sel1_g0_l3_14;
+  wire drain_sel1_g0_l3_15;
+  wire drain_sel1_g0_l3_16;
+  wire drain_sel1_g0_l3_17;
+  wire drain_sel1_g0_l3_18;
+  wire drain_sel1_g0_l3_19;
+  wire drain_sel1_g0_l3_2;
+  wire drain_sel1_g0_l3_20;
+  wire drain_sel1_g0_l3_21;
+  wire drain_sel1_g0_l3_22;
+  wire drain_sel1_g0_l3_23;
+  wire drain_sel1_g0_l3_24;
+  wire drain_sel1_g0_l3_25;
+  wire drain_sel1_g0_l3_3;
+  wire drain_sel1_g0_l3_4;
+  wire drain_sel1_g0_l3_5;
+  wire drain_sel1_g0_l3_6;
+  wire drain_sel1_g0_l3_7;
+  wire drain_sel1_g0_l3_8;
+  wire drain_sel1_g0_l3_9;
+  wire drain_sel1_g0_x_0;
+  wire drain_sel1_g0_x_1;
+  wire drain_sel1_g0_x_10;
+  wire drain_sel1_g0_x_11;
+  wire drain_sel1_g0_x_12;
+  wire drain_sel1_g0_x_13;
+  wire drain_sel1_g0_x_14;
+  wire drain_sel1_g0_x_15;
+  wire drain_sel1_g0_x_16;
+  wire drain_sel1_g0_x_17;
+  wire drain_sel1_g0_x_18;
+  wire drain_sel1_g0_x_19;
+  wire drain_sel1_g0_x_2;
+  wire drain_sel1_g0_x_20;
+  wire drain_sel1_g0_x_21;
+  wire drain_sel1_g0_x_22;
+  wire drain_sel1_g0_x_23;
+  wire drain_sel1_g0_x_24;
+  wire drain_sel1_g0_x_25;
+  wire drain_sel1_g0_x_3;
+  wire drain_sel1_g0_x_4;
+  wire drain_sel1_g0_x_5;
+  wire drain_sel1_g0_x_6;
+  wire drain_sel1_g0_x_7;
+  wire drain_sel1_g0_x_8;
+  wire drain_sel1_g0_x_9;
+  wire drain_sel2_g0_f0_0;
+  wire drain_sel2_g0_f0_1;
+  wire drain_sel2_g0_f0_10;
+  wire drain_sel2_g0_f0_11;
+  wire drain_sel2_g0_f0_12;
+  wire drain_sel2_g0_f0_13;
+  wire drain_sel2_g0_f0_14;
+  wire drain_sel2_g0_f0_15;
+  wire drain_sel2_g0_f0_16;
+  wire drain_sel2_g0_f0_17;
+  wire drain_sel2_g0_f0_18;
+  wire drain_sel2_g0_f0_19;
+  wire drain_sel2_g0_f0_2;
+  wire drain_sel2_g0_f0_20;
+  wire drain_sel2_g0_f0_21;
+  wire drain_sel2_g0_f0_22;
+  wire drain_sel2_g0_f0_23;
+  wire drain_sel2_g0_f0_24;
+  wire drain_sel2_g0_f0_25;
+  wire drain_sel2_g0_f0_3;
+  wire drain_sel2_g0_f0_4;
+  wire drain_sel2_g0_f0_5;
+  wire drain_sel2_g0_f0_6;
+  wire drain_sel2_g0_f0_7;
+  wire drain_sel2_g0_f0_8;
+  wire drain_sel2_g0_f0_9;
+  wire drain_sel2_g0_f1_0;
+  wire drain_sel2_g0_f1_1;
+  wire drain_sel2_g0_f1_10;
+  wire drain_sel2_g0_f1_11;
+  wire drain_sel2_g0_f1_12;
+  wire drain_sel2_g0_f1_13;
+  wire drain_sel2_g0_f1_14;
+  wire drain_sel2_g0_f1_15;
+  wire drain_sel2_g0_f1_16;
+  wire drain_sel2_g0_f1_17;
+  wire drain_sel2_g0_f1_18;
+  wire drain_sel2_g0_f1_19;
+  wire drain_sel2_g0_f1_2;
+  wire drain_sel2_g0_f1_20;
+  wire drain_sel2_g0_f1_21;
+  wire drain_sel2_g0_f1_22;
+  wire drain_sel2_g0_f1_23;
+  wire drain_sel2_g0_f1_24;
+  wire drain_sel2_g0_f1_25;
+  wire drain_sel2_g0_f1_3;
+  wire drain_sel2_g0_f1_4;
+  wire drain_sel2_g0_f1_5;
+  wire drain_sel2_g0_f1_6;
+  wire drain_sel2_g0_f1_7;
+  wire drain_sel2_g0_f1_8;
+  wire drain_sel2_g0_f1_9;
+  wire drain_sel2_g0_l0_0;
+  wire drain_sel2_g0_l0_1;
+  wire drain_sel2_g0_l0_10;
+  wire drain_sel2_g0_l0_11;
+  wire drain_sel2_g0_l0_12;
+  wire drain_sel2_g0_l0_13;
+  wire drain_sel2_g0_l0_14;
+  wire drain_sel2_g0_l0_15;
+  wire drain_sel2_g0_l0_16;
+  wire drain_sel2_g0_l0_17;
+  wire drain_sel2_g0_l0_18;
+  wire drain_sel2_g0_l0_19;
+  wire drain_sel2_g0_l0_2;
+  wire drain_sel2_g0_l0_20;
+  wire drain_sel2_g0_l0_21;
+  wire drain_sel2_g0_l0_22;
+  wire drain_sel2_g0_l0_23;
+  wire drain_sel2_g0_l0_24;
+  wire drain_sel2_g0_l0_25;
+  wire drain_sel2_g0_l0_3;
+  wire drain_sel2_g0_l0_4;
+  wire drain_sel2_g0_l0_5;
+  wire drain_sel2_g0_l0_6;
+  wire drain_sel2_g0_l0_7;
+  wire drain_sel2_g0_l0_8;
+  wire drain_sel2_g0_l0_9;
+  wire drain_sel2_g0_l1_0;
+  wire drain_sel2_g0_l1_1;
+  wire drain_sel2_g0_l1_10;
+  wire drain_sel2_g0_l1_11;
+  wire drain_sel2_g0_l1_12;
+  wire drain_sel2_g0_l1_13;
+  wire drain_sel2_g0_l1_14;
+  wire drain_sel2_g0_l1_15;
+  wire drain_sel2_g0_l1_16;
+  wire drain_sel2_g0_l1_17;
+  wire drain_sel2_g0_l1_18;
+  wire drain_sel2_g0_l1_19;
+  wire drain_sel2_g0_l1_2;
+  wire drain_sel2_g0_l1_20;
+  wire drain_sel2_g0_l1_21;
+  wire drain_sel2_g0_l1_22;
+  wire drain_sel2_g0_l1_23;
+  wire drain_sel2_g0_l1_24;
+  wire drain_sel2_g0_l1_25;
+  wire drain_sel2_g0_l1_3;
+  wire drain_sel2_g0_l1_4;
+  wire drain_sel2_g0_l1_5;
+  wire drain_sel2_g0_l1_6;
+  wire drain_sel2_g0_l1_7;
+  wire drain_sel2_g0_l1_8;
+  wire drain_sel2_g0_l1_9;
+  wire drain_sel2_g0_l2_0;
+  wire drain_sel2_g0_l2_1;
+  wire drain_sel2_g0_l2_10;
+  wire drain_sel2_g0_l2_11;
+  wire drain_sel2_g0_l2_12;
+  wire drain_sel2_g0_l2_13;
+  wire drain_sel2_g0_l2_14;
+  wire drain_sel2_g0_l2_15;
+  wire drain_sel2_g0_l2_16;
+  wire drain_sel2_g0_l2_17;
+  wire drain_sel2_g0_l2_18;
+  wire drain_sel2_g0_l2_19;
+  wire drain_sel2_g0_l2_2;
+  wire drain_sel2_g0_l2_20;
+  wire drain_sel2_g0_l2_21;
+  wire drain_sel2_g0_l2_22;
+  wire drain_sel2_g0_l2_23;
+  wire drain_sel2_g0_l2_24;
+  wire drain_sel2_g0_l2_25;
+  wire drain_sel2_g0_l2_3;
+  wire drain_sel2_g0_l2_4;
+  wire drain_sel2_g0_l2_5;
+  wire drain_sel2_g0_l2_6;
+  wire drain_sel2_g0_l2_7;
+  wire drain_sel2_g0_l2_8;
+  wire drain_sel2_g0_l2_9;
+  wire drain_sel2_g0_l3_0;
+  wire drain_sel2_g0_l3_1;
+  wire drain_sel2_g0_l3_10;
+  wire drain_sel2_g0_l3_11;
+  wire drain_sel2_g0_l3_12;
+  wire drain_sel2_g0_l3_13;
+  wire drain_sel2_g0_l3_14;
+  wire drain_sel2_g0_l3_15;
+  wire drain_sel2_g0_l3_16;
+  wire drain_sel2_g0_l3_17;
+  wire drain_sel2_g0_l3_18;
+  wire drain_sel2_g0_l3_19;
+  wire drain_sel2_g0_l3_2;
+  wire drain_sel2_g0_l3_20;
+  wire drain_sel2_g0_l3_21;
+  wire drain_sel2_g0_l3_22;
+  wire drain_sel2_g0_l3_23;
+  wire drain_sel2_g0_l3_24;
+  wire drain_sel2_g0_l3_25;
+  wire drain_sel2_g0_l3_3;
+  wire drain_sel2_g0_l3_4;
+  wire drain_sel2_g0_l3_5;
+  wire drain_sel2_g0_l3_6;
+  wire drain_sel2_g0_l3_7;
+  wire drain_sel2_g0_l3_8;
+  wire drain_sel2_g0_l3_9;
+  wire drain_sel2_g0_x_0;
+  wire drain_sel2_g0_x_1;
+  wire drain_sel2_g0_x_10;
+  wire drain_sel2_g0_x_11;
+  wire drain_sel2_g0_x_12;
+  wire drain_sel2_g0_x_13;
+  wire drain_sel2_g0_x_14;
+  wire drain_sel2_g0_x_15;
+  wire drain_sel2_g0_x_16;
+  wire drain_sel2_g0_x_17;
+  wire drain_sel2_g0_x_18;
+  wire drain_sel2_g0_x_19;
+  wire drain_sel2_g0_x_2;
+  wire drain_sel2_g0_x_20;
+  wire drain_sel2_g0_x_21;
+  wire drain_sel2_g0_x_22;
+  wire drain_sel2_g0_x_23;
+  wire drain_sel2_g0_x_24;
+  wire drain_sel2_g0_x_25;
+  wire drain_sel2_g0_x_3;
+  wire drain_sel2_g0_x_4;
+  wire drain_sel2_g0_x_5;
+  wire drain_sel2_g0_x_6;
+  wire drain_sel2_g0_x_7;
+  wire drain_sel2_g0_x_8;
+  wire drain_sel2_g0_x_9;
+  wire drain_sel3_g0_f0_0;
+  wire drain_sel3_g0_f0_1;
+  wire drain_sel3_g0_f0_10;
+  wire drain_sel3_g0_f0_11;
+  wire drain_sel3_g0_f0_12;
+  wire drain_sel3_g0_f0_13;
+  wire drain_sel3_g0_f0_14;
+  wire drain_sel3_g0_f0_15;
+  wire drain_sel3_g0_f0_16;
+  wire drain_sel3_g0_f0_17;
+  wire drain_sel3_g0_f0_18;
+  wire drain_sel3_g0_f0_19;
+  wire drain_sel3_g0_f0_2;
+  wire drain_sel3_g0_f0_20;
+  wire drain_sel3_g0_f0_21;
+  wire drain_sel3_g0_f0_22;
+  wire drain_sel3_g0_f0_23;
+  wire drain_sel3_g0_f0_24;
+  wire drain_sel3_g0_f0_25;
+  wire drain_sel3_g0_f0_3;
+  wire drain_sel3_g0_f0_4;
+  wire drain_sel3_g0_f0_5;
+  wire drain_sel3_g0_f0_6;
+  wire drain_sel3_g0_f0_7;
+  wire drain_sel3_g0_f0_8;
+  wire drain_sel3_g0_f0_9;
+  wire drain_sel3_g0_f1_0;
+  wire drain_sel3_g0_f1_1;
+  wire drain_sel3_g0_f1_10;
+  wire drain_sel3_g0_f1_11;
+  wire drain_sel3_g0_f1_12;
+  wire drain_sel3_g0_f1_13;
+  wire drain_sel3_g0_f1_14;
+  wire drain_sel3_g0_f1_15;
+  wire drain_sel3_g0_f1_16;
+  wire drain_sel3_g0_f1_17;
+  wire drain_sel3_g0_f1_18;
+  wire drain_sel3_g0_f1_19;
+  wire drain_sel3_g0_f1_2;
+  wire drain_sel3_g0_f1_20;
+  wire drain_sel3_g0_f1_21;
+  wire drain_sel3_g0_f1_22;
+  wire drain_sel3_g0_f1_23;
+  wire drain_sel3_g0_f1_24;
+  wire drain_sel3_g0_f1_25;
+  wire drain_sel3_g0_f1_3;
+  wire drain_sel3_g0_f1_4;
+  wire drain_sel3_g0_f1_5;
+  wire drain_sel3_g0_f1_6;
+  wire drain_sel3_g0_f1_7;
+  wire drain_sel3_g0_f1_8;
+  wire drain_sel3_g0_f1_9;
+  wire drain_sel3_g0_l0_0;
+  wire drain_sel3_g0_l0_1;
+  wire drain_sel3_g0_l0_10;
+  wire drain_sel3_g0_l0_11;
+  wire drain_sel3_g0_l0_12;
+  wire drain_sel3_g0_l0_13;
+  wire drain_sel3_g0_l0_14;
+  wire drain_sel3_g0_l0_15;
+  wire drain_sel3_g0_l0_16;
+  wire drain_sel3_g0_l0_17;
+  wire drain_sel3_g0_l0_18;
+  wire drain_sel3_g0_l0_19;
+  wire drain_sel3_g0_l0_2;
+  wire drain_sel3_g0_l0_20;
+  wire drain_sel3_g0_l0_21;
+  wire drain_sel3_g0_l0_22;
+  wire drain_sel3_g0_l0_23;
+  wire drain_sel3_g0_l0_24;
+  wire drain_sel3_g0_l0_25;
+  wire drain_sel3_g0_l0_3;
+  wire drain_sel3_g0_l0_4;
+  wire drain_sel3_g0_l0_5;
+  wire drain_sel3_g0_l0_6;
+  wire drain_sel3_g0_l0_7;
+  wire drain_sel3_g0_l0_8;
+  wire drain_sel3_g0_l0_9;
+  wire drain_sel3_g0_l1_0;
+  wire drain_sel3_g0_l1_1;
+  wire drain_sel3_g0_l1_10;
+  wire drain_sel3_g0_l1_11;
+  wire drain_sel3_g0_l1_12;
+  wire drain_sel3_g0_l1_13;
+  wire drain_sel3_g0_l1_14;
+  wire drain_sel3_g0_l1_15;
+  wire drain_sel3_g0_l1_16;
+  wire drain_sel3_g0_l1_17;
+  wire drain_sel3_g0_l1_18;
+  wire drain_sel3_g0_l1_19;
+  wire drain_sel3_g0_l1_2;
+  wire drain_sel3_g0_l1_20;
+  wire drain_sel3_g0_l1_21;
+  wire drain_sel3_g0_l1_22;
+  wire drain_sel3_g0_l1_23;
+  wire drain_sel3_g0_l1_24;
+  wire drain_sel3_g0_l1_25;
+  wire drain_sel3_g0_l1_3;
+  wire drain_sel3_g0_l1_4;
+  wire drain_sel3_g0_l1_5;
+  wire drain_sel3_g0_l1_6;
+  wire drain_sel3_g0_l1_7;
+  wire drain_sel3_g0_l1_8;
+  wire drain_sel3_g0_l1_9;
+  wire drain_sel3_g0_l2_0;
+  wire drain_sel3_g0_l2_1;
+  wire drain_sel3_g0_l2_10;
+  wire drain_sel3_g0_l2_11;
+  wire drain_sel3_g0_l2_12;
+  wire drain_sel3_g0_l2_13;
+  wire drain_sel3_g0_l2_14;
+  wire drain_sel3_g0_l2_15;
+  wire drain_sel3_g0_l2_16;
+  wire drain_sel3_g0_l2_17;
+  wire drain_sel3_g0_l2_18;
+  wire drain_sel3_g0_l2_19;
+  wire drain_sel3_g0_l2_2;
+  wire drain_sel3_g0_l2_20;
+  wire drain_sel3_g0_l2_21;
+  wire drain_sel3_g0_l2_22;
+  wire drain_sel3_g0_l2_23;
+  wire drain_sel3_g0_l2_24;
+  wire drain_sel3_g0_l2_25;
+  wire drain_sel3_g0_l2_3;
+  wire drain_sel3_g0_l2_4;
+  wire drain_sel3_g0_l2_5;
+  wire drain_sel3_g0_l2_6;
+  wire drain_sel3_g0_l2_7;
+  wire drain_sel3_g0_l2_8;
+  wire drain_sel3_g0_l2_9;
+  wire drain_sel3_g0_l3_0;
+  wire drain_sel3_g0_l3_1;
+  wire drain_sel3_g0_l3_10;
+  wire drain_sel3_g0_l3_11;
+  wire drain_sel3_g0_l3_12;
+  wire drain_sel3_g0_l3_13;
+  wire drain_sel3_g0_l3_14;
+  wire drain_sel3_g0_l3_15;
+  wire drain_sel3_g0_l3_16;
+  wire drain_sel3_g0_l3_17;
+  wire drain_sel3_g0_l3_18;
+  wire drain_sel3_g0_l3_19;
+  wire drain_sel3_g0_l3_2;
+  wire drain_sel3_g0_l3_20;
+  wire drain_sel3_g0_l3_21;
+  wire drain_sel3_g0_l3_22;
+  wire drain_sel3_g0_l3_23;
+  wire drain_sel3_g0_l3_24;
+  wire drain_sel3_g0_l3_25;
+  wire drain_sel3_g0_l3_3;
+  wire drain_sel3_g0_l3_4;
+  wire drain_sel3_g0_l3_5;
+  wire drain_sel3_g0_l3_6;
+  wire drain_sel3_g0_l3_7;
+  wire drain_sel3_g0_l3_8;
+  wire drain_sel3_g0_l3_9;
+  wire drain_sel3_g0_x_0;
+  wire drain_sel3_g0_x_1;
+  wire drain_sel3_g0_x_10;
+  wire drain_sel3_g0_x_11;
+  wire drain_sel3_g0_x_12;
+  wire drain_sel3_g0_x_13;
+  wire drain_sel3_g0_x_14;
+  wire drain_sel3_g0_x_15;
+  wire drain_sel3_g0_x_16;
+  wire drain_sel3_g0_x_17;
+  wire drain_sel3_g0_x_18;
+  wire drain_sel3_g0_x_19;
+  wire drain_sel3_g0_x_2;
+  wire drain_sel3_g0_x_20;
+  wire drain_sel3_g0_x_21;
+  wire drain_sel3_g0_x_22;
+  wire drain_sel3_g0_x_23;
+  wire drain_sel3_g0_x_24;
+  wire drain_sel3_g0_x_25;
+  wire drain_sel3_g0_x_3;
+  wire drain_sel3_g0_x_4;
+  wire drain_sel3_g0_x_5;
+  wire drain_sel3_g0_x_6;
+  wire drain_sel3_g0_x_7;
+  wire drain_sel3_g0_x_8;
+  wire drain_sel3_g0_x_9;
+  wire drain_sel4_g0_f0_0;
+  wire drain_sel4_g0_f0_1;
+  wire drain_sel4_g0_f0_10;
+  wire drain_sel4_g0_f0_11;
+  wire drain_sel4_g0_f0_12;
+  wire drain_sel4_g0_f0_13;
+  wire drain_sel4_g0_f0_14;
+  wire drain_sel4_g0_f0_15;
+  wire drain_sel4_g0_f0_16;
+  wire drain_sel4_g0_f0_17;
+  wire drain_sel4_g0_f0_18;
+  wire drain_sel4_g0_f0_19;
+  wire drain_sel4_g0_f0_2;
+  wire drain_sel4_g0_f0_20;
+  wire drain_sel4_g0_f0_21;
+  wire drain_sel4_g0_f0_22;
+  wire drain_sel4_g0_f0_23;
+  wire drain_sel4_g0_f0_24;
+  wire drain_sel4_g0_f0_25;
+  wire drain_sel4_g0_f0_3;
+  wire drain_sel4_g0_f0_4;
+  wire drain_sel4_g0_f0_5;
+  wire drain_sel4_g0_f0_6;
+  wire drain_sel4_g0_f0_7;
+  wire drain_sel4_g0_f0_8;
+  wire drain_sel4_g0_f0_9;
+  wire drain_sel4_g0_f1_0;
+  wire drain_sel4_g0_f1_1;
+  wire drain_sel4_g0_f1_10;
+  wire drain_sel4_g0_f1_11;
+  wire drain_sel4_g0_f1_12;
+  wire drain_sel4_g0_f1_13;
+  wire drain_sel4_g0_f1_14;
+  wire drain_sel4_g0_f1_15;
+  wire drain_sel4_g0_f1_16;
+  wire drain_sel4_g0_f1_17;
+  wire drain_sel4_g0_f1_18;
+  wire drain_sel4_g0_f1_19;
+  wire drain_sel4_g0_f1_2;
+  wire drain_sel4_g0_f1_20;
+  wire drain_sel4_g0_f1_21;
+  wire drain_sel4_g0_f1_22;
+  wire drain_sel4_g0_f1_23;
+  wire drain_sel4_g0_f1_24;
+  wire drain_sel4_g0_f1_25;
+  wire drain_sel4_g0_f1_3;
+  wire drain_sel4_g0_f1_4;
+  wire drain_sel4_g0_f1_5;
+  wire drain_sel4_g0_f1_6;
+  wire drain_sel4_g0_f1_7;
+  wire drain_sel4_g0_f1_8;
+  wire drain_sel4_g0_f1_9;
+  wire drain_sel4_g0_l0_0;
+  wire drain_sel4_g0_l0_1;
+  wire drain_sel4_g0_l0_10;
+  wire drain_sel4_g0_l0_11;
+  wire drain_sel4_g0_l0_12;
+  wire drain_sel4_g0_l0_13;
+  wire drain_sel4_g0_l0_14;
+  wire drain_sel4_g0_l0_15;
+  wire drain_sel4_g0_l0_16;
+  wire drain_sel4_g0_l0_17;
+  wire drain_sel4_g0_l0_18;
+  wire drain_sel4_g0_l0_19;
+  wire drain_sel4_g0_l0_2;
+  wire drain_sel4_g0_l0_20;
+  wire drain_sel4_g0_l0_21;
+  wire drain_sel4_g0_l0_22;
+  wire drain_sel4_g0_l0_23;
+  wire drain_sel4_g0_l0_24;
+  wire drain_sel4_g0_l0_25;
+  wire drain_sel4_g0_l0_3;
+  wire drain_sel4_g0_l0_4;
+  wire drain_sel4_g0_l0_5;
+  wire drain_sel4_g0_l0_6;
+  wire drain_sel4_g0_l0_7;
+  wire drain_sel4_g0_l0_8;
+  wire drain_sel4_g0_l0_9;
+  wire drain_sel4_g0_l1_0;
+  wire drain_sel4_g0_l1_1;
+  wire drain_sel4_g0_l1_10;
+  wire drain_sel4_g0_l1_11;
+  wire drain_sel4_g0_l1_12;
+  wire drain_sel4_g0_l1_13;
+  wire drain_sel4_g0_l1_14;
+  wire drain_sel4_g0_l1_15;
+  wire drain_sel4_g0_l1_16;
+  wire drain_sel4_g0_l1_17;
+  wire drain_sel4_g0_l1_18;
+  wire drain_sel4_g0_l1_19;
+  wire drain_sel4_g0_l1_2;
+  wire drain_sel4_g0_l1_20;
+  wire drain_sel4_g0_l1_21;
+  wire drain_sel4_g0_l1_22;
+  wire drain_sel4_g0_l1_23;
+  wire drain_sel4_g0_l1_24;
+  wire drain_sel4_g0_l1_25;
+  wire drain_sel4_g0_l1_3;
+  wire drain_sel4_g0_l1_4;
+  wire drain_sel4_g0_l1_5;
+  wire drain_sel4_g0_l1_6;
+  wire drain_sel4_g0_l1_7;
+  wire drain_sel4_g0_l1_8;
+  wire drain_sel4_g0_l1_9;
+  wire drain_sel4_g0_l2_0;
+  wire drain_sel4_g0_l2_1;
+  wire drain_sel4_g0_l2_10;
+  wire drain_sel4_g0_l2_11;
+  wire drain_sel4_g0_l2_12;
+  wire drain_sel4_g0_l2_13;
+  wire drain_sel4_g0_l2_14;
+  wire drain_sel4_g0_l2_15;
+  wire drain_sel4_g0_l2_16;
+  wire drain_sel4_g0_l2_17;
+  wire drain_sel4_g0_l2_18;
+  wire drain_sel4_g0_l2_19;
+  wire drain_sel4_g0_l2_2;
+  wire drain_sel4_g0_l2_20;
+  wire drain_sel4_g0_l2_21;
+  wire drain_sel4_g0_l2_22;
+  wire drain_sel4_g0_l2_23;
+  wire drain_sel4_g0_l2_24;
+  wire drain_sel4_g0_l2_25;
+  wire drain_sel4_g0_l2_3;
+  wire drain_sel4_g0_l2_4;
+  wire drain_sel4_g0_l2_5;
+  wire drain_sel4_g0_l2_6;
+  wire drain_sel4_g0_l2_7;
+  wire drain_sel4_g0_l2_8;
+  wire drain_sel4_g0_l2_9;
+  wire drain_sel4_g0_l3_0;
+  wire drain_sel4_g0_l3_1;
+  wire drain_sel4_g0_l3_10;
+  wire drain_sel4_g0_l3_11;
+  wire drain_sel4_g0_l3_12;
+  wire drain_sel4_g0_l3_13;
+  wire drain_sel4_g0_l3_14;
+  wire drain_sel4_g0_l3_15;
+  wire drain_sel4_g0_l3_16;
+  wire drain_sel4_g0_l3_17;
+  wire drain_sel4_g0_l3_18;
+  wire drain_sel4_g0_l3_19;
+  wire drain_sel4_g0_l3_2;
+  wire drain_sel4_g0_l3_20;
+  wire drain_sel4_g0_l3_21;
+  wire drain_sel4_g0_l3_22;
+  wire drain_sel4_g0_l3_23;
+  wire drain_sel4_g0_l3_24;
+  wire drain_sel4_g0_l3_25;
+  wire drain_sel4_g0_l3_3;
+  wire drain_sel4_g0_l3_4;
+  wire drain_sel4_g0_l3_5;
+  wire drain_sel4_g0_l3_6;
+  wire drain_sel4_g0_l3_7;
+  wire drain_sel4_g0_l3_8;
+  wire drain_sel4_g0_l3_9;
+  wire drain_sel4_g0_x_0;
+  wire drain_sel4_g0_x_1;
+  wire drain_sel4_g0_x_10;
+  wire drain_sel4_g0_x_11;
+  wire drain_sel4_g0_x_12;
+  wire drain_sel4_g0_x_13;
+  wire drain_sel4_g0_x_14;
+  wire drain_sel4_g0_x_15;
+  wire drain_sel4_g0_x_16;
+  wire drain_sel4_g0_x_17;
+  wire drain_sel4_g0_x_18;
+  wire drain_sel4_g0_x_19;
+  wire drain_sel4_g0_x_2;
+  wire drain_sel4_g0_x_20;
+  wire drain_sel4_g0_x_21;
+  wire drain_sel4_g0_x_22;
+  wire drain_sel4_g0_x_23;
+  wire drain_sel4_g0_x_24;
+  wire drain_sel4_g0_x_25;
+  wire drain_sel4_g0_x_3;
+  wire drain_sel4_g0_x_4;
+  wire drain_sel4_g0_x_5;
+  wire drain_sel4_g0_x_6;
+  wire drain_sel4_g0_x_7;
+  wire drain_sel4_g0_x_8;
+  wire drain_sel4_g0_x_9;
+  wire drain_sel5_g0_f0_0;
+  wire drain_sel5_g0_f0_1;
+  wire drain_sel5_g0_f0_10;
+  wire drain_sel5_g0_f0_11;
+  wire drain_sel5_g0_f0_12;
+  wire drain_sel5_g0_f0_13;
+  wire drain_sel5_g0_f0_14;
+  wire drain_sel5_g0_f0_15;
+  wire drain_sel5_g0_f0_16;
+  wire drain_sel5_g0_f0_17;
+  wire drain_sel5_g0_f0_18;
+  wire drain_sel5_g0_f0_19;
+  wire drain_sel5_g0_f0_2;
+  wire drain_sel5_g0_f0_20;
+  wire drain_sel5_g0_f0_21;
+  wire drain_sel5_g0_f0_22;
+  wire drain_sel5_g0_f0_23;
+  wire drain_sel5_g0_f0_24;
+  wire drain_sel5_g0_f0_25;
+  wire drain_sel5_g0_f0_3;
+  wire drain_sel5_g0_f0_4;
+  wire drain_sel5_g0_f0_5;
+  wire drain_sel5_g0_f0_6;
+  wire drain_sel5_g0_f0_7;
+  wire drain_sel5_g0_f0_8;
+  wire drain_sel5_g0_f0_9;
+  wire drain_sel5_g0_f1_0;
+  wire drain_sel5_g0_f1_1;
+  wire drain_sel5_g0_f1_10;
+  wire drain_sel5_g0_f1_11;
+  wire drain_sel5_g0_f1_12;
+  wire drain_sel5_g0_f1_13;
+  wire drain_sel5_g0_f1_14;
+  wire drain_sel5_g0_f1_15;
+  wire drain_sel5_g0_f1_16;
+  wire drain_sel5_g0_f1_17;
+  wire drain_sel5_g0_f1_18;
+  wire drain_sel5_g0_f1_19;
+  wire drain_sel5_g0_f1_2;
+  wire drain_sel5_g0_f1_20;
+  wire drain_sel5_g0_f1_21;
+  wire drain_sel5_g0_f1_22;
+  wire drain_sel5_g0_f1_23;
+  wire drain_sel5_g0_f1_24;
+  wire drain_sel5_g0_f1_25;
+  wire drain_sel5_g0_f1_3;
+  wire drain_sel5_g0_f1_4;
+  wire drain_sel5_g0_f1_5;
+  wire drain_sel5_g0_f1_6;
+  wire drain_sel5_g0_f1_7;
+  wire drain_sel5_g0_f1_8;
+  wire drain_sel5_g0_f1_9;
+  wire drain_sel5_g0_l0_0;
+  wire drain_sel5_g0_l0_1;
+  wire drain_sel5_g0_l0_10;
+  wire drain_sel5_g0_l0_11;
+  wire drain_sel5_g0_l0_12;
+  wire drain_sel5_g0_l0_13;
+  wire drain_sel5_g0_l0_14;
+  wire drain_sel5_g0_l0_15;
+  wire drain_sel5_g0_l0_16;
+  wire drain_sel5_g0_l0_17;
+  wire drain_sel5_g0_l0_18;
+  wire drain_sel5_g0_l0_19;
+  wire drain_sel5_g0_l0_2;
+  wire drain_sel5_g0_l0_20;
+  wire drain_sel5_g0_l0_21;
+  wire drain_sel5_g0_l0_22;
+  wire drain_sel5_g0_l0_23;
+  wire drain_sel5_g0_l0_24;
+  wire drain_sel5_g0_l0_25;
+  wire drain_sel5_g0_l0_3;
+  wire drain_sel5_g0_l0_4;
+  wire drain_sel5_g0_l0_5;
+  wire drain_sel5_g0_l0_6;
+  wire drain_sel5_g0_l0_7;
+  wire drain_sel5_g0_l0_8;
+  wire drain_sel5_g0_l0_9;
+  wire drain_sel5_g0_l1_0;
+  wire drain_sel5_g0_l1_1;
+  wire drain_sel5_g0_l1_10;
+  wire drain_sel5_g0_l1_11;
+  wire drain_sel5_g0_l1_12;
+  wire drain_sel5_g0_l1_13;
+  wire drain_sel5_g0_l1_14;
+  wire drain_sel5_g0_l1_15;
+  wire drain_sel5_g0_l1_16;
+  wire drain_sel5_g0_l1_17;
+  wire drain_sel5_g0_l1_18;
+  wire drain_sel5_g0_l1_19;
+  wire drain_sel5_g0_l1_2;
+  wire drain_sel5_g0_l1_20;
+  wire drain_sel5_g0_l1_21;
+  wire drain_sel5_g0_l1_22;
+  wire drain_sel5_g0_l1_23;
+  wire drain_sel5_g0_l1_24;
+  wire drain_sel5_g0_l1_25;
+  wire drain_sel5_g0_l1_3;
+  wire drain_sel5_g0_l1_4;
+  wire drain_sel5_g0_l1_5;
+  wire drain_sel5_g0_l1_6;
+  wire drain_sel5_g0_l1_7;
+  wire drain_sel5_g0_l1_8;
+  wire drain_sel5_g0_l1_9;
+  wire drain_sel5_g0_l2_0;
+  wire drain_sel5_g0_l2_1;
+  wire drain_sel5_g0_l2_10;
+  wire drain_sel5_g0_l2_11;
+  wire drain_sel5_g0_l2_12;
+  wire drain_sel5_g0_l2_13;
+  wire drain_sel5_g0_l2_14;
+  wire drain_sel5_g0_l2_15;
+  wire drain_sel5_g0_l2_16;
+  wire drain_sel5_g0_l2_17;
+  wire drain_sel5_g0_l2_18;
+  wire drain_sel5_g0_l2_19;
+  wire drain_sel5_g0_l2_2;
+  wire drain_sel5_g0_l2_20;
+  wire drain_sel5_g0_l2_21;
+  wire drain_sel5_g0_l2_22;
+  wire drain_sel5_g0_l2_23;
+  wire drain_sel5_g0_l2_24;
+  wire drain_sel5_g0_l2_25;
+  wire drain_sel5_g0_l2_3;
+  wire drain_sel5_g0_l2_4;
+  wire drain_sel5_g0_l2_5;
+  wire drain_sel5_g0_l2_6;
+  wire drain_sel5_g0_l2_7;
+  wire drain_sel5_g0_l2_8;
+  wire drain_sel5_g0_l2_9;
+  wire drain_sel5_g0_l3_0;
+  wire drain_sel5_g0_l3_1;
+  wire drain_sel5_g0_l3_10;
+  wire drain_sel5_g0_l3_11;
+  wire drain_sel5_g0_l3_12;
+  wire drain_sel5_g0_l3_13;
+  wire drain_sel5_g0_l3_14;
+  wire drain_sel5_g0_l3_15;
+  wire drain_sel5_g0_l3_16;
+  wire drain_sel5_g0_l3_17;
+  wire drain_sel5_g0_l3_18;
+  wire drain_sel5_g0_l3_19;
+  wire drain_sel5_g0_l3_2;
+  wire drain_sel5_g0_l3_20;
+  wire drain_sel5_g0_l3_21;
+  wire drain_sel5_g0_l3_22;
+  wire drain_sel5_g0_l3_23;
+  wire drain_sel5_g0_l3_24;
+  wire drain_sel5_g0_l3_25;
+  wire drain_sel5_g0_l3_3;
+  wire drain_sel5_g0_l3_4;
+  wire drain_sel5_g0_l3_5;
+  wire drain_sel5_g0_l3_6;
+  wire drain_sel5_g0_l3_7;
+  wire drain_sel5_g0_l3_8;
+  wire drain_sel5_g0_l3_9;
+  wire drain_sel5_g0_x_0;
+  wire drain_sel5_g0_x_1;
+  wire drain_sel5_g0_x_10;
+  wire drain_sel5_g0_x_11;
+  wire drain_sel5_g0_x_12;
+  wire drain_sel5_g0_x_13;
+  wire drain_sel5_g0_x_14;
+  wire drain_sel5_g0_x_15;
+  wire drain_sel5_g0_x_16;
+  wire drain_sel5_g0_x_17;
+  wire drain_sel5_g0_x_18;
+  wire drain_sel5_g0_x_19;
+  wire drain_sel5_g0_x_2;
+  wire drain_sel5_g0_x_20;
+  wire drain_sel5_g0_x_21;
+  wire drain_sel5_g0_x_22;
+  wire drain_sel5_g0_x_23;
+  wire drain_sel5_g0_x_24;
+  wire drain_sel5_g0_x_25;
+  wire drain_sel5_g0_x_3;
+  wire drain_sel5_g0_x_4;
+  wire drain_sel5_g0_x_5;
+  wire drain_sel5_g0_x_6;
+  wire drain_sel5_g0_x_7;
+  wire drain_sel5_g0_x_8;
+  wire drain_sel5_g0_x_9;
+  wire drain_sel6_g0_f0_0;
+  wire drain_sel6_g0_f0_1;
+  wire drain_sel6_g0_f0_10;
+  wire drain_sel6_g0_f0_11;
+  wire drain_sel6_g0_f0_12;
+  wire drain_sel6_g0_f0_13;
+  wire drain_sel6_g0_f0_14;
+  wire drain_sel6_g0_f0_15;
+  wire drain_sel6_g0_f0_16;
+  wire drain_sel6_g0_f0_17;
+  wire drain_sel6_g0_f0_18;
+  wire drain_sel6_g0_f0_19;
+  wire drain_sel6_g0_f0_2;
+  wire drain_sel6_g0_f0_20;
+  wire drain_sel6_g0_f0_21;
+  wire drain_sel6_g0_f0_22;
+  wire drain_sel6_g0_f0_23;
+  wire drain_sel6_g0_f0_24;
+  wire drain_sel6_g0_f0_25;
+  wire drain_sel6_g0_f0_3;
+  wire drain_sel6_g0_f0_4;
+  wire drain_sel6_g0_f0_5;
+  wire drain_sel6_g0_f0_6;
+  wire drain_sel6_g0_f0_7;
+  wire drain_sel6_g0_f0_8;
+  wire drain_sel6_g0_f0_9;
+  wire drain_sel6_g0_f1_0;
+  wire drain_sel6_g0_f1_1;
+  wire drain_sel6_g0_f1_10;
+  wire drain_sel6_g0_f1_11;
+  wire drain_sel6_g0_f1_12;
+  wire drain_sel6_g0_f1_13;
+  wire drain_sel6_g0_f1_14;
+  wire drain_sel6_g0_f1_15;
+  wire drain_sel6_g0_f1_16;
+  wire drain_sel6_g0_f1_17;
+  wire drain_sel6_g0_f1_18;
+  wire drain_sel6_g0_f1_19;
+  wire drain_sel6_g0_f1_2;
+  wire drain_sel6_g0_f1_20;
+  wire drain_sel6_g0_f1_21;
+  wire drain_sel6_g0_f1_22;
+  wire drain_sel6_g0_f1_23;
+  wire drain_sel6_g0_f1_24;
+  wire drain_sel6_g0_f1_25;
+  wire drain_sel6_g0_f1_3;
+  wire drain_sel6_g0_f1_4;
+  wire drain_sel6_g0_f1_5;
+  wire drain_sel6_g0_f1_6;
+  wire drain_sel6_g0_f1_7;
+  wire drain_sel6_g0_f1_8;
+  wire drain_sel6_g0_f1_9;
+  wire drain_sel6_g0_l0_0;
+  wire drain_sel6_g0_l0_1;
+  wire drain_sel6_g0_l0_10;
+  wire drain_sel6_g0_l0_11;
+  wire drain_sel6_g0_l0_12;
+  wire drain_sel6_g0_l0_13;
+  wire drain_sel6_g0_l0_14;
+  wire drain_sel6_g0_l0_15;
+  wire drain_sel6_g0_l0_16;
+  wire drain_sel6_g0_l0_17;
+  wire drain_sel6_g0_l0_18;
+  wire drain_sel6_g0_l0_19;
+  wire drain_sel6_g0_l0_2;
+  wire drain_sel6_g0_l0_20;
+  wire drain_sel6_g0_l0_21;
+  wire drain_sel6_g0_l0_22;
+  wire drain_sel6_g0_l0_23;
+  wire drain_sel6_g0_l0_24;
+  wire drain_sel6_g0_l0_25;
+  wire drain_sel6_g0_l0_3;
+  wire drain_sel6_g0_l0_4;
+  wire drain_sel6_g0_l0_5;
+  wire drain_sel6_g0_l0_6;
+  wire drain_sel6_g0_l0_7;
+  wire drain_sel6_g0_l0_8;
+  wire drain_sel6_g0_l0_9;
+  wire drain_sel6_g0_l1_0;
+  wire drain_sel6_g0_l1_1;
+  wire drain_sel6_g0_l1_10;
+  wire drain_sel6_g0_l1_11;
+  wire drain_sel6_g0_l1_12;
+  wire drain_sel6_g0_l1_13;
+  wire drain_sel6_g0_l1_14;
+  wire drain_sel6_g0_l1_15;
+  wire drain_sel6_g0_l1_16;
+  wire drain_sel6_g0_l1_17;
+  wire drain_sel6_g0_l1_18;
+  wire drain_sel6_g0_l1_19;
+  wire drain_sel6_g0_l1_2;
+  wire drain_sel6_g0_l1_20;
+  wire drain_sel6_g0_l1_21;
+  wire drain_sel6_g0_l1_22;
+  wire drain_sel6_g0_l1_23;
+  wire drain_sel6_g0_l1_24;
+  wire drain_sel6_g0_l1_25;
+  wire drain_sel6_g0_l1_3;
+  wire drain_sel6_g0_l1_4;
+  wire drain_sel6_g0_l1_5;
+  wire drain_sel6_g0_l1_6;
+  wire drain_sel6_g0_l1_7;
+  wire drain_sel6_g0_l1_8;
+  wire drain_sel6_g0_l1_9;
+  wire drain_sel6_g0_l2_0;
+  wire drain_sel6_g0_l2_1;
+  wire drain_sel6_g0_l2_10;
+  wire drain_sel6_g0_l2_11;
+  wire drain_sel6_g0_l2_12;
+  wire drain_sel6_g0_l2_13;
+  wire drain_sel6_g0_l2_14;
+  wire drain_sel6_g0_l2_15;
+  wire drain_sel6_g0_l2_16;
+  wire drain_sel6_g0_l2_17;
+  wire drain_sel6_g0_l2_18;
+  wire drain_sel6_g0_l2_19;
+  wire drain_sel6_g0_l2_2;
+  wire drain_sel6_g0_l2_20;
+  wire drain_sel6_g0_l2_21;
+  wire drain_sel6_g0_l2_22;
+  wire drain_sel6_g0_l2_23;
+  wire drain_sel6_g0_l2_24;
+  wire drain_sel6_g0_l2_25;
+  wire drain_sel6_g0_l2_3;
+  wire drain_sel6_g0_l2_4;
+  wire drain_sel6_g0_l2_5;
+  wire drain_sel6_g0_l2_6;
+  wire drain_sel6_g0_l2_7;
+  wire drain_sel6_g0_l2_8;
+  wire drain_sel6_g0_l2_9;
+  wire drain_sel6_g0_l3_0;
+  wire drain_sel6_g0_l3_1;
+  wire drain_sel6_g0_l3_10;
+  wire drain_sel6_g0_l3_11;
+  wire drain_sel6_g0_l3_12;
+  wire drain_sel6_g0_l3_13;
+  wire drain_sel6_g0_l3_14;
+  wire drain_sel6_g0_l3_15;
+  wire drain_sel6_g0_l3_16;
+  wire drain_sel6_g0_l3_17;
+  wire drain_sel6_g0_l3_18;
+  wire drain_sel6_g0_l3_19;
+  wire drain_sel6_g0_l3_2;
+  wire drain_sel6_g0_l3_20;
+  wire drain_sel6_g0_l3_21;
+  wire drain_sel6_g0_l3_22;
+  wire drain_sel6_g0_l3_23;
+  wire drain_sel6_g0_l3_24;
+  wire drain_sel6_g0_l3_25;
+  wire drain_sel6_g0_l3_3;
+  wire drain_sel6_g0_l3_4;
+  wire drain_sel6_g0_l3_5;
+  wire drain_sel6_g0_l3_6;
+  wire drain_sel6_g0_l3_7;
+  wire drain_sel6_g0_l3_8;
+  wire drain_sel6_g0_l3_9;
+  wire drain_sel6_g0_x_0;
+  wire drain_sel6_g0_x_1;
+  wire drain_sel6_g0_x_10;
+  wire drain_sel6_g0_x_11;
+  wire drain_sel6_g0_x_12;
+  wire drain_sel6_g0_x_13;
+  wire drain_sel6_g0_x_14;
+  wire drain_sel6_g0_x_15;
+  wire drain_sel6_g0_x_16;
+  wire drain_sel6_g0_x_17;
+  wire drain_sel6_g0_x_18;
+  wire drain_sel6_g0_x_19;
+  wire drain_sel6_g0_x_2;
+  wire drain_sel6_g0_x_20;
+  wire drain_sel6_g0_x_21;
+  wire drain_sel6_g0_x_22;
+  wire drain_sel6_g0_x_23;
+  wire drain_sel6_g0_x_24;
+  wire drain_sel6_g0_x_25;
+  wire drain_sel6_g0_x_3;
+  wire drain_sel6_g0_x_4;
+  wire drain_sel6_g0_x_5;
+  wire drain_sel6_g0_x_6;
+  wire drain_sel6_g0_x_7;
+  wire drain_sel6_g0_x_8;
+  wire drain_sel6_g0_x_9;
+  wire drain_sel7_g0_f0_0;
+  wire drain_sel7_g0_f0_1;
+  wire drain_sel7_g0_f0_10;
+  wire drain_sel7_g0_f0_11;
+  wire drain_sel7_g0_f0_12;
+  wire drain_sel7_g0_f0_13;
+  wire drain_sel7_g0_f0_14;
+  wire drain_sel7_g0_f0_15;
+  wire drain_sel7_g0_f0_16;
+  wire drain_sel7_g0_f0_17;
+  wire drain_sel7_g0_f0_18;
+  wire drain_sel7_g0_f0_19;
+  wire drain_sel7_g0_f0_2;
+  wire drain_sel7_g0_f0_20;
+  wire drain_sel7_g0_f0_21;
+  wire drain_sel7_g0_f0_22;
+  wire drain_sel7_g0_f0_23;
+  wire drain_sel7_g0_f0_24;
+  wire drain_sel7_g0_f0_25;
+  wire drain_sel7_g0_f0_3;
+  wire drain_sel7_g0_f0_4;
+  wire drain_sel7_g0_f0_5;
+  wire drain_sel7_g0_f0_6;
+  wire drain_sel7_g0_f0_7;
+  wire drain_sel7_g0_f0_8;
+  wire drain_sel7_g0_f0_9;
+  wire drain_sel7_g0_f1_0;
+  wire drain_sel7_g0_f1_1;
+  wire drain_sel7_g0_f1_10;
+  wire drain_sel7_g0_f1_11;
+  wire drain_sel7_g0_f1_12;
+  wire drain_sel7_g0_f1_13;
+  wire drain_sel7_g0_f1_14;
+  wire drain_sel7_g0_f1_15;
+  wire drain_sel7_g0_f1_16;
+  wire drain_sel7_g0_f1_17;
+  wire drain_sel7_g0_f1_18;
+  wire drain_sel7_g0_f1_19;
+  wire drain_sel7_g0_f1_2;
+  wire drain_sel7_g0_f1_20;
+  wire drain_sel7_g0_f1_21;
+  wire drain_sel7_g0_f1_22;
+  wire drain_sel7_g0_f1_23;
+  wire drain_sel7_g0_f1_24;
+  wire drain_sel7_g0_f1_25;
+  wire drain_sel7_g0_f1_3;
+  wire drain_sel7_g0_f1_4;
+  wire drain_sel7_g0_f1_5;
+  wire drain_sel7_g0_f1_6;
+  wire drain_sel7_g0_f1_7;
+  wire drain_sel7_g0_f1_8;
+  wire drain_sel7_g0_f1_9;
+  wire drain_sel7_g0_l0_0;
+  wire drain_sel7_g0_l0_1;
+  wire drain_sel7_g0_l0_10;
+  wire drain_sel7_g0_l0_11;
+  wire drain_sel7_g0_l0_12;
+  wire drain_sel7_g0_l0_13;
+  wire drain_sel7_g0_l0_14;
+  wire drain_sel7_g0_l0_15;
+  wire drain_sel7_g0_l0_16;
+  wire drain_sel7_g0_l0_17;
+  wire drain_sel7_g0_l0_18;
+  wire drain_sel7_g0_l0_19;
+  wire drain_sel7_g0_l0_2;
+  wire drain_sel7_g0_l0_20;
+  wire drain_sel7_g0_l0_21;
+  wire drain_sel7_g0_l0_22;
+  wire drain_sel7_g0_l0_23;
+  wire drain_sel7_g0_l0_24;
+  wire drain_sel7_g0_l0_25;
+  wire drain_sel7_g0_l0_3;
+  wire drain_sel7_g0_l0_4;
+  wire drain_sel7_g0_l0_5;
+  wire drain_sel7_g0_l0_6;
+  wire drain_sel7_g0_l0_7;
+  wire drain_sel7_g0_l0_8;
+  wire drain_sel7_g0_l0_9;
+  wire drain_sel7_g0_l1_0;
+  wire drain_sel7_g0_l1_1;
+  wire drain_sel7_g0_l1_10;
+  wire drain_sel7_g0_l1_11;
+  wire drain_sel7_g0_l1_12;
+  wire drain_sel7_g0_l1_13;
+  wire drain_sel7_g0_l1_14;
+  wire drain_sel7_g0_l1_15;
+  wire drain_sel7_g0_l1_16;
+  wire drain_sel7_g0_l1_17;
+  wire drain_sel7_g0_l1_18;
+  wire drain_sel7_g0_l1_19;
+  wire drain_sel7_g0_l1_2;
+  wire drain_sel7_g0_l1_20;
+  wire drain_sel7_g0_l1_21;
+  wire drain_sel7_g0_l1_22;
+  wire drain_sel7_g0_l1_23;
+  wire drain_sel7_g0_l1_24;
+  wire drain_sel7_g0_l1_25;
+  wire drain_sel7_g0_l1_3;
+  wire drain_sel7_g0_l1_4;
+  wire drain_sel7_g0_l1_5;
+  wire drain_sel7_g0_l1_6;
+  wire drain_sel7_g0_l1_7;
+  wire drain_sel7_g0_l1_8;
+  wire drain_sel7_g0_l1_9;
+  wire drain_sel7_g0_l2_0;
+  wire drain_sel7_g0_l2_1;
+  wire drain_sel7_g0_l2_10;
+  wire drain_sel7_g0_l2_11;
+  wire drain_sel7_g0_l2_12;
+  wire drain_sel7_g0_l2_13;
+  wire drain_sel7_g0_l2_14;
+  wire drain_sel7_g0_l2_15;
+  wire drain_sel7_g0_l2_16;
+  wire drain_sel7_g0_l2_17;
+  wire drain_sel7_g0_l2_18;
+  wire drain_sel7_g0_l2_19;
+  wire drain_sel7_g0_l2_2;
+  wire drain_sel7_g0_l2_20;
+  wire drain_sel7_g0_l2_21;
+  wire drain_sel7_g0_l2_22;
+  wire drain_sel7_g0_l2_23;
+  wire drain_sel7_g0_l2_24;
+  wire drain_sel7_g0_l2_25;
+  wire drain_sel7_g0_l2_3;
+  wire drain_sel7_g0_l2_4;
+  wire drain_sel7_g0_l2_5;
+  wire drain_sel7_g0_l2_6;
+  wire drain_sel7_g0_l2_7;
+  wire drain_sel7_g0_l2_8;
+  wire drain_sel7_g0_l2_9;
+  wire drain_sel7_g0_l3_0;
+  wire drain_sel7_g0_l3_1;
+  wire drain_sel7_g0_l3_10;
+  wire drain_sel7_g0_l3_11;
+  wire drain_sel7_g0_l3_12;
+  wire drain_sel7_g0_l3_13;
+  wire drain_sel7_g0_l3_14;
+  wire drain_sel7_g0_l3_15;
+  wire drain_sel7_g0_l3_16;
+  wire drain_sel7_g0_l3_17;
+  wire drain_sel7_g0_l3_18;
+  wire drain_sel7_g0_l3_19;
+  wire drain_sel7_g0_l3_2;
+  wire drain_sel7_g0_l3_20;
+  wire drain_sel7_g0_l3_21;
+  wire drain_sel7_g0_l3_22;
+  wire drain_sel7_g0_l3_23;
+  wire drain_sel7_g0_l3_24;
+  wire drain_sel7_g0_l3_25;
+  wire drain_sel7_g0_l3_3;
+  wire drain_sel7_g0_l3_4;
+  wire drain_sel7_g0_l3_5;
+  wire drain_sel7_g0_l3_6;
+  wire drain_sel7_g0_l3_7;
+  wire drain_sel7_g0_l3_8;
+  wire drain_sel7_g0_l3_9;
+  wire drain_sel7_g0_x_0;
+  wire drain_sel7_g0_x_1;
+  wire drain_sel7_g0_x_10;
+  wire drain_sel7_g0_x_11;
+  wire drain_sel7_g0_x_12;
+  wire drain_sel7_g0_x_13;
+  wire drain_sel7_g0_x_14;
+  wire drain_sel7_g0_x_15;
+  wire drain_sel7_g0_x_16;
+  wire drain_sel7_g0_x_17;
+  wire drain_sel7_g0_x_18;
+  wire drain_sel7_g0_x_19;
+  wire drain_sel7_g0_x_2;
+  wire drain_sel7_g0_x_20;
+  wire drain_sel7_g0_x_21;
+  wire drain_sel7_g0_x_22;
+  wire drain_sel7_g0_x_23;
+  wire drain_sel7_g0_x_24;
+  wire drain_sel7_g0_x_25;
+  wire drain_sel7_g0_x_3;
+  wire drain_sel7_g0_x_4;
+  wire drain_sel7_g0_x_5;
+  wire drain_sel7_g0_x_6;
+  wire drain_sel7_g0_x_7;
+  wire drain_sel7_g0_x_8;
+  wire drain_sel7_g0_x_9;
   wire draining;
   input en;
   wire en;
@@ -564,8 +2016,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_6_5 = 8'h00;
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
-  assign _064_ = en & drain_advance;
-  assign _083_ = en & drain_advance;
+  assign _025_ = en & drain_advance;
+  assign _027_ = en & drain_advance;
   assign _002_ = en & drain_advance;
   assign _003_[2:0] = drain_row2 + 1'h1;
   assign _004_ = en & drain_advance;
@@ -573,11 +2025,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign _006_ = en & drain_advance;
   assign _007_[2:0] = drain_row4 + 1'h1;
   assign _008_ = en & drain_advance;
-  assign _009_[2:0] = drain_row5 + 1'h1;
   assign _010_ = en & drain_advance;
   assign _012_[2:0] = drain_row6 + 1'h1;
   assign _013_ = en & drain_advance;
-  assign _014_[2:0] = drain_row7 + 1'h1;
   assign _015_ = | count_next;
   assign _016_ = beat_next == 3'h7;
   assign w1 = in_idle2 ? 8'h00 : in2_w1;
@@ -614,79 +2064,11311 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_7_2 = en & lf_7_2;
   assign cap_7_3 = en & lf_done_d0;
   assign draining = | drain_count;
-  assign _078_ = en & drain_advance;
-  assign _079_ = drain_count - 1'h1;
-  assign _080_ = en & draining;
-  assign _081_ = drain_beat + 1'h1;
-  assign _082_[2:0] = drain_advance ? 3'h0 : _081_;
-  assign _084_ = | { rst, cap_7_3 };
-  assign _085_ = | { rst, cap_7_3 };
-  assign _086_ = | { rst, cap_7_3 };
-  assign _087_ = | { rst, cap_7_3 };
-  assign _088_ = | { rst, cap_7_3 };
-  assign _089_ = | { rst, cap_7_3 };
-  assign _090_ = | { rst, cap_7_3 };
-  assign _091_ = | { rst, cap_7_3 };
-  assign _092_ = _080_ ? _082_[2:0] : drain_beat;
-  assign beat_next = cap_7_3 ? 3'h0 : _092_;
-  assign _093_ = _078_ ? _079_ : drain_count;
-  assign count_next = cap_7_3 ? 4'h8 : _093_;
+  assign _018_ = en & drain_advance;
+  assign _019_ = drain_count - 1'h1;
+  assign _020_ = en & draining;
+  assign _021_ = drain_beat + 1'h1;
+  assign _023_[2:0] = drain_advance ? 3'h0 : _021_;
+  assign _028_ = | { rst, cap_7_3 };
+  assign _029_ = | { rst, cap_7_3 };
+  assign _030_ = | { rst, cap_7_3 };
+  assign _031_ = | { rst, cap_7_3 };
+  assign _032_ = | { rst, cap_7_3 };
+  assign _033_ = | { rst, cap_7_3 };
+  assign _034_ = | { rst, cap_7_3 };
+  assign _035_ = | { rst, cap_7_3 };
+  assign _036_ = _020_ ? _023_[2:0] : drain_beat;
+  assign beat_next = cap_7_3 ? 3'h0 : _036_;
+  assign _037_ = _018_ ? _019_ : drain_count;
+  assign count_next = cap_7_3 ? 4'h8 : _037_;
+  L6MUX21 drain_sel0_g0_l6mux_0 (
+    .D0(drain_sel0_g0_f0_0),
+    .D1(drain_sel0_g0_f1_0),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_0)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_1 (
+    .D0(drain_sel0_g0_f0_1),
+    .D1(drain_sel0_g0_f1_1),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_1)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_10 (
+    .D0(drain_sel0_g0_f0_10),
+    .D1(drain_sel0_g0_f1_10),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_10)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_11 (
+    .D0(drain_sel0_g0_f0_11),
+    .D1(drain_sel0_g0_f1_11),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_11)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_12 (
+    .D0(drain_sel0_g0_f0_12),
+    .D1(drain_sel0_g0_f1_12),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_12)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_13 (
+    .D0(drain_sel0_g0_f0_13),
+    .D1(drain_sel0_g0_f1_13),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_13)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_14 (
+    .D0(drain_sel0_g0_f0_14),
+    .D1(drain_sel0_g0_f1_14),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_14)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_15 (
+    .D0(drain_sel0_g0_f0_15),
+    .D1(drain_sel0_g0_f1_15),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_15)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_16 (
+    .D0(drain_sel0_g0_f0_16),
+    .D1(drain_sel0_g0_f1_16),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_16)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_17 (
+    .D0(drain_sel0_g0_f0_17),
+    .D1(drain_sel0_g0_f1_17),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_17)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_18 (
+    .D0(drain_sel0_g0_f0_18),
+    .D1(drain_sel0_g0_f1_18),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_18)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_19 (
+    .D0(drain_sel0_g0_f0_19),
+    .D1(drain_sel0_g0_f1_19),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_19)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_2 (
+    .D0(drain_sel0_g0_f0_2),
+    .D1(drain_sel0_g0_f1_2),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_2)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_20 (
+    .D0(drain_sel0_g0_f0_20),
+    .D1(drain_sel0_g0_f1_20),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_20)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_21 (
+    .D0(drain_sel0_g0_f0_21),
+    .D1(drain_sel0_g0_f1_21),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_21)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_22 (
+    .D0(drain_sel0_g0_f0_22),
+    .D1(drain_sel0_g0_f1_22),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_22)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_23 (
+    .D0(drain_sel0_g0_f0_23),
+    .D1(drain_sel0_g0_f1_23),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_23)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_24 (
+    .D0(drain_sel0_g0_f0_24),
+    .D1(drain_sel0_g0_f1_24),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_24)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_25 (
+    .D0(drain_sel0_g0_f0_25),
+    .D1(drain_sel0_g0_f1_25),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_25)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_3 (
+    .D0(drain_sel0_g0_f0_3),
+    .D1(drain_sel0_g0_f1_3),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_3)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_4 (
+    .D0(drain_sel0_g0_f0_4),
+    .D1(drain_sel0_g0_f1_4),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_4)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_5 (
+    .D0(drain_sel0_g0_f0_5),
+    .D1(drain_sel0_g0_f1_5),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_5)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_6 (
+    .D0(drain_sel0_g0_f0_6),
+    .D1(drain_sel0_g0_f1_6),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_6)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_7 (
+    .D0(drain_sel0_g0_f0_7),
+    .D1(drain_sel0_g0_f1_7),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_7)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_8 (
+    .D0(drain_sel0_g0_f0_8),
+    .D1(drain_sel0_g0_f1_8),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_8)
+  );
+  L6MUX21 drain_sel0_g0_l6mux_9 (
+    .D0(drain_sel0_g0_f0_9),
+    .D1(drain_sel0_g0_f1_9),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_0 (
+    .A(out_0_0[0]),
+    .B(out_1_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_1 (
+    .A(out_0_0[1]),
+    .B(out_1_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_10 (
+    .A(out_0_0[10]),
+    .B(out_1_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_11 (
+    .A(out_0_0[11]),
+    .B(out_1_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_12 (
+    .A(out_0_0[12]),
+    .B(out_1_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_13 (
+    .A(out_0_0[13]),
+    .B(out_1_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_14 (
+    .A(out_0_0[14]),
+    .B(out_1_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_15 (
+    .A(out_0_0[15]),
+    .B(out_1_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_16 (
+    .A(out_0_0[16]),
+    .B(out_1_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_17 (
+    .A(out_0_0[17]),
+    .B(out_1_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_18 (
+    .A(out_0_0[18]),
+    .B(out_1_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_19 (
+    .A(out_0_0[19]),
+    .B(out_1_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_2 (
+    .A(out_0_0[2]),
+    .B(out_1_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_20 (
+    .A(out_0_0[20]),
+    .B(out_1_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_21 (
+    .A(out_0_0[21]),
+    .B(out_1_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_22 (
+    .A(out_0_0[22]),
+    .B(out_1_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_23 (
+    .A(out_0_0[23]),
+    .B(out_1_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_24 (
+    .A(out_0_0[24]),
+    .B(out_1_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_25 (
+    .A(out_0_0[25]),
+    .B(out_1_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_3 (
+    .A(out_0_0[3]),
+    .B(out_1_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_4 (
+    .A(out_0_0[4]),
+    .B(out_1_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_5 (
+    .A(out_0_0[5]),
+    .B(out_1_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_6 (
+    .A(out_0_0[6]),
+    .B(out_1_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_7 (
+    .A(out_0_0[7]),
+    .B(out_1_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_8 (
+    .A(out_0_0[8]),
+    .B(out_1_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_9 (
+    .A(out_0_0[9]),
+    .B(out_1_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_0 (
+    .A(out_2_0[0]),
+    .B(out_3_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_1 (
+    .A(out_2_0[1]),
+    .B(out_3_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_10 (
+    .A(out_2_0[10]),
+    .B(out_3_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_11 (
+    .A(out_2_0[11]),
+    .B(out_3_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_12 (
+    .A(out_2_0[12]),
+    .B(out_3_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_13 (
+    .A(out_2_0[13]),
+    .B(out_3_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_14 (
+    .A(out_2_0[14]),
+    .B(out_3_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_15 (
+    .A(out_2_0[15]),
+    .B(out_3_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_16 (
+    .A(out_2_0[16]),
+    .B(out_3_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_17 (
+    .A(out_2_0[17]),
+    .B(out_3_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_18 (
+    .A(out_2_0[18]),
+    .B(out_3_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_19 (
+    .A(out_2_0[19]),
+    .B(out_3_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_2 (
+    .A(out_2_0[2]),
+    .B(out_3_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_20 (
+    .A(out_2_0[20]),
+    .B(out_3_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_21 (
+    .A(out_2_0[21]),
+    .B(out_3_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_22 (
+    .A(out_2_0[22]),
+    .B(out_3_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_23 (
+    .A(out_2_0[23]),
+    .B(out_3_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_24 (
+    .A(out_2_0[24]),
+    .B(out_3_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_25 (
+    .A(out_2_0[25]),
+    .B(out_3_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_3 (
+    .A(out_2_0[3]),
+    .B(out_3_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_4 (
+    .A(out_2_0[4]),
+    .B(out_3_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_5 (
+    .A(out_2_0[5]),
+    .B(out_3_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_6 (
+    .A(out_2_0[6]),
+    .B(out_3_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_7 (
+    .A(out_2_0[7]),
+    .B(out_3_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_8 (
+    .A(out_2_0[8]),
+    .B(out_3_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_9 (
+    .A(out_2_0[9]),
+    .B(out_3_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_0 (
+    .A(out_4_0[0]),
+    .B(out_5_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_1 (
+    .A(out_4_0[1]),
+    .B(out_5_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_10 (
+    .A(out_4_0[10]),
+    .B(out_5_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_11 (
+    .A(out_4_0[11]),
+    .B(out_5_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_12 (
+    .A(out_4_0[12]),
+    .B(out_5_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_13 (
+    .A(out_4_0[13]),
+    .B(out_5_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_14 (
+    .A(out_4_0[14]),
+    .B(out_5_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_15 (
+    .A(out_4_0[15]),
+    .B(out_5_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_16 (
+    .A(out_4_0[16]),
+    .B(out_5_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_17 (
+    .A(out_4_0[17]),
+    .B(out_5_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_18 (
+    .A(out_4_0[18]),
+    .B(out_5_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_19 (
+    .A(out_4_0[19]),
+    .B(out_5_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_2 (
+    .A(out_4_0[2]),
+    .B(out_5_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_20 (
+    .A(out_4_0[20]),
+    .B(out_5_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_21 (
+    .A(out_4_0[21]),
+    .B(out_5_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_22 (
+    .A(out_4_0[22]),
+    .B(out_5_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_23 (
+    .A(out_4_0[23]),
+    .B(out_5_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_24 (
+    .A(out_4_0[24]),
+    .B(out_5_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_25 (
+    .A(out_4_0[25]),
+    .B(out_5_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_3 (
+    .A(out_4_0[3]),
+    .B(out_5_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_4 (
+    .A(out_4_0[4]),
+    .B(out_5_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_5 (
+    .A(out_4_0[5]),
+    .B(out_5_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_6 (
+    .A(out_4_0[6]),
+    .B(out_5_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_7 (
+    .A(out_4_0[7]),
+    .B(out_5_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_8 (
+    .A(out_4_0[8]),
+    .B(out_5_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_9 (
+    .A(out_4_0[9]),
+    .B(out_5_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_0 (
+    .A(out_6_0[0]),
+    .B(out_7_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_1 (
+    .A(out_6_0[1]),
+    .B(out_7_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_10 (
+    .A(out_6_0[10]),
+    .B(out_7_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_11 (
+    .A(out_6_0[11]),
+    .B(out_7_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_12 (
+    .A(out_6_0[12]),
+    .B(out_7_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_13 (
+    .A(out_6_0[13]),
+    .B(out_7_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_14 (
+    .A(out_6_0[14]),
+    .B(out_7_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_15 (
+    .A(out_6_0[15]),
+    .B(out_7_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_16 (
+    .A(out_6_0[16]),
+    .B(out_7_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_17 (
+    .A(out_6_0[17]),
+    .B(out_7_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_18 (
+    .A(out_6_0[18]),
+    .B(out_7_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_19 (
+    .A(out_6_0[19]),
+    .B(out_7_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_2 (
+    .A(out_6_0[2]),
+    .B(out_7_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_20 (
+    .A(out_6_0[20]),
+    .B(out_7_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_21 (
+    .A(out_6_0[21]),
+    .B(out_7_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_22 (
+    .A(out_6_0[22]),
+    .B(out_7_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_23 (
+    .A(out_6_0[23]),
+    .B(out_7_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_24 (
+    .A(out_6_0[24]),
+    .B(out_7_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_25 (
+    .A(out_6_0[25]),
+    .B(out_7_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_3 (
+    .A(out_6_0[3]),
+    .B(out_7_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_4 (
+    .A(out_6_0[4]),
+    .B(out_7_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_5 (
+    .A(out_6_0[5]),
+    .B(out_7_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_6 (
+    .A(out_6_0[6]),
+    .B(out_7_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_7 (
+    .A(out_6_0[7]),
+    .B(out_7_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_8 (
+    .A(out_6_0[8]),
+    .B(out_7_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_9 (
+    .A(out_6_0[9]),
+    .B(out_7_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_9)
+  );
+  PFUMX drain_sel0_g0_pfumx0_0 (
+    .ALUT(drain_sel0_g0_l1_0),
+    .BLUT(drain_sel0_g0_l0_0),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_0)
+  );
+  PFUMX drain_sel0_g0_pfumx0_1 (
+    .ALUT(drain_sel0_g0_l1_1),
+    .BLUT(drain_sel0_g0_l0_1),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_1)
+  );
+  PFUMX drain_sel0_g0_pfumx0_10 (
+    .ALUT(drain_sel0_g0_l1_10),
+    .BLUT(drain_sel0_g0_l0_10),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_10)
+  );
+  PFUMX drain_sel0_g0_pfumx0_11 (
+    .ALUT(drain_sel0_g0_l1_11),
+    .BLUT(drain_sel0_g0_l0_11),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_11)
+  );
+  PFUMX drain_sel0_g0_pfumx0_12 (
+    .ALUT(drain_sel0_g0_l1_12),
+    .BLUT(drain_sel0_g0_l0_12),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_12)
+  );
+  PFUMX drain_sel0_g0_pfumx0_13 (
+    .ALUT(drain_sel0_g0_l1_13),
+    .BLUT(drain_sel0_g0_l0_13),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_13)
+  );
+  PFUMX drain_sel0_g0_pfumx0_14 (
+    .ALUT(drain_sel0_g0_l1_14),
+    .BLUT(drain_sel0_g0_l0_14),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_14)
+  );
+  PFUMX drain_sel0_g0_pfumx0_15 (
+    .ALUT(drain_sel0_g0_l1_15),
+    .BLUT(drain_sel0_g0_l0_15),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_15)
+  );
+  PFUMX drain_sel0_g0_pfumx0_16 (
+    .ALUT(drain_sel0_g0_l1_16),
+    .BLUT(drain_sel0_g0_l0_16),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_16)
+  );
+  PFUMX drain_sel0_g0_pfumx0_17 (
+    .ALUT(drain_sel0_g0_l1_17),
+    .BLUT(drain_sel0_g0_l0_17),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_17)
+  );
+  PFUMX drain_sel0_g0_pfumx0_18 (
+    .ALUT(drain_sel0_g0_l1_18),
+    .BLUT(drain_sel0_g0_l0_18),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_18)
+  );
+  PFUMX drain_sel0_g0_pfumx0_19 (
+    .ALUT(drain_sel0_g0_l1_19),
+    .BLUT(drain_sel0_g0_l0_19),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_19)
+  );
+  PFUMX drain_sel0_g0_pfumx0_2 (
+    .ALUT(drain_sel0_g0_l1_2),
+    .BLUT(drain_sel0_g0_l0_2),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_2)
+  );
+  PFUMX drain_sel0_g0_pfumx0_20 (
+    .ALUT(drain_sel0_g0_l1_20),
+    .BLUT(drain_sel0_g0_l0_20),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_20)
+  );
+  PFUMX drain_sel0_g0_pfumx0_21 (
+    .ALUT(drain_sel0_g0_l1_21),
+    .BLUT(drain_sel0_g0_l0_21),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_21)
+  );
+  PFUMX drain_sel0_g0_pfumx0_22 (
+    .ALUT(drain_sel0_g0_l1_22),
+    .BLUT(drain_sel0_g0_l0_22),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_22)
+  );
+  PFUMX drain_sel0_g0_pfumx0_23 (
+    .ALUT(drain_sel0_g0_l1_23),
+    .BLUT(drain_sel0_g0_l0_23),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_23)
+  );
+  PFUMX drain_sel0_g0_pfumx0_24 (
+    .ALUT(drain_sel0_g0_l1_24),
+    .BLUT(drain_sel0_g0_l0_24),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_24)
+  );
+  PFUMX drain_sel0_g0_pfumx0_25 (
+    .ALUT(drain_sel0_g0_l1_25),
+    .BLUT(drain_sel0_g0_l0_25),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_25)
+  );
+  PFUMX drain_sel0_g0_pfumx0_3 (
+    .ALUT(drain_sel0_g0_l1_3),
+    .BLUT(drain_sel0_g0_l0_3),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_3)
+  );
+  PFUMX drain_sel0_g0_pfumx0_4 (
+    .ALUT(drain_sel0_g0_l1_4),
+    .BLUT(drain_sel0_g0_l0_4),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_4)
+  );
+  PFUMX drain_sel0_g0_pfumx0_5 (
+    .ALUT(drain_sel0_g0_l1_5),
+    .BLUT(drain_sel0_g0_l0_5),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_5)
+  );
+  PFUMX drain_sel0_g0_pfumx0_6 (
+    .ALUT(drain_sel0_g0_l1_6),
+    .BLUT(drain_sel0_g0_l0_6),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_6)
+  );
+  PFUMX drain_sel0_g0_pfumx0_7 (
+    .ALUT(drain_sel0_g0_l1_7),
+    .BLUT(drain_sel0_g0_l0_7),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_7)
+  );
+  PFUMX drain_sel0_g0_pfumx0_8 (
+    .ALUT(drain_sel0_g0_l1_8),
+    .BLUT(drain_sel0_g0_l0_8),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_8)
+  );
+  PFUMX drain_sel0_g0_pfumx0_9 (
+    .ALUT(drain_sel0_g0_l1_9),
+    .BLUT(drain_sel0_g0_l0_9),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_9)
+  );
+  PFUMX drain_sel0_g0_pfumx1_0 (
+    .ALUT(drain_sel0_g0_l3_0),
+    .BLUT(drain_sel0_g0_l2_0),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_0)
+  );
+  PFUMX drain_sel0_g0_pfumx1_1 (
+    .ALUT(drain_sel0_g0_l3_1),
+    .BLUT(drain_sel0_g0_l2_1),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_1)
+  );
+  PFUMX drain_sel0_g0_pfumx1_10 (
+    .ALUT(drain_sel0_g0_l3_10),
+    .BLUT(drain_sel0_g0_l2_10),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_10)
+  );
+  PFUMX drain_sel0_g0_pfumx1_11 (
+    .ALUT(drain_sel0_g0_l3_11),
+    .BLUT(drain_sel0_g0_l2_11),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_11)
+  );
+  PFUMX drain_sel0_g0_pfumx1_12 (
+    .ALUT(drain_sel0_g0_l3_12),
+    .BLUT(drain_sel0_g0_l2_12),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_12)
+  );
+  PFUMX drain_sel0_g0_pfumx1_13 (
+    .ALUT(drain_sel0_g0_l3_13),
+    .BLUT(drain_sel0_g0_l2_13),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_13)
+  );
+  PFUMX drain_sel0_g0_pfumx1_14 (
+    .ALUT(drain_sel0_g0_l3_14),
+    .BLUT(drain_sel0_g0_l2_14),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_14)
+  );
+  PFUMX drain_sel0_g0_pfumx1_15 (
+    .ALUT(drain_sel0_g0_l3_15),
+    .BLUT(drain_sel0_g0_l2_15),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_15)
+  );
+  PFUMX drain_sel0_g0_pfumx1_16 (
+    .ALUT(drain_sel0_g0_l3_16),
+    .BLUT(drain_sel0_g0_l2_16),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_16)
+  );
+  PFUMX drain_sel0_g0_pfumx1_17 (
+    .ALUT(drain_sel0_g0_l3_17),
+    .BLUT(drain_sel0_g0_l2_17),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_17)
+  );
+  PFUMX drain_sel0_g0_pfumx1_18 (
+    .ALUT(drain_sel0_g0_l3_18),
+    .BLUT(drain_sel0_g0_l2_18),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_18)
+  );
+  PFUMX drain_sel0_g0_pfumx1_19 (
+    .ALUT(drain_sel0_g0_l3_19),
+    .BLUT(drain_sel0_g0_l2_19),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_19)
+  );
+  PFUMX drain_sel0_g0_pfumx1_2 (
+    .ALUT(drain_sel0_g0_l3_2),
+    .BLUT(drain_sel0_g0_l2_2),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_2)
+  );
+  PFUMX drain_sel0_g0_pfumx1_20 (
+    .ALUT(drain_sel0_g0_l3_20),
+    .BLUT(drain_sel0_g0_l2_20),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_20)
+  );
+  PFUMX drain_sel0_g0_pfumx1_21 (
+    .ALUT(drain_sel0_g0_l3_21),
+    .BLUT(drain_sel0_g0_l2_21),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_21)
+  );
+  PFUMX drain_sel0_g0_pfumx1_22 (
+    .ALUT(drain_sel0_g0_l3_22),
+    .BLUT(drain_sel0_g0_l2_22),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_22)
+  );
+  PFUMX drain_sel0_g0_pfumx1_23 (
+    .ALUT(drain_sel0_g0_l3_23),
+    .BLUT(drain_sel0_g0_l2_23),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_23)
+  );
+  PFUMX drain_sel0_g0_pfumx1_24 (
+    .ALUT(drain_sel0_g0_l3_24),
+    .BLUT(drain_sel0_g0_l2_24),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_24)
+  );
+  PFUMX drain_sel0_g0_pfumx1_25 (
+    .ALUT(drain_sel0_g0_l3_25),
+    .BLUT(drain_sel0_g0_l2_25),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_25)
+  );
+  PFUMX drain_sel0_g0_pfumx1_3 (
+    .ALUT(drain_sel0_g0_l3_3),
+    .BLUT(drain_sel0_g0_l2_3),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_3)
+  );
+  PFUMX drain_sel0_g0_pfumx1_4 (
+    .ALUT(drain_sel0_g0_l3_4),
+    .BLUT(drain_sel0_g0_l2_4),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_4)
+  );
+  PFUMX drain_sel0_g0_pfumx1_5 (
+    .ALUT(drain_sel0_g0_l3_5),
+    .BLUT(drain_sel0_g0_l2_5),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_5)
+  );
+  PFUMX drain_sel0_g0_pfumx1_6 (
+    .ALUT(drain_sel0_g0_l3_6),
+    .BLUT(drain_sel0_g0_l2_6),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_6)
+  );
+  PFUMX drain_sel0_g0_pfumx1_7 (
+    .ALUT(drain_sel0_g0_l3_7),
+    .BLUT(drain_sel0_g0_l2_7),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_7)
+  );
+  PFUMX drain_sel0_g0_pfumx1_8 (
+    .ALUT(drain_sel0_g0_l3_8),
+    .BLUT(drain_sel0_g0_l2_8),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_8)
+  );
+  PFUMX drain_sel0_g0_pfumx1_9 (
+    .ALUT(drain_sel0_g0_l3_9),
+    .BLUT(drain_sel0_g0_l2_9),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_9)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_0 (
+    .D0(drain_sel1_g0_f0_0),
+    .D1(drain_sel1_g0_f1_0),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_0)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_1 (
+    .D0(drain_sel1_g0_f0_1),
+    .D1(drain_sel1_g0_f1_1),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_1)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_10 (
+    .D0(drain_sel1_g0_f0_10),
+    .D1(drain_sel1_g0_f1_10),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_10)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_11 (
+    .D0(drain_sel1_g0_f0_11),
+    .D1(drain_sel1_g0_f1_11),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_11)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_12 (
+    .D0(drain_sel1_g0_f0_12),
+    .D1(drain_sel1_g0_f1_12),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_12)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_13 (
+    .D0(drain_sel1_g0_f0_13),
+    .D1(drain_sel1_g0_f1_13),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_13)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_14 (
+    .D0(drain_sel1_g0_f0_14),
+    .D1(drain_sel1_g0_f1_14),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_14)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_15 (
+    .D0(drain_sel1_g0_f0_15),
+    .D1(drain_sel1_g0_f1_15),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_15)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_16 (
+    .D0(drain_sel1_g0_f0_16),
+    .D1(drain_sel1_g0_f1_16),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_16)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_17 (
+    .D0(drain_sel1_g0_f0_17),
+    .D1(drain_sel1_g0_f1_17),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_17)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_18 (
+    .D0(drain_sel1_g0_f0_18),
+    .D1(drain_sel1_g0_f1_18),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_18)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_19 (
+    .D0(drain_sel1_g0_f0_19),
+    .D1(drain_sel1_g0_f1_19),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_19)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_2 (
+    .D0(drain_sel1_g0_f0_2),
+    .D1(drain_sel1_g0_f1_2),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_2)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_20 (
+    .D0(drain_sel1_g0_f0_20),
+    .D1(drain_sel1_g0_f1_20),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_20)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_21 (
+    .D0(drain_sel1_g0_f0_21),
+    .D1(drain_sel1_g0_f1_21),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_21)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_22 (
+    .D0(drain_sel1_g0_f0_22),
+    .D1(drain_sel1_g0_f1_22),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_22)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_23 (
+    .D0(drain_sel1_g0_f0_23),
+    .D1(drain_sel1_g0_f1_23),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_23)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_24 (
+    .D0(drain_sel1_g0_f0_24),
+    .D1(drain_sel1_g0_f1_24),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_24)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_25 (
+    .D0(drain_sel1_g0_f0_25),
+    .D1(drain_sel1_g0_f1_25),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_25)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_3 (
+    .D0(drain_sel1_g0_f0_3),
+    .D1(drain_sel1_g0_f1_3),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_3)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_4 (
+    .D0(drain_sel1_g0_f0_4),
+    .D1(drain_sel1_g0_f1_4),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_4)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_5 (
+    .D0(drain_sel1_g0_f0_5),
+    .D1(drain_sel1_g0_f1_5),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_5)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_6 (
+    .D0(drain_sel1_g0_f0_6),
+    .D1(drain_sel1_g0_f1_6),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_6)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_7 (
+    .D0(drain_sel1_g0_f0_7),
+    .D1(drain_sel1_g0_f1_7),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_7)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_8 (
+    .D0(drain_sel1_g0_f0_8),
+    .D1(drain_sel1_g0_f1_8),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_8)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_9 (
+    .D0(drain_sel1_g0_f0_9),
+    .D1(drain_sel1_g0_f1_9),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_0 (
+    .A(out_0_1[0]),
+    .B(out_1_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_1 (
+    .A(out_0_1[1]),
+    .B(out_1_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_10 (
+    .A(out_0_1[10]),
+    .B(out_1_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_11 (
+    .A(out_0_1[11]),
+    .B(out_1_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_12 (
+    .A(out_0_1[12]),
+    .B(out_1_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_13 (
+    .A(out_0_1[13]),
+    .B(out_1_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_14 (
+    .A(out_0_1[14]),
+    .B(out_1_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_15 (
+    .A(out_0_1[15]),
+    .B(out_1_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_16 (
+    .A(out_0_1[16]),
+    .B(out_1_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_17 (
+    .A(out_0_1[17]),
+    .B(out_1_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_18 (
+    .A(out_0_1[18]),
+    .B(out_1_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_19 (
+    .A(out_0_1[19]),
+    .B(out_1_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_2 (
+    .A(out_0_1[2]),
+    .B(out_1_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_20 (
+    .A(out_0_1[20]),
+    .B(out_1_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_21 (
+    .A(out_0_1[21]),
+    .B(out_1_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_22 (
+    .A(out_0_1[22]),
+    .B(out_1_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_23 (
+    .A(out_0_1[23]),
+    .B(out_1_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_24 (
+    .A(out_0_1[24]),
+    .B(out_1_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_25 (
+    .A(out_0_1[25]),
+    .B(out_1_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_3 (
+    .A(out_0_1[3]),
+    .B(out_1_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_4 (
+    .A(out_0_1[4]),
+    .B(out_1_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_5 (
+    .A(out_0_1[5]),
+    .B(out_1_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_6 (
+    .A(out_0_1[6]),
+    .B(out_1_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_7 (
+    .A(out_0_1[7]),
+    .B(out_1_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_8 (
+    .A(out_0_1[8]),
+    .B(out_1_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_9 (
+    .A(out_0_1[9]),
+    .B(out_1_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_0 (
+    .A(out_2_1[0]),
+    .B(out_3_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_1 (
+    .A(out_2_1[1]),
+    .B(out_3_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_10 (
+    .A(out_2_1[10]),
+    .B(out_3_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_11 (
+    .A(out_2_1[11]),
+    .B(out_3_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_12 (
+    .A(out_2_1[12]),
+    .B(out_3_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_13 (
+    .A(out_2_1[13]),
+    .B(out_3_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_14 (
+    .A(out_2_1[14]),
+    .B(out_3_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_15 (
+    .A(out_2_1[15]),
+    .B(out_3_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_16 (
+    .A(out_2_1[16]),
+    .B(out_3_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_17 (
+    .A(out_2_1[17]),
+    .B(out_3_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_18 (
+    .A(out_2_1[18]),
+    .B(out_3_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_19 (
+    .A(out_2_1[19]),
+    .B(out_3_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_2 (
+    .A(out_2_1[2]),
+    .B(out_3_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_20 (
+    .A(out_2_1[20]),
+    .B(out_3_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_21 (
+    .A(out_2_1[21]),
+    .B(out_3_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_22 (
+    .A(out_2_1[22]),
+    .B(out_3_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_23 (
+    .A(out_2_1[23]),
+    .B(out_3_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_24 (
+    .A(out_2_1[24]),
+    .B(out_3_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_25 (
+    .A(out_2_1[25]),
+    .B(out_3_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_3 (
+    .A(out_2_1[3]),
+    .B(out_3_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_4 (
+    .A(out_2_1[4]),
+    .B(out_3_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_5 (
+    .A(out_2_1[5]),
+    .B(out_3_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_6 (
+    .A(out_2_1[6]),
+    .B(out_3_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_7 (
+    .A(out_2_1[7]),
+    .B(out_3_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_8 (
+    .A(out_2_1[8]),
+    .B(out_3_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_9 (
+    .A(out_2_1[9]),
+    .B(out_3_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_0 (
+    .A(out_4_1[0]),
+    .B(out_5_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_1 (
+    .A(out_4_1[1]),
+    .B(out_5_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_10 (
+    .A(out_4_1[10]),
+    .B(out_5_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_11 (
+    .A(out_4_1[11]),
+    .B(out_5_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_12 (
+    .A(out_4_1[12]),
+    .B(out_5_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_13 (
+    .A(out_4_1[13]),
+    .B(out_5_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_14 (
+    .A(out_4_1[14]),
+    .B(out_5_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_15 (
+    .A(out_4_1[15]),
+    .B(out_5_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_16 (
+    .A(out_4_1[16]),
+    .B(out_5_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_17 (
+    .A(out_4_1[17]),
+    .B(out_5_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_18 (
+    .A(out_4_1[18]),
+    .B(out_5_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_19 (
+    .A(out_4_1[19]),
+    .B(out_5_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_2 (
+    .A(out_4_1[2]),
+    .B(out_5_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_20 (
+    .A(out_4_1[20]),
+    .B(out_5_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_21 (
+    .A(out_4_1[21]),
+    .B(out_5_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_22 (
+    .A(out_4_1[22]),
+    .B(out_5_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_23 (
+    .A(out_4_1[23]),
+    .B(out_5_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_24 (
+    .A(out_4_1[24]),
+    .B(out_5_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_25 (
+    .A(out_4_1[25]),
+    .B(out_5_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_3 (
+    .A(out_4_1[3]),
+    .B(out_5_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_4 (
+    .A(out_4_1[4]),
+    .B(out_5_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_5 (
+    .A(out_4_1[5]),
+    .B(out_5_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_6 (
+    .A(out_4_1[6]),
+    .B(out_5_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_7 (
+    .A(out_4_1[7]),
+    .B(out_5_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_8 (
+    .A(out_4_1[8]),
+    .B(out_5_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_9 (
+    .A(out_4_1[9]),
+    .B(out_5_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_0 (
+    .A(out_6_1[0]),
+    .B(out_7_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_1 (
+    .A(out_6_1[1]),
+    .B(out_7_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_10 (
+    .A(out_6_1[10]),
+    .B(out_7_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_11 (
+    .A(out_6_1[11]),
+    .B(out_7_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_12 (
+    .A(out_6_1[12]),
+    .B(out_7_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_13 (
+    .A(out_6_1[13]),
+    .B(out_7_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_14 (
+    .A(out_6_1[14]),
+    .B(out_7_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_15 (
+    .A(out_6_1[15]),
+    .B(out_7_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_16 (
+    .A(out_6_1[16]),
+    .B(out_7_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_17 (
+    .A(out_6_1[17]),
+    .B(out_7_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_18 (
+    .A(out_6_1[18]),
+    .B(out_7_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_19 (
+    .A(out_6_1[19]),
+    .B(out_7_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_2 (
+    .A(out_6_1[2]),
+    .B(out_7_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_20 (
+    .A(out_6_1[20]),
+    .B(out_7_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_21 (
+    .A(out_6_1[21]),
+    .B(out_7_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_22 (
+    .A(out_6_1[22]),
+    .B(out_7_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_23 (
+    .A(out_6_1[23]),
+    .B(out_7_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_24 (
+    .A(out_6_1[24]),
+    .B(out_7_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_25 (
+    .A(out_6_1[25]),
+    .B(out_7_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_3 (
+    .A(out_6_1[3]),
+    .B(out_7_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_4 (
+    .A(out_6_1[4]),
+    .B(out_7_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_5 (
+    .A(out_6_1[5]),
+    .B(out_7_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_6 (
+    .A(out_6_1[6]),
+    .B(out_7_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_7 (
+    .A(out_6_1[7]),
+    .B(out_7_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_8 (
+    .A(out_6_1[8]),
+    .B(out_7_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_9 (
+    .A(out_6_1[9]),
+    .B(out_7_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_9)
+  );
+  PFUMX drain_sel1_g0_pfumx0_0 (
+    .ALUT(drain_sel1_g0_l1_0),
+    .BLUT(drain_sel1_g0_l0_0),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_0)
+  );
+  PFUMX drain_sel1_g0_pfumx0_1 (
+    .ALUT(drain_sel1_g0_l1_1),
+    .BLUT(drain_sel1_g0_l0_1),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_1)
+  );
+  PFUMX drain_sel1_g0_pfumx0_10 (
+    .ALUT(drain_sel1_g0_l1_10),
+    .BLUT(drain_sel1_g0_l0_10),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_10)
+  );
+  PFUMX drain_sel1_g0_pfumx0_11 (
+    .ALUT(drain_sel1_g0_l1_11),
+    .BLUT(drain_sel1_g0_l0_11),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_11)
+  );
+  PFUMX drain_sel1_g0_pfumx0_12 (
+    .ALUT(drain_sel1_g0_l1_12),
+    .BLUT(drain_sel1_g0_l0_12),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_12)
+  );
+  PFUMX drain_sel1_g0_pfumx0_13 (
+    .ALUT(drain_sel1_g0_l1_13),
+    .BLUT(drain_sel1_g0_l0_13),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_13)
+  );
+  PFUMX drain_sel1_g0_pfumx0_14 (
+    .ALUT(drain_sel1_g0_l1_14),
+    .BLUT(drain_sel1_g0_l0_14),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_14)
+  );
+  PFUMX drain_sel1_g0_pfumx0_15 (
+    .ALUT(drain_sel1_g0_l1_15),
+    .BLUT(drain_sel1_g0_l0_15),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_15)
+  );
+  PFUMX drain_sel1_g0_pfumx0_16 (
+    .ALUT(drain_sel1_g0_l1_16),
+    .BLUT(drain_sel1_g0_l0_16),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_16)
+  );
+  PFUMX drain_sel1_g0_pfumx0_17 (
+    .ALUT(drain_sel1_g0_l1_17),
+    .BLUT(drain_sel1_g0_l0_17),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_17)
+  );
+  PFUMX drain_sel1_g0_pfumx0_18 (
+    .ALUT(drain_sel1_g0_l1_18),
+    .BLUT(drain_sel1_g0_l0_18),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_18)
+  );
+  PFUMX drain_sel1_g0_pfumx0_19 (
+    .ALUT(drain_sel1_g0_l1_19),
+    .BLUT(drain_sel1_g0_l0_19),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_19)
+  );
+  PFUMX drain_sel1_g0_pfumx0_2 (
+    .ALUT(drain_sel1_g0_l1_2),
+    .BLUT(drain_sel1_g0_l0_2),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_2)
+  );
+  PFUMX drain_sel1_g0_pfumx0_20 (
+    .ALUT(drain_sel1_g0_l1_20),
+    .BLUT(drain_sel1_g0_l0_20),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_20)
+  );
+  PFUMX drain_sel1_g0_pfumx0_21 (
+    .ALUT(drain_sel1_g0_l1_21),
+    .BLUT(drain_sel1_g0_l0_21),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_21)
+  );
+  PFUMX drain_sel1_g0_pfumx0_22 (
+    .ALUT(drain_sel1_g0_l1_22),
+    .BLUT(drain_sel1_g0_l0_22),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_22)
+  );
+  PFUMX drain_sel1_g0_pfumx0_23 (
+    .ALUT(drain_sel1_g0_l1_23),
+    .BLUT(drain_sel1_g0_l0_23),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_23)
+  );
+  PFUMX drain_sel1_g0_pfumx0_24 (
+    .ALUT(drain_sel1_g0_l1_24),
+    .BLUT(drain_sel1_g0_l0_24),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_24)
+  );
+  PFUMX drain_sel1_g0_pfumx0_25 (
+    .ALUT(drain_sel1_g0_l1_25),
+    .BLUT(drain_sel1_g0_l0_25),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_25)
+  );
+  PFUMX drain_sel1_g0_pfumx0_3 (
+    .ALUT(drain_sel1_g0_l1_3),
+    .BLUT(drain_sel1_g0_l0_3),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_3)
+  );
+  PFUMX drain_sel1_g0_pfumx0_4 (
+    .ALUT(drain_sel1_g0_l1_4),
+    .BLUT(drain_sel1_g0_l0_4),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_4)
+  );
+  PFUMX drain_sel1_g0_pfumx0_5 (
+    .ALUT(drain_sel1_g0_l1_5),
+    .BLUT(drain_sel1_g0_l0_5),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_5)
+  );
+  PFUMX drain_sel1_g0_pfumx0_6 (
+    .ALUT(drain_sel1_g0_l1_6),
+    .BLUT(drain_sel1_g0_l0_6),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_6)
+  );
+  PFUMX drain_sel1_g0_pfumx0_7 (
+    .ALUT(drain_sel1_g0_l1_7),
+    .BLUT(drain_sel1_g0_l0_7),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_7)
+  );
+  PFUMX drain_sel1_g0_pfumx0_8 (
+    .ALUT(drain_sel1_g0_l1_8),
+    .BLUT(drain_sel1_g0_l0_8),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_8)
+  );
+  PFUMX drain_sel1_g0_pfumx0_9 (
+    .ALUT(drain_sel1_g0_l1_9),
+    .BLUT(drain_sel1_g0_l0_9),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_9)
+  );
+  PFUMX drain_sel1_g0_pfumx1_0 (
+    .ALUT(drain_sel1_g0_l3_0),
+    .BLUT(drain_sel1_g0_l2_0),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_0)
+  );
+  PFUMX drain_sel1_g0_pfumx1_1 (
+    .ALUT(drain_sel1_g0_l3_1),
+    .BLUT(drain_sel1_g0_l2_1),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_1)
+  );
+  PFUMX drain_sel1_g0_pfumx1_10 (
+    .ALUT(drain_sel1_g0_l3_10),
+    .BLUT(drain_sel1_g0_l2_10),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_10)
+  );
+  PFUMX drain_sel1_g0_pfumx1_11 (
+    .ALUT(drain_sel1_g0_l3_11),
+    .BLUT(drain_sel1_g0_l2_11),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_11)
+  );
+  PFUMX drain_sel1_g0_pfumx1_12 (
+    .ALUT(drain_sel1_g0_l3_12),
+    .BLUT(drain_sel1_g0_l2_12),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_12)
+  );
+  PFUMX drain_sel1_g0_pfumx1_13 (
+    .ALUT(drain_sel1_g0_l3_13),
+    .BLUT(drain_sel1_g0_l2_13),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_13)
+  );
+  PFUMX drain_sel1_g0_pfumx1_14 (
+    .ALUT(drain_sel1_g0_l3_14),
+    .BLUT(drain_sel1_g0_l2_14),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_14)
+  );
+  PFUMX drain_sel1_g0_pfumx1_15 (
+    .ALUT(drain_sel1_g0_l3_15),
+    .BLUT(drain_sel1_g0_l2_15),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_15)
+  );
+  PFUMX drain_sel1_g0_pfumx1_16 (
+    .ALUT(drain_sel1_g0_l3_16),
+    .BLUT(drain_sel1_g0_l2_16),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_16)
+  );
+  PFUMX drain_sel1_g0_pfumx1_17 (
+    .ALUT(drain_sel1_g0_l3_17),
+    .BLUT(drain_sel1_g0_l2_17),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_17)
+  );
+  PFUMX drain_sel1_g0_pfumx1_18 (
+    .ALUT(drain_sel1_g0_l3_18),
+    .BLUT(drain_sel1_g0_l2_18),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_18)
+  );
+  PFUMX drain_sel1_g0_pfumx1_19 (
+    .ALUT(drain_sel1_g0_l3_19),
+    .BLUT(drain_sel1_g0_l2_19),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_19)
+  );
+  PFUMX drain_sel1_g0_pfumx1_2 (
+    .ALUT(drain_sel1_g0_l3_2),
+    .BLUT(drain_sel1_g0_l2_2),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_2)
+  );
+  PFUMX drain_sel1_g0_pfumx1_20 (
+    .ALUT(drain_sel1_g0_l3_20),
+    .BLUT(drain_sel1_g0_l2_20),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_20)
+  );
+  PFUMX drain_sel1_g0_pfumx1_21 (
+    .ALUT(drain_sel1_g0_l3_21),
+    .BLUT(drain_sel1_g0_l2_21),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_21)
+  );
+  PFUMX drain_sel1_g0_pfumx1_22 (
+    .ALUT(drain_sel1_g0_l3_22),
+    .BLUT(drain_sel1_g0_l2_22),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_22)
+  );
+  PFUMX drain_sel1_g0_pfumx1_23 (
+    .ALUT(drain_sel1_g0_l3_23),
+    .BLUT(drain_sel1_g0_l2_23),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_23)
+  );
+  PFUMX drain_sel1_g0_pfumx1_24 (
+    .ALUT(drain_sel1_g0_l3_24),
+    .BLUT(drain_sel1_g0_l2_24),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_24)
+  );
+  PFUMX drain_sel1_g0_pfumx1_25 (
+    .ALUT(drain_sel1_g0_l3_25),
+    .BLUT(drain_sel1_g0_l2_25),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_25)
+  );
+  PFUMX drain_sel1_g0_pfumx1_3 (
+    .ALUT(drain_sel1_g0_l3_3),
+    .BLUT(drain_sel1_g0_l2_3),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_3)
+  );
+  PFUMX drain_sel1_g0_pfumx1_4 (
+    .ALUT(drain_sel1_g0_l3_4),
+    .BLUT(drain_sel1_g0_l2_4),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_4)
+  );
+  PFUMX drain_sel1_g0_pfumx1_5 (
+    .ALUT(drain_sel1_g0_l3_5),
+    .BLUT(drain_sel1_g0_l2_5),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_5)
+  );
+  PFUMX drain_sel1_g0_pfumx1_6 (
+    .ALUT(drain_sel1_g0_l3_6),
+    .BLUT(drain_sel1_g0_l2_6),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_6)
+  );
+  PFUMX drain_sel1_g0_pfumx1_7 (
+    .ALUT(drain_sel1_g0_l3_7),
+    .BLUT(drain_sel1_g0_l2_7),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_7)
+  );
+  PFUMX drain_sel1_g0_pfumx1_8 (
+    .ALUT(drain_sel1_g0_l3_8),
+    .BLUT(drain_sel1_g0_l2_8),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_8)
+  );
+  PFUMX drain_sel1_g0_pfumx1_9 (
+    .ALUT(drain_sel1_g0_l3_9),
+    .BLUT(drain_sel1_g0_l2_9),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_9)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_0 (
+    .D0(drain_sel2_g0_f0_0),
+    .D1(drain_sel2_g0_f1_0),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_0)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_1 (
+    .D0(drain_sel2_g0_f0_1),
+    .D1(drain_sel2_g0_f1_1),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_1)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_10 (
+    .D0(drain_sel2_g0_f0_10),
+    .D1(drain_sel2_g0_f1_10),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_10)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_11 (
+    .D0(drain_sel2_g0_f0_11),
+    .D1(drain_sel2_g0_f1_11),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_11)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_12 (
+    .D0(drain_sel2_g0_f0_12),
+    .D1(drain_sel2_g0_f1_12),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_12)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_13 (
+    .D0(drain_sel2_g0_f0_13),
+    .D1(drain_sel2_g0_f1_13),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_13)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_14 (
+    .D0(drain_sel2_g0_f0_14),
+    .D1(drain_sel2_g0_f1_14),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_14)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_15 (
+    .D0(drain_sel2_g0_f0_15),
+    .D1(drain_sel2_g0_f1_15),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_15)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_16 (
+    .D0(drain_sel2_g0_f0_16),
+    .D1(drain_sel2_g0_f1_16),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_16)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_17 (
+    .D0(drain_sel2_g0_f0_17),
+    .D1(drain_sel2_g0_f1_17),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_17)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_18 (
+    .D0(drain_sel2_g0_f0_18),
+    .D1(drain_sel2_g0_f1_18),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_18)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_19 (
+    .D0(drain_sel2_g0_f0_19),
+    .D1(drain_sel2_g0_f1_19),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_19)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_2 (
+    .D0(drain_sel2_g0_f0_2),
+    .D1(drain_sel2_g0_f1_2),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_2)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_20 (
+    .D0(drain_sel2_g0_f0_20),
+    .D1(drain_sel2_g0_f1_20),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_20)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_21 (
+    .D0(drain_sel2_g0_f0_21),
+    .D1(drain_sel2_g0_f1_21),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_21)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_22 (
+    .D0(drain_sel2_g0_f0_22),
+    .D1(drain_sel2_g0_f1_22),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_22)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_23 (
+    .D0(drain_sel2_g0_f0_23),
+    .D1(drain_sel2_g0_f1_23),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_23)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_24 (
+    .D0(drain_sel2_g0_f0_24),
+    .D1(drain_sel2_g0_f1_24),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_24)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_25 (
+    .D0(drain_sel2_g0_f0_25),
+    .D1(drain_sel2_g0_f1_25),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_25)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_3 (
+    .D0(drain_sel2_g0_f0_3),
+    .D1(drain_sel2_g0_f1_3),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_3)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_4 (
+    .D0(drain_sel2_g0_f0_4),
+    .D1(drain_sel2_g0_f1_4),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_4)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_5 (
+    .D0(drain_sel2_g0_f0_5),
+    .D1(drain_sel2_g0_f1_5),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_5)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_6 (
+    .D0(drain_sel2_g0_f0_6),
+    .D1(drain_sel2_g0_f1_6),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_6)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_7 (
+    .D0(drain_sel2_g0_f0_7),
+    .D1(drain_sel2_g0_f1_7),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_7)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_8 (
+    .D0(drain_sel2_g0_f0_8),
+    .D1(drain_sel2_g0_f1_8),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_8)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_9 (
+    .D0(drain_sel2_g0_f0_9),
+    .D1(drain_sel2_g0_f1_9),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_0 (
+    .A(out_0_2[0]),
+    .B(out_1_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_1 (
+    .A(out_0_2[1]),
+    .B(out_1_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_10 (
+    .A(out_0_2[10]),
+    .B(out_1_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_11 (
+    .A(out_0_2[11]),
+    .B(out_1_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_12 (
+    .A(out_0_2[12]),
+    .B(out_1_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_13 (
+    .A(out_0_2[13]),
+    .B(out_1_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_14 (
+    .A(out_0_2[14]),
+    .B(out_1_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_15 (
+    .A(out_0_2[15]),
+    .B(out_1_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_16 (
+    .A(out_0_2[16]),
+    .B(out_1_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_17 (
+    .A(out_0_2[17]),
+    .B(out_1_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_18 (
+    .A(out_0_2[18]),
+    .B(out_1_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_19 (
+    .A(out_0_2[19]),
+    .B(out_1_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_2 (
+    .A(out_0_2[2]),
+    .B(out_1_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_20 (
+    .A(out_0_2[20]),
+    .B(out_1_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_21 (
+    .A(out_0_2[21]),
+    .B(out_1_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_22 (
+    .A(out_0_2[22]),
+    .B(out_1_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_23 (
+    .A(out_0_2[23]),
+    .B(out_1_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_24 (
+    .A(out_0_2[24]),
+    .B(out_1_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_25 (
+    .A(out_0_2[25]),
+    .B(out_1_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_3 (
+    .A(out_0_2[3]),
+    .B(out_1_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_4 (
+    .A(out_0_2[4]),
+    .B(out_1_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_5 (
+    .A(out_0_2[5]),
+    .B(out_1_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_6 (
+    .A(out_0_2[6]),
+    .B(out_1_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_7 (
+    .A(out_0_2[7]),
+    .B(out_1_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_8 (
+    .A(out_0_2[8]),
+    .B(out_1_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_9 (
+    .A(out_0_2[9]),
+    .B(out_1_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_0 (
+    .A(out_2_2[0]),
+    .B(out_3_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_1 (
+    .A(out_2_2[1]),
+    .B(out_3_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_10 (
+    .A(out_2_2[10]),
+    .B(out_3_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_11 (
+    .A(out_2_2[11]),
+    .B(out_3_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_12 (
+    .A(out_2_2[12]),
+    .B(out_3_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_13 (
+    .A(out_2_2[13]),
+    .B(out_3_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_14 (
+    .A(out_2_2[14]),
+    .B(out_3_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_15 (
+    .A(out_2_2[15]),
+    .B(out_3_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_16 (
+    .A(out_2_2[16]),
+    .B(out_3_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_17 (
+    .A(out_2_2[17]),
+    .B(out_3_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_18 (
+    .A(out_2_2[18]),
+    .B(out_3_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_19 (
+    .A(out_2_2[19]),
+    .B(out_3_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_2 (
+    .A(out_2_2[2]),
+    .B(out_3_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_20 (
+    .A(out_2_2[20]),
+    .B(out_3_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_21 (
+    .A(out_2_2[21]),
+    .B(out_3_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_22 (
+    .A(out_2_2[22]),
+    .B(out_3_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_23 (
+    .A(out_2_2[23]),
+    .B(out_3_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_24 (
+    .A(out_2_2[24]),
+    .B(out_3_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_25 (
+    .A(out_2_2[25]),
+    .B(out_3_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_3 (
+    .A(out_2_2[3]),
+    .B(out_3_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_4 (
+    .A(out_2_2[4]),
+    .B(out_3_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_5 (
+    .A(out_2_2[5]),
+    .B(out_3_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_6 (
+    .A(out_2_2[6]),
+    .B(out_3_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_7 (
+    .A(out_2_2[7]),
+    .B(out_3_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_8 (
+    .A(out_2_2[8]),
+    .B(out_3_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_9 (
+    .A(out_2_2[9]),
+    .B(out_3_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_0 (
+    .A(out_4_2[0]),
+    .B(out_5_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_1 (
+    .A(out_4_2[1]),
+    .B(out_5_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_10 (
+    .A(out_4_2[10]),
+    .B(out_5_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_11 (
+    .A(out_4_2[11]),
+    .B(out_5_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_12 (
+    .A(out_4_2[12]),
+    .B(out_5_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_13 (
+    .A(out_4_2[13]),
+    .B(out_5_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_14 (
+    .A(out_4_2[14]),
+    .B(out_5_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_15 (
+    .A(out_4_2[15]),
+    .B(out_5_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_16 (
+    .A(out_4_2[16]),
+    .B(out_5_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_17 (
+    .A(out_4_2[17]),
+    .B(out_5_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_18 (
+    .A(out_4_2[18]),
+    .B(out_5_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_19 (
+    .A(out_4_2[19]),
+    .B(out_5_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_2 (
+    .A(out_4_2[2]),
+    .B(out_5_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_20 (
+    .A(out_4_2[20]),
+    .B(out_5_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_21 (
+    .A(out_4_2[21]),
+    .B(out_5_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_22 (
+    .A(out_4_2[22]),
+    .B(out_5_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_23 (
+    .A(out_4_2[23]),
+    .B(out_5_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_24 (
+    .A(out_4_2[24]),
+    .B(out_5_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_25 (
+    .A(out_4_2[25]),
+    .B(out_5_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_3 (
+    .A(out_4_2[3]),
+    .B(out_5_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_4 (
+    .A(out_4_2[4]),
+    .B(out_5_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_5 (
+    .A(out_4_2[5]),
+    .B(out_5_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_6 (
+    .A(out_4_2[6]),
+    .B(out_5_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_7 (
+    .A(out_4_2[7]),
+    .B(out_5_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_8 (
+    .A(out_4_2[8]),
+    .B(out_5_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_9 (
+    .A(out_4_2[9]),
+    .B(out_5_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_0 (
+    .A(out_6_2[0]),
+    .B(out_7_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_1 (
+    .A(out_6_2[1]),
+    .B(out_7_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_10 (
+    .A(out_6_2[10]),
+    .B(out_7_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_11 (
+    .A(out_6_2[11]),
+    .B(out_7_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_12 (
+    .A(out_6_2[12]),
+    .B(out_7_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_13 (
+    .A(out_6_2[13]),
+    .B(out_7_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_14 (
+    .A(out_6_2[14]),
+    .B(out_7_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_15 (
+    .A(out_6_2[15]),
+    .B(out_7_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_16 (
+    .A(out_6_2[16]),
+    .B(out_7_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_17 (
+    .A(out_6_2[17]),
+    .B(out_7_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_18 (
+    .A(out_6_2[18]),
+    .B(out_7_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_19 (
+    .A(out_6_2[19]),
+    .B(out_7_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_2 (
+    .A(out_6_2[2]),
+    .B(out_7_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_20 (
+    .A(out_6_2[20]),
+    .B(out_7_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_21 (
+    .A(out_6_2[21]),
+    .B(out_7_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_22 (
+    .A(out_6_2[22]),
+    .B(out_7_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_23 (
+    .A(out_6_2[23]),
+    .B(out_7_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_24 (
+    .A(out_6_2[24]),
+    .B(out_7_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_25 (
+    .A(out_6_2[25]),
+    .B(out_7_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_3 (
+    .A(out_6_2[3]),
+    .B(out_7_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_4 (
+    .A(out_6_2[4]),
+    .B(out_7_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_5 (
+    .A(out_6_2[5]),
+    .B(out_7_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_6 (
+    .A(out_6_2[6]),
+    .B(out_7_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_7 (
+    .A(out_6_2[7]),
+    .B(out_7_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_8 (
+    .A(out_6_2[8]),
+    .B(out_7_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_9 (
+    .A(out_6_2[9]),
+    .B(out_7_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_9)
+  );
+  PFUMX drain_sel2_g0_pfumx0_0 (
+    .ALUT(drain_sel2_g0_l1_0),
+    .BLUT(drain_sel2_g0_l0_0),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_0)
+  );
+  PFUMX drain_sel2_g0_pfumx0_1 (
+    .ALUT(drain_sel2_g0_l1_1),
+    .BLUT(drain_sel2_g0_l0_1),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_1)
+  );
+  PFUMX drain_sel2_g0_pfumx0_10 (
+    .ALUT(drain_sel2_g0_l1_10),
+    .BLUT(drain_sel2_g0_l0_10),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_10)
+  );
+  PFUMX drain_sel2_g0_pfumx0_11 (
+    .ALUT(drain_sel2_g0_l1_11),
+    .BLUT(drain_sel2_g0_l0_11),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_11)
+  );
+  PFUMX drain_sel2_g0_pfumx0_12 (
+    .ALUT(drain_sel2_g0_l1_12),
+    .BLUT(drain_sel2_g0_l0_12),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_12)
+  );
+  PFUMX drain_sel2_g0_pfumx0_13 (
+    .ALUT(drain_sel2_g0_l1_13),
+    .BLUT(drain_sel2_g0_l0_13),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_13)
+  );
+  PFUMX drain_sel2_g0_pfumx0_14 (
+    .ALUT(drain_sel2_g0_l1_14),
+    .BLUT(drain_sel2_g0_l0_14),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_14)
+  );
+  PFUMX drain_sel2_g0_pfumx0_15 (
+    .ALUT(drain_sel2_g0_l1_15),
+    .BLUT(drain_sel2_g0_l0_15),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_15)
+  );
+  PFUMX drain_sel2_g0_pfumx0_16 (
+    .ALUT(drain_sel2_g0_l1_16),
+    .BLUT(drain_sel2_g0_l0_16),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_16)
+  );
+  PFUMX drain_sel2_g0_pfumx0_17 (
+    .ALUT(drain_sel2_g0_l1_17),
+    .BLUT(drain_sel2_g0_l0_17),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_17)
+  );
+  PFUMX drain_sel2_g0_pfumx0_18 (
+    .ALUT(drain_sel2_g0_l1_18),
+    .BLUT(drain_sel2_g0_l0_18),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_18)
+  );
+  PFUMX drain_sel2_g0_pfumx0_19 (
+    .ALUT(drain_sel2_g0_l1_19),
+    .BLUT(drain_sel2_g0_l0_19),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_19)
+  );
+  PFUMX drain_sel2_g0_pfumx0_2 (
+    .ALUT(drain_sel2_g0_l1_2),
+    .BLUT(drain_sel2_g0_l0_2),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_2)
+  );
+  PFUMX drain_sel2_g0_pfumx0_20 (
+    .ALUT(drain_sel2_g0_l1_20),
+    .BLUT(drain_sel2_g0_l0_20),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_20)
+  );
+  PFUMX drain_sel2_g0_pfumx0_21 (
+    .ALUT(drain_sel2_g0_l1_21),
+    .BLUT(drain_sel2_g0_l0_21),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_21)
+  );
+  PFUMX drain_sel2_g0_pfumx0_22 (
+    .ALUT(drain_sel2_g0_l1_22),
+    .BLUT(drain_sel2_g0_l0_22),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_22)
+  );
+  PFUMX drain_sel2_g0_pfumx0_23 (
+    .ALUT(drain_sel2_g0_l1_23),
+    .BLUT(drain_sel2_g0_l0_23),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_23)
+  );
+  PFUMX drain_sel2_g0_pfumx0_24 (
+    .ALUT(drain_sel2_g0_l1_24),
+    .BLUT(drain_sel2_g0_l0_24),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_24)
+  );
+  PFUMX drain_sel2_g0_pfumx0_25 (
+    .ALUT(drain_sel2_g0_l1_25),
+    .BLUT(drain_sel2_g0_l0_25),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_25)
+  );
+  PFUMX drain_sel2_g0_pfumx0_3 (
+    .ALUT(drain_sel2_g0_l1_3),
+    .BLUT(drain_sel2_g0_l0_3),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_3)
+  );
+  PFUMX drain_sel2_g0_pfumx0_4 (
+    .ALUT(drain_sel2_g0_l1_4),
+    .BLUT(drain_sel2_g0_l0_4),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_4)
+  );
+  PFUMX drain_sel2_g0_pfumx0_5 (
+    .ALUT(drain_sel2_g0_l1_5),
+    .BLUT(drain_sel2_g0_l0_5),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_5)
+  );
+  PFUMX drain_sel2_g0_pfumx0_6 (
+    .ALUT(drain_sel2_g0_l1_6),
+    .BLUT(drain_sel2_g0_l0_6),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_6)
+  );
+  PFUMX drain_sel2_g0_pfumx0_7 (
+    .ALUT(drain_sel2_g0_l1_7),
+    .BLUT(drain_sel2_g0_l0_7),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_7)
+  );
+  PFUMX drain_sel2_g0_pfumx0_8 (
+    .ALUT(drain_sel2_g0_l1_8),
+    .BLUT(drain_sel2_g0_l0_8),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_8)
+  );
+  PFUMX drain_sel2_g0_pfumx0_9 (
+    .ALUT(drain_sel2_g0_l1_9),
+    .BLUT(drain_sel2_g0_l0_9),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_9)
+  );
+  PFUMX drain_sel2_g0_pfumx1_0 (
+    .ALUT(drain_sel2_g0_l3_0),
+    .BLUT(drain_sel2_g0_l2_0),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_0)
+  );
+  PFUMX drain_sel2_g0_pfumx1_1 (
+    .ALUT(drain_sel2_g0_l3_1),
+    .BLUT(drain_sel2_g0_l2_1),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_1)
+  );
+  PFUMX drain_sel2_g0_pfumx1_10 (
+    .ALUT(drain_sel2_g0_l3_10),
+    .BLUT(drain_sel2_g0_l2_10),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_10)
+  );
+  PFUMX drain_sel2_g0_pfumx1_11 (
+    .ALUT(drain_sel2_g0_l3_11),
+    .BLUT(drain_sel2_g0_l2_11),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_11)
+  );
+  PFUMX drain_sel2_g0_pfumx1_12 (
+    .ALUT(drain_sel2_g0_l3_12),
+    .BLUT(drain_sel2_g0_l2_12),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_12)
+  );
+  PFUMX drain_sel2_g0_pfumx1_13 (
+    .ALUT(drain_sel2_g0_l3_13),
+    .BLUT(drain_sel2_g0_l2_13),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_13)
+  );
+  PFUMX drain_sel2_g0_pfumx1_14 (
+    .ALUT(drain_sel2_g0_l3_14),
+    .BLUT(drain_sel2_g0_l2_14),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_14)
+  );
+  PFUMX drain_sel2_g0_pfumx1_15 (
+    .ALUT(drain_sel2_g0_l3_15),
+    .BLUT(drain_sel2_g0_l2_15),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_15)
+  );
+  PFUMX drain_sel2_g0_pfumx1_16 (
+    .ALUT(drain_sel2_g0_l3_16),
+    .BLUT(drain_sel2_g0_l2_16),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_16)
+  );
+  PFUMX drain_sel2_g0_pfumx1_17 (
+    .ALUT(drain_sel2_g0_l3_17),
+    .BLUT(drain_sel2_g0_l2_17),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_17)
+  );
+  PFUMX drain_sel2_g0_pfumx1_18 (
+    .ALUT(drain_sel2_g0_l3_18),
+    .BLUT(drain_sel2_g0_l2_18),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_18)
+  );
+  PFUMX drain_sel2_g0_pfumx1_19 (
+    .ALUT(drain_sel2_g0_l3_19),
+    .BLUT(drain_sel2_g0_l2_19),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_19)
+  );
+  PFUMX drain_sel2_g0_pfumx1_2 (
+    .ALUT(drain_sel2_g0_l3_2),
+    .BLUT(drain_sel2_g0_l2_2),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_2)
+  );
+  PFUMX drain_sel2_g0_pfumx1_20 (
+    .ALUT(drain_sel2_g0_l3_20),
+    .BLUT(drain_sel2_g0_l2_20),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_20)
+  );
+  PFUMX drain_sel2_g0_pfumx1_21 (
+    .ALUT(drain_sel2_g0_l3_21),
+    .BLUT(drain_sel2_g0_l2_21),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_21)
+  );
+  PFUMX drain_sel2_g0_pfumx1_22 (
+    .ALUT(drain_sel2_g0_l3_22),
+    .BLUT(drain_sel2_g0_l2_22),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_22)
+  );
+  PFUMX drain_sel2_g0_pfumx1_23 (
+    .ALUT(drain_sel2_g0_l3_23),
+    .BLUT(drain_sel2_g0_l2_23),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_23)
+  );
+  PFUMX drain_sel2_g0_pfumx1_24 (
+    .ALUT(drain_sel2_g0_l3_24),
+    .BLUT(drain_sel2_g0_l2_24),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_24)
+  );
+  PFUMX drain_sel2_g0_pfumx1_25 (
+    .ALUT(drain_sel2_g0_l3_25),
+    .BLUT(drain_sel2_g0_l2_25),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_25)
+  );
+  PFUMX drain_sel2_g0_pfumx1_3 (
+    .ALUT(drain_sel2_g0_l3_3),
+    .BLUT(drain_sel2_g0_l2_3),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_3)
+  );
+  PFUMX drain_sel2_g0_pfumx1_4 (
+    .ALUT(drain_sel2_g0_l3_4),
+    .BLUT(drain_sel2_g0_l2_4),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_4)
+  );
+  PFUMX drain_sel2_g0_pfumx1_5 (
+    .ALUT(drain_sel2_g0_l3_5),
+    .BLUT(drain_sel2_g0_l2_5),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_5)
+  );
+  PFUMX drain_sel2_g0_pfumx1_6 (
+    .ALUT(drain_sel2_g0_l3_6),
+    .BLUT(drain_sel2_g0_l2_6),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_6)
+  );
+  PFUMX drain_sel2_g0_pfumx1_7 (
+    .ALUT(drain_sel2_g0_l3_7),
+    .BLUT(drain_sel2_g0_l2_7),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_7)
+  );
+  PFUMX drain_sel2_g0_pfumx1_8 (
+    .ALUT(drain_sel2_g0_l3_8),
+    .BLUT(drain_sel2_g0_l2_8),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_8)
+  );
+  PFUMX drain_sel2_g0_pfumx1_9 (
+    .ALUT(drain_sel2_g0_l3_9),
+    .BLUT(drain_sel2_g0_l2_9),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_9)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_0 (
+    .D0(drain_sel3_g0_f0_0),
+    .D1(drain_sel3_g0_f1_0),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_0)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_1 (
+    .D0(drain_sel3_g0_f0_1),
+    .D1(drain_sel3_g0_f1_1),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_1)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_10 (
+    .D0(drain_sel3_g0_f0_10),
+    .D1(drain_sel3_g0_f1_10),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_10)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_11 (
+    .D0(drain_sel3_g0_f0_11),
+    .D1(drain_sel3_g0_f1_11),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_11)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_12 (
+    .D0(drain_sel3_g0_f0_12),
+    .D1(drain_sel3_g0_f1_12),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_12)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_13 (
+    .D0(drain_sel3_g0_f0_13),
+    .D1(drain_sel3_g0_f1_13),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_13)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_14 (
+    .D0(drain_sel3_g0_f0_14),
+    .D1(drain_sel3_g0_f1_14),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_14)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_15 (
+    .D0(drain_sel3_g0_f0_15),
+    .D1(drain_sel3_g0_f1_15),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_15)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_16 (
+    .D0(drain_sel3_g0_f0_16),
+    .D1(drain_sel3_g0_f1_16),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_16)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_17 (
+    .D0(drain_sel3_g0_f0_17),
+    .D1(drain_sel3_g0_f1_17),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_17)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_18 (
+    .D0(drain_sel3_g0_f0_18),
+    .D1(drain_sel3_g0_f1_18),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_18)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_19 (
+    .D0(drain_sel3_g0_f0_19),
+    .D1(drain_sel3_g0_f1_19),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_19)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_2 (
+    .D0(drain_sel3_g0_f0_2),
+    .D1(drain_sel3_g0_f1_2),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_2)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_20 (
+    .D0(drain_sel3_g0_f0_20),
+    .D1(drain_sel3_g0_f1_20),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_20)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_21 (
+    .D0(drain_sel3_g0_f0_21),
+    .D1(drain_sel3_g0_f1_21),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_21)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_22 (
+    .D0(drain_sel3_g0_f0_22),
+    .D1(drain_sel3_g0_f1_22),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_22)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_23 (
+    .D0(drain_sel3_g0_f0_23),
+    .D1(drain_sel3_g0_f1_23),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_23)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_24 (
+    .D0(drain_sel3_g0_f0_24),
+    .D1(drain_sel3_g0_f1_24),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_24)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_25 (
+    .D0(drain_sel3_g0_f0_25),
+    .D1(drain_sel3_g0_f1_25),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_25)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_3 (
+    .D0(drain_sel3_g0_f0_3),
+    .D1(drain_sel3_g0_f1_3),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_3)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_4 (
+    .D0(drain_sel3_g0_f0_4),
+    .D1(drain_sel3_g0_f1_4),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_4)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_5 (
+    .D0(drain_sel3_g0_f0_5),
+    .D1(drain_sel3_g0_f1_5),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_5)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_6 (
+    .D0(drain_sel3_g0_f0_6),
+    .D1(drain_sel3_g0_f1_6),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_6)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_7 (
+    .D0(drain_sel3_g0_f0_7),
+    .D1(drain_sel3_g0_f1_7),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_7)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_8 (
+    .D0(drain_sel3_g0_f0_8),
+    .D1(drain_sel3_g0_f1_8),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_8)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_9 (
+    .D0(drain_sel3_g0_f0_9),
+    .D1(drain_sel3_g0_f1_9),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_0 (
+    .A(out_0_3[0]),
+    .B(out_1_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_1 (
+    .A(out_0_3[1]),
+    .B(out_1_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_10 (
+    .A(out_0_3[10]),
+    .B(out_1_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_11 (
+    .A(out_0_3[11]),
+    .B(out_1_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_12 (
+    .A(out_0_3[12]),
+    .B(out_1_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_13 (
+    .A(out_0_3[13]),
+    .B(out_1_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_14 (
+    .A(out_0_3[14]),
+    .B(out_1_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_15 (
+    .A(out_0_3[15]),
+    .B(out_1_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_16 (
+    .A(out_0_3[16]),
+    .B(out_1_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_17 (
+    .A(out_0_3[17]),
+    .B(out_1_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_18 (
+    .A(out_0_3[18]),
+    .B(out_1_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_19 (
+    .A(out_0_3[19]),
+    .B(out_1_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_2 (
+    .A(out_0_3[2]),
+    .B(out_1_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_20 (
+    .A(out_0_3[20]),
+    .B(out_1_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_21 (
+    .A(out_0_3[21]),
+    .B(out_1_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_22 (
+    .A(out_0_3[22]),
+    .B(out_1_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_23 (
+    .A(out_0_3[23]),
+    .B(out_1_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_24 (
+    .A(out_0_3[24]),
+    .B(out_1_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_25 (
+    .A(out_0_3[25]),
+    .B(out_1_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_3 (
+    .A(out_0_3[3]),
+    .B(out_1_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_4 (
+    .A(out_0_3[4]),
+    .B(out_1_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_5 (
+    .A(out_0_3[5]),
+    .B(out_1_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_6 (
+    .A(out_0_3[6]),
+    .B(out_1_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_7 (
+    .A(out_0_3[7]),
+    .B(out_1_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_8 (
+    .A(out_0_3[8]),
+    .B(out_1_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_9 (
+    .A(out_0_3[9]),
+    .B(out_1_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_0 (
+    .A(out_2_3[0]),
+    .B(out_3_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_1 (
+    .A(out_2_3[1]),
+    .B(out_3_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_10 (
+    .A(out_2_3[10]),
+    .B(out_3_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_11 (
+    .A(out_2_3[11]),
+    .B(out_3_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_12 (
+    .A(out_2_3[12]),
+    .B(out_3_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_13 (
+    .A(out_2_3[13]),
+    .B(out_3_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_14 (
+    .A(out_2_3[14]),
+    .B(out_3_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_15 (
+    .A(out_2_3[15]),
+    .B(out_3_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_16 (
+    .A(out_2_3[16]),
+    .B(out_3_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_17 (
+    .A(out_2_3[17]),
+    .B(out_3_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_18 (
+    .A(out_2_3[18]),
+    .B(out_3_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_19 (
+    .A(out_2_3[19]),
+    .B(out_3_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_2 (
+    .A(out_2_3[2]),
+    .B(out_3_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_20 (
+    .A(out_2_3[20]),
+    .B(out_3_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_21 (
+    .A(out_2_3[21]),
+    .B(out_3_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_22 (
+    .A(out_2_3[22]),
+    .B(out_3_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_23 (
+    .A(out_2_3[23]),
+    .B(out_3_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_24 (
+    .A(out_2_3[24]),
+    .B(out_3_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_25 (
+    .A(out_2_3[25]),
+    .B(out_3_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_3 (
+    .A(out_2_3[3]),
+    .B(out_3_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_4 (
+    .A(out_2_3[4]),
+    .B(out_3_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_5 (
+    .A(out_2_3[5]),
+    .B(out_3_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_6 (
+    .A(out_2_3[6]),
+    .B(out_3_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_7 (
+    .A(out_2_3[7]),
+    .B(out_3_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_8 (
+    .A(out_2_3[8]),
+    .B(out_3_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_9 (
+    .A(out_2_3[9]),
+    .B(out_3_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_0 (
+    .A(out_4_3[0]),
+    .B(out_5_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_1 (
+    .A(out_4_3[1]),
+    .B(out_5_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_10 (
+    .A(out_4_3[10]),
+    .B(out_5_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_11 (
+    .A(out_4_3[11]),
+    .B(out_5_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_12 (
+    .A(out_4_3[12]),
+    .B(out_5_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_13 (
+    .A(out_4_3[13]),
+    .B(out_5_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_14 (
+    .A(out_4_3[14]),
+    .B(out_5_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_15 (
+    .A(out_4_3[15]),
+    .B(out_5_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_16 (
+    .A(out_4_3[16]),
+    .B(out_5_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_17 (
+    .A(out_4_3[17]),
+    .B(out_5_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_18 (
+    .A(out_4_3[18]),
+    .B(out_5_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_19 (
+    .A(out_4_3[19]),
+    .B(out_5_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_2 (
+    .A(out_4_3[2]),
+    .B(out_5_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_20 (
+    .A(out_4_3[20]),
+    .B(out_5_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_21 (
+    .A(out_4_3[21]),
+    .B(out_5_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_22 (
+    .A(out_4_3[22]),
+    .B(out_5_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_23 (
+    .A(out_4_3[23]),
+    .B(out_5_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_24 (
+    .A(out_4_3[24]),
+    .B(out_5_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_25 (
+    .A(out_4_3[25]),
+    .B(out_5_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_3 (
+    .A(out_4_3[3]),
+    .B(out_5_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_4 (
+    .A(out_4_3[4]),
+    .B(out_5_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_5 (
+    .A(out_4_3[5]),
+    .B(out_5_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_6 (
+    .A(out_4_3[6]),
+    .B(out_5_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_7 (
+    .A(out_4_3[7]),
+    .B(out_5_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_8 (
+    .A(out_4_3[8]),
+    .B(out_5_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_9 (
+    .A(out_4_3[9]),
+    .B(out_5_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_0 (
+    .A(out_6_3[0]),
+    .B(out_7_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_1 (
+    .A(out_6_3[1]),
+    .B(out_7_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_10 (
+    .A(out_6_3[10]),
+    .B(out_7_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_11 (
+    .A(out_6_3[11]),
+    .B(out_7_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_12 (
+    .A(out_6_3[12]),
+    .B(out_7_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_13 (
+    .A(out_6_3[13]),
+    .B(out_7_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_14 (
+    .A(out_6_3[14]),
+    .B(out_7_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_15 (
+    .A(out_6_3[15]),
+    .B(out_7_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_16 (
+    .A(out_6_3[16]),
+    .B(out_7_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_17 (
+    .A(out_6_3[17]),
+    .B(out_7_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_18 (
+    .A(out_6_3[18]),
+    .B(out_7_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_19 (
+    .A(out_6_3[19]),
+    .B(out_7_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_2 (
+    .A(out_6_3[2]),
+    .B(out_7_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_20 (
+    .A(out_6_3[20]),
+    .B(out_7_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_21 (
+    .A(out_6_3[21]),
+    .B(out_7_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_22 (
+    .A(out_6_3[22]),
+    .B(out_7_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_23 (
+    .A(out_6_3[23]),
+    .B(out_7_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_24 (
+    .A(out_6_3[24]),
+    .B(out_7_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_25 (
+    .A(out_6_3[25]),
+    .B(out_7_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_3 (
+    .A(out_6_3[3]),
+    .B(out_7_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_4 (
+    .A(out_6_3[4]),
+    .B(out_7_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_5 (
+    .A(out_6_3[5]),
+    .B(out_7_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_6 (
+    .A(out_6_3[6]),
+    .B(out_7_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_7 (
+    .A(out_6_3[7]),
+    .B(out_7_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_8 (
+    .A(out_6_3[8]),
+    .B(out_7_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_9 (
+    .A(out_6_3[9]),
+    .B(out_7_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_9)
+  );
+  PFUMX drain_sel3_g0_pfumx0_0 (
+    .ALUT(drain_sel3_g0_l1_0),
+    .BLUT(drain_sel3_g0_l0_0),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_0)
+  );
+  PFUMX drain_sel3_g0_pfumx0_1 (
+    .ALUT(drain_sel3_g0_l1_1),
+    .BLUT(drain_sel3_g0_l0_1),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_1)
+  );
+  PFUMX drain_sel3_g0_pfumx0_10 (
+    .ALUT(drain_sel3_g0_l1_10),
+    .BLUT(drain_sel3_g0_l0_10),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_10)
+  );
+  PFUMX drain_sel3_g0_pfumx0_11 (
+    .ALUT(drain_sel3_g0_l1_11),
+    .BLUT(drain_sel3_g0_l0_11),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_11)
+  );
+  PFUMX drain_sel3_g0_pfumx0_12 (
+    .ALUT(drain_sel3_g0_l1_12),
+    .BLUT(drain_sel3_g0_l0_12),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_12)
+  );
+  PFUMX drain_sel3_g0_pfumx0_13 (
+    .ALUT(drain_sel3_g0_l1_13),
+    .BLUT(drain_sel3_g0_l0_13),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_13)
+  );
+  PFUMX drain_sel3_g0_pfumx0_14 (
+    .ALUT(drain_sel3_g0_l1_14),
+    .BLUT(drain_sel3_g0_l0_14),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_14)
+  );
+  PFUMX drain_sel3_g0_pfumx0_15 (
+    .ALUT(drain_sel3_g0_l1_15),
+    .BLUT(drain_sel3_g0_l0_15),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_15)
+  );
+  PFUMX drain_sel3_g0_pfumx0_16 (
+    .ALUT(drain_sel3_g0_l1_16),
+    .BLUT(drain_sel3_g0_l0_16),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_16)
+  );
+  PFUMX drain_sel3_g0_pfumx0_17 (
+    .ALUT(drain_sel3_g0_l1_17),
+    .BLUT(drain_sel3_g0_l0_17),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_17)
+  );
+  PFUMX drain_sel3_g0_pfumx0_18 (
+    .ALUT(drain_sel3_g0_l1_18),
+    .BLUT(drain_sel3_g0_l0_18),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_18)
+  );
+  PFUMX drain_sel3_g0_pfumx0_19 (
+    .ALUT(drain_sel3_g0_l1_19),
+    .BLUT(drain_sel3_g0_l0_19),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_19)
+  );
+  PFUMX drain_sel3_g0_pfumx0_2 (
+    .ALUT(drain_sel3_g0_l1_2),
+    .BLUT(drain_sel3_g0_l0_2),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_2)
+  );
+  PFUMX drain_sel3_g0_pfumx0_20 (
+    .ALUT(drain_sel3_g0_l1_20),
+    .BLUT(drain_sel3_g0_l0_20),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_20)
+  );
+  PFUMX drain_sel3_g0_pfumx0_21 (
+    .ALUT(drain_sel3_g0_l1_21),
+    .BLUT(drain_sel3_g0_l0_21),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_21)
+  );
+  PFUMX drain_sel3_g0_pfumx0_22 (
+    .ALUT(drain_sel3_g0_l1_22),
+    .BLUT(drain_sel3_g0_l0_22),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_22)
+  );
+  PFUMX drain_sel3_g0_pfumx0_23 (
+    .ALUT(drain_sel3_g0_l1_23),
+    .BLUT(drain_sel3_g0_l0_23),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_23)
+  );
+  PFUMX drain_sel3_g0_pfumx0_24 (
+    .ALUT(drain_sel3_g0_l1_24),
+    .BLUT(drain_sel3_g0_l0_24),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_24)
+  );
+  PFUMX drain_sel3_g0_pfumx0_25 (
+    .ALUT(drain_sel3_g0_l1_25),
+    .BLUT(drain_sel3_g0_l0_25),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_25)
+  );
+  PFUMX drain_sel3_g0_pfumx0_3 (
+    .ALUT(drain_sel3_g0_l1_3),
+    .BLUT(drain_sel3_g0_l0_3),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_3)
+  );
+  PFUMX drain_sel3_g0_pfumx0_4 (
+    .ALUT(drain_sel3_g0_l1_4),
+    .BLUT(drain_sel3_g0_l0_4),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_4)
+  );
+  PFUMX drain_sel3_g0_pfumx0_5 (
+    .ALUT(drain_sel3_g0_l1_5),
+    .BLUT(drain_sel3_g0_l0_5),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_5)
+  );
+  PFUMX drain_sel3_g0_pfumx0_6 (
+    .ALUT(drain_sel3_g0_l1_6),
+    .BLUT(drain_sel3_g0_l0_6),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_6)
+  );
+  PFUMX drain_sel3_g0_pfumx0_7 (
+    .ALUT(drain_sel3_g0_l1_7),
+    .BLUT(drain_sel3_g0_l0_7),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_7)
+  );
+  PFUMX drain_sel3_g0_pfumx0_8 (
+    .ALUT(drain_sel3_g0_l1_8),
+    .BLUT(drain_sel3_g0_l0_8),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_8)
+  );
+  PFUMX drain_sel3_g0_pfumx0_9 (
+    .ALUT(drain_sel3_g0_l1_9),
+    .BLUT(drain_sel3_g0_l0_9),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_9)
+  );
+  PFUMX drain_sel3_g0_pfumx1_0 (
+    .ALUT(drain_sel3_g0_l3_0),
+    .BLUT(drain_sel3_g0_l2_0),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_0)
+  );
+  PFUMX drain_sel3_g0_pfumx1_1 (
+    .ALUT(drain_sel3_g0_l3_1),
+    .BLUT(drain_sel3_g0_l2_1),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_1)
+  );
+  PFUMX drain_sel3_g0_pfumx1_10 (
+    .ALUT(drain_sel3_g0_l3_10),
+    .BLUT(drain_sel3_g0_l2_10),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_10)
+  );
+  PFUMX drain_sel3_g0_pfumx1_11 (
+    .ALUT(drain_sel3_g0_l3_11),
+    .BLUT(drain_sel3_g0_l2_11),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_11)
+  );
+  PFUMX drain_sel3_g0_pfumx1_12 (
+    .ALUT(drain_sel3_g0_l3_12),
+    .BLUT(drain_sel3_g0_l2_12),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_12)
+  );
+  PFUMX drain_sel3_g0_pfumx1_13 (
+    .ALUT(drain_sel3_g0_l3_13),
+    .BLUT(drain_sel3_g0_l2_13),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_13)
+  );
+  PFUMX drain_sel3_g0_pfumx1_14 (
+    .ALUT(drain_sel3_g0_l3_14),
+    .BLUT(drain_sel3_g0_l2_14),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_14)
+  );
+  PFUMX drain_sel3_g0_pfumx1_15 (
+    .ALUT(drain_sel3_g0_l3_15),
+    .BLUT(drain_sel3_g0_l2_15),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_15)
+  );
+  PFUMX drain_sel3_g0_pfumx1_16 (
+    .ALUT(drain_sel3_g0_l3_16),
+    .BLUT(drain_sel3_g0_l2_16),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_16)
+  );
+  PFUMX drain_sel3_g0_pfumx1_17 (
+    .ALUT(drain_sel3_g0_l3_17),
+    .BLUT(drain_sel3_g0_l2_17),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_17)
+  );
+  PFUMX drain_sel3_g0_pfumx1_18 (
+    .ALUT(drain_sel3_g0_l3_18),
+    .BLUT(drain_sel3_g0_l2_18),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_18)
+  );
+  PFUMX drain_sel3_g0_pfumx1_19 (
+    .ALUT(drain_sel3_g0_l3_19),
+    .BLUT(drain_sel3_g0_l2_19),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_19)
+  );
+  PFUMX drain_sel3_g0_pfumx1_2 (
+    .ALUT(drain_sel3_g0_l3_2),
+    .BLUT(drain_sel3_g0_l2_2),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_2)
+  );
+  PFUMX drain_sel3_g0_pfumx1_20 (
+    .ALUT(drain_sel3_g0_l3_20),
+    .BLUT(drain_sel3_g0_l2_20),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_20)
+  );
+  PFUMX drain_sel3_g0_pfumx1_21 (
+    .ALUT(drain_sel3_g0_l3_21),
+    .BLUT(drain_sel3_g0_l2_21),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_21)
+  );
+  PFUMX drain_sel3_g0_pfumx1_22 (
+    .ALUT(drain_sel3_g0_l3_22),
+    .BLUT(drain_sel3_g0_l2_22),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_22)
+  );
+  PFUMX drain_sel3_g0_pfumx1_23 (
+    .ALUT(drain_sel3_g0_l3_23),
+    .BLUT(drain_sel3_g0_l2_23),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_23)
+  );
+  PFUMX drain_sel3_g0_pfumx1_24 (
+    .ALUT(drain_sel3_g0_l3_24),
+    .BLUT(drain_sel3_g0_l2_24),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_24)
+  );
+  PFUMX drain_sel3_g0_pfumx1_25 (
+    .ALUT(drain_sel3_g0_l3_25),
+    .BLUT(drain_sel3_g0_l2_25),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_25)
+  );
+  PFUMX drain_sel3_g0_pfumx1_3 (
+    .ALUT(drain_sel3_g0_l3_3),
+    .BLUT(drain_sel3_g0_l2_3),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_3)
+  );
+  PFUMX drain_sel3_g0_pfumx1_4 (
+    .ALUT(drain_sel3_g0_l3_4),
+    .BLUT(drain_sel3_g0_l2_4),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_4)
+  );
+  PFUMX drain_sel3_g0_pfumx1_5 (
+    .ALUT(drain_sel3_g0_l3_5),
+    .BLUT(drain_sel3_g0_l2_5),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_5)
+  );
+  PFUMX drain_sel3_g0_pfumx1_6 (
+    .ALUT(drain_sel3_g0_l3_6),
+    .BLUT(drain_sel3_g0_l2_6),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_6)
+  );
+  PFUMX drain_sel3_g0_pfumx1_7 (
+    .ALUT(drain_sel3_g0_l3_7),
+    .BLUT(drain_sel3_g0_l2_7),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_7)
+  );
+  PFUMX drain_sel3_g0_pfumx1_8 (
+    .ALUT(drain_sel3_g0_l3_8),
+    .BLUT(drain_sel3_g0_l2_8),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_8)
+  );
+  PFUMX drain_sel3_g0_pfumx1_9 (
+    .ALUT(drain_sel3_g0_l3_9),
+    .BLUT(drain_sel3_g0_l2_9),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_9)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_0 (
+    .D0(drain_sel4_g0_f0_0),
+    .D1(drain_sel4_g0_f1_0),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_0)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_1 (
+    .D0(drain_sel4_g0_f0_1),
+    .D1(drain_sel4_g0_f1_1),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_1)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_10 (
+    .D0(drain_sel4_g0_f0_10),
+    .D1(drain_sel4_g0_f1_10),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_10)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_11 (
+    .D0(drain_sel4_g0_f0_11),
+    .D1(drain_sel4_g0_f1_11),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_11)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_12 (
+    .D0(drain_sel4_g0_f0_12),
+    .D1(drain_sel4_g0_f1_12),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_12)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_13 (
+    .D0(drain_sel4_g0_f0_13),
+    .D1(drain_sel4_g0_f1_13),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_13)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_14 (
+    .D0(drain_sel4_g0_f0_14),
+    .D1(drain_sel4_g0_f1_14),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_14)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_15 (
+    .D0(drain_sel4_g0_f0_15),
+    .D1(drain_sel4_g0_f1_15),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_15)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_16 (
+    .D0(drain_sel4_g0_f0_16),
+    .D1(drain_sel4_g0_f1_16),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_16)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_17 (
+    .D0(drain_sel4_g0_f0_17),
+    .D1(drain_sel4_g0_f1_17),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_17)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_18 (
+    .D0(drain_sel4_g0_f0_18),
+    .D1(drain_sel4_g0_f1_18),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_18)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_19 (
+    .D0(drain_sel4_g0_f0_19),
+    .D1(drain_sel4_g0_f1_19),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_19)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_2 (
+    .D0(drain_sel4_g0_f0_2),
+    .D1(drain_sel4_g0_f1_2),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_2)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_20 (
+    .D0(drain_sel4_g0_f0_20),
+    .D1(drain_sel4_g0_f1_20),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_20)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_21 (
+    .D0(drain_sel4_g0_f0_21),
+    .D1(drain_sel4_g0_f1_21),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_21)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_22 (
+    .D0(drain_sel4_g0_f0_22),
+    .D1(drain_sel4_g0_f1_22),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_22)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_23 (
+    .D0(drain_sel4_g0_f0_23),
+    .D1(drain_sel4_g0_f1_23),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_23)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_24 (
+    .D0(drain_sel4_g0_f0_24),
+    .D1(drain_sel4_g0_f1_24),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_24)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_25 (
+    .D0(drain_sel4_g0_f0_25),
+    .D1(drain_sel4_g0_f1_25),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_25)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_3 (
+    .D0(drain_sel4_g0_f0_3),
+    .D1(drain_sel4_g0_f1_3),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_3)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_4 (
+    .D0(drain_sel4_g0_f0_4),
+    .D1(drain_sel4_g0_f1_4),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_4)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_5 (
+    .D0(drain_sel4_g0_f0_5),
+    .D1(drain_sel4_g0_f1_5),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_5)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_6 (
+    .D0(drain_sel4_g0_f0_6),
+    .D1(drain_sel4_g0_f1_6),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_6)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_7 (
+    .D0(drain_sel4_g0_f0_7),
+    .D1(drain_sel4_g0_f1_7),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_7)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_8 (
+    .D0(drain_sel4_g0_f0_8),
+    .D1(drain_sel4_g0_f1_8),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_8)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_9 (
+    .D0(drain_sel4_g0_f0_9),
+    .D1(drain_sel4_g0_f1_9),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_0 (
+    .A(out_0_4[0]),
+    .B(out_1_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_1 (
+    .A(out_0_4[1]),
+    .B(out_1_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_10 (
+    .A(out_0_4[10]),
+    .B(out_1_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_11 (
+    .A(out_0_4[11]),
+    .B(out_1_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_12 (
+    .A(out_0_4[12]),
+    .B(out_1_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_13 (
+    .A(out_0_4[13]),
+    .B(out_1_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_14 (
+    .A(out_0_4[14]),
+    .B(out_1_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_15 (
+    .A(out_0_4[15]),
+    .B(out_1_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_16 (
+    .A(out_0_4[16]),
+    .B(out_1_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_17 (
+    .A(out_0_4[17]),
+    .B(out_1_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_18 (
+    .A(out_0_4[18]),
+    .B(out_1_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_19 (
+    .A(out_0_4[19]),
+    .B(out_1_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_2 (
+    .A(out_0_4[2]),
+    .B(out_1_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_20 (
+    .A(out_0_4[20]),
+    .B(out_1_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_21 (
+    .A(out_0_4[21]),
+    .B(out_1_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_22 (
+    .A(out_0_4[22]),
+    .B(out_1_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_23 (
+    .A(out_0_4[23]),
+    .B(out_1_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_24 (
+    .A(out_0_4[24]),
+    .B(out_1_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_25 (
+    .A(out_0_4[25]),
+    .B(out_1_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_3 (
+    .A(out_0_4[3]),
+    .B(out_1_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_4 (
+    .A(out_0_4[4]),
+    .B(out_1_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_5 (
+    .A(out_0_4[5]),
+    .B(out_1_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_6 (
+    .A(out_0_4[6]),
+    .B(out_1_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_7 (
+    .A(out_0_4[7]),
+    .B(out_1_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_8 (
+    .A(out_0_4[8]),
+    .B(out_1_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_9 (
+    .A(out_0_4[9]),
+    .B(out_1_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_0 (
+    .A(out_2_4[0]),
+    .B(out_3_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_1 (
+    .A(out_2_4[1]),
+    .B(out_3_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_10 (
+    .A(out_2_4[10]),
+    .B(out_3_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_11 (
+    .A(out_2_4[11]),
+    .B(out_3_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_12 (
+    .A(out_2_4[12]),
+    .B(out_3_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_13 (
+    .A(out_2_4[13]),
+    .B(out_3_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_14 (
+    .A(out_2_4[14]),
+    .B(out_3_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_15 (
+    .A(out_2_4[15]),
+    .B(out_3_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_16 (
+    .A(out_2_4[16]),
+    .B(out_3_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_17 (
+    .A(out_2_4[17]),
+    .B(out_3_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_18 (
+    .A(out_2_4[18]),
+    .B(out_3_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_19 (
+    .A(out_2_4[19]),
+    .B(out_3_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_2 (
+    .A(out_2_4[2]),
+    .B(out_3_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_20 (
+    .A(out_2_4[20]),
+    .B(out_3_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_21 (
+    .A(out_2_4[21]),
+    .B(out_3_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_22 (
+    .A(out_2_4[22]),
+    .B(out_3_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_23 (
+    .A(out_2_4[23]),
+    .B(out_3_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_24 (
+    .A(out_2_4[24]),
+    .B(out_3_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_25 (
+    .A(out_2_4[25]),
+    .B(out_3_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_3 (
+    .A(out_2_4[3]),
+    .B(out_3_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_4 (
+    .A(out_2_4[4]),
+    .B(out_3_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_5 (
+    .A(out_2_4[5]),
+    .B(out_3_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_6 (
+    .A(out_2_4[6]),
+    .B(out_3_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_7 (
+    .A(out_2_4[7]),
+    .B(out_3_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_8 (
+    .A(out_2_4[8]),
+    .B(out_3_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_9 (
+    .A(out_2_4[9]),
+    .B(out_3_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_0 (
+    .A(out_4_4[0]),
+    .B(out_5_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_1 (
+    .A(out_4_4[1]),
+    .B(out_5_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_10 (
+    .A(out_4_4[10]),
+    .B(out_5_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_11 (
+    .A(out_4_4[11]),
+    .B(out_5_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_12 (
+    .A(out_4_4[12]),
+    .B(out_5_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_13 (
+    .A(out_4_4[13]),
+    .B(out_5_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_14 (
+    .A(out_4_4[14]),
+    .B(out_5_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_15 (
+    .A(out_4_4[15]),
+    .B(out_5_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_16 (
+    .A(out_4_4[16]),
+    .B(out_5_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_17 (
+    .A(out_4_4[17]),
+    .B(out_5_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_18 (
+    .A(out_4_4[18]),
+    .B(out_5_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_19 (
+    .A(out_4_4[19]),
+    .B(out_5_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_2 (
+    .A(out_4_4[2]),
+    .B(out_5_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_20 (
+    .A(out_4_4[20]),
+    .B(out_5_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_21 (
+    .A(out_4_4[21]),
+    .B(out_5_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_22 (
+    .A(out_4_4[22]),
+    .B(out_5_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_23 (
+    .A(out_4_4[23]),
+    .B(out_5_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_24 (
+    .A(out_4_4[24]),
+    .B(out_5_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_25 (
+    .A(out_4_4[25]),
+    .B(out_5_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_3 (
+    .A(out_4_4[3]),
+    .B(out_5_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_4 (
+    .A(out_4_4[4]),
+    .B(out_5_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_5 (
+    .A(out_4_4[5]),
+    .B(out_5_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_6 (
+    .A(out_4_4[6]),
+    .B(out_5_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_7 (
+    .A(out_4_4[7]),
+    .B(out_5_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_8 (
+    .A(out_4_4[8]),
+    .B(out_5_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_9 (
+    .A(out_4_4[9]),
+    .B(out_5_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_0 (
+    .A(out_6_4[0]),
+    .B(out_7_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_1 (
+    .A(out_6_4[1]),
+    .B(out_7_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_10 (
+    .A(out_6_4[10]),
+    .B(out_7_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_11 (
+    .A(out_6_4[11]),
+    .B(out_7_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_12 (
+    .A(out_6_4[12]),
+    .B(out_7_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_13 (
+    .A(out_6_4[13]),
+    .B(out_7_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_14 (
+    .A(out_6_4[14]),
+    .B(out_7_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_15 (
+    .A(out_6_4[15]),
+    .B(out_7_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_16 (
+    .A(out_6_4[16]),
+    .B(out_7_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_17 (
+    .A(out_6_4[17]),
+    .B(out_7_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_18 (
+    .A(out_6_4[18]),
+    .B(out_7_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_19 (
+    .A(out_6_4[19]),
+    .B(out_7_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_2 (
+    .A(out_6_4[2]),
+    .B(out_7_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_20 (
+    .A(out_6_4[20]),
+    .B(out_7_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_21 (
+    .A(out_6_4[21]),
+    .B(out_7_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_22 (
+    .A(out_6_4[22]),
+    .B(out_7_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_23 (
+    .A(out_6_4[23]),
+    .B(out_7_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_24 (
+    .A(out_6_4[24]),
+    .B(out_7_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_25 (
+    .A(out_6_4[25]),
+    .B(out_7_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_3 (
+    .A(out_6_4[3]),
+    .B(out_7_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_4 (
+    .A(out_6_4[4]),
+    .B(out_7_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_5 (
+    .A(out_6_4[5]),
+    .B(out_7_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_6 (
+    .A(out_6_4[6]),
+    .B(out_7_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_7 (
+    .A(out_6_4[7]),
+    .B(out_7_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_8 (
+    .A(out_6_4[8]),
+    .B(out_7_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_9 (
+    .A(out_6_4[9]),
+    .B(out_7_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_9)
+  );
+  PFUMX drain_sel4_g0_pfumx0_0 (
+    .ALUT(drain_sel4_g0_l1_0),
+    .BLUT(drain_sel4_g0_l0_0),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_0)
+  );
+  PFUMX drain_sel4_g0_pfumx0_1 (
+    .ALUT(drain_sel4_g0_l1_1),
+    .BLUT(drain_sel4_g0_l0_1),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_1)
+  );
+  PFUMX drain_sel4_g0_pfumx0_10 (
+    .ALUT(drain_sel4_g0_l1_10),
+    .BLUT(drain_sel4_g0_l0_10),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_10)
+  );
+  PFUMX drain_sel4_g0_pfumx0_11 (
+    .ALUT(drain_sel4_g0_l1_11),
+    .BLUT(drain_sel4_g0_l0_11),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_11)
+  );
+  PFUMX drain_sel4_g0_pfumx0_12 (
+    .ALUT(drain_sel4_g0_l1_12),
+    .BLUT(drain_sel4_g0_l0_12),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_12)
+  );
+  PFUMX drain_sel4_g0_pfumx0_13 (
+    .ALUT(drain_sel4_g0_l1_13),
+    .BLUT(drain_sel4_g0_l0_13),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_13)
+  );
+  PFUMX drain_sel4_g0_pfumx0_14 (
+    .ALUT(drain_sel4_g0_l1_14),
+    .BLUT(drain_sel4_g0_l0_14),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_14)
+  );
+  PFUMX drain_sel4_g0_pfumx0_15 (
+    .ALUT(drain_sel4_g0_l1_15),
+    .BLUT(drain_sel4_g0_l0_15),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_15)
+  );
+  PFUMX drain_sel4_g0_pfumx0_16 (
+    .ALUT(drain_sel4_g0_l1_16),
+    .BLUT(drain_sel4_g0_l0_16),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_16)
+  );
+  PFUMX drain_sel4_g0_pfumx0_17 (
+    .ALUT(drain_sel4_g0_l1_17),
+    .BLUT(drain_sel4_g0_l0_17),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_17)
+  );
+  PFUMX drain_sel4_g0_pfumx0_18 (
+    .ALUT(drain_sel4_g0_l1_18),
+    .BLUT(drain_sel4_g0_l0_18),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_18)
+  );
+  PFUMX drain_sel4_g0_pfumx0_19 (
+    .ALUT(drain_sel4_g0_l1_19),
+    .BLUT(drain_sel4_g0_l0_19),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_19)
+  );
+  PFUMX drain_sel4_g0_pfumx0_2 (
+    .ALUT(drain_sel4_g0_l1_2),
+    .BLUT(drain_sel4_g0_l0_2),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_2)
+  );
+  PFUMX drain_sel4_g0_pfumx0_20 (
+    .ALUT(drain_sel4_g0_l1_20),
+    .BLUT(drain_sel4_g0_l0_20),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_20)
+  );
+  PFUMX drain_sel4_g0_pfumx0_21 (
+    .ALUT(drain_sel4_g0_l1_21),
+    .BLUT(drain_sel4_g0_l0_21),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_21)
+  );
+  PFUMX drain_sel4_g0_pfumx0_22 (
+    .ALUT(drain_sel4_g0_l1_22),
+    .BLUT(drain_sel4_g0_l0_22),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_22)
+  );
+  PFUMX drain_sel4_g0_pfumx0_23 (
+    .ALUT(drain_sel4_g0_l1_23),
+    .BLUT(drain_sel4_g0_l0_23),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_23)
+  );
+  PFUMX drain_sel4_g0_pfumx0_24 (
+    .ALUT(drain_sel4_g0_l1_24),
+    .BLUT(drain_sel4_g0_l0_24),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_24)
+  );
+  PFUMX drain_sel4_g0_pfumx0_25 (
+    .ALUT(drain_sel4_g0_l1_25),
+    .BLUT(drain_sel4_g0_l0_25),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_25)
+  );
+  PFUMX drain_sel4_g0_pfumx0_3 (
+    .ALUT(drain_sel4_g0_l1_3),
+    .BLUT(drain_sel4_g0_l0_3),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_3)
+  );
+  PFUMX drain_sel4_g0_pfumx0_4 (
+    .ALUT(drain_sel4_g0_l1_4),
+    .BLUT(drain_sel4_g0_l0_4),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_4)
+  );
+  PFUMX drain_sel4_g0_pfumx0_5 (
+    .ALUT(drain_sel4_g0_l1_5),
+    .BLUT(drain_sel4_g0_l0_5),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_5)
+  );
+  PFUMX drain_sel4_g0_pfumx0_6 (
+    .ALUT(drain_sel4_g0_l1_6),
+    .BLUT(drain_sel4_g0_l0_6),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_6)
+  );
+  PFUMX drain_sel4_g0_pfumx0_7 (
+    .ALUT(drain_sel4_g0_l1_7),
+    .BLUT(drain_sel4_g0_l0_7),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_7)
+  );
+  PFUMX drain_sel4_g0_pfumx0_8 (
+    .ALUT(drain_sel4_g0_l1_8),
+    .BLUT(drain_sel4_g0_l0_8),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_8)
+  );
+  PFUMX drain_sel4_g0_pfumx0_9 (
+    .ALUT(drain_sel4_g0_l1_9),
+    .BLUT(drain_sel4_g0_l0_9),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_9)
+  );
+  PFUMX drain_sel4_g0_pfumx1_0 (
+    .ALUT(drain_sel4_g0_l3_0),
+    .BLUT(drain_sel4_g0_l2_0),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_0)
+  );
+  PFUMX drain_sel4_g0_pfumx1_1 (
+    .ALUT(drain_sel4_g0_l3_1),
+    .BLUT(drain_sel4_g0_l2_1),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_1)
+  );
+  PFUMX drain_sel4_g0_pfumx1_10 (
+    .ALUT(drain_sel4_g0_l3_10),
+    .BLUT(drain_sel4_g0_l2_10),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_10)
+  );
+  PFUMX drain_sel4_g0_pfumx1_11 (
+    .ALUT(drain_sel4_g0_l3_11),
+    .BLUT(drain_sel4_g0_l2_11),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_11)
+  );
+  PFUMX drain_sel4_g0_pfumx1_12 (
+    .ALUT(drain_sel4_g0_l3_12),
+    .BLUT(drain_sel4_g0_l2_12),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_12)
+  );
+  PFUMX drain_sel4_g0_pfumx1_13 (
+    .ALUT(drain_sel4_g0_l3_13),
+    .BLUT(drain_sel4_g0_l2_13),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_13)
+  );
+  PFUMX drain_sel4_g0_pfumx1_14 (
+    .ALUT(drain_sel4_g0_l3_14),
+    .BLUT(drain_sel4_g0_l2_14),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_14)
+  );
+  PFUMX drain_sel4_g0_pfumx1_15 (
+    .ALUT(drain_sel4_g0_l3_15),
+    .BLUT(drain_sel4_g0_l2_15),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_15)
+  );
+  PFUMX drain_sel4_g0_pfumx1_16 (
+    .ALUT(drain_sel4_g0_l3_16),
+    .BLUT(drain_sel4_g0_l2_16),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_16)
+  );
+  PFUMX drain_sel4_g0_pfumx1_17 (
+    .ALUT(drain_sel4_g0_l3_17),
+    .BLUT(drain_sel4_g0_l2_17),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_17)
+  );
+  PFUMX drain_sel4_g0_pfumx1_18 (
+    .ALUT(drain_sel4_g0_l3_18),
+    .BLUT(drain_sel4_g0_l2_18),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_18)
+  );
+  PFUMX drain_sel4_g0_pfumx1_19 (
+    .ALUT(drain_sel4_g0_l3_19),
+    .BLUT(drain_sel4_g0_l2_19),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_19)
+  );
+  PFUMX drain_sel4_g0_pfumx1_2 (
+    .ALUT(drain_sel4_g0_l3_2),
+    .BLUT(drain_sel4_g0_l2_2),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_2)
+  );
+  PFUMX drain_sel4_g0_pfumx1_20 (
+    .ALUT(drain_sel4_g0_l3_20),
+    .BLUT(drain_sel4_g0_l2_20),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_20)
+  );
+  PFUMX drain_sel4_g0_pfumx1_21 (
+    .ALUT(drain_sel4_g0_l3_21),
+    .BLUT(drain_sel4_g0_l2_21),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_21)
+  );
+  PFUMX drain_sel4_g0_pfumx1_22 (
+    .ALUT(drain_sel4_g0_l3_22),
+    .BLUT(drain_sel4_g0_l2_22),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_22)
+  );
+  PFUMX drain_sel4_g0_pfumx1_23 (
+    .ALUT(drain_sel4_g0_l3_23),
+    .BLUT(drain_sel4_g0_l2_23),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_23)
+  );
+  PFUMX drain_sel4_g0_pfumx1_24 (
+    .ALUT(drain_sel4_g0_l3_24),
+    .BLUT(drain_sel4_g0_l2_24),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_24)
+  );
+  PFUMX drain_sel4_g0_pfumx1_25 (
+    .ALUT(drain_sel4_g0_l3_25),
+    .BLUT(drain_sel4_g0_l2_25),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_25)
+  );
+  PFUMX drain_sel4_g0_pfumx1_3 (
+    .ALUT(drain_sel4_g0_l3_3),
+    .BLUT(drain_sel4_g0_l2_3),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_3)
+  );
+  PFUMX drain_sel4_g0_pfumx1_4 (
+    .ALUT(drain_sel4_g0_l3_4),
+    .BLUT(drain_sel4_g0_l2_4),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_4)
+  );
+  PFUMX drain_sel4_g0_pfumx1_5 (
+    .ALUT(drain_sel4_g0_l3_5),
+    .BLUT(drain_sel4_g0_l2_5),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_5)
+  );
+  PFUMX drain_sel4_g0_pfumx1_6 (
+    .ALUT(drain_sel4_g0_l3_6),
+    .BLUT(drain_sel4_g0_l2_6),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_6)
+  );
+  PFUMX drain_sel4_g0_pfumx1_7 (
+    .ALUT(drain_sel4_g0_l3_7),
+    .BLUT(drain_sel4_g0_l2_7),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_7)
+  );
+  PFUMX drain_sel4_g0_pfumx1_8 (
+    .ALUT(drain_sel4_g0_l3_8),
+    .BLUT(drain_sel4_g0_l2_8),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_8)
+  );
+  PFUMX drain_sel4_g0_pfumx1_9 (
+    .ALUT(drain_sel4_g0_l3_9),
+    .BLUT(drain_sel4_g0_l2_9),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_9)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_0 (
+    .D0(drain_sel5_g0_f0_0),
+    .D1(drain_sel5_g0_f1_0),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_0)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_1 (
+    .D0(drain_sel5_g0_f0_1),
+    .D1(drain_sel5_g0_f1_1),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_1)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_10 (
+    .D0(drain_sel5_g0_f0_10),
+    .D1(drain_sel5_g0_f1_10),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_10)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_11 (
+    .D0(drain_sel5_g0_f0_11),
+    .D1(drain_sel5_g0_f1_11),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_11)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_12 (
+    .D0(drain_sel5_g0_f0_12),
+    .D1(drain_sel5_g0_f1_12),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_12)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_13 (
+    .D0(drain_sel5_g0_f0_13),
+    .D1(drain_sel5_g0_f1_13),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_13)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_14 (
+    .D0(drain_sel5_g0_f0_14),
+    .D1(drain_sel5_g0_f1_14),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_14)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_15 (
+    .D0(drain_sel5_g0_f0_15),
+    .D1(drain_sel5_g0_f1_15),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_15)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_16 (
+    .D0(drain_sel5_g0_f0_16),
+    .D1(drain_sel5_g0_f1_16),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_16)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_17 (
+    .D0(drain_sel5_g0_f0_17),
+    .D1(drain_sel5_g0_f1_17),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_17)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_18 (
+    .D0(drain_sel5_g0_f0_18),
+    .D1(drain_sel5_g0_f1_18),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_18)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_19 (
+    .D0(drain_sel5_g0_f0_19),
+    .D1(drain_sel5_g0_f1_19),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_19)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_2 (
+    .D0(drain_sel5_g0_f0_2),
+    .D1(drain_sel5_g0_f1_2),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_2)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_20 (
+    .D0(drain_sel5_g0_f0_20),
+    .D1(drain_sel5_g0_f1_20),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_20)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_21 (
+    .D0(drain_sel5_g0_f0_21),
+    .D1(drain_sel5_g0_f1_21),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_21)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_22 (
+    .D0(drain_sel5_g0_f0_22),
+    .D1(drain_sel5_g0_f1_22),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_22)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_23 (
+    .D0(drain_sel5_g0_f0_23),
+    .D1(drain_sel5_g0_f1_23),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_23)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_24 (
+    .D0(drain_sel5_g0_f0_24),
+    .D1(drain_sel5_g0_f1_24),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_24)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_25 (
+    .D0(drain_sel5_g0_f0_25),
+    .D1(drain_sel5_g0_f1_25),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_25)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_3 (
+    .D0(drain_sel5_g0_f0_3),
+    .D1(drain_sel5_g0_f1_3),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_3)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_4 (
+    .D0(drain_sel5_g0_f0_4),
+    .D1(drain_sel5_g0_f1_4),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_4)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_5 (
+    .D0(drain_sel5_g0_f0_5),
+    .D1(drain_sel5_g0_f1_5),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_5)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_6 (
+    .D0(drain_sel5_g0_f0_6),
+    .D1(drain_sel5_g0_f1_6),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_6)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_7 (
+    .D0(drain_sel5_g0_f0_7),
+    .D1(drain_sel5_g0_f1_7),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_7)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_8 (
+    .D0(drain_sel5_g0_f0_8),
+    .D1(drain_sel5_g0_f1_8),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_8)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_9 (
+    .D0(drain_sel5_g0_f0_9),
+    .D1(drain_sel5_g0_f1_9),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_0 (
+    .A(out_0_5[0]),
+    .B(out_1_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_1 (
+    .A(out_0_5[1]),
+    .B(out_1_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_10 (
+    .A(out_0_5[10]),
+    .B(out_1_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_11 (
+    .A(out_0_5[11]),
+    .B(out_1_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_12 (
+    .A(out_0_5[12]),
+    .B(out_1_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_13 (
+    .A(out_0_5[13]),
+    .B(out_1_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_14 (
+    .A(out_0_5[14]),
+    .B(out_1_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_15 (
+    .A(out_0_5[15]),
+    .B(out_1_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_16 (
+    .A(out_0_5[16]),
+    .B(out_1_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_17 (
+    .A(out_0_5[17]),
+    .B(out_1_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_18 (
+    .A(out_0_5[18]),
+    .B(out_1_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_19 (
+    .A(out_0_5[19]),
+    .B(out_1_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_2 (
+    .A(out_0_5[2]),
+    .B(out_1_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_20 (
+    .A(out_0_5[20]),
+    .B(out_1_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_21 (
+    .A(out_0_5[21]),
+    .B(out_1_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_22 (
+    .A(out_0_5[22]),
+    .B(out_1_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_23 (
+    .A(out_0_5[23]),
+    .B(out_1_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_24 (
+    .A(out_0_5[24]),
+    .B(out_1_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_25 (
+    .A(out_0_5[25]),
+    .B(out_1_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_3 (
+    .A(out_0_5[3]),
+    .B(out_1_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_4 (
+    .A(out_0_5[4]),
+    .B(out_1_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_5 (
+    .A(out_0_5[5]),
+    .B(out_1_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_6 (
+    .A(out_0_5[6]),
+    .B(out_1_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_7 (
+    .A(out_0_5[7]),
+    .B(out_1_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_8 (
+    .A(out_0_5[8]),
+    .B(out_1_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_9 (
+    .A(out_0_5[9]),
+    .B(out_1_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_0 (
+    .A(out_2_5[0]),
+    .B(out_3_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_1 (
+    .A(out_2_5[1]),
+    .B(out_3_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_10 (
+    .A(out_2_5[10]),
+    .B(out_3_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_11 (
+    .A(out_2_5[11]),
+    .B(out_3_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_12 (
+    .A(out_2_5[12]),
+    .B(out_3_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_13 (
+    .A(out_2_5[13]),
+    .B(out_3_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_14 (
+    .A(out_2_5[14]),
+    .B(out_3_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_15 (
+    .A(out_2_5[15]),
+    .B(out_3_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_16 (
+    .A(out_2_5[16]),
+    .B(out_3_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_17 (
+    .A(out_2_5[17]),
+    .B(out_3_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_18 (
+    .A(out_2_5[18]),
+    .B(out_3_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_19 (
+    .A(out_2_5[19]),
+    .B(out_3_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_2 (
+    .A(out_2_5[2]),
+    .B(out_3_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_20 (
+    .A(out_2_5[20]),
+    .B(out_3_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_21 (
+    .A(out_2_5[21]),
+    .B(out_3_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_22 (
+    .A(out_2_5[22]),
+    .B(out_3_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_23 (
+    .A(out_2_5[23]),
+    .B(out_3_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_24 (
+    .A(out_2_5[24]),
+    .B(out_3_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_25 (
+    .A(out_2_5[25]),
+    .B(out_3_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_3 (
+    .A(out_2_5[3]),
+    .B(out_3_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_4 (
+    .A(out_2_5[4]),
+    .B(out_3_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_5 (
+    .A(out_2_5[5]),
+    .B(out_3_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_6 (
+    .A(out_2_5[6]),
+    .B(out_3_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_7 (
+    .A(out_2_5[7]),
+    .B(out_3_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_8 (
+    .A(out_2_5[8]),
+    .B(out_3_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_9 (
+    .A(out_2_5[9]),
+    .B(out_3_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_0 (
+    .A(out_4_5[0]),
+    .B(out_5_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_1 (
+    .A(out_4_5[1]),
+    .B(out_5_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_10 (
+    .A(out_4_5[10]),
+    .B(out_5_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_11 (
+    .A(out_4_5[11]),
+    .B(out_5_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_12 (
+    .A(out_4_5[12]),
+    .B(out_5_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_13 (
+    .A(out_4_5[13]),
+    .B(out_5_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_14 (
+    .A(out_4_5[14]),
+    .B(out_5_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_15 (
+    .A(out_4_5[15]),
+    .B(out_5_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_16 (
+    .A(out_4_5[16]),
+    .B(out_5_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_17 (
+    .A(out_4_5[17]),
+    .B(out_5_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_18 (
+    .A(out_4_5[18]),
+    .B(out_5_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_19 (
+    .A(out_4_5[19]),
+    .B(out_5_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_2 (
+    .A(out_4_5[2]),
+    .B(out_5_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_20 (
+    .A(out_4_5[20]),
+    .B(out_5_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_21 (
+    .A(out_4_5[21]),
+    .B(out_5_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_22 (
+    .A(out_4_5[22]),
+    .B(out_5_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_23 (
+    .A(out_4_5[23]),
+    .B(out_5_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_24 (
+    .A(out_4_5[24]),
+    .B(out_5_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_25 (
+    .A(out_4_5[25]),
+    .B(out_5_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_3 (
+    .A(out_4_5[3]),
+    .B(out_5_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_4 (
+    .A(out_4_5[4]),
+    .B(out_5_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_5 (
+    .A(out_4_5[5]),
+    .B(out_5_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_6 (
+    .A(out_4_5[6]),
+    .B(out_5_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_7 (
+    .A(out_4_5[7]),
+    .B(out_5_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_8 (
+    .A(out_4_5[8]),
+    .B(out_5_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_9 (
+    .A(out_4_5[9]),
+    .B(out_5_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_0 (
+    .A(out_6_5[0]),
+    .B(out_7_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_1 (
+    .A(out_6_5[1]),
+    .B(out_7_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_10 (
+    .A(out_6_5[10]),
+    .B(out_7_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_11 (
+    .A(out_6_5[11]),
+    .B(out_7_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_12 (
+    .A(out_6_5[12]),
+    .B(out_7_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_13 (
+    .A(out_6_5[13]),
+    .B(out_7_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_14 (
+    .A(out_6_5[14]),
+    .B(out_7_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_15 (
+    .A(out_6_5[15]),
+    .B(out_7_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_16 (
+    .A(out_6_5[16]),
+    .B(out_7_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_17 (
+    .A(out_6_5[17]),
+    .B(out_7_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_18 (
+    .A(out_6_5[18]),
+    .B(out_7_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_19 (
+    .A(out_6_5[19]),
+    .B(out_7_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_2 (
+    .A(out_6_5[2]),
+    .B(out_7_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_20 (
+    .A(out_6_5[20]),
+    .B(out_7_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_21 (
+    .A(out_6_5[21]),
+    .B(out_7_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_22 (
+    .A(out_6_5[22]),
+    .B(out_7_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_23 (
+    .A(out_6_5[23]),
+    .B(out_7_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_24 (
+    .A(out_6_5[24]),
+    .B(out_7_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_25 (
+    .A(out_6_5[25]),
+    .B(out_7_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_3 (
+    .A(out_6_5[3]),
+    .B(out_7_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_4 (
+    .A(out_6_5[4]),
+    .B(out_7_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_5 (
+    .A(out_6_5[5]),
+    .B(out_7_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_6 (
+    .A(out_6_5[6]),
+    .B(out_7_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_7 (
+    .A(out_6_5[7]),
+    .B(out_7_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_8 (
+    .A(out_6_5[8]),
+    .B(out_7_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_9 (
+    .A(out_6_5[9]),
+    .B(out_7_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_9)
+  );
+  PFUMX drain_sel5_g0_pfumx0_0 (
+    .ALUT(drain_sel5_g0_l1_0),
+    .BLUT(drain_sel5_g0_l0_0),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_0)
+  );
+  PFUMX drain_sel5_g0_pfumx0_1 (
+    .ALUT(drain_sel5_g0_l1_1),
+    .BLUT(drain_sel5_g0_l0_1),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_1)
+  );
+  PFUMX drain_sel5_g0_pfumx0_10 (
+    .ALUT(drain_sel5_g0_l1_10),
+    .BLUT(drain_sel5_g0_l0_10),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_10)
+  );
+  PFUMX drain_sel5_g0_pfumx0_11 (
+    .ALUT(drain_sel5_g0_l1_11),
+    .BLUT(drain_sel5_g0_l0_11),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_11)
+  );
+  PFUMX drain_sel5_g0_pfumx0_12 (
+    .ALUT(drain_sel5_g0_l1_12),
+    .BLUT(drain_sel5_g0_l0_12),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_12)
+  );
+  PFUMX drain_sel5_g0_pfumx0_13 (
+    .ALUT(drain_sel5_g0_l1_13),
+    .BLUT(drain_sel5_g0_l0_13),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_13)
+  );
+  PFUMX drain_sel5_g0_pfumx0_14 (
+    .ALUT(drain_sel5_g0_l1_14),
+    .BLUT(drain_sel5_g0_l0_14),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_14)
+  );
+  PFUMX drain_sel5_g0_pfumx0_15 (
+    .ALUT(drain_sel5_g0_l1_15),
+    .BLUT(drain_sel5_g0_l0_15),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_15)
+  );
+  PFUMX drain_sel5_g0_pfumx0_16 (
+    .ALUT(drain_sel5_g0_l1_16),
+    .BLUT(drain_sel5_g0_l0_16),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_16)
+  );
+  PFUMX drain_sel5_g0_pfumx0_17 (
+    .ALUT(drain_sel5_g0_l1_17),
+    .BLUT(drain_sel5_g0_l0_17),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_17)
+  );
+  PFUMX drain_sel5_g0_pfumx0_18 (
+    .ALUT(drain_sel5_g0_l1_18),
+    .BLUT(drain_sel5_g0_l0_18),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_18)
+  );
+  PFUMX drain_sel5_g0_pfumx0_19 (
+    .ALUT(drain_sel5_g0_l1_19),
+    .BLUT(drain_sel5_g0_l0_19),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_19)
+  );
+  PFUMX drain_sel5_g0_pfumx0_2 (
+    .ALUT(drain_sel5_g0_l1_2),
+    .BLUT(drain_sel5_g0_l0_2),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_2)
+  );
+  PFUMX drain_sel5_g0_pfumx0_20 (
+    .ALUT(drain_sel5_g0_l1_20),
+    .BLUT(drain_sel5_g0_l0_20),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_20)
+  );
+  PFUMX drain_sel5_g0_pfumx0_21 (
+    .ALUT(drain_sel5_g0_l1_21),
+    .BLUT(drain_sel5_g0_l0_21),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_21)
+  );
+  PFUMX drain_sel5_g0_pfumx0_22 (
+    .ALUT(drain_sel5_g0_l1_22),
+    .BLUT(drain_sel5_g0_l0_22),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_22)
+  );
+  PFUMX drain_sel5_g0_pfumx0_23 (
+    .ALUT(drain_sel5_g0_l1_23),
+    .BLUT(drain_sel5_g0_l0_23),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_23)
+  );
+  PFUMX drain_sel5_g0_pfumx0_24 (
+    .ALUT(drain_sel5_g0_l1_24),
+    .BLUT(drain_sel5_g0_l0_24),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_24)
+  );
+  PFUMX drain_sel5_g0_pfumx0_25 (
+    .ALUT(drain_sel5_g0_l1_25),
+    .BLUT(drain_sel5_g0_l0_25),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_25)
+  );
+  PFUMX drain_sel5_g0_pfumx0_3 (
+    .ALUT(drain_sel5_g0_l1_3),
+    .BLUT(drain_sel5_g0_l0_3),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_3)
+  );
+  PFUMX drain_sel5_g0_pfumx0_4 (
+    .ALUT(drain_sel5_g0_l1_4),
+    .BLUT(drain_sel5_g0_l0_4),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_4)
+  );
+  PFUMX drain_sel5_g0_pfumx0_5 (
+    .ALUT(drain_sel5_g0_l1_5),
+    .BLUT(drain_sel5_g0_l0_5),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_5)
+  );
+  PFUMX drain_sel5_g0_pfumx0_6 (
+    .ALUT(drain_sel5_g0_l1_6),
+    .BLUT(drain_sel5_g0_l0_6),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_6)
+  );
+  PFUMX drain_sel5_g0_pfumx0_7 (
+    .ALUT(drain_sel5_g0_l1_7),
+    .BLUT(drain_sel5_g0_l0_7),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_7)
+  );
+  PFUMX drain_sel5_g0_pfumx0_8 (
+    .ALUT(drain_sel5_g0_l1_8),
+    .BLUT(drain_sel5_g0_l0_8),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_8)
+  );
+  PFUMX drain_sel5_g0_pfumx0_9 (
+    .ALUT(drain_sel5_g0_l1_9),
+    .BLUT(drain_sel5_g0_l0_9),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_9)
+  );
+  PFUMX drain_sel5_g0_pfumx1_0 (
+    .ALUT(drain_sel5_g0_l3_0),
+    .BLUT(drain_sel5_g0_l2_0),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_0)
+  );
+  PFUMX drain_sel5_g0_pfumx1_1 (
+    .ALUT(drain_sel5_g0_l3_1),
+    .BLUT(drain_sel5_g0_l2_1),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_1)
+  );
+  PFUMX drain_sel5_g0_pfumx1_10 (
+    .ALUT(drain_sel5_g0_l3_10),
+    .BLUT(drain_sel5_g0_l2_10),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_10)
+  );
+  PFUMX drain_sel5_g0_pfumx1_11 (
+    .ALUT(drain_sel5_g0_l3_11),
+    .BLUT(drain_sel5_g0_l2_11),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_11)
+  );
+  PFUMX drain_sel5_g0_pfumx1_12 (
+    .ALUT(drain_sel5_g0_l3_12),
+    .BLUT(drain_sel5_g0_l2_12),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_12)
+  );
+  PFUMX drain_sel5_g0_pfumx1_13 (
+    .ALUT(drain_sel5_g0_l3_13),
+    .BLUT(drain_sel5_g0_l2_13),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_13)
+  );
+  PFUMX drain_sel5_g0_pfumx1_14 (
+    .ALUT(drain_sel5_g0_l3_14),
+    .BLUT(drain_sel5_g0_l2_14),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_14)
+  );
+  PFUMX drain_sel5_g0_pfumx1_15 (
+    .ALUT(drain_sel5_g0_l3_15),
+    .BLUT(drain_sel5_g0_l2_15),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_15)
+  );
+  PFUMX drain_sel5_g0_pfumx1_16 (
+    .ALUT(drain_sel5_g0_l3_16),
+    .BLUT(drain_sel5_g0_l2_16),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_16)
+  );
+  PFUMX drain_sel5_g0_pfumx1_17 (
+    .ALUT(drain_sel5_g0_l3_17),
+    .BLUT(drain_sel5_g0_l2_17),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_17)
+  );
+  PFUMX drain_sel5_g0_pfumx1_18 (
+    .ALUT(drain_sel5_g0_l3_18),
+    .BLUT(drain_sel5_g0_l2_18),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_18)
+  );
+  PFUMX drain_sel5_g0_pfumx1_19 (
+    .ALUT(drain_sel5_g0_l3_19),
+    .BLUT(drain_sel5_g0_l2_19),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_19)
+  );
+  PFUMX drain_sel5_g0_pfumx1_2 (
+    .ALUT(drain_sel5_g0_l3_2),
+    .BLUT(drain_sel5_g0_l2_2),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_2)
+  );
+  PFUMX drain_sel5_g0_pfumx1_20 (
+    .ALUT(drain_sel5_g0_l3_20),
+    .BLUT(drain_sel5_g0_l2_20),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_20)
+  );
+  PFUMX drain_sel5_g0_pfumx1_21 (
+    .ALUT(drain_sel5_g0_l3_21),
+    .BLUT(drain_sel5_g0_l2_21),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_21)
+  );
+  PFUMX drain_sel5_g0_pfumx1_22 (
+    .ALUT(drain_sel5_g0_l3_22),
+    .BLUT(drain_sel5_g0_l2_22),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_22)
+  );
+  PFUMX drain_sel5_g0_pfumx1_23 (
+    .ALUT(drain_sel5_g0_l3_23),
+    .BLUT(drain_sel5_g0_l2_23),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_23)
+  );
+  PFUMX drain_sel5_g0_pfumx1_24 (
+    .ALUT(drain_sel5_g0_l3_24),
+    .BLUT(drain_sel5_g0_l2_24),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_24)
+  );
+  PFUMX drain_sel5_g0_pfumx1_25 (
+    .ALUT(drain_sel5_g0_l3_25),
+    .BLUT(drain_sel5_g0_l2_25),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_25)
+  );
+  PFUMX drain_sel5_g0_pfumx1_3 (
+    .ALUT(drain_sel5_g0_l3_3),
+    .BLUT(drain_sel5_g0_l2_3),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_3)
+  );
+  PFUMX drain_sel5_g0_pfumx1_4 (
+    .ALUT(drain_sel5_g0_l3_4),
+    .BLUT(drain_sel5_g0_l2_4),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_4)
+  );
+  PFUMX drain_sel5_g0_pfumx1_5 (
+    .ALUT(drain_sel5_g0_l3_5),
+    .BLUT(drain_sel5_g0_l2_5),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_5)
+  );
+  PFUMX drain_sel5_g0_pfumx1_6 (
+    .ALUT(drain_sel5_g0_l3_6),
+    .BLUT(drain_sel5_g0_l2_6),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_6)
+  );
+  PFUMX drain_sel5_g0_pfumx1_7 (
+    .ALUT(drain_sel5_g0_l3_7),
+    .BLUT(drain_sel5_g0_l2_7),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_7)
+  );
+  PFUMX drain_sel5_g0_pfumx1_8 (
+    .ALUT(drain_sel5_g0_l3_8),
+    .BLUT(drain_sel5_g0_l2_8),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_8)
+  );
+  PFUMX drain_sel5_g0_pfumx1_9 (
+    .ALUT(drain_sel5_g0_l3_9),
+    .BLUT(drain_sel5_g0_l2_9),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_9)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_0 (
+    .D0(drain_sel6_g0_f0_0),
+    .D1(drain_sel6_g0_f1_0),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_0)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_1 (
+    .D0(drain_sel6_g0_f0_1),
+    .D1(drain_sel6_g0_f1_1),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_1)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_10 (
+    .D0(drain_sel6_g0_f0_10),
+    .D1(drain_sel6_g0_f1_10),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_10)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_11 (
+    .D0(drain_sel6_g0_f0_11),
+    .D1(drain_sel6_g0_f1_11),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_11)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_12 (
+    .D0(drain_sel6_g0_f0_12),
+    .D1(drain_sel6_g0_f1_12),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_12)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_13 (
+    .D0(drain_sel6_g0_f0_13),
+    .D1(drain_sel6_g0_f1_13),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_13)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_14 (
+    .D0(drain_sel6_g0_f0_14),
+    .D1(drain_sel6_g0_f1_14),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_14)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_15 (
+    .D0(drain_sel6_g0_f0_15),
+    .D1(drain_sel6_g0_f1_15),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_15)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_16 (
+    .D0(drain_sel6_g0_f0_16),
+    .D1(drain_sel6_g0_f1_16),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_16)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_17 (
+    .D0(drain_sel6_g0_f0_17),
+    .D1(drain_sel6_g0_f1_17),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_17)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_18 (
+    .D0(drain_sel6_g0_f0_18),
+    .D1(drain_sel6_g0_f1_18),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_18)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_19 (
+    .D0(drain_sel6_g0_f0_19),
+    .D1(drain_sel6_g0_f1_19),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_19)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_2 (
+    .D0(drain_sel6_g0_f0_2),
+    .D1(drain_sel6_g0_f1_2),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_2)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_20 (
+    .D0(drain_sel6_g0_f0_20),
+    .D1(drain_sel6_g0_f1_20),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_20)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_21 (
+    .D0(drain_sel6_g0_f0_21),
+    .D1(drain_sel6_g0_f1_21),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_21)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_22 (
+    .D0(drain_sel6_g0_f0_22),
+    .D1(drain_sel6_g0_f1_22),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_22)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_23 (
+    .D0(drain_sel6_g0_f0_23),
+    .D1(drain_sel6_g0_f1_23),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_23)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_24 (
+    .D0(drain_sel6_g0_f0_24),
+    .D1(drain_sel6_g0_f1_24),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_24)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_25 (
+    .D0(drain_sel6_g0_f0_25),
+    .D1(drain_sel6_g0_f1_25),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_25)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_3 (
+    .D0(drain_sel6_g0_f0_3),
+    .D1(drain_sel6_g0_f1_3),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_3)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_4 (
+    .D0(drain_sel6_g0_f0_4),
+    .D1(drain_sel6_g0_f1_4),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_4)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_5 (
+    .D0(drain_sel6_g0_f0_5),
+    .D1(drain_sel6_g0_f1_5),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_5)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_6 (
+    .D0(drain_sel6_g0_f0_6),
+    .D1(drain_sel6_g0_f1_6),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_6)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_7 (
+    .D0(drain_sel6_g0_f0_7),
+    .D1(drain_sel6_g0_f1_7),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_7)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_8 (
+    .D0(drain_sel6_g0_f0_8),
+    .D1(drain_sel6_g0_f1_8),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_8)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_9 (
+    .D0(drain_sel6_g0_f0_9),
+    .D1(drain_sel6_g0_f1_9),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_0 (
+    .A(out_0_6[0]),
+    .B(out_1_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_1 (
+    .A(out_0_6[1]),
+    .B(out_1_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_10 (
+    .A(out_0_6[10]),
+    .B(out_1_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_11 (
+    .A(out_0_6[11]),
+    .B(out_1_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_12 (
+    .A(out_0_6[12]),
+    .B(out_1_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_13 (
+    .A(out_0_6[13]),
+    .B(out_1_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_14 (
+    .A(out_0_6[14]),
+    .B(out_1_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_15 (
+    .A(out_0_6[15]),
+    .B(out_1_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_16 (
+    .A(out_0_6[16]),
+    .B(out_1_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_17 (
+    .A(out_0_6[17]),
+    .B(out_1_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_18 (
+    .A(out_0_6[18]),
+    .B(out_1_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_19 (
+    .A(out_0_6[19]),
+    .B(out_1_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_2 (
+    .A(out_0_6[2]),
+    .B(out_1_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_20 (
+    .A(out_0_6[20]),
+    .B(out_1_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_21 (
+    .A(out_0_6[21]),
+    .B(out_1_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_22 (
+    .A(out_0_6[22]),
+    .B(out_1_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_23 (
+    .A(out_0_6[23]),
+    .B(out_1_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_24 (
+    .A(out_0_6[24]),
+    .B(out_1_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_25 (
+    .A(out_0_6[25]),
+    .B(out_1_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_3 (
+    .A(out_0_6[3]),
+    .B(out_1_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_4 (
+    .A(out_0_6[4]),
+    .B(out_1_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_5 (
+    .A(out_0_6[5]),
+    .B(out_1_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_6 (
+    .A(out_0_6[6]),
+    .B(out_1_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_7 (
+    .A(out_0_6[7]),
+    .B(out_1_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_8 (
+    .A(out_0_6[8]),
+    .B(out_1_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_9 (
+    .A(out_0_6[9]),
+    .B(out_1_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_0 (
+    .A(out_2_6[0]),
+    .B(out_3_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_1 (
+    .A(out_2_6[1]),
+    .B(out_3_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_10 (
+    .A(out_2_6[10]),
+    .B(out_3_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_11 (
+    .A(out_2_6[11]),
+    .B(out_3_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_12 (
+    .A(out_2_6[12]),
+    .B(out_3_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_13 (
+    .A(out_2_6[13]),
+    .B(out_3_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_14 (
+    .A(out_2_6[14]),
+    .B(out_3_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_15 (
+    .A(out_2_6[15]),
+    .B(out_3_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_16 (
+    .A(out_2_6[16]),
+    .B(out_3_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_17 (
+    .A(out_2_6[17]),
+    .B(out_3_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_18 (
+    .A(out_2_6[18]),
+    .B(out_3_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_19 (
+    .A(out_2_6[19]),
+    .B(out_3_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_2 (
+    .A(out_2_6[2]),
+    .B(out_3_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_20 (
+    .A(out_2_6[20]),
+    .B(out_3_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_21 (
+    .A(out_2_6[21]),
+    .B(out_3_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_22 (
+    .A(out_2_6[22]),
+    .B(out_3_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_23 (
+    .A(out_2_6[23]),
+    .B(out_3_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_24 (
+    .A(out_2_6[24]),
+    .B(out_3_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_25 (
+    .A(out_2_6[25]),
+    .B(out_3_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_3 (
+    .A(out_2_6[3]),
+    .B(out_3_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_4 (
+    .A(out_2_6[4]),
+    .B(out_3_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_5 (
+    .A(out_2_6[5]),
+    .B(out_3_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_6 (
+    .A(out_2_6[6]),
+    .B(out_3_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_7 (
+    .A(out_2_6[7]),
+    .B(out_3_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_8 (
+    .A(out_2_6[8]),
+    .B(out_3_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_9 (
+    .A(out_2_6[9]),
+    .B(out_3_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_0 (
+    .A(out_4_6[0]),
+    .B(out_5_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_1 (
+    .A(out_4_6[1]),
+    .B(out_5_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_10 (
+    .A(out_4_6[10]),
+    .B(out_5_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_11 (
+    .A(out_4_6[11]),
+    .B(out_5_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_12 (
+    .A(out_4_6[12]),
+    .B(out_5_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_13 (
+    .A(out_4_6[13]),
+    .B(out_5_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_14 (
+    .A(out_4_6[14]),
+    .B(out_5_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_15 (
+    .A(out_4_6[15]),
+    .B(out_5_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_16 (
+    .A(out_4_6[16]),
+    .B(out_5_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_17 (
+    .A(out_4_6[17]),
+    .B(out_5_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_18 (
+    .A(out_4_6[18]),
+    .B(out_5_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_19 (
+    .A(out_4_6[19]),
+    .B(out_5_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_2 (
+    .A(out_4_6[2]),
+    .B(out_5_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_20 (
+    .A(out_4_6[20]),
+    .B(out_5_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_21 (
+    .A(out_4_6[21]),
+    .B(out_5_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_22 (
+    .A(out_4_6[22]),
+    .B(out_5_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_23 (
+    .A(out_4_6[23]),
+    .B(out_5_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_24 (
+    .A(out_4_6[24]),
+    .B(out_5_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_25 (
+    .A(out_4_6[25]),
+    .B(out_5_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_3 (
+    .A(out_4_6[3]),
+    .B(out_5_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_4 (
+    .A(out_4_6[4]),
+    .B(out_5_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_5 (
+    .A(out_4_6[5]),
+    .B(out_5_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_6 (
+    .A(out_4_6[6]),
+    .B(out_5_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_7 (
+    .A(out_4_6[7]),
+    .B(out_5_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_8 (
+    .A(out_4_6[8]),
+    .B(out_5_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_9 (
+    .A(out_4_6[9]),
+    .B(out_5_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_0 (
+    .A(out_6_6[0]),
+    .B(out_7_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_1 (
+    .A(out_6_6[1]),
+    .B(out_7_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_10 (
+    .A(out_6_6[10]),
+    .B(out_7_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_11 (
+    .A(out_6_6[11]),
+    .B(out_7_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_12 (
+    .A(out_6_6[12]),
+    .B(out_7_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_13 (
+    .A(out_6_6[13]),
+    .B(out_7_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_14 (
+    .A(out_6_6[14]),
+    .B(out_7_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_15 (
+    .A(out_6_6[15]),
+    .B(out_7_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_16 (
+    .A(out_6_6[16]),
+    .B(out_7_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_17 (
+    .A(out_6_6[17]),
+    .B(out_7_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_18 (
+    .A(out_6_6[18]),
+    .B(out_7_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_19 (
+    .A(out_6_6[19]),
+    .B(out_7_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_2 (
+    .A(out_6_6[2]),
+    .B(out_7_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_20 (
+    .A(out_6_6[20]),
+    .B(out_7_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_21 (
+    .A(out_6_6[21]),
+    .B(out_7_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_22 (
+    .A(out_6_6[22]),
+    .B(out_7_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_23 (
+    .A(out_6_6[23]),
+    .B(out_7_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_24 (
+    .A(out_6_6[24]),
+    .B(out_7_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_25 (
+    .A(out_6_6[25]),
+    .B(out_7_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_3 (
+    .A(out_6_6[3]),
+    .B(out_7_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_4 (
+    .A(out_6_6[4]),
+    .B(out_7_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_5 (
+    .A(out_6_6[5]),
+    .B(out_7_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_6 (
+    .A(out_6_6[6]),
+    .B(out_7_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_7 (
+    .A(out_6_6[7]),
+    .B(out_7_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_8 (
+    .A(out_6_6[8]),
+    .B(out_7_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_9 (
+    .A(out_6_6[9]),
+    .B(out_7_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_9)
+  );
+  PFUMX drain_sel6_g0_pfumx0_0 (
+    .ALUT(drain_sel6_g0_l1_0),
+    .BLUT(drain_sel6_g0_l0_0),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_0)
+  );
+  PFUMX drain_sel6_g0_pfumx0_1 (
+    .ALUT(drain_sel6_g0_l1_1),
+    .BLUT(drain_sel6_g0_l0_1),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_1)
+  );
+  PFUMX drain_sel6_g0_pfumx0_10 (
+    .ALUT(drain_sel6_g0_l1_10),
+    .BLUT(drain_sel6_g0_l0_10),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_10)
+  );
+  PFUMX drain_sel6_g0_pfumx0_11 (
+    .ALUT(drain_sel6_g0_l1_11),
+    .BLUT(drain_sel6_g0_l0_11),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_11)
+  );
+  PFUMX drain_sel6_g0_pfumx0_12 (
+    .ALUT(drain_sel6_g0_l1_12),
+    .BLUT(drain_sel6_g0_l0_12),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_12)
+  );
+  PFUMX drain_sel6_g0_pfumx0_13 (
+    .ALUT(drain_sel6_g0_l1_13),
+    .BLUT(drain_sel6_g0_l0_13),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_13)
+  );
+  PFUMX drain_sel6_g0_pfumx0_14 (
+    .ALUT(drain_sel6_g0_l1_14),
+    .BLUT(drain_sel6_g0_l0_14),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_14)
+  );
+  PFUMX drain_sel6_g0_pfumx0_15 (
+    .ALUT(drain_sel6_g0_l1_15),
+    .BLUT(drain_sel6_g0_l0_15),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_15)
+  );
+  PFUMX drain_sel6_g0_pfumx0_16 (
+    .ALUT(drain_sel6_g0_l1_16),
+    .BLUT(drain_sel6_g0_l0_16),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_16)
+  );
+  PFUMX drain_sel6_g0_pfumx0_17 (
+    .ALUT(drain_sel6_g0_l1_17),
+    .BLUT(drain_sel6_g0_l0_17),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_17)
+  );
+  PFUMX drain_sel6_g0_pfumx0_18 (
+    .ALUT(drain_sel6_g0_l1_18),
+    .BLUT(drain_sel6_g0_l0_18),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_18)
+  );
+  PFUMX drain_sel6_g0_pfumx0_19 (
+    .ALUT(drain_sel6_g0_l1_19),
+    .BLUT(drain_sel6_g0_l0_19),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_19)
+  );
+  PFUMX drain_sel6_g0_pfumx0_2 (
+    .ALUT(drain_sel6_g0_l1_2),
+    .BLUT(drain_sel6_g0_l0_2),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_2)
+  );
+  PFUMX drain_sel6_g0_pfumx0_20 (
+    .ALUT(drain_sel6_g0_l1_20),
+    .BLUT(drain_sel6_g0_l0_20),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_20)
+  );
+  PFUMX drain_sel6_g0_pfumx0_21 (
+    .ALUT(drain_sel6_g0_l1_21),
+    .BLUT(drain_sel6_g0_l0_21),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_21)
+  );
+  PFUMX drain_sel6_g0_pfumx0_22 (
+    .ALUT(drain_sel6_g0_l1_22),
+    .BLUT(drain_sel6_g0_l0_22),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_22)
+  );
+  PFUMX drain_sel6_g0_pfumx0_23 (
+    .ALUT(drain_sel6_g0_l1_23),
+    .BLUT(drain_sel6_g0_l0_23),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_23)
+  );
+  PFUMX drain_sel6_g0_pfumx0_24 (
+    .ALUT(drain_sel6_g0_l1_24),
+    .BLUT(drain_sel6_g0_l0_24),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_24)
+  );
+  PFUMX drain_sel6_g0_pfumx0_25 (
+    .ALUT(drain_sel6_g0_l1_25),
+    .BLUT(drain_sel6_g0_l0_25),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_25)
+  );
+  PFUMX drain_sel6_g0_pfumx0_3 (
+    .ALUT(drain_sel6_g0_l1_3),
+    .BLUT(drain_sel6_g0_l0_3),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_3)
+  );
+  PFUMX drain_sel6_g0_pfumx0_4 (
+    .ALUT(drain_sel6_g0_l1_4),
+    .BLUT(drain_sel6_g0_l0_4),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_4)
+  );
+  PFUMX drain_sel6_g0_pfumx0_5 (
+    .ALUT(drain_sel6_g0_l1_5),
+    .BLUT(drain_sel6_g0_l0_5),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_5)
+  );
+  PFUMX drain_sel6_g0_pfumx0_6 (
+    .ALUT(drain_sel6_g0_l1_6),
+    .BLUT(drain_sel6_g0_l0_6),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_6)
+  );
+  PFUMX drain_sel6_g0_pfumx0_7 (
+    .ALUT(drain_sel6_g0_l1_7),
+    .BLUT(drain_sel6_g0_l0_7),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_7)
+  );
+  PFUMX drain_sel6_g0_pfumx0_8 (
+    .ALUT(drain_sel6_g0_l1_8),
+    .BLUT(drain_sel6_g0_l0_8),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_8)
+  );
+  PFUMX drain_sel6_g0_pfumx0_9 (
+    .ALUT(drain_sel6_g0_l1_9),
+    .BLUT(drain_sel6_g0_l0_9),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_9)
+  );
+  PFUMX drain_sel6_g0_pfumx1_0 (
+    .ALUT(drain_sel6_g0_l3_0),
+    .BLUT(drain_sel6_g0_l2_0),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_0)
+  );
+  PFUMX drain_sel6_g0_pfumx1_1 (
+    .ALUT(drain_sel6_g0_l3_1),
+    .BLUT(drain_sel6_g0_l2_1),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_1)
+  );
+  PFUMX drain_sel6_g0_pfumx1_10 (
+    .ALUT(drain_sel6_g0_l3_10),
+    .BLUT(drain_sel6_g0_l2_10),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_10)
+  );
+  PFUMX drain_sel6_g0_pfumx1_11 (
+    .ALUT(drain_sel6_g0_l3_11),
+    .BLUT(drain_sel6_g0_l2_11),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_11)
+  );
+  PFUMX drain_sel6_g0_pfumx1_12 (
+    .ALUT(drain_sel6_g0_l3_12),
+    .BLUT(drain_sel6_g0_l2_12),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_12)
+  );
+  PFUMX drain_sel6_g0_pfumx1_13 (
+    .ALUT(drain_sel6_g0_l3_13),
+    .BLUT(drain_sel6_g0_l2_13),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_13)
+  );
+  PFUMX drain_sel6_g0_pfumx1_14 (
+    .ALUT(drain_sel6_g0_l3_14),
+    .BLUT(drain_sel6_g0_l2_14),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_14)
+  );
+  PFUMX drain_sel6_g0_pfumx1_15 (
+    .ALUT(drain_sel6_g0_l3_15),
+    .BLUT(drain_sel6_g0_l2_15),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_15)
+  );
+  PFUMX drain_sel6_g0_pfumx1_16 (
+    .ALUT(drain_sel6_g0_l3_16),
+    .BLUT(drain_sel6_g0_l2_16),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_16)
+  );
+  PFUMX drain_sel6_g0_pfumx1_17 (
+    .ALUT(drain_sel6_g0_l3_17),
+    .BLUT(drain_sel6_g0_l2_17),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_17)
+  );
+  PFUMX drain_sel6_g0_pfumx1_18 (
+    .ALUT(drain_sel6_g0_l3_18),
+    .BLUT(drain_sel6_g0_l2_18),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_18)
+  );
+  PFUMX drain_sel6_g0_pfumx1_19 (
+    .ALUT(drain_sel6_g0_l3_19),
+    .BLUT(drain_sel6_g0_l2_19),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_19)
+  );
+  PFUMX drain_sel6_g0_pfumx1_2 (
+    .ALUT(drain_sel6_g0_l3_2),
+    .BLUT(drain_sel6_g0_l2_2),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_2)
+  );
+  PFUMX drain_sel6_g0_pfumx1_20 (
+    .ALUT(drain_sel6_g0_l3_20),
+    .BLUT(drain_sel6_g0_l2_20),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_20)
+  );
+  PFUMX drain_sel6_g0_pfumx1_21 (
+    .ALUT(drain_sel6_g0_l3_21),
+    .BLUT(drain_sel6_g0_l2_21),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_21)
+  );
+  PFUMX drain_sel6_g0_pfumx1_22 (
+    .ALUT(drain_sel6_g0_l3_22),
+    .BLUT(drain_sel6_g0_l2_22),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_22)
+  );
+  PFUMX drain_sel6_g0_pfumx1_23 (
+    .ALUT(drain_sel6_g0_l3_23),
+    .BLUT(drain_sel6_g0_l2_23),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_23)
+  );
+  PFUMX drain_sel6_g0_pfumx1_24 (
+    .ALUT(drain_sel6_g0_l3_24),
+    .BLUT(drain_sel6_g0_l2_24),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_24)
+  );
+  PFUMX drain_sel6_g0_pfumx1_25 (
+    .ALUT(drain_sel6_g0_l3_25),
+    .BLUT(drain_sel6_g0_l2_25),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_25)
+  );
+  PFUMX drain_sel6_g0_pfumx1_3 (
+    .ALUT(drain_sel6_g0_l3_3),
+    .BLUT(drain_sel6_g0_l2_3),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_3)
+  );
+  PFUMX drain_sel6_g0_pfumx1_4 (
+    .ALUT(drain_sel6_g0_l3_4),
+    .BLUT(drain_sel6_g0_l2_4),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_4)
+  );
+  PFUMX drain_sel6_g0_pfumx1_5 (
+    .ALUT(drain_sel6_g0_l3_5),
+    .BLUT(drain_sel6_g0_l2_5),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_5)
+  );
+  PFUMX drain_sel6_g0_pfumx1_6 (
+    .ALUT(drain_sel6_g0_l3_6),
+    .BLUT(drain_sel6_g0_l2_6),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_6)
+  );
+  PFUMX drain_sel6_g0_pfumx1_7 (
+    .ALUT(drain_sel6_g0_l3_7),
+    .BLUT(drain_sel6_g0_l2_7),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_7)
+  );
+  PFUMX drain_sel6_g0_pfumx1_8 (
+    .ALUT(drain_sel6_g0_l3_8),
+    .BLUT(drain_sel6_g0_l2_8),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_8)
+  );
+  PFUMX drain_sel6_g0_pfumx1_9 (
+    .ALUT(drain_sel6_g0_l3_9),
+    .BLUT(drain_sel6_g0_l2_9),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_9)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_0 (
+    .D0(drain_sel7_g0_f0_0),
+    .D1(drain_sel7_g0_f1_0),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_0)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_1 (
+    .D0(drain_sel7_g0_f0_1),
+    .D1(drain_sel7_g0_f1_1),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_1)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_10 (
+    .D0(drain_sel7_g0_f0_10),
+    .D1(drain_sel7_g0_f1_10),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_10)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_11 (
+    .D0(drain_sel7_g0_f0_11),
+    .D1(drain_sel7_g0_f1_11),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_11)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_12 (
+    .D0(drain_sel7_g0_f0_12),
+    .D1(drain_sel7_g0_f1_12),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_12)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_13 (
+    .D0(drain_sel7_g0_f0_13),
+    .D1(drain_sel7_g0_f1_13),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_13)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_14 (
+    .D0(drain_sel7_g0_f0_14),
+    .D1(drain_sel7_g0_f1_14),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_14)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_15 (
+    .D0(drain_sel7_g0_f0_15),
+    .D1(drain_sel7_g0_f1_15),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_15)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_16 (
+    .D0(drain_sel7_g0_f0_16),
+    .D1(drain_sel7_g0_f1_16),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_16)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_17 (
+    .D0(drain_sel7_g0_f0_17),
+    .D1(drain_sel7_g0_f1_17),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_17)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_18 (
+    .D0(drain_sel7_g0_f0_18),
+    .D1(drain_sel7_g0_f1_18),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_18)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_19 (
+    .D0(drain_sel7_g0_f0_19),
+    .D1(drain_sel7_g0_f1_19),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_19)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_2 (
+    .D0(drain_sel7_g0_f0_2),
+    .D1(drain_sel7_g0_f1_2),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_2)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_20 (
+    .D0(drain_sel7_g0_f0_20),
+    .D1(drain_sel7_g0_f1_20),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_20)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_21 (
+    .D0(drain_sel7_g0_f0_21),
+    .D1(drain_sel7_g0_f1_21),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_21)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_22 (
+    .D0(drain_sel7_g0_f0_22),
+    .D1(drain_sel7_g0_f1_22),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_22)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_23 (
+    .D0(drain_sel7_g0_f0_23),
+    .D1(drain_sel7_g0_f1_23),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_23)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_24 (
+    .D0(drain_sel7_g0_f0_24),
+    .D1(drain_sel7_g0_f1_24),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_24)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_25 (
+    .D0(drain_sel7_g0_f0_25),
+    .D1(drain_sel7_g0_f1_25),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_25)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_3 (
+    .D0(drain_sel7_g0_f0_3),
+    .D1(drain_sel7_g0_f1_3),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_3)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_4 (
+    .D0(drain_sel7_g0_f0_4),
+    .D1(drain_sel7_g0_f1_4),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_4)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_5 (
+    .D0(drain_sel7_g0_f0_5),
+    .D1(drain_sel7_g0_f1_5),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_5)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_6 (
+    .D0(drain_sel7_g0_f0_6),
+    .D1(drain_sel7_g0_f1_6),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_6)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_7 (
+    .D0(drain_sel7_g0_f0_7),
+    .D1(drain_sel7_g0_f1_7),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_7)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_8 (
+    .D0(drain_sel7_g0_f0_8),
+    .D1(drain_sel7_g0_f1_8),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_8)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_9 (
+    .D0(drain_sel7_g0_f0_9),
+    .D1(drain_sel7_g0_f1_9),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_0 (
+    .A(out_0_7[0]),
+    .B(out_1_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_1 (
+    .A(out_0_7[1]),
+    .B(out_1_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_10 (
+    .A(out_0_7[10]),
+    .B(out_1_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_11 (
+    .A(out_0_7[11]),
+    .B(out_1_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_12 (
+    .A(out_0_7[12]),
+    .B(out_1_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_13 (
+    .A(out_0_7[13]),
+    .B(out_1_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_14 (
+    .A(out_0_7[14]),
+    .B(out_1_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_15 (
+    .A(out_0_7[15]),
+    .B(out_1_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_16 (
+    .A(out_0_7[16]),
+    .B(out_1_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_17 (
+    .A(out_0_7[17]),
+    .B(out_1_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_18 (
+    .A(out_0_7[18]),
+    .B(out_1_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_19 (
+    .A(out_0_7[19]),
+    .B(out_1_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_2 (
+    .A(out_0_7[2]),
+    .B(out_1_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_20 (
+    .A(out_0_7[20]),
+    .B(out_1_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_21 (
+    .A(out_0_7[21]),
+    .B(out_1_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_22 (
+    .A(out_0_7[22]),
+    .B(out_1_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_23 (
+    .A(out_0_7[23]),
+    .B(out_1_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_24 (
+    .A(out_0_7[24]),
+    .B(out_1_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_25 (
+    .A(out_0_7[25]),
+    .B(out_1_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_3 (
+    .A(out_0_7[3]),
+    .B(out_1_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_4 (
+    .A(out_0_7[4]),
+    .B(out_1_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_5 (
+    .A(out_0_7[5]),
+    .B(out_1_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_6 (
+    .A(out_0_7[6]),
+    .B(out_1_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_7 (
+    .A(out_0_7[7]),
+    .B(out_1_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_8 (
+    .A(out_0_7[8]),
+    .B(out_1_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_9 (
+    .A(out_0_7[9]),
+    .B(out_1_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_0 (
+    .A(out_2_7[0]),
+    .B(out_3_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_1 (
+    .A(out_2_7[1]),
+    .B(out_3_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_10 (
+    .A(out_2_7[10]),
+    .B(out_3_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_11 (
+    .A(out_2_7[11]),
+    .B(out_3_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_12 (
+    .A(out_2_7[12]),
+    .B(out_3_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_13 (
+    .A(out_2_7[13]),
+    .B(out_3_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_14 (
+    .A(out_2_7[14]),
+    .B(out_3_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_15 (
+    .A(out_2_7[15]),
+    .B(out_3_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_16 (
+    .A(out_2_7[16]),
+    .B(out_3_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_17 (
+    .A(out_2_7[17]),
+    .B(out_3_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_18 (
+    .A(out_2_7[18]),
+    .B(out_3_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_19 (
+    .A(out_2_7[19]),
+    .B(out_3_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_2 (
+    .A(out_2_7[2]),
+    .B(out_3_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_20 (
+    .A(out_2_7[20]),
+    .B(out_3_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_21 (
+    .A(out_2_7[21]),
+    .B(out_3_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_22 (
+    .A(out_2_7[22]),
+    .B(out_3_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_23 (
+    .A(out_2_7[23]),
+    .B(out_3_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_24 (
+    .A(out_2_7[24]),
+    .B(out_3_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_25 (
+    .A(out_2_7[25]),
+    .B(out_3_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_3 (
+    .A(out_2_7[3]),
+    .B(out_3_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_4 (
+    .A(out_2_7[4]),
+    .B(out_3_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_5 (
+    .A(out_2_7[5]),
+    .B(out_3_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_6 (
+    .A(out_2_7[6]),
+    .B(out_3_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_7 (
+    .A(out_2_7[7]),
+    .B(out_3_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_8 (
+    .A(out_2_7[8]),
+    .B(out_3_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_9 (
+    .A(out_2_7[9]),
+    .B(out_3_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_0 (
+    .A(out_4_7[0]),
+    .B(out_5_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_1 (
+    .A(out_4_7[1]),
+    .B(out_5_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_10 (
+    .A(out_4_7[10]),
+    .B(out_5_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_11 (
+    .A(out_4_7[11]),
+    .B(out_5_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_12 (
+    .A(out_4_7[12]),
+    .B(out_5_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_13 (
+    .A(out_4_7[13]),
+    .B(out_5_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_14 (
+    .A(out_4_7[14]),
+    .B(out_5_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_15 (
+    .A(out_4_7[15]),
+    .B(out_5_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_16 (
+    .A(out_4_7[16]),
+    .B(out_5_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_17 (
+    .A(out_4_7[17]),
+    .B(out_5_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_18 (
+    .A(out_4_7[18]),
+    .B(out_5_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_19 (
+    .A(out_4_7[19]),
+    .B(out_5_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_2 (
+    .A(out_4_7[2]),
+    .B(out_5_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_20 (
+    .A(out_4_7[20]),
+    .B(out_5_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_21 (
+    .A(out_4_7[21]),
+    .B(out_5_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_22 (
+    .A(out_4_7[22]),
+    .B(out_5_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_23 (
+    .A(out_4_7[23]),
+    .B(out_5_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_24 (
+    .A(out_4_7[24]),
+    .B(out_5_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_25 (
+    .A(out_4_7[25]),
+    .B(out_5_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_3 (
+    .A(out_4_7[3]),
+    .B(out_5_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_4 (
+    .A(out_4_7[4]),
+    .B(out_5_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_5 (
+    .A(out_4_7[5]),
+    .B(out_5_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_6 (
+    .A(out_4_7[6]),
+    .B(out_5_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_7 (
+    .A(out_4_7[7]),
+    .B(out_5_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_8 (
+    .A(out_4_7[8]),
+    .B(out_5_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_9 (
+    .A(out_4_7[9]),
+    .B(out_5_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_0 (
+    .A(out_6_7[0]),
+    .B(out_7_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_1 (
+    .A(out_6_7[1]),
+    .B(out_7_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_10 (
+    .A(out_6_7[10]),
+    .B(out_7_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_11 (
+    .A(out_6_7[11]),
+    .B(out_7_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_12 (
+    .A(out_6_7[12]),
+    .B(out_7_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_13 (
+    .A(out_6_7[13]),
+    .B(out_7_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_14 (
+    .A(out_6_7[14]),
+    .B(out_7_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_15 (
+    .A(out_6_7[15]),
+    .B(out_7_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_16 (
+    .A(out_6_7[16]),
+    .B(out_7_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_17 (
+    .A(out_6_7[17]),
+    .B(out_7_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_18 (
+    .A(out_6_7[18]),
+    .B(out_7_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_19 (
+    .A(out_6_7[19]),
+    .B(out_7_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_2 (
+    .A(out_6_7[2]),
+    .B(out_7_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_20 (
+    .A(out_6_7[20]),
+    .B(out_7_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_21 (
+    .A(out_6_7[21]),
+    .B(out_7_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_22 (
+    .A(out_6_7[22]),
+    .B(out_7_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_23 (
+    .A(out_6_7[23]),
+    .B(out_7_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_24 (
+    .A(out_6_7[24]),
+    .B(out_7_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_25 (
+    .A(out_6_7[25]),
+    .B(out_7_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_3 (
+    .A(out_6_7[3]),
+    .B(out_7_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_4 (
+    .A(out_6_7[4]),
+    .B(out_7_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_5 (
+    .A(out_6_7[5]),
+    .B(out_7_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_6 (
+    .A(out_6_7[6]),
+    .B(out_7_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_7 (
+    .A(out_6_7[7]),
+    .B(out_7_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_8 (
+    .A(out_6_7[8]),
+    .B(out_7_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_9 (
+    .A(out_6_7[9]),
+    .B(out_7_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_9)
+  );
+  PFUMX drain_sel7_g0_pfumx0_0 (
+    .ALUT(drain_sel7_g0_l1_0),
+    .BLUT(drain_sel7_g0_l0_0),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_0)
+  );
+  PFUMX drain_sel7_g0_pfumx0_1 (
+    .ALUT(drain_sel7_g0_l1_1),
+    .BLUT(drain_sel7_g0_l0_1),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_1)
+  );
+  PFUMX drain_sel7_g0_pfumx0_10 (
+    .ALUT(drain_sel7_g0_l1_10),
+    .BLUT(drain_sel7_g0_l0_10),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_10)
+  );
+  PFUMX drain_sel7_g0_pfumx0_11 (
+    .ALUT(drain_sel7_g0_l1_11),
+    .BLUT(drain_sel7_g0_l0_11),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_11)
+  );
+  PFUMX drain_sel7_g0_pfumx0_12 (
+    .ALUT(drain_sel7_g0_l1_12),
+    .BLUT(drain_sel7_g0_l0_12),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_12)
+  );
+  PFUMX drain_sel7_g0_pfumx0_13 (
+    .ALUT(drain_sel7_g0_l1_13),
+    .BLUT(drain_sel7_g0_l0_13),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_13)
+  );
+  PFUMX drain_sel7_g0_pfumx0_14 (
+    .ALUT(drain_sel7_g0_l1_14),
+    .BLUT(drain_sel7_g0_l0_14),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_14)
+  );
+  PFUMX drain_sel7_g0_pfumx0_15 (
+    .ALUT(drain_sel7_g0_l1_15),
+    .BLUT(drain_sel7_g0_l0_15),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_15)
+  );
+  PFUMX drain_sel7_g0_pfumx0_16 (
+    .ALUT(drain_sel7_g0_l1_16),
+    .BLUT(drain_sel7_g0_l0_16),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_16)
+  );
+  PFUMX drain_sel7_g0_pfumx0_17 (
+    .ALUT(drain_sel7_g0_l1_17),
+    .BLUT(drain_sel7_g0_l0_17),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_17)
+  );
+  PFUMX drain_sel7_g0_pfumx0_18 (
+    .ALUT(drain_sel7_g0_l1_18),
+    .BLUT(drain_sel7_g0_l0_18),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_18)
+  );
+  PFUMX drain_sel7_g0_pfumx0_19 (
+    .ALUT(drain_sel7_g0_l1_19),
+    .BLUT(drain_sel7_g0_l0_19),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_19)
+  );
+  PFUMX drain_sel7_g0_pfumx0_2 (
+    .ALUT(drain_sel7_g0_l1_2),
+    .BLUT(drain_sel7_g0_l0_2),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_2)
+  );
+  PFUMX drain_sel7_g0_pfumx0_20 (
+    .ALUT(drain_sel7_g0_l1_20),
+    .BLUT(drain_sel7_g0_l0_20),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_20)
+  );
+  PFUMX drain_sel7_g0_pfumx0_21 (
+    .ALUT(drain_sel7_g0_l1_21),
+    .BLUT(drain_sel7_g0_l0_21),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_21)
+  );
+  PFUMX drain_sel7_g0_pfumx0_22 (
+    .ALUT(drain_sel7_g0_l1_22),
+    .BLUT(drain_sel7_g0_l0_22),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_22)
+  );
+  PFUMX drain_sel7_g0_pfumx0_23 (
+    .ALUT(drain_sel7_g0_l1_23),
+    .BLUT(drain_sel7_g0_l0_23),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_23)
+  );
+  PFUMX drain_sel7_g0_pfumx0_24 (
+    .ALUT(drain_sel7_g0_l1_24),
+    .BLUT(drain_sel7_g0_l0_24),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_24)
+  );
+  PFUMX drain_sel7_g0_pfumx0_25 (
+    .ALUT(drain_sel7_g0_l1_25),
+    .BLUT(drain_sel7_g0_l0_25),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_25)
+  );
+  PFUMX drain_sel7_g0_pfumx0_3 (
+    .ALUT(drain_sel7_g0_l1_3),
+    .BLUT(drain_sel7_g0_l0_3),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_3)
+  );
+  PFUMX drain_sel7_g0_pfumx0_4 (
+    .ALUT(drain_sel7_g0_l1_4),
+    .BLUT(drain_sel7_g0_l0_4),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_4)
+  );
+  PFUMX drain_sel7_g0_pfumx0_5 (
+    .ALUT(drain_sel7_g0_l1_5),
+    .BLUT(drain_sel7_g0_l0_5),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_5)
+  );
+  PFUMX drain_sel7_g0_pfumx0_6 (
+    .ALUT(drain_sel7_g0_l1_6),
+    .BLUT(drain_sel7_g0_l0_6),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_6)
+  );
+  PFUMX drain_sel7_g0_pfumx0_7 (
+    .ALUT(drain_sel7_g0_l1_7),
+    .BLUT(drain_sel7_g0_l0_7),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_7)
+  );
+  PFUMX drain_sel7_g0_pfumx0_8 (
+    .ALUT(drain_sel7_g0_l1_8),
+    .BLUT(drain_sel7_g0_l0_8),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_8)
+  );
+  PFUMX drain_sel7_g0_pfumx0_9 (
+    .ALUT(drain_sel7_g0_l1_9),
+    .BLUT(drain_sel7_g0_l0_9),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_9)
+  );
+  PFUMX drain_sel7_g0_pfumx1_0 (
+    .ALUT(drain_sel7_g0_l3_0),
+    .BLUT(drain_sel7_g0_l2_0),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_0)
+  );
+  PFUMX drain_sel7_g0_pfumx1_1 (
+    .ALUT(drain_sel7_g0_l3_1),
+    .BLUT(drain_sel7_g0_l2_1),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_1)
+  );
+  PFUMX drain_sel7_g0_pfumx1_10 (
+    .ALUT(drain_sel7_g0_l3_10),
+    .BLUT(drain_sel7_g0_l2_10),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_10)
+  );
+  PFUMX drain_sel7_g0_pfumx1_11 (
+    .ALUT(drain_sel7_g0_l3_11),
+    .BLUT(drain_sel7_g0_l2_11),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_11)
+  );
+  PFUMX drain_sel7_g0_pfumx1_12 (
+    .ALUT(drain_sel7_g0_l3_12),
+    .BLUT(drain_sel7_g0_l2_12),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_12)
+  );
+  PFUMX drain_sel7_g0_pfumx1_13 (
+    .ALUT(drain_sel7_g0_l3_13),
+    .BLUT(drain_sel7_g0_l2_13),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_13)
+  );
+  PFUMX drain_sel7_g0_pfumx1_14 (
+    .ALUT(drain_sel7_g0_l3_14),
+    .BLUT(drain_sel7_g0_l2_14),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_14)
+  );
+  PFUMX drain_sel7_g0_pfumx1_15 (
+    .ALUT(drain_sel7_g0_l3_15),
+    .BLUT(drain_sel7_g0_l2_15),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_15)
+  );
+  PFUMX drain_sel7_g0_pfumx1_16 (
+    .ALUT(drain_sel7_g0_l3_16),
+    .BLUT(drain_sel7_g0_l2_16),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_16)
+  );
+  PFUMX drain_sel7_g0_pfumx1_17 (
+    .ALUT(drain_sel7_g0_l3_17),
+    .BLUT(drain_sel7_g0_l2_17),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_17)
+  );
+  PFUMX drain_sel7_g0_pfumx1_18 (
+    .ALUT(drain_sel7_g0_l3_18),
+    .BLUT(drain_sel7_g0_l2_18),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_18)
+  );
+  PFUMX drain_sel7_g0_pfumx1_19 (
+    .ALUT(drain_sel7_g0_l3_19),
+    .BLUT(drain_sel7_g0_l2_19),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_19)
+  );
+  PFUMX drain_sel7_g0_pfumx1_2 (
+    .ALUT(drain_sel7_g0_l3_2),
+    .BLUT(drain_sel7_g0_l2_2),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_2)
+  );
+  PFUMX drain_sel7_g0_pfumx1_20 (
+    .ALUT(drain_sel7_g0_l3_20),
+    .BLUT(drain_sel7_g0_l2_20),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_20)
+  );
+  PFUMX drain_sel7_g0_pfumx1_21 (
+    .ALUT(drain_sel7_g0_l3_21),
+    .BLUT(drain_sel7_g0_l2_21),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_21)
+  );
+  PFUMX drain_sel7_g0_pfumx1_22 (
+    .ALUT(drain_sel7_g0_l3_22),
+    .BLUT(drain_sel7_g0_l2_22),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_22)
+  );
+  PFUMX drain_sel7_g0_pfumx1_23 (
+    .ALUT(drain_sel7_g0_l3_23),
+    .BLUT(drain_sel7_g0_l2_23),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_23)
+  );
+  PFUMX drain_sel7_g0_pfumx1_24 (
+    .ALUT(drain_sel7_g0_l3_24),
+    .BLUT(drain_sel7_g0_l2_24),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_24)
+  );
+  PFUMX drain_sel7_g0_pfumx1_25 (
+    .ALUT(drain_sel7_g0_l3_25),
+    .BLUT(drain_sel7_g0_l2_25),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_25)
+  );
+  PFUMX drain_sel7_g0_pfumx1_3 (
+    .ALUT(drain_sel7_g0_l3_3),
+    .BLUT(drain_sel7_g0_l2_3),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_3)
+  );
+  PFUMX drain_sel7_g0_pfumx1_4 (
+    .ALUT(drain_sel7_g0_l3_4),
+    .BLUT(drain_sel7_g0_l2_4),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_4)
+  );
+  PFUMX drain_sel7_g0_pfumx1_5 (
+    .ALUT(drain_sel7_g0_l3_5),
+    .BLUT(drain_sel7_g0_l2_5),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_5)
+  );
+  PFUMX drain_sel7_g0_pfumx1_6 (
+    .ALUT(drain_sel7_g0_l3_6),
+    .BLUT(drain_sel7_g0_l2_6),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_6)
+  );
+  PFUMX drain_sel7_g0_pfumx1_7 (
+    .ALUT(drain_sel7_g0_l3_7),
+    .BLUT(drain_sel7_g0_l2_7),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_7)
+  );
+  PFUMX drain_sel7_g0_pfumx1_8 (
+    .ALUT(drain_sel7_g0_l3_8),
+    .BLUT(drain_sel7_g0_l2_8),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_8)
+  );
+  PFUMX drain_sel7_g0_pfumx1_9 (
+    .ALUT(drain_sel7_g0_l3_9),
+    .BLUT(drain_sel7_g0_l2_9),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_9)
+  );
   \hwq_mac_array.mac_0_0  mac_0_0 (
     .a(in2_a0),
     .clk(clk),
     .en(en),
-    .\port$249$0 (s0[0]),
-    .\port$249$1 (s0[1]),
-    .\port$249$10 (s0[10]),
-    .\port$249$11 (s0[11]),
-    .\port$249$12 (s0[12]),
-    .\port$249$13 (s0[13]),
-    .\port$249$14 (s0[14]),
-    .\port$249$15 (s0[15]),
-    .\port$249$16 (s0[16]),
-    .\port$249$17 (s0[17]),
-    .\port$249$18 (s0[18]),
-    .\port$249$19 (s0[19]),
-    .\port$249$2 (s0[2]),
-    .\port$249$20 (s0[20]),
-    .\port$249$21 (s0[21]),
-    .\port$249$22 (s0[22]),
-    .\port$249$23 (s0[23]),
-    .\port$249$24 (s0[24]),
-    .\port$249$25 (s0[25]),
-    .\port$249$27 (s1[0]),
-    .\port$249$28 (s1[1]),
-    .\port$249$29 (s1[2]),
-    .\port$249$3 (s0[3]),
-    .\port$249$30 (s1[3]),
-    .\port$249$31 (s1[4]),
-    .\port$249$32 (s1[5]),
-    .\port$249$33 (s1[6]),
-    .\port$249$34 (s1[7]),
-    .\port$249$35 (s1[8]),
-    .\port$249$36 (s1[9]),
-    .\port$249$37 (s1[10]),
-    .\port$249$38 (s1[11]),
-    .\port$249$39 (s1[12]),
-    .\port$249$4 (s0[4]),
-    .\port$249$40 (s1[13]),
-    .\port$249$41 (s1[14]),
-    .\port$249$42 (s1[15]),
-    .\port$249$43 (s1[16]),
-    .\port$249$44 (s1[17]),
-    .\port$249$45 (s1[18]),
-    .\port$249$46 (s1[19]),
-    .\port$249$47 (s1[20]),
-    .\port$249$48 (s1[21]),
-    .\port$249$49 (s1[22]),
-    .\port$249$5 (s0[5]),
-    .\port$249$50 (s1[23]),
-    .\port$249$51 (s1[24]),
-    .\port$249$52 (s1[25]),
-    .\port$249$6 (s0[6]),
-    .\port$249$7 (s0[7]),
-    .\port$249$8 (s0[8]),
-    .\port$249$9 (s0[9]),
+    .\port$193$0 (s0[0]),
+    .\port$193$1 (s0[1]),
+    .\port$193$10 (s0[10]),
+    .\port$193$11 (s0[11]),
+    .\port$193$12 (s0[12]),
+    .\port$193$13 (s0[13]),
+    .\port$193$14 (s0[14]),
+    .\port$193$15 (s0[15]),
+    .\port$193$16 (s0[16]),
+    .\port$193$17 (s0[17]),
+    .\port$193$18 (s0[18]),
+    .\port$193$19 (s0[19]),
+    .\port$193$2 (s0[2]),
+    .\port$193$20 (s0[20]),
+    .\port$193$21 (s0[21]),
+    .\port$193$22 (s0[22]),
+    .\port$193$23 (s0[23]),
+    .\port$193$24 (s0[24]),
+    .\port$193$25 (s0[25]),
+    .\port$193$27 (s1[0]),
+    .\port$193$28 (s1[1]),
+    .\port$193$29 (s1[2]),
+    .\port$193$3 (s0[3]),
+    .\port$193$30 (s1[3]),
+    .\port$193$31 (s1[4]),
+    .\port$193$32 (s1[5]),
+    .\port$193$33 (s1[6]),
+    .\port$193$34 (s1[7]),
+    .\port$193$35 (s1[8]),
+    .\port$193$36 (s1[9]),
+    .\port$193$37 (s1[10]),
+    .\port$193$38 (s1[11]),
+    .\port$193$39 (s1[12]),
+    .\port$193$4 (s0[4]),
+    .\port$193$40 (s1[13]),
+    .\port$193$41 (s1[14]),
+    .\port$193$42 (s1[15]),
+    .\port$193$43 (s1[16]),
+    .\port$193$44 (s1[17]),
+    .\port$193$45 (s1[18]),
+    .\port$193$46 (s1[19]),
+    .\port$193$47 (s1[20]),
+    .\port$193$48 (s1[21]),
+    .\port$193$49 (s1[22]),
+    .\port$193$5 (s0[5]),
+    .\port$193$50 (s1[23]),
+    .\port$193$51 (s1[24]),
+    .\port$193$52 (s1[25]),
+    .\port$193$6 (s0[6]),
+    .\port$193$7 (s0[7]),
+    .\port$193$8 (s0[8]),
+    .\port$193$9 (s0[9]),
     .restart(lf_0_0),
     .rst(rst),
     .w0(in2_w0),
@@ -696,58 +13378,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_0_0),
     .clk(clk),
     .en(en),
-    .\port$254$0 (\s0$166 [0]),
-    .\port$254$1 (\s0$166 [1]),
-    .\port$254$10 (\s0$166 [10]),
-    .\port$254$11 (\s0$166 [11]),
-    .\port$254$12 (\s0$166 [12]),
-    .\port$254$13 (\s0$166 [13]),
-    .\port$254$14 (\s0$166 [14]),
-    .\port$254$15 (\s0$166 [15]),
-    .\port$254$16 (\s0$166 [16]),
-    .\port$254$17 (\s0$166 [17]),
-    .\port$254$18 (\s0$166 [18]),
-    .\port$254$19 (\s0$166 [19]),
-    .\port$254$2 (\s0$166 [2]),
-    .\port$254$20 (\s0$166 [20]),
-    .\port$254$21 (\s0$166 [21]),
-    .\port$254$22 (\s0$166 [22]),
-    .\port$254$23 (\s0$166 [23]),
-    .\port$254$24 (\s0$166 [24]),
-    .\port$254$25 (\s0$166 [25]),
-    .\port$254$27 (\s1$168 [0]),
-    .\port$254$28 (\s1$168 [1]),
-    .\port$254$29 (\s1$168 [2]),
-    .\port$254$3 (\s0$166 [3]),
-    .\port$254$30 (\s1$168 [3]),
-    .\port$254$31 (\s1$168 [4]),
-    .\port$254$32 (\s1$168 [5]),
-    .\port$254$33 (\s1$168 [6]),
-    .\port$254$34 (\s1$168 [7]),
-    .\port$254$35 (\s1$168 [8]),
-    .\port$254$36 (\s1$168 [9]),
-    .\port$254$37 (\s1$168 [10]),
-    .\port$254$38 (\s1$168 [11]),
-    .\port$254$39 (\s1$168 [12]),
-    .\port$254$4 (\s0$166 [4]),
-    .\port$254$40 (\s1$168 [13]),
-    .\port$254$41 (\s1$168 [14]),
-    .\port$254$42 (\s1$168 [15]),
-    .\port$254$43 (\s1$168 [16]),
-    .\port$254$44 (\s1$168 [17]),
-    .\port$254$45 (\s1$168 [18]),
-    .\port$254$46 (\s1$168 [19]),
-    .\port$254$47 (\s1$168 [20]),
-    .\port$254$48 (\s1$168 [21]),
-    .\port$254$49 (\s1$168 [22]),
-    .\port$254$5 (\s0$166 [5]),
-    .\port$254$50 (\s1$168 [23]),
-    .\port$254$51 (\s1$168 [24]),
-    .\port$254$52 (\s1$168 [25]),
-    .\port$254$6 (\s0$166 [6]),
-    .\port$254$7 (\s0$166 [7]),
-    .\port$254$8 (\s0$166 [8]),
-    .\port$254$9 (\s0$166 [9]),
+    .\port$198$0 (\s0$166 [0]),
+    .\port$198$1 (\s0$166 [1]),
+    .\port$198$10 (\s0$166 [10]),
+    .\port$198$11 (\s0$166 [11]),
+    .\port$198$12 (\s0$166 [12]),
+    .\port$198$13 (\s0$166 [13]),
+    .\port$198$14 (\s0$166 [14]),
+    .\port$198$15 (\s0$166 [15]),
+    .\port$198$16 (\s0$166 [16]),
+    .\port$198$17 (\s0$166 [17]),
+    .\port$198$18 (\s0$166 [18]),
+    .\port$198$19 (\s0$166 [19]),
+    .\port$198$2 (\s0$166 [2]),
+    .\port$198$20 (\s0$166 [20]),
+    .\port$198$21 (\s0$166 [21]),
+    .\port$198$22 (\s0$166 [22]),
+    .\port$198$23 (\s0$166 [23]),
+    .\port$198$24 (\s0$166 [24]),
+    .\port$198$25 (\s0$166 [25]),
+    .\port$198$27 (\s1$168 [0]),
+    .\port$198$28 (\s1$168 [1]),
+    .\port$198$29 (\s1$168 [2]),
+    .\port$198$3 (\s0$166 [3]),
+    .\port$198$30 (\s1$168 [3]),
+    .\port$198$31 (\s1$168 [4]),
+    .\port$198$32 (\s1$168 [5]),
+    .\port$198$33 (\s1$168 [6]),
+    .\port$198$34 (\s1$168 [7]),
+    .\port$198$35 (\s1$168 [8]),
+    .\port$198$36 (\s1$168 [9]),
+    .\port$198$37 (\s1$168 [10]),
+    .\port$198$38 (\s1$168 [11]),
+    .\port$198$39 (\s1$168 [12]),
+    .\port$198$4 (\s0$166 [4]),
+    .\port$198$40 (\s1$168 [13]),
+    .\port$198$41 (\s1$168 [14]),
+    .\port$198$42 (\s1$168 [15]),
+    .\port$198$43 (\s1$168 [16]),
+    .\port$198$44 (\s1$168 [17]),
+    .\port$198$45 (\s1$168 [18]),
+    .\port$198$46 (\s1$168 [19]),
+    .\port$198$47 (\s1$168 [20]),
+    .\port$198$48 (\s1$168 [21]),
+    .\port$198$49 (\s1$168 [22]),
+    .\port$198$5 (\s0$166 [5]),
+    .\port$198$50 (\s1$168 [23]),
+    .\port$198$51 (\s1$168 [24]),
+    .\port$198$52 (\s1$168 [25]),
+    .\port$198$6 (\s0$166 [6]),
+    .\port$198$7 (\s0$166 [7]),
+    .\port$198$8 (\s0$166 [8]),
+    .\port$198$9 (\s0$166 [9]),
     .restart(lf_0_1),
     .rst(rst),
     .w0(skew_w2_d0),
@@ -757,58 +13439,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_0_1),
     .clk(clk),
     .en(en),
-    .\port$259$0 (\s0$178 [0]),
-    .\port$259$1 (\s0$178 [1]),
-    .\port$259$10 (\s0$178 [10]),
-    .\port$259$11 (\s0$178 [11]),
-    .\port$259$12 (\s0$178 [12]),
-    .\port$259$13 (\s0$178 [13]),
-    .\port$259$14 (\s0$178 [14]),
-    .\port$259$15 (\s0$178 [15]),
-    .\port$259$16 (\s0$178 [16]),
-    .\port$259$17 (\s0$178 [17]),
-    .\port$259$18 (\s0$178 [18]),
-    .\port$259$19 (\s0$178 [19]),
-    .\port$259$2 (\s0$178 [2]),
-    .\port$259$20 (\s0$178 [20]),
-    .\port$259$21 (\s0$178 [21]),
-    .\port$259$22 (\s0$178 [22]),
-    .\port$259$23 (\s0$178 [23]),
-    .\port$259$24 (\s0$178 [24]),
-    .\port$259$25 (\s0$178 [25]),
-    .\port$259$27 (\s1$180 [0]),
-    .\port$259$28 (\s1$180 [1]),
-    .\port$259$29 (\s1$180 [2]),
-    .\port$259$3 (\s0$178 [3]),
-    .\port$259$30 (\s1$180 [3]),
-    .\port$259$31 (\s1$180 [4]),
-    .\port$259$32 (\s1$180 [5]),
-    .\port$259$33 (\s1$180 [6]),
-    .\port$259$34 (\s1$180 [7]),
-    .\port$259$35 (\s1$180 [8]),
-    .\port$259$36 (\s1$180 [9]),
-    .\port$259$37 (\s1$180 [10]),
-    .\port$259$38 (\s1$180 [11]),
-    .\port$259$39 (\s1$180 [12]),
-    .\port$259$4 (\s0$178 [4]),
-    .\port$259$40 (\s1$180 [13]),
-    .\port$259$41 (\s1$180 [14]),
-    .\port$259$42 (\s1$180 [15]),
-    .\port$259$43 (\s1$180 [16]),
-    .\port$259$44 (\s1$180 [17]),
-    .\port$259$45 (\s1$180 [18]),
-    .\port$259$46 (\s1$180 [19]),
-    .\port$259$47 (\s1$180 [20]),
-    .\port$259$48 (\s1$180 [21]),
-    .\port$259$49 (\s1$180 [22]),
-    .\port$259$5 (\s0$178 [5]),
-    .\port$259$50 (\s1$180 [23]),
-    .\port$259$51 (\s1$180 [24]),
-    .\port$259$52 (\s1$180 [25]),
-    .\port$259$6 (\s0$178 [6]),
-    .\port$259$7 (\s0$178 [7]),
-    .\port$259$8 (\s0$178 [8]),
-    .\port$259$9 (\s0$178 [9]),
+    .\port$203$0 (\s0$178 [0]),
+    .\port$203$1 (\s0$178 [1]),
+    .\port$203$10 (\s0$178 [10]),
+    .\port$203$11 (\s0$178 [11]),
+    .\port$203$12 (\s0$178 [12]),
+    .\port$203$13 (\s0$178 [13]),
+    .\port$203$14 (\s0$178 [14]),
+    .\port$203$15 (\s0$178 [15]),
+    .\port$203$16 (\s0$178 [16]),
+    .\port$203$17 (\s0$178 [17]),
+    .\port$203$18 (\s0$178 [18]),
+    .\port$203$19 (\s0$178 [19]),
+    .\port$203$2 (\s0$178 [2]),
+    .\port$203$20 (\s0$178 [20]),
+    .\port$203$21 (\s0$178 [21]),
+    .\port$203$22 (\s0$178 [22]),
+    .\port$203$23 (\s0$178 [23]),
+    .\port$203$24 (\s0$178 [24]),
+    .\port$203$25 (\s0$178 [25]),
+    .\port$203$27 (\s1$180 [0]),
+    .\port$203$28 (\s1$180 [1]),
+    .\port$203$29 (\s1$180 [2]),
+    .\port$203$3 (\s0$178 [3]),
+    .\port$203$30 (\s1$180 [3]),
+    .\port$203$31 (\s1$180 [4]),
+    .\port$203$32 (\s1$180 [5]),
+    .\port$203$33 (\s1$180 [6]),
+    .\port$203$34 (\s1$180 [7]),
+    .\port$203$35 (\s1$180 [8]),
+    .\port$203$36 (\s1$180 [9]),
+    .\port$203$37 (\s1$180 [10]),
+    .\port$203$38 (\s1$180 [11]),
+    .\port$203$39 (\s1$180 [12]),
+    .\port$203$4 (\s0$178 [4]),
+    .\port$203$40 (\s1$180 [13]),
+    .\port$203$41 (\s1$180 [14]),
+    .\port$203$42 (\s1$180 [15]),
+    .\port$203$43 (\s1$180 [16]),
+    .\port$203$44 (\s1$180 [17]),
+    .\port$203$45 (\s1$180 [18]),
+    .\port$203$46 (\s1$180 [19]),
+    .\port$203$47 (\s1$180 [20]),
+    .\port$203$48 (\s1$180 [21]),
+    .\port$203$49 (\s1$180 [22]),
+    .\port$203$5 (\s0$178 [5]),
+    .\port$203$50 (\s1$180 [23]),
+    .\port$203$51 (\s1$180 [24]),
+    .\port$203$52 (\s1$180 [25]),
+    .\port$203$6 (\s0$178 [6]),
+    .\port$203$7 (\s0$178 [7]),
+    .\port$203$8 (\s0$178 [8]),
+    .\port$203$9 (\s0$178 [9]),
     .restart(lf_0_2),
     .rst(rst),
     .w0(skew_w4_d1),
@@ -818,58 +13500,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_0_2),
     .clk(clk),
     .en(en),
-    .\port$264$0 (\s0$190 [0]),
-    .\port$264$1 (\s0$190 [1]),
-    .\port$264$10 (\s0$190 [10]),
-    .\port$264$11 (\s0$190 [11]),
-    .\port$264$12 (\s0$190 [12]),
-    .\port$264$13 (\s0$190 [13]),
-    .\port$264$14 (\s0$190 [14]),
-    .\port$264$15 (\s0$190 [15]),
-    .\port$264$16 (\s0$190 [16]),
-    .\port$264$17 (\s0$190 [17]),
-    .\port$264$18 (\s0$190 [18]),
-    .\port$264$19 (\s0$190 [19]),
-    .\port$264$2 (\s0$190 [2]),
-    .\port$264$20 (\s0$190 [20]),
-    .\port$264$21 (\s0$190 [21]),
-    .\port$264$22 (\s0$190 [22]),
-    .\port$264$23 (\s0$190 [23]),
-    .\port$264$24 (\s0$190 [24]),
-    .\port$264$25 (\s0$190 [25]),
-    .\port$264$27 (\s1$192 [0]),
-    .\port$264$28 (\s1$192 [1]),
-    .\port$264$29 (\s1$192 [2]),
-    .\port$264$3 (\s0$190 [3]),
-    .\port$264$30 (\s1$192 [3]),
-    .\port$264$31 (\s1$192 [4]),
-    .\port$264$32 (\s1$192 [5]),
-    .\port$264$33 (\s1$192 [6]),
-    .\port$264$34 (\s1$192 [7]),
-    .\port$264$35 (\s1$192 [8]),
-    .\port$264$36 (\s1$192 [9]),
-    .\port$264$37 (\s1$192 [10]),
-    .\port$264$38 (\s1$192 [11]),
-    .\port$264$39 (\s1$192 [12]),
-    .\port$264$4 (\s0$190 [4]),
-    .\port$264$40 (\s1$192 [13]),
-    .\port$264$41 (\s1$192 [14]),
-    .\port$264$42 (\s1$192 [15]),
-    .\port$264$43 (\s1$192 [16]),
-    .\port$264$44 (\s1$192 [17]),
-    .\port$264$45 (\s1$192 [18]),
-    .\port$264$46 (\s1$192 [19]),
-    .\port$264$47 (\s1$192 [20]),
-    .\port$264$48 (\s1$192 [21]),
-    .\port$264$49 (\s1$192 [22]),
-    .\port$264$5 (\s0$190 [5]),
-    .\port$264$50 (\s1$192 [23]),
-    .\port$264$51 (\s1$192 [24]),
-    .\port$264$52 (\s1$192 [25]),
-    .\port$264$6 (\s0$190 [6]),
-    .\port$264$7 (\s0$190 [7]),
-    .\port$264$8 (\s0$190 [8]),
-    .\port$264$9 (\s0$190 [9]),
+    .\port$208$0 (\s0$190 [0]),
+    .\port$208$1 (\s0$190 [1]),
+    .\port$208$10 (\s0$190 [10]),
+    .\port$208$11 (\s0$190 [11]),
+    .\port$208$12 (\s0$190 [12]),
+    .\port$208$13 (\s0$190 [13]),
+    .\port$208$14 (\s0$190 [14]),
+    .\port$208$15 (\s0$190 [15]),
+    .\port$208$16 (\s0$190 [16]),
+    .\port$208$17 (\s0$190 [17]),
+    .\port$208$18 (\s0$190 [18]),
+    .\port$208$19 (\s0$190 [19]),
+    .\port$208$2 (\s0$190 [2]),
+    .\port$208$20 (\s0$190 [20]),
+    .\port$208$21 (\s0$190 [21]),
+    .\port$208$22 (\s0$190 [22]),
+    .\port$208$23 (\s0$190 [23]),
+    .\port$208$24 (\s0$190 [24]),
+    .\port$208$25 (\s0$190 [25]),
+    .\port$208$27 (\s1$192 [0]),
+    .\port$208$28 (\s1$192 [1]),
+    .\port$208$29 (\s1$192 [2]),
+    .\port$208$3 (\s0$190 [3]),
+    .\port$208$30 (\s1$192 [3]),
+    .\port$208$31 (\s1$192 [4]),
+    .\port$208$32 (\s1$192 [5]),
+    .\port$208$33 (\s1$192 [6]),
+    .\port$208$34 (\s1$192 [7]),
+    .\port$208$35 (\s1$192 [8]),
+    .\port$208$36 (\s1$192 [9]),
+    .\port$208$37 (\s1$192 [10]),
+    .\port$208$38 (\s1$192 [11]),
+    .\port$208$39 (\s1$192 [12]),
+    .\port$208$4 (\s0$190 [4]),
+    .\port$208$40 (\s1$192 [13]),
+    .\port$208$41 (\s1$192 [14]),
+    .\port$208$42 (\s1$192 [15]),
+    .\port$208$43 (\s1$192 [16]),
+    .\port$208$44 (\s1$192 [17]),
+    .\port$208$45 (\s1$192 [18]),
+    .\port$208$46 (\s1$192 [19]),
+    .\port$208$47 (\s1$192 [20]),
+    .\port$208$48 (\s1$192 [21]),
+    .\port$208$49 (\s1$192 [22]),
+    .\port$208$5 (\s0$190 [5]),
+    .\port$208$50 (\s1$192 [23]),
+    .\port$208$51 (\s1$192 [24]),
+    .\port$208$52 (\s1$192 [25]),
+    .\port$208$6 (\s0$190 [6]),
+    .\port$208$7 (\s0$190 [7]),
+    .\port$208$8 (\s0$190 [8]),
+    .\port$208$9 (\s0$190 [9]),
     .restart(lf_0_3),
     .rst(rst),
     .w0(skew_w6_d2),
@@ -879,58 +13561,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(skew_a1_d0),
     .clk(clk),
     .en(en),
-    .\port$269$0 (\s0$202 [0]),
-    .\port$269$1 (\s0$202 [1]),
-    .\port$269$10 (\s0$202 [10]),
-    .\port$269$11 (\s0$202 [11]),
-    .\port$269$12 (\s0$202 [12]),
-    .\port$269$13 (\s0$202 [13]),
-    .\port$269$14 (\s0$202 [14]),
-    .\port$269$15 (\s0$202 [15]),
-    .\port$269$16 (\s0$202 [16]),
-    .\port$269$17 (\s0$202 [17]),
-    .\port$269$18 (\s0$202 [18]),
-    .\port$269$19 (\s0$202 [19]),
-    .\port$269$2 (\s0$202 [2]),
-    .\port$269$20 (\s0$202 [20]),
-    .\port$269$21 (\s0$202 [21]),
-    .\port$269$22 (\s0$202 [22]),
-    .\port$269$23 (\s0$202 [23]),
-    .\port$269$24 (\s0$202 [24]),
-    .\port$269$25 (\s0$202 [25]),
-    .\port$269$27 (\s1$204 [0]),
-    .\port$269$28 (\s1$204 [1]),
-    .\port$269$29 (\s1$204 [2]),
-    .\port$269$3 (\s0$202 [3]),
-    .\port$269$30 (\s1$204 [3]),
-    .\port$269$31 (\s1$204 [4]),
-    .\port$269$32 (\s1$204 [5]),
-    .\port$269$33 (\s1$204 [6]),
-    .\port$269$34 (\s1$204 [7]),
-    .\port$269$35 (\s1$204 [8]),
-    .\port$269$36 (\s1$204 [9]),
-    .\port$269$37 (\s1$204 [10]),
-    .\port$269$38 (\s1$204 [11]),
-    .\port$269$39 (\s1$204 [12]),
-    .\port$269$4 (\s0$202 [4]),
-    .\port$269$40 (\s1$204 [13]),
-    .\port$269$41 (\s1$204 [14]),
-    .\port$269$42 (\s1$204 [15]),
-    .\port$269$43 (\s1$204 [16]),
-    .\port$269$44 (\s1$204 [17]),
-    .\port$269$45 (\s1$204 [18]),
-    .\port$269$46 (\s1$204 [19]),
-    .\port$269$47 (\s1$204 [20]),
-    .\port$269$48 (\s1$204 [21]),
-    .\port$269$49 (\s1$204 [22]),
-    .\port$269$5 (\s0$202 [5]),
-    .\port$269$50 (\s1$204 [23]),
-    .\port$269$51 (\s1$204 [24]),
-    .\port$269$52 (\s1$204 [25]),
-    .\port$269$6 (\s0$202 [6]),
-    .\port$269$7 (\s0$202 [7]),
-    .\port$269$8 (\s0$202 [8]),
-    .\port$269$9 (\s0$202 [9]),
+    .\port$213$0 (\s0$202 [0]),
+    .\port$213$1 (\s0$202 [1]),
+    .\port$213$10 (\s0$202 [10]),
+    .\port$213$11 (\s0$202 [11]),
+    .\port$213$12 (\s0$202 [12]),
+    .\port$213$13 (\s0$202 [13]),
+    .\port$213$14 (\s0$202 [14]),
+    .\port$213$15 (\s0$202 [15]),
+    .\port$213$16 (\s0$202 [16]),
+    .\port$213$17 (\s0$202 [17]),
+    .\port$213$18 (\s0$202 [18]),
+    .\port$213$19 (\s0$202 [19]),
+    .\port$213$2 (\s0$202 [2]),
+    .\port$213$20 (\s0$202 [20]),
+    .\port$213$21 (\s0$202 [21]),
+    .\port$213$22 (\s0$202 [22]),
+    .\port$213$23 (\s0$202 [23]),
+    .\port$213$24 (\s0$202 [24]),
+    .\port$213$25 (\s0$202 [25]),
+    .\port$213$27 (\s1$204 [0]),
+    .\port$213$28 (\s1$204 [1]),
+    .\port$213$29 (\s1$204 [2]),
+    .\port$213$3 (\s0$202 [3]),
+    .\port$213$30 (\s1$204 [3]),
+    .\port$213$31 (\s1$204 [4]),
+    .\port$213$32 (\s1$204 [5]),
+    .\port$213$33 (\s1$204 [6]),
+    .\port$213$34 (\s1$204 [7]),
+    .\port$213$35 (\s1$204 [8]),
+    .\port$213$36 (\s1$204 [9]),
+    .\port$213$37 (\s1$204 [10]),
+    .\port$213$38 (\s1$204 [11]),
+    .\port$213$39 (\s1$204 [12]),
+    .\port$213$4 (\s0$202 [4]),
+    .\port$213$40 (\s1$204 [13]),
+    .\port$213$41 (\s1$204 [14]),
+    .\port$213$42 (\s1$204 [15]),
+    .\port$213$43 (\s1$204 [16]),
+    .\port$213$44 (\s1$204 [17]),
+    .\port$213$45 (\s1$204 [18]),
+    .\port$213$46 (\s1$204 [19]),
+    .\port$213$47 (\s1$204 [20]),
+    .\port$213$48 (\s1$204 [21]),
+    .\port$213$49 (\s1$204 [22]),
+    .\port$213$5 (\s0$202 [5]),
+    .\port$213$50 (\s1$204 [23]),
+    .\port$213$51 (\s1$204 [24]),
+    .\port$213$52 (\s1$204 [25]),
+    .\port$213$6 (\s0$202 [6]),
+    .\port$213$7 (\s0$202 [7]),
+    .\port$213$8 (\s0$202 [8]),
+    .\port$213$9 (\s0$202 [9]),
     .restart(lf_1_0),
     .rst(rst),
     .w0(w_0_0),
@@ -940,58 +13622,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_1_0),
     .clk(clk),
     .en(en),
-    .\port$274$0 (\s0$214 [0]),
-    .\port$274$1 (\s0$214 [1]),
-    .\port$274$10 (\s0$214 [10]),
-    .\port$274$11 (\s0$214 [11]),
-    .\port$274$12 (\s0$214 [12]),
-    .\port$274$13 (\s0$214 [13]),
-    .\port$274$14 (\s0$214 [14]),
-    .\port$274$15 (\s0$214 [15]),
-    .\port$274$16 (\s0$214 [16]),
-    .\port$274$17 (\s0$214 [17]),
-    .\port$274$18 (\s0$214 [18]),
-    .\port$274$19 (\s0$214 [19]),
-    .\port$274$2 (\s0$214 [2]),
-    .\port$274$20 (\s0$214 [20]),
-    .\port$274$21 (\s0$214 [21]),
-    .\port$274$22 (\s0$214 [22]),
-    .\port$274$23 (\s0$214 [23]),
-    .\port$274$24 (\s0$214 [24]),
-    .\port$274$25 (\s0$214 [25]),
-    .\port$274$27 (\s1$216 [0]),
-    .\port$274$28 (\s1$216 [1]),
-    .\port$274$29 (\s1$216 [2]),
-    .\port$274$3 (\s0$214 [3]),
-    .\port$274$30 (\s1$216 [3]),
-    .\port$274$31 (\s1$216 [4]),
-    .\port$274$32 (\s1$216 [5]),
-    .\port$274$33 (\s1$216 [6]),
-    .\port$274$34 (\s1$216 [7]),
-    .\port$274$35 (\s1$216 [8]),
-    .\port$274$36 (\s1$216 [9]),
-    .\port$274$37 (\s1$216 [10]),
-    .\port$274$38 (\s1$216 [11]),
-    .\port$274$39 (\s1$216 [12]),
-    .\port$274$4 (\s0$214 [4]),
-    .\port$274$40 (\s1$216 [13]),
-    .\port$274$41 (\s1$216 [14]),
-    .\port$274$42 (\s1$216 [15]),
-    .\port$274$43 (\s1$216 [16]),
-    .\port$274$44 (\s1$216 [17]),
-    .\port$274$45 (\s1$216 [18]),
-    .\port$274$46 (\s1$216 [19]),
-    .\port$274$47 (\s1$216 [20]),
-    .\port$274$48 (\s1$216 [21]),
-    .\port$274$49 (\s1$216 [22]),
-    .\port$274$5 (\s0$214 [5]),
-    .\port$274$50 (\s1$216 [23]),
-    .\port$274$51 (\s1$216 [24]),
-    .\port$274$52 (\s1$216 [25]),
-    .\port$274$6 (\s0$214 [6]),
-    .\port$274$7 (\s0$214 [7]),
-    .\port$274$8 (\s0$214 [8]),
-    .\port$274$9 (\s0$214 [9]),
+    .\port$218$0 (\s0$214 [0]),
+    .\port$218$1 (\s0$214 [1]),
+    .\port$218$10 (\s0$214 [10]),
+    .\port$218$11 (\s0$214 [11]),
+    .\port$218$12 (\s0$214 [12]),
+    .\port$218$13 (\s0$214 [13]),
+    .\port$218$14 (\s0$214 [14]),
+    .\port$218$15 (\s0$214 [15]),
+    .\port$218$16 (\s0$214 [16]),
+    .\port$218$17 (\s0$214 [17]),
+    .\port$218$18 (\s0$214 [18]),
+    .\port$218$19 (\s0$214 [19]),
+    .\port$218$2 (\s0$214 [2]),
+    .\port$218$20 (\s0$214 [20]),
+    .\port$218$21 (\s0$214 [21]),
+    .\port$218$22 (\s0$214 [22]),
+    .\port$218$23 (\s0$214 [23]),
+    .\port$218$24 (\s0$214 [24]),
+    .\port$218$25 (\s0$214 [25]),
+    .\port$218$27 (\s1$216 [0]),
+    .\port$218$28 (\s1$216 [1]),
+    .\port$218$29 (\s1$216 [2]),
+    .\port$218$3 (\s0$214 [3]),
+    .\port$218$30 (\s1$216 [3]),
+    .\port$218$31 (\s1$216 [4]),
+    .\port$218$32 (\s1$216 [5]),
+    .\port$218$33 (\s1$216 [6]),
+    .\port$218$34 (\s1$216 [7]),
+    .\port$218$35 (\s1$216 [8]),
+    .\port$218$36 (\s1$216 [9]),
+    .\port$218$37 (\s1$216 [10]),
+    .\port$218$38 (\s1$216 [11]),
+    .\port$218$39 (\s1$216 [12]),
+    .\port$218$4 (\s0$214 [4]),
+    .\port$218$40 (\s1$216 [13]),
+    .\port$218$41 (\s1$216 [14]),
+    .\port$218$42 (\s1$216 [15]),
+    .\port$218$43 (\s1$216 [16]),
+    .\port$218$44 (\s1$216 [17]),
+    .\port$218$45 (\s1$216 [18]),
+    .\port$218$46 (\s1$216 [19]),
+    .\port$218$47 (\s1$216 [20]),
+    .\port$218$48 (\s1$216 [21]),
+    .\port$218$49 (\s1$216 [22]),
+    .\port$218$5 (\s0$214 [5]),
+    .\port$218$50 (\s1$216 [23]),
+    .\port$218$51 (\s1$216 [24]),
+    .\port$218$52 (\s1$216 [25]),
+    .\port$218$6 (\s0$214 [6]),
+    .\port$218$7 (\s0$214 [7]),
+    .\port$218$8 (\s0$214 [8]),
+    .\port$218$9 (\s0$214 [9]),
     .restart(lf_1_1),
     .rst(rst),
     .w0(w_0_2),
@@ -1001,58 +13683,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_1_1),
     .clk(clk),
     .en(en),
-    .\port$279$0 (\s0$226 [0]),
-    .\port$279$1 (\s0$226 [1]),
-    .\port$279$10 (\s0$226 [10]),
-    .\port$279$11 (\s0$226 [11]),
-    .\port$279$12 (\s0$226 [12]),
-    .\port$279$13 (\s0$226 [13]),
-    .\port$279$14 (\s0$226 [14]),
-    .\port$279$15 (\s0$226 [15]),
-    .\port$279$16 (\s0$226 [16]),
-    .\port$279$17 (\s0$226 [17]),
-    .\port$279$18 (\s0$226 [18]),
-    .\port$279$19 (\s0$226 [19]),
-    .\port$279$2 (\s0$226 [2]),
-    .\port$279$20 (\s0$226 [20]),
-    .\port$279$21 (\s0$226 [21]),
-    .\port$279$22 (\s0$226 [22]),
-    .\port$279$23 (\s0$226 [23]),
-    .\port$279$24 (\s0$226 [24]),
-    .\port$279$25 (\s0$226 [25]),
-    .\port$279$27 (\s1$228 [0]),
-    .\port$279$28 (\s1$228 [1]),
-    .\port$279$29 (\s1$228 [2]),
-    .\port$279$3 (\s0$226 [3]),
-    .\port$279$30 (\s1$228 [3]),
-    .\port$279$31 (\s1$228 [4]),
-    .\port$279$32 (\s1$228 [5]),
-    .\port$279$33 (\s1$228 [6]),
-    .\port$279$34 (\s1$228 [7]),
-    .\port$279$35 (\s1$228 [8]),
-    .\port$279$36 (\s1$228 [9]),
-    .\port$279$37 (\s1$228 [10]),
-    .\port$279$38 (\s1$228 [11]),
-    .\port$279$39 (\s1$228 [12]),
-    .\port$279$4 (\s0$226 [4]),
-    .\port$279$40 (\s1$228 [13]),
-    .\port$279$41 (\s1$228 [14]),
-    .\port$279$42 (\s1$228 [15]),
-    .\port$279$43 (\s1$228 [16]),
-    .\port$279$44 (\s1$228 [17]),
-    .\port$279$45 (\s1$228 [18]),
-    .\port$279$46 (\s1$228 [19]),
-    .\port$279$47 (\s1$228 [20]),
-    .\port$279$48 (\s1$228 [21]),
-    .\port$279$49 (\s1$228 [22]),
-    .\port$279$5 (\s0$226 [5]),
-    .\port$279$50 (\s1$228 [23]),
-    .\port$279$51 (\s1$228 [24]),
-    .\port$279$52 (\s1$228 [25]),
-    .\port$279$6 (\s0$226 [6]),
-    .\port$279$7 (\s0$226 [7]),
-    .\port$279$8 (\s0$226 [8]),
-    .\port$279$9 (\s0$226 [9]),
+    .\port$223$0 (\s0$226 [0]),
+    .\port$223$1 (\s0$226 [1]),
+    .\port$223$10 (\s0$226 [10]),
+    .\port$223$11 (\s0$226 [11]),
+    .\port$223$12 (\s0$226 [12]),
+    .\port$223$13 (\s0$226 [13]),
+    .\port$223$14 (\s0$226 [14]),
+    .\port$223$15 (\s0$226 [15]),
+    .\port$223$16 (\s0$226 [16]),
+    .\port$223$17 (\s0$226 [17]),
+    .\port$223$18 (\s0$226 [18]),
+    .\port$223$19 (\s0$226 [19]),
+    .\port$223$2 (\s0$226 [2]),
+    .\port$223$20 (\s0$226 [20]),
+    .\port$223$21 (\s0$226 [21]),
+    .\port$223$22 (\s0$226 [22]),
+    .\port$223$23 (\s0$226 [23]),
+    .\port$223$24 (\s0$226 [24]),
+    .\port$223$25 (\s0$226 [25]),
+    .\port$223$27 (\s1$228 [0]),
+    .\port$223$28 (\s1$228 [1]),
+    .\port$223$29 (\s1$228 [2]),
+    .\port$223$3 (\s0$226 [3]),
+    .\port$223$30 (\s1$228 [3]),
+    .\port$223$31 (\s1$228 [4]),
+    .\port$223$32 (\s1$228 [5]),
+    .\port$223$33 (\s1$228 [6]),
+    .\port$223$34 (\s1$228 [7]),
+    .\port$223$35 (\s1$228 [8]),
+    .\port$223$36 (\s1$228 [9]),
+    .\port$223$37 (\s1$228 [10]),
+    .\port$223$38 (\s1$228 [11]),
+    .\port$223$39 (\s1$228 [12]),
+    .\port$223$4 (\s0$226 [4]),
+    .\port$223$40 (\s1$228 [13]),
+    .\port$223$41 (\s1$228 [14]),
+    .\port$223$42 (\s1$228 [15]),
+    .\port$223$43 (\s1$228 [16]),
+    .\port$223$44 (\s1$228 [17]),
+    .\port$223$45 (\s1$228 [18]),
+    .\port$223$46 (\s1$228 [19]),
+    .\port$223$47 (\s1$228 [20]),
+    .\port$223$48 (\s1$228 [21]),
+    .\port$223$49 (\s1$228 [22]),
+    .\port$223$5 (\s0$226 [5]),
+    .\port$223$50 (\s1$228 [23]),
+    .\port$223$51 (\s1$228 [24]),
+    .\port$223$52 (\s1$228 [25]),
+    .\port$223$6 (\s0$226 [6]),
+    .\port$223$7 (\s0$226 [7]),
+    .\port$223$8 (\s0$226 [8]),
+    .\port$223$9 (\s0$226 [9]),
     .restart(lf_1_2),
     .rst(rst),
     .w0(w_0_4),
@@ -1062,58 +13744,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_1_2),
     .clk(clk),
     .en(en),
-    .\port$284$0 (\s0$238 [0]),
-    .\port$284$1 (\s0$238 [1]),
-    .\port$284$10 (\s0$238 [10]),
-    .\port$284$11 (\s0$238 [11]),
-    .\port$284$12 (\s0$238 [12]),
-    .\port$284$13 (\s0$238 [13]),
-    .\port$284$14 (\s0$238 [14]),
-    .\port$284$15 (\s0$238 [15]),
-    .\port$284$16 (\s0$238 [16]),
-    .\port$284$17 (\s0$238 [17]),
-    .\port$284$18 (\s0$238 [18]),
-    .\port$284$19 (\s0$238 [19]),
-    .\port$284$2 (\s0$238 [2]),
-    .\port$284$20 (\s0$238 [20]),
-    .\port$284$21 (\s0$238 [21]),
-    .\port$284$22 (\s0$238 [22]),
-    .\port$284$23 (\s0$238 [23]),
-    .\port$284$24 (\s0$238 [24]),
-    .\port$284$25 (\s0$238 [25]),
-    .\port$284$27 (\s1$240 [0]),
-    .\port$284$28 (\s1$240 [1]),
-    .\port$284$29 (\s1$240 [2]),
-    .\port$284$3 (\s0$238 [3]),
-    .\port$284$30 (\s1$240 [3]),
-    .\port$284$31 (\s1$240 [4]),
-    .\port$284$32 (\s1$240 [5]),
-    .\port$284$33 (\s1$240 [6]),
-    .\port$284$34 (\s1$240 [7]),
-    .\port$284$35 (\s1$240 [8]),
-    .\port$284$36 (\s1$240 [9]),
-    .\port$284$37 (\s1$240 [10]),
-    .\port$284$38 (\s1$240 [11]),
-    .\port$284$39 (\s1$240 [12]),
-    .\port$284$4 (\s0$238 [4]),
-    .\port$284$40 (\s1$240 [13]),
-    .\port$284$41 (\s1$240 [14]),
-    .\port$284$42 (\s1$240 [15]),
-    .\port$284$43 (\s1$240 [16]),
-    .\port$284$44 (\s1$240 [17]),
-    .\port$284$45 (\s1$240 [18]),
-    .\port$284$46 (\s1$240 [19]),
-    .\port$284$47 (\s1$240 [20]),
-    .\port$284$48 (\s1$240 [21]),
-    .\port$284$49 (\s1$240 [22]),
-    .\port$284$5 (\s0$238 [5]),
-    .\port$284$50 (\s1$240 [23]),
-    .\port$284$51 (\s1$240 [24]),
-    .\port$284$52 (\s1$240 [25]),
-    .\port$284$6 (\s0$238 [6]),
-    .\port$284$7 (\s0$238 [7]),
-    .\port$284$8 (\s0$238 [8]),
-    .\port$284$9 (\s0$238 [9]),
+    .\port$228$0 (\s0$238 [0]),
+    .\port$228$1 (\s0$238 [1]),
+    .\port$228$10 (\s0$238 [10]),
+    .\port$228$11 (\s0$238 [11]),
+    .\port$228$12 (\s0$238 [12]),
+    .\port$228$13 (\s0$238 [13]),
+    .\port$228$14 (\s0$238 [14]),
+    .\port$228$15 (\s0$238 [15]),
+    .\port$228$16 (\s0$238 [16]),
+    .\port$228$17 (\s0$238 [17]),
+    .\port$228$18 (\s0$238 [18]),
+    .\port$228$19 (\s0$238 [19]),
+    .\port$228$2 (\s0$238 [2]),
+    .\port$228$20 (\s0$238 [20]),
+    .\port$228$21 (\s0$238 [21]),
+    .\port$228$22 (\s0$238 [22]),
+    .\port$228$23 (\s0$238 [23]),
+    .\port$228$24 (\s0$238 [24]),
+    .\port$228$25 (\s0$238 [25]),
+    .\port$228$27 (\s1$240 [0]),
+    .\port$228$28 (\s1$240 [1]),
+    .\port$228$29 (\s1$240 [2]),
+    .\port$228$3 (\s0$238 [3]),
+    .\port$228$30 (\s1$240 [3]),
+    .\port$228$31 (\s1$240 [4]),
+    .\port$228$32 (\s1$240 [5]),
+    .\port$228$33 (\s1$240 [6]),
+    .\port$228$34 (\s1$240 [7]),
+    .\port$228$35 (\s1$240 [8]),
+    .\port$228$36 (\s1$240 [9]),
+    .\port$228$37 (\s1$240 [10]),
+    .\port$228$38 (\s1$240 [11]),
+    .\port$228$39 (\s1$240 [12]),
+    .\port$228$4 (\s0$238 [4]),
+    .\port$228$40 (\s1$240 [13]),
+    .\port$228$41 (\s1$240 [14]),
+    .\port$228$42 (\s1$240 [15]),
+    .\port$228$43 (\s1$240 [16]),
+    .\port$228$44 (\s1$240 [17]),
+    .\port$228$45 (\s1$240 [18]),
+    .\port$228$46 (\s1$240 [19]),
+    .\port$228$47 (\s1$240 [20]),
+    .\port$228$48 (\s1$240 [21]),
+    .\port$228$49 (\s1$240 [22]),
+    .\port$228$5 (\s0$238 [5]),
+    .\port$228$50 (\s1$240 [23]),
+    .\port$228$51 (\s1$240 [24]),
+    .\port$228$52 (\s1$240 [25]),
+    .\port$228$6 (\s0$238 [6]),
+    .\port$228$7 (\s0$238 [7]),
+    .\port$228$8 (\s0$238 [8]),
+    .\port$228$9 (\s0$238 [9]),
     .restart(lf_1_3),
     .rst(rst),
     .w0(w_0_6),
@@ -1123,58 +13805,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(skew_a2_d1),
     .clk(clk),
     .en(en),
-    .\port$289$0 (\s0$250 [0]),
-    .\port$289$1 (\s0$250 [1]),
-    .\port$289$10 (\s0$250 [10]),
-    .\port$289$11 (\s0$250 [11]),
-    .\port$289$12 (\s0$250 [12]),
-    .\port$289$13 (\s0$250 [13]),
-    .\port$289$14 (\s0$250 [14]),
-    .\port$289$15 (\s0$250 [15]),
-    .\port$289$16 (\s0$250 [16]),
-    .\port$289$17 (\s0$250 [17]),
-    .\port$289$18 (\s0$250 [18]),
-    .\port$289$19 (\s0$250 [19]),
-    .\port$289$2 (\s0$250 [2]),
-    .\port$289$20 (\s0$250 [20]),
-    .\port$289$21 (\s0$250 [21]),
-    .\port$289$22 (\s0$250 [22]),
-    .\port$289$23 (\s0$250 [23]),
-    .\port$289$24 (\s0$250 [24]),
-    .\port$289$25 (\s0$250 [25]),
-    .\port$289$27 (\s1$252 [0]),
-    .\port$289$28 (\s1$252 [1]),
-    .\port$289$29 (\s1$252 [2]),
-    .\port$289$3 (\s0$250 [3]),
-    .\port$289$30 (\s1$252 [3]),
-    .\port$289$31 (\s1$252 [4]),
-    .\port$289$32 (\s1$252 [5]),
-    .\port$289$33 (\s1$252 [6]),
-    .\port$289$34 (\s1$252 [7]),
-    .\port$289$35 (\s1$252 [8]),
-    .\port$289$36 (\s1$252 [9]),
-    .\port$289$37 (\s1$252 [10]),
-    .\port$289$38 (\s1$252 [11]),
-    .\port$289$39 (\s1$252 [12]),
-    .\port$289$4 (\s0$250 [4]),
-    .\port$289$40 (\s1$252 [13]),
-    .\port$289$41 (\s1$252 [14]),
-    .\port$289$42 (\s1$252 [15]),
-    .\port$289$43 (\s1$252 [16]),
-    .\port$289$44 (\s1$252 [17]),
-    .\port$289$45 (\s1$252 [18]),
-    .\port$289$46 (\s1$252 [19]),
-    .\port$289$47 (\s1$252 [20]),
-    .\port$289$48 (\s1$252 [21]),
-    .\port$289$49 (\s1$252 [22]),
-    .\port$289$5 (\s0$250 [5]),
-    .\port$289$50 (\s1$252 [23]),
-    .\port$289$51 (\s1$252 [24]),
-    .\port$289$52 (\s1$252 [25]),
-    .\port$289$6 (\s0$250 [6]),
-    .\port$289$7 (\s0$250 [7]),
-    .\port$289$8 (\s0$250 [8]),
-    .\port$289$9 (\s0$250 [9]),
+    .\port$233$0 (\s0$250 [0]),
+    .\port$233$1 (\s0$250 [1]),
+    .\port$233$10 (\s0$250 [10]),
+    .\port$233$11 (\s0$250 [11]),
+    .\port$233$12 (\s0$250 [12]),
+    .\port$233$13 (\s0$250 [13]),
+    .\port$233$14 (\s0$250 [14]),
+    .\port$233$15 (\s0$250 [15]),
+    .\port$233$16 (\s0$250 [16]),
+    .\port$233$17 (\s0$250 [17]),
+    .\port$233$18 (\s0$250 [18]),
+    .\port$233$19 (\s0$250 [19]),
+    .\port$233$2 (\s0$250 [2]),
+    .\port$233$20 (\s0$250 [20]),
+    .\port$233$21 (\s0$250 [21]),
+    .\port$233$22 (\s0$250 [22]),
+    .\port$233$23 (\s0$250 [23]),
+    .\port$233$24 (\s0$250 [24]),
+    .\port$233$25 (\s0$250 [25]),
+    .\port$233$27 (\s1$252 [0]),
+    .\port$233$28 (\s1$252 [1]),
+    .\port$233$29 (\s1$252 [2]),
+    .\port$233$3 (\s0$250 [3]),
+    .\port$233$30 (\s1$252 [3]),
+    .\port$233$31 (\s1$252 [4]),
+    .\port$233$32 (\s1$252 [5]),
+    .\port$233$33 (\s1$252 [6]),
+    .\port$233$34 (\s1$252 [7]),
+    .\port$233$35 (\s1$252 [8]),
+    .\port$233$36 (\s1$252 [9]),
+    .\port$233$37 (\s1$252 [10]),
+    .\port$233$38 (\s1$252 [11]),
+    .\port$233$39 (\s1$252 [12]),
+    .\port$233$4 (\s0$250 [4]),
+    .\port$233$40 (\s1$252 [13]),
+    .\port$233$41 (\s1$252 [14]),
+    .\port$233$42 (\s1$252 [15]),
+    .\port$233$43 (\s1$252 [16]),
+    .\port$233$44 (\s1$252 [17]),
+    .\port$233$45 (\s1$252 [18]),
+    .\port$233$46 (\s1$252 [19]),
+    .\port$233$47 (\s1$252 [20]),
+    .\port$233$48 (\s1$252 [21]),
+    .\port$233$49 (\s1$252 [22]),
+    .\port$233$5 (\s0$250 [5]),
+    .\port$233$50 (\s1$252 [23]),
+    .\port$233$51 (\s1$252 [24]),
+    .\port$233$52 (\s1$252 [25]),
+    .\port$233$6 (\s0$250 [6]),
+    .\port$233$7 (\s0$250 [7]),
+    .\port$233$8 (\s0$250 [8]),
+    .\port$233$9 (\s0$250 [9]),
     .restart(lf_2_0),
     .rst(rst),
     .w0(w_1_0),
@@ -1184,58 +13866,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_2_0),
     .clk(clk),
     .en(en),
-    .\port$294$0 (\s0$262 [0]),
-    .\port$294$1 (\s0$262 [1]),
-    .\port$294$10 (\s0$262 [10]),
-    .\port$294$11 (\s0$262 [11]),
-    .\port$294$12 (\s0$262 [12]),
-    .\port$294$13 (\s0$262 [13]),
-    .\port$294$14 (\s0$262 [14]),
-    .\port$294$15 (\s0$262 [15]),
-    .\port$294$16 (\s0$262 [16]),
-    .\port$294$17 (\s0$262 [17]),
-    .\port$294$18 (\s0$262 [18]),
-    .\port$294$19 (\s0$262 [19]),
-    .\port$294$2 (\s0$262 [2]),
-    .\port$294$20 (\s0$262 [20]),
-    .\port$294$21 (\s0$262 [21]),
-    .\port$294$22 (\s0$262 [22]),
-    .\port$294$23 (\s0$262 [23]),
-    .\port$294$24 (\s0$262 [24]),
-    .\port$294$25 (\s0$262 [25]),
-    .\port$294$27 (\s1$264 [0]),
-    .\port$294$28 (\s1$264 [1]),
-    .\port$294$29 (\s1$264 [2]),
-    .\port$294$3 (\s0$262 [3]),
-    .\port$294$30 (\s1$264 [3]),
-    .\port$294$31 (\s1$264 [4]),
-    .\port$294$32 (\s1$264 [5]),
-    .\port$294$33 (\s1$264 [6]),
-    .\port$294$34 (\s1$264 [7]),
-    .\port$294$35 (\s1$264 [8]),
-    .\port$294$36 (\s1$264 [9]),
-    .\port$294$37 (\s1$264 [10]),
-    .\port$294$38 (\s1$264 [11]),
-    .\port$294$39 (\s1$264 [12]),
-    .\port$294$4 (\s0$262 [4]),
-    .\port$294$40 (\s1$264 [13]),
-    .\port$294$41 (\s1$264 [14]),
-    .\port$294$42 (\s1$264 [15]),
-    .\port$294$43 (\s1$264 [16]),
-    .\port$294$44 (\s1$264 [17]),
-    .\port$294$45 (\s1$264 [18]),
-    .\port$294$46 (\s1$264 [19]),
-    .\port$294$47 (\s1$264 [20]),
-    .\port$294$48 (\s1$264 [21]),
-    .\port$294$49 (\s1$264 [22]),
-    .\port$294$5 (\s0$262 [5]),
-    .\port$294$50 (\s1$264 [23]),
-    .\port$294$51 (\s1$264 [24]),
-    .\port$294$52 (\s1$264 [25]),
-    .\port$294$6 (\s0$262 [6]),
-    .\port$294$7 (\s0$262 [7]),
-    .\port$294$8 (\s0$262 [8]),
-    .\port$294$9 (\s0$262 [9]),
+    .\port$238$0 (\s0$262 [0]),
+    .\port$238$1 (\s0$262 [1]),
+    .\port$238$10 (\s0$262 [10]),
+    .\port$238$11 (\s0$262 [11]),
+    .\port$238$12 (\s0$262 [12]),
+    .\port$238$13 (\s0$262 [13]),
+    .\port$238$14 (\s0$262 [14]),
+    .\port$238$15 (\s0$262 [15]),
+    .\port$238$16 (\s0$262 [16]),
+    .\port$238$17 (\s0$262 [17]),
+    .\port$238$18 (\s0$262 [18]),
+    .\port$238$19 (\s0$262 [19]),
+    .\port$238$2 (\s0$262 [2]),
+    .\port$238$20 (\s0$262 [20]),
+    .\port$238$21 (\s0$262 [21]),
+    .\port$238$22 (\s0$262 [22]),
+    .\port$238$23 (\s0$262 [23]),
+    .\port$238$24 (\s0$262 [24]),
+    .\port$238$25 (\s0$262 [25]),
+    .\port$238$27 (\s1$264 [0]),
+    .\port$238$28 (\s1$264 [1]),
+    .\port$238$29 (\s1$264 [2]),
+    .\port$238$3 (\s0$262 [3]),
+    .\port$238$30 (\s1$264 [3]),
+    .\port$238$31 (\s1$264 [4]),
+    .\port$238$32 (\s1$264 [5]),
+    .\port$238$33 (\s1$264 [6]),
+    .\port$238$34 (\s1$264 [7]),
+    .\port$238$35 (\s1$264 [8]),
+    .\port$238$36 (\s1$264 [9]),
+    .\port$238$37 (\s1$264 [10]),
+    .\port$238$38 (\s1$264 [11]),
+    .\port$238$39 (\s1$264 [12]),
+    .\port$238$4 (\s0$262 [4]),
+    .\port$238$40 (\s1$264 [13]),
+    .\port$238$41 (\s1$264 [14]),
+    .\port$238$42 (\s1$264 [15]),
+    .\port$238$43 (\s1$264 [16]),
+    .\port$238$44 (\s1$264 [17]),
+    .\port$238$45 (\s1$264 [18]),
+    .\port$238$46 (\s1$264 [19]),
+    .\port$238$47 (\s1$264 [20]),
+    .\port$238$48 (\s1$264 [21]),
+    .\port$238$49 (\s1$264 [22]),
+    .\port$238$5 (\s0$262 [5]),
+    .\port$238$50 (\s1$264 [23]),
+    .\port$238$51 (\s1$264 [24]),
+    .\port$238$52 (\s1$264 [25]),
+    .\port$238$6 (\s0$262 [6]),
+    .\port$238$7 (\s0$262 [7]),
+    .\port$238$8 (\s0$262 [8]),
+    .\port$238$9 (\s0$262 [9]),
     .restart(lf_2_1),
     .rst(rst),
     .w0(w_1_2),
@@ -1245,58 +13927,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_2_1),
     .clk(clk),
     .en(en),
-    .\port$299$0 (\s0$274 [0]),
-    .\port$299$1 (\s0$274 [1]),
-    .\port$299$10 (\s0$274 [10]),
-    .\port$299$11 (\s0$274 [11]),
-    .\port$299$12 (\s0$274 [12]),
-    .\port$299$13 (\s0$274 [13]),
-    .\port$299$14 (\s0$274 [14]),
-    .\port$299$15 (\s0$274 [15]),
-    .\port$299$16 (\s0$274 [16]),
-    .\port$299$17 (\s0$274 [17]),
-    .\port$299$18 (\s0$274 [18]),
-    .\port$299$19 (\s0$274 [19]),
-    .\port$299$2 (\s0$274 [2]),
-    .\port$299$20 (\s0$274 [20]),
-    .\port$299$21 (\s0$274 [21]),
-    .\port$299$22 (\s0$274 [22]),
-    .\port$299$23 (\s0$274 [23]),
-    .\port$299$24 (\s0$274 [24]),
-    .\port$299$25 (\s0$274 [25]),
-    .\port$299$27 (\s1$276 [0]),
-    .\port$299$28 (\s1$276 [1]),
-    .\port$299$29 (\s1$276 [2]),
-    .\port$299$3 (\s0$274 [3]),
-    .\port$299$30 (\s1$276 [3]),
-    .\port$299$31 (\s1$276 [4]),
-    .\port$299$32 (\s1$276 [5]),
-    .\port$299$33 (\s1$276 [6]),
-    .\port$299$34 (\s1$276 [7]),
-    .\port$299$35 (\s1$276 [8]),
-    .\port$299$36 (\s1$276 [9]),
-    .\port$299$37 (\s1$276 [10]),
-    .\port$299$38 (\s1$276 [11]),
-    .\port$299$39 (\s1$276 [12]),
-    .\port$299$4 (\s0$274 [4]),
-    .\port$299$40 (\s1$276 [13]),
-    .\port$299$41 (\s1$276 [14]),
-    .\port$299$42 (\s1$276 [15]),
-    .\port$299$43 (\s1$276 [16]),
-    .\port$299$44 (\s1$276 [17]),
-    .\port$299$45 (\s1$276 [18]),
-    .\port$299$46 (\s1$276 [19]),
-    .\port$299$47 (\s1$276 [20]),
-    .\port$299$48 (\s1$276 [21]),
-    .\port$299$49 (\s1$276 [22]),
-    .\port$299$5 (\s0$274 [5]),
-    .\port$299$50 (\s1$276 [23]),
-    .\port$299$51 (\s1$276 [24]),
-    .\port$299$52 (\s1$276 [25]),
-    .\port$299$6 (\s0$274 [6]),
-    .\port$299$7 (\s0$274 [7]),
-    .\port$299$8 (\s0$274 [8]),
-    .\port$299$9 (\s0$274 [9]),
+    .\port$243$0 (\s0$274 [0]),
+    .\port$243$1 (\s0$274 [1]),
+    .\port$243$10 (\s0$274 [10]),
+    .\port$243$11 (\s0$274 [11]),
+    .\port$243$12 (\s0$274 [12]),
+    .\port$243$13 (\s0$274 [13]),
+    .\port$243$14 (\s0$274 [14]),
+    .\port$243$15 (\s0$274 [15]),
+    .\port$243$16 (\s0$274 [16]),
+    .\port$243$17 (\s0$274 [17]),
+    .\port$243$18 (\s0$274 [18]),
+    .\port$243$19 (\s0$274 [19]),
+    .\port$243$2 (\s0$274 [2]),
+    .\port$243$20 (\s0$274 [20]),
+    .\port$243$21 (\s0$274 [21]),
+    .\port$243$22 (\s0$274 [22]),
+    .\port$243$23 (\s0$274 [23]),
+    .\port$243$24 (\s0$274 [24]),
+    .\port$243$25 (\s0$274 [25]),
+    .\port$243$27 (\s1$276 [0]),
+    .\port$243$28 (\s1$276 [1]),
+    .\port$243$29 (\s1$276 [2]),
+    .\port$243$3 (\s0$274 [3]),
+    .\port$243$30 (\s1$276 [3]),
+    .\port$243$31 (\s1$276 [4]),
+    .\port$243$32 (\s1$276 [5]),
+    .\port$243$33 (\s1$276 [6]),
+    .\port$243$34 (\s1$276 [7]),
+    .\port$243$35 (\s1$276 [8]),
+    .\port$243$36 (\s1$276 [9]),
+    .\port$243$37 (\s1$276 [10]),
+    .\port$243$38 (\s1$276 [11]),
+    .\port$243$39 (\s1$276 [12]),
+    .\port$243$4 (\s0$274 [4]),
+    .\port$243$40 (\s1$276 [13]),
+    .\port$243$41 (\s1$276 [14]),
+    .\port$243$42 (\s1$276 [15]),
+    .\port$243$43 (\s1$276 [16]),
+    .\port$243$44 (\s1$276 [17]),
+    .\port$243$45 (\s1$276 [18]),
+    .\port$243$46 (\s1$276 [19]),
+    .\port$243$47 (\s1$276 [20]),
+    .\port$243$48 (\s1$276 [21]),
+    .\port$243$49 (\s1$276 [22]),
+    .\port$243$5 (\s0$274 [5]),
+    .\port$243$50 (\s1$276 [23]),
+    .\port$243$51 (\s1$276 [24]),
+    .\port$243$52 (\s1$276 [25]),
+    .\port$243$6 (\s0$274 [6]),
+    .\port$243$7 (\s0$274 [7]),
+    .\port$243$8 (\s0$274 [8]),
+    .\port$243$9 (\s0$274 [9]),
     .restart(lf_2_2),
     .rst(rst),
     .w0(w_1_4),
@@ -1306,58 +13988,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_2_2),
     .clk(clk),
     .en(en),
-    .\port$304$0 (\s0$286 [0]),
-    .\port$304$1 (\s0$286 [1]),
-    .\port$304$10 (\s0$286 [10]),
-    .\port$304$11 (\s0$286 [11]),
-    .\port$304$12 (\s0$286 [12]),
-    .\port$304$13 (\s0$286 [13]),
-    .\port$304$14 (\s0$286 [14]),
-    .\port$304$15 (\s0$286 [15]),
-    .\port$304$16 (\s0$286 [16]),
-    .\port$304$17 (\s0$286 [17]),
-    .\port$304$18 (\s0$286 [18]),
-    .\port$304$19 (\s0$286 [19]),
-    .\port$304$2 (\s0$286 [2]),
-    .\port$304$20 (\s0$286 [20]),
-    .\port$304$21 (\s0$286 [21]),
-    .\port$304$22 (\s0$286 [22]),
-    .\port$304$23 (\s0$286 [23]),
-    .\port$304$24 (\s0$286 [24]),
-    .\port$304$25 (\s0$286 [25]),
-    .\port$304$27 (\s1$288 [0]),
-    .\port$304$28 (\s1$288 [1]),
-    .\port$304$29 (\s1$288 [2]),
-    .\port$304$3 (\s0$286 [3]),
-    .\port$304$30 (\s1$288 [3]),
-    .\port$304$31 (\s1$288 [4]),
-    .\port$304$32 (\s1$288 [5]),
-    .\port$304$33 (\s1$288 [6]),
-    .\port$304$34 (\s1$288 [7]),
-    .\port$304$35 (\s1$288 [8]),
-    .\port$304$36 (\s1$288 [9]),
-    .\port$304$37 (\s1$288 [10]),
-    .\port$304$38 (\s1$288 [11]),
-    .\port$304$39 (\s1$288 [12]),
-    .\port$304$4 (\s0$286 [4]),
-    .\port$304$40 (\s1$288 [13]),
-    .\port$304$41 (\s1$288 [14]),
-    .\port$304$42 (\s1$288 [15]),
-    .\port$304$43 (\s1$288 [16]),
-    .\port$304$44 (\s1$288 [17]),
-    .\port$304$45 (\s1$288 [18]),
-    .\port$304$46 (\s1$288 [19]),
-    .\port$304$47 (\s1$288 [20]),
-    .\port$304$48 (\s1$288 [21]),
-    .\port$304$49 (\s1$288 [22]),
-    .\port$304$5 (\s0$286 [5]),
-    .\port$304$50 (\s1$288 [23]),
-    .\port$304$51 (\s1$288 [24]),
-    .\port$304$52 (\s1$288 [25]),
-    .\port$304$6 (\s0$286 [6]),
-    .\port$304$7 (\s0$286 [7]),
-    .\port$304$8 (\s0$286 [8]),
-    .\port$304$9 (\s0$286 [9]),
+    .\port$248$0 (\s0$286 [0]),
+    .\port$248$1 (\s0$286 [1]),
+    .\port$248$10 (\s0$286 [10]),
+    .\port$248$11 (\s0$286 [11]),
+    .\port$248$12 (\s0$286 [12]),
+    .\port$248$13 (\s0$286 [13]),
+    .\port$248$14 (\s0$286 [14]),
+    .\port$248$15 (\s0$286 [15]),
+    .\port$248$16 (\s0$286 [16]),
+    .\port$248$17 (\s0$286 [17]),
+    .\port$248$18 (\s0$286 [18]),
+    .\port$248$19 (\s0$286 [19]),
+    .\port$248$2 (\s0$286 [2]),
+    .\port$248$20 (\s0$286 [20]),
+    .\port$248$21 (\s0$286 [21]),
+    .\port$248$22 (\s0$286 [22]),
+    .\port$248$23 (\s0$286 [23]),
+    .\port$248$24 (\s0$286 [24]),
+    .\port$248$25 (\s0$286 [25]),
+    .\port$248$27 (\s1$288 [0]),
+    .\port$248$28 (\s1$288 [1]),
+    .\port$248$29 (\s1$288 [2]),
+    .\port$248$3 (\s0$286 [3]),
+    .\port$248$30 (\s1$288 [3]),
+    .\port$248$31 (\s1$288 [4]),
+    .\port$248$32 (\s1$288 [5]),
+    .\port$248$33 (\s1$288 [6]),
+    .\port$248$34 (\s1$288 [7]),
+    .\port$248$35 (\s1$288 [8]),
+    .\port$248$36 (\s1$288 [9]),
+    .\port$248$37 (\s1$288 [10]),
+    .\port$248$38 (\s1$288 [11]),
+    .\port$248$39 (\s1$288 [12]),
+    .\port$248$4 (\s0$286 [4]),
+    .\port$248$40 (\s1$288 [13]),
+    .\port$248$41 (\s1$288 [14]),
+    .\port$248$42 (\s1$288 [15]),
+    .\port$248$43 (\s1$288 [16]),
+    .\port$248$44 (\s1$288 [17]),
+    .\port$248$45 (\s1$288 [18]),
+    .\port$248$46 (\s1$288 [19]),
+    .\port$248$47 (\s1$288 [20]),
+    .\port$248$48 (\s1$288 [21]),
+    .\port$248$49 (\s1$288 [22]),
+    .\port$248$5 (\s0$286 [5]),
+    .\port$248$50 (\s1$288 [23]),
+    .\port$248$51 (\s1$288 [24]),
+    .\port$248$52 (\s1$288 [25]),
+    .\port$248$6 (\s0$286 [6]),
+    .\port$248$7 (\s0$286 [7]),
+    .\port$248$8 (\s0$286 [8]),
+    .\port$248$9 (\s0$286 [9]),
     .restart(lf_2_3),
     .rst(rst),
     .w0(w_1_6),
@@ -1367,58 +14049,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(skew_a3_d2),
     .clk(clk),
     .en(en),
-    .\port$309$0 (\s0$298 [0]),
-    .\port$309$1 (\s0$298 [1]),
-    .\port$309$10 (\s0$298 [10]),
-    .\port$309$11 (\s0$298 [11]),
-    .\port$309$12 (\s0$298 [12]),
-    .\port$309$13 (\s0$298 [13]),
-    .\port$309$14 (\s0$298 [14]),
-    .\port$309$15 (\s0$298 [15]),
-    .\port$309$16 (\s0$298 [16]),
-    .\port$309$17 (\s0$298 [17]),
-    .\port$309$18 (\s0$298 [18]),
-    .\port$309$19 (\s0$298 [19]),
-    .\port$309$2 (\s0$298 [2]),
-    .\port$309$20 (\s0$298 [20]),
-    .\port$309$21 (\s0$298 [21]),
-    .\port$309$22 (\s0$298 [22]),
-    .\port$309$23 (\s0$298 [23]),
-    .\port$309$24 (\s0$298 [24]),
-    .\port$309$25 (\s0$298 [25]),
-    .\port$309$27 (\s1$300 [0]),
-    .\port$309$28 (\s1$300 [1]),
-    .\port$309$29 (\s1$300 [2]),
-    .\port$309$3 (\s0$298 [3]),
-    .\port$309$30 (\s1$300 [3]),
-    .\port$309$31 (\s1$300 [4]),
-    .\port$309$32 (\s1$300 [5]),
-    .\port$309$33 (\s1$300 [6]),
-    .\port$309$34 (\s1$300 [7]),
-    .\port$309$35 (\s1$300 [8]),
-    .\port$309$36 (\s1$300 [9]),
-    .\port$309$37 (\s1$300 [10]),
-    .\port$309$38 (\s1$300 [11]),
-    .\port$309$39 (\s1$300 [12]),
-    .\port$309$4 (\s0$298 [4]),
-    .\port$309$40 (\s1$300 [13]),
-    .\port$309$41 (\s1$300 [14]),
-    .\port$309$42 (\s1$300 [15]),
-    .\port$309$43 (\s1$300 [16]),
-    .\port$309$44 (\s1$300 [17]),
-    .\port$309$45 (\s1$300 [18]),
-    .\port$309$46 (\s1$300 [19]),
-    .\port$309$47 (\s1$300 [20]),
-    .\port$309$48 (\s1$300 [21]),
-    .\port$309$49 (\s1$300 [22]),
-    .\port$309$5 (\s0$298 [5]),
-    .\port$309$50 (\s1$300 [23]),
-    .\port$309$51 (\s1$300 [24]),
-    .\port$309$52 (\s1$300 [25]),
-    .\port$309$6 (\s0$298 [6]),
-    .\port$309$7 (\s0$298 [7]),
-    .\port$309$8 (\s0$298 [8]),
-    .\port$309$9 (\s0$298 [9]),
+    .\port$253$0 (\s0$298 [0]),
+    .\port$253$1 (\s0$298 [1]),
+    .\port$253$10 (\s0$298 [10]),
+    .\port$253$11 (\s0$298 [11]),
+    .\port$253$12 (\s0$298 [12]),
+    .\port$253$13 (\s0$298 [13]),
+    .\port$253$14 (\s0$298 [14]),
+    .\port$253$15 (\s0$298 [15]),
+    .\port$253$16 (\s0$298 [16]),
+    .\port$253$17 (\s0$298 [17]),
+    .\port$253$18 (\s0$298 [18]),
+    .\port$253$19 (\s0$298 [19]),
+    .\port$253$2 (\s0$298 [2]),
+    .\port$253$20 (\s0$298 [20]),
+    .\port$253$21 (\s0$298 [21]),
+    .\port$253$22 (\s0$298 [22]),
+    .\port$253$23 (\s0$298 [23]),
+    .\port$253$24 (\s0$298 [24]),
+    .\port$253$25 (\s0$298 [25]),
+    .\port$253$27 (\s1$300 [0]),
+    .\port$253$28 (\s1$300 [1]),
+    .\port$253$29 (\s1$300 [2]),
+    .\port$253$3 (\s0$298 [3]),
+    .\port$253$30 (\s1$300 [3]),
+    .\port$253$31 (\s1$300 [4]),
+    .\port$253$32 (\s1$300 [5]),
+    .\port$253$33 (\s1$300 [6]),
+    .\port$253$34 (\s1$300 [7]),
+    .\port$253$35 (\s1$300 [8]),
+    .\port$253$36 (\s1$300 [9]),
+    .\port$253$37 (\s1$300 [10]),
+    .\port$253$38 (\s1$300 [11]),
+    .\port$253$39 (\s1$300 [12]),
+    .\port$253$4 (\s0$298 [4]),
+    .\port$253$40 (\s1$300 [13]),
+    .\port$253$41 (\s1$300 [14]),
+    .\port$253$42 (\s1$300 [15]),
+    .\port$253$43 (\s1$300 [16]),
+    .\port$253$44 (\s1$300 [17]),
+    .\port$253$45 (\s1$300 [18]),
+    .\port$253$46 (\s1$300 [19]),
+    .\port$253$47 (\s1$300 [20]),
+    .\port$253$48 (\s1$300 [21]),
+    .\port$253$49 (\s1$300 [22]),
+    .\port$253$5 (\s0$298 [5]),
+    .\port$253$50 (\s1$300 [23]),
+    .\port$253$51 (\s1$300 [24]),
+    .\port$253$52 (\s1$300 [25]),
+    .\port$253$6 (\s0$298 [6]),
+    .\port$253$7 (\s0$298 [7]),
+    .\port$253$8 (\s0$298 [8]),
+    .\port$253$9 (\s0$298 [9]),
     .restart(lf_3_0),
     .rst(rst),
     .w0(w_2_0),
@@ -1428,58 +14110,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_3_0),
     .clk(clk),
     .en(en),
-    .\port$314$0 (\s0$310 [0]),
-    .\port$314$1 (\s0$310 [1]),
-    .\port$314$10 (\s0$310 [10]),
-    .\port$314$11 (\s0$310 [11]),
-    .\port$314$12 (\s0$310 [12]),
-    .\port$314$13 (\s0$310 [13]),
-    .\port$314$14 (\s0$310 [14]),
-    .\port$314$15 (\s0$310 [15]),
-    .\port$314$16 (\s0$310 [16]),
-    .\port$314$17 (\s0$310 [17]),
-    .\port$314$18 (\s0$310 [18]),
-    .\port$314$19 (\s0$310 [19]),
-    .\port$314$2 (\s0$310 [2]),
-    .\port$314$20 (\s0$310 [20]),
-    .\port$314$21 (\s0$310 [21]),
-    .\port$314$22 (\s0$310 [22]),
-    .\port$314$23 (\s0$310 [23]),
-    .\port$314$24 (\s0$310 [24]),
-    .\port$314$25 (\s0$310 [25]),
-    .\port$314$27 (\s1$312 [0]),
-    .\port$314$28 (\s1$312 [1]),
-    .\port$314$29 (\s1$312 [2]),
-    .\port$314$3 (\s0$310 [3]),
-    .\port$314$30 (\s1$312 [3]),
-    .\port$314$31 (\s1$312 [4]),
-    .\port$314$32 (\s1$312 [5]),
-    .\port$314$33 (\s1$312 [6]),
-    .\port$314$34 (\s1$312 [7]),
-    .\port$314$35 (\s1$312 [8]),
-    .\port$314$36 (\s1$312 [9]),
-    .\port$314$37 (\s1$312 [10]),
-    .\port$314$38 (\s1$312 [11]),
-    .\port$314$39 (\s1$312 [12]),
-    .\port$314$4 (\s0$310 [4]),
-    .\port$314$40 (\s1$312 [13]),
-    .\port$314$41 (\s1$312 [14]),
-    .\port$314$42 (\s1$312 [15]),
-    .\port$314$43 (\s1$312 [16]),
-    .\port$314$44 (\s1$312 [17]),
-    .\port$314$45 (\s1$312 [18]),
-    .\port$314$46 (\s1$312 [19]),
-    .\port$314$47 (\s1$312 [20]),
-    .\port$314$48 (\s1$312 [21]),
-    .\port$314$49 (\s1$312 [22]),
-    .\port$314$5 (\s0$310 [5]),
-    .\port$314$50 (\s1$312 [23]),
-    .\port$314$51 (\s1$312 [24]),
-    .\port$314$52 (\s1$312 [25]),
-    .\port$314$6 (\s0$310 [6]),
-    .\port$314$7 (\s0$310 [7]),
-    .\port$314$8 (\s0$310 [8]),
-    .\port$314$9 (\s0$310 [9]),
+    .\port$258$0 (\s0$310 [0]),
+    .\port$258$1 (\s0$310 [1]),
+    .\port$258$10 (\s0$310 [10]),
+    .\port$258$11 (\s0$310 [11]),
+    .\port$258$12 (\s0$310 [12]),
+    .\port$258$13 (\s0$310 [13]),
+    .\port$258$14 (\s0$310 [14]),
+    .\port$258$15 (\s0$310 [15]),
+    .\port$258$16 (\s0$310 [16]),
+    .\port$258$17 (\s0$310 [17]),
+    .\port$258$18 (\s0$310 [18]),
+    .\port$258$19 (\s0$310 [19]),
+    .\port$258$2 (\s0$310 [2]),
+    .\port$258$20 (\s0$310 [20]),
+    .\port$258$21 (\s0$310 [21]),
+    .\port$258$22 (\s0$310 [22]),
+    .\port$258$23 (\s0$310 [23]),
+    .\port$258$24 (\s0$310 [24]),
+    .\port$258$25 (\s0$310 [25]),
+    .\port$258$27 (\s1$312 [0]),
+    .\port$258$28 (\s1$312 [1]),
+    .\port$258$29 (\s1$312 [2]),
+    .\port$258$3 (\s0$310 [3]),
+    .\port$258$30 (\s1$312 [3]),
+    .\port$258$31 (\s1$312 [4]),
+    .\port$258$32 (\s1$312 [5]),
+    .\port$258$33 (\s1$312 [6]),
+    .\port$258$34 (\s1$312 [7]),
+    .\port$258$35 (\s1$312 [8]),
+    .\port$258$36 (\s1$312 [9]),
+    .\port$258$37 (\s1$312 [10]),
+    .\port$258$38 (\s1$312 [11]),
+    .\port$258$39 (\s1$312 [12]),
+    .\port$258$4 (\s0$310 [4]),
+    .\port$258$40 (\s1$312 [13]),
+    .\port$258$41 (\s1$312 [14]),
+    .\port$258$42 (\s1$312 [15]),
+    .\port$258$43 (\s1$312 [16]),
+    .\port$258$44 (\s1$312 [17]),
+    .\port$258$45 (\s1$312 [18]),
+    .\port$258$46 (\s1$312 [19]),
+    .\port$258$47 (\s1$312 [20]),
+    .\port$258$48 (\s1$312 [21]),
+    .\port$258$49 (\s1$312 [22]),
+    .\port$258$5 (\s0$310 [5]),
+    .\port$258$50 (\s1$312 [23]),
+    .\port$258$51 (\s1$312 [24]),
+    .\port$258$52 (\s1$312 [25]),
+    .\port$258$6 (\s0$310 [6]),
+    .\port$258$7 (\s0$310 [7]),
+    .\port$258$8 (\s0$310 [8]),
+    .\port$258$9 (\s0$310 [9]),
     .restart(lf_3_1),
     .rst(rst),
     .w0(w_2_2),
@@ -1489,58 +14171,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_3_1),
     .clk(clk),
     .en(en),
-    .\port$319$0 (\s0$322 [0]),
-    .\port$319$1 (\s0$322 [1]),
-    .\port$319$10 (\s0$322 [10]),
-    .\port$319$11 (\s0$322 [11]),
-    .\port$319$12 (\s0$322 [12]),
-    .\port$319$13 (\s0$322 [13]),
-    .\port$319$14 (\s0$322 [14]),
-    .\port$319$15 (\s0$322 [15]),
-    .\port$319$16 (\s0$322 [16]),
-    .\port$319$17 (\s0$322 [17]),
-    .\port$319$18 (\s0$322 [18]),
-    .\port$319$19 (\s0$322 [19]),
-    .\port$319$2 (\s0$322 [2]),
-    .\port$319$20 (\s0$322 [20]),
-    .\port$319$21 (\s0$322 [21]),
-    .\port$319$22 (\s0$322 [22]),
-    .\port$319$23 (\s0$322 [23]),
-    .\port$319$24 (\s0$322 [24]),
-    .\port$319$25 (\s0$322 [25]),
-    .\port$319$27 (\s1$324 [0]),
-    .\port$319$28 (\s1$324 [1]),
-    .\port$319$29 (\s1$324 [2]),
-    .\port$319$3 (\s0$322 [3]),
-    .\port$319$30 (\s1$324 [3]),
-    .\port$319$31 (\s1$324 [4]),
-    .\port$319$32 (\s1$324 [5]),
-    .\port$319$33 (\s1$324 [6]),
-    .\port$319$34 (\s1$324 [7]),
-    .\port$319$35 (\s1$324 [8]),
-    .\port$319$36 (\s1$324 [9]),
-    .\port$319$37 (\s1$324 [10]),
-    .\port$319$38 (\s1$324 [11]),
-    .\port$319$39 (\s1$324 [12]),
-    .\port$319$4 (\s0$322 [4]),
-    .\port$319$40 (\s1$324 [13]),
-    .\port$319$41 (\s1$324 [14]),
-    .\port$319$42 (\s1$324 [15]),
-    .\port$319$43 (\s1$324 [16]),
-    .\port$319$44 (\s1$324 [17]),
-    .\port$319$45 (\s1$324 [18]),
-    .\port$319$46 (\s1$324 [19]),
-    .\port$319$47 (\s1$324 [20]),
-    .\port$319$48 (\s1$324 [21]),
-    .\port$319$49 (\s1$324 [22]),
-    .\port$319$5 (\s0$322 [5]),
-    .\port$319$50 (\s1$324 [23]),
-    .\port$319$51 (\s1$324 [24]),
-    .\port$319$52 (\s1$324 [25]),
-    .\port$319$6 (\s0$322 [6]),
-    .\port$319$7 (\s0$322 [7]),
-    .\port$319$8 (\s0$322 [8]),
-    .\port$319$9 (\s0$322 [9]),
+    .\port$263$0 (\s0$322 [0]),
+    .\port$263$1 (\s0$322 [1]),
+    .\port$263$10 (\s0$322 [10]),
+    .\port$263$11 (\s0$322 [11]),
+    .\port$263$12 (\s0$322 [12]),
+    .\port$263$13 (\s0$322 [13]),
+    .\port$263$14 (\s0$322 [14]),
+    .\port$263$15 (\s0$322 [15]),
+    .\port$263$16 (\s0$322 [16]),
+    .\port$263$17 (\s0$322 [17]),
+    .\port$263$18 (\s0$322 [18]),
+    .\port$263$19 (\s0$322 [19]),
+    .\port$263$2 (\s0$322 [2]),
+    .\port$263$20 (\s0$322 [20]),
+    .\port$263$21 (\s0$322 [21]),
+    .\port$263$22 (\s0$322 [22]),
+    .\port$263$23 (\s0$322 [23]),
+    .\port$263$24 (\s0$322 [24]),
+    .\port$263$25 (\s0$322 [25]),
+    .\port$263$27 (\s1$324 [0]),
+    .\port$263$28 (\s1$324 [1]),
+    .\port$263$29 (\s1$324 [2]),
+    .\port$263$3 (\s0$322 [3]),
+    .\port$263$30 (\s1$324 [3]),
+    .\port$263$31 (\s1$324 [4]),
+    .\port$263$32 (\s1$324 [5]),
+    .\port$263$33 (\s1$324 [6]),
+    .\port$263$34 (\s1$324 [7]),
+    .\port$263$35 (\s1$324 [8]),
+    .\port$263$36 (\s1$324 [9]),
+    .\port$263$37 (\s1$324 [10]),
+    .\port$263$38 (\s1$324 [11]),
+    .\port$263$39 (\s1$324 [12]),
+    .\port$263$4 (\s0$322 [4]),
+    .\port$263$40 (\s1$324 [13]),
+    .\port$263$41 (\s1$324 [14]),
+    .\port$263$42 (\s1$324 [15]),
+    .\port$263$43 (\s1$324 [16]),
+    .\port$263$44 (\s1$324 [17]),
+    .\port$263$45 (\s1$324 [18]),
+    .\port$263$46 (\s1$324 [19]),
+    .\port$263$47 (\s1$324 [20]),
+    .\port$263$48 (\s1$324 [21]),
+    .\port$263$49 (\s1$324 [22]),
+    .\port$263$5 (\s0$322 [5]),
+    .\port$263$50 (\s1$324 [23]),
+    .\port$263$51 (\s1$324 [24]),
+    .\port$263$52 (\s1$324 [25]),
+    .\port$263$6 (\s0$322 [6]),
+    .\port$263$7 (\s0$322 [7]),
+    .\port$263$8 (\s0$322 [8]),
+    .\port$263$9 (\s0$322 [9]),
     .restart(lf_3_2),
     .rst(rst),
     .w0(w_2_4),
@@ -1550,58 +14232,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_3_2),
     .clk(clk),
     .en(en),
-    .\port$324$0 (\s0$334 [0]),
-    .\port$324$1 (\s0$334 [1]),
-    .\port$324$10 (\s0$334 [10]),
-    .\port$324$11 (\s0$334 [11]),
-    .\port$324$12 (\s0$334 [12]),
-    .\port$324$13 (\s0$334 [13]),
-    .\port$324$14 (\s0$334 [14]),
-    .\port$324$15 (\s0$334 [15]),
-    .\port$324$16 (\s0$334 [16]),
-    .\port$324$17 (\s0$334 [17]),
-    .\port$324$18 (\s0$334 [18]),
-    .\port$324$19 (\s0$334 [19]),
-    .\port$324$2 (\s0$334 [2]),
-    .\port$324$20 (\s0$334 [20]),
-    .\port$324$21 (\s0$334 [21]),
-    .\port$324$22 (\s0$334 [22]),
-    .\port$324$23 (\s0$334 [23]),
-    .\port$324$24 (\s0$334 [24]),
-    .\port$324$25 (\s0$334 [25]),
-    .\port$324$27 (\s1$336 [0]),
-    .\port$324$28 (\s1$336 [1]),
-    .\port$324$29 (\s1$336 [2]),
-    .\port$324$3 (\s0$334 [3]),
-    .\port$324$30 (\s1$336 [3]),
-    .\port$324$31 (\s1$336 [4]),
-    .\port$324$32 (\s1$336 [5]),
-    .\port$324$33 (\s1$336 [6]),
-    .\port$324$34 (\s1$336 [7]),
-    .\port$324$35 (\s1$336 [8]),
-    .\port$324$36 (\s1$336 [9]),
-    .\port$324$37 (\s1$336 [10]),
-    .\port$324$38 (\s1$336 [11]),
-    .\port$324$39 (\s1$336 [12]),
-    .\port$324$4 (\s0$334 [4]),
-    .\port$324$40 (\s1$336 [13]),
-    .\port$324$41 (\s1$336 [14]),
-    .\port$324$42 (\s1$336 [15]),
-    .\port$324$43 (\s1$336 [16]),
-    .\port$324$44 (\s1$336 [17]),
-    .\port$324$45 (\s1$336 [18]),
-    .\port$324$46 (\s1$336 [19]),
-    .\port$324$47 (\s1$336 [20]),
-    .\port$324$48 (\s1$336 [21]),
-    .\port$324$49 (\s1$336 [22]),
-    .\port$324$5 (\s0$334 [5]),
-    .\port$324$50 (\s1$336 [23]),
-    .\port$324$51 (\s1$336 [24]),
-    .\port$324$52 (\s1$336 [25]),
-    .\port$324$6 (\s0$334 [6]),
-    .\port$324$7 (\s0$334 [7]),
-    .\port$324$8 (\s0$334 [8]),
-    .\port$324$9 (\s0$334 [9]),
+    .\port$268$0 (\s0$334 [0]),
+    .\port$268$1 (\s0$334 [1]),
+    .\port$268$10 (\s0$334 [10]),
+    .\port$268$11 (\s0$334 [11]),
+    .\port$268$12 (\s0$334 [12]),
+    .\port$268$13 (\s0$334 [13]),
+    .\port$268$14 (\s0$334 [14]),
+    .\port$268$15 (\s0$334 [15]),
+    .\port$268$16 (\s0$334 [16]),
+    .\port$268$17 (\s0$334 [17]),
+    .\port$268$18 (\s0$334 [18]),
+    .\port$268$19 (\s0$334 [19]),
+    .\port$268$2 (\s0$334 [2]),
+    .\port$268$20 (\s0$334 [20]),
+    .\port$268$21 (\s0$334 [21]),
+    .\port$268$22 (\s0$334 [22]),
+    .\port$268$23 (\s0$334 [23]),
+    .\port$268$24 (\s0$334 [24]),
+    .\port$268$25 (\s0$334 [25]),
+    .\port$268$27 (\s1$336 [0]),
+    .\port$268$28 (\s1$336 [1]),
+    .\port$268$29 (\s1$336 [2]),
+    .\port$268$3 (\s0$334 [3]),
+    .\port$268$30 (\s1$336 [3]),
+    .\port$268$31 (\s1$336 [4]),
+    .\port$268$32 (\s1$336 [5]),
+    .\port$268$33 (\s1$336 [6]),
+    .\port$268$34 (\s1$336 [7]),
+    .\port$268$35 (\s1$336 [8]),
+    .\port$268$36 (\s1$336 [9]),
+    .\port$268$37 (\s1$336 [10]),
+    .\port$268$38 (\s1$336 [11]),
+    .\port$268$39 (\s1$336 [12]),
+    .\port$268$4 (\s0$334 [4]),
+    .\port$268$40 (\s1$336 [13]),
+    .\port$268$41 (\s1$336 [14]),
+    .\port$268$42 (\s1$336 [15]),
+    .\port$268$43 (\s1$336 [16]),
+    .\port$268$44 (\s1$336 [17]),
+    .\port$268$45 (\s1$336 [18]),
+    .\port$268$46 (\s1$336 [19]),
+    .\port$268$47 (\s1$336 [20]),
+    .\port$268$48 (\s1$336 [21]),
+    .\port$268$49 (\s1$336 [22]),
+    .\port$268$5 (\s0$334 [5]),
+    .\port$268$50 (\s1$336 [23]),
+    .\port$268$51 (\s1$336 [24]),
+    .\port$268$52 (\s1$336 [25]),
+    .\port$268$6 (\s0$334 [6]),
+    .\port$268$7 (\s0$334 [7]),
+    .\port$268$8 (\s0$334 [8]),
+    .\port$268$9 (\s0$334 [9]),
     .restart(lf_3_3),
     .rst(rst),
     .w0(w_2_6),
@@ -1611,58 +14293,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(skew_a4_d3),
     .clk(clk),
     .en(en),
-    .\port$329$0 (\s0$346 [0]),
-    .\port$329$1 (\s0$346 [1]),
-    .\port$329$10 (\s0$346 [10]),
-    .\port$329$11 (\s0$346 [11]),
-    .\port$329$12 (\s0$346 [12]),
-    .\port$329$13 (\s0$346 [13]),
-    .\port$329$14 (\s0$346 [14]),
-    .\port$329$15 (\s0$346 [15]),
-    .\port$329$16 (\s0$346 [16]),
-    .\port$329$17 (\s0$346 [17]),
-    .\port$329$18 (\s0$346 [18]),
-    .\port$329$19 (\s0$346 [19]),
-    .\port$329$2 (\s0$346 [2]),
-    .\port$329$20 (\s0$346 [20]),
-    .\port$329$21 (\s0$346 [21]),
-    .\port$329$22 (\s0$346 [22]),
-    .\port$329$23 (\s0$346 [23]),
-    .\port$329$24 (\s0$346 [24]),
-    .\port$329$25 (\s0$346 [25]),
-    .\port$329$27 (\s1$348 [0]),
-    .\port$329$28 (\s1$348 [1]),
-    .\port$329$29 (\s1$348 [2]),
-    .\port$329$3 (\s0$346 [3]),
-    .\port$329$30 (\s1$348 [3]),
-    .\port$329$31 (\s1$348 [4]),
-    .\port$329$32 (\s1$348 [5]),
-    .\port$329$33 (\s1$348 [6]),
-    .\port$329$34 (\s1$348 [7]),
-    .\port$329$35 (\s1$348 [8]),
-    .\port$329$36 (\s1$348 [9]),
-    .\port$329$37 (\s1$348 [10]),
-    .\port$329$38 (\s1$348 [11]),
-    .\port$329$39 (\s1$348 [12]),
-    .\port$329$4 (\s0$346 [4]),
-    .\port$329$40 (\s1$348 [13]),
-    .\port$329$41 (\s1$348 [14]),
-    .\port$329$42 (\s1$348 [15]),
-    .\port$329$43 (\s1$348 [16]),
-    .\port$329$44 (\s1$348 [17]),
-    .\port$329$45 (\s1$348 [18]),
-    .\port$329$46 (\s1$348 [19]),
-    .\port$329$47 (\s1$348 [20]),
-    .\port$329$48 (\s1$348 [21]),
-    .\port$329$49 (\s1$348 [22]),
-    .\port$329$5 (\s0$346 [5]),
-    .\port$329$50 (\s1$348 [23]),
-    .\port$329$51 (\s1$348 [24]),
-    .\port$329$52 (\s1$348 [25]),
-    .\port$329$6 (\s0$346 [6]),
-    .\port$329$7 (\s0$346 [7]),
-    .\port$329$8 (\s0$346 [8]),
-    .\port$329$9 (\s0$346 [9]),
+    .\port$273$0 (\s0$346 [0]),
+    .\port$273$1 (\s0$346 [1]),
+    .\port$273$10 (\s0$346 [10]),
+    .\port$273$11 (\s0$346 [11]),
+    .\port$273$12 (\s0$346 [12]),
+    .\port$273$13 (\s0$346 [13]),
+    .\port$273$14 (\s0$346 [14]),
+    .\port$273$15 (\s0$346 [15]),
+    .\port$273$16 (\s0$346 [16]),
+    .\port$273$17 (\s0$346 [17]),
+    .\port$273$18 (\s0$346 [18]),
+    .\port$273$19 (\s0$346 [19]),
+    .\port$273$2 (\s0$346 [2]),
+    .\port$273$20 (\s0$346 [20]),
+    .\port$273$21 (\s0$346 [21]),
+    .\port$273$22 (\s0$346 [22]),
+    .\port$273$23 (\s0$346 [23]),
+    .\port$273$24 (\s0$346 [24]),
+    .\port$273$25 (\s0$346 [25]),
+    .\port$273$27 (\s1$348 [0]),
+    .\port$273$28 (\s1$348 [1]),
+    .\port$273$29 (\s1$348 [2]),
+    .\port$273$3 (\s0$346 [3]),
+    .\port$273$30 (\s1$348 [3]),
+    .\port$273$31 (\s1$348 [4]),
+    .\port$273$32 (\s1$348 [5]),
+    .\port$273$33 (\s1$348 [6]),
+    .\port$273$34 (\s1$348 [7]),
+    .\port$273$35 (\s1$348 [8]),
+    .\port$273$36 (\s1$348 [9]),
+    .\port$273$37 (\s1$348 [10]),
+    .\port$273$38 (\s1$348 [11]),
+    .\port$273$39 (\s1$348 [12]),
+    .\port$273$4 (\s0$346 [4]),
+    .\port$273$40 (\s1$348 [13]),
+    .\port$273$41 (\s1$348 [14]),
+    .\port$273$42 (\s1$348 [15]),
+    .\port$273$43 (\s1$348 [16]),
+    .\port$273$44 (\s1$348 [17]),
+    .\port$273$45 (\s1$348 [18]),
+    .\port$273$46 (\s1$348 [19]),
+    .\port$273$47 (\s1$348 [20]),
+    .\port$273$48 (\s1$348 [21]),
+    .\port$273$49 (\s1$348 [22]),
+    .\port$273$5 (\s0$346 [5]),
+    .\port$273$50 (\s1$348 [23]),
+    .\port$273$51 (\s1$348 [24]),
+    .\port$273$52 (\s1$348 [25]),
+    .\port$273$6 (\s0$346 [6]),
+    .\port$273$7 (\s0$346 [7]),
+    .\port$273$8 (\s0$346 [8]),
+    .\port$273$9 (\s0$346 [9]),
     .restart(lf_4_0),
     .rst(rst),
     .w0(w_3_0),
@@ -1672,58 +14354,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_4_0),
     .clk(clk),
     .en(en),
-    .\port$334$0 (\s0$358 [0]),
-    .\port$334$1 (\s0$358 [1]),
-    .\port$334$10 (\s0$358 [10]),
-    .\port$334$11 (\s0$358 [11]),
-    .\port$334$12 (\s0$358 [12]),
-    .\port$334$13 (\s0$358 [13]),
-    .\port$334$14 (\s0$358 [14]),
-    .\port$334$15 (\s0$358 [15]),
-    .\port$334$16 (\s0$358 [16]),
-    .\port$334$17 (\s0$358 [17]),
-    .\port$334$18 (\s0$358 [18]),
-    .\port$334$19 (\s0$358 [19]),
-    .\port$334$2 (\s0$358 [2]),
-    .\port$334$20 (\s0$358 [20]),
-    .\port$334$21 (\s0$358 [21]),
-    .\port$334$22 (\s0$358 [22]),
-    .\port$334$23 (\s0$358 [23]),
-    .\port$334$24 (\s0$358 [24]),
-    .\port$334$25 (\s0$358 [25]),
-    .\port$334$27 (\s1$360 [0]),
-    .\port$334$28 (\s1$360 [1]),
-    .\port$334$29 (\s1$360 [2]),
-    .\port$334$3 (\s0$358 [3]),
-    .\port$334$30 (\s1$360 [3]),
-    .\port$334$31 (\s1$360 [4]),
-    .\port$334$32 (\s1$360 [5]),
-    .\port$334$33 (\s1$360 [6]),
-    .\port$334$34 (\s1$360 [7]),
-    .\port$334$35 (\s1$360 [8]),
-    .\port$334$36 (\s1$360 [9]),
-    .\port$334$37 (\s1$360 [10]),
-    .\port$334$38 (\s1$360 [11]),
-    .\port$334$39 (\s1$360 [12]),
-    .\port$334$4 (\s0$358 [4]),
-    .\port$334$40 (\s1$360 [13]),
-    .\port$334$41 (\s1$360 [14]),
-    .\port$334$42 (\s1$360 [15]),
-    .\port$334$43 (\s1$360 [16]),
-    .\port$334$44 (\s1$360 [17]),
-    .\port$334$45 (\s1$360 [18]),
-    .\port$334$46 (\s1$360 [19]),
-    .\port$334$47 (\s1$360 [20]),
-    .\port$334$48 (\s1$360 [21]),
-    .\port$334$49 (\s1$360 [22]),
-    .\port$334$5 (\s0$358 [5]),
-    .\port$334$50 (\s1$360 [23]),
-    .\port$334$51 (\s1$360 [24]),
-    .\port$334$52 (\s1$360 [25]),
-    .\port$334$6 (\s0$358 [6]),
-    .\port$334$7 (\s0$358 [7]),
-    .\port$334$8 (\s0$358 [8]),
-    .\port$334$9 (\s0$358 [9]),
+    .\port$278$0 (\s0$358 [0]),
+    .\port$278$1 (\s0$358 [1]),
+    .\port$278$10 (\s0$358 [10]),
+    .\port$278$11 (\s0$358 [11]),
+    .\port$278$12 (\s0$358 [12]),
+    .\port$278$13 (\s0$358 [13]),
+    .\port$278$14 (\s0$358 [14]),
+    .\port$278$15 (\s0$358 [15]),
+    .\port$278$16 (\s0$358 [16]),
+    .\port$278$17 (\s0$358 [17]),
+    .\port$278$18 (\s0$358 [18]),
+    .\port$278$19 (\s0$358 [19]),
+    .\port$278$2 (\s0$358 [2]),
+    .\port$278$20 (\s0$358 [20]),
+    .\port$278$21 (\s0$358 [21]),
+    .\port$278$22 (\s0$358 [22]),
+    .\port$278$23 (\s0$358 [23]),
+    .\port$278$24 (\s0$358 [24]),
+    .\port$278$25 (\s0$358 [25]),
+    .\port$278$27 (\s1$360 [0]),
+    .\port$278$28 (\s1$360 [1]),
+    .\port$278$29 (\s1$360 [2]),
+    .\port$278$3 (\s0$358 [3]),
+    .\port$278$30 (\s1$360 [3]),
+    .\port$278$31 (\s1$360 [4]),
+    .\port$278$32 (\s1$360 [5]),
+    .\port$278$33 (\s1$360 [6]),
+    .\port$278$34 (\s1$360 [7]),
+    .\port$278$35 (\s1$360 [8]),
+    .\port$278$36 (\s1$360 [9]),
+    .\port$278$37 (\s1$360 [10]),
+    .\port$278$38 (\s1$360 [11]),
+    .\port$278$39 (\s1$360 [12]),
+    .\port$278$4 (\s0$358 [4]),
+    .\port$278$40 (\s1$360 [13]),
+    .\port$278$41 (\s1$360 [14]),
+    .\port$278$42 (\s1$360 [15]),
+    .\port$278$43 (\s1$360 [16]),
+    .\port$278$44 (\s1$360 [17]),
+    .\port$278$45 (\s1$360 [18]),
+    .\port$278$46 (\s1$360 [19]),
+    .\port$278$47 (\s1$360 [20]),
+    .\port$278$48 (\s1$360 [21]),
+    .\port$278$49 (\s1$360 [22]),
+    .\port$278$5 (\s0$358 [5]),
+    .\port$278$50 (\s1$360 [23]),
+    .\port$278$51 (\s1$360 [24]),
+    .\port$278$52 (\s1$360 [25]),
+    .\port$278$6 (\s0$358 [6]),
+    .\port$278$7 (\s0$358 [7]),
+    .\port$278$8 (\s0$358 [8]),
+    .\port$278$9 (\s0$358 [9]),
     .restart(lf_4_1),
     .rst(rst),
     .w0(w_3_2),
@@ -1733,58 +14415,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_4_1),
     .clk(clk),
     .en(en),
-    .\port$339$0 (\s0$370 [0]),
-    .\port$339$1 (\s0$370 [1]),
-    .\port$339$10 (\s0$370 [10]),
-    .\port$339$11 (\s0$370 [11]),
-    .\port$339$12 (\s0$370 [12]),
-    .\port$339$13 (\s0$370 [13]),
-    .\port$339$14 (\s0$370 [14]),
-    .\port$339$15 (\s0$370 [15]),
-    .\port$339$16 (\s0$370 [16]),
-    .\port$339$17 (\s0$370 [17]),
-    .\port$339$18 (\s0$370 [18]),
-    .\port$339$19 (\s0$370 [19]),
-    .\port$339$2 (\s0$370 [2]),
-    .\port$339$20 (\s0$370 [20]),
-    .\port$339$21 (\s0$370 [21]),
-    .\port$339$22 (\s0$370 [22]),
-    .\port$339$23 (\s0$370 [23]),
-    .\port$339$24 (\s0$370 [24]),
-    .\port$339$25 (\s0$370 [25]),
-    .\port$339$27 (\s1$372 [0]),
-    .\port$339$28 (\s1$372 [1]),
-    .\port$339$29 (\s1$372 [2]),
-    .\port$339$3 (\s0$370 [3]),
-    .\port$339$30 (\s1$372 [3]),
-    .\port$339$31 (\s1$372 [4]),
-    .\port$339$32 (\s1$372 [5]),
-    .\port$339$33 (\s1$372 [6]),
-    .\port$339$34 (\s1$372 [7]),
-    .\port$339$35 (\s1$372 [8]),
-    .\port$339$36 (\s1$372 [9]),
-    .\port$339$37 (\s1$372 [10]),
-    .\port$339$38 (\s1$372 [11]),
-    .\port$339$39 (\s1$372 [12]),
-    .\port$339$4 (\s0$370 [4]),
-    .\port$339$40 (\s1$372 [13]),
-    .\port$339$41 (\s1$372 [14]),
-    .\port$339$42 (\s1$372 [15]),
-    .\port$339$43 (\s1$372 [16]),
-    .\port$339$44 (\s1$372 [17]),
-    .\port$339$45 (\s1$372 [18]),
-    .\port$339$46 (\s1$372 [19]),
-    .\port$339$47 (\s1$372 [20]),
-    .\port$339$48 (\s1$372 [21]),
-    .\port$339$49 (\s1$372 [22]),
-    .\port$339$5 (\s0$370 [5]),
-    .\port$339$50 (\s1$372 [23]),
-    .\port$339$51 (\s1$372 [24]),
-    .\port$339$52 (\s1$372 [25]),
-    .\port$339$6 (\s0$370 [6]),
-    .\port$339$7 (\s0$370 [7]),
-    .\port$339$8 (\s0$370 [8]),
-    .\port$339$9 (\s0$370 [9]),
+    .\port$283$0 (\s0$370 [0]),
+    .\port$283$1 (\s0$370 [1]),
+    .\port$283$10 (\s0$370 [10]),
+    .\port$283$11 (\s0$370 [11]),
+    .\port$283$12 (\s0$370 [12]),
+    .\port$283$13 (\s0$370 [13]),
+    .\port$283$14 (\s0$370 [14]),
+    .\port$283$15 (\s0$370 [15]),
+    .\port$283$16 (\s0$370 [16]),
+    .\port$283$17 (\s0$370 [17]),
+    .\port$283$18 (\s0$370 [18]),
+    .\port$283$19 (\s0$370 [19]),
+    .\port$283$2 (\s0$370 [2]),
+    .\port$283$20 (\s0$370 [20]),
+    .\port$283$21 (\s0$370 [21]),
+    .\port$283$22 (\s0$370 [22]),
+    .\port$283$23 (\s0$370 [23]),
+    .\port$283$24 (\s0$370 [24]),
+    .\port$283$25 (\s0$370 [25]),
+    .\port$283$27 (\s1$372 [0]),
+    .\port$283$28 (\s1$372 [1]),
+    .\port$283$29 (\s1$372 [2]),
+    .\port$283$3 (\s0$370 [3]),
+    .\port$283$30 (\s1$372 [3]),
+    .\port$283$31 (\s1$372 [4]),
+    .\port$283$32 (\s1$372 [5]),
+    .\port$283$33 (\s1$372 [6]),
+    .\port$283$34 (\s1$372 [7]),
+    .\port$283$35 (\s1$372 [8]),
+    .\port$283$36 (\s1$372 [9]),
+    .\port$283$37 (\s1$372 [10]),
+    .\port$283$38 (\s1$372 [11]),
+    .\port$283$39 (\s1$372 [12]),
+    .\port$283$4 (\s0$370 [4]),
+    .\port$283$40 (\s1$372 [13]),
+    .\port$283$41 (\s1$372 [14]),
+    .\port$283$42 (\s1$372 [15]),
+    .\port$283$43 (\s1$372 [16]),
+    .\port$283$44 (\s1$372 [17]),
+    .\port$283$45 (\s1$372 [18]),
+    .\port$283$46 (\s1$372 [19]),
+    .\port$283$47 (\s1$372 [20]),
+    .\port$283$48 (\s1$372 [21]),
+    .\port$283$49 (\s1$372 [22]),
+    .\port$283$5 (\s0$370 [5]),
+    .\port$283$50 (\s1$372 [23]),
+    .\port$283$51 (\s1$372 [24]),
+    .\port$283$52 (\s1$372 [25]),
+    .\port$283$6 (\s0$370 [6]),
+    .\port$283$7 (\s0$370 [7]),
+    .\port$283$8 (\s0$370 [8]),
+    .\port$283$9 (\s0$370 [9]),
     .restart(lf_4_2),
     .rst(rst),
     .w0(w_3_4),
@@ -1794,58 +14476,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_4_2),
     .clk(clk),
     .en(en),
-    .\port$344$0 (\s0$382 [0]),
-    .\port$344$1 (\s0$382 [1]),
-    .\port$344$10 (\s0$382 [10]),
-    .\port$344$11 (\s0$382 [11]),
-    .\port$344$12 (\s0$382 [12]),
-    .\port$344$13 (\s0$382 [13]),
-    .\port$344$14 (\s0$382 [14]),
-    .\port$344$15 (\s0$382 [15]),
-    .\port$344$16 (\s0$382 [16]),
-    .\port$344$17 (\s0$382 [17]),
-    .\port$344$18 (\s0$382 [18]),
-    .\port$344$19 (\s0$382 [19]),
-    .\port$344$2 (\s0$382 [2]),
-    .\port$344$20 (\s0$382 [20]),
-    .\port$344$21 (\s0$382 [21]),
-    .\port$344$22 (\s0$382 [22]),
-    .\port$344$23 (\s0$382 [23]),
-    .\port$344$24 (\s0$382 [24]),
-    .\port$344$25 (\s0$382 [25]),
-    .\port$344$27 (\s1$384 [0]),
-    .\port$344$28 (\s1$384 [1]),
-    .\port$344$29 (\s1$384 [2]),
-    .\port$344$3 (\s0$382 [3]),
-    .\port$344$30 (\s1$384 [3]),
-    .\port$344$31 (\s1$384 [4]),
-    .\port$344$32 (\s1$384 [5]),
-    .\port$344$33 (\s1$384 [6]),
-    .\port$344$34 (\s1$384 [7]),
-    .\port$344$35 (\s1$384 [8]),
-    .\port$344$36 (\s1$384 [9]),
-    .\port$344$37 (\s1$384 [10]),
-    .\port$344$38 (\s1$384 [11]),
-    .\port$344$39 (\s1$384 [12]),
-    .\port$344$4 (\s0$382 [4]),
-    .\port$344$40 (\s1$384 [13]),
-    .\port$344$41 (\s1$384 [14]),
-    .\port$344$42 (\s1$384 [15]),
-    .\port$344$43 (\s1$384 [16]),
-    .\port$344$44 (\s1$384 [17]),
-    .\port$344$45 (\s1$384 [18]),
-    .\port$344$46 (\s1$384 [19]),
-    .\port$344$47 (\s1$384 [20]),
-    .\port$344$48 (\s1$384 [21]),
-    .\port$344$49 (\s1$384 [22]),
-    .\port$344$5 (\s0$382 [5]),
-    .\port$344$50 (\s1$384 [23]),
-    .\port$344$51 (\s1$384 [24]),
-    .\port$344$52 (\s1$384 [25]),
-    .\port$344$6 (\s0$382 [6]),
-    .\port$344$7 (\s0$382 [7]),
-    .\port$344$8 (\s0$382 [8]),
-    .\port$344$9 (\s0$382 [9]),
+    .\port$288$0 (\s0$382 [0]),
+    .\port$288$1 (\s0$382 [1]),
+    .\port$288$10 (\s0$382 [10]),
+    .\port$288$11 (\s0$382 [11]),
+    .\port$288$12 (\s0$382 [12]),
+    .\port$288$13 (\s0$382 [13]),
+    .\port$288$14 (\s0$382 [14]),
+    .\port$288$15 (\s0$382 [15]),
+    .\port$288$16 (\s0$382 [16]),
+    .\port$288$17 (\s0$382 [17]),
+    .\port$288$18 (\s0$382 [18]),
+    .\port$288$19 (\s0$382 [19]),
+    .\port$288$2 (\s0$382 [2]),
+    .\port$288$20 (\s0$382 [20]),
+    .\port$288$21 (\s0$382 [21]),
+    .\port$288$22 (\s0$382 [22]),
+    .\port$288$23 (\s0$382 [23]),
+    .\port$288$24 (\s0$382 [24]),
+    .\port$288$25 (\s0$382 [25]),
+    .\port$288$27 (\s1$384 [0]),
+    .\port$288$28 (\s1$384 [1]),
+    .\port$288$29 (\s1$384 [2]),
+    .\port$288$3 (\s0$382 [3]),
+    .\port$288$30 (\s1$384 [3]),
+    .\port$288$31 (\s1$384 [4]),
+    .\port$288$32 (\s1$384 [5]),
+    .\port$288$33 (\s1$384 [6]),
+    .\port$288$34 (\s1$384 [7]),
+    .\port$288$35 (\s1$384 [8]),
+    .\port$288$36 (\s1$384 [9]),
+    .\port$288$37 (\s1$384 [10]),
+    .\port$288$38 (\s1$384 [11]),
+    .\port$288$39 (\s1$384 [12]),
+    .\port$288$4 (\s0$382 [4]),
+    .\port$288$40 (\s1$384 [13]),
+    .\port$288$41 (\s1$384 [14]),
+    .\port$288$42 (\s1$384 [15]),
+    .\port$288$43 (\s1$384 [16]),
+    .\port$288$44 (\s1$384 [17]),
+    .\port$288$45 (\s1$384 [18]),
+    .\port$288$46 (\s1$384 [19]),
+    .\port$288$47 (\s1$384 [20]),
+    .\port$288$48 (\s1$384 [21]),
+    .\port$288$49 (\s1$384 [22]),
+    .\port$288$5 (\s0$382 [5]),
+    .\port$288$50 (\s1$384 [23]),
+    .\port$288$51 (\s1$384 [24]),
+    .\port$288$52 (\s1$384 [25]),
+    .\port$288$6 (\s0$382 [6]),
+    .\port$288$7 (\s0$382 [7]),
+    .\port$288$8 (\s0$382 [8]),
+    .\port$288$9 (\s0$382 [9]),
     .restart(lf_4_3),
     .rst(rst),
     .w0(w_3_6),
@@ -1855,58 +14537,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(skew_a5_d4),
     .clk(clk),
     .en(en),
-    .\port$349$0 (\s0$394 [0]),
-    .\port$349$1 (\s0$394 [1]),
-    .\port$349$10 (\s0$394 [10]),
-    .\port$349$11 (\s0$394 [11]),
-    .\port$349$12 (\s0$394 [12]),
-    .\port$349$13 (\s0$394 [13]),
-    .\port$349$14 (\s0$394 [14]),
-    .\port$349$15 (\s0$394 [15]),
-    .\port$349$16 (\s0$394 [16]),
-    .\port$349$17 (\s0$394 [17]),
-    .\port$349$18 (\s0$394 [18]),
-    .\port$349$19 (\s0$394 [19]),
-    .\port$349$2 (\s0$394 [2]),
-    .\port$349$20 (\s0$394 [20]),
-    .\port$349$21 (\s0$394 [21]),
-    .\port$349$22 (\s0$394 [22]),
-    .\port$349$23 (\s0$394 [23]),
-    .\port$349$24 (\s0$394 [24]),
-    .\port$349$25 (\s0$394 [25]),
-    .\port$349$27 (\s1$396 [0]),
-    .\port$349$28 (\s1$396 [1]),
-    .\port$349$29 (\s1$396 [2]),
-    .\port$349$3 (\s0$394 [3]),
-    .\port$349$30 (\s1$396 [3]),
-    .\port$349$31 (\s1$396 [4]),
-    .\port$349$32 (\s1$396 [5]),
-    .\port$349$33 (\s1$396 [6]),
-    .\port$349$34 (\s1$396 [7]),
-    .\port$349$35 (\s1$396 [8]),
-    .\port$349$36 (\s1$396 [9]),
-    .\port$349$37 (\s1$396 [10]),
-    .\port$349$38 (\s1$396 [11]),
-    .\port$349$39 (\s1$396 [12]),
-    .\port$349$4 (\s0$394 [4]),
-    .\port$349$40 (\s1$396 [13]),
-    .\port$349$41 (\s1$396 [14]),
-    .\port$349$42 (\s1$396 [15]),
-    .\port$349$43 (\s1$396 [16]),
-    .\port$349$44 (\s1$396 [17]),
-    .\port$349$45 (\s1$396 [18]),
-    .\port$349$46 (\s1$396 [19]),
-    .\port$349$47 (\s1$396 [20]),
-    .\port$349$48 (\s1$396 [21]),
-    .\port$349$49 (\s1$396 [22]),
-    .\port$349$5 (\s0$394 [5]),
-    .\port$349$50 (\s1$396 [23]),
-    .\port$349$51 (\s1$396 [24]),
-    .\port$349$52 (\s1$396 [25]),
-    .\port$349$6 (\s0$394 [6]),
-    .\port$349$7 (\s0$394 [7]),
-    .\port$349$8 (\s0$394 [8]),
-    .\port$349$9 (\s0$394 [9]),
+    .\port$293$0 (\s0$394 [0]),
+    .\port$293$1 (\s0$394 [1]),
+    .\port$293$10 (\s0$394 [10]),
+    .\port$293$11 (\s0$394 [11]),
+    .\port$293$12 (\s0$394 [12]),
+    .\port$293$13 (\s0$394 [13]),
+    .\port$293$14 (\s0$394 [14]),
+    .\port$293$15 (\s0$394 [15]),
+    .\port$293$16 (\s0$394 [16]),
+    .\port$293$17 (\s0$394 [17]),
+    .\port$293$18 (\s0$394 [18]),
+    .\port$293$19 (\s0$394 [19]),
+    .\port$293$2 (\s0$394 [2]),
+    .\port$293$20 (\s0$394 [20]),
+    .\port$293$21 (\s0$394 [21]),
+    .\port$293$22 (\s0$394 [22]),
+    .\port$293$23 (\s0$394 [23]),
+    .\port$293$24 (\s0$394 [24]),
+    .\port$293$25 (\s0$394 [25]),
+    .\port$293$27 (\s1$396 [0]),
+    .\port$293$28 (\s1$396 [1]),
+    .\port$293$29 (\s1$396 [2]),
+    .\port$293$3 (\s0$394 [3]),
+    .\port$293$30 (\s1$396 [3]),
+    .\port$293$31 (\s1$396 [4]),
+    .\port$293$32 (\s1$396 [5]),
+    .\port$293$33 (\s1$396 [6]),
+    .\port$293$34 (\s1$396 [7]),
+    .\port$293$35 (\s1$396 [8]),
+    .\port$293$36 (\s1$396 [9]),
+    .\port$293$37 (\s1$396 [10]),
+    .\port$293$38 (\s1$396 [11]),
+    .\port$293$39 (\s1$396 [12]),
+    .\port$293$4 (\s0$394 [4]),
+    .\port$293$40 (\s1$396 [13]),
+    .\port$293$41 (\s1$396 [14]),
+    .\port$293$42 (\s1$396 [15]),
+    .\port$293$43 (\s1$396 [16]),
+    .\port$293$44 (\s1$396 [17]),
+    .\port$293$45 (\s1$396 [18]),
+    .\port$293$46 (\s1$396 [19]),
+    .\port$293$47 (\s1$396 [20]),
+    .\port$293$48 (\s1$396 [21]),
+    .\port$293$49 (\s1$396 [22]),
+    .\port$293$5 (\s0$394 [5]),
+    .\port$293$50 (\s1$396 [23]),
+    .\port$293$51 (\s1$396 [24]),
+    .\port$293$52 (\s1$396 [25]),
+    .\port$293$6 (\s0$394 [6]),
+    .\port$293$7 (\s0$394 [7]),
+    .\port$293$8 (\s0$394 [8]),
+    .\port$293$9 (\s0$394 [9]),
     .restart(lf_5_0),
     .rst(rst),
     .w0(w_4_0),
@@ -1916,58 +14598,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_5_0),
     .clk(clk),
     .en(en),
-    .\port$354$0 (\s0$406 [0]),
-    .\port$354$1 (\s0$406 [1]),
-    .\port$354$10 (\s0$406 [10]),
-    .\port$354$11 (\s0$406 [11]),
-    .\port$354$12 (\s0$406 [12]),
-    .\port$354$13 (\s0$406 [13]),
-    .\port$354$14 (\s0$406 [14]),
-    .\port$354$15 (\s0$406 [15]),
-    .\port$354$16 (\s0$406 [16]),
-    .\port$354$17 (\s0$406 [17]),
-    .\port$354$18 (\s0$406 [18]),
-    .\port$354$19 (\s0$406 [19]),
-    .\port$354$2 (\s0$406 [2]),
-    .\port$354$20 (\s0$406 [20]),
-    .\port$354$21 (\s0$406 [21]),
-    .\port$354$22 (\s0$406 [22]),
-    .\port$354$23 (\s0$406 [23]),
-    .\port$354$24 (\s0$406 [24]),
-    .\port$354$25 (\s0$406 [25]),
-    .\port$354$27 (\s1$408 [0]),
-    .\port$354$28 (\s1$408 [1]),
-    .\port$354$29 (\s1$408 [2]),
-    .\port$354$3 (\s0$406 [3]),
-    .\port$354$30 (\s1$408 [3]),
-    .\port$354$31 (\s1$408 [4]),
-    .\port$354$32 (\s1$408 [5]),
-    .\port$354$33 (\s1$408 [6]),
-    .\port$354$34 (\s1$408 [7]),
-    .\port$354$35 (\s1$408 [8]),
-    .\port$354$36 (\s1$408 [9]),
-    .\port$354$37 (\s1$408 [10]),
-    .\port$354$38 (\s1$408 [11]),
-    .\port$354$39 (\s1$408 [12]),
-    .\port$354$4 (\s0$406 [4]),
-    .\port$354$40 (\s1$408 [13]),
-    .\port$354$41 (\s1$408 [14]),
-    .\port$354$42 (\s1$408 [15]),
-    .\port$354$43 (\s1$408 [16]),
-    .\port$354$44 (\s1$408 [17]),
-    .\port$354$45 (\s1$408 [18]),
-    .\port$354$46 (\s1$408 [19]),
-    .\port$354$47 (\s1$408 [20]),
-    .\port$354$48 (\s1$408 [21]),
-    .\port$354$49 (\s1$408 [22]),
-    .\port$354$5 (\s0$406 [5]),
-    .\port$354$50 (\s1$408 [23]),
-    .\port$354$51 (\s1$408 [24]),
-    .\port$354$52 (\s1$408 [25]),
-    .\port$354$6 (\s0$406 [6]),
-    .\port$354$7 (\s0$406 [7]),
-    .\port$354$8 (\s0$406 [8]),
-    .\port$354$9 (\s0$406 [9]),
+    .\port$298$0 (\s0$406 [0]),
+    .\port$298$1 (\s0$406 [1]),
+    .\port$298$10 (\s0$406 [10]),
+    .\port$298$11 (\s0$406 [11]),
+    .\port$298$12 (\s0$406 [12]),
+    .\port$298$13 (\s0$406 [13]),
+    .\port$298$14 (\s0$406 [14]),
+    .\port$298$15 (\s0$406 [15]),
+    .\port$298$16 (\s0$406 [16]),
+    .\port$298$17 (\s0$406 [17]),
+    .\port$298$18 (\s0$406 [18]),
+    .\port$298$19 (\s0$406 [19]),
+    .\port$298$2 (\s0$406 [2]),
+    .\port$298$20 (\s0$406 [20]),
+    .\port$298$21 (\s0$406 [21]),
+    .\port$298$22 (\s0$406 [22]),
+    .\port$298$23 (\s0$406 [23]),
+    .\port$298$24 (\s0$406 [24]),
+    .\port$298$25 (\s0$406 [25]),
+    .\port$298$27 (\s1$408 [0]),
+    .\port$298$28 (\s1$408 [1]),
+    .\port$298$29 (\s1$408 [2]),
+    .\port$298$3 (\s0$406 [3]),
+    .\port$298$30 (\s1$408 [3]),
+    .\port$298$31 (\s1$408 [4]),
+    .\port$298$32 (\s1$408 [5]),
+    .\port$298$33 (\s1$408 [6]),
+    .\port$298$34 (\s1$408 [7]),
+    .\port$298$35 (\s1$408 [8]),
+    .\port$298$36 (\s1$408 [9]),
+    .\port$298$37 (\s1$408 [10]),
+    .\port$298$38 (\s1$408 [11]),
+    .\port$298$39 (\s1$408 [12]),
+    .\port$298$4 (\s0$406 [4]),
+    .\port$298$40 (\s1$408 [13]),
+    .\port$298$41 (\s1$408 [14]),
+    .\port$298$42 (\s1$408 [15]),
+    .\port$298$43 (\s1$408 [16]),
+    .\port$298$44 (\s1$408 [17]),
+    .\port$298$45 (\s1$408 [18]),
+    .\port$298$46 (\s1$408 [19]),
+    .\port$298$47 (\s1$408 [20]),
+    .\port$298$48 (\s1$408 [21]),
+    .\port$298$49 (\s1$408 [22]),
+    .\port$298$5 (\s0$406 [5]),
+    .\port$298$50 (\s1$408 [23]),
+    .\port$298$51 (\s1$408 [24]),
+    .\port$298$52 (\s1$408 [25]),
+    .\port$298$6 (\s0$406 [6]),
+    .\port$298$7 (\s0$406 [7]),
+    .\port$298$8 (\s0$406 [8]),
+    .\port$298$9 (\s0$406 [9]),
     .restart(lf_5_1),
     .rst(rst),
     .w0(w_4_2),
@@ -1977,58 +14659,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_5_1),
     .clk(clk),
     .en(en),
-    .\port$359$0 (\s0$418 [0]),
-    .\port$359$1 (\s0$418 [1]),
-    .\port$359$10 (\s0$418 [10]),
-    .\port$359$11 (\s0$418 [11]),
-    .\port$359$12 (\s0$418 [12]),
-    .\port$359$13 (\s0$418 [13]),
-    .\port$359$14 (\s0$418 [14]),
-    .\port$359$15 (\s0$418 [15]),
-    .\port$359$16 (\s0$418 [16]),
-    .\port$359$17 (\s0$418 [17]),
-    .\port$359$18 (\s0$418 [18]),
-    .\port$359$19 (\s0$418 [19]),
-    .\port$359$2 (\s0$418 [2]),
-    .\port$359$20 (\s0$418 [20]),
-    .\port$359$21 (\s0$418 [21]),
-    .\port$359$22 (\s0$418 [22]),
-    .\port$359$23 (\s0$418 [23]),
-    .\port$359$24 (\s0$418 [24]),
-    .\port$359$25 (\s0$418 [25]),
-    .\port$359$27 (\s1$420 [0]),
-    .\port$359$28 (\s1$420 [1]),
-    .\port$359$29 (\s1$420 [2]),
-    .\port$359$3 (\s0$418 [3]),
-    .\port$359$30 (\s1$420 [3]),
-    .\port$359$31 (\s1$420 [4]),
-    .\port$359$32 (\s1$420 [5]),
-    .\port$359$33 (\s1$420 [6]),
-    .\port$359$34 (\s1$420 [7]),
-    .\port$359$35 (\s1$420 [8]),
-    .\port$359$36 (\s1$420 [9]),
-    .\port$359$37 (\s1$420 [10]),
-    .\port$359$38 (\s1$420 [11]),
-    .\port$359$39 (\s1$420 [12]),
-    .\port$359$4 (\s0$418 [4]),
-    .\port$359$40 (\s1$420 [13]),
-    .\port$359$41 (\s1$420 [14]),
-    .\port$359$42 (\s1$420 [15]),
-    .\port$359$43 (\s1$420 [16]),
-    .\port$359$44 (\s1$420 [17]),
-    .\port$359$45 (\s1$420 [18]),
-    .\port$359$46 (\s1$420 [19]),
-    .\port$359$47 (\s1$420 [20]),
-    .\port$359$48 (\s1$420 [21]),
-    .\port$359$49 (\s1$420 [22]),
-    .\port$359$5 (\s0$418 [5]),
-    .\port$359$50 (\s1$420 [23]),
-    .\port$359$51 (\s1$420 [24]),
-    .\port$359$52 (\s1$420 [25]),
-    .\port$359$6 (\s0$418 [6]),
-    .\port$359$7 (\s0$418 [7]),
-    .\port$359$8 (\s0$418 [8]),
-    .\port$359$9 (\s0$418 [9]),
+    .\port$303$0 (\s0$418 [0]),
+    .\port$303$1 (\s0$418 [1]),
+    .\port$303$10 (\s0$418 [10]),
+    .\port$303$11 (\s0$418 [11]),
+    .\port$303$12 (\s0$418 [12]),
+    .\port$303$13 (\s0$418 [13]),
+    .\port$303$14 (\s0$418 [14]),
+    .\port$303$15 (\s0$418 [15]),
+    .\port$303$16 (\s0$418 [16]),
+    .\port$303$17 (\s0$418 [17]),
+    .\port$303$18 (\s0$418 [18]),
+    .\port$303$19 (\s0$418 [19]),
+    .\port$303$2 (\s0$418 [2]),
+    .\port$303$20 (\s0$418 [20]),
+    .\port$303$21 (\s0$418 [21]),
+    .\port$303$22 (\s0$418 [22]),
+    .\port$303$23 (\s0$418 [23]),
+    .\port$303$24 (\s0$418 [24]),
+    .\port$303$25 (\s0$418 [25]),
+    .\port$303$27 (\s1$420 [0]),
+    .\port$303$28 (\s1$420 [1]),
+    .\port$303$29 (\s1$420 [2]),
+    .\port$303$3 (\s0$418 [3]),
+    .\port$303$30 (\s1$420 [3]),
+    .\port$303$31 (\s1$420 [4]),
+    .\port$303$32 (\s1$420 [5]),
+    .\port$303$33 (\s1$420 [6]),
+    .\port$303$34 (\s1$420 [7]),
+    .\port$303$35 (\s1$420 [8]),
+    .\port$303$36 (\s1$420 [9]),
+    .\port$303$37 (\s1$420 [10]),
+    .\port$303$38 (\s1$420 [11]),
+    .\port$303$39 (\s1$420 [12]),
+    .\port$303$4 (\s0$418 [4]),
+    .\port$303$40 (\s1$420 [13]),
+    .\port$303$41 (\s1$420 [14]),
+    .\port$303$42 (\s1$420 [15]),
+    .\port$303$43 (\s1$420 [16]),
+    .\port$303$44 (\s1$420 [17]),
+    .\port$303$45 (\s1$420 [18]),
+    .\port$303$46 (\s1$420 [19]),
+    .\port$303$47 (\s1$420 [20]),
+    .\port$303$48 (\s1$420 [21]),
+    .\port$303$49 (\s1$420 [22]),
+    .\port$303$5 (\s0$418 [5]),
+    .\port$303$50 (\s1$420 [23]),
+    .\port$303$51 (\s1$420 [24]),
+    .\port$303$52 (\s1$420 [25]),
+    .\port$303$6 (\s0$418 [6]),
+    .\port$303$7 (\s0$418 [7]),
+    .\port$303$8 (\s0$418 [8]),
+    .\port$303$9 (\s0$418 [9]),
     .restart(lf_5_2),
     .rst(rst),
     .w0(w_4_4),
@@ -2038,58 +14720,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_5_2),
     .clk(clk),
     .en(en),
-    .\port$364$0 (\s0$430 [0]),
-    .\port$364$1 (\s0$430 [1]),
-    .\port$364$10 (\s0$430 [10]),
-    .\port$364$11 (\s0$430 [11]),
-    .\port$364$12 (\s0$430 [12]),
-    .\port$364$13 (\s0$430 [13]),
-    .\port$364$14 (\s0$430 [14]),
-    .\port$364$15 (\s0$430 [15]),
-    .\port$364$16 (\s0$430 [16]),
-    .\port$364$17 (\s0$430 [17]),
-    .\port$364$18 (\s0$430 [18]),
-    .\port$364$19 (\s0$430 [19]),
-    .\port$364$2 (\s0$430 [2]),
-    .\port$364$20 (\s0$430 [20]),
-    .\port$364$21 (\s0$430 [21]),
-    .\port$364$22 (\s0$430 [22]),
-    .\port$364$23 (\s0$430 [23]),
-    .\port$364$24 (\s0$430 [24]),
-    .\port$364$25 (\s0$430 [25]),
-    .\port$364$27 (\s1$432 [0]),
-    .\port$364$28 (\s1$432 [1]),
-    .\port$364$29 (\s1$432 [2]),
-    .\port$364$3 (\s0$430 [3]),
-    .\port$364$30 (\s1$432 [3]),
-    .\port$364$31 (\s1$432 [4]),
-    .\port$364$32 (\s1$432 [5]),
-    .\port$364$33 (\s1$432 [6]),
-    .\port$364$34 (\s1$432 [7]),
-    .\port$364$35 (\s1$432 [8]),
-    .\port$364$36 (\s1$432 [9]),
-    .\port$364$37 (\s1$432 [10]),
-    .\port$364$38 (\s1$432 [11]),
-    .\port$364$39 (\s1$432 [12]),
-    .\port$364$4 (\s0$430 [4]),
-    .\port$364$40 (\s1$432 [13]),
-    .\port$364$41 (\s1$432 [14]),
-    .\port$364$42 (\s1$432 [15]),
-    .\port$364$43 (\s1$432 [16]),
-    .\port$364$44 (\s1$432 [17]),
-    .\port$364$45 (\s1$432 [18]),
-    .\port$364$46 (\s1$432 [19]),
-    .\port$364$47 (\s1$432 [20]),
-    .\port$364$48 (\s1$432 [21]),
-    .\port$364$49 (\s1$432 [22]),
-    .\port$364$5 (\s0$430 [5]),
-    .\port$364$50 (\s1$432 [23]),
-    .\port$364$51 (\s1$432 [24]),
-    .\port$364$52 (\s1$432 [25]),
-    .\port$364$6 (\s0$430 [6]),
-    .\port$364$7 (\s0$430 [7]),
-    .\port$364$8 (\s0$430 [8]),
-    .\port$364$9 (\s0$430 [9]),
+    .\port$308$0 (\s0$430 [0]),
+    .\port$308$1 (\s0$430 [1]),
+    .\port$308$10 (\s0$430 [10]),
+    .\port$308$11 (\s0$430 [11]),
+    .\port$308$12 (\s0$430 [12]),
+    .\port$308$13 (\s0$430 [13]),
+    .\port$308$14 (\s0$430 [14]),
+    .\port$308$15 (\s0$430 [15]),
+    .\port$308$16 (\s0$430 [16]),
+    .\port$308$17 (\s0$430 [17]),
+    .\port$308$18 (\s0$430 [18]),
+    .\port$308$19 (\s0$430 [19]),
+    .\port$308$2 (\s0$430 [2]),
+    .\port$308$20 (\s0$430 [20]),
+    .\port$308$21 (\s0$430 [21]),
+    .\port$308$22 (\s0$430 [22]),
+    .\port$308$23 (\s0$430 [23]),
+    .\port$308$24 (\s0$430 [24]),
+    .\port$308$25 (\s0$430 [25]),
+    .\port$308$27 (\s1$432 [0]),
+    .\port$308$28 (\s1$432 [1]),
+    .\port$308$29 (\s1$432 [2]),
+    .\port$308$3 (\s0$430 [3]),
+    .\port$308$30 (\s1$432 [3]),
+    .\port$308$31 (\s1$432 [4]),
+    .\port$308$32 (\s1$432 [5]),
+    .\port$308$33 (\s1$432 [6]),
+    .\port$308$34 (\s1$432 [7]),
+    .\port$308$35 (\s1$432 [8]),
+    .\port$308$36 (\s1$432 [9]),
+    .\port$308$37 (\s1$432 [10]),
+    .\port$308$38 (\s1$432 [11]),
+    .\port$308$39 (\s1$432 [12]),
+    .\port$308$4 (\s0$430 [4]),
+    .\port$308$40 (\s1$432 [13]),
+    .\port$308$41 (\s1$432 [14]),
+    .\port$308$42 (\s1$432 [15]),
+    .\port$308$43 (\s1$432 [16]),
+    .\port$308$44 (\s1$432 [17]),
+    .\port$308$45 (\s1$432 [18]),
+    .\port$308$46 (\s1$432 [19]),
+    .\port$308$47 (\s1$432 [20]),
+    .\port$308$48 (\s1$432 [21]),
+    .\port$308$49 (\s1$432 [22]),
+    .\port$308$5 (\s0$430 [5]),
+    .\port$308$50 (\s1$432 [23]),
+    .\port$308$51 (\s1$432 [24]),
+    .\port$308$52 (\s1$432 [25]),
+    .\port$308$6 (\s0$430 [6]),
+    .\port$308$7 (\s0$430 [7]),
+    .\port$308$8 (\s0$430 [8]),
+    .\port$308$9 (\s0$430 [9]),
     .restart(lf_5_3),
     .rst(rst),
     .w0(w_4_6),
@@ -2099,58 +14781,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(skew_a6_d5),
     .clk(clk),
     .en(en),
-    .\port$369$0 (\s0$442 [0]),
-    .\port$369$1 (\s0$442 [1]),
-    .\port$369$10 (\s0$442 [10]),
-    .\port$369$11 (\s0$442 [11]),
-    .\port$369$12 (\s0$442 [12]),
-    .\port$369$13 (\s0$442 [13]),
-    .\port$369$14 (\s0$442 [14]),
-    .\port$369$15 (\s0$442 [15]),
-    .\port$369$16 (\s0$442 [16]),
-    .\port$369$17 (\s0$442 [17]),
-    .\port$369$18 (\s0$442 [18]),
-    .\port$369$19 (\s0$442 [19]),
-    .\port$369$2 (\s0$442 [2]),
-    .\port$369$20 (\s0$442 [20]),
-    .\port$369$21 (\s0$442 [21]),
-    .\port$369$22 (\s0$442 [22]),
-    .\port$369$23 (\s0$442 [23]),
-    .\port$369$24 (\s0$442 [24]),
-    .\port$369$25 (\s0$442 [25]),
-    .\port$369$27 (\s1$444 [0]),
-    .\port$369$28 (\s1$444 [1]),
-    .\port$369$29 (\s1$444 [2]),
-    .\port$369$3 (\s0$442 [3]),
-    .\port$369$30 (\s1$444 [3]),
-    .\port$369$31 (\s1$444 [4]),
-    .\port$369$32 (\s1$444 [5]),
-    .\port$369$33 (\s1$444 [6]),
-    .\port$369$34 (\s1$444 [7]),
-    .\port$369$35 (\s1$444 [8]),
-    .\port$369$36 (\s1$444 [9]),
-    .\port$369$37 (\s1$444 [10]),
-    .\port$369$38 (\s1$444 [11]),
-    .\port$369$39 (\s1$444 [12]),
-    .\port$369$4 (\s0$442 [4]),
-    .\port$369$40 (\s1$444 [13]),
-    .\port$369$41 (\s1$444 [14]),
-    .\port$369$42 (\s1$444 [15]),
-    .\port$369$43 (\s1$444 [16]),
-    .\port$369$44 (\s1$444 [17]),
-    .\port$369$45 (\s1$444 [18]),
-    .\port$369$46 (\s1$444 [19]),
-    .\port$369$47 (\s1$444 [20]),
-    .\port$369$48 (\s1$444 [21]),
-    .\port$369$49 (\s1$444 [22]),
-    .\port$369$5 (\s0$442 [5]),
-    .\port$369$50 (\s1$444 [23]),
-    .\port$369$51 (\s1$444 [24]),
-    .\port$369$52 (\s1$444 [25]),
-    .\port$369$6 (\s0$442 [6]),
-    .\port$369$7 (\s0$442 [7]),
-    .\port$369$8 (\s0$442 [8]),
-    .\port$369$9 (\s0$442 [9]),
+    .\port$313$0 (\s0$442 [0]),
+    .\port$313$1 (\s0$442 [1]),
+    .\port$313$10 (\s0$442 [10]),
+    .\port$313$11 (\s0$442 [11]),
+    .\port$313$12 (\s0$442 [12]),
+    .\port$313$13 (\s0$442 [13]),
+    .\port$313$14 (\s0$442 [14]),
+    .\port$313$15 (\s0$442 [15]),
+    .\port$313$16 (\s0$442 [16]),
+    .\port$313$17 (\s0$442 [17]),
+    .\port$313$18 (\s0$442 [18]),
+    .\port$313$19 (\s0$442 [19]),
+    .\port$313$2 (\s0$442 [2]),
+    .\port$313$20 (\s0$442 [20]),
+    .\port$313$21 (\s0$442 [21]),
+    .\port$313$22 (\s0$442 [22]),
+    .\port$313$23 (\s0$442 [23]),
+    .\port$313$24 (\s0$442 [24]),
+    .\port$313$25 (\s0$442 [25]),
+    .\port$313$27 (\s1$444 [0]),
+    .\port$313$28 (\s1$444 [1]),
+    .\port$313$29 (\s1$444 [2]),
+    .\port$313$3 (\s0$442 [3]),
+    .\port$313$30 (\s1$444 [3]),
+    .\port$313$31 (\s1$444 [4]),
+    .\port$313$32 (\s1$444 [5]),
+    .\port$313$33 (\s1$444 [6]),
+    .\port$313$34 (\s1$444 [7]),
+    .\port$313$35 (\s1$444 [8]),
+    .\port$313$36 (\s1$444 [9]),
+    .\port$313$37 (\s1$444 [10]),
+    .\port$313$38 (\s1$444 [11]),
+    .\port$313$39 (\s1$444 [12]),
+    .\port$313$4 (\s0$442 [4]),
+    .\port$313$40 (\s1$444 [13]),
+    .\port$313$41 (\s1$444 [14]),
+    .\port$313$42 (\s1$444 [15]),
+    .\port$313$43 (\s1$444 [16]),
+    .\port$313$44 (\s1$444 [17]),
+    .\port$313$45 (\s1$444 [18]),
+    .\port$313$46 (\s1$444 [19]),
+    .\port$313$47 (\s1$444 [20]),
+    .\port$313$48 (\s1$444 [21]),
+    .\port$313$49 (\s1$444 [22]),
+    .\port$313$5 (\s0$442 [5]),
+    .\port$313$50 (\s1$444 [23]),
+    .\port$313$51 (\s1$444 [24]),
+    .\port$313$52 (\s1$444 [25]),
+    .\port$313$6 (\s0$442 [6]),
+    .\port$313$7 (\s0$442 [7]),
+    .\port$313$8 (\s0$442 [8]),
+    .\port$313$9 (\s0$442 [9]),
     .restart(lf_6_0),
     .rst(rst),
     .w0(w_5_0),
@@ -2160,58 +14842,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_6_0),
     .clk(clk),
     .en(en),
-    .\port$374$0 (\s0$454 [0]),
-    .\port$374$1 (\s0$454 [1]),
-    .\port$374$10 (\s0$454 [10]),
-    .\port$374$11 (\s0$454 [11]),
-    .\port$374$12 (\s0$454 [12]),
-    .\port$374$13 (\s0$454 [13]),
-    .\port$374$14 (\s0$454 [14]),
-    .\port$374$15 (\s0$454 [15]),
-    .\port$374$16 (\s0$454 [16]),
-    .\port$374$17 (\s0$454 [17]),
-    .\port$374$18 (\s0$454 [18]),
-    .\port$374$19 (\s0$454 [19]),
-    .\port$374$2 (\s0$454 [2]),
-    .\port$374$20 (\s0$454 [20]),
-    .\port$374$21 (\s0$454 [21]),
-    .\port$374$22 (\s0$454 [22]),
-    .\port$374$23 (\s0$454 [23]),
-    .\port$374$24 (\s0$454 [24]),
-    .\port$374$25 (\s0$454 [25]),
-    .\port$374$27 (\s1$456 [0]),
-    .\port$374$28 (\s1$456 [1]),
-    .\port$374$29 (\s1$456 [2]),
-    .\port$374$3 (\s0$454 [3]),
-    .\port$374$30 (\s1$456 [3]),
-    .\port$374$31 (\s1$456 [4]),
-    .\port$374$32 (\s1$456 [5]),
-    .\port$374$33 (\s1$456 [6]),
-    .\port$374$34 (\s1$456 [7]),
-    .\port$374$35 (\s1$456 [8]),
-    .\port$374$36 (\s1$456 [9]),
-    .\port$374$37 (\s1$456 [10]),
-    .\port$374$38 (\s1$456 [11]),
-    .\port$374$39 (\s1$456 [12]),
-    .\port$374$4 (\s0$454 [4]),
-    .\port$374$40 (\s1$456 [13]),
-    .\port$374$41 (\s1$456 [14]),
-    .\port$374$42 (\s1$456 [15]),
-    .\port$374$43 (\s1$456 [16]),
-    .\port$374$44 (\s1$456 [17]),
-    .\port$374$45 (\s1$456 [18]),
-    .\port$374$46 (\s1$456 [19]),
-    .\port$374$47 (\s1$456 [20]),
-    .\port$374$48 (\s1$456 [21]),
-    .\port$374$49 (\s1$456 [22]),
-    .\port$374$5 (\s0$454 [5]),
-    .\port$374$50 (\s1$456 [23]),
-    .\port$374$51 (\s1$456 [24]),
-    .\port$374$52 (\s1$456 [25]),
-    .\port$374$6 (\s0$454 [6]),
-    .\port$374$7 (\s0$454 [7]),
-    .\port$374$8 (\s0$454 [8]),
-    .\port$374$9 (\s0$454 [9]),
+    .\port$318$0 (\s0$454 [0]),
+    .\port$318$1 (\s0$454 [1]),
+    .\port$318$10 (\s0$454 [10]),
+    .\port$318$11 (\s0$454 [11]),
+    .\port$318$12 (\s0$454 [12]),
+    .\port$318$13 (\s0$454 [13]),
+    .\port$318$14 (\s0$454 [14]),
+    .\port$318$15 (\s0$454 [15]),
+    .\port$318$16 (\s0$454 [16]),
+    .\port$318$17 (\s0$454 [17]),
+    .\port$318$18 (\s0$454 [18]),
+    .\port$318$19 (\s0$454 [19]),
+    .\port$318$2 (\s0$454 [2]),
+    .\port$318$20 (\s0$454 [20]),
+    .\port$318$21 (\s0$454 [21]),
+    .\port$318$22 (\s0$454 [22]),
+    .\port$318$23 (\s0$454 [23]),
+    .\port$318$24 (\s0$454 [24]),
+    .\port$318$25 (\s0$454 [25]),
+    .\port$318$27 (\s1$456 [0]),
+    .\port$318$28 (\s1$456 [1]),
+    .\port$318$29 (\s1$456 [2]),
+    .\port$318$3 (\s0$454 [3]),
+    .\port$318$30 (\s1$456 [3]),
+    .\port$318$31 (\s1$456 [4]),
+    .\port$318$32 (\s1$456 [5]),
+    .\port$318$33 (\s1$456 [6]),
+    .\port$318$34 (\s1$456 [7]),
+    .\port$318$35 (\s1$456 [8]),
+    .\port$318$36 (\s1$456 [9]),
+    .\port$318$37 (\s1$456 [10]),
+    .\port$318$38 (\s1$456 [11]),
+    .\port$318$39 (\s1$456 [12]),
+    .\port$318$4 (\s0$454 [4]),
+    .\port$318$40 (\s1$456 [13]),
+    .\port$318$41 (\s1$456 [14]),
+    .\port$318$42 (\s1$456 [15]),
+    .\port$318$43 (\s1$456 [16]),
+    .\port$318$44 (\s1$456 [17]),
+    .\port$318$45 (\s1$456 [18]),
+    .\port$318$46 (\s1$456 [19]),
+    .\port$318$47 (\s1$456 [20]),
+    .\port$318$48 (\s1$456 [21]),
+    .\port$318$49 (\s1$456 [22]),
+    .\port$318$5 (\s0$454 [5]),
+    .\port$318$50 (\s1$456 [23]),
+    .\port$318$51 (\s1$456 [24]),
+    .\port$318$52 (\s1$456 [25]),
+    .\port$318$6 (\s0$454 [6]),
+    .\port$318$7 (\s0$454 [7]),
+    .\port$318$8 (\s0$454 [8]),
+    .\port$318$9 (\s0$454 [9]),
     .restart(lf_6_1),
     .rst(rst),
     .w0(w_5_2),
@@ -2221,58 +14903,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_6_1),
     .clk(clk),
     .en(en),
-    .\port$379$0 (\s0$466 [0]),
-    .\port$379$1 (\s0$466 [1]),
-    .\port$379$10 (\s0$466 [10]),
-    .\port$379$11 (\s0$466 [11]),
-    .\port$379$12 (\s0$466 [12]),
-    .\port$379$13 (\s0$466 [13]),
-    .\port$379$14 (\s0$466 [14]),
-    .\port$379$15 (\s0$466 [15]),
-    .\port$379$16 (\s0$466 [16]),
-    .\port$379$17 (\s0$466 [17]),
-    .\port$379$18 (\s0$466 [18]),
-    .\port$379$19 (\s0$466 [19]),
-    .\port$379$2 (\s0$466 [2]),
-    .\port$379$20 (\s0$466 [20]),
-    .\port$379$21 (\s0$466 [21]),
-    .\port$379$22 (\s0$466 [22]),
-    .\port$379$23 (\s0$466 [23]),
-    .\port$379$24 (\s0$466 [24]),
-    .\port$379$25 (\s0$466 [25]),
-    .\port$379$27 (\s1$468 [0]),
-    .\port$379$28 (\s1$468 [1]),
-    .\port$379$29 (\s1$468 [2]),
-    .\port$379$3 (\s0$466 [3]),
-    .\port$379$30 (\s1$468 [3]),
-    .\port$379$31 (\s1$468 [4]),
-    .\port$379$32 (\s1$468 [5]),
-    .\port$379$33 (\s1$468 [6]),
-    .\port$379$34 (\s1$468 [7]),
-    .\port$379$35 (\s1$468 [8]),
-    .\port$379$36 (\s1$468 [9]),
-    .\port$379$37 (\s1$468 [10]),
-    .\port$379$38 (\s1$468 [11]),
-    .\port$379$39 (\s1$468 [12]),
-    .\port$379$4 (\s0$466 [4]),
-    .\port$379$40 (\s1$468 [13]),
-    .\port$379$41 (\s1$468 [14]),
-    .\port$379$42 (\s1$468 [15]),
-    .\port$379$43 (\s1$468 [16]),
-    .\port$379$44 (\s1$468 [17]),
-    .\port$379$45 (\s1$468 [18]),
-    .\port$379$46 (\s1$468 [19]),
-    .\port$379$47 (\s1$468 [20]),
-    .\port$379$48 (\s1$468 [21]),
-    .\port$379$49 (\s1$468 [22]),
-    .\port$379$5 (\s0$466 [5]),
-    .\port$379$50 (\s1$468 [23]),
-    .\port$379$51 (\s1$468 [24]),
-    .\port$379$52 (\s1$468 [25]),
-    .\port$379$6 (\s0$466 [6]),
-    .\port$379$7 (\s0$466 [7]),
-    .\port$379$8 (\s0$466 [8]),
-    .\port$379$9 (\s0$466 [9]),
+    .\port$323$0 (\s0$466 [0]),
+    .\port$323$1 (\s0$466 [1]),
+    .\port$323$10 (\s0$466 [10]),
+    .\port$323$11 (\s0$466 [11]),
+    .\port$323$12 (\s0$466 [12]),
+    .\port$323$13 (\s0$466 [13]),
+    .\port$323$14 (\s0$466 [14]),
+    .\port$323$15 (\s0$466 [15]),
+    .\port$323$16 (\s0$466 [16]),
+    .\port$323$17 (\s0$466 [17]),
+    .\port$323$18 (\s0$466 [18]),
+    .\port$323$19 (\s0$466 [19]),
+    .\port$323$2 (\s0$466 [2]),
+    .\port$323$20 (\s0$466 [20]),
+    .\port$323$21 (\s0$466 [21]),
+    .\port$323$22 (\s0$466 [22]),
+    .\port$323$23 (\s0$466 [23]),
+    .\port$323$24 (\s0$466 [24]),
+    .\port$323$25 (\s0$466 [25]),
+    .\port$323$27 (\s1$468 [0]),
+    .\port$323$28 (\s1$468 [1]),
+    .\port$323$29 (\s1$468 [2]),
+    .\port$323$3 (\s0$466 [3]),
+    .\port$323$30 (\s1$468 [3]),
+    .\port$323$31 (\s1$468 [4]),
+    .\port$323$32 (\s1$468 [5]),
+    .\port$323$33 (\s1$468 [6]),
+    .\port$323$34 (\s1$468 [7]),
+    .\port$323$35 (\s1$468 [8]),
+    .\port$323$36 (\s1$468 [9]),
+    .\port$323$37 (\s1$468 [10]),
+    .\port$323$38 (\s1$468 [11]),
+    .\port$323$39 (\s1$468 [12]),
+    .\port$323$4 (\s0$466 [4]),
+    .\port$323$40 (\s1$468 [13]),
+    .\port$323$41 (\s1$468 [14]),
+    .\port$323$42 (\s1$468 [15]),
+    .\port$323$43 (\s1$468 [16]),
+    .\port$323$44 (\s1$468 [17]),
+    .\port$323$45 (\s1$468 [18]),
+    .\port$323$46 (\s1$468 [19]),
+    .\port$323$47 (\s1$468 [20]),
+    .\port$323$48 (\s1$468 [21]),
+    .\port$323$49 (\s1$468 [22]),
+    .\port$323$5 (\s0$466 [5]),
+    .\port$323$50 (\s1$468 [23]),
+    .\port$323$51 (\s1$468 [24]),
+    .\port$323$52 (\s1$468 [25]),
+    .\port$323$6 (\s0$466 [6]),
+    .\port$323$7 (\s0$466 [7]),
+    .\port$323$8 (\s0$466 [8]),
+    .\port$323$9 (\s0$466 [9]),
     .restart(lf_6_2),
     .rst(rst),
     .w0(w_5_4),
@@ -2282,58 +14964,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_6_2),
     .clk(clk),
     .en(en),
-    .\port$384$0 (\s0$478 [0]),
-    .\port$384$1 (\s0$478 [1]),
-    .\port$384$10 (\s0$478 [10]),
-    .\port$384$11 (\s0$478 [11]),
-    .\port$384$12 (\s0$478 [12]),
-    .\port$384$13 (\s0$478 [13]),
-    .\port$384$14 (\s0$478 [14]),
-    .\port$384$15 (\s0$478 [15]),
-    .\port$384$16 (\s0$478 [16]),
-    .\port$384$17 (\s0$478 [17]),
-    .\port$384$18 (\s0$478 [18]),
-    .\port$384$19 (\s0$478 [19]),
-    .\port$384$2 (\s0$478 [2]),
-    .\port$384$20 (\s0$478 [20]),
-    .\port$384$21 (\s0$478 [21]),
-    .\port$384$22 (\s0$478 [22]),
-    .\port$384$23 (\s0$478 [23]),
-    .\port$384$24 (\s0$478 [24]),
-    .\port$384$25 (\s0$478 [25]),
-    .\port$384$27 (\s1$480 [0]),
-    .\port$384$28 (\s1$480 [1]),
-    .\port$384$29 (\s1$480 [2]),
-    .\port$384$3 (\s0$478 [3]),
-    .\port$384$30 (\s1$480 [3]),
-    .\port$384$31 (\s1$480 [4]),
-    .\port$384$32 (\s1$480 [5]),
-    .\port$384$33 (\s1$480 [6]),
-    .\port$384$34 (\s1$480 [7]),
-    .\port$384$35 (\s1$480 [8]),
-    .\port$384$36 (\s1$480 [9]),
-    .\port$384$37 (\s1$480 [10]),
-    .\port$384$38 (\s1$480 [11]),
-    .\port$384$39 (\s1$480 [12]),
-    .\port$384$4 (\s0$478 [4]),
-    .\port$384$40 (\s1$480 [13]),
-    .\port$384$41 (\s1$480 [14]),
-    .\port$384$42 (\s1$480 [15]),
-    .\port$384$43 (\s1$480 [16]),
-    .\port$384$44 (\s1$480 [17]),
-    .\port$384$45 (\s1$480 [18]),
-    .\port$384$46 (\s1$480 [19]),
-    .\port$384$47 (\s1$480 [20]),
-    .\port$384$48 (\s1$480 [21]),
-    .\port$384$49 (\s1$480 [22]),
-    .\port$384$5 (\s0$478 [5]),
-    .\port$384$50 (\s1$480 [23]),
-    .\port$384$51 (\s1$480 [24]),
-    .\port$384$52 (\s1$480 [25]),
-    .\port$384$6 (\s0$478 [6]),
-    .\port$384$7 (\s0$478 [7]),
-    .\port$384$8 (\s0$478 [8]),
-    .\port$384$9 (\s0$478 [9]),
+    .\port$328$0 (\s0$478 [0]),
+    .\port$328$1 (\s0$478 [1]),
+    .\port$328$10 (\s0$478 [10]),
+    .\port$328$11 (\s0$478 [11]),
+    .\port$328$12 (\s0$478 [12]),
+    .\port$328$13 (\s0$478 [13]),
+    .\port$328$14 (\s0$478 [14]),
+    .\port$328$15 (\s0$478 [15]),
+    .\port$328$16 (\s0$478 [16]),
+    .\port$328$17 (\s0$478 [17]),
+    .\port$328$18 (\s0$478 [18]),
+    .\port$328$19 (\s0$478 [19]),
+    .\port$328$2 (\s0$478 [2]),
+    .\port$328$20 (\s0$478 [20]),
+    .\port$328$21 (\s0$478 [21]),
+    .\port$328$22 (\s0$478 [22]),
+    .\port$328$23 (\s0$478 [23]),
+    .\port$328$24 (\s0$478 [24]),
+    .\port$328$25 (\s0$478 [25]),
+    .\port$328$27 (\s1$480 [0]),
+    .\port$328$28 (\s1$480 [1]),
+    .\port$328$29 (\s1$480 [2]),
+    .\port$328$3 (\s0$478 [3]),
+    .\port$328$30 (\s1$480 [3]),
+    .\port$328$31 (\s1$480 [4]),
+    .\port$328$32 (\s1$480 [5]),
+    .\port$328$33 (\s1$480 [6]),
+    .\port$328$34 (\s1$480 [7]),
+    .\port$328$35 (\s1$480 [8]),
+    .\port$328$36 (\s1$480 [9]),
+    .\port$328$37 (\s1$480 [10]),
+    .\port$328$38 (\s1$480 [11]),
+    .\port$328$39 (\s1$480 [12]),
+    .\port$328$4 (\s0$478 [4]),
+    .\port$328$40 (\s1$480 [13]),
+    .\port$328$41 (\s1$480 [14]),
+    .\port$328$42 (\s1$480 [15]),
+    .\port$328$43 (\s1$480 [16]),
+    .\port$328$44 (\s1$480 [17]),
+    .\port$328$45 (\s1$480 [18]),
+    .\port$328$46 (\s1$480 [19]),
+    .\port$328$47 (\s1$480 [20]),
+    .\port$328$48 (\s1$480 [21]),
+    .\port$328$49 (\s1$480 [22]),
+    .\port$328$5 (\s0$478 [5]),
+    .\port$328$50 (\s1$480 [23]),
+    .\port$328$51 (\s1$480 [24]),
+    .\port$328$52 (\s1$480 [25]),
+    .\port$328$6 (\s0$478 [6]),
+    .\port$328$7 (\s0$478 [7]),
+    .\port$328$8 (\s0$478 [8]),
+    .\port$328$9 (\s0$478 [9]),
     .restart(lf_6_3),
     .rst(rst),
     .w0(w_5_6),
@@ -2343,58 +15025,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(skew_a7_d6),
     .clk(clk),
     .en(en),
-    .\port$389$0 (\s0$490 [0]),
-    .\port$389$1 (\s0$490 [1]),
-    .\port$389$10 (\s0$490 [10]),
-    .\port$389$11 (\s0$490 [11]),
-    .\port$389$12 (\s0$490 [12]),
-    .\port$389$13 (\s0$490 [13]),
-    .\port$389$14 (\s0$490 [14]),
-    .\port$389$15 (\s0$490 [15]),
-    .\port$389$16 (\s0$490 [16]),
-    .\port$389$17 (\s0$490 [17]),
-    .\port$389$18 (\s0$490 [18]),
-    .\port$389$19 (\s0$490 [19]),
-    .\port$389$2 (\s0$490 [2]),
-    .\port$389$20 (\s0$490 [20]),
-    .\port$389$21 (\s0$490 [21]),
-    .\port$389$22 (\s0$490 [22]),
-    .\port$389$23 (\s0$490 [23]),
-    .\port$389$24 (\s0$490 [24]),
-    .\port$389$25 (\s0$490 [25]),
-    .\port$389$27 (\s1$492 [0]),
-    .\port$389$28 (\s1$492 [1]),
-    .\port$389$29 (\s1$492 [2]),
-    .\port$389$3 (\s0$490 [3]),
-    .\port$389$30 (\s1$492 [3]),
-    .\port$389$31 (\s1$492 [4]),
-    .\port$389$32 (\s1$492 [5]),
-    .\port$389$33 (\s1$492 [6]),
-    .\port$389$34 (\s1$492 [7]),
-    .\port$389$35 (\s1$492 [8]),
-    .\port$389$36 (\s1$492 [9]),
-    .\port$389$37 (\s1$492 [10]),
-    .\port$389$38 (\s1$492 [11]),
-    .\port$389$39 (\s1$492 [12]),
-    .\port$389$4 (\s0$490 [4]),
-    .\port$389$40 (\s1$492 [13]),
-    .\port$389$41 (\s1$492 [14]),
-    .\port$389$42 (\s1$492 [15]),
-    .\port$389$43 (\s1$492 [16]),
-    .\port$389$44 (\s1$492 [17]),
-    .\port$389$45 (\s1$492 [18]),
-    .\port$389$46 (\s1$492 [19]),
-    .\port$389$47 (\s1$492 [20]),
-    .\port$389$48 (\s1$492 [21]),
-    .\port$389$49 (\s1$492 [22]),
-    .\port$389$5 (\s0$490 [5]),
-    .\port$389$50 (\s1$492 [23]),
-    .\port$389$51 (\s1$492 [24]),
-    .\port$389$52 (\s1$492 [25]),
-    .\port$389$6 (\s0$490 [6]),
-    .\port$389$7 (\s0$490 [7]),
-    .\port$389$8 (\s0$490 [8]),
-    .\port$389$9 (\s0$490 [9]),
+    .\port$333$0 (\s0$490 [0]),
+    .\port$333$1 (\s0$490 [1]),
+    .\port$333$10 (\s0$490 [10]),
+    .\port$333$11 (\s0$490 [11]),
+    .\port$333$12 (\s0$490 [12]),
+    .\port$333$13 (\s0$490 [13]),
+    .\port$333$14 (\s0$490 [14]),
+    .\port$333$15 (\s0$490 [15]),
+    .\port$333$16 (\s0$490 [16]),
+    .\port$333$17 (\s0$490 [17]),
+    .\port$333$18 (\s0$490 [18]),
+    .\port$333$19 (\s0$490 [19]),
+    .\port$333$2 (\s0$490 [2]),
+    .\port$333$20 (\s0$490 [20]),
+    .\port$333$21 (\s0$490 [21]),
+    .\port$333$22 (\s0$490 [22]),
+    .\port$333$23 (\s0$490 [23]),
+    .\port$333$24 (\s0$490 [24]),
+    .\port$333$25 (\s0$490 [25]),
+    .\port$333$27 (\s1$492 [0]),
+    .\port$333$28 (\s1$492 [1]),
+    .\port$333$29 (\s1$492 [2]),
+    .\port$333$3 (\s0$490 [3]),
+    .\port$333$30 (\s1$492 [3]),
+    .\port$333$31 (\s1$492 [4]),
+    .\port$333$32 (\s1$492 [5]),
+    .\port$333$33 (\s1$492 [6]),
+    .\port$333$34 (\s1$492 [7]),
+    .\port$333$35 (\s1$492 [8]),
+    .\port$333$36 (\s1$492 [9]),
+    .\port$333$37 (\s1$492 [10]),
+    .\port$333$38 (\s1$492 [11]),
+    .\port$333$39 (\s1$492 [12]),
+    .\port$333$4 (\s0$490 [4]),
+    .\port$333$40 (\s1$492 [13]),
+    .\port$333$41 (\s1$492 [14]),
+    .\port$333$42 (\s1$492 [15]),
+    .\port$333$43 (\s1$492 [16]),
+    .\port$333$44 (\s1$492 [17]),
+    .\port$333$45 (\s1$492 [18]),
+    .\port$333$46 (\s1$492 [19]),
+    .\port$333$47 (\s1$492 [20]),
+    .\port$333$48 (\s1$492 [21]),
+    .\port$333$49 (\s1$492 [22]),
+    .\port$333$5 (\s0$490 [5]),
+    .\port$333$50 (\s1$492 [23]),
+    .\port$333$51 (\s1$492 [24]),
+    .\port$333$52 (\s1$492 [25]),
+    .\port$333$6 (\s0$490 [6]),
+    .\port$333$7 (\s0$490 [7]),
+    .\port$333$8 (\s0$490 [8]),
+    .\port$333$9 (\s0$490 [9]),
     .restart(lf_7_0),
     .rst(rst),
     .w0(w_6_0),
@@ -2404,58 +15086,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_7_0),
     .clk(clk),
     .en(en),
-    .\port$394$0 (\s0$502 [0]),
-    .\port$394$1 (\s0$502 [1]),
-    .\port$394$10 (\s0$502 [10]),
-    .\port$394$11 (\s0$502 [11]),
-    .\port$394$12 (\s0$502 [12]),
-    .\port$394$13 (\s0$502 [13]),
-    .\port$394$14 (\s0$502 [14]),
-    .\port$394$15 (\s0$502 [15]),
-    .\port$394$16 (\s0$502 [16]),
-    .\port$394$17 (\s0$502 [17]),
-    .\port$394$18 (\s0$502 [18]),
-    .\port$394$19 (\s0$502 [19]),
-    .\port$394$2 (\s0$502 [2]),
-    .\port$394$20 (\s0$502 [20]),
-    .\port$394$21 (\s0$502 [21]),
-    .\port$394$22 (\s0$502 [22]),
-    .\port$394$23 (\s0$502 [23]),
-    .\port$394$24 (\s0$502 [24]),
-    .\port$394$25 (\s0$502 [25]),
-    .\port$394$27 (\s1$504 [0]),
-    .\port$394$28 (\s1$504 [1]),
-    .\port$394$29 (\s1$504 [2]),
-    .\port$394$3 (\s0$502 [3]),
-    .\port$394$30 (\s1$504 [3]),
-    .\port$394$31 (\s1$504 [4]),
-    .\port$394$32 (\s1$504 [5]),
-    .\port$394$33 (\s1$504 [6]),
-    .\port$394$34 (\s1$504 [7]),
-    .\port$394$35 (\s1$504 [8]),
-    .\port$394$36 (\s1$504 [9]),
-    .\port$394$37 (\s1$504 [10]),
-    .\port$394$38 (\s1$504 [11]),
-    .\port$394$39 (\s1$504 [12]),
-    .\port$394$4 (\s0$502 [4]),
-    .\port$394$40 (\s1$504 [13]),
-    .\port$394$41 (\s1$504 [14]),
-    .\port$394$42 (\s1$504 [15]),
-    .\port$394$43 (\s1$504 [16]),
-    .\port$394$44 (\s1$504 [17]),
-    .\port$394$45 (\s1$504 [18]),
-    .\port$394$46 (\s1$504 [19]),
-    .\port$394$47 (\s1$504 [20]),
-    .\port$394$48 (\s1$504 [21]),
-    .\port$394$49 (\s1$504 [22]),
-    .\port$394$5 (\s0$502 [5]),
-    .\port$394$50 (\s1$504 [23]),
-    .\port$394$51 (\s1$504 [24]),
-    .\port$394$52 (\s1$504 [25]),
-    .\port$394$6 (\s0$502 [6]),
-    .\port$394$7 (\s0$502 [7]),
-    .\port$394$8 (\s0$502 [8]),
-    .\port$394$9 (\s0$502 [9]),
+    .\port$338$0 (\s0$502 [0]),
+    .\port$338$1 (\s0$502 [1]),
+    .\port$338$10 (\s0$502 [10]),
+    .\port$338$11 (\s0$502 [11]),
+    .\port$338$12 (\s0$502 [12]),
+    .\port$338$13 (\s0$502 [13]),
+    .\port$338$14 (\s0$502 [14]),
+    .\port$338$15 (\s0$502 [15]),
+    .\port$338$16 (\s0$502 [16]),
+    .\port$338$17 (\s0$502 [17]),
+    .\port$338$18 (\s0$502 [18]),
+    .\port$338$19 (\s0$502 [19]),
+    .\port$338$2 (\s0$502 [2]),
+    .\port$338$20 (\s0$502 [20]),
+    .\port$338$21 (\s0$502 [21]),
+    .\port$338$22 (\s0$502 [22]),
+    .\port$338$23 (\s0$502 [23]),
+    .\port$338$24 (\s0$502 [24]),
+    .\port$338$25 (\s0$502 [25]),
+    .\port$338$27 (\s1$504 [0]),
+    .\port$338$28 (\s1$504 [1]),
+    .\port$338$29 (\s1$504 [2]),
+    .\port$338$3 (\s0$502 [3]),
+    .\port$338$30 (\s1$504 [3]),
+    .\port$338$31 (\s1$504 [4]),
+    .\port$338$32 (\s1$504 [5]),
+    .\port$338$33 (\s1$504 [6]),
+    .\port$338$34 (\s1$504 [7]),
+    .\port$338$35 (\s1$504 [8]),
+    .\port$338$36 (\s1$504 [9]),
+    .\port$338$37 (\s1$504 [10]),
+    .\port$338$38 (\s1$504 [11]),
+    .\port$338$39 (\s1$504 [12]),
+    .\port$338$4 (\s0$502 [4]),
+    .\port$338$40 (\s1$504 [13]),
+    .\port$338$41 (\s1$504 [14]),
+    .\port$338$42 (\s1$504 [15]),
+    .\port$338$43 (\s1$504 [16]),
+    .\port$338$44 (\s1$504 [17]),
+    .\port$338$45 (\s1$504 [18]),
+    .\port$338$46 (\s1$504 [19]),
+    .\port$338$47 (\s1$504 [20]),
+    .\port$338$48 (\s1$504 [21]),
+    .\port$338$49 (\s1$504 [22]),
+    .\port$338$5 (\s0$502 [5]),
+    .\port$338$50 (\s1$504 [23]),
+    .\port$338$51 (\s1$504 [24]),
+    .\port$338$52 (\s1$504 [25]),
+    .\port$338$6 (\s0$502 [6]),
+    .\port$338$7 (\s0$502 [7]),
+    .\port$338$8 (\s0$502 [8]),
+    .\port$338$9 (\s0$502 [9]),
     .restart(lf_7_1),
     .rst(rst),
     .w0(w_6_2),
@@ -2465,58 +15147,58 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_7_1),
     .clk(clk),
     .en(en),
-    .\port$399$0 (\s0$514 [0]),
-    .\port$399$1 (\s0$514 [1]),
-    .\port$399$10 (\s0$514 [10]),
-    .\port$399$11 (\s0$514 [11]),
-    .\port$399$12 (\s0$514 [12]),
-    .\port$399$13 (\s0$514 [13]),
-    .\port$399$14 (\s0$514 [14]),
-    .\port$399$15 (\s0$514 [15]),
-    .\port$399$16 (\s0$514 [16]),
-    .\port$399$17 (\s0$514 [17]),
-    .\port$399$18 (\s0$514 [18]),
-    .\port$399$19 (\s0$514 [19]),
-    .\port$399$2 (\s0$514 [2]),
-    .\port$399$20 (\s0$514 [20]),
-    .\port$399$21 (\s0$514 [21]),
-    .\port$399$22 (\s0$514 [22]),
-    .\port$399$23 (\s0$514 [23]),
-    .\port$399$24 (\s0$514 [24]),
-    .\port$399$25 (\s0$514 [25]),
-    .\port$399$27 (\s1$516 [0]),
-    .\port$399$28 (\s1$516 [1]),
-    .\port$399$29 (\s1$516 [2]),
-    .\port$399$3 (\s0$514 [3]),
-    .\port$399$30 (\s1$516 [3]),
-    .\port$399$31 (\s1$516 [4]),
-    .\port$399$32 (\s1$516 [5]),
-    .\port$399$33 (\s1$516 [6]),
-    .\port$399$34 (\s1$516 [7]),
-    .\port$399$35 (\s1$516 [8]),
-    .\port$399$36 (\s1$516 [9]),
-    .\port$399$37 (\s1$516 [10]),
-    .\port$399$38 (\s1$516 [11]),
-    .\port$399$39 (\s1$516 [12]),
-    .\port$399$4 (\s0$514 [4]),
-    .\port$399$40 (\s1$516 [13]),
-    .\port$399$41 (\s1$516 [14]),
-    .\port$399$42 (\s1$516 [15]),
-    .\port$399$43 (\s1$516 [16]),
-    .\port$399$44 (\s1$516 [17]),
-    .\port$399$45 (\s1$516 [18]),
-    .\port$399$46 (\s1$516 [19]),
-    .\port$399$47 (\s1$516 [20]),
-    .\port$399$48 (\s1$516 [21]),
-    .\port$399$49 (\s1$516 [22]),
-    .\port$399$5 (\s0$514 [5]),
-    .\port$399$50 (\s1$516 [23]),
-    .\port$399$51 (\s1$516 [24]),
-    .\port$399$52 (\s1$516 [25]),
-    .\port$399$6 (\s0$514 [6]),
-    .\port$399$7 (\s0$514 [7]),
-    .\port$399$8 (\s0$514 [8]),
-    .\port$399$9 (\s0$514 [9]),
+    .\port$343$0 (\s0$514 [0]),
+    .\port$343$1 (\s0$514 [1]),
+    .\port$343$10 (\s0$514 [10]),
+    .\port$343$11 (\s0$514 [11]),
+    .\port$343$12 (\s0$514 [12]),
+    .\port$343$13 (\s0$514 [13]),
+    .\port$343$14 (\s0$514 [14]),
+    .\port$343$15 (\s0$514 [15]),
+    .\port$343$16 (\s0$514 [16]),
+    .\port$343$17 (\s0$514 [17]),
+    .\port$343$18 (\s0$514 [18]),
+    .\port$343$19 (\s0$514 [19]),
+    .\port$343$2 (\s0$514 [2]),
+    .\port$343$20 (\s0$514 [20]),
+    .\port$343$21 (\s0$514 [21]),
+    .\port$343$22 (\s0$514 [22]),
+    .\port$343$23 (\s0$514 [23]),
+    .\port$343$24 (\s0$514 [24]),
+    .\port$343$25 (\s0$514 [25]),
+    .\port$343$27 (\s1$516 [0]),
+    .\port$343$28 (\s1$516 [1]),
+    .\port$343$29 (\s1$516 [2]),
+    .\port$343$3 (\s0$514 [3]),
+    .\port$343$30 (\s1$516 [3]),
+    .\port$343$31 (\s1$516 [4]),
+    .\port$343$32 (\s1$516 [5]),
+    .\port$343$33 (\s1$516 [6]),
+    .\port$343$34 (\s1$516 [7]),
+    .\port$343$35 (\s1$516 [8]),
+    .\port$343$36 (\s1$516 [9]),
+    .\port$343$37 (\s1$516 [10]),
+    .\port$343$38 (\s1$516 [11]),
+    .\port$343$39 (\s1$516 [12]),
+    .\port$343$4 (\s0$514 [4]),
+    .\port$343$40 (\s1$516 [13]),
+    .\port$343$41 (\s1$516 [14]),
+    .\port$343$42 (\s1$516 [15]),
+    .\port$343$43 (\s1$516 [16]),
+    .\port$343$44 (\s1$516 [17]),
+    .\port$343$45 (\s1$516 [18]),
+    .\port$343$46 (\s1$516 [19]),
+    .\port$343$47 (\s1$516 [20]),
+    .\port$343$48 (\s1$516 [21]),
+    .\port$343$49 (\s1$516 [22]),
+    .\port$343$5 (\s0$514 [5]),
+    .\port$343$50 (\s1$516 [23]),
+    .\port$343$51 (\s1$516 [24]),
+    .\port$343$52 (\s1$516 [25]),
+    .\port$343$6 (\s0$514 [6]),
+    .\port$343$7 (\s0$514 [7]),
+    .\port$343$8 (\s0$514 [8]),
+    .\port$343$9 (\s0$514 [9]),
     .restart(lf_7_2),
     .rst(rst),
     .w0(w_6_4),
@@ -2526,184 +15208,90 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .a(a_7_2),
     .clk(clk),
     .en(en),
-    .\port$404$0 (\s0$527 [0]),
-    .\port$404$1 (\s0$527 [1]),
-    .\port$404$10 (\s0$527 [10]),
-    .\port$404$11 (\s0$527 [11]),
-    .\port$404$12 (\s0$527 [12]),
-    .\port$404$13 (\s0$527 [13]),
-    .\port$404$14 (\s0$527 [14]),
-    .\port$404$15 (\s0$527 [15]),
-    .\port$404$16 (\s0$527 [16]),
-    .\port$404$17 (\s0$527 [17]),
-    .\port$404$18 (\s0$527 [18]),
-    .\port$404$19 (\s0$527 [19]),
-    .\port$404$2 (\s0$527 [2]),
-    .\port$404$20 (\s0$527 [20]),
-    .\port$404$21 (\s0$527 [21]),
-    .\port$404$22 (\s0$527 [22]),
-    .\port$404$23 (\s0$527 [23]),
-    .\port$404$24 (\s0$527 [24]),
-    .\port$404$25 (\s0$527 [25]),
-    .\port$404$27 (\s1$529 [0]),
-    .\port$404$28 (\s1$529 [1]),
-    .\port$404$29 (\s1$529 [2]),
-    .\port$404$3 (\s0$527 [3]),
-    .\port$404$30 (\s1$529 [3]),
-    .\port$404$31 (\s1$529 [4]),
-    .\port$404$32 (\s1$529 [5]),
-    .\port$404$33 (\s1$529 [6]),
-    .\port$404$34 (\s1$529 [7]),
-    .\port$404$35 (\s1$529 [8]),
-    .\port$404$36 (\s1$529 [9]),
-    .\port$404$37 (\s1$529 [10]),
-    .\port$404$38 (\s1$529 [11]),
-    .\port$404$39 (\s1$529 [12]),
-    .\port$404$4 (\s0$527 [4]),
-    .\port$404$40 (\s1$529 [13]),
-    .\port$404$41 (\s1$529 [14]),
-    .\port$404$42 (\s1$529 [15]),
-    .\port$404$43 (\s1$529 [16]),
-    .\port$404$44 (\s1$529 [17]),
-    .\port$404$45 (\s1$529 [18]),
-    .\port$404$46 (\s1$529 [19]),
-    .\port$404$47 (\s1$529 [20]),
-    .\port$404$48 (\s1$529 [21]),
-    .\port$404$49 (\s1$529 [22]),
-    .\port$404$5 (\s0$527 [5]),
-    .\port$404$50 (\s1$529 [23]),
-    .\port$404$51 (\s1$529 [24]),
-    .\port$404$52 (\s1$529 [25]),
-    .\port$404$6 (\s0$527 [6]),
-    .\port$404$7 (\s0$527 [7]),
-    .\port$404$8 (\s0$527 [8]),
-    .\port$404$9 (\s0$527 [9]),
+    .\port$348$0 (\s0$527 [0]),
+    .\port$348$1 (\s0$527 [1]),
+    .\port$348$10 (\s0$527 [10]),
+    .\port$348$11 (\s0$527 [11]),
+    .\port$348$12 (\s0$527 [12]),
+    .\port$348$13 (\s0$527 [13]),
+    .\port$348$14 (\s0$527 [14]),
+    .\port$348$15 (\s0$527 [15]),
+    .\port$348$16 (\s0$527 [16]),
+    .\port$348$17 (\s0$527 [17]),
+    .\port$348$18 (\s0$527 [18]),
+    .\port$348$19 (\s0$527 [19]),
+    .\port$348$2 (\s0$527 [2]),
+    .\port$348$20 (\s0$527 [20]),
+    .\port$348$21 (\s0$527 [21]),
+    .\port$348$22 (\s0$527 [22]),
+    .\port$348$23 (\s0$527 [23]),
+    .\port$348$24 (\s0$527 [24]),
+    .\port$348$25 (\s0$527 [25]),
+    .\port$348$27 (\s1$529 [0]),
+    .\port$348$28 (\s1$529 [1]),
+    .\port$348$29 (\s1$529 [2]),
+    .\port$348$3 (\s0$527 [3]),
+    .\port$348$30 (\s1$529 [3]),
+    .\port$348$31 (\s1$529 [4]),
+    .\port$348$32 (\s1$529 [5]),
+    .\port$348$33 (\s1$529 [6]),
+    .\port$348$34 (\s1$529 [7]),
+    .\port$348$35 (\s1$529 [8]),
+    .\port$348$36 (\s1$529 [9]),
+    .\port$348$37 (\s1$529 [10]),
+    .\port$348$38 (\s1$529 [11]),
+    .\port$348$39 (\s1$529 [12]),
+    .\port$348$4 (\s0$527 [4]),
+    .\port$348$40 (\s1$529 [13]),
+    .\port$348$41 (\s1$529 [14]),
+    .\port$348$42 (\s1$529 [15]),
+    .\port$348$43 (\s1$529 [16]),
+    .\port$348$44 (\s1$529 [17]),
+    .\port$348$45 (\s1$529 [18]),
+    .\port$348$46 (\s1$529 [19]),
+    .\port$348$47 (\s1$529 [20]),
+    .\port$348$48 (\s1$529 [21]),
+    .\port$348$49 (\s1$529 [22]),
+    .\port$348$5 (\s0$527 [5]),
+    .\port$348$50 (\s1$529 [23]),
+    .\port$348$51 (\s1$529 [24]),
+    .\port$348$52 (\s1$529 [25]),
+    .\port$348$6 (\s0$527 [6]),
+    .\port$348$7 (\s0$527 [7]),
+    .\port$348$8 (\s0$527 [8]),
+    .\port$348$9 (\s0$527 [9]),
     .restart(lf_7_3),
     .rst(rst),
     .w0(w_6_6),
     .w1(w_6_7)
   );
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
-  assign _082_[3] = 1'hx;
+  assign _023_[3] = 1'hx;
   always @(posedge clk) begin
-    if (en) begin
-      begin if (drain_row7[2]) begin if (drain_row7[1]) begin if (drain_row7[0]) drain_7 <= out_7_7; else drain_7 <= out_6_7; end else begin if (drain_row7[0]) drain_7 <= out_5_7; else drain_7 <= out_4_7; end end else begin if (drain_row7[1]) begin if (drain_row7[0]) drain_7 <= out_3_7; else drain_7 <= out_2_7; end else begin if (drain_row7[0]) drain_7 <= out_1_7; else drain_7 <= out_0_7; end end end
-      begin if (drain_row6[2]) begin if (drain_row6[1]) begin if (drain_row6[0]) drain_6 <= out_7_6; else drain_6 <= out_6_6; end else begin if (drain_row6[0]) drain_6 <= out_5_6; else drain_6 <= out_4_6; end end else begin if (drain_row6[1]) begin if (drain_row6[0]) drain_6 <= out_3_6; else drain_6 <= out_2_6; end else begin if (drain_row6[0]) drain_6 <= out_1_6; else drain_6 <= out_0_6; end end end
-      begin if (drain_row5[2]) begin if (drain_row5[1]) begin if (drain_row5[0]) drain_5 <= out_7_5; else drain_5 <= out_6_5; end else begin if (drain_row5[0]) drain_5 <= out_5_5; else drain_5 <= out_4_5; end end else begin if (drain_row5[1]) begin if (drain_row5[0]) drain_5 <= out_3_5; else drain_5 <= out_2_5; end else begin if (drain_row5[0]) drain_5 <= out_1_5; else drain_5 <= out_0_5; end end end
-      begin if (drain_row4[2]) begin if (drain_row4[1]) begin if (drain_row4[0]) drain_4 <= out_7_4; else drain_4 <= out_6_4; end else begin if (drain_row4[0]) drain_4 <= out_5_4; else drain_4 <= out_4_4; end end else begin if (drain_row4[1]) begin if (drain_row4[0]) drain_4 <= out_3_4; else drain_4 <= out_2_4; end else begin if (drain_row4[0]) drain_4 <= out_1_4; else drain_4 <= out_0_4; end end end
-      begin if (drain_row3[2]) begin if (drain_row3[1]) begin if (drain_row3[0]) drain_3 <= out_7_3; else drain_3 <= out_6_3; end else begin if (drain_row3[0]) drain_3 <= out_5_3; else drain_3 <= out_4_3; end end else begin if (drain_row3[1]) begin if (drain_row3[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row3[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end end
-      begin if (drain_row2[2]) begin if (drain_row2[1]) begin if (drain_row2[0]) drain_2 <= out_7_2; else drain_2 <= out_6_2; end else begin if (drain_row2[0]) drain_2 <= out_5_2; else drain_2 <= out_4_2; end end else begin if (drain_row2[1]) begin if (drain_row2[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row2[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end end
-      begin if (drain_row1[2]) begin if (drain_row1[1]) begin if (drain_row1[0]) drain_1 <= out_7_1; else drain_1 <= out_6_1; end else begin if (drain_row1[0]) drain_1 <= out_5_1; else drain_1 <= out_4_1; end end else begin if (drain_row1[1]) begin if (drain_row1[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row1[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end end
-      begin if (drain_row0[2]) begin if (drain_row0[1]) begin if (drain_row0[0]) drain_0 <= out_7_0; else drain_0 <= out_6_0; end else begin if (drain_row0[0]) drain_0 <= out_5_0; else drain_0 <= out_4_0; end end else begin if (drain_row0[1]) begin if (drain_row0[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row0[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end end
-      w_6_7 <= w_5_7;
-      w_6_6 <= w_5_6;
-      w_6_5 <= w_5_5;
-      w_6_4 <= w_5_4;
-      w_6_3 <= w_5_3;
-      w_6_2 <= w_5_2;
-      w_6_1 <= w_5_1;
-      w_6_0 <= w_5_0;
-      w_5_7 <= w_4_7;
-      w_5_6 <= w_4_6;
-      w_5_5 <= w_4_5;
-      w_5_4 <= w_4_4;
-      w_5_3 <= w_4_3;
-      w_5_2 <= w_4_2;
-      w_5_1 <= w_4_1;
-      w_5_0 <= w_4_0;
-      w_4_7 <= w_3_7;
-      w_4_6 <= w_3_6;
-      w_4_5 <= w_3_5;
-      w_4_4 <= w_3_4;
-      w_4_3 <= w_3_3;
-      w_4_2 <= w_3_2;
-      w_4_1 <= w_3_1;
-      w_4_0 <= w_3_0;
-      w_3_7 <= w_2_7;
-      w_3_6 <= w_2_6;
-      w_3_5 <= w_2_5;
-      w_3_4 <= w_2_4;
-      w_3_3 <= w_2_3;
-      w_3_2 <= w_2_2;
-      w_3_1 <= w_2_1;
-      w_3_0 <= w_2_0;
-      w_2_7 <= w_1_7;
-      w_2_6 <= w_1_6;
-      w_2_5 <= w_1_5;
-      w_2_4 <= w_1_4;
-      w_2_3 <= w_1_3;
-      w_2_2 <= w_1_2;
-      w_2_1 <= w_1_1;
-      w_2_0 <= w_1_0;
-      w_1_7 <= w_0_7;
-      w_1_6 <= w_0_6;
-      w_1_5 <= w_0_5;
-      w_1_4 <= w_0_4;
-      w_1_3 <= w_0_3;
-      w_1_2 <= w_0_2;
-      w_1_1 <= w_0_1;
-      w_1_0 <= w_0_0;
-      w_0_7 <= skew_w7_d2;
-      w_0_6 <= skew_w6_d2;
-      w_0_5 <= skew_w5_d1;
-      w_0_4 <= skew_w4_d1;
-      w_0_3 <= skew_w3_d0;
-      w_0_2 <= skew_w2_d0;
-      w_0_1 <= w1;
-      w_0_0 <= in2_w0;
-      skew_w7_d2 <= skew_w7_d1;
-      skew_w7_d1 <= skew_w7_d0;
-      skew_w6_d2 <= skew_w6_d1;
-      skew_w6_d1 <= skew_w6_d0;
-      skew_w5_d1 <= skew_w5_d0;
-      skew_w4_d1 <= skew_w4_d0;
-      in2_w7 <= inm1_w7;
-      in2_w6 <= inm1_w6;
-      in2_w5 <= inm1_w5;
-      in2_w4 <= inm1_w4;
-      in2_w3 <= inm1_w3;
-      in2_w2 <= inm1_w2;
-      in2_w1 <= inm1_w1;
-      in2_a7 <= inm1_a7;
-      in2_a6 <= inm1_a6;
-      in2_a5 <= inm1_a5;
-      in2_a4 <= inm1_a4;
-      in2_a3 <= inm1_a3;
-      in2_a2 <= inm1_a2;
-      in2_a1 <= inm1_a1;
-      inm1_w7 <= in_w7;
-      inm1_w6 <= in_w6;
-      inm1_w5 <= in_w5;
-      inm1_w4 <= in_w4;
-      inm1_w3 <= in_w3;
-      inm1_w2 <= in_w2;
-      inm1_w1 <= in_w1;
-      inm1_w0 <= in_w0;
-      inm1_a7 <= in_a7;
-      inm1_a6 <= in_a6;
-      inm1_a5 <= in_a5;
-      inm1_a4 <= in_a4;
-      inm1_a3 <= in_a3;
-      inm1_a2 <= in_a2;
-      inm1_a1 <= in_a1;
-      inm1_a0 <= in_a0;
-      in_w7 <= i_w[63:56];
-      in_w6 <= i_w[55:48];
-      in_w5 <= i_w[47:40];
-      in_w4 <= i_w[39:32];
-      in_w3 <= i_w[31:24];
-      in_w2 <= i_w[23:16];
-      in_w1 <= i_w[15:8];
-      in_w0 <= i_w[7:0];
-      in_a7 <= i_a[63:56];
-      in_a6 <= i_a[55:48];
-      in_a5 <= i_a[47:40];
-      in_a4 <= i_a[39:32];
-      in_a3 <= i_a[31:24];
-      in_a2 <= i_a[23:16];
-      in_a1 <= i_a[15:8];
-      in_a0 <= i_a[7:0];
-    end
+    if (en)
+      if (!en) drain_7 <= 26'h0000000;
+      else drain_7 <= { drain_sel7_g0_x_25, drain_sel7_g0_x_24, drain_sel7_g0_x_23, drain_sel7_g0_x_22, drain_sel7_g0_x_21, drain_sel7_g0_x_20, drain_sel7_g0_x_19, drain_sel7_g0_x_18, drain_sel7_g0_x_17, drain_sel7_g0_x_16, drain_sel7_g0_x_15, drain_sel7_g0_x_14, drain_sel7_g0_x_13, drain_sel7_g0_x_12, drain_sel7_g0_x_11, drain_sel7_g0_x_10, drain_sel7_g0_x_9, drain_sel7_g0_x_8, drain_sel7_g0_x_7, drain_sel7_g0_x_6, drain_sel7_g0_x_5, drain_sel7_g0_x_4, drain_sel7_g0_x_3, drain_sel7_g0_x_2, drain_sel7_g0_x_1, drain_sel7_g0_x_0 };
+    if (en)
+      if (!en) drain_6 <= 26'h0000000;
+      else drain_6 <= { drain_sel6_g0_x_25, drain_sel6_g0_x_24, drain_sel6_g0_x_23, drain_sel6_g0_x_22, drain_sel6_g0_x_21, drain_sel6_g0_x_20, drain_sel6_g0_x_19, drain_sel6_g0_x_18, drain_sel6_g0_x_17, drain_sel6_g0_x_16, drain_sel6_g0_x_15, drain_sel6_g0_x_14, drain_sel6_g0_x_13, drain_sel6_g0_x_12, drain_sel6_g0_x_11, drain_sel6_g0_x_10, drain_sel6_g0_x_9, drain_sel6_g0_x_8, drain_sel6_g0_x_7, drain_sel6_g0_x_6, drain_sel6_g0_x_5, drain_sel6_g0_x_4, drain_sel6_g0_x_3, drain_sel6_g0_x_2, drain_sel6_g0_x_1, drain_sel6_g0_x_0 };
+    if (en)
+      if (!en) drain_5 <= 26'h0000000;
+      else drain_5 <= { drain_sel5_g0_x_25, drain_sel5_g0_x_24, drain_sel5_g0_x_23, drain_sel5_g0_x_22, drain_sel5_g0_x_21, drain_sel5_g0_x_20, drain_sel5_g0_x_19, drain_sel5_g0_x_18, drain_sel5_g0_x_17, drain_sel5_g0_x_16, drain_sel5_g0_x_15, drain_sel5_g0_x_14, drain_sel5_g0_x_13, drain_sel5_g0_x_12, drain_sel5_g0_x_11, drain_sel5_g0_x_10, drain_sel5_g0_x_9, drain_sel5_g0_x_8, drain_sel5_g0_x_7, drain_sel5_g0_x_6, drain_sel5_g0_x_5, drain_sel5_g0_x_4, drain_sel5_g0_x_3, drain_sel5_g0_x_2, drain_sel5_g0_x_1, drain_sel5_g0_x_0 };
+    if (en)
+      if (!en) drain_4 <= 26'h0000000;
+      else drain_4 <= { drain_sel4_g0_x_25, drain_sel4_g0_x_24, drain_sel4_g0_x_23, drain_sel4_g0_x_22, drain_sel4_g0_x_21, drain_sel4_g0_x_20, drain_sel4_g0_x_19, drain_sel4_g0_x_18, drain_sel4_g0_x_17, drain_sel4_g0_x_16, drain_sel4_g0_x_15, drain_sel4_g0_x_14, drain_sel4_g0_x_13, drain_sel4_g0_x_12, drain_sel4_g0_x_11, drain_sel4_g0_x_10, drain_sel4_g0_x_9, drain_sel4_g0_x_8, drain_sel4_g0_x_7, drain_sel4_g0_x_6, drain_sel4_g0_x_5, drain_sel4_g0_x_4, drain_sel4_g0_x_3, drain_sel4_g0_x_2, drain_sel4_g0_x_1, drain_sel4_g0_x_0 };
+    if (en)
+      if (!en) drain_3 <= 26'h0000000;
+      else drain_3 <= { drain_sel3_g0_x_25, drain_sel3_g0_x_24, drain_sel3_g0_x_23, drain_sel3_g0_x_22, drain_sel3_g0_x_21, drain_sel3_g0_x_20, drain_sel3_g0_x_19, drain_sel3_g0_x_18, drain_sel3_g0_x_17, drain_sel3_g0_x_16, drain_sel3_g0_x_15, drain_sel3_g0_x_14, drain_sel3_g0_x_13, drain_sel3_g0_x_12, drain_sel3_g0_x_11, drain_sel3_g0_x_10, drain_sel3_g0_x_9, drain_sel3_g0_x_8, drain_sel3_g0_x_7, drain_sel3_g0_x_6, drain_sel3_g0_x_5, drain_sel3_g0_x_4, drain_sel3_g0_x_3, drain_sel3_g0_x_2, drain_sel3_g0_x_1, drain_sel3_g0_x_0 };
+    if (en)
+      if (!en) drain_2 <= 26'h0000000;
+      else drain_2 <= { drain_sel2_g0_x_25, drain_sel2_g0_x_24, drain_sel2_g0_x_23, drain_sel2_g0_x_22, drain_sel2_g0_x_21, drain_sel2_g0_x_20, drain_sel2_g0_x_19, drain_sel2_g0_x_18, drain_sel2_g0_x_17, drain_sel2_g0_x_16, drain_sel2_g0_x_15, drain_sel2_g0_x_14, drain_sel2_g0_x_13, drain_sel2_g0_x_12, drain_sel2_g0_x_11, drain_sel2_g0_x_10, drain_sel2_g0_x_9, drain_sel2_g0_x_8, drain_sel2_g0_x_7, drain_sel2_g0_x_6, drain_sel2_g0_x_5, drain_sel2_g0_x_4, drain_sel2_g0_x_3, drain_sel2_g0_x_2, drain_sel2_g0_x_1, drain_sel2_g0_x_0 };
+    if (en)
+      if (!en) drain_1 <= 26'h0000000;
+      else drain_1 <= { drain_sel1_g0_x_25, drain_sel1_g0_x_24, drain_sel1_g0_x_23, drain_sel1_g0_x_22, drain_sel1_g0_x_21, drain_sel1_g0_x_20, drain_sel1_g0_x_19, drain_sel1_g0_x_18, drain_sel1_g0_x_17, drain_sel1_g0_x_16, drain_sel1_g0_x_15, drain_sel1_g0_x_14, drain_sel1_g0_x_13, drain_sel1_g0_x_12, drain_sel1_g0_x_11, drain_sel1_g0_x_10, drain_sel1_g0_x_9, drain_sel1_g0_x_8, drain_sel1_g0_x_7, drain_sel1_g0_x_6, drain_sel1_g0_x_5, drain_sel1_g0_x_4, drain_sel1_g0_x_3, drain_sel1_g0_x_2, drain_sel1_g0_x_1, drain_sel1_g0_x_0 };
+    if (en)
+      if (!en) drain_0 <= 26'h0000000;
+      else drain_0 <= { drain_sel0_g0_x_25, drain_sel0_g0_x_24, drain_sel0_g0_x_23, drain_sel0_g0_x_22, drain_sel0_g0_x_21, drain_sel0_g0_x_20, drain_sel0_g0_x_19, drain_sel0_g0_x_18, drain_sel0_g0_x_17, drain_sel0_g0_x_16, drain_sel0_g0_x_15, drain_sel0_g0_x_14, drain_sel0_g0_x_13, drain_sel0_g0_x_12, drain_sel0_g0_x_11, drain_sel0_g0_x_10, drain_sel0_g0_x_9, drain_sel0_g0_x_8, drain_sel0_g0_x_7, drain_sel0_g0_x_6, drain_sel0_g0_x_5, drain_sel0_g0_x_4, drain_sel0_g0_x_3, drain_sel0_g0_x_2, drain_sel0_g0_x_1, drain_sel0_g0_x_0 };
     if (rst) begin
       o_valid <= 1'h0;
       lf_done_d0 <= 1'h0;
@@ -3136,44 +15724,44 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_beat <= beat_next;
       drain_count <= count_next;
     end
-    if (_084_) begin
+    if (_028_) begin
       drain_row7 <= 3'h0;
     end else if (_013_) begin
-      drain_row7 <= _014_[2:0];
+      drain_row7 <= drain_row7 + 1'h1;
     end
-    if (_085_) begin
+    if (_029_) begin
       drain_row6 <= 3'h0;
     end else if (_010_) begin
       drain_row6 <= _012_[2:0];
     end
-    if (_086_) begin
+    if (_030_) begin
       drain_row5 <= 3'h0;
     end else if (_008_) begin
-      drain_row5 <= _009_[2:0];
+      drain_row5 <= drain_row5 + 1'h1;
     end
-    if (_087_) begin
+    if (_031_) begin
       drain_row4 <= 3'h0;
     end else if (_006_) begin
       drain_row4 <= _007_[2:0];
     end
-    if (_088_) begin
+    if (_032_) begin
       drain_row3 <= 3'h0;
     end else if (_004_) begin
       drain_row3 <= _005_[2:0];
     end
-    if (_089_) begin
+    if (_033_) begin
       drain_row2 <= 3'h0;
     end else if (_002_) begin
       drain_row2 <= _003_[2:0];
     end
-    if (_090_) begin
+    if (_034_) begin
       drain_row1 <= 3'h0;
-    end else if (_083_) begin
+    end else if (_027_) begin
       drain_row1 <= drain_row1 + 1'h1;
     end
-    if (_091_) begin
+    if (_035_) begin
       drain_row0 <= 3'h0;
-    end else if (_064_) begin
+    end else if (_025_) begin
       drain_row0 <= drain_row0 + 1'h1;
     end
     if (cap_7_3) begin
@@ -3195,6 +15783,116 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     if (cap_6_3) begin
       out_6_7 <= \s1$480 ;
       out_6_6 <= \s0$478 ;
+    end
+    if (en) begin
+      w_6_7 <= w_5_7;
+      w_6_6 <= w_5_6;
+      w_6_5 <= w_5_5;
+      w_6_4 <= w_5_4;
+      w_6_3 <= w_5_3;
+      w_6_2 <= w_5_2;
+      w_6_1 <= w_5_1;
+      w_6_0 <= w_5_0;
+      w_5_7 <= w_4_7;
+      w_5_6 <= w_4_6;
+      w_5_5 <= w_4_5;
+      w_5_4 <= w_4_4;
+      w_5_3 <= w_4_3;
+      w_5_2 <= w_4_2;
+      w_5_1 <= w_4_1;
+      w_5_0 <= w_4_0;
+      w_4_7 <= w_3_7;
+      w_4_6 <= w_3_6;
+      w_4_5 <= w_3_5;
+      w_4_4 <= w_3_4;
+      w_4_3 <= w_3_3;
+      w_4_2 <= w_3_2;
+      w_4_1 <= w_3_1;
+      w_4_0 <= w_3_0;
+      w_3_7 <= w_2_7;
+      w_3_6 <= w_2_6;
+      w_3_5 <= w_2_5;
+      w_3_4 <= w_2_4;
+      w_3_3 <= w_2_3;
+      w_3_2 <= w_2_2;
+      w_3_1 <= w_2_1;
+      w_3_0 <= w_2_0;
+      w_2_7 <= w_1_7;
+      w_2_6 <= w_1_6;
+      w_2_5 <= w_1_5;
+      w_2_4 <= w_1_4;
+      w_2_3 <= w_1_3;
+      w_2_2 <= w_1_2;
+      w_2_1 <= w_1_1;
+      w_2_0 <= w_1_0;
+      w_1_7 <= w_0_7;
+      w_1_6 <= w_0_6;
+      w_1_5 <= w_0_5;
+      w_1_4 <= w_0_4;
+      w_1_3 <= w_0_3;
+      w_1_2 <= w_0_2;
+      w_1_1 <= w_0_1;
+      w_1_0 <= w_0_0;
+      w_0_7 <= skew_w7_d2;
+      w_0_6 <= skew_w6_d2;
+      w_0_5 <= skew_w5_d1;
+      w_0_4 <= skew_w4_d1;
+      w_0_3 <= skew_w3_d0;
+      w_0_2 <= skew_w2_d0;
+      w_0_1 <= w1;
+      w_0_0 <= in2_w0;
+      skew_w7_d2 <= skew_w7_d1;
+      skew_w7_d1 <= skew_w7_d0;
+      skew_w6_d2 <= skew_w6_d1;
+      skew_w6_d1 <= skew_w6_d0;
+      skew_w5_d1 <= skew_w5_d0;
+      skew_w4_d1 <= skew_w4_d0;
+      in2_w7 <= inm1_w7;
+      in2_w6 <= inm1_w6;
+      in2_w5 <= inm1_w5;
+      in2_w4 <= inm1_w4;
+      in2_w3 <= inm1_w3;
+      in2_w2 <= inm1_w2;
+      in2_w1 <= inm1_w1;
+      in2_a7 <= inm1_a7;
+      in2_a6 <= inm1_a6;
+      in2_a5 <= inm1_a5;
+      in2_a4 <= inm1_a4;
+      in2_a3 <= inm1_a3;
+      in2_a2 <= inm1_a2;
+      in2_a1 <= inm1_a1;
+      inm1_w7 <= in_w7;
+      inm1_w6 <= in_w6;
+      inm1_w5 <= in_w5;
+      inm1_w4 <= in_w4;
+      inm1_w3 <= in_w3;
+      inm1_w2 <= in_w2;
+      inm1_w1 <= in_w1;
+      inm1_w0 <= in_w0;
+      inm1_a7 <= in_a7;
+      inm1_a6 <= in_a6;
+      inm1_a5 <= in_a5;
+      inm1_a4 <= in_a4;
+      inm1_a3 <= in_a3;
+      inm1_a2 <= in_a2;
+      inm1_a1 <= in_a1;
+      inm1_a0 <= in_a0;
+      in_w7 <= i_w[63:56];
+      in_w6 <= i_w[55:48];
+      in_w5 <= i_w[47:40];
+      in_w4 <= i_w[39:32];
+      in_w3 <= i_w[31:24];
+      in_w2 <= i_w[23:16];
+      in_w1 <= i_w[15:8];
+      in_w0 <= i_w[7:0];
+      in_a7 <= i_a[63:56];
+      in_a6 <= i_a[55:48];
+      in_a5 <= i_a[47:40];
+      in_a4 <= i_a[39:32];
+      in_a3 <= i_a[31:24];
+      in_a2 <= i_a[23:16];
+      in_a1 <= i_a[15:8];
+      in_a0 <= i_a[7:0];
     end
     if (cap_6_2) begin
       out_6_5 <= \s1$468 ;
@@ -3326,9 +16024,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_0_0 (clk, rst, w1, \port$249$0 , \port$249$1 , \port$249$2 , \port$249$3 , \port$249$4 , \port$249$5 , \port$249$6 , \port$249$7 , \port$249$8 , \port$249$9 , \port$249$10 , \port$249$11 , \port$249$12 , \port$249$13 , \port$249$14 , \port$249$15 , \port$249$16 , \port$249$17 
-, \port$249$18 , \port$249$19 , \port$249$20 , \port$249$21 , \port$249$22 , \port$249$23 , \port$249$24 , \port$249$25 , \port$249$27 , \port$249$28 , \port$249$29 , \port$249$30 , \port$249$31 , \port$249$32 , \port$249$33 , \port$249$34 , \port$249$35 , \port$249$36 , \port$249$37 , \port$249$38 , \port$249$39 
-, \port$249$40 , \port$249$41 , \port$249$42 , \port$249$43 , \port$249$44 , \port$249$45 , \port$249$46 , \port$249$47 , \port$249$48 , \port$249$49 , \port$249$50 , \port$249$51 , \port$249$52 , a, w0, restart, en);
+module \hwq_mac_array.mac_0_0 (clk, rst, w1, \port$193$0 , \port$193$1 , \port$193$2 , \port$193$3 , \port$193$4 , \port$193$5 , \port$193$6 , \port$193$7 , \port$193$8 , \port$193$9 , \port$193$10 , \port$193$11 , \port$193$12 , \port$193$13 , \port$193$14 , \port$193$15 , \port$193$16 , \port$193$17 
+, \port$193$18 , \port$193$19 , \port$193$20 , \port$193$21 , \port$193$22 , \port$193$23 , \port$193$24 , \port$193$25 , \port$193$27 , \port$193$28 , \port$193$29 , \port$193$30 , \port$193$31 , \port$193$32 , \port$193$33 , \port$193$34 , \port$193$35 , \port$193$36 , \port$193$37 , \port$193$38 , \port$193$39 
+, \port$193$40 , \port$193$41 , \port$193$42 , \port$193$43 , \port$193$44 , \port$193$45 , \port$193$46 , \port$193$47 , \port$193$48 , \port$193$49 , \port$193$50 , \port$193$51 , \port$193$52 , a, w0, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -3338,110 +16036,110 @@ module \hwq_mac_array.mac_0_0 (clk, rst, w1, \port$249$0 , \port$249$1 , \port$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$249$0 ;
-  wire \port$249$0 ;
-  output \port$249$1 ;
-  wire \port$249$1 ;
-  output \port$249$10 ;
-  wire \port$249$10 ;
-  output \port$249$11 ;
-  wire \port$249$11 ;
-  output \port$249$12 ;
-  wire \port$249$12 ;
-  output \port$249$13 ;
-  wire \port$249$13 ;
-  output \port$249$14 ;
-  wire \port$249$14 ;
-  output \port$249$15 ;
-  wire \port$249$15 ;
-  output \port$249$16 ;
-  wire \port$249$16 ;
-  output \port$249$17 ;
-  wire \port$249$17 ;
-  output \port$249$18 ;
-  wire \port$249$18 ;
-  output \port$249$19 ;
-  wire \port$249$19 ;
-  output \port$249$2 ;
-  wire \port$249$2 ;
-  output \port$249$20 ;
-  wire \port$249$20 ;
-  output \port$249$21 ;
-  wire \port$249$21 ;
-  output \port$249$22 ;
-  wire \port$249$22 ;
-  output \port$249$23 ;
-  wire \port$249$23 ;
-  output \port$249$24 ;
-  wire \port$249$24 ;
-  output \port$249$25 ;
-  wire \port$249$25 ;
-  output \port$249$27 ;
-  wire \port$249$27 ;
-  output \port$249$28 ;
-  wire \port$249$28 ;
-  output \port$249$29 ;
-  wire \port$249$29 ;
-  output \port$249$3 ;
-  wire \port$249$3 ;
-  output \port$249$30 ;
-  wire \port$249$30 ;
-  output \port$249$31 ;
-  wire \port$249$31 ;
-  output \port$249$32 ;
-  wire \port$249$32 ;
-  output \port$249$33 ;
-  wire \port$249$33 ;
-  output \port$249$34 ;
-  wire \port$249$34 ;
-  output \port$249$35 ;
-  wire \port$249$35 ;
-  output \port$249$36 ;
-  wire \port$249$36 ;
-  output \port$249$37 ;
-  wire \port$249$37 ;
-  output \port$249$38 ;
-  wire \port$249$38 ;
-  output \port$249$39 ;
-  wire \port$249$39 ;
-  output \port$249$4 ;
-  wire \port$249$4 ;
-  output \port$249$40 ;
-  wire \port$249$40 ;
-  output \port$249$41 ;
-  wire \port$249$41 ;
-  output \port$249$42 ;
-  wire \port$249$42 ;
-  output \port$249$43 ;
-  wire \port$249$43 ;
-  output \port$249$44 ;
-  wire \port$249$44 ;
-  output \port$249$45 ;
-  wire \port$249$45 ;
-  output \port$249$46 ;
-  wire \port$249$46 ;
-  output \port$249$47 ;
-  wire \port$249$47 ;
-  output \port$249$48 ;
-  wire \port$249$48 ;
-  output \port$249$49 ;
-  wire \port$249$49 ;
-  output \port$249$5 ;
-  wire \port$249$5 ;
-  output \port$249$50 ;
-  wire \port$249$50 ;
-  output \port$249$51 ;
-  wire \port$249$51 ;
-  output \port$249$52 ;
-  wire \port$249$52 ;
-  output \port$249$6 ;
-  wire \port$249$6 ;
-  output \port$249$7 ;
-  wire \port$249$7 ;
-  output \port$249$8 ;
-  wire \port$249$8 ;
-  output \port$249$9 ;
-  wire \port$249$9 ;
+  output \port$193$0 ;
+  wire \port$193$0 ;
+  output \port$193$1 ;
+  wire \port$193$1 ;
+  output \port$193$10 ;
+  wire \port$193$10 ;
+  output \port$193$11 ;
+  wire \port$193$11 ;
+  output \port$193$12 ;
+  wire \port$193$12 ;
+  output \port$193$13 ;
+  wire \port$193$13 ;
+  output \port$193$14 ;
+  wire \port$193$14 ;
+  output \port$193$15 ;
+  wire \port$193$15 ;
+  output \port$193$16 ;
+  wire \port$193$16 ;
+  output \port$193$17 ;
+  wire \port$193$17 ;
+  output \port$193$18 ;
+  wire \port$193$18 ;
+  output \port$193$19 ;
+  wire \port$193$19 ;
+  output \port$193$2 ;
+  wire \port$193$2 ;
+  output \port$193$20 ;
+  wire \port$193$20 ;
+  output \port$193$21 ;
+  wire \port$193$21 ;
+  output \port$193$22 ;
+  wire \port$193$22 ;
+  output \port$193$23 ;
+  wire \port$193$23 ;
+  output \port$193$24 ;
+  wire \port$193$24 ;
+  output \port$193$25 ;
+  wire \port$193$25 ;
+  output \port$193$27 ;
+  wire \port$193$27 ;
+  output \port$193$28 ;
+  wire \port$193$28 ;
+  output \port$193$29 ;
+  wire \port$193$29 ;
+  output \port$193$3 ;
+  wire \port$193$3 ;
+  output \port$193$30 ;
+  wire \port$193$30 ;
+  output \port$193$31 ;
+  wire \port$193$31 ;
+  output \port$193$32 ;
+  wire \port$193$32 ;
+  output \port$193$33 ;
+  wire \port$193$33 ;
+  output \port$193$34 ;
+  wire \port$193$34 ;
+  output \port$193$35 ;
+  wire \port$193$35 ;
+  output \port$193$36 ;
+  wire \port$193$36 ;
+  output \port$193$37 ;
+  wire \port$193$37 ;
+  output \port$193$38 ;
+  wire \port$193$38 ;
+  output \port$193$39 ;
+  wire \port$193$39 ;
+  output \port$193$4 ;
+  wire \port$193$4 ;
+  output \port$193$40 ;
+  wire \port$193$40 ;
+  output \port$193$41 ;
+  wire \port$193$41 ;
+  output \port$193$42 ;
+  wire \port$193$42 ;
+  output \port$193$43 ;
+  wire \port$193$43 ;
+  output \port$193$44 ;
+  wire \port$193$44 ;
+  output \port$193$45 ;
+  wire \port$193$45 ;
+  output \port$193$46 ;
+  wire \port$193$46 ;
+  output \port$193$47 ;
+  wire \port$193$47 ;
+  output \port$193$48 ;
+  wire \port$193$48 ;
+  output \port$193$49 ;
+  wire \port$193$49 ;
+  output \port$193$5 ;
+  wire \port$193$5 ;
+  output \port$193$50 ;
+  wire \port$193$50 ;
+  output \port$193$51 ;
+  wire \port$193$51 ;
+  output \port$193$52 ;
+  wire \port$193$52 ;
+  output \port$193$6 ;
+  wire \port$193$6 ;
+  output \port$193$7 ;
+  wire \port$193$7 ;
+  output \port$193$8 ;
+  wire \port$193$8 ;
+  output \port$193$9 ;
+  wire \port$193$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -3638,60 +16336,60 @@ module \hwq_mac_array.mac_0_0 (clk, rst, w1, \port$249$0 , \port$249$1 , \port$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$249$0 ),
-    .R1(\port$249$1 ),
-    .R10(\port$249$10 ),
-    .R11(\port$249$11 ),
-    .R12(\port$249$12 ),
-    .R13(\port$249$13 ),
-    .R14(\port$249$14 ),
-    .R15(\port$249$15 ),
-    .R16(\port$249$16 ),
-    .R17(\port$249$17 ),
-    .R18(\port$249$18 ),
-    .R19(\port$249$19 ),
-    .R2(\port$249$2 ),
-    .R20(\port$249$20 ),
-    .R21(\port$249$21 ),
-    .R22(\port$249$22 ),
-    .R23(\port$249$23 ),
-    .R24(\port$249$24 ),
-    .R25(\port$249$25 ),
+    .R0(\port$193$0 ),
+    .R1(\port$193$1 ),
+    .R10(\port$193$10 ),
+    .R11(\port$193$11 ),
+    .R12(\port$193$12 ),
+    .R13(\port$193$13 ),
+    .R14(\port$193$14 ),
+    .R15(\port$193$15 ),
+    .R16(\port$193$16 ),
+    .R17(\port$193$17 ),
+    .R18(\port$193$18 ),
+    .R19(\port$193$19 ),
+    .R2(\port$193$2 ),
+    .R20(\port$193$20 ),
+    .R21(\port$193$21 ),
+    .R22(\port$193$22 ),
+    .R23(\port$193$23 ),
+    .R24(\port$193$24 ),
+    .R25(\port$193$25 ),
     .R26(r[26]),
-    .R27(\port$249$27 ),
-    .R28(\port$249$28 ),
-    .R29(\port$249$29 ),
-    .R3(\port$249$3 ),
-    .R30(\port$249$30 ),
-    .R31(\port$249$31 ),
-    .R32(\port$249$32 ),
-    .R33(\port$249$33 ),
-    .R34(\port$249$34 ),
-    .R35(\port$249$35 ),
-    .R36(\port$249$36 ),
-    .R37(\port$249$37 ),
-    .R38(\port$249$38 ),
-    .R39(\port$249$39 ),
-    .R4(\port$249$4 ),
-    .R40(\port$249$40 ),
-    .R41(\port$249$41 ),
-    .R42(\port$249$42 ),
-    .R43(\port$249$43 ),
-    .R44(\port$249$44 ),
-    .R45(\port$249$45 ),
-    .R46(\port$249$46 ),
-    .R47(\port$249$47 ),
-    .R48(\port$249$48 ),
-    .R49(\port$249$49 ),
-    .R5(\port$249$5 ),
-    .R50(\port$249$50 ),
-    .R51(\port$249$51 ),
-    .R52(\port$249$52 ),
+    .R27(\port$193$27 ),
+    .R28(\port$193$28 ),
+    .R29(\port$193$29 ),
+    .R3(\port$193$3 ),
+    .R30(\port$193$30 ),
+    .R31(\port$193$31 ),
+    .R32(\port$193$32 ),
+    .R33(\port$193$33 ),
+    .R34(\port$193$34 ),
+    .R35(\port$193$35 ),
+    .R36(\port$193$36 ),
+    .R37(\port$193$37 ),
+    .R38(\port$193$38 ),
+    .R39(\port$193$39 ),
+    .R4(\port$193$4 ),
+    .R40(\port$193$40 ),
+    .R41(\port$193$41 ),
+    .R42(\port$193$42 ),
+    .R43(\port$193$43 ),
+    .R44(\port$193$44 ),
+    .R45(\port$193$45 ),
+    .R46(\port$193$46 ),
+    .R47(\port$193$47 ),
+    .R48(\port$193$48 ),
+    .R49(\port$193$49 ),
+    .R5(\port$193$5 ),
+    .R50(\port$193$50 ),
+    .R51(\port$193$51 ),
+    .R52(\port$193$52 ),
     .R53(r[53]),
-    .R6(\port$249$6 ),
-    .R7(\port$249$7 ),
-    .R8(\port$249$8 ),
-    .R9(\port$249$9 ),
+    .R6(\port$193$6 ),
+    .R7(\port$193$7 ),
+    .R8(\port$193$8 ),
+    .R9(\port$193$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -3964,13 +16662,13 @@ module \hwq_mac_array.mac_0_0 (clk, rst, w1, \port$249$0 , \port$249$1 , \port$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$249$52 , \port$249$51 , \port$249$50 , \port$249$49 , \port$249$48 , \port$249$47 , \port$249$46 , \port$249$45 , \port$249$44 , \port$249$43 , \port$249$42 , \port$249$41 , \port$249$40 , \port$249$39 , \port$249$38 , \port$249$37 , \port$249$36 , \port$249$35 , \port$249$34 , \port$249$33 , \port$249$32 , \port$249$31 , \port$249$30 , \port$249$29 , \port$249$28 , \port$249$27 , \port$249$25 , \port$249$24 , \port$249$23 , \port$249$22 , \port$249$21 , \port$249$20 , \port$249$19 , \port$249$18 , \port$249$17 , \port$249$16 , \port$249$15 , \port$249$14 , \port$249$13 , \port$249$12 , \port$249$11 , \port$249$10 , \port$249$9 , \port$249$8 , \port$249$7 , \port$249$6 , \port$249$5 , \port$249$4 , \port$249$3 , \port$249$2 , \port$249$1 , \port$249$0  };
+  assign { r[52:27], r[25:0] } = { \port$193$52 , \port$193$51 , \port$193$50 , \port$193$49 , \port$193$48 , \port$193$47 , \port$193$46 , \port$193$45 , \port$193$44 , \port$193$43 , \port$193$42 , \port$193$41 , \port$193$40 , \port$193$39 , \port$193$38 , \port$193$37 , \port$193$36 , \port$193$35 , \port$193$34 , \port$193$33 , \port$193$32 , \port$193$31 , \port$193$30 , \port$193$29 , \port$193$28 , \port$193$27 , \port$193$25 , \port$193$24 , \port$193$23 , \port$193$22 , \port$193$21 , \port$193$20 , \port$193$19 , \port$193$18 , \port$193$17 , \port$193$16 , \port$193$15 , \port$193$14 , \port$193$13 , \port$193$12 , \port$193$11 , \port$193$10 , \port$193$9 , \port$193$8 , \port$193$7 , \port$193$6 , \port$193$5 , \port$193$4 , \port$193$3 , \port$193$2 , \port$193$1 , \port$193$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_0_1 (clk, rst, \port$254$0 , \port$254$1 , \port$254$2 , \port$254$3 , \port$254$4 , \port$254$5 , \port$254$6 , \port$254$7 , \port$254$8 , \port$254$9 , \port$254$10 , \port$254$11 , \port$254$12 , \port$254$13 , \port$254$14 , \port$254$15 , \port$254$16 , \port$254$17 , \port$254$18 
-, \port$254$19 , \port$254$20 , \port$254$21 , \port$254$22 , \port$254$23 , \port$254$24 , \port$254$25 , \port$254$27 , \port$254$28 , \port$254$29 , \port$254$30 , \port$254$31 , \port$254$32 , \port$254$33 , \port$254$34 , \port$254$35 , \port$254$36 , \port$254$37 , \port$254$38 , \port$254$39 , \port$254$40 
-, \port$254$41 , \port$254$42 , \port$254$43 , \port$254$44 , \port$254$45 , \port$254$46 , \port$254$47 , \port$254$48 , \port$254$49 , \port$254$50 , \port$254$51 , \port$254$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_0_1 (clk, rst, \port$198$0 , \port$198$1 , \port$198$2 , \port$198$3 , \port$198$4 , \port$198$5 , \port$198$6 , \port$198$7 , \port$198$8 , \port$198$9 , \port$198$10 , \port$198$11 , \port$198$12 , \port$198$13 , \port$198$14 , \port$198$15 , \port$198$16 , \port$198$17 , \port$198$18 
+, \port$198$19 , \port$198$20 , \port$198$21 , \port$198$22 , \port$198$23 , \port$198$24 , \port$198$25 , \port$198$27 , \port$198$28 , \port$198$29 , \port$198$30 , \port$198$31 , \port$198$32 , \port$198$33 , \port$198$34 , \port$198$35 , \port$198$36 , \port$198$37 , \port$198$38 , \port$198$39 , \port$198$40 
+, \port$198$41 , \port$198$42 , \port$198$43 , \port$198$44 , \port$198$45 , \port$198$46 , \port$198$47 , \port$198$48 , \port$198$49 , \port$198$50 , \port$198$51 , \port$198$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -3980,110 +16678,110 @@ module \hwq_mac_array.mac_0_1 (clk, rst, \port$254$0 , \port$254$1 , \port$254$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$254$0 ;
-  wire \port$254$0 ;
-  output \port$254$1 ;
-  wire \port$254$1 ;
-  output \port$254$10 ;
-  wire \port$254$10 ;
-  output \port$254$11 ;
-  wire \port$254$11 ;
-  output \port$254$12 ;
-  wire \port$254$12 ;
-  output \port$254$13 ;
-  wire \port$254$13 ;
-  output \port$254$14 ;
-  wire \port$254$14 ;
-  output \port$254$15 ;
-  wire \port$254$15 ;
-  output \port$254$16 ;
-  wire \port$254$16 ;
-  output \port$254$17 ;
-  wire \port$254$17 ;
-  output \port$254$18 ;
-  wire \port$254$18 ;
-  output \port$254$19 ;
-  wire \port$254$19 ;
-  output \port$254$2 ;
-  wire \port$254$2 ;
-  output \port$254$20 ;
-  wire \port$254$20 ;
-  output \port$254$21 ;
-  wire \port$254$21 ;
-  output \port$254$22 ;
-  wire \port$254$22 ;
-  output \port$254$23 ;
-  wire \port$254$23 ;
-  output \port$254$24 ;
-  wire \port$254$24 ;
-  output \port$254$25 ;
-  wire \port$254$25 ;
-  output \port$254$27 ;
-  wire \port$254$27 ;
-  output \port$254$28 ;
-  wire \port$254$28 ;
-  output \port$254$29 ;
-  wire \port$254$29 ;
-  output \port$254$3 ;
-  wire \port$254$3 ;
-  output \port$254$30 ;
-  wire \port$254$30 ;
-  output \port$254$31 ;
-  wire \port$254$31 ;
-  output \port$254$32 ;
-  wire \port$254$32 ;
-  output \port$254$33 ;
-  wire \port$254$33 ;
-  output \port$254$34 ;
-  wire \port$254$34 ;
-  output \port$254$35 ;
-  wire \port$254$35 ;
-  output \port$254$36 ;
-  wire \port$254$36 ;
-  output \port$254$37 ;
-  wire \port$254$37 ;
-  output \port$254$38 ;
-  wire \port$254$38 ;
-  output \port$254$39 ;
-  wire \port$254$39 ;
-  output \port$254$4 ;
-  wire \port$254$4 ;
-  output \port$254$40 ;
-  wire \port$254$40 ;
-  output \port$254$41 ;
-  wire \port$254$41 ;
-  output \port$254$42 ;
-  wire \port$254$42 ;
-  output \port$254$43 ;
-  wire \port$254$43 ;
-  output \port$254$44 ;
-  wire \port$254$44 ;
-  output \port$254$45 ;
-  wire \port$254$45 ;
-  output \port$254$46 ;
-  wire \port$254$46 ;
-  output \port$254$47 ;
-  wire \port$254$47 ;
-  output \port$254$48 ;
-  wire \port$254$48 ;
-  output \port$254$49 ;
-  wire \port$254$49 ;
-  output \port$254$5 ;
-  wire \port$254$5 ;
-  output \port$254$50 ;
-  wire \port$254$50 ;
-  output \port$254$51 ;
-  wire \port$254$51 ;
-  output \port$254$52 ;
-  wire \port$254$52 ;
-  output \port$254$6 ;
-  wire \port$254$6 ;
-  output \port$254$7 ;
-  wire \port$254$7 ;
-  output \port$254$8 ;
-  wire \port$254$8 ;
-  output \port$254$9 ;
-  wire \port$254$9 ;
+  output \port$198$0 ;
+  wire \port$198$0 ;
+  output \port$198$1 ;
+  wire \port$198$1 ;
+  output \port$198$10 ;
+  wire \port$198$10 ;
+  output \port$198$11 ;
+  wire \port$198$11 ;
+  output \port$198$12 ;
+  wire \port$198$12 ;
+  output \port$198$13 ;
+  wire \port$198$13 ;
+  output \port$198$14 ;
+  wire \port$198$14 ;
+  output \port$198$15 ;
+  wire \port$198$15 ;
+  output \port$198$16 ;
+  wire \port$198$16 ;
+  output \port$198$17 ;
+  wire \port$198$17 ;
+  output \port$198$18 ;
+  wire \port$198$18 ;
+  output \port$198$19 ;
+  wire \port$198$19 ;
+  output \port$198$2 ;
+  wire \port$198$2 ;
+  output \port$198$20 ;
+  wire \port$198$20 ;
+  output \port$198$21 ;
+  wire \port$198$21 ;
+  output \port$198$22 ;
+  wire \port$198$22 ;
+  output \port$198$23 ;
+  wire \port$198$23 ;
+  output \port$198$24 ;
+  wire \port$198$24 ;
+  output \port$198$25 ;
+  wire \port$198$25 ;
+  output \port$198$27 ;
+  wire \port$198$27 ;
+  output \port$198$28 ;
+  wire \port$198$28 ;
+  output \port$198$29 ;
+  wire \port$198$29 ;
+  output \port$198$3 ;
+  wire \port$198$3 ;
+  output \port$198$30 ;
+  wire \port$198$30 ;
+  output \port$198$31 ;
+  wire \port$198$31 ;
+  output \port$198$32 ;
+  wire \port$198$32 ;
+  output \port$198$33 ;
+  wire \port$198$33 ;
+  output \port$198$34 ;
+  wire \port$198$34 ;
+  output \port$198$35 ;
+  wire \port$198$35 ;
+  output \port$198$36 ;
+  wire \port$198$36 ;
+  output \port$198$37 ;
+  wire \port$198$37 ;
+  output \port$198$38 ;
+  wire \port$198$38 ;
+  output \port$198$39 ;
+  wire \port$198$39 ;
+  output \port$198$4 ;
+  wire \port$198$4 ;
+  output \port$198$40 ;
+  wire \port$198$40 ;
+  output \port$198$41 ;
+  wire \port$198$41 ;
+  output \port$198$42 ;
+  wire \port$198$42 ;
+  output \port$198$43 ;
+  wire \port$198$43 ;
+  output \port$198$44 ;
+  wire \port$198$44 ;
+  output \port$198$45 ;
+  wire \port$198$45 ;
+  output \port$198$46 ;
+  wire \port$198$46 ;
+  output \port$198$47 ;
+  wire \port$198$47 ;
+  output \port$198$48 ;
+  wire \port$198$48 ;
+  output \port$198$49 ;
+  wire \port$198$49 ;
+  output \port$198$5 ;
+  wire \port$198$5 ;
+  output \port$198$50 ;
+  wire \port$198$50 ;
+  output \port$198$51 ;
+  wire \port$198$51 ;
+  output \port$198$52 ;
+  wire \port$198$52 ;
+  output \port$198$6 ;
+  wire \port$198$6 ;
+  output \port$198$7 ;
+  wire \port$198$7 ;
+  output \port$198$8 ;
+  wire \port$198$8 ;
+  output \port$198$9 ;
+  wire \port$198$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -4280,60 +16978,60 @@ module \hwq_mac_array.mac_0_1 (clk, rst, \port$254$0 , \port$254$1 , \port$254$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$254$0 ),
-    .R1(\port$254$1 ),
-    .R10(\port$254$10 ),
-    .R11(\port$254$11 ),
-    .R12(\port$254$12 ),
-    .R13(\port$254$13 ),
-    .R14(\port$254$14 ),
-    .R15(\port$254$15 ),
-    .R16(\port$254$16 ),
-    .R17(\port$254$17 ),
-    .R18(\port$254$18 ),
-    .R19(\port$254$19 ),
-    .R2(\port$254$2 ),
-    .R20(\port$254$20 ),
-    .R21(\port$254$21 ),
-    .R22(\port$254$22 ),
-    .R23(\port$254$23 ),
-    .R24(\port$254$24 ),
-    .R25(\port$254$25 ),
+    .R0(\port$198$0 ),
+    .R1(\port$198$1 ),
+    .R10(\port$198$10 ),
+    .R11(\port$198$11 ),
+    .R12(\port$198$12 ),
+    .R13(\port$198$13 ),
+    .R14(\port$198$14 ),
+    .R15(\port$198$15 ),
+    .R16(\port$198$16 ),
+    .R17(\port$198$17 ),
+    .R18(\port$198$18 ),
+    .R19(\port$198$19 ),
+    .R2(\port$198$2 ),
+    .R20(\port$198$20 ),
+    .R21(\port$198$21 ),
+    .R22(\port$198$22 ),
+    .R23(\port$198$23 ),
+    .R24(\port$198$24 ),
+    .R25(\port$198$25 ),
     .R26(r[26]),
-    .R27(\port$254$27 ),
-    .R28(\port$254$28 ),
-    .R29(\port$254$29 ),
-    .R3(\port$254$3 ),
-    .R30(\port$254$30 ),
-    .R31(\port$254$31 ),
-    .R32(\port$254$32 ),
-    .R33(\port$254$33 ),
-    .R34(\port$254$34 ),
-    .R35(\port$254$35 ),
-    .R36(\port$254$36 ),
-    .R37(\port$254$37 ),
-    .R38(\port$254$38 ),
-    .R39(\port$254$39 ),
-    .R4(\port$254$4 ),
-    .R40(\port$254$40 ),
-    .R41(\port$254$41 ),
-    .R42(\port$254$42 ),
-    .R43(\port$254$43 ),
-    .R44(\port$254$44 ),
-    .R45(\port$254$45 ),
-    .R46(\port$254$46 ),
-    .R47(\port$254$47 ),
-    .R48(\port$254$48 ),
-    .R49(\port$254$49 ),
-    .R5(\port$254$5 ),
-    .R50(\port$254$50 ),
-    .R51(\port$254$51 ),
-    .R52(\port$254$52 ),
+    .R27(\port$198$27 ),
+    .R28(\port$198$28 ),
+    .R29(\port$198$29 ),
+    .R3(\port$198$3 ),
+    .R30(\port$198$30 ),
+    .R31(\port$198$31 ),
+    .R32(\port$198$32 ),
+    .R33(\port$198$33 ),
+    .R34(\port$198$34 ),
+    .R35(\port$198$35 ),
+    .R36(\port$198$36 ),
+    .R37(\port$198$37 ),
+    .R38(\port$198$38 ),
+    .R39(\port$198$39 ),
+    .R4(\port$198$4 ),
+    .R40(\port$198$40 ),
+    .R41(\port$198$41 ),
+    .R42(\port$198$42 ),
+    .R43(\port$198$43 ),
+    .R44(\port$198$44 ),
+    .R45(\port$198$45 ),
+    .R46(\port$198$46 ),
+    .R47(\port$198$47 ),
+    .R48(\port$198$48 ),
+    .R49(\port$198$49 ),
+    .R5(\port$198$5 ),
+    .R50(\port$198$50 ),
+    .R51(\port$198$51 ),
+    .R52(\port$198$52 ),
     .R53(r[53]),
-    .R6(\port$254$6 ),
-    .R7(\port$254$7 ),
-    .R8(\port$254$8 ),
-    .R9(\port$254$9 ),
+    .R6(\port$198$6 ),
+    .R7(\port$198$7 ),
+    .R8(\port$198$8 ),
+    .R9(\port$198$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -4606,13 +17304,13 @@ module \hwq_mac_array.mac_0_1 (clk, rst, \port$254$0 , \port$254$1 , \port$254$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$254$52 , \port$254$51 , \port$254$50 , \port$254$49 , \port$254$48 , \port$254$47 , \port$254$46 , \port$254$45 , \port$254$44 , \port$254$43 , \port$254$42 , \port$254$41 , \port$254$40 , \port$254$39 , \port$254$38 , \port$254$37 , \port$254$36 , \port$254$35 , \port$254$34 , \port$254$33 , \port$254$32 , \port$254$31 , \port$254$30 , \port$254$29 , \port$254$28 , \port$254$27 , \port$254$25 , \port$254$24 , \port$254$23 , \port$254$22 , \port$254$21 , \port$254$20 , \port$254$19 , \port$254$18 , \port$254$17 , \port$254$16 , \port$254$15 , \port$254$14 , \port$254$13 , \port$254$12 , \port$254$11 , \port$254$10 , \port$254$9 , \port$254$8 , \port$254$7 , \port$254$6 , \port$254$5 , \port$254$4 , \port$254$3 , \port$254$2 , \port$254$1 , \port$254$0  };
+  assign { r[52:27], r[25:0] } = { \port$198$52 , \port$198$51 , \port$198$50 , \port$198$49 , \port$198$48 , \port$198$47 , \port$198$46 , \port$198$45 , \port$198$44 , \port$198$43 , \port$198$42 , \port$198$41 , \port$198$40 , \port$198$39 , \port$198$38 , \port$198$37 , \port$198$36 , \port$198$35 , \port$198$34 , \port$198$33 , \port$198$32 , \port$198$31 , \port$198$30 , \port$198$29 , \port$198$28 , \port$198$27 , \port$198$25 , \port$198$24 , \port$198$23 , \port$198$22 , \port$198$21 , \port$198$20 , \port$198$19 , \port$198$18 , \port$198$17 , \port$198$16 , \port$198$15 , \port$198$14 , \port$198$13 , \port$198$12 , \port$198$11 , \port$198$10 , \port$198$9 , \port$198$8 , \port$198$7 , \port$198$6 , \port$198$5 , \port$198$4 , \port$198$3 , \port$198$2 , \port$198$1 , \port$198$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_0_2 (clk, rst, \port$259$0 , \port$259$1 , \port$259$2 , \port$259$3 , \port$259$4 , \port$259$5 , \port$259$6 , \port$259$7 , \port$259$8 , \port$259$9 , \port$259$10 , \port$259$11 , \port$259$12 , \port$259$13 , \port$259$14 , \port$259$15 , \port$259$16 , \port$259$17 , \port$259$18 
-, \port$259$19 , \port$259$20 , \port$259$21 , \port$259$22 , \port$259$23 , \port$259$24 , \port$259$25 , \port$259$27 , \port$259$28 , \port$259$29 , \port$259$30 , \port$259$31 , \port$259$32 , \port$259$33 , \port$259$34 , \port$259$35 , \port$259$36 , \port$259$37 , \port$259$38 , \port$259$39 , \port$259$40 
-, \port$259$41 , \port$259$42 , \port$259$43 , \port$259$44 , \port$259$45 , \port$259$46 , \port$259$47 , \port$259$48 , \port$259$49 , \port$259$50 , \port$259$51 , \port$259$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_0_2 (clk, rst, \port$203$0 , \port$203$1 , \port$203$2 , \port$203$3 , \port$203$4 , \port$203$5 , \port$203$6 , \port$203$7 , \port$203$8 , \port$203$9 , \port$203$10 , \port$203$11 , \port$203$12 , \port$203$13 , \port$203$14 , \port$203$15 , \port$203$16 , \port$203$17 , \port$203$18 
+, \port$203$19 , \port$203$20 , \port$203$21 , \port$203$22 , \port$203$23 , \port$203$24 , \port$203$25 , \port$203$27 , \port$203$28 , \port$203$29 , \port$203$30 , \port$203$31 , \port$203$32 , \port$203$33 , \port$203$34 , \port$203$35 , \port$203$36 , \port$203$37 , \port$203$38 , \port$203$39 , \port$203$40 
+, \port$203$41 , \port$203$42 , \port$203$43 , \port$203$44 , \port$203$45 , \port$203$46 , \port$203$47 , \port$203$48 , \port$203$49 , \port$203$50 , \port$203$51 , \port$203$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -4622,110 +17320,110 @@ module \hwq_mac_array.mac_0_2 (clk, rst, \port$259$0 , \port$259$1 , \port$259$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$259$0 ;
-  wire \port$259$0 ;
-  output \port$259$1 ;
-  wire \port$259$1 ;
-  output \port$259$10 ;
-  wire \port$259$10 ;
-  output \port$259$11 ;
-  wire \port$259$11 ;
-  output \port$259$12 ;
-  wire \port$259$12 ;
-  output \port$259$13 ;
-  wire \port$259$13 ;
-  output \port$259$14 ;
-  wire \port$259$14 ;
-  output \port$259$15 ;
-  wire \port$259$15 ;
-  output \port$259$16 ;
-  wire \port$259$16 ;
-  output \port$259$17 ;
-  wire \port$259$17 ;
-  output \port$259$18 ;
-  wire \port$259$18 ;
-  output \port$259$19 ;
-  wire \port$259$19 ;
-  output \port$259$2 ;
-  wire \port$259$2 ;
-  output \port$259$20 ;
-  wire \port$259$20 ;
-  output \port$259$21 ;
-  wire \port$259$21 ;
-  output \port$259$22 ;
-  wire \port$259$22 ;
-  output \port$259$23 ;
-  wire \port$259$23 ;
-  output \port$259$24 ;
-  wire \port$259$24 ;
-  output \port$259$25 ;
-  wire \port$259$25 ;
-  output \port$259$27 ;
-  wire \port$259$27 ;
-  output \port$259$28 ;
-  wire \port$259$28 ;
-  output \port$259$29 ;
-  wire \port$259$29 ;
-  output \port$259$3 ;
-  wire \port$259$3 ;
-  output \port$259$30 ;
-  wire \port$259$30 ;
-  output \port$259$31 ;
-  wire \port$259$31 ;
-  output \port$259$32 ;
-  wire \port$259$32 ;
-  output \port$259$33 ;
-  wire \port$259$33 ;
-  output \port$259$34 ;
-  wire \port$259$34 ;
-  output \port$259$35 ;
-  wire \port$259$35 ;
-  output \port$259$36 ;
-  wire \port$259$36 ;
-  output \port$259$37 ;
-  wire \port$259$37 ;
-  output \port$259$38 ;
-  wire \port$259$38 ;
-  output \port$259$39 ;
-  wire \port$259$39 ;
-  output \port$259$4 ;
-  wire \port$259$4 ;
-  output \port$259$40 ;
-  wire \port$259$40 ;
-  output \port$259$41 ;
-  wire \port$259$41 ;
-  output \port$259$42 ;
-  wire \port$259$42 ;
-  output \port$259$43 ;
-  wire \port$259$43 ;
-  output \port$259$44 ;
-  wire \port$259$44 ;
-  output \port$259$45 ;
-  wire \port$259$45 ;
-  output \port$259$46 ;
-  wire \port$259$46 ;
-  output \port$259$47 ;
-  wire \port$259$47 ;
-  output \port$259$48 ;
-  wire \port$259$48 ;
-  output \port$259$49 ;
-  wire \port$259$49 ;
-  output \port$259$5 ;
-  wire \port$259$5 ;
-  output \port$259$50 ;
-  wire \port$259$50 ;
-  output \port$259$51 ;
-  wire \port$259$51 ;
-  output \port$259$52 ;
-  wire \port$259$52 ;
-  output \port$259$6 ;
-  wire \port$259$6 ;
-  output \port$259$7 ;
-  wire \port$259$7 ;
-  output \port$259$8 ;
-  wire \port$259$8 ;
-  output \port$259$9 ;
-  wire \port$259$9 ;
+  output \port$203$0 ;
+  wire \port$203$0 ;
+  output \port$203$1 ;
+  wire \port$203$1 ;
+  output \port$203$10 ;
+  wire \port$203$10 ;
+  output \port$203$11 ;
+  wire \port$203$11 ;
+  output \port$203$12 ;
+  wire \port$203$12 ;
+  output \port$203$13 ;
+  wire \port$203$13 ;
+  output \port$203$14 ;
+  wire \port$203$14 ;
+  output \port$203$15 ;
+  wire \port$203$15 ;
+  output \port$203$16 ;
+  wire \port$203$16 ;
+  output \port$203$17 ;
+  wire \port$203$17 ;
+  output \port$203$18 ;
+  wire \port$203$18 ;
+  output \port$203$19 ;
+  wire \port$203$19 ;
+  output \port$203$2 ;
+  wire \port$203$2 ;
+  output \port$203$20 ;
+  wire \port$203$20 ;
+  output \port$203$21 ;
+  wire \port$203$21 ;
+  output \port$203$22 ;
+  wire \port$203$22 ;
+  output \port$203$23 ;
+  wire \port$203$23 ;
+  output \port$203$24 ;
+  wire \port$203$24 ;
+  output \port$203$25 ;
+  wire \port$203$25 ;
+  output \port$203$27 ;
+  wire \port$203$27 ;
+  output \port$203$28 ;
+  wire \port$203$28 ;
+  output \port$203$29 ;
+  wire \port$203$29 ;
+  output \port$203$3 ;
+  wire \port$203$3 ;
+  output \port$203$30 ;
+  wire \port$203$30 ;
+  output \port$203$31 ;
+  wire \port$203$31 ;
+  output \port$203$32 ;
+  wire \port$203$32 ;
+  output \port$203$33 ;
+  wire \port$203$33 ;
+  output \port$203$34 ;
+  wire \port$203$34 ;
+  output \port$203$35 ;
+  wire \port$203$35 ;
+  output \port$203$36 ;
+  wire \port$203$36 ;
+  output \port$203$37 ;
+  wire \port$203$37 ;
+  output \port$203$38 ;
+  wire \port$203$38 ;
+  output \port$203$39 ;
+  wire \port$203$39 ;
+  output \port$203$4 ;
+  wire \port$203$4 ;
+  output \port$203$40 ;
+  wire \port$203$40 ;
+  output \port$203$41 ;
+  wire \port$203$41 ;
+  output \port$203$42 ;
+  wire \port$203$42 ;
+  output \port$203$43 ;
+  wire \port$203$43 ;
+  output \port$203$44 ;
+  wire \port$203$44 ;
+  output \port$203$45 ;
+  wire \port$203$45 ;
+  output \port$203$46 ;
+  wire \port$203$46 ;
+  output \port$203$47 ;
+  wire \port$203$47 ;
+  output \port$203$48 ;
+  wire \port$203$48 ;
+  output \port$203$49 ;
+  wire \port$203$49 ;
+  output \port$203$5 ;
+  wire \port$203$5 ;
+  output \port$203$50 ;
+  wire \port$203$50 ;
+  output \port$203$51 ;
+  wire \port$203$51 ;
+  output \port$203$52 ;
+  wire \port$203$52 ;
+  output \port$203$6 ;
+  wire \port$203$6 ;
+  output \port$203$7 ;
+  wire \port$203$7 ;
+  output \port$203$8 ;
+  wire \port$203$8 ;
+  output \port$203$9 ;
+  wire \port$203$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -4922,60 +17620,60 @@ module \hwq_mac_array.mac_0_2 (clk, rst, \port$259$0 , \port$259$1 , \port$259$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$259$0 ),
-    .R1(\port$259$1 ),
-    .R10(\port$259$10 ),
-    .R11(\port$259$11 ),
-    .R12(\port$259$12 ),
-    .R13(\port$259$13 ),
-    .R14(\port$259$14 ),
-    .R15(\port$259$15 ),
-    .R16(\port$259$16 ),
-    .R17(\port$259$17 ),
-    .R18(\port$259$18 ),
-    .R19(\port$259$19 ),
-    .R2(\port$259$2 ),
-    .R20(\port$259$20 ),
-    .R21(\port$259$21 ),
-    .R22(\port$259$22 ),
-    .R23(\port$259$23 ),
-    .R24(\port$259$24 ),
-    .R25(\port$259$25 ),
+    .R0(\port$203$0 ),
+    .R1(\port$203$1 ),
+    .R10(\port$203$10 ),
+    .R11(\port$203$11 ),
+    .R12(\port$203$12 ),
+    .R13(\port$203$13 ),
+    .R14(\port$203$14 ),
+    .R15(\port$203$15 ),
+    .R16(\port$203$16 ),
+    .R17(\port$203$17 ),
+    .R18(\port$203$18 ),
+    .R19(\port$203$19 ),
+    .R2(\port$203$2 ),
+    .R20(\port$203$20 ),
+    .R21(\port$203$21 ),
+    .R22(\port$203$22 ),
+    .R23(\port$203$23 ),
+    .R24(\port$203$24 ),
+    .R25(\port$203$25 ),
     .R26(r[26]),
-    .R27(\port$259$27 ),
-    .R28(\port$259$28 ),
-    .R29(\port$259$29 ),
-    .R3(\port$259$3 ),
-    .R30(\port$259$30 ),
-    .R31(\port$259$31 ),
-    .R32(\port$259$32 ),
-    .R33(\port$259$33 ),
-    .R34(\port$259$34 ),
-    .R35(\port$259$35 ),
-    .R36(\port$259$36 ),
-    .R37(\port$259$37 ),
-    .R38(\port$259$38 ),
-    .R39(\port$259$39 ),
-    .R4(\port$259$4 ),
-    .R40(\port$259$40 ),
-    .R41(\port$259$41 ),
-    .R42(\port$259$42 ),
-    .R43(\port$259$43 ),
-    .R44(\port$259$44 ),
-    .R45(\port$259$45 ),
-    .R46(\port$259$46 ),
-    .R47(\port$259$47 ),
-    .R48(\port$259$48 ),
-    .R49(\port$259$49 ),
-    .R5(\port$259$5 ),
-    .R50(\port$259$50 ),
-    .R51(\port$259$51 ),
-    .R52(\port$259$52 ),
+    .R27(\port$203$27 ),
+    .R28(\port$203$28 ),
+    .R29(\port$203$29 ),
+    .R3(\port$203$3 ),
+    .R30(\port$203$30 ),
+    .R31(\port$203$31 ),
+    .R32(\port$203$32 ),
+    .R33(\port$203$33 ),
+    .R34(\port$203$34 ),
+    .R35(\port$203$35 ),
+    .R36(\port$203$36 ),
+    .R37(\port$203$37 ),
+    .R38(\port$203$38 ),
+    .R39(\port$203$39 ),
+    .R4(\port$203$4 ),
+    .R40(\port$203$40 ),
+    .R41(\port$203$41 ),
+    .R42(\port$203$42 ),
+    .R43(\port$203$43 ),
+    .R44(\port$203$44 ),
+    .R45(\port$203$45 ),
+    .R46(\port$203$46 ),
+    .R47(\port$203$47 ),
+    .R48(\port$203$48 ),
+    .R49(\port$203$49 ),
+    .R5(\port$203$5 ),
+    .R50(\port$203$50 ),
+    .R51(\port$203$51 ),
+    .R52(\port$203$52 ),
     .R53(r[53]),
-    .R6(\port$259$6 ),
-    .R7(\port$259$7 ),
-    .R8(\port$259$8 ),
-    .R9(\port$259$9 ),
+    .R6(\port$203$6 ),
+    .R7(\port$203$7 ),
+    .R8(\port$203$8 ),
+    .R9(\port$203$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -5248,13 +17946,13 @@ module \hwq_mac_array.mac_0_2 (clk, rst, \port$259$0 , \port$259$1 , \port$259$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$259$52 , \port$259$51 , \port$259$50 , \port$259$49 , \port$259$48 , \port$259$47 , \port$259$46 , \port$259$45 , \port$259$44 , \port$259$43 , \port$259$42 , \port$259$41 , \port$259$40 , \port$259$39 , \port$259$38 , \port$259$37 , \port$259$36 , \port$259$35 , \port$259$34 , \port$259$33 , \port$259$32 , \port$259$31 , \port$259$30 , \port$259$29 , \port$259$28 , \port$259$27 , \port$259$25 , \port$259$24 , \port$259$23 , \port$259$22 , \port$259$21 , \port$259$20 , \port$259$19 , \port$259$18 , \port$259$17 , \port$259$16 , \port$259$15 , \port$259$14 , \port$259$13 , \port$259$12 , \port$259$11 , \port$259$10 , \port$259$9 , \port$259$8 , \port$259$7 , \port$259$6 , \port$259$5 , \port$259$4 , \port$259$3 , \port$259$2 , \port$259$1 , \port$259$0  };
+  assign { r[52:27], r[25:0] } = { \port$203$52 , \port$203$51 , \port$203$50 , \port$203$49 , \port$203$48 , \port$203$47 , \port$203$46 , \port$203$45 , \port$203$44 , \port$203$43 , \port$203$42 , \port$203$41 , \port$203$40 , \port$203$39 , \port$203$38 , \port$203$37 , \port$203$36 , \port$203$35 , \port$203$34 , \port$203$33 , \port$203$32 , \port$203$31 , \port$203$30 , \port$203$29 , \port$203$28 , \port$203$27 , \port$203$25 , \port$203$24 , \port$203$23 , \port$203$22 , \port$203$21 , \port$203$20 , \port$203$19 , \port$203$18 , \port$203$17 , \port$203$16 , \port$203$15 , \port$203$14 , \port$203$13 , \port$203$12 , \port$203$11 , \port$203$10 , \port$203$9 , \port$203$8 , \port$203$7 , \port$203$6 , \port$203$5 , \port$203$4 , \port$203$3 , \port$203$2 , \port$203$1 , \port$203$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_0_3 (clk, rst, \port$264$0 , \port$264$1 , \port$264$2 , \port$264$3 , \port$264$4 , \port$264$5 , \port$264$6 , \port$264$7 , \port$264$8 , \port$264$9 , \port$264$10 , \port$264$11 , \port$264$12 , \port$264$13 , \port$264$14 , \port$264$15 , \port$264$16 , \port$264$17 , \port$264$18 
-, \port$264$19 , \port$264$20 , \port$264$21 , \port$264$22 , \port$264$23 , \port$264$24 , \port$264$25 , \port$264$27 , \port$264$28 , \port$264$29 , \port$264$30 , \port$264$31 , \port$264$32 , \port$264$33 , \port$264$34 , \port$264$35 , \port$264$36 , \port$264$37 , \port$264$38 , \port$264$39 , \port$264$40 
-, \port$264$41 , \port$264$42 , \port$264$43 , \port$264$44 , \port$264$45 , \port$264$46 , \port$264$47 , \port$264$48 , \port$264$49 , \port$264$50 , \port$264$51 , \port$264$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_0_3 (clk, rst, \port$208$0 , \port$208$1 , \port$208$2 , \port$208$3 , \port$208$4 , \port$208$5 , \port$208$6 , \port$208$7 , \port$208$8 , \port$208$9 , \port$208$10 , \port$208$11 , \port$208$12 , \port$208$13 , \port$208$14 , \port$208$15 , \port$208$16 , \port$208$17 , \port$208$18 
+, \port$208$19 , \port$208$20 , \port$208$21 , \port$208$22 , \port$208$23 , \port$208$24 , \port$208$25 , \port$208$27 , \port$208$28 , \port$208$29 , \port$208$30 , \port$208$31 , \port$208$32 , \port$208$33 , \port$208$34 , \port$208$35 , \port$208$36 , \port$208$37 , \port$208$38 , \port$208$39 , \port$208$40 
+, \port$208$41 , \port$208$42 , \port$208$43 , \port$208$44 , \port$208$45 , \port$208$46 , \port$208$47 , \port$208$48 , \port$208$49 , \port$208$50 , \port$208$51 , \port$208$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -5264,110 +17962,110 @@ module \hwq_mac_array.mac_0_3 (clk, rst, \port$264$0 , \port$264$1 , \port$264$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$264$0 ;
-  wire \port$264$0 ;
-  output \port$264$1 ;
-  wire \port$264$1 ;
-  output \port$264$10 ;
-  wire \port$264$10 ;
-  output \port$264$11 ;
-  wire \port$264$11 ;
-  output \port$264$12 ;
-  wire \port$264$12 ;
-  output \port$264$13 ;
-  wire \port$264$13 ;
-  output \port$264$14 ;
-  wire \port$264$14 ;
-  output \port$264$15 ;
-  wire \port$264$15 ;
-  output \port$264$16 ;
-  wire \port$264$16 ;
-  output \port$264$17 ;
-  wire \port$264$17 ;
-  output \port$264$18 ;
-  wire \port$264$18 ;
-  output \port$264$19 ;
-  wire \port$264$19 ;
-  output \port$264$2 ;
-  wire \port$264$2 ;
-  output \port$264$20 ;
-  wire \port$264$20 ;
-  output \port$264$21 ;
-  wire \port$264$21 ;
-  output \port$264$22 ;
-  wire \port$264$22 ;
-  output \port$264$23 ;
-  wire \port$264$23 ;
-  output \port$264$24 ;
-  wire \port$264$24 ;
-  output \port$264$25 ;
-  wire \port$264$25 ;
-  output \port$264$27 ;
-  wire \port$264$27 ;
-  output \port$264$28 ;
-  wire \port$264$28 ;
-  output \port$264$29 ;
-  wire \port$264$29 ;
-  output \port$264$3 ;
-  wire \port$264$3 ;
-  output \port$264$30 ;
-  wire \port$264$30 ;
-  output \port$264$31 ;
-  wire \port$264$31 ;
-  output \port$264$32 ;
-  wire \port$264$32 ;
-  output \port$264$33 ;
-  wire \port$264$33 ;
-  output \port$264$34 ;
-  wire \port$264$34 ;
-  output \port$264$35 ;
-  wire \port$264$35 ;
-  output \port$264$36 ;
-  wire \port$264$36 ;
-  output \port$264$37 ;
-  wire \port$264$37 ;
-  output \port$264$38 ;
-  wire \port$264$38 ;
-  output \port$264$39 ;
-  wire \port$264$39 ;
-  output \port$264$4 ;
-  wire \port$264$4 ;
-  output \port$264$40 ;
-  wire \port$264$40 ;
-  output \port$264$41 ;
-  wire \port$264$41 ;
-  output \port$264$42 ;
-  wire \port$264$42 ;
-  output \port$264$43 ;
-  wire \port$264$43 ;
-  output \port$264$44 ;
-  wire \port$264$44 ;
-  output \port$264$45 ;
-  wire \port$264$45 ;
-  output \port$264$46 ;
-  wire \port$264$46 ;
-  output \port$264$47 ;
-  wire \port$264$47 ;
-  output \port$264$48 ;
-  wire \port$264$48 ;
-  output \port$264$49 ;
-  wire \port$264$49 ;
-  output \port$264$5 ;
-  wire \port$264$5 ;
-  output \port$264$50 ;
-  wire \port$264$50 ;
-  output \port$264$51 ;
-  wire \port$264$51 ;
-  output \port$264$52 ;
-  wire \port$264$52 ;
-  output \port$264$6 ;
-  wire \port$264$6 ;
-  output \port$264$7 ;
-  wire \port$264$7 ;
-  output \port$264$8 ;
-  wire \port$264$8 ;
-  output \port$264$9 ;
-  wire \port$264$9 ;
+  output \port$208$0 ;
+  wire \port$208$0 ;
+  output \port$208$1 ;
+  wire \port$208$1 ;
+  output \port$208$10 ;
+  wire \port$208$10 ;
+  output \port$208$11 ;
+  wire \port$208$11 ;
+  output \port$208$12 ;
+  wire \port$208$12 ;
+  output \port$208$13 ;
+  wire \port$208$13 ;
+  output \port$208$14 ;
+  wire \port$208$14 ;
+  output \port$208$15 ;
+  wire \port$208$15 ;
+  output \port$208$16 ;
+  wire \port$208$16 ;
+  output \port$208$17 ;
+  wire \port$208$17 ;
+  output \port$208$18 ;
+  wire \port$208$18 ;
+  output \port$208$19 ;
+  wire \port$208$19 ;
+  output \port$208$2 ;
+  wire \port$208$2 ;
+  output \port$208$20 ;
+  wire \port$208$20 ;
+  output \port$208$21 ;
+  wire \port$208$21 ;
+  output \port$208$22 ;
+  wire \port$208$22 ;
+  output \port$208$23 ;
+  wire \port$208$23 ;
+  output \port$208$24 ;
+  wire \port$208$24 ;
+  output \port$208$25 ;
+  wire \port$208$25 ;
+  output \port$208$27 ;
+  wire \port$208$27 ;
+  output \port$208$28 ;
+  wire \port$208$28 ;
+  output \port$208$29 ;
+  wire \port$208$29 ;
+  output \port$208$3 ;
+  wire \port$208$3 ;
+  output \port$208$30 ;
+  wire \port$208$30 ;
+  output \port$208$31 ;
+  wire \port$208$31 ;
+  output \port$208$32 ;
+  wire \port$208$32 ;
+  output \port$208$33 ;
+  wire \port$208$33 ;
+  output \port$208$34 ;
+  wire \port$208$34 ;
+  output \port$208$35 ;
+  wire \port$208$35 ;
+  output \port$208$36 ;
+  wire \port$208$36 ;
+  output \port$208$37 ;
+  wire \port$208$37 ;
+  output \port$208$38 ;
+  wire \port$208$38 ;
+  output \port$208$39 ;
+  wire \port$208$39 ;
+  output \port$208$4 ;
+  wire \port$208$4 ;
+  output \port$208$40 ;
+  wire \port$208$40 ;
+  output \port$208$41 ;
+  wire \port$208$41 ;
+  output \port$208$42 ;
+  wire \port$208$42 ;
+  output \port$208$43 ;
+  wire \port$208$43 ;
+  output \port$208$44 ;
+  wire \port$208$44 ;
+  output \port$208$45 ;
+  wire \port$208$45 ;
+  output \port$208$46 ;
+  wire \port$208$46 ;
+  output \port$208$47 ;
+  wire \port$208$47 ;
+  output \port$208$48 ;
+  wire \port$208$48 ;
+  output \port$208$49 ;
+  wire \port$208$49 ;
+  output \port$208$5 ;
+  wire \port$208$5 ;
+  output \port$208$50 ;
+  wire \port$208$50 ;
+  output \port$208$51 ;
+  wire \port$208$51 ;
+  output \port$208$52 ;
+  wire \port$208$52 ;
+  output \port$208$6 ;
+  wire \port$208$6 ;
+  output \port$208$7 ;
+  wire \port$208$7 ;
+  output \port$208$8 ;
+  wire \port$208$8 ;
+  output \port$208$9 ;
+  wire \port$208$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -5564,60 +18262,60 @@ module \hwq_mac_array.mac_0_3 (clk, rst, \port$264$0 , \port$264$1 , \port$264$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$264$0 ),
-    .R1(\port$264$1 ),
-    .R10(\port$264$10 ),
-    .R11(\port$264$11 ),
-    .R12(\port$264$12 ),
-    .R13(\port$264$13 ),
-    .R14(\port$264$14 ),
-    .R15(\port$264$15 ),
-    .R16(\port$264$16 ),
-    .R17(\port$264$17 ),
-    .R18(\port$264$18 ),
-    .R19(\port$264$19 ),
-    .R2(\port$264$2 ),
-    .R20(\port$264$20 ),
-    .R21(\port$264$21 ),
-    .R22(\port$264$22 ),
-    .R23(\port$264$23 ),
-    .R24(\port$264$24 ),
-    .R25(\port$264$25 ),
+    .R0(\port$208$0 ),
+    .R1(\port$208$1 ),
+    .R10(\port$208$10 ),
+    .R11(\port$208$11 ),
+    .R12(\port$208$12 ),
+    .R13(\port$208$13 ),
+    .R14(\port$208$14 ),
+    .R15(\port$208$15 ),
+    .R16(\port$208$16 ),
+    .R17(\port$208$17 ),
+    .R18(\port$208$18 ),
+    .R19(\port$208$19 ),
+    .R2(\port$208$2 ),
+    .R20(\port$208$20 ),
+    .R21(\port$208$21 ),
+    .R22(\port$208$22 ),
+    .R23(\port$208$23 ),
+    .R24(\port$208$24 ),
+    .R25(\port$208$25 ),
     .R26(r[26]),
-    .R27(\port$264$27 ),
-    .R28(\port$264$28 ),
-    .R29(\port$264$29 ),
-    .R3(\port$264$3 ),
-    .R30(\port$264$30 ),
-    .R31(\port$264$31 ),
-    .R32(\port$264$32 ),
-    .R33(\port$264$33 ),
-    .R34(\port$264$34 ),
-    .R35(\port$264$35 ),
-    .R36(\port$264$36 ),
-    .R37(\port$264$37 ),
-    .R38(\port$264$38 ),
-    .R39(\port$264$39 ),
-    .R4(\port$264$4 ),
-    .R40(\port$264$40 ),
-    .R41(\port$264$41 ),
-    .R42(\port$264$42 ),
-    .R43(\port$264$43 ),
-    .R44(\port$264$44 ),
-    .R45(\port$264$45 ),
-    .R46(\port$264$46 ),
-    .R47(\port$264$47 ),
-    .R48(\port$264$48 ),
-    .R49(\port$264$49 ),
-    .R5(\port$264$5 ),
-    .R50(\port$264$50 ),
-    .R51(\port$264$51 ),
-    .R52(\port$264$52 ),
+    .R27(\port$208$27 ),
+    .R28(\port$208$28 ),
+    .R29(\port$208$29 ),
+    .R3(\port$208$3 ),
+    .R30(\port$208$30 ),
+    .R31(\port$208$31 ),
+    .R32(\port$208$32 ),
+    .R33(\port$208$33 ),
+    .R34(\port$208$34 ),
+    .R35(\port$208$35 ),
+    .R36(\port$208$36 ),
+    .R37(\port$208$37 ),
+    .R38(\port$208$38 ),
+    .R39(\port$208$39 ),
+    .R4(\port$208$4 ),
+    .R40(\port$208$40 ),
+    .R41(\port$208$41 ),
+    .R42(\port$208$42 ),
+    .R43(\port$208$43 ),
+    .R44(\port$208$44 ),
+    .R45(\port$208$45 ),
+    .R46(\port$208$46 ),
+    .R47(\port$208$47 ),
+    .R48(\port$208$48 ),
+    .R49(\port$208$49 ),
+    .R5(\port$208$5 ),
+    .R50(\port$208$50 ),
+    .R51(\port$208$51 ),
+    .R52(\port$208$52 ),
     .R53(r[53]),
-    .R6(\port$264$6 ),
-    .R7(\port$264$7 ),
-    .R8(\port$264$8 ),
-    .R9(\port$264$9 ),
+    .R6(\port$208$6 ),
+    .R7(\port$208$7 ),
+    .R8(\port$208$8 ),
+    .R9(\port$208$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -5890,13 +18588,13 @@ module \hwq_mac_array.mac_0_3 (clk, rst, \port$264$0 , \port$264$1 , \port$264$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$264$52 , \port$264$51 , \port$264$50 , \port$264$49 , \port$264$48 , \port$264$47 , \port$264$46 , \port$264$45 , \port$264$44 , \port$264$43 , \port$264$42 , \port$264$41 , \port$264$40 , \port$264$39 , \port$264$38 , \port$264$37 , \port$264$36 , \port$264$35 , \port$264$34 , \port$264$33 , \port$264$32 , \port$264$31 , \port$264$30 , \port$264$29 , \port$264$28 , \port$264$27 , \port$264$25 , \port$264$24 , \port$264$23 , \port$264$22 , \port$264$21 , \port$264$20 , \port$264$19 , \port$264$18 , \port$264$17 , \port$264$16 , \port$264$15 , \port$264$14 , \port$264$13 , \port$264$12 , \port$264$11 , \port$264$10 , \port$264$9 , \port$264$8 , \port$264$7 , \port$264$6 , \port$264$5 , \port$264$4 , \port$264$3 , \port$264$2 , \port$264$1 , \port$264$0  };
+  assign { r[52:27], r[25:0] } = { \port$208$52 , \port$208$51 , \port$208$50 , \port$208$49 , \port$208$48 , \port$208$47 , \port$208$46 , \port$208$45 , \port$208$44 , \port$208$43 , \port$208$42 , \port$208$41 , \port$208$40 , \port$208$39 , \port$208$38 , \port$208$37 , \port$208$36 , \port$208$35 , \port$208$34 , \port$208$33 , \port$208$32 , \port$208$31 , \port$208$30 , \port$208$29 , \port$208$28 , \port$208$27 , \port$208$25 , \port$208$24 , \port$208$23 , \port$208$22 , \port$208$21 , \port$208$20 , \port$208$19 , \port$208$18 , \port$208$17 , \port$208$16 , \port$208$15 , \port$208$14 , \port$208$13 , \port$208$12 , \port$208$11 , \port$208$10 , \port$208$9 , \port$208$8 , \port$208$7 , \port$208$6 , \port$208$5 , \port$208$4 , \port$208$3 , \port$208$2 , \port$208$1 , \port$208$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_1_0 (clk, rst, \port$269$0 , \port$269$1 , \port$269$2 , \port$269$3 , \port$269$4 , \port$269$5 , \port$269$6 , \port$269$7 , \port$269$8 , \port$269$9 , \port$269$10 , \port$269$11 , \port$269$12 , \port$269$13 , \port$269$14 , \port$269$15 , \port$269$16 , \port$269$17 , \port$269$18 
-, \port$269$19 , \port$269$20 , \port$269$21 , \port$269$22 , \port$269$23 , \port$269$24 , \port$269$25 , \port$269$27 , \port$269$28 , \port$269$29 , \port$269$30 , \port$269$31 , \port$269$32 , \port$269$33 , \port$269$34 , \port$269$35 , \port$269$36 , \port$269$37 , \port$269$38 , \port$269$39 , \port$269$40 
-, \port$269$41 , \port$269$42 , \port$269$43 , \port$269$44 , \port$269$45 , \port$269$46 , \port$269$47 , \port$269$48 , \port$269$49 , \port$269$50 , \port$269$51 , \port$269$52 , a, w0, w1, restart, en);
+module \hwq_mac_array.mac_1_0 (clk, rst, \port$213$0 , \port$213$1 , \port$213$2 , \port$213$3 , \port$213$4 , \port$213$5 , \port$213$6 , \port$213$7 , \port$213$8 , \port$213$9 , \port$213$10 , \port$213$11 , \port$213$12 , \port$213$13 , \port$213$14 , \port$213$15 , \port$213$16 , \port$213$17 , \port$213$18 
+, \port$213$19 , \port$213$20 , \port$213$21 , \port$213$22 , \port$213$23 , \port$213$24 , \port$213$25 , \port$213$27 , \port$213$28 , \port$213$29 , \port$213$30 , \port$213$31 , \port$213$32 , \port$213$33 , \port$213$34 , \port$213$35 , \port$213$36 , \port$213$37 , \port$213$38 , \port$213$39 , \port$213$40 
+, \port$213$41 , \port$213$42 , \port$213$43 , \port$213$44 , \port$213$45 , \port$213$46 , \port$213$47 , \port$213$48 , \port$213$49 , \port$213$50 , \port$213$51 , \port$213$52 , a, w0, w1, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -5906,110 +18604,110 @@ module \hwq_mac_array.mac_1_0 (clk, rst, \port$269$0 , \port$269$1 , \port$269$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$269$0 ;
-  wire \port$269$0 ;
-  output \port$269$1 ;
-  wire \port$269$1 ;
-  output \port$269$10 ;
-  wire \port$269$10 ;
-  output \port$269$11 ;
-  wire \port$269$11 ;
-  output \port$269$12 ;
-  wire \port$269$12 ;
-  output \port$269$13 ;
-  wire \port$269$13 ;
-  output \port$269$14 ;
-  wire \port$269$14 ;
-  output \port$269$15 ;
-  wire \port$269$15 ;
-  output \port$269$16 ;
-  wire \port$269$16 ;
-  output \port$269$17 ;
-  wire \port$269$17 ;
-  output \port$269$18 ;
-  wire \port$269$18 ;
-  output \port$269$19 ;
-  wire \port$269$19 ;
-  output \port$269$2 ;
-  wire \port$269$2 ;
-  output \port$269$20 ;
-  wire \port$269$20 ;
-  output \port$269$21 ;
-  wire \port$269$21 ;
-  output \port$269$22 ;
-  wire \port$269$22 ;
-  output \port$269$23 ;
-  wire \port$269$23 ;
-  output \port$269$24 ;
-  wire \port$269$24 ;
-  output \port$269$25 ;
-  wire \port$269$25 ;
-  output \port$269$27 ;
-  wire \port$269$27 ;
-  output \port$269$28 ;
-  wire \port$269$28 ;
-  output \port$269$29 ;
-  wire \port$269$29 ;
-  output \port$269$3 ;
-  wire \port$269$3 ;
-  output \port$269$30 ;
-  wire \port$269$30 ;
-  output \port$269$31 ;
-  wire \port$269$31 ;
-  output \port$269$32 ;
-  wire \port$269$32 ;
-  output \port$269$33 ;
-  wire \port$269$33 ;
-  output \port$269$34 ;
-  wire \port$269$34 ;
-  output \port$269$35 ;
-  wire \port$269$35 ;
-  output \port$269$36 ;
-  wire \port$269$36 ;
-  output \port$269$37 ;
-  wire \port$269$37 ;
-  output \port$269$38 ;
-  wire \port$269$38 ;
-  output \port$269$39 ;
-  wire \port$269$39 ;
-  output \port$269$4 ;
-  wire \port$269$4 ;
-  output \port$269$40 ;
-  wire \port$269$40 ;
-  output \port$269$41 ;
-  wire \port$269$41 ;
-  output \port$269$42 ;
-  wire \port$269$42 ;
-  output \port$269$43 ;
-  wire \port$269$43 ;
-  output \port$269$44 ;
-  wire \port$269$44 ;
-  output \port$269$45 ;
-  wire \port$269$45 ;
-  output \port$269$46 ;
-  wire \port$269$46 ;
-  output \port$269$47 ;
-  wire \port$269$47 ;
-  output \port$269$48 ;
-  wire \port$269$48 ;
-  output \port$269$49 ;
-  wire \port$269$49 ;
-  output \port$269$5 ;
-  wire \port$269$5 ;
-  output \port$269$50 ;
-  wire \port$269$50 ;
-  output \port$269$51 ;
-  wire \port$269$51 ;
-  output \port$269$52 ;
-  wire \port$269$52 ;
-  output \port$269$6 ;
-  wire \port$269$6 ;
-  output \port$269$7 ;
-  wire \port$269$7 ;
-  output \port$269$8 ;
-  wire \port$269$8 ;
-  output \port$269$9 ;
-  wire \port$269$9 ;
+  output \port$213$0 ;
+  wire \port$213$0 ;
+  output \port$213$1 ;
+  wire \port$213$1 ;
+  output \port$213$10 ;
+  wire \port$213$10 ;
+  output \port$213$11 ;
+  wire \port$213$11 ;
+  output \port$213$12 ;
+  wire \port$213$12 ;
+  output \port$213$13 ;
+  wire \port$213$13 ;
+  output \port$213$14 ;
+  wire \port$213$14 ;
+  output \port$213$15 ;
+  wire \port$213$15 ;
+  output \port$213$16 ;
+  wire \port$213$16 ;
+  output \port$213$17 ;
+  wire \port$213$17 ;
+  output \port$213$18 ;
+  wire \port$213$18 ;
+  output \port$213$19 ;
+  wire \port$213$19 ;
+  output \port$213$2 ;
+  wire \port$213$2 ;
+  output \port$213$20 ;
+  wire \port$213$20 ;
+  output \port$213$21 ;
+  wire \port$213$21 ;
+  output \port$213$22 ;
+  wire \port$213$22 ;
+  output \port$213$23 ;
+  wire \port$213$23 ;
+  output \port$213$24 ;
+  wire \port$213$24 ;
+  output \port$213$25 ;
+  wire \port$213$25 ;
+  output \port$213$27 ;
+  wire \port$213$27 ;
+  output \port$213$28 ;
+  wire \port$213$28 ;
+  output \port$213$29 ;
+  wire \port$213$29 ;
+  output \port$213$3 ;
+  wire \port$213$3 ;
+  output \port$213$30 ;
+  wire \port$213$30 ;
+  output \port$213$31 ;
+  wire \port$213$31 ;
+  output \port$213$32 ;
+  wire \port$213$32 ;
+  output \port$213$33 ;
+  wire \port$213$33 ;
+  output \port$213$34 ;
+  wire \port$213$34 ;
+  output \port$213$35 ;
+  wire \port$213$35 ;
+  output \port$213$36 ;
+  wire \port$213$36 ;
+  output \port$213$37 ;
+  wire \port$213$37 ;
+  output \port$213$38 ;
+  wire \port$213$38 ;
+  output \port$213$39 ;
+  wire \port$213$39 ;
+  output \port$213$4 ;
+  wire \port$213$4 ;
+  output \port$213$40 ;
+  wire \port$213$40 ;
+  output \port$213$41 ;
+  wire \port$213$41 ;
+  output \port$213$42 ;
+  wire \port$213$42 ;
+  output \port$213$43 ;
+  wire \port$213$43 ;
+  output \port$213$44 ;
+  wire \port$213$44 ;
+  output \port$213$45 ;
+  wire \port$213$45 ;
+  output \port$213$46 ;
+  wire \port$213$46 ;
+  output \port$213$47 ;
+  wire \port$213$47 ;
+  output \port$213$48 ;
+  wire \port$213$48 ;
+  output \port$213$49 ;
+  wire \port$213$49 ;
+  output \port$213$5 ;
+  wire \port$213$5 ;
+  output \port$213$50 ;
+  wire \port$213$50 ;
+  output \port$213$51 ;
+  wire \port$213$51 ;
+  output \port$213$52 ;
+  wire \port$213$52 ;
+  output \port$213$6 ;
+  wire \port$213$6 ;
+  output \port$213$7 ;
+  wire \port$213$7 ;
+  output \port$213$8 ;
+  wire \port$213$8 ;
+  output \port$213$9 ;
+  wire \port$213$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -6206,60 +18904,60 @@ module \hwq_mac_array.mac_1_0 (clk, rst, \port$269$0 , \port$269$1 , \port$269$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$269$0 ),
-    .R1(\port$269$1 ),
-    .R10(\port$269$10 ),
-    .R11(\port$269$11 ),
-    .R12(\port$269$12 ),
-    .R13(\port$269$13 ),
-    .R14(\port$269$14 ),
-    .R15(\port$269$15 ),
-    .R16(\port$269$16 ),
-    .R17(\port$269$17 ),
-    .R18(\port$269$18 ),
-    .R19(\port$269$19 ),
-    .R2(\port$269$2 ),
-    .R20(\port$269$20 ),
-    .R21(\port$269$21 ),
-    .R22(\port$269$22 ),
-    .R23(\port$269$23 ),
-    .R24(\port$269$24 ),
-    .R25(\port$269$25 ),
+    .R0(\port$213$0 ),
+    .R1(\port$213$1 ),
+    .R10(\port$213$10 ),
+    .R11(\port$213$11 ),
+    .R12(\port$213$12 ),
+    .R13(\port$213$13 ),
+    .R14(\port$213$14 ),
+    .R15(\port$213$15 ),
+    .R16(\port$213$16 ),
+    .R17(\port$213$17 ),
+    .R18(\port$213$18 ),
+    .R19(\port$213$19 ),
+    .R2(\port$213$2 ),
+    .R20(\port$213$20 ),
+    .R21(\port$213$21 ),
+    .R22(\port$213$22 ),
+    .R23(\port$213$23 ),
+    .R24(\port$213$24 ),
+    .R25(\port$213$25 ),
     .R26(r[26]),
-    .R27(\port$269$27 ),
-    .R28(\port$269$28 ),
-    .R29(\port$269$29 ),
-    .R3(\port$269$3 ),
-    .R30(\port$269$30 ),
-    .R31(\port$269$31 ),
-    .R32(\port$269$32 ),
-    .R33(\port$269$33 ),
-    .R34(\port$269$34 ),
-    .R35(\port$269$35 ),
-    .R36(\port$269$36 ),
-    .R37(\port$269$37 ),
-    .R38(\port$269$38 ),
-    .R39(\port$269$39 ),
-    .R4(\port$269$4 ),
-    .R40(\port$269$40 ),
-    .R41(\port$269$41 ),
-    .R42(\port$269$42 ),
-    .R43(\port$269$43 ),
-    .R44(\port$269$44 ),
-    .R45(\port$269$45 ),
-    .R46(\port$269$46 ),
-    .R47(\port$269$47 ),
-    .R48(\port$269$48 ),
-    .R49(\port$269$49 ),
-    .R5(\port$269$5 ),
-    .R50(\port$269$50 ),
-    .R51(\port$269$51 ),
-    .R52(\port$269$52 ),
+    .R27(\port$213$27 ),
+    .R28(\port$213$28 ),
+    .R29(\port$213$29 ),
+    .R3(\port$213$3 ),
+    .R30(\port$213$30 ),
+    .R31(\port$213$31 ),
+    .R32(\port$213$32 ),
+    .R33(\port$213$33 ),
+    .R34(\port$213$34 ),
+    .R35(\port$213$35 ),
+    .R36(\port$213$36 ),
+    .R37(\port$213$37 ),
+    .R38(\port$213$38 ),
+    .R39(\port$213$39 ),
+    .R4(\port$213$4 ),
+    .R40(\port$213$40 ),
+    .R41(\port$213$41 ),
+    .R42(\port$213$42 ),
+    .R43(\port$213$43 ),
+    .R44(\port$213$44 ),
+    .R45(\port$213$45 ),
+    .R46(\port$213$46 ),
+    .R47(\port$213$47 ),
+    .R48(\port$213$48 ),
+    .R49(\port$213$49 ),
+    .R5(\port$213$5 ),
+    .R50(\port$213$50 ),
+    .R51(\port$213$51 ),
+    .R52(\port$213$52 ),
     .R53(r[53]),
-    .R6(\port$269$6 ),
-    .R7(\port$269$7 ),
-    .R8(\port$269$8 ),
-    .R9(\port$269$9 ),
+    .R6(\port$213$6 ),
+    .R7(\port$213$7 ),
+    .R8(\port$213$8 ),
+    .R9(\port$213$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -6532,13 +19230,13 @@ module \hwq_mac_array.mac_1_0 (clk, rst, \port$269$0 , \port$269$1 , \port$269$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$269$52 , \port$269$51 , \port$269$50 , \port$269$49 , \port$269$48 , \port$269$47 , \port$269$46 , \port$269$45 , \port$269$44 , \port$269$43 , \port$269$42 , \port$269$41 , \port$269$40 , \port$269$39 , \port$269$38 , \port$269$37 , \port$269$36 , \port$269$35 , \port$269$34 , \port$269$33 , \port$269$32 , \port$269$31 , \port$269$30 , \port$269$29 , \port$269$28 , \port$269$27 , \port$269$25 , \port$269$24 , \port$269$23 , \port$269$22 , \port$269$21 , \port$269$20 , \port$269$19 , \port$269$18 , \port$269$17 , \port$269$16 , \port$269$15 , \port$269$14 , \port$269$13 , \port$269$12 , \port$269$11 , \port$269$10 , \port$269$9 , \port$269$8 , \port$269$7 , \port$269$6 , \port$269$5 , \port$269$4 , \port$269$3 , \port$269$2 , \port$269$1 , \port$269$0  };
+  assign { r[52:27], r[25:0] } = { \port$213$52 , \port$213$51 , \port$213$50 , \port$213$49 , \port$213$48 , \port$213$47 , \port$213$46 , \port$213$45 , \port$213$44 , \port$213$43 , \port$213$42 , \port$213$41 , \port$213$40 , \port$213$39 , \port$213$38 , \port$213$37 , \port$213$36 , \port$213$35 , \port$213$34 , \port$213$33 , \port$213$32 , \port$213$31 , \port$213$30 , \port$213$29 , \port$213$28 , \port$213$27 , \port$213$25 , \port$213$24 , \port$213$23 , \port$213$22 , \port$213$21 , \port$213$20 , \port$213$19 , \port$213$18 , \port$213$17 , \port$213$16 , \port$213$15 , \port$213$14 , \port$213$13 , \port$213$12 , \port$213$11 , \port$213$10 , \port$213$9 , \port$213$8 , \port$213$7 , \port$213$6 , \port$213$5 , \port$213$4 , \port$213$3 , \port$213$2 , \port$213$1 , \port$213$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_1_1 (clk, rst, \port$274$0 , \port$274$1 , \port$274$2 , \port$274$3 , \port$274$4 , \port$274$5 , \port$274$6 , \port$274$7 , \port$274$8 , \port$274$9 , \port$274$10 , \port$274$11 , \port$274$12 , \port$274$13 , \port$274$14 , \port$274$15 , \port$274$16 , \port$274$17 , \port$274$18 
-, \port$274$19 , \port$274$20 , \port$274$21 , \port$274$22 , \port$274$23 , \port$274$24 , \port$274$25 , \port$274$27 , \port$274$28 , \port$274$29 , \port$274$30 , \port$274$31 , \port$274$32 , \port$274$33 , \port$274$34 , \port$274$35 , \port$274$36 , \port$274$37 , \port$274$38 , \port$274$39 , \port$274$40 
-, \port$274$41 , \port$274$42 , \port$274$43 , \port$274$44 , \port$274$45 , \port$274$46 , \port$274$47 , \port$274$48 , \port$274$49 , \port$274$50 , \port$274$51 , \port$274$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_1_1 (clk, rst, \port$218$0 , \port$218$1 , \port$218$2 , \port$218$3 , \port$218$4 , \port$218$5 , \port$218$6 , \port$218$7 , \port$218$8 , \port$218$9 , \port$218$10 , \port$218$11 , \port$218$12 , \port$218$13 , \port$218$14 , \port$218$15 , \port$218$16 , \port$218$17 , \port$218$18 
+, \port$218$19 , \port$218$20 , \port$218$21 , \port$218$22 , \port$218$23 , \port$218$24 , \port$218$25 , \port$218$27 , \port$218$28 , \port$218$29 , \port$218$30 , \port$218$31 , \port$218$32 , \port$218$33 , \port$218$34 , \port$218$35 , \port$218$36 , \port$218$37 , \port$218$38 , \port$218$39 , \port$218$40 
+, \port$218$41 , \port$218$42 , \port$218$43 , \port$218$44 , \port$218$45 , \port$218$46 , \port$218$47 , \port$218$48 , \port$218$49 , \port$218$50 , \port$218$51 , \port$218$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -6548,110 +19246,110 @@ module \hwq_mac_array.mac_1_1 (clk, rst, \port$274$0 , \port$274$1 , \port$274$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$274$0 ;
-  wire \port$274$0 ;
-  output \port$274$1 ;
-  wire \port$274$1 ;
-  output \port$274$10 ;
-  wire \port$274$10 ;
-  output \port$274$11 ;
-  wire \port$274$11 ;
-  output \port$274$12 ;
-  wire \port$274$12 ;
-  output \port$274$13 ;
-  wire \port$274$13 ;
-  output \port$274$14 ;
-  wire \port$274$14 ;
-  output \port$274$15 ;
-  wire \port$274$15 ;
-  output \port$274$16 ;
-  wire \port$274$16 ;
-  output \port$274$17 ;
-  wire \port$274$17 ;
-  output \port$274$18 ;
-  wire \port$274$18 ;
-  output \port$274$19 ;
-  wire \port$274$19 ;
-  output \port$274$2 ;
-  wire \port$274$2 ;
-  output \port$274$20 ;
-  wire \port$274$20 ;
-  output \port$274$21 ;
-  wire \port$274$21 ;
-  output \port$274$22 ;
-  wire \port$274$22 ;
-  output \port$274$23 ;
-  wire \port$274$23 ;
-  output \port$274$24 ;
-  wire \port$274$24 ;
-  output \port$274$25 ;
-  wire \port$274$25 ;
-  output \port$274$27 ;
-  wire \port$274$27 ;
-  output \port$274$28 ;
-  wire \port$274$28 ;
-  output \port$274$29 ;
-  wire \port$274$29 ;
-  output \port$274$3 ;
-  wire \port$274$3 ;
-  output \port$274$30 ;
-  wire \port$274$30 ;
-  output \port$274$31 ;
-  wire \port$274$31 ;
-  output \port$274$32 ;
-  wire \port$274$32 ;
-  output \port$274$33 ;
-  wire \port$274$33 ;
-  output \port$274$34 ;
-  wire \port$274$34 ;
-  output \port$274$35 ;
-  wire \port$274$35 ;
-  output \port$274$36 ;
-  wire \port$274$36 ;
-  output \port$274$37 ;
-  wire \port$274$37 ;
-  output \port$274$38 ;
-  wire \port$274$38 ;
-  output \port$274$39 ;
-  wire \port$274$39 ;
-  output \port$274$4 ;
-  wire \port$274$4 ;
-  output \port$274$40 ;
-  wire \port$274$40 ;
-  output \port$274$41 ;
-  wire \port$274$41 ;
-  output \port$274$42 ;
-  wire \port$274$42 ;
-  output \port$274$43 ;
-  wire \port$274$43 ;
-  output \port$274$44 ;
-  wire \port$274$44 ;
-  output \port$274$45 ;
-  wire \port$274$45 ;
-  output \port$274$46 ;
-  wire \port$274$46 ;
-  output \port$274$47 ;
-  wire \port$274$47 ;
-  output \port$274$48 ;
-  wire \port$274$48 ;
-  output \port$274$49 ;
-  wire \port$274$49 ;
-  output \port$274$5 ;
-  wire \port$274$5 ;
-  output \port$274$50 ;
-  wire \port$274$50 ;
-  output \port$274$51 ;
-  wire \port$274$51 ;
-  output \port$274$52 ;
-  wire \port$274$52 ;
-  output \port$274$6 ;
-  wire \port$274$6 ;
-  output \port$274$7 ;
-  wire \port$274$7 ;
-  output \port$274$8 ;
-  wire \port$274$8 ;
-  output \port$274$9 ;
-  wire \port$274$9 ;
+  output \port$218$0 ;
+  wire \port$218$0 ;
+  output \port$218$1 ;
+  wire \port$218$1 ;
+  output \port$218$10 ;
+  wire \port$218$10 ;
+  output \port$218$11 ;
+  wire \port$218$11 ;
+  output \port$218$12 ;
+  wire \port$218$12 ;
+  output \port$218$13 ;
+  wire \port$218$13 ;
+  output \port$218$14 ;
+  wire \port$218$14 ;
+  output \port$218$15 ;
+  wire \port$218$15 ;
+  output \port$218$16 ;
+  wire \port$218$16 ;
+  output \port$218$17 ;
+  wire \port$218$17 ;
+  output \port$218$18 ;
+  wire \port$218$18 ;
+  output \port$218$19 ;
+  wire \port$218$19 ;
+  output \port$218$2 ;
+  wire \port$218$2 ;
+  output \port$218$20 ;
+  wire \port$218$20 ;
+  output \port$218$21 ;
+  wire \port$218$21 ;
+  output \port$218$22 ;
+  wire \port$218$22 ;
+  output \port$218$23 ;
+  wire \port$218$23 ;
+  output \port$218$24 ;
+  wire \port$218$24 ;
+  output \port$218$25 ;
+  wire \port$218$25 ;
+  output \port$218$27 ;
+  wire \port$218$27 ;
+  output \port$218$28 ;
+  wire \port$218$28 ;
+  output \port$218$29 ;
+  wire \port$218$29 ;
+  output \port$218$3 ;
+  wire \port$218$3 ;
+  output \port$218$30 ;
+  wire \port$218$30 ;
+  output \port$218$31 ;
+  wire \port$218$31 ;
+  output \port$218$32 ;
+  wire \port$218$32 ;
+  output \port$218$33 ;
+  wire \port$218$33 ;
+  output \port$218$34 ;
+  wire \port$218$34 ;
+  output \port$218$35 ;
+  wire \port$218$35 ;
+  output \port$218$36 ;
+  wire \port$218$36 ;
+  output \port$218$37 ;
+  wire \port$218$37 ;
+  output \port$218$38 ;
+  wire \port$218$38 ;
+  output \port$218$39 ;
+  wire \port$218$39 ;
+  output \port$218$4 ;
+  wire \port$218$4 ;
+  output \port$218$40 ;
+  wire \port$218$40 ;
+  output \port$218$41 ;
+  wire \port$218$41 ;
+  output \port$218$42 ;
+  wire \port$218$42 ;
+  output \port$218$43 ;
+  wire \port$218$43 ;
+  output \port$218$44 ;
+  wire \port$218$44 ;
+  output \port$218$45 ;
+  wire \port$218$45 ;
+  output \port$218$46 ;
+  wire \port$218$46 ;
+  output \port$218$47 ;
+  wire \port$218$47 ;
+  output \port$218$48 ;
+  wire \port$218$48 ;
+  output \port$218$49 ;
+  wire \port$218$49 ;
+  output \port$218$5 ;
+  wire \port$218$5 ;
+  output \port$218$50 ;
+  wire \port$218$50 ;
+  output \port$218$51 ;
+  wire \port$218$51 ;
+  output \port$218$52 ;
+  wire \port$218$52 ;
+  output \port$218$6 ;
+  wire \port$218$6 ;
+  output \port$218$7 ;
+  wire \port$218$7 ;
+  output \port$218$8 ;
+  wire \port$218$8 ;
+  output \port$218$9 ;
+  wire \port$218$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -6848,60 +19546,60 @@ module \hwq_mac_array.mac_1_1 (clk, rst, \port$274$0 , \port$274$1 , \port$274$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$274$0 ),
-    .R1(\port$274$1 ),
-    .R10(\port$274$10 ),
-    .R11(\port$274$11 ),
-    .R12(\port$274$12 ),
-    .R13(\port$274$13 ),
-    .R14(\port$274$14 ),
-    .R15(\port$274$15 ),
-    .R16(\port$274$16 ),
-    .R17(\port$274$17 ),
-    .R18(\port$274$18 ),
-    .R19(\port$274$19 ),
-    .R2(\port$274$2 ),
-    .R20(\port$274$20 ),
-    .R21(\port$274$21 ),
-    .R22(\port$274$22 ),
-    .R23(\port$274$23 ),
-    .R24(\port$274$24 ),
-    .R25(\port$274$25 ),
+    .R0(\port$218$0 ),
+    .R1(\port$218$1 ),
+    .R10(\port$218$10 ),
+    .R11(\port$218$11 ),
+    .R12(\port$218$12 ),
+    .R13(\port$218$13 ),
+    .R14(\port$218$14 ),
+    .R15(\port$218$15 ),
+    .R16(\port$218$16 ),
+    .R17(\port$218$17 ),
+    .R18(\port$218$18 ),
+    .R19(\port$218$19 ),
+    .R2(\port$218$2 ),
+    .R20(\port$218$20 ),
+    .R21(\port$218$21 ),
+    .R22(\port$218$22 ),
+    .R23(\port$218$23 ),
+    .R24(\port$218$24 ),
+    .R25(\port$218$25 ),
     .R26(r[26]),
-    .R27(\port$274$27 ),
-    .R28(\port$274$28 ),
-    .R29(\port$274$29 ),
-    .R3(\port$274$3 ),
-    .R30(\port$274$30 ),
-    .R31(\port$274$31 ),
-    .R32(\port$274$32 ),
-    .R33(\port$274$33 ),
-    .R34(\port$274$34 ),
-    .R35(\port$274$35 ),
-    .R36(\port$274$36 ),
-    .R37(\port$274$37 ),
-    .R38(\port$274$38 ),
-    .R39(\port$274$39 ),
-    .R4(\port$274$4 ),
-    .R40(\port$274$40 ),
-    .R41(\port$274$41 ),
-    .R42(\port$274$42 ),
-    .R43(\port$274$43 ),
-    .R44(\port$274$44 ),
-    .R45(\port$274$45 ),
-    .R46(\port$274$46 ),
-    .R47(\port$274$47 ),
-    .R48(\port$274$48 ),
-    .R49(\port$274$49 ),
-    .R5(\port$274$5 ),
-    .R50(\port$274$50 ),
-    .R51(\port$274$51 ),
-    .R52(\port$274$52 ),
+    .R27(\port$218$27 ),
+    .R28(\port$218$28 ),
+    .R29(\port$218$29 ),
+    .R3(\port$218$3 ),
+    .R30(\port$218$30 ),
+    .R31(\port$218$31 ),
+    .R32(\port$218$32 ),
+    .R33(\port$218$33 ),
+    .R34(\port$218$34 ),
+    .R35(\port$218$35 ),
+    .R36(\port$218$36 ),
+    .R37(\port$218$37 ),
+    .R38(\port$218$38 ),
+    .R39(\port$218$39 ),
+    .R4(\port$218$4 ),
+    .R40(\port$218$40 ),
+    .R41(\port$218$41 ),
+    .R42(\port$218$42 ),
+    .R43(\port$218$43 ),
+    .R44(\port$218$44 ),
+    .R45(\port$218$45 ),
+    .R46(\port$218$46 ),
+    .R47(\port$218$47 ),
+    .R48(\port$218$48 ),
+    .R49(\port$218$49 ),
+    .R5(\port$218$5 ),
+    .R50(\port$218$50 ),
+    .R51(\port$218$51 ),
+    .R52(\port$218$52 ),
     .R53(r[53]),
-    .R6(\port$274$6 ),
-    .R7(\port$274$7 ),
-    .R8(\port$274$8 ),
-    .R9(\port$274$9 ),
+    .R6(\port$218$6 ),
+    .R7(\port$218$7 ),
+    .R8(\port$218$8 ),
+    .R9(\port$218$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -7174,13 +19872,13 @@ module \hwq_mac_array.mac_1_1 (clk, rst, \port$274$0 , \port$274$1 , \port$274$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$274$52 , \port$274$51 , \port$274$50 , \port$274$49 , \port$274$48 , \port$274$47 , \port$274$46 , \port$274$45 , \port$274$44 , \port$274$43 , \port$274$42 , \port$274$41 , \port$274$40 , \port$274$39 , \port$274$38 , \port$274$37 , \port$274$36 , \port$274$35 , \port$274$34 , \port$274$33 , \port$274$32 , \port$274$31 , \port$274$30 , \port$274$29 , \port$274$28 , \port$274$27 , \port$274$25 , \port$274$24 , \port$274$23 , \port$274$22 , \port$274$21 , \port$274$20 , \port$274$19 , \port$274$18 , \port$274$17 , \port$274$16 , \port$274$15 , \port$274$14 , \port$274$13 , \port$274$12 , \port$274$11 , \port$274$10 , \port$274$9 , \port$274$8 , \port$274$7 , \port$274$6 , \port$274$5 , \port$274$4 , \port$274$3 , \port$274$2 , \port$274$1 , \port$274$0  };
+  assign { r[52:27], r[25:0] } = { \port$218$52 , \port$218$51 , \port$218$50 , \port$218$49 , \port$218$48 , \port$218$47 , \port$218$46 , \port$218$45 , \port$218$44 , \port$218$43 , \port$218$42 , \port$218$41 , \port$218$40 , \port$218$39 , \port$218$38 , \port$218$37 , \port$218$36 , \port$218$35 , \port$218$34 , \port$218$33 , \port$218$32 , \port$218$31 , \port$218$30 , \port$218$29 , \port$218$28 , \port$218$27 , \port$218$25 , \port$218$24 , \port$218$23 , \port$218$22 , \port$218$21 , \port$218$20 , \port$218$19 , \port$218$18 , \port$218$17 , \port$218$16 , \port$218$15 , \port$218$14 , \port$218$13 , \port$218$12 , \port$218$11 , \port$218$10 , \port$218$9 , \port$218$8 , \port$218$7 , \port$218$6 , \port$218$5 , \port$218$4 , \port$218$3 , \port$218$2 , \port$218$1 , \port$218$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_1_2 (clk, rst, \port$279$0 , \port$279$1 , \port$279$2 , \port$279$3 , \port$279$4 , \port$279$5 , \port$279$6 , \port$279$7 , \port$279$8 , \port$279$9 , \port$279$10 , \port$279$11 , \port$279$12 , \port$279$13 , \port$279$14 , \port$279$15 , \port$279$16 , \port$279$17 , \port$279$18 
-, \port$279$19 , \port$279$20 , \port$279$21 , \port$279$22 , \port$279$23 , \port$279$24 , \port$279$25 , \port$279$27 , \port$279$28 , \port$279$29 , \port$279$30 , \port$279$31 , \port$279$32 , \port$279$33 , \port$279$34 , \port$279$35 , \port$279$36 , \port$279$37 , \port$279$38 , \port$279$39 , \port$279$40 
-, \port$279$41 , \port$279$42 , \port$279$43 , \port$279$44 , \port$279$45 , \port$279$46 , \port$279$47 , \port$279$48 , \port$279$49 , \port$279$50 , \port$279$51 , \port$279$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_1_2 (clk, rst, \port$223$0 , \port$223$1 , \port$223$2 , \port$223$3 , \port$223$4 , \port$223$5 , \port$223$6 , \port$223$7 , \port$223$8 , \port$223$9 , \port$223$10 , \port$223$11 , \port$223$12 , \port$223$13 , \port$223$14 , \port$223$15 , \port$223$16 , \port$223$17 , \port$223$18 
+, \port$223$19 , \port$223$20 , \port$223$21 , \port$223$22 , \port$223$23 , \port$223$24 , \port$223$25 , \port$223$27 , \port$223$28 , \port$223$29 , \port$223$30 , \port$223$31 , \port$223$32 , \port$223$33 , \port$223$34 , \port$223$35 , \port$223$36 , \port$223$37 , \port$223$38 , \port$223$39 , \port$223$40 
+, \port$223$41 , \port$223$42 , \port$223$43 , \port$223$44 , \port$223$45 , \port$223$46 , \port$223$47 , \port$223$48 , \port$223$49 , \port$223$50 , \port$223$51 , \port$223$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -7190,110 +19888,110 @@ module \hwq_mac_array.mac_1_2 (clk, rst, \port$279$0 , \port$279$1 , \port$279$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$279$0 ;
-  wire \port$279$0 ;
-  output \port$279$1 ;
-  wire \port$279$1 ;
-  output \port$279$10 ;
-  wire \port$279$10 ;
-  output \port$279$11 ;
-  wire \port$279$11 ;
-  output \port$279$12 ;
-  wire \port$279$12 ;
-  output \port$279$13 ;
-  wire \port$279$13 ;
-  output \port$279$14 ;
-  wire \port$279$14 ;
-  output \port$279$15 ;
-  wire \port$279$15 ;
-  output \port$279$16 ;
-  wire \port$279$16 ;
-  output \port$279$17 ;
-  wire \port$279$17 ;
-  output \port$279$18 ;
-  wire \port$279$18 ;
-  output \port$279$19 ;
-  wire \port$279$19 ;
-  output \port$279$2 ;
-  wire \port$279$2 ;
-  output \port$279$20 ;
-  wire \port$279$20 ;
-  output \port$279$21 ;
-  wire \port$279$21 ;
-  output \port$279$22 ;
-  wire \port$279$22 ;
-  output \port$279$23 ;
-  wire \port$279$23 ;
-  output \port$279$24 ;
-  wire \port$279$24 ;
-  output \port$279$25 ;
-  wire \port$279$25 ;
-  output \port$279$27 ;
-  wire \port$279$27 ;
-  output \port$279$28 ;
-  wire \port$279$28 ;
-  output \port$279$29 ;
-  wire \port$279$29 ;
-  output \port$279$3 ;
-  wire \port$279$3 ;
-  output \port$279$30 ;
-  wire \port$279$30 ;
-  output \port$279$31 ;
-  wire \port$279$31 ;
-  output \port$279$32 ;
-  wire \port$279$32 ;
-  output \port$279$33 ;
-  wire \port$279$33 ;
-  output \port$279$34 ;
-  wire \port$279$34 ;
-  output \port$279$35 ;
-  wire \port$279$35 ;
-  output \port$279$36 ;
-  wire \port$279$36 ;
-  output \port$279$37 ;
-  wire \port$279$37 ;
-  output \port$279$38 ;
-  wire \port$279$38 ;
-  output \port$279$39 ;
-  wire \port$279$39 ;
-  output \port$279$4 ;
-  wire \port$279$4 ;
-  output \port$279$40 ;
-  wire \port$279$40 ;
-  output \port$279$41 ;
-  wire \port$279$41 ;
-  output \port$279$42 ;
-  wire \port$279$42 ;
-  output \port$279$43 ;
-  wire \port$279$43 ;
-  output \port$279$44 ;
-  wire \port$279$44 ;
-  output \port$279$45 ;
-  wire \port$279$45 ;
-  output \port$279$46 ;
-  wire \port$279$46 ;
-  output \port$279$47 ;
-  wire \port$279$47 ;
-  output \port$279$48 ;
-  wire \port$279$48 ;
-  output \port$279$49 ;
-  wire \port$279$49 ;
-  output \port$279$5 ;
-  wire \port$279$5 ;
-  output \port$279$50 ;
-  wire \port$279$50 ;
-  output \port$279$51 ;
-  wire \port$279$51 ;
-  output \port$279$52 ;
-  wire \port$279$52 ;
-  output \port$279$6 ;
-  wire \port$279$6 ;
-  output \port$279$7 ;
-  wire \port$279$7 ;
-  output \port$279$8 ;
-  wire \port$279$8 ;
-  output \port$279$9 ;
-  wire \port$279$9 ;
+  output \port$223$0 ;
+  wire \port$223$0 ;
+  output \port$223$1 ;
+  wire \port$223$1 ;
+  output \port$223$10 ;
+  wire \port$223$10 ;
+  output \port$223$11 ;
+  wire \port$223$11 ;
+  output \port$223$12 ;
+  wire \port$223$12 ;
+  output \port$223$13 ;
+  wire \port$223$13 ;
+  output \port$223$14 ;
+  wire \port$223$14 ;
+  output \port$223$15 ;
+  wire \port$223$15 ;
+  output \port$223$16 ;
+  wire \port$223$16 ;
+  output \port$223$17 ;
+  wire \port$223$17 ;
+  output \port$223$18 ;
+  wire \port$223$18 ;
+  output \port$223$19 ;
+  wire \port$223$19 ;
+  output \port$223$2 ;
+  wire \port$223$2 ;
+  output \port$223$20 ;
+  wire \port$223$20 ;
+  output \port$223$21 ;
+  wire \port$223$21 ;
+  output \port$223$22 ;
+  wire \port$223$22 ;
+  output \port$223$23 ;
+  wire \port$223$23 ;
+  output \port$223$24 ;
+  wire \port$223$24 ;
+  output \port$223$25 ;
+  wire \port$223$25 ;
+  output \port$223$27 ;
+  wire \port$223$27 ;
+  output \port$223$28 ;
+  wire \port$223$28 ;
+  output \port$223$29 ;
+  wire \port$223$29 ;
+  output \port$223$3 ;
+  wire \port$223$3 ;
+  output \port$223$30 ;
+  wire \port$223$30 ;
+  output \port$223$31 ;
+  wire \port$223$31 ;
+  output \port$223$32 ;
+  wire \port$223$32 ;
+  output \port$223$33 ;
+  wire \port$223$33 ;
+  output \port$223$34 ;
+  wire \port$223$34 ;
+  output \port$223$35 ;
+  wire \port$223$35 ;
+  output \port$223$36 ;
+  wire \port$223$36 ;
+  output \port$223$37 ;
+  wire \port$223$37 ;
+  output \port$223$38 ;
+  wire \port$223$38 ;
+  output \port$223$39 ;
+  wire \port$223$39 ;
+  output \port$223$4 ;
+  wire \port$223$4 ;
+  output \port$223$40 ;
+  wire \port$223$40 ;
+  output \port$223$41 ;
+  wire \port$223$41 ;
+  output \port$223$42 ;
+  wire \port$223$42 ;
+  output \port$223$43 ;
+  wire \port$223$43 ;
+  output \port$223$44 ;
+  wire \port$223$44 ;
+  output \port$223$45 ;
+  wire \port$223$45 ;
+  output \port$223$46 ;
+  wire \port$223$46 ;
+  output \port$223$47 ;
+  wire \port$223$47 ;
+  output \port$223$48 ;
+  wire \port$223$48 ;
+  output \port$223$49 ;
+  wire \port$223$49 ;
+  output \port$223$5 ;
+  wire \port$223$5 ;
+  output \port$223$50 ;
+  wire \port$223$50 ;
+  output \port$223$51 ;
+  wire \port$223$51 ;
+  output \port$223$52 ;
+  wire \port$223$52 ;
+  output \port$223$6 ;
+  wire \port$223$6 ;
+  output \port$223$7 ;
+  wire \port$223$7 ;
+  output \port$223$8 ;
+  wire \port$223$8 ;
+  output \port$223$9 ;
+  wire \port$223$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -7490,60 +20188,60 @@ module \hwq_mac_array.mac_1_2 (clk, rst, \port$279$0 , \port$279$1 , \port$279$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$279$0 ),
-    .R1(\port$279$1 ),
-    .R10(\port$279$10 ),
-    .R11(\port$279$11 ),
-    .R12(\port$279$12 ),
-    .R13(\port$279$13 ),
-    .R14(\port$279$14 ),
-    .R15(\port$279$15 ),
-    .R16(\port$279$16 ),
-    .R17(\port$279$17 ),
-    .R18(\port$279$18 ),
-    .R19(\port$279$19 ),
-    .R2(\port$279$2 ),
-    .R20(\port$279$20 ),
-    .R21(\port$279$21 ),
-    .R22(\port$279$22 ),
-    .R23(\port$279$23 ),
-    .R24(\port$279$24 ),
-    .R25(\port$279$25 ),
+    .R0(\port$223$0 ),
+    .R1(\port$223$1 ),
+    .R10(\port$223$10 ),
+    .R11(\port$223$11 ),
+    .R12(\port$223$12 ),
+    .R13(\port$223$13 ),
+    .R14(\port$223$14 ),
+    .R15(\port$223$15 ),
+    .R16(\port$223$16 ),
+    .R17(\port$223$17 ),
+    .R18(\port$223$18 ),
+    .R19(\port$223$19 ),
+    .R2(\port$223$2 ),
+    .R20(\port$223$20 ),
+    .R21(\port$223$21 ),
+    .R22(\port$223$22 ),
+    .R23(\port$223$23 ),
+    .R24(\port$223$24 ),
+    .R25(\port$223$25 ),
     .R26(r[26]),
-    .R27(\port$279$27 ),
-    .R28(\port$279$28 ),
-    .R29(\port$279$29 ),
-    .R3(\port$279$3 ),
-    .R30(\port$279$30 ),
-    .R31(\port$279$31 ),
-    .R32(\port$279$32 ),
-    .R33(\port$279$33 ),
-    .R34(\port$279$34 ),
-    .R35(\port$279$35 ),
-    .R36(\port$279$36 ),
-    .R37(\port$279$37 ),
-    .R38(\port$279$38 ),
-    .R39(\port$279$39 ),
-    .R4(\port$279$4 ),
-    .R40(\port$279$40 ),
-    .R41(\port$279$41 ),
-    .R42(\port$279$42 ),
-    .R43(\port$279$43 ),
-    .R44(\port$279$44 ),
-    .R45(\port$279$45 ),
-    .R46(\port$279$46 ),
-    .R47(\port$279$47 ),
-    .R48(\port$279$48 ),
-    .R49(\port$279$49 ),
-    .R5(\port$279$5 ),
-    .R50(\port$279$50 ),
-    .R51(\port$279$51 ),
-    .R52(\port$279$52 ),
+    .R27(\port$223$27 ),
+    .R28(\port$223$28 ),
+    .R29(\port$223$29 ),
+    .R3(\port$223$3 ),
+    .R30(\port$223$30 ),
+    .R31(\port$223$31 ),
+    .R32(\port$223$32 ),
+    .R33(\port$223$33 ),
+    .R34(\port$223$34 ),
+    .R35(\port$223$35 ),
+    .R36(\port$223$36 ),
+    .R37(\port$223$37 ),
+    .R38(\port$223$38 ),
+    .R39(\port$223$39 ),
+    .R4(\port$223$4 ),
+    .R40(\port$223$40 ),
+    .R41(\port$223$41 ),
+    .R42(\port$223$42 ),
+    .R43(\port$223$43 ),
+    .R44(\port$223$44 ),
+    .R45(\port$223$45 ),
+    .R46(\port$223$46 ),
+    .R47(\port$223$47 ),
+    .R48(\port$223$48 ),
+    .R49(\port$223$49 ),
+    .R5(\port$223$5 ),
+    .R50(\port$223$50 ),
+    .R51(\port$223$51 ),
+    .R52(\port$223$52 ),
     .R53(r[53]),
-    .R6(\port$279$6 ),
-    .R7(\port$279$7 ),
-    .R8(\port$279$8 ),
-    .R9(\port$279$9 ),
+    .R6(\port$223$6 ),
+    .R7(\port$223$7 ),
+    .R8(\port$223$8 ),
+    .R9(\port$223$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -7816,13 +20514,13 @@ module \hwq_mac_array.mac_1_2 (clk, rst, \port$279$0 , \port$279$1 , \port$279$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$279$52 , \port$279$51 , \port$279$50 , \port$279$49 , \port$279$48 , \port$279$47 , \port$279$46 , \port$279$45 , \port$279$44 , \port$279$43 , \port$279$42 , \port$279$41 , \port$279$40 , \port$279$39 , \port$279$38 , \port$279$37 , \port$279$36 , \port$279$35 , \port$279$34 , \port$279$33 , \port$279$32 , \port$279$31 , \port$279$30 , \port$279$29 , \port$279$28 , \port$279$27 , \port$279$25 , \port$279$24 , \port$279$23 , \port$279$22 , \port$279$21 , \port$279$20 , \port$279$19 , \port$279$18 , \port$279$17 , \port$279$16 , \port$279$15 , \port$279$14 , \port$279$13 , \port$279$12 , \port$279$11 , \port$279$10 , \port$279$9 , \port$279$8 , \port$279$7 , \port$279$6 , \port$279$5 , \port$279$4 , \port$279$3 , \port$279$2 , \port$279$1 , \port$279$0  };
+  assign { r[52:27], r[25:0] } = { \port$223$52 , \port$223$51 , \port$223$50 , \port$223$49 , \port$223$48 , \port$223$47 , \port$223$46 , \port$223$45 , \port$223$44 , \port$223$43 , \port$223$42 , \port$223$41 , \port$223$40 , \port$223$39 , \port$223$38 , \port$223$37 , \port$223$36 , \port$223$35 , \port$223$34 , \port$223$33 , \port$223$32 , \port$223$31 , \port$223$30 , \port$223$29 , \port$223$28 , \port$223$27 , \port$223$25 , \port$223$24 , \port$223$23 , \port$223$22 , \port$223$21 , \port$223$20 , \port$223$19 , \port$223$18 , \port$223$17 , \port$223$16 , \port$223$15 , \port$223$14 , \port$223$13 , \port$223$12 , \port$223$11 , \port$223$10 , \port$223$9 , \port$223$8 , \port$223$7 , \port$223$6 , \port$223$5 , \port$223$4 , \port$223$3 , \port$223$2 , \port$223$1 , \port$223$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_1_3 (clk, rst, \port$284$0 , \port$284$1 , \port$284$2 , \port$284$3 , \port$284$4 , \port$284$5 , \port$284$6 , \port$284$7 , \port$284$8 , \port$284$9 , \port$284$10 , \port$284$11 , \port$284$12 , \port$284$13 , \port$284$14 , \port$284$15 , \port$284$16 , \port$284$17 , \port$284$18 
-, \port$284$19 , \port$284$20 , \port$284$21 , \port$284$22 , \port$284$23 , \port$284$24 , \port$284$25 , \port$284$27 , \port$284$28 , \port$284$29 , \port$284$30 , \port$284$31 , \port$284$32 , \port$284$33 , \port$284$34 , \port$284$35 , \port$284$36 , \port$284$37 , \port$284$38 , \port$284$39 , \port$284$40 
-, \port$284$41 , \port$284$42 , \port$284$43 , \port$284$44 , \port$284$45 , \port$284$46 , \port$284$47 , \port$284$48 , \port$284$49 , \port$284$50 , \port$284$51 , \port$284$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_1_3 (clk, rst, \port$228$0 , \port$228$1 , \port$228$2 , \port$228$3 , \port$228$4 , \port$228$5 , \port$228$6 , \port$228$7 , \port$228$8 , \port$228$9 , \port$228$10 , \port$228$11 , \port$228$12 , \port$228$13 , \port$228$14 , \port$228$15 , \port$228$16 , \port$228$17 , \port$228$18 
+, \port$228$19 , \port$228$20 , \port$228$21 , \port$228$22 , \port$228$23 , \port$228$24 , \port$228$25 , \port$228$27 , \port$228$28 , \port$228$29 , \port$228$30 , \port$228$31 , \port$228$32 , \port$228$33 , \port$228$34 , \port$228$35 , \port$228$36 , \port$228$37 , \port$228$38 , \port$228$39 , \port$228$40 
+, \port$228$41 , \port$228$42 , \port$228$43 , \port$228$44 , \port$228$45 , \port$228$46 , \port$228$47 , \port$228$48 , \port$228$49 , \port$228$50 , \port$228$51 , \port$228$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -7832,110 +20530,110 @@ module \hwq_mac_array.mac_1_3 (clk, rst, \port$284$0 , \port$284$1 , \port$284$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$284$0 ;
-  wire \port$284$0 ;
-  output \port$284$1 ;
-  wire \port$284$1 ;
-  output \port$284$10 ;
-  wire \port$284$10 ;
-  output \port$284$11 ;
-  wire \port$284$11 ;
-  output \port$284$12 ;
-  wire \port$284$12 ;
-  output \port$284$13 ;
-  wire \port$284$13 ;
-  output \port$284$14 ;
-  wire \port$284$14 ;
-  output \port$284$15 ;
-  wire \port$284$15 ;
-  output \port$284$16 ;
-  wire \port$284$16 ;
-  output \port$284$17 ;
-  wire \port$284$17 ;
-  output \port$284$18 ;
-  wire \port$284$18 ;
-  output \port$284$19 ;
-  wire \port$284$19 ;
-  output \port$284$2 ;
-  wire \port$284$2 ;
-  output \port$284$20 ;
-  wire \port$284$20 ;
-  output \port$284$21 ;
-  wire \port$284$21 ;
-  output \port$284$22 ;
-  wire \port$284$22 ;
-  output \port$284$23 ;
-  wire \port$284$23 ;
-  output \port$284$24 ;
-  wire \port$284$24 ;
-  output \port$284$25 ;
-  wire \port$284$25 ;
-  output \port$284$27 ;
-  wire \port$284$27 ;
-  output \port$284$28 ;
-  wire \port$284$28 ;
-  output \port$284$29 ;
-  wire \port$284$29 ;
-  output \port$284$3 ;
-  wire \port$284$3 ;
-  output \port$284$30 ;
-  wire \port$284$30 ;
-  output \port$284$31 ;
-  wire \port$284$31 ;
-  output \port$284$32 ;
-  wire \port$284$32 ;
-  output \port$284$33 ;
-  wire \port$284$33 ;
-  output \port$284$34 ;
-  wire \port$284$34 ;
-  output \port$284$35 ;
-  wire \port$284$35 ;
-  output \port$284$36 ;
-  wire \port$284$36 ;
-  output \port$284$37 ;
-  wire \port$284$37 ;
-  output \port$284$38 ;
-  wire \port$284$38 ;
-  output \port$284$39 ;
-  wire \port$284$39 ;
-  output \port$284$4 ;
-  wire \port$284$4 ;
-  output \port$284$40 ;
-  wire \port$284$40 ;
-  output \port$284$41 ;
-  wire \port$284$41 ;
-  output \port$284$42 ;
-  wire \port$284$42 ;
-  output \port$284$43 ;
-  wire \port$284$43 ;
-  output \port$284$44 ;
-  wire \port$284$44 ;
-  output \port$284$45 ;
-  wire \port$284$45 ;
-  output \port$284$46 ;
-  wire \port$284$46 ;
-  output \port$284$47 ;
-  wire \port$284$47 ;
-  output \port$284$48 ;
-  wire \port$284$48 ;
-  output \port$284$49 ;
-  wire \port$284$49 ;
-  output \port$284$5 ;
-  wire \port$284$5 ;
-  output \port$284$50 ;
-  wire \port$284$50 ;
-  output \port$284$51 ;
-  wire \port$284$51 ;
-  output \port$284$52 ;
-  wire \port$284$52 ;
-  output \port$284$6 ;
-  wire \port$284$6 ;
-  output \port$284$7 ;
-  wire \port$284$7 ;
-  output \port$284$8 ;
-  wire \port$284$8 ;
-  output \port$284$9 ;
-  wire \port$284$9 ;
+  output \port$228$0 ;
+  wire \port$228$0 ;
+  output \port$228$1 ;
+  wire \port$228$1 ;
+  output \port$228$10 ;
+  wire \port$228$10 ;
+  output \port$228$11 ;
+  wire \port$228$11 ;
+  output \port$228$12 ;
+  wire \port$228$12 ;
+  output \port$228$13 ;
+  wire \port$228$13 ;
+  output \port$228$14 ;
+  wire \port$228$14 ;
+  output \port$228$15 ;
+  wire \port$228$15 ;
+  output \port$228$16 ;
+  wire \port$228$16 ;
+  output \port$228$17 ;
+  wire \port$228$17 ;
+  output \port$228$18 ;
+  wire \port$228$18 ;
+  output \port$228$19 ;
+  wire \port$228$19 ;
+  output \port$228$2 ;
+  wire \port$228$2 ;
+  output \port$228$20 ;
+  wire \port$228$20 ;
+  output \port$228$21 ;
+  wire \port$228$21 ;
+  output \port$228$22 ;
+  wire \port$228$22 ;
+  output \port$228$23 ;
+  wire \port$228$23 ;
+  output \port$228$24 ;
+  wire \port$228$24 ;
+  output \port$228$25 ;
+  wire \port$228$25 ;
+  output \port$228$27 ;
+  wire \port$228$27 ;
+  output \port$228$28 ;
+  wire \port$228$28 ;
+  output \port$228$29 ;
+  wire \port$228$29 ;
+  output \port$228$3 ;
+  wire \port$228$3 ;
+  output \port$228$30 ;
+  wire \port$228$30 ;
+  output \port$228$31 ;
+  wire \port$228$31 ;
+  output \port$228$32 ;
+  wire \port$228$32 ;
+  output \port$228$33 ;
+  wire \port$228$33 ;
+  output \port$228$34 ;
+  wire \port$228$34 ;
+  output \port$228$35 ;
+  wire \port$228$35 ;
+  output \port$228$36 ;
+  wire \port$228$36 ;
+  output \port$228$37 ;
+  wire \port$228$37 ;
+  output \port$228$38 ;
+  wire \port$228$38 ;
+  output \port$228$39 ;
+  wire \port$228$39 ;
+  output \port$228$4 ;
+  wire \port$228$4 ;
+  output \port$228$40 ;
+  wire \port$228$40 ;
+  output \port$228$41 ;
+  wire \port$228$41 ;
+  output \port$228$42 ;
+  wire \port$228$42 ;
+  output \port$228$43 ;
+  wire \port$228$43 ;
+  output \port$228$44 ;
+  wire \port$228$44 ;
+  output \port$228$45 ;
+  wire \port$228$45 ;
+  output \port$228$46 ;
+  wire \port$228$46 ;
+  output \port$228$47 ;
+  wire \port$228$47 ;
+  output \port$228$48 ;
+  wire \port$228$48 ;
+  output \port$228$49 ;
+  wire \port$228$49 ;
+  output \port$228$5 ;
+  wire \port$228$5 ;
+  output \port$228$50 ;
+  wire \port$228$50 ;
+  output \port$228$51 ;
+  wire \port$228$51 ;
+  output \port$228$52 ;
+  wire \port$228$52 ;
+  output \port$228$6 ;
+  wire \port$228$6 ;
+  output \port$228$7 ;
+  wire \port$228$7 ;
+  output \port$228$8 ;
+  wire \port$228$8 ;
+  output \port$228$9 ;
+  wire \port$228$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -8132,60 +20830,60 @@ module \hwq_mac_array.mac_1_3 (clk, rst, \port$284$0 , \port$284$1 , \port$284$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$284$0 ),
-    .R1(\port$284$1 ),
-    .R10(\port$284$10 ),
-    .R11(\port$284$11 ),
-    .R12(\port$284$12 ),
-    .R13(\port$284$13 ),
-    .R14(\port$284$14 ),
-    .R15(\port$284$15 ),
-    .R16(\port$284$16 ),
-    .R17(\port$284$17 ),
-    .R18(\port$284$18 ),
-    .R19(\port$284$19 ),
-    .R2(\port$284$2 ),
-    .R20(\port$284$20 ),
-    .R21(\port$284$21 ),
-    .R22(\port$284$22 ),
-    .R23(\port$284$23 ),
-    .R24(\port$284$24 ),
-    .R25(\port$284$25 ),
+    .R0(\port$228$0 ),
+    .R1(\port$228$1 ),
+    .R10(\port$228$10 ),
+    .R11(\port$228$11 ),
+    .R12(\port$228$12 ),
+    .R13(\port$228$13 ),
+    .R14(\port$228$14 ),
+    .R15(\port$228$15 ),
+    .R16(\port$228$16 ),
+    .R17(\port$228$17 ),
+    .R18(\port$228$18 ),
+    .R19(\port$228$19 ),
+    .R2(\port$228$2 ),
+    .R20(\port$228$20 ),
+    .R21(\port$228$21 ),
+    .R22(\port$228$22 ),
+    .R23(\port$228$23 ),
+    .R24(\port$228$24 ),
+    .R25(\port$228$25 ),
     .R26(r[26]),
-    .R27(\port$284$27 ),
-    .R28(\port$284$28 ),
-    .R29(\port$284$29 ),
-    .R3(\port$284$3 ),
-    .R30(\port$284$30 ),
-    .R31(\port$284$31 ),
-    .R32(\port$284$32 ),
-    .R33(\port$284$33 ),
-    .R34(\port$284$34 ),
-    .R35(\port$284$35 ),
-    .R36(\port$284$36 ),
-    .R37(\port$284$37 ),
-    .R38(\port$284$38 ),
-    .R39(\port$284$39 ),
-    .R4(\port$284$4 ),
-    .R40(\port$284$40 ),
-    .R41(\port$284$41 ),
-    .R42(\port$284$42 ),
-    .R43(\port$284$43 ),
-    .R44(\port$284$44 ),
-    .R45(\port$284$45 ),
-    .R46(\port$284$46 ),
-    .R47(\port$284$47 ),
-    .R48(\port$284$48 ),
-    .R49(\port$284$49 ),
-    .R5(\port$284$5 ),
-    .R50(\port$284$50 ),
-    .R51(\port$284$51 ),
-    .R52(\port$284$52 ),
+    .R27(\port$228$27 ),
+    .R28(\port$228$28 ),
+    .R29(\port$228$29 ),
+    .R3(\port$228$3 ),
+    .R30(\port$228$30 ),
+    .R31(\port$228$31 ),
+    .R32(\port$228$32 ),
+    .R33(\port$228$33 ),
+    .R34(\port$228$34 ),
+    .R35(\port$228$35 ),
+    .R36(\port$228$36 ),
+    .R37(\port$228$37 ),
+    .R38(\port$228$38 ),
+    .R39(\port$228$39 ),
+    .R4(\port$228$4 ),
+    .R40(\port$228$40 ),
+    .R41(\port$228$41 ),
+    .R42(\port$228$42 ),
+    .R43(\port$228$43 ),
+    .R44(\port$228$44 ),
+    .R45(\port$228$45 ),
+    .R46(\port$228$46 ),
+    .R47(\port$228$47 ),
+    .R48(\port$228$48 ),
+    .R49(\port$228$49 ),
+    .R5(\port$228$5 ),
+    .R50(\port$228$50 ),
+    .R51(\port$228$51 ),
+    .R52(\port$228$52 ),
     .R53(r[53]),
-    .R6(\port$284$6 ),
-    .R7(\port$284$7 ),
-    .R8(\port$284$8 ),
-    .R9(\port$284$9 ),
+    .R6(\port$228$6 ),
+    .R7(\port$228$7 ),
+    .R8(\port$228$8 ),
+    .R9(\port$228$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -8458,13 +21156,13 @@ module \hwq_mac_array.mac_1_3 (clk, rst, \port$284$0 , \port$284$1 , \port$284$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$284$52 , \port$284$51 , \port$284$50 , \port$284$49 , \port$284$48 , \port$284$47 , \port$284$46 , \port$284$45 , \port$284$44 , \port$284$43 , \port$284$42 , \port$284$41 , \port$284$40 , \port$284$39 , \port$284$38 , \port$284$37 , \port$284$36 , \port$284$35 , \port$284$34 , \port$284$33 , \port$284$32 , \port$284$31 , \port$284$30 , \port$284$29 , \port$284$28 , \port$284$27 , \port$284$25 , \port$284$24 , \port$284$23 , \port$284$22 , \port$284$21 , \port$284$20 , \port$284$19 , \port$284$18 , \port$284$17 , \port$284$16 , \port$284$15 , \port$284$14 , \port$284$13 , \port$284$12 , \port$284$11 , \port$284$10 , \port$284$9 , \port$284$8 , \port$284$7 , \port$284$6 , \port$284$5 , \port$284$4 , \port$284$3 , \port$284$2 , \port$284$1 , \port$284$0  };
+  assign { r[52:27], r[25:0] } = { \port$228$52 , \port$228$51 , \port$228$50 , \port$228$49 , \port$228$48 , \port$228$47 , \port$228$46 , \port$228$45 , \port$228$44 , \port$228$43 , \port$228$42 , \port$228$41 , \port$228$40 , \port$228$39 , \port$228$38 , \port$228$37 , \port$228$36 , \port$228$35 , \port$228$34 , \port$228$33 , \port$228$32 , \port$228$31 , \port$228$30 , \port$228$29 , \port$228$28 , \port$228$27 , \port$228$25 , \port$228$24 , \port$228$23 , \port$228$22 , \port$228$21 , \port$228$20 , \port$228$19 , \port$228$18 , \port$228$17 , \port$228$16 , \port$228$15 , \port$228$14 , \port$228$13 , \port$228$12 , \port$228$11 , \port$228$10 , \port$228$9 , \port$228$8 , \port$228$7 , \port$228$6 , \port$228$5 , \port$228$4 , \port$228$3 , \port$228$2 , \port$228$1 , \port$228$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_2_0 (clk, rst, \port$289$0 , \port$289$1 , \port$289$2 , \port$289$3 , \port$289$4 , \port$289$5 , \port$289$6 , \port$289$7 , \port$289$8 , \port$289$9 , \port$289$10 , \port$289$11 , \port$289$12 , \port$289$13 , \port$289$14 , \port$289$15 , \port$289$16 , \port$289$17 , \port$289$18 
-, \port$289$19 , \port$289$20 , \port$289$21 , \port$289$22 , \port$289$23 , \port$289$24 , \port$289$25 , \port$289$27 , \port$289$28 , \port$289$29 , \port$289$30 , \port$289$31 , \port$289$32 , \port$289$33 , \port$289$34 , \port$289$35 , \port$289$36 , \port$289$37 , \port$289$38 , \port$289$39 , \port$289$40 
-, \port$289$41 , \port$289$42 , \port$289$43 , \port$289$44 , \port$289$45 , \port$289$46 , \port$289$47 , \port$289$48 , \port$289$49 , \port$289$50 , \port$289$51 , \port$289$52 , a, w0, w1, restart, en);
+module \hwq_mac_array.mac_2_0 (clk, rst, \port$233$0 , \port$233$1 , \port$233$2 , \port$233$3 , \port$233$4 , \port$233$5 , \port$233$6 , \port$233$7 , \port$233$8 , \port$233$9 , \port$233$10 , \port$233$11 , \port$233$12 , \port$233$13 , \port$233$14 , \port$233$15 , \port$233$16 , \port$233$17 , \port$233$18 
+, \port$233$19 , \port$233$20 , \port$233$21 , \port$233$22 , \port$233$23 , \port$233$24 , \port$233$25 , \port$233$27 , \port$233$28 , \port$233$29 , \port$233$30 , \port$233$31 , \port$233$32 , \port$233$33 , \port$233$34 , \port$233$35 , \port$233$36 , \port$233$37 , \port$233$38 , \port$233$39 , \port$233$40 
+, \port$233$41 , \port$233$42 , \port$233$43 , \port$233$44 , \port$233$45 , \port$233$46 , \port$233$47 , \port$233$48 , \port$233$49 , \port$233$50 , \port$233$51 , \port$233$52 , a, w0, w1, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -8474,110 +21172,110 @@ module \hwq_mac_array.mac_2_0 (clk, rst, \port$289$0 , \port$289$1 , \port$289$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$289$0 ;
-  wire \port$289$0 ;
-  output \port$289$1 ;
-  wire \port$289$1 ;
-  output \port$289$10 ;
-  wire \port$289$10 ;
-  output \port$289$11 ;
-  wire \port$289$11 ;
-  output \port$289$12 ;
-  wire \port$289$12 ;
-  output \port$289$13 ;
-  wire \port$289$13 ;
-  output \port$289$14 ;
-  wire \port$289$14 ;
-  output \port$289$15 ;
-  wire \port$289$15 ;
-  output \port$289$16 ;
-  wire \port$289$16 ;
-  output \port$289$17 ;
-  wire \port$289$17 ;
-  output \port$289$18 ;
-  wire \port$289$18 ;
-  output \port$289$19 ;
-  wire \port$289$19 ;
-  output \port$289$2 ;
-  wire \port$289$2 ;
-  output \port$289$20 ;
-  wire \port$289$20 ;
-  output \port$289$21 ;
-  wire \port$289$21 ;
-  output \port$289$22 ;
-  wire \port$289$22 ;
-  output \port$289$23 ;
-  wire \port$289$23 ;
-  output \port$289$24 ;
-  wire \port$289$24 ;
-  output \port$289$25 ;
-  wire \port$289$25 ;
-  output \port$289$27 ;
-  wire \port$289$27 ;
-  output \port$289$28 ;
-  wire \port$289$28 ;
-  output \port$289$29 ;
-  wire \port$289$29 ;
-  output \port$289$3 ;
-  wire \port$289$3 ;
-  output \port$289$30 ;
-  wire \port$289$30 ;
-  output \port$289$31 ;
-  wire \port$289$31 ;
-  output \port$289$32 ;
-  wire \port$289$32 ;
-  output \port$289$33 ;
-  wire \port$289$33 ;
-  output \port$289$34 ;
-  wire \port$289$34 ;
-  output \port$289$35 ;
-  wire \port$289$35 ;
-  output \port$289$36 ;
-  wire \port$289$36 ;
-  output \port$289$37 ;
-  wire \port$289$37 ;
-  output \port$289$38 ;
-  wire \port$289$38 ;
-  output \port$289$39 ;
-  wire \port$289$39 ;
-  output \port$289$4 ;
-  wire \port$289$4 ;
-  output \port$289$40 ;
-  wire \port$289$40 ;
-  output \port$289$41 ;
-  wire \port$289$41 ;
-  output \port$289$42 ;
-  wire \port$289$42 ;
-  output \port$289$43 ;
-  wire \port$289$43 ;
-  output \port$289$44 ;
-  wire \port$289$44 ;
-  output \port$289$45 ;
-  wire \port$289$45 ;
-  output \port$289$46 ;
-  wire \port$289$46 ;
-  output \port$289$47 ;
-  wire \port$289$47 ;
-  output \port$289$48 ;
-  wire \port$289$48 ;
-  output \port$289$49 ;
-  wire \port$289$49 ;
-  output \port$289$5 ;
-  wire \port$289$5 ;
-  output \port$289$50 ;
-  wire \port$289$50 ;
-  output \port$289$51 ;
-  wire \port$289$51 ;
-  output \port$289$52 ;
-  wire \port$289$52 ;
-  output \port$289$6 ;
-  wire \port$289$6 ;
-  output \port$289$7 ;
-  wire \port$289$7 ;
-  output \port$289$8 ;
-  wire \port$289$8 ;
-  output \port$289$9 ;
-  wire \port$289$9 ;
+  output \port$233$0 ;
+  wire \port$233$0 ;
+  output \port$233$1 ;
+  wire \port$233$1 ;
+  output \port$233$10 ;
+  wire \port$233$10 ;
+  output \port$233$11 ;
+  wire \port$233$11 ;
+  output \port$233$12 ;
+  wire \port$233$12 ;
+  output \port$233$13 ;
+  wire \port$233$13 ;
+  output \port$233$14 ;
+  wire \port$233$14 ;
+  output \port$233$15 ;
+  wire \port$233$15 ;
+  output \port$233$16 ;
+  wire \port$233$16 ;
+  output \port$233$17 ;
+  wire \port$233$17 ;
+  output \port$233$18 ;
+  wire \port$233$18 ;
+  output \port$233$19 ;
+  wire \port$233$19 ;
+  output \port$233$2 ;
+  wire \port$233$2 ;
+  output \port$233$20 ;
+  wire \port$233$20 ;
+  output \port$233$21 ;
+  wire \port$233$21 ;
+  output \port$233$22 ;
+  wire \port$233$22 ;
+  output \port$233$23 ;
+  wire \port$233$23 ;
+  output \port$233$24 ;
+  wire \port$233$24 ;
+  output \port$233$25 ;
+  wire \port$233$25 ;
+  output \port$233$27 ;
+  wire \port$233$27 ;
+  output \port$233$28 ;
+  wire \port$233$28 ;
+  output \port$233$29 ;
+  wire \port$233$29 ;
+  output \port$233$3 ;
+  wire \port$233$3 ;
+  output \port$233$30 ;
+  wire \port$233$30 ;
+  output \port$233$31 ;
+  wire \port$233$31 ;
+  output \port$233$32 ;
+  wire \port$233$32 ;
+  output \port$233$33 ;
+  wire \port$233$33 ;
+  output \port$233$34 ;
+  wire \port$233$34 ;
+  output \port$233$35 ;
+  wire \port$233$35 ;
+  output \port$233$36 ;
+  wire \port$233$36 ;
+  output \port$233$37 ;
+  wire \port$233$37 ;
+  output \port$233$38 ;
+  wire \port$233$38 ;
+  output \port$233$39 ;
+  wire \port$233$39 ;
+  output \port$233$4 ;
+  wire \port$233$4 ;
+  output \port$233$40 ;
+  wire \port$233$40 ;
+  output \port$233$41 ;
+  wire \port$233$41 ;
+  output \port$233$42 ;
+  wire \port$233$42 ;
+  output \port$233$43 ;
+  wire \port$233$43 ;
+  output \port$233$44 ;
+  wire \port$233$44 ;
+  output \port$233$45 ;
+  wire \port$233$45 ;
+  output \port$233$46 ;
+  wire \port$233$46 ;
+  output \port$233$47 ;
+  wire \port$233$47 ;
+  output \port$233$48 ;
+  wire \port$233$48 ;
+  output \port$233$49 ;
+  wire \port$233$49 ;
+  output \port$233$5 ;
+  wire \port$233$5 ;
+  output \port$233$50 ;
+  wire \port$233$50 ;
+  output \port$233$51 ;
+  wire \port$233$51 ;
+  output \port$233$52 ;
+  wire \port$233$52 ;
+  output \port$233$6 ;
+  wire \port$233$6 ;
+  output \port$233$7 ;
+  wire \port$233$7 ;
+  output \port$233$8 ;
+  wire \port$233$8 ;
+  output \port$233$9 ;
+  wire \port$233$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -8774,60 +21472,60 @@ module \hwq_mac_array.mac_2_0 (clk, rst, \port$289$0 , \port$289$1 , \port$289$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$289$0 ),
-    .R1(\port$289$1 ),
-    .R10(\port$289$10 ),
-    .R11(\port$289$11 ),
-    .R12(\port$289$12 ),
-    .R13(\port$289$13 ),
-    .R14(\port$289$14 ),
-    .R15(\port$289$15 ),
-    .R16(\port$289$16 ),
-    .R17(\port$289$17 ),
-    .R18(\port$289$18 ),
-    .R19(\port$289$19 ),
-    .R2(\port$289$2 ),
-    .R20(\port$289$20 ),
-    .R21(\port$289$21 ),
-    .R22(\port$289$22 ),
-    .R23(\port$289$23 ),
-    .R24(\port$289$24 ),
-    .R25(\port$289$25 ),
+    .R0(\port$233$0 ),
+    .R1(\port$233$1 ),
+    .R10(\port$233$10 ),
+    .R11(\port$233$11 ),
+    .R12(\port$233$12 ),
+    .R13(\port$233$13 ),
+    .R14(\port$233$14 ),
+    .R15(\port$233$15 ),
+    .R16(\port$233$16 ),
+    .R17(\port$233$17 ),
+    .R18(\port$233$18 ),
+    .R19(\port$233$19 ),
+    .R2(\port$233$2 ),
+    .R20(\port$233$20 ),
+    .R21(\port$233$21 ),
+    .R22(\port$233$22 ),
+    .R23(\port$233$23 ),
+    .R24(\port$233$24 ),
+    .R25(\port$233$25 ),
     .R26(r[26]),
-    .R27(\port$289$27 ),
-    .R28(\port$289$28 ),
-    .R29(\port$289$29 ),
-    .R3(\port$289$3 ),
-    .R30(\port$289$30 ),
-    .R31(\port$289$31 ),
-    .R32(\port$289$32 ),
-    .R33(\port$289$33 ),
-    .R34(\port$289$34 ),
-    .R35(\port$289$35 ),
-    .R36(\port$289$36 ),
-    .R37(\port$289$37 ),
-    .R38(\port$289$38 ),
-    .R39(\port$289$39 ),
-    .R4(\port$289$4 ),
-    .R40(\port$289$40 ),
-    .R41(\port$289$41 ),
-    .R42(\port$289$42 ),
-    .R43(\port$289$43 ),
-    .R44(\port$289$44 ),
-    .R45(\port$289$45 ),
-    .R46(\port$289$46 ),
-    .R47(\port$289$47 ),
-    .R48(\port$289$48 ),
-    .R49(\port$289$49 ),
-    .R5(\port$289$5 ),
-    .R50(\port$289$50 ),
-    .R51(\port$289$51 ),
-    .R52(\port$289$52 ),
+    .R27(\port$233$27 ),
+    .R28(\port$233$28 ),
+    .R29(\port$233$29 ),
+    .R3(\port$233$3 ),
+    .R30(\port$233$30 ),
+    .R31(\port$233$31 ),
+    .R32(\port$233$32 ),
+    .R33(\port$233$33 ),
+    .R34(\port$233$34 ),
+    .R35(\port$233$35 ),
+    .R36(\port$233$36 ),
+    .R37(\port$233$37 ),
+    .R38(\port$233$38 ),
+    .R39(\port$233$39 ),
+    .R4(\port$233$4 ),
+    .R40(\port$233$40 ),
+    .R41(\port$233$41 ),
+    .R42(\port$233$42 ),
+    .R43(\port$233$43 ),
+    .R44(\port$233$44 ),
+    .R45(\port$233$45 ),
+    .R46(\port$233$46 ),
+    .R47(\port$233$47 ),
+    .R48(\port$233$48 ),
+    .R49(\port$233$49 ),
+    .R5(\port$233$5 ),
+    .R50(\port$233$50 ),
+    .R51(\port$233$51 ),
+    .R52(\port$233$52 ),
     .R53(r[53]),
-    .R6(\port$289$6 ),
-    .R7(\port$289$7 ),
-    .R8(\port$289$8 ),
-    .R9(\port$289$9 ),
+    .R6(\port$233$6 ),
+    .R7(\port$233$7 ),
+    .R8(\port$233$8 ),
+    .R9(\port$233$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -9100,13 +21798,13 @@ module \hwq_mac_array.mac_2_0 (clk, rst, \port$289$0 , \port$289$1 , \port$289$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$289$52 , \port$289$51 , \port$289$50 , \port$289$49 , \port$289$48 , \port$289$47 , \port$289$46 , \port$289$45 , \port$289$44 , \port$289$43 , \port$289$42 , \port$289$41 , \port$289$40 , \port$289$39 , \port$289$38 , \port$289$37 , \port$289$36 , \port$289$35 , \port$289$34 , \port$289$33 , \port$289$32 , \port$289$31 , \port$289$30 , \port$289$29 , \port$289$28 , \port$289$27 , \port$289$25 , \port$289$24 , \port$289$23 , \port$289$22 , \port$289$21 , \port$289$20 , \port$289$19 , \port$289$18 , \port$289$17 , \port$289$16 , \port$289$15 , \port$289$14 , \port$289$13 , \port$289$12 , \port$289$11 , \port$289$10 , \port$289$9 , \port$289$8 , \port$289$7 , \port$289$6 , \port$289$5 , \port$289$4 , \port$289$3 , \port$289$2 , \port$289$1 , \port$289$0  };
+  assign { r[52:27], r[25:0] } = { \port$233$52 , \port$233$51 , \port$233$50 , \port$233$49 , \port$233$48 , \port$233$47 , \port$233$46 , \port$233$45 , \port$233$44 , \port$233$43 , \port$233$42 , \port$233$41 , \port$233$40 , \port$233$39 , \port$233$38 , \port$233$37 , \port$233$36 , \port$233$35 , \port$233$34 , \port$233$33 , \port$233$32 , \port$233$31 , \port$233$30 , \port$233$29 , \port$233$28 , \port$233$27 , \port$233$25 , \port$233$24 , \port$233$23 , \port$233$22 , \port$233$21 , \port$233$20 , \port$233$19 , \port$233$18 , \port$233$17 , \port$233$16 , \port$233$15 , \port$233$14 , \port$233$13 , \port$233$12 , \port$233$11 , \port$233$10 , \port$233$9 , \port$233$8 , \port$233$7 , \port$233$6 , \port$233$5 , \port$233$4 , \port$233$3 , \port$233$2 , \port$233$1 , \port$233$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_2_1 (clk, rst, \port$294$0 , \port$294$1 , \port$294$2 , \port$294$3 , \port$294$4 , \port$294$5 , \port$294$6 , \port$294$7 , \port$294$8 , \port$294$9 , \port$294$10 , \port$294$11 , \port$294$12 , \port$294$13 , \port$294$14 , \port$294$15 , \port$294$16 , \port$294$17 , \port$294$18 
-, \port$294$19 , \port$294$20 , \port$294$21 , \port$294$22 , \port$294$23 , \port$294$24 , \port$294$25 , \port$294$27 , \port$294$28 , \port$294$29 , \port$294$30 , \port$294$31 , \port$294$32 , \port$294$33 , \port$294$34 , \port$294$35 , \port$294$36 , \port$294$37 , \port$294$38 , \port$294$39 , \port$294$40 
-, \port$294$41 , \port$294$42 , \port$294$43 , \port$294$44 , \port$294$45 , \port$294$46 , \port$294$47 , \port$294$48 , \port$294$49 , \port$294$50 , \port$294$51 , \port$294$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_2_1 (clk, rst, \port$238$0 , \port$238$1 , \port$238$2 , \port$238$3 , \port$238$4 , \port$238$5 , \port$238$6 , \port$238$7 , \port$238$8 , \port$238$9 , \port$238$10 , \port$238$11 , \port$238$12 , \port$238$13 , \port$238$14 , \port$238$15 , \port$238$16 , \port$238$17 , \port$238$18 
+, \port$238$19 , \port$238$20 , \port$238$21 , \port$238$22 , \port$238$23 , \port$238$24 , \port$238$25 , \port$238$27 , \port$238$28 , \port$238$29 , \port$238$30 , \port$238$31 , \port$238$32 , \port$238$33 , \port$238$34 , \port$238$35 , \port$238$36 , \port$238$37 , \port$238$38 , \port$238$39 , \port$238$40 
+, \port$238$41 , \port$238$42 , \port$238$43 , \port$238$44 , \port$238$45 , \port$238$46 , \port$238$47 , \port$238$48 , \port$238$49 , \port$238$50 , \port$238$51 , \port$238$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -9116,110 +21814,110 @@ module \hwq_mac_array.mac_2_1 (clk, rst, \port$294$0 , \port$294$1 , \port$294$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$294$0 ;
-  wire \port$294$0 ;
-  output \port$294$1 ;
-  wire \port$294$1 ;
-  output \port$294$10 ;
-  wire \port$294$10 ;
-  output \port$294$11 ;
-  wire \port$294$11 ;
-  output \port$294$12 ;
-  wire \port$294$12 ;
-  output \port$294$13 ;
-  wire \port$294$13 ;
-  output \port$294$14 ;
-  wire \port$294$14 ;
-  output \port$294$15 ;
-  wire \port$294$15 ;
-  output \port$294$16 ;
-  wire \port$294$16 ;
-  output \port$294$17 ;
-  wire \port$294$17 ;
-  output \port$294$18 ;
-  wire \port$294$18 ;
-  output \port$294$19 ;
-  wire \port$294$19 ;
-  output \port$294$2 ;
-  wire \port$294$2 ;
-  output \port$294$20 ;
-  wire \port$294$20 ;
-  output \port$294$21 ;
-  wire \port$294$21 ;
-  output \port$294$22 ;
-  wire \port$294$22 ;
-  output \port$294$23 ;
-  wire \port$294$23 ;
-  output \port$294$24 ;
-  wire \port$294$24 ;
-  output \port$294$25 ;
-  wire \port$294$25 ;
-  output \port$294$27 ;
-  wire \port$294$27 ;
-  output \port$294$28 ;
-  wire \port$294$28 ;
-  output \port$294$29 ;
-  wire \port$294$29 ;
-  output \port$294$3 ;
-  wire \port$294$3 ;
-  output \port$294$30 ;
-  wire \port$294$30 ;
-  output \port$294$31 ;
-  wire \port$294$31 ;
-  output \port$294$32 ;
-  wire \port$294$32 ;
-  output \port$294$33 ;
-  wire \port$294$33 ;
-  output \port$294$34 ;
-  wire \port$294$34 ;
-  output \port$294$35 ;
-  wire \port$294$35 ;
-  output \port$294$36 ;
-  wire \port$294$36 ;
-  output \port$294$37 ;
-  wire \port$294$37 ;
-  output \port$294$38 ;
-  wire \port$294$38 ;
-  output \port$294$39 ;
-  wire \port$294$39 ;
-  output \port$294$4 ;
-  wire \port$294$4 ;
-  output \port$294$40 ;
-  wire \port$294$40 ;
-  output \port$294$41 ;
-  wire \port$294$41 ;
-  output \port$294$42 ;
-  wire \port$294$42 ;
-  output \port$294$43 ;
-  wire \port$294$43 ;
-  output \port$294$44 ;
-  wire \port$294$44 ;
-  output \port$294$45 ;
-  wire \port$294$45 ;
-  output \port$294$46 ;
-  wire \port$294$46 ;
-  output \port$294$47 ;
-  wire \port$294$47 ;
-  output \port$294$48 ;
-  wire \port$294$48 ;
-  output \port$294$49 ;
-  wire \port$294$49 ;
-  output \port$294$5 ;
-  wire \port$294$5 ;
-  output \port$294$50 ;
-  wire \port$294$50 ;
-  output \port$294$51 ;
-  wire \port$294$51 ;
-  output \port$294$52 ;
-  wire \port$294$52 ;
-  output \port$294$6 ;
-  wire \port$294$6 ;
-  output \port$294$7 ;
-  wire \port$294$7 ;
-  output \port$294$8 ;
-  wire \port$294$8 ;
-  output \port$294$9 ;
-  wire \port$294$9 ;
+  output \port$238$0 ;
+  wire \port$238$0 ;
+  output \port$238$1 ;
+  wire \port$238$1 ;
+  output \port$238$10 ;
+  wire \port$238$10 ;
+  output \port$238$11 ;
+  wire \port$238$11 ;
+  output \port$238$12 ;
+  wire \port$238$12 ;
+  output \port$238$13 ;
+  wire \port$238$13 ;
+  output \port$238$14 ;
+  wire \port$238$14 ;
+  output \port$238$15 ;
+  wire \port$238$15 ;
+  output \port$238$16 ;
+  wire \port$238$16 ;
+  output \port$238$17 ;
+  wire \port$238$17 ;
+  output \port$238$18 ;
+  wire \port$238$18 ;
+  output \port$238$19 ;
+  wire \port$238$19 ;
+  output \port$238$2 ;
+  wire \port$238$2 ;
+  output \port$238$20 ;
+  wire \port$238$20 ;
+  output \port$238$21 ;
+  wire \port$238$21 ;
+  output \port$238$22 ;
+  wire \port$238$22 ;
+  output \port$238$23 ;
+  wire \port$238$23 ;
+  output \port$238$24 ;
+  wire \port$238$24 ;
+  output \port$238$25 ;
+  wire \port$238$25 ;
+  output \port$238$27 ;
+  wire \port$238$27 ;
+  output \port$238$28 ;
+  wire \port$238$28 ;
+  output \port$238$29 ;
+  wire \port$238$29 ;
+  output \port$238$3 ;
+  wire \port$238$3 ;
+  output \port$238$30 ;
+  wire \port$238$30 ;
+  output \port$238$31 ;
+  wire \port$238$31 ;
+  output \port$238$32 ;
+  wire \port$238$32 ;
+  output \port$238$33 ;
+  wire \port$238$33 ;
+  output \port$238$34 ;
+  wire \port$238$34 ;
+  output \port$238$35 ;
+  wire \port$238$35 ;
+  output \port$238$36 ;
+  wire \port$238$36 ;
+  output \port$238$37 ;
+  wire \port$238$37 ;
+  output \port$238$38 ;
+  wire \port$238$38 ;
+  output \port$238$39 ;
+  wire \port$238$39 ;
+  output \port$238$4 ;
+  wire \port$238$4 ;
+  output \port$238$40 ;
+  wire \port$238$40 ;
+  output \port$238$41 ;
+  wire \port$238$41 ;
+  output \port$238$42 ;
+  wire \port$238$42 ;
+  output \port$238$43 ;
+  wire \port$238$43 ;
+  output \port$238$44 ;
+  wire \port$238$44 ;
+  output \port$238$45 ;
+  wire \port$238$45 ;
+  output \port$238$46 ;
+  wire \port$238$46 ;
+  output \port$238$47 ;
+  wire \port$238$47 ;
+  output \port$238$48 ;
+  wire \port$238$48 ;
+  output \port$238$49 ;
+  wire \port$238$49 ;
+  output \port$238$5 ;
+  wire \port$238$5 ;
+  output \port$238$50 ;
+  wire \port$238$50 ;
+  output \port$238$51 ;
+  wire \port$238$51 ;
+  output \port$238$52 ;
+  wire \port$238$52 ;
+  output \port$238$6 ;
+  wire \port$238$6 ;
+  output \port$238$7 ;
+  wire \port$238$7 ;
+  output \port$238$8 ;
+  wire \port$238$8 ;
+  output \port$238$9 ;
+  wire \port$238$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -9416,60 +22114,60 @@ module \hwq_mac_array.mac_2_1 (clk, rst, \port$294$0 , \port$294$1 , \port$294$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$294$0 ),
-    .R1(\port$294$1 ),
-    .R10(\port$294$10 ),
-    .R11(\port$294$11 ),
-    .R12(\port$294$12 ),
-    .R13(\port$294$13 ),
-    .R14(\port$294$14 ),
-    .R15(\port$294$15 ),
-    .R16(\port$294$16 ),
-    .R17(\port$294$17 ),
-    .R18(\port$294$18 ),
-    .R19(\port$294$19 ),
-    .R2(\port$294$2 ),
-    .R20(\port$294$20 ),
-    .R21(\port$294$21 ),
-    .R22(\port$294$22 ),
-    .R23(\port$294$23 ),
-    .R24(\port$294$24 ),
-    .R25(\port$294$25 ),
+    .R0(\port$238$0 ),
+    .R1(\port$238$1 ),
+    .R10(\port$238$10 ),
+    .R11(\port$238$11 ),
+    .R12(\port$238$12 ),
+    .R13(\port$238$13 ),
+    .R14(\port$238$14 ),
+    .R15(\port$238$15 ),
+    .R16(\port$238$16 ),
+    .R17(\port$238$17 ),
+    .R18(\port$238$18 ),
+    .R19(\port$238$19 ),
+    .R2(\port$238$2 ),
+    .R20(\port$238$20 ),
+    .R21(\port$238$21 ),
+    .R22(\port$238$22 ),
+    .R23(\port$238$23 ),
+    .R24(\port$238$24 ),
+    .R25(\port$238$25 ),
     .R26(r[26]),
-    .R27(\port$294$27 ),
-    .R28(\port$294$28 ),
-    .R29(\port$294$29 ),
-    .R3(\port$294$3 ),
-    .R30(\port$294$30 ),
-    .R31(\port$294$31 ),
-    .R32(\port$294$32 ),
-    .R33(\port$294$33 ),
-    .R34(\port$294$34 ),
-    .R35(\port$294$35 ),
-    .R36(\port$294$36 ),
-    .R37(\port$294$37 ),
-    .R38(\port$294$38 ),
-    .R39(\port$294$39 ),
-    .R4(\port$294$4 ),
-    .R40(\port$294$40 ),
-    .R41(\port$294$41 ),
-    .R42(\port$294$42 ),
-    .R43(\port$294$43 ),
-    .R44(\port$294$44 ),
-    .R45(\port$294$45 ),
-    .R46(\port$294$46 ),
-    .R47(\port$294$47 ),
-    .R48(\port$294$48 ),
-    .R49(\port$294$49 ),
-    .R5(\port$294$5 ),
-    .R50(\port$294$50 ),
-    .R51(\port$294$51 ),
-    .R52(\port$294$52 ),
+    .R27(\port$238$27 ),
+    .R28(\port$238$28 ),
+    .R29(\port$238$29 ),
+    .R3(\port$238$3 ),
+    .R30(\port$238$30 ),
+    .R31(\port$238$31 ),
+    .R32(\port$238$32 ),
+    .R33(\port$238$33 ),
+    .R34(\port$238$34 ),
+    .R35(\port$238$35 ),
+    .R36(\port$238$36 ),
+    .R37(\port$238$37 ),
+    .R38(\port$238$38 ),
+    .R39(\port$238$39 ),
+    .R4(\port$238$4 ),
+    .R40(\port$238$40 ),
+    .R41(\port$238$41 ),
+    .R42(\port$238$42 ),
+    .R43(\port$238$43 ),
+    .R44(\port$238$44 ),
+    .R45(\port$238$45 ),
+    .R46(\port$238$46 ),
+    .R47(\port$238$47 ),
+    .R48(\port$238$48 ),
+    .R49(\port$238$49 ),
+    .R5(\port$238$5 ),
+    .R50(\port$238$50 ),
+    .R51(\port$238$51 ),
+    .R52(\port$238$52 ),
     .R53(r[53]),
-    .R6(\port$294$6 ),
-    .R7(\port$294$7 ),
-    .R8(\port$294$8 ),
-    .R9(\port$294$9 ),
+    .R6(\port$238$6 ),
+    .R7(\port$238$7 ),
+    .R8(\port$238$8 ),
+    .R9(\port$238$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -9742,13 +22440,13 @@ module \hwq_mac_array.mac_2_1 (clk, rst, \port$294$0 , \port$294$1 , \port$294$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$294$52 , \port$294$51 , \port$294$50 , \port$294$49 , \port$294$48 , \port$294$47 , \port$294$46 , \port$294$45 , \port$294$44 , \port$294$43 , \port$294$42 , \port$294$41 , \port$294$40 , \port$294$39 , \port$294$38 , \port$294$37 , \port$294$36 , \port$294$35 , \port$294$34 , \port$294$33 , \port$294$32 , \port$294$31 , \port$294$30 , \port$294$29 , \port$294$28 , \port$294$27 , \port$294$25 , \port$294$24 , \port$294$23 , \port$294$22 , \port$294$21 , \port$294$20 , \port$294$19 , \port$294$18 , \port$294$17 , \port$294$16 , \port$294$15 , \port$294$14 , \port$294$13 , \port$294$12 , \port$294$11 , \port$294$10 , \port$294$9 , \port$294$8 , \port$294$7 , \port$294$6 , \port$294$5 , \port$294$4 , \port$294$3 , \port$294$2 , \port$294$1 , \port$294$0  };
+  assign { r[52:27], r[25:0] } = { \port$238$52 , \port$238$51 , \port$238$50 , \port$238$49 , \port$238$48 , \port$238$47 , \port$238$46 , \port$238$45 , \port$238$44 , \port$238$43 , \port$238$42 , \port$238$41 , \port$238$40 , \port$238$39 , \port$238$38 , \port$238$37 , \port$238$36 , \port$238$35 , \port$238$34 , \port$238$33 , \port$238$32 , \port$238$31 , \port$238$30 , \port$238$29 , \port$238$28 , \port$238$27 , \port$238$25 , \port$238$24 , \port$238$23 , \port$238$22 , \port$238$21 , \port$238$20 , \port$238$19 , \port$238$18 , \port$238$17 , \port$238$16 , \port$238$15 , \port$238$14 , \port$238$13 , \port$238$12 , \port$238$11 , \port$238$10 , \port$238$9 , \port$238$8 , \port$238$7 , \port$238$6 , \port$238$5 , \port$238$4 , \port$238$3 , \port$238$2 , \port$238$1 , \port$238$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_2_2 (clk, rst, \port$299$0 , \port$299$1 , \port$299$2 , \port$299$3 , \port$299$4 , \port$299$5 , \port$299$6 , \port$299$7 , \port$299$8 , \port$299$9 , \port$299$10 , \port$299$11 , \port$299$12 , \port$299$13 , \port$299$14 , \port$299$15 , \port$299$16 , \port$299$17 , \port$299$18 
-, \port$299$19 , \port$299$20 , \port$299$21 , \port$299$22 , \port$299$23 , \port$299$24 , \port$299$25 , \port$299$27 , \port$299$28 , \port$299$29 , \port$299$30 , \port$299$31 , \port$299$32 , \port$299$33 , \port$299$34 , \port$299$35 , \port$299$36 , \port$299$37 , \port$299$38 , \port$299$39 , \port$299$40 
-, \port$299$41 , \port$299$42 , \port$299$43 , \port$299$44 , \port$299$45 , \port$299$46 , \port$299$47 , \port$299$48 , \port$299$49 , \port$299$50 , \port$299$51 , \port$299$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_2_2 (clk, rst, \port$243$0 , \port$243$1 , \port$243$2 , \port$243$3 , \port$243$4 , \port$243$5 , \port$243$6 , \port$243$7 , \port$243$8 , \port$243$9 , \port$243$10 , \port$243$11 , \port$243$12 , \port$243$13 , \port$243$14 , \port$243$15 , \port$243$16 , \port$243$17 , \port$243$18 
+, \port$243$19 , \port$243$20 , \port$243$21 , \port$243$22 , \port$243$23 , \port$243$24 , \port$243$25 , \port$243$27 , \port$243$28 , \port$243$29 , \port$243$30 , \port$243$31 , \port$243$32 , \port$243$33 , \port$243$34 , \port$243$35 , \port$243$36 , \port$243$37 , \port$243$38 , \port$243$39 , \port$243$40 
+, \port$243$41 , \port$243$42 , \port$243$43 , \port$243$44 , \port$243$45 , \port$243$46 , \port$243$47 , \port$243$48 , \port$243$49 , \port$243$50 , \port$243$51 , \port$243$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -9758,110 +22456,110 @@ module \hwq_mac_array.mac_2_2 (clk, rst, \port$299$0 , \port$299$1 , \port$299$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$299$0 ;
-  wire \port$299$0 ;
-  output \port$299$1 ;
-  wire \port$299$1 ;
-  output \port$299$10 ;
-  wire \port$299$10 ;
-  output \port$299$11 ;
-  wire \port$299$11 ;
-  output \port$299$12 ;
-  wire \port$299$12 ;
-  output \port$299$13 ;
-  wire \port$299$13 ;
-  output \port$299$14 ;
-  wire \port$299$14 ;
-  output \port$299$15 ;
-  wire \port$299$15 ;
-  output \port$299$16 ;
-  wire \port$299$16 ;
-  output \port$299$17 ;
-  wire \port$299$17 ;
-  output \port$299$18 ;
-  wire \port$299$18 ;
-  output \port$299$19 ;
-  wire \port$299$19 ;
-  output \port$299$2 ;
-  wire \port$299$2 ;
-  output \port$299$20 ;
-  wire \port$299$20 ;
-  output \port$299$21 ;
-  wire \port$299$21 ;
-  output \port$299$22 ;
-  wire \port$299$22 ;
-  output \port$299$23 ;
-  wire \port$299$23 ;
-  output \port$299$24 ;
-  wire \port$299$24 ;
-  output \port$299$25 ;
-  wire \port$299$25 ;
-  output \port$299$27 ;
-  wire \port$299$27 ;
-  output \port$299$28 ;
-  wire \port$299$28 ;
-  output \port$299$29 ;
-  wire \port$299$29 ;
-  output \port$299$3 ;
-  wire \port$299$3 ;
-  output \port$299$30 ;
-  wire \port$299$30 ;
-  output \port$299$31 ;
-  wire \port$299$31 ;
-  output \port$299$32 ;
-  wire \port$299$32 ;
-  output \port$299$33 ;
-  wire \port$299$33 ;
-  output \port$299$34 ;
-  wire \port$299$34 ;
-  output \port$299$35 ;
-  wire \port$299$35 ;
-  output \port$299$36 ;
-  wire \port$299$36 ;
-  output \port$299$37 ;
-  wire \port$299$37 ;
-  output \port$299$38 ;
-  wire \port$299$38 ;
-  output \port$299$39 ;
-  wire \port$299$39 ;
-  output \port$299$4 ;
-  wire \port$299$4 ;
-  output \port$299$40 ;
-  wire \port$299$40 ;
-  output \port$299$41 ;
-  wire \port$299$41 ;
-  output \port$299$42 ;
-  wire \port$299$42 ;
-  output \port$299$43 ;
-  wire \port$299$43 ;
-  output \port$299$44 ;
-  wire \port$299$44 ;
-  output \port$299$45 ;
-  wire \port$299$45 ;
-  output \port$299$46 ;
-  wire \port$299$46 ;
-  output \port$299$47 ;
-  wire \port$299$47 ;
-  output \port$299$48 ;
-  wire \port$299$48 ;
-  output \port$299$49 ;
-  wire \port$299$49 ;
-  output \port$299$5 ;
-  wire \port$299$5 ;
-  output \port$299$50 ;
-  wire \port$299$50 ;
-  output \port$299$51 ;
-  wire \port$299$51 ;
-  output \port$299$52 ;
-  wire \port$299$52 ;
-  output \port$299$6 ;
-  wire \port$299$6 ;
-  output \port$299$7 ;
-  wire \port$299$7 ;
-  output \port$299$8 ;
-  wire \port$299$8 ;
-  output \port$299$9 ;
-  wire \port$299$9 ;
+  output \port$243$0 ;
+  wire \port$243$0 ;
+  output \port$243$1 ;
+  wire \port$243$1 ;
+  output \port$243$10 ;
+  wire \port$243$10 ;
+  output \port$243$11 ;
+  wire \port$243$11 ;
+  output \port$243$12 ;
+  wire \port$243$12 ;
+  output \port$243$13 ;
+  wire \port$243$13 ;
+  output \port$243$14 ;
+  wire \port$243$14 ;
+  output \port$243$15 ;
+  wire \port$243$15 ;
+  output \port$243$16 ;
+  wire \port$243$16 ;
+  output \port$243$17 ;
+  wire \port$243$17 ;
+  output \port$243$18 ;
+  wire \port$243$18 ;
+  output \port$243$19 ;
+  wire \port$243$19 ;
+  output \port$243$2 ;
+  wire \port$243$2 ;
+  output \port$243$20 ;
+  wire \port$243$20 ;
+  output \port$243$21 ;
+  wire \port$243$21 ;
+  output \port$243$22 ;
+  wire \port$243$22 ;
+  output \port$243$23 ;
+  wire \port$243$23 ;
+  output \port$243$24 ;
+  wire \port$243$24 ;
+  output \port$243$25 ;
+  wire \port$243$25 ;
+  output \port$243$27 ;
+  wire \port$243$27 ;
+  output \port$243$28 ;
+  wire \port$243$28 ;
+  output \port$243$29 ;
+  wire \port$243$29 ;
+  output \port$243$3 ;
+  wire \port$243$3 ;
+  output \port$243$30 ;
+  wire \port$243$30 ;
+  output \port$243$31 ;
+  wire \port$243$31 ;
+  output \port$243$32 ;
+  wire \port$243$32 ;
+  output \port$243$33 ;
+  wire \port$243$33 ;
+  output \port$243$34 ;
+  wire \port$243$34 ;
+  output \port$243$35 ;
+  wire \port$243$35 ;
+  output \port$243$36 ;
+  wire \port$243$36 ;
+  output \port$243$37 ;
+  wire \port$243$37 ;
+  output \port$243$38 ;
+  wire \port$243$38 ;
+  output \port$243$39 ;
+  wire \port$243$39 ;
+  output \port$243$4 ;
+  wire \port$243$4 ;
+  output \port$243$40 ;
+  wire \port$243$40 ;
+  output \port$243$41 ;
+  wire \port$243$41 ;
+  output \port$243$42 ;
+  wire \port$243$42 ;
+  output \port$243$43 ;
+  wire \port$243$43 ;
+  output \port$243$44 ;
+  wire \port$243$44 ;
+  output \port$243$45 ;
+  wire \port$243$45 ;
+  output \port$243$46 ;
+  wire \port$243$46 ;
+  output \port$243$47 ;
+  wire \port$243$47 ;
+  output \port$243$48 ;
+  wire \port$243$48 ;
+  output \port$243$49 ;
+  wire \port$243$49 ;
+  output \port$243$5 ;
+  wire \port$243$5 ;
+  output \port$243$50 ;
+  wire \port$243$50 ;
+  output \port$243$51 ;
+  wire \port$243$51 ;
+  output \port$243$52 ;
+  wire \port$243$52 ;
+  output \port$243$6 ;
+  wire \port$243$6 ;
+  output \port$243$7 ;
+  wire \port$243$7 ;
+  output \port$243$8 ;
+  wire \port$243$8 ;
+  output \port$243$9 ;
+  wire \port$243$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -10058,60 +22756,60 @@ module \hwq_mac_array.mac_2_2 (clk, rst, \port$299$0 , \port$299$1 , \port$299$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$299$0 ),
-    .R1(\port$299$1 ),
-    .R10(\port$299$10 ),
-    .R11(\port$299$11 ),
-    .R12(\port$299$12 ),
-    .R13(\port$299$13 ),
-    .R14(\port$299$14 ),
-    .R15(\port$299$15 ),
-    .R16(\port$299$16 ),
-    .R17(\port$299$17 ),
-    .R18(\port$299$18 ),
-    .R19(\port$299$19 ),
-    .R2(\port$299$2 ),
-    .R20(\port$299$20 ),
-    .R21(\port$299$21 ),
-    .R22(\port$299$22 ),
-    .R23(\port$299$23 ),
-    .R24(\port$299$24 ),
-    .R25(\port$299$25 ),
+    .R0(\port$243$0 ),
+    .R1(\port$243$1 ),
+    .R10(\port$243$10 ),
+    .R11(\port$243$11 ),
+    .R12(\port$243$12 ),
+    .R13(\port$243$13 ),
+    .R14(\port$243$14 ),
+    .R15(\port$243$15 ),
+    .R16(\port$243$16 ),
+    .R17(\port$243$17 ),
+    .R18(\port$243$18 ),
+    .R19(\port$243$19 ),
+    .R2(\port$243$2 ),
+    .R20(\port$243$20 ),
+    .R21(\port$243$21 ),
+    .R22(\port$243$22 ),
+    .R23(\port$243$23 ),
+    .R24(\port$243$24 ),
+    .R25(\port$243$25 ),
     .R26(r[26]),
-    .R27(\port$299$27 ),
-    .R28(\port$299$28 ),
-    .R29(\port$299$29 ),
-    .R3(\port$299$3 ),
-    .R30(\port$299$30 ),
-    .R31(\port$299$31 ),
-    .R32(\port$299$32 ),
-    .R33(\port$299$33 ),
-    .R34(\port$299$34 ),
-    .R35(\port$299$35 ),
-    .R36(\port$299$36 ),
-    .R37(\port$299$37 ),
-    .R38(\port$299$38 ),
-    .R39(\port$299$39 ),
-    .R4(\port$299$4 ),
-    .R40(\port$299$40 ),
-    .R41(\port$299$41 ),
-    .R42(\port$299$42 ),
-    .R43(\port$299$43 ),
-    .R44(\port$299$44 ),
-    .R45(\port$299$45 ),
-    .R46(\port$299$46 ),
-    .R47(\port$299$47 ),
-    .R48(\port$299$48 ),
-    .R49(\port$299$49 ),
-    .R5(\port$299$5 ),
-    .R50(\port$299$50 ),
-    .R51(\port$299$51 ),
-    .R52(\port$299$52 ),
+    .R27(\port$243$27 ),
+    .R28(\port$243$28 ),
+    .R29(\port$243$29 ),
+    .R3(\port$243$3 ),
+    .R30(\port$243$30 ),
+    .R31(\port$243$31 ),
+    .R32(\port$243$32 ),
+    .R33(\port$243$33 ),
+    .R34(\port$243$34 ),
+    .R35(\port$243$35 ),
+    .R36(\port$243$36 ),
+    .R37(\port$243$37 ),
+    .R38(\port$243$38 ),
+    .R39(\port$243$39 ),
+    .R4(\port$243$4 ),
+    .R40(\port$243$40 ),
+    .R41(\port$243$41 ),
+    .R42(\port$243$42 ),
+    .R43(\port$243$43 ),
+    .R44(\port$243$44 ),
+    .R45(\port$243$45 ),
+    .R46(\port$243$46 ),
+    .R47(\port$243$47 ),
+    .R48(\port$243$48 ),
+    .R49(\port$243$49 ),
+    .R5(\port$243$5 ),
+    .R50(\port$243$50 ),
+    .R51(\port$243$51 ),
+    .R52(\port$243$52 ),
     .R53(r[53]),
-    .R6(\port$299$6 ),
-    .R7(\port$299$7 ),
-    .R8(\port$299$8 ),
-    .R9(\port$299$9 ),
+    .R6(\port$243$6 ),
+    .R7(\port$243$7 ),
+    .R8(\port$243$8 ),
+    .R9(\port$243$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -10384,13 +23082,13 @@ module \hwq_mac_array.mac_2_2 (clk, rst, \port$299$0 , \port$299$1 , \port$299$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$299$52 , \port$299$51 , \port$299$50 , \port$299$49 , \port$299$48 , \port$299$47 , \port$299$46 , \port$299$45 , \port$299$44 , \port$299$43 , \port$299$42 , \port$299$41 , \port$299$40 , \port$299$39 , \port$299$38 , \port$299$37 , \port$299$36 , \port$299$35 , \port$299$34 , \port$299$33 , \port$299$32 , \port$299$31 , \port$299$30 , \port$299$29 , \port$299$28 , \port$299$27 , \port$299$25 , \port$299$24 , \port$299$23 , \port$299$22 , \port$299$21 , \port$299$20 , \port$299$19 , \port$299$18 , \port$299$17 , \port$299$16 , \port$299$15 , \port$299$14 , \port$299$13 , \port$299$12 , \port$299$11 , \port$299$10 , \port$299$9 , \port$299$8 , \port$299$7 , \port$299$6 , \port$299$5 , \port$299$4 , \port$299$3 , \port$299$2 , \port$299$1 , \port$299$0  };
+  assign { r[52:27], r[25:0] } = { \port$243$52 , \port$243$51 , \port$243$50 , \port$243$49 , \port$243$48 , \port$243$47 , \port$243$46 , \port$243$45 , \port$243$44 , \port$243$43 , \port$243$42 , \port$243$41 , \port$243$40 , \port$243$39 , \port$243$38 , \port$243$37 , \port$243$36 , \port$243$35 , \port$243$34 , \port$243$33 , \port$243$32 , \port$243$31 , \port$243$30 , \port$243$29 , \port$243$28 , \port$243$27 , \port$243$25 , \port$243$24 , \port$243$23 , \port$243$22 , \port$243$21 , \port$243$20 , \port$243$19 , \port$243$18 , \port$243$17 , \port$243$16 , \port$243$15 , \port$243$14 , \port$243$13 , \port$243$12 , \port$243$11 , \port$243$10 , \port$243$9 , \port$243$8 , \port$243$7 , \port$243$6 , \port$243$5 , \port$243$4 , \port$243$3 , \port$243$2 , \port$243$1 , \port$243$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_2_3 (clk, rst, \port$304$0 , \port$304$1 , \port$304$2 , \port$304$3 , \port$304$4 , \port$304$5 , \port$304$6 , \port$304$7 , \port$304$8 , \port$304$9 , \port$304$10 , \port$304$11 , \port$304$12 , \port$304$13 , \port$304$14 , \port$304$15 , \port$304$16 , \port$304$17 , \port$304$18 
-, \port$304$19 , \port$304$20 , \port$304$21 , \port$304$22 , \port$304$23 , \port$304$24 , \port$304$25 , \port$304$27 , \port$304$28 , \port$304$29 , \port$304$30 , \port$304$31 , \port$304$32 , \port$304$33 , \port$304$34 , \port$304$35 , \port$304$36 , \port$304$37 , \port$304$38 , \port$304$39 , \port$304$40 
-, \port$304$41 , \port$304$42 , \port$304$43 , \port$304$44 , \port$304$45 , \port$304$46 , \port$304$47 , \port$304$48 , \port$304$49 , \port$304$50 , \port$304$51 , \port$304$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_2_3 (clk, rst, \port$248$0 , \port$248$1 , \port$248$2 , \port$248$3 , \port$248$4 , \port$248$5 , \port$248$6 , \port$248$7 , \port$248$8 , \port$248$9 , \port$248$10 , \port$248$11 , \port$248$12 , \port$248$13 , \port$248$14 , \port$248$15 , \port$248$16 , \port$248$17 , \port$248$18 
+, \port$248$19 , \port$248$20 , \port$248$21 , \port$248$22 , \port$248$23 , \port$248$24 , \port$248$25 , \port$248$27 , \port$248$28 , \port$248$29 , \port$248$30 , \port$248$31 , \port$248$32 , \port$248$33 , \port$248$34 , \port$248$35 , \port$248$36 , \port$248$37 , \port$248$38 , \port$248$39 , \port$248$40 
+, \port$248$41 , \port$248$42 , \port$248$43 , \port$248$44 , \port$248$45 , \port$248$46 , \port$248$47 , \port$248$48 , \port$248$49 , \port$248$50 , \port$248$51 , \port$248$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -10400,110 +23098,110 @@ module \hwq_mac_array.mac_2_3 (clk, rst, \port$304$0 , \port$304$1 , \port$304$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$304$0 ;
-  wire \port$304$0 ;
-  output \port$304$1 ;
-  wire \port$304$1 ;
-  output \port$304$10 ;
-  wire \port$304$10 ;
-  output \port$304$11 ;
-  wire \port$304$11 ;
-  output \port$304$12 ;
-  wire \port$304$12 ;
-  output \port$304$13 ;
-  wire \port$304$13 ;
-  output \port$304$14 ;
-  wire \port$304$14 ;
-  output \port$304$15 ;
-  wire \port$304$15 ;
-  output \port$304$16 ;
-  wire \port$304$16 ;
-  output \port$304$17 ;
-  wire \port$304$17 ;
-  output \port$304$18 ;
-  wire \port$304$18 ;
-  output \port$304$19 ;
-  wire \port$304$19 ;
-  output \port$304$2 ;
-  wire \port$304$2 ;
-  output \port$304$20 ;
-  wire \port$304$20 ;
-  output \port$304$21 ;
-  wire \port$304$21 ;
-  output \port$304$22 ;
-  wire \port$304$22 ;
-  output \port$304$23 ;
-  wire \port$304$23 ;
-  output \port$304$24 ;
-  wire \port$304$24 ;
-  output \port$304$25 ;
-  wire \port$304$25 ;
-  output \port$304$27 ;
-  wire \port$304$27 ;
-  output \port$304$28 ;
-  wire \port$304$28 ;
-  output \port$304$29 ;
-  wire \port$304$29 ;
-  output \port$304$3 ;
-  wire \port$304$3 ;
-  output \port$304$30 ;
-  wire \port$304$30 ;
-  output \port$304$31 ;
-  wire \port$304$31 ;
-  output \port$304$32 ;
-  wire \port$304$32 ;
-  output \port$304$33 ;
-  wire \port$304$33 ;
-  output \port$304$34 ;
-  wire \port$304$34 ;
-  output \port$304$35 ;
-  wire \port$304$35 ;
-  output \port$304$36 ;
-  wire \port$304$36 ;
-  output \port$304$37 ;
-  wire \port$304$37 ;
-  output \port$304$38 ;
-  wire \port$304$38 ;
-  output \port$304$39 ;
-  wire \port$304$39 ;
-  output \port$304$4 ;
-  wire \port$304$4 ;
-  output \port$304$40 ;
-  wire \port$304$40 ;
-  output \port$304$41 ;
-  wire \port$304$41 ;
-  output \port$304$42 ;
-  wire \port$304$42 ;
-  output \port$304$43 ;
-  wire \port$304$43 ;
-  output \port$304$44 ;
-  wire \port$304$44 ;
-  output \port$304$45 ;
-  wire \port$304$45 ;
-  output \port$304$46 ;
-  wire \port$304$46 ;
-  output \port$304$47 ;
-  wire \port$304$47 ;
-  output \port$304$48 ;
-  wire \port$304$48 ;
-  output \port$304$49 ;
-  wire \port$304$49 ;
-  output \port$304$5 ;
-  wire \port$304$5 ;
-  output \port$304$50 ;
-  wire \port$304$50 ;
-  output \port$304$51 ;
-  wire \port$304$51 ;
-  output \port$304$52 ;
-  wire \port$304$52 ;
-  output \port$304$6 ;
-  wire \port$304$6 ;
-  output \port$304$7 ;
-  wire \port$304$7 ;
-  output \port$304$8 ;
-  wire \port$304$8 ;
-  output \port$304$9 ;
-  wire \port$304$9 ;
+  output \port$248$0 ;
+  wire \port$248$0 ;
+  output \port$248$1 ;
+  wire \port$248$1 ;
+  output \port$248$10 ;
+  wire \port$248$10 ;
+  output \port$248$11 ;
+  wire \port$248$11 ;
+  output \port$248$12 ;
+  wire \port$248$12 ;
+  output \port$248$13 ;
+  wire \port$248$13 ;
+  output \port$248$14 ;
+  wire \port$248$14 ;
+  output \port$248$15 ;
+  wire \port$248$15 ;
+  output \port$248$16 ;
+  wire \port$248$16 ;
+  output \port$248$17 ;
+  wire \port$248$17 ;
+  output \port$248$18 ;
+  wire \port$248$18 ;
+  output \port$248$19 ;
+  wire \port$248$19 ;
+  output \port$248$2 ;
+  wire \port$248$2 ;
+  output \port$248$20 ;
+  wire \port$248$20 ;
+  output \port$248$21 ;
+  wire \port$248$21 ;
+  output \port$248$22 ;
+  wire \port$248$22 ;
+  output \port$248$23 ;
+  wire \port$248$23 ;
+  output \port$248$24 ;
+  wire \port$248$24 ;
+  output \port$248$25 ;
+  wire \port$248$25 ;
+  output \port$248$27 ;
+  wire \port$248$27 ;
+  output \port$248$28 ;
+  wire \port$248$28 ;
+  output \port$248$29 ;
+  wire \port$248$29 ;
+  output \port$248$3 ;
+  wire \port$248$3 ;
+  output \port$248$30 ;
+  wire \port$248$30 ;
+  output \port$248$31 ;
+  wire \port$248$31 ;
+  output \port$248$32 ;
+  wire \port$248$32 ;
+  output \port$248$33 ;
+  wire \port$248$33 ;
+  output \port$248$34 ;
+  wire \port$248$34 ;
+  output \port$248$35 ;
+  wire \port$248$35 ;
+  output \port$248$36 ;
+  wire \port$248$36 ;
+  output \port$248$37 ;
+  wire \port$248$37 ;
+  output \port$248$38 ;
+  wire \port$248$38 ;
+  output \port$248$39 ;
+  wire \port$248$39 ;
+  output \port$248$4 ;
+  wire \port$248$4 ;
+  output \port$248$40 ;
+  wire \port$248$40 ;
+  output \port$248$41 ;
+  wire \port$248$41 ;
+  output \port$248$42 ;
+  wire \port$248$42 ;
+  output \port$248$43 ;
+  wire \port$248$43 ;
+  output \port$248$44 ;
+  wire \port$248$44 ;
+  output \port$248$45 ;
+  wire \port$248$45 ;
+  output \port$248$46 ;
+  wire \port$248$46 ;
+  output \port$248$47 ;
+  wire \port$248$47 ;
+  output \port$248$48 ;
+  wire \port$248$48 ;
+  output \port$248$49 ;
+  wire \port$248$49 ;
+  output \port$248$5 ;
+  wire \port$248$5 ;
+  output \port$248$50 ;
+  wire \port$248$50 ;
+  output \port$248$51 ;
+  wire \port$248$51 ;
+  output \port$248$52 ;
+  wire \port$248$52 ;
+  output \port$248$6 ;
+  wire \port$248$6 ;
+  output \port$248$7 ;
+  wire \port$248$7 ;
+  output \port$248$8 ;
+  wire \port$248$8 ;
+  output \port$248$9 ;
+  wire \port$248$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -10700,60 +23398,60 @@ module \hwq_mac_array.mac_2_3 (clk, rst, \port$304$0 , \port$304$1 , \port$304$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$304$0 ),
-    .R1(\port$304$1 ),
-    .R10(\port$304$10 ),
-    .R11(\port$304$11 ),
-    .R12(\port$304$12 ),
-    .R13(\port$304$13 ),
-    .R14(\port$304$14 ),
-    .R15(\port$304$15 ),
-    .R16(\port$304$16 ),
-    .R17(\port$304$17 ),
-    .R18(\port$304$18 ),
-    .R19(\port$304$19 ),
-    .R2(\port$304$2 ),
-    .R20(\port$304$20 ),
-    .R21(\port$304$21 ),
-    .R22(\port$304$22 ),
-    .R23(\port$304$23 ),
-    .R24(\port$304$24 ),
-    .R25(\port$304$25 ),
+    .R0(\port$248$0 ),
+    .R1(\port$248$1 ),
+    .R10(\port$248$10 ),
+    .R11(\port$248$11 ),
+    .R12(\port$248$12 ),
+    .R13(\port$248$13 ),
+    .R14(\port$248$14 ),
+    .R15(\port$248$15 ),
+    .R16(\port$248$16 ),
+    .R17(\port$248$17 ),
+    .R18(\port$248$18 ),
+    .R19(\port$248$19 ),
+    .R2(\port$248$2 ),
+    .R20(\port$248$20 ),
+    .R21(\port$248$21 ),
+    .R22(\port$248$22 ),
+    .R23(\port$248$23 ),
+    .R24(\port$248$24 ),
+    .R25(\port$248$25 ),
     .R26(r[26]),
-    .R27(\port$304$27 ),
-    .R28(\port$304$28 ),
-    .R29(\port$304$29 ),
-    .R3(\port$304$3 ),
-    .R30(\port$304$30 ),
-    .R31(\port$304$31 ),
-    .R32(\port$304$32 ),
-    .R33(\port$304$33 ),
-    .R34(\port$304$34 ),
-    .R35(\port$304$35 ),
-    .R36(\port$304$36 ),
-    .R37(\port$304$37 ),
-    .R38(\port$304$38 ),
-    .R39(\port$304$39 ),
-    .R4(\port$304$4 ),
-    .R40(\port$304$40 ),
-    .R41(\port$304$41 ),
-    .R42(\port$304$42 ),
-    .R43(\port$304$43 ),
-    .R44(\port$304$44 ),
-    .R45(\port$304$45 ),
-    .R46(\port$304$46 ),
-    .R47(\port$304$47 ),
-    .R48(\port$304$48 ),
-    .R49(\port$304$49 ),
-    .R5(\port$304$5 ),
-    .R50(\port$304$50 ),
-    .R51(\port$304$51 ),
-    .R52(\port$304$52 ),
+    .R27(\port$248$27 ),
+    .R28(\port$248$28 ),
+    .R29(\port$248$29 ),
+    .R3(\port$248$3 ),
+    .R30(\port$248$30 ),
+    .R31(\port$248$31 ),
+    .R32(\port$248$32 ),
+    .R33(\port$248$33 ),
+    .R34(\port$248$34 ),
+    .R35(\port$248$35 ),
+    .R36(\port$248$36 ),
+    .R37(\port$248$37 ),
+    .R38(\port$248$38 ),
+    .R39(\port$248$39 ),
+    .R4(\port$248$4 ),
+    .R40(\port$248$40 ),
+    .R41(\port$248$41 ),
+    .R42(\port$248$42 ),
+    .R43(\port$248$43 ),
+    .R44(\port$248$44 ),
+    .R45(\port$248$45 ),
+    .R46(\port$248$46 ),
+    .R47(\port$248$47 ),
+    .R48(\port$248$48 ),
+    .R49(\port$248$49 ),
+    .R5(\port$248$5 ),
+    .R50(\port$248$50 ),
+    .R51(\port$248$51 ),
+    .R52(\port$248$52 ),
     .R53(r[53]),
-    .R6(\port$304$6 ),
-    .R7(\port$304$7 ),
-    .R8(\port$304$8 ),
-    .R9(\port$304$9 ),
+    .R6(\port$248$6 ),
+    .R7(\port$248$7 ),
+    .R8(\port$248$8 ),
+    .R9(\port$248$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -11026,13 +23724,13 @@ module \hwq_mac_array.mac_2_3 (clk, rst, \port$304$0 , \port$304$1 , \port$304$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$304$52 , \port$304$51 , \port$304$50 , \port$304$49 , \port$304$48 , \port$304$47 , \port$304$46 , \port$304$45 , \port$304$44 , \port$304$43 , \port$304$42 , \port$304$41 , \port$304$40 , \port$304$39 , \port$304$38 , \port$304$37 , \port$304$36 , \port$304$35 , \port$304$34 , \port$304$33 , \port$304$32 , \port$304$31 , \port$304$30 , \port$304$29 , \port$304$28 , \port$304$27 , \port$304$25 , \port$304$24 , \port$304$23 , \port$304$22 , \port$304$21 , \port$304$20 , \port$304$19 , \port$304$18 , \port$304$17 , \port$304$16 , \port$304$15 , \port$304$14 , \port$304$13 , \port$304$12 , \port$304$11 , \port$304$10 , \port$304$9 , \port$304$8 , \port$304$7 , \port$304$6 , \port$304$5 , \port$304$4 , \port$304$3 , \port$304$2 , \port$304$1 , \port$304$0  };
+  assign { r[52:27], r[25:0] } = { \port$248$52 , \port$248$51 , \port$248$50 , \port$248$49 , \port$248$48 , \port$248$47 , \port$248$46 , \port$248$45 , \port$248$44 , \port$248$43 , \port$248$42 , \port$248$41 , \port$248$40 , \port$248$39 , \port$248$38 , \port$248$37 , \port$248$36 , \port$248$35 , \port$248$34 , \port$248$33 , \port$248$32 , \port$248$31 , \port$248$30 , \port$248$29 , \port$248$28 , \port$248$27 , \port$248$25 , \port$248$24 , \port$248$23 , \port$248$22 , \port$248$21 , \port$248$20 , \port$248$19 , \port$248$18 , \port$248$17 , \port$248$16 , \port$248$15 , \port$248$14 , \port$248$13 , \port$248$12 , \port$248$11 , \port$248$10 , \port$248$9 , \port$248$8 , \port$248$7 , \port$248$6 , \port$248$5 , \port$248$4 , \port$248$3 , \port$248$2 , \port$248$1 , \port$248$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_3_0 (clk, rst, \port$309$0 , \port$309$1 , \port$309$2 , \port$309$3 , \port$309$4 , \port$309$5 , \port$309$6 , \port$309$7 , \port$309$8 , \port$309$9 , \port$309$10 , \port$309$11 , \port$309$12 , \port$309$13 , \port$309$14 , \port$309$15 , \port$309$16 , \port$309$17 , \port$309$18 
-, \port$309$19 , \port$309$20 , \port$309$21 , \port$309$22 , \port$309$23 , \port$309$24 , \port$309$25 , \port$309$27 , \port$309$28 , \port$309$29 , \port$309$30 , \port$309$31 , \port$309$32 , \port$309$33 , \port$309$34 , \port$309$35 , \port$309$36 , \port$309$37 , \port$309$38 , \port$309$39 , \port$309$40 
-, \port$309$41 , \port$309$42 , \port$309$43 , \port$309$44 , \port$309$45 , \port$309$46 , \port$309$47 , \port$309$48 , \port$309$49 , \port$309$50 , \port$309$51 , \port$309$52 , a, w0, w1, restart, en);
+module \hwq_mac_array.mac_3_0 (clk, rst, \port$253$0 , \port$253$1 , \port$253$2 , \port$253$3 , \port$253$4 , \port$253$5 , \port$253$6 , \port$253$7 , \port$253$8 , \port$253$9 , \port$253$10 , \port$253$11 , \port$253$12 , \port$253$13 , \port$253$14 , \port$253$15 , \port$253$16 , \port$253$17 , \port$253$18 
+, \port$253$19 , \port$253$20 , \port$253$21 , \port$253$22 , \port$253$23 , \port$253$24 , \port$253$25 , \port$253$27 , \port$253$28 , \port$253$29 , \port$253$30 , \port$253$31 , \port$253$32 , \port$253$33 , \port$253$34 , \port$253$35 , \port$253$36 , \port$253$37 , \port$253$38 , \port$253$39 , \port$253$40 
+, \port$253$41 , \port$253$42 , \port$253$43 , \port$253$44 , \port$253$45 , \port$253$46 , \port$253$47 , \port$253$48 , \port$253$49 , \port$253$50 , \port$253$51 , \port$253$52 , a, w0, w1, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -11042,110 +23740,110 @@ module \hwq_mac_array.mac_3_0 (clk, rst, \port$309$0 , \port$309$1 , \port$309$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$309$0 ;
-  wire \port$309$0 ;
-  output \port$309$1 ;
-  wire \port$309$1 ;
-  output \port$309$10 ;
-  wire \port$309$10 ;
-  output \port$309$11 ;
-  wire \port$309$11 ;
-  output \port$309$12 ;
-  wire \port$309$12 ;
-  output \port$309$13 ;
-  wire \port$309$13 ;
-  output \port$309$14 ;
-  wire \port$309$14 ;
-  output \port$309$15 ;
-  wire \port$309$15 ;
-  output \port$309$16 ;
-  wire \port$309$16 ;
-  output \port$309$17 ;
-  wire \port$309$17 ;
-  output \port$309$18 ;
-  wire \port$309$18 ;
-  output \port$309$19 ;
-  wire \port$309$19 ;
-  output \port$309$2 ;
-  wire \port$309$2 ;
-  output \port$309$20 ;
-  wire \port$309$20 ;
-  output \port$309$21 ;
-  wire \port$309$21 ;
-  output \port$309$22 ;
-  wire \port$309$22 ;
-  output \port$309$23 ;
-  wire \port$309$23 ;
-  output \port$309$24 ;
-  wire \port$309$24 ;
-  output \port$309$25 ;
-  wire \port$309$25 ;
-  output \port$309$27 ;
-  wire \port$309$27 ;
-  output \port$309$28 ;
-  wire \port$309$28 ;
-  output \port$309$29 ;
-  wire \port$309$29 ;
-  output \port$309$3 ;
-  wire \port$309$3 ;
-  output \port$309$30 ;
-  wire \port$309$30 ;
-  output \port$309$31 ;
-  wire \port$309$31 ;
-  output \port$309$32 ;
-  wire \port$309$32 ;
-  output \port$309$33 ;
-  wire \port$309$33 ;
-  output \port$309$34 ;
-  wire \port$309$34 ;
-  output \port$309$35 ;
-  wire \port$309$35 ;
-  output \port$309$36 ;
-  wire \port$309$36 ;
-  output \port$309$37 ;
-  wire \port$309$37 ;
-  output \port$309$38 ;
-  wire \port$309$38 ;
-  output \port$309$39 ;
-  wire \port$309$39 ;
-  output \port$309$4 ;
-  wire \port$309$4 ;
-  output \port$309$40 ;
-  wire \port$309$40 ;
-  output \port$309$41 ;
-  wire \port$309$41 ;
-  output \port$309$42 ;
-  wire \port$309$42 ;
-  output \port$309$43 ;
-  wire \port$309$43 ;
-  output \port$309$44 ;
-  wire \port$309$44 ;
-  output \port$309$45 ;
-  wire \port$309$45 ;
-  output \port$309$46 ;
-  wire \port$309$46 ;
-  output \port$309$47 ;
-  wire \port$309$47 ;
-  output \port$309$48 ;
-  wire \port$309$48 ;
-  output \port$309$49 ;
-  wire \port$309$49 ;
-  output \port$309$5 ;
-  wire \port$309$5 ;
-  output \port$309$50 ;
-  wire \port$309$50 ;
-  output \port$309$51 ;
-  wire \port$309$51 ;
-  output \port$309$52 ;
-  wire \port$309$52 ;
-  output \port$309$6 ;
-  wire \port$309$6 ;
-  output \port$309$7 ;
-  wire \port$309$7 ;
-  output \port$309$8 ;
-  wire \port$309$8 ;
-  output \port$309$9 ;
-  wire \port$309$9 ;
+  output \port$253$0 ;
+  wire \port$253$0 ;
+  output \port$253$1 ;
+  wire \port$253$1 ;
+  output \port$253$10 ;
+  wire \port$253$10 ;
+  output \port$253$11 ;
+  wire \port$253$11 ;
+  output \port$253$12 ;
+  wire \port$253$12 ;
+  output \port$253$13 ;
+  wire \port$253$13 ;
+  output \port$253$14 ;
+  wire \port$253$14 ;
+  output \port$253$15 ;
+  wire \port$253$15 ;
+  output \port$253$16 ;
+  wire \port$253$16 ;
+  output \port$253$17 ;
+  wire \port$253$17 ;
+  output \port$253$18 ;
+  wire \port$253$18 ;
+  output \port$253$19 ;
+  wire \port$253$19 ;
+  output \port$253$2 ;
+  wire \port$253$2 ;
+  output \port$253$20 ;
+  wire \port$253$20 ;
+  output \port$253$21 ;
+  wire \port$253$21 ;
+  output \port$253$22 ;
+  wire \port$253$22 ;
+  output \port$253$23 ;
+  wire \port$253$23 ;
+  output \port$253$24 ;
+  wire \port$253$24 ;
+  output \port$253$25 ;
+  wire \port$253$25 ;
+  output \port$253$27 ;
+  wire \port$253$27 ;
+  output \port$253$28 ;
+  wire \port$253$28 ;
+  output \port$253$29 ;
+  wire \port$253$29 ;
+  output \port$253$3 ;
+  wire \port$253$3 ;
+  output \port$253$30 ;
+  wire \port$253$30 ;
+  output \port$253$31 ;
+  wire \port$253$31 ;
+  output \port$253$32 ;
+  wire \port$253$32 ;
+  output \port$253$33 ;
+  wire \port$253$33 ;
+  output \port$253$34 ;
+  wire \port$253$34 ;
+  output \port$253$35 ;
+  wire \port$253$35 ;
+  output \port$253$36 ;
+  wire \port$253$36 ;
+  output \port$253$37 ;
+  wire \port$253$37 ;
+  output \port$253$38 ;
+  wire \port$253$38 ;
+  output \port$253$39 ;
+  wire \port$253$39 ;
+  output \port$253$4 ;
+  wire \port$253$4 ;
+  output \port$253$40 ;
+  wire \port$253$40 ;
+  output \port$253$41 ;
+  wire \port$253$41 ;
+  output \port$253$42 ;
+  wire \port$253$42 ;
+  output \port$253$43 ;
+  wire \port$253$43 ;
+  output \port$253$44 ;
+  wire \port$253$44 ;
+  output \port$253$45 ;
+  wire \port$253$45 ;
+  output \port$253$46 ;
+  wire \port$253$46 ;
+  output \port$253$47 ;
+  wire \port$253$47 ;
+  output \port$253$48 ;
+  wire \port$253$48 ;
+  output \port$253$49 ;
+  wire \port$253$49 ;
+  output \port$253$5 ;
+  wire \port$253$5 ;
+  output \port$253$50 ;
+  wire \port$253$50 ;
+  output \port$253$51 ;
+  wire \port$253$51 ;
+  output \port$253$52 ;
+  wire \port$253$52 ;
+  output \port$253$6 ;
+  wire \port$253$6 ;
+  output \port$253$7 ;
+  wire \port$253$7 ;
+  output \port$253$8 ;
+  wire \port$253$8 ;
+  output \port$253$9 ;
+  wire \port$253$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -11342,60 +24040,60 @@ module \hwq_mac_array.mac_3_0 (clk, rst, \port$309$0 , \port$309$1 , \port$309$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$309$0 ),
-    .R1(\port$309$1 ),
-    .R10(\port$309$10 ),
-    .R11(\port$309$11 ),
-    .R12(\port$309$12 ),
-    .R13(\port$309$13 ),
-    .R14(\port$309$14 ),
-    .R15(\port$309$15 ),
-    .R16(\port$309$16 ),
-    .R17(\port$309$17 ),
-    .R18(\port$309$18 ),
-    .R19(\port$309$19 ),
-    .R2(\port$309$2 ),
-    .R20(\port$309$20 ),
-    .R21(\port$309$21 ),
-    .R22(\port$309$22 ),
-    .R23(\port$309$23 ),
-    .R24(\port$309$24 ),
-    .R25(\port$309$25 ),
+    .R0(\port$253$0 ),
+    .R1(\port$253$1 ),
+    .R10(\port$253$10 ),
+    .R11(\port$253$11 ),
+    .R12(\port$253$12 ),
+    .R13(\port$253$13 ),
+    .R14(\port$253$14 ),
+    .R15(\port$253$15 ),
+    .R16(\port$253$16 ),
+    .R17(\port$253$17 ),
+    .R18(\port$253$18 ),
+    .R19(\port$253$19 ),
+    .R2(\port$253$2 ),
+    .R20(\port$253$20 ),
+    .R21(\port$253$21 ),
+    .R22(\port$253$22 ),
+    .R23(\port$253$23 ),
+    .R24(\port$253$24 ),
+    .R25(\port$253$25 ),
     .R26(r[26]),
-    .R27(\port$309$27 ),
-    .R28(\port$309$28 ),
-    .R29(\port$309$29 ),
-    .R3(\port$309$3 ),
-    .R30(\port$309$30 ),
-    .R31(\port$309$31 ),
-    .R32(\port$309$32 ),
-    .R33(\port$309$33 ),
-    .R34(\port$309$34 ),
-    .R35(\port$309$35 ),
-    .R36(\port$309$36 ),
-    .R37(\port$309$37 ),
-    .R38(\port$309$38 ),
-    .R39(\port$309$39 ),
-    .R4(\port$309$4 ),
-    .R40(\port$309$40 ),
-    .R41(\port$309$41 ),
-    .R42(\port$309$42 ),
-    .R43(\port$309$43 ),
-    .R44(\port$309$44 ),
-    .R45(\port$309$45 ),
-    .R46(\port$309$46 ),
-    .R47(\port$309$47 ),
-    .R48(\port$309$48 ),
-    .R49(\port$309$49 ),
-    .R5(\port$309$5 ),
-    .R50(\port$309$50 ),
-    .R51(\port$309$51 ),
-    .R52(\port$309$52 ),
+    .R27(\port$253$27 ),
+    .R28(\port$253$28 ),
+    .R29(\port$253$29 ),
+    .R3(\port$253$3 ),
+    .R30(\port$253$30 ),
+    .R31(\port$253$31 ),
+    .R32(\port$253$32 ),
+    .R33(\port$253$33 ),
+    .R34(\port$253$34 ),
+    .R35(\port$253$35 ),
+    .R36(\port$253$36 ),
+    .R37(\port$253$37 ),
+    .R38(\port$253$38 ),
+    .R39(\port$253$39 ),
+    .R4(\port$253$4 ),
+    .R40(\port$253$40 ),
+    .R41(\port$253$41 ),
+    .R42(\port$253$42 ),
+    .R43(\port$253$43 ),
+    .R44(\port$253$44 ),
+    .R45(\port$253$45 ),
+    .R46(\port$253$46 ),
+    .R47(\port$253$47 ),
+    .R48(\port$253$48 ),
+    .R49(\port$253$49 ),
+    .R5(\port$253$5 ),
+    .R50(\port$253$50 ),
+    .R51(\port$253$51 ),
+    .R52(\port$253$52 ),
     .R53(r[53]),
-    .R6(\port$309$6 ),
-    .R7(\port$309$7 ),
-    .R8(\port$309$8 ),
-    .R9(\port$309$9 ),
+    .R6(\port$253$6 ),
+    .R7(\port$253$7 ),
+    .R8(\port$253$8 ),
+    .R9(\port$253$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -11668,13 +24366,13 @@ module \hwq_mac_array.mac_3_0 (clk, rst, \port$309$0 , \port$309$1 , \port$309$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$309$52 , \port$309$51 , \port$309$50 , \port$309$49 , \port$309$48 , \port$309$47 , \port$309$46 , \port$309$45 , \port$309$44 , \port$309$43 , \port$309$42 , \port$309$41 , \port$309$40 , \port$309$39 , \port$309$38 , \port$309$37 , \port$309$36 , \port$309$35 , \port$309$34 , \port$309$33 , \port$309$32 , \port$309$31 , \port$309$30 , \port$309$29 , \port$309$28 , \port$309$27 , \port$309$25 , \port$309$24 , \port$309$23 , \port$309$22 , \port$309$21 , \port$309$20 , \port$309$19 , \port$309$18 , \port$309$17 , \port$309$16 , \port$309$15 , \port$309$14 , \port$309$13 , \port$309$12 , \port$309$11 , \port$309$10 , \port$309$9 , \port$309$8 , \port$309$7 , \port$309$6 , \port$309$5 , \port$309$4 , \port$309$3 , \port$309$2 , \port$309$1 , \port$309$0  };
+  assign { r[52:27], r[25:0] } = { \port$253$52 , \port$253$51 , \port$253$50 , \port$253$49 , \port$253$48 , \port$253$47 , \port$253$46 , \port$253$45 , \port$253$44 , \port$253$43 , \port$253$42 , \port$253$41 , \port$253$40 , \port$253$39 , \port$253$38 , \port$253$37 , \port$253$36 , \port$253$35 , \port$253$34 , \port$253$33 , \port$253$32 , \port$253$31 , \port$253$30 , \port$253$29 , \port$253$28 , \port$253$27 , \port$253$25 , \port$253$24 , \port$253$23 , \port$253$22 , \port$253$21 , \port$253$20 , \port$253$19 , \port$253$18 , \port$253$17 , \port$253$16 , \port$253$15 , \port$253$14 , \port$253$13 , \port$253$12 , \port$253$11 , \port$253$10 , \port$253$9 , \port$253$8 , \port$253$7 , \port$253$6 , \port$253$5 , \port$253$4 , \port$253$3 , \port$253$2 , \port$253$1 , \port$253$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_3_1 (clk, rst, \port$314$0 , \port$314$1 , \port$314$2 , \port$314$3 , \port$314$4 , \port$314$5 , \port$314$6 , \port$314$7 , \port$314$8 , \port$314$9 , \port$314$10 , \port$314$11 , \port$314$12 , \port$314$13 , \port$314$14 , \port$314$15 , \port$314$16 , \port$314$17 , \port$314$18 
-, \port$314$19 , \port$314$20 , \port$314$21 , \port$314$22 , \port$314$23 , \port$314$24 , \port$314$25 , \port$314$27 , \port$314$28 , \port$314$29 , \port$314$30 , \port$314$31 , \port$314$32 , \port$314$33 , \port$314$34 , \port$314$35 , \port$314$36 , \port$314$37 , \port$314$38 , \port$314$39 , \port$314$40 
-, \port$314$41 , \port$314$42 , \port$314$43 , \port$314$44 , \port$314$45 , \port$314$46 , \port$314$47 , \port$314$48 , \port$314$49 , \port$314$50 , \port$314$51 , \port$314$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_3_1 (clk, rst, \port$258$0 , \port$258$1 , \port$258$2 , \port$258$3 , \port$258$4 , \port$258$5 , \port$258$6 , \port$258$7 , \port$258$8 , \port$258$9 , \port$258$10 , \port$258$11 , \port$258$12 , \port$258$13 , \port$258$14 , \port$258$15 , \port$258$16 , \port$258$17 , \port$258$18 
+, \port$258$19 , \port$258$20 , \port$258$21 , \port$258$22 , \port$258$23 , \port$258$24 , \port$258$25 , \port$258$27 , \port$258$28 , \port$258$29 , \port$258$30 , \port$258$31 , \port$258$32 , \port$258$33 , \port$258$34 , \port$258$35 , \port$258$36 , \port$258$37 , \port$258$38 , \port$258$39 , \port$258$40 
+, \port$258$41 , \port$258$42 , \port$258$43 , \port$258$44 , \port$258$45 , \port$258$46 , \port$258$47 , \port$258$48 , \port$258$49 , \port$258$50 , \port$258$51 , \port$258$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -11684,110 +24382,110 @@ module \hwq_mac_array.mac_3_1 (clk, rst, \port$314$0 , \port$314$1 , \port$314$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$314$0 ;
-  wire \port$314$0 ;
-  output \port$314$1 ;
-  wire \port$314$1 ;
-  output \port$314$10 ;
-  wire \port$314$10 ;
-  output \port$314$11 ;
-  wire \port$314$11 ;
-  output \port$314$12 ;
-  wire \port$314$12 ;
-  output \port$314$13 ;
-  wire \port$314$13 ;
-  output \port$314$14 ;
-  wire \port$314$14 ;
-  output \port$314$15 ;
-  wire \port$314$15 ;
-  output \port$314$16 ;
-  wire \port$314$16 ;
-  output \port$314$17 ;
-  wire \port$314$17 ;
-  output \port$314$18 ;
-  wire \port$314$18 ;
-  output \port$314$19 ;
-  wire \port$314$19 ;
-  output \port$314$2 ;
-  wire \port$314$2 ;
-  output \port$314$20 ;
-  wire \port$314$20 ;
-  output \port$314$21 ;
-  wire \port$314$21 ;
-  output \port$314$22 ;
-  wire \port$314$22 ;
-  output \port$314$23 ;
-  wire \port$314$23 ;
-  output \port$314$24 ;
-  wire \port$314$24 ;
-  output \port$314$25 ;
-  wire \port$314$25 ;
-  output \port$314$27 ;
-  wire \port$314$27 ;
-  output \port$314$28 ;
-  wire \port$314$28 ;
-  output \port$314$29 ;
-  wire \port$314$29 ;
-  output \port$314$3 ;
-  wire \port$314$3 ;
-  output \port$314$30 ;
-  wire \port$314$30 ;
-  output \port$314$31 ;
-  wire \port$314$31 ;
-  output \port$314$32 ;
-  wire \port$314$32 ;
-  output \port$314$33 ;
-  wire \port$314$33 ;
-  output \port$314$34 ;
-  wire \port$314$34 ;
-  output \port$314$35 ;
-  wire \port$314$35 ;
-  output \port$314$36 ;
-  wire \port$314$36 ;
-  output \port$314$37 ;
-  wire \port$314$37 ;
-  output \port$314$38 ;
-  wire \port$314$38 ;
-  output \port$314$39 ;
-  wire \port$314$39 ;
-  output \port$314$4 ;
-  wire \port$314$4 ;
-  output \port$314$40 ;
-  wire \port$314$40 ;
-  output \port$314$41 ;
-  wire \port$314$41 ;
-  output \port$314$42 ;
-  wire \port$314$42 ;
-  output \port$314$43 ;
-  wire \port$314$43 ;
-  output \port$314$44 ;
-  wire \port$314$44 ;
-  output \port$314$45 ;
-  wire \port$314$45 ;
-  output \port$314$46 ;
-  wire \port$314$46 ;
-  output \port$314$47 ;
-  wire \port$314$47 ;
-  output \port$314$48 ;
-  wire \port$314$48 ;
-  output \port$314$49 ;
-  wire \port$314$49 ;
-  output \port$314$5 ;
-  wire \port$314$5 ;
-  output \port$314$50 ;
-  wire \port$314$50 ;
-  output \port$314$51 ;
-  wire \port$314$51 ;
-  output \port$314$52 ;
-  wire \port$314$52 ;
-  output \port$314$6 ;
-  wire \port$314$6 ;
-  output \port$314$7 ;
-  wire \port$314$7 ;
-  output \port$314$8 ;
-  wire \port$314$8 ;
-  output \port$314$9 ;
-  wire \port$314$9 ;
+  output \port$258$0 ;
+  wire \port$258$0 ;
+  output \port$258$1 ;
+  wire \port$258$1 ;
+  output \port$258$10 ;
+  wire \port$258$10 ;
+  output \port$258$11 ;
+  wire \port$258$11 ;
+  output \port$258$12 ;
+  wire \port$258$12 ;
+  output \port$258$13 ;
+  wire \port$258$13 ;
+  output \port$258$14 ;
+  wire \port$258$14 ;
+  output \port$258$15 ;
+  wire \port$258$15 ;
+  output \port$258$16 ;
+  wire \port$258$16 ;
+  output \port$258$17 ;
+  wire \port$258$17 ;
+  output \port$258$18 ;
+  wire \port$258$18 ;
+  output \port$258$19 ;
+  wire \port$258$19 ;
+  output \port$258$2 ;
+  wire \port$258$2 ;
+  output \port$258$20 ;
+  wire \port$258$20 ;
+  output \port$258$21 ;
+  wire \port$258$21 ;
+  output \port$258$22 ;
+  wire \port$258$22 ;
+  output \port$258$23 ;
+  wire \port$258$23 ;
+  output \port$258$24 ;
+  wire \port$258$24 ;
+  output \port$258$25 ;
+  wire \port$258$25 ;
+  output \port$258$27 ;
+  wire \port$258$27 ;
+  output \port$258$28 ;
+  wire \port$258$28 ;
+  output \port$258$29 ;
+  wire \port$258$29 ;
+  output \port$258$3 ;
+  wire \port$258$3 ;
+  output \port$258$30 ;
+  wire \port$258$30 ;
+  output \port$258$31 ;
+  wire \port$258$31 ;
+  output \port$258$32 ;
+  wire \port$258$32 ;
+  output \port$258$33 ;
+  wire \port$258$33 ;
+  output \port$258$34 ;
+  wire \port$258$34 ;
+  output \port$258$35 ;
+  wire \port$258$35 ;
+  output \port$258$36 ;
+  wire \port$258$36 ;
+  output \port$258$37 ;
+  wire \port$258$37 ;
+  output \port$258$38 ;
+  wire \port$258$38 ;
+  output \port$258$39 ;
+  wire \port$258$39 ;
+  output \port$258$4 ;
+  wire \port$258$4 ;
+  output \port$258$40 ;
+  wire \port$258$40 ;
+  output \port$258$41 ;
+  wire \port$258$41 ;
+  output \port$258$42 ;
+  wire \port$258$42 ;
+  output \port$258$43 ;
+  wire \port$258$43 ;
+  output \port$258$44 ;
+  wire \port$258$44 ;
+  output \port$258$45 ;
+  wire \port$258$45 ;
+  output \port$258$46 ;
+  wire \port$258$46 ;
+  output \port$258$47 ;
+  wire \port$258$47 ;
+  output \port$258$48 ;
+  wire \port$258$48 ;
+  output \port$258$49 ;
+  wire \port$258$49 ;
+  output \port$258$5 ;
+  wire \port$258$5 ;
+  output \port$258$50 ;
+  wire \port$258$50 ;
+  output \port$258$51 ;
+  wire \port$258$51 ;
+  output \port$258$52 ;
+  wire \port$258$52 ;
+  output \port$258$6 ;
+  wire \port$258$6 ;
+  output \port$258$7 ;
+  wire \port$258$7 ;
+  output \port$258$8 ;
+  wire \port$258$8 ;
+  output \port$258$9 ;
+  wire \port$258$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -11984,60 +24682,60 @@ module \hwq_mac_array.mac_3_1 (clk, rst, \port$314$0 , \port$314$1 , \port$314$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$314$0 ),
-    .R1(\port$314$1 ),
-    .R10(\port$314$10 ),
-    .R11(\port$314$11 ),
-    .R12(\port$314$12 ),
-    .R13(\port$314$13 ),
-    .R14(\port$314$14 ),
-    .R15(\port$314$15 ),
-    .R16(\port$314$16 ),
-    .R17(\port$314$17 ),
-    .R18(\port$314$18 ),
-    .R19(\port$314$19 ),
-    .R2(\port$314$2 ),
-    .R20(\port$314$20 ),
-    .R21(\port$314$21 ),
-    .R22(\port$314$22 ),
-    .R23(\port$314$23 ),
-    .R24(\port$314$24 ),
-    .R25(\port$314$25 ),
+    .R0(\port$258$0 ),
+    .R1(\port$258$1 ),
+    .R10(\port$258$10 ),
+    .R11(\port$258$11 ),
+    .R12(\port$258$12 ),
+    .R13(\port$258$13 ),
+    .R14(\port$258$14 ),
+    .R15(\port$258$15 ),
+    .R16(\port$258$16 ),
+    .R17(\port$258$17 ),
+    .R18(\port$258$18 ),
+    .R19(\port$258$19 ),
+    .R2(\port$258$2 ),
+    .R20(\port$258$20 ),
+    .R21(\port$258$21 ),
+    .R22(\port$258$22 ),
+    .R23(\port$258$23 ),
+    .R24(\port$258$24 ),
+    .R25(\port$258$25 ),
     .R26(r[26]),
-    .R27(\port$314$27 ),
-    .R28(\port$314$28 ),
-    .R29(\port$314$29 ),
-    .R3(\port$314$3 ),
-    .R30(\port$314$30 ),
-    .R31(\port$314$31 ),
-    .R32(\port$314$32 ),
-    .R33(\port$314$33 ),
-    .R34(\port$314$34 ),
-    .R35(\port$314$35 ),
-    .R36(\port$314$36 ),
-    .R37(\port$314$37 ),
-    .R38(\port$314$38 ),
-    .R39(\port$314$39 ),
-    .R4(\port$314$4 ),
-    .R40(\port$314$40 ),
-    .R41(\port$314$41 ),
-    .R42(\port$314$42 ),
-    .R43(\port$314$43 ),
-    .R44(\port$314$44 ),
-    .R45(\port$314$45 ),
-    .R46(\port$314$46 ),
-    .R47(\port$314$47 ),
-    .R48(\port$314$48 ),
-    .R49(\port$314$49 ),
-    .R5(\port$314$5 ),
-    .R50(\port$314$50 ),
-    .R51(\port$314$51 ),
-    .R52(\port$314$52 ),
+    .R27(\port$258$27 ),
+    .R28(\port$258$28 ),
+    .R29(\port$258$29 ),
+    .R3(\port$258$3 ),
+    .R30(\port$258$30 ),
+    .R31(\port$258$31 ),
+    .R32(\port$258$32 ),
+    .R33(\port$258$33 ),
+    .R34(\port$258$34 ),
+    .R35(\port$258$35 ),
+    .R36(\port$258$36 ),
+    .R37(\port$258$37 ),
+    .R38(\port$258$38 ),
+    .R39(\port$258$39 ),
+    .R4(\port$258$4 ),
+    .R40(\port$258$40 ),
+    .R41(\port$258$41 ),
+    .R42(\port$258$42 ),
+    .R43(\port$258$43 ),
+    .R44(\port$258$44 ),
+    .R45(\port$258$45 ),
+    .R46(\port$258$46 ),
+    .R47(\port$258$47 ),
+    .R48(\port$258$48 ),
+    .R49(\port$258$49 ),
+    .R5(\port$258$5 ),
+    .R50(\port$258$50 ),
+    .R51(\port$258$51 ),
+    .R52(\port$258$52 ),
     .R53(r[53]),
-    .R6(\port$314$6 ),
-    .R7(\port$314$7 ),
-    .R8(\port$314$8 ),
-    .R9(\port$314$9 ),
+    .R6(\port$258$6 ),
+    .R7(\port$258$7 ),
+    .R8(\port$258$8 ),
+    .R9(\port$258$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -12310,13 +25008,13 @@ module \hwq_mac_array.mac_3_1 (clk, rst, \port$314$0 , \port$314$1 , \port$314$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$314$52 , \port$314$51 , \port$314$50 , \port$314$49 , \port$314$48 , \port$314$47 , \port$314$46 , \port$314$45 , \port$314$44 , \port$314$43 , \port$314$42 , \port$314$41 , \port$314$40 , \port$314$39 , \port$314$38 , \port$314$37 , \port$314$36 , \port$314$35 , \port$314$34 , \port$314$33 , \port$314$32 , \port$314$31 , \port$314$30 , \port$314$29 , \port$314$28 , \port$314$27 , \port$314$25 , \port$314$24 , \port$314$23 , \port$314$22 , \port$314$21 , \port$314$20 , \port$314$19 , \port$314$18 , \port$314$17 , \port$314$16 , \port$314$15 , \port$314$14 , \port$314$13 , \port$314$12 , \port$314$11 , \port$314$10 , \port$314$9 , \port$314$8 , \port$314$7 , \port$314$6 , \port$314$5 , \port$314$4 , \port$314$3 , \port$314$2 , \port$314$1 , \port$314$0  };
+  assign { r[52:27], r[25:0] } = { \port$258$52 , \port$258$51 , \port$258$50 , \port$258$49 , \port$258$48 , \port$258$47 , \port$258$46 , \port$258$45 , \port$258$44 , \port$258$43 , \port$258$42 , \port$258$41 , \port$258$40 , \port$258$39 , \port$258$38 , \port$258$37 , \port$258$36 , \port$258$35 , \port$258$34 , \port$258$33 , \port$258$32 , \port$258$31 , \port$258$30 , \port$258$29 , \port$258$28 , \port$258$27 , \port$258$25 , \port$258$24 , \port$258$23 , \port$258$22 , \port$258$21 , \port$258$20 , \port$258$19 , \port$258$18 , \port$258$17 , \port$258$16 , \port$258$15 , \port$258$14 , \port$258$13 , \port$258$12 , \port$258$11 , \port$258$10 , \port$258$9 , \port$258$8 , \port$258$7 , \port$258$6 , \port$258$5 , \port$258$4 , \port$258$3 , \port$258$2 , \port$258$1 , \port$258$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_3_2 (clk, rst, \port$319$0 , \port$319$1 , \port$319$2 , \port$319$3 , \port$319$4 , \port$319$5 , \port$319$6 , \port$319$7 , \port$319$8 , \port$319$9 , \port$319$10 , \port$319$11 , \port$319$12 , \port$319$13 , \port$319$14 , \port$319$15 , \port$319$16 , \port$319$17 , \port$319$18 
-, \port$319$19 , \port$319$20 , \port$319$21 , \port$319$22 , \port$319$23 , \port$319$24 , \port$319$25 , \port$319$27 , \port$319$28 , \port$319$29 , \port$319$30 , \port$319$31 , \port$319$32 , \port$319$33 , \port$319$34 , \port$319$35 , \port$319$36 , \port$319$37 , \port$319$38 , \port$319$39 , \port$319$40 
-, \port$319$41 , \port$319$42 , \port$319$43 , \port$319$44 , \port$319$45 , \port$319$46 , \port$319$47 , \port$319$48 , \port$319$49 , \port$319$50 , \port$319$51 , \port$319$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_3_2 (clk, rst, \port$263$0 , \port$263$1 , \port$263$2 , \port$263$3 , \port$263$4 , \port$263$5 , \port$263$6 , \port$263$7 , \port$263$8 , \port$263$9 , \port$263$10 , \port$263$11 , \port$263$12 , \port$263$13 , \port$263$14 , \port$263$15 , \port$263$16 , \port$263$17 , \port$263$18 
+, \port$263$19 , \port$263$20 , \port$263$21 , \port$263$22 , \port$263$23 , \port$263$24 , \port$263$25 , \port$263$27 , \port$263$28 , \port$263$29 , \port$263$30 , \port$263$31 , \port$263$32 , \port$263$33 , \port$263$34 , \port$263$35 , \port$263$36 , \port$263$37 , \port$263$38 , \port$263$39 , \port$263$40 
+, \port$263$41 , \port$263$42 , \port$263$43 , \port$263$44 , \port$263$45 , \port$263$46 , \port$263$47 , \port$263$48 , \port$263$49 , \port$263$50 , \port$263$51 , \port$263$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -12326,110 +25024,110 @@ module \hwq_mac_array.mac_3_2 (clk, rst, \port$319$0 , \port$319$1 , \port$319$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$319$0 ;
-  wire \port$319$0 ;
-  output \port$319$1 ;
-  wire \port$319$1 ;
-  output \port$319$10 ;
-  wire \port$319$10 ;
-  output \port$319$11 ;
-  wire \port$319$11 ;
-  output \port$319$12 ;
-  wire \port$319$12 ;
-  output \port$319$13 ;
-  wire \port$319$13 ;
-  output \port$319$14 ;
-  wire \port$319$14 ;
-  output \port$319$15 ;
-  wire \port$319$15 ;
-  output \port$319$16 ;
-  wire \port$319$16 ;
-  output \port$319$17 ;
-  wire \port$319$17 ;
-  output \port$319$18 ;
-  wire \port$319$18 ;
-  output \port$319$19 ;
-  wire \port$319$19 ;
-  output \port$319$2 ;
-  wire \port$319$2 ;
-  output \port$319$20 ;
-  wire \port$319$20 ;
-  output \port$319$21 ;
-  wire \port$319$21 ;
-  output \port$319$22 ;
-  wire \port$319$22 ;
-  output \port$319$23 ;
-  wire \port$319$23 ;
-  output \port$319$24 ;
-  wire \port$319$24 ;
-  output \port$319$25 ;
-  wire \port$319$25 ;
-  output \port$319$27 ;
-  wire \port$319$27 ;
-  output \port$319$28 ;
-  wire \port$319$28 ;
-  output \port$319$29 ;
-  wire \port$319$29 ;
-  output \port$319$3 ;
-  wire \port$319$3 ;
-  output \port$319$30 ;
-  wire \port$319$30 ;
-  output \port$319$31 ;
-  wire \port$319$31 ;
-  output \port$319$32 ;
-  wire \port$319$32 ;
-  output \port$319$33 ;
-  wire \port$319$33 ;
-  output \port$319$34 ;
-  wire \port$319$34 ;
-  output \port$319$35 ;
-  wire \port$319$35 ;
-  output \port$319$36 ;
-  wire \port$319$36 ;
-  output \port$319$37 ;
-  wire \port$319$37 ;
-  output \port$319$38 ;
-  wire \port$319$38 ;
-  output \port$319$39 ;
-  wire \port$319$39 ;
-  output \port$319$4 ;
-  wire \port$319$4 ;
-  output \port$319$40 ;
-  wire \port$319$40 ;
-  output \port$319$41 ;
-  wire \port$319$41 ;
-  output \port$319$42 ;
-  wire \port$319$42 ;
-  output \port$319$43 ;
-  wire \port$319$43 ;
-  output \port$319$44 ;
-  wire \port$319$44 ;
-  output \port$319$45 ;
-  wire \port$319$45 ;
-  output \port$319$46 ;
-  wire \port$319$46 ;
-  output \port$319$47 ;
-  wire \port$319$47 ;
-  output \port$319$48 ;
-  wire \port$319$48 ;
-  output \port$319$49 ;
-  wire \port$319$49 ;
-  output \port$319$5 ;
-  wire \port$319$5 ;
-  output \port$319$50 ;
-  wire \port$319$50 ;
-  output \port$319$51 ;
-  wire \port$319$51 ;
-  output \port$319$52 ;
-  wire \port$319$52 ;
-  output \port$319$6 ;
-  wire \port$319$6 ;
-  output \port$319$7 ;
-  wire \port$319$7 ;
-  output \port$319$8 ;
-  wire \port$319$8 ;
-  output \port$319$9 ;
-  wire \port$319$9 ;
+  output \port$263$0 ;
+  wire \port$263$0 ;
+  output \port$263$1 ;
+  wire \port$263$1 ;
+  output \port$263$10 ;
+  wire \port$263$10 ;
+  output \port$263$11 ;
+  wire \port$263$11 ;
+  output \port$263$12 ;
+  wire \port$263$12 ;
+  output \port$263$13 ;
+  wire \port$263$13 ;
+  output \port$263$14 ;
+  wire \port$263$14 ;
+  output \port$263$15 ;
+  wire \port$263$15 ;
+  output \port$263$16 ;
+  wire \port$263$16 ;
+  output \port$263$17 ;
+  wire \port$263$17 ;
+  output \port$263$18 ;
+  wire \port$263$18 ;
+  output \port$263$19 ;
+  wire \port$263$19 ;
+  output \port$263$2 ;
+  wire \port$263$2 ;
+  output \port$263$20 ;
+  wire \port$263$20 ;
+  output \port$263$21 ;
+  wire \port$263$21 ;
+  output \port$263$22 ;
+  wire \port$263$22 ;
+  output \port$263$23 ;
+  wire \port$263$23 ;
+  output \port$263$24 ;
+  wire \port$263$24 ;
+  output \port$263$25 ;
+  wire \port$263$25 ;
+  output \port$263$27 ;
+  wire \port$263$27 ;
+  output \port$263$28 ;
+  wire \port$263$28 ;
+  output \port$263$29 ;
+  wire \port$263$29 ;
+  output \port$263$3 ;
+  wire \port$263$3 ;
+  output \port$263$30 ;
+  wire \port$263$30 ;
+  output \port$263$31 ;
+  wire \port$263$31 ;
+  output \port$263$32 ;
+  wire \port$263$32 ;
+  output \port$263$33 ;
+  wire \port$263$33 ;
+  output \port$263$34 ;
+  wire \port$263$34 ;
+  output \port$263$35 ;
+  wire \port$263$35 ;
+  output \port$263$36 ;
+  wire \port$263$36 ;
+  output \port$263$37 ;
+  wire \port$263$37 ;
+  output \port$263$38 ;
+  wire \port$263$38 ;
+  output \port$263$39 ;
+  wire \port$263$39 ;
+  output \port$263$4 ;
+  wire \port$263$4 ;
+  output \port$263$40 ;
+  wire \port$263$40 ;
+  output \port$263$41 ;
+  wire \port$263$41 ;
+  output \port$263$42 ;
+  wire \port$263$42 ;
+  output \port$263$43 ;
+  wire \port$263$43 ;
+  output \port$263$44 ;
+  wire \port$263$44 ;
+  output \port$263$45 ;
+  wire \port$263$45 ;
+  output \port$263$46 ;
+  wire \port$263$46 ;
+  output \port$263$47 ;
+  wire \port$263$47 ;
+  output \port$263$48 ;
+  wire \port$263$48 ;
+  output \port$263$49 ;
+  wire \port$263$49 ;
+  output \port$263$5 ;
+  wire \port$263$5 ;
+  output \port$263$50 ;
+  wire \port$263$50 ;
+  output \port$263$51 ;
+  wire \port$263$51 ;
+  output \port$263$52 ;
+  wire \port$263$52 ;
+  output \port$263$6 ;
+  wire \port$263$6 ;
+  output \port$263$7 ;
+  wire \port$263$7 ;
+  output \port$263$8 ;
+  wire \port$263$8 ;
+  output \port$263$9 ;
+  wire \port$263$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -12626,60 +25324,60 @@ module \hwq_mac_array.mac_3_2 (clk, rst, \port$319$0 , \port$319$1 , \port$319$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$319$0 ),
-    .R1(\port$319$1 ),
-    .R10(\port$319$10 ),
-    .R11(\port$319$11 ),
-    .R12(\port$319$12 ),
-    .R13(\port$319$13 ),
-    .R14(\port$319$14 ),
-    .R15(\port$319$15 ),
-    .R16(\port$319$16 ),
-    .R17(\port$319$17 ),
-    .R18(\port$319$18 ),
-    .R19(\port$319$19 ),
-    .R2(\port$319$2 ),
-    .R20(\port$319$20 ),
-    .R21(\port$319$21 ),
-    .R22(\port$319$22 ),
-    .R23(\port$319$23 ),
-    .R24(\port$319$24 ),
-    .R25(\port$319$25 ),
+    .R0(\port$263$0 ),
+    .R1(\port$263$1 ),
+    .R10(\port$263$10 ),
+    .R11(\port$263$11 ),
+    .R12(\port$263$12 ),
+    .R13(\port$263$13 ),
+    .R14(\port$263$14 ),
+    .R15(\port$263$15 ),
+    .R16(\port$263$16 ),
+    .R17(\port$263$17 ),
+    .R18(\port$263$18 ),
+    .R19(\port$263$19 ),
+    .R2(\port$263$2 ),
+    .R20(\port$263$20 ),
+    .R21(\port$263$21 ),
+    .R22(\port$263$22 ),
+    .R23(\port$263$23 ),
+    .R24(\port$263$24 ),
+    .R25(\port$263$25 ),
     .R26(r[26]),
-    .R27(\port$319$27 ),
-    .R28(\port$319$28 ),
-    .R29(\port$319$29 ),
-    .R3(\port$319$3 ),
-    .R30(\port$319$30 ),
-    .R31(\port$319$31 ),
-    .R32(\port$319$32 ),
-    .R33(\port$319$33 ),
-    .R34(\port$319$34 ),
-    .R35(\port$319$35 ),
-    .R36(\port$319$36 ),
-    .R37(\port$319$37 ),
-    .R38(\port$319$38 ),
-    .R39(\port$319$39 ),
-    .R4(\port$319$4 ),
-    .R40(\port$319$40 ),
-    .R41(\port$319$41 ),
-    .R42(\port$319$42 ),
-    .R43(\port$319$43 ),
-    .R44(\port$319$44 ),
-    .R45(\port$319$45 ),
-    .R46(\port$319$46 ),
-    .R47(\port$319$47 ),
-    .R48(\port$319$48 ),
-    .R49(\port$319$49 ),
-    .R5(\port$319$5 ),
-    .R50(\port$319$50 ),
-    .R51(\port$319$51 ),
-    .R52(\port$319$52 ),
+    .R27(\port$263$27 ),
+    .R28(\port$263$28 ),
+    .R29(\port$263$29 ),
+    .R3(\port$263$3 ),
+    .R30(\port$263$30 ),
+    .R31(\port$263$31 ),
+    .R32(\port$263$32 ),
+    .R33(\port$263$33 ),
+    .R34(\port$263$34 ),
+    .R35(\port$263$35 ),
+    .R36(\port$263$36 ),
+    .R37(\port$263$37 ),
+    .R38(\port$263$38 ),
+    .R39(\port$263$39 ),
+    .R4(\port$263$4 ),
+    .R40(\port$263$40 ),
+    .R41(\port$263$41 ),
+    .R42(\port$263$42 ),
+    .R43(\port$263$43 ),
+    .R44(\port$263$44 ),
+    .R45(\port$263$45 ),
+    .R46(\port$263$46 ),
+    .R47(\port$263$47 ),
+    .R48(\port$263$48 ),
+    .R49(\port$263$49 ),
+    .R5(\port$263$5 ),
+    .R50(\port$263$50 ),
+    .R51(\port$263$51 ),
+    .R52(\port$263$52 ),
     .R53(r[53]),
-    .R6(\port$319$6 ),
-    .R7(\port$319$7 ),
-    .R8(\port$319$8 ),
-    .R9(\port$319$9 ),
+    .R6(\port$263$6 ),
+    .R7(\port$263$7 ),
+    .R8(\port$263$8 ),
+    .R9(\port$263$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -12952,13 +25650,13 @@ module \hwq_mac_array.mac_3_2 (clk, rst, \port$319$0 , \port$319$1 , \port$319$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$319$52 , \port$319$51 , \port$319$50 , \port$319$49 , \port$319$48 , \port$319$47 , \port$319$46 , \port$319$45 , \port$319$44 , \port$319$43 , \port$319$42 , \port$319$41 , \port$319$40 , \port$319$39 , \port$319$38 , \port$319$37 , \port$319$36 , \port$319$35 , \port$319$34 , \port$319$33 , \port$319$32 , \port$319$31 , \port$319$30 , \port$319$29 , \port$319$28 , \port$319$27 , \port$319$25 , \port$319$24 , \port$319$23 , \port$319$22 , \port$319$21 , \port$319$20 , \port$319$19 , \port$319$18 , \port$319$17 , \port$319$16 , \port$319$15 , \port$319$14 , \port$319$13 , \port$319$12 , \port$319$11 , \port$319$10 , \port$319$9 , \port$319$8 , \port$319$7 , \port$319$6 , \port$319$5 , \port$319$4 , \port$319$3 , \port$319$2 , \port$319$1 , \port$319$0  };
+  assign { r[52:27], r[25:0] } = { \port$263$52 , \port$263$51 , \port$263$50 , \port$263$49 , \port$263$48 , \port$263$47 , \port$263$46 , \port$263$45 , \port$263$44 , \port$263$43 , \port$263$42 , \port$263$41 , \port$263$40 , \port$263$39 , \port$263$38 , \port$263$37 , \port$263$36 , \port$263$35 , \port$263$34 , \port$263$33 , \port$263$32 , \port$263$31 , \port$263$30 , \port$263$29 , \port$263$28 , \port$263$27 , \port$263$25 , \port$263$24 , \port$263$23 , \port$263$22 , \port$263$21 , \port$263$20 , \port$263$19 , \port$263$18 , \port$263$17 , \port$263$16 , \port$263$15 , \port$263$14 , \port$263$13 , \port$263$12 , \port$263$11 , \port$263$10 , \port$263$9 , \port$263$8 , \port$263$7 , \port$263$6 , \port$263$5 , \port$263$4 , \port$263$3 , \port$263$2 , \port$263$1 , \port$263$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_3_3 (clk, rst, \port$324$0 , \port$324$1 , \port$324$2 , \port$324$3 , \port$324$4 , \port$324$5 , \port$324$6 , \port$324$7 , \port$324$8 , \port$324$9 , \port$324$10 , \port$324$11 , \port$324$12 , \port$324$13 , \port$324$14 , \port$324$15 , \port$324$16 , \port$324$17 , \port$324$18 
-, \port$324$19 , \port$324$20 , \port$324$21 , \port$324$22 , \port$324$23 , \port$324$24 , \port$324$25 , \port$324$27 , \port$324$28 , \port$324$29 , \port$324$30 , \port$324$31 , \port$324$32 , \port$324$33 , \port$324$34 , \port$324$35 , \port$324$36 , \port$324$37 , \port$324$38 , \port$324$39 , \port$324$40 
-, \port$324$41 , \port$324$42 , \port$324$43 , \port$324$44 , \port$324$45 , \port$324$46 , \port$324$47 , \port$324$48 , \port$324$49 , \port$324$50 , \port$324$51 , \port$324$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_3_3 (clk, rst, \port$268$0 , \port$268$1 , \port$268$2 , \port$268$3 , \port$268$4 , \port$268$5 , \port$268$6 , \port$268$7 , \port$268$8 , \port$268$9 , \port$268$10 , \port$268$11 , \port$268$12 , \port$268$13 , \port$268$14 , \port$268$15 , \port$268$16 , \port$268$17 , \port$268$18 
+, \port$268$19 , \port$268$20 , \port$268$21 , \port$268$22 , \port$268$23 , \port$268$24 , \port$268$25 , \port$268$27 , \port$268$28 , \port$268$29 , \port$268$30 , \port$268$31 , \port$268$32 , \port$268$33 , \port$268$34 , \port$268$35 , \port$268$36 , \port$268$37 , \port$268$38 , \port$268$39 , \port$268$40 
+, \port$268$41 , \port$268$42 , \port$268$43 , \port$268$44 , \port$268$45 , \port$268$46 , \port$268$47 , \port$268$48 , \port$268$49 , \port$268$50 , \port$268$51 , \port$268$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -12968,110 +25666,110 @@ module \hwq_mac_array.mac_3_3 (clk, rst, \port$324$0 , \port$324$1 , \port$324$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$324$0 ;
-  wire \port$324$0 ;
-  output \port$324$1 ;
-  wire \port$324$1 ;
-  output \port$324$10 ;
-  wire \port$324$10 ;
-  output \port$324$11 ;
-  wire \port$324$11 ;
-  output \port$324$12 ;
-  wire \port$324$12 ;
-  output \port$324$13 ;
-  wire \port$324$13 ;
-  output \port$324$14 ;
-  wire \port$324$14 ;
-  output \port$324$15 ;
-  wire \port$324$15 ;
-  output \port$324$16 ;
-  wire \port$324$16 ;
-  output \port$324$17 ;
-  wire \port$324$17 ;
-  output \port$324$18 ;
-  wire \port$324$18 ;
-  output \port$324$19 ;
-  wire \port$324$19 ;
-  output \port$324$2 ;
-  wire \port$324$2 ;
-  output \port$324$20 ;
-  wire \port$324$20 ;
-  output \port$324$21 ;
-  wire \port$324$21 ;
-  output \port$324$22 ;
-  wire \port$324$22 ;
-  output \port$324$23 ;
-  wire \port$324$23 ;
-  output \port$324$24 ;
-  wire \port$324$24 ;
-  output \port$324$25 ;
-  wire \port$324$25 ;
-  output \port$324$27 ;
-  wire \port$324$27 ;
-  output \port$324$28 ;
-  wire \port$324$28 ;
-  output \port$324$29 ;
-  wire \port$324$29 ;
-  output \port$324$3 ;
-  wire \port$324$3 ;
-  output \port$324$30 ;
-  wire \port$324$30 ;
-  output \port$324$31 ;
-  wire \port$324$31 ;
-  output \port$324$32 ;
-  wire \port$324$32 ;
-  output \port$324$33 ;
-  wire \port$324$33 ;
-  output \port$324$34 ;
-  wire \port$324$34 ;
-  output \port$324$35 ;
-  wire \port$324$35 ;
-  output \port$324$36 ;
-  wire \port$324$36 ;
-  output \port$324$37 ;
-  wire \port$324$37 ;
-  output \port$324$38 ;
-  wire \port$324$38 ;
-  output \port$324$39 ;
-  wire \port$324$39 ;
-  output \port$324$4 ;
-  wire \port$324$4 ;
-  output \port$324$40 ;
-  wire \port$324$40 ;
-  output \port$324$41 ;
-  wire \port$324$41 ;
-  output \port$324$42 ;
-  wire \port$324$42 ;
-  output \port$324$43 ;
-  wire \port$324$43 ;
-  output \port$324$44 ;
-  wire \port$324$44 ;
-  output \port$324$45 ;
-  wire \port$324$45 ;
-  output \port$324$46 ;
-  wire \port$324$46 ;
-  output \port$324$47 ;
-  wire \port$324$47 ;
-  output \port$324$48 ;
-  wire \port$324$48 ;
-  output \port$324$49 ;
-  wire \port$324$49 ;
-  output \port$324$5 ;
-  wire \port$324$5 ;
-  output \port$324$50 ;
-  wire \port$324$50 ;
-  output \port$324$51 ;
-  wire \port$324$51 ;
-  output \port$324$52 ;
-  wire \port$324$52 ;
-  output \port$324$6 ;
-  wire \port$324$6 ;
-  output \port$324$7 ;
-  wire \port$324$7 ;
-  output \port$324$8 ;
-  wire \port$324$8 ;
-  output \port$324$9 ;
-  wire \port$324$9 ;
+  output \port$268$0 ;
+  wire \port$268$0 ;
+  output \port$268$1 ;
+  wire \port$268$1 ;
+  output \port$268$10 ;
+  wire \port$268$10 ;
+  output \port$268$11 ;
+  wire \port$268$11 ;
+  output \port$268$12 ;
+  wire \port$268$12 ;
+  output \port$268$13 ;
+  wire \port$268$13 ;
+  output \port$268$14 ;
+  wire \port$268$14 ;
+  output \port$268$15 ;
+  wire \port$268$15 ;
+  output \port$268$16 ;
+  wire \port$268$16 ;
+  output \port$268$17 ;
+  wire \port$268$17 ;
+  output \port$268$18 ;
+  wire \port$268$18 ;
+  output \port$268$19 ;
+  wire \port$268$19 ;
+  output \port$268$2 ;
+  wire \port$268$2 ;
+  output \port$268$20 ;
+  wire \port$268$20 ;
+  output \port$268$21 ;
+  wire \port$268$21 ;
+  output \port$268$22 ;
+  wire \port$268$22 ;
+  output \port$268$23 ;
+  wire \port$268$23 ;
+  output \port$268$24 ;
+  wire \port$268$24 ;
+  output \port$268$25 ;
+  wire \port$268$25 ;
+  output \port$268$27 ;
+  wire \port$268$27 ;
+  output \port$268$28 ;
+  wire \port$268$28 ;
+  output \port$268$29 ;
+  wire \port$268$29 ;
+  output \port$268$3 ;
+  wire \port$268$3 ;
+  output \port$268$30 ;
+  wire \port$268$30 ;
+  output \port$268$31 ;
+  wire \port$268$31 ;
+  output \port$268$32 ;
+  wire \port$268$32 ;
+  output \port$268$33 ;
+  wire \port$268$33 ;
+  output \port$268$34 ;
+  wire \port$268$34 ;
+  output \port$268$35 ;
+  wire \port$268$35 ;
+  output \port$268$36 ;
+  wire \port$268$36 ;
+  output \port$268$37 ;
+  wire \port$268$37 ;
+  output \port$268$38 ;
+  wire \port$268$38 ;
+  output \port$268$39 ;
+  wire \port$268$39 ;
+  output \port$268$4 ;
+  wire \port$268$4 ;
+  output \port$268$40 ;
+  wire \port$268$40 ;
+  output \port$268$41 ;
+  wire \port$268$41 ;
+  output \port$268$42 ;
+  wire \port$268$42 ;
+  output \port$268$43 ;
+  wire \port$268$43 ;
+  output \port$268$44 ;
+  wire \port$268$44 ;
+  output \port$268$45 ;
+  wire \port$268$45 ;
+  output \port$268$46 ;
+  wire \port$268$46 ;
+  output \port$268$47 ;
+  wire \port$268$47 ;
+  output \port$268$48 ;
+  wire \port$268$48 ;
+  output \port$268$49 ;
+  wire \port$268$49 ;
+  output \port$268$5 ;
+  wire \port$268$5 ;
+  output \port$268$50 ;
+  wire \port$268$50 ;
+  output \port$268$51 ;
+  wire \port$268$51 ;
+  output \port$268$52 ;
+  wire \port$268$52 ;
+  output \port$268$6 ;
+  wire \port$268$6 ;
+  output \port$268$7 ;
+  wire \port$268$7 ;
+  output \port$268$8 ;
+  wire \port$268$8 ;
+  output \port$268$9 ;
+  wire \port$268$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -13268,60 +25966,60 @@ module \hwq_mac_array.mac_3_3 (clk, rst, \port$324$0 , \port$324$1 , \port$324$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$324$0 ),
-    .R1(\port$324$1 ),
-    .R10(\port$324$10 ),
-    .R11(\port$324$11 ),
-    .R12(\port$324$12 ),
-    .R13(\port$324$13 ),
-    .R14(\port$324$14 ),
-    .R15(\port$324$15 ),
-    .R16(\port$324$16 ),
-    .R17(\port$324$17 ),
-    .R18(\port$324$18 ),
-    .R19(\port$324$19 ),
-    .R2(\port$324$2 ),
-    .R20(\port$324$20 ),
-    .R21(\port$324$21 ),
-    .R22(\port$324$22 ),
-    .R23(\port$324$23 ),
-    .R24(\port$324$24 ),
-    .R25(\port$324$25 ),
+    .R0(\port$268$0 ),
+    .R1(\port$268$1 ),
+    .R10(\port$268$10 ),
+    .R11(\port$268$11 ),
+    .R12(\port$268$12 ),
+    .R13(\port$268$13 ),
+    .R14(\port$268$14 ),
+    .R15(\port$268$15 ),
+    .R16(\port$268$16 ),
+    .R17(\port$268$17 ),
+    .R18(\port$268$18 ),
+    .R19(\port$268$19 ),
+    .R2(\port$268$2 ),
+    .R20(\port$268$20 ),
+    .R21(\port$268$21 ),
+    .R22(\port$268$22 ),
+    .R23(\port$268$23 ),
+    .R24(\port$268$24 ),
+    .R25(\port$268$25 ),
     .R26(r[26]),
-    .R27(\port$324$27 ),
-    .R28(\port$324$28 ),
-    .R29(\port$324$29 ),
-    .R3(\port$324$3 ),
-    .R30(\port$324$30 ),
-    .R31(\port$324$31 ),
-    .R32(\port$324$32 ),
-    .R33(\port$324$33 ),
-    .R34(\port$324$34 ),
-    .R35(\port$324$35 ),
-    .R36(\port$324$36 ),
-    .R37(\port$324$37 ),
-    .R38(\port$324$38 ),
-    .R39(\port$324$39 ),
-    .R4(\port$324$4 ),
-    .R40(\port$324$40 ),
-    .R41(\port$324$41 ),
-    .R42(\port$324$42 ),
-    .R43(\port$324$43 ),
-    .R44(\port$324$44 ),
-    .R45(\port$324$45 ),
-    .R46(\port$324$46 ),
-    .R47(\port$324$47 ),
-    .R48(\port$324$48 ),
-    .R49(\port$324$49 ),
-    .R5(\port$324$5 ),
-    .R50(\port$324$50 ),
-    .R51(\port$324$51 ),
-    .R52(\port$324$52 ),
+    .R27(\port$268$27 ),
+    .R28(\port$268$28 ),
+    .R29(\port$268$29 ),
+    .R3(\port$268$3 ),
+    .R30(\port$268$30 ),
+    .R31(\port$268$31 ),
+    .R32(\port$268$32 ),
+    .R33(\port$268$33 ),
+    .R34(\port$268$34 ),
+    .R35(\port$268$35 ),
+    .R36(\port$268$36 ),
+    .R37(\port$268$37 ),
+    .R38(\port$268$38 ),
+    .R39(\port$268$39 ),
+    .R4(\port$268$4 ),
+    .R40(\port$268$40 ),
+    .R41(\port$268$41 ),
+    .R42(\port$268$42 ),
+    .R43(\port$268$43 ),
+    .R44(\port$268$44 ),
+    .R45(\port$268$45 ),
+    .R46(\port$268$46 ),
+    .R47(\port$268$47 ),
+    .R48(\port$268$48 ),
+    .R49(\port$268$49 ),
+    .R5(\port$268$5 ),
+    .R50(\port$268$50 ),
+    .R51(\port$268$51 ),
+    .R52(\port$268$52 ),
     .R53(r[53]),
-    .R6(\port$324$6 ),
-    .R7(\port$324$7 ),
-    .R8(\port$324$8 ),
-    .R9(\port$324$9 ),
+    .R6(\port$268$6 ),
+    .R7(\port$268$7 ),
+    .R8(\port$268$8 ),
+    .R9(\port$268$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -13594,13 +26292,13 @@ module \hwq_mac_array.mac_3_3 (clk, rst, \port$324$0 , \port$324$1 , \port$324$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$324$52 , \port$324$51 , \port$324$50 , \port$324$49 , \port$324$48 , \port$324$47 , \port$324$46 , \port$324$45 , \port$324$44 , \port$324$43 , \port$324$42 , \port$324$41 , \port$324$40 , \port$324$39 , \port$324$38 , \port$324$37 , \port$324$36 , \port$324$35 , \port$324$34 , \port$324$33 , \port$324$32 , \port$324$31 , \port$324$30 , \port$324$29 , \port$324$28 , \port$324$27 , \port$324$25 , \port$324$24 , \port$324$23 , \port$324$22 , \port$324$21 , \port$324$20 , \port$324$19 , \port$324$18 , \port$324$17 , \port$324$16 , \port$324$15 , \port$324$14 , \port$324$13 , \port$324$12 , \port$324$11 , \port$324$10 , \port$324$9 , \port$324$8 , \port$324$7 , \port$324$6 , \port$324$5 , \port$324$4 , \port$324$3 , \port$324$2 , \port$324$1 , \port$324$0  };
+  assign { r[52:27], r[25:0] } = { \port$268$52 , \port$268$51 , \port$268$50 , \port$268$49 , \port$268$48 , \port$268$47 , \port$268$46 , \port$268$45 , \port$268$44 , \port$268$43 , \port$268$42 , \port$268$41 , \port$268$40 , \port$268$39 , \port$268$38 , \port$268$37 , \port$268$36 , \port$268$35 , \port$268$34 , \port$268$33 , \port$268$32 , \port$268$31 , \port$268$30 , \port$268$29 , \port$268$28 , \port$268$27 , \port$268$25 , \port$268$24 , \port$268$23 , \port$268$22 , \port$268$21 , \port$268$20 , \port$268$19 , \port$268$18 , \port$268$17 , \port$268$16 , \port$268$15 , \port$268$14 , \port$268$13 , \port$268$12 , \port$268$11 , \port$268$10 , \port$268$9 , \port$268$8 , \port$268$7 , \port$268$6 , \port$268$5 , \port$268$4 , \port$268$3 , \port$268$2 , \port$268$1 , \port$268$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_4_0 (clk, rst, \port$329$0 , \port$329$1 , \port$329$2 , \port$329$3 , \port$329$4 , \port$329$5 , \port$329$6 , \port$329$7 , \port$329$8 , \port$329$9 , \port$329$10 , \port$329$11 , \port$329$12 , \port$329$13 , \port$329$14 , \port$329$15 , \port$329$16 , \port$329$17 , \port$329$18 
-, \port$329$19 , \port$329$20 , \port$329$21 , \port$329$22 , \port$329$23 , \port$329$24 , \port$329$25 , \port$329$27 , \port$329$28 , \port$329$29 , \port$329$30 , \port$329$31 , \port$329$32 , \port$329$33 , \port$329$34 , \port$329$35 , \port$329$36 , \port$329$37 , \port$329$38 , \port$329$39 , \port$329$40 
-, \port$329$41 , \port$329$42 , \port$329$43 , \port$329$44 , \port$329$45 , \port$329$46 , \port$329$47 , \port$329$48 , \port$329$49 , \port$329$50 , \port$329$51 , \port$329$52 , a, w0, w1, restart, en);
+module \hwq_mac_array.mac_4_0 (clk, rst, \port$273$0 , \port$273$1 , \port$273$2 , \port$273$3 , \port$273$4 , \port$273$5 , \port$273$6 , \port$273$7 , \port$273$8 , \port$273$9 , \port$273$10 , \port$273$11 , \port$273$12 , \port$273$13 , \port$273$14 , \port$273$15 , \port$273$16 , \port$273$17 , \port$273$18 
+, \port$273$19 , \port$273$20 , \port$273$21 , \port$273$22 , \port$273$23 , \port$273$24 , \port$273$25 , \port$273$27 , \port$273$28 , \port$273$29 , \port$273$30 , \port$273$31 , \port$273$32 , \port$273$33 , \port$273$34 , \port$273$35 , \port$273$36 , \port$273$37 , \port$273$38 , \port$273$39 , \port$273$40 
+, \port$273$41 , \port$273$42 , \port$273$43 , \port$273$44 , \port$273$45 , \port$273$46 , \port$273$47 , \port$273$48 , \port$273$49 , \port$273$50 , \port$273$51 , \port$273$52 , a, w0, w1, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -13610,110 +26308,110 @@ module \hwq_mac_array.mac_4_0 (clk, rst, \port$329$0 , \port$329$1 , \port$329$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$329$0 ;
-  wire \port$329$0 ;
-  output \port$329$1 ;
-  wire \port$329$1 ;
-  output \port$329$10 ;
-  wire \port$329$10 ;
-  output \port$329$11 ;
-  wire \port$329$11 ;
-  output \port$329$12 ;
-  wire \port$329$12 ;
-  output \port$329$13 ;
-  wire \port$329$13 ;
-  output \port$329$14 ;
-  wire \port$329$14 ;
-  output \port$329$15 ;
-  wire \port$329$15 ;
-  output \port$329$16 ;
-  wire \port$329$16 ;
-  output \port$329$17 ;
-  wire \port$329$17 ;
-  output \port$329$18 ;
-  wire \port$329$18 ;
-  output \port$329$19 ;
-  wire \port$329$19 ;
-  output \port$329$2 ;
-  wire \port$329$2 ;
-  output \port$329$20 ;
-  wire \port$329$20 ;
-  output \port$329$21 ;
-  wire \port$329$21 ;
-  output \port$329$22 ;
-  wire \port$329$22 ;
-  output \port$329$23 ;
-  wire \port$329$23 ;
-  output \port$329$24 ;
-  wire \port$329$24 ;
-  output \port$329$25 ;
-  wire \port$329$25 ;
-  output \port$329$27 ;
-  wire \port$329$27 ;
-  output \port$329$28 ;
-  wire \port$329$28 ;
-  output \port$329$29 ;
-  wire \port$329$29 ;
-  output \port$329$3 ;
-  wire \port$329$3 ;
-  output \port$329$30 ;
-  wire \port$329$30 ;
-  output \port$329$31 ;
-  wire \port$329$31 ;
-  output \port$329$32 ;
-  wire \port$329$32 ;
-  output \port$329$33 ;
-  wire \port$329$33 ;
-  output \port$329$34 ;
-  wire \port$329$34 ;
-  output \port$329$35 ;
-  wire \port$329$35 ;
-  output \port$329$36 ;
-  wire \port$329$36 ;
-  output \port$329$37 ;
-  wire \port$329$37 ;
-  output \port$329$38 ;
-  wire \port$329$38 ;
-  output \port$329$39 ;
-  wire \port$329$39 ;
-  output \port$329$4 ;
-  wire \port$329$4 ;
-  output \port$329$40 ;
-  wire \port$329$40 ;
-  output \port$329$41 ;
-  wire \port$329$41 ;
-  output \port$329$42 ;
-  wire \port$329$42 ;
-  output \port$329$43 ;
-  wire \port$329$43 ;
-  output \port$329$44 ;
-  wire \port$329$44 ;
-  output \port$329$45 ;
-  wire \port$329$45 ;
-  output \port$329$46 ;
-  wire \port$329$46 ;
-  output \port$329$47 ;
-  wire \port$329$47 ;
-  output \port$329$48 ;
-  wire \port$329$48 ;
-  output \port$329$49 ;
-  wire \port$329$49 ;
-  output \port$329$5 ;
-  wire \port$329$5 ;
-  output \port$329$50 ;
-  wire \port$329$50 ;
-  output \port$329$51 ;
-  wire \port$329$51 ;
-  output \port$329$52 ;
-  wire \port$329$52 ;
-  output \port$329$6 ;
-  wire \port$329$6 ;
-  output \port$329$7 ;
-  wire \port$329$7 ;
-  output \port$329$8 ;
-  wire \port$329$8 ;
-  output \port$329$9 ;
-  wire \port$329$9 ;
+  output \port$273$0 ;
+  wire \port$273$0 ;
+  output \port$273$1 ;
+  wire \port$273$1 ;
+  output \port$273$10 ;
+  wire \port$273$10 ;
+  output \port$273$11 ;
+  wire \port$273$11 ;
+  output \port$273$12 ;
+  wire \port$273$12 ;
+  output \port$273$13 ;
+  wire \port$273$13 ;
+  output \port$273$14 ;
+  wire \port$273$14 ;
+  output \port$273$15 ;
+  wire \port$273$15 ;
+  output \port$273$16 ;
+  wire \port$273$16 ;
+  output \port$273$17 ;
+  wire \port$273$17 ;
+  output \port$273$18 ;
+  wire \port$273$18 ;
+  output \port$273$19 ;
+  wire \port$273$19 ;
+  output \port$273$2 ;
+  wire \port$273$2 ;
+  output \port$273$20 ;
+  wire \port$273$20 ;
+  output \port$273$21 ;
+  wire \port$273$21 ;
+  output \port$273$22 ;
+  wire \port$273$22 ;
+  output \port$273$23 ;
+  wire \port$273$23 ;
+  output \port$273$24 ;
+  wire \port$273$24 ;
+  output \port$273$25 ;
+  wire \port$273$25 ;
+  output \port$273$27 ;
+  wire \port$273$27 ;
+  output \port$273$28 ;
+  wire \port$273$28 ;
+  output \port$273$29 ;
+  wire \port$273$29 ;
+  output \port$273$3 ;
+  wire \port$273$3 ;
+  output \port$273$30 ;
+  wire \port$273$30 ;
+  output \port$273$31 ;
+  wire \port$273$31 ;
+  output \port$273$32 ;
+  wire \port$273$32 ;
+  output \port$273$33 ;
+  wire \port$273$33 ;
+  output \port$273$34 ;
+  wire \port$273$34 ;
+  output \port$273$35 ;
+  wire \port$273$35 ;
+  output \port$273$36 ;
+  wire \port$273$36 ;
+  output \port$273$37 ;
+  wire \port$273$37 ;
+  output \port$273$38 ;
+  wire \port$273$38 ;
+  output \port$273$39 ;
+  wire \port$273$39 ;
+  output \port$273$4 ;
+  wire \port$273$4 ;
+  output \port$273$40 ;
+  wire \port$273$40 ;
+  output \port$273$41 ;
+  wire \port$273$41 ;
+  output \port$273$42 ;
+  wire \port$273$42 ;
+  output \port$273$43 ;
+  wire \port$273$43 ;
+  output \port$273$44 ;
+  wire \port$273$44 ;
+  output \port$273$45 ;
+  wire \port$273$45 ;
+  output \port$273$46 ;
+  wire \port$273$46 ;
+  output \port$273$47 ;
+  wire \port$273$47 ;
+  output \port$273$48 ;
+  wire \port$273$48 ;
+  output \port$273$49 ;
+  wire \port$273$49 ;
+  output \port$273$5 ;
+  wire \port$273$5 ;
+  output \port$273$50 ;
+  wire \port$273$50 ;
+  output \port$273$51 ;
+  wire \port$273$51 ;
+  output \port$273$52 ;
+  wire \port$273$52 ;
+  output \port$273$6 ;
+  wire \port$273$6 ;
+  output \port$273$7 ;
+  wire \port$273$7 ;
+  output \port$273$8 ;
+  wire \port$273$8 ;
+  output \port$273$9 ;
+  wire \port$273$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -13910,60 +26608,60 @@ module \hwq_mac_array.mac_4_0 (clk, rst, \port$329$0 , \port$329$1 , \port$329$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$329$0 ),
-    .R1(\port$329$1 ),
-    .R10(\port$329$10 ),
-    .R11(\port$329$11 ),
-    .R12(\port$329$12 ),
-    .R13(\port$329$13 ),
-    .R14(\port$329$14 ),
-    .R15(\port$329$15 ),
-    .R16(\port$329$16 ),
-    .R17(\port$329$17 ),
-    .R18(\port$329$18 ),
-    .R19(\port$329$19 ),
-    .R2(\port$329$2 ),
-    .R20(\port$329$20 ),
-    .R21(\port$329$21 ),
-    .R22(\port$329$22 ),
-    .R23(\port$329$23 ),
-    .R24(\port$329$24 ),
-    .R25(\port$329$25 ),
+    .R0(\port$273$0 ),
+    .R1(\port$273$1 ),
+    .R10(\port$273$10 ),
+    .R11(\port$273$11 ),
+    .R12(\port$273$12 ),
+    .R13(\port$273$13 ),
+    .R14(\port$273$14 ),
+    .R15(\port$273$15 ),
+    .R16(\port$273$16 ),
+    .R17(\port$273$17 ),
+    .R18(\port$273$18 ),
+    .R19(\port$273$19 ),
+    .R2(\port$273$2 ),
+    .R20(\port$273$20 ),
+    .R21(\port$273$21 ),
+    .R22(\port$273$22 ),
+    .R23(\port$273$23 ),
+    .R24(\port$273$24 ),
+    .R25(\port$273$25 ),
     .R26(r[26]),
-    .R27(\port$329$27 ),
-    .R28(\port$329$28 ),
-    .R29(\port$329$29 ),
-    .R3(\port$329$3 ),
-    .R30(\port$329$30 ),
-    .R31(\port$329$31 ),
-    .R32(\port$329$32 ),
-    .R33(\port$329$33 ),
-    .R34(\port$329$34 ),
-    .R35(\port$329$35 ),
-    .R36(\port$329$36 ),
-    .R37(\port$329$37 ),
-    .R38(\port$329$38 ),
-    .R39(\port$329$39 ),
-    .R4(\port$329$4 ),
-    .R40(\port$329$40 ),
-    .R41(\port$329$41 ),
-    .R42(\port$329$42 ),
-    .R43(\port$329$43 ),
-    .R44(\port$329$44 ),
-    .R45(\port$329$45 ),
-    .R46(\port$329$46 ),
-    .R47(\port$329$47 ),
-    .R48(\port$329$48 ),
-    .R49(\port$329$49 ),
-    .R5(\port$329$5 ),
-    .R50(\port$329$50 ),
-    .R51(\port$329$51 ),
-    .R52(\port$329$52 ),
+    .R27(\port$273$27 ),
+    .R28(\port$273$28 ),
+    .R29(\port$273$29 ),
+    .R3(\port$273$3 ),
+    .R30(\port$273$30 ),
+    .R31(\port$273$31 ),
+    .R32(\port$273$32 ),
+    .R33(\port$273$33 ),
+    .R34(\port$273$34 ),
+    .R35(\port$273$35 ),
+    .R36(\port$273$36 ),
+    .R37(\port$273$37 ),
+    .R38(\port$273$38 ),
+    .R39(\port$273$39 ),
+    .R4(\port$273$4 ),
+    .R40(\port$273$40 ),
+    .R41(\port$273$41 ),
+    .R42(\port$273$42 ),
+    .R43(\port$273$43 ),
+    .R44(\port$273$44 ),
+    .R45(\port$273$45 ),
+    .R46(\port$273$46 ),
+    .R47(\port$273$47 ),
+    .R48(\port$273$48 ),
+    .R49(\port$273$49 ),
+    .R5(\port$273$5 ),
+    .R50(\port$273$50 ),
+    .R51(\port$273$51 ),
+    .R52(\port$273$52 ),
     .R53(r[53]),
-    .R6(\port$329$6 ),
-    .R7(\port$329$7 ),
-    .R8(\port$329$8 ),
-    .R9(\port$329$9 ),
+    .R6(\port$273$6 ),
+    .R7(\port$273$7 ),
+    .R8(\port$273$8 ),
+    .R9(\port$273$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -14236,13 +26934,13 @@ module \hwq_mac_array.mac_4_0 (clk, rst, \port$329$0 , \port$329$1 , \port$329$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$329$52 , \port$329$51 , \port$329$50 , \port$329$49 , \port$329$48 , \port$329$47 , \port$329$46 , \port$329$45 , \port$329$44 , \port$329$43 , \port$329$42 , \port$329$41 , \port$329$40 , \port$329$39 , \port$329$38 , \port$329$37 , \port$329$36 , \port$329$35 , \port$329$34 , \port$329$33 , \port$329$32 , \port$329$31 , \port$329$30 , \port$329$29 , \port$329$28 , \port$329$27 , \port$329$25 , \port$329$24 , \port$329$23 , \port$329$22 , \port$329$21 , \port$329$20 , \port$329$19 , \port$329$18 , \port$329$17 , \port$329$16 , \port$329$15 , \port$329$14 , \port$329$13 , \port$329$12 , \port$329$11 , \port$329$10 , \port$329$9 , \port$329$8 , \port$329$7 , \port$329$6 , \port$329$5 , \port$329$4 , \port$329$3 , \port$329$2 , \port$329$1 , \port$329$0  };
+  assign { r[52:27], r[25:0] } = { \port$273$52 , \port$273$51 , \port$273$50 , \port$273$49 , \port$273$48 , \port$273$47 , \port$273$46 , \port$273$45 , \port$273$44 , \port$273$43 , \port$273$42 , \port$273$41 , \port$273$40 , \port$273$39 , \port$273$38 , \port$273$37 , \port$273$36 , \port$273$35 , \port$273$34 , \port$273$33 , \port$273$32 , \port$273$31 , \port$273$30 , \port$273$29 , \port$273$28 , \port$273$27 , \port$273$25 , \port$273$24 , \port$273$23 , \port$273$22 , \port$273$21 , \port$273$20 , \port$273$19 , \port$273$18 , \port$273$17 , \port$273$16 , \port$273$15 , \port$273$14 , \port$273$13 , \port$273$12 , \port$273$11 , \port$273$10 , \port$273$9 , \port$273$8 , \port$273$7 , \port$273$6 , \port$273$5 , \port$273$4 , \port$273$3 , \port$273$2 , \port$273$1 , \port$273$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_4_1 (clk, rst, \port$334$0 , \port$334$1 , \port$334$2 , \port$334$3 , \port$334$4 , \port$334$5 , \port$334$6 , \port$334$7 , \port$334$8 , \port$334$9 , \port$334$10 , \port$334$11 , \port$334$12 , \port$334$13 , \port$334$14 , \port$334$15 , \port$334$16 , \port$334$17 , \port$334$18 
-, \port$334$19 , \port$334$20 , \port$334$21 , \port$334$22 , \port$334$23 , \port$334$24 , \port$334$25 , \port$334$27 , \port$334$28 , \port$334$29 , \port$334$30 , \port$334$31 , \port$334$32 , \port$334$33 , \port$334$34 , \port$334$35 , \port$334$36 , \port$334$37 , \port$334$38 , \port$334$39 , \port$334$40 
-, \port$334$41 , \port$334$42 , \port$334$43 , \port$334$44 , \port$334$45 , \port$334$46 , \port$334$47 , \port$334$48 , \port$334$49 , \port$334$50 , \port$334$51 , \port$334$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_4_1 (clk, rst, \port$278$0 , \port$278$1 , \port$278$2 , \port$278$3 , \port$278$4 , \port$278$5 , \port$278$6 , \port$278$7 , \port$278$8 , \port$278$9 , \port$278$10 , \port$278$11 , \port$278$12 , \port$278$13 , \port$278$14 , \port$278$15 , \port$278$16 , \port$278$17 , \port$278$18 
+, \port$278$19 , \port$278$20 , \port$278$21 , \port$278$22 , \port$278$23 , \port$278$24 , \port$278$25 , \port$278$27 , \port$278$28 , \port$278$29 , \port$278$30 , \port$278$31 , \port$278$32 , \port$278$33 , \port$278$34 , \port$278$35 , \port$278$36 , \port$278$37 , \port$278$38 , \port$278$39 , \port$278$40 
+, \port$278$41 , \port$278$42 , \port$278$43 , \port$278$44 , \port$278$45 , \port$278$46 , \port$278$47 , \port$278$48 , \port$278$49 , \port$278$50 , \port$278$51 , \port$278$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -14252,110 +26950,110 @@ module \hwq_mac_array.mac_4_1 (clk, rst, \port$334$0 , \port$334$1 , \port$334$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$334$0 ;
-  wire \port$334$0 ;
-  output \port$334$1 ;
-  wire \port$334$1 ;
-  output \port$334$10 ;
-  wire \port$334$10 ;
-  output \port$334$11 ;
-  wire \port$334$11 ;
-  output \port$334$12 ;
-  wire \port$334$12 ;
-  output \port$334$13 ;
-  wire \port$334$13 ;
-  output \port$334$14 ;
-  wire \port$334$14 ;
-  output \port$334$15 ;
-  wire \port$334$15 ;
-  output \port$334$16 ;
-  wire \port$334$16 ;
-  output \port$334$17 ;
-  wire \port$334$17 ;
-  output \port$334$18 ;
-  wire \port$334$18 ;
-  output \port$334$19 ;
-  wire \port$334$19 ;
-  output \port$334$2 ;
-  wire \port$334$2 ;
-  output \port$334$20 ;
-  wire \port$334$20 ;
-  output \port$334$21 ;
-  wire \port$334$21 ;
-  output \port$334$22 ;
-  wire \port$334$22 ;
-  output \port$334$23 ;
-  wire \port$334$23 ;
-  output \port$334$24 ;
-  wire \port$334$24 ;
-  output \port$334$25 ;
-  wire \port$334$25 ;
-  output \port$334$27 ;
-  wire \port$334$27 ;
-  output \port$334$28 ;
-  wire \port$334$28 ;
-  output \port$334$29 ;
-  wire \port$334$29 ;
-  output \port$334$3 ;
-  wire \port$334$3 ;
-  output \port$334$30 ;
-  wire \port$334$30 ;
-  output \port$334$31 ;
-  wire \port$334$31 ;
-  output \port$334$32 ;
-  wire \port$334$32 ;
-  output \port$334$33 ;
-  wire \port$334$33 ;
-  output \port$334$34 ;
-  wire \port$334$34 ;
-  output \port$334$35 ;
-  wire \port$334$35 ;
-  output \port$334$36 ;
-  wire \port$334$36 ;
-  output \port$334$37 ;
-  wire \port$334$37 ;
-  output \port$334$38 ;
-  wire \port$334$38 ;
-  output \port$334$39 ;
-  wire \port$334$39 ;
-  output \port$334$4 ;
-  wire \port$334$4 ;
-  output \port$334$40 ;
-  wire \port$334$40 ;
-  output \port$334$41 ;
-  wire \port$334$41 ;
-  output \port$334$42 ;
-  wire \port$334$42 ;
-  output \port$334$43 ;
-  wire \port$334$43 ;
-  output \port$334$44 ;
-  wire \port$334$44 ;
-  output \port$334$45 ;
-  wire \port$334$45 ;
-  output \port$334$46 ;
-  wire \port$334$46 ;
-  output \port$334$47 ;
-  wire \port$334$47 ;
-  output \port$334$48 ;
-  wire \port$334$48 ;
-  output \port$334$49 ;
-  wire \port$334$49 ;
-  output \port$334$5 ;
-  wire \port$334$5 ;
-  output \port$334$50 ;
-  wire \port$334$50 ;
-  output \port$334$51 ;
-  wire \port$334$51 ;
-  output \port$334$52 ;
-  wire \port$334$52 ;
-  output \port$334$6 ;
-  wire \port$334$6 ;
-  output \port$334$7 ;
-  wire \port$334$7 ;
-  output \port$334$8 ;
-  wire \port$334$8 ;
-  output \port$334$9 ;
-  wire \port$334$9 ;
+  output \port$278$0 ;
+  wire \port$278$0 ;
+  output \port$278$1 ;
+  wire \port$278$1 ;
+  output \port$278$10 ;
+  wire \port$278$10 ;
+  output \port$278$11 ;
+  wire \port$278$11 ;
+  output \port$278$12 ;
+  wire \port$278$12 ;
+  output \port$278$13 ;
+  wire \port$278$13 ;
+  output \port$278$14 ;
+  wire \port$278$14 ;
+  output \port$278$15 ;
+  wire \port$278$15 ;
+  output \port$278$16 ;
+  wire \port$278$16 ;
+  output \port$278$17 ;
+  wire \port$278$17 ;
+  output \port$278$18 ;
+  wire \port$278$18 ;
+  output \port$278$19 ;
+  wire \port$278$19 ;
+  output \port$278$2 ;
+  wire \port$278$2 ;
+  output \port$278$20 ;
+  wire \port$278$20 ;
+  output \port$278$21 ;
+  wire \port$278$21 ;
+  output \port$278$22 ;
+  wire \port$278$22 ;
+  output \port$278$23 ;
+  wire \port$278$23 ;
+  output \port$278$24 ;
+  wire \port$278$24 ;
+  output \port$278$25 ;
+  wire \port$278$25 ;
+  output \port$278$27 ;
+  wire \port$278$27 ;
+  output \port$278$28 ;
+  wire \port$278$28 ;
+  output \port$278$29 ;
+  wire \port$278$29 ;
+  output \port$278$3 ;
+  wire \port$278$3 ;
+  output \port$278$30 ;
+  wire \port$278$30 ;
+  output \port$278$31 ;
+  wire \port$278$31 ;
+  output \port$278$32 ;
+  wire \port$278$32 ;
+  output \port$278$33 ;
+  wire \port$278$33 ;
+  output \port$278$34 ;
+  wire \port$278$34 ;
+  output \port$278$35 ;
+  wire \port$278$35 ;
+  output \port$278$36 ;
+  wire \port$278$36 ;
+  output \port$278$37 ;
+  wire \port$278$37 ;
+  output \port$278$38 ;
+  wire \port$278$38 ;
+  output \port$278$39 ;
+  wire \port$278$39 ;
+  output \port$278$4 ;
+  wire \port$278$4 ;
+  output \port$278$40 ;
+  wire \port$278$40 ;
+  output \port$278$41 ;
+  wire \port$278$41 ;
+  output \port$278$42 ;
+  wire \port$278$42 ;
+  output \port$278$43 ;
+  wire \port$278$43 ;
+  output \port$278$44 ;
+  wire \port$278$44 ;
+  output \port$278$45 ;
+  wire \port$278$45 ;
+  output \port$278$46 ;
+  wire \port$278$46 ;
+  output \port$278$47 ;
+  wire \port$278$47 ;
+  output \port$278$48 ;
+  wire \port$278$48 ;
+  output \port$278$49 ;
+  wire \port$278$49 ;
+  output \port$278$5 ;
+  wire \port$278$5 ;
+  output \port$278$50 ;
+  wire \port$278$50 ;
+  output \port$278$51 ;
+  wire \port$278$51 ;
+  output \port$278$52 ;
+  wire \port$278$52 ;
+  output \port$278$6 ;
+  wire \port$278$6 ;
+  output \port$278$7 ;
+  wire \port$278$7 ;
+  output \port$278$8 ;
+  wire \port$278$8 ;
+  output \port$278$9 ;
+  wire \port$278$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -14552,60 +27250,60 @@ module \hwq_mac_array.mac_4_1 (clk, rst, \port$334$0 , \port$334$1 , \port$334$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$334$0 ),
-    .R1(\port$334$1 ),
-    .R10(\port$334$10 ),
-    .R11(\port$334$11 ),
-    .R12(\port$334$12 ),
-    .R13(\port$334$13 ),
-    .R14(\port$334$14 ),
-    .R15(\port$334$15 ),
-    .R16(\port$334$16 ),
-    .R17(\port$334$17 ),
-    .R18(\port$334$18 ),
-    .R19(\port$334$19 ),
-    .R2(\port$334$2 ),
-    .R20(\port$334$20 ),
-    .R21(\port$334$21 ),
-    .R22(\port$334$22 ),
-    .R23(\port$334$23 ),
-    .R24(\port$334$24 ),
-    .R25(\port$334$25 ),
+    .R0(\port$278$0 ),
+    .R1(\port$278$1 ),
+    .R10(\port$278$10 ),
+    .R11(\port$278$11 ),
+    .R12(\port$278$12 ),
+    .R13(\port$278$13 ),
+    .R14(\port$278$14 ),
+    .R15(\port$278$15 ),
+    .R16(\port$278$16 ),
+    .R17(\port$278$17 ),
+    .R18(\port$278$18 ),
+    .R19(\port$278$19 ),
+    .R2(\port$278$2 ),
+    .R20(\port$278$20 ),
+    .R21(\port$278$21 ),
+    .R22(\port$278$22 ),
+    .R23(\port$278$23 ),
+    .R24(\port$278$24 ),
+    .R25(\port$278$25 ),
     .R26(r[26]),
-    .R27(\port$334$27 ),
-    .R28(\port$334$28 ),
-    .R29(\port$334$29 ),
-    .R3(\port$334$3 ),
-    .R30(\port$334$30 ),
-    .R31(\port$334$31 ),
-    .R32(\port$334$32 ),
-    .R33(\port$334$33 ),
-    .R34(\port$334$34 ),
-    .R35(\port$334$35 ),
-    .R36(\port$334$36 ),
-    .R37(\port$334$37 ),
-    .R38(\port$334$38 ),
-    .R39(\port$334$39 ),
-    .R4(\port$334$4 ),
-    .R40(\port$334$40 ),
-    .R41(\port$334$41 ),
-    .R42(\port$334$42 ),
-    .R43(\port$334$43 ),
-    .R44(\port$334$44 ),
-    .R45(\port$334$45 ),
-    .R46(\port$334$46 ),
-    .R47(\port$334$47 ),
-    .R48(\port$334$48 ),
-    .R49(\port$334$49 ),
-    .R5(\port$334$5 ),
-    .R50(\port$334$50 ),
-    .R51(\port$334$51 ),
-    .R52(\port$334$52 ),
+    .R27(\port$278$27 ),
+    .R28(\port$278$28 ),
+    .R29(\port$278$29 ),
+    .R3(\port$278$3 ),
+    .R30(\port$278$30 ),
+    .R31(\port$278$31 ),
+    .R32(\port$278$32 ),
+    .R33(\port$278$33 ),
+    .R34(\port$278$34 ),
+    .R35(\port$278$35 ),
+    .R36(\port$278$36 ),
+    .R37(\port$278$37 ),
+    .R38(\port$278$38 ),
+    .R39(\port$278$39 ),
+    .R4(\port$278$4 ),
+    .R40(\port$278$40 ),
+    .R41(\port$278$41 ),
+    .R42(\port$278$42 ),
+    .R43(\port$278$43 ),
+    .R44(\port$278$44 ),
+    .R45(\port$278$45 ),
+    .R46(\port$278$46 ),
+    .R47(\port$278$47 ),
+    .R48(\port$278$48 ),
+    .R49(\port$278$49 ),
+    .R5(\port$278$5 ),
+    .R50(\port$278$50 ),
+    .R51(\port$278$51 ),
+    .R52(\port$278$52 ),
     .R53(r[53]),
-    .R6(\port$334$6 ),
-    .R7(\port$334$7 ),
-    .R8(\port$334$8 ),
-    .R9(\port$334$9 ),
+    .R6(\port$278$6 ),
+    .R7(\port$278$7 ),
+    .R8(\port$278$8 ),
+    .R9(\port$278$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -14878,13 +27576,13 @@ module \hwq_mac_array.mac_4_1 (clk, rst, \port$334$0 , \port$334$1 , \port$334$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$334$52 , \port$334$51 , \port$334$50 , \port$334$49 , \port$334$48 , \port$334$47 , \port$334$46 , \port$334$45 , \port$334$44 , \port$334$43 , \port$334$42 , \port$334$41 , \port$334$40 , \port$334$39 , \port$334$38 , \port$334$37 , \port$334$36 , \port$334$35 , \port$334$34 , \port$334$33 , \port$334$32 , \port$334$31 , \port$334$30 , \port$334$29 , \port$334$28 , \port$334$27 , \port$334$25 , \port$334$24 , \port$334$23 , \port$334$22 , \port$334$21 , \port$334$20 , \port$334$19 , \port$334$18 , \port$334$17 , \port$334$16 , \port$334$15 , \port$334$14 , \port$334$13 , \port$334$12 , \port$334$11 , \port$334$10 , \port$334$9 , \port$334$8 , \port$334$7 , \port$334$6 , \port$334$5 , \port$334$4 , \port$334$3 , \port$334$2 , \port$334$1 , \port$334$0  };
+  assign { r[52:27], r[25:0] } = { \port$278$52 , \port$278$51 , \port$278$50 , \port$278$49 , \port$278$48 , \port$278$47 , \port$278$46 , \port$278$45 , \port$278$44 , \port$278$43 , \port$278$42 , \port$278$41 , \port$278$40 , \port$278$39 , \port$278$38 , \port$278$37 , \port$278$36 , \port$278$35 , \port$278$34 , \port$278$33 , \port$278$32 , \port$278$31 , \port$278$30 , \port$278$29 , \port$278$28 , \port$278$27 , \port$278$25 , \port$278$24 , \port$278$23 , \port$278$22 , \port$278$21 , \port$278$20 , \port$278$19 , \port$278$18 , \port$278$17 , \port$278$16 , \port$278$15 , \port$278$14 , \port$278$13 , \port$278$12 , \port$278$11 , \port$278$10 , \port$278$9 , \port$278$8 , \port$278$7 , \port$278$6 , \port$278$5 , \port$278$4 , \port$278$3 , \port$278$2 , \port$278$1 , \port$278$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_4_2 (clk, rst, \port$339$0 , \port$339$1 , \port$339$2 , \port$339$3 , \port$339$4 , \port$339$5 , \port$339$6 , \port$339$7 , \port$339$8 , \port$339$9 , \port$339$10 , \port$339$11 , \port$339$12 , \port$339$13 , \port$339$14 , \port$339$15 , \port$339$16 , \port$339$17 , \port$339$18 
-, \port$339$19 , \port$339$20 , \port$339$21 , \port$339$22 , \port$339$23 , \port$339$24 , \port$339$25 , \port$339$27 , \port$339$28 , \port$339$29 , \port$339$30 , \port$339$31 , \port$339$32 , \port$339$33 , \port$339$34 , \port$339$35 , \port$339$36 , \port$339$37 , \port$339$38 , \port$339$39 , \port$339$40 
-, \port$339$41 , \port$339$42 , \port$339$43 , \port$339$44 , \port$339$45 , \port$339$46 , \port$339$47 , \port$339$48 , \port$339$49 , \port$339$50 , \port$339$51 , \port$339$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_4_2 (clk, rst, \port$283$0 , \port$283$1 , \port$283$2 , \port$283$3 , \port$283$4 , \port$283$5 , \port$283$6 , \port$283$7 , \port$283$8 , \port$283$9 , \port$283$10 , \port$283$11 , \port$283$12 , \port$283$13 , \port$283$14 , \port$283$15 , \port$283$16 , \port$283$17 , \port$283$18 
+, \port$283$19 , \port$283$20 , \port$283$21 , \port$283$22 , \port$283$23 , \port$283$24 , \port$283$25 , \port$283$27 , \port$283$28 , \port$283$29 , \port$283$30 , \port$283$31 , \port$283$32 , \port$283$33 , \port$283$34 , \port$283$35 , \port$283$36 , \port$283$37 , \port$283$38 , \port$283$39 , \port$283$40 
+, \port$283$41 , \port$283$42 , \port$283$43 , \port$283$44 , \port$283$45 , \port$283$46 , \port$283$47 , \port$283$48 , \port$283$49 , \port$283$50 , \port$283$51 , \port$283$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -14894,110 +27592,110 @@ module \hwq_mac_array.mac_4_2 (clk, rst, \port$339$0 , \port$339$1 , \port$339$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$339$0 ;
-  wire \port$339$0 ;
-  output \port$339$1 ;
-  wire \port$339$1 ;
-  output \port$339$10 ;
-  wire \port$339$10 ;
-  output \port$339$11 ;
-  wire \port$339$11 ;
-  output \port$339$12 ;
-  wire \port$339$12 ;
-  output \port$339$13 ;
-  wire \port$339$13 ;
-  output \port$339$14 ;
-  wire \port$339$14 ;
-  output \port$339$15 ;
-  wire \port$339$15 ;
-  output \port$339$16 ;
-  wire \port$339$16 ;
-  output \port$339$17 ;
-  wire \port$339$17 ;
-  output \port$339$18 ;
-  wire \port$339$18 ;
-  output \port$339$19 ;
-  wire \port$339$19 ;
-  output \port$339$2 ;
-  wire \port$339$2 ;
-  output \port$339$20 ;
-  wire \port$339$20 ;
-  output \port$339$21 ;
-  wire \port$339$21 ;
-  output \port$339$22 ;
-  wire \port$339$22 ;
-  output \port$339$23 ;
-  wire \port$339$23 ;
-  output \port$339$24 ;
-  wire \port$339$24 ;
-  output \port$339$25 ;
-  wire \port$339$25 ;
-  output \port$339$27 ;
-  wire \port$339$27 ;
-  output \port$339$28 ;
-  wire \port$339$28 ;
-  output \port$339$29 ;
-  wire \port$339$29 ;
-  output \port$339$3 ;
-  wire \port$339$3 ;
-  output \port$339$30 ;
-  wire \port$339$30 ;
-  output \port$339$31 ;
-  wire \port$339$31 ;
-  output \port$339$32 ;
-  wire \port$339$32 ;
-  output \port$339$33 ;
-  wire \port$339$33 ;
-  output \port$339$34 ;
-  wire \port$339$34 ;
-  output \port$339$35 ;
-  wire \port$339$35 ;
-  output \port$339$36 ;
-  wire \port$339$36 ;
-  output \port$339$37 ;
-  wire \port$339$37 ;
-  output \port$339$38 ;
-  wire \port$339$38 ;
-  output \port$339$39 ;
-  wire \port$339$39 ;
-  output \port$339$4 ;
-  wire \port$339$4 ;
-  output \port$339$40 ;
-  wire \port$339$40 ;
-  output \port$339$41 ;
-  wire \port$339$41 ;
-  output \port$339$42 ;
-  wire \port$339$42 ;
-  output \port$339$43 ;
-  wire \port$339$43 ;
-  output \port$339$44 ;
-  wire \port$339$44 ;
-  output \port$339$45 ;
-  wire \port$339$45 ;
-  output \port$339$46 ;
-  wire \port$339$46 ;
-  output \port$339$47 ;
-  wire \port$339$47 ;
-  output \port$339$48 ;
-  wire \port$339$48 ;
-  output \port$339$49 ;
-  wire \port$339$49 ;
-  output \port$339$5 ;
-  wire \port$339$5 ;
-  output \port$339$50 ;
-  wire \port$339$50 ;
-  output \port$339$51 ;
-  wire \port$339$51 ;
-  output \port$339$52 ;
-  wire \port$339$52 ;
-  output \port$339$6 ;
-  wire \port$339$6 ;
-  output \port$339$7 ;
-  wire \port$339$7 ;
-  output \port$339$8 ;
-  wire \port$339$8 ;
-  output \port$339$9 ;
-  wire \port$339$9 ;
+  output \port$283$0 ;
+  wire \port$283$0 ;
+  output \port$283$1 ;
+  wire \port$283$1 ;
+  output \port$283$10 ;
+  wire \port$283$10 ;
+  output \port$283$11 ;
+  wire \port$283$11 ;
+  output \port$283$12 ;
+  wire \port$283$12 ;
+  output \port$283$13 ;
+  wire \port$283$13 ;
+  output \port$283$14 ;
+  wire \port$283$14 ;
+  output \port$283$15 ;
+  wire \port$283$15 ;
+  output \port$283$16 ;
+  wire \port$283$16 ;
+  output \port$283$17 ;
+  wire \port$283$17 ;
+  output \port$283$18 ;
+  wire \port$283$18 ;
+  output \port$283$19 ;
+  wire \port$283$19 ;
+  output \port$283$2 ;
+  wire \port$283$2 ;
+  output \port$283$20 ;
+  wire \port$283$20 ;
+  output \port$283$21 ;
+  wire \port$283$21 ;
+  output \port$283$22 ;
+  wire \port$283$22 ;
+  output \port$283$23 ;
+  wire \port$283$23 ;
+  output \port$283$24 ;
+  wire \port$283$24 ;
+  output \port$283$25 ;
+  wire \port$283$25 ;
+  output \port$283$27 ;
+  wire \port$283$27 ;
+  output \port$283$28 ;
+  wire \port$283$28 ;
+  output \port$283$29 ;
+  wire \port$283$29 ;
+  output \port$283$3 ;
+  wire \port$283$3 ;
+  output \port$283$30 ;
+  wire \port$283$30 ;
+  output \port$283$31 ;
+  wire \port$283$31 ;
+  output \port$283$32 ;
+  wire \port$283$32 ;
+  output \port$283$33 ;
+  wire \port$283$33 ;
+  output \port$283$34 ;
+  wire \port$283$34 ;
+  output \port$283$35 ;
+  wire \port$283$35 ;
+  output \port$283$36 ;
+  wire \port$283$36 ;
+  output \port$283$37 ;
+  wire \port$283$37 ;
+  output \port$283$38 ;
+  wire \port$283$38 ;
+  output \port$283$39 ;
+  wire \port$283$39 ;
+  output \port$283$4 ;
+  wire \port$283$4 ;
+  output \port$283$40 ;
+  wire \port$283$40 ;
+  output \port$283$41 ;
+  wire \port$283$41 ;
+  output \port$283$42 ;
+  wire \port$283$42 ;
+  output \port$283$43 ;
+  wire \port$283$43 ;
+  output \port$283$44 ;
+  wire \port$283$44 ;
+  output \port$283$45 ;
+  wire \port$283$45 ;
+  output \port$283$46 ;
+  wire \port$283$46 ;
+  output \port$283$47 ;
+  wire \port$283$47 ;
+  output \port$283$48 ;
+  wire \port$283$48 ;
+  output \port$283$49 ;
+  wire \port$283$49 ;
+  output \port$283$5 ;
+  wire \port$283$5 ;
+  output \port$283$50 ;
+  wire \port$283$50 ;
+  output \port$283$51 ;
+  wire \port$283$51 ;
+  output \port$283$52 ;
+  wire \port$283$52 ;
+  output \port$283$6 ;
+  wire \port$283$6 ;
+  output \port$283$7 ;
+  wire \port$283$7 ;
+  output \port$283$8 ;
+  wire \port$283$8 ;
+  output \port$283$9 ;
+  wire \port$283$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -15194,60 +27892,60 @@ module \hwq_mac_array.mac_4_2 (clk, rst, \port$339$0 , \port$339$1 , \port$339$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$339$0 ),
-    .R1(\port$339$1 ),
-    .R10(\port$339$10 ),
-    .R11(\port$339$11 ),
-    .R12(\port$339$12 ),
-    .R13(\port$339$13 ),
-    .R14(\port$339$14 ),
-    .R15(\port$339$15 ),
-    .R16(\port$339$16 ),
-    .R17(\port$339$17 ),
-    .R18(\port$339$18 ),
-    .R19(\port$339$19 ),
-    .R2(\port$339$2 ),
-    .R20(\port$339$20 ),
-    .R21(\port$339$21 ),
-    .R22(\port$339$22 ),
-    .R23(\port$339$23 ),
-    .R24(\port$339$24 ),
-    .R25(\port$339$25 ),
+    .R0(\port$283$0 ),
+    .R1(\port$283$1 ),
+    .R10(\port$283$10 ),
+    .R11(\port$283$11 ),
+    .R12(\port$283$12 ),
+    .R13(\port$283$13 ),
+    .R14(\port$283$14 ),
+    .R15(\port$283$15 ),
+    .R16(\port$283$16 ),
+    .R17(\port$283$17 ),
+    .R18(\port$283$18 ),
+    .R19(\port$283$19 ),
+    .R2(\port$283$2 ),
+    .R20(\port$283$20 ),
+    .R21(\port$283$21 ),
+    .R22(\port$283$22 ),
+    .R23(\port$283$23 ),
+    .R24(\port$283$24 ),
+    .R25(\port$283$25 ),
     .R26(r[26]),
-    .R27(\port$339$27 ),
-    .R28(\port$339$28 ),
-    .R29(\port$339$29 ),
-    .R3(\port$339$3 ),
-    .R30(\port$339$30 ),
-    .R31(\port$339$31 ),
-    .R32(\port$339$32 ),
-    .R33(\port$339$33 ),
-    .R34(\port$339$34 ),
-    .R35(\port$339$35 ),
-    .R36(\port$339$36 ),
-    .R37(\port$339$37 ),
-    .R38(\port$339$38 ),
-    .R39(\port$339$39 ),
-    .R4(\port$339$4 ),
-    .R40(\port$339$40 ),
-    .R41(\port$339$41 ),
-    .R42(\port$339$42 ),
-    .R43(\port$339$43 ),
-    .R44(\port$339$44 ),
-    .R45(\port$339$45 ),
-    .R46(\port$339$46 ),
-    .R47(\port$339$47 ),
-    .R48(\port$339$48 ),
-    .R49(\port$339$49 ),
-    .R5(\port$339$5 ),
-    .R50(\port$339$50 ),
-    .R51(\port$339$51 ),
-    .R52(\port$339$52 ),
+    .R27(\port$283$27 ),
+    .R28(\port$283$28 ),
+    .R29(\port$283$29 ),
+    .R3(\port$283$3 ),
+    .R30(\port$283$30 ),
+    .R31(\port$283$31 ),
+    .R32(\port$283$32 ),
+    .R33(\port$283$33 ),
+    .R34(\port$283$34 ),
+    .R35(\port$283$35 ),
+    .R36(\port$283$36 ),
+    .R37(\port$283$37 ),
+    .R38(\port$283$38 ),
+    .R39(\port$283$39 ),
+    .R4(\port$283$4 ),
+    .R40(\port$283$40 ),
+    .R41(\port$283$41 ),
+    .R42(\port$283$42 ),
+    .R43(\port$283$43 ),
+    .R44(\port$283$44 ),
+    .R45(\port$283$45 ),
+    .R46(\port$283$46 ),
+    .R47(\port$283$47 ),
+    .R48(\port$283$48 ),
+    .R49(\port$283$49 ),
+    .R5(\port$283$5 ),
+    .R50(\port$283$50 ),
+    .R51(\port$283$51 ),
+    .R52(\port$283$52 ),
     .R53(r[53]),
-    .R6(\port$339$6 ),
-    .R7(\port$339$7 ),
-    .R8(\port$339$8 ),
-    .R9(\port$339$9 ),
+    .R6(\port$283$6 ),
+    .R7(\port$283$7 ),
+    .R8(\port$283$8 ),
+    .R9(\port$283$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -15520,13 +28218,13 @@ module \hwq_mac_array.mac_4_2 (clk, rst, \port$339$0 , \port$339$1 , \port$339$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$339$52 , \port$339$51 , \port$339$50 , \port$339$49 , \port$339$48 , \port$339$47 , \port$339$46 , \port$339$45 , \port$339$44 , \port$339$43 , \port$339$42 , \port$339$41 , \port$339$40 , \port$339$39 , \port$339$38 , \port$339$37 , \port$339$36 , \port$339$35 , \port$339$34 , \port$339$33 , \port$339$32 , \port$339$31 , \port$339$30 , \port$339$29 , \port$339$28 , \port$339$27 , \port$339$25 , \port$339$24 , \port$339$23 , \port$339$22 , \port$339$21 , \port$339$20 , \port$339$19 , \port$339$18 , \port$339$17 , \port$339$16 , \port$339$15 , \port$339$14 , \port$339$13 , \port$339$12 , \port$339$11 , \port$339$10 , \port$339$9 , \port$339$8 , \port$339$7 , \port$339$6 , \port$339$5 , \port$339$4 , \port$339$3 , \port$339$2 , \port$339$1 , \port$339$0  };
+  assign { r[52:27], r[25:0] } = { \port$283$52 , \port$283$51 , \port$283$50 , \port$283$49 , \port$283$48 , \port$283$47 , \port$283$46 , \port$283$45 , \port$283$44 , \port$283$43 , \port$283$42 , \port$283$41 , \port$283$40 , \port$283$39 , \port$283$38 , \port$283$37 , \port$283$36 , \port$283$35 , \port$283$34 , \port$283$33 , \port$283$32 , \port$283$31 , \port$283$30 , \port$283$29 , \port$283$28 , \port$283$27 , \port$283$25 , \port$283$24 , \port$283$23 , \port$283$22 , \port$283$21 , \port$283$20 , \port$283$19 , \port$283$18 , \port$283$17 , \port$283$16 , \port$283$15 , \port$283$14 , \port$283$13 , \port$283$12 , \port$283$11 , \port$283$10 , \port$283$9 , \port$283$8 , \port$283$7 , \port$283$6 , \port$283$5 , \port$283$4 , \port$283$3 , \port$283$2 , \port$283$1 , \port$283$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_4_3 (clk, rst, \port$344$0 , \port$344$1 , \port$344$2 , \port$344$3 , \port$344$4 , \port$344$5 , \port$344$6 , \port$344$7 , \port$344$8 , \port$344$9 , \port$344$10 , \port$344$11 , \port$344$12 , \port$344$13 , \port$344$14 , \port$344$15 , \port$344$16 , \port$344$17 , \port$344$18 
-, \port$344$19 , \port$344$20 , \port$344$21 , \port$344$22 , \port$344$23 , \port$344$24 , \port$344$25 , \port$344$27 , \port$344$28 , \port$344$29 , \port$344$30 , \port$344$31 , \port$344$32 , \port$344$33 , \port$344$34 , \port$344$35 , \port$344$36 , \port$344$37 , \port$344$38 , \port$344$39 , \port$344$40 
-, \port$344$41 , \port$344$42 , \port$344$43 , \port$344$44 , \port$344$45 , \port$344$46 , \port$344$47 , \port$344$48 , \port$344$49 , \port$344$50 , \port$344$51 , \port$344$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_4_3 (clk, rst, \port$288$0 , \port$288$1 , \port$288$2 , \port$288$3 , \port$288$4 , \port$288$5 , \port$288$6 , \port$288$7 , \port$288$8 , \port$288$9 , \port$288$10 , \port$288$11 , \port$288$12 , \port$288$13 , \port$288$14 , \port$288$15 , \port$288$16 , \port$288$17 , \port$288$18 
+, \port$288$19 , \port$288$20 , \port$288$21 , \port$288$22 , \port$288$23 , \port$288$24 , \port$288$25 , \port$288$27 , \port$288$28 , \port$288$29 , \port$288$30 , \port$288$31 , \port$288$32 , \port$288$33 , \port$288$34 , \port$288$35 , \port$288$36 , \port$288$37 , \port$288$38 , \port$288$39 , \port$288$40 
+, \port$288$41 , \port$288$42 , \port$288$43 , \port$288$44 , \port$288$45 , \port$288$46 , \port$288$47 , \port$288$48 , \port$288$49 , \port$288$50 , \port$288$51 , \port$288$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -15536,110 +28234,110 @@ module \hwq_mac_array.mac_4_3 (clk, rst, \port$344$0 , \port$344$1 , \port$344$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$344$0 ;
-  wire \port$344$0 ;
-  output \port$344$1 ;
-  wire \port$344$1 ;
-  output \port$344$10 ;
-  wire \port$344$10 ;
-  output \port$344$11 ;
-  wire \port$344$11 ;
-  output \port$344$12 ;
-  wire \port$344$12 ;
-  output \port$344$13 ;
-  wire \port$344$13 ;
-  output \port$344$14 ;
-  wire \port$344$14 ;
-  output \port$344$15 ;
-  wire \port$344$15 ;
-  output \port$344$16 ;
-  wire \port$344$16 ;
-  output \port$344$17 ;
-  wire \port$344$17 ;
-  output \port$344$18 ;
-  wire \port$344$18 ;
-  output \port$344$19 ;
-  wire \port$344$19 ;
-  output \port$344$2 ;
-  wire \port$344$2 ;
-  output \port$344$20 ;
-  wire \port$344$20 ;
-  output \port$344$21 ;
-  wire \port$344$21 ;
-  output \port$344$22 ;
-  wire \port$344$22 ;
-  output \port$344$23 ;
-  wire \port$344$23 ;
-  output \port$344$24 ;
-  wire \port$344$24 ;
-  output \port$344$25 ;
-  wire \port$344$25 ;
-  output \port$344$27 ;
-  wire \port$344$27 ;
-  output \port$344$28 ;
-  wire \port$344$28 ;
-  output \port$344$29 ;
-  wire \port$344$29 ;
-  output \port$344$3 ;
-  wire \port$344$3 ;
-  output \port$344$30 ;
-  wire \port$344$30 ;
-  output \port$344$31 ;
-  wire \port$344$31 ;
-  output \port$344$32 ;
-  wire \port$344$32 ;
-  output \port$344$33 ;
-  wire \port$344$33 ;
-  output \port$344$34 ;
-  wire \port$344$34 ;
-  output \port$344$35 ;
-  wire \port$344$35 ;
-  output \port$344$36 ;
-  wire \port$344$36 ;
-  output \port$344$37 ;
-  wire \port$344$37 ;
-  output \port$344$38 ;
-  wire \port$344$38 ;
-  output \port$344$39 ;
-  wire \port$344$39 ;
-  output \port$344$4 ;
-  wire \port$344$4 ;
-  output \port$344$40 ;
-  wire \port$344$40 ;
-  output \port$344$41 ;
-  wire \port$344$41 ;
-  output \port$344$42 ;
-  wire \port$344$42 ;
-  output \port$344$43 ;
-  wire \port$344$43 ;
-  output \port$344$44 ;
-  wire \port$344$44 ;
-  output \port$344$45 ;
-  wire \port$344$45 ;
-  output \port$344$46 ;
-  wire \port$344$46 ;
-  output \port$344$47 ;
-  wire \port$344$47 ;
-  output \port$344$48 ;
-  wire \port$344$48 ;
-  output \port$344$49 ;
-  wire \port$344$49 ;
-  output \port$344$5 ;
-  wire \port$344$5 ;
-  output \port$344$50 ;
-  wire \port$344$50 ;
-  output \port$344$51 ;
-  wire \port$344$51 ;
-  output \port$344$52 ;
-  wire \port$344$52 ;
-  output \port$344$6 ;
-  wire \port$344$6 ;
-  output \port$344$7 ;
-  wire \port$344$7 ;
-  output \port$344$8 ;
-  wire \port$344$8 ;
-  output \port$344$9 ;
-  wire \port$344$9 ;
+  output \port$288$0 ;
+  wire \port$288$0 ;
+  output \port$288$1 ;
+  wire \port$288$1 ;
+  output \port$288$10 ;
+  wire \port$288$10 ;
+  output \port$288$11 ;
+  wire \port$288$11 ;
+  output \port$288$12 ;
+  wire \port$288$12 ;
+  output \port$288$13 ;
+  wire \port$288$13 ;
+  output \port$288$14 ;
+  wire \port$288$14 ;
+  output \port$288$15 ;
+  wire \port$288$15 ;
+  output \port$288$16 ;
+  wire \port$288$16 ;
+  output \port$288$17 ;
+  wire \port$288$17 ;
+  output \port$288$18 ;
+  wire \port$288$18 ;
+  output \port$288$19 ;
+  wire \port$288$19 ;
+  output \port$288$2 ;
+  wire \port$288$2 ;
+  output \port$288$20 ;
+  wire \port$288$20 ;
+  output \port$288$21 ;
+  wire \port$288$21 ;
+  output \port$288$22 ;
+  wire \port$288$22 ;
+  output \port$288$23 ;
+  wire \port$288$23 ;
+  output \port$288$24 ;
+  wire \port$288$24 ;
+  output \port$288$25 ;
+  wire \port$288$25 ;
+  output \port$288$27 ;
+  wire \port$288$27 ;
+  output \port$288$28 ;
+  wire \port$288$28 ;
+  output \port$288$29 ;
+  wire \port$288$29 ;
+  output \port$288$3 ;
+  wire \port$288$3 ;
+  output \port$288$30 ;
+  wire \port$288$30 ;
+  output \port$288$31 ;
+  wire \port$288$31 ;
+  output \port$288$32 ;
+  wire \port$288$32 ;
+  output \port$288$33 ;
+  wire \port$288$33 ;
+  output \port$288$34 ;
+  wire \port$288$34 ;
+  output \port$288$35 ;
+  wire \port$288$35 ;
+  output \port$288$36 ;
+  wire \port$288$36 ;
+  output \port$288$37 ;
+  wire \port$288$37 ;
+  output \port$288$38 ;
+  wire \port$288$38 ;
+  output \port$288$39 ;
+  wire \port$288$39 ;
+  output \port$288$4 ;
+  wire \port$288$4 ;
+  output \port$288$40 ;
+  wire \port$288$40 ;
+  output \port$288$41 ;
+  wire \port$288$41 ;
+  output \port$288$42 ;
+  wire \port$288$42 ;
+  output \port$288$43 ;
+  wire \port$288$43 ;
+  output \port$288$44 ;
+  wire \port$288$44 ;
+  output \port$288$45 ;
+  wire \port$288$45 ;
+  output \port$288$46 ;
+  wire \port$288$46 ;
+  output \port$288$47 ;
+  wire \port$288$47 ;
+  output \port$288$48 ;
+  wire \port$288$48 ;
+  output \port$288$49 ;
+  wire \port$288$49 ;
+  output \port$288$5 ;
+  wire \port$288$5 ;
+  output \port$288$50 ;
+  wire \port$288$50 ;
+  output \port$288$51 ;
+  wire \port$288$51 ;
+  output \port$288$52 ;
+  wire \port$288$52 ;
+  output \port$288$6 ;
+  wire \port$288$6 ;
+  output \port$288$7 ;
+  wire \port$288$7 ;
+  output \port$288$8 ;
+  wire \port$288$8 ;
+  output \port$288$9 ;
+  wire \port$288$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -15836,60 +28534,60 @@ module \hwq_mac_array.mac_4_3 (clk, rst, \port$344$0 , \port$344$1 , \port$344$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$344$0 ),
-    .R1(\port$344$1 ),
-    .R10(\port$344$10 ),
-    .R11(\port$344$11 ),
-    .R12(\port$344$12 ),
-    .R13(\port$344$13 ),
-    .R14(\port$344$14 ),
-    .R15(\port$344$15 ),
-    .R16(\port$344$16 ),
-    .R17(\port$344$17 ),
-    .R18(\port$344$18 ),
-    .R19(\port$344$19 ),
-    .R2(\port$344$2 ),
-    .R20(\port$344$20 ),
-    .R21(\port$344$21 ),
-    .R22(\port$344$22 ),
-    .R23(\port$344$23 ),
-    .R24(\port$344$24 ),
-    .R25(\port$344$25 ),
+    .R0(\port$288$0 ),
+    .R1(\port$288$1 ),
+    .R10(\port$288$10 ),
+    .R11(\port$288$11 ),
+    .R12(\port$288$12 ),
+    .R13(\port$288$13 ),
+    .R14(\port$288$14 ),
+    .R15(\port$288$15 ),
+    .R16(\port$288$16 ),
+    .R17(\port$288$17 ),
+    .R18(\port$288$18 ),
+    .R19(\port$288$19 ),
+    .R2(\port$288$2 ),
+    .R20(\port$288$20 ),
+    .R21(\port$288$21 ),
+    .R22(\port$288$22 ),
+    .R23(\port$288$23 ),
+    .R24(\port$288$24 ),
+    .R25(\port$288$25 ),
     .R26(r[26]),
-    .R27(\port$344$27 ),
-    .R28(\port$344$28 ),
-    .R29(\port$344$29 ),
-    .R3(\port$344$3 ),
-    .R30(\port$344$30 ),
-    .R31(\port$344$31 ),
-    .R32(\port$344$32 ),
-    .R33(\port$344$33 ),
-    .R34(\port$344$34 ),
-    .R35(\port$344$35 ),
-    .R36(\port$344$36 ),
-    .R37(\port$344$37 ),
-    .R38(\port$344$38 ),
-    .R39(\port$344$39 ),
-    .R4(\port$344$4 ),
-    .R40(\port$344$40 ),
-    .R41(\port$344$41 ),
-    .R42(\port$344$42 ),
-    .R43(\port$344$43 ),
-    .R44(\port$344$44 ),
-    .R45(\port$344$45 ),
-    .R46(\port$344$46 ),
-    .R47(\port$344$47 ),
-    .R48(\port$344$48 ),
-    .R49(\port$344$49 ),
-    .R5(\port$344$5 ),
-    .R50(\port$344$50 ),
-    .R51(\port$344$51 ),
-    .R52(\port$344$52 ),
+    .R27(\port$288$27 ),
+    .R28(\port$288$28 ),
+    .R29(\port$288$29 ),
+    .R3(\port$288$3 ),
+    .R30(\port$288$30 ),
+    .R31(\port$288$31 ),
+    .R32(\port$288$32 ),
+    .R33(\port$288$33 ),
+    .R34(\port$288$34 ),
+    .R35(\port$288$35 ),
+    .R36(\port$288$36 ),
+    .R37(\port$288$37 ),
+    .R38(\port$288$38 ),
+    .R39(\port$288$39 ),
+    .R4(\port$288$4 ),
+    .R40(\port$288$40 ),
+    .R41(\port$288$41 ),
+    .R42(\port$288$42 ),
+    .R43(\port$288$43 ),
+    .R44(\port$288$44 ),
+    .R45(\port$288$45 ),
+    .R46(\port$288$46 ),
+    .R47(\port$288$47 ),
+    .R48(\port$288$48 ),
+    .R49(\port$288$49 ),
+    .R5(\port$288$5 ),
+    .R50(\port$288$50 ),
+    .R51(\port$288$51 ),
+    .R52(\port$288$52 ),
     .R53(r[53]),
-    .R6(\port$344$6 ),
-    .R7(\port$344$7 ),
-    .R8(\port$344$8 ),
-    .R9(\port$344$9 ),
+    .R6(\port$288$6 ),
+    .R7(\port$288$7 ),
+    .R8(\port$288$8 ),
+    .R9(\port$288$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -16162,13 +28860,13 @@ module \hwq_mac_array.mac_4_3 (clk, rst, \port$344$0 , \port$344$1 , \port$344$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$344$52 , \port$344$51 , \port$344$50 , \port$344$49 , \port$344$48 , \port$344$47 , \port$344$46 , \port$344$45 , \port$344$44 , \port$344$43 , \port$344$42 , \port$344$41 , \port$344$40 , \port$344$39 , \port$344$38 , \port$344$37 , \port$344$36 , \port$344$35 , \port$344$34 , \port$344$33 , \port$344$32 , \port$344$31 , \port$344$30 , \port$344$29 , \port$344$28 , \port$344$27 , \port$344$25 , \port$344$24 , \port$344$23 , \port$344$22 , \port$344$21 , \port$344$20 , \port$344$19 , \port$344$18 , \port$344$17 , \port$344$16 , \port$344$15 , \port$344$14 , \port$344$13 , \port$344$12 , \port$344$11 , \port$344$10 , \port$344$9 , \port$344$8 , \port$344$7 , \port$344$6 , \port$344$5 , \port$344$4 , \port$344$3 , \port$344$2 , \port$344$1 , \port$344$0  };
+  assign { r[52:27], r[25:0] } = { \port$288$52 , \port$288$51 , \port$288$50 , \port$288$49 , \port$288$48 , \port$288$47 , \port$288$46 , \port$288$45 , \port$288$44 , \port$288$43 , \port$288$42 , \port$288$41 , \port$288$40 , \port$288$39 , \port$288$38 , \port$288$37 , \port$288$36 , \port$288$35 , \port$288$34 , \port$288$33 , \port$288$32 , \port$288$31 , \port$288$30 , \port$288$29 , \port$288$28 , \port$288$27 , \port$288$25 , \port$288$24 , \port$288$23 , \port$288$22 , \port$288$21 , \port$288$20 , \port$288$19 , \port$288$18 , \port$288$17 , \port$288$16 , \port$288$15 , \port$288$14 , \port$288$13 , \port$288$12 , \port$288$11 , \port$288$10 , \port$288$9 , \port$288$8 , \port$288$7 , \port$288$6 , \port$288$5 , \port$288$4 , \port$288$3 , \port$288$2 , \port$288$1 , \port$288$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_5_0 (clk, rst, \port$349$0 , \port$349$1 , \port$349$2 , \port$349$3 , \port$349$4 , \port$349$5 , \port$349$6 , \port$349$7 , \port$349$8 , \port$349$9 , \port$349$10 , \port$349$11 , \port$349$12 , \port$349$13 , \port$349$14 , \port$349$15 , \port$349$16 , \port$349$17 , \port$349$18 
-, \port$349$19 , \port$349$20 , \port$349$21 , \port$349$22 , \port$349$23 , \port$349$24 , \port$349$25 , \port$349$27 , \port$349$28 , \port$349$29 , \port$349$30 , \port$349$31 , \port$349$32 , \port$349$33 , \port$349$34 , \port$349$35 , \port$349$36 , \port$349$37 , \port$349$38 , \port$349$39 , \port$349$40 
-, \port$349$41 , \port$349$42 , \port$349$43 , \port$349$44 , \port$349$45 , \port$349$46 , \port$349$47 , \port$349$48 , \port$349$49 , \port$349$50 , \port$349$51 , \port$349$52 , a, w0, w1, restart, en);
+module \hwq_mac_array.mac_5_0 (clk, rst, \port$293$0 , \port$293$1 , \port$293$2 , \port$293$3 , \port$293$4 , \port$293$5 , \port$293$6 , \port$293$7 , \port$293$8 , \port$293$9 , \port$293$10 , \port$293$11 , \port$293$12 , \port$293$13 , \port$293$14 , \port$293$15 , \port$293$16 , \port$293$17 , \port$293$18 
+, \port$293$19 , \port$293$20 , \port$293$21 , \port$293$22 , \port$293$23 , \port$293$24 , \port$293$25 , \port$293$27 , \port$293$28 , \port$293$29 , \port$293$30 , \port$293$31 , \port$293$32 , \port$293$33 , \port$293$34 , \port$293$35 , \port$293$36 , \port$293$37 , \port$293$38 , \port$293$39 , \port$293$40 
+, \port$293$41 , \port$293$42 , \port$293$43 , \port$293$44 , \port$293$45 , \port$293$46 , \port$293$47 , \port$293$48 , \port$293$49 , \port$293$50 , \port$293$51 , \port$293$52 , a, w0, w1, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -16178,110 +28876,110 @@ module \hwq_mac_array.mac_5_0 (clk, rst, \port$349$0 , \port$349$1 , \port$349$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$349$0 ;
-  wire \port$349$0 ;
-  output \port$349$1 ;
-  wire \port$349$1 ;
-  output \port$349$10 ;
-  wire \port$349$10 ;
-  output \port$349$11 ;
-  wire \port$349$11 ;
-  output \port$349$12 ;
-  wire \port$349$12 ;
-  output \port$349$13 ;
-  wire \port$349$13 ;
-  output \port$349$14 ;
-  wire \port$349$14 ;
-  output \port$349$15 ;
-  wire \port$349$15 ;
-  output \port$349$16 ;
-  wire \port$349$16 ;
-  output \port$349$17 ;
-  wire \port$349$17 ;
-  output \port$349$18 ;
-  wire \port$349$18 ;
-  output \port$349$19 ;
-  wire \port$349$19 ;
-  output \port$349$2 ;
-  wire \port$349$2 ;
-  output \port$349$20 ;
-  wire \port$349$20 ;
-  output \port$349$21 ;
-  wire \port$349$21 ;
-  output \port$349$22 ;
-  wire \port$349$22 ;
-  output \port$349$23 ;
-  wire \port$349$23 ;
-  output \port$349$24 ;
-  wire \port$349$24 ;
-  output \port$349$25 ;
-  wire \port$349$25 ;
-  output \port$349$27 ;
-  wire \port$349$27 ;
-  output \port$349$28 ;
-  wire \port$349$28 ;
-  output \port$349$29 ;
-  wire \port$349$29 ;
-  output \port$349$3 ;
-  wire \port$349$3 ;
-  output \port$349$30 ;
-  wire \port$349$30 ;
-  output \port$349$31 ;
-  wire \port$349$31 ;
-  output \port$349$32 ;
-  wire \port$349$32 ;
-  output \port$349$33 ;
-  wire \port$349$33 ;
-  output \port$349$34 ;
-  wire \port$349$34 ;
-  output \port$349$35 ;
-  wire \port$349$35 ;
-  output \port$349$36 ;
-  wire \port$349$36 ;
-  output \port$349$37 ;
-  wire \port$349$37 ;
-  output \port$349$38 ;
-  wire \port$349$38 ;
-  output \port$349$39 ;
-  wire \port$349$39 ;
-  output \port$349$4 ;
-  wire \port$349$4 ;
-  output \port$349$40 ;
-  wire \port$349$40 ;
-  output \port$349$41 ;
-  wire \port$349$41 ;
-  output \port$349$42 ;
-  wire \port$349$42 ;
-  output \port$349$43 ;
-  wire \port$349$43 ;
-  output \port$349$44 ;
-  wire \port$349$44 ;
-  output \port$349$45 ;
-  wire \port$349$45 ;
-  output \port$349$46 ;
-  wire \port$349$46 ;
-  output \port$349$47 ;
-  wire \port$349$47 ;
-  output \port$349$48 ;
-  wire \port$349$48 ;
-  output \port$349$49 ;
-  wire \port$349$49 ;
-  output \port$349$5 ;
-  wire \port$349$5 ;
-  output \port$349$50 ;
-  wire \port$349$50 ;
-  output \port$349$51 ;
-  wire \port$349$51 ;
-  output \port$349$52 ;
-  wire \port$349$52 ;
-  output \port$349$6 ;
-  wire \port$349$6 ;
-  output \port$349$7 ;
-  wire \port$349$7 ;
-  output \port$349$8 ;
-  wire \port$349$8 ;
-  output \port$349$9 ;
-  wire \port$349$9 ;
+  output \port$293$0 ;
+  wire \port$293$0 ;
+  output \port$293$1 ;
+  wire \port$293$1 ;
+  output \port$293$10 ;
+  wire \port$293$10 ;
+  output \port$293$11 ;
+  wire \port$293$11 ;
+  output \port$293$12 ;
+  wire \port$293$12 ;
+  output \port$293$13 ;
+  wire \port$293$13 ;
+  output \port$293$14 ;
+  wire \port$293$14 ;
+  output \port$293$15 ;
+  wire \port$293$15 ;
+  output \port$293$16 ;
+  wire \port$293$16 ;
+  output \port$293$17 ;
+  wire \port$293$17 ;
+  output \port$293$18 ;
+  wire \port$293$18 ;
+  output \port$293$19 ;
+  wire \port$293$19 ;
+  output \port$293$2 ;
+  wire \port$293$2 ;
+  output \port$293$20 ;
+  wire \port$293$20 ;
+  output \port$293$21 ;
+  wire \port$293$21 ;
+  output \port$293$22 ;
+  wire \port$293$22 ;
+  output \port$293$23 ;
+  wire \port$293$23 ;
+  output \port$293$24 ;
+  wire \port$293$24 ;
+  output \port$293$25 ;
+  wire \port$293$25 ;
+  output \port$293$27 ;
+  wire \port$293$27 ;
+  output \port$293$28 ;
+  wire \port$293$28 ;
+  output \port$293$29 ;
+  wire \port$293$29 ;
+  output \port$293$3 ;
+  wire \port$293$3 ;
+  output \port$293$30 ;
+  wire \port$293$30 ;
+  output \port$293$31 ;
+  wire \port$293$31 ;
+  output \port$293$32 ;
+  wire \port$293$32 ;
+  output \port$293$33 ;
+  wire \port$293$33 ;
+  output \port$293$34 ;
+  wire \port$293$34 ;
+  output \port$293$35 ;
+  wire \port$293$35 ;
+  output \port$293$36 ;
+  wire \port$293$36 ;
+  output \port$293$37 ;
+  wire \port$293$37 ;
+  output \port$293$38 ;
+  wire \port$293$38 ;
+  output \port$293$39 ;
+  wire \port$293$39 ;
+  output \port$293$4 ;
+  wire \port$293$4 ;
+  output \port$293$40 ;
+  wire \port$293$40 ;
+  output \port$293$41 ;
+  wire \port$293$41 ;
+  output \port$293$42 ;
+  wire \port$293$42 ;
+  output \port$293$43 ;
+  wire \port$293$43 ;
+  output \port$293$44 ;
+  wire \port$293$44 ;
+  output \port$293$45 ;
+  wire \port$293$45 ;
+  output \port$293$46 ;
+  wire \port$293$46 ;
+  output \port$293$47 ;
+  wire \port$293$47 ;
+  output \port$293$48 ;
+  wire \port$293$48 ;
+  output \port$293$49 ;
+  wire \port$293$49 ;
+  output \port$293$5 ;
+  wire \port$293$5 ;
+  output \port$293$50 ;
+  wire \port$293$50 ;
+  output \port$293$51 ;
+  wire \port$293$51 ;
+  output \port$293$52 ;
+  wire \port$293$52 ;
+  output \port$293$6 ;
+  wire \port$293$6 ;
+  output \port$293$7 ;
+  wire \port$293$7 ;
+  output \port$293$8 ;
+  wire \port$293$8 ;
+  output \port$293$9 ;
+  wire \port$293$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -16478,60 +29176,60 @@ module \hwq_mac_array.mac_5_0 (clk, rst, \port$349$0 , \port$349$1 , \port$349$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$349$0 ),
-    .R1(\port$349$1 ),
-    .R10(\port$349$10 ),
-    .R11(\port$349$11 ),
-    .R12(\port$349$12 ),
-    .R13(\port$349$13 ),
-    .R14(\port$349$14 ),
-    .R15(\port$349$15 ),
-    .R16(\port$349$16 ),
-    .R17(\port$349$17 ),
-    .R18(\port$349$18 ),
-    .R19(\port$349$19 ),
-    .R2(\port$349$2 ),
-    .R20(\port$349$20 ),
-    .R21(\port$349$21 ),
-    .R22(\port$349$22 ),
-    .R23(\port$349$23 ),
-    .R24(\port$349$24 ),
-    .R25(\port$349$25 ),
+    .R0(\port$293$0 ),
+    .R1(\port$293$1 ),
+    .R10(\port$293$10 ),
+    .R11(\port$293$11 ),
+    .R12(\port$293$12 ),
+    .R13(\port$293$13 ),
+    .R14(\port$293$14 ),
+    .R15(\port$293$15 ),
+    .R16(\port$293$16 ),
+    .R17(\port$293$17 ),
+    .R18(\port$293$18 ),
+    .R19(\port$293$19 ),
+    .R2(\port$293$2 ),
+    .R20(\port$293$20 ),
+    .R21(\port$293$21 ),
+    .R22(\port$293$22 ),
+    .R23(\port$293$23 ),
+    .R24(\port$293$24 ),
+    .R25(\port$293$25 ),
     .R26(r[26]),
-    .R27(\port$349$27 ),
-    .R28(\port$349$28 ),
-    .R29(\port$349$29 ),
-    .R3(\port$349$3 ),
-    .R30(\port$349$30 ),
-    .R31(\port$349$31 ),
-    .R32(\port$349$32 ),
-    .R33(\port$349$33 ),
-    .R34(\port$349$34 ),
-    .R35(\port$349$35 ),
-    .R36(\port$349$36 ),
-    .R37(\port$349$37 ),
-    .R38(\port$349$38 ),
-    .R39(\port$349$39 ),
-    .R4(\port$349$4 ),
-    .R40(\port$349$40 ),
-    .R41(\port$349$41 ),
-    .R42(\port$349$42 ),
-    .R43(\port$349$43 ),
-    .R44(\port$349$44 ),
-    .R45(\port$349$45 ),
-    .R46(\port$349$46 ),
-    .R47(\port$349$47 ),
-    .R48(\port$349$48 ),
-    .R49(\port$349$49 ),
-    .R5(\port$349$5 ),
-    .R50(\port$349$50 ),
-    .R51(\port$349$51 ),
-    .R52(\port$349$52 ),
+    .R27(\port$293$27 ),
+    .R28(\port$293$28 ),
+    .R29(\port$293$29 ),
+    .R3(\port$293$3 ),
+    .R30(\port$293$30 ),
+    .R31(\port$293$31 ),
+    .R32(\port$293$32 ),
+    .R33(\port$293$33 ),
+    .R34(\port$293$34 ),
+    .R35(\port$293$35 ),
+    .R36(\port$293$36 ),
+    .R37(\port$293$37 ),
+    .R38(\port$293$38 ),
+    .R39(\port$293$39 ),
+    .R4(\port$293$4 ),
+    .R40(\port$293$40 ),
+    .R41(\port$293$41 ),
+    .R42(\port$293$42 ),
+    .R43(\port$293$43 ),
+    .R44(\port$293$44 ),
+    .R45(\port$293$45 ),
+    .R46(\port$293$46 ),
+    .R47(\port$293$47 ),
+    .R48(\port$293$48 ),
+    .R49(\port$293$49 ),
+    .R5(\port$293$5 ),
+    .R50(\port$293$50 ),
+    .R51(\port$293$51 ),
+    .R52(\port$293$52 ),
     .R53(r[53]),
-    .R6(\port$349$6 ),
-    .R7(\port$349$7 ),
-    .R8(\port$349$8 ),
-    .R9(\port$349$9 ),
+    .R6(\port$293$6 ),
+    .R7(\port$293$7 ),
+    .R8(\port$293$8 ),
+    .R9(\port$293$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -16804,13 +29502,13 @@ module \hwq_mac_array.mac_5_0 (clk, rst, \port$349$0 , \port$349$1 , \port$349$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$349$52 , \port$349$51 , \port$349$50 , \port$349$49 , \port$349$48 , \port$349$47 , \port$349$46 , \port$349$45 , \port$349$44 , \port$349$43 , \port$349$42 , \port$349$41 , \port$349$40 , \port$349$39 , \port$349$38 , \port$349$37 , \port$349$36 , \port$349$35 , \port$349$34 , \port$349$33 , \port$349$32 , \port$349$31 , \port$349$30 , \port$349$29 , \port$349$28 , \port$349$27 , \port$349$25 , \port$349$24 , \port$349$23 , \port$349$22 , \port$349$21 , \port$349$20 , \port$349$19 , \port$349$18 , \port$349$17 , \port$349$16 , \port$349$15 , \port$349$14 , \port$349$13 , \port$349$12 , \port$349$11 , \port$349$10 , \port$349$9 , \port$349$8 , \port$349$7 , \port$349$6 , \port$349$5 , \port$349$4 , \port$349$3 , \port$349$2 , \port$349$1 , \port$349$0  };
+  assign { r[52:27], r[25:0] } = { \port$293$52 , \port$293$51 , \port$293$50 , \port$293$49 , \port$293$48 , \port$293$47 , \port$293$46 , \port$293$45 , \port$293$44 , \port$293$43 , \port$293$42 , \port$293$41 , \port$293$40 , \port$293$39 , \port$293$38 , \port$293$37 , \port$293$36 , \port$293$35 , \port$293$34 , \port$293$33 , \port$293$32 , \port$293$31 , \port$293$30 , \port$293$29 , \port$293$28 , \port$293$27 , \port$293$25 , \port$293$24 , \port$293$23 , \port$293$22 , \port$293$21 , \port$293$20 , \port$293$19 , \port$293$18 , \port$293$17 , \port$293$16 , \port$293$15 , \port$293$14 , \port$293$13 , \port$293$12 , \port$293$11 , \port$293$10 , \port$293$9 , \port$293$8 , \port$293$7 , \port$293$6 , \port$293$5 , \port$293$4 , \port$293$3 , \port$293$2 , \port$293$1 , \port$293$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_5_1 (clk, rst, \port$354$0 , \port$354$1 , \port$354$2 , \port$354$3 , \port$354$4 , \port$354$5 , \port$354$6 , \port$354$7 , \port$354$8 , \port$354$9 , \port$354$10 , \port$354$11 , \port$354$12 , \port$354$13 , \port$354$14 , \port$354$15 , \port$354$16 , \port$354$17 , \port$354$18 
-, \port$354$19 , \port$354$20 , \port$354$21 , \port$354$22 , \port$354$23 , \port$354$24 , \port$354$25 , \port$354$27 , \port$354$28 , \port$354$29 , \port$354$30 , \port$354$31 , \port$354$32 , \port$354$33 , \port$354$34 , \port$354$35 , \port$354$36 , \port$354$37 , \port$354$38 , \port$354$39 , \port$354$40 
-, \port$354$41 , \port$354$42 , \port$354$43 , \port$354$44 , \port$354$45 , \port$354$46 , \port$354$47 , \port$354$48 , \port$354$49 , \port$354$50 , \port$354$51 , \port$354$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_5_1 (clk, rst, \port$298$0 , \port$298$1 , \port$298$2 , \port$298$3 , \port$298$4 , \port$298$5 , \port$298$6 , \port$298$7 , \port$298$8 , \port$298$9 , \port$298$10 , \port$298$11 , \port$298$12 , \port$298$13 , \port$298$14 , \port$298$15 , \port$298$16 , \port$298$17 , \port$298$18 
+, \port$298$19 , \port$298$20 , \port$298$21 , \port$298$22 , \port$298$23 , \port$298$24 , \port$298$25 , \port$298$27 , \port$298$28 , \port$298$29 , \port$298$30 , \port$298$31 , \port$298$32 , \port$298$33 , \port$298$34 , \port$298$35 , \port$298$36 , \port$298$37 , \port$298$38 , \port$298$39 , \port$298$40 
+, \port$298$41 , \port$298$42 , \port$298$43 , \port$298$44 , \port$298$45 , \port$298$46 , \port$298$47 , \port$298$48 , \port$298$49 , \port$298$50 , \port$298$51 , \port$298$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -16820,110 +29518,110 @@ module \hwq_mac_array.mac_5_1 (clk, rst, \port$354$0 , \port$354$1 , \port$354$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$354$0 ;
-  wire \port$354$0 ;
-  output \port$354$1 ;
-  wire \port$354$1 ;
-  output \port$354$10 ;
-  wire \port$354$10 ;
-  output \port$354$11 ;
-  wire \port$354$11 ;
-  output \port$354$12 ;
-  wire \port$354$12 ;
-  output \port$354$13 ;
-  wire \port$354$13 ;
-  output \port$354$14 ;
-  wire \port$354$14 ;
-  output \port$354$15 ;
-  wire \port$354$15 ;
-  output \port$354$16 ;
-  wire \port$354$16 ;
-  output \port$354$17 ;
-  wire \port$354$17 ;
-  output \port$354$18 ;
-  wire \port$354$18 ;
-  output \port$354$19 ;
-  wire \port$354$19 ;
-  output \port$354$2 ;
-  wire \port$354$2 ;
-  output \port$354$20 ;
-  wire \port$354$20 ;
-  output \port$354$21 ;
-  wire \port$354$21 ;
-  output \port$354$22 ;
-  wire \port$354$22 ;
-  output \port$354$23 ;
-  wire \port$354$23 ;
-  output \port$354$24 ;
-  wire \port$354$24 ;
-  output \port$354$25 ;
-  wire \port$354$25 ;
-  output \port$354$27 ;
-  wire \port$354$27 ;
-  output \port$354$28 ;
-  wire \port$354$28 ;
-  output \port$354$29 ;
-  wire \port$354$29 ;
-  output \port$354$3 ;
-  wire \port$354$3 ;
-  output \port$354$30 ;
-  wire \port$354$30 ;
-  output \port$354$31 ;
-  wire \port$354$31 ;
-  output \port$354$32 ;
-  wire \port$354$32 ;
-  output \port$354$33 ;
-  wire \port$354$33 ;
-  output \port$354$34 ;
-  wire \port$354$34 ;
-  output \port$354$35 ;
-  wire \port$354$35 ;
-  output \port$354$36 ;
-  wire \port$354$36 ;
-  output \port$354$37 ;
-  wire \port$354$37 ;
-  output \port$354$38 ;
-  wire \port$354$38 ;
-  output \port$354$39 ;
-  wire \port$354$39 ;
-  output \port$354$4 ;
-  wire \port$354$4 ;
-  output \port$354$40 ;
-  wire \port$354$40 ;
-  output \port$354$41 ;
-  wire \port$354$41 ;
-  output \port$354$42 ;
-  wire \port$354$42 ;
-  output \port$354$43 ;
-  wire \port$354$43 ;
-  output \port$354$44 ;
-  wire \port$354$44 ;
-  output \port$354$45 ;
-  wire \port$354$45 ;
-  output \port$354$46 ;
-  wire \port$354$46 ;
-  output \port$354$47 ;
-  wire \port$354$47 ;
-  output \port$354$48 ;
-  wire \port$354$48 ;
-  output \port$354$49 ;
-  wire \port$354$49 ;
-  output \port$354$5 ;
-  wire \port$354$5 ;
-  output \port$354$50 ;
-  wire \port$354$50 ;
-  output \port$354$51 ;
-  wire \port$354$51 ;
-  output \port$354$52 ;
-  wire \port$354$52 ;
-  output \port$354$6 ;
-  wire \port$354$6 ;
-  output \port$354$7 ;
-  wire \port$354$7 ;
-  output \port$354$8 ;
-  wire \port$354$8 ;
-  output \port$354$9 ;
-  wire \port$354$9 ;
+  output \port$298$0 ;
+  wire \port$298$0 ;
+  output \port$298$1 ;
+  wire \port$298$1 ;
+  output \port$298$10 ;
+  wire \port$298$10 ;
+  output \port$298$11 ;
+  wire \port$298$11 ;
+  output \port$298$12 ;
+  wire \port$298$12 ;
+  output \port$298$13 ;
+  wire \port$298$13 ;
+  output \port$298$14 ;
+  wire \port$298$14 ;
+  output \port$298$15 ;
+  wire \port$298$15 ;
+  output \port$298$16 ;
+  wire \port$298$16 ;
+  output \port$298$17 ;
+  wire \port$298$17 ;
+  output \port$298$18 ;
+  wire \port$298$18 ;
+  output \port$298$19 ;
+  wire \port$298$19 ;
+  output \port$298$2 ;
+  wire \port$298$2 ;
+  output \port$298$20 ;
+  wire \port$298$20 ;
+  output \port$298$21 ;
+  wire \port$298$21 ;
+  output \port$298$22 ;
+  wire \port$298$22 ;
+  output \port$298$23 ;
+  wire \port$298$23 ;
+  output \port$298$24 ;
+  wire \port$298$24 ;
+  output \port$298$25 ;
+  wire \port$298$25 ;
+  output \port$298$27 ;
+  wire \port$298$27 ;
+  output \port$298$28 ;
+  wire \port$298$28 ;
+  output \port$298$29 ;
+  wire \port$298$29 ;
+  output \port$298$3 ;
+  wire \port$298$3 ;
+  output \port$298$30 ;
+  wire \port$298$30 ;
+  output \port$298$31 ;
+  wire \port$298$31 ;
+  output \port$298$32 ;
+  wire \port$298$32 ;
+  output \port$298$33 ;
+  wire \port$298$33 ;
+  output \port$298$34 ;
+  wire \port$298$34 ;
+  output \port$298$35 ;
+  wire \port$298$35 ;
+  output \port$298$36 ;
+  wire \port$298$36 ;
+  output \port$298$37 ;
+  wire \port$298$37 ;
+  output \port$298$38 ;
+  wire \port$298$38 ;
+  output \port$298$39 ;
+  wire \port$298$39 ;
+  output \port$298$4 ;
+  wire \port$298$4 ;
+  output \port$298$40 ;
+  wire \port$298$40 ;
+  output \port$298$41 ;
+  wire \port$298$41 ;
+  output \port$298$42 ;
+  wire \port$298$42 ;
+  output \port$298$43 ;
+  wire \port$298$43 ;
+  output \port$298$44 ;
+  wire \port$298$44 ;
+  output \port$298$45 ;
+  wire \port$298$45 ;
+  output \port$298$46 ;
+  wire \port$298$46 ;
+  output \port$298$47 ;
+  wire \port$298$47 ;
+  output \port$298$48 ;
+  wire \port$298$48 ;
+  output \port$298$49 ;
+  wire \port$298$49 ;
+  output \port$298$5 ;
+  wire \port$298$5 ;
+  output \port$298$50 ;
+  wire \port$298$50 ;
+  output \port$298$51 ;
+  wire \port$298$51 ;
+  output \port$298$52 ;
+  wire \port$298$52 ;
+  output \port$298$6 ;
+  wire \port$298$6 ;
+  output \port$298$7 ;
+  wire \port$298$7 ;
+  output \port$298$8 ;
+  wire \port$298$8 ;
+  output \port$298$9 ;
+  wire \port$298$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -17120,60 +29818,60 @@ module \hwq_mac_array.mac_5_1 (clk, rst, \port$354$0 , \port$354$1 , \port$354$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$354$0 ),
-    .R1(\port$354$1 ),
-    .R10(\port$354$10 ),
-    .R11(\port$354$11 ),
-    .R12(\port$354$12 ),
-    .R13(\port$354$13 ),
-    .R14(\port$354$14 ),
-    .R15(\port$354$15 ),
-    .R16(\port$354$16 ),
-    .R17(\port$354$17 ),
-    .R18(\port$354$18 ),
-    .R19(\port$354$19 ),
-    .R2(\port$354$2 ),
-    .R20(\port$354$20 ),
-    .R21(\port$354$21 ),
-    .R22(\port$354$22 ),
-    .R23(\port$354$23 ),
-    .R24(\port$354$24 ),
-    .R25(\port$354$25 ),
+    .R0(\port$298$0 ),
+    .R1(\port$298$1 ),
+    .R10(\port$298$10 ),
+    .R11(\port$298$11 ),
+    .R12(\port$298$12 ),
+    .R13(\port$298$13 ),
+    .R14(\port$298$14 ),
+    .R15(\port$298$15 ),
+    .R16(\port$298$16 ),
+    .R17(\port$298$17 ),
+    .R18(\port$298$18 ),
+    .R19(\port$298$19 ),
+    .R2(\port$298$2 ),
+    .R20(\port$298$20 ),
+    .R21(\port$298$21 ),
+    .R22(\port$298$22 ),
+    .R23(\port$298$23 ),
+    .R24(\port$298$24 ),
+    .R25(\port$298$25 ),
     .R26(r[26]),
-    .R27(\port$354$27 ),
-    .R28(\port$354$28 ),
-    .R29(\port$354$29 ),
-    .R3(\port$354$3 ),
-    .R30(\port$354$30 ),
-    .R31(\port$354$31 ),
-    .R32(\port$354$32 ),
-    .R33(\port$354$33 ),
-    .R34(\port$354$34 ),
-    .R35(\port$354$35 ),
-    .R36(\port$354$36 ),
-    .R37(\port$354$37 ),
-    .R38(\port$354$38 ),
-    .R39(\port$354$39 ),
-    .R4(\port$354$4 ),
-    .R40(\port$354$40 ),
-    .R41(\port$354$41 ),
-    .R42(\port$354$42 ),
-    .R43(\port$354$43 ),
-    .R44(\port$354$44 ),
-    .R45(\port$354$45 ),
-    .R46(\port$354$46 ),
-    .R47(\port$354$47 ),
-    .R48(\port$354$48 ),
-    .R49(\port$354$49 ),
-    .R5(\port$354$5 ),
-    .R50(\port$354$50 ),
-    .R51(\port$354$51 ),
-    .R52(\port$354$52 ),
+    .R27(\port$298$27 ),
+    .R28(\port$298$28 ),
+    .R29(\port$298$29 ),
+    .R3(\port$298$3 ),
+    .R30(\port$298$30 ),
+    .R31(\port$298$31 ),
+    .R32(\port$298$32 ),
+    .R33(\port$298$33 ),
+    .R34(\port$298$34 ),
+    .R35(\port$298$35 ),
+    .R36(\port$298$36 ),
+    .R37(\port$298$37 ),
+    .R38(\port$298$38 ),
+    .R39(\port$298$39 ),
+    .R4(\port$298$4 ),
+    .R40(\port$298$40 ),
+    .R41(\port$298$41 ),
+    .R42(\port$298$42 ),
+    .R43(\port$298$43 ),
+    .R44(\port$298$44 ),
+    .R45(\port$298$45 ),
+    .R46(\port$298$46 ),
+    .R47(\port$298$47 ),
+    .R48(\port$298$48 ),
+    .R49(\port$298$49 ),
+    .R5(\port$298$5 ),
+    .R50(\port$298$50 ),
+    .R51(\port$298$51 ),
+    .R52(\port$298$52 ),
     .R53(r[53]),
-    .R6(\port$354$6 ),
-    .R7(\port$354$7 ),
-    .R8(\port$354$8 ),
-    .R9(\port$354$9 ),
+    .R6(\port$298$6 ),
+    .R7(\port$298$7 ),
+    .R8(\port$298$8 ),
+    .R9(\port$298$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -17446,13 +30144,13 @@ module \hwq_mac_array.mac_5_1 (clk, rst, \port$354$0 , \port$354$1 , \port$354$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$354$52 , \port$354$51 , \port$354$50 , \port$354$49 , \port$354$48 , \port$354$47 , \port$354$46 , \port$354$45 , \port$354$44 , \port$354$43 , \port$354$42 , \port$354$41 , \port$354$40 , \port$354$39 , \port$354$38 , \port$354$37 , \port$354$36 , \port$354$35 , \port$354$34 , \port$354$33 , \port$354$32 , \port$354$31 , \port$354$30 , \port$354$29 , \port$354$28 , \port$354$27 , \port$354$25 , \port$354$24 , \port$354$23 , \port$354$22 , \port$354$21 , \port$354$20 , \port$354$19 , \port$354$18 , \port$354$17 , \port$354$16 , \port$354$15 , \port$354$14 , \port$354$13 , \port$354$12 , \port$354$11 , \port$354$10 , \port$354$9 , \port$354$8 , \port$354$7 , \port$354$6 , \port$354$5 , \port$354$4 , \port$354$3 , \port$354$2 , \port$354$1 , \port$354$0  };
+  assign { r[52:27], r[25:0] } = { \port$298$52 , \port$298$51 , \port$298$50 , \port$298$49 , \port$298$48 , \port$298$47 , \port$298$46 , \port$298$45 , \port$298$44 , \port$298$43 , \port$298$42 , \port$298$41 , \port$298$40 , \port$298$39 , \port$298$38 , \port$298$37 , \port$298$36 , \port$298$35 , \port$298$34 , \port$298$33 , \port$298$32 , \port$298$31 , \port$298$30 , \port$298$29 , \port$298$28 , \port$298$27 , \port$298$25 , \port$298$24 , \port$298$23 , \port$298$22 , \port$298$21 , \port$298$20 , \port$298$19 , \port$298$18 , \port$298$17 , \port$298$16 , \port$298$15 , \port$298$14 , \port$298$13 , \port$298$12 , \port$298$11 , \port$298$10 , \port$298$9 , \port$298$8 , \port$298$7 , \port$298$6 , \port$298$5 , \port$298$4 , \port$298$3 , \port$298$2 , \port$298$1 , \port$298$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_5_2 (clk, rst, \port$359$0 , \port$359$1 , \port$359$2 , \port$359$3 , \port$359$4 , \port$359$5 , \port$359$6 , \port$359$7 , \port$359$8 , \port$359$9 , \port$359$10 , \port$359$11 , \port$359$12 , \port$359$13 , \port$359$14 , \port$359$15 , \port$359$16 , \port$359$17 , \port$359$18 
-, \port$359$19 , \port$359$20 , \port$359$21 , \port$359$22 , \port$359$23 , \port$359$24 , \port$359$25 , \port$359$27 , \port$359$28 , \port$359$29 , \port$359$30 , \port$359$31 , \port$359$32 , \port$359$33 , \port$359$34 , \port$359$35 , \port$359$36 , \port$359$37 , \port$359$38 , \port$359$39 , \port$359$40 
-, \port$359$41 , \port$359$42 , \port$359$43 , \port$359$44 , \port$359$45 , \port$359$46 , \port$359$47 , \port$359$48 , \port$359$49 , \port$359$50 , \port$359$51 , \port$359$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_5_2 (clk, rst, \port$303$0 , \port$303$1 , \port$303$2 , \port$303$3 , \port$303$4 , \port$303$5 , \port$303$6 , \port$303$7 , \port$303$8 , \port$303$9 , \port$303$10 , \port$303$11 , \port$303$12 , \port$303$13 , \port$303$14 , \port$303$15 , \port$303$16 , \port$303$17 , \port$303$18 
+, \port$303$19 , \port$303$20 , \port$303$21 , \port$303$22 , \port$303$23 , \port$303$24 , \port$303$25 , \port$303$27 , \port$303$28 , \port$303$29 , \port$303$30 , \port$303$31 , \port$303$32 , \port$303$33 , \port$303$34 , \port$303$35 , \port$303$36 , \port$303$37 , \port$303$38 , \port$303$39 , \port$303$40 
+, \port$303$41 , \port$303$42 , \port$303$43 , \port$303$44 , \port$303$45 , \port$303$46 , \port$303$47 , \port$303$48 , \port$303$49 , \port$303$50 , \port$303$51 , \port$303$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -17462,110 +30160,110 @@ module \hwq_mac_array.mac_5_2 (clk, rst, \port$359$0 , \port$359$1 , \port$359$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$359$0 ;
-  wire \port$359$0 ;
-  output \port$359$1 ;
-  wire \port$359$1 ;
-  output \port$359$10 ;
-  wire \port$359$10 ;
-  output \port$359$11 ;
-  wire \port$359$11 ;
-  output \port$359$12 ;
-  wire \port$359$12 ;
-  output \port$359$13 ;
-  wire \port$359$13 ;
-  output \port$359$14 ;
-  wire \port$359$14 ;
-  output \port$359$15 ;
-  wire \port$359$15 ;
-  output \port$359$16 ;
-  wire \port$359$16 ;
-  output \port$359$17 ;
-  wire \port$359$17 ;
-  output \port$359$18 ;
-  wire \port$359$18 ;
-  output \port$359$19 ;
-  wire \port$359$19 ;
-  output \port$359$2 ;
-  wire \port$359$2 ;
-  output \port$359$20 ;
-  wire \port$359$20 ;
-  output \port$359$21 ;
-  wire \port$359$21 ;
-  output \port$359$22 ;
-  wire \port$359$22 ;
-  output \port$359$23 ;
-  wire \port$359$23 ;
-  output \port$359$24 ;
-  wire \port$359$24 ;
-  output \port$359$25 ;
-  wire \port$359$25 ;
-  output \port$359$27 ;
-  wire \port$359$27 ;
-  output \port$359$28 ;
-  wire \port$359$28 ;
-  output \port$359$29 ;
-  wire \port$359$29 ;
-  output \port$359$3 ;
-  wire \port$359$3 ;
-  output \port$359$30 ;
-  wire \port$359$30 ;
-  output \port$359$31 ;
-  wire \port$359$31 ;
-  output \port$359$32 ;
-  wire \port$359$32 ;
-  output \port$359$33 ;
-  wire \port$359$33 ;
-  output \port$359$34 ;
-  wire \port$359$34 ;
-  output \port$359$35 ;
-  wire \port$359$35 ;
-  output \port$359$36 ;
-  wire \port$359$36 ;
-  output \port$359$37 ;
-  wire \port$359$37 ;
-  output \port$359$38 ;
-  wire \port$359$38 ;
-  output \port$359$39 ;
-  wire \port$359$39 ;
-  output \port$359$4 ;
-  wire \port$359$4 ;
-  output \port$359$40 ;
-  wire \port$359$40 ;
-  output \port$359$41 ;
-  wire \port$359$41 ;
-  output \port$359$42 ;
-  wire \port$359$42 ;
-  output \port$359$43 ;
-  wire \port$359$43 ;
-  output \port$359$44 ;
-  wire \port$359$44 ;
-  output \port$359$45 ;
-  wire \port$359$45 ;
-  output \port$359$46 ;
-  wire \port$359$46 ;
-  output \port$359$47 ;
-  wire \port$359$47 ;
-  output \port$359$48 ;
-  wire \port$359$48 ;
-  output \port$359$49 ;
-  wire \port$359$49 ;
-  output \port$359$5 ;
-  wire \port$359$5 ;
-  output \port$359$50 ;
-  wire \port$359$50 ;
-  output \port$359$51 ;
-  wire \port$359$51 ;
-  output \port$359$52 ;
-  wire \port$359$52 ;
-  output \port$359$6 ;
-  wire \port$359$6 ;
-  output \port$359$7 ;
-  wire \port$359$7 ;
-  output \port$359$8 ;
-  wire \port$359$8 ;
-  output \port$359$9 ;
-  wire \port$359$9 ;
+  output \port$303$0 ;
+  wire \port$303$0 ;
+  output \port$303$1 ;
+  wire \port$303$1 ;
+  output \port$303$10 ;
+  wire \port$303$10 ;
+  output \port$303$11 ;
+  wire \port$303$11 ;
+  output \port$303$12 ;
+  wire \port$303$12 ;
+  output \port$303$13 ;
+  wire \port$303$13 ;
+  output \port$303$14 ;
+  wire \port$303$14 ;
+  output \port$303$15 ;
+  wire \port$303$15 ;
+  output \port$303$16 ;
+  wire \port$303$16 ;
+  output \port$303$17 ;
+  wire \port$303$17 ;
+  output \port$303$18 ;
+  wire \port$303$18 ;
+  output \port$303$19 ;
+  wire \port$303$19 ;
+  output \port$303$2 ;
+  wire \port$303$2 ;
+  output \port$303$20 ;
+  wire \port$303$20 ;
+  output \port$303$21 ;
+  wire \port$303$21 ;
+  output \port$303$22 ;
+  wire \port$303$22 ;
+  output \port$303$23 ;
+  wire \port$303$23 ;
+  output \port$303$24 ;
+  wire \port$303$24 ;
+  output \port$303$25 ;
+  wire \port$303$25 ;
+  output \port$303$27 ;
+  wire \port$303$27 ;
+  output \port$303$28 ;
+  wire \port$303$28 ;
+  output \port$303$29 ;
+  wire \port$303$29 ;
+  output \port$303$3 ;
+  wire \port$303$3 ;
+  output \port$303$30 ;
+  wire \port$303$30 ;
+  output \port$303$31 ;
+  wire \port$303$31 ;
+  output \port$303$32 ;
+  wire \port$303$32 ;
+  output \port$303$33 ;
+  wire \port$303$33 ;
+  output \port$303$34 ;
+  wire \port$303$34 ;
+  output \port$303$35 ;
+  wire \port$303$35 ;
+  output \port$303$36 ;
+  wire \port$303$36 ;
+  output \port$303$37 ;
+  wire \port$303$37 ;
+  output \port$303$38 ;
+  wire \port$303$38 ;
+  output \port$303$39 ;
+  wire \port$303$39 ;
+  output \port$303$4 ;
+  wire \port$303$4 ;
+  output \port$303$40 ;
+  wire \port$303$40 ;
+  output \port$303$41 ;
+  wire \port$303$41 ;
+  output \port$303$42 ;
+  wire \port$303$42 ;
+  output \port$303$43 ;
+  wire \port$303$43 ;
+  output \port$303$44 ;
+  wire \port$303$44 ;
+  output \port$303$45 ;
+  wire \port$303$45 ;
+  output \port$303$46 ;
+  wire \port$303$46 ;
+  output \port$303$47 ;
+  wire \port$303$47 ;
+  output \port$303$48 ;
+  wire \port$303$48 ;
+  output \port$303$49 ;
+  wire \port$303$49 ;
+  output \port$303$5 ;
+  wire \port$303$5 ;
+  output \port$303$50 ;
+  wire \port$303$50 ;
+  output \port$303$51 ;
+  wire \port$303$51 ;
+  output \port$303$52 ;
+  wire \port$303$52 ;
+  output \port$303$6 ;
+  wire \port$303$6 ;
+  output \port$303$7 ;
+  wire \port$303$7 ;
+  output \port$303$8 ;
+  wire \port$303$8 ;
+  output \port$303$9 ;
+  wire \port$303$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -17762,60 +30460,60 @@ module \hwq_mac_array.mac_5_2 (clk, rst, \port$359$0 , \port$359$1 , \port$359$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$359$0 ),
-    .R1(\port$359$1 ),
-    .R10(\port$359$10 ),
-    .R11(\port$359$11 ),
-    .R12(\port$359$12 ),
-    .R13(\port$359$13 ),
-    .R14(\port$359$14 ),
-    .R15(\port$359$15 ),
-    .R16(\port$359$16 ),
-    .R17(\port$359$17 ),
-    .R18(\port$359$18 ),
-    .R19(\port$359$19 ),
-    .R2(\port$359$2 ),
-    .R20(\port$359$20 ),
-    .R21(\port$359$21 ),
-    .R22(\port$359$22 ),
-    .R23(\port$359$23 ),
-    .R24(\port$359$24 ),
-    .R25(\port$359$25 ),
+    .R0(\port$303$0 ),
+    .R1(\port$303$1 ),
+    .R10(\port$303$10 ),
+    .R11(\port$303$11 ),
+    .R12(\port$303$12 ),
+    .R13(\port$303$13 ),
+    .R14(\port$303$14 ),
+    .R15(\port$303$15 ),
+    .R16(\port$303$16 ),
+    .R17(\port$303$17 ),
+    .R18(\port$303$18 ),
+    .R19(\port$303$19 ),
+    .R2(\port$303$2 ),
+    .R20(\port$303$20 ),
+    .R21(\port$303$21 ),
+    .R22(\port$303$22 ),
+    .R23(\port$303$23 ),
+    .R24(\port$303$24 ),
+    .R25(\port$303$25 ),
     .R26(r[26]),
-    .R27(\port$359$27 ),
-    .R28(\port$359$28 ),
-    .R29(\port$359$29 ),
-    .R3(\port$359$3 ),
-    .R30(\port$359$30 ),
-    .R31(\port$359$31 ),
-    .R32(\port$359$32 ),
-    .R33(\port$359$33 ),
-    .R34(\port$359$34 ),
-    .R35(\port$359$35 ),
-    .R36(\port$359$36 ),
-    .R37(\port$359$37 ),
-    .R38(\port$359$38 ),
-    .R39(\port$359$39 ),
-    .R4(\port$359$4 ),
-    .R40(\port$359$40 ),
-    .R41(\port$359$41 ),
-    .R42(\port$359$42 ),
-    .R43(\port$359$43 ),
-    .R44(\port$359$44 ),
-    .R45(\port$359$45 ),
-    .R46(\port$359$46 ),
-    .R47(\port$359$47 ),
-    .R48(\port$359$48 ),
-    .R49(\port$359$49 ),
-    .R5(\port$359$5 ),
-    .R50(\port$359$50 ),
-    .R51(\port$359$51 ),
-    .R52(\port$359$52 ),
+    .R27(\port$303$27 ),
+    .R28(\port$303$28 ),
+    .R29(\port$303$29 ),
+    .R3(\port$303$3 ),
+    .R30(\port$303$30 ),
+    .R31(\port$303$31 ),
+    .R32(\port$303$32 ),
+    .R33(\port$303$33 ),
+    .R34(\port$303$34 ),
+    .R35(\port$303$35 ),
+    .R36(\port$303$36 ),
+    .R37(\port$303$37 ),
+    .R38(\port$303$38 ),
+    .R39(\port$303$39 ),
+    .R4(\port$303$4 ),
+    .R40(\port$303$40 ),
+    .R41(\port$303$41 ),
+    .R42(\port$303$42 ),
+    .R43(\port$303$43 ),
+    .R44(\port$303$44 ),
+    .R45(\port$303$45 ),
+    .R46(\port$303$46 ),
+    .R47(\port$303$47 ),
+    .R48(\port$303$48 ),
+    .R49(\port$303$49 ),
+    .R5(\port$303$5 ),
+    .R50(\port$303$50 ),
+    .R51(\port$303$51 ),
+    .R52(\port$303$52 ),
     .R53(r[53]),
-    .R6(\port$359$6 ),
-    .R7(\port$359$7 ),
-    .R8(\port$359$8 ),
-    .R9(\port$359$9 ),
+    .R6(\port$303$6 ),
+    .R7(\port$303$7 ),
+    .R8(\port$303$8 ),
+    .R9(\port$303$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -18088,13 +30786,13 @@ module \hwq_mac_array.mac_5_2 (clk, rst, \port$359$0 , \port$359$1 , \port$359$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$359$52 , \port$359$51 , \port$359$50 , \port$359$49 , \port$359$48 , \port$359$47 , \port$359$46 , \port$359$45 , \port$359$44 , \port$359$43 , \port$359$42 , \port$359$41 , \port$359$40 , \port$359$39 , \port$359$38 , \port$359$37 , \port$359$36 , \port$359$35 , \port$359$34 , \port$359$33 , \port$359$32 , \port$359$31 , \port$359$30 , \port$359$29 , \port$359$28 , \port$359$27 , \port$359$25 , \port$359$24 , \port$359$23 , \port$359$22 , \port$359$21 , \port$359$20 , \port$359$19 , \port$359$18 , \port$359$17 , \port$359$16 , \port$359$15 , \port$359$14 , \port$359$13 , \port$359$12 , \port$359$11 , \port$359$10 , \port$359$9 , \port$359$8 , \port$359$7 , \port$359$6 , \port$359$5 , \port$359$4 , \port$359$3 , \port$359$2 , \port$359$1 , \port$359$0  };
+  assign { r[52:27], r[25:0] } = { \port$303$52 , \port$303$51 , \port$303$50 , \port$303$49 , \port$303$48 , \port$303$47 , \port$303$46 , \port$303$45 , \port$303$44 , \port$303$43 , \port$303$42 , \port$303$41 , \port$303$40 , \port$303$39 , \port$303$38 , \port$303$37 , \port$303$36 , \port$303$35 , \port$303$34 , \port$303$33 , \port$303$32 , \port$303$31 , \port$303$30 , \port$303$29 , \port$303$28 , \port$303$27 , \port$303$25 , \port$303$24 , \port$303$23 , \port$303$22 , \port$303$21 , \port$303$20 , \port$303$19 , \port$303$18 , \port$303$17 , \port$303$16 , \port$303$15 , \port$303$14 , \port$303$13 , \port$303$12 , \port$303$11 , \port$303$10 , \port$303$9 , \port$303$8 , \port$303$7 , \port$303$6 , \port$303$5 , \port$303$4 , \port$303$3 , \port$303$2 , \port$303$1 , \port$303$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_5_3 (clk, rst, \port$364$0 , \port$364$1 , \port$364$2 , \port$364$3 , \port$364$4 , \port$364$5 , \port$364$6 , \port$364$7 , \port$364$8 , \port$364$9 , \port$364$10 , \port$364$11 , \port$364$12 , \port$364$13 , \port$364$14 , \port$364$15 , \port$364$16 , \port$364$17 , \port$364$18 
-, \port$364$19 , \port$364$20 , \port$364$21 , \port$364$22 , \port$364$23 , \port$364$24 , \port$364$25 , \port$364$27 , \port$364$28 , \port$364$29 , \port$364$30 , \port$364$31 , \port$364$32 , \port$364$33 , \port$364$34 , \port$364$35 , \port$364$36 , \port$364$37 , \port$364$38 , \port$364$39 , \port$364$40 
-, \port$364$41 , \port$364$42 , \port$364$43 , \port$364$44 , \port$364$45 , \port$364$46 , \port$364$47 , \port$364$48 , \port$364$49 , \port$364$50 , \port$364$51 , \port$364$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_5_3 (clk, rst, \port$308$0 , \port$308$1 , \port$308$2 , \port$308$3 , \port$308$4 , \port$308$5 , \port$308$6 , \port$308$7 , \port$308$8 , \port$308$9 , \port$308$10 , \port$308$11 , \port$308$12 , \port$308$13 , \port$308$14 , \port$308$15 , \port$308$16 , \port$308$17 , \port$308$18 
+, \port$308$19 , \port$308$20 , \port$308$21 , \port$308$22 , \port$308$23 , \port$308$24 , \port$308$25 , \port$308$27 , \port$308$28 , \port$308$29 , \port$308$30 , \port$308$31 , \port$308$32 , \port$308$33 , \port$308$34 , \port$308$35 , \port$308$36 , \port$308$37 , \port$308$38 , \port$308$39 , \port$308$40 
+, \port$308$41 , \port$308$42 , \port$308$43 , \port$308$44 , \port$308$45 , \port$308$46 , \port$308$47 , \port$308$48 , \port$308$49 , \port$308$50 , \port$308$51 , \port$308$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -18104,110 +30802,110 @@ module \hwq_mac_array.mac_5_3 (clk, rst, \port$364$0 , \port$364$1 , \port$364$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$364$0 ;
-  wire \port$364$0 ;
-  output \port$364$1 ;
-  wire \port$364$1 ;
-  output \port$364$10 ;
-  wire \port$364$10 ;
-  output \port$364$11 ;
-  wire \port$364$11 ;
-  output \port$364$12 ;
-  wire \port$364$12 ;
-  output \port$364$13 ;
-  wire \port$364$13 ;
-  output \port$364$14 ;
-  wire \port$364$14 ;
-  output \port$364$15 ;
-  wire \port$364$15 ;
-  output \port$364$16 ;
-  wire \port$364$16 ;
-  output \port$364$17 ;
-  wire \port$364$17 ;
-  output \port$364$18 ;
-  wire \port$364$18 ;
-  output \port$364$19 ;
-  wire \port$364$19 ;
-  output \port$364$2 ;
-  wire \port$364$2 ;
-  output \port$364$20 ;
-  wire \port$364$20 ;
-  output \port$364$21 ;
-  wire \port$364$21 ;
-  output \port$364$22 ;
-  wire \port$364$22 ;
-  output \port$364$23 ;
-  wire \port$364$23 ;
-  output \port$364$24 ;
-  wire \port$364$24 ;
-  output \port$364$25 ;
-  wire \port$364$25 ;
-  output \port$364$27 ;
-  wire \port$364$27 ;
-  output \port$364$28 ;
-  wire \port$364$28 ;
-  output \port$364$29 ;
-  wire \port$364$29 ;
-  output \port$364$3 ;
-  wire \port$364$3 ;
-  output \port$364$30 ;
-  wire \port$364$30 ;
-  output \port$364$31 ;
-  wire \port$364$31 ;
-  output \port$364$32 ;
-  wire \port$364$32 ;
-  output \port$364$33 ;
-  wire \port$364$33 ;
-  output \port$364$34 ;
-  wire \port$364$34 ;
-  output \port$364$35 ;
-  wire \port$364$35 ;
-  output \port$364$36 ;
-  wire \port$364$36 ;
-  output \port$364$37 ;
-  wire \port$364$37 ;
-  output \port$364$38 ;
-  wire \port$364$38 ;
-  output \port$364$39 ;
-  wire \port$364$39 ;
-  output \port$364$4 ;
-  wire \port$364$4 ;
-  output \port$364$40 ;
-  wire \port$364$40 ;
-  output \port$364$41 ;
-  wire \port$364$41 ;
-  output \port$364$42 ;
-  wire \port$364$42 ;
-  output \port$364$43 ;
-  wire \port$364$43 ;
-  output \port$364$44 ;
-  wire \port$364$44 ;
-  output \port$364$45 ;
-  wire \port$364$45 ;
-  output \port$364$46 ;
-  wire \port$364$46 ;
-  output \port$364$47 ;
-  wire \port$364$47 ;
-  output \port$364$48 ;
-  wire \port$364$48 ;
-  output \port$364$49 ;
-  wire \port$364$49 ;
-  output \port$364$5 ;
-  wire \port$364$5 ;
-  output \port$364$50 ;
-  wire \port$364$50 ;
-  output \port$364$51 ;
-  wire \port$364$51 ;
-  output \port$364$52 ;
-  wire \port$364$52 ;
-  output \port$364$6 ;
-  wire \port$364$6 ;
-  output \port$364$7 ;
-  wire \port$364$7 ;
-  output \port$364$8 ;
-  wire \port$364$8 ;
-  output \port$364$9 ;
-  wire \port$364$9 ;
+  output \port$308$0 ;
+  wire \port$308$0 ;
+  output \port$308$1 ;
+  wire \port$308$1 ;
+  output \port$308$10 ;
+  wire \port$308$10 ;
+  output \port$308$11 ;
+  wire \port$308$11 ;
+  output \port$308$12 ;
+  wire \port$308$12 ;
+  output \port$308$13 ;
+  wire \port$308$13 ;
+  output \port$308$14 ;
+  wire \port$308$14 ;
+  output \port$308$15 ;
+  wire \port$308$15 ;
+  output \port$308$16 ;
+  wire \port$308$16 ;
+  output \port$308$17 ;
+  wire \port$308$17 ;
+  output \port$308$18 ;
+  wire \port$308$18 ;
+  output \port$308$19 ;
+  wire \port$308$19 ;
+  output \port$308$2 ;
+  wire \port$308$2 ;
+  output \port$308$20 ;
+  wire \port$308$20 ;
+  output \port$308$21 ;
+  wire \port$308$21 ;
+  output \port$308$22 ;
+  wire \port$308$22 ;
+  output \port$308$23 ;
+  wire \port$308$23 ;
+  output \port$308$24 ;
+  wire \port$308$24 ;
+  output \port$308$25 ;
+  wire \port$308$25 ;
+  output \port$308$27 ;
+  wire \port$308$27 ;
+  output \port$308$28 ;
+  wire \port$308$28 ;
+  output \port$308$29 ;
+  wire \port$308$29 ;
+  output \port$308$3 ;
+  wire \port$308$3 ;
+  output \port$308$30 ;
+  wire \port$308$30 ;
+  output \port$308$31 ;
+  wire \port$308$31 ;
+  output \port$308$32 ;
+  wire \port$308$32 ;
+  output \port$308$33 ;
+  wire \port$308$33 ;
+  output \port$308$34 ;
+  wire \port$308$34 ;
+  output \port$308$35 ;
+  wire \port$308$35 ;
+  output \port$308$36 ;
+  wire \port$308$36 ;
+  output \port$308$37 ;
+  wire \port$308$37 ;
+  output \port$308$38 ;
+  wire \port$308$38 ;
+  output \port$308$39 ;
+  wire \port$308$39 ;
+  output \port$308$4 ;
+  wire \port$308$4 ;
+  output \port$308$40 ;
+  wire \port$308$40 ;
+  output \port$308$41 ;
+  wire \port$308$41 ;
+  output \port$308$42 ;
+  wire \port$308$42 ;
+  output \port$308$43 ;
+  wire \port$308$43 ;
+  output \port$308$44 ;
+  wire \port$308$44 ;
+  output \port$308$45 ;
+  wire \port$308$45 ;
+  output \port$308$46 ;
+  wire \port$308$46 ;
+  output \port$308$47 ;
+  wire \port$308$47 ;
+  output \port$308$48 ;
+  wire \port$308$48 ;
+  output \port$308$49 ;
+  wire \port$308$49 ;
+  output \port$308$5 ;
+  wire \port$308$5 ;
+  output \port$308$50 ;
+  wire \port$308$50 ;
+  output \port$308$51 ;
+  wire \port$308$51 ;
+  output \port$308$52 ;
+  wire \port$308$52 ;
+  output \port$308$6 ;
+  wire \port$308$6 ;
+  output \port$308$7 ;
+  wire \port$308$7 ;
+  output \port$308$8 ;
+  wire \port$308$8 ;
+  output \port$308$9 ;
+  wire \port$308$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -18404,60 +31102,60 @@ module \hwq_mac_array.mac_5_3 (clk, rst, \port$364$0 , \port$364$1 , \port$364$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$364$0 ),
-    .R1(\port$364$1 ),
-    .R10(\port$364$10 ),
-    .R11(\port$364$11 ),
-    .R12(\port$364$12 ),
-    .R13(\port$364$13 ),
-    .R14(\port$364$14 ),
-    .R15(\port$364$15 ),
-    .R16(\port$364$16 ),
-    .R17(\port$364$17 ),
-    .R18(\port$364$18 ),
-    .R19(\port$364$19 ),
-    .R2(\port$364$2 ),
-    .R20(\port$364$20 ),
-    .R21(\port$364$21 ),
-    .R22(\port$364$22 ),
-    .R23(\port$364$23 ),
-    .R24(\port$364$24 ),
-    .R25(\port$364$25 ),
+    .R0(\port$308$0 ),
+    .R1(\port$308$1 ),
+    .R10(\port$308$10 ),
+    .R11(\port$308$11 ),
+    .R12(\port$308$12 ),
+    .R13(\port$308$13 ),
+    .R14(\port$308$14 ),
+    .R15(\port$308$15 ),
+    .R16(\port$308$16 ),
+    .R17(\port$308$17 ),
+    .R18(\port$308$18 ),
+    .R19(\port$308$19 ),
+    .R2(\port$308$2 ),
+    .R20(\port$308$20 ),
+    .R21(\port$308$21 ),
+    .R22(\port$308$22 ),
+    .R23(\port$308$23 ),
+    .R24(\port$308$24 ),
+    .R25(\port$308$25 ),
     .R26(r[26]),
-    .R27(\port$364$27 ),
-    .R28(\port$364$28 ),
-    .R29(\port$364$29 ),
-    .R3(\port$364$3 ),
-    .R30(\port$364$30 ),
-    .R31(\port$364$31 ),
-    .R32(\port$364$32 ),
-    .R33(\port$364$33 ),
-    .R34(\port$364$34 ),
-    .R35(\port$364$35 ),
-    .R36(\port$364$36 ),
-    .R37(\port$364$37 ),
-    .R38(\port$364$38 ),
-    .R39(\port$364$39 ),
-    .R4(\port$364$4 ),
-    .R40(\port$364$40 ),
-    .R41(\port$364$41 ),
-    .R42(\port$364$42 ),
-    .R43(\port$364$43 ),
-    .R44(\port$364$44 ),
-    .R45(\port$364$45 ),
-    .R46(\port$364$46 ),
-    .R47(\port$364$47 ),
-    .R48(\port$364$48 ),
-    .R49(\port$364$49 ),
-    .R5(\port$364$5 ),
-    .R50(\port$364$50 ),
-    .R51(\port$364$51 ),
-    .R52(\port$364$52 ),
+    .R27(\port$308$27 ),
+    .R28(\port$308$28 ),
+    .R29(\port$308$29 ),
+    .R3(\port$308$3 ),
+    .R30(\port$308$30 ),
+    .R31(\port$308$31 ),
+    .R32(\port$308$32 ),
+    .R33(\port$308$33 ),
+    .R34(\port$308$34 ),
+    .R35(\port$308$35 ),
+    .R36(\port$308$36 ),
+    .R37(\port$308$37 ),
+    .R38(\port$308$38 ),
+    .R39(\port$308$39 ),
+    .R4(\port$308$4 ),
+    .R40(\port$308$40 ),
+    .R41(\port$308$41 ),
+    .R42(\port$308$42 ),
+    .R43(\port$308$43 ),
+    .R44(\port$308$44 ),
+    .R45(\port$308$45 ),
+    .R46(\port$308$46 ),
+    .R47(\port$308$47 ),
+    .R48(\port$308$48 ),
+    .R49(\port$308$49 ),
+    .R5(\port$308$5 ),
+    .R50(\port$308$50 ),
+    .R51(\port$308$51 ),
+    .R52(\port$308$52 ),
     .R53(r[53]),
-    .R6(\port$364$6 ),
-    .R7(\port$364$7 ),
-    .R8(\port$364$8 ),
-    .R9(\port$364$9 ),
+    .R6(\port$308$6 ),
+    .R7(\port$308$7 ),
+    .R8(\port$308$8 ),
+    .R9(\port$308$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -18730,13 +31428,13 @@ module \hwq_mac_array.mac_5_3 (clk, rst, \port$364$0 , \port$364$1 , \port$364$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$364$52 , \port$364$51 , \port$364$50 , \port$364$49 , \port$364$48 , \port$364$47 , \port$364$46 , \port$364$45 , \port$364$44 , \port$364$43 , \port$364$42 , \port$364$41 , \port$364$40 , \port$364$39 , \port$364$38 , \port$364$37 , \port$364$36 , \port$364$35 , \port$364$34 , \port$364$33 , \port$364$32 , \port$364$31 , \port$364$30 , \port$364$29 , \port$364$28 , \port$364$27 , \port$364$25 , \port$364$24 , \port$364$23 , \port$364$22 , \port$364$21 , \port$364$20 , \port$364$19 , \port$364$18 , \port$364$17 , \port$364$16 , \port$364$15 , \port$364$14 , \port$364$13 , \port$364$12 , \port$364$11 , \port$364$10 , \port$364$9 , \port$364$8 , \port$364$7 , \port$364$6 , \port$364$5 , \port$364$4 , \port$364$3 , \port$364$2 , \port$364$1 , \port$364$0  };
+  assign { r[52:27], r[25:0] } = { \port$308$52 , \port$308$51 , \port$308$50 , \port$308$49 , \port$308$48 , \port$308$47 , \port$308$46 , \port$308$45 , \port$308$44 , \port$308$43 , \port$308$42 , \port$308$41 , \port$308$40 , \port$308$39 , \port$308$38 , \port$308$37 , \port$308$36 , \port$308$35 , \port$308$34 , \port$308$33 , \port$308$32 , \port$308$31 , \port$308$30 , \port$308$29 , \port$308$28 , \port$308$27 , \port$308$25 , \port$308$24 , \port$308$23 , \port$308$22 , \port$308$21 , \port$308$20 , \port$308$19 , \port$308$18 , \port$308$17 , \port$308$16 , \port$308$15 , \port$308$14 , \port$308$13 , \port$308$12 , \port$308$11 , \port$308$10 , \port$308$9 , \port$308$8 , \port$308$7 , \port$308$6 , \port$308$5 , \port$308$4 , \port$308$3 , \port$308$2 , \port$308$1 , \port$308$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_6_0 (clk, rst, \port$369$0 , \port$369$1 , \port$369$2 , \port$369$3 , \port$369$4 , \port$369$5 , \port$369$6 , \port$369$7 , \port$369$8 , \port$369$9 , \port$369$10 , \port$369$11 , \port$369$12 , \port$369$13 , \port$369$14 , \port$369$15 , \port$369$16 , \port$369$17 , \port$369$18 
-, \port$369$19 , \port$369$20 , \port$369$21 , \port$369$22 , \port$369$23 , \port$369$24 , \port$369$25 , \port$369$27 , \port$369$28 , \port$369$29 , \port$369$30 , \port$369$31 , \port$369$32 , \port$369$33 , \port$369$34 , \port$369$35 , \port$369$36 , \port$369$37 , \port$369$38 , \port$369$39 , \port$369$40 
-, \port$369$41 , \port$369$42 , \port$369$43 , \port$369$44 , \port$369$45 , \port$369$46 , \port$369$47 , \port$369$48 , \port$369$49 , \port$369$50 , \port$369$51 , \port$369$52 , a, w0, w1, restart, en);
+module \hwq_mac_array.mac_6_0 (clk, rst, \port$313$0 , \port$313$1 , \port$313$2 , \port$313$3 , \port$313$4 , \port$313$5 , \port$313$6 , \port$313$7 , \port$313$8 , \port$313$9 , \port$313$10 , \port$313$11 , \port$313$12 , \port$313$13 , \port$313$14 , \port$313$15 , \port$313$16 , \port$313$17 , \port$313$18 
+, \port$313$19 , \port$313$20 , \port$313$21 , \port$313$22 , \port$313$23 , \port$313$24 , \port$313$25 , \port$313$27 , \port$313$28 , \port$313$29 , \port$313$30 , \port$313$31 , \port$313$32 , \port$313$33 , \port$313$34 , \port$313$35 , \port$313$36 , \port$313$37 , \port$313$38 , \port$313$39 , \port$313$40 
+, \port$313$41 , \port$313$42 , \port$313$43 , \port$313$44 , \port$313$45 , \port$313$46 , \port$313$47 , \port$313$48 , \port$313$49 , \port$313$50 , \port$313$51 , \port$313$52 , a, w0, w1, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -18746,110 +31444,110 @@ module \hwq_mac_array.mac_6_0 (clk, rst, \port$369$0 , \port$369$1 , \port$369$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$369$0 ;
-  wire \port$369$0 ;
-  output \port$369$1 ;
-  wire \port$369$1 ;
-  output \port$369$10 ;
-  wire \port$369$10 ;
-  output \port$369$11 ;
-  wire \port$369$11 ;
-  output \port$369$12 ;
-  wire \port$369$12 ;
-  output \port$369$13 ;
-  wire \port$369$13 ;
-  output \port$369$14 ;
-  wire \port$369$14 ;
-  output \port$369$15 ;
-  wire \port$369$15 ;
-  output \port$369$16 ;
-  wire \port$369$16 ;
-  output \port$369$17 ;
-  wire \port$369$17 ;
-  output \port$369$18 ;
-  wire \port$369$18 ;
-  output \port$369$19 ;
-  wire \port$369$19 ;
-  output \port$369$2 ;
-  wire \port$369$2 ;
-  output \port$369$20 ;
-  wire \port$369$20 ;
-  output \port$369$21 ;
-  wire \port$369$21 ;
-  output \port$369$22 ;
-  wire \port$369$22 ;
-  output \port$369$23 ;
-  wire \port$369$23 ;
-  output \port$369$24 ;
-  wire \port$369$24 ;
-  output \port$369$25 ;
-  wire \port$369$25 ;
-  output \port$369$27 ;
-  wire \port$369$27 ;
-  output \port$369$28 ;
-  wire \port$369$28 ;
-  output \port$369$29 ;
-  wire \port$369$29 ;
-  output \port$369$3 ;
-  wire \port$369$3 ;
-  output \port$369$30 ;
-  wire \port$369$30 ;
-  output \port$369$31 ;
-  wire \port$369$31 ;
-  output \port$369$32 ;
-  wire \port$369$32 ;
-  output \port$369$33 ;
-  wire \port$369$33 ;
-  output \port$369$34 ;
-  wire \port$369$34 ;
-  output \port$369$35 ;
-  wire \port$369$35 ;
-  output \port$369$36 ;
-  wire \port$369$36 ;
-  output \port$369$37 ;
-  wire \port$369$37 ;
-  output \port$369$38 ;
-  wire \port$369$38 ;
-  output \port$369$39 ;
-  wire \port$369$39 ;
-  output \port$369$4 ;
-  wire \port$369$4 ;
-  output \port$369$40 ;
-  wire \port$369$40 ;
-  output \port$369$41 ;
-  wire \port$369$41 ;
-  output \port$369$42 ;
-  wire \port$369$42 ;
-  output \port$369$43 ;
-  wire \port$369$43 ;
-  output \port$369$44 ;
-  wire \port$369$44 ;
-  output \port$369$45 ;
-  wire \port$369$45 ;
-  output \port$369$46 ;
-  wire \port$369$46 ;
-  output \port$369$47 ;
-  wire \port$369$47 ;
-  output \port$369$48 ;
-  wire \port$369$48 ;
-  output \port$369$49 ;
-  wire \port$369$49 ;
-  output \port$369$5 ;
-  wire \port$369$5 ;
-  output \port$369$50 ;
-  wire \port$369$50 ;
-  output \port$369$51 ;
-  wire \port$369$51 ;
-  output \port$369$52 ;
-  wire \port$369$52 ;
-  output \port$369$6 ;
-  wire \port$369$6 ;
-  output \port$369$7 ;
-  wire \port$369$7 ;
-  output \port$369$8 ;
-  wire \port$369$8 ;
-  output \port$369$9 ;
-  wire \port$369$9 ;
+  output \port$313$0 ;
+  wire \port$313$0 ;
+  output \port$313$1 ;
+  wire \port$313$1 ;
+  output \port$313$10 ;
+  wire \port$313$10 ;
+  output \port$313$11 ;
+  wire \port$313$11 ;
+  output \port$313$12 ;
+  wire \port$313$12 ;
+  output \port$313$13 ;
+  wire \port$313$13 ;
+  output \port$313$14 ;
+  wire \port$313$14 ;
+  output \port$313$15 ;
+  wire \port$313$15 ;
+  output \port$313$16 ;
+  wire \port$313$16 ;
+  output \port$313$17 ;
+  wire \port$313$17 ;
+  output \port$313$18 ;
+  wire \port$313$18 ;
+  output \port$313$19 ;
+  wire \port$313$19 ;
+  output \port$313$2 ;
+  wire \port$313$2 ;
+  output \port$313$20 ;
+  wire \port$313$20 ;
+  output \port$313$21 ;
+  wire \port$313$21 ;
+  output \port$313$22 ;
+  wire \port$313$22 ;
+  output \port$313$23 ;
+  wire \port$313$23 ;
+  output \port$313$24 ;
+  wire \port$313$24 ;
+  output \port$313$25 ;
+  wire \port$313$25 ;
+  output \port$313$27 ;
+  wire \port$313$27 ;
+  output \port$313$28 ;
+  wire \port$313$28 ;
+  output \port$313$29 ;
+  wire \port$313$29 ;
+  output \port$313$3 ;
+  wire \port$313$3 ;
+  output \port$313$30 ;
+  wire \port$313$30 ;
+  output \port$313$31 ;
+  wire \port$313$31 ;
+  output \port$313$32 ;
+  wire \port$313$32 ;
+  output \port$313$33 ;
+  wire \port$313$33 ;
+  output \port$313$34 ;
+  wire \port$313$34 ;
+  output \port$313$35 ;
+  wire \port$313$35 ;
+  output \port$313$36 ;
+  wire \port$313$36 ;
+  output \port$313$37 ;
+  wire \port$313$37 ;
+  output \port$313$38 ;
+  wire \port$313$38 ;
+  output \port$313$39 ;
+  wire \port$313$39 ;
+  output \port$313$4 ;
+  wire \port$313$4 ;
+  output \port$313$40 ;
+  wire \port$313$40 ;
+  output \port$313$41 ;
+  wire \port$313$41 ;
+  output \port$313$42 ;
+  wire \port$313$42 ;
+  output \port$313$43 ;
+  wire \port$313$43 ;
+  output \port$313$44 ;
+  wire \port$313$44 ;
+  output \port$313$45 ;
+  wire \port$313$45 ;
+  output \port$313$46 ;
+  wire \port$313$46 ;
+  output \port$313$47 ;
+  wire \port$313$47 ;
+  output \port$313$48 ;
+  wire \port$313$48 ;
+  output \port$313$49 ;
+  wire \port$313$49 ;
+  output \port$313$5 ;
+  wire \port$313$5 ;
+  output \port$313$50 ;
+  wire \port$313$50 ;
+  output \port$313$51 ;
+  wire \port$313$51 ;
+  output \port$313$52 ;
+  wire \port$313$52 ;
+  output \port$313$6 ;
+  wire \port$313$6 ;
+  output \port$313$7 ;
+  wire \port$313$7 ;
+  output \port$313$8 ;
+  wire \port$313$8 ;
+  output \port$313$9 ;
+  wire \port$313$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -19046,60 +31744,60 @@ module \hwq_mac_array.mac_6_0 (clk, rst, \port$369$0 , \port$369$1 , \port$369$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$369$0 ),
-    .R1(\port$369$1 ),
-    .R10(\port$369$10 ),
-    .R11(\port$369$11 ),
-    .R12(\port$369$12 ),
-    .R13(\port$369$13 ),
-    .R14(\port$369$14 ),
-    .R15(\port$369$15 ),
-    .R16(\port$369$16 ),
-    .R17(\port$369$17 ),
-    .R18(\port$369$18 ),
-    .R19(\port$369$19 ),
-    .R2(\port$369$2 ),
-    .R20(\port$369$20 ),
-    .R21(\port$369$21 ),
-    .R22(\port$369$22 ),
-    .R23(\port$369$23 ),
-    .R24(\port$369$24 ),
-    .R25(\port$369$25 ),
+    .R0(\port$313$0 ),
+    .R1(\port$313$1 ),
+    .R10(\port$313$10 ),
+    .R11(\port$313$11 ),
+    .R12(\port$313$12 ),
+    .R13(\port$313$13 ),
+    .R14(\port$313$14 ),
+    .R15(\port$313$15 ),
+    .R16(\port$313$16 ),
+    .R17(\port$313$17 ),
+    .R18(\port$313$18 ),
+    .R19(\port$313$19 ),
+    .R2(\port$313$2 ),
+    .R20(\port$313$20 ),
+    .R21(\port$313$21 ),
+    .R22(\port$313$22 ),
+    .R23(\port$313$23 ),
+    .R24(\port$313$24 ),
+    .R25(\port$313$25 ),
     .R26(r[26]),
-    .R27(\port$369$27 ),
-    .R28(\port$369$28 ),
-    .R29(\port$369$29 ),
-    .R3(\port$369$3 ),
-    .R30(\port$369$30 ),
-    .R31(\port$369$31 ),
-    .R32(\port$369$32 ),
-    .R33(\port$369$33 ),
-    .R34(\port$369$34 ),
-    .R35(\port$369$35 ),
-    .R36(\port$369$36 ),
-    .R37(\port$369$37 ),
-    .R38(\port$369$38 ),
-    .R39(\port$369$39 ),
-    .R4(\port$369$4 ),
-    .R40(\port$369$40 ),
-    .R41(\port$369$41 ),
-    .R42(\port$369$42 ),
-    .R43(\port$369$43 ),
-    .R44(\port$369$44 ),
-    .R45(\port$369$45 ),
-    .R46(\port$369$46 ),
-    .R47(\port$369$47 ),
-    .R48(\port$369$48 ),
-    .R49(\port$369$49 ),
-    .R5(\port$369$5 ),
-    .R50(\port$369$50 ),
-    .R51(\port$369$51 ),
-    .R52(\port$369$52 ),
+    .R27(\port$313$27 ),
+    .R28(\port$313$28 ),
+    .R29(\port$313$29 ),
+    .R3(\port$313$3 ),
+    .R30(\port$313$30 ),
+    .R31(\port$313$31 ),
+    .R32(\port$313$32 ),
+    .R33(\port$313$33 ),
+    .R34(\port$313$34 ),
+    .R35(\port$313$35 ),
+    .R36(\port$313$36 ),
+    .R37(\port$313$37 ),
+    .R38(\port$313$38 ),
+    .R39(\port$313$39 ),
+    .R4(\port$313$4 ),
+    .R40(\port$313$40 ),
+    .R41(\port$313$41 ),
+    .R42(\port$313$42 ),
+    .R43(\port$313$43 ),
+    .R44(\port$313$44 ),
+    .R45(\port$313$45 ),
+    .R46(\port$313$46 ),
+    .R47(\port$313$47 ),
+    .R48(\port$313$48 ),
+    .R49(\port$313$49 ),
+    .R5(\port$313$5 ),
+    .R50(\port$313$50 ),
+    .R51(\port$313$51 ),
+    .R52(\port$313$52 ),
     .R53(r[53]),
-    .R6(\port$369$6 ),
-    .R7(\port$369$7 ),
-    .R8(\port$369$8 ),
-    .R9(\port$369$9 ),
+    .R6(\port$313$6 ),
+    .R7(\port$313$7 ),
+    .R8(\port$313$8 ),
+    .R9(\port$313$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -19372,13 +32070,13 @@ module \hwq_mac_array.mac_6_0 (clk, rst, \port$369$0 , \port$369$1 , \port$369$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$369$52 , \port$369$51 , \port$369$50 , \port$369$49 , \port$369$48 , \port$369$47 , \port$369$46 , \port$369$45 , \port$369$44 , \port$369$43 , \port$369$42 , \port$369$41 , \port$369$40 , \port$369$39 , \port$369$38 , \port$369$37 , \port$369$36 , \port$369$35 , \port$369$34 , \port$369$33 , \port$369$32 , \port$369$31 , \port$369$30 , \port$369$29 , \port$369$28 , \port$369$27 , \port$369$25 , \port$369$24 , \port$369$23 , \port$369$22 , \port$369$21 , \port$369$20 , \port$369$19 , \port$369$18 , \port$369$17 , \port$369$16 , \port$369$15 , \port$369$14 , \port$369$13 , \port$369$12 , \port$369$11 , \port$369$10 , \port$369$9 , \port$369$8 , \port$369$7 , \port$369$6 , \port$369$5 , \port$369$4 , \port$369$3 , \port$369$2 , \port$369$1 , \port$369$0  };
+  assign { r[52:27], r[25:0] } = { \port$313$52 , \port$313$51 , \port$313$50 , \port$313$49 , \port$313$48 , \port$313$47 , \port$313$46 , \port$313$45 , \port$313$44 , \port$313$43 , \port$313$42 , \port$313$41 , \port$313$40 , \port$313$39 , \port$313$38 , \port$313$37 , \port$313$36 , \port$313$35 , \port$313$34 , \port$313$33 , \port$313$32 , \port$313$31 , \port$313$30 , \port$313$29 , \port$313$28 , \port$313$27 , \port$313$25 , \port$313$24 , \port$313$23 , \port$313$22 , \port$313$21 , \port$313$20 , \port$313$19 , \port$313$18 , \port$313$17 , \port$313$16 , \port$313$15 , \port$313$14 , \port$313$13 , \port$313$12 , \port$313$11 , \port$313$10 , \port$313$9 , \port$313$8 , \port$313$7 , \port$313$6 , \port$313$5 , \port$313$4 , \port$313$3 , \port$313$2 , \port$313$1 , \port$313$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_6_1 (clk, rst, \port$374$0 , \port$374$1 , \port$374$2 , \port$374$3 , \port$374$4 , \port$374$5 , \port$374$6 , \port$374$7 , \port$374$8 , \port$374$9 , \port$374$10 , \port$374$11 , \port$374$12 , \port$374$13 , \port$374$14 , \port$374$15 , \port$374$16 , \port$374$17 , \port$374$18 
-, \port$374$19 , \port$374$20 , \port$374$21 , \port$374$22 , \port$374$23 , \port$374$24 , \port$374$25 , \port$374$27 , \port$374$28 , \port$374$29 , \port$374$30 , \port$374$31 , \port$374$32 , \port$374$33 , \port$374$34 , \port$374$35 , \port$374$36 , \port$374$37 , \port$374$38 , \port$374$39 , \port$374$40 
-, \port$374$41 , \port$374$42 , \port$374$43 , \port$374$44 , \port$374$45 , \port$374$46 , \port$374$47 , \port$374$48 , \port$374$49 , \port$374$50 , \port$374$51 , \port$374$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_6_1 (clk, rst, \port$318$0 , \port$318$1 , \port$318$2 , \port$318$3 , \port$318$4 , \port$318$5 , \port$318$6 , \port$318$7 , \port$318$8 , \port$318$9 , \port$318$10 , \port$318$11 , \port$318$12 , \port$318$13 , \port$318$14 , \port$318$15 , \port$318$16 , \port$318$17 , \port$318$18 
+, \port$318$19 , \port$318$20 , \port$318$21 , \port$318$22 , \port$318$23 , \port$318$24 , \port$318$25 , \port$318$27 , \port$318$28 , \port$318$29 , \port$318$30 , \port$318$31 , \port$318$32 , \port$318$33 , \port$318$34 , \port$318$35 , \port$318$36 , \port$318$37 , \port$318$38 , \port$318$39 , \port$318$40 
+, \port$318$41 , \port$318$42 , \port$318$43 , \port$318$44 , \port$318$45 , \port$318$46 , \port$318$47 , \port$318$48 , \port$318$49 , \port$318$50 , \port$318$51 , \port$318$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -19388,110 +32086,110 @@ module \hwq_mac_array.mac_6_1 (clk, rst, \port$374$0 , \port$374$1 , \port$374$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$374$0 ;
-  wire \port$374$0 ;
-  output \port$374$1 ;
-  wire \port$374$1 ;
-  output \port$374$10 ;
-  wire \port$374$10 ;
-  output \port$374$11 ;
-  wire \port$374$11 ;
-  output \port$374$12 ;
-  wire \port$374$12 ;
-  output \port$374$13 ;
-  wire \port$374$13 ;
-  output \port$374$14 ;
-  wire \port$374$14 ;
-  output \port$374$15 ;
-  wire \port$374$15 ;
-  output \port$374$16 ;
-  wire \port$374$16 ;
-  output \port$374$17 ;
-  wire \port$374$17 ;
-  output \port$374$18 ;
-  wire \port$374$18 ;
-  output \port$374$19 ;
-  wire \port$374$19 ;
-  output \port$374$2 ;
-  wire \port$374$2 ;
-  output \port$374$20 ;
-  wire \port$374$20 ;
-  output \port$374$21 ;
-  wire \port$374$21 ;
-  output \port$374$22 ;
-  wire \port$374$22 ;
-  output \port$374$23 ;
-  wire \port$374$23 ;
-  output \port$374$24 ;
-  wire \port$374$24 ;
-  output \port$374$25 ;
-  wire \port$374$25 ;
-  output \port$374$27 ;
-  wire \port$374$27 ;
-  output \port$374$28 ;
-  wire \port$374$28 ;
-  output \port$374$29 ;
-  wire \port$374$29 ;
-  output \port$374$3 ;
-  wire \port$374$3 ;
-  output \port$374$30 ;
-  wire \port$374$30 ;
-  output \port$374$31 ;
-  wire \port$374$31 ;
-  output \port$374$32 ;
-  wire \port$374$32 ;
-  output \port$374$33 ;
-  wire \port$374$33 ;
-  output \port$374$34 ;
-  wire \port$374$34 ;
-  output \port$374$35 ;
-  wire \port$374$35 ;
-  output \port$374$36 ;
-  wire \port$374$36 ;
-  output \port$374$37 ;
-  wire \port$374$37 ;
-  output \port$374$38 ;
-  wire \port$374$38 ;
-  output \port$374$39 ;
-  wire \port$374$39 ;
-  output \port$374$4 ;
-  wire \port$374$4 ;
-  output \port$374$40 ;
-  wire \port$374$40 ;
-  output \port$374$41 ;
-  wire \port$374$41 ;
-  output \port$374$42 ;
-  wire \port$374$42 ;
-  output \port$374$43 ;
-  wire \port$374$43 ;
-  output \port$374$44 ;
-  wire \port$374$44 ;
-  output \port$374$45 ;
-  wire \port$374$45 ;
-  output \port$374$46 ;
-  wire \port$374$46 ;
-  output \port$374$47 ;
-  wire \port$374$47 ;
-  output \port$374$48 ;
-  wire \port$374$48 ;
-  output \port$374$49 ;
-  wire \port$374$49 ;
-  output \port$374$5 ;
-  wire \port$374$5 ;
-  output \port$374$50 ;
-  wire \port$374$50 ;
-  output \port$374$51 ;
-  wire \port$374$51 ;
-  output \port$374$52 ;
-  wire \port$374$52 ;
-  output \port$374$6 ;
-  wire \port$374$6 ;
-  output \port$374$7 ;
-  wire \port$374$7 ;
-  output \port$374$8 ;
-  wire \port$374$8 ;
-  output \port$374$9 ;
-  wire \port$374$9 ;
+  output \port$318$0 ;
+  wire \port$318$0 ;
+  output \port$318$1 ;
+  wire \port$318$1 ;
+  output \port$318$10 ;
+  wire \port$318$10 ;
+  output \port$318$11 ;
+  wire \port$318$11 ;
+  output \port$318$12 ;
+  wire \port$318$12 ;
+  output \port$318$13 ;
+  wire \port$318$13 ;
+  output \port$318$14 ;
+  wire \port$318$14 ;
+  output \port$318$15 ;
+  wire \port$318$15 ;
+  output \port$318$16 ;
+  wire \port$318$16 ;
+  output \port$318$17 ;
+  wire \port$318$17 ;
+  output \port$318$18 ;
+  wire \port$318$18 ;
+  output \port$318$19 ;
+  wire \port$318$19 ;
+  output \port$318$2 ;
+  wire \port$318$2 ;
+  output \port$318$20 ;
+  wire \port$318$20 ;
+  output \port$318$21 ;
+  wire \port$318$21 ;
+  output \port$318$22 ;
+  wire \port$318$22 ;
+  output \port$318$23 ;
+  wire \port$318$23 ;
+  output \port$318$24 ;
+  wire \port$318$24 ;
+  output \port$318$25 ;
+  wire \port$318$25 ;
+  output \port$318$27 ;
+  wire \port$318$27 ;
+  output \port$318$28 ;
+  wire \port$318$28 ;
+  output \port$318$29 ;
+  wire \port$318$29 ;
+  output \port$318$3 ;
+  wire \port$318$3 ;
+  output \port$318$30 ;
+  wire \port$318$30 ;
+  output \port$318$31 ;
+  wire \port$318$31 ;
+  output \port$318$32 ;
+  wire \port$318$32 ;
+  output \port$318$33 ;
+  wire \port$318$33 ;
+  output \port$318$34 ;
+  wire \port$318$34 ;
+  output \port$318$35 ;
+  wire \port$318$35 ;
+  output \port$318$36 ;
+  wire \port$318$36 ;
+  output \port$318$37 ;
+  wire \port$318$37 ;
+  output \port$318$38 ;
+  wire \port$318$38 ;
+  output \port$318$39 ;
+  wire \port$318$39 ;
+  output \port$318$4 ;
+  wire \port$318$4 ;
+  output \port$318$40 ;
+  wire \port$318$40 ;
+  output \port$318$41 ;
+  wire \port$318$41 ;
+  output \port$318$42 ;
+  wire \port$318$42 ;
+  output \port$318$43 ;
+  wire \port$318$43 ;
+  output \port$318$44 ;
+  wire \port$318$44 ;
+  output \port$318$45 ;
+  wire \port$318$45 ;
+  output \port$318$46 ;
+  wire \port$318$46 ;
+  output \port$318$47 ;
+  wire \port$318$47 ;
+  output \port$318$48 ;
+  wire \port$318$48 ;
+  output \port$318$49 ;
+  wire \port$318$49 ;
+  output \port$318$5 ;
+  wire \port$318$5 ;
+  output \port$318$50 ;
+  wire \port$318$50 ;
+  output \port$318$51 ;
+  wire \port$318$51 ;
+  output \port$318$52 ;
+  wire \port$318$52 ;
+  output \port$318$6 ;
+  wire \port$318$6 ;
+  output \port$318$7 ;
+  wire \port$318$7 ;
+  output \port$318$8 ;
+  wire \port$318$8 ;
+  output \port$318$9 ;
+  wire \port$318$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -19688,60 +32386,60 @@ module \hwq_mac_array.mac_6_1 (clk, rst, \port$374$0 , \port$374$1 , \port$374$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$374$0 ),
-    .R1(\port$374$1 ),
-    .R10(\port$374$10 ),
-    .R11(\port$374$11 ),
-    .R12(\port$374$12 ),
-    .R13(\port$374$13 ),
-    .R14(\port$374$14 ),
-    .R15(\port$374$15 ),
-    .R16(\port$374$16 ),
-    .R17(\port$374$17 ),
-    .R18(\port$374$18 ),
-    .R19(\port$374$19 ),
-    .R2(\port$374$2 ),
-    .R20(\port$374$20 ),
-    .R21(\port$374$21 ),
-    .R22(\port$374$22 ),
-    .R23(\port$374$23 ),
-    .R24(\port$374$24 ),
-    .R25(\port$374$25 ),
+    .R0(\port$318$0 ),
+    .R1(\port$318$1 ),
+    .R10(\port$318$10 ),
+    .R11(\port$318$11 ),
+    .R12(\port$318$12 ),
+    .R13(\port$318$13 ),
+    .R14(\port$318$14 ),
+    .R15(\port$318$15 ),
+    .R16(\port$318$16 ),
+    .R17(\port$318$17 ),
+    .R18(\port$318$18 ),
+    .R19(\port$318$19 ),
+    .R2(\port$318$2 ),
+    .R20(\port$318$20 ),
+    .R21(\port$318$21 ),
+    .R22(\port$318$22 ),
+    .R23(\port$318$23 ),
+    .R24(\port$318$24 ),
+    .R25(\port$318$25 ),
     .R26(r[26]),
-    .R27(\port$374$27 ),
-    .R28(\port$374$28 ),
-    .R29(\port$374$29 ),
-    .R3(\port$374$3 ),
-    .R30(\port$374$30 ),
-    .R31(\port$374$31 ),
-    .R32(\port$374$32 ),
-    .R33(\port$374$33 ),
-    .R34(\port$374$34 ),
-    .R35(\port$374$35 ),
-    .R36(\port$374$36 ),
-    .R37(\port$374$37 ),
-    .R38(\port$374$38 ),
-    .R39(\port$374$39 ),
-    .R4(\port$374$4 ),
-    .R40(\port$374$40 ),
-    .R41(\port$374$41 ),
-    .R42(\port$374$42 ),
-    .R43(\port$374$43 ),
-    .R44(\port$374$44 ),
-    .R45(\port$374$45 ),
-    .R46(\port$374$46 ),
-    .R47(\port$374$47 ),
-    .R48(\port$374$48 ),
-    .R49(\port$374$49 ),
-    .R5(\port$374$5 ),
-    .R50(\port$374$50 ),
-    .R51(\port$374$51 ),
-    .R52(\port$374$52 ),
+    .R27(\port$318$27 ),
+    .R28(\port$318$28 ),
+    .R29(\port$318$29 ),
+    .R3(\port$318$3 ),
+    .R30(\port$318$30 ),
+    .R31(\port$318$31 ),
+    .R32(\port$318$32 ),
+    .R33(\port$318$33 ),
+    .R34(\port$318$34 ),
+    .R35(\port$318$35 ),
+    .R36(\port$318$36 ),
+    .R37(\port$318$37 ),
+    .R38(\port$318$38 ),
+    .R39(\port$318$39 ),
+    .R4(\port$318$4 ),
+    .R40(\port$318$40 ),
+    .R41(\port$318$41 ),
+    .R42(\port$318$42 ),
+    .R43(\port$318$43 ),
+    .R44(\port$318$44 ),
+    .R45(\port$318$45 ),
+    .R46(\port$318$46 ),
+    .R47(\port$318$47 ),
+    .R48(\port$318$48 ),
+    .R49(\port$318$49 ),
+    .R5(\port$318$5 ),
+    .R50(\port$318$50 ),
+    .R51(\port$318$51 ),
+    .R52(\port$318$52 ),
     .R53(r[53]),
-    .R6(\port$374$6 ),
-    .R7(\port$374$7 ),
-    .R8(\port$374$8 ),
-    .R9(\port$374$9 ),
+    .R6(\port$318$6 ),
+    .R7(\port$318$7 ),
+    .R8(\port$318$8 ),
+    .R9(\port$318$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -20014,13 +32712,13 @@ module \hwq_mac_array.mac_6_1 (clk, rst, \port$374$0 , \port$374$1 , \port$374$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$374$52 , \port$374$51 , \port$374$50 , \port$374$49 , \port$374$48 , \port$374$47 , \port$374$46 , \port$374$45 , \port$374$44 , \port$374$43 , \port$374$42 , \port$374$41 , \port$374$40 , \port$374$39 , \port$374$38 , \port$374$37 , \port$374$36 , \port$374$35 , \port$374$34 , \port$374$33 , \port$374$32 , \port$374$31 , \port$374$30 , \port$374$29 , \port$374$28 , \port$374$27 , \port$374$25 , \port$374$24 , \port$374$23 , \port$374$22 , \port$374$21 , \port$374$20 , \port$374$19 , \port$374$18 , \port$374$17 , \port$374$16 , \port$374$15 , \port$374$14 , \port$374$13 , \port$374$12 , \port$374$11 , \port$374$10 , \port$374$9 , \port$374$8 , \port$374$7 , \port$374$6 , \port$374$5 , \port$374$4 , \port$374$3 , \port$374$2 , \port$374$1 , \port$374$0  };
+  assign { r[52:27], r[25:0] } = { \port$318$52 , \port$318$51 , \port$318$50 , \port$318$49 , \port$318$48 , \port$318$47 , \port$318$46 , \port$318$45 , \port$318$44 , \port$318$43 , \port$318$42 , \port$318$41 , \port$318$40 , \port$318$39 , \port$318$38 , \port$318$37 , \port$318$36 , \port$318$35 , \port$318$34 , \port$318$33 , \port$318$32 , \port$318$31 , \port$318$30 , \port$318$29 , \port$318$28 , \port$318$27 , \port$318$25 , \port$318$24 , \port$318$23 , \port$318$22 , \port$318$21 , \port$318$20 , \port$318$19 , \port$318$18 , \port$318$17 , \port$318$16 , \port$318$15 , \port$318$14 , \port$318$13 , \port$318$12 , \port$318$11 , \port$318$10 , \port$318$9 , \port$318$8 , \port$318$7 , \port$318$6 , \port$318$5 , \port$318$4 , \port$318$3 , \port$318$2 , \port$318$1 , \port$318$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_6_2 (clk, rst, \port$379$0 , \port$379$1 , \port$379$2 , \port$379$3 , \port$379$4 , \port$379$5 , \port$379$6 , \port$379$7 , \port$379$8 , \port$379$9 , \port$379$10 , \port$379$11 , \port$379$12 , \port$379$13 , \port$379$14 , \port$379$15 , \port$379$16 , \port$379$17 , \port$379$18 
-, \port$379$19 , \port$379$20 , \port$379$21 , \port$379$22 , \port$379$23 , \port$379$24 , \port$379$25 , \port$379$27 , \port$379$28 , \port$379$29 , \port$379$30 , \port$379$31 , \port$379$32 , \port$379$33 , \port$379$34 , \port$379$35 , \port$379$36 , \port$379$37 , \port$379$38 , \port$379$39 , \port$379$40 
-, \port$379$41 , \port$379$42 , \port$379$43 , \port$379$44 , \port$379$45 , \port$379$46 , \port$379$47 , \port$379$48 , \port$379$49 , \port$379$50 , \port$379$51 , \port$379$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_6_2 (clk, rst, \port$323$0 , \port$323$1 , \port$323$2 , \port$323$3 , \port$323$4 , \port$323$5 , \port$323$6 , \port$323$7 , \port$323$8 , \port$323$9 , \port$323$10 , \port$323$11 , \port$323$12 , \port$323$13 , \port$323$14 , \port$323$15 , \port$323$16 , \port$323$17 , \port$323$18 
+, \port$323$19 , \port$323$20 , \port$323$21 , \port$323$22 , \port$323$23 , \port$323$24 , \port$323$25 , \port$323$27 , \port$323$28 , \port$323$29 , \port$323$30 , \port$323$31 , \port$323$32 , \port$323$33 , \port$323$34 , \port$323$35 , \port$323$36 , \port$323$37 , \port$323$38 , \port$323$39 , \port$323$40 
+, \port$323$41 , \port$323$42 , \port$323$43 , \port$323$44 , \port$323$45 , \port$323$46 , \port$323$47 , \port$323$48 , \port$323$49 , \port$323$50 , \port$323$51 , \port$323$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -20030,110 +32728,110 @@ module \hwq_mac_array.mac_6_2 (clk, rst, \port$379$0 , \port$379$1 , \port$379$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$379$0 ;
-  wire \port$379$0 ;
-  output \port$379$1 ;
-  wire \port$379$1 ;
-  output \port$379$10 ;
-  wire \port$379$10 ;
-  output \port$379$11 ;
-  wire \port$379$11 ;
-  output \port$379$12 ;
-  wire \port$379$12 ;
-  output \port$379$13 ;
-  wire \port$379$13 ;
-  output \port$379$14 ;
-  wire \port$379$14 ;
-  output \port$379$15 ;
-  wire \port$379$15 ;
-  output \port$379$16 ;
-  wire \port$379$16 ;
-  output \port$379$17 ;
-  wire \port$379$17 ;
-  output \port$379$18 ;
-  wire \port$379$18 ;
-  output \port$379$19 ;
-  wire \port$379$19 ;
-  output \port$379$2 ;
-  wire \port$379$2 ;
-  output \port$379$20 ;
-  wire \port$379$20 ;
-  output \port$379$21 ;
-  wire \port$379$21 ;
-  output \port$379$22 ;
-  wire \port$379$22 ;
-  output \port$379$23 ;
-  wire \port$379$23 ;
-  output \port$379$24 ;
-  wire \port$379$24 ;
-  output \port$379$25 ;
-  wire \port$379$25 ;
-  output \port$379$27 ;
-  wire \port$379$27 ;
-  output \port$379$28 ;
-  wire \port$379$28 ;
-  output \port$379$29 ;
-  wire \port$379$29 ;
-  output \port$379$3 ;
-  wire \port$379$3 ;
-  output \port$379$30 ;
-  wire \port$379$30 ;
-  output \port$379$31 ;
-  wire \port$379$31 ;
-  output \port$379$32 ;
-  wire \port$379$32 ;
-  output \port$379$33 ;
-  wire \port$379$33 ;
-  output \port$379$34 ;
-  wire \port$379$34 ;
-  output \port$379$35 ;
-  wire \port$379$35 ;
-  output \port$379$36 ;
-  wire \port$379$36 ;
-  output \port$379$37 ;
-  wire \port$379$37 ;
-  output \port$379$38 ;
-  wire \port$379$38 ;
-  output \port$379$39 ;
-  wire \port$379$39 ;
-  output \port$379$4 ;
-  wire \port$379$4 ;
-  output \port$379$40 ;
-  wire \port$379$40 ;
-  output \port$379$41 ;
-  wire \port$379$41 ;
-  output \port$379$42 ;
-  wire \port$379$42 ;
-  output \port$379$43 ;
-  wire \port$379$43 ;
-  output \port$379$44 ;
-  wire \port$379$44 ;
-  output \port$379$45 ;
-  wire \port$379$45 ;
-  output \port$379$46 ;
-  wire \port$379$46 ;
-  output \port$379$47 ;
-  wire \port$379$47 ;
-  output \port$379$48 ;
-  wire \port$379$48 ;
-  output \port$379$49 ;
-  wire \port$379$49 ;
-  output \port$379$5 ;
-  wire \port$379$5 ;
-  output \port$379$50 ;
-  wire \port$379$50 ;
-  output \port$379$51 ;
-  wire \port$379$51 ;
-  output \port$379$52 ;
-  wire \port$379$52 ;
-  output \port$379$6 ;
-  wire \port$379$6 ;
-  output \port$379$7 ;
-  wire \port$379$7 ;
-  output \port$379$8 ;
-  wire \port$379$8 ;
-  output \port$379$9 ;
-  wire \port$379$9 ;
+  output \port$323$0 ;
+  wire \port$323$0 ;
+  output \port$323$1 ;
+  wire \port$323$1 ;
+  output \port$323$10 ;
+  wire \port$323$10 ;
+  output \port$323$11 ;
+  wire \port$323$11 ;
+  output \port$323$12 ;
+  wire \port$323$12 ;
+  output \port$323$13 ;
+  wire \port$323$13 ;
+  output \port$323$14 ;
+  wire \port$323$14 ;
+  output \port$323$15 ;
+  wire \port$323$15 ;
+  output \port$323$16 ;
+  wire \port$323$16 ;
+  output \port$323$17 ;
+  wire \port$323$17 ;
+  output \port$323$18 ;
+  wire \port$323$18 ;
+  output \port$323$19 ;
+  wire \port$323$19 ;
+  output \port$323$2 ;
+  wire \port$323$2 ;
+  output \port$323$20 ;
+  wire \port$323$20 ;
+  output \port$323$21 ;
+  wire \port$323$21 ;
+  output \port$323$22 ;
+  wire \port$323$22 ;
+  output \port$323$23 ;
+  wire \port$323$23 ;
+  output \port$323$24 ;
+  wire \port$323$24 ;
+  output \port$323$25 ;
+  wire \port$323$25 ;
+  output \port$323$27 ;
+  wire \port$323$27 ;
+  output \port$323$28 ;
+  wire \port$323$28 ;
+  output \port$323$29 ;
+  wire \port$323$29 ;
+  output \port$323$3 ;
+  wire \port$323$3 ;
+  output \port$323$30 ;
+  wire \port$323$30 ;
+  output \port$323$31 ;
+  wire \port$323$31 ;
+  output \port$323$32 ;
+  wire \port$323$32 ;
+  output \port$323$33 ;
+  wire \port$323$33 ;
+  output \port$323$34 ;
+  wire \port$323$34 ;
+  output \port$323$35 ;
+  wire \port$323$35 ;
+  output \port$323$36 ;
+  wire \port$323$36 ;
+  output \port$323$37 ;
+  wire \port$323$37 ;
+  output \port$323$38 ;
+  wire \port$323$38 ;
+  output \port$323$39 ;
+  wire \port$323$39 ;
+  output \port$323$4 ;
+  wire \port$323$4 ;
+  output \port$323$40 ;
+  wire \port$323$40 ;
+  output \port$323$41 ;
+  wire \port$323$41 ;
+  output \port$323$42 ;
+  wire \port$323$42 ;
+  output \port$323$43 ;
+  wire \port$323$43 ;
+  output \port$323$44 ;
+  wire \port$323$44 ;
+  output \port$323$45 ;
+  wire \port$323$45 ;
+  output \port$323$46 ;
+  wire \port$323$46 ;
+  output \port$323$47 ;
+  wire \port$323$47 ;
+  output \port$323$48 ;
+  wire \port$323$48 ;
+  output \port$323$49 ;
+  wire \port$323$49 ;
+  output \port$323$5 ;
+  wire \port$323$5 ;
+  output \port$323$50 ;
+  wire \port$323$50 ;
+  output \port$323$51 ;
+  wire \port$323$51 ;
+  output \port$323$52 ;
+  wire \port$323$52 ;
+  output \port$323$6 ;
+  wire \port$323$6 ;
+  output \port$323$7 ;
+  wire \port$323$7 ;
+  output \port$323$8 ;
+  wire \port$323$8 ;
+  output \port$323$9 ;
+  wire \port$323$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -20330,60 +33028,60 @@ module \hwq_mac_array.mac_6_2 (clk, rst, \port$379$0 , \port$379$1 , \port$379$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$379$0 ),
-    .R1(\port$379$1 ),
-    .R10(\port$379$10 ),
-    .R11(\port$379$11 ),
-    .R12(\port$379$12 ),
-    .R13(\port$379$13 ),
-    .R14(\port$379$14 ),
-    .R15(\port$379$15 ),
-    .R16(\port$379$16 ),
-    .R17(\port$379$17 ),
-    .R18(\port$379$18 ),
-    .R19(\port$379$19 ),
-    .R2(\port$379$2 ),
-    .R20(\port$379$20 ),
-    .R21(\port$379$21 ),
-    .R22(\port$379$22 ),
-    .R23(\port$379$23 ),
-    .R24(\port$379$24 ),
-    .R25(\port$379$25 ),
+    .R0(\port$323$0 ),
+    .R1(\port$323$1 ),
+    .R10(\port$323$10 ),
+    .R11(\port$323$11 ),
+    .R12(\port$323$12 ),
+    .R13(\port$323$13 ),
+    .R14(\port$323$14 ),
+    .R15(\port$323$15 ),
+    .R16(\port$323$16 ),
+    .R17(\port$323$17 ),
+    .R18(\port$323$18 ),
+    .R19(\port$323$19 ),
+    .R2(\port$323$2 ),
+    .R20(\port$323$20 ),
+    .R21(\port$323$21 ),
+    .R22(\port$323$22 ),
+    .R23(\port$323$23 ),
+    .R24(\port$323$24 ),
+    .R25(\port$323$25 ),
     .R26(r[26]),
-    .R27(\port$379$27 ),
-    .R28(\port$379$28 ),
-    .R29(\port$379$29 ),
-    .R3(\port$379$3 ),
-    .R30(\port$379$30 ),
-    .R31(\port$379$31 ),
-    .R32(\port$379$32 ),
-    .R33(\port$379$33 ),
-    .R34(\port$379$34 ),
-    .R35(\port$379$35 ),
-    .R36(\port$379$36 ),
-    .R37(\port$379$37 ),
-    .R38(\port$379$38 ),
-    .R39(\port$379$39 ),
-    .R4(\port$379$4 ),
-    .R40(\port$379$40 ),
-    .R41(\port$379$41 ),
-    .R42(\port$379$42 ),
-    .R43(\port$379$43 ),
-    .R44(\port$379$44 ),
-    .R45(\port$379$45 ),
-    .R46(\port$379$46 ),
-    .R47(\port$379$47 ),
-    .R48(\port$379$48 ),
-    .R49(\port$379$49 ),
-    .R5(\port$379$5 ),
-    .R50(\port$379$50 ),
-    .R51(\port$379$51 ),
-    .R52(\port$379$52 ),
+    .R27(\port$323$27 ),
+    .R28(\port$323$28 ),
+    .R29(\port$323$29 ),
+    .R3(\port$323$3 ),
+    .R30(\port$323$30 ),
+    .R31(\port$323$31 ),
+    .R32(\port$323$32 ),
+    .R33(\port$323$33 ),
+    .R34(\port$323$34 ),
+    .R35(\port$323$35 ),
+    .R36(\port$323$36 ),
+    .R37(\port$323$37 ),
+    .R38(\port$323$38 ),
+    .R39(\port$323$39 ),
+    .R4(\port$323$4 ),
+    .R40(\port$323$40 ),
+    .R41(\port$323$41 ),
+    .R42(\port$323$42 ),
+    .R43(\port$323$43 ),
+    .R44(\port$323$44 ),
+    .R45(\port$323$45 ),
+    .R46(\port$323$46 ),
+    .R47(\port$323$47 ),
+    .R48(\port$323$48 ),
+    .R49(\port$323$49 ),
+    .R5(\port$323$5 ),
+    .R50(\port$323$50 ),
+    .R51(\port$323$51 ),
+    .R52(\port$323$52 ),
     .R53(r[53]),
-    .R6(\port$379$6 ),
-    .R7(\port$379$7 ),
-    .R8(\port$379$8 ),
-    .R9(\port$379$9 ),
+    .R6(\port$323$6 ),
+    .R7(\port$323$7 ),
+    .R8(\port$323$8 ),
+    .R9(\port$323$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -20656,13 +33354,13 @@ module \hwq_mac_array.mac_6_2 (clk, rst, \port$379$0 , \port$379$1 , \port$379$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$379$52 , \port$379$51 , \port$379$50 , \port$379$49 , \port$379$48 , \port$379$47 , \port$379$46 , \port$379$45 , \port$379$44 , \port$379$43 , \port$379$42 , \port$379$41 , \port$379$40 , \port$379$39 , \port$379$38 , \port$379$37 , \port$379$36 , \port$379$35 , \port$379$34 , \port$379$33 , \port$379$32 , \port$379$31 , \port$379$30 , \port$379$29 , \port$379$28 , \port$379$27 , \port$379$25 , \port$379$24 , \port$379$23 , \port$379$22 , \port$379$21 , \port$379$20 , \port$379$19 , \port$379$18 , \port$379$17 , \port$379$16 , \port$379$15 , \port$379$14 , \port$379$13 , \port$379$12 , \port$379$11 , \port$379$10 , \port$379$9 , \port$379$8 , \port$379$7 , \port$379$6 , \port$379$5 , \port$379$4 , \port$379$3 , \port$379$2 , \port$379$1 , \port$379$0  };
+  assign { r[52:27], r[25:0] } = { \port$323$52 , \port$323$51 , \port$323$50 , \port$323$49 , \port$323$48 , \port$323$47 , \port$323$46 , \port$323$45 , \port$323$44 , \port$323$43 , \port$323$42 , \port$323$41 , \port$323$40 , \port$323$39 , \port$323$38 , \port$323$37 , \port$323$36 , \port$323$35 , \port$323$34 , \port$323$33 , \port$323$32 , \port$323$31 , \port$323$30 , \port$323$29 , \port$323$28 , \port$323$27 , \port$323$25 , \port$323$24 , \port$323$23 , \port$323$22 , \port$323$21 , \port$323$20 , \port$323$19 , \port$323$18 , \port$323$17 , \port$323$16 , \port$323$15 , \port$323$14 , \port$323$13 , \port$323$12 , \port$323$11 , \port$323$10 , \port$323$9 , \port$323$8 , \port$323$7 , \port$323$6 , \port$323$5 , \port$323$4 , \port$323$3 , \port$323$2 , \port$323$1 , \port$323$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_6_3 (clk, rst, \port$384$0 , \port$384$1 , \port$384$2 , \port$384$3 , \port$384$4 , \port$384$5 , \port$384$6 , \port$384$7 , \port$384$8 , \port$384$9 , \port$384$10 , \port$384$11 , \port$384$12 , \port$384$13 , \port$384$14 , \port$384$15 , \port$384$16 , \port$384$17 , \port$384$18 
-, \port$384$19 , \port$384$20 , \port$384$21 , \port$384$22 , \port$384$23 , \port$384$24 , \port$384$25 , \port$384$27 , \port$384$28 , \port$384$29 , \port$384$30 , \port$384$31 , \port$384$32 , \port$384$33 , \port$384$34 , \port$384$35 , \port$384$36 , \port$384$37 , \port$384$38 , \port$384$39 , \port$384$40 
-, \port$384$41 , \port$384$42 , \port$384$43 , \port$384$44 , \port$384$45 , \port$384$46 , \port$384$47 , \port$384$48 , \port$384$49 , \port$384$50 , \port$384$51 , \port$384$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_6_3 (clk, rst, \port$328$0 , \port$328$1 , \port$328$2 , \port$328$3 , \port$328$4 , \port$328$5 , \port$328$6 , \port$328$7 , \port$328$8 , \port$328$9 , \port$328$10 , \port$328$11 , \port$328$12 , \port$328$13 , \port$328$14 , \port$328$15 , \port$328$16 , \port$328$17 , \port$328$18 
+, \port$328$19 , \port$328$20 , \port$328$21 , \port$328$22 , \port$328$23 , \port$328$24 , \port$328$25 , \port$328$27 , \port$328$28 , \port$328$29 , \port$328$30 , \port$328$31 , \port$328$32 , \port$328$33 , \port$328$34 , \port$328$35 , \port$328$36 , \port$328$37 , \port$328$38 , \port$328$39 , \port$328$40 
+, \port$328$41 , \port$328$42 , \port$328$43 , \port$328$44 , \port$328$45 , \port$328$46 , \port$328$47 , \port$328$48 , \port$328$49 , \port$328$50 , \port$328$51 , \port$328$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -20672,110 +33370,110 @@ module \hwq_mac_array.mac_6_3 (clk, rst, \port$384$0 , \port$384$1 , \port$384$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$384$0 ;
-  wire \port$384$0 ;
-  output \port$384$1 ;
-  wire \port$384$1 ;
-  output \port$384$10 ;
-  wire \port$384$10 ;
-  output \port$384$11 ;
-  wire \port$384$11 ;
-  output \port$384$12 ;
-  wire \port$384$12 ;
-  output \port$384$13 ;
-  wire \port$384$13 ;
-  output \port$384$14 ;
-  wire \port$384$14 ;
-  output \port$384$15 ;
-  wire \port$384$15 ;
-  output \port$384$16 ;
-  wire \port$384$16 ;
-  output \port$384$17 ;
-  wire \port$384$17 ;
-  output \port$384$18 ;
-  wire \port$384$18 ;
-  output \port$384$19 ;
-  wire \port$384$19 ;
-  output \port$384$2 ;
-  wire \port$384$2 ;
-  output \port$384$20 ;
-  wire \port$384$20 ;
-  output \port$384$21 ;
-  wire \port$384$21 ;
-  output \port$384$22 ;
-  wire \port$384$22 ;
-  output \port$384$23 ;
-  wire \port$384$23 ;
-  output \port$384$24 ;
-  wire \port$384$24 ;
-  output \port$384$25 ;
-  wire \port$384$25 ;
-  output \port$384$27 ;
-  wire \port$384$27 ;
-  output \port$384$28 ;
-  wire \port$384$28 ;
-  output \port$384$29 ;
-  wire \port$384$29 ;
-  output \port$384$3 ;
-  wire \port$384$3 ;
-  output \port$384$30 ;
-  wire \port$384$30 ;
-  output \port$384$31 ;
-  wire \port$384$31 ;
-  output \port$384$32 ;
-  wire \port$384$32 ;
-  output \port$384$33 ;
-  wire \port$384$33 ;
-  output \port$384$34 ;
-  wire \port$384$34 ;
-  output \port$384$35 ;
-  wire \port$384$35 ;
-  output \port$384$36 ;
-  wire \port$384$36 ;
-  output \port$384$37 ;
-  wire \port$384$37 ;
-  output \port$384$38 ;
-  wire \port$384$38 ;
-  output \port$384$39 ;
-  wire \port$384$39 ;
-  output \port$384$4 ;
-  wire \port$384$4 ;
-  output \port$384$40 ;
-  wire \port$384$40 ;
-  output \port$384$41 ;
-  wire \port$384$41 ;
-  output \port$384$42 ;
-  wire \port$384$42 ;
-  output \port$384$43 ;
-  wire \port$384$43 ;
-  output \port$384$44 ;
-  wire \port$384$44 ;
-  output \port$384$45 ;
-  wire \port$384$45 ;
-  output \port$384$46 ;
-  wire \port$384$46 ;
-  output \port$384$47 ;
-  wire \port$384$47 ;
-  output \port$384$48 ;
-  wire \port$384$48 ;
-  output \port$384$49 ;
-  wire \port$384$49 ;
-  output \port$384$5 ;
-  wire \port$384$5 ;
-  output \port$384$50 ;
-  wire \port$384$50 ;
-  output \port$384$51 ;
-  wire \port$384$51 ;
-  output \port$384$52 ;
-  wire \port$384$52 ;
-  output \port$384$6 ;
-  wire \port$384$6 ;
-  output \port$384$7 ;
-  wire \port$384$7 ;
-  output \port$384$8 ;
-  wire \port$384$8 ;
-  output \port$384$9 ;
-  wire \port$384$9 ;
+  output \port$328$0 ;
+  wire \port$328$0 ;
+  output \port$328$1 ;
+  wire \port$328$1 ;
+  output \port$328$10 ;
+  wire \port$328$10 ;
+  output \port$328$11 ;
+  wire \port$328$11 ;
+  output \port$328$12 ;
+  wire \port$328$12 ;
+  output \port$328$13 ;
+  wire \port$328$13 ;
+  output \port$328$14 ;
+  wire \port$328$14 ;
+  output \port$328$15 ;
+  wire \port$328$15 ;
+  output \port$328$16 ;
+  wire \port$328$16 ;
+  output \port$328$17 ;
+  wire \port$328$17 ;
+  output \port$328$18 ;
+  wire \port$328$18 ;
+  output \port$328$19 ;
+  wire \port$328$19 ;
+  output \port$328$2 ;
+  wire \port$328$2 ;
+  output \port$328$20 ;
+  wire \port$328$20 ;
+  output \port$328$21 ;
+  wire \port$328$21 ;
+  output \port$328$22 ;
+  wire \port$328$22 ;
+  output \port$328$23 ;
+  wire \port$328$23 ;
+  output \port$328$24 ;
+  wire \port$328$24 ;
+  output \port$328$25 ;
+  wire \port$328$25 ;
+  output \port$328$27 ;
+  wire \port$328$27 ;
+  output \port$328$28 ;
+  wire \port$328$28 ;
+  output \port$328$29 ;
+  wire \port$328$29 ;
+  output \port$328$3 ;
+  wire \port$328$3 ;
+  output \port$328$30 ;
+  wire \port$328$30 ;
+  output \port$328$31 ;
+  wire \port$328$31 ;
+  output \port$328$32 ;
+  wire \port$328$32 ;
+  output \port$328$33 ;
+  wire \port$328$33 ;
+  output \port$328$34 ;
+  wire \port$328$34 ;
+  output \port$328$35 ;
+  wire \port$328$35 ;
+  output \port$328$36 ;
+  wire \port$328$36 ;
+  output \port$328$37 ;
+  wire \port$328$37 ;
+  output \port$328$38 ;
+  wire \port$328$38 ;
+  output \port$328$39 ;
+  wire \port$328$39 ;
+  output \port$328$4 ;
+  wire \port$328$4 ;
+  output \port$328$40 ;
+  wire \port$328$40 ;
+  output \port$328$41 ;
+  wire \port$328$41 ;
+  output \port$328$42 ;
+  wire \port$328$42 ;
+  output \port$328$43 ;
+  wire \port$328$43 ;
+  output \port$328$44 ;
+  wire \port$328$44 ;
+  output \port$328$45 ;
+  wire \port$328$45 ;
+  output \port$328$46 ;
+  wire \port$328$46 ;
+  output \port$328$47 ;
+  wire \port$328$47 ;
+  output \port$328$48 ;
+  wire \port$328$48 ;
+  output \port$328$49 ;
+  wire \port$328$49 ;
+  output \port$328$5 ;
+  wire \port$328$5 ;
+  output \port$328$50 ;
+  wire \port$328$50 ;
+  output \port$328$51 ;
+  wire \port$328$51 ;
+  output \port$328$52 ;
+  wire \port$328$52 ;
+  output \port$328$6 ;
+  wire \port$328$6 ;
+  output \port$328$7 ;
+  wire \port$328$7 ;
+  output \port$328$8 ;
+  wire \port$328$8 ;
+  output \port$328$9 ;
+  wire \port$328$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -20972,60 +33670,60 @@ module \hwq_mac_array.mac_6_3 (clk, rst, \port$384$0 , \port$384$1 , \port$384$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$384$0 ),
-    .R1(\port$384$1 ),
-    .R10(\port$384$10 ),
-    .R11(\port$384$11 ),
-    .R12(\port$384$12 ),
-    .R13(\port$384$13 ),
-    .R14(\port$384$14 ),
-    .R15(\port$384$15 ),
-    .R16(\port$384$16 ),
-    .R17(\port$384$17 ),
-    .R18(\port$384$18 ),
-    .R19(\port$384$19 ),
-    .R2(\port$384$2 ),
-    .R20(\port$384$20 ),
-    .R21(\port$384$21 ),
-    .R22(\port$384$22 ),
-    .R23(\port$384$23 ),
-    .R24(\port$384$24 ),
-    .R25(\port$384$25 ),
+    .R0(\port$328$0 ),
+    .R1(\port$328$1 ),
+    .R10(\port$328$10 ),
+    .R11(\port$328$11 ),
+    .R12(\port$328$12 ),
+    .R13(\port$328$13 ),
+    .R14(\port$328$14 ),
+    .R15(\port$328$15 ),
+    .R16(\port$328$16 ),
+    .R17(\port$328$17 ),
+    .R18(\port$328$18 ),
+    .R19(\port$328$19 ),
+    .R2(\port$328$2 ),
+    .R20(\port$328$20 ),
+    .R21(\port$328$21 ),
+    .R22(\port$328$22 ),
+    .R23(\port$328$23 ),
+    .R24(\port$328$24 ),
+    .R25(\port$328$25 ),
     .R26(r[26]),
-    .R27(\port$384$27 ),
-    .R28(\port$384$28 ),
-    .R29(\port$384$29 ),
-    .R3(\port$384$3 ),
-    .R30(\port$384$30 ),
-    .R31(\port$384$31 ),
-    .R32(\port$384$32 ),
-    .R33(\port$384$33 ),
-    .R34(\port$384$34 ),
-    .R35(\port$384$35 ),
-    .R36(\port$384$36 ),
-    .R37(\port$384$37 ),
-    .R38(\port$384$38 ),
-    .R39(\port$384$39 ),
-    .R4(\port$384$4 ),
-    .R40(\port$384$40 ),
-    .R41(\port$384$41 ),
-    .R42(\port$384$42 ),
-    .R43(\port$384$43 ),
-    .R44(\port$384$44 ),
-    .R45(\port$384$45 ),
-    .R46(\port$384$46 ),
-    .R47(\port$384$47 ),
-    .R48(\port$384$48 ),
-    .R49(\port$384$49 ),
-    .R5(\port$384$5 ),
-    .R50(\port$384$50 ),
-    .R51(\port$384$51 ),
-    .R52(\port$384$52 ),
+    .R27(\port$328$27 ),
+    .R28(\port$328$28 ),
+    .R29(\port$328$29 ),
+    .R3(\port$328$3 ),
+    .R30(\port$328$30 ),
+    .R31(\port$328$31 ),
+    .R32(\port$328$32 ),
+    .R33(\port$328$33 ),
+    .R34(\port$328$34 ),
+    .R35(\port$328$35 ),
+    .R36(\port$328$36 ),
+    .R37(\port$328$37 ),
+    .R38(\port$328$38 ),
+    .R39(\port$328$39 ),
+    .R4(\port$328$4 ),
+    .R40(\port$328$40 ),
+    .R41(\port$328$41 ),
+    .R42(\port$328$42 ),
+    .R43(\port$328$43 ),
+    .R44(\port$328$44 ),
+    .R45(\port$328$45 ),
+    .R46(\port$328$46 ),
+    .R47(\port$328$47 ),
+    .R48(\port$328$48 ),
+    .R49(\port$328$49 ),
+    .R5(\port$328$5 ),
+    .R50(\port$328$50 ),
+    .R51(\port$328$51 ),
+    .R52(\port$328$52 ),
     .R53(r[53]),
-    .R6(\port$384$6 ),
-    .R7(\port$384$7 ),
-    .R8(\port$384$8 ),
-    .R9(\port$384$9 ),
+    .R6(\port$328$6 ),
+    .R7(\port$328$7 ),
+    .R8(\port$328$8 ),
+    .R9(\port$328$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -21298,13 +33996,13 @@ module \hwq_mac_array.mac_6_3 (clk, rst, \port$384$0 , \port$384$1 , \port$384$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$384$52 , \port$384$51 , \port$384$50 , \port$384$49 , \port$384$48 , \port$384$47 , \port$384$46 , \port$384$45 , \port$384$44 , \port$384$43 , \port$384$42 , \port$384$41 , \port$384$40 , \port$384$39 , \port$384$38 , \port$384$37 , \port$384$36 , \port$384$35 , \port$384$34 , \port$384$33 , \port$384$32 , \port$384$31 , \port$384$30 , \port$384$29 , \port$384$28 , \port$384$27 , \port$384$25 , \port$384$24 , \port$384$23 , \port$384$22 , \port$384$21 , \port$384$20 , \port$384$19 , \port$384$18 , \port$384$17 , \port$384$16 , \port$384$15 , \port$384$14 , \port$384$13 , \port$384$12 , \port$384$11 , \port$384$10 , \port$384$9 , \port$384$8 , \port$384$7 , \port$384$6 , \port$384$5 , \port$384$4 , \port$384$3 , \port$384$2 , \port$384$1 , \port$384$0  };
+  assign { r[52:27], r[25:0] } = { \port$328$52 , \port$328$51 , \port$328$50 , \port$328$49 , \port$328$48 , \port$328$47 , \port$328$46 , \port$328$45 , \port$328$44 , \port$328$43 , \port$328$42 , \port$328$41 , \port$328$40 , \port$328$39 , \port$328$38 , \port$328$37 , \port$328$36 , \port$328$35 , \port$328$34 , \port$328$33 , \port$328$32 , \port$328$31 , \port$328$30 , \port$328$29 , \port$328$28 , \port$328$27 , \port$328$25 , \port$328$24 , \port$328$23 , \port$328$22 , \port$328$21 , \port$328$20 , \port$328$19 , \port$328$18 , \port$328$17 , \port$328$16 , \port$328$15 , \port$328$14 , \port$328$13 , \port$328$12 , \port$328$11 , \port$328$10 , \port$328$9 , \port$328$8 , \port$328$7 , \port$328$6 , \port$328$5 , \port$328$4 , \port$328$3 , \port$328$2 , \port$328$1 , \port$328$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_7_0 (clk, rst, \port$389$0 , \port$389$1 , \port$389$2 , \port$389$3 , \port$389$4 , \port$389$5 , \port$389$6 , \port$389$7 , \port$389$8 , \port$389$9 , \port$389$10 , \port$389$11 , \port$389$12 , \port$389$13 , \port$389$14 , \port$389$15 , \port$389$16 , \port$389$17 , \port$389$18 
-, \port$389$19 , \port$389$20 , \port$389$21 , \port$389$22 , \port$389$23 , \port$389$24 , \port$389$25 , \port$389$27 , \port$389$28 , \port$389$29 , \port$389$30 , \port$389$31 , \port$389$32 , \port$389$33 , \port$389$34 , \port$389$35 , \port$389$36 , \port$389$37 , \port$389$38 , \port$389$39 , \port$389$40 
-, \port$389$41 , \port$389$42 , \port$389$43 , \port$389$44 , \port$389$45 , \port$389$46 , \port$389$47 , \port$389$48 , \port$389$49 , \port$389$50 , \port$389$51 , \port$389$52 , a, w0, w1, restart, en);
+module \hwq_mac_array.mac_7_0 (clk, rst, \port$333$0 , \port$333$1 , \port$333$2 , \port$333$3 , \port$333$4 , \port$333$5 , \port$333$6 , \port$333$7 , \port$333$8 , \port$333$9 , \port$333$10 , \port$333$11 , \port$333$12 , \port$333$13 , \port$333$14 , \port$333$15 , \port$333$16 , \port$333$17 , \port$333$18 
+, \port$333$19 , \port$333$20 , \port$333$21 , \port$333$22 , \port$333$23 , \port$333$24 , \port$333$25 , \port$333$27 , \port$333$28 , \port$333$29 , \port$333$30 , \port$333$31 , \port$333$32 , \port$333$33 , \port$333$34 , \port$333$35 , \port$333$36 , \port$333$37 , \port$333$38 , \port$333$39 , \port$333$40 
+, \port$333$41 , \port$333$42 , \port$333$43 , \port$333$44 , \port$333$45 , \port$333$46 , \port$333$47 , \port$333$48 , \port$333$49 , \port$333$50 , \port$333$51 , \port$333$52 , a, w0, w1, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -21314,110 +34012,110 @@ module \hwq_mac_array.mac_7_0 (clk, rst, \port$389$0 , \port$389$1 , \port$389$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$389$0 ;
-  wire \port$389$0 ;
-  output \port$389$1 ;
-  wire \port$389$1 ;
-  output \port$389$10 ;
-  wire \port$389$10 ;
-  output \port$389$11 ;
-  wire \port$389$11 ;
-  output \port$389$12 ;
-  wire \port$389$12 ;
-  output \port$389$13 ;
-  wire \port$389$13 ;
-  output \port$389$14 ;
-  wire \port$389$14 ;
-  output \port$389$15 ;
-  wire \port$389$15 ;
-  output \port$389$16 ;
-  wire \port$389$16 ;
-  output \port$389$17 ;
-  wire \port$389$17 ;
-  output \port$389$18 ;
-  wire \port$389$18 ;
-  output \port$389$19 ;
-  wire \port$389$19 ;
-  output \port$389$2 ;
-  wire \port$389$2 ;
-  output \port$389$20 ;
-  wire \port$389$20 ;
-  output \port$389$21 ;
-  wire \port$389$21 ;
-  output \port$389$22 ;
-  wire \port$389$22 ;
-  output \port$389$23 ;
-  wire \port$389$23 ;
-  output \port$389$24 ;
-  wire \port$389$24 ;
-  output \port$389$25 ;
-  wire \port$389$25 ;
-  output \port$389$27 ;
-  wire \port$389$27 ;
-  output \port$389$28 ;
-  wire \port$389$28 ;
-  output \port$389$29 ;
-  wire \port$389$29 ;
-  output \port$389$3 ;
-  wire \port$389$3 ;
-  output \port$389$30 ;
-  wire \port$389$30 ;
-  output \port$389$31 ;
-  wire \port$389$31 ;
-  output \port$389$32 ;
-  wire \port$389$32 ;
-  output \port$389$33 ;
-  wire \port$389$33 ;
-  output \port$389$34 ;
-  wire \port$389$34 ;
-  output \port$389$35 ;
-  wire \port$389$35 ;
-  output \port$389$36 ;
-  wire \port$389$36 ;
-  output \port$389$37 ;
-  wire \port$389$37 ;
-  output \port$389$38 ;
-  wire \port$389$38 ;
-  output \port$389$39 ;
-  wire \port$389$39 ;
-  output \port$389$4 ;
-  wire \port$389$4 ;
-  output \port$389$40 ;
-  wire \port$389$40 ;
-  output \port$389$41 ;
-  wire \port$389$41 ;
-  output \port$389$42 ;
-  wire \port$389$42 ;
-  output \port$389$43 ;
-  wire \port$389$43 ;
-  output \port$389$44 ;
-  wire \port$389$44 ;
-  output \port$389$45 ;
-  wire \port$389$45 ;
-  output \port$389$46 ;
-  wire \port$389$46 ;
-  output \port$389$47 ;
-  wire \port$389$47 ;
-  output \port$389$48 ;
-  wire \port$389$48 ;
-  output \port$389$49 ;
-  wire \port$389$49 ;
-  output \port$389$5 ;
-  wire \port$389$5 ;
-  output \port$389$50 ;
-  wire \port$389$50 ;
-  output \port$389$51 ;
-  wire \port$389$51 ;
-  output \port$389$52 ;
-  wire \port$389$52 ;
-  output \port$389$6 ;
-  wire \port$389$6 ;
-  output \port$389$7 ;
-  wire \port$389$7 ;
-  output \port$389$8 ;
-  wire \port$389$8 ;
-  output \port$389$9 ;
-  wire \port$389$9 ;
+  output \port$333$0 ;
+  wire \port$333$0 ;
+  output \port$333$1 ;
+  wire \port$333$1 ;
+  output \port$333$10 ;
+  wire \port$333$10 ;
+  output \port$333$11 ;
+  wire \port$333$11 ;
+  output \port$333$12 ;
+  wire \port$333$12 ;
+  output \port$333$13 ;
+  wire \port$333$13 ;
+  output \port$333$14 ;
+  wire \port$333$14 ;
+  output \port$333$15 ;
+  wire \port$333$15 ;
+  output \port$333$16 ;
+  wire \port$333$16 ;
+  output \port$333$17 ;
+  wire \port$333$17 ;
+  output \port$333$18 ;
+  wire \port$333$18 ;
+  output \port$333$19 ;
+  wire \port$333$19 ;
+  output \port$333$2 ;
+  wire \port$333$2 ;
+  output \port$333$20 ;
+  wire \port$333$20 ;
+  output \port$333$21 ;
+  wire \port$333$21 ;
+  output \port$333$22 ;
+  wire \port$333$22 ;
+  output \port$333$23 ;
+  wire \port$333$23 ;
+  output \port$333$24 ;
+  wire \port$333$24 ;
+  output \port$333$25 ;
+  wire \port$333$25 ;
+  output \port$333$27 ;
+  wire \port$333$27 ;
+  output \port$333$28 ;
+  wire \port$333$28 ;
+  output \port$333$29 ;
+  wire \port$333$29 ;
+  output \port$333$3 ;
+  wire \port$333$3 ;
+  output \port$333$30 ;
+  wire \port$333$30 ;
+  output \port$333$31 ;
+  wire \port$333$31 ;
+  output \port$333$32 ;
+  wire \port$333$32 ;
+  output \port$333$33 ;
+  wire \port$333$33 ;
+  output \port$333$34 ;
+  wire \port$333$34 ;
+  output \port$333$35 ;
+  wire \port$333$35 ;
+  output \port$333$36 ;
+  wire \port$333$36 ;
+  output \port$333$37 ;
+  wire \port$333$37 ;
+  output \port$333$38 ;
+  wire \port$333$38 ;
+  output \port$333$39 ;
+  wire \port$333$39 ;
+  output \port$333$4 ;
+  wire \port$333$4 ;
+  output \port$333$40 ;
+  wire \port$333$40 ;
+  output \port$333$41 ;
+  wire \port$333$41 ;
+  output \port$333$42 ;
+  wire \port$333$42 ;
+  output \port$333$43 ;
+  wire \port$333$43 ;
+  output \port$333$44 ;
+  wire \port$333$44 ;
+  output \port$333$45 ;
+  wire \port$333$45 ;
+  output \port$333$46 ;
+  wire \port$333$46 ;
+  output \port$333$47 ;
+  wire \port$333$47 ;
+  output \port$333$48 ;
+  wire \port$333$48 ;
+  output \port$333$49 ;
+  wire \port$333$49 ;
+  output \port$333$5 ;
+  wire \port$333$5 ;
+  output \port$333$50 ;
+  wire \port$333$50 ;
+  output \port$333$51 ;
+  wire \port$333$51 ;
+  output \port$333$52 ;
+  wire \port$333$52 ;
+  output \port$333$6 ;
+  wire \port$333$6 ;
+  output \port$333$7 ;
+  wire \port$333$7 ;
+  output \port$333$8 ;
+  wire \port$333$8 ;
+  output \port$333$9 ;
+  wire \port$333$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -21614,60 +34312,60 @@ module \hwq_mac_array.mac_7_0 (clk, rst, \port$389$0 , \port$389$1 , \port$389$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$389$0 ),
-    .R1(\port$389$1 ),
-    .R10(\port$389$10 ),
-    .R11(\port$389$11 ),
-    .R12(\port$389$12 ),
-    .R13(\port$389$13 ),
-    .R14(\port$389$14 ),
-    .R15(\port$389$15 ),
-    .R16(\port$389$16 ),
-    .R17(\port$389$17 ),
-    .R18(\port$389$18 ),
-    .R19(\port$389$19 ),
-    .R2(\port$389$2 ),
-    .R20(\port$389$20 ),
-    .R21(\port$389$21 ),
-    .R22(\port$389$22 ),
-    .R23(\port$389$23 ),
-    .R24(\port$389$24 ),
-    .R25(\port$389$25 ),
+    .R0(\port$333$0 ),
+    .R1(\port$333$1 ),
+    .R10(\port$333$10 ),
+    .R11(\port$333$11 ),
+    .R12(\port$333$12 ),
+    .R13(\port$333$13 ),
+    .R14(\port$333$14 ),
+    .R15(\port$333$15 ),
+    .R16(\port$333$16 ),
+    .R17(\port$333$17 ),
+    .R18(\port$333$18 ),
+    .R19(\port$333$19 ),
+    .R2(\port$333$2 ),
+    .R20(\port$333$20 ),
+    .R21(\port$333$21 ),
+    .R22(\port$333$22 ),
+    .R23(\port$333$23 ),
+    .R24(\port$333$24 ),
+    .R25(\port$333$25 ),
     .R26(r[26]),
-    .R27(\port$389$27 ),
-    .R28(\port$389$28 ),
-    .R29(\port$389$29 ),
-    .R3(\port$389$3 ),
-    .R30(\port$389$30 ),
-    .R31(\port$389$31 ),
-    .R32(\port$389$32 ),
-    .R33(\port$389$33 ),
-    .R34(\port$389$34 ),
-    .R35(\port$389$35 ),
-    .R36(\port$389$36 ),
-    .R37(\port$389$37 ),
-    .R38(\port$389$38 ),
-    .R39(\port$389$39 ),
-    .R4(\port$389$4 ),
-    .R40(\port$389$40 ),
-    .R41(\port$389$41 ),
-    .R42(\port$389$42 ),
-    .R43(\port$389$43 ),
-    .R44(\port$389$44 ),
-    .R45(\port$389$45 ),
-    .R46(\port$389$46 ),
-    .R47(\port$389$47 ),
-    .R48(\port$389$48 ),
-    .R49(\port$389$49 ),
-    .R5(\port$389$5 ),
-    .R50(\port$389$50 ),
-    .R51(\port$389$51 ),
-    .R52(\port$389$52 ),
+    .R27(\port$333$27 ),
+    .R28(\port$333$28 ),
+    .R29(\port$333$29 ),
+    .R3(\port$333$3 ),
+    .R30(\port$333$30 ),
+    .R31(\port$333$31 ),
+    .R32(\port$333$32 ),
+    .R33(\port$333$33 ),
+    .R34(\port$333$34 ),
+    .R35(\port$333$35 ),
+    .R36(\port$333$36 ),
+    .R37(\port$333$37 ),
+    .R38(\port$333$38 ),
+    .R39(\port$333$39 ),
+    .R4(\port$333$4 ),
+    .R40(\port$333$40 ),
+    .R41(\port$333$41 ),
+    .R42(\port$333$42 ),
+    .R43(\port$333$43 ),
+    .R44(\port$333$44 ),
+    .R45(\port$333$45 ),
+    .R46(\port$333$46 ),
+    .R47(\port$333$47 ),
+    .R48(\port$333$48 ),
+    .R49(\port$333$49 ),
+    .R5(\port$333$5 ),
+    .R50(\port$333$50 ),
+    .R51(\port$333$51 ),
+    .R52(\port$333$52 ),
     .R53(r[53]),
-    .R6(\port$389$6 ),
-    .R7(\port$389$7 ),
-    .R8(\port$389$8 ),
-    .R9(\port$389$9 ),
+    .R6(\port$333$6 ),
+    .R7(\port$333$7 ),
+    .R8(\port$333$8 ),
+    .R9(\port$333$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -21940,13 +34638,13 @@ module \hwq_mac_array.mac_7_0 (clk, rst, \port$389$0 , \port$389$1 , \port$389$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$389$52 , \port$389$51 , \port$389$50 , \port$389$49 , \port$389$48 , \port$389$47 , \port$389$46 , \port$389$45 , \port$389$44 , \port$389$43 , \port$389$42 , \port$389$41 , \port$389$40 , \port$389$39 , \port$389$38 , \port$389$37 , \port$389$36 , \port$389$35 , \port$389$34 , \port$389$33 , \port$389$32 , \port$389$31 , \port$389$30 , \port$389$29 , \port$389$28 , \port$389$27 , \port$389$25 , \port$389$24 , \port$389$23 , \port$389$22 , \port$389$21 , \port$389$20 , \port$389$19 , \port$389$18 , \port$389$17 , \port$389$16 , \port$389$15 , \port$389$14 , \port$389$13 , \port$389$12 , \port$389$11 , \port$389$10 , \port$389$9 , \port$389$8 , \port$389$7 , \port$389$6 , \port$389$5 , \port$389$4 , \port$389$3 , \port$389$2 , \port$389$1 , \port$389$0  };
+  assign { r[52:27], r[25:0] } = { \port$333$52 , \port$333$51 , \port$333$50 , \port$333$49 , \port$333$48 , \port$333$47 , \port$333$46 , \port$333$45 , \port$333$44 , \port$333$43 , \port$333$42 , \port$333$41 , \port$333$40 , \port$333$39 , \port$333$38 , \port$333$37 , \port$333$36 , \port$333$35 , \port$333$34 , \port$333$33 , \port$333$32 , \port$333$31 , \port$333$30 , \port$333$29 , \port$333$28 , \port$333$27 , \port$333$25 , \port$333$24 , \port$333$23 , \port$333$22 , \port$333$21 , \port$333$20 , \port$333$19 , \port$333$18 , \port$333$17 , \port$333$16 , \port$333$15 , \port$333$14 , \port$333$13 , \port$333$12 , \port$333$11 , \port$333$10 , \port$333$9 , \port$333$8 , \port$333$7 , \port$333$6 , \port$333$5 , \port$333$4 , \port$333$3 , \port$333$2 , \port$333$1 , \port$333$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_7_1 (clk, rst, \port$394$0 , \port$394$1 , \port$394$2 , \port$394$3 , \port$394$4 , \port$394$5 , \port$394$6 , \port$394$7 , \port$394$8 , \port$394$9 , \port$394$10 , \port$394$11 , \port$394$12 , \port$394$13 , \port$394$14 , \port$394$15 , \port$394$16 , \port$394$17 , \port$394$18 
-, \port$394$19 , \port$394$20 , \port$394$21 , \port$394$22 , \port$394$23 , \port$394$24 , \port$394$25 , \port$394$27 , \port$394$28 , \port$394$29 , \port$394$30 , \port$394$31 , \port$394$32 , \port$394$33 , \port$394$34 , \port$394$35 , \port$394$36 , \port$394$37 , \port$394$38 , \port$394$39 , \port$394$40 
-, \port$394$41 , \port$394$42 , \port$394$43 , \port$394$44 , \port$394$45 , \port$394$46 , \port$394$47 , \port$394$48 , \port$394$49 , \port$394$50 , \port$394$51 , \port$394$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_7_1 (clk, rst, \port$338$0 , \port$338$1 , \port$338$2 , \port$338$3 , \port$338$4 , \port$338$5 , \port$338$6 , \port$338$7 , \port$338$8 , \port$338$9 , \port$338$10 , \port$338$11 , \port$338$12 , \port$338$13 , \port$338$14 , \port$338$15 , \port$338$16 , \port$338$17 , \port$338$18 
+, \port$338$19 , \port$338$20 , \port$338$21 , \port$338$22 , \port$338$23 , \port$338$24 , \port$338$25 , \port$338$27 , \port$338$28 , \port$338$29 , \port$338$30 , \port$338$31 , \port$338$32 , \port$338$33 , \port$338$34 , \port$338$35 , \port$338$36 , \port$338$37 , \port$338$38 , \port$338$39 , \port$338$40 
+, \port$338$41 , \port$338$42 , \port$338$43 , \port$338$44 , \port$338$45 , \port$338$46 , \port$338$47 , \port$338$48 , \port$338$49 , \port$338$50 , \port$338$51 , \port$338$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -21956,110 +34654,110 @@ module \hwq_mac_array.mac_7_1 (clk, rst, \port$394$0 , \port$394$1 , \port$394$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$394$0 ;
-  wire \port$394$0 ;
-  output \port$394$1 ;
-  wire \port$394$1 ;
-  output \port$394$10 ;
-  wire \port$394$10 ;
-  output \port$394$11 ;
-  wire \port$394$11 ;
-  output \port$394$12 ;
-  wire \port$394$12 ;
-  output \port$394$13 ;
-  wire \port$394$13 ;
-  output \port$394$14 ;
-  wire \port$394$14 ;
-  output \port$394$15 ;
-  wire \port$394$15 ;
-  output \port$394$16 ;
-  wire \port$394$16 ;
-  output \port$394$17 ;
-  wire \port$394$17 ;
-  output \port$394$18 ;
-  wire \port$394$18 ;
-  output \port$394$19 ;
-  wire \port$394$19 ;
-  output \port$394$2 ;
-  wire \port$394$2 ;
-  output \port$394$20 ;
-  wire \port$394$20 ;
-  output \port$394$21 ;
-  wire \port$394$21 ;
-  output \port$394$22 ;
-  wire \port$394$22 ;
-  output \port$394$23 ;
-  wire \port$394$23 ;
-  output \port$394$24 ;
-  wire \port$394$24 ;
-  output \port$394$25 ;
-  wire \port$394$25 ;
-  output \port$394$27 ;
-  wire \port$394$27 ;
-  output \port$394$28 ;
-  wire \port$394$28 ;
-  output \port$394$29 ;
-  wire \port$394$29 ;
-  output \port$394$3 ;
-  wire \port$394$3 ;
-  output \port$394$30 ;
-  wire \port$394$30 ;
-  output \port$394$31 ;
-  wire \port$394$31 ;
-  output \port$394$32 ;
-  wire \port$394$32 ;
-  output \port$394$33 ;
-  wire \port$394$33 ;
-  output \port$394$34 ;
-  wire \port$394$34 ;
-  output \port$394$35 ;
-  wire \port$394$35 ;
-  output \port$394$36 ;
-  wire \port$394$36 ;
-  output \port$394$37 ;
-  wire \port$394$37 ;
-  output \port$394$38 ;
-  wire \port$394$38 ;
-  output \port$394$39 ;
-  wire \port$394$39 ;
-  output \port$394$4 ;
-  wire \port$394$4 ;
-  output \port$394$40 ;
-  wire \port$394$40 ;
-  output \port$394$41 ;
-  wire \port$394$41 ;
-  output \port$394$42 ;
-  wire \port$394$42 ;
-  output \port$394$43 ;
-  wire \port$394$43 ;
-  output \port$394$44 ;
-  wire \port$394$44 ;
-  output \port$394$45 ;
-  wire \port$394$45 ;
-  output \port$394$46 ;
-  wire \port$394$46 ;
-  output \port$394$47 ;
-  wire \port$394$47 ;
-  output \port$394$48 ;
-  wire \port$394$48 ;
-  output \port$394$49 ;
-  wire \port$394$49 ;
-  output \port$394$5 ;
-  wire \port$394$5 ;
-  output \port$394$50 ;
-  wire \port$394$50 ;
-  output \port$394$51 ;
-  wire \port$394$51 ;
-  output \port$394$52 ;
-  wire \port$394$52 ;
-  output \port$394$6 ;
-  wire \port$394$6 ;
-  output \port$394$7 ;
-  wire \port$394$7 ;
-  output \port$394$8 ;
-  wire \port$394$8 ;
-  output \port$394$9 ;
-  wire \port$394$9 ;
+  output \port$338$0 ;
+  wire \port$338$0 ;
+  output \port$338$1 ;
+  wire \port$338$1 ;
+  output \port$338$10 ;
+  wire \port$338$10 ;
+  output \port$338$11 ;
+  wire \port$338$11 ;
+  output \port$338$12 ;
+  wire \port$338$12 ;
+  output \port$338$13 ;
+  wire \port$338$13 ;
+  output \port$338$14 ;
+  wire \port$338$14 ;
+  output \port$338$15 ;
+  wire \port$338$15 ;
+  output \port$338$16 ;
+  wire \port$338$16 ;
+  output \port$338$17 ;
+  wire \port$338$17 ;
+  output \port$338$18 ;
+  wire \port$338$18 ;
+  output \port$338$19 ;
+  wire \port$338$19 ;
+  output \port$338$2 ;
+  wire \port$338$2 ;
+  output \port$338$20 ;
+  wire \port$338$20 ;
+  output \port$338$21 ;
+  wire \port$338$21 ;
+  output \port$338$22 ;
+  wire \port$338$22 ;
+  output \port$338$23 ;
+  wire \port$338$23 ;
+  output \port$338$24 ;
+  wire \port$338$24 ;
+  output \port$338$25 ;
+  wire \port$338$25 ;
+  output \port$338$27 ;
+  wire \port$338$27 ;
+  output \port$338$28 ;
+  wire \port$338$28 ;
+  output \port$338$29 ;
+  wire \port$338$29 ;
+  output \port$338$3 ;
+  wire \port$338$3 ;
+  output \port$338$30 ;
+  wire \port$338$30 ;
+  output \port$338$31 ;
+  wire \port$338$31 ;
+  output \port$338$32 ;
+  wire \port$338$32 ;
+  output \port$338$33 ;
+  wire \port$338$33 ;
+  output \port$338$34 ;
+  wire \port$338$34 ;
+  output \port$338$35 ;
+  wire \port$338$35 ;
+  output \port$338$36 ;
+  wire \port$338$36 ;
+  output \port$338$37 ;
+  wire \port$338$37 ;
+  output \port$338$38 ;
+  wire \port$338$38 ;
+  output \port$338$39 ;
+  wire \port$338$39 ;
+  output \port$338$4 ;
+  wire \port$338$4 ;
+  output \port$338$40 ;
+  wire \port$338$40 ;
+  output \port$338$41 ;
+  wire \port$338$41 ;
+  output \port$338$42 ;
+  wire \port$338$42 ;
+  output \port$338$43 ;
+  wire \port$338$43 ;
+  output \port$338$44 ;
+  wire \port$338$44 ;
+  output \port$338$45 ;
+  wire \port$338$45 ;
+  output \port$338$46 ;
+  wire \port$338$46 ;
+  output \port$338$47 ;
+  wire \port$338$47 ;
+  output \port$338$48 ;
+  wire \port$338$48 ;
+  output \port$338$49 ;
+  wire \port$338$49 ;
+  output \port$338$5 ;
+  wire \port$338$5 ;
+  output \port$338$50 ;
+  wire \port$338$50 ;
+  output \port$338$51 ;
+  wire \port$338$51 ;
+  output \port$338$52 ;
+  wire \port$338$52 ;
+  output \port$338$6 ;
+  wire \port$338$6 ;
+  output \port$338$7 ;
+  wire \port$338$7 ;
+  output \port$338$8 ;
+  wire \port$338$8 ;
+  output \port$338$9 ;
+  wire \port$338$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -22256,60 +34954,60 @@ module \hwq_mac_array.mac_7_1 (clk, rst, \port$394$0 , \port$394$1 , \port$394$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$394$0 ),
-    .R1(\port$394$1 ),
-    .R10(\port$394$10 ),
-    .R11(\port$394$11 ),
-    .R12(\port$394$12 ),
-    .R13(\port$394$13 ),
-    .R14(\port$394$14 ),
-    .R15(\port$394$15 ),
-    .R16(\port$394$16 ),
-    .R17(\port$394$17 ),
-    .R18(\port$394$18 ),
-    .R19(\port$394$19 ),
-    .R2(\port$394$2 ),
-    .R20(\port$394$20 ),
-    .R21(\port$394$21 ),
-    .R22(\port$394$22 ),
-    .R23(\port$394$23 ),
-    .R24(\port$394$24 ),
-    .R25(\port$394$25 ),
+    .R0(\port$338$0 ),
+    .R1(\port$338$1 ),
+    .R10(\port$338$10 ),
+    .R11(\port$338$11 ),
+    .R12(\port$338$12 ),
+    .R13(\port$338$13 ),
+    .R14(\port$338$14 ),
+    .R15(\port$338$15 ),
+    .R16(\port$338$16 ),
+    .R17(\port$338$17 ),
+    .R18(\port$338$18 ),
+    .R19(\port$338$19 ),
+    .R2(\port$338$2 ),
+    .R20(\port$338$20 ),
+    .R21(\port$338$21 ),
+    .R22(\port$338$22 ),
+    .R23(\port$338$23 ),
+    .R24(\port$338$24 ),
+    .R25(\port$338$25 ),
     .R26(r[26]),
-    .R27(\port$394$27 ),
-    .R28(\port$394$28 ),
-    .R29(\port$394$29 ),
-    .R3(\port$394$3 ),
-    .R30(\port$394$30 ),
-    .R31(\port$394$31 ),
-    .R32(\port$394$32 ),
-    .R33(\port$394$33 ),
-    .R34(\port$394$34 ),
-    .R35(\port$394$35 ),
-    .R36(\port$394$36 ),
-    .R37(\port$394$37 ),
-    .R38(\port$394$38 ),
-    .R39(\port$394$39 ),
-    .R4(\port$394$4 ),
-    .R40(\port$394$40 ),
-    .R41(\port$394$41 ),
-    .R42(\port$394$42 ),
-    .R43(\port$394$43 ),
-    .R44(\port$394$44 ),
-    .R45(\port$394$45 ),
-    .R46(\port$394$46 ),
-    .R47(\port$394$47 ),
-    .R48(\port$394$48 ),
-    .R49(\port$394$49 ),
-    .R5(\port$394$5 ),
-    .R50(\port$394$50 ),
-    .R51(\port$394$51 ),
-    .R52(\port$394$52 ),
+    .R27(\port$338$27 ),
+    .R28(\port$338$28 ),
+    .R29(\port$338$29 ),
+    .R3(\port$338$3 ),
+    .R30(\port$338$30 ),
+    .R31(\port$338$31 ),
+    .R32(\port$338$32 ),
+    .R33(\port$338$33 ),
+    .R34(\port$338$34 ),
+    .R35(\port$338$35 ),
+    .R36(\port$338$36 ),
+    .R37(\port$338$37 ),
+    .R38(\port$338$38 ),
+    .R39(\port$338$39 ),
+    .R4(\port$338$4 ),
+    .R40(\port$338$40 ),
+    .R41(\port$338$41 ),
+    .R42(\port$338$42 ),
+    .R43(\port$338$43 ),
+    .R44(\port$338$44 ),
+    .R45(\port$338$45 ),
+    .R46(\port$338$46 ),
+    .R47(\port$338$47 ),
+    .R48(\port$338$48 ),
+    .R49(\port$338$49 ),
+    .R5(\port$338$5 ),
+    .R50(\port$338$50 ),
+    .R51(\port$338$51 ),
+    .R52(\port$338$52 ),
     .R53(r[53]),
-    .R6(\port$394$6 ),
-    .R7(\port$394$7 ),
-    .R8(\port$394$8 ),
-    .R9(\port$394$9 ),
+    .R6(\port$338$6 ),
+    .R7(\port$338$7 ),
+    .R8(\port$338$8 ),
+    .R9(\port$338$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -22582,13 +35280,13 @@ module \hwq_mac_array.mac_7_1 (clk, rst, \port$394$0 , \port$394$1 , \port$394$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$394$52 , \port$394$51 , \port$394$50 , \port$394$49 , \port$394$48 , \port$394$47 , \port$394$46 , \port$394$45 , \port$394$44 , \port$394$43 , \port$394$42 , \port$394$41 , \port$394$40 , \port$394$39 , \port$394$38 , \port$394$37 , \port$394$36 , \port$394$35 , \port$394$34 , \port$394$33 , \port$394$32 , \port$394$31 , \port$394$30 , \port$394$29 , \port$394$28 , \port$394$27 , \port$394$25 , \port$394$24 , \port$394$23 , \port$394$22 , \port$394$21 , \port$394$20 , \port$394$19 , \port$394$18 , \port$394$17 , \port$394$16 , \port$394$15 , \port$394$14 , \port$394$13 , \port$394$12 , \port$394$11 , \port$394$10 , \port$394$9 , \port$394$8 , \port$394$7 , \port$394$6 , \port$394$5 , \port$394$4 , \port$394$3 , \port$394$2 , \port$394$1 , \port$394$0  };
+  assign { r[52:27], r[25:0] } = { \port$338$52 , \port$338$51 , \port$338$50 , \port$338$49 , \port$338$48 , \port$338$47 , \port$338$46 , \port$338$45 , \port$338$44 , \port$338$43 , \port$338$42 , \port$338$41 , \port$338$40 , \port$338$39 , \port$338$38 , \port$338$37 , \port$338$36 , \port$338$35 , \port$338$34 , \port$338$33 , \port$338$32 , \port$338$31 , \port$338$30 , \port$338$29 , \port$338$28 , \port$338$27 , \port$338$25 , \port$338$24 , \port$338$23 , \port$338$22 , \port$338$21 , \port$338$20 , \port$338$19 , \port$338$18 , \port$338$17 , \port$338$16 , \port$338$15 , \port$338$14 , \port$338$13 , \port$338$12 , \port$338$11 , \port$338$10 , \port$338$9 , \port$338$8 , \port$338$7 , \port$338$6 , \port$338$5 , \port$338$4 , \port$338$3 , \port$338$2 , \port$338$1 , \port$338$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_7_2 (clk, rst, \port$399$0 , \port$399$1 , \port$399$2 , \port$399$3 , \port$399$4 , \port$399$5 , \port$399$6 , \port$399$7 , \port$399$8 , \port$399$9 , \port$399$10 , \port$399$11 , \port$399$12 , \port$399$13 , \port$399$14 , \port$399$15 , \port$399$16 , \port$399$17 , \port$399$18 
-, \port$399$19 , \port$399$20 , \port$399$21 , \port$399$22 , \port$399$23 , \port$399$24 , \port$399$25 , \port$399$27 , \port$399$28 , \port$399$29 , \port$399$30 , \port$399$31 , \port$399$32 , \port$399$33 , \port$399$34 , \port$399$35 , \port$399$36 , \port$399$37 , \port$399$38 , \port$399$39 , \port$399$40 
-, \port$399$41 , \port$399$42 , \port$399$43 , \port$399$44 , \port$399$45 , \port$399$46 , \port$399$47 , \port$399$48 , \port$399$49 , \port$399$50 , \port$399$51 , \port$399$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_7_2 (clk, rst, \port$343$0 , \port$343$1 , \port$343$2 , \port$343$3 , \port$343$4 , \port$343$5 , \port$343$6 , \port$343$7 , \port$343$8 , \port$343$9 , \port$343$10 , \port$343$11 , \port$343$12 , \port$343$13 , \port$343$14 , \port$343$15 , \port$343$16 , \port$343$17 , \port$343$18 
+, \port$343$19 , \port$343$20 , \port$343$21 , \port$343$22 , \port$343$23 , \port$343$24 , \port$343$25 , \port$343$27 , \port$343$28 , \port$343$29 , \port$343$30 , \port$343$31 , \port$343$32 , \port$343$33 , \port$343$34 , \port$343$35 , \port$343$36 , \port$343$37 , \port$343$38 , \port$343$39 , \port$343$40 
+, \port$343$41 , \port$343$42 , \port$343$43 , \port$343$44 , \port$343$45 , \port$343$46 , \port$343$47 , \port$343$48 , \port$343$49 , \port$343$50 , \port$343$51 , \port$343$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -22598,110 +35296,110 @@ module \hwq_mac_array.mac_7_2 (clk, rst, \port$399$0 , \port$399$1 , \port$399$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$399$0 ;
-  wire \port$399$0 ;
-  output \port$399$1 ;
-  wire \port$399$1 ;
-  output \port$399$10 ;
-  wire \port$399$10 ;
-  output \port$399$11 ;
-  wire \port$399$11 ;
-  output \port$399$12 ;
-  wire \port$399$12 ;
-  output \port$399$13 ;
-  wire \port$399$13 ;
-  output \port$399$14 ;
-  wire \port$399$14 ;
-  output \port$399$15 ;
-  wire \port$399$15 ;
-  output \port$399$16 ;
-  wire \port$399$16 ;
-  output \port$399$17 ;
-  wire \port$399$17 ;
-  output \port$399$18 ;
-  wire \port$399$18 ;
-  output \port$399$19 ;
-  wire \port$399$19 ;
-  output \port$399$2 ;
-  wire \port$399$2 ;
-  output \port$399$20 ;
-  wire \port$399$20 ;
-  output \port$399$21 ;
-  wire \port$399$21 ;
-  output \port$399$22 ;
-  wire \port$399$22 ;
-  output \port$399$23 ;
-  wire \port$399$23 ;
-  output \port$399$24 ;
-  wire \port$399$24 ;
-  output \port$399$25 ;
-  wire \port$399$25 ;
-  output \port$399$27 ;
-  wire \port$399$27 ;
-  output \port$399$28 ;
-  wire \port$399$28 ;
-  output \port$399$29 ;
-  wire \port$399$29 ;
-  output \port$399$3 ;
-  wire \port$399$3 ;
-  output \port$399$30 ;
-  wire \port$399$30 ;
-  output \port$399$31 ;
-  wire \port$399$31 ;
-  output \port$399$32 ;
-  wire \port$399$32 ;
-  output \port$399$33 ;
-  wire \port$399$33 ;
-  output \port$399$34 ;
-  wire \port$399$34 ;
-  output \port$399$35 ;
-  wire \port$399$35 ;
-  output \port$399$36 ;
-  wire \port$399$36 ;
-  output \port$399$37 ;
-  wire \port$399$37 ;
-  output \port$399$38 ;
-  wire \port$399$38 ;
-  output \port$399$39 ;
-  wire \port$399$39 ;
-  output \port$399$4 ;
-  wire \port$399$4 ;
-  output \port$399$40 ;
-  wire \port$399$40 ;
-  output \port$399$41 ;
-  wire \port$399$41 ;
-  output \port$399$42 ;
-  wire \port$399$42 ;
-  output \port$399$43 ;
-  wire \port$399$43 ;
-  output \port$399$44 ;
-  wire \port$399$44 ;
-  output \port$399$45 ;
-  wire \port$399$45 ;
-  output \port$399$46 ;
-  wire \port$399$46 ;
-  output \port$399$47 ;
-  wire \port$399$47 ;
-  output \port$399$48 ;
-  wire \port$399$48 ;
-  output \port$399$49 ;
-  wire \port$399$49 ;
-  output \port$399$5 ;
-  wire \port$399$5 ;
-  output \port$399$50 ;
-  wire \port$399$50 ;
-  output \port$399$51 ;
-  wire \port$399$51 ;
-  output \port$399$52 ;
-  wire \port$399$52 ;
-  output \port$399$6 ;
-  wire \port$399$6 ;
-  output \port$399$7 ;
-  wire \port$399$7 ;
-  output \port$399$8 ;
-  wire \port$399$8 ;
-  output \port$399$9 ;
-  wire \port$399$9 ;
+  output \port$343$0 ;
+  wire \port$343$0 ;
+  output \port$343$1 ;
+  wire \port$343$1 ;
+  output \port$343$10 ;
+  wire \port$343$10 ;
+  output \port$343$11 ;
+  wire \port$343$11 ;
+  output \port$343$12 ;
+  wire \port$343$12 ;
+  output \port$343$13 ;
+  wire \port$343$13 ;
+  output \port$343$14 ;
+  wire \port$343$14 ;
+  output \port$343$15 ;
+  wire \port$343$15 ;
+  output \port$343$16 ;
+  wire \port$343$16 ;
+  output \port$343$17 ;
+  wire \port$343$17 ;
+  output \port$343$18 ;
+  wire \port$343$18 ;
+  output \port$343$19 ;
+  wire \port$343$19 ;
+  output \port$343$2 ;
+  wire \port$343$2 ;
+  output \port$343$20 ;
+  wire \port$343$20 ;
+  output \port$343$21 ;
+  wire \port$343$21 ;
+  output \port$343$22 ;
+  wire \port$343$22 ;
+  output \port$343$23 ;
+  wire \port$343$23 ;
+  output \port$343$24 ;
+  wire \port$343$24 ;
+  output \port$343$25 ;
+  wire \port$343$25 ;
+  output \port$343$27 ;
+  wire \port$343$27 ;
+  output \port$343$28 ;
+  wire \port$343$28 ;
+  output \port$343$29 ;
+  wire \port$343$29 ;
+  output \port$343$3 ;
+  wire \port$343$3 ;
+  output \port$343$30 ;
+  wire \port$343$30 ;
+  output \port$343$31 ;
+  wire \port$343$31 ;
+  output \port$343$32 ;
+  wire \port$343$32 ;
+  output \port$343$33 ;
+  wire \port$343$33 ;
+  output \port$343$34 ;
+  wire \port$343$34 ;
+  output \port$343$35 ;
+  wire \port$343$35 ;
+  output \port$343$36 ;
+  wire \port$343$36 ;
+  output \port$343$37 ;
+  wire \port$343$37 ;
+  output \port$343$38 ;
+  wire \port$343$38 ;
+  output \port$343$39 ;
+  wire \port$343$39 ;
+  output \port$343$4 ;
+  wire \port$343$4 ;
+  output \port$343$40 ;
+  wire \port$343$40 ;
+  output \port$343$41 ;
+  wire \port$343$41 ;
+  output \port$343$42 ;
+  wire \port$343$42 ;
+  output \port$343$43 ;
+  wire \port$343$43 ;
+  output \port$343$44 ;
+  wire \port$343$44 ;
+  output \port$343$45 ;
+  wire \port$343$45 ;
+  output \port$343$46 ;
+  wire \port$343$46 ;
+  output \port$343$47 ;
+  wire \port$343$47 ;
+  output \port$343$48 ;
+  wire \port$343$48 ;
+  output \port$343$49 ;
+  wire \port$343$49 ;
+  output \port$343$5 ;
+  wire \port$343$5 ;
+  output \port$343$50 ;
+  wire \port$343$50 ;
+  output \port$343$51 ;
+  wire \port$343$51 ;
+  output \port$343$52 ;
+  wire \port$343$52 ;
+  output \port$343$6 ;
+  wire \port$343$6 ;
+  output \port$343$7 ;
+  wire \port$343$7 ;
+  output \port$343$8 ;
+  wire \port$343$8 ;
+  output \port$343$9 ;
+  wire \port$343$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -22898,60 +35596,60 @@ module \hwq_mac_array.mac_7_2 (clk, rst, \port$399$0 , \port$399$1 , \port$399$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$399$0 ),
-    .R1(\port$399$1 ),
-    .R10(\port$399$10 ),
-    .R11(\port$399$11 ),
-    .R12(\port$399$12 ),
-    .R13(\port$399$13 ),
-    .R14(\port$399$14 ),
-    .R15(\port$399$15 ),
-    .R16(\port$399$16 ),
-    .R17(\port$399$17 ),
-    .R18(\port$399$18 ),
-    .R19(\port$399$19 ),
-    .R2(\port$399$2 ),
-    .R20(\port$399$20 ),
-    .R21(\port$399$21 ),
-    .R22(\port$399$22 ),
-    .R23(\port$399$23 ),
-    .R24(\port$399$24 ),
-    .R25(\port$399$25 ),
+    .R0(\port$343$0 ),
+    .R1(\port$343$1 ),
+    .R10(\port$343$10 ),
+    .R11(\port$343$11 ),
+    .R12(\port$343$12 ),
+    .R13(\port$343$13 ),
+    .R14(\port$343$14 ),
+    .R15(\port$343$15 ),
+    .R16(\port$343$16 ),
+    .R17(\port$343$17 ),
+    .R18(\port$343$18 ),
+    .R19(\port$343$19 ),
+    .R2(\port$343$2 ),
+    .R20(\port$343$20 ),
+    .R21(\port$343$21 ),
+    .R22(\port$343$22 ),
+    .R23(\port$343$23 ),
+    .R24(\port$343$24 ),
+    .R25(\port$343$25 ),
     .R26(r[26]),
-    .R27(\port$399$27 ),
-    .R28(\port$399$28 ),
-    .R29(\port$399$29 ),
-    .R3(\port$399$3 ),
-    .R30(\port$399$30 ),
-    .R31(\port$399$31 ),
-    .R32(\port$399$32 ),
-    .R33(\port$399$33 ),
-    .R34(\port$399$34 ),
-    .R35(\port$399$35 ),
-    .R36(\port$399$36 ),
-    .R37(\port$399$37 ),
-    .R38(\port$399$38 ),
-    .R39(\port$399$39 ),
-    .R4(\port$399$4 ),
-    .R40(\port$399$40 ),
-    .R41(\port$399$41 ),
-    .R42(\port$399$42 ),
-    .R43(\port$399$43 ),
-    .R44(\port$399$44 ),
-    .R45(\port$399$45 ),
-    .R46(\port$399$46 ),
-    .R47(\port$399$47 ),
-    .R48(\port$399$48 ),
-    .R49(\port$399$49 ),
-    .R5(\port$399$5 ),
-    .R50(\port$399$50 ),
-    .R51(\port$399$51 ),
-    .R52(\port$399$52 ),
+    .R27(\port$343$27 ),
+    .R28(\port$343$28 ),
+    .R29(\port$343$29 ),
+    .R3(\port$343$3 ),
+    .R30(\port$343$30 ),
+    .R31(\port$343$31 ),
+    .R32(\port$343$32 ),
+    .R33(\port$343$33 ),
+    .R34(\port$343$34 ),
+    .R35(\port$343$35 ),
+    .R36(\port$343$36 ),
+    .R37(\port$343$37 ),
+    .R38(\port$343$38 ),
+    .R39(\port$343$39 ),
+    .R4(\port$343$4 ),
+    .R40(\port$343$40 ),
+    .R41(\port$343$41 ),
+    .R42(\port$343$42 ),
+    .R43(\port$343$43 ),
+    .R44(\port$343$44 ),
+    .R45(\port$343$45 ),
+    .R46(\port$343$46 ),
+    .R47(\port$343$47 ),
+    .R48(\port$343$48 ),
+    .R49(\port$343$49 ),
+    .R5(\port$343$5 ),
+    .R50(\port$343$50 ),
+    .R51(\port$343$51 ),
+    .R52(\port$343$52 ),
     .R53(r[53]),
-    .R6(\port$399$6 ),
-    .R7(\port$399$7 ),
-    .R8(\port$399$8 ),
-    .R9(\port$399$9 ),
+    .R6(\port$343$6 ),
+    .R7(\port$343$7 ),
+    .R8(\port$343$8 ),
+    .R9(\port$343$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -23224,13 +35922,13 @@ module \hwq_mac_array.mac_7_2 (clk, rst, \port$399$0 , \port$399$1 , \port$399$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$399$52 , \port$399$51 , \port$399$50 , \port$399$49 , \port$399$48 , \port$399$47 , \port$399$46 , \port$399$45 , \port$399$44 , \port$399$43 , \port$399$42 , \port$399$41 , \port$399$40 , \port$399$39 , \port$399$38 , \port$399$37 , \port$399$36 , \port$399$35 , \port$399$34 , \port$399$33 , \port$399$32 , \port$399$31 , \port$399$30 , \port$399$29 , \port$399$28 , \port$399$27 , \port$399$25 , \port$399$24 , \port$399$23 , \port$399$22 , \port$399$21 , \port$399$20 , \port$399$19 , \port$399$18 , \port$399$17 , \port$399$16 , \port$399$15 , \port$399$14 , \port$399$13 , \port$399$12 , \port$399$11 , \port$399$10 , \port$399$9 , \port$399$8 , \port$399$7 , \port$399$6 , \port$399$5 , \port$399$4 , \port$399$3 , \port$399$2 , \port$399$1 , \port$399$0  };
+  assign { r[52:27], r[25:0] } = { \port$343$52 , \port$343$51 , \port$343$50 , \port$343$49 , \port$343$48 , \port$343$47 , \port$343$46 , \port$343$45 , \port$343$44 , \port$343$43 , \port$343$42 , \port$343$41 , \port$343$40 , \port$343$39 , \port$343$38 , \port$343$37 , \port$343$36 , \port$343$35 , \port$343$34 , \port$343$33 , \port$343$32 , \port$343$31 , \port$343$30 , \port$343$29 , \port$343$28 , \port$343$27 , \port$343$25 , \port$343$24 , \port$343$23 , \port$343$22 , \port$343$21 , \port$343$20 , \port$343$19 , \port$343$18 , \port$343$17 , \port$343$16 , \port$343$15 , \port$343$14 , \port$343$13 , \port$343$12 , \port$343$11 , \port$343$10 , \port$343$9 , \port$343$8 , \port$343$7 , \port$343$6 , \port$343$5 , \port$343$4 , \port$343$3 , \port$343$2 , \port$343$1 , \port$343$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mac_7_3 (clk, rst, \port$404$0 , \port$404$1 , \port$404$2 , \port$404$3 , \port$404$4 , \port$404$5 , \port$404$6 , \port$404$7 , \port$404$8 , \port$404$9 , \port$404$10 , \port$404$11 , \port$404$12 , \port$404$13 , \port$404$14 , \port$404$15 , \port$404$16 , \port$404$17 , \port$404$18 
-, \port$404$19 , \port$404$20 , \port$404$21 , \port$404$22 , \port$404$23 , \port$404$24 , \port$404$25 , \port$404$27 , \port$404$28 , \port$404$29 , \port$404$30 , \port$404$31 , \port$404$32 , \port$404$33 , \port$404$34 , \port$404$35 , \port$404$36 , \port$404$37 , \port$404$38 , \port$404$39 , \port$404$40 
-, \port$404$41 , \port$404$42 , \port$404$43 , \port$404$44 , \port$404$45 , \port$404$46 , \port$404$47 , \port$404$48 , \port$404$49 , \port$404$50 , \port$404$51 , \port$404$52 , w0, w1, a, restart, en);
+module \hwq_mac_array.mac_7_3 (clk, rst, \port$348$0 , \port$348$1 , \port$348$2 , \port$348$3 , \port$348$4 , \port$348$5 , \port$348$6 , \port$348$7 , \port$348$8 , \port$348$9 , \port$348$10 , \port$348$11 , \port$348$12 , \port$348$13 , \port$348$14 , \port$348$15 , \port$348$16 , \port$348$17 , \port$348$18 
+, \port$348$19 , \port$348$20 , \port$348$21 , \port$348$22 , \port$348$23 , \port$348$24 , \port$348$25 , \port$348$27 , \port$348$28 , \port$348$29 , \port$348$30 , \port$348$31 , \port$348$32 , \port$348$33 , \port$348$34 , \port$348$35 , \port$348$36 , \port$348$37 , \port$348$38 , \port$348$39 , \port$348$40 
+, \port$348$41 , \port$348$42 , \port$348$43 , \port$348$44 , \port$348$45 , \port$348$46 , \port$348$47 , \port$348$48 , \port$348$49 , \port$348$50 , \port$348$51 , \port$348$52 , w0, w1, a, restart, en);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -23240,110 +35938,110 @@ module \hwq_mac_array.mac_7_3 (clk, rst, \port$404$0 , \port$404$1 , \port$404$2
   wire en;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$404$0 ;
-  wire \port$404$0 ;
-  output \port$404$1 ;
-  wire \port$404$1 ;
-  output \port$404$10 ;
-  wire \port$404$10 ;
-  output \port$404$11 ;
-  wire \port$404$11 ;
-  output \port$404$12 ;
-  wire \port$404$12 ;
-  output \port$404$13 ;
-  wire \port$404$13 ;
-  output \port$404$14 ;
-  wire \port$404$14 ;
-  output \port$404$15 ;
-  wire \port$404$15 ;
-  output \port$404$16 ;
-  wire \port$404$16 ;
-  output \port$404$17 ;
-  wire \port$404$17 ;
-  output \port$404$18 ;
-  wire \port$404$18 ;
-  output \port$404$19 ;
-  wire \port$404$19 ;
-  output \port$404$2 ;
-  wire \port$404$2 ;
-  output \port$404$20 ;
-  wire \port$404$20 ;
-  output \port$404$21 ;
-  wire \port$404$21 ;
-  output \port$404$22 ;
-  wire \port$404$22 ;
-  output \port$404$23 ;
-  wire \port$404$23 ;
-  output \port$404$24 ;
-  wire \port$404$24 ;
-  output \port$404$25 ;
-  wire \port$404$25 ;
-  output \port$404$27 ;
-  wire \port$404$27 ;
-  output \port$404$28 ;
-  wire \port$404$28 ;
-  output \port$404$29 ;
-  wire \port$404$29 ;
-  output \port$404$3 ;
-  wire \port$404$3 ;
-  output \port$404$30 ;
-  wire \port$404$30 ;
-  output \port$404$31 ;
-  wire \port$404$31 ;
-  output \port$404$32 ;
-  wire \port$404$32 ;
-  output \port$404$33 ;
-  wire \port$404$33 ;
-  output \port$404$34 ;
-  wire \port$404$34 ;
-  output \port$404$35 ;
-  wire \port$404$35 ;
-  output \port$404$36 ;
-  wire \port$404$36 ;
-  output \port$404$37 ;
-  wire \port$404$37 ;
-  output \port$404$38 ;
-  wire \port$404$38 ;
-  output \port$404$39 ;
-  wire \port$404$39 ;
-  output \port$404$4 ;
-  wire \port$404$4 ;
-  output \port$404$40 ;
-  wire \port$404$40 ;
-  output \port$404$41 ;
-  wire \port$404$41 ;
-  output \port$404$42 ;
-  wire \port$404$42 ;
-  output \port$404$43 ;
-  wire \port$404$43 ;
-  output \port$404$44 ;
-  wire \port$404$44 ;
-  output \port$404$45 ;
-  wire \port$404$45 ;
-  output \port$404$46 ;
-  wire \port$404$46 ;
-  output \port$404$47 ;
-  wire \port$404$47 ;
-  output \port$404$48 ;
-  wire \port$404$48 ;
-  output \port$404$49 ;
-  wire \port$404$49 ;
-  output \port$404$5 ;
-  wire \port$404$5 ;
-  output \port$404$50 ;
-  wire \port$404$50 ;
-  output \port$404$51 ;
-  wire \port$404$51 ;
-  output \port$404$52 ;
-  wire \port$404$52 ;
-  output \port$404$6 ;
-  wire \port$404$6 ;
-  output \port$404$7 ;
-  wire \port$404$7 ;
-  output \port$404$8 ;
-  wire \port$404$8 ;
-  output \port$404$9 ;
-  wire \port$404$9 ;
+  output \port$348$0 ;
+  wire \port$348$0 ;
+  output \port$348$1 ;
+  wire \port$348$1 ;
+  output \port$348$10 ;
+  wire \port$348$10 ;
+  output \port$348$11 ;
+  wire \port$348$11 ;
+  output \port$348$12 ;
+  wire \port$348$12 ;
+  output \port$348$13 ;
+  wire \port$348$13 ;
+  output \port$348$14 ;
+  wire \port$348$14 ;
+  output \port$348$15 ;
+  wire \port$348$15 ;
+  output \port$348$16 ;
+  wire \port$348$16 ;
+  output \port$348$17 ;
+  wire \port$348$17 ;
+  output \port$348$18 ;
+  wire \port$348$18 ;
+  output \port$348$19 ;
+  wire \port$348$19 ;
+  output \port$348$2 ;
+  wire \port$348$2 ;
+  output \port$348$20 ;
+  wire \port$348$20 ;
+  output \port$348$21 ;
+  wire \port$348$21 ;
+  output \port$348$22 ;
+  wire \port$348$22 ;
+  output \port$348$23 ;
+  wire \port$348$23 ;
+  output \port$348$24 ;
+  wire \port$348$24 ;
+  output \port$348$25 ;
+  wire \port$348$25 ;
+  output \port$348$27 ;
+  wire \port$348$27 ;
+  output \port$348$28 ;
+  wire \port$348$28 ;
+  output \port$348$29 ;
+  wire \port$348$29 ;
+  output \port$348$3 ;
+  wire \port$348$3 ;
+  output \port$348$30 ;
+  wire \port$348$30 ;
+  output \port$348$31 ;
+  wire \port$348$31 ;
+  output \port$348$32 ;
+  wire \port$348$32 ;
+  output \port$348$33 ;
+  wire \port$348$33 ;
+  output \port$348$34 ;
+  wire \port$348$34 ;
+  output \port$348$35 ;
+  wire \port$348$35 ;
+  output \port$348$36 ;
+  wire \port$348$36 ;
+  output \port$348$37 ;
+  wire \port$348$37 ;
+  output \port$348$38 ;
+  wire \port$348$38 ;
+  output \port$348$39 ;
+  wire \port$348$39 ;
+  output \port$348$4 ;
+  wire \port$348$4 ;
+  output \port$348$40 ;
+  wire \port$348$40 ;
+  output \port$348$41 ;
+  wire \port$348$41 ;
+  output \port$348$42 ;
+  wire \port$348$42 ;
+  output \port$348$43 ;
+  wire \port$348$43 ;
+  output \port$348$44 ;
+  wire \port$348$44 ;
+  output \port$348$45 ;
+  wire \port$348$45 ;
+  output \port$348$46 ;
+  wire \port$348$46 ;
+  output \port$348$47 ;
+  wire \port$348$47 ;
+  output \port$348$48 ;
+  wire \port$348$48 ;
+  output \port$348$49 ;
+  wire \port$348$49 ;
+  output \port$348$5 ;
+  wire \port$348$5 ;
+  output \port$348$50 ;
+  wire \port$348$50 ;
+  output \port$348$51 ;
+  wire \port$348$51 ;
+  output \port$348$52 ;
+  wire \port$348$52 ;
+  output \port$348$6 ;
+  wire \port$348$6 ;
+  output \port$348$7 ;
+  wire \port$348$7 ;
+  output \port$348$8 ;
+  wire \port$348$8 ;
+  output \port$348$9 ;
+  wire \port$348$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -23540,60 +36238,60 @@ module \hwq_mac_array.mac_7_3 (clk, rst, \port$404$0 , \port$404$1 , \port$404$2
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$404$0 ),
-    .R1(\port$404$1 ),
-    .R10(\port$404$10 ),
-    .R11(\port$404$11 ),
-    .R12(\port$404$12 ),
-    .R13(\port$404$13 ),
-    .R14(\port$404$14 ),
-    .R15(\port$404$15 ),
-    .R16(\port$404$16 ),
-    .R17(\port$404$17 ),
-    .R18(\port$404$18 ),
-    .R19(\port$404$19 ),
-    .R2(\port$404$2 ),
-    .R20(\port$404$20 ),
-    .R21(\port$404$21 ),
-    .R22(\port$404$22 ),
-    .R23(\port$404$23 ),
-    .R24(\port$404$24 ),
-    .R25(\port$404$25 ),
+    .R0(\port$348$0 ),
+    .R1(\port$348$1 ),
+    .R10(\port$348$10 ),
+    .R11(\port$348$11 ),
+    .R12(\port$348$12 ),
+    .R13(\port$348$13 ),
+    .R14(\port$348$14 ),
+    .R15(\port$348$15 ),
+    .R16(\port$348$16 ),
+    .R17(\port$348$17 ),
+    .R18(\port$348$18 ),
+    .R19(\port$348$19 ),
+    .R2(\port$348$2 ),
+    .R20(\port$348$20 ),
+    .R21(\port$348$21 ),
+    .R22(\port$348$22 ),
+    .R23(\port$348$23 ),
+    .R24(\port$348$24 ),
+    .R25(\port$348$25 ),
     .R26(r[26]),
-    .R27(\port$404$27 ),
-    .R28(\port$404$28 ),
-    .R29(\port$404$29 ),
-    .R3(\port$404$3 ),
-    .R30(\port$404$30 ),
-    .R31(\port$404$31 ),
-    .R32(\port$404$32 ),
-    .R33(\port$404$33 ),
-    .R34(\port$404$34 ),
-    .R35(\port$404$35 ),
-    .R36(\port$404$36 ),
-    .R37(\port$404$37 ),
-    .R38(\port$404$38 ),
-    .R39(\port$404$39 ),
-    .R4(\port$404$4 ),
-    .R40(\port$404$40 ),
-    .R41(\port$404$41 ),
-    .R42(\port$404$42 ),
-    .R43(\port$404$43 ),
-    .R44(\port$404$44 ),
-    .R45(\port$404$45 ),
-    .R46(\port$404$46 ),
-    .R47(\port$404$47 ),
-    .R48(\port$404$48 ),
-    .R49(\port$404$49 ),
-    .R5(\port$404$5 ),
-    .R50(\port$404$50 ),
-    .R51(\port$404$51 ),
-    .R52(\port$404$52 ),
+    .R27(\port$348$27 ),
+    .R28(\port$348$28 ),
+    .R29(\port$348$29 ),
+    .R3(\port$348$3 ),
+    .R30(\port$348$30 ),
+    .R31(\port$348$31 ),
+    .R32(\port$348$32 ),
+    .R33(\port$348$33 ),
+    .R34(\port$348$34 ),
+    .R35(\port$348$35 ),
+    .R36(\port$348$36 ),
+    .R37(\port$348$37 ),
+    .R38(\port$348$38 ),
+    .R39(\port$348$39 ),
+    .R4(\port$348$4 ),
+    .R40(\port$348$40 ),
+    .R41(\port$348$41 ),
+    .R42(\port$348$42 ),
+    .R43(\port$348$43 ),
+    .R44(\port$348$44 ),
+    .R45(\port$348$45 ),
+    .R46(\port$348$46 ),
+    .R47(\port$348$47 ),
+    .R48(\port$348$48 ),
+    .R49(\port$348$49 ),
+    .R5(\port$348$5 ),
+    .R50(\port$348$50 ),
+    .R51(\port$348$51 ),
+    .R52(\port$348$52 ),
     .R53(r[53]),
-    .R6(\port$404$6 ),
-    .R7(\port$404$7 ),
-    .R8(\port$404$8 ),
-    .R9(\port$404$9 ),
+    .R6(\port$348$6 ),
+    .R7(\port$348$7 ),
+    .R8(\port$348$8 ),
+    .R9(\port$348$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -23866,5 +36564,5 @@ module \hwq_mac_array.mac_7_3 (clk, rst, \port$404$0 , \port$404$1 , \port$404$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$404$52 , \port$404$51 , \port$404$50 , \port$404$49 , \port$404$48 , \port$404$47 , \port$404$46 , \port$404$45 , \port$404$44 , \port$404$43 , \port$404$42 , \port$404$41 , \port$404$40 , \port$404$39 , \port$404$38 , \port$404$37 , \port$404$36 , \port$404$35 , \port$404$34 , \port$404$33 , \port$404$32 , \port$404$31 , \port$404$30 , \port$404$29 , \port$404$28 , \port$404$27 , \port$404$25 , \port$404$24 , \port$404$23 , \port$404$22 , \port$404$21 , \port$404$20 , \port$404$19 , \port$404$18 , \port$404$17 , \port$404$16 , \port$404$15 , \port$404$14 , \port$404$13 , \port$404$12 , \port$404$11 , \port$404$10 , \port$404$9 , \port$404$8 , \port$404$7 , \port$404$6 , \port$404$5 , \port$404$4 , \port$404$3 , \port$404$2 , \port$404$1 , \port$404$0  };
+  assign { r[52:27], r[25:0] } = { \port$348$52 , \port$348$51 , \port$348$50 , \port$348$49 , \port$348$48 , \port$348$47 , \port$348$46 , \port$348$45 , \port$348$44 , \port$348$43 , \port$348$42 , \port$348$41 , \port$348$40 , \port$348$39 , \port$348$38 , \port$348$37 , \port$348$36 , \port$348$35 , \port$348$34 , \port$348$33 , \port$348$32 , \port$348$31 , \port$348$30 , \port$348$29 , \port$348$28 , \port$348$27 , \port$348$25 , \port$348$24 , \port$348$23 , \port$348$22 , \port$348$21 , \port$348$20 , \port$348$19 , \port$348$18 , \port$348$17 , \port$348$16 , \port$348$15 , \port$348$14 , \port$348$13 , \port$348$12 , \port$348$11 , \port$348$10 , \port$348$9 , \port$348$8 , \port$348$7 , \port$348$6 , \port$348$5 , \port$348$4 , \port$348$3 , \port$348$2 , \port$348$1 , \port$348$0  };
 endmodule

@@ -61,91 +61,95 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _002_;
   wire _003_;
   wire _004_;
-  wire [2:0] _010_;
+  wire [2:0] _006_;
+  wire [3:0] _007_;
+  wire _009_;
+  wire _010_;
   wire _011_;
-  wire [3:0] _012_;
+  wire _012_;
   wire _014_;
   wire _015_;
   wire _016_;
+  wire _017_;
   wire _018_;
-  wire _019_;
   wire _020_;
   wire _021_;
-  wire _022_;
+  wire [4:0] _023_;
   wire _024_;
   wire _025_;
-  wire [4:0] _027_;
-  wire _028_;
   wire _029_;
-  wire _033_;
   (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _037_;
+  wire [16:0] _033_;
+  wire _034_;
+  wire [15:0] _035_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
+  wire [16:0] _036_;
+  wire _037_;
   wire _038_;
   wire [15:0] _039_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _040_;
+  wire _040_;
   wire _041_;
-  wire _042_;
-  wire [15:0] _043_;
-  wire _044_;
-  wire _045_;
-  wire [16:0] _046_;
+  wire [16:0] _042_;
   (* unused_bits = "17" *)
-  wire [17:0] _047_;
+  wire [17:0] _043_;
   (* unused_bits = "8" *)
-  wire [8:0] _048_;
+  wire [8:0] _044_;
   (* unused_bits = "5" *)
-  wire [5:0] _049_;
+  wire [5:0] _045_;
   (* unused_bits = "3" *)
-  wire [3:0] _050_;
-  wire _051_;
+  wire [3:0] _046_;
+  wire _047_;
   (* unused_bits = "1" *)
-  wire [1:0] _052_;
-  wire _054_;
+  wire [1:0] _048_;
+  wire _050_;
   (* unused_bits = "7" *)
-  wire [7:0] _056_;
-  wire _057_;
-  wire _058_;
+  wire [7:0] _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
   wire _059_;
-  wire _063_;
   (* unused_bits = "17" *)
-  wire [17:0] _064_;
+  wire [17:0] _060_;
   (* unused_bits = "6" *)
-  wire [6:0] _065_;
-  wire _066_;
+  wire [6:0] _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  (* unused_bits = "10" *)
+  wire [10:0] _065_;
+  (* unused_bits = "10" *)
+  wire [10:0] _066_;
   wire _067_;
   wire _068_;
-  (* unused_bits = "10" *)
-  wire [10:0] _069_;
-  (* unused_bits = "10" *)
-  wire [10:0] _070_;
-  wire _071_;
-  wire _072_;
-  wire _073_;
+  wire _069_;
   (* unused_bits = "17" *)
-  wire [17:0] _074_;
+  wire [17:0] _070_;
   (* unused_bits = "17" *)
-  wire [17:0] _075_;
-  wire [18:0] _082_;
-  wire _084_;
-  wire _085_;
-  wire _087_;
+  wire [17:0] _071_;
+  wire [18:0] _078_;
+  wire _080_;
+  wire _081_;
+  wire _083_;
   (* unused_bits = "5" *)
-  wire [5:0] _091_;
+  wire [5:0] _087_;
   (* unused_bits = "3" *)
-  wire [3:0] _092_;
+  wire [3:0] _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
   wire _093_;
   wire _094_;
   wire _095_;
   wire _096_;
-  wire _097_;
-  wire _098_;
-  wire _099_;
-  wire _100_;
   (* unused_bits = "3" *)
-  wire [3:0] _101_;
+  wire [3:0] _097_;
   (* unused_bits = "5" *)
-  wire [5:0] _103_;
+  wire [5:0] _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
   wire _104_;
   wire _105_;
   wire _106_;
@@ -238,70 +242,70 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _193_;
   wire _194_;
   wire _195_;
-  wire _196_;
-  wire _197_;
-  wire _198_;
-  wire _199_;
-  wire _204_;
-  wire _210_;
-  wire _213_;
-  wire [16:0] _216_;
-  wire [4:0] _222_;
-  wire [2:0] _227_;
+  wire _200_;
+  wire _206_;
+  wire _209_;
+  wire [16:0] _212_;
+  wire [4:0] _218_;
+  wire [2:0] _223_;
+  wire _227_;
+  wire _228_;
+  wire _230_;
   wire _231_;
-  wire _232_;
-  wire _234_;
-  wire _235_;
-  wire _237_;
+  wire _233_;
+  wire _250_;
+  wire _251_;
+  wire _252_;
+  wire _253_;
   wire _254_;
-  wire _255_;
-  wire _256_;
+  wire [1:0] _255_;
   wire _257_;
-  wire _258_;
-  wire [1:0] _259_;
-  wire _261_;
-  wire [1:0] _262_;
-  wire _263_;
-  wire [1:0] _264_;
-  wire [1:0] _265_;
-  wire _266_;
-  wire [1:0] _267_;
-  wire _268_;
-  wire [16:0] _269_;
+  wire [1:0] _258_;
+  wire _259_;
+  wire [1:0] _260_;
+  wire [1:0] _261_;
+  wire _262_;
+  wire [1:0] _263_;
+  wire _264_;
+  wire [16:0] _265_;
+  wire _267_;
+  wire [16:0] _268_;
+  wire _269_;
+  wire _270_;
   wire _271_;
-  wire [16:0] _272_;
-  wire _273_;
+  wire _272_;
   wire _274_;
   wire _275_;
   wire _276_;
+  wire _277_;
   wire _278_;
   wire _279_;
   wire _280_;
   wire _281_;
   wire _282_;
-  wire _283_;
-  wire _284_;
-  wire _285_;
-  wire _286_;
-  wire [2:0] _287_;
+  wire [2:0] _283_;
+  wire [2:0] _284_;
+  wire [2:0] _285_;
+  wire _287_;
   wire [2:0] _288_;
-  wire [2:0] _289_;
-  wire _291_;
-  wire [2:0] _292_;
+  wire _289_;
+  wire [7:0] _290_;
+  wire [7:0] _291_;
   wire _293_;
   wire [7:0] _294_;
-  wire [7:0] _295_;
-  wire _297_;
-  wire [7:0] _298_;
-  wire _299_;
-  wire [4:0] _300_;
+  wire _295_;
+  wire [4:0] _296_;
+  wire [4:0] _297_;
+  wire [4:0] _298_;
+  wire _300_;
   wire [4:0] _301_;
-  wire [4:0] _302_;
+  wire _302_;
+  wire _303_;
   wire _304_;
-  wire [4:0] _305_;
   wire _306_;
   wire _307_;
   wire _308_;
+  wire _309_;
   wire _310_;
   wire _311_;
   wire _312_;
@@ -314,10 +318,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _319_;
   wire _320_;
   wire _321_;
-  wire _322_;
-  wire _323_;
   wire _324_;
   wire _325_;
+  wire _326_;
+  wire _327_;
   wire _328_;
   wire _329_;
   wire _330_;
@@ -327,18 +331,195 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _334_;
   wire _335_;
   wire _336_;
-  wire _337_;
-  wire _338_;
-  wire _339_;
-  wire _340_;
   wire \$signal ;
-  reg \$signal$105  = 1'h0;
-  reg \$signal$106  = 1'h0;
-  reg \$signal$109  = 1'h1;
-  reg \$signal$136  = 1'h0;
-  reg \$signal$144  = 1'h0;
-  reg acc_odd = 1'h0;
-  reg [51:0] acc_pair = 52'h0000000000000;
+  reg \$signal$132  = 1'h0;
+  reg \$signal$133  = 1'h0;
+  reg \$signal$136  = 1'h1;
+  reg \$signal$163  = 1'h0;
+  reg \$signal$171  = 1'h0;
+  reg [25:0] acc_chosen = 26'h0000000;
+  wire acc_sel_g0_f0_0;
+  wire acc_sel_g0_f0_1;
+  wire acc_sel_g0_f0_10;
+  wire acc_sel_g0_f0_11;
+  wire acc_sel_g0_f0_12;
+  wire acc_sel_g0_f0_13;
+  wire acc_sel_g0_f0_14;
+  wire acc_sel_g0_f0_15;
+  wire acc_sel_g0_f0_16;
+  wire acc_sel_g0_f0_17;
+  wire acc_sel_g0_f0_18;
+  wire acc_sel_g0_f0_19;
+  wire acc_sel_g0_f0_2;
+  wire acc_sel_g0_f0_20;
+  wire acc_sel_g0_f0_21;
+  wire acc_sel_g0_f0_22;
+  wire acc_sel_g0_f0_23;
+  wire acc_sel_g0_f0_24;
+  wire acc_sel_g0_f0_25;
+  wire acc_sel_g0_f0_3;
+  wire acc_sel_g0_f0_4;
+  wire acc_sel_g0_f0_5;
+  wire acc_sel_g0_f0_6;
+  wire acc_sel_g0_f0_7;
+  wire acc_sel_g0_f0_8;
+  wire acc_sel_g0_f0_9;
+  wire acc_sel_g0_f1_0;
+  wire acc_sel_g0_f1_1;
+  wire acc_sel_g0_f1_10;
+  wire acc_sel_g0_f1_11;
+  wire acc_sel_g0_f1_12;
+  wire acc_sel_g0_f1_13;
+  wire acc_sel_g0_f1_14;
+  wire acc_sel_g0_f1_15;
+  wire acc_sel_g0_f1_16;
+  wire acc_sel_g0_f1_17;
+  wire acc_sel_g0_f1_18;
+  wire acc_sel_g0_f1_19;
+  wire acc_sel_g0_f1_2;
+  wire acc_sel_g0_f1_20;
+  wire acc_sel_g0_f1_21;
+  wire acc_sel_g0_f1_22;
+  wire acc_sel_g0_f1_23;
+  wire acc_sel_g0_f1_24;
+  wire acc_sel_g0_f1_25;
+  wire acc_sel_g0_f1_3;
+  wire acc_sel_g0_f1_4;
+  wire acc_sel_g0_f1_5;
+  wire acc_sel_g0_f1_6;
+  wire acc_sel_g0_f1_7;
+  wire acc_sel_g0_f1_8;
+  wire acc_sel_g0_f1_9;
+  wire acc_sel_g0_l0_0;
+  wire acc_sel_g0_l0_1;
+  wire acc_sel_g0_l0_10;
+  wire acc_sel_g0_l0_11;
+  wire acc_sel_g0_l0_12;
+  wire acc_sel_g0_l0_13;
+  wire acc_sel_g0_l0_14;
+  wire acc_sel_g0_l0_15;
+  wire acc_sel_g0_l0_16;
+  wire acc_sel_g0_l0_17;
+  wire acc_sel_g0_l0_18;
+  wire acc_sel_g0_l0_19;
+  wire acc_sel_g0_l0_2;
+  wire acc_sel_g0_l0_20;
+  wire acc_sel_g0_l0_21;
+  wire acc_sel_g0_l0_22;
+  wire acc_sel_g0_l0_23;
+  wire acc_sel_g0_l0_24;
+  wire acc_sel_g0_l0_25;
+  wire acc_sel_g0_l0_3;
+  wire acc_sel_g0_l0_4;
+  wire acc_sel_g0_l0_5;
+  wire acc_sel_g0_l0_6;
+  wire acc_sel_g0_l0_7;
+  wire acc_sel_g0_l0_8;
+  wire acc_sel_g0_l0_9;
+  wire acc_sel_g0_l1_0;
+  wire acc_sel_g0_l1_1;
+  wire acc_sel_g0_l1_10;
+  wire acc_sel_g0_l1_11;
+  wire acc_sel_g0_l1_12;
+  wire acc_sel_g0_l1_13;
+  wire acc_sel_g0_l1_14;
+  wire acc_sel_g0_l1_15;
+  wire acc_sel_g0_l1_16;
+  wire acc_sel_g0_l1_17;
+  wire acc_sel_g0_l1_18;
+  wire acc_sel_g0_l1_19;
+  wire acc_sel_g0_l1_2;
+  wire acc_sel_g0_l1_20;
+  wire acc_sel_g0_l1_21;
+  wire acc_sel_g0_l1_22;
+  wire acc_sel_g0_l1_23;
+  wire acc_sel_g0_l1_24;
+  wire acc_sel_g0_l1_25;
+  wire acc_sel_g0_l1_3;
+  wire acc_sel_g0_l1_4;
+  wire acc_sel_g0_l1_5;
+  wire acc_sel_g0_l1_6;
+  wire acc_sel_g0_l1_7;
+  wire acc_sel_g0_l1_8;
+  wire acc_sel_g0_l1_9;
+  wire acc_sel_g0_l2_0;
+  wire acc_sel_g0_l2_1;
+  wire acc_sel_g0_l2_10;
+  wire acc_sel_g0_l2_11;
+  wire acc_sel_g0_l2_12;
+  wire acc_sel_g0_l2_13;
+  wire acc_sel_g0_l2_14;
+  wire acc_sel_g0_l2_15;
+  wire acc_sel_g0_l2_16;
+  wire acc_sel_g0_l2_17;
+  wire acc_sel_g0_l2_18;
+  wire acc_sel_g0_l2_19;
+  wire acc_sel_g0_l2_2;
+  wire acc_sel_g0_l2_20;
+  wire acc_sel_g0_l2_21;
+  wire acc_sel_g0_l2_22;
+  wire acc_sel_g0_l2_23;
+  wire acc_sel_g0_l2_24;
+  wire acc_sel_g0_l2_25;
+  wire acc_sel_g0_l2_3;
+  wire acc_sel_g0_l2_4;
+  wire acc_sel_g0_l2_5;
+  wire acc_sel_g0_l2_6;
+  wire acc_sel_g0_l2_7;
+  wire acc_sel_g0_l2_8;
+  wire acc_sel_g0_l2_9;
+  wire acc_sel_g0_l3_0;
+  wire acc_sel_g0_l3_1;
+  wire acc_sel_g0_l3_10;
+  wire acc_sel_g0_l3_11;
+  wire acc_sel_g0_l3_12;
+  wire acc_sel_g0_l3_13;
+  wire acc_sel_g0_l3_14;
+  wire acc_sel_g0_l3_15;
+  wire acc_sel_g0_l3_16;
+  wire acc_sel_g0_l3_17;
+  wire acc_sel_g0_l3_18;
+  wire acc_sel_g0_l3_19;
+  wire acc_sel_g0_l3_2;
+  wire acc_sel_g0_l3_20;
+  wire acc_sel_g0_l3_21;
+  wire acc_sel_g0_l3_22;
+  wire acc_sel_g0_l3_23;
+  wire acc_sel_g0_l3_24;
+  wire acc_sel_g0_l3_25;
+  wire acc_sel_g0_l3_3;
+  wire acc_sel_g0_l3_4;
+  wire acc_sel_g0_l3_5;
+  wire acc_sel_g0_l3_6;
+  wire acc_sel_g0_l3_7;
+  wire acc_sel_g0_l3_8;
+  wire acc_sel_g0_l3_9;
+  wire acc_sel_g0_x_0;
+  wire acc_sel_g0_x_1;
+  wire acc_sel_g0_x_10;
+  wire acc_sel_g0_x_11;
+  wire acc_sel_g0_x_12;
+  wire acc_sel_g0_x_13;
+  wire acc_sel_g0_x_14;
+  wire acc_sel_g0_x_15;
+  wire acc_sel_g0_x_16;
+  wire acc_sel_g0_x_17;
+  wire acc_sel_g0_x_18;
+  wire acc_sel_g0_x_19;
+  wire acc_sel_g0_x_2;
+  wire acc_sel_g0_x_20;
+  wire acc_sel_g0_x_21;
+  wire acc_sel_g0_x_22;
+  wire acc_sel_g0_x_23;
+  wire acc_sel_g0_x_24;
+  wire acc_sel_g0_x_25;
+  wire acc_sel_g0_x_3;
+  wire acc_sel_g0_x_4;
+  wire acc_sel_g0_x_5;
+  wire acc_sel_g0_x_6;
+  wire acc_sel_g0_x_7;
+  wire acc_sel_g0_x_8;
+  wire acc_sel_g0_x_9;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
   wire adv;
@@ -386,8 +567,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [25:0] i_acc = 26'h0000000;
   wire i_last;
-  reg \i_last$55  = 1'h0;
-  reg \i_valid$53  = 1'h0;
+  reg \i_last$82  = 1'h0;
+  reg \i_valid$80  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
@@ -409,10 +590,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$147 ;
+  wire [207:0] \o_data$175 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$79 ;
+  wire \o_valid$106 ;
   reg [2:0] ob = 3'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -453,168 +634,172 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [9:0] tile_pen = 10'h000;
   reg [7:0] w_addr = 8'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [64:0] \w_data$84  = 65'h00000000000000000;
+  reg [64:0] \w_data$111  = 65'h00000000000000000;
   reg w_en = 1'h0;
-  wire \w_en$78 ;
-  reg \w_en$82  = 1'h0;
+  wire \w_en$105 ;
+  reg \w_en$109  = 1'h0;
   reg [7:0] wa = 8'h00;
   reg [2:0] wb = 3'h0;
   reg wb_last = 1'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _025_ = s_act__valid & s_wgt__valid;
-  assign _033_ = in_data & _025_;
-  assign _044_ = ~ at_k_last;
-  assign _054_ = credit_ok | _044_;
-  assign take = _033_ & _054_;
-  assign _063_ = s_act__valid & s_wgt__valid;
-  assign _073_ = in_data & _063_;
-  assign _084_ = _073_ & credit_ok;
-  assign \$signal  = _084_ & at_k_last;
-  assign _093_ = ~ in_data;
+  assign _021_ = s_act__valid & s_wgt__valid;
+  assign _029_ = in_data & _021_;
+  assign _040_ = ~ at_k_last;
+  assign _050_ = credit_ok | _040_;
+  assign take = _029_ & _050_;
+  assign _059_ = s_act__valid & s_wgt__valid;
+  assign _069_ = in_data & _059_;
+  assign _080_ = _069_ & credit_ok;
+  assign \$signal  = _080_ & at_k_last;
+  assign _089_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _018_ = credit_ok | _011_;
-  assign _019_ = _000_ & _018_;
-  assign adv = _093_ | _019_;
-  assign _020_ = compute & adv;
-  assign _021_ = _020_ & at_tile_last;
-  assign block_end = _021_ & fn_last;
+  assign _014_ = credit_ok | _011_;
+  assign _015_ = _000_ & _014_;
+  assign adv = _089_ | _015_;
+  assign _016_ = compute & adv;
+  assign _017_ = _016_ & at_tile_last;
+  assign block_end = _017_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _022_ = ! lane;
+  assign _018_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _024_ = ~ dn_last;
-  assign wrap = d_last & _024_;
-  assign \w_en$78  = \o_valid$79  & ob_last;
-  assign _027_ = kept - 4'h8;
-  assign _028_ = kept >= 5'h10;
-  assign _029_ = kept >= 4'h8;
-  assign _037_[9:0] = hdr[41:32] - 2'h2;
+  assign _020_ = ~ dn_last;
+  assign wrap = d_last & _020_;
+  assign \w_en$105  = \o_valid$106  & ob_last;
+  assign _023_ = kept - 4'h8;
+  assign _024_ = kept >= 5'h10;
+  assign _025_ = kept >= 4'h8;
+  assign _033_[9:0] = hdr[41:32] - 2'h2;
+  assign _034_ = hdr[47:32] > 7'h43;
+  assign _035_[9:0] = _034_ ? hdr[41:32] : 10'h043;
+  assign _036_[9:0] = _035_[9:0] - 2'h2;
+  assign _037_ = hdr[47:32] == 1'h1;
   assign _038_ = hdr[47:32] > 7'h43;
-  assign _039_[9:0] = _038_ ? hdr[41:32] : 10'h043;
-  assign _040_[9:0] = _039_[9:0] - 2'h2;
-  assign _041_ = hdr[47:32] == 1'h1;
-  assign _042_ = hdr[47:32] > 7'h43;
-  assign _043_ = _042_ ? hdr[47:32] : 16'h0043;
-  assign _045_ = _043_ == 1'h1;
-  assign _046_ = hdr[31:16] - 2'h2;
-  assign _047_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _048_[7:0] = wa + 1'h1;
-  assign _049_[4:0] = blk + 1'h1;
-  assign _050_[2:0] = wb + 1'h1;
-  assign _051_ = wb == 3'h6;
-  assign _052_[0] = lane + 1'h1;
-  assign _056_[6:0] = flush - 1'h1;
-  assign _057_ = ! flush;
-  assign _058_ = block_end & last_mblock;
-  assign _059_ = compute & adv;
-  assign _064_[16:0] = fm0 + 4'h8;
-  assign _065_[5:0] = fn_rem - 1'h1;
-  assign _066_ = ! fn_rem;
-  assign _067_ = fn_last & last_mblock;
-  assign _068_ = ~ _067_;
-  assign _069_[9:0] = k_rem - 1'h1;
-  assign _070_[9:0] = t_rem - 1'h1;
-  assign _071_ = ! k_rem;
-  assign _072_ = ! t_rem;
-  assign _074_[16:0] = row + 1'h1;
-  assign _075_[16:0] = row - 3'h7;
-  assign _082_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _085_ = ~ drain_lt_wrap_pen;
-  assign _087_ = ~ drain_lt_pen;
-  assign _091_[4:0] = ra_blk + 1'h1;
-  assign _092_[2:0] = ra_beat + 1'h1;
-  assign _094_ = beat_last & d_last;
+  assign _039_ = _038_ ? hdr[47:32] : 16'h0043;
+  assign _041_ = _039_ == 1'h1;
+  assign _042_ = hdr[31:16] - 2'h2;
+  assign _043_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _044_[7:0] = wa + 1'h1;
+  assign _045_[4:0] = blk + 1'h1;
+  assign _046_[2:0] = wb + 1'h1;
+  assign _047_ = wb == 3'h6;
+  assign _048_[0] = lane + 1'h1;
+  assign _052_[6:0] = flush - 1'h1;
+  assign _053_ = ! flush;
+  assign _054_ = block_end & last_mblock;
+  assign _055_ = compute & adv;
+  assign _060_[16:0] = fm0 + 4'h8;
+  assign _061_[5:0] = fn_rem - 1'h1;
+  assign _062_ = ! fn_rem;
+  assign _063_ = fn_last & last_mblock;
+  assign _064_ = ~ _063_;
+  assign _065_[9:0] = k_rem - 1'h1;
+  assign _066_[9:0] = t_rem - 1'h1;
+  assign _067_ = ! k_rem;
+  assign _068_ = ! t_rem;
+  assign _070_[16:0] = row + 1'h1;
+  assign _071_[16:0] = row - 3'h7;
+  assign _078_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _081_ = ~ drain_lt_wrap_pen;
+  assign _083_ = ~ drain_lt_pen;
+  assign _087_[4:0] = ra_blk + 1'h1;
+  assign _088_[2:0] = ra_beat + 1'h1;
+  assign _090_ = beat_last & d_last;
+  assign _091_ = ~ drain_restart;
+  assign _092_ = _091_ & o_valid;
+  assign _093_ = ~ beat_last;
+  assign _094_ = _092_ & _093_;
   assign _095_ = ~ drain_restart;
-  assign _096_ = _095_ & o_valid;
-  assign _097_ = ~ beat_last;
-  assign _098_ = _096_ & _097_;
-  assign _099_ = ~ drain_restart;
-  assign _100_ = _099_ & row_end;
-  assign _101_[2:0] = beat + 1'h1;
-  assign _103_[4:0] = dn + 1'h1;
+  assign _096_ = _095_ & row_end;
+  assign _097_[2:0] = beat + 1'h1;
+  assign _099_[4:0] = dn + 1'h1;
   assign _001_ = d + 1'h1;
   assign _002_ = o_valid & row_valid;
   assign _003_ = row_end & row_valid;
   assign _004_ = _003_ & row_last;
-  assign _010_ = ob + 1'h1;
-  assign _012_[2:0] = ob_last ? 3'h0 : _010_;
-  assign _014_ = r_en & m_out__valid;
-  assign _015_ = ~ row_valid;
-  assign _016_ = row_end & _015_;
-  reg [16:0] _499_ = 17'h00000;
-  assign drain_back[16:0] = _499_;
-  reg [16:0] _500_ = 17'h00000;
-  assign drain_plus[16:0] = _500_;
-  assign _104_ = { _100_, _098_, enter_q, d_last } != 4'h8;
-  assign _105_ = { _100_, _098_, enter_q } != 1'h0;
-  assign _106_ = { _098_, enter_q } != 2'h2;
-  assign _107_ = { _100_, _098_, drain_restart } != 1'h0;
-  assign _108_ = { _100_, _098_, drain_restart } != 1'h0;
+  assign _006_ = ob + 1'h1;
+  assign _007_[2:0] = ob_last ? 3'h0 : _006_;
+  assign _009_ = r_en & m_out__valid;
+  assign _010_ = ~ row_valid;
+  assign _012_ = row_end & _010_;
+  reg [16:0] _490_ = 17'h00000;
+  assign drain_back[16:0] = _490_;
+  reg [16:0] _491_ = 17'h00000;
+  assign drain_plus[16:0] = _491_;
+  assign _100_ = { _096_, _094_, enter_q, d_last } != 4'h8;
+  assign _101_ = { _096_, _094_, enter_q } != 1'h0;
+  assign _102_ = { _094_, enter_q } != 2'h2;
+  assign _103_ = { _096_, _094_, drain_restart } != 1'h0;
+  assign _104_ = { _096_, _094_, drain_restart } != 1'h0;
+  assign _105_ = { compute, adv } != 2'h2;
+  assign _106_ = { compute, adv } != 2'h2;
+  assign _107_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _108_ = { compute, adv } != 2'h2;
   assign _109_ = { compute, adv } != 2'h2;
   assign _110_ = { compute, adv } != 2'h2;
-  assign _111_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { compute, adv } != 2'h2;
-  assign _114_ = { compute, adv } != 2'h2;
-  assign _115_ = { tile_end, compute } != 1'h1;
-  assign _116_ = { tile_end, compute } != 1'h1;
-  assign _117_ = { _255_, _254_ } != 1'h0;
-  assign _118_ = { _266_, s_param__valid } != 2'h2;
-  assign _119_ = { _268_, s_param__valid } != 2'h2;
-  assign _120_ = { _266_, ch_left[16], s_param__valid } != 3'h5;
-  assign _121_ = { _263_, compute } != 2'h3;
-  assign _122_ = { _261_, _057_ } != 2'h2;
-  assign _123_ = { _268_, _266_, _263_, _261_ } != 1'h0;
-  assign _124_ = { _271_, s_param__valid } != 2'h2;
-  assign _125_ = { _273_, s_param__valid } != 2'h2;
-  assign _126_ = { _273_, _271_ } != 1'h0;
-  assign _127_ = { _278_, s_param__valid } != 2'h2;
-  assign _128_ = { _280_, s_param__valid } != 2'h2;
-  assign _129_ = { _278_, \$signal$109 , s_param__valid } != 3'h5;
-  assign _130_ = { _280_, _278_ } != 1'h0;
-  assign _131_ = { _284_, s_param__valid } != 2'h2;
-  assign _132_ = { _286_, s_param__valid } != 2'h2;
-  assign _133_ = { _286_, _284_ } != 1'h0;
-  assign _134_ = { _291_, s_param__valid } != 2'h2;
-  assign _135_ = { _293_, s_param__valid } != 2'h2;
-  assign _136_ = { _291_, \$signal$109 , s_param__valid } != 3'h5;
-  assign _137_ = { _293_, _291_ } != 1'h0;
-  assign _138_ = { _297_, s_param__valid } != 2'h2;
-  assign _139_ = { _299_, s_param__valid } != 2'h2;
-  assign _140_ = { _297_, \$signal$109 , s_param__valid } != 3'h5;
-  assign _141_ = { _299_, _297_ } != 1'h0;
-  assign _142_ = { _304_, s_param__valid } != 2'h2;
+  assign _111_ = { tile_end, compute } != 1'h1;
+  assign _112_ = { tile_end, compute } != 1'h1;
+  assign _113_ = { _251_, _250_ } != 1'h0;
+  assign _114_ = { _262_, s_param__valid } != 2'h2;
+  assign _115_ = { _264_, s_param__valid } != 2'h2;
+  assign _116_ = { _262_, ch_left[16], s_param__valid } != 3'h5;
+  assign _117_ = { _259_, compute } != 2'h3;
+  assign _118_ = { _257_, _053_ } != 2'h2;
+  assign _119_ = { _264_, _262_, _259_, _257_ } != 1'h0;
+  assign _120_ = { _267_, s_param__valid } != 2'h2;
+  assign _121_ = { _269_, s_param__valid } != 2'h2;
+  assign _122_ = { _269_, _267_ } != 1'h0;
+  assign _123_ = { _274_, s_param__valid } != 2'h2;
+  assign _124_ = { _276_, s_param__valid } != 2'h2;
+  assign _125_ = { _274_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _126_ = { _276_, _274_ } != 1'h0;
+  assign _127_ = { _280_, s_param__valid } != 2'h2;
+  assign _128_ = { _282_, s_param__valid } != 2'h2;
+  assign _129_ = { _282_, _280_ } != 1'h0;
+  assign _130_ = { _287_, s_param__valid } != 2'h2;
+  assign _131_ = { _289_, s_param__valid } != 2'h2;
+  assign _132_ = { _287_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _133_ = { _289_, _287_ } != 1'h0;
+  assign _134_ = { _293_, s_param__valid } != 2'h2;
+  assign _135_ = { _295_, s_param__valid } != 2'h2;
+  assign _136_ = { _293_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _137_ = { _295_, _293_ } != 1'h0;
+  assign _138_ = { _300_, s_param__valid } != 2'h2;
+  assign _139_ = { _302_, s_param__valid } != 2'h2;
+  assign _140_ = { _300_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _141_ = { _300_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
+  assign _142_ = { _302_, _300_ } != 1'h0;
   assign _143_ = { _306_, s_param__valid } != 2'h2;
-  assign _144_ = { _304_, \$signal$109 , s_param__valid } != 3'h5;
-  assign _145_ = { _304_, wb_last, \$signal$109 , s_param__valid } != 4'hb;
-  assign _146_ = { _306_, _304_ } != 1'h0;
-  assign _147_ = { _310_, s_param__valid } != 2'h2;
-  assign _148_ = { _312_, s_param__valid } != 2'h2;
-  assign _149_ = { _312_, _310_ } != 1'h0;
-  assign _150_ = & { _338_, \o_valid$79  };
-  assign _151_ = & { _339_, \o_valid$79  };
-  assign _152_ = & { _340_, \o_valid$79  };
-  assign _153_ = & { _196_, \o_valid$79  };
-  assign _154_ = & { _197_, \o_valid$79  };
-  assign _155_ = & { _198_, \o_valid$79  };
-  assign _156_ = & { _199_, \o_valid$79  };
-  assign _157_ = & { _106_, _105_, _104_ };
-  assign _158_ = & { _094_, o_valid };
-  assign _159_ = & { _112_, _111_ };
-  assign _160_ = & { tile_end, fn_last };
-  assign _161_ = & { _256_, ch_left[16], s_param__valid };
-  assign _162_ = & { _257_, ch_left[16], s_param__valid };
-  assign _163_ = & { _258_, ch_left[16], s_param__valid };
-  assign _164_ = & { _123_, _122_, _121_, _120_, _119_, _118_ };
-  assign _165_ = & { _126_, _125_, _124_ };
-  assign _166_ = & { _130_, _129_, _128_, _127_ };
-  assign _167_ = & { _133_, _132_, _131_ };
-  assign _168_ = & { _137_, _136_, _135_, _134_ };
-  assign _169_ = & { _141_, _140_, _139_, _138_ };
-  assign _170_ = & { _146_, _145_, _144_, _143_, _142_ };
-  assign _171_ = & { _149_, _148_, _147_ };
+  assign _144_ = { _308_, s_param__valid } != 2'h2;
+  assign _145_ = { _308_, _306_ } != 1'h0;
+  assign _146_ = & { _334_, \o_valid$106  };
+  assign _147_ = & { _335_, \o_valid$106  };
+  assign _148_ = & { _336_, \o_valid$106  };
+  assign _149_ = & { _192_, \o_valid$106  };
+  assign _150_ = & { _193_, \o_valid$106  };
+  assign _151_ = & { _194_, \o_valid$106  };
+  assign _152_ = & { _195_, \o_valid$106  };
+  assign _153_ = & { _102_, _101_, _100_ };
+  assign _154_ = & { _090_, o_valid };
+  assign _155_ = & { _108_, _107_ };
+  assign _156_ = & { tile_end, fn_last };
+  assign _157_ = & { _252_, ch_left[16], s_param__valid };
+  assign _158_ = & { _253_, ch_left[16], s_param__valid };
+  assign _159_ = & { _254_, ch_left[16], s_param__valid };
+  assign _160_ = & { _119_, _118_, _117_, _116_, _115_, _114_ };
+  assign _161_ = & { _122_, _121_, _120_ };
+  assign _162_ = & { _126_, _125_, _124_, _123_ };
+  assign _163_ = & { _129_, _128_, _127_ };
+  assign _164_ = & { _133_, _132_, _131_, _130_ };
+  assign _165_ = & { _137_, _136_, _135_, _134_ };
+  assign _166_ = & { _142_, _141_, _140_, _139_, _138_ };
+  assign _167_ = & { _145_, _144_, _143_ };
+  assign _168_ = & { _309_, s_param__valid };
+  assign _169_ = & { _310_, s_param__valid };
+  assign _170_ = & { _311_, s_param__valid };
+  assign _171_ = & { _312_, s_param__valid };
   assign _172_ = & { _313_, s_param__valid };
   assign _173_ = & { _314_, s_param__valid };
   assign _174_ = & { _315_, s_param__valid };
@@ -624,37 +809,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _178_ = & { _319_, s_param__valid };
   assign _179_ = & { _320_, s_param__valid };
   assign _180_ = & { _321_, s_param__valid };
-  assign _181_ = & { _322_, s_param__valid };
-  assign _182_ = & { _323_, s_param__valid };
-  assign _183_ = & { _324_, s_param__valid };
-  assign _184_ = & { _325_, s_param__valid };
-  assign _193_ = ~ _335_;
-  assign _194_ = ~ compute;
-  assign _195_ = ~ _331_;
-  assign _185_ = | { drain_restart, rst };
-  assign _186_ = | { drain_restart, rst };
-  assign _187_ = | { dn_last, rst };
-  assign _188_ = | { _193_, rst };
-  assign _189_ = | { d_last, rst };
-  assign _190_ = | { _194_, rst };
-  assign _191_ = | { _058_, rst };
-  assign _192_ = | { _195_, rst };
-  assign _196_ = ob == 2'h3;
-  assign _197_ = ob == 2'h2;
-  assign _198_ = ob == 1'h1;
-  assign _199_ = ! ob;
-  assign _204_ = drain_restart ? 1'h0 : d_last;
-  assign _210_ = drain_restart ? m_one : row_last;
-  assign _213_ = drain_restart ? 1'h1 : row_valid;
-  assign _216_ = drain_restart ? 17'h00000 : row;
-  assign _222_ = drain_restart ? 5'h00 : dn;
-  assign _227_ = drain_restart ? 3'h0 : d;
-  assign _231_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _072_;
-  assign _232_ = adv ? _231_ : 1'hx;
-  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$105  : _071_;
-  assign _235_ = adv ? _234_ : 1'hx;
-  assign _237_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _691_;
+  assign _189_ = ~ _331_;
+  assign _190_ = ~ compute;
+  assign _191_ = ~ _327_;
+  assign _181_ = | { drain_restart, rst };
+  assign _182_ = | { drain_restart, rst };
+  assign _183_ = | { dn_last, rst };
+  assign _184_ = | { _189_, rst };
+  assign _185_ = | { d_last, rst };
+  assign _186_ = | { _190_, rst };
+  assign _187_ = | { _054_, rst };
+  assign _188_ = | { _191_, rst };
+  assign _192_ = ob == 2'h3;
+  assign _193_ = ob == 2'h2;
+  assign _194_ = ob == 1'h1;
+  assign _195_ = ! ob;
+  assign _200_ = drain_restart ? 1'h0 : d_last;
+  assign _206_ = drain_restart ? m_one : row_last;
+  assign _209_ = drain_restart ? 1'h1 : row_valid;
+  assign _212_ = drain_restart ? 17'h00000 : row;
+  assign _218_ = drain_restart ? 5'h00 : dn;
+  assign _223_ = drain_restart ? 3'h0 : d;
+  assign _227_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _068_;
+  assign _228_ = adv ? _227_ : 1'hx;
+  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _067_;
+  assign _231_ = adv ? _230_ : 1'hx;
+  assign _233_ = at_k_last ? 1'h0 : 1'hx;
+  function [6:0] _682_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -662,20 +843,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _691_ = b[6:0];
+        _682_ = b[6:0];
       2'b1?:
-        _691_ = b[13:7];
+        _682_ = b[13:7];
       default:
-        _691_ = a;
+        _682_ = a;
     endcase
   endfunction
-  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = _057_ ? 2'h0 : 2'hx;
-  function [1:0] _698_;
+  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _252_ = ctrl_state == 1'h1;
+  assign _253_ = ctrl_state == 1'h1;
+  assign _254_ = ctrl_state == 1'h1;
+  assign _255_ = _053_ ? 2'h0 : 2'hx;
+  function [1:0] _689_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -683,160 +864,164 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _698_ = b[1:0];
+        _689_ = b[1:0];
       4'b??1?:
-        _698_ = b[3:2];
+        _689_ = b[3:2];
       4'b?1??:
-        _698_ = b[5:4];
+        _689_ = b[5:4];
       4'b1???:
-        _698_ = b[7:6];
+        _689_ = b[7:6];
       default:
-        _698_ = a;
+        _689_ = a;
     endcase
   endfunction
-  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _262_ = compute ? 2'hx : 2'h3;
-  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _264_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _265_ = s_param__valid ? _264_ : 2'hx;
-  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _267_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _268_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _269_ = s_param__valid ? _047_[16:0] : 17'hxxxxx;
-  function [16:0] _708_;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _258_ = compute ? 2'hx : 2'h3;
+  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _260_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _261_ = s_param__valid ? _260_ : 2'hx;
+  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _263_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _264_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _265_ = s_param__valid ? _043_[16:0] : 17'hxxxxx;
+  function [16:0] _699_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _708_ = b[16:0];
+        _699_ = b[16:0];
       2'b1?:
-        _708_ = b[33:17];
+        _699_ = b[33:17];
       default:
-        _708_ = a;
+        _699_ = a;
     endcase
   endfunction
-  assign _271_ = ctrl_state == 1'h1;
-  assign _272_ = s_param__valid ? _046_ : 17'hxxxxx;
-  assign _273_ = ! ctrl_state;
-  assign _274_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _051_;
-  assign _275_ = \$signal$109  ? _274_ : 1'hx;
-  assign _276_ = s_param__valid ? _275_ : 1'hx;
-  function [0:0] _715_;
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = s_param__valid ? _042_ : 17'hxxxxx;
+  assign _269_ = ! ctrl_state;
+  assign _270_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _047_;
+  assign _271_ = \$signal$136  ? _270_ : 1'hx;
+  assign _272_ = s_param__valid ? _271_ : 1'hx;
+  function [0:0] _706_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _715_ = b[0:0];
+        _706_ = b[0:0];
       2'b1?:
-        _715_ = b[1:1];
+        _706_ = b[1:1];
       default:
-        _715_ = a;
+        _706_ = a;
     endcase
   endfunction
-  assign _278_ = ctrl_state == 1'h1;
-  assign _279_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _280_ = ! ctrl_state;
-  assign _281_ = \$signal$109  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _282_ = s_param__valid ? _281_ : 1'hx;
-  function [0:0] _721_;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _276_ = ! ctrl_state;
+  assign _277_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _278_ = s_param__valid ? _277_ : 1'hx;
+  function [0:0] _712_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _721_ = b[0:0];
+        _712_ = b[0:0];
       2'b1?:
-        _721_ = b[1:1];
+        _712_ = b[1:1];
       default:
-        _721_ = a;
+        _712_ = a;
     endcase
   endfunction
-  assign _283_ = _721_(1'hx, { _285_, _282_ }, { _286_, _284_ });
-  assign _284_ = ctrl_state == 1'h1;
-  assign _285_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _286_ = ! ctrl_state;
-  assign _287_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _050_[2:0];
-  assign _288_ = \$signal$109  ? _287_ : 3'hx;
-  assign _289_ = s_param__valid ? _288_ : 3'hx;
-  function [2:0] _728_;
+  assign _279_ = _712_(1'hx, { _281_, _278_ }, { _282_, _280_ });
+  assign _280_ = ctrl_state == 1'h1;
+  assign _281_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _282_ = ! ctrl_state;
+  assign _283_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _046_[2:0];
+  assign _284_ = \$signal$136  ? _283_ : 3'hx;
+  assign _285_ = s_param__valid ? _284_ : 3'hx;
+  function [2:0] _719_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _728_ = b[2:0];
+        _719_ = b[2:0];
       2'b1?:
-        _728_ = b[5:3];
+        _719_ = b[5:3];
       default:
-        _728_ = a;
+        _719_ = a;
     endcase
   endfunction
-  assign _291_ = ctrl_state == 1'h1;
-  assign _292_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = \$signal$109  ? _048_[7:0] : 8'hxx;
-  assign _295_ = s_param__valid ? _294_ : 8'hxx;
-  function [7:0] _734_;
+  assign _287_ = ctrl_state == 1'h1;
+  assign _288_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _289_ = ! ctrl_state;
+  assign _290_ = \$signal$136  ? _044_[7:0] : 8'hxx;
+  assign _291_ = s_param__valid ? _290_ : 8'hxx;
+  function [7:0] _725_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _734_ = b[7:0];
+        _725_ = b[7:0];
       2'b1?:
-        _734_ = b[15:8];
+        _725_ = b[15:8];
       default:
-        _734_ = a;
+        _725_ = a;
     endcase
   endfunction
-  assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = wb_last ? _049_[4:0] : 5'hxx;
-  assign _301_ = \$signal$109  ? _300_ : 5'hxx;
-  assign _302_ = s_param__valid ? _301_ : 5'hxx;
-  function [4:0] _741_;
+  assign _293_ = ctrl_state == 1'h1;
+  assign _294_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _295_ = ! ctrl_state;
+  assign _296_ = wb_last ? _045_[4:0] : 5'hxx;
+  assign _297_ = \$signal$136  ? _296_ : 5'hxx;
+  assign _298_ = s_param__valid ? _297_ : 5'hxx;
+  function [4:0] _732_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _741_ = b[4:0];
+        _732_ = b[4:0];
       2'b1?:
-        _741_ = b[9:5];
+        _732_ = b[9:5];
       default:
-        _741_ = a;
+        _732_ = a;
     endcase
   endfunction
-  assign _304_ = ctrl_state == 1'h1;
-  assign _305_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = \$signal$109  ? (* full_case = 32'd1 *) 1'h0 : _052_[0];
-  assign _308_ = s_param__valid ? _307_ : 1'hx;
-  function [0:0] _747_;
+  assign _300_ = ctrl_state == 1'h1;
+  assign _301_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _048_[0];
+  assign _304_ = s_param__valid ? _303_ : 1'hx;
+  function [0:0] _738_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _747_ = b[0:0];
+        _738_ = b[0:0];
       2'b1?:
-        _747_ = b[1:1];
+        _738_ = b[1:1];
       default:
-        _747_ = a;
+        _738_ = a;
     endcase
   endfunction
-  assign _310_ = ctrl_state == 1'h1;
-  assign _311_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _306_ = ctrl_state == 1'h1;
+  assign _307_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = ! ctrl_state;
   assign _312_ = ! ctrl_state;
   assign _313_ = ! ctrl_state;
   assign _314_ = ! ctrl_state;
@@ -847,39 +1032,1439 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _319_ = ! ctrl_state;
   assign _320_ = ! ctrl_state;
   assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _328_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _329_ = s_param__valid ? _328_ : 1'h0;
-  assign enter = _330_ ? _329_ : 1'h0;
+  assign _324_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _325_ = s_param__valid ? _324_ : 1'h0;
+  assign enter = _326_ ? _325_ : 1'h0;
+  assign _326_ = ctrl_state == 1'h1;
+  assign _327_ = ctrl_state == 1'h1;
+  assign _328_ = ctrl_state == 1'h1;
+  assign _329_ = ctrl_state == 1'h1;
   assign _330_ = ctrl_state == 1'h1;
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ! ctrl_state;
-  function [0:0] _775_;
+  assign _331_ = ! ctrl_state;
+  function [0:0] _766_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _775_ = b[0:0];
+        _766_ = b[0:0];
       2'b1?:
-        _775_ = b[1:1];
+        _766_ = b[1:1];
       default:
-        _775_ = a;
+        _766_ = a;
     endcase
   endfunction
-  assign s_param__ready = _775_(1'h0, 2'h3, { _337_, _336_ });
-  assign _336_ = ctrl_state == 1'h1;
-  assign _337_ = ! ctrl_state;
-  assign _338_ = ob == 3'h6;
-  assign _339_ = ob == 3'h5;
-  assign _340_ = ob == 3'h4;
+  assign s_param__ready = _766_(1'h0, 2'h3, { _333_, _332_ });
+  assign _332_ = ctrl_state == 1'h1;
+  assign _333_ = ! ctrl_state;
+  assign _334_ = ob == 3'h6;
+  assign _335_ = ob == 3'h5;
+  assign _336_ = ob == 3'h4;
+  L6MUX21 acc_sel_g0_l6mux_0 (
+    .D0(acc_sel_g0_f0_0),
+    .D1(acc_sel_g0_f1_0),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_0)
+  );
+  L6MUX21 acc_sel_g0_l6mux_1 (
+    .D0(acc_sel_g0_f0_1),
+    .D1(acc_sel_g0_f1_1),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_1)
+  );
+  L6MUX21 acc_sel_g0_l6mux_10 (
+    .D0(acc_sel_g0_f0_10),
+    .D1(acc_sel_g0_f1_10),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_10)
+  );
+  L6MUX21 acc_sel_g0_l6mux_11 (
+    .D0(acc_sel_g0_f0_11),
+    .D1(acc_sel_g0_f1_11),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_11)
+  );
+  L6MUX21 acc_sel_g0_l6mux_12 (
+    .D0(acc_sel_g0_f0_12),
+    .D1(acc_sel_g0_f1_12),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_12)
+  );
+  L6MUX21 acc_sel_g0_l6mux_13 (
+    .D0(acc_sel_g0_f0_13),
+    .D1(acc_sel_g0_f1_13),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_13)
+  );
+  L6MUX21 acc_sel_g0_l6mux_14 (
+    .D0(acc_sel_g0_f0_14),
+    .D1(acc_sel_g0_f1_14),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_14)
+  );
+  L6MUX21 acc_sel_g0_l6mux_15 (
+    .D0(acc_sel_g0_f0_15),
+    .D1(acc_sel_g0_f1_15),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_15)
+  );
+  L6MUX21 acc_sel_g0_l6mux_16 (
+    .D0(acc_sel_g0_f0_16),
+    .D1(acc_sel_g0_f1_16),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_16)
+  );
+  L6MUX21 acc_sel_g0_l6mux_17 (
+    .D0(acc_sel_g0_f0_17),
+    .D1(acc_sel_g0_f1_17),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_17)
+  );
+  L6MUX21 acc_sel_g0_l6mux_18 (
+    .D0(acc_sel_g0_f0_18),
+    .D1(acc_sel_g0_f1_18),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_18)
+  );
+  L6MUX21 acc_sel_g0_l6mux_19 (
+    .D0(acc_sel_g0_f0_19),
+    .D1(acc_sel_g0_f1_19),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_19)
+  );
+  L6MUX21 acc_sel_g0_l6mux_2 (
+    .D0(acc_sel_g0_f0_2),
+    .D1(acc_sel_g0_f1_2),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_2)
+  );
+  L6MUX21 acc_sel_g0_l6mux_20 (
+    .D0(acc_sel_g0_f0_20),
+    .D1(acc_sel_g0_f1_20),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_20)
+  );
+  L6MUX21 acc_sel_g0_l6mux_21 (
+    .D0(acc_sel_g0_f0_21),
+    .D1(acc_sel_g0_f1_21),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_21)
+  );
+  L6MUX21 acc_sel_g0_l6mux_22 (
+    .D0(acc_sel_g0_f0_22),
+    .D1(acc_sel_g0_f1_22),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_22)
+  );
+  L6MUX21 acc_sel_g0_l6mux_23 (
+    .D0(acc_sel_g0_f0_23),
+    .D1(acc_sel_g0_f1_23),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_23)
+  );
+  L6MUX21 acc_sel_g0_l6mux_24 (
+    .D0(acc_sel_g0_f0_24),
+    .D1(acc_sel_g0_f1_24),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_24)
+  );
+  L6MUX21 acc_sel_g0_l6mux_25 (
+    .D0(acc_sel_g0_f0_25),
+    .D1(acc_sel_g0_f1_25),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_25)
+  );
+  L6MUX21 acc_sel_g0_l6mux_3 (
+    .D0(acc_sel_g0_f0_3),
+    .D1(acc_sel_g0_f1_3),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_3)
+  );
+  L6MUX21 acc_sel_g0_l6mux_4 (
+    .D0(acc_sel_g0_f0_4),
+    .D1(acc_sel_g0_f1_4),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_4)
+  );
+  L6MUX21 acc_sel_g0_l6mux_5 (
+    .D0(acc_sel_g0_f0_5),
+    .D1(acc_sel_g0_f1_5),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_5)
+  );
+  L6MUX21 acc_sel_g0_l6mux_6 (
+    .D0(acc_sel_g0_f0_6),
+    .D1(acc_sel_g0_f1_6),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_6)
+  );
+  L6MUX21 acc_sel_g0_l6mux_7 (
+    .D0(acc_sel_g0_f0_7),
+    .D1(acc_sel_g0_f1_7),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_7)
+  );
+  L6MUX21 acc_sel_g0_l6mux_8 (
+    .D0(acc_sel_g0_f0_8),
+    .D1(acc_sel_g0_f1_8),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_8)
+  );
+  L6MUX21 acc_sel_g0_l6mux_9 (
+    .D0(acc_sel_g0_f0_9),
+    .D1(acc_sel_g0_f1_9),
+    .SD(beat[2]),
+    .Z(acc_sel_g0_x_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_0 (
+    .A(\o_data$175 [0]),
+    .B(\o_data$175 [26]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_1 (
+    .A(\o_data$175 [1]),
+    .B(\o_data$175 [27]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_10 (
+    .A(\o_data$175 [10]),
+    .B(\o_data$175 [36]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_11 (
+    .A(\o_data$175 [11]),
+    .B(\o_data$175 [37]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_12 (
+    .A(\o_data$175 [12]),
+    .B(\o_data$175 [38]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_13 (
+    .A(\o_data$175 [13]),
+    .B(\o_data$175 [39]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_14 (
+    .A(\o_data$175 [14]),
+    .B(\o_data$175 [40]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_15 (
+    .A(\o_data$175 [15]),
+    .B(\o_data$175 [41]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_16 (
+    .A(\o_data$175 [16]),
+    .B(\o_data$175 [42]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_17 (
+    .A(\o_data$175 [17]),
+    .B(\o_data$175 [43]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_18 (
+    .A(\o_data$175 [18]),
+    .B(\o_data$175 [44]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_19 (
+    .A(\o_data$175 [19]),
+    .B(\o_data$175 [45]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_2 (
+    .A(\o_data$175 [2]),
+    .B(\o_data$175 [28]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_20 (
+    .A(\o_data$175 [20]),
+    .B(\o_data$175 [46]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_21 (
+    .A(\o_data$175 [21]),
+    .B(\o_data$175 [47]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_22 (
+    .A(\o_data$175 [22]),
+    .B(\o_data$175 [48]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_23 (
+    .A(\o_data$175 [23]),
+    .B(\o_data$175 [49]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_24 (
+    .A(\o_data$175 [24]),
+    .B(\o_data$175 [50]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_25 (
+    .A(\o_data$175 [25]),
+    .B(\o_data$175 [51]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_3 (
+    .A(\o_data$175 [3]),
+    .B(\o_data$175 [29]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_4 (
+    .A(\o_data$175 [4]),
+    .B(\o_data$175 [30]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_5 (
+    .A(\o_data$175 [5]),
+    .B(\o_data$175 [31]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_6 (
+    .A(\o_data$175 [6]),
+    .B(\o_data$175 [32]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_7 (
+    .A(\o_data$175 [7]),
+    .B(\o_data$175 [33]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_8 (
+    .A(\o_data$175 [8]),
+    .B(\o_data$175 [34]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut0_9 (
+    .A(\o_data$175 [9]),
+    .B(\o_data$175 [35]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_0 (
+    .A(\o_data$175 [52]),
+    .B(\o_data$175 [78]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_1 (
+    .A(\o_data$175 [53]),
+    .B(\o_data$175 [79]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_10 (
+    .A(\o_data$175 [62]),
+    .B(\o_data$175 [88]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_11 (
+    .A(\o_data$175 [63]),
+    .B(\o_data$175 [89]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_12 (
+    .A(\o_data$175 [64]),
+    .B(\o_data$175 [90]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_13 (
+    .A(\o_data$175 [65]),
+    .B(\o_data$175 [91]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_14 (
+    .A(\o_data$175 [66]),
+    .B(\o_data$175 [92]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_15 (
+    .A(\o_data$175 [67]),
+    .B(\o_data$175 [93]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_16 (
+    .A(\o_data$175 [68]),
+    .B(\o_data$175 [94]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_17 (
+    .A(\o_data$175 [69]),
+    .B(\o_data$175 [95]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_18 (
+    .A(\o_data$175 [70]),
+    .B(\o_data$175 [96]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_19 (
+    .A(\o_data$175 [71]),
+    .B(\o_data$175 [97]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_2 (
+    .A(\o_data$175 [54]),
+    .B(\o_data$175 [80]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_20 (
+    .A(\o_data$175 [72]),
+    .B(\o_data$175 [98]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_21 (
+    .A(\o_data$175 [73]),
+    .B(\o_data$175 [99]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_22 (
+    .A(\o_data$175 [74]),
+    .B(\o_data$175 [100]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_23 (
+    .A(\o_data$175 [75]),
+    .B(\o_data$175 [101]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_24 (
+    .A(\o_data$175 [76]),
+    .B(\o_data$175 [102]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_25 (
+    .A(\o_data$175 [77]),
+    .B(\o_data$175 [103]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_3 (
+    .A(\o_data$175 [55]),
+    .B(\o_data$175 [81]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_4 (
+    .A(\o_data$175 [56]),
+    .B(\o_data$175 [82]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_5 (
+    .A(\o_data$175 [57]),
+    .B(\o_data$175 [83]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_6 (
+    .A(\o_data$175 [58]),
+    .B(\o_data$175 [84]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_7 (
+    .A(\o_data$175 [59]),
+    .B(\o_data$175 [85]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_8 (
+    .A(\o_data$175 [60]),
+    .B(\o_data$175 [86]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut1_9 (
+    .A(\o_data$175 [61]),
+    .B(\o_data$175 [87]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_0 (
+    .A(\o_data$175 [104]),
+    .B(\o_data$175 [130]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_1 (
+    .A(\o_data$175 [105]),
+    .B(\o_data$175 [131]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_10 (
+    .A(\o_data$175 [114]),
+    .B(\o_data$175 [140]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_11 (
+    .A(\o_data$175 [115]),
+    .B(\o_data$175 [141]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_12 (
+    .A(\o_data$175 [116]),
+    .B(\o_data$175 [142]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_13 (
+    .A(\o_data$175 [117]),
+    .B(\o_data$175 [143]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_14 (
+    .A(\o_data$175 [118]),
+    .B(\o_data$175 [144]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_15 (
+    .A(\o_data$175 [119]),
+    .B(\o_data$175 [145]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_16 (
+    .A(\o_data$175 [120]),
+    .B(\o_data$175 [146]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_17 (
+    .A(\o_data$175 [121]),
+    .B(\o_data$175 [147]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_18 (
+    .A(\o_data$175 [122]),
+    .B(\o_data$175 [148]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_19 (
+    .A(\o_data$175 [123]),
+    .B(\o_data$175 [149]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_2 (
+    .A(\o_data$175 [106]),
+    .B(\o_data$175 [132]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_20 (
+    .A(\o_data$175 [124]),
+    .B(\o_data$175 [150]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_21 (
+    .A(\o_data$175 [125]),
+    .B(\o_data$175 [151]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_22 (
+    .A(\o_data$175 [126]),
+    .B(\o_data$175 [152]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_23 (
+    .A(\o_data$175 [127]),
+    .B(\o_data$175 [153]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_24 (
+    .A(\o_data$175 [128]),
+    .B(\o_data$175 [154]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_25 (
+    .A(\o_data$175 [129]),
+    .B(\o_data$175 [155]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_3 (
+    .A(\o_data$175 [107]),
+    .B(\o_data$175 [133]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_4 (
+    .A(\o_data$175 [108]),
+    .B(\o_data$175 [134]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_5 (
+    .A(\o_data$175 [109]),
+    .B(\o_data$175 [135]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_6 (
+    .A(\o_data$175 [110]),
+    .B(\o_data$175 [136]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_7 (
+    .A(\o_data$175 [111]),
+    .B(\o_data$175 [137]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_8 (
+    .A(\o_data$175 [112]),
+    .B(\o_data$175 [138]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut2_9 (
+    .A(\o_data$175 [113]),
+    .B(\o_data$175 [139]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_0 (
+    .A(\o_data$175 [156]),
+    .B(\o_data$175 [182]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_1 (
+    .A(\o_data$175 [157]),
+    .B(\o_data$175 [183]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_10 (
+    .A(\o_data$175 [166]),
+    .B(\o_data$175 [192]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_11 (
+    .A(\o_data$175 [167]),
+    .B(\o_data$175 [193]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_12 (
+    .A(\o_data$175 [168]),
+    .B(\o_data$175 [194]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_13 (
+    .A(\o_data$175 [169]),
+    .B(\o_data$175 [195]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_14 (
+    .A(\o_data$175 [170]),
+    .B(\o_data$175 [196]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_15 (
+    .A(\o_data$175 [171]),
+    .B(\o_data$175 [197]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_16 (
+    .A(\o_data$175 [172]),
+    .B(\o_data$175 [198]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_17 (
+    .A(\o_data$175 [173]),
+    .B(\o_data$175 [199]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_18 (
+    .A(\o_data$175 [174]),
+    .B(\o_data$175 [200]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_19 (
+    .A(\o_data$175 [175]),
+    .B(\o_data$175 [201]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_2 (
+    .A(\o_data$175 [158]),
+    .B(\o_data$175 [184]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_20 (
+    .A(\o_data$175 [176]),
+    .B(\o_data$175 [202]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_21 (
+    .A(\o_data$175 [177]),
+    .B(\o_data$175 [203]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_22 (
+    .A(\o_data$175 [178]),
+    .B(\o_data$175 [204]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_23 (
+    .A(\o_data$175 [179]),
+    .B(\o_data$175 [205]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_24 (
+    .A(\o_data$175 [180]),
+    .B(\o_data$175 [206]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_25 (
+    .A(\o_data$175 [181]),
+    .B(\o_data$175 [207]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_3 (
+    .A(\o_data$175 [159]),
+    .B(\o_data$175 [185]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_4 (
+    .A(\o_data$175 [160]),
+    .B(\o_data$175 [186]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_5 (
+    .A(\o_data$175 [161]),
+    .B(\o_data$175 [187]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_6 (
+    .A(\o_data$175 [162]),
+    .B(\o_data$175 [188]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_7 (
+    .A(\o_data$175 [163]),
+    .B(\o_data$175 [189]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_8 (
+    .A(\o_data$175 [164]),
+    .B(\o_data$175 [190]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) acc_sel_g0_lut3_9 (
+    .A(\o_data$175 [165]),
+    .B(\o_data$175 [191]),
+    .C(beat[0]),
+    .D(1'h0),
+    .Z(acc_sel_g0_l3_9)
+  );
+  PFUMX acc_sel_g0_pfumx0_0 (
+    .ALUT(acc_sel_g0_l1_0),
+    .BLUT(acc_sel_g0_l0_0),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_0)
+  );
+  PFUMX acc_sel_g0_pfumx0_1 (
+    .ALUT(acc_sel_g0_l1_1),
+    .BLUT(acc_sel_g0_l0_1),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_1)
+  );
+  PFUMX acc_sel_g0_pfumx0_10 (
+    .ALUT(acc_sel_g0_l1_10),
+    .BLUT(acc_sel_g0_l0_10),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_10)
+  );
+  PFUMX acc_sel_g0_pfumx0_11 (
+    .ALUT(acc_sel_g0_l1_11),
+    .BLUT(acc_sel_g0_l0_11),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_11)
+  );
+  PFUMX acc_sel_g0_pfumx0_12 (
+    .ALUT(acc_sel_g0_l1_12),
+    .BLUT(acc_sel_g0_l0_12),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_12)
+  );
+  PFUMX acc_sel_g0_pfumx0_13 (
+    .ALUT(acc_sel_g0_l1_13),
+    .BLUT(acc_sel_g0_l0_13),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_13)
+  );
+  PFUMX acc_sel_g0_pfumx0_14 (
+    .ALUT(acc_sel_g0_l1_14),
+    .BLUT(acc_sel_g0_l0_14),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_14)
+  );
+  PFUMX acc_sel_g0_pfumx0_15 (
+    .ALUT(acc_sel_g0_l1_15),
+    .BLUT(acc_sel_g0_l0_15),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_15)
+  );
+  PFUMX acc_sel_g0_pfumx0_16 (
+    .ALUT(acc_sel_g0_l1_16),
+    .BLUT(acc_sel_g0_l0_16),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_16)
+  );
+  PFUMX acc_sel_g0_pfumx0_17 (
+    .ALUT(acc_sel_g0_l1_17),
+    .BLUT(acc_sel_g0_l0_17),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_17)
+  );
+  PFUMX acc_sel_g0_pfumx0_18 (
+    .ALUT(acc_sel_g0_l1_18),
+    .BLUT(acc_sel_g0_l0_18),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_18)
+  );
+  PFUMX acc_sel_g0_pfumx0_19 (
+    .ALUT(acc_sel_g0_l1_19),
+    .BLUT(acc_sel_g0_l0_19),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_19)
+  );
+  PFUMX acc_sel_g0_pfumx0_2 (
+    .ALUT(acc_sel_g0_l1_2),
+    .BLUT(acc_sel_g0_l0_2),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_2)
+  );
+  PFUMX acc_sel_g0_pfumx0_20 (
+    .ALUT(acc_sel_g0_l1_20),
+    .BLUT(acc_sel_g0_l0_20),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_20)
+  );
+  PFUMX acc_sel_g0_pfumx0_21 (
+    .ALUT(acc_sel_g0_l1_21),
+    .BLUT(acc_sel_g0_l0_21),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_21)
+  );
+  PFUMX acc_sel_g0_pfumx0_22 (
+    .ALUT(acc_sel_g0_l1_22),
+    .BLUT(acc_sel_g0_l0_22),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_22)
+  );
+  PFUMX acc_sel_g0_pfumx0_23 (
+    .ALUT(acc_sel_g0_l1_23),
+    .BLUT(acc_sel_g0_l0_23),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_23)
+  );
+  PFUMX acc_sel_g0_pfumx0_24 (
+    .ALUT(acc_sel_g0_l1_24),
+    .BLUT(acc_sel_g0_l0_24),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_24)
+  );
+  PFUMX acc_sel_g0_pfumx0_25 (
+    .ALUT(acc_sel_g0_l1_25),
+    .BLUT(acc_sel_g0_l0_25),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_25)
+  );
+  PFUMX acc_sel_g0_pfumx0_3 (
+    .ALUT(acc_sel_g0_l1_3),
+    .BLUT(acc_sel_g0_l0_3),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_3)
+  );
+  PFUMX acc_sel_g0_pfumx0_4 (
+    .ALUT(acc_sel_g0_l1_4),
+    .BLUT(acc_sel_g0_l0_4),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_4)
+  );
+  PFUMX acc_sel_g0_pfumx0_5 (
+    .ALUT(acc_sel_g0_l1_5),
+    .BLUT(acc_sel_g0_l0_5),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_5)
+  );
+  PFUMX acc_sel_g0_pfumx0_6 (
+    .ALUT(acc_sel_g0_l1_6),
+    .BLUT(acc_sel_g0_l0_6),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_6)
+  );
+  PFUMX acc_sel_g0_pfumx0_7 (
+    .ALUT(acc_sel_g0_l1_7),
+    .BLUT(acc_sel_g0_l0_7),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_7)
+  );
+  PFUMX acc_sel_g0_pfumx0_8 (
+    .ALUT(acc_sel_g0_l1_8),
+    .BLUT(acc_sel_g0_l0_8),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_8)
+  );
+  PFUMX acc_sel_g0_pfumx0_9 (
+    .ALUT(acc_sel_g0_l1_9),
+    .BLUT(acc_sel_g0_l0_9),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f0_9)
+  );
+  PFUMX acc_sel_g0_pfumx1_0 (
+    .ALUT(acc_sel_g0_l3_0),
+    .BLUT(acc_sel_g0_l2_0),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_0)
+  );
+  PFUMX acc_sel_g0_pfumx1_1 (
+    .ALUT(acc_sel_g0_l3_1),
+    .BLUT(acc_sel_g0_l2_1),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_1)
+  );
+  PFUMX acc_sel_g0_pfumx1_10 (
+    .ALUT(acc_sel_g0_l3_10),
+    .BLUT(acc_sel_g0_l2_10),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_10)
+  );
+  PFUMX acc_sel_g0_pfumx1_11 (
+    .ALUT(acc_sel_g0_l3_11),
+    .BLUT(acc_sel_g0_l2_11),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_11)
+  );
+  PFUMX acc_sel_g0_pfumx1_12 (
+    .ALUT(acc_sel_g0_l3_12),
+    .BLUT(acc_sel_g0_l2_12),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_12)
+  );
+  PFUMX acc_sel_g0_pfumx1_13 (
+    .ALUT(acc_sel_g0_l3_13),
+    .BLUT(acc_sel_g0_l2_13),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_13)
+  );
+  PFUMX acc_sel_g0_pfumx1_14 (
+    .ALUT(acc_sel_g0_l3_14),
+    .BLUT(acc_sel_g0_l2_14),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_14)
+  );
+  PFUMX acc_sel_g0_pfumx1_15 (
+    .ALUT(acc_sel_g0_l3_15),
+    .BLUT(acc_sel_g0_l2_15),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_15)
+  );
+  PFUMX acc_sel_g0_pfumx1_16 (
+    .ALUT(acc_sel_g0_l3_16),
+    .BLUT(acc_sel_g0_l2_16),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_16)
+  );
+  PFUMX acc_sel_g0_pfumx1_17 (
+    .ALUT(acc_sel_g0_l3_17),
+    .BLUT(acc_sel_g0_l2_17),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_17)
+  );
+  PFUMX acc_sel_g0_pfumx1_18 (
+    .ALUT(acc_sel_g0_l3_18),
+    .BLUT(acc_sel_g0_l2_18),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_18)
+  );
+  PFUMX acc_sel_g0_pfumx1_19 (
+    .ALUT(acc_sel_g0_l3_19),
+    .BLUT(acc_sel_g0_l2_19),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_19)
+  );
+  PFUMX acc_sel_g0_pfumx1_2 (
+    .ALUT(acc_sel_g0_l3_2),
+    .BLUT(acc_sel_g0_l2_2),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_2)
+  );
+  PFUMX acc_sel_g0_pfumx1_20 (
+    .ALUT(acc_sel_g0_l3_20),
+    .BLUT(acc_sel_g0_l2_20),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_20)
+  );
+  PFUMX acc_sel_g0_pfumx1_21 (
+    .ALUT(acc_sel_g0_l3_21),
+    .BLUT(acc_sel_g0_l2_21),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_21)
+  );
+  PFUMX acc_sel_g0_pfumx1_22 (
+    .ALUT(acc_sel_g0_l3_22),
+    .BLUT(acc_sel_g0_l2_22),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_22)
+  );
+  PFUMX acc_sel_g0_pfumx1_23 (
+    .ALUT(acc_sel_g0_l3_23),
+    .BLUT(acc_sel_g0_l2_23),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_23)
+  );
+  PFUMX acc_sel_g0_pfumx1_24 (
+    .ALUT(acc_sel_g0_l3_24),
+    .BLUT(acc_sel_g0_l2_24),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_24)
+  );
+  PFUMX acc_sel_g0_pfumx1_25 (
+    .ALUT(acc_sel_g0_l3_25),
+    .BLUT(acc_sel_g0_l2_25),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_25)
+  );
+  PFUMX acc_sel_g0_pfumx1_3 (
+    .ALUT(acc_sel_g0_l3_3),
+    .BLUT(acc_sel_g0_l2_3),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_3)
+  );
+  PFUMX acc_sel_g0_pfumx1_4 (
+    .ALUT(acc_sel_g0_l3_4),
+    .BLUT(acc_sel_g0_l2_4),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_4)
+  );
+  PFUMX acc_sel_g0_pfumx1_5 (
+    .ALUT(acc_sel_g0_l3_5),
+    .BLUT(acc_sel_g0_l2_5),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_5)
+  );
+  PFUMX acc_sel_g0_pfumx1_6 (
+    .ALUT(acc_sel_g0_l3_6),
+    .BLUT(acc_sel_g0_l2_6),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_6)
+  );
+  PFUMX acc_sel_g0_pfumx1_7 (
+    .ALUT(acc_sel_g0_l3_7),
+    .BLUT(acc_sel_g0_l2_7),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_7)
+  );
+  PFUMX acc_sel_g0_pfumx1_8 (
+    .ALUT(acc_sel_g0_l3_8),
+    .BLUT(acc_sel_g0_l2_8),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_8)
+  );
+  PFUMX acc_sel_g0_pfumx1_9 (
+    .ALUT(acc_sel_g0_l3_9),
+    .BLUT(acc_sel_g0_l2_9),
+    .C0(beat[1]),
+    .Z(acc_sel_g0_f1_9)
+  );
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -887,7 +2472,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$147 ),
+    .o_data(\o_data$175 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -896,13 +2481,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$84 ),
-    .wp__en(\w_en$82 )
+    .wp__data(\w_data$111 ),
+    .wp__en(\w_en$109 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$1218$0 (ra_beat),
-    .\port$1220$0 (ra_blk),
+    .\port$2797$0 (ra_beat),
+    .\port$2799$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -913,27 +2498,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$55 ),
-    .i_valid(\i_valid$53 ),
+    .i_last(\i_last$82 ),
+    .i_valid(\i_valid$80 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$79 ),
-    .\port$2332$0 (r_data),
+    .o_valid(\o_valid$106 ),
+    .\port$3917$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _082_[18:17] = 2'hx;
-  assign _039_[15:10] = 6'hxx;
-  assign _012_[3] = 1'hx;
+  assign _078_[18:17] = 2'hx;
+  assign _035_[15:10] = 6'hxx;
+  assign _007_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$82  <= 1'h0;
-      \i_last$55  <= 1'h0;
-      \i_valid$53  <= 1'h0;
+      \w_en$109  <= 1'h0;
+      \i_last$82  <= 1'h0;
+      \i_valid$80  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$144  <= 1'h0;
+      \$signal$171  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -951,318 +2536,317 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _499_ <= 17'h00000;
-      _500_ <= 17'h00000;
+      _490_ <= 17'h00000;
+      _491_ <= 17'h00000;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _014_ + _016_;
-      \w_en$82  <= \w_en$78 ;
-      \i_last$55  <= part_last;
-      \i_valid$53  <= \$signal$144 ;
+      give_back <= _009_ + _012_;
+      \w_en$109  <= \w_en$105 ;
+      \i_last$82  <= part_last;
+      \i_valid$80  <= \$signal$171 ;
       part_last <= _004_ & dn_last;
-      \$signal$144  <= _002_;
+      \$signal$171  <= _002_;
       enter_q <= enter;
-      begin if (_098_) d_last <= _204_; else d_last <= _100_ ? \$signal$136  : _204_; end
-      begin if (_098_) row_last <= _210_; else begin if (_100_) row_last <= row_last_next; else row_last <= _210_; end end
-      begin if (_098_) row_valid <= _213_; else begin if (_100_) row_valid <= row_valid_next; else row_valid <= _213_; end end
-      begin if (_098_) row <= _216_; else begin if (_100_) row <= row_next; else row <= _216_; end end
-      begin if (_098_) dn <= _222_; else begin if (_100_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _103_[4:0]; else dn <= _222_; end else dn <= _222_; end end
-      begin if (_098_) d <= _227_; else begin if (_100_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else d <= _227_; end end
+      begin if (_094_) d_last <= _200_; else d_last <= _096_ ? \$signal$163  : _200_; end
+      begin if (_094_) row_last <= _206_; else begin if (_096_) row_last <= row_last_next; else row_last <= _206_; end end
+      begin if (_094_) row_valid <= _209_; else begin if (_096_) row_valid <= row_valid_next; else row_valid <= _209_; end end
+      begin if (_094_) row <= _212_; else begin if (_096_) row <= row_next; else row <= _212_; end end
+      begin if (_094_) dn <= _218_; else begin if (_096_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _099_[4:0]; else dn <= _218_; end else dn <= _218_; end end
+      begin if (_094_) d <= _223_; else begin if (_096_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else d <= _223_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _085_; else row_last_next <= drain_lt_last & _087_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _081_; else row_last_next <= drain_lt_last & _083_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _082_[16:0];
+      row_next <= _078_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 3'h6;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _499_ <= _075_[16:0];
-      _500_ <= _074_[16:0];
-      tile_end <= _059_ & at_tile_last;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _028_ : _029_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _027_ : kept;
+      _490_ <= _071_[16:0];
+      _491_ <= _070_[16:0];
+      tile_end <= _055_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _024_ : _025_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _023_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
-      \w_data$84  <= 65'h00000000000000000;
-    end else if (\w_en$78 ) begin
-      \w_data$84  <= { o_last, o_data, part6, part5, part4, part3, part2, part1, part0 };
+      \w_data$111  <= 65'h00000000000000000;
+    end else if (\w_en$105 ) begin
+      \w_data$111  <= { o_last, o_data, part6, part5, part4, part3, part2, part1, part0 };
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_150_) begin
+    end else if (_146_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_151_) begin
+    end else if (_147_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_152_) begin
+    end else if (_148_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_153_) begin
+    end else if (_149_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_154_) begin
+    end else if (_150_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_155_) begin
+    end else if (_151_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_156_) begin
+    end else if (_152_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 3'h0;
-    end else if (\o_valid$79 ) begin
+    end else if (\o_valid$106 ) begin
       ob_last <= ob == 3'h6;
-      ob <= _012_[2:0];
+      ob <= _007_[2:0];
     end
-    if (\$signal$144 ) begin
-      begin if (acc_odd) i_acc <= acc_pair[51:26]; else i_acc <= acc_pair[25:0]; end
+    if (\$signal$171 ) begin
+      i_acc <= acc_chosen;
     end
-    if (o_valid) begin
-      acc_odd <= beat[0];
-      begin if (beat[2]) acc_pair <= beat[1] ? \o_data$147 [207:156] : \o_data$147 [155:104]; else acc_pair <= beat[1] ? \o_data$147 [103:52] : \o_data$147 [51:0]; end
-    end
+    if (o_valid)
+      if (!o_valid) acc_chosen <= 26'h0000000;
+      else acc_chosen <= { acc_sel_g0_x_25, acc_sel_g0_x_24, acc_sel_g0_x_23, acc_sel_g0_x_22, acc_sel_g0_x_21, acc_sel_g0_x_20, acc_sel_g0_x_19, acc_sel_g0_x_18, acc_sel_g0_x_17, acc_sel_g0_x_16, acc_sel_g0_x_15, acc_sel_g0_x_14, acc_sel_g0_x_13, acc_sel_g0_x_12, acc_sel_g0_x_11, acc_sel_g0_x_10, acc_sel_g0_x_9, acc_sel_g0_x_8, acc_sel_g0_x_7, acc_sel_g0_x_6, acc_sel_g0_x_5, acc_sel_g0_x_4, acc_sel_g0_x_3, acc_sel_g0_x_2, acc_sel_g0_x_1, acc_sel_g0_x_0 };
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_157_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_098_) dn_last <= 1'hx; else begin if (_100_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_153_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_094_) dn_last <= 1'hx; else begin if (_096_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_107_) begin
-      begin if (_098_) beat_last <= beat == 3'h6; else begin if (_100_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_103_) begin
+      begin if (_094_) beat_last <= beat == 3'h6; else begin if (_096_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_108_) begin
-      begin if (_098_) beat <= _101_[2:0]; else begin if (_100_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    end else if (_104_) begin
+      begin if (_094_) beat <= _097_[2:0]; else begin if (_096_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
-    if (_185_) begin
+    if (_181_) begin
       ra_blk <= 5'h00;
-    end else if (_158_) begin
+    end else if (_154_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_186_) begin
+    if (_182_) begin
       ra_beat <= 3'h0;
     end else if (o_valid) begin
-      ra_beat <= _092_[2:0];
+      ra_beat <= _088_[2:0];
     end
-    if (_187_) begin
+    if (_183_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _091_[4:0];
+      ra_blk_next <= _087_[4:0];
     end
-    if (_188_) begin
+    if (_184_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_189_) begin
-      \$signal$136  <= 1'h0;
+    if (_185_) begin
+      \$signal$163  <= 1'h0;
     end else begin
-      \$signal$136  <= drain_d_pen;
+      \$signal$163  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_109_) begin
-      at_tile_last <= compute ? _232_ : \$signal$106 ;
+    end else if (_105_) begin
+      at_tile_last <= compute ? _228_ : \$signal$133 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_110_) begin
-      at_k_last <= compute ? _235_ : \$signal$105 ;
+    end else if (_106_) begin
+      at_k_last <= compute ? _231_ : \$signal$132 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_159_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _068_ : _237_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_155_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _064_ : _233_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_113_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _070_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end else if (_109_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _066_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_114_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _069_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end else if (_110_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _065_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_115_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _066_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_111_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _062_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_116_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _065_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_112_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _061_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_190_) begin
+    if (_186_) begin
       fm0 <= 17'h00000;
-    end else if (_160_) begin
-      fm0 <= _064_[16:0];
+    end else if (_156_) begin
+      fm0 <= _060_[16:0];
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_117_) begin
-      flush <= _691_(7'hxx, { 7'h66, _056_[6:0] }, { _255_, _254_ });
+    end else if (_113_) begin
+      flush <= _682_(7'hxx, { 7'h66, _052_[6:0] }, { _251_, _250_ });
     end
-    if (_191_) begin
+    if (_187_) begin
       compute <= 1'h0;
-    end else if (_161_) begin
+    end else if (_157_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_162_) begin
+    end else if (_158_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_163_) begin
+    end else if (_159_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_164_) begin
-      ctrl_state <= _698_(2'hx, { _267_, _265_, _262_, _259_ }, { _268_, _266_, _263_, _261_ });
+    end else if (_160_) begin
+      ctrl_state <= _689_(2'hx, { _263_, _261_, _258_, _255_ }, { _264_, _262_, _259_, _257_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_165_) begin
-      ch_left <= _708_(17'hxxxxx, { _272_, _269_ }, { _273_, _271_ });
+    end else if (_161_) begin
+      ch_left <= _699_(17'hxxxxx, { _268_, _265_ }, { _269_, _267_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_166_) begin
-      wb_last <= _715_(1'hx, { _279_, _276_ }, { _280_, _278_ });
+    end else if (_162_) begin
+      wb_last <= _706_(1'hx, { _275_, _272_ }, { _276_, _274_ });
     end
     if (rst) begin
-      \$signal$109  <= 1'h1;
-    end else if (_167_) begin
-      \$signal$109  <= _283_;
+      \$signal$136  <= 1'h1;
+    end else if (_163_) begin
+      \$signal$136  <= _279_;
     end
     if (rst) begin
       wb <= 3'h0;
-    end else if (_168_) begin
-      wb <= _728_(3'hx, { _292_, _289_ }, { _293_, _291_ });
+    end else if (_164_) begin
+      wb <= _719_(3'hx, { _288_, _285_ }, { _289_, _287_ });
     end
     if (rst) begin
       wa <= 8'h00;
-    end else if (_169_) begin
-      wa <= _734_(8'hxx, { _298_, _295_ }, { _299_, _297_ });
+    end else if (_165_) begin
+      wa <= _725_(8'hxx, { _294_, _291_ }, { _295_, _293_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_170_) begin
-      blk <= _741_(5'hxx, { _305_, _302_ }, { _306_, _304_ });
+    end else if (_166_) begin
+      blk <= _732_(5'hxx, { _301_, _298_ }, { _302_, _300_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_171_) begin
-      lane <= _747_(1'hx, { _311_, _308_ }, { _312_, _310_ });
+    end else if (_167_) begin
+      lane <= _738_(1'hx, { _307_, _304_ }, { _308_, _306_ });
     end
     if (rst) begin
-      \$signal$106  <= 1'h0;
-    end else if (_172_) begin
-      \$signal$106  <= _045_;
+      \$signal$133  <= 1'h0;
+    end else if (_168_) begin
+      \$signal$133  <= _041_;
     end
     if (rst) begin
-      \$signal$105  <= 1'h0;
-    end else if (_173_) begin
-      \$signal$105  <= _041_;
+      \$signal$132  <= 1'h0;
+    end else if (_169_) begin
+      \$signal$132  <= _037_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_174_) begin
-      tile_pen <= _040_[9:0];
+    end else if (_170_) begin
+      tile_pen <= _036_[9:0];
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_175_) begin
-      k_pen <= _037_[9:0];
+    end else if (_171_) begin
+      k_pen <= _033_[9:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_176_) begin
+    end else if (_172_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_177_) begin
+    end else if (_173_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_178_) begin
+    end else if (_174_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_179_) begin
+    end else if (_175_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_180_) begin
+    end else if (_176_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_181_) begin
+    end else if (_177_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_182_) begin
+    end else if (_178_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_183_) begin
+    end else if (_179_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_184_) begin
+    end else if (_180_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_192_) begin
+    if (_188_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _022_;
+      w_en <= s_param__valid & _018_;
     end
-    if (!_332_) begin
+    if (!_328_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_333_) begin
+    if (!_329_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_334_) begin
+    if (!_330_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1280,29 +2864,29 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire [3:0] _007_;
   wire _009_;
   wire _010_;
-  wire [3:0] _069_;
+  wire [3:0] _012_;
   (* unused_bits = "3" *)
-  wire [3:0] _070_;
-  wire [3:0] _071_;
-  wire _072_;
-  wire _073_;
-  wire _074_;
-  wire _075_;
-  wire _076_;
-  wire _077_;
-  wire _078_;
-  wire _079_;
-  wire _080_;
-  wire _081_;
-  wire _082_;
-  wire _083_;
-  wire _084_;
-  wire _085_;
-  wire _086_;
-  wire _087_;
-  wire _088_;
-  wire [2:0] _089_;
-  wire [3:0] _090_;
+  wire [3:0] _013_;
+  wire [3:0] _014_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
+  wire _022_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire [2:0] _033_;
+  wire [3:0] _034_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1350,6 +2934,1262 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [2:0] drain_row5 = 3'h0;
   reg [2:0] drain_row6 = 3'h0;
   reg [2:0] drain_row7 = 3'h0;
+  wire [25:0] drain_sel0_g0;
+  wire drain_sel0_g0_f0_0;
+  wire drain_sel0_g0_f0_1;
+  wire drain_sel0_g0_f0_10;
+  wire drain_sel0_g0_f0_11;
+  wire drain_sel0_g0_f0_12;
+  wire drain_sel0_g0_f0_13;
+  wire drain_sel0_g0_f0_14;
+  wire drain_sel0_g0_f0_15;
+  wire drain_sel0_g0_f0_16;
+  wire drain_sel0_g0_f0_17;
+  wire drain_sel0_g0_f0_18;
+  wire drain_sel0_g0_f0_19;
+  wire drain_sel0_g0_f0_2;
+  wire drain_sel0_g0_f0_20;
+  wire drain_sel0_g0_f0_21;
+  wire drain_sel0_g0_f0_22;
+  wire drain_sel0_g0_f0_23;
+  wire drain_sel0_g0_f0_24;
+  wire drain_sel0_g0_f0_25;
+  wire drain_sel0_g0_f0_3;
+  wire drain_sel0_g0_f0_4;
+  wire drain_sel0_g0_f0_5;
+  wire drain_sel0_g0_f0_6;
+  wire drain_sel0_g0_f0_7;
+  wire drain_sel0_g0_f0_8;
+  wire drain_sel0_g0_f0_9;
+  wire drain_sel0_g0_f1_0;
+  wire drain_sel0_g0_f1_1;
+  wire drain_sel0_g0_f1_10;
+  wire drain_sel0_g0_f1_11;
+  wire drain_sel0_g0_f1_12;
+  wire drain_sel0_g0_f1_13;
+  wire drain_sel0_g0_f1_14;
+  wire drain_sel0_g0_f1_15;
+  wire drain_sel0_g0_f1_16;
+  wire drain_sel0_g0_f1_17;
+  wire drain_sel0_g0_f1_18;
+  wire drain_sel0_g0_f1_19;
+  wire drain_sel0_g0_f1_2;
+  wire drain_sel0_g0_f1_20;
+  wire drain_sel0_g0_f1_21;
+  wire drain_sel0_g0_f1_22;
+  wire drain_sel0_g0_f1_23;
+  wire drain_sel0_g0_f1_24;
+  wire drain_sel0_g0_f1_25;
+  wire drain_sel0_g0_f1_3;
+  wire drain_sel0_g0_f1_4;
+  wire drain_sel0_g0_f1_5;
+  wire drain_sel0_g0_f1_6;
+  wire drain_sel0_g0_f1_7;
+  wire drain_sel0_g0_f1_8;
+  wire drain_sel0_g0_f1_9;
+  wire drain_sel0_g0_l0_0;
+  wire drain_sel0_g0_l0_1;
+  wire drain_sel0_g0_l0_10;
+  wire drain_sel0_g0_l0_11;
+  wire drain_sel0_g0_l0_12;
+  wire drain_sel0_g0_l0_13;
+  wire drain_sel0_g0_l0_14;
+  wire drain_sel0_g0_l0_15;
+  wire drain_sel0_g0_l0_16;
+  wire drain_sel0_g0_l0_17;
+  wire drain_sel0_g0_l0_18;
+  wire drain_sel0_g0_l0_19;
+  wire drain_sel0_g0_l0_2;
+  wire drain_sel0_g0_l0_20;
+  wire drain_sel0_g0_l0_21;
+  wire drain_sel0_g0_l0_22;
+  wire drain_sel0_g0_l0_23;
+  wire drain_sel0_g0_l0_24;
+  wire drain_sel0_g0_l0_25;
+  wire drain_sel0_g0_l0_3;
+  wire drain_sel0_g0_l0_4;
+  wire drain_sel0_g0_l0_5;
+  wire drain_sel0_g0_l0_6;
+  wire drain_sel0_g0_l0_7;
+  wire drain_sel0_g0_l0_8;
+  wire drain_sel0_g0_l0_9;
+  wire drain_sel0_g0_l1_0;
+  wire drain_sel0_g0_l1_1;
+  wire drain_sel0_g0_l1_10;
+  wire drain_sel0_g0_l1_11;
+  wire drain_sel0_g0_l1_12;
+  wire drain_sel0_g0_l1_13;
+  wire drain_sel0_g0_l1_14;
+  wire drain_sel0_g0_l1_15;
+  wire drain_sel0_g0_l1_16;
+  wire drain_sel0_g0_l1_17;
+  wire drain_sel0_g0_l1_18;
+  wire drain_sel0_g0_l1_19;
+  wire drain_sel0_g0_l1_2;
+  wire drain_sel0_g0_l1_20;
+  wire drain_sel0_g0_l1_21;
+  wire drain_sel0_g0_l1_22;
+  wire drain_sel0_g0_l1_23;
+  wire drain_sel0_g0_l1_24;
+  wire drain_sel0_g0_l1_25;
+  wire drain_sel0_g0_l1_3;
+  wire drain_sel0_g0_l1_4;
+  wire drain_sel0_g0_l1_5;
+  wire drain_sel0_g0_l1_6;
+  wire drain_sel0_g0_l1_7;
+  wire drain_sel0_g0_l1_8;
+  wire drain_sel0_g0_l1_9;
+  wire drain_sel0_g0_l2_0;
+  wire drain_sel0_g0_l2_1;
+  wire drain_sel0_g0_l2_10;
+  wire drain_sel0_g0_l2_11;
+  wire drain_sel0_g0_l2_12;
+  wire drain_sel0_g0_l2_13;
+  wire drain_sel0_g0_l2_14;
+  wire drain_sel0_g0_l2_15;
+  wire drain_sel0_g0_l2_16;
+  wire drain_sel0_g0_l2_17;
+  wire drain_sel0_g0_l2_18;
+  wire drain_sel0_g0_l2_19;
+  wire drain_sel0_g0_l2_2;
+  wire drain_sel0_g0_l2_20;
+  wire drain_sel0_g0_l2_21;
+  wire drain_sel0_g0_l2_22;
+  wire drain_sel0_g0_l2_23;
+  wire drain_sel0_g0_l2_24;
+  wire drain_sel0_g0_l2_25;
+  wire drain_sel0_g0_l2_3;
+  wire drain_sel0_g0_l2_4;
+  wire drain_sel0_g0_l2_5;
+  wire drain_sel0_g0_l2_6;
+  wire drain_sel0_g0_l2_7;
+  wire drain_sel0_g0_l2_8;
+  wire drain_sel0_g0_l2_9;
+  wire drain_sel0_g0_l3_0;
+  wire drain_sel0_g0_l3_1;
+  wire drain_sel0_g0_l3_10;
+  wire drain_sel0_g0_l3_11;
+  wire drain_sel0_g0_l3_12;
+  wire drain_sel0_g0_l3_13;
+  wire drain_sel0_g0_l3_14;
+  wire drain_sel0_g0_l3_15;
+  wire drain_sel0_g0_l3_16;
+  wire drain_sel0_g0_l3_17;
+  wire drain_sel0_g0_l3_18;
+  wire drain_sel0_g0_l3_19;
+  wire drain_sel0_g0_l3_2;
+  wire drain_sel0_g0_l3_20;
+  wire drain_sel0_g0_l3_21;
+  wire drain_sel0_g0_l3_22;
+  wire drain_sel0_g0_l3_23;
+  wire drain_sel0_g0_l3_24;
+  wire drain_sel0_g0_l3_25;
+  wire drain_sel0_g0_l3_3;
+  wire drain_sel0_g0_l3_4;
+  wire drain_sel0_g0_l3_5;
+  wire drain_sel0_g0_l3_6;
+  wire drain_sel0_g0_l3_7;
+  wire drain_sel0_g0_l3_8;
+  wire drain_sel0_g0_l3_9;
+  wire [25:0] drain_sel1_g0;
+  wire drain_sel1_g0_f0_0;
+  wire drain_sel1_g0_f0_1;
+  wire drain_sel1_g0_f0_10;
+  wire drain_sel1_g0_f0_11;
+  wire drain_sel1_g0_f0_12;
+  wire drain_sel1_g0_f0_13;
+  wire drain_sel1_g0_f0_14;
+  wire drain_sel1_g0_f0_15;
+  wire drain_sel1_g0_f0_16;
+  wire drain_sel1_g0_f0_17;
+  wire drain_sel1_g0_f0_18;
+  wire drain_sel1_g0_f0_19;
+  wire drain_sel1_g0_f0_2;
+  wire drain_sel1_g0_f0_20;
+  wire drain_sel1_g0_f0_21;
+  wire drain_sel1_g0_f0_22;
+  wire drain_sel1_g0_f0_23;
+  wire drain_sel1_g0_f0_24;
+  wire drain_sel1_g0_f0_25;
+  wire drain_sel1_g0_f0_3;
+  wire drain_sel1_g0_f0_4;
+  wire drain_sel1_g0_f0_5;
+  wire drain_sel1_g0_f0_6;
+  wire drain_sel1_g0_f0_7;
+  wire drain_sel1_g0_f0_8;
+  wire drain_sel1_g0_f0_9;
+  wire drain_sel1_g0_f1_0;
+  wire drain_sel1_g0_f1_1;
+  wire drain_sel1_g0_f1_10;
+  wire drain_sel1_g0_f1_11;
+  wire drain_sel1_g0_f1_12;
+  wire drain_sel1_g0_f1_13;
+  wire drain_sel1_g0_f1_14;
+  wire drain_sel1_g0_f1_15;
+  wire drain_sel1_g0_f1_16;
+  wire drain_sel1_g0_f1_17;
+  wire drain_sel1_g0_f1_18;
+  wire drain_sel1_g0_f1_19;
+  wire drain_sel1_g0_f1_2;
+  wire drain_sel1_g0_f1_20;
+  wire drain_sel1_g0_f1_21;
+  wire drain_sel1_g0_f1_22;
+  wire drain_sel1_g0_f1_23;
+  wire drain_sel1_g0_f1_24;
+  wire drain_sel1_g0_f1_25;
+  wire drain_sel1_g0_f1_3;
+  wire drain_sel1_g0_f1_4;
+  wire drain_sel1_g0_f1_5;
+  wire drain_sel1_g0_f1_6;
+  wire drain_sel1_g0_f1_7;
+  wire drain_sel1_g0_f1_8;
+  wire drain_sel1_g0_f1_9;
+  wire drain_sel1_g0_l0_0;
+  wire drain_sel1_g0_l0_1;
+  wire drain_sel1_g0_l0_10;
+  wire drain_sel1_g0_l0_11;
+  wire drain_sel1_g0_l0_12;
+  wire drain_sel1_g0_l0_13;
+  wire drain_sel1_g0_l0_14;
+  wire drain_sel1_g0_l0_15;
+  wire drain_sel1_g0_l0_16;
+  wire drain_sel1_g0_l0_17;
+  wire drain_sel1_g0_l0_18;
+  wire drain_sel1_g0_l0_19;
+  wire drain_sel1_g0_l0_2;
+  wire drain_sel1_g0_l0_20;
+  wire drain_sel1_g0_l0_21;
+  wire drain_sel1_g0_l0_22;
+  wire drain_sel1_g0_l0_23;
+  wire drain_sel1_g0_l0_24;
+  wire drain_sel1_g0_l0_25;
+  wire drain_sel1_g0_l0_3;
+  wire drain_sel1_g0_l0_4;
+  wire drain_sel1_g0_l0_5;
+  wire drain_sel1_g0_l0_6;
+  wire drain_sel1_g0_l0_7;
+  wire drain_sel1_g0_l0_8;
+  wire drain_sel1_g0_l0_9;
+  wire drain_sel1_g0_l1_0;
+  wire drain_sel1_g0_l1_1;
+  wire drain_sel1_g0_l1_10;
+  wire drain_sel1_g0_l1_11;
+  wire drain_sel1_g0_l1_12;
+  wire drain_sel1_g0_l1_13;
+  wire drain_sel1_g0_l1_14;
+  wire drain_sel1_g0_l1_15;
+  wire drain_sel1_g0_l1_16;
+  wire drain_sel1_g0_l1_17;
+  wire drain_sel1_g0_l1_18;
+  wire drain_sel1_g0_l1_19;
+  wire drain_sel1_g0_l1_2;
+  wire drain_sel1_g0_l1_20;
+  wire drain_sel1_g0_l1_21;
+  wire drain_sel1_g0_l1_22;
+  wire drain_sel1_g0_l1_23;
+  wire drain_sel1_g0_l1_24;
+  wire drain_sel1_g0_l1_25;
+  wire drain_sel1_g0_l1_3;
+  wire drain_sel1_g0_l1_4;
+  wire drain_sel1_g0_l1_5;
+  wire drain_sel1_g0_l1_6;
+  wire drain_sel1_g0_l1_7;
+  wire drain_sel1_g0_l1_8;
+  wire drain_sel1_g0_l1_9;
+  wire drain_sel1_g0_l2_0;
+  wire drain_sel1_g0_l2_1;
+  wire drain_sel1_g0_l2_10;
+  wire drain_sel1_g0_l2_11;
+  wire drain_sel1_g0_l2_12;
+  wire drain_sel1_g0_l2_13;
+  wire drain_sel1_g0_l2_14;
+  wire drain_sel1_g0_l2_15;
+  wire drain_sel1_g0_l2_16;
+  wire drain_sel1_g0_l2_17;
+  wire drain_sel1_g0_l2_18;
+  wire drain_sel1_g0_l2_19;
+  wire drain_sel1_g0_l2_2;
+  wire drain_sel1_g0_l2_20;
+  wire drain_sel1_g0_l2_21;
+  wire drain_sel1_g0_l2_22;
+  wire drain_sel1_g0_l2_23;
+  wire drain_sel1_g0_l2_24;
+  wire drain_sel1_g0_l2_25;
+  wire drain_sel1_g0_l2_3;
+  wire drain_sel1_g0_l2_4;
+  wire drain_sel1_g0_l2_5;
+  wire drain_sel1_g0_l2_6;
+  wire drain_sel1_g0_l2_7;
+  wire drain_sel1_g0_l2_8;
+  wire drain_sel1_g0_l2_9;
+  wire drain_sel1_g0_l3_0;
+  wire drain_sel1_g0_l3_1;
+  wire drain_sel1_g0_l3_10;
+  wire drain_sel1_g0_l3_11;
+  wire drain_sel1_g0_l3_12;
+  wire drain_sel1_g0_l3_13;
+  wire drain_sel1_g0_l3_14;
+  wire drain_sel1_g0_l3_15;
+  wire drain_sel1_g0_l3_16;
+  wire drain_sel1_g0_l3_17;
+  wire drain_sel1_g0_l3_18;
+  wire drain_sel1_g0_l3_19;
+  wire drain_sel1_g0_l3_2;
+  wire drain_sel1_g0_l3_20;
+  wire drain_sel1_g0_l3_21;
+  wire drain_sel1_g0_l3_22;
+  wire drain_sel1_g0_l3_23;
+  wire drain_sel1_g0_l3_24;
+  wire drain_sel1_g0_l3_25;
+  wire drain_sel1_g0_l3_3;
+  wire drain_sel1_g0_l3_4;
+  wire drain_sel1_g0_l3_5;
+  wire drain_sel1_g0_l3_6;
+  wire drain_sel1_g0_l3_7;
+  wire drain_sel1_g0_l3_8;
+  wire drain_sel1_g0_l3_9;
+  wire [25:0] drain_sel2_g0;
+  wire drain_sel2_g0_f0_0;
+  wire drain_sel2_g0_f0_1;
+  wire drain_sel2_g0_f0_10;
+  wire drain_sel2_g0_f0_11;
+  wire drain_sel2_g0_f0_12;
+  wire drain_sel2_g0_f0_13;
+  wire drain_sel2_g0_f0_14;
+  wire drain_sel2_g0_f0_15;
+  wire drain_sel2_g0_f0_16;
+  wire drain_sel2_g0_f0_17;
+  wire drain_sel2_g0_f0_18;
+  wire drain_sel2_g0_f0_19;
+  wire drain_sel2_g0_f0_2;
+  wire drain_sel2_g0_f0_20;
+  wire drain_sel2_g0_f0_21;
+  wire drain_sel2_g0_f0_22;
+  wire drain_sel2_g0_f0_23;
+  wire drain_sel2_g0_f0_24;
+  wire drain_sel2_g0_f0_25;
+  wire drain_sel2_g0_f0_3;
+  wire drain_sel2_g0_f0_4;
+  wire drain_sel2_g0_f0_5;
+  wire drain_sel2_g0_f0_6;
+  wire drain_sel2_g0_f0_7;
+  wire drain_sel2_g0_f0_8;
+  wire drain_sel2_g0_f0_9;
+  wire drain_sel2_g0_f1_0;
+  wire drain_sel2_g0_f1_1;
+  wire drain_sel2_g0_f1_10;
+  wire drain_sel2_g0_f1_11;
+  wire drain_sel2_g0_f1_12;
+  wire drain_sel2_g0_f1_13;
+  wire drain_sel2_g0_f1_14;
+  wire drain_sel2_g0_f1_15;
+  wire drain_sel2_g0_f1_16;
+  wire drain_sel2_g0_f1_17;
+  wire drain_sel2_g0_f1_18;
+  wire drain_sel2_g0_f1_19;
+  wire drain_sel2_g0_f1_2;
+  wire drain_sel2_g0_f1_20;
+  wire drain_sel2_g0_f1_21;
+  wire drain_sel2_g0_f1_22;
+  wire drain_sel2_g0_f1_23;
+  wire drain_sel2_g0_f1_24;
+  wire drain_sel2_g0_f1_25;
+  wire drain_sel2_g0_f1_3;
+  wire drain_sel2_g0_f1_4;
+  wire drain_sel2_g0_f1_5;
+  wire drain_sel2_g0_f1_6;
+  wire drain_sel2_g0_f1_7;
+  wire drain_sel2_g0_f1_8;
+  wire drain_sel2_g0_f1_9;
+  wire drain_sel2_g0_l0_0;
+  wire drain_sel2_g0_l0_1;
+  wire drain_sel2_g0_l0_10;
+  wire drain_sel2_g0_l0_11;
+  wire drain_sel2_g0_l0_12;
+  wire drain_sel2_g0_l0_13;
+  wire drain_sel2_g0_l0_14;
+  wire drain_sel2_g0_l0_15;
+  wire drain_sel2_g0_l0_16;
+  wire drain_sel2_g0_l0_17;
+  wire drain_sel2_g0_l0_18;
+  wire drain_sel2_g0_l0_19;
+  wire drain_sel2_g0_l0_2;
+  wire drain_sel2_g0_l0_20;
+  wire drain_sel2_g0_l0_21;
+  wire drain_sel2_g0_l0_22;
+  wire drain_sel2_g0_l0_23;
+  wire drain_sel2_g0_l0_24;
+  wire drain_sel2_g0_l0_25;
+  wire drain_sel2_g0_l0_3;
+  wire drain_sel2_g0_l0_4;
+  wire drain_sel2_g0_l0_5;
+  wire drain_sel2_g0_l0_6;
+  wire drain_sel2_g0_l0_7;
+  wire drain_sel2_g0_l0_8;
+  wire drain_sel2_g0_l0_9;
+  wire drain_sel2_g0_l1_0;
+  wire drain_sel2_g0_l1_1;
+  wire drain_sel2_g0_l1_10;
+  wire drain_sel2_g0_l1_11;
+  wire drain_sel2_g0_l1_12;
+  wire drain_sel2_g0_l1_13;
+  wire drain_sel2_g0_l1_14;
+  wire drain_sel2_g0_l1_15;
+  wire drain_sel2_g0_l1_16;
+  wire drain_sel2_g0_l1_17;
+  wire drain_sel2_g0_l1_18;
+  wire drain_sel2_g0_l1_19;
+  wire drain_sel2_g0_l1_2;
+  wire drain_sel2_g0_l1_20;
+  wire drain_sel2_g0_l1_21;
+  wire drain_sel2_g0_l1_22;
+  wire drain_sel2_g0_l1_23;
+  wire drain_sel2_g0_l1_24;
+  wire drain_sel2_g0_l1_25;
+  wire drain_sel2_g0_l1_3;
+  wire drain_sel2_g0_l1_4;
+  wire drain_sel2_g0_l1_5;
+  wire drain_sel2_g0_l1_6;
+  wire drain_sel2_g0_l1_7;
+  wire drain_sel2_g0_l1_8;
+  wire drain_sel2_g0_l1_9;
+  wire drain_sel2_g0_l2_0;
+  wire drain_sel2_g0_l2_1;
+  wire drain_sel2_g0_l2_10;
+  wire drain_sel2_g0_l2_11;
+  wire drain_sel2_g0_l2_12;
+  wire drain_sel2_g0_l2_13;
+  wire drain_sel2_g0_l2_14;
+  wire drain_sel2_g0_l2_15;
+  wire drain_sel2_g0_l2_16;
+  wire drain_sel2_g0_l2_17;
+  wire drain_sel2_g0_l2_18;
+  wire drain_sel2_g0_l2_19;
+  wire drain_sel2_g0_l2_2;
+  wire drain_sel2_g0_l2_20;
+  wire drain_sel2_g0_l2_21;
+  wire drain_sel2_g0_l2_22;
+  wire drain_sel2_g0_l2_23;
+  wire drain_sel2_g0_l2_24;
+  wire drain_sel2_g0_l2_25;
+  wire drain_sel2_g0_l2_3;
+  wire drain_sel2_g0_l2_4;
+  wire drain_sel2_g0_l2_5;
+  wire drain_sel2_g0_l2_6;
+  wire drain_sel2_g0_l2_7;
+  wire drain_sel2_g0_l2_8;
+  wire drain_sel2_g0_l2_9;
+  wire drain_sel2_g0_l3_0;
+  wire drain_sel2_g0_l3_1;
+  wire drain_sel2_g0_l3_10;
+  wire drain_sel2_g0_l3_11;
+  wire drain_sel2_g0_l3_12;
+  wire drain_sel2_g0_l3_13;
+  wire drain_sel2_g0_l3_14;
+  wire drain_sel2_g0_l3_15;
+  wire drain_sel2_g0_l3_16;
+  wire drain_sel2_g0_l3_17;
+  wire drain_sel2_g0_l3_18;
+  wire drain_sel2_g0_l3_19;
+  wire drain_sel2_g0_l3_2;
+  wire drain_sel2_g0_l3_20;
+  wire drain_sel2_g0_l3_21;
+  wire drain_sel2_g0_l3_22;
+  wire drain_sel2_g0_l3_23;
+  wire drain_sel2_g0_l3_24;
+  wire drain_sel2_g0_l3_25;
+  wire drain_sel2_g0_l3_3;
+  wire drain_sel2_g0_l3_4;
+  wire drain_sel2_g0_l3_5;
+  wire drain_sel2_g0_l3_6;
+  wire drain_sel2_g0_l3_7;
+  wire drain_sel2_g0_l3_8;
+  wire drain_sel2_g0_l3_9;
+  wire [25:0] drain_sel3_g0;
+  wire drain_sel3_g0_f0_0;
+  wire drain_sel3_g0_f0_1;
+  wire drain_sel3_g0_f0_10;
+  wire drain_sel3_g0_f0_11;
+  wire drain_sel3_g0_f0_12;
+  wire drain_sel3_g0_f0_13;
+  wire drain_sel3_g0_f0_14;
+  wire drain_sel3_g0_f0_15;
+  wire drain_sel3_g0_f0_16;
+  wire drain_sel3_g0_f0_17;
+  wire drain_sel3_g0_f0_18;
+  wire drain_sel3_g0_f0_19;
+  wire drain_sel3_g0_f0_2;
+  wire drain_sel3_g0_f0_20;
+  wire drain_sel3_g0_f0_21;
+  wire drain_sel3_g0_f0_22;
+  wire drain_sel3_g0_f0_23;
+  wire drain_sel3_g0_f0_24;
+  wire drain_sel3_g0_f0_25;
+  wire drain_sel3_g0_f0_3;
+  wire drain_sel3_g0_f0_4;
+  wire drain_sel3_g0_f0_5;
+  wire drain_sel3_g0_f0_6;
+  wire drain_sel3_g0_f0_7;
+  wire drain_sel3_g0_f0_8;
+  wire drain_sel3_g0_f0_9;
+  wire drain_sel3_g0_f1_0;
+  wire drain_sel3_g0_f1_1;
+  wire drain_sel3_g0_f1_10;
+  wire drain_sel3_g0_f1_11;
+  wire drain_sel3_g0_f1_12;
+  wire drain_sel3_g0_f1_13;
+  wire drain_sel3_g0_f1_14;
+  wire drain_sel3_g0_f1_15;
+  wire drain_sel3_g0_f1_16;
+  wire drain_sel3_g0_f1_17;
+  wire drain_sel3_g0_f1_18;
+  wire drain_sel3_g0_f1_19;
+  wire drain_sel3_g0_f1_2;
+  wire drain_sel3_g0_f1_20;
+  wire drain_sel3_g0_f1_21;
+  wire drain_sel3_g0_f1_22;
+  wire drain_sel3_g0_f1_23;
+  wire drain_sel3_g0_f1_24;
+  wire drain_sel3_g0_f1_25;
+  wire drain_sel3_g0_f1_3;
+  wire drain_sel3_g0_f1_4;
+  wire drain_sel3_g0_f1_5;
+  wire drain_sel3_g0_f1_6;
+  wire drain_sel3_g0_f1_7;
+  wire drain_sel3_g0_f1_8;
+  wire drain_sel3_g0_f1_9;
+  wire drain_sel3_g0_l0_0;
+  wire drain_sel3_g0_l0_1;
+  wire drain_sel3_g0_l0_10;
+  wire drain_sel3_g0_l0_11;
+  wire drain_sel3_g0_l0_12;
+  wire drain_sel3_g0_l0_13;
+  wire drain_sel3_g0_l0_14;
+  wire drain_sel3_g0_l0_15;
+  wire drain_sel3_g0_l0_16;
+  wire drain_sel3_g0_l0_17;
+  wire drain_sel3_g0_l0_18;
+  wire drain_sel3_g0_l0_19;
+  wire drain_sel3_g0_l0_2;
+  wire drain_sel3_g0_l0_20;
+  wire drain_sel3_g0_l0_21;
+  wire drain_sel3_g0_l0_22;
+  wire drain_sel3_g0_l0_23;
+  wire drain_sel3_g0_l0_24;
+  wire drain_sel3_g0_l0_25;
+  wire drain_sel3_g0_l0_3;
+  wire drain_sel3_g0_l0_4;
+  wire drain_sel3_g0_l0_5;
+  wire drain_sel3_g0_l0_6;
+  wire drain_sel3_g0_l0_7;
+  wire drain_sel3_g0_l0_8;
+  wire drain_sel3_g0_l0_9;
+  wire drain_sel3_g0_l1_0;
+  wire drain_sel3_g0_l1_1;
+  wire drain_sel3_g0_l1_10;
+  wire drain_sel3_g0_l1_11;
+  wire drain_sel3_g0_l1_12;
+  wire drain_sel3_g0_l1_13;
+  wire drain_sel3_g0_l1_14;
+  wire drain_sel3_g0_l1_15;
+  wire drain_sel3_g0_l1_16;
+  wire drain_sel3_g0_l1_17;
+  wire drain_sel3_g0_l1_18;
+  wire drain_sel3_g0_l1_19;
+  wire drain_sel3_g0_l1_2;
+  wire drain_sel3_g0_l1_20;
+  wire drain_sel3_g0_l1_21;
+  wire drain_sel3_g0_l1_22;
+  wire drain_sel3_g0_l1_23;
+  wire drain_sel3_g0_l1_24;
+  wire drain_sel3_g0_l1_25;
+  wire drain_sel3_g0_l1_3;
+  wire drain_sel3_g0_l1_4;
+  wire drain_sel3_g0_l1_5;
+  wire drain_sel3_g0_l1_6;
+  wire drain_sel3_g0_l1_7;
+  wire drain_sel3_g0_l1_8;
+  wire drain_sel3_g0_l1_9;
+  wire drain_sel3_g0_l2_0;
+  wire drain_sel3_g0_l2_1;
+  wire drain_sel3_g0_l2_10;
+  wire drain_sel3_g0_l2_11;
+  wire drain_sel3_g0_l2_12;
+  wire drain_sel3_g0_l2_13;
+  wire drain_sel3_g0_l2_14;
+  wire drain_sel3_g0_l2_15;
+  wire drain_sel3_g0_l2_16;
+  wire drain_sel3_g0_l2_17;
+  wire drain_sel3_g0_l2_18;
+  wire drain_sel3_g0_l2_19;
+  wire drain_sel3_g0_l2_2;
+  wire drain_sel3_g0_l2_20;
+  wire drain_sel3_g0_l2_21;
+  wire drain_sel3_g0_l2_22;
+  wire drain_sel3_g0_l2_23;
+  wire drain_sel3_g0_l2_24;
+  wire drain_sel3_g0_l2_25;
+  wire drain_sel3_g0_l2_3;
+  wire drain_sel3_g0_l2_4;
+  wire drain_sel3_g0_l2_5;
+  wire drain_sel3_g0_l2_6;
+  wire drain_sel3_g0_l2_7;
+  wire drain_sel3_g0_l2_8;
+  wire drain_sel3_g0_l2_9;
+  wire drain_sel3_g0_l3_0;
+  wire drain_sel3_g0_l3_1;
+  wire drain_sel3_g0_l3_10;
+  wire drain_sel3_g0_l3_11;
+  wire drain_sel3_g0_l3_12;
+  wire drain_sel3_g0_l3_13;
+  wire drain_sel3_g0_l3_14;
+  wire drain_sel3_g0_l3_15;
+  wire drain_sel3_g0_l3_16;
+  wire drain_sel3_g0_l3_17;
+  wire drain_sel3_g0_l3_18;
+  wire drain_sel3_g0_l3_19;
+  wire drain_sel3_g0_l3_2;
+  wire drain_sel3_g0_l3_20;
+  wire drain_sel3_g0_l3_21;
+  wire drain_sel3_g0_l3_22;
+  wire drain_sel3_g0_l3_23;
+  wire drain_sel3_g0_l3_24;
+  wire drain_sel3_g0_l3_25;
+  wire drain_sel3_g0_l3_3;
+  wire drain_sel3_g0_l3_4;
+  wire drain_sel3_g0_l3_5;
+  wire drain_sel3_g0_l3_6;
+  wire drain_sel3_g0_l3_7;
+  wire drain_sel3_g0_l3_8;
+  wire drain_sel3_g0_l3_9;
+  wire [25:0] drain_sel4_g0;
+  wire drain_sel4_g0_f0_0;
+  wire drain_sel4_g0_f0_1;
+  wire drain_sel4_g0_f0_10;
+  wire drain_sel4_g0_f0_11;
+  wire drain_sel4_g0_f0_12;
+  wire drain_sel4_g0_f0_13;
+  wire drain_sel4_g0_f0_14;
+  wire drain_sel4_g0_f0_15;
+  wire drain_sel4_g0_f0_16;
+  wire drain_sel4_g0_f0_17;
+  wire drain_sel4_g0_f0_18;
+  wire drain_sel4_g0_f0_19;
+  wire drain_sel4_g0_f0_2;
+  wire drain_sel4_g0_f0_20;
+  wire drain_sel4_g0_f0_21;
+  wire drain_sel4_g0_f0_22;
+  wire drain_sel4_g0_f0_23;
+  wire drain_sel4_g0_f0_24;
+  wire drain_sel4_g0_f0_25;
+  wire drain_sel4_g0_f0_3;
+  wire drain_sel4_g0_f0_4;
+  wire drain_sel4_g0_f0_5;
+  wire drain_sel4_g0_f0_6;
+  wire drain_sel4_g0_f0_7;
+  wire drain_sel4_g0_f0_8;
+  wire drain_sel4_g0_f0_9;
+  wire drain_sel4_g0_f1_0;
+  wire drain_sel4_g0_f1_1;
+  wire drain_sel4_g0_f1_10;
+  wire drain_sel4_g0_f1_11;
+  wire drain_sel4_g0_f1_12;
+  wire drain_sel4_g0_f1_13;
+  wire drain_sel4_g0_f1_14;
+  wire drain_sel4_g0_f1_15;
+  wire drain_sel4_g0_f1_16;
+  wire drain_sel4_g0_f1_17;
+  wire drain_sel4_g0_f1_18;
+  wire drain_sel4_g0_f1_19;
+  wire drain_sel4_g0_f1_2;
+  wire drain_sel4_g0_f1_20;
+  wire drain_sel4_g0_f1_21;
+  wire drain_sel4_g0_f1_22;
+  wire drain_sel4_g0_f1_23;
+  wire drain_sel4_g0_f1_24;
+  wire drain_sel4_g0_f1_25;
+  wire drain_sel4_g0_f1_3;
+  wire drain_sel4_g0_f1_4;
+  wire drain_sel4_g0_f1_5;
+  wire drain_sel4_g0_f1_6;
+  wire drain_sel4_g0_f1_7;
+  wire drain_sel4_g0_f1_8;
+  wire drain_sel4_g0_f1_9;
+  wire drain_sel4_g0_l0_0;
+  wire drain_sel4_g0_l0_1;
+  wire drain_sel4_g0_l0_10;
+  wire drain_sel4_g0_l0_11;
+  wire drain_sel4_g0_l0_12;
+  wire drain_sel4_g0_l0_13;
+  wire drain_sel4_g0_l0_14;
+  wire drain_sel4_g0_l0_15;
+  wire drain_sel4_g0_l0_16;
+  wire drain_sel4_g0_l0_17;
+  wire drain_sel4_g0_l0_18;
+  wire drain_sel4_g0_l0_19;
+  wire drain_sel4_g0_l0_2;
+  wire drain_sel4_g0_l0_20;
+  wire drain_sel4_g0_l0_21;
+  wire drain_sel4_g0_l0_22;
+  wire drain_sel4_g0_l0_23;
+  wire drain_sel4_g0_l0_24;
+  wire drain_sel4_g0_l0_25;
+  wire drain_sel4_g0_l0_3;
+  wire drain_sel4_g0_l0_4;
+  wire drain_sel4_g0_l0_5;
+  wire drain_sel4_g0_l0_6;
+  wire drain_sel4_g0_l0_7;
+  wire drain_sel4_g0_l0_8;
+  wire drain_sel4_g0_l0_9;
+  wire drain_sel4_g0_l1_0;
+  wire drain_sel4_g0_l1_1;
+  wire drain_sel4_g0_l1_10;
+  wire drain_sel4_g0_l1_11;
+  wire drain_sel4_g0_l1_12;
+  wire drain_sel4_g0_l1_13;
+  wire drain_sel4_g0_l1_14;
+  wire drain_sel4_g0_l1_15;
+  wire drain_sel4_g0_l1_16;
+  wire drain_sel4_g0_l1_17;
+  wire drain_sel4_g0_l1_18;
+  wire drain_sel4_g0_l1_19;
+  wire drain_sel4_g0_l1_2;
+  wire drain_sel4_g0_l1_20;
+  wire drain_sel4_g0_l1_21;
+  wire drain_sel4_g0_l1_22;
+  wire drain_sel4_g0_l1_23;
+  wire drain_sel4_g0_l1_24;
+  wire drain_sel4_g0_l1_25;
+  wire drain_sel4_g0_l1_3;
+  wire drain_sel4_g0_l1_4;
+  wire drain_sel4_g0_l1_5;
+  wire drain_sel4_g0_l1_6;
+  wire drain_sel4_g0_l1_7;
+  wire drain_sel4_g0_l1_8;
+  wire drain_sel4_g0_l1_9;
+  wire drain_sel4_g0_l2_0;
+  wire drain_sel4_g0_l2_1;
+  wire drain_sel4_g0_l2_10;
+  wire drain_sel4_g0_l2_11;
+  wire drain_sel4_g0_l2_12;
+  wire drain_sel4_g0_l2_13;
+  wire drain_sel4_g0_l2_14;
+  wire drain_sel4_g0_l2_15;
+  wire drain_sel4_g0_l2_16;
+  wire drain_sel4_g0_l2_17;
+  wire drain_sel4_g0_l2_18;
+  wire drain_sel4_g0_l2_19;
+  wire drain_sel4_g0_l2_2;
+  wire drain_sel4_g0_l2_20;
+  wire drain_sel4_g0_l2_21;
+  wire drain_sel4_g0_l2_22;
+  wire drain_sel4_g0_l2_23;
+  wire drain_sel4_g0_l2_24;
+  wire drain_sel4_g0_l2_25;
+  wire drain_sel4_g0_l2_3;
+  wire drain_sel4_g0_l2_4;
+  wire drain_sel4_g0_l2_5;
+  wire drain_sel4_g0_l2_6;
+  wire drain_sel4_g0_l2_7;
+  wire drain_sel4_g0_l2_8;
+  wire drain_sel4_g0_l2_9;
+  wire drain_sel4_g0_l3_0;
+  wire drain_sel4_g0_l3_1;
+  wire drain_sel4_g0_l3_10;
+  wire drain_sel4_g0_l3_11;
+  wire drain_sel4_g0_l3_12;
+  wire drain_sel4_g0_l3_13;
+  wire drain_sel4_g0_l3_14;
+  wire drain_sel4_g0_l3_15;
+  wire drain_sel4_g0_l3_16;
+  wire drain_sel4_g0_l3_17;
+  wire drain_sel4_g0_l3_18;
+  wire drain_sel4_g0_l3_19;
+  wire drain_sel4_g0_l3_2;
+  wire drain_sel4_g0_l3_20;
+  wire drain_sel4_g0_l3_21;
+  wire drain_sel4_g0_l3_22;
+  wire drain_sel4_g0_l3_23;
+  wire drain_sel4_g0_l3_24;
+  wire drain_sel4_g0_l3_25;
+  wire drain_sel4_g0_l3_3;
+  wire drain_sel4_g0_l3_4;
+  wire drain_sel4_g0_l3_5;
+  wire drain_sel4_g0_l3_6;
+  wire drain_sel4_g0_l3_7;
+  wire drain_sel4_g0_l3_8;
+  wire drain_sel4_g0_l3_9;
+  wire [25:0] drain_sel5_g0;
+  wire drain_sel5_g0_f0_0;
+  wire drain_sel5_g0_f0_1;
+  wire drain_sel5_g0_f0_10;
+  wire drain_sel5_g0_f0_11;
+  wire drain_sel5_g0_f0_12;
+  wire drain_sel5_g0_f0_13;
+  wire drain_sel5_g0_f0_14;
+  wire drain_sel5_g0_f0_15;
+  wire drain_sel5_g0_f0_16;
+  wire drain_sel5_g0_f0_17;
+  wire drain_sel5_g0_f0_18;
+  wire drain_sel5_g0_f0_19;
+  wire drain_sel5_g0_f0_2;
+  wire drain_sel5_g0_f0_20;
+  wire drain_sel5_g0_f0_21;
+  wire drain_sel5_g0_f0_22;
+  wire drain_sel5_g0_f0_23;
+  wire drain_sel5_g0_f0_24;
+  wire drain_sel5_g0_f0_25;
+  wire drain_sel5_g0_f0_3;
+  wire drain_sel5_g0_f0_4;
+  wire drain_sel5_g0_f0_5;
+  wire drain_sel5_g0_f0_6;
+  wire drain_sel5_g0_f0_7;
+  wire drain_sel5_g0_f0_8;
+  wire drain_sel5_g0_f0_9;
+  wire drain_sel5_g0_f1_0;
+  wire drain_sel5_g0_f1_1;
+  wire drain_sel5_g0_f1_10;
+  wire drain_sel5_g0_f1_11;
+  wire drain_sel5_g0_f1_12;
+  wire drain_sel5_g0_f1_13;
+  wire drain_sel5_g0_f1_14;
+  wire drain_sel5_g0_f1_15;
+  wire drain_sel5_g0_f1_16;
+  wire drain_sel5_g0_f1_17;
+  wire drain_sel5_g0_f1_18;
+  wire drain_sel5_g0_f1_19;
+  wire drain_sel5_g0_f1_2;
+  wire drain_sel5_g0_f1_20;
+  wire drain_sel5_g0_f1_21;
+  wire drain_sel5_g0_f1_22;
+  wire drain_sel5_g0_f1_23;
+  wire drain_sel5_g0_f1_24;
+  wire drain_sel5_g0_f1_25;
+  wire drain_sel5_g0_f1_3;
+  wire drain_sel5_g0_f1_4;
+  wire drain_sel5_g0_f1_5;
+  wire drain_sel5_g0_f1_6;
+  wire drain_sel5_g0_f1_7;
+  wire drain_sel5_g0_f1_8;
+  wire drain_sel5_g0_f1_9;
+  wire drain_sel5_g0_l0_0;
+  wire drain_sel5_g0_l0_1;
+  wire drain_sel5_g0_l0_10;
+  wire drain_sel5_g0_l0_11;
+  wire drain_sel5_g0_l0_12;
+  wire drain_sel5_g0_l0_13;
+  wire drain_sel5_g0_l0_14;
+  wire drain_sel5_g0_l0_15;
+  wire drain_sel5_g0_l0_16;
+  wire drain_sel5_g0_l0_17;
+  wire drain_sel5_g0_l0_18;
+  wire drain_sel5_g0_l0_19;
+  wire drain_sel5_g0_l0_2;
+  wire drain_sel5_g0_l0_20;
+  wire drain_sel5_g0_l0_21;
+  wire drain_sel5_g0_l0_22;
+  wire drain_sel5_g0_l0_23;
+  wire drain_sel5_g0_l0_24;
+  wire drain_sel5_g0_l0_25;
+  wire drain_sel5_g0_l0_3;
+  wire drain_sel5_g0_l0_4;
+  wire drain_sel5_g0_l0_5;
+  wire drain_sel5_g0_l0_6;
+  wire drain_sel5_g0_l0_7;
+  wire drain_sel5_g0_l0_8;
+  wire drain_sel5_g0_l0_9;
+  wire drain_sel5_g0_l1_0;
+  wire drain_sel5_g0_l1_1;
+  wire drain_sel5_g0_l1_10;
+  wire drain_sel5_g0_l1_11;
+  wire drain_sel5_g0_l1_12;
+  wire drain_sel5_g0_l1_13;
+  wire drain_sel5_g0_l1_14;
+  wire drain_sel5_g0_l1_15;
+  wire drain_sel5_g0_l1_16;
+  wire drain_sel5_g0_l1_17;
+  wire drain_sel5_g0_l1_18;
+  wire drain_sel5_g0_l1_19;
+  wire drain_sel5_g0_l1_2;
+  wire drain_sel5_g0_l1_20;
+  wire drain_sel5_g0_l1_21;
+  wire drain_sel5_g0_l1_22;
+  wire drain_sel5_g0_l1_23;
+  wire drain_sel5_g0_l1_24;
+  wire drain_sel5_g0_l1_25;
+  wire drain_sel5_g0_l1_3;
+  wire drain_sel5_g0_l1_4;
+  wire drain_sel5_g0_l1_5;
+  wire drain_sel5_g0_l1_6;
+  wire drain_sel5_g0_l1_7;
+  wire drain_sel5_g0_l1_8;
+  wire drain_sel5_g0_l1_9;
+  wire drain_sel5_g0_l2_0;
+  wire drain_sel5_g0_l2_1;
+  wire drain_sel5_g0_l2_10;
+  wire drain_sel5_g0_l2_11;
+  wire drain_sel5_g0_l2_12;
+  wire drain_sel5_g0_l2_13;
+  wire drain_sel5_g0_l2_14;
+  wire drain_sel5_g0_l2_15;
+  wire drain_sel5_g0_l2_16;
+  wire drain_sel5_g0_l2_17;
+  wire drain_sel5_g0_l2_18;
+  wire drain_sel5_g0_l2_19;
+  wire drain_sel5_g0_l2_2;
+  wire drain_sel5_g0_l2_20;
+  wire drain_sel5_g0_l2_21;
+  wire drain_sel5_g0_l2_22;
+  wire drain_sel5_g0_l2_23;
+  wire drain_sel5_g0_l2_24;
+  wire drain_sel5_g0_l2_25;
+  wire drain_sel5_g0_l2_3;
+  wire drain_sel5_g0_l2_4;
+  wire drain_sel5_g0_l2_5;
+  wire drain_sel5_g0_l2_6;
+  wire drain_sel5_g0_l2_7;
+  wire drain_sel5_g0_l2_8;
+  wire drain_sel5_g0_l2_9;
+  wire drain_sel5_g0_l3_0;
+  wire drain_sel5_g0_l3_1;
+  wire drain_sel5_g0_l3_10;
+  wire drain_sel5_g0_l3_11;
+  wire drain_sel5_g0_l3_12;
+  wire drain_sel5_g0_l3_13;
+  wire drain_sel5_g0_l3_14;
+  wire drain_sel5_g0_l3_15;
+  wire drain_sel5_g0_l3_16;
+  wire drain_sel5_g0_l3_17;
+  wire drain_sel5_g0_l3_18;
+  wire drain_sel5_g0_l3_19;
+  wire drain_sel5_g0_l3_2;
+  wire drain_sel5_g0_l3_20;
+  wire drain_sel5_g0_l3_21;
+  wire drain_sel5_g0_l3_22;
+  wire drain_sel5_g0_l3_23;
+  wire drain_sel5_g0_l3_24;
+  wire drain_sel5_g0_l3_25;
+  wire drain_sel5_g0_l3_3;
+  wire drain_sel5_g0_l3_4;
+  wire drain_sel5_g0_l3_5;
+  wire drain_sel5_g0_l3_6;
+  wire drain_sel5_g0_l3_7;
+  wire drain_sel5_g0_l3_8;
+  wire drain_sel5_g0_l3_9;
+  wire [25:0] drain_sel6_g0;
+  wire drain_sel6_g0_f0_0;
+  wire drain_sel6_g0_f0_1;
+  wire drain_sel6_g0_f0_10;
+  wire drain_sel6_g0_f0_11;
+  wire drain_sel6_g0_f0_12;
+  wire drain_sel6_g0_f0_13;
+  wire drain_sel6_g0_f0_14;
+  wire drain_sel6_g0_f0_15;
+  wire drain_sel6_g0_f0_16;
+  wire drain_sel6_g0_f0_17;
+  wire drain_sel6_g0_f0_18;
+  wire drain_sel6_g0_f0_19;
+  wire drain_sel6_g0_f0_2;
+  wire drain_sel6_g0_f0_20;
+  wire drain_sel6_g0_f0_21;
+  wire drain_sel6_g0_f0_22;
+  wire drain_sel6_g0_f0_23;
+  wire drain_sel6_g0_f0_24;
+  wire drain_sel6_g0_f0_25;
+  wire drain_sel6_g0_f0_3;
+  wire drain_sel6_g0_f0_4;
+  wire drain_sel6_g0_f0_5;
+  wire drain_sel6_g0_f0_6;
+  wire drain_sel6_g0_f0_7;
+  wire drain_sel6_g0_f0_8;
+  wire drain_sel6_g0_f0_9;
+  wire drain_sel6_g0_f1_0;
+  wire drain_sel6_g0_f1_1;
+  wire drain_sel6_g0_f1_10;
+  wire drain_sel6_g0_f1_11;
+  wire drain_sel6_g0_f1_12;
+  wire drain_sel6_g0_f1_13;
+  wire drain_sel6_g0_f1_14;
+  wire drain_sel6_g0_f1_15;
+  wire drain_sel6_g0_f1_16;
+  wire drain_sel6_g0_f1_17;
+  wire drain_sel6_g0_f1_18;
+  wire drain_sel6_g0_f1_19;
+  wire drain_sel6_g0_f1_2;
+  wire drain_sel6_g0_f1_20;
+  wire drain_sel6_g0_f1_21;
+  wire drain_sel6_g0_f1_22;
+  wire drain_sel6_g0_f1_23;
+  wire drain_sel6_g0_f1_24;
+  wire drain_sel6_g0_f1_25;
+  wire drain_sel6_g0_f1_3;
+  wire drain_sel6_g0_f1_4;
+  wire drain_sel6_g0_f1_5;
+  wire drain_sel6_g0_f1_6;
+  wire drain_sel6_g0_f1_7;
+  wire drain_sel6_g0_f1_8;
+  wire drain_sel6_g0_f1_9;
+  wire drain_sel6_g0_l0_0;
+  wire drain_sel6_g0_l0_1;
+  wire drain_sel6_g0_l0_10;
+  wire drain_sel6_g0_l0_11;
+  wire drain_sel6_g0_l0_12;
+  wire drain_sel6_g0_l0_13;
+  wire drain_sel6_g0_l0_14;
+  wire drain_sel6_g0_l0_15;
+  wire drain_sel6_g0_l0_16;
+  wire drain_sel6_g0_l0_17;
+  wire drain_sel6_g0_l0_18;
+  wire drain_sel6_g0_l0_19;
+  wire drain_sel6_g0_l0_2;
+  wire drain_sel6_g0_l0_20;
+  wire drain_sel6_g0_l0_21;
+  wire drain_sel6_g0_l0_22;
+  wire drain_sel6_g0_l0_23;
+  wire drain_sel6_g0_l0_24;
+  wire drain_sel6_g0_l0_25;
+  wire drain_sel6_g0_l0_3;
+  wire drain_sel6_g0_l0_4;
+  wire drain_sel6_g0_l0_5;
+  wire drain_sel6_g0_l0_6;
+  wire drain_sel6_g0_l0_7;
+  wire drain_sel6_g0_l0_8;
+  wire drain_sel6_g0_l0_9;
+  wire drain_sel6_g0_l1_0;
+  wire drain_sel6_g0_l1_1;
+  wire drain_sel6_g0_l1_10;
+  wire drain_sel6_g0_l1_11;
+  wire drain_sel6_g0_l1_12;
+  wire drain_sel6_g0_l1_13;
+  wire drain_sel6_g0_l1_14;
+  wire drain_sel6_g0_l1_15;
+  wire drain_sel6_g0_l1_16;
+  wire drain_sel6_g0_l1_17;
+  wire drain_sel6_g0_l1_18;
+  wire drain_sel6_g0_l1_19;
+  wire drain_sel6_g0_l1_2;
+  wire drain_sel6_g0_l1_20;
+  wire drain_sel6_g0_l1_21;
+  wire drain_sel6_g0_l1_22;
+  wire drain_sel6_g0_l1_23;
+  wire drain_sel6_g0_l1_24;
+  wire drain_sel6_g0_l1_25;
+  wire drain_sel6_g0_l1_3;
+  wire drain_sel6_g0_l1_4;
+  wire drain_sel6_g0_l1_5;
+  wire drain_sel6_g0_l1_6;
+  wire drain_sel6_g0_l1_7;
+  wire drain_sel6_g0_l1_8;
+  wire drain_sel6_g0_l1_9;
+  wire drain_sel6_g0_l2_0;
+  wire drain_sel6_g0_l2_1;
+  wire drain_sel6_g0_l2_10;
+  wire drain_sel6_g0_l2_11;
+  wire drain_sel6_g0_l2_12;
+  wire drain_sel6_g0_l2_13;
+  wire drain_sel6_g0_l2_14;
+  wire drain_sel6_g0_l2_15;
+  wire drain_sel6_g0_l2_16;
+  wire drain_sel6_g0_l2_17;
+  wire drain_sel6_g0_l2_18;
+  wire drain_sel6_g0_l2_19;
+  wire drain_sel6_g0_l2_2;
+  wire drain_sel6_g0_l2_20;
+  wire drain_sel6_g0_l2_21;
+  wire drain_sel6_g0_l2_22;
+  wire drain_sel6_g0_l2_23;
+  wire drain_sel6_g0_l2_24;
+  wire drain_sel6_g0_l2_25;
+  wire drain_sel6_g0_l2_3;
+  wire drain_sel6_g0_l2_4;
+  wire drain_sel6_g0_l2_5;
+  wire drain_sel6_g0_l2_6;
+  wire drain_sel6_g0_l2_7;
+  wire drain_sel6_g0_l2_8;
+  wire drain_sel6_g0_l2_9;
+  wire drain_sel6_g0_l3_0;
+  wire drain_sel6_g0_l3_1;
+  wire drain_sel6_g0_l3_10;
+  wire drain_sel6_g0_l3_11;
+  wire drain_sel6_g0_l3_12;
+  wire drain_sel6_g0_l3_13;
+  wire drain_sel6_g0_l3_14;
+  wire drain_sel6_g0_l3_15;
+  wire drain_sel6_g0_l3_16;
+  wire drain_sel6_g0_l3_17;
+  wire drain_sel6_g0_l3_18;
+  wire drain_sel6_g0_l3_19;
+  wire drain_sel6_g0_l3_2;
+  wire drain_sel6_g0_l3_20;
+  wire drain_sel6_g0_l3_21;
+  wire drain_sel6_g0_l3_22;
+  wire drain_sel6_g0_l3_23;
+  wire drain_sel6_g0_l3_24;
+  wire drain_sel6_g0_l3_25;
+  wire drain_sel6_g0_l3_3;
+  wire drain_sel6_g0_l3_4;
+  wire drain_sel6_g0_l3_5;
+  wire drain_sel6_g0_l3_6;
+  wire drain_sel6_g0_l3_7;
+  wire drain_sel6_g0_l3_8;
+  wire drain_sel6_g0_l3_9;
+  wire [25:0] drain_sel7_g0;
+  wire drain_sel7_g0_f0_0;
+  wire drain_sel7_g0_f0_1;
+  wire drain_sel7_g0_f0_10;
+  wire drain_sel7_g0_f0_11;
+  wire drain_sel7_g0_f0_12;
+  wire drain_sel7_g0_f0_13;
+  wire drain_sel7_g0_f0_14;
+  wire drain_sel7_g0_f0_15;
+  wire drain_sel7_g0_f0_16;
+  wire drain_sel7_g0_f0_17;
+  wire drain_sel7_g0_f0_18;
+  wire drain_sel7_g0_f0_19;
+  wire drain_sel7_g0_f0_2;
+  wire drain_sel7_g0_f0_20;
+  wire drain_sel7_g0_f0_21;
+  wire drain_sel7_g0_f0_22;
+  wire drain_sel7_g0_f0_23;
+  wire drain_sel7_g0_f0_24;
+  wire drain_sel7_g0_f0_25;
+  wire drain_sel7_g0_f0_3;
+  wire drain_sel7_g0_f0_4;
+  wire drain_sel7_g0_f0_5;
+  wire drain_sel7_g0_f0_6;
+  wire drain_sel7_g0_f0_7;
+  wire drain_sel7_g0_f0_8;
+  wire drain_sel7_g0_f0_9;
+  wire drain_sel7_g0_f1_0;
+  wire drain_sel7_g0_f1_1;
+  wire drain_sel7_g0_f1_10;
+  wire drain_sel7_g0_f1_11;
+  wire drain_sel7_g0_f1_12;
+  wire drain_sel7_g0_f1_13;
+  wire drain_sel7_g0_f1_14;
+  wire drain_sel7_g0_f1_15;
+  wire drain_sel7_g0_f1_16;
+  wire drain_sel7_g0_f1_17;
+  wire drain_sel7_g0_f1_18;
+  wire drain_sel7_g0_f1_19;
+  wire drain_sel7_g0_f1_2;
+  wire drain_sel7_g0_f1_20;
+  wire drain_sel7_g0_f1_21;
+  wire drain_sel7_g0_f1_22;
+  wire drain_sel7_g0_f1_23;
+  wire drain_sel7_g0_f1_24;
+  wire drain_sel7_g0_f1_25;
+  wire drain_sel7_g0_f1_3;
+  wire drain_sel7_g0_f1_4;
+  wire drain_sel7_g0_f1_5;
+  wire drain_sel7_g0_f1_6;
+  wire drain_sel7_g0_f1_7;
+  wire drain_sel7_g0_f1_8;
+  wire drain_sel7_g0_f1_9;
+  wire drain_sel7_g0_l0_0;
+  wire drain_sel7_g0_l0_1;
+  wire drain_sel7_g0_l0_10;
+  wire drain_sel7_g0_l0_11;
+  wire drain_sel7_g0_l0_12;
+  wire drain_sel7_g0_l0_13;
+  wire drain_sel7_g0_l0_14;
+  wire drain_sel7_g0_l0_15;
+  wire drain_sel7_g0_l0_16;
+  wire drain_sel7_g0_l0_17;
+  wire drain_sel7_g0_l0_18;
+  wire drain_sel7_g0_l0_19;
+  wire drain_sel7_g0_l0_2;
+  wire drain_sel7_g0_l0_20;
+  wire drain_sel7_g0_l0_21;
+  wire drain_sel7_g0_l0_22;
+  wire drain_sel7_g0_l0_23;
+  wire drain_sel7_g0_l0_24;
+  wire drain_sel7_g0_l0_25;
+  wire drain_sel7_g0_l0_3;
+  wire drain_sel7_g0_l0_4;
+  wire drain_sel7_g0_l0_5;
+  wire drain_sel7_g0_l0_6;
+  wire drain_sel7_g0_l0_7;
+  wire drain_sel7_g0_l0_8;
+  wire drain_sel7_g0_l0_9;
+  wire drain_sel7_g0_l1_0;
+  wire drain_sel7_g0_l1_1;
+  wire drain_sel7_g0_l1_10;
+  wire drain_sel7_g0_l1_11;
+  wire drain_sel7_g0_l1_12;
+  wire drain_sel7_g0_l1_13;
+  wire drain_sel7_g0_l1_14;
+  wire drain_sel7_g0_l1_15;
+  wire drain_sel7_g0_l1_16;
+  wire drain_sel7_g0_l1_17;
+  wire drain_sel7_g0_l1_18;
+  wire drain_sel7_g0_l1_19;
+  wire drain_sel7_g0_l1_2;
+  wire drain_sel7_g0_l1_20;
+  wire drain_sel7_g0_l1_21;
+  wire drain_sel7_g0_l1_22;
+  wire drain_sel7_g0_l1_23;
+  wire drain_sel7_g0_l1_24;
+  wire drain_sel7_g0_l1_25;
+  wire drain_sel7_g0_l1_3;
+  wire drain_sel7_g0_l1_4;
+  wire drain_sel7_g0_l1_5;
+  wire drain_sel7_g0_l1_6;
+  wire drain_sel7_g0_l1_7;
+  wire drain_sel7_g0_l1_8;
+  wire drain_sel7_g0_l1_9;
+  wire drain_sel7_g0_l2_0;
+  wire drain_sel7_g0_l2_1;
+  wire drain_sel7_g0_l2_10;
+  wire drain_sel7_g0_l2_11;
+  wire drain_sel7_g0_l2_12;
+  wire drain_sel7_g0_l2_13;
+  wire drain_sel7_g0_l2_14;
+  wire drain_sel7_g0_l2_15;
+  wire drain_sel7_g0_l2_16;
+  wire drain_sel7_g0_l2_17;
+  wire drain_sel7_g0_l2_18;
+  wire drain_sel7_g0_l2_19;
+  wire drain_sel7_g0_l2_2;
+  wire drain_sel7_g0_l2_20;
+  wire drain_sel7_g0_l2_21;
+  wire drain_sel7_g0_l2_22;
+  wire drain_sel7_g0_l2_23;
+  wire drain_sel7_g0_l2_24;
+  wire drain_sel7_g0_l2_25;
+  wire drain_sel7_g0_l2_3;
+  wire drain_sel7_g0_l2_4;
+  wire drain_sel7_g0_l2_5;
+  wire drain_sel7_g0_l2_6;
+  wire drain_sel7_g0_l2_7;
+  wire drain_sel7_g0_l2_8;
+  wire drain_sel7_g0_l2_9;
+  wire drain_sel7_g0_l3_0;
+  wire drain_sel7_g0_l3_1;
+  wire drain_sel7_g0_l3_10;
+  wire drain_sel7_g0_l3_11;
+  wire drain_sel7_g0_l3_12;
+  wire drain_sel7_g0_l3_13;
+  wire drain_sel7_g0_l3_14;
+  wire drain_sel7_g0_l3_15;
+  wire drain_sel7_g0_l3_16;
+  wire drain_sel7_g0_l3_17;
+  wire drain_sel7_g0_l3_18;
+  wire drain_sel7_g0_l3_19;
+  wire drain_sel7_g0_l3_2;
+  wire drain_sel7_g0_l3_20;
+  wire drain_sel7_g0_l3_21;
+  wire drain_sel7_g0_l3_22;
+  wire drain_sel7_g0_l3_23;
+  wire drain_sel7_g0_l3_24;
+  wire drain_sel7_g0_l3_25;
+  wire drain_sel7_g0_l3_3;
+  wire drain_sel7_g0_l3_4;
+  wire drain_sel7_g0_l3_5;
+  wire drain_sel7_g0_l3_6;
+  wire drain_sel7_g0_l3_7;
+  wire drain_sel7_g0_l3_8;
+  wire drain_sel7_g0_l3_9;
   output drain_valid;
   reg drain_valid = 1'h0;
   wire draining;
@@ -1800,85 +4640,11317 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _010_ = beat_next == 3'h7;
   assign w1 = in_idle2 ? 8'h00 : in2_w1;
   assign draining = | drain_count;
-  assign _069_ = drain_count - 1'h1;
-  assign _070_[2:0] = drain_beat + 1'h1;
-  assign _071_[2:0] = drain_advance ? 3'h0 : _070_[2:0];
-  assign _072_ = | { lf_done_d0, rst };
-  assign _073_ = | { lf_done_d0, rst };
-  assign _074_ = | { lf_done_d0, rst };
-  assign _075_ = | { lf_done_d0, rst };
-  assign _076_ = | { lf_done_d0, rst };
-  assign _077_ = | { lf_done_d0, rst };
-  assign _078_ = | { lf_done_d0, rst };
-  assign _079_ = | { lf_done_d0, rst };
-  assign _080_ = | { in_idle2, rst };
-  assign _081_ = | { in_idle2, rst };
-  assign _082_ = | { in_idle2, rst };
-  assign _083_ = | { in_idle2, rst };
-  assign _084_ = | { in_idle2, rst };
-  assign _085_ = | { in_idle2, rst };
-  assign _086_ = | { in_idle2, rst };
-  assign _087_ = | { in_idle_m1, rst };
-  assign _088_ = | { in_idle_m1, rst };
-  assign _089_ = draining ? _071_[2:0] : drain_beat;
-  assign beat_next = lf_done_d0 ? 3'h0 : _089_;
-  assign _090_ = drain_advance ? _069_ : drain_count;
-  assign count_next = lf_done_d0 ? 4'h8 : _090_;
+  assign _012_ = drain_count - 1'h1;
+  assign _013_[2:0] = drain_beat + 1'h1;
+  assign _014_[2:0] = drain_advance ? 3'h0 : _013_[2:0];
+  assign _016_ = | { lf_done_d0, rst };
+  assign _017_ = | { lf_done_d0, rst };
+  assign _018_ = | { lf_done_d0, rst };
+  assign _019_ = | { lf_done_d0, rst };
+  assign _020_ = | { lf_done_d0, rst };
+  assign _021_ = | { lf_done_d0, rst };
+  assign _022_ = | { lf_done_d0, rst };
+  assign _023_ = | { lf_done_d0, rst };
+  assign _024_ = | { in_idle2, rst };
+  assign _025_ = | { in_idle2, rst };
+  assign _026_ = | { in_idle2, rst };
+  assign _027_ = | { in_idle2, rst };
+  assign _028_ = | { in_idle2, rst };
+  assign _029_ = | { in_idle2, rst };
+  assign _030_ = | { in_idle2, rst };
+  assign _031_ = | { in_idle_m1, rst };
+  assign _032_ = | { in_idle_m1, rst };
+  assign _033_ = draining ? _014_[2:0] : drain_beat;
+  assign beat_next = lf_done_d0 ? 3'h0 : _033_;
+  assign _034_ = drain_advance ? _012_ : drain_count;
+  assign count_next = lf_done_d0 ? 4'h8 : _034_;
+  L6MUX21 drain_sel0_g0_l6mux_0 (
+    .D0(drain_sel0_g0_f0_0),
+    .D1(drain_sel0_g0_f1_0),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[0])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_1 (
+    .D0(drain_sel0_g0_f0_1),
+    .D1(drain_sel0_g0_f1_1),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[1])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_10 (
+    .D0(drain_sel0_g0_f0_10),
+    .D1(drain_sel0_g0_f1_10),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[10])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_11 (
+    .D0(drain_sel0_g0_f0_11),
+    .D1(drain_sel0_g0_f1_11),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[11])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_12 (
+    .D0(drain_sel0_g0_f0_12),
+    .D1(drain_sel0_g0_f1_12),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[12])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_13 (
+    .D0(drain_sel0_g0_f0_13),
+    .D1(drain_sel0_g0_f1_13),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[13])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_14 (
+    .D0(drain_sel0_g0_f0_14),
+    .D1(drain_sel0_g0_f1_14),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[14])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_15 (
+    .D0(drain_sel0_g0_f0_15),
+    .D1(drain_sel0_g0_f1_15),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[15])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_16 (
+    .D0(drain_sel0_g0_f0_16),
+    .D1(drain_sel0_g0_f1_16),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[16])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_17 (
+    .D0(drain_sel0_g0_f0_17),
+    .D1(drain_sel0_g0_f1_17),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[17])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_18 (
+    .D0(drain_sel0_g0_f0_18),
+    .D1(drain_sel0_g0_f1_18),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[18])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_19 (
+    .D0(drain_sel0_g0_f0_19),
+    .D1(drain_sel0_g0_f1_19),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[19])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_2 (
+    .D0(drain_sel0_g0_f0_2),
+    .D1(drain_sel0_g0_f1_2),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[2])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_20 (
+    .D0(drain_sel0_g0_f0_20),
+    .D1(drain_sel0_g0_f1_20),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[20])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_21 (
+    .D0(drain_sel0_g0_f0_21),
+    .D1(drain_sel0_g0_f1_21),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[21])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_22 (
+    .D0(drain_sel0_g0_f0_22),
+    .D1(drain_sel0_g0_f1_22),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[22])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_23 (
+    .D0(drain_sel0_g0_f0_23),
+    .D1(drain_sel0_g0_f1_23),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[23])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_24 (
+    .D0(drain_sel0_g0_f0_24),
+    .D1(drain_sel0_g0_f1_24),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[24])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_25 (
+    .D0(drain_sel0_g0_f0_25),
+    .D1(drain_sel0_g0_f1_25),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[25])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_3 (
+    .D0(drain_sel0_g0_f0_3),
+    .D1(drain_sel0_g0_f1_3),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[3])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_4 (
+    .D0(drain_sel0_g0_f0_4),
+    .D1(drain_sel0_g0_f1_4),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[4])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_5 (
+    .D0(drain_sel0_g0_f0_5),
+    .D1(drain_sel0_g0_f1_5),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[5])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_6 (
+    .D0(drain_sel0_g0_f0_6),
+    .D1(drain_sel0_g0_f1_6),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[6])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_7 (
+    .D0(drain_sel0_g0_f0_7),
+    .D1(drain_sel0_g0_f1_7),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[7])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_8 (
+    .D0(drain_sel0_g0_f0_8),
+    .D1(drain_sel0_g0_f1_8),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[8])
+  );
+  L6MUX21 drain_sel0_g0_l6mux_9 (
+    .D0(drain_sel0_g0_f0_9),
+    .D1(drain_sel0_g0_f1_9),
+    .SD(drain_row0[2]),
+    .Z(drain_sel0_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_0 (
+    .A(out_0_0[0]),
+    .B(out_1_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_1 (
+    .A(out_0_0[1]),
+    .B(out_1_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_10 (
+    .A(out_0_0[10]),
+    .B(out_1_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_11 (
+    .A(out_0_0[11]),
+    .B(out_1_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_12 (
+    .A(out_0_0[12]),
+    .B(out_1_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_13 (
+    .A(out_0_0[13]),
+    .B(out_1_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_14 (
+    .A(out_0_0[14]),
+    .B(out_1_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_15 (
+    .A(out_0_0[15]),
+    .B(out_1_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_16 (
+    .A(out_0_0[16]),
+    .B(out_1_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_17 (
+    .A(out_0_0[17]),
+    .B(out_1_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_18 (
+    .A(out_0_0[18]),
+    .B(out_1_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_19 (
+    .A(out_0_0[19]),
+    .B(out_1_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_2 (
+    .A(out_0_0[2]),
+    .B(out_1_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_20 (
+    .A(out_0_0[20]),
+    .B(out_1_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_21 (
+    .A(out_0_0[21]),
+    .B(out_1_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_22 (
+    .A(out_0_0[22]),
+    .B(out_1_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_23 (
+    .A(out_0_0[23]),
+    .B(out_1_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_24 (
+    .A(out_0_0[24]),
+    .B(out_1_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_25 (
+    .A(out_0_0[25]),
+    .B(out_1_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_3 (
+    .A(out_0_0[3]),
+    .B(out_1_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_4 (
+    .A(out_0_0[4]),
+    .B(out_1_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_5 (
+    .A(out_0_0[5]),
+    .B(out_1_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_6 (
+    .A(out_0_0[6]),
+    .B(out_1_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_7 (
+    .A(out_0_0[7]),
+    .B(out_1_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_8 (
+    .A(out_0_0[8]),
+    .B(out_1_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut0_9 (
+    .A(out_0_0[9]),
+    .B(out_1_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_0 (
+    .A(out_2_0[0]),
+    .B(out_3_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_1 (
+    .A(out_2_0[1]),
+    .B(out_3_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_10 (
+    .A(out_2_0[10]),
+    .B(out_3_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_11 (
+    .A(out_2_0[11]),
+    .B(out_3_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_12 (
+    .A(out_2_0[12]),
+    .B(out_3_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_13 (
+    .A(out_2_0[13]),
+    .B(out_3_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_14 (
+    .A(out_2_0[14]),
+    .B(out_3_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_15 (
+    .A(out_2_0[15]),
+    .B(out_3_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_16 (
+    .A(out_2_0[16]),
+    .B(out_3_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_17 (
+    .A(out_2_0[17]),
+    .B(out_3_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_18 (
+    .A(out_2_0[18]),
+    .B(out_3_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_19 (
+    .A(out_2_0[19]),
+    .B(out_3_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_2 (
+    .A(out_2_0[2]),
+    .B(out_3_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_20 (
+    .A(out_2_0[20]),
+    .B(out_3_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_21 (
+    .A(out_2_0[21]),
+    .B(out_3_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_22 (
+    .A(out_2_0[22]),
+    .B(out_3_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_23 (
+    .A(out_2_0[23]),
+    .B(out_3_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_24 (
+    .A(out_2_0[24]),
+    .B(out_3_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_25 (
+    .A(out_2_0[25]),
+    .B(out_3_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_3 (
+    .A(out_2_0[3]),
+    .B(out_3_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_4 (
+    .A(out_2_0[4]),
+    .B(out_3_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_5 (
+    .A(out_2_0[5]),
+    .B(out_3_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_6 (
+    .A(out_2_0[6]),
+    .B(out_3_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_7 (
+    .A(out_2_0[7]),
+    .B(out_3_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_8 (
+    .A(out_2_0[8]),
+    .B(out_3_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut1_9 (
+    .A(out_2_0[9]),
+    .B(out_3_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_0 (
+    .A(out_4_0[0]),
+    .B(out_5_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_1 (
+    .A(out_4_0[1]),
+    .B(out_5_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_10 (
+    .A(out_4_0[10]),
+    .B(out_5_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_11 (
+    .A(out_4_0[11]),
+    .B(out_5_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_12 (
+    .A(out_4_0[12]),
+    .B(out_5_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_13 (
+    .A(out_4_0[13]),
+    .B(out_5_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_14 (
+    .A(out_4_0[14]),
+    .B(out_5_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_15 (
+    .A(out_4_0[15]),
+    .B(out_5_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_16 (
+    .A(out_4_0[16]),
+    .B(out_5_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_17 (
+    .A(out_4_0[17]),
+    .B(out_5_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_18 (
+    .A(out_4_0[18]),
+    .B(out_5_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_19 (
+    .A(out_4_0[19]),
+    .B(out_5_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_2 (
+    .A(out_4_0[2]),
+    .B(out_5_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_20 (
+    .A(out_4_0[20]),
+    .B(out_5_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_21 (
+    .A(out_4_0[21]),
+    .B(out_5_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_22 (
+    .A(out_4_0[22]),
+    .B(out_5_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_23 (
+    .A(out_4_0[23]),
+    .B(out_5_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_24 (
+    .A(out_4_0[24]),
+    .B(out_5_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_25 (
+    .A(out_4_0[25]),
+    .B(out_5_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_3 (
+    .A(out_4_0[3]),
+    .B(out_5_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_4 (
+    .A(out_4_0[4]),
+    .B(out_5_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_5 (
+    .A(out_4_0[5]),
+    .B(out_5_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_6 (
+    .A(out_4_0[6]),
+    .B(out_5_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_7 (
+    .A(out_4_0[7]),
+    .B(out_5_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_8 (
+    .A(out_4_0[8]),
+    .B(out_5_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut2_9 (
+    .A(out_4_0[9]),
+    .B(out_5_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_0 (
+    .A(out_6_0[0]),
+    .B(out_7_0[0]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_1 (
+    .A(out_6_0[1]),
+    .B(out_7_0[1]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_10 (
+    .A(out_6_0[10]),
+    .B(out_7_0[10]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_11 (
+    .A(out_6_0[11]),
+    .B(out_7_0[11]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_12 (
+    .A(out_6_0[12]),
+    .B(out_7_0[12]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_13 (
+    .A(out_6_0[13]),
+    .B(out_7_0[13]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_14 (
+    .A(out_6_0[14]),
+    .B(out_7_0[14]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_15 (
+    .A(out_6_0[15]),
+    .B(out_7_0[15]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_16 (
+    .A(out_6_0[16]),
+    .B(out_7_0[16]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_17 (
+    .A(out_6_0[17]),
+    .B(out_7_0[17]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_18 (
+    .A(out_6_0[18]),
+    .B(out_7_0[18]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_19 (
+    .A(out_6_0[19]),
+    .B(out_7_0[19]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_2 (
+    .A(out_6_0[2]),
+    .B(out_7_0[2]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_20 (
+    .A(out_6_0[20]),
+    .B(out_7_0[20]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_21 (
+    .A(out_6_0[21]),
+    .B(out_7_0[21]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_22 (
+    .A(out_6_0[22]),
+    .B(out_7_0[22]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_23 (
+    .A(out_6_0[23]),
+    .B(out_7_0[23]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_24 (
+    .A(out_6_0[24]),
+    .B(out_7_0[24]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_25 (
+    .A(out_6_0[25]),
+    .B(out_7_0[25]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_3 (
+    .A(out_6_0[3]),
+    .B(out_7_0[3]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_4 (
+    .A(out_6_0[4]),
+    .B(out_7_0[4]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_5 (
+    .A(out_6_0[5]),
+    .B(out_7_0[5]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_6 (
+    .A(out_6_0[6]),
+    .B(out_7_0[6]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_7 (
+    .A(out_6_0[7]),
+    .B(out_7_0[7]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_8 (
+    .A(out_6_0[8]),
+    .B(out_7_0[8]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel0_g0_lut3_9 (
+    .A(out_6_0[9]),
+    .B(out_7_0[9]),
+    .C(drain_row0[0]),
+    .D(1'h0),
+    .Z(drain_sel0_g0_l3_9)
+  );
+  PFUMX drain_sel0_g0_pfumx0_0 (
+    .ALUT(drain_sel0_g0_l1_0),
+    .BLUT(drain_sel0_g0_l0_0),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_0)
+  );
+  PFUMX drain_sel0_g0_pfumx0_1 (
+    .ALUT(drain_sel0_g0_l1_1),
+    .BLUT(drain_sel0_g0_l0_1),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_1)
+  );
+  PFUMX drain_sel0_g0_pfumx0_10 (
+    .ALUT(drain_sel0_g0_l1_10),
+    .BLUT(drain_sel0_g0_l0_10),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_10)
+  );
+  PFUMX drain_sel0_g0_pfumx0_11 (
+    .ALUT(drain_sel0_g0_l1_11),
+    .BLUT(drain_sel0_g0_l0_11),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_11)
+  );
+  PFUMX drain_sel0_g0_pfumx0_12 (
+    .ALUT(drain_sel0_g0_l1_12),
+    .BLUT(drain_sel0_g0_l0_12),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_12)
+  );
+  PFUMX drain_sel0_g0_pfumx0_13 (
+    .ALUT(drain_sel0_g0_l1_13),
+    .BLUT(drain_sel0_g0_l0_13),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_13)
+  );
+  PFUMX drain_sel0_g0_pfumx0_14 (
+    .ALUT(drain_sel0_g0_l1_14),
+    .BLUT(drain_sel0_g0_l0_14),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_14)
+  );
+  PFUMX drain_sel0_g0_pfumx0_15 (
+    .ALUT(drain_sel0_g0_l1_15),
+    .BLUT(drain_sel0_g0_l0_15),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_15)
+  );
+  PFUMX drain_sel0_g0_pfumx0_16 (
+    .ALUT(drain_sel0_g0_l1_16),
+    .BLUT(drain_sel0_g0_l0_16),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_16)
+  );
+  PFUMX drain_sel0_g0_pfumx0_17 (
+    .ALUT(drain_sel0_g0_l1_17),
+    .BLUT(drain_sel0_g0_l0_17),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_17)
+  );
+  PFUMX drain_sel0_g0_pfumx0_18 (
+    .ALUT(drain_sel0_g0_l1_18),
+    .BLUT(drain_sel0_g0_l0_18),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_18)
+  );
+  PFUMX drain_sel0_g0_pfumx0_19 (
+    .ALUT(drain_sel0_g0_l1_19),
+    .BLUT(drain_sel0_g0_l0_19),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_19)
+  );
+  PFUMX drain_sel0_g0_pfumx0_2 (
+    .ALUT(drain_sel0_g0_l1_2),
+    .BLUT(drain_sel0_g0_l0_2),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_2)
+  );
+  PFUMX drain_sel0_g0_pfumx0_20 (
+    .ALUT(drain_sel0_g0_l1_20),
+    .BLUT(drain_sel0_g0_l0_20),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_20)
+  );
+  PFUMX drain_sel0_g0_pfumx0_21 (
+    .ALUT(drain_sel0_g0_l1_21),
+    .BLUT(drain_sel0_g0_l0_21),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_21)
+  );
+  PFUMX drain_sel0_g0_pfumx0_22 (
+    .ALUT(drain_sel0_g0_l1_22),
+    .BLUT(drain_sel0_g0_l0_22),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_22)
+  );
+  PFUMX drain_sel0_g0_pfumx0_23 (
+    .ALUT(drain_sel0_g0_l1_23),
+    .BLUT(drain_sel0_g0_l0_23),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_23)
+  );
+  PFUMX drain_sel0_g0_pfumx0_24 (
+    .ALUT(drain_sel0_g0_l1_24),
+    .BLUT(drain_sel0_g0_l0_24),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_24)
+  );
+  PFUMX drain_sel0_g0_pfumx0_25 (
+    .ALUT(drain_sel0_g0_l1_25),
+    .BLUT(drain_sel0_g0_l0_25),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_25)
+  );
+  PFUMX drain_sel0_g0_pfumx0_3 (
+    .ALUT(drain_sel0_g0_l1_3),
+    .BLUT(drain_sel0_g0_l0_3),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_3)
+  );
+  PFUMX drain_sel0_g0_pfumx0_4 (
+    .ALUT(drain_sel0_g0_l1_4),
+    .BLUT(drain_sel0_g0_l0_4),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_4)
+  );
+  PFUMX drain_sel0_g0_pfumx0_5 (
+    .ALUT(drain_sel0_g0_l1_5),
+    .BLUT(drain_sel0_g0_l0_5),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_5)
+  );
+  PFUMX drain_sel0_g0_pfumx0_6 (
+    .ALUT(drain_sel0_g0_l1_6),
+    .BLUT(drain_sel0_g0_l0_6),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_6)
+  );
+  PFUMX drain_sel0_g0_pfumx0_7 (
+    .ALUT(drain_sel0_g0_l1_7),
+    .BLUT(drain_sel0_g0_l0_7),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_7)
+  );
+  PFUMX drain_sel0_g0_pfumx0_8 (
+    .ALUT(drain_sel0_g0_l1_8),
+    .BLUT(drain_sel0_g0_l0_8),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_8)
+  );
+  PFUMX drain_sel0_g0_pfumx0_9 (
+    .ALUT(drain_sel0_g0_l1_9),
+    .BLUT(drain_sel0_g0_l0_9),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f0_9)
+  );
+  PFUMX drain_sel0_g0_pfumx1_0 (
+    .ALUT(drain_sel0_g0_l3_0),
+    .BLUT(drain_sel0_g0_l2_0),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_0)
+  );
+  PFUMX drain_sel0_g0_pfumx1_1 (
+    .ALUT(drain_sel0_g0_l3_1),
+    .BLUT(drain_sel0_g0_l2_1),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_1)
+  );
+  PFUMX drain_sel0_g0_pfumx1_10 (
+    .ALUT(drain_sel0_g0_l3_10),
+    .BLUT(drain_sel0_g0_l2_10),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_10)
+  );
+  PFUMX drain_sel0_g0_pfumx1_11 (
+    .ALUT(drain_sel0_g0_l3_11),
+    .BLUT(drain_sel0_g0_l2_11),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_11)
+  );
+  PFUMX drain_sel0_g0_pfumx1_12 (
+    .ALUT(drain_sel0_g0_l3_12),
+    .BLUT(drain_sel0_g0_l2_12),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_12)
+  );
+  PFUMX drain_sel0_g0_pfumx1_13 (
+    .ALUT(drain_sel0_g0_l3_13),
+    .BLUT(drain_sel0_g0_l2_13),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_13)
+  );
+  PFUMX drain_sel0_g0_pfumx1_14 (
+    .ALUT(drain_sel0_g0_l3_14),
+    .BLUT(drain_sel0_g0_l2_14),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_14)
+  );
+  PFUMX drain_sel0_g0_pfumx1_15 (
+    .ALUT(drain_sel0_g0_l3_15),
+    .BLUT(drain_sel0_g0_l2_15),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_15)
+  );
+  PFUMX drain_sel0_g0_pfumx1_16 (
+    .ALUT(drain_sel0_g0_l3_16),
+    .BLUT(drain_sel0_g0_l2_16),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_16)
+  );
+  PFUMX drain_sel0_g0_pfumx1_17 (
+    .ALUT(drain_sel0_g0_l3_17),
+    .BLUT(drain_sel0_g0_l2_17),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_17)
+  );
+  PFUMX drain_sel0_g0_pfumx1_18 (
+    .ALUT(drain_sel0_g0_l3_18),
+    .BLUT(drain_sel0_g0_l2_18),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_18)
+  );
+  PFUMX drain_sel0_g0_pfumx1_19 (
+    .ALUT(drain_sel0_g0_l3_19),
+    .BLUT(drain_sel0_g0_l2_19),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_19)
+  );
+  PFUMX drain_sel0_g0_pfumx1_2 (
+    .ALUT(drain_sel0_g0_l3_2),
+    .BLUT(drain_sel0_g0_l2_2),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_2)
+  );
+  PFUMX drain_sel0_g0_pfumx1_20 (
+    .ALUT(drain_sel0_g0_l3_20),
+    .BLUT(drain_sel0_g0_l2_20),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_20)
+  );
+  PFUMX drain_sel0_g0_pfumx1_21 (
+    .ALUT(drain_sel0_g0_l3_21),
+    .BLUT(drain_sel0_g0_l2_21),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_21)
+  );
+  PFUMX drain_sel0_g0_pfumx1_22 (
+    .ALUT(drain_sel0_g0_l3_22),
+    .BLUT(drain_sel0_g0_l2_22),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_22)
+  );
+  PFUMX drain_sel0_g0_pfumx1_23 (
+    .ALUT(drain_sel0_g0_l3_23),
+    .BLUT(drain_sel0_g0_l2_23),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_23)
+  );
+  PFUMX drain_sel0_g0_pfumx1_24 (
+    .ALUT(drain_sel0_g0_l3_24),
+    .BLUT(drain_sel0_g0_l2_24),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_24)
+  );
+  PFUMX drain_sel0_g0_pfumx1_25 (
+    .ALUT(drain_sel0_g0_l3_25),
+    .BLUT(drain_sel0_g0_l2_25),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_25)
+  );
+  PFUMX drain_sel0_g0_pfumx1_3 (
+    .ALUT(drain_sel0_g0_l3_3),
+    .BLUT(drain_sel0_g0_l2_3),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_3)
+  );
+  PFUMX drain_sel0_g0_pfumx1_4 (
+    .ALUT(drain_sel0_g0_l3_4),
+    .BLUT(drain_sel0_g0_l2_4),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_4)
+  );
+  PFUMX drain_sel0_g0_pfumx1_5 (
+    .ALUT(drain_sel0_g0_l3_5),
+    .BLUT(drain_sel0_g0_l2_5),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_5)
+  );
+  PFUMX drain_sel0_g0_pfumx1_6 (
+    .ALUT(drain_sel0_g0_l3_6),
+    .BLUT(drain_sel0_g0_l2_6),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_6)
+  );
+  PFUMX drain_sel0_g0_pfumx1_7 (
+    .ALUT(drain_sel0_g0_l3_7),
+    .BLUT(drain_sel0_g0_l2_7),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_7)
+  );
+  PFUMX drain_sel0_g0_pfumx1_8 (
+    .ALUT(drain_sel0_g0_l3_8),
+    .BLUT(drain_sel0_g0_l2_8),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_8)
+  );
+  PFUMX drain_sel0_g0_pfumx1_9 (
+    .ALUT(drain_sel0_g0_l3_9),
+    .BLUT(drain_sel0_g0_l2_9),
+    .C0(drain_row0[1]),
+    .Z(drain_sel0_g0_f1_9)
+  );
+  L6MUX21 drain_sel1_g0_l6mux_0 (
+    .D0(drain_sel1_g0_f0_0),
+    .D1(drain_sel1_g0_f1_0),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[0])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_1 (
+    .D0(drain_sel1_g0_f0_1),
+    .D1(drain_sel1_g0_f1_1),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[1])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_10 (
+    .D0(drain_sel1_g0_f0_10),
+    .D1(drain_sel1_g0_f1_10),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[10])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_11 (
+    .D0(drain_sel1_g0_f0_11),
+    .D1(drain_sel1_g0_f1_11),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[11])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_12 (
+    .D0(drain_sel1_g0_f0_12),
+    .D1(drain_sel1_g0_f1_12),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[12])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_13 (
+    .D0(drain_sel1_g0_f0_13),
+    .D1(drain_sel1_g0_f1_13),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[13])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_14 (
+    .D0(drain_sel1_g0_f0_14),
+    .D1(drain_sel1_g0_f1_14),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[14])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_15 (
+    .D0(drain_sel1_g0_f0_15),
+    .D1(drain_sel1_g0_f1_15),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[15])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_16 (
+    .D0(drain_sel1_g0_f0_16),
+    .D1(drain_sel1_g0_f1_16),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[16])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_17 (
+    .D0(drain_sel1_g0_f0_17),
+    .D1(drain_sel1_g0_f1_17),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[17])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_18 (
+    .D0(drain_sel1_g0_f0_18),
+    .D1(drain_sel1_g0_f1_18),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[18])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_19 (
+    .D0(drain_sel1_g0_f0_19),
+    .D1(drain_sel1_g0_f1_19),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[19])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_2 (
+    .D0(drain_sel1_g0_f0_2),
+    .D1(drain_sel1_g0_f1_2),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[2])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_20 (
+    .D0(drain_sel1_g0_f0_20),
+    .D1(drain_sel1_g0_f1_20),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[20])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_21 (
+    .D0(drain_sel1_g0_f0_21),
+    .D1(drain_sel1_g0_f1_21),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[21])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_22 (
+    .D0(drain_sel1_g0_f0_22),
+    .D1(drain_sel1_g0_f1_22),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[22])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_23 (
+    .D0(drain_sel1_g0_f0_23),
+    .D1(drain_sel1_g0_f1_23),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[23])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_24 (
+    .D0(drain_sel1_g0_f0_24),
+    .D1(drain_sel1_g0_f1_24),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[24])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_25 (
+    .D0(drain_sel1_g0_f0_25),
+    .D1(drain_sel1_g0_f1_25),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[25])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_3 (
+    .D0(drain_sel1_g0_f0_3),
+    .D1(drain_sel1_g0_f1_3),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[3])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_4 (
+    .D0(drain_sel1_g0_f0_4),
+    .D1(drain_sel1_g0_f1_4),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[4])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_5 (
+    .D0(drain_sel1_g0_f0_5),
+    .D1(drain_sel1_g0_f1_5),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[5])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_6 (
+    .D0(drain_sel1_g0_f0_6),
+    .D1(drain_sel1_g0_f1_6),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[6])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_7 (
+    .D0(drain_sel1_g0_f0_7),
+    .D1(drain_sel1_g0_f1_7),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[7])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_8 (
+    .D0(drain_sel1_g0_f0_8),
+    .D1(drain_sel1_g0_f1_8),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[8])
+  );
+  L6MUX21 drain_sel1_g0_l6mux_9 (
+    .D0(drain_sel1_g0_f0_9),
+    .D1(drain_sel1_g0_f1_9),
+    .SD(drain_row1[2]),
+    .Z(drain_sel1_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_0 (
+    .A(out_0_1[0]),
+    .B(out_1_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_1 (
+    .A(out_0_1[1]),
+    .B(out_1_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_10 (
+    .A(out_0_1[10]),
+    .B(out_1_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_11 (
+    .A(out_0_1[11]),
+    .B(out_1_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_12 (
+    .A(out_0_1[12]),
+    .B(out_1_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_13 (
+    .A(out_0_1[13]),
+    .B(out_1_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_14 (
+    .A(out_0_1[14]),
+    .B(out_1_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_15 (
+    .A(out_0_1[15]),
+    .B(out_1_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_16 (
+    .A(out_0_1[16]),
+    .B(out_1_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_17 (
+    .A(out_0_1[17]),
+    .B(out_1_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_18 (
+    .A(out_0_1[18]),
+    .B(out_1_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_19 (
+    .A(out_0_1[19]),
+    .B(out_1_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_2 (
+    .A(out_0_1[2]),
+    .B(out_1_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_20 (
+    .A(out_0_1[20]),
+    .B(out_1_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_21 (
+    .A(out_0_1[21]),
+    .B(out_1_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_22 (
+    .A(out_0_1[22]),
+    .B(out_1_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_23 (
+    .A(out_0_1[23]),
+    .B(out_1_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_24 (
+    .A(out_0_1[24]),
+    .B(out_1_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_25 (
+    .A(out_0_1[25]),
+    .B(out_1_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_3 (
+    .A(out_0_1[3]),
+    .B(out_1_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_4 (
+    .A(out_0_1[4]),
+    .B(out_1_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_5 (
+    .A(out_0_1[5]),
+    .B(out_1_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_6 (
+    .A(out_0_1[6]),
+    .B(out_1_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_7 (
+    .A(out_0_1[7]),
+    .B(out_1_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_8 (
+    .A(out_0_1[8]),
+    .B(out_1_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut0_9 (
+    .A(out_0_1[9]),
+    .B(out_1_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_0 (
+    .A(out_2_1[0]),
+    .B(out_3_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_1 (
+    .A(out_2_1[1]),
+    .B(out_3_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_10 (
+    .A(out_2_1[10]),
+    .B(out_3_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_11 (
+    .A(out_2_1[11]),
+    .B(out_3_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_12 (
+    .A(out_2_1[12]),
+    .B(out_3_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_13 (
+    .A(out_2_1[13]),
+    .B(out_3_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_14 (
+    .A(out_2_1[14]),
+    .B(out_3_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_15 (
+    .A(out_2_1[15]),
+    .B(out_3_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_16 (
+    .A(out_2_1[16]),
+    .B(out_3_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_17 (
+    .A(out_2_1[17]),
+    .B(out_3_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_18 (
+    .A(out_2_1[18]),
+    .B(out_3_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_19 (
+    .A(out_2_1[19]),
+    .B(out_3_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_2 (
+    .A(out_2_1[2]),
+    .B(out_3_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_20 (
+    .A(out_2_1[20]),
+    .B(out_3_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_21 (
+    .A(out_2_1[21]),
+    .B(out_3_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_22 (
+    .A(out_2_1[22]),
+    .B(out_3_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_23 (
+    .A(out_2_1[23]),
+    .B(out_3_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_24 (
+    .A(out_2_1[24]),
+    .B(out_3_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_25 (
+    .A(out_2_1[25]),
+    .B(out_3_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_3 (
+    .A(out_2_1[3]),
+    .B(out_3_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_4 (
+    .A(out_2_1[4]),
+    .B(out_3_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_5 (
+    .A(out_2_1[5]),
+    .B(out_3_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_6 (
+    .A(out_2_1[6]),
+    .B(out_3_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_7 (
+    .A(out_2_1[7]),
+    .B(out_3_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_8 (
+    .A(out_2_1[8]),
+    .B(out_3_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut1_9 (
+    .A(out_2_1[9]),
+    .B(out_3_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_0 (
+    .A(out_4_1[0]),
+    .B(out_5_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_1 (
+    .A(out_4_1[1]),
+    .B(out_5_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_10 (
+    .A(out_4_1[10]),
+    .B(out_5_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_11 (
+    .A(out_4_1[11]),
+    .B(out_5_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_12 (
+    .A(out_4_1[12]),
+    .B(out_5_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_13 (
+    .A(out_4_1[13]),
+    .B(out_5_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_14 (
+    .A(out_4_1[14]),
+    .B(out_5_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_15 (
+    .A(out_4_1[15]),
+    .B(out_5_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_16 (
+    .A(out_4_1[16]),
+    .B(out_5_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_17 (
+    .A(out_4_1[17]),
+    .B(out_5_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_18 (
+    .A(out_4_1[18]),
+    .B(out_5_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_19 (
+    .A(out_4_1[19]),
+    .B(out_5_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_2 (
+    .A(out_4_1[2]),
+    .B(out_5_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_20 (
+    .A(out_4_1[20]),
+    .B(out_5_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_21 (
+    .A(out_4_1[21]),
+    .B(out_5_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_22 (
+    .A(out_4_1[22]),
+    .B(out_5_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_23 (
+    .A(out_4_1[23]),
+    .B(out_5_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_24 (
+    .A(out_4_1[24]),
+    .B(out_5_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_25 (
+    .A(out_4_1[25]),
+    .B(out_5_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_3 (
+    .A(out_4_1[3]),
+    .B(out_5_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_4 (
+    .A(out_4_1[4]),
+    .B(out_5_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_5 (
+    .A(out_4_1[5]),
+    .B(out_5_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_6 (
+    .A(out_4_1[6]),
+    .B(out_5_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_7 (
+    .A(out_4_1[7]),
+    .B(out_5_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_8 (
+    .A(out_4_1[8]),
+    .B(out_5_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut2_9 (
+    .A(out_4_1[9]),
+    .B(out_5_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_0 (
+    .A(out_6_1[0]),
+    .B(out_7_1[0]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_1 (
+    .A(out_6_1[1]),
+    .B(out_7_1[1]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_10 (
+    .A(out_6_1[10]),
+    .B(out_7_1[10]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_11 (
+    .A(out_6_1[11]),
+    .B(out_7_1[11]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_12 (
+    .A(out_6_1[12]),
+    .B(out_7_1[12]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_13 (
+    .A(out_6_1[13]),
+    .B(out_7_1[13]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_14 (
+    .A(out_6_1[14]),
+    .B(out_7_1[14]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_15 (
+    .A(out_6_1[15]),
+    .B(out_7_1[15]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_16 (
+    .A(out_6_1[16]),
+    .B(out_7_1[16]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_17 (
+    .A(out_6_1[17]),
+    .B(out_7_1[17]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_18 (
+    .A(out_6_1[18]),
+    .B(out_7_1[18]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_19 (
+    .A(out_6_1[19]),
+    .B(out_7_1[19]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_2 (
+    .A(out_6_1[2]),
+    .B(out_7_1[2]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_20 (
+    .A(out_6_1[20]),
+    .B(out_7_1[20]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_21 (
+    .A(out_6_1[21]),
+    .B(out_7_1[21]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_22 (
+    .A(out_6_1[22]),
+    .B(out_7_1[22]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_23 (
+    .A(out_6_1[23]),
+    .B(out_7_1[23]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_24 (
+    .A(out_6_1[24]),
+    .B(out_7_1[24]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_25 (
+    .A(out_6_1[25]),
+    .B(out_7_1[25]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_3 (
+    .A(out_6_1[3]),
+    .B(out_7_1[3]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_4 (
+    .A(out_6_1[4]),
+    .B(out_7_1[4]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_5 (
+    .A(out_6_1[5]),
+    .B(out_7_1[5]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_6 (
+    .A(out_6_1[6]),
+    .B(out_7_1[6]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_7 (
+    .A(out_6_1[7]),
+    .B(out_7_1[7]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_8 (
+    .A(out_6_1[8]),
+    .B(out_7_1[8]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel1_g0_lut3_9 (
+    .A(out_6_1[9]),
+    .B(out_7_1[9]),
+    .C(drain_row1[0]),
+    .D(1'h0),
+    .Z(drain_sel1_g0_l3_9)
+  );
+  PFUMX drain_sel1_g0_pfumx0_0 (
+    .ALUT(drain_sel1_g0_l1_0),
+    .BLUT(drain_sel1_g0_l0_0),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_0)
+  );
+  PFUMX drain_sel1_g0_pfumx0_1 (
+    .ALUT(drain_sel1_g0_l1_1),
+    .BLUT(drain_sel1_g0_l0_1),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_1)
+  );
+  PFUMX drain_sel1_g0_pfumx0_10 (
+    .ALUT(drain_sel1_g0_l1_10),
+    .BLUT(drain_sel1_g0_l0_10),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_10)
+  );
+  PFUMX drain_sel1_g0_pfumx0_11 (
+    .ALUT(drain_sel1_g0_l1_11),
+    .BLUT(drain_sel1_g0_l0_11),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_11)
+  );
+  PFUMX drain_sel1_g0_pfumx0_12 (
+    .ALUT(drain_sel1_g0_l1_12),
+    .BLUT(drain_sel1_g0_l0_12),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_12)
+  );
+  PFUMX drain_sel1_g0_pfumx0_13 (
+    .ALUT(drain_sel1_g0_l1_13),
+    .BLUT(drain_sel1_g0_l0_13),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_13)
+  );
+  PFUMX drain_sel1_g0_pfumx0_14 (
+    .ALUT(drain_sel1_g0_l1_14),
+    .BLUT(drain_sel1_g0_l0_14),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_14)
+  );
+  PFUMX drain_sel1_g0_pfumx0_15 (
+    .ALUT(drain_sel1_g0_l1_15),
+    .BLUT(drain_sel1_g0_l0_15),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_15)
+  );
+  PFUMX drain_sel1_g0_pfumx0_16 (
+    .ALUT(drain_sel1_g0_l1_16),
+    .BLUT(drain_sel1_g0_l0_16),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_16)
+  );
+  PFUMX drain_sel1_g0_pfumx0_17 (
+    .ALUT(drain_sel1_g0_l1_17),
+    .BLUT(drain_sel1_g0_l0_17),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_17)
+  );
+  PFUMX drain_sel1_g0_pfumx0_18 (
+    .ALUT(drain_sel1_g0_l1_18),
+    .BLUT(drain_sel1_g0_l0_18),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_18)
+  );
+  PFUMX drain_sel1_g0_pfumx0_19 (
+    .ALUT(drain_sel1_g0_l1_19),
+    .BLUT(drain_sel1_g0_l0_19),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_19)
+  );
+  PFUMX drain_sel1_g0_pfumx0_2 (
+    .ALUT(drain_sel1_g0_l1_2),
+    .BLUT(drain_sel1_g0_l0_2),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_2)
+  );
+  PFUMX drain_sel1_g0_pfumx0_20 (
+    .ALUT(drain_sel1_g0_l1_20),
+    .BLUT(drain_sel1_g0_l0_20),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_20)
+  );
+  PFUMX drain_sel1_g0_pfumx0_21 (
+    .ALUT(drain_sel1_g0_l1_21),
+    .BLUT(drain_sel1_g0_l0_21),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_21)
+  );
+  PFUMX drain_sel1_g0_pfumx0_22 (
+    .ALUT(drain_sel1_g0_l1_22),
+    .BLUT(drain_sel1_g0_l0_22),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_22)
+  );
+  PFUMX drain_sel1_g0_pfumx0_23 (
+    .ALUT(drain_sel1_g0_l1_23),
+    .BLUT(drain_sel1_g0_l0_23),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_23)
+  );
+  PFUMX drain_sel1_g0_pfumx0_24 (
+    .ALUT(drain_sel1_g0_l1_24),
+    .BLUT(drain_sel1_g0_l0_24),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_24)
+  );
+  PFUMX drain_sel1_g0_pfumx0_25 (
+    .ALUT(drain_sel1_g0_l1_25),
+    .BLUT(drain_sel1_g0_l0_25),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_25)
+  );
+  PFUMX drain_sel1_g0_pfumx0_3 (
+    .ALUT(drain_sel1_g0_l1_3),
+    .BLUT(drain_sel1_g0_l0_3),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_3)
+  );
+  PFUMX drain_sel1_g0_pfumx0_4 (
+    .ALUT(drain_sel1_g0_l1_4),
+    .BLUT(drain_sel1_g0_l0_4),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_4)
+  );
+  PFUMX drain_sel1_g0_pfumx0_5 (
+    .ALUT(drain_sel1_g0_l1_5),
+    .BLUT(drain_sel1_g0_l0_5),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_5)
+  );
+  PFUMX drain_sel1_g0_pfumx0_6 (
+    .ALUT(drain_sel1_g0_l1_6),
+    .BLUT(drain_sel1_g0_l0_6),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_6)
+  );
+  PFUMX drain_sel1_g0_pfumx0_7 (
+    .ALUT(drain_sel1_g0_l1_7),
+    .BLUT(drain_sel1_g0_l0_7),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_7)
+  );
+  PFUMX drain_sel1_g0_pfumx0_8 (
+    .ALUT(drain_sel1_g0_l1_8),
+    .BLUT(drain_sel1_g0_l0_8),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_8)
+  );
+  PFUMX drain_sel1_g0_pfumx0_9 (
+    .ALUT(drain_sel1_g0_l1_9),
+    .BLUT(drain_sel1_g0_l0_9),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f0_9)
+  );
+  PFUMX drain_sel1_g0_pfumx1_0 (
+    .ALUT(drain_sel1_g0_l3_0),
+    .BLUT(drain_sel1_g0_l2_0),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_0)
+  );
+  PFUMX drain_sel1_g0_pfumx1_1 (
+    .ALUT(drain_sel1_g0_l3_1),
+    .BLUT(drain_sel1_g0_l2_1),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_1)
+  );
+  PFUMX drain_sel1_g0_pfumx1_10 (
+    .ALUT(drain_sel1_g0_l3_10),
+    .BLUT(drain_sel1_g0_l2_10),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_10)
+  );
+  PFUMX drain_sel1_g0_pfumx1_11 (
+    .ALUT(drain_sel1_g0_l3_11),
+    .BLUT(drain_sel1_g0_l2_11),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_11)
+  );
+  PFUMX drain_sel1_g0_pfumx1_12 (
+    .ALUT(drain_sel1_g0_l3_12),
+    .BLUT(drain_sel1_g0_l2_12),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_12)
+  );
+  PFUMX drain_sel1_g0_pfumx1_13 (
+    .ALUT(drain_sel1_g0_l3_13),
+    .BLUT(drain_sel1_g0_l2_13),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_13)
+  );
+  PFUMX drain_sel1_g0_pfumx1_14 (
+    .ALUT(drain_sel1_g0_l3_14),
+    .BLUT(drain_sel1_g0_l2_14),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_14)
+  );
+  PFUMX drain_sel1_g0_pfumx1_15 (
+    .ALUT(drain_sel1_g0_l3_15),
+    .BLUT(drain_sel1_g0_l2_15),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_15)
+  );
+  PFUMX drain_sel1_g0_pfumx1_16 (
+    .ALUT(drain_sel1_g0_l3_16),
+    .BLUT(drain_sel1_g0_l2_16),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_16)
+  );
+  PFUMX drain_sel1_g0_pfumx1_17 (
+    .ALUT(drain_sel1_g0_l3_17),
+    .BLUT(drain_sel1_g0_l2_17),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_17)
+  );
+  PFUMX drain_sel1_g0_pfumx1_18 (
+    .ALUT(drain_sel1_g0_l3_18),
+    .BLUT(drain_sel1_g0_l2_18),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_18)
+  );
+  PFUMX drain_sel1_g0_pfumx1_19 (
+    .ALUT(drain_sel1_g0_l3_19),
+    .BLUT(drain_sel1_g0_l2_19),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_19)
+  );
+  PFUMX drain_sel1_g0_pfumx1_2 (
+    .ALUT(drain_sel1_g0_l3_2),
+    .BLUT(drain_sel1_g0_l2_2),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_2)
+  );
+  PFUMX drain_sel1_g0_pfumx1_20 (
+    .ALUT(drain_sel1_g0_l3_20),
+    .BLUT(drain_sel1_g0_l2_20),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_20)
+  );
+  PFUMX drain_sel1_g0_pfumx1_21 (
+    .ALUT(drain_sel1_g0_l3_21),
+    .BLUT(drain_sel1_g0_l2_21),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_21)
+  );
+  PFUMX drain_sel1_g0_pfumx1_22 (
+    .ALUT(drain_sel1_g0_l3_22),
+    .BLUT(drain_sel1_g0_l2_22),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_22)
+  );
+  PFUMX drain_sel1_g0_pfumx1_23 (
+    .ALUT(drain_sel1_g0_l3_23),
+    .BLUT(drain_sel1_g0_l2_23),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_23)
+  );
+  PFUMX drain_sel1_g0_pfumx1_24 (
+    .ALUT(drain_sel1_g0_l3_24),
+    .BLUT(drain_sel1_g0_l2_24),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_24)
+  );
+  PFUMX drain_sel1_g0_pfumx1_25 (
+    .ALUT(drain_sel1_g0_l3_25),
+    .BLUT(drain_sel1_g0_l2_25),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_25)
+  );
+  PFUMX drain_sel1_g0_pfumx1_3 (
+    .ALUT(drain_sel1_g0_l3_3),
+    .BLUT(drain_sel1_g0_l2_3),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_3)
+  );
+  PFUMX drain_sel1_g0_pfumx1_4 (
+    .ALUT(drain_sel1_g0_l3_4),
+    .BLUT(drain_sel1_g0_l2_4),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_4)
+  );
+  PFUMX drain_sel1_g0_pfumx1_5 (
+    .ALUT(drain_sel1_g0_l3_5),
+    .BLUT(drain_sel1_g0_l2_5),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_5)
+  );
+  PFUMX drain_sel1_g0_pfumx1_6 (
+    .ALUT(drain_sel1_g0_l3_6),
+    .BLUT(drain_sel1_g0_l2_6),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_6)
+  );
+  PFUMX drain_sel1_g0_pfumx1_7 (
+    .ALUT(drain_sel1_g0_l3_7),
+    .BLUT(drain_sel1_g0_l2_7),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_7)
+  );
+  PFUMX drain_sel1_g0_pfumx1_8 (
+    .ALUT(drain_sel1_g0_l3_8),
+    .BLUT(drain_sel1_g0_l2_8),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_8)
+  );
+  PFUMX drain_sel1_g0_pfumx1_9 (
+    .ALUT(drain_sel1_g0_l3_9),
+    .BLUT(drain_sel1_g0_l2_9),
+    .C0(drain_row1[1]),
+    .Z(drain_sel1_g0_f1_9)
+  );
+  L6MUX21 drain_sel2_g0_l6mux_0 (
+    .D0(drain_sel2_g0_f0_0),
+    .D1(drain_sel2_g0_f1_0),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[0])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_1 (
+    .D0(drain_sel2_g0_f0_1),
+    .D1(drain_sel2_g0_f1_1),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[1])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_10 (
+    .D0(drain_sel2_g0_f0_10),
+    .D1(drain_sel2_g0_f1_10),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[10])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_11 (
+    .D0(drain_sel2_g0_f0_11),
+    .D1(drain_sel2_g0_f1_11),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[11])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_12 (
+    .D0(drain_sel2_g0_f0_12),
+    .D1(drain_sel2_g0_f1_12),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[12])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_13 (
+    .D0(drain_sel2_g0_f0_13),
+    .D1(drain_sel2_g0_f1_13),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[13])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_14 (
+    .D0(drain_sel2_g0_f0_14),
+    .D1(drain_sel2_g0_f1_14),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[14])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_15 (
+    .D0(drain_sel2_g0_f0_15),
+    .D1(drain_sel2_g0_f1_15),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[15])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_16 (
+    .D0(drain_sel2_g0_f0_16),
+    .D1(drain_sel2_g0_f1_16),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[16])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_17 (
+    .D0(drain_sel2_g0_f0_17),
+    .D1(drain_sel2_g0_f1_17),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[17])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_18 (
+    .D0(drain_sel2_g0_f0_18),
+    .D1(drain_sel2_g0_f1_18),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[18])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_19 (
+    .D0(drain_sel2_g0_f0_19),
+    .D1(drain_sel2_g0_f1_19),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[19])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_2 (
+    .D0(drain_sel2_g0_f0_2),
+    .D1(drain_sel2_g0_f1_2),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[2])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_20 (
+    .D0(drain_sel2_g0_f0_20),
+    .D1(drain_sel2_g0_f1_20),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[20])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_21 (
+    .D0(drain_sel2_g0_f0_21),
+    .D1(drain_sel2_g0_f1_21),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[21])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_22 (
+    .D0(drain_sel2_g0_f0_22),
+    .D1(drain_sel2_g0_f1_22),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[22])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_23 (
+    .D0(drain_sel2_g0_f0_23),
+    .D1(drain_sel2_g0_f1_23),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[23])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_24 (
+    .D0(drain_sel2_g0_f0_24),
+    .D1(drain_sel2_g0_f1_24),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[24])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_25 (
+    .D0(drain_sel2_g0_f0_25),
+    .D1(drain_sel2_g0_f1_25),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[25])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_3 (
+    .D0(drain_sel2_g0_f0_3),
+    .D1(drain_sel2_g0_f1_3),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[3])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_4 (
+    .D0(drain_sel2_g0_f0_4),
+    .D1(drain_sel2_g0_f1_4),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[4])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_5 (
+    .D0(drain_sel2_g0_f0_5),
+    .D1(drain_sel2_g0_f1_5),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[5])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_6 (
+    .D0(drain_sel2_g0_f0_6),
+    .D1(drain_sel2_g0_f1_6),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[6])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_7 (
+    .D0(drain_sel2_g0_f0_7),
+    .D1(drain_sel2_g0_f1_7),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[7])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_8 (
+    .D0(drain_sel2_g0_f0_8),
+    .D1(drain_sel2_g0_f1_8),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[8])
+  );
+  L6MUX21 drain_sel2_g0_l6mux_9 (
+    .D0(drain_sel2_g0_f0_9),
+    .D1(drain_sel2_g0_f1_9),
+    .SD(drain_row2[2]),
+    .Z(drain_sel2_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_0 (
+    .A(out_0_2[0]),
+    .B(out_1_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_1 (
+    .A(out_0_2[1]),
+    .B(out_1_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_10 (
+    .A(out_0_2[10]),
+    .B(out_1_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_11 (
+    .A(out_0_2[11]),
+    .B(out_1_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_12 (
+    .A(out_0_2[12]),
+    .B(out_1_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_13 (
+    .A(out_0_2[13]),
+    .B(out_1_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_14 (
+    .A(out_0_2[14]),
+    .B(out_1_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_15 (
+    .A(out_0_2[15]),
+    .B(out_1_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_16 (
+    .A(out_0_2[16]),
+    .B(out_1_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_17 (
+    .A(out_0_2[17]),
+    .B(out_1_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_18 (
+    .A(out_0_2[18]),
+    .B(out_1_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_19 (
+    .A(out_0_2[19]),
+    .B(out_1_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_2 (
+    .A(out_0_2[2]),
+    .B(out_1_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_20 (
+    .A(out_0_2[20]),
+    .B(out_1_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_21 (
+    .A(out_0_2[21]),
+    .B(out_1_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_22 (
+    .A(out_0_2[22]),
+    .B(out_1_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_23 (
+    .A(out_0_2[23]),
+    .B(out_1_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_24 (
+    .A(out_0_2[24]),
+    .B(out_1_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_25 (
+    .A(out_0_2[25]),
+    .B(out_1_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_3 (
+    .A(out_0_2[3]),
+    .B(out_1_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_4 (
+    .A(out_0_2[4]),
+    .B(out_1_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_5 (
+    .A(out_0_2[5]),
+    .B(out_1_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_6 (
+    .A(out_0_2[6]),
+    .B(out_1_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_7 (
+    .A(out_0_2[7]),
+    .B(out_1_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_8 (
+    .A(out_0_2[8]),
+    .B(out_1_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut0_9 (
+    .A(out_0_2[9]),
+    .B(out_1_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_0 (
+    .A(out_2_2[0]),
+    .B(out_3_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_1 (
+    .A(out_2_2[1]),
+    .B(out_3_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_10 (
+    .A(out_2_2[10]),
+    .B(out_3_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_11 (
+    .A(out_2_2[11]),
+    .B(out_3_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_12 (
+    .A(out_2_2[12]),
+    .B(out_3_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_13 (
+    .A(out_2_2[13]),
+    .B(out_3_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_14 (
+    .A(out_2_2[14]),
+    .B(out_3_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_15 (
+    .A(out_2_2[15]),
+    .B(out_3_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_16 (
+    .A(out_2_2[16]),
+    .B(out_3_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_17 (
+    .A(out_2_2[17]),
+    .B(out_3_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_18 (
+    .A(out_2_2[18]),
+    .B(out_3_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_19 (
+    .A(out_2_2[19]),
+    .B(out_3_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_2 (
+    .A(out_2_2[2]),
+    .B(out_3_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_20 (
+    .A(out_2_2[20]),
+    .B(out_3_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_21 (
+    .A(out_2_2[21]),
+    .B(out_3_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_22 (
+    .A(out_2_2[22]),
+    .B(out_3_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_23 (
+    .A(out_2_2[23]),
+    .B(out_3_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_24 (
+    .A(out_2_2[24]),
+    .B(out_3_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_25 (
+    .A(out_2_2[25]),
+    .B(out_3_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_3 (
+    .A(out_2_2[3]),
+    .B(out_3_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_4 (
+    .A(out_2_2[4]),
+    .B(out_3_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_5 (
+    .A(out_2_2[5]),
+    .B(out_3_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_6 (
+    .A(out_2_2[6]),
+    .B(out_3_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_7 (
+    .A(out_2_2[7]),
+    .B(out_3_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_8 (
+    .A(out_2_2[8]),
+    .B(out_3_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut1_9 (
+    .A(out_2_2[9]),
+    .B(out_3_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_0 (
+    .A(out_4_2[0]),
+    .B(out_5_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_1 (
+    .A(out_4_2[1]),
+    .B(out_5_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_10 (
+    .A(out_4_2[10]),
+    .B(out_5_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_11 (
+    .A(out_4_2[11]),
+    .B(out_5_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_12 (
+    .A(out_4_2[12]),
+    .B(out_5_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_13 (
+    .A(out_4_2[13]),
+    .B(out_5_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_14 (
+    .A(out_4_2[14]),
+    .B(out_5_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_15 (
+    .A(out_4_2[15]),
+    .B(out_5_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_16 (
+    .A(out_4_2[16]),
+    .B(out_5_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_17 (
+    .A(out_4_2[17]),
+    .B(out_5_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_18 (
+    .A(out_4_2[18]),
+    .B(out_5_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_19 (
+    .A(out_4_2[19]),
+    .B(out_5_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_2 (
+    .A(out_4_2[2]),
+    .B(out_5_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_20 (
+    .A(out_4_2[20]),
+    .B(out_5_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_21 (
+    .A(out_4_2[21]),
+    .B(out_5_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_22 (
+    .A(out_4_2[22]),
+    .B(out_5_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_23 (
+    .A(out_4_2[23]),
+    .B(out_5_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_24 (
+    .A(out_4_2[24]),
+    .B(out_5_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_25 (
+    .A(out_4_2[25]),
+    .B(out_5_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_3 (
+    .A(out_4_2[3]),
+    .B(out_5_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_4 (
+    .A(out_4_2[4]),
+    .B(out_5_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_5 (
+    .A(out_4_2[5]),
+    .B(out_5_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_6 (
+    .A(out_4_2[6]),
+    .B(out_5_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_7 (
+    .A(out_4_2[7]),
+    .B(out_5_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_8 (
+    .A(out_4_2[8]),
+    .B(out_5_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut2_9 (
+    .A(out_4_2[9]),
+    .B(out_5_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_0 (
+    .A(out_6_2[0]),
+    .B(out_7_2[0]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_1 (
+    .A(out_6_2[1]),
+    .B(out_7_2[1]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_10 (
+    .A(out_6_2[10]),
+    .B(out_7_2[10]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_11 (
+    .A(out_6_2[11]),
+    .B(out_7_2[11]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_12 (
+    .A(out_6_2[12]),
+    .B(out_7_2[12]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_13 (
+    .A(out_6_2[13]),
+    .B(out_7_2[13]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_14 (
+    .A(out_6_2[14]),
+    .B(out_7_2[14]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_15 (
+    .A(out_6_2[15]),
+    .B(out_7_2[15]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_16 (
+    .A(out_6_2[16]),
+    .B(out_7_2[16]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_17 (
+    .A(out_6_2[17]),
+    .B(out_7_2[17]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_18 (
+    .A(out_6_2[18]),
+    .B(out_7_2[18]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_19 (
+    .A(out_6_2[19]),
+    .B(out_7_2[19]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_2 (
+    .A(out_6_2[2]),
+    .B(out_7_2[2]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_20 (
+    .A(out_6_2[20]),
+    .B(out_7_2[20]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_21 (
+    .A(out_6_2[21]),
+    .B(out_7_2[21]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_22 (
+    .A(out_6_2[22]),
+    .B(out_7_2[22]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_23 (
+    .A(out_6_2[23]),
+    .B(out_7_2[23]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_24 (
+    .A(out_6_2[24]),
+    .B(out_7_2[24]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_25 (
+    .A(out_6_2[25]),
+    .B(out_7_2[25]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_3 (
+    .A(out_6_2[3]),
+    .B(out_7_2[3]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_4 (
+    .A(out_6_2[4]),
+    .B(out_7_2[4]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_5 (
+    .A(out_6_2[5]),
+    .B(out_7_2[5]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_6 (
+    .A(out_6_2[6]),
+    .B(out_7_2[6]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_7 (
+    .A(out_6_2[7]),
+    .B(out_7_2[7]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_8 (
+    .A(out_6_2[8]),
+    .B(out_7_2[8]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel2_g0_lut3_9 (
+    .A(out_6_2[9]),
+    .B(out_7_2[9]),
+    .C(drain_row2[0]),
+    .D(1'h0),
+    .Z(drain_sel2_g0_l3_9)
+  );
+  PFUMX drain_sel2_g0_pfumx0_0 (
+    .ALUT(drain_sel2_g0_l1_0),
+    .BLUT(drain_sel2_g0_l0_0),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_0)
+  );
+  PFUMX drain_sel2_g0_pfumx0_1 (
+    .ALUT(drain_sel2_g0_l1_1),
+    .BLUT(drain_sel2_g0_l0_1),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_1)
+  );
+  PFUMX drain_sel2_g0_pfumx0_10 (
+    .ALUT(drain_sel2_g0_l1_10),
+    .BLUT(drain_sel2_g0_l0_10),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_10)
+  );
+  PFUMX drain_sel2_g0_pfumx0_11 (
+    .ALUT(drain_sel2_g0_l1_11),
+    .BLUT(drain_sel2_g0_l0_11),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_11)
+  );
+  PFUMX drain_sel2_g0_pfumx0_12 (
+    .ALUT(drain_sel2_g0_l1_12),
+    .BLUT(drain_sel2_g0_l0_12),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_12)
+  );
+  PFUMX drain_sel2_g0_pfumx0_13 (
+    .ALUT(drain_sel2_g0_l1_13),
+    .BLUT(drain_sel2_g0_l0_13),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_13)
+  );
+  PFUMX drain_sel2_g0_pfumx0_14 (
+    .ALUT(drain_sel2_g0_l1_14),
+    .BLUT(drain_sel2_g0_l0_14),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_14)
+  );
+  PFUMX drain_sel2_g0_pfumx0_15 (
+    .ALUT(drain_sel2_g0_l1_15),
+    .BLUT(drain_sel2_g0_l0_15),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_15)
+  );
+  PFUMX drain_sel2_g0_pfumx0_16 (
+    .ALUT(drain_sel2_g0_l1_16),
+    .BLUT(drain_sel2_g0_l0_16),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_16)
+  );
+  PFUMX drain_sel2_g0_pfumx0_17 (
+    .ALUT(drain_sel2_g0_l1_17),
+    .BLUT(drain_sel2_g0_l0_17),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_17)
+  );
+  PFUMX drain_sel2_g0_pfumx0_18 (
+    .ALUT(drain_sel2_g0_l1_18),
+    .BLUT(drain_sel2_g0_l0_18),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_18)
+  );
+  PFUMX drain_sel2_g0_pfumx0_19 (
+    .ALUT(drain_sel2_g0_l1_19),
+    .BLUT(drain_sel2_g0_l0_19),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_19)
+  );
+  PFUMX drain_sel2_g0_pfumx0_2 (
+    .ALUT(drain_sel2_g0_l1_2),
+    .BLUT(drain_sel2_g0_l0_2),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_2)
+  );
+  PFUMX drain_sel2_g0_pfumx0_20 (
+    .ALUT(drain_sel2_g0_l1_20),
+    .BLUT(drain_sel2_g0_l0_20),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_20)
+  );
+  PFUMX drain_sel2_g0_pfumx0_21 (
+    .ALUT(drain_sel2_g0_l1_21),
+    .BLUT(drain_sel2_g0_l0_21),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_21)
+  );
+  PFUMX drain_sel2_g0_pfumx0_22 (
+    .ALUT(drain_sel2_g0_l1_22),
+    .BLUT(drain_sel2_g0_l0_22),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_22)
+  );
+  PFUMX drain_sel2_g0_pfumx0_23 (
+    .ALUT(drain_sel2_g0_l1_23),
+    .BLUT(drain_sel2_g0_l0_23),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_23)
+  );
+  PFUMX drain_sel2_g0_pfumx0_24 (
+    .ALUT(drain_sel2_g0_l1_24),
+    .BLUT(drain_sel2_g0_l0_24),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_24)
+  );
+  PFUMX drain_sel2_g0_pfumx0_25 (
+    .ALUT(drain_sel2_g0_l1_25),
+    .BLUT(drain_sel2_g0_l0_25),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_25)
+  );
+  PFUMX drain_sel2_g0_pfumx0_3 (
+    .ALUT(drain_sel2_g0_l1_3),
+    .BLUT(drain_sel2_g0_l0_3),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_3)
+  );
+  PFUMX drain_sel2_g0_pfumx0_4 (
+    .ALUT(drain_sel2_g0_l1_4),
+    .BLUT(drain_sel2_g0_l0_4),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_4)
+  );
+  PFUMX drain_sel2_g0_pfumx0_5 (
+    .ALUT(drain_sel2_g0_l1_5),
+    .BLUT(drain_sel2_g0_l0_5),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_5)
+  );
+  PFUMX drain_sel2_g0_pfumx0_6 (
+    .ALUT(drain_sel2_g0_l1_6),
+    .BLUT(drain_sel2_g0_l0_6),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_6)
+  );
+  PFUMX drain_sel2_g0_pfumx0_7 (
+    .ALUT(drain_sel2_g0_l1_7),
+    .BLUT(drain_sel2_g0_l0_7),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_7)
+  );
+  PFUMX drain_sel2_g0_pfumx0_8 (
+    .ALUT(drain_sel2_g0_l1_8),
+    .BLUT(drain_sel2_g0_l0_8),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_8)
+  );
+  PFUMX drain_sel2_g0_pfumx0_9 (
+    .ALUT(drain_sel2_g0_l1_9),
+    .BLUT(drain_sel2_g0_l0_9),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f0_9)
+  );
+  PFUMX drain_sel2_g0_pfumx1_0 (
+    .ALUT(drain_sel2_g0_l3_0),
+    .BLUT(drain_sel2_g0_l2_0),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_0)
+  );
+  PFUMX drain_sel2_g0_pfumx1_1 (
+    .ALUT(drain_sel2_g0_l3_1),
+    .BLUT(drain_sel2_g0_l2_1),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_1)
+  );
+  PFUMX drain_sel2_g0_pfumx1_10 (
+    .ALUT(drain_sel2_g0_l3_10),
+    .BLUT(drain_sel2_g0_l2_10),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_10)
+  );
+  PFUMX drain_sel2_g0_pfumx1_11 (
+    .ALUT(drain_sel2_g0_l3_11),
+    .BLUT(drain_sel2_g0_l2_11),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_11)
+  );
+  PFUMX drain_sel2_g0_pfumx1_12 (
+    .ALUT(drain_sel2_g0_l3_12),
+    .BLUT(drain_sel2_g0_l2_12),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_12)
+  );
+  PFUMX drain_sel2_g0_pfumx1_13 (
+    .ALUT(drain_sel2_g0_l3_13),
+    .BLUT(drain_sel2_g0_l2_13),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_13)
+  );
+  PFUMX drain_sel2_g0_pfumx1_14 (
+    .ALUT(drain_sel2_g0_l3_14),
+    .BLUT(drain_sel2_g0_l2_14),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_14)
+  );
+  PFUMX drain_sel2_g0_pfumx1_15 (
+    .ALUT(drain_sel2_g0_l3_15),
+    .BLUT(drain_sel2_g0_l2_15),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_15)
+  );
+  PFUMX drain_sel2_g0_pfumx1_16 (
+    .ALUT(drain_sel2_g0_l3_16),
+    .BLUT(drain_sel2_g0_l2_16),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_16)
+  );
+  PFUMX drain_sel2_g0_pfumx1_17 (
+    .ALUT(drain_sel2_g0_l3_17),
+    .BLUT(drain_sel2_g0_l2_17),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_17)
+  );
+  PFUMX drain_sel2_g0_pfumx1_18 (
+    .ALUT(drain_sel2_g0_l3_18),
+    .BLUT(drain_sel2_g0_l2_18),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_18)
+  );
+  PFUMX drain_sel2_g0_pfumx1_19 (
+    .ALUT(drain_sel2_g0_l3_19),
+    .BLUT(drain_sel2_g0_l2_19),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_19)
+  );
+  PFUMX drain_sel2_g0_pfumx1_2 (
+    .ALUT(drain_sel2_g0_l3_2),
+    .BLUT(drain_sel2_g0_l2_2),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_2)
+  );
+  PFUMX drain_sel2_g0_pfumx1_20 (
+    .ALUT(drain_sel2_g0_l3_20),
+    .BLUT(drain_sel2_g0_l2_20),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_20)
+  );
+  PFUMX drain_sel2_g0_pfumx1_21 (
+    .ALUT(drain_sel2_g0_l3_21),
+    .BLUT(drain_sel2_g0_l2_21),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_21)
+  );
+  PFUMX drain_sel2_g0_pfumx1_22 (
+    .ALUT(drain_sel2_g0_l3_22),
+    .BLUT(drain_sel2_g0_l2_22),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_22)
+  );
+  PFUMX drain_sel2_g0_pfumx1_23 (
+    .ALUT(drain_sel2_g0_l3_23),
+    .BLUT(drain_sel2_g0_l2_23),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_23)
+  );
+  PFUMX drain_sel2_g0_pfumx1_24 (
+    .ALUT(drain_sel2_g0_l3_24),
+    .BLUT(drain_sel2_g0_l2_24),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_24)
+  );
+  PFUMX drain_sel2_g0_pfumx1_25 (
+    .ALUT(drain_sel2_g0_l3_25),
+    .BLUT(drain_sel2_g0_l2_25),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_25)
+  );
+  PFUMX drain_sel2_g0_pfumx1_3 (
+    .ALUT(drain_sel2_g0_l3_3),
+    .BLUT(drain_sel2_g0_l2_3),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_3)
+  );
+  PFUMX drain_sel2_g0_pfumx1_4 (
+    .ALUT(drain_sel2_g0_l3_4),
+    .BLUT(drain_sel2_g0_l2_4),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_4)
+  );
+  PFUMX drain_sel2_g0_pfumx1_5 (
+    .ALUT(drain_sel2_g0_l3_5),
+    .BLUT(drain_sel2_g0_l2_5),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_5)
+  );
+  PFUMX drain_sel2_g0_pfumx1_6 (
+    .ALUT(drain_sel2_g0_l3_6),
+    .BLUT(drain_sel2_g0_l2_6),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_6)
+  );
+  PFUMX drain_sel2_g0_pfumx1_7 (
+    .ALUT(drain_sel2_g0_l3_7),
+    .BLUT(drain_sel2_g0_l2_7),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_7)
+  );
+  PFUMX drain_sel2_g0_pfumx1_8 (
+    .ALUT(drain_sel2_g0_l3_8),
+    .BLUT(drain_sel2_g0_l2_8),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_8)
+  );
+  PFUMX drain_sel2_g0_pfumx1_9 (
+    .ALUT(drain_sel2_g0_l3_9),
+    .BLUT(drain_sel2_g0_l2_9),
+    .C0(drain_row2[1]),
+    .Z(drain_sel2_g0_f1_9)
+  );
+  L6MUX21 drain_sel3_g0_l6mux_0 (
+    .D0(drain_sel3_g0_f0_0),
+    .D1(drain_sel3_g0_f1_0),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[0])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_1 (
+    .D0(drain_sel3_g0_f0_1),
+    .D1(drain_sel3_g0_f1_1),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[1])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_10 (
+    .D0(drain_sel3_g0_f0_10),
+    .D1(drain_sel3_g0_f1_10),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[10])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_11 (
+    .D0(drain_sel3_g0_f0_11),
+    .D1(drain_sel3_g0_f1_11),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[11])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_12 (
+    .D0(drain_sel3_g0_f0_12),
+    .D1(drain_sel3_g0_f1_12),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[12])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_13 (
+    .D0(drain_sel3_g0_f0_13),
+    .D1(drain_sel3_g0_f1_13),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[13])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_14 (
+    .D0(drain_sel3_g0_f0_14),
+    .D1(drain_sel3_g0_f1_14),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[14])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_15 (
+    .D0(drain_sel3_g0_f0_15),
+    .D1(drain_sel3_g0_f1_15),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[15])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_16 (
+    .D0(drain_sel3_g0_f0_16),
+    .D1(drain_sel3_g0_f1_16),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[16])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_17 (
+    .D0(drain_sel3_g0_f0_17),
+    .D1(drain_sel3_g0_f1_17),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[17])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_18 (
+    .D0(drain_sel3_g0_f0_18),
+    .D1(drain_sel3_g0_f1_18),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[18])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_19 (
+    .D0(drain_sel3_g0_f0_19),
+    .D1(drain_sel3_g0_f1_19),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[19])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_2 (
+    .D0(drain_sel3_g0_f0_2),
+    .D1(drain_sel3_g0_f1_2),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[2])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_20 (
+    .D0(drain_sel3_g0_f0_20),
+    .D1(drain_sel3_g0_f1_20),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[20])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_21 (
+    .D0(drain_sel3_g0_f0_21),
+    .D1(drain_sel3_g0_f1_21),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[21])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_22 (
+    .D0(drain_sel3_g0_f0_22),
+    .D1(drain_sel3_g0_f1_22),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[22])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_23 (
+    .D0(drain_sel3_g0_f0_23),
+    .D1(drain_sel3_g0_f1_23),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[23])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_24 (
+    .D0(drain_sel3_g0_f0_24),
+    .D1(drain_sel3_g0_f1_24),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[24])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_25 (
+    .D0(drain_sel3_g0_f0_25),
+    .D1(drain_sel3_g0_f1_25),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[25])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_3 (
+    .D0(drain_sel3_g0_f0_3),
+    .D1(drain_sel3_g0_f1_3),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[3])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_4 (
+    .D0(drain_sel3_g0_f0_4),
+    .D1(drain_sel3_g0_f1_4),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[4])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_5 (
+    .D0(drain_sel3_g0_f0_5),
+    .D1(drain_sel3_g0_f1_5),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[5])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_6 (
+    .D0(drain_sel3_g0_f0_6),
+    .D1(drain_sel3_g0_f1_6),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[6])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_7 (
+    .D0(drain_sel3_g0_f0_7),
+    .D1(drain_sel3_g0_f1_7),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[7])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_8 (
+    .D0(drain_sel3_g0_f0_8),
+    .D1(drain_sel3_g0_f1_8),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[8])
+  );
+  L6MUX21 drain_sel3_g0_l6mux_9 (
+    .D0(drain_sel3_g0_f0_9),
+    .D1(drain_sel3_g0_f1_9),
+    .SD(drain_row3[2]),
+    .Z(drain_sel3_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_0 (
+    .A(out_0_3[0]),
+    .B(out_1_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_1 (
+    .A(out_0_3[1]),
+    .B(out_1_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_10 (
+    .A(out_0_3[10]),
+    .B(out_1_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_11 (
+    .A(out_0_3[11]),
+    .B(out_1_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_12 (
+    .A(out_0_3[12]),
+    .B(out_1_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_13 (
+    .A(out_0_3[13]),
+    .B(out_1_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_14 (
+    .A(out_0_3[14]),
+    .B(out_1_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_15 (
+    .A(out_0_3[15]),
+    .B(out_1_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_16 (
+    .A(out_0_3[16]),
+    .B(out_1_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_17 (
+    .A(out_0_3[17]),
+    .B(out_1_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_18 (
+    .A(out_0_3[18]),
+    .B(out_1_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_19 (
+    .A(out_0_3[19]),
+    .B(out_1_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_2 (
+    .A(out_0_3[2]),
+    .B(out_1_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_20 (
+    .A(out_0_3[20]),
+    .B(out_1_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_21 (
+    .A(out_0_3[21]),
+    .B(out_1_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_22 (
+    .A(out_0_3[22]),
+    .B(out_1_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_23 (
+    .A(out_0_3[23]),
+    .B(out_1_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_24 (
+    .A(out_0_3[24]),
+    .B(out_1_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_25 (
+    .A(out_0_3[25]),
+    .B(out_1_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_3 (
+    .A(out_0_3[3]),
+    .B(out_1_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_4 (
+    .A(out_0_3[4]),
+    .B(out_1_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_5 (
+    .A(out_0_3[5]),
+    .B(out_1_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_6 (
+    .A(out_0_3[6]),
+    .B(out_1_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_7 (
+    .A(out_0_3[7]),
+    .B(out_1_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_8 (
+    .A(out_0_3[8]),
+    .B(out_1_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut0_9 (
+    .A(out_0_3[9]),
+    .B(out_1_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_0 (
+    .A(out_2_3[0]),
+    .B(out_3_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_1 (
+    .A(out_2_3[1]),
+    .B(out_3_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_10 (
+    .A(out_2_3[10]),
+    .B(out_3_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_11 (
+    .A(out_2_3[11]),
+    .B(out_3_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_12 (
+    .A(out_2_3[12]),
+    .B(out_3_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_13 (
+    .A(out_2_3[13]),
+    .B(out_3_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_14 (
+    .A(out_2_3[14]),
+    .B(out_3_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_15 (
+    .A(out_2_3[15]),
+    .B(out_3_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_16 (
+    .A(out_2_3[16]),
+    .B(out_3_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_17 (
+    .A(out_2_3[17]),
+    .B(out_3_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_18 (
+    .A(out_2_3[18]),
+    .B(out_3_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_19 (
+    .A(out_2_3[19]),
+    .B(out_3_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_2 (
+    .A(out_2_3[2]),
+    .B(out_3_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_20 (
+    .A(out_2_3[20]),
+    .B(out_3_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_21 (
+    .A(out_2_3[21]),
+    .B(out_3_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_22 (
+    .A(out_2_3[22]),
+    .B(out_3_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_23 (
+    .A(out_2_3[23]),
+    .B(out_3_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_24 (
+    .A(out_2_3[24]),
+    .B(out_3_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_25 (
+    .A(out_2_3[25]),
+    .B(out_3_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_3 (
+    .A(out_2_3[3]),
+    .B(out_3_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_4 (
+    .A(out_2_3[4]),
+    .B(out_3_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_5 (
+    .A(out_2_3[5]),
+    .B(out_3_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_6 (
+    .A(out_2_3[6]),
+    .B(out_3_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_7 (
+    .A(out_2_3[7]),
+    .B(out_3_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_8 (
+    .A(out_2_3[8]),
+    .B(out_3_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut1_9 (
+    .A(out_2_3[9]),
+    .B(out_3_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_0 (
+    .A(out_4_3[0]),
+    .B(out_5_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_1 (
+    .A(out_4_3[1]),
+    .B(out_5_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_10 (
+    .A(out_4_3[10]),
+    .B(out_5_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_11 (
+    .A(out_4_3[11]),
+    .B(out_5_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_12 (
+    .A(out_4_3[12]),
+    .B(out_5_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_13 (
+    .A(out_4_3[13]),
+    .B(out_5_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_14 (
+    .A(out_4_3[14]),
+    .B(out_5_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_15 (
+    .A(out_4_3[15]),
+    .B(out_5_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_16 (
+    .A(out_4_3[16]),
+    .B(out_5_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_17 (
+    .A(out_4_3[17]),
+    .B(out_5_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_18 (
+    .A(out_4_3[18]),
+    .B(out_5_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_19 (
+    .A(out_4_3[19]),
+    .B(out_5_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_2 (
+    .A(out_4_3[2]),
+    .B(out_5_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_20 (
+    .A(out_4_3[20]),
+    .B(out_5_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_21 (
+    .A(out_4_3[21]),
+    .B(out_5_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_22 (
+    .A(out_4_3[22]),
+    .B(out_5_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_23 (
+    .A(out_4_3[23]),
+    .B(out_5_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_24 (
+    .A(out_4_3[24]),
+    .B(out_5_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_25 (
+    .A(out_4_3[25]),
+    .B(out_5_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_3 (
+    .A(out_4_3[3]),
+    .B(out_5_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_4 (
+    .A(out_4_3[4]),
+    .B(out_5_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_5 (
+    .A(out_4_3[5]),
+    .B(out_5_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_6 (
+    .A(out_4_3[6]),
+    .B(out_5_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_7 (
+    .A(out_4_3[7]),
+    .B(out_5_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_8 (
+    .A(out_4_3[8]),
+    .B(out_5_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut2_9 (
+    .A(out_4_3[9]),
+    .B(out_5_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_0 (
+    .A(out_6_3[0]),
+    .B(out_7_3[0]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_1 (
+    .A(out_6_3[1]),
+    .B(out_7_3[1]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_10 (
+    .A(out_6_3[10]),
+    .B(out_7_3[10]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_11 (
+    .A(out_6_3[11]),
+    .B(out_7_3[11]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_12 (
+    .A(out_6_3[12]),
+    .B(out_7_3[12]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_13 (
+    .A(out_6_3[13]),
+    .B(out_7_3[13]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_14 (
+    .A(out_6_3[14]),
+    .B(out_7_3[14]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_15 (
+    .A(out_6_3[15]),
+    .B(out_7_3[15]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_16 (
+    .A(out_6_3[16]),
+    .B(out_7_3[16]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_17 (
+    .A(out_6_3[17]),
+    .B(out_7_3[17]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_18 (
+    .A(out_6_3[18]),
+    .B(out_7_3[18]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_19 (
+    .A(out_6_3[19]),
+    .B(out_7_3[19]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_2 (
+    .A(out_6_3[2]),
+    .B(out_7_3[2]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_20 (
+    .A(out_6_3[20]),
+    .B(out_7_3[20]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_21 (
+    .A(out_6_3[21]),
+    .B(out_7_3[21]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_22 (
+    .A(out_6_3[22]),
+    .B(out_7_3[22]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_23 (
+    .A(out_6_3[23]),
+    .B(out_7_3[23]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_24 (
+    .A(out_6_3[24]),
+    .B(out_7_3[24]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_25 (
+    .A(out_6_3[25]),
+    .B(out_7_3[25]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_3 (
+    .A(out_6_3[3]),
+    .B(out_7_3[3]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_4 (
+    .A(out_6_3[4]),
+    .B(out_7_3[4]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_5 (
+    .A(out_6_3[5]),
+    .B(out_7_3[5]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_6 (
+    .A(out_6_3[6]),
+    .B(out_7_3[6]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_7 (
+    .A(out_6_3[7]),
+    .B(out_7_3[7]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_8 (
+    .A(out_6_3[8]),
+    .B(out_7_3[8]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel3_g0_lut3_9 (
+    .A(out_6_3[9]),
+    .B(out_7_3[9]),
+    .C(drain_row3[0]),
+    .D(1'h0),
+    .Z(drain_sel3_g0_l3_9)
+  );
+  PFUMX drain_sel3_g0_pfumx0_0 (
+    .ALUT(drain_sel3_g0_l1_0),
+    .BLUT(drain_sel3_g0_l0_0),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_0)
+  );
+  PFUMX drain_sel3_g0_pfumx0_1 (
+    .ALUT(drain_sel3_g0_l1_1),
+    .BLUT(drain_sel3_g0_l0_1),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_1)
+  );
+  PFUMX drain_sel3_g0_pfumx0_10 (
+    .ALUT(drain_sel3_g0_l1_10),
+    .BLUT(drain_sel3_g0_l0_10),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_10)
+  );
+  PFUMX drain_sel3_g0_pfumx0_11 (
+    .ALUT(drain_sel3_g0_l1_11),
+    .BLUT(drain_sel3_g0_l0_11),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_11)
+  );
+  PFUMX drain_sel3_g0_pfumx0_12 (
+    .ALUT(drain_sel3_g0_l1_12),
+    .BLUT(drain_sel3_g0_l0_12),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_12)
+  );
+  PFUMX drain_sel3_g0_pfumx0_13 (
+    .ALUT(drain_sel3_g0_l1_13),
+    .BLUT(drain_sel3_g0_l0_13),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_13)
+  );
+  PFUMX drain_sel3_g0_pfumx0_14 (
+    .ALUT(drain_sel3_g0_l1_14),
+    .BLUT(drain_sel3_g0_l0_14),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_14)
+  );
+  PFUMX drain_sel3_g0_pfumx0_15 (
+    .ALUT(drain_sel3_g0_l1_15),
+    .BLUT(drain_sel3_g0_l0_15),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_15)
+  );
+  PFUMX drain_sel3_g0_pfumx0_16 (
+    .ALUT(drain_sel3_g0_l1_16),
+    .BLUT(drain_sel3_g0_l0_16),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_16)
+  );
+  PFUMX drain_sel3_g0_pfumx0_17 (
+    .ALUT(drain_sel3_g0_l1_17),
+    .BLUT(drain_sel3_g0_l0_17),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_17)
+  );
+  PFUMX drain_sel3_g0_pfumx0_18 (
+    .ALUT(drain_sel3_g0_l1_18),
+    .BLUT(drain_sel3_g0_l0_18),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_18)
+  );
+  PFUMX drain_sel3_g0_pfumx0_19 (
+    .ALUT(drain_sel3_g0_l1_19),
+    .BLUT(drain_sel3_g0_l0_19),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_19)
+  );
+  PFUMX drain_sel3_g0_pfumx0_2 (
+    .ALUT(drain_sel3_g0_l1_2),
+    .BLUT(drain_sel3_g0_l0_2),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_2)
+  );
+  PFUMX drain_sel3_g0_pfumx0_20 (
+    .ALUT(drain_sel3_g0_l1_20),
+    .BLUT(drain_sel3_g0_l0_20),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_20)
+  );
+  PFUMX drain_sel3_g0_pfumx0_21 (
+    .ALUT(drain_sel3_g0_l1_21),
+    .BLUT(drain_sel3_g0_l0_21),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_21)
+  );
+  PFUMX drain_sel3_g0_pfumx0_22 (
+    .ALUT(drain_sel3_g0_l1_22),
+    .BLUT(drain_sel3_g0_l0_22),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_22)
+  );
+  PFUMX drain_sel3_g0_pfumx0_23 (
+    .ALUT(drain_sel3_g0_l1_23),
+    .BLUT(drain_sel3_g0_l0_23),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_23)
+  );
+  PFUMX drain_sel3_g0_pfumx0_24 (
+    .ALUT(drain_sel3_g0_l1_24),
+    .BLUT(drain_sel3_g0_l0_24),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_24)
+  );
+  PFUMX drain_sel3_g0_pfumx0_25 (
+    .ALUT(drain_sel3_g0_l1_25),
+    .BLUT(drain_sel3_g0_l0_25),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_25)
+  );
+  PFUMX drain_sel3_g0_pfumx0_3 (
+    .ALUT(drain_sel3_g0_l1_3),
+    .BLUT(drain_sel3_g0_l0_3),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_3)
+  );
+  PFUMX drain_sel3_g0_pfumx0_4 (
+    .ALUT(drain_sel3_g0_l1_4),
+    .BLUT(drain_sel3_g0_l0_4),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_4)
+  );
+  PFUMX drain_sel3_g0_pfumx0_5 (
+    .ALUT(drain_sel3_g0_l1_5),
+    .BLUT(drain_sel3_g0_l0_5),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_5)
+  );
+  PFUMX drain_sel3_g0_pfumx0_6 (
+    .ALUT(drain_sel3_g0_l1_6),
+    .BLUT(drain_sel3_g0_l0_6),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_6)
+  );
+  PFUMX drain_sel3_g0_pfumx0_7 (
+    .ALUT(drain_sel3_g0_l1_7),
+    .BLUT(drain_sel3_g0_l0_7),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_7)
+  );
+  PFUMX drain_sel3_g0_pfumx0_8 (
+    .ALUT(drain_sel3_g0_l1_8),
+    .BLUT(drain_sel3_g0_l0_8),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_8)
+  );
+  PFUMX drain_sel3_g0_pfumx0_9 (
+    .ALUT(drain_sel3_g0_l1_9),
+    .BLUT(drain_sel3_g0_l0_9),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f0_9)
+  );
+  PFUMX drain_sel3_g0_pfumx1_0 (
+    .ALUT(drain_sel3_g0_l3_0),
+    .BLUT(drain_sel3_g0_l2_0),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_0)
+  );
+  PFUMX drain_sel3_g0_pfumx1_1 (
+    .ALUT(drain_sel3_g0_l3_1),
+    .BLUT(drain_sel3_g0_l2_1),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_1)
+  );
+  PFUMX drain_sel3_g0_pfumx1_10 (
+    .ALUT(drain_sel3_g0_l3_10),
+    .BLUT(drain_sel3_g0_l2_10),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_10)
+  );
+  PFUMX drain_sel3_g0_pfumx1_11 (
+    .ALUT(drain_sel3_g0_l3_11),
+    .BLUT(drain_sel3_g0_l2_11),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_11)
+  );
+  PFUMX drain_sel3_g0_pfumx1_12 (
+    .ALUT(drain_sel3_g0_l3_12),
+    .BLUT(drain_sel3_g0_l2_12),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_12)
+  );
+  PFUMX drain_sel3_g0_pfumx1_13 (
+    .ALUT(drain_sel3_g0_l3_13),
+    .BLUT(drain_sel3_g0_l2_13),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_13)
+  );
+  PFUMX drain_sel3_g0_pfumx1_14 (
+    .ALUT(drain_sel3_g0_l3_14),
+    .BLUT(drain_sel3_g0_l2_14),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_14)
+  );
+  PFUMX drain_sel3_g0_pfumx1_15 (
+    .ALUT(drain_sel3_g0_l3_15),
+    .BLUT(drain_sel3_g0_l2_15),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_15)
+  );
+  PFUMX drain_sel3_g0_pfumx1_16 (
+    .ALUT(drain_sel3_g0_l3_16),
+    .BLUT(drain_sel3_g0_l2_16),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_16)
+  );
+  PFUMX drain_sel3_g0_pfumx1_17 (
+    .ALUT(drain_sel3_g0_l3_17),
+    .BLUT(drain_sel3_g0_l2_17),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_17)
+  );
+  PFUMX drain_sel3_g0_pfumx1_18 (
+    .ALUT(drain_sel3_g0_l3_18),
+    .BLUT(drain_sel3_g0_l2_18),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_18)
+  );
+  PFUMX drain_sel3_g0_pfumx1_19 (
+    .ALUT(drain_sel3_g0_l3_19),
+    .BLUT(drain_sel3_g0_l2_19),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_19)
+  );
+  PFUMX drain_sel3_g0_pfumx1_2 (
+    .ALUT(drain_sel3_g0_l3_2),
+    .BLUT(drain_sel3_g0_l2_2),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_2)
+  );
+  PFUMX drain_sel3_g0_pfumx1_20 (
+    .ALUT(drain_sel3_g0_l3_20),
+    .BLUT(drain_sel3_g0_l2_20),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_20)
+  );
+  PFUMX drain_sel3_g0_pfumx1_21 (
+    .ALUT(drain_sel3_g0_l3_21),
+    .BLUT(drain_sel3_g0_l2_21),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_21)
+  );
+  PFUMX drain_sel3_g0_pfumx1_22 (
+    .ALUT(drain_sel3_g0_l3_22),
+    .BLUT(drain_sel3_g0_l2_22),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_22)
+  );
+  PFUMX drain_sel3_g0_pfumx1_23 (
+    .ALUT(drain_sel3_g0_l3_23),
+    .BLUT(drain_sel3_g0_l2_23),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_23)
+  );
+  PFUMX drain_sel3_g0_pfumx1_24 (
+    .ALUT(drain_sel3_g0_l3_24),
+    .BLUT(drain_sel3_g0_l2_24),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_24)
+  );
+  PFUMX drain_sel3_g0_pfumx1_25 (
+    .ALUT(drain_sel3_g0_l3_25),
+    .BLUT(drain_sel3_g0_l2_25),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_25)
+  );
+  PFUMX drain_sel3_g0_pfumx1_3 (
+    .ALUT(drain_sel3_g0_l3_3),
+    .BLUT(drain_sel3_g0_l2_3),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_3)
+  );
+  PFUMX drain_sel3_g0_pfumx1_4 (
+    .ALUT(drain_sel3_g0_l3_4),
+    .BLUT(drain_sel3_g0_l2_4),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_4)
+  );
+  PFUMX drain_sel3_g0_pfumx1_5 (
+    .ALUT(drain_sel3_g0_l3_5),
+    .BLUT(drain_sel3_g0_l2_5),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_5)
+  );
+  PFUMX drain_sel3_g0_pfumx1_6 (
+    .ALUT(drain_sel3_g0_l3_6),
+    .BLUT(drain_sel3_g0_l2_6),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_6)
+  );
+  PFUMX drain_sel3_g0_pfumx1_7 (
+    .ALUT(drain_sel3_g0_l3_7),
+    .BLUT(drain_sel3_g0_l2_7),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_7)
+  );
+  PFUMX drain_sel3_g0_pfumx1_8 (
+    .ALUT(drain_sel3_g0_l3_8),
+    .BLUT(drain_sel3_g0_l2_8),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_8)
+  );
+  PFUMX drain_sel3_g0_pfumx1_9 (
+    .ALUT(drain_sel3_g0_l3_9),
+    .BLUT(drain_sel3_g0_l2_9),
+    .C0(drain_row3[1]),
+    .Z(drain_sel3_g0_f1_9)
+  );
+  L6MUX21 drain_sel4_g0_l6mux_0 (
+    .D0(drain_sel4_g0_f0_0),
+    .D1(drain_sel4_g0_f1_0),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[0])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_1 (
+    .D0(drain_sel4_g0_f0_1),
+    .D1(drain_sel4_g0_f1_1),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[1])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_10 (
+    .D0(drain_sel4_g0_f0_10),
+    .D1(drain_sel4_g0_f1_10),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[10])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_11 (
+    .D0(drain_sel4_g0_f0_11),
+    .D1(drain_sel4_g0_f1_11),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[11])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_12 (
+    .D0(drain_sel4_g0_f0_12),
+    .D1(drain_sel4_g0_f1_12),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[12])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_13 (
+    .D0(drain_sel4_g0_f0_13),
+    .D1(drain_sel4_g0_f1_13),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[13])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_14 (
+    .D0(drain_sel4_g0_f0_14),
+    .D1(drain_sel4_g0_f1_14),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[14])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_15 (
+    .D0(drain_sel4_g0_f0_15),
+    .D1(drain_sel4_g0_f1_15),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[15])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_16 (
+    .D0(drain_sel4_g0_f0_16),
+    .D1(drain_sel4_g0_f1_16),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[16])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_17 (
+    .D0(drain_sel4_g0_f0_17),
+    .D1(drain_sel4_g0_f1_17),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[17])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_18 (
+    .D0(drain_sel4_g0_f0_18),
+    .D1(drain_sel4_g0_f1_18),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[18])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_19 (
+    .D0(drain_sel4_g0_f0_19),
+    .D1(drain_sel4_g0_f1_19),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[19])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_2 (
+    .D0(drain_sel4_g0_f0_2),
+    .D1(drain_sel4_g0_f1_2),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[2])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_20 (
+    .D0(drain_sel4_g0_f0_20),
+    .D1(drain_sel4_g0_f1_20),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[20])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_21 (
+    .D0(drain_sel4_g0_f0_21),
+    .D1(drain_sel4_g0_f1_21),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[21])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_22 (
+    .D0(drain_sel4_g0_f0_22),
+    .D1(drain_sel4_g0_f1_22),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[22])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_23 (
+    .D0(drain_sel4_g0_f0_23),
+    .D1(drain_sel4_g0_f1_23),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[23])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_24 (
+    .D0(drain_sel4_g0_f0_24),
+    .D1(drain_sel4_g0_f1_24),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[24])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_25 (
+    .D0(drain_sel4_g0_f0_25),
+    .D1(drain_sel4_g0_f1_25),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[25])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_3 (
+    .D0(drain_sel4_g0_f0_3),
+    .D1(drain_sel4_g0_f1_3),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[3])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_4 (
+    .D0(drain_sel4_g0_f0_4),
+    .D1(drain_sel4_g0_f1_4),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[4])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_5 (
+    .D0(drain_sel4_g0_f0_5),
+    .D1(drain_sel4_g0_f1_5),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[5])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_6 (
+    .D0(drain_sel4_g0_f0_6),
+    .D1(drain_sel4_g0_f1_6),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[6])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_7 (
+    .D0(drain_sel4_g0_f0_7),
+    .D1(drain_sel4_g0_f1_7),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[7])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_8 (
+    .D0(drain_sel4_g0_f0_8),
+    .D1(drain_sel4_g0_f1_8),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[8])
+  );
+  L6MUX21 drain_sel4_g0_l6mux_9 (
+    .D0(drain_sel4_g0_f0_9),
+    .D1(drain_sel4_g0_f1_9),
+    .SD(drain_row4[2]),
+    .Z(drain_sel4_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_0 (
+    .A(out_0_4[0]),
+    .B(out_1_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_1 (
+    .A(out_0_4[1]),
+    .B(out_1_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_10 (
+    .A(out_0_4[10]),
+    .B(out_1_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_11 (
+    .A(out_0_4[11]),
+    .B(out_1_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_12 (
+    .A(out_0_4[12]),
+    .B(out_1_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_13 (
+    .A(out_0_4[13]),
+    .B(out_1_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_14 (
+    .A(out_0_4[14]),
+    .B(out_1_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_15 (
+    .A(out_0_4[15]),
+    .B(out_1_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_16 (
+    .A(out_0_4[16]),
+    .B(out_1_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_17 (
+    .A(out_0_4[17]),
+    .B(out_1_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_18 (
+    .A(out_0_4[18]),
+    .B(out_1_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_19 (
+    .A(out_0_4[19]),
+    .B(out_1_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_2 (
+    .A(out_0_4[2]),
+    .B(out_1_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_20 (
+    .A(out_0_4[20]),
+    .B(out_1_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_21 (
+    .A(out_0_4[21]),
+    .B(out_1_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_22 (
+    .A(out_0_4[22]),
+    .B(out_1_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_23 (
+    .A(out_0_4[23]),
+    .B(out_1_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_24 (
+    .A(out_0_4[24]),
+    .B(out_1_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_25 (
+    .A(out_0_4[25]),
+    .B(out_1_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_3 (
+    .A(out_0_4[3]),
+    .B(out_1_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_4 (
+    .A(out_0_4[4]),
+    .B(out_1_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_5 (
+    .A(out_0_4[5]),
+    .B(out_1_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_6 (
+    .A(out_0_4[6]),
+    .B(out_1_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_7 (
+    .A(out_0_4[7]),
+    .B(out_1_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_8 (
+    .A(out_0_4[8]),
+    .B(out_1_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut0_9 (
+    .A(out_0_4[9]),
+    .B(out_1_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_0 (
+    .A(out_2_4[0]),
+    .B(out_3_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_1 (
+    .A(out_2_4[1]),
+    .B(out_3_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_10 (
+    .A(out_2_4[10]),
+    .B(out_3_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_11 (
+    .A(out_2_4[11]),
+    .B(out_3_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_12 (
+    .A(out_2_4[12]),
+    .B(out_3_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_13 (
+    .A(out_2_4[13]),
+    .B(out_3_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_14 (
+    .A(out_2_4[14]),
+    .B(out_3_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_15 (
+    .A(out_2_4[15]),
+    .B(out_3_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_16 (
+    .A(out_2_4[16]),
+    .B(out_3_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_17 (
+    .A(out_2_4[17]),
+    .B(out_3_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_18 (
+    .A(out_2_4[18]),
+    .B(out_3_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_19 (
+    .A(out_2_4[19]),
+    .B(out_3_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_2 (
+    .A(out_2_4[2]),
+    .B(out_3_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_20 (
+    .A(out_2_4[20]),
+    .B(out_3_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_21 (
+    .A(out_2_4[21]),
+    .B(out_3_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_22 (
+    .A(out_2_4[22]),
+    .B(out_3_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_23 (
+    .A(out_2_4[23]),
+    .B(out_3_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_24 (
+    .A(out_2_4[24]),
+    .B(out_3_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_25 (
+    .A(out_2_4[25]),
+    .B(out_3_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_3 (
+    .A(out_2_4[3]),
+    .B(out_3_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_4 (
+    .A(out_2_4[4]),
+    .B(out_3_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_5 (
+    .A(out_2_4[5]),
+    .B(out_3_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_6 (
+    .A(out_2_4[6]),
+    .B(out_3_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_7 (
+    .A(out_2_4[7]),
+    .B(out_3_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_8 (
+    .A(out_2_4[8]),
+    .B(out_3_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut1_9 (
+    .A(out_2_4[9]),
+    .B(out_3_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_0 (
+    .A(out_4_4[0]),
+    .B(out_5_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_1 (
+    .A(out_4_4[1]),
+    .B(out_5_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_10 (
+    .A(out_4_4[10]),
+    .B(out_5_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_11 (
+    .A(out_4_4[11]),
+    .B(out_5_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_12 (
+    .A(out_4_4[12]),
+    .B(out_5_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_13 (
+    .A(out_4_4[13]),
+    .B(out_5_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_14 (
+    .A(out_4_4[14]),
+    .B(out_5_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_15 (
+    .A(out_4_4[15]),
+    .B(out_5_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_16 (
+    .A(out_4_4[16]),
+    .B(out_5_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_17 (
+    .A(out_4_4[17]),
+    .B(out_5_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_18 (
+    .A(out_4_4[18]),
+    .B(out_5_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_19 (
+    .A(out_4_4[19]),
+    .B(out_5_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_2 (
+    .A(out_4_4[2]),
+    .B(out_5_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_20 (
+    .A(out_4_4[20]),
+    .B(out_5_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_21 (
+    .A(out_4_4[21]),
+    .B(out_5_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_22 (
+    .A(out_4_4[22]),
+    .B(out_5_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_23 (
+    .A(out_4_4[23]),
+    .B(out_5_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_24 (
+    .A(out_4_4[24]),
+    .B(out_5_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_25 (
+    .A(out_4_4[25]),
+    .B(out_5_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_3 (
+    .A(out_4_4[3]),
+    .B(out_5_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_4 (
+    .A(out_4_4[4]),
+    .B(out_5_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_5 (
+    .A(out_4_4[5]),
+    .B(out_5_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_6 (
+    .A(out_4_4[6]),
+    .B(out_5_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_7 (
+    .A(out_4_4[7]),
+    .B(out_5_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_8 (
+    .A(out_4_4[8]),
+    .B(out_5_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut2_9 (
+    .A(out_4_4[9]),
+    .B(out_5_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_0 (
+    .A(out_6_4[0]),
+    .B(out_7_4[0]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_1 (
+    .A(out_6_4[1]),
+    .B(out_7_4[1]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_10 (
+    .A(out_6_4[10]),
+    .B(out_7_4[10]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_11 (
+    .A(out_6_4[11]),
+    .B(out_7_4[11]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_12 (
+    .A(out_6_4[12]),
+    .B(out_7_4[12]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_13 (
+    .A(out_6_4[13]),
+    .B(out_7_4[13]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_14 (
+    .A(out_6_4[14]),
+    .B(out_7_4[14]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_15 (
+    .A(out_6_4[15]),
+    .B(out_7_4[15]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_16 (
+    .A(out_6_4[16]),
+    .B(out_7_4[16]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_17 (
+    .A(out_6_4[17]),
+    .B(out_7_4[17]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_18 (
+    .A(out_6_4[18]),
+    .B(out_7_4[18]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_19 (
+    .A(out_6_4[19]),
+    .B(out_7_4[19]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_2 (
+    .A(out_6_4[2]),
+    .B(out_7_4[2]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_20 (
+    .A(out_6_4[20]),
+    .B(out_7_4[20]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_21 (
+    .A(out_6_4[21]),
+    .B(out_7_4[21]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_22 (
+    .A(out_6_4[22]),
+    .B(out_7_4[22]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_23 (
+    .A(out_6_4[23]),
+    .B(out_7_4[23]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_24 (
+    .A(out_6_4[24]),
+    .B(out_7_4[24]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_25 (
+    .A(out_6_4[25]),
+    .B(out_7_4[25]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_3 (
+    .A(out_6_4[3]),
+    .B(out_7_4[3]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_4 (
+    .A(out_6_4[4]),
+    .B(out_7_4[4]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_5 (
+    .A(out_6_4[5]),
+    .B(out_7_4[5]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_6 (
+    .A(out_6_4[6]),
+    .B(out_7_4[6]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_7 (
+    .A(out_6_4[7]),
+    .B(out_7_4[7]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_8 (
+    .A(out_6_4[8]),
+    .B(out_7_4[8]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel4_g0_lut3_9 (
+    .A(out_6_4[9]),
+    .B(out_7_4[9]),
+    .C(drain_row4[0]),
+    .D(1'h0),
+    .Z(drain_sel4_g0_l3_9)
+  );
+  PFUMX drain_sel4_g0_pfumx0_0 (
+    .ALUT(drain_sel4_g0_l1_0),
+    .BLUT(drain_sel4_g0_l0_0),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_0)
+  );
+  PFUMX drain_sel4_g0_pfumx0_1 (
+    .ALUT(drain_sel4_g0_l1_1),
+    .BLUT(drain_sel4_g0_l0_1),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_1)
+  );
+  PFUMX drain_sel4_g0_pfumx0_10 (
+    .ALUT(drain_sel4_g0_l1_10),
+    .BLUT(drain_sel4_g0_l0_10),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_10)
+  );
+  PFUMX drain_sel4_g0_pfumx0_11 (
+    .ALUT(drain_sel4_g0_l1_11),
+    .BLUT(drain_sel4_g0_l0_11),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_11)
+  );
+  PFUMX drain_sel4_g0_pfumx0_12 (
+    .ALUT(drain_sel4_g0_l1_12),
+    .BLUT(drain_sel4_g0_l0_12),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_12)
+  );
+  PFUMX drain_sel4_g0_pfumx0_13 (
+    .ALUT(drain_sel4_g0_l1_13),
+    .BLUT(drain_sel4_g0_l0_13),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_13)
+  );
+  PFUMX drain_sel4_g0_pfumx0_14 (
+    .ALUT(drain_sel4_g0_l1_14),
+    .BLUT(drain_sel4_g0_l0_14),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_14)
+  );
+  PFUMX drain_sel4_g0_pfumx0_15 (
+    .ALUT(drain_sel4_g0_l1_15),
+    .BLUT(drain_sel4_g0_l0_15),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_15)
+  );
+  PFUMX drain_sel4_g0_pfumx0_16 (
+    .ALUT(drain_sel4_g0_l1_16),
+    .BLUT(drain_sel4_g0_l0_16),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_16)
+  );
+  PFUMX drain_sel4_g0_pfumx0_17 (
+    .ALUT(drain_sel4_g0_l1_17),
+    .BLUT(drain_sel4_g0_l0_17),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_17)
+  );
+  PFUMX drain_sel4_g0_pfumx0_18 (
+    .ALUT(drain_sel4_g0_l1_18),
+    .BLUT(drain_sel4_g0_l0_18),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_18)
+  );
+  PFUMX drain_sel4_g0_pfumx0_19 (
+    .ALUT(drain_sel4_g0_l1_19),
+    .BLUT(drain_sel4_g0_l0_19),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_19)
+  );
+  PFUMX drain_sel4_g0_pfumx0_2 (
+    .ALUT(drain_sel4_g0_l1_2),
+    .BLUT(drain_sel4_g0_l0_2),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_2)
+  );
+  PFUMX drain_sel4_g0_pfumx0_20 (
+    .ALUT(drain_sel4_g0_l1_20),
+    .BLUT(drain_sel4_g0_l0_20),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_20)
+  );
+  PFUMX drain_sel4_g0_pfumx0_21 (
+    .ALUT(drain_sel4_g0_l1_21),
+    .BLUT(drain_sel4_g0_l0_21),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_21)
+  );
+  PFUMX drain_sel4_g0_pfumx0_22 (
+    .ALUT(drain_sel4_g0_l1_22),
+    .BLUT(drain_sel4_g0_l0_22),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_22)
+  );
+  PFUMX drain_sel4_g0_pfumx0_23 (
+    .ALUT(drain_sel4_g0_l1_23),
+    .BLUT(drain_sel4_g0_l0_23),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_23)
+  );
+  PFUMX drain_sel4_g0_pfumx0_24 (
+    .ALUT(drain_sel4_g0_l1_24),
+    .BLUT(drain_sel4_g0_l0_24),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_24)
+  );
+  PFUMX drain_sel4_g0_pfumx0_25 (
+    .ALUT(drain_sel4_g0_l1_25),
+    .BLUT(drain_sel4_g0_l0_25),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_25)
+  );
+  PFUMX drain_sel4_g0_pfumx0_3 (
+    .ALUT(drain_sel4_g0_l1_3),
+    .BLUT(drain_sel4_g0_l0_3),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_3)
+  );
+  PFUMX drain_sel4_g0_pfumx0_4 (
+    .ALUT(drain_sel4_g0_l1_4),
+    .BLUT(drain_sel4_g0_l0_4),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_4)
+  );
+  PFUMX drain_sel4_g0_pfumx0_5 (
+    .ALUT(drain_sel4_g0_l1_5),
+    .BLUT(drain_sel4_g0_l0_5),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_5)
+  );
+  PFUMX drain_sel4_g0_pfumx0_6 (
+    .ALUT(drain_sel4_g0_l1_6),
+    .BLUT(drain_sel4_g0_l0_6),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_6)
+  );
+  PFUMX drain_sel4_g0_pfumx0_7 (
+    .ALUT(drain_sel4_g0_l1_7),
+    .BLUT(drain_sel4_g0_l0_7),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_7)
+  );
+  PFUMX drain_sel4_g0_pfumx0_8 (
+    .ALUT(drain_sel4_g0_l1_8),
+    .BLUT(drain_sel4_g0_l0_8),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_8)
+  );
+  PFUMX drain_sel4_g0_pfumx0_9 (
+    .ALUT(drain_sel4_g0_l1_9),
+    .BLUT(drain_sel4_g0_l0_9),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f0_9)
+  );
+  PFUMX drain_sel4_g0_pfumx1_0 (
+    .ALUT(drain_sel4_g0_l3_0),
+    .BLUT(drain_sel4_g0_l2_0),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_0)
+  );
+  PFUMX drain_sel4_g0_pfumx1_1 (
+    .ALUT(drain_sel4_g0_l3_1),
+    .BLUT(drain_sel4_g0_l2_1),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_1)
+  );
+  PFUMX drain_sel4_g0_pfumx1_10 (
+    .ALUT(drain_sel4_g0_l3_10),
+    .BLUT(drain_sel4_g0_l2_10),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_10)
+  );
+  PFUMX drain_sel4_g0_pfumx1_11 (
+    .ALUT(drain_sel4_g0_l3_11),
+    .BLUT(drain_sel4_g0_l2_11),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_11)
+  );
+  PFUMX drain_sel4_g0_pfumx1_12 (
+    .ALUT(drain_sel4_g0_l3_12),
+    .BLUT(drain_sel4_g0_l2_12),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_12)
+  );
+  PFUMX drain_sel4_g0_pfumx1_13 (
+    .ALUT(drain_sel4_g0_l3_13),
+    .BLUT(drain_sel4_g0_l2_13),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_13)
+  );
+  PFUMX drain_sel4_g0_pfumx1_14 (
+    .ALUT(drain_sel4_g0_l3_14),
+    .BLUT(drain_sel4_g0_l2_14),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_14)
+  );
+  PFUMX drain_sel4_g0_pfumx1_15 (
+    .ALUT(drain_sel4_g0_l3_15),
+    .BLUT(drain_sel4_g0_l2_15),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_15)
+  );
+  PFUMX drain_sel4_g0_pfumx1_16 (
+    .ALUT(drain_sel4_g0_l3_16),
+    .BLUT(drain_sel4_g0_l2_16),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_16)
+  );
+  PFUMX drain_sel4_g0_pfumx1_17 (
+    .ALUT(drain_sel4_g0_l3_17),
+    .BLUT(drain_sel4_g0_l2_17),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_17)
+  );
+  PFUMX drain_sel4_g0_pfumx1_18 (
+    .ALUT(drain_sel4_g0_l3_18),
+    .BLUT(drain_sel4_g0_l2_18),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_18)
+  );
+  PFUMX drain_sel4_g0_pfumx1_19 (
+    .ALUT(drain_sel4_g0_l3_19),
+    .BLUT(drain_sel4_g0_l2_19),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_19)
+  );
+  PFUMX drain_sel4_g0_pfumx1_2 (
+    .ALUT(drain_sel4_g0_l3_2),
+    .BLUT(drain_sel4_g0_l2_2),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_2)
+  );
+  PFUMX drain_sel4_g0_pfumx1_20 (
+    .ALUT(drain_sel4_g0_l3_20),
+    .BLUT(drain_sel4_g0_l2_20),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_20)
+  );
+  PFUMX drain_sel4_g0_pfumx1_21 (
+    .ALUT(drain_sel4_g0_l3_21),
+    .BLUT(drain_sel4_g0_l2_21),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_21)
+  );
+  PFUMX drain_sel4_g0_pfumx1_22 (
+    .ALUT(drain_sel4_g0_l3_22),
+    .BLUT(drain_sel4_g0_l2_22),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_22)
+  );
+  PFUMX drain_sel4_g0_pfumx1_23 (
+    .ALUT(drain_sel4_g0_l3_23),
+    .BLUT(drain_sel4_g0_l2_23),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_23)
+  );
+  PFUMX drain_sel4_g0_pfumx1_24 (
+    .ALUT(drain_sel4_g0_l3_24),
+    .BLUT(drain_sel4_g0_l2_24),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_24)
+  );
+  PFUMX drain_sel4_g0_pfumx1_25 (
+    .ALUT(drain_sel4_g0_l3_25),
+    .BLUT(drain_sel4_g0_l2_25),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_25)
+  );
+  PFUMX drain_sel4_g0_pfumx1_3 (
+    .ALUT(drain_sel4_g0_l3_3),
+    .BLUT(drain_sel4_g0_l2_3),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_3)
+  );
+  PFUMX drain_sel4_g0_pfumx1_4 (
+    .ALUT(drain_sel4_g0_l3_4),
+    .BLUT(drain_sel4_g0_l2_4),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_4)
+  );
+  PFUMX drain_sel4_g0_pfumx1_5 (
+    .ALUT(drain_sel4_g0_l3_5),
+    .BLUT(drain_sel4_g0_l2_5),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_5)
+  );
+  PFUMX drain_sel4_g0_pfumx1_6 (
+    .ALUT(drain_sel4_g0_l3_6),
+    .BLUT(drain_sel4_g0_l2_6),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_6)
+  );
+  PFUMX drain_sel4_g0_pfumx1_7 (
+    .ALUT(drain_sel4_g0_l3_7),
+    .BLUT(drain_sel4_g0_l2_7),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_7)
+  );
+  PFUMX drain_sel4_g0_pfumx1_8 (
+    .ALUT(drain_sel4_g0_l3_8),
+    .BLUT(drain_sel4_g0_l2_8),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_8)
+  );
+  PFUMX drain_sel4_g0_pfumx1_9 (
+    .ALUT(drain_sel4_g0_l3_9),
+    .BLUT(drain_sel4_g0_l2_9),
+    .C0(drain_row4[1]),
+    .Z(drain_sel4_g0_f1_9)
+  );
+  L6MUX21 drain_sel5_g0_l6mux_0 (
+    .D0(drain_sel5_g0_f0_0),
+    .D1(drain_sel5_g0_f1_0),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[0])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_1 (
+    .D0(drain_sel5_g0_f0_1),
+    .D1(drain_sel5_g0_f1_1),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[1])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_10 (
+    .D0(drain_sel5_g0_f0_10),
+    .D1(drain_sel5_g0_f1_10),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[10])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_11 (
+    .D0(drain_sel5_g0_f0_11),
+    .D1(drain_sel5_g0_f1_11),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[11])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_12 (
+    .D0(drain_sel5_g0_f0_12),
+    .D1(drain_sel5_g0_f1_12),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[12])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_13 (
+    .D0(drain_sel5_g0_f0_13),
+    .D1(drain_sel5_g0_f1_13),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[13])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_14 (
+    .D0(drain_sel5_g0_f0_14),
+    .D1(drain_sel5_g0_f1_14),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[14])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_15 (
+    .D0(drain_sel5_g0_f0_15),
+    .D1(drain_sel5_g0_f1_15),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[15])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_16 (
+    .D0(drain_sel5_g0_f0_16),
+    .D1(drain_sel5_g0_f1_16),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[16])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_17 (
+    .D0(drain_sel5_g0_f0_17),
+    .D1(drain_sel5_g0_f1_17),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[17])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_18 (
+    .D0(drain_sel5_g0_f0_18),
+    .D1(drain_sel5_g0_f1_18),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[18])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_19 (
+    .D0(drain_sel5_g0_f0_19),
+    .D1(drain_sel5_g0_f1_19),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[19])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_2 (
+    .D0(drain_sel5_g0_f0_2),
+    .D1(drain_sel5_g0_f1_2),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[2])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_20 (
+    .D0(drain_sel5_g0_f0_20),
+    .D1(drain_sel5_g0_f1_20),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[20])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_21 (
+    .D0(drain_sel5_g0_f0_21),
+    .D1(drain_sel5_g0_f1_21),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[21])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_22 (
+    .D0(drain_sel5_g0_f0_22),
+    .D1(drain_sel5_g0_f1_22),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[22])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_23 (
+    .D0(drain_sel5_g0_f0_23),
+    .D1(drain_sel5_g0_f1_23),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[23])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_24 (
+    .D0(drain_sel5_g0_f0_24),
+    .D1(drain_sel5_g0_f1_24),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[24])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_25 (
+    .D0(drain_sel5_g0_f0_25),
+    .D1(drain_sel5_g0_f1_25),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[25])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_3 (
+    .D0(drain_sel5_g0_f0_3),
+    .D1(drain_sel5_g0_f1_3),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[3])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_4 (
+    .D0(drain_sel5_g0_f0_4),
+    .D1(drain_sel5_g0_f1_4),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[4])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_5 (
+    .D0(drain_sel5_g0_f0_5),
+    .D1(drain_sel5_g0_f1_5),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[5])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_6 (
+    .D0(drain_sel5_g0_f0_6),
+    .D1(drain_sel5_g0_f1_6),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[6])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_7 (
+    .D0(drain_sel5_g0_f0_7),
+    .D1(drain_sel5_g0_f1_7),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[7])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_8 (
+    .D0(drain_sel5_g0_f0_8),
+    .D1(drain_sel5_g0_f1_8),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[8])
+  );
+  L6MUX21 drain_sel5_g0_l6mux_9 (
+    .D0(drain_sel5_g0_f0_9),
+    .D1(drain_sel5_g0_f1_9),
+    .SD(drain_row5[2]),
+    .Z(drain_sel5_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_0 (
+    .A(out_0_5[0]),
+    .B(out_1_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_1 (
+    .A(out_0_5[1]),
+    .B(out_1_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_10 (
+    .A(out_0_5[10]),
+    .B(out_1_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_11 (
+    .A(out_0_5[11]),
+    .B(out_1_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_12 (
+    .A(out_0_5[12]),
+    .B(out_1_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_13 (
+    .A(out_0_5[13]),
+    .B(out_1_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_14 (
+    .A(out_0_5[14]),
+    .B(out_1_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_15 (
+    .A(out_0_5[15]),
+    .B(out_1_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_16 (
+    .A(out_0_5[16]),
+    .B(out_1_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_17 (
+    .A(out_0_5[17]),
+    .B(out_1_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_18 (
+    .A(out_0_5[18]),
+    .B(out_1_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_19 (
+    .A(out_0_5[19]),
+    .B(out_1_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_2 (
+    .A(out_0_5[2]),
+    .B(out_1_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_20 (
+    .A(out_0_5[20]),
+    .B(out_1_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_21 (
+    .A(out_0_5[21]),
+    .B(out_1_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_22 (
+    .A(out_0_5[22]),
+    .B(out_1_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_23 (
+    .A(out_0_5[23]),
+    .B(out_1_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_24 (
+    .A(out_0_5[24]),
+    .B(out_1_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_25 (
+    .A(out_0_5[25]),
+    .B(out_1_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_3 (
+    .A(out_0_5[3]),
+    .B(out_1_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_4 (
+    .A(out_0_5[4]),
+    .B(out_1_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_5 (
+    .A(out_0_5[5]),
+    .B(out_1_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_6 (
+    .A(out_0_5[6]),
+    .B(out_1_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_7 (
+    .A(out_0_5[7]),
+    .B(out_1_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_8 (
+    .A(out_0_5[8]),
+    .B(out_1_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut0_9 (
+    .A(out_0_5[9]),
+    .B(out_1_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_0 (
+    .A(out_2_5[0]),
+    .B(out_3_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_1 (
+    .A(out_2_5[1]),
+    .B(out_3_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_10 (
+    .A(out_2_5[10]),
+    .B(out_3_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_11 (
+    .A(out_2_5[11]),
+    .B(out_3_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_12 (
+    .A(out_2_5[12]),
+    .B(out_3_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_13 (
+    .A(out_2_5[13]),
+    .B(out_3_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_14 (
+    .A(out_2_5[14]),
+    .B(out_3_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_15 (
+    .A(out_2_5[15]),
+    .B(out_3_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_16 (
+    .A(out_2_5[16]),
+    .B(out_3_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_17 (
+    .A(out_2_5[17]),
+    .B(out_3_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_18 (
+    .A(out_2_5[18]),
+    .B(out_3_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_19 (
+    .A(out_2_5[19]),
+    .B(out_3_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_2 (
+    .A(out_2_5[2]),
+    .B(out_3_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_20 (
+    .A(out_2_5[20]),
+    .B(out_3_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_21 (
+    .A(out_2_5[21]),
+    .B(out_3_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_22 (
+    .A(out_2_5[22]),
+    .B(out_3_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_23 (
+    .A(out_2_5[23]),
+    .B(out_3_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_24 (
+    .A(out_2_5[24]),
+    .B(out_3_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_25 (
+    .A(out_2_5[25]),
+    .B(out_3_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_3 (
+    .A(out_2_5[3]),
+    .B(out_3_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_4 (
+    .A(out_2_5[4]),
+    .B(out_3_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_5 (
+    .A(out_2_5[5]),
+    .B(out_3_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_6 (
+    .A(out_2_5[6]),
+    .B(out_3_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_7 (
+    .A(out_2_5[7]),
+    .B(out_3_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_8 (
+    .A(out_2_5[8]),
+    .B(out_3_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut1_9 (
+    .A(out_2_5[9]),
+    .B(out_3_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_0 (
+    .A(out_4_5[0]),
+    .B(out_5_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_1 (
+    .A(out_4_5[1]),
+    .B(out_5_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_10 (
+    .A(out_4_5[10]),
+    .B(out_5_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_11 (
+    .A(out_4_5[11]),
+    .B(out_5_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_12 (
+    .A(out_4_5[12]),
+    .B(out_5_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_13 (
+    .A(out_4_5[13]),
+    .B(out_5_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_14 (
+    .A(out_4_5[14]),
+    .B(out_5_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_15 (
+    .A(out_4_5[15]),
+    .B(out_5_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_16 (
+    .A(out_4_5[16]),
+    .B(out_5_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_17 (
+    .A(out_4_5[17]),
+    .B(out_5_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_18 (
+    .A(out_4_5[18]),
+    .B(out_5_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_19 (
+    .A(out_4_5[19]),
+    .B(out_5_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_2 (
+    .A(out_4_5[2]),
+    .B(out_5_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_20 (
+    .A(out_4_5[20]),
+    .B(out_5_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_21 (
+    .A(out_4_5[21]),
+    .B(out_5_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_22 (
+    .A(out_4_5[22]),
+    .B(out_5_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_23 (
+    .A(out_4_5[23]),
+    .B(out_5_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_24 (
+    .A(out_4_5[24]),
+    .B(out_5_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_25 (
+    .A(out_4_5[25]),
+    .B(out_5_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_3 (
+    .A(out_4_5[3]),
+    .B(out_5_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_4 (
+    .A(out_4_5[4]),
+    .B(out_5_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_5 (
+    .A(out_4_5[5]),
+    .B(out_5_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_6 (
+    .A(out_4_5[6]),
+    .B(out_5_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_7 (
+    .A(out_4_5[7]),
+    .B(out_5_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_8 (
+    .A(out_4_5[8]),
+    .B(out_5_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut2_9 (
+    .A(out_4_5[9]),
+    .B(out_5_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_0 (
+    .A(out_6_5[0]),
+    .B(out_7_5[0]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_1 (
+    .A(out_6_5[1]),
+    .B(out_7_5[1]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_10 (
+    .A(out_6_5[10]),
+    .B(out_7_5[10]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_11 (
+    .A(out_6_5[11]),
+    .B(out_7_5[11]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_12 (
+    .A(out_6_5[12]),
+    .B(out_7_5[12]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_13 (
+    .A(out_6_5[13]),
+    .B(out_7_5[13]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_14 (
+    .A(out_6_5[14]),
+    .B(out_7_5[14]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_15 (
+    .A(out_6_5[15]),
+    .B(out_7_5[15]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_16 (
+    .A(out_6_5[16]),
+    .B(out_7_5[16]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_17 (
+    .A(out_6_5[17]),
+    .B(out_7_5[17]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_18 (
+    .A(out_6_5[18]),
+    .B(out_7_5[18]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_19 (
+    .A(out_6_5[19]),
+    .B(out_7_5[19]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_2 (
+    .A(out_6_5[2]),
+    .B(out_7_5[2]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_20 (
+    .A(out_6_5[20]),
+    .B(out_7_5[20]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_21 (
+    .A(out_6_5[21]),
+    .B(out_7_5[21]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_22 (
+    .A(out_6_5[22]),
+    .B(out_7_5[22]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_23 (
+    .A(out_6_5[23]),
+    .B(out_7_5[23]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_24 (
+    .A(out_6_5[24]),
+    .B(out_7_5[24]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_25 (
+    .A(out_6_5[25]),
+    .B(out_7_5[25]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_3 (
+    .A(out_6_5[3]),
+    .B(out_7_5[3]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_4 (
+    .A(out_6_5[4]),
+    .B(out_7_5[4]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_5 (
+    .A(out_6_5[5]),
+    .B(out_7_5[5]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_6 (
+    .A(out_6_5[6]),
+    .B(out_7_5[6]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_7 (
+    .A(out_6_5[7]),
+    .B(out_7_5[7]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_8 (
+    .A(out_6_5[8]),
+    .B(out_7_5[8]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel5_g0_lut3_9 (
+    .A(out_6_5[9]),
+    .B(out_7_5[9]),
+    .C(drain_row5[0]),
+    .D(1'h0),
+    .Z(drain_sel5_g0_l3_9)
+  );
+  PFUMX drain_sel5_g0_pfumx0_0 (
+    .ALUT(drain_sel5_g0_l1_0),
+    .BLUT(drain_sel5_g0_l0_0),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_0)
+  );
+  PFUMX drain_sel5_g0_pfumx0_1 (
+    .ALUT(drain_sel5_g0_l1_1),
+    .BLUT(drain_sel5_g0_l0_1),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_1)
+  );
+  PFUMX drain_sel5_g0_pfumx0_10 (
+    .ALUT(drain_sel5_g0_l1_10),
+    .BLUT(drain_sel5_g0_l0_10),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_10)
+  );
+  PFUMX drain_sel5_g0_pfumx0_11 (
+    .ALUT(drain_sel5_g0_l1_11),
+    .BLUT(drain_sel5_g0_l0_11),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_11)
+  );
+  PFUMX drain_sel5_g0_pfumx0_12 (
+    .ALUT(drain_sel5_g0_l1_12),
+    .BLUT(drain_sel5_g0_l0_12),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_12)
+  );
+  PFUMX drain_sel5_g0_pfumx0_13 (
+    .ALUT(drain_sel5_g0_l1_13),
+    .BLUT(drain_sel5_g0_l0_13),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_13)
+  );
+  PFUMX drain_sel5_g0_pfumx0_14 (
+    .ALUT(drain_sel5_g0_l1_14),
+    .BLUT(drain_sel5_g0_l0_14),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_14)
+  );
+  PFUMX drain_sel5_g0_pfumx0_15 (
+    .ALUT(drain_sel5_g0_l1_15),
+    .BLUT(drain_sel5_g0_l0_15),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_15)
+  );
+  PFUMX drain_sel5_g0_pfumx0_16 (
+    .ALUT(drain_sel5_g0_l1_16),
+    .BLUT(drain_sel5_g0_l0_16),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_16)
+  );
+  PFUMX drain_sel5_g0_pfumx0_17 (
+    .ALUT(drain_sel5_g0_l1_17),
+    .BLUT(drain_sel5_g0_l0_17),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_17)
+  );
+  PFUMX drain_sel5_g0_pfumx0_18 (
+    .ALUT(drain_sel5_g0_l1_18),
+    .BLUT(drain_sel5_g0_l0_18),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_18)
+  );
+  PFUMX drain_sel5_g0_pfumx0_19 (
+    .ALUT(drain_sel5_g0_l1_19),
+    .BLUT(drain_sel5_g0_l0_19),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_19)
+  );
+  PFUMX drain_sel5_g0_pfumx0_2 (
+    .ALUT(drain_sel5_g0_l1_2),
+    .BLUT(drain_sel5_g0_l0_2),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_2)
+  );
+  PFUMX drain_sel5_g0_pfumx0_20 (
+    .ALUT(drain_sel5_g0_l1_20),
+    .BLUT(drain_sel5_g0_l0_20),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_20)
+  );
+  PFUMX drain_sel5_g0_pfumx0_21 (
+    .ALUT(drain_sel5_g0_l1_21),
+    .BLUT(drain_sel5_g0_l0_21),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_21)
+  );
+  PFUMX drain_sel5_g0_pfumx0_22 (
+    .ALUT(drain_sel5_g0_l1_22),
+    .BLUT(drain_sel5_g0_l0_22),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_22)
+  );
+  PFUMX drain_sel5_g0_pfumx0_23 (
+    .ALUT(drain_sel5_g0_l1_23),
+    .BLUT(drain_sel5_g0_l0_23),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_23)
+  );
+  PFUMX drain_sel5_g0_pfumx0_24 (
+    .ALUT(drain_sel5_g0_l1_24),
+    .BLUT(drain_sel5_g0_l0_24),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_24)
+  );
+  PFUMX drain_sel5_g0_pfumx0_25 (
+    .ALUT(drain_sel5_g0_l1_25),
+    .BLUT(drain_sel5_g0_l0_25),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_25)
+  );
+  PFUMX drain_sel5_g0_pfumx0_3 (
+    .ALUT(drain_sel5_g0_l1_3),
+    .BLUT(drain_sel5_g0_l0_3),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_3)
+  );
+  PFUMX drain_sel5_g0_pfumx0_4 (
+    .ALUT(drain_sel5_g0_l1_4),
+    .BLUT(drain_sel5_g0_l0_4),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_4)
+  );
+  PFUMX drain_sel5_g0_pfumx0_5 (
+    .ALUT(drain_sel5_g0_l1_5),
+    .BLUT(drain_sel5_g0_l0_5),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_5)
+  );
+  PFUMX drain_sel5_g0_pfumx0_6 (
+    .ALUT(drain_sel5_g0_l1_6),
+    .BLUT(drain_sel5_g0_l0_6),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_6)
+  );
+  PFUMX drain_sel5_g0_pfumx0_7 (
+    .ALUT(drain_sel5_g0_l1_7),
+    .BLUT(drain_sel5_g0_l0_7),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_7)
+  );
+  PFUMX drain_sel5_g0_pfumx0_8 (
+    .ALUT(drain_sel5_g0_l1_8),
+    .BLUT(drain_sel5_g0_l0_8),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_8)
+  );
+  PFUMX drain_sel5_g0_pfumx0_9 (
+    .ALUT(drain_sel5_g0_l1_9),
+    .BLUT(drain_sel5_g0_l0_9),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f0_9)
+  );
+  PFUMX drain_sel5_g0_pfumx1_0 (
+    .ALUT(drain_sel5_g0_l3_0),
+    .BLUT(drain_sel5_g0_l2_0),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_0)
+  );
+  PFUMX drain_sel5_g0_pfumx1_1 (
+    .ALUT(drain_sel5_g0_l3_1),
+    .BLUT(drain_sel5_g0_l2_1),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_1)
+  );
+  PFUMX drain_sel5_g0_pfumx1_10 (
+    .ALUT(drain_sel5_g0_l3_10),
+    .BLUT(drain_sel5_g0_l2_10),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_10)
+  );
+  PFUMX drain_sel5_g0_pfumx1_11 (
+    .ALUT(drain_sel5_g0_l3_11),
+    .BLUT(drain_sel5_g0_l2_11),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_11)
+  );
+  PFUMX drain_sel5_g0_pfumx1_12 (
+    .ALUT(drain_sel5_g0_l3_12),
+    .BLUT(drain_sel5_g0_l2_12),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_12)
+  );
+  PFUMX drain_sel5_g0_pfumx1_13 (
+    .ALUT(drain_sel5_g0_l3_13),
+    .BLUT(drain_sel5_g0_l2_13),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_13)
+  );
+  PFUMX drain_sel5_g0_pfumx1_14 (
+    .ALUT(drain_sel5_g0_l3_14),
+    .BLUT(drain_sel5_g0_l2_14),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_14)
+  );
+  PFUMX drain_sel5_g0_pfumx1_15 (
+    .ALUT(drain_sel5_g0_l3_15),
+    .BLUT(drain_sel5_g0_l2_15),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_15)
+  );
+  PFUMX drain_sel5_g0_pfumx1_16 (
+    .ALUT(drain_sel5_g0_l3_16),
+    .BLUT(drain_sel5_g0_l2_16),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_16)
+  );
+  PFUMX drain_sel5_g0_pfumx1_17 (
+    .ALUT(drain_sel5_g0_l3_17),
+    .BLUT(drain_sel5_g0_l2_17),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_17)
+  );
+  PFUMX drain_sel5_g0_pfumx1_18 (
+    .ALUT(drain_sel5_g0_l3_18),
+    .BLUT(drain_sel5_g0_l2_18),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_18)
+  );
+  PFUMX drain_sel5_g0_pfumx1_19 (
+    .ALUT(drain_sel5_g0_l3_19),
+    .BLUT(drain_sel5_g0_l2_19),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_19)
+  );
+  PFUMX drain_sel5_g0_pfumx1_2 (
+    .ALUT(drain_sel5_g0_l3_2),
+    .BLUT(drain_sel5_g0_l2_2),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_2)
+  );
+  PFUMX drain_sel5_g0_pfumx1_20 (
+    .ALUT(drain_sel5_g0_l3_20),
+    .BLUT(drain_sel5_g0_l2_20),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_20)
+  );
+  PFUMX drain_sel5_g0_pfumx1_21 (
+    .ALUT(drain_sel5_g0_l3_21),
+    .BLUT(drain_sel5_g0_l2_21),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_21)
+  );
+  PFUMX drain_sel5_g0_pfumx1_22 (
+    .ALUT(drain_sel5_g0_l3_22),
+    .BLUT(drain_sel5_g0_l2_22),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_22)
+  );
+  PFUMX drain_sel5_g0_pfumx1_23 (
+    .ALUT(drain_sel5_g0_l3_23),
+    .BLUT(drain_sel5_g0_l2_23),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_23)
+  );
+  PFUMX drain_sel5_g0_pfumx1_24 (
+    .ALUT(drain_sel5_g0_l3_24),
+    .BLUT(drain_sel5_g0_l2_24),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_24)
+  );
+  PFUMX drain_sel5_g0_pfumx1_25 (
+    .ALUT(drain_sel5_g0_l3_25),
+    .BLUT(drain_sel5_g0_l2_25),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_25)
+  );
+  PFUMX drain_sel5_g0_pfumx1_3 (
+    .ALUT(drain_sel5_g0_l3_3),
+    .BLUT(drain_sel5_g0_l2_3),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_3)
+  );
+  PFUMX drain_sel5_g0_pfumx1_4 (
+    .ALUT(drain_sel5_g0_l3_4),
+    .BLUT(drain_sel5_g0_l2_4),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_4)
+  );
+  PFUMX drain_sel5_g0_pfumx1_5 (
+    .ALUT(drain_sel5_g0_l3_5),
+    .BLUT(drain_sel5_g0_l2_5),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_5)
+  );
+  PFUMX drain_sel5_g0_pfumx1_6 (
+    .ALUT(drain_sel5_g0_l3_6),
+    .BLUT(drain_sel5_g0_l2_6),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_6)
+  );
+  PFUMX drain_sel5_g0_pfumx1_7 (
+    .ALUT(drain_sel5_g0_l3_7),
+    .BLUT(drain_sel5_g0_l2_7),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_7)
+  );
+  PFUMX drain_sel5_g0_pfumx1_8 (
+    .ALUT(drain_sel5_g0_l3_8),
+    .BLUT(drain_sel5_g0_l2_8),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_8)
+  );
+  PFUMX drain_sel5_g0_pfumx1_9 (
+    .ALUT(drain_sel5_g0_l3_9),
+    .BLUT(drain_sel5_g0_l2_9),
+    .C0(drain_row5[1]),
+    .Z(drain_sel5_g0_f1_9)
+  );
+  L6MUX21 drain_sel6_g0_l6mux_0 (
+    .D0(drain_sel6_g0_f0_0),
+    .D1(drain_sel6_g0_f1_0),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[0])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_1 (
+    .D0(drain_sel6_g0_f0_1),
+    .D1(drain_sel6_g0_f1_1),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[1])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_10 (
+    .D0(drain_sel6_g0_f0_10),
+    .D1(drain_sel6_g0_f1_10),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[10])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_11 (
+    .D0(drain_sel6_g0_f0_11),
+    .D1(drain_sel6_g0_f1_11),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[11])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_12 (
+    .D0(drain_sel6_g0_f0_12),
+    .D1(drain_sel6_g0_f1_12),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[12])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_13 (
+    .D0(drain_sel6_g0_f0_13),
+    .D1(drain_sel6_g0_f1_13),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[13])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_14 (
+    .D0(drain_sel6_g0_f0_14),
+    .D1(drain_sel6_g0_f1_14),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[14])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_15 (
+    .D0(drain_sel6_g0_f0_15),
+    .D1(drain_sel6_g0_f1_15),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[15])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_16 (
+    .D0(drain_sel6_g0_f0_16),
+    .D1(drain_sel6_g0_f1_16),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[16])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_17 (
+    .D0(drain_sel6_g0_f0_17),
+    .D1(drain_sel6_g0_f1_17),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[17])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_18 (
+    .D0(drain_sel6_g0_f0_18),
+    .D1(drain_sel6_g0_f1_18),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[18])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_19 (
+    .D0(drain_sel6_g0_f0_19),
+    .D1(drain_sel6_g0_f1_19),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[19])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_2 (
+    .D0(drain_sel6_g0_f0_2),
+    .D1(drain_sel6_g0_f1_2),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[2])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_20 (
+    .D0(drain_sel6_g0_f0_20),
+    .D1(drain_sel6_g0_f1_20),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[20])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_21 (
+    .D0(drain_sel6_g0_f0_21),
+    .D1(drain_sel6_g0_f1_21),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[21])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_22 (
+    .D0(drain_sel6_g0_f0_22),
+    .D1(drain_sel6_g0_f1_22),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[22])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_23 (
+    .D0(drain_sel6_g0_f0_23),
+    .D1(drain_sel6_g0_f1_23),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[23])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_24 (
+    .D0(drain_sel6_g0_f0_24),
+    .D1(drain_sel6_g0_f1_24),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[24])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_25 (
+    .D0(drain_sel6_g0_f0_25),
+    .D1(drain_sel6_g0_f1_25),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[25])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_3 (
+    .D0(drain_sel6_g0_f0_3),
+    .D1(drain_sel6_g0_f1_3),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[3])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_4 (
+    .D0(drain_sel6_g0_f0_4),
+    .D1(drain_sel6_g0_f1_4),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[4])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_5 (
+    .D0(drain_sel6_g0_f0_5),
+    .D1(drain_sel6_g0_f1_5),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[5])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_6 (
+    .D0(drain_sel6_g0_f0_6),
+    .D1(drain_sel6_g0_f1_6),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[6])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_7 (
+    .D0(drain_sel6_g0_f0_7),
+    .D1(drain_sel6_g0_f1_7),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[7])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_8 (
+    .D0(drain_sel6_g0_f0_8),
+    .D1(drain_sel6_g0_f1_8),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[8])
+  );
+  L6MUX21 drain_sel6_g0_l6mux_9 (
+    .D0(drain_sel6_g0_f0_9),
+    .D1(drain_sel6_g0_f1_9),
+    .SD(drain_row6[2]),
+    .Z(drain_sel6_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_0 (
+    .A(out_0_6[0]),
+    .B(out_1_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_1 (
+    .A(out_0_6[1]),
+    .B(out_1_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_10 (
+    .A(out_0_6[10]),
+    .B(out_1_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_11 (
+    .A(out_0_6[11]),
+    .B(out_1_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_12 (
+    .A(out_0_6[12]),
+    .B(out_1_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_13 (
+    .A(out_0_6[13]),
+    .B(out_1_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_14 (
+    .A(out_0_6[14]),
+    .B(out_1_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_15 (
+    .A(out_0_6[15]),
+    .B(out_1_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_16 (
+    .A(out_0_6[16]),
+    .B(out_1_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_17 (
+    .A(out_0_6[17]),
+    .B(out_1_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_18 (
+    .A(out_0_6[18]),
+    .B(out_1_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_19 (
+    .A(out_0_6[19]),
+    .B(out_1_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_2 (
+    .A(out_0_6[2]),
+    .B(out_1_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_20 (
+    .A(out_0_6[20]),
+    .B(out_1_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_21 (
+    .A(out_0_6[21]),
+    .B(out_1_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_22 (
+    .A(out_0_6[22]),
+    .B(out_1_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_23 (
+    .A(out_0_6[23]),
+    .B(out_1_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_24 (
+    .A(out_0_6[24]),
+    .B(out_1_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_25 (
+    .A(out_0_6[25]),
+    .B(out_1_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_3 (
+    .A(out_0_6[3]),
+    .B(out_1_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_4 (
+    .A(out_0_6[4]),
+    .B(out_1_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_5 (
+    .A(out_0_6[5]),
+    .B(out_1_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_6 (
+    .A(out_0_6[6]),
+    .B(out_1_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_7 (
+    .A(out_0_6[7]),
+    .B(out_1_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_8 (
+    .A(out_0_6[8]),
+    .B(out_1_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut0_9 (
+    .A(out_0_6[9]),
+    .B(out_1_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_0 (
+    .A(out_2_6[0]),
+    .B(out_3_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_1 (
+    .A(out_2_6[1]),
+    .B(out_3_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_10 (
+    .A(out_2_6[10]),
+    .B(out_3_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_11 (
+    .A(out_2_6[11]),
+    .B(out_3_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_12 (
+    .A(out_2_6[12]),
+    .B(out_3_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_13 (
+    .A(out_2_6[13]),
+    .B(out_3_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_14 (
+    .A(out_2_6[14]),
+    .B(out_3_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_15 (
+    .A(out_2_6[15]),
+    .B(out_3_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_16 (
+    .A(out_2_6[16]),
+    .B(out_3_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_17 (
+    .A(out_2_6[17]),
+    .B(out_3_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_18 (
+    .A(out_2_6[18]),
+    .B(out_3_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_19 (
+    .A(out_2_6[19]),
+    .B(out_3_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_2 (
+    .A(out_2_6[2]),
+    .B(out_3_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_20 (
+    .A(out_2_6[20]),
+    .B(out_3_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_21 (
+    .A(out_2_6[21]),
+    .B(out_3_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_22 (
+    .A(out_2_6[22]),
+    .B(out_3_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_23 (
+    .A(out_2_6[23]),
+    .B(out_3_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_24 (
+    .A(out_2_6[24]),
+    .B(out_3_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_25 (
+    .A(out_2_6[25]),
+    .B(out_3_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_3 (
+    .A(out_2_6[3]),
+    .B(out_3_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_4 (
+    .A(out_2_6[4]),
+    .B(out_3_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_5 (
+    .A(out_2_6[5]),
+    .B(out_3_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_6 (
+    .A(out_2_6[6]),
+    .B(out_3_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_7 (
+    .A(out_2_6[7]),
+    .B(out_3_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_8 (
+    .A(out_2_6[8]),
+    .B(out_3_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut1_9 (
+    .A(out_2_6[9]),
+    .B(out_3_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_0 (
+    .A(out_4_6[0]),
+    .B(out_5_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_1 (
+    .A(out_4_6[1]),
+    .B(out_5_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_10 (
+    .A(out_4_6[10]),
+    .B(out_5_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_11 (
+    .A(out_4_6[11]),
+    .B(out_5_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_12 (
+    .A(out_4_6[12]),
+    .B(out_5_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_13 (
+    .A(out_4_6[13]),
+    .B(out_5_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_14 (
+    .A(out_4_6[14]),
+    .B(out_5_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_15 (
+    .A(out_4_6[15]),
+    .B(out_5_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_16 (
+    .A(out_4_6[16]),
+    .B(out_5_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_17 (
+    .A(out_4_6[17]),
+    .B(out_5_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_18 (
+    .A(out_4_6[18]),
+    .B(out_5_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_19 (
+    .A(out_4_6[19]),
+    .B(out_5_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_2 (
+    .A(out_4_6[2]),
+    .B(out_5_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_20 (
+    .A(out_4_6[20]),
+    .B(out_5_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_21 (
+    .A(out_4_6[21]),
+    .B(out_5_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_22 (
+    .A(out_4_6[22]),
+    .B(out_5_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_23 (
+    .A(out_4_6[23]),
+    .B(out_5_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_24 (
+    .A(out_4_6[24]),
+    .B(out_5_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_25 (
+    .A(out_4_6[25]),
+    .B(out_5_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_3 (
+    .A(out_4_6[3]),
+    .B(out_5_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_4 (
+    .A(out_4_6[4]),
+    .B(out_5_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_5 (
+    .A(out_4_6[5]),
+    .B(out_5_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_6 (
+    .A(out_4_6[6]),
+    .B(out_5_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_7 (
+    .A(out_4_6[7]),
+    .B(out_5_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_8 (
+    .A(out_4_6[8]),
+    .B(out_5_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut2_9 (
+    .A(out_4_6[9]),
+    .B(out_5_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_0 (
+    .A(out_6_6[0]),
+    .B(out_7_6[0]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_1 (
+    .A(out_6_6[1]),
+    .B(out_7_6[1]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_10 (
+    .A(out_6_6[10]),
+    .B(out_7_6[10]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_11 (
+    .A(out_6_6[11]),
+    .B(out_7_6[11]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_12 (
+    .A(out_6_6[12]),
+    .B(out_7_6[12]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_13 (
+    .A(out_6_6[13]),
+    .B(out_7_6[13]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_14 (
+    .A(out_6_6[14]),
+    .B(out_7_6[14]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_15 (
+    .A(out_6_6[15]),
+    .B(out_7_6[15]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_16 (
+    .A(out_6_6[16]),
+    .B(out_7_6[16]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_17 (
+    .A(out_6_6[17]),
+    .B(out_7_6[17]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_18 (
+    .A(out_6_6[18]),
+    .B(out_7_6[18]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_19 (
+    .A(out_6_6[19]),
+    .B(out_7_6[19]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_2 (
+    .A(out_6_6[2]),
+    .B(out_7_6[2]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_20 (
+    .A(out_6_6[20]),
+    .B(out_7_6[20]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_21 (
+    .A(out_6_6[21]),
+    .B(out_7_6[21]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_22 (
+    .A(out_6_6[22]),
+    .B(out_7_6[22]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_23 (
+    .A(out_6_6[23]),
+    .B(out_7_6[23]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_24 (
+    .A(out_6_6[24]),
+    .B(out_7_6[24]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_25 (
+    .A(out_6_6[25]),
+    .B(out_7_6[25]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_3 (
+    .A(out_6_6[3]),
+    .B(out_7_6[3]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_4 (
+    .A(out_6_6[4]),
+    .B(out_7_6[4]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_5 (
+    .A(out_6_6[5]),
+    .B(out_7_6[5]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_6 (
+    .A(out_6_6[6]),
+    .B(out_7_6[6]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_7 (
+    .A(out_6_6[7]),
+    .B(out_7_6[7]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_8 (
+    .A(out_6_6[8]),
+    .B(out_7_6[8]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel6_g0_lut3_9 (
+    .A(out_6_6[9]),
+    .B(out_7_6[9]),
+    .C(drain_row6[0]),
+    .D(1'h0),
+    .Z(drain_sel6_g0_l3_9)
+  );
+  PFUMX drain_sel6_g0_pfumx0_0 (
+    .ALUT(drain_sel6_g0_l1_0),
+    .BLUT(drain_sel6_g0_l0_0),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_0)
+  );
+  PFUMX drain_sel6_g0_pfumx0_1 (
+    .ALUT(drain_sel6_g0_l1_1),
+    .BLUT(drain_sel6_g0_l0_1),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_1)
+  );
+  PFUMX drain_sel6_g0_pfumx0_10 (
+    .ALUT(drain_sel6_g0_l1_10),
+    .BLUT(drain_sel6_g0_l0_10),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_10)
+  );
+  PFUMX drain_sel6_g0_pfumx0_11 (
+    .ALUT(drain_sel6_g0_l1_11),
+    .BLUT(drain_sel6_g0_l0_11),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_11)
+  );
+  PFUMX drain_sel6_g0_pfumx0_12 (
+    .ALUT(drain_sel6_g0_l1_12),
+    .BLUT(drain_sel6_g0_l0_12),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_12)
+  );
+  PFUMX drain_sel6_g0_pfumx0_13 (
+    .ALUT(drain_sel6_g0_l1_13),
+    .BLUT(drain_sel6_g0_l0_13),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_13)
+  );
+  PFUMX drain_sel6_g0_pfumx0_14 (
+    .ALUT(drain_sel6_g0_l1_14),
+    .BLUT(drain_sel6_g0_l0_14),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_14)
+  );
+  PFUMX drain_sel6_g0_pfumx0_15 (
+    .ALUT(drain_sel6_g0_l1_15),
+    .BLUT(drain_sel6_g0_l0_15),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_15)
+  );
+  PFUMX drain_sel6_g0_pfumx0_16 (
+    .ALUT(drain_sel6_g0_l1_16),
+    .BLUT(drain_sel6_g0_l0_16),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_16)
+  );
+  PFUMX drain_sel6_g0_pfumx0_17 (
+    .ALUT(drain_sel6_g0_l1_17),
+    .BLUT(drain_sel6_g0_l0_17),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_17)
+  );
+  PFUMX drain_sel6_g0_pfumx0_18 (
+    .ALUT(drain_sel6_g0_l1_18),
+    .BLUT(drain_sel6_g0_l0_18),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_18)
+  );
+  PFUMX drain_sel6_g0_pfumx0_19 (
+    .ALUT(drain_sel6_g0_l1_19),
+    .BLUT(drain_sel6_g0_l0_19),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_19)
+  );
+  PFUMX drain_sel6_g0_pfumx0_2 (
+    .ALUT(drain_sel6_g0_l1_2),
+    .BLUT(drain_sel6_g0_l0_2),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_2)
+  );
+  PFUMX drain_sel6_g0_pfumx0_20 (
+    .ALUT(drain_sel6_g0_l1_20),
+    .BLUT(drain_sel6_g0_l0_20),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_20)
+  );
+  PFUMX drain_sel6_g0_pfumx0_21 (
+    .ALUT(drain_sel6_g0_l1_21),
+    .BLUT(drain_sel6_g0_l0_21),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_21)
+  );
+  PFUMX drain_sel6_g0_pfumx0_22 (
+    .ALUT(drain_sel6_g0_l1_22),
+    .BLUT(drain_sel6_g0_l0_22),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_22)
+  );
+  PFUMX drain_sel6_g0_pfumx0_23 (
+    .ALUT(drain_sel6_g0_l1_23),
+    .BLUT(drain_sel6_g0_l0_23),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_23)
+  );
+  PFUMX drain_sel6_g0_pfumx0_24 (
+    .ALUT(drain_sel6_g0_l1_24),
+    .BLUT(drain_sel6_g0_l0_24),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_24)
+  );
+  PFUMX drain_sel6_g0_pfumx0_25 (
+    .ALUT(drain_sel6_g0_l1_25),
+    .BLUT(drain_sel6_g0_l0_25),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_25)
+  );
+  PFUMX drain_sel6_g0_pfumx0_3 (
+    .ALUT(drain_sel6_g0_l1_3),
+    .BLUT(drain_sel6_g0_l0_3),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_3)
+  );
+  PFUMX drain_sel6_g0_pfumx0_4 (
+    .ALUT(drain_sel6_g0_l1_4),
+    .BLUT(drain_sel6_g0_l0_4),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_4)
+  );
+  PFUMX drain_sel6_g0_pfumx0_5 (
+    .ALUT(drain_sel6_g0_l1_5),
+    .BLUT(drain_sel6_g0_l0_5),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_5)
+  );
+  PFUMX drain_sel6_g0_pfumx0_6 (
+    .ALUT(drain_sel6_g0_l1_6),
+    .BLUT(drain_sel6_g0_l0_6),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_6)
+  );
+  PFUMX drain_sel6_g0_pfumx0_7 (
+    .ALUT(drain_sel6_g0_l1_7),
+    .BLUT(drain_sel6_g0_l0_7),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_7)
+  );
+  PFUMX drain_sel6_g0_pfumx0_8 (
+    .ALUT(drain_sel6_g0_l1_8),
+    .BLUT(drain_sel6_g0_l0_8),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_8)
+  );
+  PFUMX drain_sel6_g0_pfumx0_9 (
+    .ALUT(drain_sel6_g0_l1_9),
+    .BLUT(drain_sel6_g0_l0_9),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f0_9)
+  );
+  PFUMX drain_sel6_g0_pfumx1_0 (
+    .ALUT(drain_sel6_g0_l3_0),
+    .BLUT(drain_sel6_g0_l2_0),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_0)
+  );
+  PFUMX drain_sel6_g0_pfumx1_1 (
+    .ALUT(drain_sel6_g0_l3_1),
+    .BLUT(drain_sel6_g0_l2_1),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_1)
+  );
+  PFUMX drain_sel6_g0_pfumx1_10 (
+    .ALUT(drain_sel6_g0_l3_10),
+    .BLUT(drain_sel6_g0_l2_10),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_10)
+  );
+  PFUMX drain_sel6_g0_pfumx1_11 (
+    .ALUT(drain_sel6_g0_l3_11),
+    .BLUT(drain_sel6_g0_l2_11),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_11)
+  );
+  PFUMX drain_sel6_g0_pfumx1_12 (
+    .ALUT(drain_sel6_g0_l3_12),
+    .BLUT(drain_sel6_g0_l2_12),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_12)
+  );
+  PFUMX drain_sel6_g0_pfumx1_13 (
+    .ALUT(drain_sel6_g0_l3_13),
+    .BLUT(drain_sel6_g0_l2_13),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_13)
+  );
+  PFUMX drain_sel6_g0_pfumx1_14 (
+    .ALUT(drain_sel6_g0_l3_14),
+    .BLUT(drain_sel6_g0_l2_14),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_14)
+  );
+  PFUMX drain_sel6_g0_pfumx1_15 (
+    .ALUT(drain_sel6_g0_l3_15),
+    .BLUT(drain_sel6_g0_l2_15),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_15)
+  );
+  PFUMX drain_sel6_g0_pfumx1_16 (
+    .ALUT(drain_sel6_g0_l3_16),
+    .BLUT(drain_sel6_g0_l2_16),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_16)
+  );
+  PFUMX drain_sel6_g0_pfumx1_17 (
+    .ALUT(drain_sel6_g0_l3_17),
+    .BLUT(drain_sel6_g0_l2_17),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_17)
+  );
+  PFUMX drain_sel6_g0_pfumx1_18 (
+    .ALUT(drain_sel6_g0_l3_18),
+    .BLUT(drain_sel6_g0_l2_18),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_18)
+  );
+  PFUMX drain_sel6_g0_pfumx1_19 (
+    .ALUT(drain_sel6_g0_l3_19),
+    .BLUT(drain_sel6_g0_l2_19),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_19)
+  );
+  PFUMX drain_sel6_g0_pfumx1_2 (
+    .ALUT(drain_sel6_g0_l3_2),
+    .BLUT(drain_sel6_g0_l2_2),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_2)
+  );
+  PFUMX drain_sel6_g0_pfumx1_20 (
+    .ALUT(drain_sel6_g0_l3_20),
+    .BLUT(drain_sel6_g0_l2_20),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_20)
+  );
+  PFUMX drain_sel6_g0_pfumx1_21 (
+    .ALUT(drain_sel6_g0_l3_21),
+    .BLUT(drain_sel6_g0_l2_21),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_21)
+  );
+  PFUMX drain_sel6_g0_pfumx1_22 (
+    .ALUT(drain_sel6_g0_l3_22),
+    .BLUT(drain_sel6_g0_l2_22),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_22)
+  );
+  PFUMX drain_sel6_g0_pfumx1_23 (
+    .ALUT(drain_sel6_g0_l3_23),
+    .BLUT(drain_sel6_g0_l2_23),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_23)
+  );
+  PFUMX drain_sel6_g0_pfumx1_24 (
+    .ALUT(drain_sel6_g0_l3_24),
+    .BLUT(drain_sel6_g0_l2_24),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_24)
+  );
+  PFUMX drain_sel6_g0_pfumx1_25 (
+    .ALUT(drain_sel6_g0_l3_25),
+    .BLUT(drain_sel6_g0_l2_25),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_25)
+  );
+  PFUMX drain_sel6_g0_pfumx1_3 (
+    .ALUT(drain_sel6_g0_l3_3),
+    .BLUT(drain_sel6_g0_l2_3),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_3)
+  );
+  PFUMX drain_sel6_g0_pfumx1_4 (
+    .ALUT(drain_sel6_g0_l3_4),
+    .BLUT(drain_sel6_g0_l2_4),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_4)
+  );
+  PFUMX drain_sel6_g0_pfumx1_5 (
+    .ALUT(drain_sel6_g0_l3_5),
+    .BLUT(drain_sel6_g0_l2_5),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_5)
+  );
+  PFUMX drain_sel6_g0_pfumx1_6 (
+    .ALUT(drain_sel6_g0_l3_6),
+    .BLUT(drain_sel6_g0_l2_6),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_6)
+  );
+  PFUMX drain_sel6_g0_pfumx1_7 (
+    .ALUT(drain_sel6_g0_l3_7),
+    .BLUT(drain_sel6_g0_l2_7),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_7)
+  );
+  PFUMX drain_sel6_g0_pfumx1_8 (
+    .ALUT(drain_sel6_g0_l3_8),
+    .BLUT(drain_sel6_g0_l2_8),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_8)
+  );
+  PFUMX drain_sel6_g0_pfumx1_9 (
+    .ALUT(drain_sel6_g0_l3_9),
+    .BLUT(drain_sel6_g0_l2_9),
+    .C0(drain_row6[1]),
+    .Z(drain_sel6_g0_f1_9)
+  );
+  L6MUX21 drain_sel7_g0_l6mux_0 (
+    .D0(drain_sel7_g0_f0_0),
+    .D1(drain_sel7_g0_f1_0),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[0])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_1 (
+    .D0(drain_sel7_g0_f0_1),
+    .D1(drain_sel7_g0_f1_1),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[1])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_10 (
+    .D0(drain_sel7_g0_f0_10),
+    .D1(drain_sel7_g0_f1_10),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[10])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_11 (
+    .D0(drain_sel7_g0_f0_11),
+    .D1(drain_sel7_g0_f1_11),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[11])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_12 (
+    .D0(drain_sel7_g0_f0_12),
+    .D1(drain_sel7_g0_f1_12),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[12])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_13 (
+    .D0(drain_sel7_g0_f0_13),
+    .D1(drain_sel7_g0_f1_13),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[13])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_14 (
+    .D0(drain_sel7_g0_f0_14),
+    .D1(drain_sel7_g0_f1_14),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[14])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_15 (
+    .D0(drain_sel7_g0_f0_15),
+    .D1(drain_sel7_g0_f1_15),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[15])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_16 (
+    .D0(drain_sel7_g0_f0_16),
+    .D1(drain_sel7_g0_f1_16),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[16])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_17 (
+    .D0(drain_sel7_g0_f0_17),
+    .D1(drain_sel7_g0_f1_17),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[17])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_18 (
+    .D0(drain_sel7_g0_f0_18),
+    .D1(drain_sel7_g0_f1_18),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[18])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_19 (
+    .D0(drain_sel7_g0_f0_19),
+    .D1(drain_sel7_g0_f1_19),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[19])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_2 (
+    .D0(drain_sel7_g0_f0_2),
+    .D1(drain_sel7_g0_f1_2),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[2])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_20 (
+    .D0(drain_sel7_g0_f0_20),
+    .D1(drain_sel7_g0_f1_20),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[20])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_21 (
+    .D0(drain_sel7_g0_f0_21),
+    .D1(drain_sel7_g0_f1_21),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[21])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_22 (
+    .D0(drain_sel7_g0_f0_22),
+    .D1(drain_sel7_g0_f1_22),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[22])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_23 (
+    .D0(drain_sel7_g0_f0_23),
+    .D1(drain_sel7_g0_f1_23),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[23])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_24 (
+    .D0(drain_sel7_g0_f0_24),
+    .D1(drain_sel7_g0_f1_24),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[24])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_25 (
+    .D0(drain_sel7_g0_f0_25),
+    .D1(drain_sel7_g0_f1_25),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[25])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_3 (
+    .D0(drain_sel7_g0_f0_3),
+    .D1(drain_sel7_g0_f1_3),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[3])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_4 (
+    .D0(drain_sel7_g0_f0_4),
+    .D1(drain_sel7_g0_f1_4),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[4])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_5 (
+    .D0(drain_sel7_g0_f0_5),
+    .D1(drain_sel7_g0_f1_5),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[5])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_6 (
+    .D0(drain_sel7_g0_f0_6),
+    .D1(drain_sel7_g0_f1_6),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[6])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_7 (
+    .D0(drain_sel7_g0_f0_7),
+    .D1(drain_sel7_g0_f1_7),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[7])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_8 (
+    .D0(drain_sel7_g0_f0_8),
+    .D1(drain_sel7_g0_f1_8),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[8])
+  );
+  L6MUX21 drain_sel7_g0_l6mux_9 (
+    .D0(drain_sel7_g0_f0_9),
+    .D1(drain_sel7_g0_f1_9),
+    .SD(drain_row7[2]),
+    .Z(drain_sel7_g0[9])
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_0 (
+    .A(out_0_7[0]),
+    .B(out_1_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_1 (
+    .A(out_0_7[1]),
+    .B(out_1_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_10 (
+    .A(out_0_7[10]),
+    .B(out_1_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_11 (
+    .A(out_0_7[11]),
+    .B(out_1_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_12 (
+    .A(out_0_7[12]),
+    .B(out_1_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_13 (
+    .A(out_0_7[13]),
+    .B(out_1_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_14 (
+    .A(out_0_7[14]),
+    .B(out_1_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_15 (
+    .A(out_0_7[15]),
+    .B(out_1_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_16 (
+    .A(out_0_7[16]),
+    .B(out_1_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_17 (
+    .A(out_0_7[17]),
+    .B(out_1_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_18 (
+    .A(out_0_7[18]),
+    .B(out_1_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_19 (
+    .A(out_0_7[19]),
+    .B(out_1_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_2 (
+    .A(out_0_7[2]),
+    .B(out_1_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_20 (
+    .A(out_0_7[20]),
+    .B(out_1_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_21 (
+    .A(out_0_7[21]),
+    .B(out_1_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_22 (
+    .A(out_0_7[22]),
+    .B(out_1_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_23 (
+    .A(out_0_7[23]),
+    .B(out_1_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_24 (
+    .A(out_0_7[24]),
+    .B(out_1_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_25 (
+    .A(out_0_7[25]),
+    .B(out_1_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_3 (
+    .A(out_0_7[3]),
+    .B(out_1_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_4 (
+    .A(out_0_7[4]),
+    .B(out_1_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_5 (
+    .A(out_0_7[5]),
+    .B(out_1_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_6 (
+    .A(out_0_7[6]),
+    .B(out_1_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_7 (
+    .A(out_0_7[7]),
+    .B(out_1_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_8 (
+    .A(out_0_7[8]),
+    .B(out_1_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut0_9 (
+    .A(out_0_7[9]),
+    .B(out_1_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l0_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_0 (
+    .A(out_2_7[0]),
+    .B(out_3_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_1 (
+    .A(out_2_7[1]),
+    .B(out_3_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_10 (
+    .A(out_2_7[10]),
+    .B(out_3_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_11 (
+    .A(out_2_7[11]),
+    .B(out_3_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_12 (
+    .A(out_2_7[12]),
+    .B(out_3_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_13 (
+    .A(out_2_7[13]),
+    .B(out_3_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_14 (
+    .A(out_2_7[14]),
+    .B(out_3_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_15 (
+    .A(out_2_7[15]),
+    .B(out_3_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_16 (
+    .A(out_2_7[16]),
+    .B(out_3_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_17 (
+    .A(out_2_7[17]),
+    .B(out_3_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_18 (
+    .A(out_2_7[18]),
+    .B(out_3_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_19 (
+    .A(out_2_7[19]),
+    .B(out_3_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_2 (
+    .A(out_2_7[2]),
+    .B(out_3_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_20 (
+    .A(out_2_7[20]),
+    .B(out_3_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_21 (
+    .A(out_2_7[21]),
+    .B(out_3_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_22 (
+    .A(out_2_7[22]),
+    .B(out_3_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_23 (
+    .A(out_2_7[23]),
+    .B(out_3_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_24 (
+    .A(out_2_7[24]),
+    .B(out_3_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_25 (
+    .A(out_2_7[25]),
+    .B(out_3_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_3 (
+    .A(out_2_7[3]),
+    .B(out_3_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_4 (
+    .A(out_2_7[4]),
+    .B(out_3_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_5 (
+    .A(out_2_7[5]),
+    .B(out_3_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_6 (
+    .A(out_2_7[6]),
+    .B(out_3_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_7 (
+    .A(out_2_7[7]),
+    .B(out_3_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_8 (
+    .A(out_2_7[8]),
+    .B(out_3_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut1_9 (
+    .A(out_2_7[9]),
+    .B(out_3_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l1_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_0 (
+    .A(out_4_7[0]),
+    .B(out_5_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_1 (
+    .A(out_4_7[1]),
+    .B(out_5_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_10 (
+    .A(out_4_7[10]),
+    .B(out_5_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_11 (
+    .A(out_4_7[11]),
+    .B(out_5_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_12 (
+    .A(out_4_7[12]),
+    .B(out_5_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_13 (
+    .A(out_4_7[13]),
+    .B(out_5_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_14 (
+    .A(out_4_7[14]),
+    .B(out_5_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_15 (
+    .A(out_4_7[15]),
+    .B(out_5_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_16 (
+    .A(out_4_7[16]),
+    .B(out_5_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_17 (
+    .A(out_4_7[17]),
+    .B(out_5_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_18 (
+    .A(out_4_7[18]),
+    .B(out_5_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_19 (
+    .A(out_4_7[19]),
+    .B(out_5_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_2 (
+    .A(out_4_7[2]),
+    .B(out_5_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_20 (
+    .A(out_4_7[20]),
+    .B(out_5_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_21 (
+    .A(out_4_7[21]),
+    .B(out_5_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_22 (
+    .A(out_4_7[22]),
+    .B(out_5_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_23 (
+    .A(out_4_7[23]),
+    .B(out_5_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_24 (
+    .A(out_4_7[24]),
+    .B(out_5_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_25 (
+    .A(out_4_7[25]),
+    .B(out_5_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_3 (
+    .A(out_4_7[3]),
+    .B(out_5_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_4 (
+    .A(out_4_7[4]),
+    .B(out_5_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_5 (
+    .A(out_4_7[5]),
+    .B(out_5_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_6 (
+    .A(out_4_7[6]),
+    .B(out_5_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_7 (
+    .A(out_4_7[7]),
+    .B(out_5_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_8 (
+    .A(out_4_7[8]),
+    .B(out_5_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut2_9 (
+    .A(out_4_7[9]),
+    .B(out_5_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l2_9)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_0 (
+    .A(out_6_7[0]),
+    .B(out_7_7[0]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_0)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_1 (
+    .A(out_6_7[1]),
+    .B(out_7_7[1]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_1)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_10 (
+    .A(out_6_7[10]),
+    .B(out_7_7[10]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_10)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_11 (
+    .A(out_6_7[11]),
+    .B(out_7_7[11]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_11)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_12 (
+    .A(out_6_7[12]),
+    .B(out_7_7[12]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_12)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_13 (
+    .A(out_6_7[13]),
+    .B(out_7_7[13]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_13)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_14 (
+    .A(out_6_7[14]),
+    .B(out_7_7[14]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_14)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_15 (
+    .A(out_6_7[15]),
+    .B(out_7_7[15]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_15)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_16 (
+    .A(out_6_7[16]),
+    .B(out_7_7[16]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_16)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_17 (
+    .A(out_6_7[17]),
+    .B(out_7_7[17]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_17)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_18 (
+    .A(out_6_7[18]),
+    .B(out_7_7[18]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_18)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_19 (
+    .A(out_6_7[19]),
+    .B(out_7_7[19]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_19)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_2 (
+    .A(out_6_7[2]),
+    .B(out_7_7[2]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_2)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_20 (
+    .A(out_6_7[20]),
+    .B(out_7_7[20]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_20)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_21 (
+    .A(out_6_7[21]),
+    .B(out_7_7[21]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_21)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_22 (
+    .A(out_6_7[22]),
+    .B(out_7_7[22]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_22)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_23 (
+    .A(out_6_7[23]),
+    .B(out_7_7[23]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_23)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_24 (
+    .A(out_6_7[24]),
+    .B(out_7_7[24]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_24)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_25 (
+    .A(out_6_7[25]),
+    .B(out_7_7[25]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_25)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_3 (
+    .A(out_6_7[3]),
+    .B(out_7_7[3]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_3)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_4 (
+    .A(out_6_7[4]),
+    .B(out_7_7[4]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_4)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_5 (
+    .A(out_6_7[5]),
+    .B(out_7_7[5]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_5)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_6 (
+    .A(out_6_7[6]),
+    .B(out_7_7[6]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_6)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_7 (
+    .A(out_6_7[7]),
+    .B(out_7_7[7]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_7)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_8 (
+    .A(out_6_7[8]),
+    .B(out_7_7[8]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_8)
+  );
+  LUT4 #(
+    .INIT(16'hcaca)
+  ) drain_sel7_g0_lut3_9 (
+    .A(out_6_7[9]),
+    .B(out_7_7[9]),
+    .C(drain_row7[0]),
+    .D(1'h0),
+    .Z(drain_sel7_g0_l3_9)
+  );
+  PFUMX drain_sel7_g0_pfumx0_0 (
+    .ALUT(drain_sel7_g0_l1_0),
+    .BLUT(drain_sel7_g0_l0_0),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_0)
+  );
+  PFUMX drain_sel7_g0_pfumx0_1 (
+    .ALUT(drain_sel7_g0_l1_1),
+    .BLUT(drain_sel7_g0_l0_1),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_1)
+  );
+  PFUMX drain_sel7_g0_pfumx0_10 (
+    .ALUT(drain_sel7_g0_l1_10),
+    .BLUT(drain_sel7_g0_l0_10),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_10)
+  );
+  PFUMX drain_sel7_g0_pfumx0_11 (
+    .ALUT(drain_sel7_g0_l1_11),
+    .BLUT(drain_sel7_g0_l0_11),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_11)
+  );
+  PFUMX drain_sel7_g0_pfumx0_12 (
+    .ALUT(drain_sel7_g0_l1_12),
+    .BLUT(drain_sel7_g0_l0_12),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_12)
+  );
+  PFUMX drain_sel7_g0_pfumx0_13 (
+    .ALUT(drain_sel7_g0_l1_13),
+    .BLUT(drain_sel7_g0_l0_13),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_13)
+  );
+  PFUMX drain_sel7_g0_pfumx0_14 (
+    .ALUT(drain_sel7_g0_l1_14),
+    .BLUT(drain_sel7_g0_l0_14),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_14)
+  );
+  PFUMX drain_sel7_g0_pfumx0_15 (
+    .ALUT(drain_sel7_g0_l1_15),
+    .BLUT(drain_sel7_g0_l0_15),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_15)
+  );
+  PFUMX drain_sel7_g0_pfumx0_16 (
+    .ALUT(drain_sel7_g0_l1_16),
+    .BLUT(drain_sel7_g0_l0_16),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_16)
+  );
+  PFUMX drain_sel7_g0_pfumx0_17 (
+    .ALUT(drain_sel7_g0_l1_17),
+    .BLUT(drain_sel7_g0_l0_17),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_17)
+  );
+  PFUMX drain_sel7_g0_pfumx0_18 (
+    .ALUT(drain_sel7_g0_l1_18),
+    .BLUT(drain_sel7_g0_l0_18),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_18)
+  );
+  PFUMX drain_sel7_g0_pfumx0_19 (
+    .ALUT(drain_sel7_g0_l1_19),
+    .BLUT(drain_sel7_g0_l0_19),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_19)
+  );
+  PFUMX drain_sel7_g0_pfumx0_2 (
+    .ALUT(drain_sel7_g0_l1_2),
+    .BLUT(drain_sel7_g0_l0_2),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_2)
+  );
+  PFUMX drain_sel7_g0_pfumx0_20 (
+    .ALUT(drain_sel7_g0_l1_20),
+    .BLUT(drain_sel7_g0_l0_20),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_20)
+  );
+  PFUMX drain_sel7_g0_pfumx0_21 (
+    .ALUT(drain_sel7_g0_l1_21),
+    .BLUT(drain_sel7_g0_l0_21),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_21)
+  );
+  PFUMX drain_sel7_g0_pfumx0_22 (
+    .ALUT(drain_sel7_g0_l1_22),
+    .BLUT(drain_sel7_g0_l0_22),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_22)
+  );
+  PFUMX drain_sel7_g0_pfumx0_23 (
+    .ALUT(drain_sel7_g0_l1_23),
+    .BLUT(drain_sel7_g0_l0_23),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_23)
+  );
+  PFUMX drain_sel7_g0_pfumx0_24 (
+    .ALUT(drain_sel7_g0_l1_24),
+    .BLUT(drain_sel7_g0_l0_24),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_24)
+  );
+  PFUMX drain_sel7_g0_pfumx0_25 (
+    .ALUT(drain_sel7_g0_l1_25),
+    .BLUT(drain_sel7_g0_l0_25),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_25)
+  );
+  PFUMX drain_sel7_g0_pfumx0_3 (
+    .ALUT(drain_sel7_g0_l1_3),
+    .BLUT(drain_sel7_g0_l0_3),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_3)
+  );
+  PFUMX drain_sel7_g0_pfumx0_4 (
+    .ALUT(drain_sel7_g0_l1_4),
+    .BLUT(drain_sel7_g0_l0_4),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_4)
+  );
+  PFUMX drain_sel7_g0_pfumx0_5 (
+    .ALUT(drain_sel7_g0_l1_5),
+    .BLUT(drain_sel7_g0_l0_5),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_5)
+  );
+  PFUMX drain_sel7_g0_pfumx0_6 (
+    .ALUT(drain_sel7_g0_l1_6),
+    .BLUT(drain_sel7_g0_l0_6),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_6)
+  );
+  PFUMX drain_sel7_g0_pfumx0_7 (
+    .ALUT(drain_sel7_g0_l1_7),
+    .BLUT(drain_sel7_g0_l0_7),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_7)
+  );
+  PFUMX drain_sel7_g0_pfumx0_8 (
+    .ALUT(drain_sel7_g0_l1_8),
+    .BLUT(drain_sel7_g0_l0_8),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_8)
+  );
+  PFUMX drain_sel7_g0_pfumx0_9 (
+    .ALUT(drain_sel7_g0_l1_9),
+    .BLUT(drain_sel7_g0_l0_9),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f0_9)
+  );
+  PFUMX drain_sel7_g0_pfumx1_0 (
+    .ALUT(drain_sel7_g0_l3_0),
+    .BLUT(drain_sel7_g0_l2_0),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_0)
+  );
+  PFUMX drain_sel7_g0_pfumx1_1 (
+    .ALUT(drain_sel7_g0_l3_1),
+    .BLUT(drain_sel7_g0_l2_1),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_1)
+  );
+  PFUMX drain_sel7_g0_pfumx1_10 (
+    .ALUT(drain_sel7_g0_l3_10),
+    .BLUT(drain_sel7_g0_l2_10),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_10)
+  );
+  PFUMX drain_sel7_g0_pfumx1_11 (
+    .ALUT(drain_sel7_g0_l3_11),
+    .BLUT(drain_sel7_g0_l2_11),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_11)
+  );
+  PFUMX drain_sel7_g0_pfumx1_12 (
+    .ALUT(drain_sel7_g0_l3_12),
+    .BLUT(drain_sel7_g0_l2_12),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_12)
+  );
+  PFUMX drain_sel7_g0_pfumx1_13 (
+    .ALUT(drain_sel7_g0_l3_13),
+    .BLUT(drain_sel7_g0_l2_13),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_13)
+  );
+  PFUMX drain_sel7_g0_pfumx1_14 (
+    .ALUT(drain_sel7_g0_l3_14),
+    .BLUT(drain_sel7_g0_l2_14),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_14)
+  );
+  PFUMX drain_sel7_g0_pfumx1_15 (
+    .ALUT(drain_sel7_g0_l3_15),
+    .BLUT(drain_sel7_g0_l2_15),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_15)
+  );
+  PFUMX drain_sel7_g0_pfumx1_16 (
+    .ALUT(drain_sel7_g0_l3_16),
+    .BLUT(drain_sel7_g0_l2_16),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_16)
+  );
+  PFUMX drain_sel7_g0_pfumx1_17 (
+    .ALUT(drain_sel7_g0_l3_17),
+    .BLUT(drain_sel7_g0_l2_17),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_17)
+  );
+  PFUMX drain_sel7_g0_pfumx1_18 (
+    .ALUT(drain_sel7_g0_l3_18),
+    .BLUT(drain_sel7_g0_l2_18),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_18)
+  );
+  PFUMX drain_sel7_g0_pfumx1_19 (
+    .ALUT(drain_sel7_g0_l3_19),
+    .BLUT(drain_sel7_g0_l2_19),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_19)
+  );
+  PFUMX drain_sel7_g0_pfumx1_2 (
+    .ALUT(drain_sel7_g0_l3_2),
+    .BLUT(drain_sel7_g0_l2_2),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_2)
+  );
+  PFUMX drain_sel7_g0_pfumx1_20 (
+    .ALUT(drain_sel7_g0_l3_20),
+    .BLUT(drain_sel7_g0_l2_20),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_20)
+  );
+  PFUMX drain_sel7_g0_pfumx1_21 (
+    .ALUT(drain_sel7_g0_l3_21),
+    .BLUT(drain_sel7_g0_l2_21),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_21)
+  );
+  PFUMX drain_sel7_g0_pfumx1_22 (
+    .ALUT(drain_sel7_g0_l3_22),
+    .BLUT(drain_sel7_g0_l2_22),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_22)
+  );
+  PFUMX drain_sel7_g0_pfumx1_23 (
+    .ALUT(drain_sel7_g0_l3_23),
+    .BLUT(drain_sel7_g0_l2_23),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_23)
+  );
+  PFUMX drain_sel7_g0_pfumx1_24 (
+    .ALUT(drain_sel7_g0_l3_24),
+    .BLUT(drain_sel7_g0_l2_24),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_24)
+  );
+  PFUMX drain_sel7_g0_pfumx1_25 (
+    .ALUT(drain_sel7_g0_l3_25),
+    .BLUT(drain_sel7_g0_l2_25),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_25)
+  );
+  PFUMX drain_sel7_g0_pfumx1_3 (
+    .ALUT(drain_sel7_g0_l3_3),
+    .BLUT(drain_sel7_g0_l2_3),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_3)
+  );
+  PFUMX drain_sel7_g0_pfumx1_4 (
+    .ALUT(drain_sel7_g0_l3_4),
+    .BLUT(drain_sel7_g0_l2_4),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_4)
+  );
+  PFUMX drain_sel7_g0_pfumx1_5 (
+    .ALUT(drain_sel7_g0_l3_5),
+    .BLUT(drain_sel7_g0_l2_5),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_5)
+  );
+  PFUMX drain_sel7_g0_pfumx1_6 (
+    .ALUT(drain_sel7_g0_l3_6),
+    .BLUT(drain_sel7_g0_l2_6),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_6)
+  );
+  PFUMX drain_sel7_g0_pfumx1_7 (
+    .ALUT(drain_sel7_g0_l3_7),
+    .BLUT(drain_sel7_g0_l2_7),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_7)
+  );
+  PFUMX drain_sel7_g0_pfumx1_8 (
+    .ALUT(drain_sel7_g0_l3_8),
+    .BLUT(drain_sel7_g0_l2_8),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_8)
+  );
+  PFUMX drain_sel7_g0_pfumx1_9 (
+    .ALUT(drain_sel7_g0_l3_9),
+    .BLUT(drain_sel7_g0_l2_9),
+    .C0(drain_row7[1]),
+    .Z(drain_sel7_g0_f1_9)
+  );
   \hwq_top.engine.array.mac_0_0  mac_0_0 (
     .a(in2_a0),
     .clk(clk),
-    .\port$441$0 (s0[0]),
-    .\port$441$1 (s0[1]),
-    .\port$441$10 (s0[10]),
-    .\port$441$11 (s0[11]),
-    .\port$441$12 (s0[12]),
-    .\port$441$13 (s0[13]),
-    .\port$441$14 (s0[14]),
-    .\port$441$15 (s0[15]),
-    .\port$441$16 (s0[16]),
-    .\port$441$17 (s0[17]),
-    .\port$441$18 (s0[18]),
-    .\port$441$19 (s0[19]),
-    .\port$441$2 (s0[2]),
-    .\port$441$20 (s0[20]),
-    .\port$441$21 (s0[21]),
-    .\port$441$22 (s0[22]),
-    .\port$441$23 (s0[23]),
-    .\port$441$24 (s0[24]),
-    .\port$441$25 (s0[25]),
-    .\port$441$27 (s1[0]),
-    .\port$441$28 (s1[1]),
-    .\port$441$29 (s1[2]),
-    .\port$441$3 (s0[3]),
-    .\port$441$30 (s1[3]),
-    .\port$441$31 (s1[4]),
-    .\port$441$32 (s1[5]),
-    .\port$441$33 (s1[6]),
-    .\port$441$34 (s1[7]),
-    .\port$441$35 (s1[8]),
-    .\port$441$36 (s1[9]),
-    .\port$441$37 (s1[10]),
-    .\port$441$38 (s1[11]),
-    .\port$441$39 (s1[12]),
-    .\port$441$4 (s0[4]),
-    .\port$441$40 (s1[13]),
-    .\port$441$41 (s1[14]),
-    .\port$441$42 (s1[15]),
-    .\port$441$43 (s1[16]),
-    .\port$441$44 (s1[17]),
-    .\port$441$45 (s1[18]),
-    .\port$441$46 (s1[19]),
-    .\port$441$47 (s1[20]),
-    .\port$441$48 (s1[21]),
-    .\port$441$49 (s1[22]),
-    .\port$441$5 (s0[5]),
-    .\port$441$50 (s1[23]),
-    .\port$441$51 (s1[24]),
-    .\port$441$52 (s1[25]),
-    .\port$441$6 (s0[6]),
-    .\port$441$7 (s0[7]),
-    .\port$441$8 (s0[8]),
-    .\port$441$9 (s0[9]),
+    .\port$381$0 (s0[0]),
+    .\port$381$1 (s0[1]),
+    .\port$381$10 (s0[10]),
+    .\port$381$11 (s0[11]),
+    .\port$381$12 (s0[12]),
+    .\port$381$13 (s0[13]),
+    .\port$381$14 (s0[14]),
+    .\port$381$15 (s0[15]),
+    .\port$381$16 (s0[16]),
+    .\port$381$17 (s0[17]),
+    .\port$381$18 (s0[18]),
+    .\port$381$19 (s0[19]),
+    .\port$381$2 (s0[2]),
+    .\port$381$20 (s0[20]),
+    .\port$381$21 (s0[21]),
+    .\port$381$22 (s0[22]),
+    .\port$381$23 (s0[23]),
+    .\port$381$24 (s0[24]),
+    .\port$381$25 (s0[25]),
+    .\port$381$27 (s1[0]),
+    .\port$381$28 (s1[1]),
+    .\port$381$29 (s1[2]),
+    .\port$381$3 (s0[3]),
+    .\port$381$30 (s1[3]),
+    .\port$381$31 (s1[4]),
+    .\port$381$32 (s1[5]),
+    .\port$381$33 (s1[6]),
+    .\port$381$34 (s1[7]),
+    .\port$381$35 (s1[8]),
+    .\port$381$36 (s1[9]),
+    .\port$381$37 (s1[10]),
+    .\port$381$38 (s1[11]),
+    .\port$381$39 (s1[12]),
+    .\port$381$4 (s0[4]),
+    .\port$381$40 (s1[13]),
+    .\port$381$41 (s1[14]),
+    .\port$381$42 (s1[15]),
+    .\port$381$43 (s1[16]),
+    .\port$381$44 (s1[17]),
+    .\port$381$45 (s1[18]),
+    .\port$381$46 (s1[19]),
+    .\port$381$47 (s1[20]),
+    .\port$381$48 (s1[21]),
+    .\port$381$49 (s1[22]),
+    .\port$381$5 (s0[5]),
+    .\port$381$50 (s1[23]),
+    .\port$381$51 (s1[24]),
+    .\port$381$52 (s1[25]),
+    .\port$381$6 (s0[6]),
+    .\port$381$7 (s0[7]),
+    .\port$381$8 (s0[8]),
+    .\port$381$9 (s0[9]),
     .restart(lf_0_0),
     .rst(rst),
     .w0(in2_w0),
@@ -1887,58 +15959,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_1  mac_0_1 (
     .a(a_0_0),
     .clk(clk),
-    .\port$446$0 (\s0$164 [0]),
-    .\port$446$1 (\s0$164 [1]),
-    .\port$446$10 (\s0$164 [10]),
-    .\port$446$11 (\s0$164 [11]),
-    .\port$446$12 (\s0$164 [12]),
-    .\port$446$13 (\s0$164 [13]),
-    .\port$446$14 (\s0$164 [14]),
-    .\port$446$15 (\s0$164 [15]),
-    .\port$446$16 (\s0$164 [16]),
-    .\port$446$17 (\s0$164 [17]),
-    .\port$446$18 (\s0$164 [18]),
-    .\port$446$19 (\s0$164 [19]),
-    .\port$446$2 (\s0$164 [2]),
-    .\port$446$20 (\s0$164 [20]),
-    .\port$446$21 (\s0$164 [21]),
-    .\port$446$22 (\s0$164 [22]),
-    .\port$446$23 (\s0$164 [23]),
-    .\port$446$24 (\s0$164 [24]),
-    .\port$446$25 (\s0$164 [25]),
-    .\port$446$27 (\s1$166 [0]),
-    .\port$446$28 (\s1$166 [1]),
-    .\port$446$29 (\s1$166 [2]),
-    .\port$446$3 (\s0$164 [3]),
-    .\port$446$30 (\s1$166 [3]),
-    .\port$446$31 (\s1$166 [4]),
-    .\port$446$32 (\s1$166 [5]),
-    .\port$446$33 (\s1$166 [6]),
-    .\port$446$34 (\s1$166 [7]),
-    .\port$446$35 (\s1$166 [8]),
-    .\port$446$36 (\s1$166 [9]),
-    .\port$446$37 (\s1$166 [10]),
-    .\port$446$38 (\s1$166 [11]),
-    .\port$446$39 (\s1$166 [12]),
-    .\port$446$4 (\s0$164 [4]),
-    .\port$446$40 (\s1$166 [13]),
-    .\port$446$41 (\s1$166 [14]),
-    .\port$446$42 (\s1$166 [15]),
-    .\port$446$43 (\s1$166 [16]),
-    .\port$446$44 (\s1$166 [17]),
-    .\port$446$45 (\s1$166 [18]),
-    .\port$446$46 (\s1$166 [19]),
-    .\port$446$47 (\s1$166 [20]),
-    .\port$446$48 (\s1$166 [21]),
-    .\port$446$49 (\s1$166 [22]),
-    .\port$446$5 (\s0$164 [5]),
-    .\port$446$50 (\s1$166 [23]),
-    .\port$446$51 (\s1$166 [24]),
-    .\port$446$52 (\s1$166 [25]),
-    .\port$446$6 (\s0$164 [6]),
-    .\port$446$7 (\s0$164 [7]),
-    .\port$446$8 (\s0$164 [8]),
-    .\port$446$9 (\s0$164 [9]),
+    .\port$386$0 (\s0$164 [0]),
+    .\port$386$1 (\s0$164 [1]),
+    .\port$386$10 (\s0$164 [10]),
+    .\port$386$11 (\s0$164 [11]),
+    .\port$386$12 (\s0$164 [12]),
+    .\port$386$13 (\s0$164 [13]),
+    .\port$386$14 (\s0$164 [14]),
+    .\port$386$15 (\s0$164 [15]),
+    .\port$386$16 (\s0$164 [16]),
+    .\port$386$17 (\s0$164 [17]),
+    .\port$386$18 (\s0$164 [18]),
+    .\port$386$19 (\s0$164 [19]),
+    .\port$386$2 (\s0$164 [2]),
+    .\port$386$20 (\s0$164 [20]),
+    .\port$386$21 (\s0$164 [21]),
+    .\port$386$22 (\s0$164 [22]),
+    .\port$386$23 (\s0$164 [23]),
+    .\port$386$24 (\s0$164 [24]),
+    .\port$386$25 (\s0$164 [25]),
+    .\port$386$27 (\s1$166 [0]),
+    .\port$386$28 (\s1$166 [1]),
+    .\port$386$29 (\s1$166 [2]),
+    .\port$386$3 (\s0$164 [3]),
+    .\port$386$30 (\s1$166 [3]),
+    .\port$386$31 (\s1$166 [4]),
+    .\port$386$32 (\s1$166 [5]),
+    .\port$386$33 (\s1$166 [6]),
+    .\port$386$34 (\s1$166 [7]),
+    .\port$386$35 (\s1$166 [8]),
+    .\port$386$36 (\s1$166 [9]),
+    .\port$386$37 (\s1$166 [10]),
+    .\port$386$38 (\s1$166 [11]),
+    .\port$386$39 (\s1$166 [12]),
+    .\port$386$4 (\s0$164 [4]),
+    .\port$386$40 (\s1$166 [13]),
+    .\port$386$41 (\s1$166 [14]),
+    .\port$386$42 (\s1$166 [15]),
+    .\port$386$43 (\s1$166 [16]),
+    .\port$386$44 (\s1$166 [17]),
+    .\port$386$45 (\s1$166 [18]),
+    .\port$386$46 (\s1$166 [19]),
+    .\port$386$47 (\s1$166 [20]),
+    .\port$386$48 (\s1$166 [21]),
+    .\port$386$49 (\s1$166 [22]),
+    .\port$386$5 (\s0$164 [5]),
+    .\port$386$50 (\s1$166 [23]),
+    .\port$386$51 (\s1$166 [24]),
+    .\port$386$52 (\s1$166 [25]),
+    .\port$386$6 (\s0$164 [6]),
+    .\port$386$7 (\s0$164 [7]),
+    .\port$386$8 (\s0$164 [8]),
+    .\port$386$9 (\s0$164 [9]),
     .restart(lf_0_1),
     .rst(rst),
     .w0(skew_w2_d0),
@@ -1947,58 +16019,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_2  mac_0_2 (
     .a(a_0_1),
     .clk(clk),
-    .\port$451$0 (\s0$176 [0]),
-    .\port$451$1 (\s0$176 [1]),
-    .\port$451$10 (\s0$176 [10]),
-    .\port$451$11 (\s0$176 [11]),
-    .\port$451$12 (\s0$176 [12]),
-    .\port$451$13 (\s0$176 [13]),
-    .\port$451$14 (\s0$176 [14]),
-    .\port$451$15 (\s0$176 [15]),
-    .\port$451$16 (\s0$176 [16]),
-    .\port$451$17 (\s0$176 [17]),
-    .\port$451$18 (\s0$176 [18]),
-    .\port$451$19 (\s0$176 [19]),
-    .\port$451$2 (\s0$176 [2]),
-    .\port$451$20 (\s0$176 [20]),
-    .\port$451$21 (\s0$176 [21]),
-    .\port$451$22 (\s0$176 [22]),
-    .\port$451$23 (\s0$176 [23]),
-    .\port$451$24 (\s0$176 [24]),
-    .\port$451$25 (\s0$176 [25]),
-    .\port$451$27 (\s1$178 [0]),
-    .\port$451$28 (\s1$178 [1]),
-    .\port$451$29 (\s1$178 [2]),
-    .\port$451$3 (\s0$176 [3]),
-    .\port$451$30 (\s1$178 [3]),
-    .\port$451$31 (\s1$178 [4]),
-    .\port$451$32 (\s1$178 [5]),
-    .\port$451$33 (\s1$178 [6]),
-    .\port$451$34 (\s1$178 [7]),
-    .\port$451$35 (\s1$178 [8]),
-    .\port$451$36 (\s1$178 [9]),
-    .\port$451$37 (\s1$178 [10]),
-    .\port$451$38 (\s1$178 [11]),
-    .\port$451$39 (\s1$178 [12]),
-    .\port$451$4 (\s0$176 [4]),
-    .\port$451$40 (\s1$178 [13]),
-    .\port$451$41 (\s1$178 [14]),
-    .\port$451$42 (\s1$178 [15]),
-    .\port$451$43 (\s1$178 [16]),
-    .\port$451$44 (\s1$178 [17]),
-    .\port$451$45 (\s1$178 [18]),
-    .\port$451$46 (\s1$178 [19]),
-    .\port$451$47 (\s1$178 [20]),
-    .\port$451$48 (\s1$178 [21]),
-    .\port$451$49 (\s1$178 [22]),
-    .\port$451$5 (\s0$176 [5]),
-    .\port$451$50 (\s1$178 [23]),
-    .\port$451$51 (\s1$178 [24]),
-    .\port$451$52 (\s1$178 [25]),
-    .\port$451$6 (\s0$176 [6]),
-    .\port$451$7 (\s0$176 [7]),
-    .\port$451$8 (\s0$176 [8]),
-    .\port$451$9 (\s0$176 [9]),
+    .\port$391$0 (\s0$176 [0]),
+    .\port$391$1 (\s0$176 [1]),
+    .\port$391$10 (\s0$176 [10]),
+    .\port$391$11 (\s0$176 [11]),
+    .\port$391$12 (\s0$176 [12]),
+    .\port$391$13 (\s0$176 [13]),
+    .\port$391$14 (\s0$176 [14]),
+    .\port$391$15 (\s0$176 [15]),
+    .\port$391$16 (\s0$176 [16]),
+    .\port$391$17 (\s0$176 [17]),
+    .\port$391$18 (\s0$176 [18]),
+    .\port$391$19 (\s0$176 [19]),
+    .\port$391$2 (\s0$176 [2]),
+    .\port$391$20 (\s0$176 [20]),
+    .\port$391$21 (\s0$176 [21]),
+    .\port$391$22 (\s0$176 [22]),
+    .\port$391$23 (\s0$176 [23]),
+    .\port$391$24 (\s0$176 [24]),
+    .\port$391$25 (\s0$176 [25]),
+    .\port$391$27 (\s1$178 [0]),
+    .\port$391$28 (\s1$178 [1]),
+    .\port$391$29 (\s1$178 [2]),
+    .\port$391$3 (\s0$176 [3]),
+    .\port$391$30 (\s1$178 [3]),
+    .\port$391$31 (\s1$178 [4]),
+    .\port$391$32 (\s1$178 [5]),
+    .\port$391$33 (\s1$178 [6]),
+    .\port$391$34 (\s1$178 [7]),
+    .\port$391$35 (\s1$178 [8]),
+    .\port$391$36 (\s1$178 [9]),
+    .\port$391$37 (\s1$178 [10]),
+    .\port$391$38 (\s1$178 [11]),
+    .\port$391$39 (\s1$178 [12]),
+    .\port$391$4 (\s0$176 [4]),
+    .\port$391$40 (\s1$178 [13]),
+    .\port$391$41 (\s1$178 [14]),
+    .\port$391$42 (\s1$178 [15]),
+    .\port$391$43 (\s1$178 [16]),
+    .\port$391$44 (\s1$178 [17]),
+    .\port$391$45 (\s1$178 [18]),
+    .\port$391$46 (\s1$178 [19]),
+    .\port$391$47 (\s1$178 [20]),
+    .\port$391$48 (\s1$178 [21]),
+    .\port$391$49 (\s1$178 [22]),
+    .\port$391$5 (\s0$176 [5]),
+    .\port$391$50 (\s1$178 [23]),
+    .\port$391$51 (\s1$178 [24]),
+    .\port$391$52 (\s1$178 [25]),
+    .\port$391$6 (\s0$176 [6]),
+    .\port$391$7 (\s0$176 [7]),
+    .\port$391$8 (\s0$176 [8]),
+    .\port$391$9 (\s0$176 [9]),
     .restart(lf_0_2),
     .rst(rst),
     .w0(skew_w4_d1),
@@ -2007,58 +16079,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_3  mac_0_3 (
     .a(a_0_2),
     .clk(clk),
-    .\port$456$0 (\s0$188 [0]),
-    .\port$456$1 (\s0$188 [1]),
-    .\port$456$10 (\s0$188 [10]),
-    .\port$456$11 (\s0$188 [11]),
-    .\port$456$12 (\s0$188 [12]),
-    .\port$456$13 (\s0$188 [13]),
-    .\port$456$14 (\s0$188 [14]),
-    .\port$456$15 (\s0$188 [15]),
-    .\port$456$16 (\s0$188 [16]),
-    .\port$456$17 (\s0$188 [17]),
-    .\port$456$18 (\s0$188 [18]),
-    .\port$456$19 (\s0$188 [19]),
-    .\port$456$2 (\s0$188 [2]),
-    .\port$456$20 (\s0$188 [20]),
-    .\port$456$21 (\s0$188 [21]),
-    .\port$456$22 (\s0$188 [22]),
-    .\port$456$23 (\s0$188 [23]),
-    .\port$456$24 (\s0$188 [24]),
-    .\port$456$25 (\s0$188 [25]),
-    .\port$456$27 (\s1$190 [0]),
-    .\port$456$28 (\s1$190 [1]),
-    .\port$456$29 (\s1$190 [2]),
-    .\port$456$3 (\s0$188 [3]),
-    .\port$456$30 (\s1$190 [3]),
-    .\port$456$31 (\s1$190 [4]),
-    .\port$456$32 (\s1$190 [5]),
-    .\port$456$33 (\s1$190 [6]),
-    .\port$456$34 (\s1$190 [7]),
-    .\port$456$35 (\s1$190 [8]),
-    .\port$456$36 (\s1$190 [9]),
-    .\port$456$37 (\s1$190 [10]),
-    .\port$456$38 (\s1$190 [11]),
-    .\port$456$39 (\s1$190 [12]),
-    .\port$456$4 (\s0$188 [4]),
-    .\port$456$40 (\s1$190 [13]),
-    .\port$456$41 (\s1$190 [14]),
-    .\port$456$42 (\s1$190 [15]),
-    .\port$456$43 (\s1$190 [16]),
-    .\port$456$44 (\s1$190 [17]),
-    .\port$456$45 (\s1$190 [18]),
-    .\port$456$46 (\s1$190 [19]),
-    .\port$456$47 (\s1$190 [20]),
-    .\port$456$48 (\s1$190 [21]),
-    .\port$456$49 (\s1$190 [22]),
-    .\port$456$5 (\s0$188 [5]),
-    .\port$456$50 (\s1$190 [23]),
-    .\port$456$51 (\s1$190 [24]),
-    .\port$456$52 (\s1$190 [25]),
-    .\port$456$6 (\s0$188 [6]),
-    .\port$456$7 (\s0$188 [7]),
-    .\port$456$8 (\s0$188 [8]),
-    .\port$456$9 (\s0$188 [9]),
+    .\port$396$0 (\s0$188 [0]),
+    .\port$396$1 (\s0$188 [1]),
+    .\port$396$10 (\s0$188 [10]),
+    .\port$396$11 (\s0$188 [11]),
+    .\port$396$12 (\s0$188 [12]),
+    .\port$396$13 (\s0$188 [13]),
+    .\port$396$14 (\s0$188 [14]),
+    .\port$396$15 (\s0$188 [15]),
+    .\port$396$16 (\s0$188 [16]),
+    .\port$396$17 (\s0$188 [17]),
+    .\port$396$18 (\s0$188 [18]),
+    .\port$396$19 (\s0$188 [19]),
+    .\port$396$2 (\s0$188 [2]),
+    .\port$396$20 (\s0$188 [20]),
+    .\port$396$21 (\s0$188 [21]),
+    .\port$396$22 (\s0$188 [22]),
+    .\port$396$23 (\s0$188 [23]),
+    .\port$396$24 (\s0$188 [24]),
+    .\port$396$25 (\s0$188 [25]),
+    .\port$396$27 (\s1$190 [0]),
+    .\port$396$28 (\s1$190 [1]),
+    .\port$396$29 (\s1$190 [2]),
+    .\port$396$3 (\s0$188 [3]),
+    .\port$396$30 (\s1$190 [3]),
+    .\port$396$31 (\s1$190 [4]),
+    .\port$396$32 (\s1$190 [5]),
+    .\port$396$33 (\s1$190 [6]),
+    .\port$396$34 (\s1$190 [7]),
+    .\port$396$35 (\s1$190 [8]),
+    .\port$396$36 (\s1$190 [9]),
+    .\port$396$37 (\s1$190 [10]),
+    .\port$396$38 (\s1$190 [11]),
+    .\port$396$39 (\s1$190 [12]),
+    .\port$396$4 (\s0$188 [4]),
+    .\port$396$40 (\s1$190 [13]),
+    .\port$396$41 (\s1$190 [14]),
+    .\port$396$42 (\s1$190 [15]),
+    .\port$396$43 (\s1$190 [16]),
+    .\port$396$44 (\s1$190 [17]),
+    .\port$396$45 (\s1$190 [18]),
+    .\port$396$46 (\s1$190 [19]),
+    .\port$396$47 (\s1$190 [20]),
+    .\port$396$48 (\s1$190 [21]),
+    .\port$396$49 (\s1$190 [22]),
+    .\port$396$5 (\s0$188 [5]),
+    .\port$396$50 (\s1$190 [23]),
+    .\port$396$51 (\s1$190 [24]),
+    .\port$396$52 (\s1$190 [25]),
+    .\port$396$6 (\s0$188 [6]),
+    .\port$396$7 (\s0$188 [7]),
+    .\port$396$8 (\s0$188 [8]),
+    .\port$396$9 (\s0$188 [9]),
     .restart(lf_0_3),
     .rst(rst),
     .w0(skew_w6_d2),
@@ -2067,58 +16139,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_0  mac_1_0 (
     .a(skew_a1_d0),
     .clk(clk),
-    .\port$461$0 (\s0$200 [0]),
-    .\port$461$1 (\s0$200 [1]),
-    .\port$461$10 (\s0$200 [10]),
-    .\port$461$11 (\s0$200 [11]),
-    .\port$461$12 (\s0$200 [12]),
-    .\port$461$13 (\s0$200 [13]),
-    .\port$461$14 (\s0$200 [14]),
-    .\port$461$15 (\s0$200 [15]),
-    .\port$461$16 (\s0$200 [16]),
-    .\port$461$17 (\s0$200 [17]),
-    .\port$461$18 (\s0$200 [18]),
-    .\port$461$19 (\s0$200 [19]),
-    .\port$461$2 (\s0$200 [2]),
-    .\port$461$20 (\s0$200 [20]),
-    .\port$461$21 (\s0$200 [21]),
-    .\port$461$22 (\s0$200 [22]),
-    .\port$461$23 (\s0$200 [23]),
-    .\port$461$24 (\s0$200 [24]),
-    .\port$461$25 (\s0$200 [25]),
-    .\port$461$27 (\s1$202 [0]),
-    .\port$461$28 (\s1$202 [1]),
-    .\port$461$29 (\s1$202 [2]),
-    .\port$461$3 (\s0$200 [3]),
-    .\port$461$30 (\s1$202 [3]),
-    .\port$461$31 (\s1$202 [4]),
-    .\port$461$32 (\s1$202 [5]),
-    .\port$461$33 (\s1$202 [6]),
-    .\port$461$34 (\s1$202 [7]),
-    .\port$461$35 (\s1$202 [8]),
-    .\port$461$36 (\s1$202 [9]),
-    .\port$461$37 (\s1$202 [10]),
-    .\port$461$38 (\s1$202 [11]),
-    .\port$461$39 (\s1$202 [12]),
-    .\port$461$4 (\s0$200 [4]),
-    .\port$461$40 (\s1$202 [13]),
-    .\port$461$41 (\s1$202 [14]),
-    .\port$461$42 (\s1$202 [15]),
-    .\port$461$43 (\s1$202 [16]),
-    .\port$461$44 (\s1$202 [17]),
-    .\port$461$45 (\s1$202 [18]),
-    .\port$461$46 (\s1$202 [19]),
-    .\port$461$47 (\s1$202 [20]),
-    .\port$461$48 (\s1$202 [21]),
-    .\port$461$49 (\s1$202 [22]),
-    .\port$461$5 (\s0$200 [5]),
-    .\port$461$50 (\s1$202 [23]),
-    .\port$461$51 (\s1$202 [24]),
-    .\port$461$52 (\s1$202 [25]),
-    .\port$461$6 (\s0$200 [6]),
-    .\port$461$7 (\s0$200 [7]),
-    .\port$461$8 (\s0$200 [8]),
-    .\port$461$9 (\s0$200 [9]),
+    .\port$401$0 (\s0$200 [0]),
+    .\port$401$1 (\s0$200 [1]),
+    .\port$401$10 (\s0$200 [10]),
+    .\port$401$11 (\s0$200 [11]),
+    .\port$401$12 (\s0$200 [12]),
+    .\port$401$13 (\s0$200 [13]),
+    .\port$401$14 (\s0$200 [14]),
+    .\port$401$15 (\s0$200 [15]),
+    .\port$401$16 (\s0$200 [16]),
+    .\port$401$17 (\s0$200 [17]),
+    .\port$401$18 (\s0$200 [18]),
+    .\port$401$19 (\s0$200 [19]),
+    .\port$401$2 (\s0$200 [2]),
+    .\port$401$20 (\s0$200 [20]),
+    .\port$401$21 (\s0$200 [21]),
+    .\port$401$22 (\s0$200 [22]),
+    .\port$401$23 (\s0$200 [23]),
+    .\port$401$24 (\s0$200 [24]),
+    .\port$401$25 (\s0$200 [25]),
+    .\port$401$27 (\s1$202 [0]),
+    .\port$401$28 (\s1$202 [1]),
+    .\port$401$29 (\s1$202 [2]),
+    .\port$401$3 (\s0$200 [3]),
+    .\port$401$30 (\s1$202 [3]),
+    .\port$401$31 (\s1$202 [4]),
+    .\port$401$32 (\s1$202 [5]),
+    .\port$401$33 (\s1$202 [6]),
+    .\port$401$34 (\s1$202 [7]),
+    .\port$401$35 (\s1$202 [8]),
+    .\port$401$36 (\s1$202 [9]),
+    .\port$401$37 (\s1$202 [10]),
+    .\port$401$38 (\s1$202 [11]),
+    .\port$401$39 (\s1$202 [12]),
+    .\port$401$4 (\s0$200 [4]),
+    .\port$401$40 (\s1$202 [13]),
+    .\port$401$41 (\s1$202 [14]),
+    .\port$401$42 (\s1$202 [15]),
+    .\port$401$43 (\s1$202 [16]),
+    .\port$401$44 (\s1$202 [17]),
+    .\port$401$45 (\s1$202 [18]),
+    .\port$401$46 (\s1$202 [19]),
+    .\port$401$47 (\s1$202 [20]),
+    .\port$401$48 (\s1$202 [21]),
+    .\port$401$49 (\s1$202 [22]),
+    .\port$401$5 (\s0$200 [5]),
+    .\port$401$50 (\s1$202 [23]),
+    .\port$401$51 (\s1$202 [24]),
+    .\port$401$52 (\s1$202 [25]),
+    .\port$401$6 (\s0$200 [6]),
+    .\port$401$7 (\s0$200 [7]),
+    .\port$401$8 (\s0$200 [8]),
+    .\port$401$9 (\s0$200 [9]),
     .restart(lf_1_0),
     .rst(rst),
     .w0(w_0_0),
@@ -2127,58 +16199,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_1  mac_1_1 (
     .a(a_1_0),
     .clk(clk),
-    .\port$466$0 (\s0$212 [0]),
-    .\port$466$1 (\s0$212 [1]),
-    .\port$466$10 (\s0$212 [10]),
-    .\port$466$11 (\s0$212 [11]),
-    .\port$466$12 (\s0$212 [12]),
-    .\port$466$13 (\s0$212 [13]),
-    .\port$466$14 (\s0$212 [14]),
-    .\port$466$15 (\s0$212 [15]),
-    .\port$466$16 (\s0$212 [16]),
-    .\port$466$17 (\s0$212 [17]),
-    .\port$466$18 (\s0$212 [18]),
-    .\port$466$19 (\s0$212 [19]),
-    .\port$466$2 (\s0$212 [2]),
-    .\port$466$20 (\s0$212 [20]),
-    .\port$466$21 (\s0$212 [21]),
-    .\port$466$22 (\s0$212 [22]),
-    .\port$466$23 (\s0$212 [23]),
-    .\port$466$24 (\s0$212 [24]),
-    .\port$466$25 (\s0$212 [25]),
-    .\port$466$27 (\s1$214 [0]),
-    .\port$466$28 (\s1$214 [1]),
-    .\port$466$29 (\s1$214 [2]),
-    .\port$466$3 (\s0$212 [3]),
-    .\port$466$30 (\s1$214 [3]),
-    .\port$466$31 (\s1$214 [4]),
-    .\port$466$32 (\s1$214 [5]),
-    .\port$466$33 (\s1$214 [6]),
-    .\port$466$34 (\s1$214 [7]),
-    .\port$466$35 (\s1$214 [8]),
-    .\port$466$36 (\s1$214 [9]),
-    .\port$466$37 (\s1$214 [10]),
-    .\port$466$38 (\s1$214 [11]),
-    .\port$466$39 (\s1$214 [12]),
-    .\port$466$4 (\s0$212 [4]),
-    .\port$466$40 (\s1$214 [13]),
-    .\port$466$41 (\s1$214 [14]),
-    .\port$466$42 (\s1$214 [15]),
-    .\port$466$43 (\s1$214 [16]),
-    .\port$466$44 (\s1$214 [17]),
-    .\port$466$45 (\s1$214 [18]),
-    .\port$466$46 (\s1$214 [19]),
-    .\port$466$47 (\s1$214 [20]),
-    .\port$466$48 (\s1$214 [21]),
-    .\port$466$49 (\s1$214 [22]),
-    .\port$466$5 (\s0$212 [5]),
-    .\port$466$50 (\s1$214 [23]),
-    .\port$466$51 (\s1$214 [24]),
-    .\port$466$52 (\s1$214 [25]),
-    .\port$466$6 (\s0$212 [6]),
-    .\port$466$7 (\s0$212 [7]),
-    .\port$466$8 (\s0$212 [8]),
-    .\port$466$9 (\s0$212 [9]),
+    .\port$406$0 (\s0$212 [0]),
+    .\port$406$1 (\s0$212 [1]),
+    .\port$406$10 (\s0$212 [10]),
+    .\port$406$11 (\s0$212 [11]),
+    .\port$406$12 (\s0$212 [12]),
+    .\port$406$13 (\s0$212 [13]),
+    .\port$406$14 (\s0$212 [14]),
+    .\port$406$15 (\s0$212 [15]),
+    .\port$406$16 (\s0$212 [16]),
+    .\port$406$17 (\s0$212 [17]),
+    .\port$406$18 (\s0$212 [18]),
+    .\port$406$19 (\s0$212 [19]),
+    .\port$406$2 (\s0$212 [2]),
+    .\port$406$20 (\s0$212 [20]),
+    .\port$406$21 (\s0$212 [21]),
+    .\port$406$22 (\s0$212 [22]),
+    .\port$406$23 (\s0$212 [23]),
+    .\port$406$24 (\s0$212 [24]),
+    .\port$406$25 (\s0$212 [25]),
+    .\port$406$27 (\s1$214 [0]),
+    .\port$406$28 (\s1$214 [1]),
+    .\port$406$29 (\s1$214 [2]),
+    .\port$406$3 (\s0$212 [3]),
+    .\port$406$30 (\s1$214 [3]),
+    .\port$406$31 (\s1$214 [4]),
+    .\port$406$32 (\s1$214 [5]),
+    .\port$406$33 (\s1$214 [6]),
+    .\port$406$34 (\s1$214 [7]),
+    .\port$406$35 (\s1$214 [8]),
+    .\port$406$36 (\s1$214 [9]),
+    .\port$406$37 (\s1$214 [10]),
+    .\port$406$38 (\s1$214 [11]),
+    .\port$406$39 (\s1$214 [12]),
+    .\port$406$4 (\s0$212 [4]),
+    .\port$406$40 (\s1$214 [13]),
+    .\port$406$41 (\s1$214 [14]),
+    .\port$406$42 (\s1$214 [15]),
+    .\port$406$43 (\s1$214 [16]),
+    .\port$406$44 (\s1$214 [17]),
+    .\port$406$45 (\s1$214 [18]),
+    .\port$406$46 (\s1$214 [19]),
+    .\port$406$47 (\s1$214 [20]),
+    .\port$406$48 (\s1$214 [21]),
+    .\port$406$49 (\s1$214 [22]),
+    .\port$406$5 (\s0$212 [5]),
+    .\port$406$50 (\s1$214 [23]),
+    .\port$406$51 (\s1$214 [24]),
+    .\port$406$52 (\s1$214 [25]),
+    .\port$406$6 (\s0$212 [6]),
+    .\port$406$7 (\s0$212 [7]),
+    .\port$406$8 (\s0$212 [8]),
+    .\port$406$9 (\s0$212 [9]),
     .restart(lf_1_1),
     .rst(rst),
     .w0(w_0_2),
@@ -2187,58 +16259,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_2  mac_1_2 (
     .a(a_1_1),
     .clk(clk),
-    .\port$471$0 (\s0$224 [0]),
-    .\port$471$1 (\s0$224 [1]),
-    .\port$471$10 (\s0$224 [10]),
-    .\port$471$11 (\s0$224 [11]),
-    .\port$471$12 (\s0$224 [12]),
-    .\port$471$13 (\s0$224 [13]),
-    .\port$471$14 (\s0$224 [14]),
-    .\port$471$15 (\s0$224 [15]),
-    .\port$471$16 (\s0$224 [16]),
-    .\port$471$17 (\s0$224 [17]),
-    .\port$471$18 (\s0$224 [18]),
-    .\port$471$19 (\s0$224 [19]),
-    .\port$471$2 (\s0$224 [2]),
-    .\port$471$20 (\s0$224 [20]),
-    .\port$471$21 (\s0$224 [21]),
-    .\port$471$22 (\s0$224 [22]),
-    .\port$471$23 (\s0$224 [23]),
-    .\port$471$24 (\s0$224 [24]),
-    .\port$471$25 (\s0$224 [25]),
-    .\port$471$27 (\s1$226 [0]),
-    .\port$471$28 (\s1$226 [1]),
-    .\port$471$29 (\s1$226 [2]),
-    .\port$471$3 (\s0$224 [3]),
-    .\port$471$30 (\s1$226 [3]),
-    .\port$471$31 (\s1$226 [4]),
-    .\port$471$32 (\s1$226 [5]),
-    .\port$471$33 (\s1$226 [6]),
-    .\port$471$34 (\s1$226 [7]),
-    .\port$471$35 (\s1$226 [8]),
-    .\port$471$36 (\s1$226 [9]),
-    .\port$471$37 (\s1$226 [10]),
-    .\port$471$38 (\s1$226 [11]),
-    .\port$471$39 (\s1$226 [12]),
-    .\port$471$4 (\s0$224 [4]),
-    .\port$471$40 (\s1$226 [13]),
-    .\port$471$41 (\s1$226 [14]),
-    .\port$471$42 (\s1$226 [15]),
-    .\port$471$43 (\s1$226 [16]),
-    .\port$471$44 (\s1$226 [17]),
-    .\port$471$45 (\s1$226 [18]),
-    .\port$471$46 (\s1$226 [19]),
-    .\port$471$47 (\s1$226 [20]),
-    .\port$471$48 (\s1$226 [21]),
-    .\port$471$49 (\s1$226 [22]),
-    .\port$471$5 (\s0$224 [5]),
-    .\port$471$50 (\s1$226 [23]),
-    .\port$471$51 (\s1$226 [24]),
-    .\port$471$52 (\s1$226 [25]),
-    .\port$471$6 (\s0$224 [6]),
-    .\port$471$7 (\s0$224 [7]),
-    .\port$471$8 (\s0$224 [8]),
-    .\port$471$9 (\s0$224 [9]),
+    .\port$411$0 (\s0$224 [0]),
+    .\port$411$1 (\s0$224 [1]),
+    .\port$411$10 (\s0$224 [10]),
+    .\port$411$11 (\s0$224 [11]),
+    .\port$411$12 (\s0$224 [12]),
+    .\port$411$13 (\s0$224 [13]),
+    .\port$411$14 (\s0$224 [14]),
+    .\port$411$15 (\s0$224 [15]),
+    .\port$411$16 (\s0$224 [16]),
+    .\port$411$17 (\s0$224 [17]),
+    .\port$411$18 (\s0$224 [18]),
+    .\port$411$19 (\s0$224 [19]),
+    .\port$411$2 (\s0$224 [2]),
+    .\port$411$20 (\s0$224 [20]),
+    .\port$411$21 (\s0$224 [21]),
+    .\port$411$22 (\s0$224 [22]),
+    .\port$411$23 (\s0$224 [23]),
+    .\port$411$24 (\s0$224 [24]),
+    .\port$411$25 (\s0$224 [25]),
+    .\port$411$27 (\s1$226 [0]),
+    .\port$411$28 (\s1$226 [1]),
+    .\port$411$29 (\s1$226 [2]),
+    .\port$411$3 (\s0$224 [3]),
+    .\port$411$30 (\s1$226 [3]),
+    .\port$411$31 (\s1$226 [4]),
+    .\port$411$32 (\s1$226 [5]),
+    .\port$411$33 (\s1$226 [6]),
+    .\port$411$34 (\s1$226 [7]),
+    .\port$411$35 (\s1$226 [8]),
+    .\port$411$36 (\s1$226 [9]),
+    .\port$411$37 (\s1$226 [10]),
+    .\port$411$38 (\s1$226 [11]),
+    .\port$411$39 (\s1$226 [12]),
+    .\port$411$4 (\s0$224 [4]),
+    .\port$411$40 (\s1$226 [13]),
+    .\port$411$41 (\s1$226 [14]),
+    .\port$411$42 (\s1$226 [15]),
+    .\port$411$43 (\s1$226 [16]),
+    .\port$411$44 (\s1$226 [17]),
+    .\port$411$45 (\s1$226 [18]),
+    .\port$411$46 (\s1$226 [19]),
+    .\port$411$47 (\s1$226 [20]),
+    .\port$411$48 (\s1$226 [21]),
+    .\port$411$49 (\s1$226 [22]),
+    .\port$411$5 (\s0$224 [5]),
+    .\port$411$50 (\s1$226 [23]),
+    .\port$411$51 (\s1$226 [24]),
+    .\port$411$52 (\s1$226 [25]),
+    .\port$411$6 (\s0$224 [6]),
+    .\port$411$7 (\s0$224 [7]),
+    .\port$411$8 (\s0$224 [8]),
+    .\port$411$9 (\s0$224 [9]),
     .restart(lf_1_2),
     .rst(rst),
     .w0(w_0_4),
@@ -2247,58 +16319,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_3  mac_1_3 (
     .a(a_1_2),
     .clk(clk),
-    .\port$476$0 (\s0$236 [0]),
-    .\port$476$1 (\s0$236 [1]),
-    .\port$476$10 (\s0$236 [10]),
-    .\port$476$11 (\s0$236 [11]),
-    .\port$476$12 (\s0$236 [12]),
-    .\port$476$13 (\s0$236 [13]),
-    .\port$476$14 (\s0$236 [14]),
-    .\port$476$15 (\s0$236 [15]),
-    .\port$476$16 (\s0$236 [16]),
-    .\port$476$17 (\s0$236 [17]),
-    .\port$476$18 (\s0$236 [18]),
-    .\port$476$19 (\s0$236 [19]),
-    .\port$476$2 (\s0$236 [2]),
-    .\port$476$20 (\s0$236 [20]),
-    .\port$476$21 (\s0$236 [21]),
-    .\port$476$22 (\s0$236 [22]),
-    .\port$476$23 (\s0$236 [23]),
-    .\port$476$24 (\s0$236 [24]),
-    .\port$476$25 (\s0$236 [25]),
-    .\port$476$27 (\s1$238 [0]),
-    .\port$476$28 (\s1$238 [1]),
-    .\port$476$29 (\s1$238 [2]),
-    .\port$476$3 (\s0$236 [3]),
-    .\port$476$30 (\s1$238 [3]),
-    .\port$476$31 (\s1$238 [4]),
-    .\port$476$32 (\s1$238 [5]),
-    .\port$476$33 (\s1$238 [6]),
-    .\port$476$34 (\s1$238 [7]),
-    .\port$476$35 (\s1$238 [8]),
-    .\port$476$36 (\s1$238 [9]),
-    .\port$476$37 (\s1$238 [10]),
-    .\port$476$38 (\s1$238 [11]),
-    .\port$476$39 (\s1$238 [12]),
-    .\port$476$4 (\s0$236 [4]),
-    .\port$476$40 (\s1$238 [13]),
-    .\port$476$41 (\s1$238 [14]),
-    .\port$476$42 (\s1$238 [15]),
-    .\port$476$43 (\s1$238 [16]),
-    .\port$476$44 (\s1$238 [17]),
-    .\port$476$45 (\s1$238 [18]),
-    .\port$476$46 (\s1$238 [19]),
-    .\port$476$47 (\s1$238 [20]),
-    .\port$476$48 (\s1$238 [21]),
-    .\port$476$49 (\s1$238 [22]),
-    .\port$476$5 (\s0$236 [5]),
-    .\port$476$50 (\s1$238 [23]),
-    .\port$476$51 (\s1$238 [24]),
-    .\port$476$52 (\s1$238 [25]),
-    .\port$476$6 (\s0$236 [6]),
-    .\port$476$7 (\s0$236 [7]),
-    .\port$476$8 (\s0$236 [8]),
-    .\port$476$9 (\s0$236 [9]),
+    .\port$416$0 (\s0$236 [0]),
+    .\port$416$1 (\s0$236 [1]),
+    .\port$416$10 (\s0$236 [10]),
+    .\port$416$11 (\s0$236 [11]),
+    .\port$416$12 (\s0$236 [12]),
+    .\port$416$13 (\s0$236 [13]),
+    .\port$416$14 (\s0$236 [14]),
+    .\port$416$15 (\s0$236 [15]),
+    .\port$416$16 (\s0$236 [16]),
+    .\port$416$17 (\s0$236 [17]),
+    .\port$416$18 (\s0$236 [18]),
+    .\port$416$19 (\s0$236 [19]),
+    .\port$416$2 (\s0$236 [2]),
+    .\port$416$20 (\s0$236 [20]),
+    .\port$416$21 (\s0$236 [21]),
+    .\port$416$22 (\s0$236 [22]),
+    .\port$416$23 (\s0$236 [23]),
+    .\port$416$24 (\s0$236 [24]),
+    .\port$416$25 (\s0$236 [25]),
+    .\port$416$27 (\s1$238 [0]),
+    .\port$416$28 (\s1$238 [1]),
+    .\port$416$29 (\s1$238 [2]),
+    .\port$416$3 (\s0$236 [3]),
+    .\port$416$30 (\s1$238 [3]),
+    .\port$416$31 (\s1$238 [4]),
+    .\port$416$32 (\s1$238 [5]),
+    .\port$416$33 (\s1$238 [6]),
+    .\port$416$34 (\s1$238 [7]),
+    .\port$416$35 (\s1$238 [8]),
+    .\port$416$36 (\s1$238 [9]),
+    .\port$416$37 (\s1$238 [10]),
+    .\port$416$38 (\s1$238 [11]),
+    .\port$416$39 (\s1$238 [12]),
+    .\port$416$4 (\s0$236 [4]),
+    .\port$416$40 (\s1$238 [13]),
+    .\port$416$41 (\s1$238 [14]),
+    .\port$416$42 (\s1$238 [15]),
+    .\port$416$43 (\s1$238 [16]),
+    .\port$416$44 (\s1$238 [17]),
+    .\port$416$45 (\s1$238 [18]),
+    .\port$416$46 (\s1$238 [19]),
+    .\port$416$47 (\s1$238 [20]),
+    .\port$416$48 (\s1$238 [21]),
+    .\port$416$49 (\s1$238 [22]),
+    .\port$416$5 (\s0$236 [5]),
+    .\port$416$50 (\s1$238 [23]),
+    .\port$416$51 (\s1$238 [24]),
+    .\port$416$52 (\s1$238 [25]),
+    .\port$416$6 (\s0$236 [6]),
+    .\port$416$7 (\s0$236 [7]),
+    .\port$416$8 (\s0$236 [8]),
+    .\port$416$9 (\s0$236 [9]),
     .restart(lf_1_3),
     .rst(rst),
     .w0(w_0_6),
@@ -2307,58 +16379,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_0  mac_2_0 (
     .a(skew_a2_d1),
     .clk(clk),
-    .\port$481$0 (\s0$248 [0]),
-    .\port$481$1 (\s0$248 [1]),
-    .\port$481$10 (\s0$248 [10]),
-    .\port$481$11 (\s0$248 [11]),
-    .\port$481$12 (\s0$248 [12]),
-    .\port$481$13 (\s0$248 [13]),
-    .\port$481$14 (\s0$248 [14]),
-    .\port$481$15 (\s0$248 [15]),
-    .\port$481$16 (\s0$248 [16]),
-    .\port$481$17 (\s0$248 [17]),
-    .\port$481$18 (\s0$248 [18]),
-    .\port$481$19 (\s0$248 [19]),
-    .\port$481$2 (\s0$248 [2]),
-    .\port$481$20 (\s0$248 [20]),
-    .\port$481$21 (\s0$248 [21]),
-    .\port$481$22 (\s0$248 [22]),
-    .\port$481$23 (\s0$248 [23]),
-    .\port$481$24 (\s0$248 [24]),
-    .\port$481$25 (\s0$248 [25]),
-    .\port$481$27 (\s1$250 [0]),
-    .\port$481$28 (\s1$250 [1]),
-    .\port$481$29 (\s1$250 [2]),
-    .\port$481$3 (\s0$248 [3]),
-    .\port$481$30 (\s1$250 [3]),
-    .\port$481$31 (\s1$250 [4]),
-    .\port$481$32 (\s1$250 [5]),
-    .\port$481$33 (\s1$250 [6]),
-    .\port$481$34 (\s1$250 [7]),
-    .\port$481$35 (\s1$250 [8]),
-    .\port$481$36 (\s1$250 [9]),
-    .\port$481$37 (\s1$250 [10]),
-    .\port$481$38 (\s1$250 [11]),
-    .\port$481$39 (\s1$250 [12]),
-    .\port$481$4 (\s0$248 [4]),
-    .\port$481$40 (\s1$250 [13]),
-    .\port$481$41 (\s1$250 [14]),
-    .\port$481$42 (\s1$250 [15]),
-    .\port$481$43 (\s1$250 [16]),
-    .\port$481$44 (\s1$250 [17]),
-    .\port$481$45 (\s1$250 [18]),
-    .\port$481$46 (\s1$250 [19]),
-    .\port$481$47 (\s1$250 [20]),
-    .\port$481$48 (\s1$250 [21]),
-    .\port$481$49 (\s1$250 [22]),
-    .\port$481$5 (\s0$248 [5]),
-    .\port$481$50 (\s1$250 [23]),
-    .\port$481$51 (\s1$250 [24]),
-    .\port$481$52 (\s1$250 [25]),
-    .\port$481$6 (\s0$248 [6]),
-    .\port$481$7 (\s0$248 [7]),
-    .\port$481$8 (\s0$248 [8]),
-    .\port$481$9 (\s0$248 [9]),
+    .\port$421$0 (\s0$248 [0]),
+    .\port$421$1 (\s0$248 [1]),
+    .\port$421$10 (\s0$248 [10]),
+    .\port$421$11 (\s0$248 [11]),
+    .\port$421$12 (\s0$248 [12]),
+    .\port$421$13 (\s0$248 [13]),
+    .\port$421$14 (\s0$248 [14]),
+    .\port$421$15 (\s0$248 [15]),
+    .\port$421$16 (\s0$248 [16]),
+    .\port$421$17 (\s0$248 [17]),
+    .\port$421$18 (\s0$248 [18]),
+    .\port$421$19 (\s0$248 [19]),
+    .\port$421$2 (\s0$248 [2]),
+    .\port$421$20 (\s0$248 [20]),
+    .\port$421$21 (\s0$248 [21]),
+    .\port$421$22 (\s0$248 [22]),
+    .\port$421$23 (\s0$248 [23]),
+    .\port$421$24 (\s0$248 [24]),
+    .\port$421$25 (\s0$248 [25]),
+    .\port$421$27 (\s1$250 [0]),
+    .\port$421$28 (\s1$250 [1]),
+    .\port$421$29 (\s1$250 [2]),
+    .\port$421$3 (\s0$248 [3]),
+    .\port$421$30 (\s1$250 [3]),
+    .\port$421$31 (\s1$250 [4]),
+    .\port$421$32 (\s1$250 [5]),
+    .\port$421$33 (\s1$250 [6]),
+    .\port$421$34 (\s1$250 [7]),
+    .\port$421$35 (\s1$250 [8]),
+    .\port$421$36 (\s1$250 [9]),
+    .\port$421$37 (\s1$250 [10]),
+    .\port$421$38 (\s1$250 [11]),
+    .\port$421$39 (\s1$250 [12]),
+    .\port$421$4 (\s0$248 [4]),
+    .\port$421$40 (\s1$250 [13]),
+    .\port$421$41 (\s1$250 [14]),
+    .\port$421$42 (\s1$250 [15]),
+    .\port$421$43 (\s1$250 [16]),
+    .\port$421$44 (\s1$250 [17]),
+    .\port$421$45 (\s1$250 [18]),
+    .\port$421$46 (\s1$250 [19]),
+    .\port$421$47 (\s1$250 [20]),
+    .\port$421$48 (\s1$250 [21]),
+    .\port$421$49 (\s1$250 [22]),
+    .\port$421$5 (\s0$248 [5]),
+    .\port$421$50 (\s1$250 [23]),
+    .\port$421$51 (\s1$250 [24]),
+    .\port$421$52 (\s1$250 [25]),
+    .\port$421$6 (\s0$248 [6]),
+    .\port$421$7 (\s0$248 [7]),
+    .\port$421$8 (\s0$248 [8]),
+    .\port$421$9 (\s0$248 [9]),
     .restart(lf_2_0),
     .rst(rst),
     .w0(w_1_0),
@@ -2367,58 +16439,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_1  mac_2_1 (
     .a(a_2_0),
     .clk(clk),
-    .\port$486$0 (\s0$260 [0]),
-    .\port$486$1 (\s0$260 [1]),
-    .\port$486$10 (\s0$260 [10]),
-    .\port$486$11 (\s0$260 [11]),
-    .\port$486$12 (\s0$260 [12]),
-    .\port$486$13 (\s0$260 [13]),
-    .\port$486$14 (\s0$260 [14]),
-    .\port$486$15 (\s0$260 [15]),
-    .\port$486$16 (\s0$260 [16]),
-    .\port$486$17 (\s0$260 [17]),
-    .\port$486$18 (\s0$260 [18]),
-    .\port$486$19 (\s0$260 [19]),
-    .\port$486$2 (\s0$260 [2]),
-    .\port$486$20 (\s0$260 [20]),
-    .\port$486$21 (\s0$260 [21]),
-    .\port$486$22 (\s0$260 [22]),
-    .\port$486$23 (\s0$260 [23]),
-    .\port$486$24 (\s0$260 [24]),
-    .\port$486$25 (\s0$260 [25]),
-    .\port$486$27 (\s1$262 [0]),
-    .\port$486$28 (\s1$262 [1]),
-    .\port$486$29 (\s1$262 [2]),
-    .\port$486$3 (\s0$260 [3]),
-    .\port$486$30 (\s1$262 [3]),
-    .\port$486$31 (\s1$262 [4]),
-    .\port$486$32 (\s1$262 [5]),
-    .\port$486$33 (\s1$262 [6]),
-    .\port$486$34 (\s1$262 [7]),
-    .\port$486$35 (\s1$262 [8]),
-    .\port$486$36 (\s1$262 [9]),
-    .\port$486$37 (\s1$262 [10]),
-    .\port$486$38 (\s1$262 [11]),
-    .\port$486$39 (\s1$262 [12]),
-    .\port$486$4 (\s0$260 [4]),
-    .\port$486$40 (\s1$262 [13]),
-    .\port$486$41 (\s1$262 [14]),
-    .\port$486$42 (\s1$262 [15]),
-    .\port$486$43 (\s1$262 [16]),
-    .\port$486$44 (\s1$262 [17]),
-    .\port$486$45 (\s1$262 [18]),
-    .\port$486$46 (\s1$262 [19]),
-    .\port$486$47 (\s1$262 [20]),
-    .\port$486$48 (\s1$262 [21]),
-    .\port$486$49 (\s1$262 [22]),
-    .\port$486$5 (\s0$260 [5]),
-    .\port$486$50 (\s1$262 [23]),
-    .\port$486$51 (\s1$262 [24]),
-    .\port$486$52 (\s1$262 [25]),
-    .\port$486$6 (\s0$260 [6]),
-    .\port$486$7 (\s0$260 [7]),
-    .\port$486$8 (\s0$260 [8]),
-    .\port$486$9 (\s0$260 [9]),
+    .\port$426$0 (\s0$260 [0]),
+    .\port$426$1 (\s0$260 [1]),
+    .\port$426$10 (\s0$260 [10]),
+    .\port$426$11 (\s0$260 [11]),
+    .\port$426$12 (\s0$260 [12]),
+    .\port$426$13 (\s0$260 [13]),
+    .\port$426$14 (\s0$260 [14]),
+    .\port$426$15 (\s0$260 [15]),
+    .\port$426$16 (\s0$260 [16]),
+    .\port$426$17 (\s0$260 [17]),
+    .\port$426$18 (\s0$260 [18]),
+    .\port$426$19 (\s0$260 [19]),
+    .\port$426$2 (\s0$260 [2]),
+    .\port$426$20 (\s0$260 [20]),
+    .\port$426$21 (\s0$260 [21]),
+    .\port$426$22 (\s0$260 [22]),
+    .\port$426$23 (\s0$260 [23]),
+    .\port$426$24 (\s0$260 [24]),
+    .\port$426$25 (\s0$260 [25]),
+    .\port$426$27 (\s1$262 [0]),
+    .\port$426$28 (\s1$262 [1]),
+    .\port$426$29 (\s1$262 [2]),
+    .\port$426$3 (\s0$260 [3]),
+    .\port$426$30 (\s1$262 [3]),
+    .\port$426$31 (\s1$262 [4]),
+    .\port$426$32 (\s1$262 [5]),
+    .\port$426$33 (\s1$262 [6]),
+    .\port$426$34 (\s1$262 [7]),
+    .\port$426$35 (\s1$262 [8]),
+    .\port$426$36 (\s1$262 [9]),
+    .\port$426$37 (\s1$262 [10]),
+    .\port$426$38 (\s1$262 [11]),
+    .\port$426$39 (\s1$262 [12]),
+    .\port$426$4 (\s0$260 [4]),
+    .\port$426$40 (\s1$262 [13]),
+    .\port$426$41 (\s1$262 [14]),
+    .\port$426$42 (\s1$262 [15]),
+    .\port$426$43 (\s1$262 [16]),
+    .\port$426$44 (\s1$262 [17]),
+    .\port$426$45 (\s1$262 [18]),
+    .\port$426$46 (\s1$262 [19]),
+    .\port$426$47 (\s1$262 [20]),
+    .\port$426$48 (\s1$262 [21]),
+    .\port$426$49 (\s1$262 [22]),
+    .\port$426$5 (\s0$260 [5]),
+    .\port$426$50 (\s1$262 [23]),
+    .\port$426$51 (\s1$262 [24]),
+    .\port$426$52 (\s1$262 [25]),
+    .\port$426$6 (\s0$260 [6]),
+    .\port$426$7 (\s0$260 [7]),
+    .\port$426$8 (\s0$260 [8]),
+    .\port$426$9 (\s0$260 [9]),
     .restart(lf_2_1),
     .rst(rst),
     .w0(w_1_2),
@@ -2427,58 +16499,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_2  mac_2_2 (
     .a(a_2_1),
     .clk(clk),
-    .\port$491$0 (\s0$272 [0]),
-    .\port$491$1 (\s0$272 [1]),
-    .\port$491$10 (\s0$272 [10]),
-    .\port$491$11 (\s0$272 [11]),
-    .\port$491$12 (\s0$272 [12]),
-    .\port$491$13 (\s0$272 [13]),
-    .\port$491$14 (\s0$272 [14]),
-    .\port$491$15 (\s0$272 [15]),
-    .\port$491$16 (\s0$272 [16]),
-    .\port$491$17 (\s0$272 [17]),
-    .\port$491$18 (\s0$272 [18]),
-    .\port$491$19 (\s0$272 [19]),
-    .\port$491$2 (\s0$272 [2]),
-    .\port$491$20 (\s0$272 [20]),
-    .\port$491$21 (\s0$272 [21]),
-    .\port$491$22 (\s0$272 [22]),
-    .\port$491$23 (\s0$272 [23]),
-    .\port$491$24 (\s0$272 [24]),
-    .\port$491$25 (\s0$272 [25]),
-    .\port$491$27 (\s1$274 [0]),
-    .\port$491$28 (\s1$274 [1]),
-    .\port$491$29 (\s1$274 [2]),
-    .\port$491$3 (\s0$272 [3]),
-    .\port$491$30 (\s1$274 [3]),
-    .\port$491$31 (\s1$274 [4]),
-    .\port$491$32 (\s1$274 [5]),
-    .\port$491$33 (\s1$274 [6]),
-    .\port$491$34 (\s1$274 [7]),
-    .\port$491$35 (\s1$274 [8]),
-    .\port$491$36 (\s1$274 [9]),
-    .\port$491$37 (\s1$274 [10]),
-    .\port$491$38 (\s1$274 [11]),
-    .\port$491$39 (\s1$274 [12]),
-    .\port$491$4 (\s0$272 [4]),
-    .\port$491$40 (\s1$274 [13]),
-    .\port$491$41 (\s1$274 [14]),
-    .\port$491$42 (\s1$274 [15]),
-    .\port$491$43 (\s1$274 [16]),
-    .\port$491$44 (\s1$274 [17]),
-    .\port$491$45 (\s1$274 [18]),
-    .\port$491$46 (\s1$274 [19]),
-    .\port$491$47 (\s1$274 [20]),
-    .\port$491$48 (\s1$274 [21]),
-    .\port$491$49 (\s1$274 [22]),
-    .\port$491$5 (\s0$272 [5]),
-    .\port$491$50 (\s1$274 [23]),
-    .\port$491$51 (\s1$274 [24]),
-    .\port$491$52 (\s1$274 [25]),
-    .\port$491$6 (\s0$272 [6]),
-    .\port$491$7 (\s0$272 [7]),
-    .\port$491$8 (\s0$272 [8]),
-    .\port$491$9 (\s0$272 [9]),
+    .\port$431$0 (\s0$272 [0]),
+    .\port$431$1 (\s0$272 [1]),
+    .\port$431$10 (\s0$272 [10]),
+    .\port$431$11 (\s0$272 [11]),
+    .\port$431$12 (\s0$272 [12]),
+    .\port$431$13 (\s0$272 [13]),
+    .\port$431$14 (\s0$272 [14]),
+    .\port$431$15 (\s0$272 [15]),
+    .\port$431$16 (\s0$272 [16]),
+    .\port$431$17 (\s0$272 [17]),
+    .\port$431$18 (\s0$272 [18]),
+    .\port$431$19 (\s0$272 [19]),
+    .\port$431$2 (\s0$272 [2]),
+    .\port$431$20 (\s0$272 [20]),
+    .\port$431$21 (\s0$272 [21]),
+    .\port$431$22 (\s0$272 [22]),
+    .\port$431$23 (\s0$272 [23]),
+    .\port$431$24 (\s0$272 [24]),
+    .\port$431$25 (\s0$272 [25]),
+    .\port$431$27 (\s1$274 [0]),
+    .\port$431$28 (\s1$274 [1]),
+    .\port$431$29 (\s1$274 [2]),
+    .\port$431$3 (\s0$272 [3]),
+    .\port$431$30 (\s1$274 [3]),
+    .\port$431$31 (\s1$274 [4]),
+    .\port$431$32 (\s1$274 [5]),
+    .\port$431$33 (\s1$274 [6]),
+    .\port$431$34 (\s1$274 [7]),
+    .\port$431$35 (\s1$274 [8]),
+    .\port$431$36 (\s1$274 [9]),
+    .\port$431$37 (\s1$274 [10]),
+    .\port$431$38 (\s1$274 [11]),
+    .\port$431$39 (\s1$274 [12]),
+    .\port$431$4 (\s0$272 [4]),
+    .\port$431$40 (\s1$274 [13]),
+    .\port$431$41 (\s1$274 [14]),
+    .\port$431$42 (\s1$274 [15]),
+    .\port$431$43 (\s1$274 [16]),
+    .\port$431$44 (\s1$274 [17]),
+    .\port$431$45 (\s1$274 [18]),
+    .\port$431$46 (\s1$274 [19]),
+    .\port$431$47 (\s1$274 [20]),
+    .\port$431$48 (\s1$274 [21]),
+    .\port$431$49 (\s1$274 [22]),
+    .\port$431$5 (\s0$272 [5]),
+    .\port$431$50 (\s1$274 [23]),
+    .\port$431$51 (\s1$274 [24]),
+    .\port$431$52 (\s1$274 [25]),
+    .\port$431$6 (\s0$272 [6]),
+    .\port$431$7 (\s0$272 [7]),
+    .\port$431$8 (\s0$272 [8]),
+    .\port$431$9 (\s0$272 [9]),
     .restart(lf_2_2),
     .rst(rst),
     .w0(w_1_4),
@@ -2487,58 +16559,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_3  mac_2_3 (
     .a(a_2_2),
     .clk(clk),
-    .\port$496$0 (\s0$284 [0]),
-    .\port$496$1 (\s0$284 [1]),
-    .\port$496$10 (\s0$284 [10]),
-    .\port$496$11 (\s0$284 [11]),
-    .\port$496$12 (\s0$284 [12]),
-    .\port$496$13 (\s0$284 [13]),
-    .\port$496$14 (\s0$284 [14]),
-    .\port$496$15 (\s0$284 [15]),
-    .\port$496$16 (\s0$284 [16]),
-    .\port$496$17 (\s0$284 [17]),
-    .\port$496$18 (\s0$284 [18]),
-    .\port$496$19 (\s0$284 [19]),
-    .\port$496$2 (\s0$284 [2]),
-    .\port$496$20 (\s0$284 [20]),
-    .\port$496$21 (\s0$284 [21]),
-    .\port$496$22 (\s0$284 [22]),
-    .\port$496$23 (\s0$284 [23]),
-    .\port$496$24 (\s0$284 [24]),
-    .\port$496$25 (\s0$284 [25]),
-    .\port$496$27 (\s1$286 [0]),
-    .\port$496$28 (\s1$286 [1]),
-    .\port$496$29 (\s1$286 [2]),
-    .\port$496$3 (\s0$284 [3]),
-    .\port$496$30 (\s1$286 [3]),
-    .\port$496$31 (\s1$286 [4]),
-    .\port$496$32 (\s1$286 [5]),
-    .\port$496$33 (\s1$286 [6]),
-    .\port$496$34 (\s1$286 [7]),
-    .\port$496$35 (\s1$286 [8]),
-    .\port$496$36 (\s1$286 [9]),
-    .\port$496$37 (\s1$286 [10]),
-    .\port$496$38 (\s1$286 [11]),
-    .\port$496$39 (\s1$286 [12]),
-    .\port$496$4 (\s0$284 [4]),
-    .\port$496$40 (\s1$286 [13]),
-    .\port$496$41 (\s1$286 [14]),
-    .\port$496$42 (\s1$286 [15]),
-    .\port$496$43 (\s1$286 [16]),
-    .\port$496$44 (\s1$286 [17]),
-    .\port$496$45 (\s1$286 [18]),
-    .\port$496$46 (\s1$286 [19]),
-    .\port$496$47 (\s1$286 [20]),
-    .\port$496$48 (\s1$286 [21]),
-    .\port$496$49 (\s1$286 [22]),
-    .\port$496$5 (\s0$284 [5]),
-    .\port$496$50 (\s1$286 [23]),
-    .\port$496$51 (\s1$286 [24]),
-    .\port$496$52 (\s1$286 [25]),
-    .\port$496$6 (\s0$284 [6]),
-    .\port$496$7 (\s0$284 [7]),
-    .\port$496$8 (\s0$284 [8]),
-    .\port$496$9 (\s0$284 [9]),
+    .\port$436$0 (\s0$284 [0]),
+    .\port$436$1 (\s0$284 [1]),
+    .\port$436$10 (\s0$284 [10]),
+    .\port$436$11 (\s0$284 [11]),
+    .\port$436$12 (\s0$284 [12]),
+    .\port$436$13 (\s0$284 [13]),
+    .\port$436$14 (\s0$284 [14]),
+    .\port$436$15 (\s0$284 [15]),
+    .\port$436$16 (\s0$284 [16]),
+    .\port$436$17 (\s0$284 [17]),
+    .\port$436$18 (\s0$284 [18]),
+    .\port$436$19 (\s0$284 [19]),
+    .\port$436$2 (\s0$284 [2]),
+    .\port$436$20 (\s0$284 [20]),
+    .\port$436$21 (\s0$284 [21]),
+    .\port$436$22 (\s0$284 [22]),
+    .\port$436$23 (\s0$284 [23]),
+    .\port$436$24 (\s0$284 [24]),
+    .\port$436$25 (\s0$284 [25]),
+    .\port$436$27 (\s1$286 [0]),
+    .\port$436$28 (\s1$286 [1]),
+    .\port$436$29 (\s1$286 [2]),
+    .\port$436$3 (\s0$284 [3]),
+    .\port$436$30 (\s1$286 [3]),
+    .\port$436$31 (\s1$286 [4]),
+    .\port$436$32 (\s1$286 [5]),
+    .\port$436$33 (\s1$286 [6]),
+    .\port$436$34 (\s1$286 [7]),
+    .\port$436$35 (\s1$286 [8]),
+    .\port$436$36 (\s1$286 [9]),
+    .\port$436$37 (\s1$286 [10]),
+    .\port$436$38 (\s1$286 [11]),
+    .\port$436$39 (\s1$286 [12]),
+    .\port$436$4 (\s0$284 [4]),
+    .\port$436$40 (\s1$286 [13]),
+    .\port$436$41 (\s1$286 [14]),
+    .\port$436$42 (\s1$286 [15]),
+    .\port$436$43 (\s1$286 [16]),
+    .\port$436$44 (\s1$286 [17]),
+    .\port$436$45 (\s1$286 [18]),
+    .\port$436$46 (\s1$286 [19]),
+    .\port$436$47 (\s1$286 [20]),
+    .\port$436$48 (\s1$286 [21]),
+    .\port$436$49 (\s1$286 [22]),
+    .\port$436$5 (\s0$284 [5]),
+    .\port$436$50 (\s1$286 [23]),
+    .\port$436$51 (\s1$286 [24]),
+    .\port$436$52 (\s1$286 [25]),
+    .\port$436$6 (\s0$284 [6]),
+    .\port$436$7 (\s0$284 [7]),
+    .\port$436$8 (\s0$284 [8]),
+    .\port$436$9 (\s0$284 [9]),
     .restart(lf_2_3),
     .rst(rst),
     .w0(w_1_6),
@@ -2547,58 +16619,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_0  mac_3_0 (
     .a(skew_a3_d2),
     .clk(clk),
-    .\port$501$0 (\s0$296 [0]),
-    .\port$501$1 (\s0$296 [1]),
-    .\port$501$10 (\s0$296 [10]),
-    .\port$501$11 (\s0$296 [11]),
-    .\port$501$12 (\s0$296 [12]),
-    .\port$501$13 (\s0$296 [13]),
-    .\port$501$14 (\s0$296 [14]),
-    .\port$501$15 (\s0$296 [15]),
-    .\port$501$16 (\s0$296 [16]),
-    .\port$501$17 (\s0$296 [17]),
-    .\port$501$18 (\s0$296 [18]),
-    .\port$501$19 (\s0$296 [19]),
-    .\port$501$2 (\s0$296 [2]),
-    .\port$501$20 (\s0$296 [20]),
-    .\port$501$21 (\s0$296 [21]),
-    .\port$501$22 (\s0$296 [22]),
-    .\port$501$23 (\s0$296 [23]),
-    .\port$501$24 (\s0$296 [24]),
-    .\port$501$25 (\s0$296 [25]),
-    .\port$501$27 (\s1$298 [0]),
-    .\port$501$28 (\s1$298 [1]),
-    .\port$501$29 (\s1$298 [2]),
-    .\port$501$3 (\s0$296 [3]),
-    .\port$501$30 (\s1$298 [3]),
-    .\port$501$31 (\s1$298 [4]),
-    .\port$501$32 (\s1$298 [5]),
-    .\port$501$33 (\s1$298 [6]),
-    .\port$501$34 (\s1$298 [7]),
-    .\port$501$35 (\s1$298 [8]),
-    .\port$501$36 (\s1$298 [9]),
-    .\port$501$37 (\s1$298 [10]),
-    .\port$501$38 (\s1$298 [11]),
-    .\port$501$39 (\s1$298 [12]),
-    .\port$501$4 (\s0$296 [4]),
-    .\port$501$40 (\s1$298 [13]),
-    .\port$501$41 (\s1$298 [14]),
-    .\port$501$42 (\s1$298 [15]),
-    .\port$501$43 (\s1$298 [16]),
-    .\port$501$44 (\s1$298 [17]),
-    .\port$501$45 (\s1$298 [18]),
-    .\port$501$46 (\s1$298 [19]),
-    .\port$501$47 (\s1$298 [20]),
-    .\port$501$48 (\s1$298 [21]),
-    .\port$501$49 (\s1$298 [22]),
-    .\port$501$5 (\s0$296 [5]),
-    .\port$501$50 (\s1$298 [23]),
-    .\port$501$51 (\s1$298 [24]),
-    .\port$501$52 (\s1$298 [25]),
-    .\port$501$6 (\s0$296 [6]),
-    .\port$501$7 (\s0$296 [7]),
-    .\port$501$8 (\s0$296 [8]),
-    .\port$501$9 (\s0$296 [9]),
+    .\port$441$0 (\s0$296 [0]),
+    .\port$441$1 (\s0$296 [1]),
+    .\port$441$10 (\s0$296 [10]),
+    .\port$441$11 (\s0$296 [11]),
+    .\port$441$12 (\s0$296 [12]),
+    .\port$441$13 (\s0$296 [13]),
+    .\port$441$14 (\s0$296 [14]),
+    .\port$441$15 (\s0$296 [15]),
+    .\port$441$16 (\s0$296 [16]),
+    .\port$441$17 (\s0$296 [17]),
+    .\port$441$18 (\s0$296 [18]),
+    .\port$441$19 (\s0$296 [19]),
+    .\port$441$2 (\s0$296 [2]),
+    .\port$441$20 (\s0$296 [20]),
+    .\port$441$21 (\s0$296 [21]),
+    .\port$441$22 (\s0$296 [22]),
+    .\port$441$23 (\s0$296 [23]),
+    .\port$441$24 (\s0$296 [24]),
+    .\port$441$25 (\s0$296 [25]),
+    .\port$441$27 (\s1$298 [0]),
+    .\port$441$28 (\s1$298 [1]),
+    .\port$441$29 (\s1$298 [2]),
+    .\port$441$3 (\s0$296 [3]),
+    .\port$441$30 (\s1$298 [3]),
+    .\port$441$31 (\s1$298 [4]),
+    .\port$441$32 (\s1$298 [5]),
+    .\port$441$33 (\s1$298 [6]),
+    .\port$441$34 (\s1$298 [7]),
+    .\port$441$35 (\s1$298 [8]),
+    .\port$441$36 (\s1$298 [9]),
+    .\port$441$37 (\s1$298 [10]),
+    .\port$441$38 (\s1$298 [11]),
+    .\port$441$39 (\s1$298 [12]),
+    .\port$441$4 (\s0$296 [4]),
+    .\port$441$40 (\s1$298 [13]),
+    .\port$441$41 (\s1$298 [14]),
+    .\port$441$42 (\s1$298 [15]),
+    .\port$441$43 (\s1$298 [16]),
+    .\port$441$44 (\s1$298 [17]),
+    .\port$441$45 (\s1$298 [18]),
+    .\port$441$46 (\s1$298 [19]),
+    .\port$441$47 (\s1$298 [20]),
+    .\port$441$48 (\s1$298 [21]),
+    .\port$441$49 (\s1$298 [22]),
+    .\port$441$5 (\s0$296 [5]),
+    .\port$441$50 (\s1$298 [23]),
+    .\port$441$51 (\s1$298 [24]),
+    .\port$441$52 (\s1$298 [25]),
+    .\port$441$6 (\s0$296 [6]),
+    .\port$441$7 (\s0$296 [7]),
+    .\port$441$8 (\s0$296 [8]),
+    .\port$441$9 (\s0$296 [9]),
     .restart(lf_3_0),
     .rst(rst),
     .w0(w_2_0),
@@ -2607,58 +16679,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_1  mac_3_1 (
     .a(a_3_0),
     .clk(clk),
-    .\port$506$0 (\s0$308 [0]),
-    .\port$506$1 (\s0$308 [1]),
-    .\port$506$10 (\s0$308 [10]),
-    .\port$506$11 (\s0$308 [11]),
-    .\port$506$12 (\s0$308 [12]),
-    .\port$506$13 (\s0$308 [13]),
-    .\port$506$14 (\s0$308 [14]),
-    .\port$506$15 (\s0$308 [15]),
-    .\port$506$16 (\s0$308 [16]),
-    .\port$506$17 (\s0$308 [17]),
-    .\port$506$18 (\s0$308 [18]),
-    .\port$506$19 (\s0$308 [19]),
-    .\port$506$2 (\s0$308 [2]),
-    .\port$506$20 (\s0$308 [20]),
-    .\port$506$21 (\s0$308 [21]),
-    .\port$506$22 (\s0$308 [22]),
-    .\port$506$23 (\s0$308 [23]),
-    .\port$506$24 (\s0$308 [24]),
-    .\port$506$25 (\s0$308 [25]),
-    .\port$506$27 (\s1$310 [0]),
-    .\port$506$28 (\s1$310 [1]),
-    .\port$506$29 (\s1$310 [2]),
-    .\port$506$3 (\s0$308 [3]),
-    .\port$506$30 (\s1$310 [3]),
-    .\port$506$31 (\s1$310 [4]),
-    .\port$506$32 (\s1$310 [5]),
-    .\port$506$33 (\s1$310 [6]),
-    .\port$506$34 (\s1$310 [7]),
-    .\port$506$35 (\s1$310 [8]),
-    .\port$506$36 (\s1$310 [9]),
-    .\port$506$37 (\s1$310 [10]),
-    .\port$506$38 (\s1$310 [11]),
-    .\port$506$39 (\s1$310 [12]),
-    .\port$506$4 (\s0$308 [4]),
-    .\port$506$40 (\s1$310 [13]),
-    .\port$506$41 (\s1$310 [14]),
-    .\port$506$42 (\s1$310 [15]),
-    .\port$506$43 (\s1$310 [16]),
-    .\port$506$44 (\s1$310 [17]),
-    .\port$506$45 (\s1$310 [18]),
-    .\port$506$46 (\s1$310 [19]),
-    .\port$506$47 (\s1$310 [20]),
-    .\port$506$48 (\s1$310 [21]),
-    .\port$506$49 (\s1$310 [22]),
-    .\port$506$5 (\s0$308 [5]),
-    .\port$506$50 (\s1$310 [23]),
-    .\port$506$51 (\s1$310 [24]),
-    .\port$506$52 (\s1$310 [25]),
-    .\port$506$6 (\s0$308 [6]),
-    .\port$506$7 (\s0$308 [7]),
-    .\port$506$8 (\s0$308 [8]),
-    .\port$506$9 (\s0$308 [9]),
+    .\port$446$0 (\s0$308 [0]),
+    .\port$446$1 (\s0$308 [1]),
+    .\port$446$10 (\s0$308 [10]),
+    .\port$446$11 (\s0$308 [11]),
+    .\port$446$12 (\s0$308 [12]),
+    .\port$446$13 (\s0$308 [13]),
+    .\port$446$14 (\s0$308 [14]),
+    .\port$446$15 (\s0$308 [15]),
+    .\port$446$16 (\s0$308 [16]),
+    .\port$446$17 (\s0$308 [17]),
+    .\port$446$18 (\s0$308 [18]),
+    .\port$446$19 (\s0$308 [19]),
+    .\port$446$2 (\s0$308 [2]),
+    .\port$446$20 (\s0$308 [20]),
+    .\port$446$21 (\s0$308 [21]),
+    .\port$446$22 (\s0$308 [22]),
+    .\port$446$23 (\s0$308 [23]),
+    .\port$446$24 (\s0$308 [24]),
+    .\port$446$25 (\s0$308 [25]),
+    .\port$446$27 (\s1$310 [0]),
+    .\port$446$28 (\s1$310 [1]),
+    .\port$446$29 (\s1$310 [2]),
+    .\port$446$3 (\s0$308 [3]),
+    .\port$446$30 (\s1$310 [3]),
+    .\port$446$31 (\s1$310 [4]),
+    .\port$446$32 (\s1$310 [5]),
+    .\port$446$33 (\s1$310 [6]),
+    .\port$446$34 (\s1$310 [7]),
+    .\port$446$35 (\s1$310 [8]),
+    .\port$446$36 (\s1$310 [9]),
+    .\port$446$37 (\s1$310 [10]),
+    .\port$446$38 (\s1$310 [11]),
+    .\port$446$39 (\s1$310 [12]),
+    .\port$446$4 (\s0$308 [4]),
+    .\port$446$40 (\s1$310 [13]),
+    .\port$446$41 (\s1$310 [14]),
+    .\port$446$42 (\s1$310 [15]),
+    .\port$446$43 (\s1$310 [16]),
+    .\port$446$44 (\s1$310 [17]),
+    .\port$446$45 (\s1$310 [18]),
+    .\port$446$46 (\s1$310 [19]),
+    .\port$446$47 (\s1$310 [20]),
+    .\port$446$48 (\s1$310 [21]),
+    .\port$446$49 (\s1$310 [22]),
+    .\port$446$5 (\s0$308 [5]),
+    .\port$446$50 (\s1$310 [23]),
+    .\port$446$51 (\s1$310 [24]),
+    .\port$446$52 (\s1$310 [25]),
+    .\port$446$6 (\s0$308 [6]),
+    .\port$446$7 (\s0$308 [7]),
+    .\port$446$8 (\s0$308 [8]),
+    .\port$446$9 (\s0$308 [9]),
     .restart(lf_3_1),
     .rst(rst),
     .w0(w_2_2),
@@ -2667,58 +16739,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_2  mac_3_2 (
     .a(a_3_1),
     .clk(clk),
-    .\port$511$0 (\s0$320 [0]),
-    .\port$511$1 (\s0$320 [1]),
-    .\port$511$10 (\s0$320 [10]),
-    .\port$511$11 (\s0$320 [11]),
-    .\port$511$12 (\s0$320 [12]),
-    .\port$511$13 (\s0$320 [13]),
-    .\port$511$14 (\s0$320 [14]),
-    .\port$511$15 (\s0$320 [15]),
-    .\port$511$16 (\s0$320 [16]),
-    .\port$511$17 (\s0$320 [17]),
-    .\port$511$18 (\s0$320 [18]),
-    .\port$511$19 (\s0$320 [19]),
-    .\port$511$2 (\s0$320 [2]),
-    .\port$511$20 (\s0$320 [20]),
-    .\port$511$21 (\s0$320 [21]),
-    .\port$511$22 (\s0$320 [22]),
-    .\port$511$23 (\s0$320 [23]),
-    .\port$511$24 (\s0$320 [24]),
-    .\port$511$25 (\s0$320 [25]),
-    .\port$511$27 (\s1$322 [0]),
-    .\port$511$28 (\s1$322 [1]),
-    .\port$511$29 (\s1$322 [2]),
-    .\port$511$3 (\s0$320 [3]),
-    .\port$511$30 (\s1$322 [3]),
-    .\port$511$31 (\s1$322 [4]),
-    .\port$511$32 (\s1$322 [5]),
-    .\port$511$33 (\s1$322 [6]),
-    .\port$511$34 (\s1$322 [7]),
-    .\port$511$35 (\s1$322 [8]),
-    .\port$511$36 (\s1$322 [9]),
-    .\port$511$37 (\s1$322 [10]),
-    .\port$511$38 (\s1$322 [11]),
-    .\port$511$39 (\s1$322 [12]),
-    .\port$511$4 (\s0$320 [4]),
-    .\port$511$40 (\s1$322 [13]),
-    .\port$511$41 (\s1$322 [14]),
-    .\port$511$42 (\s1$322 [15]),
-    .\port$511$43 (\s1$322 [16]),
-    .\port$511$44 (\s1$322 [17]),
-    .\port$511$45 (\s1$322 [18]),
-    .\port$511$46 (\s1$322 [19]),
-    .\port$511$47 (\s1$322 [20]),
-    .\port$511$48 (\s1$322 [21]),
-    .\port$511$49 (\s1$322 [22]),
-    .\port$511$5 (\s0$320 [5]),
-    .\port$511$50 (\s1$322 [23]),
-    .\port$511$51 (\s1$322 [24]),
-    .\port$511$52 (\s1$322 [25]),
-    .\port$511$6 (\s0$320 [6]),
-    .\port$511$7 (\s0$320 [7]),
-    .\port$511$8 (\s0$320 [8]),
-    .\port$511$9 (\s0$320 [9]),
+    .\port$451$0 (\s0$320 [0]),
+    .\port$451$1 (\s0$320 [1]),
+    .\port$451$10 (\s0$320 [10]),
+    .\port$451$11 (\s0$320 [11]),
+    .\port$451$12 (\s0$320 [12]),
+    .\port$451$13 (\s0$320 [13]),
+    .\port$451$14 (\s0$320 [14]),
+    .\port$451$15 (\s0$320 [15]),
+    .\port$451$16 (\s0$320 [16]),
+    .\port$451$17 (\s0$320 [17]),
+    .\port$451$18 (\s0$320 [18]),
+    .\port$451$19 (\s0$320 [19]),
+    .\port$451$2 (\s0$320 [2]),
+    .\port$451$20 (\s0$320 [20]),
+    .\port$451$21 (\s0$320 [21]),
+    .\port$451$22 (\s0$320 [22]),
+    .\port$451$23 (\s0$320 [23]),
+    .\port$451$24 (\s0$320 [24]),
+    .\port$451$25 (\s0$320 [25]),
+    .\port$451$27 (\s1$322 [0]),
+    .\port$451$28 (\s1$322 [1]),
+    .\port$451$29 (\s1$322 [2]),
+    .\port$451$3 (\s0$320 [3]),
+    .\port$451$30 (\s1$322 [3]),
+    .\port$451$31 (\s1$322 [4]),
+    .\port$451$32 (\s1$322 [5]),
+    .\port$451$33 (\s1$322 [6]),
+    .\port$451$34 (\s1$322 [7]),
+    .\port$451$35 (\s1$322 [8]),
+    .\port$451$36 (\s1$322 [9]),
+    .\port$451$37 (\s1$322 [10]),
+    .\port$451$38 (\s1$322 [11]),
+    .\port$451$39 (\s1$322 [12]),
+    .\port$451$4 (\s0$320 [4]),
+    .\port$451$40 (\s1$322 [13]),
+    .\port$451$41 (\s1$322 [14]),
+    .\port$451$42 (\s1$322 [15]),
+    .\port$451$43 (\s1$322 [16]),
+    .\port$451$44 (\s1$322 [17]),
+    .\port$451$45 (\s1$322 [18]),
+    .\port$451$46 (\s1$322 [19]),
+    .\port$451$47 (\s1$322 [20]),
+    .\port$451$48 (\s1$322 [21]),
+    .\port$451$49 (\s1$322 [22]),
+    .\port$451$5 (\s0$320 [5]),
+    .\port$451$50 (\s1$322 [23]),
+    .\port$451$51 (\s1$322 [24]),
+    .\port$451$52 (\s1$322 [25]),
+    .\port$451$6 (\s0$320 [6]),
+    .\port$451$7 (\s0$320 [7]),
+    .\port$451$8 (\s0$320 [8]),
+    .\port$451$9 (\s0$320 [9]),
     .restart(lf_3_2),
     .rst(rst),
     .w0(w_2_4),
@@ -2727,58 +16799,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_3  mac_3_3 (
     .a(a_3_2),
     .clk(clk),
-    .\port$516$0 (\s0$332 [0]),
-    .\port$516$1 (\s0$332 [1]),
-    .\port$516$10 (\s0$332 [10]),
-    .\port$516$11 (\s0$332 [11]),
-    .\port$516$12 (\s0$332 [12]),
-    .\port$516$13 (\s0$332 [13]),
-    .\port$516$14 (\s0$332 [14]),
-    .\port$516$15 (\s0$332 [15]),
-    .\port$516$16 (\s0$332 [16]),
-    .\port$516$17 (\s0$332 [17]),
-    .\port$516$18 (\s0$332 [18]),
-    .\port$516$19 (\s0$332 [19]),
-    .\port$516$2 (\s0$332 [2]),
-    .\port$516$20 (\s0$332 [20]),
-    .\port$516$21 (\s0$332 [21]),
-    .\port$516$22 (\s0$332 [22]),
-    .\port$516$23 (\s0$332 [23]),
-    .\port$516$24 (\s0$332 [24]),
-    .\port$516$25 (\s0$332 [25]),
-    .\port$516$27 (\s1$334 [0]),
-    .\port$516$28 (\s1$334 [1]),
-    .\port$516$29 (\s1$334 [2]),
-    .\port$516$3 (\s0$332 [3]),
-    .\port$516$30 (\s1$334 [3]),
-    .\port$516$31 (\s1$334 [4]),
-    .\port$516$32 (\s1$334 [5]),
-    .\port$516$33 (\s1$334 [6]),
-    .\port$516$34 (\s1$334 [7]),
-    .\port$516$35 (\s1$334 [8]),
-    .\port$516$36 (\s1$334 [9]),
-    .\port$516$37 (\s1$334 [10]),
-    .\port$516$38 (\s1$334 [11]),
-    .\port$516$39 (\s1$334 [12]),
-    .\port$516$4 (\s0$332 [4]),
-    .\port$516$40 (\s1$334 [13]),
-    .\port$516$41 (\s1$334 [14]),
-    .\port$516$42 (\s1$334 [15]),
-    .\port$516$43 (\s1$334 [16]),
-    .\port$516$44 (\s1$334 [17]),
-    .\port$516$45 (\s1$334 [18]),
-    .\port$516$46 (\s1$334 [19]),
-    .\port$516$47 (\s1$334 [20]),
-    .\port$516$48 (\s1$334 [21]),
-    .\port$516$49 (\s1$334 [22]),
-    .\port$516$5 (\s0$332 [5]),
-    .\port$516$50 (\s1$334 [23]),
-    .\port$516$51 (\s1$334 [24]),
-    .\port$516$52 (\s1$334 [25]),
-    .\port$516$6 (\s0$332 [6]),
-    .\port$516$7 (\s0$332 [7]),
-    .\port$516$8 (\s0$332 [8]),
-    .\port$516$9 (\s0$332 [9]),
+    .\port$456$0 (\s0$332 [0]),
+    .\port$456$1 (\s0$332 [1]),
+    .\port$456$10 (\s0$332 [10]),
+    .\port$456$11 (\s0$332 [11]),
+    .\port$456$12 (\s0$332 [12]),
+    .\port$456$13 (\s0$332 [13]),
+    .\port$456$14 (\s0$332 [14]),
+    .\port$456$15 (\s0$332 [15]),
+    .\port$456$16 (\s0$332 [16]),
+    .\port$456$17 (\s0$332 [17]),
+    .\port$456$18 (\s0$332 [18]),
+    .\port$456$19 (\s0$332 [19]),
+    .\port$456$2 (\s0$332 [2]),
+    .\port$456$20 (\s0$332 [20]),
+    .\port$456$21 (\s0$332 [21]),
+    .\port$456$22 (\s0$332 [22]),
+    .\port$456$23 (\s0$332 [23]),
+    .\port$456$24 (\s0$332 [24]),
+    .\port$456$25 (\s0$332 [25]),
+    .\port$456$27 (\s1$334 [0]),
+    .\port$456$28 (\s1$334 [1]),
+    .\port$456$29 (\s1$334 [2]),
+    .\port$456$3 (\s0$332 [3]),
+    .\port$456$30 (\s1$334 [3]),
+    .\port$456$31 (\s1$334 [4]),
+    .\port$456$32 (\s1$334 [5]),
+    .\port$456$33 (\s1$334 [6]),
+    .\port$456$34 (\s1$334 [7]),
+    .\port$456$35 (\s1$334 [8]),
+    .\port$456$36 (\s1$334 [9]),
+    .\port$456$37 (\s1$334 [10]),
+    .\port$456$38 (\s1$334 [11]),
+    .\port$456$39 (\s1$334 [12]),
+    .\port$456$4 (\s0$332 [4]),
+    .\port$456$40 (\s1$334 [13]),
+    .\port$456$41 (\s1$334 [14]),
+    .\port$456$42 (\s1$334 [15]),
+    .\port$456$43 (\s1$334 [16]),
+    .\port$456$44 (\s1$334 [17]),
+    .\port$456$45 (\s1$334 [18]),
+    .\port$456$46 (\s1$334 [19]),
+    .\port$456$47 (\s1$334 [20]),
+    .\port$456$48 (\s1$334 [21]),
+    .\port$456$49 (\s1$334 [22]),
+    .\port$456$5 (\s0$332 [5]),
+    .\port$456$50 (\s1$334 [23]),
+    .\port$456$51 (\s1$334 [24]),
+    .\port$456$52 (\s1$334 [25]),
+    .\port$456$6 (\s0$332 [6]),
+    .\port$456$7 (\s0$332 [7]),
+    .\port$456$8 (\s0$332 [8]),
+    .\port$456$9 (\s0$332 [9]),
     .restart(lf_3_3),
     .rst(rst),
     .w0(w_2_6),
@@ -2787,58 +16859,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_0  mac_4_0 (
     .a(skew_a4_d3),
     .clk(clk),
-    .\port$521$0 (\s0$344 [0]),
-    .\port$521$1 (\s0$344 [1]),
-    .\port$521$10 (\s0$344 [10]),
-    .\port$521$11 (\s0$344 [11]),
-    .\port$521$12 (\s0$344 [12]),
-    .\port$521$13 (\s0$344 [13]),
-    .\port$521$14 (\s0$344 [14]),
-    .\port$521$15 (\s0$344 [15]),
-    .\port$521$16 (\s0$344 [16]),
-    .\port$521$17 (\s0$344 [17]),
-    .\port$521$18 (\s0$344 [18]),
-    .\port$521$19 (\s0$344 [19]),
-    .\port$521$2 (\s0$344 [2]),
-    .\port$521$20 (\s0$344 [20]),
-    .\port$521$21 (\s0$344 [21]),
-    .\port$521$22 (\s0$344 [22]),
-    .\port$521$23 (\s0$344 [23]),
-    .\port$521$24 (\s0$344 [24]),
-    .\port$521$25 (\s0$344 [25]),
-    .\port$521$27 (\s1$346 [0]),
-    .\port$521$28 (\s1$346 [1]),
-    .\port$521$29 (\s1$346 [2]),
-    .\port$521$3 (\s0$344 [3]),
-    .\port$521$30 (\s1$346 [3]),
-    .\port$521$31 (\s1$346 [4]),
-    .\port$521$32 (\s1$346 [5]),
-    .\port$521$33 (\s1$346 [6]),
-    .\port$521$34 (\s1$346 [7]),
-    .\port$521$35 (\s1$346 [8]),
-    .\port$521$36 (\s1$346 [9]),
-    .\port$521$37 (\s1$346 [10]),
-    .\port$521$38 (\s1$346 [11]),
-    .\port$521$39 (\s1$346 [12]),
-    .\port$521$4 (\s0$344 [4]),
-    .\port$521$40 (\s1$346 [13]),
-    .\port$521$41 (\s1$346 [14]),
-    .\port$521$42 (\s1$346 [15]),
-    .\port$521$43 (\s1$346 [16]),
-    .\port$521$44 (\s1$346 [17]),
-    .\port$521$45 (\s1$346 [18]),
-    .\port$521$46 (\s1$346 [19]),
-    .\port$521$47 (\s1$346 [20]),
-    .\port$521$48 (\s1$346 [21]),
-    .\port$521$49 (\s1$346 [22]),
-    .\port$521$5 (\s0$344 [5]),
-    .\port$521$50 (\s1$346 [23]),
-    .\port$521$51 (\s1$346 [24]),
-    .\port$521$52 (\s1$346 [25]),
-    .\port$521$6 (\s0$344 [6]),
-    .\port$521$7 (\s0$344 [7]),
-    .\port$521$8 (\s0$344 [8]),
-    .\port$521$9 (\s0$344 [9]),
+    .\port$461$0 (\s0$344 [0]),
+    .\port$461$1 (\s0$344 [1]),
+    .\port$461$10 (\s0$344 [10]),
+    .\port$461$11 (\s0$344 [11]),
+    .\port$461$12 (\s0$344 [12]),
+    .\port$461$13 (\s0$344 [13]),
+    .\port$461$14 (\s0$344 [14]),
+    .\port$461$15 (\s0$344 [15]),
+    .\port$461$16 (\s0$344 [16]),
+    .\port$461$17 (\s0$344 [17]),
+    .\port$461$18 (\s0$344 [18]),
+    .\port$461$19 (\s0$344 [19]),
+    .\port$461$2 (\s0$344 [2]),
+    .\port$461$20 (\s0$344 [20]),
+    .\port$461$21 (\s0$344 [21]),
+    .\port$461$22 (\s0$344 [22]),
+    .\port$461$23 (\s0$344 [23]),
+    .\port$461$24 (\s0$344 [24]),
+    .\port$461$25 (\s0$344 [25]),
+    .\port$461$27 (\s1$346 [0]),
+    .\port$461$28 (\s1$346 [1]),
+    .\port$461$29 (\s1$346 [2]),
+    .\port$461$3 (\s0$344 [3]),
+    .\port$461$30 (\s1$346 [3]),
+    .\port$461$31 (\s1$346 [4]),
+    .\port$461$32 (\s1$346 [5]),
+    .\port$461$33 (\s1$346 [6]),
+    .\port$461$34 (\s1$346 [7]),
+    .\port$461$35 (\s1$346 [8]),
+    .\port$461$36 (\s1$346 [9]),
+    .\port$461$37 (\s1$346 [10]),
+    .\port$461$38 (\s1$346 [11]),
+    .\port$461$39 (\s1$346 [12]),
+    .\port$461$4 (\s0$344 [4]),
+    .\port$461$40 (\s1$346 [13]),
+    .\port$461$41 (\s1$346 [14]),
+    .\port$461$42 (\s1$346 [15]),
+    .\port$461$43 (\s1$346 [16]),
+    .\port$461$44 (\s1$346 [17]),
+    .\port$461$45 (\s1$346 [18]),
+    .\port$461$46 (\s1$346 [19]),
+    .\port$461$47 (\s1$346 [20]),
+    .\port$461$48 (\s1$346 [21]),
+    .\port$461$49 (\s1$346 [22]),
+    .\port$461$5 (\s0$344 [5]),
+    .\port$461$50 (\s1$346 [23]),
+    .\port$461$51 (\s1$346 [24]),
+    .\port$461$52 (\s1$346 [25]),
+    .\port$461$6 (\s0$344 [6]),
+    .\port$461$7 (\s0$344 [7]),
+    .\port$461$8 (\s0$344 [8]),
+    .\port$461$9 (\s0$344 [9]),
     .restart(lf_4_0),
     .rst(rst),
     .w0(w_3_0),
@@ -2847,58 +16919,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_1  mac_4_1 (
     .a(a_4_0),
     .clk(clk),
-    .\port$526$0 (\s0$356 [0]),
-    .\port$526$1 (\s0$356 [1]),
-    .\port$526$10 (\s0$356 [10]),
-    .\port$526$11 (\s0$356 [11]),
-    .\port$526$12 (\s0$356 [12]),
-    .\port$526$13 (\s0$356 [13]),
-    .\port$526$14 (\s0$356 [14]),
-    .\port$526$15 (\s0$356 [15]),
-    .\port$526$16 (\s0$356 [16]),
-    .\port$526$17 (\s0$356 [17]),
-    .\port$526$18 (\s0$356 [18]),
-    .\port$526$19 (\s0$356 [19]),
-    .\port$526$2 (\s0$356 [2]),
-    .\port$526$20 (\s0$356 [20]),
-    .\port$526$21 (\s0$356 [21]),
-    .\port$526$22 (\s0$356 [22]),
-    .\port$526$23 (\s0$356 [23]),
-    .\port$526$24 (\s0$356 [24]),
-    .\port$526$25 (\s0$356 [25]),
-    .\port$526$27 (\s1$358 [0]),
-    .\port$526$28 (\s1$358 [1]),
-    .\port$526$29 (\s1$358 [2]),
-    .\port$526$3 (\s0$356 [3]),
-    .\port$526$30 (\s1$358 [3]),
-    .\port$526$31 (\s1$358 [4]),
-    .\port$526$32 (\s1$358 [5]),
-    .\port$526$33 (\s1$358 [6]),
-    .\port$526$34 (\s1$358 [7]),
-    .\port$526$35 (\s1$358 [8]),
-    .\port$526$36 (\s1$358 [9]),
-    .\port$526$37 (\s1$358 [10]),
-    .\port$526$38 (\s1$358 [11]),
-    .\port$526$39 (\s1$358 [12]),
-    .\port$526$4 (\s0$356 [4]),
-    .\port$526$40 (\s1$358 [13]),
-    .\port$526$41 (\s1$358 [14]),
-    .\port$526$42 (\s1$358 [15]),
-    .\port$526$43 (\s1$358 [16]),
-    .\port$526$44 (\s1$358 [17]),
-    .\port$526$45 (\s1$358 [18]),
-    .\port$526$46 (\s1$358 [19]),
-    .\port$526$47 (\s1$358 [20]),
-    .\port$526$48 (\s1$358 [21]),
-    .\port$526$49 (\s1$358 [22]),
-    .\port$526$5 (\s0$356 [5]),
-    .\port$526$50 (\s1$358 [23]),
-    .\port$526$51 (\s1$358 [24]),
-    .\port$526$52 (\s1$358 [25]),
-    .\port$526$6 (\s0$356 [6]),
-    .\port$526$7 (\s0$356 [7]),
-    .\port$526$8 (\s0$356 [8]),
-    .\port$526$9 (\s0$356 [9]),
+    .\port$466$0 (\s0$356 [0]),
+    .\port$466$1 (\s0$356 [1]),
+    .\port$466$10 (\s0$356 [10]),
+    .\port$466$11 (\s0$356 [11]),
+    .\port$466$12 (\s0$356 [12]),
+    .\port$466$13 (\s0$356 [13]),
+    .\port$466$14 (\s0$356 [14]),
+    .\port$466$15 (\s0$356 [15]),
+    .\port$466$16 (\s0$356 [16]),
+    .\port$466$17 (\s0$356 [17]),
+    .\port$466$18 (\s0$356 [18]),
+    .\port$466$19 (\s0$356 [19]),
+    .\port$466$2 (\s0$356 [2]),
+    .\port$466$20 (\s0$356 [20]),
+    .\port$466$21 (\s0$356 [21]),
+    .\port$466$22 (\s0$356 [22]),
+    .\port$466$23 (\s0$356 [23]),
+    .\port$466$24 (\s0$356 [24]),
+    .\port$466$25 (\s0$356 [25]),
+    .\port$466$27 (\s1$358 [0]),
+    .\port$466$28 (\s1$358 [1]),
+    .\port$466$29 (\s1$358 [2]),
+    .\port$466$3 (\s0$356 [3]),
+    .\port$466$30 (\s1$358 [3]),
+    .\port$466$31 (\s1$358 [4]),
+    .\port$466$32 (\s1$358 [5]),
+    .\port$466$33 (\s1$358 [6]),
+    .\port$466$34 (\s1$358 [7]),
+    .\port$466$35 (\s1$358 [8]),
+    .\port$466$36 (\s1$358 [9]),
+    .\port$466$37 (\s1$358 [10]),
+    .\port$466$38 (\s1$358 [11]),
+    .\port$466$39 (\s1$358 [12]),
+    .\port$466$4 (\s0$356 [4]),
+    .\port$466$40 (\s1$358 [13]),
+    .\port$466$41 (\s1$358 [14]),
+    .\port$466$42 (\s1$358 [15]),
+    .\port$466$43 (\s1$358 [16]),
+    .\port$466$44 (\s1$358 [17]),
+    .\port$466$45 (\s1$358 [18]),
+    .\port$466$46 (\s1$358 [19]),
+    .\port$466$47 (\s1$358 [20]),
+    .\port$466$48 (\s1$358 [21]),
+    .\port$466$49 (\s1$358 [22]),
+    .\port$466$5 (\s0$356 [5]),
+    .\port$466$50 (\s1$358 [23]),
+    .\port$466$51 (\s1$358 [24]),
+    .\port$466$52 (\s1$358 [25]),
+    .\port$466$6 (\s0$356 [6]),
+    .\port$466$7 (\s0$356 [7]),
+    .\port$466$8 (\s0$356 [8]),
+    .\port$466$9 (\s0$356 [9]),
     .restart(lf_4_1),
     .rst(rst),
     .w0(w_3_2),
@@ -2907,58 +16979,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_2  mac_4_2 (
     .a(a_4_1),
     .clk(clk),
-    .\port$531$0 (\s0$368 [0]),
-    .\port$531$1 (\s0$368 [1]),
-    .\port$531$10 (\s0$368 [10]),
-    .\port$531$11 (\s0$368 [11]),
-    .\port$531$12 (\s0$368 [12]),
-    .\port$531$13 (\s0$368 [13]),
-    .\port$531$14 (\s0$368 [14]),
-    .\port$531$15 (\s0$368 [15]),
-    .\port$531$16 (\s0$368 [16]),
-    .\port$531$17 (\s0$368 [17]),
-    .\port$531$18 (\s0$368 [18]),
-    .\port$531$19 (\s0$368 [19]),
-    .\port$531$2 (\s0$368 [2]),
-    .\port$531$20 (\s0$368 [20]),
-    .\port$531$21 (\s0$368 [21]),
-    .\port$531$22 (\s0$368 [22]),
-    .\port$531$23 (\s0$368 [23]),
-    .\port$531$24 (\s0$368 [24]),
-    .\port$531$25 (\s0$368 [25]),
-    .\port$531$27 (\s1$370 [0]),
-    .\port$531$28 (\s1$370 [1]),
-    .\port$531$29 (\s1$370 [2]),
-    .\port$531$3 (\s0$368 [3]),
-    .\port$531$30 (\s1$370 [3]),
-    .\port$531$31 (\s1$370 [4]),
-    .\port$531$32 (\s1$370 [5]),
-    .\port$531$33 (\s1$370 [6]),
-    .\port$531$34 (\s1$370 [7]),
-    .\port$531$35 (\s1$370 [8]),
-    .\port$531$36 (\s1$370 [9]),
-    .\port$531$37 (\s1$370 [10]),
-    .\port$531$38 (\s1$370 [11]),
-    .\port$531$39 (\s1$370 [12]),
-    .\port$531$4 (\s0$368 [4]),
-    .\port$531$40 (\s1$370 [13]),
-    .\port$531$41 (\s1$370 [14]),
-    .\port$531$42 (\s1$370 [15]),
-    .\port$531$43 (\s1$370 [16]),
-    .\port$531$44 (\s1$370 [17]),
-    .\port$531$45 (\s1$370 [18]),
-    .\port$531$46 (\s1$370 [19]),
-    .\port$531$47 (\s1$370 [20]),
-    .\port$531$48 (\s1$370 [21]),
-    .\port$531$49 (\s1$370 [22]),
-    .\port$531$5 (\s0$368 [5]),
-    .\port$531$50 (\s1$370 [23]),
-    .\port$531$51 (\s1$370 [24]),
-    .\port$531$52 (\s1$370 [25]),
-    .\port$531$6 (\s0$368 [6]),
-    .\port$531$7 (\s0$368 [7]),
-    .\port$531$8 (\s0$368 [8]),
-    .\port$531$9 (\s0$368 [9]),
+    .\port$471$0 (\s0$368 [0]),
+    .\port$471$1 (\s0$368 [1]),
+    .\port$471$10 (\s0$368 [10]),
+    .\port$471$11 (\s0$368 [11]),
+    .\port$471$12 (\s0$368 [12]),
+    .\port$471$13 (\s0$368 [13]),
+    .\port$471$14 (\s0$368 [14]),
+    .\port$471$15 (\s0$368 [15]),
+    .\port$471$16 (\s0$368 [16]),
+    .\port$471$17 (\s0$368 [17]),
+    .\port$471$18 (\s0$368 [18]),
+    .\port$471$19 (\s0$368 [19]),
+    .\port$471$2 (\s0$368 [2]),
+    .\port$471$20 (\s0$368 [20]),
+    .\port$471$21 (\s0$368 [21]),
+    .\port$471$22 (\s0$368 [22]),
+    .\port$471$23 (\s0$368 [23]),
+    .\port$471$24 (\s0$368 [24]),
+    .\port$471$25 (\s0$368 [25]),
+    .\port$471$27 (\s1$370 [0]),
+    .\port$471$28 (\s1$370 [1]),
+    .\port$471$29 (\s1$370 [2]),
+    .\port$471$3 (\s0$368 [3]),
+    .\port$471$30 (\s1$370 [3]),
+    .\port$471$31 (\s1$370 [4]),
+    .\port$471$32 (\s1$370 [5]),
+    .\port$471$33 (\s1$370 [6]),
+    .\port$471$34 (\s1$370 [7]),
+    .\port$471$35 (\s1$370 [8]),
+    .\port$471$36 (\s1$370 [9]),
+    .\port$471$37 (\s1$370 [10]),
+    .\port$471$38 (\s1$370 [11]),
+    .\port$471$39 (\s1$370 [12]),
+    .\port$471$4 (\s0$368 [4]),
+    .\port$471$40 (\s1$370 [13]),
+    .\port$471$41 (\s1$370 [14]),
+    .\port$471$42 (\s1$370 [15]),
+    .\port$471$43 (\s1$370 [16]),
+    .\port$471$44 (\s1$370 [17]),
+    .\port$471$45 (\s1$370 [18]),
+    .\port$471$46 (\s1$370 [19]),
+    .\port$471$47 (\s1$370 [20]),
+    .\port$471$48 (\s1$370 [21]),
+    .\port$471$49 (\s1$370 [22]),
+    .\port$471$5 (\s0$368 [5]),
+    .\port$471$50 (\s1$370 [23]),
+    .\port$471$51 (\s1$370 [24]),
+    .\port$471$52 (\s1$370 [25]),
+    .\port$471$6 (\s0$368 [6]),
+    .\port$471$7 (\s0$368 [7]),
+    .\port$471$8 (\s0$368 [8]),
+    .\port$471$9 (\s0$368 [9]),
     .restart(lf_4_2),
     .rst(rst),
     .w0(w_3_4),
@@ -2967,58 +17039,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_3  mac_4_3 (
     .a(a_4_2),
     .clk(clk),
-    .\port$536$0 (\s0$380 [0]),
-    .\port$536$1 (\s0$380 [1]),
-    .\port$536$10 (\s0$380 [10]),
-    .\port$536$11 (\s0$380 [11]),
-    .\port$536$12 (\s0$380 [12]),
-    .\port$536$13 (\s0$380 [13]),
-    .\port$536$14 (\s0$380 [14]),
-    .\port$536$15 (\s0$380 [15]),
-    .\port$536$16 (\s0$380 [16]),
-    .\port$536$17 (\s0$380 [17]),
-    .\port$536$18 (\s0$380 [18]),
-    .\port$536$19 (\s0$380 [19]),
-    .\port$536$2 (\s0$380 [2]),
-    .\port$536$20 (\s0$380 [20]),
-    .\port$536$21 (\s0$380 [21]),
-    .\port$536$22 (\s0$380 [22]),
-    .\port$536$23 (\s0$380 [23]),
-    .\port$536$24 (\s0$380 [24]),
-    .\port$536$25 (\s0$380 [25]),
-    .\port$536$27 (\s1$382 [0]),
-    .\port$536$28 (\s1$382 [1]),
-    .\port$536$29 (\s1$382 [2]),
-    .\port$536$3 (\s0$380 [3]),
-    .\port$536$30 (\s1$382 [3]),
-    .\port$536$31 (\s1$382 [4]),
-    .\port$536$32 (\s1$382 [5]),
-    .\port$536$33 (\s1$382 [6]),
-    .\port$536$34 (\s1$382 [7]),
-    .\port$536$35 (\s1$382 [8]),
-    .\port$536$36 (\s1$382 [9]),
-    .\port$536$37 (\s1$382 [10]),
-    .\port$536$38 (\s1$382 [11]),
-    .\port$536$39 (\s1$382 [12]),
-    .\port$536$4 (\s0$380 [4]),
-    .\port$536$40 (\s1$382 [13]),
-    .\port$536$41 (\s1$382 [14]),
-    .\port$536$42 (\s1$382 [15]),
-    .\port$536$43 (\s1$382 [16]),
-    .\port$536$44 (\s1$382 [17]),
-    .\port$536$45 (\s1$382 [18]),
-    .\port$536$46 (\s1$382 [19]),
-    .\port$536$47 (\s1$382 [20]),
-    .\port$536$48 (\s1$382 [21]),
-    .\port$536$49 (\s1$382 [22]),
-    .\port$536$5 (\s0$380 [5]),
-    .\port$536$50 (\s1$382 [23]),
-    .\port$536$51 (\s1$382 [24]),
-    .\port$536$52 (\s1$382 [25]),
-    .\port$536$6 (\s0$380 [6]),
-    .\port$536$7 (\s0$380 [7]),
-    .\port$536$8 (\s0$380 [8]),
-    .\port$536$9 (\s0$380 [9]),
+    .\port$476$0 (\s0$380 [0]),
+    .\port$476$1 (\s0$380 [1]),
+    .\port$476$10 (\s0$380 [10]),
+    .\port$476$11 (\s0$380 [11]),
+    .\port$476$12 (\s0$380 [12]),
+    .\port$476$13 (\s0$380 [13]),
+    .\port$476$14 (\s0$380 [14]),
+    .\port$476$15 (\s0$380 [15]),
+    .\port$476$16 (\s0$380 [16]),
+    .\port$476$17 (\s0$380 [17]),
+    .\port$476$18 (\s0$380 [18]),
+    .\port$476$19 (\s0$380 [19]),
+    .\port$476$2 (\s0$380 [2]),
+    .\port$476$20 (\s0$380 [20]),
+    .\port$476$21 (\s0$380 [21]),
+    .\port$476$22 (\s0$380 [22]),
+    .\port$476$23 (\s0$380 [23]),
+    .\port$476$24 (\s0$380 [24]),
+    .\port$476$25 (\s0$380 [25]),
+    .\port$476$27 (\s1$382 [0]),
+    .\port$476$28 (\s1$382 [1]),
+    .\port$476$29 (\s1$382 [2]),
+    .\port$476$3 (\s0$380 [3]),
+    .\port$476$30 (\s1$382 [3]),
+    .\port$476$31 (\s1$382 [4]),
+    .\port$476$32 (\s1$382 [5]),
+    .\port$476$33 (\s1$382 [6]),
+    .\port$476$34 (\s1$382 [7]),
+    .\port$476$35 (\s1$382 [8]),
+    .\port$476$36 (\s1$382 [9]),
+    .\port$476$37 (\s1$382 [10]),
+    .\port$476$38 (\s1$382 [11]),
+    .\port$476$39 (\s1$382 [12]),
+    .\port$476$4 (\s0$380 [4]),
+    .\port$476$40 (\s1$382 [13]),
+    .\port$476$41 (\s1$382 [14]),
+    .\port$476$42 (\s1$382 [15]),
+    .\port$476$43 (\s1$382 [16]),
+    .\port$476$44 (\s1$382 [17]),
+    .\port$476$45 (\s1$382 [18]),
+    .\port$476$46 (\s1$382 [19]),
+    .\port$476$47 (\s1$382 [20]),
+    .\port$476$48 (\s1$382 [21]),
+    .\port$476$49 (\s1$382 [22]),
+    .\port$476$5 (\s0$380 [5]),
+    .\port$476$50 (\s1$382 [23]),
+    .\port$476$51 (\s1$382 [24]),
+    .\port$476$52 (\s1$382 [25]),
+    .\port$476$6 (\s0$380 [6]),
+    .\port$476$7 (\s0$380 [7]),
+    .\port$476$8 (\s0$380 [8]),
+    .\port$476$9 (\s0$380 [9]),
     .restart(lf_4_3),
     .rst(rst),
     .w0(w_3_6),
@@ -3027,58 +17099,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_0  mac_5_0 (
     .a(skew_a5_d4),
     .clk(clk),
-    .\port$541$0 (\s0$392 [0]),
-    .\port$541$1 (\s0$392 [1]),
-    .\port$541$10 (\s0$392 [10]),
-    .\port$541$11 (\s0$392 [11]),
-    .\port$541$12 (\s0$392 [12]),
-    .\port$541$13 (\s0$392 [13]),
-    .\port$541$14 (\s0$392 [14]),
-    .\port$541$15 (\s0$392 [15]),
-    .\port$541$16 (\s0$392 [16]),
-    .\port$541$17 (\s0$392 [17]),
-    .\port$541$18 (\s0$392 [18]),
-    .\port$541$19 (\s0$392 [19]),
-    .\port$541$2 (\s0$392 [2]),
-    .\port$541$20 (\s0$392 [20]),
-    .\port$541$21 (\s0$392 [21]),
-    .\port$541$22 (\s0$392 [22]),
-    .\port$541$23 (\s0$392 [23]),
-    .\port$541$24 (\s0$392 [24]),
-    .\port$541$25 (\s0$392 [25]),
-    .\port$541$27 (\s1$394 [0]),
-    .\port$541$28 (\s1$394 [1]),
-    .\port$541$29 (\s1$394 [2]),
-    .\port$541$3 (\s0$392 [3]),
-    .\port$541$30 (\s1$394 [3]),
-    .\port$541$31 (\s1$394 [4]),
-    .\port$541$32 (\s1$394 [5]),
-    .\port$541$33 (\s1$394 [6]),
-    .\port$541$34 (\s1$394 [7]),
-    .\port$541$35 (\s1$394 [8]),
-    .\port$541$36 (\s1$394 [9]),
-    .\port$541$37 (\s1$394 [10]),
-    .\port$541$38 (\s1$394 [11]),
-    .\port$541$39 (\s1$394 [12]),
-    .\port$541$4 (\s0$392 [4]),
-    .\port$541$40 (\s1$394 [13]),
-    .\port$541$41 (\s1$394 [14]),
-    .\port$541$42 (\s1$394 [15]),
-    .\port$541$43 (\s1$394 [16]),
-    .\port$541$44 (\s1$394 [17]),
-    .\port$541$45 (\s1$394 [18]),
-    .\port$541$46 (\s1$394 [19]),
-    .\port$541$47 (\s1$394 [20]),
-    .\port$541$48 (\s1$394 [21]),
-    .\port$541$49 (\s1$394 [22]),
-    .\port$541$5 (\s0$392 [5]),
-    .\port$541$50 (\s1$394 [23]),
-    .\port$541$51 (\s1$394 [24]),
-    .\port$541$52 (\s1$394 [25]),
-    .\port$541$6 (\s0$392 [6]),
-    .\port$541$7 (\s0$392 [7]),
-    .\port$541$8 (\s0$392 [8]),
-    .\port$541$9 (\s0$392 [9]),
+    .\port$481$0 (\s0$392 [0]),
+    .\port$481$1 (\s0$392 [1]),
+    .\port$481$10 (\s0$392 [10]),
+    .\port$481$11 (\s0$392 [11]),
+    .\port$481$12 (\s0$392 [12]),
+    .\port$481$13 (\s0$392 [13]),
+    .\port$481$14 (\s0$392 [14]),
+    .\port$481$15 (\s0$392 [15]),
+    .\port$481$16 (\s0$392 [16]),
+    .\port$481$17 (\s0$392 [17]),
+    .\port$481$18 (\s0$392 [18]),
+    .\port$481$19 (\s0$392 [19]),
+    .\port$481$2 (\s0$392 [2]),
+    .\port$481$20 (\s0$392 [20]),
+    .\port$481$21 (\s0$392 [21]),
+    .\port$481$22 (\s0$392 [22]),
+    .\port$481$23 (\s0$392 [23]),
+    .\port$481$24 (\s0$392 [24]),
+    .\port$481$25 (\s0$392 [25]),
+    .\port$481$27 (\s1$394 [0]),
+    .\port$481$28 (\s1$394 [1]),
+    .\port$481$29 (\s1$394 [2]),
+    .\port$481$3 (\s0$392 [3]),
+    .\port$481$30 (\s1$394 [3]),
+    .\port$481$31 (\s1$394 [4]),
+    .\port$481$32 (\s1$394 [5]),
+    .\port$481$33 (\s1$394 [6]),
+    .\port$481$34 (\s1$394 [7]),
+    .\port$481$35 (\s1$394 [8]),
+    .\port$481$36 (\s1$394 [9]),
+    .\port$481$37 (\s1$394 [10]),
+    .\port$481$38 (\s1$394 [11]),
+    .\port$481$39 (\s1$394 [12]),
+    .\port$481$4 (\s0$392 [4]),
+    .\port$481$40 (\s1$394 [13]),
+    .\port$481$41 (\s1$394 [14]),
+    .\port$481$42 (\s1$394 [15]),
+    .\port$481$43 (\s1$394 [16]),
+    .\port$481$44 (\s1$394 [17]),
+    .\port$481$45 (\s1$394 [18]),
+    .\port$481$46 (\s1$394 [19]),
+    .\port$481$47 (\s1$394 [20]),
+    .\port$481$48 (\s1$394 [21]),
+    .\port$481$49 (\s1$394 [22]),
+    .\port$481$5 (\s0$392 [5]),
+    .\port$481$50 (\s1$394 [23]),
+    .\port$481$51 (\s1$394 [24]),
+    .\port$481$52 (\s1$394 [25]),
+    .\port$481$6 (\s0$392 [6]),
+    .\port$481$7 (\s0$392 [7]),
+    .\port$481$8 (\s0$392 [8]),
+    .\port$481$9 (\s0$392 [9]),
     .restart(lf_5_0),
     .rst(rst),
     .w0(w_4_0),
@@ -3087,58 +17159,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_1  mac_5_1 (
     .a(a_5_0),
     .clk(clk),
-    .\port$546$0 (\s0$404 [0]),
-    .\port$546$1 (\s0$404 [1]),
-    .\port$546$10 (\s0$404 [10]),
-    .\port$546$11 (\s0$404 [11]),
-    .\port$546$12 (\s0$404 [12]),
-    .\port$546$13 (\s0$404 [13]),
-    .\port$546$14 (\s0$404 [14]),
-    .\port$546$15 (\s0$404 [15]),
-    .\port$546$16 (\s0$404 [16]),
-    .\port$546$17 (\s0$404 [17]),
-    .\port$546$18 (\s0$404 [18]),
-    .\port$546$19 (\s0$404 [19]),
-    .\port$546$2 (\s0$404 [2]),
-    .\port$546$20 (\s0$404 [20]),
-    .\port$546$21 (\s0$404 [21]),
-    .\port$546$22 (\s0$404 [22]),
-    .\port$546$23 (\s0$404 [23]),
-    .\port$546$24 (\s0$404 [24]),
-    .\port$546$25 (\s0$404 [25]),
-    .\port$546$27 (\s1$406 [0]),
-    .\port$546$28 (\s1$406 [1]),
-    .\port$546$29 (\s1$406 [2]),
-    .\port$546$3 (\s0$404 [3]),
-    .\port$546$30 (\s1$406 [3]),
-    .\port$546$31 (\s1$406 [4]),
-    .\port$546$32 (\s1$406 [5]),
-    .\port$546$33 (\s1$406 [6]),
-    .\port$546$34 (\s1$406 [7]),
-    .\port$546$35 (\s1$406 [8]),
-    .\port$546$36 (\s1$406 [9]),
-    .\port$546$37 (\s1$406 [10]),
-    .\port$546$38 (\s1$406 [11]),
-    .\port$546$39 (\s1$406 [12]),
-    .\port$546$4 (\s0$404 [4]),
-    .\port$546$40 (\s1$406 [13]),
-    .\port$546$41 (\s1$406 [14]),
-    .\port$546$42 (\s1$406 [15]),
-    .\port$546$43 (\s1$406 [16]),
-    .\port$546$44 (\s1$406 [17]),
-    .\port$546$45 (\s1$406 [18]),
-    .\port$546$46 (\s1$406 [19]),
-    .\port$546$47 (\s1$406 [20]),
-    .\port$546$48 (\s1$406 [21]),
-    .\port$546$49 (\s1$406 [22]),
-    .\port$546$5 (\s0$404 [5]),
-    .\port$546$50 (\s1$406 [23]),
-    .\port$546$51 (\s1$406 [24]),
-    .\port$546$52 (\s1$406 [25]),
-    .\port$546$6 (\s0$404 [6]),
-    .\port$546$7 (\s0$404 [7]),
-    .\port$546$8 (\s0$404 [8]),
-    .\port$546$9 (\s0$404 [9]),
+    .\port$486$0 (\s0$404 [0]),
+    .\port$486$1 (\s0$404 [1]),
+    .\port$486$10 (\s0$404 [10]),
+    .\port$486$11 (\s0$404 [11]),
+    .\port$486$12 (\s0$404 [12]),
+    .\port$486$13 (\s0$404 [13]),
+    .\port$486$14 (\s0$404 [14]),
+    .\port$486$15 (\s0$404 [15]),
+    .\port$486$16 (\s0$404 [16]),
+    .\port$486$17 (\s0$404 [17]),
+    .\port$486$18 (\s0$404 [18]),
+    .\port$486$19 (\s0$404 [19]),
+    .\port$486$2 (\s0$404 [2]),
+    .\port$486$20 (\s0$404 [20]),
+    .\port$486$21 (\s0$404 [21]),
+    .\port$486$22 (\s0$404 [22]),
+    .\port$486$23 (\s0$404 [23]),
+    .\port$486$24 (\s0$404 [24]),
+    .\port$486$25 (\s0$404 [25]),
+    .\port$486$27 (\s1$406 [0]),
+    .\port$486$28 (\s1$406 [1]),
+    .\port$486$29 (\s1$406 [2]),
+    .\port$486$3 (\s0$404 [3]),
+    .\port$486$30 (\s1$406 [3]),
+    .\port$486$31 (\s1$406 [4]),
+    .\port$486$32 (\s1$406 [5]),
+    .\port$486$33 (\s1$406 [6]),
+    .\port$486$34 (\s1$406 [7]),
+    .\port$486$35 (\s1$406 [8]),
+    .\port$486$36 (\s1$406 [9]),
+    .\port$486$37 (\s1$406 [10]),
+    .\port$486$38 (\s1$406 [11]),
+    .\port$486$39 (\s1$406 [12]),
+    .\port$486$4 (\s0$404 [4]),
+    .\port$486$40 (\s1$406 [13]),
+    .\port$486$41 (\s1$406 [14]),
+    .\port$486$42 (\s1$406 [15]),
+    .\port$486$43 (\s1$406 [16]),
+    .\port$486$44 (\s1$406 [17]),
+    .\port$486$45 (\s1$406 [18]),
+    .\port$486$46 (\s1$406 [19]),
+    .\port$486$47 (\s1$406 [20]),
+    .\port$486$48 (\s1$406 [21]),
+    .\port$486$49 (\s1$406 [22]),
+    .\port$486$5 (\s0$404 [5]),
+    .\port$486$50 (\s1$406 [23]),
+    .\port$486$51 (\s1$406 [24]),
+    .\port$486$52 (\s1$406 [25]),
+    .\port$486$6 (\s0$404 [6]),
+    .\port$486$7 (\s0$404 [7]),
+    .\port$486$8 (\s0$404 [8]),
+    .\port$486$9 (\s0$404 [9]),
     .restart(lf_5_1),
     .rst(rst),
     .w0(w_4_2),
@@ -3147,58 +17219,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_2  mac_5_2 (
     .a(a_5_1),
     .clk(clk),
-    .\port$551$0 (\s0$416 [0]),
-    .\port$551$1 (\s0$416 [1]),
-    .\port$551$10 (\s0$416 [10]),
-    .\port$551$11 (\s0$416 [11]),
-    .\port$551$12 (\s0$416 [12]),
-    .\port$551$13 (\s0$416 [13]),
-    .\port$551$14 (\s0$416 [14]),
-    .\port$551$15 (\s0$416 [15]),
-    .\port$551$16 (\s0$416 [16]),
-    .\port$551$17 (\s0$416 [17]),
-    .\port$551$18 (\s0$416 [18]),
-    .\port$551$19 (\s0$416 [19]),
-    .\port$551$2 (\s0$416 [2]),
-    .\port$551$20 (\s0$416 [20]),
-    .\port$551$21 (\s0$416 [21]),
-    .\port$551$22 (\s0$416 [22]),
-    .\port$551$23 (\s0$416 [23]),
-    .\port$551$24 (\s0$416 [24]),
-    .\port$551$25 (\s0$416 [25]),
-    .\port$551$27 (\s1$418 [0]),
-    .\port$551$28 (\s1$418 [1]),
-    .\port$551$29 (\s1$418 [2]),
-    .\port$551$3 (\s0$416 [3]),
-    .\port$551$30 (\s1$418 [3]),
-    .\port$551$31 (\s1$418 [4]),
-    .\port$551$32 (\s1$418 [5]),
-    .\port$551$33 (\s1$418 [6]),
-    .\port$551$34 (\s1$418 [7]),
-    .\port$551$35 (\s1$418 [8]),
-    .\port$551$36 (\s1$418 [9]),
-    .\port$551$37 (\s1$418 [10]),
-    .\port$551$38 (\s1$418 [11]),
-    .\port$551$39 (\s1$418 [12]),
-    .\port$551$4 (\s0$416 [4]),
-    .\port$551$40 (\s1$418 [13]),
-    .\port$551$41 (\s1$418 [14]),
-    .\port$551$42 (\s1$418 [15]),
-    .\port$551$43 (\s1$418 [16]),
-    .\port$551$44 (\s1$418 [17]),
-    .\port$551$45 (\s1$418 [18]),
-    .\port$551$46 (\s1$418 [19]),
-    .\port$551$47 (\s1$418 [20]),
-    .\port$551$48 (\s1$418 [21]),
-    .\port$551$49 (\s1$418 [22]),
-    .\port$551$5 (\s0$416 [5]),
-    .\port$551$50 (\s1$418 [23]),
-    .\port$551$51 (\s1$418 [24]),
-    .\port$551$52 (\s1$418 [25]),
-    .\port$551$6 (\s0$416 [6]),
-    .\port$551$7 (\s0$416 [7]),
-    .\port$551$8 (\s0$416 [8]),
-    .\port$551$9 (\s0$416 [9]),
+    .\port$491$0 (\s0$416 [0]),
+    .\port$491$1 (\s0$416 [1]),
+    .\port$491$10 (\s0$416 [10]),
+    .\port$491$11 (\s0$416 [11]),
+    .\port$491$12 (\s0$416 [12]),
+    .\port$491$13 (\s0$416 [13]),
+    .\port$491$14 (\s0$416 [14]),
+    .\port$491$15 (\s0$416 [15]),
+    .\port$491$16 (\s0$416 [16]),
+    .\port$491$17 (\s0$416 [17]),
+    .\port$491$18 (\s0$416 [18]),
+    .\port$491$19 (\s0$416 [19]),
+    .\port$491$2 (\s0$416 [2]),
+    .\port$491$20 (\s0$416 [20]),
+    .\port$491$21 (\s0$416 [21]),
+    .\port$491$22 (\s0$416 [22]),
+    .\port$491$23 (\s0$416 [23]),
+    .\port$491$24 (\s0$416 [24]),
+    .\port$491$25 (\s0$416 [25]),
+    .\port$491$27 (\s1$418 [0]),
+    .\port$491$28 (\s1$418 [1]),
+    .\port$491$29 (\s1$418 [2]),
+    .\port$491$3 (\s0$416 [3]),
+    .\port$491$30 (\s1$418 [3]),
+    .\port$491$31 (\s1$418 [4]),
+    .\port$491$32 (\s1$418 [5]),
+    .\port$491$33 (\s1$418 [6]),
+    .\port$491$34 (\s1$418 [7]),
+    .\port$491$35 (\s1$418 [8]),
+    .\port$491$36 (\s1$418 [9]),
+    .\port$491$37 (\s1$418 [10]),
+    .\port$491$38 (\s1$418 [11]),
+    .\port$491$39 (\s1$418 [12]),
+    .\port$491$4 (\s0$416 [4]),
+    .\port$491$40 (\s1$418 [13]),
+    .\port$491$41 (\s1$418 [14]),
+    .\port$491$42 (\s1$418 [15]),
+    .\port$491$43 (\s1$418 [16]),
+    .\port$491$44 (\s1$418 [17]),
+    .\port$491$45 (\s1$418 [18]),
+    .\port$491$46 (\s1$418 [19]),
+    .\port$491$47 (\s1$418 [20]),
+    .\port$491$48 (\s1$418 [21]),
+    .\port$491$49 (\s1$418 [22]),
+    .\port$491$5 (\s0$416 [5]),
+    .\port$491$50 (\s1$418 [23]),
+    .\port$491$51 (\s1$418 [24]),
+    .\port$491$52 (\s1$418 [25]),
+    .\port$491$6 (\s0$416 [6]),
+    .\port$491$7 (\s0$416 [7]),
+    .\port$491$8 (\s0$416 [8]),
+    .\port$491$9 (\s0$416 [9]),
     .restart(lf_5_2),
     .rst(rst),
     .w0(w_4_4),
@@ -3207,58 +17279,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_3  mac_5_3 (
     .a(a_5_2),
     .clk(clk),
-    .\port$556$0 (\s0$428 [0]),
-    .\port$556$1 (\s0$428 [1]),
-    .\port$556$10 (\s0$428 [10]),
-    .\port$556$11 (\s0$428 [11]),
-    .\port$556$12 (\s0$428 [12]),
-    .\port$556$13 (\s0$428 [13]),
-    .\port$556$14 (\s0$428 [14]),
-    .\port$556$15 (\s0$428 [15]),
-    .\port$556$16 (\s0$428 [16]),
-    .\port$556$17 (\s0$428 [17]),
-    .\port$556$18 (\s0$428 [18]),
-    .\port$556$19 (\s0$428 [19]),
-    .\port$556$2 (\s0$428 [2]),
-    .\port$556$20 (\s0$428 [20]),
-    .\port$556$21 (\s0$428 [21]),
-    .\port$556$22 (\s0$428 [22]),
-    .\port$556$23 (\s0$428 [23]),
-    .\port$556$24 (\s0$428 [24]),
-    .\port$556$25 (\s0$428 [25]),
-    .\port$556$27 (\s1$430 [0]),
-    .\port$556$28 (\s1$430 [1]),
-    .\port$556$29 (\s1$430 [2]),
-    .\port$556$3 (\s0$428 [3]),
-    .\port$556$30 (\s1$430 [3]),
-    .\port$556$31 (\s1$430 [4]),
-    .\port$556$32 (\s1$430 [5]),
-    .\port$556$33 (\s1$430 [6]),
-    .\port$556$34 (\s1$430 [7]),
-    .\port$556$35 (\s1$430 [8]),
-    .\port$556$36 (\s1$430 [9]),
-    .\port$556$37 (\s1$430 [10]),
-    .\port$556$38 (\s1$430 [11]),
-    .\port$556$39 (\s1$430 [12]),
-    .\port$556$4 (\s0$428 [4]),
-    .\port$556$40 (\s1$430 [13]),
-    .\port$556$41 (\s1$430 [14]),
-    .\port$556$42 (\s1$430 [15]),
-    .\port$556$43 (\s1$430 [16]),
-    .\port$556$44 (\s1$430 [17]),
-    .\port$556$45 (\s1$430 [18]),
-    .\port$556$46 (\s1$430 [19]),
-    .\port$556$47 (\s1$430 [20]),
-    .\port$556$48 (\s1$430 [21]),
-    .\port$556$49 (\s1$430 [22]),
-    .\port$556$5 (\s0$428 [5]),
-    .\port$556$50 (\s1$430 [23]),
-    .\port$556$51 (\s1$430 [24]),
-    .\port$556$52 (\s1$430 [25]),
-    .\port$556$6 (\s0$428 [6]),
-    .\port$556$7 (\s0$428 [7]),
-    .\port$556$8 (\s0$428 [8]),
-    .\port$556$9 (\s0$428 [9]),
+    .\port$496$0 (\s0$428 [0]),
+    .\port$496$1 (\s0$428 [1]),
+    .\port$496$10 (\s0$428 [10]),
+    .\port$496$11 (\s0$428 [11]),
+    .\port$496$12 (\s0$428 [12]),
+    .\port$496$13 (\s0$428 [13]),
+    .\port$496$14 (\s0$428 [14]),
+    .\port$496$15 (\s0$428 [15]),
+    .\port$496$16 (\s0$428 [16]),
+    .\port$496$17 (\s0$428 [17]),
+    .\port$496$18 (\s0$428 [18]),
+    .\port$496$19 (\s0$428 [19]),
+    .\port$496$2 (\s0$428 [2]),
+    .\port$496$20 (\s0$428 [20]),
+    .\port$496$21 (\s0$428 [21]),
+    .\port$496$22 (\s0$428 [22]),
+    .\port$496$23 (\s0$428 [23]),
+    .\port$496$24 (\s0$428 [24]),
+    .\port$496$25 (\s0$428 [25]),
+    .\port$496$27 (\s1$430 [0]),
+    .\port$496$28 (\s1$430 [1]),
+    .\port$496$29 (\s1$430 [2]),
+    .\port$496$3 (\s0$428 [3]),
+    .\port$496$30 (\s1$430 [3]),
+    .\port$496$31 (\s1$430 [4]),
+    .\port$496$32 (\s1$430 [5]),
+    .\port$496$33 (\s1$430 [6]),
+    .\port$496$34 (\s1$430 [7]),
+    .\port$496$35 (\s1$430 [8]),
+    .\port$496$36 (\s1$430 [9]),
+    .\port$496$37 (\s1$430 [10]),
+    .\port$496$38 (\s1$430 [11]),
+    .\port$496$39 (\s1$430 [12]),
+    .\port$496$4 (\s0$428 [4]),
+    .\port$496$40 (\s1$430 [13]),
+    .\port$496$41 (\s1$430 [14]),
+    .\port$496$42 (\s1$430 [15]),
+    .\port$496$43 (\s1$430 [16]),
+    .\port$496$44 (\s1$430 [17]),
+    .\port$496$45 (\s1$430 [18]),
+    .\port$496$46 (\s1$430 [19]),
+    .\port$496$47 (\s1$430 [20]),
+    .\port$496$48 (\s1$430 [21]),
+    .\port$496$49 (\s1$430 [22]),
+    .\port$496$5 (\s0$428 [5]),
+    .\port$496$50 (\s1$430 [23]),
+    .\port$496$51 (\s1$430 [24]),
+    .\port$496$52 (\s1$430 [25]),
+    .\port$496$6 (\s0$428 [6]),
+    .\port$496$7 (\s0$428 [7]),
+    .\port$496$8 (\s0$428 [8]),
+    .\port$496$9 (\s0$428 [9]),
     .restart(lf_5_3),
     .rst(rst),
     .w0(w_4_6),
@@ -3267,58 +17339,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_0  mac_6_0 (
     .a(skew_a6_d5),
     .clk(clk),
-    .\port$561$0 (\s0$440 [0]),
-    .\port$561$1 (\s0$440 [1]),
-    .\port$561$10 (\s0$440 [10]),
-    .\port$561$11 (\s0$440 [11]),
-    .\port$561$12 (\s0$440 [12]),
-    .\port$561$13 (\s0$440 [13]),
-    .\port$561$14 (\s0$440 [14]),
-    .\port$561$15 (\s0$440 [15]),
-    .\port$561$16 (\s0$440 [16]),
-    .\port$561$17 (\s0$440 [17]),
-    .\port$561$18 (\s0$440 [18]),
-    .\port$561$19 (\s0$440 [19]),
-    .\port$561$2 (\s0$440 [2]),
-    .\port$561$20 (\s0$440 [20]),
-    .\port$561$21 (\s0$440 [21]),
-    .\port$561$22 (\s0$440 [22]),
-    .\port$561$23 (\s0$440 [23]),
-    .\port$561$24 (\s0$440 [24]),
-    .\port$561$25 (\s0$440 [25]),
-    .\port$561$27 (\s1$442 [0]),
-    .\port$561$28 (\s1$442 [1]),
-    .\port$561$29 (\s1$442 [2]),
-    .\port$561$3 (\s0$440 [3]),
-    .\port$561$30 (\s1$442 [3]),
-    .\port$561$31 (\s1$442 [4]),
-    .\port$561$32 (\s1$442 [5]),
-    .\port$561$33 (\s1$442 [6]),
-    .\port$561$34 (\s1$442 [7]),
-    .\port$561$35 (\s1$442 [8]),
-    .\port$561$36 (\s1$442 [9]),
-    .\port$561$37 (\s1$442 [10]),
-    .\port$561$38 (\s1$442 [11]),
-    .\port$561$39 (\s1$442 [12]),
-    .\port$561$4 (\s0$440 [4]),
-    .\port$561$40 (\s1$442 [13]),
-    .\port$561$41 (\s1$442 [14]),
-    .\port$561$42 (\s1$442 [15]),
-    .\port$561$43 (\s1$442 [16]),
-    .\port$561$44 (\s1$442 [17]),
-    .\port$561$45 (\s1$442 [18]),
-    .\port$561$46 (\s1$442 [19]),
-    .\port$561$47 (\s1$442 [20]),
-    .\port$561$48 (\s1$442 [21]),
-    .\port$561$49 (\s1$442 [22]),
-    .\port$561$5 (\s0$440 [5]),
-    .\port$561$50 (\s1$442 [23]),
-    .\port$561$51 (\s1$442 [24]),
-    .\port$561$52 (\s1$442 [25]),
-    .\port$561$6 (\s0$440 [6]),
-    .\port$561$7 (\s0$440 [7]),
-    .\port$561$8 (\s0$440 [8]),
-    .\port$561$9 (\s0$440 [9]),
+    .\port$501$0 (\s0$440 [0]),
+    .\port$501$1 (\s0$440 [1]),
+    .\port$501$10 (\s0$440 [10]),
+    .\port$501$11 (\s0$440 [11]),
+    .\port$501$12 (\s0$440 [12]),
+    .\port$501$13 (\s0$440 [13]),
+    .\port$501$14 (\s0$440 [14]),
+    .\port$501$15 (\s0$440 [15]),
+    .\port$501$16 (\s0$440 [16]),
+    .\port$501$17 (\s0$440 [17]),
+    .\port$501$18 (\s0$440 [18]),
+    .\port$501$19 (\s0$440 [19]),
+    .\port$501$2 (\s0$440 [2]),
+    .\port$501$20 (\s0$440 [20]),
+    .\port$501$21 (\s0$440 [21]),
+    .\port$501$22 (\s0$440 [22]),
+    .\port$501$23 (\s0$440 [23]),
+    .\port$501$24 (\s0$440 [24]),
+    .\port$501$25 (\s0$440 [25]),
+    .\port$501$27 (\s1$442 [0]),
+    .\port$501$28 (\s1$442 [1]),
+    .\port$501$29 (\s1$442 [2]),
+    .\port$501$3 (\s0$440 [3]),
+    .\port$501$30 (\s1$442 [3]),
+    .\port$501$31 (\s1$442 [4]),
+    .\port$501$32 (\s1$442 [5]),
+    .\port$501$33 (\s1$442 [6]),
+    .\port$501$34 (\s1$442 [7]),
+    .\port$501$35 (\s1$442 [8]),
+    .\port$501$36 (\s1$442 [9]),
+    .\port$501$37 (\s1$442 [10]),
+    .\port$501$38 (\s1$442 [11]),
+    .\port$501$39 (\s1$442 [12]),
+    .\port$501$4 (\s0$440 [4]),
+    .\port$501$40 (\s1$442 [13]),
+    .\port$501$41 (\s1$442 [14]),
+    .\port$501$42 (\s1$442 [15]),
+    .\port$501$43 (\s1$442 [16]),
+    .\port$501$44 (\s1$442 [17]),
+    .\port$501$45 (\s1$442 [18]),
+    .\port$501$46 (\s1$442 [19]),
+    .\port$501$47 (\s1$442 [20]),
+    .\port$501$48 (\s1$442 [21]),
+    .\port$501$49 (\s1$442 [22]),
+    .\port$501$5 (\s0$440 [5]),
+    .\port$501$50 (\s1$442 [23]),
+    .\port$501$51 (\s1$442 [24]),
+    .\port$501$52 (\s1$442 [25]),
+    .\port$501$6 (\s0$440 [6]),
+    .\port$501$7 (\s0$440 [7]),
+    .\port$501$8 (\s0$440 [8]),
+    .\port$501$9 (\s0$440 [9]),
     .restart(lf_6_0),
     .rst(rst),
     .w0(w_5_0),
@@ -3327,58 +17399,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_1  mac_6_1 (
     .a(a_6_0),
     .clk(clk),
-    .\port$566$0 (\s0$452 [0]),
-    .\port$566$1 (\s0$452 [1]),
-    .\port$566$10 (\s0$452 [10]),
-    .\port$566$11 (\s0$452 [11]),
-    .\port$566$12 (\s0$452 [12]),
-    .\port$566$13 (\s0$452 [13]),
-    .\port$566$14 (\s0$452 [14]),
-    .\port$566$15 (\s0$452 [15]),
-    .\port$566$16 (\s0$452 [16]),
-    .\port$566$17 (\s0$452 [17]),
-    .\port$566$18 (\s0$452 [18]),
-    .\port$566$19 (\s0$452 [19]),
-    .\port$566$2 (\s0$452 [2]),
-    .\port$566$20 (\s0$452 [20]),
-    .\port$566$21 (\s0$452 [21]),
-    .\port$566$22 (\s0$452 [22]),
-    .\port$566$23 (\s0$452 [23]),
-    .\port$566$24 (\s0$452 [24]),
-    .\port$566$25 (\s0$452 [25]),
-    .\port$566$27 (\s1$454 [0]),
-    .\port$566$28 (\s1$454 [1]),
-    .\port$566$29 (\s1$454 [2]),
-    .\port$566$3 (\s0$452 [3]),
-    .\port$566$30 (\s1$454 [3]),
-    .\port$566$31 (\s1$454 [4]),
-    .\port$566$32 (\s1$454 [5]),
-    .\port$566$33 (\s1$454 [6]),
-    .\port$566$34 (\s1$454 [7]),
-    .\port$566$35 (\s1$454 [8]),
-    .\port$566$36 (\s1$454 [9]),
-    .\port$566$37 (\s1$454 [10]),
-    .\port$566$38 (\s1$454 [11]),
-    .\port$566$39 (\s1$454 [12]),
-    .\port$566$4 (\s0$452 [4]),
-    .\port$566$40 (\s1$454 [13]),
-    .\port$566$41 (\s1$454 [14]),
-    .\port$566$42 (\s1$454 [15]),
-    .\port$566$43 (\s1$454 [16]),
-    .\port$566$44 (\s1$454 [17]),
-    .\port$566$45 (\s1$454 [18]),
-    .\port$566$46 (\s1$454 [19]),
-    .\port$566$47 (\s1$454 [20]),
-    .\port$566$48 (\s1$454 [21]),
-    .\port$566$49 (\s1$454 [22]),
-    .\port$566$5 (\s0$452 [5]),
-    .\port$566$50 (\s1$454 [23]),
-    .\port$566$51 (\s1$454 [24]),
-    .\port$566$52 (\s1$454 [25]),
-    .\port$566$6 (\s0$452 [6]),
-    .\port$566$7 (\s0$452 [7]),
-    .\port$566$8 (\s0$452 [8]),
-    .\port$566$9 (\s0$452 [9]),
+    .\port$506$0 (\s0$452 [0]),
+    .\port$506$1 (\s0$452 [1]),
+    .\port$506$10 (\s0$452 [10]),
+    .\port$506$11 (\s0$452 [11]),
+    .\port$506$12 (\s0$452 [12]),
+    .\port$506$13 (\s0$452 [13]),
+    .\port$506$14 (\s0$452 [14]),
+    .\port$506$15 (\s0$452 [15]),
+    .\port$506$16 (\s0$452 [16]),
+    .\port$506$17 (\s0$452 [17]),
+    .\port$506$18 (\s0$452 [18]),
+    .\port$506$19 (\s0$452 [19]),
+    .\port$506$2 (\s0$452 [2]),
+    .\port$506$20 (\s0$452 [20]),
+    .\port$506$21 (\s0$452 [21]),
+    .\port$506$22 (\s0$452 [22]),
+    .\port$506$23 (\s0$452 [23]),
+    .\port$506$24 (\s0$452 [24]),
+    .\port$506$25 (\s0$452 [25]),
+    .\port$506$27 (\s1$454 [0]),
+    .\port$506$28 (\s1$454 [1]),
+    .\port$506$29 (\s1$454 [2]),
+    .\port$506$3 (\s0$452 [3]),
+    .\port$506$30 (\s1$454 [3]),
+    .\port$506$31 (\s1$454 [4]),
+    .\port$506$32 (\s1$454 [5]),
+    .\port$506$33 (\s1$454 [6]),
+    .\port$506$34 (\s1$454 [7]),
+    .\port$506$35 (\s1$454 [8]),
+    .\port$506$36 (\s1$454 [9]),
+    .\port$506$37 (\s1$454 [10]),
+    .\port$506$38 (\s1$454 [11]),
+    .\port$506$39 (\s1$454 [12]),
+    .\port$506$4 (\s0$452 [4]),
+    .\port$506$40 (\s1$454 [13]),
+    .\port$506$41 (\s1$454 [14]),
+    .\port$506$42 (\s1$454 [15]),
+    .\port$506$43 (\s1$454 [16]),
+    .\port$506$44 (\s1$454 [17]),
+    .\port$506$45 (\s1$454 [18]),
+    .\port$506$46 (\s1$454 [19]),
+    .\port$506$47 (\s1$454 [20]),
+    .\port$506$48 (\s1$454 [21]),
+    .\port$506$49 (\s1$454 [22]),
+    .\port$506$5 (\s0$452 [5]),
+    .\port$506$50 (\s1$454 [23]),
+    .\port$506$51 (\s1$454 [24]),
+    .\port$506$52 (\s1$454 [25]),
+    .\port$506$6 (\s0$452 [6]),
+    .\port$506$7 (\s0$452 [7]),
+    .\port$506$8 (\s0$452 [8]),
+    .\port$506$9 (\s0$452 [9]),
     .restart(lf_6_1),
     .rst(rst),
     .w0(w_5_2),
@@ -3387,58 +17459,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_2  mac_6_2 (
     .a(a_6_1),
     .clk(clk),
-    .\port$571$0 (\s0$464 [0]),
-    .\port$571$1 (\s0$464 [1]),
-    .\port$571$10 (\s0$464 [10]),
-    .\port$571$11 (\s0$464 [11]),
-    .\port$571$12 (\s0$464 [12]),
-    .\port$571$13 (\s0$464 [13]),
-    .\port$571$14 (\s0$464 [14]),
-    .\port$571$15 (\s0$464 [15]),
-    .\port$571$16 (\s0$464 [16]),
-    .\port$571$17 (\s0$464 [17]),
-    .\port$571$18 (\s0$464 [18]),
-    .\port$571$19 (\s0$464 [19]),
-    .\port$571$2 (\s0$464 [2]),
-    .\port$571$20 (\s0$464 [20]),
-    .\port$571$21 (\s0$464 [21]),
-    .\port$571$22 (\s0$464 [22]),
-    .\port$571$23 (\s0$464 [23]),
-    .\port$571$24 (\s0$464 [24]),
-    .\port$571$25 (\s0$464 [25]),
-    .\port$571$27 (\s1$466 [0]),
-    .\port$571$28 (\s1$466 [1]),
-    .\port$571$29 (\s1$466 [2]),
-    .\port$571$3 (\s0$464 [3]),
-    .\port$571$30 (\s1$466 [3]),
-    .\port$571$31 (\s1$466 [4]),
-    .\port$571$32 (\s1$466 [5]),
-    .\port$571$33 (\s1$466 [6]),
-    .\port$571$34 (\s1$466 [7]),
-    .\port$571$35 (\s1$466 [8]),
-    .\port$571$36 (\s1$466 [9]),
-    .\port$571$37 (\s1$466 [10]),
-    .\port$571$38 (\s1$466 [11]),
-    .\port$571$39 (\s1$466 [12]),
-    .\port$571$4 (\s0$464 [4]),
-    .\port$571$40 (\s1$466 [13]),
-    .\port$571$41 (\s1$466 [14]),
-    .\port$571$42 (\s1$466 [15]),
-    .\port$571$43 (\s1$466 [16]),
-    .\port$571$44 (\s1$466 [17]),
-    .\port$571$45 (\s1$466 [18]),
-    .\port$571$46 (\s1$466 [19]),
-    .\port$571$47 (\s1$466 [20]),
-    .\port$571$48 (\s1$466 [21]),
-    .\port$571$49 (\s1$466 [22]),
-    .\port$571$5 (\s0$464 [5]),
-    .\port$571$50 (\s1$466 [23]),
-    .\port$571$51 (\s1$466 [24]),
-    .\port$571$52 (\s1$466 [25]),
-    .\port$571$6 (\s0$464 [6]),
-    .\port$571$7 (\s0$464 [7]),
-    .\port$571$8 (\s0$464 [8]),
-    .\port$571$9 (\s0$464 [9]),
+    .\port$511$0 (\s0$464 [0]),
+    .\port$511$1 (\s0$464 [1]),
+    .\port$511$10 (\s0$464 [10]),
+    .\port$511$11 (\s0$464 [11]),
+    .\port$511$12 (\s0$464 [12]),
+    .\port$511$13 (\s0$464 [13]),
+    .\port$511$14 (\s0$464 [14]),
+    .\port$511$15 (\s0$464 [15]),
+    .\port$511$16 (\s0$464 [16]),
+    .\port$511$17 (\s0$464 [17]),
+    .\port$511$18 (\s0$464 [18]),
+    .\port$511$19 (\s0$464 [19]),
+    .\port$511$2 (\s0$464 [2]),
+    .\port$511$20 (\s0$464 [20]),
+    .\port$511$21 (\s0$464 [21]),
+    .\port$511$22 (\s0$464 [22]),
+    .\port$511$23 (\s0$464 [23]),
+    .\port$511$24 (\s0$464 [24]),
+    .\port$511$25 (\s0$464 [25]),
+    .\port$511$27 (\s1$466 [0]),
+    .\port$511$28 (\s1$466 [1]),
+    .\port$511$29 (\s1$466 [2]),
+    .\port$511$3 (\s0$464 [3]),
+    .\port$511$30 (\s1$466 [3]),
+    .\port$511$31 (\s1$466 [4]),
+    .\port$511$32 (\s1$466 [5]),
+    .\port$511$33 (\s1$466 [6]),
+    .\port$511$34 (\s1$466 [7]),
+    .\port$511$35 (\s1$466 [8]),
+    .\port$511$36 (\s1$466 [9]),
+    .\port$511$37 (\s1$466 [10]),
+    .\port$511$38 (\s1$466 [11]),
+    .\port$511$39 (\s1$466 [12]),
+    .\port$511$4 (\s0$464 [4]),
+    .\port$511$40 (\s1$466 [13]),
+    .\port$511$41 (\s1$466 [14]),
+    .\port$511$42 (\s1$466 [15]),
+    .\port$511$43 (\s1$466 [16]),
+    .\port$511$44 (\s1$466 [17]),
+    .\port$511$45 (\s1$466 [18]),
+    .\port$511$46 (\s1$466 [19]),
+    .\port$511$47 (\s1$466 [20]),
+    .\port$511$48 (\s1$466 [21]),
+    .\port$511$49 (\s1$466 [22]),
+    .\port$511$5 (\s0$464 [5]),
+    .\port$511$50 (\s1$466 [23]),
+    .\port$511$51 (\s1$466 [24]),
+    .\port$511$52 (\s1$466 [25]),
+    .\port$511$6 (\s0$464 [6]),
+    .\port$511$7 (\s0$464 [7]),
+    .\port$511$8 (\s0$464 [8]),
+    .\port$511$9 (\s0$464 [9]),
     .restart(lf_6_2),
     .rst(rst),
     .w0(w_5_4),
@@ -3447,58 +17519,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_3  mac_6_3 (
     .a(a_6_2),
     .clk(clk),
-    .\port$576$0 (\s0$476 [0]),
-    .\port$576$1 (\s0$476 [1]),
-    .\port$576$10 (\s0$476 [10]),
-    .\port$576$11 (\s0$476 [11]),
-    .\port$576$12 (\s0$476 [12]),
-    .\port$576$13 (\s0$476 [13]),
-    .\port$576$14 (\s0$476 [14]),
-    .\port$576$15 (\s0$476 [15]),
-    .\port$576$16 (\s0$476 [16]),
-    .\port$576$17 (\s0$476 [17]),
-    .\port$576$18 (\s0$476 [18]),
-    .\port$576$19 (\s0$476 [19]),
-    .\port$576$2 (\s0$476 [2]),
-    .\port$576$20 (\s0$476 [20]),
-    .\port$576$21 (\s0$476 [21]),
-    .\port$576$22 (\s0$476 [22]),
-    .\port$576$23 (\s0$476 [23]),
-    .\port$576$24 (\s0$476 [24]),
-    .\port$576$25 (\s0$476 [25]),
-    .\port$576$27 (\s1$478 [0]),
-    .\port$576$28 (\s1$478 [1]),
-    .\port$576$29 (\s1$478 [2]),
-    .\port$576$3 (\s0$476 [3]),
-    .\port$576$30 (\s1$478 [3]),
-    .\port$576$31 (\s1$478 [4]),
-    .\port$576$32 (\s1$478 [5]),
-    .\port$576$33 (\s1$478 [6]),
-    .\port$576$34 (\s1$478 [7]),
-    .\port$576$35 (\s1$478 [8]),
-    .\port$576$36 (\s1$478 [9]),
-    .\port$576$37 (\s1$478 [10]),
-    .\port$576$38 (\s1$478 [11]),
-    .\port$576$39 (\s1$478 [12]),
-    .\port$576$4 (\s0$476 [4]),
-    .\port$576$40 (\s1$478 [13]),
-    .\port$576$41 (\s1$478 [14]),
-    .\port$576$42 (\s1$478 [15]),
-    .\port$576$43 (\s1$478 [16]),
-    .\port$576$44 (\s1$478 [17]),
-    .\port$576$45 (\s1$478 [18]),
-    .\port$576$46 (\s1$478 [19]),
-    .\port$576$47 (\s1$478 [20]),
-    .\port$576$48 (\s1$478 [21]),
-    .\port$576$49 (\s1$478 [22]),
-    .\port$576$5 (\s0$476 [5]),
-    .\port$576$50 (\s1$478 [23]),
-    .\port$576$51 (\s1$478 [24]),
-    .\port$576$52 (\s1$478 [25]),
-    .\port$576$6 (\s0$476 [6]),
-    .\port$576$7 (\s0$476 [7]),
-    .\port$576$8 (\s0$476 [8]),
-    .\port$576$9 (\s0$476 [9]),
+    .\port$516$0 (\s0$476 [0]),
+    .\port$516$1 (\s0$476 [1]),
+    .\port$516$10 (\s0$476 [10]),
+    .\port$516$11 (\s0$476 [11]),
+    .\port$516$12 (\s0$476 [12]),
+    .\port$516$13 (\s0$476 [13]),
+    .\port$516$14 (\s0$476 [14]),
+    .\port$516$15 (\s0$476 [15]),
+    .\port$516$16 (\s0$476 [16]),
+    .\port$516$17 (\s0$476 [17]),
+    .\port$516$18 (\s0$476 [18]),
+    .\port$516$19 (\s0$476 [19]),
+    .\port$516$2 (\s0$476 [2]),
+    .\port$516$20 (\s0$476 [20]),
+    .\port$516$21 (\s0$476 [21]),
+    .\port$516$22 (\s0$476 [22]),
+    .\port$516$23 (\s0$476 [23]),
+    .\port$516$24 (\s0$476 [24]),
+    .\port$516$25 (\s0$476 [25]),
+    .\port$516$27 (\s1$478 [0]),
+    .\port$516$28 (\s1$478 [1]),
+    .\port$516$29 (\s1$478 [2]),
+    .\port$516$3 (\s0$476 [3]),
+    .\port$516$30 (\s1$478 [3]),
+    .\port$516$31 (\s1$478 [4]),
+    .\port$516$32 (\s1$478 [5]),
+    .\port$516$33 (\s1$478 [6]),
+    .\port$516$34 (\s1$478 [7]),
+    .\port$516$35 (\s1$478 [8]),
+    .\port$516$36 (\s1$478 [9]),
+    .\port$516$37 (\s1$478 [10]),
+    .\port$516$38 (\s1$478 [11]),
+    .\port$516$39 (\s1$478 [12]),
+    .\port$516$4 (\s0$476 [4]),
+    .\port$516$40 (\s1$478 [13]),
+    .\port$516$41 (\s1$478 [14]),
+    .\port$516$42 (\s1$478 [15]),
+    .\port$516$43 (\s1$478 [16]),
+    .\port$516$44 (\s1$478 [17]),
+    .\port$516$45 (\s1$478 [18]),
+    .\port$516$46 (\s1$478 [19]),
+    .\port$516$47 (\s1$478 [20]),
+    .\port$516$48 (\s1$478 [21]),
+    .\port$516$49 (\s1$478 [22]),
+    .\port$516$5 (\s0$476 [5]),
+    .\port$516$50 (\s1$478 [23]),
+    .\port$516$51 (\s1$478 [24]),
+    .\port$516$52 (\s1$478 [25]),
+    .\port$516$6 (\s0$476 [6]),
+    .\port$516$7 (\s0$476 [7]),
+    .\port$516$8 (\s0$476 [8]),
+    .\port$516$9 (\s0$476 [9]),
     .restart(lf_6_3),
     .rst(rst),
     .w0(w_5_6),
@@ -3507,58 +17579,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_0  mac_7_0 (
     .a(skew_a7_d6),
     .clk(clk),
-    .\port$581$0 (\s0$488 [0]),
-    .\port$581$1 (\s0$488 [1]),
-    .\port$581$10 (\s0$488 [10]),
-    .\port$581$11 (\s0$488 [11]),
-    .\port$581$12 (\s0$488 [12]),
-    .\port$581$13 (\s0$488 [13]),
-    .\port$581$14 (\s0$488 [14]),
-    .\port$581$15 (\s0$488 [15]),
-    .\port$581$16 (\s0$488 [16]),
-    .\port$581$17 (\s0$488 [17]),
-    .\port$581$18 (\s0$488 [18]),
-    .\port$581$19 (\s0$488 [19]),
-    .\port$581$2 (\s0$488 [2]),
-    .\port$581$20 (\s0$488 [20]),
-    .\port$581$21 (\s0$488 [21]),
-    .\port$581$22 (\s0$488 [22]),
-    .\port$581$23 (\s0$488 [23]),
-    .\port$581$24 (\s0$488 [24]),
-    .\port$581$25 (\s0$488 [25]),
-    .\port$581$27 (\s1$490 [0]),
-    .\port$581$28 (\s1$490 [1]),
-    .\port$581$29 (\s1$490 [2]),
-    .\port$581$3 (\s0$488 [3]),
-    .\port$581$30 (\s1$490 [3]),
-    .\port$581$31 (\s1$490 [4]),
-    .\port$581$32 (\s1$490 [5]),
-    .\port$581$33 (\s1$490 [6]),
-    .\port$581$34 (\s1$490 [7]),
-    .\port$581$35 (\s1$490 [8]),
-    .\port$581$36 (\s1$490 [9]),
-    .\port$581$37 (\s1$490 [10]),
-    .\port$581$38 (\s1$490 [11]),
-    .\port$581$39 (\s1$490 [12]),
-    .\port$581$4 (\s0$488 [4]),
-    .\port$581$40 (\s1$490 [13]),
-    .\port$581$41 (\s1$490 [14]),
-    .\port$581$42 (\s1$490 [15]),
-    .\port$581$43 (\s1$490 [16]),
-    .\port$581$44 (\s1$490 [17]),
-    .\port$581$45 (\s1$490 [18]),
-    .\port$581$46 (\s1$490 [19]),
-    .\port$581$47 (\s1$490 [20]),
-    .\port$581$48 (\s1$490 [21]),
-    .\port$581$49 (\s1$490 [22]),
-    .\port$581$5 (\s0$488 [5]),
-    .\port$581$50 (\s1$490 [23]),
-    .\port$581$51 (\s1$490 [24]),
-    .\port$581$52 (\s1$490 [25]),
-    .\port$581$6 (\s0$488 [6]),
-    .\port$581$7 (\s0$488 [7]),
-    .\port$581$8 (\s0$488 [8]),
-    .\port$581$9 (\s0$488 [9]),
+    .\port$521$0 (\s0$488 [0]),
+    .\port$521$1 (\s0$488 [1]),
+    .\port$521$10 (\s0$488 [10]),
+    .\port$521$11 (\s0$488 [11]),
+    .\port$521$12 (\s0$488 [12]),
+    .\port$521$13 (\s0$488 [13]),
+    .\port$521$14 (\s0$488 [14]),
+    .\port$521$15 (\s0$488 [15]),
+    .\port$521$16 (\s0$488 [16]),
+    .\port$521$17 (\s0$488 [17]),
+    .\port$521$18 (\s0$488 [18]),
+    .\port$521$19 (\s0$488 [19]),
+    .\port$521$2 (\s0$488 [2]),
+    .\port$521$20 (\s0$488 [20]),
+    .\port$521$21 (\s0$488 [21]),
+    .\port$521$22 (\s0$488 [22]),
+    .\port$521$23 (\s0$488 [23]),
+    .\port$521$24 (\s0$488 [24]),
+    .\port$521$25 (\s0$488 [25]),
+    .\port$521$27 (\s1$490 [0]),
+    .\port$521$28 (\s1$490 [1]),
+    .\port$521$29 (\s1$490 [2]),
+    .\port$521$3 (\s0$488 [3]),
+    .\port$521$30 (\s1$490 [3]),
+    .\port$521$31 (\s1$490 [4]),
+    .\port$521$32 (\s1$490 [5]),
+    .\port$521$33 (\s1$490 [6]),
+    .\port$521$34 (\s1$490 [7]),
+    .\port$521$35 (\s1$490 [8]),
+    .\port$521$36 (\s1$490 [9]),
+    .\port$521$37 (\s1$490 [10]),
+    .\port$521$38 (\s1$490 [11]),
+    .\port$521$39 (\s1$490 [12]),
+    .\port$521$4 (\s0$488 [4]),
+    .\port$521$40 (\s1$490 [13]),
+    .\port$521$41 (\s1$490 [14]),
+    .\port$521$42 (\s1$490 [15]),
+    .\port$521$43 (\s1$490 [16]),
+    .\port$521$44 (\s1$490 [17]),
+    .\port$521$45 (\s1$490 [18]),
+    .\port$521$46 (\s1$490 [19]),
+    .\port$521$47 (\s1$490 [20]),
+    .\port$521$48 (\s1$490 [21]),
+    .\port$521$49 (\s1$490 [22]),
+    .\port$521$5 (\s0$488 [5]),
+    .\port$521$50 (\s1$490 [23]),
+    .\port$521$51 (\s1$490 [24]),
+    .\port$521$52 (\s1$490 [25]),
+    .\port$521$6 (\s0$488 [6]),
+    .\port$521$7 (\s0$488 [7]),
+    .\port$521$8 (\s0$488 [8]),
+    .\port$521$9 (\s0$488 [9]),
     .restart(lf_7_0),
     .rst(rst),
     .w0(w_6_0),
@@ -3567,58 +17639,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_1  mac_7_1 (
     .a(a_7_0),
     .clk(clk),
-    .\port$586$0 (\s0$500 [0]),
-    .\port$586$1 (\s0$500 [1]),
-    .\port$586$10 (\s0$500 [10]),
-    .\port$586$11 (\s0$500 [11]),
-    .\port$586$12 (\s0$500 [12]),
-    .\port$586$13 (\s0$500 [13]),
-    .\port$586$14 (\s0$500 [14]),
-    .\port$586$15 (\s0$500 [15]),
-    .\port$586$16 (\s0$500 [16]),
-    .\port$586$17 (\s0$500 [17]),
-    .\port$586$18 (\s0$500 [18]),
-    .\port$586$19 (\s0$500 [19]),
-    .\port$586$2 (\s0$500 [2]),
-    .\port$586$20 (\s0$500 [20]),
-    .\port$586$21 (\s0$500 [21]),
-    .\port$586$22 (\s0$500 [22]),
-    .\port$586$23 (\s0$500 [23]),
-    .\port$586$24 (\s0$500 [24]),
-    .\port$586$25 (\s0$500 [25]),
-    .\port$586$27 (\s1$502 [0]),
-    .\port$586$28 (\s1$502 [1]),
-    .\port$586$29 (\s1$502 [2]),
-    .\port$586$3 (\s0$500 [3]),
-    .\port$586$30 (\s1$502 [3]),
-    .\port$586$31 (\s1$502 [4]),
-    .\port$586$32 (\s1$502 [5]),
-    .\port$586$33 (\s1$502 [6]),
-    .\port$586$34 (\s1$502 [7]),
-    .\port$586$35 (\s1$502 [8]),
-    .\port$586$36 (\s1$502 [9]),
-    .\port$586$37 (\s1$502 [10]),
-    .\port$586$38 (\s1$502 [11]),
-    .\port$586$39 (\s1$502 [12]),
-    .\port$586$4 (\s0$500 [4]),
-    .\port$586$40 (\s1$502 [13]),
-    .\port$586$41 (\s1$502 [14]),
-    .\port$586$42 (\s1$502 [15]),
-    .\port$586$43 (\s1$502 [16]),
-    .\port$586$44 (\s1$502 [17]),
-    .\port$586$45 (\s1$502 [18]),
-    .\port$586$46 (\s1$502 [19]),
-    .\port$586$47 (\s1$502 [20]),
-    .\port$586$48 (\s1$502 [21]),
-    .\port$586$49 (\s1$502 [22]),
-    .\port$586$5 (\s0$500 [5]),
-    .\port$586$50 (\s1$502 [23]),
-    .\port$586$51 (\s1$502 [24]),
-    .\port$586$52 (\s1$502 [25]),
-    .\port$586$6 (\s0$500 [6]),
-    .\port$586$7 (\s0$500 [7]),
-    .\port$586$8 (\s0$500 [8]),
-    .\port$586$9 (\s0$500 [9]),
+    .\port$526$0 (\s0$500 [0]),
+    .\port$526$1 (\s0$500 [1]),
+    .\port$526$10 (\s0$500 [10]),
+    .\port$526$11 (\s0$500 [11]),
+    .\port$526$12 (\s0$500 [12]),
+    .\port$526$13 (\s0$500 [13]),
+    .\port$526$14 (\s0$500 [14]),
+    .\port$526$15 (\s0$500 [15]),
+    .\port$526$16 (\s0$500 [16]),
+    .\port$526$17 (\s0$500 [17]),
+    .\port$526$18 (\s0$500 [18]),
+    .\port$526$19 (\s0$500 [19]),
+    .\port$526$2 (\s0$500 [2]),
+    .\port$526$20 (\s0$500 [20]),
+    .\port$526$21 (\s0$500 [21]),
+    .\port$526$22 (\s0$500 [22]),
+    .\port$526$23 (\s0$500 [23]),
+    .\port$526$24 (\s0$500 [24]),
+    .\port$526$25 (\s0$500 [25]),
+    .\port$526$27 (\s1$502 [0]),
+    .\port$526$28 (\s1$502 [1]),
+    .\port$526$29 (\s1$502 [2]),
+    .\port$526$3 (\s0$500 [3]),
+    .\port$526$30 (\s1$502 [3]),
+    .\port$526$31 (\s1$502 [4]),
+    .\port$526$32 (\s1$502 [5]),
+    .\port$526$33 (\s1$502 [6]),
+    .\port$526$34 (\s1$502 [7]),
+    .\port$526$35 (\s1$502 [8]),
+    .\port$526$36 (\s1$502 [9]),
+    .\port$526$37 (\s1$502 [10]),
+    .\port$526$38 (\s1$502 [11]),
+    .\port$526$39 (\s1$502 [12]),
+    .\port$526$4 (\s0$500 [4]),
+    .\port$526$40 (\s1$502 [13]),
+    .\port$526$41 (\s1$502 [14]),
+    .\port$526$42 (\s1$502 [15]),
+    .\port$526$43 (\s1$502 [16]),
+    .\port$526$44 (\s1$502 [17]),
+    .\port$526$45 (\s1$502 [18]),
+    .\port$526$46 (\s1$502 [19]),
+    .\port$526$47 (\s1$502 [20]),
+    .\port$526$48 (\s1$502 [21]),
+    .\port$526$49 (\s1$502 [22]),
+    .\port$526$5 (\s0$500 [5]),
+    .\port$526$50 (\s1$502 [23]),
+    .\port$526$51 (\s1$502 [24]),
+    .\port$526$52 (\s1$502 [25]),
+    .\port$526$6 (\s0$500 [6]),
+    .\port$526$7 (\s0$500 [7]),
+    .\port$526$8 (\s0$500 [8]),
+    .\port$526$9 (\s0$500 [9]),
     .restart(lf_7_1),
     .rst(rst),
     .w0(w_6_2),
@@ -3627,58 +17699,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_2  mac_7_2 (
     .a(a_7_1),
     .clk(clk),
-    .\port$591$0 (\s0$512 [0]),
-    .\port$591$1 (\s0$512 [1]),
-    .\port$591$10 (\s0$512 [10]),
-    .\port$591$11 (\s0$512 [11]),
-    .\port$591$12 (\s0$512 [12]),
-    .\port$591$13 (\s0$512 [13]),
-    .\port$591$14 (\s0$512 [14]),
-    .\port$591$15 (\s0$512 [15]),
-    .\port$591$16 (\s0$512 [16]),
-    .\port$591$17 (\s0$512 [17]),
-    .\port$591$18 (\s0$512 [18]),
-    .\port$591$19 (\s0$512 [19]),
-    .\port$591$2 (\s0$512 [2]),
-    .\port$591$20 (\s0$512 [20]),
-    .\port$591$21 (\s0$512 [21]),
-    .\port$591$22 (\s0$512 [22]),
-    .\port$591$23 (\s0$512 [23]),
-    .\port$591$24 (\s0$512 [24]),
-    .\port$591$25 (\s0$512 [25]),
-    .\port$591$27 (\s1$514 [0]),
-    .\port$591$28 (\s1$514 [1]),
-    .\port$591$29 (\s1$514 [2]),
-    .\port$591$3 (\s0$512 [3]),
-    .\port$591$30 (\s1$514 [3]),
-    .\port$591$31 (\s1$514 [4]),
-    .\port$591$32 (\s1$514 [5]),
-    .\port$591$33 (\s1$514 [6]),
-    .\port$591$34 (\s1$514 [7]),
-    .\port$591$35 (\s1$514 [8]),
-    .\port$591$36 (\s1$514 [9]),
-    .\port$591$37 (\s1$514 [10]),
-    .\port$591$38 (\s1$514 [11]),
-    .\port$591$39 (\s1$514 [12]),
-    .\port$591$4 (\s0$512 [4]),
-    .\port$591$40 (\s1$514 [13]),
-    .\port$591$41 (\s1$514 [14]),
-    .\port$591$42 (\s1$514 [15]),
-    .\port$591$43 (\s1$514 [16]),
-    .\port$591$44 (\s1$514 [17]),
-    .\port$591$45 (\s1$514 [18]),
-    .\port$591$46 (\s1$514 [19]),
-    .\port$591$47 (\s1$514 [20]),
-    .\port$591$48 (\s1$514 [21]),
-    .\port$591$49 (\s1$514 [22]),
-    .\port$591$5 (\s0$512 [5]),
-    .\port$591$50 (\s1$514 [23]),
-    .\port$591$51 (\s1$514 [24]),
-    .\port$591$52 (\s1$514 [25]),
-    .\port$591$6 (\s0$512 [6]),
-    .\port$591$7 (\s0$512 [7]),
-    .\port$591$8 (\s0$512 [8]),
-    .\port$591$9 (\s0$512 [9]),
+    .\port$531$0 (\s0$512 [0]),
+    .\port$531$1 (\s0$512 [1]),
+    .\port$531$10 (\s0$512 [10]),
+    .\port$531$11 (\s0$512 [11]),
+    .\port$531$12 (\s0$512 [12]),
+    .\port$531$13 (\s0$512 [13]),
+    .\port$531$14 (\s0$512 [14]),
+    .\port$531$15 (\s0$512 [15]),
+    .\port$531$16 (\s0$512 [16]),
+    .\port$531$17 (\s0$512 [17]),
+    .\port$531$18 (\s0$512 [18]),
+    .\port$531$19 (\s0$512 [19]),
+    .\port$531$2 (\s0$512 [2]),
+    .\port$531$20 (\s0$512 [20]),
+    .\port$531$21 (\s0$512 [21]),
+    .\port$531$22 (\s0$512 [22]),
+    .\port$531$23 (\s0$512 [23]),
+    .\port$531$24 (\s0$512 [24]),
+    .\port$531$25 (\s0$512 [25]),
+    .\port$531$27 (\s1$514 [0]),
+    .\port$531$28 (\s1$514 [1]),
+    .\port$531$29 (\s1$514 [2]),
+    .\port$531$3 (\s0$512 [3]),
+    .\port$531$30 (\s1$514 [3]),
+    .\port$531$31 (\s1$514 [4]),
+    .\port$531$32 (\s1$514 [5]),
+    .\port$531$33 (\s1$514 [6]),
+    .\port$531$34 (\s1$514 [7]),
+    .\port$531$35 (\s1$514 [8]),
+    .\port$531$36 (\s1$514 [9]),
+    .\port$531$37 (\s1$514 [10]),
+    .\port$531$38 (\s1$514 [11]),
+    .\port$531$39 (\s1$514 [12]),
+    .\port$531$4 (\s0$512 [4]),
+    .\port$531$40 (\s1$514 [13]),
+    .\port$531$41 (\s1$514 [14]),
+    .\port$531$42 (\s1$514 [15]),
+    .\port$531$43 (\s1$514 [16]),
+    .\port$531$44 (\s1$514 [17]),
+    .\port$531$45 (\s1$514 [18]),
+    .\port$531$46 (\s1$514 [19]),
+    .\port$531$47 (\s1$514 [20]),
+    .\port$531$48 (\s1$514 [21]),
+    .\port$531$49 (\s1$514 [22]),
+    .\port$531$5 (\s0$512 [5]),
+    .\port$531$50 (\s1$514 [23]),
+    .\port$531$51 (\s1$514 [24]),
+    .\port$531$52 (\s1$514 [25]),
+    .\port$531$6 (\s0$512 [6]),
+    .\port$531$7 (\s0$512 [7]),
+    .\port$531$8 (\s0$512 [8]),
+    .\port$531$9 (\s0$512 [9]),
     .restart(lf_7_2),
     .rst(rst),
     .w0(w_6_4),
@@ -3687,65 +17759,65 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_3  mac_7_3 (
     .a(a_7_2),
     .clk(clk),
-    .\port$596$0 (\s0$525 [0]),
-    .\port$596$1 (\s0$525 [1]),
-    .\port$596$10 (\s0$525 [10]),
-    .\port$596$11 (\s0$525 [11]),
-    .\port$596$12 (\s0$525 [12]),
-    .\port$596$13 (\s0$525 [13]),
-    .\port$596$14 (\s0$525 [14]),
-    .\port$596$15 (\s0$525 [15]),
-    .\port$596$16 (\s0$525 [16]),
-    .\port$596$17 (\s0$525 [17]),
-    .\port$596$18 (\s0$525 [18]),
-    .\port$596$19 (\s0$525 [19]),
-    .\port$596$2 (\s0$525 [2]),
-    .\port$596$20 (\s0$525 [20]),
-    .\port$596$21 (\s0$525 [21]),
-    .\port$596$22 (\s0$525 [22]),
-    .\port$596$23 (\s0$525 [23]),
-    .\port$596$24 (\s0$525 [24]),
-    .\port$596$25 (\s0$525 [25]),
-    .\port$596$27 (\s1$527 [0]),
-    .\port$596$28 (\s1$527 [1]),
-    .\port$596$29 (\s1$527 [2]),
-    .\port$596$3 (\s0$525 [3]),
-    .\port$596$30 (\s1$527 [3]),
-    .\port$596$31 (\s1$527 [4]),
-    .\port$596$32 (\s1$527 [5]),
-    .\port$596$33 (\s1$527 [6]),
-    .\port$596$34 (\s1$527 [7]),
-    .\port$596$35 (\s1$527 [8]),
-    .\port$596$36 (\s1$527 [9]),
-    .\port$596$37 (\s1$527 [10]),
-    .\port$596$38 (\s1$527 [11]),
-    .\port$596$39 (\s1$527 [12]),
-    .\port$596$4 (\s0$525 [4]),
-    .\port$596$40 (\s1$527 [13]),
-    .\port$596$41 (\s1$527 [14]),
-    .\port$596$42 (\s1$527 [15]),
-    .\port$596$43 (\s1$527 [16]),
-    .\port$596$44 (\s1$527 [17]),
-    .\port$596$45 (\s1$527 [18]),
-    .\port$596$46 (\s1$527 [19]),
-    .\port$596$47 (\s1$527 [20]),
-    .\port$596$48 (\s1$527 [21]),
-    .\port$596$49 (\s1$527 [22]),
-    .\port$596$5 (\s0$525 [5]),
-    .\port$596$50 (\s1$527 [23]),
-    .\port$596$51 (\s1$527 [24]),
-    .\port$596$52 (\s1$527 [25]),
-    .\port$596$6 (\s0$525 [6]),
-    .\port$596$7 (\s0$525 [7]),
-    .\port$596$8 (\s0$525 [8]),
-    .\port$596$9 (\s0$525 [9]),
+    .\port$536$0 (\s0$525 [0]),
+    .\port$536$1 (\s0$525 [1]),
+    .\port$536$10 (\s0$525 [10]),
+    .\port$536$11 (\s0$525 [11]),
+    .\port$536$12 (\s0$525 [12]),
+    .\port$536$13 (\s0$525 [13]),
+    .\port$536$14 (\s0$525 [14]),
+    .\port$536$15 (\s0$525 [15]),
+    .\port$536$16 (\s0$525 [16]),
+    .\port$536$17 (\s0$525 [17]),
+    .\port$536$18 (\s0$525 [18]),
+    .\port$536$19 (\s0$525 [19]),
+    .\port$536$2 (\s0$525 [2]),
+    .\port$536$20 (\s0$525 [20]),
+    .\port$536$21 (\s0$525 [21]),
+    .\port$536$22 (\s0$525 [22]),
+    .\port$536$23 (\s0$525 [23]),
+    .\port$536$24 (\s0$525 [24]),
+    .\port$536$25 (\s0$525 [25]),
+    .\port$536$27 (\s1$527 [0]),
+    .\port$536$28 (\s1$527 [1]),
+    .\port$536$29 (\s1$527 [2]),
+    .\port$536$3 (\s0$525 [3]),
+    .\port$536$30 (\s1$527 [3]),
+    .\port$536$31 (\s1$527 [4]),
+    .\port$536$32 (\s1$527 [5]),
+    .\port$536$33 (\s1$527 [6]),
+    .\port$536$34 (\s1$527 [7]),
+    .\port$536$35 (\s1$527 [8]),
+    .\port$536$36 (\s1$527 [9]),
+    .\port$536$37 (\s1$527 [10]),
+    .\port$536$38 (\s1$527 [11]),
+    .\port$536$39 (\s1$527 [12]),
+    .\port$536$4 (\s0$525 [4]),
+    .\port$536$40 (\s1$527 [13]),
+    .\port$536$41 (\s1$527 [14]),
+    .\port$536$42 (\s1$527 [15]),
+    .\port$536$43 (\s1$527 [16]),
+    .\port$536$44 (\s1$527 [17]),
+    .\port$536$45 (\s1$527 [18]),
+    .\port$536$46 (\s1$527 [19]),
+    .\port$536$47 (\s1$527 [20]),
+    .\port$536$48 (\s1$527 [21]),
+    .\port$536$49 (\s1$527 [22]),
+    .\port$536$5 (\s0$525 [5]),
+    .\port$536$50 (\s1$527 [23]),
+    .\port$536$51 (\s1$527 [24]),
+    .\port$536$52 (\s1$527 [25]),
+    .\port$536$6 (\s0$525 [6]),
+    .\port$536$7 (\s0$525 [7]),
+    .\port$536$8 (\s0$525 [8]),
+    .\port$536$9 (\s0$525 [9]),
     .restart(lf_7_3),
     .rst(rst),
     .w0(w_6_6),
     .w1(w_6_7)
   );
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
-  assign _071_[3] = 1'hx;
+  assign _014_[3] = 1'hx;
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
     in_a1 <= i_a[15:8];
@@ -3855,14 +17927,14 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     w_6_5 <= w_5_5;
     w_6_6 <= w_5_6;
     w_6_7 <= w_5_7;
-    begin if (drain_row0[2]) begin if (drain_row0[1]) begin if (drain_row0[0]) drain_0 <= out_7_0; else drain_0 <= out_6_0; end else begin if (drain_row0[0]) drain_0 <= out_5_0; else drain_0 <= out_4_0; end end else begin if (drain_row0[1]) begin if (drain_row0[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row0[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end end
-    begin if (drain_row1[2]) begin if (drain_row1[1]) begin if (drain_row1[0]) drain_1 <= out_7_1; else drain_1 <= out_6_1; end else begin if (drain_row1[0]) drain_1 <= out_5_1; else drain_1 <= out_4_1; end end else begin if (drain_row1[1]) begin if (drain_row1[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row1[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end end
-    begin if (drain_row2[2]) begin if (drain_row2[1]) begin if (drain_row2[0]) drain_2 <= out_7_2; else drain_2 <= out_6_2; end else begin if (drain_row2[0]) drain_2 <= out_5_2; else drain_2 <= out_4_2; end end else begin if (drain_row2[1]) begin if (drain_row2[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row2[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end end
-    begin if (drain_row3[2]) begin if (drain_row3[1]) begin if (drain_row3[0]) drain_3 <= out_7_3; else drain_3 <= out_6_3; end else begin if (drain_row3[0]) drain_3 <= out_5_3; else drain_3 <= out_4_3; end end else begin if (drain_row3[1]) begin if (drain_row3[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row3[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end end
-    begin if (drain_row4[2]) begin if (drain_row4[1]) begin if (drain_row4[0]) drain_4 <= out_7_4; else drain_4 <= out_6_4; end else begin if (drain_row4[0]) drain_4 <= out_5_4; else drain_4 <= out_4_4; end end else begin if (drain_row4[1]) begin if (drain_row4[0]) drain_4 <= out_3_4; else drain_4 <= out_2_4; end else begin if (drain_row4[0]) drain_4 <= out_1_4; else drain_4 <= out_0_4; end end end
-    begin if (drain_row5[2]) begin if (drain_row5[1]) begin if (drain_row5[0]) drain_5 <= out_7_5; else drain_5 <= out_6_5; end else begin if (drain_row5[0]) drain_5 <= out_5_5; else drain_5 <= out_4_5; end end else begin if (drain_row5[1]) begin if (drain_row5[0]) drain_5 <= out_3_5; else drain_5 <= out_2_5; end else begin if (drain_row5[0]) drain_5 <= out_1_5; else drain_5 <= out_0_5; end end end
-    begin if (drain_row6[2]) begin if (drain_row6[1]) begin if (drain_row6[0]) drain_6 <= out_7_6; else drain_6 <= out_6_6; end else begin if (drain_row6[0]) drain_6 <= out_5_6; else drain_6 <= out_4_6; end end else begin if (drain_row6[1]) begin if (drain_row6[0]) drain_6 <= out_3_6; else drain_6 <= out_2_6; end else begin if (drain_row6[0]) drain_6 <= out_1_6; else drain_6 <= out_0_6; end end end
-    begin if (drain_row7[2]) begin if (drain_row7[1]) begin if (drain_row7[0]) drain_7 <= out_7_7; else drain_7 <= out_6_7; end else begin if (drain_row7[0]) drain_7 <= out_5_7; else drain_7 <= out_4_7; end end else begin if (drain_row7[1]) begin if (drain_row7[0]) drain_7 <= out_3_7; else drain_7 <= out_2_7; end else begin if (drain_row7[0]) drain_7 <= out_1_7; else drain_7 <= out_0_7; end end end
+    drain_0 <= drain_sel0_g0;
+    drain_1 <= drain_sel1_g0;
+    drain_2 <= drain_sel2_g0;
+    drain_3 <= drain_sel3_g0;
+    drain_4 <= drain_sel4_g0;
+    drain_5 <= drain_sel5_g0;
+    drain_6 <= drain_sel6_g0;
+    drain_7 <= drain_sel7_g0;
     if (rst) begin
       drain_valid <= 1'h0;
       drain_advance <= 1'h0;
@@ -4274,42 +18346,42 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
-    if (_072_) begin
+    if (_016_) begin
       drain_row7 <= 3'h0;
     end else if (drain_advance) begin
       drain_row7 <= drain_row7 + 1'h1;
     end
-    if (_073_) begin
+    if (_017_) begin
       drain_row6 <= 3'h0;
     end else if (drain_advance) begin
       drain_row6 <= _007_[2:0];
     end
-    if (_074_) begin
+    if (_018_) begin
       drain_row5 <= 3'h0;
     end else if (drain_advance) begin
       drain_row5 <= drain_row5 + 1'h1;
     end
-    if (_075_) begin
+    if (_019_) begin
       drain_row4 <= 3'h0;
     end else if (drain_advance) begin
       drain_row4 <= _004_[2:0];
     end
-    if (_076_) begin
+    if (_020_) begin
       drain_row3 <= 3'h0;
     end else if (drain_advance) begin
       drain_row3 <= drain_row3 + 1'h1;
     end
-    if (_077_) begin
+    if (_021_) begin
       drain_row2 <= 3'h0;
     end else if (drain_advance) begin
       drain_row2 <= _002_[2:0];
     end
-    if (_078_) begin
+    if (_022_) begin
       drain_row1 <= 3'h0;
     end else if (drain_advance) begin
       drain_row1 <= drain_row1 + 1'h1;
     end
-    if (_079_) begin
+    if (_023_) begin
       drain_row0 <= 3'h0;
     end else if (drain_advance) begin
       drain_row0 <= drain_row0 + 1'h1;
@@ -4457,47 +18529,47 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w3_d0 <= in2_w3;
       skew_w2_d0 <= in2_w2;
     end
-    if (_080_) begin
+    if (_024_) begin
       skew_a7_d0 <= 8'h00;
     end else begin
       skew_a7_d0 <= in2_a7;
     end
-    if (_081_) begin
+    if (_025_) begin
       skew_a6_d0 <= 8'h00;
     end else begin
       skew_a6_d0 <= in2_a6;
     end
-    if (_082_) begin
+    if (_026_) begin
       skew_a5_d0 <= 8'h00;
     end else begin
       skew_a5_d0 <= in2_a5;
     end
-    if (_083_) begin
+    if (_027_) begin
       skew_a4_d0 <= 8'h00;
     end else begin
       skew_a4_d0 <= in2_a4;
     end
-    if (_084_) begin
+    if (_028_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in2_a3;
     end
-    if (_085_) begin
+    if (_029_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in2_a2;
     end
-    if (_086_) begin
+    if (_030_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in2_a1;
     end
-    if (_087_) begin
+    if (_031_) begin
       in2_w0 <= 8'h00;
     end else begin
       in2_w0 <= inm1_w0;
     end
-    if (_088_) begin
+    if (_032_) begin
       in2_a0 <= 8'h00;
     end else begin
       in2_a0 <= inm1_a0;
@@ -4506,9 +18578,7689 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_0 (rst, w1, \port$441$0 , \port$441$1 , \port$441$2 , \port$441$3 , \port$441$4 , \port$441$5 , \port$441$6 , \port$441$7 , \port$441$8 , \port$441$9 , \port$441$10 , \port$441$11 , \port$441$12 , \port$441$13 , \port$441$14 , \port$441$15 , \port$441$16 , \port$441$17 , \port$441$18 
-, \port$441$19 , \port$441$20 , \port$441$21 , \port$441$22 , \port$441$23 , \port$441$24 , \port$441$25 , \port$441$27 , \port$441$28 , \port$441$29 , \port$441$30 , \port$441$31 , \port$441$32 , \port$441$33 , \port$441$34 , \port$441$35 , \port$441$36 , \port$441$37 , \port$441$38 , \port$441$39 , \port$441$40 
-, \port$441$41 , \port$441$42 , \port$441$43 , \port$441$44 , \port$441$45 , \port$441$46 , \port$441$47 , \port$441$48 , \port$441$49 , \port$441$50 , \port$441$51 , \port$441$52 , a, w0, restart, clk);
+module \hwq_top.engine.array.mac_0_0 (rst, w1, \port$381$0 , \port$381$1 , \port$381$2 , \port$381$3 , \port$381$4 , \port$381$5 , \port$381$6 , \port$381$7 , \port$381$8 , \port$381$9 , \port$381$10 , \port$381$11 , \port$381$12 , \port$381$13 , \port$381$14 , \port$381$15 , \port$381$16 , \port$381$17 , \port$381$18 
+, \port$381$19 , \port$381$20 , \port$381$21 , \port$381$22 , \port$381$23 , \port$381$24 , \port$381$25 , \port$381$27 , \port$381$28 , \port$381$29 , \port$381$30 , \port$381$31 , \port$381$32 , \port$381$33 , \port$381$34 , \port$381$35 , \port$381$36 , \port$381$37 , \port$381$38 , \port$381$39 , \port$381$40 
+, \port$381$41 , \port$381$42 , \port$381$43 , \port$381$44 , \port$381$45 , \port$381$46 , \port$381$47 , \port$381$48 , \port$381$49 , \port$381$50 , \port$381$51 , \port$381$52 , a, w0, restart, clk);
+  wire _0_;
+  input [7:0] a;
+  wire [7:0] a;
+  input clk;
+  wire clk;
+  wire [35:0] p_0;
+  wire [35:0] p_1;
+  output \port$381$0 ;
+  wire \port$381$0 ;
+  output \port$381$1 ;
+  wire \port$381$1 ;
+  output \port$381$10 ;
+  wire \port$381$10 ;
+  output \port$381$11 ;
+  wire \port$381$11 ;
+  output \port$381$12 ;
+  wire \port$381$12 ;
+  output \port$381$13 ;
+  wire \port$381$13 ;
+  output \port$381$14 ;
+  wire \port$381$14 ;
+  output \port$381$15 ;
+  wire \port$381$15 ;
+  output \port$381$16 ;
+  wire \port$381$16 ;
+  output \port$381$17 ;
+  wire \port$381$17 ;
+  output \port$381$18 ;
+  wire \port$381$18 ;
+  output \port$381$19 ;
+  wire \port$381$19 ;
+  output \port$381$2 ;
+  wire \port$381$2 ;
+  output \port$381$20 ;
+  wire \port$381$20 ;
+  output \port$381$21 ;
+  wire \port$381$21 ;
+  output \port$381$22 ;
+  wire \port$381$22 ;
+  output \port$381$23 ;
+  wire \port$381$23 ;
+  output \port$381$24 ;
+  wire \port$381$24 ;
+  output \port$381$25 ;
+  wire \port$381$25 ;
+  output \port$381$27 ;
+  wire \port$381$27 ;
+  output \port$381$28 ;
+  wire \port$381$28 ;
+  output \port$381$29 ;
+  wire \port$381$29 ;
+  output \port$381$3 ;
+  wire \port$381$3 ;
+  output \port$381$30 ;
+  wire \port$381$30 ;
+  output \port$381$31 ;
+  wire \port$381$31 ;
+  output \port$381$32 ;
+  wire \port$381$32 ;
+  output \port$381$33 ;
+  wire \port$381$33 ;
+  output \port$381$34 ;
+  wire \port$381$34 ;
+  output \port$381$35 ;
+  wire \port$381$35 ;
+  output \port$381$36 ;
+  wire \port$381$36 ;
+  output \port$381$37 ;
+  wire \port$381$37 ;
+  output \port$381$38 ;
+  wire \port$381$38 ;
+  output \port$381$39 ;
+  wire \port$381$39 ;
+  output \port$381$4 ;
+  wire \port$381$4 ;
+  output \port$381$40 ;
+  wire \port$381$40 ;
+  output \port$381$41 ;
+  wire \port$381$41 ;
+  output \port$381$42 ;
+  wire \port$381$42 ;
+  output \port$381$43 ;
+  wire \port$381$43 ;
+  output \port$381$44 ;
+  wire \port$381$44 ;
+  output \port$381$45 ;
+  wire \port$381$45 ;
+  output \port$381$46 ;
+  wire \port$381$46 ;
+  output \port$381$47 ;
+  wire \port$381$47 ;
+  output \port$381$48 ;
+  wire \port$381$48 ;
+  output \port$381$49 ;
+  wire \port$381$49 ;
+  output \port$381$5 ;
+  wire \port$381$5 ;
+  output \port$381$50 ;
+  wire \port$381$50 ;
+  output \port$381$51 ;
+  wire \port$381$51 ;
+  output \port$381$52 ;
+  wire \port$381$52 ;
+  output \port$381$6 ;
+  wire \port$381$6 ;
+  output \port$381$7 ;
+  wire \port$381$7 ;
+  output \port$381$8 ;
+  wire \port$381$8 ;
+  output \port$381$9 ;
+  wire \port$381$9 ;
+  wire [53:0] r;
+  input restart;
+  wire restart;
+  wire [17:0] roa_0;
+  wire [17:0] roa_1;
+  wire [17:0] rob_0;
+  wire [17:0] rob_1;
+  input rst;
+  wire rst;
+  wire signedp_0;
+  wire signedp_1;
+  input [7:0] w0;
+  wire [7:0] w0;
+  input [7:0] w1;
+  wire [7:0] w1;
+  assign _0_ = ~ restart;
+  ALU54B #(
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .LEGACY("DISABLED"),
+    .MULT9_MODE("DISABLED"),
+    .REG_FLAG_CLK("NONE"),
+    .REG_INPUTC0_CLK("NONE"),
+    .REG_INPUTC1_CLK("NONE"),
+    .REG_INPUTCFB_CLK("NONE"),
+    .REG_OPCODEIN_0_CLK("NONE"),
+    .REG_OPCODEIN_1_CLK("NONE"),
+    .REG_OPCODEOP0_0_CLK("NONE"),
+    .REG_OPCODEOP0_1_CLK("NONE"),
+    .REG_OPCODEOP1_0_CLK("NONE"),
+    .REG_OPCODEOP1_1_CLK("NONE"),
+    .REG_OUTPUT0_CLK("CLK0"),
+    .REG_OUTPUT1_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .RNDPAT("0x00000004000000")
+  ) alu (
+    .A0(roa_0[0]),
+    .A1(roa_0[1]),
+    .A10(roa_0[10]),
+    .A11(roa_0[11]),
+    .A12(roa_0[12]),
+    .A13(roa_0[13]),
+    .A14(roa_0[14]),
+    .A15(roa_0[15]),
+    .A16(roa_0[16]),
+    .A17(roa_0[17]),
+    .A18(rob_0[0]),
+    .A19(rob_0[1]),
+    .A2(roa_0[2]),
+    .A20(rob_0[2]),
+    .A21(rob_0[3]),
+    .A22(rob_0[4]),
+    .A23(rob_0[5]),
+    .A24(rob_0[6]),
+    .A25(rob_0[7]),
+    .A26(rob_0[8]),
+    .A27(rob_0[9]),
+    .A28(rob_0[10]),
+    .A29(rob_0[11]),
+    .A3(roa_0[3]),
+    .A30(rob_0[12]),
+    .A31(rob_0[13]),
+    .A32(rob_0[14]),
+    .A33(rob_0[15]),
+    .A34(rob_0[16]),
+    .A35(rob_0[17]),
+    .A4(roa_0[4]),
+    .A5(roa_0[5]),
+    .A6(roa_0[6]),
+    .A7(roa_0[7]),
+    .A8(roa_0[8]),
+    .A9(roa_0[9]),
+    .B0(roa_1[0]),
+    .B1(roa_1[1]),
+    .B10(roa_1[10]),
+    .B11(roa_1[11]),
+    .B12(roa_1[12]),
+    .B13(roa_1[13]),
+    .B14(roa_1[14]),
+    .B15(roa_1[15]),
+    .B16(roa_1[16]),
+    .B17(roa_1[17]),
+    .B18(rob_1[0]),
+    .B19(rob_1[1]),
+    .B2(roa_1[2]),
+    .B20(rob_1[2]),
+    .B21(rob_1[3]),
+    .B22(rob_1[4]),
+    .B23(rob_1[5]),
+    .B24(rob_1[6]),
+    .B25(rob_1[7]),
+    .B26(rob_1[8]),
+    .B27(rob_1[9]),
+    .B28(rob_1[10]),
+    .B29(rob_1[11]),
+    .B3(roa_1[3]),
+    .B30(rob_1[12]),
+    .B31(rob_1[13]),
+    .B32(rob_1[14]),
+    .B33(rob_1[15]),
+    .B34(rob_1[16]),
+    .B35(rob_1[17]),
+    .B4(roa_1[4]),
+    .B5(roa_1[5]),
+    .B6(roa_1[6]),
+    .B7(roa_1[7]),
+    .B8(roa_1[8]),
+    .B9(roa_1[9]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .MA0(p_0[0]),
+    .MA1(p_0[1]),
+    .MA10(p_0[10]),
+    .MA11(p_0[11]),
+    .MA12(p_0[12]),
+    .MA13(p_0[13]),
+    .MA14(p_0[14]),
+    .MA15(p_0[15]),
+    .MA16(p_0[16]),
+    .MA17(p_0[17]),
+    .MA18(p_0[18]),
+    .MA19(p_0[19]),
+    .MA2(p_0[2]),
+    .MA20(p_0[20]),
+    .MA21(p_0[21]),
+    .MA22(p_0[22]),
+    .MA23(p_0[23]),
+    .MA24(p_0[24]),
+    .MA25(p_0[25]),
+    .MA26(p_0[26]),
+    .MA27(p_0[27]),
+    .MA28(p_0[28]),
+    .MA29(p_0[29]),
+    .MA3(p_0[3]),
+    .MA30(p_0[30]),
+    .MA31(p_0[31]),
+    .MA32(p_0[32]),
+    .MA33(p_0[33]),
+    .MA34(p_0[34]),
+    .MA35(p_0[35]),
+    .MA4(p_0[4]),
+    .MA5(p_0[5]),
+    .MA6(p_0[6]),
+    .MA7(p_0[7]),
+    .MA8(p_0[8]),
+    .MA9(p_0[9]),
+    .MB0(p_1[0]),
+    .MB1(p_1[1]),
+    .MB10(p_1[10]),
+    .MB11(p_1[11]),
+    .MB12(p_1[12]),
+    .MB13(p_1[13]),
+    .MB14(p_1[14]),
+    .MB15(p_1[15]),
+    .MB16(p_1[16]),
+    .MB17(p_1[17]),
+    .MB18(p_1[18]),
+    .MB19(p_1[19]),
+    .MB2(p_1[2]),
+    .MB20(p_1[20]),
+    .MB21(p_1[21]),
+    .MB22(p_1[22]),
+    .MB23(p_1[23]),
+    .MB24(p_1[24]),
+    .MB25(p_1[25]),
+    .MB26(p_1[26]),
+    .MB27(p_1[27]),
+    .MB28(p_1[28]),
+    .MB29(p_1[29]),
+    .MB3(p_1[3]),
+    .MB30(p_1[30]),
+    .MB31(p_1[31]),
+    .MB32(p_1[32]),
+    .MB33(p_1[33]),
+    .MB34(p_1[34]),
+    .MB35(p_1[35]),
+    .MB4(p_1[4]),
+    .MB5(p_1[5]),
+    .MB6(p_1[6]),
+    .MB7(p_1[7]),
+    .MB8(p_1[8]),
+    .MB9(p_1[9]),
+    .OP0(1'h1),
+    .OP1(1'h0),
+    .OP10(1'h0),
+    .OP2(1'h0),
+    .OP3(1'h0),
+    .OP4(_0_),
+    .OP5(restart),
+    .OP6(1'h1),
+    .OP7(1'h0),
+    .OP8(1'h0),
+    .OP9(1'h1),
+    .R0(\port$381$0 ),
+    .R1(\port$381$1 ),
+    .R10(\port$381$10 ),
+    .R11(\port$381$11 ),
+    .R12(\port$381$12 ),
+    .R13(\port$381$13 ),
+    .R14(\port$381$14 ),
+    .R15(\port$381$15 ),
+    .R16(\port$381$16 ),
+    .R17(\port$381$17 ),
+    .R18(\port$381$18 ),
+    .R19(\port$381$19 ),
+    .R2(\port$381$2 ),
+    .R20(\port$381$20 ),
+    .R21(\port$381$21 ),
+    .R22(\port$381$22 ),
+    .R23(\port$381$23 ),
+    .R24(\port$381$24 ),
+    .R25(\port$381$25 ),
+    .R26(r[26]),
+    .R27(\port$381$27 ),
+    .R28(\port$381$28 ),
+    .R29(\port$381$29 ),
+    .R3(\port$381$3 ),
+    .R30(\port$381$30 ),
+    .R31(\port$381$31 ),
+    .R32(\port$381$32 ),
+    .R33(\port$381$33 ),
+    .R34(\port$381$34 ),
+    .R35(\port$381$35 ),
+    .R36(\port$381$36 ),
+    .R37(\port$381$37 ),
+    .R38(\port$381$38 ),
+    .R39(\port$381$39 ),
+    .R4(\port$381$4 ),
+    .R40(\port$381$40 ),
+    .R41(\port$381$41 ),
+    .R42(\port$381$42 ),
+    .R43(\port$381$43 ),
+    .R44(\port$381$44 ),
+    .R45(\port$381$45 ),
+    .R46(\port$381$46 ),
+    .R47(\port$381$47 ),
+    .R48(\port$381$48 ),
+    .R49(\port$381$49 ),
+    .R5(\port$381$5 ),
+    .R50(\port$381$50 ),
+    .R51(\port$381$51 ),
+    .R52(\port$381$52 ),
+    .R53(r[53]),
+    .R6(\port$381$6 ),
+    .R7(\port$381$7 ),
+    .R8(\port$381$8 ),
+    .R9(\port$381$9 ),
+    .RST0(rst),
+    .SIGNEDIA(signedp_0),
+    .SIGNEDIB(signedp_1)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul0 (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(w0[0]),
+    .B1(w0[1]),
+    .B10(w0[7]),
+    .B11(w0[7]),
+    .B12(w0[7]),
+    .B13(w0[7]),
+    .B14(w0[7]),
+    .B15(w0[7]),
+    .B16(w0[7]),
+    .B17(w0[7]),
+    .B2(w0[2]),
+    .B3(w0[3]),
+    .B4(w0[4]),
+    .B5(w0[5]),
+    .B6(w0[6]),
+    .B7(w0[7]),
+    .B8(w0[7]),
+    .B9(w0[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_0[0]),
+    .P1(p_0[1]),
+    .P10(p_0[10]),
+    .P11(p_0[11]),
+    .P12(p_0[12]),
+    .P13(p_0[13]),
+    .P14(p_0[14]),
+    .P15(p_0[15]),
+    .P16(p_0[16]),
+    .P17(p_0[17]),
+    .P18(p_0[18]),
+    .P19(p_0[19]),
+    .P2(p_0[2]),
+    .P20(p_0[20]),
+    .P21(p_0[21]),
+    .P22(p_0[22]),
+    .P23(p_0[23]),
+    .P24(p_0[24]),
+    .P25(p_0[25]),
+    .P26(p_0[26]),
+    .P27(p_0[27]),
+    .P28(p_0[28]),
+    .P29(p_0[29]),
+    .P3(p_0[3]),
+    .P30(p_0[30]),
+    .P31(p_0[31]),
+    .P32(p_0[32]),
+    .P33(p_0[33]),
+    .P34(p_0[34]),
+    .P35(p_0[35]),
+    .P4(p_0[4]),
+    .P5(p_0[5]),
+    .P6(p_0[6]),
+    .P7(p_0[7]),
+    .P8(p_0[8]),
+    .P9(p_0[9]),
+    .ROA0(roa_0[0]),
+    .ROA1(roa_0[1]),
+    .ROA10(roa_0[10]),
+    .ROA11(roa_0[11]),
+    .ROA12(roa_0[12]),
+    .ROA13(roa_0[13]),
+    .ROA14(roa_0[14]),
+    .ROA15(roa_0[15]),
+    .ROA16(roa_0[16]),
+    .ROA17(roa_0[17]),
+    .ROA2(roa_0[2]),
+    .ROA3(roa_0[3]),
+    .ROA4(roa_0[4]),
+    .ROA5(roa_0[5]),
+    .ROA6(roa_0[6]),
+    .ROA7(roa_0[7]),
+    .ROA8(roa_0[8]),
+    .ROA9(roa_0[9]),
+    .ROB0(rob_0[0]),
+    .ROB1(rob_0[1]),
+    .ROB10(rob_0[10]),
+    .ROB11(rob_0[11]),
+    .ROB12(rob_0[12]),
+    .ROB13(rob_0[13]),
+    .ROB14(rob_0[14]),
+    .ROB15(rob_0[15]),
+    .ROB16(rob_0[16]),
+    .ROB17(rob_0[17]),
+    .ROB2(rob_0[2]),
+    .ROB3(rob_0[3]),
+    .ROB4(rob_0[4]),
+    .ROB5(rob_0[5]),
+    .ROB6(rob_0[6]),
+    .ROB7(rob_0[7]),
+    .ROB8(rob_0[8]),
+    .ROB9(rob_0[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_0),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul1 (
+    .A0(1'h0),
+    .A1(1'h0),
+    .A10(a[1]),
+    .A11(a[2]),
+    .A12(a[3]),
+    .A13(a[4]),
+    .A14(a[5]),
+    .A15(a[6]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(1'h0),
+    .A3(1'h0),
+    .A4(1'h0),
+    .A5(1'h0),
+    .A6(1'h0),
+    .A7(1'h0),
+    .A8(1'h0),
+    .A9(a[0]),
+    .B0(w1[0]),
+    .B1(w1[1]),
+    .B10(w1[7]),
+    .B11(w1[7]),
+    .B12(w1[7]),
+    .B13(w1[7]),
+    .B14(w1[7]),
+    .B15(w1[7]),
+    .B16(w1[7]),
+    .B17(w1[7]),
+    .B2(w1[2]),
+    .B3(w1[3]),
+    .B4(w1[4]),
+    .B5(w1[5]),
+    .B6(w1[6]),
+    .B7(w1[7]),
+    .B8(w1[7]),
+    .B9(w1[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_1[0]),
+    .P1(p_1[1]),
+    .P10(p_1[10]),
+    .P11(p_1[11]),
+    .P12(p_1[12]),
+    .P13(p_1[13]),
+    .P14(p_1[14]),
+    .P15(p_1[15]),
+    .P16(p_1[16]),
+    .P17(p_1[17]),
+    .P18(p_1[18]),
+    .P19(p_1[19]),
+    .P2(p_1[2]),
+    .P20(p_1[20]),
+    .P21(p_1[21]),
+    .P22(p_1[22]),
+    .P23(p_1[23]),
+    .P24(p_1[24]),
+    .P25(p_1[25]),
+    .P26(p_1[26]),
+    .P27(p_1[27]),
+    .P28(p_1[28]),
+    .P29(p_1[29]),
+    .P3(p_1[3]),
+    .P30(p_1[30]),
+    .P31(p_1[31]),
+    .P32(p_1[32]),
+    .P33(p_1[33]),
+    .P34(p_1[34]),
+    .P35(p_1[35]),
+    .P4(p_1[4]),
+    .P5(p_1[5]),
+    .P6(p_1[6]),
+    .P7(p_1[7]),
+    .P8(p_1[8]),
+    .P9(p_1[9]),
+    .ROA0(roa_1[0]),
+    .ROA1(roa_1[1]),
+    .ROA10(roa_1[10]),
+    .ROA11(roa_1[11]),
+    .ROA12(roa_1[12]),
+    .ROA13(roa_1[13]),
+    .ROA14(roa_1[14]),
+    .ROA15(roa_1[15]),
+    .ROA16(roa_1[16]),
+    .ROA17(roa_1[17]),
+    .ROA2(roa_1[2]),
+    .ROA3(roa_1[3]),
+    .ROA4(roa_1[4]),
+    .ROA5(roa_1[5]),
+    .ROA6(roa_1[6]),
+    .ROA7(roa_1[7]),
+    .ROA8(roa_1[8]),
+    .ROA9(roa_1[9]),
+    .ROB0(rob_1[0]),
+    .ROB1(rob_1[1]),
+    .ROB10(rob_1[10]),
+    .ROB11(rob_1[11]),
+    .ROB12(rob_1[12]),
+    .ROB13(rob_1[13]),
+    .ROB14(rob_1[14]),
+    .ROB15(rob_1[15]),
+    .ROB16(rob_1[16]),
+    .ROB17(rob_1[17]),
+    .ROB2(rob_1[2]),
+    .ROB3(rob_1[3]),
+    .ROB4(rob_1[4]),
+    .ROB5(rob_1[5]),
+    .ROB6(rob_1[6]),
+    .ROB7(rob_1[7]),
+    .ROB8(rob_1[8]),
+    .ROB9(rob_1[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign { r[52:27], r[25:0] } = { \port$381$52 , \port$381$51 , \port$381$50 , \port$381$49 , \port$381$48 , \port$381$47 , \port$381$46 , \port$381$45 , \port$381$44 , \port$381$43 , \port$381$42 , \port$381$41 , \port$381$40 , \port$381$39 , \port$381$38 , \port$381$37 , \port$381$36 , \port$381$35 , \port$381$34 , \port$381$33 , \port$381$32 , \port$381$31 , \port$381$30 , \port$381$29 , \port$381$28 , \port$381$27 , \port$381$25 , \port$381$24 , \port$381$23 , \port$381$22 , \port$381$21 , \port$381$20 , \port$381$19 , \port$381$18 , \port$381$17 , \port$381$16 , \port$381$15 , \port$381$14 , \port$381$13 , \port$381$12 , \port$381$11 , \port$381$10 , \port$381$9 , \port$381$8 , \port$381$7 , \port$381$6 , \port$381$5 , \port$381$4 , \port$381$3 , \port$381$2 , \port$381$1 , \port$381$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mac_0_1 (rst, \port$386$0 , \port$386$1 , \port$386$2 , \port$386$3 , \port$386$4 , \port$386$5 , \port$386$6 , \port$386$7 , \port$386$8 , \port$386$9 , \port$386$10 , \port$386$11 , \port$386$12 , \port$386$13 , \port$386$14 , \port$386$15 , \port$386$16 , \port$386$17 , \port$386$18 , \port$386$19 
+, \port$386$20 , \port$386$21 , \port$386$22 , \port$386$23 , \port$386$24 , \port$386$25 , \port$386$27 , \port$386$28 , \port$386$29 , \port$386$30 , \port$386$31 , \port$386$32 , \port$386$33 , \port$386$34 , \port$386$35 , \port$386$36 , \port$386$37 , \port$386$38 , \port$386$39 , \port$386$40 , \port$386$41 
+, \port$386$42 , \port$386$43 , \port$386$44 , \port$386$45 , \port$386$46 , \port$386$47 , \port$386$48 , \port$386$49 , \port$386$50 , \port$386$51 , \port$386$52 , w0, w1, a, restart, clk);
+  wire _0_;
+  input [7:0] a;
+  wire [7:0] a;
+  input clk;
+  wire clk;
+  wire [35:0] p_0;
+  wire [35:0] p_1;
+  output \port$386$0 ;
+  wire \port$386$0 ;
+  output \port$386$1 ;
+  wire \port$386$1 ;
+  output \port$386$10 ;
+  wire \port$386$10 ;
+  output \port$386$11 ;
+  wire \port$386$11 ;
+  output \port$386$12 ;
+  wire \port$386$12 ;
+  output \port$386$13 ;
+  wire \port$386$13 ;
+  output \port$386$14 ;
+  wire \port$386$14 ;
+  output \port$386$15 ;
+  wire \port$386$15 ;
+  output \port$386$16 ;
+  wire \port$386$16 ;
+  output \port$386$17 ;
+  wire \port$386$17 ;
+  output \port$386$18 ;
+  wire \port$386$18 ;
+  output \port$386$19 ;
+  wire \port$386$19 ;
+  output \port$386$2 ;
+  wire \port$386$2 ;
+  output \port$386$20 ;
+  wire \port$386$20 ;
+  output \port$386$21 ;
+  wire \port$386$21 ;
+  output \port$386$22 ;
+  wire \port$386$22 ;
+  output \port$386$23 ;
+  wire \port$386$23 ;
+  output \port$386$24 ;
+  wire \port$386$24 ;
+  output \port$386$25 ;
+  wire \port$386$25 ;
+  output \port$386$27 ;
+  wire \port$386$27 ;
+  output \port$386$28 ;
+  wire \port$386$28 ;
+  output \port$386$29 ;
+  wire \port$386$29 ;
+  output \port$386$3 ;
+  wire \port$386$3 ;
+  output \port$386$30 ;
+  wire \port$386$30 ;
+  output \port$386$31 ;
+  wire \port$386$31 ;
+  output \port$386$32 ;
+  wire \port$386$32 ;
+  output \port$386$33 ;
+  wire \port$386$33 ;
+  output \port$386$34 ;
+  wire \port$386$34 ;
+  output \port$386$35 ;
+  wire \port$386$35 ;
+  output \port$386$36 ;
+  wire \port$386$36 ;
+  output \port$386$37 ;
+  wire \port$386$37 ;
+  output \port$386$38 ;
+  wire \port$386$38 ;
+  output \port$386$39 ;
+  wire \port$386$39 ;
+  output \port$386$4 ;
+  wire \port$386$4 ;
+  output \port$386$40 ;
+  wire \port$386$40 ;
+  output \port$386$41 ;
+  wire \port$386$41 ;
+  output \port$386$42 ;
+  wire \port$386$42 ;
+  output \port$386$43 ;
+  wire \port$386$43 ;
+  output \port$386$44 ;
+  wire \port$386$44 ;
+  output \port$386$45 ;
+  wire \port$386$45 ;
+  output \port$386$46 ;
+  wire \port$386$46 ;
+  output \port$386$47 ;
+  wire \port$386$47 ;
+  output \port$386$48 ;
+  wire \port$386$48 ;
+  output \port$386$49 ;
+  wire \port$386$49 ;
+  output \port$386$5 ;
+  wire \port$386$5 ;
+  output \port$386$50 ;
+  wire \port$386$50 ;
+  output \port$386$51 ;
+  wire \port$386$51 ;
+  output \port$386$52 ;
+  wire \port$386$52 ;
+  output \port$386$6 ;
+  wire \port$386$6 ;
+  output \port$386$7 ;
+  wire \port$386$7 ;
+  output \port$386$8 ;
+  wire \port$386$8 ;
+  output \port$386$9 ;
+  wire \port$386$9 ;
+  wire [53:0] r;
+  input restart;
+  wire restart;
+  wire [17:0] roa_0;
+  wire [17:0] roa_1;
+  wire [17:0] rob_0;
+  wire [17:0] rob_1;
+  input rst;
+  wire rst;
+  wire signedp_0;
+  wire signedp_1;
+  input [7:0] w0;
+  wire [7:0] w0;
+  input [7:0] w1;
+  wire [7:0] w1;
+  assign _0_ = ~ restart;
+  ALU54B #(
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .LEGACY("DISABLED"),
+    .MULT9_MODE("DISABLED"),
+    .REG_FLAG_CLK("NONE"),
+    .REG_INPUTC0_CLK("NONE"),
+    .REG_INPUTC1_CLK("NONE"),
+    .REG_INPUTCFB_CLK("NONE"),
+    .REG_OPCODEIN_0_CLK("NONE"),
+    .REG_OPCODEIN_1_CLK("NONE"),
+    .REG_OPCODEOP0_0_CLK("NONE"),
+    .REG_OPCODEOP0_1_CLK("NONE"),
+    .REG_OPCODEOP1_0_CLK("NONE"),
+    .REG_OPCODEOP1_1_CLK("NONE"),
+    .REG_OUTPUT0_CLK("CLK0"),
+    .REG_OUTPUT1_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .RNDPAT("0x00000004000000")
+  ) alu (
+    .A0(roa_0[0]),
+    .A1(roa_0[1]),
+    .A10(roa_0[10]),
+    .A11(roa_0[11]),
+    .A12(roa_0[12]),
+    .A13(roa_0[13]),
+    .A14(roa_0[14]),
+    .A15(roa_0[15]),
+    .A16(roa_0[16]),
+    .A17(roa_0[17]),
+    .A18(rob_0[0]),
+    .A19(rob_0[1]),
+    .A2(roa_0[2]),
+    .A20(rob_0[2]),
+    .A21(rob_0[3]),
+    .A22(rob_0[4]),
+    .A23(rob_0[5]),
+    .A24(rob_0[6]),
+    .A25(rob_0[7]),
+    .A26(rob_0[8]),
+    .A27(rob_0[9]),
+    .A28(rob_0[10]),
+    .A29(rob_0[11]),
+    .A3(roa_0[3]),
+    .A30(rob_0[12]),
+    .A31(rob_0[13]),
+    .A32(rob_0[14]),
+    .A33(rob_0[15]),
+    .A34(rob_0[16]),
+    .A35(rob_0[17]),
+    .A4(roa_0[4]),
+    .A5(roa_0[5]),
+    .A6(roa_0[6]),
+    .A7(roa_0[7]),
+    .A8(roa_0[8]),
+    .A9(roa_0[9]),
+    .B0(roa_1[0]),
+    .B1(roa_1[1]),
+    .B10(roa_1[10]),
+    .B11(roa_1[11]),
+    .B12(roa_1[12]),
+    .B13(roa_1[13]),
+    .B14(roa_1[14]),
+    .B15(roa_1[15]),
+    .B16(roa_1[16]),
+    .B17(roa_1[17]),
+    .B18(rob_1[0]),
+    .B19(rob_1[1]),
+    .B2(roa_1[2]),
+    .B20(rob_1[2]),
+    .B21(rob_1[3]),
+    .B22(rob_1[4]),
+    .B23(rob_1[5]),
+    .B24(rob_1[6]),
+    .B25(rob_1[7]),
+    .B26(rob_1[8]),
+    .B27(rob_1[9]),
+    .B28(rob_1[10]),
+    .B29(rob_1[11]),
+    .B3(roa_1[3]),
+    .B30(rob_1[12]),
+    .B31(rob_1[13]),
+    .B32(rob_1[14]),
+    .B33(rob_1[15]),
+    .B34(rob_1[16]),
+    .B35(rob_1[17]),
+    .B4(roa_1[4]),
+    .B5(roa_1[5]),
+    .B6(roa_1[6]),
+    .B7(roa_1[7]),
+    .B8(roa_1[8]),
+    .B9(roa_1[9]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .MA0(p_0[0]),
+    .MA1(p_0[1]),
+    .MA10(p_0[10]),
+    .MA11(p_0[11]),
+    .MA12(p_0[12]),
+    .MA13(p_0[13]),
+    .MA14(p_0[14]),
+    .MA15(p_0[15]),
+    .MA16(p_0[16]),
+    .MA17(p_0[17]),
+    .MA18(p_0[18]),
+    .MA19(p_0[19]),
+    .MA2(p_0[2]),
+    .MA20(p_0[20]),
+    .MA21(p_0[21]),
+    .MA22(p_0[22]),
+    .MA23(p_0[23]),
+    .MA24(p_0[24]),
+    .MA25(p_0[25]),
+    .MA26(p_0[26]),
+    .MA27(p_0[27]),
+    .MA28(p_0[28]),
+    .MA29(p_0[29]),
+    .MA3(p_0[3]),
+    .MA30(p_0[30]),
+    .MA31(p_0[31]),
+    .MA32(p_0[32]),
+    .MA33(p_0[33]),
+    .MA34(p_0[34]),
+    .MA35(p_0[35]),
+    .MA4(p_0[4]),
+    .MA5(p_0[5]),
+    .MA6(p_0[6]),
+    .MA7(p_0[7]),
+    .MA8(p_0[8]),
+    .MA9(p_0[9]),
+    .MB0(p_1[0]),
+    .MB1(p_1[1]),
+    .MB10(p_1[10]),
+    .MB11(p_1[11]),
+    .MB12(p_1[12]),
+    .MB13(p_1[13]),
+    .MB14(p_1[14]),
+    .MB15(p_1[15]),
+    .MB16(p_1[16]),
+    .MB17(p_1[17]),
+    .MB18(p_1[18]),
+    .MB19(p_1[19]),
+    .MB2(p_1[2]),
+    .MB20(p_1[20]),
+    .MB21(p_1[21]),
+    .MB22(p_1[22]),
+    .MB23(p_1[23]),
+    .MB24(p_1[24]),
+    .MB25(p_1[25]),
+    .MB26(p_1[26]),
+    .MB27(p_1[27]),
+    .MB28(p_1[28]),
+    .MB29(p_1[29]),
+    .MB3(p_1[3]),
+    .MB30(p_1[30]),
+    .MB31(p_1[31]),
+    .MB32(p_1[32]),
+    .MB33(p_1[33]),
+    .MB34(p_1[34]),
+    .MB35(p_1[35]),
+    .MB4(p_1[4]),
+    .MB5(p_1[5]),
+    .MB6(p_1[6]),
+    .MB7(p_1[7]),
+    .MB8(p_1[8]),
+    .MB9(p_1[9]),
+    .OP0(1'h1),
+    .OP1(1'h0),
+    .OP10(1'h0),
+    .OP2(1'h0),
+    .OP3(1'h0),
+    .OP4(_0_),
+    .OP5(restart),
+    .OP6(1'h1),
+    .OP7(1'h0),
+    .OP8(1'h0),
+    .OP9(1'h1),
+    .R0(\port$386$0 ),
+    .R1(\port$386$1 ),
+    .R10(\port$386$10 ),
+    .R11(\port$386$11 ),
+    .R12(\port$386$12 ),
+    .R13(\port$386$13 ),
+    .R14(\port$386$14 ),
+    .R15(\port$386$15 ),
+    .R16(\port$386$16 ),
+    .R17(\port$386$17 ),
+    .R18(\port$386$18 ),
+    .R19(\port$386$19 ),
+    .R2(\port$386$2 ),
+    .R20(\port$386$20 ),
+    .R21(\port$386$21 ),
+    .R22(\port$386$22 ),
+    .R23(\port$386$23 ),
+    .R24(\port$386$24 ),
+    .R25(\port$386$25 ),
+    .R26(r[26]),
+    .R27(\port$386$27 ),
+    .R28(\port$386$28 ),
+    .R29(\port$386$29 ),
+    .R3(\port$386$3 ),
+    .R30(\port$386$30 ),
+    .R31(\port$386$31 ),
+    .R32(\port$386$32 ),
+    .R33(\port$386$33 ),
+    .R34(\port$386$34 ),
+    .R35(\port$386$35 ),
+    .R36(\port$386$36 ),
+    .R37(\port$386$37 ),
+    .R38(\port$386$38 ),
+    .R39(\port$386$39 ),
+    .R4(\port$386$4 ),
+    .R40(\port$386$40 ),
+    .R41(\port$386$41 ),
+    .R42(\port$386$42 ),
+    .R43(\port$386$43 ),
+    .R44(\port$386$44 ),
+    .R45(\port$386$45 ),
+    .R46(\port$386$46 ),
+    .R47(\port$386$47 ),
+    .R48(\port$386$48 ),
+    .R49(\port$386$49 ),
+    .R5(\port$386$5 ),
+    .R50(\port$386$50 ),
+    .R51(\port$386$51 ),
+    .R52(\port$386$52 ),
+    .R53(r[53]),
+    .R6(\port$386$6 ),
+    .R7(\port$386$7 ),
+    .R8(\port$386$8 ),
+    .R9(\port$386$9 ),
+    .RST0(rst),
+    .SIGNEDIA(signedp_0),
+    .SIGNEDIB(signedp_1)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul0 (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(w0[0]),
+    .B1(w0[1]),
+    .B10(w0[7]),
+    .B11(w0[7]),
+    .B12(w0[7]),
+    .B13(w0[7]),
+    .B14(w0[7]),
+    .B15(w0[7]),
+    .B16(w0[7]),
+    .B17(w0[7]),
+    .B2(w0[2]),
+    .B3(w0[3]),
+    .B4(w0[4]),
+    .B5(w0[5]),
+    .B6(w0[6]),
+    .B7(w0[7]),
+    .B8(w0[7]),
+    .B9(w0[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_0[0]),
+    .P1(p_0[1]),
+    .P10(p_0[10]),
+    .P11(p_0[11]),
+    .P12(p_0[12]),
+    .P13(p_0[13]),
+    .P14(p_0[14]),
+    .P15(p_0[15]),
+    .P16(p_0[16]),
+    .P17(p_0[17]),
+    .P18(p_0[18]),
+    .P19(p_0[19]),
+    .P2(p_0[2]),
+    .P20(p_0[20]),
+    .P21(p_0[21]),
+    .P22(p_0[22]),
+    .P23(p_0[23]),
+    .P24(p_0[24]),
+    .P25(p_0[25]),
+    .P26(p_0[26]),
+    .P27(p_0[27]),
+    .P28(p_0[28]),
+    .P29(p_0[29]),
+    .P3(p_0[3]),
+    .P30(p_0[30]),
+    .P31(p_0[31]),
+    .P32(p_0[32]),
+    .P33(p_0[33]),
+    .P34(p_0[34]),
+    .P35(p_0[35]),
+    .P4(p_0[4]),
+    .P5(p_0[5]),
+    .P6(p_0[6]),
+    .P7(p_0[7]),
+    .P8(p_0[8]),
+    .P9(p_0[9]),
+    .ROA0(roa_0[0]),
+    .ROA1(roa_0[1]),
+    .ROA10(roa_0[10]),
+    .ROA11(roa_0[11]),
+    .ROA12(roa_0[12]),
+    .ROA13(roa_0[13]),
+    .ROA14(roa_0[14]),
+    .ROA15(roa_0[15]),
+    .ROA16(roa_0[16]),
+    .ROA17(roa_0[17]),
+    .ROA2(roa_0[2]),
+    .ROA3(roa_0[3]),
+    .ROA4(roa_0[4]),
+    .ROA5(roa_0[5]),
+    .ROA6(roa_0[6]),
+    .ROA7(roa_0[7]),
+    .ROA8(roa_0[8]),
+    .ROA9(roa_0[9]),
+    .ROB0(rob_0[0]),
+    .ROB1(rob_0[1]),
+    .ROB10(rob_0[10]),
+    .ROB11(rob_0[11]),
+    .ROB12(rob_0[12]),
+    .ROB13(rob_0[13]),
+    .ROB14(rob_0[14]),
+    .ROB15(rob_0[15]),
+    .ROB16(rob_0[16]),
+    .ROB17(rob_0[17]),
+    .ROB2(rob_0[2]),
+    .ROB3(rob_0[3]),
+    .ROB4(rob_0[4]),
+    .ROB5(rob_0[5]),
+    .ROB6(rob_0[6]),
+    .ROB7(rob_0[7]),
+    .ROB8(rob_0[8]),
+    .ROB9(rob_0[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_0),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul1 (
+    .A0(1'h0),
+    .A1(1'h0),
+    .A10(a[1]),
+    .A11(a[2]),
+    .A12(a[3]),
+    .A13(a[4]),
+    .A14(a[5]),
+    .A15(a[6]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(1'h0),
+    .A3(1'h0),
+    .A4(1'h0),
+    .A5(1'h0),
+    .A6(1'h0),
+    .A7(1'h0),
+    .A8(1'h0),
+    .A9(a[0]),
+    .B0(w1[0]),
+    .B1(w1[1]),
+    .B10(w1[7]),
+    .B11(w1[7]),
+    .B12(w1[7]),
+    .B13(w1[7]),
+    .B14(w1[7]),
+    .B15(w1[7]),
+    .B16(w1[7]),
+    .B17(w1[7]),
+    .B2(w1[2]),
+    .B3(w1[3]),
+    .B4(w1[4]),
+    .B5(w1[5]),
+    .B6(w1[6]),
+    .B7(w1[7]),
+    .B8(w1[7]),
+    .B9(w1[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_1[0]),
+    .P1(p_1[1]),
+    .P10(p_1[10]),
+    .P11(p_1[11]),
+    .P12(p_1[12]),
+    .P13(p_1[13]),
+    .P14(p_1[14]),
+    .P15(p_1[15]),
+    .P16(p_1[16]),
+    .P17(p_1[17]),
+    .P18(p_1[18]),
+    .P19(p_1[19]),
+    .P2(p_1[2]),
+    .P20(p_1[20]),
+    .P21(p_1[21]),
+    .P22(p_1[22]),
+    .P23(p_1[23]),
+    .P24(p_1[24]),
+    .P25(p_1[25]),
+    .P26(p_1[26]),
+    .P27(p_1[27]),
+    .P28(p_1[28]),
+    .P29(p_1[29]),
+    .P3(p_1[3]),
+    .P30(p_1[30]),
+    .P31(p_1[31]),
+    .P32(p_1[32]),
+    .P33(p_1[33]),
+    .P34(p_1[34]),
+    .P35(p_1[35]),
+    .P4(p_1[4]),
+    .P5(p_1[5]),
+    .P6(p_1[6]),
+    .P7(p_1[7]),
+    .P8(p_1[8]),
+    .P9(p_1[9]),
+    .ROA0(roa_1[0]),
+    .ROA1(roa_1[1]),
+    .ROA10(roa_1[10]),
+    .ROA11(roa_1[11]),
+    .ROA12(roa_1[12]),
+    .ROA13(roa_1[13]),
+    .ROA14(roa_1[14]),
+    .ROA15(roa_1[15]),
+    .ROA16(roa_1[16]),
+    .ROA17(roa_1[17]),
+    .ROA2(roa_1[2]),
+    .ROA3(roa_1[3]),
+    .ROA4(roa_1[4]),
+    .ROA5(roa_1[5]),
+    .ROA6(roa_1[6]),
+    .ROA7(roa_1[7]),
+    .ROA8(roa_1[8]),
+    .ROA9(roa_1[9]),
+    .ROB0(rob_1[0]),
+    .ROB1(rob_1[1]),
+    .ROB10(rob_1[10]),
+    .ROB11(rob_1[11]),
+    .ROB12(rob_1[12]),
+    .ROB13(rob_1[13]),
+    .ROB14(rob_1[14]),
+    .ROB15(rob_1[15]),
+    .ROB16(rob_1[16]),
+    .ROB17(rob_1[17]),
+    .ROB2(rob_1[2]),
+    .ROB3(rob_1[3]),
+    .ROB4(rob_1[4]),
+    .ROB5(rob_1[5]),
+    .ROB6(rob_1[6]),
+    .ROB7(rob_1[7]),
+    .ROB8(rob_1[8]),
+    .ROB9(rob_1[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign { r[52:27], r[25:0] } = { \port$386$52 , \port$386$51 , \port$386$50 , \port$386$49 , \port$386$48 , \port$386$47 , \port$386$46 , \port$386$45 , \port$386$44 , \port$386$43 , \port$386$42 , \port$386$41 , \port$386$40 , \port$386$39 , \port$386$38 , \port$386$37 , \port$386$36 , \port$386$35 , \port$386$34 , \port$386$33 , \port$386$32 , \port$386$31 , \port$386$30 , \port$386$29 , \port$386$28 , \port$386$27 , \port$386$25 , \port$386$24 , \port$386$23 , \port$386$22 , \port$386$21 , \port$386$20 , \port$386$19 , \port$386$18 , \port$386$17 , \port$386$16 , \port$386$15 , \port$386$14 , \port$386$13 , \port$386$12 , \port$386$11 , \port$386$10 , \port$386$9 , \port$386$8 , \port$386$7 , \port$386$6 , \port$386$5 , \port$386$4 , \port$386$3 , \port$386$2 , \port$386$1 , \port$386$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mac_0_2 (rst, \port$391$0 , \port$391$1 , \port$391$2 , \port$391$3 , \port$391$4 , \port$391$5 , \port$391$6 , \port$391$7 , \port$391$8 , \port$391$9 , \port$391$10 , \port$391$11 , \port$391$12 , \port$391$13 , \port$391$14 , \port$391$15 , \port$391$16 , \port$391$17 , \port$391$18 , \port$391$19 
+, \port$391$20 , \port$391$21 , \port$391$22 , \port$391$23 , \port$391$24 , \port$391$25 , \port$391$27 , \port$391$28 , \port$391$29 , \port$391$30 , \port$391$31 , \port$391$32 , \port$391$33 , \port$391$34 , \port$391$35 , \port$391$36 , \port$391$37 , \port$391$38 , \port$391$39 , \port$391$40 , \port$391$41 
+, \port$391$42 , \port$391$43 , \port$391$44 , \port$391$45 , \port$391$46 , \port$391$47 , \port$391$48 , \port$391$49 , \port$391$50 , \port$391$51 , \port$391$52 , w0, w1, a, restart, clk);
+  wire _0_;
+  input [7:0] a;
+  wire [7:0] a;
+  input clk;
+  wire clk;
+  wire [35:0] p_0;
+  wire [35:0] p_1;
+  output \port$391$0 ;
+  wire \port$391$0 ;
+  output \port$391$1 ;
+  wire \port$391$1 ;
+  output \port$391$10 ;
+  wire \port$391$10 ;
+  output \port$391$11 ;
+  wire \port$391$11 ;
+  output \port$391$12 ;
+  wire \port$391$12 ;
+  output \port$391$13 ;
+  wire \port$391$13 ;
+  output \port$391$14 ;
+  wire \port$391$14 ;
+  output \port$391$15 ;
+  wire \port$391$15 ;
+  output \port$391$16 ;
+  wire \port$391$16 ;
+  output \port$391$17 ;
+  wire \port$391$17 ;
+  output \port$391$18 ;
+  wire \port$391$18 ;
+  output \port$391$19 ;
+  wire \port$391$19 ;
+  output \port$391$2 ;
+  wire \port$391$2 ;
+  output \port$391$20 ;
+  wire \port$391$20 ;
+  output \port$391$21 ;
+  wire \port$391$21 ;
+  output \port$391$22 ;
+  wire \port$391$22 ;
+  output \port$391$23 ;
+  wire \port$391$23 ;
+  output \port$391$24 ;
+  wire \port$391$24 ;
+  output \port$391$25 ;
+  wire \port$391$25 ;
+  output \port$391$27 ;
+  wire \port$391$27 ;
+  output \port$391$28 ;
+  wire \port$391$28 ;
+  output \port$391$29 ;
+  wire \port$391$29 ;
+  output \port$391$3 ;
+  wire \port$391$3 ;
+  output \port$391$30 ;
+  wire \port$391$30 ;
+  output \port$391$31 ;
+  wire \port$391$31 ;
+  output \port$391$32 ;
+  wire \port$391$32 ;
+  output \port$391$33 ;
+  wire \port$391$33 ;
+  output \port$391$34 ;
+  wire \port$391$34 ;
+  output \port$391$35 ;
+  wire \port$391$35 ;
+  output \port$391$36 ;
+  wire \port$391$36 ;
+  output \port$391$37 ;
+  wire \port$391$37 ;
+  output \port$391$38 ;
+  wire \port$391$38 ;
+  output \port$391$39 ;
+  wire \port$391$39 ;
+  output \port$391$4 ;
+  wire \port$391$4 ;
+  output \port$391$40 ;
+  wire \port$391$40 ;
+  output \port$391$41 ;
+  wire \port$391$41 ;
+  output \port$391$42 ;
+  wire \port$391$42 ;
+  output \port$391$43 ;
+  wire \port$391$43 ;
+  output \port$391$44 ;
+  wire \port$391$44 ;
+  output \port$391$45 ;
+  wire \port$391$45 ;
+  output \port$391$46 ;
+  wire \port$391$46 ;
+  output \port$391$47 ;
+  wire \port$391$47 ;
+  output \port$391$48 ;
+  wire \port$391$48 ;
+  output \port$391$49 ;
+  wire \port$391$49 ;
+  output \port$391$5 ;
+  wire \port$391$5 ;
+  output \port$391$50 ;
+  wire \port$391$50 ;
+  output \port$391$51 ;
+  wire \port$391$51 ;
+  output \port$391$52 ;
+  wire \port$391$52 ;
+  output \port$391$6 ;
+  wire \port$391$6 ;
+  output \port$391$7 ;
+  wire \port$391$7 ;
+  output \port$391$8 ;
+  wire \port$391$8 ;
+  output \port$391$9 ;
+  wire \port$391$9 ;
+  wire [53:0] r;
+  input restart;
+  wire restart;
+  wire [17:0] roa_0;
+  wire [17:0] roa_1;
+  wire [17:0] rob_0;
+  wire [17:0] rob_1;
+  input rst;
+  wire rst;
+  wire signedp_0;
+  wire signedp_1;
+  input [7:0] w0;
+  wire [7:0] w0;
+  input [7:0] w1;
+  wire [7:0] w1;
+  assign _0_ = ~ restart;
+  ALU54B #(
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .LEGACY("DISABLED"),
+    .MULT9_MODE("DISABLED"),
+    .REG_FLAG_CLK("NONE"),
+    .REG_INPUTC0_CLK("NONE"),
+    .REG_INPUTC1_CLK("NONE"),
+    .REG_INPUTCFB_CLK("NONE"),
+    .REG_OPCODEIN_0_CLK("NONE"),
+    .REG_OPCODEIN_1_CLK("NONE"),
+    .REG_OPCODEOP0_0_CLK("NONE"),
+    .REG_OPCODEOP0_1_CLK("NONE"),
+    .REG_OPCODEOP1_0_CLK("NONE"),
+    .REG_OPCODEOP1_1_CLK("NONE"),
+    .REG_OUTPUT0_CLK("CLK0"),
+    .REG_OUTPUT1_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .RNDPAT("0x00000004000000")
+  ) alu (
+    .A0(roa_0[0]),
+    .A1(roa_0[1]),
+    .A10(roa_0[10]),
+    .A11(roa_0[11]),
+    .A12(roa_0[12]),
+    .A13(roa_0[13]),
+    .A14(roa_0[14]),
+    .A15(roa_0[15]),
+    .A16(roa_0[16]),
+    .A17(roa_0[17]),
+    .A18(rob_0[0]),
+    .A19(rob_0[1]),
+    .A2(roa_0[2]),
+    .A20(rob_0[2]),
+    .A21(rob_0[3]),
+    .A22(rob_0[4]),
+    .A23(rob_0[5]),
+    .A24(rob_0[6]),
+    .A25(rob_0[7]),
+    .A26(rob_0[8]),
+    .A27(rob_0[9]),
+    .A28(rob_0[10]),
+    .A29(rob_0[11]),
+    .A3(roa_0[3]),
+    .A30(rob_0[12]),
+    .A31(rob_0[13]),
+    .A32(rob_0[14]),
+    .A33(rob_0[15]),
+    .A34(rob_0[16]),
+    .A35(rob_0[17]),
+    .A4(roa_0[4]),
+    .A5(roa_0[5]),
+    .A6(roa_0[6]),
+    .A7(roa_0[7]),
+    .A8(roa_0[8]),
+    .A9(roa_0[9]),
+    .B0(roa_1[0]),
+    .B1(roa_1[1]),
+    .B10(roa_1[10]),
+    .B11(roa_1[11]),
+    .B12(roa_1[12]),
+    .B13(roa_1[13]),
+    .B14(roa_1[14]),
+    .B15(roa_1[15]),
+    .B16(roa_1[16]),
+    .B17(roa_1[17]),
+    .B18(rob_1[0]),
+    .B19(rob_1[1]),
+    .B2(roa_1[2]),
+    .B20(rob_1[2]),
+    .B21(rob_1[3]),
+    .B22(rob_1[4]),
+    .B23(rob_1[5]),
+    .B24(rob_1[6]),
+    .B25(rob_1[7]),
+    .B26(rob_1[8]),
+    .B27(rob_1[9]),
+    .B28(rob_1[10]),
+    .B29(rob_1[11]),
+    .B3(roa_1[3]),
+    .B30(rob_1[12]),
+    .B31(rob_1[13]),
+    .B32(rob_1[14]),
+    .B33(rob_1[15]),
+    .B34(rob_1[16]),
+    .B35(rob_1[17]),
+    .B4(roa_1[4]),
+    .B5(roa_1[5]),
+    .B6(roa_1[6]),
+    .B7(roa_1[7]),
+    .B8(roa_1[8]),
+    .B9(roa_1[9]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .MA0(p_0[0]),
+    .MA1(p_0[1]),
+    .MA10(p_0[10]),
+    .MA11(p_0[11]),
+    .MA12(p_0[12]),
+    .MA13(p_0[13]),
+    .MA14(p_0[14]),
+    .MA15(p_0[15]),
+    .MA16(p_0[16]),
+    .MA17(p_0[17]),
+    .MA18(p_0[18]),
+    .MA19(p_0[19]),
+    .MA2(p_0[2]),
+    .MA20(p_0[20]),
+    .MA21(p_0[21]),
+    .MA22(p_0[22]),
+    .MA23(p_0[23]),
+    .MA24(p_0[24]),
+    .MA25(p_0[25]),
+    .MA26(p_0[26]),
+    .MA27(p_0[27]),
+    .MA28(p_0[28]),
+    .MA29(p_0[29]),
+    .MA3(p_0[3]),
+    .MA30(p_0[30]),
+    .MA31(p_0[31]),
+    .MA32(p_0[32]),
+    .MA33(p_0[33]),
+    .MA34(p_0[34]),
+    .MA35(p_0[35]),
+    .MA4(p_0[4]),
+    .MA5(p_0[5]),
+    .MA6(p_0[6]),
+    .MA7(p_0[7]),
+    .MA8(p_0[8]),
+    .MA9(p_0[9]),
+    .MB0(p_1[0]),
+    .MB1(p_1[1]),
+    .MB10(p_1[10]),
+    .MB11(p_1[11]),
+    .MB12(p_1[12]),
+    .MB13(p_1[13]),
+    .MB14(p_1[14]),
+    .MB15(p_1[15]),
+    .MB16(p_1[16]),
+    .MB17(p_1[17]),
+    .MB18(p_1[18]),
+    .MB19(p_1[19]),
+    .MB2(p_1[2]),
+    .MB20(p_1[20]),
+    .MB21(p_1[21]),
+    .MB22(p_1[22]),
+    .MB23(p_1[23]),
+    .MB24(p_1[24]),
+    .MB25(p_1[25]),
+    .MB26(p_1[26]),
+    .MB27(p_1[27]),
+    .MB28(p_1[28]),
+    .MB29(p_1[29]),
+    .MB3(p_1[3]),
+    .MB30(p_1[30]),
+    .MB31(p_1[31]),
+    .MB32(p_1[32]),
+    .MB33(p_1[33]),
+    .MB34(p_1[34]),
+    .MB35(p_1[35]),
+    .MB4(p_1[4]),
+    .MB5(p_1[5]),
+    .MB6(p_1[6]),
+    .MB7(p_1[7]),
+    .MB8(p_1[8]),
+    .MB9(p_1[9]),
+    .OP0(1'h1),
+    .OP1(1'h0),
+    .OP10(1'h0),
+    .OP2(1'h0),
+    .OP3(1'h0),
+    .OP4(_0_),
+    .OP5(restart),
+    .OP6(1'h1),
+    .OP7(1'h0),
+    .OP8(1'h0),
+    .OP9(1'h1),
+    .R0(\port$391$0 ),
+    .R1(\port$391$1 ),
+    .R10(\port$391$10 ),
+    .R11(\port$391$11 ),
+    .R12(\port$391$12 ),
+    .R13(\port$391$13 ),
+    .R14(\port$391$14 ),
+    .R15(\port$391$15 ),
+    .R16(\port$391$16 ),
+    .R17(\port$391$17 ),
+    .R18(\port$391$18 ),
+    .R19(\port$391$19 ),
+    .R2(\port$391$2 ),
+    .R20(\port$391$20 ),
+    .R21(\port$391$21 ),
+    .R22(\port$391$22 ),
+    .R23(\port$391$23 ),
+    .R24(\port$391$24 ),
+    .R25(\port$391$25 ),
+    .R26(r[26]),
+    .R27(\port$391$27 ),
+    .R28(\port$391$28 ),
+    .R29(\port$391$29 ),
+    .R3(\port$391$3 ),
+    .R30(\port$391$30 ),
+    .R31(\port$391$31 ),
+    .R32(\port$391$32 ),
+    .R33(\port$391$33 ),
+    .R34(\port$391$34 ),
+    .R35(\port$391$35 ),
+    .R36(\port$391$36 ),
+    .R37(\port$391$37 ),
+    .R38(\port$391$38 ),
+    .R39(\port$391$39 ),
+    .R4(\port$391$4 ),
+    .R40(\port$391$40 ),
+    .R41(\port$391$41 ),
+    .R42(\port$391$42 ),
+    .R43(\port$391$43 ),
+    .R44(\port$391$44 ),
+    .R45(\port$391$45 ),
+    .R46(\port$391$46 ),
+    .R47(\port$391$47 ),
+    .R48(\port$391$48 ),
+    .R49(\port$391$49 ),
+    .R5(\port$391$5 ),
+    .R50(\port$391$50 ),
+    .R51(\port$391$51 ),
+    .R52(\port$391$52 ),
+    .R53(r[53]),
+    .R6(\port$391$6 ),
+    .R7(\port$391$7 ),
+    .R8(\port$391$8 ),
+    .R9(\port$391$9 ),
+    .RST0(rst),
+    .SIGNEDIA(signedp_0),
+    .SIGNEDIB(signedp_1)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul0 (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(w0[0]),
+    .B1(w0[1]),
+    .B10(w0[7]),
+    .B11(w0[7]),
+    .B12(w0[7]),
+    .B13(w0[7]),
+    .B14(w0[7]),
+    .B15(w0[7]),
+    .B16(w0[7]),
+    .B17(w0[7]),
+    .B2(w0[2]),
+    .B3(w0[3]),
+    .B4(w0[4]),
+    .B5(w0[5]),
+    .B6(w0[6]),
+    .B7(w0[7]),
+    .B8(w0[7]),
+    .B9(w0[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_0[0]),
+    .P1(p_0[1]),
+    .P10(p_0[10]),
+    .P11(p_0[11]),
+    .P12(p_0[12]),
+    .P13(p_0[13]),
+    .P14(p_0[14]),
+    .P15(p_0[15]),
+    .P16(p_0[16]),
+    .P17(p_0[17]),
+    .P18(p_0[18]),
+    .P19(p_0[19]),
+    .P2(p_0[2]),
+    .P20(p_0[20]),
+    .P21(p_0[21]),
+    .P22(p_0[22]),
+    .P23(p_0[23]),
+    .P24(p_0[24]),
+    .P25(p_0[25]),
+    .P26(p_0[26]),
+    .P27(p_0[27]),
+    .P28(p_0[28]),
+    .P29(p_0[29]),
+    .P3(p_0[3]),
+    .P30(p_0[30]),
+    .P31(p_0[31]),
+    .P32(p_0[32]),
+    .P33(p_0[33]),
+    .P34(p_0[34]),
+    .P35(p_0[35]),
+    .P4(p_0[4]),
+    .P5(p_0[5]),
+    .P6(p_0[6]),
+    .P7(p_0[7]),
+    .P8(p_0[8]),
+    .P9(p_0[9]),
+    .ROA0(roa_0[0]),
+    .ROA1(roa_0[1]),
+    .ROA10(roa_0[10]),
+    .ROA11(roa_0[11]),
+    .ROA12(roa_0[12]),
+    .ROA13(roa_0[13]),
+    .ROA14(roa_0[14]),
+    .ROA15(roa_0[15]),
+    .ROA16(roa_0[16]),
+    .ROA17(roa_0[17]),
+    .ROA2(roa_0[2]),
+    .ROA3(roa_0[3]),
+    .ROA4(roa_0[4]),
+    .ROA5(roa_0[5]),
+    .ROA6(roa_0[6]),
+    .ROA7(roa_0[7]),
+    .ROA8(roa_0[8]),
+    .ROA9(roa_0[9]),
+    .ROB0(rob_0[0]),
+    .ROB1(rob_0[1]),
+    .ROB10(rob_0[10]),
+    .ROB11(rob_0[11]),
+    .ROB12(rob_0[12]),
+    .ROB13(rob_0[13]),
+    .ROB14(rob_0[14]),
+    .ROB15(rob_0[15]),
+    .ROB16(rob_0[16]),
+    .ROB17(rob_0[17]),
+    .ROB2(rob_0[2]),
+    .ROB3(rob_0[3]),
+    .ROB4(rob_0[4]),
+    .ROB5(rob_0[5]),
+    .ROB6(rob_0[6]),
+    .ROB7(rob_0[7]),
+    .ROB8(rob_0[8]),
+    .ROB9(rob_0[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_0),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul1 (
+    .A0(1'h0),
+    .A1(1'h0),
+    .A10(a[1]),
+    .A11(a[2]),
+    .A12(a[3]),
+    .A13(a[4]),
+    .A14(a[5]),
+    .A15(a[6]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(1'h0),
+    .A3(1'h0),
+    .A4(1'h0),
+    .A5(1'h0),
+    .A6(1'h0),
+    .A7(1'h0),
+    .A8(1'h0),
+    .A9(a[0]),
+    .B0(w1[0]),
+    .B1(w1[1]),
+    .B10(w1[7]),
+    .B11(w1[7]),
+    .B12(w1[7]),
+    .B13(w1[7]),
+    .B14(w1[7]),
+    .B15(w1[7]),
+    .B16(w1[7]),
+    .B17(w1[7]),
+    .B2(w1[2]),
+    .B3(w1[3]),
+    .B4(w1[4]),
+    .B5(w1[5]),
+    .B6(w1[6]),
+    .B7(w1[7]),
+    .B8(w1[7]),
+    .B9(w1[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_1[0]),
+    .P1(p_1[1]),
+    .P10(p_1[10]),
+    .P11(p_1[11]),
+    .P12(p_1[12]),
+    .P13(p_1[13]),
+    .P14(p_1[14]),
+    .P15(p_1[15]),
+    .P16(p_1[16]),
+    .P17(p_1[17]),
+    .P18(p_1[18]),
+    .P19(p_1[19]),
+    .P2(p_1[2]),
+    .P20(p_1[20]),
+    .P21(p_1[21]),
+    .P22(p_1[22]),
+    .P23(p_1[23]),
+    .P24(p_1[24]),
+    .P25(p_1[25]),
+    .P26(p_1[26]),
+    .P27(p_1[27]),
+    .P28(p_1[28]),
+    .P29(p_1[29]),
+    .P3(p_1[3]),
+    .P30(p_1[30]),
+    .P31(p_1[31]),
+    .P32(p_1[32]),
+    .P33(p_1[33]),
+    .P34(p_1[34]),
+    .P35(p_1[35]),
+    .P4(p_1[4]),
+    .P5(p_1[5]),
+    .P6(p_1[6]),
+    .P7(p_1[7]),
+    .P8(p_1[8]),
+    .P9(p_1[9]),
+    .ROA0(roa_1[0]),
+    .ROA1(roa_1[1]),
+    .ROA10(roa_1[10]),
+    .ROA11(roa_1[11]),
+    .ROA12(roa_1[12]),
+    .ROA13(roa_1[13]),
+    .ROA14(roa_1[14]),
+    .ROA15(roa_1[15]),
+    .ROA16(roa_1[16]),
+    .ROA17(roa_1[17]),
+    .ROA2(roa_1[2]),
+    .ROA3(roa_1[3]),
+    .ROA4(roa_1[4]),
+    .ROA5(roa_1[5]),
+    .ROA6(roa_1[6]),
+    .ROA7(roa_1[7]),
+    .ROA8(roa_1[8]),
+    .ROA9(roa_1[9]),
+    .ROB0(rob_1[0]),
+    .ROB1(rob_1[1]),
+    .ROB10(rob_1[10]),
+    .ROB11(rob_1[11]),
+    .ROB12(rob_1[12]),
+    .ROB13(rob_1[13]),
+    .ROB14(rob_1[14]),
+    .ROB15(rob_1[15]),
+    .ROB16(rob_1[16]),
+    .ROB17(rob_1[17]),
+    .ROB2(rob_1[2]),
+    .ROB3(rob_1[3]),
+    .ROB4(rob_1[4]),
+    .ROB5(rob_1[5]),
+    .ROB6(rob_1[6]),
+    .ROB7(rob_1[7]),
+    .ROB8(rob_1[8]),
+    .ROB9(rob_1[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign { r[52:27], r[25:0] } = { \port$391$52 , \port$391$51 , \port$391$50 , \port$391$49 , \port$391$48 , \port$391$47 , \port$391$46 , \port$391$45 , \port$391$44 , \port$391$43 , \port$391$42 , \port$391$41 , \port$391$40 , \port$391$39 , \port$391$38 , \port$391$37 , \port$391$36 , \port$391$35 , \port$391$34 , \port$391$33 , \port$391$32 , \port$391$31 , \port$391$30 , \port$391$29 , \port$391$28 , \port$391$27 , \port$391$25 , \port$391$24 , \port$391$23 , \port$391$22 , \port$391$21 , \port$391$20 , \port$391$19 , \port$391$18 , \port$391$17 , \port$391$16 , \port$391$15 , \port$391$14 , \port$391$13 , \port$391$12 , \port$391$11 , \port$391$10 , \port$391$9 , \port$391$8 , \port$391$7 , \port$391$6 , \port$391$5 , \port$391$4 , \port$391$3 , \port$391$2 , \port$391$1 , \port$391$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mac_0_3 (rst, \port$396$0 , \port$396$1 , \port$396$2 , \port$396$3 , \port$396$4 , \port$396$5 , \port$396$6 , \port$396$7 , \port$396$8 , \port$396$9 , \port$396$10 , \port$396$11 , \port$396$12 , \port$396$13 , \port$396$14 , \port$396$15 , \port$396$16 , \port$396$17 , \port$396$18 , \port$396$19 
+, \port$396$20 , \port$396$21 , \port$396$22 , \port$396$23 , \port$396$24 , \port$396$25 , \port$396$27 , \port$396$28 , \port$396$29 , \port$396$30 , \port$396$31 , \port$396$32 , \port$396$33 , \port$396$34 , \port$396$35 , \port$396$36 , \port$396$37 , \port$396$38 , \port$396$39 , \port$396$40 , \port$396$41 
+, \port$396$42 , \port$396$43 , \port$396$44 , \port$396$45 , \port$396$46 , \port$396$47 , \port$396$48 , \port$396$49 , \port$396$50 , \port$396$51 , \port$396$52 , w0, w1, a, restart, clk);
+  wire _0_;
+  input [7:0] a;
+  wire [7:0] a;
+  input clk;
+  wire clk;
+  wire [35:0] p_0;
+  wire [35:0] p_1;
+  output \port$396$0 ;
+  wire \port$396$0 ;
+  output \port$396$1 ;
+  wire \port$396$1 ;
+  output \port$396$10 ;
+  wire \port$396$10 ;
+  output \port$396$11 ;
+  wire \port$396$11 ;
+  output \port$396$12 ;
+  wire \port$396$12 ;
+  output \port$396$13 ;
+  wire \port$396$13 ;
+  output \port$396$14 ;
+  wire \port$396$14 ;
+  output \port$396$15 ;
+  wire \port$396$15 ;
+  output \port$396$16 ;
+  wire \port$396$16 ;
+  output \port$396$17 ;
+  wire \port$396$17 ;
+  output \port$396$18 ;
+  wire \port$396$18 ;
+  output \port$396$19 ;
+  wire \port$396$19 ;
+  output \port$396$2 ;
+  wire \port$396$2 ;
+  output \port$396$20 ;
+  wire \port$396$20 ;
+  output \port$396$21 ;
+  wire \port$396$21 ;
+  output \port$396$22 ;
+  wire \port$396$22 ;
+  output \port$396$23 ;
+  wire \port$396$23 ;
+  output \port$396$24 ;
+  wire \port$396$24 ;
+  output \port$396$25 ;
+  wire \port$396$25 ;
+  output \port$396$27 ;
+  wire \port$396$27 ;
+  output \port$396$28 ;
+  wire \port$396$28 ;
+  output \port$396$29 ;
+  wire \port$396$29 ;
+  output \port$396$3 ;
+  wire \port$396$3 ;
+  output \port$396$30 ;
+  wire \port$396$30 ;
+  output \port$396$31 ;
+  wire \port$396$31 ;
+  output \port$396$32 ;
+  wire \port$396$32 ;
+  output \port$396$33 ;
+  wire \port$396$33 ;
+  output \port$396$34 ;
+  wire \port$396$34 ;
+  output \port$396$35 ;
+  wire \port$396$35 ;
+  output \port$396$36 ;
+  wire \port$396$36 ;
+  output \port$396$37 ;
+  wire \port$396$37 ;
+  output \port$396$38 ;
+  wire \port$396$38 ;
+  output \port$396$39 ;
+  wire \port$396$39 ;
+  output \port$396$4 ;
+  wire \port$396$4 ;
+  output \port$396$40 ;
+  wire \port$396$40 ;
+  output \port$396$41 ;
+  wire \port$396$41 ;
+  output \port$396$42 ;
+  wire \port$396$42 ;
+  output \port$396$43 ;
+  wire \port$396$43 ;
+  output \port$396$44 ;
+  wire \port$396$44 ;
+  output \port$396$45 ;
+  wire \port$396$45 ;
+  output \port$396$46 ;
+  wire \port$396$46 ;
+  output \port$396$47 ;
+  wire \port$396$47 ;
+  output \port$396$48 ;
+  wire \port$396$48 ;
+  output \port$396$49 ;
+  wire \port$396$49 ;
+  output \port$396$5 ;
+  wire \port$396$5 ;
+  output \port$396$50 ;
+  wire \port$396$50 ;
+  output \port$396$51 ;
+  wire \port$396$51 ;
+  output \port$396$52 ;
+  wire \port$396$52 ;
+  output \port$396$6 ;
+  wire \port$396$6 ;
+  output \port$396$7 ;
+  wire \port$396$7 ;
+  output \port$396$8 ;
+  wire \port$396$8 ;
+  output \port$396$9 ;
+  wire \port$396$9 ;
+  wire [53:0] r;
+  input restart;
+  wire restart;
+  wire [17:0] roa_0;
+  wire [17:0] roa_1;
+  wire [17:0] rob_0;
+  wire [17:0] rob_1;
+  input rst;
+  wire rst;
+  wire signedp_0;
+  wire signedp_1;
+  input [7:0] w0;
+  wire [7:0] w0;
+  input [7:0] w1;
+  wire [7:0] w1;
+  assign _0_ = ~ restart;
+  ALU54B #(
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .LEGACY("DISABLED"),
+    .MULT9_MODE("DISABLED"),
+    .REG_FLAG_CLK("NONE"),
+    .REG_INPUTC0_CLK("NONE"),
+    .REG_INPUTC1_CLK("NONE"),
+    .REG_INPUTCFB_CLK("NONE"),
+    .REG_OPCODEIN_0_CLK("NONE"),
+    .REG_OPCODEIN_1_CLK("NONE"),
+    .REG_OPCODEOP0_0_CLK("NONE"),
+    .REG_OPCODEOP0_1_CLK("NONE"),
+    .REG_OPCODEOP1_0_CLK("NONE"),
+    .REG_OPCODEOP1_1_CLK("NONE"),
+    .REG_OUTPUT0_CLK("CLK0"),
+    .REG_OUTPUT1_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .RNDPAT("0x00000004000000")
+  ) alu (
+    .A0(roa_0[0]),
+    .A1(roa_0[1]),
+    .A10(roa_0[10]),
+    .A11(roa_0[11]),
+    .A12(roa_0[12]),
+    .A13(roa_0[13]),
+    .A14(roa_0[14]),
+    .A15(roa_0[15]),
+    .A16(roa_0[16]),
+    .A17(roa_0[17]),
+    .A18(rob_0[0]),
+    .A19(rob_0[1]),
+    .A2(roa_0[2]),
+    .A20(rob_0[2]),
+    .A21(rob_0[3]),
+    .A22(rob_0[4]),
+    .A23(rob_0[5]),
+    .A24(rob_0[6]),
+    .A25(rob_0[7]),
+    .A26(rob_0[8]),
+    .A27(rob_0[9]),
+    .A28(rob_0[10]),
+    .A29(rob_0[11]),
+    .A3(roa_0[3]),
+    .A30(rob_0[12]),
+    .A31(rob_0[13]),
+    .A32(rob_0[14]),
+    .A33(rob_0[15]),
+    .A34(rob_0[16]),
+    .A35(rob_0[17]),
+    .A4(roa_0[4]),
+    .A5(roa_0[5]),
+    .A6(roa_0[6]),
+    .A7(roa_0[7]),
+    .A8(roa_0[8]),
+    .A9(roa_0[9]),
+    .B0(roa_1[0]),
+    .B1(roa_1[1]),
+    .B10(roa_1[10]),
+    .B11(roa_1[11]),
+    .B12(roa_1[12]),
+    .B13(roa_1[13]),
+    .B14(roa_1[14]),
+    .B15(roa_1[15]),
+    .B16(roa_1[16]),
+    .B17(roa_1[17]),
+    .B18(rob_1[0]),
+    .B19(rob_1[1]),
+    .B2(roa_1[2]),
+    .B20(rob_1[2]),
+    .B21(rob_1[3]),
+    .B22(rob_1[4]),
+    .B23(rob_1[5]),
+    .B24(rob_1[6]),
+    .B25(rob_1[7]),
+    .B26(rob_1[8]),
+    .B27(rob_1[9]),
+    .B28(rob_1[10]),
+    .B29(rob_1[11]),
+    .B3(roa_1[3]),
+    .B30(rob_1[12]),
+    .B31(rob_1[13]),
+    .B32(rob_1[14]),
+    .B33(rob_1[15]),
+    .B34(rob_1[16]),
+    .B35(rob_1[17]),
+    .B4(roa_1[4]),
+    .B5(roa_1[5]),
+    .B6(roa_1[6]),
+    .B7(roa_1[7]),
+    .B8(roa_1[8]),
+    .B9(roa_1[9]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .MA0(p_0[0]),
+    .MA1(p_0[1]),
+    .MA10(p_0[10]),
+    .MA11(p_0[11]),
+    .MA12(p_0[12]),
+    .MA13(p_0[13]),
+    .MA14(p_0[14]),
+    .MA15(p_0[15]),
+    .MA16(p_0[16]),
+    .MA17(p_0[17]),
+    .MA18(p_0[18]),
+    .MA19(p_0[19]),
+    .MA2(p_0[2]),
+    .MA20(p_0[20]),
+    .MA21(p_0[21]),
+    .MA22(p_0[22]),
+    .MA23(p_0[23]),
+    .MA24(p_0[24]),
+    .MA25(p_0[25]),
+    .MA26(p_0[26]),
+    .MA27(p_0[27]),
+    .MA28(p_0[28]),
+    .MA29(p_0[29]),
+    .MA3(p_0[3]),
+    .MA30(p_0[30]),
+    .MA31(p_0[31]),
+    .MA32(p_0[32]),
+    .MA33(p_0[33]),
+    .MA34(p_0[34]),
+    .MA35(p_0[35]),
+    .MA4(p_0[4]),
+    .MA5(p_0[5]),
+    .MA6(p_0[6]),
+    .MA7(p_0[7]),
+    .MA8(p_0[8]),
+    .MA9(p_0[9]),
+    .MB0(p_1[0]),
+    .MB1(p_1[1]),
+    .MB10(p_1[10]),
+    .MB11(p_1[11]),
+    .MB12(p_1[12]),
+    .MB13(p_1[13]),
+    .MB14(p_1[14]),
+    .MB15(p_1[15]),
+    .MB16(p_1[16]),
+    .MB17(p_1[17]),
+    .MB18(p_1[18]),
+    .MB19(p_1[19]),
+    .MB2(p_1[2]),
+    .MB20(p_1[20]),
+    .MB21(p_1[21]),
+    .MB22(p_1[22]),
+    .MB23(p_1[23]),
+    .MB24(p_1[24]),
+    .MB25(p_1[25]),
+    .MB26(p_1[26]),
+    .MB27(p_1[27]),
+    .MB28(p_1[28]),
+    .MB29(p_1[29]),
+    .MB3(p_1[3]),
+    .MB30(p_1[30]),
+    .MB31(p_1[31]),
+    .MB32(p_1[32]),
+    .MB33(p_1[33]),
+    .MB34(p_1[34]),
+    .MB35(p_1[35]),
+    .MB4(p_1[4]),
+    .MB5(p_1[5]),
+    .MB6(p_1[6]),
+    .MB7(p_1[7]),
+    .MB8(p_1[8]),
+    .MB9(p_1[9]),
+    .OP0(1'h1),
+    .OP1(1'h0),
+    .OP10(1'h0),
+    .OP2(1'h0),
+    .OP3(1'h0),
+    .OP4(_0_),
+    .OP5(restart),
+    .OP6(1'h1),
+    .OP7(1'h0),
+    .OP8(1'h0),
+    .OP9(1'h1),
+    .R0(\port$396$0 ),
+    .R1(\port$396$1 ),
+    .R10(\port$396$10 ),
+    .R11(\port$396$11 ),
+    .R12(\port$396$12 ),
+    .R13(\port$396$13 ),
+    .R14(\port$396$14 ),
+    .R15(\port$396$15 ),
+    .R16(\port$396$16 ),
+    .R17(\port$396$17 ),
+    .R18(\port$396$18 ),
+    .R19(\port$396$19 ),
+    .R2(\port$396$2 ),
+    .R20(\port$396$20 ),
+    .R21(\port$396$21 ),
+    .R22(\port$396$22 ),
+    .R23(\port$396$23 ),
+    .R24(\port$396$24 ),
+    .R25(\port$396$25 ),
+    .R26(r[26]),
+    .R27(\port$396$27 ),
+    .R28(\port$396$28 ),
+    .R29(\port$396$29 ),
+    .R3(\port$396$3 ),
+    .R30(\port$396$30 ),
+    .R31(\port$396$31 ),
+    .R32(\port$396$32 ),
+    .R33(\port$396$33 ),
+    .R34(\port$396$34 ),
+    .R35(\port$396$35 ),
+    .R36(\port$396$36 ),
+    .R37(\port$396$37 ),
+    .R38(\port$396$38 ),
+    .R39(\port$396$39 ),
+    .R4(\port$396$4 ),
+    .R40(\port$396$40 ),
+    .R41(\port$396$41 ),
+    .R42(\port$396$42 ),
+    .R43(\port$396$43 ),
+    .R44(\port$396$44 ),
+    .R45(\port$396$45 ),
+    .R46(\port$396$46 ),
+    .R47(\port$396$47 ),
+    .R48(\port$396$48 ),
+    .R49(\port$396$49 ),
+    .R5(\port$396$5 ),
+    .R50(\port$396$50 ),
+    .R51(\port$396$51 ),
+    .R52(\port$396$52 ),
+    .R53(r[53]),
+    .R6(\port$396$6 ),
+    .R7(\port$396$7 ),
+    .R8(\port$396$8 ),
+    .R9(\port$396$9 ),
+    .RST0(rst),
+    .SIGNEDIA(signedp_0),
+    .SIGNEDIB(signedp_1)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul0 (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(w0[0]),
+    .B1(w0[1]),
+    .B10(w0[7]),
+    .B11(w0[7]),
+    .B12(w0[7]),
+    .B13(w0[7]),
+    .B14(w0[7]),
+    .B15(w0[7]),
+    .B16(w0[7]),
+    .B17(w0[7]),
+    .B2(w0[2]),
+    .B3(w0[3]),
+    .B4(w0[4]),
+    .B5(w0[5]),
+    .B6(w0[6]),
+    .B7(w0[7]),
+    .B8(w0[7]),
+    .B9(w0[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_0[0]),
+    .P1(p_0[1]),
+    .P10(p_0[10]),
+    .P11(p_0[11]),
+    .P12(p_0[12]),
+    .P13(p_0[13]),
+    .P14(p_0[14]),
+    .P15(p_0[15]),
+    .P16(p_0[16]),
+    .P17(p_0[17]),
+    .P18(p_0[18]),
+    .P19(p_0[19]),
+    .P2(p_0[2]),
+    .P20(p_0[20]),
+    .P21(p_0[21]),
+    .P22(p_0[22]),
+    .P23(p_0[23]),
+    .P24(p_0[24]),
+    .P25(p_0[25]),
+    .P26(p_0[26]),
+    .P27(p_0[27]),
+    .P28(p_0[28]),
+    .P29(p_0[29]),
+    .P3(p_0[3]),
+    .P30(p_0[30]),
+    .P31(p_0[31]),
+    .P32(p_0[32]),
+    .P33(p_0[33]),
+    .P34(p_0[34]),
+    .P35(p_0[35]),
+    .P4(p_0[4]),
+    .P5(p_0[5]),
+    .P6(p_0[6]),
+    .P7(p_0[7]),
+    .P8(p_0[8]),
+    .P9(p_0[9]),
+    .ROA0(roa_0[0]),
+    .ROA1(roa_0[1]),
+    .ROA10(roa_0[10]),
+    .ROA11(roa_0[11]),
+    .ROA12(roa_0[12]),
+    .ROA13(roa_0[13]),
+    .ROA14(roa_0[14]),
+    .ROA15(roa_0[15]),
+    .ROA16(roa_0[16]),
+    .ROA17(roa_0[17]),
+    .ROA2(roa_0[2]),
+    .ROA3(roa_0[3]),
+    .ROA4(roa_0[4]),
+    .ROA5(roa_0[5]),
+    .ROA6(roa_0[6]),
+    .ROA7(roa_0[7]),
+    .ROA8(roa_0[8]),
+    .ROA9(roa_0[9]),
+    .ROB0(rob_0[0]),
+    .ROB1(rob_0[1]),
+    .ROB10(rob_0[10]),
+    .ROB11(rob_0[11]),
+    .ROB12(rob_0[12]),
+    .ROB13(rob_0[13]),
+    .ROB14(rob_0[14]),
+    .ROB15(rob_0[15]),
+    .ROB16(rob_0[16]),
+    .ROB17(rob_0[17]),
+    .ROB2(rob_0[2]),
+    .ROB3(rob_0[3]),
+    .ROB4(rob_0[4]),
+    .ROB5(rob_0[5]),
+    .ROB6(rob_0[6]),
+    .ROB7(rob_0[7]),
+    .ROB8(rob_0[8]),
+    .ROB9(rob_0[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_0),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul1 (
+    .A0(1'h0),
+    .A1(1'h0),
+    .A10(a[1]),
+    .A11(a[2]),
+    .A12(a[3]),
+    .A13(a[4]),
+    .A14(a[5]),
+    .A15(a[6]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(1'h0),
+    .A3(1'h0),
+    .A4(1'h0),
+    .A5(1'h0),
+    .A6(1'h0),
+    .A7(1'h0),
+    .A8(1'h0),
+    .A9(a[0]),
+    .B0(w1[0]),
+    .B1(w1[1]),
+    .B10(w1[7]),
+    .B11(w1[7]),
+    .B12(w1[7]),
+    .B13(w1[7]),
+    .B14(w1[7]),
+    .B15(w1[7]),
+    .B16(w1[7]),
+    .B17(w1[7]),
+    .B2(w1[2]),
+    .B3(w1[3]),
+    .B4(w1[4]),
+    .B5(w1[5]),
+    .B6(w1[6]),
+    .B7(w1[7]),
+    .B8(w1[7]),
+    .B9(w1[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_1[0]),
+    .P1(p_1[1]),
+    .P10(p_1[10]),
+    .P11(p_1[11]),
+    .P12(p_1[12]),
+    .P13(p_1[13]),
+    .P14(p_1[14]),
+    .P15(p_1[15]),
+    .P16(p_1[16]),
+    .P17(p_1[17]),
+    .P18(p_1[18]),
+    .P19(p_1[19]),
+    .P2(p_1[2]),
+    .P20(p_1[20]),
+    .P21(p_1[21]),
+    .P22(p_1[22]),
+    .P23(p_1[23]),
+    .P24(p_1[24]),
+    .P25(p_1[25]),
+    .P26(p_1[26]),
+    .P27(p_1[27]),
+    .P28(p_1[28]),
+    .P29(p_1[29]),
+    .P3(p_1[3]),
+    .P30(p_1[30]),
+    .P31(p_1[31]),
+    .P32(p_1[32]),
+    .P33(p_1[33]),
+    .P34(p_1[34]),
+    .P35(p_1[35]),
+    .P4(p_1[4]),
+    .P5(p_1[5]),
+    .P6(p_1[6]),
+    .P7(p_1[7]),
+    .P8(p_1[8]),
+    .P9(p_1[9]),
+    .ROA0(roa_1[0]),
+    .ROA1(roa_1[1]),
+    .ROA10(roa_1[10]),
+    .ROA11(roa_1[11]),
+    .ROA12(roa_1[12]),
+    .ROA13(roa_1[13]),
+    .ROA14(roa_1[14]),
+    .ROA15(roa_1[15]),
+    .ROA16(roa_1[16]),
+    .ROA17(roa_1[17]),
+    .ROA2(roa_1[2]),
+    .ROA3(roa_1[3]),
+    .ROA4(roa_1[4]),
+    .ROA5(roa_1[5]),
+    .ROA6(roa_1[6]),
+    .ROA7(roa_1[7]),
+    .ROA8(roa_1[8]),
+    .ROA9(roa_1[9]),
+    .ROB0(rob_1[0]),
+    .ROB1(rob_1[1]),
+    .ROB10(rob_1[10]),
+    .ROB11(rob_1[11]),
+    .ROB12(rob_1[12]),
+    .ROB13(rob_1[13]),
+    .ROB14(rob_1[14]),
+    .ROB15(rob_1[15]),
+    .ROB16(rob_1[16]),
+    .ROB17(rob_1[17]),
+    .ROB2(rob_1[2]),
+    .ROB3(rob_1[3]),
+    .ROB4(rob_1[4]),
+    .ROB5(rob_1[5]),
+    .ROB6(rob_1[6]),
+    .ROB7(rob_1[7]),
+    .ROB8(rob_1[8]),
+    .ROB9(rob_1[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign { r[52:27], r[25:0] } = { \port$396$52 , \port$396$51 , \port$396$50 , \port$396$49 , \port$396$48 , \port$396$47 , \port$396$46 , \port$396$45 , \port$396$44 , \port$396$43 , \port$396$42 , \port$396$41 , \port$396$40 , \port$396$39 , \port$396$38 , \port$396$37 , \port$396$36 , \port$396$35 , \port$396$34 , \port$396$33 , \port$396$32 , \port$396$31 , \port$396$30 , \port$396$29 , \port$396$28 , \port$396$27 , \port$396$25 , \port$396$24 , \port$396$23 , \port$396$22 , \port$396$21 , \port$396$20 , \port$396$19 , \port$396$18 , \port$396$17 , \port$396$16 , \port$396$15 , \port$396$14 , \port$396$13 , \port$396$12 , \port$396$11 , \port$396$10 , \port$396$9 , \port$396$8 , \port$396$7 , \port$396$6 , \port$396$5 , \port$396$4 , \port$396$3 , \port$396$2 , \port$396$1 , \port$396$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mac_1_0 (rst, \port$401$0 , \port$401$1 , \port$401$2 , \port$401$3 , \port$401$4 , \port$401$5 , \port$401$6 , \port$401$7 , \port$401$8 , \port$401$9 , \port$401$10 , \port$401$11 , \port$401$12 , \port$401$13 , \port$401$14 , \port$401$15 , \port$401$16 , \port$401$17 , \port$401$18 , \port$401$19 
+, \port$401$20 , \port$401$21 , \port$401$22 , \port$401$23 , \port$401$24 , \port$401$25 , \port$401$27 , \port$401$28 , \port$401$29 , \port$401$30 , \port$401$31 , \port$401$32 , \port$401$33 , \port$401$34 , \port$401$35 , \port$401$36 , \port$401$37 , \port$401$38 , \port$401$39 , \port$401$40 , \port$401$41 
+, \port$401$42 , \port$401$43 , \port$401$44 , \port$401$45 , \port$401$46 , \port$401$47 , \port$401$48 , \port$401$49 , \port$401$50 , \port$401$51 , \port$401$52 , a, w0, w1, restart, clk);
+  wire _0_;
+  input [7:0] a;
+  wire [7:0] a;
+  input clk;
+  wire clk;
+  wire [35:0] p_0;
+  wire [35:0] p_1;
+  output \port$401$0 ;
+  wire \port$401$0 ;
+  output \port$401$1 ;
+  wire \port$401$1 ;
+  output \port$401$10 ;
+  wire \port$401$10 ;
+  output \port$401$11 ;
+  wire \port$401$11 ;
+  output \port$401$12 ;
+  wire \port$401$12 ;
+  output \port$401$13 ;
+  wire \port$401$13 ;
+  output \port$401$14 ;
+  wire \port$401$14 ;
+  output \port$401$15 ;
+  wire \port$401$15 ;
+  output \port$401$16 ;
+  wire \port$401$16 ;
+  output \port$401$17 ;
+  wire \port$401$17 ;
+  output \port$401$18 ;
+  wire \port$401$18 ;
+  output \port$401$19 ;
+  wire \port$401$19 ;
+  output \port$401$2 ;
+  wire \port$401$2 ;
+  output \port$401$20 ;
+  wire \port$401$20 ;
+  output \port$401$21 ;
+  wire \port$401$21 ;
+  output \port$401$22 ;
+  wire \port$401$22 ;
+  output \port$401$23 ;
+  wire \port$401$23 ;
+  output \port$401$24 ;
+  wire \port$401$24 ;
+  output \port$401$25 ;
+  wire \port$401$25 ;
+  output \port$401$27 ;
+  wire \port$401$27 ;
+  output \port$401$28 ;
+  wire \port$401$28 ;
+  output \port$401$29 ;
+  wire \port$401$29 ;
+  output \port$401$3 ;
+  wire \port$401$3 ;
+  output \port$401$30 ;
+  wire \port$401$30 ;
+  output \port$401$31 ;
+  wire \port$401$31 ;
+  output \port$401$32 ;
+  wire \port$401$32 ;
+  output \port$401$33 ;
+  wire \port$401$33 ;
+  output \port$401$34 ;
+  wire \port$401$34 ;
+  output \port$401$35 ;
+  wire \port$401$35 ;
+  output \port$401$36 ;
+  wire \port$401$36 ;
+  output \port$401$37 ;
+  wire \port$401$37 ;
+  output \port$401$38 ;
+  wire \port$401$38 ;
+  output \port$401$39 ;
+  wire \port$401$39 ;
+  output \port$401$4 ;
+  wire \port$401$4 ;
+  output \port$401$40 ;
+  wire \port$401$40 ;
+  output \port$401$41 ;
+  wire \port$401$41 ;
+  output \port$401$42 ;
+  wire \port$401$42 ;
+  output \port$401$43 ;
+  wire \port$401$43 ;
+  output \port$401$44 ;
+  wire \port$401$44 ;
+  output \port$401$45 ;
+  wire \port$401$45 ;
+  output \port$401$46 ;
+  wire \port$401$46 ;
+  output \port$401$47 ;
+  wire \port$401$47 ;
+  output \port$401$48 ;
+  wire \port$401$48 ;
+  output \port$401$49 ;
+  wire \port$401$49 ;
+  output \port$401$5 ;
+  wire \port$401$5 ;
+  output \port$401$50 ;
+  wire \port$401$50 ;
+  output \port$401$51 ;
+  wire \port$401$51 ;
+  output \port$401$52 ;
+  wire \port$401$52 ;
+  output \port$401$6 ;
+  wire \port$401$6 ;
+  output \port$401$7 ;
+  wire \port$401$7 ;
+  output \port$401$8 ;
+  wire \port$401$8 ;
+  output \port$401$9 ;
+  wire \port$401$9 ;
+  wire [53:0] r;
+  input restart;
+  wire restart;
+  wire [17:0] roa_0;
+  wire [17:0] roa_1;
+  wire [17:0] rob_0;
+  wire [17:0] rob_1;
+  input rst;
+  wire rst;
+  wire signedp_0;
+  wire signedp_1;
+  input [7:0] w0;
+  wire [7:0] w0;
+  input [7:0] w1;
+  wire [7:0] w1;
+  assign _0_ = ~ restart;
+  ALU54B #(
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .LEGACY("DISABLED"),
+    .MULT9_MODE("DISABLED"),
+    .REG_FLAG_CLK("NONE"),
+    .REG_INPUTC0_CLK("NONE"),
+    .REG_INPUTC1_CLK("NONE"),
+    .REG_INPUTCFB_CLK("NONE"),
+    .REG_OPCODEIN_0_CLK("NONE"),
+    .REG_OPCODEIN_1_CLK("NONE"),
+    .REG_OPCODEOP0_0_CLK("NONE"),
+    .REG_OPCODEOP0_1_CLK("NONE"),
+    .REG_OPCODEOP1_0_CLK("NONE"),
+    .REG_OPCODEOP1_1_CLK("NONE"),
+    .REG_OUTPUT0_CLK("CLK0"),
+    .REG_OUTPUT1_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .RNDPAT("0x00000004000000")
+  ) alu (
+    .A0(roa_0[0]),
+    .A1(roa_0[1]),
+    .A10(roa_0[10]),
+    .A11(roa_0[11]),
+    .A12(roa_0[12]),
+    .A13(roa_0[13]),
+    .A14(roa_0[14]),
+    .A15(roa_0[15]),
+    .A16(roa_0[16]),
+    .A17(roa_0[17]),
+    .A18(rob_0[0]),
+    .A19(rob_0[1]),
+    .A2(roa_0[2]),
+    .A20(rob_0[2]),
+    .A21(rob_0[3]),
+    .A22(rob_0[4]),
+    .A23(rob_0[5]),
+    .A24(rob_0[6]),
+    .A25(rob_0[7]),
+    .A26(rob_0[8]),
+    .A27(rob_0[9]),
+    .A28(rob_0[10]),
+    .A29(rob_0[11]),
+    .A3(roa_0[3]),
+    .A30(rob_0[12]),
+    .A31(rob_0[13]),
+    .A32(rob_0[14]),
+    .A33(rob_0[15]),
+    .A34(rob_0[16]),
+    .A35(rob_0[17]),
+    .A4(roa_0[4]),
+    .A5(roa_0[5]),
+    .A6(roa_0[6]),
+    .A7(roa_0[7]),
+    .A8(roa_0[8]),
+    .A9(roa_0[9]),
+    .B0(roa_1[0]),
+    .B1(roa_1[1]),
+    .B10(roa_1[10]),
+    .B11(roa_1[11]),
+    .B12(roa_1[12]),
+    .B13(roa_1[13]),
+    .B14(roa_1[14]),
+    .B15(roa_1[15]),
+    .B16(roa_1[16]),
+    .B17(roa_1[17]),
+    .B18(rob_1[0]),
+    .B19(rob_1[1]),
+    .B2(roa_1[2]),
+    .B20(rob_1[2]),
+    .B21(rob_1[3]),
+    .B22(rob_1[4]),
+    .B23(rob_1[5]),
+    .B24(rob_1[6]),
+    .B25(rob_1[7]),
+    .B26(rob_1[8]),
+    .B27(rob_1[9]),
+    .B28(rob_1[10]),
+    .B29(rob_1[11]),
+    .B3(roa_1[3]),
+    .B30(rob_1[12]),
+    .B31(rob_1[13]),
+    .B32(rob_1[14]),
+    .B33(rob_1[15]),
+    .B34(rob_1[16]),
+    .B35(rob_1[17]),
+    .B4(roa_1[4]),
+    .B5(roa_1[5]),
+    .B6(roa_1[6]),
+    .B7(roa_1[7]),
+    .B8(roa_1[8]),
+    .B9(roa_1[9]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .MA0(p_0[0]),
+    .MA1(p_0[1]),
+    .MA10(p_0[10]),
+    .MA11(p_0[11]),
+    .MA12(p_0[12]),
+    .MA13(p_0[13]),
+    .MA14(p_0[14]),
+    .MA15(p_0[15]),
+    .MA16(p_0[16]),
+    .MA17(p_0[17]),
+    .MA18(p_0[18]),
+    .MA19(p_0[19]),
+    .MA2(p_0[2]),
+    .MA20(p_0[20]),
+    .MA21(p_0[21]),
+    .MA22(p_0[22]),
+    .MA23(p_0[23]),
+    .MA24(p_0[24]),
+    .MA25(p_0[25]),
+    .MA26(p_0[26]),
+    .MA27(p_0[27]),
+    .MA28(p_0[28]),
+    .MA29(p_0[29]),
+    .MA3(p_0[3]),
+    .MA30(p_0[30]),
+    .MA31(p_0[31]),
+    .MA32(p_0[32]),
+    .MA33(p_0[33]),
+    .MA34(p_0[34]),
+    .MA35(p_0[35]),
+    .MA4(p_0[4]),
+    .MA5(p_0[5]),
+    .MA6(p_0[6]),
+    .MA7(p_0[7]),
+    .MA8(p_0[8]),
+    .MA9(p_0[9]),
+    .MB0(p_1[0]),
+    .MB1(p_1[1]),
+    .MB10(p_1[10]),
+    .MB11(p_1[11]),
+    .MB12(p_1[12]),
+    .MB13(p_1[13]),
+    .MB14(p_1[14]),
+    .MB15(p_1[15]),
+    .MB16(p_1[16]),
+    .MB17(p_1[17]),
+    .MB18(p_1[18]),
+    .MB19(p_1[19]),
+    .MB2(p_1[2]),
+    .MB20(p_1[20]),
+    .MB21(p_1[21]),
+    .MB22(p_1[22]),
+    .MB23(p_1[23]),
+    .MB24(p_1[24]),
+    .MB25(p_1[25]),
+    .MB26(p_1[26]),
+    .MB27(p_1[27]),
+    .MB28(p_1[28]),
+    .MB29(p_1[29]),
+    .MB3(p_1[3]),
+    .MB30(p_1[30]),
+    .MB31(p_1[31]),
+    .MB32(p_1[32]),
+    .MB33(p_1[33]),
+    .MB34(p_1[34]),
+    .MB35(p_1[35]),
+    .MB4(p_1[4]),
+    .MB5(p_1[5]),
+    .MB6(p_1[6]),
+    .MB7(p_1[7]),
+    .MB8(p_1[8]),
+    .MB9(p_1[9]),
+    .OP0(1'h1),
+    .OP1(1'h0),
+    .OP10(1'h0),
+    .OP2(1'h0),
+    .OP3(1'h0),
+    .OP4(_0_),
+    .OP5(restart),
+    .OP6(1'h1),
+    .OP7(1'h0),
+    .OP8(1'h0),
+    .OP9(1'h1),
+    .R0(\port$401$0 ),
+    .R1(\port$401$1 ),
+    .R10(\port$401$10 ),
+    .R11(\port$401$11 ),
+    .R12(\port$401$12 ),
+    .R13(\port$401$13 ),
+    .R14(\port$401$14 ),
+    .R15(\port$401$15 ),
+    .R16(\port$401$16 ),
+    .R17(\port$401$17 ),
+    .R18(\port$401$18 ),
+    .R19(\port$401$19 ),
+    .R2(\port$401$2 ),
+    .R20(\port$401$20 ),
+    .R21(\port$401$21 ),
+    .R22(\port$401$22 ),
+    .R23(\port$401$23 ),
+    .R24(\port$401$24 ),
+    .R25(\port$401$25 ),
+    .R26(r[26]),
+    .R27(\port$401$27 ),
+    .R28(\port$401$28 ),
+    .R29(\port$401$29 ),
+    .R3(\port$401$3 ),
+    .R30(\port$401$30 ),
+    .R31(\port$401$31 ),
+    .R32(\port$401$32 ),
+    .R33(\port$401$33 ),
+    .R34(\port$401$34 ),
+    .R35(\port$401$35 ),
+    .R36(\port$401$36 ),
+    .R37(\port$401$37 ),
+    .R38(\port$401$38 ),
+    .R39(\port$401$39 ),
+    .R4(\port$401$4 ),
+    .R40(\port$401$40 ),
+    .R41(\port$401$41 ),
+    .R42(\port$401$42 ),
+    .R43(\port$401$43 ),
+    .R44(\port$401$44 ),
+    .R45(\port$401$45 ),
+    .R46(\port$401$46 ),
+    .R47(\port$401$47 ),
+    .R48(\port$401$48 ),
+    .R49(\port$401$49 ),
+    .R5(\port$401$5 ),
+    .R50(\port$401$50 ),
+    .R51(\port$401$51 ),
+    .R52(\port$401$52 ),
+    .R53(r[53]),
+    .R6(\port$401$6 ),
+    .R7(\port$401$7 ),
+    .R8(\port$401$8 ),
+    .R9(\port$401$9 ),
+    .RST0(rst),
+    .SIGNEDIA(signedp_0),
+    .SIGNEDIB(signedp_1)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul0 (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(w0[0]),
+    .B1(w0[1]),
+    .B10(w0[7]),
+    .B11(w0[7]),
+    .B12(w0[7]),
+    .B13(w0[7]),
+    .B14(w0[7]),
+    .B15(w0[7]),
+    .B16(w0[7]),
+    .B17(w0[7]),
+    .B2(w0[2]),
+    .B3(w0[3]),
+    .B4(w0[4]),
+    .B5(w0[5]),
+    .B6(w0[6]),
+    .B7(w0[7]),
+    .B8(w0[7]),
+    .B9(w0[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_0[0]),
+    .P1(p_0[1]),
+    .P10(p_0[10]),
+    .P11(p_0[11]),
+    .P12(p_0[12]),
+    .P13(p_0[13]),
+    .P14(p_0[14]),
+    .P15(p_0[15]),
+    .P16(p_0[16]),
+    .P17(p_0[17]),
+    .P18(p_0[18]),
+    .P19(p_0[19]),
+    .P2(p_0[2]),
+    .P20(p_0[20]),
+    .P21(p_0[21]),
+    .P22(p_0[22]),
+    .P23(p_0[23]),
+    .P24(p_0[24]),
+    .P25(p_0[25]),
+    .P26(p_0[26]),
+    .P27(p_0[27]),
+    .P28(p_0[28]),
+    .P29(p_0[29]),
+    .P3(p_0[3]),
+    .P30(p_0[30]),
+    .P31(p_0[31]),
+    .P32(p_0[32]),
+    .P33(p_0[33]),
+    .P34(p_0[34]),
+    .P35(p_0[35]),
+    .P4(p_0[4]),
+    .P5(p_0[5]),
+    .P6(p_0[6]),
+    .P7(p_0[7]),
+    .P8(p_0[8]),
+    .P9(p_0[9]),
+    .ROA0(roa_0[0]),
+    .ROA1(roa_0[1]),
+    .ROA10(roa_0[10]),
+    .ROA11(roa_0[11]),
+    .ROA12(roa_0[12]),
+    .ROA13(roa_0[13]),
+    .ROA14(roa_0[14]),
+    .ROA15(roa_0[15]),
+    .ROA16(roa_0[16]),
+    .ROA17(roa_0[17]),
+    .ROA2(roa_0[2]),
+    .ROA3(roa_0[3]),
+    .ROA4(roa_0[4]),
+    .ROA5(roa_0[5]),
+    .ROA6(roa_0[6]),
+    .ROA7(roa_0[7]),
+    .ROA8(roa_0[8]),
+    .ROA9(roa_0[9]),
+    .ROB0(rob_0[0]),
+    .ROB1(rob_0[1]),
+    .ROB10(rob_0[10]),
+    .ROB11(rob_0[11]),
+    .ROB12(rob_0[12]),
+    .ROB13(rob_0[13]),
+    .ROB14(rob_0[14]),
+    .ROB15(rob_0[15]),
+    .ROB16(rob_0[16]),
+    .ROB17(rob_0[17]),
+    .ROB2(rob_0[2]),
+    .ROB3(rob_0[3]),
+    .ROB4(rob_0[4]),
+    .ROB5(rob_0[5]),
+    .ROB6(rob_0[6]),
+    .ROB7(rob_0[7]),
+    .ROB8(rob_0[8]),
+    .ROB9(rob_0[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_0),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul1 (
+    .A0(1'h0),
+    .A1(1'h0),
+    .A10(a[1]),
+    .A11(a[2]),
+    .A12(a[3]),
+    .A13(a[4]),
+    .A14(a[5]),
+    .A15(a[6]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(1'h0),
+    .A3(1'h0),
+    .A4(1'h0),
+    .A5(1'h0),
+    .A6(1'h0),
+    .A7(1'h0),
+    .A8(1'h0),
+    .A9(a[0]),
+    .B0(w1[0]),
+    .B1(w1[1]),
+    .B10(w1[7]),
+    .B11(w1[7]),
+    .B12(w1[7]),
+    .B13(w1[7]),
+    .B14(w1[7]),
+    .B15(w1[7]),
+    .B16(w1[7]),
+    .B17(w1[7]),
+    .B2(w1[2]),
+    .B3(w1[3]),
+    .B4(w1[4]),
+    .B5(w1[5]),
+    .B6(w1[6]),
+    .B7(w1[7]),
+    .B8(w1[7]),
+    .B9(w1[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_1[0]),
+    .P1(p_1[1]),
+    .P10(p_1[10]),
+    .P11(p_1[11]),
+    .P12(p_1[12]),
+    .P13(p_1[13]),
+    .P14(p_1[14]),
+    .P15(p_1[15]),
+    .P16(p_1[16]),
+    .P17(p_1[17]),
+    .P18(p_1[18]),
+    .P19(p_1[19]),
+    .P2(p_1[2]),
+    .P20(p_1[20]),
+    .P21(p_1[21]),
+    .P22(p_1[22]),
+    .P23(p_1[23]),
+    .P24(p_1[24]),
+    .P25(p_1[25]),
+    .P26(p_1[26]),
+    .P27(p_1[27]),
+    .P28(p_1[28]),
+    .P29(p_1[29]),
+    .P3(p_1[3]),
+    .P30(p_1[30]),
+    .P31(p_1[31]),
+    .P32(p_1[32]),
+    .P33(p_1[33]),
+    .P34(p_1[34]),
+    .P35(p_1[35]),
+    .P4(p_1[4]),
+    .P5(p_1[5]),
+    .P6(p_1[6]),
+    .P7(p_1[7]),
+    .P8(p_1[8]),
+    .P9(p_1[9]),
+    .ROA0(roa_1[0]),
+    .ROA1(roa_1[1]),
+    .ROA10(roa_1[10]),
+    .ROA11(roa_1[11]),
+    .ROA12(roa_1[12]),
+    .ROA13(roa_1[13]),
+    .ROA14(roa_1[14]),
+    .ROA15(roa_1[15]),
+    .ROA16(roa_1[16]),
+    .ROA17(roa_1[17]),
+    .ROA2(roa_1[2]),
+    .ROA3(roa_1[3]),
+    .ROA4(roa_1[4]),
+    .ROA5(roa_1[5]),
+    .ROA6(roa_1[6]),
+    .ROA7(roa_1[7]),
+    .ROA8(roa_1[8]),
+    .ROA9(roa_1[9]),
+    .ROB0(rob_1[0]),
+    .ROB1(rob_1[1]),
+    .ROB10(rob_1[10]),
+    .ROB11(rob_1[11]),
+    .ROB12(rob_1[12]),
+    .ROB13(rob_1[13]),
+    .ROB14(rob_1[14]),
+    .ROB15(rob_1[15]),
+    .ROB16(rob_1[16]),
+    .ROB17(rob_1[17]),
+    .ROB2(rob_1[2]),
+    .ROB3(rob_1[3]),
+    .ROB4(rob_1[4]),
+    .ROB5(rob_1[5]),
+    .ROB6(rob_1[6]),
+    .ROB7(rob_1[7]),
+    .ROB8(rob_1[8]),
+    .ROB9(rob_1[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign { r[52:27], r[25:0] } = { \port$401$52 , \port$401$51 , \port$401$50 , \port$401$49 , \port$401$48 , \port$401$47 , \port$401$46 , \port$401$45 , \port$401$44 , \port$401$43 , \port$401$42 , \port$401$41 , \port$401$40 , \port$401$39 , \port$401$38 , \port$401$37 , \port$401$36 , \port$401$35 , \port$401$34 , \port$401$33 , \port$401$32 , \port$401$31 , \port$401$30 , \port$401$29 , \port$401$28 , \port$401$27 , \port$401$25 , \port$401$24 , \port$401$23 , \port$401$22 , \port$401$21 , \port$401$20 , \port$401$19 , \port$401$18 , \port$401$17 , \port$401$16 , \port$401$15 , \port$401$14 , \port$401$13 , \port$401$12 , \port$401$11 , \port$401$10 , \port$401$9 , \port$401$8 , \port$401$7 , \port$401$6 , \port$401$5 , \port$401$4 , \port$401$3 , \port$401$2 , \port$401$1 , \port$401$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mac_1_1 (rst, \port$406$0 , \port$406$1 , \port$406$2 , \port$406$3 , \port$406$4 , \port$406$5 , \port$406$6 , \port$406$7 , \port$406$8 , \port$406$9 , \port$406$10 , \port$406$11 , \port$406$12 , \port$406$13 , \port$406$14 , \port$406$15 , \port$406$16 , \port$406$17 , \port$406$18 , \port$406$19 
+, \port$406$20 , \port$406$21 , \port$406$22 , \port$406$23 , \port$406$24 , \port$406$25 , \port$406$27 , \port$406$28 , \port$406$29 , \port$406$30 , \port$406$31 , \port$406$32 , \port$406$33 , \port$406$34 , \port$406$35 , \port$406$36 , \port$406$37 , \port$406$38 , \port$406$39 , \port$406$40 , \port$406$41 
+, \port$406$42 , \port$406$43 , \port$406$44 , \port$406$45 , \port$406$46 , \port$406$47 , \port$406$48 , \port$406$49 , \port$406$50 , \port$406$51 , \port$406$52 , w0, w1, a, restart, clk);
+  wire _0_;
+  input [7:0] a;
+  wire [7:0] a;
+  input clk;
+  wire clk;
+  wire [35:0] p_0;
+  wire [35:0] p_1;
+  output \port$406$0 ;
+  wire \port$406$0 ;
+  output \port$406$1 ;
+  wire \port$406$1 ;
+  output \port$406$10 ;
+  wire \port$406$10 ;
+  output \port$406$11 ;
+  wire \port$406$11 ;
+  output \port$406$12 ;
+  wire \port$406$12 ;
+  output \port$406$13 ;
+  wire \port$406$13 ;
+  output \port$406$14 ;
+  wire \port$406$14 ;
+  output \port$406$15 ;
+  wire \port$406$15 ;
+  output \port$406$16 ;
+  wire \port$406$16 ;
+  output \port$406$17 ;
+  wire \port$406$17 ;
+  output \port$406$18 ;
+  wire \port$406$18 ;
+  output \port$406$19 ;
+  wire \port$406$19 ;
+  output \port$406$2 ;
+  wire \port$406$2 ;
+  output \port$406$20 ;
+  wire \port$406$20 ;
+  output \port$406$21 ;
+  wire \port$406$21 ;
+  output \port$406$22 ;
+  wire \port$406$22 ;
+  output \port$406$23 ;
+  wire \port$406$23 ;
+  output \port$406$24 ;
+  wire \port$406$24 ;
+  output \port$406$25 ;
+  wire \port$406$25 ;
+  output \port$406$27 ;
+  wire \port$406$27 ;
+  output \port$406$28 ;
+  wire \port$406$28 ;
+  output \port$406$29 ;
+  wire \port$406$29 ;
+  output \port$406$3 ;
+  wire \port$406$3 ;
+  output \port$406$30 ;
+  wire \port$406$30 ;
+  output \port$406$31 ;
+  wire \port$406$31 ;
+  output \port$406$32 ;
+  wire \port$406$32 ;
+  output \port$406$33 ;
+  wire \port$406$33 ;
+  output \port$406$34 ;
+  wire \port$406$34 ;
+  output \port$406$35 ;
+  wire \port$406$35 ;
+  output \port$406$36 ;
+  wire \port$406$36 ;
+  output \port$406$37 ;
+  wire \port$406$37 ;
+  output \port$406$38 ;
+  wire \port$406$38 ;
+  output \port$406$39 ;
+  wire \port$406$39 ;
+  output \port$406$4 ;
+  wire \port$406$4 ;
+  output \port$406$40 ;
+  wire \port$406$40 ;
+  output \port$406$41 ;
+  wire \port$406$41 ;
+  output \port$406$42 ;
+  wire \port$406$42 ;
+  output \port$406$43 ;
+  wire \port$406$43 ;
+  output \port$406$44 ;
+  wire \port$406$44 ;
+  output \port$406$45 ;
+  wire \port$406$45 ;
+  output \port$406$46 ;
+  wire \port$406$46 ;
+  output \port$406$47 ;
+  wire \port$406$47 ;
+  output \port$406$48 ;
+  wire \port$406$48 ;
+  output \port$406$49 ;
+  wire \port$406$49 ;
+  output \port$406$5 ;
+  wire \port$406$5 ;
+  output \port$406$50 ;
+  wire \port$406$50 ;
+  output \port$406$51 ;
+  wire \port$406$51 ;
+  output \port$406$52 ;
+  wire \port$406$52 ;
+  output \port$406$6 ;
+  wire \port$406$6 ;
+  output \port$406$7 ;
+  wire \port$406$7 ;
+  output \port$406$8 ;
+  wire \port$406$8 ;
+  output \port$406$9 ;
+  wire \port$406$9 ;
+  wire [53:0] r;
+  input restart;
+  wire restart;
+  wire [17:0] roa_0;
+  wire [17:0] roa_1;
+  wire [17:0] rob_0;
+  wire [17:0] rob_1;
+  input rst;
+  wire rst;
+  wire signedp_0;
+  wire signedp_1;
+  input [7:0] w0;
+  wire [7:0] w0;
+  input [7:0] w1;
+  wire [7:0] w1;
+  assign _0_ = ~ restart;
+  ALU54B #(
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .LEGACY("DISABLED"),
+    .MULT9_MODE("DISABLED"),
+    .REG_FLAG_CLK("NONE"),
+    .REG_INPUTC0_CLK("NONE"),
+    .REG_INPUTC1_CLK("NONE"),
+    .REG_INPUTCFB_CLK("NONE"),
+    .REG_OPCODEIN_0_CLK("NONE"),
+    .REG_OPCODEIN_1_CLK("NONE"),
+    .REG_OPCODEOP0_0_CLK("NONE"),
+    .REG_OPCODEOP0_1_CLK("NONE"),
+    .REG_OPCODEOP1_0_CLK("NONE"),
+    .REG_OPCODEOP1_1_CLK("NONE"),
+    .REG_OUTPUT0_CLK("CLK0"),
+    .REG_OUTPUT1_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .RNDPAT("0x00000004000000")
+  ) alu (
+    .A0(roa_0[0]),
+    .A1(roa_0[1]),
+    .A10(roa_0[10]),
+    .A11(roa_0[11]),
+    .A12(roa_0[12]),
+    .A13(roa_0[13]),
+    .A14(roa_0[14]),
+    .A15(roa_0[15]),
+    .A16(roa_0[16]),
+    .A17(roa_0[17]),
+    .A18(rob_0[0]),
+    .A19(rob_0[1]),
+    .A2(roa_0[2]),
+    .A20(rob_0[2]),
+    .A21(rob_0[3]),
+    .A22(rob_0[4]),
+    .A23(rob_0[5]),
+    .A24(rob_0[6]),
+    .A25(rob_0[7]),
+    .A26(rob_0[8]),
+    .A27(rob_0[9]),
+    .A28(rob_0[10]),
+    .A29(rob_0[11]),
+    .A3(roa_0[3]),
+    .A30(rob_0[12]),
+    .A31(rob_0[13]),
+    .A32(rob_0[14]),
+    .A33(rob_0[15]),
+    .A34(rob_0[16]),
+    .A35(rob_0[17]),
+    .A4(roa_0[4]),
+    .A5(roa_0[5]),
+    .A6(roa_0[6]),
+    .A7(roa_0[7]),
+    .A8(roa_0[8]),
+    .A9(roa_0[9]),
+    .B0(roa_1[0]),
+    .B1(roa_1[1]),
+    .B10(roa_1[10]),
+    .B11(roa_1[11]),
+    .B12(roa_1[12]),
+    .B13(roa_1[13]),
+    .B14(roa_1[14]),
+    .B15(roa_1[15]),
+    .B16(roa_1[16]),
+    .B17(roa_1[17]),
+    .B18(rob_1[0]),
+    .B19(rob_1[1]),
+    .B2(roa_1[2]),
+    .B20(rob_1[2]),
+    .B21(rob_1[3]),
+    .B22(rob_1[4]),
+    .B23(rob_1[5]),
+    .B24(rob_1[6]),
+    .B25(rob_1[7]),
+    .B26(rob_1[8]),
+    .B27(rob_1[9]),
+    .B28(rob_1[10]),
+    .B29(rob_1[11]),
+    .B3(roa_1[3]),
+    .B30(rob_1[12]),
+    .B31(rob_1[13]),
+    .B32(rob_1[14]),
+    .B33(rob_1[15]),
+    .B34(rob_1[16]),
+    .B35(rob_1[17]),
+    .B4(roa_1[4]),
+    .B5(roa_1[5]),
+    .B6(roa_1[6]),
+    .B7(roa_1[7]),
+    .B8(roa_1[8]),
+    .B9(roa_1[9]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .MA0(p_0[0]),
+    .MA1(p_0[1]),
+    .MA10(p_0[10]),
+    .MA11(p_0[11]),
+    .MA12(p_0[12]),
+    .MA13(p_0[13]),
+    .MA14(p_0[14]),
+    .MA15(p_0[15]),
+    .MA16(p_0[16]),
+    .MA17(p_0[17]),
+    .MA18(p_0[18]),
+    .MA19(p_0[19]),
+    .MA2(p_0[2]),
+    .MA20(p_0[20]),
+    .MA21(p_0[21]),
+    .MA22(p_0[22]),
+    .MA23(p_0[23]),
+    .MA24(p_0[24]),
+    .MA25(p_0[25]),
+    .MA26(p_0[26]),
+    .MA27(p_0[27]),
+    .MA28(p_0[28]),
+    .MA29(p_0[29]),
+    .MA3(p_0[3]),
+    .MA30(p_0[30]),
+    .MA31(p_0[31]),
+    .MA32(p_0[32]),
+    .MA33(p_0[33]),
+    .MA34(p_0[34]),
+    .MA35(p_0[35]),
+    .MA4(p_0[4]),
+    .MA5(p_0[5]),
+    .MA6(p_0[6]),
+    .MA7(p_0[7]),
+    .MA8(p_0[8]),
+    .MA9(p_0[9]),
+    .MB0(p_1[0]),
+    .MB1(p_1[1]),
+    .MB10(p_1[10]),
+    .MB11(p_1[11]),
+    .MB12(p_1[12]),
+    .MB13(p_1[13]),
+    .MB14(p_1[14]),
+    .MB15(p_1[15]),
+    .MB16(p_1[16]),
+    .MB17(p_1[17]),
+    .MB18(p_1[18]),
+    .MB19(p_1[19]),
+    .MB2(p_1[2]),
+    .MB20(p_1[20]),
+    .MB21(p_1[21]),
+    .MB22(p_1[22]),
+    .MB23(p_1[23]),
+    .MB24(p_1[24]),
+    .MB25(p_1[25]),
+    .MB26(p_1[26]),
+    .MB27(p_1[27]),
+    .MB28(p_1[28]),
+    .MB29(p_1[29]),
+    .MB3(p_1[3]),
+    .MB30(p_1[30]),
+    .MB31(p_1[31]),
+    .MB32(p_1[32]),
+    .MB33(p_1[33]),
+    .MB34(p_1[34]),
+    .MB35(p_1[35]),
+    .MB4(p_1[4]),
+    .MB5(p_1[5]),
+    .MB6(p_1[6]),
+    .MB7(p_1[7]),
+    .MB8(p_1[8]),
+    .MB9(p_1[9]),
+    .OP0(1'h1),
+    .OP1(1'h0),
+    .OP10(1'h0),
+    .OP2(1'h0),
+    .OP3(1'h0),
+    .OP4(_0_),
+    .OP5(restart),
+    .OP6(1'h1),
+    .OP7(1'h0),
+    .OP8(1'h0),
+    .OP9(1'h1),
+    .R0(\port$406$0 ),
+    .R1(\port$406$1 ),
+    .R10(\port$406$10 ),
+    .R11(\port$406$11 ),
+    .R12(\port$406$12 ),
+    .R13(\port$406$13 ),
+    .R14(\port$406$14 ),
+    .R15(\port$406$15 ),
+    .R16(\port$406$16 ),
+    .R17(\port$406$17 ),
+    .R18(\port$406$18 ),
+    .R19(\port$406$19 ),
+    .R2(\port$406$2 ),
+    .R20(\port$406$20 ),
+    .R21(\port$406$21 ),
+    .R22(\port$406$22 ),
+    .R23(\port$406$23 ),
+    .R24(\port$406$24 ),
+    .R25(\port$406$25 ),
+    .R26(r[26]),
+    .R27(\port$406$27 ),
+    .R28(\port$406$28 ),
+    .R29(\port$406$29 ),
+    .R3(\port$406$3 ),
+    .R30(\port$406$30 ),
+    .R31(\port$406$31 ),
+    .R32(\port$406$32 ),
+    .R33(\port$406$33 ),
+    .R34(\port$406$34 ),
+    .R35(\port$406$35 ),
+    .R36(\port$406$36 ),
+    .R37(\port$406$37 ),
+    .R38(\port$406$38 ),
+    .R39(\port$406$39 ),
+    .R4(\port$406$4 ),
+    .R40(\port$406$40 ),
+    .R41(\port$406$41 ),
+    .R42(\port$406$42 ),
+    .R43(\port$406$43 ),
+    .R44(\port$406$44 ),
+    .R45(\port$406$45 ),
+    .R46(\port$406$46 ),
+    .R47(\port$406$47 ),
+    .R48(\port$406$48 ),
+    .R49(\port$406$49 ),
+    .R5(\port$406$5 ),
+    .R50(\port$406$50 ),
+    .R51(\port$406$51 ),
+    .R52(\port$406$52 ),
+    .R53(r[53]),
+    .R6(\port$406$6 ),
+    .R7(\port$406$7 ),
+    .R8(\port$406$8 ),
+    .R9(\port$406$9 ),
+    .RST0(rst),
+    .SIGNEDIA(signedp_0),
+    .SIGNEDIB(signedp_1)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul0 (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(w0[0]),
+    .B1(w0[1]),
+    .B10(w0[7]),
+    .B11(w0[7]),
+    .B12(w0[7]),
+    .B13(w0[7]),
+    .B14(w0[7]),
+    .B15(w0[7]),
+    .B16(w0[7]),
+    .B17(w0[7]),
+    .B2(w0[2]),
+    .B3(w0[3]),
+    .B4(w0[4]),
+    .B5(w0[5]),
+    .B6(w0[6]),
+    .B7(w0[7]),
+    .B8(w0[7]),
+    .B9(w0[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_0[0]),
+    .P1(p_0[1]),
+    .P10(p_0[10]),
+    .P11(p_0[11]),
+    .P12(p_0[12]),
+    .P13(p_0[13]),
+    .P14(p_0[14]),
+    .P15(p_0[15]),
+    .P16(p_0[16]),
+    .P17(p_0[17]),
+    .P18(p_0[18]),
+    .P19(p_0[19]),
+    .P2(p_0[2]),
+    .P20(p_0[20]),
+    .P21(p_0[21]),
+    .P22(p_0[22]),
+    .P23(p_0[23]),
+    .P24(p_0[24]),
+    .P25(p_0[25]),
+    .P26(p_0[26]),
+    .P27(p_0[27]),
+    .P28(p_0[28]),
+    .P29(p_0[29]),
+    .P3(p_0[3]),
+    .P30(p_0[30]),
+    .P31(p_0[31]),
+    .P32(p_0[32]),
+    .P33(p_0[33]),
+    .P34(p_0[34]),
+    .P35(p_0[35]),
+    .P4(p_0[4]),
+    .P5(p_0[5]),
+    .P6(p_0[6]),
+    .P7(p_0[7]),
+    .P8(p_0[8]),
+    .P9(p_0[9]),
+    .ROA0(roa_0[0]),
+    .ROA1(roa_0[1]),
+    .ROA10(roa_0[10]),
+    .ROA11(roa_0[11]),
+    .ROA12(roa_0[12]),
+    .ROA13(roa_0[13]),
+    .ROA14(roa_0[14]),
+    .ROA15(roa_0[15]),
+    .ROA16(roa_0[16]),
+    .ROA17(roa_0[17]),
+    .ROA2(roa_0[2]),
+    .ROA3(roa_0[3]),
+    .ROA4(roa_0[4]),
+    .ROA5(roa_0[5]),
+    .ROA6(roa_0[6]),
+    .ROA7(roa_0[7]),
+    .ROA8(roa_0[8]),
+    .ROA9(roa_0[9]),
+    .ROB0(rob_0[0]),
+    .ROB1(rob_0[1]),
+    .ROB10(rob_0[10]),
+    .ROB11(rob_0[11]),
+    .ROB12(rob_0[12]),
+    .ROB13(rob_0[13]),
+    .ROB14(rob_0[14]),
+    .ROB15(rob_0[15]),
+    .ROB16(rob_0[16]),
+    .ROB17(rob_0[17]),
+    .ROB2(rob_0[2]),
+    .ROB3(rob_0[3]),
+    .ROB4(rob_0[4]),
+    .ROB5(rob_0[5]),
+    .ROB6(rob_0[6]),
+    .ROB7(rob_0[7]),
+    .ROB8(rob_0[8]),
+    .ROB9(rob_0[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_0),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul1 (
+    .A0(1'h0),
+    .A1(1'h0),
+    .A10(a[1]),
+    .A11(a[2]),
+    .A12(a[3]),
+    .A13(a[4]),
+    .A14(a[5]),
+    .A15(a[6]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(1'h0),
+    .A3(1'h0),
+    .A4(1'h0),
+    .A5(1'h0),
+    .A6(1'h0),
+    .A7(1'h0),
+    .A8(1'h0),
+    .A9(a[0]),
+    .B0(w1[0]),
+    .B1(w1[1]),
+    .B10(w1[7]),
+    .B11(w1[7]),
+    .B12(w1[7]),
+    .B13(w1[7]),
+    .B14(w1[7]),
+    .B15(w1[7]),
+    .B16(w1[7]),
+    .B17(w1[7]),
+    .B2(w1[2]),
+    .B3(w1[3]),
+    .B4(w1[4]),
+    .B5(w1[5]),
+    .B6(w1[6]),
+    .B7(w1[7]),
+    .B8(w1[7]),
+    .B9(w1[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_1[0]),
+    .P1(p_1[1]),
+    .P10(p_1[10]),
+    .P11(p_1[11]),
+    .P12(p_1[12]),
+    .P13(p_1[13]),
+    .P14(p_1[14]),
+    .P15(p_1[15]),
+    .P16(p_1[16]),
+    .P17(p_1[17]),
+    .P18(p_1[18]),
+    .P19(p_1[19]),
+    .P2(p_1[2]),
+    .P20(p_1[20]),
+    .P21(p_1[21]),
+    .P22(p_1[22]),
+    .P23(p_1[23]),
+    .P24(p_1[24]),
+    .P25(p_1[25]),
+    .P26(p_1[26]),
+    .P27(p_1[27]),
+    .P28(p_1[28]),
+    .P29(p_1[29]),
+    .P3(p_1[3]),
+    .P30(p_1[30]),
+    .P31(p_1[31]),
+    .P32(p_1[32]),
+    .P33(p_1[33]),
+    .P34(p_1[34]),
+    .P35(p_1[35]),
+    .P4(p_1[4]),
+    .P5(p_1[5]),
+    .P6(p_1[6]),
+    .P7(p_1[7]),
+    .P8(p_1[8]),
+    .P9(p_1[9]),
+    .ROA0(roa_1[0]),
+    .ROA1(roa_1[1]),
+    .ROA10(roa_1[10]),
+    .ROA11(roa_1[11]),
+    .ROA12(roa_1[12]),
+    .ROA13(roa_1[13]),
+    .ROA14(roa_1[14]),
+    .ROA15(roa_1[15]),
+    .ROA16(roa_1[16]),
+    .ROA17(roa_1[17]),
+    .ROA2(roa_1[2]),
+    .ROA3(roa_1[3]),
+    .ROA4(roa_1[4]),
+    .ROA5(roa_1[5]),
+    .ROA6(roa_1[6]),
+    .ROA7(roa_1[7]),
+    .ROA8(roa_1[8]),
+    .ROA9(roa_1[9]),
+    .ROB0(rob_1[0]),
+    .ROB1(rob_1[1]),
+    .ROB10(rob_1[10]),
+    .ROB11(rob_1[11]),
+    .ROB12(rob_1[12]),
+    .ROB13(rob_1[13]),
+    .ROB14(rob_1[14]),
+    .ROB15(rob_1[15]),
+    .ROB16(rob_1[16]),
+    .ROB17(rob_1[17]),
+    .ROB2(rob_1[2]),
+    .ROB3(rob_1[3]),
+    .ROB4(rob_1[4]),
+    .ROB5(rob_1[5]),
+    .ROB6(rob_1[6]),
+    .ROB7(rob_1[7]),
+    .ROB8(rob_1[8]),
+    .ROB9(rob_1[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign { r[52:27], r[25:0] } = { \port$406$52 , \port$406$51 , \port$406$50 , \port$406$49 , \port$406$48 , \port$406$47 , \port$406$46 , \port$406$45 , \port$406$44 , \port$406$43 , \port$406$42 , \port$406$41 , \port$406$40 , \port$406$39 , \port$406$38 , \port$406$37 , \port$406$36 , \port$406$35 , \port$406$34 , \port$406$33 , \port$406$32 , \port$406$31 , \port$406$30 , \port$406$29 , \port$406$28 , \port$406$27 , \port$406$25 , \port$406$24 , \port$406$23 , \port$406$22 , \port$406$21 , \port$406$20 , \port$406$19 , \port$406$18 , \port$406$17 , \port$406$16 , \port$406$15 , \port$406$14 , \port$406$13 , \port$406$12 , \port$406$11 , \port$406$10 , \port$406$9 , \port$406$8 , \port$406$7 , \port$406$6 , \port$406$5 , \port$406$4 , \port$406$3 , \port$406$2 , \port$406$1 , \port$406$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mac_1_2 (rst, \port$411$0 , \port$411$1 , \port$411$2 , \port$411$3 , \port$411$4 , \port$411$5 , \port$411$6 , \port$411$7 , \port$411$8 , \port$411$9 , \port$411$10 , \port$411$11 , \port$411$12 , \port$411$13 , \port$411$14 , \port$411$15 , \port$411$16 , \port$411$17 , \port$411$18 , \port$411$19 
+, \port$411$20 , \port$411$21 , \port$411$22 , \port$411$23 , \port$411$24 , \port$411$25 , \port$411$27 , \port$411$28 , \port$411$29 , \port$411$30 , \port$411$31 , \port$411$32 , \port$411$33 , \port$411$34 , \port$411$35 , \port$411$36 , \port$411$37 , \port$411$38 , \port$411$39 , \port$411$40 , \port$411$41 
+, \port$411$42 , \port$411$43 , \port$411$44 , \port$411$45 , \port$411$46 , \port$411$47 , \port$411$48 , \port$411$49 , \port$411$50 , \port$411$51 , \port$411$52 , w0, w1, a, restart, clk);
+  wire _0_;
+  input [7:0] a;
+  wire [7:0] a;
+  input clk;
+  wire clk;
+  wire [35:0] p_0;
+  wire [35:0] p_1;
+  output \port$411$0 ;
+  wire \port$411$0 ;
+  output \port$411$1 ;
+  wire \port$411$1 ;
+  output \port$411$10 ;
+  wire \port$411$10 ;
+  output \port$411$11 ;
+  wire \port$411$11 ;
+  output \port$411$12 ;
+  wire \port$411$12 ;
+  output \port$411$13 ;
+  wire \port$411$13 ;
+  output \port$411$14 ;
+  wire \port$411$14 ;
+  output \port$411$15 ;
+  wire \port$411$15 ;
+  output \port$411$16 ;
+  wire \port$411$16 ;
+  output \port$411$17 ;
+  wire \port$411$17 ;
+  output \port$411$18 ;
+  wire \port$411$18 ;
+  output \port$411$19 ;
+  wire \port$411$19 ;
+  output \port$411$2 ;
+  wire \port$411$2 ;
+  output \port$411$20 ;
+  wire \port$411$20 ;
+  output \port$411$21 ;
+  wire \port$411$21 ;
+  output \port$411$22 ;
+  wire \port$411$22 ;
+  output \port$411$23 ;
+  wire \port$411$23 ;
+  output \port$411$24 ;
+  wire \port$411$24 ;
+  output \port$411$25 ;
+  wire \port$411$25 ;
+  output \port$411$27 ;
+  wire \port$411$27 ;
+  output \port$411$28 ;
+  wire \port$411$28 ;
+  output \port$411$29 ;
+  wire \port$411$29 ;
+  output \port$411$3 ;
+  wire \port$411$3 ;
+  output \port$411$30 ;
+  wire \port$411$30 ;
+  output \port$411$31 ;
+  wire \port$411$31 ;
+  output \port$411$32 ;
+  wire \port$411$32 ;
+  output \port$411$33 ;
+  wire \port$411$33 ;
+  output \port$411$34 ;
+  wire \port$411$34 ;
+  output \port$411$35 ;
+  wire \port$411$35 ;
+  output \port$411$36 ;
+  wire \port$411$36 ;
+  output \port$411$37 ;
+  wire \port$411$37 ;
+  output \port$411$38 ;
+  wire \port$411$38 ;
+  output \port$411$39 ;
+  wire \port$411$39 ;
+  output \port$411$4 ;
+  wire \port$411$4 ;
+  output \port$411$40 ;
+  wire \port$411$40 ;
+  output \port$411$41 ;
+  wire \port$411$41 ;
+  output \port$411$42 ;
+  wire \port$411$42 ;
+  output \port$411$43 ;
+  wire \port$411$43 ;
+  output \port$411$44 ;
+  wire \port$411$44 ;
+  output \port$411$45 ;
+  wire \port$411$45 ;
+  output \port$411$46 ;
+  wire \port$411$46 ;
+  output \port$411$47 ;
+  wire \port$411$47 ;
+  output \port$411$48 ;
+  wire \port$411$48 ;
+  output \port$411$49 ;
+  wire \port$411$49 ;
+  output \port$411$5 ;
+  wire \port$411$5 ;
+  output \port$411$50 ;
+  wire \port$411$50 ;
+  output \port$411$51 ;
+  wire \port$411$51 ;
+  output \port$411$52 ;
+  wire \port$411$52 ;
+  output \port$411$6 ;
+  wire \port$411$6 ;
+  output \port$411$7 ;
+  wire \port$411$7 ;
+  output \port$411$8 ;
+  wire \port$411$8 ;
+  output \port$411$9 ;
+  wire \port$411$9 ;
+  wire [53:0] r;
+  input restart;
+  wire restart;
+  wire [17:0] roa_0;
+  wire [17:0] roa_1;
+  wire [17:0] rob_0;
+  wire [17:0] rob_1;
+  input rst;
+  wire rst;
+  wire signedp_0;
+  wire signedp_1;
+  input [7:0] w0;
+  wire [7:0] w0;
+  input [7:0] w1;
+  wire [7:0] w1;
+  assign _0_ = ~ restart;
+  ALU54B #(
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .LEGACY("DISABLED"),
+    .MULT9_MODE("DISABLED"),
+    .REG_FLAG_CLK("NONE"),
+    .REG_INPUTC0_CLK("NONE"),
+    .REG_INPUTC1_CLK("NONE"),
+    .REG_INPUTCFB_CLK("NONE"),
+    .REG_OPCODEIN_0_CLK("NONE"),
+    .REG_OPCODEIN_1_CLK("NONE"),
+    .REG_OPCODEOP0_0_CLK("NONE"),
+    .REG_OPCODEOP0_1_CLK("NONE"),
+    .REG_OPCODEOP1_0_CLK("NONE"),
+    .REG_OPCODEOP1_1_CLK("NONE"),
+    .REG_OUTPUT0_CLK("CLK0"),
+    .REG_OUTPUT1_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .RNDPAT("0x00000004000000")
+  ) alu (
+    .A0(roa_0[0]),
+    .A1(roa_0[1]),
+    .A10(roa_0[10]),
+    .A11(roa_0[11]),
+    .A12(roa_0[12]),
+    .A13(roa_0[13]),
+    .A14(roa_0[14]),
+    .A15(roa_0[15]),
+    .A16(roa_0[16]),
+    .A17(roa_0[17]),
+    .A18(rob_0[0]),
+    .A19(rob_0[1]),
+    .A2(roa_0[2]),
+    .A20(rob_0[2]),
+    .A21(rob_0[3]),
+    .A22(rob_0[4]),
+    .A23(rob_0[5]),
+    .A24(rob_0[6]),
+    .A25(rob_0[7]),
+    .A26(rob_0[8]),
+    .A27(rob_0[9]),
+    .A28(rob_0[10]),
+    .A29(rob_0[11]),
+    .A3(roa_0[3]),
+    .A30(rob_0[12]),
+    .A31(rob_0[13]),
+    .A32(rob_0[14]),
+    .A33(rob_0[15]),
+    .A34(rob_0[16]),
+    .A35(rob_0[17]),
+    .A4(roa_0[4]),
+    .A5(roa_0[5]),
+    .A6(roa_0[6]),
+    .A7(roa_0[7]),
+    .A8(roa_0[8]),
+    .A9(roa_0[9]),
+    .B0(roa_1[0]),
+    .B1(roa_1[1]),
+    .B10(roa_1[10]),
+    .B11(roa_1[11]),
+    .B12(roa_1[12]),
+    .B13(roa_1[13]),
+    .B14(roa_1[14]),
+    .B15(roa_1[15]),
+    .B16(roa_1[16]),
+    .B17(roa_1[17]),
+    .B18(rob_1[0]),
+    .B19(rob_1[1]),
+    .B2(roa_1[2]),
+    .B20(rob_1[2]),
+    .B21(rob_1[3]),
+    .B22(rob_1[4]),
+    .B23(rob_1[5]),
+    .B24(rob_1[6]),
+    .B25(rob_1[7]),
+    .B26(rob_1[8]),
+    .B27(rob_1[9]),
+    .B28(rob_1[10]),
+    .B29(rob_1[11]),
+    .B3(roa_1[3]),
+    .B30(rob_1[12]),
+    .B31(rob_1[13]),
+    .B32(rob_1[14]),
+    .B33(rob_1[15]),
+    .B34(rob_1[16]),
+    .B35(rob_1[17]),
+    .B4(roa_1[4]),
+    .B5(roa_1[5]),
+    .B6(roa_1[6]),
+    .B7(roa_1[7]),
+    .B8(roa_1[8]),
+    .B9(roa_1[9]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .MA0(p_0[0]),
+    .MA1(p_0[1]),
+    .MA10(p_0[10]),
+    .MA11(p_0[11]),
+    .MA12(p_0[12]),
+    .MA13(p_0[13]),
+    .MA14(p_0[14]),
+    .MA15(p_0[15]),
+    .MA16(p_0[16]),
+    .MA17(p_0[17]),
+    .MA18(p_0[18]),
+    .MA19(p_0[19]),
+    .MA2(p_0[2]),
+    .MA20(p_0[20]),
+    .MA21(p_0[21]),
+    .MA22(p_0[22]),
+    .MA23(p_0[23]),
+    .MA24(p_0[24]),
+    .MA25(p_0[25]),
+    .MA26(p_0[26]),
+    .MA27(p_0[27]),
+    .MA28(p_0[28]),
+    .MA29(p_0[29]),
+    .MA3(p_0[3]),
+    .MA30(p_0[30]),
+    .MA31(p_0[31]),
+    .MA32(p_0[32]),
+    .MA33(p_0[33]),
+    .MA34(p_0[34]),
+    .MA35(p_0[35]),
+    .MA4(p_0[4]),
+    .MA5(p_0[5]),
+    .MA6(p_0[6]),
+    .MA7(p_0[7]),
+    .MA8(p_0[8]),
+    .MA9(p_0[9]),
+    .MB0(p_1[0]),
+    .MB1(p_1[1]),
+    .MB10(p_1[10]),
+    .MB11(p_1[11]),
+    .MB12(p_1[12]),
+    .MB13(p_1[13]),
+    .MB14(p_1[14]),
+    .MB15(p_1[15]),
+    .MB16(p_1[16]),
+    .MB17(p_1[17]),
+    .MB18(p_1[18]),
+    .MB19(p_1[19]),
+    .MB2(p_1[2]),
+    .MB20(p_1[20]),
+    .MB21(p_1[21]),
+    .MB22(p_1[22]),
+    .MB23(p_1[23]),
+    .MB24(p_1[24]),
+    .MB25(p_1[25]),
+    .MB26(p_1[26]),
+    .MB27(p_1[27]),
+    .MB28(p_1[28]),
+    .MB29(p_1[29]),
+    .MB3(p_1[3]),
+    .MB30(p_1[30]),
+    .MB31(p_1[31]),
+    .MB32(p_1[32]),
+    .MB33(p_1[33]),
+    .MB34(p_1[34]),
+    .MB35(p_1[35]),
+    .MB4(p_1[4]),
+    .MB5(p_1[5]),
+    .MB6(p_1[6]),
+    .MB7(p_1[7]),
+    .MB8(p_1[8]),
+    .MB9(p_1[9]),
+    .OP0(1'h1),
+    .OP1(1'h0),
+    .OP10(1'h0),
+    .OP2(1'h0),
+    .OP3(1'h0),
+    .OP4(_0_),
+    .OP5(restart),
+    .OP6(1'h1),
+    .OP7(1'h0),
+    .OP8(1'h0),
+    .OP9(1'h1),
+    .R0(\port$411$0 ),
+    .R1(\port$411$1 ),
+    .R10(\port$411$10 ),
+    .R11(\port$411$11 ),
+    .R12(\port$411$12 ),
+    .R13(\port$411$13 ),
+    .R14(\port$411$14 ),
+    .R15(\port$411$15 ),
+    .R16(\port$411$16 ),
+    .R17(\port$411$17 ),
+    .R18(\port$411$18 ),
+    .R19(\port$411$19 ),
+    .R2(\port$411$2 ),
+    .R20(\port$411$20 ),
+    .R21(\port$411$21 ),
+    .R22(\port$411$22 ),
+    .R23(\port$411$23 ),
+    .R24(\port$411$24 ),
+    .R25(\port$411$25 ),
+    .R26(r[26]),
+    .R27(\port$411$27 ),
+    .R28(\port$411$28 ),
+    .R29(\port$411$29 ),
+    .R3(\port$411$3 ),
+    .R30(\port$411$30 ),
+    .R31(\port$411$31 ),
+    .R32(\port$411$32 ),
+    .R33(\port$411$33 ),
+    .R34(\port$411$34 ),
+    .R35(\port$411$35 ),
+    .R36(\port$411$36 ),
+    .R37(\port$411$37 ),
+    .R38(\port$411$38 ),
+    .R39(\port$411$39 ),
+    .R4(\port$411$4 ),
+    .R40(\port$411$40 ),
+    .R41(\port$411$41 ),
+    .R42(\port$411$42 ),
+    .R43(\port$411$43 ),
+    .R44(\port$411$44 ),
+    .R45(\port$411$45 ),
+    .R46(\port$411$46 ),
+    .R47(\port$411$47 ),
+    .R48(\port$411$48 ),
+    .R49(\port$411$49 ),
+    .R5(\port$411$5 ),
+    .R50(\port$411$50 ),
+    .R51(\port$411$51 ),
+    .R52(\port$411$52 ),
+    .R53(r[53]),
+    .R6(\port$411$6 ),
+    .R7(\port$411$7 ),
+    .R8(\port$411$8 ),
+    .R9(\port$411$9 ),
+    .RST0(rst),
+    .SIGNEDIA(signedp_0),
+    .SIGNEDIB(signedp_1)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul0 (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(w0[0]),
+    .B1(w0[1]),
+    .B10(w0[7]),
+    .B11(w0[7]),
+    .B12(w0[7]),
+    .B13(w0[7]),
+    .B14(w0[7]),
+    .B15(w0[7]),
+    .B16(w0[7]),
+    .B17(w0[7]),
+    .B2(w0[2]),
+    .B3(w0[3]),
+    .B4(w0[4]),
+    .B5(w0[5]),
+    .B6(w0[6]),
+    .B7(w0[7]),
+    .B8(w0[7]),
+    .B9(w0[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_0[0]),
+    .P1(p_0[1]),
+    .P10(p_0[10]),
+    .P11(p_0[11]),
+    .P12(p_0[12]),
+    .P13(p_0[13]),
+    .P14(p_0[14]),
+    .P15(p_0[15]),
+    .P16(p_0[16]),
+    .P17(p_0[17]),
+    .P18(p_0[18]),
+    .P19(p_0[19]),
+    .P2(p_0[2]),
+    .P20(p_0[20]),
+    .P21(p_0[21]),
+    .P22(p_0[22]),
+    .P23(p_0[23]),
+    .P24(p_0[24]),
+    .P25(p_0[25]),
+    .P26(p_0[26]),
+    .P27(p_0[27]),
+    .P28(p_0[28]),
+    .P29(p_0[29]),
+    .P3(p_0[3]),
+    .P30(p_0[30]),
+    .P31(p_0[31]),
+    .P32(p_0[32]),
+    .P33(p_0[33]),
+    .P34(p_0[34]),
+    .P35(p_0[35]),
+    .P4(p_0[4]),
+    .P5(p_0[5]),
+    .P6(p_0[6]),
+    .P7(p_0[7]),
+    .P8(p_0[8]),
+    .P9(p_0[9]),
+    .ROA0(roa_0[0]),
+    .ROA1(roa_0[1]),
+    .ROA10(roa_0[10]),
+    .ROA11(roa_0[11]),
+    .ROA12(roa_0[12]),
+    .ROA13(roa_0[13]),
+    .ROA14(roa_0[14]),
+    .ROA15(roa_0[15]),
+    .ROA16(roa_0[16]),
+    .ROA17(roa_0[17]),
+    .ROA2(roa_0[2]),
+    .ROA3(roa_0[3]),
+    .ROA4(roa_0[4]),
+    .ROA5(roa_0[5]),
+    .ROA6(roa_0[6]),
+    .ROA7(roa_0[7]),
+    .ROA8(roa_0[8]),
+    .ROA9(roa_0[9]),
+    .ROB0(rob_0[0]),
+    .ROB1(rob_0[1]),
+    .ROB10(rob_0[10]),
+    .ROB11(rob_0[11]),
+    .ROB12(rob_0[12]),
+    .ROB13(rob_0[13]),
+    .ROB14(rob_0[14]),
+    .ROB15(rob_0[15]),
+    .ROB16(rob_0[16]),
+    .ROB17(rob_0[17]),
+    .ROB2(rob_0[2]),
+    .ROB3(rob_0[3]),
+    .ROB4(rob_0[4]),
+    .ROB5(rob_0[5]),
+    .ROB6(rob_0[6]),
+    .ROB7(rob_0[7]),
+    .ROB8(rob_0[8]),
+    .ROB9(rob_0[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_0),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul1 (
+    .A0(1'h0),
+    .A1(1'h0),
+    .A10(a[1]),
+    .A11(a[2]),
+    .A12(a[3]),
+    .A13(a[4]),
+    .A14(a[5]),
+    .A15(a[6]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(1'h0),
+    .A3(1'h0),
+    .A4(1'h0),
+    .A5(1'h0),
+    .A6(1'h0),
+    .A7(1'h0),
+    .A8(1'h0),
+    .A9(a[0]),
+    .B0(w1[0]),
+    .B1(w1[1]),
+    .B10(w1[7]),
+    .B11(w1[7]),
+    .B12(w1[7]),
+    .B13(w1[7]),
+    .B14(w1[7]),
+    .B15(w1[7]),
+    .B16(w1[7]),
+    .B17(w1[7]),
+    .B2(w1[2]),
+    .B3(w1[3]),
+    .B4(w1[4]),
+    .B5(w1[5]),
+    .B6(w1[6]),
+    .B7(w1[7]),
+    .B8(w1[7]),
+    .B9(w1[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_1[0]),
+    .P1(p_1[1]),
+    .P10(p_1[10]),
+    .P11(p_1[11]),
+    .P12(p_1[12]),
+    .P13(p_1[13]),
+    .P14(p_1[14]),
+    .P15(p_1[15]),
+    .P16(p_1[16]),
+    .P17(p_1[17]),
+    .P18(p_1[18]),
+    .P19(p_1[19]),
+    .P2(p_1[2]),
+    .P20(p_1[20]),
+    .P21(p_1[21]),
+    .P22(p_1[22]),
+    .P23(p_1[23]),
+    .P24(p_1[24]),
+    .P25(p_1[25]),
+    .P26(p_1[26]),
+    .P27(p_1[27]),
+    .P28(p_1[28]),
+    .P29(p_1[29]),
+    .P3(p_1[3]),
+    .P30(p_1[30]),
+    .P31(p_1[31]),
+    .P32(p_1[32]),
+    .P33(p_1[33]),
+    .P34(p_1[34]),
+    .P35(p_1[35]),
+    .P4(p_1[4]),
+    .P5(p_1[5]),
+    .P6(p_1[6]),
+    .P7(p_1[7]),
+    .P8(p_1[8]),
+    .P9(p_1[9]),
+    .ROA0(roa_1[0]),
+    .ROA1(roa_1[1]),
+    .ROA10(roa_1[10]),
+    .ROA11(roa_1[11]),
+    .ROA12(roa_1[12]),
+    .ROA13(roa_1[13]),
+    .ROA14(roa_1[14]),
+    .ROA15(roa_1[15]),
+    .ROA16(roa_1[16]),
+    .ROA17(roa_1[17]),
+    .ROA2(roa_1[2]),
+    .ROA3(roa_1[3]),
+    .ROA4(roa_1[4]),
+    .ROA5(roa_1[5]),
+    .ROA6(roa_1[6]),
+    .ROA7(roa_1[7]),
+    .ROA8(roa_1[8]),
+    .ROA9(roa_1[9]),
+    .ROB0(rob_1[0]),
+    .ROB1(rob_1[1]),
+    .ROB10(rob_1[10]),
+    .ROB11(rob_1[11]),
+    .ROB12(rob_1[12]),
+    .ROB13(rob_1[13]),
+    .ROB14(rob_1[14]),
+    .ROB15(rob_1[15]),
+    .ROB16(rob_1[16]),
+    .ROB17(rob_1[17]),
+    .ROB2(rob_1[2]),
+    .ROB3(rob_1[3]),
+    .ROB4(rob_1[4]),
+    .ROB5(rob_1[5]),
+    .ROB6(rob_1[6]),
+    .ROB7(rob_1[7]),
+    .ROB8(rob_1[8]),
+    .ROB9(rob_1[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign { r[52:27], r[25:0] } = { \port$411$52 , \port$411$51 , \port$411$50 , \port$411$49 , \port$411$48 , \port$411$47 , \port$411$46 , \port$411$45 , \port$411$44 , \port$411$43 , \port$411$42 , \port$411$41 , \port$411$40 , \port$411$39 , \port$411$38 , \port$411$37 , \port$411$36 , \port$411$35 , \port$411$34 , \port$411$33 , \port$411$32 , \port$411$31 , \port$411$30 , \port$411$29 , \port$411$28 , \port$411$27 , \port$411$25 , \port$411$24 , \port$411$23 , \port$411$22 , \port$411$21 , \port$411$20 , \port$411$19 , \port$411$18 , \port$411$17 , \port$411$16 , \port$411$15 , \port$411$14 , \port$411$13 , \port$411$12 , \port$411$11 , \port$411$10 , \port$411$9 , \port$411$8 , \port$411$7 , \port$411$6 , \port$411$5 , \port$411$4 , \port$411$3 , \port$411$2 , \port$411$1 , \port$411$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mac_1_3 (rst, \port$416$0 , \port$416$1 , \port$416$2 , \port$416$3 , \port$416$4 , \port$416$5 , \port$416$6 , \port$416$7 , \port$416$8 , \port$416$9 , \port$416$10 , \port$416$11 , \port$416$12 , \port$416$13 , \port$416$14 , \port$416$15 , \port$416$16 , \port$416$17 , \port$416$18 , \port$416$19 
+, \port$416$20 , \port$416$21 , \port$416$22 , \port$416$23 , \port$416$24 , \port$416$25 , \port$416$27 , \port$416$28 , \port$416$29 , \port$416$30 , \port$416$31 , \port$416$32 , \port$416$33 , \port$416$34 , \port$416$35 , \port$416$36 , \port$416$37 , \port$416$38 , \port$416$39 , \port$416$40 , \port$416$41 
+, \port$416$42 , \port$416$43 , \port$416$44 , \port$416$45 , \port$416$46 , \port$416$47 , \port$416$48 , \port$416$49 , \port$416$50 , \port$416$51 , \port$416$52 , w0, w1, a, restart, clk);
+  wire _0_;
+  input [7:0] a;
+  wire [7:0] a;
+  input clk;
+  wire clk;
+  wire [35:0] p_0;
+  wire [35:0] p_1;
+  output \port$416$0 ;
+  wire \port$416$0 ;
+  output \port$416$1 ;
+  wire \port$416$1 ;
+  output \port$416$10 ;
+  wire \port$416$10 ;
+  output \port$416$11 ;
+  wire \port$416$11 ;
+  output \port$416$12 ;
+  wire \port$416$12 ;
+  output \port$416$13 ;
+  wire \port$416$13 ;
+  output \port$416$14 ;
+  wire \port$416$14 ;
+  output \port$416$15 ;
+  wire \port$416$15 ;
+  output \port$416$16 ;
+  wire \port$416$16 ;
+  output \port$416$17 ;
+  wire \port$416$17 ;
+  output \port$416$18 ;
+  wire \port$416$18 ;
+  output \port$416$19 ;
+  wire \port$416$19 ;
+  output \port$416$2 ;
+  wire \port$416$2 ;
+  output \port$416$20 ;
+  wire \port$416$20 ;
+  output \port$416$21 ;
+  wire \port$416$21 ;
+  output \port$416$22 ;
+  wire \port$416$22 ;
+  output \port$416$23 ;
+  wire \port$416$23 ;
+  output \port$416$24 ;
+  wire \port$416$24 ;
+  output \port$416$25 ;
+  wire \port$416$25 ;
+  output \port$416$27 ;
+  wire \port$416$27 ;
+  output \port$416$28 ;
+  wire \port$416$28 ;
+  output \port$416$29 ;
+  wire \port$416$29 ;
+  output \port$416$3 ;
+  wire \port$416$3 ;
+  output \port$416$30 ;
+  wire \port$416$30 ;
+  output \port$416$31 ;
+  wire \port$416$31 ;
+  output \port$416$32 ;
+  wire \port$416$32 ;
+  output \port$416$33 ;
+  wire \port$416$33 ;
+  output \port$416$34 ;
+  wire \port$416$34 ;
+  output \port$416$35 ;
+  wire \port$416$35 ;
+  output \port$416$36 ;
+  wire \port$416$36 ;
+  output \port$416$37 ;
+  wire \port$416$37 ;
+  output \port$416$38 ;
+  wire \port$416$38 ;
+  output \port$416$39 ;
+  wire \port$416$39 ;
+  output \port$416$4 ;
+  wire \port$416$4 ;
+  output \port$416$40 ;
+  wire \port$416$40 ;
+  output \port$416$41 ;
+  wire \port$416$41 ;
+  output \port$416$42 ;
+  wire \port$416$42 ;
+  output \port$416$43 ;
+  wire \port$416$43 ;
+  output \port$416$44 ;
+  wire \port$416$44 ;
+  output \port$416$45 ;
+  wire \port$416$45 ;
+  output \port$416$46 ;
+  wire \port$416$46 ;
+  output \port$416$47 ;
+  wire \port$416$47 ;
+  output \port$416$48 ;
+  wire \port$416$48 ;
+  output \port$416$49 ;
+  wire \port$416$49 ;
+  output \port$416$5 ;
+  wire \port$416$5 ;
+  output \port$416$50 ;
+  wire \port$416$50 ;
+  output \port$416$51 ;
+  wire \port$416$51 ;
+  output \port$416$52 ;
+  wire \port$416$52 ;
+  output \port$416$6 ;
+  wire \port$416$6 ;
+  output \port$416$7 ;
+  wire \port$416$7 ;
+  output \port$416$8 ;
+  wire \port$416$8 ;
+  output \port$416$9 ;
+  wire \port$416$9 ;
+  wire [53:0] r;
+  input restart;
+  wire restart;
+  wire [17:0] roa_0;
+  wire [17:0] roa_1;
+  wire [17:0] rob_0;
+  wire [17:0] rob_1;
+  input rst;
+  wire rst;
+  wire signedp_0;
+  wire signedp_1;
+  input [7:0] w0;
+  wire [7:0] w0;
+  input [7:0] w1;
+  wire [7:0] w1;
+  assign _0_ = ~ restart;
+  ALU54B #(
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .LEGACY("DISABLED"),
+    .MULT9_MODE("DISABLED"),
+    .REG_FLAG_CLK("NONE"),
+    .REG_INPUTC0_CLK("NONE"),
+    .REG_INPUTC1_CLK("NONE"),
+    .REG_INPUTCFB_CLK("NONE"),
+    .REG_OPCODEIN_0_CLK("NONE"),
+    .REG_OPCODEIN_1_CLK("NONE"),
+    .REG_OPCODEOP0_0_CLK("NONE"),
+    .REG_OPCODEOP0_1_CLK("NONE"),
+    .REG_OPCODEOP1_0_CLK("NONE"),
+    .REG_OPCODEOP1_1_CLK("NONE"),
+    .REG_OUTPUT0_CLK("CLK0"),
+    .REG_OUTPUT1_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .RNDPAT("0x00000004000000")
+  ) alu (
+    .A0(roa_0[0]),
+    .A1(roa_0[1]),
+    .A10(roa_0[10]),
+    .A11(roa_0[11]),
+    .A12(roa_0[12]),
+    .A13(roa_0[13]),
+    .A14(roa_0[14]),
+    .A15(roa_0[15]),
+    .A16(roa_0[16]),
+    .A17(roa_0[17]),
+    .A18(rob_0[0]),
+    .A19(rob_0[1]),
+    .A2(roa_0[2]),
+    .A20(rob_0[2]),
+    .A21(rob_0[3]),
+    .A22(rob_0[4]),
+    .A23(rob_0[5]),
+    .A24(rob_0[6]),
+    .A25(rob_0[7]),
+    .A26(rob_0[8]),
+    .A27(rob_0[9]),
+    .A28(rob_0[10]),
+    .A29(rob_0[11]),
+    .A3(roa_0[3]),
+    .A30(rob_0[12]),
+    .A31(rob_0[13]),
+    .A32(rob_0[14]),
+    .A33(rob_0[15]),
+    .A34(rob_0[16]),
+    .A35(rob_0[17]),
+    .A4(roa_0[4]),
+    .A5(roa_0[5]),
+    .A6(roa_0[6]),
+    .A7(roa_0[7]),
+    .A8(roa_0[8]),
+    .A9(roa_0[9]),
+    .B0(roa_1[0]),
+    .B1(roa_1[1]),
+    .B10(roa_1[10]),
+    .B11(roa_1[11]),
+    .B12(roa_1[12]),
+    .B13(roa_1[13]),
+    .B14(roa_1[14]),
+    .B15(roa_1[15]),
+    .B16(roa_1[16]),
+    .B17(roa_1[17]),
+    .B18(rob_1[0]),
+    .B19(rob_1[1]),
+    .B2(roa_1[2]),
+    .B20(rob_1[2]),
+    .B21(rob_1[3]),
+    .B22(rob_1[4]),
+    .B23(rob_1[5]),
+    .B24(rob_1[6]),
+    .B25(rob_1[7]),
+    .B26(rob_1[8]),
+    .B27(rob_1[9]),
+    .B28(rob_1[10]),
+    .B29(rob_1[11]),
+    .B3(roa_1[3]),
+    .B30(rob_1[12]),
+    .B31(rob_1[13]),
+    .B32(rob_1[14]),
+    .B33(rob_1[15]),
+    .B34(rob_1[16]),
+    .B35(rob_1[17]),
+    .B4(roa_1[4]),
+    .B5(roa_1[5]),
+    .B6(roa_1[6]),
+    .B7(roa_1[7]),
+    .B8(roa_1[8]),
+    .B9(roa_1[9]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .MA0(p_0[0]),
+    .MA1(p_0[1]),
+    .MA10(p_0[10]),
+    .MA11(p_0[11]),
+    .MA12(p_0[12]),
+    .MA13(p_0[13]),
+    .MA14(p_0[14]),
+    .MA15(p_0[15]),
+    .MA16(p_0[16]),
+    .MA17(p_0[17]),
+    .MA18(p_0[18]),
+    .MA19(p_0[19]),
+    .MA2(p_0[2]),
+    .MA20(p_0[20]),
+    .MA21(p_0[21]),
+    .MA22(p_0[22]),
+    .MA23(p_0[23]),
+    .MA24(p_0[24]),
+    .MA25(p_0[25]),
+    .MA26(p_0[26]),
+    .MA27(p_0[27]),
+    .MA28(p_0[28]),
+    .MA29(p_0[29]),
+    .MA3(p_0[3]),
+    .MA30(p_0[30]),
+    .MA31(p_0[31]),
+    .MA32(p_0[32]),
+    .MA33(p_0[33]),
+    .MA34(p_0[34]),
+    .MA35(p_0[35]),
+    .MA4(p_0[4]),
+    .MA5(p_0[5]),
+    .MA6(p_0[6]),
+    .MA7(p_0[7]),
+    .MA8(p_0[8]),
+    .MA9(p_0[9]),
+    .MB0(p_1[0]),
+    .MB1(p_1[1]),
+    .MB10(p_1[10]),
+    .MB11(p_1[11]),
+    .MB12(p_1[12]),
+    .MB13(p_1[13]),
+    .MB14(p_1[14]),
+    .MB15(p_1[15]),
+    .MB16(p_1[16]),
+    .MB17(p_1[17]),
+    .MB18(p_1[18]),
+    .MB19(p_1[19]),
+    .MB2(p_1[2]),
+    .MB20(p_1[20]),
+    .MB21(p_1[21]),
+    .MB22(p_1[22]),
+    .MB23(p_1[23]),
+    .MB24(p_1[24]),
+    .MB25(p_1[25]),
+    .MB26(p_1[26]),
+    .MB27(p_1[27]),
+    .MB28(p_1[28]),
+    .MB29(p_1[29]),
+    .MB3(p_1[3]),
+    .MB30(p_1[30]),
+    .MB31(p_1[31]),
+    .MB32(p_1[32]),
+    .MB33(p_1[33]),
+    .MB34(p_1[34]),
+    .MB35(p_1[35]),
+    .MB4(p_1[4]),
+    .MB5(p_1[5]),
+    .MB6(p_1[6]),
+    .MB7(p_1[7]),
+    .MB8(p_1[8]),
+    .MB9(p_1[9]),
+    .OP0(1'h1),
+    .OP1(1'h0),
+    .OP10(1'h0),
+    .OP2(1'h0),
+    .OP3(1'h0),
+    .OP4(_0_),
+    .OP5(restart),
+    .OP6(1'h1),
+    .OP7(1'h0),
+    .OP8(1'h0),
+    .OP9(1'h1),
+    .R0(\port$416$0 ),
+    .R1(\port$416$1 ),
+    .R10(\port$416$10 ),
+    .R11(\port$416$11 ),
+    .R12(\port$416$12 ),
+    .R13(\port$416$13 ),
+    .R14(\port$416$14 ),
+    .R15(\port$416$15 ),
+    .R16(\port$416$16 ),
+    .R17(\port$416$17 ),
+    .R18(\port$416$18 ),
+    .R19(\port$416$19 ),
+    .R2(\port$416$2 ),
+    .R20(\port$416$20 ),
+    .R21(\port$416$21 ),
+    .R22(\port$416$22 ),
+    .R23(\port$416$23 ),
+    .R24(\port$416$24 ),
+    .R25(\port$416$25 ),
+    .R26(r[26]),
+    .R27(\port$416$27 ),
+    .R28(\port$416$28 ),
+    .R29(\port$416$29 ),
+    .R3(\port$416$3 ),
+    .R30(\port$416$30 ),
+    .R31(\port$416$31 ),
+    .R32(\port$416$32 ),
+    .R33(\port$416$33 ),
+    .R34(\port$416$34 ),
+    .R35(\port$416$35 ),
+    .R36(\port$416$36 ),
+    .R37(\port$416$37 ),
+    .R38(\port$416$38 ),
+    .R39(\port$416$39 ),
+    .R4(\port$416$4 ),
+    .R40(\port$416$40 ),
+    .R41(\port$416$41 ),
+    .R42(\port$416$42 ),
+    .R43(\port$416$43 ),
+    .R44(\port$416$44 ),
+    .R45(\port$416$45 ),
+    .R46(\port$416$46 ),
+    .R47(\port$416$47 ),
+    .R48(\port$416$48 ),
+    .R49(\port$416$49 ),
+    .R5(\port$416$5 ),
+    .R50(\port$416$50 ),
+    .R51(\port$416$51 ),
+    .R52(\port$416$52 ),
+    .R53(r[53]),
+    .R6(\port$416$6 ),
+    .R7(\port$416$7 ),
+    .R8(\port$416$8 ),
+    .R9(\port$416$9 ),
+    .RST0(rst),
+    .SIGNEDIA(signedp_0),
+    .SIGNEDIB(signedp_1)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul0 (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(w0[0]),
+    .B1(w0[1]),
+    .B10(w0[7]),
+    .B11(w0[7]),
+    .B12(w0[7]),
+    .B13(w0[7]),
+    .B14(w0[7]),
+    .B15(w0[7]),
+    .B16(w0[7]),
+    .B17(w0[7]),
+    .B2(w0[2]),
+    .B3(w0[3]),
+    .B4(w0[4]),
+    .B5(w0[5]),
+    .B6(w0[6]),
+    .B7(w0[7]),
+    .B8(w0[7]),
+    .B9(w0[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_0[0]),
+    .P1(p_0[1]),
+    .P10(p_0[10]),
+    .P11(p_0[11]),
+    .P12(p_0[12]),
+    .P13(p_0[13]),
+    .P14(p_0[14]),
+    .P15(p_0[15]),
+    .P16(p_0[16]),
+    .P17(p_0[17]),
+    .P18(p_0[18]),
+    .P19(p_0[19]),
+    .P2(p_0[2]),
+    .P20(p_0[20]),
+    .P21(p_0[21]),
+    .P22(p_0[22]),
+    .P23(p_0[23]),
+    .P24(p_0[24]),
+    .P25(p_0[25]),
+    .P26(p_0[26]),
+    .P27(p_0[27]),
+    .P28(p_0[28]),
+    .P29(p_0[29]),
+    .P3(p_0[3]),
+    .P30(p_0[30]),
+    .P31(p_0[31]),
+    .P32(p_0[32]),
+    .P33(p_0[33]),
+    .P34(p_0[34]),
+    .P35(p_0[35]),
+    .P4(p_0[4]),
+    .P5(p_0[5]),
+    .P6(p_0[6]),
+    .P7(p_0[7]),
+    .P8(p_0[8]),
+    .P9(p_0[9]),
+    .ROA0(roa_0[0]),
+    .ROA1(roa_0[1]),
+    .ROA10(roa_0[10]),
+    .ROA11(roa_0[11]),
+    .ROA12(roa_0[12]),
+    .ROA13(roa_0[13]),
+    .ROA14(roa_0[14]),
+    .ROA15(roa_0[15]),
+    .ROA16(roa_0[16]),
+    .ROA17(roa_0[17]),
+    .ROA2(roa_0[2]),
+    .ROA3(roa_0[3]),
+    .ROA4(roa_0[4]),
+    .ROA5(roa_0[5]),
+    .ROA6(roa_0[6]),
+    .ROA7(roa_0[7]),
+    .ROA8(roa_0[8]),
+    .ROA9(roa_0[9]),
+    .ROB0(rob_0[0]),
+    .ROB1(rob_0[1]),
+    .ROB10(rob_0[10]),
+    .ROB11(rob_0[11]),
+    .ROB12(rob_0[12]),
+    .ROB13(rob_0[13]),
+    .ROB14(rob_0[14]),
+    .ROB15(rob_0[15]),
+    .ROB16(rob_0[16]),
+    .ROB17(rob_0[17]),
+    .ROB2(rob_0[2]),
+    .ROB3(rob_0[3]),
+    .ROB4(rob_0[4]),
+    .ROB5(rob_0[5]),
+    .ROB6(rob_0[6]),
+    .ROB7(rob_0[7]),
+    .ROB8(rob_0[8]),
+    .ROB9(rob_0[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_0),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul1 (
+    .A0(1'h0),
+    .A1(1'h0),
+    .A10(a[1]),
+    .A11(a[2]),
+    .A12(a[3]),
+    .A13(a[4]),
+    .A14(a[5]),
+    .A15(a[6]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(1'h0),
+    .A3(1'h0),
+    .A4(1'h0),
+    .A5(1'h0),
+    .A6(1'h0),
+    .A7(1'h0),
+    .A8(1'h0),
+    .A9(a[0]),
+    .B0(w1[0]),
+    .B1(w1[1]),
+    .B10(w1[7]),
+    .B11(w1[7]),
+    .B12(w1[7]),
+    .B13(w1[7]),
+    .B14(w1[7]),
+    .B15(w1[7]),
+    .B16(w1[7]),
+    .B17(w1[7]),
+    .B2(w1[2]),
+    .B3(w1[3]),
+    .B4(w1[4]),
+    .B5(w1[5]),
+    .B6(w1[6]),
+    .B7(w1[7]),
+    .B8(w1[7]),
+    .B9(w1[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_1[0]),
+    .P1(p_1[1]),
+    .P10(p_1[10]),
+    .P11(p_1[11]),
+    .P12(p_1[12]),
+    .P13(p_1[13]),
+    .P14(p_1[14]),
+    .P15(p_1[15]),
+    .P16(p_1[16]),
+    .P17(p_1[17]),
+    .P18(p_1[18]),
+    .P19(p_1[19]),
+    .P2(p_1[2]),
+    .P20(p_1[20]),
+    .P21(p_1[21]),
+    .P22(p_1[22]),
+    .P23(p_1[23]),
+    .P24(p_1[24]),
+    .P25(p_1[25]),
+    .P26(p_1[26]),
+    .P27(p_1[27]),
+    .P28(p_1[28]),
+    .P29(p_1[29]),
+    .P3(p_1[3]),
+    .P30(p_1[30]),
+    .P31(p_1[31]),
+    .P32(p_1[32]),
+    .P33(p_1[33]),
+    .P34(p_1[34]),
+    .P35(p_1[35]),
+    .P4(p_1[4]),
+    .P5(p_1[5]),
+    .P6(p_1[6]),
+    .P7(p_1[7]),
+    .P8(p_1[8]),
+    .P9(p_1[9]),
+    .ROA0(roa_1[0]),
+    .ROA1(roa_1[1]),
+    .ROA10(roa_1[10]),
+    .ROA11(roa_1[11]),
+    .ROA12(roa_1[12]),
+    .ROA13(roa_1[13]),
+    .ROA14(roa_1[14]),
+    .ROA15(roa_1[15]),
+    .ROA16(roa_1[16]),
+    .ROA17(roa_1[17]),
+    .ROA2(roa_1[2]),
+    .ROA3(roa_1[3]),
+    .ROA4(roa_1[4]),
+    .ROA5(roa_1[5]),
+    .ROA6(roa_1[6]),
+    .ROA7(roa_1[7]),
+    .ROA8(roa_1[8]),
+    .ROA9(roa_1[9]),
+    .ROB0(rob_1[0]),
+    .ROB1(rob_1[1]),
+    .ROB10(rob_1[10]),
+    .ROB11(rob_1[11]),
+    .ROB12(rob_1[12]),
+    .ROB13(rob_1[13]),
+    .ROB14(rob_1[14]),
+    .ROB15(rob_1[15]),
+    .ROB16(rob_1[16]),
+    .ROB17(rob_1[17]),
+    .ROB2(rob_1[2]),
+    .ROB3(rob_1[3]),
+    .ROB4(rob_1[4]),
+    .ROB5(rob_1[5]),
+    .ROB6(rob_1[6]),
+    .ROB7(rob_1[7]),
+    .ROB8(rob_1[8]),
+    .ROB9(rob_1[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign { r[52:27], r[25:0] } = { \port$416$52 , \port$416$51 , \port$416$50 , \port$416$49 , \port$416$48 , \port$416$47 , \port$416$46 , \port$416$45 , \port$416$44 , \port$416$43 , \port$416$42 , \port$416$41 , \port$416$40 , \port$416$39 , \port$416$38 , \port$416$37 , \port$416$36 , \port$416$35 , \port$416$34 , \port$416$33 , \port$416$32 , \port$416$31 , \port$416$30 , \port$416$29 , \port$416$28 , \port$416$27 , \port$416$25 , \port$416$24 , \port$416$23 , \port$416$22 , \port$416$21 , \port$416$20 , \port$416$19 , \port$416$18 , \port$416$17 , \port$416$16 , \port$416$15 , \port$416$14 , \port$416$13 , \port$416$12 , \port$416$11 , \port$416$10 , \port$416$9 , \port$416$8 , \port$416$7 , \port$416$6 , \port$416$5 , \port$416$4 , \port$416$3 , \port$416$2 , \port$416$1 , \port$416$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mac_2_0 (rst, \port$421$0 , \port$421$1 , \port$421$2 , \port$421$3 , \port$421$4 , \port$421$5 , \port$421$6 , \port$421$7 , \port$421$8 , \port$421$9 , \port$421$10 , \port$421$11 , \port$421$12 , \port$421$13 , \port$421$14 , \port$421$15 , \port$421$16 , \port$421$17 , \port$421$18 , \port$421$19 
+, \port$421$20 , \port$421$21 , \port$421$22 , \port$421$23 , \port$421$24 , \port$421$25 , \port$421$27 , \port$421$28 , \port$421$29 , \port$421$30 , \port$421$31 , \port$421$32 , \port$421$33 , \port$421$34 , \port$421$35 , \port$421$36 , \port$421$37 , \port$421$38 , \port$421$39 , \port$421$40 , \port$421$41 
+, \port$421$42 , \port$421$43 , \port$421$44 , \port$421$45 , \port$421$46 , \port$421$47 , \port$421$48 , \port$421$49 , \port$421$50 , \port$421$51 , \port$421$52 , a, w0, w1, restart, clk);
+  wire _0_;
+  input [7:0] a;
+  wire [7:0] a;
+  input clk;
+  wire clk;
+  wire [35:0] p_0;
+  wire [35:0] p_1;
+  output \port$421$0 ;
+  wire \port$421$0 ;
+  output \port$421$1 ;
+  wire \port$421$1 ;
+  output \port$421$10 ;
+  wire \port$421$10 ;
+  output \port$421$11 ;
+  wire \port$421$11 ;
+  output \port$421$12 ;
+  wire \port$421$12 ;
+  output \port$421$13 ;
+  wire \port$421$13 ;
+  output \port$421$14 ;
+  wire \port$421$14 ;
+  output \port$421$15 ;
+  wire \port$421$15 ;
+  output \port$421$16 ;
+  wire \port$421$16 ;
+  output \port$421$17 ;
+  wire \port$421$17 ;
+  output \port$421$18 ;
+  wire \port$421$18 ;
+  output \port$421$19 ;
+  wire \port$421$19 ;
+  output \port$421$2 ;
+  wire \port$421$2 ;
+  output \port$421$20 ;
+  wire \port$421$20 ;
+  output \port$421$21 ;
+  wire \port$421$21 ;
+  output \port$421$22 ;
+  wire \port$421$22 ;
+  output \port$421$23 ;
+  wire \port$421$23 ;
+  output \port$421$24 ;
+  wire \port$421$24 ;
+  output \port$421$25 ;
+  wire \port$421$25 ;
+  output \port$421$27 ;
+  wire \port$421$27 ;
+  output \port$421$28 ;
+  wire \port$421$28 ;
+  output \port$421$29 ;
+  wire \port$421$29 ;
+  output \port$421$3 ;
+  wire \port$421$3 ;
+  output \port$421$30 ;
+  wire \port$421$30 ;
+  output \port$421$31 ;
+  wire \port$421$31 ;
+  output \port$421$32 ;
+  wire \port$421$32 ;
+  output \port$421$33 ;
+  wire \port$421$33 ;
+  output \port$421$34 ;
+  wire \port$421$34 ;
+  output \port$421$35 ;
+  wire \port$421$35 ;
+  output \port$421$36 ;
+  wire \port$421$36 ;
+  output \port$421$37 ;
+  wire \port$421$37 ;
+  output \port$421$38 ;
+  wire \port$421$38 ;
+  output \port$421$39 ;
+  wire \port$421$39 ;
+  output \port$421$4 ;
+  wire \port$421$4 ;
+  output \port$421$40 ;
+  wire \port$421$40 ;
+  output \port$421$41 ;
+  wire \port$421$41 ;
+  output \port$421$42 ;
+  wire \port$421$42 ;
+  output \port$421$43 ;
+  wire \port$421$43 ;
+  output \port$421$44 ;
+  wire \port$421$44 ;
+  output \port$421$45 ;
+  wire \port$421$45 ;
+  output \port$421$46 ;
+  wire \port$421$46 ;
+  output \port$421$47 ;
+  wire \port$421$47 ;
+  output \port$421$48 ;
+  wire \port$421$48 ;
+  output \port$421$49 ;
+  wire \port$421$49 ;
+  output \port$421$5 ;
+  wire \port$421$5 ;
+  output \port$421$50 ;
+  wire \port$421$50 ;
+  output \port$421$51 ;
+  wire \port$421$51 ;
+  output \port$421$52 ;
+  wire \port$421$52 ;
+  output \port$421$6 ;
+  wire \port$421$6 ;
+  output \port$421$7 ;
+  wire \port$421$7 ;
+  output \port$421$8 ;
+  wire \port$421$8 ;
+  output \port$421$9 ;
+  wire \port$421$9 ;
+  wire [53:0] r;
+  input restart;
+  wire restart;
+  wire [17:0] roa_0;
+  wire [17:0] roa_1;
+  wire [17:0] rob_0;
+  wire [17:0] rob_1;
+  input rst;
+  wire rst;
+  wire signedp_0;
+  wire signedp_1;
+  input [7:0] w0;
+  wire [7:0] w0;
+  input [7:0] w1;
+  wire [7:0] w1;
+  assign _0_ = ~ restart;
+  ALU54B #(
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .LEGACY("DISABLED"),
+    .MULT9_MODE("DISABLED"),
+    .REG_FLAG_CLK("NONE"),
+    .REG_INPUTC0_CLK("NONE"),
+    .REG_INPUTC1_CLK("NONE"),
+    .REG_INPUTCFB_CLK("NONE"),
+    .REG_OPCODEIN_0_CLK("NONE"),
+    .REG_OPCODEIN_1_CLK("NONE"),
+    .REG_OPCODEOP0_0_CLK("NONE"),
+    .REG_OPCODEOP0_1_CLK("NONE"),
+    .REG_OPCODEOP1_0_CLK("NONE"),
+    .REG_OPCODEOP1_1_CLK("NONE"),
+    .REG_OUTPUT0_CLK("CLK0"),
+    .REG_OUTPUT1_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .RNDPAT("0x00000004000000")
+  ) alu (
+    .A0(roa_0[0]),
+    .A1(roa_0[1]),
+    .A10(roa_0[10]),
+    .A11(roa_0[11]),
+    .A12(roa_0[12]),
+    .A13(roa_0[13]),
+    .A14(roa_0[14]),
+    .A15(roa_0[15]),
+    .A16(roa_0[16]),
+    .A17(roa_0[17]),
+    .A18(rob_0[0]),
+    .A19(rob_0[1]),
+    .A2(roa_0[2]),
+    .A20(rob_0[2]),
+    .A21(rob_0[3]),
+    .A22(rob_0[4]),
+    .A23(rob_0[5]),
+    .A24(rob_0[6]),
+    .A25(rob_0[7]),
+    .A26(rob_0[8]),
+    .A27(rob_0[9]),
+    .A28(rob_0[10]),
+    .A29(rob_0[11]),
+    .A3(roa_0[3]),
+    .A30(rob_0[12]),
+    .A31(rob_0[13]),
+    .A32(rob_0[14]),
+    .A33(rob_0[15]),
+    .A34(rob_0[16]),
+    .A35(rob_0[17]),
+    .A4(roa_0[4]),
+    .A5(roa_0[5]),
+    .A6(roa_0[6]),
+    .A7(roa_0[7]),
+    .A8(roa_0[8]),
+    .A9(roa_0[9]),
+    .B0(roa_1[0]),
+    .B1(roa_1[1]),
+    .B10(roa_1[10]),
+    .B11(roa_1[11]),
+    .B12(roa_1[12]),
+    .B13(roa_1[13]),
+    .B14(roa_1[14]),
+    .B15(roa_1[15]),
+    .B16(roa_1[16]),
+    .B17(roa_1[17]),
+    .B18(rob_1[0]),
+    .B19(rob_1[1]),
+    .B2(roa_1[2]),
+    .B20(rob_1[2]),
+    .B21(rob_1[3]),
+    .B22(rob_1[4]),
+    .B23(rob_1[5]),
+    .B24(rob_1[6]),
+    .B25(rob_1[7]),
+    .B26(rob_1[8]),
+    .B27(rob_1[9]),
+    .B28(rob_1[10]),
+    .B29(rob_1[11]),
+    .B3(roa_1[3]),
+    .B30(rob_1[12]),
+    .B31(rob_1[13]),
+    .B32(rob_1[14]),
+    .B33(rob_1[15]),
+    .B34(rob_1[16]),
+    .B35(rob_1[17]),
+    .B4(roa_1[4]),
+    .B5(roa_1[5]),
+    .B6(roa_1[6]),
+    .B7(roa_1[7]),
+    .B8(roa_1[8]),
+    .B9(roa_1[9]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .MA0(p_0[0]),
+    .MA1(p_0[1]),
+    .MA10(p_0[10]),
+    .MA11(p_0[11]),
+    .MA12(p_0[12]),
+    .MA13(p_0[13]),
+    .MA14(p_0[14]),
+    .MA15(p_0[15]),
+    .MA16(p_0[16]),
+    .MA17(p_0[17]),
+    .MA18(p_0[18]),
+    .MA19(p_0[19]),
+    .MA2(p_0[2]),
+    .MA20(p_0[20]),
+    .MA21(p_0[21]),
+    .MA22(p_0[22]),
+    .MA23(p_0[23]),
+    .MA24(p_0[24]),
+    .MA25(p_0[25]),
+    .MA26(p_0[26]),
+    .MA27(p_0[27]),
+    .MA28(p_0[28]),
+    .MA29(p_0[29]),
+    .MA3(p_0[3]),
+    .MA30(p_0[30]),
+    .MA31(p_0[31]),
+    .MA32(p_0[32]),
+    .MA33(p_0[33]),
+    .MA34(p_0[34]),
+    .MA35(p_0[35]),
+    .MA4(p_0[4]),
+    .MA5(p_0[5]),
+    .MA6(p_0[6]),
+    .MA7(p_0[7]),
+    .MA8(p_0[8]),
+    .MA9(p_0[9]),
+    .MB0(p_1[0]),
+    .MB1(p_1[1]),
+    .MB10(p_1[10]),
+    .MB11(p_1[11]),
+    .MB12(p_1[12]),
+    .MB13(p_1[13]),
+    .MB14(p_1[14]),
+    .MB15(p_1[15]),
+    .MB16(p_1[16]),
+    .MB17(p_1[17]),
+    .MB18(p_1[18]),
+    .MB19(p_1[19]),
+    .MB2(p_1[2]),
+    .MB20(p_1[20]),
+    .MB21(p_1[21]),
+    .MB22(p_1[22]),
+    .MB23(p_1[23]),
+    .MB24(p_1[24]),
+    .MB25(p_1[25]),
+    .MB26(p_1[26]),
+    .MB27(p_1[27]),
+    .MB28(p_1[28]),
+    .MB29(p_1[29]),
+    .MB3(p_1[3]),
+    .MB30(p_1[30]),
+    .MB31(p_1[31]),
+    .MB32(p_1[32]),
+    .MB33(p_1[33]),
+    .MB34(p_1[34]),
+    .MB35(p_1[35]),
+    .MB4(p_1[4]),
+    .MB5(p_1[5]),
+    .MB6(p_1[6]),
+    .MB7(p_1[7]),
+    .MB8(p_1[8]),
+    .MB9(p_1[9]),
+    .OP0(1'h1),
+    .OP1(1'h0),
+    .OP10(1'h0),
+    .OP2(1'h0),
+    .OP3(1'h0),
+    .OP4(_0_),
+    .OP5(restart),
+    .OP6(1'h1),
+    .OP7(1'h0),
+    .OP8(1'h0),
+    .OP9(1'h1),
+    .R0(\port$421$0 ),
+    .R1(\port$421$1 ),
+    .R10(\port$421$10 ),
+    .R11(\port$421$11 ),
+    .R12(\port$421$12 ),
+    .R13(\port$421$13 ),
+    .R14(\port$421$14 ),
+    .R15(\port$421$15 ),
+    .R16(\port$421$16 ),
+    .R17(\port$421$17 ),
+    .R18(\port$421$18 ),
+    .R19(\port$421$19 ),
+    .R2(\port$421$2 ),
+    .R20(\port$421$20 ),
+    .R21(\port$421$21 ),
+    .R22(\port$421$22 ),
+    .R23(\port$421$23 ),
+    .R24(\port$421$24 ),
+    .R25(\port$421$25 ),
+    .R26(r[26]),
+    .R27(\port$421$27 ),
+    .R28(\port$421$28 ),
+    .R29(\port$421$29 ),
+    .R3(\port$421$3 ),
+    .R30(\port$421$30 ),
+    .R31(\port$421$31 ),
+    .R32(\port$421$32 ),
+    .R33(\port$421$33 ),
+    .R34(\port$421$34 ),
+    .R35(\port$421$35 ),
+    .R36(\port$421$36 ),
+    .R37(\port$421$37 ),
+    .R38(\port$421$38 ),
+    .R39(\port$421$39 ),
+    .R4(\port$421$4 ),
+    .R40(\port$421$40 ),
+    .R41(\port$421$41 ),
+    .R42(\port$421$42 ),
+    .R43(\port$421$43 ),
+    .R44(\port$421$44 ),
+    .R45(\port$421$45 ),
+    .R46(\port$421$46 ),
+    .R47(\port$421$47 ),
+    .R48(\port$421$48 ),
+    .R49(\port$421$49 ),
+    .R5(\port$421$5 ),
+    .R50(\port$421$50 ),
+    .R51(\port$421$51 ),
+    .R52(\port$421$52 ),
+    .R53(r[53]),
+    .R6(\port$421$6 ),
+    .R7(\port$421$7 ),
+    .R8(\port$421$8 ),
+    .R9(\port$421$9 ),
+    .RST0(rst),
+    .SIGNEDIA(signedp_0),
+    .SIGNEDIB(signedp_1)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul0 (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(w0[0]),
+    .B1(w0[1]),
+    .B10(w0[7]),
+    .B11(w0[7]),
+    .B12(w0[7]),
+    .B13(w0[7]),
+    .B14(w0[7]),
+    .B15(w0[7]),
+    .B16(w0[7]),
+    .B17(w0[7]),
+    .B2(w0[2]),
+    .B3(w0[3]),
+    .B4(w0[4]),
+    .B5(w0[5]),
+    .B6(w0[6]),
+    .B7(w0[7]),
+    .B8(w0[7]),
+    .B9(w0[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_0[0]),
+    .P1(p_0[1]),
+    .P10(p_0[10]),
+    .P11(p_0[11]),
+    .P12(p_0[12]),
+    .P13(p_0[13]),
+    .P14(p_0[14]),
+    .P15(p_0[15]),
+    .P16(p_0[16]),
+    .P17(p_0[17]),
+    .P18(p_0[18]),
+    .P19(p_0[19]),
+    .P2(p_0[2]),
+    .P20(p_0[20]),
+    .P21(p_0[21]),
+    .P22(p_0[22]),
+    .P23(p_0[23]),
+    .P24(p_0[24]),
+    .P25(p_0[25]),
+    .P26(p_0[26]),
+    .P27(p_0[27]),
+    .P28(p_0[28]),
+    .P29(p_0[29]),
+    .P3(p_0[3]),
+    .P30(p_0[30]),
+    .P31(p_0[31]),
+    .P32(p_0[32]),
+    .P33(p_0[33]),
+    .P34(p_0[34]),
+    .P35(p_0[35]),
+    .P4(p_0[4]),
+    .P5(p_0[5]),
+    .P6(p_0[6]),
+    .P7(p_0[7]),
+    .P8(p_0[8]),
+    .P9(p_0[9]),
+    .ROA0(roa_0[0]),
+    .ROA1(roa_0[1]),
+    .ROA10(roa_0[10]),
+    .ROA11(roa_0[11]),
+    .ROA12(roa_0[12]),
+    .ROA13(roa_0[13]),
+    .ROA14(roa_0[14]),
+    .ROA15(roa_0[15]),
+    .ROA16(roa_0[16]),
+    .ROA17(roa_0[17]),
+    .ROA2(roa_0[2]),
+    .ROA3(roa_0[3]),
+    .ROA4(roa_0[4]),
+    .ROA5(roa_0[5]),
+    .ROA6(roa_0[6]),
+    .ROA7(roa_0[7]),
+    .ROA8(roa_0[8]),
+    .ROA9(roa_0[9]),
+    .ROB0(rob_0[0]),
+    .ROB1(rob_0[1]),
+    .ROB10(rob_0[10]),
+    .ROB11(rob_0[11]),
+    .ROB12(rob_0[12]),
+    .ROB13(rob_0[13]),
+    .ROB14(rob_0[14]),
+    .ROB15(rob_0[15]),
+    .ROB16(rob_0[16]),
+    .ROB17(rob_0[17]),
+    .ROB2(rob_0[2]),
+    .ROB3(rob_0[3]),
+    .ROB4(rob_0[4]),
+    .ROB5(rob_0[5]),
+    .ROB6(rob_0[6]),
+    .ROB7(rob_0[7]),
+    .ROB8(rob_0[8]),
+    .ROB9(rob_0[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_0),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul1 (
+    .A0(1'h0),
+    .A1(1'h0),
+    .A10(a[1]),
+    .A11(a[2]),
+    .A12(a[3]),
+    .A13(a[4]),
+    .A14(a[5]),
+    .A15(a[6]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(1'h0),
+    .A3(1'h0),
+    .A4(1'h0),
+    .A5(1'h0),
+    .A6(1'h0),
+    .A7(1'h0),
+    .A8(1'h0),
+    .A9(a[0]),
+    .B0(w1[0]),
+    .B1(w1[1]),
+    .B10(w1[7]),
+    .B11(w1[7]),
+    .B12(w1[7]),
+    .B13(w1[7]),
+    .B14(w1[7]),
+    .B15(w1[7]),
+    .B16(w1[7]),
+    .B17(w1[7]),
+    .B2(w1[2]),
+    .B3(w1[3]),
+    .B4(w1[4]),
+    .B5(w1[5]),
+    .B6(w1[6]),
+    .B7(w1[7]),
+    .B8(w1[7]),
+    .B9(w1[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_1[0]),
+    .P1(p_1[1]),
+    .P10(p_1[10]),
+    .P11(p_1[11]),
+    .P12(p_1[12]),
+    .P13(p_1[13]),
+    .P14(p_1[14]),
+    .P15(p_1[15]),
+    .P16(p_1[16]),
+    .P17(p_1[17]),
+    .P18(p_1[18]),
+    .P19(p_1[19]),
+    .P2(p_1[2]),
+    .P20(p_1[20]),
+    .P21(p_1[21]),
+    .P22(p_1[22]),
+    .P23(p_1[23]),
+    .P24(p_1[24]),
+    .P25(p_1[25]),
+    .P26(p_1[26]),
+    .P27(p_1[27]),
+    .P28(p_1[28]),
+    .P29(p_1[29]),
+    .P3(p_1[3]),
+    .P30(p_1[30]),
+    .P31(p_1[31]),
+    .P32(p_1[32]),
+    .P33(p_1[33]),
+    .P34(p_1[34]),
+    .P35(p_1[35]),
+    .P4(p_1[4]),
+    .P5(p_1[5]),
+    .P6(p_1[6]),
+    .P7(p_1[7]),
+    .P8(p_1[8]),
+    .P9(p_1[9]),
+    .ROA0(roa_1[0]),
+    .ROA1(roa_1[1]),
+    .ROA10(roa_1[10]),
+    .ROA11(roa_1[11]),
+    .ROA12(roa_1[12]),
+    .ROA13(roa_1[13]),
+    .ROA14(roa_1[14]),
+    .ROA15(roa_1[15]),
+    .ROA16(roa_1[16]),
+    .ROA17(roa_1[17]),
+    .ROA2(roa_1[2]),
+    .ROA3(roa_1[3]),
+    .ROA4(roa_1[4]),
+    .ROA5(roa_1[5]),
+    .ROA6(roa_1[6]),
+    .ROA7(roa_1[7]),
+    .ROA8(roa_1[8]),
+    .ROA9(roa_1[9]),
+    .ROB0(rob_1[0]),
+    .ROB1(rob_1[1]),
+    .ROB10(rob_1[10]),
+    .ROB11(rob_1[11]),
+    .ROB12(rob_1[12]),
+    .ROB13(rob_1[13]),
+    .ROB14(rob_1[14]),
+    .ROB15(rob_1[15]),
+    .ROB16(rob_1[16]),
+    .ROB17(rob_1[17]),
+    .ROB2(rob_1[2]),
+    .ROB3(rob_1[3]),
+    .ROB4(rob_1[4]),
+    .ROB5(rob_1[5]),
+    .ROB6(rob_1[6]),
+    .ROB7(rob_1[7]),
+    .ROB8(rob_1[8]),
+    .ROB9(rob_1[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign { r[52:27], r[25:0] } = { \port$421$52 , \port$421$51 , \port$421$50 , \port$421$49 , \port$421$48 , \port$421$47 , \port$421$46 , \port$421$45 , \port$421$44 , \port$421$43 , \port$421$42 , \port$421$41 , \port$421$40 , \port$421$39 , \port$421$38 , \port$421$37 , \port$421$36 , \port$421$35 , \port$421$34 , \port$421$33 , \port$421$32 , \port$421$31 , \port$421$30 , \port$421$29 , \port$421$28 , \port$421$27 , \port$421$25 , \port$421$24 , \port$421$23 , \port$421$22 , \port$421$21 , \port$421$20 , \port$421$19 , \port$421$18 , \port$421$17 , \port$421$16 , \port$421$15 , \port$421$14 , \port$421$13 , \port$421$12 , \port$421$11 , \port$421$10 , \port$421$9 , \port$421$8 , \port$421$7 , \port$421$6 , \port$421$5 , \port$421$4 , \port$421$3 , \port$421$2 , \port$421$1 , \port$421$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mac_2_1 (rst, \port$426$0 , \port$426$1 , \port$426$2 , \port$426$3 , \port$426$4 , \port$426$5 , \port$426$6 , \port$426$7 , \port$426$8 , \port$426$9 , \port$426$10 , \port$426$11 , \port$426$12 , \port$426$13 , \port$426$14 , \port$426$15 , \port$426$16 , \port$426$17 , \port$426$18 , \port$426$19 
+, \port$426$20 , \port$426$21 , \port$426$22 , \port$426$23 , \port$426$24 , \port$426$25 , \port$426$27 , \port$426$28 , \port$426$29 , \port$426$30 , \port$426$31 , \port$426$32 , \port$426$33 , \port$426$34 , \port$426$35 , \port$426$36 , \port$426$37 , \port$426$38 , \port$426$39 , \port$426$40 , \port$426$41 
+, \port$426$42 , \port$426$43 , \port$426$44 , \port$426$45 , \port$426$46 , \port$426$47 , \port$426$48 , \port$426$49 , \port$426$50 , \port$426$51 , \port$426$52 , w0, w1, a, restart, clk);
+  wire _0_;
+  input [7:0] a;
+  wire [7:0] a;
+  input clk;
+  wire clk;
+  wire [35:0] p_0;
+  wire [35:0] p_1;
+  output \port$426$0 ;
+  wire \port$426$0 ;
+  output \port$426$1 ;
+  wire \port$426$1 ;
+  output \port$426$10 ;
+  wire \port$426$10 ;
+  output \port$426$11 ;
+  wire \port$426$11 ;
+  output \port$426$12 ;
+  wire \port$426$12 ;
+  output \port$426$13 ;
+  wire \port$426$13 ;
+  output \port$426$14 ;
+  wire \port$426$14 ;
+  output \port$426$15 ;
+  wire \port$426$15 ;
+  output \port$426$16 ;
+  wire \port$426$16 ;
+  output \port$426$17 ;
+  wire \port$426$17 ;
+  output \port$426$18 ;
+  wire \port$426$18 ;
+  output \port$426$19 ;
+  wire \port$426$19 ;
+  output \port$426$2 ;
+  wire \port$426$2 ;
+  output \port$426$20 ;
+  wire \port$426$20 ;
+  output \port$426$21 ;
+  wire \port$426$21 ;
+  output \port$426$22 ;
+  wire \port$426$22 ;
+  output \port$426$23 ;
+  wire \port$426$23 ;
+  output \port$426$24 ;
+  wire \port$426$24 ;
+  output \port$426$25 ;
+  wire \port$426$25 ;
+  output \port$426$27 ;
+  wire \port$426$27 ;
+  output \port$426$28 ;
+  wire \port$426$28 ;
+  output \port$426$29 ;
+  wire \port$426$29 ;
+  output \port$426$3 ;
+  wire \port$426$3 ;
+  output \port$426$30 ;
+  wire \port$426$30 ;
+  output \port$426$31 ;
+  wire \port$426$31 ;
+  output \port$426$32 ;
+  wire \port$426$32 ;
+  output \port$426$33 ;
+  wire \port$426$33 ;
+  output \port$426$34 ;
+  wire \port$426$34 ;
+  output \port$426$35 ;
+  wire \port$426$35 ;
+  output \port$426$36 ;
+  wire \port$426$36 ;
+  output \port$426$37 ;
+  wire \port$426$37 ;
+  output \port$426$38 ;
+  wire \port$426$38 ;
+  output \port$426$39 ;
+  wire \port$426$39 ;
+  output \port$426$4 ;
+  wire \port$426$4 ;
+  output \port$426$40 ;
+  wire \port$426$40 ;
+  output \port$426$41 ;
+  wire \port$426$41 ;
+  output \port$426$42 ;
+  wire \port$426$42 ;
+  output \port$426$43 ;
+  wire \port$426$43 ;
+  output \port$426$44 ;
+  wire \port$426$44 ;
+  output \port$426$45 ;
+  wire \port$426$45 ;
+  output \port$426$46 ;
+  wire \port$426$46 ;
+  output \port$426$47 ;
+  wire \port$426$47 ;
+  output \port$426$48 ;
+  wire \port$426$48 ;
+  output \port$426$49 ;
+  wire \port$426$49 ;
+  output \port$426$5 ;
+  wire \port$426$5 ;
+  output \port$426$50 ;
+  wire \port$426$50 ;
+  output \port$426$51 ;
+  wire \port$426$51 ;
+  output \port$426$52 ;
+  wire \port$426$52 ;
+  output \port$426$6 ;
+  wire \port$426$6 ;
+  output \port$426$7 ;
+  wire \port$426$7 ;
+  output \port$426$8 ;
+  wire \port$426$8 ;
+  output \port$426$9 ;
+  wire \port$426$9 ;
+  wire [53:0] r;
+  input restart;
+  wire restart;
+  wire [17:0] roa_0;
+  wire [17:0] roa_1;
+  wire [17:0] rob_0;
+  wire [17:0] rob_1;
+  input rst;
+  wire rst;
+  wire signedp_0;
+  wire signedp_1;
+  input [7:0] w0;
+  wire [7:0] w0;
+  input [7:0] w1;
+  wire [7:0] w1;
+  assign _0_ = ~ restart;
+  ALU54B #(
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .LEGACY("DISABLED"),
+    .MULT9_MODE("DISABLED"),
+    .REG_FLAG_CLK("NONE"),
+    .REG_INPUTC0_CLK("NONE"),
+    .REG_INPUTC1_CLK("NONE"),
+    .REG_INPUTCFB_CLK("NONE"),
+    .REG_OPCODEIN_0_CLK("NONE"),
+    .REG_OPCODEIN_1_CLK("NONE"),
+    .REG_OPCODEOP0_0_CLK("NONE"),
+    .REG_OPCODEOP0_1_CLK("NONE"),
+    .REG_OPCODEOP1_0_CLK("NONE"),
+    .REG_OPCODEOP1_1_CLK("NONE"),
+    .REG_OUTPUT0_CLK("CLK0"),
+    .REG_OUTPUT1_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .RNDPAT("0x00000004000000")
+  ) alu (
+    .A0(roa_0[0]),
+    .A1(roa_0[1]),
+    .A10(roa_0[10]),
+    .A11(roa_0[11]),
+    .A12(roa_0[12]),
+    .A13(roa_0[13]),
+    .A14(roa_0[14]),
+    .A15(roa_0[15]),
+    .A16(roa_0[16]),
+    .A17(roa_0[17]),
+    .A18(rob_0[0]),
+    .A19(rob_0[1]),
+    .A2(roa_0[2]),
+    .A20(rob_0[2]),
+    .A21(rob_0[3]),
+    .A22(rob_0[4]),
+    .A23(rob_0[5]),
+    .A24(rob_0[6]),
+    .A25(rob_0[7]),
+    .A26(rob_0[8]),
+    .A27(rob_0[9]),
+    .A28(rob_0[10]),
+    .A29(rob_0[11]),
+    .A3(roa_0[3]),
+    .A30(rob_0[12]),
+    .A31(rob_0[13]),
+    .A32(rob_0[14]),
+    .A33(rob_0[15]),
+    .A34(rob_0[16]),
+    .A35(rob_0[17]),
+    .A4(roa_0[4]),
+    .A5(roa_0[5]),
+    .A6(roa_0[6]),
+    .A7(roa_0[7]),
+    .A8(roa_0[8]),
+    .A9(roa_0[9]),
+    .B0(roa_1[0]),
+    .B1(roa_1[1]),
+    .B10(roa_1[10]),
+    .B11(roa_1[11]),
+    .B12(roa_1[12]),
+    .B13(roa_1[13]),
+    .B14(roa_1[14]),
+    .B15(roa_1[15]),
+    .B16(roa_1[16]),
+    .B17(roa_1[17]),
+    .B18(rob_1[0]),
+    .B19(rob_1[1]),
+    .B2(roa_1[2]),
+    .B20(rob_1[2]),
+    .B21(rob_1[3]),
+    .B22(rob_1[4]),
+    .B23(rob_1[5]),
+    .B24(rob_1[6]),
+    .B25(rob_1[7]),
+    .B26(rob_1[8]),
+    .B27(rob_1[9]),
+    .B28(rob_1[10]),
+    .B29(rob_1[11]),
+    .B3(roa_1[3]),
+    .B30(rob_1[12]),
+    .B31(rob_1[13]),
+    .B32(rob_1[14]),
+    .B33(rob_1[15]),
+    .B34(rob_1[16]),
+    .B35(rob_1[17]),
+    .B4(roa_1[4]),
+    .B5(roa_1[5]),
+    .B6(roa_1[6]),
+    .B7(roa_1[7]),
+    .B8(roa_1[8]),
+    .B9(roa_1[9]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .MA0(p_0[0]),
+    .MA1(p_0[1]),
+    .MA10(p_0[10]),
+    .MA11(p_0[11]),
+    .MA12(p_0[12]),
+    .MA13(p_0[13]),
+    .MA14(p_0[14]),
+    .MA15(p_0[15]),
+    .MA16(p_0[16]),
+    .MA17(p_0[17]),
+    .MA18(p_0[18]),
+    .MA19(p_0[19]),
+    .MA2(p_0[2]),
+    .MA20(p_0[20]),
+    .MA21(p_0[21]),
+    .MA22(p_0[22]),
+    .MA23(p_0[23]),
+    .MA24(p_0[24]),
+    .MA25(p_0[25]),
+    .MA26(p_0[26]),
+    .MA27(p_0[27]),
+    .MA28(p_0[28]),
+    .MA29(p_0[29]),
+    .MA3(p_0[3]),
+    .MA30(p_0[30]),
+    .MA31(p_0[31]),
+    .MA32(p_0[32]),
+    .MA33(p_0[33]),
+    .MA34(p_0[34]),
+    .MA35(p_0[35]),
+    .MA4(p_0[4]),
+    .MA5(p_0[5]),
+    .MA6(p_0[6]),
+    .MA7(p_0[7]),
+    .MA8(p_0[8]),
+    .MA9(p_0[9]),
+    .MB0(p_1[0]),
+    .MB1(p_1[1]),
+    .MB10(p_1[10]),
+    .MB11(p_1[11]),
+    .MB12(p_1[12]),
+    .MB13(p_1[13]),
+    .MB14(p_1[14]),
+    .MB15(p_1[15]),
+    .MB16(p_1[16]),
+    .MB17(p_1[17]),
+    .MB18(p_1[18]),
+    .MB19(p_1[19]),
+    .MB2(p_1[2]),
+    .MB20(p_1[20]),
+    .MB21(p_1[21]),
+    .MB22(p_1[22]),
+    .MB23(p_1[23]),
+    .MB24(p_1[24]),
+    .MB25(p_1[25]),
+    .MB26(p_1[26]),
+    .MB27(p_1[27]),
+    .MB28(p_1[28]),
+    .MB29(p_1[29]),
+    .MB3(p_1[3]),
+    .MB30(p_1[30]),
+    .MB31(p_1[31]),
+    .MB32(p_1[32]),
+    .MB33(p_1[33]),
+    .MB34(p_1[34]),
+    .MB35(p_1[35]),
+    .MB4(p_1[4]),
+    .MB5(p_1[5]),
+    .MB6(p_1[6]),
+    .MB7(p_1[7]),
+    .MB8(p_1[8]),
+    .MB9(p_1[9]),
+    .OP0(1'h1),
+    .OP1(1'h0),
+    .OP10(1'h0),
+    .OP2(1'h0),
+    .OP3(1'h0),
+    .OP4(_0_),
+    .OP5(restart),
+    .OP6(1'h1),
+    .OP7(1'h0),
+    .OP8(1'h0),
+    .OP9(1'h1),
+    .R0(\port$426$0 ),
+    .R1(\port$426$1 ),
+    .R10(\port$426$10 ),
+    .R11(\port$426$11 ),
+    .R12(\port$426$12 ),
+    .R13(\port$426$13 ),
+    .R14(\port$426$14 ),
+    .R15(\port$426$15 ),
+    .R16(\port$426$16 ),
+    .R17(\port$426$17 ),
+    .R18(\port$426$18 ),
+    .R19(\port$426$19 ),
+    .R2(\port$426$2 ),
+    .R20(\port$426$20 ),
+    .R21(\port$426$21 ),
+    .R22(\port$426$22 ),
+    .R23(\port$426$23 ),
+    .R24(\port$426$24 ),
+    .R25(\port$426$25 ),
+    .R26(r[26]),
+    .R27(\port$426$27 ),
+    .R28(\port$426$28 ),
+    .R29(\port$426$29 ),
+    .R3(\port$426$3 ),
+    .R30(\port$426$30 ),
+    .R31(\port$426$31 ),
+    .R32(\port$426$32 ),
+    .R33(\port$426$33 ),
+    .R34(\port$426$34 ),
+    .R35(\port$426$35 ),
+    .R36(\port$426$36 ),
+    .R37(\port$426$37 ),
+    .R38(\port$426$38 ),
+    .R39(\port$426$39 ),
+    .R4(\port$426$4 ),
+    .R40(\port$426$40 ),
+    .R41(\port$426$41 ),
+    .R42(\port$426$42 ),
+    .R43(\port$426$43 ),
+    .R44(\port$426$44 ),
+    .R45(\port$426$45 ),
+    .R46(\port$426$46 ),
+    .R47(\port$426$47 ),
+    .R48(\port$426$48 ),
+    .R49(\port$426$49 ),
+    .R5(\port$426$5 ),
+    .R50(\port$426$50 ),
+    .R51(\port$426$51 ),
+    .R52(\port$426$52 ),
+    .R53(r[53]),
+    .R6(\port$426$6 ),
+    .R7(\port$426$7 ),
+    .R8(\port$426$8 ),
+    .R9(\port$426$9 ),
+    .RST0(rst),
+    .SIGNEDIA(signedp_0),
+    .SIGNEDIB(signedp_1)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul0 (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(w0[0]),
+    .B1(w0[1]),
+    .B10(w0[7]),
+    .B11(w0[7]),
+    .B12(w0[7]),
+    .B13(w0[7]),
+    .B14(w0[7]),
+    .B15(w0[7]),
+    .B16(w0[7]),
+    .B17(w0[7]),
+    .B2(w0[2]),
+    .B3(w0[3]),
+    .B4(w0[4]),
+    .B5(w0[5]),
+    .B6(w0[6]),
+    .B7(w0[7]),
+    .B8(w0[7]),
+    .B9(w0[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_0[0]),
+    .P1(p_0[1]),
+    .P10(p_0[10]),
+    .P11(p_0[11]),
+    .P12(p_0[12]),
+    .P13(p_0[13]),
+    .P14(p_0[14]),
+    .P15(p_0[15]),
+    .P16(p_0[16]),
+    .P17(p_0[17]),
+    .P18(p_0[18]),
+    .P19(p_0[19]),
+    .P2(p_0[2]),
+    .P20(p_0[20]),
+    .P21(p_0[21]),
+    .P22(p_0[22]),
+    .P23(p_0[23]),
+    .P24(p_0[24]),
+    .P25(p_0[25]),
+    .P26(p_0[26]),
+    .P27(p_0[27]),
+    .P28(p_0[28]),
+    .P29(p_0[29]),
+    .P3(p_0[3]),
+    .P30(p_0[30]),
+    .P31(p_0[31]),
+    .P32(p_0[32]),
+    .P33(p_0[33]),
+    .P34(p_0[34]),
+    .P35(p_0[35]),
+    .P4(p_0[4]),
+    .P5(p_0[5]),
+    .P6(p_0[6]),
+    .P7(p_0[7]),
+    .P8(p_0[8]),
+    .P9(p_0[9]),
+    .ROA0(roa_0[0]),
+    .ROA1(roa_0[1]),
+    .ROA10(roa_0[10]),
+    .ROA11(roa_0[11]),
+    .ROA12(roa_0[12]),
+    .ROA13(roa_0[13]),
+    .ROA14(roa_0[14]),
+    .ROA15(roa_0[15]),
+    .ROA16(roa_0[16]),
+    .ROA17(roa_0[17]),
+    .ROA2(roa_0[2]),
+    .ROA3(roa_0[3]),
+    .ROA4(roa_0[4]),
+    .ROA5(roa_0[5]),
+    .ROA6(roa_0[6]),
+    .ROA7(roa_0[7]),
+    .ROA8(roa_0[8]),
+    .ROA9(roa_0[9]),
+    .ROB0(rob_0[0]),
+    .ROB1(rob_0[1]),
+    .ROB10(rob_0[10]),
+    .ROB11(rob_0[11]),
+    .ROB12(rob_0[12]),
+    .ROB13(rob_0[13]),
+    .ROB14(rob_0[14]),
+    .ROB15(rob_0[15]),
+    .ROB16(rob_0[16]),
+    .ROB17(rob_0[17]),
+    .ROB2(rob_0[2]),
+    .ROB3(rob_0[3]),
+    .ROB4(rob_0[4]),
+    .ROB5(rob_0[5]),
+    .ROB6(rob_0[6]),
+    .ROB7(rob_0[7]),
+    .ROB8(rob_0[8]),
+    .ROB9(rob_0[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_0),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul1 (
+    .A0(1'h0),
+    .A1(1'h0),
+    .A10(a[1]),
+    .A11(a[2]),
+    .A12(a[3]),
+    .A13(a[4]),
+    .A14(a[5]),
+    .A15(a[6]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(1'h0),
+    .A3(1'h0),
+    .A4(1'h0),
+    .A5(1'h0),
+    .A6(1'h0),
+    .A7(1'h0),
+    .A8(1'h0),
+    .A9(a[0]),
+    .B0(w1[0]),
+    .B1(w1[1]),
+    .B10(w1[7]),
+    .B11(w1[7]),
+    .B12(w1[7]),
+    .B13(w1[7]),
+    .B14(w1[7]),
+    .B15(w1[7]),
+    .B16(w1[7]),
+    .B17(w1[7]),
+    .B2(w1[2]),
+    .B3(w1[3]),
+    .B4(w1[4]),
+    .B5(w1[5]),
+    .B6(w1[6]),
+    .B7(w1[7]),
+    .B8(w1[7]),
+    .B9(w1[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_1[0]),
+    .P1(p_1[1]),
+    .P10(p_1[10]),
+    .P11(p_1[11]),
+    .P12(p_1[12]),
+    .P13(p_1[13]),
+    .P14(p_1[14]),
+    .P15(p_1[15]),
+    .P16(p_1[16]),
+    .P17(p_1[17]),
+    .P18(p_1[18]),
+    .P19(p_1[19]),
+    .P2(p_1[2]),
+    .P20(p_1[20]),
+    .P21(p_1[21]),
+    .P22(p_1[22]),
+    .P23(p_1[23]),
+    .P24(p_1[24]),
+    .P25(p_1[25]),
+    .P26(p_1[26]),
+    .P27(p_1[27]),
+    .P28(p_1[28]),
+    .P29(p_1[29]),
+    .P3(p_1[3]),
+    .P30(p_1[30]),
+    .P31(p_1[31]),
+    .P32(p_1[32]),
+    .P33(p_1[33]),
+    .P34(p_1[34]),
+    .P35(p_1[35]),
+    .P4(p_1[4]),
+    .P5(p_1[5]),
+    .P6(p_1[6]),
+    .P7(p_1[7]),
+    .P8(p_1[8]),
+    .P9(p_1[9]),
+    .ROA0(roa_1[0]),
+    .ROA1(roa_1[1]),
+    .ROA10(roa_1[10]),
+    .ROA11(roa_1[11]),
+    .ROA12(roa_1[12]),
+    .ROA13(roa_1[13]),
+    .ROA14(roa_1[14]),
+    .ROA15(roa_1[15]),
+    .ROA16(roa_1[16]),
+    .ROA17(roa_1[17]),
+    .ROA2(roa_1[2]),
+    .ROA3(roa_1[3]),
+    .ROA4(roa_1[4]),
+    .ROA5(roa_1[5]),
+    .ROA6(roa_1[6]),
+    .ROA7(roa_1[7]),
+    .ROA8(roa_1[8]),
+    .ROA9(roa_1[9]),
+    .ROB0(rob_1[0]),
+    .ROB1(rob_1[1]),
+    .ROB10(rob_1[10]),
+    .ROB11(rob_1[11]),
+    .ROB12(rob_1[12]),
+    .ROB13(rob_1[13]),
+    .ROB14(rob_1[14]),
+    .ROB15(rob_1[15]),
+    .ROB16(rob_1[16]),
+    .ROB17(rob_1[17]),
+    .ROB2(rob_1[2]),
+    .ROB3(rob_1[3]),
+    .ROB4(rob_1[4]),
+    .ROB5(rob_1[5]),
+    .ROB6(rob_1[6]),
+    .ROB7(rob_1[7]),
+    .ROB8(rob_1[8]),
+    .ROB9(rob_1[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign { r[52:27], r[25:0] } = { \port$426$52 , \port$426$51 , \port$426$50 , \port$426$49 , \port$426$48 , \port$426$47 , \port$426$46 , \port$426$45 , \port$426$44 , \port$426$43 , \port$426$42 , \port$426$41 , \port$426$40 , \port$426$39 , \port$426$38 , \port$426$37 , \port$426$36 , \port$426$35 , \port$426$34 , \port$426$33 , \port$426$32 , \port$426$31 , \port$426$30 , \port$426$29 , \port$426$28 , \port$426$27 , \port$426$25 , \port$426$24 , \port$426$23 , \port$426$22 , \port$426$21 , \port$426$20 , \port$426$19 , \port$426$18 , \port$426$17 , \port$426$16 , \port$426$15 , \port$426$14 , \port$426$13 , \port$426$12 , \port$426$11 , \port$426$10 , \port$426$9 , \port$426$8 , \port$426$7 , \port$426$6 , \port$426$5 , \port$426$4 , \port$426$3 , \port$426$2 , \port$426$1 , \port$426$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mac_2_2 (rst, \port$431$0 , \port$431$1 , \port$431$2 , \port$431$3 , \port$431$4 , \port$431$5 , \port$431$6 , \port$431$7 , \port$431$8 , \port$431$9 , \port$431$10 , \port$431$11 , \port$431$12 , \port$431$13 , \port$431$14 , \port$431$15 , \port$431$16 , \port$431$17 , \port$431$18 , \port$431$19 
+, \port$431$20 , \port$431$21 , \port$431$22 , \port$431$23 , \port$431$24 , \port$431$25 , \port$431$27 , \port$431$28 , \port$431$29 , \port$431$30 , \port$431$31 , \port$431$32 , \port$431$33 , \port$431$34 , \port$431$35 , \port$431$36 , \port$431$37 , \port$431$38 , \port$431$39 , \port$431$40 , \port$431$41 
+, \port$431$42 , \port$431$43 , \port$431$44 , \port$431$45 , \port$431$46 , \port$431$47 , \port$431$48 , \port$431$49 , \port$431$50 , \port$431$51 , \port$431$52 , w0, w1, a, restart, clk);
+  wire _0_;
+  input [7:0] a;
+  wire [7:0] a;
+  input clk;
+  wire clk;
+  wire [35:0] p_0;
+  wire [35:0] p_1;
+  output \port$431$0 ;
+  wire \port$431$0 ;
+  output \port$431$1 ;
+  wire \port$431$1 ;
+  output \port$431$10 ;
+  wire \port$431$10 ;
+  output \port$431$11 ;
+  wire \port$431$11 ;
+  output \port$431$12 ;
+  wire \port$431$12 ;
+  output \port$431$13 ;
+  wire \port$431$13 ;
+  output \port$431$14 ;
+  wire \port$431$14 ;
+  output \port$431$15 ;
+  wire \port$431$15 ;
+  output \port$431$16 ;
+  wire \port$431$16 ;
+  output \port$431$17 ;
+  wire \port$431$17 ;
+  output \port$431$18 ;
+  wire \port$431$18 ;
+  output \port$431$19 ;
+  wire \port$431$19 ;
+  output \port$431$2 ;
+  wire \port$431$2 ;
+  output \port$431$20 ;
+  wire \port$431$20 ;
+  output \port$431$21 ;
+  wire \port$431$21 ;
+  output \port$431$22 ;
+  wire \port$431$22 ;
+  output \port$431$23 ;
+  wire \port$431$23 ;
+  output \port$431$24 ;
+  wire \port$431$24 ;
+  output \port$431$25 ;
+  wire \port$431$25 ;
+  output \port$431$27 ;
+  wire \port$431$27 ;
+  output \port$431$28 ;
+  wire \port$431$28 ;
+  output \port$431$29 ;
+  wire \port$431$29 ;
+  output \port$431$3 ;
+  wire \port$431$3 ;
+  output \port$431$30 ;
+  wire \port$431$30 ;
+  output \port$431$31 ;
+  wire \port$431$31 ;
+  output \port$431$32 ;
+  wire \port$431$32 ;
+  output \port$431$33 ;
+  wire \port$431$33 ;
+  output \port$431$34 ;
+  wire \port$431$34 ;
+  output \port$431$35 ;
+  wire \port$431$35 ;
+  output \port$431$36 ;
+  wire \port$431$36 ;
+  output \port$431$37 ;
+  wire \port$431$37 ;
+  output \port$431$38 ;
+  wire \port$431$38 ;
+  output \port$431$39 ;
+  wire \port$431$39 ;
+  output \port$431$4 ;
+  wire \port$431$4 ;
+  output \port$431$40 ;
+  wire \port$431$40 ;
+  output \port$431$41 ;
+  wire \port$431$41 ;
+  output \port$431$42 ;
+  wire \port$431$42 ;
+  output \port$431$43 ;
+  wire \port$431$43 ;
+  output \port$431$44 ;
+  wire \port$431$44 ;
+  output \port$431$45 ;
+  wire \port$431$45 ;
+  output \port$431$46 ;
+  wire \port$431$46 ;
+  output \port$431$47 ;
+  wire \port$431$47 ;
+  output \port$431$48 ;
+  wire \port$431$48 ;
+  output \port$431$49 ;
+  wire \port$431$49 ;
+  output \port$431$5 ;
+  wire \port$431$5 ;
+  output \port$431$50 ;
+  wire \port$431$50 ;
+  output \port$431$51 ;
+  wire \port$431$51 ;
+  output \port$431$52 ;
+  wire \port$431$52 ;
+  output \port$431$6 ;
+  wire \port$431$6 ;
+  output \port$431$7 ;
+  wire \port$431$7 ;
+  output \port$431$8 ;
+  wire \port$431$8 ;
+  output \port$431$9 ;
+  wire \port$431$9 ;
+  wire [53:0] r;
+  input restart;
+  wire restart;
+  wire [17:0] roa_0;
+  wire [17:0] roa_1;
+  wire [17:0] rob_0;
+  wire [17:0] rob_1;
+  input rst;
+  wire rst;
+  wire signedp_0;
+  wire signedp_1;
+  input [7:0] w0;
+  wire [7:0] w0;
+  input [7:0] w1;
+  wire [7:0] w1;
+  assign _0_ = ~ restart;
+  ALU54B #(
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .LEGACY("DISABLED"),
+    .MULT9_MODE("DISABLED"),
+    .REG_FLAG_CLK("NONE"),
+    .REG_INPUTC0_CLK("NONE"),
+    .REG_INPUTC1_CLK("NONE"),
+    .REG_INPUTCFB_CLK("NONE"),
+    .REG_OPCODEIN_0_CLK("NONE"),
+    .REG_OPCODEIN_1_CLK("NONE"),
+    .REG_OPCODEOP0_0_CLK("NONE"),
+    .REG_OPCODEOP0_1_CLK("NONE"),
+    .REG_OPCODEOP1_0_CLK("NONE"),
+    .REG_OPCODEOP1_1_CLK("NONE"),
+    .REG_OUTPUT0_CLK("CLK0"),
+    .REG_OUTPUT1_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .RNDPAT("0x00000004000000")
+  ) alu (
+    .A0(roa_0[0]),
+    .A1(roa_0[1]),
+    .A10(roa_0[10]),
+    .A11(roa_0[11]),
+    .A12(roa_0[12]),
+    .A13(roa_0[13]),
+    .A14(roa_0[14]),
+    .A15(roa_0[15]),
+    .A16(roa_0[16]),
+    .A17(roa_0[17]),
+    .A18(rob_0[0]),
+    .A19(rob_0[1]),
+    .A2(roa_0[2]),
+    .A20(rob_0[2]),
+    .A21(rob_0[3]),
+    .A22(rob_0[4]),
+    .A23(rob_0[5]),
+    .A24(rob_0[6]),
+    .A25(rob_0[7]),
+    .A26(rob_0[8]),
+    .A27(rob_0[9]),
+    .A28(rob_0[10]),
+    .A29(rob_0[11]),
+    .A3(roa_0[3]),
+    .A30(rob_0[12]),
+    .A31(rob_0[13]),
+    .A32(rob_0[14]),
+    .A33(rob_0[15]),
+    .A34(rob_0[16]),
+    .A35(rob_0[17]),
+    .A4(roa_0[4]),
+    .A5(roa_0[5]),
+    .A6(roa_0[6]),
+    .A7(roa_0[7]),
+    .A8(roa_0[8]),
+    .A9(roa_0[9]),
+    .B0(roa_1[0]),
+    .B1(roa_1[1]),
+    .B10(roa_1[10]),
+    .B11(roa_1[11]),
+    .B12(roa_1[12]),
+    .B13(roa_1[13]),
+    .B14(roa_1[14]),
+    .B15(roa_1[15]),
+    .B16(roa_1[16]),
+    .B17(roa_1[17]),
+    .B18(rob_1[0]),
+    .B19(rob_1[1]),
+    .B2(roa_1[2]),
+    .B20(rob_1[2]),
+    .B21(rob_1[3]),
+    .B22(rob_1[4]),
+    .B23(rob_1[5]),
+    .B24(rob_1[6]),
+    .B25(rob_1[7]),
+    .B26(rob_1[8]),
+    .B27(rob_1[9]),
+    .B28(rob_1[10]),
+    .B29(rob_1[11]),
+    .B3(roa_1[3]),
+    .B30(rob_1[12]),
+    .B31(rob_1[13]),
+    .B32(rob_1[14]),
+    .B33(rob_1[15]),
+    .B34(rob_1[16]),
+    .B35(rob_1[17]),
+    .B4(roa_1[4]),
+    .B5(roa_1[5]),
+    .B6(roa_1[6]),
+    .B7(roa_1[7]),
+    .B8(roa_1[8]),
+    .B9(roa_1[9]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .MA0(p_0[0]),
+    .MA1(p_0[1]),
+    .MA10(p_0[10]),
+    .MA11(p_0[11]),
+    .MA12(p_0[12]),
+    .MA13(p_0[13]),
+    .MA14(p_0[14]),
+    .MA15(p_0[15]),
+    .MA16(p_0[16]),
+    .MA17(p_0[17]),
+    .MA18(p_0[18]),
+    .MA19(p_0[19]),
+    .MA2(p_0[2]),
+    .MA20(p_0[20]),
+    .MA21(p_0[21]),
+    .MA22(p_0[22]),
+    .MA23(p_0[23]),
+    .MA24(p_0[24]),
+    .MA25(p_0[25]),
+    .MA26(p_0[26]),
+    .MA27(p_0[27]),
+    .MA28(p_0[28]),
+    .MA29(p_0[29]),
+    .MA3(p_0[3]),
+    .MA30(p_0[30]),
+    .MA31(p_0[31]),
+    .MA32(p_0[32]),
+    .MA33(p_0[33]),
+    .MA34(p_0[34]),
+    .MA35(p_0[35]),
+    .MA4(p_0[4]),
+    .MA5(p_0[5]),
+    .MA6(p_0[6]),
+    .MA7(p_0[7]),
+    .MA8(p_0[8]),
+    .MA9(p_0[9]),
+    .MB0(p_1[0]),
+    .MB1(p_1[1]),
+    .MB10(p_1[10]),
+    .MB11(p_1[11]),
+    .MB12(p_1[12]),
+    .MB13(p_1[13]),
+    .MB14(p_1[14]),
+    .MB15(p_1[15]),
+    .MB16(p_1[16]),
+    .MB17(p_1[17]),
+    .MB18(p_1[18]),
+    .MB19(p_1[19]),
+    .MB2(p_1[2]),
+    .MB20(p_1[20]),
+    .MB21(p_1[21]),
+    .MB22(p_1[22]),
+    .MB23(p_1[23]),
+    .MB24(p_1[24]),
+    .MB25(p_1[25]),
+    .MB26(p_1[26]),
+    .MB27(p_1[27]),
+    .MB28(p_1[28]),
+    .MB29(p_1[29]),
+    .MB3(p_1[3]),
+    .MB30(p_1[30]),
+    .MB31(p_1[31]),
+    .MB32(p_1[32]),
+    .MB33(p_1[33]),
+    .MB34(p_1[34]),
+    .MB35(p_1[35]),
+    .MB4(p_1[4]),
+    .MB5(p_1[5]),
+    .MB6(p_1[6]),
+    .MB7(p_1[7]),
+    .MB8(p_1[8]),
+    .MB9(p_1[9]),
+    .OP0(1'h1),
+    .OP1(1'h0),
+    .OP10(1'h0),
+    .OP2(1'h0),
+    .OP3(1'h0),
+    .OP4(_0_),
+    .OP5(restart),
+    .OP6(1'h1),
+    .OP7(1'h0),
+    .OP8(1'h0),
+    .OP9(1'h1),
+    .R0(\port$431$0 ),
+    .R1(\port$431$1 ),
+    .R10(\port$431$10 ),
+    .R11(\port$431$11 ),
+    .R12(\port$431$12 ),
+    .R13(\port$431$13 ),
+    .R14(\port$431$14 ),
+    .R15(\port$431$15 ),
+    .R16(\port$431$16 ),
+    .R17(\port$431$17 ),
+    .R18(\port$431$18 ),
+    .R19(\port$431$19 ),
+    .R2(\port$431$2 ),
+    .R20(\port$431$20 ),
+    .R21(\port$431$21 ),
+    .R22(\port$431$22 ),
+    .R23(\port$431$23 ),
+    .R24(\port$431$24 ),
+    .R25(\port$431$25 ),
+    .R26(r[26]),
+    .R27(\port$431$27 ),
+    .R28(\port$431$28 ),
+    .R29(\port$431$29 ),
+    .R3(\port$431$3 ),
+    .R30(\port$431$30 ),
+    .R31(\port$431$31 ),
+    .R32(\port$431$32 ),
+    .R33(\port$431$33 ),
+    .R34(\port$431$34 ),
+    .R35(\port$431$35 ),
+    .R36(\port$431$36 ),
+    .R37(\port$431$37 ),
+    .R38(\port$431$38 ),
+    .R39(\port$431$39 ),
+    .R4(\port$431$4 ),
+    .R40(\port$431$40 ),
+    .R41(\port$431$41 ),
+    .R42(\port$431$42 ),
+    .R43(\port$431$43 ),
+    .R44(\port$431$44 ),
+    .R45(\port$431$45 ),
+    .R46(\port$431$46 ),
+    .R47(\port$431$47 ),
+    .R48(\port$431$48 ),
+    .R49(\port$431$49 ),
+    .R5(\port$431$5 ),
+    .R50(\port$431$50 ),
+    .R51(\port$431$51 ),
+    .R52(\port$431$52 ),
+    .R53(r[53]),
+    .R6(\port$431$6 ),
+    .R7(\port$431$7 ),
+    .R8(\port$431$8 ),
+    .R9(\port$431$9 ),
+    .RST0(rst),
+    .SIGNEDIA(signedp_0),
+    .SIGNEDIB(signedp_1)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul0 (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(w0[0]),
+    .B1(w0[1]),
+    .B10(w0[7]),
+    .B11(w0[7]),
+    .B12(w0[7]),
+    .B13(w0[7]),
+    .B14(w0[7]),
+    .B15(w0[7]),
+    .B16(w0[7]),
+    .B17(w0[7]),
+    .B2(w0[2]),
+    .B3(w0[3]),
+    .B4(w0[4]),
+    .B5(w0[5]),
+    .B6(w0[6]),
+    .B7(w0[7]),
+    .B8(w0[7]),
+    .B9(w0[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_0[0]),
+    .P1(p_0[1]),
+    .P10(p_0[10]),
+    .P11(p_0[11]),
+    .P12(p_0[12]),
+    .P13(p_0[13]),
+    .P14(p_0[14]),
+    .P15(p_0[15]),
+    .P16(p_0[16]),
+    .P17(p_0[17]),
+    .P18(p_0[18]),
+    .P19(p_0[19]),
+    .P2(p_0[2]),
+    .P20(p_0[20]),
+    .P21(p_0[21]),
+    .P22(p_0[22]),
+    .P23(p_0[23]),
+    .P24(p_0[24]),
+    .P25(p_0[25]),
+    .P26(p_0[26]),
+    .P27(p_0[27]),
+    .P28(p_0[28]),
+    .P29(p_0[29]),
+    .P3(p_0[3]),
+    .P30(p_0[30]),
+    .P31(p_0[31]),
+    .P32(p_0[32]),
+    .P33(p_0[33]),
+    .P34(p_0[34]),
+    .P35(p_0[35]),
+    .P4(p_0[4]),
+    .P5(p_0[5]),
+    .P6(p_0[6]),
+    .P7(p_0[7]),
+    .P8(p_0[8]),
+    .P9(p_0[9]),
+    .ROA0(roa_0[0]),
+    .ROA1(roa_0[1]),
+    .ROA10(roa_0[10]),
+    .ROA11(roa_0[11]),
+    .ROA12(roa_0[12]),
+    .ROA13(roa_0[13]),
+    .ROA14(roa_0[14]),
+    .ROA15(roa_0[15]),
+    .ROA16(roa_0[16]),
+    .ROA17(roa_0[17]),
+    .ROA2(roa_0[2]),
+    .ROA3(roa_0[3]),
+    .ROA4(roa_0[4]),
+    .ROA5(roa_0[5]),
+    .ROA6(roa_0[6]),
+    .ROA7(roa_0[7]),
+    .ROA8(roa_0[8]),
+    .ROA9(roa_0[9]),
+    .ROB0(rob_0[0]),
+    .ROB1(rob_0[1]),
+    .ROB10(rob_0[10]),
+    .ROB11(rob_0[11]),
+    .ROB12(rob_0[12]),
+    .ROB13(rob_0[13]),
+    .ROB14(rob_0[14]),
+    .ROB15(rob_0[15]),
+    .ROB16(rob_0[16]),
+    .ROB17(rob_0[17]),
+    .ROB2(rob_0[2]),
+    .ROB3(rob_0[3]),
+    .ROB4(rob_0[4]),
+    .ROB5(rob_0[5]),
+    .ROB6(rob_0[6]),
+    .ROB7(rob_0[7]),
+    .ROB8(rob_0[8]),
+    .ROB9(rob_0[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_0),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul1 (
+    .A0(1'h0),
+    .A1(1'h0),
+    .A10(a[1]),
+    .A11(a[2]),
+    .A12(a[3]),
+    .A13(a[4]),
+    .A14(a[5]),
+    .A15(a[6]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(1'h0),
+    .A3(1'h0),
+    .A4(1'h0),
+    .A5(1'h0),
+    .A6(1'h0),
+    .A7(1'h0),
+    .A8(1'h0),
+    .A9(a[0]),
+    .B0(w1[0]),
+    .B1(w1[1]),
+    .B10(w1[7]),
+    .B11(w1[7]),
+    .B12(w1[7]),
+    .B13(w1[7]),
+    .B14(w1[7]),
+    .B15(w1[7]),
+    .B16(w1[7]),
+    .B17(w1[7]),
+    .B2(w1[2]),
+    .B3(w1[3]),
+    .B4(w1[4]),
+    .B5(w1[5]),
+    .B6(w1[6]),
+    .B7(w1[7]),
+    .B8(w1[7]),
+    .B9(w1[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_1[0]),
+    .P1(p_1[1]),
+    .P10(p_1[10]),
+    .P11(p_1[11]),
+    .P12(p_1[12]),
+    .P13(p_1[13]),
+    .P14(p_1[14]),
+    .P15(p_1[15]),
+    .P16(p_1[16]),
+    .P17(p_1[17]),
+    .P18(p_1[18]),
+    .P19(p_1[19]),
+    .P2(p_1[2]),
+    .P20(p_1[20]),
+    .P21(p_1[21]),
+    .P22(p_1[22]),
+    .P23(p_1[23]),
+    .P24(p_1[24]),
+    .P25(p_1[25]),
+    .P26(p_1[26]),
+    .P27(p_1[27]),
+    .P28(p_1[28]),
+    .P29(p_1[29]),
+    .P3(p_1[3]),
+    .P30(p_1[30]),
+    .P31(p_1[31]),
+    .P32(p_1[32]),
+    .P33(p_1[33]),
+    .P34(p_1[34]),
+    .P35(p_1[35]),
+    .P4(p_1[4]),
+    .P5(p_1[5]),
+    .P6(p_1[6]),
+    .P7(p_1[7]),
+    .P8(p_1[8]),
+    .P9(p_1[9]),
+    .ROA0(roa_1[0]),
+    .ROA1(roa_1[1]),
+    .ROA10(roa_1[10]),
+    .ROA11(roa_1[11]),
+    .ROA12(roa_1[12]),
+    .ROA13(roa_1[13]),
+    .ROA14(roa_1[14]),
+    .ROA15(roa_1[15]),
+    .ROA16(roa_1[16]),
+    .ROA17(roa_1[17]),
+    .ROA2(roa_1[2]),
+    .ROA3(roa_1[3]),
+    .ROA4(roa_1[4]),
+    .ROA5(roa_1[5]),
+    .ROA6(roa_1[6]),
+    .ROA7(roa_1[7]),
+    .ROA8(roa_1[8]),
+    .ROA9(roa_1[9]),
+    .ROB0(rob_1[0]),
+    .ROB1(rob_1[1]),
+    .ROB10(rob_1[10]),
+    .ROB11(rob_1[11]),
+    .ROB12(rob_1[12]),
+    .ROB13(rob_1[13]),
+    .ROB14(rob_1[14]),
+    .ROB15(rob_1[15]),
+    .ROB16(rob_1[16]),
+    .ROB17(rob_1[17]),
+    .ROB2(rob_1[2]),
+    .ROB3(rob_1[3]),
+    .ROB4(rob_1[4]),
+    .ROB5(rob_1[5]),
+    .ROB6(rob_1[6]),
+    .ROB7(rob_1[7]),
+    .ROB8(rob_1[8]),
+    .ROB9(rob_1[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign { r[52:27], r[25:0] } = { \port$431$52 , \port$431$51 , \port$431$50 , \port$431$49 , \port$431$48 , \port$431$47 , \port$431$46 , \port$431$45 , \port$431$44 , \port$431$43 , \port$431$42 , \port$431$41 , \port$431$40 , \port$431$39 , \port$431$38 , \port$431$37 , \port$431$36 , \port$431$35 , \port$431$34 , \port$431$33 , \port$431$32 , \port$431$31 , \port$431$30 , \port$431$29 , \port$431$28 , \port$431$27 , \port$431$25 , \port$431$24 , \port$431$23 , \port$431$22 , \port$431$21 , \port$431$20 , \port$431$19 , \port$431$18 , \port$431$17 , \port$431$16 , \port$431$15 , \port$431$14 , \port$431$13 , \port$431$12 , \port$431$11 , \port$431$10 , \port$431$9 , \port$431$8 , \port$431$7 , \port$431$6 , \port$431$5 , \port$431$4 , \port$431$3 , \port$431$2 , \port$431$1 , \port$431$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mac_2_3 (rst, \port$436$0 , \port$436$1 , \port$436$2 , \port$436$3 , \port$436$4 , \port$436$5 , \port$436$6 , \port$436$7 , \port$436$8 , \port$436$9 , \port$436$10 , \port$436$11 , \port$436$12 , \port$436$13 , \port$436$14 , \port$436$15 , \port$436$16 , \port$436$17 , \port$436$18 , \port$436$19 
+, \port$436$20 , \port$436$21 , \port$436$22 , \port$436$23 , \port$436$24 , \port$436$25 , \port$436$27 , \port$436$28 , \port$436$29 , \port$436$30 , \port$436$31 , \port$436$32 , \port$436$33 , \port$436$34 , \port$436$35 , \port$436$36 , \port$436$37 , \port$436$38 , \port$436$39 , \port$436$40 , \port$436$41 
+, \port$436$42 , \port$436$43 , \port$436$44 , \port$436$45 , \port$436$46 , \port$436$47 , \port$436$48 , \port$436$49 , \port$436$50 , \port$436$51 , \port$436$52 , w0, w1, a, restart, clk);
+  wire _0_;
+  input [7:0] a;
+  wire [7:0] a;
+  input clk;
+  wire clk;
+  wire [35:0] p_0;
+  wire [35:0] p_1;
+  output \port$436$0 ;
+  wire \port$436$0 ;
+  output \port$436$1 ;
+  wire \port$436$1 ;
+  output \port$436$10 ;
+  wire \port$436$10 ;
+  output \port$436$11 ;
+  wire \port$436$11 ;
+  output \port$436$12 ;
+  wire \port$436$12 ;
+  output \port$436$13 ;
+  wire \port$436$13 ;
+  output \port$436$14 ;
+  wire \port$436$14 ;
+  output \port$436$15 ;
+  wire \port$436$15 ;
+  output \port$436$16 ;
+  wire \port$436$16 ;
+  output \port$436$17 ;
+  wire \port$436$17 ;
+  output \port$436$18 ;
+  wire \port$436$18 ;
+  output \port$436$19 ;
+  wire \port$436$19 ;
+  output \port$436$2 ;
+  wire \port$436$2 ;
+  output \port$436$20 ;
+  wire \port$436$20 ;
+  output \port$436$21 ;
+  wire \port$436$21 ;
+  output \port$436$22 ;
+  wire \port$436$22 ;
+  output \port$436$23 ;
+  wire \port$436$23 ;
+  output \port$436$24 ;
+  wire \port$436$24 ;
+  output \port$436$25 ;
+  wire \port$436$25 ;
+  output \port$436$27 ;
+  wire \port$436$27 ;
+  output \port$436$28 ;
+  wire \port$436$28 ;
+  output \port$436$29 ;
+  wire \port$436$29 ;
+  output \port$436$3 ;
+  wire \port$436$3 ;
+  output \port$436$30 ;
+  wire \port$436$30 ;
+  output \port$436$31 ;
+  wire \port$436$31 ;
+  output \port$436$32 ;
+  wire \port$436$32 ;
+  output \port$436$33 ;
+  wire \port$436$33 ;
+  output \port$436$34 ;
+  wire \port$436$34 ;
+  output \port$436$35 ;
+  wire \port$436$35 ;
+  output \port$436$36 ;
+  wire \port$436$36 ;
+  output \port$436$37 ;
+  wire \port$436$37 ;
+  output \port$436$38 ;
+  wire \port$436$38 ;
+  output \port$436$39 ;
+  wire \port$436$39 ;
+  output \port$436$4 ;
+  wire \port$436$4 ;
+  output \port$436$40 ;
+  wire \port$436$40 ;
+  output \port$436$41 ;
+  wire \port$436$41 ;
+  output \port$436$42 ;
+  wire \port$436$42 ;
+  output \port$436$43 ;
+  wire \port$436$43 ;
+  output \port$436$44 ;
+  wire \port$436$44 ;
+  output \port$436$45 ;
+  wire \port$436$45 ;
+  output \port$436$46 ;
+  wire \port$436$46 ;
+  output \port$436$47 ;
+  wire \port$436$47 ;
+  output \port$436$48 ;
+  wire \port$436$48 ;
+  output \port$436$49 ;
+  wire \port$436$49 ;
+  output \port$436$5 ;
+  wire \port$436$5 ;
+  output \port$436$50 ;
+  wire \port$436$50 ;
+  output \port$436$51 ;
+  wire \port$436$51 ;
+  output \port$436$52 ;
+  wire \port$436$52 ;
+  output \port$436$6 ;
+  wire \port$436$6 ;
+  output \port$436$7 ;
+  wire \port$436$7 ;
+  output \port$436$8 ;
+  wire \port$436$8 ;
+  output \port$436$9 ;
+  wire \port$436$9 ;
+  wire [53:0] r;
+  input restart;
+  wire restart;
+  wire [17:0] roa_0;
+  wire [17:0] roa_1;
+  wire [17:0] rob_0;
+  wire [17:0] rob_1;
+  input rst;
+  wire rst;
+  wire signedp_0;
+  wire signedp_1;
+  input [7:0] w0;
+  wire [7:0] w0;
+  input [7:0] w1;
+  wire [7:0] w1;
+  assign _0_ = ~ restart;
+  ALU54B #(
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .LEGACY("DISABLED"),
+    .MULT9_MODE("DISABLED"),
+    .REG_FLAG_CLK("NONE"),
+    .REG_INPUTC0_CLK("NONE"),
+    .REG_INPUTC1_CLK("NONE"),
+    .REG_INPUTCFB_CLK("NONE"),
+    .REG_OPCODEIN_0_CLK("NONE"),
+    .REG_OPCODEIN_1_CLK("NONE"),
+    .REG_OPCODEOP0_0_CLK("NONE"),
+    .REG_OPCODEOP0_1_CLK("NONE"),
+    .REG_OPCODEOP1_0_CLK("NONE"),
+    .REG_OPCODEOP1_1_CLK("NONE"),
+    .REG_OUTPUT0_CLK("CLK0"),
+    .REG_OUTPUT1_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .RNDPAT("0x00000004000000")
+  ) alu (
+    .A0(roa_0[0]),
+    .A1(roa_0[1]),
+    .A10(roa_0[10]),
+    .A11(roa_0[11]),
+    .A12(roa_0[12]),
+    .A13(roa_0[13]),
+    .A14(roa_0[14]),
+    .A15(roa_0[15]),
+    .A16(roa_0[16]),
+    .A17(roa_0[17]),
+    .A18(rob_0[0]),
+    .A19(rob_0[1]),
+    .A2(roa_0[2]),
+    .A20(rob_0[2]),
+    .A21(rob_0[3]),
+    .A22(rob_0[4]),
+    .A23(rob_0[5]),
+    .A24(rob_0[6]),
+    .A25(rob_0[7]),
+    .A26(rob_0[8]),
+    .A27(rob_0[9]),
+    .A28(rob_0[10]),
+    .A29(rob_0[11]),
+    .A3(roa_0[3]),
+    .A30(rob_0[12]),
+    .A31(rob_0[13]),
+    .A32(rob_0[14]),
+    .A33(rob_0[15]),
+    .A34(rob_0[16]),
+    .A35(rob_0[17]),
+    .A4(roa_0[4]),
+    .A5(roa_0[5]),
+    .A6(roa_0[6]),
+    .A7(roa_0[7]),
+    .A8(roa_0[8]),
+    .A9(roa_0[9]),
+    .B0(roa_1[0]),
+    .B1(roa_1[1]),
+    .B10(roa_1[10]),
+    .B11(roa_1[11]),
+    .B12(roa_1[12]),
+    .B13(roa_1[13]),
+    .B14(roa_1[14]),
+    .B15(roa_1[15]),
+    .B16(roa_1[16]),
+    .B17(roa_1[17]),
+    .B18(rob_1[0]),
+    .B19(rob_1[1]),
+    .B2(roa_1[2]),
+    .B20(rob_1[2]),
+    .B21(rob_1[3]),
+    .B22(rob_1[4]),
+    .B23(rob_1[5]),
+    .B24(rob_1[6]),
+    .B25(rob_1[7]),
+    .B26(rob_1[8]),
+    .B27(rob_1[9]),
+    .B28(rob_1[10]),
+    .B29(rob_1[11]),
+    .B3(roa_1[3]),
+    .B30(rob_1[12]),
+    .B31(rob_1[13]),
+    .B32(rob_1[14]),
+    .B33(rob_1[15]),
+    .B34(rob_1[16]),
+    .B35(rob_1[17]),
+    .B4(roa_1[4]),
+    .B5(roa_1[5]),
+    .B6(roa_1[6]),
+    .B7(roa_1[7]),
+    .B8(roa_1[8]),
+    .B9(roa_1[9]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .MA0(p_0[0]),
+    .MA1(p_0[1]),
+    .MA10(p_0[10]),
+    .MA11(p_0[11]),
+    .MA12(p_0[12]),
+    .MA13(p_0[13]),
+    .MA14(p_0[14]),
+    .MA15(p_0[15]),
+    .MA16(p_0[16]),
+    .MA17(p_0[17]),
+    .MA18(p_0[18]),
+    .MA19(p_0[19]),
+    .MA2(p_0[2]),
+    .MA20(p_0[20]),
+    .MA21(p_0[21]),
+    .MA22(p_0[22]),
+    .MA23(p_0[23]),
+    .MA24(p_0[24]),
+    .MA25(p_0[25]),
+    .MA26(p_0[26]),
+    .MA27(p_0[27]),
+    .MA28(p_0[28]),
+    .MA29(p_0[29]),
+    .MA3(p_0[3]),
+    .MA30(p_0[30]),
+    .MA31(p_0[31]),
+    .MA32(p_0[32]),
+    .MA33(p_0[33]),
+    .MA34(p_0[34]),
+    .MA35(p_0[35]),
+    .MA4(p_0[4]),
+    .MA5(p_0[5]),
+    .MA6(p_0[6]),
+    .MA7(p_0[7]),
+    .MA8(p_0[8]),
+    .MA9(p_0[9]),
+    .MB0(p_1[0]),
+    .MB1(p_1[1]),
+    .MB10(p_1[10]),
+    .MB11(p_1[11]),
+    .MB12(p_1[12]),
+    .MB13(p_1[13]),
+    .MB14(p_1[14]),
+    .MB15(p_1[15]),
+    .MB16(p_1[16]),
+    .MB17(p_1[17]),
+    .MB18(p_1[18]),
+    .MB19(p_1[19]),
+    .MB2(p_1[2]),
+    .MB20(p_1[20]),
+    .MB21(p_1[21]),
+    .MB22(p_1[22]),
+    .MB23(p_1[23]),
+    .MB24(p_1[24]),
+    .MB25(p_1[25]),
+    .MB26(p_1[26]),
+    .MB27(p_1[27]),
+    .MB28(p_1[28]),
+    .MB29(p_1[29]),
+    .MB3(p_1[3]),
+    .MB30(p_1[30]),
+    .MB31(p_1[31]),
+    .MB32(p_1[32]),
+    .MB33(p_1[33]),
+    .MB34(p_1[34]),
+    .MB35(p_1[35]),
+    .MB4(p_1[4]),
+    .MB5(p_1[5]),
+    .MB6(p_1[6]),
+    .MB7(p_1[7]),
+    .MB8(p_1[8]),
+    .MB9(p_1[9]),
+    .OP0(1'h1),
+    .OP1(1'h0),
+    .OP10(1'h0),
+    .OP2(1'h0),
+    .OP3(1'h0),
+    .OP4(_0_),
+    .OP5(restart),
+    .OP6(1'h1),
+    .OP7(1'h0),
+    .OP8(1'h0),
+    .OP9(1'h1),
+    .R0(\port$436$0 ),
+    .R1(\port$436$1 ),
+    .R10(\port$436$10 ),
+    .R11(\port$436$11 ),
+    .R12(\port$436$12 ),
+    .R13(\port$436$13 ),
+    .R14(\port$436$14 ),
+    .R15(\port$436$15 ),
+    .R16(\port$436$16 ),
+    .R17(\port$436$17 ),
+    .R18(\port$436$18 ),
+    .R19(\port$436$19 ),
+    .R2(\port$436$2 ),
+    .R20(\port$436$20 ),
+    .R21(\port$436$21 ),
+    .R22(\port$436$22 ),
+    .R23(\port$436$23 ),
+    .R24(\port$436$24 ),
+    .R25(\port$436$25 ),
+    .R26(r[26]),
+    .R27(\port$436$27 ),
+    .R28(\port$436$28 ),
+    .R29(\port$436$29 ),
+    .R3(\port$436$3 ),
+    .R30(\port$436$30 ),
+    .R31(\port$436$31 ),
+    .R32(\port$436$32 ),
+    .R33(\port$436$33 ),
+    .R34(\port$436$34 ),
+    .R35(\port$436$35 ),
+    .R36(\port$436$36 ),
+    .R37(\port$436$37 ),
+    .R38(\port$436$38 ),
+    .R39(\port$436$39 ),
+    .R4(\port$436$4 ),
+    .R40(\port$436$40 ),
+    .R41(\port$436$41 ),
+    .R42(\port$436$42 ),
+    .R43(\port$436$43 ),
+    .R44(\port$436$44 ),
+    .R45(\port$436$45 ),
+    .R46(\port$436$46 ),
+    .R47(\port$436$47 ),
+    .R48(\port$436$48 ),
+    .R49(\port$436$49 ),
+    .R5(\port$436$5 ),
+    .R50(\port$436$50 ),
+    .R51(\port$436$51 ),
+    .R52(\port$436$52 ),
+    .R53(r[53]),
+    .R6(\port$436$6 ),
+    .R7(\port$436$7 ),
+    .R8(\port$436$8 ),
+    .R9(\port$436$9 ),
+    .RST0(rst),
+    .SIGNEDIA(signedp_0),
+    .SIGNEDIB(signedp_1)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul0 (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(w0[0]),
+    .B1(w0[1]),
+    .B10(w0[7]),
+    .B11(w0[7]),
+    .B12(w0[7]),
+    .B13(w0[7]),
+    .B14(w0[7]),
+    .B15(w0[7]),
+    .B16(w0[7]),
+    .B17(w0[7]),
+    .B2(w0[2]),
+    .B3(w0[3]),
+    .B4(w0[4]),
+    .B5(w0[5]),
+    .B6(w0[6]),
+    .B7(w0[7]),
+    .B8(w0[7]),
+    .B9(w0[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_0[0]),
+    .P1(p_0[1]),
+    .P10(p_0[10]),
+    .P11(p_0[11]),
+    .P12(p_0[12]),
+    .P13(p_0[13]),
+    .P14(p_0[14]),
+    .P15(p_0[15]),
+    .P16(p_0[16]),
+    .P17(p_0[17]),
+    .P18(p_0[18]),
+    .P19(p_0[19]),
+    .P2(p_0[2]),
+    .P20(p_0[20]),
+    .P21(p_0[21]),
+    .P22(p_0[22]),
+    .P23(p_0[23]),
+    .P24(p_0[24]),
+    .P25(p_0[25]),
+    .P26(p_0[26]),
+    .P27(p_0[27]),
+    .P28(p_0[28]),
+    .P29(p_0[29]),
+    .P3(p_0[3]),
+    .P30(p_0[30]),
+    .P31(p_0[31]),
+    .P32(p_0[32]),
+    .P33(p_0[33]),
+    .P34(p_0[34]),
+    .P35(p_0[35]),
+    .P4(p_0[4]),
+    .P5(p_0[5]),
+    .P6(p_0[6]),
+    .P7(p_0[7]),
+    .P8(p_0[8]),
+    .P9(p_0[9]),
+    .ROA0(roa_0[0]),
+    .ROA1(roa_0[1]),
+    .ROA10(roa_0[10]),
+    .ROA11(roa_0[11]),
+    .ROA12(roa_0[12]),
+    .ROA13(roa_0[13]),
+    .ROA14(roa_0[14]),
+    .ROA15(roa_0[15]),
+    .ROA16(roa_0[16]),
+    .ROA17(roa_0[17]),
+    .ROA2(roa_0[2]),
+    .ROA3(roa_0[3]),
+    .ROA4(roa_0[4]),
+    .ROA5(roa_0[5]),
+    .ROA6(roa_0[6]),
+    .ROA7(roa_0[7]),
+    .ROA8(roa_0[8]),
+    .ROA9(roa_0[9]),
+    .ROB0(rob_0[0]),
+    .ROB1(rob_0[1]),
+    .ROB10(rob_0[10]),
+    .ROB11(rob_0[11]),
+    .ROB12(rob_0[12]),
+    .ROB13(rob_0[13]),
+    .ROB14(rob_0[14]),
+    .ROB15(rob_0[15]),
+    .ROB16(rob_0[16]),
+    .ROB17(rob_0[17]),
+    .ROB2(rob_0[2]),
+    .ROB3(rob_0[3]),
+    .ROB4(rob_0[4]),
+    .ROB5(rob_0[5]),
+    .ROB6(rob_0[6]),
+    .ROB7(rob_0[7]),
+    .ROB8(rob_0[8]),
+    .ROB9(rob_0[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_0),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul1 (
+    .A0(1'h0),
+    .A1(1'h0),
+    .A10(a[1]),
+    .A11(a[2]),
+    .A12(a[3]),
+    .A13(a[4]),
+    .A14(a[5]),
+    .A15(a[6]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(1'h0),
+    .A3(1'h0),
+    .A4(1'h0),
+    .A5(1'h0),
+    .A6(1'h0),
+    .A7(1'h0),
+    .A8(1'h0),
+    .A9(a[0]),
+    .B0(w1[0]),
+    .B1(w1[1]),
+    .B10(w1[7]),
+    .B11(w1[7]),
+    .B12(w1[7]),
+    .B13(w1[7]),
+    .B14(w1[7]),
+    .B15(w1[7]),
+    .B16(w1[7]),
+    .B17(w1[7]),
+    .B2(w1[2]),
+    .B3(w1[3]),
+    .B4(w1[4]),
+    .B5(w1[5]),
+    .B6(w1[6]),
+    .B7(w1[7]),
+    .B8(w1[7]),
+    .B9(w1[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_1[0]),
+    .P1(p_1[1]),
+    .P10(p_1[10]),
+    .P11(p_1[11]),
+    .P12(p_1[12]),
+    .P13(p_1[13]),
+    .P14(p_1[14]),
+    .P15(p_1[15]),
+    .P16(p_1[16]),
+    .P17(p_1[17]),
+    .P18(p_1[18]),
+    .P19(p_1[19]),
+    .P2(p_1[2]),
+    .P20(p_1[20]),
+    .P21(p_1[21]),
+    .P22(p_1[22]),
+    .P23(p_1[23]),
+    .P24(p_1[24]),
+    .P25(p_1[25]),
+    .P26(p_1[26]),
+    .P27(p_1[27]),
+    .P28(p_1[28]),
+    .P29(p_1[29]),
+    .P3(p_1[3]),
+    .P30(p_1[30]),
+    .P31(p_1[31]),
+    .P32(p_1[32]),
+    .P33(p_1[33]),
+    .P34(p_1[34]),
+    .P35(p_1[35]),
+    .P4(p_1[4]),
+    .P5(p_1[5]),
+    .P6(p_1[6]),
+    .P7(p_1[7]),
+    .P8(p_1[8]),
+    .P9(p_1[9]),
+    .ROA0(roa_1[0]),
+    .ROA1(roa_1[1]),
+    .ROA10(roa_1[10]),
+    .ROA11(roa_1[11]),
+    .ROA12(roa_1[12]),
+    .ROA13(roa_1[13]),
+    .ROA14(roa_1[14]),
+    .ROA15(roa_1[15]),
+    .ROA16(roa_1[16]),
+    .ROA17(roa_1[17]),
+    .ROA2(roa_1[2]),
+    .ROA3(roa_1[3]),
+    .ROA4(roa_1[4]),
+    .ROA5(roa_1[5]),
+    .ROA6(roa_1[6]),
+    .ROA7(roa_1[7]),
+    .ROA8(roa_1[8]),
+    .ROA9(roa_1[9]),
+    .ROB0(rob_1[0]),
+    .ROB1(rob_1[1]),
+    .ROB10(rob_1[10]),
+    .ROB11(rob_1[11]),
+    .ROB12(rob_1[12]),
+    .ROB13(rob_1[13]),
+    .ROB14(rob_1[14]),
+    .ROB15(rob_1[15]),
+    .ROB16(rob_1[16]),
+    .ROB17(rob_1[17]),
+    .ROB2(rob_1[2]),
+    .ROB3(rob_1[3]),
+    .ROB4(rob_1[4]),
+    .ROB5(rob_1[5]),
+    .ROB6(rob_1[6]),
+    .ROB7(rob_1[7]),
+    .ROB8(rob_1[8]),
+    .ROB9(rob_1[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign { r[52:27], r[25:0] } = { \port$436$52 , \port$436$51 , \port$436$50 , \port$436$49 , \port$436$48 , \port$436$47 , \port$436$46 , \port$436$45 , \port$436$44 , \port$436$43 , \port$436$42 , \port$436$41 , \port$436$40 , \port$436$39 , \port$436$38 , \port$436$37 , \port$436$36 , \port$436$35 , \port$436$34 , \port$436$33 , \port$436$32 , \port$436$31 , \port$436$30 , \port$436$29 , \port$436$28 , \port$436$27 , \port$436$25 , \port$436$24 , \port$436$23 , \port$436$22 , \port$436$21 , \port$436$20 , \port$436$19 , \port$436$18 , \port$436$17 , \port$436$16 , \port$436$15 , \port$436$14 , \port$436$13 , \port$436$12 , \port$436$11 , \port$436$10 , \port$436$9 , \port$436$8 , \port$436$7 , \port$436$6 , \port$436$5 , \port$436$4 , \port$436$3 , \port$436$2 , \port$436$1 , \port$436$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mac_3_0 (rst, \port$441$0 , \port$441$1 , \port$441$2 , \port$441$3 , \port$441$4 , \port$441$5 , \port$441$6 , \port$441$7 , \port$441$8 , \port$441$9 , \port$441$10 , \port$441$11 , \port$441$12 , \port$441$13 , \port$441$14 , \port$441$15 , \port$441$16 , \port$441$17 , \port$441$18 , \port$441$19 
+, \port$441$20 , \port$441$21 , \port$441$22 , \port$441$23 , \port$441$24 , \port$441$25 , \port$441$27 , \port$441$28 , \port$441$29 , \port$441$30 , \port$441$31 , \port$441$32 , \port$441$33 , \port$441$34 , \port$441$35 , \port$441$36 , \port$441$37 , \port$441$38 , \port$441$39 , \port$441$40 , \port$441$41 
+, \port$441$42 , \port$441$43 , \port$441$44 , \port$441$45 , \port$441$46 , \port$441$47 , \port$441$48 , \port$441$49 , \port$441$50 , \port$441$51 , \port$441$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -5146,7 +26898,7 @@ module \hwq_top.engine.array.mac_0_0 (rst, w1, \port$441$0 , \port$441$1 , \port
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_1 (rst, \port$446$0 , \port$446$1 , \port$446$2 , \port$446$3 , \port$446$4 , \port$446$5 , \port$446$6 , \port$446$7 , \port$446$8 , \port$446$9 , \port$446$10 , \port$446$11 , \port$446$12 , \port$446$13 , \port$446$14 , \port$446$15 , \port$446$16 , \port$446$17 , \port$446$18 , \port$446$19 
+module \hwq_top.engine.array.mac_3_1 (rst, \port$446$0 , \port$446$1 , \port$446$2 , \port$446$3 , \port$446$4 , \port$446$5 , \port$446$6 , \port$446$7 , \port$446$8 , \port$446$9 , \port$446$10 , \port$446$11 , \port$446$12 , \port$446$13 , \port$446$14 , \port$446$15 , \port$446$16 , \port$446$17 , \port$446$18 , \port$446$19 
 , \port$446$20 , \port$446$21 , \port$446$22 , \port$446$23 , \port$446$24 , \port$446$25 , \port$446$27 , \port$446$28 , \port$446$29 , \port$446$30 , \port$446$31 , \port$446$32 , \port$446$33 , \port$446$34 , \port$446$35 , \port$446$36 , \port$446$37 , \port$446$38 , \port$446$39 , \port$446$40 , \port$446$41 
 , \port$446$42 , \port$446$43 , \port$446$44 , \port$446$45 , \port$446$46 , \port$446$47 , \port$446$48 , \port$446$49 , \port$446$50 , \port$446$51 , \port$446$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -5786,7 +27538,7 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$446$0 , \port$446$1 , \port$446
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_2 (rst, \port$451$0 , \port$451$1 , \port$451$2 , \port$451$3 , \port$451$4 , \port$451$5 , \port$451$6 , \port$451$7 , \port$451$8 , \port$451$9 , \port$451$10 , \port$451$11 , \port$451$12 , \port$451$13 , \port$451$14 , \port$451$15 , \port$451$16 , \port$451$17 , \port$451$18 , \port$451$19 
+module \hwq_top.engine.array.mac_3_2 (rst, \port$451$0 , \port$451$1 , \port$451$2 , \port$451$3 , \port$451$4 , \port$451$5 , \port$451$6 , \port$451$7 , \port$451$8 , \port$451$9 , \port$451$10 , \port$451$11 , \port$451$12 , \port$451$13 , \port$451$14 , \port$451$15 , \port$451$16 , \port$451$17 , \port$451$18 , \port$451$19 
 , \port$451$20 , \port$451$21 , \port$451$22 , \port$451$23 , \port$451$24 , \port$451$25 , \port$451$27 , \port$451$28 , \port$451$29 , \port$451$30 , \port$451$31 , \port$451$32 , \port$451$33 , \port$451$34 , \port$451$35 , \port$451$36 , \port$451$37 , \port$451$38 , \port$451$39 , \port$451$40 , \port$451$41 
 , \port$451$42 , \port$451$43 , \port$451$44 , \port$451$45 , \port$451$46 , \port$451$47 , \port$451$48 , \port$451$49 , \port$451$50 , \port$451$51 , \port$451$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -6426,7 +28178,7 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$451$0 , \port$451$1 , \port$451
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_3 (rst, \port$456$0 , \port$456$1 , \port$456$2 , \port$456$3 , \port$456$4 , \port$456$5 , \port$456$6 , \port$456$7 , \port$456$8 , \port$456$9 , \port$456$10 , \port$456$11 , \port$456$12 , \port$456$13 , \port$456$14 , \port$456$15 , \port$456$16 , \port$456$17 , \port$456$18 , \port$456$19 
+module \hwq_top.engine.array.mac_3_3 (rst, \port$456$0 , \port$456$1 , \port$456$2 , \port$456$3 , \port$456$4 , \port$456$5 , \port$456$6 , \port$456$7 , \port$456$8 , \port$456$9 , \port$456$10 , \port$456$11 , \port$456$12 , \port$456$13 , \port$456$14 , \port$456$15 , \port$456$16 , \port$456$17 , \port$456$18 , \port$456$19 
 , \port$456$20 , \port$456$21 , \port$456$22 , \port$456$23 , \port$456$24 , \port$456$25 , \port$456$27 , \port$456$28 , \port$456$29 , \port$456$30 , \port$456$31 , \port$456$32 , \port$456$33 , \port$456$34 , \port$456$35 , \port$456$36 , \port$456$37 , \port$456$38 , \port$456$39 , \port$456$40 , \port$456$41 
 , \port$456$42 , \port$456$43 , \port$456$44 , \port$456$45 , \port$456$46 , \port$456$47 , \port$456$48 , \port$456$49 , \port$456$50 , \port$456$51 , \port$456$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -7066,7 +28818,7 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$456$0 , \port$456$1 , \port$456
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_0 (rst, \port$461$0 , \port$461$1 , \port$461$2 , \port$461$3 , \port$461$4 , \port$461$5 , \port$461$6 , \port$461$7 , \port$461$8 , \port$461$9 , \port$461$10 , \port$461$11 , \port$461$12 , \port$461$13 , \port$461$14 , \port$461$15 , \port$461$16 , \port$461$17 , \port$461$18 , \port$461$19 
+module \hwq_top.engine.array.mac_4_0 (rst, \port$461$0 , \port$461$1 , \port$461$2 , \port$461$3 , \port$461$4 , \port$461$5 , \port$461$6 , \port$461$7 , \port$461$8 , \port$461$9 , \port$461$10 , \port$461$11 , \port$461$12 , \port$461$13 , \port$461$14 , \port$461$15 , \port$461$16 , \port$461$17 , \port$461$18 , \port$461$19 
 , \port$461$20 , \port$461$21 , \port$461$22 , \port$461$23 , \port$461$24 , \port$461$25 , \port$461$27 , \port$461$28 , \port$461$29 , \port$461$30 , \port$461$31 , \port$461$32 , \port$461$33 , \port$461$34 , \port$461$35 , \port$461$36 , \port$461$37 , \port$461$38 , \port$461$39 , \port$461$40 , \port$461$41 
 , \port$461$42 , \port$461$43 , \port$461$44 , \port$461$45 , \port$461$46 , \port$461$47 , \port$461$48 , \port$461$49 , \port$461$50 , \port$461$51 , \port$461$52 , a, w0, w1, restart, clk);
   wire _0_;
@@ -7706,7 +29458,7 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$461$0 , \port$461$1 , \port$461
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_1 (rst, \port$466$0 , \port$466$1 , \port$466$2 , \port$466$3 , \port$466$4 , \port$466$5 , \port$466$6 , \port$466$7 , \port$466$8 , \port$466$9 , \port$466$10 , \port$466$11 , \port$466$12 , \port$466$13 , \port$466$14 , \port$466$15 , \port$466$16 , \port$466$17 , \port$466$18 , \port$466$19 
+module \hwq_top.engine.array.mac_4_1 (rst, \port$466$0 , \port$466$1 , \port$466$2 , \port$466$3 , \port$466$4 , \port$466$5 , \port$466$6 , \port$466$7 , \port$466$8 , \port$466$9 , \port$466$10 , \port$466$11 , \port$466$12 , \port$466$13 , \port$466$14 , \port$466$15 , \port$466$16 , \port$466$17 , \port$466$18 , \port$466$19 
 , \port$466$20 , \port$466$21 , \port$466$22 , \port$466$23 , \port$466$24 , \port$466$25 , \port$466$27 , \port$466$28 , \port$466$29 , \port$466$30 , \port$466$31 , \port$466$32 , \port$466$33 , \port$466$34 , \port$466$35 , \port$466$36 , \port$466$37 , \port$466$38 , \port$466$39 , \port$466$40 , \port$466$41 
 , \port$466$42 , \port$466$43 , \port$466$44 , \port$466$45 , \port$466$46 , \port$466$47 , \port$466$48 , \port$466$49 , \port$466$50 , \port$466$51 , \port$466$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -8346,7 +30098,7 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$466$0 , \port$466$1 , \port$466
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_2 (rst, \port$471$0 , \port$471$1 , \port$471$2 , \port$471$3 , \port$471$4 , \port$471$5 , \port$471$6 , \port$471$7 , \port$471$8 , \port$471$9 , \port$471$10 , \port$471$11 , \port$471$12 , \port$471$13 , \port$471$14 , \port$471$15 , \port$471$16 , \port$471$17 , \port$471$18 , \port$471$19 
+module \hwq_top.engine.array.mac_4_2 (rst, \port$471$0 , \port$471$1 , \port$471$2 , \port$471$3 , \port$471$4 , \port$471$5 , \port$471$6 , \port$471$7 , \port$471$8 , \port$471$9 , \port$471$10 , \port$471$11 , \port$471$12 , \port$471$13 , \port$471$14 , \port$471$15 , \port$471$16 , \port$471$17 , \port$471$18 , \port$471$19 
 , \port$471$20 , \port$471$21 , \port$471$22 , \port$471$23 , \port$471$24 , \port$471$25 , \port$471$27 , \port$471$28 , \port$471$29 , \port$471$30 , \port$471$31 , \port$471$32 , \port$471$33 , \port$471$34 , \port$471$35 , \port$471$36 , \port$471$37 , \port$471$38 , \port$471$39 , \port$471$40 , \port$471$41 
 , \port$471$42 , \port$471$43 , \port$471$44 , \port$471$45 , \port$471$46 , \port$471$47 , \port$471$48 , \port$471$49 , \port$471$50 , \port$471$51 , \port$471$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -8986,7 +30738,7 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$471$0 , \port$471$1 , \port$471
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_3 (rst, \port$476$0 , \port$476$1 , \port$476$2 , \port$476$3 , \port$476$4 , \port$476$5 , \port$476$6 , \port$476$7 , \port$476$8 , \port$476$9 , \port$476$10 , \port$476$11 , \port$476$12 , \port$476$13 , \port$476$14 , \port$476$15 , \port$476$16 , \port$476$17 , \port$476$18 , \port$476$19 
+module \hwq_top.engine.array.mac_4_3 (rst, \port$476$0 , \port$476$1 , \port$476$2 , \port$476$3 , \port$476$4 , \port$476$5 , \port$476$6 , \port$476$7 , \port$476$8 , \port$476$9 , \port$476$10 , \port$476$11 , \port$476$12 , \port$476$13 , \port$476$14 , \port$476$15 , \port$476$16 , \port$476$17 , \port$476$18 , \port$476$19 
 , \port$476$20 , \port$476$21 , \port$476$22 , \port$476$23 , \port$476$24 , \port$476$25 , \port$476$27 , \port$476$28 , \port$476$29 , \port$476$30 , \port$476$31 , \port$476$32 , \port$476$33 , \port$476$34 , \port$476$35 , \port$476$36 , \port$476$37 , \port$476$38 , \port$476$39 , \port$476$40 , \port$476$41 
 , \port$476$42 , \port$476$43 , \port$476$44 , \port$476$45 , \port$476$46 , \port$476$47 , \port$476$48 , \port$476$49 , \port$476$50 , \port$476$51 , \port$476$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -9626,7 +31378,7 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$476$0 , \port$476$1 , \port$476
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_0 (rst, \port$481$0 , \port$481$1 , \port$481$2 , \port$481$3 , \port$481$4 , \port$481$5 , \port$481$6 , \port$481$7 , \port$481$8 , \port$481$9 , \port$481$10 , \port$481$11 , \port$481$12 , \port$481$13 , \port$481$14 , \port$481$15 , \port$481$16 , \port$481$17 , \port$481$18 , \port$481$19 
+module \hwq_top.engine.array.mac_5_0 (rst, \port$481$0 , \port$481$1 , \port$481$2 , \port$481$3 , \port$481$4 , \port$481$5 , \port$481$6 , \port$481$7 , \port$481$8 , \port$481$9 , \port$481$10 , \port$481$11 , \port$481$12 , \port$481$13 , \port$481$14 , \port$481$15 , \port$481$16 , \port$481$17 , \port$481$18 , \port$481$19 
 , \port$481$20 , \port$481$21 , \port$481$22 , \port$481$23 , \port$481$24 , \port$481$25 , \port$481$27 , \port$481$28 , \port$481$29 , \port$481$30 , \port$481$31 , \port$481$32 , \port$481$33 , \port$481$34 , \port$481$35 , \port$481$36 , \port$481$37 , \port$481$38 , \port$481$39 , \port$481$40 , \port$481$41 
 , \port$481$42 , \port$481$43 , \port$481$44 , \port$481$45 , \port$481$46 , \port$481$47 , \port$481$48 , \port$481$49 , \port$481$50 , \port$481$51 , \port$481$52 , a, w0, w1, restart, clk);
   wire _0_;
@@ -10266,7 +32018,7 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$481$0 , \port$481$1 , \port$481
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_1 (rst, \port$486$0 , \port$486$1 , \port$486$2 , \port$486$3 , \port$486$4 , \port$486$5 , \port$486$6 , \port$486$7 , \port$486$8 , \port$486$9 , \port$486$10 , \port$486$11 , \port$486$12 , \port$486$13 , \port$486$14 , \port$486$15 , \port$486$16 , \port$486$17 , \port$486$18 , \port$486$19 
+module \hwq_top.engine.array.mac_5_1 (rst, \port$486$0 , \port$486$1 , \port$486$2 , \port$486$3 , \port$486$4 , \port$486$5 , \port$486$6 , \port$486$7 , \port$486$8 , \port$486$9 , \port$486$10 , \port$486$11 , \port$486$12 , \port$486$13 , \port$486$14 , \port$486$15 , \port$486$16 , \port$486$17 , \port$486$18 , \port$486$19 
 , \port$486$20 , \port$486$21 , \port$486$22 , \port$486$23 , \port$486$24 , \port$486$25 , \port$486$27 , \port$486$28 , \port$486$29 , \port$486$30 , \port$486$31 , \port$486$32 , \port$486$33 , \port$486$34 , \port$486$35 , \port$486$36 , \port$486$37 , \port$486$38 , \port$486$39 , \port$486$40 , \port$486$41 
 , \port$486$42 , \port$486$43 , \port$486$44 , \port$486$45 , \port$486$46 , \port$486$47 , \port$486$48 , \port$486$49 , \port$486$50 , \port$486$51 , \port$486$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -10906,7 +32658,7 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$486$0 , \port$486$1 , \port$486
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_2 (rst, \port$491$0 , \port$491$1 , \port$491$2 , \port$491$3 , \port$491$4 , \port$491$5 , \port$491$6 , \port$491$7 , \port$491$8 , \port$491$9 , \port$491$10 , \port$491$11 , \port$491$12 , \port$491$13 , \port$491$14 , \port$491$15 , \port$491$16 , \port$491$17 , \port$491$18 , \port$491$19 
+module \hwq_top.engine.array.mac_5_2 (rst, \port$491$0 , \port$491$1 , \port$491$2 , \port$491$3 , \port$491$4 , \port$491$5 , \port$491$6 , \port$491$7 , \port$491$8 , \port$491$9 , \port$491$10 , \port$491$11 , \port$491$12 , \port$491$13 , \port$491$14 , \port$491$15 , \port$491$16 , \port$491$17 , \port$491$18 , \port$491$19 
 , \port$491$20 , \port$491$21 , \port$491$22 , \port$491$23 , \port$491$24 , \port$491$25 , \port$491$27 , \port$491$28 , \port$491$29 , \port$491$30 , \port$491$31 , \port$491$32 , \port$491$33 , \port$491$34 , \port$491$35 , \port$491$36 , \port$491$37 , \port$491$38 , \port$491$39 , \port$491$40 , \port$491$41 
 , \port$491$42 , \port$491$43 , \port$491$44 , \port$491$45 , \port$491$46 , \port$491$47 , \port$491$48 , \port$491$49 , \port$491$50 , \port$491$51 , \port$491$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -11546,7 +33298,7 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$491$0 , \port$491$1 , \port$491
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_3 (rst, \port$496$0 , \port$496$1 , \port$496$2 , \port$496$3 , \port$496$4 , \port$496$5 , \port$496$6 , \port$496$7 , \port$496$8 , \port$496$9 , \port$496$10 , \port$496$11 , \port$496$12 , \port$496$13 , \port$496$14 , \port$496$15 , \port$496$16 , \port$496$17 , \port$496$18 , \port$496$19 
+module \hwq_top.engine.array.mac_5_3 (rst, \port$496$0 , \port$496$1 , \port$496$2 , \port$496$3 , \port$496$4 , \port$496$5 , \port$496$6 , \port$496$7 , \port$496$8 , \port$496$9 , \port$496$10 , \port$496$11 , \port$496$12 , \port$496$13 , \port$496$14 , \port$496$15 , \port$496$16 , \port$496$17 , \port$496$18 , \port$496$19 
 , \port$496$20 , \port$496$21 , \port$496$22 , \port$496$23 , \port$496$24 , \port$496$25 , \port$496$27 , \port$496$28 , \port$496$29 , \port$496$30 , \port$496$31 , \port$496$32 , \port$496$33 , \port$496$34 , \port$496$35 , \port$496$36 , \port$496$37 , \port$496$38 , \port$496$39 , \port$496$40 , \port$496$41 
 , \port$496$42 , \port$496$43 , \port$496$44 , \port$496$45 , \port$496$46 , \port$496$47 , \port$496$48 , \port$496$49 , \port$496$50 , \port$496$51 , \port$496$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -12186,7 +33938,7 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$496$0 , \port$496$1 , \port$496
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_0 (rst, \port$501$0 , \port$501$1 , \port$501$2 , \port$501$3 , \port$501$4 , \port$501$5 , \port$501$6 , \port$501$7 , \port$501$8 , \port$501$9 , \port$501$10 , \port$501$11 , \port$501$12 , \port$501$13 , \port$501$14 , \port$501$15 , \port$501$16 , \port$501$17 , \port$501$18 , \port$501$19 
+module \hwq_top.engine.array.mac_6_0 (rst, \port$501$0 , \port$501$1 , \port$501$2 , \port$501$3 , \port$501$4 , \port$501$5 , \port$501$6 , \port$501$7 , \port$501$8 , \port$501$9 , \port$501$10 , \port$501$11 , \port$501$12 , \port$501$13 , \port$501$14 , \port$501$15 , \port$501$16 , \port$501$17 , \port$501$18 , \port$501$19 
 , \port$501$20 , \port$501$21 , \port$501$22 , \port$501$23 , \port$501$24 , \port$501$25 , \port$501$27 , \port$501$28 , \port$501$29 , \port$501$30 , \port$501$31 , \port$501$32 , \port$501$33 , \port$501$34 , \port$501$35 , \port$501$36 , \port$501$37 , \port$501$38 , \port$501$39 , \port$501$40 , \port$501$41 
 , \port$501$42 , \port$501$43 , \port$501$44 , \port$501$45 , \port$501$46 , \port$501$47 , \port$501$48 , \port$501$49 , \port$501$50 , \port$501$51 , \port$501$52 , a, w0, w1, restart, clk);
   wire _0_;
@@ -12826,7 +34578,7 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$501$0 , \port$501$1 , \port$501
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_1 (rst, \port$506$0 , \port$506$1 , \port$506$2 , \port$506$3 , \port$506$4 , \port$506$5 , \port$506$6 , \port$506$7 , \port$506$8 , \port$506$9 , \port$506$10 , \port$506$11 , \port$506$12 , \port$506$13 , \port$506$14 , \port$506$15 , \port$506$16 , \port$506$17 , \port$506$18 , \port$506$19 
+module \hwq_top.engine.array.mac_6_1 (rst, \port$506$0 , \port$506$1 , \port$506$2 , \port$506$3 , \port$506$4 , \port$506$5 , \port$506$6 , \port$506$7 , \port$506$8 , \port$506$9 , \port$506$10 , \port$506$11 , \port$506$12 , \port$506$13 , \port$506$14 , \port$506$15 , \port$506$16 , \port$506$17 , \port$506$18 , \port$506$19 
 , \port$506$20 , \port$506$21 , \port$506$22 , \port$506$23 , \port$506$24 , \port$506$25 , \port$506$27 , \port$506$28 , \port$506$29 , \port$506$30 , \port$506$31 , \port$506$32 , \port$506$33 , \port$506$34 , \port$506$35 , \port$506$36 , \port$506$37 , \port$506$38 , \port$506$39 , \port$506$40 , \port$506$41 
 , \port$506$42 , \port$506$43 , \port$506$44 , \port$506$45 , \port$506$46 , \port$506$47 , \port$506$48 , \port$506$49 , \port$506$50 , \port$506$51 , \port$506$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -13466,7 +35218,7 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$506$0 , \port$506$1 , \port$506
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_2 (rst, \port$511$0 , \port$511$1 , \port$511$2 , \port$511$3 , \port$511$4 , \port$511$5 , \port$511$6 , \port$511$7 , \port$511$8 , \port$511$9 , \port$511$10 , \port$511$11 , \port$511$12 , \port$511$13 , \port$511$14 , \port$511$15 , \port$511$16 , \port$511$17 , \port$511$18 , \port$511$19 
+module \hwq_top.engine.array.mac_6_2 (rst, \port$511$0 , \port$511$1 , \port$511$2 , \port$511$3 , \port$511$4 , \port$511$5 , \port$511$6 , \port$511$7 , \port$511$8 , \port$511$9 , \port$511$10 , \port$511$11 , \port$511$12 , \port$511$13 , \port$511$14 , \port$511$15 , \port$511$16 , \port$511$17 , \port$511$18 , \port$511$19 
 , \port$511$20 , \port$511$21 , \port$511$22 , \port$511$23 , \port$511$24 , \port$511$25 , \port$511$27 , \port$511$28 , \port$511$29 , \port$511$30 , \port$511$31 , \port$511$32 , \port$511$33 , \port$511$34 , \port$511$35 , \port$511$36 , \port$511$37 , \port$511$38 , \port$511$39 , \port$511$40 , \port$511$41 
 , \port$511$42 , \port$511$43 , \port$511$44 , \port$511$45 , \port$511$46 , \port$511$47 , \port$511$48 , \port$511$49 , \port$511$50 , \port$511$51 , \port$511$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -14106,7 +35858,7 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$511$0 , \port$511$1 , \port$511
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_3 (rst, \port$516$0 , \port$516$1 , \port$516$2 , \port$516$3 , \port$516$4 , \port$516$5 , \port$516$6 , \port$516$7 , \port$516$8 , \port$516$9 , \port$516$10 , \port$516$11 , \port$516$12 , \port$516$13 , \port$516$14 , \port$516$15 , \port$516$16 , \port$516$17 , \port$516$18 , \port$516$19 
+module \hwq_top.engine.array.mac_6_3 (rst, \port$516$0 , \port$516$1 , \port$516$2 , \port$516$3 , \port$516$4 , \port$516$5 , \port$516$6 , \port$516$7 , \port$516$8 , \port$516$9 , \port$516$10 , \port$516$11 , \port$516$12 , \port$516$13 , \port$516$14 , \port$516$15 , \port$516$16 , \port$516$17 , \port$516$18 , \port$516$19 
 , \port$516$20 , \port$516$21 , \port$516$22 , \port$516$23 , \port$516$24 , \port$516$25 , \port$516$27 , \port$516$28 , \port$516$29 , \port$516$30 , \port$516$31 , \port$516$32 , \port$516$33 , \port$516$34 , \port$516$35 , \port$516$36 , \port$516$37 , \port$516$38 , \port$516$39 , \port$516$40 , \port$516$41 
 , \port$516$42 , \port$516$43 , \port$516$44 , \port$516$45 , \port$516$46 , \port$516$47 , \port$516$48 , \port$516$49 , \port$516$50 , \port$516$51 , \port$516$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -14746,7 +36498,7 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$516$0 , \port$516$1 , \port$516
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_0 (rst, \port$521$0 , \port$521$1 , \port$521$2 , \port$521$3 , \port$521$4 , \port$521$5 , \port$521$6 , \port$521$7 , \port$521$8 , \port$521$9 , \port$521$10 , \port$521$11 , \port$521$12 , \port$521$13 , \port$521$14 , \port$521$15 , \port$521$16 , \port$521$17 , \port$521$18 , \port$521$19 
+module \hwq_top.engine.array.mac_7_0 (rst, \port$521$0 , \port$521$1 , \port$521$2 , \port$521$3 , \port$521$4 , \port$521$5 , \port$521$6 , \port$521$7 , \port$521$8 , \port$521$9 , \port$521$10 , \port$521$11 , \port$521$12 , \port$521$13 , \port$521$14 , \port$521$15 , \port$521$16 , \port$521$17 , \port$521$18 , \port$521$19 
 , \port$521$20 , \port$521$21 , \port$521$22 , \port$521$23 , \port$521$24 , \port$521$25 , \port$521$27 , \port$521$28 , \port$521$29 , \port$521$30 , \port$521$31 , \port$521$32 , \port$521$33 , \port$521$34 , \port$521$35 , \port$521$36 , \port$521$37 , \port$521$38 , \port$521$39 , \port$521$40 , \port$521$41 
 , \port$521$42 , \port$521$43 , \port$521$44 , \port$521$45 , \port$521$46 , \port$521$47 , \port$521$48 , \port$521$49 , \port$521$50 , \port$521$51 , \port$521$52 , a, w0, w1, restart, clk);
   wire _0_;
@@ -15386,7 +37138,7 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$521$0 , \port$521$1 , \port$521
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_1 (rst, \port$526$0 , \port$526$1 , \port$526$2 , \port$526$3 , \port$526$4 , \port$526$5 , \port$526$6 , \port$526$7 , \port$526$8 , \port$526$9 , \port$526$10 , \port$526$11 , \port$526$12 , \port$526$13 , \port$526$14 , \port$526$15 , \port$526$16 , \port$526$17 , \port$526$18 , \port$526$19 
+module \hwq_top.engine.array.mac_7_1 (rst, \port$526$0 , \port$526$1 , \port$526$2 , \port$526$3 , \port$526$4 , \port$526$5 , \port$526$6 , \port$526$7 , \port$526$8 , \port$526$9 , \port$526$10 , \port$526$11 , \port$526$12 , \port$526$13 , \port$526$14 , \port$526$15 , \port$526$16 , \port$526$17 , \port$526$18 , \port$526$19 
 , \port$526$20 , \port$526$21 , \port$526$22 , \port$526$23 , \port$526$24 , \port$526$25 , \port$526$27 , \port$526$28 , \port$526$29 , \port$526$30 , \port$526$31 , \port$526$32 , \port$526$33 , \port$526$34 , \port$526$35 , \port$526$36 , \port$526$37 , \port$526$38 , \port$526$39 , \port$526$40 , \port$526$41 
 , \port$526$42 , \port$526$43 , \port$526$44 , \port$526$45 , \port$526$46 , \port$526$47 , \port$526$48 , \port$526$49 , \port$526$50 , \port$526$51 , \port$526$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -16026,7 +37778,7 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$526$0 , \port$526$1 , \port$526
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_2 (rst, \port$531$0 , \port$531$1 , \port$531$2 , \port$531$3 , \port$531$4 , \port$531$5 , \port$531$6 , \port$531$7 , \port$531$8 , \port$531$9 , \port$531$10 , \port$531$11 , \port$531$12 , \port$531$13 , \port$531$14 , \port$531$15 , \port$531$16 , \port$531$17 , \port$531$18 , \port$531$19 
+module \hwq_top.engine.array.mac_7_2 (rst, \port$531$0 , \port$531$1 , \port$531$2 , \port$531$3 , \port$531$4 , \port$531$5 , \port$531$6 , \port$531$7 , \port$531$8 , \port$531$9 , \port$531$10 , \port$531$11 , \port$531$12 , \port$531$13 , \port$531$14 , \port$531$15 , \port$531$16 , \port$531$17 , \port$531$18 , \port$531$19 
 , \port$531$20 , \port$531$21 , \port$531$22 , \port$531$23 , \port$531$24 , \port$531$25 , \port$531$27 , \port$531$28 , \port$531$29 , \port$531$30 , \port$531$31 , \port$531$32 , \port$531$33 , \port$531$34 , \port$531$35 , \port$531$36 , \port$531$37 , \port$531$38 , \port$531$39 , \port$531$40 , \port$531$41 
 , \port$531$42 , \port$531$43 , \port$531$44 , \port$531$45 , \port$531$46 , \port$531$47 , \port$531$48 , \port$531$49 , \port$531$50 , \port$531$51 , \port$531$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -16666,7 +38418,7 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$531$0 , \port$531$1 , \port$531
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_3 (rst, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , \port$536$16 , \port$536$17 , \port$536$18 , \port$536$19 
+module \hwq_top.engine.array.mac_7_3 (rst, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , \port$536$16 , \port$536$17 , \port$536$18 , \port$536$19 
 , \port$536$20 , \port$536$21 , \port$536$22 , \port$536$23 , \port$536$24 , \port$536$25 , \port$536$27 , \port$536$28 , \port$536$29 , \port$536$30 , \port$536$31 , \port$536$32 , \port$536$33 , \port$536$34 , \port$536$35 , \port$536$36 , \port$536$37 , \port$536$38 , \port$536$39 , \port$536$40 , \port$536$41 
 , \port$536$42 , \port$536$43 , \port$536$44 , \port$536$45 , \port$536$46 , \port$536$47 , \port$536$48 , \port$536$49 , \port$536$50 , \port$536$51 , \port$536$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -17306,7686 +39058,6 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$536$0 , \port$536$1 , \port$536
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_0 (rst, \port$541$0 , \port$541$1 , \port$541$2 , \port$541$3 , \port$541$4 , \port$541$5 , \port$541$6 , \port$541$7 , \port$541$8 , \port$541$9 , \port$541$10 , \port$541$11 , \port$541$12 , \port$541$13 , \port$541$14 , \port$541$15 , \port$541$16 , \port$541$17 , \port$541$18 , \port$541$19 
-, \port$541$20 , \port$541$21 , \port$541$22 , \port$541$23 , \port$541$24 , \port$541$25 , \port$541$27 , \port$541$28 , \port$541$29 , \port$541$30 , \port$541$31 , \port$541$32 , \port$541$33 , \port$541$34 , \port$541$35 , \port$541$36 , \port$541$37 , \port$541$38 , \port$541$39 , \port$541$40 , \port$541$41 
-, \port$541$42 , \port$541$43 , \port$541$44 , \port$541$45 , \port$541$46 , \port$541$47 , \port$541$48 , \port$541$49 , \port$541$50 , \port$541$51 , \port$541$52 , a, w0, w1, restart, clk);
-  wire _0_;
-  input [7:0] a;
-  wire [7:0] a;
-  input clk;
-  wire clk;
-  wire [35:0] p_0;
-  wire [35:0] p_1;
-  output \port$541$0 ;
-  wire \port$541$0 ;
-  output \port$541$1 ;
-  wire \port$541$1 ;
-  output \port$541$10 ;
-  wire \port$541$10 ;
-  output \port$541$11 ;
-  wire \port$541$11 ;
-  output \port$541$12 ;
-  wire \port$541$12 ;
-  output \port$541$13 ;
-  wire \port$541$13 ;
-  output \port$541$14 ;
-  wire \port$541$14 ;
-  output \port$541$15 ;
-  wire \port$541$15 ;
-  output \port$541$16 ;
-  wire \port$541$16 ;
-  output \port$541$17 ;
-  wire \port$541$17 ;
-  output \port$541$18 ;
-  wire \port$541$18 ;
-  output \port$541$19 ;
-  wire \port$541$19 ;
-  output \port$541$2 ;
-  wire \port$541$2 ;
-  output \port$541$20 ;
-  wire \port$541$20 ;
-  output \port$541$21 ;
-  wire \port$541$21 ;
-  output \port$541$22 ;
-  wire \port$541$22 ;
-  output \port$541$23 ;
-  wire \port$541$23 ;
-  output \port$541$24 ;
-  wire \port$541$24 ;
-  output \port$541$25 ;
-  wire \port$541$25 ;
-  output \port$541$27 ;
-  wire \port$541$27 ;
-  output \port$541$28 ;
-  wire \port$541$28 ;
-  output \port$541$29 ;
-  wire \port$541$29 ;
-  output \port$541$3 ;
-  wire \port$541$3 ;
-  output \port$541$30 ;
-  wire \port$541$30 ;
-  output \port$541$31 ;
-  wire \port$541$31 ;
-  output \port$541$32 ;
-  wire \port$541$32 ;
-  output \port$541$33 ;
-  wire \port$541$33 ;
-  output \port$541$34 ;
-  wire \port$541$34 ;
-  output \port$541$35 ;
-  wire \port$541$35 ;
-  output \port$541$36 ;
-  wire \port$541$36 ;
-  output \port$541$37 ;
-  wire \port$541$37 ;
-  output \port$541$38 ;
-  wire \port$541$38 ;
-  output \port$541$39 ;
-  wire \port$541$39 ;
-  output \port$541$4 ;
-  wire \port$541$4 ;
-  output \port$541$40 ;
-  wire \port$541$40 ;
-  output \port$541$41 ;
-  wire \port$541$41 ;
-  output \port$541$42 ;
-  wire \port$541$42 ;
-  output \port$541$43 ;
-  wire \port$541$43 ;
-  output \port$541$44 ;
-  wire \port$541$44 ;
-  output \port$541$45 ;
-  wire \port$541$45 ;
-  output \port$541$46 ;
-  wire \port$541$46 ;
-  output \port$541$47 ;
-  wire \port$541$47 ;
-  output \port$541$48 ;
-  wire \port$541$48 ;
-  output \port$541$49 ;
-  wire \port$541$49 ;
-  output \port$541$5 ;
-  wire \port$541$5 ;
-  output \port$541$50 ;
-  wire \port$541$50 ;
-  output \port$541$51 ;
-  wire \port$541$51 ;
-  output \port$541$52 ;
-  wire \port$541$52 ;
-  output \port$541$6 ;
-  wire \port$541$6 ;
-  output \port$541$7 ;
-  wire \port$541$7 ;
-  output \port$541$8 ;
-  wire \port$541$8 ;
-  output \port$541$9 ;
-  wire \port$541$9 ;
-  wire [53:0] r;
-  input restart;
-  wire restart;
-  wire [17:0] roa_0;
-  wire [17:0] roa_1;
-  wire [17:0] rob_0;
-  wire [17:0] rob_1;
-  input rst;
-  wire rst;
-  wire signedp_0;
-  wire signedp_1;
-  input [7:0] w0;
-  wire [7:0] w0;
-  input [7:0] w1;
-  wire [7:0] w1;
-  assign _0_ = ~ restart;
-  ALU54B #(
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .LEGACY("DISABLED"),
-    .MULT9_MODE("DISABLED"),
-    .REG_FLAG_CLK("NONE"),
-    .REG_INPUTC0_CLK("NONE"),
-    .REG_INPUTC1_CLK("NONE"),
-    .REG_INPUTCFB_CLK("NONE"),
-    .REG_OPCODEIN_0_CLK("NONE"),
-    .REG_OPCODEIN_1_CLK("NONE"),
-    .REG_OPCODEOP0_0_CLK("NONE"),
-    .REG_OPCODEOP0_1_CLK("NONE"),
-    .REG_OPCODEOP1_0_CLK("NONE"),
-    .REG_OPCODEOP1_1_CLK("NONE"),
-    .REG_OUTPUT0_CLK("CLK0"),
-    .REG_OUTPUT1_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .RNDPAT("0x00000004000000")
-  ) alu (
-    .A0(roa_0[0]),
-    .A1(roa_0[1]),
-    .A10(roa_0[10]),
-    .A11(roa_0[11]),
-    .A12(roa_0[12]),
-    .A13(roa_0[13]),
-    .A14(roa_0[14]),
-    .A15(roa_0[15]),
-    .A16(roa_0[16]),
-    .A17(roa_0[17]),
-    .A18(rob_0[0]),
-    .A19(rob_0[1]),
-    .A2(roa_0[2]),
-    .A20(rob_0[2]),
-    .A21(rob_0[3]),
-    .A22(rob_0[4]),
-    .A23(rob_0[5]),
-    .A24(rob_0[6]),
-    .A25(rob_0[7]),
-    .A26(rob_0[8]),
-    .A27(rob_0[9]),
-    .A28(rob_0[10]),
-    .A29(rob_0[11]),
-    .A3(roa_0[3]),
-    .A30(rob_0[12]),
-    .A31(rob_0[13]),
-    .A32(rob_0[14]),
-    .A33(rob_0[15]),
-    .A34(rob_0[16]),
-    .A35(rob_0[17]),
-    .A4(roa_0[4]),
-    .A5(roa_0[5]),
-    .A6(roa_0[6]),
-    .A7(roa_0[7]),
-    .A8(roa_0[8]),
-    .A9(roa_0[9]),
-    .B0(roa_1[0]),
-    .B1(roa_1[1]),
-    .B10(roa_1[10]),
-    .B11(roa_1[11]),
-    .B12(roa_1[12]),
-    .B13(roa_1[13]),
-    .B14(roa_1[14]),
-    .B15(roa_1[15]),
-    .B16(roa_1[16]),
-    .B17(roa_1[17]),
-    .B18(rob_1[0]),
-    .B19(rob_1[1]),
-    .B2(roa_1[2]),
-    .B20(rob_1[2]),
-    .B21(rob_1[3]),
-    .B22(rob_1[4]),
-    .B23(rob_1[5]),
-    .B24(rob_1[6]),
-    .B25(rob_1[7]),
-    .B26(rob_1[8]),
-    .B27(rob_1[9]),
-    .B28(rob_1[10]),
-    .B29(rob_1[11]),
-    .B3(roa_1[3]),
-    .B30(rob_1[12]),
-    .B31(rob_1[13]),
-    .B32(rob_1[14]),
-    .B33(rob_1[15]),
-    .B34(rob_1[16]),
-    .B35(rob_1[17]),
-    .B4(roa_1[4]),
-    .B5(roa_1[5]),
-    .B6(roa_1[6]),
-    .B7(roa_1[7]),
-    .B8(roa_1[8]),
-    .B9(roa_1[9]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .MA0(p_0[0]),
-    .MA1(p_0[1]),
-    .MA10(p_0[10]),
-    .MA11(p_0[11]),
-    .MA12(p_0[12]),
-    .MA13(p_0[13]),
-    .MA14(p_0[14]),
-    .MA15(p_0[15]),
-    .MA16(p_0[16]),
-    .MA17(p_0[17]),
-    .MA18(p_0[18]),
-    .MA19(p_0[19]),
-    .MA2(p_0[2]),
-    .MA20(p_0[20]),
-    .MA21(p_0[21]),
-    .MA22(p_0[22]),
-    .MA23(p_0[23]),
-    .MA24(p_0[24]),
-    .MA25(p_0[25]),
-    .MA26(p_0[26]),
-    .MA27(p_0[27]),
-    .MA28(p_0[28]),
-    .MA29(p_0[29]),
-    .MA3(p_0[3]),
-    .MA30(p_0[30]),
-    .MA31(p_0[31]),
-    .MA32(p_0[32]),
-    .MA33(p_0[33]),
-    .MA34(p_0[34]),
-    .MA35(p_0[35]),
-    .MA4(p_0[4]),
-    .MA5(p_0[5]),
-    .MA6(p_0[6]),
-    .MA7(p_0[7]),
-    .MA8(p_0[8]),
-    .MA9(p_0[9]),
-    .MB0(p_1[0]),
-    .MB1(p_1[1]),
-    .MB10(p_1[10]),
-    .MB11(p_1[11]),
-    .MB12(p_1[12]),
-    .MB13(p_1[13]),
-    .MB14(p_1[14]),
-    .MB15(p_1[15]),
-    .MB16(p_1[16]),
-    .MB17(p_1[17]),
-    .MB18(p_1[18]),
-    .MB19(p_1[19]),
-    .MB2(p_1[2]),
-    .MB20(p_1[20]),
-    .MB21(p_1[21]),
-    .MB22(p_1[22]),
-    .MB23(p_1[23]),
-    .MB24(p_1[24]),
-    .MB25(p_1[25]),
-    .MB26(p_1[26]),
-    .MB27(p_1[27]),
-    .MB28(p_1[28]),
-    .MB29(p_1[29]),
-    .MB3(p_1[3]),
-    .MB30(p_1[30]),
-    .MB31(p_1[31]),
-    .MB32(p_1[32]),
-    .MB33(p_1[33]),
-    .MB34(p_1[34]),
-    .MB35(p_1[35]),
-    .MB4(p_1[4]),
-    .MB5(p_1[5]),
-    .MB6(p_1[6]),
-    .MB7(p_1[7]),
-    .MB8(p_1[8]),
-    .MB9(p_1[9]),
-    .OP0(1'h1),
-    .OP1(1'h0),
-    .OP10(1'h0),
-    .OP2(1'h0),
-    .OP3(1'h0),
-    .OP4(_0_),
-    .OP5(restart),
-    .OP6(1'h1),
-    .OP7(1'h0),
-    .OP8(1'h0),
-    .OP9(1'h1),
-    .R0(\port$541$0 ),
-    .R1(\port$541$1 ),
-    .R10(\port$541$10 ),
-    .R11(\port$541$11 ),
-    .R12(\port$541$12 ),
-    .R13(\port$541$13 ),
-    .R14(\port$541$14 ),
-    .R15(\port$541$15 ),
-    .R16(\port$541$16 ),
-    .R17(\port$541$17 ),
-    .R18(\port$541$18 ),
-    .R19(\port$541$19 ),
-    .R2(\port$541$2 ),
-    .R20(\port$541$20 ),
-    .R21(\port$541$21 ),
-    .R22(\port$541$22 ),
-    .R23(\port$541$23 ),
-    .R24(\port$541$24 ),
-    .R25(\port$541$25 ),
-    .R26(r[26]),
-    .R27(\port$541$27 ),
-    .R28(\port$541$28 ),
-    .R29(\port$541$29 ),
-    .R3(\port$541$3 ),
-    .R30(\port$541$30 ),
-    .R31(\port$541$31 ),
-    .R32(\port$541$32 ),
-    .R33(\port$541$33 ),
-    .R34(\port$541$34 ),
-    .R35(\port$541$35 ),
-    .R36(\port$541$36 ),
-    .R37(\port$541$37 ),
-    .R38(\port$541$38 ),
-    .R39(\port$541$39 ),
-    .R4(\port$541$4 ),
-    .R40(\port$541$40 ),
-    .R41(\port$541$41 ),
-    .R42(\port$541$42 ),
-    .R43(\port$541$43 ),
-    .R44(\port$541$44 ),
-    .R45(\port$541$45 ),
-    .R46(\port$541$46 ),
-    .R47(\port$541$47 ),
-    .R48(\port$541$48 ),
-    .R49(\port$541$49 ),
-    .R5(\port$541$5 ),
-    .R50(\port$541$50 ),
-    .R51(\port$541$51 ),
-    .R52(\port$541$52 ),
-    .R53(r[53]),
-    .R6(\port$541$6 ),
-    .R7(\port$541$7 ),
-    .R8(\port$541$8 ),
-    .R9(\port$541$9 ),
-    .RST0(rst),
-    .SIGNEDIA(signedp_0),
-    .SIGNEDIB(signedp_1)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul0 (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(w0[0]),
-    .B1(w0[1]),
-    .B10(w0[7]),
-    .B11(w0[7]),
-    .B12(w0[7]),
-    .B13(w0[7]),
-    .B14(w0[7]),
-    .B15(w0[7]),
-    .B16(w0[7]),
-    .B17(w0[7]),
-    .B2(w0[2]),
-    .B3(w0[3]),
-    .B4(w0[4]),
-    .B5(w0[5]),
-    .B6(w0[6]),
-    .B7(w0[7]),
-    .B8(w0[7]),
-    .B9(w0[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_0[0]),
-    .P1(p_0[1]),
-    .P10(p_0[10]),
-    .P11(p_0[11]),
-    .P12(p_0[12]),
-    .P13(p_0[13]),
-    .P14(p_0[14]),
-    .P15(p_0[15]),
-    .P16(p_0[16]),
-    .P17(p_0[17]),
-    .P18(p_0[18]),
-    .P19(p_0[19]),
-    .P2(p_0[2]),
-    .P20(p_0[20]),
-    .P21(p_0[21]),
-    .P22(p_0[22]),
-    .P23(p_0[23]),
-    .P24(p_0[24]),
-    .P25(p_0[25]),
-    .P26(p_0[26]),
-    .P27(p_0[27]),
-    .P28(p_0[28]),
-    .P29(p_0[29]),
-    .P3(p_0[3]),
-    .P30(p_0[30]),
-    .P31(p_0[31]),
-    .P32(p_0[32]),
-    .P33(p_0[33]),
-    .P34(p_0[34]),
-    .P35(p_0[35]),
-    .P4(p_0[4]),
-    .P5(p_0[5]),
-    .P6(p_0[6]),
-    .P7(p_0[7]),
-    .P8(p_0[8]),
-    .P9(p_0[9]),
-    .ROA0(roa_0[0]),
-    .ROA1(roa_0[1]),
-    .ROA10(roa_0[10]),
-    .ROA11(roa_0[11]),
-    .ROA12(roa_0[12]),
-    .ROA13(roa_0[13]),
-    .ROA14(roa_0[14]),
-    .ROA15(roa_0[15]),
-    .ROA16(roa_0[16]),
-    .ROA17(roa_0[17]),
-    .ROA2(roa_0[2]),
-    .ROA3(roa_0[3]),
-    .ROA4(roa_0[4]),
-    .ROA5(roa_0[5]),
-    .ROA6(roa_0[6]),
-    .ROA7(roa_0[7]),
-    .ROA8(roa_0[8]),
-    .ROA9(roa_0[9]),
-    .ROB0(rob_0[0]),
-    .ROB1(rob_0[1]),
-    .ROB10(rob_0[10]),
-    .ROB11(rob_0[11]),
-    .ROB12(rob_0[12]),
-    .ROB13(rob_0[13]),
-    .ROB14(rob_0[14]),
-    .ROB15(rob_0[15]),
-    .ROB16(rob_0[16]),
-    .ROB17(rob_0[17]),
-    .ROB2(rob_0[2]),
-    .ROB3(rob_0[3]),
-    .ROB4(rob_0[4]),
-    .ROB5(rob_0[5]),
-    .ROB6(rob_0[6]),
-    .ROB7(rob_0[7]),
-    .ROB8(rob_0[8]),
-    .ROB9(rob_0[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_0),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul1 (
-    .A0(1'h0),
-    .A1(1'h0),
-    .A10(a[1]),
-    .A11(a[2]),
-    .A12(a[3]),
-    .A13(a[4]),
-    .A14(a[5]),
-    .A15(a[6]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(1'h0),
-    .A3(1'h0),
-    .A4(1'h0),
-    .A5(1'h0),
-    .A6(1'h0),
-    .A7(1'h0),
-    .A8(1'h0),
-    .A9(a[0]),
-    .B0(w1[0]),
-    .B1(w1[1]),
-    .B10(w1[7]),
-    .B11(w1[7]),
-    .B12(w1[7]),
-    .B13(w1[7]),
-    .B14(w1[7]),
-    .B15(w1[7]),
-    .B16(w1[7]),
-    .B17(w1[7]),
-    .B2(w1[2]),
-    .B3(w1[3]),
-    .B4(w1[4]),
-    .B5(w1[5]),
-    .B6(w1[6]),
-    .B7(w1[7]),
-    .B8(w1[7]),
-    .B9(w1[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_1[0]),
-    .P1(p_1[1]),
-    .P10(p_1[10]),
-    .P11(p_1[11]),
-    .P12(p_1[12]),
-    .P13(p_1[13]),
-    .P14(p_1[14]),
-    .P15(p_1[15]),
-    .P16(p_1[16]),
-    .P17(p_1[17]),
-    .P18(p_1[18]),
-    .P19(p_1[19]),
-    .P2(p_1[2]),
-    .P20(p_1[20]),
-    .P21(p_1[21]),
-    .P22(p_1[22]),
-    .P23(p_1[23]),
-    .P24(p_1[24]),
-    .P25(p_1[25]),
-    .P26(p_1[26]),
-    .P27(p_1[27]),
-    .P28(p_1[28]),
-    .P29(p_1[29]),
-    .P3(p_1[3]),
-    .P30(p_1[30]),
-    .P31(p_1[31]),
-    .P32(p_1[32]),
-    .P33(p_1[33]),
-    .P34(p_1[34]),
-    .P35(p_1[35]),
-    .P4(p_1[4]),
-    .P5(p_1[5]),
-    .P6(p_1[6]),
-    .P7(p_1[7]),
-    .P8(p_1[8]),
-    .P9(p_1[9]),
-    .ROA0(roa_1[0]),
-    .ROA1(roa_1[1]),
-    .ROA10(roa_1[10]),
-    .ROA11(roa_1[11]),
-    .ROA12(roa_1[12]),
-    .ROA13(roa_1[13]),
-    .ROA14(roa_1[14]),
-    .ROA15(roa_1[15]),
-    .ROA16(roa_1[16]),
-    .ROA17(roa_1[17]),
-    .ROA2(roa_1[2]),
-    .ROA3(roa_1[3]),
-    .ROA4(roa_1[4]),
-    .ROA5(roa_1[5]),
-    .ROA6(roa_1[6]),
-    .ROA7(roa_1[7]),
-    .ROA8(roa_1[8]),
-    .ROA9(roa_1[9]),
-    .ROB0(rob_1[0]),
-    .ROB1(rob_1[1]),
-    .ROB10(rob_1[10]),
-    .ROB11(rob_1[11]),
-    .ROB12(rob_1[12]),
-    .ROB13(rob_1[13]),
-    .ROB14(rob_1[14]),
-    .ROB15(rob_1[15]),
-    .ROB16(rob_1[16]),
-    .ROB17(rob_1[17]),
-    .ROB2(rob_1[2]),
-    .ROB3(rob_1[3]),
-    .ROB4(rob_1[4]),
-    .ROB5(rob_1[5]),
-    .ROB6(rob_1[6]),
-    .ROB7(rob_1[7]),
-    .ROB8(rob_1[8]),
-    .ROB9(rob_1[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign { r[52:27], r[25:0] } = { \port$541$52 , \port$541$51 , \port$541$50 , \port$541$49 , \port$541$48 , \port$541$47 , \port$541$46 , \port$541$45 , \port$541$44 , \port$541$43 , \port$541$42 , \port$541$41 , \port$541$40 , \port$541$39 , \port$541$38 , \port$541$37 , \port$541$36 , \port$541$35 , \port$541$34 , \port$541$33 , \port$541$32 , \port$541$31 , \port$541$30 , \port$541$29 , \port$541$28 , \port$541$27 , \port$541$25 , \port$541$24 , \port$541$23 , \port$541$22 , \port$541$21 , \port$541$20 , \port$541$19 , \port$541$18 , \port$541$17 , \port$541$16 , \port$541$15 , \port$541$14 , \port$541$13 , \port$541$12 , \port$541$11 , \port$541$10 , \port$541$9 , \port$541$8 , \port$541$7 , \port$541$6 , \port$541$5 , \port$541$4 , \port$541$3 , \port$541$2 , \port$541$1 , \port$541$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_1 (rst, \port$546$0 , \port$546$1 , \port$546$2 , \port$546$3 , \port$546$4 , \port$546$5 , \port$546$6 , \port$546$7 , \port$546$8 , \port$546$9 , \port$546$10 , \port$546$11 , \port$546$12 , \port$546$13 , \port$546$14 , \port$546$15 , \port$546$16 , \port$546$17 , \port$546$18 , \port$546$19 
-, \port$546$20 , \port$546$21 , \port$546$22 , \port$546$23 , \port$546$24 , \port$546$25 , \port$546$27 , \port$546$28 , \port$546$29 , \port$546$30 , \port$546$31 , \port$546$32 , \port$546$33 , \port$546$34 , \port$546$35 , \port$546$36 , \port$546$37 , \port$546$38 , \port$546$39 , \port$546$40 , \port$546$41 
-, \port$546$42 , \port$546$43 , \port$546$44 , \port$546$45 , \port$546$46 , \port$546$47 , \port$546$48 , \port$546$49 , \port$546$50 , \port$546$51 , \port$546$52 , w0, w1, a, restart, clk);
-  wire _0_;
-  input [7:0] a;
-  wire [7:0] a;
-  input clk;
-  wire clk;
-  wire [35:0] p_0;
-  wire [35:0] p_1;
-  output \port$546$0 ;
-  wire \port$546$0 ;
-  output \port$546$1 ;
-  wire \port$546$1 ;
-  output \port$546$10 ;
-  wire \port$546$10 ;
-  output \port$546$11 ;
-  wire \port$546$11 ;
-  output \port$546$12 ;
-  wire \port$546$12 ;
-  output \port$546$13 ;
-  wire \port$546$13 ;
-  output \port$546$14 ;
-  wire \port$546$14 ;
-  output \port$546$15 ;
-  wire \port$546$15 ;
-  output \port$546$16 ;
-  wire \port$546$16 ;
-  output \port$546$17 ;
-  wire \port$546$17 ;
-  output \port$546$18 ;
-  wire \port$546$18 ;
-  output \port$546$19 ;
-  wire \port$546$19 ;
-  output \port$546$2 ;
-  wire \port$546$2 ;
-  output \port$546$20 ;
-  wire \port$546$20 ;
-  output \port$546$21 ;
-  wire \port$546$21 ;
-  output \port$546$22 ;
-  wire \port$546$22 ;
-  output \port$546$23 ;
-  wire \port$546$23 ;
-  output \port$546$24 ;
-  wire \port$546$24 ;
-  output \port$546$25 ;
-  wire \port$546$25 ;
-  output \port$546$27 ;
-  wire \port$546$27 ;
-  output \port$546$28 ;
-  wire \port$546$28 ;
-  output \port$546$29 ;
-  wire \port$546$29 ;
-  output \port$546$3 ;
-  wire \port$546$3 ;
-  output \port$546$30 ;
-  wire \port$546$30 ;
-  output \port$546$31 ;
-  wire \port$546$31 ;
-  output \port$546$32 ;
-  wire \port$546$32 ;
-  output \port$546$33 ;
-  wire \port$546$33 ;
-  output \port$546$34 ;
-  wire \port$546$34 ;
-  output \port$546$35 ;
-  wire \port$546$35 ;
-  output \port$546$36 ;
-  wire \port$546$36 ;
-  output \port$546$37 ;
-  wire \port$546$37 ;
-  output \port$546$38 ;
-  wire \port$546$38 ;
-  output \port$546$39 ;
-  wire \port$546$39 ;
-  output \port$546$4 ;
-  wire \port$546$4 ;
-  output \port$546$40 ;
-  wire \port$546$40 ;
-  output \port$546$41 ;
-  wire \port$546$41 ;
-  output \port$546$42 ;
-  wire \port$546$42 ;
-  output \port$546$43 ;
-  wire \port$546$43 ;
-  output \port$546$44 ;
-  wire \port$546$44 ;
-  output \port$546$45 ;
-  wire \port$546$45 ;
-  output \port$546$46 ;
-  wire \port$546$46 ;
-  output \port$546$47 ;
-  wire \port$546$47 ;
-  output \port$546$48 ;
-  wire \port$546$48 ;
-  output \port$546$49 ;
-  wire \port$546$49 ;
-  output \port$546$5 ;
-  wire \port$546$5 ;
-  output \port$546$50 ;
-  wire \port$546$50 ;
-  output \port$546$51 ;
-  wire \port$546$51 ;
-  output \port$546$52 ;
-  wire \port$546$52 ;
-  output \port$546$6 ;
-  wire \port$546$6 ;
-  output \port$546$7 ;
-  wire \port$546$7 ;
-  output \port$546$8 ;
-  wire \port$546$8 ;
-  output \port$546$9 ;
-  wire \port$546$9 ;
-  wire [53:0] r;
-  input restart;
-  wire restart;
-  wire [17:0] roa_0;
-  wire [17:0] roa_1;
-  wire [17:0] rob_0;
-  wire [17:0] rob_1;
-  input rst;
-  wire rst;
-  wire signedp_0;
-  wire signedp_1;
-  input [7:0] w0;
-  wire [7:0] w0;
-  input [7:0] w1;
-  wire [7:0] w1;
-  assign _0_ = ~ restart;
-  ALU54B #(
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .LEGACY("DISABLED"),
-    .MULT9_MODE("DISABLED"),
-    .REG_FLAG_CLK("NONE"),
-    .REG_INPUTC0_CLK("NONE"),
-    .REG_INPUTC1_CLK("NONE"),
-    .REG_INPUTCFB_CLK("NONE"),
-    .REG_OPCODEIN_0_CLK("NONE"),
-    .REG_OPCODEIN_1_CLK("NONE"),
-    .REG_OPCODEOP0_0_CLK("NONE"),
-    .REG_OPCODEOP0_1_CLK("NONE"),
-    .REG_OPCODEOP1_0_CLK("NONE"),
-    .REG_OPCODEOP1_1_CLK("NONE"),
-    .REG_OUTPUT0_CLK("CLK0"),
-    .REG_OUTPUT1_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .RNDPAT("0x00000004000000")
-  ) alu (
-    .A0(roa_0[0]),
-    .A1(roa_0[1]),
-    .A10(roa_0[10]),
-    .A11(roa_0[11]),
-    .A12(roa_0[12]),
-    .A13(roa_0[13]),
-    .A14(roa_0[14]),
-    .A15(roa_0[15]),
-    .A16(roa_0[16]),
-    .A17(roa_0[17]),
-    .A18(rob_0[0]),
-    .A19(rob_0[1]),
-    .A2(roa_0[2]),
-    .A20(rob_0[2]),
-    .A21(rob_0[3]),
-    .A22(rob_0[4]),
-    .A23(rob_0[5]),
-    .A24(rob_0[6]),
-    .A25(rob_0[7]),
-    .A26(rob_0[8]),
-    .A27(rob_0[9]),
-    .A28(rob_0[10]),
-    .A29(rob_0[11]),
-    .A3(roa_0[3]),
-    .A30(rob_0[12]),
-    .A31(rob_0[13]),
-    .A32(rob_0[14]),
-    .A33(rob_0[15]),
-    .A34(rob_0[16]),
-    .A35(rob_0[17]),
-    .A4(roa_0[4]),
-    .A5(roa_0[5]),
-    .A6(roa_0[6]),
-    .A7(roa_0[7]),
-    .A8(roa_0[8]),
-    .A9(roa_0[9]),
-    .B0(roa_1[0]),
-    .B1(roa_1[1]),
-    .B10(roa_1[10]),
-    .B11(roa_1[11]),
-    .B12(roa_1[12]),
-    .B13(roa_1[13]),
-    .B14(roa_1[14]),
-    .B15(roa_1[15]),
-    .B16(roa_1[16]),
-    .B17(roa_1[17]),
-    .B18(rob_1[0]),
-    .B19(rob_1[1]),
-    .B2(roa_1[2]),
-    .B20(rob_1[2]),
-    .B21(rob_1[3]),
-    .B22(rob_1[4]),
-    .B23(rob_1[5]),
-    .B24(rob_1[6]),
-    .B25(rob_1[7]),
-    .B26(rob_1[8]),
-    .B27(rob_1[9]),
-    .B28(rob_1[10]),
-    .B29(rob_1[11]),
-    .B3(roa_1[3]),
-    .B30(rob_1[12]),
-    .B31(rob_1[13]),
-    .B32(rob_1[14]),
-    .B33(rob_1[15]),
-    .B34(rob_1[16]),
-    .B35(rob_1[17]),
-    .B4(roa_1[4]),
-    .B5(roa_1[5]),
-    .B6(roa_1[6]),
-    .B7(roa_1[7]),
-    .B8(roa_1[8]),
-    .B9(roa_1[9]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .MA0(p_0[0]),
-    .MA1(p_0[1]),
-    .MA10(p_0[10]),
-    .MA11(p_0[11]),
-    .MA12(p_0[12]),
-    .MA13(p_0[13]),
-    .MA14(p_0[14]),
-    .MA15(p_0[15]),
-    .MA16(p_0[16]),
-    .MA17(p_0[17]),
-    .MA18(p_0[18]),
-    .MA19(p_0[19]),
-    .MA2(p_0[2]),
-    .MA20(p_0[20]),
-    .MA21(p_0[21]),
-    .MA22(p_0[22]),
-    .MA23(p_0[23]),
-    .MA24(p_0[24]),
-    .MA25(p_0[25]),
-    .MA26(p_0[26]),
-    .MA27(p_0[27]),
-    .MA28(p_0[28]),
-    .MA29(p_0[29]),
-    .MA3(p_0[3]),
-    .MA30(p_0[30]),
-    .MA31(p_0[31]),
-    .MA32(p_0[32]),
-    .MA33(p_0[33]),
-    .MA34(p_0[34]),
-    .MA35(p_0[35]),
-    .MA4(p_0[4]),
-    .MA5(p_0[5]),
-    .MA6(p_0[6]),
-    .MA7(p_0[7]),
-    .MA8(p_0[8]),
-    .MA9(p_0[9]),
-    .MB0(p_1[0]),
-    .MB1(p_1[1]),
-    .MB10(p_1[10]),
-    .MB11(p_1[11]),
-    .MB12(p_1[12]),
-    .MB13(p_1[13]),
-    .MB14(p_1[14]),
-    .MB15(p_1[15]),
-    .MB16(p_1[16]),
-    .MB17(p_1[17]),
-    .MB18(p_1[18]),
-    .MB19(p_1[19]),
-    .MB2(p_1[2]),
-    .MB20(p_1[20]),
-    .MB21(p_1[21]),
-    .MB22(p_1[22]),
-    .MB23(p_1[23]),
-    .MB24(p_1[24]),
-    .MB25(p_1[25]),
-    .MB26(p_1[26]),
-    .MB27(p_1[27]),
-    .MB28(p_1[28]),
-    .MB29(p_1[29]),
-    .MB3(p_1[3]),
-    .MB30(p_1[30]),
-    .MB31(p_1[31]),
-    .MB32(p_1[32]),
-    .MB33(p_1[33]),
-    .MB34(p_1[34]),
-    .MB35(p_1[35]),
-    .MB4(p_1[4]),
-    .MB5(p_1[5]),
-    .MB6(p_1[6]),
-    .MB7(p_1[7]),
-    .MB8(p_1[8]),
-    .MB9(p_1[9]),
-    .OP0(1'h1),
-    .OP1(1'h0),
-    .OP10(1'h0),
-    .OP2(1'h0),
-    .OP3(1'h0),
-    .OP4(_0_),
-    .OP5(restart),
-    .OP6(1'h1),
-    .OP7(1'h0),
-    .OP8(1'h0),
-    .OP9(1'h1),
-    .R0(\port$546$0 ),
-    .R1(\port$546$1 ),
-    .R10(\port$546$10 ),
-    .R11(\port$546$11 ),
-    .R12(\port$546$12 ),
-    .R13(\port$546$13 ),
-    .R14(\port$546$14 ),
-    .R15(\port$546$15 ),
-    .R16(\port$546$16 ),
-    .R17(\port$546$17 ),
-    .R18(\port$546$18 ),
-    .R19(\port$546$19 ),
-    .R2(\port$546$2 ),
-    .R20(\port$546$20 ),
-    .R21(\port$546$21 ),
-    .R22(\port$546$22 ),
-    .R23(\port$546$23 ),
-    .R24(\port$546$24 ),
-    .R25(\port$546$25 ),
-    .R26(r[26]),
-    .R27(\port$546$27 ),
-    .R28(\port$546$28 ),
-    .R29(\port$546$29 ),
-    .R3(\port$546$3 ),
-    .R30(\port$546$30 ),
-    .R31(\port$546$31 ),
-    .R32(\port$546$32 ),
-    .R33(\port$546$33 ),
-    .R34(\port$546$34 ),
-    .R35(\port$546$35 ),
-    .R36(\port$546$36 ),
-    .R37(\port$546$37 ),
-    .R38(\port$546$38 ),
-    .R39(\port$546$39 ),
-    .R4(\port$546$4 ),
-    .R40(\port$546$40 ),
-    .R41(\port$546$41 ),
-    .R42(\port$546$42 ),
-    .R43(\port$546$43 ),
-    .R44(\port$546$44 ),
-    .R45(\port$546$45 ),
-    .R46(\port$546$46 ),
-    .R47(\port$546$47 ),
-    .R48(\port$546$48 ),
-    .R49(\port$546$49 ),
-    .R5(\port$546$5 ),
-    .R50(\port$546$50 ),
-    .R51(\port$546$51 ),
-    .R52(\port$546$52 ),
-    .R53(r[53]),
-    .R6(\port$546$6 ),
-    .R7(\port$546$7 ),
-    .R8(\port$546$8 ),
-    .R9(\port$546$9 ),
-    .RST0(rst),
-    .SIGNEDIA(signedp_0),
-    .SIGNEDIB(signedp_1)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul0 (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(w0[0]),
-    .B1(w0[1]),
-    .B10(w0[7]),
-    .B11(w0[7]),
-    .B12(w0[7]),
-    .B13(w0[7]),
-    .B14(w0[7]),
-    .B15(w0[7]),
-    .B16(w0[7]),
-    .B17(w0[7]),
-    .B2(w0[2]),
-    .B3(w0[3]),
-    .B4(w0[4]),
-    .B5(w0[5]),
-    .B6(w0[6]),
-    .B7(w0[7]),
-    .B8(w0[7]),
-    .B9(w0[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_0[0]),
-    .P1(p_0[1]),
-    .P10(p_0[10]),
-    .P11(p_0[11]),
-    .P12(p_0[12]),
-    .P13(p_0[13]),
-    .P14(p_0[14]),
-    .P15(p_0[15]),
-    .P16(p_0[16]),
-    .P17(p_0[17]),
-    .P18(p_0[18]),
-    .P19(p_0[19]),
-    .P2(p_0[2]),
-    .P20(p_0[20]),
-    .P21(p_0[21]),
-    .P22(p_0[22]),
-    .P23(p_0[23]),
-    .P24(p_0[24]),
-    .P25(p_0[25]),
-    .P26(p_0[26]),
-    .P27(p_0[27]),
-    .P28(p_0[28]),
-    .P29(p_0[29]),
-    .P3(p_0[3]),
-    .P30(p_0[30]),
-    .P31(p_0[31]),
-    .P32(p_0[32]),
-    .P33(p_0[33]),
-    .P34(p_0[34]),
-    .P35(p_0[35]),
-    .P4(p_0[4]),
-    .P5(p_0[5]),
-    .P6(p_0[6]),
-    .P7(p_0[7]),
-    .P8(p_0[8]),
-    .P9(p_0[9]),
-    .ROA0(roa_0[0]),
-    .ROA1(roa_0[1]),
-    .ROA10(roa_0[10]),
-    .ROA11(roa_0[11]),
-    .ROA12(roa_0[12]),
-    .ROA13(roa_0[13]),
-    .ROA14(roa_0[14]),
-    .ROA15(roa_0[15]),
-    .ROA16(roa_0[16]),
-    .ROA17(roa_0[17]),
-    .ROA2(roa_0[2]),
-    .ROA3(roa_0[3]),
-    .ROA4(roa_0[4]),
-    .ROA5(roa_0[5]),
-    .ROA6(roa_0[6]),
-    .ROA7(roa_0[7]),
-    .ROA8(roa_0[8]),
-    .ROA9(roa_0[9]),
-    .ROB0(rob_0[0]),
-    .ROB1(rob_0[1]),
-    .ROB10(rob_0[10]),
-    .ROB11(rob_0[11]),
-    .ROB12(rob_0[12]),
-    .ROB13(rob_0[13]),
-    .ROB14(rob_0[14]),
-    .ROB15(rob_0[15]),
-    .ROB16(rob_0[16]),
-    .ROB17(rob_0[17]),
-    .ROB2(rob_0[2]),
-    .ROB3(rob_0[3]),
-    .ROB4(rob_0[4]),
-    .ROB5(rob_0[5]),
-    .ROB6(rob_0[6]),
-    .ROB7(rob_0[7]),
-    .ROB8(rob_0[8]),
-    .ROB9(rob_0[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_0),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul1 (
-    .A0(1'h0),
-    .A1(1'h0),
-    .A10(a[1]),
-    .A11(a[2]),
-    .A12(a[3]),
-    .A13(a[4]),
-    .A14(a[5]),
-    .A15(a[6]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(1'h0),
-    .A3(1'h0),
-    .A4(1'h0),
-    .A5(1'h0),
-    .A6(1'h0),
-    .A7(1'h0),
-    .A8(1'h0),
-    .A9(a[0]),
-    .B0(w1[0]),
-    .B1(w1[1]),
-    .B10(w1[7]),
-    .B11(w1[7]),
-    .B12(w1[7]),
-    .B13(w1[7]),
-    .B14(w1[7]),
-    .B15(w1[7]),
-    .B16(w1[7]),
-    .B17(w1[7]),
-    .B2(w1[2]),
-    .B3(w1[3]),
-    .B4(w1[4]),
-    .B5(w1[5]),
-    .B6(w1[6]),
-    .B7(w1[7]),
-    .B8(w1[7]),
-    .B9(w1[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_1[0]),
-    .P1(p_1[1]),
-    .P10(p_1[10]),
-    .P11(p_1[11]),
-    .P12(p_1[12]),
-    .P13(p_1[13]),
-    .P14(p_1[14]),
-    .P15(p_1[15]),
-    .P16(p_1[16]),
-    .P17(p_1[17]),
-    .P18(p_1[18]),
-    .P19(p_1[19]),
-    .P2(p_1[2]),
-    .P20(p_1[20]),
-    .P21(p_1[21]),
-    .P22(p_1[22]),
-    .P23(p_1[23]),
-    .P24(p_1[24]),
-    .P25(p_1[25]),
-    .P26(p_1[26]),
-    .P27(p_1[27]),
-    .P28(p_1[28]),
-    .P29(p_1[29]),
-    .P3(p_1[3]),
-    .P30(p_1[30]),
-    .P31(p_1[31]),
-    .P32(p_1[32]),
-    .P33(p_1[33]),
-    .P34(p_1[34]),
-    .P35(p_1[35]),
-    .P4(p_1[4]),
-    .P5(p_1[5]),
-    .P6(p_1[6]),
-    .P7(p_1[7]),
-    .P8(p_1[8]),
-    .P9(p_1[9]),
-    .ROA0(roa_1[0]),
-    .ROA1(roa_1[1]),
-    .ROA10(roa_1[10]),
-    .ROA11(roa_1[11]),
-    .ROA12(roa_1[12]),
-    .ROA13(roa_1[13]),
-    .ROA14(roa_1[14]),
-    .ROA15(roa_1[15]),
-    .ROA16(roa_1[16]),
-    .ROA17(roa_1[17]),
-    .ROA2(roa_1[2]),
-    .ROA3(roa_1[3]),
-    .ROA4(roa_1[4]),
-    .ROA5(roa_1[5]),
-    .ROA6(roa_1[6]),
-    .ROA7(roa_1[7]),
-    .ROA8(roa_1[8]),
-    .ROA9(roa_1[9]),
-    .ROB0(rob_1[0]),
-    .ROB1(rob_1[1]),
-    .ROB10(rob_1[10]),
-    .ROB11(rob_1[11]),
-    .ROB12(rob_1[12]),
-    .ROB13(rob_1[13]),
-    .ROB14(rob_1[14]),
-    .ROB15(rob_1[15]),
-    .ROB16(rob_1[16]),
-    .ROB17(rob_1[17]),
-    .ROB2(rob_1[2]),
-    .ROB3(rob_1[3]),
-    .ROB4(rob_1[4]),
-    .ROB5(rob_1[5]),
-    .ROB6(rob_1[6]),
-    .ROB7(rob_1[7]),
-    .ROB8(rob_1[8]),
-    .ROB9(rob_1[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign { r[52:27], r[25:0] } = { \port$546$52 , \port$546$51 , \port$546$50 , \port$546$49 , \port$546$48 , \port$546$47 , \port$546$46 , \port$546$45 , \port$546$44 , \port$546$43 , \port$546$42 , \port$546$41 , \port$546$40 , \port$546$39 , \port$546$38 , \port$546$37 , \port$546$36 , \port$546$35 , \port$546$34 , \port$546$33 , \port$546$32 , \port$546$31 , \port$546$30 , \port$546$29 , \port$546$28 , \port$546$27 , \port$546$25 , \port$546$24 , \port$546$23 , \port$546$22 , \port$546$21 , \port$546$20 , \port$546$19 , \port$546$18 , \port$546$17 , \port$546$16 , \port$546$15 , \port$546$14 , \port$546$13 , \port$546$12 , \port$546$11 , \port$546$10 , \port$546$9 , \port$546$8 , \port$546$7 , \port$546$6 , \port$546$5 , \port$546$4 , \port$546$3 , \port$546$2 , \port$546$1 , \port$546$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_2 (rst, \port$551$0 , \port$551$1 , \port$551$2 , \port$551$3 , \port$551$4 , \port$551$5 , \port$551$6 , \port$551$7 , \port$551$8 , \port$551$9 , \port$551$10 , \port$551$11 , \port$551$12 , \port$551$13 , \port$551$14 , \port$551$15 , \port$551$16 , \port$551$17 , \port$551$18 , \port$551$19 
-, \port$551$20 , \port$551$21 , \port$551$22 , \port$551$23 , \port$551$24 , \port$551$25 , \port$551$27 , \port$551$28 , \port$551$29 , \port$551$30 , \port$551$31 , \port$551$32 , \port$551$33 , \port$551$34 , \port$551$35 , \port$551$36 , \port$551$37 , \port$551$38 , \port$551$39 , \port$551$40 , \port$551$41 
-, \port$551$42 , \port$551$43 , \port$551$44 , \port$551$45 , \port$551$46 , \port$551$47 , \port$551$48 , \port$551$49 , \port$551$50 , \port$551$51 , \port$551$52 , w0, w1, a, restart, clk);
-  wire _0_;
-  input [7:0] a;
-  wire [7:0] a;
-  input clk;
-  wire clk;
-  wire [35:0] p_0;
-  wire [35:0] p_1;
-  output \port$551$0 ;
-  wire \port$551$0 ;
-  output \port$551$1 ;
-  wire \port$551$1 ;
-  output \port$551$10 ;
-  wire \port$551$10 ;
-  output \port$551$11 ;
-  wire \port$551$11 ;
-  output \port$551$12 ;
-  wire \port$551$12 ;
-  output \port$551$13 ;
-  wire \port$551$13 ;
-  output \port$551$14 ;
-  wire \port$551$14 ;
-  output \port$551$15 ;
-  wire \port$551$15 ;
-  output \port$551$16 ;
-  wire \port$551$16 ;
-  output \port$551$17 ;
-  wire \port$551$17 ;
-  output \port$551$18 ;
-  wire \port$551$18 ;
-  output \port$551$19 ;
-  wire \port$551$19 ;
-  output \port$551$2 ;
-  wire \port$551$2 ;
-  output \port$551$20 ;
-  wire \port$551$20 ;
-  output \port$551$21 ;
-  wire \port$551$21 ;
-  output \port$551$22 ;
-  wire \port$551$22 ;
-  output \port$551$23 ;
-  wire \port$551$23 ;
-  output \port$551$24 ;
-  wire \port$551$24 ;
-  output \port$551$25 ;
-  wire \port$551$25 ;
-  output \port$551$27 ;
-  wire \port$551$27 ;
-  output \port$551$28 ;
-  wire \port$551$28 ;
-  output \port$551$29 ;
-  wire \port$551$29 ;
-  output \port$551$3 ;
-  wire \port$551$3 ;
-  output \port$551$30 ;
-  wire \port$551$30 ;
-  output \port$551$31 ;
-  wire \port$551$31 ;
-  output \port$551$32 ;
-  wire \port$551$32 ;
-  output \port$551$33 ;
-  wire \port$551$33 ;
-  output \port$551$34 ;
-  wire \port$551$34 ;
-  output \port$551$35 ;
-  wire \port$551$35 ;
-  output \port$551$36 ;
-  wire \port$551$36 ;
-  output \port$551$37 ;
-  wire \port$551$37 ;
-  output \port$551$38 ;
-  wire \port$551$38 ;
-  output \port$551$39 ;
-  wire \port$551$39 ;
-  output \port$551$4 ;
-  wire \port$551$4 ;
-  output \port$551$40 ;
-  wire \port$551$40 ;
-  output \port$551$41 ;
-  wire \port$551$41 ;
-  output \port$551$42 ;
-  wire \port$551$42 ;
-  output \port$551$43 ;
-  wire \port$551$43 ;
-  output \port$551$44 ;
-  wire \port$551$44 ;
-  output \port$551$45 ;
-  wire \port$551$45 ;
-  output \port$551$46 ;
-  wire \port$551$46 ;
-  output \port$551$47 ;
-  wire \port$551$47 ;
-  output \port$551$48 ;
-  wire \port$551$48 ;
-  output \port$551$49 ;
-  wire \port$551$49 ;
-  output \port$551$5 ;
-  wire \port$551$5 ;
-  output \port$551$50 ;
-  wire \port$551$50 ;
-  output \port$551$51 ;
-  wire \port$551$51 ;
-  output \port$551$52 ;
-  wire \port$551$52 ;
-  output \port$551$6 ;
-  wire \port$551$6 ;
-  output \port$551$7 ;
-  wire \port$551$7 ;
-  output \port$551$8 ;
-  wire \port$551$8 ;
-  output \port$551$9 ;
-  wire \port$551$9 ;
-  wire [53:0] r;
-  input restart;
-  wire restart;
-  wire [17:0] roa_0;
-  wire [17:0] roa_1;
-  wire [17:0] rob_0;
-  wire [17:0] rob_1;
-  input rst;
-  wire rst;
-  wire signedp_0;
-  wire signedp_1;
-  input [7:0] w0;
-  wire [7:0] w0;
-  input [7:0] w1;
-  wire [7:0] w1;
-  assign _0_ = ~ restart;
-  ALU54B #(
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .LEGACY("DISABLED"),
-    .MULT9_MODE("DISABLED"),
-    .REG_FLAG_CLK("NONE"),
-    .REG_INPUTC0_CLK("NONE"),
-    .REG_INPUTC1_CLK("NONE"),
-    .REG_INPUTCFB_CLK("NONE"),
-    .REG_OPCODEIN_0_CLK("NONE"),
-    .REG_OPCODEIN_1_CLK("NONE"),
-    .REG_OPCODEOP0_0_CLK("NONE"),
-    .REG_OPCODEOP0_1_CLK("NONE"),
-    .REG_OPCODEOP1_0_CLK("NONE"),
-    .REG_OPCODEOP1_1_CLK("NONE"),
-    .REG_OUTPUT0_CLK("CLK0"),
-    .REG_OUTPUT1_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .RNDPAT("0x00000004000000")
-  ) alu (
-    .A0(roa_0[0]),
-    .A1(roa_0[1]),
-    .A10(roa_0[10]),
-    .A11(roa_0[11]),
-    .A12(roa_0[12]),
-    .A13(roa_0[13]),
-    .A14(roa_0[14]),
-    .A15(roa_0[15]),
-    .A16(roa_0[16]),
-    .A17(roa_0[17]),
-    .A18(rob_0[0]),
-    .A19(rob_0[1]),
-    .A2(roa_0[2]),
-    .A20(rob_0[2]),
-    .A21(rob_0[3]),
-    .A22(rob_0[4]),
-    .A23(rob_0[5]),
-    .A24(rob_0[6]),
-    .A25(rob_0[7]),
-    .A26(rob_0[8]),
-    .A27(rob_0[9]),
-    .A28(rob_0[10]),
-    .A29(rob_0[11]),
-    .A3(roa_0[3]),
-    .A30(rob_0[12]),
-    .A31(rob_0[13]),
-    .A32(rob_0[14]),
-    .A33(rob_0[15]),
-    .A34(rob_0[16]),
-    .A35(rob_0[17]),
-    .A4(roa_0[4]),
-    .A5(roa_0[5]),
-    .A6(roa_0[6]),
-    .A7(roa_0[7]),
-    .A8(roa_0[8]),
-    .A9(roa_0[9]),
-    .B0(roa_1[0]),
-    .B1(roa_1[1]),
-    .B10(roa_1[10]),
-    .B11(roa_1[11]),
-    .B12(roa_1[12]),
-    .B13(roa_1[13]),
-    .B14(roa_1[14]),
-    .B15(roa_1[15]),
-    .B16(roa_1[16]),
-    .B17(roa_1[17]),
-    .B18(rob_1[0]),
-    .B19(rob_1[1]),
-    .B2(roa_1[2]),
-    .B20(rob_1[2]),
-    .B21(rob_1[3]),
-    .B22(rob_1[4]),
-    .B23(rob_1[5]),
-    .B24(rob_1[6]),
-    .B25(rob_1[7]),
-    .B26(rob_1[8]),
-    .B27(rob_1[9]),
-    .B28(rob_1[10]),
-    .B29(rob_1[11]),
-    .B3(roa_1[3]),
-    .B30(rob_1[12]),
-    .B31(rob_1[13]),
-    .B32(rob_1[14]),
-    .B33(rob_1[15]),
-    .B34(rob_1[16]),
-    .B35(rob_1[17]),
-    .B4(roa_1[4]),
-    .B5(roa_1[5]),
-    .B6(roa_1[6]),
-    .B7(roa_1[7]),
-    .B8(roa_1[8]),
-    .B9(roa_1[9]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .MA0(p_0[0]),
-    .MA1(p_0[1]),
-    .MA10(p_0[10]),
-    .MA11(p_0[11]),
-    .MA12(p_0[12]),
-    .MA13(p_0[13]),
-    .MA14(p_0[14]),
-    .MA15(p_0[15]),
-    .MA16(p_0[16]),
-    .MA17(p_0[17]),
-    .MA18(p_0[18]),
-    .MA19(p_0[19]),
-    .MA2(p_0[2]),
-    .MA20(p_0[20]),
-    .MA21(p_0[21]),
-    .MA22(p_0[22]),
-    .MA23(p_0[23]),
-    .MA24(p_0[24]),
-    .MA25(p_0[25]),
-    .MA26(p_0[26]),
-    .MA27(p_0[27]),
-    .MA28(p_0[28]),
-    .MA29(p_0[29]),
-    .MA3(p_0[3]),
-    .MA30(p_0[30]),
-    .MA31(p_0[31]),
-    .MA32(p_0[32]),
-    .MA33(p_0[33]),
-    .MA34(p_0[34]),
-    .MA35(p_0[35]),
-    .MA4(p_0[4]),
-    .MA5(p_0[5]),
-    .MA6(p_0[6]),
-    .MA7(p_0[7]),
-    .MA8(p_0[8]),
-    .MA9(p_0[9]),
-    .MB0(p_1[0]),
-    .MB1(p_1[1]),
-    .MB10(p_1[10]),
-    .MB11(p_1[11]),
-    .MB12(p_1[12]),
-    .MB13(p_1[13]),
-    .MB14(p_1[14]),
-    .MB15(p_1[15]),
-    .MB16(p_1[16]),
-    .MB17(p_1[17]),
-    .MB18(p_1[18]),
-    .MB19(p_1[19]),
-    .MB2(p_1[2]),
-    .MB20(p_1[20]),
-    .MB21(p_1[21]),
-    .MB22(p_1[22]),
-    .MB23(p_1[23]),
-    .MB24(p_1[24]),
-    .MB25(p_1[25]),
-    .MB26(p_1[26]),
-    .MB27(p_1[27]),
-    .MB28(p_1[28]),
-    .MB29(p_1[29]),
-    .MB3(p_1[3]),
-    .MB30(p_1[30]),
-    .MB31(p_1[31]),
-    .MB32(p_1[32]),
-    .MB33(p_1[33]),
-    .MB34(p_1[34]),
-    .MB35(p_1[35]),
-    .MB4(p_1[4]),
-    .MB5(p_1[5]),
-    .MB6(p_1[6]),
-    .MB7(p_1[7]),
-    .MB8(p_1[8]),
-    .MB9(p_1[9]),
-    .OP0(1'h1),
-    .OP1(1'h0),
-    .OP10(1'h0),
-    .OP2(1'h0),
-    .OP3(1'h0),
-    .OP4(_0_),
-    .OP5(restart),
-    .OP6(1'h1),
-    .OP7(1'h0),
-    .OP8(1'h0),
-    .OP9(1'h1),
-    .R0(\port$551$0 ),
-    .R1(\port$551$1 ),
-    .R10(\port$551$10 ),
-    .R11(\port$551$11 ),
-    .R12(\port$551$12 ),
-    .R13(\port$551$13 ),
-    .R14(\port$551$14 ),
-    .R15(\port$551$15 ),
-    .R16(\port$551$16 ),
-    .R17(\port$551$17 ),
-    .R18(\port$551$18 ),
-    .R19(\port$551$19 ),
-    .R2(\port$551$2 ),
-    .R20(\port$551$20 ),
-    .R21(\port$551$21 ),
-    .R22(\port$551$22 ),
-    .R23(\port$551$23 ),
-    .R24(\port$551$24 ),
-    .R25(\port$551$25 ),
-    .R26(r[26]),
-    .R27(\port$551$27 ),
-    .R28(\port$551$28 ),
-    .R29(\port$551$29 ),
-    .R3(\port$551$3 ),
-    .R30(\port$551$30 ),
-    .R31(\port$551$31 ),
-    .R32(\port$551$32 ),
-    .R33(\port$551$33 ),
-    .R34(\port$551$34 ),
-    .R35(\port$551$35 ),
-    .R36(\port$551$36 ),
-    .R37(\port$551$37 ),
-    .R38(\port$551$38 ),
-    .R39(\port$551$39 ),
-    .R4(\port$551$4 ),
-    .R40(\port$551$40 ),
-    .R41(\port$551$41 ),
-    .R42(\port$551$42 ),
-    .R43(\port$551$43 ),
-    .R44(\port$551$44 ),
-    .R45(\port$551$45 ),
-    .R46(\port$551$46 ),
-    .R47(\port$551$47 ),
-    .R48(\port$551$48 ),
-    .R49(\port$551$49 ),
-    .R5(\port$551$5 ),
-    .R50(\port$551$50 ),
-    .R51(\port$551$51 ),
-    .R52(\port$551$52 ),
-    .R53(r[53]),
-    .R6(\port$551$6 ),
-    .R7(\port$551$7 ),
-    .R8(\port$551$8 ),
-    .R9(\port$551$9 ),
-    .RST0(rst),
-    .SIGNEDIA(signedp_0),
-    .SIGNEDIB(signedp_1)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul0 (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(w0[0]),
-    .B1(w0[1]),
-    .B10(w0[7]),
-    .B11(w0[7]),
-    .B12(w0[7]),
-    .B13(w0[7]),
-    .B14(w0[7]),
-    .B15(w0[7]),
-    .B16(w0[7]),
-    .B17(w0[7]),
-    .B2(w0[2]),
-    .B3(w0[3]),
-    .B4(w0[4]),
-    .B5(w0[5]),
-    .B6(w0[6]),
-    .B7(w0[7]),
-    .B8(w0[7]),
-    .B9(w0[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_0[0]),
-    .P1(p_0[1]),
-    .P10(p_0[10]),
-    .P11(p_0[11]),
-    .P12(p_0[12]),
-    .P13(p_0[13]),
-    .P14(p_0[14]),
-    .P15(p_0[15]),
-    .P16(p_0[16]),
-    .P17(p_0[17]),
-    .P18(p_0[18]),
-    .P19(p_0[19]),
-    .P2(p_0[2]),
-    .P20(p_0[20]),
-    .P21(p_0[21]),
-    .P22(p_0[22]),
-    .P23(p_0[23]),
-    .P24(p_0[24]),
-    .P25(p_0[25]),
-    .P26(p_0[26]),
-    .P27(p_0[27]),
-    .P28(p_0[28]),
-    .P29(p_0[29]),
-    .P3(p_0[3]),
-    .P30(p_0[30]),
-    .P31(p_0[31]),
-    .P32(p_0[32]),
-    .P33(p_0[33]),
-    .P34(p_0[34]),
-    .P35(p_0[35]),
-    .P4(p_0[4]),
-    .P5(p_0[5]),
-    .P6(p_0[6]),
-    .P7(p_0[7]),
-    .P8(p_0[8]),
-    .P9(p_0[9]),
-    .ROA0(roa_0[0]),
-    .ROA1(roa_0[1]),
-    .ROA10(roa_0[10]),
-    .ROA11(roa_0[11]),
-    .ROA12(roa_0[12]),
-    .ROA13(roa_0[13]),
-    .ROA14(roa_0[14]),
-    .ROA15(roa_0[15]),
-    .ROA16(roa_0[16]),
-    .ROA17(roa_0[17]),
-    .ROA2(roa_0[2]),
-    .ROA3(roa_0[3]),
-    .ROA4(roa_0[4]),
-    .ROA5(roa_0[5]),
-    .ROA6(roa_0[6]),
-    .ROA7(roa_0[7]),
-    .ROA8(roa_0[8]),
-    .ROA9(roa_0[9]),
-    .ROB0(rob_0[0]),
-    .ROB1(rob_0[1]),
-    .ROB10(rob_0[10]),
-    .ROB11(rob_0[11]),
-    .ROB12(rob_0[12]),
-    .ROB13(rob_0[13]),
-    .ROB14(rob_0[14]),
-    .ROB15(rob_0[15]),
-    .ROB16(rob_0[16]),
-    .ROB17(rob_0[17]),
-    .ROB2(rob_0[2]),
-    .ROB3(rob_0[3]),
-    .ROB4(rob_0[4]),
-    .ROB5(rob_0[5]),
-    .ROB6(rob_0[6]),
-    .ROB7(rob_0[7]),
-    .ROB8(rob_0[8]),
-    .ROB9(rob_0[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_0),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul1 (
-    .A0(1'h0),
-    .A1(1'h0),
-    .A10(a[1]),
-    .A11(a[2]),
-    .A12(a[3]),
-    .A13(a[4]),
-    .A14(a[5]),
-    .A15(a[6]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(1'h0),
-    .A3(1'h0),
-    .A4(1'h0),
-    .A5(1'h0),
-    .A6(1'h0),
-    .A7(1'h0),
-    .A8(1'h0),
-    .A9(a[0]),
-    .B0(w1[0]),
-    .B1(w1[1]),
-    .B10(w1[7]),
-    .B11(w1[7]),
-    .B12(w1[7]),
-    .B13(w1[7]),
-    .B14(w1[7]),
-    .B15(w1[7]),
-    .B16(w1[7]),
-    .B17(w1[7]),
-    .B2(w1[2]),
-    .B3(w1[3]),
-    .B4(w1[4]),
-    .B5(w1[5]),
-    .B6(w1[6]),
-    .B7(w1[7]),
-    .B8(w1[7]),
-    .B9(w1[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_1[0]),
-    .P1(p_1[1]),
-    .P10(p_1[10]),
-    .P11(p_1[11]),
-    .P12(p_1[12]),
-    .P13(p_1[13]),
-    .P14(p_1[14]),
-    .P15(p_1[15]),
-    .P16(p_1[16]),
-    .P17(p_1[17]),
-    .P18(p_1[18]),
-    .P19(p_1[19]),
-    .P2(p_1[2]),
-    .P20(p_1[20]),
-    .P21(p_1[21]),
-    .P22(p_1[22]),
-    .P23(p_1[23]),
-    .P24(p_1[24]),
-    .P25(p_1[25]),
-    .P26(p_1[26]),
-    .P27(p_1[27]),
-    .P28(p_1[28]),
-    .P29(p_1[29]),
-    .P3(p_1[3]),
-    .P30(p_1[30]),
-    .P31(p_1[31]),
-    .P32(p_1[32]),
-    .P33(p_1[33]),
-    .P34(p_1[34]),
-    .P35(p_1[35]),
-    .P4(p_1[4]),
-    .P5(p_1[5]),
-    .P6(p_1[6]),
-    .P7(p_1[7]),
-    .P8(p_1[8]),
-    .P9(p_1[9]),
-    .ROA0(roa_1[0]),
-    .ROA1(roa_1[1]),
-    .ROA10(roa_1[10]),
-    .ROA11(roa_1[11]),
-    .ROA12(roa_1[12]),
-    .ROA13(roa_1[13]),
-    .ROA14(roa_1[14]),
-    .ROA15(roa_1[15]),
-    .ROA16(roa_1[16]),
-    .ROA17(roa_1[17]),
-    .ROA2(roa_1[2]),
-    .ROA3(roa_1[3]),
-    .ROA4(roa_1[4]),
-    .ROA5(roa_1[5]),
-    .ROA6(roa_1[6]),
-    .ROA7(roa_1[7]),
-    .ROA8(roa_1[8]),
-    .ROA9(roa_1[9]),
-    .ROB0(rob_1[0]),
-    .ROB1(rob_1[1]),
-    .ROB10(rob_1[10]),
-    .ROB11(rob_1[11]),
-    .ROB12(rob_1[12]),
-    .ROB13(rob_1[13]),
-    .ROB14(rob_1[14]),
-    .ROB15(rob_1[15]),
-    .ROB16(rob_1[16]),
-    .ROB17(rob_1[17]),
-    .ROB2(rob_1[2]),
-    .ROB3(rob_1[3]),
-    .ROB4(rob_1[4]),
-    .ROB5(rob_1[5]),
-    .ROB6(rob_1[6]),
-    .ROB7(rob_1[7]),
-    .ROB8(rob_1[8]),
-    .ROB9(rob_1[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign { r[52:27], r[25:0] } = { \port$551$52 , \port$551$51 , \port$551$50 , \port$551$49 , \port$551$48 , \port$551$47 , \port$551$46 , \port$551$45 , \port$551$44 , \port$551$43 , \port$551$42 , \port$551$41 , \port$551$40 , \port$551$39 , \port$551$38 , \port$551$37 , \port$551$36 , \port$551$35 , \port$551$34 , \port$551$33 , \port$551$32 , \port$551$31 , \port$551$30 , \port$551$29 , \port$551$28 , \port$551$27 , \port$551$25 , \port$551$24 , \port$551$23 , \port$551$22 , \port$551$21 , \port$551$20 , \port$551$19 , \port$551$18 , \port$551$17 , \port$551$16 , \port$551$15 , \port$551$14 , \port$551$13 , \port$551$12 , \port$551$11 , \port$551$10 , \port$551$9 , \port$551$8 , \port$551$7 , \port$551$6 , \port$551$5 , \port$551$4 , \port$551$3 , \port$551$2 , \port$551$1 , \port$551$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_3 (rst, \port$556$0 , \port$556$1 , \port$556$2 , \port$556$3 , \port$556$4 , \port$556$5 , \port$556$6 , \port$556$7 , \port$556$8 , \port$556$9 , \port$556$10 , \port$556$11 , \port$556$12 , \port$556$13 , \port$556$14 , \port$556$15 , \port$556$16 , \port$556$17 , \port$556$18 , \port$556$19 
-, \port$556$20 , \port$556$21 , \port$556$22 , \port$556$23 , \port$556$24 , \port$556$25 , \port$556$27 , \port$556$28 , \port$556$29 , \port$556$30 , \port$556$31 , \port$556$32 , \port$556$33 , \port$556$34 , \port$556$35 , \port$556$36 , \port$556$37 , \port$556$38 , \port$556$39 , \port$556$40 , \port$556$41 
-, \port$556$42 , \port$556$43 , \port$556$44 , \port$556$45 , \port$556$46 , \port$556$47 , \port$556$48 , \port$556$49 , \port$556$50 , \port$556$51 , \port$556$52 , w0, w1, a, restart, clk);
-  wire _0_;
-  input [7:0] a;
-  wire [7:0] a;
-  input clk;
-  wire clk;
-  wire [35:0] p_0;
-  wire [35:0] p_1;
-  output \port$556$0 ;
-  wire \port$556$0 ;
-  output \port$556$1 ;
-  wire \port$556$1 ;
-  output \port$556$10 ;
-  wire \port$556$10 ;
-  output \port$556$11 ;
-  wire \port$556$11 ;
-  output \port$556$12 ;
-  wire \port$556$12 ;
-  output \port$556$13 ;
-  wire \port$556$13 ;
-  output \port$556$14 ;
-  wire \port$556$14 ;
-  output \port$556$15 ;
-  wire \port$556$15 ;
-  output \port$556$16 ;
-  wire \port$556$16 ;
-  output \port$556$17 ;
-  wire \port$556$17 ;
-  output \port$556$18 ;
-  wire \port$556$18 ;
-  output \port$556$19 ;
-  wire \port$556$19 ;
-  output \port$556$2 ;
-  wire \port$556$2 ;
-  output \port$556$20 ;
-  wire \port$556$20 ;
-  output \port$556$21 ;
-  wire \port$556$21 ;
-  output \port$556$22 ;
-  wire \port$556$22 ;
-  output \port$556$23 ;
-  wire \port$556$23 ;
-  output \port$556$24 ;
-  wire \port$556$24 ;
-  output \port$556$25 ;
-  wire \port$556$25 ;
-  output \port$556$27 ;
-  wire \port$556$27 ;
-  output \port$556$28 ;
-  wire \port$556$28 ;
-  output \port$556$29 ;
-  wire \port$556$29 ;
-  output \port$556$3 ;
-  wire \port$556$3 ;
-  output \port$556$30 ;
-  wire \port$556$30 ;
-  output \port$556$31 ;
-  wire \port$556$31 ;
-  output \port$556$32 ;
-  wire \port$556$32 ;
-  output \port$556$33 ;
-  wire \port$556$33 ;
-  output \port$556$34 ;
-  wire \port$556$34 ;
-  output \port$556$35 ;
-  wire \port$556$35 ;
-  output \port$556$36 ;
-  wire \port$556$36 ;
-  output \port$556$37 ;
-  wire \port$556$37 ;
-  output \port$556$38 ;
-  wire \port$556$38 ;
-  output \port$556$39 ;
-  wire \port$556$39 ;
-  output \port$556$4 ;
-  wire \port$556$4 ;
-  output \port$556$40 ;
-  wire \port$556$40 ;
-  output \port$556$41 ;
-  wire \port$556$41 ;
-  output \port$556$42 ;
-  wire \port$556$42 ;
-  output \port$556$43 ;
-  wire \port$556$43 ;
-  output \port$556$44 ;
-  wire \port$556$44 ;
-  output \port$556$45 ;
-  wire \port$556$45 ;
-  output \port$556$46 ;
-  wire \port$556$46 ;
-  output \port$556$47 ;
-  wire \port$556$47 ;
-  output \port$556$48 ;
-  wire \port$556$48 ;
-  output \port$556$49 ;
-  wire \port$556$49 ;
-  output \port$556$5 ;
-  wire \port$556$5 ;
-  output \port$556$50 ;
-  wire \port$556$50 ;
-  output \port$556$51 ;
-  wire \port$556$51 ;
-  output \port$556$52 ;
-  wire \port$556$52 ;
-  output \port$556$6 ;
-  wire \port$556$6 ;
-  output \port$556$7 ;
-  wire \port$556$7 ;
-  output \port$556$8 ;
-  wire \port$556$8 ;
-  output \port$556$9 ;
-  wire \port$556$9 ;
-  wire [53:0] r;
-  input restart;
-  wire restart;
-  wire [17:0] roa_0;
-  wire [17:0] roa_1;
-  wire [17:0] rob_0;
-  wire [17:0] rob_1;
-  input rst;
-  wire rst;
-  wire signedp_0;
-  wire signedp_1;
-  input [7:0] w0;
-  wire [7:0] w0;
-  input [7:0] w1;
-  wire [7:0] w1;
-  assign _0_ = ~ restart;
-  ALU54B #(
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .LEGACY("DISABLED"),
-    .MULT9_MODE("DISABLED"),
-    .REG_FLAG_CLK("NONE"),
-    .REG_INPUTC0_CLK("NONE"),
-    .REG_INPUTC1_CLK("NONE"),
-    .REG_INPUTCFB_CLK("NONE"),
-    .REG_OPCODEIN_0_CLK("NONE"),
-    .REG_OPCODEIN_1_CLK("NONE"),
-    .REG_OPCODEOP0_0_CLK("NONE"),
-    .REG_OPCODEOP0_1_CLK("NONE"),
-    .REG_OPCODEOP1_0_CLK("NONE"),
-    .REG_OPCODEOP1_1_CLK("NONE"),
-    .REG_OUTPUT0_CLK("CLK0"),
-    .REG_OUTPUT1_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .RNDPAT("0x00000004000000")
-  ) alu (
-    .A0(roa_0[0]),
-    .A1(roa_0[1]),
-    .A10(roa_0[10]),
-    .A11(roa_0[11]),
-    .A12(roa_0[12]),
-    .A13(roa_0[13]),
-    .A14(roa_0[14]),
-    .A15(roa_0[15]),
-    .A16(roa_0[16]),
-    .A17(roa_0[17]),
-    .A18(rob_0[0]),
-    .A19(rob_0[1]),
-    .A2(roa_0[2]),
-    .A20(rob_0[2]),
-    .A21(rob_0[3]),
-    .A22(rob_0[4]),
-    .A23(rob_0[5]),
-    .A24(rob_0[6]),
-    .A25(rob_0[7]),
-    .A26(rob_0[8]),
-    .A27(rob_0[9]),
-    .A28(rob_0[10]),
-    .A29(rob_0[11]),
-    .A3(roa_0[3]),
-    .A30(rob_0[12]),
-    .A31(rob_0[13]),
-    .A32(rob_0[14]),
-    .A33(rob_0[15]),
-    .A34(rob_0[16]),
-    .A35(rob_0[17]),
-    .A4(roa_0[4]),
-    .A5(roa_0[5]),
-    .A6(roa_0[6]),
-    .A7(roa_0[7]),
-    .A8(roa_0[8]),
-    .A9(roa_0[9]),
-    .B0(roa_1[0]),
-    .B1(roa_1[1]),
-    .B10(roa_1[10]),
-    .B11(roa_1[11]),
-    .B12(roa_1[12]),
-    .B13(roa_1[13]),
-    .B14(roa_1[14]),
-    .B15(roa_1[15]),
-    .B16(roa_1[16]),
-    .B17(roa_1[17]),
-    .B18(rob_1[0]),
-    .B19(rob_1[1]),
-    .B2(roa_1[2]),
-    .B20(rob_1[2]),
-    .B21(rob_1[3]),
-    .B22(rob_1[4]),
-    .B23(rob_1[5]),
-    .B24(rob_1[6]),
-    .B25(rob_1[7]),
-    .B26(rob_1[8]),
-    .B27(rob_1[9]),
-    .B28(rob_1[10]),
-    .B29(rob_1[11]),
-    .B3(roa_1[3]),
-    .B30(rob_1[12]),
-    .B31(rob_1[13]),
-    .B32(rob_1[14]),
-    .B33(rob_1[15]),
-    .B34(rob_1[16]),
-    .B35(rob_1[17]),
-    .B4(roa_1[4]),
-    .B5(roa_1[5]),
-    .B6(roa_1[6]),
-    .B7(roa_1[7]),
-    .B8(roa_1[8]),
-    .B9(roa_1[9]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .MA0(p_0[0]),
-    .MA1(p_0[1]),
-    .MA10(p_0[10]),
-    .MA11(p_0[11]),
-    .MA12(p_0[12]),
-    .MA13(p_0[13]),
-    .MA14(p_0[14]),
-    .MA15(p_0[15]),
-    .MA16(p_0[16]),
-    .MA17(p_0[17]),
-    .MA18(p_0[18]),
-    .MA19(p_0[19]),
-    .MA2(p_0[2]),
-    .MA20(p_0[20]),
-    .MA21(p_0[21]),
-    .MA22(p_0[22]),
-    .MA23(p_0[23]),
-    .MA24(p_0[24]),
-    .MA25(p_0[25]),
-    .MA26(p_0[26]),
-    .MA27(p_0[27]),
-    .MA28(p_0[28]),
-    .MA29(p_0[29]),
-    .MA3(p_0[3]),
-    .MA30(p_0[30]),
-    .MA31(p_0[31]),
-    .MA32(p_0[32]),
-    .MA33(p_0[33]),
-    .MA34(p_0[34]),
-    .MA35(p_0[35]),
-    .MA4(p_0[4]),
-    .MA5(p_0[5]),
-    .MA6(p_0[6]),
-    .MA7(p_0[7]),
-    .MA8(p_0[8]),
-    .MA9(p_0[9]),
-    .MB0(p_1[0]),
-    .MB1(p_1[1]),
-    .MB10(p_1[10]),
-    .MB11(p_1[11]),
-    .MB12(p_1[12]),
-    .MB13(p_1[13]),
-    .MB14(p_1[14]),
-    .MB15(p_1[15]),
-    .MB16(p_1[16]),
-    .MB17(p_1[17]),
-    .MB18(p_1[18]),
-    .MB19(p_1[19]),
-    .MB2(p_1[2]),
-    .MB20(p_1[20]),
-    .MB21(p_1[21]),
-    .MB22(p_1[22]),
-    .MB23(p_1[23]),
-    .MB24(p_1[24]),
-    .MB25(p_1[25]),
-    .MB26(p_1[26]),
-    .MB27(p_1[27]),
-    .MB28(p_1[28]),
-    .MB29(p_1[29]),
-    .MB3(p_1[3]),
-    .MB30(p_1[30]),
-    .MB31(p_1[31]),
-    .MB32(p_1[32]),
-    .MB33(p_1[33]),
-    .MB34(p_1[34]),
-    .MB35(p_1[35]),
-    .MB4(p_1[4]),
-    .MB5(p_1[5]),
-    .MB6(p_1[6]),
-    .MB7(p_1[7]),
-    .MB8(p_1[8]),
-    .MB9(p_1[9]),
-    .OP0(1'h1),
-    .OP1(1'h0),
-    .OP10(1'h0),
-    .OP2(1'h0),
-    .OP3(1'h0),
-    .OP4(_0_),
-    .OP5(restart),
-    .OP6(1'h1),
-    .OP7(1'h0),
-    .OP8(1'h0),
-    .OP9(1'h1),
-    .R0(\port$556$0 ),
-    .R1(\port$556$1 ),
-    .R10(\port$556$10 ),
-    .R11(\port$556$11 ),
-    .R12(\port$556$12 ),
-    .R13(\port$556$13 ),
-    .R14(\port$556$14 ),
-    .R15(\port$556$15 ),
-    .R16(\port$556$16 ),
-    .R17(\port$556$17 ),
-    .R18(\port$556$18 ),
-    .R19(\port$556$19 ),
-    .R2(\port$556$2 ),
-    .R20(\port$556$20 ),
-    .R21(\port$556$21 ),
-    .R22(\port$556$22 ),
-    .R23(\port$556$23 ),
-    .R24(\port$556$24 ),
-    .R25(\port$556$25 ),
-    .R26(r[26]),
-    .R27(\port$556$27 ),
-    .R28(\port$556$28 ),
-    .R29(\port$556$29 ),
-    .R3(\port$556$3 ),
-    .R30(\port$556$30 ),
-    .R31(\port$556$31 ),
-    .R32(\port$556$32 ),
-    .R33(\port$556$33 ),
-    .R34(\port$556$34 ),
-    .R35(\port$556$35 ),
-    .R36(\port$556$36 ),
-    .R37(\port$556$37 ),
-    .R38(\port$556$38 ),
-    .R39(\port$556$39 ),
-    .R4(\port$556$4 ),
-    .R40(\port$556$40 ),
-    .R41(\port$556$41 ),
-    .R42(\port$556$42 ),
-    .R43(\port$556$43 ),
-    .R44(\port$556$44 ),
-    .R45(\port$556$45 ),
-    .R46(\port$556$46 ),
-    .R47(\port$556$47 ),
-    .R48(\port$556$48 ),
-    .R49(\port$556$49 ),
-    .R5(\port$556$5 ),
-    .R50(\port$556$50 ),
-    .R51(\port$556$51 ),
-    .R52(\port$556$52 ),
-    .R53(r[53]),
-    .R6(\port$556$6 ),
-    .R7(\port$556$7 ),
-    .R8(\port$556$8 ),
-    .R9(\port$556$9 ),
-    .RST0(rst),
-    .SIGNEDIA(signedp_0),
-    .SIGNEDIB(signedp_1)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul0 (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(w0[0]),
-    .B1(w0[1]),
-    .B10(w0[7]),
-    .B11(w0[7]),
-    .B12(w0[7]),
-    .B13(w0[7]),
-    .B14(w0[7]),
-    .B15(w0[7]),
-    .B16(w0[7]),
-    .B17(w0[7]),
-    .B2(w0[2]),
-    .B3(w0[3]),
-    .B4(w0[4]),
-    .B5(w0[5]),
-    .B6(w0[6]),
-    .B7(w0[7]),
-    .B8(w0[7]),
-    .B9(w0[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_0[0]),
-    .P1(p_0[1]),
-    .P10(p_0[10]),
-    .P11(p_0[11]),
-    .P12(p_0[12]),
-    .P13(p_0[13]),
-    .P14(p_0[14]),
-    .P15(p_0[15]),
-    .P16(p_0[16]),
-    .P17(p_0[17]),
-    .P18(p_0[18]),
-    .P19(p_0[19]),
-    .P2(p_0[2]),
-    .P20(p_0[20]),
-    .P21(p_0[21]),
-    .P22(p_0[22]),
-    .P23(p_0[23]),
-    .P24(p_0[24]),
-    .P25(p_0[25]),
-    .P26(p_0[26]),
-    .P27(p_0[27]),
-    .P28(p_0[28]),
-    .P29(p_0[29]),
-    .P3(p_0[3]),
-    .P30(p_0[30]),
-    .P31(p_0[31]),
-    .P32(p_0[32]),
-    .P33(p_0[33]),
-    .P34(p_0[34]),
-    .P35(p_0[35]),
-    .P4(p_0[4]),
-    .P5(p_0[5]),
-    .P6(p_0[6]),
-    .P7(p_0[7]),
-    .P8(p_0[8]),
-    .P9(p_0[9]),
-    .ROA0(roa_0[0]),
-    .ROA1(roa_0[1]),
-    .ROA10(roa_0[10]),
-    .ROA11(roa_0[11]),
-    .ROA12(roa_0[12]),
-    .ROA13(roa_0[13]),
-    .ROA14(roa_0[14]),
-    .ROA15(roa_0[15]),
-    .ROA16(roa_0[16]),
-    .ROA17(roa_0[17]),
-    .ROA2(roa_0[2]),
-    .ROA3(roa_0[3]),
-    .ROA4(roa_0[4]),
-    .ROA5(roa_0[5]),
-    .ROA6(roa_0[6]),
-    .ROA7(roa_0[7]),
-    .ROA8(roa_0[8]),
-    .ROA9(roa_0[9]),
-    .ROB0(rob_0[0]),
-    .ROB1(rob_0[1]),
-    .ROB10(rob_0[10]),
-    .ROB11(rob_0[11]),
-    .ROB12(rob_0[12]),
-    .ROB13(rob_0[13]),
-    .ROB14(rob_0[14]),
-    .ROB15(rob_0[15]),
-    .ROB16(rob_0[16]),
-    .ROB17(rob_0[17]),
-    .ROB2(rob_0[2]),
-    .ROB3(rob_0[3]),
-    .ROB4(rob_0[4]),
-    .ROB5(rob_0[5]),
-    .ROB6(rob_0[6]),
-    .ROB7(rob_0[7]),
-    .ROB8(rob_0[8]),
-    .ROB9(rob_0[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_0),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul1 (
-    .A0(1'h0),
-    .A1(1'h0),
-    .A10(a[1]),
-    .A11(a[2]),
-    .A12(a[3]),
-    .A13(a[4]),
-    .A14(a[5]),
-    .A15(a[6]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(1'h0),
-    .A3(1'h0),
-    .A4(1'h0),
-    .A5(1'h0),
-    .A6(1'h0),
-    .A7(1'h0),
-    .A8(1'h0),
-    .A9(a[0]),
-    .B0(w1[0]),
-    .B1(w1[1]),
-    .B10(w1[7]),
-    .B11(w1[7]),
-    .B12(w1[7]),
-    .B13(w1[7]),
-    .B14(w1[7]),
-    .B15(w1[7]),
-    .B16(w1[7]),
-    .B17(w1[7]),
-    .B2(w1[2]),
-    .B3(w1[3]),
-    .B4(w1[4]),
-    .B5(w1[5]),
-    .B6(w1[6]),
-    .B7(w1[7]),
-    .B8(w1[7]),
-    .B9(w1[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_1[0]),
-    .P1(p_1[1]),
-    .P10(p_1[10]),
-    .P11(p_1[11]),
-    .P12(p_1[12]),
-    .P13(p_1[13]),
-    .P14(p_1[14]),
-    .P15(p_1[15]),
-    .P16(p_1[16]),
-    .P17(p_1[17]),
-    .P18(p_1[18]),
-    .P19(p_1[19]),
-    .P2(p_1[2]),
-    .P20(p_1[20]),
-    .P21(p_1[21]),
-    .P22(p_1[22]),
-    .P23(p_1[23]),
-    .P24(p_1[24]),
-    .P25(p_1[25]),
-    .P26(p_1[26]),
-    .P27(p_1[27]),
-    .P28(p_1[28]),
-    .P29(p_1[29]),
-    .P3(p_1[3]),
-    .P30(p_1[30]),
-    .P31(p_1[31]),
-    .P32(p_1[32]),
-    .P33(p_1[33]),
-    .P34(p_1[34]),
-    .P35(p_1[35]),
-    .P4(p_1[4]),
-    .P5(p_1[5]),
-    .P6(p_1[6]),
-    .P7(p_1[7]),
-    .P8(p_1[8]),
-    .P9(p_1[9]),
-    .ROA0(roa_1[0]),
-    .ROA1(roa_1[1]),
-    .ROA10(roa_1[10]),
-    .ROA11(roa_1[11]),
-    .ROA12(roa_1[12]),
-    .ROA13(roa_1[13]),
-    .ROA14(roa_1[14]),
-    .ROA15(roa_1[15]),
-    .ROA16(roa_1[16]),
-    .ROA17(roa_1[17]),
-    .ROA2(roa_1[2]),
-    .ROA3(roa_1[3]),
-    .ROA4(roa_1[4]),
-    .ROA5(roa_1[5]),
-    .ROA6(roa_1[6]),
-    .ROA7(roa_1[7]),
-    .ROA8(roa_1[8]),
-    .ROA9(roa_1[9]),
-    .ROB0(rob_1[0]),
-    .ROB1(rob_1[1]),
-    .ROB10(rob_1[10]),
-    .ROB11(rob_1[11]),
-    .ROB12(rob_1[12]),
-    .ROB13(rob_1[13]),
-    .ROB14(rob_1[14]),
-    .ROB15(rob_1[15]),
-    .ROB16(rob_1[16]),
-    .ROB17(rob_1[17]),
-    .ROB2(rob_1[2]),
-    .ROB3(rob_1[3]),
-    .ROB4(rob_1[4]),
-    .ROB5(rob_1[5]),
-    .ROB6(rob_1[6]),
-    .ROB7(rob_1[7]),
-    .ROB8(rob_1[8]),
-    .ROB9(rob_1[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign { r[52:27], r[25:0] } = { \port$556$52 , \port$556$51 , \port$556$50 , \port$556$49 , \port$556$48 , \port$556$47 , \port$556$46 , \port$556$45 , \port$556$44 , \port$556$43 , \port$556$42 , \port$556$41 , \port$556$40 , \port$556$39 , \port$556$38 , \port$556$37 , \port$556$36 , \port$556$35 , \port$556$34 , \port$556$33 , \port$556$32 , \port$556$31 , \port$556$30 , \port$556$29 , \port$556$28 , \port$556$27 , \port$556$25 , \port$556$24 , \port$556$23 , \port$556$22 , \port$556$21 , \port$556$20 , \port$556$19 , \port$556$18 , \port$556$17 , \port$556$16 , \port$556$15 , \port$556$14 , \port$556$13 , \port$556$12 , \port$556$11 , \port$556$10 , \port$556$9 , \port$556$8 , \port$556$7 , \port$556$6 , \port$556$5 , \port$556$4 , \port$556$3 , \port$556$2 , \port$556$1 , \port$556$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_0 (rst, \port$561$0 , \port$561$1 , \port$561$2 , \port$561$3 , \port$561$4 , \port$561$5 , \port$561$6 , \port$561$7 , \port$561$8 , \port$561$9 , \port$561$10 , \port$561$11 , \port$561$12 , \port$561$13 , \port$561$14 , \port$561$15 , \port$561$16 , \port$561$17 , \port$561$18 , \port$561$19 
-, \port$561$20 , \port$561$21 , \port$561$22 , \port$561$23 , \port$561$24 , \port$561$25 , \port$561$27 , \port$561$28 , \port$561$29 , \port$561$30 , \port$561$31 , \port$561$32 , \port$561$33 , \port$561$34 , \port$561$35 , \port$561$36 , \port$561$37 , \port$561$38 , \port$561$39 , \port$561$40 , \port$561$41 
-, \port$561$42 , \port$561$43 , \port$561$44 , \port$561$45 , \port$561$46 , \port$561$47 , \port$561$48 , \port$561$49 , \port$561$50 , \port$561$51 , \port$561$52 , a, w0, w1, restart, clk);
-  wire _0_;
-  input [7:0] a;
-  wire [7:0] a;
-  input clk;
-  wire clk;
-  wire [35:0] p_0;
-  wire [35:0] p_1;
-  output \port$561$0 ;
-  wire \port$561$0 ;
-  output \port$561$1 ;
-  wire \port$561$1 ;
-  output \port$561$10 ;
-  wire \port$561$10 ;
-  output \port$561$11 ;
-  wire \port$561$11 ;
-  output \port$561$12 ;
-  wire \port$561$12 ;
-  output \port$561$13 ;
-  wire \port$561$13 ;
-  output \port$561$14 ;
-  wire \port$561$14 ;
-  output \port$561$15 ;
-  wire \port$561$15 ;
-  output \port$561$16 ;
-  wire \port$561$16 ;
-  output \port$561$17 ;
-  wire \port$561$17 ;
-  output \port$561$18 ;
-  wire \port$561$18 ;
-  output \port$561$19 ;
-  wire \port$561$19 ;
-  output \port$561$2 ;
-  wire \port$561$2 ;
-  output \port$561$20 ;
-  wire \port$561$20 ;
-  output \port$561$21 ;
-  wire \port$561$21 ;
-  output \port$561$22 ;
-  wire \port$561$22 ;
-  output \port$561$23 ;
-  wire \port$561$23 ;
-  output \port$561$24 ;
-  wire \port$561$24 ;
-  output \port$561$25 ;
-  wire \port$561$25 ;
-  output \port$561$27 ;
-  wire \port$561$27 ;
-  output \port$561$28 ;
-  wire \port$561$28 ;
-  output \port$561$29 ;
-  wire \port$561$29 ;
-  output \port$561$3 ;
-  wire \port$561$3 ;
-  output \port$561$30 ;
-  wire \port$561$30 ;
-  output \port$561$31 ;
-  wire \port$561$31 ;
-  output \port$561$32 ;
-  wire \port$561$32 ;
-  output \port$561$33 ;
-  wire \port$561$33 ;
-  output \port$561$34 ;
-  wire \port$561$34 ;
-  output \port$561$35 ;
-  wire \port$561$35 ;
-  output \port$561$36 ;
-  wire \port$561$36 ;
-  output \port$561$37 ;
-  wire \port$561$37 ;
-  output \port$561$38 ;
-  wire \port$561$38 ;
-  output \port$561$39 ;
-  wire \port$561$39 ;
-  output \port$561$4 ;
-  wire \port$561$4 ;
-  output \port$561$40 ;
-  wire \port$561$40 ;
-  output \port$561$41 ;
-  wire \port$561$41 ;
-  output \port$561$42 ;
-  wire \port$561$42 ;
-  output \port$561$43 ;
-  wire \port$561$43 ;
-  output \port$561$44 ;
-  wire \port$561$44 ;
-  output \port$561$45 ;
-  wire \port$561$45 ;
-  output \port$561$46 ;
-  wire \port$561$46 ;
-  output \port$561$47 ;
-  wire \port$561$47 ;
-  output \port$561$48 ;
-  wire \port$561$48 ;
-  output \port$561$49 ;
-  wire \port$561$49 ;
-  output \port$561$5 ;
-  wire \port$561$5 ;
-  output \port$561$50 ;
-  wire \port$561$50 ;
-  output \port$561$51 ;
-  wire \port$561$51 ;
-  output \port$561$52 ;
-  wire \port$561$52 ;
-  output \port$561$6 ;
-  wire \port$561$6 ;
-  output \port$561$7 ;
-  wire \port$561$7 ;
-  output \port$561$8 ;
-  wire \port$561$8 ;
-  output \port$561$9 ;
-  wire \port$561$9 ;
-  wire [53:0] r;
-  input restart;
-  wire restart;
-  wire [17:0] roa_0;
-  wire [17:0] roa_1;
-  wire [17:0] rob_0;
-  wire [17:0] rob_1;
-  input rst;
-  wire rst;
-  wire signedp_0;
-  wire signedp_1;
-  input [7:0] w0;
-  wire [7:0] w0;
-  input [7:0] w1;
-  wire [7:0] w1;
-  assign _0_ = ~ restart;
-  ALU54B #(
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .LEGACY("DISABLED"),
-    .MULT9_MODE("DISABLED"),
-    .REG_FLAG_CLK("NONE"),
-    .REG_INPUTC0_CLK("NONE"),
-    .REG_INPUTC1_CLK("NONE"),
-    .REG_INPUTCFB_CLK("NONE"),
-    .REG_OPCODEIN_0_CLK("NONE"),
-    .REG_OPCODEIN_1_CLK("NONE"),
-    .REG_OPCODEOP0_0_CLK("NONE"),
-    .REG_OPCODEOP0_1_CLK("NONE"),
-    .REG_OPCODEOP1_0_CLK("NONE"),
-    .REG_OPCODEOP1_1_CLK("NONE"),
-    .REG_OUTPUT0_CLK("CLK0"),
-    .REG_OUTPUT1_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .RNDPAT("0x00000004000000")
-  ) alu (
-    .A0(roa_0[0]),
-    .A1(roa_0[1]),
-    .A10(roa_0[10]),
-    .A11(roa_0[11]),
-    .A12(roa_0[12]),
-    .A13(roa_0[13]),
-    .A14(roa_0[14]),
-    .A15(roa_0[15]),
-    .A16(roa_0[16]),
-    .A17(roa_0[17]),
-    .A18(rob_0[0]),
-    .A19(rob_0[1]),
-    .A2(roa_0[2]),
-    .A20(rob_0[2]),
-    .A21(rob_0[3]),
-    .A22(rob_0[4]),
-    .A23(rob_0[5]),
-    .A24(rob_0[6]),
-    .A25(rob_0[7]),
-    .A26(rob_0[8]),
-    .A27(rob_0[9]),
-    .A28(rob_0[10]),
-    .A29(rob_0[11]),
-    .A3(roa_0[3]),
-    .A30(rob_0[12]),
-    .A31(rob_0[13]),
-    .A32(rob_0[14]),
-    .A33(rob_0[15]),
-    .A34(rob_0[16]),
-    .A35(rob_0[17]),
-    .A4(roa_0[4]),
-    .A5(roa_0[5]),
-    .A6(roa_0[6]),
-    .A7(roa_0[7]),
-    .A8(roa_0[8]),
-    .A9(roa_0[9]),
-    .B0(roa_1[0]),
-    .B1(roa_1[1]),
-    .B10(roa_1[10]),
-    .B11(roa_1[11]),
-    .B12(roa_1[12]),
-    .B13(roa_1[13]),
-    .B14(roa_1[14]),
-    .B15(roa_1[15]),
-    .B16(roa_1[16]),
-    .B17(roa_1[17]),
-    .B18(rob_1[0]),
-    .B19(rob_1[1]),
-    .B2(roa_1[2]),
-    .B20(rob_1[2]),
-    .B21(rob_1[3]),
-    .B22(rob_1[4]),
-    .B23(rob_1[5]),
-    .B24(rob_1[6]),
-    .B25(rob_1[7]),
-    .B26(rob_1[8]),
-    .B27(rob_1[9]),
-    .B28(rob_1[10]),
-    .B29(rob_1[11]),
-    .B3(roa_1[3]),
-    .B30(rob_1[12]),
-    .B31(rob_1[13]),
-    .B32(rob_1[14]),
-    .B33(rob_1[15]),
-    .B34(rob_1[16]),
-    .B35(rob_1[17]),
-    .B4(roa_1[4]),
-    .B5(roa_1[5]),
-    .B6(roa_1[6]),
-    .B7(roa_1[7]),
-    .B8(roa_1[8]),
-    .B9(roa_1[9]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .MA0(p_0[0]),
-    .MA1(p_0[1]),
-    .MA10(p_0[10]),
-    .MA11(p_0[11]),
-    .MA12(p_0[12]),
-    .MA13(p_0[13]),
-    .MA14(p_0[14]),
-    .MA15(p_0[15]),
-    .MA16(p_0[16]),
-    .MA17(p_0[17]),
-    .MA18(p_0[18]),
-    .MA19(p_0[19]),
-    .MA2(p_0[2]),
-    .MA20(p_0[20]),
-    .MA21(p_0[21]),
-    .MA22(p_0[22]),
-    .MA23(p_0[23]),
-    .MA24(p_0[24]),
-    .MA25(p_0[25]),
-    .MA26(p_0[26]),
-    .MA27(p_0[27]),
-    .MA28(p_0[28]),
-    .MA29(p_0[29]),
-    .MA3(p_0[3]),
-    .MA30(p_0[30]),
-    .MA31(p_0[31]),
-    .MA32(p_0[32]),
-    .MA33(p_0[33]),
-    .MA34(p_0[34]),
-    .MA35(p_0[35]),
-    .MA4(p_0[4]),
-    .MA5(p_0[5]),
-    .MA6(p_0[6]),
-    .MA7(p_0[7]),
-    .MA8(p_0[8]),
-    .MA9(p_0[9]),
-    .MB0(p_1[0]),
-    .MB1(p_1[1]),
-    .MB10(p_1[10]),
-    .MB11(p_1[11]),
-    .MB12(p_1[12]),
-    .MB13(p_1[13]),
-    .MB14(p_1[14]),
-    .MB15(p_1[15]),
-    .MB16(p_1[16]),
-    .MB17(p_1[17]),
-    .MB18(p_1[18]),
-    .MB19(p_1[19]),
-    .MB2(p_1[2]),
-    .MB20(p_1[20]),
-    .MB21(p_1[21]),
-    .MB22(p_1[22]),
-    .MB23(p_1[23]),
-    .MB24(p_1[24]),
-    .MB25(p_1[25]),
-    .MB26(p_1[26]),
-    .MB27(p_1[27]),
-    .MB28(p_1[28]),
-    .MB29(p_1[29]),
-    .MB3(p_1[3]),
-    .MB30(p_1[30]),
-    .MB31(p_1[31]),
-    .MB32(p_1[32]),
-    .MB33(p_1[33]),
-    .MB34(p_1[34]),
-    .MB35(p_1[35]),
-    .MB4(p_1[4]),
-    .MB5(p_1[5]),
-    .MB6(p_1[6]),
-    .MB7(p_1[7]),
-    .MB8(p_1[8]),
-    .MB9(p_1[9]),
-    .OP0(1'h1),
-    .OP1(1'h0),
-    .OP10(1'h0),
-    .OP2(1'h0),
-    .OP3(1'h0),
-    .OP4(_0_),
-    .OP5(restart),
-    .OP6(1'h1),
-    .OP7(1'h0),
-    .OP8(1'h0),
-    .OP9(1'h1),
-    .R0(\port$561$0 ),
-    .R1(\port$561$1 ),
-    .R10(\port$561$10 ),
-    .R11(\port$561$11 ),
-    .R12(\port$561$12 ),
-    .R13(\port$561$13 ),
-    .R14(\port$561$14 ),
-    .R15(\port$561$15 ),
-    .R16(\port$561$16 ),
-    .R17(\port$561$17 ),
-    .R18(\port$561$18 ),
-    .R19(\port$561$19 ),
-    .R2(\port$561$2 ),
-    .R20(\port$561$20 ),
-    .R21(\port$561$21 ),
-    .R22(\port$561$22 ),
-    .R23(\port$561$23 ),
-    .R24(\port$561$24 ),
-    .R25(\port$561$25 ),
-    .R26(r[26]),
-    .R27(\port$561$27 ),
-    .R28(\port$561$28 ),
-    .R29(\port$561$29 ),
-    .R3(\port$561$3 ),
-    .R30(\port$561$30 ),
-    .R31(\port$561$31 ),
-    .R32(\port$561$32 ),
-    .R33(\port$561$33 ),
-    .R34(\port$561$34 ),
-    .R35(\port$561$35 ),
-    .R36(\port$561$36 ),
-    .R37(\port$561$37 ),
-    .R38(\port$561$38 ),
-    .R39(\port$561$39 ),
-    .R4(\port$561$4 ),
-    .R40(\port$561$40 ),
-    .R41(\port$561$41 ),
-    .R42(\port$561$42 ),
-    .R43(\port$561$43 ),
-    .R44(\port$561$44 ),
-    .R45(\port$561$45 ),
-    .R46(\port$561$46 ),
-    .R47(\port$561$47 ),
-    .R48(\port$561$48 ),
-    .R49(\port$561$49 ),
-    .R5(\port$561$5 ),
-    .R50(\port$561$50 ),
-    .R51(\port$561$51 ),
-    .R52(\port$561$52 ),
-    .R53(r[53]),
-    .R6(\port$561$6 ),
-    .R7(\port$561$7 ),
-    .R8(\port$561$8 ),
-    .R9(\port$561$9 ),
-    .RST0(rst),
-    .SIGNEDIA(signedp_0),
-    .SIGNEDIB(signedp_1)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul0 (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(w0[0]),
-    .B1(w0[1]),
-    .B10(w0[7]),
-    .B11(w0[7]),
-    .B12(w0[7]),
-    .B13(w0[7]),
-    .B14(w0[7]),
-    .B15(w0[7]),
-    .B16(w0[7]),
-    .B17(w0[7]),
-    .B2(w0[2]),
-    .B3(w0[3]),
-    .B4(w0[4]),
-    .B5(w0[5]),
-    .B6(w0[6]),
-    .B7(w0[7]),
-    .B8(w0[7]),
-    .B9(w0[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_0[0]),
-    .P1(p_0[1]),
-    .P10(p_0[10]),
-    .P11(p_0[11]),
-    .P12(p_0[12]),
-    .P13(p_0[13]),
-    .P14(p_0[14]),
-    .P15(p_0[15]),
-    .P16(p_0[16]),
-    .P17(p_0[17]),
-    .P18(p_0[18]),
-    .P19(p_0[19]),
-    .P2(p_0[2]),
-    .P20(p_0[20]),
-    .P21(p_0[21]),
-    .P22(p_0[22]),
-    .P23(p_0[23]),
-    .P24(p_0[24]),
-    .P25(p_0[25]),
-    .P26(p_0[26]),
-    .P27(p_0[27]),
-    .P28(p_0[28]),
-    .P29(p_0[29]),
-    .P3(p_0[3]),
-    .P30(p_0[30]),
-    .P31(p_0[31]),
-    .P32(p_0[32]),
-    .P33(p_0[33]),
-    .P34(p_0[34]),
-    .P35(p_0[35]),
-    .P4(p_0[4]),
-    .P5(p_0[5]),
-    .P6(p_0[6]),
-    .P7(p_0[7]),
-    .P8(p_0[8]),
-    .P9(p_0[9]),
-    .ROA0(roa_0[0]),
-    .ROA1(roa_0[1]),
-    .ROA10(roa_0[10]),
-    .ROA11(roa_0[11]),
-    .ROA12(roa_0[12]),
-    .ROA13(roa_0[13]),
-    .ROA14(roa_0[14]),
-    .ROA15(roa_0[15]),
-    .ROA16(roa_0[16]),
-    .ROA17(roa_0[17]),
-    .ROA2(roa_0[2]),
-    .ROA3(roa_0[3]),
-    .ROA4(roa_0[4]),
-    .ROA5(roa_0[5]),
-    .ROA6(roa_0[6]),
-    .ROA7(roa_0[7]),
-    .ROA8(roa_0[8]),
-    .ROA9(roa_0[9]),
-    .ROB0(rob_0[0]),
-    .ROB1(rob_0[1]),
-    .ROB10(rob_0[10]),
-    .ROB11(rob_0[11]),
-    .ROB12(rob_0[12]),
-    .ROB13(rob_0[13]),
-    .ROB14(rob_0[14]),
-    .ROB15(rob_0[15]),
-    .ROB16(rob_0[16]),
-    .ROB17(rob_0[17]),
-    .ROB2(rob_0[2]),
-    .ROB3(rob_0[3]),
-    .ROB4(rob_0[4]),
-    .ROB5(rob_0[5]),
-    .ROB6(rob_0[6]),
-    .ROB7(rob_0[7]),
-    .ROB8(rob_0[8]),
-    .ROB9(rob_0[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_0),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul1 (
-    .A0(1'h0),
-    .A1(1'h0),
-    .A10(a[1]),
-    .A11(a[2]),
-    .A12(a[3]),
-    .A13(a[4]),
-    .A14(a[5]),
-    .A15(a[6]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(1'h0),
-    .A3(1'h0),
-    .A4(1'h0),
-    .A5(1'h0),
-    .A6(1'h0),
-    .A7(1'h0),
-    .A8(1'h0),
-    .A9(a[0]),
-    .B0(w1[0]),
-    .B1(w1[1]),
-    .B10(w1[7]),
-    .B11(w1[7]),
-    .B12(w1[7]),
-    .B13(w1[7]),
-    .B14(w1[7]),
-    .B15(w1[7]),
-    .B16(w1[7]),
-    .B17(w1[7]),
-    .B2(w1[2]),
-    .B3(w1[3]),
-    .B4(w1[4]),
-    .B5(w1[5]),
-    .B6(w1[6]),
-    .B7(w1[7]),
-    .B8(w1[7]),
-    .B9(w1[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_1[0]),
-    .P1(p_1[1]),
-    .P10(p_1[10]),
-    .P11(p_1[11]),
-    .P12(p_1[12]),
-    .P13(p_1[13]),
-    .P14(p_1[14]),
-    .P15(p_1[15]),
-    .P16(p_1[16]),
-    .P17(p_1[17]),
-    .P18(p_1[18]),
-    .P19(p_1[19]),
-    .P2(p_1[2]),
-    .P20(p_1[20]),
-    .P21(p_1[21]),
-    .P22(p_1[22]),
-    .P23(p_1[23]),
-    .P24(p_1[24]),
-    .P25(p_1[25]),
-    .P26(p_1[26]),
-    .P27(p_1[27]),
-    .P28(p_1[28]),
-    .P29(p_1[29]),
-    .P3(p_1[3]),
-    .P30(p_1[30]),
-    .P31(p_1[31]),
-    .P32(p_1[32]),
-    .P33(p_1[33]),
-    .P34(p_1[34]),
-    .P35(p_1[35]),
-    .P4(p_1[4]),
-    .P5(p_1[5]),
-    .P6(p_1[6]),
-    .P7(p_1[7]),
-    .P8(p_1[8]),
-    .P9(p_1[9]),
-    .ROA0(roa_1[0]),
-    .ROA1(roa_1[1]),
-    .ROA10(roa_1[10]),
-    .ROA11(roa_1[11]),
-    .ROA12(roa_1[12]),
-    .ROA13(roa_1[13]),
-    .ROA14(roa_1[14]),
-    .ROA15(roa_1[15]),
-    .ROA16(roa_1[16]),
-    .ROA17(roa_1[17]),
-    .ROA2(roa_1[2]),
-    .ROA3(roa_1[3]),
-    .ROA4(roa_1[4]),
-    .ROA5(roa_1[5]),
-    .ROA6(roa_1[6]),
-    .ROA7(roa_1[7]),
-    .ROA8(roa_1[8]),
-    .ROA9(roa_1[9]),
-    .ROB0(rob_1[0]),
-    .ROB1(rob_1[1]),
-    .ROB10(rob_1[10]),
-    .ROB11(rob_1[11]),
-    .ROB12(rob_1[12]),
-    .ROB13(rob_1[13]),
-    .ROB14(rob_1[14]),
-    .ROB15(rob_1[15]),
-    .ROB16(rob_1[16]),
-    .ROB17(rob_1[17]),
-    .ROB2(rob_1[2]),
-    .ROB3(rob_1[3]),
-    .ROB4(rob_1[4]),
-    .ROB5(rob_1[5]),
-    .ROB6(rob_1[6]),
-    .ROB7(rob_1[7]),
-    .ROB8(rob_1[8]),
-    .ROB9(rob_1[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign { r[52:27], r[25:0] } = { \port$561$52 , \port$561$51 , \port$561$50 , \port$561$49 , \port$561$48 , \port$561$47 , \port$561$46 , \port$561$45 , \port$561$44 , \port$561$43 , \port$561$42 , \port$561$41 , \port$561$40 , \port$561$39 , \port$561$38 , \port$561$37 , \port$561$36 , \port$561$35 , \port$561$34 , \port$561$33 , \port$561$32 , \port$561$31 , \port$561$30 , \port$561$29 , \port$561$28 , \port$561$27 , \port$561$25 , \port$561$24 , \port$561$23 , \port$561$22 , \port$561$21 , \port$561$20 , \port$561$19 , \port$561$18 , \port$561$17 , \port$561$16 , \port$561$15 , \port$561$14 , \port$561$13 , \port$561$12 , \port$561$11 , \port$561$10 , \port$561$9 , \port$561$8 , \port$561$7 , \port$561$6 , \port$561$5 , \port$561$4 , \port$561$3 , \port$561$2 , \port$561$1 , \port$561$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_1 (rst, \port$566$0 , \port$566$1 , \port$566$2 , \port$566$3 , \port$566$4 , \port$566$5 , \port$566$6 , \port$566$7 , \port$566$8 , \port$566$9 , \port$566$10 , \port$566$11 , \port$566$12 , \port$566$13 , \port$566$14 , \port$566$15 , \port$566$16 , \port$566$17 , \port$566$18 , \port$566$19 
-, \port$566$20 , \port$566$21 , \port$566$22 , \port$566$23 , \port$566$24 , \port$566$25 , \port$566$27 , \port$566$28 , \port$566$29 , \port$566$30 , \port$566$31 , \port$566$32 , \port$566$33 , \port$566$34 , \port$566$35 , \port$566$36 , \port$566$37 , \port$566$38 , \port$566$39 , \port$566$40 , \port$566$41 
-, \port$566$42 , \port$566$43 , \port$566$44 , \port$566$45 , \port$566$46 , \port$566$47 , \port$566$48 , \port$566$49 , \port$566$50 , \port$566$51 , \port$566$52 , w0, w1, a, restart, clk);
-  wire _0_;
-  input [7:0] a;
-  wire [7:0] a;
-  input clk;
-  wire clk;
-  wire [35:0] p_0;
-  wire [35:0] p_1;
-  output \port$566$0 ;
-  wire \port$566$0 ;
-  output \port$566$1 ;
-  wire \port$566$1 ;
-  output \port$566$10 ;
-  wire \port$566$10 ;
-  output \port$566$11 ;
-  wire \port$566$11 ;
-  output \port$566$12 ;
-  wire \port$566$12 ;
-  output \port$566$13 ;
-  wire \port$566$13 ;
-  output \port$566$14 ;
-  wire \port$566$14 ;
-  output \port$566$15 ;
-  wire \port$566$15 ;
-  output \port$566$16 ;
-  wire \port$566$16 ;
-  output \port$566$17 ;
-  wire \port$566$17 ;
-  output \port$566$18 ;
-  wire \port$566$18 ;
-  output \port$566$19 ;
-  wire \port$566$19 ;
-  output \port$566$2 ;
-  wire \port$566$2 ;
-  output \port$566$20 ;
-  wire \port$566$20 ;
-  output \port$566$21 ;
-  wire \port$566$21 ;
-  output \port$566$22 ;
-  wire \port$566$22 ;
-  output \port$566$23 ;
-  wire \port$566$23 ;
-  output \port$566$24 ;
-  wire \port$566$24 ;
-  output \port$566$25 ;
-  wire \port$566$25 ;
-  output \port$566$27 ;
-  wire \port$566$27 ;
-  output \port$566$28 ;
-  wire \port$566$28 ;
-  output \port$566$29 ;
-  wire \port$566$29 ;
-  output \port$566$3 ;
-  wire \port$566$3 ;
-  output \port$566$30 ;
-  wire \port$566$30 ;
-  output \port$566$31 ;
-  wire \port$566$31 ;
-  output \port$566$32 ;
-  wire \port$566$32 ;
-  output \port$566$33 ;
-  wire \port$566$33 ;
-  output \port$566$34 ;
-  wire \port$566$34 ;
-  output \port$566$35 ;
-  wire \port$566$35 ;
-  output \port$566$36 ;
-  wire \port$566$36 ;
-  output \port$566$37 ;
-  wire \port$566$37 ;
-  output \port$566$38 ;
-  wire \port$566$38 ;
-  output \port$566$39 ;
-  wire \port$566$39 ;
-  output \port$566$4 ;
-  wire \port$566$4 ;
-  output \port$566$40 ;
-  wire \port$566$40 ;
-  output \port$566$41 ;
-  wire \port$566$41 ;
-  output \port$566$42 ;
-  wire \port$566$42 ;
-  output \port$566$43 ;
-  wire \port$566$43 ;
-  output \port$566$44 ;
-  wire \port$566$44 ;
-  output \port$566$45 ;
-  wire \port$566$45 ;
-  output \port$566$46 ;
-  wire \port$566$46 ;
-  output \port$566$47 ;
-  wire \port$566$47 ;
-  output \port$566$48 ;
-  wire \port$566$48 ;
-  output \port$566$49 ;
-  wire \port$566$49 ;
-  output \port$566$5 ;
-  wire \port$566$5 ;
-  output \port$566$50 ;
-  wire \port$566$50 ;
-  output \port$566$51 ;
-  wire \port$566$51 ;
-  output \port$566$52 ;
-  wire \port$566$52 ;
-  output \port$566$6 ;
-  wire \port$566$6 ;
-  output \port$566$7 ;
-  wire \port$566$7 ;
-  output \port$566$8 ;
-  wire \port$566$8 ;
-  output \port$566$9 ;
-  wire \port$566$9 ;
-  wire [53:0] r;
-  input restart;
-  wire restart;
-  wire [17:0] roa_0;
-  wire [17:0] roa_1;
-  wire [17:0] rob_0;
-  wire [17:0] rob_1;
-  input rst;
-  wire rst;
-  wire signedp_0;
-  wire signedp_1;
-  input [7:0] w0;
-  wire [7:0] w0;
-  input [7:0] w1;
-  wire [7:0] w1;
-  assign _0_ = ~ restart;
-  ALU54B #(
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .LEGACY("DISABLED"),
-    .MULT9_MODE("DISABLED"),
-    .REG_FLAG_CLK("NONE"),
-    .REG_INPUTC0_CLK("NONE"),
-    .REG_INPUTC1_CLK("NONE"),
-    .REG_INPUTCFB_CLK("NONE"),
-    .REG_OPCODEIN_0_CLK("NONE"),
-    .REG_OPCODEIN_1_CLK("NONE"),
-    .REG_OPCODEOP0_0_CLK("NONE"),
-    .REG_OPCODEOP0_1_CLK("NONE"),
-    .REG_OPCODEOP1_0_CLK("NONE"),
-    .REG_OPCODEOP1_1_CLK("NONE"),
-    .REG_OUTPUT0_CLK("CLK0"),
-    .REG_OUTPUT1_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .RNDPAT("0x00000004000000")
-  ) alu (
-    .A0(roa_0[0]),
-    .A1(roa_0[1]),
-    .A10(roa_0[10]),
-    .A11(roa_0[11]),
-    .A12(roa_0[12]),
-    .A13(roa_0[13]),
-    .A14(roa_0[14]),
-    .A15(roa_0[15]),
-    .A16(roa_0[16]),
-    .A17(roa_0[17]),
-    .A18(rob_0[0]),
-    .A19(rob_0[1]),
-    .A2(roa_0[2]),
-    .A20(rob_0[2]),
-    .A21(rob_0[3]),
-    .A22(rob_0[4]),
-    .A23(rob_0[5]),
-    .A24(rob_0[6]),
-    .A25(rob_0[7]),
-    .A26(rob_0[8]),
-    .A27(rob_0[9]),
-    .A28(rob_0[10]),
-    .A29(rob_0[11]),
-    .A3(roa_0[3]),
-    .A30(rob_0[12]),
-    .A31(rob_0[13]),
-    .A32(rob_0[14]),
-    .A33(rob_0[15]),
-    .A34(rob_0[16]),
-    .A35(rob_0[17]),
-    .A4(roa_0[4]),
-    .A5(roa_0[5]),
-    .A6(roa_0[6]),
-    .A7(roa_0[7]),
-    .A8(roa_0[8]),
-    .A9(roa_0[9]),
-    .B0(roa_1[0]),
-    .B1(roa_1[1]),
-    .B10(roa_1[10]),
-    .B11(roa_1[11]),
-    .B12(roa_1[12]),
-    .B13(roa_1[13]),
-    .B14(roa_1[14]),
-    .B15(roa_1[15]),
-    .B16(roa_1[16]),
-    .B17(roa_1[17]),
-    .B18(rob_1[0]),
-    .B19(rob_1[1]),
-    .B2(roa_1[2]),
-    .B20(rob_1[2]),
-    .B21(rob_1[3]),
-    .B22(rob_1[4]),
-    .B23(rob_1[5]),
-    .B24(rob_1[6]),
-    .B25(rob_1[7]),
-    .B26(rob_1[8]),
-    .B27(rob_1[9]),
-    .B28(rob_1[10]),
-    .B29(rob_1[11]),
-    .B3(roa_1[3]),
-    .B30(rob_1[12]),
-    .B31(rob_1[13]),
-    .B32(rob_1[14]),
-    .B33(rob_1[15]),
-    .B34(rob_1[16]),
-    .B35(rob_1[17]),
-    .B4(roa_1[4]),
-    .B5(roa_1[5]),
-    .B6(roa_1[6]),
-    .B7(roa_1[7]),
-    .B8(roa_1[8]),
-    .B9(roa_1[9]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .MA0(p_0[0]),
-    .MA1(p_0[1]),
-    .MA10(p_0[10]),
-    .MA11(p_0[11]),
-    .MA12(p_0[12]),
-    .MA13(p_0[13]),
-    .MA14(p_0[14]),
-    .MA15(p_0[15]),
-    .MA16(p_0[16]),
-    .MA17(p_0[17]),
-    .MA18(p_0[18]),
-    .MA19(p_0[19]),
-    .MA2(p_0[2]),
-    .MA20(p_0[20]),
-    .MA21(p_0[21]),
-    .MA22(p_0[22]),
-    .MA23(p_0[23]),
-    .MA24(p_0[24]),
-    .MA25(p_0[25]),
-    .MA26(p_0[26]),
-    .MA27(p_0[27]),
-    .MA28(p_0[28]),
-    .MA29(p_0[29]),
-    .MA3(p_0[3]),
-    .MA30(p_0[30]),
-    .MA31(p_0[31]),
-    .MA32(p_0[32]),
-    .MA33(p_0[33]),
-    .MA34(p_0[34]),
-    .MA35(p_0[35]),
-    .MA4(p_0[4]),
-    .MA5(p_0[5]),
-    .MA6(p_0[6]),
-    .MA7(p_0[7]),
-    .MA8(p_0[8]),
-    .MA9(p_0[9]),
-    .MB0(p_1[0]),
-    .MB1(p_1[1]),
-    .MB10(p_1[10]),
-    .MB11(p_1[11]),
-    .MB12(p_1[12]),
-    .MB13(p_1[13]),
-    .MB14(p_1[14]),
-    .MB15(p_1[15]),
-    .MB16(p_1[16]),
-    .MB17(p_1[17]),
-    .MB18(p_1[18]),
-    .MB19(p_1[19]),
-    .MB2(p_1[2]),
-    .MB20(p_1[20]),
-    .MB21(p_1[21]),
-    .MB22(p_1[22]),
-    .MB23(p_1[23]),
-    .MB24(p_1[24]),
-    .MB25(p_1[25]),
-    .MB26(p_1[26]),
-    .MB27(p_1[27]),
-    .MB28(p_1[28]),
-    .MB29(p_1[29]),
-    .MB3(p_1[3]),
-    .MB30(p_1[30]),
-    .MB31(p_1[31]),
-    .MB32(p_1[32]),
-    .MB33(p_1[33]),
-    .MB34(p_1[34]),
-    .MB35(p_1[35]),
-    .MB4(p_1[4]),
-    .MB5(p_1[5]),
-    .MB6(p_1[6]),
-    .MB7(p_1[7]),
-    .MB8(p_1[8]),
-    .MB9(p_1[9]),
-    .OP0(1'h1),
-    .OP1(1'h0),
-    .OP10(1'h0),
-    .OP2(1'h0),
-    .OP3(1'h0),
-    .OP4(_0_),
-    .OP5(restart),
-    .OP6(1'h1),
-    .OP7(1'h0),
-    .OP8(1'h0),
-    .OP9(1'h1),
-    .R0(\port$566$0 ),
-    .R1(\port$566$1 ),
-    .R10(\port$566$10 ),
-    .R11(\port$566$11 ),
-    .R12(\port$566$12 ),
-    .R13(\port$566$13 ),
-    .R14(\port$566$14 ),
-    .R15(\port$566$15 ),
-    .R16(\port$566$16 ),
-    .R17(\port$566$17 ),
-    .R18(\port$566$18 ),
-    .R19(\port$566$19 ),
-    .R2(\port$566$2 ),
-    .R20(\port$566$20 ),
-    .R21(\port$566$21 ),
-    .R22(\port$566$22 ),
-    .R23(\port$566$23 ),
-    .R24(\port$566$24 ),
-    .R25(\port$566$25 ),
-    .R26(r[26]),
-    .R27(\port$566$27 ),
-    .R28(\port$566$28 ),
-    .R29(\port$566$29 ),
-    .R3(\port$566$3 ),
-    .R30(\port$566$30 ),
-    .R31(\port$566$31 ),
-    .R32(\port$566$32 ),
-    .R33(\port$566$33 ),
-    .R34(\port$566$34 ),
-    .R35(\port$566$35 ),
-    .R36(\port$566$36 ),
-    .R37(\port$566$37 ),
-    .R38(\port$566$38 ),
-    .R39(\port$566$39 ),
-    .R4(\port$566$4 ),
-    .R40(\port$566$40 ),
-    .R41(\port$566$41 ),
-    .R42(\port$566$42 ),
-    .R43(\port$566$43 ),
-    .R44(\port$566$44 ),
-    .R45(\port$566$45 ),
-    .R46(\port$566$46 ),
-    .R47(\port$566$47 ),
-    .R48(\port$566$48 ),
-    .R49(\port$566$49 ),
-    .R5(\port$566$5 ),
-    .R50(\port$566$50 ),
-    .R51(\port$566$51 ),
-    .R52(\port$566$52 ),
-    .R53(r[53]),
-    .R6(\port$566$6 ),
-    .R7(\port$566$7 ),
-    .R8(\port$566$8 ),
-    .R9(\port$566$9 ),
-    .RST0(rst),
-    .SIGNEDIA(signedp_0),
-    .SIGNEDIB(signedp_1)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul0 (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(w0[0]),
-    .B1(w0[1]),
-    .B10(w0[7]),
-    .B11(w0[7]),
-    .B12(w0[7]),
-    .B13(w0[7]),
-    .B14(w0[7]),
-    .B15(w0[7]),
-    .B16(w0[7]),
-    .B17(w0[7]),
-    .B2(w0[2]),
-    .B3(w0[3]),
-    .B4(w0[4]),
-    .B5(w0[5]),
-    .B6(w0[6]),
-    .B7(w0[7]),
-    .B8(w0[7]),
-    .B9(w0[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_0[0]),
-    .P1(p_0[1]),
-    .P10(p_0[10]),
-    .P11(p_0[11]),
-    .P12(p_0[12]),
-    .P13(p_0[13]),
-    .P14(p_0[14]),
-    .P15(p_0[15]),
-    .P16(p_0[16]),
-    .P17(p_0[17]),
-    .P18(p_0[18]),
-    .P19(p_0[19]),
-    .P2(p_0[2]),
-    .P20(p_0[20]),
-    .P21(p_0[21]),
-    .P22(p_0[22]),
-    .P23(p_0[23]),
-    .P24(p_0[24]),
-    .P25(p_0[25]),
-    .P26(p_0[26]),
-    .P27(p_0[27]),
-    .P28(p_0[28]),
-    .P29(p_0[29]),
-    .P3(p_0[3]),
-    .P30(p_0[30]),
-    .P31(p_0[31]),
-    .P32(p_0[32]),
-    .P33(p_0[33]),
-    .P34(p_0[34]),
-    .P35(p_0[35]),
-    .P4(p_0[4]),
-    .P5(p_0[5]),
-    .P6(p_0[6]),
-    .P7(p_0[7]),
-    .P8(p_0[8]),
-    .P9(p_0[9]),
-    .ROA0(roa_0[0]),
-    .ROA1(roa_0[1]),
-    .ROA10(roa_0[10]),
-    .ROA11(roa_0[11]),
-    .ROA12(roa_0[12]),
-    .ROA13(roa_0[13]),
-    .ROA14(roa_0[14]),
-    .ROA15(roa_0[15]),
-    .ROA16(roa_0[16]),
-    .ROA17(roa_0[17]),
-    .ROA2(roa_0[2]),
-    .ROA3(roa_0[3]),
-    .ROA4(roa_0[4]),
-    .ROA5(roa_0[5]),
-    .ROA6(roa_0[6]),
-    .ROA7(roa_0[7]),
-    .ROA8(roa_0[8]),
-    .ROA9(roa_0[9]),
-    .ROB0(rob_0[0]),
-    .ROB1(rob_0[1]),
-    .ROB10(rob_0[10]),
-    .ROB11(rob_0[11]),
-    .ROB12(rob_0[12]),
-    .ROB13(rob_0[13]),
-    .ROB14(rob_0[14]),
-    .ROB15(rob_0[15]),
-    .ROB16(rob_0[16]),
-    .ROB17(rob_0[17]),
-    .ROB2(rob_0[2]),
-    .ROB3(rob_0[3]),
-    .ROB4(rob_0[4]),
-    .ROB5(rob_0[5]),
-    .ROB6(rob_0[6]),
-    .ROB7(rob_0[7]),
-    .ROB8(rob_0[8]),
-    .ROB9(rob_0[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_0),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul1 (
-    .A0(1'h0),
-    .A1(1'h0),
-    .A10(a[1]),
-    .A11(a[2]),
-    .A12(a[3]),
-    .A13(a[4]),
-    .A14(a[5]),
-    .A15(a[6]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(1'h0),
-    .A3(1'h0),
-    .A4(1'h0),
-    .A5(1'h0),
-    .A6(1'h0),
-    .A7(1'h0),
-    .A8(1'h0),
-    .A9(a[0]),
-    .B0(w1[0]),
-    .B1(w1[1]),
-    .B10(w1[7]),
-    .B11(w1[7]),
-    .B12(w1[7]),
-    .B13(w1[7]),
-    .B14(w1[7]),
-    .B15(w1[7]),
-    .B16(w1[7]),
-    .B17(w1[7]),
-    .B2(w1[2]),
-    .B3(w1[3]),
-    .B4(w1[4]),
-    .B5(w1[5]),
-    .B6(w1[6]),
-    .B7(w1[7]),
-    .B8(w1[7]),
-    .B9(w1[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_1[0]),
-    .P1(p_1[1]),
-    .P10(p_1[10]),
-    .P11(p_1[11]),
-    .P12(p_1[12]),
-    .P13(p_1[13]),
-    .P14(p_1[14]),
-    .P15(p_1[15]),
-    .P16(p_1[16]),
-    .P17(p_1[17]),
-    .P18(p_1[18]),
-    .P19(p_1[19]),
-    .P2(p_1[2]),
-    .P20(p_1[20]),
-    .P21(p_1[21]),
-    .P22(p_1[22]),
-    .P23(p_1[23]),
-    .P24(p_1[24]),
-    .P25(p_1[25]),
-    .P26(p_1[26]),
-    .P27(p_1[27]),
-    .P28(p_1[28]),
-    .P29(p_1[29]),
-    .P3(p_1[3]),
-    .P30(p_1[30]),
-    .P31(p_1[31]),
-    .P32(p_1[32]),
-    .P33(p_1[33]),
-    .P34(p_1[34]),
-    .P35(p_1[35]),
-    .P4(p_1[4]),
-    .P5(p_1[5]),
-    .P6(p_1[6]),
-    .P7(p_1[7]),
-    .P8(p_1[8]),
-    .P9(p_1[9]),
-    .ROA0(roa_1[0]),
-    .ROA1(roa_1[1]),
-    .ROA10(roa_1[10]),
-    .ROA11(roa_1[11]),
-    .ROA12(roa_1[12]),
-    .ROA13(roa_1[13]),
-    .ROA14(roa_1[14]),
-    .ROA15(roa_1[15]),
-    .ROA16(roa_1[16]),
-    .ROA17(roa_1[17]),
-    .ROA2(roa_1[2]),
-    .ROA3(roa_1[3]),
-    .ROA4(roa_1[4]),
-    .ROA5(roa_1[5]),
-    .ROA6(roa_1[6]),
-    .ROA7(roa_1[7]),
-    .ROA8(roa_1[8]),
-    .ROA9(roa_1[9]),
-    .ROB0(rob_1[0]),
-    .ROB1(rob_1[1]),
-    .ROB10(rob_1[10]),
-    .ROB11(rob_1[11]),
-    .ROB12(rob_1[12]),
-    .ROB13(rob_1[13]),
-    .ROB14(rob_1[14]),
-    .ROB15(rob_1[15]),
-    .ROB16(rob_1[16]),
-    .ROB17(rob_1[17]),
-    .ROB2(rob_1[2]),
-    .ROB3(rob_1[3]),
-    .ROB4(rob_1[4]),
-    .ROB5(rob_1[5]),
-    .ROB6(rob_1[6]),
-    .ROB7(rob_1[7]),
-    .ROB8(rob_1[8]),
-    .ROB9(rob_1[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign { r[52:27], r[25:0] } = { \port$566$52 , \port$566$51 , \port$566$50 , \port$566$49 , \port$566$48 , \port$566$47 , \port$566$46 , \port$566$45 , \port$566$44 , \port$566$43 , \port$566$42 , \port$566$41 , \port$566$40 , \port$566$39 , \port$566$38 , \port$566$37 , \port$566$36 , \port$566$35 , \port$566$34 , \port$566$33 , \port$566$32 , \port$566$31 , \port$566$30 , \port$566$29 , \port$566$28 , \port$566$27 , \port$566$25 , \port$566$24 , \port$566$23 , \port$566$22 , \port$566$21 , \port$566$20 , \port$566$19 , \port$566$18 , \port$566$17 , \port$566$16 , \port$566$15 , \port$566$14 , \port$566$13 , \port$566$12 , \port$566$11 , \port$566$10 , \port$566$9 , \port$566$8 , \port$566$7 , \port$566$6 , \port$566$5 , \port$566$4 , \port$566$3 , \port$566$2 , \port$566$1 , \port$566$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_2 (rst, \port$571$0 , \port$571$1 , \port$571$2 , \port$571$3 , \port$571$4 , \port$571$5 , \port$571$6 , \port$571$7 , \port$571$8 , \port$571$9 , \port$571$10 , \port$571$11 , \port$571$12 , \port$571$13 , \port$571$14 , \port$571$15 , \port$571$16 , \port$571$17 , \port$571$18 , \port$571$19 
-, \port$571$20 , \port$571$21 , \port$571$22 , \port$571$23 , \port$571$24 , \port$571$25 , \port$571$27 , \port$571$28 , \port$571$29 , \port$571$30 , \port$571$31 , \port$571$32 , \port$571$33 , \port$571$34 , \port$571$35 , \port$571$36 , \port$571$37 , \port$571$38 , \port$571$39 , \port$571$40 , \port$571$41 
-, \port$571$42 , \port$571$43 , \port$571$44 , \port$571$45 , \port$571$46 , \port$571$47 , \port$571$48 , \port$571$49 , \port$571$50 , \port$571$51 , \port$571$52 , w0, w1, a, restart, clk);
-  wire _0_;
-  input [7:0] a;
-  wire [7:0] a;
-  input clk;
-  wire clk;
-  wire [35:0] p_0;
-  wire [35:0] p_1;
-  output \port$571$0 ;
-  wire \port$571$0 ;
-  output \port$571$1 ;
-  wire \port$571$1 ;
-  output \port$571$10 ;
-  wire \port$571$10 ;
-  output \port$571$11 ;
-  wire \port$571$11 ;
-  output \port$571$12 ;
-  wire \port$571$12 ;
-  output \port$571$13 ;
-  wire \port$571$13 ;
-  output \port$571$14 ;
-  wire \port$571$14 ;
-  output \port$571$15 ;
-  wire \port$571$15 ;
-  output \port$571$16 ;
-  wire \port$571$16 ;
-  output \port$571$17 ;
-  wire \port$571$17 ;
-  output \port$571$18 ;
-  wire \port$571$18 ;
-  output \port$571$19 ;
-  wire \port$571$19 ;
-  output \port$571$2 ;
-  wire \port$571$2 ;
-  output \port$571$20 ;
-  wire \port$571$20 ;
-  output \port$571$21 ;
-  wire \port$571$21 ;
-  output \port$571$22 ;
-  wire \port$571$22 ;
-  output \port$571$23 ;
-  wire \port$571$23 ;
-  output \port$571$24 ;
-  wire \port$571$24 ;
-  output \port$571$25 ;
-  wire \port$571$25 ;
-  output \port$571$27 ;
-  wire \port$571$27 ;
-  output \port$571$28 ;
-  wire \port$571$28 ;
-  output \port$571$29 ;
-  wire \port$571$29 ;
-  output \port$571$3 ;
-  wire \port$571$3 ;
-  output \port$571$30 ;
-  wire \port$571$30 ;
-  output \port$571$31 ;
-  wire \port$571$31 ;
-  output \port$571$32 ;
-  wire \port$571$32 ;
-  output \port$571$33 ;
-  wire \port$571$33 ;
-  output \port$571$34 ;
-  wire \port$571$34 ;
-  output \port$571$35 ;
-  wire \port$571$35 ;
-  output \port$571$36 ;
-  wire \port$571$36 ;
-  output \port$571$37 ;
-  wire \port$571$37 ;
-  output \port$571$38 ;
-  wire \port$571$38 ;
-  output \port$571$39 ;
-  wire \port$571$39 ;
-  output \port$571$4 ;
-  wire \port$571$4 ;
-  output \port$571$40 ;
-  wire \port$571$40 ;
-  output \port$571$41 ;
-  wire \port$571$41 ;
-  output \port$571$42 ;
-  wire \port$571$42 ;
-  output \port$571$43 ;
-  wire \port$571$43 ;
-  output \port$571$44 ;
-  wire \port$571$44 ;
-  output \port$571$45 ;
-  wire \port$571$45 ;
-  output \port$571$46 ;
-  wire \port$571$46 ;
-  output \port$571$47 ;
-  wire \port$571$47 ;
-  output \port$571$48 ;
-  wire \port$571$48 ;
-  output \port$571$49 ;
-  wire \port$571$49 ;
-  output \port$571$5 ;
-  wire \port$571$5 ;
-  output \port$571$50 ;
-  wire \port$571$50 ;
-  output \port$571$51 ;
-  wire \port$571$51 ;
-  output \port$571$52 ;
-  wire \port$571$52 ;
-  output \port$571$6 ;
-  wire \port$571$6 ;
-  output \port$571$7 ;
-  wire \port$571$7 ;
-  output \port$571$8 ;
-  wire \port$571$8 ;
-  output \port$571$9 ;
-  wire \port$571$9 ;
-  wire [53:0] r;
-  input restart;
-  wire restart;
-  wire [17:0] roa_0;
-  wire [17:0] roa_1;
-  wire [17:0] rob_0;
-  wire [17:0] rob_1;
-  input rst;
-  wire rst;
-  wire signedp_0;
-  wire signedp_1;
-  input [7:0] w0;
-  wire [7:0] w0;
-  input [7:0] w1;
-  wire [7:0] w1;
-  assign _0_ = ~ restart;
-  ALU54B #(
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .LEGACY("DISABLED"),
-    .MULT9_MODE("DISABLED"),
-    .REG_FLAG_CLK("NONE"),
-    .REG_INPUTC0_CLK("NONE"),
-    .REG_INPUTC1_CLK("NONE"),
-    .REG_INPUTCFB_CLK("NONE"),
-    .REG_OPCODEIN_0_CLK("NONE"),
-    .REG_OPCODEIN_1_CLK("NONE"),
-    .REG_OPCODEOP0_0_CLK("NONE"),
-    .REG_OPCODEOP0_1_CLK("NONE"),
-    .REG_OPCODEOP1_0_CLK("NONE"),
-    .REG_OPCODEOP1_1_CLK("NONE"),
-    .REG_OUTPUT0_CLK("CLK0"),
-    .REG_OUTPUT1_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .RNDPAT("0x00000004000000")
-  ) alu (
-    .A0(roa_0[0]),
-    .A1(roa_0[1]),
-    .A10(roa_0[10]),
-    .A11(roa_0[11]),
-    .A12(roa_0[12]),
-    .A13(roa_0[13]),
-    .A14(roa_0[14]),
-    .A15(roa_0[15]),
-    .A16(roa_0[16]),
-    .A17(roa_0[17]),
-    .A18(rob_0[0]),
-    .A19(rob_0[1]),
-    .A2(roa_0[2]),
-    .A20(rob_0[2]),
-    .A21(rob_0[3]),
-    .A22(rob_0[4]),
-    .A23(rob_0[5]),
-    .A24(rob_0[6]),
-    .A25(rob_0[7]),
-    .A26(rob_0[8]),
-    .A27(rob_0[9]),
-    .A28(rob_0[10]),
-    .A29(rob_0[11]),
-    .A3(roa_0[3]),
-    .A30(rob_0[12]),
-    .A31(rob_0[13]),
-    .A32(rob_0[14]),
-    .A33(rob_0[15]),
-    .A34(rob_0[16]),
-    .A35(rob_0[17]),
-    .A4(roa_0[4]),
-    .A5(roa_0[5]),
-    .A6(roa_0[6]),
-    .A7(roa_0[7]),
-    .A8(roa_0[8]),
-    .A9(roa_0[9]),
-    .B0(roa_1[0]),
-    .B1(roa_1[1]),
-    .B10(roa_1[10]),
-    .B11(roa_1[11]),
-    .B12(roa_1[12]),
-    .B13(roa_1[13]),
-    .B14(roa_1[14]),
-    .B15(roa_1[15]),
-    .B16(roa_1[16]),
-    .B17(roa_1[17]),
-    .B18(rob_1[0]),
-    .B19(rob_1[1]),
-    .B2(roa_1[2]),
-    .B20(rob_1[2]),
-    .B21(rob_1[3]),
-    .B22(rob_1[4]),
-    .B23(rob_1[5]),
-    .B24(rob_1[6]),
-    .B25(rob_1[7]),
-    .B26(rob_1[8]),
-    .B27(rob_1[9]),
-    .B28(rob_1[10]),
-    .B29(rob_1[11]),
-    .B3(roa_1[3]),
-    .B30(rob_1[12]),
-    .B31(rob_1[13]),
-    .B32(rob_1[14]),
-    .B33(rob_1[15]),
-    .B34(rob_1[16]),
-    .B35(rob_1[17]),
-    .B4(roa_1[4]),
-    .B5(roa_1[5]),
-    .B6(roa_1[6]),
-    .B7(roa_1[7]),
-    .B8(roa_1[8]),
-    .B9(roa_1[9]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .MA0(p_0[0]),
-    .MA1(p_0[1]),
-    .MA10(p_0[10]),
-    .MA11(p_0[11]),
-    .MA12(p_0[12]),
-    .MA13(p_0[13]),
-    .MA14(p_0[14]),
-    .MA15(p_0[15]),
-    .MA16(p_0[16]),
-    .MA17(p_0[17]),
-    .MA18(p_0[18]),
-    .MA19(p_0[19]),
-    .MA2(p_0[2]),
-    .MA20(p_0[20]),
-    .MA21(p_0[21]),
-    .MA22(p_0[22]),
-    .MA23(p_0[23]),
-    .MA24(p_0[24]),
-    .MA25(p_0[25]),
-    .MA26(p_0[26]),
-    .MA27(p_0[27]),
-    .MA28(p_0[28]),
-    .MA29(p_0[29]),
-    .MA3(p_0[3]),
-    .MA30(p_0[30]),
-    .MA31(p_0[31]),
-    .MA32(p_0[32]),
-    .MA33(p_0[33]),
-    .MA34(p_0[34]),
-    .MA35(p_0[35]),
-    .MA4(p_0[4]),
-    .MA5(p_0[5]),
-    .MA6(p_0[6]),
-    .MA7(p_0[7]),
-    .MA8(p_0[8]),
-    .MA9(p_0[9]),
-    .MB0(p_1[0]),
-    .MB1(p_1[1]),
-    .MB10(p_1[10]),
-    .MB11(p_1[11]),
-    .MB12(p_1[12]),
-    .MB13(p_1[13]),
-    .MB14(p_1[14]),
-    .MB15(p_1[15]),
-    .MB16(p_1[16]),
-    .MB17(p_1[17]),
-    .MB18(p_1[18]),
-    .MB19(p_1[19]),
-    .MB2(p_1[2]),
-    .MB20(p_1[20]),
-    .MB21(p_1[21]),
-    .MB22(p_1[22]),
-    .MB23(p_1[23]),
-    .MB24(p_1[24]),
-    .MB25(p_1[25]),
-    .MB26(p_1[26]),
-    .MB27(p_1[27]),
-    .MB28(p_1[28]),
-    .MB29(p_1[29]),
-    .MB3(p_1[3]),
-    .MB30(p_1[30]),
-    .MB31(p_1[31]),
-    .MB32(p_1[32]),
-    .MB33(p_1[33]),
-    .MB34(p_1[34]),
-    .MB35(p_1[35]),
-    .MB4(p_1[4]),
-    .MB5(p_1[5]),
-    .MB6(p_1[6]),
-    .MB7(p_1[7]),
-    .MB8(p_1[8]),
-    .MB9(p_1[9]),
-    .OP0(1'h1),
-    .OP1(1'h0),
-    .OP10(1'h0),
-    .OP2(1'h0),
-    .OP3(1'h0),
-    .OP4(_0_),
-    .OP5(restart),
-    .OP6(1'h1),
-    .OP7(1'h0),
-    .OP8(1'h0),
-    .OP9(1'h1),
-    .R0(\port$571$0 ),
-    .R1(\port$571$1 ),
-    .R10(\port$571$10 ),
-    .R11(\port$571$11 ),
-    .R12(\port$571$12 ),
-    .R13(\port$571$13 ),
-    .R14(\port$571$14 ),
-    .R15(\port$571$15 ),
-    .R16(\port$571$16 ),
-    .R17(\port$571$17 ),
-    .R18(\port$571$18 ),
-    .R19(\port$571$19 ),
-    .R2(\port$571$2 ),
-    .R20(\port$571$20 ),
-    .R21(\port$571$21 ),
-    .R22(\port$571$22 ),
-    .R23(\port$571$23 ),
-    .R24(\port$571$24 ),
-    .R25(\port$571$25 ),
-    .R26(r[26]),
-    .R27(\port$571$27 ),
-    .R28(\port$571$28 ),
-    .R29(\port$571$29 ),
-    .R3(\port$571$3 ),
-    .R30(\port$571$30 ),
-    .R31(\port$571$31 ),
-    .R32(\port$571$32 ),
-    .R33(\port$571$33 ),
-    .R34(\port$571$34 ),
-    .R35(\port$571$35 ),
-    .R36(\port$571$36 ),
-    .R37(\port$571$37 ),
-    .R38(\port$571$38 ),
-    .R39(\port$571$39 ),
-    .R4(\port$571$4 ),
-    .R40(\port$571$40 ),
-    .R41(\port$571$41 ),
-    .R42(\port$571$42 ),
-    .R43(\port$571$43 ),
-    .R44(\port$571$44 ),
-    .R45(\port$571$45 ),
-    .R46(\port$571$46 ),
-    .R47(\port$571$47 ),
-    .R48(\port$571$48 ),
-    .R49(\port$571$49 ),
-    .R5(\port$571$5 ),
-    .R50(\port$571$50 ),
-    .R51(\port$571$51 ),
-    .R52(\port$571$52 ),
-    .R53(r[53]),
-    .R6(\port$571$6 ),
-    .R7(\port$571$7 ),
-    .R8(\port$571$8 ),
-    .R9(\port$571$9 ),
-    .RST0(rst),
-    .SIGNEDIA(signedp_0),
-    .SIGNEDIB(signedp_1)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul0 (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(w0[0]),
-    .B1(w0[1]),
-    .B10(w0[7]),
-    .B11(w0[7]),
-    .B12(w0[7]),
-    .B13(w0[7]),
-    .B14(w0[7]),
-    .B15(w0[7]),
-    .B16(w0[7]),
-    .B17(w0[7]),
-    .B2(w0[2]),
-    .B3(w0[3]),
-    .B4(w0[4]),
-    .B5(w0[5]),
-    .B6(w0[6]),
-    .B7(w0[7]),
-    .B8(w0[7]),
-    .B9(w0[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_0[0]),
-    .P1(p_0[1]),
-    .P10(p_0[10]),
-    .P11(p_0[11]),
-    .P12(p_0[12]),
-    .P13(p_0[13]),
-    .P14(p_0[14]),
-    .P15(p_0[15]),
-    .P16(p_0[16]),
-    .P17(p_0[17]),
-    .P18(p_0[18]),
-    .P19(p_0[19]),
-    .P2(p_0[2]),
-    .P20(p_0[20]),
-    .P21(p_0[21]),
-    .P22(p_0[22]),
-    .P23(p_0[23]),
-    .P24(p_0[24]),
-    .P25(p_0[25]),
-    .P26(p_0[26]),
-    .P27(p_0[27]),
-    .P28(p_0[28]),
-    .P29(p_0[29]),
-    .P3(p_0[3]),
-    .P30(p_0[30]),
-    .P31(p_0[31]),
-    .P32(p_0[32]),
-    .P33(p_0[33]),
-    .P34(p_0[34]),
-    .P35(p_0[35]),
-    .P4(p_0[4]),
-    .P5(p_0[5]),
-    .P6(p_0[6]),
-    .P7(p_0[7]),
-    .P8(p_0[8]),
-    .P9(p_0[9]),
-    .ROA0(roa_0[0]),
-    .ROA1(roa_0[1]),
-    .ROA10(roa_0[10]),
-    .ROA11(roa_0[11]),
-    .ROA12(roa_0[12]),
-    .ROA13(roa_0[13]),
-    .ROA14(roa_0[14]),
-    .ROA15(roa_0[15]),
-    .ROA16(roa_0[16]),
-    .ROA17(roa_0[17]),
-    .ROA2(roa_0[2]),
-    .ROA3(roa_0[3]),
-    .ROA4(roa_0[4]),
-    .ROA5(roa_0[5]),
-    .ROA6(roa_0[6]),
-    .ROA7(roa_0[7]),
-    .ROA8(roa_0[8]),
-    .ROA9(roa_0[9]),
-    .ROB0(rob_0[0]),
-    .ROB1(rob_0[1]),
-    .ROB10(rob_0[10]),
-    .ROB11(rob_0[11]),
-    .ROB12(rob_0[12]),
-    .ROB13(rob_0[13]),
-    .ROB14(rob_0[14]),
-    .ROB15(rob_0[15]),
-    .ROB16(rob_0[16]),
-    .ROB17(rob_0[17]),
-    .ROB2(rob_0[2]),
-    .ROB3(rob_0[3]),
-    .ROB4(rob_0[4]),
-    .ROB5(rob_0[5]),
-    .ROB6(rob_0[6]),
-    .ROB7(rob_0[7]),
-    .ROB8(rob_0[8]),
-    .ROB9(rob_0[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_0),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul1 (
-    .A0(1'h0),
-    .A1(1'h0),
-    .A10(a[1]),
-    .A11(a[2]),
-    .A12(a[3]),
-    .A13(a[4]),
-    .A14(a[5]),
-    .A15(a[6]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(1'h0),
-    .A3(1'h0),
-    .A4(1'h0),
-    .A5(1'h0),
-    .A6(1'h0),
-    .A7(1'h0),
-    .A8(1'h0),
-    .A9(a[0]),
-    .B0(w1[0]),
-    .B1(w1[1]),
-    .B10(w1[7]),
-    .B11(w1[7]),
-    .B12(w1[7]),
-    .B13(w1[7]),
-    .B14(w1[7]),
-    .B15(w1[7]),
-    .B16(w1[7]),
-    .B17(w1[7]),
-    .B2(w1[2]),
-    .B3(w1[3]),
-    .B4(w1[4]),
-    .B5(w1[5]),
-    .B6(w1[6]),
-    .B7(w1[7]),
-    .B8(w1[7]),
-    .B9(w1[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_1[0]),
-    .P1(p_1[1]),
-    .P10(p_1[10]),
-    .P11(p_1[11]),
-    .P12(p_1[12]),
-    .P13(p_1[13]),
-    .P14(p_1[14]),
-    .P15(p_1[15]),
-    .P16(p_1[16]),
-    .P17(p_1[17]),
-    .P18(p_1[18]),
-    .P19(p_1[19]),
-    .P2(p_1[2]),
-    .P20(p_1[20]),
-    .P21(p_1[21]),
-    .P22(p_1[22]),
-    .P23(p_1[23]),
-    .P24(p_1[24]),
-    .P25(p_1[25]),
-    .P26(p_1[26]),
-    .P27(p_1[27]),
-    .P28(p_1[28]),
-    .P29(p_1[29]),
-    .P3(p_1[3]),
-    .P30(p_1[30]),
-    .P31(p_1[31]),
-    .P32(p_1[32]),
-    .P33(p_1[33]),
-    .P34(p_1[34]),
-    .P35(p_1[35]),
-    .P4(p_1[4]),
-    .P5(p_1[5]),
-    .P6(p_1[6]),
-    .P7(p_1[7]),
-    .P8(p_1[8]),
-    .P9(p_1[9]),
-    .ROA0(roa_1[0]),
-    .ROA1(roa_1[1]),
-    .ROA10(roa_1[10]),
-    .ROA11(roa_1[11]),
-    .ROA12(roa_1[12]),
-    .ROA13(roa_1[13]),
-    .ROA14(roa_1[14]),
-    .ROA15(roa_1[15]),
-    .ROA16(roa_1[16]),
-    .ROA17(roa_1[17]),
-    .ROA2(roa_1[2]),
-    .ROA3(roa_1[3]),
-    .ROA4(roa_1[4]),
-    .ROA5(roa_1[5]),
-    .ROA6(roa_1[6]),
-    .ROA7(roa_1[7]),
-    .ROA8(roa_1[8]),
-    .ROA9(roa_1[9]),
-    .ROB0(rob_1[0]),
-    .ROB1(rob_1[1]),
-    .ROB10(rob_1[10]),
-    .ROB11(rob_1[11]),
-    .ROB12(rob_1[12]),
-    .ROB13(rob_1[13]),
-    .ROB14(rob_1[14]),
-    .ROB15(rob_1[15]),
-    .ROB16(rob_1[16]),
-    .ROB17(rob_1[17]),
-    .ROB2(rob_1[2]),
-    .ROB3(rob_1[3]),
-    .ROB4(rob_1[4]),
-    .ROB5(rob_1[5]),
-    .ROB6(rob_1[6]),
-    .ROB7(rob_1[7]),
-    .ROB8(rob_1[8]),
-    .ROB9(rob_1[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign { r[52:27], r[25:0] } = { \port$571$52 , \port$571$51 , \port$571$50 , \port$571$49 , \port$571$48 , \port$571$47 , \port$571$46 , \port$571$45 , \port$571$44 , \port$571$43 , \port$571$42 , \port$571$41 , \port$571$40 , \port$571$39 , \port$571$38 , \port$571$37 , \port$571$36 , \port$571$35 , \port$571$34 , \port$571$33 , \port$571$32 , \port$571$31 , \port$571$30 , \port$571$29 , \port$571$28 , \port$571$27 , \port$571$25 , \port$571$24 , \port$571$23 , \port$571$22 , \port$571$21 , \port$571$20 , \port$571$19 , \port$571$18 , \port$571$17 , \port$571$16 , \port$571$15 , \port$571$14 , \port$571$13 , \port$571$12 , \port$571$11 , \port$571$10 , \port$571$9 , \port$571$8 , \port$571$7 , \port$571$6 , \port$571$5 , \port$571$4 , \port$571$3 , \port$571$2 , \port$571$1 , \port$571$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_3 (rst, \port$576$0 , \port$576$1 , \port$576$2 , \port$576$3 , \port$576$4 , \port$576$5 , \port$576$6 , \port$576$7 , \port$576$8 , \port$576$9 , \port$576$10 , \port$576$11 , \port$576$12 , \port$576$13 , \port$576$14 , \port$576$15 , \port$576$16 , \port$576$17 , \port$576$18 , \port$576$19 
-, \port$576$20 , \port$576$21 , \port$576$22 , \port$576$23 , \port$576$24 , \port$576$25 , \port$576$27 , \port$576$28 , \port$576$29 , \port$576$30 , \port$576$31 , \port$576$32 , \port$576$33 , \port$576$34 , \port$576$35 , \port$576$36 , \port$576$37 , \port$576$38 , \port$576$39 , \port$576$40 , \port$576$41 
-, \port$576$42 , \port$576$43 , \port$576$44 , \port$576$45 , \port$576$46 , \port$576$47 , \port$576$48 , \port$576$49 , \port$576$50 , \port$576$51 , \port$576$52 , w0, w1, a, restart, clk);
-  wire _0_;
-  input [7:0] a;
-  wire [7:0] a;
-  input clk;
-  wire clk;
-  wire [35:0] p_0;
-  wire [35:0] p_1;
-  output \port$576$0 ;
-  wire \port$576$0 ;
-  output \port$576$1 ;
-  wire \port$576$1 ;
-  output \port$576$10 ;
-  wire \port$576$10 ;
-  output \port$576$11 ;
-  wire \port$576$11 ;
-  output \port$576$12 ;
-  wire \port$576$12 ;
-  output \port$576$13 ;
-  wire \port$576$13 ;
-  output \port$576$14 ;
-  wire \port$576$14 ;
-  output \port$576$15 ;
-  wire \port$576$15 ;
-  output \port$576$16 ;
-  wire \port$576$16 ;
-  output \port$576$17 ;
-  wire \port$576$17 ;
-  output \port$576$18 ;
-  wire \port$576$18 ;
-  output \port$576$19 ;
-  wire \port$576$19 ;
-  output \port$576$2 ;
-  wire \port$576$2 ;
-  output \port$576$20 ;
-  wire \port$576$20 ;
-  output \port$576$21 ;
-  wire \port$576$21 ;
-  output \port$576$22 ;
-  wire \port$576$22 ;
-  output \port$576$23 ;
-  wire \port$576$23 ;
-  output \port$576$24 ;
-  wire \port$576$24 ;
-  output \port$576$25 ;
-  wire \port$576$25 ;
-  output \port$576$27 ;
-  wire \port$576$27 ;
-  output \port$576$28 ;
-  wire \port$576$28 ;
-  output \port$576$29 ;
-  wire \port$576$29 ;
-  output \port$576$3 ;
-  wire \port$576$3 ;
-  output \port$576$30 ;
-  wire \port$576$30 ;
-  output \port$576$31 ;
-  wire \port$576$31 ;
-  output \port$576$32 ;
-  wire \port$576$32 ;
-  output \port$576$33 ;
-  wire \port$576$33 ;
-  output \port$576$34 ;
-  wire \port$576$34 ;
-  output \port$576$35 ;
-  wire \port$576$35 ;
-  output \port$576$36 ;
-  wire \port$576$36 ;
-  output \port$576$37 ;
-  wire \port$576$37 ;
-  output \port$576$38 ;
-  wire \port$576$38 ;
-  output \port$576$39 ;
-  wire \port$576$39 ;
-  output \port$576$4 ;
-  wire \port$576$4 ;
-  output \port$576$40 ;
-  wire \port$576$40 ;
-  output \port$576$41 ;
-  wire \port$576$41 ;
-  output \port$576$42 ;
-  wire \port$576$42 ;
-  output \port$576$43 ;
-  wire \port$576$43 ;
-  output \port$576$44 ;
-  wire \port$576$44 ;
-  output \port$576$45 ;
-  wire \port$576$45 ;
-  output \port$576$46 ;
-  wire \port$576$46 ;
-  output \port$576$47 ;
-  wire \port$576$47 ;
-  output \port$576$48 ;
-  wire \port$576$48 ;
-  output \port$576$49 ;
-  wire \port$576$49 ;
-  output \port$576$5 ;
-  wire \port$576$5 ;
-  output \port$576$50 ;
-  wire \port$576$50 ;
-  output \port$576$51 ;
-  wire \port$576$51 ;
-  output \port$576$52 ;
-  wire \port$576$52 ;
-  output \port$576$6 ;
-  wire \port$576$6 ;
-  output \port$576$7 ;
-  wire \port$576$7 ;
-  output \port$576$8 ;
-  wire \port$576$8 ;
-  output \port$576$9 ;
-  wire \port$576$9 ;
-  wire [53:0] r;
-  input restart;
-  wire restart;
-  wire [17:0] roa_0;
-  wire [17:0] roa_1;
-  wire [17:0] rob_0;
-  wire [17:0] rob_1;
-  input rst;
-  wire rst;
-  wire signedp_0;
-  wire signedp_1;
-  input [7:0] w0;
-  wire [7:0] w0;
-  input [7:0] w1;
-  wire [7:0] w1;
-  assign _0_ = ~ restart;
-  ALU54B #(
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .LEGACY("DISABLED"),
-    .MULT9_MODE("DISABLED"),
-    .REG_FLAG_CLK("NONE"),
-    .REG_INPUTC0_CLK("NONE"),
-    .REG_INPUTC1_CLK("NONE"),
-    .REG_INPUTCFB_CLK("NONE"),
-    .REG_OPCODEIN_0_CLK("NONE"),
-    .REG_OPCODEIN_1_CLK("NONE"),
-    .REG_OPCODEOP0_0_CLK("NONE"),
-    .REG_OPCODEOP0_1_CLK("NONE"),
-    .REG_OPCODEOP1_0_CLK("NONE"),
-    .REG_OPCODEOP1_1_CLK("NONE"),
-    .REG_OUTPUT0_CLK("CLK0"),
-    .REG_OUTPUT1_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .RNDPAT("0x00000004000000")
-  ) alu (
-    .A0(roa_0[0]),
-    .A1(roa_0[1]),
-    .A10(roa_0[10]),
-    .A11(roa_0[11]),
-    .A12(roa_0[12]),
-    .A13(roa_0[13]),
-    .A14(roa_0[14]),
-    .A15(roa_0[15]),
-    .A16(roa_0[16]),
-    .A17(roa_0[17]),
-    .A18(rob_0[0]),
-    .A19(rob_0[1]),
-    .A2(roa_0[2]),
-    .A20(rob_0[2]),
-    .A21(rob_0[3]),
-    .A22(rob_0[4]),
-    .A23(rob_0[5]),
-    .A24(rob_0[6]),
-    .A25(rob_0[7]),
-    .A26(rob_0[8]),
-    .A27(rob_0[9]),
-    .A28(rob_0[10]),
-    .A29(rob_0[11]),
-    .A3(roa_0[3]),
-    .A30(rob_0[12]),
-    .A31(rob_0[13]),
-    .A32(rob_0[14]),
-    .A33(rob_0[15]),
-    .A34(rob_0[16]),
-    .A35(rob_0[17]),
-    .A4(roa_0[4]),
-    .A5(roa_0[5]),
-    .A6(roa_0[6]),
-    .A7(roa_0[7]),
-    .A8(roa_0[8]),
-    .A9(roa_0[9]),
-    .B0(roa_1[0]),
-    .B1(roa_1[1]),
-    .B10(roa_1[10]),
-    .B11(roa_1[11]),
-    .B12(roa_1[12]),
-    .B13(roa_1[13]),
-    .B14(roa_1[14]),
-    .B15(roa_1[15]),
-    .B16(roa_1[16]),
-    .B17(roa_1[17]),
-    .B18(rob_1[0]),
-    .B19(rob_1[1]),
-    .B2(roa_1[2]),
-    .B20(rob_1[2]),
-    .B21(rob_1[3]),
-    .B22(rob_1[4]),
-    .B23(rob_1[5]),
-    .B24(rob_1[6]),
-    .B25(rob_1[7]),
-    .B26(rob_1[8]),
-    .B27(rob_1[9]),
-    .B28(rob_1[10]),
-    .B29(rob_1[11]),
-    .B3(roa_1[3]),
-    .B30(rob_1[12]),
-    .B31(rob_1[13]),
-    .B32(rob_1[14]),
-    .B33(rob_1[15]),
-    .B34(rob_1[16]),
-    .B35(rob_1[17]),
-    .B4(roa_1[4]),
-    .B5(roa_1[5]),
-    .B6(roa_1[6]),
-    .B7(roa_1[7]),
-    .B8(roa_1[8]),
-    .B9(roa_1[9]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .MA0(p_0[0]),
-    .MA1(p_0[1]),
-    .MA10(p_0[10]),
-    .MA11(p_0[11]),
-    .MA12(p_0[12]),
-    .MA13(p_0[13]),
-    .MA14(p_0[14]),
-    .MA15(p_0[15]),
-    .MA16(p_0[16]),
-    .MA17(p_0[17]),
-    .MA18(p_0[18]),
-    .MA19(p_0[19]),
-    .MA2(p_0[2]),
-    .MA20(p_0[20]),
-    .MA21(p_0[21]),
-    .MA22(p_0[22]),
-    .MA23(p_0[23]),
-    .MA24(p_0[24]),
-    .MA25(p_0[25]),
-    .MA26(p_0[26]),
-    .MA27(p_0[27]),
-    .MA28(p_0[28]),
-    .MA29(p_0[29]),
-    .MA3(p_0[3]),
-    .MA30(p_0[30]),
-    .MA31(p_0[31]),
-    .MA32(p_0[32]),
-    .MA33(p_0[33]),
-    .MA34(p_0[34]),
-    .MA35(p_0[35]),
-    .MA4(p_0[4]),
-    .MA5(p_0[5]),
-    .MA6(p_0[6]),
-    .MA7(p_0[7]),
-    .MA8(p_0[8]),
-    .MA9(p_0[9]),
-    .MB0(p_1[0]),
-    .MB1(p_1[1]),
-    .MB10(p_1[10]),
-    .MB11(p_1[11]),
-    .MB12(p_1[12]),
-    .MB13(p_1[13]),
-    .MB14(p_1[14]),
-    .MB15(p_1[15]),
-    .MB16(p_1[16]),
-    .MB17(p_1[17]),
-    .MB18(p_1[18]),
-    .MB19(p_1[19]),
-    .MB2(p_1[2]),
-    .MB20(p_1[20]),
-    .MB21(p_1[21]),
-    .MB22(p_1[22]),
-    .MB23(p_1[23]),
-    .MB24(p_1[24]),
-    .MB25(p_1[25]),
-    .MB26(p_1[26]),
-    .MB27(p_1[27]),
-    .MB28(p_1[28]),
-    .MB29(p_1[29]),
-    .MB3(p_1[3]),
-    .MB30(p_1[30]),
-    .MB31(p_1[31]),
-    .MB32(p_1[32]),
-    .MB33(p_1[33]),
-    .MB34(p_1[34]),
-    .MB35(p_1[35]),
-    .MB4(p_1[4]),
-    .MB5(p_1[5]),
-    .MB6(p_1[6]),
-    .MB7(p_1[7]),
-    .MB8(p_1[8]),
-    .MB9(p_1[9]),
-    .OP0(1'h1),
-    .OP1(1'h0),
-    .OP10(1'h0),
-    .OP2(1'h0),
-    .OP3(1'h0),
-    .OP4(_0_),
-    .OP5(restart),
-    .OP6(1'h1),
-    .OP7(1'h0),
-    .OP8(1'h0),
-    .OP9(1'h1),
-    .R0(\port$576$0 ),
-    .R1(\port$576$1 ),
-    .R10(\port$576$10 ),
-    .R11(\port$576$11 ),
-    .R12(\port$576$12 ),
-    .R13(\port$576$13 ),
-    .R14(\port$576$14 ),
-    .R15(\port$576$15 ),
-    .R16(\port$576$16 ),
-    .R17(\port$576$17 ),
-    .R18(\port$576$18 ),
-    .R19(\port$576$19 ),
-    .R2(\port$576$2 ),
-    .R20(\port$576$20 ),
-    .R21(\port$576$21 ),
-    .R22(\port$576$22 ),
-    .R23(\port$576$23 ),
-    .R24(\port$576$24 ),
-    .R25(\port$576$25 ),
-    .R26(r[26]),
-    .R27(\port$576$27 ),
-    .R28(\port$576$28 ),
-    .R29(\port$576$29 ),
-    .R3(\port$576$3 ),
-    .R30(\port$576$30 ),
-    .R31(\port$576$31 ),
-    .R32(\port$576$32 ),
-    .R33(\port$576$33 ),
-    .R34(\port$576$34 ),
-    .R35(\port$576$35 ),
-    .R36(\port$576$36 ),
-    .R37(\port$576$37 ),
-    .R38(\port$576$38 ),
-    .R39(\port$576$39 ),
-    .R4(\port$576$4 ),
-    .R40(\port$576$40 ),
-    .R41(\port$576$41 ),
-    .R42(\port$576$42 ),
-    .R43(\port$576$43 ),
-    .R44(\port$576$44 ),
-    .R45(\port$576$45 ),
-    .R46(\port$576$46 ),
-    .R47(\port$576$47 ),
-    .R48(\port$576$48 ),
-    .R49(\port$576$49 ),
-    .R5(\port$576$5 ),
-    .R50(\port$576$50 ),
-    .R51(\port$576$51 ),
-    .R52(\port$576$52 ),
-    .R53(r[53]),
-    .R6(\port$576$6 ),
-    .R7(\port$576$7 ),
-    .R8(\port$576$8 ),
-    .R9(\port$576$9 ),
-    .RST0(rst),
-    .SIGNEDIA(signedp_0),
-    .SIGNEDIB(signedp_1)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul0 (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(w0[0]),
-    .B1(w0[1]),
-    .B10(w0[7]),
-    .B11(w0[7]),
-    .B12(w0[7]),
-    .B13(w0[7]),
-    .B14(w0[7]),
-    .B15(w0[7]),
-    .B16(w0[7]),
-    .B17(w0[7]),
-    .B2(w0[2]),
-    .B3(w0[3]),
-    .B4(w0[4]),
-    .B5(w0[5]),
-    .B6(w0[6]),
-    .B7(w0[7]),
-    .B8(w0[7]),
-    .B9(w0[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_0[0]),
-    .P1(p_0[1]),
-    .P10(p_0[10]),
-    .P11(p_0[11]),
-    .P12(p_0[12]),
-    .P13(p_0[13]),
-    .P14(p_0[14]),
-    .P15(p_0[15]),
-    .P16(p_0[16]),
-    .P17(p_0[17]),
-    .P18(p_0[18]),
-    .P19(p_0[19]),
-    .P2(p_0[2]),
-    .P20(p_0[20]),
-    .P21(p_0[21]),
-    .P22(p_0[22]),
-    .P23(p_0[23]),
-    .P24(p_0[24]),
-    .P25(p_0[25]),
-    .P26(p_0[26]),
-    .P27(p_0[27]),
-    .P28(p_0[28]),
-    .P29(p_0[29]),
-    .P3(p_0[3]),
-    .P30(p_0[30]),
-    .P31(p_0[31]),
-    .P32(p_0[32]),
-    .P33(p_0[33]),
-    .P34(p_0[34]),
-    .P35(p_0[35]),
-    .P4(p_0[4]),
-    .P5(p_0[5]),
-    .P6(p_0[6]),
-    .P7(p_0[7]),
-    .P8(p_0[8]),
-    .P9(p_0[9]),
-    .ROA0(roa_0[0]),
-    .ROA1(roa_0[1]),
-    .ROA10(roa_0[10]),
-    .ROA11(roa_0[11]),
-    .ROA12(roa_0[12]),
-    .ROA13(roa_0[13]),
-    .ROA14(roa_0[14]),
-    .ROA15(roa_0[15]),
-    .ROA16(roa_0[16]),
-    .ROA17(roa_0[17]),
-    .ROA2(roa_0[2]),
-    .ROA3(roa_0[3]),
-    .ROA4(roa_0[4]),
-    .ROA5(roa_0[5]),
-    .ROA6(roa_0[6]),
-    .ROA7(roa_0[7]),
-    .ROA8(roa_0[8]),
-    .ROA9(roa_0[9]),
-    .ROB0(rob_0[0]),
-    .ROB1(rob_0[1]),
-    .ROB10(rob_0[10]),
-    .ROB11(rob_0[11]),
-    .ROB12(rob_0[12]),
-    .ROB13(rob_0[13]),
-    .ROB14(rob_0[14]),
-    .ROB15(rob_0[15]),
-    .ROB16(rob_0[16]),
-    .ROB17(rob_0[17]),
-    .ROB2(rob_0[2]),
-    .ROB3(rob_0[3]),
-    .ROB4(rob_0[4]),
-    .ROB5(rob_0[5]),
-    .ROB6(rob_0[6]),
-    .ROB7(rob_0[7]),
-    .ROB8(rob_0[8]),
-    .ROB9(rob_0[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_0),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul1 (
-    .A0(1'h0),
-    .A1(1'h0),
-    .A10(a[1]),
-    .A11(a[2]),
-    .A12(a[3]),
-    .A13(a[4]),
-    .A14(a[5]),
-    .A15(a[6]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(1'h0),
-    .A3(1'h0),
-    .A4(1'h0),
-    .A5(1'h0),
-    .A6(1'h0),
-    .A7(1'h0),
-    .A8(1'h0),
-    .A9(a[0]),
-    .B0(w1[0]),
-    .B1(w1[1]),
-    .B10(w1[7]),
-    .B11(w1[7]),
-    .B12(w1[7]),
-    .B13(w1[7]),
-    .B14(w1[7]),
-    .B15(w1[7]),
-    .B16(w1[7]),
-    .B17(w1[7]),
-    .B2(w1[2]),
-    .B3(w1[3]),
-    .B4(w1[4]),
-    .B5(w1[5]),
-    .B6(w1[6]),
-    .B7(w1[7]),
-    .B8(w1[7]),
-    .B9(w1[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_1[0]),
-    .P1(p_1[1]),
-    .P10(p_1[10]),
-    .P11(p_1[11]),
-    .P12(p_1[12]),
-    .P13(p_1[13]),
-    .P14(p_1[14]),
-    .P15(p_1[15]),
-    .P16(p_1[16]),
-    .P17(p_1[17]),
-    .P18(p_1[18]),
-    .P19(p_1[19]),
-    .P2(p_1[2]),
-    .P20(p_1[20]),
-    .P21(p_1[21]),
-    .P22(p_1[22]),
-    .P23(p_1[23]),
-    .P24(p_1[24]),
-    .P25(p_1[25]),
-    .P26(p_1[26]),
-    .P27(p_1[27]),
-    .P28(p_1[28]),
-    .P29(p_1[29]),
-    .P3(p_1[3]),
-    .P30(p_1[30]),
-    .P31(p_1[31]),
-    .P32(p_1[32]),
-    .P33(p_1[33]),
-    .P34(p_1[34]),
-    .P35(p_1[35]),
-    .P4(p_1[4]),
-    .P5(p_1[5]),
-    .P6(p_1[6]),
-    .P7(p_1[7]),
-    .P8(p_1[8]),
-    .P9(p_1[9]),
-    .ROA0(roa_1[0]),
-    .ROA1(roa_1[1]),
-    .ROA10(roa_1[10]),
-    .ROA11(roa_1[11]),
-    .ROA12(roa_1[12]),
-    .ROA13(roa_1[13]),
-    .ROA14(roa_1[14]),
-    .ROA15(roa_1[15]),
-    .ROA16(roa_1[16]),
-    .ROA17(roa_1[17]),
-    .ROA2(roa_1[2]),
-    .ROA3(roa_1[3]),
-    .ROA4(roa_1[4]),
-    .ROA5(roa_1[5]),
-    .ROA6(roa_1[6]),
-    .ROA7(roa_1[7]),
-    .ROA8(roa_1[8]),
-    .ROA9(roa_1[9]),
-    .ROB0(rob_1[0]),
-    .ROB1(rob_1[1]),
-    .ROB10(rob_1[10]),
-    .ROB11(rob_1[11]),
-    .ROB12(rob_1[12]),
-    .ROB13(rob_1[13]),
-    .ROB14(rob_1[14]),
-    .ROB15(rob_1[15]),
-    .ROB16(rob_1[16]),
-    .ROB17(rob_1[17]),
-    .ROB2(rob_1[2]),
-    .ROB3(rob_1[3]),
-    .ROB4(rob_1[4]),
-    .ROB5(rob_1[5]),
-    .ROB6(rob_1[6]),
-    .ROB7(rob_1[7]),
-    .ROB8(rob_1[8]),
-    .ROB9(rob_1[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign { r[52:27], r[25:0] } = { \port$576$52 , \port$576$51 , \port$576$50 , \port$576$49 , \port$576$48 , \port$576$47 , \port$576$46 , \port$576$45 , \port$576$44 , \port$576$43 , \port$576$42 , \port$576$41 , \port$576$40 , \port$576$39 , \port$576$38 , \port$576$37 , \port$576$36 , \port$576$35 , \port$576$34 , \port$576$33 , \port$576$32 , \port$576$31 , \port$576$30 , \port$576$29 , \port$576$28 , \port$576$27 , \port$576$25 , \port$576$24 , \port$576$23 , \port$576$22 , \port$576$21 , \port$576$20 , \port$576$19 , \port$576$18 , \port$576$17 , \port$576$16 , \port$576$15 , \port$576$14 , \port$576$13 , \port$576$12 , \port$576$11 , \port$576$10 , \port$576$9 , \port$576$8 , \port$576$7 , \port$576$6 , \port$576$5 , \port$576$4 , \port$576$3 , \port$576$2 , \port$576$1 , \port$576$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_0 (rst, \port$581$0 , \port$581$1 , \port$581$2 , \port$581$3 , \port$581$4 , \port$581$5 , \port$581$6 , \port$581$7 , \port$581$8 , \port$581$9 , \port$581$10 , \port$581$11 , \port$581$12 , \port$581$13 , \port$581$14 , \port$581$15 , \port$581$16 , \port$581$17 , \port$581$18 , \port$581$19 
-, \port$581$20 , \port$581$21 , \port$581$22 , \port$581$23 , \port$581$24 , \port$581$25 , \port$581$27 , \port$581$28 , \port$581$29 , \port$581$30 , \port$581$31 , \port$581$32 , \port$581$33 , \port$581$34 , \port$581$35 , \port$581$36 , \port$581$37 , \port$581$38 , \port$581$39 , \port$581$40 , \port$581$41 
-, \port$581$42 , \port$581$43 , \port$581$44 , \port$581$45 , \port$581$46 , \port$581$47 , \port$581$48 , \port$581$49 , \port$581$50 , \port$581$51 , \port$581$52 , a, w0, w1, restart, clk);
-  wire _0_;
-  input [7:0] a;
-  wire [7:0] a;
-  input clk;
-  wire clk;
-  wire [35:0] p_0;
-  wire [35:0] p_1;
-  output \port$581$0 ;
-  wire \port$581$0 ;
-  output \port$581$1 ;
-  wire \port$581$1 ;
-  output \port$581$10 ;
-  wire \port$581$10 ;
-  output \port$581$11 ;
-  wire \port$581$11 ;
-  output \port$581$12 ;
-  wire \port$581$12 ;
-  output \port$581$13 ;
-  wire \port$581$13 ;
-  output \port$581$14 ;
-  wire \port$581$14 ;
-  output \port$581$15 ;
-  wire \port$581$15 ;
-  output \port$581$16 ;
-  wire \port$581$16 ;
-  output \port$581$17 ;
-  wire \port$581$17 ;
-  output \port$581$18 ;
-  wire \port$581$18 ;
-  output \port$581$19 ;
-  wire \port$581$19 ;
-  output \port$581$2 ;
-  wire \port$581$2 ;
-  output \port$581$20 ;
-  wire \port$581$20 ;
-  output \port$581$21 ;
-  wire \port$581$21 ;
-  output \port$581$22 ;
-  wire \port$581$22 ;
-  output \port$581$23 ;
-  wire \port$581$23 ;
-  output \port$581$24 ;
-  wire \port$581$24 ;
-  output \port$581$25 ;
-  wire \port$581$25 ;
-  output \port$581$27 ;
-  wire \port$581$27 ;
-  output \port$581$28 ;
-  wire \port$581$28 ;
-  output \port$581$29 ;
-  wire \port$581$29 ;
-  output \port$581$3 ;
-  wire \port$581$3 ;
-  output \port$581$30 ;
-  wire \port$581$30 ;
-  output \port$581$31 ;
-  wire \port$581$31 ;
-  output \port$581$32 ;
-  wire \port$581$32 ;
-  output \port$581$33 ;
-  wire \port$581$33 ;
-  output \port$581$34 ;
-  wire \port$581$34 ;
-  output \port$581$35 ;
-  wire \port$581$35 ;
-  output \port$581$36 ;
-  wire \port$581$36 ;
-  output \port$581$37 ;
-  wire \port$581$37 ;
-  output \port$581$38 ;
-  wire \port$581$38 ;
-  output \port$581$39 ;
-  wire \port$581$39 ;
-  output \port$581$4 ;
-  wire \port$581$4 ;
-  output \port$581$40 ;
-  wire \port$581$40 ;
-  output \port$581$41 ;
-  wire \port$581$41 ;
-  output \port$581$42 ;
-  wire \port$581$42 ;
-  output \port$581$43 ;
-  wire \port$581$43 ;
-  output \port$581$44 ;
-  wire \port$581$44 ;
-  output \port$581$45 ;
-  wire \port$581$45 ;
-  output \port$581$46 ;
-  wire \port$581$46 ;
-  output \port$581$47 ;
-  wire \port$581$47 ;
-  output \port$581$48 ;
-  wire \port$581$48 ;
-  output \port$581$49 ;
-  wire \port$581$49 ;
-  output \port$581$5 ;
-  wire \port$581$5 ;
-  output \port$581$50 ;
-  wire \port$581$50 ;
-  output \port$581$51 ;
-  wire \port$581$51 ;
-  output \port$581$52 ;
-  wire \port$581$52 ;
-  output \port$581$6 ;
-  wire \port$581$6 ;
-  output \port$581$7 ;
-  wire \port$581$7 ;
-  output \port$581$8 ;
-  wire \port$581$8 ;
-  output \port$581$9 ;
-  wire \port$581$9 ;
-  wire [53:0] r;
-  input restart;
-  wire restart;
-  wire [17:0] roa_0;
-  wire [17:0] roa_1;
-  wire [17:0] rob_0;
-  wire [17:0] rob_1;
-  input rst;
-  wire rst;
-  wire signedp_0;
-  wire signedp_1;
-  input [7:0] w0;
-  wire [7:0] w0;
-  input [7:0] w1;
-  wire [7:0] w1;
-  assign _0_ = ~ restart;
-  ALU54B #(
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .LEGACY("DISABLED"),
-    .MULT9_MODE("DISABLED"),
-    .REG_FLAG_CLK("NONE"),
-    .REG_INPUTC0_CLK("NONE"),
-    .REG_INPUTC1_CLK("NONE"),
-    .REG_INPUTCFB_CLK("NONE"),
-    .REG_OPCODEIN_0_CLK("NONE"),
-    .REG_OPCODEIN_1_CLK("NONE"),
-    .REG_OPCODEOP0_0_CLK("NONE"),
-    .REG_OPCODEOP0_1_CLK("NONE"),
-    .REG_OPCODEOP1_0_CLK("NONE"),
-    .REG_OPCODEOP1_1_CLK("NONE"),
-    .REG_OUTPUT0_CLK("CLK0"),
-    .REG_OUTPUT1_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .RNDPAT("0x00000004000000")
-  ) alu (
-    .A0(roa_0[0]),
-    .A1(roa_0[1]),
-    .A10(roa_0[10]),
-    .A11(roa_0[11]),
-    .A12(roa_0[12]),
-    .A13(roa_0[13]),
-    .A14(roa_0[14]),
-    .A15(roa_0[15]),
-    .A16(roa_0[16]),
-    .A17(roa_0[17]),
-    .A18(rob_0[0]),
-    .A19(rob_0[1]),
-    .A2(roa_0[2]),
-    .A20(rob_0[2]),
-    .A21(rob_0[3]),
-    .A22(rob_0[4]),
-    .A23(rob_0[5]),
-    .A24(rob_0[6]),
-    .A25(rob_0[7]),
-    .A26(rob_0[8]),
-    .A27(rob_0[9]),
-    .A28(rob_0[10]),
-    .A29(rob_0[11]),
-    .A3(roa_0[3]),
-    .A30(rob_0[12]),
-    .A31(rob_0[13]),
-    .A32(rob_0[14]),
-    .A33(rob_0[15]),
-    .A34(rob_0[16]),
-    .A35(rob_0[17]),
-    .A4(roa_0[4]),
-    .A5(roa_0[5]),
-    .A6(roa_0[6]),
-    .A7(roa_0[7]),
-    .A8(roa_0[8]),
-    .A9(roa_0[9]),
-    .B0(roa_1[0]),
-    .B1(roa_1[1]),
-    .B10(roa_1[10]),
-    .B11(roa_1[11]),
-    .B12(roa_1[12]),
-    .B13(roa_1[13]),
-    .B14(roa_1[14]),
-    .B15(roa_1[15]),
-    .B16(roa_1[16]),
-    .B17(roa_1[17]),
-    .B18(rob_1[0]),
-    .B19(rob_1[1]),
-    .B2(roa_1[2]),
-    .B20(rob_1[2]),
-    .B21(rob_1[3]),
-    .B22(rob_1[4]),
-    .B23(rob_1[5]),
-    .B24(rob_1[6]),
-    .B25(rob_1[7]),
-    .B26(rob_1[8]),
-    .B27(rob_1[9]),
-    .B28(rob_1[10]),
-    .B29(rob_1[11]),
-    .B3(roa_1[3]),
-    .B30(rob_1[12]),
-    .B31(rob_1[13]),
-    .B32(rob_1[14]),
-    .B33(rob_1[15]),
-    .B34(rob_1[16]),
-    .B35(rob_1[17]),
-    .B4(roa_1[4]),
-    .B5(roa_1[5]),
-    .B6(roa_1[6]),
-    .B7(roa_1[7]),
-    .B8(roa_1[8]),
-    .B9(roa_1[9]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .MA0(p_0[0]),
-    .MA1(p_0[1]),
-    .MA10(p_0[10]),
-    .MA11(p_0[11]),
-    .MA12(p_0[12]),
-    .MA13(p_0[13]),
-    .MA14(p_0[14]),
-    .MA15(p_0[15]),
-    .MA16(p_0[16]),
-    .MA17(p_0[17]),
-    .MA18(p_0[18]),
-    .MA19(p_0[19]),
-    .MA2(p_0[2]),
-    .MA20(p_0[20]),
-    .MA21(p_0[21]),
-    .MA22(p_0[22]),
-    .MA23(p_0[23]),
-    .MA24(p_0[24]),
-    .MA25(p_0[25]),
-    .MA26(p_0[26]),
-    .MA27(p_0[27]),
-    .MA28(p_0[28]),
-    .MA29(p_0[29]),
-    .MA3(p_0[3]),
-    .MA30(p_0[30]),
-    .MA31(p_0[31]),
-    .MA32(p_0[32]),
-    .MA33(p_0[33]),
-    .MA34(p_0[34]),
-    .MA35(p_0[35]),
-    .MA4(p_0[4]),
-    .MA5(p_0[5]),
-    .MA6(p_0[6]),
-    .MA7(p_0[7]),
-    .MA8(p_0[8]),
-    .MA9(p_0[9]),
-    .MB0(p_1[0]),
-    .MB1(p_1[1]),
-    .MB10(p_1[10]),
-    .MB11(p_1[11]),
-    .MB12(p_1[12]),
-    .MB13(p_1[13]),
-    .MB14(p_1[14]),
-    .MB15(p_1[15]),
-    .MB16(p_1[16]),
-    .MB17(p_1[17]),
-    .MB18(p_1[18]),
-    .MB19(p_1[19]),
-    .MB2(p_1[2]),
-    .MB20(p_1[20]),
-    .MB21(p_1[21]),
-    .MB22(p_1[22]),
-    .MB23(p_1[23]),
-    .MB24(p_1[24]),
-    .MB25(p_1[25]),
-    .MB26(p_1[26]),
-    .MB27(p_1[27]),
-    .MB28(p_1[28]),
-    .MB29(p_1[29]),
-    .MB3(p_1[3]),
-    .MB30(p_1[30]),
-    .MB31(p_1[31]),
-    .MB32(p_1[32]),
-    .MB33(p_1[33]),
-    .MB34(p_1[34]),
-    .MB35(p_1[35]),
-    .MB4(p_1[4]),
-    .MB5(p_1[5]),
-    .MB6(p_1[6]),
-    .MB7(p_1[7]),
-    .MB8(p_1[8]),
-    .MB9(p_1[9]),
-    .OP0(1'h1),
-    .OP1(1'h0),
-    .OP10(1'h0),
-    .OP2(1'h0),
-    .OP3(1'h0),
-    .OP4(_0_),
-    .OP5(restart),
-    .OP6(1'h1),
-    .OP7(1'h0),
-    .OP8(1'h0),
-    .OP9(1'h1),
-    .R0(\port$581$0 ),
-    .R1(\port$581$1 ),
-    .R10(\port$581$10 ),
-    .R11(\port$581$11 ),
-    .R12(\port$581$12 ),
-    .R13(\port$581$13 ),
-    .R14(\port$581$14 ),
-    .R15(\port$581$15 ),
-    .R16(\port$581$16 ),
-    .R17(\port$581$17 ),
-    .R18(\port$581$18 ),
-    .R19(\port$581$19 ),
-    .R2(\port$581$2 ),
-    .R20(\port$581$20 ),
-    .R21(\port$581$21 ),
-    .R22(\port$581$22 ),
-    .R23(\port$581$23 ),
-    .R24(\port$581$24 ),
-    .R25(\port$581$25 ),
-    .R26(r[26]),
-    .R27(\port$581$27 ),
-    .R28(\port$581$28 ),
-    .R29(\port$581$29 ),
-    .R3(\port$581$3 ),
-    .R30(\port$581$30 ),
-    .R31(\port$581$31 ),
-    .R32(\port$581$32 ),
-    .R33(\port$581$33 ),
-    .R34(\port$581$34 ),
-    .R35(\port$581$35 ),
-    .R36(\port$581$36 ),
-    .R37(\port$581$37 ),
-    .R38(\port$581$38 ),
-    .R39(\port$581$39 ),
-    .R4(\port$581$4 ),
-    .R40(\port$581$40 ),
-    .R41(\port$581$41 ),
-    .R42(\port$581$42 ),
-    .R43(\port$581$43 ),
-    .R44(\port$581$44 ),
-    .R45(\port$581$45 ),
-    .R46(\port$581$46 ),
-    .R47(\port$581$47 ),
-    .R48(\port$581$48 ),
-    .R49(\port$581$49 ),
-    .R5(\port$581$5 ),
-    .R50(\port$581$50 ),
-    .R51(\port$581$51 ),
-    .R52(\port$581$52 ),
-    .R53(r[53]),
-    .R6(\port$581$6 ),
-    .R7(\port$581$7 ),
-    .R8(\port$581$8 ),
-    .R9(\port$581$9 ),
-    .RST0(rst),
-    .SIGNEDIA(signedp_0),
-    .SIGNEDIB(signedp_1)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul0 (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(w0[0]),
-    .B1(w0[1]),
-    .B10(w0[7]),
-    .B11(w0[7]),
-    .B12(w0[7]),
-    .B13(w0[7]),
-    .B14(w0[7]),
-    .B15(w0[7]),
-    .B16(w0[7]),
-    .B17(w0[7]),
-    .B2(w0[2]),
-    .B3(w0[3]),
-    .B4(w0[4]),
-    .B5(w0[5]),
-    .B6(w0[6]),
-    .B7(w0[7]),
-    .B8(w0[7]),
-    .B9(w0[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_0[0]),
-    .P1(p_0[1]),
-    .P10(p_0[10]),
-    .P11(p_0[11]),
-    .P12(p_0[12]),
-    .P13(p_0[13]),
-    .P14(p_0[14]),
-    .P15(p_0[15]),
-    .P16(p_0[16]),
-    .P17(p_0[17]),
-    .P18(p_0[18]),
-    .P19(p_0[19]),
-    .P2(p_0[2]),
-    .P20(p_0[20]),
-    .P21(p_0[21]),
-    .P22(p_0[22]),
-    .P23(p_0[23]),
-    .P24(p_0[24]),
-    .P25(p_0[25]),
-    .P26(p_0[26]),
-    .P27(p_0[27]),
-    .P28(p_0[28]),
-    .P29(p_0[29]),
-    .P3(p_0[3]),
-    .P30(p_0[30]),
-    .P31(p_0[31]),
-    .P32(p_0[32]),
-    .P33(p_0[33]),
-    .P34(p_0[34]),
-    .P35(p_0[35]),
-    .P4(p_0[4]),
-    .P5(p_0[5]),
-    .P6(p_0[6]),
-    .P7(p_0[7]),
-    .P8(p_0[8]),
-    .P9(p_0[9]),
-    .ROA0(roa_0[0]),
-    .ROA1(roa_0[1]),
-    .ROA10(roa_0[10]),
-    .ROA11(roa_0[11]),
-    .ROA12(roa_0[12]),
-    .ROA13(roa_0[13]),
-    .ROA14(roa_0[14]),
-    .ROA15(roa_0[15]),
-    .ROA16(roa_0[16]),
-    .ROA17(roa_0[17]),
-    .ROA2(roa_0[2]),
-    .ROA3(roa_0[3]),
-    .ROA4(roa_0[4]),
-    .ROA5(roa_0[5]),
-    .ROA6(roa_0[6]),
-    .ROA7(roa_0[7]),
-    .ROA8(roa_0[8]),
-    .ROA9(roa_0[9]),
-    .ROB0(rob_0[0]),
-    .ROB1(rob_0[1]),
-    .ROB10(rob_0[10]),
-    .ROB11(rob_0[11]),
-    .ROB12(rob_0[12]),
-    .ROB13(rob_0[13]),
-    .ROB14(rob_0[14]),
-    .ROB15(rob_0[15]),
-    .ROB16(rob_0[16]),
-    .ROB17(rob_0[17]),
-    .ROB2(rob_0[2]),
-    .ROB3(rob_0[3]),
-    .ROB4(rob_0[4]),
-    .ROB5(rob_0[5]),
-    .ROB6(rob_0[6]),
-    .ROB7(rob_0[7]),
-    .ROB8(rob_0[8]),
-    .ROB9(rob_0[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_0),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul1 (
-    .A0(1'h0),
-    .A1(1'h0),
-    .A10(a[1]),
-    .A11(a[2]),
-    .A12(a[3]),
-    .A13(a[4]),
-    .A14(a[5]),
-    .A15(a[6]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(1'h0),
-    .A3(1'h0),
-    .A4(1'h0),
-    .A5(1'h0),
-    .A6(1'h0),
-    .A7(1'h0),
-    .A8(1'h0),
-    .A9(a[0]),
-    .B0(w1[0]),
-    .B1(w1[1]),
-    .B10(w1[7]),
-    .B11(w1[7]),
-    .B12(w1[7]),
-    .B13(w1[7]),
-    .B14(w1[7]),
-    .B15(w1[7]),
-    .B16(w1[7]),
-    .B17(w1[7]),
-    .B2(w1[2]),
-    .B3(w1[3]),
-    .B4(w1[4]),
-    .B5(w1[5]),
-    .B6(w1[6]),
-    .B7(w1[7]),
-    .B8(w1[7]),
-    .B9(w1[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_1[0]),
-    .P1(p_1[1]),
-    .P10(p_1[10]),
-    .P11(p_1[11]),
-    .P12(p_1[12]),
-    .P13(p_1[13]),
-    .P14(p_1[14]),
-    .P15(p_1[15]),
-    .P16(p_1[16]),
-    .P17(p_1[17]),
-    .P18(p_1[18]),
-    .P19(p_1[19]),
-    .P2(p_1[2]),
-    .P20(p_1[20]),
-    .P21(p_1[21]),
-    .P22(p_1[22]),
-    .P23(p_1[23]),
-    .P24(p_1[24]),
-    .P25(p_1[25]),
-    .P26(p_1[26]),
-    .P27(p_1[27]),
-    .P28(p_1[28]),
-    .P29(p_1[29]),
-    .P3(p_1[3]),
-    .P30(p_1[30]),
-    .P31(p_1[31]),
-    .P32(p_1[32]),
-    .P33(p_1[33]),
-    .P34(p_1[34]),
-    .P35(p_1[35]),
-    .P4(p_1[4]),
-    .P5(p_1[5]),
-    .P6(p_1[6]),
-    .P7(p_1[7]),
-    .P8(p_1[8]),
-    .P9(p_1[9]),
-    .ROA0(roa_1[0]),
-    .ROA1(roa_1[1]),
-    .ROA10(roa_1[10]),
-    .ROA11(roa_1[11]),
-    .ROA12(roa_1[12]),
-    .ROA13(roa_1[13]),
-    .ROA14(roa_1[14]),
-    .ROA15(roa_1[15]),
-    .ROA16(roa_1[16]),
-    .ROA17(roa_1[17]),
-    .ROA2(roa_1[2]),
-    .ROA3(roa_1[3]),
-    .ROA4(roa_1[4]),
-    .ROA5(roa_1[5]),
-    .ROA6(roa_1[6]),
-    .ROA7(roa_1[7]),
-    .ROA8(roa_1[8]),
-    .ROA9(roa_1[9]),
-    .ROB0(rob_1[0]),
-    .ROB1(rob_1[1]),
-    .ROB10(rob_1[10]),
-    .ROB11(rob_1[11]),
-    .ROB12(rob_1[12]),
-    .ROB13(rob_1[13]),
-    .ROB14(rob_1[14]),
-    .ROB15(rob_1[15]),
-    .ROB16(rob_1[16]),
-    .ROB17(rob_1[17]),
-    .ROB2(rob_1[2]),
-    .ROB3(rob_1[3]),
-    .ROB4(rob_1[4]),
-    .ROB5(rob_1[5]),
-    .ROB6(rob_1[6]),
-    .ROB7(rob_1[7]),
-    .ROB8(rob_1[8]),
-    .ROB9(rob_1[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign { r[52:27], r[25:0] } = { \port$581$52 , \port$581$51 , \port$581$50 , \port$581$49 , \port$581$48 , \port$581$47 , \port$581$46 , \port$581$45 , \port$581$44 , \port$581$43 , \port$581$42 , \port$581$41 , \port$581$40 , \port$581$39 , \port$581$38 , \port$581$37 , \port$581$36 , \port$581$35 , \port$581$34 , \port$581$33 , \port$581$32 , \port$581$31 , \port$581$30 , \port$581$29 , \port$581$28 , \port$581$27 , \port$581$25 , \port$581$24 , \port$581$23 , \port$581$22 , \port$581$21 , \port$581$20 , \port$581$19 , \port$581$18 , \port$581$17 , \port$581$16 , \port$581$15 , \port$581$14 , \port$581$13 , \port$581$12 , \port$581$11 , \port$581$10 , \port$581$9 , \port$581$8 , \port$581$7 , \port$581$6 , \port$581$5 , \port$581$4 , \port$581$3 , \port$581$2 , \port$581$1 , \port$581$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_1 (rst, \port$586$0 , \port$586$1 , \port$586$2 , \port$586$3 , \port$586$4 , \port$586$5 , \port$586$6 , \port$586$7 , \port$586$8 , \port$586$9 , \port$586$10 , \port$586$11 , \port$586$12 , \port$586$13 , \port$586$14 , \port$586$15 , \port$586$16 , \port$586$17 , \port$586$18 , \port$586$19 
-, \port$586$20 , \port$586$21 , \port$586$22 , \port$586$23 , \port$586$24 , \port$586$25 , \port$586$27 , \port$586$28 , \port$586$29 , \port$586$30 , \port$586$31 , \port$586$32 , \port$586$33 , \port$586$34 , \port$586$35 , \port$586$36 , \port$586$37 , \port$586$38 , \port$586$39 , \port$586$40 , \port$586$41 
-, \port$586$42 , \port$586$43 , \port$586$44 , \port$586$45 , \port$586$46 , \port$586$47 , \port$586$48 , \port$586$49 , \port$586$50 , \port$586$51 , \port$586$52 , w0, w1, a, restart, clk);
-  wire _0_;
-  input [7:0] a;
-  wire [7:0] a;
-  input clk;
-  wire clk;
-  wire [35:0] p_0;
-  wire [35:0] p_1;
-  output \port$586$0 ;
-  wire \port$586$0 ;
-  output \port$586$1 ;
-  wire \port$586$1 ;
-  output \port$586$10 ;
-  wire \port$586$10 ;
-  output \port$586$11 ;
-  wire \port$586$11 ;
-  output \port$586$12 ;
-  wire \port$586$12 ;
-  output \port$586$13 ;
-  wire \port$586$13 ;
-  output \port$586$14 ;
-  wire \port$586$14 ;
-  output \port$586$15 ;
-  wire \port$586$15 ;
-  output \port$586$16 ;
-  wire \port$586$16 ;
-  output \port$586$17 ;
-  wire \port$586$17 ;
-  output \port$586$18 ;
-  wire \port$586$18 ;
-  output \port$586$19 ;
-  wire \port$586$19 ;
-  output \port$586$2 ;
-  wire \port$586$2 ;
-  output \port$586$20 ;
-  wire \port$586$20 ;
-  output \port$586$21 ;
-  wire \port$586$21 ;
-  output \port$586$22 ;
-  wire \port$586$22 ;
-  output \port$586$23 ;
-  wire \port$586$23 ;
-  output \port$586$24 ;
-  wire \port$586$24 ;
-  output \port$586$25 ;
-  wire \port$586$25 ;
-  output \port$586$27 ;
-  wire \port$586$27 ;
-  output \port$586$28 ;
-  wire \port$586$28 ;
-  output \port$586$29 ;
-  wire \port$586$29 ;
-  output \port$586$3 ;
-  wire \port$586$3 ;
-  output \port$586$30 ;
-  wire \port$586$30 ;
-  output \port$586$31 ;
-  wire \port$586$31 ;
-  output \port$586$32 ;
-  wire \port$586$32 ;
-  output \port$586$33 ;
-  wire \port$586$33 ;
-  output \port$586$34 ;
-  wire \port$586$34 ;
-  output \port$586$35 ;
-  wire \port$586$35 ;
-  output \port$586$36 ;
-  wire \port$586$36 ;
-  output \port$586$37 ;
-  wire \port$586$37 ;
-  output \port$586$38 ;
-  wire \port$586$38 ;
-  output \port$586$39 ;
-  wire \port$586$39 ;
-  output \port$586$4 ;
-  wire \port$586$4 ;
-  output \port$586$40 ;
-  wire \port$586$40 ;
-  output \port$586$41 ;
-  wire \port$586$41 ;
-  output \port$586$42 ;
-  wire \port$586$42 ;
-  output \port$586$43 ;
-  wire \port$586$43 ;
-  output \port$586$44 ;
-  wire \port$586$44 ;
-  output \port$586$45 ;
-  wire \port$586$45 ;
-  output \port$586$46 ;
-  wire \port$586$46 ;
-  output \port$586$47 ;
-  wire \port$586$47 ;
-  output \port$586$48 ;
-  wire \port$586$48 ;
-  output \port$586$49 ;
-  wire \port$586$49 ;
-  output \port$586$5 ;
-  wire \port$586$5 ;
-  output \port$586$50 ;
-  wire \port$586$50 ;
-  output \port$586$51 ;
-  wire \port$586$51 ;
-  output \port$586$52 ;
-  wire \port$586$52 ;
-  output \port$586$6 ;
-  wire \port$586$6 ;
-  output \port$586$7 ;
-  wire \port$586$7 ;
-  output \port$586$8 ;
-  wire \port$586$8 ;
-  output \port$586$9 ;
-  wire \port$586$9 ;
-  wire [53:0] r;
-  input restart;
-  wire restart;
-  wire [17:0] roa_0;
-  wire [17:0] roa_1;
-  wire [17:0] rob_0;
-  wire [17:0] rob_1;
-  input rst;
-  wire rst;
-  wire signedp_0;
-  wire signedp_1;
-  input [7:0] w0;
-  wire [7:0] w0;
-  input [7:0] w1;
-  wire [7:0] w1;
-  assign _0_ = ~ restart;
-  ALU54B #(
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .LEGACY("DISABLED"),
-    .MULT9_MODE("DISABLED"),
-    .REG_FLAG_CLK("NONE"),
-    .REG_INPUTC0_CLK("NONE"),
-    .REG_INPUTC1_CLK("NONE"),
-    .REG_INPUTCFB_CLK("NONE"),
-    .REG_OPCODEIN_0_CLK("NONE"),
-    .REG_OPCODEIN_1_CLK("NONE"),
-    .REG_OPCODEOP0_0_CLK("NONE"),
-    .REG_OPCODEOP0_1_CLK("NONE"),
-    .REG_OPCODEOP1_0_CLK("NONE"),
-    .REG_OPCODEOP1_1_CLK("NONE"),
-    .REG_OUTPUT0_CLK("CLK0"),
-    .REG_OUTPUT1_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .RNDPAT("0x00000004000000")
-  ) alu (
-    .A0(roa_0[0]),
-    .A1(roa_0[1]),
-    .A10(roa_0[10]),
-    .A11(roa_0[11]),
-    .A12(roa_0[12]),
-    .A13(roa_0[13]),
-    .A14(roa_0[14]),
-    .A15(roa_0[15]),
-    .A16(roa_0[16]),
-    .A17(roa_0[17]),
-    .A18(rob_0[0]),
-    .A19(rob_0[1]),
-    .A2(roa_0[2]),
-    .A20(rob_0[2]),
-    .A21(rob_0[3]),
-    .A22(rob_0[4]),
-    .A23(rob_0[5]),
-    .A24(rob_0[6]),
-    .A25(rob_0[7]),
-    .A26(rob_0[8]),
-    .A27(rob_0[9]),
-    .A28(rob_0[10]),
-    .A29(rob_0[11]),
-    .A3(roa_0[3]),
-    .A30(rob_0[12]),
-    .A31(rob_0[13]),
-    .A32(rob_0[14]),
-    .A33(rob_0[15]),
-    .A34(rob_0[16]),
-    .A35(rob_0[17]),
-    .A4(roa_0[4]),
-    .A5(roa_0[5]),
-    .A6(roa_0[6]),
-    .A7(roa_0[7]),
-    .A8(roa_0[8]),
-    .A9(roa_0[9]),
-    .B0(roa_1[0]),
-    .B1(roa_1[1]),
-    .B10(roa_1[10]),
-    .B11(roa_1[11]),
-    .B12(roa_1[12]),
-    .B13(roa_1[13]),
-    .B14(roa_1[14]),
-    .B15(roa_1[15]),
-    .B16(roa_1[16]),
-    .B17(roa_1[17]),
-    .B18(rob_1[0]),
-    .B19(rob_1[1]),
-    .B2(roa_1[2]),
-    .B20(rob_1[2]),
-    .B21(rob_1[3]),
-    .B22(rob_1[4]),
-    .B23(rob_1[5]),
-    .B24(rob_1[6]),
-    .B25(rob_1[7]),
-    .B26(rob_1[8]),
-    .B27(rob_1[9]),
-    .B28(rob_1[10]),
-    .B29(rob_1[11]),
-    .B3(roa_1[3]),
-    .B30(rob_1[12]),
-    .B31(rob_1[13]),
-    .B32(rob_1[14]),
-    .B33(rob_1[15]),
-    .B34(rob_1[16]),
-    .B35(rob_1[17]),
-    .B4(roa_1[4]),
-    .B5(roa_1[5]),
-    .B6(roa_1[6]),
-    .B7(roa_1[7]),
-    .B8(roa_1[8]),
-    .B9(roa_1[9]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .MA0(p_0[0]),
-    .MA1(p_0[1]),
-    .MA10(p_0[10]),
-    .MA11(p_0[11]),
-    .MA12(p_0[12]),
-    .MA13(p_0[13]),
-    .MA14(p_0[14]),
-    .MA15(p_0[15]),
-    .MA16(p_0[16]),
-    .MA17(p_0[17]),
-    .MA18(p_0[18]),
-    .MA19(p_0[19]),
-    .MA2(p_0[2]),
-    .MA20(p_0[20]),
-    .MA21(p_0[21]),
-    .MA22(p_0[22]),
-    .MA23(p_0[23]),
-    .MA24(p_0[24]),
-    .MA25(p_0[25]),
-    .MA26(p_0[26]),
-    .MA27(p_0[27]),
-    .MA28(p_0[28]),
-    .MA29(p_0[29]),
-    .MA3(p_0[3]),
-    .MA30(p_0[30]),
-    .MA31(p_0[31]),
-    .MA32(p_0[32]),
-    .MA33(p_0[33]),
-    .MA34(p_0[34]),
-    .MA35(p_0[35]),
-    .MA4(p_0[4]),
-    .MA5(p_0[5]),
-    .MA6(p_0[6]),
-    .MA7(p_0[7]),
-    .MA8(p_0[8]),
-    .MA9(p_0[9]),
-    .MB0(p_1[0]),
-    .MB1(p_1[1]),
-    .MB10(p_1[10]),
-    .MB11(p_1[11]),
-    .MB12(p_1[12]),
-    .MB13(p_1[13]),
-    .MB14(p_1[14]),
-    .MB15(p_1[15]),
-    .MB16(p_1[16]),
-    .MB17(p_1[17]),
-    .MB18(p_1[18]),
-    .MB19(p_1[19]),
-    .MB2(p_1[2]),
-    .MB20(p_1[20]),
-    .MB21(p_1[21]),
-    .MB22(p_1[22]),
-    .MB23(p_1[23]),
-    .MB24(p_1[24]),
-    .MB25(p_1[25]),
-    .MB26(p_1[26]),
-    .MB27(p_1[27]),
-    .MB28(p_1[28]),
-    .MB29(p_1[29]),
-    .MB3(p_1[3]),
-    .MB30(p_1[30]),
-    .MB31(p_1[31]),
-    .MB32(p_1[32]),
-    .MB33(p_1[33]),
-    .MB34(p_1[34]),
-    .MB35(p_1[35]),
-    .MB4(p_1[4]),
-    .MB5(p_1[5]),
-    .MB6(p_1[6]),
-    .MB7(p_1[7]),
-    .MB8(p_1[8]),
-    .MB9(p_1[9]),
-    .OP0(1'h1),
-    .OP1(1'h0),
-    .OP10(1'h0),
-    .OP2(1'h0),
-    .OP3(1'h0),
-    .OP4(_0_),
-    .OP5(restart),
-    .OP6(1'h1),
-    .OP7(1'h0),
-    .OP8(1'h0),
-    .OP9(1'h1),
-    .R0(\port$586$0 ),
-    .R1(\port$586$1 ),
-    .R10(\port$586$10 ),
-    .R11(\port$586$11 ),
-    .R12(\port$586$12 ),
-    .R13(\port$586$13 ),
-    .R14(\port$586$14 ),
-    .R15(\port$586$15 ),
-    .R16(\port$586$16 ),
-    .R17(\port$586$17 ),
-    .R18(\port$586$18 ),
-    .R19(\port$586$19 ),
-    .R2(\port$586$2 ),
-    .R20(\port$586$20 ),
-    .R21(\port$586$21 ),
-    .R22(\port$586$22 ),
-    .R23(\port$586$23 ),
-    .R24(\port$586$24 ),
-    .R25(\port$586$25 ),
-    .R26(r[26]),
-    .R27(\port$586$27 ),
-    .R28(\port$586$28 ),
-    .R29(\port$586$29 ),
-    .R3(\port$586$3 ),
-    .R30(\port$586$30 ),
-    .R31(\port$586$31 ),
-    .R32(\port$586$32 ),
-    .R33(\port$586$33 ),
-    .R34(\port$586$34 ),
-    .R35(\port$586$35 ),
-    .R36(\port$586$36 ),
-    .R37(\port$586$37 ),
-    .R38(\port$586$38 ),
-    .R39(\port$586$39 ),
-    .R4(\port$586$4 ),
-    .R40(\port$586$40 ),
-    .R41(\port$586$41 ),
-    .R42(\port$586$42 ),
-    .R43(\port$586$43 ),
-    .R44(\port$586$44 ),
-    .R45(\port$586$45 ),
-    .R46(\port$586$46 ),
-    .R47(\port$586$47 ),
-    .R48(\port$586$48 ),
-    .R49(\port$586$49 ),
-    .R5(\port$586$5 ),
-    .R50(\port$586$50 ),
-    .R51(\port$586$51 ),
-    .R52(\port$586$52 ),
-    .R53(r[53]),
-    .R6(\port$586$6 ),
-    .R7(\port$586$7 ),
-    .R8(\port$586$8 ),
-    .R9(\port$586$9 ),
-    .RST0(rst),
-    .SIGNEDIA(signedp_0),
-    .SIGNEDIB(signedp_1)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul0 (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(w0[0]),
-    .B1(w0[1]),
-    .B10(w0[7]),
-    .B11(w0[7]),
-    .B12(w0[7]),
-    .B13(w0[7]),
-    .B14(w0[7]),
-    .B15(w0[7]),
-    .B16(w0[7]),
-    .B17(w0[7]),
-    .B2(w0[2]),
-    .B3(w0[3]),
-    .B4(w0[4]),
-    .B5(w0[5]),
-    .B6(w0[6]),
-    .B7(w0[7]),
-    .B8(w0[7]),
-    .B9(w0[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_0[0]),
-    .P1(p_0[1]),
-    .P10(p_0[10]),
-    .P11(p_0[11]),
-    .P12(p_0[12]),
-    .P13(p_0[13]),
-    .P14(p_0[14]),
-    .P15(p_0[15]),
-    .P16(p_0[16]),
-    .P17(p_0[17]),
-    .P18(p_0[18]),
-    .P19(p_0[19]),
-    .P2(p_0[2]),
-    .P20(p_0[20]),
-    .P21(p_0[21]),
-    .P22(p_0[22]),
-    .P23(p_0[23]),
-    .P24(p_0[24]),
-    .P25(p_0[25]),
-    .P26(p_0[26]),
-    .P27(p_0[27]),
-    .P28(p_0[28]),
-    .P29(p_0[29]),
-    .P3(p_0[3]),
-    .P30(p_0[30]),
-    .P31(p_0[31]),
-    .P32(p_0[32]),
-    .P33(p_0[33]),
-    .P34(p_0[34]),
-    .P35(p_0[35]),
-    .P4(p_0[4]),
-    .P5(p_0[5]),
-    .P6(p_0[6]),
-    .P7(p_0[7]),
-    .P8(p_0[8]),
-    .P9(p_0[9]),
-    .ROA0(roa_0[0]),
-    .ROA1(roa_0[1]),
-    .ROA10(roa_0[10]),
-    .ROA11(roa_0[11]),
-    .ROA12(roa_0[12]),
-    .ROA13(roa_0[13]),
-    .ROA14(roa_0[14]),
-    .ROA15(roa_0[15]),
-    .ROA16(roa_0[16]),
-    .ROA17(roa_0[17]),
-    .ROA2(roa_0[2]),
-    .ROA3(roa_0[3]),
-    .ROA4(roa_0[4]),
-    .ROA5(roa_0[5]),
-    .ROA6(roa_0[6]),
-    .ROA7(roa_0[7]),
-    .ROA8(roa_0[8]),
-    .ROA9(roa_0[9]),
-    .ROB0(rob_0[0]),
-    .ROB1(rob_0[1]),
-    .ROB10(rob_0[10]),
-    .ROB11(rob_0[11]),
-    .ROB12(rob_0[12]),
-    .ROB13(rob_0[13]),
-    .ROB14(rob_0[14]),
-    .ROB15(rob_0[15]),
-    .ROB16(rob_0[16]),
-    .ROB17(rob_0[17]),
-    .ROB2(rob_0[2]),
-    .ROB3(rob_0[3]),
-    .ROB4(rob_0[4]),
-    .ROB5(rob_0[5]),
-    .ROB6(rob_0[6]),
-    .ROB7(rob_0[7]),
-    .ROB8(rob_0[8]),
-    .ROB9(rob_0[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_0),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul1 (
-    .A0(1'h0),
-    .A1(1'h0),
-    .A10(a[1]),
-    .A11(a[2]),
-    .A12(a[3]),
-    .A13(a[4]),
-    .A14(a[5]),
-    .A15(a[6]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(1'h0),
-    .A3(1'h0),
-    .A4(1'h0),
-    .A5(1'h0),
-    .A6(1'h0),
-    .A7(1'h0),
-    .A8(1'h0),
-    .A9(a[0]),
-    .B0(w1[0]),
-    .B1(w1[1]),
-    .B10(w1[7]),
-    .B11(w1[7]),
-    .B12(w1[7]),
-    .B13(w1[7]),
-    .B14(w1[7]),
-    .B15(w1[7]),
-    .B16(w1[7]),
-    .B17(w1[7]),
-    .B2(w1[2]),
-    .B3(w1[3]),
-    .B4(w1[4]),
-    .B5(w1[5]),
-    .B6(w1[6]),
-    .B7(w1[7]),
-    .B8(w1[7]),
-    .B9(w1[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_1[0]),
-    .P1(p_1[1]),
-    .P10(p_1[10]),
-    .P11(p_1[11]),
-    .P12(p_1[12]),
-    .P13(p_1[13]),
-    .P14(p_1[14]),
-    .P15(p_1[15]),
-    .P16(p_1[16]),
-    .P17(p_1[17]),
-    .P18(p_1[18]),
-    .P19(p_1[19]),
-    .P2(p_1[2]),
-    .P20(p_1[20]),
-    .P21(p_1[21]),
-    .P22(p_1[22]),
-    .P23(p_1[23]),
-    .P24(p_1[24]),
-    .P25(p_1[25]),
-    .P26(p_1[26]),
-    .P27(p_1[27]),
-    .P28(p_1[28]),
-    .P29(p_1[29]),
-    .P3(p_1[3]),
-    .P30(p_1[30]),
-    .P31(p_1[31]),
-    .P32(p_1[32]),
-    .P33(p_1[33]),
-    .P34(p_1[34]),
-    .P35(p_1[35]),
-    .P4(p_1[4]),
-    .P5(p_1[5]),
-    .P6(p_1[6]),
-    .P7(p_1[7]),
-    .P8(p_1[8]),
-    .P9(p_1[9]),
-    .ROA0(roa_1[0]),
-    .ROA1(roa_1[1]),
-    .ROA10(roa_1[10]),
-    .ROA11(roa_1[11]),
-    .ROA12(roa_1[12]),
-    .ROA13(roa_1[13]),
-    .ROA14(roa_1[14]),
-    .ROA15(roa_1[15]),
-    .ROA16(roa_1[16]),
-    .ROA17(roa_1[17]),
-    .ROA2(roa_1[2]),
-    .ROA3(roa_1[3]),
-    .ROA4(roa_1[4]),
-    .ROA5(roa_1[5]),
-    .ROA6(roa_1[6]),
-    .ROA7(roa_1[7]),
-    .ROA8(roa_1[8]),
-    .ROA9(roa_1[9]),
-    .ROB0(rob_1[0]),
-    .ROB1(rob_1[1]),
-    .ROB10(rob_1[10]),
-    .ROB11(rob_1[11]),
-    .ROB12(rob_1[12]),
-    .ROB13(rob_1[13]),
-    .ROB14(rob_1[14]),
-    .ROB15(rob_1[15]),
-    .ROB16(rob_1[16]),
-    .ROB17(rob_1[17]),
-    .ROB2(rob_1[2]),
-    .ROB3(rob_1[3]),
-    .ROB4(rob_1[4]),
-    .ROB5(rob_1[5]),
-    .ROB6(rob_1[6]),
-    .ROB7(rob_1[7]),
-    .ROB8(rob_1[8]),
-    .ROB9(rob_1[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign { r[52:27], r[25:0] } = { \port$586$52 , \port$586$51 , \port$586$50 , \port$586$49 , \port$586$48 , \port$586$47 , \port$586$46 , \port$586$45 , \port$586$44 , \port$586$43 , \port$586$42 , \port$586$41 , \port$586$40 , \port$586$39 , \port$586$38 , \port$586$37 , \port$586$36 , \port$586$35 , \port$586$34 , \port$586$33 , \port$586$32 , \port$586$31 , \port$586$30 , \port$586$29 , \port$586$28 , \port$586$27 , \port$586$25 , \port$586$24 , \port$586$23 , \port$586$22 , \port$586$21 , \port$586$20 , \port$586$19 , \port$586$18 , \port$586$17 , \port$586$16 , \port$586$15 , \port$586$14 , \port$586$13 , \port$586$12 , \port$586$11 , \port$586$10 , \port$586$9 , \port$586$8 , \port$586$7 , \port$586$6 , \port$586$5 , \port$586$4 , \port$586$3 , \port$586$2 , \port$586$1 , \port$586$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_2 (rst, \port$591$0 , \port$591$1 , \port$591$2 , \port$591$3 , \port$591$4 , \port$591$5 , \port$591$6 , \port$591$7 , \port$591$8 , \port$591$9 , \port$591$10 , \port$591$11 , \port$591$12 , \port$591$13 , \port$591$14 , \port$591$15 , \port$591$16 , \port$591$17 , \port$591$18 , \port$591$19 
-, \port$591$20 , \port$591$21 , \port$591$22 , \port$591$23 , \port$591$24 , \port$591$25 , \port$591$27 , \port$591$28 , \port$591$29 , \port$591$30 , \port$591$31 , \port$591$32 , \port$591$33 , \port$591$34 , \port$591$35 , \port$591$36 , \port$591$37 , \port$591$38 , \port$591$39 , \port$591$40 , \port$591$41 
-, \port$591$42 , \port$591$43 , \port$591$44 , \port$591$45 , \port$591$46 , \port$591$47 , \port$591$48 , \port$591$49 , \port$591$50 , \port$591$51 , \port$591$52 , w0, w1, a, restart, clk);
-  wire _0_;
-  input [7:0] a;
-  wire [7:0] a;
-  input clk;
-  wire clk;
-  wire [35:0] p_0;
-  wire [35:0] p_1;
-  output \port$591$0 ;
-  wire \port$591$0 ;
-  output \port$591$1 ;
-  wire \port$591$1 ;
-  output \port$591$10 ;
-  wire \port$591$10 ;
-  output \port$591$11 ;
-  wire \port$591$11 ;
-  output \port$591$12 ;
-  wire \port$591$12 ;
-  output \port$591$13 ;
-  wire \port$591$13 ;
-  output \port$591$14 ;
-  wire \port$591$14 ;
-  output \port$591$15 ;
-  wire \port$591$15 ;
-  output \port$591$16 ;
-  wire \port$591$16 ;
-  output \port$591$17 ;
-  wire \port$591$17 ;
-  output \port$591$18 ;
-  wire \port$591$18 ;
-  output \port$591$19 ;
-  wire \port$591$19 ;
-  output \port$591$2 ;
-  wire \port$591$2 ;
-  output \port$591$20 ;
-  wire \port$591$20 ;
-  output \port$591$21 ;
-  wire \port$591$21 ;
-  output \port$591$22 ;
-  wire \port$591$22 ;
-  output \port$591$23 ;
-  wire \port$591$23 ;
-  output \port$591$24 ;
-  wire \port$591$24 ;
-  output \port$591$25 ;
-  wire \port$591$25 ;
-  output \port$591$27 ;
-  wire \port$591$27 ;
-  output \port$591$28 ;
-  wire \port$591$28 ;
-  output \port$591$29 ;
-  wire \port$591$29 ;
-  output \port$591$3 ;
-  wire \port$591$3 ;
-  output \port$591$30 ;
-  wire \port$591$30 ;
-  output \port$591$31 ;
-  wire \port$591$31 ;
-  output \port$591$32 ;
-  wire \port$591$32 ;
-  output \port$591$33 ;
-  wire \port$591$33 ;
-  output \port$591$34 ;
-  wire \port$591$34 ;
-  output \port$591$35 ;
-  wire \port$591$35 ;
-  output \port$591$36 ;
-  wire \port$591$36 ;
-  output \port$591$37 ;
-  wire \port$591$37 ;
-  output \port$591$38 ;
-  wire \port$591$38 ;
-  output \port$591$39 ;
-  wire \port$591$39 ;
-  output \port$591$4 ;
-  wire \port$591$4 ;
-  output \port$591$40 ;
-  wire \port$591$40 ;
-  output \port$591$41 ;
-  wire \port$591$41 ;
-  output \port$591$42 ;
-  wire \port$591$42 ;
-  output \port$591$43 ;
-  wire \port$591$43 ;
-  output \port$591$44 ;
-  wire \port$591$44 ;
-  output \port$591$45 ;
-  wire \port$591$45 ;
-  output \port$591$46 ;
-  wire \port$591$46 ;
-  output \port$591$47 ;
-  wire \port$591$47 ;
-  output \port$591$48 ;
-  wire \port$591$48 ;
-  output \port$591$49 ;
-  wire \port$591$49 ;
-  output \port$591$5 ;
-  wire \port$591$5 ;
-  output \port$591$50 ;
-  wire \port$591$50 ;
-  output \port$591$51 ;
-  wire \port$591$51 ;
-  output \port$591$52 ;
-  wire \port$591$52 ;
-  output \port$591$6 ;
-  wire \port$591$6 ;
-  output \port$591$7 ;
-  wire \port$591$7 ;
-  output \port$591$8 ;
-  wire \port$591$8 ;
-  output \port$591$9 ;
-  wire \port$591$9 ;
-  wire [53:0] r;
-  input restart;
-  wire restart;
-  wire [17:0] roa_0;
-  wire [17:0] roa_1;
-  wire [17:0] rob_0;
-  wire [17:0] rob_1;
-  input rst;
-  wire rst;
-  wire signedp_0;
-  wire signedp_1;
-  input [7:0] w0;
-  wire [7:0] w0;
-  input [7:0] w1;
-  wire [7:0] w1;
-  assign _0_ = ~ restart;
-  ALU54B #(
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .LEGACY("DISABLED"),
-    .MULT9_MODE("DISABLED"),
-    .REG_FLAG_CLK("NONE"),
-    .REG_INPUTC0_CLK("NONE"),
-    .REG_INPUTC1_CLK("NONE"),
-    .REG_INPUTCFB_CLK("NONE"),
-    .REG_OPCODEIN_0_CLK("NONE"),
-    .REG_OPCODEIN_1_CLK("NONE"),
-    .REG_OPCODEOP0_0_CLK("NONE"),
-    .REG_OPCODEOP0_1_CLK("NONE"),
-    .REG_OPCODEOP1_0_CLK("NONE"),
-    .REG_OPCODEOP1_1_CLK("NONE"),
-    .REG_OUTPUT0_CLK("CLK0"),
-    .REG_OUTPUT1_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .RNDPAT("0x00000004000000")
-  ) alu (
-    .A0(roa_0[0]),
-    .A1(roa_0[1]),
-    .A10(roa_0[10]),
-    .A11(roa_0[11]),
-    .A12(roa_0[12]),
-    .A13(roa_0[13]),
-    .A14(roa_0[14]),
-    .A15(roa_0[15]),
-    .A16(roa_0[16]),
-    .A17(roa_0[17]),
-    .A18(rob_0[0]),
-    .A19(rob_0[1]),
-    .A2(roa_0[2]),
-    .A20(rob_0[2]),
-    .A21(rob_0[3]),
-    .A22(rob_0[4]),
-    .A23(rob_0[5]),
-    .A24(rob_0[6]),
-    .A25(rob_0[7]),
-    .A26(rob_0[8]),
-    .A27(rob_0[9]),
-    .A28(rob_0[10]),
-    .A29(rob_0[11]),
-    .A3(roa_0[3]),
-    .A30(rob_0[12]),
-    .A31(rob_0[13]),
-    .A32(rob_0[14]),
-    .A33(rob_0[15]),
-    .A34(rob_0[16]),
-    .A35(rob_0[17]),
-    .A4(roa_0[4]),
-    .A5(roa_0[5]),
-    .A6(roa_0[6]),
-    .A7(roa_0[7]),
-    .A8(roa_0[8]),
-    .A9(roa_0[9]),
-    .B0(roa_1[0]),
-    .B1(roa_1[1]),
-    .B10(roa_1[10]),
-    .B11(roa_1[11]),
-    .B12(roa_1[12]),
-    .B13(roa_1[13]),
-    .B14(roa_1[14]),
-    .B15(roa_1[15]),
-    .B16(roa_1[16]),
-    .B17(roa_1[17]),
-    .B18(rob_1[0]),
-    .B19(rob_1[1]),
-    .B2(roa_1[2]),
-    .B20(rob_1[2]),
-    .B21(rob_1[3]),
-    .B22(rob_1[4]),
-    .B23(rob_1[5]),
-    .B24(rob_1[6]),
-    .B25(rob_1[7]),
-    .B26(rob_1[8]),
-    .B27(rob_1[9]),
-    .B28(rob_1[10]),
-    .B29(rob_1[11]),
-    .B3(roa_1[3]),
-    .B30(rob_1[12]),
-    .B31(rob_1[13]),
-    .B32(rob_1[14]),
-    .B33(rob_1[15]),
-    .B34(rob_1[16]),
-    .B35(rob_1[17]),
-    .B4(roa_1[4]),
-    .B5(roa_1[5]),
-    .B6(roa_1[6]),
-    .B7(roa_1[7]),
-    .B8(roa_1[8]),
-    .B9(roa_1[9]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .MA0(p_0[0]),
-    .MA1(p_0[1]),
-    .MA10(p_0[10]),
-    .MA11(p_0[11]),
-    .MA12(p_0[12]),
-    .MA13(p_0[13]),
-    .MA14(p_0[14]),
-    .MA15(p_0[15]),
-    .MA16(p_0[16]),
-    .MA17(p_0[17]),
-    .MA18(p_0[18]),
-    .MA19(p_0[19]),
-    .MA2(p_0[2]),
-    .MA20(p_0[20]),
-    .MA21(p_0[21]),
-    .MA22(p_0[22]),
-    .MA23(p_0[23]),
-    .MA24(p_0[24]),
-    .MA25(p_0[25]),
-    .MA26(p_0[26]),
-    .MA27(p_0[27]),
-    .MA28(p_0[28]),
-    .MA29(p_0[29]),
-    .MA3(p_0[3]),
-    .MA30(p_0[30]),
-    .MA31(p_0[31]),
-    .MA32(p_0[32]),
-    .MA33(p_0[33]),
-    .MA34(p_0[34]),
-    .MA35(p_0[35]),
-    .MA4(p_0[4]),
-    .MA5(p_0[5]),
-    .MA6(p_0[6]),
-    .MA7(p_0[7]),
-    .MA8(p_0[8]),
-    .MA9(p_0[9]),
-    .MB0(p_1[0]),
-    .MB1(p_1[1]),
-    .MB10(p_1[10]),
-    .MB11(p_1[11]),
-    .MB12(p_1[12]),
-    .MB13(p_1[13]),
-    .MB14(p_1[14]),
-    .MB15(p_1[15]),
-    .MB16(p_1[16]),
-    .MB17(p_1[17]),
-    .MB18(p_1[18]),
-    .MB19(p_1[19]),
-    .MB2(p_1[2]),
-    .MB20(p_1[20]),
-    .MB21(p_1[21]),
-    .MB22(p_1[22]),
-    .MB23(p_1[23]),
-    .MB24(p_1[24]),
-    .MB25(p_1[25]),
-    .MB26(p_1[26]),
-    .MB27(p_1[27]),
-    .MB28(p_1[28]),
-    .MB29(p_1[29]),
-    .MB3(p_1[3]),
-    .MB30(p_1[30]),
-    .MB31(p_1[31]),
-    .MB32(p_1[32]),
-    .MB33(p_1[33]),
-    .MB34(p_1[34]),
-    .MB35(p_1[35]),
-    .MB4(p_1[4]),
-    .MB5(p_1[5]),
-    .MB6(p_1[6]),
-    .MB7(p_1[7]),
-    .MB8(p_1[8]),
-    .MB9(p_1[9]),
-    .OP0(1'h1),
-    .OP1(1'h0),
-    .OP10(1'h0),
-    .OP2(1'h0),
-    .OP3(1'h0),
-    .OP4(_0_),
-    .OP5(restart),
-    .OP6(1'h1),
-    .OP7(1'h0),
-    .OP8(1'h0),
-    .OP9(1'h1),
-    .R0(\port$591$0 ),
-    .R1(\port$591$1 ),
-    .R10(\port$591$10 ),
-    .R11(\port$591$11 ),
-    .R12(\port$591$12 ),
-    .R13(\port$591$13 ),
-    .R14(\port$591$14 ),
-    .R15(\port$591$15 ),
-    .R16(\port$591$16 ),
-    .R17(\port$591$17 ),
-    .R18(\port$591$18 ),
-    .R19(\port$591$19 ),
-    .R2(\port$591$2 ),
-    .R20(\port$591$20 ),
-    .R21(\port$591$21 ),
-    .R22(\port$591$22 ),
-    .R23(\port$591$23 ),
-    .R24(\port$591$24 ),
-    .R25(\port$591$25 ),
-    .R26(r[26]),
-    .R27(\port$591$27 ),
-    .R28(\port$591$28 ),
-    .R29(\port$591$29 ),
-    .R3(\port$591$3 ),
-    .R30(\port$591$30 ),
-    .R31(\port$591$31 ),
-    .R32(\port$591$32 ),
-    .R33(\port$591$33 ),
-    .R34(\port$591$34 ),
-    .R35(\port$591$35 ),
-    .R36(\port$591$36 ),
-    .R37(\port$591$37 ),
-    .R38(\port$591$38 ),
-    .R39(\port$591$39 ),
-    .R4(\port$591$4 ),
-    .R40(\port$591$40 ),
-    .R41(\port$591$41 ),
-    .R42(\port$591$42 ),
-    .R43(\port$591$43 ),
-    .R44(\port$591$44 ),
-    .R45(\port$591$45 ),
-    .R46(\port$591$46 ),
-    .R47(\port$591$47 ),
-    .R48(\port$591$48 ),
-    .R49(\port$591$49 ),
-    .R5(\port$591$5 ),
-    .R50(\port$591$50 ),
-    .R51(\port$591$51 ),
-    .R52(\port$591$52 ),
-    .R53(r[53]),
-    .R6(\port$591$6 ),
-    .R7(\port$591$7 ),
-    .R8(\port$591$8 ),
-    .R9(\port$591$9 ),
-    .RST0(rst),
-    .SIGNEDIA(signedp_0),
-    .SIGNEDIB(signedp_1)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul0 (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(w0[0]),
-    .B1(w0[1]),
-    .B10(w0[7]),
-    .B11(w0[7]),
-    .B12(w0[7]),
-    .B13(w0[7]),
-    .B14(w0[7]),
-    .B15(w0[7]),
-    .B16(w0[7]),
-    .B17(w0[7]),
-    .B2(w0[2]),
-    .B3(w0[3]),
-    .B4(w0[4]),
-    .B5(w0[5]),
-    .B6(w0[6]),
-    .B7(w0[7]),
-    .B8(w0[7]),
-    .B9(w0[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_0[0]),
-    .P1(p_0[1]),
-    .P10(p_0[10]),
-    .P11(p_0[11]),
-    .P12(p_0[12]),
-    .P13(p_0[13]),
-    .P14(p_0[14]),
-    .P15(p_0[15]),
-    .P16(p_0[16]),
-    .P17(p_0[17]),
-    .P18(p_0[18]),
-    .P19(p_0[19]),
-    .P2(p_0[2]),
-    .P20(p_0[20]),
-    .P21(p_0[21]),
-    .P22(p_0[22]),
-    .P23(p_0[23]),
-    .P24(p_0[24]),
-    .P25(p_0[25]),
-    .P26(p_0[26]),
-    .P27(p_0[27]),
-    .P28(p_0[28]),
-    .P29(p_0[29]),
-    .P3(p_0[3]),
-    .P30(p_0[30]),
-    .P31(p_0[31]),
-    .P32(p_0[32]),
-    .P33(p_0[33]),
-    .P34(p_0[34]),
-    .P35(p_0[35]),
-    .P4(p_0[4]),
-    .P5(p_0[5]),
-    .P6(p_0[6]),
-    .P7(p_0[7]),
-    .P8(p_0[8]),
-    .P9(p_0[9]),
-    .ROA0(roa_0[0]),
-    .ROA1(roa_0[1]),
-    .ROA10(roa_0[10]),
-    .ROA11(roa_0[11]),
-    .ROA12(roa_0[12]),
-    .ROA13(roa_0[13]),
-    .ROA14(roa_0[14]),
-    .ROA15(roa_0[15]),
-    .ROA16(roa_0[16]),
-    .ROA17(roa_0[17]),
-    .ROA2(roa_0[2]),
-    .ROA3(roa_0[3]),
-    .ROA4(roa_0[4]),
-    .ROA5(roa_0[5]),
-    .ROA6(roa_0[6]),
-    .ROA7(roa_0[7]),
-    .ROA8(roa_0[8]),
-    .ROA9(roa_0[9]),
-    .ROB0(rob_0[0]),
-    .ROB1(rob_0[1]),
-    .ROB10(rob_0[10]),
-    .ROB11(rob_0[11]),
-    .ROB12(rob_0[12]),
-    .ROB13(rob_0[13]),
-    .ROB14(rob_0[14]),
-    .ROB15(rob_0[15]),
-    .ROB16(rob_0[16]),
-    .ROB17(rob_0[17]),
-    .ROB2(rob_0[2]),
-    .ROB3(rob_0[3]),
-    .ROB4(rob_0[4]),
-    .ROB5(rob_0[5]),
-    .ROB6(rob_0[6]),
-    .ROB7(rob_0[7]),
-    .ROB8(rob_0[8]),
-    .ROB9(rob_0[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_0),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul1 (
-    .A0(1'h0),
-    .A1(1'h0),
-    .A10(a[1]),
-    .A11(a[2]),
-    .A12(a[3]),
-    .A13(a[4]),
-    .A14(a[5]),
-    .A15(a[6]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(1'h0),
-    .A3(1'h0),
-    .A4(1'h0),
-    .A5(1'h0),
-    .A6(1'h0),
-    .A7(1'h0),
-    .A8(1'h0),
-    .A9(a[0]),
-    .B0(w1[0]),
-    .B1(w1[1]),
-    .B10(w1[7]),
-    .B11(w1[7]),
-    .B12(w1[7]),
-    .B13(w1[7]),
-    .B14(w1[7]),
-    .B15(w1[7]),
-    .B16(w1[7]),
-    .B17(w1[7]),
-    .B2(w1[2]),
-    .B3(w1[3]),
-    .B4(w1[4]),
-    .B5(w1[5]),
-    .B6(w1[6]),
-    .B7(w1[7]),
-    .B8(w1[7]),
-    .B9(w1[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_1[0]),
-    .P1(p_1[1]),
-    .P10(p_1[10]),
-    .P11(p_1[11]),
-    .P12(p_1[12]),
-    .P13(p_1[13]),
-    .P14(p_1[14]),
-    .P15(p_1[15]),
-    .P16(p_1[16]),
-    .P17(p_1[17]),
-    .P18(p_1[18]),
-    .P19(p_1[19]),
-    .P2(p_1[2]),
-    .P20(p_1[20]),
-    .P21(p_1[21]),
-    .P22(p_1[22]),
-    .P23(p_1[23]),
-    .P24(p_1[24]),
-    .P25(p_1[25]),
-    .P26(p_1[26]),
-    .P27(p_1[27]),
-    .P28(p_1[28]),
-    .P29(p_1[29]),
-    .P3(p_1[3]),
-    .P30(p_1[30]),
-    .P31(p_1[31]),
-    .P32(p_1[32]),
-    .P33(p_1[33]),
-    .P34(p_1[34]),
-    .P35(p_1[35]),
-    .P4(p_1[4]),
-    .P5(p_1[5]),
-    .P6(p_1[6]),
-    .P7(p_1[7]),
-    .P8(p_1[8]),
-    .P9(p_1[9]),
-    .ROA0(roa_1[0]),
-    .ROA1(roa_1[1]),
-    .ROA10(roa_1[10]),
-    .ROA11(roa_1[11]),
-    .ROA12(roa_1[12]),
-    .ROA13(roa_1[13]),
-    .ROA14(roa_1[14]),
-    .ROA15(roa_1[15]),
-    .ROA16(roa_1[16]),
-    .ROA17(roa_1[17]),
-    .ROA2(roa_1[2]),
-    .ROA3(roa_1[3]),
-    .ROA4(roa_1[4]),
-    .ROA5(roa_1[5]),
-    .ROA6(roa_1[6]),
-    .ROA7(roa_1[7]),
-    .ROA8(roa_1[8]),
-    .ROA9(roa_1[9]),
-    .ROB0(rob_1[0]),
-    .ROB1(rob_1[1]),
-    .ROB10(rob_1[10]),
-    .ROB11(rob_1[11]),
-    .ROB12(rob_1[12]),
-    .ROB13(rob_1[13]),
-    .ROB14(rob_1[14]),
-    .ROB15(rob_1[15]),
-    .ROB16(rob_1[16]),
-    .ROB17(rob_1[17]),
-    .ROB2(rob_1[2]),
-    .ROB3(rob_1[3]),
-    .ROB4(rob_1[4]),
-    .ROB5(rob_1[5]),
-    .ROB6(rob_1[6]),
-    .ROB7(rob_1[7]),
-    .ROB8(rob_1[8]),
-    .ROB9(rob_1[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign { r[52:27], r[25:0] } = { \port$591$52 , \port$591$51 , \port$591$50 , \port$591$49 , \port$591$48 , \port$591$47 , \port$591$46 , \port$591$45 , \port$591$44 , \port$591$43 , \port$591$42 , \port$591$41 , \port$591$40 , \port$591$39 , \port$591$38 , \port$591$37 , \port$591$36 , \port$591$35 , \port$591$34 , \port$591$33 , \port$591$32 , \port$591$31 , \port$591$30 , \port$591$29 , \port$591$28 , \port$591$27 , \port$591$25 , \port$591$24 , \port$591$23 , \port$591$22 , \port$591$21 , \port$591$20 , \port$591$19 , \port$591$18 , \port$591$17 , \port$591$16 , \port$591$15 , \port$591$14 , \port$591$13 , \port$591$12 , \port$591$11 , \port$591$10 , \port$591$9 , \port$591$8 , \port$591$7 , \port$591$6 , \port$591$5 , \port$591$4 , \port$591$3 , \port$591$2 , \port$591$1 , \port$591$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_3 (rst, \port$596$0 , \port$596$1 , \port$596$2 , \port$596$3 , \port$596$4 , \port$596$5 , \port$596$6 , \port$596$7 , \port$596$8 , \port$596$9 , \port$596$10 , \port$596$11 , \port$596$12 , \port$596$13 , \port$596$14 , \port$596$15 , \port$596$16 , \port$596$17 , \port$596$18 , \port$596$19 
-, \port$596$20 , \port$596$21 , \port$596$22 , \port$596$23 , \port$596$24 , \port$596$25 , \port$596$27 , \port$596$28 , \port$596$29 , \port$596$30 , \port$596$31 , \port$596$32 , \port$596$33 , \port$596$34 , \port$596$35 , \port$596$36 , \port$596$37 , \port$596$38 , \port$596$39 , \port$596$40 , \port$596$41 
-, \port$596$42 , \port$596$43 , \port$596$44 , \port$596$45 , \port$596$46 , \port$596$47 , \port$596$48 , \port$596$49 , \port$596$50 , \port$596$51 , \port$596$52 , w0, w1, a, restart, clk);
-  wire _0_;
-  input [7:0] a;
-  wire [7:0] a;
-  input clk;
-  wire clk;
-  wire [35:0] p_0;
-  wire [35:0] p_1;
-  output \port$596$0 ;
-  wire \port$596$0 ;
-  output \port$596$1 ;
-  wire \port$596$1 ;
-  output \port$596$10 ;
-  wire \port$596$10 ;
-  output \port$596$11 ;
-  wire \port$596$11 ;
-  output \port$596$12 ;
-  wire \port$596$12 ;
-  output \port$596$13 ;
-  wire \port$596$13 ;
-  output \port$596$14 ;
-  wire \port$596$14 ;
-  output \port$596$15 ;
-  wire \port$596$15 ;
-  output \port$596$16 ;
-  wire \port$596$16 ;
-  output \port$596$17 ;
-  wire \port$596$17 ;
-  output \port$596$18 ;
-  wire \port$596$18 ;
-  output \port$596$19 ;
-  wire \port$596$19 ;
-  output \port$596$2 ;
-  wire \port$596$2 ;
-  output \port$596$20 ;
-  wire \port$596$20 ;
-  output \port$596$21 ;
-  wire \port$596$21 ;
-  output \port$596$22 ;
-  wire \port$596$22 ;
-  output \port$596$23 ;
-  wire \port$596$23 ;
-  output \port$596$24 ;
-  wire \port$596$24 ;
-  output \port$596$25 ;
-  wire \port$596$25 ;
-  output \port$596$27 ;
-  wire \port$596$27 ;
-  output \port$596$28 ;
-  wire \port$596$28 ;
-  output \port$596$29 ;
-  wire \port$596$29 ;
-  output \port$596$3 ;
-  wire \port$596$3 ;
-  output \port$596$30 ;
-  wire \port$596$30 ;
-  output \port$596$31 ;
-  wire \port$596$31 ;
-  output \port$596$32 ;
-  wire \port$596$32 ;
-  output \port$596$33 ;
-  wire \port$596$33 ;
-  output \port$596$34 ;
-  wire \port$596$34 ;
-  output \port$596$35 ;
-  wire \port$596$35 ;
-  output \port$596$36 ;
-  wire \port$596$36 ;
-  output \port$596$37 ;
-  wire \port$596$37 ;
-  output \port$596$38 ;
-  wire \port$596$38 ;
-  output \port$596$39 ;
-  wire \port$596$39 ;
-  output \port$596$4 ;
-  wire \port$596$4 ;
-  output \port$596$40 ;
-  wire \port$596$40 ;
-  output \port$596$41 ;
-  wire \port$596$41 ;
-  output \port$596$42 ;
-  wire \port$596$42 ;
-  output \port$596$43 ;
-  wire \port$596$43 ;
-  output \port$596$44 ;
-  wire \port$596$44 ;
-  output \port$596$45 ;
-  wire \port$596$45 ;
-  output \port$596$46 ;
-  wire \port$596$46 ;
-  output \port$596$47 ;
-  wire \port$596$47 ;
-  output \port$596$48 ;
-  wire \port$596$48 ;
-  output \port$596$49 ;
-  wire \port$596$49 ;
-  output \port$596$5 ;
-  wire \port$596$5 ;
-  output \port$596$50 ;
-  wire \port$596$50 ;
-  output \port$596$51 ;
-  wire \port$596$51 ;
-  output \port$596$52 ;
-  wire \port$596$52 ;
-  output \port$596$6 ;
-  wire \port$596$6 ;
-  output \port$596$7 ;
-  wire \port$596$7 ;
-  output \port$596$8 ;
-  wire \port$596$8 ;
-  output \port$596$9 ;
-  wire \port$596$9 ;
-  wire [53:0] r;
-  input restart;
-  wire restart;
-  wire [17:0] roa_0;
-  wire [17:0] roa_1;
-  wire [17:0] rob_0;
-  wire [17:0] rob_1;
-  input rst;
-  wire rst;
-  wire signedp_0;
-  wire signedp_1;
-  input [7:0] w0;
-  wire [7:0] w0;
-  input [7:0] w1;
-  wire [7:0] w1;
-  assign _0_ = ~ restart;
-  ALU54B #(
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .LEGACY("DISABLED"),
-    .MULT9_MODE("DISABLED"),
-    .REG_FLAG_CLK("NONE"),
-    .REG_INPUTC0_CLK("NONE"),
-    .REG_INPUTC1_CLK("NONE"),
-    .REG_INPUTCFB_CLK("NONE"),
-    .REG_OPCODEIN_0_CLK("NONE"),
-    .REG_OPCODEIN_1_CLK("NONE"),
-    .REG_OPCODEOP0_0_CLK("NONE"),
-    .REG_OPCODEOP0_1_CLK("NONE"),
-    .REG_OPCODEOP1_0_CLK("NONE"),
-    .REG_OPCODEOP1_1_CLK("NONE"),
-    .REG_OUTPUT0_CLK("CLK0"),
-    .REG_OUTPUT1_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .RNDPAT("0x00000004000000")
-  ) alu (
-    .A0(roa_0[0]),
-    .A1(roa_0[1]),
-    .A10(roa_0[10]),
-    .A11(roa_0[11]),
-    .A12(roa_0[12]),
-    .A13(roa_0[13]),
-    .A14(roa_0[14]),
-    .A15(roa_0[15]),
-    .A16(roa_0[16]),
-    .A17(roa_0[17]),
-    .A18(rob_0[0]),
-    .A19(rob_0[1]),
-    .A2(roa_0[2]),
-    .A20(rob_0[2]),
-    .A21(rob_0[3]),
-    .A22(rob_0[4]),
-    .A23(rob_0[5]),
-    .A24(rob_0[6]),
-    .A25(rob_0[7]),
-    .A26(rob_0[8]),
-    .A27(rob_0[9]),
-    .A28(rob_0[10]),
-    .A29(rob_0[11]),
-    .A3(roa_0[3]),
-    .A30(rob_0[12]),
-    .A31(rob_0[13]),
-    .A32(rob_0[14]),
-    .A33(rob_0[15]),
-    .A34(rob_0[16]),
-    .A35(rob_0[17]),
-    .A4(roa_0[4]),
-    .A5(roa_0[5]),
-    .A6(roa_0[6]),
-    .A7(roa_0[7]),
-    .A8(roa_0[8]),
-    .A9(roa_0[9]),
-    .B0(roa_1[0]),
-    .B1(roa_1[1]),
-    .B10(roa_1[10]),
-    .B11(roa_1[11]),
-    .B12(roa_1[12]),
-    .B13(roa_1[13]),
-    .B14(roa_1[14]),
-    .B15(roa_1[15]),
-    .B16(roa_1[16]),
-    .B17(roa_1[17]),
-    .B18(rob_1[0]),
-    .B19(rob_1[1]),
-    .B2(roa_1[2]),
-    .B20(rob_1[2]),
-    .B21(rob_1[3]),
-    .B22(rob_1[4]),
-    .B23(rob_1[5]),
-    .B24(rob_1[6]),
-    .B25(rob_1[7]),
-    .B26(rob_1[8]),
-    .B27(rob_1[9]),
-    .B28(rob_1[10]),
-    .B29(rob_1[11]),
-    .B3(roa_1[3]),
-    .B30(rob_1[12]),
-    .B31(rob_1[13]),
-    .B32(rob_1[14]),
-    .B33(rob_1[15]),
-    .B34(rob_1[16]),
-    .B35(rob_1[17]),
-    .B4(roa_1[4]),
-    .B5(roa_1[5]),
-    .B6(roa_1[6]),
-    .B7(roa_1[7]),
-    .B8(roa_1[8]),
-    .B9(roa_1[9]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .MA0(p_0[0]),
-    .MA1(p_0[1]),
-    .MA10(p_0[10]),
-    .MA11(p_0[11]),
-    .MA12(p_0[12]),
-    .MA13(p_0[13]),
-    .MA14(p_0[14]),
-    .MA15(p_0[15]),
-    .MA16(p_0[16]),
-    .MA17(p_0[17]),
-    .MA18(p_0[18]),
-    .MA19(p_0[19]),
-    .MA2(p_0[2]),
-    .MA20(p_0[20]),
-    .MA21(p_0[21]),
-    .MA22(p_0[22]),
-    .MA23(p_0[23]),
-    .MA24(p_0[24]),
-    .MA25(p_0[25]),
-    .MA26(p_0[26]),
-    .MA27(p_0[27]),
-    .MA28(p_0[28]),
-    .MA29(p_0[29]),
-    .MA3(p_0[3]),
-    .MA30(p_0[30]),
-    .MA31(p_0[31]),
-    .MA32(p_0[32]),
-    .MA33(p_0[33]),
-    .MA34(p_0[34]),
-    .MA35(p_0[35]),
-    .MA4(p_0[4]),
-    .MA5(p_0[5]),
-    .MA6(p_0[6]),
-    .MA7(p_0[7]),
-    .MA8(p_0[8]),
-    .MA9(p_0[9]),
-    .MB0(p_1[0]),
-    .MB1(p_1[1]),
-    .MB10(p_1[10]),
-    .MB11(p_1[11]),
-    .MB12(p_1[12]),
-    .MB13(p_1[13]),
-    .MB14(p_1[14]),
-    .MB15(p_1[15]),
-    .MB16(p_1[16]),
-    .MB17(p_1[17]),
-    .MB18(p_1[18]),
-    .MB19(p_1[19]),
-    .MB2(p_1[2]),
-    .MB20(p_1[20]),
-    .MB21(p_1[21]),
-    .MB22(p_1[22]),
-    .MB23(p_1[23]),
-    .MB24(p_1[24]),
-    .MB25(p_1[25]),
-    .MB26(p_1[26]),
-    .MB27(p_1[27]),
-    .MB28(p_1[28]),
-    .MB29(p_1[29]),
-    .MB3(p_1[3]),
-    .MB30(p_1[30]),
-    .MB31(p_1[31]),
-    .MB32(p_1[32]),
-    .MB33(p_1[33]),
-    .MB34(p_1[34]),
-    .MB35(p_1[35]),
-    .MB4(p_1[4]),
-    .MB5(p_1[5]),
-    .MB6(p_1[6]),
-    .MB7(p_1[7]),
-    .MB8(p_1[8]),
-    .MB9(p_1[9]),
-    .OP0(1'h1),
-    .OP1(1'h0),
-    .OP10(1'h0),
-    .OP2(1'h0),
-    .OP3(1'h0),
-    .OP4(_0_),
-    .OP5(restart),
-    .OP6(1'h1),
-    .OP7(1'h0),
-    .OP8(1'h0),
-    .OP9(1'h1),
-    .R0(\port$596$0 ),
-    .R1(\port$596$1 ),
-    .R10(\port$596$10 ),
-    .R11(\port$596$11 ),
-    .R12(\port$596$12 ),
-    .R13(\port$596$13 ),
-    .R14(\port$596$14 ),
-    .R15(\port$596$15 ),
-    .R16(\port$596$16 ),
-    .R17(\port$596$17 ),
-    .R18(\port$596$18 ),
-    .R19(\port$596$19 ),
-    .R2(\port$596$2 ),
-    .R20(\port$596$20 ),
-    .R21(\port$596$21 ),
-    .R22(\port$596$22 ),
-    .R23(\port$596$23 ),
-    .R24(\port$596$24 ),
-    .R25(\port$596$25 ),
-    .R26(r[26]),
-    .R27(\port$596$27 ),
-    .R28(\port$596$28 ),
-    .R29(\port$596$29 ),
-    .R3(\port$596$3 ),
-    .R30(\port$596$30 ),
-    .R31(\port$596$31 ),
-    .R32(\port$596$32 ),
-    .R33(\port$596$33 ),
-    .R34(\port$596$34 ),
-    .R35(\port$596$35 ),
-    .R36(\port$596$36 ),
-    .R37(\port$596$37 ),
-    .R38(\port$596$38 ),
-    .R39(\port$596$39 ),
-    .R4(\port$596$4 ),
-    .R40(\port$596$40 ),
-    .R41(\port$596$41 ),
-    .R42(\port$596$42 ),
-    .R43(\port$596$43 ),
-    .R44(\port$596$44 ),
-    .R45(\port$596$45 ),
-    .R46(\port$596$46 ),
-    .R47(\port$596$47 ),
-    .R48(\port$596$48 ),
-    .R49(\port$596$49 ),
-    .R5(\port$596$5 ),
-    .R50(\port$596$50 ),
-    .R51(\port$596$51 ),
-    .R52(\port$596$52 ),
-    .R53(r[53]),
-    .R6(\port$596$6 ),
-    .R7(\port$596$7 ),
-    .R8(\port$596$8 ),
-    .R9(\port$596$9 ),
-    .RST0(rst),
-    .SIGNEDIA(signedp_0),
-    .SIGNEDIB(signedp_1)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul0 (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(w0[0]),
-    .B1(w0[1]),
-    .B10(w0[7]),
-    .B11(w0[7]),
-    .B12(w0[7]),
-    .B13(w0[7]),
-    .B14(w0[7]),
-    .B15(w0[7]),
-    .B16(w0[7]),
-    .B17(w0[7]),
-    .B2(w0[2]),
-    .B3(w0[3]),
-    .B4(w0[4]),
-    .B5(w0[5]),
-    .B6(w0[6]),
-    .B7(w0[7]),
-    .B8(w0[7]),
-    .B9(w0[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_0[0]),
-    .P1(p_0[1]),
-    .P10(p_0[10]),
-    .P11(p_0[11]),
-    .P12(p_0[12]),
-    .P13(p_0[13]),
-    .P14(p_0[14]),
-    .P15(p_0[15]),
-    .P16(p_0[16]),
-    .P17(p_0[17]),
-    .P18(p_0[18]),
-    .P19(p_0[19]),
-    .P2(p_0[2]),
-    .P20(p_0[20]),
-    .P21(p_0[21]),
-    .P22(p_0[22]),
-    .P23(p_0[23]),
-    .P24(p_0[24]),
-    .P25(p_0[25]),
-    .P26(p_0[26]),
-    .P27(p_0[27]),
-    .P28(p_0[28]),
-    .P29(p_0[29]),
-    .P3(p_0[3]),
-    .P30(p_0[30]),
-    .P31(p_0[31]),
-    .P32(p_0[32]),
-    .P33(p_0[33]),
-    .P34(p_0[34]),
-    .P35(p_0[35]),
-    .P4(p_0[4]),
-    .P5(p_0[5]),
-    .P6(p_0[6]),
-    .P7(p_0[7]),
-    .P8(p_0[8]),
-    .P9(p_0[9]),
-    .ROA0(roa_0[0]),
-    .ROA1(roa_0[1]),
-    .ROA10(roa_0[10]),
-    .ROA11(roa_0[11]),
-    .ROA12(roa_0[12]),
-    .ROA13(roa_0[13]),
-    .ROA14(roa_0[14]),
-    .ROA15(roa_0[15]),
-    .ROA16(roa_0[16]),
-    .ROA17(roa_0[17]),
-    .ROA2(roa_0[2]),
-    .ROA3(roa_0[3]),
-    .ROA4(roa_0[4]),
-    .ROA5(roa_0[5]),
-    .ROA6(roa_0[6]),
-    .ROA7(roa_0[7]),
-    .ROA8(roa_0[8]),
-    .ROA9(roa_0[9]),
-    .ROB0(rob_0[0]),
-    .ROB1(rob_0[1]),
-    .ROB10(rob_0[10]),
-    .ROB11(rob_0[11]),
-    .ROB12(rob_0[12]),
-    .ROB13(rob_0[13]),
-    .ROB14(rob_0[14]),
-    .ROB15(rob_0[15]),
-    .ROB16(rob_0[16]),
-    .ROB17(rob_0[17]),
-    .ROB2(rob_0[2]),
-    .ROB3(rob_0[3]),
-    .ROB4(rob_0[4]),
-    .ROB5(rob_0[5]),
-    .ROB6(rob_0[6]),
-    .ROB7(rob_0[7]),
-    .ROB8(rob_0[8]),
-    .ROB9(rob_0[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_0),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul1 (
-    .A0(1'h0),
-    .A1(1'h0),
-    .A10(a[1]),
-    .A11(a[2]),
-    .A12(a[3]),
-    .A13(a[4]),
-    .A14(a[5]),
-    .A15(a[6]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(1'h0),
-    .A3(1'h0),
-    .A4(1'h0),
-    .A5(1'h0),
-    .A6(1'h0),
-    .A7(1'h0),
-    .A8(1'h0),
-    .A9(a[0]),
-    .B0(w1[0]),
-    .B1(w1[1]),
-    .B10(w1[7]),
-    .B11(w1[7]),
-    .B12(w1[7]),
-    .B13(w1[7]),
-    .B14(w1[7]),
-    .B15(w1[7]),
-    .B16(w1[7]),
-    .B17(w1[7]),
-    .B2(w1[2]),
-    .B3(w1[3]),
-    .B4(w1[4]),
-    .B5(w1[5]),
-    .B6(w1[6]),
-    .B7(w1[7]),
-    .B8(w1[7]),
-    .B9(w1[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_1[0]),
-    .P1(p_1[1]),
-    .P10(p_1[10]),
-    .P11(p_1[11]),
-    .P12(p_1[12]),
-    .P13(p_1[13]),
-    .P14(p_1[14]),
-    .P15(p_1[15]),
-    .P16(p_1[16]),
-    .P17(p_1[17]),
-    .P18(p_1[18]),
-    .P19(p_1[19]),
-    .P2(p_1[2]),
-    .P20(p_1[20]),
-    .P21(p_1[21]),
-    .P22(p_1[22]),
-    .P23(p_1[23]),
-    .P24(p_1[24]),
-    .P25(p_1[25]),
-    .P26(p_1[26]),
-    .P27(p_1[27]),
-    .P28(p_1[28]),
-    .P29(p_1[29]),
-    .P3(p_1[3]),
-    .P30(p_1[30]),
-    .P31(p_1[31]),
-    .P32(p_1[32]),
-    .P33(p_1[33]),
-    .P34(p_1[34]),
-    .P35(p_1[35]),
-    .P4(p_1[4]),
-    .P5(p_1[5]),
-    .P6(p_1[6]),
-    .P7(p_1[7]),
-    .P8(p_1[8]),
-    .P9(p_1[9]),
-    .ROA0(roa_1[0]),
-    .ROA1(roa_1[1]),
-    .ROA10(roa_1[10]),
-    .ROA11(roa_1[11]),
-    .ROA12(roa_1[12]),
-    .ROA13(roa_1[13]),
-    .ROA14(roa_1[14]),
-    .ROA15(roa_1[15]),
-    .ROA16(roa_1[16]),
-    .ROA17(roa_1[17]),
-    .ROA2(roa_1[2]),
-    .ROA3(roa_1[3]),
-    .ROA4(roa_1[4]),
-    .ROA5(roa_1[5]),
-    .ROA6(roa_1[6]),
-    .ROA7(roa_1[7]),
-    .ROA8(roa_1[8]),
-    .ROA9(roa_1[9]),
-    .ROB0(rob_1[0]),
-    .ROB1(rob_1[1]),
-    .ROB10(rob_1[10]),
-    .ROB11(rob_1[11]),
-    .ROB12(rob_1[12]),
-    .ROB13(rob_1[13]),
-    .ROB14(rob_1[14]),
-    .ROB15(rob_1[15]),
-    .ROB16(rob_1[16]),
-    .ROB17(rob_1[17]),
-    .ROB2(rob_1[2]),
-    .ROB3(rob_1[3]),
-    .ROB4(rob_1[4]),
-    .ROB5(rob_1[5]),
-    .ROB6(rob_1[6]),
-    .ROB7(rob_1[7]),
-    .ROB8(rob_1[8]),
-    .ROB9(rob_1[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign { r[52:27], r[25:0] } = { \port$596$52 , \port$596$51 , \port$596$50 , \port$596$49 , \port$596$48 , \port$596$47 , \port$596$46 , \port$596$45 , \port$596$44 , \port$596$43 , \port$596$42 , \port$596$41 , \port$596$40 , \port$596$39 , \port$596$38 , \port$596$37 , \port$596$36 , \port$596$35 , \port$596$34 , \port$596$33 , \port$596$32 , \port$596$31 , \port$596$30 , \port$596$29 , \port$596$28 , \port$596$27 , \port$596$25 , \port$596$24 , \port$596$23 , \port$596$22 , \port$596$21 , \port$596$20 , \port$596$19 , \port$596$18 , \port$596$17 , \port$596$16 , \port$596$15 , \port$596$14 , \port$596$13 , \port$596$12 , \port$596$11 , \port$596$10 , \port$596$9 , \port$596$8 , \port$596$7 , \port$596$6 , \port$596$5 , \port$596$4 , \port$596$3 , \port$596$2 , \port$596$1 , \port$596$0  };
-endmodule
-
-(* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _000_;
   wire _001_;
@@ -25538,14 +39610,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$1218$0 , \port$1220$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2797$0 , \port$2799$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$1218$0 ;
-  wire [2:0] \port$1218$0 ;
-  input [4:0] \port$1220$0 ;
-  wire [4:0] \port$1220$0 ;
+  input [2:0] \port$2797$0 ;
+  wire [2:0] \port$2797$0 ;
+  input [4:0] \port$2799$0 ;
+  wire [4:0] \port$2799$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -25583,18 +39655,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$1218$0 , \port$1220$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$1220$0 [2]),
-    .ADB11(\port$1220$0 [3]),
-    .ADB12(\port$1220$0 [4]),
+    .ADB10(\port$2799$0 [2]),
+    .ADB11(\port$2799$0 [3]),
+    .ADB12(\port$2799$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$1218$0 [0]),
-    .ADB6(\port$1218$0 [1]),
-    .ADB7(\port$1218$0 [2]),
-    .ADB8(\port$1220$0 [0]),
-    .ADB9(\port$1220$0 [1]),
+    .ADB5(\port$2797$0 [0]),
+    .ADB6(\port$2797$0 [1]),
+    .ADB7(\port$2797$0 [2]),
+    .ADB8(\port$2799$0 [0]),
+    .ADB9(\port$2799$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -25713,18 +39785,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$1218$0 , \port$1220$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$1220$0 [2]),
-    .ADB11(\port$1220$0 [3]),
-    .ADB12(\port$1220$0 [4]),
+    .ADB10(\port$2799$0 [2]),
+    .ADB11(\port$2799$0 [3]),
+    .ADB12(\port$2799$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$1218$0 [0]),
-    .ADB6(\port$1218$0 [1]),
-    .ADB7(\port$1218$0 [2]),
-    .ADB8(\port$1220$0 [0]),
-    .ADB9(\port$1220$0 [1]),
+    .ADB5(\port$2797$0 [0]),
+    .ADB6(\port$2797$0 [1]),
+    .ADB7(\port$2797$0 [2]),
+    .ADB8(\port$2799$0 [0]),
+    .ADB9(\port$2799$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -25818,7 +39890,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$1218$0 , \port$1220$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2332$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$3917$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -25943,8 +40015,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$2332$0 ;
-  wire [68:0] \port$2332$0 ;
+  input [68:0] \port$3917$0 ;
+  wire [68:0] \port$3917$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -26260,150 +40332,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$890$0 (\p$56 [0]),
-    .\port$890$1 (\p$56 [1]),
-    .\port$890$10 (\p$56 [10]),
-    .\port$890$11 (\p$56 [11]),
-    .\port$890$12 (\p$56 [12]),
-    .\port$890$13 (\p$56 [13]),
-    .\port$890$14 (\p$56 [14]),
-    .\port$890$15 (\p$56 [15]),
-    .\port$890$16 (\p$56 [16]),
-    .\port$890$17 (\p$56 [17]),
-    .\port$890$18 (\p$56 [18]),
-    .\port$890$19 (\p$56 [19]),
-    .\port$890$2 (\p$56 [2]),
-    .\port$890$20 (\p$56 [20]),
-    .\port$890$21 (\p$56 [21]),
-    .\port$890$22 (\p$56 [22]),
-    .\port$890$23 (\p$56 [23]),
-    .\port$890$24 (\p$56 [24]),
-    .\port$890$25 (\p$56 [25]),
-    .\port$890$26 (\p$56 [26]),
-    .\port$890$27 (\p$56 [27]),
-    .\port$890$28 (\p$56 [28]),
-    .\port$890$3 (\p$56 [3]),
-    .\port$890$4 (\p$56 [4]),
-    .\port$890$5 (\p$56 [5]),
-    .\port$890$6 (\p$56 [6]),
-    .\port$890$7 (\p$56 [7]),
-    .\port$890$8 (\p$56 [8]),
-    .\port$890$9 (\p$56 [9]),
+    .\port$2286$0 (\p$56 [0]),
+    .\port$2286$1 (\p$56 [1]),
+    .\port$2286$10 (\p$56 [10]),
+    .\port$2286$11 (\p$56 [11]),
+    .\port$2286$12 (\p$56 [12]),
+    .\port$2286$13 (\p$56 [13]),
+    .\port$2286$14 (\p$56 [14]),
+    .\port$2286$15 (\p$56 [15]),
+    .\port$2286$16 (\p$56 [16]),
+    .\port$2286$17 (\p$56 [17]),
+    .\port$2286$18 (\p$56 [18]),
+    .\port$2286$19 (\p$56 [19]),
+    .\port$2286$2 (\p$56 [2]),
+    .\port$2286$20 (\p$56 [20]),
+    .\port$2286$21 (\p$56 [21]),
+    .\port$2286$22 (\p$56 [22]),
+    .\port$2286$23 (\p$56 [23]),
+    .\port$2286$24 (\p$56 [24]),
+    .\port$2286$25 (\p$56 [25]),
+    .\port$2286$26 (\p$56 [26]),
+    .\port$2286$27 (\p$56 [27]),
+    .\port$2286$28 (\p$56 [28]),
+    .\port$2286$3 (\p$56 [3]),
+    .\port$2286$4 (\p$56 [4]),
+    .\port$2286$5 (\p$56 [5]),
+    .\port$2286$6 (\p$56 [6]),
+    .\port$2286$7 (\p$56 [7]),
+    .\port$2286$8 (\p$56 [8]),
+    .\port$2286$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$889$0 (\p$54 [0]),
-    .\port$889$1 (\p$54 [1]),
-    .\port$889$10 (\p$54 [10]),
-    .\port$889$11 (\p$54 [11]),
-    .\port$889$12 (\p$54 [12]),
-    .\port$889$13 (\p$54 [13]),
-    .\port$889$14 (\p$54 [14]),
-    .\port$889$15 (\p$54 [15]),
-    .\port$889$16 (\p$54 [16]),
-    .\port$889$17 (\p$54 [17]),
-    .\port$889$18 (\p$54 [18]),
-    .\port$889$19 (\p$54 [19]),
-    .\port$889$2 (\p$54 [2]),
-    .\port$889$20 (\p$54 [20]),
-    .\port$889$21 (\p$54 [21]),
-    .\port$889$22 (\p$54 [22]),
-    .\port$889$23 (\p$54 [23]),
-    .\port$889$24 (\p$54 [24]),
-    .\port$889$25 (\p$54 [25]),
-    .\port$889$26 (\p$54 [26]),
-    .\port$889$27 (\p$54 [27]),
-    .\port$889$28 (\p$54 [28]),
-    .\port$889$29 (\p$54 [29]),
-    .\port$889$3 (\p$54 [3]),
-    .\port$889$30 (\p$54 [30]),
-    .\port$889$31 (\p$54 [31]),
-    .\port$889$4 (\p$54 [4]),
-    .\port$889$5 (\p$54 [5]),
-    .\port$889$6 (\p$54 [6]),
-    .\port$889$7 (\p$54 [7]),
-    .\port$889$8 (\p$54 [8]),
-    .\port$889$9 (\p$54 [9]),
+    .\port$2285$0 (\p$54 [0]),
+    .\port$2285$1 (\p$54 [1]),
+    .\port$2285$10 (\p$54 [10]),
+    .\port$2285$11 (\p$54 [11]),
+    .\port$2285$12 (\p$54 [12]),
+    .\port$2285$13 (\p$54 [13]),
+    .\port$2285$14 (\p$54 [14]),
+    .\port$2285$15 (\p$54 [15]),
+    .\port$2285$16 (\p$54 [16]),
+    .\port$2285$17 (\p$54 [17]),
+    .\port$2285$18 (\p$54 [18]),
+    .\port$2285$19 (\p$54 [19]),
+    .\port$2285$2 (\p$54 [2]),
+    .\port$2285$20 (\p$54 [20]),
+    .\port$2285$21 (\p$54 [21]),
+    .\port$2285$22 (\p$54 [22]),
+    .\port$2285$23 (\p$54 [23]),
+    .\port$2285$24 (\p$54 [24]),
+    .\port$2285$25 (\p$54 [25]),
+    .\port$2285$26 (\p$54 [26]),
+    .\port$2285$27 (\p$54 [27]),
+    .\port$2285$28 (\p$54 [28]),
+    .\port$2285$29 (\p$54 [29]),
+    .\port$2285$3 (\p$54 [3]),
+    .\port$2285$30 (\p$54 [30]),
+    .\port$2285$31 (\p$54 [31]),
+    .\port$2285$4 (\p$54 [4]),
+    .\port$2285$5 (\p$54 [5]),
+    .\port$2285$6 (\p$54 [6]),
+    .\port$2285$7 (\p$54 [7]),
+    .\port$2285$8 (\p$54 [8]),
+    .\port$2285$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$888$0 (\p$52 [0]),
-    .\port$888$1 (\p$52 [1]),
-    .\port$888$10 (\p$52 [10]),
-    .\port$888$11 (\p$52 [11]),
-    .\port$888$12 (\p$52 [12]),
-    .\port$888$13 (\p$52 [13]),
-    .\port$888$14 (\p$52 [14]),
-    .\port$888$15 (\p$52 [15]),
-    .\port$888$16 (\p$52 [16]),
-    .\port$888$17 (\p$52 [17]),
-    .\port$888$18 (\p$52 [18]),
-    .\port$888$19 (\p$52 [19]),
-    .\port$888$2 (\p$52 [2]),
-    .\port$888$20 (\p$52 [20]),
-    .\port$888$21 (\p$52 [21]),
-    .\port$888$22 (\p$52 [22]),
-    .\port$888$23 (\p$52 [23]),
-    .\port$888$24 (\p$52 [24]),
-    .\port$888$25 (\p$52 [25]),
-    .\port$888$26 (\p$52 [26]),
-    .\port$888$27 (\p$52 [27]),
-    .\port$888$28 (\p$52 [28]),
-    .\port$888$29 (\p$52 [29]),
-    .\port$888$3 (\p$52 [3]),
-    .\port$888$30 (\p$52 [30]),
-    .\port$888$4 (\p$52 [4]),
-    .\port$888$5 (\p$52 [5]),
-    .\port$888$6 (\p$52 [6]),
-    .\port$888$7 (\p$52 [7]),
-    .\port$888$8 (\p$52 [8]),
-    .\port$888$9 (\p$52 [9]),
+    .\port$2284$0 (\p$52 [0]),
+    .\port$2284$1 (\p$52 [1]),
+    .\port$2284$10 (\p$52 [10]),
+    .\port$2284$11 (\p$52 [11]),
+    .\port$2284$12 (\p$52 [12]),
+    .\port$2284$13 (\p$52 [13]),
+    .\port$2284$14 (\p$52 [14]),
+    .\port$2284$15 (\p$52 [15]),
+    .\port$2284$16 (\p$52 [16]),
+    .\port$2284$17 (\p$52 [17]),
+    .\port$2284$18 (\p$52 [18]),
+    .\port$2284$19 (\p$52 [19]),
+    .\port$2284$2 (\p$52 [2]),
+    .\port$2284$20 (\p$52 [20]),
+    .\port$2284$21 (\p$52 [21]),
+    .\port$2284$22 (\p$52 [22]),
+    .\port$2284$23 (\p$52 [23]),
+    .\port$2284$24 (\p$52 [24]),
+    .\port$2284$25 (\p$52 [25]),
+    .\port$2284$26 (\p$52 [26]),
+    .\port$2284$27 (\p$52 [27]),
+    .\port$2284$28 (\p$52 [28]),
+    .\port$2284$29 (\p$52 [29]),
+    .\port$2284$3 (\p$52 [3]),
+    .\port$2284$30 (\p$52 [30]),
+    .\port$2284$4 (\p$52 [4]),
+    .\port$2284$5 (\p$52 [5]),
+    .\port$2284$6 (\p$52 [6]),
+    .\port$2284$7 (\p$52 [7]),
+    .\port$2284$8 (\p$52 [8]),
+    .\port$2284$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$887$0 (p[0]),
-    .\port$887$1 (p[1]),
-    .\port$887$10 (p[10]),
-    .\port$887$11 (p[11]),
-    .\port$887$12 (p[12]),
-    .\port$887$13 (p[13]),
-    .\port$887$14 (p[14]),
-    .\port$887$15 (p[15]),
-    .\port$887$16 (p[16]),
-    .\port$887$17 (p[17]),
-    .\port$887$18 (p[18]),
-    .\port$887$19 (p[19]),
-    .\port$887$2 (p[2]),
-    .\port$887$20 (p[20]),
-    .\port$887$21 (p[21]),
-    .\port$887$22 (p[22]),
-    .\port$887$23 (p[23]),
-    .\port$887$24 (p[24]),
-    .\port$887$25 (p[25]),
-    .\port$887$26 (p[26]),
-    .\port$887$27 (p[27]),
-    .\port$887$28 (p[28]),
-    .\port$887$29 (p[29]),
-    .\port$887$3 (p[3]),
-    .\port$887$30 (p[30]),
-    .\port$887$31 (p[31]),
-    .\port$887$32 (p[32]),
-    .\port$887$33 (p[33]),
-    .\port$887$4 (p[4]),
-    .\port$887$5 (p[5]),
-    .\port$887$6 (p[6]),
-    .\port$887$7 (p[7]),
-    .\port$887$8 (p[8]),
-    .\port$887$9 (p[9]),
+    .\port$2283$0 (p[0]),
+    .\port$2283$1 (p[1]),
+    .\port$2283$10 (p[10]),
+    .\port$2283$11 (p[11]),
+    .\port$2283$12 (p[12]),
+    .\port$2283$13 (p[13]),
+    .\port$2283$14 (p[14]),
+    .\port$2283$15 (p[15]),
+    .\port$2283$16 (p[16]),
+    .\port$2283$17 (p[17]),
+    .\port$2283$18 (p[18]),
+    .\port$2283$19 (p[19]),
+    .\port$2283$2 (p[2]),
+    .\port$2283$20 (p[20]),
+    .\port$2283$21 (p[21]),
+    .\port$2283$22 (p[22]),
+    .\port$2283$23 (p[23]),
+    .\port$2283$24 (p[24]),
+    .\port$2283$25 (p[25]),
+    .\port$2283$26 (p[26]),
+    .\port$2283$27 (p[27]),
+    .\port$2283$28 (p[28]),
+    .\port$2283$29 (p[29]),
+    .\port$2283$3 (p[3]),
+    .\port$2283$30 (p[30]),
+    .\port$2283$31 (p[31]),
+    .\port$2283$32 (p[32]),
+    .\port$2283$33 (p[33]),
+    .\port$2283$4 (p[4]),
+    .\port$2283$5 (p[5]),
+    .\port$2283$6 (p[6]),
+    .\port$2283$7 (p[7]),
+    .\port$2283$8 (p[8]),
+    .\port$2283$9 (p[9]),
     .rst(rst)
   );
   assign _036_[33] = _036_[34];
@@ -26561,17 +40633,17 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_048_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$2332$0 [31:0];
+      rq0_b0 <= \port$3917$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$2332$0 [68:63];
-      rq0_m0 <= \port$2332$0 [62:32];
+      rq0_e0 <= \port$3917$0 [68:63];
+      rq0_m0 <= \port$3917$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$890$0 , \port$890$1 , \port$890$2 , \port$890$3 , \port$890$4 , \port$890$5 , \port$890$6 , \port$890$7 , \port$890$8 , \port$890$9 , \port$890$10 , \port$890$11 , \port$890$12 , \port$890$13 , \port$890$14 , \port$890$15 , \port$890$16 , \port$890$17 , \port$890$18 , \port$890$19 
-, \port$890$20 , \port$890$21 , \port$890$22 , \port$890$23 , \port$890$24 , \port$890$25 , \port$890$26 , \port$890$27 , \port$890$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$2286$0 , \port$2286$1 , \port$2286$2 , \port$2286$3 , \port$2286$4 , \port$2286$5 , \port$2286$6 , \port$2286$7 , \port$2286$8 , \port$2286$9 , \port$2286$10 , \port$2286$11 , \port$2286$12 , \port$2286$13 , \port$2286$14 , \port$2286$15 , \port$2286$16 , \port$2286$17 , \port$2286$18 , \port$2286$19 
+, \port$2286$20 , \port$2286$21 , \port$2286$22 , \port$2286$23 , \port$2286$24 , \port$2286$25 , \port$2286$26 , \port$2286$27 , \port$2286$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -26579,64 +40651,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$890$0 , \port$890$1 , \port$890
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$890$0 ;
-  wire \port$890$0 ;
-  output \port$890$1 ;
-  wire \port$890$1 ;
-  output \port$890$10 ;
-  wire \port$890$10 ;
-  output \port$890$11 ;
-  wire \port$890$11 ;
-  output \port$890$12 ;
-  wire \port$890$12 ;
-  output \port$890$13 ;
-  wire \port$890$13 ;
-  output \port$890$14 ;
-  wire \port$890$14 ;
-  output \port$890$15 ;
-  wire \port$890$15 ;
-  output \port$890$16 ;
-  wire \port$890$16 ;
-  output \port$890$17 ;
-  wire \port$890$17 ;
-  output \port$890$18 ;
-  wire \port$890$18 ;
-  output \port$890$19 ;
-  wire \port$890$19 ;
-  output \port$890$2 ;
-  wire \port$890$2 ;
-  output \port$890$20 ;
-  wire \port$890$20 ;
-  output \port$890$21 ;
-  wire \port$890$21 ;
-  output \port$890$22 ;
-  wire \port$890$22 ;
-  output \port$890$23 ;
-  wire \port$890$23 ;
-  output \port$890$24 ;
-  wire \port$890$24 ;
-  output \port$890$25 ;
-  wire \port$890$25 ;
-  output \port$890$26 ;
-  wire \port$890$26 ;
-  output \port$890$27 ;
-  wire \port$890$27 ;
-  output \port$890$28 ;
-  wire \port$890$28 ;
-  output \port$890$3 ;
-  wire \port$890$3 ;
-  output \port$890$4 ;
-  wire \port$890$4 ;
-  output \port$890$5 ;
-  wire \port$890$5 ;
-  output \port$890$6 ;
-  wire \port$890$6 ;
-  output \port$890$7 ;
-  wire \port$890$7 ;
-  output \port$890$8 ;
-  wire \port$890$8 ;
-  output \port$890$9 ;
-  wire \port$890$9 ;
+  output \port$2286$0 ;
+  wire \port$2286$0 ;
+  output \port$2286$1 ;
+  wire \port$2286$1 ;
+  output \port$2286$10 ;
+  wire \port$2286$10 ;
+  output \port$2286$11 ;
+  wire \port$2286$11 ;
+  output \port$2286$12 ;
+  wire \port$2286$12 ;
+  output \port$2286$13 ;
+  wire \port$2286$13 ;
+  output \port$2286$14 ;
+  wire \port$2286$14 ;
+  output \port$2286$15 ;
+  wire \port$2286$15 ;
+  output \port$2286$16 ;
+  wire \port$2286$16 ;
+  output \port$2286$17 ;
+  wire \port$2286$17 ;
+  output \port$2286$18 ;
+  wire \port$2286$18 ;
+  output \port$2286$19 ;
+  wire \port$2286$19 ;
+  output \port$2286$2 ;
+  wire \port$2286$2 ;
+  output \port$2286$20 ;
+  wire \port$2286$20 ;
+  output \port$2286$21 ;
+  wire \port$2286$21 ;
+  output \port$2286$22 ;
+  wire \port$2286$22 ;
+  output \port$2286$23 ;
+  wire \port$2286$23 ;
+  output \port$2286$24 ;
+  wire \port$2286$24 ;
+  output \port$2286$25 ;
+  wire \port$2286$25 ;
+  output \port$2286$26 ;
+  wire \port$2286$26 ;
+  output \port$2286$27 ;
+  wire \port$2286$27 ;
+  output \port$2286$28 ;
+  wire \port$2286$28 ;
+  output \port$2286$3 ;
+  wire \port$2286$3 ;
+  output \port$2286$4 ;
+  wire \port$2286$4 ;
+  output \port$2286$5 ;
+  wire \port$2286$5 ;
+  output \port$2286$6 ;
+  wire \port$2286$6 ;
+  output \port$2286$7 ;
+  wire \port$2286$7 ;
+  output \port$2286$8 ;
+  wire \port$2286$8 ;
+  output \port$2286$9 ;
+  wire \port$2286$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26712,54 +40784,54 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$890$0 , \port$890$1 , \port$890
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$890$0 ),
-    .P1(\port$890$1 ),
-    .P10(\port$890$10 ),
-    .P11(\port$890$11 ),
-    .P12(\port$890$12 ),
-    .P13(\port$890$13 ),
-    .P14(\port$890$14 ),
-    .P15(\port$890$15 ),
-    .P16(\port$890$16 ),
-    .P17(\port$890$17 ),
-    .P18(\port$890$18 ),
-    .P19(\port$890$19 ),
-    .P2(\port$890$2 ),
-    .P20(\port$890$20 ),
-    .P21(\port$890$21 ),
-    .P22(\port$890$22 ),
-    .P23(\port$890$23 ),
-    .P24(\port$890$24 ),
-    .P25(\port$890$25 ),
-    .P26(\port$890$26 ),
-    .P27(\port$890$27 ),
-    .P28(\port$890$28 ),
+    .P0(\port$2286$0 ),
+    .P1(\port$2286$1 ),
+    .P10(\port$2286$10 ),
+    .P11(\port$2286$11 ),
+    .P12(\port$2286$12 ),
+    .P13(\port$2286$13 ),
+    .P14(\port$2286$14 ),
+    .P15(\port$2286$15 ),
+    .P16(\port$2286$16 ),
+    .P17(\port$2286$17 ),
+    .P18(\port$2286$18 ),
+    .P19(\port$2286$19 ),
+    .P2(\port$2286$2 ),
+    .P20(\port$2286$20 ),
+    .P21(\port$2286$21 ),
+    .P22(\port$2286$22 ),
+    .P23(\port$2286$23 ),
+    .P24(\port$2286$24 ),
+    .P25(\port$2286$25 ),
+    .P26(\port$2286$26 ),
+    .P27(\port$2286$27 ),
+    .P28(\port$2286$28 ),
     .P29(p36[29]),
-    .P3(\port$890$3 ),
+    .P3(\port$2286$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$890$4 ),
-    .P5(\port$890$5 ),
-    .P6(\port$890$6 ),
-    .P7(\port$890$7 ),
-    .P8(\port$890$8 ),
-    .P9(\port$890$9 ),
+    .P4(\port$2286$4 ),
+    .P5(\port$2286$5 ),
+    .P6(\port$2286$6 ),
+    .P7(\port$2286$7 ),
+    .P8(\port$2286$8 ),
+    .P9(\port$2286$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$890$28 , \port$890$27 , \port$890$26 , \port$890$25 , \port$890$24 , \port$890$23 , \port$890$22 , \port$890$21 , \port$890$20 , \port$890$19 , \port$890$18 , \port$890$17 , \port$890$16 , \port$890$15 , \port$890$14 , \port$890$13 , \port$890$12 , \port$890$11 , \port$890$10 , \port$890$9 , \port$890$8 , \port$890$7 , \port$890$6 , \port$890$5 , \port$890$4 , \port$890$3 , \port$890$2 , \port$890$1 , \port$890$0  };
+  assign p36[28:0] = { \port$2286$28 , \port$2286$27 , \port$2286$26 , \port$2286$25 , \port$2286$24 , \port$2286$23 , \port$2286$22 , \port$2286$21 , \port$2286$20 , \port$2286$19 , \port$2286$18 , \port$2286$17 , \port$2286$16 , \port$2286$15 , \port$2286$14 , \port$2286$13 , \port$2286$12 , \port$2286$11 , \port$2286$10 , \port$2286$9 , \port$2286$8 , \port$2286$7 , \port$2286$6 , \port$2286$5 , \port$2286$4 , \port$2286$3 , \port$2286$2 , \port$2286$1 , \port$2286$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$889$0 , \port$889$1 , \port$889$2 , \port$889$3 , \port$889$4 , \port$889$5 , \port$889$6 , \port$889$7 , \port$889$8 , \port$889$9 , \port$889$10 , \port$889$11 , \port$889$12 , \port$889$13 , \port$889$14 , \port$889$15 , \port$889$16 , \port$889$17 , \port$889$18 , \port$889$19 
-, \port$889$20 , \port$889$21 , \port$889$22 , \port$889$23 , \port$889$24 , \port$889$25 , \port$889$26 , \port$889$27 , \port$889$28 , \port$889$29 , \port$889$30 , \port$889$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$2285$0 , \port$2285$1 , \port$2285$2 , \port$2285$3 , \port$2285$4 , \port$2285$5 , \port$2285$6 , \port$2285$7 , \port$2285$8 , \port$2285$9 , \port$2285$10 , \port$2285$11 , \port$2285$12 , \port$2285$13 , \port$2285$14 , \port$2285$15 , \port$2285$16 , \port$2285$17 , \port$2285$18 , \port$2285$19 
+, \port$2285$20 , \port$2285$21 , \port$2285$22 , \port$2285$23 , \port$2285$24 , \port$2285$25 , \port$2285$26 , \port$2285$27 , \port$2285$28 , \port$2285$29 , \port$2285$30 , \port$2285$31 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -26767,70 +40839,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$889$0 , \port$889$1 , \port$889
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$889$0 ;
-  wire \port$889$0 ;
-  output \port$889$1 ;
-  wire \port$889$1 ;
-  output \port$889$10 ;
-  wire \port$889$10 ;
-  output \port$889$11 ;
-  wire \port$889$11 ;
-  output \port$889$12 ;
-  wire \port$889$12 ;
-  output \port$889$13 ;
-  wire \port$889$13 ;
-  output \port$889$14 ;
-  wire \port$889$14 ;
-  output \port$889$15 ;
-  wire \port$889$15 ;
-  output \port$889$16 ;
-  wire \port$889$16 ;
-  output \port$889$17 ;
-  wire \port$889$17 ;
-  output \port$889$18 ;
-  wire \port$889$18 ;
-  output \port$889$19 ;
-  wire \port$889$19 ;
-  output \port$889$2 ;
-  wire \port$889$2 ;
-  output \port$889$20 ;
-  wire \port$889$20 ;
-  output \port$889$21 ;
-  wire \port$889$21 ;
-  output \port$889$22 ;
-  wire \port$889$22 ;
-  output \port$889$23 ;
-  wire \port$889$23 ;
-  output \port$889$24 ;
-  wire \port$889$24 ;
-  output \port$889$25 ;
-  wire \port$889$25 ;
-  output \port$889$26 ;
-  wire \port$889$26 ;
-  output \port$889$27 ;
-  wire \port$889$27 ;
-  output \port$889$28 ;
-  wire \port$889$28 ;
-  output \port$889$29 ;
-  wire \port$889$29 ;
-  output \port$889$3 ;
-  wire \port$889$3 ;
-  output \port$889$30 ;
-  wire \port$889$30 ;
-  output \port$889$31 ;
-  wire \port$889$31 ;
-  output \port$889$4 ;
-  wire \port$889$4 ;
-  output \port$889$5 ;
-  wire \port$889$5 ;
-  output \port$889$6 ;
-  wire \port$889$6 ;
-  output \port$889$7 ;
-  wire \port$889$7 ;
-  output \port$889$8 ;
-  wire \port$889$8 ;
-  output \port$889$9 ;
-  wire \port$889$9 ;
+  output \port$2285$0 ;
+  wire \port$2285$0 ;
+  output \port$2285$1 ;
+  wire \port$2285$1 ;
+  output \port$2285$10 ;
+  wire \port$2285$10 ;
+  output \port$2285$11 ;
+  wire \port$2285$11 ;
+  output \port$2285$12 ;
+  wire \port$2285$12 ;
+  output \port$2285$13 ;
+  wire \port$2285$13 ;
+  output \port$2285$14 ;
+  wire \port$2285$14 ;
+  output \port$2285$15 ;
+  wire \port$2285$15 ;
+  output \port$2285$16 ;
+  wire \port$2285$16 ;
+  output \port$2285$17 ;
+  wire \port$2285$17 ;
+  output \port$2285$18 ;
+  wire \port$2285$18 ;
+  output \port$2285$19 ;
+  wire \port$2285$19 ;
+  output \port$2285$2 ;
+  wire \port$2285$2 ;
+  output \port$2285$20 ;
+  wire \port$2285$20 ;
+  output \port$2285$21 ;
+  wire \port$2285$21 ;
+  output \port$2285$22 ;
+  wire \port$2285$22 ;
+  output \port$2285$23 ;
+  wire \port$2285$23 ;
+  output \port$2285$24 ;
+  wire \port$2285$24 ;
+  output \port$2285$25 ;
+  wire \port$2285$25 ;
+  output \port$2285$26 ;
+  wire \port$2285$26 ;
+  output \port$2285$27 ;
+  wire \port$2285$27 ;
+  output \port$2285$28 ;
+  wire \port$2285$28 ;
+  output \port$2285$29 ;
+  wire \port$2285$29 ;
+  output \port$2285$3 ;
+  wire \port$2285$3 ;
+  output \port$2285$30 ;
+  wire \port$2285$30 ;
+  output \port$2285$31 ;
+  wire \port$2285$31 ;
+  output \port$2285$4 ;
+  wire \port$2285$4 ;
+  output \port$2285$5 ;
+  wire \port$2285$5 ;
+  output \port$2285$6 ;
+  wire \port$2285$6 ;
+  output \port$2285$7 ;
+  wire \port$2285$7 ;
+  output \port$2285$8 ;
+  wire \port$2285$8 ;
+  output \port$2285$9 ;
+  wire \port$2285$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26906,54 +40978,54 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$889$0 , \port$889$1 , \port$889
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$889$0 ),
-    .P1(\port$889$1 ),
-    .P10(\port$889$10 ),
-    .P11(\port$889$11 ),
-    .P12(\port$889$12 ),
-    .P13(\port$889$13 ),
-    .P14(\port$889$14 ),
-    .P15(\port$889$15 ),
-    .P16(\port$889$16 ),
-    .P17(\port$889$17 ),
-    .P18(\port$889$18 ),
-    .P19(\port$889$19 ),
-    .P2(\port$889$2 ),
-    .P20(\port$889$20 ),
-    .P21(\port$889$21 ),
-    .P22(\port$889$22 ),
-    .P23(\port$889$23 ),
-    .P24(\port$889$24 ),
-    .P25(\port$889$25 ),
-    .P26(\port$889$26 ),
-    .P27(\port$889$27 ),
-    .P28(\port$889$28 ),
-    .P29(\port$889$29 ),
-    .P3(\port$889$3 ),
-    .P30(\port$889$30 ),
-    .P31(\port$889$31 ),
+    .P0(\port$2285$0 ),
+    .P1(\port$2285$1 ),
+    .P10(\port$2285$10 ),
+    .P11(\port$2285$11 ),
+    .P12(\port$2285$12 ),
+    .P13(\port$2285$13 ),
+    .P14(\port$2285$14 ),
+    .P15(\port$2285$15 ),
+    .P16(\port$2285$16 ),
+    .P17(\port$2285$17 ),
+    .P18(\port$2285$18 ),
+    .P19(\port$2285$19 ),
+    .P2(\port$2285$2 ),
+    .P20(\port$2285$20 ),
+    .P21(\port$2285$21 ),
+    .P22(\port$2285$22 ),
+    .P23(\port$2285$23 ),
+    .P24(\port$2285$24 ),
+    .P25(\port$2285$25 ),
+    .P26(\port$2285$26 ),
+    .P27(\port$2285$27 ),
+    .P28(\port$2285$28 ),
+    .P29(\port$2285$29 ),
+    .P3(\port$2285$3 ),
+    .P30(\port$2285$30 ),
+    .P31(\port$2285$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$889$4 ),
-    .P5(\port$889$5 ),
-    .P6(\port$889$6 ),
-    .P7(\port$889$7 ),
-    .P8(\port$889$8 ),
-    .P9(\port$889$9 ),
+    .P4(\port$2285$4 ),
+    .P5(\port$2285$5 ),
+    .P6(\port$2285$6 ),
+    .P7(\port$2285$7 ),
+    .P8(\port$2285$8 ),
+    .P9(\port$2285$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$889$31 , \port$889$30 , \port$889$29 , \port$889$28 , \port$889$27 , \port$889$26 , \port$889$25 , \port$889$24 , \port$889$23 , \port$889$22 , \port$889$21 , \port$889$20 , \port$889$19 , \port$889$18 , \port$889$17 , \port$889$16 , \port$889$15 , \port$889$14 , \port$889$13 , \port$889$12 , \port$889$11 , \port$889$10 , \port$889$9 , \port$889$8 , \port$889$7 , \port$889$6 , \port$889$5 , \port$889$4 , \port$889$3 , \port$889$2 , \port$889$1 , \port$889$0  };
+  assign p36[31:0] = { \port$2285$31 , \port$2285$30 , \port$2285$29 , \port$2285$28 , \port$2285$27 , \port$2285$26 , \port$2285$25 , \port$2285$24 , \port$2285$23 , \port$2285$22 , \port$2285$21 , \port$2285$20 , \port$2285$19 , \port$2285$18 , \port$2285$17 , \port$2285$16 , \port$2285$15 , \port$2285$14 , \port$2285$13 , \port$2285$12 , \port$2285$11 , \port$2285$10 , \port$2285$9 , \port$2285$8 , \port$2285$7 , \port$2285$6 , \port$2285$5 , \port$2285$4 , \port$2285$3 , \port$2285$2 , \port$2285$1 , \port$2285$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$888$0 , \port$888$1 , \port$888$2 , \port$888$3 , \port$888$4 , \port$888$5 , \port$888$6 , \port$888$7 , \port$888$8 , \port$888$9 , \port$888$10 , \port$888$11 , \port$888$12 , \port$888$13 , \port$888$14 , \port$888$15 , \port$888$16 , \port$888$17 , \port$888$18 , \port$888$19 
-, \port$888$20 , \port$888$21 , \port$888$22 , \port$888$23 , \port$888$24 , \port$888$25 , \port$888$26 , \port$888$27 , \port$888$28 , \port$888$29 , \port$888$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$2284$0 , \port$2284$1 , \port$2284$2 , \port$2284$3 , \port$2284$4 , \port$2284$5 , \port$2284$6 , \port$2284$7 , \port$2284$8 , \port$2284$9 , \port$2284$10 , \port$2284$11 , \port$2284$12 , \port$2284$13 , \port$2284$14 , \port$2284$15 , \port$2284$16 , \port$2284$17 , \port$2284$18 , \port$2284$19 
+, \port$2284$20 , \port$2284$21 , \port$2284$22 , \port$2284$23 , \port$2284$24 , \port$2284$25 , \port$2284$26 , \port$2284$27 , \port$2284$28 , \port$2284$29 , \port$2284$30 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -26961,68 +41033,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$888$0 , \port$888$1 , \port$888
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$888$0 ;
-  wire \port$888$0 ;
-  output \port$888$1 ;
-  wire \port$888$1 ;
-  output \port$888$10 ;
-  wire \port$888$10 ;
-  output \port$888$11 ;
-  wire \port$888$11 ;
-  output \port$888$12 ;
-  wire \port$888$12 ;
-  output \port$888$13 ;
-  wire \port$888$13 ;
-  output \port$888$14 ;
-  wire \port$888$14 ;
-  output \port$888$15 ;
-  wire \port$888$15 ;
-  output \port$888$16 ;
-  wire \port$888$16 ;
-  output \port$888$17 ;
-  wire \port$888$17 ;
-  output \port$888$18 ;
-  wire \port$888$18 ;
-  output \port$888$19 ;
-  wire \port$888$19 ;
-  output \port$888$2 ;
-  wire \port$888$2 ;
-  output \port$888$20 ;
-  wire \port$888$20 ;
-  output \port$888$21 ;
-  wire \port$888$21 ;
-  output \port$888$22 ;
-  wire \port$888$22 ;
-  output \port$888$23 ;
-  wire \port$888$23 ;
-  output \port$888$24 ;
-  wire \port$888$24 ;
-  output \port$888$25 ;
-  wire \port$888$25 ;
-  output \port$888$26 ;
-  wire \port$888$26 ;
-  output \port$888$27 ;
-  wire \port$888$27 ;
-  output \port$888$28 ;
-  wire \port$888$28 ;
-  output \port$888$29 ;
-  wire \port$888$29 ;
-  output \port$888$3 ;
-  wire \port$888$3 ;
-  output \port$888$30 ;
-  wire \port$888$30 ;
-  output \port$888$4 ;
-  wire \port$888$4 ;
-  output \port$888$5 ;
-  wire \port$888$5 ;
-  output \port$888$6 ;
-  wire \port$888$6 ;
-  output \port$888$7 ;
-  wire \port$888$7 ;
-  output \port$888$8 ;
-  wire \port$888$8 ;
-  output \port$888$9 ;
-  wire \port$888$9 ;
+  output \port$2284$0 ;
+  wire \port$2284$0 ;
+  output \port$2284$1 ;
+  wire \port$2284$1 ;
+  output \port$2284$10 ;
+  wire \port$2284$10 ;
+  output \port$2284$11 ;
+  wire \port$2284$11 ;
+  output \port$2284$12 ;
+  wire \port$2284$12 ;
+  output \port$2284$13 ;
+  wire \port$2284$13 ;
+  output \port$2284$14 ;
+  wire \port$2284$14 ;
+  output \port$2284$15 ;
+  wire \port$2284$15 ;
+  output \port$2284$16 ;
+  wire \port$2284$16 ;
+  output \port$2284$17 ;
+  wire \port$2284$17 ;
+  output \port$2284$18 ;
+  wire \port$2284$18 ;
+  output \port$2284$19 ;
+  wire \port$2284$19 ;
+  output \port$2284$2 ;
+  wire \port$2284$2 ;
+  output \port$2284$20 ;
+  wire \port$2284$20 ;
+  output \port$2284$21 ;
+  wire \port$2284$21 ;
+  output \port$2284$22 ;
+  wire \port$2284$22 ;
+  output \port$2284$23 ;
+  wire \port$2284$23 ;
+  output \port$2284$24 ;
+  wire \port$2284$24 ;
+  output \port$2284$25 ;
+  wire \port$2284$25 ;
+  output \port$2284$26 ;
+  wire \port$2284$26 ;
+  output \port$2284$27 ;
+  wire \port$2284$27 ;
+  output \port$2284$28 ;
+  wire \port$2284$28 ;
+  output \port$2284$29 ;
+  wire \port$2284$29 ;
+  output \port$2284$3 ;
+  wire \port$2284$3 ;
+  output \port$2284$30 ;
+  wire \port$2284$30 ;
+  output \port$2284$4 ;
+  wire \port$2284$4 ;
+  output \port$2284$5 ;
+  wire \port$2284$5 ;
+  output \port$2284$6 ;
+  wire \port$2284$6 ;
+  output \port$2284$7 ;
+  wire \port$2284$7 ;
+  output \port$2284$8 ;
+  wire \port$2284$8 ;
+  output \port$2284$9 ;
+  wire \port$2284$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27098,54 +41170,54 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$888$0 , \port$888$1 , \port$888
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$888$0 ),
-    .P1(\port$888$1 ),
-    .P10(\port$888$10 ),
-    .P11(\port$888$11 ),
-    .P12(\port$888$12 ),
-    .P13(\port$888$13 ),
-    .P14(\port$888$14 ),
-    .P15(\port$888$15 ),
-    .P16(\port$888$16 ),
-    .P17(\port$888$17 ),
-    .P18(\port$888$18 ),
-    .P19(\port$888$19 ),
-    .P2(\port$888$2 ),
-    .P20(\port$888$20 ),
-    .P21(\port$888$21 ),
-    .P22(\port$888$22 ),
-    .P23(\port$888$23 ),
-    .P24(\port$888$24 ),
-    .P25(\port$888$25 ),
-    .P26(\port$888$26 ),
-    .P27(\port$888$27 ),
-    .P28(\port$888$28 ),
-    .P29(\port$888$29 ),
-    .P3(\port$888$3 ),
-    .P30(\port$888$30 ),
+    .P0(\port$2284$0 ),
+    .P1(\port$2284$1 ),
+    .P10(\port$2284$10 ),
+    .P11(\port$2284$11 ),
+    .P12(\port$2284$12 ),
+    .P13(\port$2284$13 ),
+    .P14(\port$2284$14 ),
+    .P15(\port$2284$15 ),
+    .P16(\port$2284$16 ),
+    .P17(\port$2284$17 ),
+    .P18(\port$2284$18 ),
+    .P19(\port$2284$19 ),
+    .P2(\port$2284$2 ),
+    .P20(\port$2284$20 ),
+    .P21(\port$2284$21 ),
+    .P22(\port$2284$22 ),
+    .P23(\port$2284$23 ),
+    .P24(\port$2284$24 ),
+    .P25(\port$2284$25 ),
+    .P26(\port$2284$26 ),
+    .P27(\port$2284$27 ),
+    .P28(\port$2284$28 ),
+    .P29(\port$2284$29 ),
+    .P3(\port$2284$3 ),
+    .P30(\port$2284$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$888$4 ),
-    .P5(\port$888$5 ),
-    .P6(\port$888$6 ),
-    .P7(\port$888$7 ),
-    .P8(\port$888$8 ),
-    .P9(\port$888$9 ),
+    .P4(\port$2284$4 ),
+    .P5(\port$2284$5 ),
+    .P6(\port$2284$6 ),
+    .P7(\port$2284$7 ),
+    .P8(\port$2284$8 ),
+    .P9(\port$2284$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$888$30 , \port$888$29 , \port$888$28 , \port$888$27 , \port$888$26 , \port$888$25 , \port$888$24 , \port$888$23 , \port$888$22 , \port$888$21 , \port$888$20 , \port$888$19 , \port$888$18 , \port$888$17 , \port$888$16 , \port$888$15 , \port$888$14 , \port$888$13 , \port$888$12 , \port$888$11 , \port$888$10 , \port$888$9 , \port$888$8 , \port$888$7 , \port$888$6 , \port$888$5 , \port$888$4 , \port$888$3 , \port$888$2 , \port$888$1 , \port$888$0  };
+  assign p36[30:0] = { \port$2284$30 , \port$2284$29 , \port$2284$28 , \port$2284$27 , \port$2284$26 , \port$2284$25 , \port$2284$24 , \port$2284$23 , \port$2284$22 , \port$2284$21 , \port$2284$20 , \port$2284$19 , \port$2284$18 , \port$2284$17 , \port$2284$16 , \port$2284$15 , \port$2284$14 , \port$2284$13 , \port$2284$12 , \port$2284$11 , \port$2284$10 , \port$2284$9 , \port$2284$8 , \port$2284$7 , \port$2284$6 , \port$2284$5 , \port$2284$4 , \port$2284$3 , \port$2284$2 , \port$2284$1 , \port$2284$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$887$0 , \port$887$1 , \port$887$2 , \port$887$3 , \port$887$4 , \port$887$5 , \port$887$6 , \port$887$7 , \port$887$8 , \port$887$9 , \port$887$10 , \port$887$11 , \port$887$12 , \port$887$13 , \port$887$14 , \port$887$15 , \port$887$16 , \port$887$17 , \port$887$18 , \port$887$19 
-, \port$887$20 , \port$887$21 , \port$887$22 , \port$887$23 , \port$887$24 , \port$887$25 , \port$887$26 , \port$887$27 , \port$887$28 , \port$887$29 , \port$887$30 , \port$887$31 , \port$887$32 , \port$887$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$2283$0 , \port$2283$1 , \port$2283$2 , \port$2283$3 , \port$2283$4 , \port$2283$5 , \port$2283$6 , \port$2283$7 , \port$2283$8 , \port$2283$9 , \port$2283$10 , \port$2283$11 , \port$2283$12 , \port$2283$13 , \port$2283$14 , \port$2283$15 , \port$2283$16 , \port$2283$17 , \port$2283$18 , \port$2283$19 
+, \port$2283$20 , \port$2283$21 , \port$2283$22 , \port$2283$23 , \port$2283$24 , \port$2283$25 , \port$2283$26 , \port$2283$27 , \port$2283$28 , \port$2283$29 , \port$2283$30 , \port$2283$31 , \port$2283$32 , \port$2283$33 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -27153,74 +41225,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$887$0 , \port$887$1 , \port$887
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$887$0 ;
-  wire \port$887$0 ;
-  output \port$887$1 ;
-  wire \port$887$1 ;
-  output \port$887$10 ;
-  wire \port$887$10 ;
-  output \port$887$11 ;
-  wire \port$887$11 ;
-  output \port$887$12 ;
-  wire \port$887$12 ;
-  output \port$887$13 ;
-  wire \port$887$13 ;
-  output \port$887$14 ;
-  wire \port$887$14 ;
-  output \port$887$15 ;
-  wire \port$887$15 ;
-  output \port$887$16 ;
-  wire \port$887$16 ;
-  output \port$887$17 ;
-  wire \port$887$17 ;
-  output \port$887$18 ;
-  wire \port$887$18 ;
-  output \port$887$19 ;
-  wire \port$887$19 ;
-  output \port$887$2 ;
-  wire \port$887$2 ;
-  output \port$887$20 ;
-  wire \port$887$20 ;
-  output \port$887$21 ;
-  wire \port$887$21 ;
-  output \port$887$22 ;
-  wire \port$887$22 ;
-  output \port$887$23 ;
-  wire \port$887$23 ;
-  output \port$887$24 ;
-  wire \port$887$24 ;
-  output \port$887$25 ;
-  wire \port$887$25 ;
-  output \port$887$26 ;
-  wire \port$887$26 ;
-  output \port$887$27 ;
-  wire \port$887$27 ;
-  output \port$887$28 ;
-  wire \port$887$28 ;
-  output \port$887$29 ;
-  wire \port$887$29 ;
-  output \port$887$3 ;
-  wire \port$887$3 ;
-  output \port$887$30 ;
-  wire \port$887$30 ;
-  output \port$887$31 ;
-  wire \port$887$31 ;
-  output \port$887$32 ;
-  wire \port$887$32 ;
-  output \port$887$33 ;
-  wire \port$887$33 ;
-  output \port$887$4 ;
-  wire \port$887$4 ;
-  output \port$887$5 ;
-  wire \port$887$5 ;
-  output \port$887$6 ;
-  wire \port$887$6 ;
-  output \port$887$7 ;
-  wire \port$887$7 ;
-  output \port$887$8 ;
-  wire \port$887$8 ;
-  output \port$887$9 ;
-  wire \port$887$9 ;
+  output \port$2283$0 ;
+  wire \port$2283$0 ;
+  output \port$2283$1 ;
+  wire \port$2283$1 ;
+  output \port$2283$10 ;
+  wire \port$2283$10 ;
+  output \port$2283$11 ;
+  wire \port$2283$11 ;
+  output \port$2283$12 ;
+  wire \port$2283$12 ;
+  output \port$2283$13 ;
+  wire \port$2283$13 ;
+  output \port$2283$14 ;
+  wire \port$2283$14 ;
+  output \port$2283$15 ;
+  wire \port$2283$15 ;
+  output \port$2283$16 ;
+  wire \port$2283$16 ;
+  output \port$2283$17 ;
+  wire \port$2283$17 ;
+  output \port$2283$18 ;
+  wire \port$2283$18 ;
+  output \port$2283$19 ;
+  wire \port$2283$19 ;
+  output \port$2283$2 ;
+  wire \port$2283$2 ;
+  output \port$2283$20 ;
+  wire \port$2283$20 ;
+  output \port$2283$21 ;
+  wire \port$2283$21 ;
+  output \port$2283$22 ;
+  wire \port$2283$22 ;
+  output \port$2283$23 ;
+  wire \port$2283$23 ;
+  output \port$2283$24 ;
+  wire \port$2283$24 ;
+  output \port$2283$25 ;
+  wire \port$2283$25 ;
+  output \port$2283$26 ;
+  wire \port$2283$26 ;
+  output \port$2283$27 ;
+  wire \port$2283$27 ;
+  output \port$2283$28 ;
+  wire \port$2283$28 ;
+  output \port$2283$29 ;
+  wire \port$2283$29 ;
+  output \port$2283$3 ;
+  wire \port$2283$3 ;
+  output \port$2283$30 ;
+  wire \port$2283$30 ;
+  output \port$2283$31 ;
+  wire \port$2283$31 ;
+  output \port$2283$32 ;
+  wire \port$2283$32 ;
+  output \port$2283$33 ;
+  wire \port$2283$33 ;
+  output \port$2283$4 ;
+  wire \port$2283$4 ;
+  output \port$2283$5 ;
+  wire \port$2283$5 ;
+  output \port$2283$6 ;
+  wire \port$2283$6 ;
+  output \port$2283$7 ;
+  wire \port$2283$7 ;
+  output \port$2283$8 ;
+  wire \port$2283$8 ;
+  output \port$2283$9 ;
+  wire \port$2283$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27296,47 +41368,47 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$887$0 , \port$887$1 , \port$887
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$887$0 ),
-    .P1(\port$887$1 ),
-    .P10(\port$887$10 ),
-    .P11(\port$887$11 ),
-    .P12(\port$887$12 ),
-    .P13(\port$887$13 ),
-    .P14(\port$887$14 ),
-    .P15(\port$887$15 ),
-    .P16(\port$887$16 ),
-    .P17(\port$887$17 ),
-    .P18(\port$887$18 ),
-    .P19(\port$887$19 ),
-    .P2(\port$887$2 ),
-    .P20(\port$887$20 ),
-    .P21(\port$887$21 ),
-    .P22(\port$887$22 ),
-    .P23(\port$887$23 ),
-    .P24(\port$887$24 ),
-    .P25(\port$887$25 ),
-    .P26(\port$887$26 ),
-    .P27(\port$887$27 ),
-    .P28(\port$887$28 ),
-    .P29(\port$887$29 ),
-    .P3(\port$887$3 ),
-    .P30(\port$887$30 ),
-    .P31(\port$887$31 ),
-    .P32(\port$887$32 ),
-    .P33(\port$887$33 ),
+    .P0(\port$2283$0 ),
+    .P1(\port$2283$1 ),
+    .P10(\port$2283$10 ),
+    .P11(\port$2283$11 ),
+    .P12(\port$2283$12 ),
+    .P13(\port$2283$13 ),
+    .P14(\port$2283$14 ),
+    .P15(\port$2283$15 ),
+    .P16(\port$2283$16 ),
+    .P17(\port$2283$17 ),
+    .P18(\port$2283$18 ),
+    .P19(\port$2283$19 ),
+    .P2(\port$2283$2 ),
+    .P20(\port$2283$20 ),
+    .P21(\port$2283$21 ),
+    .P22(\port$2283$22 ),
+    .P23(\port$2283$23 ),
+    .P24(\port$2283$24 ),
+    .P25(\port$2283$25 ),
+    .P26(\port$2283$26 ),
+    .P27(\port$2283$27 ),
+    .P28(\port$2283$28 ),
+    .P29(\port$2283$29 ),
+    .P3(\port$2283$3 ),
+    .P30(\port$2283$30 ),
+    .P31(\port$2283$31 ),
+    .P32(\port$2283$32 ),
+    .P33(\port$2283$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$887$4 ),
-    .P5(\port$887$5 ),
-    .P6(\port$887$6 ),
-    .P7(\port$887$7 ),
-    .P8(\port$887$8 ),
-    .P9(\port$887$9 ),
+    .P4(\port$2283$4 ),
+    .P5(\port$2283$5 ),
+    .P6(\port$2283$6 ),
+    .P7(\port$2283$7 ),
+    .P8(\port$2283$8 ),
+    .P9(\port$2283$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$887$33 , \port$887$32 , \port$887$31 , \port$887$30 , \port$887$29 , \port$887$28 , \port$887$27 , \port$887$26 , \port$887$25 , \port$887$24 , \port$887$23 , \port$887$22 , \port$887$21 , \port$887$20 , \port$887$19 , \port$887$18 , \port$887$17 , \port$887$16 , \port$887$15 , \port$887$14 , \port$887$13 , \port$887$12 , \port$887$11 , \port$887$10 , \port$887$9 , \port$887$8 , \port$887$7 , \port$887$6 , \port$887$5 , \port$887$4 , \port$887$3 , \port$887$2 , \port$887$1 , \port$887$0  };
+  assign p36[33:0] = { \port$2283$33 , \port$2283$32 , \port$2283$31 , \port$2283$30 , \port$2283$29 , \port$2283$28 , \port$2283$27 , \port$2283$26 , \port$2283$25 , \port$2283$24 , \port$2283$23 , \port$2283$22 , \port$2283$21 , \port$2283$20 , \port$2283$19 , \port$2283$18 , \port$2283$17 , \port$2283$16 , \port$2283$15 , \port$2283$14 , \port$2283$13 , \port$2283$12 , \port$2283$11 , \port$2283$10 , \port$2283$9 , \port$2283$8 , \port$2283$7 , \port$2283$6 , \port$2283$5 , \port$2283$4 , \port$2283$3 , \port$2283$2 , \port$2283$1 , \port$2283$0  };
 endmodule
