@@ -238,70 +238,70 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _189_;
   wire _190_;
   wire _191_;
-  wire _192_;
-  wire _193_;
-  wire _194_;
-  wire _195_;
-  wire _200_;
-  wire _206_;
-  wire _209_;
-  wire [16:0] _212_;
-  wire [4:0] _218_;
-  wire [2:0] _223_;
+  wire _196_;
+  wire _202_;
+  wire _205_;
+  wire [16:0] _208_;
+  wire [4:0] _214_;
+  wire [2:0] _219_;
+  wire _223_;
+  wire _224_;
+  wire _226_;
   wire _227_;
-  wire _228_;
-  wire _230_;
-  wire _231_;
-  wire _233_;
+  wire _229_;
+  wire _246_;
+  wire _247_;
+  wire _248_;
+  wire _249_;
   wire _250_;
-  wire _251_;
-  wire _252_;
+  wire [1:0] _251_;
   wire _253_;
-  wire _254_;
-  wire [1:0] _255_;
-  wire _257_;
-  wire [1:0] _258_;
-  wire _259_;
-  wire [1:0] _260_;
-  wire [1:0] _261_;
-  wire _262_;
-  wire [1:0] _263_;
-  wire _264_;
-  wire [16:0] _265_;
+  wire [1:0] _254_;
+  wire _255_;
+  wire [1:0] _256_;
+  wire [1:0] _257_;
+  wire _258_;
+  wire [1:0] _259_;
+  wire _260_;
+  wire [16:0] _261_;
+  wire _263_;
+  wire [16:0] _264_;
+  wire _265_;
+  wire _266_;
   wire _267_;
-  wire [16:0] _268_;
-  wire _269_;
+  wire _268_;
   wire _270_;
   wire _271_;
   wire _272_;
+  wire _273_;
   wire _274_;
   wire _275_;
   wire _276_;
   wire _277_;
   wire _278_;
-  wire _279_;
-  wire _280_;
-  wire _281_;
-  wire _282_;
-  wire [2:0] _283_;
+  wire [2:0] _279_;
+  wire [2:0] _280_;
+  wire [2:0] _281_;
+  wire _283_;
   wire [2:0] _284_;
-  wire [2:0] _285_;
-  wire _287_;
-  wire [2:0] _288_;
+  wire _285_;
+  wire [7:0] _286_;
+  wire [7:0] _287_;
   wire _289_;
   wire [7:0] _290_;
-  wire [7:0] _291_;
-  wire _293_;
-  wire [7:0] _294_;
-  wire _295_;
-  wire [4:0] _296_;
+  wire _291_;
+  wire [4:0] _292_;
+  wire [4:0] _293_;
+  wire [4:0] _294_;
+  wire _296_;
   wire [4:0] _297_;
-  wire [4:0] _298_;
+  wire _298_;
+  wire _299_;
   wire _300_;
-  wire [4:0] _301_;
   wire _302_;
   wire _303_;
   wire _304_;
+  wire _305_;
   wire _306_;
   wire _307_;
   wire _308_;
@@ -314,10 +314,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _315_;
   wire _316_;
   wire _317_;
-  wire _318_;
-  wire _319_;
   wire _320_;
   wire _321_;
+  wire _322_;
+  wire _323_;
   wire _324_;
   wire _325_;
   wire _326_;
@@ -534,7 +534,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire clk;
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
-  reg [4:0] credits = 5'h14;
+  reg [4:0] credits = 5'h10;
   reg [1:0] ctrl_state = 2'h0;
   reg [2:0] d = 3'h0;
   reg d_last = 1'h0;
@@ -741,53 +741,53 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _110_ = { compute, adv } != 2'h2;
   assign _111_ = { tile_end, compute } != 1'h1;
   assign _112_ = { tile_end, compute } != 1'h1;
-  assign _113_ = { _251_, _250_ } != 1'h0;
-  assign _114_ = { _262_, s_param__valid } != 2'h2;
-  assign _115_ = { _264_, s_param__valid } != 2'h2;
-  assign _116_ = { _262_, ch_left[16], s_param__valid } != 3'h5;
-  assign _117_ = { _259_, compute } != 2'h3;
-  assign _118_ = { _257_, _053_ } != 2'h2;
-  assign _119_ = { _264_, _262_, _259_, _257_ } != 1'h0;
-  assign _120_ = { _267_, s_param__valid } != 2'h2;
-  assign _121_ = { _269_, s_param__valid } != 2'h2;
-  assign _122_ = { _269_, _267_ } != 1'h0;
-  assign _123_ = { _274_, s_param__valid } != 2'h2;
-  assign _124_ = { _276_, s_param__valid } != 2'h2;
-  assign _125_ = { _274_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _126_ = { _276_, _274_ } != 1'h0;
-  assign _127_ = { _280_, s_param__valid } != 2'h2;
-  assign _128_ = { _282_, s_param__valid } != 2'h2;
-  assign _129_ = { _282_, _280_ } != 1'h0;
-  assign _130_ = { _287_, s_param__valid } != 2'h2;
-  assign _131_ = { _289_, s_param__valid } != 2'h2;
-  assign _132_ = { _287_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _133_ = { _289_, _287_ } != 1'h0;
-  assign _134_ = { _293_, s_param__valid } != 2'h2;
-  assign _135_ = { _295_, s_param__valid } != 2'h2;
-  assign _136_ = { _293_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _137_ = { _295_, _293_ } != 1'h0;
-  assign _138_ = { _300_, s_param__valid } != 2'h2;
-  assign _139_ = { _302_, s_param__valid } != 2'h2;
-  assign _140_ = { _300_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _141_ = { _300_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
-  assign _142_ = { _302_, _300_ } != 1'h0;
-  assign _143_ = { _306_, s_param__valid } != 2'h2;
-  assign _144_ = { _308_, s_param__valid } != 2'h2;
-  assign _145_ = { _308_, _306_ } != 1'h0;
-  assign _146_ = & { _334_, \o_valid$106  };
-  assign _147_ = & { _335_, \o_valid$106  };
-  assign _148_ = & { _336_, \o_valid$106  };
-  assign _149_ = & { _192_, \o_valid$106  };
-  assign _150_ = & { _193_, \o_valid$106  };
-  assign _151_ = & { _194_, \o_valid$106  };
-  assign _152_ = & { _195_, \o_valid$106  };
+  assign _113_ = { _247_, _246_ } != 1'h0;
+  assign _114_ = { _258_, s_param__valid } != 2'h2;
+  assign _115_ = { _260_, s_param__valid } != 2'h2;
+  assign _116_ = { _258_, ch_left[16], s_param__valid } != 3'h5;
+  assign _117_ = { _255_, compute } != 2'h3;
+  assign _118_ = { _253_, _053_ } != 2'h2;
+  assign _119_ = { _260_, _258_, _255_, _253_ } != 1'h0;
+  assign _120_ = { _263_, s_param__valid } != 2'h2;
+  assign _121_ = { _265_, s_param__valid } != 2'h2;
+  assign _122_ = { _265_, _263_ } != 1'h0;
+  assign _123_ = { _270_, s_param__valid } != 2'h2;
+  assign _124_ = { _272_, s_param__valid } != 2'h2;
+  assign _125_ = { _270_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _126_ = { _272_, _270_ } != 1'h0;
+  assign _127_ = { _276_, s_param__valid } != 2'h2;
+  assign _128_ = { _278_, s_param__valid } != 2'h2;
+  assign _129_ = { _278_, _276_ } != 1'h0;
+  assign _130_ = { _283_, s_param__valid } != 2'h2;
+  assign _131_ = { _285_, s_param__valid } != 2'h2;
+  assign _132_ = { _283_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _133_ = { _285_, _283_ } != 1'h0;
+  assign _134_ = { _289_, s_param__valid } != 2'h2;
+  assign _135_ = { _291_, s_param__valid } != 2'h2;
+  assign _136_ = { _289_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _137_ = { _291_, _289_ } != 1'h0;
+  assign _138_ = { _296_, s_param__valid } != 2'h2;
+  assign _139_ = { _298_, s_param__valid } != 2'h2;
+  assign _140_ = { _296_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _141_ = { _296_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
+  assign _142_ = { _298_, _296_ } != 1'h0;
+  assign _143_ = { _302_, s_param__valid } != 2'h2;
+  assign _144_ = { _304_, s_param__valid } != 2'h2;
+  assign _145_ = { _304_, _302_ } != 1'h0;
+  assign _146_ = & { _330_, \o_valid$106  };
+  assign _147_ = & { _331_, \o_valid$106  };
+  assign _148_ = & { _332_, \o_valid$106  };
+  assign _149_ = & { _333_, \o_valid$106  };
+  assign _150_ = & { _334_, \o_valid$106  };
+  assign _151_ = & { _335_, \o_valid$106  };
+  assign _152_ = & { _336_, \o_valid$106  };
   assign _153_ = & { _102_, _101_, _100_ };
   assign _154_ = & { _090_, o_valid };
   assign _155_ = & { _108_, _107_ };
   assign _156_ = & { tile_end, fn_last };
-  assign _157_ = & { _252_, ch_left[16], s_param__valid };
-  assign _158_ = & { _253_, ch_left[16], s_param__valid };
-  assign _159_ = & { _254_, ch_left[16], s_param__valid };
+  assign _157_ = & { _248_, ch_left[16], s_param__valid };
+  assign _158_ = & { _249_, ch_left[16], s_param__valid };
+  assign _159_ = & { _250_, ch_left[16], s_param__valid };
   assign _160_ = & { _119_, _118_, _117_, _116_, _115_, _114_ };
   assign _161_ = & { _122_, _121_, _120_ };
   assign _162_ = & { _126_, _125_, _124_, _123_ };
@@ -796,22 +796,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _165_ = & { _137_, _136_, _135_, _134_ };
   assign _166_ = & { _142_, _141_, _140_, _139_, _138_ };
   assign _167_ = & { _145_, _144_, _143_ };
-  assign _168_ = & { _309_, s_param__valid };
-  assign _169_ = & { _310_, s_param__valid };
-  assign _170_ = & { _311_, s_param__valid };
-  assign _171_ = & { _312_, s_param__valid };
-  assign _172_ = & { _313_, s_param__valid };
-  assign _173_ = & { _314_, s_param__valid };
-  assign _174_ = & { _315_, s_param__valid };
-  assign _175_ = & { _316_, s_param__valid };
-  assign _176_ = & { _317_, s_param__valid };
-  assign _177_ = & { _318_, s_param__valid };
-  assign _178_ = & { _319_, s_param__valid };
-  assign _179_ = & { _320_, s_param__valid };
-  assign _180_ = & { _321_, s_param__valid };
-  assign _189_ = ~ _331_;
+  assign _168_ = & { _305_, s_param__valid };
+  assign _169_ = & { _306_, s_param__valid };
+  assign _170_ = & { _307_, s_param__valid };
+  assign _171_ = & { _308_, s_param__valid };
+  assign _172_ = & { _309_, s_param__valid };
+  assign _173_ = & { _310_, s_param__valid };
+  assign _174_ = & { _311_, s_param__valid };
+  assign _175_ = & { _312_, s_param__valid };
+  assign _176_ = & { _313_, s_param__valid };
+  assign _177_ = & { _314_, s_param__valid };
+  assign _178_ = & { _315_, s_param__valid };
+  assign _179_ = & { _316_, s_param__valid };
+  assign _180_ = & { _317_, s_param__valid };
+  assign _189_ = ~ _327_;
   assign _190_ = ~ compute;
-  assign _191_ = ~ _327_;
+  assign _191_ = ~ _323_;
   assign _181_ = | { drain_restart, rst };
   assign _182_ = | { drain_restart, rst };
   assign _183_ = | { dn_last, rst };
@@ -820,22 +820,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _186_ = | { _190_, rst };
   assign _187_ = | { _054_, rst };
   assign _188_ = | { _191_, rst };
-  assign _192_ = ob == 2'h3;
-  assign _193_ = ob == 2'h2;
-  assign _194_ = ob == 1'h1;
-  assign _195_ = ! ob;
-  assign _200_ = drain_restart ? 1'h0 : d_last;
-  assign _206_ = drain_restart ? m_one : row_last;
-  assign _209_ = drain_restart ? 1'h1 : row_valid;
-  assign _212_ = drain_restart ? 17'h00000 : row;
-  assign _218_ = drain_restart ? 5'h00 : dn;
-  assign _223_ = drain_restart ? 3'h0 : d;
-  assign _227_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _068_;
-  assign _228_ = adv ? _227_ : 1'hx;
-  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _067_;
-  assign _231_ = adv ? _230_ : 1'hx;
-  assign _233_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _682_;
+  assign _196_ = drain_restart ? 1'h0 : d_last;
+  assign _202_ = drain_restart ? m_one : row_last;
+  assign _205_ = drain_restart ? 1'h1 : row_valid;
+  assign _208_ = drain_restart ? 17'h00000 : row;
+  assign _214_ = drain_restart ? 5'h00 : dn;
+  assign _219_ = drain_restart ? 3'h0 : d;
+  assign _223_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _068_;
+  assign _224_ = adv ? _223_ : 1'hx;
+  assign _226_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _067_;
+  assign _227_ = adv ? _226_ : 1'hx;
+  assign _229_ = at_k_last ? 1'h0 : 1'hx;
+  function [6:0] _678_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -843,20 +839,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _682_ = b[6:0];
+        _678_ = b[6:0];
       2'b1?:
-        _682_ = b[13:7];
+        _678_ = b[13:7];
       default:
-        _682_ = a;
+        _678_ = a;
     endcase
   endfunction
-  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _252_ = ctrl_state == 1'h1;
-  assign _253_ = ctrl_state == 1'h1;
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = _053_ ? 2'h0 : 2'hx;
-  function [1:0] _689_;
+  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _248_ = ctrl_state == 1'h1;
+  assign _249_ = ctrl_state == 1'h1;
+  assign _250_ = ctrl_state == 1'h1;
+  assign _251_ = _053_ ? 2'h0 : 2'hx;
+  function [1:0] _685_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -864,160 +860,164 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _689_ = b[1:0];
+        _685_ = b[1:0];
       4'b??1?:
-        _689_ = b[3:2];
+        _685_ = b[3:2];
       4'b?1??:
-        _689_ = b[5:4];
+        _685_ = b[5:4];
       4'b1???:
-        _689_ = b[7:6];
+        _685_ = b[7:6];
       default:
-        _689_ = a;
+        _685_ = a;
     endcase
   endfunction
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _258_ = compute ? 2'hx : 2'h3;
-  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _260_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _261_ = s_param__valid ? _260_ : 2'hx;
-  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _263_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _264_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _265_ = s_param__valid ? _043_[16:0] : 17'hxxxxx;
-  function [16:0] _699_;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _254_ = compute ? 2'hx : 2'h3;
+  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _256_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _257_ = s_param__valid ? _256_ : 2'hx;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _259_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _260_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _261_ = s_param__valid ? _043_[16:0] : 17'hxxxxx;
+  function [16:0] _695_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _699_ = b[16:0];
+        _695_ = b[16:0];
       2'b1?:
-        _699_ = b[33:17];
+        _695_ = b[33:17];
       default:
-        _699_ = a;
+        _695_ = a;
     endcase
   endfunction
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = s_param__valid ? _042_ : 17'hxxxxx;
-  assign _269_ = ! ctrl_state;
-  assign _270_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _047_;
-  assign _271_ = \$signal$136  ? _270_ : 1'hx;
-  assign _272_ = s_param__valid ? _271_ : 1'hx;
-  function [0:0] _706_;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = s_param__valid ? _042_ : 17'hxxxxx;
+  assign _265_ = ! ctrl_state;
+  assign _266_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _047_;
+  assign _267_ = \$signal$136  ? _266_ : 1'hx;
+  assign _268_ = s_param__valid ? _267_ : 1'hx;
+  function [0:0] _702_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _706_ = b[0:0];
+        _702_ = b[0:0];
       2'b1?:
-        _706_ = b[1:1];
+        _702_ = b[1:1];
       default:
-        _706_ = a;
+        _702_ = a;
     endcase
   endfunction
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _276_ = ! ctrl_state;
-  assign _277_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _278_ = s_param__valid ? _277_ : 1'hx;
-  function [0:0] _712_;
+  assign _270_ = ctrl_state == 1'h1;
+  assign _271_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _272_ = ! ctrl_state;
+  assign _273_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _274_ = s_param__valid ? _273_ : 1'hx;
+  function [0:0] _708_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _712_ = b[0:0];
+        _708_ = b[0:0];
       2'b1?:
-        _712_ = b[1:1];
+        _708_ = b[1:1];
       default:
-        _712_ = a;
+        _708_ = a;
     endcase
   endfunction
-  assign _279_ = _712_(1'hx, { _281_, _278_ }, { _282_, _280_ });
-  assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _282_ = ! ctrl_state;
-  assign _283_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _046_[2:0];
-  assign _284_ = \$signal$136  ? _283_ : 3'hx;
-  assign _285_ = s_param__valid ? _284_ : 3'hx;
-  function [2:0] _719_;
+  assign _275_ = _708_(1'hx, { _277_, _274_ }, { _278_, _276_ });
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _046_[2:0];
+  assign _280_ = \$signal$136  ? _279_ : 3'hx;
+  assign _281_ = s_param__valid ? _280_ : 3'hx;
+  function [2:0] _715_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _719_ = b[2:0];
+        _715_ = b[2:0];
       2'b1?:
-        _719_ = b[5:3];
+        _715_ = b[5:3];
       default:
-        _719_ = a;
+        _715_ = a;
     endcase
   endfunction
-  assign _287_ = ctrl_state == 1'h1;
-  assign _288_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = \$signal$136  ? _044_[7:0] : 8'hxx;
-  assign _291_ = s_param__valid ? _290_ : 8'hxx;
-  function [7:0] _725_;
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _285_ = ! ctrl_state;
+  assign _286_ = \$signal$136  ? _044_[7:0] : 8'hxx;
+  assign _287_ = s_param__valid ? _286_ : 8'hxx;
+  function [7:0] _721_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _725_ = b[7:0];
+        _721_ = b[7:0];
       2'b1?:
-        _725_ = b[15:8];
+        _721_ = b[15:8];
       default:
-        _725_ = a;
+        _721_ = a;
     endcase
   endfunction
-  assign _293_ = ctrl_state == 1'h1;
-  assign _294_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = wb_last ? _045_[4:0] : 5'hxx;
-  assign _297_ = \$signal$136  ? _296_ : 5'hxx;
-  assign _298_ = s_param__valid ? _297_ : 5'hxx;
-  function [4:0] _732_;
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = wb_last ? _045_[4:0] : 5'hxx;
+  assign _293_ = \$signal$136  ? _292_ : 5'hxx;
+  assign _294_ = s_param__valid ? _293_ : 5'hxx;
+  function [4:0] _728_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _732_ = b[4:0];
+        _728_ = b[4:0];
       2'b1?:
-        _732_ = b[9:5];
+        _728_ = b[9:5];
       default:
-        _732_ = a;
+        _728_ = a;
     endcase
   endfunction
-  assign _300_ = ctrl_state == 1'h1;
-  assign _301_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _048_[0];
-  assign _304_ = s_param__valid ? _303_ : 1'hx;
-  function [0:0] _738_;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _048_[0];
+  assign _300_ = s_param__valid ? _299_ : 1'hx;
+  function [0:0] _734_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _738_ = b[0:0];
+        _734_ = b[0:0];
       2'b1?:
-        _738_ = b[1:1];
+        _734_ = b[1:1];
       default:
-        _738_ = a;
+        _734_ = a;
     endcase
   endfunction
-  assign _306_ = ctrl_state == 1'h1;
-  assign _307_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = ! ctrl_state;
   assign _308_ = ! ctrl_state;
   assign _309_ = ! ctrl_state;
   assign _310_ = ! ctrl_state;
@@ -1028,39 +1028,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _315_ = ! ctrl_state;
   assign _316_ = ! ctrl_state;
   assign _317_ = ! ctrl_state;
-  assign _318_ = ! ctrl_state;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _324_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _325_ = s_param__valid ? _324_ : 1'h0;
-  assign enter = _326_ ? _325_ : 1'h0;
+  assign _320_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _321_ = s_param__valid ? _320_ : 1'h0;
+  assign enter = _322_ ? _321_ : 1'h0;
+  assign _322_ = ctrl_state == 1'h1;
+  assign _323_ = ctrl_state == 1'h1;
+  assign _324_ = ctrl_state == 1'h1;
+  assign _325_ = ctrl_state == 1'h1;
   assign _326_ = ctrl_state == 1'h1;
-  assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ctrl_state == 1'h1;
-  assign _329_ = ctrl_state == 1'h1;
-  assign _330_ = ctrl_state == 1'h1;
-  assign _331_ = ! ctrl_state;
-  function [0:0] _766_;
+  assign _327_ = ! ctrl_state;
+  function [0:0] _762_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _766_ = b[0:0];
+        _762_ = b[0:0];
       2'b1?:
-        _766_ = b[1:1];
+        _762_ = b[1:1];
       default:
-        _766_ = a;
+        _762_ = a;
     endcase
   endfunction
-  assign s_param__ready = _766_(1'h0, 2'h3, { _333_, _332_ });
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ! ctrl_state;
-  assign _334_ = ob == 3'h6;
-  assign _335_ = ob == 3'h5;
-  assign _336_ = ob == 3'h4;
+  assign s_param__ready = _762_(1'h0, 2'h3, { _329_, _328_ });
+  assign _328_ = ctrl_state == 1'h1;
+  assign _329_ = ! ctrl_state;
+  assign _330_ = ob == 3'h6;
+  assign _331_ = ob == 3'h5;
+  assign _332_ = ob == 3'h4;
+  assign _333_ = ob == 2'h3;
+  assign _334_ = ob == 2'h2;
+  assign _335_ = ob == 1'h1;
+  assign _336_ = ! ob;
   L6MUX21 acc_sel_g0_l6mux_0 (
     .D0(acc_sel_g0_f0_0),
     .D1(acc_sel_g0_f1_0),
@@ -2486,8 +2486,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$2797$0 (ra_beat),
-    .\port$2799$0 (ra_blk),
+    .\port$2757$0 (ra_beat),
+    .\port$2759$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -2503,7 +2503,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$106 ),
-    .\port$3917$0 (r_data),
+    .\port$3877$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -2540,7 +2540,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       _491_ <= 17'h00000;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
-      credits <= 5'h14;
+      credits <= 5'h10;
       last_mblock <= 1'h0;
     end else begin
       give_back <= _009_ + _012_;
@@ -2550,12 +2550,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       part_last <= _004_ & dn_last;
       \$signal$171  <= _002_;
       enter_q <= enter;
-      begin if (_094_) d_last <= _200_; else d_last <= _096_ ? \$signal$163  : _200_; end
-      begin if (_094_) row_last <= _206_; else begin if (_096_) row_last <= row_last_next; else row_last <= _206_; end end
-      begin if (_094_) row_valid <= _209_; else begin if (_096_) row_valid <= row_valid_next; else row_valid <= _209_; end end
-      begin if (_094_) row <= _212_; else begin if (_096_) row <= row_next; else row <= _212_; end end
-      begin if (_094_) dn <= _218_; else begin if (_096_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _099_[4:0]; else dn <= _218_; end else dn <= _218_; end end
-      begin if (_094_) d <= _223_; else begin if (_096_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else d <= _223_; end end
+      begin if (_094_) d_last <= _196_; else d_last <= _096_ ? \$signal$163  : _196_; end
+      begin if (_094_) row_last <= _202_; else begin if (_096_) row_last <= row_last_next; else row_last <= _202_; end end
+      begin if (_094_) row_valid <= _205_; else begin if (_096_) row_valid <= row_valid_next; else row_valid <= _205_; end end
+      begin if (_094_) row <= _208_; else begin if (_096_) row <= row_next; else row <= _208_; end end
+      begin if (_094_) dn <= _214_; else begin if (_096_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _099_[4:0]; else dn <= _214_; end else dn <= _214_; end end
+      begin if (_094_) d <= _219_; else begin if (_096_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else d <= _219_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
       begin if (wrap) row_last_next <= drain_lt_wrap & _081_; else row_last_next <= drain_lt_last & _083_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
@@ -2669,17 +2669,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_105_) begin
-      at_tile_last <= compute ? _228_ : \$signal$133 ;
+      at_tile_last <= compute ? _224_ : \$signal$133 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_106_) begin
-      at_k_last <= compute ? _231_ : \$signal$132 ;
+      at_k_last <= compute ? _227_ : \$signal$132 ;
     end
     if (rst) begin
       in_data <= 1'h0;
     end else if (_155_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _064_ : _233_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _064_ : _229_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
@@ -2709,7 +2709,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 7'h00;
     end else if (_113_) begin
-      flush <= _682_(7'hxx, { 7'h66, _052_[6:0] }, { _251_, _250_ });
+      flush <= _678_(7'hxx, { 7'h66, _052_[6:0] }, { _247_, _246_ });
     end
     if (_187_) begin
       compute <= 1'h0;
@@ -2729,42 +2729,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_160_) begin
-      ctrl_state <= _689_(2'hx, { _263_, _261_, _258_, _255_ }, { _264_, _262_, _259_, _257_ });
+      ctrl_state <= _685_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
     end else if (_161_) begin
-      ch_left <= _699_(17'hxxxxx, { _268_, _265_ }, { _269_, _267_ });
+      ch_left <= _695_(17'hxxxxx, { _264_, _261_ }, { _265_, _263_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
     end else if (_162_) begin
-      wb_last <= _706_(1'hx, { _275_, _272_ }, { _276_, _274_ });
+      wb_last <= _702_(1'hx, { _271_, _268_ }, { _272_, _270_ });
     end
     if (rst) begin
       \$signal$136  <= 1'h1;
     end else if (_163_) begin
-      \$signal$136  <= _279_;
+      \$signal$136  <= _275_;
     end
     if (rst) begin
       wb <= 3'h0;
     end else if (_164_) begin
-      wb <= _719_(3'hx, { _288_, _285_ }, { _289_, _287_ });
+      wb <= _715_(3'hx, { _284_, _281_ }, { _285_, _283_ });
     end
     if (rst) begin
       wa <= 8'h00;
     end else if (_165_) begin
-      wa <= _725_(8'hxx, { _294_, _291_ }, { _295_, _293_ });
+      wa <= _721_(8'hxx, { _290_, _287_ }, { _291_, _289_ });
     end
     if (rst) begin
       blk <= 5'h00;
     end else if (_166_) begin
-      blk <= _732_(5'hxx, { _301_, _298_ }, { _302_, _300_ });
+      blk <= _728_(5'hxx, { _297_, _294_ }, { _298_, _296_ });
     end
     if (rst) begin
       lane <= 1'h0;
     end else if (_167_) begin
-      lane <= _738_(1'hx, { _307_, _304_ }, { _308_, _306_ });
+      lane <= _734_(1'hx, { _303_, _300_ }, { _304_, _302_ });
     end
     if (rst) begin
       \$signal$133  <= 1'h0;
@@ -2836,17 +2836,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else begin
       w_en <= s_param__valid & _018_;
     end
-    if (!_328_) begin
+    if (!_324_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_329_) begin
+    if (!_325_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_330_) begin
+    if (!_326_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -39059,14 +39059,12 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
-  wire _000_;
   wire _001_;
   wire _002_;
   wire _003_;
   wire _004_;
   wire _005_;
   wire _006_;
-  wire _007_;
   wire _008_;
   wire _009_;
   wire _010_;
@@ -39087,7 +39085,8 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _025_;
   wire _026_;
   wire _027_;
-  wire _028_;
+  (* unused_bits = "4" *)
+  wire [4:0] _028_;
   wire _029_;
   wire _030_;
   wire _031_;
@@ -39097,13 +39096,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _035_;
   wire _036_;
   wire _037_;
+  wire _038_;
   wire _039_;
   wire _040_;
   wire _041_;
   wire _042_;
   wire _043_;
   wire _044_;
-  wire [4:0] _045_;
+  wire _045_;
   wire _046_;
   wire _047_;
   wire _048_;
@@ -39114,7 +39114,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _053_;
   wire _054_;
   wire _055_;
-  wire [5:0] _056_;
+  wire _056_;
   wire _057_;
   wire _058_;
   wire _059_;
@@ -39147,7 +39147,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _086_;
   wire _087_;
   wire _088_;
-  wire [4:0] _089_;
+  wire _089_;
   wire _090_;
   wire _091_;
   wire _092_;
@@ -39158,7 +39158,7 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _097_;
   wire _098_;
   wire _099_;
-  wire [5:0] _100_;
+  wire _100_;
   wire _101_;
   wire _102_;
   wire _103_;
@@ -39211,64 +39211,24 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _150_;
   wire _151_;
   wire _152_;
-  wire _153_;
-  wire _154_;
-  wire _155_;
-  wire _156_;
-  wire _157_;
-  wire _158_;
-  wire _159_;
-  wire _160_;
-  wire _161_;
-  wire _162_;
-  wire _163_;
-  wire _164_;
-  wire _165_;
-  wire _166_;
-  wire _167_;
-  wire _168_;
-  wire _169_;
-  wire _170_;
-  wire _171_;
-  wire _172_;
-  wire _173_;
-  wire _174_;
-  wire _175_;
-  wire _176_;
-  wire _177_;
-  wire _178_;
-  wire _179_;
-  wire _180_;
-  wire _181_;
-  wire _182_;
-  wire _183_;
-  wire _184_;
-  wire _185_;
-  wire _186_;
-  wire _187_;
-  wire _188_;
-  wire _189_;
-  wire _190_;
-  wire _191_;
-  wire _192_;
   input clk;
   wire clk;
-  reg [19:0] level = 20'h00000;
+  reg [15:0] level = 16'h0000;
   output [64:0] r_data;
   wire [64:0] r_data;
   input r_en;
   wire r_en;
   output r_rdy;
   reg r_rdy = 1'h0;
-  reg [4:0] rp__addr = 5'h00;
+  reg [3:0] rp__addr = 4'h0;
   input rst;
   wire rst;
-  reg [4:0] wp__addr = 5'h00;
+  reg [3:0] wp__addr = 4'h0;
   input [64:0] wp__data;
   wire [64:0] wp__data;
   input wp__en;
   wire wp__en;
-  reg [64:0] mem [19:0];
+  reg [64:0] mem [15:0];
   initial begin
     mem[0] = 65'h00000000000000000;
     mem[1] = 65'h00000000000000000;
@@ -39286,338 +39246,271 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
     mem[13] = 65'h00000000000000000;
     mem[14] = 65'h00000000000000000;
     mem[15] = 65'h00000000000000000;
-    mem[16] = 65'h00000000000000000;
-    mem[17] = 65'h00000000000000000;
-    mem[18] = 65'h00000000000000000;
-    mem[19] = 65'h00000000000000000;
   end
   always @(posedge clk) begin
     if (wp__en)
       mem[wp__addr] <= wp__data;
   end
   assign r_data = mem[rp__addr];
-  assign _000_ = wp__addr == 5'h13;
-  assign _045_ = wp__addr + 1'h1;
-  assign _056_[4:0] = _000_ ? 5'h00 : _045_;
-  assign _067_ = r_en & r_rdy;
-  assign _078_ = rp__addr == 5'h13;
-  assign _089_ = rp__addr + 1'h1;
-  assign _100_[4:0] = _078_ ? 5'h00 : _089_;
-  assign _111_ = r_en & r_rdy;
-  assign _122_ = ~ _111_;
-  assign _001_ = wp__en & _122_;
-  assign _012_ = r_en & r_rdy;
-  assign _023_ = ~ wp__en;
-  assign _034_ = _012_ & _023_;
-  assign _039_ = ~ r_rdy;
-  assign _040_ = r_en & r_rdy;
-  assign _041_ = ~ _040_;
-  assign _042_ = wp__en & _041_;
-  assign _043_ = r_en & r_rdy;
-  assign _044_ = ~ wp__en;
-  assign _046_ = _043_ & _044_;
-  assign _047_ = r_en & r_rdy;
-  assign _048_ = ~ _047_;
-  assign _049_ = wp__en & _048_;
-  assign _050_ = r_en & r_rdy;
-  assign _051_ = ~ wp__en;
-  assign _052_ = _050_ & _051_;
-  assign _053_ = r_en & r_rdy;
-  assign _054_ = ~ _053_;
-  assign _055_ = wp__en & _054_;
-  assign _057_ = r_en & r_rdy;
-  assign _058_ = ~ wp__en;
-  assign _059_ = _057_ & _058_;
-  assign _060_ = r_en & r_rdy;
-  assign _061_ = ~ _060_;
-  assign _062_ = wp__en & _061_;
-  assign _063_ = r_en & r_rdy;
-  assign _064_ = ~ wp__en;
-  assign _065_ = _063_ & _064_;
-  assign _066_ = r_en & r_rdy;
-  assign _068_ = ~ _066_;
-  assign _069_ = wp__en & _068_;
-  assign _070_ = r_en & r_rdy;
-  assign _071_ = ~ wp__en;
-  assign _072_ = _070_ & _071_;
-  assign _073_ = r_en & r_rdy;
-  assign _074_ = ~ _073_;
-  assign _075_ = wp__en & _074_;
-  assign _076_ = r_en & r_rdy;
-  assign _077_ = ~ wp__en;
-  assign _079_ = _076_ & _077_;
-  assign _080_ = r_en & r_rdy;
-  assign _081_ = ~ _080_;
-  assign _082_ = wp__en & _081_;
-  assign _083_ = r_en & r_rdy;
-  assign _084_ = ~ wp__en;
-  assign _085_ = _083_ & _084_;
-  assign _086_ = r_en & r_rdy;
-  assign _087_ = ~ _086_;
-  assign _088_ = wp__en & _087_;
-  assign _090_ = r_en & r_rdy;
-  assign _091_ = ~ wp__en;
-  assign _092_ = _090_ & _091_;
-  assign _093_ = r_en & r_rdy;
-  assign _094_ = ~ _093_;
-  assign _095_ = wp__en & _094_;
-  assign _096_ = r_en & r_rdy;
-  assign _097_ = ~ wp__en;
-  assign _098_ = _096_ & _097_;
-  assign _099_ = r_en & r_rdy;
-  assign _101_ = ~ _099_;
-  assign _102_ = wp__en & _101_;
-  assign _103_ = r_en & r_rdy;
-  assign _104_ = ~ wp__en;
-  assign _105_ = _103_ & _104_;
-  assign _106_ = r_en & r_rdy;
-  assign _107_ = ~ _106_;
-  assign _108_ = wp__en & _107_;
-  assign _109_ = r_en & r_rdy;
-  assign _110_ = ~ wp__en;
-  assign _112_ = _109_ & _110_;
-  assign _113_ = r_en & r_rdy;
-  assign _114_ = ~ _113_;
-  assign _115_ = wp__en & _114_;
-  assign _116_ = r_en & r_rdy;
-  assign _117_ = ~ wp__en;
-  assign _118_ = _116_ & _117_;
-  assign _119_ = r_en & r_rdy;
-  assign _120_ = ~ _119_;
-  assign _121_ = wp__en & _120_;
-  assign _123_ = r_en & r_rdy;
-  assign _124_ = ~ wp__en;
-  assign _125_ = _123_ & _124_;
-  assign _126_ = r_en & r_rdy;
-  assign _127_ = ~ _126_;
-  assign _128_ = wp__en & _127_;
-  assign _129_ = r_en & r_rdy;
-  assign _130_ = ~ wp__en;
-  assign _131_ = _129_ & _130_;
-  assign _132_ = r_en & r_rdy;
-  assign _002_ = ~ _132_;
-  assign _003_ = wp__en & _002_;
-  assign _004_ = r_en & r_rdy;
-  assign _005_ = ~ wp__en;
-  assign _006_ = _004_ & _005_;
-  assign _007_ = r_en & r_rdy;
-  assign _008_ = ~ _007_;
-  assign _009_ = wp__en & _008_;
-  assign _010_ = r_en & r_rdy;
-  assign _011_ = ~ wp__en;
-  assign _013_ = _010_ & _011_;
+  assign _017_ = r_en & r_rdy;
+  assign _028_[3:0] = rp__addr + 1'h1;
+  assign _039_ = r_en & r_rdy;
+  assign _050_ = ~ _039_;
+  assign _061_ = wp__en & _050_;
+  assign _072_ = r_en & r_rdy;
+  assign _083_ = ~ wp__en;
+  assign _094_ = _072_ & _083_;
+  assign _001_ = ~ r_rdy;
+  assign _008_ = r_en & r_rdy;
+  assign _009_ = ~ _008_;
+  assign _010_ = wp__en & _009_;
+  assign _011_ = r_en & r_rdy;
+  assign _012_ = ~ wp__en;
+  assign _013_ = _011_ & _012_;
   assign _014_ = r_en & r_rdy;
   assign _015_ = ~ _014_;
   assign _016_ = wp__en & _015_;
-  assign _017_ = r_en & r_rdy;
-  assign _018_ = ~ wp__en;
-  assign _019_ = _017_ & _018_;
-  assign _020_ = r_en & r_rdy;
-  assign _021_ = ~ _020_;
-  assign _022_ = wp__en & _021_;
+  assign _018_ = r_en & r_rdy;
+  assign _019_ = ~ wp__en;
+  assign _020_ = _018_ & _019_;
+  assign _021_ = r_en & r_rdy;
+  assign _022_ = ~ _021_;
+  assign _023_ = wp__en & _022_;
   assign _024_ = r_en & r_rdy;
   assign _025_ = ~ wp__en;
   assign _026_ = _024_ & _025_;
   assign _027_ = r_en & r_rdy;
-  assign _028_ = ~ _027_;
-  assign _029_ = wp__en & _028_;
-  assign _030_ = r_en & r_rdy;
-  assign _031_ = ~ wp__en;
-  assign _032_ = _030_ & _031_;
-  assign _033_ = r_en & r_rdy;
-  assign _035_ = _033_ & level[0];
-  assign _036_ = ~ _035_;
-  assign _037_ = r_rdy & _036_;
-  assign _133_ = { _034_, _001_ } != 1'h0;
-  assign _134_ = { _046_, _042_ } != 1'h0;
-  assign _135_ = { _052_, _049_ } != 1'h0;
-  assign _136_ = { _059_, _055_ } != 1'h0;
-  assign _137_ = { _065_, _062_ } != 1'h0;
-  assign _138_ = { _072_, _069_ } != 1'h0;
-  assign _139_ = { _079_, _075_ } != 1'h0;
-  assign _140_ = { _085_, _082_ } != 1'h0;
-  assign _141_ = { _092_, _088_ } != 1'h0;
-  assign _142_ = { _098_, _095_ } != 1'h0;
-  assign _143_ = { _105_, _102_ } != 1'h0;
-  assign _144_ = { _112_, _108_ } != 1'h0;
-  assign _145_ = { _118_, _115_ } != 1'h0;
-  assign _146_ = { _125_, _121_ } != 1'h0;
-  assign _147_ = { _131_, _128_ } != 1'h0;
-  assign _148_ = { _006_, _003_ } != 1'h0;
-  assign _149_ = { _013_, _009_ } != 1'h0;
-  assign _150_ = { _019_, _016_ } != 1'h0;
-  assign _151_ = { _026_, _022_ } != 1'h0;
-  assign _152_ = { _032_, _029_ } != 1'h0;
-  assign _153_ = _049_ ? level[1] : _191_;
-  assign _154_ = _046_ ? level[2] : 1'hx;
-  assign _155_ = _042_ ? level[0] : _154_;
-  assign _160_ = _016_ ? level[16] : _192_;
-  assign _156_ = _034_ ? level[1] : 1'hx;
-  assign _157_ = _001_ ? _039_ : _156_;
-  assign _158_ = _026_ ? level[19] : 1'hx;
-  assign _159_ = _022_ ? level[17] : _158_;
-  assign _161_ = _013_ ? level[17] : 1'hx;
-  assign _162_ = _009_ ? level[15] : _161_;
-  assign _163_ = _006_ ? level[16] : 1'hx;
-  assign _164_ = _003_ ? level[14] : _163_;
-  assign _165_ = _131_ ? level[15] : 1'hx;
-  assign _166_ = _128_ ? level[13] : _165_;
-  assign _170_ = _032_ ? 1'h0 : 1'hx;
-  assign _167_ = _125_ ? level[14] : 1'hx;
-  assign _168_ = _121_ ? level[12] : _167_;
-  assign _169_ = _118_ ? level[13] : 1'hx;
-  assign _171_ = _115_ ? level[11] : _169_;
-  assign _172_ = _112_ ? level[12] : 1'hx;
-  assign _173_ = _108_ ? level[10] : _172_;
-  assign _178_ = _029_ ? level[18] : _170_;
-  assign _174_ = _105_ ? level[11] : 1'hx;
-  assign _175_ = _102_ ? level[9] : _174_;
-  assign _176_ = _098_ ? level[10] : 1'hx;
-  assign _177_ = _095_ ? level[8] : _176_;
-  assign _179_ = _092_ ? level[9] : 1'hx;
-  assign _180_ = _088_ ? level[7] : _179_;
-  assign _181_ = _085_ ? level[8] : 1'hx;
-  assign _182_ = _082_ ? level[6] : _181_;
-  assign _183_ = _079_ ? level[7] : 1'hx;
-  assign _184_ = _075_ ? level[5] : _183_;
-  assign _185_ = _072_ ? level[6] : 1'hx;
-  assign _186_ = _069_ ? level[4] : _185_;
-  assign _187_ = _065_ ? level[5] : 1'hx;
-  assign _188_ = _062_ ? level[3] : _187_;
-  assign _192_ = _019_ ? level[18] : 1'hx;
-  assign _189_ = _059_ ? level[4] : 1'hx;
-  assign _190_ = _055_ ? level[2] : _189_;
-  assign _191_ = _052_ ? level[3] : 1'hx;
-  assign _056_[5] = 1'hx;
-  assign _100_[5] = 1'hx;
+  assign _029_ = ~ _027_;
+  assign _030_ = wp__en & _029_;
+  assign _031_ = r_en & r_rdy;
+  assign _032_ = ~ wp__en;
+  assign _033_ = _031_ & _032_;
+  assign _034_ = r_en & r_rdy;
+  assign _035_ = ~ _034_;
+  assign _036_ = wp__en & _035_;
+  assign _037_ = r_en & r_rdy;
+  assign _038_ = ~ wp__en;
+  assign _040_ = _037_ & _038_;
+  assign _041_ = r_en & r_rdy;
+  assign _042_ = ~ _041_;
+  assign _043_ = wp__en & _042_;
+  assign _044_ = r_en & r_rdy;
+  assign _045_ = ~ wp__en;
+  assign _046_ = _044_ & _045_;
+  assign _047_ = r_en & r_rdy;
+  assign _048_ = ~ _047_;
+  assign _049_ = wp__en & _048_;
+  assign _051_ = r_en & r_rdy;
+  assign _052_ = ~ wp__en;
+  assign _053_ = _051_ & _052_;
+  assign _054_ = r_en & r_rdy;
+  assign _055_ = ~ _054_;
+  assign _056_ = wp__en & _055_;
+  assign _057_ = r_en & r_rdy;
+  assign _058_ = ~ wp__en;
+  assign _059_ = _057_ & _058_;
+  assign _060_ = r_en & r_rdy;
+  assign _062_ = ~ _060_;
+  assign _063_ = wp__en & _062_;
+  assign _064_ = r_en & r_rdy;
+  assign _065_ = ~ wp__en;
+  assign _066_ = _064_ & _065_;
+  assign _067_ = r_en & r_rdy;
+  assign _068_ = ~ _067_;
+  assign _069_ = wp__en & _068_;
+  assign _070_ = r_en & r_rdy;
+  assign _071_ = ~ wp__en;
+  assign _073_ = _070_ & _071_;
+  assign _074_ = r_en & r_rdy;
+  assign _075_ = ~ _074_;
+  assign _076_ = wp__en & _075_;
+  assign _077_ = r_en & r_rdy;
+  assign _078_ = ~ wp__en;
+  assign _079_ = _077_ & _078_;
+  assign _080_ = r_en & r_rdy;
+  assign _081_ = ~ _080_;
+  assign _082_ = wp__en & _081_;
+  assign _084_ = r_en & r_rdy;
+  assign _085_ = ~ wp__en;
+  assign _086_ = _084_ & _085_;
+  assign _087_ = r_en & r_rdy;
+  assign _088_ = ~ _087_;
+  assign _089_ = wp__en & _088_;
+  assign _090_ = r_en & r_rdy;
+  assign _091_ = ~ wp__en;
+  assign _092_ = _090_ & _091_;
+  assign _093_ = r_en & r_rdy;
+  assign _095_ = ~ _093_;
+  assign _096_ = wp__en & _095_;
+  assign _097_ = r_en & r_rdy;
+  assign _098_ = ~ wp__en;
+  assign _099_ = _097_ & _098_;
+  assign _100_ = r_en & r_rdy;
+  assign _101_ = ~ _100_;
+  assign _102_ = wp__en & _101_;
+  assign _103_ = r_en & r_rdy;
+  assign _104_ = ~ wp__en;
+  assign _002_ = _103_ & _104_;
+  assign _003_ = r_en & r_rdy;
+  assign _004_ = _003_ & level[0];
+  assign _005_ = ~ _004_;
+  assign _006_ = r_rdy & _005_;
+  assign _105_ = { _094_, _061_ } != 1'h0;
+  assign _106_ = { _013_, _010_ } != 1'h0;
+  assign _107_ = { _020_, _016_ } != 1'h0;
+  assign _108_ = { _026_, _023_ } != 1'h0;
+  assign _109_ = { _033_, _030_ } != 1'h0;
+  assign _110_ = { _040_, _036_ } != 1'h0;
+  assign _111_ = { _046_, _043_ } != 1'h0;
+  assign _112_ = { _053_, _049_ } != 1'h0;
+  assign _113_ = { _059_, _056_ } != 1'h0;
+  assign _114_ = { _066_, _063_ } != 1'h0;
+  assign _115_ = { _073_, _069_ } != 1'h0;
+  assign _116_ = { _079_, _076_ } != 1'h0;
+  assign _117_ = { _086_, _082_ } != 1'h0;
+  assign _118_ = { _092_, _089_ } != 1'h0;
+  assign _119_ = { _099_, _096_ } != 1'h0;
+  assign _120_ = { _002_, _102_ } != 1'h0;
+  assign _121_ = _089_ ? level[12] : _152_;
+  assign _122_ = _086_ ? level[13] : 1'hx;
+  assign _123_ = _082_ ? level[11] : _122_;
+  assign _124_ = _079_ ? level[12] : 1'hx;
+  assign _125_ = _076_ ? level[10] : _124_;
+  assign _126_ = _073_ ? level[11] : 1'hx;
+  assign _127_ = _069_ ? level[9] : _126_;
+  assign _131_ = _002_ ? 1'h0 : 1'hx;
+  assign _128_ = _066_ ? level[10] : 1'hx;
+  assign _129_ = _063_ ? level[8] : _128_;
+  assign _130_ = _059_ ? level[9] : 1'hx;
+  assign _132_ = _056_ ? level[7] : _130_;
+  assign _133_ = _053_ ? level[8] : 1'hx;
+  assign _134_ = _049_ ? level[6] : _133_;
+  assign _139_ = _102_ ? level[14] : _131_;
+  assign _135_ = _046_ ? level[7] : 1'hx;
+  assign _136_ = _043_ ? level[5] : _135_;
+  assign _137_ = _040_ ? level[6] : 1'hx;
+  assign _138_ = _036_ ? level[4] : _137_;
+  assign _140_ = _033_ ? level[5] : 1'hx;
+  assign _141_ = _030_ ? level[3] : _140_;
+  assign _142_ = _026_ ? level[4] : 1'hx;
+  assign _143_ = _023_ ? level[2] : _142_;
+  assign _144_ = _020_ ? level[3] : 1'hx;
+  assign _145_ = _016_ ? level[1] : _144_;
+  assign _146_ = _013_ ? level[2] : 1'hx;
+  assign _147_ = _010_ ? level[0] : _146_;
+  assign _148_ = _094_ ? level[1] : 1'hx;
+  assign _149_ = _061_ ? _001_ : _148_;
+  assign _152_ = _092_ ? level[14] : 1'hx;
+  assign _150_ = _099_ ? level[15] : 1'hx;
+  assign _151_ = _096_ ? level[13] : _150_;
   always @(posedge clk) begin
     if (rst) begin
       r_rdy <= 1'h0;
     end else begin
-      r_rdy <= wp__en | _037_;
+      r_rdy <= wp__en | _006_;
     end
     if (rst) begin
       level[0] <= 1'h0;
-    end else if (_133_) begin
-      level[0] <= _157_;
+    end else if (_105_) begin
+      level[0] <= _149_;
     end
     if (rst) begin
       level[1] <= 1'h0;
-    end else if (_134_) begin
-      level[1] <= _155_;
+    end else if (_106_) begin
+      level[1] <= _147_;
     end
     if (rst) begin
       level[2] <= 1'h0;
-    end else if (_135_) begin
-      level[2] <= _153_;
+    end else if (_107_) begin
+      level[2] <= _145_;
     end
     if (rst) begin
       level[3] <= 1'h0;
-    end else if (_136_) begin
-      level[3] <= _190_;
+    end else if (_108_) begin
+      level[3] <= _143_;
     end
     if (rst) begin
       level[4] <= 1'h0;
-    end else if (_137_) begin
-      level[4] <= _188_;
+    end else if (_109_) begin
+      level[4] <= _141_;
     end
     if (rst) begin
       level[5] <= 1'h0;
-    end else if (_138_) begin
-      level[5] <= _186_;
+    end else if (_110_) begin
+      level[5] <= _138_;
     end
     if (rst) begin
       level[6] <= 1'h0;
-    end else if (_139_) begin
-      level[6] <= _184_;
+    end else if (_111_) begin
+      level[6] <= _136_;
     end
     if (rst) begin
       level[7] <= 1'h0;
-    end else if (_140_) begin
-      level[7] <= _182_;
+    end else if (_112_) begin
+      level[7] <= _134_;
     end
     if (rst) begin
       level[8] <= 1'h0;
-    end else if (_141_) begin
-      level[8] <= _180_;
+    end else if (_113_) begin
+      level[8] <= _132_;
     end
     if (rst) begin
       level[9] <= 1'h0;
-    end else if (_142_) begin
-      level[9] <= _177_;
+    end else if (_114_) begin
+      level[9] <= _129_;
     end
     if (rst) begin
       level[10] <= 1'h0;
-    end else if (_143_) begin
-      level[10] <= _175_;
+    end else if (_115_) begin
+      level[10] <= _127_;
     end
     if (rst) begin
       level[11] <= 1'h0;
-    end else if (_144_) begin
-      level[11] <= _173_;
+    end else if (_116_) begin
+      level[11] <= _125_;
     end
     if (rst) begin
       level[12] <= 1'h0;
-    end else if (_145_) begin
-      level[12] <= _171_;
+    end else if (_117_) begin
+      level[12] <= _123_;
     end
     if (rst) begin
       level[13] <= 1'h0;
-    end else if (_146_) begin
-      level[13] <= _168_;
+    end else if (_118_) begin
+      level[13] <= _121_;
     end
     if (rst) begin
       level[14] <= 1'h0;
-    end else if (_147_) begin
-      level[14] <= _166_;
+    end else if (_119_) begin
+      level[14] <= _151_;
     end
     if (rst) begin
       level[15] <= 1'h0;
-    end else if (_148_) begin
-      level[15] <= _164_;
+    end else if (_120_) begin
+      level[15] <= _139_;
     end
     if (rst) begin
-      level[16] <= 1'h0;
-    end else if (_149_) begin
-      level[16] <= _162_;
+      rp__addr <= 4'h0;
+    end else if (_017_) begin
+      rp__addr <= _028_[3:0];
     end
     if (rst) begin
-      level[17] <= 1'h0;
-    end else if (_150_) begin
-      level[17] <= _160_;
-    end
-    if (rst) begin
-      level[18] <= 1'h0;
-    end else if (_151_) begin
-      level[18] <= _159_;
-    end
-    if (rst) begin
-      level[19] <= 1'h0;
-    end else if (_152_) begin
-      level[19] <= _178_;
-    end
-    if (rst) begin
-      rp__addr <= 5'h00;
-    end else if (_067_) begin
-      rp__addr <= _100_[4:0];
-    end
-    if (rst) begin
-      wp__addr <= 5'h00;
+      wp__addr <= 4'h0;
     end else if (wp__en) begin
-      wp__addr <= _056_[4:0];
+      wp__addr <= wp__addr + 1'h1;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2797$0 , \port$2799$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2757$0 , \port$2759$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$2797$0 ;
-  wire [2:0] \port$2797$0 ;
-  input [4:0] \port$2799$0 ;
-  wire [4:0] \port$2799$0 ;
+  input [2:0] \port$2757$0 ;
+  wire [2:0] \port$2757$0 ;
+  input [4:0] \port$2759$0 ;
+  wire [4:0] \port$2759$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -39655,18 +39548,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2797$0 , \port$2799$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2799$0 [2]),
-    .ADB11(\port$2799$0 [3]),
-    .ADB12(\port$2799$0 [4]),
+    .ADB10(\port$2759$0 [2]),
+    .ADB11(\port$2759$0 [3]),
+    .ADB12(\port$2759$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2797$0 [0]),
-    .ADB6(\port$2797$0 [1]),
-    .ADB7(\port$2797$0 [2]),
-    .ADB8(\port$2799$0 [0]),
-    .ADB9(\port$2799$0 [1]),
+    .ADB5(\port$2757$0 [0]),
+    .ADB6(\port$2757$0 [1]),
+    .ADB7(\port$2757$0 [2]),
+    .ADB8(\port$2759$0 [0]),
+    .ADB9(\port$2759$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -39785,18 +39678,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2797$0 , \port$2799$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2799$0 [2]),
-    .ADB11(\port$2799$0 [3]),
-    .ADB12(\port$2799$0 [4]),
+    .ADB10(\port$2759$0 [2]),
+    .ADB11(\port$2759$0 [3]),
+    .ADB12(\port$2759$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2797$0 [0]),
-    .ADB6(\port$2797$0 [1]),
-    .ADB7(\port$2797$0 [2]),
-    .ADB8(\port$2799$0 [0]),
-    .ADB9(\port$2799$0 [1]),
+    .ADB5(\port$2757$0 [0]),
+    .ADB6(\port$2757$0 [1]),
+    .ADB7(\port$2757$0 [2]),
+    .ADB8(\port$2759$0 [0]),
+    .ADB9(\port$2759$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -39890,7 +39783,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2797$0 , \port$2799$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$3917$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$3877$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -40015,8 +39908,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$3917$0 ;
-  wire [68:0] \port$3917$0 ;
+  input [68:0] \port$3877$0 ;
+  wire [68:0] \port$3877$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -40633,10 +40526,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_048_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$3917$0 [31:0];
+      rq0_b0 <= \port$3877$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$3917$0 [68:63];
-      rq0_m0 <= \port$3917$0 [62:32];
+      rq0_e0 <= \port$3877$0 [68:63];
+      rq0_m0 <= \port$3877$0 [62:32];
     end
   end
 endmodule
