@@ -10,9 +10,10 @@ Outputs, in one directory per config (``rtl/<name>/`` by default):
   target;
 * ``hwq_mac_array.v``, ``hwq_requant.v`` — the array and the requantizer on their own, for
   unit-level verification (the cocotb benches drive them);
-* with ``target: ecp5``: ``ecp5_mult18x18d.v``, ``ecp5_alu54b.v``, ``ecp5_dp16kd.v`` and
-  ``ecp5_ccu2c.v``, hwq's simulation models of the MULT18X18D, ALU54B (``array.accumulator:
-  dsp``), DP16KD and CCU2C primitives the Verilog instantiates, and
+* with ``target: ecp5``: ``ecp5_mult18x18d.v``, ``ecp5_alu54b.v``, ``ecp5_dp16kd.v``,
+  ``ecp5_ccu2c.v`` and ``ecp5_lut.v``, hwq's simulation models of the MULT18X18D, ALU54B
+  (``array.accumulator: dsp``), DP16KD, CCU2C and LUT4/PFUMX/L6MUX21 primitives the Verilog
+  instantiates, and
   ``hwq_top_sim.f`` listing them with ``hwq_top.v`` for simulators (and no Vivado/Quartus
   files: the Verilog is ECP5's);
 * ``hwq_top.tcl`` + ``hwq_top.xdc`` — a Vivado non-project, out-of-context flow with a clock

@@ -201,6 +201,64 @@ def pin_wrapper(verilog: str, top: str = TOP) -> tuple[str, int]:
     return text, n_in + n_out
 
 
+# LFE5U-85F's DSP sites as nextpnr-ecp5 names them (read off its placements): an ALU54B
+# site `ALU54_3` at each of these columns of a DSP row, its multipliers MULT18_0 and MULT18_1
+# three and two columns to its left, and `ALU54_7` with MULT18_4 and MULT18_5 likewise; the
+# DSP rows in the order a floorplan fills them (the middle two first)
+_ECP5_DSP_SITES = {
+    "LFE5U-85F": {"alu3": (7, 16, 25, 34, 43, 52, 61, 72, 81),
+                  "alu7": (11, 20, 29, 38, 47, 56, 65, 76), "rows": (34, 58, 10)},
+}
+# array columns of MacPair side by side on one DSP row (the rest on the next row)
+_PAIRS_PER_DSP_ROW = 2
+
+
+def pair_sites(rows: int, pair_cols: int, device: str) -> dict | None:
+    """Where :func:`floorplan_pairs` puts each MacPair ``(i, c)`` of an array with ``rows``
+    rows and ``pair_cols`` columns of pairs: ``{(i, c): {"alu": bel, "mul0": bel,
+    "mul1": bel}}`` with nextpnr-ecp5's BEL names, or None when the device's sites are not
+    known to hwq or the array does not fit the layout.
+
+    The layout: pair columns 0 and 1 on the first DSP row, 2 and 3 on the next, …; along a
+    DSP row the array's rows in order, two sites each — so the activation passes from a pair
+    to the one beside it (or to the same column of the next DSP row), the weights two sites
+    on, and no neighbours are further apart than that (nextpnr alone scatters the slices over
+    the chip: at one seed, neighbours 47 columns and 24 rows apart)."""
+    sites = _ECP5_DSP_SITES.get(device)
+    if sites is None or rows < 1 or pair_cols < 1:
+        return None
+    along = sorted([(x, 3) for x in sites["alu3"]] + [(x, 7) for x in sites["alu7"]])
+    per = min(_PAIRS_PER_DSP_ROW, pair_cols)
+    if per * rows > len(along) or -(-pair_cols // per) > len(sites["rows"]):
+        return None
+    out = {}
+    for i in range(rows):
+        for c in range(pair_cols):
+            x, k = along[per * i + c % per]
+            y = sites["rows"][c // per]
+            m0, m1 = (0, 1) if k == 3 else (4, 5)
+            out[(i, c)] = {"alu": f"X{x}/Y{y}/ALU54_{k}", "mul0": f"X{x - 3}/Y{y}/MULT18_{m0}",
+                           "mul1": f"X{x - 2}/Y{y}/MULT18_{m1}"}
+    return out
+
+
+def floorplan_pairs(netlist: Path, sites: dict, top: str = TOP) -> int:
+    """Fix each MacPair's ALU54B and two MULT18X18D of a synthesised ECP5 ``netlist`` (Yosys
+    JSON, rewritten in place) to the sites :func:`pair_sites` gave, as nextpnr's ``BEL``
+    attributes (a slice's three cells go together: nextpnr packs the ALU54B with the
+    multipliers on its MA and MB). Returns the number of pairs fixed."""
+    design = json.loads(netlist.read_text())
+    cells = design["modules"][top]["cells"]
+    for (i, c), bels in sites.items():
+        for part, bel in bels.items():
+            name = f"engine.array.mac_{i}_{c}.{part}"
+            if name not in cells:
+                raise ValueError(f"the netlist has no cell {name!r} to place at {bel}")
+            cells[name].setdefault("attributes", {})["BEL"] = bel
+    netlist.write_text(json.dumps(design))
+    return len(sites)
+
+
 @dataclass
 class SynthResult:
     """Resources and timing of one engine on one target."""
@@ -229,6 +287,8 @@ class SynthResult:
     blocks: list = field(default_factory=list)
     # of ``dsps``, the ECP5 ALU54B (array.accumulator: dsp); the rest are multipliers
     alus: int = 0
+    # MacPair (array.accumulator: dsp) fixed to DSP sites before placement (pair_sites)
+    floorplanned: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -468,6 +528,12 @@ def _flow(config, target, device, package, progress, workdir, place, seeds, timi
             _run(*flat)
             block_rows = []
         cells = _cells(work / "stat.json")
+        floorplanned = 0
+        if target == "ecp5" and config.pairs:
+            sites = pair_sites(config.rows, config.cols // 2, device)
+            if sites:
+                floorplanned = floorplan_pairs(work / netlist, sites)
+                progress(f"DSP floorplan: {floorplanned} MacPair fixed to sites of {device}")
         t_synth = time.perf_counter() - t0
 
         def one(seed):
@@ -494,7 +560,7 @@ def _flow(config, target, device, package, progress, workdir, place, seeds, timi
                                round(fmax, 2) if fmax else None, path,
                                round(t_synth + time.perf_counter() - t, 1), wrapper_ffs, seed,
                                timing_weight, slowest, clock_mhz, late, block_rows,
-                               counts["alus"])
+                               counts["alus"], floorplanned)
 
         if jobs == 1 or len(seeds) == 1:
             results = [one(s) for s in seeds]

@@ -16,7 +16,16 @@ import pytest
 import hwq.fpga
 from hwq import cli
 from hwq.config import HwConfig, load_config
-from hwq.fpga import block_resources, parse_seeds, slowest_registers, sweep, synth, timing_closure
+from hwq.fpga import (
+    block_resources,
+    floorplan_pairs,
+    pair_sites,
+    parse_seeds,
+    slowest_registers,
+    sweep,
+    synth,
+    timing_closure,
+)
 
 TINY = HwConfig(name="tiny", rows=1, cols=2, max_k=16, max_n=8)
 
@@ -51,6 +60,70 @@ def test_ecp5_dsp_primitives_place_and_route(lanes):
     r = synth(cfg, "ecp5")
     assert r.dsps == r.macs + 4 * lanes
     assert r.fmax_mhz is not None and r.fmax_mhz > 10
+
+
+@pytest.mark.slow
+def test_ecp5_dsp_accumulators_placed_on_their_floorplan(tmp_path):
+    """array.accumulator: dsp — each MacPair's ALU54B and two MULT18X18D go to the sites
+    pair_sites names (nextpnr accepts the BEL attributes and places there), and the
+    report counts the ALU54B apart."""
+    cfg = HwConfig(name="tiny_pairs", rows=2, cols=4, max_k=16, max_n=8, requant_stages=9,
+                   target="ecp5", requant_lanes=1, accumulator="dsp")
+    r = synth(cfg, "ecp5", workdir=tmp_path)
+    assert r.floorplanned == 4 and r.alus == 4
+    assert r.dsps == 2 * 4 + 4 + 4               # the pairs' multipliers, ALUs, requantizer
+    assert r.fmax_mhz is not None and r.fmax_mhz > 10
+    cells = json.loads((tmp_path / "hwq_top.json").read_text())["modules"]["hwq_top"]["cells"]
+    bels = {name: c["attributes"]["BEL"] for name, c in cells.items()
+            if c["type"] in ("ALU54B", "MULT18X18D") and "BEL" in c.get("attributes", {})}
+    assert bels == {f"engine.array.mac_{i}_{c}.{part}": bel
+                    for (i, c), parts in pair_sites(2, 2, "LFE5U-85F").items()
+                    for part, bel in parts.items()}
+
+
+def test_pair_sites_keep_neighbours_close():
+    """The 8×8 layout: 32 distinct ALU54B sites on two DSP rows, each slice's multipliers
+    three and two columns left of its ALU with the slice's indices, pair columns 0–1 and
+    2–3 on their own DSP row, the array's rows in order along it (hand-read site list)."""
+    sites = pair_sites(8, 4, "LFE5U-85F")
+    alus = [s["alu"] for s in sites.values()]
+    assert len(set(alus)) == 32
+    order = [7, 11, 16, 20, 25, 29, 34, 38, 43, 47, 52, 56, 61, 65, 72, 76, 81]
+    for (i, c), s in sites.items():
+        x, y, bel = s["alu"].split("/")
+        x, y = int(x[1:]), int(y[1:])
+        assert y == (34 if c < 2 else 58)
+        assert x == order[2 * i + c % 2]
+        k = bel[-1]
+        assert bel == f"ALU54_{k}" and k in "37"
+        m0, m1 = ("MULT18_0", "MULT18_1") if k == "3" else ("MULT18_4", "MULT18_5")
+        assert s["mul0"] == f"X{x - 3}/Y{y}/{m0}" and s["mul1"] == f"X{x - 2}/Y{y}/{m1}"
+    # one pair column: the rows along one DSP row; too many rows, or a device hwq has no
+    # site list for: no floorplan
+    assert [s["alu"] for s in pair_sites(3, 1, "LFE5U-85F").values()] == \
+        ["X7/Y34/ALU54_3", "X11/Y34/ALU54_7", "X16/Y34/ALU54_3"]
+    assert pair_sites(9, 4, "LFE5U-85F") is None            # 18 sites on a row of 17
+    assert pair_sites(8, 8, "LFE5U-85F") is None            # four DSP rows
+    assert pair_sites(8, 4, "LFE5U-45F") is None
+
+
+def test_floorplan_pairs_writes_bel_attributes(tmp_path):
+    netlist = tmp_path / "n.json"
+    cells = {f"engine.array.mac_0_0.{p}": {"type": t, "attributes": {"keep": "1"}}
+             for p, t in (("alu", "ALU54B"), ("mul0", "MULT18X18D"), ("mul1", "MULT18X18D"))}
+    cells["other"] = {"type": "LUT4"}
+    netlist.write_text(json.dumps({"modules": {"hwq_top": {"cells": cells}}}))
+    sites = {(0, 0): {"alu": "X7/Y34/ALU54_3", "mul0": "X4/Y34/MULT18_0",
+                      "mul1": "X5/Y34/MULT18_1"}}
+    assert floorplan_pairs(netlist, sites) == 1
+    got = json.loads(netlist.read_text())["modules"]["hwq_top"]["cells"]
+    assert got["engine.array.mac_0_0.alu"]["attributes"] == {"keep": "1",
+                                                             "BEL": "X7/Y34/ALU54_3"}
+    assert got["engine.array.mac_0_0.mul1"]["attributes"]["BEL"] == "X5/Y34/MULT18_1"
+    assert got["other"] == {"type": "LUT4"}
+    with pytest.raises(ValueError, match=r"^the netlist has no cell "
+                                         r"'engine\.array\.mac_1_0\.alu' to place at X7/Y34"):
+        floorplan_pairs(netlist, {(1, 0): sites[(0, 0)]})
 
 
 @pytest.mark.slow

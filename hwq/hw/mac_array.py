@@ -162,27 +162,32 @@ class MacArray(wiring.Component):
             # DSP, behind a flag that loads the whole array, made paths of up to 6.7 ns. The
             # other lanes are zeroed behind it as on the other targets, into their first skew
             # register's synchronous reset (zeroing all lanes on the way in had 19×8's reset
-            # net of 27 × 8 flip-flops at 8.9 ns).
+            # net of 27 × 8 flip-flops at 8.9 ns). With DSP accumulators column 1 steps with
+            # column 0 (no skew register) and is zeroed here too: behind the zeroing LUT, the
+            # route into element (0, 0)'s second multiplier was late for 200 MHz at two seeds of
+            # four on ecp5_8x8_dsp (6.0 ns).
             idle2, last2 = Signal(name="in_idle2", init=1), Signal(name="in_last2")
-            a_2 = [Signal(signed(8), name=f"in2_a{i}", reset_less=i > 0) for i in range(R)]
-            w_2 = [Signal(signed(8), name=f"in2_w{j}", reset_less=j > 0) for j in range(C)]
+            zeroed_a, zeroed_w = 1, (2 if self._pairs else 1)     # the lanes without skew
+            a_2 = [Signal(signed(8), name=f"in2_a{i}", reset_less=i >= zeroed_a)
+                   for i in range(R)]
+            w_2 = [Signal(signed(8), name=f"in2_w{j}", reset_less=j >= zeroed_w)
+                   for j in range(C)]
             with m.If(en):
                 m.d.sync += [idle2.eq(idle), last2.eq(last_in)]
-                m.d.sync += [a_2[i].eq(Mux(idle, 0, a_q[i]) if i == 0 else a_q[i])
+                m.d.sync += [a_2[i].eq(Mux(idle, 0, a_q[i]) if i < zeroed_a else a_q[i])
                              for i in range(R)]
-                m.d.sync += [w_2[j].eq(Mux(idle, 0, w_q[j]) if j == 0 else w_q[j])
+                m.d.sync += [w_2[j].eq(Mux(idle, 0, w_q[j]) if j < zeroed_w else w_q[j])
                              for j in range(C)]
             idle, last_in, a_q, w_q = idle2, last2, a_2, w_2
-            zeroed_in = 1               # lane 0 of each is already zeroed
         else:
-            zeroed_in = 0
-        a_0 = a_q[:zeroed_in] + [Signal(signed(8), name=f"a_in{i}") for i in range(zeroed_in, R)]
+            zeroed_a = zeroed_w = 0
+        a_0 = a_q[:zeroed_a] + [Signal(signed(8), name=f"a_in{i}") for i in range(zeroed_a, R)]
         # (an invalid step's zero activation alone would make its products zero, but its
         # weight may be undefined — AXI-Stream data is, without tvalid — and a simulator's
         # 0·x is x: the weights are zeroed too)
-        w_0 = w_q[:zeroed_in] + [Signal(signed(8), name=f"w_in{j}") for j in range(zeroed_in, C)]
-        m.d.comb += [a_0[i].eq(Mux(idle, 0, a_q[i])) for i in range(zeroed_in, R)]
-        m.d.comb += [w_0[j].eq(Mux(idle, 0, w_q[j])) for j in range(zeroed_in, C)]
+        w_0 = w_q[:zeroed_w] + [Signal(signed(8), name=f"w_in{j}") for j in range(zeroed_w, C)]
+        m.d.comb += [a_0[i].eq(Mux(idle, 0, a_q[i])) for i in range(zeroed_a, R)]
+        m.d.comb += [w_0[j].eq(Mux(idle, 0, w_q[j])) for j in range(zeroed_w, C)]
         west = []
         for i in range(R):
             a = delayed(a_0[i], i, f"skew_a{i}")
